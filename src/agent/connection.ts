@@ -1,0 +1,103 @@
+import { LIMITS } from "../limits.ts";
+
+/** What the host keeps per open WebSocket. It outlives agent instances: hibernation keeps it. */
+export interface SocketRecord {
+  readonly id: string;
+  readonly socket: RawSocket;
+  /** The URL the client connected to. */
+  readonly url: string;
+  tags: readonly string[];
+  /** JSON text of conn.state, or undefined. Kept as text so it is copied, bounded and survives wake. */
+  stateJson: string | undefined;
+  readonly: boolean;
+  protocol: boolean;
+  /** Set once the agent's onConnect ran; messages wait for it. */
+  connected: boolean;
+}
+
+/** The slice of a `ws` WebSocket the runtime uses. */
+export interface RawSocket {
+  readonly readyState: number;
+  send(data: string | ArrayBuffer | ArrayBufferView): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+
+/**
+ * One client's WebSocket as an agent sees it.
+ * @example
+ * onConnect(conn: Connection<{ user: string }>) {
+ *   conn.setState({ user: "ada" });
+ *   conn.send(JSON.stringify({ hello: conn.state?.user }));
+ * }
+ */
+export class Connection<State = unknown> {
+  readonly #record: SocketRecord;
+  readonly #beforeOutput: () => void;
+  #stateCache: { value: State | null } | undefined;
+
+  /** @internal Created by the runtime. */
+  constructor(record: SocketRecord, beforeOutput: () => void) {
+    this.#record = record;
+    this.#beforeOutput = beforeOutput;
+  }
+
+  /** Stable id: the client's `_pk` query parameter, or a generated UUID. */
+  get id(): string {
+    return this.#record.id;
+  }
+
+  /** The URL the client connected with. */
+  get uri(): string {
+    return this.#record.url;
+  }
+
+  /** Tags from getConnectionTags; the id is always first. */
+  get tags(): readonly string[] {
+    return this.#record.tags;
+  }
+
+  get readonly(): boolean {
+    return this.#record.readonly;
+  }
+
+  /** Per-connection state, kept while the socket is open, across hibernation. */
+  get state(): State | null {
+    if (this.#stateCache === undefined) {
+      const json = this.#record.stateJson;
+      this.#stateCache = { value: json === undefined ? null : (JSON.parse(json) as State) };
+    }
+    return this.#stateCache.value;
+  }
+
+  /** Replaces the connection state (JSON, at most 16 KiB). Accepts a function of the previous state. */
+  setState(next: State | null | ((previous: State | null) => State | null)): State | null {
+    const value = typeof next === "function" ? (next as (p: State | null) => State | null)(this.state) : next;
+    const json = value === null || value === undefined ? undefined : JSON.stringify(value);
+    if (json !== undefined && Buffer.byteLength(json) > LIMITS.maxConnectionStateBytes) {
+      throw new RangeError(
+        `Connection state is ${Buffer.byteLength(json)} bytes; the limit is ${LIMITS.maxConnectionStateBytes} (maxConnectionStateBytes). Keep large data in this.sql and store a key here.`,
+      );
+    }
+    this.#record.stateJson = json;
+    this.#stateCache = { value: json === undefined ? null : (JSON.parse(json) as State) };
+    return this.#stateCache.value;
+  }
+
+  /** Sends a message once every storage write before it is durable (the output gate). */
+  send(message: string | ArrayBuffer | ArrayBufferView): void {
+    this.#beforeOutput();
+    if (this.#record.socket.readyState === OPEN) this.#record.socket.send(message);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.#beforeOutput();
+    this.#record.socket.close(code, reason);
+  }
+
+  /** @internal */
+  get record(): SocketRecord {
+    return this.#record;
+  }
+}

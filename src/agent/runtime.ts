@@ -1,0 +1,49 @@
+import type { KvStorage } from "../storage/kv.ts";
+import type { SqlStorage } from "../storage/sql.ts";
+import type { AgentDatabase } from "../storage/database.ts";
+import type { SocketRecord } from "./connection.ts";
+
+/** What an agent instance needs from the host that runs it. Implemented by the host's actor cell. */
+export interface AgentRuntime {
+  /** The binding (export) name of the agent class, e.g. "ChatRoom". */
+  readonly className: string;
+  /** The URL form of the class name, e.g. "chat-room". */
+  readonly classSlug: string;
+  readonly name: string;
+  readonly db: AgentDatabase;
+  sockets(): IterableIterator<SocketRecord>;
+  socket(id: string): SocketRecord | undefined;
+  /** Holds the agent in memory until the returned function is called. */
+  keepAlive(): () => void;
+  destroy(): Promise<void>;
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Durable-Object-style storage handle: `ctx.storage.sql`, `ctx.storage.kv`. */
+export interface AgentStorage {
+  readonly sql: SqlStorage;
+  readonly kv: KvStorage;
+  /** Runs `fn` atomically; its writes are undone if it throws. */
+  transactionSync<T>(fn: () => T): T;
+}
+
+/**
+ * The agent's context, as `this.ctx`.
+ * @example
+ * this.ctx.storage.kv.put("greeting", "hi");
+ * await this.ctx.blockConcurrencyWhile(async () => { await warmUp(); });
+ */
+export interface AgentContext {
+  readonly id: { readonly name: string; toString(): string };
+  readonly storage: AgentStorage;
+  /** No other event reaches the agent until `fn` settles. */
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
+  /** Keeps the agent in memory until `promise` settles; rejections go to onError. */
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export const RUNTIME: unique symbol = Symbol("hearth.runtime");
+
+/** @internal The context object carries its runtime under a symbol the Agent constructor reads. */
+export type AgentContextWithRuntime = AgentContext & { readonly [RUNTIME]: AgentRuntime };

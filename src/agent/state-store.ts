@@ -1,0 +1,64 @@
+import { LIMITS } from "../limits.ts";
+import type { AgentDatabase } from "../storage/database.ts";
+
+/** State is JSON split over rows of this many characters, so no single row holds a large state. */
+const CHUNK_CHARS = 512 * 1024;
+
+/**
+ * Persists an agent's state in `_hearth_state`, chunked, with an in-memory copy. Reads are lazy: a
+ * woken agent that never touches `this.state` never parses it.
+ */
+export class StateStore {
+  readonly #db: AgentDatabase;
+  #cache: { value: unknown; json: string | undefined } | undefined;
+
+  constructor(db: AgentDatabase) {
+    this.#db = db;
+  }
+
+  /** The stored state, or undefined when none was ever stored. */
+  read(): { value: unknown; json: string | undefined } | undefined {
+    if (this.#cache) return this.#cache;
+    const rows = this.#db.statement("SELECT data FROM _hearth_state ORDER BY chunk").all();
+    if (rows.length === 0) return undefined;
+    const json = rows.length === 1 ? (rows[0]!.data as string) : rows.map((r) => r.data as string).join("");
+    this.#cache = { value: JSON.parse(json), json };
+    return this.#cache;
+  }
+
+  /** Stores `value`; returns its JSON (undefined for an undefined state). */
+  write(value: unknown): string | undefined {
+    const json = JSON.stringify(value);
+    if (json !== undefined && json.length > LIMITS.maxStateBytes) {
+      throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
+    }
+    if (json === undefined) {
+      this.#db.statement("DELETE FROM _hearth_state").run();
+    } else if (json.length <= CHUNK_CHARS) {
+      this.#db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(json);
+      this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
+    } else {
+      this.#db.statement("DELETE FROM _hearth_state").run();
+      const insert = this.#db.statement("INSERT INTO _hearth_state (chunk, data) VALUES (?, ?)");
+      for (let start = 0, chunk = 0; start < json.length; chunk++) {
+        let end = Math.min(start + CHUNK_CHARS, json.length);
+        // Never split a surrogate pair: a lone half would not survive UTF-8 storage.
+        if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
+        insert.run(chunk, json.slice(start, end));
+        start = end;
+      }
+    }
+    // Keep a private copy: later mutation of the caller's object must not change what we serve.
+    this.#cache = { value: json === undefined ? undefined : JSON.parse(json), json };
+    return json;
+  }
+
+  /** Forgets the in-memory copy (after a rollback). */
+  invalidate(): void {
+    this.#cache = undefined;
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}

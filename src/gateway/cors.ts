@@ -1,0 +1,22 @@
+/** `cors: true` allows any origin; an object sets exactly those headers. */
+export type CorsOption = boolean | Record<string, string>;
+
+const DEFAULT_CORS: Record<string, string> = {
+  "access-control-allow-origin": "*",
+  "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+  "access-control-allow-headers": "*",
+  "access-control-max-age": "86400",
+};
+
+export function corsHeaders(option: CorsOption | undefined): Record<string, string> | undefined {
+  if (!option) return undefined;
+  return option === true ? DEFAULT_CORS : option;
+}
+
+/** Copies a response with CORS headers added (responses from fetch may have immutable headers). */
+export function withCors(response: Response, headers: Record<string, string> | undefined): Response {
+  if (!headers) return response;
+  const merged = new Headers(response.headers);
+  for (const [key, value] of Object.entries(headers)) merged.set(key, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+}

@@ -1,0 +1,89 @@
+import { AgentNameError, validateAgentName } from "../host/names.ts";
+import { isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
+import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
+import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
+
+/** Which agent a request is for, as the hooks see it. */
+export interface Lobby {
+  /** URL segment of the class, e.g. "chat-room". */
+  readonly party: string;
+  /** Binding name of the class, e.g. "ChatRoom". */
+  readonly className: string;
+  /** Instance name, decoded. */
+  readonly name: string;
+}
+
+/** Return a Response to reject, a Request to rewrite, nothing to continue. */
+export type BeforeHook = (request: Request, lobby: Lobby) => Response | Request | void | Promise<Response | Request | void>;
+
+export interface RouteOptions {
+  /** First path segment(s). Default "agents". */
+  prefix?: string;
+  cors?: CorsOption;
+  /** Runs before a WebSocket upgrade: authenticate here. */
+  onBeforeConnect?: BeforeHook;
+  /** Runs before an HTTP request reaches the agent. */
+  onBeforeRequest?: BeforeHook;
+}
+
+/**
+ * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent.
+ * Returns null when the path is not under the prefix.
+ * @example
+ * export default {
+ *   fetch: async (req: Request, env: Env) =>
+ *     (await routeAgentRequest(req, env, { onBeforeConnect: requireToken })) ?? new Response("Not found", { status: 404 }),
+ * };
+ */
+export async function routeAgentRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
+  const prefix = (options.prefix ?? "agents").replace(/^\/+|\/+$/g, "");
+  const url = new URL(request.url);
+  const head = `/${prefix}/`;
+  if (!url.pathname.startsWith(head)) return null;
+  const cors = corsHeaders(options.cors);
+  const upgrade = isWebSocketUpgrade(request);
+  if (cors && request.method === "OPTIONS" && !upgrade) return new Response(null, { status: 204, headers: cors });
+
+  const [slug = "", encodedName = ""] = url.pathname.slice(head.length).split("/");
+  const namespace = findNamespace(env, slug);
+  if (!namespace) {
+    const known = Object.values(env).filter(isAgentNamespace).map((ns) => ns.slug);
+    return problem(404, `No agent class is served at /${prefix}/${slug}/ (known: ${known.join(", ") || "none"})`, cors);
+  }
+  let name: string;
+  try {
+    if (encodedName === "") throw new AgentNameError(`Missing agent name: use /${prefix}/${slug}/<name>`);
+    name = validateAgentName(decodePathSegment(encodedName));
+  } catch (error) {
+    if (error instanceof AgentNameError) return problem(400, error.message, cors);
+    throw error;
+  }
+  const lobby: Lobby = { party: slug, className: namespace.className, name };
+
+  const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
+  let forwarded = request;
+  if (hook) {
+    const outcome = await hook(request, lobby);
+    if (outcome instanceof Response) return withCors(outcome, cors);
+    if (outcome instanceof Request) forwarded = outcome;
+  }
+  if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
+  return withCors(await namespace.getByName(name).fetch(forwarded), cors);
+}
+
+function findNamespace(env: object, slug: string): AgentNamespace | undefined {
+  for (const value of Object.values(env)) if (isAgentNamespace(value) && value.slug === slug) return value;
+  return undefined;
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new AgentNameError("Agent name in the URL is not valid percent-encoding");
+  }
+}
+
+function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {
+  return Response.json({ error }, { status, headers: cors });
+}

@@ -1,0 +1,123 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import type { Host } from "../host/host.ts";
+import { LIMITS } from "../limits.ts";
+import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { routeAgentRequest } from "./route.ts";
+import { upgradeTargetOf } from "./upgrade.ts";
+
+/** Passed as the third argument of a worker's fetch. */
+export interface ExecutionContext {
+  /** Lets work finish after the response was sent; rejections are logged. */
+  waitUntil(promise: Promise<unknown>): void;
+  passThroughOnException(): void;
+}
+
+/** A worker's fetch handler: `export default { fetch }`. */
+export type WorkerFetch = (
+  request: Request,
+  env: Record<string, unknown>,
+  ctx: ExecutionContext,
+) => Response | Promise<Response>;
+
+export interface ServeOptions {
+  host: Host;
+  /** The worker's fetch. Default: routeAgentRequest, 404 for anything else. */
+  fetch?: WorkerFetch;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  hostname?: string;
+}
+
+export interface HearthServer {
+  /** e.g. "http://127.0.0.1:8787" */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting, closes WebSockets (1001) and open HTTP connections. */
+  close(): Promise<void>;
+}
+
+const executionContext: ExecutionContext = {
+  waitUntil: (promise) => void promise.catch((error: unknown) => console.error("[hearth] waitUntil:", error)),
+  passThroughOnException: () => {},
+};
+
+/**
+ * Serves a host over HTTP and WebSockets on Node's http server.
+ * @example
+ * const host = new Host({ dataDir: ".hearth", agents: { Counter } });
+ * const server = await serve({ host, port: 8787 });
+ * console.log(server.url);
+ */
+export async function serve(options: ServeOptions): Promise<HearthServer> {
+  const { host } = options;
+  const fetch = options.fetch ?? defaultFetch;
+  const hostname = options.hostname ?? "127.0.0.1";
+  const origin = { value: "http://localhost" };
+  const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
+
+  const run = async (request: Request): Promise<Response> => {
+    try {
+      return await fetch(request, host.env, executionContext);
+    } catch (error) {
+      console.error(`[hearth] ${request.method} ${new URL(request.url).pathname}:`, error);
+      const message = error instanceof Error ? error.message : String(error);
+      return Response.json({ error: message }, { status: 500 });
+    }
+  };
+
+  const server = createServer((incoming, outgoing) => {
+    const abort = new AbortController();
+    outgoing.once("close", () => abort.abort());
+    void run(toRequest(incoming, origin.value, abort.signal)).then((response) => writeResponse(response, outgoing));
+  });
+
+  server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    void run(toRequest(incoming, origin.value)).then(async (response) => {
+      const target = upgradeTargetOf(response);
+      if (!target) {
+        await writeRawResponse(response.status === 200 ? new Response("Expected a WebSocket upgrade response", { status: 500 }) : response, socket);
+        return;
+      }
+      sockets.handleUpgrade(incoming, socket, head, (ws) => {
+        host.acceptSocket(target.className, target.name, ws, target.request);
+      });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 8787, hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const url = `http://${shown}:${port}`;
+  origin.value = url;
+
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.close(1001, "Server shutting down");
+        sockets.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function defaultFetch(request: Request, env: Record<string, unknown>): Promise<Response> {
+  return (
+    (await routeAgentRequest(request, env)) ??
+    Response.json({ error: `Not found: ${new URL(request.url).pathname}. Agents are served under /agents/<class>/<name>` }, { status: 404 })
+  );
+}

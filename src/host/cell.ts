@@ -1,0 +1,150 @@
+import { Agent, HANDLE } from "../agent/agent.ts";
+import type { SocketRecord } from "../agent/connection.ts";
+import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
+import { AgentDatabase } from "../storage/database.ts";
+import { KvStorage } from "../storage/kv.ts";
+import { SqlStorage } from "../storage/sql.ts";
+import { currentEvent } from "./event-context.ts";
+import { Mailbox } from "./mailbox.ts";
+
+/** An agent class as the host knows it. */
+export interface AgentBinding {
+  /** Binding (export) name, e.g. "ChatRoom". */
+  readonly className: string;
+  /** URL and directory form, e.g. "chat-room". */
+  readonly slug: string;
+  readonly ctor: new (ctx: AgentContextWithRuntime, env: never) => Agent;
+}
+
+/** What a cell needs from its host. */
+export interface CellHost {
+  readonly env: Record<string, unknown>;
+  readonly durability: "strict" | "relaxed";
+  filePath(binding: AgentBinding, name: string): string;
+  socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
+  touched(cell: ActorCell): void;
+  destroy(cell: ActorCell): Promise<void>;
+  failedToStart(cell: ActorCell, error: unknown): void;
+}
+
+/**
+ * One live agent instance: its database, its mailbox (input gate) and the object itself.
+ * A cell exists only while the agent is in memory; hibernation drops it, sockets stay with the host.
+ */
+export class ActorCell implements AgentRuntime {
+  readonly key: string;
+  readonly binding: AgentBinding;
+  readonly name: string;
+  readonly db: AgentDatabase;
+  readonly mailbox: Mailbox;
+  readonly instance: Agent;
+  lastActive = Date.now();
+  #keepAlive = 0;
+  #host: CellHost;
+  #closed = false;
+
+  constructor(host: CellHost, binding: AgentBinding, name: string, key: string, props?: Record<string, unknown>) {
+    this.#host = host;
+    this.key = key;
+    this.binding = binding;
+    this.name = name;
+    this.db = new AgentDatabase({
+      path: host.filePath(binding, name),
+      durability: host.durability,
+      identity: `${binding.slug}/${name}`,
+      currentOwner: currentEvent,
+      onRollback: () => this.instance?.[HANDLE.invalidate](),
+    });
+    this.mailbox = new Mailbox({
+      settle: (event, failed) => {
+        if (this.db.isOpen) this.db.endEvent(event, failed);
+      },
+      yielded: () => {
+        if (this.db.isOpen) this.db.flush();
+      },
+      idle: () => {
+        this.lastActive = Date.now();
+        this.#host.touched(this);
+      },
+    });
+    const sql = new SqlStorage(this.db);
+    const kv = new KvStorage(this.db);
+    const ctx: AgentContextWithRuntime = {
+      id: { name, toString: () => `${binding.slug}/${name}` },
+      storage: { sql, kv, transactionSync: (fn) => this.db.transactionSync(fn) },
+      blockConcurrencyWhile: (fn) => this.blockConcurrencyWhile(fn),
+      waitUntil: (promise) => this.waitUntil(promise),
+      [RUNTIME]: this,
+    };
+    try {
+      this.instance = new binding.ctor(ctx, host.env as never);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+    this.mailbox
+      .deliver(() => this.instance[HANDLE.start](props), true)
+      .catch((error: unknown) => this.#host.failedToStart(this, error));
+  }
+
+  get className(): string {
+    return this.binding.className;
+  }
+
+  get classSlug(): string {
+    return this.binding.slug;
+  }
+
+  /** In memory with nothing to do: may hibernate. */
+  get idle(): boolean {
+    return !this.mailbox.busy && this.#keepAlive === 0;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  *sockets(): IterableIterator<SocketRecord> {
+    const sockets = this.#host.socketsOf(this);
+    if (sockets) yield* sockets.values();
+  }
+
+  socket(id: string): SocketRecord | undefined {
+    return this.#host.socketsOf(this)?.get(id);
+  }
+
+  keepAlive(): () => void {
+    this.#keepAlive++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#keepAlive--;
+      this.lastActive = Date.now();
+      this.#host.touched(this);
+    };
+  }
+
+  destroy(): Promise<void> {
+    return this.#host.destroy(this);
+  }
+
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mailbox.deliver(fn, true);
+  }
+
+  waitUntil(promise: Promise<unknown>): void {
+    const release = this.keepAlive();
+    promise
+      .catch((error: unknown) => this.instance.onError(error))
+      .finally(release)
+      .catch(() => {});
+  }
+
+  /** Commits and closes the database; the cell is unusable afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.db.close();
+  }
+}

@@ -1,0 +1,119 @@
+import { eventContext } from "./event-context.ts";
+
+interface Entry {
+  task: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  exclusive: boolean;
+}
+
+export interface MailboxHooks {
+  /** The event finished; commit (or, if it failed, roll back) its writes. May throw (commit failed). */
+  settle(event: object, failed: boolean): void;
+  /** The event is still running after a full event-loop turn: it awaits outside I/O. */
+  yielded(event: object): void;
+  /** Nothing queued and nothing running. */
+  idle(): void;
+}
+
+/**
+ * One agent's input gate. Events start one at a time in arrival order. The next one starts when the
+ * current one finishes, or when it has been waiting on outside I/O (a fetch, a timer, another agent)
+ * for a full turn of the event loop — as in Durable Objects, where awaiting storage keeps the gate
+ * shut but awaiting the network opens it. Exclusive events (start-up, blockConcurrencyWhile) keep the
+ * gate shut until they finish.
+ */
+export class Mailbox {
+  readonly #queue: Entry[] = [];
+  readonly #hooks: MailboxHooks;
+  #holder: object | undefined;
+  #running = 0;
+  #pumping = false;
+
+  constructor(hooks: MailboxHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** True while events are queued or running. */
+  get busy(): boolean {
+    return this.#running > 0 || this.#queue.length > 0;
+  }
+
+  deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive });
+      this.#pump();
+    });
+  }
+
+  /** Fails every queued event (the agent could not start). */
+  rejectQueued(error: unknown): void {
+    for (const entry of this.#queue.splice(0)) entry.reject(error);
+  }
+
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#holder === undefined && this.#queue.length > 0) this.#start(this.#queue.shift()!);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  #start(entry: Entry): void {
+    const event = {};
+    this.#running++;
+    this.#holder = event;
+    let result: unknown;
+    try {
+      result = eventContext.run(event, entry.task);
+    } catch (error) {
+      this.#finish(event, entry, true, error);
+      return;
+    }
+    if (!isPromiseLike(result)) {
+      this.#finish(event, entry, false, result);
+      return;
+    }
+    let settled = false;
+    result.then(
+      (value) => {
+        settled = true;
+        this.#finish(event, entry, false, value);
+      },
+      (error: unknown) => {
+        settled = true;
+        this.#finish(event, entry, true, error);
+      },
+    );
+    if (entry.exclusive) return;
+    setImmediate(() => {
+      if (settled || this.#holder !== event) return;
+      this.#hooks.yielded(event);
+      this.#holder = undefined;
+      this.#pump();
+    });
+  }
+
+  #finish(event: object, entry: Entry, failed: boolean, value: unknown): void {
+    this.#running--;
+    try {
+      this.#hooks.settle(event, failed);
+    } catch (error) {
+      if (!failed) {
+        failed = true;
+        value = error;
+      }
+    }
+    if (this.#holder === event) this.#holder = undefined;
+    if (failed) entry.reject(value);
+    else entry.resolve(value);
+    this.#pump();
+    if (!this.busy) this.#hooks.idle();
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}

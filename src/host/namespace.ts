@@ -1,0 +1,104 @@
+import type { Agent } from "../agent/agent.ts";
+import { validateAgentName } from "./names.ts";
+
+/** What a namespace needs from the host to reach an agent. */
+export interface AgentDispatcher {
+  request(className: string, name: string, request: Request): Promise<Response>;
+  invoke(className: string, name: string, method: string, args: unknown[]): Promise<unknown>;
+}
+
+type Method = (...args: never[]) => unknown;
+
+/**
+ * A typed handle on one agent instance. Every method of the agent is available and returns a
+ * promise; arguments and results are copied (structured clone), as across a network boundary.
+ * @example
+ * const counter = await getAgentByName(env.Counter, "room-1");
+ * await counter.increment(2);
+ * const res = await counter.fetch("http://agent/anything");
+ */
+export type AgentStub<T extends Agent = Agent> = {
+  [K in keyof T as T[K] extends Method ? (K extends `on${string}` ? never : K) : never]: T[K] extends (
+    ...args: infer A
+  ) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
+} & {
+  readonly name: string;
+  fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
+};
+
+/** An id handle, as Durable Objects' `idFromName` returns. */
+export interface AgentId {
+  readonly name: string;
+  toString(): string;
+}
+
+export const NAMESPACE_BRAND: unique symbol = Symbol.for("hearth.namespace");
+
+/**
+ * The `env` binding of one agent class (like a Durable Object namespace): `env.Counter`.
+ * @example
+ * const stub = env.Counter.getByName("alice");
+ */
+export class AgentNamespace<T extends Agent = Agent> {
+  readonly [NAMESPACE_BRAND] = true;
+  /** The class's binding name, e.g. "ChatRoom". */
+  readonly className: string;
+  /** The URL segment, e.g. "chat-room". */
+  readonly slug: string;
+  readonly #dispatcher: AgentDispatcher;
+
+  /** @internal Created by the host. */
+  constructor(dispatcher: AgentDispatcher, className: string, slug: string) {
+    this.#dispatcher = dispatcher;
+    this.className = className;
+    this.slug = slug;
+  }
+
+  idFromName(name: string): AgentId {
+    validateAgentName(name);
+    return { name, toString: () => `${this.slug}/${name}` };
+  }
+
+  get(id: AgentId | string): AgentStub<T> {
+    return this.getByName(typeof id === "string" ? id : id.name);
+  }
+
+  getByName(name: string): AgentStub<T> {
+    validateAgentName(name);
+    const dispatcher = this.#dispatcher;
+    const className = this.className;
+    const fetch = (input: Request | string | URL, init?: RequestInit) => {
+      const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      return dispatcher.request(className, name, request);
+    };
+    return new Proxy({} as AgentStub<T>, {
+      get(_target, property) {
+        if (property === "fetch") return fetch;
+        if (property === "name") return name;
+        // Not thenable: `await getAgentByName(...)` must yield the stub itself.
+        if (typeof property !== "string" || property === "then") return undefined;
+        return async (...args: unknown[]) =>
+          structuredClone(await dispatcher.invoke(className, name, property, structuredClone(args)));
+      },
+    });
+  }
+}
+
+export function isAgentNamespace(value: unknown): value is AgentNamespace {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[NAMESPACE_BRAND] === true;
+}
+
+/**
+ * A stub for the agent `name` of a class, created on first use.
+ * @example
+ * const counter = await getAgentByName(env.Counter, "alice");
+ * const total = await counter.increment(1);
+ */
+export async function getAgentByName<T extends Agent>(namespace: AgentNamespace<T>, name: string): Promise<AgentStub<T>> {
+  if (!isAgentNamespace(namespace)) {
+    throw new TypeError("getAgentByName: the first argument must be an agent binding from env, e.g. env.Counter");
+  }
+  return namespace.getByName(name);
+}

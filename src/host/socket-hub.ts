@@ -1,0 +1,54 @@
+import type { SocketRecord } from "../agent/connection.ts";
+
+/**
+ * Every open WebSocket, grouped by agent. Lives in the host, not in agents, so sockets and their
+ * attachments (id, tags, state, flags) stay put while an agent hibernates.
+ */
+export class SocketHub {
+  readonly #byAgent = new Map<string, Map<string, SocketRecord>>();
+  #count = 0;
+
+  get size(): number {
+    return this.#count;
+  }
+
+  of(agentKey: string): Map<string, SocketRecord> | undefined {
+    return this.#byAgent.get(agentKey);
+  }
+
+  count(agentKey: string): number {
+    return this.#byAgent.get(agentKey)?.size ?? 0;
+  }
+
+  /** Adds a socket; returns the one it replaced when a client reconnects with the same id. */
+  add(agentKey: string, record: SocketRecord): SocketRecord | undefined {
+    let sockets = this.#byAgent.get(agentKey);
+    if (!sockets) this.#byAgent.set(agentKey, (sockets = new Map()));
+    const previous = sockets.get(record.id);
+    if (!previous) this.#count++;
+    sockets.set(record.id, record);
+    return previous;
+  }
+
+  /** Removes the socket if it is still the one registered under its id. */
+  remove(agentKey: string, record: SocketRecord): void {
+    const sockets = this.#byAgent.get(agentKey);
+    if (sockets?.get(record.id) !== record) return;
+    sockets.delete(record.id);
+    this.#count--;
+    if (sockets.size === 0) this.#byAgent.delete(agentKey);
+  }
+
+  /** Removes and returns every socket of one agent. */
+  takeAll(agentKey: string): SocketRecord[] {
+    const sockets = this.#byAgent.get(agentKey);
+    if (!sockets) return [];
+    this.#byAgent.delete(agentKey);
+    this.#count -= sockets.size;
+    return [...sockets.values()];
+  }
+
+  *all(): IterableIterator<SocketRecord> {
+    for (const sockets of this.#byAgent.values()) yield* sockets.values();
+  }
+}

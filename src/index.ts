@@ -1,0 +1,20 @@
+/**
+ * Hearth: stateful agents as addressable actors, each with its own SQLite database, synced state,
+ * WebSockets that survive hibernation, and RPC — served from one Node process.
+ * @packageDocumentation
+ */
+export { Agent, type ConnectionContext, type StateSource } from "./agent/agent.ts";
+export { callable, type CallableOptions, type CallableList, type StandardSchema } from "./agent/callable.ts";
+export { Connection } from "./agent/connection.ts";
+export { StreamingResponse } from "./agent/rpc.ts";
+export type { AgentContext, AgentStorage } from "./agent/runtime.ts";
+export { Host, type HostOptions, type AgentClass } from "./host/host.ts";
+export { AgentNamespace, getAgentByName, type AgentStub, type AgentId } from "./host/namespace.ts";
+export { AgentNameError } from "./host/names.ts";
+export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";
+export { serve, type ServeOptions, type HearthServer, type WorkerFetch, type ExecutionContext } from "./gateway/serve.ts";
+export type { CorsOption } from "./gateway/cors.ts";
+export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult } from "./storage/sql.ts";
+export { KvStorage, type KvListOptions } from "./storage/kv.ts";
+export { SqlError, StorageClosedError } from "./storage/errors.ts";
+export { LIMITS, type Durability } from "./limits.ts";

@@ -1,0 +1,25 @@
+/**
+ * Every limit Hearth enforces, with its default. Each is documented in docs/limits.md and each
+ * error message names the option that raises it.
+ */
+export const LIMITS = {
+  /** Largest WebSocket frame an agent accepts; bigger frames get an error reply, the socket stays open. */
+  maxMessageBytes: 1024 * 1024,
+  /** Frames above this are not even buffered: the socket is closed with 1009. At least 4× maxMessageBytes. */
+  hardMaxMessageBytesFloor: 16 * 1024 * 1024,
+  /** Longest agent instance name, in UTF-8 bytes. */
+  maxNameBytes: 4096,
+  /** Largest per-connection state (`conn.setState`), JSON-encoded, kept across hibernation. */
+  maxConnectionStateBytes: 16 * 1024,
+  /** Open WebSockets per agent instance. */
+  maxConnectionsPerAgent: 32_768,
+  /** Idle time after which an agent leaves memory and its database is closed. */
+  hibernateAfterMs: 10_000,
+  /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. */
+  maxLiveAgents: 4_096,
+  /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */
+  maxStateBytes: 256 * 1024 * 1024,
+} as const;
+
+/** Durability of agent storage. See docs/decisions/0002-durability.md. */
+export type Durability = "strict" | "relaxed";

@@ -1,0 +1,82 @@
+/**
+ * The WebSocket wire protocol, shaped exactly like Cloudflare's Agents SDK so that its clients
+ * (`agents/client`, `agents/react`) work unchanged. All frames are JSON text.
+ */
+
+/** Client → agent: call a callable method. */
+export interface RpcRequestFrame {
+  type: "rpc";
+  id: string;
+  method: string;
+  args: unknown[];
+}
+
+/** Client → agent: replace the agent's state. */
+export interface StateUpdateFrame {
+  type: "cf_agent_state";
+  state: unknown;
+}
+
+export const MESSAGE_TYPES = {
+  rpc: "rpc",
+  identity: "cf_agent_identity",
+  state: "cf_agent_state",
+  stateError: "cf_agent_state_error",
+  mcpServers: "cf_agent_mcp_servers",
+  /** Hearth's own frame for input it cannot accept outside an RPC (bad JSON, unknown type, too large). */
+  error: "hearth_error",
+} as const;
+
+export type IncomingFrame =
+  | { kind: "rpc"; frame: RpcRequestFrame }
+  | { kind: "state"; frame: StateUpdateFrame }
+  /** Valid JSON that is not a protocol frame, or not JSON at all: the agent's own onMessage decides. */
+  | { kind: "other" }
+  /** Looked like a protocol frame but is malformed; `id` is set when an RPC reply can carry the error. */
+  | { kind: "invalid"; error: string; id?: string };
+
+/** Classifies a text frame without throwing. */
+export function parseIncoming(text: string): IncomingFrame {
+  if (text.length === 0 || (text[0] !== "{" && text.trimStart()[0] !== "{")) return { kind: "other" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "other" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "other" };
+  const frame = value as Record<string, unknown>;
+  if (frame.type === MESSAGE_TYPES.rpc) {
+    const id = typeof frame.id === "string" ? frame.id : undefined;
+    if (id === undefined || id.length === 0) return { kind: "invalid", error: 'RPC frame needs a string "id"' };
+    if (typeof frame.method !== "string" || frame.method.length === 0) {
+      return { kind: "invalid", id, error: 'RPC frame needs a string "method"' };
+    }
+    const args = frame.args ?? [];
+    if (!Array.isArray(args)) return { kind: "invalid", id, error: 'RPC "args" must be an array' };
+    return { kind: "rpc", frame: { type: "rpc", id, method: frame.method, args } };
+  }
+  if (frame.type === MESSAGE_TYPES.state) {
+    if (!("state" in frame)) return { kind: "invalid", error: 'cf_agent_state frame needs a "state" field' };
+    return { kind: "state", frame: { type: "cf_agent_state", state: frame.state } };
+  }
+  return { kind: "other" };
+}
+
+export const frames = {
+  identity: (name: string, agent: string) => JSON.stringify({ type: MESSAGE_TYPES.identity, name, agent }),
+  state: (state: unknown) => JSON.stringify({ type: MESSAGE_TYPES.state, state }),
+  stateError: (error: string) => JSON.stringify({ type: MESSAGE_TYPES.stateError, error }),
+  mcpServers: () =>
+    JSON.stringify({ type: MESSAGE_TYPES.mcpServers, mcp: { servers: {}, tools: [], prompts: [], resources: [] } }),
+  rpcResult: (id: string, result: unknown, done: boolean) =>
+    JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: true, result, done }),
+  rpcError: (id: string, error: string) => JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: false, error }),
+  error: (error: string) => JSON.stringify({ type: MESSAGE_TYPES.error, error }),
+};
+
+/** For a frame too large to parse: finds an RPC id near the start so the caller's promise can fail. */
+export function sniffRpcId(head: string): string | undefined {
+  if (!/"type"\s*:\s*"rpc"/.test(head)) return undefined;
+  return /"id"\s*:\s*"([^"\\]{1,128})"/.exec(head)?.[1];
+}

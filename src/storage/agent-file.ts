@@ -1,0 +1,26 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+
+/**
+ * Where an agent's database lives: `<dataDir>/agents/<class>/<xx>/<slug>-<hash>.sqlite`.
+ *
+ * The name never reaches the path as-is. The hash (128 bits of SHA-256 over class and name) makes the
+ * file unique; the slug is only a readable hint built from `[a-z0-9-]`, so `..`, `/`, NUL or unicode
+ * cannot escape the data directory. `xx` shards directories so 100,000s of agents stay listable.
+ */
+export function agentFilePath(dataDir: string, classSlug: string, name: string): string {
+  const hash = createHash("sha256").update(classSlug).update("\0").update(name).digest("hex").slice(0, 32);
+  const slug = readableSlug(name);
+  const file = slug ? `${slug}-${hash}.sqlite` : `${hash}.sqlite`;
+  return join(dataDir, "agents", classSlug, hash.slice(0, 2), file);
+}
+
+function readableSlug(name: string): string {
+  return name
+    .normalize("NFKD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 32)
+    .replace(/-+$/, "");
+}

@@ -1,0 +1,221 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+import { SqlError, StorageClosedError } from "./errors.ts";
+
+const SCHEMA_VERSION = 1;
+const STATEMENT_CACHE_SIZE = 256;
+const knownDirs = new Set<string>();
+
+/** Identifies who is writing, so one event's failure rolls back only its own writes. */
+export type TransactionOwner = object | undefined;
+
+export interface AgentDatabaseOptions {
+  path: string;
+  durability: Durability;
+  /** Stored in the file and checked on every open: a hash collision or a moved file fails loudly. */
+  identity: string;
+  /** Returns the event currently running (from async context); writes are attributed to it. */
+  currentOwner: () => TransactionOwner;
+  /** Called after an implicit transaction rolled back, so in-memory caches can be dropped. */
+  onRollback?: () => void;
+}
+
+/**
+ * One agent's SQLite database with implicit transactions.
+ *
+ * Every statement joins the open transaction, or opens one. It is committed when the event that
+ * opened it finishes, before any output leaves (the output gate calls {@link flush}), when another
+ * event starts writing, or at the end of the event-loop turn. It is rolled back when its event fails.
+ * So writes between two awaits are atomic and a failing handler leaves no partial write.
+ */
+export class AgentDatabase {
+  readonly path: string;
+  #db: DatabaseSync | undefined;
+  #statements = new Map<string, StatementSync>();
+  #inTransaction = false;
+  #owner: TransactionOwner;
+  #turnCommitScheduled = false;
+  readonly #options: AgentDatabaseOptions;
+
+  constructor(options: AgentDatabaseOptions) {
+    this.#options = options;
+    this.path = options.path;
+    const dir = dirname(options.path);
+    if (!knownDirs.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      knownDirs.add(dir);
+    }
+    const db = new DatabaseSync(options.path, { enableForeignKeyConstraints: true });
+    try {
+      // Exclusive locking: one process owns an agent's file (a second host on the same data dir gets
+      // SQLITE_BUSY instead of silently sharing), and WAL needs no shared-memory file.
+      db.exec(
+        `PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = ${options.durability === "strict" ? "FULL" : "NORMAL"};`,
+      );
+      this.#db = db;
+      this.#migrate();
+    } catch (error) {
+      db.close();
+      this.#db = undefined;
+      throw describeOpenError(error, options.path);
+    }
+  }
+
+  get isOpen(): boolean {
+    return this.#db !== undefined;
+  }
+
+  /** A cached prepared statement; runs inside the implicit transaction. */
+  statement(query: string): StatementSync {
+    const db = this.#open("SQL");
+    this.#join();
+    let statement = this.#statements.get(query);
+    if (statement === undefined) {
+      try {
+        statement = db.prepare(query);
+      } catch (error) {
+        throw new SqlError(error, query);
+      }
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      this.#statements.set(query, statement);
+    }
+    return statement;
+  }
+
+  /** Runs statements that take no parameters and return nothing (schema changes, several at once). */
+  execScript(script: string): void {
+    const db = this.#open("SQL");
+    this.#join();
+    try {
+      db.exec(script);
+    } catch (error) {
+      throw new SqlError(error, script);
+    }
+  }
+
+  /**
+   * Runs `fn` atomically inside the current transaction (a savepoint): if it throws, its writes are
+   * undone and the error is rethrown; the surrounding event's earlier writes stay.
+   */
+  transactionSync<T>(fn: () => T): T {
+    const db = this.#open("transactionSync");
+    this.#join();
+    db.exec("SAVEPOINT hearth_tx");
+    try {
+      const result = fn();
+      db.exec("RELEASE hearth_tx");
+      return result;
+    } catch (error) {
+      db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
+      this.#options.onRollback?.();
+      throw error;
+    }
+  }
+
+  /** Size of the database file in bytes (page count × page size). */
+  get size(): number {
+    const db = this.#open("databaseSize");
+    const row = db.prepare("SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()").get();
+    return Number(row?.size ?? 0);
+  }
+
+  /** Output gate: makes every write so far durable (per the durability setting) before output leaves. */
+  flush(): void {
+    if (this.#inTransaction) this.#commit();
+  }
+
+  /** Called when an event settles: commits its writes, or rolls them back if it failed. */
+  endEvent(owner: TransactionOwner, failed: boolean): void {
+    if (!this.#inTransaction || this.#owner !== owner) return;
+    if (failed) this.#rollback();
+    else this.#commit();
+  }
+
+  /** Rolls back the running event's uncommitted writes now (before an error reply leaves). */
+  rollbackCurrent(): void {
+    if (this.#inTransaction && this.#owner === this.#options.currentOwner()) this.#rollback();
+  }
+
+  close(): void {
+    if (this.#db === undefined) return;
+    try {
+      this.flush();
+    } finally {
+      this.#statements.clear();
+      this.#db.close();
+      this.#db = undefined;
+    }
+  }
+
+  #join(): void {
+    const owner = this.#options.currentOwner();
+    if (this.#inTransaction) {
+      if (this.#owner === owner) return;
+      this.#commit(); // another event's writes are finished as far as this one is concerned
+    }
+    this.#db!.exec("BEGIN");
+    this.#inTransaction = true;
+    this.#owner = owner;
+    if (!this.#turnCommitScheduled) {
+      this.#turnCommitScheduled = true;
+      setImmediate(() => {
+        this.#turnCommitScheduled = false;
+        if (this.#db !== undefined) this.flush();
+      });
+    }
+  }
+
+  #commit(): void {
+    this.#inTransaction = false;
+    this.#owner = undefined;
+    this.#db!.exec("COMMIT");
+  }
+
+  #rollback(): void {
+    this.#inTransaction = false;
+    this.#owner = undefined;
+    this.#db!.exec("ROLLBACK");
+    this.#options.onRollback?.();
+  }
+
+  #open(what: string): DatabaseSync {
+    if (this.#db === undefined) throw new StorageClosedError(what);
+    return this.#db;
+  }
+
+  #migrate(): void {
+    const db = this.#db!;
+    const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    if (version === 0) {
+      db.exec(`PRAGMA journal_mode = WAL;
+        BEGIN;
+        CREATE TABLE _hearth_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+        CREATE TABLE _hearth_state (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+        CREATE TABLE _hearth_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+        PRAGMA user_version = ${SCHEMA_VERSION};
+        COMMIT;`);
+      db.prepare("INSERT INTO _hearth_meta (key, value) VALUES ('identity', ?)").run(this.#options.identity);
+      return;
+    }
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`was written by a newer Hearth (schema ${version}, this one knows ${SCHEMA_VERSION})`);
+    }
+    const stored = db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get()?.value;
+    if (stored !== this.#options.identity) {
+      throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(this.#options.identity)}`);
+    }
+  }
+}
+
+function describeOpenError(error: unknown, path: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/locked|busy/i.test(message)) {
+    return new Error(
+      `Agent database ${path} is locked by another process. Is a second Hearth running on the same data directory?`,
+      { cause: error },
+    );
+  }
+  return new Error(`Cannot open agent database ${path}: ${message}`, { cause: error });
+}

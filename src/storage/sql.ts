@@ -1,0 +1,151 @@
+import type { SQLInputValue, StatementSync } from "node:sqlite";
+import type { AgentDatabase } from "./database.ts";
+import { SqlError } from "./errors.ts";
+import { splitStatements } from "./split-statements.ts";
+
+/** A value that can be bound to a `?` placeholder. */
+export type SqlValue = string | number | bigint | boolean | null | Uint8Array | ArrayBuffer;
+/** A value SQLite returns. */
+export type SqlResult = string | number | bigint | null | Uint8Array;
+export type SqlRow = Record<string, SqlResult>;
+
+/**
+ * The result of {@link SqlStorage.exec}: iterable rows plus counters.
+ * @example
+ * const { count } = ctx.storage.sql.exec("SELECT count(*) AS count FROM turns").one();
+ */
+export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
+  readonly columnNames: string[];
+  /** Rows this statement returned (SQLite does not expose rows scanned). */
+  readonly rowsRead: number;
+  /** Rows inserted, updated or deleted. */
+  readonly rowsWritten: number;
+  readonly #rows: SqlResult[][];
+  #position = 0;
+
+  constructor(columnNames: string[], rows: SqlResult[][], rowsWritten: number) {
+    this.columnNames = columnNames;
+    this.#rows = rows;
+    this.rowsRead = rows.length;
+    this.rowsWritten = rowsWritten;
+  }
+
+  /** Remaining rows as objects. With duplicate column names the last one wins; use raw() to see all. */
+  toArray(): T[] {
+    const out: T[] = [];
+    for (const row of this) out.push(row);
+    return out;
+  }
+
+  /** The only row; throws unless exactly one row remains. */
+  one(): T {
+    const rest = this.toArray();
+    if (rest.length !== 1) throw new Error(`Expected exactly one row, got ${rest.length}`);
+    return rest[0]!;
+  }
+
+  /** Remaining rows as arrays of values in column order. */
+  *raw(): IterableIterator<SqlResult[]> {
+    while (this.#position < this.#rows.length) yield this.#rows[this.#position++]!;
+  }
+
+  next(): IteratorResult<T, undefined> {
+    const row = this.#rows[this.#position];
+    if (row === undefined) return { done: true, value: undefined };
+    this.#position++;
+    return { done: false, value: this.#toObject(row) };
+  }
+
+  [Symbol.iterator](): Iterator<T> {
+    return { next: () => this.next() };
+  }
+
+  #toObject(row: SqlResult[]): T {
+    const object: SqlRow = {};
+    for (let i = 0; i < this.columnNames.length; i++) object[this.columnNames[i]!] = row[i]!;
+    return object as T;
+  }
+}
+
+/**
+ * Synchronous SQL over the agent's own database, in the style of Durable Objects' `ctx.storage.sql`.
+ * @example
+ * ctx.storage.sql.exec("INSERT INTO turns (content) VALUES (?)", "hello");
+ */
+export class SqlStorage {
+  readonly #db: AgentDatabase;
+  constructor(db: AgentDatabase) {
+    this.#db = db;
+  }
+
+  /**
+   * Runs one statement with `?` bindings, or a script of several statements without bindings
+   * (the cursor then holds the last statement's rows).
+   */
+  exec<T extends SqlRow = SqlRow>(query: string, ...bindings: SqlValue[]): SqlCursor<T> {
+    const statements = splitStatements(query);
+    if (statements.length > 1) {
+      if (bindings.length > 0) {
+        throw new SqlError(new Error("Bindings are only allowed with a single statement"), query);
+      }
+      this.#db.execScript(statements.slice(0, -1).join(";\n"));
+      return this.exec<T>(statements.at(-1)!);
+    }
+    return runCursor<T>(this.#db.statement(query), query, bindings);
+  }
+
+  /** Size of the database file in bytes. */
+  get databaseSize(): number {
+    return this.#db.size;
+  }
+}
+
+function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bindings: SqlValue[]): SqlCursor<T> {
+  const values = bindings.map((value, index) => toSqlInput(value, index, query));
+  try {
+    const columns = statement.columns();
+    if (columns.length === 0) {
+      const { changes } = statement.run(...values);
+      return new SqlCursor<T>([], [], Number(changes));
+    }
+    statement.setReturnArrays(true);
+    const rows = statement.all(...values) as unknown as SqlResult[][];
+    return new SqlCursor<T>(
+      columns.map((c) => c.name),
+      rows,
+      0,
+    );
+  } catch (error) {
+    throw error instanceof SqlError ? error : new SqlError(error, query);
+  }
+}
+
+/** Runs a tagged-template query: the template parts are joined with `?` and the values are bound. */
+export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray, values: SqlValue[]): T[] {
+  const query = strings.join("?");
+  const statement = db.statement(query);
+  const inputs = values.map((value, index) => toSqlInput(value, index, query));
+  try {
+    statement.setReturnArrays(false);
+    if (statement.columns().length === 0) {
+      statement.run(...inputs);
+      return [];
+    }
+    return statement.all(...inputs) as T[];
+  } catch (error) {
+    throw new SqlError(error, query);
+  }
+}
+
+function toSqlInput(value: SqlValue, index: number, query: string): SQLInputValue {
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (value === null || typeof value === "string" || typeof value === "number" || typeof value === "bigint") {
+    return value;
+  }
+  if (value instanceof Uint8Array) return value;
+  throw new SqlError(
+    new TypeError(`Cannot bind ${value === undefined ? "undefined" : typeof value} as parameter ${index + 1}`),
+    query,
+  );
+}

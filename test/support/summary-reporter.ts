@@ -1,0 +1,22 @@
+import type { Reporter, TestModule } from "vitest/node";
+
+/** Prints the plain `N passed, N failed[, N skipped]` line CI reads, after vitest's own summary. */
+export default class SummaryReporter implements Reporter {
+  onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const module of modules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === "passed") passed++;
+        else if (state === "failed") failed++;
+        else skipped++;
+      }
+      // A module that failed to load has no tests but is still a failure.
+      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+    }
+    const tail = skipped > 0 ? `, ${skipped} skipped` : "";
+    process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);
+  }
+}
