@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
+import { standardDecorators } from "./test/support/decorators-plugin.ts";
 
 export default defineConfig({
+  plugins: [standardDecorators()],
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,

@@ -54,7 +54,7 @@ export class Agent<Env = unknown, State = unknown> {
   readonly #runtime: AgentRuntime;
   readonly #state: StateStore;
   readonly #connections = new WeakMap<SocketRecord, Connection>();
-  readonly #beforeOutput = () => this.#runtime.db.flush();
+  readonly #output = (send: () => void) => this.#runtime.db.output(send);
 
   constructor(ctx: AgentContext, env: Env) {
     const runtime = (ctx as Partial<AgentContextWithRuntime>)[RUNTIME];
@@ -200,7 +200,7 @@ export class Agent<Env = unknown, State = unknown> {
   #connection(record: SocketRecord): Connection {
     let connection = this.#connections.get(record);
     if (!connection) {
-      connection = new Connection(record, this.#beforeOutput);
+      connection = new Connection(record, this.#output);
       this.#connections.set(record, connection);
     }
     return connection;

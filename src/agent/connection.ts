@@ -34,13 +34,13 @@ const OPEN = 1;
  */
 export class Connection<State = unknown> {
   readonly #record: SocketRecord;
-  readonly #beforeOutput: () => void;
+  readonly #output: (send: () => void) => void;
   #stateCache: { value: State | null } | undefined;
 
   /** @internal Created by the runtime. */
-  constructor(record: SocketRecord, beforeOutput: () => void) {
+  constructor(record: SocketRecord, output: (send: () => void) => void) {
     this.#record = record;
-    this.#beforeOutput = beforeOutput;
+    this.#output = output;
   }
 
   /** Stable id: the client's `_pk` query parameter, or a generated UUID. */
@@ -85,15 +85,20 @@ export class Connection<State = unknown> {
     return this.#stateCache.value;
   }
 
-  /** Sends a message once every storage write before it is durable (the output gate). */
+  /**
+   * Sends a message. It leaves once the storage writes made before it are committed (the output
+   * gate), and is dropped if the event that made them fails.
+   */
   send(message: string | ArrayBuffer | ArrayBufferView): void {
-    this.#beforeOutput();
-    if (this.#record.socket.readyState === OPEN) this.#record.socket.send(message);
+    const socket = this.#record.socket;
+    this.#output(() => {
+      if (socket.readyState === OPEN) socket.send(message);
+    });
   }
 
   close(code?: number, reason?: string): void {
-    this.#beforeOutput();
-    this.#record.socket.close(code, reason);
+    const socket = this.#record.socket;
+    this.#output(() => socket.close(code, reason));
   }
 
   /** @internal */

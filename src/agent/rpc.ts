@@ -101,7 +101,7 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
     try {
       reply = frames.rpcResult(id, result, true);
     } catch (error) {
-      throw new TypeError(`The result of ${method}() cannot be sent as JSON: ${messageOf(error)}`);
+      throw new TypeError(`The result of ${method}() cannot be sent as JSON: ${messageOf(error)}`, { cause: error });
     }
     connection.send(reply);
   } catch (error) {

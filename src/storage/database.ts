@@ -37,6 +37,8 @@ export class AgentDatabase {
   #inTransaction = false;
   #owner: TransactionOwner;
   #turnCommitScheduled = false;
+  /** Output waiting for the open transaction: released on commit, dropped with its event's rollback. */
+  #held: Array<{ owner: TransactionOwner; send: () => void }> = [];
   readonly #options: AgentDatabaseOptions;
 
   constructor(options: AgentDatabaseOptions) {
@@ -121,9 +123,18 @@ export class AgentDatabase {
     return Number(row?.size ?? 0);
   }
 
-  /** Output gate: makes every write so far durable (per the durability setting) before output leaves. */
+  /** Commits the open transaction now (per the durability setting) and releases held output. */
   flush(): void {
     if (this.#inTransaction) this.#commit();
+  }
+
+  /**
+   * The output gate. Output that could reveal uncommitted writes waits until they commit; if the
+   * event that wrote them fails, its held output is dropped with them, since none of it happened.
+   */
+  output(send: () => void): void {
+    if (!this.#inTransaction) send();
+    else this.#held.push({ owner: this.#options.currentOwner(), send });
   }
 
   /** Called when an event settles: commits its writes, or rolls them back if it failed. */
@@ -171,13 +182,31 @@ export class AgentDatabase {
     this.#inTransaction = false;
     this.#owner = undefined;
     this.#db!.exec("COMMIT");
+    this.#release(undefined);
   }
 
   #rollback(): void {
+    const failed = this.#owner;
     this.#inTransaction = false;
     this.#owner = undefined;
     this.#db!.exec("ROLLBACK");
     this.#options.onRollback?.();
+    this.#release(failed);
+  }
+
+  /** Sends held output in order, except what the failed event (if any) produced. */
+  #release(failed: TransactionOwner | undefined): void {
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = [];
+    for (const { owner, send } of held) {
+      if (failed !== undefined && owner === failed) continue;
+      try {
+        send();
+      } catch (error) {
+        console.error("[hearth] sending held output failed:", error);
+      }
+    }
   }
 
   #open(what: string): DatabaseSync {

@@ -1,0 +1,209 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  Agent,
+  callable,
+  type Connection,
+  type ConnectionContext,
+  type StandardSchema,
+  type StateSource,
+  type StreamingResponse,
+} from "../../src/index.ts";
+import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
+
+/** A minimal Standard Schema: a tuple of one finite number. */
+const oneNumber: StandardSchema = {
+  "~standard": {
+    version: 1,
+    validate: (value) =>
+      Array.isArray(value) && value.length === 1 && typeof value[0] === "number" && Number.isFinite(value[0])
+        ? { value }
+        : { issues: [{ message: "expected [number]", path: [0] }] },
+  },
+};
+
+const changes: Array<{ state: unknown; source: string }> = [];
+const received: Array<string | number> = [];
+
+class Board extends Agent<unknown, { score: number }> {
+  initialState = { score: 0 };
+
+  validateStateChange(next: { score: number }) {
+    if (typeof next?.score !== "number" || next.score < 0) throw new Error("score must be a non-negative number");
+  }
+  onStateChanged(state: { score: number } | undefined, source: StateSource) {
+    changes.push({ state, source: source === "server" ? "server" : source.id });
+  }
+  shouldConnectionBeReadonly(_conn: Connection, ctx: ConnectionContext) {
+    return new URL(ctx.request.url).searchParams.has("viewer");
+  }
+  shouldSendProtocolMessages(_conn: Connection, ctx: ConnectionContext) {
+    return !new URL(ctx.request.url).searchParams.has("raw");
+  }
+
+  @callable({ input: oneNumber }) add(by: number) {
+    this.setState({ score: this.state.score + by });
+    return this.state.score;
+  }
+  @callable() fail() {
+    this.setState({ score: 999 });
+    throw new Error("deliberate failure");
+  }
+  @callable() bigint() {
+    return 10n;
+  }
+  @callable({ streaming: true }) async countdown(stream: StreamingResponse, from: number) {
+    for (let i = from; i > 0; i--) stream.send(i);
+    stream.end("liftoff");
+  }
+  notCallable() {
+    return "secret";
+  }
+}
+
+class Echo extends Agent {
+  onMessage(conn: Connection, message: string | ArrayBuffer) {
+    received.push(typeof message === "string" ? message : message.byteLength);
+    conn.send(typeof message === "string" ? `echo:${message}` : message);
+  }
+}
+
+let harness: Harness;
+beforeEach(async () => {
+  changes.length = 0;
+  received.length = 0;
+  harness = await startHarness({ Board, Echo }, { maxMessageBytes: 64 * 1024 });
+});
+afterEach(() => harness.close());
+
+const open = (path: string) => TestSocket.open(`${harness.wsUrl}${path}`);
+
+describe("wire protocol", () => {
+  it("sends identity, state and MCP frames on connect, in that order", async () => {
+    const socket = await open("/agents/board/main");
+    await socket.waitForType("cf_agent_mcp_servers");
+    expect(socket.frames.slice(0, 3)).toEqual([
+      { type: "cf_agent_identity", name: "main", agent: "board" },
+      { type: "cf_agent_state", state: { score: 0 } },
+      { type: "cf_agent_mcp_servers", mcp: { servers: {}, tools: [], prompts: [], resources: [] } },
+    ]);
+    socket.close();
+  });
+
+  it("answers RPC, broadcasts state to others and reports the source", async () => {
+    const a = await open("/agents/board/rpc?_pk=a");
+    const b = await open("/agents/board/rpc?_pk=b");
+    await b.waitForType("cf_agent_mcp_servers");
+    const mark = b.frames.length;
+    expect(await a.call("add", [5])).toEqual({ type: "rpc", id: "t1", success: true, result: 5, done: true });
+    expect(await b.waitForType("cf_agent_state", mark)).toEqual({ type: "cf_agent_state", state: { score: 5 } });
+
+    const markA = a.frames.length;
+    b.send({ type: "cf_agent_state", state: { score: 42 } });
+    expect(await a.waitForType("cf_agent_state", markA)).toEqual({ type: "cf_agent_state", state: { score: 42 } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(b.frames.slice(mark + 1).filter((f) => typeof f === "object" && f.type === "cf_agent_state")).toHaveLength(0);
+    expect(changes).toEqual([
+      { state: { score: 5 }, source: "server" },
+      { state: { score: 42 }, source: "b" },
+    ]);
+    a.close();
+    b.close();
+  });
+
+  it("streams chunks of a streaming callable and ends with done", async () => {
+    const socket = await open("/agents/board/stream");
+    socket.send({ type: "rpc", id: "s1", method: "countdown", args: [3] });
+    await socket.waitFor((f) => typeof f === "object" && f.id === "s1" && f.done === true);
+    const replies = socket.frames.filter((f) => typeof f === "object" && f.id === "s1");
+    expect(replies).toEqual([
+      { type: "rpc", id: "s1", success: true, result: 3, done: false },
+      { type: "rpc", id: "s1", success: true, result: 2, done: false },
+      { type: "rpc", id: "s1", success: true, result: 1, done: false },
+      { type: "rpc", id: "s1", success: true, result: "liftoff", done: true },
+    ]);
+    socket.close();
+  });
+
+  it("rejects state from read-only connections and invalid state, keeping the stored state", async () => {
+    const viewer = await open("/agents/board/guarded?viewer");
+    await viewer.waitForType("cf_agent_mcp_servers");
+    viewer.send({ type: "cf_agent_state", state: { score: 7 } });
+    expect(await viewer.waitForType("cf_agent_state_error")).toEqual({ type: "cf_agent_state_error", error: "Connection is readonly" });
+
+    const editor = await open("/agents/board/guarded");
+    await editor.waitForType("cf_agent_mcp_servers");
+    editor.send({ type: "cf_agent_state", state: { score: -1 } });
+    expect(await editor.waitForType("cf_agent_state_error")).toEqual({ type: "cf_agent_state_error", error: "State update rejected" });
+
+    const fresh = await open("/agents/board/guarded");
+    expect(await fresh.waitForType("cf_agent_state")).toEqual({ type: "cf_agent_state", state: { score: 0 } });
+    [viewer, editor, fresh].forEach((s) => s.close());
+  });
+
+  it("gives a raw socket no protocol frames", async () => {
+    const raw = await open("/agents/board/rawish?raw");
+    const reply = await raw.call("add", [1]);
+    expect(reply.success).toBe(true);
+    expect(raw.frames.filter((f) => typeof f === "object" && String(f.type).startsWith("cf_agent"))).toHaveLength(0);
+    raw.close();
+  });
+});
+
+describe("bad input", () => {
+  it("answers every bad frame with a clear error and keeps serving, losing nothing", async () => {
+    const socket = await open("/agents/board/hostile");
+    expect((await socket.call("add", [10])).result).toBe(10);
+
+    const cases: Array<[unknown[] | string, string, RegExp]> = [
+      [[], "nope", /Method "nope" does not exist on Board/],
+      [[], "notCallable", /"notCallable" of Board is not callable/],
+      [["ten"], "add", /Invalid arguments for add\(\): 0: expected \[number\]/],
+      [[], "fail", /deliberate failure/],
+      [[], "bigint", /cannot be sent as JSON/],
+      [[], "constructor", /not callable|does not exist/],
+    ];
+    for (const [args, method, error] of cases) {
+      const reply = await socket.call(method, args as unknown[]);
+      expect(reply.success, method).toBe(false);
+      expect(String(reply.error)).toMatch(error);
+    }
+
+    let mark = socket.frames.length;
+    socket.send({ type: "rpc", id: "bad-args", method: "add", args: "ten" });
+    expect(await socket.waitFor((f) => typeof f === "object" && f.id === "bad-args", mark)).toMatchObject({
+      success: false,
+      error: 'RPC "args" must be an array',
+    });
+    for (const frame of ["not json at all", "{broken json", JSON.stringify({ type: "mystery" }), JSON.stringify({ type: "rpc", method: "add" })]) {
+      mark = socket.frames.length;
+      socket.send(frame);
+      const error = await socket.waitForType("hearth_error", mark);
+      expect(String(error.error)).toMatch(/no onMessage handler|needs a string "id"/);
+    }
+
+    mark = socket.frames.length;
+    const huge = JSON.stringify({ type: "rpc", id: "huge", method: "add", args: ["x".repeat(100 * 1024)] });
+    socket.send(huge);
+    const tooBig = await socket.waitFor((f) => typeof f === "object" && f.id === "huge", mark);
+    expect(tooBig).toMatchObject({ success: false });
+    expect(String((tooBig as { error: string }).error)).toMatch(/exceeds the limit of 65536 bytes \(maxMessageBytes\)/);
+    socket.send("x".repeat(70 * 1024));
+    expect(String((await socket.waitForType("hearth_error", mark)).error)).toMatch(/maxMessageBytes/);
+
+    // The failed call's setState(999) was rolled back; everything before it is intact.
+    expect((await socket.call("add", [1])).result).toBe(11);
+    expect(socket.closed).toBeUndefined();
+    socket.close();
+  });
+
+  it("passes unknown JSON, text and binary frames to onMessage when the agent has one", async () => {
+    const socket = await open("/agents/echo/e");
+    socket.send(JSON.stringify({ type: "custom", hello: 1 }));
+    socket.send("plain text");
+    socket.socket.send(new Uint8Array([1, 2, 3]));
+    await socket.waitFor((f) => f === "binary:010203");
+    expect(received).toEqual([JSON.stringify({ type: "custom", hello: 1 }), "plain text", 3]);
+    expect(socket.frames).toContain('echo:{"type":"custom","hello":1}');
+    socket.close();
+  });
+});

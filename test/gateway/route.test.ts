@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent, routeAgentRequest, type Connection, type ConnectionContext, type WorkerFetch } from "../../src/index.ts";
+import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
+
+class ChatRoom extends Agent {
+  onRequest(request: Request) {
+    return Response.json({
+      name: this.name,
+      path: new URL(request.url).pathname,
+      user: request.headers.get("x-user"),
+    });
+  }
+  onConnect(conn: Connection, ctx: ConnectionContext) {
+    conn.send(JSON.stringify({ type: "hello", user: ctx.request.headers.get("x-user") }));
+  }
+}
+
+class Broken extends Agent {
+  onRequest() {
+    return "not a response" as unknown as Response;
+  }
+}
+
+const worker: WorkerFetch = async (request, env) =>
+  (await routeAgentRequest(request, env, {
+    prefix: "api/agents",
+    cors: true,
+    onBeforeConnect: (req) => {
+      const token = new URL(req.url).searchParams.get("token");
+      if (token !== "secret") return new Response("Unauthorized: pass ?token=", { status: 401 });
+      const headers = new Headers(req.headers);
+      headers.set("x-user", "ada");
+      return new Request(req, { headers });
+    },
+    onBeforeRequest: (req) => {
+      if (req.headers.get("authorization") !== "Bearer secret") return new Response("Unauthorized", { status: 401 });
+      const headers = new Headers(req.headers);
+      headers.set("x-user", "grace");
+      return new Request(req, { headers });
+    },
+  })) ?? new Response("worker 404", { status: 404 });
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const auth = { headers: { authorization: "Bearer secret" } };
+
+describe("routeAgentRequest", () => {
+  it("routes /{prefix}/{kebab-class}/{name}/… with decoded unicode and slashes in the name", async () => {
+    harness = await startHarness({ ChatRoom }, { fetch: worker });
+    const name = "café/room 1";
+    const res = await fetch(`${harness.url}/api/agents/chat-room/${encodeURIComponent(name)}/sub/path`, auth);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ name, path: `/api/agents/chat-room/${encodeURIComponent(name)}/sub/path`, user: "grace" });
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+
+  it("answers CORS preflights and lets the worker handle other paths", async () => {
+    harness = await startHarness({ ChatRoom }, { fetch: worker });
+    const preflight = await fetch(`${harness.url}/api/agents/chat-room/x`, { method: "OPTIONS" });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    const other = await fetch(`${harness.url}/elsewhere`);
+    expect(other.status).toBe(404);
+    expect(await other.text()).toBe("worker 404");
+  });
+
+  it("rejects requests and upgrades that the hooks refuse", async () => {
+    harness = await startHarness({ ChatRoom }, { fetch: worker });
+    expect((await fetch(`${harness.url}/api/agents/chat-room/x`)).status).toBe(401);
+    await expect(TestSocket.open(`${harness.wsUrl}/api/agents/chat-room/x`)).rejects.toThrow(/failed/);
+    const ok = await TestSocket.open(`${harness.wsUrl}/api/agents/chat-room/x?token=secret`);
+    expect(await ok.waitForType("hello")).toEqual({ type: "hello", user: "ada" });
+    ok.close();
+  });
+
+  it("answers bad names with 400 and unknown classes with 404, with a clear message", async () => {
+    harness = await startHarness({ ChatRoom, Broken });
+    const cases: Array<[string, number, RegExp]> = [
+      [`/agents/chat-room/${"x".repeat(5000)}`, 400, /limit is 4096 \(maxNameBytes\)/],
+      ["/agents/chat-room/%E0%A4%A", 400, /not valid percent-encoding/],
+      ["/agents/chat-room/", 400, /Missing agent name/],
+      ["/agents/chat-room/bad%00name", 400, /NUL/],
+      ["/agents/no-such-class/x", 404, /No agent class is served at \/agents\/no-such-class\/ \(known: chat-room, broken\)/],
+      ["/agents/broken/x", 500, /must return a Response/],
+      ["/nowhere", 404, /Not found/],
+    ];
+    for (const [path, status, message] of cases) {
+      const res = await fetch(`${harness.url}${path}`);
+      expect(res.status, path).toBe(status);
+      expect(((await res.json()) as { error: string }).error).toMatch(message);
+    }
+    // The agent that failed keeps serving others.
+    expect((await fetch(`${harness.url}/agents/chat-room/fine`)).status).toBe(200);
+  });
+
+  it("refuses a WebSocket upgrade to an unknown class with a 404", async () => {
+    harness = await startHarness({ ChatRoom });
+    await expect(TestSocket.open(`${harness.wsUrl}/agents/ghost/x`)).rejects.toThrow(/failed/);
+  });
+});

@@ -1,0 +1,216 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent, getAgentByName, Host, type AgentNamespace } from "../../src/index.ts";
+import { startHarness, tempDir, TestSocket, type Harness } from "../support/harness.ts";
+
+const constructed: string[] = [];
+
+class Ledger extends Agent<{ Ledger: AgentNamespace<Ledger> }, { total: number }> {
+  static callables = ["append"];
+  initialState = { total: 0 };
+  constructor(...args: ConstructorParameters<typeof Agent<{ Ledger: AgentNamespace<Ledger> }, { total: number }>>) {
+    super(...args);
+    constructed.push(this.name);
+  }
+  onStart() {
+    this.sql`CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, label TEXT)`;
+  }
+  append(label: string) {
+    this.sql`INSERT INTO entries (label) VALUES (${label})`;
+    this.setState({ total: this.state.total + 1 });
+    return this.state.total;
+  }
+  /** Appends, waits on a timer (outside I/O), appends again. */
+  async appendAcrossIo(label: string, ms: number) {
+    this.sql`INSERT INTO entries (label) VALUES (${`${label}:before`})`;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.sql`INSERT INTO entries (label) VALUES (${`${label}:after`})`;
+  }
+  appendThenThrow(label: string) {
+    this.sql`INSERT INTO entries (label) VALUES (${label})`;
+    this.setState({ total: this.state.total + 100 });
+    throw new Error("boom after writing");
+  }
+  async appendAwaitThenThrow(label: string) {
+    this.sql`INSERT INTO entries (label) VALUES (${`${label}:committed`})`;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    this.sql`INSERT INTO entries (label) VALUES (${`${label}:lost`})`;
+    throw new Error("boom after outside I/O");
+  }
+  labels() {
+    return this.sql<{ label: string }>`SELECT label FROM entries ORDER BY seq`.map((row) => row.label);
+  }
+  whoAmI() {
+    return { name: this.name, file: this.sql<{ file: string }>`SELECT file FROM pragma_database_list WHERE name = 'main'`[0]!.file };
+  }
+  async askPeer(peer: string, label: string) {
+    const stub = await getAgentByName(this.env.Ledger, peer);
+    return await stub.append(label);
+  }
+  big(megabytes: number) {
+    const blob = "x".repeat(1024 * 1024);
+    this.setState({ total: megabytes, ...Object.fromEntries(Array.from({ length: megabytes }, (_, i) => [`k${i}`, blob])) } as never);
+    return JSON.stringify(this.state).length;
+  }
+  async selfDestruct() {
+    await this.destroy();
+  }
+}
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function ledger(h: Harness, name: string) {
+  return (h.host.env.Ledger as AgentNamespace<Ledger>).getByName(name);
+}
+
+describe("actor host", () => {
+  it("keeps exactly one live instance per (class, name)", async () => {
+    harness = await startHarness({ Ledger });
+    constructed.length = 0;
+    await Promise.all(Array.from({ length: 20 }, (_, i) => ledger(harness!, "solo").append(`a${i}`)));
+    expect(constructed.filter((n) => n === "solo")).toHaveLength(1);
+    expect(await ledger(harness, "solo").labels()).toHaveLength(20);
+    expect(harness.host.stats.liveAgents).toBe(1);
+  });
+
+  it("delivers concurrent messages to one agent in arrival order", async () => {
+    harness = await startHarness({ Ledger }, { hibernateAfterMs: 60_000 });
+    const sockets = await Promise.all([1, 2, 3].map(() => TestSocket.open(`${harness!.wsUrl}/agents/ledger/ordered`)));
+    // Each socket fires 50 calls without waiting; per socket, order must be kept end to end.
+    const pending = sockets.flatMap((socket, s) => Array.from({ length: 50 }, (_, i) => socket.call("append", [`s${s}-${i}`])));
+    const replies = await Promise.all(pending);
+    expect(replies.every((reply) => reply.success === true)).toBe(true);
+    const labels = await ledger(harness, "ordered").labels();
+    expect(labels).toHaveLength(150);
+    for (let s = 0; s < 3; s++) {
+      const mine = labels.filter((l) => l.startsWith(`s${s}-`));
+      expect(mine).toEqual(Array.from({ length: 50 }, (_, i) => `s${s}-${i}`));
+    }
+    sockets.forEach((s) => s.close());
+  });
+
+  it("lets other events in while a handler awaits outside I/O, and keeps writes atomic", async () => {
+    harness = await startHarness({ Ledger });
+    const stub = ledger(harness, "gate");
+    const slow = stub.appendAcrossIo("slow", 100);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await stub.append("fast");
+    await slow;
+    expect(await stub.labels()).toEqual(["slow:before", "fast", "slow:after"]);
+  });
+
+  it("rolls back a handler's writes when it throws, and its in-memory state with them", async () => {
+    harness = await startHarness({ Ledger });
+    const stub = ledger(harness, "atomic");
+    await stub.append("kept");
+    await expect(stub.appendThenThrow("dropped")).rejects.toThrow("boom after writing");
+    expect(await stub.labels()).toEqual(["kept"]);
+    expect(await stub.append("next")).toBe(2); // not 102: the failed setState was undone too
+    await expect(stub.appendAwaitThenThrow("io")).rejects.toThrow("boom after outside I/O");
+    expect(await stub.labels()).toEqual(["kept", "next", "io:committed"]);
+  });
+
+  it("gives every agent its own database file", async () => {
+    harness = await startHarness({ Ledger });
+    await ledger(harness, "one").append("only-in-one");
+    await ledger(harness, "two").append("only-in-two");
+    expect(await ledger(harness, "one").labels()).toEqual(["only-in-one"]);
+    expect(await ledger(harness, "two").labels()).toEqual(["only-in-two"]);
+    const one = await ledger(harness, "one").whoAmI();
+    const two = await ledger(harness, "two").whoAmI();
+    expect(one.file).not.toBe(two.file);
+    expect(one.file.startsWith(harness.dataDir)).toBe(true);
+  });
+
+  it("keeps hostile names inside the data directory, each in its own file", async () => {
+    harness = await startHarness({ Ledger });
+    const names = ["..", "../../escape", "/etc/passwd", "a/../b", "名前 🔥", "x".repeat(1024), ".", "a\\..\\b"];
+    const files = new Set<string>();
+    for (const name of names) {
+      const stub = ledger(harness, name);
+      await stub.append(name);
+      const who = await stub.whoAmI();
+      expect(who.name).toBe(name);
+      expect(who.file.startsWith(join(harness.dataDir, "agents", "ledger"))).toBe(true);
+      files.add(who.file);
+    }
+    expect(files.size).toBe(names.length);
+    expect(readdirSync(harness.dataDir)).toEqual(["agents"]);
+    expect(existsSync(join(harness.dataDir, "..", "escape"))).toBe(false);
+  });
+
+  it("persists state and SQL across a host restart on the same data directory", async () => {
+    const dir = tempDir();
+    try {
+      harness = await startHarness({ Ledger }, { dataDir: dir.path });
+      await ledger(harness, "durable").append("first");
+      await ledger(harness, "durable").append("second");
+      await harness.close();
+      harness = await startHarness({ Ledger }, { dataDir: dir.path });
+      expect(await ledger(harness, "durable").labels()).toEqual(["first", "second"]);
+      expect(await ledger(harness, "durable").append("third")).toBe(3);
+    } finally {
+      await harness?.close();
+      harness = undefined;
+      dir.remove();
+    }
+  });
+
+  it("stores a 20 MB state and reads it back after a restart", async () => {
+    const dir = tempDir();
+    try {
+      harness = await startHarness({ Ledger }, { dataDir: dir.path });
+      const size = await ledger(harness, "big").big(20);
+      expect(size).toBeGreaterThan(20 * 1024 * 1024);
+      await harness.close();
+      harness = await startHarness({ Ledger }, { dataDir: dir.path });
+      const socket = await TestSocket.open(`${harness.wsUrl}/agents/ledger/big`);
+      const state = (await socket.waitForType("cf_agent_state")).state as Record<string, unknown>;
+      expect(state.total).toBe(20);
+      expect((state.k19 as string).length).toBe(1024 * 1024);
+      socket.close();
+    } finally {
+      await harness?.close();
+      harness = undefined;
+      dir.remove();
+    }
+  });
+
+  it("supports agent-to-agent RPC through getAgentByName", async () => {
+    harness = await startHarness({ Ledger });
+    expect(await ledger(harness, "caller").askPeer("callee", "from-caller")).toBe(1);
+    expect(await ledger(harness, "callee").labels()).toEqual(["from-caller"]);
+    await expect((ledger(harness, "x") as unknown as { missing(): Promise<void> }).missing()).rejects.toThrow(/has no method "missing"/);
+  });
+
+  it("destroy() deletes the database; the next call starts afresh", async () => {
+    harness = await startHarness({ Ledger });
+    const stub = ledger(harness, "doomed");
+    await stub.append("gone soon");
+    const { file } = await stub.whoAmI();
+    await stub.selfDestruct();
+    expect(existsSync(file)).toBe(false);
+    expect(await stub.labels()).toEqual([]);
+  });
+
+  it("refuses a second host on the same data directory", async () => {
+    const dir = tempDir();
+    const other = new Host({ dataDir: dir.path, agents: { Ledger } });
+    try {
+      harness = await startHarness({ Ledger }, { dataDir: dir.path });
+      await ledger(harness, "owned").append("x");
+      const stub = (other.env.Ledger as AgentNamespace<Ledger>).getByName("owned");
+      await expect(stub.labels()).rejects.toThrow(/locked by another process/);
+    } finally {
+      await other.close();
+      await harness?.close();
+      harness = undefined;
+      dir.remove();
+    }
+  });
+});
