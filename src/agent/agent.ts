@@ -258,8 +258,8 @@ export class Agent<Env = unknown, State = unknown> {
     record.readonly = this.shouldConnectionBeReadonly(connection, ctx);
     record.protocol = this.shouldSendProtocolMessages(connection, ctx);
     if (record.protocol) {
-      connection.send(frames.identity(this.name, this.#runtime.classSlug));
       const state = this.state;
+      connection.send(frames.identity(this.name, this.#runtime.classSlug, state !== undefined));
       if (state !== undefined) {
         const json = this.#state.read()?.json;
         connection.send(json === undefined ? frames.state(state) : `{"type":"cf_agent_state","state":${json}}`);

@@ -25,6 +25,17 @@ export interface RawSocket {
 const OPEN = 1;
 
 /**
+ * Connection state or null. A conditional type on purpose: it makes TypeScript compare connections
+ * structurally, so a hook override may take `Connection<MyState>` where the base takes `Connection`.
+ */
+export type ConnectionState<State> = [State] extends [never] ? null : State | null;
+
+/** Method-signature form: compared bivariantly, unlike a function-typed property. */
+type StateSetter<State> = {
+  set(next: ConnectionState<State> | ((previous: ConnectionState<State>) => ConnectionState<State>)): ConnectionState<State>;
+}["set"];
+
+/**
  * One client's WebSocket as an agent sees it.
  * @example
  * onConnect(conn: Connection<{ user: string }>) {
@@ -35,7 +46,8 @@ const OPEN = 1;
 export class Connection<State = unknown> {
   readonly #record: SocketRecord;
   readonly #output: (send: () => void) => void;
-  #stateCache: { value: State | null } | undefined;
+  // Typed loosely so Connection<Specific> stays assignable to Connection<unknown> in hook overrides.
+  #stateCache: { value: unknown } | undefined;
 
   /** @internal Created by the runtime. */
   constructor(record: SocketRecord, output: (send: () => void) => void) {
@@ -63,17 +75,21 @@ export class Connection<State = unknown> {
   }
 
   /** Per-connection state, kept while the socket is open, across hibernation. */
-  get state(): State | null {
+  get state(): ConnectionState<State> {
     if (this.#stateCache === undefined) {
       const json = this.#record.stateJson;
-      this.#stateCache = { value: json === undefined ? null : (JSON.parse(json) as State) };
+      this.#stateCache = { value: json === undefined ? null : JSON.parse(json) };
     }
-    return this.#stateCache.value;
+    return this.#stateCache.value as ConnectionState<State>;
   }
 
-  /** Replaces the connection state (JSON, at most 16 KiB). Accepts a function of the previous state. */
-  setState(next: State | null | ((previous: State | null) => State | null)): State | null {
-    const value = typeof next === "function" ? (next as (p: State | null) => State | null)(this.state) : next;
+  /**
+   * Replaces the connection state (JSON, at most 16 KiB). Accepts a function of the previous state.
+   * A property with a method-signature type, so hooks may narrow `Connection<MyState>` in overrides.
+   */
+  readonly setState: StateSetter<State> = (next) => {
+    const value =
+      typeof next === "function" ? (next as (previous: ConnectionState<State>) => ConnectionState<State>)(this.state) : next;
     const json = value === null || value === undefined ? undefined : JSON.stringify(value);
     if (json !== undefined && Buffer.byteLength(json) > LIMITS.maxConnectionStateBytes) {
       throw new RangeError(
@@ -81,9 +97,9 @@ export class Connection<State = unknown> {
       );
     }
     this.#record.stateJson = json;
-    this.#stateCache = { value: json === undefined ? null : (JSON.parse(json) as State) };
-    return this.#stateCache.value;
-  }
+    this.#stateCache = { value: json === undefined ? null : JSON.parse(json) };
+    return this.#stateCache.value as ConnectionState<State>;
+  };
 
   /**
    * Sends a message. It leaves once the storage writes made before it are committed (the output

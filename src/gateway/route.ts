@@ -76,11 +76,12 @@ function findNamespace(env: object, slug: string): AgentNamespace | undefined {
   return undefined;
 }
 
+/** Clients that do not encode names (e.g. "100%") still reach their agent: bad escapes stay as typed. */
 function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new AgentNameError("Agent name in the URL is not valid percent-encoding");
+    return segment;
   }
 }
 

@@ -64,7 +64,9 @@ export function parseIncoming(text: string): IncomingFrame {
 }
 
 export const frames = {
-  identity: (name: string, agent: string) => JSON.stringify({ type: MESSAGE_TYPES.identity, name, agent }),
+  /** `stateFollows` tells the client a state frame comes next, so it can wait for it before "ready". */
+  identity: (name: string, agent: string, stateFollows: boolean) =>
+    JSON.stringify(stateFollows ? { type: MESSAGE_TYPES.identity, name, agent, stateFollows } : { type: MESSAGE_TYPES.identity, name, agent }),
   state: (state: unknown) => JSON.stringify({ type: MESSAGE_TYPES.state, state }),
   stateError: (error: string) => JSON.stringify({ type: MESSAGE_TYPES.stateError, error }),
   mcpServers: () =>

@@ -82,7 +82,7 @@ describe("wire protocol", () => {
     const socket = await open("/agents/board/main");
     await socket.waitForType("cf_agent_mcp_servers");
     expect(socket.frames.slice(0, 3)).toEqual([
-      { type: "cf_agent_identity", name: "main", agent: "board" },
+      { type: "cf_agent_identity", name: "main", agent: "board", stateFollows: true },
       { type: "cf_agent_state", state: { score: 0 } },
       { type: "cf_agent_mcp_servers", mcp: { servers: {}, tools: [], prompts: [], resources: [] } },
     ]);

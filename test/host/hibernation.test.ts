@@ -13,13 +13,13 @@ class Room extends Agent<unknown, { topic: string }> {
   getConnectionTags(_conn: Connection, ctx: ConnectionContext) {
     return [new URL(ctx.request.url).searchParams.get("team") ?? "nobody"];
   }
-  onConnect(conn: Connection<{ user: string }>, ctx: ConnectionContext) {
+  onConnect(conn: Connection, ctx: ConnectionContext) {
     conn.setState({ user: new URL(ctx.request.url).searchParams.get("user") ?? "anon" });
   }
   onClose(conn: Connection, code: number) {
     closed.push({ id: conn.id, code });
   }
-  onMessage(conn: Connection<{ user: string }>, message: string | ArrayBuffer) {
+  onMessage(conn: Connection, message: string | ArrayBuffer) {
     if (message === "whoami") {
       conn.send(JSON.stringify({ type: "me", id: conn.id, state: conn.state, tags: conn.tags, topic: this.state.topic }));
     } else if (typeof message === "string" && message.startsWith("team:")) {

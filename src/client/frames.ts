@@ -1,0 +1,87 @@
+/**
+ * The frames of the agent wire protocol that clients act on, and a parser
+ * that recognises them. Anything else (chat frames, MCP updates, an agent's
+ * own messages) is left to the application.
+ */
+
+/** `{"type":"cf_agent_identity"}`: which instance the socket reached. */
+export interface IdentityFrame {
+  type: "cf_agent_identity";
+  name: string;
+  agent: string;
+  /** When true, a `cf_agent_state` frame follows before the connection is ready. */
+  stateFollows?: boolean;
+}
+
+/** `{"type":"cf_agent_state"}`: the agent's current state. */
+export interface StateFrame {
+  type: "cf_agent_state";
+  state: unknown;
+}
+
+/** `{"type":"cf_agent_state_error"}`: a state update from this client was refused. */
+export interface StateErrorFrame {
+  type: "cf_agent_state_error";
+  error: string;
+}
+
+/** A reply to an `rpc` request: a result, a stream chunk (`done: false`) or an error. */
+export type RpcResponseFrame =
+  | { type: "rpc"; id: string; success: true; result?: unknown; done?: boolean }
+  | { type: "rpc"; id: string; success: false; error?: string };
+
+/** Every frame the clients handle themselves. */
+export type ClientFrame = IdentityFrame | StateFrame | StateErrorFrame | RpcResponseFrame;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Reads a WebSocket message and returns it when it is a frame the clients
+ * handle, or `undefined` for binary data, non-JSON text and other frame types.
+ *
+ * @example
+ * ```ts
+ * const frame = readClientFrame(event.data);
+ * if (frame?.type === "cf_agent_state") render(frame.state);
+ * ```
+ */
+export function readClientFrame(data: unknown): ClientFrame | undefined {
+  if (typeof data !== "string") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(value)) return undefined;
+  switch (value.type) {
+    case "cf_agent_identity":
+      return typeof value.name === "string" && typeof value.agent === "string"
+        ? (value as unknown as IdentityFrame)
+        : undefined;
+    case "cf_agent_state":
+      return value as unknown as StateFrame;
+    case "cf_agent_state_error":
+      return { type: "cf_agent_state_error", error: String(value.error ?? "State update rejected") };
+    case "rpc":
+      return typeof value.id === "string" && typeof value.success === "boolean"
+        ? (value as unknown as RpcResponseFrame)
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Serialises a state update sent by a client.
+ *
+ * @example
+ * ```ts
+ * socket.send(stateFrame({ count: 1 })); // {"type":"cf_agent_state","state":{"count":1}}
+ * ```
+ */
+export function stateFrame(state: unknown): string {
+  return JSON.stringify({ type: "cf_agent_state", state });
+}

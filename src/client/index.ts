@@ -1,0 +1,22 @@
+/**
+ * Browser and Node client for Hearth agents, wire-compatible with the
+ * Cloudflare Agents SDK.
+ *
+ * @example
+ * ```ts
+ * import { AgentClient, agentFetch } from "hearth/client";
+ * const client = new AgentClient({ host: "127.0.0.1:8787", agent: "Counter", name: "room-1" });
+ * console.log(await client.stub.increment(1));
+ * ```
+ * @module
+ */
+export { AgentClient } from "./agent-client.ts";
+export type { AgentClientOptions } from "./agent-client.ts";
+export { agentFetch, agentUrl } from "./agent-fetch.ts";
+export type { AgentFetchOptions } from "./agent-fetch.ts";
+export { camelCaseToKebabCase } from "./kebab.ts";
+export { AgentCallError } from "./pending-calls.ts";
+export type { CallOptions, CallOptionsInput, StreamCallbacks } from "./pending-calls.ts";
+export type { AgentStub, UntypedMethods } from "./stub.ts";
+export { agentPath, encodeInstanceName } from "./url.ts";
+export type { AgentAddress } from "./url.ts";

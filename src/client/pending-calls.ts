@@ -1,0 +1,218 @@
+import type { RpcResponseFrame } from "./frames.ts";
+import { randomId } from "./id.ts";
+
+/**
+ * Callbacks for a streaming call: chunks, the final value, or an error.
+ *
+ * @example
+ * ```ts
+ * const stream: StreamCallbacks<string> = { onChunk: (c) => console.log(c), onDone: (end) => console.log(end) };
+ * await client.call("countdown", [3], stream);
+ * ```
+ */
+export interface StreamCallbacks<T = unknown> {
+  /** A chunk sent with `stream.send(chunk)` on the agent. */
+  onChunk?(chunk: unknown): void;
+  /** The final value sent with `stream.end(value)`; the call resolves with it too. */
+  onDone?(final: T): void;
+  /** The error message; the call rejects with it too. */
+  onError?(message: string): void;
+}
+
+/**
+ * Per-call options: stream callbacks and a timeout in milliseconds (0 disables).
+ *
+ * @example
+ * ```ts
+ * await client.call("slowReport", [], { timeout: 60_000 });
+ * ```
+ */
+export interface CallOptions<T = unknown> {
+  stream?: StreamCallbacks<T>;
+  timeout?: number;
+}
+
+/**
+ * What `call()` accepts as its third argument: either the stream callbacks
+ * themselves or `{ stream, timeout }`.
+ *
+ * @example
+ * ```ts
+ * await client.call("countdown", [3], { onChunk: console.log });
+ * await client.call("countdown", [3], { stream: { onChunk: console.log }, timeout: 5_000 });
+ * ```
+ */
+export type CallOptionsInput<T = unknown> = StreamCallbacks<T> | CallOptions<T>;
+
+/**
+ * The error a call rejects with when the agent answered `success: false`;
+ * `message` is the agent's message, unchanged.
+ *
+ * @example
+ * ```ts
+ * try { await client.call("nope"); }
+ * catch (e) { if (e instanceof AgentCallError) console.log(e.method, e.message); }
+ * ```
+ */
+export class AgentCallError extends Error {
+  override name = "AgentCallError";
+  constructor(
+    message: string,
+    /** The method that was called. */
+    readonly method: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The part of a socket a call needs. */
+export interface CallSocket {
+  readonly readyState: number;
+  readonly OPEN: number;
+  send(data: string): unknown;
+}
+
+interface Entry {
+  method: string;
+  request: string;
+  sentOn: object | null;
+  stream: StreamCallbacks | undefined;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+function splitOptions(options: CallOptionsInput | undefined): CallOptions {
+  if (options === undefined) return {};
+  if ("onChunk" in options || "onDone" in options || "onError" in options) {
+    return { stream: options as StreamCallbacks };
+  }
+  return options as CallOptions;
+}
+
+/**
+ * The table of RPC calls waiting for a reply, shared by `AgentClient` and
+ * `useAgent`. It numbers requests, matches `rpc` reply frames to them,
+ * feeds stream chunks, and rejects calls whose connection went away.
+ * A call is "sent on" the socket that transmitted it; calls made while no
+ * socket was open wait until {@link PendingCalls.flush} or {@link PendingCalls.markSent}.
+ *
+ * @example
+ * ```ts
+ * const calls = new PendingCalls();
+ * const result = calls.start((request) => (socket.send(request), socket), "increment", [2]);
+ * socket.addEventListener("message", (e) => { const f = readClientFrame(e.data); if (f?.type === "rpc") calls.settle(f); });
+ * ```
+ */
+export class PendingCalls {
+  readonly #calls = new Map<string, Entry>();
+
+  /** How many calls are waiting. */
+  get size(): number {
+    return this.#calls.size;
+  }
+
+  /**
+   * Registers a call and hands its request frame to `transmit`, which sends
+   * it and returns the socket it went out on, or `null` when it could not be
+   * sent yet (then {@link PendingCalls.flush} or {@link PendingCalls.markSent}
+   * deals with it once a socket opens).
+   */
+  start<T>(
+    transmit: (request: string) => object | null,
+    method: string,
+    args: unknown[],
+    options?: CallOptionsInput<T>,
+    defaultTimeout?: number,
+  ): Promise<T> {
+    const { stream, timeout } = splitOptions(options as CallOptionsInput | undefined);
+    const limit = timeout ?? (stream ? undefined : defaultTimeout);
+    const id = randomId();
+    const request = JSON.stringify({ type: "rpc", id, method, args });
+    return new Promise<T>((resolve, reject) => {
+      const entry: Entry = {
+        method,
+        request,
+        sentOn: null,
+        stream,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: undefined,
+      };
+      if (limit !== undefined && limit > 0) {
+        entry.timer = setTimeout(() => {
+          this.#finish(id, entry);
+          const message = `RPC call to ${method} timed out after ${limit}ms`;
+          stream?.onError?.(message);
+          reject(new Error(message));
+        }, limit);
+      }
+      this.#calls.set(id, entry);
+      entry.sentOn = transmit(request);
+    });
+  }
+
+  /** Sends every call that has not been sent yet over `socket`. */
+  flush(socket: CallSocket): void {
+    for (const entry of this.#calls.values()) {
+      if (entry.sentOn !== null) continue;
+      socket.send(entry.request);
+      entry.sentOn = socket;
+    }
+  }
+
+  /** Marks buffered calls as sent on `socket` (its buffer was flushed on open). */
+  markSent(socket: object): void {
+    for (const entry of this.#calls.values()) entry.sentOn ??= socket;
+  }
+
+  /** Applies an `rpc` reply frame; returns false when no call has its id. */
+  settle(frame: RpcResponseFrame): boolean {
+    const entry = this.#calls.get(frame.id);
+    if (entry === undefined) return false;
+    if (!frame.success) {
+      const message = frame.error ?? "RPC call failed";
+      this.#finish(frame.id, entry);
+      entry.stream?.onError?.(message);
+      entry.reject(new AgentCallError(message, entry.method));
+      return true;
+    }
+    if (frame.done === false) {
+      entry.stream?.onChunk?.(frame.result);
+      return true;
+    }
+    this.#finish(frame.id, entry);
+    entry.stream?.onDone?.(frame.result);
+    entry.resolve(frame.result);
+    return true;
+  }
+
+  /** Rejects the calls that were sent on `socket` (their replies will never come). */
+  rejectSentOn(socket: object, reason: string): void {
+    this.#rejectWhere((entry) => entry.sentOn === socket, reason);
+  }
+
+  /** Rejects the calls that were never sent. */
+  rejectUnsent(reason: string): void {
+    this.#rejectWhere((entry) => entry.sentOn === null, reason);
+  }
+
+  /** Rejects every waiting call. */
+  rejectAll(reason: string): void {
+    this.#rejectWhere(() => true, reason);
+  }
+
+  #rejectWhere(match: (entry: Entry) => boolean, reason: string): void {
+    for (const [id, entry] of [...this.#calls]) {
+      if (!match(entry)) continue;
+      this.#finish(id, entry);
+      entry.stream?.onError?.(reason);
+      entry.reject(new Error(reason));
+    }
+  }
+
+  #finish(id: string, entry: Entry): void {
+    if (entry.timer !== undefined) clearTimeout(entry.timer);
+    this.#calls.delete(id);
+  }
+}
