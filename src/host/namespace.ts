@@ -8,6 +8,15 @@ export interface AgentDispatcher {
 }
 
 type Method = (...args: never[]) => unknown;
+type LifecycleHook =
+  | "onStart"
+  | "onRequest"
+  | "onConnect"
+  | "onMessage"
+  | "onClose"
+  | "onError"
+  | "onStateChanged"
+  | "onStateUpdate";
 
 /**
  * A typed handle on one agent instance. Every method of the agent is available and returns a
@@ -18,7 +27,7 @@ type Method = (...args: never[]) => unknown;
  * const res = await counter.fetch("http://agent/anything");
  */
 export type AgentStub<T extends Agent = Agent> = {
-  [K in keyof T as T[K] extends Method ? (K extends `on${string}` ? never : K) : never]: T[K] extends (
+  [K in keyof T as K extends string ? (T[K] extends Method ? (K extends LifecycleHook ? never : K) : never) : never]: T[K] extends (
     ...args: infer A
   ) => infer R
     ? (...args: A) => Promise<Awaited<R>>
