@@ -166,12 +166,19 @@ export class Host implements CellHost, AgentDispatcher {
     return count;
   }
 
-  /** Closes every WebSocket and database. In-flight events are not awaited. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking events, closes every WebSocket (1001), waits up to `drainMs` for running events to
+   * finish, then commits and closes every database.
+   */
+  async close({ drainMs = 5_000 }: { drainMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
     for (const record of this.#sockets.all()) record.socket.close(1001, "Server shutting down");
+    const deadline = Date.now() + drainMs;
+    while ([...this.#cells.values()].some((cell) => cell.mailbox.busy) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     for (const cell of this.#cells.values()) cell.close();
     this.#cells.clear();
   }
