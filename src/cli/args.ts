@@ -1,0 +1,145 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { CliError } from "./errors.ts";
+
+/** The two ways to serve an entry: `dev` watches and restarts, `start` serves in this process. */
+export type Command = "dev" | "start";
+
+/** How hard agent storage syncs to disk; passed through to the host. */
+export type DurabilityFlag = "strict" | "relaxed";
+
+/** Everything needed to serve an entry, after flags, environment and defaults are merged. */
+export interface RunOptions {
+  command: Command;
+  /** The entry path as typed (relative to the working directory, or absolute). */
+  entry: string;
+  port: number;
+  host: string;
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  /** Unset means the host's default. */
+  durability: DurabilityFlag | undefined;
+}
+
+/** What the command line asks for. */
+export type CliRequest = { kind: "help" } | { kind: "version" } | { kind: "serve"; options: RunOptions };
+
+/** Defaults used when neither a flag nor an environment variable is given. */
+export const DEFAULTS = { port: 8787, host: "127.0.0.1", dataDir: ".hearth" } as const;
+
+/** The `--help` text. */
+export const USAGE = `Usage: hearth <command> <entry> [options]
+
+Commands:
+  dev <entry>     Serve the entry's agents; restart when a .ts/.js/.json file under
+                  the entry's directory, .env or .dev.vars changes
+  start <entry>   Serve the entry's agents (no watching)
+
+The entry is a TypeScript or JavaScript module. Every exported class that extends
+Agent is served at /agents/<kebab-name>/<instance>; a default export { fetch } handles
+all requests (use routeAgentRequest inside it to reach the agents).
+
+Options:
+  --port <n>                     Port to listen on (default ${DEFAULTS.port}, 0 picks a free one)
+  --host <addr>                  Address to bind (default ${DEFAULTS.host})
+  --data <dir>                   Directory for agent databases (default ${DEFAULTS.dataDir})
+  --durability <strict|relaxed>  relaxed (default) survives a process crash, strict also a power loss
+  -h, --help                     Show this help
+  -v, --version                  Show the version
+
+Environment:
+  HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
+  Variables in ./.env, then ./.dev.vars (later file wins), are passed to agents as env.
+  Only names listed in those files reach agents; for those names a value already set
+  in the process environment wins (declare API_KEY= in .env, set the key in production).
+`;
+
+const SUGGEST_HELP = "Run `hearth --help` for usage.";
+
+/**
+ * Reads the command line. Flags win over `HEARTH_*` variables in `env`, which win over defaults.
+ * Relative paths resolve against `cwd`.
+ *
+ * @throws {CliError} of kind "usage" for unknown flags, bad values or a missing entry argument.
+ */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: "string" },
+        host: { type: "string" },
+        data: { type: "string" },
+        durability: { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new CliError("usage", `${message}\n${SUGGEST_HELP}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { kind: "help" };
+  if (values.version === true) return { kind: "version" };
+
+  const [command, entry, ...extra] = positionals;
+  if (command === undefined) throw new CliError("usage", `Missing command.\n${USAGE}`);
+  if (command !== "dev" && command !== "start") {
+    throw new CliError("usage", `Unknown command "${command}" (expected dev or start).\n${SUGGEST_HELP}`);
+  }
+  if (entry === undefined) {
+    throw new CliError("usage", `Missing entry file: hearth ${command} <entry>, e.g. hearth ${command} src/index.ts`);
+  }
+  if (extra.length > 0) throw new CliError("usage", `Unexpected argument "${extra[0]}".\n${SUGGEST_HELP}`);
+
+  const port = parsePort(values.port, "--port") ?? parsePort(env.HEARTH_PORT, "HEARTH_PORT") ?? DEFAULTS.port;
+  const host = nonEmpty(values.host, "--host") ?? nonEmpty(env.HEARTH_HOST, "HEARTH_HOST") ?? DEFAULTS.host;
+  const data = nonEmpty(values.data, "--data") ?? nonEmpty(env.HEARTH_DATA_DIR, "HEARTH_DATA_DIR") ?? DEFAULTS.dataDir;
+  return {
+    kind: "serve",
+    options: {
+      command,
+      entry,
+      port,
+      host,
+      dataDir: resolve(cwd, data),
+      durability: parseDurability(values.durability),
+    },
+  };
+}
+
+function parsePort(raw: string | undefined, source: string): number | undefined {
+  if (raw === undefined || (source !== "--port" && raw.trim() === "")) return undefined;
+  const text = raw.trim();
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65_535) {
+    throw new CliError("usage", `${source} must be a port number from 0 to 65535, got "${raw}".`);
+  }
+  return port;
+}
+
+function nonEmpty(raw: string | undefined, source: string): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim() === "") {
+    if (source.startsWith("--")) throw new CliError("usage", `${source} needs a value.`);
+    return undefined;
+  }
+  return raw;
+}
+
+function parseDurability(raw: string | undefined): DurabilityFlag | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === "strict" || raw === "relaxed") return raw;
+  throw new CliError("usage", `--durability must be "strict" or "relaxed", got "${raw}".`);
+}
+
+/** The flags that reproduce `options` exactly, for re-running `start` in a child process. */
+export function toStartArgs(options: RunOptions): string[] {
+  const args = ["start", options.entry, "--port", String(options.port), "--host", options.host, "--data", options.dataDir];
+  if (options.durability !== undefined) args.push("--durability", options.durability);
+  return args;
+}

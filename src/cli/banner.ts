@@ -1,0 +1,59 @@
+import { styleText } from "node:util";
+import { camelCaseToKebabCase } from "../client/kebab.ts";
+import type { Command } from "./args.ts";
+
+/** What the startup banner shows. */
+export interface BannerInfo {
+  command: Command;
+  /** The entry as shown to the user. */
+  entry: string;
+  /** Binding names of the served agent classes. */
+  agents: string[];
+  /** Whether the entry's default export handles requests itself. */
+  hasFetch: boolean;
+  /** The address actually listened on, e.g. `http://127.0.0.1:8787`. */
+  url: string;
+  dataDir: string;
+  durability: string;
+}
+
+/**
+ * The URL path segment for an agent binding (`Counter` → `counter`, `ChatRoom` → `chat-room`):
+ * requests reach it at `/agents/<segment>/<name>`.
+ */
+export function agentSegment(binding: string): string {
+  return camelCaseToKebabCase(binding);
+}
+
+const label = (text: string): string => styleText("dim", text.padEnd(8));
+
+/** The multi-line banner printed once the server listens. */
+export function formatBanner(info: BannerInfo): string {
+  const lines = [`${styleText("bold", `hearth ${info.command}`)} · ${info.entry}`];
+  const width = Math.max(0, ...info.agents.map((name) => name.length));
+  info.agents.forEach((name, index) => {
+    const url = `${info.url}/agents/${agentSegment(name)}/:name`;
+    lines.push(`  ${index === 0 ? label("agents") : " ".repeat(8)} ${name.padEnd(width)}  → ${styleText("cyan", url)}`);
+  });
+  if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
+  if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
+  lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
+  lines.push(`  ${label("ready")} ${styleText("green", info.url)}`);
+  return lines.join("\n");
+}
+
+/** The one line printed when `dev` has restarted the server. */
+export function formatReload(reason: string, url: string, agents: readonly string[]): string {
+  const served = agents.length > 0 ? ` · ${agents.join(", ")}` : "";
+  return `  ${label("reload")} ${reason} → ${styleText("green", url)}${served}`;
+}
+
+/** The one line printed when `dev` could not restart the server and waits for the next change. */
+export function formatReloadFailed(reason: string, detail: string): string {
+  return `  ${label("reload")} ${reason} → ${styleText("red", "failed")} (${detail}); waiting for changes`;
+}
+
+/** The line printed when `dev` could not start the server at all but keeps watching. */
+export function formatStartFailed(entry: string, detail: string): string {
+  return `  ${label("waiting")} ${entry} could not be served (${detail}); fix it and save to retry`;
+}

@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { dirname, join, relative } from "node:path";
+import { toStartArgs, type RunOptions } from "./args.ts";
+import { formatBanner, formatReload, formatReloadFailed, formatStartFailed } from "./banner.ts";
+import { VAR_FILES } from "./env-files.ts";
+import { resolveEntry } from "./entry.ts";
+import { EXIT_FAILURE, isRecoverable, type CliErrorKind } from "./errors.ts";
+import { SUPERVISED_ENV, isChildMessage, type ChildMessage } from "./ipc.ts";
+import { printError } from "./output.ts";
+import { watchFiles, type Watcher } from "./watcher.ts";
+
+const DEBOUNCE_MS = 150;
+/** How long a server child gets to shut down before it is killed. */
+const CHILD_STOP_TIMEOUT_MS = 8_000;
+
+type Outcome =
+  | { ok: true; message: Extract<ChildMessage, { type: "ready" }> }
+  | { ok: false; fatal: boolean; detail: string };
+
+/**
+ * `hearth dev`: runs `hearth start` with the same options in a child process and restarts it when
+ * a file under the entry's directory (or `.env` / `.dev.vars`) changes. Prints the banner once,
+ * then one line per reload. SIGINT / SIGTERM stop the child, then this process.
+ *
+ * @throws {CliError} when the entry file does not exist.
+ */
+export async function runDev(options: RunOptions, cwd: string): Promise<void> {
+  const entry = resolveEntry(options.entry, cwd);
+  let current = { ...options };
+  let child: ChildProcess | undefined;
+  let everReady = false;
+  let stopping = false;
+  let busy = false;
+  let pending: string | undefined;
+  const stoppedOnPurpose = new WeakSet<ChildProcess>();
+
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: "1" };
+  const childArgv = [...process.execArgv.filter((arg) => !arg.startsWith("--inspect")), process.argv[1] ?? ""];
+
+  const launch = (): Promise<Outcome> => {
+    const proc = spawn(process.execPath, [...childArgv, ...toStartArgs(current)], {
+      cwd,
+      env: childEnv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
+    child = proc;
+    return new Promise((resolve) => {
+      let settled = false;
+      let failedKind: CliErrorKind | undefined;
+      proc.on("message", (message: unknown) => {
+        if (!isChildMessage(message)) return;
+        if (message.type === "ready" && !settled) {
+          settled = true;
+          resolve({ ok: true, message });
+        } else if (message.type === "failed") {
+          failedKind = message.kind;
+        }
+      });
+      // "close" rather than "exit": by then every IPC message from the child has been delivered.
+      proc.on("close", (code, signal) => {
+        if (child === proc) child = undefined;
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        if (!settled) {
+          settled = true;
+          const fatal = failedKind !== undefined && !isRecoverable(failedKind);
+          resolve({ ok: false, fatal, detail: `server ${how}` });
+        } else if (!stopping && !stoppedOnPurpose.has(proc)) {
+          printError(`server ${how}; waiting for changes`);
+        }
+      });
+      proc.on("error", (error) => {
+        if (!settled) {
+          settled = true;
+          resolve({ ok: false, fatal: true, detail: `could not start the server: ${error.message}` });
+        }
+      });
+    });
+  };
+
+  const stopChild = async (): Promise<void> => {
+    const proc = child;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
+    stoppedOnPurpose.add(proc);
+    const exited = once(proc, "close");
+    proc.kill("SIGTERM");
+    const timer = setTimeout(() => proc.kill("SIGKILL"), CHILD_STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const shutdown = async (code: number): Promise<never> => {
+    stopping = true;
+    watcher.close();
+    await stopChild();
+    process.exit(code);
+  };
+
+  /** Starts (or restarts) the child; returns false when dev must give up. */
+  const cycle = async (reason: string | undefined): Promise<boolean> => {
+    await stopChild();
+    if (stopping) return true;
+    const outcome = await launch();
+    if (stopping) return true;
+    if (outcome.ok) {
+      const { banner } = outcome.message;
+      if (current.port === 0) current = { ...current, port: Number(new URL(banner.url).port) };
+      if (!everReady) process.stdout.write(`${formatBanner({ command: "dev", ...banner })}\n`);
+      else process.stdout.write(`${formatReload(reason ?? "restarted", banner.url, banner.agents)}\n`);
+      everReady = true;
+      return true;
+    }
+    if (outcome.fatal) {
+      printError(`${outcome.detail}; stopping`);
+      return false;
+    }
+    if (reason === undefined) process.stdout.write(`${formatStartFailed(entry.display, outcome.detail)}\n`);
+    else process.stdout.write(`${formatReloadFailed(reason, outcome.detail)}\n`);
+    return true;
+  };
+
+  const restart = async (reason: string): Promise<void> => {
+    if (stopping) return;
+    if (busy) {
+      pending = reason;
+      return;
+    }
+    busy = true;
+    let next: string | undefined = reason;
+    while (next !== undefined && !stopping) {
+      pending = undefined;
+      if (!(await cycle(next))) {
+        await shutdown(EXIT_FAILURE);
+        return;
+      }
+      next = pending;
+    }
+    busy = false;
+  };
+
+  // Changes seen before the first start has finished are queued like any other.
+  busy = true;
+  const watcher: Watcher = watchFiles({
+    dir: dirname(entry.path),
+    ignoreDirs: [current.dataDir],
+    files: VAR_FILES.map((name) => join(cwd, name)),
+    debounceMs: DEBOUNCE_MS,
+    onChange: (paths) => void restart(describeChange(paths, cwd)),
+    onError: (error) => printError(`file watching failed: ${error.message}`),
+  });
+
+  let signals = 0;
+  const onSignal = (): void => {
+    signals += 1;
+    if (signals > 1) {
+      child?.kill("SIGKILL");
+      process.exit(130);
+    }
+    void shutdown(0);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  const ok = await cycle(undefined);
+  if (!ok) await shutdown(EXIT_FAILURE);
+  busy = false;
+  if (pending !== undefined) void restart(pending);
+}
+
+function describeChange(paths: readonly string[], cwd: string): string {
+  if (paths.length === 0) return "files changed";
+  const first = relative(cwd, paths[0] ?? "") || (paths[0] ?? "");
+  return paths.length === 1 ? `${first} changed` : `${first} and ${paths.length - 1} more changed`;
+}
+

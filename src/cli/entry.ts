@@ -1,0 +1,135 @@
+import { statSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
+import { register } from "tsx/esm/api";
+import { Agent, type AgentClass, type WorkerFetch } from "../index.ts";
+import { CliError } from "./errors.ts";
+
+/** What an entry module offers to serve. */
+export interface EntryModule {
+  /** Absolute path of the entry file. */
+  path: string;
+  /** The path as shown to the user: relative to the working directory when inside it. */
+  display: string;
+  /** Agent classes by binding name (the export name; a default-exported class uses its class name). */
+  agents: Record<string, AgentClass>;
+  /** The default export's `fetch`, bound to it, if it has one. */
+  fetch: WorkerFetch | undefined;
+  /** Things worth telling the user that do not stop the server. */
+  warnings: string[];
+}
+
+/** The absolute path of `entry` and how to show it, after checking it is an existing file. */
+export function resolveEntry(entry: string, cwd: string): { path: string; display: string } {
+  const path = resolve(cwd, entry);
+  const rel = relative(cwd, path);
+  const display = rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." ? rel : path;
+  let isFile = false;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    // Reported below.
+  }
+  if (!isFile) {
+    throw new CliError("entry-not-found", `Entry file not found: ${display}\n  (looked for ${path})`);
+  }
+  return { path, display };
+}
+
+let loaderRegistered = false;
+
+/**
+ * Imports the entry through tsx, so TypeScript (including TC39 decorators such as `@callable()`)
+ * and JavaScript both load, then finds its agent classes and worker handler.
+ *
+ * @throws {CliError} "entry-not-found", "entry-failed" when importing throws, or "nothing-to-serve"
+ *   when there is neither an agent class nor a default `fetch`.
+ */
+export async function loadEntry(entry: string, cwd: string): Promise<EntryModule> {
+  const { path, display } = resolveEntry(entry, cwd);
+  if (!loaderRegistered) {
+    register();
+    loaderRegistered = true;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } catch (error) {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    throw new CliError("entry-failed", `${display} threw while loading:\n${detail}${hintFor(error)}`, { cause: error });
+  }
+  return inspectModule(mod, path, display);
+}
+
+/** A hint for load errors that usually mean the entry was compiled as CommonJS. */
+function hintFor(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== "ERR_PACKAGE_PATH_NOT_EXPORTED" && code !== "ERR_REQUIRE_ESM") return "";
+  return (
+    `\n  hint: the entry was loaded as CommonJS, but hearth is an ES module. Add "type": "module" to the` +
+    ` nearest package.json, or name the entry .mts / .mjs.`
+  );
+}
+
+/** Finds the agent classes and the worker `fetch` among a module's exports. */
+export function inspectModule(mod: Record<string, unknown>, path: string, display: string): EntryModule {
+  const agents: Record<string, AgentClass> = {};
+  const warnings: string[] = [];
+  const lookalikes: string[] = [];
+  for (const [name, value] of Object.entries(mod)) {
+    if (name === "default") continue;
+    if (isAgentClass(value)) agents[name] = value;
+    else if (extendsSomethingNamedAgent(value)) lookalikes.push(name);
+  }
+
+  const defaultExport = mod.default;
+  let fetch: WorkerFetch | undefined;
+  if (isAgentClass(defaultExport)) {
+    const name = defaultExport.name;
+    if (name === "" || name === "default") {
+      warnings.push(`The default-exported agent class has no name; give it one or export it by name to serve it.`);
+    }
+    else if (!(name in agents)) agents[name] = defaultExport;
+  } else if (isWorker(defaultExport)) {
+    fetch = defaultExport.fetch.bind(defaultExport) as WorkerFetch;
+  } else if (defaultExport !== undefined) {
+    warnings.push(`The default export of ${display} has no fetch(request, env) method; it is ignored.`);
+  }
+
+  for (const name of lookalikes) {
+    warnings.push(
+      `${name} extends a class named Agent that is not this hearth's Agent (two copies of hearth installed?); it is not served.`,
+    );
+  }
+  if (Object.keys(agents).length === 0) {
+    if (fetch === undefined) {
+      throw new CliError(
+        "nothing-to-serve",
+        `${display} exports no Agent classes and no default { fetch } handler, so there is nothing to serve.\n` +
+          `  Export a class that extends Agent, e.g. \`export class Counter extends Agent {}\`.`,
+      );
+    }
+    warnings.push(`${display} exports no Agent classes; only its fetch handler is served.`);
+  }
+  return { path, display, agents, fetch, warnings };
+}
+
+/** Whether `value` is a class deriving from this package's `Agent`. */
+export function isAgentClass(value: unknown): value is AgentClass {
+  return typeof value === "function" && value.prototype instanceof Agent;
+}
+
+function isWorker(value: unknown): value is { fetch: (...args: unknown[]) => unknown } {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function"
+  );
+}
+
+function extendsSomethingNamedAgent(value: unknown): boolean {
+  if (typeof value !== "function") return false;
+  for (let proto: unknown = Object.getPrototypeOf(value); typeof proto === "function"; ) {
+    if (proto.name === "Agent") return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return false;
+}

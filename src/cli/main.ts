@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * The `hearth` command: `hearth dev <entry>` and `hearth start <entry>`. See `hearth --help`.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { USAGE, parseCommandLine } from "./args.ts";
+import { runDev } from "./dev.ts";
+import { loadVarFiles } from "./env-files.ts";
+import { CliError, EXIT_FAILURE, describeUnexpected } from "./errors.ts";
+import { printError } from "./output.ts";
+import { runStart } from "./server.ts";
+
+async function main(argv: readonly string[]): Promise<void> {
+  const cwd = process.cwd();
+  // HEARTH_PORT and friends may also come from .env / .dev.vars; the real environment wins.
+  let fileVars: Record<string, string> = {};
+  try {
+    fileVars = loadVarFiles(cwd, process.env).vars;
+  } catch {
+    // Reported by the server when it loads vars for real; flags and the environment still apply.
+  }
+  const request = parseCommandLine(argv, { ...fileVars, ...process.env }, cwd);
+  switch (request.kind) {
+    case "help":
+      process.stdout.write(USAGE);
+      return;
+    case "version":
+      process.stdout.write(`${readVersion()}\n`);
+      return;
+    case "serve":
+      if (request.options.command === "dev") await runDev(request.options, cwd);
+      else await runStart(request.options, cwd);
+  }
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof CliError) {
+    printError(error.message);
+    process.exit(error.exitCode);
+  }
+  printError(describeUnexpected(error));
+  process.exit(EXIT_FAILURE);
+});

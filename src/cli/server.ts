@@ -1,0 +1,155 @@
+import { Host, serve, type HearthServer } from "../index.ts";
+import type { RunOptions } from "./args.ts";
+import { formatBanner, type BannerInfo } from "./banner.ts";
+import { exportVars, loadVarFiles } from "./env-files.ts";
+import { loadEntry } from "./entry.ts";
+import { CliError } from "./errors.ts";
+import { isSupervised, tellParent } from "./ipc.ts";
+import { printWarning } from "./output.ts";
+
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** A listening server and the host behind it. */
+export interface RunningServer {
+  banner: BannerInfo;
+  /** Stops accepting requests, closes connections, then closes the host (flushing agent storage). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Loads vars and the entry, creates the host and listens.
+ *
+ * @throws {CliError} when the entry cannot be loaded, serves nothing, or the port cannot be bound.
+ */
+export async function startServer(options: RunOptions, cwd: string): Promise<RunningServer> {
+  let vars: Record<string, string>;
+  try {
+    vars = loadVarFiles(cwd, process.env).vars;
+  } catch (error) {
+    throw new CliError("startup", (error as Error).message, { cause: error });
+  }
+  exportVars(vars, process.env);
+
+  const entry = await loadEntry(options.entry, cwd);
+  for (const warning of entry.warnings) printWarning(warning);
+
+  let host: Host;
+  try {
+    host = new Host({
+      dataDir: options.dataDir,
+      agents: entry.agents,
+      vars,
+      ...(options.durability !== undefined ? { durability: options.durability } : {}),
+    });
+  } catch (error) {
+    throw new CliError("startup", `Could not create the host: ${(error as Error).message}`, { cause: error });
+  }
+
+  let server: HearthServer;
+  try {
+    server = await serve({
+      host,
+      port: options.port,
+      hostname: options.host,
+      ...(entry.fetch !== undefined ? { fetch: entry.fetch } : {}),
+    });
+  } catch (error) {
+    await host.close().catch(() => undefined);
+    throw listenError(error, options);
+  }
+
+  return {
+    banner: {
+      command: options.command,
+      entry: entry.display,
+      agents: Object.keys(entry.agents),
+      hasFetch: entry.fetch !== undefined,
+      url: server.url,
+      dataDir: options.dataDir,
+      durability: host.durability,
+    },
+    async stop() {
+      try {
+        await server.close();
+      } finally {
+        await host.close();
+      }
+    },
+  };
+}
+
+function listenError(error: unknown, options: RunOptions): CliError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const where = `${options.host}:${options.port}`;
+  if (code === "EADDRINUSE") {
+    return new CliError(
+      "port-in-use",
+      `Port ${options.port} is already in use on ${options.host}. Stop the other server or pick another port with --port <n> (--port 0 picks a free one).`,
+      { cause: error },
+    );
+  }
+  if (code === "EACCES") {
+    return new CliError("startup", `No permission to listen on ${where}; try a port above 1023 with --port <n>.`, {
+      cause: error,
+    });
+  }
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND") {
+    return new CliError("startup", `Cannot listen on ${where}: ${options.host} is not an address of this machine (--host).`, {
+      cause: error,
+    });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new CliError("startup", `Could not listen on ${where}: ${detail}`, { cause: error });
+}
+
+/**
+ * `hearth start`: serves in this process until SIGINT or SIGTERM, then shuts down gracefully.
+ * Under `hearth dev` it reports readiness to the parent instead of printing the banner, ignores
+ * SIGINT (the parent forwards Ctrl-C as SIGTERM) and stops when the parent goes away.
+ */
+export async function runStart(options: RunOptions, cwd: string): Promise<void> {
+  const supervised = isSupervised();
+  let running: RunningServer;
+  try {
+    running = await startServer(options, cwd);
+  } catch (error) {
+    if (supervised && error instanceof CliError) await tellParent({ type: "failed", kind: error.kind });
+    throw error;
+  }
+
+  if (supervised) {
+    const { command: _command, ...banner } = running.banner;
+    await tellParent({ type: "ready", banner });
+  } else {
+    process.stdout.write(`${formatBanner(running.banner)}\n`);
+  }
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) {
+      if (!supervised && why === "SIGINT") process.exit(130);
+      return;
+    }
+    stopping = true;
+    setTimeout(() => {
+      process.stderr.write(`hearth: did not stop within ${STOP_TIMEOUT_MS / 1000}s; exiting anyway\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`hearth: error while stopping: ${(error as Error).stack ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => {
+    if (!supervised) stop("SIGINT");
+  });
+  if (supervised) {
+    process.on("disconnect", () => stop("disconnect"));
+    if (!process.connected) stop("disconnect"); // the parent went away while this server started
+  }
+}

@@ -1,0 +1,88 @@
+import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, ROOT, cleanup, isAlive, requireBuild, runCli, tempDir, until } from "./helpers.ts";
+
+beforeAll(requireBuild);
+afterEach(cleanup);
+
+/** A throwaway project whose `src/index.ts` is the dev-app fixture and whose "hearth" is this repo. */
+async function project(): Promise<{ dir: string; entry: string }> {
+  const dir = await tempDir("hearth-dev-");
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "dev-fixture", private: true, type: "module" }));
+  await mkdir(join(dir, "node_modules"));
+  await symlink(ROOT, join(dir, "node_modules", "hearth"), "dir");
+  await mkdir(join(dir, "src"));
+  const entry = join(dir, "src", "index.ts");
+  await copyFile(join(FIXTURES, "dev-app.ts"), entry);
+  return { dir, entry };
+}
+
+async function version(url: string): Promise<{ version: string; pid: number }> {
+  const response = await fetch(`${url}/agents/versioned/a`);
+  return (await response.json()) as { version: string; pid: number };
+}
+
+async function edit(path: string, from: string, to: string): Promise<void> {
+  const text = await readFile(path, "utf8");
+  expect(text).toContain(from);
+  await writeFile(path, text.replace(from, to));
+}
+
+describe("hearth dev", () => {
+  it("restarts the server when the entry changes, survives a broken save, and stops its child", async () => {
+    const { dir, entry } = await project();
+    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
+    const url = await cli.ready();
+    expect(cli.stdout()).toContain("hearth dev · src/index.ts");
+    expect(cli.stdout()).toMatch(/agents\s+Versioned\s+→/);
+    const first = await version(url);
+    expect(first.version).toBe("v1");
+    expect(first.pid).not.toBe(cli.proc.pid); // served by a child process
+
+    let mark = cli.output().length;
+    await edit(entry, `"v1"`, `"v2"`);
+    const reloaded = await cli.ready(mark);
+    expect(cli.output().slice(mark)).toMatch(/reload\s+src\/index\.ts changed → http/);
+    expect(reloaded).toBe(url); // the port chosen for --port 0 is kept across restarts
+    const second = await version(reloaded);
+    expect(second.version).toBe("v2");
+    expect(second.pid).not.toBe(first.pid);
+    await until(() => !isAlive(first.pid), "the old server child exited");
+
+    mark = cli.output().length;
+    await edit(entry, `const VERSION = "v2";`, `const VERSION = ;`);
+    await cli.waitFor(/reload\s+src\/index\.ts changed → failed .*waiting for changes/, mark);
+
+    mark = cli.output().length;
+    await edit(entry, `const VERSION = ;`, `const VERSION = "v3";`);
+    const third = await version(await cli.ready(mark));
+    expect(third.version).toBe("v3");
+
+    cli.proc.kill("SIGTERM");
+    expect((await cli.exited()).code).toBe(0);
+    await until(() => !isAlive(third.pid), "the server child exited with the dev process");
+  });
+
+  it("reloads when .dev.vars changes", async () => {
+    const { dir } = await project();
+    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
+    const url = await cli.ready();
+    const before = await version(url);
+
+    const mark = cli.output().length;
+    await writeFile(join(dir, ".dev.vars"), "GREETING=hi\n");
+    await cli.waitFor(/reload\s+\.dev\.vars changed → http/, mark);
+    const after = await version(url);
+    expect(after.pid).not.toBe(before.pid);
+  });
+
+  it("stops on SIGINT like Ctrl-C, taking the child down", async () => {
+    const { dir } = await project();
+    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
+    const { pid } = await version(await cli.ready());
+    cli.proc.kill("SIGINT");
+    expect((await cli.exited()).code).toBe(0);
+    await until(() => !isAlive(pid), "the server child exited");
+  });
+});

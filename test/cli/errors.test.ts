@@ -1,0 +1,94 @@
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, ROOT, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+
+beforeAll(requireBuild);
+afterEach(cleanup);
+
+describe("hearth errors and usage", () => {
+  it("reports a missing entry file and exits non-zero", async () => {
+    for (const command of ["start", "dev"]) {
+      const cli = runCli([command, "src/does-not-exist.ts", "--port", "0", "--data", await tempDir()]);
+      const { code } = await cli.exited();
+      expect(code).toBe(1);
+      expect(cli.stderr()).toContain("Entry file not found: src/does-not-exist.ts");
+      expect(cli.stderr()).toContain(join(ROOT, "src/does-not-exist.ts"));
+      expect(cli.stderr()).not.toMatch(/\n\s+at /); // no stack trace for an expected error
+    }
+  });
+
+  it("names the port in use, suggests --port and exits non-zero", async () => {
+    const blocker = createServer();
+    blocker.listen(0, "127.0.0.1");
+    await once(blocker, "listening");
+    const address = blocker.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    try {
+      for (const command of ["start", "dev"]) {
+        const args = [command, "examples/counter/src/index.ts", "--port", String(address.port), "--data", await tempDir()];
+        const cli = runCli(args);
+        const { code } = await cli.exited();
+        expect(code).toBe(1);
+        expect(cli.stderr()).toContain(`Port ${address.port} is already in use on 127.0.0.1`);
+        expect(cli.stderr()).toContain("--port");
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("reports an entry that throws while importing", async () => {
+    const cli = runCli(["start", join(FIXTURES, "throws.ts"), "--port", "0", "--data", await tempDir()]);
+    const { code } = await cli.exited();
+    expect(code).toBe(1);
+    expect(cli.stderr()).toContain("throws.ts threw while loading");
+    expect(cli.stderr()).toContain("kaboom while importing the entry");
+  });
+
+  it("warns about an entry without agents but still serves its fetch", async () => {
+    const cli = runCli(["start", join(FIXTURES, "worker-only.ts"), "--port", "0", "--data", await tempDir()]);
+    const url = await cli.ready();
+    expect(cli.stderr()).toContain("exports no Agent classes; only its fetch handler is served");
+    const response = await fetch(`${url}/hello`);
+    expect(await response.text()).toBe("worker saw /hello");
+  });
+
+  it("refuses an entry with neither agents nor a fetch handler", async () => {
+    const cli = runCli(["start", join(FIXTURES, "nothing.ts"), "--port", "0", "--data", await tempDir()]);
+    const { code } = await cli.exited();
+    expect(code).toBe(1);
+    expect(cli.stderr()).toContain("nothing to serve");
+  });
+
+  it("rejects unknown flags and bad values with exit code 2", async () => {
+    const cases: Array<[string[], string]> = [
+      [["start", "x.ts", "--prot", "1"], "Unknown option '--prot'"],
+      [["start", "x.ts", "--port", "http"], "--port must be a port number"],
+      [["start", "x.ts", "--durability", "maybe"], '--durability must be "strict" or "relaxed"'],
+      [["serve", "x.ts"], 'Unknown command "serve"'],
+      [["dev"], "Missing entry file"],
+      [[], "Missing command"],
+    ];
+    for (const [args, message] of cases) {
+      const cli = runCli(args);
+      const { code } = await cli.exited();
+      expect(code, args.join(" ")).toBe(2);
+      expect(cli.stderr()).toContain(message);
+    }
+  });
+
+  it("prints help and the version", async () => {
+    const help = runCli(["--help"]);
+    expect((await help.exited()).code).toBe(0);
+    expect(help.stdout()).toContain("Usage: hearth <command> <entry> [options]");
+    expect(help.stdout()).toContain("--durability <strict|relaxed>");
+
+    const version = runCli(["--version"]);
+    expect((await version.exited()).code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(version.stdout().trim()).toBe(pkg.version);
+  });
+});

@@ -1,0 +1,117 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, cleanEnv, cleanup, freePort, requireBuild, runCli, tempDir } from "./helpers.ts";
+
+const COUNTER = "examples/counter/src/index.ts";
+
+beforeAll(requireBuild);
+afterEach(cleanup);
+
+async function post(url: string): Promise<string> {
+  const response = await fetch(url, { method: "POST" });
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+describe("hearth start", () => {
+  it("serves the counter example and keeps its count across a killed process", async () => {
+    const data = await tempDir();
+    const first = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const url = await first.ready();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(url).not.toBe("http://127.0.0.1:0");
+    expect(await post(`${url}/agents/counter/alice`)).toBe("1");
+    expect(await post(`${url}/agents/counter/alice`)).toBe("2");
+    expect(await post(`${url}/agents/counter/bob`)).toBe("1");
+
+    first.proc.kill("SIGKILL");
+    expect((await first.exited()).signal).toBe("SIGKILL");
+
+    const second = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const again = await second.ready();
+    expect(await post(`${again}/agents/counter/alice`)).toBe("3");
+    // The worker's own fetch answers what the router does not.
+    const missing = await fetch(`${again}/nowhere`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe("Not found");
+  });
+
+  it("prints a banner with the entry, agents, data directory and real URL", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data, "--durability", "strict"]);
+    const url = await cli.ready();
+    const banner = cli.stdout();
+    expect(banner).toContain(`hearth start · ${COUNTER}`);
+    expect(banner).toMatch(new RegExp(`agents\\s+Counter\\s+→ ${url}/agents/counter/:name`));
+    expect(banner).toContain(`data     ${data}  (durability: strict)`);
+    expect(banner).toContain(`ready    ${url}`);
+  });
+
+  it("runs @callable() methods over WebSocket RPC", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const url = await cli.ready();
+    const socket = new WebSocket(`${url.replace("http", "ws")}/agents/counter/rpc-test`);
+    try {
+      const reply = new Promise<{ success: boolean; result: unknown }>((resolve, reject) => {
+        socket.addEventListener("message", (event) => {
+          const frame = JSON.parse(String(event.data)) as { type: string; id?: string; success: boolean; result: unknown };
+          if (frame.type === "rpc" && frame.id === "call-1") resolve(frame);
+        });
+        socket.addEventListener("error", () => reject(new Error("WebSocket error")));
+      });
+      await new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
+      socket.send(JSON.stringify({ type: "rpc", id: "call-1", method: "increment", args: [5] }));
+      expect(await reply).toMatchObject({ success: true, result: 5 });
+    } finally {
+      socket.close();
+    }
+    expect(await post(`${url}/agents/counter/rpc-test`)).toBe("6");
+  });
+
+  it("passes vars from .env and .dev.vars, with the process environment winning for declared names", async () => {
+    const cwd = await tempDir();
+    await writeFile(join(cwd, ".env"), "GREETING=from .env\nONLY_IN_DOTENV=yes\nOVERRIDDEN=from .env\n");
+    await writeFile(join(cwd, ".dev.vars"), 'GREETING="hello from .dev.vars"\nOVERRIDDEN=from .dev.vars\n');
+    const env = cleanEnv({ OVERRIDDEN: "from the shell", UNDECLARED: "not passed" });
+    const cli = runCli(["start", join(FIXTURES, "greeter.ts"), "--port", "0"], { cwd, env });
+    const url = await cli.ready();
+    // No default export: the default router serves the agent.
+    const response = await fetch(`${url}/agents/greeter/someone`);
+    expect(await response.json()).toEqual({
+      greeting: "hello from .dev.vars",
+      onlyInDotenv: "yes",
+      overridden: "from the shell",
+      undeclared: null,
+    });
+    // Data goes to ./.hearth by default.
+    expect(cli.stdout()).toContain(`data     ${join(cwd, ".hearth")}`);
+  });
+
+  it("takes port and data directory from HEARTH_* variables, flags winning", async () => {
+    const fromEnv = await tempDir();
+    const fromFlag = await tempDir();
+    const port = await freePort();
+    const env = cleanEnv({ HEARTH_PORT: String(port), HEARTH_HOST: "127.0.0.1", HEARTH_DATA_DIR: fromEnv });
+    const byEnv = runCli(["start", COUNTER], { env });
+    expect(await byEnv.ready()).toBe(`http://127.0.0.1:${port}`);
+    expect(byEnv.stdout()).toContain(`data     ${fromEnv}  `);
+
+    const byFlag = runCli(["start", COUNTER, "--port", "0", "--data", fromFlag], { env });
+    expect(await byFlag.ready()).not.toBe(`http://127.0.0.1:${port}`);
+    expect(byFlag.stdout()).toContain(`data     ${fromFlag}  `);
+  });
+
+  it("stops gracefully on SIGTERM and SIGINT", async () => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const data = await tempDir();
+      const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+      const url = await cli.ready();
+      expect(await post(`${url}/agents/counter/x`)).toBe("1");
+      cli.proc.kill(signal);
+      expect(await cli.exited()).toEqual({ code: 0, signal: null });
+      await expect(fetch(`${url}/agents/counter/x`, { method: "POST" })).rejects.toThrow();
+    }
+  });
+});

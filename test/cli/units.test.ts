@@ -1,0 +1,140 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stripVTControlCharacters } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseCommandLine, toStartArgs } from "../../src/cli/args.ts";
+import { agentSegment, formatBanner } from "../../src/cli/banner.ts";
+import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
+import { CliError } from "../../src/cli/errors.ts";
+import { isIgnoredPath, isWatchedFile } from "../../src/cli/watcher.ts";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+function usageError(run: () => unknown): CliError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CliError) return error;
+    throw error;
+  }
+  throw new Error("expected a CliError");
+}
+
+describe("parseCommandLine", () => {
+  const cwd = "/work/app";
+
+  it("applies defaults", () => {
+    expect(parseCommandLine(["dev", "src/index.ts"], {}, cwd)).toEqual({
+      kind: "serve",
+      options: { command: "dev", entry: "src/index.ts", port: 8787, host: "127.0.0.1", dataDir: resolve(cwd, ".hearth"), durability: undefined },
+    });
+  });
+
+  it("lets flags win over HEARTH_* variables, which win over defaults", () => {
+    const env = { HEARTH_PORT: "9000", HEARTH_HOST: "0.0.0.0", HEARTH_DATA_DIR: "/var/hearth" };
+    const fromEnv = parseCommandLine(["start", "a.ts"], env, cwd);
+    expect(fromEnv.kind === "serve" && fromEnv.options).toMatchObject({ port: 9000, host: "0.0.0.0", dataDir: "/var/hearth" });
+    const fromFlags = parseCommandLine(["start", "a.ts", "--port", "0", "--host", "::1", "--data", "d", "--durability", "relaxed"], env, cwd);
+    expect(fromFlags.kind === "serve" && fromFlags.options).toMatchObject({
+      port: 0,
+      host: "::1",
+      dataDir: resolve(cwd, "d"),
+      durability: "relaxed",
+    });
+  });
+
+  it("ignores empty HEARTH_* variables but rejects bad ones", () => {
+    const empty = parseCommandLine(["start", "a.ts"], { HEARTH_PORT: "", HEARTH_DATA_DIR: " " }, cwd);
+    expect(empty.kind === "serve" && empty.options).toMatchObject({ port: 8787, dataDir: resolve(cwd, ".hearth") });
+    expect(usageError(() => parseCommandLine(["start", "a.ts"], { HEARTH_PORT: "80a" }, cwd)).message).toContain("HEARTH_PORT");
+    expect(usageError(() => parseCommandLine(["start", "a.ts", "--port", "70000"], {}, cwd)).exitCode).toBe(2);
+  });
+
+  it("recognises help and version before anything else", () => {
+    expect(parseCommandLine(["dev", "--help"], {}, cwd)).toEqual({ kind: "help" });
+    expect(parseCommandLine(["-v"], {}, cwd)).toEqual({ kind: "version" });
+  });
+
+  it("round-trips options through toStartArgs", () => {
+    const parsed = parseCommandLine(["dev", "e.ts", "--port", "1234", "--durability", "strict"], {}, cwd);
+    if (parsed.kind !== "serve") throw new Error("expected serve");
+    const again = parseCommandLine(toStartArgs(parsed.options), {}, "/elsewhere");
+    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start" } });
+  });
+});
+
+describe("loadVarFiles", () => {
+  it("reads .env then .dev.vars; the process environment wins only for declared names", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hearth-vars-"));
+    dirs.push(dir);
+    await writeFile(join(dir, ".env"), "A=1\nB=from-env\n# comment\nQUOTED=\"two words\"\n");
+    await writeFile(join(dir, ".dev.vars"), "B=from-dev-vars\nC=3\n");
+    const { vars, files } = loadVarFiles(dir, { C: "shell", D: "undeclared" });
+    expect(vars).toEqual({ A: "1", B: "from-dev-vars", QUOTED: "two words", C: "shell" });
+    expect(files).toEqual([join(dir, ".env"), join(dir, ".dev.vars")]);
+  });
+
+  it("is empty without files", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hearth-vars-"));
+    dirs.push(dir);
+    expect(loadVarFiles(dir, {})).toEqual({ vars: {}, files: [] });
+  });
+
+  it("exports vars without overwriting the environment", () => {
+    const env: NodeJS.ProcessEnv = { KEEP: "mine" };
+    exportVars({ KEEP: "theirs", NEW: "added" }, env);
+    expect(env).toEqual({ KEEP: "mine", NEW: "added" });
+  });
+});
+
+describe("dev watcher filter", () => {
+  it("ignores dependencies, dot-directories, dotfiles and editor backups", () => {
+    for (const path of ["node_modules/x/index.js", ".hearth/a.sqlite", "src/.index.ts.swp", ".git/HEAD", "src/index.ts~"]) {
+      expect(isIgnoredPath(path), path).toBe(true);
+    }
+    for (const path of ["index.ts", "src/agents/chat.ts", "README.md"]) {
+      expect(isIgnoredPath(path), path).toBe(false);
+    }
+  });
+
+  it("restarts for code and JSON only", () => {
+    for (const path of ["index.ts", "src/a.mts", "lib/b.js", "config.json", "ui/App.tsx"]) {
+      expect(isWatchedFile(path), path).toBe(true);
+    }
+    for (const path of ["server.log", "data/agents.sqlite", "README.md", "node_modules/x/index.js", "src/.tmp.ts"]) {
+      expect(isWatchedFile(path), path).toBe(false);
+    }
+  });
+});
+
+describe("banner", () => {
+  it("maps binding names to URL segments", () => {
+    expect(agentSegment("Counter")).toBe("counter");
+    expect(agentSegment("ChatRoom")).toBe("chat-room");
+    expect(agentSegment("MY_AGENT")).toBe("my-agent");
+  });
+
+  it("lists every agent with its route", () => {
+    const text = stripVTControlCharacters(formatBanner({
+      command: "dev",
+      entry: "src/index.ts",
+      agents: ["Counter", "ChatRoom"],
+      hasFetch: true,
+      url: "http://127.0.0.1:8787",
+      dataDir: "/app/.hearth",
+      durability: "relaxed",
+    }));
+    expect(text.split("\n")).toEqual([
+      "hearth dev · src/index.ts",
+      "  agents   Counter   → http://127.0.0.1:8787/agents/counter/:name",
+      "           ChatRoom  → http://127.0.0.1:8787/agents/chat-room/:name",
+      "  fetch    default export handles every request",
+      "  data     /app/.hearth  (durability: relaxed)",
+      "  ready    http://127.0.0.1:8787",
+    ]);
+  });
+});
