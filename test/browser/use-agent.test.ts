@@ -1,0 +1,207 @@
+/**
+ * `hearth/react`'s `useAgent` in a real browser: a React page bundled with
+ * esbuild, served by a Hearth server on loopback, opened in headless Chromium.
+ *
+ * Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`);
+ * without it the suite is skipped.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { chromium } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Agent, Host, routeAgentRequest, serve } from "../../src/index.ts";
+import type { HearthServer } from "../../src/index.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = fs.existsSync(CHROMIUM);
+const SKIP_REASON = `${CHROMIUM} not found; install the Debian package "chromium" to run the browser tests`;
+if (!hasChromium) console.warn(`[browser test] skipped: ${SKIP_REASON}`);
+const FIXTURE = fileURLToPath(new URL("./fixtures/app.tsx", import.meta.url));
+/** Upper bound for every wait on the page. */
+const WAIT = 10_000;
+/** The count the fixture's "set state" button sends. */
+const CLIENT_COUNT = 42;
+/** Needs encoding in the WebSocket URL path: a slash, a space and a non-ASCII letter. */
+const INSTANCE = "lobby/β 1";
+
+class Counter extends Agent<unknown, { count: number }> {
+  static callables = ["increment"];
+  override initialState = { count: 0 };
+
+  increment(by: number): number {
+    this.setState({ count: this.state.count + by });
+    return this.state.count;
+  }
+
+  /** Server-side read for the test; not callable from clients. */
+  read(): number {
+    return this.state.count;
+  }
+}
+
+const HTML = `<!doctype html>
+<html>
+  <head><meta charset="utf-8"><title>useAgent</title></head>
+  <body><div id="root"></div><script type="module" src="/app.js"></script></body>
+</html>`;
+
+async function bundle(): Promise<string> {
+  const result = await build({
+    entryPoints: [FIXTURE],
+    bundle: true,
+    write: false,
+    platform: "browser",
+    format: "esm",
+    jsx: "automatic",
+    target: "es2022",
+    define: { "process.env.NODE_ENV": JSON.stringify("development") },
+    logLevel: "silent",
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error("esbuild produced no output");
+  return output.text;
+}
+
+describe.skipIf(!hasChromium)(
+  `useAgent in headless Chromium${hasChromium ? "" : ` (skipped: ${SKIP_REASON})`}`,
+  () => {
+    let tmp: string | undefined;
+    let host: Host | undefined;
+    let server: HearthServer | undefined;
+    let browser: Browser | undefined;
+    let context: BrowserContext | undefined;
+    const problems: string[] = [];
+
+    beforeAll(async () => {
+      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-browser-"));
+      const js = await bundle();
+      host = new Host({ dataDir: path.join(tmp, "data"), agents: { Counter } });
+      server = await serve({
+        host,
+        port: 0,
+        fetch: async (request, env) =>
+          (await routeAgentRequest(request, env)) ??
+          (new URL(request.url).pathname === "/"
+            ? new Response(HTML, { headers: { "content-type": "text/html; charset=utf-8" } })
+            : new Response(js, { headers: { "content-type": "text/javascript; charset=utf-8" } })),
+      });
+      browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+        timeout: 20_000,
+      });
+      context = await browser.newContext();
+      context.setDefaultTimeout(WAIT);
+    });
+
+    afterAll(async () => {
+      const steps: Array<() => Promise<void> | void> = [
+        () => context?.close(),
+        () => browser?.close(),
+        () => server?.close(),
+        () => host?.close(),
+        () => {
+          if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
+        },
+      ];
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (error) {
+          console.error("[browser test] cleanup step failed:", error);
+        }
+      }
+    });
+
+    async function open(): Promise<Page> {
+      if (context === undefined || server === undefined) throw new Error("setup did not finish");
+      const page = await context.newPage();
+      page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
+      page.on("console", (message) => {
+        if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
+      });
+      await page.goto(`${server.url}/?name=${encodeURIComponent(INSTANCE)}`);
+      return page;
+    }
+
+    const text = (page: Page, id: string) => () => page.getByTestId(id).textContent();
+
+    /** Pages of one context are tabs of one window: a background tab's animation frames are throttled, and clicks wait for them. */
+    async function click(page: Page, id: string): Promise<void> {
+      await page.bringToFront();
+      await page.getByTestId(id).click();
+    }
+
+    async function connected(page: Page, count: number): Promise<void> {
+      await expect.poll(text(page, "identified"), { timeout: WAIT }).toBe("true");
+      await expect.poll(text(page, "count"), { timeout: WAIT }).toBe(String(count));
+      expect(await text(page, "identity")()).toBe(`counter/${INSTANCE}`);
+      expect(await text(page, "hook-state")()).toBe(String(count));
+    }
+
+    test("syncs calls and state between two pages and keeps it across a reload", async () => {
+      const first = await open();
+      const second = await open();
+      await connected(first, 0);
+      await connected(second, 0);
+
+      // An RPC call from page 1: the result comes back to page 1, the new state reaches both pages.
+      await click(first, "increment");
+      await expect.poll(text(first, "result"), { timeout: WAIT }).toBe("ok:1");
+      await expect.poll(text(first, "count"), { timeout: WAIT }).toBe("1");
+      await expect.poll(text(second, "count"), { timeout: WAIT }).toBe("1");
+      expect(await text(second, "source")()).toBe("server");
+      expect(await text(second, "hook-state")()).toBe("1");
+
+      // A client-side setState from page 2: applied locally at once, broadcast to page 1 by the agent.
+      await click(second, "set-state");
+      await expect.poll(text(second, "count"), { timeout: WAIT }).toBe(String(CLIENT_COUNT));
+      expect(await text(second, "source")()).toBe("client");
+      await expect.poll(text(first, "count"), { timeout: WAIT }).toBe(String(CLIENT_COUNT));
+      expect(await text(first, "source")()).toBe("server");
+      await expect.poll(text(first, "hook-state"), { timeout: WAIT }).toBe(String(CLIENT_COUNT));
+
+      // Hibernate the agent (its memory is dropped, the sockets stay), then reload: the page
+      // starts from the state the agent reads back from its database.
+      expect(host?.hibernateIdleAgents()).toBeGreaterThanOrEqual(1);
+      await first.reload();
+      await connected(first, CLIENT_COUNT);
+
+      // The typed stub on the reloaded page goes through the new socket.
+      await click(first, "increment-stub");
+      await expect.poll(text(first, "result"), { timeout: WAIT }).toBe(`ok:${CLIENT_COUNT + 1}`);
+      await expect.poll(text(second, "count"), { timeout: WAIT }).toBe(String(CLIENT_COUNT + 1));
+
+      // The agent itself, read on the server, agrees with what the pages show.
+      expect(await host?.invoke("Counter", INSTANCE, "read", [])).toBe(CLIENT_COUNT + 1);
+
+      expect(problems).toEqual([]);
+    });
+
+    test("renders a screenshot", async () => {
+      if (tmp === undefined) throw new Error("setup did not finish");
+      const page = await open();
+      await expect.poll(text(page, "identified"), { timeout: WAIT }).toBe("true");
+      await expect.poll(text(page, "count"), { timeout: WAIT }).not.toBe("-");
+      const file = path.join(tmp, "use-agent.png");
+      await page.screenshot({ path: file });
+      const png = fs.readFileSync(file);
+      expect(png.length).toBeGreaterThan(100);
+      expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
+      expect(problems).toEqual([]);
+    });
+  },
+);
