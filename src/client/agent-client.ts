@@ -28,13 +28,21 @@ import { agentPath, resolveHost } from "./url.ts";
 export type AgentClientOptions<State = unknown> = Omit<
   PartySocketOptions,
   "party" | "room" | "host" | "prefix" | "protocol"
-> & {
+> &
+  AgentSocketOptions<State> & {
+    /** `"host:port"`, or a URL such as `"http://127.0.0.1:8787"`. */
+    host: string;
+    onOpen?(event: Event): void;
+    onClose?(event: CloseEvent): void;
+    onError?(event: Event): void;
+  };
+
+/** What {@link AgentClient} and `useAgent` share: the agent's address and the protocol callbacks. */
+export interface AgentSocketOptions<State = unknown> {
   /** Agent class name, `"ChatRoom"`, or its URL form `"chat-room"`. */
   agent: string;
   /** Instance name, any string; defaults to `"default"`. */
   name?: string;
-  /** `"host:port"`, or a URL such as `"http://127.0.0.1:8787"`. */
-  host: string;
   /** First path segment(s); defaults to `"agents"`, `""` for none. */
   prefix?: string;
   /** Defaults to the scheme in `host`, else ws for local addresses and wss otherwise. */
@@ -47,10 +55,7 @@ export type AgentClientOptions<State = unknown> = Omit<
   onStateUpdateError?(error: string): void;
   /** The server announced which instance this socket reached. */
   onIdentity?(name: string, agent: string): void;
-  onOpen?(event: Event): void;
-  onClose?(event: CloseEvent): void;
-  onError?(event: Event): void;
-};
+}
 
 const CLOSED = "Connection closed";
 

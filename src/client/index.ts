@@ -11,7 +11,7 @@
  * @module
  */
 export { AgentClient } from "./agent-client.ts";
-export type { AgentClientOptions } from "./agent-client.ts";
+export type { AgentClientOptions, AgentSocketOptions } from "./agent-client.ts";
 export { agentFetch, agentUrl } from "./agent-fetch.ts";
 export type { AgentFetchOptions } from "./agent-fetch.ts";
 export { camelCaseToKebabCase } from "./kebab.ts";

@@ -19,6 +19,7 @@
 import type { PartySocket } from "partysocket";
 import { usePartySocket } from "partysocket/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type { AgentSocketOptions } from "../client/agent-client.ts";
 import { readClientFrame, stateFrame } from "../client/frames.ts";
 import { Handshake } from "../client/handshake.ts";
 import type { Identity } from "../client/handshake.ts";
@@ -42,24 +43,13 @@ type PartySocketHookOptions = Parameters<typeof usePartySocket>[0];
 export type UseAgentOptions<State = unknown> = Omit<
   PartySocketHookOptions,
   "party" | "room" | "prefix" | "protocol" | "onMessage"
-> & {
-  /** Agent class name, `"ChatRoom"`, or its URL form `"chat-room"`. */
-  agent: string;
-  /** Instance name, any string; defaults to `"default"`. */
-  name?: string;
-  /** `"host:port"` or a URL; defaults to the page's host. */
-  host?: string;
-  /** First path segment(s); defaults to `"agents"`. */
-  prefix?: string;
-  protocol?: "ws" | "wss";
-  /** Timeout in milliseconds for calls without stream callbacks; none by default. */
-  defaultCallTimeout?: number;
-  onStateUpdate?(state: State, source: "server" | "client"): void;
-  onStateUpdateError?(error: string): void;
-  onIdentity?(name: string, agent: string): void;
-  /** Messages the hook does not handle itself (anything but identity, state and RPC replies). */
-  onMessage?(event: MessageEvent): void;
-};
+> &
+  AgentSocketOptions<State> & {
+    /** `"host:port"` or a URL; defaults to the page's host. */
+    host?: string;
+    /** Messages the hook does not handle itself (anything but identity, state and RPC replies). */
+    onMessage?(event: MessageEvent): void;
+  };
 
 /**
  * The socket returned by {@link useAgent}: a `PartySocket` plus the agent API.
