@@ -1,0 +1,62 @@
+/** The agents under test. Callables are listed in `static callables` (no decorators needed). */
+import { Agent } from "../../dist/index.js";
+
+export interface CounterState {
+  count: number;
+}
+
+/**
+ * Counter: every POST does one setState and one SQL INSERT (the spec's request shape); GET reads the
+ * count. RPC: `increment` (setState), `ping` (touches nothing), `totals` (state vs. rows, a consistency check).
+ */
+export class Counter extends Agent<unknown, CounterState> {
+  static callables = ["increment", "ping", "totals"];
+  override initialState: CounterState = { count: 0 };
+
+  override onStart(): void {
+    this.sql`CREATE TABLE IF NOT EXISTS hits (n INTEGER NOT NULL, at INTEGER NOT NULL)`;
+  }
+
+  override onRequest(request: Request): Response {
+    if (request.method === "POST") return Response.json({ count: this.#bump(1) });
+    return Response.json({ count: this.state.count });
+  }
+
+  increment(by: number): number {
+    return this.#bump(by);
+  }
+
+  ping(): boolean {
+    return true;
+  }
+
+  totals(): { count: number; rows: number } {
+    const [row] = this.sql<{ rows: number }>`SELECT count(*) AS rows FROM hits`;
+    return { count: this.state.count, rows: Number(row?.rows ?? 0) };
+  }
+
+  #bump(by: number): number {
+    const count = this.state.count + by;
+    this.setState({ count });
+    this.sql`INSERT INTO hits (n, at) VALUES (${count}, ${Date.now()})`;
+    return count;
+  }
+}
+
+/** Minimal agent for wake and memory figures: a small state and a trivial method, no onStart work. */
+export class Sleeper extends Agent<unknown, { label: string; n: number }> {
+  static callables = ["setup", "ping", "read"];
+
+  setup(n: number): number {
+    this.setState({ label: `sleeper-${n}`, n });
+    return n;
+  }
+
+  ping(): boolean {
+    return true;
+  }
+
+  read(): number | undefined {
+    return this.state?.n;
+  }
+}

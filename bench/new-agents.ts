@@ -1,0 +1,74 @@
+/**
+ * Benchmark 2: first request to never-seen agents. Every HTTP request goes to a new name, so each
+ * one creates an agent: its SQLite file (WAL, schema), onStart (CREATE TABLE), then the POST
+ * (setState + INSERT). Host options are the defaults (maxLiveAgents 4,096, hibernateAfterMs 10 s), so
+ * a long run also pays for hibernating the oldest agents.
+ *
+ * Run on the OS temp dir (disk) and on tmpfs (/dev/shm), plus the raw cost of creating one such
+ * SQLite file without Hearth, to separate file-system cost from runtime cost.
+ */
+import { Host, serve } from "../dist/index.js";
+import { Counter } from "./lib/agents.ts";
+import { SHM_DIR, emit, log, runChild, shmAvailable, withDataDir, type Row } from "./lib/common.ts";
+import type { HttpLoadInput, HttpLoadResult } from "./lib/http-load.ts";
+import { measureRawCosts } from "./lib/raw-sqlite.ts";
+
+const CONNECTIONS = 16;
+
+async function overHttp(base: string | undefined, where: string, duration: number): Promise<Row[]> {
+  return withDataDir("new-agents", base, async (dataDir) => {
+    const host = new Host({ dataDir, agents: { Counter } });
+    const server = await serve({ host, port: 0 });
+    try {
+      const result = await runChild<HttpLoadResult>(
+        "http-load.ts",
+        {
+          url: `${server.url}/agents/counter/`,
+          method: "POST",
+          body: "{}",
+          connections: CONNECTIONS,
+          pipelining: 1,
+          duration,
+          distinctPrefix: `fresh-${process.pid}`,
+        } satisfies HttpLoadInput,
+        (duration + 30) * 1000,
+      );
+      log(`${where}: ${result.ok} new agents in ${result.duration}s, non2xx ${result.non2xx}, errors ${result.errors}; live ${host.stats.liveAgents}`);
+      return [
+        {
+          bench: "2 new-agents",
+          metric: `first request to a never-seen agent (HTTP POST), data dir on ${where}`,
+          value: result.rate,
+          unit: "agents/s",
+          goal: { op: ">=", value: 2_000 },
+          note: `${CONNECTIONS} conns, ${duration}s, ${result.ok} agents; latency p50 ${result.latencyP50} ms / p99 ${result.latencyP99} ms; ${
+            result.non2xx + result.errors
+          } errors`,
+        },
+      ];
+    } finally {
+      await server.close();
+      await host.close();
+    }
+  });
+}
+
+function rawRow(base: string | undefined, where: string): Row {
+  const { createMs } = measureRawCosts(base, 200);
+  return {
+    bench: "2 new-agents",
+    metric: `raw SQLite, no Hearth: create + close one agent file, ${where}`,
+    value: 1000 / createMs,
+    unit: "files/s",
+    note: `${createMs.toFixed(3)} ms per file; same pragmas, WAL switch and schema as Hearth`,
+  };
+}
+
+const rows: Row[] = [];
+rows.push(...(await overHttp(undefined, "disk (os.tmpdir)", 5)));
+rows.push(rawRow(undefined, "disk"));
+if (shmAvailable()) {
+  rows.push(...(await overHttp(SHM_DIR, "tmpfs (/dev/shm)", 4)));
+  rows.push(rawRow(SHM_DIR, "tmpfs"));
+}
+emit(rows);

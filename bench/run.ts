@@ -1,0 +1,118 @@
+/**
+ * Runs the benchmarks, each in a fresh Node process, and prints a markdown table of the results.
+ *
+ *   npm run bench                                 # all of them (builds first)
+ *   node bench/run.ts --only wake                 # one (or a comma-separated list)
+ *   node bench/run.ts --only many-agents --full   # the full 100,000-agent run, not time-bounded
+ *   node bench/run.ts --json results.json         # also write the rows as JSON
+ *
+ * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
+ * Benchmarks import the built package (dist/): run `npm run build` first when calling this directly.
+ */
+import { fork } from "node:child_process";
+import { writeFileSync, existsSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { BENCH_DIR, flag, markdownTable, type Row } from "./lib/common.ts";
+
+interface Benchmark {
+  name: string;
+  file: string;
+  what: string;
+  nodeArgs?: string[];
+}
+
+const MEMORY_FLAGS = ["--expose-gc", "--min-semi-space-size=16", "--max-semi-space-size=16"];
+
+const BENCHMARKS: Benchmark[] = [
+  { name: "http-state", file: "http-state.ts", what: "HTTP POST → setState + INSERT on one agent (relaxed, strict)" },
+  { name: "new-agents", file: "new-agents.ts", what: "first request to never-seen agents" },
+  { name: "wake", file: "wake.ts", what: "host-side wake of a hibernated agent" },
+  { name: "ws-rpc", file: "ws-rpc.ts", what: "WebSocket RPC round trips" },
+  // The young generation is pinned (V8 otherwise grows it from 1 MB to ~96 MB under load, on its own).
+  { name: "memory", file: "memory.ts", what: "RSS per live / hibernated agent", nodeArgs: MEMORY_FLAGS },
+  { name: "many-agents", file: "many-agents.ts", what: "create + hibernate 100,000 agents" },
+];
+
+const OWN_FLAGS = new Set(["--only", "--json"]);
+
+function forwardedArgs(): string[] {
+  const args = process.argv.slice(2);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (OWN_FLAGS.has(args[i]!)) i++;
+    else out.push(args[i]!);
+  }
+  return out;
+}
+
+function runOne(benchmark: Benchmark, args: string[], timeoutMs: number): Promise<Row[]> {
+  const child = fork(join(BENCH_DIR, benchmark.file), args, {
+    execArgv: benchmark.nodeArgs ?? [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    const rows: Row[] = [];
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`timed out after ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    child.on("message", (message: { type: string; rows: Row[] }) => {
+      if (message.type === "rows") rows.push(...message.rows);
+    });
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0 && rows.length > 0) resolve(rows);
+      else reject(new Error(`exited with ${signal ?? `code ${code}`}${rows.length === 0 ? ", no results" : ""}`));
+    });
+  });
+}
+
+const only = flag("only")?.split(",").map((name) => name.trim());
+const unknown = only?.filter((name) => !BENCHMARKS.some((b) => b.name === name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark(s): ${unknown.join(", ")}. Known: ${BENCHMARKS.map((b) => b.name).join(", ")}`);
+  process.exit(2);
+}
+if (!existsSync(join(BENCH_DIR, "..", "dist", "index.js"))) {
+  console.error("dist/ is missing: run `npm run build` first (npm run bench does).");
+  process.exit(2);
+}
+const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
+const args = forwardedArgs();
+const full = args.includes("--full");
+
+const [load1] = loadavg();
+console.error(
+  `Hearth benchmarks — Node ${process.version}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${load1!.toFixed(2)}`,
+);
+if (load1! > 0.5) console.error("  warning: the machine is not idle; figures will be lower and noisier than they should be");
+
+const rows: Row[] = [];
+const failures: string[] = [];
+const suiteStart = performance.now();
+for (const benchmark of selected) {
+  const start = performance.now();
+  console.error(`\n▶ ${benchmark.name}: ${benchmark.what}`);
+  try {
+    rows.push(...(await runOne(benchmark, args, full ? 3_600_000 : 120_000)));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    failures.push(`${benchmark.name}: ${message}`);
+    console.error(`  FAILED: ${message}`);
+  }
+  console.error(`  (${((performance.now() - start) / 1000).toFixed(1)} s, load average now ${loadavg()[0]!.toFixed(2)})`);
+}
+const total = (performance.now() - suiteStart) / 1000;
+
+console.log(`\n${markdownTable(rows)}\n`);
+console.log(`${selected.length} benchmark(s) in ${total.toFixed(0)} s.${failures.length ? ` Failed: ${failures.join("; ")}` : ""}`);
+const jsonPath = flag("json");
+if (jsonPath) {
+  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, failures }, null, 2));
+}
+if (failures.length > 0) process.exitCode = 1;
