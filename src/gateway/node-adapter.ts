@@ -7,8 +7,13 @@ export function toRequest(incoming: IncomingMessage, origin: string, signal?: Ab
   const raw = incoming.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
   const method = incoming.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
-  return new Request(new URL(incoming.url ?? "/", origin), {
+  // A body stream only when there can be a body: wrapping every POST costs more than the request.
+  const hasBody =
+    method !== "GET" &&
+    method !== "HEAD" &&
+    (incoming.headers["transfer-encoding"] !== undefined || Number(incoming.headers["content-length"] ?? 0) > 0);
+  const target = incoming.url ?? "/";
+  return new Request(target.startsWith("/") ? origin + target : target, {
     method,
     headers,
     body: hasBody ? (Readable.toWeb(incoming) as ReadableStream<Uint8Array>) : null,

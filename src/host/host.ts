@@ -9,6 +9,7 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { frames, sniffRpcId } from "../protocol/frames.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
+import { corkedSocket } from "./corked-socket.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
 import { SocketHub } from "./socket-hub.ts";
@@ -128,7 +129,7 @@ export class Host implements CellHost, AgentDispatcher {
     const id = requested ?? randomUUID();
     const record: SocketRecord = {
       id,
-      socket: ws,
+      socket: corkedSocket(ws),
       url: request.url,
       tags: [id],
       stateJson: undefined,

@@ -29,6 +29,9 @@ export class Mailbox {
   #holder: object | undefined;
   #running = 0;
   #pumping = false;
+  /** The async event to check at the end of this turn; one pending check per mailbox at most. */
+  #checkTarget: object | undefined;
+  #checkScheduled = false;
 
   constructor(hooks: MailboxHooks) {
     this.#hooks = hooks;
@@ -76,25 +79,28 @@ export class Mailbox {
       this.#finish(event, entry, false, result);
       return;
     }
-    let settled = false;
     result.then(
-      (value) => {
-        settled = true;
-        this.#finish(event, entry, false, value);
-      },
-      (error: unknown) => {
-        settled = true;
-        this.#finish(event, entry, true, error);
-      },
+      (value) => this.#finish(event, entry, false, value),
+      (error: unknown) => this.#finish(event, entry, true, error),
     );
     if (entry.exclusive) return;
-    setImmediate(() => {
-      if (settled || this.#holder !== event) return;
-      this.#hooks.yielded(event);
-      this.#holder = undefined;
-      this.#pump();
-    });
+    this.#checkTarget = event;
+    if (!this.#checkScheduled) {
+      this.#checkScheduled = true;
+      setImmediate(this.#checkYielded);
+    }
   }
+
+  /** End of turn: if the event holding the gate is still running, it awaits outside I/O. */
+  readonly #checkYielded = (): void => {
+    this.#checkScheduled = false;
+    const event = this.#checkTarget;
+    this.#checkTarget = undefined;
+    if (event === undefined || this.#holder !== event) return; // finished (finish clears the holder)
+    this.#hooks.yielded(event);
+    this.#holder = undefined;
+    this.#pump();
+  };
 
   #finish(event: object, entry: Entry, failed: boolean, value: unknown): void {
     this.#running--;
