@@ -9,7 +9,7 @@
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
  * Benchmarks import the built package (dist/): run `npm run build` first when calling this directly.
  */
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import { writeFileSync, existsSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,8 @@ const BENCHMARKS: Benchmark[] = [
   { name: "ws-rpc", file: "ws-rpc.ts", what: "WebSocket RPC round trips" },
   // The young generation is pinned (V8 otherwise grows it from 1 MB to ~96 MB under load, on its own).
   { name: "memory", file: "memory.ts", what: "RSS per live / hibernated agent", nodeArgs: MEMORY_FLAGS },
-  { name: "many-agents", file: "many-agents.ts", what: "create + hibernate 100,000 agents" },
+  // --expose-gc only so its progress lines can show the live JS heap.
+  { name: "many-agents", file: "many-agents.ts", what: "create + hibernate 100,000 agents", nodeArgs: ["--expose-gc"] },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);
@@ -86,9 +87,20 @@ const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
 const args = forwardedArgs();
 const full = args.includes("--full");
 
+/** The commit being measured (with "+changes" when the work tree differs), if this is a git checkout. */
+function commit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: BENCH_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src").length > 0 ? "+changes" : "");
+  } catch {
+    return "unknown";
+  }
+}
+
 const [load1] = loadavg();
+const revision = commit();
 console.error(
-  `Hearth benchmarks — Node ${process.version}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${load1!.toFixed(2)}`,
+  `Hearth benchmarks — commit ${revision}, Node ${process.version}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${load1!.toFixed(2)}`,
 );
 if (load1! > 0.5) console.error("  warning: the machine is not idle; figures will be lower and noisier than they should be");
 
@@ -110,9 +122,11 @@ for (const benchmark of selected) {
 const total = (performance.now() - suiteStart) / 1000;
 
 console.log(`\n${markdownTable(rows)}\n`);
-console.log(`${selected.length} benchmark(s) in ${total.toFixed(0)} s.${failures.length ? ` Failed: ${failures.join("; ")}` : ""}`);
+console.log(
+  `${selected.length} benchmark(s) in ${total.toFixed(0)} s, commit ${revision}.${failures.length ? ` Failed: ${failures.join("; ")}` : ""}`,
+);
 const jsonPath = flag("json");
 if (jsonPath) {
-  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), node: process.version, rows, failures }, null, 2));
+  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), commit: revision, node: process.version, rows, failures }, null, 2));
 }
 if (failures.length > 0) process.exitCode = 1;

@@ -23,7 +23,20 @@ export function toRequest(incoming: IncomingMessage, origin: string, signal?: Ab
   } as RequestInit);
 }
 
-/** Writes a web-standard Response to Node's ServerResponse, streaming the body with backpressure. */
+const PENDING = Symbol("pending");
+const pending = Promise.resolve(PENDING);
+type Read = ReadableStreamReadResult<Uint8Array>;
+
+/** The read's result if it has already settled, else PENDING (without waiting for it). */
+function ifReady(read: Promise<Read>): Promise<Read | typeof PENDING> {
+  return Promise.race([read, pending]);
+}
+
+/**
+ * Writes a web-standard Response to Node's ServerResponse. A body that is already complete (a string,
+ * JSON, bytes) leaves in one write with a content-length; a stream (SSE, a model's tokens) sends its
+ * headers at once and each chunk as it comes, with backpressure.
+ */
 export async function writeResponse(response: Response, outgoing: ServerResponse): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   response.headers.forEach((value, key) => {
@@ -31,24 +44,54 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) headers["set-cookie"] = cookies;
-  outgoing.writeHead(response.status, response.statusText || undefined, headers);
+  const head = () => outgoing.writeHead(response.status, response.statusText || undefined, headers);
   if (response.body === null) {
+    head();
     outgoing.end();
     return;
   }
   const reader = response.body.getReader();
+  try {
+    let read = reader.read();
+    const first = await ifReady(read);
+    if (first !== PENDING) {
+      if (first.done) {
+        head();
+        outgoing.end();
+        return;
+      }
+      read = reader.read();
+      const second = await ifReady(read);
+      if (second !== PENDING && second.done) {
+        if (headers["content-length"] === undefined && headers["transfer-encoding"] === undefined) {
+          headers["content-length"] = String(first.value.byteLength);
+        }
+        head();
+        outgoing.end(first.value);
+        return;
+      }
+      head();
+      outgoing.write(first.value);
+    } else {
+      head();
+    }
+    await pipeRest(reader, read, outgoing);
+  } catch (error) {
+    outgoing.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+async function pipeRest(reader: ReadableStreamDefaultReader<Uint8Array>, next: Promise<Read>, outgoing: ServerResponse) {
   const abort = () => void reader.cancel().catch(() => {});
   outgoing.once("close", abort);
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
+    for (let read = next; ; read = reader.read()) {
+      const { done, value } = await read;
       if (done) break;
       if (!outgoing.write(value)) await new Promise<void>((resolve) => outgoing.once("drain", resolve));
-      if (outgoing.destroyed) break;
+      if (outgoing.destroyed) return;
     }
     outgoing.end();
-  } catch (error) {
-    outgoing.destroy(error instanceof Error ? error : new Error(String(error)));
   } finally {
     outgoing.off("close", abort);
   }

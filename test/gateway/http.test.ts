@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/index.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
+
+let release: (() => void) | undefined;
+
+class Feed extends Agent {
+  onRequest(request: Request) {
+    const path = new URL(request.url).pathname;
+    if (path.endsWith("/plain")) return Response.json({ ok: true, name: this.name });
+    if (path.endsWith("/echo")) return request.text().then((body) => new Response(`got ${body.length} bytes`));
+    const encoder = new TextEncoder();
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode("data: first\n\n"));
+        await gate; // the second event is only produced after the client saw the first
+        controller.enqueue(encoder.encode("data: second\n\n"));
+        controller.close();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  }
+}
+
+let harness: Harness;
+afterEach(() => harness.close());
+
+describe("HTTP responses", () => {
+  it("sends complete bodies with a content-length and reads request bodies", async () => {
+    harness = await startHarness({ Feed });
+    const res = await fetch(`${harness.url}/agents/feed/a/plain`);
+    expect(res.headers.get("content-length")).toBe(String(JSON.stringify({ ok: true, name: "a" }).length));
+    expect(await res.json()).toEqual({ ok: true, name: "a" });
+    const echo = await fetch(`${harness.url}/agents/feed/a/echo`, { method: "POST", body: "x".repeat(100_000) });
+    expect(await echo.text()).toBe("got 100000 bytes");
+  });
+
+  it("streams a body chunk by chunk as it is produced", async () => {
+    harness = await startHarness({ Feed });
+    const res = await fetch(`${harness.url}/agents/feed/a/events`);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes("first")) text += decoder.decode((await reader.read()).value);
+    expect(text).toBe("data: first\n\n");
+    release!();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value);
+    }
+    expect(text).toBe("data: first\n\ndata: second\n\n");
+  });
+});
