@@ -56,9 +56,7 @@ export class ActorCell implements AgentRuntime {
       onRollback: () => this.instance?.[HANDLE.invalidate](),
     });
     this.mailbox = new Mailbox({
-      settle: (event, failed) => {
-        if (this.db.isOpen) this.db.endEvent(event, failed);
-      },
+      settle: (event, failed) => this.db.endEvent(event, failed),
       yielded: () => {
         if (this.db.isOpen) this.db.flush();
       },

@@ -8,8 +8,11 @@ interface Entry {
 }
 
 export interface MailboxHooks {
-  /** The event finished; commit (or, if it failed, roll back) its writes. May throw (commit failed). */
-  settle(event: object, failed: boolean): void;
+  /**
+   * The event finished: keep (or, if it failed, undo) its writes. Returns a promise when its result
+   * must wait until they are durable (the output gate).
+   */
+  settle(event: object, failed: boolean): Promise<void> | undefined;
   /** The event is still running after a full event-loop turn: it awaits outside I/O. */
   yielded(event: object): void;
   /** Nothing queued and nothing running. */
@@ -104,8 +107,9 @@ export class Mailbox {
 
   #finish(event: object, entry: Entry, failed: boolean, value: unknown): void {
     this.#running--;
+    let durable: Promise<void> | undefined;
     try {
-      this.#hooks.settle(event, failed);
+      durable = this.#hooks.settle(event, failed);
     } catch (error) {
       if (!failed) {
         failed = true;
@@ -114,7 +118,9 @@ export class Mailbox {
     }
     if (this.#holder === event) this.#holder = undefined;
     if (failed) entry.reject(value);
-    else entry.resolve(value);
+    else if (durable === undefined) entry.resolve(value);
+    else durable.then(() => entry.resolve(value), entry.reject);
+    // The next event starts now and joins the same transaction: one commit for the whole turn.
     this.#pump();
     if (!this.busy) this.#hooks.idle();
   }

@@ -3,13 +3,13 @@ import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
+import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+
+export type { TransactionOwner } from "./implicit-transaction.ts";
 
 const SCHEMA_VERSION = 1;
 const STATEMENT_CACHE_SIZE = 256;
 const knownDirs = new Set<string>();
-
-/** Identifies who is writing, so one event's failure rolls back only its own writes. */
-export type TransactionOwner = object | undefined;
 
 export interface AgentDatabaseOptions {
   path: string;
@@ -23,22 +23,14 @@ export interface AgentDatabaseOptions {
 }
 
 /**
- * One agent's SQLite database with implicit transactions.
- *
- * Every statement joins the open transaction, or opens one. It is committed when the event that
- * opened it finishes, before any output leaves (the output gate calls {@link flush}), when another
- * event starts writing, or at the end of the event-loop turn. It is rolled back when its event fails.
- * So writes between two awaits are atomic and a failing handler leaves no partial write.
+ * One agent's SQLite database: opening (pragmas, schema, identity check), cached statements, and the
+ * implicit transactions of {@link ImplicitTransaction}, which every statement joins.
  */
 export class AgentDatabase {
   readonly path: string;
   #db: DatabaseSync | undefined;
   #statements = new Map<string, StatementSync>();
-  #inTransaction = false;
-  #owner: TransactionOwner;
-  #turnCommitScheduled = false;
-  /** Output waiting for the open transaction: released on commit, dropped with its event's rollback. */
-  #held: Array<{ owner: TransactionOwner; send: () => void }> = [];
+  #transaction!: ImplicitTransaction;
   readonly #options: AgentDatabaseOptions;
 
   constructor(options: AgentDatabaseOptions) {
@@ -58,6 +50,7 @@ export class AgentDatabase {
       );
       this.#db = db;
       this.#migrate();
+      this.#transaction = new ImplicitTransaction(db, options.currentOwner, () => options.onRollback?.());
     } catch (error) {
       db.close();
       this.#db = undefined;
@@ -72,7 +65,7 @@ export class AgentDatabase {
   /** A cached prepared statement; runs inside the implicit transaction. */
   statement(query: string): StatementSync {
     const db = this.#open("SQL");
-    this.#join();
+    this.#transaction.join();
     let statement = this.#statements.get(query);
     if (statement === undefined) {
       try {
@@ -89,7 +82,7 @@ export class AgentDatabase {
   /** Runs statements that take no parameters and return nothing (schema changes, several at once). */
   execScript(script: string): void {
     const db = this.#open("SQL");
-    this.#join();
+    this.#transaction.join();
     try {
       db.exec(script);
     } catch (error) {
@@ -103,7 +96,7 @@ export class AgentDatabase {
    */
   transactionSync<T>(fn: () => T): T {
     const db = this.#open("transactionSync");
-    this.#join();
+    this.#transaction.join();
     db.exec("SAVEPOINT hearth_tx");
     try {
       const result = fn();
@@ -123,30 +116,28 @@ export class AgentDatabase {
     return Number(row?.size ?? 0);
   }
 
-  /** Commits the open transaction now (per the durability setting) and releases held output. */
+  /** Commits now (per the durability setting) and releases held output. */
   flush(): void {
-    if (this.#inTransaction) this.#commit();
+    if (this.#db !== undefined) this.#transaction.commit();
   }
 
   /**
-   * The output gate. Output that could reveal uncommitted writes waits until they commit; if the
-   * event that wrote them fails, its held output is dropped with them, since none of it happened.
+   * The output gate: `send` runs when the writes before it are committed, or never if the event that
+   * made them fails.
    */
   output(send: () => void): void {
-    if (!this.#inTransaction) send();
-    else this.#held.push({ owner: this.#options.currentOwner(), send });
+    if (this.#db === undefined) send();
+    else this.#transaction.output(send);
   }
 
-  /** Called when an event settles: commits its writes, or rolls them back if it failed. */
-  endEvent(owner: TransactionOwner, failed: boolean): void {
-    if (!this.#inTransaction || this.#owner !== owner) return;
-    if (failed) this.#rollback();
-    else this.#commit();
+  /** An event settled; resolves when its writes are durable (undefined: nothing pending). */
+  endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
+    return this.#db === undefined ? undefined : this.#transaction.endEvent(owner, failed);
   }
 
   /** Rolls back the running event's uncommitted writes now (before an error reply leaves). */
   rollbackCurrent(): void {
-    if (this.#inTransaction && this.#owner === this.#options.currentOwner()) this.#rollback();
+    if (this.#db !== undefined) this.#transaction.rollbackCurrent();
   }
 
   close(): void {
@@ -157,55 +148,6 @@ export class AgentDatabase {
       this.#statements.clear();
       this.#db.close();
       this.#db = undefined;
-    }
-  }
-
-  #join(): void {
-    const owner = this.#options.currentOwner();
-    if (this.#inTransaction) {
-      if (this.#owner === owner) return;
-      this.#commit(); // another event's writes are finished as far as this one is concerned
-    }
-    this.#db!.exec("BEGIN");
-    this.#inTransaction = true;
-    this.#owner = owner;
-    if (!this.#turnCommitScheduled) {
-      this.#turnCommitScheduled = true;
-      setImmediate(() => {
-        this.#turnCommitScheduled = false;
-        if (this.#db !== undefined) this.flush();
-      });
-    }
-  }
-
-  #commit(): void {
-    this.#inTransaction = false;
-    this.#owner = undefined;
-    this.#db!.exec("COMMIT");
-    this.#release(undefined);
-  }
-
-  #rollback(): void {
-    const failed = this.#owner;
-    this.#inTransaction = false;
-    this.#owner = undefined;
-    this.#db!.exec("ROLLBACK");
-    this.#options.onRollback?.();
-    this.#release(failed);
-  }
-
-  /** Sends held output in order, except what the failed event (if any) produced. */
-  #release(failed: TransactionOwner | undefined): void {
-    if (this.#held.length === 0) return;
-    const held = this.#held;
-    this.#held = [];
-    for (const { owner, send } of held) {
-      if (failed !== undefined && owner === failed) continue;
-      try {
-        send();
-      } catch (error) {
-        console.error("[hearth] sending held output failed:", error);
-      }
     }
   }
 

@@ -115,6 +115,34 @@ describe("actor host", () => {
     expect(await stub.labels()).toEqual(["kept", "next", "io:committed"]);
   });
 
+  it("commits a turn's events together, yet undoes only the one that failed", async () => {
+    harness = await startHarness({ Ledger });
+    const stub = ledger(harness, "batch");
+    const results = await Promise.allSettled([
+      stub.append("a"),
+      stub.appendThenThrow("bad"),
+      stub.append("b"),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(results[2]).toEqual({ status: "fulfilled", value: 2 });
+    expect(await stub.labels()).toEqual(["a", "b"]);
+  });
+
+  it("works the same with strict durability, across a restart", async () => {
+    const dir = tempDir();
+    try {
+      harness = await startHarness({ Ledger }, { dataDir: dir.path, durability: "strict" });
+      await Promise.all([ledger(harness, "s").append("one"), ledger(harness, "s").append("two")]);
+      await harness.close();
+      harness = await startHarness({ Ledger }, { dataDir: dir.path, durability: "strict" });
+      expect(await ledger(harness, "s").labels()).toEqual(["one", "two"]);
+    } finally {
+      await harness?.close();
+      harness = undefined;
+      dir.remove();
+    }
+  });
+
   it("gives every agent its own database file", async () => {
     harness = await startHarness({ Ledger });
     await ledger(harness, "one").append("only-in-one");
