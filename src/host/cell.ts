@@ -57,9 +57,7 @@ export class ActorCell implements AgentRuntime {
     });
     this.mailbox = new Mailbox({
       settle: (event, failed) => this.db.endEvent(event, failed),
-      yielded: () => {
-        if (this.db.isOpen) this.db.flush();
-      },
+      yielded: () => this.db.flush(),
       idle: () => {
         this.lastActive = Date.now();
         this.#host.touched(this);

@@ -88,16 +88,6 @@ export class Host implements CellHost, AgentDispatcher {
     return { liveAgents: this.#cells.size, sockets: this.#sockets.size };
   }
 
-  /** Binding for a class's URL segment ("chat-room"), if registered. */
-  bindingForSlug(slug: string): AgentBinding | undefined {
-    for (const binding of this.#bindings.values()) if (binding.slug === slug) return binding;
-    return undefined;
-  }
-
-  get bindings(): IterableIterator<AgentBinding> {
-    return this.#bindings.values();
-  }
-
   /** HTTP request to an agent's onRequest. */
   request(className: string, name: string, request: Request): Promise<Response> {
     return this.#deliver(className, name, (agent) => agent[HANDLE.request](request));
@@ -106,11 +96,6 @@ export class Host implements CellHost, AgentDispatcher {
   /** Calls a method on an agent (agent-to-agent RPC through a stub). */
   invoke(className: string, name: string, method: string, args: unknown[]): Promise<unknown> {
     return this.#deliver(className, name, (agent) => agent[HANDLE.invoke](method, args));
-  }
-
-  /** Number of open WebSockets to one agent. */
-  connectionCount(className: string, name: string): number {
-    return this.#sockets.count(this.#key(this.#binding(className), name));
   }
 
   /** Adopts an upgraded WebSocket for an agent: registers it and runs the agent's onConnect. */

@@ -44,10 +44,6 @@ export class ImplicitTransaction {
     };
   }
 
-  get isOpen(): boolean {
-    return this.#open;
-  }
-
   /** Called before every statement: opens the transaction and the running event's savepoint. */
   join(): void {
     if (!this.#open) {
