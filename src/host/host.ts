@@ -127,8 +127,8 @@ export class Host implements CellHost, AgentDispatcher {
       this.#onSocketMessage(binding, name, record, data, isBinary),
     );
     ws.on("close", (code: number, reason: Buffer) => {
-      this.#sockets.remove(key, record);
-      if (this.#closed) return;
+      // A socket that was replaced or whose agent was destroyed has no agent to tell.
+      if (!this.#sockets.remove(key, record) || this.#closed) return;
       this.#deliver(binding.className, name, (agent) =>
         agent[HANDLE.close](record, code, reason.toString(), code !== 1006),
       ).catch(() => {});

@@ -30,13 +30,17 @@ export class SocketHub {
     return previous;
   }
 
-  /** Removes the socket if it is still the one registered under its id. */
-  remove(agentKey: string, record: SocketRecord): void {
+  /**
+   * Removes the socket if it is still the one registered under its id; false when it was already
+   * gone (replaced by a reconnect with the same id, or its agent was destroyed).
+   */
+  remove(agentKey: string, record: SocketRecord): boolean {
     const sockets = this.#byAgent.get(agentKey);
-    if (sockets?.get(record.id) !== record) return;
+    if (sockets?.get(record.id) !== record) return false;
     sockets.delete(record.id);
     this.#count--;
     if (sockets.size === 0) this.#byAgent.delete(agentKey);
+    return true;
   }
 
   /** Removes and returns every socket of one agent. */

@@ -216,13 +216,18 @@ describe("actor host", () => {
     await expect((ledger(harness, "x") as unknown as { missing(): Promise<void> }).missing()).rejects.toThrow(/has no method "missing"/);
   });
 
-  it("destroy() deletes the database; the next call starts afresh", async () => {
+  it("destroy() deletes the database and closes its sockets; the next call starts afresh", async () => {
     harness = await startHarness({ Ledger });
     const stub = ledger(harness, "doomed");
     await stub.append("gone soon");
     const { file } = await stub.whoAmI();
+    const socket = await TestSocket.open(`${harness.wsUrl}/agents/ledger/doomed`);
+    await socket.waitForType("cf_agent_mcp_servers");
     await stub.selfDestruct();
-    expect(existsSync(file)).toBe(false);
+    expect(await socket.waitClosed()).toEqual({ code: 1000, reason: "Agent destroyed" });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(file)).toBe(false); // closing its sockets did not bring it back
+    expect(harness.host.stats).toEqual({ liveAgents: 0, sockets: 0 });
     expect(await stub.labels()).toEqual([]);
   });
 
