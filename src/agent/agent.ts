@@ -243,11 +243,16 @@ export class Agent<Env = unknown, State = unknown> {
   }
 
   async [HANDLE.request](request: Request): Promise<Response> {
-    const response: unknown = await this.onRequest(request);
-    if (!(response instanceof Response)) {
-      throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
+    try {
+      const response: unknown = await this.onRequest(request);
+      if (!(response instanceof Response)) {
+        throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
+      }
+      return response;
+    } catch (error) {
+      this.#reportError(error);
+      throw error;
     }
-    return response;
   }
 
   async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
