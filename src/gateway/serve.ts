@@ -77,21 +77,28 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     outgoing.once("close", () => {
       if (!outgoing.writableFinished) abort.abort();
     });
-    void run(toRequest(incoming, origin.value, abort.signal)).then((response) => writeResponse(response, outgoing));
+    const request = parseRequest(incoming, origin.value, abort.signal);
+    const respond = request instanceof Response ? Promise.resolve(request) : run(request);
+    respond.then((response) => writeResponse(response, outgoing)).catch((error: unknown) => outgoing.destroy(asError(error)));
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
-    void run(toRequest(incoming, origin.value)).then(async (response) => {
-      const target = upgradeTargetOf(response);
-      if (!target) {
-        await writeRawResponse(response.status === 200 ? new Response("Expected a WebSocket upgrade response", { status: 500 }) : response, socket);
-        return;
-      }
-      sockets.handleUpgrade(incoming, socket, head, (ws) => {
-        host.acceptSocket(target.className, target.name, ws, target.request);
-      });
-    });
+    const request = parseRequest(incoming, origin.value);
+    const respond = request instanceof Response ? Promise.resolve(request) : run(request);
+    respond
+      .then(async (response) => {
+        const target = upgradeTargetOf(response);
+        if (!target) {
+          const refusal = response.status === 200 ? new Response("Expected a WebSocket upgrade response", { status: 500 }) : response;
+          await writeRawResponse(refusal, socket);
+          return;
+        }
+        sockets.handleUpgrade(incoming, socket, head, (ws) => {
+          host.acceptSocket(target.className, target.name, ws, target.request);
+        });
+      })
+      .catch(() => socket.destroy());
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -117,6 +124,20 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** A Request, or the 400/405 answer for what fetch cannot represent (TRACE, `OPTIONS *`, bad URLs). */
+function parseRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request | Response {
+  try {
+    return toRequest(incoming, origin, signal);
+  } catch (error) {
+    const status = /method/i.test(asError(error).message) ? 405 : 400;
+    return Response.json({ error: `Cannot handle ${incoming.method} ${incoming.url}: ${asError(error).message}` }, { status });
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 async function defaultFetch(request: Request, env: Record<string, unknown>): Promise<Response> {

@@ -54,3 +54,21 @@ describe("HTTP responses", () => {
     expect(text).toBe("data: first\n\ndata: second\n\n");
   });
 });
+
+describe("requests fetch cannot represent", () => {
+  it("answers TRACE and `OPTIONS *` with an error and keeps serving", async () => {
+    harness = await startHarness({ Feed });
+    const { connect } = await import("node:net");
+    const raw = (line: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(harness.server.port, "127.0.0.1", () => socket.write(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`));
+        let data = "";
+        socket.on("data", (chunk) => (data += chunk.toString()));
+        socket.on("end", () => resolve(data));
+        socket.on("error", reject);
+      });
+    expect(await raw("TRACE / HTTP/1.1")).toMatch(/^HTTP\/1.1 405/);
+    expect(await raw("OPTIONS * HTTP/1.1")).toMatch(/^HTTP\/1.1 400/);
+    expect((await fetch(`${harness.url}/agents/feed/a/plain`)).status).toBe(200);
+  });
+});
