@@ -57,7 +57,14 @@ export class ActorCell implements AgentRuntime {
     });
     this.mailbox = new Mailbox({
       settle: (event, failed) => this.db.endEvent(event, failed),
-      yielded: () => this.db.flush(),
+      yielded: () => {
+        try {
+          this.db.flush();
+        } catch (error) {
+          // The writers learn it when they finish (their results are rejected); keep serving.
+          console.error(`[hearth] ${binding.className}/${name}: commit failed:`, error);
+        }
+      },
       idle: () => {
         this.lastActive = Date.now();
         this.#host.touched(this);
@@ -78,9 +85,19 @@ export class ActorCell implements AgentRuntime {
       this.db.close();
       throw error;
     }
-    this.mailbox
-      .deliver(() => this.instance[HANDLE.start](props), true)
-      .catch((error: unknown) => this.#host.failedToStart(this, error));
+    const start = async () => {
+      try {
+        await this.instance[HANDLE.start](props);
+        // Commit start-up on its own: its schema must not share the fate of a later event's commit.
+        this.db.flush();
+      } catch (error) {
+        // Before the mailbox moves on: nothing queued may run on a half-started agent.
+        this.db.rollbackCurrent();
+        this.#host.failedToStart(this, error);
+        throw error;
+      }
+    };
+    this.mailbox.deliver(start, true).catch(() => {}); // reported by failedToStart
   }
 
   get className(): string {
@@ -126,6 +143,9 @@ export class ActorCell implements AgentRuntime {
   }
 
   blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    // Called from the event that already holds the gate exclusively (onStart): run it in place,
+    // queueing it behind itself would wait forever.
+    if (this.mailbox.holdsExclusively(currentEvent())) return fn();
     return this.mailbox.deliver(fn, true);
   }
 

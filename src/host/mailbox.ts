@@ -30,6 +30,7 @@ export class Mailbox {
   readonly #queue: Entry[] = [];
   readonly #hooks: MailboxHooks;
   #holder: object | undefined;
+  #holderExclusive = false;
   #running = 0;
   #pumping = false;
   /** The async event to check at the end of this turn; one pending check per mailbox at most. */
@@ -52,6 +53,11 @@ export class Mailbox {
     });
   }
 
+  /** True when `event` holds the gate and keeps it shut until it finishes. */
+  holdsExclusively(event: object | undefined): boolean {
+    return event !== undefined && this.#holder === event && this.#holderExclusive;
+  }
+
   /** Fails every queued event (the agent could not start). */
   rejectQueued(error: unknown): void {
     for (const entry of this.#queue.splice(0)) entry.reject(error);
@@ -71,6 +77,7 @@ export class Mailbox {
     const event = {};
     this.#running++;
     this.#holder = event;
+    this.#holderExclusive = entry.exclusive;
     let result: unknown;
     try {
       result = eventContext.run(event, entry.task);

@@ -4,6 +4,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+import { splitStatements } from "./split-statements.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 
@@ -68,6 +69,7 @@ export class AgentDatabase {
     this.#transaction.join();
     let statement = this.#statements.get(query);
     if (statement === undefined) {
+      refuseTransactionControl(query);
       try {
         statement = db.prepare(query);
       } catch (error) {
@@ -82,6 +84,7 @@ export class AgentDatabase {
   /** Runs statements that take no parameters and return nothing (schema changes, several at once). */
   execScript(script: string): void {
     const db = this.#open("SQL");
+    for (const statement of splitStatements(script)) refuseTransactionControl(statement);
     this.#transaction.join();
     try {
       db.exec(script);
@@ -177,6 +180,19 @@ export class AgentDatabase {
     if (stored !== this.#options.identity) {
       throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(this.#options.identity)}`);
     }
+  }
+}
+
+const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+
+/** Transactions are implicit; a user's COMMIT or ROLLBACK would break every event's atomicity. */
+function refuseTransactionControl(query: string): void {
+  const match = TRANSACTION_CONTROL.exec(query.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, ""));
+  if (match) {
+    throw new SqlError(
+      new Error(`${match[1]!.toUpperCase()} is not allowed: Hearth commits each event's writes itself; use ctx.storage.transactionSync(fn) for an atomic block`),
+      query,
+    );
   }
 }
 

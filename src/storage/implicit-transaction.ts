@@ -30,6 +30,10 @@ export class ImplicitTransaction {
   #held: Array<{ owner: TransactionOwner; send: () => void }> = [];
   #durable: Deferred | undefined;
   #commitScheduled = false;
+  /** Events that wrote in the open transaction; if its commit fails, their writes are gone. */
+  #writers = new Set<object>();
+  /** Events whose writes were lost to a failed commit while they were still running. */
+  #lost = new WeakMap<object, unknown>();
 
   constructor(db: DatabaseSync, currentOwner: () => TransactionOwner, onRollback: () => void) {
     this.#db = db;
@@ -46,6 +50,10 @@ export class ImplicitTransaction {
 
   /** Called before every statement: opens the transaction and the running event's savepoint. */
   join(): void {
+    const owner = this.#currentOwner();
+    // Savepoints nest, they cannot interleave: if another event's savepoint is still open (it is
+    // running, awaiting), make its writes so far durable before this event's begin.
+    if (owner !== undefined && this.#savepointOwner !== undefined && owner !== this.#savepointOwner) this.commit();
     if (!this.#open) {
       this.#sql.begin.run();
       this.#open = true;
@@ -54,11 +62,10 @@ export class ImplicitTransaction {
         setImmediate(this.#endOfTurn);
       }
     }
-    const owner = this.#currentOwner();
     if (owner === undefined || owner === this.#savepointOwner) return;
-    if (this.#savepointOwner !== undefined) this.#sql.release.run();
     this.#sql.savepoint.run();
     this.#savepointOwner = owner;
+    this.#writers.add(owner);
   }
 
   /** Sends now when nothing is pending, else when the transaction commits. */
@@ -72,6 +79,11 @@ export class ImplicitTransaction {
    * when they are durable, or undefined when nothing is pending.
    */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
+    if (owner !== undefined && this.#lost.has(owner)) {
+      const error = this.#lost.get(owner);
+      this.#lost.delete(owner);
+      if (!failed) return Promise.reject(error);
+    }
     if (owner !== undefined && owner === this.#savepointOwner) {
       if (failed) this.#rollbackEvent();
       else {
@@ -100,11 +112,14 @@ export class ImplicitTransaction {
       this.#savepointOwner = undefined;
       this.#sql.commit.run();
     } catch (error) {
+      const lost = new Error(`Commit failed, this event's writes were rolled back: ${(error as Error).message}`, { cause: error });
+      for (const writer of this.#writers) this.#lost.set(writer, lost);
       this.#abandon();
-      durable?.reject(error);
-      throw error;
+      durable?.reject(lost);
+      throw lost;
     }
     this.#open = false;
+    this.#writers.clear();
     this.#sendHeld();
     durable?.resolve();
   }
@@ -130,6 +145,7 @@ export class ImplicitTransaction {
   /** A commit failed (disk full, I/O error): nothing of the turn happened. */
   #abandon(): void {
     this.#open = false;
+    this.#writers.clear();
     this.#savepointOwner = undefined;
     this.#held = [];
     try {

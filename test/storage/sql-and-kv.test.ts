@@ -75,6 +75,12 @@ describe("ctx.storage.sql.exec", () => {
     expect(await store.size()).toBeGreaterThan(0);
   });
 
+  it("refuses transaction control, which Hearth does itself", async () => {
+    for (const query of ["BEGIN", "commit", "  -- c\nROLLBACK", "SAVEPOINT x", "RELEASE hearth_event", "CREATE TABLE z (a); END"]) {
+      await expect(store.exec(query), query).rejects.toThrow(/is not allowed: Hearth commits each event's writes itself/);
+    }
+  });
+
   it("refuses bindings with several statements", async () => {
     await expect(store.exec("SELECT 1; SELECT ?", 1)).rejects.toThrow(/single statement/);
   });
