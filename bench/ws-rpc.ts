@@ -11,19 +11,12 @@ import { Counter } from "./lib/agents.ts";
 import { SHM_DIR, emit, log, runChild, shmAvailable, withDataDir, type Goal, type Row } from "./lib/common.ts";
 import type { WsLoadInput, WsLoadResult } from "./lib/ws-load.ts";
 
-interface Phase {
+type Phase = Pick<WsLoadInput, "names" | "sockets" | "inflight" | "method" | "args" | "warmup" | "duration"> & {
   metric: string;
   /** Data dir on tmpfs instead of disk. */
   tmpfs?: boolean;
   goal?: Goal;
-  names: string[];
-  sockets: number;
-  inflight: number;
-  method: string;
-  args: unknown[];
-  warmup: number;
-  duration: number;
-}
+};
 
 const MANY = 1_000;
 
