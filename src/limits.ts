@@ -19,6 +19,16 @@ export const LIMITS = {
   maxLiveAgents: 4_096,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */
   maxStateBytes: 256 * 1024 * 1024,
+  /** Largest payload of a schedule or queue item, JSON-encoded. */
+  maxTaskPayloadBytes: 8 * 1024 * 1024,
+  /** Shortest `scheduleEvery` interval, in seconds. */
+  minIntervalSeconds: 0.001,
+  /** A scheduled or queued callback still running after this long is reported as hung and retried. */
+  hungTaskAfterMs: 15 * 60_000,
+  /** Runs of one task in a row that never finished (process crash or hang) before the breaker stops it. */
+  crashLoopLimit: 5,
+  /** Agents whose due tasks run at the same time. */
+  taskConcurrency: 256,
 } as const;
 
 /** Durability of agent storage. See docs/decisions/0002-durability.md. */

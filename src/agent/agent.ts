@@ -1,4 +1,13 @@
 import { frames, parseIncoming } from "../protocol/frames.ts";
+import { AgentTasks } from "../schedule/agent-tasks.ts";
+import type {
+  QueueItem,
+  RetryOptions,
+  Schedule,
+  ScheduleCriteria,
+  ScheduleOptions,
+  TaskFailure,
+} from "../schedule/types.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
 import { handleRpc, messageOf } from "./rpc.ts";
@@ -21,6 +30,7 @@ const MESSAGE: unique symbol = Symbol("hearth.message");
 const CLOSE: unique symbol = Symbol("hearth.close");
 const INVOKE: unique symbol = Symbol("hearth.invoke");
 const INVALIDATE: unique symbol = Symbol("hearth.invalidate");
+const TASKS: unique symbol = Symbol("hearth.tasks");
 export const HANDLE = {
   start: START,
   request: REQUEST,
@@ -29,6 +39,7 @@ export const HANDLE = {
   close: CLOSE,
   invoke: INVOKE,
   invalidate: INVALIDATE,
+  tasks: TASKS,
 } as const;
 
 const MAX_TAGS = 10;
@@ -55,6 +66,7 @@ export class Agent<Env = unknown, State = unknown> {
   readonly #state: StateStore;
   readonly #connections = new WeakMap<SocketRecord, Connection>();
   readonly #output = (send: () => void) => this.#runtime.db.output(send);
+  #tasks: AgentTasks | undefined;
 
   constructor(ctx: AgentContext, env: Env) {
     const runtime = (ctx as Partial<AgentContextWithRuntime>)[RUNTIME];
@@ -173,13 +185,119 @@ export class Agent<Env = unknown, State = unknown> {
   }
 
   /**
-   * Keeps the agent in memory (not hibernated) until the returned function is called.
+   * Runs `this[callback](payload, schedule)` later: at a `Date`, after a delay in **seconds**, or on
+   * every match of a cron expression (5 fields or an alias such as `@daily`; `options.timezone`).
+   * Durable: it survives hibernation, restarts and crashes, and runs at least once. The method must
+   * exist now. Retries with jittered exponential backoff per `options.retry`.
+   * @example
+   * await this.schedule(60, "remind", { text: "stand up" });
+   * await this.schedule(new Date("2027-01-01T09:00:00Z"), "greet");
+   * await this.schedule("0 9 * * 1-5", "standup", undefined, { timezone: "Europe/Berlin" });
+   */
+  async schedule<T = unknown>(
+    when: Date | string | number,
+    callback: keyof this,
+    payload?: T,
+    options?: ScheduleOptions,
+  ): Promise<Schedule<T>> {
+    return this.#taskApi.schedule(when, callback as string, payload, options);
+  }
+
+  /**
+   * Runs `this[callback](payload, schedule)` every `intervalSeconds`. Idempotent: calling it again with
+   * the same callback, interval and payload (say, in every `onStart`) returns the existing schedule.
+   * @example
+   * async onStart() { await this.scheduleEvery(30, "poll"); }
+   */
+  async scheduleEvery<T = unknown>(
+    intervalSeconds: number,
+    callback: keyof this,
+    payload?: T,
+    options?: { retry?: RetryOptions },
+  ): Promise<Schedule<T>> {
+    return this.#taskApi.scheduleEvery(intervalSeconds, callback as string, payload, options);
+  }
+
+  /** A schedule by id, or undefined. */
+  async getScheduleById<T = unknown>(id: string): Promise<Schedule<T> | undefined> {
+    return this.#taskApi.getSchedule<T>(id);
+  }
+
+  /** @deprecated Synchronous form of {@link getScheduleById}. */
+  getSchedule<T = unknown>(id: string): Schedule<T> | undefined {
+    return this.#taskApi.getSchedule<T>(id);
+  }
+
+  /** Schedules matching the criteria, earliest first. */
+  async listSchedules<T = unknown>(criteria?: ScheduleCriteria): Promise<Schedule<T>[]> {
+    return this.#taskApi.listSchedules<T>(criteria);
+  }
+
+  /** @deprecated Synchronous form of {@link listSchedules}. */
+  getSchedules<T = unknown>(criteria?: ScheduleCriteria): Schedule<T>[] {
+    return this.#taskApi.listSchedules<T>(criteria);
+  }
+
+  /** Cancels a schedule; false when there is none with this id. */
+  async cancelSchedule(id: string): Promise<boolean> {
+    return this.#taskApi.cancelSchedule(id);
+  }
+
+  /**
+   * Adds `this[callback](payload, item)` to the agent's durable FIFO queue: items run one at a time, in
+   * order, soon after the current event; items left by a crash run when the agent wakes.
+   * @example
+   * const id = await this.queue("sendEmail", { to: "ada@example.com" }, { retry: { maxAttempts: 5 } });
+   */
+  async queue<T = unknown>(callback: keyof this, payload: T, options?: { retry?: RetryOptions; id?: string }): Promise<string> {
+    return this.#taskApi.queue(callback as string, payload, options);
+  }
+
+  /** Removes a queued item; false when there is none with this id. */
+  async dequeue(id: string): Promise<boolean> {
+    return this.#taskApi.dequeue(id);
+  }
+
+  /** Empties the queue; returns how many items were removed. */
+  async dequeueAll(): Promise<number> {
+    return this.#taskApi.dequeueAll();
+  }
+
+  /** Removes the queued items of one callback; returns how many. */
+  async dequeueAllByCallback(callback: string): Promise<number> {
+    return this.#taskApi.dequeueAll(callback);
+  }
+
+  /** A queued item by id, or undefined. */
+  async getQueue<T = unknown>(id: string): Promise<QueueItem<T> | undefined> {
+    return this.#taskApi.getQueue<T>(id);
+  }
+
+  /** Queued items in order; with `key`, those whose payload has `key` equal to `value`. */
+  async getQueues<T = unknown>(key?: string, value?: unknown): Promise<QueueItem<T>[]> {
+    return this.#taskApi.getQueues<T>(key, value);
+  }
+
+  /** Runs that failed for good (after their last attempt) or were stopped by the crash-loop breaker, newest first. */
+  async getTaskFailures(options?: { limit?: number }): Promise<TaskFailure[]> {
+    return this.#taskApi.failures(options?.limit);
+  }
+
+  /** Clears a schedule's or queue item's breaker and failed attempts so it runs again; false if unknown. */
+  async resetTask(id: string): Promise<boolean> {
+    return this.#taskApi.resetTask(id);
+  }
+
+  /**
+   * Keeps the agent in memory (not hibernated) until the returned function is called. Calls are
+   * counted; the function also works with `using`.
    * @example
    * const release = await this.keepAlive();
    * try { await longJob(); } finally { release(); }
    */
-  async keepAlive(): Promise<() => void> {
-    return this.#runtime.keepAlive();
+  async keepAlive(): Promise<(() => void) & Disposable> {
+    const release = this.#runtime.keepAlive();
+    return Object.assign(release, { [Symbol.dispose]: release });
   }
 
   /** Runs `fn` while holding the agent in memory. */
@@ -195,6 +313,11 @@ export class Agent<Env = unknown, State = unknown> {
   /** Deletes the agent's database and closes its connections. The next request starts afresh. */
   async destroy(): Promise<void> {
     await this.#runtime.destroy();
+  }
+
+  get #taskApi(): AgentTasks {
+    this.#tasks ??= new AgentTasks(this.#runtime, this, (error) => this.#reportError(error));
+    return this.#tasks;
   }
 
   #connection(record: SocketRecord): Connection {
@@ -236,6 +359,12 @@ export class Agent<Env = unknown, State = unknown> {
   /** Dropped in-memory copies after a rollback. */
   [HANDLE.invalidate](): void {
     this.#state.invalidate();
+    this.#tasks?.invalidate();
+  }
+
+  /** The host's dispatcher runs due tasks through this. */
+  [HANDLE.tasks](): AgentTasks {
+    return this.#taskApi;
   }
 
   async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {

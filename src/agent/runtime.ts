@@ -1,6 +1,7 @@
 import type { KvStorage } from "../storage/kv.ts";
 import type { SqlStorage } from "../storage/sql.ts";
 import type { AgentDatabase } from "../storage/database.ts";
+import type { Clock } from "../time/clock.ts";
 import type { SocketRecord } from "./connection.ts";
 
 /** What an agent instance needs from the host that runs it. Implemented by the host's actor cell. */
@@ -18,6 +19,12 @@ export interface AgentRuntime {
   destroy(): Promise<void>;
   blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
   waitUntil(promise: Promise<unknown>): void;
+  /** Time source of schedules (virtual in tests). */
+  readonly clock: Clock;
+  /** Unfinished runs in a row after which a task is stopped (the crash-loop breaker). */
+  readonly crashLoopLimit: number;
+  /** A task is due at `at`: the host must wake the agent by then, even after a restart. */
+  tasksChanged(at: number): void;
 }
 
 /** Durable-Object-style storage handle: `ctx.storage.sql`, `ctx.storage.kv`. */

@@ -4,6 +4,7 @@ import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../age
 import { AgentDatabase } from "../storage/database.ts";
 import { KvStorage } from "../storage/kv.ts";
 import { SqlStorage } from "../storage/sql.ts";
+import type { Clock } from "../time/clock.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
 
@@ -20,6 +21,9 @@ export interface AgentBinding {
 export interface CellHost {
   readonly env: Record<string, unknown>;
   readonly durability: "strict" | "relaxed";
+  readonly clock: Clock;
+  readonly crashLoopLimit: number;
+  tasksChanged(cell: ActorCell, at: number): void;
   filePath(binding: AgentBinding, name: string): string;
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
   touched(cell: ActorCell): void;
@@ -88,6 +92,9 @@ export class ActorCell implements AgentRuntime {
     const start = async () => {
       try {
         await this.instance[HANDLE.start](props);
+        // Work left by a crash (queue items, overdue schedules) is due now: make sure the host knows.
+        const next = this.instance[HANDLE.tasks]().nextDue();
+        if (next !== null) host.tasksChanged(this, next);
         // Commit start-up on its own: its schema must not share the fate of a later event's commit.
         this.db.flush();
       } catch (error) {
@@ -106,6 +113,18 @@ export class ActorCell implements AgentRuntime {
 
   get classSlug(): string {
     return this.binding.slug;
+  }
+
+  get clock(): Clock {
+    return this.#host.clock;
+  }
+
+  get crashLoopLimit(): number {
+    return this.#host.crashLoopLimit;
+  }
+
+  tasksChanged(at: number): void {
+    this.#host.tasksChanged(this, at);
   }
 
   /** In memory with nothing to do: may hibernate. */

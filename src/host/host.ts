@@ -1,13 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import { frames, sniffRpcId } from "../protocol/frames.ts";
+import { TaskDispatcher } from "../schedule/dispatcher.ts";
+import { DueIndex } from "../schedule/due-index.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
+import { systemClock, type Clock } from "../time/clock.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { corkedSocket } from "./corked-socket.ts";
 import { validateAgentName } from "./names.ts";
@@ -32,6 +35,21 @@ export interface HostOptions {
   maxMessageBytes?: number;
   /** Agents kept in memory at once. Default 4,096. */
   maxLiveAgents?: number;
+  /** Time source of schedules and queues. Default: the system clock; tests pass a `VirtualClock`. */
+  clock?: Clock;
+  /** A scheduled or queued callback still running after this long is reported as hung. Default 15 min. */
+  hungTaskAfterMs?: number;
+  /** Runs of one task in a row that never finished before the crash-loop breaker stops it. Default 5. */
+  crashLoopLimit?: number;
+  /** Called with problems of scheduled work the agent's own onError cannot see: hung runs, unreachable agents. */
+  onTaskError?: (report: TaskErrorReport) => void;
+}
+
+/** A problem with an agent's scheduled work, reported by the host. */
+export interface TaskErrorReport {
+  className: string;
+  name: string;
+  error: Error;
 }
 
 /**
@@ -47,6 +65,8 @@ export class Host implements CellHost, AgentDispatcher {
   readonly hibernateAfterMs: number;
   readonly maxMessageBytes: number;
   readonly maxLiveAgents: number;
+  readonly clock: Clock;
+  readonly crashLoopLimit: number;
   /** Variables plus one {@link AgentNamespace} per agent class: what a worker's fetch receives. */
   readonly env: Record<string, unknown>;
   readonly #bindings = new Map<string, AgentBinding>();
@@ -54,6 +74,10 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #cells = new Map<string, ActorCell>();
   readonly #sockets = new SocketHub();
   readonly #sweeper: NodeJS.Timeout;
+  readonly #bySlug = new Map<string, AgentBinding>();
+  readonly #index: DueIndex;
+  readonly #dispatcher: TaskDispatcher;
+  readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   #closed = false;
 
   constructor(options: HostOptions) {
@@ -65,6 +89,10 @@ export class Host implements CellHost, AgentDispatcher {
     this.hibernateAfterMs = positive("hibernateAfterMs", options.hibernateAfterMs ?? LIMITS.hibernateAfterMs);
     this.maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? LIMITS.maxMessageBytes);
     this.maxLiveAgents = positive("maxLiveAgents", options.maxLiveAgents ?? LIMITS.maxLiveAgents);
+    this.clock = options.clock ?? systemClock;
+    this.crashLoopLimit = positive("crashLoopLimit", options.crashLoopLimit ?? LIMITS.crashLoopLimit);
+    const hungTaskAfterMs = positive("hungTaskAfterMs", options.hungTaskAfterMs ?? LIMITS.hungTaskAfterMs);
+    this.#onTaskError = options.onTaskError;
     const env: Record<string, unknown> = { ...options.vars };
     const slugs = new Map<string, string>();
     for (const [className, ctor] of Object.entries(options.agents)) {
@@ -75,10 +103,26 @@ export class Host implements CellHost, AgentDispatcher {
       const clash = slugs.get(slug);
       if (clash) throw new TypeError(`Agent classes ${clash} and ${className} both map to /${slug}/`);
       slugs.set(slug, className);
-      this.#bindings.set(className, { className, slug, ctor: ctor as unknown as AgentBinding["ctor"] });
+      const binding: AgentBinding = { className, slug, ctor: ctor as unknown as AgentBinding["ctor"] };
+      this.#bindings.set(className, binding);
+      this.#bySlug.set(slug, binding);
       env[className] = new AgentNamespace(this, className, slug);
     }
     this.env = env;
+    this.#index = new DueIndex(join(this.dataDir, "host.sqlite"), this.durability);
+    this.#dispatcher = new TaskDispatcher({
+      index: this.#index,
+      clock: this.clock,
+      hungTaskAfterMs,
+      concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
+      deliver: (slug, name, step) => {
+        const binding = this.#bySlug.get(slug);
+        if (!binding) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
+        return this.#deliver(binding.className, name, (agent) => step(agent[HANDLE.tasks]()));
+      },
+      report: (slug, name, error) => this.#reportTaskError(this.#bySlug.get(slug)?.className ?? slug, name, error),
+    });
+    this.#dispatcher.start();
     const sweepEvery = Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery).unref();
   }
@@ -165,8 +209,24 @@ export class Host implements CellHost, AgentDispatcher {
     while ([...this.#cells.values()].some((cell) => cell.mailbox.busy) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    for (const cell of this.#cells.values()) cell.close();
+    this.#dispatcher.stop();
+    for (const cell of this.#cells.values()) {
+      this.#reconcileTasks(cell);
+      cell.close();
+    }
     this.#cells.clear();
+    this.#index.close();
+  }
+
+  /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */
+  tasksIdle(): Promise<void> {
+    return this.#dispatcher.idle();
+  }
+
+  /** The index entry of an agent: when the host will next wake it for its tasks (null: never). */
+  nextWake(className: string, name: string): Date | null {
+    const at = this.#index.get(this.#binding(className).slug, name);
+    return at === null ? null : new Date(at);
   }
 
   // CellHost
@@ -185,7 +245,12 @@ export class Host implements CellHost, AgentDispatcher {
     this.#cells.set(cell.key, cell);
   }
 
+  tasksChanged(cell: ActorCell, at: number): void {
+    this.#dispatcher.lower(cell.binding.slug, cell.name, at);
+  }
+
   async destroy(cell: ActorCell): Promise<void> {
+    this.#dispatcher.forget(cell.binding.slug, cell.name);
     for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1000, "Agent destroyed");
     if (this.#cells.get(cell.key) === cell) this.#cells.delete(cell.key);
     cell.mailbox.rejectQueued(new Error(`Agent ${cell.key.replace("\0", "/")} was destroyed`));
@@ -275,7 +340,30 @@ export class Host implements CellHost, AgentDispatcher {
 
   #hibernate(cell: ActorCell): void {
     this.#cells.delete(cell.key);
+    this.#reconcileTasks(cell);
     cell.close();
+  }
+
+  /** Sets the agent's index entry from its committed tasks, so it is not woken for nothing. */
+  #reconcileTasks(cell: ActorCell): void {
+    if (cell.closed) return;
+    try {
+      cell.db.flush();
+      const tasks = cell.instance[HANDLE.tasks]();
+      if (tasks.hasTasks) this.#dispatcher.reconcile(cell.binding.slug, cell.name, tasks.nextDue());
+    } catch (error) {
+      console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
+    }
+  }
+
+  #reportTaskError(className: string, name: string, error: Error): void {
+    if (this.#closed) return;
+    console.error(`[hearth] ${className}/${name}: ${error.message}`);
+    try {
+      this.#onTaskError?.({ className, name, error });
+    } catch (hookError) {
+      console.error("[hearth] onTaskError failed:", hookError);
+    }
   }
 }
 

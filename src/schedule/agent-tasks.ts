@@ -1,0 +1,390 @@
+import { randomUUID } from "node:crypto";
+import { LIMITS } from "../limits.ts";
+import type { AgentDatabase } from "../storage/database.ts";
+import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.ts";
+import type { Clock } from "../time/clock.ts";
+import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
+import { TaskStore, type TaskRow } from "./task-store.ts";
+import type {
+  QueueItem,
+  Schedule,
+  ScheduleCriteria,
+  ScheduleOptions,
+  ScheduleType,
+  TaskFailure,
+  TaskRef,
+} from "./types.ts";
+
+/** What an agent's tasks need from the runtime that hosts the agent. */
+export interface TaskRuntime {
+  readonly className: string;
+  readonly name: string;
+  readonly db: AgentDatabase;
+  readonly clock: Clock;
+  /** Unfinished runs in a row after which a task is stopped (the crash-loop breaker). */
+  readonly crashLoopLimit: number;
+  /** Something is due at `at`: the host must wake the agent by then, even after a restart. */
+  tasksChanged(at: number): void;
+}
+
+/** How a run ended, for the dispatcher. */
+export type RunOutcome = "done" | "skipped" | "tripped";
+
+/**
+ * One agent's schedules and queue: the public API (`schedule`, `queue`, …) and the steps the host's
+ * dispatcher runs when something is due. Each step is its own event in the agent's mailbox, so a
+ * callback's writes and the advance of its schedule commit together, and a failing callback's writes
+ * are undone before its failure is recorded.
+ */
+export class AgentTasks {
+  readonly #runtime: TaskRuntime;
+  readonly #agent: object;
+  readonly #store: TaskStore;
+  readonly #reportError: (error: unknown) => void;
+
+  constructor(runtime: TaskRuntime, agent: object, reportError: (error: unknown) => void) {
+    this.#runtime = runtime;
+    this.#agent = agent;
+    this.#store = new TaskStore(runtime.db);
+    this.#reportError = reportError;
+  }
+
+  invalidate(): void {
+    this.#store.invalidate();
+  }
+
+  /** False for an agent that never scheduled or queued anything (it has no task tables). */
+  get hasTasks(): boolean {
+    return this.#store.exists;
+  }
+
+  // Schedules
+
+  schedule<T>(when: Date | string | number, callback: string, payload: T | undefined, options: ScheduleOptions = {}): Schedule<T> {
+    this.#checkCallback(callback, "schedule");
+    const retry = this.#retryJson(options.retry);
+    const json = encodePayload(payload);
+    const now = this.#runtime.clock.now();
+    let row: Omit<TaskRow, "attempts" | "started" | "run_id" | "tripped_at" | "last_error">;
+    const base = { id: randomUUID(), callback, payload: json, retry, created_at: now };
+    if (when instanceof Date) {
+      const at = when.getTime();
+      if (!Number.isFinite(at)) throw new TypeError("schedule(): the Date is invalid");
+      row = { ...base, type: "scheduled", due_at: at };
+    } else if (typeof when === "number") {
+      if (!Number.isFinite(when) || when < 0) {
+        throw new RangeError(`schedule(): a delay is a number of seconds >= 0, got ${when}`);
+      }
+      row = { ...base, type: "delayed", due_at: now + Math.round(when * 1000), delay_ms: Math.round(when * 1000) };
+    } else if (typeof when === "string") {
+      const expression = when.trim();
+      if (!looksLikeCron(expression)) {
+        throw new TypeError(
+          `schedule(): ${JSON.stringify(when)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, or an alias such as @daily); pass a Date or a number of seconds for one-off runs`,
+        );
+      }
+      validateCron(expression, options.timezone);
+      row = {
+        ...base,
+        type: "cron",
+        cron: expression,
+        timezone: options.timezone ?? null,
+        due_at: nextCronTime(expression, now, options.timezone),
+      };
+    } else {
+      throw new TypeError("schedule(): `when` must be a Date, a number of seconds, or a cron string");
+    }
+    if (options.timezone !== undefined && row.type !== "cron") {
+      throw new TypeError("schedule(): `timezone` applies to cron expressions only");
+    }
+    if (options.idempotent ?? row.type === "cron") {
+      const existing = this.#store.findSame(row);
+      if (existing) return toSchedule<T>(existing);
+    }
+    this.#store.insertSchedule(row);
+    this.#runtime.tasksChanged(row.due_at);
+    return toSchedule<T>(this.#store.get({ kind: "schedule", id: row.id })!);
+  }
+
+  scheduleEvery<T>(intervalSeconds: number, callback: string, payload: T | undefined, options: { retry?: RetryOptions } = {}): Schedule<T> {
+    this.#checkCallback(callback, "scheduleEvery");
+    if (!Number.isFinite(intervalSeconds) || intervalSeconds < LIMITS.minIntervalSeconds) {
+      throw new RangeError(
+        `scheduleEvery(): the interval is a number of seconds >= ${LIMITS.minIntervalSeconds} (minIntervalSeconds), got ${intervalSeconds}`,
+      );
+    }
+    const intervalMs = Math.round(intervalSeconds * 1000);
+    const json = encodePayload(payload);
+    const retry = this.#retryJson(options.retry);
+    // Idempotent: calling it again (say, in every onStart) returns the schedule that exists.
+    const existing = this.#store.findSame({ callback, payload: json, type: "interval", interval_ms: intervalMs });
+    if (existing) return toSchedule<T>(existing);
+    const now = this.#runtime.clock.now();
+    const id = randomUUID();
+    this.#store.insertSchedule({
+      id,
+      callback,
+      payload: json,
+      type: "interval",
+      due_at: now + intervalMs,
+      interval_ms: intervalMs,
+      retry,
+      created_at: now,
+    });
+    this.#runtime.tasksChanged(now + intervalMs);
+    return toSchedule<T>(this.#store.get({ kind: "schedule", id })!);
+  }
+
+  getSchedule<T>(id: string): Schedule<T> | undefined {
+    const row = this.#store.get({ kind: "schedule", id: String(id) });
+    return row ? toSchedule<T>(row) : undefined;
+  }
+
+  listSchedules<T>(criteria: ScheduleCriteria = {}): Schedule<T>[] {
+    const start = criteria.timeRange?.start?.getTime();
+    const end = criteria.timeRange?.end?.getTime();
+    return this.#store.listSchedules({ id: criteria.id, type: criteria.type, start, end }).map((row) => toSchedule<T>(row));
+  }
+
+  cancelSchedule(id: string): boolean {
+    return this.#store.delete({ kind: "schedule", id: String(id) });
+  }
+
+  // Queue
+
+  queue<T>(callback: string, payload: T, options: { retry?: RetryOptions; id?: string } = {}): string {
+    this.#checkCallback(callback, "queue");
+    const id = options.id ?? randomUUID();
+    if (typeof id !== "string" || id.length === 0 || id.length > 256) {
+      throw new TypeError("queue(): `id` must be a string of 1-256 characters");
+    }
+    const now = this.#runtime.clock.now();
+    this.#store.upsertQueueItem({
+      id,
+      callback,
+      payload: encodePayload(payload),
+      retry: this.#retryJson(options.retry),
+      due_at: now,
+      created_at: now,
+    });
+    this.#runtime.tasksChanged(now);
+    return id;
+  }
+
+  dequeue(id: string): boolean {
+    return this.#store.delete({ kind: "queue", id: String(id) });
+  }
+
+  dequeueAll(callback?: string): number {
+    return this.#store.deleteQueue(callback);
+  }
+
+  getQueue<T>(id: string): QueueItem<T> | undefined {
+    const row = this.#store.get({ kind: "queue", id: String(id) });
+    return row ? toQueueItem<T>(row) : undefined;
+  }
+
+  getQueues<T>(key?: string, value?: unknown): QueueItem<T>[] {
+    const match = key === undefined ? undefined : { key, value };
+    return this.#store.listQueue(match).map((row) => toQueueItem<T>(row));
+  }
+
+  // Failures and the breaker
+
+  failures(limit = 100): TaskFailure[] {
+    return this.#store.failures(Math.max(1, Math.min(1000, Math.floor(limit))));
+  }
+
+  /** Clears a task's breaker and failed attempts; it runs at its due time again (now, if overdue). */
+  resetTask(id: string): boolean {
+    for (const kind of ["schedule", "queue"] as const) {
+      const row = this.#store.get({ kind, id: String(id) });
+      if (!row) continue;
+      const dueAt = Math.max(row.due_at, row.tripped_at === null ? row.due_at : this.#runtime.clock.now());
+      this.#store.update({ kind, id: row.id }, { due_at: dueAt, attempts: 0, started: 0, last_error: null, tripped_at: null });
+      this.#runtime.tasksChanged(dueAt);
+      return true;
+    }
+    return false;
+  }
+
+  // Dispatcher steps (each runs as its own event)
+
+  due(now: number, limit: number): TaskRef[] {
+    return this.#store.due(now, limit);
+  }
+
+  nextDue(): number | null {
+    return this.#store.nextDue();
+  }
+
+  /**
+   * Runs one due task. The start is committed first, so a run that crashes the process is counted;
+   * after `crashLoopLimit` such runs in a row the task is stopped instead of run again. The task is
+   * deleted or advanced only after its callback finished, in the same transaction as its writes.
+   */
+  async run(ref: TaskRef, now: number): Promise<RunOutcome> {
+    const row = this.#store.get(ref);
+    if (!row || row.tripped_at !== null || row.due_at > now) return "skipped";
+    if (row.started >= this.#runtime.crashLoopLimit) {
+      this.#trip(ref, row, now);
+      return "tripped";
+    }
+    const runId = randomUUID();
+    this.#store.markStarted(ref, runId);
+    this.#runtime.db.flush();
+    const method = (this.#agent as Record<string, unknown>)[row.callback];
+    try {
+      if (typeof method !== "function") {
+        throw new TypeError(`${this.#runtime.className} has no method "${row.callback}" (called by ${ref.kind} ${ref.id})`);
+      }
+      const record = ref.kind === "schedule" ? toSchedule(row) : toQueueItem(row);
+      await method.call(this.#agent, decodePayload(row.payload), record);
+    } catch (error) {
+      this.#reportError(error);
+      throw error;
+    }
+    const current = this.#store.get(ref);
+    // Cancelled, replaced, or given up on as hung while it ran: the row is no longer this run's.
+    if (!current || current.run_id !== runId) return "done";
+    this.#advance(ref, current, this.#runtime.clock.now(), null, 0);
+    return "done";
+  }
+
+  /** The run's event failed and its writes were undone: count the attempt, back off or give up. */
+  failed(ref: TaskRef, error: unknown, now: number): void {
+    const row = this.#store.get(ref);
+    if (!row || row.run_id === null) return;
+    this.#attemptFailed(ref, row, messageOf(error), now, 0);
+  }
+
+  /** The run has not finished after the hung-task timeout: counts as a failed attempt and as a crash. */
+  hung(ref: TaskRef, message: string, now: number): void {
+    const row = this.#store.get(ref);
+    if (!row || row.run_id === null) return;
+    this.#attemptFailed(ref, row, message, now, row.started);
+  }
+
+  #attemptFailed(ref: TaskRef, row: TaskRow, error: string, now: number, started: number): void {
+    const retry = resolveRetry(row.retry === null ? undefined : (JSON.parse(row.retry) as RetryOptions));
+    const attempts = row.attempts + 1;
+    if (attempts < retry.maxAttempts) {
+      const dueAt = now + backoffDelay(attempts, retry);
+      this.#store.update(ref, { due_at: dueAt, attempts, started, last_error: error, tripped_at: null });
+      this.#runtime.tasksChanged(dueAt);
+      return;
+    }
+    this.#store.recordFailure({
+      kind: ref.kind,
+      taskId: ref.id,
+      callback: row.callback,
+      payload: decodePayload(row.payload),
+      error,
+      attempts,
+      failedAt: now,
+    });
+    this.#advance(ref, row, now, error, started);
+  }
+
+  /** Done with this run: delete a one-off task, move a recurring one to its next time. */
+  #advance(ref: TaskRef, row: TaskRow, now: number, error: string | null, started: number): void {
+    if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
+      this.#store.delete(ref);
+      return;
+    }
+    let dueAt: number;
+    if (row.type === "cron") {
+      // Runs missed while the process was down are coalesced: the next one is the next after now.
+      dueAt = nextCronTime(row.cron!, Math.max(now, row.due_at), row.timezone ?? undefined);
+    } else {
+      const interval = row.interval_ms!;
+      dueAt = row.due_at + interval > now ? row.due_at + interval : now + interval;
+    }
+    this.#store.update(ref, { due_at: dueAt, attempts: 0, started, last_error: error, tripped_at: null });
+    this.#runtime.tasksChanged(dueAt);
+  }
+
+  #trip(ref: TaskRef, row: TaskRow, now: number): void {
+    const error = `Stopped by the crash-loop breaker: ${row.started} runs in a row never finished (the process crashed or the callback hung); call resetTask(${JSON.stringify(ref.id)}) to run it again`;
+    this.#store.update(ref, { due_at: row.due_at, attempts: row.attempts, started: row.started, last_error: error, tripped_at: now });
+    this.#store.recordFailure({
+      kind: ref.kind,
+      taskId: ref.id,
+      callback: row.callback,
+      payload: decodePayload(row.payload),
+      error,
+      attempts: row.attempts,
+      failedAt: now,
+    });
+    this.#reportError(new Error(`${this.#runtime.className}/${this.#runtime.name} ${ref.kind} ${ref.id} (${row.callback}): ${error}`));
+  }
+
+  #checkCallback(callback: unknown, api: string): asserts callback is string {
+    const method = typeof callback === "string" ? (this.#agent as Record<string, unknown>)[callback] : undefined;
+    if (typeof method !== "function" || callback === "constructor") {
+      throw new TypeError(`${api}(): ${this.#runtime.className} has no method ${JSON.stringify(callback)} to call`);
+    }
+  }
+
+  #retryJson(retry: RetryOptions | undefined): string | null {
+    if (retry === undefined) return null;
+    resolveRetry(retry); // validates now, not when the task fires
+    return JSON.stringify(retry);
+  }
+}
+
+function encodePayload(payload: unknown): string | null {
+  if (payload === undefined) return null;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch (error) {
+    throw new TypeError(`The payload must be JSON-serialisable: ${messageOf(error)}`);
+  }
+  if (json === undefined) throw new TypeError("The payload must be JSON-serialisable");
+  if (Buffer.byteLength(json) > LIMITS.maxTaskPayloadBytes) {
+    throw new RangeError(
+      `The payload is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${LIMITS.maxTaskPayloadBytes} (maxTaskPayloadBytes)`,
+    );
+  }
+  return json;
+}
+
+function decodePayload(json: string | null): unknown {
+  return json === null ? undefined : (JSON.parse(json) as unknown);
+}
+
+function common<T>(row: TaskRow) {
+  return {
+    id: row.id,
+    callback: row.callback,
+    payload: decodePayload(row.payload) as T,
+    ...(row.retry === null ? {} : { retry: JSON.parse(row.retry) as RetryOptions }),
+    attempts: row.attempts,
+    ...(row.last_error === null ? {} : { lastError: row.last_error }),
+    ...(row.tripped_at === null ? {} : { tripped: { crashes: row.started, at: row.tripped_at } }),
+  };
+}
+
+function toSchedule<T>(row: TaskRow): Schedule<T> {
+  const base = { ...common<T>(row), time: Math.floor(row.due_at / 1000), dueAt: row.due_at };
+  const type = row.type as ScheduleType;
+  switch (type) {
+    case "scheduled":
+      return { ...base, type };
+    case "delayed":
+      return { ...base, type, delayInSeconds: (row.delay_ms ?? 0) / 1000 };
+    case "cron":
+      return { ...base, type, cron: row.cron!, ...(row.timezone ? { timezone: row.timezone } : {}) };
+    case "interval":
+      return { ...base, type, intervalSeconds: (row.interval_ms ?? 0) / 1000 };
+  }
+}
+
+function toQueueItem<T>(row: TaskRow): QueueItem<T> {
+  return { ...common<T>(row), createdAt: Math.floor(row.created_at / 1000) };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,152 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+
+/** One agent's entry: when its earliest task is due. */
+export interface DueEntry {
+  slug: string;
+  name: string;
+  at: number;
+}
+
+/** Entries remembered in memory, to skip writes that would not lower anything. */
+const CACHE_LIMIT = 50_000;
+
+/**
+ * The host's index of "next due time per agent", in its own SQLite file. It lets a process with a
+ * million hibernated agents wake exactly those that are due without opening their databases at boot
+ * or arming a timer per schedule: one B-tree ordered by time, one timer for its first entry.
+ *
+ * The invariant is one-sided: an entry may be early (waking an agent with nothing due only costs a
+ * wasted wake, after which the entry is corrected), never late. So a new task lowers the entry at
+ * once — committed before the agent's own transaction — while raising or removing it waits until the
+ * agent's tasks have run and their results are committed.
+ */
+export class DueIndex {
+  readonly #db: DatabaseSync;
+  readonly #sql: Record<"lower" | "set" | "remove" | "due" | "lease" | "earliest" | "get", StatementSync>;
+  /** Last known `at` per agent key (slug\0name); `null` = known to have no entry. */
+  readonly #cache = new Map<string, number | null>();
+
+  constructor(path: string, durability: Durability) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    try {
+      this.#db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"};
+        CREATE TABLE IF NOT EXISTS due (
+          slug TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, leased INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (slug, name)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS due_at ON due (at) WHERE leased = 0;
+        UPDATE due SET leased = 0 WHERE leased = 1;`);
+    } catch (error) {
+      this.#db.close();
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        /locked|busy/i.test(message)
+          ? `${path} is locked by another process. Is a second Hearth running on the same data directory?`
+          : `Cannot open the schedule index ${path}: ${message}`,
+        { cause: error },
+      );
+    }
+    this.#sql = {
+      lower: this.#db.prepare(
+        "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = min(at, excluded.at)",
+      ),
+      set: this.#db.prepare(
+        "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = excluded.at, leased = 0",
+      ),
+      remove: this.#db.prepare("DELETE FROM due WHERE slug = ? AND name = ?"),
+      due: this.#db.prepare("SELECT slug, name, at FROM due WHERE leased = 0 AND at <= ? ORDER BY at LIMIT ?"),
+      lease: this.#db.prepare("UPDATE due SET leased = 1 WHERE slug = ? AND name = ?"),
+      earliest: this.#db.prepare("SELECT min(at) AS at FROM due WHERE leased = 0"),
+      get: this.#db.prepare("SELECT at FROM due WHERE slug = ? AND name = ?"),
+    };
+  }
+
+  /** True when the index was just created (so an existing data directory may need a rebuild). */
+  get empty(): boolean {
+    return this.#db.prepare("SELECT 1 AS x FROM due LIMIT 1").get() === undefined;
+  }
+
+  /** Makes sure the agent is woken by `at` (committed before this returns). */
+  lower(slug: string, name: string, at: number): void {
+    const key = `${slug}\0${name}`;
+    const known = this.#cache.get(key);
+    if (typeof known === "number" && known <= at) return;
+    this.#sql.lower.run(slug, name, at);
+    this.#remember(key, typeof known === "number" ? Math.min(known, at) : this.#read(slug, name));
+  }
+
+  /** Sets the agent's exact next due time (null: nothing pending) and ends its lease. */
+  set(slug: string, name: string, at: number | null): void {
+    const key = `${slug}\0${name}`;
+    if (at === null) this.#sql.remove.run(slug, name);
+    else this.#sql.set.run(slug, name, at);
+    this.#remember(key, at);
+  }
+
+  /** Due entries not already being run, earliest first. */
+  due(now: number, limit: number): DueEntry[] {
+    return this.#sql.due.all(now, limit) as unknown as DueEntry[];
+  }
+
+  /** Marks entries as being run, so the next query skips them (reset at the next boot). */
+  lease(entries: readonly DueEntry[]): void {
+    if (entries.length === 0) return;
+    this.#db.exec("BEGIN");
+    try {
+      for (const entry of entries) this.#sql.lease.run(entry.slug, entry.name);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /** The earliest time of an entry that is not being run, or null. */
+  earliest(): number | null {
+    const row = this.#sql.earliest.get() as { at: number | null } | undefined;
+    return row?.at ?? null;
+  }
+
+  get(slug: string, name: string): number | null {
+    return this.#read(slug, name);
+  }
+
+  /** Adds entries in one transaction (a rebuild). */
+  lowerMany(entries: Iterable<DueEntry>): number {
+    let count = 0;
+    this.#db.exec("BEGIN");
+    try {
+      for (const entry of entries) {
+        this.#sql.lower.run(entry.slug, entry.name, entry.at);
+        count++;
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+    return count;
+  }
+
+  get size(): number {
+    return Number((this.#db.prepare("SELECT count(*) AS n FROM due").get() as { n: number }).n);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #read(slug: string, name: string): number | null {
+    const row = this.#sql.get.get(slug, name) as { at: number } | undefined;
+    return row?.at ?? null;
+  }
+
+  #remember(key: string, at: number | null): void {
+    if (this.#cache.size >= CACHE_LIMIT && !this.#cache.has(key)) this.#cache.clear();
+    this.#cache.set(key, at);
+  }
+}

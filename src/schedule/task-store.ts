@@ -1,0 +1,260 @@
+import type { AgentDatabase } from "../storage/database.ts";
+import type { TaskFailure, TaskRef } from "./types.ts";
+
+/** A row of `_hearth_schedules` or `_hearth_queue`, as stored. */
+export interface TaskRow {
+  id: string;
+  callback: string;
+  payload: string | null;
+  /** Schedules only. */
+  type?: string;
+  due_at: number;
+  cron?: string | null;
+  timezone?: string | null;
+  interval_ms?: number | null;
+  delay_ms?: number | null;
+  retry: string | null;
+  attempts: number;
+  /** Runs started and not finished: a crash (or hang) leaves this above zero. */
+  started: number;
+  run_id: string | null;
+  tripped_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS _hearth_schedules (
+  id TEXT PRIMARY KEY, callback TEXT NOT NULL, payload TEXT, type TEXT NOT NULL, due_at INTEGER NOT NULL,
+  cron TEXT, timezone TEXT, interval_ms INTEGER, delay_ms INTEGER, retry TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0, run_id TEXT,
+  tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
+CREATE TABLE IF NOT EXISTS _hearth_queue (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, callback TEXT NOT NULL, payload TEXT,
+  due_at INTEGER NOT NULL, retry TEXT, attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
+  run_id TEXT, tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _hearth_task_failures (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, task_id TEXT NOT NULL, callback TEXT NOT NULL,
+  payload TEXT, error TEXT NOT NULL, attempts INTEGER NOT NULL, failed_at INTEGER NOT NULL
+);`;
+
+/** Failures kept per agent; older ones are dropped. */
+const MAX_FAILURES_KEPT = 1000;
+
+const TABLE = { schedule: "_hearth_schedules", queue: "_hearth_queue" } as const;
+
+/**
+ * The SQL of an agent's schedules, queue and failure log, in the agent's own database (so `destroy()`
+ * and backups carry them). Tables are created on first use; an agent that never schedules has none.
+ */
+export class TaskStore {
+  readonly #db: AgentDatabase;
+  #exists: boolean | undefined;
+
+  constructor(db: AgentDatabase) {
+    this.#db = db;
+  }
+
+  /** True once the tables exist (reads on an agent without them return nothing and create nothing). */
+  get exists(): boolean {
+    this.#exists ??=
+      this.#db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_hearth_schedules'").get() !==
+      undefined;
+    return this.#exists;
+  }
+
+  /** Creates the tables if needed; every write starts here. */
+  ensure(): void {
+    if (this.exists) return;
+    this.#db.execScript(SCHEMA);
+    this.#exists = true;
+  }
+
+  /** Forget cached knowledge (after a rollback the tables may be gone again). */
+  invalidate(): void {
+    this.#exists = undefined;
+  }
+
+  get(ref: TaskRef): TaskRow | undefined {
+    if (!this.exists) return undefined;
+    return this.#db.statement(`SELECT * FROM ${TABLE[ref.kind]} WHERE id = ?`).get(ref.id) as TaskRow | undefined;
+  }
+
+  insertSchedule(row: Omit<TaskRow, "attempts" | "started" | "run_id" | "tripped_at" | "last_error">): void {
+    this.ensure();
+    this.#db
+      .statement(
+        `INSERT INTO _hearth_schedules (id, callback, payload, type, due_at, cron, timezone, interval_ms, delay_ms, retry, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        row.id,
+        row.callback,
+        row.payload,
+        row.type!,
+        row.due_at,
+        row.cron ?? null,
+        row.timezone ?? null,
+        row.interval_ms ?? null,
+        row.delay_ms ?? null,
+        row.retry,
+        row.created_at,
+      );
+  }
+
+  /** An existing schedule that an idempotent `schedule()` / `scheduleEvery()` returns instead of a new one. */
+  findSame(row: Pick<TaskRow, "callback" | "payload" | "type" | "cron" | "timezone" | "interval_ms">): TaskRow | undefined {
+    if (!this.exists) return undefined;
+    return this.#db
+      .statement(
+        `SELECT * FROM _hearth_schedules WHERE callback = ? AND type = ? AND payload IS ? AND cron IS ? AND timezone IS ?
+         AND interval_ms IS ? ORDER BY created_at LIMIT 1`,
+      )
+      .get(row.callback, row.type!, row.payload, row.cron ?? null, row.timezone ?? null, row.interval_ms ?? null) as
+      | TaskRow
+      | undefined;
+  }
+
+  /** Adds a queue item at the tail, or replaces the item with the same id in place. */
+  upsertQueueItem(row: Pick<TaskRow, "id" | "callback" | "payload" | "retry" | "due_at" | "created_at">): void {
+    this.ensure();
+    this.#db
+      .statement(
+        `INSERT INTO _hearth_queue (id, callback, payload, retry, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET callback = excluded.callback, payload = excluded.payload, retry = excluded.retry,
+           due_at = excluded.due_at, attempts = 0, started = 0, run_id = NULL, tripped_at = NULL, last_error = NULL`,
+      )
+      .run(row.id, row.callback, row.payload, row.retry, row.due_at, row.created_at);
+  }
+
+  listSchedules(filter: { id?: string; type?: string; start?: number; end?: number }): TaskRow[] {
+    if (!this.exists) return [];
+    return this.#db
+      .statement(
+        `SELECT * FROM _hearth_schedules WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR type = ?2)
+         AND (?3 IS NULL OR due_at >= ?3) AND (?4 IS NULL OR due_at <= ?4) ORDER BY due_at, id`,
+      )
+      .all(filter.id ?? null, filter.type ?? null, filter.start ?? null, filter.end ?? null) as unknown as TaskRow[];
+  }
+
+  /** Queue items in order; optionally those whose JSON payload has `key` equal to `value`. */
+  listQueue(match?: { key: string; value: unknown }): TaskRow[] {
+    if (!this.exists) return [];
+    if (!match) return this.#db.statement("SELECT * FROM _hearth_queue ORDER BY seq").all() as unknown as TaskRow[];
+    return this.#db
+      .statement("SELECT * FROM _hearth_queue WHERE json_valid(payload) AND json_extract(payload, ?) = ? ORDER BY seq")
+      .all(`$.${JSON.stringify(match.key)}`, match.value as string | number) as unknown as TaskRow[];
+  }
+
+  delete(ref: TaskRef): boolean {
+    if (!this.exists) return false;
+    return Number(this.#db.statement(`DELETE FROM ${TABLE[ref.kind]} WHERE id = ?`).run(ref.id).changes) > 0;
+  }
+
+  deleteQueue(callback?: string): number {
+    if (!this.exists) return 0;
+    const result =
+      callback === undefined
+        ? this.#db.statement("DELETE FROM _hearth_queue").run()
+        : this.#db.statement("DELETE FROM _hearth_queue WHERE callback = ?").run(callback);
+    return Number(result.changes);
+  }
+
+  /** Marks a run as started (the crash detector) before the callback runs. */
+  markStarted(ref: TaskRef, runId: string): void {
+    this.#db.statement(`UPDATE ${TABLE[ref.kind]} SET started = started + 1, run_id = ? WHERE id = ?`).run(runId, ref.id);
+  }
+
+  /** Sets the next run and the bookkeeping after a run ended (well, badly, or not at all). */
+  update(
+    ref: TaskRef,
+    fields: { due_at: number; attempts: number; started: number; last_error: string | null; tripped_at?: number | null },
+  ): void {
+    this.#db
+      .statement(
+        `UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = ?, started = ?, last_error = ?, run_id = NULL,
+         tripped_at = ? WHERE id = ?`,
+      )
+      .run(fields.due_at, fields.attempts, fields.started, fields.last_error, fields.tripped_at ?? null, ref.id);
+  }
+
+  /**
+   * What is due at `now`: schedules in time order, then the head of the queue (the queue runs one item
+   * at a time, in order). Tasks stopped by the crash-loop breaker are skipped.
+   */
+  due(now: number, limit: number): TaskRef[] {
+    if (!this.exists) return [];
+    const refs: TaskRef[] = [];
+    const schedules = this.#db
+      .statement("SELECT id FROM _hearth_schedules WHERE tripped_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?")
+      .all(now, limit) as Array<{ id: string }>;
+    for (const row of schedules) refs.push({ kind: "schedule", id: row.id });
+    const head = this.#queueHead();
+    if (head && head.due_at <= now) refs.push({ kind: "queue", id: head.id });
+    return refs;
+  }
+
+  /** The earliest time anything is due, or null when nothing is pending. */
+  nextDue(): number | null {
+    if (!this.exists) return null;
+    const schedule = this.#db
+      .statement("SELECT min(due_at) AS at FROM _hearth_schedules WHERE tripped_at IS NULL")
+      .get() as { at: number | null };
+    const head = this.#queueHead();
+    const times = [schedule.at, head?.due_at].filter((at): at is number => typeof at === "number");
+    return times.length === 0 ? null : Math.min(...times);
+  }
+
+  recordFailure(failure: TaskFailure): void {
+    this.ensure();
+    this.#db
+      .statement(
+        `INSERT INTO _hearth_task_failures (kind, task_id, callback, payload, error, attempts, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        failure.kind,
+        failure.taskId,
+        failure.callback,
+        failure.payload === undefined ? null : JSON.stringify(failure.payload),
+        failure.error,
+        failure.attempts,
+        failure.failedAt,
+      );
+    this.#db
+      .statement("DELETE FROM _hearth_task_failures WHERE seq <= (SELECT max(seq) FROM _hearth_task_failures) - ?")
+      .run(MAX_FAILURES_KEPT);
+  }
+
+  failures(limit: number): TaskFailure[] {
+    if (!this.exists) return [];
+    const rows = this.#db
+      .statement("SELECT * FROM _hearth_task_failures ORDER BY seq DESC LIMIT ?")
+      .all(limit) as Array<{
+      kind: "schedule" | "queue";
+      task_id: string;
+      callback: string;
+      payload: string | null;
+      error: string;
+      attempts: number;
+      failed_at: number;
+    }>;
+    return rows.map((row) => ({
+      kind: row.kind,
+      taskId: row.task_id,
+      callback: row.callback,
+      payload: row.payload === null ? undefined : (JSON.parse(row.payload) as unknown),
+      error: row.error,
+      attempts: row.attempts,
+      failedAt: row.failed_at,
+    }));
+  }
+
+  #queueHead(): TaskRow | undefined {
+    return this.#db.statement("SELECT * FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1").get() as
+      | TaskRow
+      | undefined;
+  }
+}
