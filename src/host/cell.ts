@@ -42,7 +42,7 @@ export class ActorCell implements AgentRuntime {
   readonly db: AgentDatabase;
   readonly mailbox: Mailbox;
   readonly instance: Agent;
-  lastActive = Date.now();
+  lastActive = performance.now();
   #keepAlive = 0;
   #host: CellHost;
   #closed = false;
@@ -70,7 +70,7 @@ export class ActorCell implements AgentRuntime {
         }
       },
       idle: () => {
-        this.lastActive = Date.now();
+        this.lastActive = performance.now();
         this.#host.touched(this);
       },
     });
@@ -152,7 +152,7 @@ export class ActorCell implements AgentRuntime {
       if (released) return;
       released = true;
       this.#keepAlive--;
-      this.lastActive = Date.now();
+      this.lastActive = performance.now();
       this.#host.touched(this);
     };
   }

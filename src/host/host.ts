@@ -205,8 +205,8 @@ export class Host implements CellHost, AgentDispatcher {
     this.#closed = true;
     clearInterval(this.#sweeper);
     for (const record of this.#sockets.all()) record.socket.close(1001, "Server shutting down");
-    const deadline = Date.now() + drainMs;
-    while ([...this.#cells.values()].some((cell) => cell.mailbox.busy) && Date.now() < deadline) {
+    const deadline = performance.now() + drainMs;
+    while ([...this.#cells.values()].some((cell) => cell.mailbox.busy) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.#dispatcher.stop();
@@ -323,7 +323,7 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   #sweep(): void {
-    const deadline = Date.now() - this.hibernateAfterMs;
+    const deadline = performance.now() - this.hibernateAfterMs;
     for (const cell of this.#cells.values()) {
       if (cell.lastActive > deadline) break;
       if (cell.idle) this.#hibernate(cell);

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS _hearth_schedules (
   cron TEXT, timezone TEXT, interval_ms INTEGER, delay_ms INTEGER, retry TEXT,
   attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0, run_id TEXT,
   tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
 CREATE TABLE IF NOT EXISTS _hearth_queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, callback TEXT NOT NULL, payload TEXT,
@@ -111,7 +111,7 @@ export class TaskStore {
     return this.#db
       .statement(
         `SELECT * FROM _hearth_schedules WHERE callback = ? AND type = ? AND payload IS ? AND cron IS ? AND timezone IS ?
-         AND interval_ms IS ? ORDER BY created_at LIMIT 1`,
+         AND interval_ms IS ? ORDER BY rowid LIMIT 1`,
       )
       .get(row.callback, row.type!, row.payload, row.cron ?? null, row.timezone ?? null, row.interval_ms ?? null) as
       | TaskRow

@@ -137,7 +137,8 @@ export class VirtualClock implements Clock {
 
   /**
    * Moves virtual time forward by `by`, firing every timer due on the way, including those armed
-   * meanwhile, each at its own time; resolves when fired work is finished.
+   * meanwhile, each at its own time; resolves when fired work is finished. Not to be awaited from
+   * inside a timer callback: advances run one at a time, so that would wait for itself.
    *
    * @example
    * await clock.advance("1 day 2 hours");
