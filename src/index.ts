@@ -8,7 +8,17 @@ export { callable, type CallableOptions, type CallableList, type StandardSchema 
 export { Connection } from "./agent/connection.ts";
 export { StreamingResponse } from "./agent/rpc.ts";
 export type { AgentContext, AgentStorage } from "./agent/runtime.ts";
-export { Host, type HostOptions, type AgentClass } from "./host/host.ts";
+export { Host, type HostOptions, type AgentClass, type TaskErrorReport } from "./host/host.ts";
+export type {
+  Schedule,
+  ScheduleType,
+  ScheduleOptions,
+  ScheduleCriteria,
+  QueueItem,
+  RetryOptions,
+  TaskFailure,
+} from "./schedule/types.ts";
+export { systemClock, VirtualClock, type Clock } from "./time/clock.ts";
 export { AgentNamespace, getAgentByName, type AgentStub, type AgentId } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";

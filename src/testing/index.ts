@@ -83,10 +83,16 @@ export interface TestEnv {
   url(): Promise<string>;
   /** Hibernates every idle agent now; returns how many. */
   hibernate(): number;
-  /** Closes the host as a shutdown would and starts a new one on the same data and clock. */
-  restart(): Promise<void>;
-  /** Closes clients, server and host; removes the temporary data directory; restores `Date`. */
-  close(): Promise<void>;
+  /**
+   * Closes the host as a shutdown would and starts a new one on the same data and clock; with
+   * `downFor`, virtual time moves on while it is down (what was due meanwhile runs at the restart).
+   */
+  restart(options?: { downFor?: Duration }): Promise<void>;
+  /**
+   * Closes clients, server and host (waiting up to `drainMs`, default 1 s, for running events);
+   * removes the temporary data directory; restores `Date`.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 /**
@@ -178,14 +184,18 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
     },
     url,
     hibernate: () => host.hibernateIdleAgents(),
-    async restart() {
+    async restart({ downFor } = {}) {
       await closeNetwork();
       await host.close();
+      if (downFor !== undefined) {
+        if (!virtualClock) throw new Error("restart({ downFor }) needs virtual time");
+        await virtualClock.advance(downFor);
+      }
       host = makeHost();
     },
-    async close() {
+    async close({ drainMs = 1000 } = {}) {
       await closeNetwork();
-      await host.close();
+      await host.close({ drainMs });
       virtualClock?.dispose();
       if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     },
