@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
@@ -9,6 +9,7 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { frames, sniffRpcId } from "../protocol/frames.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex } from "../schedule/due-index.ts";
+import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
@@ -109,7 +110,15 @@ export class Host implements CellHost, AgentDispatcher {
       env[className] = new AgentNamespace(this, className, slug);
     }
     this.env = env;
-    this.#index = new DueIndex(join(this.dataDir, "host.sqlite"), this.durability);
+    const indexPath = join(this.dataDir, "host.sqlite");
+    const rebuild = !existsSync(indexPath) && existsSync(join(this.dataDir, "agents"));
+    this.#index = new DueIndex(indexPath, this.durability);
+    if (rebuild) {
+      const started = performance.now();
+      const { agents, entries } = rebuildDueIndex(this.dataDir, this.#index);
+      const ms = Math.round(performance.now() - started);
+      console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
+    }
     this.#dispatcher = new TaskDispatcher({
       index: this.#index,
       clock: this.clock,

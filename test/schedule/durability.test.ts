@@ -116,3 +116,21 @@ describe("durability of schedules", () => {
     expect(t.host.stats.liveAgents).toBe(0);
   });
 });
+
+describe("the host's due index", () => {
+  it("is rebuilt from the agents' own databases when its file is missing", async () => {
+    const t = await env();
+    await t.get<Keeper>("Keeper", "a").in(120, "a-ran");
+    await t.get<Keeper>("Keeper", "b").in(60, "b-ran");
+    await t.host.close();
+    const { rmSync } = await import("node:fs");
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${t.dataDir}/host.sqlite${suffix}`, { force: true });
+    await t.restart();
+    expect(t.host.nextWake("Keeper", "b")).toEqual(new Date(START + 60_000));
+    expect(t.host.nextWake("Keeper", "a")).toEqual(new Date(START + 120_000));
+    expect(t.host.stats.liveAgents).toBe(0);
+    await t.clock.advance("2 minutes");
+    expect(await t.get<Keeper>("Keeper", "a").ran("a-ran")).toEqual(["10:32"]);
+    expect(await t.get<Keeper>("Keeper", "b").ran("b-ran")).toEqual(["10:31"]);
+  });
+});

@@ -1,0 +1,65 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { DueEntry, DueIndex } from "./due-index.ts";
+
+/**
+ * Recreates the host's due index from the agents' own databases: run when the index file is missing
+ * but agent files exist (a data directory from before the index, or an index deleted by hand).
+ * Every agent file is opened once; that is slow for many agents, so it happens only then.
+ */
+export function rebuildDueIndex(dataDir: string, index: DueIndex): { agents: number; entries: number } {
+  let agents = 0;
+  const entries: DueEntry[] = [];
+  for (const file of agentFiles(join(dataDir, "agents"))) {
+    agents++;
+    const entry = readEntry(file);
+    if (entry) entries.push(entry);
+  }
+  index.lowerMany(entries);
+  return { agents, entries: entries.length };
+}
+
+function* agentFiles(root: string): Generator<string> {
+  for (const slug of safeList(root)) {
+    for (const fanout of safeList(join(root, slug))) {
+      for (const file of safeList(join(root, slug, fanout))) {
+        if (file.endsWith(".sqlite")) yield join(root, slug, fanout, file);
+      }
+    }
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function readEntry(file: string): DueEntry | undefined {
+  let db: DatabaseSync | undefined;
+  try {
+    db = new DatabaseSync(file);
+    const identity = db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get()?.value;
+    if (typeof identity !== "string") return undefined;
+    const slash = identity.indexOf("/");
+    const hasTasks = db.prepare("SELECT 1 AS x FROM sqlite_master WHERE name = '_hearth_schedules'").get() !== undefined;
+    if (slash < 0 || !hasTasks) return undefined;
+    const row = db
+      .prepare(
+        `SELECT min(at) AS at FROM (
+           SELECT min(due_at) AS at FROM _hearth_schedules WHERE tripped_at IS NULL
+           UNION ALL SELECT due_at FROM (SELECT due_at FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1))`,
+      )
+      .get() as { at: number | null } | undefined;
+    if (typeof row?.at !== "number") return undefined;
+    return { slug: identity.slice(0, slash), name: identity.slice(slash + 1), at: row.at };
+  } catch (error) {
+    console.error(`[hearth] rebuilding the schedule index: skipped ${file}:`, error instanceof Error ? error.message : error);
+    return undefined;
+  } finally {
+    db?.close();
+  }
+}
