@@ -1,8 +1,8 @@
 import { defineConfig } from "vitest/config";
-import { standardDecorators } from "./test/support/decorators-plugin.ts";
+import { hearthDecorators } from "./src/testing/vitest.ts";
 
 export default defineConfig({
-  plugins: [standardDecorators()],
+  plugins: [hearthDecorators()],
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,

@@ -339,7 +339,7 @@ function encodePayload(payload: unknown): string | null {
   try {
     json = JSON.stringify(payload);
   } catch (error) {
-    throw new TypeError(`The payload must be JSON-serialisable: ${messageOf(error)}`);
+    throw new TypeError(`The payload must be JSON-serialisable: ${messageOf(error)}`, { cause: error });
   }
   if (json === undefined) throw new TypeError("The payload must be JSON-serialisable");
   if (Buffer.byteLength(json) > LIMITS.maxTaskPayloadBytes) {
