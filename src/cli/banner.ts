@@ -15,6 +15,8 @@ export interface BannerInfo {
   url: string;
   dataDir: string;
   durability: string;
+  /** Agents with scheduled or queued work, and when the first is due (epoch ms). */
+  pendingTasks?: { agents: number; nextAt: number | null };
 }
 
 /**
@@ -38,6 +40,11 @@ export function formatBanner(info: BannerInfo): string {
   if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
   if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
+  const pending = info.pendingTasks;
+  if (pending && pending.agents > 0) {
+    const next = pending.nextAt === null ? "" : `, next due ${new Date(pending.nextAt).toISOString()}`;
+    lines.push(`  ${label("tasks")} ${pending.agents} agent${pending.agents === 1 ? "" : "s"} with scheduled work${next}`);
+  }
   lines.push(`  ${label("ready")} ${styleText("green", info.url)}`);
   return lines.join("\n");
 }

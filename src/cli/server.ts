@@ -68,6 +68,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       url: server.url,
       dataDir: options.dataDir,
       durability: host.durability,
+      pendingTasks: host.pendingTasks,
     },
     async stop() {
       try {

@@ -232,6 +232,11 @@ export class Host implements CellHost, AgentDispatcher {
     return this.#dispatcher.idle();
   }
 
+  /** Agents with scheduled or queued work, and when the earliest is due (epoch ms). */
+  get pendingTasks(): { agents: number; nextAt: number | null } {
+    return { agents: this.#index.size, nextAt: this.#index.earliest() };
+  }
+
   /** The index entry of an agent: when the host will next wake it for its tasks (null: never). */
   nextWake(className: string, name: string): Date | null {
     const at = this.#index.get(this.#binding(className).slug, name);

@@ -137,4 +137,14 @@ describe("banner", () => {
       "  ready    http://127.0.0.1:8787",
     ]);
   });
+
+  it("says how many agents have scheduled work and when the first is due", () => {
+    const base = { command: "start" as const, entry: "e.ts", agents: ["A"], hasFetch: false, url: "http://h", dataDir: "/d", durability: "strict" };
+    const lines = (pendingTasks: { agents: number; nextAt: number | null }) =>
+      stripVTControlCharacters(formatBanner({ ...base, pendingTasks })).split("\n");
+    expect(lines({ agents: 3, nextAt: Date.UTC(2030, 0, 2, 9) })).toContain(
+      "  tasks    3 agents with scheduled work, next due 2030-01-02T09:00:00.000Z",
+    );
+    expect(lines({ agents: 0, nextAt: null }).some((line) => line.includes("tasks"))).toBe(false);
+  });
 });
