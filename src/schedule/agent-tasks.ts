@@ -274,15 +274,7 @@ export class AgentTasks {
       this.#runtime.tasksChanged(dueAt);
       return;
     }
-    this.#store.recordFailure({
-      kind: ref.kind,
-      taskId: ref.id,
-      callback: row.callback,
-      payload: decodePayload(row.payload),
-      error,
-      attempts,
-      failedAt: now,
-    });
+    this.#recordFailure(ref, row, error, attempts, now);
     this.#advance(ref, row, now, error, started);
   }
 
@@ -307,16 +299,13 @@ export class AgentTasks {
   #trip(ref: TaskRef, row: TaskRow, now: number): void {
     const error = `Stopped by the crash-loop breaker: ${row.started} runs in a row never finished (the process crashed or the callback hung); call resetTask(${JSON.stringify(ref.id)}) to run it again`;
     this.#store.update(ref, { due_at: row.due_at, attempts: row.attempts, started: row.started, last_error: error, tripped_at: now });
-    this.#store.recordFailure({
-      kind: ref.kind,
-      taskId: ref.id,
-      callback: row.callback,
-      payload: decodePayload(row.payload),
-      error,
-      attempts: row.attempts,
-      failedAt: now,
-    });
+    this.#recordFailure(ref, row, error, row.attempts, now);
     this.#reportError(new Error(`${this.#runtime.className}/${this.#runtime.name} ${ref.kind} ${ref.id} (${row.callback}): ${error}`));
+  }
+
+  #recordFailure(ref: TaskRef, row: TaskRow, error: string, attempts: number, now: number): void {
+    const payload = decodePayload(row.payload);
+    this.#store.recordFailure({ kind: ref.kind, taskId: ref.id, callback: row.callback, payload, error, attempts, failedAt: now });
   }
 
   #checkCallback(callback: unknown, api: string): asserts callback is string {
