@@ -29,6 +29,18 @@ export const LIMITS = {
   crashLoopLimit: 5,
   /** Agents whose due tasks run at the same time. */
   taskConcurrency: 256,
+  /** Largest workflow params (`create({ params })`), structured-clone bytes. */
+  maxWorkflowParamsBytes: 16 * 1024 * 1024,
+  /** Largest result of one `step.do` and largest workflow output, structured-clone bytes. */
+  maxStepResultBytes: 64 * 1024 * 1024,
+  /** Largest payload of a workflow event (`sendEvent`). */
+  maxWorkflowEventBytes: 16 * 1024 * 1024,
+  /** Steps (do, sleep, waitForEvent) one instance may record. */
+  maxStepsPerInstance: 100_000,
+  /** Longest step name, in characters. */
+  maxStepNameLength: 1024,
+  /** Workflow instances executing at once; the rest wait their turn (sleeping ones do not count). */
+  maxRunningWorkflows: 10_000,
 } as const;
 
 /** Durability of agent storage. See docs/decisions/0002-durability.md. */

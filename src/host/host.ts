@@ -1,22 +1,23 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import { frames, sniffRpcId } from "../protocol/frames.ts";
-import { TaskDispatcher } from "../schedule/dispatcher.ts";
-import { DueIndex } from "../schedule/due-index.ts";
-import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
+import { WorkflowBinding } from "../workflow/binding.ts";
+import type { WorkflowEngine } from "../workflow/engine.ts";
+import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { corkedSocket } from "./corked-socket.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
 import { SocketHub } from "./socket-hub.ts";
+import { Timekeeper } from "./timekeeper.ts";
 
 /** An Agent subclass. */
 export type AgentClass = abstract new (...args: never[]) => Agent;
@@ -26,6 +27,8 @@ export interface HostOptions {
   dataDir: string;
   /** Agent classes by binding name; each becomes `env[name]`. */
   agents: Record<string, AgentClass>;
+  /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
+  workflows?: Record<string, WorkflowClass>;
   /** Plain variables added to `env` (from .env / .dev.vars). */
   vars?: Record<string, string>;
   /** `relaxed` (default) survives a process crash; `strict` also a power loss. */
@@ -76,8 +79,7 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #sockets = new SocketHub();
   readonly #sweeper: NodeJS.Timeout;
   readonly #bySlug = new Map<string, AgentBinding>();
-  readonly #index: DueIndex;
-  readonly #dispatcher: TaskDispatcher;
+  readonly #time: Timekeeper;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   #closed = false;
 
@@ -109,29 +111,44 @@ export class Host implements CellHost, AgentDispatcher {
       this.#bySlug.set(slug, binding);
       env[className] = new AgentNamespace(this, className, slug);
     }
-    this.env = env;
-    const indexPath = join(this.dataDir, "host.sqlite");
-    const rebuild = !existsSync(indexPath) && existsSync(join(this.dataDir, "agents"));
-    this.#index = new DueIndex(indexPath, this.durability);
-    if (rebuild) {
-      const started = performance.now();
-      const { agents, entries } = rebuildDueIndex(this.dataDir, this.#index);
-      const ms = Math.round(performance.now() - started);
-      console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
+    const workflows = new Map<string, WorkflowClass>();
+    for (const [name, ctor] of Object.entries(options.workflows ?? {})) {
+      if (typeof ctor !== "function" || !(ctor.prototype instanceof WorkflowEntrypoint)) {
+        throw new TypeError(`workflows.${name} is not a class that extends WorkflowEntrypoint`);
+      }
+      if (name in env) throw new TypeError(`The workflow binding ${name} clashes with an agent class or variable of the same name`);
+      workflows.set(name, ctor);
+      env[name] = new WorkflowBinding(() => this.#workflowEngine(), name);
     }
-    this.#dispatcher = new TaskDispatcher({
-      index: this.#index,
+    this.env = env;
+    this.#time = new Timekeeper({
+      dataDir: this.dataDir,
+      durability: this.durability,
       clock: this.clock,
       hungTaskAfterMs,
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
+      workflows,
       deliver: (slug, name, step) => {
         const binding = this.#bySlug.get(slug);
         if (!binding) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
         return this.#deliver(binding.className, name, (agent) => step(agent[HANDLE.tasks]()));
       },
-      report: (slug, name, error) => this.#reportTaskError(this.#bySlug.get(slug)?.className ?? slug, name, error),
+      engineHost: {
+        env,
+        agentStub: (className, name) => {
+          const namespace = env[className];
+          return namespace instanceof AgentNamespace ? (namespace as AgentNamespace<Agent>).getByName(name) : undefined;
+        },
+        notifyAgent: async (className, name, method, args) => {
+          if (this.#closed || !this.#bindings.has(className)) return;
+          await this.invoke(className, name, method, args).catch((error: unknown) =>
+            console.error(`[hearth] ${className}/${name}.${method} failed:`, error),
+          );
+        },
+      },
+      report: (who, name, error) => this.#reportTaskError(this.#bySlug.get(who)?.className ?? who, name, error),
     });
-    this.#dispatcher.start();
+    this.#time.start();
     const sweepEvery = Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery).unref();
   }
@@ -218,28 +235,28 @@ export class Host implements CellHost, AgentDispatcher {
     while ([...this.#cells.values()].some((cell) => cell.mailbox.busy) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    this.#dispatcher.stop();
+    this.#time.stop();
     for (const cell of this.#cells.values()) {
       this.#reconcileTasks(cell);
       cell.close();
     }
     this.#cells.clear();
-    this.#index.close();
+    this.#time.close();
   }
 
   /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */
   tasksIdle(): Promise<void> {
-    return this.#dispatcher.idle();
+    return this.#time.idle();
   }
 
   /** Agents with scheduled or queued work, and when the earliest is due (epoch ms). */
   get pendingTasks(): { agents: number; nextAt: number | null } {
-    return { agents: this.#index.size, nextAt: this.#index.earliest() };
+    return { agents: this.#time.index.size, nextAt: this.#time.index.earliest() };
   }
 
   /** The index entry of an agent: when the host will next wake it for its tasks (null: never). */
   nextWake(className: string, name: string): Date | null {
-    const at = this.#index.get(this.#binding(className).slug, name);
+    const at = this.#time.index.get(this.#binding(className).slug, name);
     return at === null ? null : new Date(at);
   }
 
@@ -260,11 +277,11 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   tasksChanged(cell: ActorCell, at: number): void {
-    this.#dispatcher.lower(cell.binding.slug, cell.name, at);
+    this.#time.dispatcher.lower(cell.binding.slug, cell.name, at);
   }
 
   async destroy(cell: ActorCell): Promise<void> {
-    this.#dispatcher.forget(cell.binding.slug, cell.name);
+    this.#time.dispatcher.forget(cell.binding.slug, cell.name);
     for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1000, "Agent destroyed");
     if (this.#cells.get(cell.key) === cell) this.#cells.delete(cell.key);
     cell.mailbox.rejectQueued(new Error(`Agent ${cell.key.replace("\0", "/")} was destroyed`));
@@ -364,10 +381,16 @@ export class Host implements CellHost, AgentDispatcher {
     try {
       cell.db.flush();
       const tasks = cell.instance[HANDLE.tasks]();
-      if (tasks.hasTasks) this.#dispatcher.reconcile(cell.binding.slug, cell.name, tasks.nextDue());
+      if (tasks.hasTasks) this.#time.dispatcher.reconcile(cell.binding.slug, cell.name, tasks.nextDue());
     } catch (error) {
       console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
     }
+  }
+
+  #workflowEngine(): WorkflowEngine {
+    const engine = this.#time.workflows;
+    if (!engine) throw new Error("This host runs no workflows");
+    return engine;
   }
 
   #reportTaskError(className: string, name: string, error: Error): void {

@@ -1,26 +1,18 @@
 import type { Clock } from "../time/clock.ts";
-import { formatDuration } from "../time/duration.ts";
-import type { AgentTasks, RunOutcome } from "./agent-tasks.ts";
 import type { DueIndex, DueEntry } from "./due-index.ts";
-import type { TaskRef } from "./types.ts";
-
-/** Runs a step against one agent's tasks, as an event in that agent's mailbox (waking it if needed). */
-export type TaskDelivery = <T>(slug: string, name: string, step: (tasks: AgentTasks) => T | Promise<T>) => Promise<T>;
 
 export interface DispatcherOptions {
   index: DueIndex;
   clock: Clock;
-  deliver: TaskDelivery;
-  /** A run still going after this long is reported as hung and retried. */
-  hungTaskAfterMs: number;
-  /** Agents whose tasks run at the same time. */
+  /** Runs what is due for one index entry; returns the entry's next due time (null: none). */
+  wake: (slug: string, name: string) => Promise<number | null>;
+  /** Entries woken at the same time. */
   concurrency: number;
-  /** Where hung runs and dispatch failures are reported. */
+  /** How long to wait before trying an entry whose wake failed. */
+  retryAfterMs: number;
+  /** Where failed wakes are reported. */
   report: (slug: string, name: string, error: Error) => void;
 }
-
-/** Tasks run per agent before it goes back to the end of the line. */
-const RUNS_PER_TURN = 1000;
 
 interface InFlight {
   /** Lowest due time announced while the agent's tasks were running. */
@@ -29,8 +21,8 @@ interface InFlight {
 
 /**
  * The host's side of durable time: one timer for the earliest entry of the {@link DueIndex}; when it
- * fires, the due agents are leased and each one's due tasks are run, one event per task, in its own
- * mailbox. Afterwards the agent's entry is set to its next due time (or removed).
+ * fires, the due entries are leased and woken (an agent runs its due tasks, a workflow instance
+ * resumes). Afterwards each entry is set to its next due time, or removed.
  */
 export class TaskDispatcher {
   readonly #options: DispatcherOptions;
@@ -112,11 +104,11 @@ export class TaskDispatcher {
     const key = `${entry.slug}\0${entry.name}`;
     const flight: InFlight = { pendingLow: undefined };
     this.#inFlight.set(key, flight);
-    const run = this.#runDue(entry)
+    const run = this.#options.wake(entry.slug, entry.name)
       .catch((error: unknown) => {
         // The agent could not be reached (failed to start, class removed…): try again later.
         this.#options.report(entry.slug, entry.name, asError(error));
-        return this.#options.clock.now() + this.#options.hungTaskAfterMs;
+        return this.#options.clock.now() + this.#options.retryAfterMs;
       })
       .then((next) => {
         this.#inFlight.delete(key);
@@ -130,46 +122,6 @@ export class TaskDispatcher {
     return run;
   }
 
-  /** Runs the agent's due tasks one by one; returns its next due time. */
-  async #runDue({ slug, name }: DueEntry): Promise<number | null> {
-    const { deliver, clock } = this.#options;
-    let runs = 0;
-    while (runs < RUNS_PER_TURN && !this.#stopped) {
-      const due = await deliver(slug, name, (tasks) => tasks.due(clock.now(), 64));
-      if (due.length === 0) break;
-      for (const ref of due) {
-        if (this.#stopped) break;
-        await this.#runOne(slug, name, ref);
-        runs++;
-      }
-    }
-    return deliver(slug, name, (tasks) => tasks.nextDue());
-  }
-
-  async #runOne(slug: string, name: string, ref: TaskRef): Promise<void> {
-    const { deliver, clock, hungTaskAfterMs } = this.#options;
-    const running = deliver(slug, name, (tasks) => tasks.run(ref, clock.now()));
-    let timer: NodeJS.Timeout | undefined;
-    const hung = new Promise<"hung">((resolve) => {
-      // Real time on purpose: a hung callback is stuck in this world, not in a virtual one.
-      timer = setTimeout(() => resolve("hung"), hungTaskAfterMs);
-      timer.unref();
-    });
-    let outcome: RunOutcome | "hung";
-    try {
-      outcome = await Promise.race([running, hung]);
-    } catch (error) {
-      await deliver(slug, name, (tasks) => tasks.failed(ref, error, clock.now()));
-      return;
-    } finally {
-      clearTimeout(timer);
-    }
-    if (outcome !== "hung") return;
-    running.catch(() => {}); // it may still finish; the task row no longer belongs to it
-    const message = `${ref.kind} ${ref.id} has not finished after ${formatDuration(hungTaskAfterMs)} (hungTaskAfterMs); reported as hung and retried`;
-    this.#options.report(slug, name, new Error(message));
-    await deliver(slug, name, (tasks) => tasks.hung(ref, message, clock.now()));
-  }
 }
 
 function asError(error: unknown): Error {

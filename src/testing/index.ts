@@ -23,6 +23,7 @@ import { Host, type AgentClass, type HostOptions } from "../host/host.ts";
 import type { AgentNamespace, AgentStub } from "../host/namespace.ts";
 import { systemClock, VirtualClock } from "../time/clock.ts";
 import type { Duration } from "../time/duration.ts";
+import type { WorkflowClass } from "../workflow/entrypoint.ts";
 
 export { VirtualClock, type Clock } from "../time/clock.ts";
 export { parseDuration, type Duration } from "../time/duration.ts";
@@ -30,6 +31,8 @@ export { parseDuration, type Duration } from "../time/duration.ts";
 export interface TestEnvOptions {
   /** Agent classes by binding name, as in the entry's `agents` export. */
   agents: Record<string, AgentClass>;
+  /** Workflow classes by binding name. */
+  workflows?: Record<string, WorkflowClass>;
   /** Variables for `env`. */
   vars?: Record<string, string>;
   /** `"virtual"` (default): time moves only through `clock.advance()`. `"system"`: real time. */
@@ -43,7 +46,7 @@ export interface TestEnvOptions {
   /** The worker fetch used for `fetch()` and `connect()`. Default: routeAgentRequest. */
   fetch?: WorkerFetch;
   /** Other host options (durability, hibernateAfterMs, hungTaskAfterMs, crashLoopLimit, …). */
-  host?: Omit<HostOptions, "agents" | "dataDir" | "vars" | "clock">;
+  host?: Omit<HostOptions, "agents" | "workflows" | "dataDir" | "vars" | "clock">;
 }
 
 /** The test clock: virtual time that only moves when told. */
@@ -114,11 +117,14 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
     new Host({
       ...options.host,
       agents: options.agents,
+      ...(options.workflows ? { workflows: options.workflows } : {}),
       vars: options.vars,
       dataDir,
       clock: virtualClock ?? systemClock,
     });
   let host = makeHost();
+  // Time moves on only once what the last step woke (tasks, workflow instances) has settled.
+  if (virtualClock) virtualClock.waitForIdle = () => host.tasksIdle();
   let server: HearthServer | undefined;
   const clients = new Set<AgentClient<never, object>>();
 
@@ -165,7 +171,7 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
     get<T extends Agent = Agent>(binding: string, name: string): AgentStub<T> {
       const namespace = host.env[binding] as AgentNamespace<T> | undefined;
       if (namespace === undefined || typeof namespace.getByName !== "function") {
-        throw new TypeError(`No agent binding "${binding}"; the test environment has ${Object.keys(options.agents).join(", ")}`);
+        throw new TypeError(`No agent binding "${binding}"; the test environment has ${Object.keys(options.agents).join(", ") || "none"}`);
       }
       return namespace.getByName(name);
     },

@@ -99,6 +99,11 @@ export class VirtualClock implements Clock {
   #advancing: Promise<void> = Promise.resolve();
   #immediate: ReturnType<typeof setImmediate> | undefined;
   #fake: FakeDate | undefined;
+  /**
+   * Awaited after fired timers, before time moves on: the owner of the clock (a test environment)
+   * says when the work they started has settled.
+   */
+  waitForIdle: (() => Promise<void>) | undefined;
 
   constructor(options: VirtualClockOptions = {}) {
     this.#now = options.start === undefined ? RealDate.now() : toMs(options.start, "start");
@@ -170,6 +175,8 @@ export class VirtualClock implements Clock {
   async settle(): Promise<void> {
     for (;;) {
       await this.#drainDue();
+      // Work that fired may go on without timers (a workflow resuming); let it finish or wait again.
+      if (this.waitForIdle) await this.waitForIdle();
       // One real macrotask, so work that arms a follow-up timer after a turn of I/O is seen here.
       await new Promise<void>((resolve) => realSetImmediate(resolve));
       if (this.#pump === undefined && this.#earliest(this.#now) === undefined) return;

@@ -1,0 +1,109 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Durability } from "../limits.ts";
+import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
+import { TaskDispatcher } from "../schedule/dispatcher.ts";
+import { DueIndex } from "../schedule/due-index.ts";
+import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
+import type { Clock } from "../time/clock.ts";
+import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
+import type { WorkflowClass } from "../workflow/entrypoint.ts";
+import { WorkflowStore } from "../workflow/store.ts";
+
+/** Index entries of workflow instances carry this prefix instead of an agent class slug. */
+const WORKFLOW_PREFIX = "workflow:";
+
+export interface TimekeeperOptions {
+  dataDir: string;
+  durability: Durability;
+  clock: Clock;
+  hungTaskAfterMs: number;
+  /** Index entries woken at once. */
+  concurrency: number;
+  workflows: ReadonlyMap<string, WorkflowClass>;
+  /** Runs a step against an agent's tasks (by class slug), in its mailbox. */
+  deliver: TaskDelivery;
+  /** The engine's view of the host: env, agent stubs and hooks. */
+  engineHost: Omit<EngineHost, "clock" | "wakeAt">;
+  /** Problems of scheduled work; `who` is an agent class slug or "workflow:<binding>". */
+  report: (who: string, name: string, error: Error) => void;
+}
+
+/**
+ * Everything about durable time for one host: the due index (`host.sqlite`), its dispatcher, the
+ * agents' task runner and the workflow engine (`workflows.sqlite`), wired so that one timer serves
+ * agents' schedules and workflow instances' sleeps, waits and retries alike.
+ */
+export class Timekeeper {
+  readonly index: DueIndex;
+  readonly dispatcher: TaskDispatcher;
+  readonly workflows: WorkflowEngine | undefined;
+  #stopped = false;
+
+  constructor(options: TimekeeperOptions) {
+    const indexPath = join(options.dataDir, "host.sqlite");
+    const rebuild = !existsSync(indexPath) && existsSync(join(options.dataDir, "agents"));
+    this.index = new DueIndex(indexPath, options.durability);
+    if (rebuild) {
+      const started = performance.now();
+      const { agents, entries } = rebuildDueIndex(options.dataDir, this.index);
+      const ms = Math.round(performance.now() - started);
+      console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
+    }
+    if (options.workflows.size > 0) {
+      const store = new WorkflowStore(join(options.dataDir, "workflows.sqlite"), options.durability);
+      this.workflows = new WorkflowEngine(store, options.workflows, {
+        ...options.engineHost,
+        clock: options.clock,
+        wakeAt: (workflow, id, at) => this.dispatcher.lower(WORKFLOW_PREFIX + workflow, id, at),
+      });
+    }
+    const runAgentTasks = agentTaskRunner({
+      deliver: options.deliver,
+      clock: options.clock,
+      hungTaskAfterMs: options.hungTaskAfterMs,
+      report: options.report,
+      stopped: () => this.#stopped,
+    });
+    this.dispatcher = new TaskDispatcher({
+      index: this.index,
+      clock: options.clock,
+      concurrency: options.concurrency,
+      retryAfterMs: options.hungTaskAfterMs,
+      report: options.report,
+      wake: (slug, name) => {
+        if (!slug.startsWith(WORKFLOW_PREFIX)) return runAgentTasks(slug, name);
+        // The instance resumes in the background; its next timer is set when it waits again.
+        this.workflows?.wake(slug.slice(WORKFLOW_PREFIX.length), name);
+        return Promise.resolve(null);
+      },
+    });
+  }
+
+  /** Arms the timer and resumes the workflow instances that were running. */
+  start(): void {
+    this.dispatcher.start();
+    this.workflows?.boot();
+  }
+
+  /** Resolves when no scheduled task runs and no workflow instance executes. */
+  async idle(): Promise<void> {
+    for (;;) {
+      await this.dispatcher.idle();
+      await this.workflows?.idle();
+      if (this.dispatcher.inFlight === 0 && (this.workflows?.runningCount ?? 0) === 0) return;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.dispatcher.stop();
+  }
+
+  close(): void {
+    this.stop();
+    this.workflows?.close();
+    this.index.close();
+  }
+}

@@ -1,0 +1,441 @@
+import { randomUUID } from "node:crypto";
+import { deserialize, serialize } from "node:v8";
+import type { AgentStub } from "../host/namespace.ts";
+import { LIMITS } from "../limits.ts";
+import type { Clock } from "../time/clock.ts";
+import { WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint } from "./entrypoint.ts";
+import { fromStoredError, toStoredError, WorkflowStateError } from "./errors.ts";
+import { WorkflowRun, type RunHost } from "./run.ts";
+import type { InstanceRow, WorkflowStore } from "./store.ts";
+import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
+
+/** What the engine needs from the host. */
+export interface EngineHost {
+  readonly env: Record<string, unknown>;
+  readonly clock: Clock;
+  /** A durable timer: wake the instance at `at`, even after a restart. */
+  wakeAt(workflow: string, id: string, at: number): void;
+  agentStub(className: string, name: string): AgentStub | undefined;
+  /** Calls a hook on an agent (progress, completion); failures are logged, not thrown. */
+  notifyAgent(className: string, name: string, method: string, args: unknown[]): Promise<void>;
+}
+
+/** The agent that started an instance. */
+export interface WorkflowOrigin {
+  className: string;
+  name: string;
+}
+
+interface Running {
+  run: WorkflowRun;
+  /** Something happened while it ran (an event, a timer): replay once it leaves memory. */
+  rerun: boolean;
+  /** Marks this execution as over (finished, suspended or stopped), for `idle()`. */
+  settle: () => void;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
+const FINAL = new Set<WorkflowInstanceStatus>(["complete", "errored", "terminated"]);
+
+/**
+ * Runs the host's workflow instances: creates them, replays them from their recorded steps, parks
+ * them on durable timers when they sleep or wait, resumes every unfinished one at boot, and applies
+ * pause / resume / terminate / restart / sendEvent.
+ */
+export class WorkflowEngine implements RunHost {
+  readonly store: WorkflowStore;
+  readonly #classes: ReadonlyMap<string, WorkflowClass>;
+  readonly #host: EngineHost;
+  readonly #running = new Map<string, Running>();
+  /** Instances that could not start because maxRunningWorkflows were running. */
+  readonly #backlog = new Set<string>();
+  readonly #settled = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(store: WorkflowStore, classes: ReadonlyMap<string, WorkflowClass>, host: EngineHost) {
+    this.store = store;
+    this.#classes = classes;
+    this.#host = host;
+  }
+
+  get clock(): Clock {
+    return this.#host.clock;
+  }
+
+  /** Instances in memory right now. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  /** Resumes every instance that was queued or running when the process stopped. */
+  boot(): number {
+    const rows = this.store.all<{ workflow: string; id: string }>(
+      "SELECT workflow, id FROM instances WHERE status IN ('queued', 'running') ORDER BY created_at",
+    );
+    for (const row of rows) if (this.#classes.has(row.workflow)) this.#start(row.workflow, row.id);
+    return rows.length;
+  }
+
+  async create(workflow: string, options: WorkflowInstanceCreateOptions = {}, origin?: WorkflowOrigin): Promise<string> {
+    const [id] = await this.createBatch(workflow, [options], origin);
+    return id!;
+  }
+
+  /** Creates instances in one transaction: all or none. */
+  async createBatch(workflow: string, list: readonly WorkflowInstanceCreateOptions[], origin?: WorkflowOrigin): Promise<string[]> {
+    this.#checkOpen();
+    if (!Array.isArray(list)) throw new TypeError("createBatch() takes an array of { id?, params? }");
+    const now = this.#host.clock.now();
+    const prepared = list.map((options) => {
+      const id = options?.id ?? randomUUID();
+      if (typeof id !== "string" || !ID_PATTERN.test(id)) {
+        throw new TypeError(
+          `Invalid workflow instance id ${JSON.stringify(id)}: use 1-100 letters, digits, "-" and "_", not starting with "-"`,
+        );
+      }
+      const params = options?.params === undefined ? null : serialize(options.params);
+      if (params && params.byteLength > LIMITS.maxWorkflowParamsBytes) {
+        throw new RangeError(
+          `Params of ${workflow} instance ${id} are ${params.byteLength} bytes; the limit is ${LIMITS.maxWorkflowParamsBytes} (maxWorkflowParamsBytes)`,
+        );
+      }
+      return { id, params };
+    });
+    const ids = new Set<string>();
+    for (const { id } of prepared) {
+      if (ids.has(id)) throw new WorkflowStateError(`The batch names instance ${id} twice`);
+      ids.add(id);
+    }
+    await this.store.write(() => {
+      for (const { id, params } of prepared) {
+        if (this.#row(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
+        this.store.run(
+          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name)
+           VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+          workflow,
+          id,
+          params,
+          now,
+          now,
+          origin?.className ?? null,
+          origin?.name ?? null,
+        );
+      }
+    });
+    for (const { id } of prepared) this.#start(workflow, id);
+    return prepared.map((entry) => entry.id);
+  }
+
+  exists(workflow: string, id: string): boolean {
+    return this.#row(workflow, id) !== undefined;
+  }
+
+  status(workflow: string, id: string): InstanceStatus {
+    const row = this.#row(workflow, id);
+    if (!row) return { status: "unknown" };
+    return {
+      status: row.status,
+      ...(row.output === null ? {} : { output: deserialize(row.output) as unknown }),
+      ...(row.error === null ? {} : { error: JSON.parse(row.error) as { name: string; message: string } }),
+    };
+  }
+
+  async pause(workflow: string, id: string): Promise<void> {
+    const row = this.#existing(workflow, id, "pause");
+    if (row.status === "paused") return;
+    this.#refuseFinal(row, "pause");
+    await this.#setStatus(workflow, id, "paused");
+    this.#stopRun(workflow, id, false);
+  }
+
+  async resume(workflow: string, id: string): Promise<void> {
+    const row = this.#existing(workflow, id, "resume");
+    if (row.status !== "paused") throw new WorkflowStateError(`Cannot resume ${workflow} instance ${id}: it is ${row.status}, not paused`);
+    await this.#setStatus(workflow, id, "queued");
+    this.#start(workflow, id);
+  }
+
+  async terminate(workflow: string, id: string): Promise<void> {
+    const row = this.#existing(workflow, id, "terminate");
+    this.#refuseFinal(row, "terminate");
+    await this.#setStatus(workflow, id, "terminated");
+    this.#stopRun(workflow, id, true);
+  }
+
+  /** Runs the instance again from the start with the same params; recorded steps are discarded. */
+  async restart(workflow: string, id: string): Promise<void> {
+    this.#existing(workflow, id, "restart");
+    this.#stopRun(workflow, id, true);
+    await this.store.write(() => {
+      this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
+      this.store.run(
+        `UPDATE instances SET status = 'queued', epoch = epoch + 1, output = NULL, error = NULL, updated_at = ?
+         WHERE workflow = ? AND id = ?`,
+        this.#host.clock.now(),
+        workflow,
+        id,
+      );
+    });
+    this.#start(workflow, id);
+  }
+
+  async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {
+    const row = this.#existing(workflow, id, "sendEvent");
+    if (typeof event?.type !== "string" || event.type.length === 0 || event.type.length > 256) {
+      throw new TypeError("sendEvent({ type, payload }): type must be a string of 1-256 characters");
+    }
+    if (FINAL.has(row.status)) {
+      throw new WorkflowStateError(`Cannot send an event to ${workflow} instance ${id}: it is ${row.status}`);
+    }
+    const payload = event.payload === undefined ? null : serialize(event.payload);
+    if (payload && payload.byteLength > LIMITS.maxWorkflowEventBytes) {
+      throw new RangeError(
+        `The event payload is ${payload.byteLength} bytes; the limit is ${LIMITS.maxWorkflowEventBytes} (maxWorkflowEventBytes)`,
+      );
+    }
+    await this.store.write(() => {
+      this.store.run(
+        "INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)",
+        workflow,
+        id,
+        event.type,
+        payload,
+        this.#host.clock.now(),
+      );
+    });
+    if (row.status !== "paused") this.#start(workflow, id);
+  }
+
+  /** A durable timer of the instance fired. */
+  wake(workflow: string, id: string): void {
+    if (!this.#closed) this.#start(workflow, id);
+  }
+
+  /** Resolves when no instance is executing (they finished or wait on timers/events). */
+  async idle(): Promise<void> {
+    while (this.#settled.size > 0) await Promise.allSettled([...this.#settled]);
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#running.values()) entry.run.stopped = true;
+    this.#running.clear();
+    this.store.close();
+  }
+
+  // RunHost
+
+  suspend(run: WorkflowRun, at: number | null): void {
+    const key = keyOf(run.workflow, run.id);
+    const entry = this.#running.get(key);
+    if (entry?.run !== run) return;
+    this.#running.delete(key);
+    entry.settle();
+    if (this.#closed) return;
+    // The timer first: once it is committed, the instance cannot be forgotten.
+    if (at !== null) this.#host.wakeAt(run.workflow, run.id, at);
+    this.#track(
+      this.store
+        .write(() => {
+          this.store.run(
+            "UPDATE instances SET status = 'waiting', updated_at = ? WHERE workflow = ? AND id = ? AND epoch = ? AND status = 'running'",
+            this.#host.clock.now(),
+            run.workflow,
+            run.id,
+            run.epoch,
+          );
+        })
+        .catch((error: unknown) => console.error(`[hearth] ${run.workflow}/${run.id}: could not record the wait:`, error)),
+    );
+    if (entry.rerun) this.#start(run.workflow, run.id);
+    this.#drainBacklog();
+  }
+
+  // Internals
+
+  #start(workflow: string, id: string): void {
+    if (this.#closed) return;
+    const key = keyOf(workflow, id);
+    const current = this.#running.get(key);
+    if (current) {
+      current.rerun = true;
+      return;
+    }
+    if (this.#running.size >= LIMITS.maxRunningWorkflows) {
+      this.#backlog.add(key);
+      return;
+    }
+    const row = this.#row(workflow, id);
+    const ctor = this.#classes.get(workflow);
+    if (!row || !ctor || !["queued", "running", "waiting"].includes(row.status)) return;
+    const run = new WorkflowRun(this, workflow, id, row.epoch);
+    let settle!: () => void;
+    this.#track(new Promise<void>((resolve) => (settle = resolve)));
+    const entry: Running = { run, rerun: false, settle };
+    this.#running.set(key, entry);
+    if (row.status !== "running") {
+      this.store
+        .write(() => {
+          this.store.run(
+            "UPDATE instances SET status = 'running', updated_at = ? WHERE workflow = ? AND id = ? AND epoch = ?",
+            this.#host.clock.now(),
+            workflow,
+            id,
+            row.epoch,
+          );
+        })
+        .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}: could not record the start:`, error));
+    }
+    const instance = this.#instantiate(ctor, row, run);
+    const event = {
+      payload: (row.params === null ? undefined : deserialize(row.params)) as never,
+      timestamp: new Date(row.created_at),
+      instanceId: id,
+    };
+    void Promise.resolve()
+      .then(() => instance.run(event, run.step))
+      .then(
+        (output) => this.#finish(entry, row, output),
+        (error: unknown) => this.#fail(entry, row, error),
+      )
+      .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}:`, error))
+      .finally(() => {
+        if (run.stopped || this.#running.get(key) !== entry) settle();
+      });
+  }
+
+  #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun): WorkflowEntrypoint<never, never, never> {
+    const origin = row.agent_class && row.agent_name !== null ? { className: row.agent_class, name: row.agent_name } : undefined;
+    const host = this.#host;
+    const ctx: WorkflowContext = {
+      workflow: row.workflow,
+      instanceId: row.id,
+      [WORKFLOW_RUNTIME]: {
+        workflow: row.workflow,
+        instanceId: row.id,
+        agentStub: () => (origin ? host.agentStub(origin.className, origin.name) : undefined),
+        get live() {
+          return run.live && !run.stopped;
+        },
+        reportProgress: async (progress) => {
+          if (origin) await host.notifyAgent(origin.className, origin.name, "onWorkflowProgress", [row.workflow, row.id, progress]);
+        },
+      },
+    };
+    const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<never, never, never>;
+    return new Concrete(ctx, host.env);
+  }
+
+  /** `run` returned: the instance is complete (unless it left memory or was stopped meanwhile). */
+  async #finish(entry: Running, row: InstanceRow, output: unknown): Promise<void> {
+    const { run } = entry;
+    if (run.suspended || run.stopped) return;
+    let bytes: Uint8Array | null = null;
+    try {
+      bytes = output === undefined ? null : serialize(output);
+    } catch (error) {
+      return this.#fail(entry, row, new TypeError(`The output of ${row.workflow} cannot be stored: ${(error as Error).message}`));
+    }
+    if (bytes && bytes.byteLength > LIMITS.maxStepResultBytes) {
+      return this.#fail(entry, row, new RangeError(`The output is ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`));
+    }
+    const done = await this.#end(entry, "complete", { output: bytes });
+    if (done && row.agent_class && row.agent_name !== null) {
+      await this.#host.notifyAgent(row.agent_class, row.agent_name, "onWorkflowComplete", [row.workflow, row.id, output]);
+    }
+  }
+
+  async #fail(entry: Running, row: InstanceRow, error: unknown): Promise<void> {
+    const { run } = entry;
+    if (run.suspended || run.stopped) return;
+    const stored = toStoredError(error);
+    const done = await this.#end(entry, "errored", { error: JSON.stringify(stored) });
+    if (done && row.agent_class && row.agent_name !== null) {
+      await this.#host.notifyAgent(row.agent_class, row.agent_name, "onWorkflowError", [row.workflow, row.id, stored.message]);
+    }
+  }
+
+  async #end(entry: Running, status: "complete" | "errored", fields: { output?: Uint8Array | null; error?: string }): Promise<boolean> {
+    const { run } = entry;
+    run.suspended = true; // nothing more runs in this execution
+    let changed = 0;
+    try {
+      await this.store.write(() => {
+        changed = this.store.run(
+          `UPDATE instances SET status = ?, output = ?, error = ?, updated_at = ?
+           WHERE workflow = ? AND id = ? AND epoch = ? AND status NOT IN ('terminated', 'complete', 'errored')`,
+          status,
+          fields.output ?? null,
+          fields.error ?? null,
+          this.#host.clock.now(),
+          run.workflow,
+          run.id,
+          run.epoch,
+        );
+      });
+    } finally {
+      const key = keyOf(run.workflow, run.id);
+      if (this.#running.get(key) === entry) this.#running.delete(key);
+      entry.settle();
+      this.#drainBacklog();
+    }
+    return changed > 0;
+  }
+
+  #stopRun(workflow: string, id: string, forget: boolean): void {
+    const key = keyOf(workflow, id);
+    const entry = this.#running.get(key);
+    if (!entry) return;
+    entry.run.stopped = true;
+    entry.rerun = false;
+    if (forget) {
+      this.#running.delete(key);
+      entry.settle();
+    }
+  }
+
+  async #setStatus(workflow: string, id: string, status: WorkflowInstanceStatus): Promise<void> {
+    await this.store.write(() => {
+      this.store.run("UPDATE instances SET status = ?, updated_at = ? WHERE workflow = ? AND id = ?", status, this.#host.clock.now(), workflow, id);
+    });
+  }
+
+  #drainBacklog(): void {
+    for (const key of this.#backlog) {
+      if (this.#running.size >= LIMITS.maxRunningWorkflows) return;
+      this.#backlog.delete(key);
+      const [workflow, id] = key.split("\0") as [string, string];
+      this.#start(workflow, id);
+    }
+  }
+
+  #row(workflow: string, id: string): InstanceRow | undefined {
+    return this.store.get<InstanceRow>("SELECT * FROM instances WHERE workflow = ? AND id = ?", workflow, id);
+  }
+
+  #existing(workflow: string, id: string, action: string): InstanceRow {
+    this.#checkOpen();
+    const row = this.#row(workflow, id);
+    if (!row) throw new WorkflowStateError(`Cannot ${action}: ${workflow} has no instance ${JSON.stringify(id)}`);
+    return row;
+  }
+
+  #refuseFinal(row: InstanceRow, action: string): void {
+    if (FINAL.has(row.status)) throw new WorkflowStateError(`Cannot ${action} ${row.workflow} instance ${row.id}: it is already ${row.status}`);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error("The host is closed");
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#settled.add(promise);
+    void promise.finally(() => this.#settled.delete(promise));
+  }
+}
+
+function keyOf(workflow: string, id: string): string {
+  return `${workflow}\0${id}`;
+}
+
+export { fromStoredError };

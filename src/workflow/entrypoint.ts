@@ -1,0 +1,106 @@
+import type { Agent } from "../agent/agent.ts";
+import type { AgentStub } from "../host/namespace.ts";
+import type { Duration } from "../time/duration.ts";
+import { WorkflowRejectedError } from "./errors.ts";
+import type { WorkflowEvent, WorkflowStep } from "./types.ts";
+
+/** @internal What the engine hands each workflow object. */
+export interface WorkflowRuntime {
+  readonly workflow: string;
+  readonly instanceId: string;
+  /** The agent that started the instance with `runWorkflow`, if one did. */
+  agentStub(): AgentStub | undefined;
+  /** False while recorded steps are being replayed: side effects outside steps are skipped then. */
+  readonly live: boolean;
+  reportProgress(progress: unknown): Promise<void>;
+}
+
+export const WORKFLOW_RUNTIME: unique symbol = Symbol("hearth.workflowRuntime");
+
+/** The first constructor argument of a workflow. */
+export interface WorkflowContext {
+  readonly workflow: string;
+  readonly instanceId: string;
+  readonly [WORKFLOW_RUNTIME]: WorkflowRuntime;
+}
+
+/** The payload of `approveWorkflow` / `rejectWorkflow`. */
+export interface ApprovalPayload {
+  approved: boolean;
+  reason?: string;
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * Base class of durable workflows: `run` executes from the top after every restart, and each completed
+ * step returns its recorded result instead of running again. Every exported subclass is bound in `env`
+ * under its class name.
+ * @example
+ * export class Onboarding extends WorkflowEntrypoint<Env, { email: string }> {
+ *   async run(event: WorkflowEvent<{ email: string }>, step: WorkflowStep) {
+ *     const draft = await step.do("draft", () => draftEmail(event.payload.email));
+ *     await step.sleep("cool off", "1 day");
+ *     await this.waitForApproval(step, { timeout: "7 days" });
+ *     await step.do("send", { retries: { limit: 3, delay: "30 seconds" } }, () => send(draft));
+ *     return { sent: true };
+ *   }
+ * }
+ */
+export abstract class WorkflowEntrypoint<Env = unknown, Params = unknown, AgentType extends Agent = Agent> {
+  readonly ctx: WorkflowContext;
+  readonly env: Env;
+  readonly #runtime: WorkflowRuntime;
+
+  constructor(ctx: WorkflowContext, env: Env) {
+    const runtime = (ctx as Partial<WorkflowContext>)[WORKFLOW_RUNTIME];
+    if (!runtime) throw new TypeError("Workflows are created by the Hearth host; use env.MyWorkflow.create() to start one");
+    this.ctx = ctx;
+    this.env = env;
+    this.#runtime = runtime;
+  }
+
+  abstract run(event: WorkflowEvent<Params>, step: WorkflowStep): Promise<unknown>;
+
+  /**
+   * A stub of the agent that started this instance with `this.runWorkflow(…)`.
+   * @example
+   * await this.agent.recordDraft(event.instanceId, draft);
+   */
+  get agent(): AgentStub<AgentType> {
+    const stub = this.#runtime.agentStub();
+    if (!stub) throw new Error(`${this.#runtime.workflow} instance ${this.#runtime.instanceId} was not started by an agent (runWorkflow), so it has no this.agent`);
+    return stub as AgentStub<AgentType>;
+  }
+
+  /**
+   * Tells the agent that started this instance how far it got; the agent's `onWorkflowProgress` hook
+   * broadcasts it to its clients by default. Skipped while recorded steps are replayed.
+   * @example
+   * await this.reportProgress({ step: "draft", percent: 0.5 });
+   */
+  async reportProgress(progress: unknown): Promise<void> {
+    if (!this.#runtime.live) return;
+    await this.#runtime.reportProgress(progress);
+  }
+
+  /**
+   * Waits for `approveWorkflow` / `rejectWorkflow` from the agent (an "approval" event); returns the
+   * approval, throws a `WorkflowRejectedError` on rejection and a `WorkflowTimeoutError` after `timeout`.
+   * @example
+   * const { reason } = await this.waitForApproval(step, { timeout: "7 days" });
+   */
+  async waitForApproval(
+    step: WorkflowStep,
+    options: { timeout?: Duration; stepName?: string; eventType?: string } = {},
+  ): Promise<{ reason?: string; metadata?: Record<string, unknown> }> {
+    const event = await step.waitForEvent<ApprovalPayload>(options.stepName ?? "wait-for-approval", {
+      type: options.eventType ?? "approval",
+      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+    });
+    if (!event.payload?.approved) throw new WorkflowRejectedError(event.payload?.reason);
+    return { ...(event.payload.reason === undefined ? {} : { reason: event.payload.reason }), ...(event.payload.metadata ? { metadata: event.payload.metadata } : {}) };
+  }
+}
+
+/** A WorkflowEntrypoint subclass. */
+export type WorkflowClass = abstract new (ctx: WorkflowContext, env: never) => WorkflowEntrypoint<never, never, never>;

@@ -1,0 +1,342 @@
+import { deserialize, serialize } from "node:v8";
+import { LIMITS } from "../limits.ts";
+import type { Clock } from "../time/clock.ts";
+import { formatDuration, parseDuration, type Duration } from "../time/duration.ts";
+import {
+  fromStoredError,
+  NonRetryableError,
+  toStoredError,
+  WorkflowNondeterminismError,
+  WorkflowTimeoutError,
+} from "./errors.ts";
+import type { StepRow, WorkflowStore } from "./store.ts";
+import type { WorkflowBackoff, WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
+
+/** Defaults of `step.do` (as in Cloudflare Workflows). */
+export const STEP_DEFAULTS = { limit: 5, delay: 10_000, backoff: "exponential" as WorkflowBackoff, timeout: 10 * 60_000 };
+/** Default timeout of `step.waitForEvent`. */
+export const EVENT_TIMEOUT_MS = 24 * 3600_000;
+
+/** What a run needs from the engine. */
+export interface RunHost {
+  readonly store: WorkflowStore;
+  readonly clock: Clock;
+  /** Nothing is running and every branch waits: leave memory; wake at `at` (null: only an event or resume). */
+  suspend(run: WorkflowRun, at: number | null): void;
+}
+
+/** A promise that never settles: the branch waits until the instance is replayed. */
+const parked = (): Promise<never> => new Promise<never>(() => {});
+
+/**
+ * One execution of `run()` for one instance, from the top. Steps recorded by earlier executions return
+ * their stored results; the first step without a record runs for real. When every branch of the run
+ * waits (a sleep, an event, a retry's backoff) and no step is executing, the run is dropped and the
+ * instance waits for its durable timer: a sleeping instance costs no memory.
+ */
+export class WorkflowRun {
+  readonly workflow: string;
+  readonly id: string;
+  readonly epoch: number;
+  /** Set by the engine (pause, terminate, restart): the next step boundary parks for good. */
+  stopped = false;
+  /** Done replaying recorded steps: progress reports are live. */
+  live = false;
+  suspended = false;
+  readonly #host: RunHost;
+  readonly #occurrences = new Map<string, number>();
+  #seq = 0;
+  #executing = 0;
+  #waits: Array<number | null> = [];
+  #checkScheduled = false;
+
+  constructor(host: RunHost, workflow: string, id: string, epoch: number) {
+    this.#host = host;
+    this.workflow = workflow;
+    this.id = id;
+    this.epoch = epoch;
+    this.live = !host.store.get("SELECT 1 AS x FROM steps WHERE workflow = ? AND instance = ? LIMIT 1", workflow, id);
+  }
+
+  readonly step: WorkflowStep = {
+    do: <T>(
+      name: string,
+      configOrFn: WorkflowStepConfig | ((ctx: WorkflowStepContext) => Promise<T> | T),
+      maybeFn?: (ctx: WorkflowStepContext) => Promise<T> | T,
+    ): Promise<T> => {
+      const fn = typeof configOrFn === "function" ? configOrFn : maybeFn;
+      const config = typeof configOrFn === "function" ? {} : configOrFn;
+      if (typeof fn !== "function") return Promise.reject(new TypeError(`step.do("${name}"): the last argument must be a function`));
+      return this.#do(name, config, fn);
+    },
+    sleep: (name: string, duration: Duration) => this.#sleep(name, () => this.#host.clock.now() + parseDuration(duration, `step.sleep("${name}")`)),
+    sleepUntil: (name: string, timestamp: Date | number) =>
+      this.#sleep(name, () => {
+        const at = typeof timestamp === "number" ? timestamp : timestamp.getTime();
+        if (!Number.isFinite(at)) throw new TypeError(`step.sleepUntil("${name}"): invalid date`);
+        return at;
+      }),
+    waitForEvent: <T>(name: string, options: { type: string; timeout?: Duration }) => this.#waitForEvent<T>(name, options),
+  };
+
+  async #do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T> {
+    const retries = resolveRetries(name, config);
+    const { key, seq, row } = this.#enter(name);
+    if (this.#frozen) return this.#wait(null);
+    if (row?.status === "done") return deserialize(row.result!) as T;
+    if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
+    const now = this.#host.clock.now();
+    if (row?.status === "retrying" && row.wake_at! > now) return this.#wait(row.wake_at);
+    this.live = true;
+    const attempt = (row?.attempts ?? 0) + 1;
+    // Counted while the step's function runs: the run cannot leave memory in the middle of it.
+    this.#executing++;
+    let outcome: { bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true };
+    try {
+      outcome = await this.#attempt(name, key, seq, fn, attempt, retries);
+    } finally {
+      this.#executing--;
+      this.#scheduleCheck();
+    }
+    if ("stale" in outcome) return this.#wait(null);
+    if ("error" in outcome) throw outcome.error;
+    if ("wakeAt" in outcome) return this.#wait(outcome.wakeAt);
+    return deserialize(outcome.bytes) as T;
+  }
+
+  /** One attempt of a step, recorded: done, failed for good, or retrying after a backoff. */
+  async #attempt<T>(
+    name: string,
+    key: string,
+    seq: number,
+    fn: (ctx: WorkflowStepContext) => Promise<T> | T,
+    attempt: number,
+    retries: ReturnType<typeof resolveRetries>,
+  ): Promise<{ bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true }> {
+    let bytes: Uint8Array;
+    try {
+      const value = await withTimeout(Promise.resolve().then(() => fn({ attempt })), retries.timeout, name);
+      bytes = serialize(value);
+      if (bytes.byteLength > LIMITS.maxStepResultBytes) {
+        throw new NonRetryableError(
+          `step.do("${name}") returned ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`,
+          "RangeError",
+        );
+      }
+    } catch (error) {
+      const stored = JSON.stringify(toStoredError(error));
+      if (error instanceof NonRetryableError || attempt > retries.limit) {
+        const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt });
+        return stale ? { stale } : { error };
+      }
+      const wakeAt = this.#host.clock.now() + backoff(retries, attempt);
+      const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored });
+      return stale ? { stale } : { wakeAt };
+    }
+    const stale = await this.#record(key, seq, "do", "done", { result: bytes, attempts: attempt });
+    return stale ? { stale } : { bytes };
+  }
+
+  async #sleep(name: string, wakeAtOf: () => number): Promise<void> {
+    const { key, seq, row } = this.#enter(name);
+    if (this.#frozen) return this.#wait(null);
+    const now = this.#host.clock.now();
+    if (row) {
+      if (row.wake_at! <= now) return;
+      return this.#wait(row.wake_at);
+    }
+    const wakeAt = wakeAtOf();
+    this.live = true;
+    if (await this.#record(key, seq, "sleep", "sleeping", { wakeAt })) return this.#wait(null);
+    if (wakeAt <= this.#host.clock.now()) return;
+    return this.#wait(wakeAt);
+  }
+
+  async #waitForEvent<T>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowStepEvent<T>> {
+    if (typeof options?.type !== "string" || options.type.length === 0) {
+      throw new TypeError(`step.waitForEvent("${name}"): options.type must be a non-empty string`);
+    }
+    const timeout = options.timeout === undefined ? EVENT_TIMEOUT_MS : parseDuration(options.timeout, `step.waitForEvent("${name}") timeout`);
+    const { key, seq, row } = this.#enter(name);
+    if (this.#frozen) return this.#wait(null);
+    if (row?.status === "done") return deserialize(row.result!) as WorkflowStepEvent<T>;
+    if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
+    const { store, clock } = this.#host;
+    const event = store.get<{ seq: number; type: string; payload: Uint8Array | null; at: number }>(
+      "SELECT seq, type, payload, at FROM events WHERE workflow = ? AND instance = ? AND type = ? AND consumed = 0 ORDER BY seq LIMIT 1",
+      this.workflow,
+      this.id,
+      options.type,
+    );
+    if (event) {
+      const value: WorkflowStepEvent<T> = {
+        payload: (event.payload === null ? undefined : deserialize(event.payload)) as T,
+        timestamp: new Date(event.at),
+        type: event.type,
+      };
+      this.live = true;
+      if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq })) return this.#wait(null);
+      return value;
+    }
+    const deadline = row?.wake_at ?? clock.now() + timeout;
+    if (deadline <= clock.now()) {
+      const error = new WorkflowTimeoutError(
+        `step.waitForEvent("${name}") received no "${options.type}" event within ${formatDuration(timeout)}`,
+      );
+      if (await this.#record(key, seq, "event", "failed", { error: JSON.stringify(toStoredError(error)) })) return this.#wait(null);
+      throw error;
+    }
+    if (!row) {
+      this.live = true;
+      if (await this.#record(key, seq, "event", "waiting", { wakeAt: deadline })) return this.#wait(null);
+    }
+    return this.#wait(deadline);
+  }
+
+  /** Stopped by the engine, or already out of memory: no new step may start in this execution. */
+  get #frozen(): boolean {
+    return this.stopped || this.suspended;
+  }
+
+  /** A step is called: its key (name + occurrence) and its place must match what was recorded. */
+  #enter(name: string): { key: string; seq: number; row: StepRow | undefined } {
+    if (typeof name !== "string" || name.length === 0 || name.length > LIMITS.maxStepNameLength) {
+      throw new TypeError(`Step names are strings of 1-${LIMITS.maxStepNameLength} characters, got ${JSON.stringify(name)}`);
+    }
+    const occurrence = this.#occurrences.get(name) ?? 0;
+    this.#occurrences.set(name, occurrence + 1);
+    const key = `${occurrence}:${name}`;
+    const seq = this.#seq++;
+    if (seq >= LIMITS.maxStepsPerInstance) {
+      throw new NonRetryableError(`This instance reached ${LIMITS.maxStepsPerInstance} steps (maxStepsPerInstance)`, "RangeError");
+    }
+    const rows = this.#host.store.all<StepRow>(
+      "SELECT * FROM steps WHERE workflow = ? AND instance = ? AND (key = ? OR seq = ?)",
+      this.workflow,
+      this.id,
+      key,
+      seq,
+    );
+    for (const row of rows) {
+      if (row.key !== key || row.seq !== seq) {
+        const recorded = row.seq === seq ? describeKey(row.key) : `step #${row.seq + 1}`;
+        throw new WorkflowNondeterminismError(
+          `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${recorded} there. ` +
+            "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
+            "restart the instance or keep the old code for instances in flight.",
+        );
+      }
+    }
+    return { key, seq, row: rows[0] };
+  }
+
+  async #record(
+    key: string,
+    seq: number,
+    kind: StepRow["kind"],
+    status: StepRow["status"],
+    fields: { result?: Uint8Array; error?: string; attempts?: number; wakeAt?: number; consume?: number },
+  ): Promise<boolean> {
+    const { store } = this.#host;
+    let stale = false;
+    // A write on its way to disk counts as work in progress: the run must not leave memory under it.
+    this.#executing++;
+    try {
+      await store.write(() => {
+      const instance = store.get<{ epoch: number; status: string }>(
+        "SELECT epoch, status FROM instances WHERE workflow = ? AND id = ?",
+        this.workflow,
+        this.id,
+      );
+      // Restarted or terminated meanwhile: this execution no longer owns the instance.
+      if (!instance || instance.epoch !== this.epoch || instance.status === "terminated") {
+        stale = true;
+        return;
+      }
+      store.run(
+        `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
+           error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at`,
+        this.workflow,
+        this.id,
+        key,
+        seq,
+        kind,
+        status,
+        fields.result ?? null,
+        fields.error ?? null,
+        fields.attempts ?? 0,
+        fields.wakeAt ?? null,
+      );
+      if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
+      });
+    } finally {
+      this.#executing--;
+      this.#scheduleCheck();
+    }
+    if (stale) this.stopped = true;
+    return stale;
+  }
+
+  /** This branch waits for `at` (or, with null, for an event or a resume): it never settles here. */
+  #wait(at: number | null): Promise<never> {
+    this.#waits.push(at);
+    this.#scheduleCheck();
+    return parked();
+  }
+
+  #scheduleCheck(): void {
+    if (this.#checkScheduled || this.suspended) return;
+    this.#checkScheduled = true;
+    // After a full turn: a step that just finished lets the workflow continue into its next step first.
+    setImmediate(() => {
+      this.#checkScheduled = false;
+      if (this.suspended || this.#executing > 0 || this.#waits.length === 0) return;
+      this.suspended = true;
+      const times = this.#waits.filter((at): at is number => at !== null);
+      this.#host.suspend(this, times.length === 0 ? null : Math.min(...times));
+    });
+  }
+}
+
+function resolveRetries(name: string, config: WorkflowStepConfig): { limit: number; delay: number; backoff: WorkflowBackoff; timeout: number } {
+  const retries = config.retries;
+  const limit = retries?.limit ?? STEP_DEFAULTS.limit;
+  if (!Number.isInteger(limit) || limit < 0 || limit > 1000) {
+    throw new RangeError(`step.do("${name}"): retries.limit must be an integer from 0 to 1000, got ${String(limit)}`);
+  }
+  const delay = retries?.delay === undefined ? STEP_DEFAULTS.delay : parseDuration(retries.delay, `step.do("${name}") retries.delay`);
+  const kind = retries?.backoff ?? STEP_DEFAULTS.backoff;
+  if (kind !== "constant" && kind !== "linear" && kind !== "exponential") {
+    throw new TypeError(`step.do("${name}"): retries.backoff must be "constant", "linear" or "exponential", got ${JSON.stringify(kind)}`);
+  }
+  const timeout = config.timeout === undefined ? STEP_DEFAULTS.timeout : parseDuration(config.timeout, `step.do("${name}") timeout`);
+  if (timeout <= 0) throw new RangeError(`step.do("${name}"): timeout must be above 0`);
+  return { limit, delay, backoff: kind, timeout };
+}
+
+/** Delay before retry number `retry` (1-based). */
+export function backoff(retries: { delay: number; backoff: WorkflowBackoff }, retry: number): number {
+  if (retries.backoff === "constant") return retries.delay;
+  if (retries.backoff === "linear") return retries.delay * retry;
+  return retries.delay * 2 ** (retry - 1);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
+  if (ms > 2 ** 31 - 1) return promise; // beyond what a Node timer can hold: no timeout
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    // Real time: a step's work happens in this world even when tests move a virtual clock.
+    timer = setTimeout(() => reject(new Error(`step.do("${name}") timed out after ${formatDuration(ms)}`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describeKey(key: string): string {
+  const colon = key.indexOf(":");
+  const occurrence = Number(key.slice(0, colon));
+  const name = JSON.stringify(key.slice(colon + 1));
+  return occurrence === 0 ? name : `${name} (occurrence ${occurrence + 1})`;
+}

@@ -1,0 +1,158 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+import type { WorkflowInstanceStatus } from "./types.ts";
+
+/** An instance row. Params and output are structured-clone bytes. */
+export interface InstanceRow {
+  workflow: string;
+  id: string;
+  status: WorkflowInstanceStatus;
+  params: Uint8Array | null;
+  output: Uint8Array | null;
+  error: string | null;
+  epoch: number;
+  created_at: number;
+  updated_at: number;
+  agent_class: string | null;
+  agent_name: string | null;
+}
+
+/** A recorded step: its key is the step's name and occurrence; `seq` its place in the run. */
+export interface StepRow {
+  key: string;
+  seq: number;
+  kind: "do" | "sleep" | "event";
+  status: "done" | "failed" | "retrying" | "sleeping" | "waiting";
+  result: Uint8Array | null;
+  error: string | null;
+  attempts: number;
+  wake_at: number | null;
+}
+
+export interface EventRow {
+  seq: number;
+  type: string;
+  payload: Uint8Array | null;
+  at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS instances (
+  workflow TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, params BLOB, output BLOB, error TEXT,
+  epoch INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+  agent_class TEXT, agent_name TEXT, PRIMARY KEY (workflow, id));
+CREATE INDEX IF NOT EXISTS instances_active ON instances (status) WHERE status IN ('queued', 'running');
+CREATE TABLE IF NOT EXISTS steps (
+  workflow TEXT NOT NULL, instance TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+  status TEXT NOT NULL, result BLOB, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, wake_at INTEGER,
+  PRIMARY KEY (workflow, instance, key));
+CREATE UNIQUE INDEX IF NOT EXISTS steps_seq ON steps (workflow, instance, seq);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL, instance TEXT NOT NULL, type TEXT NOT NULL,
+  payload BLOB, at INTEGER NOT NULL, consumed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, seq) WHERE consumed = 0;`;
+
+type Deferred = { resolve(): void; reject(error: unknown): void };
+
+/**
+ * Every workflow instance of the host in one SQLite file (`workflows.sqlite`): instances, their
+ * recorded steps and their events. One file, not one per instance, so that thousands of instances a
+ * second can be created: writes of a whole event-loop turn share one commit (group commit), and a
+ * step's result is released to the workflow only once it is durable.
+ */
+export class WorkflowStore {
+  readonly #db: DatabaseSync;
+  readonly #sql = new Map<string, StatementSync>();
+  #open = false;
+  #waiters: Deferred[] = [];
+
+  constructor(path: string, durability: Durability) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    try {
+      this.#db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}; ${SCHEMA}`);
+    } catch (error) {
+      this.#db.close();
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        /locked|busy/i.test(message)
+          ? `${path} is locked by another process. Is a second Hearth running on the same data directory?`
+          : `Cannot open the workflow store ${path}: ${message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Runs `fn` inside the turn's transaction, atomically (a savepoint); resolves once it is durable. */
+  write(fn: () => void): Promise<void> {
+    this.#begin();
+    this.#db.exec("SAVEPOINT w");
+    try {
+      fn();
+      this.#db.exec("RELEASE w");
+    } catch (error) {
+      this.#db.exec("ROLLBACK TO w; RELEASE w");
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  run(query: string, ...params: Array<string | number | null | Uint8Array>): number {
+    this.#begin();
+    return Number(this.#statement(query).run(...params).changes);
+  }
+
+  get<T>(query: string, ...params: Array<string | number | null>): T | undefined {
+    return this.#statement(query).get(...params) as T | undefined;
+  }
+
+  all<T>(query: string, ...params: Array<string | number | null>): T[] {
+    return this.#statement(query).all(...params) as T[];
+  }
+
+  /** Commits now (end of turn, close). */
+  commit(): void {
+    if (!this.#open) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    this.#open = false;
+    try {
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch {
+        // already rolled back
+      }
+      for (const waiter of waiters) waiter.reject(error);
+      return;
+    }
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  close(): void {
+    if (!this.#db.isOpen) return;
+    this.commit();
+    this.#sql.clear();
+    this.#db.close();
+  }
+
+  #begin(): void {
+    if (this.#open) return;
+    this.#db.exec("BEGIN");
+    this.#open = true;
+    setImmediate(() => this.commit());
+  }
+
+  #statement(query: string): StatementSync {
+    let statement = this.#sql.get(query);
+    if (!statement) {
+      statement = this.#db.prepare(query);
+      this.#sql.set(query, statement);
+    }
+    return statement;
+  }
+}

@@ -1,0 +1,78 @@
+import type { Duration } from "../time/duration.ts";
+
+/** What `run` receives: the params given to `create`, when the instance was created, and its id. */
+export interface WorkflowEvent<Params = unknown> {
+  payload: Readonly<Params>;
+  timestamp: Date;
+  instanceId: string;
+}
+
+/** Backoff between retries of a failing `step.do`: constant d, linear d·n, exponential d·2^(n−1). */
+export type WorkflowBackoff = "constant" | "linear" | "exponential";
+
+/** Options of `step.do`. */
+export interface WorkflowStepConfig {
+  retries?: {
+    /** Retries after the first attempt. Default 5. */
+    limit: number;
+    /** Delay before the first retry, as ms or "10 seconds". Default 10 s. */
+    delay: Duration;
+    /** Default "exponential". */
+    backoff?: WorkflowBackoff;
+  };
+  /** Time allowed per attempt (real time), as ms or "10 minutes". Default 10 minutes. */
+  timeout?: Duration;
+}
+
+/** Passed to a step's function. */
+export interface WorkflowStepContext {
+  /** 1 for the first attempt, 2 for the first retry… */
+  attempt: number;
+}
+
+/** An event delivered by `instance.sendEvent` and returned by `step.waitForEvent`. */
+export interface WorkflowStepEvent<T = unknown> {
+  payload: Readonly<T>;
+  timestamp: Date;
+  type: string;
+}
+
+/** The `step` argument of `run`: durable, replayable steps. */
+export interface WorkflowStep {
+  /**
+   * Runs `fn` once and stores its result; after a restart the stored result is returned without running
+   * it again. Retries per `config.retries`; a `NonRetryableError` fails at once.
+   */
+  do<T>(name: string, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T>;
+  do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T>;
+  /** Sleeps durably: the instance leaves memory and resumes when the time comes, even after a restart. */
+  sleep(name: string, duration: Duration): Promise<void>;
+  sleepUntil(name: string, timestamp: Date | number): Promise<void>;
+  /** Waits for `instance.sendEvent({ type })`; throws a `WorkflowTimeoutError` after `timeout` (default 24 h). */
+  waitForEvent<T = unknown>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowStepEvent<T>>;
+}
+
+/** Status values of an instance, as in Cloudflare Workflows. */
+export type WorkflowInstanceStatus =
+  | "queued"
+  | "running"
+  | "paused"
+  | "errored"
+  | "terminated"
+  | "complete"
+  | "waiting"
+  | "unknown";
+
+/** What `instance.status()` returns. */
+export interface InstanceStatus<Output = unknown> {
+  status: WorkflowInstanceStatus;
+  output?: Output;
+  error?: { name: string; message: string };
+}
+
+/** Options of `create`. */
+export interface WorkflowInstanceCreateOptions<Params = unknown> {
+  /** 1-100 characters of letters, digits, `-` and `_`, not starting with `-`. Default: a UUID. */
+  id?: string;
+  params?: Params;
+}
