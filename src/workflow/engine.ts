@@ -330,7 +330,7 @@ export class WorkflowEngine implements RunHost {
   async #finish(entry: Running, row: InstanceRow, output: unknown): Promise<void> {
     const { run } = entry;
     if (run.suspended || run.stopped) return;
-    let bytes: Uint8Array | null = null;
+    let bytes: Uint8Array | null;
     try {
       bytes = output === undefined ? null : serialize(output);
     } catch (error) {
