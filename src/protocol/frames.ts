@@ -25,6 +25,10 @@ export const MESSAGE_TYPES = {
   mcpServers: "cf_agent_mcp_servers",
   /** Hearth's own frame for input it cannot accept outside an RPC (bad JSON, unknown type, too large). */
   error: "hearth_error",
+  /** Hearth's frames about workflows an agent started: progress, completion, failure. */
+  workflowProgress: "workflow_progress",
+  workflowComplete: "workflow_complete",
+  workflowError: "workflow_error",
 } as const;
 
 export type IncomingFrame =
@@ -75,6 +79,8 @@ export const frames = {
     JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: true, result, done }),
   rpcError: (id: string, error: string) => JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: false, error }),
   error: (error: string) => JSON.stringify({ type: MESSAGE_TYPES.error, error }),
+  workflow: ({ event, ...rest }: { event: "progress" | "complete" | "error"; workflowName: string; workflowId: string; progress?: unknown; error?: string }) =>
+    JSON.stringify({ type: `workflow_${event}`, ...rest }),
 };
 
 /** For a frame too large to parse: finds an RPC id near the start so the caller's promise can fail. */

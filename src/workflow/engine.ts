@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
+import type { Agent } from "../agent/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
@@ -304,7 +305,7 @@ export class WorkflowEngine implements RunHost {
       });
   }
 
-  #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun): WorkflowEntrypoint<never, never, never> {
+  #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun): WorkflowEntrypoint<unknown, unknown, Agent> {
     const origin = row.agent_class && row.agent_name !== null ? { className: row.agent_class, name: row.agent_name } : undefined;
     const host = this.#host;
     const ctx: WorkflowContext = {
@@ -322,7 +323,7 @@ export class WorkflowEngine implements RunHost {
         },
       },
     };
-    const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<never, never, never>;
+    const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<unknown, unknown, Agent>;
     return new Concrete(ctx, host.env);
   }
 

@@ -103,4 +103,4 @@ export abstract class WorkflowEntrypoint<Env = unknown, Params = unknown, AgentT
 }
 
 /** A WorkflowEntrypoint subclass. */
-export type WorkflowClass = abstract new (ctx: WorkflowContext, env: never) => WorkflowEntrypoint<never, never, never>;
+export type WorkflowClass = abstract new (ctx: WorkflowContext, env: never) => WorkflowEntrypoint<unknown, unknown, Agent>;

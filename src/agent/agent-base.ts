@@ -1,0 +1,369 @@
+import { frames, parseIncoming } from "../protocol/frames.ts";
+import { runTemplate, type SqlValue } from "../storage/sql.ts";
+import { Connection, type SocketRecord } from "./connection.ts";
+import { handleRpc, messageOf } from "./rpc.ts";
+import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
+import { StateStore } from "./state-store.ts";
+
+/** Passed to connection hooks: the HTTP request that opened the WebSocket. */
+export interface ConnectionContext {
+  readonly request: Request;
+}
+
+/** Who changed the state: a client connection, or the agent itself. */
+export type StateSource = Connection | "server";
+
+/** @internal Entry points the host calls. Symbols keep them off the public surface. */
+const START: unique symbol = Symbol("hearth.start");
+const REQUEST: unique symbol = Symbol("hearth.request");
+const CONNECT: unique symbol = Symbol("hearth.connect");
+const MESSAGE: unique symbol = Symbol("hearth.message");
+const CLOSE: unique symbol = Symbol("hearth.close");
+const INVOKE: unique symbol = Symbol("hearth.invoke");
+const INVALIDATE: unique symbol = Symbol("hearth.invalidate");
+const TASKS: unique symbol = Symbol("hearth.tasks");
+/** @internal */
+export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
+/** @internal */
+export const REPORT_ERROR: unique symbol = Symbol("hearth.reportError");
+export const HANDLE = {
+  start: START,
+  request: REQUEST,
+  connect: CONNECT,
+  message: MESSAGE,
+  close: CLOSE,
+  invoke: INVOKE,
+  invalidate: INVALIDATE,
+  tasks: TASKS,
+} as const;
+
+const MAX_TAGS = 10;
+const MAX_TAG_LENGTH = 256;
+
+/**
+ * The actor core of {@link Agent}: state, SQL, connections, lifecycle hooks and RPC. Extend `Agent`,
+ * which adds durable time and workflows on top.
+ */
+export class AgentBase<Env = unknown, State = unknown> {
+  /** State used until the first setState. */
+  initialState?: State;
+  readonly ctx: AgentContext;
+  readonly env: Env;
+  readonly #runtime: AgentRuntime;
+  readonly #state: StateStore;
+  readonly #connections = new WeakMap<SocketRecord, Connection>();
+  readonly #output = (send: () => void) => this.#runtime.db.output(send);
+
+  constructor(ctx: AgentContext, env: Env) {
+    const runtime = (ctx as Partial<AgentContextWithRuntime>)[RUNTIME];
+    if (!runtime) {
+      throw new TypeError("Agents are created by the Hearth host; use getAgentByName(env.MyAgent, name) to reach one");
+    }
+    this.ctx = ctx;
+    this.env = env;
+    this.#runtime = runtime;
+    this.#state = new StateStore(runtime.db);
+  }
+
+  /** The instance name this agent was addressed by. */
+  get name(): string {
+    return this.#runtime.name;
+  }
+
+  /** Current state, read lazily from the agent's database; `initialState` until one is set. */
+  get state(): State {
+    const stored = this.#state.read();
+    if (stored) return stored.value as State;
+    if (this.initialState === undefined) return undefined as State;
+    this.#state.write(this.initialState);
+    return this.#state.read()!.value as State;
+  }
+
+  /** Persists the whole state and broadcasts it to every protocol connection. */
+  setState(state: State): void {
+    this.validateStateChange(state, "server");
+    this.#commitState(state, "server");
+  }
+
+  /** Throw to reject a state change (from a client or from the server). Synchronous. */
+  validateStateChange(_nextState: State, _source: StateSource): void {}
+
+  /** Runs after a state change was stored and broadcast. */
+  onStateChanged(_state: State | undefined, _source: StateSource): void | Promise<void> {}
+
+  /** @deprecated Older name of {@link onStateChanged}; still called when onStateChanged is not overridden. */
+  onStateUpdate(_state: State | undefined, _source: StateSource): void | Promise<void> {}
+
+  /**
+   * Synchronous, parameterised SQL over the agent's own database.
+   * @example
+   * const rows = this.sql<{ content: string }>`SELECT content FROM turns WHERE at > ${since}`;
+   */
+  sql<T = Record<string, string | number | bigint | null | Uint8Array>>(
+    strings: TemplateStringsArray,
+    ...values: SqlValue[]
+  ): T[] {
+    return runTemplate<T>(this.#runtime.db, strings, values);
+  }
+
+  /** Called once each time the agent is created or woken, before any other event. */
+  onStart(_props?: Record<string, unknown>): void | Promise<void> {}
+
+  /** Handles plain HTTP requests to `/agents/<class>/<name>/…`. */
+  onRequest(request: Request): Response | Promise<Response> {
+    return new Response(`${this.#runtime.className} does not handle HTTP requests (no onRequest): ${request.method} ${new URL(request.url).pathname}`, {
+      status: 404,
+    });
+  }
+
+  onConnect(_connection: Connection, _ctx: ConnectionContext): void | Promise<void> {}
+
+  /** Receives every message that is not a protocol frame (rpc, cf_agent_state). */
+  onMessage(_connection: Connection, _message: string | ArrayBuffer): void | Promise<void> {}
+
+  onClose(_connection: Connection, _code: number, _reason: string, _wasClean: boolean): void | Promise<void> {}
+
+  /** Called with errors from handlers. The default logs them. */
+  onError(connectionOrError: Connection | unknown, error?: unknown): void | Promise<void> {
+    const cause = connectionOrError instanceof Connection ? error : connectionOrError;
+    console.error(`[hearth] ${this.#runtime.className}/${this.name}:`, cause);
+  }
+
+  /** Extra tags for a new connection (the id is always the first tag). */
+  getConnectionTags(_connection: Connection, _ctx: ConnectionContext): string[] | Promise<string[]> {
+    return [];
+  }
+
+  shouldConnectionBeReadonly(_connection: Connection, _ctx: ConnectionContext): boolean {
+    return false;
+  }
+
+  /** Return false for a raw socket that gets no identity/state frames. */
+  shouldSendProtocolMessages(_connection: Connection, _ctx: ConnectionContext): boolean {
+    return true;
+  }
+
+  setConnectionReadonly(connection: Connection, readonly = true): void {
+    connection.record.readonly = readonly;
+  }
+
+  isConnectionReadonly(connection: Connection): boolean {
+    return connection.record.readonly;
+  }
+
+  /** Open connections, optionally only those carrying `tag`. */
+  *getConnections<TState = unknown>(tag?: string): IterableIterator<Connection<TState>> {
+    for (const record of this.#runtime.sockets()) {
+      if (tag === undefined || record.tags.includes(tag)) yield this.#connection(record) as Connection<TState>;
+    }
+  }
+
+  getConnection<TState = unknown>(id: string): Connection<TState> | undefined {
+    const record = this.#runtime.socket(id);
+    return record ? (this.#connection(record) as Connection<TState>) : undefined;
+  }
+
+  /** Sends `message` to every open connection except those whose id is in `without`. */
+  broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
+    for (const record of this.#runtime.sockets()) {
+      if (!without?.includes(record.id)) this.#connection(record).send(message);
+    }
+  }
+
+  /**
+   * Keeps the agent in memory (not hibernated) until the returned function is called. Calls are
+   * counted; the function also works with `using`.
+   * @example
+   * const release = await this.keepAlive();
+   * try { await longJob(); } finally { release(); }
+   */
+  async keepAlive(): Promise<(() => void) & Disposable> {
+    const release = this.#runtime.keepAlive();
+    return Object.assign(release, { [Symbol.dispose]: release });
+  }
+
+  /** Runs `fn` while holding the agent in memory. */
+  async keepAliveWhile<T>(fn: () => Promise<T>): Promise<T> {
+    const release = this.#runtime.keepAlive();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Deletes the agent's database and closes its connections. The next request starts afresh. */
+  async destroy(): Promise<void> {
+    await this.#runtime.destroy();
+  }
+
+  #connection(record: SocketRecord): Connection {
+    let connection = this.#connections.get(record);
+    if (!connection) {
+      connection = new Connection(record, this.#output);
+      this.#connections.set(record, connection);
+    }
+    return connection;
+  }
+
+  #commitState(state: State, source: StateSource): void {
+    const json = this.#state.write(state);
+    const except = source === "server" ? undefined : source.id;
+    let frame: string | undefined;
+    for (const record of this.#runtime.sockets()) {
+      if (!record.protocol || !record.connected || record.id === except) continue;
+      frame ??= json === undefined ? frames.state(undefined) : `{"type":"cf_agent_state","state":${json}}`;
+      this.#connection(record).send(frame);
+    }
+    const hook = this.onStateChanged !== AgentBase.prototype.onStateChanged ? this.onStateChanged : this.onStateUpdate;
+    try {
+      const pending = hook.call(this, this.#state.read()?.value as State | undefined, source);
+      if (pending instanceof Promise) pending.catch((error: unknown) => this.#reportError(error));
+    } catch (error) {
+      this.#reportError(error);
+    }
+  }
+
+  #reportError(error: unknown, connection?: Connection): void {
+    try {
+      const pending = connection ? this.onError(connection, error) : this.onError(error);
+      if (pending instanceof Promise) pending.catch((e: unknown) => console.error("[hearth] onError failed:", e));
+    } catch (e) {
+      console.error("[hearth] onError failed:", e);
+    }
+  }
+
+  /** Dropped in-memory copies after a rollback. */
+  [HANDLE.invalidate](): void {
+    this.#state.invalidate();
+  }
+
+  /** @internal The runtime, for the layers of the agent built on this base. */
+  get [AGENT_RUNTIME](): AgentRuntime {
+    return this.#runtime;
+  }
+
+  /** @internal Sends an error to onError (and the log, if onError itself fails). */
+  [REPORT_ERROR](error: unknown): void {
+    this.#reportError(error);
+  }
+
+  async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
+    await this.onStart(props);
+  }
+
+  async [HANDLE.request](request: Request): Promise<Response> {
+    try {
+      const response: unknown = await this.onRequest(request);
+      if (!(response instanceof Response)) {
+        throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
+      }
+      return response;
+    } catch (error) {
+      this.#reportError(error);
+      throw error;
+    }
+  }
+
+  async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
+    const connection = this.#connection(record);
+    const ctx: ConnectionContext = { request };
+    const extra = await this.getConnectionTags(connection, ctx);
+    record.tags = normalizeTags(record.id, extra);
+    record.readonly = this.shouldConnectionBeReadonly(connection, ctx);
+    record.protocol = this.shouldSendProtocolMessages(connection, ctx);
+    if (record.protocol) {
+      const state = this.state;
+      connection.send(frames.identity(this.name, this.#runtime.classSlug, state !== undefined));
+      if (state !== undefined) {
+        const json = this.#state.read()?.json;
+        connection.send(json === undefined ? frames.state(state) : `{"type":"cf_agent_state","state":${json}}`);
+      }
+      connection.send(frames.mcpServers());
+    }
+    record.connected = true;
+    try {
+      await this.onConnect(connection, ctx);
+    } catch (error) {
+      this.#reportError(error, connection);
+      throw error;
+    }
+  }
+
+  async [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void> {
+    const connection = this.#connection(record);
+    if (typeof message === "string") {
+      const incoming = parseIncoming(message);
+      if (incoming.kind === "rpc") {
+        const target = {
+          className: this.#runtime.className,
+          instance: this,
+          keepAlive: () => this.#runtime.keepAlive(),
+          rollback: () => this.#runtime.db.rollbackCurrent(),
+        };
+        await handleRpc(target, connection, incoming.frame).catch((error: unknown) => {
+          this.#reportError(error, connection);
+          throw error;
+        });
+        return;
+      }
+      if (incoming.kind === "state") return this.#clientState(connection, incoming.frame.state as State);
+      if (incoming.kind === "invalid") {
+        connection.send(incoming.id ? frames.rpcError(incoming.id, incoming.error) : frames.error(incoming.error));
+        return;
+      }
+    }
+    if (this.onMessage === AgentBase.prototype.onMessage) {
+      connection.send(
+        frames.error(`${this.#runtime.className} has no onMessage handler and this is not a protocol frame (rpc or cf_agent_state)`),
+      );
+      return;
+    }
+    try {
+      await this.onMessage(connection, message);
+    } catch (error) {
+      this.#reportError(error, connection);
+      throw error;
+    }
+  }
+
+  async [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void> {
+    await this.onClose(this.#connection(record), code, reason, wasClean);
+  }
+
+  async [HANDLE.invoke](method: string, args: unknown[]): Promise<unknown> {
+    const fn = (this as unknown as Record<string, unknown>)[method];
+    if (typeof fn !== "function" || method === "constructor") {
+      throw new TypeError(`${this.#runtime.className} has no method "${method}"`);
+    }
+    return await fn.apply(this, args);
+  }
+
+  #clientState(connection: Connection, state: State): void {
+    if (connection.readonly) {
+      connection.send(frames.stateError("Connection is readonly"));
+      return;
+    }
+    try {
+      this.validateStateChange(state, connection);
+    } catch (error) {
+      connection.send(frames.stateError("State update rejected"));
+      this.#reportError(new Error(`State update rejected: ${messageOf(error)}`, { cause: error }), connection);
+      return;
+    }
+    this.#commitState(state, connection);
+  }
+}
+
+function normalizeTags(id: string, extra: unknown): string[] {
+  if (!Array.isArray(extra)) throw new TypeError("getConnectionTags must return an array of strings");
+  const tags = [id];
+  for (const tag of extra) {
+    if (typeof tag !== "string" || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+      throw new TypeError(`Connection tags must be non-empty strings of at most ${MAX_TAG_LENGTH} characters`);
+    }
+    if (!tags.includes(tag)) tags.push(tag);
+  }
+  if (tags.length > MAX_TAGS) throw new RangeError(`A connection can have at most ${MAX_TAGS} tags (the id included)`);
+  return tags;
+}
