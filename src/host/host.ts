@@ -249,6 +249,11 @@ export class Host implements CellHost, AgentDispatcher {
     return this.#time.idle();
   }
 
+  /** Workflow instances executing now (sleeping and waiting ones are not in memory). */
+  get workflowStats(): { running: number } {
+    return { running: this.#time.workflows?.runningCount ?? 0 };
+  }
+
   /** Agents with scheduled or queued work, and when the earliest is due (epoch ms). */
   get pendingTasks(): { agents: number; nextAt: number | null } {
     return { agents: this.#time.index.size, nextAt: this.#time.index.earliest() };

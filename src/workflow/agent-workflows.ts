@@ -1,6 +1,7 @@
 import type { AgentDatabase } from "../storage/database.ts";
 import { CREATE_FOR_AGENT, isWorkflowBinding, type WorkflowBinding } from "./binding.ts";
 import type { ApprovalPayload } from "./entrypoint.ts";
+import { WorkflowStateError } from "./errors.ts";
 import type { InstanceStatus } from "./types.ts";
 
 /** A workflow instance an agent started, as `getWorkflows()` lists it. */
@@ -51,7 +52,11 @@ export class AgentWorkflows {
 
   async status(nameOrId: string, maybeId?: string): Promise<InstanceStatus> {
     const { binding, id } = this.#resolve(nameOrId, maybeId);
-    return (await binding.get(id)).status();
+    const instance = await binding.get(id).catch((error: unknown) => {
+      if (error instanceof WorkflowStateError) return undefined;
+      throw error;
+    });
+    return instance ? instance.status() : { status: "unknown" };
   }
 
   async sendEvent(nameOrId: string, idOrEvent: string | { type: string; payload?: unknown }, maybeEvent?: { type: string; payload?: unknown }): Promise<void> {

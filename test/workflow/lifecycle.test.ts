@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import type { WorkflowBinding } from "../../src/workflow/binding.ts";
+import { WorkflowEntrypoint } from "../../src/workflow/entrypoint.ts";
+import type { WorkflowEvent, WorkflowStep } from "../../src/workflow/types.ts";
+
+const START = Date.UTC(2031, 5, 1);
+const log: string[] = [];
+let stepNames = ["one", "two"];
+
+class Approval extends WorkflowEntrypoint<unknown, { timeout?: string }> {
+  async run(event: WorkflowEvent<{ timeout?: string }>, step: WorkflowStep) {
+    const draft = await step.do("draft", () => (log.push("draft"), "hello"));
+    const answer = await step.waitForEvent<{ ok: boolean }>("approval", { type: "approve", timeout: event.payload?.timeout ?? "1 day" });
+    if (!answer.payload.ok) return "rejected";
+    await step.do("send", () => log.push(`send ${draft}`));
+    return { sent: draft, at: answer.timestamp.toISOString() };
+  }
+}
+
+class Ticker extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    for (let i = 0; i < 5; i++) {
+      await step.do(`tick ${i}`, () => log.push(`tick ${i}`));
+      await step.sleep(`nap ${i}`, "1 hour");
+    }
+    return "done";
+  }
+}
+
+class Changing extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    for (const name of stepNames) await step.do(name, () => name);
+    await step.sleep("rest", "1 hour");
+    await step.do("last", () => "last");
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  log.length = 0;
+  stepNames = ["one", "two"];
+  await t?.close();
+  t = undefined;
+});
+
+async function env() {
+  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing }, start: START });
+  return t;
+}
+
+const wf = <P = unknown>(t: TestEnv, name: string) => t.env[name] as WorkflowBinding<P>;
+
+describe("waitForEvent", () => {
+  it("resumes with the event's payload, hours later and across a restart", async () => {
+    const t = await env();
+    const instance = await wf(t, "Approval").create({ id: "a1" });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.restart();
+    await t.clock.advance("3 hours");
+    await (await wf(t, "Approval").get("a1")).sendEvent({ type: "approve", payload: { ok: true } });
+    await t.clock.settle();
+    expect(await (await wf(t, "Approval").get("a1")).status()).toEqual({
+      status: "complete",
+      output: { sent: "hello", at: "2031-06-01T03:00:00.000Z" },
+    });
+    expect(log).toEqual(["draft", "send hello"]);
+  });
+
+  it("keeps an event sent before the instance waits for it", async () => {
+    const t = await env();
+    const instance = await wf(t, "Approval").create({ id: "early" });
+    await instance.sendEvent({ type: "approve", payload: { ok: false } });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "complete", output: "rejected" });
+  });
+
+  it("times out with a WorkflowTimeoutError", async () => {
+    const t = await env();
+    const instance = await wf<{ timeout: string }>(t, "Approval").create({ id: "slow", params: { timeout: "2 hours" } });
+    await t.clock.advance("1 hour 59 minutes");
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.clock.advance("1 minute");
+    expect(await instance.status()).toEqual({
+      status: "errored",
+      error: { name: "WorkflowTimeoutError", message: 'step.waitForEvent("approval") received no "approve" event within 2 h' },
+    });
+  });
+});
+
+describe("pause, resume, terminate, restart", () => {
+  it("pauses between steps and resumes where it was", async () => {
+    const t = await env();
+    const instance = await wf(t, "Ticker").create({ id: "tk" });
+    await t.clock.advance("90 minutes"); // tick 0, nap, tick 1
+    await instance.pause();
+    expect(await instance.status()).toEqual({ status: "paused" });
+    await t.clock.advance("5 hours");
+    expect(log).toEqual(["tick 0", "tick 1"]);
+    await expect(instance.pause()).resolves.toBeUndefined(); // pausing twice is harmless
+    await instance.resume();
+    await t.clock.advance("5 hours");
+    expect(log).toEqual(["tick 0", "tick 1", "tick 2", "tick 3", "tick 4"]);
+    expect(await instance.status()).toEqual({ status: "complete", output: "done" });
+    await expect(instance.resume()).rejects.toThrow(/it is complete, not paused/);
+    await expect(instance.pause()).rejects.toThrow(/already complete/);
+  });
+
+  it("terminates for good, and restart runs from the start", async () => {
+    const t = await env();
+    const instance = await wf(t, "Ticker").create({ id: "tk" });
+    await t.clock.advance("30 minutes");
+    await instance.terminate();
+    await t.clock.advance("1 day");
+    expect(log).toEqual(["tick 0"]);
+    expect(await instance.status()).toEqual({ status: "terminated" });
+    await expect(instance.terminate()).rejects.toThrow(/already terminated/);
+    await expect(instance.sendEvent({ type: "x" })).rejects.toThrow(/it is terminated/);
+    await instance.restart();
+    await t.clock.advance("6 hours");
+    expect(log).toEqual(["tick 0", "tick 0", "tick 1", "tick 2", "tick 3", "tick 4"]);
+    expect(await instance.status()).toEqual({ status: "complete", output: "done" });
+  });
+
+  it("restart while sleeping forgets the old run", async () => {
+    const t = await env();
+    const instance = await wf(t, "Ticker").create({ id: "tk" });
+    await t.clock.advance("150 minutes"); // ticks 0-2
+    await instance.restart();
+    await t.clock.settle();
+    expect(log).toEqual(["tick 0", "tick 1", "tick 2", "tick 0"]);
+  });
+});
+
+describe("creating instances", () => {
+  it("refuses duplicate and malformed ids and oversize params, creating nothing", async () => {
+    const t = await env();
+    const ticker = wf(t, "Ticker");
+    await ticker.create({ id: "same" });
+    await expect(ticker.create({ id: "same" })).rejects.toThrow(/Ticker instance same already exists/);
+    await expect(ticker.create({ id: "-dash" })).rejects.toThrow(/Invalid workflow instance id/);
+    await expect(ticker.create({ id: "x".repeat(101) })).rejects.toThrow(/Invalid workflow instance id/);
+    await expect(ticker.create({ id: "../etc" })).rejects.toThrow(/Invalid workflow instance id/);
+    await expect(ticker.create({ params: "x".repeat(17 * 1024 * 1024) })).rejects.toThrow(/maxWorkflowParamsBytes/);
+    await expect(ticker.createBatch([{ id: "b1" }, { id: "same" }])).rejects.toThrow(/already exists/);
+    await expect(ticker.get("b1")).rejects.toThrow(/no instance "b1"/);
+    const batch = await ticker.createBatch([{ id: "b1" }, { id: "b2" }]);
+    expect(batch.map((instance) => instance.id)).toEqual(["b1", "b2"]);
+    const generated = await ticker.create();
+    expect(generated.id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("runs 1,000 instances at once", async () => {
+    const t = await env();
+    const ticker = wf(t, "Ticker");
+    const instances = await ticker.createBatch(Array.from({ length: 1000 }, (_, i) => ({ id: `i${i}` })));
+    await t.clock.advance("6 hours");
+    const statuses = await Promise.all(instances.map((instance) => instance.status()));
+    expect(statuses.every((s) => s.status === "complete" && s.output === "done")).toBe(true);
+    expect(log).toHaveLength(5000);
+  }, 60_000);
+});
+
+describe("code changed under a running instance", () => {
+  it("errors clearly instead of replaying the wrong steps", async () => {
+    const t = await env();
+    const instance = await wf(t, "Changing").create({ id: "c" });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    stepNames = ["one", "three", "two"]; // a new step in the middle
+    await t.clock.advance("1 hour");
+    const status = await instance.status();
+    expect(status.status).toBe("errored");
+    expect(status.error?.name).toBe("WorkflowNondeterminismError");
+    expect(status.error?.message).toMatch(/step #2 is now "three", but this instance recorded "two" there/);
+  });
+});

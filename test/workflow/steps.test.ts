@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import type { WorkflowBinding } from "../../src/workflow/binding.ts";
+import { WorkflowEntrypoint } from "../../src/workflow/entrypoint.ts";
+import { NonRetryableError } from "../../src/workflow/errors.ts";
+import type { WorkflowEvent, WorkflowStep, WorkflowStepConfig } from "../../src/workflow/types.ts";
+
+const START = Date.UTC(2031, 0, 1);
+/** Attempt times (virtual ms since START) per instance. */
+const attempts = new Map<string, number[]>();
+const effects: string[] = [];
+
+interface FlakyParams {
+  failures: number;
+  config?: WorkflowStepConfig;
+  fatal?: boolean;
+}
+
+class Flaky extends WorkflowEntrypoint<unknown, FlakyParams> {
+  async run(event: WorkflowEvent<FlakyParams>, step: WorkflowStep) {
+    const id = event.instanceId;
+    return step.do("call", event.payload.config ?? {}, ({ attempt }) => {
+      const list = attempts.get(id) ?? [];
+      list.push(Date.now() - START);
+      attempts.set(id, list);
+      if (event.payload.fatal) throw new NonRetryableError("card declined");
+      if (attempt <= event.payload.failures) throw new Error(`attempt ${attempt} failed`);
+      return { ok: attempt };
+    });
+  }
+}
+
+class Caught extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    try {
+      await step.do("fails", { retries: { limit: 0, delay: 0 } }, () => {
+        effects.push("fails");
+        throw new NonRetryableError("nope");
+      });
+    } catch (error) {
+      const message = await step.do("recover", () => {
+        effects.push("recover");
+        return `recovered from ${(error as Error).message}`;
+      });
+      await step.sleep("pause", "1 hour");
+      return message;
+    }
+  }
+}
+
+class Many extends WorkflowEntrypoint<unknown, { steps: number; bytes?: number }> {
+  async run(event: WorkflowEvent<{ steps: number; bytes?: number }>, step: WorkflowStep) {
+    let sum = 0;
+    for (let i = 0; i < event.payload.steps; i++) sum += await step.do("add", () => i);
+    if (event.payload.bytes) {
+      const big = await step.do("big", () => "x".repeat(event.payload.bytes!));
+      await step.sleep("rest", "1 minute");
+      return { sum, big: big.length };
+    }
+    return { sum };
+  }
+}
+
+class Parallel extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const [a, b] = await Promise.all([
+      step.do("a", async () => {
+        effects.push("a");
+        return 1;
+      }),
+      step.sleep("wait", "10 minutes").then(() => step.do("b", () => (effects.push("b"), 2))),
+    ]);
+    return a + b;
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  attempts.clear();
+  effects.length = 0;
+  await t?.close();
+  t = undefined;
+});
+
+async function env() {
+  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel }, start: START });
+  return t;
+}
+
+function binding<P>(t: TestEnv, name: string) {
+  return t.env[name] as WorkflowBinding<P>;
+}
+
+describe("step.do retries", () => {
+  it("waits 10 s, 20 s, 40 s… by default (exponential) and records the result once", async () => {
+    const t = await env();
+    const instance = await binding<FlakyParams>(t, "Flaky").create({ id: "exp", params: { failures: 3 } });
+    await t.clock.advance("10 minutes");
+    expect(attempts.get("exp")).toEqual([0, 10_000, 30_000, 70_000]);
+    expect(await instance.status()).toEqual({ status: "complete", output: { ok: 4 } });
+    await t.restart();
+    await t.clock.advance("1 hour");
+    expect(attempts.get("exp")).toHaveLength(4); // complete: nothing runs again
+  });
+
+  it("supports constant and linear backoff with string delays", async () => {
+    const t = await env();
+    const flaky = binding<FlakyParams>(t, "Flaky");
+    await flaky.create({ id: "const", params: { failures: 2, config: { retries: { limit: 5, delay: "5 seconds", backoff: "constant" } } } });
+    await flaky.create({ id: "lin", params: { failures: 3, config: { retries: { limit: 5, delay: 1000, backoff: "linear" } } } });
+    await t.clock.advance("1 minute");
+    expect(attempts.get("const")).toEqual([0, 5000, 10_000]);
+    expect(attempts.get("lin")).toEqual([0, 1000, 3000, 6000]);
+  });
+
+  it("errors after the retry limit, and at once on NonRetryableError", async () => {
+    const t = await env();
+    const flaky = binding<FlakyParams>(t, "Flaky");
+    const limited = await flaky.create({ id: "limited", params: { failures: 99, config: { retries: { limit: 2, delay: 100 } } } });
+    const fatal = await flaky.create({ id: "fatal", params: { failures: 0, fatal: true } });
+    await t.clock.advance("1 minute");
+    expect(attempts.get("limited")).toHaveLength(3);
+    expect(await limited.status()).toEqual({ status: "errored", error: { name: "Error", message: "attempt 3 failed" } });
+    expect(attempts.get("fatal")).toHaveLength(1);
+    expect(await fatal.status()).toEqual({ status: "errored", error: { name: "NonRetryableError", message: "card declined" } });
+  });
+
+  it("replays a caught failure the same way without re-running either step", async () => {
+    const t = await env();
+    const instance = await binding(t, "Caught").create({ id: "c" });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.restart();
+    await t.clock.advance("1 hour");
+    expect(await (await binding(t, "Caught").get("c")).status()).toEqual({ status: "complete", output: "recovered from nope" });
+    expect(effects).toEqual(["fails", "recover"]);
+  });
+
+  it("refuses bad step options with a clear error", async () => {
+    const t = await env();
+    const instance = await binding<FlakyParams>(t, "Flaky").create({
+      id: "bad",
+      params: { failures: 0, config: { retries: { limit: -1, delay: 0 } } },
+    });
+    await t.clock.settle();
+    expect(await instance.status()).toMatchObject({ status: "errored", error: { message: expect.stringMatching(/retries\.limit/) as string } });
+  });
+});
+
+describe("replay and limits", () => {
+  it("runs parallel branches; a sleeping branch does not hold the instance in memory", async () => {
+    const t = await env();
+    const instance = await binding(t, "Parallel").create({ id: "p" });
+    await t.clock.settle();
+    expect(effects).toEqual(["a"]);
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    expect(t.host.workflowStats.running).toBe(0);
+    await t.clock.advance("10 minutes");
+    expect(await instance.status()).toEqual({ status: "complete", output: 3 });
+    expect(effects).toEqual(["a", "b"]);
+  });
+
+  it("keeps 25,000 steps and a 32 MiB step result", async () => {
+    const t = await env();
+    const instance = await binding<{ steps: number; bytes?: number }>(t, "Many").create({
+      id: "long",
+      params: { steps: 25_000, bytes: 32 * 1024 * 1024 },
+    });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.restart(); // the replay reads 25,001 recorded steps back
+    await t.clock.advance("1 minute");
+    expect(await (await binding(t, "Many").get("long")).status()).toEqual({
+      status: "complete",
+      output: { sum: (25_000 * 24_999) / 2, big: 32 * 1024 * 1024 },
+    });
+  }, 120_000);
+});
