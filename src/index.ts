@@ -19,6 +19,7 @@ export type {
   TaskFailure,
 } from "./schedule/types.ts";
 export { systemClock, VirtualClock, type Clock } from "./time/clock.ts";
+export * from "./workflow/index.ts";
 export { AgentNamespace, getAgentByName, type AgentStub, type AgentId } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";

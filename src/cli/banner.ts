@@ -9,6 +9,8 @@ export interface BannerInfo {
   entry: string;
   /** Binding names of the served agent classes. */
   agents: string[];
+  /** Binding names of the workflow classes. */
+  workflows?: string[];
   /** Whether the entry's default export handles requests itself. */
   hasFetch: boolean;
   /** The address actually listened on, e.g. `http://127.0.0.1:8787`. */
@@ -38,6 +40,7 @@ export function formatBanner(info: BannerInfo): string {
     lines.push(`  ${index === 0 ? label("agents") : " ".repeat(8)} ${name.padEnd(width)}  → ${styleText("cyan", url)}`);
   });
   if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
+  if (info.workflows && info.workflows.length > 0) lines.push(`  ${label("workflow")} ${info.workflows.join(", ")}  (env.<name>.create())`);
   if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
   const pending = info.pendingTasks;

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { register } from "tsx/esm/api";
-import { Agent, type AgentClass, type WorkerFetch } from "../index.ts";
+import { Agent, WorkflowEntrypoint, type AgentClass, type WorkerFetch, type WorkflowClass } from "../index.ts";
 import { CliError } from "./errors.ts";
 
 /** What an entry module offers to serve. */
@@ -13,6 +13,11 @@ export interface EntryModule {
   display: string;
   /** Agent classes by binding name (the export name; a default-exported class uses its class name). */
   agents: Record<string, AgentClass>;
+  /**
+   * Workflow classes by binding name: the export name, unless `export const config = { workflows:
+   * { ExportName: { binding: "OTHER" } } }` renames it.
+   */
+  workflows: Record<string, WorkflowClass>;
   /** The default export's `fetch`, bound to it, if it has one. */
   fetch: WorkerFetch | undefined;
   /** Things worth telling the user that do not stop the server. */
@@ -76,10 +81,16 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
   const agents: Record<string, AgentClass> = {};
   const warnings: string[] = [];
   const lookalikes: string[] = [];
+  const workflows: Record<string, WorkflowClass> = {};
+  const renames = workflowBindings(mod.config, warnings);
   for (const [name, value] of Object.entries(mod)) {
     if (name === "default") continue;
     if (isAgentClass(value)) agents[name] = value;
+    else if (isWorkflowClass(value)) workflows[renames.get(name) ?? name] = value;
     else if (extendsSomethingNamedAgent(value)) lookalikes.push(name);
+  }
+  for (const name of renames.keys()) {
+    if (!isWorkflowClass(mod[name])) warnings.push(`config.workflows.${name} names no exported WorkflowEntrypoint class; it is ignored.`);
   }
 
   const defaultExport = mod.default;
@@ -101,7 +112,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
       `${name} extends a class named Agent that is not this hearth's Agent (two copies of hearth installed?); it is not served.`,
     );
   }
-  if (Object.keys(agents).length === 0) {
+  if (Object.keys(agents).length === 0 && Object.keys(workflows).length === 0) {
     if (fetch === undefined) {
       throw new CliError(
         "nothing-to-serve",
@@ -111,7 +122,29 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     }
     warnings.push(`${display} exports no Agent classes; only its fetch handler is served.`);
   }
-  return { path, display, agents, fetch, warnings };
+  return { path, display, agents, workflows, fetch, warnings };
+}
+
+/** Whether `value` is a class deriving from this package's `WorkflowEntrypoint`. */
+export function isWorkflowClass(value: unknown): value is WorkflowClass {
+  return typeof value === "function" && value.prototype instanceof WorkflowEntrypoint;
+}
+
+/** `export const config = { workflows: { ExportName: { binding: "NAME" } } }` → ExportName → NAME. */
+function workflowBindings(config: unknown, warnings: string[]): Map<string, string> {
+  const renames = new Map<string, string>();
+  const section = (config as { workflows?: unknown } | undefined)?.workflows;
+  if (section === undefined) return renames;
+  if (typeof section !== "object" || section === null) {
+    warnings.push("config.workflows must be an object like { MyWorkflow: { binding: \"MY_WORKFLOW\" } }; it is ignored.");
+    return renames;
+  }
+  for (const [name, entry] of Object.entries(section)) {
+    const binding = (entry as { binding?: unknown } | null)?.binding;
+    if (typeof binding === "string" && /^[A-Za-z_$][\w$]*$/.test(binding)) renames.set(name, binding);
+    else warnings.push(`config.workflows.${name}.binding must be an identifier string; the class keeps its own name.`);
+  }
+  return renames;
 }
 
 /** Whether `value` is a class deriving from this package's `Agent`. */

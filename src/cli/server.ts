@@ -39,6 +39,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     host = new Host({
       dataDir: options.dataDir,
       agents: entry.agents,
+      workflows: entry.workflows,
       vars,
       ...(options.durability !== undefined ? { durability: options.durability } : {}),
     });
@@ -64,6 +65,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       command: options.command,
       entry: entry.display,
       agents: Object.keys(entry.agents),
+      workflows: Object.keys(entry.workflows),
       hasFetch: entry.fetch !== undefined,
       url: server.url,
       dataDir: options.dataDir,

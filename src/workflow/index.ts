@@ -1,0 +1,37 @@
+/**
+ * hearth/workflows: durable multi-step processes that survive crashes, sleep for days and wait for
+ * people. `run` replays from the top after every restart; completed steps return their recorded
+ * results instead of running again.
+ * @example
+ * import { WorkflowEntrypoint, NonRetryableError, type WorkflowEvent, type WorkflowStep } from "hearth/workflows";
+ *
+ * export class Signup extends WorkflowEntrypoint<Env, { email: string }> {
+ *   async run(event: WorkflowEvent<{ email: string }>, step: WorkflowStep) {
+ *     await step.do("welcome", () => sendWelcome(event.payload.email));
+ *     await step.sleep("wait a week", "7 days");
+ *     await step.do("check in", () => sendCheckIn(event.payload.email));
+ *   }
+ * }
+ * @packageDocumentation
+ */
+export { WorkflowEntrypoint, type WorkflowContext, type WorkflowClass, type ApprovalPayload } from "./entrypoint.ts";
+export {
+  NonRetryableError,
+  WorkflowTimeoutError,
+  WorkflowNondeterminismError,
+  WorkflowStateError,
+  WorkflowRejectedError,
+} from "./errors.ts";
+export { WorkflowBinding, WorkflowInstance } from "./binding.ts";
+export type { RunWorkflowOptions, TrackedWorkflow } from "./agent-workflows.ts";
+export type {
+  WorkflowEvent,
+  WorkflowStep,
+  WorkflowStepConfig,
+  WorkflowStepContext,
+  WorkflowStepEvent,
+  WorkflowBackoff,
+  WorkflowInstanceStatus,
+  InstanceStatus,
+  WorkflowInstanceCreateOptions,
+} from "./types.ts";
