@@ -39,10 +39,13 @@ export class Timekeeper {
   readonly dispatcher: TaskDispatcher;
   readonly workflows: WorkflowEngine | undefined;
   #stopped = false;
+  /** The index file was missing: waiting workflow instances have no timers in it. */
+  readonly #freshIndex: boolean;
 
   constructor(options: TimekeeperOptions) {
     const indexPath = join(options.dataDir, "host.sqlite");
-    const rebuild = !existsSync(indexPath) && existsSync(join(options.dataDir, "agents"));
+    this.#freshIndex = !existsSync(indexPath);
+    const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
     this.index = new DueIndex(indexPath, options.durability);
     if (rebuild) {
       const started = performance.now();
@@ -83,7 +86,7 @@ export class Timekeeper {
   /** Arms the timer and resumes the workflow instances that were running. */
   start(): void {
     this.dispatcher.start();
-    this.workflows?.boot();
+    this.workflows?.boot({ includeWaiting: this.#freshIndex });
   }
 
   /** Resolves when no scheduled task runs and no workflow instance executes. */

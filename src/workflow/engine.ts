@@ -68,12 +68,24 @@ export class WorkflowEngine implements RunHost {
     return this.#running.size;
   }
 
-  /** Resumes every instance that was queued or running when the process stopped. */
-  boot(): number {
+  /**
+   * Resumes every instance that was queued or running when the process stopped; with
+   * `includeWaiting` also the waiting ones (their timers were lost with the host's index file): each
+   * replays and parks again on a fresh timer.
+   */
+  boot({ includeWaiting = false } = {}): number {
+    const statuses = includeWaiting ? "'queued', 'running', 'waiting'" : "'queued', 'running'";
     const rows = this.store.all<{ workflow: string; id: string }>(
-      "SELECT workflow, id FROM instances WHERE status IN ('queued', 'running') ORDER BY created_at",
+      `SELECT workflow, id FROM instances WHERE status IN (${statuses}) ORDER BY created_at`,
     );
-    for (const row of rows) if (this.#classes.has(row.workflow)) this.#start(row.workflow, row.id);
+    const orphans = new Map<string, number>();
+    for (const row of rows) {
+      if (this.#classes.has(row.workflow)) this.#start(row.workflow, row.id);
+      else orphans.set(row.workflow, (orphans.get(row.workflow) ?? 0) + 1);
+    }
+    for (const [workflow, count] of orphans) {
+      console.error(`[hearth] ${count} unfinished instance(s) of workflow ${workflow}, which is no longer bound; they wait until it is`);
+    }
     return rows.length;
   }
 

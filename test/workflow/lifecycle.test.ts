@@ -176,3 +176,29 @@ describe("code changed under a running instance", () => {
     expect(status.error?.message).toMatch(/step #2 is now "three", but this instance recorded "two" there/);
   });
 });
+
+describe("the host's index file lost", () => {
+  it("resumes waiting instances at boot so they get their timers back", async () => {
+    const t = await env();
+    const instance = await wf(t, "Ticker").create({ id: "tk" });
+    await t.clock.advance("30 minutes");
+    await t.host.close();
+    const { rmSync } = await import("node:fs");
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${t.dataDir}/host.sqlite${suffix}`, { force: true });
+    await t.restart();
+    await t.clock.advance("5 hours");
+    expect(await (await wf(t, "Ticker").get(instance.id)).status()).toEqual({ status: "complete", output: "done" });
+    expect(log).toEqual(["tick 0", "tick 1", "tick 2", "tick 3", "tick 4"]);
+  });
+
+  it("pause lets the running step finish and record, so resume does not repeat it", async () => {
+    const t = await env();
+    const instance = await wf(t, "Ticker").create({ id: "p" });
+    await instance.pause(); // before the first step finishes recording
+    await t.clock.advance("1 hour");
+    expect(await instance.status()).toEqual({ status: "paused" });
+    await instance.resume();
+    await t.clock.advance("6 hours");
+    expect(log).toEqual(["tick 0", "tick 1", "tick 2", "tick 3", "tick 4"]);
+  });
+});
