@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Durability } from "../limits.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
-import { DueIndex } from "../schedule/due-index.ts";
+import { DueIndex, type DueEntry } from "../schedule/due-index.ts";
 import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
 import type { Clock } from "../time/clock.ts";
 import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
@@ -39,6 +39,7 @@ export class Timekeeper {
   readonly dispatcher: TaskDispatcher;
   readonly workflows: WorkflowEngine | undefined;
   #stopped = false;
+  #wakes: DueEntry[] = [];
   /** The index file was missing: waiting workflow instances have no timers in it. */
   readonly #freshIndex: boolean;
 
@@ -54,11 +55,15 @@ export class Timekeeper {
       console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
     }
     if (options.workflows.size > 0) {
-      const store = new WorkflowStore(join(options.dataDir, "workflows.sqlite"), options.durability);
+      // Timers of instances that park are written in one batch, committed before the store's commit
+      // that marks them waiting: a waiting instance always has its timer.
+      const store = new WorkflowStore(join(options.dataDir, "workflows.sqlite"), options.durability, () => this.#flushWakes());
       this.workflows = new WorkflowEngine(store, options.workflows, {
         ...options.engineHost,
         clock: options.clock,
-        wakeAt: (workflow, id, at) => this.dispatcher.lower(WORKFLOW_PREFIX + workflow, id, at),
+        wakeAt: (workflow, id, at) => {
+          this.#wakes.push({ slug: WORKFLOW_PREFIX + workflow, name: id, at });
+        },
       });
     }
     const runAgentTasks = agentTaskRunner({
@@ -99,12 +104,20 @@ export class Timekeeper {
     }
   }
 
+  #flushWakes(): void {
+    if (this.#wakes.length === 0) return;
+    const wakes = this.#wakes;
+    this.#wakes = [];
+    this.dispatcher.lowerMany(wakes);
+  }
+
   stop(): void {
     this.#stopped = true;
     this.dispatcher.stop();
   }
 
   close(): void {
+    this.#flushWakes();
     this.stop();
     this.workflows?.close();
     this.index.close();

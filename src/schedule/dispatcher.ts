@@ -56,6 +56,18 @@ export class TaskDispatcher {
     if (this.#timerAt === undefined || at < this.#timerAt) this.#arm();
   }
 
+  /** Several entries have something due (one transaction for all). */
+  lowerMany(entries: readonly DueEntry[]): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const { slug, name, at } of entries) {
+      const flight = this.#inFlight.get(`${slug}\0${name}`);
+      if (flight) flight.pendingLow = Math.min(flight.pendingLow ?? at, at);
+      earliest = Math.min(earliest, at);
+    }
+    this.#options.index.lowerMany(entries);
+    if (this.#timerAt === undefined || earliest < this.#timerAt) this.#arm();
+  }
+
   /** Sets an agent's exact next due time (when it hibernates with its tasks committed). */
   reconcile(slug: string, name: string, at: number | null): void {
     if (this.#inFlight.has(`${slug}\0${name}`)) return; // the run's end sets it

@@ -121,7 +121,7 @@ export class WorkflowEngine implements RunHost {
     }
     await this.store.write(() => {
       for (const { id, params } of prepared) {
-        if (this.#row(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
+        if (this.exists(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
         this.store.run(
           `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name)
            VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
@@ -140,7 +140,7 @@ export class WorkflowEngine implements RunHost {
   }
 
   exists(workflow: string, id: string): boolean {
-    return this.#row(workflow, id) !== undefined;
+    return this.store.get("SELECT 1 AS x FROM instances WHERE workflow = ? AND id = ?", workflow, id) !== undefined;
   }
 
   status(workflow: string, id: string): InstanceStatus {

@@ -45,6 +45,8 @@ export class WorkflowRun {
   suspended = false;
   readonly #host: RunHost;
   readonly #occurrences = new Map<string, number>();
+  readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
+  readonly #bySeq = new Map<number, string>();
   #seq = 0;
   #executing = 0;
   #waits: Array<number | null> = [];
@@ -55,7 +57,17 @@ export class WorkflowRun {
     this.workflow = workflow;
     this.id = id;
     this.epoch = epoch;
-    this.live = !host.store.get("SELECT 1 AS x FROM steps WHERE workflow = ? AND instance = ? LIMIT 1", workflow, id);
+    // What earlier executions recorded (without results: those are read when their step is reached).
+    const rows = host.store.all<Omit<StepRow, "result" | "error">>(
+      "SELECT key, seq, kind, status, attempts, wake_at FROM steps WHERE workflow = ? AND instance = ?",
+      workflow,
+      id,
+    );
+    for (const row of rows) {
+      this.#byKey.set(row.key, row);
+      this.#bySeq.set(row.seq, row.key);
+    }
+    this.live = rows.length === 0;
   }
 
   readonly step: WorkflowStep = {
@@ -210,24 +222,27 @@ export class WorkflowRun {
     if (seq >= LIMITS.maxStepsPerInstance) {
       throw new NonRetryableError(`This instance reached ${LIMITS.maxStepsPerInstance} steps (maxStepsPerInstance)`, "RangeError");
     }
-    const rows = this.#host.store.all<StepRow>(
-      "SELECT * FROM steps WHERE workflow = ? AND instance = ? AND (key = ? OR seq = ?)",
-      this.workflow,
-      this.id,
-      key,
-      seq,
-    );
-    for (const row of rows) {
-      if (row.key !== key || row.seq !== seq) {
-        const recorded = row.seq === seq ? describeKey(row.key) : `step #${row.seq + 1}`;
-        throw new WorkflowNondeterminismError(
-          `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${recorded} there. ` +
-            "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
-            "restart the instance or keep the old code for instances in flight.",
-        );
-      }
+    const recorded = this.#byKey.get(key);
+    const atSeq = this.#bySeq.get(seq);
+    if ((recorded && recorded.seq !== seq) || (atSeq !== undefined && atSeq !== key)) {
+      const there = atSeq !== undefined ? describeKey(atSeq) : `step #${recorded!.seq + 1}`;
+      throw new WorkflowNondeterminismError(
+        `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${there} there. ` +
+          "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
+          "restart the instance or keep the old code for instances in flight.",
+      );
     }
-    return { key, seq, row: rows[0] };
+    if (!recorded) return { key, seq, row: undefined };
+    const needsBody = recorded.status === "done" || recorded.status === "failed";
+    const body = needsBody
+      ? this.#host.store.get<{ result: Uint8Array | null; error: string | null }>(
+          "SELECT result, error FROM steps WHERE workflow = ? AND instance = ? AND key = ?",
+          this.workflow,
+          this.id,
+          key,
+        )
+      : undefined;
+    return { key, seq, row: { ...recorded, result: body?.result ?? null, error: body?.error ?? null } };
   }
 
   async #record(
@@ -243,39 +258,41 @@ export class WorkflowRun {
     this.#executing++;
     try {
       await store.write(() => {
-      const instance = store.get<{ epoch: number; status: string }>(
-        "SELECT epoch, status FROM instances WHERE workflow = ? AND id = ?",
-        this.workflow,
-        this.id,
-      );
-      // Restarted or terminated meanwhile: this execution no longer owns the instance.
-      if (!instance || instance.epoch !== this.epoch || instance.status === "terminated") {
-        stale = true;
-        return;
-      }
-      store.run(
-        `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
-           error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at`,
-        this.workflow,
-        this.id,
-        key,
-        seq,
-        kind,
-        status,
-        fields.result ?? null,
-        fields.error ?? null,
-        fields.attempts ?? 0,
-        fields.wakeAt ?? null,
-      );
-      if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
+        // Only while this execution owns the instance: a restart (epoch) or terminate fences it off.
+        const changed = store.run(
+          `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM instances
+           WHERE workflow = ?1 AND id = ?2 AND epoch = ?11 AND status <> 'terminated'
+           ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
+             error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at`,
+          this.workflow,
+          this.id,
+          key,
+          seq,
+          kind,
+          status,
+          fields.result ?? null,
+          fields.error ?? null,
+          fields.attempts ?? 0,
+          fields.wakeAt ?? null,
+          this.epoch,
+        );
+        if (changed === 0) {
+          stale = true;
+          return;
+        }
+        if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
       });
     } finally {
       this.#executing--;
       this.#scheduleCheck();
     }
     if (stale) this.stopped = true;
+    else {
+      const row = { key, seq, kind, status, attempts: fields.attempts ?? 0, wake_at: fields.wakeAt ?? null };
+      this.#byKey.set(key, row);
+      this.#bySeq.set(seq, key);
+    }
     return stale;
   }
 

@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS steps (
   workflow TEXT NOT NULL, instance TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
   status TEXT NOT NULL, result BLOB, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, wake_at INTEGER,
   PRIMARY KEY (workflow, instance, key));
-CREATE UNIQUE INDEX IF NOT EXISTS steps_seq ON steps (workflow, instance, seq);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL, instance TEXT NOT NULL, type TEXT NOT NULL,
   payload BLOB, at INTEGER NOT NULL, consumed INTEGER NOT NULL DEFAULT 0);
@@ -65,15 +64,28 @@ type Deferred = { resolve(): void; reject(error: unknown): void };
 export class WorkflowStore {
   readonly #db: DatabaseSync;
   readonly #sql = new Map<string, StatementSync>();
+  #tx!: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync>;
+  readonly #beforeCommit: (() => void) | undefined;
   #open = false;
   #waiters: Deferred[] = [];
 
-  constructor(path: string, durability: Durability) {
+  /** `beforeCommit` runs first in every commit (the host flushes timers there that must land first). */
+  constructor(path: string, durability: Durability, beforeCommit?: () => void) {
+    this.#beforeCommit = beforeCommit;
     mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
     try {
       this.#db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
         PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}; ${SCHEMA}`);
+      const prepare = (sql: string) => this.#db.prepare(sql);
+      this.#tx = {
+        begin: prepare("BEGIN"),
+        commit: prepare("COMMIT"),
+        rollback: prepare("ROLLBACK"),
+        savepoint: prepare("SAVEPOINT w"),
+        release: prepare("RELEASE w"),
+        rollbackTo: prepare("ROLLBACK TO w"),
+      };
     } catch (error) {
       this.#db.close();
       const message = error instanceof Error ? error.message : String(error);
@@ -89,12 +101,13 @@ export class WorkflowStore {
   /** Runs `fn` inside the turn's transaction, atomically (a savepoint); resolves once it is durable. */
   write(fn: () => void): Promise<void> {
     this.#begin();
-    this.#db.exec("SAVEPOINT w");
+    this.#tx.savepoint.run();
     try {
       fn();
-      this.#db.exec("RELEASE w");
+      this.#tx.release.run();
     } catch (error) {
-      this.#db.exec("ROLLBACK TO w; RELEASE w");
+      this.#tx.rollbackTo.run();
+      this.#tx.release.run();
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
@@ -120,10 +133,11 @@ export class WorkflowStore {
     this.#waiters = [];
     this.#open = false;
     try {
-      this.#db.exec("COMMIT");
+      this.#beforeCommit?.();
+      this.#tx.commit.run();
     } catch (error) {
       try {
-        this.#db.exec("ROLLBACK");
+        this.#tx.rollback.run();
       } catch {
         // already rolled back
       }
@@ -142,7 +156,7 @@ export class WorkflowStore {
 
   #begin(): void {
     if (this.#open) return;
-    this.#db.exec("BEGIN");
+    this.#tx.begin.run();
     this.#open = true;
     setImmediate(() => this.commit());
   }
