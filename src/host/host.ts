@@ -100,7 +100,7 @@ export class Host implements CellHost, AgentDispatcher {
     const slugs = new Map<string, string>();
     for (const [className, ctor] of Object.entries(options.agents)) {
       if (typeof ctor !== "function" || !(ctor.prototype instanceof Agent)) {
-        throw new TypeError(`agents.${className} is not a class that extends Agent`);
+        throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
       }
       const slug = camelCaseToKebabCase(className);
       const clash = slugs.get(slug);
@@ -114,7 +114,7 @@ export class Host implements CellHost, AgentDispatcher {
     const workflows = new Map<string, WorkflowClass>();
     for (const [name, ctor] of Object.entries(options.workflows ?? {})) {
       if (typeof ctor !== "function" || !(ctor.prototype instanceof WorkflowEntrypoint)) {
-        throw new TypeError(`workflows.${name} is not a class that extends WorkflowEntrypoint`);
+        throw new TypeError(`workflows.${name} is not a class that extends WorkflowEntrypoint${twoCopiesHint(ctor, "WorkflowEntrypoint")}`);
       }
       if (name in env) throw new TypeError(`The workflow binding ${name} clashes with an agent class or variable of the same name`);
       workflows.set(name, ctor);
@@ -407,6 +407,17 @@ export class Host implements CellHost, AgentDispatcher {
       console.error("[hearth] onTaskError failed:", hookError);
     }
   }
+}
+
+/** A class extending another copy of hearth's base class (src and dist, two installs) fails instanceof. */
+function twoCopiesHint(ctor: unknown, base: string): string {
+  for (let proto: unknown = typeof ctor === "function" ? Object.getPrototypeOf(ctor) : undefined; typeof proto === "function"; ) {
+    if (proto.name === base) {
+      return ` — it extends a different copy of hearth's ${base} (is hearth loaded twice, e.g. from its source and from dist/, or from two installs?)`;
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  return "";
 }
 
 function positive(name: string, value: number): number {

@@ -1,5 +1,5 @@
 import type { AgentDatabase } from "../storage/database.ts";
-import { CREATE_FOR_AGENT, isWorkflowBinding, type WorkflowBinding } from "./binding.ts";
+import { CREATE_FOR_AGENT, isWorkflowBinding, STATUS_NOW, type WorkflowBinding } from "./binding.ts";
 import type { ApprovalPayload } from "./entrypoint.ts";
 import { WorkflowStateError } from "./errors.ts";
 import type { InstanceStatus } from "./types.ts";
@@ -10,6 +10,8 @@ export interface TrackedWorkflow {
   workflowName: string;
   createdAt: Date;
   metadata: Record<string, unknown> | null;
+  /** The instance's status now (with its output or error). */
+  status: InstanceStatus;
 }
 
 /** Options of `runWorkflow`. */
@@ -67,11 +69,23 @@ export class AgentWorkflows {
   }
 
   async approve(id: string, payload: Omit<ApprovalPayload, "approved">): Promise<void> {
-    await this.sendEvent(id, { type: "approval", payload: { ...payload, approved: true } satisfies ApprovalPayload });
+    await this.#decide("approve", id, { ...payload, approved: true });
   }
 
   async reject(id: string, payload: Omit<ApprovalPayload, "approved">): Promise<void> {
-    await this.sendEvent(id, { type: "approval", payload: { ...payload, approved: false } satisfies ApprovalPayload });
+    await this.#decide("reject", id, { ...payload, approved: false });
+  }
+
+  async #decide(verb: string, id: string, payload: ApprovalPayload): Promise<void> {
+    try {
+      await this.sendEvent(id, { type: "approval", payload });
+    } catch (error) {
+      if (!(error instanceof WorkflowStateError)) throw error;
+      const { status } = await this.status(id);
+      throw new WorkflowStateError(`Cannot ${verb} workflow instance ${id}: it is ${status}, no longer waiting for a decision`, {
+        cause: error,
+      });
+    }
   }
 
   async control(action: "pause" | "resume" | "terminate" | "restart", nameOrId: string, maybeId?: string): Promise<void> {
@@ -87,12 +101,16 @@ export class AgentWorkflows {
       created_at: number;
       metadata: string | null;
     }>;
-    return rows.map((row) => ({
-      workflowId: row.workflow_id,
-      workflowName: row.workflow_name,
-      createdAt: new Date(row.created_at),
-      metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
-    }));
+    return rows.map((row) => {
+      const binding = this.#env[row.workflow_name];
+      return {
+        workflowId: row.workflow_id,
+        workflowName: row.workflow_name,
+        createdAt: new Date(row.created_at),
+        metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+        status: isWorkflowBinding(binding) ? binding[STATUS_NOW](row.workflow_id) : { status: "unknown" },
+      };
+    });
   }
 
   /** `(id)` looks the workflow up among those this agent started; `(name, id)` names it. */

@@ -51,6 +51,7 @@ export class WorkflowInstance<Output = unknown> {
 }
 
 export const CREATE_FOR_AGENT: unique symbol = Symbol("hearth.createForAgent");
+export const STATUS_NOW: unique symbol = Symbol("hearth.statusNow");
 
 /**
  * The `env` binding of a workflow class: `env.Onboarding`.
@@ -85,6 +86,11 @@ export class WorkflowBinding<Params = unknown, Output = unknown> {
       throw new WorkflowStateError(`${this.name} has no instance ${JSON.stringify(id)}`);
     }
     return new WorkflowInstance<Output>(this.#engine(), this.name, id);
+  }
+
+  /** @internal The status right now, synchronously ("unknown" for no such instance). */
+  [STATUS_NOW](id: string): InstanceStatus<Output> {
+    return this.#engine().status(this.name, id) as InstanceStatus<Output>;
   }
 
   /** @internal `runWorkflow` from an agent: remembers the agent for `this.agent` and callbacks. */

@@ -246,3 +246,18 @@ describe("actor host", () => {
     }
   });
 });
+
+describe("classes from another copy of hearth", () => {
+  it("says so instead of only 'not a class that extends Agent'", () => {
+    class Agent {} // stands in for the base class of a second copy of the package
+    class Stray extends Agent {}
+    const dir = tempDir();
+    try {
+      expect(() => new Host({ dataDir: dir.path, agents: { Stray: Stray as never } })).toThrow(
+        /agents\.Stray is not a class that extends Agent — it extends a different copy of hearth's Agent/,
+      );
+    } finally {
+      dir.remove();
+    }
+  });
+});

@@ -30,6 +30,9 @@ class Desk extends Agent {
   tracked() {
     return this.getWorkflows().map((w) => ({ id: w.workflowId, name: w.workflowName, metadata: w.metadata }));
   }
+  statuses() {
+    return this.getWorkflows().map((w) => w.status);
+  }
   stop(id: string) {
     return this.terminateWorkflow(id);
   }
@@ -123,7 +126,9 @@ describe("workflows started by an agent", () => {
       status: "errored",
       error: { name: "WorkflowRejectedError", message: "The workflow was rejected: off-brand" },
     });
+    expect(await desk.statuses()).toEqual([{ status: "errored", error: { name: "WorkflowRejectedError", message: "The workflow was rejected: off-brand" } }]);
     expect(await desk.notes()).toEqual(["researched eve@example.com"]);
+    await expect(desk.approve(id)).rejects.toThrow(`Cannot approve workflow instance ${id}: it is errored, no longer waiting for a decision`);
   });
 
   it("times out an approval that never comes, and refuses ids it does not know", async () => {
