@@ -81,9 +81,9 @@ export class Timekeeper {
       report: options.report,
       wake: (slug, name) => {
         if (!slug.startsWith(WORKFLOW_PREFIX)) return runAgentTasks(slug, name);
-        // The instance resumes in the background; its next timer is set when it waits again.
-        this.workflows?.wake(slug.slice(WORKFLOW_PREFIX.length), name);
-        return Promise.resolve(null);
+        // The entry goes once the instance is durably running (then the boot scan covers a crash);
+        // the instance sets its next timer itself when it waits again.
+        return this.workflows?.wake(slug.slice(WORKFLOW_PREFIX.length), name) ?? Promise.resolve(null);
       },
     });
   }

@@ -33,6 +33,8 @@ interface Running {
   rerun: boolean;
   /** Marks this execution as over (finished, suspended or stopped), for `idle()`. */
   settle: () => void;
+  /** Settles once the instance is durably marked running. */
+  durable: Promise<"started" | "later">;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
@@ -80,7 +82,7 @@ export class WorkflowEngine implements RunHost {
     );
     const orphans = new Map<string, number>();
     for (const row of rows) {
-      if (this.#classes.has(row.workflow)) this.#start(row.workflow, row.id);
+      if (this.#classes.has(row.workflow)) void this.#start(row.workflow, row.id);
       else orphans.set(row.workflow, (orphans.get(row.workflow) ?? 0) + 1);
     }
     for (const [workflow, count] of orphans) {
@@ -135,7 +137,7 @@ export class WorkflowEngine implements RunHost {
         );
       }
     });
-    for (const { id } of prepared) this.#start(workflow, id);
+    for (const { id } of prepared) void this.#start(workflow, id);
     return prepared.map((entry) => entry.id);
   }
 
@@ -165,7 +167,7 @@ export class WorkflowEngine implements RunHost {
     const row = this.#existing(workflow, id, "resume");
     if (row.status !== "paused") throw new WorkflowStateError(`Cannot resume ${workflow} instance ${id}: it is ${row.status}, not paused`);
     await this.#setStatus(workflow, id, "queued");
-    this.#start(workflow, id);
+    void this.#start(workflow, id);
   }
 
   async terminate(workflow: string, id: string): Promise<void> {
@@ -189,7 +191,7 @@ export class WorkflowEngine implements RunHost {
         id,
       );
     });
-    this.#start(workflow, id);
+    void this.#start(workflow, id);
   }
 
   async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {
@@ -216,12 +218,17 @@ export class WorkflowEngine implements RunHost {
         this.#host.clock.now(),
       );
     });
-    if (row.status !== "paused") this.#start(workflow, id);
+    if (row.status !== "paused") void this.#start(workflow, id);
   }
 
-  /** A durable timer of the instance fired. */
-  wake(workflow: string, id: string): void {
-    if (!this.#closed) this.#start(workflow, id);
+  /**
+   * A durable timer of the instance fired. Resolves with the time the timer must be kept for (when
+   * the instance could not start yet), or null once the instance is durably running — only then may
+   * the timer go, or a crash in between would leave it waiting with nothing to wake it.
+   */
+  async wake(workflow: string, id: string): Promise<number | null> {
+    const outcome = await this.#start(workflow, id);
+    return outcome === "later" ? this.#host.clock.now() + 1000 : null;
   }
 
   /** Resolves when no instance is executing (they finished or wait on timers/events). */
@@ -260,34 +267,39 @@ export class WorkflowEngine implements RunHost {
         })
         .catch((error: unknown) => console.error(`[hearth] ${run.workflow}/${run.id}: could not record the wait:`, error)),
     );
-    if (entry.rerun) this.#start(run.workflow, run.id);
+    if (entry.rerun) void this.#start(run.workflow, run.id);
     this.#drainBacklog();
   }
 
   // Internals
 
-  #start(workflow: string, id: string): void {
-    if (this.#closed) return;
+  /**
+   * Starts an execution of the instance (or marks the running one for a replay). Resolves with
+   * `"started"` once the instance is durably `running` — from then on a crash is recovered by the
+   * boot scan, so its timer may go — or `"later"` when it must wait for a free slot.
+   */
+  #start(workflow: string, id: string): Promise<"started" | "later"> {
+    if (this.#closed) return Promise.resolve("later");
     const key = keyOf(workflow, id);
     const current = this.#running.get(key);
     if (current) {
       current.rerun = true;
-      return;
+      return current.durable;
     }
     if (this.#running.size >= LIMITS.maxRunningWorkflows) {
       this.#backlog.add(key);
-      return;
+      return Promise.resolve("later");
     }
     const row = this.#row(workflow, id);
     const ctor = this.#classes.get(workflow);
-    if (!row || !ctor || !["queued", "running", "waiting"].includes(row.status)) return;
+    if (!row || !ctor || !["queued", "running", "waiting"].includes(row.status)) return Promise.resolve("started");
     const run = new WorkflowRun(this, workflow, id, row.epoch);
     let settle!: () => void;
     this.#track(new Promise<void>((resolve) => (settle = resolve)));
-    const entry: Running = { run, rerun: false, settle };
+    const entry: Running = { run, rerun: false, settle, durable: Promise.resolve("started") };
     this.#running.set(key, entry);
     if (row.status !== "running") {
-      this.store
+      entry.durable = this.store
         .write(() => {
           this.store.run(
             "UPDATE instances SET status = 'running', updated_at = ? WHERE workflow = ? AND id = ? AND epoch = ?",
@@ -297,16 +309,21 @@ export class WorkflowEngine implements RunHost {
             row.epoch,
           );
         })
-        .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}: could not record the start:`, error));
+        .then(
+          () => "started" as const,
+          (error: unknown) => {
+            console.error(`[hearth] ${workflow}/${id}: could not record the start:`, error);
+            return "later" as const;
+          },
+        );
     }
-    const instance = this.#instantiate(ctor, row, run);
     const event = {
       payload: (row.params === null ? undefined : deserialize(row.params)) as never,
       timestamp: new Date(row.created_at),
       instanceId: id,
     };
     void Promise.resolve()
-      .then(() => instance.run(event, run.step))
+      .then(() => this.#instantiate(ctor, row, run).run(event, run.step))
       .then(
         (output) => this.#finish(entry, row, output),
         (error: unknown) => this.#fail(entry, row, error),
@@ -315,6 +332,7 @@ export class WorkflowEngine implements RunHost {
       .finally(() => {
         if (run.stopped || this.#running.get(key) !== entry) settle();
       });
+    return entry.durable;
   }
 
   #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun): WorkflowEntrypoint<unknown, unknown, Agent> {
@@ -418,7 +436,7 @@ export class WorkflowEngine implements RunHost {
       if (this.#running.size >= LIMITS.maxRunningWorkflows) return;
       this.#backlog.delete(key);
       const [workflow, id] = key.split("\0") as [string, string];
-      this.#start(workflow, id);
+      void this.#start(workflow, id);
     }
   }
 
