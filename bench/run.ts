@@ -5,6 +5,7 @@
  *   node bench/run.ts --only wake                 # one (or a comma-separated list)
  *   node bench/run.ts --only many-agents --full   # the full 100,000-agent run, not time-bounded
  *   node bench/run.ts --only schedule-firing,schedule-boot,schedule-ops   # durable time
+ *   node bench/run.ts --only workflows                                     # workflows
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
@@ -46,6 +47,8 @@ const BENCHMARKS: Benchmark[] = [
     timeoutMs: 900_000,
   },
   { name: "schedule-ops", file: "schedule-ops.ts", what: "schedule / cancel throughput on one agent" },
+  // --expose-gc so the memory per sleeping instance is measured after a collection.
+  { name: "workflows", file: "workflows.ts", what: "workflow instances created / s, step.do overhead, memory per sleeping instance", nodeArgs: ["--expose-gc"] },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);
