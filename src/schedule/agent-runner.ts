@@ -1,6 +1,6 @@
 import type { Clock } from "../time/clock.ts";
 import { formatDuration } from "../time/duration.ts";
-import type { AgentTasks, RunOutcome } from "./agent-tasks.ts";
+import type { AgentTasks, NextOutcome } from "./agent-tasks.ts";
 import type { TaskRef } from "./types.ts";
 
 /** Runs a step against one agent's tasks, as an event in that agent's mailbox (waking it if needed). */
@@ -26,41 +26,44 @@ const RUNS_PER_TURN = 1000;
 export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, name: string) => Promise<number | null> {
   const { deliver, clock } = options;
 
-  async function runOne(slug: string, name: string, ref: TaskRef): Promise<void> {
-    const running = deliver(slug, name, (tasks) => tasks.run(ref, clock.now()));
+  /** Runs the next due task; returns what runNext said, or "retry" after a failure or hang was handled. */
+  async function step(slug: string, name: string): Promise<NextOutcome | "retry"> {
+    let current: TaskRef | undefined;
+    const running = deliver(slug, name, (tasks) => tasks.runNext(clock.now(), (ref) => (current = ref)));
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<"hung">((resolve) => {
       // Real time on purpose: a hung callback is stuck in this world, not in a virtual one.
       timer = setTimeout(() => resolve("hung"), options.hungTaskAfterMs);
       timer.unref();
     });
-    let outcome: RunOutcome | "hung";
+    let outcome: NextOutcome | "hung";
     try {
       outcome = await Promise.race([running, hung]);
     } catch (error) {
+      if (current === undefined) throw error; // the agent could not even start: the dispatcher retries later
+      const ref = current;
       await deliver(slug, name, (tasks) => tasks.failed(ref, error, clock.now()));
-      return;
+      return "retry";
     } finally {
       clearTimeout(timer);
     }
-    if (outcome !== "hung") return;
+    if (outcome !== "hung") return outcome;
     running.catch(() => {}); // it may still finish; the task row no longer belongs to it
+    if (current === undefined) return "retry";
+    const ref = current;
     const message = `${ref.kind} ${ref.id} has not finished after ${formatDuration(options.hungTaskAfterMs)} (hungTaskAfterMs); reported as hung and retried`;
     options.report(slug, name, new Error(message));
     await deliver(slug, name, (tasks) => tasks.hung(ref, message, clock.now()));
+    return "retry";
   }
 
   return async (slug, name) => {
-    let runs = 0;
-    while (runs < RUNS_PER_TURN && !options.stopped()) {
-      const due = await deliver(slug, name, (tasks) => tasks.due(clock.now(), 64));
-      if (due.length === 0) break;
-      for (const ref of due) {
-        if (options.stopped()) break;
-        await runOne(slug, name, ref);
-        runs++;
-      }
+    for (let runs = 0; runs < RUNS_PER_TURN; runs++) {
+      if (options.stopped()) return clock.now();
+      const outcome = await step(slug, name);
+      if (outcome === "retry") continue;
+      if (!outcome.more) return outcome.nextDue;
     }
-    return deliver(slug, name, (tasks) => tasks.nextDue());
+    return clock.now(); // more is due: back in line, after the others
   };
 }

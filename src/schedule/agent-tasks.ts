@@ -30,6 +30,16 @@ export interface TaskRuntime {
 /** How a run ended, for the dispatcher. */
 export type RunOutcome = "done" | "skipped" | "tripped";
 
+/** What `runNext` did, and what the dispatcher does next. */
+export interface NextOutcome {
+  /** The task it ran (or tried to), or null when nothing was due. */
+  ran: TaskRef | null;
+  /** Another task is due already: call again. */
+  more: boolean;
+  /** The earliest time anything is due after this (when `more` is false). */
+  nextDue: number | null;
+}
+
 /**
  * One agent's schedules and queue: the public API (`schedule`, `queue`, …) and the steps the host's
  * dispatcher runs when something is due. Each step is its own event in the agent's mailbox, so a
@@ -219,6 +229,21 @@ export class AgentTasks {
   }
 
   /**
+   * Runs the earliest due task, and says whether another is due and when the next one is: one event
+   * per task. `onStart` learns the task before its callback runs (for failure and hang handling).
+   */
+  async runNext(now: number, onStart: (ref: TaskRef) => void): Promise<NextOutcome> {
+    const next = this.#store.nextDueTask(now);
+    if (!next) return { ran: null, more: false, nextDue: this.#store.nextDue() };
+    const { ref, row } = next;
+    onStart(ref);
+    await this.#run(ref, row, now);
+    const nextDue = this.#store.nextDue();
+    const more = nextDue !== null && nextDue <= this.#runtime.clock.now();
+    return { ran: ref, more, nextDue: more ? null : nextDue };
+  }
+
+  /**
    * Runs one due task. The start is committed first, so a run that crashes the process is counted;
    * after `crashLoopLimit` such runs in a row the task is stopped instead of run again. The task is
    * deleted or advanced only after its callback finished, in the same transaction as its writes.
@@ -226,6 +251,10 @@ export class AgentTasks {
   async run(ref: TaskRef, now: number): Promise<RunOutcome> {
     const row = this.#store.get(ref);
     if (!row || row.tripped_at !== null || row.due_at > now) return "skipped";
+    return this.#run(ref, row, now);
+  }
+
+  async #run(ref: TaskRef, row: TaskRow, now: number): Promise<RunOutcome> {
     if (row.started >= this.#runtime.crashLoopLimit) {
       this.#trip(ref, row, now);
       return "tripped";
@@ -244,10 +273,13 @@ export class AgentTasks {
       this.#reportError(error);
       throw error;
     }
-    const current = this.#store.get(ref);
-    // Cancelled, replaced, or given up on as hung while it ran: the row is no longer this run's.
-    if (!current || current.run_id !== runId) return "done";
-    this.#advance(ref, current, this.#runtime.clock.now(), null, 0);
+    // Guarded by the run id: a row cancelled, replaced, or given up on as hung while it ran is left alone.
+    if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
+      this.#store.finishDelete(ref, runId);
+    } else {
+      const dueAt = this.#nextRecurrence(row, this.#runtime.clock.now());
+      if (this.#store.finishAdvance(ref, runId, dueAt)) this.#runtime.tasksChanged(dueAt);
+    }
     return "done";
   }
 
@@ -284,16 +316,17 @@ export class AgentTasks {
       this.#store.delete(ref);
       return;
     }
-    let dueAt: number;
-    if (row.type === "cron") {
-      // Runs missed while the process was down are coalesced: the next one is the next after now.
-      dueAt = nextCronTime(row.cron!, Math.max(now, row.due_at), row.timezone ?? undefined);
-    } else {
-      const interval = row.interval_ms!;
-      dueAt = row.due_at + interval > now ? row.due_at + interval : now + interval;
-    }
+    const dueAt = this.#nextRecurrence(row, now);
     this.#store.update(ref, { due_at: dueAt, attempts: 0, started, last_error: error, tripped_at: null });
     this.#runtime.tasksChanged(dueAt);
+  }
+
+  /** The next run of a cron or interval schedule after one at `now`. */
+  #nextRecurrence(row: TaskRow, now: number): number {
+    // Runs missed while the process was down are coalesced: the next one is the next after now.
+    if (row.type === "cron") return nextCronTime(row.cron!, Math.max(now, row.due_at), row.timezone ?? undefined);
+    const interval = row.interval_ms!;
+    return row.due_at + interval > now ? row.due_at + interval : now + interval;
   }
 
   #trip(ref: TaskRef, row: TaskRow, now: number): void {

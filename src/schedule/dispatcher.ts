@@ -28,6 +28,7 @@ export class TaskDispatcher {
   readonly #options: DispatcherOptions;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #running = new Set<Promise<void>>();
+  #finished: Array<{ entry: DueEntry; next: number | null; flight: InFlight; key: string }> = [];
   #timerAt: number | undefined;
   #cancelTimer: (() => void) | undefined;
   #stopped = false;
@@ -112,6 +113,24 @@ export class TaskDispatcher {
     return Promise.allSettled(runs).then(() => undefined);
   }
 
+  readonly #flushFinished = (): void => {
+    const finished = this.#finished;
+    this.#finished = [];
+    const updates = finished.map(({ entry, next, flight }) => ({
+      slug: entry.slug,
+      name: entry.name,
+      at: next === null ? (flight.pendingLow ?? null) : Math.min(next, flight.pendingLow ?? next),
+    }));
+    try {
+      if (!this.#stopped) this.#options.index.setMany(updates);
+    } catch (error) {
+      for (const { slug, name } of updates) this.#options.report(slug, name, asError(error));
+    } finally {
+      for (const { key, flight } of finished) if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      this.#arm();
+    }
+  };
+
   #runAgent(entry: DueEntry): Promise<void> {
     const key = `${entry.slug}\0${entry.name}`;
     const flight: InFlight = { pendingLow: undefined };
@@ -123,10 +142,10 @@ export class TaskDispatcher {
         return this.#options.clock.now() + this.#options.retryAfterMs;
       })
       .then((next) => {
-        this.#inFlight.delete(key);
-        const at = next === null ? flight.pendingLow ?? null : Math.min(next, flight.pendingLow ?? next);
-        if (!this.#stopped) this.#options.index.set(entry.slug, entry.name, at);
-        this.#arm();
+        // Written with the others finishing in this turn, in one transaction; until then the entry
+        // stays in flight so that a new task announced meanwhile lowers what is written.
+        this.#finished.push({ entry, next, flight, key });
+        if (this.#finished.length === 1) setImmediate(this.#flushFinished);
       })
       .catch((error: unknown) => this.#options.report(entry.slug, entry.name, asError(error)))
       .finally(() => this.#running.delete(run));

@@ -87,6 +87,19 @@ export class DueIndex {
     this.#remember(key, at);
   }
 
+  /** Several exact `set`s in one transaction. */
+  setMany(entries: ReadonlyArray<{ slug: string; name: string; at: number | null }>): void {
+    if (entries.length === 0) return;
+    this.#db.exec("BEGIN");
+    try {
+      for (const { slug, name, at } of entries) this.set(slug, name, at);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
   /** Due entries not already being run, earliest first. */
   due(now: number, limit: number): DueEntry[] {
     return this.#sql.due.all(now, limit) as unknown as DueEntry[];

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS _hearth_schedules (
   attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0, run_id TEXT,
   tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
+CREATE INDEX IF NOT EXISTS _hearth_schedules_next ON _hearth_schedules (due_at, id) WHERE tripped_at IS NULL;
 CREATE TABLE IF NOT EXISTS _hearth_queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, callback TEXT NOT NULL, payload TEXT,
   due_at INTEGER NOT NULL, retry TEXT, attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
@@ -53,6 +53,8 @@ const TABLE = { schedule: "_hearth_schedules", queue: "_hearth_queue" } as const
 export class TaskStore {
   readonly #db: AgentDatabase;
   #exists: boolean | undefined;
+  /** Known to have no queue item (most agents never queue): skips the queue query. Undefined: unknown. */
+  #queueEmpty: boolean | undefined;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -76,6 +78,7 @@ export class TaskStore {
   /** Forget cached knowledge (after a rollback the tables may be gone again). */
   invalidate(): void {
     this.#exists = undefined;
+    this.#queueEmpty = undefined;
   }
 
   get(ref: TaskRef): TaskRow | undefined {
@@ -121,6 +124,7 @@ export class TaskStore {
   /** Adds a queue item at the tail, or replaces the item with the same id in place. */
   upsertQueueItem(row: Pick<TaskRow, "id" | "callback" | "payload" | "retry" | "due_at" | "created_at">): void {
     this.ensure();
+    this.#queueEmpty = false;
     this.#db
       .statement(
         `INSERT INTO _hearth_queue (id, callback, payload, retry, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -197,6 +201,37 @@ export class TaskStore {
     return refs;
   }
 
+  /** The earliest task due at `now` (schedules and the queue's head, by due time), with its row. */
+  nextDueTask(now: number): { ref: TaskRef; row: TaskRow } | undefined {
+    if (!this.exists) return undefined;
+    const schedule = this.#db
+      .statement("SELECT * FROM _hearth_schedules WHERE tripped_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1")
+      .get(now) as TaskRow | undefined;
+    const head = this.#queueHead();
+    const queueDue = head && head.due_at <= now ? head : undefined;
+    if (schedule && (!queueDue || schedule.due_at <= queueDue.due_at)) return { ref: { kind: "schedule", id: schedule.id }, row: schedule };
+    return queueDue ? { ref: { kind: "queue", id: queueDue.id }, row: queueDue } : undefined;
+  }
+
+  /** Ends a run that finished: deletes a one-off task, if the row still belongs to this run. */
+  finishDelete(ref: TaskRef, runId: string): boolean {
+    return Number(this.#db.statement(`DELETE FROM ${TABLE[ref.kind]} WHERE id = ? AND run_id = ?`).run(ref.id, runId).changes) > 0;
+  }
+
+  /** Ends a run that finished: moves a recurring task on, if the row still belongs to this run. */
+  finishAdvance(ref: TaskRef, runId: string, dueAt: number): boolean {
+    return (
+      Number(
+        this.#db
+          .statement(
+            `UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = 0, started = 0, last_error = NULL, run_id = NULL
+             WHERE id = ? AND run_id = ?`,
+          )
+          .run(dueAt, ref.id, runId).changes,
+      ) > 0
+    );
+  }
+
   /** The earliest time anything is due, or null when nothing is pending. */
   nextDue(): number | null {
     if (!this.exists) return null;
@@ -253,8 +288,12 @@ export class TaskStore {
   }
 
   #queueHead(): TaskRow | undefined {
-    return this.#db.statement("SELECT * FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1").get() as
+    if (this.#queueEmpty) return undefined;
+    const head = this.#db.statement("SELECT * FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1").get() as
       | TaskRow
       | undefined;
+    // Only an empty table counts as empty (tripped items stay); an upsert clears the flag.
+    if (!head) this.#queueEmpty = this.#db.statement("SELECT 1 AS x FROM _hearth_queue LIMIT 1").get() === undefined;
+    return head;
   }
 }
