@@ -5,6 +5,7 @@ import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts"
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, type DueEntry } from "../schedule/due-index.ts";
 import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
+import { RunJournal } from "../schedule/run-journal.ts";
 import type { Clock } from "../time/clock.ts";
 import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
 import type { WorkflowClass } from "../workflow/entrypoint.ts";
@@ -38,6 +39,7 @@ export class Timekeeper {
   readonly index: DueIndex;
   readonly dispatcher: TaskDispatcher;
   readonly workflows: WorkflowEngine | undefined;
+  readonly #journal: RunJournal;
   #stopped = false;
   #wakes: DueEntry[] = [];
   /** The index file was missing: waiting workflow instances have no timers in it. */
@@ -66,7 +68,12 @@ export class Timekeeper {
         },
       });
     }
+    const journalPath = join(options.dataDir, "tasks.journal");
+    const unfinished = RunJournal.recover(journalPath);
+    this.#journal = new RunJournal(journalPath);
     const runAgentTasks = agentTaskRunner({
+      journal: this.#journal,
+      unfinished,
       deliver: options.deliver,
       clock: options.clock,
       hungTaskAfterMs: options.hungTaskAfterMs,
@@ -121,5 +128,6 @@ export class Timekeeper {
     this.stop();
     this.workflows?.close();
     this.index.close();
+    this.#journal.close();
   }
 }

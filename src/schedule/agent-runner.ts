@@ -1,6 +1,7 @@
 import type { Clock } from "../time/clock.ts";
 import { formatDuration } from "../time/duration.ts";
 import type { AgentTasks, NextOutcome } from "./agent-tasks.ts";
+import type { RunJournal, UnfinishedRun } from "./run-journal.ts";
 import type { TaskRef } from "./types.ts";
 
 /** Runs a step against one agent's tasks, as an event in that agent's mailbox (waking it if needed). */
@@ -14,6 +15,10 @@ export interface AgentRunnerOptions {
   report: (slug: string, name: string, error: Error) => void;
   /** True once the host is shutting down: stop between tasks. */
   stopped: () => boolean;
+  /** Where runs are journaled before their callbacks run (the crash detector). */
+  journal: RunJournal;
+  /** Runs the last process left unfinished: counted as crashes before the agent's next run. */
+  unfinished: readonly UnfinishedRun[];
 }
 
 /** Tasks run per agent before it goes back to the end of the line. */
@@ -24,12 +29,23 @@ const RUNS_PER_TURN = 1000;
  * in the agent's mailbox, and return its next due time.
  */
 export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, name: string) => Promise<number | null> {
-  const { deliver, clock } = options;
+  const { deliver, clock, journal } = options;
+  const crashes = new Map<string, TaskRef[]>();
+  for (const { slug, name, ref } of options.unfinished) {
+    const key = `${slug}\0${name}`;
+    crashes.set(key, [...(crashes.get(key) ?? []), ref]);
+  }
 
   /** Runs the next due task; returns what runNext said, or "retry" after a failure or hang was handled. */
   async function step(slug: string, name: string): Promise<NextOutcome | "retry"> {
     let current: TaskRef | undefined;
-    const running = deliver(slug, name, (tasks) => tasks.runNext(clock.now(), (ref) => (current = ref)));
+    let token: number | undefined;
+    const running = deliver(slug, name, (tasks) =>
+      tasks.runNext(clock.now(), (ref) => {
+        current = ref;
+        token = journal.started(slug, name, ref);
+      }),
+    );
     let timer: NodeJS.Timeout | undefined;
     const hung = new Promise<"hung">((resolve) => {
       // Real time on purpose: a hung callback is stuck in this world, not in a virtual one.
@@ -43,21 +59,32 @@ export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, nam
       if (current === undefined) throw error; // the agent could not even start: the dispatcher retries later
       const ref = current;
       await deliver(slug, name, (tasks) => tasks.failed(ref, error, clock.now()));
+      if (token !== undefined) journal.finished(token);
       return "retry";
     } finally {
       clearTimeout(timer);
     }
-    if (outcome !== "hung") return outcome;
+    if (outcome !== "hung") {
+      if (token !== undefined) journal.finished(token);
+      return outcome;
+    }
     running.catch(() => {}); // it may still finish; the task row no longer belongs to it
     if (current === undefined) return "retry";
     const ref = current;
     const message = `${ref.kind} ${ref.id} has not finished after ${formatDuration(options.hungTaskAfterMs)} (hungTaskAfterMs); reported as hung and retried`;
     options.report(slug, name, new Error(message));
     await deliver(slug, name, (tasks) => tasks.hung(ref, message, clock.now()));
+    if (token !== undefined) journal.finished(token); // counted as a crash already
     return "retry";
   }
 
   return async (slug, name) => {
+    const key = `${slug}\0${name}`;
+    const crashed = crashes.get(key);
+    if (crashed) {
+      await deliver(slug, name, (tasks) => tasks.crashed(crashed));
+      crashes.delete(key);
+    }
     for (let runs = 0; runs < RUNS_PER_TURN; runs++) {
       if (options.stopped()) return clock.now();
       const outcome = await step(slug, name);

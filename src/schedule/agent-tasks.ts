@@ -51,6 +51,12 @@ export class AgentTasks {
   readonly #agent: object;
   readonly #store: TaskStore;
   readonly #reportError: (error: unknown) => void;
+  /**
+   * Runs under way, by task id. A run may finish its task only while it is still here: a cancel,
+   * a replacement, a reset or a hang report in the meantime takes it out (kept in memory: a run never
+   * outlives its process, and a crash is the run journal's business).
+   */
+  readonly #runs = new Map<string, string>();
 
   constructor(runtime: TaskRuntime, agent: object, reportError: (error: unknown) => void) {
     this.#runtime = runtime;
@@ -157,6 +163,7 @@ export class AgentTasks {
   }
 
   cancelSchedule(id: string): boolean {
+    this.#runs.delete(runKey({ kind: "schedule", id: String(id) }));
     return this.#store.delete({ kind: "schedule", id: String(id) });
   }
 
@@ -169,6 +176,7 @@ export class AgentTasks {
       throw new TypeError("queue(): `id` must be a string of 1-256 characters");
     }
     const now = this.#runtime.clock.now();
+    this.#runs.delete(runKey({ kind: "queue", id })); // a replacement is not the item a running callback was given
     this.#store.upsertQueueItem({
       id,
       callback,
@@ -182,10 +190,12 @@ export class AgentTasks {
   }
 
   dequeue(id: string): boolean {
+    this.#runs.delete(runKey({ kind: "queue", id: String(id) }));
     return this.#store.delete({ kind: "queue", id: String(id) });
   }
 
   dequeueAll(callback?: string): number {
+    for (const item of this.#store.listQueue()) if (callback === undefined || item.callback === callback) this.#runs.delete(runKey({ kind: "queue", id: item.id }));
     return this.#store.deleteQueue(callback);
   }
 
@@ -208,6 +218,7 @@ export class AgentTasks {
   /** Clears a task's breaker and failed attempts; it runs at its due time again (now, if overdue). */
   resetTask(id: string): boolean {
     for (const kind of ["schedule", "queue"] as const) {
+      this.#runs.delete(runKey({ kind, id: String(id) }));
       const row = this.#store.get({ kind, id: String(id) });
       if (!row) continue;
       const dueAt = Math.max(row.due_at, row.tripped_at === null ? row.due_at : this.#runtime.clock.now());
@@ -244,9 +255,9 @@ export class AgentTasks {
   }
 
   /**
-   * Runs one due task. The start is committed first, so a run that crashes the process is counted;
-   * after `crashLoopLimit` such runs in a row the task is stopped instead of run again. The task is
-   * deleted or advanced only after its callback finished, in the same transaction as its writes.
+   * Runs one due task. A task whose runs crashed the process `crashLoopLimit` times in a row (counted
+   * from the host's run journal) is stopped instead of run again. The task is deleted or advanced only
+   * after its callback finished, in the same transaction as its writes.
    */
   async run(ref: TaskRef, now: number): Promise<RunOutcome> {
     const row = this.#store.get(ref);
@@ -259,9 +270,9 @@ export class AgentTasks {
       this.#trip(ref, row, now);
       return "tripped";
     }
+    // The crash detector is the host's run journal, written before this callback runs (no commit here).
     const runId = randomUUID();
-    this.#store.markStarted(ref, runId);
-    this.#runtime.db.flush();
+    this.#runs.set(runKey(ref), runId);
     const method = (this.#agent as Record<string, unknown>)[row.callback];
     try {
       if (typeof method !== "function") {
@@ -273,28 +284,40 @@ export class AgentTasks {
       this.#reportError(error);
       throw error;
     }
-    // Guarded by the run id: a row cancelled, replaced, or given up on as hung while it ran is left alone.
+    // A task cancelled, replaced, reset or given up on as hung while it ran is left alone.
+    if (this.#runs.get(runKey(ref)) !== runId) return "done";
+    this.#runs.delete(runKey(ref));
     if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
-      this.#store.finishDelete(ref, runId);
+      this.#store.delete(ref);
     } else {
       const dueAt = this.#nextRecurrence(row, this.#runtime.clock.now());
-      if (this.#store.finishAdvance(ref, runId, dueAt)) this.#runtime.tasksChanged(dueAt);
+      if (this.#store.finishAdvance(ref, dueAt)) this.#runtime.tasksChanged(dueAt);
     }
     return "done";
   }
 
-  /** The run's event failed and its writes were undone: count the attempt, back off or give up. */
+  /**
+   * The run's event failed and its writes were undone (its run mark with them): count the attempt,
+   * back off or give up.
+   */
   failed(ref: TaskRef, error: unknown, now: number): void {
+    this.#runs.delete(runKey(ref));
     const row = this.#store.get(ref);
-    if (!row || row.run_id === null) return;
+    if (!row) return;
     this.#attemptFailed(ref, row, messageOf(error), now, 0);
   }
 
   /** The run has not finished after the hung-task timeout: counts as a failed attempt and as a crash. */
   hung(ref: TaskRef, message: string, now: number): void {
+    if (!this.#runs.delete(runKey(ref))) return;
     const row = this.#store.get(ref);
-    if (!row || row.run_id === null) return;
-    this.#attemptFailed(ref, row, message, now, row.started);
+    if (!row) return;
+    this.#attemptFailed(ref, row, message, now, row.started + 1);
+  }
+
+  /** Runs of these tasks crashed the last process (from the run journal): the breaker counts them. */
+  crashed(refs: readonly TaskRef[]): void {
+    for (const ref of refs) this.#store.countCrash(ref);
   }
 
   #attemptFailed(ref: TaskRef, row: TaskRow, error: string, now: number, started: number): void {
@@ -353,6 +376,10 @@ export class AgentTasks {
     resolveRetry(retry); // validates now, not when the task fires
     return JSON.stringify(retry);
   }
+}
+
+function runKey(ref: TaskRef): string {
+  return `${ref.kind}:${ref.id}`;
 }
 
 function encodePayload(payload: unknown): string | null {

@@ -167,9 +167,10 @@ export class TaskStore {
     return Number(result.changes);
   }
 
-  /** Marks a run as started (the crash detector) before the callback runs. */
-  markStarted(ref: TaskRef, runId: string): void {
-    this.#db.statement(`UPDATE ${TABLE[ref.kind]} SET started = started + 1, run_id = ? WHERE id = ?`).run(runId, ref.id);
+  /** A run of this task never finished: the process crashed (or the run hung) under it. */
+  countCrash(ref: TaskRef): void {
+    if (!this.exists) return;
+    this.#db.statement(`UPDATE ${TABLE[ref.kind]} SET started = started + 1 WHERE id = ?`).run(ref.id);
   }
 
   /** Sets the next run and the bookkeeping after a run ended (well, badly, or not at all). */
@@ -213,21 +214,13 @@ export class TaskStore {
     return queueDue ? { ref: { kind: "queue", id: queueDue.id }, row: queueDue } : undefined;
   }
 
-  /** Ends a run that finished: deletes a one-off task, if the row still belongs to this run. */
-  finishDelete(ref: TaskRef, runId: string): boolean {
-    return Number(this.#db.statement(`DELETE FROM ${TABLE[ref.kind]} WHERE id = ? AND run_id = ?`).run(ref.id, runId).changes) > 0;
-  }
-
-  /** Ends a run that finished: moves a recurring task on, if the row still belongs to this run. */
-  finishAdvance(ref: TaskRef, runId: string, dueAt: number): boolean {
+  /** Ends a run that finished: moves a recurring task on to its next time. */
+  finishAdvance(ref: TaskRef, dueAt: number): boolean {
     return (
       Number(
         this.#db
-          .statement(
-            `UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = 0, started = 0, last_error = NULL, run_id = NULL
-             WHERE id = ? AND run_id = ?`,
-          )
-          .run(dueAt, ref.id, runId).changes,
+          .statement(`UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = 0, started = 0, last_error = NULL WHERE id = ?`)
+          .run(dueAt, ref.id).changes,
       ) > 0
     );
   }
