@@ -173,8 +173,8 @@ export class WorkflowEngine implements RunHost {
   async terminate(workflow: string, id: string): Promise<void> {
     const row = this.#existing(workflow, id, "terminate");
     this.#refuseFinal(row, "terminate");
+    this.#stopRun(workflow, id, true); // fenced before the write: nothing recorded after it
     await this.#setStatus(workflow, id, "terminated");
-    this.#stopRun(workflow, id, true);
   }
 
   /** Runs the instance again from the start with the same params; recorded steps are discarded. */
@@ -238,7 +238,10 @@ export class WorkflowEngine implements RunHost {
 
   close(): void {
     this.#closed = true;
-    for (const entry of this.#running.values()) entry.run.stopped = true;
+    for (const entry of this.#running.values()) {
+      entry.run.stopped = true;
+      entry.run.fenced = true;
+    }
     this.#running.clear();
     this.store.close();
   }
@@ -420,6 +423,7 @@ export class WorkflowEngine implements RunHost {
     entry.run.stopped = true;
     entry.rerun = false;
     if (forget) {
+      entry.run.fenced = true;
       this.#running.delete(key);
       entry.settle();
     }

@@ -40,6 +40,11 @@ export class WorkflowRun {
   readonly epoch: number;
   /** Set by the engine (pause, terminate, restart): the next step boundary parks for good. */
   stopped = false;
+  /**
+   * Set by the engine before a terminate or restart is written: this execution may no longer record
+   * anything (a step finishing late is dropped). A pause only stops; its running step is recorded.
+   */
+  fenced = false;
   /** Done replaying recorded steps: progress reports are live. */
   live = false;
   suspended = false;
@@ -258,11 +263,14 @@ export class WorkflowRun {
     this.#executing++;
     try {
       await store.write(() => {
-        // Only while this execution owns the instance: a restart (epoch) or terminate fences it off.
-        const changed = store.run(
+        // Only while this execution owns the instance: terminate and restart fence it off first.
+        if (this.fenced) {
+          stale = true;
+          return;
+        }
+        store.run(
           `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM instances
-           WHERE workflow = ?1 AND id = ?2 AND epoch = ?11 AND status <> 'terminated'
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
              error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at`,
           this.workflow,
@@ -275,12 +283,7 @@ export class WorkflowRun {
           fields.error ?? null,
           fields.attempts ?? 0,
           fields.wakeAt ?? null,
-          this.epoch,
         );
-        if (changed === 0) {
-          stale = true;
-          return;
-        }
         if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
       });
     } finally {
