@@ -121,14 +121,17 @@ export class WorkflowEngine implements RunHost {
       if (ids.has(id)) throw new WorkflowStateError(`The batch names instance ${id} twice`);
       ids.add(id);
     }
+    // Instances that start at once are written as running (saves a write); the rest wait queued.
+    let free = LIMITS.maxRunningWorkflows - this.#running.size;
     await this.store.write(() => {
       for (const { id, params } of prepared) {
         if (this.exists(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
         this.store.run(
           `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name)
-           VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
           workflow,
           id,
+          free-- > 0 ? "running" : "queued",
           params,
           now,
           now,
