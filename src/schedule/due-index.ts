@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import { openHostDatabase } from "../storage/host-database.ts";
 
 /** One agent's entry: when its earliest task is due. */
 export interface DueEntry {
@@ -30,26 +29,17 @@ export class DueIndex {
   readonly #cache = new Map<string, number | null>();
 
   constructor(path: string, durability: Durability) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path);
-    try {
-      this.#db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"};
-        CREATE TABLE IF NOT EXISTS due (
-          slug TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, leased INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY (slug, name)) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS due_at ON due (at) WHERE leased = 0;
-        UPDATE due SET leased = 0 WHERE leased = 1;`);
-    } catch (error) {
-      this.#db.close();
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        /locked|busy/i.test(message)
-          ? `${path} is locked by another process. Is a second Hearth running on the same data directory?`
-          : `Cannot open the schedule index ${path}: ${message}`,
-        { cause: error },
-      );
-    }
+    this.#db = openHostDatabase(
+      path,
+      durability,
+      "schedule index",
+      `CREATE TABLE IF NOT EXISTS due (
+        slug TEXT NOT NULL, name TEXT NOT NULL, at INTEGER NOT NULL, leased INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (slug, name)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS due_at ON due (at) WHERE leased = 0;
+      CREATE INDEX IF NOT EXISTS due_leased ON due (leased) WHERE leased = 1;
+      UPDATE due SET leased = 0 WHERE leased = 1;`,
+    );
     this.#sql = {
       lower: this.#db.prepare(
         "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = min(at, excluded.at)",

@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import { openHostDatabase } from "../storage/host-database.ts";
 import type { WorkflowInstanceStatus } from "./types.ts";
 
 /** An instance row. Params and output are structured-clone bytes. */
@@ -64,7 +63,7 @@ type Deferred = { resolve(): void; reject(error: unknown): void };
 export class WorkflowStore {
   readonly #db: DatabaseSync;
   readonly #sql = new Map<string, StatementSync>();
-  #tx!: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync>;
+  readonly #tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync>;
   readonly #beforeCommit: (() => void) | undefined;
   #open = false;
   #waiters: Deferred[] = [];
@@ -72,30 +71,16 @@ export class WorkflowStore {
   /** `beforeCommit` runs first in every commit (the host flushes timers there that must land first). */
   constructor(path: string, durability: Durability, beforeCommit?: () => void) {
     this.#beforeCommit = beforeCommit;
-    mkdirSync(dirname(path), { recursive: true });
-    this.#db = new DatabaseSync(path);
-    try {
-      this.#db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
-        PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}; ${SCHEMA}`);
-      const prepare = (sql: string) => this.#db.prepare(sql);
-      this.#tx = {
-        begin: prepare("BEGIN"),
-        commit: prepare("COMMIT"),
-        rollback: prepare("ROLLBACK"),
-        savepoint: prepare("SAVEPOINT w"),
-        release: prepare("RELEASE w"),
-        rollbackTo: prepare("ROLLBACK TO w"),
-      };
-    } catch (error) {
-      this.#db.close();
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(
-        /locked|busy/i.test(message)
-          ? `${path} is locked by another process. Is a second Hearth running on the same data directory?`
-          : `Cannot open the workflow store ${path}: ${message}`,
-        { cause: error },
-      );
-    }
+    this.#db = openHostDatabase(path, durability, "workflow store", SCHEMA);
+    const prepare = (sql: string) => this.#db.prepare(sql);
+    this.#tx = {
+      begin: prepare("BEGIN"),
+      commit: prepare("COMMIT"),
+      rollback: prepare("ROLLBACK"),
+      savepoint: prepare("SAVEPOINT w"),
+      release: prepare("RELEASE w"),
+      rollbackTo: prepare("ROLLBACK TO w"),
+    };
   }
 
   /** Runs `fn` inside the turn's transaction, atomically (a savepoint); resolves once it is durable. */
