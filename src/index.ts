@@ -20,6 +20,19 @@ export type {
 } from "./schedule/types.ts";
 export { systemClock, VirtualClock, type Clock } from "./time/clock.ts";
 export * from "./workflow/index.ts";
+export {
+  Sandbox,
+  SandboxError,
+  WorkerLoader,
+  WorkerError,
+  type SandboxLimits,
+  type SandboxOptions,
+  type RunResult,
+  type OutboundHandler,
+  type WorkerCode,
+  type WorkerStub,
+  type WorkerEntrypoint,
+} from "./sandbox/index.ts";
 export { AgentNamespace, getAgentByName, type AgentStub, type AgentId } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";

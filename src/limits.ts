@@ -41,6 +41,22 @@ export const LIMITS = {
   maxStepNameLength: 1024,
   /** Workflow instances executing at once; the rest wait their turn (sleeping ones do not count). */
   maxRunningWorkflows: 10_000,
+  /** Heap of one sandbox (`Sandbox` / `WorkerLoader` option `memoryBytes`). */
+  sandboxMemoryBytes: 32 * 1024 * 1024,
+  /** CPU budget of one sandbox call: time spent running sandboxed code (option `cpuMs`). */
+  sandboxCpuMs: 50,
+  /** Wall-clock time of one sandbox call, including awaited host calls (option `wallMs`). */
+  sandboxWallMs: 5_000,
+  /** Console output plus the JSON result of one sandbox call (option `maxOutputBytes`). */
+  sandboxMaxOutputBytes: 1024 * 1024,
+  /** Largest message between a sandbox and the host: capability arguments/results, fetch bodies. */
+  maxHostCallBytes: 8 * 1024 * 1024,
+  /** Host calls (capabilities, fetch) one sandbox may have in flight. */
+  maxPendingHostCalls: 1_000,
+  /** QuickJS stack of one sandbox; deeper recursion throws a RangeError inside the sandbox. */
+  sandboxStackBytes: 48 * 1024,
+  /** Loaded workers `WorkerLoader` keeps warm; the least recently used is disposed above it. */
+  maxWarmWorkers: 256,
 } as const;
 
 /** Durability of agent storage. See docs/decisions/0002-durability.md. */

@@ -9,6 +9,7 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { frames, sniffRpcId } from "../protocol/frames.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
+import { WorkerLoader } from "../sandbox/loader.ts";
 import { WorkflowBinding } from "../workflow/binding.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
@@ -80,6 +81,7 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #sweeper: NodeJS.Timeout;
   readonly #bySlug = new Map<string, AgentBinding>();
   readonly #time: Timekeeper;
+  readonly #loader: WorkerLoader | undefined;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   #closed = false;
 
@@ -119,6 +121,12 @@ export class Host implements CellHost, AgentDispatcher {
       if (name in env) throw new TypeError(`The workflow binding ${name} clashes with an agent class or variable of the same name`);
       workflows.set(name, ctor);
       env[name] = new WorkflowBinding(() => this.#workflowEngine(), name);
+    }
+    // Dynamic Workers: every agent, workflow and the worker's fetch get env.LOADER (unless the app
+    // binds something of that name itself).
+    if (!("LOADER" in env)) {
+      this.#loader = new WorkerLoader();
+      env.LOADER = this.#loader;
     }
     this.env = env;
     this.#time = new Timekeeper({
@@ -242,6 +250,7 @@ export class Host implements CellHost, AgentDispatcher {
     }
     this.#cells.clear();
     this.#time.close();
+    this.#loader?.close();
   }
 
   /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */

@@ -1,0 +1,67 @@
+/**
+ * The contract between a Sandbox and the JavaScript engine under it. An engine gives one isolated
+ * JavaScript context with a memory cap, evaluates scripts and ES modules, calls a global function and
+ * drives its promise to completion within a CPU and wall-clock budget, and exposes two bridge
+ * functions to the code inside (`__hearth_sync`, `__hearth_async`) that reach the host with strings.
+ * Everything web-shaped (console, fetch, Request/Response, URL, env) is built on top of those two
+ * bridges in the in-sandbox prelude, so a V8-isolate engine only has to implement this file's
+ * interfaces. See docs/decisions (sandbox engine).
+ */
+
+/** Which limit stopped a call; `stack` is a native stack overflow inside the engine. */
+export type LimitName = "cpuMs" | "memoryBytes" | "wallMs" | "maxOutputBytes" | "maxHostCallBytes" | "maxPendingHostCalls";
+
+/** The host side of the two bridge functions the sandboxed code can call. */
+export interface EngineHost {
+  /** `__hearth_sync(op, payload)`: answered at once (console, URL parsing). Returns a string or undefined. */
+  syncCall(op: string, payload: string): string | undefined;
+  /** `__hearth_async(op, payload)`: returns a promise inside the sandbox (capabilities, fetch). */
+  asyncCall(op: string, payload: string): Promise<string>;
+}
+
+export interface EngineContextOptions {
+  memoryBytes: number;
+  host: EngineHost;
+}
+
+/** Per-call budget: CPU time inside the engine and an absolute wall-clock deadline (performance.now()). */
+export interface Budget {
+  cpuMs: number;
+  deadline: number;
+}
+
+/** A failure of the engine or a limit, as opposed to an exception thrown by the sandboxed code. */
+export class EngineError extends Error {
+  /** The limit that was exceeded, if any. */
+  readonly limit: LimitName | undefined;
+  /** The context can no longer be used (it was stopped mid-flight). */
+  readonly fatal: boolean;
+
+  constructor(message: string, limit: LimitName | undefined, fatal: boolean) {
+    super(message);
+    this.limit = limit;
+    this.fatal = fatal;
+    this.name = limit ? "SandboxLimitError" : "SandboxError";
+  }
+}
+
+export interface EngineContext {
+  /** Runs a global script (not a module). Throws EngineError, or the script's error as `Error`. */
+  evalScript(source: string, filename: string, budget: Budget): Promise<void>;
+  /**
+   * Evaluates a module and waits for its top-level await. It may import `modules` (by name; relative
+   * specifiers resolve against the importing module's name) and nothing else.
+   */
+  evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void>;
+  /** Calls global function `name` with string arguments, awaits the returned promise and returns its string. */
+  invoke(name: string, args: string[], budget: Budget): Promise<string>;
+  /** Bytes in use by the context's heap. */
+  readonly memoryUsage: number;
+  readonly alive: boolean;
+  dispose(): void;
+}
+
+export interface SandboxEngine {
+  readonly name: string;
+  createContext(options: EngineContextOptions): Promise<EngineContext>;
+}

@@ -1,0 +1,173 @@
+/**
+ * WorkerLoader: Dynamic Workers' `env.LOADER`. `get(id, factory)` returns a stub at once; the first
+ * use runs the factory and loads the code into a sandbox, which is then kept warm for that id and
+ * reused. At most `maxWarmWorkers` (default 256, LIMITS.maxWarmWorkers) are kept; above it the
+ * least recently used is disposed and a later use of its id runs the factory again. A worker stopped
+ * by a limit (CPU, memory, wall clock) is dropped too, so the next call starts a fresh one.
+ */
+import { LIMITS } from "../limits.ts";
+import { Sandbox, SandboxError, type OutboundHandler, type SandboxLimits, type SandboxOptions } from "./sandbox.ts";
+import type { SandboxEngine } from "./engine.ts";
+
+export interface WorkerCode {
+  mainModule: string;
+  modules: Record<string, string>;
+  env?: Record<string, unknown>;
+  globalOutbound?: OutboundHandler | null;
+  limits?: SandboxLimits;
+}
+
+export interface WorkerEntrypoint {
+  /** Sends a request to the main module's `export default { fetch(request, env, ctx) }`. */
+  fetch(request: Request): Promise<Response>;
+  /** Calls an exported function (or a method of the default export); throws the sandbox's error. */
+  call<T = unknown>(method: string, ...args: unknown[]): Promise<T>;
+  /** Any other property: `entrypoint.someMethod(...args)` is `call("someMethod", ...args)`. */
+  [method: string]: unknown;
+}
+
+export interface WorkerStub {
+  readonly id: string;
+  getEntrypoint(): WorkerEntrypoint;
+}
+
+export interface WorkerLoaderOptions {
+  /** Loaded workers kept warm. Default 256. */
+  maxWarmWorkers?: number;
+  engine?: SandboxEngine;
+}
+
+/** An error thrown inside the sandbox, rethrown at the stub. `limit` names an exceeded limit. */
+export class WorkerError extends Error {
+  readonly limit: string | undefined;
+
+  constructor(name: string, message: string, limit?: string) {
+    super(message);
+    this.limit = limit;
+    this.name = name;
+  }
+}
+
+interface Warm {
+  factory: () => Promise<WorkerCode> | WorkerCode;
+  sandbox: Promise<Sandbox> | undefined;
+}
+
+export class WorkerLoader {
+  readonly maxWarmWorkers: number;
+  readonly #engine: SandboxEngine | undefined;
+  /** Loaded workers in least-recently-used order (a Map keeps insertion order; a use re-inserts). */
+  readonly #warm = new Map<string, Warm>();
+
+  constructor(options: WorkerLoaderOptions = {}) {
+    const max = options.maxWarmWorkers ?? LIMITS.maxWarmWorkers;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxWarmWorkers must be a positive integer, got ${String(max)}`);
+    this.maxWarmWorkers = max;
+    this.#engine = options.engine;
+  }
+
+  /** Workers currently loaded (warm). */
+  get size(): number {
+    return this.#warm.size;
+  }
+
+  get(id: string, factory: () => Promise<WorkerCode> | WorkerCode): WorkerStub {
+    if (typeof id !== "string" || id.length === 0) throw new TypeError("a worker id must be a non-empty string");
+    if (typeof factory !== "function") throw new TypeError("get(id, factory): factory must be a function");
+    const sandbox = (): Promise<Sandbox> => this.#sandbox(id, factory);
+    return {
+      id,
+      getEntrypoint: () => entrypoint(sandbox, (s) => this.#dropIfStopped(id, s)),
+    };
+  }
+
+  /** Disposes every warm worker. */
+  close(): void {
+    for (const warm of this.#warm.values()) void warm.sandbox?.then((s) => s.dispose(), () => undefined);
+    this.#warm.clear();
+  }
+
+  async #sandbox(id: string, factory: Warm["factory"]): Promise<Sandbox> {
+    let warm = this.#warm.get(id);
+    if (warm) {
+      this.#warm.delete(id);
+      this.#warm.set(id, warm);
+    } else {
+      warm = { factory, sandbox: undefined };
+      this.#warm.set(id, warm);
+      this.#evict();
+    }
+    warm.sandbox ??= this.#start(warm.factory);
+    const current = warm;
+    try {
+      return await current.sandbox!;
+    } catch (error) {
+      if (this.#warm.get(id) === current) this.#warm.delete(id);
+      throw error;
+    }
+  }
+
+  async #start(factory: Warm["factory"]): Promise<Sandbox> {
+    const code = await factory();
+    if (!code || typeof code !== "object" || typeof code.mainModule !== "string" || !code.modules || typeof code.modules !== "object") {
+      throw new TypeError("the worker factory must return { mainModule, modules, env?, globalOutbound? }");
+    }
+    const options: SandboxOptions = { ...code.limits, env: code.env, globalOutbound: code.globalOutbound ?? null };
+    if (this.#engine) options.engine = this.#engine;
+    const sandbox = await Sandbox.create(options);
+    try {
+      await sandbox.load(code.modules, code.mainModule);
+    } catch (error) {
+      sandbox.dispose();
+      throw error;
+    }
+    return sandbox;
+  }
+
+  #evict(): void {
+    while (this.#warm.size > this.maxWarmWorkers) {
+      const [oldest, warm] = this.#warm.entries().next().value!;
+      this.#warm.delete(oldest);
+      void warm.sandbox?.then((s) => s.dispose(), () => undefined);
+    }
+  }
+
+  #dropIfStopped(id: string, sandbox: Sandbox): void {
+    if (sandbox.alive) return;
+    const warm = this.#warm.get(id);
+    if (warm?.sandbox) {
+      void warm.sandbox.then((s) => {
+        if (s === sandbox && this.#warm.get(id) === warm) this.#warm.delete(id);
+      });
+    }
+  }
+}
+
+function entrypoint(sandbox: () => Promise<Sandbox>, after: (s: Sandbox) => void): WorkerEntrypoint {
+  const call = async <T>(method: string, ...args: unknown[]): Promise<T> => {
+    const s = await sandbox();
+    const result = await s.call<T>(method, args);
+    after(s);
+    if (result.error) throw new WorkerError(result.error.name, result.error.message, result.error.limit);
+    return result.result as T;
+  };
+  const fetch = async (request: Request): Promise<Response> => {
+    const s = await sandbox();
+    try {
+      return await s.fetch(request);
+    } catch (error) {
+      const e = error as Error & { limit?: string };
+      throw error instanceof SandboxError ? error : new WorkerError(e.name, e.message, e.limit);
+    } finally {
+      after(s);
+    }
+  };
+  const target = { fetch, call } as WorkerEntrypoint;
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      if (typeof key !== "string" || key in t) return Reflect.get(t, key, receiver) as unknown;
+      if (key === "then") return undefined;
+      return (...args: unknown[]) => call(key, ...args);
+    },
+  });
+}

@@ -1,0 +1,532 @@
+/**
+ * The QuickJS engine (quickjs-emscripten, release-sync WebAssembly build shipped in the npm package:
+ * nothing is compiled or downloaded at install or run time).
+ *
+ * One QuickJS runtime + context per sandbox (~90 KB of heap). Runtimes live inside shared WebAssembly
+ * module instances ("shards"): a shard takes sandboxes while the sum of their memory limits stays
+ * under SHARD_COMMIT_BYTES, so one sandbox can always grow to its own limit (WebAssembly memory is
+ * capped at 2 GiB per instance). The compiled WebAssembly.Module is shared by all shards.
+ *
+ * Native stack: WebAssembly frames live on Node's own stack, which QuickJS's stack check does not
+ * see. Code nested deeply enough (parser recursion, JSON of deeply nested arrays) can overflow it,
+ * and V8 then throws a RangeError out of the middle of QuickJS. We restore the module's shadow stack
+ * pointer, abandon that runtime (its memory is leaked until the shard goes away) and retire the shard:
+ * it takes no new sandboxes and is dropped when its last sandbox is disposed. A trap of the module
+ * itself (WebAssembly.RuntimeError) stops every sandbox of that shard with an error.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { posix } from "node:path";
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSContext,
+  type QuickJSDeferredPromise,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+  type QuickJSSyncVariant,
+  type QuickJSWASMModule,
+} from "quickjs-emscripten-core";
+import releaseSyncImport from "@jitl/quickjs-wasmfile-release-sync";
+import { LIMITS } from "../limits.ts";
+import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost, type LimitName, type SandboxEngine } from "./engine.ts";
+
+/** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
+const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
+/** Pending jobs run between two budget checks. */
+const JOB_BATCH = 256;
+
+interface StackOps {
+  save(): number;
+  restore(sp: number): void;
+}
+
+interface Shard {
+  module: QuickJSWASMModule;
+  stack: StackOps | undefined;
+  committed: number;
+  contexts: Set<QuickJSEngineContext>;
+  retired: boolean;
+}
+
+// The package's types describe its CommonJS build; under ESM the default export is the variant itself.
+const imported = releaseSyncImport as unknown as QuickJSSyncVariant & { default?: QuickJSSyncVariant };
+const releaseSync: QuickJSSyncVariant = imported.default ?? imported;
+
+let compiled: WebAssembly.Module | undefined;
+function compiledModule(): WebAssembly.Module {
+  if (!compiled) {
+    const require = createRequire(import.meta.url);
+    compiled = new WebAssembly.Module(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
+  }
+  return compiled;
+}
+
+/**
+ * The shadow-stack save/restore exports of the pinned build (0.32.0; minified names). Checked by
+ * shape; when they do not match, a native stack overflow stops the whole shard instead.
+ */
+function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
+  const save = exports["Oa"];
+  const restore = exports["Ma"];
+  if (typeof save !== "function" || typeof restore !== "function" || save.length !== 0 || restore.length !== 1) return undefined;
+  const sp = (save as () => unknown)();
+  if (typeof sp !== "number") return undefined;
+  return { save: save as () => number, restore: restore as (sp: number) => void };
+}
+
+async function newShard(): Promise<Shard> {
+  const wasm = compiledModule();
+  let exports: WebAssembly.Exports | undefined;
+  const variant = newVariant(releaseSync, {
+    emscriptenModule: {
+      instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        const instance = new WebAssembly.Instance(wasm, imports);
+        exports = instance.exports;
+        done(instance, wasm);
+        return {};
+      },
+    } as never,
+  });
+  const module = await newQuickJSWASMModuleFromVariant(variant);
+  if (!warmedUp) warmUp(module);
+  return { module, stack: exports ? stackOps(exports) : undefined, committed: 0, contexts: new Set(), retired: false };
+}
+
+/**
+ * WebAssembly functions are compiled lazily, on first call; the compiled code is shared by every
+ * instance of the module. Running typical code once keeps that one-off cost (tens of ms) out of the
+ * first sandbox's CPU budget.
+ */
+let warmedUp = false;
+const WARM_UP = `
+class A { #x = 1; get x() { return this.#x; } static of(v) { return new A(); } }
+const o = JSON.parse(JSON.stringify({ a: [1, 2.5, "s", null, true], b: { c: "d" } }));
+const m = new Map([[1, 2]]); const st = new Set([1]); const re = /([a-z]+)-(\\d+)/g;
+let s = "abc-123 def-456".replace(re, (all, w, d) => w.toUpperCase() + d).split(" ").map((x) => x.padStart(4)).join(",");
+const ta = new Uint8Array(16).map((v, i) => i * 2); const dv = new DataView(ta.buffer);
+async function f(n) { await null; return n > 0 ? f(n - 1) : [...m.keys(), ...st, ta.length, dv.getUint8(1), s, o, new A().x]; }
+f(10).then((v) => JSON.stringify(v)); String(Symbol("x")); [3, 1, 2].sort((a, b) => a - b); Object.entries({ k: 1 });
+try { null.x } catch (e) { String(e) } new Date(0).toISOString(); Math.max(...[1, 2]); encodeURIComponent("a b");
+`;
+function warmUp(module: QuickJSWASMModule): void {
+  warmedUp = true;
+  const rt = module.newRuntime();
+  const ctx = rt.newContext();
+  try {
+    const result = ctx.evalCode(WARM_UP, "warm-up.js");
+    (result.error ?? result.value).dispose();
+    rt.executePendingJobs();
+  } finally {
+    ctx.dispose();
+    rt.dispose();
+  }
+}
+
+function isNativeStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
+
+function normalizeName(name: string): string {
+  return posix.normalize(name.replace(/^(\.\/|\/)+/, ""));
+}
+
+export class QuickJSEngine implements SandboxEngine {
+  readonly name = "quickjs";
+  readonly #shards: Shard[] = [];
+  #opening: Promise<Shard> | undefined;
+
+  async createContext(options: EngineContextOptions): Promise<EngineContext> {
+    const shard = await this.#shardFor(options.memoryBytes);
+    const context = new QuickJSEngineContext(shard, options, () => this.#release(shard, context, options.memoryBytes));
+    shard.committed += options.memoryBytes;
+    shard.contexts.add(context);
+    return context;
+  }
+
+  /** Shards in use (for tests and benchmarks). */
+  get shardCount(): number {
+    return this.#shards.length;
+  }
+
+  async #shardFor(memoryBytes: number): Promise<Shard> {
+    for (;;) {
+      const fit = this.#shards.find((s) => !s.retired && (s.committed + memoryBytes <= SHARD_COMMIT_BYTES || s.contexts.size === 0));
+      if (fit) return fit;
+      if (!this.#opening) {
+        this.#opening = newShard().then(
+          (shard) => {
+            this.#shards.push(shard);
+            this.#opening = undefined;
+            return shard;
+          },
+          (error: unknown) => {
+            this.#opening = undefined;
+            throw error;
+          },
+        );
+      }
+      await this.#opening;
+    }
+  }
+
+  #release(shard: Shard, context: QuickJSEngineContext, memoryBytes: number): void {
+    if (!shard.contexts.delete(context)) return;
+    shard.committed -= memoryBytes;
+    if (shard.retired && shard.contexts.size === 0) {
+      const i = this.#shards.indexOf(shard);
+      if (i >= 0) this.#shards.splice(i, 1);
+    }
+  }
+
+  /** Called when a shard can no longer be trusted with new sandboxes. */
+  static retire(shard: Shard): void {
+    shard.retired = true;
+  }
+}
+
+class QuickJSEngineContext implements EngineContext {
+  readonly #shard: Shard;
+  readonly #host: EngineHost;
+  readonly #memoryBytes: number;
+  readonly #release: () => void;
+  readonly #rt: QuickJSRuntime;
+  readonly #ctx: QuickJSContext;
+  readonly #pending = new Set<QuickJSDeferredPromise>();
+  readonly #modules = new Map<string, string>();
+  #wake: (() => void) | undefined;
+  #running = false;
+  #enteredAt = 0;
+  #cpuUsed = 0;
+  #budget: Budget | undefined;
+  #stopReason: LimitName | undefined;
+  #dead: EngineError | undefined;
+  #abandoned = false;
+  #disposed = false;
+
+  constructor(shard: Shard, options: EngineContextOptions, release: () => void) {
+    this.#shard = shard;
+    this.#host = options.host;
+    this.#memoryBytes = options.memoryBytes;
+    this.#release = release;
+    this.#rt = shard.module.newRuntime();
+    this.#rt.setMemoryLimit(options.memoryBytes);
+    this.#rt.setMaxStackSize(LIMITS.sandboxStackBytes);
+    this.#rt.setInterruptHandler(() => this.#shouldInterrupt());
+    this.#rt.setModuleLoader(
+      (name) => {
+        const source = this.#modules.get(name);
+        if (source === undefined) return { error: new Error(`Cannot find module '${name}': only the modules given to the sandbox can be imported`) };
+        return name.endsWith(".json") ? `export default ${source};` : source;
+      },
+      (base, requested) => {
+        if (requested.startsWith("./") || requested.startsWith("../")) return normalizeName(posix.join(posix.dirname(normalizeName(base)), requested));
+        return normalizeName(requested);
+      },
+    );
+    this.#ctx = this.#rt.newContext();
+    this.#installBridges();
+  }
+
+  get alive(): boolean {
+    return !this.#disposed && !this.#dead;
+  }
+
+  get memoryUsage(): number {
+    if (!this.alive) return 0;
+    try {
+      const usage = this.#rt.computeMemoryUsage();
+      try {
+        const used = this.#ctx.getProp(usage, "memory_used_size");
+        try {
+          return this.#ctx.getNumber(used);
+        } finally {
+          used.dispose();
+        }
+      } finally {
+        usage.dispose();
+      }
+    } catch {
+      return 0;
+    }
+  }
+
+  #installBridges(): void {
+    const ctx = this.#ctx;
+    const strings = (args: QuickJSHandle[]): [string, string] => {
+      const [op, payload] = args;
+      if (!op || !payload || ctx.typeof(op) !== "string" || ctx.typeof(payload) !== "string") throw new TypeError("bridge calls take two strings");
+      return [ctx.getString(op), ctx.getString(payload)];
+    };
+    const sync = ctx.newFunction("__hearth_sync", (...args) => {
+      const [op, payload] = strings(args);
+      const answer = this.#host.syncCall(op, payload);
+      return answer === undefined ? ctx.undefined : ctx.newString(answer);
+    });
+    const async = ctx.newFunction("__hearth_async", (...args) => {
+      const [op, payload] = strings(args);
+      if (this.#pending.size >= LIMITS.maxPendingHostCalls) {
+        throw new RangeError(`too many host calls in flight: at most ${LIMITS.maxPendingHostCalls} (maxPendingHostCalls)`);
+      }
+      const deferred = ctx.newPromise();
+      this.#pending.add(deferred);
+      // Host work starts after the engine returns, so it is not counted as the sandbox's CPU time.
+      Promise.resolve()
+        .then(() => this.#host.asyncCall(op, payload))
+        .then(
+        (value) => this.#settle(deferred, value, undefined),
+        (error: unknown) => this.#settle(deferred, undefined, error),
+      );
+      return deferred.handle;
+    });
+    ctx.setProp(ctx.global, "__hearth_sync", sync);
+    ctx.setProp(ctx.global, "__hearth_async", async);
+    sync.dispose();
+    async.dispose();
+  }
+
+  #settle(deferred: QuickJSDeferredPromise, value: string | undefined, error: unknown): void {
+    if (!this.#pending.delete(deferred) || !this.alive) return;
+    try {
+      this.#enter(() => {
+        if (error === undefined) {
+          const handle = this.#ctx.newString(value ?? "");
+          deferred.resolve(handle);
+          handle.dispose();
+        } else {
+          const e = error instanceof Error ? error : new Error(String(error));
+          const handle = this.#ctx.newError({ name: e.name || "Error", message: e.message });
+          deferred.reject(handle);
+          handle.dispose();
+        }
+      });
+    } catch (e) {
+      if (!this.#dead) this.#dead = e instanceof EngineError ? e : new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true);
+    } finally {
+      deferred.dispose();
+      const wake = this.#wake;
+      this.#wake = undefined;
+      wake?.();
+    }
+  }
+
+  #shouldInterrupt(): boolean {
+    const budget = this.#budget;
+    if (!this.#running || !budget) return false;
+    const now = performance.now();
+    if (this.#cpuUsed + (now - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+    else if (now > budget.deadline) this.#stopReason = "wallMs";
+    return this.#stopReason !== undefined;
+  }
+
+  /** Runs `fn` inside the engine, counting its time against the budget and containing native crashes. */
+  #enter<T>(fn: () => T): T {
+    if (this.#dead) throw this.#dead;
+    if (this.#disposed) throw new EngineError("the sandbox was disposed", undefined, true);
+    const sp = this.#shard.stack?.save();
+    this.#running = true;
+    this.#enteredAt = performance.now();
+    try {
+      return fn();
+    } catch (error) {
+      if (isNativeStackOverflow(error) && sp !== undefined && this.#shard.stack) {
+        this.#shard.stack.restore(sp);
+        this.#abandon(new EngineError("stack overflow: the code nests too deeply for the engine (native stack exhausted)", undefined, true));
+        throw this.#dead;
+      }
+      if (error instanceof WebAssembly.RuntimeError || isNativeStackOverflow(error)) {
+        const dead = new EngineError(`the sandbox engine crashed: ${(error as Error).message}`, undefined, true);
+        QuickJSEngine.retire(this.#shard);
+        for (const context of this.#shard.contexts) context.#abandon(dead);
+        throw dead;
+      }
+      throw error;
+    } finally {
+      this.#running = false;
+      this.#cpuUsed += performance.now() - this.#enteredAt;
+    }
+  }
+
+  #abandon(error: EngineError): void {
+    this.#abandoned = true;
+    this.#dead ??= error;
+    QuickJSEngine.retire(this.#shard);
+    this.#pending.clear();
+    this.#wake?.();
+  }
+
+  #limitError(): EngineError | undefined {
+    const reason = this.#stopReason;
+    if (!reason) return undefined;
+    const budget = this.#budget!;
+    const message =
+      reason === "cpuMs"
+        ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)`
+        : `wall-clock timeout of ${Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
+    return (this.#dead = new EngineError(message, reason, true));
+  }
+
+  #callStart = 0;
+
+  #begin(budget: Budget): void {
+    if (this.#dead) throw this.#dead;
+    this.#budget = budget;
+    this.#cpuUsed = 0;
+    this.#stopReason = undefined;
+    this.#callStart = performance.now();
+  }
+
+  /** Converts an exception handle into an Error (or the limit that caused it), disposing it. */
+  #failure(handle: QuickJSHandle): Error {
+    const limit = this.#limitError();
+    if (limit) {
+      handle.dispose();
+      return limit;
+    }
+    let name = "Error";
+    let message: string;
+    try {
+      const dumped: unknown = this.#ctx.dump(handle);
+      if (dumped && typeof dumped === "object") {
+        const d = dumped as { name?: unknown; message?: unknown };
+        name = typeof d.name === "string" ? d.name : name;
+        message = typeof d.message === "string" ? d.message : JSON.stringify(dumped);
+      } else message = String(dumped);
+    } catch {
+      message = "out of memory";
+    } finally {
+      handle.dispose();
+    }
+    if (message === "out of memory") return (this.#dead = new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true));
+    const error = new Error(message);
+    error.name = name;
+    return error;
+  }
+
+  /** Runs pending jobs in batches until none are left, the budget ends, or a job fails fatally. */
+  #runJobs(): void {
+    for (;;) {
+      const ran = this.#enter(() => {
+        const result = this.#rt.executePendingJobs(JOB_BATCH);
+        if (result.error) {
+          throw this.#failure(result.error);
+        }
+        const count = result.value;
+        return count;
+      });
+      const limit = this.#limitError();
+      if (limit) throw limit;
+      if (ran === 0) return;
+      if (this.#cpuUsed > this.#budget!.cpuMs) {
+        this.#stopReason = "cpuMs";
+        throw this.#limitError()!;
+      }
+    }
+  }
+
+  /** Drives a promise handle (owned by the caller) until it settles; returns a new handle of its value. */
+  async #drive(promise: QuickJSHandle): Promise<QuickJSHandle> {
+    for (;;) {
+      this.#runJobs();
+      const state = this.#ctx.getPromiseState(promise);
+      if (state.type === "fulfilled") return state.value;
+      if (state.type === "rejected") throw this.#failure(state.error);
+      if (this.#pending.size === 0) {
+        throw new EngineError("the sandbox's promise can never settle: it awaits something that nothing will resolve", undefined, false);
+      }
+      const remaining = this.#budget!.deadline - performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        this.#wake = () => resolve(false);
+        timer = setTimeout(() => resolve(true), Math.max(0, remaining));
+      });
+      clearTimeout(timer);
+      this.#wake = undefined;
+      if (this.#dead) throw this.#dead;
+      if (timedOut) {
+        this.#stopReason = "wallMs";
+        throw this.#limitError()!;
+      }
+    }
+  }
+
+  async evalScript(source: string, filename: string, budget: Budget): Promise<void> {
+    this.#begin(budget);
+    const result = this.#enter(() => this.#ctx.evalCode(source, filename, { type: "global" }));
+    if (result.error) throw this.#failure(result.error);
+    result.value.dispose();
+  }
+
+  async evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void> {
+    this.#begin(budget);
+    for (const [name, text] of Object.entries(modules)) this.#modules.set(normalizeName(name), text);
+    const result = this.#enter(() => this.#ctx.evalCode(source, filename, { type: "module" }));
+    if (result.error) throw this.#failure(result.error);
+    try {
+      const state = this.#ctx.getPromiseState(result.value);
+      if (state.type === "fulfilled") {
+        if (!state.notAPromise) state.value.dispose();
+        this.#runJobs();
+        return;
+      }
+      if (state.type === "rejected") throw this.#failure(state.error);
+      (await this.#drive(result.value)).dispose();
+    } finally {
+      if (result.value.alive) result.value.dispose();
+    }
+  }
+
+  async invoke(name: string, args: string[], budget: Budget): Promise<string> {
+    this.#begin(budget);
+    const promise = this.#enter(() => {
+      const fn = this.#ctx.getProp(this.#ctx.global, name);
+      const handles = args.map((a) => this.#ctx.newString(a));
+      try {
+        return this.#ctx.callFunction(fn, this.#ctx.undefined, ...handles);
+      } finally {
+        for (const h of handles) h.dispose();
+        fn.dispose();
+      }
+    });
+    if (promise.error) throw this.#failure(promise.error);
+    try {
+      const value = await this.#drive(promise.value);
+      try {
+        if (this.#ctx.typeof(value) !== "string") throw new EngineError("the sandbox prelude returned a non-string", undefined, false);
+        return this.#ctx.getString(value);
+      } finally {
+        value.dispose();
+      }
+    } finally {
+      if (promise.value.alive) promise.value.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    if (!this.#abandoned) for (const deferred of this.#pending) deferred.dispose();
+    this.#pending.clear();
+    this.#wake?.();
+    if (!this.#abandoned) {
+      try {
+        this.#ctx.dispose();
+        this.#rt.dispose();
+      } catch {
+        // QuickJS found leaked objects (seen after an interrupt at an unlucky point): stop trusting this shard.
+        QuickJSEngine.retire(this.#shard);
+      }
+    }
+    this.#release();
+  }
+}
+
+function mib(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
+let shared: QuickJSEngine | undefined;
+/** The process-wide QuickJS engine. */
+export function quickJSEngine(): QuickJSEngine {
+  return (shared ??= new QuickJSEngine());
+}

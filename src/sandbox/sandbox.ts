@@ -1,0 +1,443 @@
+/**
+ * Sandbox: an isolated JavaScript context for code Hearth did not ship (model-written snippets,
+ * per-tenant apps). ES modules, async/await, web-shaped console/fetch/URL/Request/Response; no
+ * process, require, file system, timers or network unless granted. Host capabilities reach it only
+ * through `env`. Limits: memory, CPU per call, wall clock per call, output per call.
+ *
+ * After a CPU, wall-clock or memory limit (or an engine crash) the sandbox is disposed: every later
+ * call returns the same error. Other sandboxes and the host are unaffected. An output limit only
+ * fails that call (logs are truncated with a marker; a result too large is an error).
+ * Calls on one sandbox run one at a time, in order.
+ */
+import { LIMITS } from "../limits.ts";
+import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
+import { PRELUDE } from "./prelude.ts";
+import { quickJSEngine } from "./quickjs-engine.ts";
+
+export interface SandboxLimits {
+  /** Heap of the sandbox. Default 32 MiB. */
+  memoryBytes?: number;
+  /** CPU time the sandboxed code may use per call (load, call, runFunction). Default 50 ms. */
+  cpuMs?: number;
+  /** Wall-clock time per call, including awaited host calls. Default 5,000 ms. */
+  wallMs?: number;
+  /** Console output plus JSON result per call. Default 1 MiB. */
+  maxOutputBytes?: number;
+}
+
+export type OutboundHandler = (request: Request) => Response | Promise<Response>;
+
+export interface SandboxOptions extends SandboxLimits {
+  /** Plain data and host capabilities: functions (called async from inside), or objects whose methods are (RPC targets). */
+  env?: Record<string, unknown>;
+  /** null (default): fetch fails. A function: receives every outbound Request and returns a Response (or throws to refuse). */
+  globalOutbound?: OutboundHandler | null;
+  /** The engine; default the process-wide QuickJS engine. */
+  engine?: SandboxEngine;
+}
+
+export type LogLevel = "log" | "info" | "warn" | "error" | "debug";
+
+export interface RunResult<T = unknown> {
+  result?: T;
+  error?: { name: string; message: string; limit?: string };
+  logs: Array<{ level: LogLevel; message: string }>;
+}
+
+/** Thrown by Sandbox.create / load for bad options or code that fails to load. */
+export class SandboxError extends Error {
+  /** The limit that stopped it, if any. */
+  readonly limit: string | undefined;
+
+  constructor(message: string, limit?: string) {
+    super(message);
+    this.limit = limit;
+    this.name = "SandboxError";
+  }
+}
+
+/** A request or response as it crosses the boundary: body as base64. */
+export interface WireMessage {
+  method?: string;
+  url?: string;
+  status?: number;
+  statusText?: string;
+  headers: Array<[string, string]>;
+  body: string | null;
+}
+
+interface EnvShapeValue {
+  t: "v";
+  v: unknown;
+}
+interface EnvShapeFunction {
+  t: "f";
+  id: number;
+}
+interface EnvShapeObject {
+  t: "o";
+  p: Record<string, EnvShape>;
+}
+type EnvShape = EnvShapeValue | EnvShapeFunction | EnvShapeObject;
+
+type Capability = (...args: unknown[]) => unknown;
+
+const LEVELS = new Set<LogLevel>(["log", "info", "warn", "error", "debug"]);
+const MAX_ENV_DEPTH = 8;
+
+function positive(name: keyof SandboxLimits, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  return value;
+}
+
+function hasMethods(value: object): boolean {
+  for (let o: object | null = value; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      if (key === "constructor") continue;
+      const d = Object.getOwnPropertyDescriptor(o, key);
+      if (d && typeof d.value === "function") return true;
+    }
+  }
+  return false;
+}
+
+/** Turns `env` into a shape the prelude rebuilds: data copied as JSON, functions and methods as ids. */
+function describeEnv(env: Record<string, unknown>, capabilities: Capability[]): EnvShapeObject {
+  const walk = (value: unknown, self: unknown, depth: number, seen: Set<object>): EnvShape | undefined => {
+    if (typeof value === "function") {
+      const fn = value as Capability;
+      capabilities.push((...args) => fn.apply(self, args));
+      return { t: "f", id: capabilities.length - 1 };
+    }
+    if (value === null || typeof value !== "object" || !hasMethods(value)) {
+      if (value === undefined) return undefined;
+      const json = JSON.stringify(value);
+      return json === undefined ? undefined : { t: "v", v: JSON.parse(json) as unknown };
+    }
+    if (depth >= MAX_ENV_DEPTH || seen.has(value)) return undefined;
+    seen.add(value);
+    const props: Record<string, EnvShape> = {};
+    const keys = new Set<string>();
+    for (let o: object | null = value; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const key of Object.getOwnPropertyNames(o)) if (key !== "constructor" && !key.startsWith("_")) keys.add(key);
+    }
+    for (const key of keys) {
+      let member: unknown;
+      try {
+        member = (value as Record<string, unknown>)[key];
+      } catch {
+        continue;
+      }
+      const shape = walk(member, value, depth + 1, seen);
+      if (shape) props[key] = shape;
+    }
+    seen.delete(value);
+    return { t: "o", p: props };
+  };
+  const props: Record<string, EnvShape> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const shape = walk(value, env, 0, new Set());
+    if (shape) props[key] = shape;
+  }
+  return { t: "o", p: props };
+}
+
+function bytesOf(s: string): number {
+  return Buffer.byteLength(s, "utf8");
+}
+
+function hostCallTooBig(bytes: number): RangeError {
+  return new RangeError(`host call message of ${bytes} bytes exceeds ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes)`);
+}
+
+export async function toWireRequest(request: Request): Promise<WireMessage> {
+  const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
+  if (body && body.length > LIMITS.maxHostCallBytes) throw hostCallTooBig(body.length);
+  return { method: request.method, url: request.url, headers: [...request.headers], body: body ? body.toString("base64") : null };
+}
+
+export function fromWireResponse(wire: WireMessage): Response {
+  const status = wire.status ?? 200;
+  const nullBody = status === 101 || status === 204 || status === 205 || status === 304;
+  return new Response(nullBody || wire.body === null ? null : Buffer.from(wire.body, "base64"), { status, statusText: wire.statusText ?? "", headers: wire.headers });
+}
+
+export class Sandbox {
+  readonly #engineContext: EngineContext;
+  readonly #limits: Required<SandboxLimits>;
+  readonly #capabilities: Capability[];
+  readonly #outbound: OutboundHandler | null;
+  #logs: RunResult["logs"] = [];
+  #outputUsed = 0;
+  #truncated = false;
+  #queue: Promise<unknown> = Promise.resolve();
+  #loaded = false;
+  #stopped: RunResult["error"] | undefined;
+
+  private constructor(context: EngineContext, limits: Required<SandboxLimits>, capabilities: Capability[], outbound: OutboundHandler | null) {
+    this.#engineContext = context;
+    this.#limits = limits;
+    this.#capabilities = capabilities;
+    this.#outbound = outbound;
+  }
+
+  /** A fresh sandbox with the prelude evaluated; `env` and `globalOutbound` are fixed for its life. */
+  static async create(options: SandboxOptions = {}): Promise<Sandbox> {
+    const limits: Required<SandboxLimits> = {
+      memoryBytes: positive("memoryBytes", options.memoryBytes, LIMITS.sandboxMemoryBytes),
+      cpuMs: positive("cpuMs", options.cpuMs, LIMITS.sandboxCpuMs),
+      wallMs: positive("wallMs", options.wallMs, LIMITS.sandboxWallMs),
+      maxOutputBytes: positive("maxOutputBytes", options.maxOutputBytes, LIMITS.sandboxMaxOutputBytes),
+    };
+    if (options.globalOutbound !== undefined && options.globalOutbound !== null && typeof options.globalOutbound !== "function") {
+      throw new TypeError("globalOutbound must be a function or null");
+    }
+    const capabilities: Capability[] = [];
+    const envShape = describeEnv(options.env ?? {}, capabilities);
+    const config = JSON.stringify({ maxOutputBytes: limits.maxOutputBytes, maxHostCallBytes: LIMITS.maxHostCallBytes, env: envShape });
+    let sandbox: Sandbox | undefined = undefined;
+    const host: EngineHost = {
+      syncCall: (op, payload) => (op === "config" ? config : sandbox!.#syncCall(op, payload)),
+      asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
+    };
+    const engine = options.engine ?? quickJSEngine();
+    // Set up with a larger budget than a call: the prelude is ours, not the sandbox's code.
+    const context = await engine.createContext({ memoryBytes: limits.memoryBytes, host });
+    sandbox = new Sandbox(context, limits, capabilities, options.globalOutbound ?? null);
+    try {
+      await context.evalScript(PRELUDE, "hearth:prelude", { cpuMs: Math.max(limits.cpuMs, 1000), deadline: performance.now() + Math.max(limits.wallMs, 5000) });
+    } catch (error) {
+      context.dispose();
+      throw new SandboxError(`the sandbox could not start: ${(error as Error).message}`, error instanceof EngineError ? error.limit : undefined);
+    }
+    return sandbox;
+  }
+
+  /** Bytes used by the sandbox's heap (0 once disposed). */
+  get memoryUsage(): number {
+    return this.#engineContext.memoryUsage;
+  }
+
+  /** Whether the sandbox can still run code (not disposed or stopped by a limit). */
+  get alive(): boolean {
+    return this.#engineContext.alive && !this.#stopped;
+  }
+
+  /**
+   * Evaluates an ES module set; `mainModule`'s exports become callable. Relative imports resolve
+   * against the importing module's name; nothing outside `modules` can be imported. Once per sandbox.
+   * Throws SandboxError when the code fails to load (syntax error, throwing top-level code, a limit).
+   */
+  async load(modules: Record<string, string>, mainModule: string): Promise<void> {
+    if (this.#loaded) throw new SandboxError("load() can be called once per sandbox");
+    if (typeof mainModule !== "string" || !(mainModule in modules)) throw new SandboxError(`mainModule ${JSON.stringify(mainModule)} is not one of the modules`);
+    for (const [name, source] of Object.entries(modules)) {
+      if (typeof source !== "string") throw new SandboxError(`module ${JSON.stringify(name)} must be a string of source code`);
+    }
+    this.#loaded = true;
+    const result = await this.#serial(async () => {
+      const bootstrap = `import * as main from ${JSON.stringify(mainModule)};\nglobalThis.__hearth_main(main);\n`;
+      await this.#engineContext.evalModule(bootstrap, "hearth:bootstrap", modules, this.#budget());
+      return {};
+    });
+    if (result.error) throw new SandboxError(`${result.error.name}: ${result.error.message}`, result.error.limit);
+  }
+
+  /** Calls an export of the main module (or a method of its default export); async functions are awaited. */
+  async call<T>(exportName: string, args: unknown[] = []): Promise<RunResult<T>> {
+    if (typeof exportName !== "string") throw new TypeError("exportName must be a string");
+    let payload: string;
+    try {
+      payload = JSON.stringify({ name: exportName, args });
+    } catch (error) {
+      return { error: { name: "TypeError", message: `arguments must be JSON-compatible: ${(error as Error).message}` }, logs: [] };
+    }
+    return this.#dispatch<T>("call", payload);
+  }
+
+  /** Runs a code-mode snippet: the source of an `async () => { … }` function; returns what it returns. */
+  async runFunction<T>(source: string): Promise<RunResult<T>> {
+    if (typeof source !== "string") throw new TypeError("source must be a string");
+    return this.#dispatch<T>("run", JSON.stringify({ source }));
+  }
+
+  /** Sends a request to the main module's `export default { fetch }` (used by the Loader). */
+  async fetch(request: Request): Promise<Response> {
+    const wire = await toWireRequest(request);
+    const result = await this.#dispatch<WireMessage>("fetch", JSON.stringify(wire));
+    if (result.error) {
+      const error = new Error(result.error.message);
+      error.name = result.error.name;
+      throw error;
+    }
+    return fromWireResponse(result.result!);
+  }
+
+  dispose(): void {
+    this.#engineContext.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #budget(): Budget {
+    return { cpuMs: this.#limits.cpuMs, deadline: performance.now() + this.#limits.wallMs };
+  }
+
+  async #dispatch<T>(op: string, payload: string): Promise<RunResult<T>> {
+    return this.#serial(async () => {
+      const answer = await this.#engineContext.invoke("__hearth_dispatch", [op, payload], this.#budget());
+      const parsed = JSON.parse(answer) as { ok: boolean; value?: T; error?: { name: string; message: string } };
+      if (!parsed.ok) {
+        const error = parsed.error ?? { name: "Error", message: "unknown error" };
+        if (error.message === "out of memory") throw new EngineError(`memory limit of ${mib(this.#limits.memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true);
+        return { error };
+      }
+      const resultBytes = bytesOf(answer);
+      if (resultBytes > this.#limits.maxOutputBytes) {
+        return { error: { name: "SandboxLimitError", message: `output of ${this.#limits.maxOutputBytes} bytes exceeded (maxOutputBytes): the result is ${resultBytes} bytes`, limit: "maxOutputBytes" } };
+      }
+      if (this.#outputUsed + resultBytes > this.#limits.maxOutputBytes) this.#trimLogs(this.#limits.maxOutputBytes - resultBytes);
+      return parsed.ok && "value" in parsed ? { result: parsed.value } : {};
+    });
+  }
+
+  /** Runs one call at a time; resets the per-call output; turns engine failures into RunResult errors. */
+  #serial<T>(fn: () => Promise<Omit<RunResult<T>, "logs">>): Promise<RunResult<T>> {
+    const run = async (): Promise<RunResult<T>> => {
+      if (this.#stopped) return { error: this.#stopped, logs: [] };
+      this.#logs = [];
+      this.#outputUsed = 0;
+      this.#truncated = false;
+      try {
+        const result = await fn();
+        return { ...result, logs: this.#logs };
+      } catch (error) {
+        if (error instanceof EngineError) {
+          const failure = error.limit ? { name: "SandboxLimitError", message: error.message, limit: error.limit } : { name: "SandboxError", message: error.message };
+          if (error.fatal || !this.#engineContext.alive) {
+            this.#stopped = { ...failure, message: `${failure.message}; the sandbox was stopped` };
+            this.#engineContext.dispose();
+          }
+          return { error: failure, logs: this.#logs };
+        }
+        const e = error as Error;
+        return { error: { name: e.name || "Error", message: e.message }, logs: this.#logs };
+      }
+    };
+    const next = this.#queue.then(run, run);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Keeps the logs within `room` bytes so that the result fits: the result matters more. */
+  #trimLogs(room: number): void {
+    const kept: RunResult["logs"] = [];
+    let used = 0;
+    for (const entry of this.#logs) {
+      const bytes = bytesOf(entry.message);
+      if (used + bytes > room) {
+        const cut = Buffer.from(entry.message, "utf8").subarray(0, Math.max(0, room - used)).toString("utf8").replace(/\uFFFD$/, "");
+        kept.push({ level: entry.level, message: `${cut}… [output truncated: ${this.#limits.maxOutputBytes} bytes exceeded (maxOutputBytes)]` });
+        break;
+      }
+      used += bytes;
+      kept.push(entry);
+    }
+    this.#logs = kept;
+  }
+
+  #syncCall(op: string, payload: string): string | undefined {
+    if (op === "log") return this.#log(payload);
+    if (op === "url") return urlOp(payload);
+    throw new Error(`unknown bridge operation ${op}`);
+  }
+
+  #log(payload: string): string {
+    const { level, message } = JSON.parse(payload) as { level: LogLevel; message: string };
+    const left = this.#limits.maxOutputBytes - this.#outputUsed;
+    if (this.#truncated || left <= 0) return "0";
+    const lvl = LEVELS.has(level) ? level : "log";
+    const bytes = bytesOf(String(message));
+    if (bytes <= left) {
+      this.#outputUsed += bytes;
+      this.#logs.push({ level: lvl, message: String(message) });
+    } else {
+      const cut = Buffer.from(String(message), "utf8").subarray(0, left).toString("utf8").replace(/\uFFFD$/, "");
+      this.#logs.push({ level: lvl, message: `${cut}… [output truncated: ${this.#limits.maxOutputBytes} bytes exceeded (maxOutputBytes)]` });
+      this.#outputUsed = this.#limits.maxOutputBytes;
+      this.#truncated = true;
+    }
+    return String(this.#limits.maxOutputBytes - this.#outputUsed);
+  }
+
+  async #asyncCall(op: string, payload: string): Promise<string> {
+    const size = bytesOf(payload);
+    if (size > LIMITS.maxHostCallBytes) throw hostCallTooBig(size);
+    let answer: string;
+    if (op === "call") answer = await this.#callCapability(payload);
+    else if (op === "fetch") answer = await this.#fetchOutbound(payload);
+    else throw new Error(`unknown bridge operation ${op}`);
+    const answerSize = bytesOf(answer);
+    if (answerSize > LIMITS.maxHostCallBytes) throw hostCallTooBig(answerSize);
+    return answer;
+  }
+
+  async #callCapability(payload: string): Promise<string> {
+    const { id, args } = JSON.parse(payload) as { id: unknown; args: unknown };
+    const capability = typeof id === "number" && Number.isInteger(id) ? this.#capabilities[id] : undefined;
+    if (!capability || typeof args !== "string") throw new TypeError("unknown capability");
+    const list: unknown = JSON.parse(args);
+    if (!Array.isArray(list)) throw new TypeError("capability arguments must be an array");
+    const result = await capability(...(list as unknown[]));
+    if (result === undefined) return "";
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(result);
+    } catch (error) {
+      throw new TypeError(`the capability's result is not JSON-compatible: ${(error as Error).message}`, { cause: error });
+    }
+    return json ?? "";
+  }
+
+  async #fetchOutbound(payload: string): Promise<string> {
+    const wire = JSON.parse(payload) as WireMessage;
+    const outbound = this.#outbound;
+    if (!outbound) {
+      throw new TypeError(`fetch(${JSON.stringify(String(wire.url))}) refused: this sandbox has no network access (globalOutbound is null)`);
+    }
+    const request = new Request(String(wire.url), {
+      method: String(wire.method ?? "GET"),
+      headers: wire.headers,
+      body: wire.body === null ? null : Buffer.from(wire.body, "base64"),
+    });
+    const response = await outbound(request);
+    if (!(response instanceof Response)) throw new TypeError("globalOutbound must return a Response");
+    const body = Buffer.from(await response.arrayBuffer());
+    if (body.length > LIMITS.maxHostCallBytes) throw hostCallTooBig(body.length);
+    const out: WireMessage = { status: response.status, statusText: response.statusText, headers: [...response.headers], body: body.length ? body.toString("base64") : null };
+    return JSON.stringify(out);
+  }
+}
+
+/** URL parsing for the sandbox, with the host's WHATWG URL. */
+function urlOp(payload: string): string {
+  const p = JSON.parse(payload) as { input: string; base?: string; set?: string; value?: string };
+  try {
+    const url = new URL(p.input, p.base);
+    if (p.set) {
+      const key = p.set as "href";
+      if (["href", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"].includes(key)) url[key] = String(p.value);
+    }
+    const { href, origin, protocol, username, password, host, hostname, port, pathname, search, hash } = url;
+    return JSON.stringify({ href, origin, protocol, username, password, host, hostname, port, pathname, search, hash });
+  } catch (error) {
+    return JSON.stringify({ error: `Invalid URL: ${(error as Error).message}` });
+  }
+}
+
+function mib(bytes: number): string {
+  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}

@@ -1,0 +1,108 @@
+/**
+ * createCodeTool end to end with the real sandbox (the default executor, and sandboxExecutor with
+ * limits): the model's code runs isolated and reaches the tools only through `codemode`.
+ */
+import { jsonSchema, tool, type Tool, type ToolExecutionOptions } from "ai";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createCodeTool, sandboxExecutor, type CodeToolOutput } from "../../src/codemode/index.ts";
+
+const options: ToolExecutionOptions<unknown> = { toolCallId: "call-9", messages: [], context: undefined };
+
+async function run(codeTool: Tool<{ code: string }, CodeToolOutput>, code: string): Promise<CodeToolOutput> {
+  if (codeTool.execute === undefined) throw new Error("no execute");
+  return (await codeTool.execute({ code }, options)) as CodeToolOutput;
+}
+
+const calls: unknown[] = [];
+const tools = {
+  "get-weather": tool({
+    description: "Current weather in a city.",
+    inputSchema: z.object({ city: z.string().min(1), unit: z.enum(["c", "f"]).default("c") }),
+    execute: async ({ city, unit }) => {
+      calls.push(city);
+      return { city, temp: city.length * 3, unit };
+    },
+  }),
+  lookup: tool({
+    description: "A user by id.",
+    inputSchema: jsonSchema<{ id: number }>({ type: "object", properties: { id: { type: "integer" } }, required: ["id"], additionalProperties: false }),
+    execute: async ({ id }) => ({ id, name: `user${id}` }),
+  }),
+  broken: tool({
+    description: "Always fails.",
+    inputSchema: z.object({}),
+    execute: async (): Promise<string> => {
+      throw new RangeError("quota exceeded");
+    },
+  }),
+  wipe: tool({ description: "Deletes everything.", inputSchema: z.object({}), needsApproval: true, execute: async () => "wiped" }),
+};
+
+describe("createCodeTool in the sandbox", () => {
+  it("runs the model's code against the tools and returns value and logs", async () => {
+    calls.length = 0;
+    const codeTool = createCodeTool({ tools });
+    const out = await run(
+      codeTool,
+      `async () => {
+        const cities = ["Oslo", "Rome", "Paris"];
+        const rs = await Promise.all(cities.map((city) => codemode.get_weather({ city })));
+        console.log("fetched", rs.length, "cities");
+        const user = await codemode.lookup({ id: 3 });
+        return { warmest: rs.sort((a, b) => b.temp - a.temp)[0], user };
+      }`,
+    );
+    expect(out).toEqual({ result: { warmest: { city: "Paris", temp: 15, unit: "c" }, user: { id: 3, name: "user3" } }, logs: ["fetched 3 cities"] });
+    expect(calls.sort()).toEqual(["Oslo", "Paris", "Rome"]);
+  });
+
+  it("validation errors and tool errors reject inside the code", async () => {
+    calls.length = 0;
+    const codeTool = createCodeTool({ tools });
+    const out = await run(
+      codeTool,
+      `async () => {
+        const seen = [];
+        for (const call of [() => codemode.get_weather({ city: 7 }), () => codemode.lookup({ id: "x" }), () => codemode.broken()]) {
+          try { await call(); seen.push("ok"); } catch (e) { seen.push(e instanceof Error ? e.message : String(e)); }
+        }
+        return seen;
+      }`,
+    );
+    const [weather, lookup, broken] = out.result as string[];
+    expect(weather).toMatch(/^codemode\.get_weather: invalid input: input\.city: /);
+    expect(lookup).toBe("codemode.lookup: invalid input: input.id: expected integer, got string");
+    expect(broken).toContain("codemode.broken failed: quota exceeded");
+    expect(calls).toEqual([]);
+
+    const uncaught = await run(codeTool, "async () => { await codemode.lookup({}); }");
+    expect(uncaught.error?.message).toContain('codemode.lookup: invalid input: input: missing required property "id"');
+  });
+
+  it("does not expose tools that need approval", async () => {
+    const codeTool = createCodeTool({ tools });
+    expect(String(codeTool.description)).not.toContain("wipe");
+    const out = await run(codeTool, "async () => [typeof codemode.wipe, Object.keys(codemode).sort()]");
+    expect(out.result).toEqual(["undefined", ["broken", "get_weather", "lookup"]]);
+  });
+
+  it("truncates an oversized result with a marker", async () => {
+    const codeTool = createCodeTool({ tools, maxResultChars: 1_000 });
+    const out = await run(codeTool, "async () => 'x'.repeat(5000)");
+    expect(out.truncated).toBe(true);
+    expect(out.result).toBe(`"${"x".repeat(999)}… [truncated: 5002 characters, 1000 shown]`);
+  });
+
+  it("every run gets a fresh sandbox, without network, within limits", async () => {
+    const codeTool = createCodeTool({ tools, executor: sandboxExecutor({ cpuMs: 100, wallMs: 2_000 }) });
+    expect((await run(codeTool, "async () => { globalThis.leak = 1; return typeof leak; }")).result).toBe("number");
+    expect((await run(codeTool, "async () => typeof globalThis.leak")).result).toBe("undefined");
+    const noNet = await run(codeTool, "async () => { await fetch('http://127.0.0.1/'); return 'reached'; }");
+    expect(noNet.error?.message).toMatch(/network/);
+    const loop = await run(codeTool, "async () => { for (;;) {} }");
+    expect(loop.error).toMatchObject({ name: "SandboxLimitError", limit: "cpuMs" });
+    expect(typeof process).toBe("object"); // the host is unharmed
+    expect((await run(codeTool, "async () => typeof process + ' ' + typeof require")).result).toBe("undefined undefined");
+  });
+});
