@@ -6,6 +6,8 @@
  *   node bench/run.ts --only many-agents --full   # the full 100,000-agent run, not time-bounded
  *   node bench/run.ts --only schedule-firing,schedule-boot,schedule-ops   # durable time
  *   node bench/run.ts --only workflows                                     # workflows
+ *   node bench/run.ts --only sandbox                                       # sandboxes
+ *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
@@ -48,6 +50,7 @@ const BENCHMARKS: Benchmark[] = [
   },
   { name: "schedule-ops", file: "schedule-ops.ts", what: "schedule / cancel throughput on one agent" },
   // --expose-gc so the memory per sleeping instance is measured after a collection.
+  { name: "sandbox", file: "sandbox.ts", what: "sandbox create + run + dispose, memory per sandbox, host calls, CPU vs Node", nodeArgs: ["--expose-gc"] },
   { name: "workflows", file: "workflows.ts", what: "workflow instances created / s, step.do overhead, memory per sleeping instance", nodeArgs: ["--expose-gc"] },
 ];
 

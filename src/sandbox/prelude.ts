@@ -11,6 +11,121 @@ delete G.__hearth_sync; delete G.__hearth_async;
 const cfg = JSON.parse(sync("config", "{}"));
 const define = (name, value) => Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
 
+function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }
+// ---- console ----
+function show(v, depth) {
+  if (typeof v === "string") return depth ? JSON.stringify(v) : v;
+  if (v === undefined) return "undefined";
+  if (typeof v === "function") return "[Function " + (v.name || "anonymous") + "]";
+  if (typeof v === "bigint") return v + "n";
+  if (typeof v === "symbol") return v.toString();
+  if (v instanceof Error) return (v.stack && !depth) ? v.name + ": " + v.message + "\n" + v.stack : v.name + ": " + v.message;
+  if (v === null || typeof v !== "object") return String(v);
+  try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return "[" + (v.constructor && v.constructor.name || "Object") + "]"; }
+}
+let outputLeft = cfg.maxOutputBytes;
+const console_ = {};
+for (const level of ["log", "info", "warn", "error", "debug"]) {
+  console_[level] = (...args) => {
+    if (outputLeft <= 0) return;
+    let message = args.map((a) => show(a, false)).join(" ");
+    if (message.length > outputLeft) message = message.slice(0, outputLeft + 1);
+    const left = sync("log", JSON.stringify({ level, message }));
+    outputLeft = Number(left);
+  };
+}
+console_.trace = console_.debug;
+define("console", console_);
+
+// ---- web globals, compiled on first use (most code-mode snippets never touch them) ----
+const evalIndirect = eval;
+const WEB_NAMES = ["TextEncoder", "TextDecoder", "btoa", "atob", "URL", "URLSearchParams", "Headers", "Request", "Response", "fetch"];
+let web = null;
+function loadWeb() {
+  if (web === null) web = evalIndirect(sync("web", ""))(sync, async_, cfg, define, show, tooBig);
+  return web;
+}
+for (const name of WEB_NAMES) {
+  Object.defineProperty(G, name, {
+    configurable: true,
+    enumerable: false,
+    get() { loadWeb(); return G[name]; },
+    set(value) { Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false }); },
+  });
+}
+
+// ---- env ----
+function build(shape) {
+  if (shape.t === "v") return shape.v;
+  if (shape.t === "f") {
+    const id = shape.id;
+    return async function (...args) {
+      let payload;
+      try { payload = JSON.stringify(args); } catch (e) { throw new TypeError("arguments of a host call must be JSON: " + e.message); }
+      if (payload.length > cfg.maxHostCallBytes) throw tooBig(payload.length);
+      const answer = await async_("call", JSON.stringify({ id, args: payload }));
+      return answer === "" ? undefined : JSON.parse(answer);
+    };
+  }
+  const o = {};
+  for (const k of Object.keys(shape.p)) o[k] = build(shape.p[k]);
+  return o;
+}
+const env = build(cfg.env);
+define("env", env);
+for (const k of Object.keys(env)) if (!(k in G)) define(k, env[k]);
+
+// ---- dispatcher ----
+let main = null;
+function errorOf(e) {
+  if (e instanceof Error) return { name: String(e.name), message: String(e.message) };
+  return { name: "Error", message: show(e, true) };
+}
+function encode(value) {
+  if (value === undefined) return '{"ok":true}';
+  const json = JSON.stringify(value);
+  if (json === undefined) return '{"ok":true}';
+  return '{"ok":true,"value":' + json + "}";
+}
+async function dispatch(op, payload) {
+  try {
+    const p = JSON.parse(payload);
+    if (op === "run") {
+      const fn = (0, eval)("(" + p.source + "\n)");
+      if (typeof fn !== "function") throw new TypeError("the code must be a function expression, e.g. async () => { ... }");
+      return encode(await fn());
+    }
+    if (!main) throw new Error("no module is loaded");
+    if (op === "call") {
+      let fn = main[p.name];
+      let self = main;
+      if (typeof fn !== "function" && main.default && typeof main.default === "object" && p.name !== "then") { self = main.default; fn = self[p.name]; }
+      if (typeof fn !== "function") throw new TypeError("the main module exports no function named " + JSON.stringify(p.name));
+      return encode(await fn.apply(self, p.args));
+    }
+    if (op === "fetch") {
+      const handler = main.default && typeof main.default.fetch === "function" ? main.default : null;
+      if (!handler) throw new TypeError("the main module has no default export with a fetch() method");
+      const res = await handler.fetch(loadWeb().fromWireRequest(p), env, { waitUntil() {}, passThroughOnException() {} });
+      return '{"ok":true,"value":' + JSON.stringify(loadWeb().wireResponse(res)) + "}";
+    }
+    throw new Error("unknown operation " + op);
+  } catch (e) {
+    return JSON.stringify({ ok: false, error: errorOf(e) });
+  }
+}
+Object.defineProperty(G, "__hearth_dispatch", { value: dispatch, writable: false, configurable: false, enumerable: false });
+Object.defineProperty(G, "__hearth_main", { value: (ns) => { if (main) throw new Error("main already set"); main = ns; }, writable: false, configurable: false, enumerable: false });
+})(globalThis.__hearth_sync, globalThis.__hearth_async);`;
+
+/**
+ * The web-shaped globals (bytes and text, URL, Headers, Request, Response, fetch), evaluated inside a
+ * sandbox only when its code first touches one of them: compiling them costs more than the rest of a
+ * sandbox's start.
+ */
+export const WEB_PRELUDE = String.raw`(function (sync, async_, cfg, define, show, tooBig) {
+"use strict";
+const G = globalThis;
 // ---- bytes, base64, text ----
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 function toBase64(bytes) {
@@ -32,7 +147,6 @@ function fromBase64(s) {
   }
   return out;
 }
-function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }
 function utf8Encode(str) {
   str = String(str);
   const out = [];
@@ -76,31 +190,6 @@ class TextDecoder {
 define("TextEncoder", TextEncoder); define("TextDecoder", TextDecoder);
 define("btoa", (s) => { s = String(s); const b = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) { const c = s.charCodeAt(i); if (c > 255) throw new Error("btoa: character out of range"); b[i] = c; } return toBase64(b); });
 define("atob", (s) => { const b = fromBase64(String(s).replace(/\s+/g, "")); let o = ""; for (let i = 0; i < b.length; i++) o += String.fromCharCode(b[i]); return o; });
-
-// ---- console ----
-function show(v, depth) {
-  if (typeof v === "string") return depth ? JSON.stringify(v) : v;
-  if (v === undefined) return "undefined";
-  if (typeof v === "function") return "[Function " + (v.name || "anonymous") + "]";
-  if (typeof v === "bigint") return v + "n";
-  if (typeof v === "symbol") return v.toString();
-  if (v instanceof Error) return (v.stack && !depth) ? v.name + ": " + v.message + "\n" + v.stack : v.name + ": " + v.message;
-  if (v === null || typeof v !== "object") return String(v);
-  try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return "[" + (v.constructor && v.constructor.name || "Object") + "]"; }
-}
-let outputLeft = cfg.maxOutputBytes;
-const console_ = {};
-for (const level of ["log", "info", "warn", "error", "debug"]) {
-  console_[level] = (...args) => {
-    if (outputLeft <= 0) return;
-    let message = args.map((a) => show(a, false)).join(" ");
-    if (message.length > outputLeft) message = message.slice(0, outputLeft + 1);
-    const left = sync("log", JSON.stringify({ level, message }));
-    outputLeft = Number(left);
-  };
-}
-console_.trace = console_.debug;
-define("console", console_);
 
 // ---- URL ----
 const URL_PARTS = ["href", "origin", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"];
@@ -283,66 +372,5 @@ async function fetch(input, init) {
 }
 define("fetch", fetch);
 
-// ---- env ----
-function build(shape) {
-  if (shape.t === "v") return shape.v;
-  if (shape.t === "f") {
-    const id = shape.id;
-    return async function (...args) {
-      let payload;
-      try { payload = JSON.stringify(args); } catch (e) { throw new TypeError("arguments of a host call must be JSON: " + e.message); }
-      if (payload.length > cfg.maxHostCallBytes) throw tooBig(payload.length);
-      const answer = await async_("call", JSON.stringify({ id, args: payload }));
-      return answer === "" ? undefined : JSON.parse(answer);
-    };
-  }
-  const o = {};
-  for (const k of Object.keys(shape.p)) o[k] = build(shape.p[k]);
-  return o;
-}
-const env = build(cfg.env);
-define("env", env);
-for (const k of Object.keys(env)) if (!(k in G)) define(k, env[k]);
-
-// ---- dispatcher ----
-let main = null;
-function errorOf(e) {
-  if (e instanceof Error) return { name: String(e.name), message: String(e.message) };
-  return { name: "Error", message: show(e, true) };
-}
-function encode(value) {
-  if (value === undefined) return '{"ok":true}';
-  const json = JSON.stringify(value);
-  if (json === undefined) return '{"ok":true}';
-  return '{"ok":true,"value":' + json + "}";
-}
-async function dispatch(op, payload) {
-  try {
-    const p = JSON.parse(payload);
-    if (op === "run") {
-      const fn = (0, eval)("(" + p.source + "\n)");
-      if (typeof fn !== "function") throw new TypeError("the code must be a function expression, e.g. async () => { ... }");
-      return encode(await fn());
-    }
-    if (!main) throw new Error("no module is loaded");
-    if (op === "call") {
-      let fn = main[p.name];
-      let self = main;
-      if (typeof fn !== "function" && main.default && typeof main.default === "object" && p.name !== "then") { self = main.default; fn = self[p.name]; }
-      if (typeof fn !== "function") throw new TypeError("the main module exports no function named " + JSON.stringify(p.name));
-      return encode(await fn.apply(self, p.args));
-    }
-    if (op === "fetch") {
-      const handler = main.default && typeof main.default.fetch === "function" ? main.default : null;
-      if (!handler) throw new TypeError("the main module has no default export with a fetch() method");
-      const res = await handler.fetch(fromWireRequest(p), env, { waitUntil() {}, passThroughOnException() {} });
-      return '{"ok":true,"value":' + JSON.stringify(wireResponse(res)) + "}";
-    }
-    throw new Error("unknown operation " + op);
-  } catch (e) {
-    return JSON.stringify({ ok: false, error: errorOf(e) });
-  }
-}
-Object.defineProperty(G, "__hearth_dispatch", { value: dispatch, writable: false, configurable: false, enumerable: false });
-Object.defineProperty(G, "__hearth_main", { value: (ns) => { if (main) throw new Error("main already set"); main = ns; }, writable: false, configurable: false, enumerable: false });
-})(globalThis.__hearth_sync, globalThis.__hearth_async);`;
+return { fromWireRequest, wireResponse };
+})`;

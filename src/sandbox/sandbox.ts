@@ -11,7 +11,7 @@
  */
 import { LIMITS } from "../limits.ts";
 import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
-import { PRELUDE } from "./prelude.ts";
+import { PRELUDE, WEB_PRELUDE } from "./prelude.ts";
 import { quickJSEngine } from "./quickjs-engine.ts";
 
 export interface SandboxLimits {
@@ -198,7 +198,7 @@ export class Sandbox {
     const config = JSON.stringify({ maxOutputBytes: limits.maxOutputBytes, maxHostCallBytes: LIMITS.maxHostCallBytes, env: envShape });
     let sandbox: Sandbox | undefined = undefined;
     const host: EngineHost = {
-      syncCall: (op, payload) => (op === "config" ? config : sandbox!.#syncCall(op, payload)),
+      syncCall: (op, payload) => (op === "config" ? config : op === "web" ? WEB_PRELUDE : sandbox!.#syncCall(op, payload)),
       asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
     };
     const engine = options.engine ?? quickJSEngine();
