@@ -22,21 +22,12 @@
  */
 import { getEncoding } from "js-tiktoken";
 import { generateDeclarations, type JsonSchema, type ToolSignature } from "../src/codemode/declarations.ts";
+import { mulberry32 } from "./lib/common.ts";
 
 const toolsFlag = process.argv.indexOf("--tools");
 const TOOL_COUNT = toolsFlag >= 0 ? Number(process.argv[toolsFlag + 1]) : 100;
 
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 const random = prng(20_240_611);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 const chance = (p: number): boolean => random() < p;

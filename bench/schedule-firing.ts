@@ -10,7 +10,7 @@
  * `--agents N`, `--per-agent N` change the load; `--sql-timing` logs SQLite's share of each window.
  */
 import { Host, getAgentByName, type AgentNamespace } from "../dist/index.js";
-import { SHM_DIR, emit, flag, hasFlag, log, nextTurn, percentile, shmAvailable, sleep, withDataDir, type Row } from "./lib/common.ts";
+import { SHM_DIR, emit, flag, hasFlag, log, mulberry32, nextTurn, percentile, shmAvailable, sleep, withDataDir, type Row } from "./lib/common.ts";
 import { Alarm, firings, preciseNow } from "./lib/time-agents.ts";
 
 const AGENTS = Number(flag("agents") ?? 1_000);
@@ -37,17 +37,7 @@ interface Round {
   liveAfter: number;
 }
 
-/** Deterministic PRNG (mulberry32), so every run assigns the same slots to the same agents. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+const random = mulberry32;
 
 /** Slot k is due at start + k * WINDOW_MS / total (whole ms, as a Date holds); slots shuffled over agents. */
 function plan(start: number, agents: number): Array<Array<{ id: number; at: number }>> {

@@ -306,21 +306,25 @@ function isPlainObjectSchema(schema: SchemaObject): boolean {
   return true;
 }
 
+/** An object's members, or none. */
+export function recordOf(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+/** A JSON Schema is an object or a boolean. */
+export function isSchema(value: unknown): value is JsonSchema {
+  return typeof value === "boolean" || (typeof value === "object" && value !== null && !Array.isArray(value));
+}
+
+/** The schemas of a list keyword (anyOf, oneOf, allOf, prefixItems). */
+export function schemaList(value: unknown): JsonSchema[] {
+  return Array.isArray(value) ? value.filter(isSchema) : [];
+}
+
 function propertiesOf(schema: SchemaObject): Array<[string, JsonSchema]> {
   return Object.entries(recordOf(schema.properties)).filter((e): e is [string, JsonSchema] => isSchema(e[1]));
 }
 
-function recordOf(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function isSchema(value: unknown): value is JsonSchema {
-  return typeof value === "boolean" || (typeof value === "object" && value !== null && !Array.isArray(value));
-}
-
-function schemaList(value: unknown): JsonSchema[] {
-  return Array.isArray(value) ? value.filter(isSchema) : [];
-}
 
 function stringField(schema: SchemaObject, key: string): string | undefined {
   const value = schema[key];

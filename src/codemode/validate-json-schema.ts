@@ -6,7 +6,7 @@
  * `minLength`/`maxLength`, `pattern`, `minimum`/`maximum` (and exclusive forms), `anyOf`, `oneOf`,
  * `allOf`, `not` and local `$ref`s. `format` and other annotations are not checked.
  */
-import { resolvePointer, type JsonSchema } from "./declarations.ts";
+import { isSchema, recordOf, resolvePointer, schemaList, type JsonSchema } from "./declarations.ts";
 
 type SchemaObject = { readonly [key: string]: unknown };
 
@@ -196,14 +196,3 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-function recordOf(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function isSchema(value: unknown): value is JsonSchema {
-  return typeof value === "boolean" || (typeof value === "object" && value !== null && !Array.isArray(value));
-}
-
-function schemaList(value: unknown): JsonSchema[] {
-  return Array.isArray(value) ? value.filter(isSchema) : [];
-}
