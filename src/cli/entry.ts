@@ -3,6 +3,7 @@ import { relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { register } from "tsx/esm/api";
 import { Agent, WorkflowEntrypoint, type AgentClass, type WorkerFetch, type WorkflowClass } from "../index.ts";
+import { extendsClassNamed } from "../host/class-names.ts";
 import { CliError } from "./errors.ts";
 
 /** What an entry module offers to serve. */
@@ -87,7 +88,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     if (name === "default") continue;
     if (isAgentClass(value)) agents[name] = value;
     else if (isWorkflowClass(value)) workflows[renames.get(name) ?? name] = value;
-    else if (extendsSomethingNamedAgent(value)) lookalikes.push(name);
+    else if (extendsClassNamed(value, "Agent")) lookalikes.push(name);
   }
   for (const name of renames.keys()) {
     if (!isWorkflowClass(mod[name])) warnings.push(`config.workflows.${name} names no exported WorkflowEntrypoint class; it is ignored.`);
@@ -156,13 +157,4 @@ function isWorker(value: unknown): value is { fetch: (...args: unknown[]) => unk
   return (
     typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function"
   );
-}
-
-function extendsSomethingNamedAgent(value: unknown): boolean {
-  if (typeof value !== "function") return false;
-  for (let proto: unknown = Object.getPrototypeOf(value); typeof proto === "function"; ) {
-    if (proto.name === "Agent") return true;
-    proto = Object.getPrototypeOf(proto);
-  }
-  return false;
 }

@@ -92,9 +92,6 @@ export class ActorCell implements AgentRuntime {
     const start = async () => {
       try {
         await this.instance[HANDLE.start](props);
-        // Work left by a crash (queue items, overdue schedules) is due now: make sure the host knows.
-        const next = this.instance[HANDLE.tasks]().nextDue();
-        if (next !== null) host.tasksChanged(this, next);
         // Commit start-up on its own: its schema must not share the fate of a later event's commit.
         this.db.flush();
       } catch (error) {

@@ -15,6 +15,7 @@ import type { WorkflowEngine } from "../workflow/engine.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { corkedSocket } from "./corked-socket.ts";
+import { extendsClassNamed } from "./class-names.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
 import { SocketHub } from "./socket-hub.ts";
@@ -418,15 +419,11 @@ export class Host implements CellHost, AgentDispatcher {
   }
 }
 
-/** A class extending another copy of hearth's base class (src and dist, two installs) fails instanceof. */
+/** Names a base class that failed `instanceof` because it comes from another copy of hearth. */
 function twoCopiesHint(ctor: unknown, base: string): string {
-  for (let proto: unknown = typeof ctor === "function" ? Object.getPrototypeOf(ctor) : undefined; typeof proto === "function"; ) {
-    if (proto.name === base) {
-      return ` — it extends a different copy of hearth's ${base} (is hearth loaded twice, e.g. from its source and from dist/, or from two installs?)`;
-    }
-    proto = Object.getPrototypeOf(proto);
-  }
-  return "";
+  return extendsClassNamed(ctor, base)
+    ? ` — it extends a different copy of hearth's ${base} (is hearth loaded twice, e.g. from its source and from dist/, or from two installs?)`
+    : "";
 }
 
 function positive(name: string, value: number): number {

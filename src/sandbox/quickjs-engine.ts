@@ -14,32 +14,16 @@
  * it takes no new sandboxes and is dropped when its last sandbox is disposed. A trap of the module
  * itself (WebAssembly.RuntimeError) stops every sandbox of that shard with an error.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { posix } from "node:path";
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSContext,
-  type QuickJSDeferredPromise,
-  type QuickJSHandle,
-  type QuickJSRuntime,
-  type QuickJSSyncVariant,
-  type QuickJSWASMModule,
-} from "quickjs-emscripten-core";
-import releaseSyncImport from "@jitl/quickjs-wasmfile-release-sync";
+import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import { LIMITS } from "../limits.ts";
+import { isNativeStackOverflow, newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
 import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost, type LimitName, type SandboxEngine } from "./engine.ts";
 
 /** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
 const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
 /** Pending jobs run between two budget checks. */
 const JOB_BATCH = 256;
-
-interface StackOps {
-  save(): number;
-  restore(sp: number): void;
-}
 
 interface Shard {
   module: QuickJSWASMModule;
@@ -49,82 +33,8 @@ interface Shard {
   retired: boolean;
 }
 
-// The package's types describe its CommonJS build; under ESM the default export is the variant itself.
-const imported = releaseSyncImport as unknown as QuickJSSyncVariant & { default?: QuickJSSyncVariant };
-const releaseSync: QuickJSSyncVariant = imported.default ?? imported;
-
-let compiled: WebAssembly.Module | undefined;
-function compiledModule(): WebAssembly.Module {
-  if (!compiled) {
-    const require = createRequire(import.meta.url);
-    compiled = new WebAssembly.Module(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
-  }
-  return compiled;
-}
-
-/**
- * The shadow-stack save/restore exports of the pinned build (0.32.0; minified names). Checked by
- * shape; when they do not match, a native stack overflow stops the whole shard instead.
- */
-function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
-  const save = exports["Oa"];
-  const restore = exports["Ma"];
-  if (typeof save !== "function" || typeof restore !== "function" || save.length !== 0 || restore.length !== 1) return undefined;
-  const sp = (save as () => unknown)();
-  if (typeof sp !== "number") return undefined;
-  return { save: save as () => number, restore: restore as (sp: number) => void };
-}
-
 async function newShard(): Promise<Shard> {
-  const wasm = compiledModule();
-  let exports: WebAssembly.Exports | undefined;
-  const variant = newVariant(releaseSync, {
-    emscriptenModule: {
-      instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
-        const instance = new WebAssembly.Instance(wasm, imports);
-        exports = instance.exports;
-        done(instance, wasm);
-        return {};
-      },
-    } as never,
-  });
-  const module = await newQuickJSWASMModuleFromVariant(variant);
-  if (!warmedUp) warmUp(module);
-  return { module, stack: exports ? stackOps(exports) : undefined, committed: 0, contexts: new Set(), retired: false };
-}
-
-/**
- * WebAssembly functions are compiled lazily, on first call; the compiled code is shared by every
- * instance of the module. Running typical code once keeps that one-off cost (tens of ms) out of the
- * first sandbox's CPU budget.
- */
-let warmedUp = false;
-const WARM_UP = `
-class A { #x = 1; get x() { return this.#x; } static of(v) { return new A(); } }
-const o = JSON.parse(JSON.stringify({ a: [1, 2.5, "s", null, true], b: { c: "d" } }));
-const m = new Map([[1, 2]]); const st = new Set([1]); const re = /([a-z]+)-(\\d+)/g;
-let s = "abc-123 def-456".replace(re, (all, w, d) => w.toUpperCase() + d).split(" ").map((x) => x.padStart(4)).join(",");
-const ta = new Uint8Array(16).map((v, i) => i * 2); const dv = new DataView(ta.buffer);
-async function f(n) { await null; return n > 0 ? f(n - 1) : [...m.keys(), ...st, ta.length, dv.getUint8(1), s, o, new A().x]; }
-f(10).then((v) => JSON.stringify(v)); String(Symbol("x")); [3, 1, 2].sort((a, b) => a - b); Object.entries({ k: 1 });
-try { null.x } catch (e) { String(e) } new Date(0).toISOString(); Math.max(...[1, 2]); encodeURIComponent("a b");
-`;
-function warmUp(module: QuickJSWASMModule): void {
-  warmedUp = true;
-  const rt = module.newRuntime();
-  const ctx = rt.newContext();
-  try {
-    const result = ctx.evalCode(WARM_UP, "warm-up.js");
-    (result.error ?? result.value).dispose();
-    rt.executePendingJobs();
-  } finally {
-    ctx.dispose();
-    rt.dispose();
-  }
-}
-
-function isNativeStackOverflow(error: unknown): boolean {
-  return error instanceof RangeError && /call stack/i.test(error.message);
+  return { ...(await newQuickJSInstance()), committed: 0, contexts: new Set(), retired: false };
 }
 
 function normalizeName(name: string): string {

@@ -27,9 +27,6 @@ export interface TaskRuntime {
   tasksChanged(at: number): void;
 }
 
-/** How a run ended, for the dispatcher. */
-export type RunOutcome = "done" | "skipped" | "tripped";
-
 /** What `runNext` did, and what the dispatcher does next. */
 export interface NextOutcome {
   /** The task it ran (or tried to), or null when nothing was due. */
@@ -81,7 +78,7 @@ export class AgentTasks {
     const retry = this.#retryJson(options.retry);
     const json = encodePayload(payload);
     const now = this.#runtime.clock.now();
-    let row: Omit<TaskRow, "attempts" | "started" | "run_id" | "tripped_at" | "last_error">;
+    let row: Omit<TaskRow, "attempts" | "started" | "tripped_at" | "last_error">;
     const base = { id: randomUUID(), callback, payload: json, retry, created_at: now };
     if (when instanceof Date) {
       const at = when.getTime();
@@ -231,10 +228,6 @@ export class AgentTasks {
 
   // Dispatcher steps (each runs as its own event)
 
-  due(now: number, limit: number): TaskRef[] {
-    return this.#store.due(now, limit);
-  }
-
   nextDue(): number | null {
     return this.#store.nextDue();
   }
@@ -259,16 +252,10 @@ export class AgentTasks {
    * from the host's run journal) is stopped instead of run again. The task is deleted or advanced only
    * after its callback finished, in the same transaction as its writes.
    */
-  async run(ref: TaskRef, now: number): Promise<RunOutcome> {
-    const row = this.#store.get(ref);
-    if (!row || row.tripped_at !== null || row.due_at > now) return "skipped";
-    return this.#run(ref, row, now);
-  }
-
-  async #run(ref: TaskRef, row: TaskRow, now: number): Promise<RunOutcome> {
+  async #run(ref: TaskRef, row: TaskRow, now: number): Promise<void> {
     if (row.started >= this.#runtime.crashLoopLimit) {
       this.#trip(ref, row, now);
-      return "tripped";
+      return;
     }
     // The crash detector is the host's run journal, written before this callback runs (no commit here).
     const runId = randomUUID();
@@ -285,7 +272,7 @@ export class AgentTasks {
       throw error;
     }
     // A task cancelled, replaced, reset or given up on as hung while it ran is left alone.
-    if (this.#runs.get(runKey(ref)) !== runId) return "done";
+    if (this.#runs.get(runKey(ref)) !== runId) return;
     this.#runs.delete(runKey(ref));
     if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
       this.#store.delete(ref);
@@ -293,7 +280,6 @@ export class AgentTasks {
       const dueAt = this.#nextRecurrence(row, this.#runtime.clock.now());
       if (this.#store.finishAdvance(ref, dueAt)) this.#runtime.tasksChanged(dueAt);
     }
-    return "done";
   }
 
   /**

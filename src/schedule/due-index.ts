@@ -55,11 +55,6 @@ export class DueIndex {
     };
   }
 
-  /** True when the index was just created (so an existing data directory may need a rebuild). */
-  get empty(): boolean {
-    return this.#db.prepare("SELECT 1 AS x FROM due LIMIT 1").get() === undefined;
-  }
-
   /** Makes sure the agent is woken by `at` (committed before this returns). */
   lower(slug: string, name: string, at: number): void {
     const key = `${slug}\0${name}`;

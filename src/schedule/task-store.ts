@@ -17,7 +17,6 @@ export interface TaskRow {
   attempts: number;
   /** Runs started and not finished: a crash (or hang) leaves this above zero. */
   started: number;
-  run_id: string | null;
   tripped_at: number | null;
   last_error: string | null;
   created_at: number;
@@ -27,14 +26,14 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS _hearth_schedules (
   id TEXT PRIMARY KEY, callback TEXT NOT NULL, payload TEXT, type TEXT NOT NULL, due_at INTEGER NOT NULL,
   cron TEXT, timezone TEXT, interval_ms INTEGER, delay_ms INTEGER, retry TEXT,
-  attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0, run_id TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
   tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _hearth_schedules_next ON _hearth_schedules (due_at, id) WHERE tripped_at IS NULL;
 CREATE TABLE IF NOT EXISTS _hearth_queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, callback TEXT NOT NULL, payload TEXT,
   due_at INTEGER NOT NULL, retry TEXT, attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
-  run_id TEXT, tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
+  tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS _hearth_task_failures (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, task_id TEXT NOT NULL, callback TEXT NOT NULL,
@@ -86,7 +85,7 @@ export class TaskStore {
     return this.#db.statement(`SELECT * FROM ${TABLE[ref.kind]} WHERE id = ?`).get(ref.id) as TaskRow | undefined;
   }
 
-  insertSchedule(row: Omit<TaskRow, "attempts" | "started" | "run_id" | "tripped_at" | "last_error">): void {
+  insertSchedule(row: Omit<TaskRow, "attempts" | "started" | "tripped_at" | "last_error">): void {
     this.ensure();
     this.#db
       .statement(
@@ -129,7 +128,7 @@ export class TaskStore {
       .statement(
         `INSERT INTO _hearth_queue (id, callback, payload, retry, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET callback = excluded.callback, payload = excluded.payload, retry = excluded.retry,
-           due_at = excluded.due_at, attempts = 0, started = 0, run_id = NULL, tripped_at = NULL, last_error = NULL`,
+           due_at = excluded.due_at, attempts = 0, started = 0, tripped_at = NULL, last_error = NULL`,
       )
       .run(row.id, row.callback, row.payload, row.retry, row.due_at, row.created_at);
   }
@@ -180,26 +179,10 @@ export class TaskStore {
   ): void {
     this.#db
       .statement(
-        `UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = ?, started = ?, last_error = ?, run_id = NULL,
+        `UPDATE ${TABLE[ref.kind]} SET due_at = ?, attempts = ?, started = ?, last_error = ?,
          tripped_at = ? WHERE id = ?`,
       )
       .run(fields.due_at, fields.attempts, fields.started, fields.last_error, fields.tripped_at ?? null, ref.id);
-  }
-
-  /**
-   * What is due at `now`: schedules in time order, then the head of the queue (the queue runs one item
-   * at a time, in order). Tasks stopped by the crash-loop breaker are skipped.
-   */
-  due(now: number, limit: number): TaskRef[] {
-    if (!this.exists) return [];
-    const refs: TaskRef[] = [];
-    const schedules = this.#db
-      .statement("SELECT id FROM _hearth_schedules WHERE tripped_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT ?")
-      .all(now, limit) as Array<{ id: string }>;
-    for (const row of schedules) refs.push({ kind: "schedule", id: row.id });
-    const head = this.#queueHead();
-    if (head && head.due_at <= now) refs.push({ kind: "queue", id: head.id });
-    return refs;
   }
 
   /** The earliest task due at `now` (schedules and the queue's head, by due time), with its row. */

@@ -5,7 +5,7 @@ import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import { WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint } from "./entrypoint.ts";
-import { fromStoredError, toStoredError, WorkflowStateError } from "./errors.ts";
+import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
@@ -476,4 +476,3 @@ function keyOf(workflow: string, id: string): string {
   return `${workflow}\0${id}`;
 }
 
-export { fromStoredError };

@@ -3,15 +3,14 @@
  * tables and schedule work under load; it is killed with SIGKILL at random moments, restarted on the
  * same data directory each time, and at the end nothing acknowledged may be missing.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { killChildren, startChild as startProgram, type Child } from "../support/child.ts";
 import type { Report } from "./fixtures/crash-child.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 
 const ROUNDS = 24;
@@ -22,56 +21,15 @@ const MAX_DELAY_S = 1.5;
 const FINAL_DEADLINE_MS = 30_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), "hearth-crash-"));
-const live = new Set<ChildProcess>();
 
 afterAll(() => {
-  for (const proc of live) proc.kill("SIGKILL");
+  killChildren();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** The last part of its stderr, for failure messages. */
-  stderr(): string;
-}
-
 /** Starts the child on the data directory and waits for its READY line. */
-async function startChild(generation: number): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir, String(generation)], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  live.add(proc);
-  let err = "";
-  proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    err = (err + chunk).slice(-8000);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once("close", (code, signal) => {
-      live.delete(proc);
-      resolve({ code, signal });
-    });
-  });
-  let out = "";
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`child ${generation} not ready after 20 s; stderr:\n${err}`)), 20_000);
-    proc.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      out += chunk;
-      const match = /READY (\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`child ${generation} exited (${code ?? signal}) before READY; stderr:\n${err}`));
-    });
-  });
-  return { proc, url, exited, stderr: () => err };
+function startChild(generation: number): Promise<Child> {
+  return startProgram(CHILD, [dataDir, String(generation)]);
 }
 
 /** What the parent saw acknowledged (a complete 200 response: the child sends it after the commit). */

@@ -4,7 +4,6 @@
  * data directory each time, and at the end every instance is complete with each step's side effect
  * recorded exactly once.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,9 +11,9 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import type { InstanceStatus } from "../../src/workflow/types.ts";
+import { killChildren, startChild as startProgram, type Child } from "../support/child.ts";
 import type { PipelineOutput } from "./fixtures/crash-child.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 
 /** The side-effecting steps of a Pipeline, in order (the child also sleeps twice and retries "enrich" once). */
@@ -32,96 +31,26 @@ const FINAL_DEADLINE_MS = 20_000;
 const STALL_MS = 5_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), "hearth-workflow-crash-"));
-const live = new Set<ChildProcess>();
 /** Every stdout line of every child and every kill, with its generation and time: for failure reports. */
 const history: string[] = [];
 const epoch = Date.now();
 
 afterAll(() => {
-  for (const proc of live) proc.kill("SIGKILL");
+  killChildren();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-interface Child {
-  proc: ChildProcess;
-  url: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** `IN` lines seen so far. */
-  inLines(): number;
-  /** Resolves with the next stdout line matching `pattern`, or null after `ms`. */
-  nextLine(pattern: RegExp, ms: number): Promise<string | null>;
-  /** The last part of its stderr, for failure messages. */
-  stderr(): string;
-}
 
 type Status = InstanceStatus<PipelineOutput>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Starts the child on the data directory and waits for its READY line. */
-async function startChild(generation: number): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1" },
-    stdio: ["pipe", "pipe", "pipe"],
+async function startChild(generation: number): Promise<Child & { inLines(): number }> {
+  const child = await startProgram(CHILD, [dataDir], {
+    stdin: true,
+    onLine: (line) => history.push(`g${generation} +${Date.now() - epoch}ms ${line}`),
   });
-  live.add(proc);
-  proc.stdin!.on("error", () => {}); // a write racing the child's death
-  let err = "";
-  proc.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-    err = (err + chunk).slice(-8000);
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.once("close", (code, signal) => {
-      live.delete(proc);
-      resolve({ code, signal });
-    });
-  });
-  const lines: string[] = [];
-  const listeners = new Set<(line: string) => void>();
-  let inCount = 0;
-  let partial = "";
-  proc.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-    partial += chunk;
-    let newline: number;
-    while ((newline = partial.indexOf("\n")) >= 0) {
-      const line = partial.slice(0, newline);
-      partial = partial.slice(newline + 1);
-      if (line.startsWith("IN ")) inCount++;
-      lines.push(line);
-      history.push(`g${generation} +${Date.now() - epoch}ms ${line}`);
-      for (const listener of [...listeners]) listener(line);
-    }
-  });
-  const nextLine = (pattern: RegExp, ms: number, from = lines.length) =>
-    new Promise<string | null>((resolve) => {
-      const seen = lines.slice(from).find((line) => pattern.test(line));
-      if (seen !== undefined) return resolve(seen);
-      const done = (line: string | null) => {
-        clearTimeout(timer);
-        listeners.delete(listener);
-        resolve(line);
-      };
-      const listener = (line: string) => {
-        if (pattern.test(line)) done(line);
-      };
-      const timer = setTimeout(() => done(null), ms);
-      listeners.add(listener);
-      void exited.then(() => done(null));
-    });
-  const ready = await nextLine(/^READY /, 20_000, 0);
-  if (!ready) {
-    proc.kill("SIGKILL");
-    throw new Error(`child ${generation} not ready after 20 s (or exited: ${JSON.stringify(proc.exitCode ?? proc.signalCode)}); stderr:\n${err}`);
-  }
-  return {
-    proc,
-    url: ready.slice("READY ".length),
-    exited,
-    inLines: () => inCount,
-    nextLine: (pattern, ms) => nextLine(pattern, ms),
-    stderr: () => err,
-  };
+  return { ...child, inLines: () => child.lines.filter((line) => line.startsWith("IN ")).length };
 }
 
 /** Instance id → seed, for every instance started (each acknowledged by a 200). */

@@ -1,0 +1,94 @@
+/**
+ * The QuickJS WebAssembly module: compiled once from the file in the npm package, instantiated per
+ * shard, warmed up once, and the shadow-stack operations that let a shard survive a native stack
+ * overflow (see quickjs-engine.ts).
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSSyncVariant, type QuickJSWASMModule } from "quickjs-emscripten-core";
+import releaseSyncImport from "@jitl/quickjs-wasmfile-release-sync";
+
+/** Saves and restores the module's shadow stack pointer. */
+export interface StackOps {
+  save(): number;
+  restore(sp: number): void;
+}
+
+// The package's types describe its CommonJS build; under ESM the default export is the variant itself.
+const imported = releaseSyncImport as unknown as QuickJSSyncVariant & { default?: QuickJSSyncVariant };
+const releaseSync: QuickJSSyncVariant = imported.default ?? imported;
+
+let compiled: WebAssembly.Module | undefined;
+function compiledModule(): WebAssembly.Module {
+  if (!compiled) {
+    const require = createRequire(import.meta.url);
+    compiled = new WebAssembly.Module(readFileSync(require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm")));
+  }
+  return compiled;
+}
+
+/**
+ * The shadow-stack save/restore exports of the pinned build (0.32.0; minified names). Checked by
+ * shape; when they do not match, a native stack overflow stops the whole shard instead.
+ */
+function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
+  const save = exports["Oa"];
+  const restore = exports["Ma"];
+  if (typeof save !== "function" || typeof restore !== "function" || save.length !== 0 || restore.length !== 1) return undefined;
+  const sp = (save as () => unknown)();
+  if (typeof sp !== "number") return undefined;
+  return { save: save as () => number, restore: restore as (sp: number) => void };
+}
+
+/** A fresh instance of the compiled module, warmed up, with its shadow-stack operations if found. */
+export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined }> {
+  const wasm = compiledModule();
+  let exports: WebAssembly.Exports | undefined;
+  const variant = newVariant(releaseSync, {
+    emscriptenModule: {
+      instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        const instance = new WebAssembly.Instance(wasm, imports);
+        exports = instance.exports;
+        done(instance, wasm);
+        return {};
+      },
+    } as never,
+  });
+  const module = await newQuickJSWASMModuleFromVariant(variant);
+  if (!warmedUp) warmUp(module);
+  return { module, stack: exports ? stackOps(exports) : undefined };
+}
+
+/**
+ * WebAssembly functions are compiled lazily, on first call; the compiled code is shared by every
+ * instance of the module. Running typical code once keeps that one-off cost (tens of ms) out of the
+ * first sandbox's CPU budget.
+ */
+let warmedUp = false;
+const WARM_UP = `
+class A { #x = 1; get x() { return this.#x; } static of(v) { return new A(); } }
+const o = JSON.parse(JSON.stringify({ a: [1, 2.5, "s", null, true], b: { c: "d" } }));
+const m = new Map([[1, 2]]); const st = new Set([1]); const re = /([a-z]+)-(\\d+)/g;
+let s = "abc-123 def-456".replace(re, (all, w, d) => w.toUpperCase() + d).split(" ").map((x) => x.padStart(4)).join(",");
+const ta = new Uint8Array(16).map((v, i) => i * 2); const dv = new DataView(ta.buffer);
+async function f(n) { await null; return n > 0 ? f(n - 1) : [...m.keys(), ...st, ta.length, dv.getUint8(1), s, o, new A().x]; }
+f(10).then((v) => JSON.stringify(v)); String(Symbol("x")); [3, 1, 2].sort((a, b) => a - b); Object.entries({ k: 1 });
+try { null.x } catch (e) { String(e) } new Date(0).toISOString(); Math.max(...[1, 2]); encodeURIComponent("a b");
+`;
+function warmUp(module: QuickJSWASMModule): void {
+  warmedUp = true;
+  const rt = module.newRuntime();
+  const ctx = rt.newContext();
+  try {
+    const result = ctx.evalCode(WARM_UP, "warm-up.js");
+    (result.error ?? result.value).dispose();
+    rt.executePendingJobs();
+  } finally {
+    ctx.dispose();
+    rt.dispose();
+  }
+}
+
+export function isNativeStackOverflow(error: unknown): boolean {
+  return error instanceof RangeError && /call stack/i.test(error.message);
+}
