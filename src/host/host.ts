@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
@@ -112,7 +112,7 @@ export class Host implements CellHost, AgentDispatcher {
       const binding: AgentBinding = { className, slug, ctor: ctor as unknown as AgentBinding["ctor"] };
       this.#bindings.set(className, binding);
       this.#bySlug.set(slug, binding);
-      env[className] = new AgentNamespace(this, className, slug);
+      env[className] = new AgentNamespace(this, className, slug, ctor);
     }
     const workflows = new Map<string, WorkflowClass>();
     for (const [name, ctor] of Object.entries(options.workflows ?? {})) {
@@ -170,6 +170,13 @@ export class Host implements CellHost, AgentDispatcher {
   /** HTTP request to an agent's onRequest. */
   request(className: string, name: string, request: Request): Promise<Response> {
     return this.#deliver(className, name, (agent) => agent[HANDLE.request](request));
+  }
+
+  /** True when the agent is in memory or has storage on disk; never creates it. */
+  exists(className: string, name: string): boolean {
+    const binding = this.#binding(className);
+    if (this.#cells.has(this.#key(binding, name))) return true;
+    return existsSync(this.filePath(binding, name));
   }
 
   /** Calls a method on an agent (agent-to-agent RPC through a stub). */

@@ -4,6 +4,7 @@ import { validateAgentName } from "./names.ts";
 /** What a namespace needs from the host to reach an agent. */
 export interface AgentDispatcher {
   request(className: string, name: string, request: Request): Promise<Response>;
+  exists(className: string, name: string): boolean;
   invoke(className: string, name: string, method: string, args: unknown[]): Promise<unknown>;
 }
 
@@ -56,13 +57,25 @@ export class AgentNamespace<T extends Agent = Agent> {
   readonly className: string;
   /** The URL segment, e.g. "chat-room". */
   readonly slug: string;
+  /** The agent class this binding serves. */
+  readonly agentClass: abstract new (...args: never[]) => T;
   readonly #dispatcher: AgentDispatcher;
 
   /** @internal Created by the host. */
-  constructor(dispatcher: AgentDispatcher, className: string, slug: string) {
+  constructor(dispatcher: AgentDispatcher, className: string, slug: string, agentClass: abstract new (...args: never[]) => T) {
     this.#dispatcher = dispatcher;
     this.className = className;
     this.slug = slug;
+    this.agentClass = agentClass;
+  }
+
+  /**
+   * True when the agent `name` is in memory or has storage; does not create it (a stub would).
+   * @example
+   * if (!env.Sessions.exists(id)) return new Response("Unknown session", { status: 404 });
+   */
+  exists(name: string): boolean {
+    return this.#dispatcher.exists(this.className, validateAgentName(name));
   }
 
   idFromName(name: string): AgentId {

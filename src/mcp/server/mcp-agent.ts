@@ -1,0 +1,234 @@
+import {
+  isInitializeRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type McpServer,
+  type Server,
+} from "@modelcontextprotocol/server";
+import { Agent, HANDLE } from "../../agent/agent.ts";
+import { SqlEventStore } from "./event-store.ts";
+import { mcpContextOf, type McpRequestContext } from "./request-context.ts";
+import { createMcpHandler, type McpHandler, type McpServeOptions } from "./serve.ts";
+import { SessionStore, type StoredSession } from "./session-store.ts";
+import { jsonRpcError, SseServerTransport } from "./sse-transport.ts";
+
+/** Any McpAgent subclass, as `serve()` receives it. */
+type McpAgentClass = abstract new (...args: never[]) => McpAgent<unknown, unknown, Record<string, unknown>>;
+
+/**
+ * An agent that is an MCP server. Each MCP session gets its own instance — with its own state, SQL,
+ * schedules — created at `initialize` and addressed by the session id afterwards, so per-session data
+ * survives hibernation and restarts. Register tools, resources and prompts in `init()` with the
+ * official SDK's `McpServer`.
+ * @example
+ * export class Notes extends McpAgent<Env, { count: number }> {
+ *   server = new McpServer({ name: "notes", version: "1.0.0" });
+ *   initialState = { count: 0 };
+ *   async init() {
+ *     this.server.registerTool("add_note", { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => {
+ *       this.sql`INSERT INTO notes (text) VALUES (${text})`;
+ *       this.setState({ count: this.state.count + 1 });
+ *       return { content: [{ type: "text", text: `${this.state.count} notes` }] };
+ *     });
+ *   }
+ * }
+ * export default Notes.serve("/mcp");
+ */
+export abstract class McpAgent<
+  Env = unknown,
+  State = unknown,
+  Props extends Record<string, unknown> = Record<string, unknown>,
+> extends Agent<Env, State> {
+  /** The MCP server of this session; `McpServer` (or the SDK's low-level `Server`). */
+  abstract server: McpServer | Server;
+  /** The identity verified at the endpoint (see `serve({ auth })`); kept with the session. */
+  props: Props | undefined;
+  #sessions: SessionStore | undefined;
+  #started: Promise<void> | undefined;
+  #streamable: Promise<WebStandardStreamableHTTPServerTransport> | undefined;
+  #sse: SseServerTransport | undefined;
+
+  /** Registers tools, resources and prompts; runs once each time the session's agent wakes. */
+  abstract init(): void | Promise<void>;
+
+  /** The MCP session id this instance serves. */
+  getSessionId(): string {
+    return this.name.slice(this.name.indexOf(":") + 1);
+  }
+
+  /**
+   * A fetch handler serving this class over Streamable HTTP at `path` (default "/mcp").
+   * @example
+   * export default MyMcp.serve("/mcp");
+   */
+  static serve(this: McpAgentClass, path = "/mcp", options?: McpServeOptions): McpHandler {
+    return createMcpHandler(this, "streamable-http", path, options);
+  }
+
+  /**
+   * A fetch handler for the legacy HTTP+SSE transport: GET `path` opens the stream, the client POSTs
+   * to `path/message?sessionId=…`.
+   * @example
+   * const sse = MyMcp.serveSSE("/sse");
+   */
+  static serveSSE(this: McpAgentClass, path = "/sse", options?: McpServeOptions): McpHandler {
+    return createMcpHandler(this, "sse", path, options);
+  }
+
+  /** Older name of {@link McpAgent.serveSSE}. */
+  static mount(this: McpAgentClass, path = "/sse", options?: McpServeOptions): McpHandler {
+    return createMcpHandler(this, "sse", path, options);
+  }
+
+  override async [HANDLE.request](request: Request): Promise<Response> {
+    const context = mcpContextOf(request);
+    if (context === undefined) return super[HANDLE.request](request);
+    try {
+      return await this.#handle(request, context);
+    } catch (error) {
+      this.onError(error);
+      return jsonRpcError(500, -32603, `Internal error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  async #handle(request: Request, context: McpRequestContext): Promise<Response> {
+    this.#sessions ??= new SessionStore((strings, ...values) => this.sql(strings, ...values));
+    const stored = this.#sessions.read();
+    if (context.props !== undefined) {
+      if (stored && JSON.stringify(stored.props) !== JSON.stringify(context.props)) this.#sessions.saveProps(context.props);
+      this.props = context.props as Props;
+    } else if (this.props === undefined && stored?.props !== undefined) {
+      this.props = stored.props as Props;
+    }
+    if (context.transport === "sse") return this.#handleSse(request, context);
+
+    if (this.#streamable === undefined) {
+      if (stored === undefined && !hasInitialize(context.parsedBody)) {
+        return jsonRpcError(404, -32001, "Session not found: start a new one with initialize");
+      }
+      this.#streamable = this.#openStreamable(context, stored);
+      this.#streamable.catch(() => (this.#streamable = undefined));
+    }
+    const transport = await this.#streamable;
+    const response = await transport.handleRequest(request, {
+      ...(context.parsedBody !== undefined ? { parsedBody: context.parsedBody } : {}),
+      ...(context.authInfo ? { authInfo: context.authInfo } : {}),
+    });
+    if (request.method === "DELETE" && response.ok) {
+      // The client ended the session: nobody can address it again, so its storage goes too.
+      setTimeout(() => void this.destroy().catch((error: unknown) => this.onError(error)), 0);
+    }
+    return await this.#holdWhileStreaming(response);
+  }
+
+  async #openStreamable(context: McpRequestContext, stored: StoredSession | undefined): Promise<WebStandardStreamableHTTPServerTransport> {
+    await this.#start();
+    const events = new SqlEventStore((strings, ...values) => this.sql(strings, ...values));
+    let restoring = stored !== undefined;
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: () => context.sessionId,
+      eventStore: events,
+      onsessioninitialized: (id) => {
+        if (!restoring) this.#sessions!.create(id, "streamable-http", initializeOf(context.parsedBody), this.props);
+      },
+    });
+    await this.server.connect(transport);
+    if (stored) {
+      // A new instance takes over a live session: replay the client's handshake into the fresh
+      // transport (unrecorded), so the server knows the session, its version and capabilities.
+      events.paused = true;
+      try {
+        await replayHandshake(transport, stored);
+      } finally {
+        events.paused = false;
+        restoring = false;
+      }
+    }
+    return transport;
+  }
+
+  async #handleSse(request: Request, context: McpRequestContext): Promise<Response> {
+    if (request.method === "GET") {
+      await this.#start();
+      const transport = new SseServerTransport(context.sessionId, context.messagePath ?? "/sse/message");
+      this.#sse = transport;
+      await this.server.connect(transport);
+      // The session is the stream: when it ends, the session and its storage are gone.
+      return this.#holdWhileStreaming(transport.response(), () => {
+        void transport.close();
+        void this.destroy().catch((error: unknown) => this.onError(error));
+      });
+    }
+    if (this.#sse === undefined || this.#sse.closed) return jsonRpcError(404, -32001, "Session not found: its SSE stream is closed");
+    return this.#sse.handlePost(context.parsedBody, context.authInfo, request);
+  }
+
+  #start(): Promise<void> {
+    if (this.#started === undefined) {
+      this.#started = Promise.resolve(this.init());
+      this.#started.catch(() => (this.#started = undefined));
+    }
+    return this.#started;
+  }
+
+  /** Keeps the agent in memory while a response streams (SSE); `ended` runs when it finishes. */
+  async #holdWhileStreaming(response: Response, ended?: () => void): Promise<Response> {
+    if (response.body === null) return response;
+    const release = await this.keepAlive();
+    const reader = response.body.getReader();
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      release();
+      ended?.();
+    };
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const chunk = await reader.read();
+          if (chunk.done) {
+            controller.close();
+            finish();
+          } else controller.enqueue(chunk.value);
+        } catch (error) {
+          controller.error(error);
+          finish();
+        }
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  }
+}
+
+function hasInitialize(body: unknown): boolean {
+  return (Array.isArray(body) ? body : [body]).some((message) => isInitializeRequest(message));
+}
+
+function initializeOf(body: unknown): unknown {
+  const message: unknown = (Array.isArray(body) ? body : [body]).find((item) => isInitializeRequest(item));
+  if (message === undefined) throw new Error("No initialize request in the body that opened this session");
+  return message;
+}
+
+async function replayHandshake(transport: WebStandardStreamableHTTPServerTransport, stored: StoredSession): Promise<void> {
+  const post = (body: unknown, sessionId?: string) =>
+    transport.handleRequest(
+      new Request("http://session.internal/mcp", {
+        method: "POST",
+        headers: {
+          accept: "application/json, text/event-stream",
+          "content-type": "application/json",
+          ...(sessionId ? { "mcp-session-id": sessionId } : {}),
+        },
+      }),
+      { parsedBody: body },
+    );
+  const initialized = await post(stored.initialize);
+  await initialized.text();
+  if (!initialized.ok) throw new Error(`Could not restore MCP session ${stored.id}: initialize answered ${initialized.status}`);
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, stored.id)).text();
+}

@@ -1,0 +1,210 @@
+import { isInitializeRequest, type AuthInfo, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { randomUUID } from "node:crypto";
+import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
+import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
+import { readBodyWithLimit } from "./body.ts";
+import { attachMcpContext, sessionAgentName, type McpTransportKind } from "./request-context.ts";
+import { jsonRpcError } from "./sse-transport.ts";
+
+/** Largest JSON-RPC POST body an MCP endpoint reads (option `maxRequestBytes`). */
+export const MAX_MCP_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Options of `McpAgent.serve()` / `serveSSE()`.
+ * @example
+ * export default MyMcp.serve("/mcp", { cors: true, auth: { authorizationServers: [issuer], jwks: { url } } });
+ */
+export interface McpServeOptions {
+  /** The env binding of the agent class. Default: the binding whose class is the one `serve` was called on. */
+  binding?: string;
+  /** Protect the endpoint as an OAuth 2.1 protected resource. */
+  auth?: McpAuthOptions;
+  /** `true` allows any origin (browser-based MCP clients); an object sets exactly those headers. */
+  cors?: boolean | Record<string, string>;
+  /**
+   * Host names (no port) the endpoint answers to; other `Host` headers get 403 — protection against DNS
+   * rebinding. Default: when the request reaches a loopback address, only localhost names are accepted.
+   */
+  allowedHosts?: string[];
+  /** Largest POST body, in bytes. Default 4 MiB. */
+  maxRequestBytes?: number;
+}
+
+/** A worker-style fetch handler: `export default MyMcp.serve("/mcp")`. */
+export interface McpHandler {
+  fetch(request: Request, env: object, ctx?: unknown): Promise<Response>;
+}
+
+const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+const EXPOSED = "mcp-session-id, mcp-protocol-version, www-authenticate";
+const ALLOWED_HEADERS = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id";
+
+/** @internal Builds the endpoint of `agentClass` for one transport. */
+export function createMcpHandler(
+  agentClass: abstract new (...args: never[]) => unknown,
+  kind: McpTransportKind,
+  path: string,
+  options: McpServeOptions = {},
+): McpHandler {
+  const base = normalizePath(path);
+  const messagePath = `${base === "/" ? "" : base}/message`;
+  const maxBytes = options.maxRequestBytes ?? MAX_MCP_REQUEST_BYTES;
+  const gate = options.auth ? bearerGate(options.auth) : undefined;
+  const cors = corsFor(options.cors);
+
+  return {
+    async fetch(request, env) {
+      const url = new URL(request.url);
+      const pathname = normalizePath(url.pathname);
+      if (options.auth && pathname === resourceMetadataPath(base)) {
+        if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors ?? {} });
+        return resourceMetadataResponse(url.origin + base, options.auth, cors ?? {});
+      }
+      const isMessage = kind === "sse" && pathname === messagePath;
+      if (pathname !== base && !isMessage) return finish(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
+      if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: preflight(cors) });
+
+      const rebinding = checkHost(request, url, options.allowedHosts);
+      if (rebinding) return finish(rebinding, cors);
+
+      let auth: { authInfo?: AuthInfo; props?: Record<string, unknown> } = {};
+      if (gate) {
+        const outcome = await gate(request, url.origin + base);
+        if (!outcome.ok) return finish(outcome.response, cors);
+        auth = { authInfo: outcome.authInfo, props: outcome.props };
+      }
+      const namespace = findNamespace(env, agentClass, options.binding);
+      const route = kind === "sse"
+        ? await routeSse(request, url, isMessage, maxBytes)
+        : await routeStreamable(request, maxBytes);
+      if (route instanceof Response) return finish(route, cors);
+
+      const name = sessionAgentName(kind, route.sessionId);
+      if (!route.isNew && !namespace.exists(name)) {
+        return finish(jsonRpcError(404, -32001, "Session not found: start a new one with initialize"), cors);
+      }
+      attachMcpContext(request, {
+        transport: kind,
+        sessionId: route.sessionId,
+        ...(route.body !== undefined ? { parsedBody: route.body } : {}),
+        ...auth,
+        ...(kind === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),
+      });
+      return finish(await namespace.getByName(name).fetch(request), cors);
+    },
+  };
+}
+
+type Route = { sessionId: string; isNew: boolean; body?: unknown };
+
+async function routeStreamable(request: Request, maxBytes: number): Promise<Route | Response> {
+  const header = request.headers.get("mcp-session-id");
+  if (header !== null && !SESSION_ID.test(header)) return jsonRpcError(400, -32000, "Bad Request: malformed Mcp-Session-Id header");
+  if (request.method === "GET" || request.method === "DELETE") {
+    if (header === null) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    return { sessionId: header, isNew: false };
+  }
+  if (request.method !== "POST") {
+    return jsonRpcError(405, -32000, "Method not allowed: use POST, GET or DELETE", { allow: "GET, POST, DELETE, OPTIONS" });
+  }
+  const body = await readJson(request, maxBytes);
+  if (body instanceof Response) return body;
+  const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
+  const initializing = messages.some((message) => isInitializeRequest(message));
+  if (header !== null) {
+    if (initializing) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
+    return { sessionId: header, isNew: false, body };
+  }
+  if (!initializing) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required (or send initialize)");
+  return { sessionId: randomUUID(), isNew: true, body };
+}
+
+async function routeSse(request: Request, url: URL, isMessage: boolean, maxBytes: number): Promise<Route | Response> {
+  if (!isMessage) {
+    if (request.method !== "GET") return jsonRpcError(405, -32000, "Method not allowed: open the SSE stream with GET", { allow: "GET" });
+    return { sessionId: randomUUID(), isNew: true };
+  }
+  if (request.method !== "POST") return jsonRpcError(405, -32000, "Method not allowed: POST messages here", { allow: "POST" });
+  const sessionId = url.searchParams.get("sessionId");
+  if (sessionId === null || !SESSION_ID.test(sessionId)) return jsonRpcError(400, -32000, "Bad Request: missing or malformed sessionId");
+  const body = await readJson(request, maxBytes);
+  if (body instanceof Response) return body;
+  return { sessionId, isNew: false, body };
+}
+
+async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) return jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
+  const text = await readBodyWithLimit(request, maxBytes);
+  if (text === undefined) return jsonRpcError(413, -32000, `Payload too large: the limit is ${maxBytes} bytes (maxRequestBytes)`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return jsonRpcError(400, -32700, "Parse error: Invalid JSON");
+  }
+}
+
+/** DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends `Host: evil.example`. */
+function checkHost(request: Request, url: URL, allowed: string[] | undefined): Response | undefined {
+  const host = request.headers.get("host") ?? url.host;
+  const hostname = hostnameOf(host);
+  if (allowed) {
+    if (!allowed.includes(hostname)) return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not allowed (allowedHosts)`);
+    return undefined;
+  }
+  // The request URL carries the address the server listens on (the gateway builds it), not the Host header.
+  const reachedOnLoopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (reachedOnLoopback && !LOOPBACK_HOSTS.has(hostname)) {
+    return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not a local name (set allowedHosts to serve it)`);
+  }
+  const origin = request.headers.get("origin");
+  if (origin !== null && URL.canParse(origin) && LOOPBACK_HOSTS.has(hostname) && !LOOPBACK_HOSTS.has(new URL(origin).hostname)) {
+    return jsonRpcError(403, -32000, `Forbidden: Origin ${origin} may not call a local MCP server (set allowedHosts / cors)`);
+  }
+  return undefined;
+}
+
+function hostnameOf(host: string): string {
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  return host.split(":")[0]!.toLowerCase();
+}
+
+function findNamespace(env: object, agentClass: abstract new (...args: never[]) => unknown, binding: string | undefined): AgentNamespace {
+  if (binding !== undefined) {
+    const value = (env as Record<string, unknown>)[binding];
+    if (!isAgentNamespace(value)) throw new TypeError(`serve({ binding: "${binding}" }): env.${binding} is not an agent binding`);
+    return value;
+  }
+  for (const value of Object.values(env)) if (isAgentNamespace(value) && value.agentClass === agentClass) return value;
+  throw new TypeError(
+    `${agentClass.name} is not among the served agent classes: export it from the entry file (or pass { binding })`,
+  );
+}
+
+function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
+
+function corsFor(option: McpServeOptions["cors"]): Record<string, string> | undefined {
+  if (!option) return undefined;
+  if (option !== true) return option;
+  return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED };
+}
+
+function preflight(cors: Record<string, string> | undefined): Record<string, string> {
+  return {
+    ...cors,
+    "access-control-allow-methods": "GET, POST, DELETE, OPTIONS",
+    "access-control-allow-headers": ALLOWED_HEADERS,
+    "access-control-max-age": "86400",
+  };
+}
+
+function finish(response: Response, cors: Record<string, string> | undefined): Response {
+  if (!cors) return response;
+  const headers = new Headers(response.headers);
+  for (const [key, value] of Object.entries(cors)) headers.set(key, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}

@@ -1,0 +1,48 @@
+import type { SqlValue } from "../../storage/sql.ts";
+import type { McpTransportKind } from "./request-context.ts";
+
+type Sql = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
+
+/** What a session agent keeps about its MCP session, so a fresh instance can take it over. */
+export interface StoredSession {
+  readonly id: string;
+  readonly transport: McpTransportKind;
+  /** The client's `initialize` request, replayed into a new transport after a wake. */
+  readonly initialize: unknown;
+  readonly props: Record<string, unknown> | undefined;
+  readonly createdAt: number;
+}
+
+/** The session row of a session agent (one row: one agent per session). */
+export class SessionStore {
+  readonly #sql: Sql;
+
+  constructor(sql: Sql) {
+    this.#sql = sql;
+    sql`CREATE TABLE IF NOT EXISTS hearth_mcp_session (
+      id TEXT PRIMARY KEY, transport TEXT NOT NULL, initialize TEXT NOT NULL,
+      props TEXT, created_at INTEGER NOT NULL)`;
+  }
+
+  read(): StoredSession | undefined {
+    const row = this.#sql<{ id: string; transport: McpTransportKind; initialize: string; props: string | null; created_at: number }>`
+      SELECT id, transport, initialize, props, created_at FROM hearth_mcp_session LIMIT 1`[0];
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      transport: row.transport,
+      initialize: JSON.parse(row.initialize),
+      props: row.props === null ? undefined : (JSON.parse(row.props) as Record<string, unknown>),
+      createdAt: row.created_at,
+    };
+  }
+
+  create(id: string, transport: McpTransportKind, initialize: unknown, props: Record<string, unknown> | undefined): void {
+    this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, created_at)
+      VALUES (${id}, ${transport}, ${JSON.stringify(initialize)}, ${props === undefined ? null : JSON.stringify(props)}, ${Date.now()})`;
+  }
+
+  saveProps(props: Record<string, unknown>): void {
+    this.#sql`UPDATE hearth_mcp_session SET props = ${JSON.stringify(props)}`;
+  }
+}

@@ -1,0 +1,92 @@
+import { parseJSONRPCMessage, type AuthInfo, type JSONRPCMessage, type Transport } from "@modelcontextprotocol/server";
+
+const encoder = new TextEncoder();
+
+/**
+ * The legacy HTTP+SSE transport (protocol 2024-11-05): the client holds a GET event stream, learns
+ * from its first `endpoint` event where to POST, and receives every reply on the stream. The session
+ * lives exactly as long as the stream; it cannot be resumed.
+ */
+export class SseServerTransport implements Transport {
+  readonly sessionId: string;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: Transport["onmessage"];
+  readonly #endpoint: string;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #closed = false;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+
+  /** `endpoint`: the URL (path and query) the client must POST its messages to. */
+  constructor(sessionId: string, endpoint: string) {
+    this.sessionId = sessionId;
+    this.#endpoint = endpoint;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async start(): Promise<void> {}
+
+  /** The event stream for the GET that opened the session. Call once, after connecting the server. */
+  response(keepAliveMs = 15_000): Response {
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+        controller.enqueue(encoder.encode(`event: endpoint\ndata: ${this.#endpoint}\n\n`));
+        if (keepAliveMs > 0) {
+          this.#keepAlive = setInterval(() => this.#write(": keepalive\n\n"), keepAliveMs);
+          this.#keepAlive.unref();
+        }
+      },
+      cancel: () => void this.close(),
+    });
+    return new Response(body, {
+      headers: { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
+    });
+  }
+
+  /** A message POSTed by the client: validated, handed to the server, answered 202 at once. */
+  handlePost(body: unknown, authInfo: AuthInfo | undefined, request: Request): Response {
+    if (this.#closed) return jsonRpcError(404, -32001, "Session not found: its SSE stream is closed");
+    let message: JSONRPCMessage;
+    try {
+      message = parseJSONRPCMessage(body);
+    } catch (error) {
+      this.onerror?.(error as Error);
+      return jsonRpcError(400, -32600, `Invalid JSON-RPC message: ${(error as Error).message}`);
+    }
+    this.onmessage?.(message, { request, ...(authInfo ? { authInfo } : {}) });
+    return new Response("Accepted", { status: 202 });
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    if (this.#closed) throw new Error("The SSE stream of this session is closed");
+    this.#write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#keepAlive);
+    try {
+      this.#controller?.close();
+    } catch {
+      // Already closed by the client going away.
+    }
+    this.onclose?.();
+  }
+
+  #write(text: string): void {
+    try {
+      this.#controller?.enqueue(encoder.encode(text));
+    } catch {
+      void this.close();
+    }
+  }
+}
+
+export function jsonRpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
+  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
+}
