@@ -93,6 +93,10 @@ export abstract class McpAgent<
   async #handle(request: Request, context: McpRequestContext): Promise<Response> {
     this.#sessions ??= new SessionStore((strings, ...values) => this.sql(strings, ...values));
     const stored = this.#sessions.read();
+    if (stored?.owner !== undefined && context.owner !== stored.owner) {
+      // A leaked session id is useless to anyone else: it answers only to the identity that opened it.
+      return jsonRpcError(404, -32001, "Session not found");
+    }
     if (context.props !== undefined) {
       if (stored && JSON.stringify(stored.props) !== JSON.stringify(context.props)) this.#sessions.saveProps(context.props);
       this.props = context.props as Props;
@@ -128,7 +132,7 @@ export abstract class McpAgent<
       sessionIdGenerator: () => context.sessionId,
       eventStore: events,
       onsessioninitialized: (id) => {
-        if (!restoring) this.#sessions!.create(id, "streamable-http", initializeOf(context.parsedBody), this.props);
+        if (!restoring) this.#sessions!.create(id, "streamable-http", initializeOf(context.parsedBody), this.props, context.owner);
       },
     });
     await this.server.connect(transport);

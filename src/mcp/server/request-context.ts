@@ -15,6 +15,8 @@ export interface McpRequestContext {
   readonly parsedBody?: unknown;
   /** The verified bearer token, when the endpoint is protected. */
   readonly authInfo?: AuthInfo;
+  /** The token's subject: a session answers only to the identity that opened it. */
+  readonly owner?: string;
   /** Identity for `this.props`, derived from authInfo (or given by `serve({ props })`). */
   readonly props?: Record<string, unknown>;
   /** Path clients POST to on the legacy SSE transport, e.g. "/sse/message". */

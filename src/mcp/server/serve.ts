@@ -68,11 +68,11 @@ export function createMcpHandler(
       const rebinding = checkHost(request, url, options.allowedHosts);
       if (rebinding) return finish(rebinding, cors);
 
-      let auth: { authInfo?: AuthInfo; props?: Record<string, unknown> } = {};
+      let auth: { authInfo?: AuthInfo; props?: Record<string, unknown>; owner?: string } = {};
       if (gate) {
         const outcome = await gate(request, url.origin + base);
         if (!outcome.ok) return finish(outcome.response, cors);
-        auth = { authInfo: outcome.authInfo, props: outcome.props };
+        auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }
       const namespace = findNamespace(env, agentClass, options.binding);
       const route = kind === "sse"
@@ -163,6 +163,11 @@ function checkHost(request: Request, url: URL, allowed: string[] | undefined): R
     return jsonRpcError(403, -32000, `Forbidden: Origin ${origin} may not call a local MCP server (set allowedHosts / cors)`);
   }
   return undefined;
+}
+
+function ownerOf(auth: AuthInfo): string {
+  const sub = (auth.extra?.claims as { sub?: unknown } | undefined)?.sub;
+  return typeof sub === "string" ? sub : auth.clientId;
 }
 
 function hostnameOf(host: string): string {

@@ -10,39 +10,53 @@ export interface StoredSession {
   /** The client's `initialize` request, replayed into a new transport after a wake. */
   readonly initialize: unknown;
   readonly props: Record<string, unknown> | undefined;
+  /** Who opened the session (the token's subject), when the endpoint is protected. */
+  readonly owner: string | undefined;
   readonly createdAt: number;
 }
 
 /** The session row of a session agent (one row: one agent per session). */
 export class SessionStore {
   readonly #sql: Sql;
+  /** The row, read once per life of the agent (null: read, none stored). */
+  #cached: StoredSession | null | undefined;
 
   constructor(sql: Sql) {
     this.#sql = sql;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_session (
       id TEXT PRIMARY KEY, transport TEXT NOT NULL, initialize TEXT NOT NULL,
-      props TEXT, created_at INTEGER NOT NULL)`;
+      props TEXT, owner TEXT, created_at INTEGER NOT NULL)`;
   }
 
   read(): StoredSession | undefined {
-    const row = this.#sql<{ id: string; transport: McpTransportKind; initialize: string; props: string | null; created_at: number }>`
-      SELECT id, transport, initialize, props, created_at FROM hearth_mcp_session LIMIT 1`[0];
+    if (this.#cached !== undefined) return this.#cached ?? undefined;
+    this.#cached = this.#load() ?? null;
+    return this.#cached ?? undefined;
+  }
+
+  #load(): StoredSession | undefined {
+    const row = this.#sql<{ id: string; transport: McpTransportKind; initialize: string; props: string | null; owner: string | null; created_at: number }>`
+      SELECT id, transport, initialize, props, owner, created_at FROM hearth_mcp_session LIMIT 1`[0];
     if (!row) return undefined;
     return {
       id: row.id,
       transport: row.transport,
       initialize: JSON.parse(row.initialize),
       props: row.props === null ? undefined : (JSON.parse(row.props) as Record<string, unknown>),
+      owner: row.owner ?? undefined,
       createdAt: row.created_at,
     };
   }
 
-  create(id: string, transport: McpTransportKind, initialize: unknown, props: Record<string, unknown> | undefined): void {
-    this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, created_at)
-      VALUES (${id}, ${transport}, ${JSON.stringify(initialize)}, ${props === undefined ? null : JSON.stringify(props)}, ${Date.now()})`;
+  create(id: string, transport: McpTransportKind, initialize: unknown, props: Record<string, unknown> | undefined, owner: string | undefined): void {
+    this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, owner, created_at)
+      VALUES (${id}, ${transport}, ${JSON.stringify(initialize)}, ${props === undefined ? null : JSON.stringify(props)},
+        ${owner ?? null}, ${Date.now()})`;
+    this.#cached = undefined;
   }
 
   saveProps(props: Record<string, unknown>): void {
     this.#sql`UPDATE hearth_mcp_session SET props = ${JSON.stringify(props)}`;
+    this.#cached = undefined;
   }
 }
