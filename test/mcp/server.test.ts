@@ -32,6 +32,20 @@ function rawPost(base: string, path: string, headers: Record<string, string>, bo
   });
 }
 
+/** Reads an SSE response until `pattern` shows up, then drops the connection (as a flaky network would). */
+async function readUntil(response: Response, pattern: RegExp): Promise<string> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let seen = "";
+  while (!pattern.test(seen)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    seen += decoder.decode(value, { stream: true });
+  }
+  await reader.cancel();
+  return seen;
+}
+
 const text = (result: unknown) => ((result as { content: Array<{ text: string }> }).content[0]!.text);
 
 describe("McpAgent over Streamable HTTP", () => {
@@ -69,7 +83,7 @@ describe("McpAgent over Streamable HTTP", () => {
     const { connect } = await setup();
     const { client } = await connect();
     const tools = await client.listTools();
-    expect(tools.tools.map((tool) => tool.name).sort()).toEqual(["add_note", "list_notes", "whoami"]);
+    expect(tools.tools.map((tool) => tool.name).sort()).toEqual(["add_note", "list_notes", "slow_echo", "whoami"]);
     expect(text(await client.callTool({ name: "add_note", arguments: { text: "milk" } }))).toBe("1 notes");
     const resource = await client.readResource({ uri: "notes://count" });
     expect(resource.contents[0]).toMatchObject({ text: "1" });
@@ -113,6 +127,42 @@ describe("McpAgent over Streamable HTTP", () => {
     expect(third.transport.sessionId).toBe(sessionId);
     expect(text(await third.client.callTool({ name: "list_notes", arguments: {} }))).toBe("before\nafter sleep");
     expect((await third.client.readResource({ uri: "notes://count" })).contents[0]).toMatchObject({ text: "2" });
+  });
+
+  it("resumes a lost response stream with Last-Event-ID, across a restart too", async () => {
+    const { connect, restart, url } = await setup();
+    const { client, transport } = await connect();
+    const sessionId = transport.sessionId!;
+    await client.close();
+    const base = {
+      accept: "application/json, text/event-stream",
+      "content-type": "application/json",
+      "mcp-session-id": sessionId,
+      "mcp-protocol-version": "2025-11-25",
+    };
+
+    // The client loses its stream right after the first event; the answer is still recorded.
+    const call = (id: number, ms: number) =>
+      fetch(`${url()}/mcp`, {
+        method: "POST",
+        headers: base,
+        body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "slow_echo", arguments: { text: `answer ${id}`, ms } } }),
+      });
+    const first = await call(1, 100);
+    const primed = await readUntil(first, /id: (\d+)/);
+    expect(primed).not.toContain("answer");
+    const lastEventId = primed.match(/id: (\d+)/)![1]!;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const replay = await fetch(`${url()}/mcp`, { headers: { ...base, "last-event-id": lastEventId } });
+    expect(replay.status).toBe(200);
+    expect(await readUntil(replay, /answer 1/)).toContain('"id":1');
+
+    const second = await call(2, 50);
+    const secondId = (await readUntil(second, /id: (\d+)/)).match(/id: (\d+)/)![1]!;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await restart();
+    const afterRestart = await fetch(`${url()}/mcp`, { headers: { ...base, "last-event-id": secondId } });
+    expect(await readUntil(afterRestart, /answer 2/)).toContain('"id":2');
   });
 
   it("answers unknown sessions 404 without creating storage, and DELETE ends a session", async () => {
