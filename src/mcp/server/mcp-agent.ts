@@ -131,6 +131,8 @@ export abstract class McpAgent<
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => context.sessionId,
       eventStore: events,
+      // Clients that lose a stream reconnect (with Last-Event-ID) after this long.
+      retryInterval: 1_000,
       onsessioninitialized: (id) => {
         if (!restoring) this.#sessions!.create(id, "streamable-http", initializeOf(context.parsedBody), this.props, context.owner);
       },
