@@ -13,6 +13,8 @@ export interface BannerInfo {
   workflows?: string[];
   /** Whether the entry's default export handles requests itself. */
   hasFetch: boolean;
+  /** The MCP endpoint, when the default export is one. */
+  mcp?: { path: string; transport: string };
   /** The address actually listened on, e.g. `http://127.0.0.1:8787`. */
   url: string;
   dataDir: string;
@@ -41,7 +43,10 @@ export function formatBanner(info: BannerInfo): string {
   });
   if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
   if (info.workflows && info.workflows.length > 0) lines.push(`  ${label("workflow")} ${info.workflows.join(", ")}  (env.<name>.create())`);
-  if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
+  if (info.mcp) {
+    const kind = info.mcp.transport === "sse" ? "legacy SSE" : "Streamable HTTP";
+    lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);
+  } else if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
   const pending = info.pendingTasks;
   if (pending && pending.agents > 0) {

@@ -21,6 +21,8 @@ export interface EntryModule {
   workflows: Record<string, WorkflowClass>;
   /** The default export's `fetch`, bound to it, if it has one. */
   fetch: WorkerFetch | undefined;
+  /** Set when the default export is an MCP endpoint (`MyMcp.serve("/mcp")`): where it is served. */
+  mcp?: { path: string; transport: string };
   /** Things worth telling the user that do not stop the server. */
   warnings: string[];
 }
@@ -96,6 +98,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
 
   const defaultExport = mod.default;
   let fetch: WorkerFetch | undefined;
+  let mcp: EntryModule["mcp"];
   if (isAgentClass(defaultExport)) {
     const name = defaultExport.name;
     if (name === "" || name === "default") {
@@ -104,6 +107,10 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     else if (!(name in agents)) agents[name] = defaultExport;
   } else if (isWorker(defaultExport)) {
     fetch = defaultExport.fetch.bind(defaultExport) as WorkerFetch;
+    const endpoint = (defaultExport as { endpoint?: { path?: unknown; transport?: unknown } }).endpoint;
+    if (typeof endpoint?.path === "string" && typeof endpoint.transport === "string") {
+      mcp = { path: endpoint.path, transport: endpoint.transport };
+    }
   } else if (defaultExport !== undefined) {
     warnings.push(`The default export of ${display} has no fetch(request, env) method; it is ignored.`);
   }
@@ -123,7 +130,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     }
     warnings.push(`${display} exports no Agent classes; only its fetch handler is served.`);
   }
-  return { path, display, agents, workflows, fetch, warnings };
+  return { path, display, agents, workflows, fetch, warnings, ...(mcp ? { mcp } : {}) };
 }
 
 /** Whether `value` is a class deriving from this package's `WorkflowEntrypoint`. */

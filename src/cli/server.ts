@@ -67,6 +67,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       agents: Object.keys(entry.agents),
       workflows: Object.keys(entry.workflows),
       hasFetch: entry.fetch !== undefined,
+      ...(entry.mcp ? { mcp: entry.mcp } : {}),
       url: server.url,
       dataDir: options.dataDir,
       durability: host.durability,

@@ -33,6 +33,8 @@ export interface McpServeOptions {
 /** A worker-style fetch handler: `export default MyMcp.serve("/mcp")`. */
 export interface McpHandler {
   fetch(request: Request, env: object, ctx?: unknown): Promise<Response>;
+  /** Where and how it serves (shown by `hearth dev`). */
+  readonly endpoint: { readonly path: string; readonly transport: McpTransportKind };
 }
 
 const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
@@ -54,6 +56,7 @@ export function createMcpHandler(
   const cors = corsFor(options.cors);
 
   return {
+    endpoint: { path: base, transport: kind },
     async fetch(request, env) {
       const url = new URL(request.url);
       const pathname = normalizePath(url.pathname);
