@@ -7,6 +7,7 @@
  *   node bench/run.ts --only schedule-firing,schedule-boot,schedule-ops   # durable time
  *   node bench/run.ts --only workflows                                     # workflows
  *   node bench/run.ts --only sandbox                                       # sandboxes
+ *   node bench/run.ts --only mcp                                           # MCP server
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
@@ -51,6 +52,8 @@ const BENCHMARKS: Benchmark[] = [
   { name: "schedule-ops", file: "schedule-ops.ts", what: "schedule / cancel throughput on one agent" },
   // --expose-gc so the memory per sleeping instance is measured after a collection.
   { name: "sandbox", file: "sandbox.ts", what: "sandbox create + run + dispose, memory per sandbox, host calls, CPU vs Node", nodeArgs: ["--expose-gc"] },
+  // --expose-gc so the memory per hibernated session is measured after a collection.
+  { name: "mcp", file: "mcp.ts", what: "MCP tool calls / s (one session, 1,000 sessions), memory per live / hibernated session", nodeArgs: ["--expose-gc"] },
   { name: "workflows", file: "workflows.ts", what: "workflow instances created / s, step.do overhead, memory per sleeping instance", nodeArgs: ["--expose-gc"] },
 ];
 
