@@ -165,6 +165,21 @@ describe("McpAgent over Streamable HTTP", () => {
     expect(await readUntil(afterRestart, /answer 2/)).toContain('"id":2');
   });
 
+  it("serves clients that negotiate the protocol version, and tells a 2026-07-28-only client why not", async () => {
+    const { url } = await setup();
+    const negotiating = new Client({ name: "auto", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+    const transport = new StreamableHTTPClientTransport(new URL(`${url()}/mcp`));
+    await negotiating.connect(transport);
+    expect(transport.sessionId).toBeDefined();
+    expect(text(await negotiating.callTool({ name: "add_note", arguments: { text: "negotiated" } }))).toBe("1 notes");
+    await negotiating.close();
+
+    const pinned = new Client({ name: "pinned", version: "1.0.0" }, { versionNegotiation: { mode: { pin: "2026-07-28" } } });
+    await expect(pinned.connect(new StreamableHTTPClientTransport(new URL(`${url()}/mcp`)))).rejects.toThrow(
+      /Unsupported protocol version 2026-07-28: this endpoint serves MCP sessions/,
+    );
+  });
+
   it("answers unknown sessions 404 without creating storage, and DELETE ends a session", async () => {
     const { connect, url, host } = await setup();
     const unknown = await fetch(`${url()}/mcp`, {

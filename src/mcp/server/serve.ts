@@ -1,4 +1,4 @@
-import { isInitializeRequest, type AuthInfo, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { isInitializeRequest, isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
@@ -119,8 +119,33 @@ async function routeStreamable(request: Request, maxBytes: number): Promise<Rout
     if (initializing) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
     return { sessionId: header, isNew: false, body };
   }
-  if (!initializing) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required (or send initialize)");
+  if (!initializing) {
+    if (!(await isLegacyRequest(request, body))) return unsupportedRevision(request, messages[0]);
+    return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required (or send initialize)");
+  }
   return { sessionId: randomUUID(), isNew: true, body };
+}
+
+/**
+ * A request in the stateless 2026-07-28 revision (no handshake, no session). McpAgent serves MCP
+ * sessions; saying so with the version error lets negotiating clients fall back to initialize.
+ */
+function unsupportedRevision(request: Request, message: JSONRPCMessage | undefined): Response {
+  const requested = request.headers.get("mcp-protocol-version") ?? "unknown";
+  const supported = SUPPORTED_PROTOCOL_VERSIONS.filter((version) => version < "2026");
+  const id = message && "id" in message ? message.id : null;
+  return Response.json(
+    {
+      jsonrpc: "2.0",
+      id,
+      error: {
+        code: -32022,
+        message: `Unsupported protocol version ${requested}: this endpoint serves MCP sessions (initialize, then Mcp-Session-Id), revisions ${supported.join(", ")}`,
+        data: { supported, requested },
+      },
+    },
+    { status: 400 },
+  );
 }
 
 async function routeSse(request: Request, url: URL, isMessage: boolean, maxBytes: number): Promise<Route | Response> {

@@ -1,0 +1,92 @@
+/**
+ * MCP tools as Vercel AI SDK tools, keyed by names every model API accepts.
+ *
+ * Naming: `tool_<serverId>_<toolName>`. Server ids are `[a-z0-9-]` with no `_`, so the first `_`
+ * after `tool_` ends the id and two servers can never produce the same key, even for the same tool
+ * name. A tool name that is not already `[A-Za-z0-9_-]` or would make the key longer than 64
+ * characters is cut to fit and gets `_` plus 8 hex digits of its SHA-256, so two names of one
+ * server that clean up alike still differ. A collision left after that (a server crafting names)
+ * gets another hash.
+ */
+import { createHash } from "node:crypto";
+import type { Tool as AiTool, ToolExecutionOptions, ToolResultOutput } from "ai";
+import type { loadModules } from "./modules.ts";
+import type { CallToolResult, Tool } from "./types.ts";
+
+/** A set of AI SDK tools (`streamText({ tools })`), one per MCP tool. */
+export type McpAIToolSet = Record<string, AiTool<unknown, CallToolResult>>;
+
+/** Longest tool name the major model APIs accept. */
+export const MAX_TOOL_KEY_LENGTH = 64;
+const SAFE = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The AI SDK key of a tool.
+ * @example
+ * toolKey("k3x9a2b1", "search");        // "tool_k3x9a2b1_search"
+ * toolKey("k3x9a2b1", "files.read");    // "tool_k3x9a2b1_files_read_5f1c0b7e"
+ */
+export function toolKey(serverId: string, name: string, salt = 0): string {
+  const prefix = `tool_${serverId}_`;
+  if (salt === 0 && SAFE.test(name) && prefix.length + name.length <= MAX_TOOL_KEY_LENGTH) return prefix + name;
+  const hash = createHash("sha256").update(salt === 0 ? name : `${salt}:${name}`).digest("hex").slice(0, 8);
+  const room = MAX_TOOL_KEY_LENGTH - prefix.length - hash.length - 1;
+  const cleaned = name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, Math.max(0, room));
+  return `${prefix}${cleaned}_${hash}`;
+}
+
+/** Calls a tool of a server; what the AI tools' `execute` runs. */
+export type CallTool = (serverId: string, name: string, args: Record<string, unknown>, signal: AbortSignal | undefined) => Promise<CallToolResult>;
+
+/**
+ * Builds the tool set. A call whose result has `isError` throws its text, so the model sees a tool
+ * error; other results go to the model as their text (or as JSON when they carry more than text).
+ */
+export function buildAITools(
+  ai: Awaited<ReturnType<typeof loadModules>>["ai"],
+  tools: ReadonlyArray<Tool & { serverId: string }>,
+  call: CallTool,
+): McpAIToolSet {
+  const set: McpAIToolSet = {};
+  for (const tool of tools) {
+    let key = toolKey(tool.serverId, tool.name);
+    for (let salt = 1; key in set; salt++) key = toolKey(tool.serverId, tool.name, salt);
+    const { serverId, name } = tool;
+    set[key] = ai.dynamicTool({
+      description: describe(tool),
+      inputSchema: ai.jsonSchema(inputSchemaOf(tool)),
+      execute: async (input: unknown, options: ToolExecutionOptions) => {
+        const args = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+        const result = await call(serverId, name, args, options.abortSignal);
+        if (result.isError) throw new Error(textOf(result) || `Tool ${name} failed`);
+        return result;
+      },
+      toModelOutput: ({ output }) => modelOutput(output as CallToolResult),
+    }) as AiTool<unknown, CallToolResult>;
+  }
+  return set;
+}
+
+function describe(tool: Tool): string | undefined {
+  return tool.description ?? tool.title ?? tool.annotations?.title;
+}
+
+/** A tool's input schema as the model sees it: always an object schema. */
+function inputSchemaOf(tool: Tool): Parameters<Awaited<ReturnType<typeof loadModules>>["ai"]["jsonSchema"]>[0] {
+  const schema = tool.inputSchema as Record<string, unknown> | undefined;
+  const { $schema: _dialect, ...rest } = schema ?? {};
+  return { ...rest, type: "object", properties: (rest.properties as Record<string, never> | undefined) ?? {} };
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content
+    .filter((part): part is { type: "text"; text: string } => part.type === "text")
+    .map((part) => part.text)
+    .join("\n");
+}
+
+function modelOutput(result: CallToolResult): ToolResultOutput {
+  const onlyText = result.structuredContent === undefined && result.content.every((part) => part.type === "text");
+  if (onlyText) return { type: "text", value: textOf(result) };
+  return { type: "json", value: JSON.parse(JSON.stringify({ content: result.content, structuredContent: result.structuredContent })) };
+}

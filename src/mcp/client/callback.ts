@@ -1,0 +1,95 @@
+/**
+ * The OAuth redirect back to the agent: where it points (`/agents/<class>/<name>/callback` under
+ * the agent's public URL) and the request that arrives there.
+ */
+import { McpClientError } from "./errors.ts";
+import type { McpOAuthCallbackConfig } from "./types.ts";
+
+/** What decides the callback URL, strongest first. */
+export interface CallbackSources {
+  /** `addMcpServer`'s `callbackHost`. */
+  callbackHost?: string | undefined;
+  agentsPrefix?: string | undefined;
+  /** The `HEARTH_PUBLIC_URL` variable. */
+  publicUrl?: string | undefined;
+  /** URL of the request or WebSocket the agent handled last. */
+  seenUrl?: string | undefined;
+}
+
+/**
+ * The callback URL of an agent, or undefined when nothing tells its public address.
+ * @example
+ * callbackUrl("docs-agent", "alice", { seenUrl: "https://app.example/agents/docs-agent/alice/ask" });
+ * // "https://app.example/agents/docs-agent/alice/callback"
+ */
+export function callbackUrl(classSlug: string, name: string, sources: CallbackSources): string | undefined {
+  const path = (prefix: string) => `${prefix ? `/${prefix}` : ""}/${classSlug}/${encodeURIComponent(name)}/callback`;
+  const prefix = (sources.agentsPrefix ?? "agents").replace(/^\/+|\/+$/g, "");
+  if (sources.callbackHost) return join(sources.callbackHost, path(prefix), "callbackHost");
+  if (sources.publicUrl) return join(sources.publicUrl, path(prefix), "HEARTH_PUBLIC_URL");
+  if (sources.seenUrl) {
+    const seen = new URL(sources.seenUrl);
+    return seen.origin + path(prefixIn(seen.pathname, classSlug, name) ?? prefix);
+  }
+  return undefined;
+}
+
+/** The routing prefix in front of `/<class>/<name>` in a request path (`agents`), if it is there. */
+export function prefixIn(pathname: string, classSlug: string, name: string): string | undefined {
+  const segments = pathname.split("/");
+  for (let i = 1; i + 1 < segments.length; i++) {
+    if (segments[i] !== classSlug) continue;
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segments[i + 1]!);
+    } catch {
+      continue;
+    }
+    if (decoded === name) return segments.slice(1, i).join("/");
+  }
+  return undefined;
+}
+
+function join(base: string, path: string, option: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `https://${base}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new McpClientError("callback-url", `${option} must be a URL such as https://agents.example.com, got ${JSON.stringify(base)}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new McpClientError("callback-url", `${option} must be an http(s) URL, got ${JSON.stringify(base)}`);
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}${path}`;
+}
+
+/** The answer to the browser after the callback: a small page, or a redirect when configured. */
+export function callbackResponse(
+  outcome: { ok: true; serverName: string } | { ok: false; status: 400; message: string },
+  config: McpOAuthCallbackConfig,
+): Response {
+  if (outcome.ok && config.successRedirect) return redirect(config.successRedirect);
+  if (!outcome.ok && config.errorRedirect) {
+    const target = new URL(config.errorRedirect);
+    target.searchParams.set("error", outcome.message);
+    return redirect(target.href);
+  }
+  const title = outcome.ok ? "Authorization finished" : "Authorization failed";
+  const body = outcome.ok
+    ? `The agent can now use ${escapeHtml(outcome.serverName)}. You can close this window.`
+    : escapeHtml(outcome.message);
+  const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${body}</p>`;
+  return new Response(html, {
+    status: outcome.ok ? 200 : outcome.status,
+    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" },
+  });
+}
+
+function redirect(location: string): Response {
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

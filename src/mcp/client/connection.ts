@@ -1,0 +1,398 @@
+/**
+ * One mounted server: its transport and SDK client, the connection state machine
+ * (authenticating → connecting → connected → discovering → ready | failed), discovery of its
+ * catalog, reconnection with backoff, and bounded calls.
+ */
+import type { CallToolResult, Client, GetPromptResult, ReadResourceResult, Transport } from "@modelcontextprotocol/client";
+import { backoffDelay } from "../../time/backoff.ts";
+import { McpClientError, clip, messageOf } from "./errors.ts";
+import { guardFetch, operationScope, type Operation } from "./fetch-guard.ts";
+import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
+import { loadedModules } from "./modules.ts";
+import { SqlOAuthProvider } from "./oauth-provider.ts";
+import { httpStatusOf, isProtocolViolation, runOperation, type OperationTarget } from "./operation.ts";
+import { discoverCatalog } from "./discovery.ts";
+import type { Catalog, McpStore, ServerRecord } from "./store.ts";
+import type { McpCallOptions, McpConnectionState, McpServerInfo } from "./types.ts";
+
+/** What a connection needs from the agent that owns it. */
+export interface ConnectionHost {
+  readonly store: McpStore;
+  /** Name and version sent in `initialize`; the name is also the OAuth client's name. */
+  readonly clientInfo: { name: string; version: string };
+  /** The agent's OAuth callback URL for this server; throws when no public URL is known. */
+  callbackUrl(serverId: string): string;
+  /** State or catalog changed: clients get a new frame. */
+  changed(): void;
+  /** Holds the agent in memory while a connection attempt runs. */
+  keepAlive(): () => void;
+  /** The agent left memory (hibernated, host closed): stop touching its database. */
+  readonly gone: boolean;
+}
+
+type HttpTransport = Transport & { finishAuth(params: URLSearchParams): Promise<void>; terminateSession?(): Promise<void> };
+type TransportKind = Catalog["transport"];
+
+export class McpConnection implements OperationTarget {
+  readonly record: ServerRecord;
+  readonly limits: McpClientLimits;
+  readonly label: string;
+  readonly operations = new Set<Operation>();
+  state: McpConnectionState;
+  error: string | null = null;
+  authUrl: string | null;
+  catalog: Catalog | undefined;
+  readonly #host: ConnectionHost;
+  readonly #provider: SqlOAuthProvider;
+  #client: Client | undefined;
+  #transport: HttpTransport | undefined;
+  #attempt: Promise<void> | undefined;
+  #generation = 0;
+  #failures = 0;
+  #retry = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #rediscoverTimer: NodeJS.Timeout | undefined;
+  #redirected = false;
+  #closed = false;
+
+  constructor(host: ConnectionHost, record: ServerRecord) {
+    this.#host = host;
+    this.record = record;
+    this.limits = resolveLimits(record.limits);
+    this.label = `MCP server "${record.name}"`;
+    this.catalog = record.catalog;
+    this.authUrl = record.authUrl ?? null;
+    this.state = this.authUrl ? "authenticating" : "connecting";
+    this.#provider = new SqlOAuthProvider({
+      store: host.store,
+      serverId: record.id,
+      clientName: host.clientInfo.name,
+      callbackUrl: () => host.callbackUrl(record.id),
+      onAuthorizationUrl: (url) => this.#authorizationNeeded(url),
+    });
+  }
+
+  get serverId(): string {
+    return this.record.id;
+  }
+
+  /** Its tools, prompts and resources are offered while it is usable or about to be. */
+  get offered(): boolean {
+    return this.catalog !== undefined && this.state !== "failed" && this.state !== "authenticating";
+  }
+
+  /** The attempt under way, if any. */
+  get pending(): Promise<void> | undefined {
+    return this.#attempt;
+  }
+
+  info(): McpServerInfo {
+    return {
+      name: this.record.name,
+      server_url: this.record.url,
+      auth_url: this.state === "authenticating" ? this.authUrl : null,
+      state: this.state,
+      error: this.error,
+      capabilities: this.catalog?.capabilities ?? null,
+      instructions: this.catalog?.instructions ?? null,
+    };
+  }
+
+  /**
+   * Connects and discovers, unless ready, already connecting, or waiting for the user to authorize.
+   * Never rejects: the outcome is in `state` and `error`. With `retry`, failures are retried with
+   * backoff from now on.
+   */
+  connect(retry: boolean): Promise<void> {
+    if (retry) this.#retry = true;
+    if (this.#closed || this.state === "ready" || (this.state === "authenticating" && this.authUrl)) {
+      return this.#attempt ?? Promise.resolve();
+    }
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#attempt ??= this.#run().finally(() => (this.#attempt = undefined));
+    return this.#attempt;
+  }
+
+  /** Exchanges the authorization code of the callback for tokens, then connects in the background. */
+  async finishAuth(params: URLSearchParams): Promise<void> {
+    const transport = this.#makeTransport(this.#order()[0]!);
+    try {
+      await runOperation(this, { what: "the authorization code exchange", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, () =>
+        transport.finishAuth(params),
+      );
+    } catch (error) {
+      this.#set("failed", `Authorization failed: ${messageOf(error)}`);
+      throw error;
+    }
+    this.authUrl = null;
+    this.#host.store.setAuthUrl(this.serverId, undefined);
+    this.#set("connecting", null);
+    void this.connect(true);
+  }
+
+  /** The user or the authorization server turned the request down. */
+  authorizationFailed(reason: string): void {
+    this.authUrl = null;
+    this.#host.store.setAuthUrl(this.serverId, undefined);
+    this.#set("failed", reason);
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
+    const client = await this.#usable();
+    const tool = this.catalog?.tools.find((t) => t.name === name);
+    const result = await runOperation(this, this.#callSpec(`tools/call "${clip(name, 100)}"`, options), (request) =>
+      client.callTool({ name, arguments: args }, tool ? { ...request, toolDefinition: tool } : request),
+    );
+    return result as CallToolResult;
+  }
+
+  async readResource(uri: string, options: McpCallOptions = {}): Promise<ReadResourceResult> {
+    const client = await this.#usable();
+    return runOperation(this, this.#callSpec(`resources/read "${clip(uri, 200)}"`, options), (request) => client.readResource({ uri }, request));
+  }
+
+  async getPrompt(name: string, args: Record<string, string> | undefined, options: McpCallOptions = {}): Promise<GetPromptResult> {
+    const client = await this.#usable();
+    return runOperation(this, this.#callSpec(`prompts/get "${clip(name, 100)}"`, options), (request) =>
+      client.getPrompt(args ? { name, arguments: args } : { name }, request),
+    );
+  }
+
+  /** Stops reconnecting, fails calls in flight and closes the transport; `terminate` also ends the session on the server. */
+  async close(terminate: boolean): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#rediscoverTimer);
+    for (const operation of this.operations) operation.fail(new McpClientError("not-connected", `${this.label} was closed`, { serverId: this.serverId }));
+    const client = this.#client;
+    const transport = this.#transport;
+    this.#client = undefined;
+    this.#transport = undefined;
+    if (terminate && transport?.terminateSession) {
+      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    }
+    await client?.close().catch(() => {});
+  }
+
+  /** OperationTarget: errors that mean this server now waits for authorization. */
+  explain(error: unknown, what: string): McpClientError | undefined {
+    const sdk = loadedModules()?.sdk;
+    if (this.state === "authenticating" || (sdk && error instanceof sdk.UnauthorizedError)) {
+      const where = this.authUrl ? `: open ${this.authUrl}` : "";
+      return new McpClientError("unauthorized", `${this.label} needs authorization before ${what}${where}`, { serverId: this.serverId, cause: error });
+    }
+    return undefined;
+  }
+
+  async #run(): Promise<void> {
+    const release = this.#host.keepAlive();
+    const generation = ++this.#generation;
+    this.#redirected = false;
+    try {
+      this.#set("connecting");
+      const opened = await this.#open();
+      if (this.#stale(generation)) {
+        await opened.client.close().catch(() => {});
+        return;
+      }
+      this.#client = opened.client;
+      this.#transport = opened.transport;
+      this.#set("connected");
+      this.#set("discovering");
+      await this.#discover(opened.kind);
+      if (this.#stale(generation)) return;
+      this.#failures = 0;
+      this.#set("ready", null);
+    } catch (error) {
+      if (this.#stale(generation)) return;
+      this.#dropClient();
+      if (this.#redirected && this.authUrl) {
+        this.#set("authenticating", null);
+        return;
+      }
+      this.#set("failed", messageOf(error));
+      this.#scheduleRetry();
+    } finally {
+      release();
+    }
+  }
+
+  /** Opens a client on the first transport that works (`auto`: Streamable HTTP, then SSE on a 4xx). */
+  async #open(): Promise<{ client: Client; transport: HttpTransport; kind: TransportKind }> {
+    const [first, second] = this.#order() as [TransportKind, TransportKind | undefined];
+    try {
+      return { ...(await this.#handshake(first)), kind: first };
+    } catch (error) {
+      const status = httpStatusOf(error);
+      const clientError = status !== undefined && status >= 400 && status < 500 && status !== 401;
+      if (second === undefined || this.#redirected || !clientError) throw error;
+      try {
+        return { ...(await this.#handshake(second)), kind: second };
+      } catch (again) {
+        if (this.#redirected) throw again;
+        throw new McpClientError("connection", `${this.label}: ${first} failed (${messageOf(error)}), then ${second} failed: ${messageOf(again)}`, {
+          serverId: this.serverId,
+          cause: again,
+        });
+      }
+    }
+  }
+
+  async #handshake(kind: TransportKind): Promise<{ client: Client; transport: HttpTransport }> {
+    const { sdk } = loadedModules()!;
+    const transport = this.#makeTransport(kind);
+    const client = new sdk.Client(this.#host.clientInfo, { capabilities: {} });
+    client.onerror = (error) => this.#onError(client, error);
+    client.onclose = () => this.#onClose(client);
+    try {
+      await runOperation(this, { what: "initialize", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, (request) =>
+        client.connect(transport, request),
+      );
+    } catch (error) {
+      await client.close().catch(() => {});
+      throw error;
+    }
+    const rediscover = () => this.#scheduleRediscovery(client);
+    client.setNotificationHandler("notifications/tools/list_changed", rediscover);
+    client.setNotificationHandler("notifications/prompts/list_changed", rediscover);
+    client.setNotificationHandler("notifications/resources/list_changed", rediscover);
+    return { client, transport };
+  }
+
+  #makeTransport(kind: TransportKind): HttpTransport {
+    const { sdk } = loadedModules()!;
+    const url = new URL(this.record.url);
+    const fetch = guardFetch({
+      maxBytes: this.limits.maxResponseBytes,
+      label: this.label,
+      serverId: this.serverId,
+      onViolation: (error, operation) => {
+        if (operation && !operation.done) operation.fail(error);
+        else this.#lost(error);
+      },
+    });
+    const requestInit: RequestInit | undefined = this.record.headers ? { headers: this.record.headers } : undefined;
+    const options = { authProvider: this.#provider, fetch, ...(requestInit ? { requestInit } : {}) };
+    return kind === "sse" ? new sdk.SSEClientTransport(url, options) : new sdk.StreamableHTTPClientTransport(url, options);
+  }
+
+  async #discover(kind: TransportKind): Promise<void> {
+    const client = this.#client!;
+    const catalog = await runOperation(this, { what: "discovery", timeoutMs: this.limits.discoveryTimeoutMs, limitName: "discoveryTimeoutMs" }, (request) =>
+      discoverCatalog(client, this, kind, request),
+    );
+    this.catalog = catalog;
+    if (!this.#host.gone) this.#host.store.setCatalog(this.serverId, catalog);
+  }
+
+  #scheduleRediscovery(client: Client): void {
+    if (client !== this.#client || this.#rediscoverTimer) return;
+    this.#rediscoverTimer = setTimeout(() => {
+      this.#rediscoverTimer = undefined;
+      if (client !== this.#client || this.state !== "ready" || !this.catalog) return;
+      this.#discover(this.catalog.transport).then(
+        () => this.#host.changed(),
+        (error: unknown) => this.#lost(error),
+      );
+    }, 100);
+    this.#rediscoverTimer.unref();
+  }
+
+  /** Waits for an attempt under way; throws unless the server is ready. */
+  async #usable(): Promise<Client> {
+    if (!this.#closed && this.state !== "ready" && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#retry);
+    if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });
+    const unauthorized = this.state === "authenticating" ? this.explain(undefined, "this call") : undefined;
+    if (unauthorized) throw unauthorized;
+    if (this.state !== "ready" || !this.#client) {
+      throw new McpClientError("not-connected", `${this.label} is not connected (${this.state}${this.error ? `: ${this.error}` : ""})`, {
+        serverId: this.serverId,
+      });
+    }
+    return this.#client;
+  }
+
+  #callSpec(what: string, options: McpCallOptions): { what: string; timeoutMs: number; limitName: string; signal?: AbortSignal } {
+    const custom = options.timeout !== undefined;
+    if (custom && (!Number.isFinite(options.timeout) || options.timeout! <= 0)) throw new RangeError(`timeout must be a positive number, got ${options.timeout}`);
+    return {
+      what,
+      timeoutMs: custom ? options.timeout! : this.limits.callTimeoutMs,
+      limitName: custom ? "the call's timeout option" : "callTimeoutMs",
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+  }
+
+  #order(): TransportKind[] {
+    if (this.record.transport !== "auto") return [this.record.transport];
+    return this.catalog?.transport === "sse" ? ["sse", "streamable-http"] : ["streamable-http", "sse"];
+  }
+
+  #onError(client: Client, error: Error): void {
+    const operation = operationScope.getStore();
+    const active = operation && !operation.done ? operation : undefined;
+    const text = messageOf(error);
+    if (isProtocolViolation(error)) {
+      const violation = new McpClientError("protocol", `${this.label} sent an invalid JSON-RPC message: ${clip(text)}`, { serverId: this.serverId, cause: error });
+      if (active) active.fail(violation);
+      else if (client === this.#client) this.#lost(violation);
+    } else if (active && text.startsWith("SSE stream disconnected")) {
+      active.fail(new McpClientError("connection", `${this.label} dropped the connection: ${clip(text)}`, { serverId: this.serverId, cause: error }));
+    } else if (client === this.#client && /^Maximum reconnection attempts|^Failed to reconnect/.test(text)) {
+      this.#lost(error);
+    }
+  }
+
+  #onClose(client: Client): void {
+    if (client === this.#client) this.#lost(new Error("the server closed the connection"));
+  }
+
+  /** A ready server dropped: reconnect with backoff. */
+  #lost(error: unknown): void {
+    if (this.#closed || this.#host.gone || this.state === "authenticating" || this.#attempt) return;
+    this.#dropClient();
+    this.#set("failed", `Connection lost: ${messageOf(error)}`);
+    this.#retry = true;
+    this.#scheduleRetry();
+  }
+
+  #authorizationNeeded(url: URL): void {
+    this.#redirected = true;
+    this.authUrl = url.href;
+    if (!this.#host.gone) this.#host.store.setAuthUrl(this.serverId, url.href);
+    if (this.#attempt) return; // the attempt settles as "authenticating"
+    this.#set("authenticating", null);
+    // The call that hit the 401 is still unwinding; close the client after it.
+    setImmediate(() => this.#dropClient());
+  }
+
+  #scheduleRetry(): void {
+    if (!this.#retry || this.#closed || this.#host.gone || this.#retryTimer) return;
+    this.#failures++;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.connect(false);
+    }, backoffDelay(Math.min(this.#failures, MCP_RECONNECT.maxAttempts), MCP_RECONNECT));
+    this.#retryTimer.unref();
+  }
+
+  #dropClient(): void {
+    const client = this.#client;
+    this.#client = undefined;
+    this.#transport = undefined;
+    void client?.close().catch(() => {});
+  }
+
+  #stale(generation: number): boolean {
+    return this.#closed || this.#host.gone || generation !== this.#generation;
+  }
+
+  #set(state: McpConnectionState, error?: string | null): void {
+    if (this.#closed || this.#host.gone) return;
+    this.state = state;
+    if (error !== undefined) this.error = error === null ? null : clip(error, 1_000);
+    this.#host.changed();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Errors of the MCP client. Each carries the server it is about and a `code` to branch on; the
+ * message is meant to be read by the developer (and, through tool errors, by a model).
+ */
+
+/**
+ * `timeout` and `limit` name the limit in the message; `protocol` is a server that broke the
+ * protocol (invalid JSON-RPC, wrong content); `unauthorized` a server waiting for the user to
+ * authorize; `not-connected` a server that is not ready; `unknown-server` an id nobody mounted;
+ * `callback-url` an OAuth flow without a known public URL for the callback.
+ */
+export type McpClientErrorCode =
+  | "timeout"
+  | "limit"
+  | "protocol"
+  | "unauthorized"
+  | "not-connected"
+  | "unknown-server"
+  | "callback-url"
+  | "connection";
+
+/**
+ * Thrown by `this.mcp` calls and `addMcpServer`.
+ * @example
+ * try { await this.mcp.callTool({ serverId, name: "search", arguments: { q } }); }
+ * catch (error) { if (error instanceof McpClientError && error.code === "unauthorized") notifyUser(error.message); }
+ */
+export class McpClientError extends Error {
+  readonly code: McpClientErrorCode;
+  readonly serverId: string | undefined;
+
+  constructor(code: McpClientErrorCode, message: string, options?: { serverId?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "McpClientError";
+    this.code = code;
+    this.serverId = options?.serverId;
+  }
+}
+
+/** Server-controlled text (error messages, descriptions) cut to a length fit for a log line or a frame. */
+export function clip(text: string, max = 500): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;
+}
+
+/** The message of anything thrown. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,61 @@
+/**
+ * Limits of the MCP client: every remote server is untrusted, so each wait is bounded in time and
+ * each answer in size. Documented in docs/limits.md ("MCP client"); every error names its limit.
+ */
+
+/** Per-server limits; any of them can be changed with `addMcpServer(name, url, { limits })`. */
+export interface McpClientLimits {
+  /** Connecting: the HTTP exchange, OAuth token refresh and the `initialize` handshake. */
+  connectTimeoutMs: number;
+  /** Listing the server's tools, prompts and resources after connecting. */
+  discoveryTimeoutMs: number;
+  /** One call: `callTool`, `readResource`, `getPrompt` (a call's own `timeout` option wins). */
+  callTimeoutMs: number;
+  /** One HTTP response body, or one event of an event stream. */
+  maxResponseBytes: number;
+  /** Tools, prompts or resources listed by one server (each kind counts on its own). */
+  maxListItems: number;
+  /** Everything discovered on one server (tools, prompts, resources), as JSON. */
+  maxCatalogBytes: number;
+}
+
+/** The defaults. */
+export const MCP_CLIENT_LIMITS: Readonly<McpClientLimits> = Object.freeze({
+  connectTimeoutMs: 15_000,
+  discoveryTimeoutMs: 15_000,
+  callTimeoutMs: 30_000,
+  maxResponseBytes: 8 * 1024 * 1024,
+  maxListItems: 1_000,
+  maxCatalogBytes: 8 * 1024 * 1024,
+});
+
+/** Servers one agent may mount. */
+export const MAX_MCP_SERVERS = 64;
+
+/** Reconnecting after a ready server dropped, or a restore failed: jittered, doubling from 1 s up to 30 s. */
+export const MCP_RECONNECT = Object.freeze({ maxAttempts: 1000, baseDelayMs: 1_000, maxDelayMs: 30_000 });
+
+const KEYS = Object.keys(MCP_CLIENT_LIMITS) as Array<keyof McpClientLimits>;
+
+/**
+ * Fills in defaults and validates overrides eagerly.
+ * @throws TypeError for unknown keys; RangeError for values that are not positive numbers
+ * @example
+ * resolveLimits({ callTimeoutMs: 120_000 }).callTimeoutMs; // 120000
+ */
+export function resolveLimits(overrides: Partial<McpClientLimits> | undefined): McpClientLimits {
+  const limits = { ...MCP_CLIENT_LIMITS };
+  if (overrides === undefined || overrides === null) return limits;
+  if (typeof overrides !== "object" || Array.isArray(overrides)) {
+    throw new TypeError(`MCP limits must be an object with ${KEYS.join(", ")}`);
+  }
+  for (const [key, value] of Object.entries(overrides)) {
+    if (!(KEYS as string[]).includes(key)) throw new TypeError(`Unknown MCP limit ${JSON.stringify(key)}; expected ${KEYS.join(", ")}`);
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`MCP limit ${key} must be a positive number, got ${String(value)}`);
+    }
+    limits[key as keyof McpClientLimits] = value;
+  }
+  return limits;
+}

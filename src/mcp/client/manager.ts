@@ -1,0 +1,152 @@
+/**
+ * `this.mcp`: the servers an agent mounted, their tools, prompts and resources, calls to them, and
+ * their tools as AI SDK tools. Shaped like Cloudflare's `MCPClientManager`.
+ */
+import { buildAITools, type McpAIToolSet } from "./ai-tools.ts";
+import type { McpConnection } from "./connection.ts";
+import { McpClientError } from "./errors.ts";
+import type { McpRuntime } from "./mcp-runtime.ts";
+import { loadedModules } from "./modules.ts";
+import type {
+  CallToolResult,
+  GetPromptResult,
+  McpCallOptions,
+  McpOAuthCallbackConfig,
+  McpServerFilter,
+  McpServerInfo,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  Tool,
+} from "./types.ts";
+
+/**
+ * The MCP client of an agent, as `this.mcp`. Listings are synchronous and come from each server's
+ * last discovery (kept in the agent's database, so they are there at once after a wake); calls wait
+ * for a server that is still reconnecting.
+ * @example
+ * const { text } = await generateText({ model, tools: this.mcp.getAITools(), prompt });
+ * const result = await this.mcp.callTool({ serverId, name: "search", arguments: { q: "hearth" } });
+ */
+export class McpClientManager {
+  readonly #runtime: McpRuntime;
+
+  /** @internal Created by the agent. */
+  constructor(runtime: McpRuntime) {
+    this.#runtime = runtime;
+  }
+
+  /** Every mounted server with its id. */
+  listServers(): Array<McpServerInfo & { id: string }> {
+    return this.#runtime.connections().map((c) => ({ id: c.serverId, ...c.info() }));
+  }
+
+  /**
+   * Tools of the servers that are ready or reconnecting (not of failed ones, nor of those waiting
+   * for authorization), each with its `serverId`.
+   * @example
+   * for (const tool of this.mcp.listTools()) console.log(tool.serverId, tool.name);
+   */
+  listTools(filter?: McpServerFilter): Array<Tool & { serverId: string }> {
+    return this.#offered(filter).flatMap((c) => c.catalog!.tools.map((tool) => ({ ...tool, serverId: c.serverId })));
+  }
+
+  /** Prompts, as {@link listTools}. */
+  listPrompts(filter?: McpServerFilter): Array<Prompt & { serverId: string }> {
+    return this.#offered(filter).flatMap((c) => c.catalog!.prompts.map((prompt) => ({ ...prompt, serverId: c.serverId })));
+  }
+
+  /** Resources, as {@link listTools}. */
+  listResources(filter?: McpServerFilter): Array<Resource & { serverId: string }> {
+    return this.#offered(filter).flatMap((c) => c.catalog!.resources.map((resource) => ({ ...resource, serverId: c.serverId })));
+  }
+
+  /**
+   * The tools as Vercel AI SDK tools, keyed `tool_<serverId>_<toolName>` (safe for every model
+   * API: `[A-Za-z0-9_-]`, at most 64 characters, never colliding across servers; see ai-tools.ts).
+   * A tool's `execute` calls the server; a result with `isError` becomes a tool error.
+   * @example
+   * const result = streamText({ model, tools: { ...this.mcp.getAITools(), ...myTools }, messages });
+   */
+  getAITools(filter?: McpServerFilter): McpAIToolSet {
+    const tools = this.listTools(filter);
+    if (tools.length === 0) return {};
+    const modules = loadedModules();
+    if (!modules) throw new Error("The MCP client is still loading; call getAITools() from an event of the agent (onStart or later)");
+    return buildAITools(modules.ai, tools, (serverId, name, args, signal) =>
+      this.callTool({ serverId, name, arguments: args }, signal ? { signal } : {}),
+    );
+  }
+
+  /**
+   * Calls a tool. Waits for a server that is reconnecting; fails at once for one that failed or
+   * needs authorization. Bounded by `options.timeout`, else the server's `callTimeoutMs` (30 s).
+   * @example
+   * const result = await this.mcp.callTool({ serverId, name: "add", arguments: { a: 1, b: 2 } }, { timeout: 5_000 });
+   */
+  async callTool(
+    params: { serverId: string; name: string; arguments?: Record<string, unknown> },
+    options?: McpCallOptions | { parse: unknown } | { "~standard": unknown },
+    compatOptions?: McpCallOptions,
+  ): Promise<CallToolResult> {
+    // Cloudflare's form callTool(params, resultSchema, options): the schema is not needed here.
+    const callOptions = options && ("parse" in options || "~standard" in options) ? compatOptions : (options as McpCallOptions | undefined);
+    return this.#server(params.serverId).callTool(params.name, params.arguments ?? {}, callOptions);
+  }
+
+  /**
+   * Reads a resource of a server.
+   * @example
+   * const { contents } = await this.mcp.readResource({ serverId, uri: "memo://readme" });
+   */
+  async readResource(params: { serverId: string; uri: string }, options?: McpCallOptions): Promise<ReadResourceResult> {
+    return this.#server(params.serverId).readResource(params.uri, options);
+  }
+
+  /**
+   * Gets a prompt of a server, filled with `arguments`.
+   * @example
+   * const { messages } = await this.mcp.getPrompt({ serverId, name: "greet", arguments: { who: "Ada" } });
+   */
+  async getPrompt(params: { serverId: string; name: string; arguments?: Record<string, string> }, options?: McpCallOptions): Promise<GetPromptResult> {
+    return this.#server(params.serverId).getPrompt(params.name, params.arguments, options);
+  }
+
+  /**
+   * Resolves once no server is connecting (each attempt is bounded by its connect and discovery
+   * timeouts), or after `timeout` milliseconds. Never rejects.
+   * @example
+   * await this.mcp.waitForConnections({ timeout: 5_000 });
+   */
+  async waitForConnections(options?: { timeout?: number }): Promise<void> {
+    await this.#runtime.settled(options?.timeout);
+  }
+
+  /**
+   * Where the browser goes after the OAuth callback (default: a small page saying so). Kept in
+   * memory: call it in `onStart`.
+   * @example
+   * onStart() { this.mcp.configureOAuthCallback({ successRedirect: "https://app.example/settings" }); }
+   */
+  configureOAuthCallback(config: McpOAuthCallbackConfig): void {
+    for (const key of ["successRedirect", "errorRedirect"] as const) {
+      const value = config[key];
+      if (value !== undefined && !URL.canParse(value)) throw new TypeError(`configureOAuthCallback: ${key} must be an absolute URL`);
+    }
+    this.#runtime.callbackConfig = { ...config };
+  }
+
+  #offered(filter: McpServerFilter | undefined): McpConnection[] {
+    const ids = filter?.serverId === undefined ? undefined : [filter.serverId].flat();
+    const names = filter?.serverName === undefined ? undefined : [filter.serverName].flat();
+    return this.#runtime
+      .connections()
+      .filter((c) => c.offered && (!ids || ids.includes(c.serverId)) && (!names || names.includes(c.record.name)));
+  }
+
+  #server(serverId: string): McpConnection {
+    const connection = this.#runtime.connection(serverId);
+    if (!connection) throw new McpClientError("unknown-server", `No MCP server with id ${JSON.stringify(serverId)} is mounted on this agent`, { serverId });
+    return connection;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * One bounded exchange with a server: a deadline, cancellation, a way for the transport's error
+ * paths to fail it early, and errors rewritten into {@link McpClientError}s that say what happened.
+ */
+import { McpClientError, clip, messageOf } from "./errors.ts";
+import { operationScope, type Operation } from "./fetch-guard.ts";
+import { loadedModules } from "./modules.ts";
+
+export interface OperationSpec {
+  /** What is being done, for messages: `tools/call "search"`, `initialize`, `discovery`. */
+  what: string;
+  timeoutMs: number;
+  /** The limit or option that set `timeoutMs`, named in the timeout message. */
+  limitName: string;
+  /** Cancels the operation from outside (a caller's AbortSignal). */
+  signal?: AbortSignal | undefined;
+}
+
+/** Who the operation talks to. */
+export interface OperationTarget {
+  /** `MCP server "docs"`. */
+  readonly label: string;
+  readonly serverId: string;
+  /** Operations in flight, so closing the connection can fail them. */
+  readonly operations: Set<Operation>;
+  /** Rewrites an error of this target (authorization, lost connection) before the generic rules. */
+  explain?(error: unknown, what: string): McpClientError | undefined;
+}
+
+/**
+ * Runs `fn` as an operation of `target`: `fn` receives the signal and SDK timeout to pass on.
+ * @example
+ * await runOperation(connection, { what: "initialize", timeoutMs: 15_000, limitName: "connectTimeoutMs" },
+ *   (request) => client.connect(transport, request));
+ */
+export async function runOperation<T>(
+  target: OperationTarget,
+  spec: OperationSpec,
+  fn: (request: { signal: AbortSignal; timeout: number }) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let reject!: (error: Error) => void;
+  const failed = new Promise<never>((_, rej) => (reject = rej));
+  failed.catch(() => {});
+  const operation = {
+    done: false,
+    fail(error: Error) {
+      if (operation.done) return;
+      operation.done = true;
+      reject(error);
+      controller.abort(error);
+    },
+  };
+  const timer = setTimeout(() => {
+    operation.fail(
+      new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName})`, {
+        serverId: target.serverId,
+      }),
+    );
+  }, spec.timeoutMs);
+  timer.unref();
+  const onAbort = () => {
+    const reason: unknown = spec.signal?.reason;
+    operation.fail(reason instanceof Error ? reason : new Error(`${spec.what} was aborted`));
+  };
+  if (spec.signal?.aborted) onAbort();
+  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  target.operations.add(operation);
+  try {
+    // The SDK's own timeout is a backstop; ours fires first and names the limit.
+    const work = operationScope.run(operation, () => fn({ signal: controller.signal, timeout: spec.timeoutMs + 1_000 }));
+    work.catch(() => {});
+    return await Promise.race([work, failed]);
+  } catch (error) {
+    throw explain(target, error, spec.what);
+  } finally {
+    operation.done = true;
+    clearTimeout(timer);
+    spec.signal?.removeEventListener("abort", onAbort);
+    target.operations.delete(operation);
+  }
+}
+
+/** Any error of an operation as an {@link McpClientError}. */
+export function explain(target: OperationTarget, error: unknown, what: string): McpClientError {
+  if (error instanceof McpClientError) return error;
+  const own = target.explain?.(error, what);
+  if (own) return own;
+  const serverId = target.serverId;
+  const sdk = loadedModules()?.sdk;
+  const text = clip(messageOf(error));
+  if (isProtocolViolation(error)) {
+    return new McpClientError("protocol", `${target.label} sent an invalid JSON-RPC message during ${what}: ${text}`, { serverId, cause: error });
+  }
+  if (sdk && error instanceof sdk.ProtocolError) {
+    return new McpClientError("server", `${target.label} answered ${what} with an error: ${text}`, { serverId, cause: error });
+  }
+  if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.RequestTimeout) {
+    return new McpClientError("timeout", `${target.label} did not finish ${what} in time: ${text}`, { serverId, cause: error });
+  }
+  if (sdk && error instanceof sdk.SdkError && error.code === sdk.SdkErrorCode.ClientHttpUnexpectedContent) {
+    return new McpClientError("protocol", `${target.label} answered ${what} with unexpected content: ${text}`, { serverId, cause: error });
+  }
+  return new McpClientError("connection", `${target.label} failed during ${what}: ${text}`, { serverId, cause: error });
+}
+
+/** A message that is not JSON, or JSON that is not JSON-RPC. */
+export function isProtocolViolation(error: unknown): boolean {
+  if (error instanceof SyntaxError) return true;
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "ZodError" || name === "$ZodError";
+}
+
+/** The HTTP status an SDK transport error carries, if any. */
+export function httpStatusOf(error: unknown): number | undefined {
+  const sdk = loadedModules()?.sdk;
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (sdk && e instanceof sdk.SdkHttpError) return e.status;
+    if (sdk && e instanceof sdk.SseError && typeof e.code === "number") return e.code;
+  }
+  return undefined;
+}
