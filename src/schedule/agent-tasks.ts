@@ -242,6 +242,8 @@ export class AgentTasks {
     const { ref, row } = next;
     onStart(ref);
     await this.#run(ref, row, now);
+    // The callback destroyed the agent (its storage is gone with its tasks): nothing left to record.
+    if (!this.#runtime.db.isOpen) return { ran: ref, more: false, nextDue: null };
     const nextDue = this.#store.nextDue();
     const more = nextDue !== null && nextDue <= this.#runtime.clock.now();
     return { ran: ref, more, nextDue: more ? null : nextDue };
@@ -271,8 +273,9 @@ export class AgentTasks {
       this.#reportError(error);
       throw error;
     }
-    // A task cancelled, replaced, reset or given up on as hung while it ran is left alone.
-    if (this.#runs.get(runKey(ref)) !== runId) return;
+    // A task cancelled, replaced, reset or given up on as hung while it ran is left alone; so is the
+    // task of an agent that destroyed itself.
+    if (this.#runs.get(runKey(ref)) !== runId || !this.#runtime.db.isOpen) return;
     this.#runs.delete(runKey(ref));
     if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
       this.#store.delete(ref);

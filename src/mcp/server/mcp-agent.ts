@@ -50,6 +50,21 @@ export abstract class McpAgent<
   /** Registers tools, resources and prompts; runs once each time the session's agent wakes. */
   abstract init(): void | Promise<void>;
 
+  /**
+   * Scheduled when a session opens: removes the session and its storage once it has been idle for its
+   * time-to-live (`serve({ sessionTtl })`), else checks again when it next could be.
+   */
+  async expireIdleMcpSession(): Promise<void> {
+    const session = (this.#sessions ??= new SessionStore((strings, ...values) => this.sql(strings, ...values))).read();
+    if (session === undefined) return;
+    const idleUntil = session.lastSeen + session.ttlMs;
+    if (Date.now() < idleUntil) {
+      await this.schedule(new Date(idleUntil), "expireIdleMcpSession");
+      return;
+    }
+    await this.destroy();
+  }
+
   /** The MCP session id this instance serves. */
   getSessionId(): string {
     return this.name.slice(this.name.indexOf(":") + 1);
@@ -104,6 +119,7 @@ export abstract class McpAgent<
       this.props = stored.props as Props;
     }
     if (context.transport === "sse") return this.#handleSse(request, context);
+    this.#sessions.touch(Date.now());
 
     if (this.#streamable === undefined) {
       if (stored === undefined && !hasInitialize(context.parsedBody)) {
@@ -134,7 +150,19 @@ export abstract class McpAgent<
       // Clients that lose a stream reconnect (with Last-Event-ID) after this long.
       retryInterval: 1_000,
       onsessioninitialized: (id) => {
-        if (!restoring) this.#sessions!.create(id, "streamable-http", initializeOf(context.parsedBody), this.props, context.owner);
+        if (restoring) return;
+        this.#sessions!.create({
+          id,
+          transport: "streamable-http",
+          initialize: initializeOf(context.parsedBody),
+          props: this.props,
+          owner: context.owner,
+          ttlMs: context.sessionTtlMs,
+        });
+        // One pending check at a time; it re-arms itself while the session is in use.
+        void this.schedule(new Date(Date.now() + context.sessionTtlMs), "expireIdleMcpSession").catch((error: unknown) =>
+          this.onError(error),
+        );
       },
     });
     await this.server.connect(transport);

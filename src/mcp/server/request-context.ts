@@ -19,6 +19,8 @@ export interface McpRequestContext {
   readonly owner?: string;
   /** Identity for `this.props`, derived from authInfo (or given by `serve({ props })`). */
   readonly props?: Record<string, unknown>;
+  /** Idle time after which the session is removed (ms). */
+  readonly sessionTtlMs: number;
   /** Path clients POST to on the legacy SSE transport, e.g. "/sse/message". */
   readonly messagePath?: string;
 }

@@ -1,6 +1,7 @@
 import { isInitializeRequest, isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
+import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { readBodyWithLimit } from "./body.ts";
 import { attachMcpContext, sessionAgentName, type McpTransportKind } from "./request-context.ts";
@@ -8,6 +9,8 @@ import { jsonRpcError } from "./sse-transport.ts";
 
 /** Largest JSON-RPC POST body an MCP endpoint reads (option `maxRequestBytes`). */
 export const MAX_MCP_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Idle time after which a Streamable HTTP session is removed (option `sessionTtl`). */
+export const MCP_SESSION_TTL = "30 days";
 
 /**
  * Options of `McpAgent.serve()` / `serveSSE()`.
@@ -28,6 +31,11 @@ export interface McpServeOptions {
   allowedHosts?: string[];
   /** Largest POST body, in bytes. Default 4 MiB. */
   maxRequestBytes?: number;
+  /**
+   * A Streamable HTTP session unused this long is removed with its storage (clients start a new one
+   * on the 404, as the protocol requires). Milliseconds or a duration string. Default "30 days".
+   */
+  sessionTtl?: Duration;
 }
 
 /** A worker-style fetch handler: `export default MyMcp.serve("/mcp")`. */
@@ -54,6 +62,7 @@ export function createMcpHandler(
   const maxBytes = options.maxRequestBytes ?? MAX_MCP_REQUEST_BYTES;
   const gate = options.auth ? bearerGate(options.auth) : undefined;
   const cors = corsFor(options.cors);
+  const sessionTtlMs = parseDuration(options.sessionTtl ?? MCP_SESSION_TTL, "sessionTtl");
 
   return {
     endpoint: { path: base, transport: kind },
@@ -90,6 +99,7 @@ export function createMcpHandler(
       attachMcpContext(request, {
         transport: kind,
         sessionId: route.sessionId,
+        sessionTtlMs,
         ...(route.body !== undefined ? { parsedBody: route.body } : {}),
         ...auth,
         ...(kind === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),

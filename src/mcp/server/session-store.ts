@@ -13,6 +13,21 @@ export interface StoredSession {
   /** Who opened the session (the token's subject), when the endpoint is protected. */
   readonly owner: string | undefined;
   readonly createdAt: number;
+  /** Last request (ms, coarse: written at most once per tenth of the time-to-live). */
+  readonly lastSeen: number;
+  /** Idle time after which the session and its storage are removed (ms). */
+  readonly ttlMs: number;
+}
+
+interface SessionRow {
+  id: string;
+  transport: McpTransportKind;
+  initialize: string;
+  props: string | null;
+  owner: string | null;
+  created_at: number;
+  last_seen: number;
+  ttl_ms: number;
 }
 
 /** The session row of a session agent (one row: one agent per session). */
@@ -25,7 +40,7 @@ export class SessionStore {
     this.#sql = sql;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_session (
       id TEXT PRIMARY KEY, transport TEXT NOT NULL, initialize TEXT NOT NULL,
-      props TEXT, owner TEXT, created_at INTEGER NOT NULL)`;
+      props TEXT, owner TEXT, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, ttl_ms INTEGER NOT NULL)`;
   }
 
   read(): StoredSession | undefined {
@@ -35,8 +50,8 @@ export class SessionStore {
   }
 
   #load(): StoredSession | undefined {
-    const row = this.#sql<{ id: string; transport: McpTransportKind; initialize: string; props: string | null; owner: string | null; created_at: number }>`
-      SELECT id, transport, initialize, props, owner, created_at FROM hearth_mcp_session LIMIT 1`[0];
+    const row = this.#sql<SessionRow>`
+      SELECT id, transport, initialize, props, owner, created_at, last_seen, ttl_ms FROM hearth_mcp_session LIMIT 1`[0];
     if (!row) return undefined;
     return {
       id: row.id,
@@ -45,13 +60,25 @@ export class SessionStore {
       props: row.props === null ? undefined : (JSON.parse(row.props) as Record<string, unknown>),
       owner: row.owner ?? undefined,
       createdAt: row.created_at,
+      lastSeen: row.last_seen,
+      ttlMs: row.ttl_ms,
     };
   }
 
-  create(id: string, transport: McpTransportKind, initialize: unknown, props: Record<string, unknown> | undefined, owner: string | undefined): void {
-    this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, owner, created_at)
-      VALUES (${id}, ${transport}, ${JSON.stringify(initialize)}, ${props === undefined ? null : JSON.stringify(props)},
-        ${owner ?? null}, ${Date.now()})`;
+  create(session: Omit<StoredSession, "createdAt" | "lastSeen">): void {
+    const now = Date.now();
+    const props = session.props === undefined ? null : JSON.stringify(session.props);
+    this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, owner, created_at, last_seen, ttl_ms)
+      VALUES (${session.id}, ${session.transport}, ${JSON.stringify(session.initialize)}, ${props}, ${session.owner ?? null},
+        ${now}, ${now}, ${session.ttlMs})`;
+    this.#cached = undefined;
+  }
+
+  /** Records activity; cheap to call on every request (writes once per tenth of the time-to-live). */
+  touch(now: number): void {
+    const session = this.read();
+    if (session === undefined || now - session.lastSeen < session.ttlMs / 10) return;
+    this.#sql`UPDATE hearth_mcp_session SET last_seen = ${now}`;
     this.#cached = undefined;
   }
 
