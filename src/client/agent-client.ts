@@ -1,6 +1,6 @@
 import { PartySocket } from "partysocket";
 import type { PartySocketOptions } from "partysocket";
-import { readClientFrame, stateFrame } from "./frames.ts";
+import { readClientFrame, stateFrame, type McpServersState } from "./frames.ts";
 import { Handshake } from "./handshake.ts";
 import type { Identity } from "./handshake.ts";
 import { camelCaseToKebabCase } from "./kebab.ts";
@@ -55,6 +55,8 @@ export interface AgentSocketOptions<State = unknown> {
   onStateUpdateError?(error: string): void;
   /** The server announced which instance this socket reached. */
   onIdentity?(name: string, agent: string): void;
+  /** The agent's remote MCP servers changed (also called once on connect). */
+  onMcpUpdate?(mcp: McpServersState): void;
 }
 
 const CLOSED = "Connection closed";
@@ -108,6 +110,7 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
       onStateUpdate: _state,
       onStateUpdateError: _stateError,
       onIdentity: _identity,
+      onMcpUpdate: _mcp,
       onOpen,
       onClose,
       onError,
@@ -198,6 +201,9 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
       }
       case "cf_agent_state_error":
         this.#options.onStateUpdateError?.(frame.error);
+        return;
+      case "cf_agent_mcp_servers":
+        this.#options.onMcpUpdate?.(frame.mcp);
         return;
       case "rpc":
         this.#calls.settle(frame);

@@ -1,7 +1,7 @@
 /**
  * The frames of the agent wire protocol that clients act on, and a parser
- * that recognises them. Anything else (chat frames, MCP updates, an agent's
- * own messages) is left to the application.
+ * that recognises them. Anything else (chat frames, an agent's own messages)
+ * is left to the application.
  */
 
 /** `{"type":"cf_agent_identity"}`: which instance the socket reached. */
@@ -25,13 +25,38 @@ export interface StateErrorFrame {
   error: string;
 }
 
+/** One remote MCP server an agent has mounted, as `cf_agent_mcp_servers` describes it. */
+export interface McpServerInfo {
+  name: string;
+  server_url: string;
+  auth_url: string | null;
+  state: "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed";
+  error?: string | null;
+  capabilities: Record<string, unknown> | null;
+  instructions: string | null;
+}
+
+/** What an agent's remote MCP servers offer (`getMcpServers()` on the agent). */
+export interface McpServersState {
+  servers: Record<string, McpServerInfo>;
+  tools: Array<{ name: string; serverId: string; description?: string; inputSchema?: unknown }>;
+  prompts: Array<{ name: string; serverId: string; description?: string }>;
+  resources: Array<{ uri: string; name: string; serverId: string }>;
+}
+
+/** `{"type":"cf_agent_mcp_servers"}`: the agent's MCP servers changed (also sent on connect). */
+export interface McpServersFrame {
+  type: "cf_agent_mcp_servers";
+  mcp: McpServersState;
+}
+
 /** A reply to an `rpc` request: a result, a stream chunk (`done: false`) or an error. */
 export type RpcResponseFrame =
   | { type: "rpc"; id: string; success: true; result?: unknown; done?: boolean }
   | { type: "rpc"; id: string; success: false; error?: string };
 
 /** Every frame the clients handle themselves. */
-export type ClientFrame = IdentityFrame | StateFrame | StateErrorFrame | RpcResponseFrame;
+export type ClientFrame = IdentityFrame | StateFrame | StateErrorFrame | McpServersFrame | RpcResponseFrame;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -65,6 +90,8 @@ export function readClientFrame(data: unknown): ClientFrame | undefined {
       return value as unknown as StateFrame;
     case "cf_agent_state_error":
       return { type: "cf_agent_state_error", error: String(value.error ?? "State update rejected") };
+    case "cf_agent_mcp_servers":
+      return isRecord(value.mcp) && isRecord(value.mcp.servers) ? (value as unknown as McpServersFrame) : undefined;
     case "rpc":
       return typeof value.id === "string" && typeof value.success === "boolean"
         ? (value as unknown as RpcResponseFrame)

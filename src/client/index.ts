@@ -16,6 +16,7 @@ export { agentFetch, agentUrl } from "./agent-fetch.ts";
 export type { AgentFetchOptions } from "./agent-fetch.ts";
 export { camelCaseToKebabCase } from "./kebab.ts";
 export { AgentCallError } from "./pending-calls.ts";
+export type { McpServerInfo, McpServersState } from "./frames.ts";
 export type { CallOptions, CallOptionsInput, StreamCallbacks } from "./pending-calls.ts";
 export type { AgentStub, UntypedMethods } from "./stub.ts";
 export { agentPath, encodeInstanceName } from "./url.ts";

@@ -98,6 +98,7 @@ export function useAgent<State = unknown, Methods extends object = UntypedMethod
     onStateUpdate: _state,
     onStateUpdateError: _stateError,
     onIdentity: _identity,
+    onMcpUpdate: _mcp,
     onMessage: _message,
     onOpen: _open,
     onClose: _close,
@@ -152,6 +153,8 @@ export function useAgent<State = unknown, Methods extends object = UntypedMethod
           return;
         case "cf_agent_state_error":
           return latest.current.onStateUpdateError?.(frame.error);
+        case "cf_agent_mcp_servers":
+          return latest.current.onMcpUpdate?.(frame.mcp);
         case "rpc":
           calls.settle(frame);
           return;
