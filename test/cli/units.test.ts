@@ -138,6 +138,23 @@ describe("banner", () => {
     ]);
   });
 
+  it("shows the MCP endpoint when the default export is one", () => {
+    const text = stripVTControlCharacters(
+      formatBanner({
+        command: "dev",
+        entry: "mcp.ts",
+        agents: ["Todos"],
+        hasFetch: true,
+        mcp: { path: "/mcp", transport: "streamable-http" },
+        url: "http://127.0.0.1:8787",
+        dataDir: "/d",
+        durability: "relaxed",
+      }),
+    );
+    expect(text).toContain("  mcp      http://127.0.0.1:8787/mcp  (Streamable HTTP; one agent per session)");
+    expect(text).not.toContain("default export handles every request");
+  });
+
   it("says how many agents have scheduled work and when the first is due", () => {
     const base = { command: "start" as const, entry: "e.ts", agents: ["A"], hasFetch: false, url: "http://h", dataDir: "/d", durability: "strict" };
     const lines = (pendingTasks: { agents: number; nextAt: number | null }) =>
