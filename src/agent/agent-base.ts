@@ -22,10 +22,13 @@ const CLOSE: unique symbol = Symbol("hearth.close");
 const INVOKE: unique symbol = Symbol("hearth.invoke");
 const INVALIDATE: unique symbol = Symbol("hearth.invalidate");
 const TASKS: unique symbol = Symbol("hearth.tasks");
+const UNLOAD: unique symbol = Symbol("hearth.unload");
 /** @internal */
 export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
 /** @internal */
 export const REPORT_ERROR: unique symbol = Symbol("hearth.reportError");
+/** @internal */
+export const MCP_STATE: unique symbol = Symbol("hearth.mcpState");
 export const HANDLE = {
   start: START,
   request: REQUEST,
@@ -35,6 +38,7 @@ export const HANDLE = {
   invoke: INVOKE,
   invalidate: INVALIDATE,
   tasks: TASKS,
+  unload: UNLOAD,
 } as const;
 
 const MAX_TAGS = 10;
@@ -248,6 +252,14 @@ export class AgentBase<Env = unknown, State = unknown> {
     this.#reportError(error);
   }
 
+  /** @internal The content of the `cf_agent_mcp_servers` frame sent on connect (Agent has servers to report). */
+  [MCP_STATE](): unknown {
+    return undefined;
+  }
+
+  /** @internal The agent leaves memory (hibernation, destroy, host shutdown): release what it holds. */
+  [HANDLE.unload](): void {}
+
   async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
     await this.onStart(props);
   }
@@ -279,7 +291,7 @@ export class AgentBase<Env = unknown, State = unknown> {
         const json = this.#state.read()?.json;
         connection.send(json === undefined ? frames.state(state) : `{"type":"cf_agent_state","state":${json}}`);
       }
-      connection.send(frames.mcpServers());
+      connection.send(frames.mcpServers(this[MCP_STATE]()));
     }
     record.connected = true;
     try {

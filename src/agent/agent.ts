@@ -1,3 +1,7 @@
+import type { McpClientManager } from "../mcp/client/manager.ts";
+import { McpRuntime } from "../mcp/client/mcp-runtime.ts";
+import { loadModules } from "../mcp/client/modules.ts";
+import type { AddMcpServerOptions, AddMcpServerResult, McpServersState } from "../mcp/client/types.ts";
 import { frames } from "../protocol/frames.ts";
 import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type {
@@ -10,14 +14,15 @@ import type {
 } from "../schedule/types.ts";
 import { AgentWorkflows, type RunWorkflowOptions, type TrackedWorkflow } from "../workflow/agent-workflows.ts";
 import type { InstanceStatus } from "../workflow/types.ts";
-import { AGENT_RUNTIME, AgentBase, HANDLE, REPORT_ERROR } from "./agent-base.ts";
+import { AGENT_RUNTIME, AgentBase, HANDLE, MCP_STATE, REPORT_ERROR } from "./agent-base.ts";
+import type { SocketRecord } from "./connection.ts";
 
 export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.ts";
 
 /**
  * Base class of every agent: an addressable actor with its own SQLite database, state synced to
  * clients, WebSockets that survive hibernation, and RPC ({@link AgentBase}); plus durable time
- * (schedules, cron, queues) and workflows started on its behalf.
+ * (schedules, cron, queues), workflows started on its behalf, and an MCP client (`this.mcp`).
  * @example
  * export class Counter extends Agent<Env, { count: number }> {
  *   initialState = { count: 0 };
@@ -30,6 +35,9 @@ export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.t
 export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State> {
   #tasks: AgentTasks | undefined;
   #workflows: AgentWorkflows | undefined;
+  #mcp: McpRuntime | undefined;
+  /** URL of the request or WebSocket handled last: the public address for OAuth callbacks. */
+  #lastSeenUrl: string | undefined;
 
   /**
    * Runs `this[callback](payload, schedule)` later: at a `Date`, after a delay in **seconds**, or on
@@ -217,6 +225,87 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
     this.broadcast(frames.workflow({ event: "error", workflowName, workflowId, error }));
   }
 
+  /**
+   * The MCP client: the remote servers this agent mounted, their tools, prompts and resources, and
+   * their tools as AI SDK tools. Servers and their credentials live in the agent's database and
+   * reconnect by themselves after hibernation or a restart.
+   * @example
+   * const { text } = await generateText({ model, tools: this.mcp.getAITools(), prompt: question });
+   */
+  get mcp(): McpClientManager {
+    return this.#mcpRuntime.manager;
+  }
+
+  /**
+   * Mounts a remote MCP server (Streamable HTTP, or legacy SSE) and connects to it. Resolves to
+   * `{ id, state: "ready" }`, or `{ id, state: "authenticating", authUrl }` when the server wants
+   * OAuth: send the user to `authUrl`; the authorization server redirects back to
+   * `/agents/<class>/<name>/callback`, which this agent answers, and the server becomes ready.
+   * Mounting the same name and URL again returns the same server (and retries a failed one).
+   * Throws an `McpClientError` when the server cannot be reached; it stays listed as `failed`.
+   * @example
+   * const server = await this.addMcpServer("docs", "https://docs.example/mcp", { headers: { "x-api-key": env.KEY } });
+   * if (server.state === "authenticating") return Response.redirect(server.authUrl);
+   */
+  async addMcpServer(name: string, url: string, options?: AddMcpServerOptions): Promise<AddMcpServerResult>;
+  /** @deprecated Cloudflare's older positional form; pass `{ callbackHost, agentsPrefix }` instead. */
+  async addMcpServer(name: string, url: string, callbackHost?: string, agentsPrefix?: string, options?: AddMcpServerOptions): Promise<AddMcpServerResult>;
+  async addMcpServer(
+    name: string,
+    url: string,
+    optionsOrHost?: AddMcpServerOptions | string,
+    agentsPrefix?: string,
+    options?: AddMcpServerOptions,
+  ): Promise<AddMcpServerResult> {
+    const resolved =
+      typeof optionsOrHost === "string" ? { ...options, callbackHost: optionsOrHost, ...(agentsPrefix ? { agentsPrefix } : {}) } : optionsOrHost;
+    return this.#mcpRuntime.add(name, url, resolved);
+  }
+
+  /**
+   * Unmounts a server: stops reconnecting, ends its session and forgets its tokens.
+   * @example
+   * await this.removeMcpServer(id);
+   */
+  async removeMcpServer(id: string): Promise<void> {
+    await this.#mcpRuntime.remove(id);
+  }
+
+  /**
+   * The mounted servers with their state, tools, prompts and resources: what connected clients
+   * receive in the `cf_agent_mcp_servers` frame (on connect and on every change).
+   * @example
+   * const { servers } = this.getMcpServers();
+   * const waiting = Object.values(servers).filter((s) => s.state === "authenticating");
+   */
+  getMcpServers(): McpServersState {
+    return this.#mcpRuntime.snapshot();
+  }
+
+  get #mcpRuntime(): McpRuntime {
+    if (!this.#mcp) {
+      const runtime = this[AGENT_RUNTIME];
+      this.#mcp = new McpRuntime({
+        db: runtime.db,
+        className: runtime.className,
+        classSlug: runtime.classSlug,
+        name: runtime.name,
+        env: this.env,
+        lastSeenUrl: () => this.#lastSeenUrl,
+        keepAlive: () => runtime.keepAlive(),
+        write: (fn) => runtime.blockConcurrencyWhile(async () => fn()),
+        report: (error) => this[REPORT_ERROR](error),
+        publish: (state) => {
+          const frame = frames.mcpServers(state);
+          for (const record of runtime.sockets()) {
+            if (record.protocol && record.connected) this.getConnection(record.id)?.send(frame);
+          }
+        },
+      });
+    }
+    return this.#mcp;
+  }
+
   get #taskApi(): AgentTasks {
     this.#tasks ??= new AgentTasks(this[AGENT_RUNTIME], this, (error) => this[REPORT_ERROR](error));
     return this.#tasks;
@@ -232,6 +321,46 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
     super[HANDLE.invalidate]();
     this.#tasks?.invalidate();
     this.#workflows?.invalidate();
+    this.#mcp?.invalidate();
+  }
+
+  override [HANDLE.unload](): void {
+    this.#mcp?.shutdown();
+  }
+
+  override [MCP_STATE](): McpServersState | undefined {
+    return this.#mcp?.snapshot();
+  }
+
+  /** Start-up: the stored MCP servers reconnect in the background, without the user calling anything. */
+  override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
+    let mounted = McpRuntime.hasServers(this[AGENT_RUNTIME].db);
+    if (mounted) {
+      // Loaded before onStart, so this.mcp.getAITools() works from there on.
+      await loadModules().catch((error: unknown) => {
+        mounted = false;
+        this[REPORT_ERROR](new Error("The MCP client could not be loaded; mounted servers stay disconnected", { cause: error }));
+      });
+    }
+    await super[HANDLE.start](props);
+    if (mounted) this.#mcpRuntime.restore();
+  }
+
+  /** The OAuth callback of a mounted server is answered here, before onRequest. */
+  override async [HANDLE.request](request: Request): Promise<Response> {
+    this.#lastSeenUrl = request.url;
+    const callback = this.#mcp ? await this.#mcp.handleCallback(request) : undefined;
+    return callback ?? super[HANDLE.request](request);
+  }
+
+  override async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
+    this.#lastSeenUrl = request.url;
+    return super[HANDLE.connect](record, request);
+  }
+
+  override async [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void> {
+    this.#lastSeenUrl = record.url;
+    return super[HANDLE.message](record, message);
   }
 
   /** The host's dispatcher runs due tasks through this. */

@@ -177,6 +177,11 @@ export class ActorCell implements AgentRuntime {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    try {
+      this.instance[HANDLE.unload]();
+    } catch (error) {
+      console.error(`[hearth] ${this.binding.className}/${this.name}: unloading failed:`, error);
+    }
     this.db.close();
   }
 }

@@ -67,14 +67,16 @@ export function parseIncoming(text: string): IncomingFrame {
   return { kind: "other" };
 }
 
+const NO_MCP_SERVERS = Object.freeze({ servers: {}, tools: [], prompts: [], resources: [] });
+
 export const frames = {
   /** `stateFollows` tells the client a state frame comes next, so it can wait for it before "ready". */
   identity: (name: string, agent: string, stateFollows: boolean) =>
     JSON.stringify(stateFollows ? { type: MESSAGE_TYPES.identity, name, agent, stateFollows } : { type: MESSAGE_TYPES.identity, name, agent }),
   state: (state: unknown) => JSON.stringify({ type: MESSAGE_TYPES.state, state }),
   stateError: (error: string) => JSON.stringify({ type: MESSAGE_TYPES.stateError, error }),
-  mcpServers: () =>
-    JSON.stringify({ type: MESSAGE_TYPES.mcpServers, mcp: { servers: {}, tools: [], prompts: [], resources: [] } }),
+  /** The agent's mounted MCP servers with their tools, prompts and resources (empty when none). */
+  mcpServers: (mcp: unknown = NO_MCP_SERVERS) => JSON.stringify({ type: MESSAGE_TYPES.mcpServers, mcp }),
   rpcResult: (id: string, result: unknown, done: boolean) =>
     JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: true, result, done }),
   rpcError: (id: string, error: string) => JSON.stringify({ type: MESSAGE_TYPES.rpc, id, success: false, error }),

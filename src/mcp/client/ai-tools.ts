@@ -9,7 +9,7 @@
  * gets another hash.
  */
 import { createHash } from "node:crypto";
-import type { Tool as AiTool, ToolExecutionOptions, ToolResultOutput } from "ai";
+import type { JSONValue, Tool as AiTool } from "ai";
 import type { loadModules } from "./modules.ts";
 import type { CallToolResult, Tool } from "./types.ts";
 
@@ -55,7 +55,7 @@ export function buildAITools(
     set[key] = ai.dynamicTool({
       description: describe(tool),
       inputSchema: ai.jsonSchema(inputSchemaOf(tool)),
-      execute: async (input: unknown, options: ToolExecutionOptions) => {
+      execute: async (input, options) => {
         const args = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
         const result = await call(serverId, name, args, options.abortSignal);
         if (result.isError) throw new Error(textOf(result) || `Tool ${name} failed`);
@@ -85,8 +85,8 @@ function textOf(result: CallToolResult): string {
     .join("\n");
 }
 
-function modelOutput(result: CallToolResult): ToolResultOutput {
+function modelOutput(result: CallToolResult): { type: "text"; value: string } | { type: "json"; value: JSONValue } {
   const onlyText = result.structuredContent === undefined && result.content.every((part) => part.type === "text");
   if (onlyText) return { type: "text", value: textOf(result) };
-  return { type: "json", value: JSON.parse(JSON.stringify({ content: result.content, structuredContent: result.structuredContent })) };
+  return { type: "json", value: JSON.parse(JSON.stringify({ content: result.content, structuredContent: result.structuredContent })) as JSONValue };
 }

@@ -50,6 +50,20 @@ export function prefixIn(pathname: string, classSlug: string, name: string): str
   return undefined;
 }
 
+/**
+ * True for `/…/<class>/<name>/callback`, the callback path of this agent under any routing prefix
+ * (a proxy may strip part of the public URL's path).
+ */
+export function isCallbackPath(pathname: string, classSlug: string, name: string): boolean {
+  const segments = pathname.split("/");
+  if (segments.at(-1) !== "callback" || segments.length < 4 || segments.at(-3) !== classSlug) return false;
+  try {
+    return decodeURIComponent(segments.at(-2)!) === name;
+  } catch {
+    return false;
+  }
+}
+
 function join(base: string, path: string, option: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(base) ? base : `https://${base}`;
   let url: URL;

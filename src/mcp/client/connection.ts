@@ -3,23 +3,26 @@
  * (authenticating → connecting → connected → discovering → ready | failed), discovery of its
  * catalog, reconnection with backoff, and bounded calls.
  */
-import type { CallToolResult, Client, GetPromptResult, ReadResourceResult, Transport } from "@modelcontextprotocol/client";
+import type { CallToolResult, Client, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/client";
 import { backoffDelay } from "../../time/backoff.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
-import { guardFetch, operationScope, type Operation } from "./fetch-guard.ts";
+import { operationScope, type Operation } from "./fetch-guard.ts";
 import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
 import { SqlOAuthProvider } from "./oauth-provider.ts";
-import { httpStatusOf, isProtocolViolation, runOperation, type OperationTarget } from "./operation.ts";
+import { callSpec, httpStatusOf, isProtocolViolation, runOperation, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
+import { createTransport, transportOrder, type HttpTransport, type TransportKind } from "./transport.ts";
 import type { McpCallOptions, McpConnectionState, McpServerInfo } from "./types.ts";
 
 /** What a connection needs from the agent that owns it. */
 export interface ConnectionHost {
   readonly store: McpStore;
-  /** Name and version sent in `initialize`; the name is also the OAuth client's name. */
+  /** Name and version sent in `initialize`. */
   readonly clientInfo: { name: string; version: string };
+  /** The name the user sees on the authorization server's consent page. */
+  readonly oauthClientName: string;
   /** The agent's OAuth callback URL for this server; throws when no public URL is known. */
   callbackUrl(serverId: string): string;
   /** State or catalog changed: clients get a new frame. */
@@ -29,9 +32,6 @@ export interface ConnectionHost {
   /** The agent left memory (hibernated, host closed): stop touching its database. */
   readonly gone: boolean;
 }
-
-type HttpTransport = Transport & { finishAuth(params: URLSearchParams): Promise<void>; terminateSession?(): Promise<void> };
-type TransportKind = Catalog["transport"];
 
 export class McpConnection implements OperationTarget {
   readonly record: ServerRecord;
@@ -53,6 +53,8 @@ export class McpConnection implements OperationTarget {
   #retryTimer: NodeJS.Timeout | undefined;
   #rediscoverTimer: NodeJS.Timeout | undefined;
   #redirected = false;
+  /** An authorization URL was handed out and not yet used: later flows do not replace it. */
+  #authPending: boolean;
   #closed = false;
 
   constructor(host: ConnectionHost, record: ServerRecord) {
@@ -63,12 +65,13 @@ export class McpConnection implements OperationTarget {
     this.catalog = record.catalog;
     this.authUrl = record.authUrl ?? null;
     this.state = this.authUrl ? "authenticating" : "connecting";
+    this.#authPending = this.authUrl !== null;
     this.#provider = new SqlOAuthProvider({
       store: host.store,
       serverId: record.id,
-      clientName: host.clientInfo.name,
+      clientName: host.oauthClientName,
       callbackUrl: () => host.callbackUrl(record.id),
-      onAuthorizationUrl: (url) => this.#authorizationNeeded(url),
+      acceptAuthorizationUrl: (url) => this.#authorizationNeeded(url),
     });
   }
 
@@ -116,32 +119,34 @@ export class McpConnection implements OperationTarget {
 
   /** Exchanges the authorization code of the callback for tokens, then connects in the background. */
   async finishAuth(params: URLSearchParams): Promise<void> {
-    const transport = this.#makeTransport(this.#order()[0]!);
+    const transport = this.#makeTransport(transportOrder(this.record.transport, this.catalog?.transport)[0]);
     try {
       await runOperation(this, { what: "the authorization code exchange", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, () =>
         transport.finishAuth(params),
       );
     } catch (error) {
-      this.#set("failed", `Authorization failed: ${messageOf(error)}`);
+      await this.authorizationFailed(`Authorization failed: ${messageOf(error)}`);
       throw error;
     }
     this.authUrl = null;
-    this.#host.store.setAuthUrl(this.serverId, undefined);
+    this.#authPending = false;
+    await this.#host.store.setAuthUrl(this.serverId, undefined);
     this.#set("connecting", null);
     void this.connect(true);
   }
 
   /** The user or the authorization server turned the request down. */
-  authorizationFailed(reason: string): void {
+  async authorizationFailed(reason: string): Promise<void> {
     this.authUrl = null;
-    this.#host.store.setAuthUrl(this.serverId, undefined);
+    this.#authPending = false;
     this.#set("failed", reason);
+    await this.#host.store.setAuthUrl(this.serverId, undefined);
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
     const client = await this.#usable();
     const tool = this.catalog?.tools.find((t) => t.name === name);
-    const result = await runOperation(this, this.#callSpec(`tools/call "${clip(name, 100)}"`, options), (request) =>
+    const result = await runOperation(this, callSpec(`tools/call "${clip(name, 100)}"`, options, this.limits), (request) =>
       client.callTool({ name, arguments: args }, tool ? { ...request, toolDefinition: tool } : request),
     );
     return result as CallToolResult;
@@ -149,12 +154,12 @@ export class McpConnection implements OperationTarget {
 
   async readResource(uri: string, options: McpCallOptions = {}): Promise<ReadResourceResult> {
     const client = await this.#usable();
-    return runOperation(this, this.#callSpec(`resources/read "${clip(uri, 200)}"`, options), (request) => client.readResource({ uri }, request));
+    return runOperation(this, callSpec(`resources/read "${clip(uri, 200)}"`, options, this.limits), (request) => client.readResource({ uri }, request));
   }
 
   async getPrompt(name: string, args: Record<string, string> | undefined, options: McpCallOptions = {}): Promise<GetPromptResult> {
     const client = await this.#usable();
-    return runOperation(this, this.#callSpec(`prompts/get "${clip(name, 100)}"`, options), (request) =>
+    return runOperation(this, callSpec(`prompts/get "${clip(name, 100)}"`, options, this.limits), (request) =>
       client.getPrompt(args ? { name, arguments: args } : { name }, request),
     );
   }
@@ -221,7 +226,7 @@ export class McpConnection implements OperationTarget {
 
   /** Opens a client on the first transport that works (`auto`: Streamable HTTP, then SSE on a 4xx). */
   async #open(): Promise<{ client: Client; transport: HttpTransport; kind: TransportKind }> {
-    const [first, second] = this.#order() as [TransportKind, TransportKind | undefined];
+    const [first, second] = transportOrder(this.record.transport, this.catalog?.transport);
     try {
       return { ...(await this.#handshake(first)), kind: first };
     } catch (error) {
@@ -262,9 +267,10 @@ export class McpConnection implements OperationTarget {
   }
 
   #makeTransport(kind: TransportKind): HttpTransport {
-    const { sdk } = loadedModules()!;
-    const url = new URL(this.record.url);
-    const fetch = guardFetch({
+    return createTransport(kind, {
+      url: this.record.url,
+      headers: this.record.headers,
+      authProvider: this.#provider,
       maxBytes: this.limits.maxResponseBytes,
       label: this.label,
       serverId: this.serverId,
@@ -273,9 +279,6 @@ export class McpConnection implements OperationTarget {
         else this.#lost(error);
       },
     });
-    const requestInit: RequestInit | undefined = this.record.headers ? { headers: this.record.headers } : undefined;
-    const options = { authProvider: this.#provider, fetch, ...(requestInit ? { requestInit } : {}) };
-    return kind === "sse" ? new sdk.SSEClientTransport(url, options) : new sdk.StreamableHTTPClientTransport(url, options);
   }
 
   async #discover(kind: TransportKind): Promise<void> {
@@ -284,7 +287,7 @@ export class McpConnection implements OperationTarget {
       discoverCatalog(client, this, kind, request),
     );
     this.catalog = catalog;
-    if (!this.#host.gone) this.#host.store.setCatalog(this.serverId, catalog);
+    if (!this.#host.gone) await this.#host.store.setCatalog(this.serverId, catalog);
   }
 
   #scheduleRediscovery(client: Client): void {
@@ -312,22 +315,6 @@ export class McpConnection implements OperationTarget {
       });
     }
     return this.#client;
-  }
-
-  #callSpec(what: string, options: McpCallOptions): { what: string; timeoutMs: number; limitName: string; signal?: AbortSignal } {
-    const custom = options.timeout !== undefined;
-    if (custom && (!Number.isFinite(options.timeout) || options.timeout! <= 0)) throw new RangeError(`timeout must be a positive number, got ${options.timeout}`);
-    return {
-      what,
-      timeoutMs: custom ? options.timeout! : this.limits.callTimeoutMs,
-      limitName: custom ? "the call's timeout option" : "callTimeoutMs",
-      ...(options.signal ? { signal: options.signal } : {}),
-    };
-  }
-
-  #order(): TransportKind[] {
-    if (this.record.transport !== "auto") return [this.record.transport];
-    return this.catalog?.transport === "sse" ? ["sse", "streamable-http"] : ["streamable-http", "sse"];
   }
 
   #onError(client: Client, error: Error): void {
@@ -358,14 +345,16 @@ export class McpConnection implements OperationTarget {
     this.#scheduleRetry();
   }
 
-  #authorizationNeeded(url: URL): void {
+  #authorizationNeeded(url: URL): boolean {
+    if (this.#closed || this.#host.gone || this.#authPending) return false;
+    this.#authPending = true;
     this.#redirected = true;
-    this.authUrl = url.href;
-    if (!this.#host.gone) this.#host.store.setAuthUrl(this.serverId, url.href);
-    if (this.#attempt) return; // the attempt settles as "authenticating"
+    this.authUrl = url.href; // stored with its state and verifier by the provider
+    if (this.#attempt) return true; // the attempt settles as "authenticating"
     this.#set("authenticating", null);
     // The call that hit the 401 is still unwinding; close the client after it.
     setImmediate(() => this.#dropClient());
+    return true;
   }
 
   #scheduleRetry(): void {

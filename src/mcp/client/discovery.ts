@@ -16,6 +16,7 @@ export interface DiscoveryTarget {
 }
 
 type ListMethod = "tools/list" | "prompts/list" | "resources/list";
+const METHOD_NOT_FOUND = -32601;
 
 /**
  * Lists everything the server advertises (per its capabilities).
@@ -36,7 +37,14 @@ export async function discoverCatalog(
     const seen = new Set<string>();
     let cursor: string | undefined;
     do {
-      const page = (await client.request({ method, params: cursor === undefined ? {} : { cursor } }, request)) as unknown as Record<string, unknown>;
+      let page: Record<string, unknown>;
+      try {
+        page = (await client.request({ method, params: cursor === undefined ? {} : { cursor } }, request)) as unknown as Record<string, unknown>;
+      } catch (error) {
+        // A capability advertised but not implemented: nothing to list.
+        if ((error as { code?: unknown }).code === METHOD_NOT_FOUND) return items;
+        throw error;
+      }
       const entries = Array.isArray(page[kind]) ? (page[kind] as unknown[]) : [];
       bytes += Buffer.byteLength(JSON.stringify(entries));
       if (bytes > target.limits.maxCatalogBytes) {

@@ -5,7 +5,8 @@
 
 /**
  * `timeout` and `limit` name the limit in the message; `protocol` is a server that broke the
- * protocol (invalid JSON-RPC, wrong content); `unauthorized` a server waiting for the user to
+ * protocol (invalid JSON-RPC, wrong content); `server` a JSON-RPC error the server answered with;
+ * `connection` a network failure or a dropped connection; `unauthorized` a server waiting for the user to
  * authorize; `not-connected` a server that is not ready; `unknown-server` an id nobody mounted;
  * `callback-url` an OAuth flow without a known public URL for the callback.
  */
@@ -13,6 +14,7 @@ export type McpClientErrorCode =
   | "timeout"
   | "limit"
   | "protocol"
+  | "server"
   | "unauthorized"
   | "not-connected"
   | "unknown-server"

@@ -19,7 +19,11 @@ export interface McpClientLimits {
   maxCatalogBytes: number;
 }
 
-/** The defaults. */
+/**
+ * The defaults.
+ * @example
+ * await this.addMcpServer("slow-but-fine", url, { limits: { callTimeoutMs: 4 * MCP_CLIENT_LIMITS.callTimeoutMs } });
+ */
 export const MCP_CLIENT_LIMITS: Readonly<McpClientLimits> = Object.freeze({
   connectTimeoutMs: 15_000,
   discoveryTimeoutMs: 15_000,
@@ -29,7 +33,11 @@ export const MCP_CLIENT_LIMITS: Readonly<McpClientLimits> = Object.freeze({
   maxCatalogBytes: 8 * 1024 * 1024,
 });
 
-/** Servers one agent may mount. */
+/**
+ * Servers one agent may mount.
+ * @example
+ * if (this.mcp.listServers().length >= MAX_MCP_SERVERS) await this.removeMcpServer(oldest.id);
+ */
 export const MAX_MCP_SERVERS = 64;
 
 /** Reconnecting after a ready server dropped, or a restore failed: jittered, doubling from 1 s up to 30 s. */

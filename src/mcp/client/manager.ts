@@ -36,7 +36,11 @@ export class McpClientManager {
     this.#runtime = runtime;
   }
 
-  /** Every mounted server with its id. */
+  /**
+   * Every mounted server with its id and state.
+   * @example
+   * const failed = this.mcp.listServers().filter((server) => server.state === "failed");
+   */
   listServers(): Array<McpServerInfo & { id: string }> {
     return this.#runtime.connections().map((c) => ({ id: c.serverId, ...c.info() }));
   }
@@ -51,12 +55,20 @@ export class McpClientManager {
     return this.#offered(filter).flatMap((c) => c.catalog!.tools.map((tool) => ({ ...tool, serverId: c.serverId })));
   }
 
-  /** Prompts, as {@link listTools}. */
+  /**
+   * Prompts, as {@link listTools}.
+   * @example
+   * const prompts = this.mcp.listPrompts({ serverName: "docs" }).map((p) => p.name);
+   */
   listPrompts(filter?: McpServerFilter): Array<Prompt & { serverId: string }> {
     return this.#offered(filter).flatMap((c) => c.catalog!.prompts.map((prompt) => ({ ...prompt, serverId: c.serverId })));
   }
 
-  /** Resources, as {@link listTools}. */
+  /**
+   * Resources, as {@link listTools}.
+   * @example
+   * const uris = this.mcp.listResources().map((r) => `${r.serverId}: ${r.uri}`);
+   */
   listResources(filter?: McpServerFilter): Array<Resource & { serverId: string }> {
     return this.#offered(filter).flatMap((c) => c.catalog!.resources.map((resource) => ({ ...resource, serverId: c.serverId })));
   }

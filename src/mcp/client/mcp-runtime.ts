@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AgentDatabase } from "../../storage/database.ts";
-import { callbackResponse, callbackUrl } from "./callback.ts";
+import { callbackResponse, callbackUrl, isCallbackPath } from "./callback.ts";
 import { McpConnection, type ConnectionHost } from "./connection.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
 import { MAX_MCP_SERVERS, resolveLimits } from "./limits.ts";
@@ -27,8 +27,12 @@ export interface McpRuntimeHost {
   /** URL of the request or WebSocket the agent handled last (for the OAuth callback URL). */
   lastSeenUrl(): string | undefined;
   keepAlive(): () => void;
+  /** Runs `fn` as an event of its own (the agent's blockConcurrencyWhile): MCP writes never share a caller's fate. */
+  write<T>(fn: () => T): Promise<T>;
   /** Pushes the new state to every protocol connection. */
   publish(state: McpServersState): void;
+  /** A background failure nobody awaits (the agent's onError). */
+  report(error: unknown): void;
 }
 
 const TRANSPORTS: readonly McpTransportType[] = ["auto", "streamable-http", "sse"];
@@ -45,18 +49,17 @@ export class McpRuntime implements ConnectionHost {
   #loaded = false;
   #gone = false;
   #publishQueued = false;
-  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(host: McpRuntimeHost) {
     this.#host = host;
-    this.store = new McpStore(host.db);
+    this.store = new McpStore(host.db, (fn) => host.write(fn));
     this.oauthClientName = `Hearth agent ${host.className}`;
     this.manager = new McpClientManager(this);
   }
 
   /** True when this agent has mounted servers stored (checked at start-up, one query). */
   static hasServers(db: AgentDatabase): boolean {
-    return new McpStore(db).exists;
+    return McpStore.existsIn(db);
   }
 
   /** The agent left memory: its database is closed. Everything stops. */
@@ -78,7 +81,11 @@ export class McpRuntime implements ConnectionHost {
 
   /** After a wake or restart: reconnects every stored server in the background. */
   restore(): void {
-    for (const connection of this.connections()) void connection.connect(true);
+    try {
+      for (const connection of this.connections()) void connection.connect(true);
+    } catch (error) {
+      this.#host.report(error);
+    }
   }
 
   async add(name: string, url: string, options: AddMcpServerOptions = {}): Promise<AddMcpServerResult> {
@@ -114,10 +121,15 @@ export class McpRuntime implements ConnectionHost {
       authUrl: undefined,
       catalog: undefined,
     };
-    this.store.insert(record, Date.now());
+    // In the map before the first await, so a concurrent add of the same server finds it.
     const connection = new McpConnection(this, record);
     this.#connections.set(record.id, connection);
-    this.#startWatchdog();
+    try {
+      await this.store.insert(record, Date.now());
+    } catch (error) {
+      this.#connections.delete(record.id);
+      throw error;
+    }
     this.changed();
     return this.#outcome(connection, false);
   }
@@ -126,9 +138,9 @@ export class McpRuntime implements ConnectionHost {
     const connection = this.connection(id);
     if (!connection) return;
     this.#connections.delete(id);
-    this.store.remove(id);
     this.changed();
     await connection.close(true);
+    await this.store.remove(id);
   }
 
   /** The content of the `cf_agent_mcp_servers` frame. */
@@ -152,21 +164,20 @@ export class McpRuntime implements ConnectionHost {
   async handleCallback(request: Request): Promise<Response | undefined> {
     if (request.method !== "GET") return undefined;
     const url = new URL(request.url);
-    if (!url.pathname.endsWith("/callback")) return undefined;
-    const ours = this.connections().some((c) => c.record.callbackUrl !== undefined && new URL(c.record.callbackUrl).pathname === url.pathname);
-    if (!ours) return undefined;
+    if (!isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name)) return undefined;
+    if (!this.connections().some((c) => c.record.callbackUrl !== undefined)) return undefined;
     const fail = (message: string) => callbackResponse({ ok: false, status: 400, message }, this.callbackConfig);
     const state = url.searchParams.get("state");
     if (!state) return fail("The authorization response has no state parameter.");
     const serverId = this.store.serverForState(state);
     const connection = serverId === undefined ? undefined : this.connection(serverId);
     if (!connection) return fail("Unknown or already used authorization state: start the authorization again.");
-    this.store.setOAuth(connection.serverId, "state", null);
+    await this.store.setOAuth(connection.serverId, "state", null);
     const error = url.searchParams.get("error");
     if (error !== null) {
       const description = url.searchParams.get("error_description");
       const reason = clip(`The authorization server refused: ${error}${description ? ` (${description})` : ""}`, 500);
-      connection.authorizationFailed(reason);
+      await connection.authorizationFailed(reason);
       return fail(reason);
     }
     if (!url.searchParams.get("code")) return fail("The authorization response has no code parameter.");
@@ -206,7 +217,7 @@ export class McpRuntime implements ConnectionHost {
       );
     }
     connection.record.callbackUrl = url;
-    this.store.setCallbackUrl(serverId, url);
+    this.store.setCallbackUrl(serverId, url).catch((error: unknown) => this.#host.report(error));
     return url;
   }
 
@@ -215,7 +226,11 @@ export class McpRuntime implements ConnectionHost {
     this.#publishQueued = true;
     queueMicrotask(() => {
       this.#publishQueued = false;
-      if (!this.gone) this.#host.publish(this.snapshot());
+      try {
+        if (!this.gone) this.#host.publish(this.snapshot());
+      } catch (error) {
+        this.#host.report(error);
+      }
     });
   }
 
@@ -232,22 +247,19 @@ export class McpRuntime implements ConnectionHost {
   shutdown(): void {
     if (this.#gone) return;
     this.#gone = true;
-    clearInterval(this.#watchdog);
     for (const connection of this.#connections.values()) void connection.close(true);
   }
 
   #load(): void {
     if (this.#loaded) return;
     this.#loaded = true;
-    for (const record of this.store.servers()) this.#connections.set(record.id, new McpConnection(this, record));
-    if (this.#connections.size > 0) this.#startWatchdog();
-  }
-
-  /** Notices hibernation and host shutdown (the database closes) and closes the transports. */
-  #startWatchdog(): void {
-    if (this.#watchdog || this.#gone) return;
-    this.#watchdog = setInterval(() => void this.gone, 1_000);
-    this.#watchdog.unref();
+    for (const record of this.store.servers()) {
+      try {
+        this.#connections.set(record.id, new McpConnection(this, record));
+      } catch (error) {
+        this.#host.report(new Error(`MCP server "${record.name}" could not be restored: ${messageOf(error)}`, { cause: error }));
+      }
+    }
   }
 
   /** Connects (retrying later on failure only for a server added before) and reports the outcome. */
@@ -256,7 +268,7 @@ export class McpRuntime implements ConnectionHost {
     const id = connection.serverId;
     if (connection.state === "ready") return { id, state: "ready" };
     if (connection.state === "authenticating" && connection.authUrl) return { id, state: "authenticating", authUrl: connection.authUrl };
-    throw new McpClientError("connection", `Could not add ${connection.label} (${connection.record.url}): ${connection.error ?? connection.state}`, {
+    throw new McpClientError("connection", `addMcpServer failed for ${connection.record.url}: ${connection.error ?? connection.state}`, {
       serverId: id,
     });
   }

@@ -3,7 +3,7 @@
  * PKCE and dynamic client registration. Everything it must remember between the redirect and the
  * callback (and across hibernation and restarts) lives in the agent's `hearth_mcp_oauth` table.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type {
   OAuthClientMetadata,
   OAuthClientProvider,
@@ -20,8 +20,12 @@ export interface OAuthProviderOptions {
   clientName: string;
   /** The agent's callback URL; throws when no public URL is known. */
   callbackUrl(): string;
-  /** The SDK wants the user sent to `url`: the server now waits for authorization. */
-  onAuthorizationUrl(url: URL): void;
+  /**
+   * The SDK wants the user sent to `url`. False when an earlier authorization URL of this server
+   * still stands (two requests hit a 401 at once): the later flow is dropped, so the state, PKCE
+   * verifier and URL the user sees always belong together.
+   */
+  acceptAuthorizationUrl(url: URL): boolean;
 }
 
 /**
@@ -32,6 +36,10 @@ export interface OAuthProviderOptions {
  */
 export class SqlOAuthProvider implements OAuthClientProvider {
   readonly #options: OAuthProviderOptions;
+  /** Verifiers of flows under way; the one whose challenge is in the accepted URL is kept. */
+  #verifiers: string[] = [];
+  /** The last tokens seen, for the requests that end a session after the database closed. */
+  #tokens: StoredOAuthTokens | undefined;
 
   constructor(options: OAuthProviderOptions) {
     this.#options = options;
@@ -51,35 +59,44 @@ export class SqlOAuthProvider implements OAuthClientProvider {
     };
   }
 
-  /** A fresh, single-use `state`; the server id in front lets the callback find its server. */
+  /** A fresh, single-use `state`; stored with its flow's verifier once that flow's URL is accepted. */
   state(): string {
-    const state = `${this.#options.serverId}.${randomBytes(24).toString("base64url")}`;
-    this.#set("state", state);
-    return state;
+    return `${this.#options.serverId}.${randomBytes(24).toString("base64url")}`;
   }
 
   clientInformation(): StoredOAuthClientInformation | undefined {
     return this.#get<StoredOAuthClientInformation>("client_information");
   }
 
-  saveClientInformation(information: StoredOAuthClientInformation): void {
-    this.#set("client_information", information);
+  saveClientInformation(information: StoredOAuthClientInformation): Promise<void> {
+    return this.#set("client_information", information);
   }
 
   tokens(): StoredOAuthTokens | undefined {
-    return this.#get<StoredOAuthTokens>("tokens");
+    if (!this.#options.store.isOpen) return this.#tokens;
+    this.#tokens = this.#get<StoredOAuthTokens>("tokens");
+    return this.#tokens;
   }
 
-  saveTokens(tokens: StoredOAuthTokens): void {
-    this.#set("tokens", tokens);
+  saveTokens(tokens: StoredOAuthTokens): Promise<void> {
+    this.#tokens = tokens;
+    return this.#set("tokens", tokens);
   }
 
-  redirectToAuthorization(authorizationUrl: URL): void {
-    this.#options.onAuthorizationUrl(authorizationUrl);
+  async redirectToAuthorization(authorizationUrl: URL): Promise<void> {
+    const challenge = authorizationUrl.searchParams.get("code_challenge");
+    const verifier = this.#verifiers.find((v) => createHash("sha256").update(v).digest("base64url") === challenge);
+    this.#verifiers = this.#verifiers.filter((v) => v !== verifier);
+    if (verifier === undefined || !this.#options.acceptAuthorizationUrl(authorizationUrl)) return;
+    await this.#options.store.setPendingAuthorization(this.#options.serverId, {
+      url: authorizationUrl.href,
+      state: authorizationUrl.searchParams.get("state"),
+      verifier,
+    });
   }
 
   saveCodeVerifier(codeVerifier: string): void {
-    this.#set("code_verifier", codeVerifier);
+    this.#verifiers = [...this.#verifiers.slice(-7), codeVerifier];
   }
 
   codeVerifier(): string {
@@ -88,26 +105,26 @@ export class SqlOAuthProvider implements OAuthClientProvider {
     return verifier;
   }
 
-  saveDiscoveryState(state: OAuthDiscoveryState): void {
-    this.#set("discovery_state", state);
+  saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
+    return this.#set("discovery_state", state);
   }
 
   discoveryState(): OAuthDiscoveryState | undefined {
     return this.#get<OAuthDiscoveryState>("discovery_state");
   }
 
-  invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): void {
-    if (scope === "all" || scope === "client") this.#set("client_information", null);
-    if (scope === "all" || scope === "tokens") this.#set("tokens", null);
-    if (scope === "all" || scope === "verifier") this.#set("code_verifier", null);
-    if (scope === "all" || scope === "discovery") this.#set("discovery_state", null);
+  async invalidateCredentials(scope: "all" | "client" | "tokens" | "verifier" | "discovery"): Promise<void> {
+    if (scope === "all" || scope === "client") await this.#set("client_information", null);
+    if (scope === "all" || scope === "tokens") await this.#set("tokens", null);
+    if (scope === "all" || scope === "verifier") await this.#set("code_verifier", null);
+    if (scope === "all" || scope === "discovery") await this.#set("discovery_state", null);
   }
 
   #get<T>(field: Parameters<McpStore["oauth"]>[1]): T | undefined {
     return this.#options.store.oauth<T>(this.#options.serverId, field);
   }
 
-  #set(field: Parameters<McpStore["oauth"]>[1], value: unknown): void {
-    this.#options.store.setOAuth(this.#options.serverId, field, value);
+  #set(field: Parameters<McpStore["oauth"]>[1], value: unknown): Promise<void> {
+    return this.#options.store.setOAuth(this.#options.serverId, field, value);
   }
 }

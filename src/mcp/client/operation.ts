@@ -4,7 +4,9 @@
  */
 import { McpClientError, clip, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
+import type { McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
+import type { McpCallOptions } from "./types.ts";
 
 export interface OperationSpec {
   /** What is being done, for messages: `tools/call "search"`, `initialize`, `discovery`. */
@@ -25,6 +27,24 @@ export interface OperationTarget {
   readonly operations: Set<Operation>;
   /** Rewrites an error of this target (authorization, lost connection) before the generic rules. */
   explain?(error: unknown, what: string): McpClientError | undefined;
+}
+
+/**
+ * The spec of one call: the caller's `timeout` (validated) or the server's `callTimeoutMs`.
+ * @example
+ * callSpec('tools/call "search"', { timeout: 5_000 }, limits); // { what, timeoutMs: 5000, limitName: "the call's timeout option" }
+ */
+export function callSpec(what: string, options: McpCallOptions, limits: McpClientLimits): OperationSpec {
+  const timeout = options.timeout;
+  if (timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0)) {
+    throw new RangeError(`timeout must be a positive number of milliseconds, got ${String(timeout)}`);
+  }
+  return {
+    what,
+    timeoutMs: timeout ?? limits.callTimeoutMs,
+    limitName: timeout === undefined ? "callTimeoutMs" : "the call's timeout option",
+    signal: options.signal,
+  };
 }
 
 /**

@@ -3,6 +3,10 @@
  * `hearth_mcp_servers` (one row per mounted server, with its last discovered catalog) and
  * `hearth_mcp_oauth` (the OAuth client registration, tokens, PKCE verifier, state and discovery of
  * each server). Created on first use; an agent that never mounts a server has neither.
+ *
+ * Writes run as events of their own (the agent's `blockConcurrencyWhile`), not inside the event
+ * that caused them: a request that fails after a token refresh must not roll the new tokens back,
+ * which the authorization server has already rotated. Reads are synchronous.
  */
 import type { AgentDatabase } from "../../storage/database.ts";
 import type { McpClientLimits } from "./limits.ts";
@@ -57,18 +61,27 @@ interface ServerRow {
   catalog: string | null;
 }
 
+/** Runs `fn` as an event of its own and resolves once its writes are committed. */
+export type Writer = <T>(fn: () => T) => Promise<T>;
+
 export class McpStore {
   readonly #db: AgentDatabase;
+  readonly #write: Writer;
   #exists: boolean | undefined;
 
-  constructor(db: AgentDatabase) {
+  constructor(db: AgentDatabase, write: Writer) {
     this.#db = db;
+    this.#write = write;
+  }
+
+  /** True when the tables exist in `db` (one query; creates nothing). */
+  static existsIn(db: AgentDatabase): boolean {
+    return db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'hearth_mcp_servers'").get() !== undefined;
   }
 
   /** True when the tables exist (reads create nothing). */
   get exists(): boolean {
-    this.#exists ??=
-      this.#db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'hearth_mcp_servers'").get() !== undefined;
+    this.#exists ??= McpStore.existsIn(this.#db);
     return this.#exists;
   }
 
@@ -97,9 +110,10 @@ export class McpStore {
     }));
   }
 
-  insert(record: ServerRecord, now: number): void {
-    this.#ensure();
-    this.#db
+  insert(record: ServerRecord, now: number): Promise<void> {
+    return this.#write(() => {
+      this.#ensure();
+      this.#db
       .statement(
         "INSERT INTO hearth_mcp_servers (id, name, url, transport, headers, callback_url, limits, auth_url, catalog, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
@@ -115,36 +129,52 @@ export class McpStore {
         json(record.catalog),
         now,
       );
+    });
   }
 
-  remove(id: string): void {
-    if (!this.exists) return;
-    this.#db.statement("DELETE FROM hearth_mcp_servers WHERE id = ?").run(id);
-    this.#db.statement("DELETE FROM hearth_mcp_oauth WHERE server_id = ?").run(id);
+  remove(id: string): Promise<void> {
+    return this.#write(() => {
+      if (!this.exists) return;
+      this.#db.statement("DELETE FROM hearth_mcp_servers WHERE id = ?").run(id);
+      this.#db.statement("DELETE FROM hearth_mcp_oauth WHERE server_id = ?").run(id);
+    });
   }
 
-  setCallbackUrl(id: string, url: string): void {
-    this.#update(id, "callback_url", url);
+  setCallbackUrl(id: string, url: string): Promise<void> {
+    return this.#update(id, "callback_url", url);
   }
 
-  setAuthUrl(id: string, url: string | undefined): void {
-    this.#update(id, "auth_url", url ?? null);
+  setAuthUrl(id: string, url: string | undefined): Promise<void> {
+    return this.#update(id, "auth_url", url ?? null);
   }
 
-  setCatalog(id: string, catalog: Catalog): void {
-    this.#update(id, "catalog", JSON.stringify(catalog));
+  setCatalog(id: string, catalog: Catalog): Promise<void> {
+    return this.#update(id, "catalog", JSON.stringify(catalog));
+  }
+
+  /** An authorization handed to the user: its URL, state and PKCE verifier, stored together. */
+  setPendingAuthorization(id: string, authorization: { url: string; state: string | null; verifier: string }): Promise<void> {
+    return this.#write(() => {
+      this.#setOAuth(id, "code_verifier", authorization.verifier);
+      this.#setOAuth(id, "state", authorization.state);
+      if (this.exists) this.#db.statement("UPDATE hearth_mcp_servers SET auth_url = ? WHERE id = ?").run(authorization.url, id);
+    });
   }
 
   /** One OAuth value of a server, parsed when it is JSON. */
   oauth<T>(serverId: string, field: OAuthField): T | undefined {
-    if (!this.exists) return undefined;
+    if (!this.#db.isOpen || !this.exists) return undefined;
     const row = this.#db.statement(`SELECT ${field} AS value FROM hearth_mcp_oauth WHERE server_id = ?`).get(serverId);
     const value = row?.value;
     if (typeof value !== "string") return undefined;
     return (field === "code_verifier" || field === "state" ? value : JSON.parse(value)) as T;
   }
 
-  setOAuth(serverId: string, field: OAuthField, value: unknown): void {
+  setOAuth(serverId: string, field: OAuthField, value: unknown): Promise<void> {
+    return this.#write(() => this.#setOAuth(serverId, field, value));
+  }
+
+  #setOAuth(serverId: string, field: OAuthField, value: unknown): void {
     this.#ensure();
     const stored = value === undefined || value === null ? null : typeof value === "string" ? value : JSON.stringify(value);
     this.#db.statement("INSERT OR IGNORE INTO hearth_mcp_oauth (server_id) VALUES (?)").run(serverId);
@@ -158,9 +188,10 @@ export class McpStore {
     return typeof row?.server_id === "string" ? row.server_id : undefined;
   }
 
-  #update(id: string, column: "callback_url" | "auth_url" | "catalog", value: string | null): void {
-    if (!this.exists) return;
-    this.#db.statement(`UPDATE hearth_mcp_servers SET ${column} = ? WHERE id = ?`).run(value, id);
+  #update(id: string, column: "callback_url" | "auth_url" | "catalog", value: string | null): Promise<void> {
+    return this.#write(() => {
+      if (this.exists) this.#db.statement(`UPDATE hearth_mcp_servers SET ${column} = ? WHERE id = ?`).run(value, id);
+    });
   }
 
   #ensure(): void {
@@ -175,5 +206,10 @@ function json(value: unknown): string | null {
 }
 
 function parse<T>(text: string | null): T | undefined {
-  return text === null ? undefined : (JSON.parse(text) as T);
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined; // a damaged row: the server is rediscovered, or fails with a clear error
+  }
 }

@@ -1,0 +1,41 @@
+/**
+ * The SDK transports a connection uses: Streamable HTTP or the legacy HTTP+SSE, always with the
+ * capped `fetch`, the server's stored headers and its OAuth provider.
+ */
+import type { OAuthClientProvider, Transport } from "@modelcontextprotocol/client";
+import { guardFetch, type FetchGuardOptions } from "./fetch-guard.ts";
+import { loadedModules } from "./modules.ts";
+import type { Catalog } from "./store.ts";
+import type { McpTransportType } from "./types.ts";
+
+export type TransportKind = Catalog["transport"];
+
+/** A transport that can finish an authorization and end its session. */
+export type HttpTransport = Transport & { finishAuth(params: URLSearchParams): Promise<void>; terminateSession?(): Promise<void> };
+
+export interface TransportOptions extends Omit<FetchGuardOptions, "fetch"> {
+  url: string;
+  headers: Record<string, string> | undefined;
+  authProvider: OAuthClientProvider;
+}
+
+/**
+ * A new transport of `kind` (the SDKs must be loaded).
+ * @example
+ * const transport = createTransport("streamable-http", { url, headers, authProvider, maxBytes, label, serverId, onViolation });
+ */
+export function createTransport(kind: TransportKind, options: TransportOptions): HttpTransport {
+  const { sdk } = loadedModules()!;
+  const { url, headers, authProvider, ...guard } = options;
+  const settings = { authProvider, fetch: guardFetch(guard), ...(headers ? { requestInit: { headers } } : {}) };
+  return kind === "sse" ? new sdk.SSEClientTransport(new URL(url), settings) : new sdk.StreamableHTTPClientTransport(new URL(url), settings);
+}
+
+/**
+ * The transports to try, in order: the configured one, or for `auto` the one that worked last
+ * time first (Streamable HTTP when none did), then the other.
+ */
+export function transportOrder(configured: McpTransportType, worked: TransportKind | undefined): [TransportKind, TransportKind?] {
+  if (configured !== "auto") return [configured];
+  return worked === "sse" ? ["sse", "streamable-http"] : ["streamable-http", "sse"];
+}

@@ -1,0 +1,167 @@
+// OAuth 2.1 for mounted MCP servers, end to end on loopback: a real authorization server (dynamic
+// client registration, authorization code + PKCE, rotating refresh tokens, revocation) protecting
+// an SDK MCP server; the agent answers the redirect at /agents/assistant/<name>/callback.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { startOAuthServer, type OAuthServer } from "../support/oauth-server.ts";
+import { Assistant, eventually } from "./fixtures/remote-assistant.ts";
+import { startRemoteServer, type RemoteServer } from "./fixtures/remote-server.ts";
+
+let as: OAuthServer;
+let remote: RemoteServer;
+let t: TestEnv;
+
+async function setup(options: { accessTokenTtlSeconds?: number; autoApprove?: boolean } = {}): Promise<void> {
+  as = await startOAuthServer(options);
+  remote = await startRemoteServer({ auth: { issuer: as.url, jwksUrl: as.jwksUrl, isActive: (token) => as.isActive(token) } });
+  t = await createTestEnv({ agents: { Assistant }, time: "system" });
+}
+
+afterEach(async () => {
+  await t.close();
+  await remote.close();
+  await as.close();
+});
+
+/** Mounts through an HTTP request to the agent, as an app would: the agent learns its public origin from it. */
+async function mountOverHttp(name = "alice"): Promise<{ id: string; state: string; authUrl?: string }> {
+  const response = await t.fetch(`/agents/assistant/${name}/mount`, {
+    method: "POST",
+    body: JSON.stringify({ name: "protected", url: remote.url }),
+  });
+  const body = (await response.json()) as { id: string; state: string; authUrl?: string; error?: string };
+  if (!response.ok) throw new Error(body.error);
+  return body;
+}
+
+/** What the user's browser does: open the authorization URL, follow the redirect back to the agent. */
+async function authorizeInBrowser(authUrl: string): Promise<Response> {
+  const atServer = await fetch(authUrl, { redirect: "manual" });
+  expect(atServer.status).toBe(302);
+  const callback = atServer.headers.get("location")!;
+  expect(callback.startsWith(`${await t.url()}/agents/assistant/alice/callback?`)).toBe(true);
+  return fetch(callback, { redirect: "manual" });
+}
+
+async function readyState(agent: ReturnType<typeof t.get<Assistant>>, id: string) {
+  return eventually(
+    () => agent.servers(),
+    (s) => s.servers[id]?.state === "ready",
+  );
+}
+
+describe("authorization code + PKCE with dynamic client registration", () => {
+  beforeEach(() => setup());
+
+  it("authenticating → the user authorizes → ready; tokens survive a restart", async () => {
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounted = await mountOverHttp();
+    expect(mounted.state).toBe("authenticating");
+    const authUrl = new URL(mounted.authUrl!);
+    expect(authUrl.origin).toBe(as.url);
+    expect(authUrl.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(authUrl.searchParams.get("redirect_uri")).toBe(`${await t.url()}/agents/assistant/alice/callback`);
+    const waiting = (await agent.servers()).servers[mounted.id]!;
+    expect(waiting).toMatchObject({ state: "authenticating", auth_url: mounted.authUrl });
+
+    const page = await authorizeInBrowser(mounted.authUrl!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Authorization finished");
+    await readyState(agent, mounted.id);
+    expect((await agent.servers()).servers[mounted.id]!.auth_url).toBeNull();
+    expect(await agent.call(mounted.id, "add", { a: 1, b: 2 })).toEqual({ content: [{ type: "text", text: "3" }] });
+    expect(as.stats).toMatchObject({ registrations: 1, authorizations: 1, codeExchanges: 1 });
+
+    await t.restart();
+    const woken = t.get<Assistant>("Assistant", "alice");
+    expect(await woken.call(mounted.id, "echo", { text: "still authorized" })).toEqual({ content: [{ type: "text", text: "still authorized" }] });
+    expect(as.stats).toMatchObject({ registrations: 1, authorizations: 1, codeExchanges: 1 });
+  });
+
+  it("finishes an authorization started before a restart", async () => {
+    const mounted = await mountOverHttp();
+    await t.restart();
+    const atServer = await fetch(mounted.authUrl!, { redirect: "manual" });
+    // The restarted test server listens on another port; a deployment keeps its public URL.
+    const callback = new URL(atServer.headers.get("location")!);
+    const page = await t.fetch(callback.pathname + callback.search);
+    expect(await page.text()).toContain("Authorization finished");
+    const woken = t.get<Assistant>("Assistant", "alice");
+    await readyState(woken, mounted.id);
+    expect(await woken.call(mounted.id, "add", { a: 3, b: 4 })).toEqual({ content: [{ type: "text", text: "7" }] });
+    expect(as.stats.registrations).toBe(1);
+  });
+
+  it("goes back to authenticating with a new authUrl when the tokens are revoked, and re-authorizes", async () => {
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounted = await mountOverHttp();
+    await authorizeInBrowser(mounted.authUrl!);
+    await readyState(agent, mounted.id);
+
+    as.revokeAll();
+    await expect(agent.call(mounted.id, "add", { a: 1, b: 1 })).rejects.toThrow(/needs authorization/);
+    const again = (await agent.servers()).servers[mounted.id]!;
+    expect(again.state).toBe("authenticating");
+    expect(again.auth_url).toMatch(/^http/);
+    expect(again.auth_url).not.toBe(mounted.authUrl);
+
+    const page = await authorizeInBrowser(again.auth_url!);
+    expect(await page.text()).toContain("Authorization finished");
+    await readyState(agent, mounted.id);
+    expect(await agent.call(mounted.id, "add", { a: 2, b: 2 })).toEqual({ content: [{ type: "text", text: "4" }] });
+    expect(as.stats.registrations).toBe(1);
+  });
+
+  it("answers 400 on an unknown or replayed state, and leaves other paths to onRequest", async () => {
+    const mounted = await mountOverHttp();
+    const unknown = await t.fetch("/agents/assistant/alice/callback?state=nope&code=abc");
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain("Unknown or already used authorization state");
+
+    const atServer = await fetch(mounted.authUrl!, { redirect: "manual" });
+    const callback = atServer.headers.get("location")!;
+    expect((await fetch(callback)).status).toBe(200);
+    const replay = await fetch(callback);
+    expect(replay.status).toBe(400);
+
+    expect((await t.fetch("/agents/assistant/alice/other")).status).toBe(404);
+    expect((await t.fetch("/agents/assistant/alice/callback", { method: "POST" })).status).toBe(404);
+  });
+
+  it("needs a public URL for the callback when nothing tells it", async () => {
+    const agent = t.get<Assistant>("Assistant", "bob");
+    await expect(agent.mount("protected", remote.url)).rejects.toThrow(/callbackHost.*HEARTH_PUBLIC_URL/);
+    const withHost = await agent.mount("protected-2", remote.url, { callbackHost: await t.url() });
+    expect(withHost.state).toBe("authenticating");
+    expect(new URL((withHost as { authUrl: string }).authUrl).searchParams.get("redirect_uri")).toBe(`${await t.url()}/agents/assistant/bob/callback`);
+  });
+});
+
+describe("expiry and refusal", () => {
+  it("refreshes an expired access token with the refresh token", async () => {
+    await setup({ accessTokenTtlSeconds: 1 });
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounted = await mountOverHttp();
+    await authorizeInBrowser(mounted.authUrl!);
+    await readyState(agent, mounted.id);
+    const before = as.stats.refreshes;
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect(await agent.call(mounted.id, "add", { a: 5, b: 5 })).toEqual({ content: [{ type: "text", text: "10" }] });
+    expect(as.stats.refreshes).toBeGreaterThan(before);
+    expect((await agent.servers()).servers[mounted.id]!.state).toBe("ready");
+  });
+
+  it("answers 400 and fails the server when the user denies access", async () => {
+    await setup({ autoApprove: false });
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounted = await mountOverHttp();
+    expect((await fetch(mounted.authUrl!)).status).toBe(200); // the consent page
+    const [pending] = as.pendingAuthorizations();
+    const denied = await fetch(as.deny(pending!.id));
+    expect(denied.status).toBe(400);
+    expect(await denied.text()).toContain("access_denied");
+    const server = (await agent.servers()).servers[mounted.id]!;
+    expect(server.state).toBe("failed");
+    expect(server.error).toContain("access_denied");
+  });
+});
