@@ -18,3 +18,6 @@ export type { McpAuthOptions } from "./server/auth.ts";
 export type { McpHandler, McpServeOptions } from "./server/serve.ts";
 export { MAX_MCP_REQUEST_BYTES } from "./server/serve.ts";
 export { MAX_STORED_EVENTS } from "./server/event-store.ts";
+
+// The MCP client every agent has (`this.addMcpServer`, `this.mcp`): its types and errors.
+export * from "./client/index.ts";
