@@ -5,6 +5,9 @@ import { splitStatements } from "./split-statements.ts";
 
 /** A value that can be bound to a `?` placeholder. */
 export type SqlValue = string | number | bigint | boolean | null | Uint8Array | ArrayBuffer;
+
+/** The shape of an agent's `` this.sql`…` `` tag, for helpers that run SQL on an agent's behalf. */
+export type SqlTag = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
 /** A value SQLite returns. */
 export type SqlResult = string | number | bigint | null | Uint8Array;
 export type SqlRow = Record<string, SqlResult>;

@@ -22,17 +22,25 @@ export interface McpAuthOptions {
   authorizationServers: string[];
   /** Verifies a token; return its AuthInfo, or throw (an OAuthError with InvalidToken for a 401). */
   verifyToken?: (token: string, request: Request) => AuthInfo | Promise<AuthInfo>;
-  /** Verifies JWT access tokens against a key set: signature, `exp`, and `iss`/`aud` when given. */
+  /** Verifies JWT access tokens against a key set: signature, `exp`, `iss` when given, `aud` (see checkAudience). */
   jwks?: { url: string; issuer?: string | string[]; audience?: string | string[] };
   /** Scopes every request needs; a token without them gets 403 insufficient_scope. */
   requiredScopes?: string[];
   /** Advertised in the metadata as `scopes_supported`. */
   scopesSupported?: string[];
   /**
-   * The resource identifier tokens must be issued for (their audience), e.g. "https://api.example.com/mcp".
-   * Default: not checked (set `jwks.audience` or check it in `verifyToken`).
+   * The endpoint's public URL: the resource identifier advertised in the metadata and the audience
+   * tokens must be issued for, e.g. "https://api.example.com/mcp". Default: the URL the client
+   * addressed (on loopback or with `allowedHosts`, where the Host header is checked); set it when
+   * serving behind a proxy or on a public interface.
    */
   resource?: string;
+  /**
+   * Refuse tokens issued for another resource (default true, as MCP requires). With `jwks`, the JWT's
+   * `aud` must be `jwks.audience` or else the resource URL; with `verifyToken`, the returned
+   * `AuthInfo.resource` must be the resource URL.
+   */
+  checkAudience?: boolean;
   /** Advertised as `resource_name`. */
   resourceName?: string;
   /** Maps a verified token to the agent's `this.props`. Default: `{ sub, clientId, scopes, claims }`. */
@@ -64,18 +72,21 @@ export type AuthOutcome = { ok: true; authInfo: AuthInfo; props: Record<string, 
 export function bearerGate(options: McpAuthOptions): (request: Request, resourceUrl: string) => Promise<AuthOutcome> {
   if (options.authorizationServers.length === 0) throw new TypeError("auth.authorizationServers must list at least one issuer URL");
   if (!options.verifyToken && !options.jwks) throw new TypeError("auth needs verifyToken or jwks to verify bearer tokens");
+  const checkAudience = options.checkAudience ?? true;
   const jwks = options.jwks ? jwksVerifier(options.jwks) : undefined;
   return async (request, resourceUrl) => {
     const resourceMetadataUrl = new URL(resourceMetadataPath(new URL(resourceUrl).pathname), resourceUrl).href;
+    const audience = options.jwks?.audience ?? (checkAudience ? resourceUrl : undefined);
     const verifier: OAuthTokenVerifier = {
-      verifyAccessToken: async (token) => (options.verifyToken ? options.verifyToken(token, request) : jwks!(token)),
+      verifyAccessToken: async (token) => (options.verifyToken ? options.verifyToken(token, request) : jwks!(token, audience)),
     };
     try {
       const authInfo = await verifyBearerToken(request.headers.get("authorization"), {
         verifier,
         resourceMetadataUrl,
         ...(options.requiredScopes ? { requiredScopes: options.requiredScopes } : {}),
-        ...(options.resource ? { expectedResource: new URL(options.resource) } : {}),
+        // A JWT's audience was checked by jose against `audience`; a verifyToken hook reports it.
+        ...(checkAudience && options.verifyToken ? { expectedResource: new URL(resourceUrl) } : {}),
       });
       return { ok: true, authInfo, props: (options.props ?? defaultProps)(authInfo) };
     } catch (error) {
@@ -91,14 +102,14 @@ export function bearerGate(options: McpAuthOptions): (request: Request, resource
   };
 }
 
-function jwksVerifier(options: NonNullable<McpAuthOptions["jwks"]>): (token: string) => Promise<AuthInfo> {
+function jwksVerifier(options: NonNullable<McpAuthOptions["jwks"]>): (token: string, audience: string | string[] | undefined) => Promise<AuthInfo> {
   const keys = createRemoteJWKSet(new URL(options.url));
-  return async (token) => {
+  return async (token, audience) => {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keys, {
         ...(options.issuer ? { issuer: options.issuer } : {}),
-        ...(options.audience ? { audience: options.audience } : {}),
+        ...(audience ? { audience } : {}),
       }));
     } catch (error) {
       throw new OAuthError(OAuthErrorCode.InvalidToken, `Invalid access token: ${messageOf(error)}`);

@@ -1,7 +1,5 @@
 import type { EventId, EventStore, JSONRPCMessage, StreamId } from "@modelcontextprotocol/server";
-import type { SqlValue } from "../../storage/sql.ts";
-
-type Sql = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
+import type { SqlTag } from "../../storage/sql.ts";
 
 /** Events kept per session for replay (Last-Event-ID); older ones are dropped. */
 export const MAX_STORED_EVENTS = 1_000;
@@ -12,12 +10,12 @@ export const MAX_STORED_EVENTS = 1_000;
  * restart — reconnects with `Last-Event-ID` and receives what it missed.
  */
 export class SqlEventStore implements EventStore {
-  readonly #sql: Sql;
+  readonly #sql: SqlTag;
   /** While a session is being restored, its replayed handshake must not be recorded. */
   paused = false;
   #sinceTrim = 0;
 
-  constructor(sql: Sql) {
+  constructor(sql: SqlTag) {
     this.#sql = sql;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_events (
       id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL, message TEXT NOT NULL)`;

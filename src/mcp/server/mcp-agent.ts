@@ -5,11 +5,13 @@ import {
   type Server,
 } from "@modelcontextprotocol/server";
 import { Agent, HANDLE } from "../../agent/agent.ts";
+import type { SocketRecord } from "../../agent/connection.ts";
 import { SqlEventStore } from "./event-store.ts";
 import { mcpContextOf, type McpRequestContext } from "./request-context.ts";
 import { createMcpHandler, type McpHandler, type McpServeOptions } from "./serve.ts";
 import { SessionStore, type StoredSession } from "./session-store.ts";
-import { jsonRpcError, SseServerTransport } from "./sse-transport.ts";
+import { jsonRpcError, sessionNotFound } from "./responses.ts";
+import { SseServerTransport } from "./sse-transport.ts";
 
 /** Any McpAgent subclass, as `serve()` receives it. */
 type McpAgentClass = abstract new (...args: never[]) => McpAgent<unknown, unknown, Record<string, unknown>>;
@@ -42,8 +44,10 @@ export abstract class McpAgent<
   abstract server: McpServer | Server;
   /** The identity verified at the endpoint (see `serve({ auth })`); kept with the session. */
   props: Props | undefined;
-  #sessions: SessionStore | undefined;
+  #sessionStore: SessionStore | undefined;
   #started: Promise<void> | undefined;
+  #openStreams = 0;
+  #unloaded = false;
   #streamable: Promise<WebStandardStreamableHTTPServerTransport> | undefined;
   #sse: SseServerTransport | undefined;
 
@@ -55,11 +59,12 @@ export abstract class McpAgent<
    * time-to-live (`serve({ sessionTtl })`), else checks again when it next could be.
    */
   async expireIdleMcpSession(): Promise<void> {
-    const session = (this.#sessions ??= new SessionStore((strings, ...values) => this.sql(strings, ...values))).read();
+    const session = this.#sessions.read();
     if (session === undefined) return;
     const idleUntil = session.lastSeen + session.ttlMs;
-    if (Date.now() < idleUntil) {
-      await this.schedule(new Date(idleUntil), "expireIdleMcpSession");
+    // A stream still open (a listening client, the legacy SSE session itself) is use, not idleness.
+    if (Date.now() < idleUntil || this.#openStreams > 0) {
+      await this.schedule(new Date(Math.max(idleUntil, Date.now() + session.ttlMs / 10)), "expireIdleMcpSession");
       return;
     }
     await this.destroy();
@@ -91,7 +96,7 @@ export abstract class McpAgent<
 
   /** Older name of {@link McpAgent.serveSSE}. */
   static mount(this: McpAgentClass, path = "/sse", options?: McpServeOptions): McpHandler {
-    return createMcpHandler(this, "sse", path, options);
+    return McpAgent.serveSSE.call(this, path, options);
   }
 
   override async [HANDLE.request](request: Request): Promise<Response> {
@@ -101,30 +106,41 @@ export abstract class McpAgent<
       return await this.#handle(request, context);
     } catch (error) {
       this.onError(error);
-      return jsonRpcError(500, -32603, `Internal error: ${error instanceof Error ? error.message : String(error)}`);
+      return jsonRpcError(500, -32603, "Internal error (logged by the server)");
     }
   }
 
+  /**
+   * A session's agent is reached through its MCP endpoint only (which checks tokens and owners), so
+   * WebSockets from the agent router are refused: they would bypass both.
+   */
+  override async [HANDLE.connect](record: SocketRecord): Promise<void> {
+    record.socket.close(1008, "MCP sessions are reached through their MCP endpoint");
+  }
+
+  override [HANDLE.unload](): void {
+    this.#unloaded = true;
+    void this.#sse?.close();
+    void this.#streamable?.then((transport) => transport.close()).catch(() => {});
+    super[HANDLE.unload]();
+  }
+
+  get #sessions(): SessionStore {
+    this.#sessionStore ??= new SessionStore((strings, ...values) => this.sql(strings, ...values));
+    return this.#sessionStore;
+  }
+
   async #handle(request: Request, context: McpRequestContext): Promise<Response> {
-    this.#sessions ??= new SessionStore((strings, ...values) => this.sql(strings, ...values));
-    const stored = this.#sessions.read();
-    if (stored?.owner !== undefined && context.owner !== stored.owner) {
-      // A leaked session id is useless to anyone else: it answers only to the identity that opened it.
-      return jsonRpcError(404, -32001, "Session not found");
-    }
-    if (context.props !== undefined) {
-      if (stored && JSON.stringify(stored.props) !== JSON.stringify(context.props)) this.#sessions.saveProps(context.props);
-      this.props = context.props as Props;
-    } else if (this.props === undefined && stored?.props !== undefined) {
-      this.props = stored.props as Props;
-    }
     if (context.transport === "sse") return this.#handleSse(request, context);
+    const stored = this.#sessions.read();
+    // A leaked session id is useless to anyone else: it answers only to the identity that opened it.
+    if (stored?.owner !== undefined && context.owner !== stored.owner) return sessionNotFound();
+    this.#adoptProps(context, stored);
     this.#sessions.touch(Date.now());
 
+    const isNew = stored === undefined;
     if (this.#streamable === undefined) {
-      if (stored === undefined && !hasInitialize(context.parsedBody)) {
-        return jsonRpcError(404, -32001, "Session not found: start a new one with initialize");
-      }
+      if (isNew && !hasInitialize(context.parsedBody)) return sessionNotFound();
       this.#streamable = this.#openStreamable(context, stored);
       this.#streamable.catch(() => (this.#streamable = undefined));
     }
@@ -133,11 +149,18 @@ export abstract class McpAgent<
       ...(context.parsedBody !== undefined ? { parsedBody: context.parsedBody } : {}),
       ...(context.authInfo ? { authInfo: context.authInfo } : {}),
     });
-    if (request.method === "DELETE" && response.ok) {
-      // The client ended the session: nobody can address it again, so its storage goes too.
-      setTimeout(() => void this.destroy().catch((error: unknown) => this.onError(error)), 0);
-    }
+    // DELETE from the client, or an initialize the SDK refused: nobody can address this session.
+    if ((request.method === "DELETE" && response.ok) || (isNew && this.#sessions.read() === undefined)) this.#destroySoon();
     return await this.#holdWhileStreaming(response);
+  }
+
+  #adoptProps(context: McpRequestContext, stored: StoredSession | undefined): void {
+    if (context.props !== undefined) {
+      if (stored && JSON.stringify(stored.props) !== JSON.stringify(context.props)) this.#sessions.saveProps(context.props);
+      this.props = context.props as Props;
+    } else if (this.props === undefined && stored?.props !== undefined) {
+      this.props = stored.props as Props;
+    }
   }
 
   async #openStreamable(context: McpRequestContext, stored: StoredSession | undefined): Promise<WebStandardStreamableHTTPServerTransport> {
@@ -151,7 +174,7 @@ export abstract class McpAgent<
       retryInterval: 1_000,
       onsessioninitialized: (id) => {
         if (restoring) return;
-        this.#sessions!.create({
+        this.#sessions.create({
           id,
           transport: "streamable-http",
           initialize: initializeOf(context.parsedBody),
@@ -159,23 +182,23 @@ export abstract class McpAgent<
           owner: context.owner,
           ttlMs: context.sessionTtlMs,
         });
-        // One pending check at a time; it re-arms itself while the session is in use.
-        void this.schedule(new Date(Date.now() + context.sessionTtlMs), "expireIdleMcpSession").catch((error: unknown) =>
-          this.onError(error),
-        );
+        this.#armExpiry(context.sessionTtlMs);
       },
     });
     await this.server.connect(transport);
-    if (stored) {
-      // A new instance takes over a live session: replay the client's handshake into the fresh
-      // transport (unrecorded), so the server knows the session, its version and capabilities.
-      events.paused = true;
-      try {
+    try {
+      if (stored) {
+        // A new instance takes over a live session: replay the client's handshake into the fresh
+        // transport (unrecorded), so the server knows the session, its version and capabilities.
+        events.paused = true;
         await replayHandshake(transport, stored);
-      } finally {
-        events.paused = false;
-        restoring = false;
       }
+    } catch (error) {
+      await this.server.close().catch(() => {});
+      throw error;
+    } finally {
+      events.paused = false;
+      restoring = false;
     }
     return transport;
   }
@@ -185,15 +208,32 @@ export abstract class McpAgent<
       await this.#start();
       const transport = new SseServerTransport(context.sessionId, context.messagePath ?? "/sse/message");
       this.#sse = transport;
+      this.#adoptProps(context, undefined);
+      this.#sessions.create({ id: context.sessionId, transport: "sse", initialize: null, props: this.props, owner: context.owner, ttlMs: context.sessionTtlMs });
+      this.#armExpiry(context.sessionTtlMs);
       await this.server.connect(transport);
       // The session is the stream: when it ends, the session and its storage are gone.
       return this.#holdWhileStreaming(transport.response(), () => {
         void transport.close();
-        void this.destroy().catch((error: unknown) => this.onError(error));
+        if (!this.#unloaded) this.#destroySoon();
       });
     }
-    if (this.#sse === undefined || this.#sse.closed) return jsonRpcError(404, -32001, "Session not found: its SSE stream is closed");
+    const stored = this.#sessions.read();
+    if (this.#sse === undefined || this.#sse.closed || stored?.owner !== context.owner) return sessionNotFound();
+    this.#adoptProps(context, stored);
     return this.#sse.handlePost(context.parsedBody, context.authInfo, request);
+  }
+
+  #armExpiry(ttlMs: number): void {
+    // One pending check at a time; it re-arms itself while the session is in use.
+    void this.schedule(new Date(Date.now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.onError(error));
+  }
+
+  /** After the current response has left: the session's storage goes, schedules included. */
+  #destroySoon(): void {
+    setTimeout(() => {
+      if (!this.#unloaded) void this.destroy().catch((error: unknown) => this.onError(error));
+    }, 0);
   }
 
   #start(): Promise<void> {
@@ -210,9 +250,11 @@ export abstract class McpAgent<
     const release = await this.keepAlive();
     const reader = response.body.getReader();
     let done = false;
+    this.#openStreams++;
     const finish = () => {
       if (done) return;
       done = true;
+      this.#openStreams--;
       release();
       ended?.();
     };

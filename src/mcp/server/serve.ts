@@ -5,7 +5,7 @@ import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { readBodyWithLimit } from "./body.ts";
 import { attachMcpContext, sessionAgentName, type McpTransportKind } from "./request-context.ts";
-import { jsonRpcError } from "./sse-transport.ts";
+import { jsonRpcError, sessionNotFound } from "./responses.ts";
 
 /** Largest JSON-RPC POST body an MCP endpoint reads (option `maxRequestBytes`). */
 export const MAX_MCP_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -47,6 +47,8 @@ export interface McpHandler {
 
 const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** Listening on every interface includes loopback: such a server is protected as a local one. */
+const LOCAL_LISTEN = new Set([...LOOPBACK_HOSTS, "0.0.0.0", "[::]", "::"]);
 const EXPOSED = "mcp-session-id, mcp-protocol-version, www-authenticate";
 const ALLOWED_HEADERS = "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, last-event-id";
 
@@ -63,6 +65,7 @@ export function createMcpHandler(
   const gate = options.auth ? bearerGate(options.auth) : undefined;
   const cors = corsFor(options.cors);
   const sessionTtlMs = parseDuration(options.sessionTtl ?? MCP_SESSION_TTL, "sessionTtl");
+  const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
 
   return {
     endpoint: { path: base, transport: kind },
@@ -71,18 +74,20 @@ export function createMcpHandler(
       const pathname = normalizePath(url.pathname);
       if (options.auth && pathname === resourceMetadataPath(base)) {
         if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors ?? {} });
-        return resourceMetadataResponse(url.origin + base, options.auth, cors ?? {});
+        const refused = checkHost(request, url, allowedHosts);
+        if (refused) return finish(refused, cors);
+        return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, allowedHosts), options.auth, cors ?? {});
       }
       const isMessage = kind === "sse" && pathname === messagePath;
       if (pathname !== base && !isMessage) return finish(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
       if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: preflight(cors) });
 
-      const rebinding = checkHost(request, url, options.allowedHosts);
+      const rebinding = checkHost(request, url, allowedHosts);
       if (rebinding) return finish(rebinding, cors);
 
       let auth: { authInfo?: AuthInfo; props?: Record<string, unknown>; owner?: string } = {};
       if (gate) {
-        const outcome = await gate(request, url.origin + base);
+        const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, allowedHosts));
         if (!outcome.ok) return finish(outcome.response, cors);
         auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }
@@ -93,9 +98,7 @@ export function createMcpHandler(
       if (route instanceof Response) return finish(route, cors);
 
       const name = sessionAgentName(kind, route.sessionId);
-      if (!route.isNew && !namespace.exists(name)) {
-        return finish(jsonRpcError(404, -32001, "Session not found: start a new one with initialize"), cors);
-      }
+      if (!route.isNew && !namespace.exists(name)) return finish(sessionNotFound(), cors);
       attachMcpContext(request, {
         transport: kind,
         sessionId: route.sessionId,
@@ -104,7 +107,13 @@ export function createMcpHandler(
         ...auth,
         ...(kind === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),
       });
-      return finish(await namespace.getByName(name).fetch(request), cors);
+      try {
+        return finish(await namespace.getByName(name).fetch(request), cors);
+      } catch (error) {
+        // The session ended (DELETE, expiry) while this request waited for it.
+        if (!namespace.exists(name)) return finish(sessionNotFound(), cors);
+        throw error;
+      }
     },
   };
 }
@@ -116,10 +125,16 @@ async function routeStreamable(request: Request, maxBytes: number): Promise<Rout
   if (header !== null && !SESSION_ID.test(header)) return jsonRpcError(400, -32000, "Bad Request: malformed Mcp-Session-Id header");
   if (request.method === "GET" || request.method === "DELETE") {
     if (header === null) return jsonRpcError(400, -32000, "Bad Request: Mcp-Session-Id header is required");
+    if (request.method === "GET" && !accepts(request, "text/event-stream")) {
+      return jsonRpcError(406, -32000, "Not Acceptable: Client must accept text/event-stream");
+    }
     return { sessionId: header, isNew: false };
   }
   if (request.method !== "POST") {
     return jsonRpcError(405, -32000, "Method not allowed: use POST, GET or DELETE", { allow: "GET, POST, DELETE, OPTIONS" });
+  }
+  if (!accepts(request, "application/json") || !accepts(request, "text/event-stream")) {
+    return jsonRpcError(406, -32000, "Not Acceptable: Client must accept both application/json and text/event-stream");
   }
   const body = await readJson(request, maxBytes);
   if (body instanceof Response) return body;
@@ -176,11 +191,17 @@ async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   if (!/^application\/json\b/i.test(type)) return jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
   const text = await readBodyWithLimit(request, maxBytes);
   if (text === undefined) return jsonRpcError(413, -32000, `Payload too large: the limit is ${maxBytes} bytes (maxRequestBytes)`);
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     return jsonRpcError(400, -32700, "Parse error: Invalid JSON");
   }
+  const messages = Array.isArray(body) ? body : [body];
+  if (messages.length === 0 || messages.some((message) => typeof message !== "object" || message === null || Array.isArray(message))) {
+    return jsonRpcError(400, -32600, "Invalid Request: the body must be a JSON-RPC message or a non-empty array of them");
+  }
+  return body;
 }
 
 /** DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends `Host: evil.example`. */
@@ -192,15 +213,36 @@ function checkHost(request: Request, url: URL, allowed: string[] | undefined): R
     return undefined;
   }
   // The request URL carries the address the server listens on (the gateway builds it), not the Host header.
-  const reachedOnLoopback = LOOPBACK_HOSTS.has(url.hostname);
+  const reachedOnLoopback = LOCAL_LISTEN.has(url.hostname);
   if (reachedOnLoopback && !LOOPBACK_HOSTS.has(hostname)) {
     return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not a local name (set allowedHosts to serve it)`);
   }
   const origin = request.headers.get("origin");
-  if (origin !== null && URL.canParse(origin) && LOOPBACK_HOSTS.has(hostname) && !LOOPBACK_HOSTS.has(new URL(origin).hostname)) {
+  const originHost = origin !== null && URL.canParse(origin) ? new URL(origin).hostname : undefined;
+  if (origin !== null && LOOPBACK_HOSTS.has(hostname) && (originHost === undefined || !LOOPBACK_HOSTS.has(originHost))) {
     return jsonRpcError(403, -32000, `Forbidden: Origin ${origin} may not call a local MCP server (set allowedHosts / cors)`);
   }
   return undefined;
+}
+
+function accepts(request: Request, type: string): boolean {
+  const accept = request.headers.get("accept") ?? "";
+  return accept.includes(type) || accept.includes("*/*");
+}
+
+/**
+ * The public URL of the endpoint, which tokens are issued for: `auth.resource`, else what the client
+ * addressed (the Host header, checked against DNS rebinding first) — not the address the server
+ * listens on, which a proxy or a host name hides.
+ */
+function resourceUrl(request: Request, url: URL, base: string, configured: string | undefined, allowedHosts: string[] | undefined): string {
+  if (configured !== undefined) return configured;
+  if (!allowedHosts && !LOCAL_LISTEN.has(url.hostname)) {
+    throw new TypeError("serve({ auth }) on a public interface needs auth.resource (the endpoint's public URL) or allowedHosts: the Host header alone cannot be trusted to name the resource tokens are for");
+  }
+  const forwarded = request.headers.get("x-forwarded-proto");
+  const scheme = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
+  return `${scheme}://${request.headers.get("host") ?? url.host}${base}`;
 }
 
 function ownerOf(auth: AuthInfo): string {

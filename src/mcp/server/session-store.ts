@@ -1,7 +1,5 @@
-import type { SqlValue } from "../../storage/sql.ts";
+import type { SqlTag } from "../../storage/sql.ts";
 import type { McpTransportKind } from "./request-context.ts";
-
-type Sql = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
 
 /** What a session agent keeps about its MCP session, so a fresh instance can take it over. */
 export interface StoredSession {
@@ -32,11 +30,11 @@ interface SessionRow {
 
 /** The session row of a session agent (one row: one agent per session). */
 export class SessionStore {
-  readonly #sql: Sql;
+  readonly #sql: SqlTag;
   /** The row, read once per life of the agent (null: read, none stored). */
   #cached: StoredSession | null | undefined;
 
-  constructor(sql: Sql) {
+  constructor(sql: SqlTag) {
     this.#sql = sql;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_session (
       id TEXT PRIMARY KEY, transport TEXT NOT NULL, initialize TEXT NOT NULL,

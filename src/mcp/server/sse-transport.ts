@@ -1,4 +1,5 @@
 import { parseJSONRPCMessage, type AuthInfo, type JSONRPCMessage, type Transport } from "@modelcontextprotocol/server";
+import { jsonRpcError } from "./responses.ts";
 
 const encoder = new TextEncoder();
 
@@ -85,8 +86,4 @@ export class SseServerTransport implements Transport {
       void this.close();
     }
   }
-}
-
-export function jsonRpcError(status: number, code: number, message: string, headers?: Record<string, string>): Response {
-  return Response.json({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers });
 }
