@@ -110,7 +110,6 @@ describe("protected endpoints", () => {
   it("binds a legacy SSE session to the identity that opened it", async () => {
     const alice = await issuer.issueAccessToken({ sub: "alice", aud: `${base}/sse` });
     const mallory = await issuer.issueAccessToken({ sub: "mallory", aud: `${base}/sse` });
-    let endpoint = "";
     const client = new Client({ name: "alice", version: "1" });
     const transport = new SSEClientTransport(new URL(`${base}/sse`), {
       requestInit: { headers: { authorization: `Bearer ${alice}` } },
@@ -123,7 +122,7 @@ describe("protected endpoints", () => {
     });
     transport.onmessage = () => {};
     await client.connect(transport);
-    endpoint = (transport as unknown as { _endpoint?: URL })._endpoint?.href ?? "";
+    const endpoint = (transport as unknown as { _endpoint?: URL })._endpoint?.href ?? "";
     expect(endpoint).toContain("/sse/message?sessionId=");
     const hijack = await fetch(endpoint, {
       method: "POST",
