@@ -10,7 +10,8 @@ class Coder extends Agent {
     return this.addMcpServer("calc", url, { id: "calc" });
   }
   @callable() async declarations(): Promise<string> {
-    return createCodeTool({ tools: this.mcp.getAITools() }).description ?? "";
+    const { description } = createCodeTool({ tools: this.mcp.getAITools() });
+    return typeof description === "string" ? description : "";
   }
   @callable() async run(code: string): Promise<unknown> {
     const codemode = createCodeTool({ tools: this.mcp.getAITools() });
