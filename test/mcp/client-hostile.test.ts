@@ -1,6 +1,10 @@
 // Mounted MCP servers are untrusted: a server that never answers, answers too much, breaks JSON-RPC,
-// lists too many tools, reuses another server's tool names or drops the connection mid-stream costs
-// one clear error each. The agent keeps serving, nothing crashes, no rejection goes unhandled.
+// lists too many tools or never stops paging, reuses another server's tool names or drops the
+// connection mid-stream costs one clear error each. The agent keeps serving, nothing crashes, no
+// rejection goes unhandled. A URL that points at some other service gets its status reported, never
+// what it answered.
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { McpServer } from "@modelcontextprotocol/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -103,6 +107,130 @@ describe("huge responses", () => {
     expect(outcome.error).toMatch(/lists more than 1000 tools \(maxListItems\)/);
     expect((await agent.servers()).servers[outcome.serverId!]!.state).toBe("failed");
     expect(await agent.tools()).toEqual([]);
+  });
+});
+
+describe("bodies that stay out of errors", () => {
+  const SECRET = "AKIA-INTERNAL-SECRET-4711";
+
+  /** A plain HTTP service (not an MCP server) on loopback, answering every request as `answer` says. */
+  async function service(answer: (req: IncomingMessage, res: ServerResponse, origin: string) => void): Promise<string> {
+    const server = createServer((req, res) => answer(req, res, origin));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    cleanup.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    });
+    return origin;
+  }
+
+  it("a failed request keeps its status and loses its body, in the error and in the frame", async () => {
+    const origin = await service((_req, res) => {
+      res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ AccessKeyId: SECRET, Token: SECRET }));
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("internal", `${origin}/latest/meta-data`);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/HTTP 500 Internal Server Error/);
+    expect(outcome.error).not.toContain(SECRET);
+    const frame = (await agent.servers()).servers[outcome.serverId!]!;
+    expect(frame.state).toBe("failed");
+    expect(frame.error).toMatch(/HTTP 500/);
+    expect(frame.error).not.toContain(SECRET);
+  });
+
+  it("a body that is not JSON is not quoted", async () => {
+    const origin = await service((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" }).end(`${SECRET} is not JSON`);
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("internal", `${origin}/mcp`);
+    expect(outcome.error).toMatch(/sent an invalid JSON-RPC message.*: not valid JSON$/);
+    expect(outcome.error).not.toContain("AKIA");
+  });
+
+  it("a 4xx answer loses its body and reason phrase too, on both transports", async () => {
+    const origin = await service((_req, res) => {
+      res.writeHead(403, "Forbidden " + SECRET, { "content-type": "text/plain" }).end(`forbidden: ${SECRET}`);
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("internal", `${origin}/mcp`);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/403/);
+    expect(outcome.error).not.toContain(SECRET);
+    expect((await agent.servers()).servers[outcome.serverId!]!.error).not.toContain(SECRET);
+  });
+
+  it("a failed OAuth request (client registration) loses its body too", async () => {
+    const origin = await service((req, res, origin) => {
+      const path = new URL(req.url!, origin).pathname;
+      if (path === "/mcp") {
+        return void res
+          .writeHead(401, { "www-authenticate": `Bearer resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"` })
+          .end(`no: ${SECRET}`);
+      }
+      if (path === "/.well-known/oauth-protected-resource/mcp") {
+        return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [origin] }));
+      }
+      if (path === "/.well-known/oauth-authorization-server") {
+        return void res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            issuer: origin,
+            authorization_endpoint: `${origin}/authorize`,
+            token_endpoint: `${origin}/token`,
+            registration_endpoint: `${origin}/register`,
+            response_types_supported: ["code"],
+            code_challenge_methods_supported: ["S256"],
+          }),
+        );
+      }
+      res.writeHead(path === "/register" ? 400 : 404, { "content-type": "application/json" }).end(JSON.stringify({ message: SECRET }));
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("oauth", `${origin}/mcp`, { callbackHost: "https://agent.example" });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/400/);
+    expect(outcome.error).not.toContain(SECRET);
+    expect((await agent.servers()).servers[outcome.serverId!]!.error).not.toContain(SECRET);
+  });
+});
+
+describe("endless listings", () => {
+  it("fails discovery at once when a server sends a cursor it already sent", async () => {
+    let pages = 0;
+    const server = await scripted((request, res) => {
+      if (request.method !== "tools/list") return false;
+      pages++;
+      json(res, request.id!, { tools: [{ name: "drop", inputSchema: { type: "object" } }], nextCursor: pages % 2 === 0 ? "even" : "odd" });
+      return true;
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const started = Date.now();
+    const outcome = await agent.tryMount("loop", server.url);
+    expect(Date.now() - started).toBeLessThan(5_000); // not the 15 s discoveryTimeoutMs
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/MCP server "loop" sent the tools\/list cursor "odd" a second time/);
+    expect(pages).toBe(3);
+    expect((await agent.servers()).servers[outcome.serverId!]).toMatchObject({ state: "failed" });
+  });
+
+  it("fails discovery after MAX_LIST_PAGES pages of one listing", async () => {
+    let pages = 0;
+    const server = await scripted((request, res) => {
+      if (request.method !== "tools/list") return false;
+      pages++;
+      json(res, request.id!, { tools: [], nextCursor: `page-${pages}` });
+      return true;
+    });
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("pager", server.url);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.error).toMatch(/MCP server "pager" lists its tools in more than 100 pages \(MAX_LIST_PAGES\)/);
+    expect(pages).toBe(100);
   });
 });
 

@@ -5,15 +5,18 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { startOAuthServer, type OAuthServer } from "../support/oauth-server.ts";
 import { Assistant, eventually } from "./fixtures/remote-assistant.ts";
-import { startRemoteServer, type RemoteServer } from "./fixtures/remote-server.ts";
+import { startRemoteServer, type RemoteServer, type RemoteServerOptions } from "./fixtures/remote-server.ts";
 
 let as: OAuthServer;
 let remote: RemoteServer;
 let t: TestEnv;
 
-async function setup(options: { accessTokenTtlSeconds?: number; autoApprove?: boolean } = {}): Promise<void> {
+async function setup(
+  options: { accessTokenTtlSeconds?: number; autoApprove?: boolean } = {},
+  remoteOptions: Omit<RemoteServerOptions, "auth"> = {},
+): Promise<void> {
   as = await startOAuthServer(options);
-  remote = await startRemoteServer({ auth: { issuer: as.url, jwksUrl: as.jwksUrl, isActive: (token) => as.isActive(token) } });
+  remote = await startRemoteServer({ ...remoteOptions, auth: { issuer: as.url, jwksUrl: as.jwksUrl, isActive: (token) => as.isActive(token) } });
   t = await createTestEnv({ agents: { Assistant }, time: "system" });
 }
 
@@ -137,6 +140,32 @@ describe("authorization code + PKCE with dynamic client registration", () => {
   });
 });
 
+describe("removal", () => {
+  it("stores nothing for a server removed while its authorization flow was under way", async () => {
+    let reached!: () => void;
+    let release!: () => void;
+    const atMetadata = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await setup({}, { beforeResourceMetadata: () => (reached(), released) });
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounting = agent.tryMount("protected", remote.url, { id: "doomed", callbackHost: await t.url() });
+    await atMetadata; // the flow is discovering the authorization server
+    await agent.unmount("doomed");
+    release();
+    expect(await mounting).toMatchObject({ ok: false });
+    // The flow goes on without the server (it reads the authorization server's metadata, which it
+    // would store) until it needs the removed server's callback URL; nothing is written for it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await agent.oauthRows()).toEqual([]);
+    expect((await agent.servers()).servers).toEqual({});
+
+    // Mounted again under the same id, it starts from nothing and works.
+    const again = await agent.mount("protected", remote.url, { id: "doomed", callbackHost: await t.url() });
+    expect(again.state).toBe("authenticating");
+    expect(await agent.oauthRows()).toEqual(["doomed"]);
+  });
+});
+
 describe("expiry and refusal", () => {
   it("refreshes an expired access token with the refresh token", async () => {
     await setup({ accessTokenTtlSeconds: 1 });
@@ -149,6 +178,29 @@ describe("expiry and refusal", () => {
     expect(await agent.call(mounted.id, "add", { a: 5, b: 5 })).toEqual({ content: [{ type: "text", text: "10" }] });
     expect(as.stats.refreshes).toBeGreaterThan(before);
     expect((await agent.servers()).servers[mounted.id]!.state).toBe("ready");
+  });
+
+  it("refreshes once for calls made in parallel after the access token expired, and keeps the rotated tokens", async () => {
+    await setup({ accessTokenTtlSeconds: 1 });
+    const agent = t.get<Assistant>("Assistant", "alice");
+    const mounted = await mountOverHttp();
+    await authorizeInBrowser(mounted.authUrl!);
+    await readyState(agent, mounted.id);
+    const before = as.stats;
+    // Tokens expire on whole seconds: start just after a boundary, so the refreshed token has most of its second left.
+    const at = Date.now() + 1_100;
+    await new Promise((resolve) => setTimeout(resolve, at - Date.now() + (1_000 - (at % 1_000)) + 20));
+
+    const outcomes = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => agent.attempt(mounted.id, "add", { a: i, b: i })));
+    expect(outcomes.map((o) => (o.ok ? "ok" : o.error))).toEqual(["ok", "ok", "ok", "ok", "ok", "ok"]);
+    expect(outcomes.map((o) => (o as { result: unknown }).result)).toEqual([2, 4, 6, 8, 10, 12].map((n) => ({ content: [{ type: "text", text: String(n) }] })));
+    expect(as.stats.refreshes - before.refreshes).toBe(1);
+    expect(as.stats.failedTokenRequests).toBe(before.failedTokenRequests);
+    expect((await agent.servers()).servers[mounted.id]!.state).toBe("ready");
+    // The rotated tokens were kept: the next expiry refreshes again, with no new authorization.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await agent.call(mounted.id, "add", { a: 20, b: 1 })).toEqual({ content: [{ type: "text", text: "21" }] });
+    expect(as.stats).toMatchObject({ authorizations: 1, codeExchanges: 1, failedTokenRequests: before.failedTokenRequests });
   });
 
   it("answers 400 and fails the server when the user denies access", async () => {

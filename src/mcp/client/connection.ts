@@ -10,7 +10,7 @@ import { operationScope, type Operation } from "./fetch-guard.ts";
 import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
 import { SqlOAuthProvider } from "./oauth-provider.ts";
-import { callSpec, httpStatusOf, isProtocolViolation, runOperation, type OperationTarget } from "./operation.ts";
+import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createTransport, transportOrder, type HttpTransport, type TransportKind } from "./transport.ts";
@@ -168,6 +168,7 @@ export class McpConnection implements OperationTarget {
   async close(terminate: boolean): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#provider.close();
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#rediscoverTimer);
     for (const operation of this.operations) operation.fail(new McpClientError("not-connected", `${this.label} was closed`, { serverId: this.serverId }));
@@ -322,7 +323,10 @@ export class McpConnection implements OperationTarget {
     const active = operation && !operation.done ? operation : undefined;
     const text = messageOf(error);
     if (isProtocolViolation(error)) {
-      const violation = new McpClientError("protocol", `${this.label} sent an invalid JSON-RPC message: ${clip(text)}`, { serverId: this.serverId, cause: error });
+      const violation = new McpClientError("protocol", `${this.label} sent an invalid JSON-RPC message: ${violationText(error)}`, {
+        serverId: this.serverId,
+        cause: violationCause(error),
+      });
       if (active) active.fail(violation);
       else if (client === this.#client) this.#lost(violation);
     } else if (active && text.startsWith("SSE stream disconnected")) {

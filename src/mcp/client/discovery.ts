@@ -1,10 +1,11 @@
 /**
  * Discovery: a server's tools, prompts and resources, page by page, within the `maxListItems` and
- * `maxCatalogBytes` limits. Malformed entries are dropped, duplicates keep their first definition.
+ * `maxCatalogBytes` limits and {@link MAX_LIST_PAGES} pages per listing; a cursor sent twice ends
+ * discovery with an error. Malformed entries are dropped, duplicates keep their first definition.
  */
 import type { Client } from "@modelcontextprotocol/client";
-import { McpClientError } from "./errors.ts";
-import type { McpClientLimits } from "./limits.ts";
+import { McpClientError, clip } from "./errors.ts";
+import { MAX_LIST_PAGES, type McpClientLimits } from "./limits.ts";
 import type { Catalog } from "./store.ts";
 import type { Prompt, Resource, Tool } from "./types.ts";
 
@@ -35,8 +36,14 @@ export async function discoverCatalog(
     const items: T[] = [];
     if (!capabilities?.[kind]) return items;
     const seen = new Set<string>();
+    const cursors = new Set<string>();
     let cursor: string | undefined;
     do {
+      if (cursors.size >= MAX_LIST_PAGES) {
+        throw new McpClientError("limit", `${target.label} lists its ${kind} in more than ${MAX_LIST_PAGES} pages (MAX_LIST_PAGES)`, {
+          serverId: target.serverId,
+        });
+      }
       let page: Record<string, unknown>;
       try {
         page = (await client.request({ method, params: cursor === undefined ? {} : { cursor } }, request)) as unknown as Record<string, unknown>;
@@ -66,6 +73,12 @@ export async function discoverCatalog(
       }
       const next = page.nextCursor;
       cursor = typeof next === "string" && next.length > 0 ? next : undefined;
+      if (cursor !== undefined && cursors.has(cursor)) {
+        throw new McpClientError("protocol", `${target.label} sent the ${method} cursor ${JSON.stringify(clip(cursor, 100))} a second time; its listing never ends`, {
+          serverId: target.serverId,
+        });
+      }
+      if (cursor !== undefined) cursors.add(cursor);
     } while (cursor !== undefined);
     return items;
   };

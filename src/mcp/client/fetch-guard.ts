@@ -3,9 +3,20 @@
  * one event of an event stream), and a body over the cap errors with a message naming the limit.
  * The call that was waiting for that body learns it at once (the connection fails the operation found
  * through {@link operationScope}), rather than at its timeout.
+ *
+ * The body of a failed response (status 400 or more) never reaches the SDK: it is whatever the URL's
+ * owner serves (an internal service's secrets, when a URL points inside the network), and the SDK
+ * puts it in error messages, which end up in logs, frames and a model's context. See
+ * {@link withheldBody} for what is kept.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { STATUS_CODES } from "node:http";
 import { McpClientError } from "./errors.ts";
+
+/** The most of a failed JSON response read to find a standard error in it. */
+const ERROR_BODY_BYTES = 16 * 1024;
+/** An OAuth error code as registered (`invalid_grant`, `invalid_client_metadata`, …). */
+const OAUTH_ERROR_CODE = /^[a-z][a-z_]{0,63}$/;
 
 /** One request to a server (a call, a listing, the handshake) that can be failed from outside. */
 export interface Operation {
@@ -52,6 +63,7 @@ export function guardFetch(options: FetchGuardOptions): typeof fetch {
       return error;
     };
     const response = await base(input, init);
+    if (response.status >= 400) return withheldBody(response);
     if (response.body === null || (response.status >= 300 && response.status < 400)) return response;
     const declared = Number(response.headers.get("content-length") ?? NaN);
     if (declared > options.maxBytes) {
@@ -110,4 +122,67 @@ function perEventLimit(max: number, exceeded: () => Error): TransformStream<Uint
       controller.enqueue(chunk);
     },
   });
+}
+
+/**
+ * A failed response with its body and reason phrase replaced. Kept: the status with its standard
+ * reason phrase, the headers (`WWW-Authenticate` drives authorization), and what the SDK acts on:
+ * the `error` code of an OAuth error answer, and the `id` and `code` of a JSON-RPC error answered
+ * with 400. Every message built from it reads like `HTTP 403 Forbidden`.
+ */
+async function withheldBody(response: Response): Promise<Response> {
+  const phrase = STATUS_CODES[response.status] ?? "";
+  const reason = `HTTP ${response.status}${phrase ? ` ${phrase}` : ""}`;
+  const json = /^application\/([a-z0-9.+-]*\+)?json\b/i.test(response.headers.get("content-type") ?? "");
+  const text = json ? await readUpTo(response.body, ERROR_BODY_BYTES) : (await response.body?.cancel().catch(() => {}), undefined);
+  const standard = text === undefined ? undefined : standardError(text, response.status, reason);
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  headers.set("content-type", standard ? "application/json" : "text/plain; charset=utf-8");
+  const withheld = new Response(standard ? JSON.stringify(standard) : reason, { status: response.status, statusText: phrase, headers });
+  Object.defineProperty(withheld, "url", { value: response.url });
+  return withheld;
+}
+
+/** The standard error in a failed response's body, rebuilt from its codes alone; undefined for anything else. */
+function standardError(text: string, status: number, reason: string): object | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const body = parsed as { error?: unknown; jsonrpc?: unknown; id?: unknown };
+  if (typeof body.error === "string" && OAUTH_ERROR_CODE.test(body.error)) {
+    return { error: body.error, error_description: `${body.error} (${reason})` };
+  }
+  const code = (body.error as { code?: unknown } | undefined)?.code;
+  if (status === 400 && body.jsonrpc === "2.0" && (typeof body.id === "number" || body.id === null) && Number.isInteger(code)) {
+    return { jsonrpc: "2.0", id: body.id, error: { code, message: reason } };
+  }
+  return undefined;
+}
+
+/** The first `max` bytes of a body as text (the rest is not read). */
+async function readUpTo(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | undefined> {
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) return undefined;
+      chunks.push(value);
+    }
+  } catch {
+    return undefined;
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -40,6 +40,12 @@ export const MCP_CLIENT_LIMITS: Readonly<McpClientLimits> = Object.freeze({
  */
 export const MAX_MCP_SERVERS = 64;
 
+/**
+ * Pages of one listing (`tools/list`, `prompts/list`, `resources/list`) during discovery: a server
+ * that keeps sending new cursors fails at once instead of at `discoveryTimeoutMs`.
+ */
+export const MAX_LIST_PAGES = 100;
+
 /** Reconnecting after a ready server dropped, or a restore failed: jittered, doubling from 1 s up to 30 s. */
 export const MCP_RECONNECT = Object.freeze({ maxAttempts: 1000, baseDelayMs: 1_000, maxDelayMs: 30_000 });
 

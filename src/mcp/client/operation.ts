@@ -110,7 +110,10 @@ export function explain(target: OperationTarget, error: unknown, what: string): 
   const sdk = loadedModules()?.sdk;
   const text = clip(messageOf(error));
   if (isProtocolViolation(error)) {
-    return new McpClientError("protocol", `${target.label} sent an invalid JSON-RPC message during ${what}: ${text}`, { serverId, cause: error });
+    return new McpClientError("protocol", `${target.label} sent an invalid JSON-RPC message during ${what}: ${violationText(error)}`, {
+      serverId,
+      cause: violationCause(error),
+    });
   }
   if (sdk && error instanceof sdk.ProtocolError) {
     return new McpClientError("server", `${target.label} answered ${what} with an error: ${text}`, { serverId, cause: error });
@@ -129,6 +132,19 @@ export function isProtocolViolation(error: unknown): boolean {
   if (error instanceof SyntaxError) return true;
   const name = (error as { name?: unknown } | null)?.name;
   return name === "ZodError" || name === "$ZodError";
+}
+
+/**
+ * What a protocol violation says. A JSON syntax error quotes the text it failed on (which may be
+ * anything the URL serves), so only its kind is kept.
+ */
+export function violationText(error: unknown): string {
+  return error instanceof SyntaxError ? "not valid JSON" : clip(messageOf(error));
+}
+
+/** The cause to keep with a protocol violation: not a syntax error, which quotes the text. */
+export function violationCause(error: unknown): unknown {
+  return error instanceof SyntaxError ? undefined : error;
 }
 
 /** The HTTP status an SDK transport error carries, if any. */

@@ -2,7 +2,8 @@
  * The MCP client's SQL, in the agent's own database (so `destroy()` and a copy of the file carry it):
  * `hearth_mcp_servers` (one row per mounted server, with its last discovered catalog) and
  * `hearth_mcp_oauth` (the OAuth client registration, tokens, PKCE verifier, state and discovery of
- * each server). Created on first use; an agent that never mounts a server has neither.
+ * each server). Created on first use; an agent that never mounts a server has neither. OAuth values
+ * are written only while their server's row exists.
  *
  * Writes run as events of their own (the agent's `blockConcurrencyWhile`), not inside the event
  * that caused them: a request that fails after a token refresh must not roll the new tokens back,
@@ -174,11 +175,16 @@ export class McpStore {
     return this.#write(() => this.#setOAuth(serverId, field, value));
   }
 
+  /** Writes only while the server is mounted: a flow that outlived `remove` must not bring its row back. */
   #setOAuth(serverId: string, field: OAuthField, value: unknown): void {
-    this.#ensure();
+    if (!this.exists) return; // no server was ever mounted here
     const stored = value === undefined || value === null ? null : typeof value === "string" ? value : JSON.stringify(value);
-    this.#db.statement("INSERT OR IGNORE INTO hearth_mcp_oauth (server_id) VALUES (?)").run(serverId);
-    this.#db.statement(`UPDATE hearth_mcp_oauth SET ${field} = ? WHERE server_id = ?`).run(stored, serverId);
+    this.#db
+      .statement("INSERT OR IGNORE INTO hearth_mcp_oauth (server_id) SELECT ? WHERE EXISTS (SELECT 1 FROM hearth_mcp_servers WHERE id = ?)")
+      .run(serverId, serverId);
+    this.#db
+      .statement(`UPDATE hearth_mcp_oauth SET ${field} = ? WHERE server_id = ? AND EXISTS (SELECT 1 FROM hearth_mcp_servers WHERE id = ?)`)
+      .run(stored, serverId, serverId);
   }
 
   /** The server whose pending authorization carries this `state`, if any. */

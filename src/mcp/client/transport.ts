@@ -1,10 +1,11 @@
 /**
  * The SDK transports a connection uses: Streamable HTTP or the legacy HTTP+SSE, always with the
- * capped `fetch`, the server's stored headers and its OAuth provider.
+ * capped `fetch` (with single-flight token refresh), the server's stored headers and its OAuth provider.
  */
-import type { OAuthClientProvider, Transport } from "@modelcontextprotocol/client";
+import type { Transport } from "@modelcontextprotocol/client";
 import { guardFetch, type FetchGuardOptions } from "./fetch-guard.ts";
 import { loadedModules } from "./modules.ts";
+import type { SqlOAuthProvider } from "./oauth-provider.ts";
 import type { Catalog } from "./store.ts";
 import type { McpTransportType } from "./types.ts";
 
@@ -16,7 +17,7 @@ export type HttpTransport = Transport & { finishAuth(params: URLSearchParams): P
 export interface TransportOptions extends Omit<FetchGuardOptions, "fetch"> {
   url: string;
   headers: Record<string, string> | undefined;
-  authProvider: OAuthClientProvider;
+  authProvider: SqlOAuthProvider;
 }
 
 /**
@@ -27,7 +28,7 @@ export interface TransportOptions extends Omit<FetchGuardOptions, "fetch"> {
 export function createTransport(kind: TransportKind, options: TransportOptions): HttpTransport {
   const { sdk } = loadedModules()!;
   const { url, headers, authProvider, ...guard } = options;
-  const settings = { authProvider, fetch: guardFetch(guard), ...(headers ? { requestInit: { headers } } : {}) };
+  const settings = { authProvider, fetch: authProvider.authorizedFetch(guardFetch(guard)), ...(headers ? { requestInit: { headers } } : {}) };
   return kind === "sse" ? new sdk.SSEClientTransport(new URL(url), settings) : new sdk.StreamableHTTPClientTransport(new URL(url), settings);
 }
 
