@@ -21,3 +21,9 @@ export type { CallOptions, CallOptionsInput, StreamCallbacks } from "./pending-c
 export type { AgentStub, UntypedMethods } from "./stub.ts";
 export { agentPath, encodeInstanceName } from "./url.ts";
 export type { AgentAddress } from "./url.ts";
+export { AgentChatTransport } from "./chat-transport.ts";
+export type { AgentChatTransportOptions, ChatConnection, ChatRequestInfo } from "./chat-transport.ts";
+export { getAgentMessages } from "./chat-history.ts";
+export type { AgentMessagesOptions } from "./chat-history.ts";
+export { CHAT_FRAME, readChatFrame } from "./chat-protocol.ts";
+export type { ChatResponseFrame, ChatServerFrame } from "./chat-protocol.ts";

@@ -1,9 +1,10 @@
 /**
- * React binding for Hearth agents, compatible with `agents/react`.
+ * React binding for Hearth agents, compatible with `agents/react`, and
+ * `useAgentChat` for chat agents (needs `@ai-sdk/react`).
  *
  * @example
  * ```tsx
- * import { useAgent } from "hearth/react";
+ * import { useAgent, useAgentChat } from "hearth/react";
  * function Counter() {
  *   const [count, setCount] = useState(0);
  *   const agent = useAgent<{ count: number }>({
@@ -29,6 +30,19 @@ import type { CallOptionsInput } from "../client/pending-calls.ts";
 import { createStub } from "../client/stub.ts";
 import type { AgentStub, UntypedMethods } from "../client/stub.ts";
 import { agentPath, resolveHost } from "../client/url.ts";
+
+export { useAgentChat } from "./use-agent-chat.ts";
+export type {
+  AddToolOutputOptions,
+  AgentChatConnection,
+  AgentToolCall,
+  UseAgentChatOptions,
+  UseAgentChatResult,
+} from "./use-agent-chat.ts";
+export { extractClientToolSchemas, getToolPartState } from "./chat-messages.ts";
+export type { AITool, ClientToolSchema } from "./chat-messages.ts";
+export { AgentChatTransport } from "../client/chat-transport.ts";
+export { getAgentMessages } from "../client/chat-history.ts";
 
 type PartySocketHookOptions = Parameters<typeof usePartySocket>[0];
 
@@ -70,6 +84,8 @@ export type AgentSocket<State = unknown, Methods extends object = UntypedMethods
   stub: AgentStub<Methods>;
   call<T = unknown>(method: string, args?: unknown[], options?: CallOptionsInput<T>): Promise<T>;
   setState(state: State): void;
+  /** The instance's HTTP URL (the socket's URL with an http scheme), as `agents/react` offers it. */
+  getHttpUrl(): string;
 };
 
 const CLOSED = "Connection closed";
@@ -215,5 +231,6 @@ export function useAgent<State = unknown, Methods extends object = UntypedMethod
   result.call = call;
   result.stub = stub;
   result.setState = setState;
+  result.getHttpUrl = () => (socket.url || socket.roomUrl || "").replace(/^ws/, "http");
   return result;
 }

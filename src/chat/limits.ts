@@ -1,0 +1,34 @@
+/**
+ * The limits of chat agents, with their defaults. Each is documented in docs/limits.md ("Chat") and
+ * each error names the limit. A class overrides any of them with its `chatLimits` field.
+ */
+export const CHAT_LIMITS = {
+  /** Largest single message (a UIMessage as JSON), received from a client or assembled from a stream. */
+  maxChatMessageBytes: 16 * 1024 * 1024,
+  /** Messages one chat request (or one `cf_agent_chat_messages` frame) may carry. */
+  maxChatRequestMessages: 10_000,
+  /** Turns waiting behind the running one; a request beyond it is refused. */
+  maxQueuedTurns: 64,
+  /** Client tool schemas one request may declare. */
+  maxClientTools: 128,
+  /** Longest request id, message id or tool call id, in characters. */
+  maxChatIdLength: 256,
+  /** Per-turn usage rows kept per agent; older rows are dropped, the totals keep counting. */
+  maxUsageRows: 10_000,
+} as const;
+
+/** The chat limits, each a positive number. */
+export type ChatLimits = { -readonly [K in keyof typeof CHAT_LIMITS]: number };
+
+/** The defaults with a class's overrides applied; a bad override fails loudly, naming the field. */
+export function resolveChatLimits(overrides: Partial<ChatLimits> | undefined): ChatLimits {
+  const limits: ChatLimits = { ...CHAT_LIMITS };
+  for (const [key, value] of Object.entries(overrides ?? {})) {
+    if (!(key in CHAT_LIMITS)) throw new TypeError(`Unknown chat limit "${key}"; known: ${Object.keys(CHAT_LIMITS).join(", ")}`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`chatLimits.${key} must be a positive number, got ${String(value)}`);
+    }
+    limits[key as keyof ChatLimits] = value;
+  }
+  return limits;
+}

@@ -1,0 +1,300 @@
+/**
+ * One turn: calls `onChatMessage`, reads the UI message stream it returns, stores each chunk and
+ * broadcasts it as a `cf_agent_use_chat_response` frame, assembles the assistant message with the
+ * AI SDK's `readUIMessageStream`, and stores that message when the stream ends (also when it is
+ * aborted or fails: what was produced is kept). The stored chunks are dropped in the same commit.
+ */
+import { generateId, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { chatFrames, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
+import type { ChatLimits } from "./limits.ts";
+import type { MessageStore } from "./message-store.ts";
+import type { LiveStream, ResumeCoordinator } from "./resume.ts";
+import type { StreamStore } from "./stream-store.ts";
+import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
+import { readReply, type ChatReply } from "./ui-stream.ts";
+import type { UsageEvent } from "./usage.ts";
+import { tooLarge } from "./validate.ts";
+
+export interface TurnHost<M extends UIMessage> {
+  readonly messages: MessageStore<M>;
+  readonly streams: StreamStore;
+  readonly resume: ResumeCoordinator;
+  limits(): ChatLimits;
+  keepLast(): number | undefined;
+  /** The user's `onChatMessage`. */
+  reply(onFinish: ChatFinishCallback, options: OnChatMessageOptions): Promise<ChatReply | undefined>;
+  recordUsage(requestId: string, event: UsageEvent): void;
+  /** Sends to every chat connection except `except` and those waiting to acknowledge a resume. */
+  broadcast(frame: string, except?: string): void;
+  setLive(live: LiveStream | undefined): void;
+  report(error: unknown): void;
+  /** The agent left memory: its storage is closed; nothing more may be written or sent. */
+  gone(): boolean;
+}
+
+export interface TurnSpec {
+  requestId: string;
+  /** Continues the last answer after a client's tool result or approval: frames carry `continuation`. */
+  continuation: boolean;
+  /** The connection that sent the request: it has the conversation already. */
+  originId: string | undefined;
+  messageIds: string[] | undefined;
+  body: Record<string, unknown> | undefined;
+  clientTools: ClientToolSchema[] | undefined;
+}
+
+export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
+  const { requestId, continuation } = spec;
+  const last = host.messages.list.at(-1);
+  // A turn after a tool answer (or a request whose last message is the assistant's) continues that message.
+  const base = last?.role === "assistant" ? last : undefined;
+  const end = (status: ChatOutcome, message: M | undefined, error?: string): ChatResponseResult<M> => ({
+    requestId,
+    status,
+    message,
+    continuation,
+    ...(error !== undefined ? { error } : {}),
+  });
+  const terminal = (status: ChatOutcome, error?: string) =>
+    error === undefined
+      ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: status })
+      : chatFrames.response({ id: requestId, body: error, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
+
+  let reply: ChatReply | undefined;
+  try {
+    const pending = host.reply(async (event) => host.recordUsage(requestId, event), {
+      abortSignal: signal,
+      body: spec.body,
+      clientTools: spec.clientTools,
+      requestId,
+      continuation,
+    });
+    reply = await untilAborted(pending, signal);
+  } catch (error) {
+    if (host.gone()) return end("aborted", undefined);
+    if (signal.aborted) {
+      host.broadcast(terminal("aborted"));
+      return end("aborted", undefined);
+    }
+    host.report(error);
+    const message = errorMessage(error);
+    host.broadcast(terminal("error", message));
+    return end("error", undefined, message);
+  }
+  if (host.gone()) return end("aborted", undefined);
+  if (reply === undefined || signal.aborted) {
+    const status = reply === undefined ? "completed" : "aborted";
+    discard(reply);
+    host.broadcast(terminal(status));
+    return end(status, undefined);
+  }
+  if (reply instanceof Response && !reply.ok) {
+    const text = (await reply.text().catch(() => "")).slice(0, 1000);
+    const message = `onChatMessage answered HTTP ${reply.status}${text ? `: ${text}` : ""}`;
+    if (host.gone()) return end("aborted", undefined);
+    host.broadcast(terminal("error", message));
+    return end("error", undefined, message);
+  }
+
+  host.streams.start({ requestId, continuation, messageIds: spec.messageIds, anchorId: last?.id, baseId: base?.id });
+  host.setLive({ requestId, continuation });
+  host.resume.streamStarted(requestId);
+
+  const assembler = new Assembler<M>(base);
+  const limits = host.limits();
+  const budget = limits.maxChatMessageBytes - (base ? Buffer.byteLength(JSON.stringify(base)) : 0);
+  let streamed = 0;
+  let first = true;
+  let status: ChatOutcome = "completed";
+  let failure: string | undefined;
+  let errorSent = false;
+  const emit = (chunk: UIMessageChunk) => {
+    const body = JSON.stringify(chunk);
+    streamed += body.length;
+    const seq = host.streams.append(requestId, body);
+    host.broadcast(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
+    assembler.push(chunk);
+  };
+  // Reading stops when the turn is aborted, or here when the reply grows past the limit.
+  const reading = new AbortController();
+  const stopReading = () => reading.abort(signal.reason);
+  signal.addEventListener("abort", stopReading, { once: true });
+  try {
+    for await (const chunk of readReply(reply, reading.signal)) {
+      if (host.gone()) return end("aborted", undefined);
+      if (first) {
+        first = false;
+        // Clients and the stored message agree on the answer's id: a fresh answer gets one; a
+        // continuation keeps the message the client already shows (its start carries no id).
+        const id = base?.id ?? generateId();
+        if (chunk.type !== "start" && !continuation) emit({ type: "start", messageId: id });
+        if (chunk.type === "start") {
+          const { messageId, ...rest } = chunk;
+          emit(continuation ? rest : { ...rest, messageId: messageId ?? id });
+          continue;
+        }
+      }
+      emit(chunk);
+      if (chunk.type === "error") {
+        // Clients stop reading the request at this frame; the turn goes on to its end.
+        host.broadcast(chatFrames.response({ id: requestId, body: chunk.errorText, done: false, error: true, continuation }));
+        status = "error";
+        failure ??= chunk.errorText;
+        errorSent = true;
+      }
+      if (streamed > budget) {
+        status = "error";
+        failure = tooLarge("The reply", streamed + (limits.maxChatMessageBytes - budget), limits);
+        reading.abort(new Error(failure));
+        break;
+      }
+    }
+    if (signal.aborted && status !== "error") status = "aborted";
+  } catch (error) {
+    if (host.gone()) return end("aborted", undefined);
+    if (signal.aborted) status = "aborted";
+    else {
+      status = "error";
+      failure = errorMessage(error);
+      host.report(error);
+    }
+  } finally {
+    signal.removeEventListener("abort", stopReading);
+  }
+
+  let message = await assembler.finish();
+  if (host.gone()) return end("aborted", undefined);
+  if (message && status !== "completed") message = withoutUnfinishedToolCalls(message);
+  if (message && message.parts.length > 0) {
+    const bytes = Buffer.byteLength(JSON.stringify(message));
+    if (bytes > limits.maxChatMessageBytes) {
+      status = "error";
+      failure = tooLarge(`The reply ${JSON.stringify(message.id)}`, bytes, limits);
+      message = undefined;
+    } else {
+      host.messages.put(message, last?.id, host.keepLast());
+    }
+  } else message = undefined;
+  // Connections offered the stream that have not acknowledged it yet get it whole when they do.
+  const owed = host.resume.excluded.size > 0 ? [...host.streams.chunks(requestId)] : [];
+  host.streams.finish(requestId);
+  host.setLive(undefined);
+  const closing = errorSent
+    ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: "error" })
+    : terminal(status, failure);
+  host.broadcast(closing);
+  if (message) host.broadcast(chatFrames.messages(host.messages.list), continuation ? undefined : spec.originId);
+  host.resume.streamEnded({ requestId, continuation, bodies: owed, terminal: closing });
+  return end(status, message, failure);
+}
+
+/** Rebuilds the message from a stored stream (after a restart cut it short). */
+export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined): Promise<M | undefined> {
+  const assembler = new Assembler<M>(base);
+  for (const body of chunks) {
+    try {
+      assembler.push(JSON.parse(body) as UIMessageChunk);
+    } catch {
+      // A chunk that cannot be read is skipped; the rest still makes the message.
+    }
+  }
+  const message = await assembler.finish();
+  return message ? withoutUnfinishedToolCalls(message) : undefined;
+}
+
+/** Feeds chunks to the AI SDK's `readUIMessageStream` and keeps its latest message. */
+class Assembler<M extends UIMessage> {
+  readonly #controller: ReadableStreamDefaultController<UIMessageChunk>;
+  readonly #done: Promise<void>;
+  #latest: M | undefined;
+
+  constructor(base: M | undefined) {
+    let controller!: ReadableStreamDefaultController<UIMessageChunk>;
+    const stream = new ReadableStream<UIMessageChunk>({ start: (c) => void (controller = c) });
+    this.#controller = controller;
+    // The SDK updates the message it starts from in place: give it a copy, not the stored one.
+    this.#latest = base ? structuredClone(base) : undefined;
+    const messages = readUIMessageStream<M>({ message: this.#latest, stream, onError: () => {} });
+    this.#done = (async () => {
+      for await (const message of messages) this.#latest = message;
+    })();
+  }
+
+  push(chunk: UIMessageChunk): void {
+    try {
+      this.#controller.enqueue(chunk);
+    } catch {
+      // The SDK stopped reading after a chunk it could not apply; the message stays as it was then.
+    }
+  }
+
+  async finish(): Promise<M | undefined> {
+    try {
+      this.#controller.close();
+    } catch {
+      // Already closed by the SDK.
+    }
+    await this.#done.catch(() => {});
+    return this.#latest;
+  }
+}
+
+/**
+ * A message whose stream was cut short, made consistent: tool calls whose input never finished
+ * cannot be sent to a model again and are dropped; text and reasoning still "streaming" are done.
+ */
+function withoutUnfinishedToolCalls<M extends UIMessage>(message: M): M {
+  let changed = false;
+  const parts: M["parts"] = [];
+  for (const part of message.parts) {
+    const state = (part as { state?: unknown }).state;
+    if (state === "input-streaming") {
+      changed = true;
+      continue;
+    }
+    if ((part.type === "text" || part.type === "reasoning") && state === "streaming") {
+      changed = true;
+      parts.push({ ...part, state: "done" });
+      continue;
+    }
+    parts.push(part);
+  }
+  return changed ? { ...message, parts } : message;
+}
+
+/**
+ * Waits for `onChatMessage`, but no longer than the turn lives: a cancel ends the turn even when
+ * the code ignores its signal (a reply that still comes is cancelled unread).
+ */
+function untilAborted(pending: Promise<ChatReply | undefined>, signal: AbortSignal): Promise<ChatReply | undefined> {
+  if (signal.aborted) {
+    void pending.then(discard, () => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      void pending.then(discard, () => {});
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    pending.then(
+      (reply) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(reply);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function discard(reply: ChatReply | undefined): void {
+  if (reply instanceof Response) void reply.body?.cancel().catch(() => {});
+  else if (reply) void reply.cancel().catch(() => {});
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

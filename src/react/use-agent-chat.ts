@@ -1,0 +1,350 @@
+import { useChat, type UseChatHelpers } from "@ai-sdk/react";
+import { generateId, type UIMessage } from "ai";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { getAgentMessages } from "../client/chat-history.ts";
+import { CHAT_FRAME, chatControlFrame, chatMessagesFrame, readChatFrame, toolApprovalFrame, toolResultFrame } from "../client/chat-protocol.ts";
+import { AgentChatTransport } from "../client/chat-transport.ts";
+import {
+  applyMessageUpdate,
+  awaitsToolInput,
+  extractClientToolSchemas,
+  findApproval,
+  findToolName,
+  mergeServerMessages,
+  pendingToolCalls,
+  prependMissing,
+} from "./chat-messages.ts";
+import { TurnObserver } from "./chat-observer.ts";
+import type { AddToolOutputOptions, AgentChatConnection, UseAgentChatOptions, UseAgentChatResult } from "./chat-types.ts";
+
+export type { AddToolOutputOptions, AgentChatConnection, AgentToolCall, UseAgentChatOptions, UseAgentChatResult } from "./chat-types.ts";
+
+/** The HTTP URL of the agent behind a socket, without query. */
+function httpUrlOf(agent: AgentChatConnection): string | undefined {
+  const raw = typeof agent.getHttpUrl === "function" ? agent.getHttpUrl() : agent.roomUrl?.replace(/^ws/, "http");
+  if (!raw) return undefined;
+  const url = new URL(raw);
+  url.search = "";
+  url.hash = "";
+  return url.toString().replace(/\/$/, "");
+}
+
+/**
+ * An AI chat with a Hearth `AIChatAgent` (or any agent speaking its chat
+ * protocol) over the agent's WebSocket: streaming answers, tool calls with
+ * approval, client tools, the stored transcript on load, joining a running
+ * turn after a reload or reconnect, stop and clear. Returns the AI SDK's
+ * `useChat` helpers plus `clearHistory`, `isStreaming` and friends.
+ *
+ * The stored transcript is fetched (`GET …/get-messages`) without suspending
+ * the component: `isLoadingHistory` is true until it is in, and a running
+ * turn is joined after that.
+ *
+ * @example
+ * ```tsx
+ * function Chat() {
+ *   const agent = useAgent({ agent: "Chat", name: "support" });
+ *   const { messages, sendMessage, addToolApprovalResponse, isStreaming, stop } = useAgentChat({ agent });
+ *   return <ChatView messages={messages} onSend={(text) => sendMessage({ text })} busy={isStreaming} onStop={stop}
+ *     onApprove={(id) => addToolApprovalResponse({ id, approved: true })} />;
+ * }
+ * ```
+ */
+export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentChatOptions<M>): UseAgentChatResult<M> {
+  const {
+    agent,
+    messages: startMessages,
+    getInitialMessages,
+    credentials: _credentials,
+    headers: _headers,
+    body: _body,
+    prepareSendMessagesRequest: _prepare,
+    tools: _tools,
+    onToolCall: _onToolCall,
+    autoContinueAfterToolResult: _autoContinue,
+    resume = true,
+    cancelOnClientAbort = false,
+    syncMessagesToServer: _sync,
+    throttle = 50,
+    ...chatInit
+  } = options;
+  const latest = useRef(options);
+  latest.current = options;
+  const url = httpUrlOf(agent);
+  const chatKey = agent.roomUrl ?? url ?? `${agent.agent ?? ""}/${agent.name ?? ""}`;
+  const autoContinue = (): boolean => latest.current.autoContinueAfterToolResult !== false;
+  const clientTools = (): unknown[] | undefined => extractClientToolSchemas(latest.current.tools);
+
+  // Calls from the transport and the observer go to the current render's handlers.
+  const handlers = useRef({ joinLate: (_id: string) => {}, turnLost: () => {} });
+  const helpers = useRef<UseChatHelpers<M> | null>(null);
+  /** The transcript as the chat holds it now (the rendered `messages` lag behind by the render throttle). */
+  const liveMessages = (): M[] => {
+    let live: M[] = [];
+    helpers.current?.setMessages((current) => (live = current));
+    return live;
+  };
+  const [serverStreaming, setServerStreaming] = useState(false);
+  const [observer] = useState(
+    () =>
+      new TurnObserver<M>({
+        messages: liveMessages,
+        update: (change) => helpers.current?.setMessages(change),
+        activeChanged: setServerStreaming,
+        joinLate: (id) => handlers.current.joinLate(id),
+        generateId,
+      }),
+  );
+  const [transport] = useState(
+    () =>
+      new AgentChatTransport<M>({
+        agent,
+        detached: true,
+        cancelOnAbort: cancelOnClientAbort,
+        onUnownedFrame: (frame) => observer.handle(frame),
+        onTurnLost: () => handlers.current.turnLost(),
+        isObserved: (id) => observer.has(id),
+        body: async ({ messages, trigger, messageId }) => {
+          const { body, prepareSendMessagesRequest } = latest.current;
+          const extra: Record<string, unknown> = { ...(typeof body === "function" ? await body() : body) };
+          const tools = clientTools();
+          if (tools !== undefined) extra.clientTools = tools;
+          const prepared = await prepareSendMessagesRequest?.({ id: chatKey, messages, trigger, messageId });
+          return { ...extra, ...prepared?.body };
+        },
+      }),
+  );
+  useEffect(() => {
+    transport.setAgent(agent);
+    return () => {
+      transport.close();
+      observer.reset();
+    };
+  }, [transport, observer, agent]);
+
+  const chat = useChat<M>({
+    ...chatInit,
+    id: chatKey,
+    messages: startMessages,
+    transport,
+    ...(throttle === false ? {} : { throttle, experimental_throttle: throttle }),
+  });
+  helpers.current = chat;
+  const { status, setMessages: setLocalMessages, resumeStream } = chat;
+  /** No turn streams into the transcript right now (read live, not from the last render). */
+  const idle = (): boolean => transport.activeTurnIds.length === 0 && !observer.active;
+
+  // The stored transcript, once per chat.
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
+  const loadHistory = useCallback(async (): Promise<M[] | undefined> => {
+    const load = latest.current.getInitialMessages;
+    if (load === null) return undefined;
+    try {
+      if (load !== undefined) return await load({ agent: agent.agent ?? "", name: agent.name ?? "", url });
+      if (url === undefined) return undefined;
+      const { credentials, headers } = latest.current;
+      return await getAgentMessages<M>({ url: `${url}/get-messages`, credentials, headers });
+    } catch (error) {
+      console.warn("[useAgentChat] Could not load the chat history:", error);
+      return undefined;
+    }
+  }, [agent, url]);
+  useEffect(() => {
+    let cancelled = false;
+    void loadHistory().then((history) => {
+      if (cancelled) return;
+      if (history !== undefined) setLocalMessages((current) => prependMissing(history, current));
+      setLoadedKey(chatKey);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [chatKey, loadHistory, setLocalMessages]);
+  const historyLoaded = getInitialMessages === null || loadedKey === chatKey;
+
+  // Join a turn already running once the history is in.
+  useEffect(() => {
+    if (historyLoaded && resume) void resumeStream().catch(() => {});
+  }, [historyLoaded, resume, resumeStream]);
+
+  handlers.current.joinLate = () => {
+    if (latest.current.resume !== false && idle()) void resumeStream().catch(() => {});
+  };
+  handlers.current.turnLost = () => {
+    void loadHistory().then((history) => {
+      if (history !== undefined && idle()) setLocalMessages(history);
+    });
+  };
+
+  // Transcript frames, and joining again after a dropped connection.
+  useEffect(() => {
+    let dropped = false;
+    const onMessage = (event: Event): void => {
+      const frame = readChatFrame((event as MessageEvent).data);
+      switch (frame?.type) {
+        case CHAT_FRAME.messages:
+          setLocalMessages((current) => mergeServerMessages(frame.messages as M[], current, !idle()));
+          return;
+        case CHAT_FRAME.messageUpdated:
+          setLocalMessages((current) => applyMessageUpdate(current, frame.message as M));
+          return;
+        case CHAT_FRAME.clear:
+          resetLocal();
+          return;
+      }
+    };
+    const onClose = (): void => {
+      dropped = true;
+      observer.interrupt();
+    };
+    const onOpen = (): void => {
+      if (!dropped) return;
+      dropped = false;
+      const reattached = observer.hasInterrupted
+        ? transport.probe().then((id) => {
+            if (id !== null && observer.isInterrupted(id)) {
+              observer.reattach(id);
+              transport.ack(id);
+            }
+            observer.endInterrupted();
+          })
+        : Promise.resolve();
+      // Catch up with what happened while the connection was down, then join a turn that runs.
+      void reattached.then(async () => {
+        if (!idle()) return;
+        const history = await loadHistory();
+        if (history !== undefined && idle()) setLocalMessages(history);
+        if (latest.current.resume !== false && idle()) void resumeStream().catch(() => {});
+      });
+    };
+    agent.addEventListener("message", onMessage);
+    agent.addEventListener("close", onClose);
+    agent.addEventListener("open", onOpen);
+    return () => {
+      agent.removeEventListener("message", onMessage);
+      agent.removeEventListener("close", onClose);
+      agent.removeEventListener("open", onOpen);
+    };
+  });
+
+  const handled = useRef(new Set<string>());
+  const resetLocal = (): void => {
+    observer.reset();
+    handled.current.clear();
+    setLocalMessages([]);
+  };
+
+  const addToolOutput = useCallback(
+    (output: AddToolOutputOptions): void => {
+      const current = helpers.current;
+      if (current === null) return;
+      const toolName = output.toolName ?? findToolName(liveMessages(), output.toolCallId) ?? "";
+      const failed = output.state === "output-error";
+      const continues = !failed && autoContinue();
+      agent.send(
+        toolResultFrame({
+          toolCallId: output.toolCallId,
+          toolName,
+          output: output.output,
+          ...(output.state !== undefined ? { state: output.state } : {}),
+          ...(output.errorText !== undefined ? { errorText: output.errorText } : {}),
+          autoContinue: continues,
+          clientTools: clientTools(),
+        }),
+      );
+      const local = failed
+        ? current.addToolOutput({ tool: toolName, toolCallId: output.toolCallId, state: "output-error", errorText: output.errorText ?? "Tool execution denied by user" })
+        : current.addToolOutput({ tool: toolName, toolCallId: output.toolCallId, output: output.output });
+      if (!autoContinue()) void Promise.resolve(local).then(() => sendWhenResolved());
+    },
+    [agent],
+  );
+
+  /** Without auto-continue, the client asks for the next step once no tool call waits any more. */
+  const sendWhenResolved = (): void => {
+    if (!awaitsToolInput(liveMessages())) void helpers.current?.sendMessage();
+  };
+
+  const addToolApprovalResponse = useCallback(
+    (response: { id: string; approved: boolean; reason?: string }): void => {
+      const current = helpers.current;
+      if (current === null) return;
+      const call = findApproval(liveMessages(), response.id);
+      if (call === undefined) {
+        console.warn(`[useAgentChat] No tool call waits for approval "${response.id}"`);
+        return;
+      }
+      agent.send(toolApprovalFrame({ toolCallId: call.toolCallId, approved: response.approved, autoContinue: autoContinue() }));
+      const local = current.addToolApprovalResponse(response);
+      if (!autoContinue()) void Promise.resolve(local).then(() => sendWhenResolved());
+    },
+    [agent],
+  );
+
+  // Tool calls that wait for the client, once nothing streams any more.
+  const [runningTools, setRunningTools] = useState(0);
+  useEffect(() => {
+    if (status === "submitted" || status === "streaming" || serverStreaming) return;
+    for (const call of pendingToolCalls(chat.messages)) {
+      if (handled.current.has(call.toolCallId)) continue;
+      const { onToolCall, tools } = latest.current;
+      const execute = tools?.[call.toolName]?.execute;
+      if (onToolCall === undefined && execute === undefined) continue;
+      handled.current.add(call.toolCallId);
+      setRunningTools((count) => count + 1);
+      const report = (output: Omit<AddToolOutputOptions, "toolName" | "toolCallId"> & { toolCallId?: string }) =>
+        addToolOutput({ ...output, toolCallId: output.toolCallId ?? call.toolCallId, toolName: call.toolName });
+      const run = async (): Promise<void> => {
+        if (onToolCall !== undefined) return onToolCall({ toolCall: call, addToolOutput: report });
+        try {
+          report({ output: await execute!(call.input) });
+        } catch (error) {
+          report({ state: "output-error", errorText: error instanceof Error ? error.message : String(error) });
+        }
+      };
+      void run()
+        .catch((error: unknown) => console.error("[useAgentChat] onToolCall failed:", error))
+        .finally(() => setRunningTools((count) => count - 1));
+    }
+  }, [chat.messages, status, serverStreaming, addToolOutput]);
+
+  const stop = useCallback(async (): Promise<void> => {
+    transport.cancel();
+    for (const id of observer.ids) agent.send(chatControlFrame(CHAT_FRAME.cancel, { id }));
+    await helpers.current?.stop();
+  }, [transport, observer, agent]);
+
+  const clearHistory = useCallback((): void => {
+    void helpers.current?.stop();
+    observer.reset();
+    handled.current.clear();
+    helpers.current?.setMessages([]);
+    agent.send(chatControlFrame(CHAT_FRAME.clear));
+  }, [agent, observer]);
+
+  const setMessages = useCallback<UseChatHelpers<M>["setMessages"]>(
+    (next) =>
+      setLocalMessages((current) => {
+        const messages = typeof next === "function" ? next(current) : next;
+        if (latest.current.syncMessagesToServer !== false) agent.send(chatMessagesFrame(messages));
+        return messages;
+      }),
+    [agent, setLocalMessages],
+  );
+
+  const isServerStreaming = serverStreaming || runningTools > 0;
+  const result: UseAgentChatResult<M> = {
+    ...chat,
+    stop,
+    setMessages,
+    addToolOutput,
+    addToolResult: ({ tool, toolCallId, output, state, errorText }) =>
+      addToolOutput({ toolCallId, toolName: tool, output, state, errorText }),
+    addToolApprovalResponse,
+    clearHistory,
+    isServerStreaming,
+    isStreaming: chat.status === "streaming" || isServerStreaming,
+    isLoadingHistory: !historyLoaded,
+  };
+  return result;
+}
