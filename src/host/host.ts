@@ -6,7 +6,7 @@ import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { LIMITS, type Durability } from "../limits.ts";
-import { frames, sniffRpcId } from "../protocol/frames.ts";
+import { chatRequestError, frames, sniffChatRequestId, sniffRpcId } from "../protocol/frames.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
@@ -363,8 +363,10 @@ export class Host implements CellHost, AgentDispatcher {
     const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (buffer.length > this.maxMessageBytes) {
       const error = `Message of ${buffer.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes (maxMessageBytes)`;
-      const id = isBinary ? undefined : sniffRpcId(buffer.subarray(0, 512).toString());
-      record.socket.send(id ? frames.rpcError(id, error) : frames.error(error));
+      const head = isBinary ? "" : buffer.subarray(0, 512).toString();
+      const rpcId = sniffRpcId(head);
+      const chatId = rpcId === undefined ? sniffChatRequestId(head) : undefined;
+      record.socket.send(rpcId ? frames.rpcError(rpcId, error) : chatId ? chatRequestError(chatId, error) : frames.error(error));
       return;
     }
     const message = isBinary

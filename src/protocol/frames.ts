@@ -90,3 +90,17 @@ export function sniffRpcId(head: string): string | undefined {
   if (!/"type"\s*:\s*"rpc"/.test(head)) return undefined;
   return /"id"\s*:\s*"([^"\\]{1,128})"/.exec(head)?.[1];
 }
+
+/**
+ * The id of a chat request in the head of a frame too large to parse, so the refusal can end that
+ * request on the client (a chat request carries the whole conversation, so it is the frame that grows).
+ */
+export function sniffChatRequestId(head: string): string | undefined {
+  if (!/"type"\s*:\s*"cf_agent_use_chat_request"/.test(head)) return undefined;
+  return /"id"\s*:\s*"([^"\\]{1,256})"/.exec(head)?.[1];
+}
+
+/** Ends a chat request with an error (what `useAgentChat` shows as the chat's error). */
+export function chatRequestError(id: string, error: string): string {
+  return JSON.stringify({ type: "cf_agent_use_chat_response", id, body: error, done: true, error: true });
+}

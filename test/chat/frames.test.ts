@@ -107,14 +107,18 @@ describe("malformed chat frames", () => {
 });
 
 describe("oversized input and output", () => {
-  test("a frame over the host's maxMessageBytes is refused before it reaches the agent", async () => {
+  test("a chat request over the host's maxMessageBytes is ended with an error before it reaches the agent", async () => {
     resetWorld(scriptedModel(textStream("ok")));
     let ws: string;
     ({ t, ws } = await chatEnv({ maxMessageBytes: 64 * 1024 }));
     const client = await ChatClient.open(ws, "o1");
+    const id = client.send([userMessage("u1", "x".repeat(100_000))]);
+    // The client waiting for this request is told, with the request's id.
+    expect(await errorOf(client, id)).toMatch(/exceeds the limit of 65536 bytes \(maxMessageBytes\)/);
     const mark = client.frames.length;
-    client.send([userMessage("u1", "x".repeat(100_000))]);
+    client.socket.send({ type: "cf_agent_chat_messages", messages: [userMessage("u2", "y".repeat(100_000))] });
     expect(await hearthError(client, mark)).toMatch(/exceeds the limit of 65536 bytes \(maxMessageBytes\)/);
+    expect(await t.get<Chat>("Chat", "o1").storedRows()).toBe(0);
     client.close();
   });
 
