@@ -4,7 +4,11 @@
  * agent at `/agents/chat/<name>`.
  */
 import { routeAgentRequest } from "hearth";
+import { chatModelFromEnv, describeModelChoice } from "hearth/chat";
 import { servePage } from "./static.ts";
+
+// Say at start-up which model will answer (the offline demo model when no key is set).
+console.log(`  ${describeModelChoice(await chatModelFromEnv())}`);
 
 export { Chat } from "./chat.ts";
 export type { ChatState, Env, SentEmail } from "./chat.ts";
