@@ -4,6 +4,9 @@
  * small builders for the frames they send.
  */
 import type { UIMessage } from "ai";
+import { CHAT_FRAME_TYPES, type ChatOutcome } from "../protocol/chat.ts";
+
+export type { ChatOutcome } from "../protocol/chat.ts";
 
 /**
  * The `type` of every chat frame, by name.
@@ -13,34 +16,7 @@ import type { UIMessage } from "ai";
  * if (frame.type === CHAT_FRAME.clear) transcript.length = 0;
  * ```
  */
-export const CHAT_FRAME = {
-  /** Client → agent: a chat turn (`init.body` holds the JSON request body). */
-  request: "cf_agent_use_chat_request",
-  /** Agent → client: one UI message stream chunk of a turn, or its end. */
-  response: "cf_agent_use_chat_response",
-  /** Both ways: the whole transcript. */
-  messages: "cf_agent_chat_messages",
-  /** Both ways: the transcript was cleared. */
-  clear: "cf_agent_chat_clear",
-  /** Client → agent: stop a running turn. */
-  cancel: "cf_agent_chat_request_cancel",
-  /** Client → agent: is a turn streaming that this connection can join? */
-  resumeRequest: "cf_agent_stream_resume_request",
-  /** Agent → client: yes, turn `id`; acknowledge to receive it from the start. */
-  resuming: "cf_agent_stream_resuming",
-  /** Client → agent: send turn `id` from its first chunk on. */
-  resumeAck: "cf_agent_stream_resume_ack",
-  /** Agent → client: nothing to resume. */
-  resumeNone: "cf_agent_stream_resume_none",
-  /** Agent → client: a turn was accepted but has not started streaming yet; keep waiting. */
-  pending: "cf_agent_stream_pending",
-  /** Client → agent: the output of a tool the client ran. */
-  toolResult: "cf_agent_tool_result",
-  /** Client → agent: a person approved or denied a tool call. */
-  toolApproval: "cf_agent_tool_approval",
-  /** Agent → client: one message changed (a tool result or approval was applied). */
-  messageUpdated: "cf_agent_message_updated",
-} as const;
+export const CHAT_FRAME = CHAT_FRAME_TYPES;
 
 /**
  * `cf_agent_use_chat_response`: one chunk of turn `id` (`body` is a UI message stream chunk as JSON).
@@ -65,6 +41,10 @@ export interface ChatResponseFrame {
   continuation?: boolean;
   /** Index of the chunk in its turn, when the agent numbers them. */
   seq?: number;
+  /** On the last frame of a turn: how it ended. */
+  outcome?: ChatOutcome;
+  /** On the last frame of a turn: the ids of the user messages the turn answered, as the agent stored them. */
+  messageIds?: string[];
 }
 
 /**
@@ -90,6 +70,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
+}
+
+const OUTCOMES: ReadonlySet<unknown> = new Set<ChatOutcome>(["completed", "error", "aborted", "skipped"]);
+
+function isOutcome(value: unknown): value is ChatOutcome {
+  return OUTCOMES.has(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
 function isMessage(value: unknown): value is UIMessage {
@@ -128,6 +118,8 @@ export function readChatFrame(data: unknown): ChatServerFrame | undefined {
         ...(value.replayComplete === true ? { replayComplete: true } : {}),
         ...(value.continuation === true ? { continuation: true } : {}),
         ...(typeof value.seq === "number" ? { seq: value.seq } : {}),
+        ...(value.done === true && isOutcome(value.outcome) ? { outcome: value.outcome } : {}),
+        ...(value.done === true && isStringArray(value.messageIds) ? { messageIds: value.messageIds } : {}),
       };
     case CHAT_FRAME.messages:
       return Array.isArray(value.messages)

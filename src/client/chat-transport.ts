@@ -1,4 +1,5 @@
 import type { ChatTransport, UIMessage, UIMessageChunk } from "ai";
+import { nextChunk } from "./chat-chunks.ts";
 import { CHAT_FRAME, chatControlFrame, chatRequestFrame, readChatFrame, type ChatResponseFrame } from "./chat-protocol.ts";
 import { randomId } from "./id.ts";
 
@@ -6,7 +7,8 @@ import { randomId } from "./id.ts";
  * What the chat transport needs from a connection: an agent socket such as
  * `AgentClient`, the socket `useAgent` returns, or the ones of the `agents`
  * package. `shouldReconnect` (a `PartySocket` property) tells a dropped
- * connection that will come back from one closed for good.
+ * connection that will come back from one closed for good; a connection
+ * without it (a plain `WebSocket`) is closed for good when it closes.
  *
  * @example
  * ```ts
@@ -59,6 +61,12 @@ export interface AgentChatTransportOptions<M extends UIMessage = UIMessage> {
   onUnownedFrame?(frame: ChatResponseFrame): void;
   /** Turns that a dropped connection interrupted and the agent no longer had to resume; their streams ended early. */
   onTurnLost?(ids: string[]): void;
+  /**
+   * A turn this transport sent ended without running (outcome `skipped`): `messageId` is the
+   * message the request added (the user's new message), `messageIds` the messages the agent
+   * stored for it (none when it refused the request before storing anything).
+   */
+  onTurnSkipped?(turn: { id: string; messageId: string | undefined; messageIds: string[] | undefined }): void;
   /** Whether the application already follows turn `id` itself (from its unowned frames); `reconnectToStream` then leaves it alone. */
   isObserved?(id: string): boolean;
   /** Start without listening to `agent`; {@link AgentChatTransport.setAgent} attaches it. Default false. */
@@ -75,6 +83,8 @@ interface Turn {
   interrupted: boolean;
   /** Joined through a resume rather than started by this client. */
   adopted: boolean;
+  /** The message a request of this client added, for a submitted turn. */
+  messageId: string | undefined;
 }
 
 interface Probe {
@@ -160,7 +170,9 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
     const extra = (await this.#options.body?.({ messages, trigger, messageId })) ?? {};
     if (abortSignal?.aborted) throw abortError();
     const id = randomId();
-    const stream = this.#open(id, false, abortSignal);
+    const last = messages.at(-1);
+    const added = trigger === "submit-message" && last?.role === "user" ? last.id : undefined;
+    const stream = this.#open(id, false, abortSignal, added);
     this.#agent.send(chatRequestFrame(id, { messages, trigger, ...extra, ...(body as Record<string, unknown> | undefined) }));
     return stream;
   }
@@ -223,7 +235,7 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
     this.#probe?.settle(null);
   }
 
-  #open(id: string, adopted: boolean, abortSignal: AbortSignal | undefined): ReadableStream<UIMessageChunk> {
+  #open(id: string, adopted: boolean, abortSignal: AbortSignal | undefined, messageId?: string): ReadableStream<UIMessageChunk> {
     const abandon = (): void => {
       const turn = this.#turns.get(id);
       if (turn === undefined) return;
@@ -237,7 +249,7 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
     };
     const stream = new ReadableStream<UIMessageChunk>({
       start: (controller) => {
-        this.#turns.set(id, { id, controller, received: 0, skip: 0, interrupted: false, adopted });
+        this.#turns.set(id, { id, controller, received: 0, skip: 0, interrupted: false, adopted, messageId });
       },
       cancel: () => abandon(),
     });
@@ -250,43 +262,15 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
       this.#fail(turn, frame.body || "Stream error");
       return;
     }
-    if (frame.body.trim() !== "" && !this.#isRepeat(turn, frame)) {
-      let chunk: UIMessageChunk | undefined;
-      try {
-        chunk = JSON.parse(frame.body) as UIMessageChunk;
-      } catch {
-        chunk = undefined;
-      }
-      // A joined continuation adds to the message the client already shows: its start chunk must not reset it.
-      if (chunk?.type === "start" && turn.adopted && frame.continuation) {
-        chunk = chunk.messageMetadata === undefined ? undefined : { type: "message-metadata", messageMetadata: chunk.messageMetadata };
-      }
-      if (chunk !== undefined) turn.controller.enqueue(chunk);
-    }
+    const chunk = nextChunk(turn, frame, turn.adopted && frame.continuation === true);
+    if (chunk !== undefined) turn.controller.enqueue(chunk);
     if (frame.done) {
       this.#retire(turn);
       turn.controller.close();
+      if (frame.outcome === "skipped" && !turn.adopted) {
+        this.#options.onTurnSkipped?.({ id: turn.id, messageId: turn.messageId, messageIds: frame.messageIds });
+      }
     }
-  }
-
-  /**
-   * Whether a chunk was already read before the connection dropped (the agent replays a turn
-   * from its first chunk); counts the chunk as read otherwise. Numbered chunks (`seq`) are
-   * checked by number, others by counting.
-   */
-  #isRepeat(turn: Turn, frame: ChatResponseFrame): boolean {
-    if (frame.seq !== undefined) {
-      if (frame.seq < turn.received) return true;
-      turn.received = frame.seq + 1;
-      turn.skip = 0;
-      return false;
-    }
-    if (turn.skip > 0) {
-      turn.skip--;
-      return true;
-    }
-    turn.received++;
-    return false;
   }
 
   #fail(turn: Turn, message: string): void {
@@ -361,7 +345,8 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
   };
 
   readonly #onClose = (): void => {
-    const reconnecting = this.#agent.shouldReconnect !== false;
+    // Only a connection that says it reconnects will come back; any other is closed for good.
+    const reconnecting = this.#agent.shouldReconnect === true;
     for (const turn of this.#turns.values()) {
       if (reconnecting) turn.interrupted = true;
       else this.#fail(turn, CLOSED_MID_STREAM);

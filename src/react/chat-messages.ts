@@ -3,6 +3,9 @@
  * transcript with the client's, and tool parts the client has to act on.
  */
 import { getToolName, isToolUIPart, type JSONSchema7, type UIMessage } from "ai";
+import type { ClientToolSchema } from "../protocol/chat.ts";
+
+export type { ClientToolSchema } from "../protocol/chat.ts";
 
 /**
  * A tool the client runs itself. Its schema goes to the agent with every
@@ -26,20 +29,6 @@ export interface AITool<Input = unknown, Output = unknown> {
   parameters?: JSONSchema7;
   /** Runs the tool in the client; tools without it only have their schema sent. */
   execute?(input: Input): Output | Promise<Output>;
-}
-
-/**
- * The wire form of a client tool: what the agent receives as `clientTools`.
- *
- * @example
- * ```ts
- * const schema: ClientToolSchema = { name: "get_location", parameters: { type: "object", properties: {} } };
- * ```
- */
-export interface ClientToolSchema {
-  name: string;
-  description?: string;
-  parameters?: JSONSchema7;
 }
 
 /**

@@ -4,6 +4,7 @@
  * chunks are folded into the transcript with the AI SDK's own message builder.
  */
 import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { nextChunk, parseChunk } from "../client/chat-chunks.ts";
 import type { ChatResponseFrame } from "../client/chat-protocol.ts";
 
 /** What the observer reads and changes. */
@@ -33,15 +34,6 @@ interface ObservedTurn {
 }
 
 const ENDED_LIMIT = 64;
-
-function parseChunk(body: string): UIMessageChunk | undefined {
-  if (body.trim() === "") return undefined;
-  try {
-    return JSON.parse(body) as UIMessageChunk;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Replaces message `id` with `message`, or appends it when the transcript does not have it. */
 function put<M extends UIMessage>(messages: M[], id: string, message: M): M[] {
@@ -103,17 +95,8 @@ export class TurnObserver<M extends UIMessage> {
       this.#end(turn);
       return;
     }
-    const chunk = this.#isRepeat(turn, frame) ? undefined : parseChunk(frame.body);
-    if (chunk !== undefined) {
-      if (chunk.type === "start" && turn.continuation) {
-        // The continuation adds to the message already shown; it keeps that message's id.
-        if (chunk.messageMetadata !== undefined) {
-          turn.controller.enqueue({ type: "message-metadata", messageMetadata: chunk.messageMetadata });
-        }
-      } else {
-        turn.controller.enqueue(chunk);
-      }
-    }
+    const chunk = nextChunk(turn, frame, turn.continuation);
+    if (chunk !== undefined) turn.controller.enqueue(chunk);
     if (frame.done) this.#end(turn);
   }
 
@@ -185,23 +168,6 @@ export class TurnObserver<M extends UIMessage> {
     } catch {
       // A broken chunk ends the turn; the agent's transcript broadcast brings the final state.
     }
-  }
-
-  /** Whether a replayed chunk was applied before the connection dropped; counts it as applied otherwise. */
-  #isRepeat(turn: ObservedTurn, frame: ChatResponseFrame): boolean {
-    if (frame.body.trim() === "") return false;
-    if (frame.seq !== undefined) {
-      if (frame.seq < turn.received) return true;
-      turn.received = frame.seq + 1;
-      turn.skip = 0;
-      return false;
-    }
-    if (turn.skip > 0) {
-      turn.skip--;
-      return true;
-    }
-    turn.received++;
-    return false;
   }
 
   #end(turn: ObservedTurn): void {

@@ -1,6 +1,6 @@
-import { useChat, type UseChatHelpers } from "@ai-sdk/react";
+import { Chat, useChat, type UseChatHelpers } from "@ai-sdk/react";
 import { generateId, type UIMessage } from "ai";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { getAgentMessages } from "../client/chat-history.ts";
 import { CHAT_FRAME, chatControlFrame, chatMessagesFrame, readChatFrame, toolApprovalFrame, toolResultFrame } from "../client/chat-protocol.ts";
 import { AgentChatTransport } from "../client/chat-transport.ts";
@@ -76,14 +76,18 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
   const clientTools = (): unknown[] | undefined => extractClientToolSchemas(latest.current.tools);
 
   // Calls from the transport and the observer go to the current render's handlers.
-  const handlers = useRef({ joinLate: (_id: string) => {}, turnLost: () => {} });
+  const handlers = useRef({
+    joinLate: (_id: string) => {},
+    turnLost: () => {},
+    turnSkipped: (_messageId: string) => {},
+    frame: (_event: Event) => {},
+    reopened: () => {},
+  });
   const helpers = useRef<UseChatHelpers<M> | null>(null);
+  /** The AI SDK chat of the current `chatKey`. */
+  const live = useRef<Chat<M> | null>(null);
   /** The transcript as the chat holds it now (the rendered `messages` lag behind by the render throttle). */
-  const liveMessages = (): M[] => {
-    let live: M[] = [];
-    helpers.current?.setMessages((current) => (live = current));
-    return live;
-  };
+  const liveMessages = (): M[] => live.current?.messages ?? [];
   const [serverStreaming, setServerStreaming] = useState(false);
   const [observer] = useState(
     () =>
@@ -103,6 +107,10 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
         cancelOnAbort: cancelOnClientAbort,
         onUnownedFrame: (frame) => observer.handle(frame),
         onTurnLost: () => handlers.current.turnLost(),
+        onTurnSkipped: ({ messageId, messageIds }) => {
+          // Refused before the agent stored anything: the message shown optimistically goes.
+          if (messageId !== undefined && messageIds === undefined) handlers.current.turnSkipped(messageId);
+        },
         isObserved: (id) => observer.has(id),
         body: async ({ messages, trigger, messageId }) => {
           const { body, prepareSendMessagesRequest } = latest.current;
@@ -122,11 +130,26 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
     };
   }, [transport, observer, agent]);
 
+  // The chat is made here rather than by `useChat`, so the hook can read its transcript without a render.
+  const chatObject = useMemo(
+    () =>
+      new Chat<M>({
+        ...chatInit,
+        id: chatKey,
+        messages: startMessages,
+        transport,
+        onFinish: (event) => latest.current.onFinish?.(event),
+        onError: (error) => latest.current.onError?.(error),
+        onData: (part) => latest.current.onData?.(part),
+        sendAutomaticallyWhen: (event) => latest.current.sendAutomaticallyWhen?.(event) ?? false,
+      }),
+    // A new chat only for a new conversation; the callbacks above read the latest options.
+    [chatKey, transport],
+  );
+  live.current = chatObject;
+  useEffect(() => () => void chatObject.stop(), [chatObject]);
   const chat = useChat<M>({
-    ...chatInit,
-    id: chatKey,
-    messages: startMessages,
-    transport,
+    chat: chatObject,
     ...(throttle === false ? {} : { throttle, experimental_throttle: throttle }),
   });
   helpers.current = chat;
@@ -176,47 +199,54 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
     });
   };
 
-  // Transcript frames, and joining again after a dropped connection.
+  handlers.current.turnSkipped = (messageId) => {
+    setLocalMessages((current) => current.filter((message) => message.id !== messageId));
+  };
+
+  // Transcript frames, and joining again after a dropped connection. The listeners stay for the
+  // socket's life; `dropped` outlives the renders a closed connection causes.
+  const dropped = useRef(false);
+  handlers.current.frame = (event) => {
+    const frame = readChatFrame((event as MessageEvent).data);
+    switch (frame?.type) {
+      case CHAT_FRAME.messages:
+        setLocalMessages((current) => mergeServerMessages(frame.messages as M[], current, !idle()));
+        return;
+      case CHAT_FRAME.messageUpdated:
+        setLocalMessages((current) => applyMessageUpdate(current, frame.message as M));
+        return;
+      case CHAT_FRAME.clear:
+        resetLocal();
+        return;
+    }
+  };
+  handlers.current.reopened = () => {
+    if (!dropped.current) return;
+    dropped.current = false;
+    const reattached = observer.hasInterrupted
+      ? transport.probe().then((id) => {
+          if (id !== null && observer.isInterrupted(id)) {
+            observer.reattach(id);
+            transport.ack(id);
+          }
+          observer.endInterrupted();
+        })
+      : Promise.resolve();
+    // Catch up with what happened while the connection was down, then join a turn that runs.
+    void reattached.then(async () => {
+      if (!idle()) return;
+      const history = await loadHistory();
+      if (history !== undefined && idle()) setLocalMessages(history);
+      if (latest.current.resume !== false && idle()) void resumeStream().catch(() => {});
+    });
+  };
   useEffect(() => {
-    let dropped = false;
-    const onMessage = (event: Event): void => {
-      const frame = readChatFrame((event as MessageEvent).data);
-      switch (frame?.type) {
-        case CHAT_FRAME.messages:
-          setLocalMessages((current) => mergeServerMessages(frame.messages as M[], current, !idle()));
-          return;
-        case CHAT_FRAME.messageUpdated:
-          setLocalMessages((current) => applyMessageUpdate(current, frame.message as M));
-          return;
-        case CHAT_FRAME.clear:
-          resetLocal();
-          return;
-      }
-    };
+    const onMessage = (event: Event): void => handlers.current.frame(event);
     const onClose = (): void => {
-      dropped = true;
+      dropped.current = true;
       observer.interrupt();
     };
-    const onOpen = (): void => {
-      if (!dropped) return;
-      dropped = false;
-      const reattached = observer.hasInterrupted
-        ? transport.probe().then((id) => {
-            if (id !== null && observer.isInterrupted(id)) {
-              observer.reattach(id);
-              transport.ack(id);
-            }
-            observer.endInterrupted();
-          })
-        : Promise.resolve();
-      // Catch up with what happened while the connection was down, then join a turn that runs.
-      void reattached.then(async () => {
-        if (!idle()) return;
-        const history = await loadHistory();
-        if (history !== undefined && idle()) setLocalMessages(history);
-        if (latest.current.resume !== false && idle()) void resumeStream().catch(() => {});
-      });
-    };
+    const onOpen = (): void => handlers.current.reopened();
     agent.addEventListener("message", onMessage);
     agent.addEventListener("close", onClose);
     agent.addEventListener("open", onOpen);
@@ -225,7 +255,7 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
       agent.removeEventListener("close", onClose);
       agent.removeEventListener("open", onOpen);
     };
-  });
+  }, [agent, observer]);
 
   const handled = useRef(new Set<string>());
   const resetLocal = (): void => {

@@ -3,7 +3,7 @@
  * Hearth server on loopback serves it with the example's `Chat` agent on the offline demo model,
  * and headless Chromium chats: a streamed answer, a server tool, a tool the page runs itself, a
  * tool that needs approval (click Approve), the history after a reload, a reload in the middle of an answer (the stream resumes),
- * stop and clear.
+ * a dropped connection in the middle of a turn another tab started (the page catches up), stop and clear.
  *
  * The example imports the built package ("hearth", i.e. dist/): `npm run build` first. Needs
  * Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`); without it the suite is
@@ -78,9 +78,23 @@ describe.skipIf(!hasChromium)(
       }
     });
 
-    async function open(chat: string): Promise<Page> {
+    async function open(chat: string, options: { trackSockets?: boolean } = {}): Promise<Page> {
       if (context === undefined) throw new Error("setup did not finish");
       const page = await context.newPage();
+      // Keeps the page's WebSockets in `window.sockets`, so a test can drop the connection.
+      if (options.trackSockets) {
+        await page.addInitScript(() => {
+          const Native = window.WebSocket;
+          const sockets: WebSocket[] = [];
+          (window as unknown as { sockets: WebSocket[] }).sockets = sockets;
+          window.WebSocket = class extends Native {
+            constructor(...args: ConstructorParameters<typeof WebSocket>) {
+              super(...args);
+              sockets.push(this);
+            }
+          };
+        });
+      }
       page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
       page.on("console", (message) => {
         if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
@@ -218,6 +232,39 @@ describe.skipIf(!hasChromium)(
       await expect.poll(async () => (await stored("resume")).length, { timeout: WAIT }).toBe(0);
       await page.reload();
       await expect.poll(() => page.getByText("No messages yet").count(), { timeout: WAIT }).toBe(1);
+      expect(problems).toEqual([]);
+    });
+
+    test("the page server answers a path with malformed percent-encoding with 400", async () => {
+      const bad = await t!.fetch("/assets/%E0%A4%A.js");
+      expect(bad.status).toBe(400);
+      expect((await t!.fetch("/assets/missing.js")).status).toBe(404);
+      expect((await t!.fetch("/")).status).toBe(200);
+    });
+
+    test("a page that loses its connection while another tab's turn streams catches up when it is back", async () => {
+      const writer = await open("dropped");
+      const reader = await open("dropped", { trackSockets: true });
+      const words = Array.from({ length: 60 }, (_, i) => `word${i + 1}`).join(" ");
+      await writer.getByTestId("composer").fill(words);
+      await writer.getByTestId("send").click();
+      // The reader follows the turn it did not start, then its connection drops mid-answer.
+      await expect.poll(async () => (await assistant(reader).last().textContent())?.length ?? 0, { timeout: WAIT }).toBeGreaterThan(40);
+      expect(await status(reader)()).toBe("streaming");
+      const closed = await reader.evaluate(() => {
+        const open = (window as unknown as { sockets: WebSocket[] }).sockets.filter((socket) => socket.readyState === WebSocket.OPEN);
+        for (const socket of open) socket.close();
+        return open.length;
+      });
+      expect(closed).toBe(1);
+
+      // Back online, the reader catches up (a replay of the running turn, or the stored transcript) and settles.
+      await expect.poll(() => reader.getByTestId("connection").textContent(), { timeout: WAIT }).toBe("connected");
+      await expect.poll(() => assistant(reader).last().textContent(), { timeout: WAIT }).toContain('word60".');
+      await expect.poll(status(reader), { timeout: WAIT }).toBe("ready");
+      await expect.poll(status(writer), { timeout: WAIT }).toBe("ready");
+      expect(await assistant(reader).count()).toBe(1);
+      expect(await assistant(reader).last().textContent()).toBe(await assistant(writer).last().textContent());
       expect(problems).toEqual([]);
     });
   },

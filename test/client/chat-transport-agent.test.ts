@@ -2,16 +2,18 @@
  * `AgentChatTransport` (what `useAgentChat` runs on) against a real Hearth server with an
  * `AIChatAgent` on the offline demo model: a turn streams and is stored, a second connection
  * joins a running turn, a dropped connection re-attaches mid-turn without repeating chunks, and an
- * approval's continuation arrives as frames of a turn the transport does not read.
+ * approval's continuation arrives as frames of a turn the transport does not read. The running
+ * turns come from a model the test feeds by hand, so they run exactly as long as the test needs.
  */
 import { convertToModelMessages, stepCountIs, streamText, tool, type UIMessage, type UIMessageChunk } from "ai";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { AIChatAgent, createDemoModel, type ChatFinishCallback, type OnChatMessageOptions } from "../../src/chat/index.ts";
 import { AgentChatTransport } from "../../src/client/chat-transport.ts";
-import { toolApprovalFrame, type ChatResponseFrame } from "../../src/client/chat-protocol.ts";
+import { readChatFrame, toolApprovalFrame, type ChatResponseFrame } from "../../src/client/chat-protocol.ts";
 import type { AgentClient } from "../../src/client/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { Gate, scriptedModel } from "../chat/helpers.ts";
 import { Inbox, uniqueName } from "./helpers.ts";
 
 class Assistant extends AIChatAgent<Record<string, string>> {
@@ -34,9 +36,31 @@ class Assistant extends AIChatAgent<Record<string, string>> {
   }
 }
 
+/** Model streams for `Held`, one per turn, in order: the test sends each piece of text. */
+const gates: Gate[] = [];
+
+class Held extends AIChatAgent<Record<string, string>> {
+  override async onChatMessage(onFinish: ChatFinishCallback, { abortSignal }: OnChatMessageOptions): Promise<Response> {
+    const gate = gates.shift();
+    if (gate === undefined) throw new Error("no gate for this turn");
+    return streamText({
+      model: scriptedModel(gate.stream),
+      messages: await convertToModelMessages(this.messages),
+      abortSignal,
+      onFinish,
+    }).toUIMessageStreamResponse();
+  }
+}
+
+function hold(): Gate {
+  const gate = new Gate();
+  gates.push(gate);
+  return gate;
+}
+
 let t: TestEnv;
 beforeAll(async () => {
-  t = await createTestEnv({ agents: { Assistant }, time: "system" });
+  t = await createTestEnv({ agents: { Assistant, Held }, time: "system" });
 });
 afterAll(async () => {
   await t.close();
@@ -60,14 +84,12 @@ function send(transport: AgentChatTransport, messages: UIMessage[]): Promise<Rea
   return transport.sendMessages({ chatId: "c", messages, trigger: "submit-message", messageId: undefined, abortSignal: undefined });
 }
 
-async function storedText(name: string): Promise<string> {
-  const messages = (await (await t.fetch(`/agents/assistant/${name}/get-messages`)).json()) as UIMessage[];
+async function storedText(name: string, agent = "assistant"): Promise<string> {
+  const messages = (await (await t.fetch(`/agents/${agent}/${name}/get-messages`)).json()) as UIMessage[];
   const last = messages.at(-1)!;
   return last.parts.map((part) => (part.type === "text" ? part.text : "")).join("");
 }
 
-/** Long enough (about a second of streaming) for a reconnect to happen mid-answer. */
-const LONG = Array.from({ length: 50 }, (_, i) => `w${i}`).join(" ");
 
 describe("AgentChatTransport against an AIChatAgent", () => {
   test("streams a turn; the agent stores the same answer", async () => {
@@ -82,30 +104,54 @@ describe("AgentChatTransport against an AIChatAgent", () => {
 
   test("a second connection joins the running turn with reconnectToStream", async () => {
     const name = uniqueName("join");
-    const first = await t.connect("Assistant", name);
-    const stream = await send(new AgentChatTransport({ agent: first }), [said(LONG)]);
+    const gate = hold();
+    const first = await t.connect("Held", name);
+    const stream = await send(new AgentChatTransport({ agent: first }), [said("Tell me")]);
     const started = new Inbox<UIMessageChunk>();
     const own = readAll(stream, started.push);
+    gate.text("one ");
     await started.until((chunk) => chunk.type === "text-delta");
-    const second = await t.connect("Assistant", name);
+    const second = await t.connect("Held", name);
+    const replayed = new Inbox<ChatResponseFrame>();
+    second.addEventListener("message", (event) => {
+      const frame = readChatFrame((event as MessageEvent).data);
+      if (frame?.type === "cf_agent_use_chat_response" && frame.replay) replayed.push(frame);
+    });
     const joined = await new AgentChatTransport({ agent: second }).reconnectToStream({ chatId: "c" });
     expect(joined).not.toBeNull();
+    // The turn is still held: what the second connection has so far can only be a replay.
+    await replayed.until((frame) => frame.replayComplete === true);
+    gate.text("two ");
+    gate.finish();
     const [mine, theirs] = await Promise.all([own, readAll(joined!)]);
+    expect(textOf(mine)).toBe("one two ");
     expect(theirs).toEqual(mine);
   });
 
   test("a connection that drops mid-turn re-attaches and reads every chunk once", async () => {
     const name = uniqueName("drop");
-    const client: AgentClient = await t.connect("Assistant", name);
+    const gate = hold();
+    const client: AgentClient = await t.connect("Held", name);
+    const replayed = new Inbox<ChatResponseFrame>();
+    client.addEventListener("message", (event) => {
+      const frame = readChatFrame((event as MessageEvent).data);
+      if (frame?.type === "cf_agent_use_chat_response" && frame.replay) replayed.push(frame);
+    });
     const transport = new AgentChatTransport({ agent: client });
     const received = new Inbox<UIMessageChunk>();
-    const all = readAll(await send(transport, [said(LONG)]), received.push);
-    await received.until((chunk) => chunk.type === "text-delta" && chunk.delta.startsWith("You"));
+    const all = readAll(await send(transport, [said("Tell me")]), received.push);
+    gate.text("before ");
+    await received.until((chunk) => chunk.type === "text-delta");
     client.reconnect();
+    // The turn is held while the connection comes back: the agent replays it from its first chunk.
+    await replayed.until((frame) => frame.replayComplete === true);
+    gate.text("after ");
+    gate.finish();
     const chunks = await all;
-    expect(textOf(chunks)).toContain(`You said: "${LONG}".`);
-    expect(textOf(chunks)).toBe(await storedText(name));
+    expect(textOf(chunks)).toBe("before after ");
+    expect(textOf(chunks)).toBe(await storedText(name, "held"));
     expect(chunks.filter((chunk) => chunk.type === "start")).toHaveLength(1);
+    expect(replayed.seen.length).toBeGreaterThan(0);
   });
 
   test("after an approval, the continuation arrives as frames of a turn the transport does not read", async () => {

@@ -5,11 +5,11 @@
 import type { UIMessage, UIMessageChunk } from "ai";
 import { describe, expect, test, vi } from "vitest";
 import { AgentChatTransport } from "../../src/client/chat-transport.ts";
-import type { ChatResponseFrame } from "../../src/client/chat-protocol.ts";
+import { readChatFrame, type ChatResponseFrame } from "../../src/client/chat-protocol.ts";
 
 class FakeSocket extends EventTarget {
   readonly sent: Array<Record<string, unknown>> = [];
-  shouldReconnect = true;
+  shouldReconnect: boolean | undefined = true;
   #open = true;
 
   send(data: string): boolean {
@@ -222,5 +222,41 @@ describe("AgentChatTransport", () => {
     const id = socket.last("cf_agent_use_chat_request").id as string;
     expect(transport.cancel()).toEqual([id]);
     expect(socket.last("cf_agent_chat_request_cancel")).toEqual({ type: "cf_agent_chat_request_cancel", id });
+  });
+
+  test("a connection that does not say it reconnects (a plain WebSocket) is closed for good: streams and probes settle", async () => {
+    const socket = new FakeSocket();
+    socket.shouldReconnect = undefined;
+    const transport = new AgentChatTransport({ agent: socket });
+    const stream = await send(transport);
+    socket.drop();
+    // The probe goes out on the closed socket (its send fails), so only the close can settle it.
+    const probe = transport.probe();
+    socket.dispatchEvent(new Event("close"));
+    expect(await readAll(stream)).toEqual([{ type: "error", errorText: "WebSocket closed mid-stream" }]);
+    expect(await probe).toBeNull();
+  });
+
+  test("reads how a turn ended from its last frame, and reports a skipped turn it sent", async () => {
+    const frame = (fields: Record<string, unknown>) =>
+      readChatFrame(JSON.stringify({ type: "cf_agent_use_chat_response", id: "r1", body: "", ...fields }));
+    expect(frame({ done: true, outcome: "skipped", messageIds: ["u1"] })).toMatchObject({ outcome: "skipped", messageIds: ["u1"] });
+    expect(frame({ done: true, outcome: "finished", messageIds: [1] })).not.toHaveProperty("outcome");
+    expect(frame({ done: true, outcome: "finished", messageIds: [1] })).not.toHaveProperty("messageIds");
+    expect(frame({ done: false, outcome: "completed" })).not.toHaveProperty("outcome");
+
+    const socket = new FakeSocket();
+    const onTurnSkipped = vi.fn();
+    const transport = new AgentChatTransport({ agent: socket, onTurnSkipped });
+    const refused = await send(transport);
+    const id = socket.last("cf_agent_use_chat_request").id as string;
+    socket.done(id, { outcome: "skipped" });
+    expect(await readAll(refused)).toEqual([]);
+    expect(onTurnSkipped).toHaveBeenCalledWith({ id, messageId: user.id, messageIds: undefined });
+
+    const completed = await send(transport);
+    socket.done(socket.last("cf_agent_use_chat_request").id as string, { outcome: "completed", messageIds: [user.id] });
+    await readAll(completed);
+    expect(onTurnSkipped).toHaveBeenCalledTimes(1);
   });
 });

@@ -27,11 +27,17 @@ const NOT_BUILT = `<!doctype html>
 <p>then reload. The agent itself is running: <code>/agents/chat/&lt;name&gt;</code>.</p>
 </body>`;
 
-/** Answers GET requests for the page and its assets; `undefined` for anything else. */
+/** Answers GET requests for the page and its assets (400 for a path that cannot be decoded); `undefined` for anything else. */
 export async function servePage(request: Request): Promise<Response | undefined> {
   if (request.method !== "GET" && request.method !== "HEAD") return undefined;
   const { pathname } = new URL(request.url);
-  const file = pathname === "/" ? "index.html" : decodeURIComponent(pathname.slice(1));
+  let file: string;
+  try {
+    file = pathname === "/" ? "index.html" : decodeURIComponent(pathname.slice(1));
+  } catch {
+    // A "%" that starts no valid escape.
+    return new Response("Bad request: malformed percent-encoding in the path", { status: 400 });
+  }
   const path = normalize(join(DIST, file));
   if (!path.startsWith(DIST) || path.includes(`${sep}.`)) return undefined;
   try {
