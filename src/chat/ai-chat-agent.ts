@@ -51,6 +51,11 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   chatLimits: Partial<ChatLimits> = {};
   /** Keep only the newest this many messages in storage (all by default). Does not limit what the model sees. */
   maxPersistedMessages: number | undefined = undefined;
+  /**
+   * Accept `role: "system"` messages from clients (off by default: a client could otherwise give
+   * the model instructions of its own). Server code adds them with `saveMessages` / `persistMessages`.
+   */
+  acceptClientSystemMessages = false;
   #engine: ChatEngine<Message> | undefined;
   #limits: { source: Partial<ChatLimits>; resolved: ChatLimits } | undefined;
 
@@ -161,6 +166,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         concurrency: () => this.messageConcurrency,
         limits: () => this.#chatLimits(),
         keepLast: () => this.maxPersistedMessages,
+        acceptSystem: () => this.acceptClientSystemMessages,
       });
     }
     return this.#engine;

@@ -9,12 +9,12 @@ import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlTag } from "../storage/sql.ts";
 import { CHAT_FRAMES, chatFrames, type ChatFrame, type ClientToolSchema } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
-import { MessageStore } from "./message-store.ts";
+import { ConversationTooLargeError, MessageStore } from "./message-store.ts";
 import { ResumeCoordinator, type LiveStream } from "./resume.ts";
 import { StreamStore } from "./stream-store.ts";
-import { mergeIncoming } from "./merge.ts";
-import { applyToolAnswer, awaitsClient, originMessageIds, type ToolAnswer } from "./tool-parts.ts";
-import { assembleStored, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
+import { checkClientMessages, mergeIncoming } from "./merge.ts";
+import { applyToolAnswer, awaitsClient, awaitsContinuation, originMessageIds, type ToolAnswer } from "./tool-parts.ts";
+import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
 import { TurnQueue, type ChatConcurrency, type TurnJob } from "./turn-queue.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
@@ -34,6 +34,8 @@ export interface EngineHost<M extends UIMessage> {
   concurrency(): ChatConcurrency;
   limits(): ChatLimits;
   keepLast(): number | undefined;
+  /** Clients may send `role: "system"` messages (`acceptClientSystemMessages`). */
+  acceptSystem(): boolean;
 }
 
 /** Frames that change the conversation: refused from read-only connections. */
@@ -58,7 +60,7 @@ export class ChatEngine<M extends UIMessage> {
 
   constructor(host: EngineHost<M>) {
     this.#host = host;
-    this.messages = new MessageStore<M>(host.sql, host.now);
+    this.messages = new MessageStore<M>(host.sql, host.now, () => host.limits().maxConversationBytes);
     this.streams = new StreamStore(host.sql, host.now);
     this.usage = new UsageStore(host.sql, () => host.limits().maxUsageRows);
     host.sql`CREATE TABLE IF NOT EXISTS hearth_chat_context (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
@@ -82,9 +84,18 @@ export class ChatEngine<M extends UIMessage> {
       case CHAT_FRAMES.request:
         return this.#request(connection, frame);
       case CHAT_FRAMES.messages: {
+        // Edits, reorders and drops stored messages; new messages come only with chat requests.
+        const refuse = (error: string) => connection.send(protocolFrames.error(`${frame.type}: ${error}`));
         const checked = await validateMessages<M>(frame.messages, this.#host.limits());
-        if (!checked.ok) return connection.send(protocolFrames.error(`${frame.type}: ${checked.error}`));
-        this.messages.replaceAll(mergeIncoming(checked.messages, this.messages.list, false), this.#host.keepLast());
+        if (!checked.ok) return refuse(checked.error);
+        const allowed = this.#checkClient(checked.messages, false);
+        if (!allowed.ok) return refuse(allowed.error);
+        try {
+          this.messages.replaceAll(mergeIncoming(allowed.messages, this.messages.list, false), this.#host.keepLast());
+        } catch (error) {
+          if (error instanceof ConversationTooLargeError) return refuse(error.message);
+          throw error;
+        }
         this.#broadcast(chatFrames.messages(this.messages.list), connection.id);
         return;
       }
@@ -97,11 +108,15 @@ export class ChatEngine<M extends UIMessage> {
         return this.resume.requested(connection.id, frame.probeId);
       case CHAT_FRAMES.resumeAck:
         return this.resume.acknowledged(connection.id, frame.id);
-      case CHAT_FRAMES.toolResult:
+      case CHAT_FRAMES.toolResult: {
+        // Results are taken for the tools the client declared when the call was made, not in this frame.
+        const clientTools = clientToolNames(this.#context().clientTools);
         if (frame.clientTools) this.#saveContext({ ...this.#context(), clientTools: frame.clientTools });
-        return this.#answer(connection, frame.toolCallId, { kind: "result", output: frame.output, failed: frame.failed, errorText: frame.errorText }, frame.autoContinue);
+        const answer: ToolAnswer = { kind: "result", output: frame.output, failed: frame.failed, errorText: frame.errorText };
+        return this.#answer(connection, frame.toolCallId, answer, frame.autoContinue, clientTools);
+      }
       case CHAT_FRAMES.toolApproval:
-        return this.#answer(connection, frame.toolCallId, { kind: "approval", approved: frame.approved }, frame.autoContinue);
+        return this.#answer(connection, frame.toolCallId, { kind: "approval", approved: frame.approved }, frame.autoContinue, new Set());
     }
   }
 
@@ -118,16 +133,20 @@ export class ChatEngine<M extends UIMessage> {
 
   /**
    * Start-up: a stream still marked as running was cut short by a restart. Its model call cannot
-   * continue; the message streamed so far is stored (marked `interrupted`) and the stream stays
-   * replayable for clients that reconnect.
+   * continue; the message streamed so far is stored (marked `interrupted`, its unfinished server
+   * tool calls ended as errors) and the stream stays replayable for clients that reconnect. An
+   * approved tool call that no turn ran yet gets its continuation.
    */
   async recover(): Promise<void> {
     const stored = this.streams.current();
-    if (stored?.status !== "streaming") return;
-    const base = stored.baseId === undefined ? undefined : this.messages.find(stored.baseId);
-    const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base);
-    if (message && message.parts.length > 0) this.messages.put(markInterrupted(message), stored.anchorId, this.#host.keepLast());
-    this.streams.markInterrupted(stored.requestId);
+    if (stored?.status === "streaming") {
+      const base = stored.baseId === undefined ? undefined : this.messages.find(stored.baseId);
+      const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base, clientToolNames(this.#context().clientTools));
+      if (message && message.parts.length > 0) this.messages.put(markInterrupted(message), stored.anchorId, this.#host.keepLast());
+      this.streams.markInterrupted(stored.requestId);
+    }
+    // An approval applied whose continuation never ran (the queue was full, or the process stopped in between).
+    if (awaitsContinuation(this.messages.list.at(-1)) && !this.queue.busy) this.#continue(undefined);
   }
 
   /** The agent leaves memory: the running turn stops without touching storage. */
@@ -186,18 +205,28 @@ export class ChatEngine<M extends UIMessage> {
     const checked = await validateMessages<M>(request.messages, limits);
     if (!checked.ok) return fail(checked.error);
     if (checked.messages.length === 0) return fail("a chat request needs at least one message");
+    const allowed = this.#checkClient(checked.messages, true);
+    if (!allowed.ok) return fail(allowed.error);
     const policy = this.#host.concurrency();
     if (policy === "drop" && this.queue.busy) {
-      // Refused before anything is stored: the sender drops its optimistic message.
-      connection.send(chatFrames.messages(this.messages.list));
+      // Refused before anything is stored: the request ends, then the sender gets the stored
+      // conversation back (dropping its optimistic message).
       connection.send(chatFrames.response({ id, body: "", done: true, outcome: "skipped" }));
+      connection.send(chatFrames.messages(this.messages.list));
       return;
     }
-    if (policy === "queue" && this.queue.waiting.length >= limits.maxQueuedTurns) {
-      return fail(`${this.queue.waiting.length} turns are already waiting; the limit is ${limits.maxQueuedTurns} (maxQueuedTurns)`);
+    // Under "latest" the waiting requests make way for this one; other waiting jobs stay.
+    const ahead = policy === "latest" ? this.queue.waiting.filter((job) => job.kind !== "request").length : this.queue.waiting.length;
+    if (ahead >= limits.maxQueuedTurns) {
+      return fail(`${ahead} turns are already waiting; the limit is ${limits.maxQueuedTurns} (maxQueuedTurns)`);
     }
-    const incoming = mergeIncoming(checked.messages, this.messages.list, request.trigger === "regenerate-message");
-    this.messages.replaceAll(incoming, this.#host.keepLast());
+    const incoming = mergeIncoming(allowed.messages, this.messages.list, request.trigger === "regenerate-message");
+    try {
+      this.messages.replaceAll(incoming, this.#host.keepLast());
+    } catch (error) {
+      if (error instanceof ConversationTooLargeError) return fail(error.message);
+      throw error;
+    }
     this.#saveContext({ body: request.body, clientTools: request.clientTools });
     this.#broadcast(chatFrames.messages(this.messages.list), connection.id);
     const spec: TurnSpec = {
@@ -220,15 +249,25 @@ export class ChatEngine<M extends UIMessage> {
     if (admission === "full") fail(`too many turns are waiting; the limit is ${limits.maxQueuedTurns} (maxQueuedTurns)`);
   }
 
+  /** A client's messages checked against the stored ones (see `checkClientMessages`). */
+  #checkClient(messages: M[], acceptNew: boolean) {
+    return checkClientMessages(messages, this.messages.list, {
+      acceptSystem: this.#host.acceptSystem(),
+      acceptNew,
+      liveMessageId: this.#live?.messageId,
+      pruned: this.#host.keepLast() !== undefined,
+    });
+  }
+
   /** A client's tool result or approval: applied after the running turn, then the turn continues. */
-  #answer(connection: Connection, toolCallId: string, answer: ToolAnswer, autoContinue: boolean): void {
+  #answer(connection: Connection, toolCallId: string, answer: ToolAnswer, autoContinue: boolean, clientTools: ReadonlySet<string>): void {
     const what = answer.kind === "result" ? CHAT_FRAMES.toolResult : CHAT_FRAMES.toolApproval;
     const admission = this.queue.add({
       id: `answer:${toolCallId}`,
       kind: "answer",
       run: async () => {
         try {
-          this.#apply(connection, what, toolCallId, answer, autoContinue);
+          this.#apply(connection, what, toolCallId, answer, autoContinue, clientTools);
         } finally {
           if (this.queue.waiting.length === 0 && !this.#gone) this.resume.settled();
         }
@@ -238,24 +277,34 @@ export class ChatEngine<M extends UIMessage> {
     if (admission === "full") connection.send(protocolFrames.error(`${what}: too many turns are waiting (maxQueuedTurns)`));
   }
 
-  #apply(connection: Connection, what: string, toolCallId: string, answer: ToolAnswer, autoContinue: boolean): void {
-    const update = applyToolAnswer(this.messages.list, toolCallId, answer);
+  #apply(connection: Connection, what: string, toolCallId: string, answer: ToolAnswer, autoContinue: boolean, clientTools: ReadonlySet<string>): void {
+    const update = applyToolAnswer(this.messages.list, toolCallId, answer, clientTools);
     if (update.kind === "not-found") return connection.send(protocolFrames.error(`${what}: no tool call ${JSON.stringify(toolCallId)} in this conversation`));
+    if (update.kind === "server-tool") {
+      return connection.send(protocolFrames.error(`${what}: tool call ${JSON.stringify(toolCallId)} is of "${update.tool}", which is not one of the client's tools; its result comes from the agent`));
+    }
     if (update.kind === "wrong-state") {
       return connection.send(protocolFrames.error(`${what}: tool call ${JSON.stringify(toolCallId)} is in state "${update.state}" and takes no ${answer.kind}`));
     }
     if (update.kind === "unchanged") return;
-    this.messages.put(update.message, undefined, this.#host.keepLast());
+    try {
+      this.messages.put(update.message, undefined, this.#host.keepLast());
+    } catch (error) {
+      if (error instanceof ConversationTooLargeError) return connection.send(protocolFrames.error(`${what}: ${error.message}`));
+      throw error;
+    }
     this.#broadcast(chatFrames.messageUpdated(update.message));
     // Parallel tool calls: the turn continues once the last of them is answered.
     if (!autoContinue || awaitsClient(this.messages.list.at(-1)) || this.queue.waiting.some((job) => job.kind === "continuation")) return;
-    this.#continue(connection.id);
+    if (this.#continue(connection.id) === "full") {
+      connection.send(protocolFrames.error(`${what}: applied, but the turn cannot continue yet: too many turns are waiting (maxQueuedTurns); it continues when the agent next starts`));
+    }
   }
 
-  #continue(originId: string): void {
+  #continue(originId: string | undefined): "accepted" | "dropped" | "full" {
     const requestId = generateId();
     const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context() };
-    this.queue.add({ id: requestId, kind: "continuation", run: async (signal) => void (await this.#turn(spec, signal)), skip: () => {} });
+    return this.queue.add({ id: requestId, kind: "continuation", run: async (signal) => void (await this.#turn(spec, signal)), skip: () => {} });
   }
 
   async #turn(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
@@ -271,6 +320,12 @@ export class ChatEngine<M extends UIMessage> {
       recordUsage: (requestId, event) => this.#recordUsage(requestId, event),
       broadcast: (frame, except) => {
         if (!stale()) this.#broadcast(frame, except);
+      },
+      broadcastChunk: (frame) => {
+        if (!stale()) this.#broadcast(frame, undefined, this.resume.excluded);
+      },
+      broadcastTerminal: (frame) => {
+        if (!stale()) this.#broadcast(frame, undefined, this.resume.owed);
       },
       setLive: (live) => {
         if (!stale()) this.#live = live;
@@ -322,11 +377,11 @@ export class ChatEngine<M extends UIMessage> {
     }
   }
 
-  #broadcast(frame: string, exceptId?: string): void {
-    const excluded = this.resume.excluded;
+  /** Sends to every chat connection but `exceptId` and `excluded`. */
+  #broadcast(frame: string, exceptId?: string, excluded?: ReadonlySet<string>): void {
     for (const connection of this.#host.connections()) {
       const { record } = connection;
-      if (!record.protocol || !record.connected || connection.id === exceptId || excluded.has(connection.id)) continue;
+      if (!record.protocol || !record.connected || connection.id === exceptId || excluded?.has(connection.id)) continue;
       connection.send(frame);
     }
   }

@@ -5,19 +5,37 @@
 import type { JSONSchema7 } from "ai";
 import type { ChatLimits } from "./limits.ts";
 
+/**
+ * The `type` of every chat frame. Client → agent: `request`, `messages`, `clear`, `cancel`,
+ * `resumeRequest`, `resumeAck`, `toolResult`, `toolApproval`; agent → client: `response`,
+ * `messages`, `clear`, `resuming`, `resumeNone`, `pending`, `messageUpdated`.
+ */
 export const CHAT_FRAMES = {
+  /** A chat request: `{ id, init: { method: "POST", body } }`, the body holding `messages`, `trigger`, `clientTools` and the application's fields. */
   request: "cf_agent_use_chat_request",
+  /** One piece of a request's reply: a UI message chunk in `body` (`done: false`), or its end (`done: true`, with `outcome`). */
   response: "cf_agent_use_chat_response",
+  /** The whole conversation. From a client: edits, reorders or drops stored messages (it adds none). */
   messages: "cf_agent_chat_messages",
+  /** Empties the conversation (both directions). */
   clear: "cf_agent_chat_clear",
+  /** Cancels a request by id, running or queued. */
   cancel: "cf_agent_chat_request_cancel",
+  /** A client asks whether a stream can be resumed (optionally with a `probeId` echoed back). */
   resumeRequest: "cf_agent_stream_resume_request",
+  /** A stream can be resumed: acknowledge it with `resumeAck` to receive it. */
   resuming: "cf_agent_stream_resuming",
+  /** The client acknowledges `resuming`: the stored chunks follow, replayed. */
   resumeAck: "cf_agent_stream_resume_ack",
+  /** Nothing to resume. */
   resumeNone: "cf_agent_stream_resume_none",
+  /** A turn is queued but not streaming yet: `resuming` or `resumeNone` follows. */
   pending: "cf_agent_stream_pending",
+  /** The output of a client tool call (`toolCallId`, `output` or `state: "output-error"` with `errorText`). */
   toolResult: "cf_agent_tool_result",
+  /** The answer to a tool call that needs approval (`toolCallId`, `approved`). */
   toolApproval: "cf_agent_tool_approval",
+  /** One stored message changed (a tool result or approval was applied). */
   messageUpdated: "cf_agent_message_updated",
 } as const;
 
@@ -129,11 +147,11 @@ function toFrame(value: Record<string, unknown>, limits: ChatLimits): ChatFrame 
         throw new FrameError(`"state" must be "output-available" or "output-error", got ${JSON.stringify(state)}`);
       }
       if (value.errorText !== undefined && typeof value.errorText !== "string") throw new FrameError('"errorText" must be a string');
-      if (state !== "output-error" && !("output" in value)) throw new FrameError('needs an "output" (null when there is none)');
       return {
         type: CHAT_FRAMES.toolResult,
         toolCallId,
-        output: value.output,
+        // A tool that returned `undefined` arrives without "output" (JSON drops it): null.
+        output: value.output ?? null,
         errorText: value.errorText as string | undefined,
         failed: state === "output-error",
         autoContinue: optionalBoolean(value, "autoContinue"),
@@ -247,6 +265,5 @@ export const chatFrames = {
   messageUpdated: (message: unknown): string => JSON.stringify({ type: CHAT_FRAMES.messageUpdated, message }),
   resuming: (id: string, probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.resuming, id, ...(probeId ? { probeId } : {}) }),
   resumeNone: (probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.resumeNone, reason: "idle", ...(probeId ? { probeId } : {}) }),
-  pending: (id: string | undefined, probeId?: string): string =>
-    JSON.stringify({ type: CHAT_FRAMES.pending, ...(id ? { id } : {}), ...(probeId ? { probeId } : {}) }),
+  pending: (probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.pending, ...(probeId ? { probeId } : {}) }),
 };

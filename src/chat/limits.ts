@@ -5,6 +5,8 @@
 export const CHAT_LIMITS = {
   /** Largest single message (a UIMessage as JSON), received from a client or assembled from a stream. */
   maxChatMessageBytes: 16 * 1024 * 1024,
+  /** The whole stored conversation (every message as JSON), on every path that stores messages. */
+  maxConversationBytes: 64 * 1024 * 1024,
   /** Messages one chat request (or one `cf_agent_chat_messages` frame) may carry. */
   maxChatRequestMessages: 10_000,
   /** Turns waiting behind the running one; a request beyond it is refused. */
@@ -13,6 +15,8 @@ export const CHAT_LIMITS = {
   maxClientTools: 128,
   /** Longest request id, message id or tool call id, in characters. */
   maxChatIdLength: 256,
+  /** A turn whose reply produces no chunk for this long is aborted (a reply stream that never closes). */
+  maxTurnIdleMs: 5 * 60 * 1000,
   /** Per-turn usage rows kept per agent; older rows are dropped, the totals keep counting. */
   maxUsageRows: 10_000,
 } as const;

@@ -9,9 +9,13 @@
  *
  * A request that only edits or drops messages (nothing new in it), and a regenerate, replace the
  * stored conversation exactly.
+ *
+ * Assistant messages belong to the server ({@link checkClientMessages}): a client's copy of one the
+ * server stored is replaced by the stored one, and one the server never produced is refused. Tool
+ * answers reach the server only as `cf_agent_tool_result` / `cf_agent_tool_approval` frames.
  */
 import type { UIMessage } from "ai";
-import { keepServerToolState } from "./tool-parts.ts";
+import { hasToolParts, keepServerToolState } from "./tool-parts.ts";
 
 export function mergeIncoming<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], exact: boolean): M[] {
   const merged = keepServerToolState(incoming, stored);
@@ -27,4 +31,58 @@ export function mergeIncoming<M extends UIMessage>(incoming: readonly M[], store
   const unseen = stored.slice(lastShared + 1).filter((m) => !incomingIds.has(m.id));
   if (unseen.length === 0) return merged;
   return [...merged.slice(0, firstNew), ...unseen, ...merged.slice(firstNew)];
+}
+
+/** What a client may send, for {@link checkClientMessages}. */
+export interface ClientMessageRules {
+  /** `role: "system"` messages are accepted (the class's `acceptClientSystemMessages`). */
+  acceptSystem: boolean;
+  /** New messages are accepted (chat requests); a `cf_agent_chat_messages` frame may only edit, reorder and drop. */
+  acceptNew: boolean;
+  /** Id of the answer the running turn is streaming: a client's copy of it is left out (the turn stores it). */
+  liveMessageId: string | undefined;
+  /** Older messages are pruned from storage (`maxPersistedMessages`): assistant messages the server no longer has, before the first one it has, are left out. */
+  pruned: boolean;
+}
+
+export type ClientMessagesCheck<M> = { ok: true; messages: M[] } | { ok: false; error: string };
+
+/**
+ * A client's messages made safe to store: assistant messages the server stored are replaced by
+ * the stored copy; assistant messages it never produced, tool parts outside them, changed roles,
+ * system messages (unless accepted) and, when `acceptNew` is false, new messages are refused.
+ */
+export function checkClientMessages<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], rules: ClientMessageRules): ClientMessagesCheck<M> {
+  const byId = new Map(stored.map((m) => [m.id, m]));
+  const messages: M[] = [];
+  let seenKnown = false;
+  for (let i = 0; i < incoming.length; i++) {
+    const message = incoming[i]!;
+    const known = byId.get(message.id);
+    const where = `messages[${i}] (${JSON.stringify(message.id)})`;
+    if (known) seenKnown = true;
+    if (known && known.role !== message.role) return { ok: false, error: `${where} is stored with role "${known.role}"; a client may not change it to "${message.role}"` };
+    if (message.role === "assistant") {
+      if (known) {
+        messages.push(known);
+        continue;
+      }
+      if (message.id === rules.liveMessageId || (rules.pruned && !seenKnown)) continue;
+      return { ok: false, error: `${where} is an assistant message this agent did not produce; assistant messages come only from the agent` };
+    }
+    if (message.role === "system" && !rules.acceptSystem) {
+      if (known) {
+        messages.push(known);
+        continue;
+      }
+      return { ok: false, error: `${where} has role "system"; this agent does not accept system messages from clients (acceptClientSystemMessages)` };
+    }
+    if (hasToolParts(message)) return { ok: false, error: `${where} has tool parts; tool calls belong to assistant messages, and tool answers are sent as cf_agent_tool_result / cf_agent_tool_approval` };
+    if (!known && !rules.acceptNew) {
+      if (rules.pruned && !seenKnown) continue;
+      return { ok: false, error: `${where} is not in the conversation; cf_agent_chat_messages may only edit, reorder or drop messages (send new ones as a chat request)` };
+    }
+    messages.push(message);
+  }
+  return { ok: true, messages };
 }

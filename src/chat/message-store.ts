@@ -21,12 +21,15 @@ interface Cached {
 export class MessageStore<M extends UIMessage> {
   readonly #sql: SqlTag;
   readonly #now: () => number;
+  readonly #maxBytes: () => number;
   #messages: M[] | undefined;
   readonly #written = new Map<string, Cached>();
 
-  constructor(sql: SqlTag, now: () => number) {
+  /** `maxBytes`: the largest conversation (all messages as JSON) a write may leave. */
+  constructor(sql: SqlTag, now: () => number, maxBytes: () => number) {
     this.#sql = sql;
     this.#now = now;
+    this.#maxBytes = maxBytes;
     sql`CREATE TABLE IF NOT EXISTS hearth_chat_messages (
       id TEXT PRIMARY KEY,
       position INTEGER NOT NULL,
@@ -50,15 +53,21 @@ export class MessageStore<M extends UIMessage> {
   /**
    * Makes the stored conversation exactly `messages`, in that order: writes the rows that changed,
    * deletes the ones no longer present. With `keepLast`, only the newest that many are kept.
+   * Throws {@link ConversationTooLargeError}, writing nothing, when the result would be larger
+   * than `maxConversationBytes`.
    */
   replaceAll(messages: readonly M[], keepLast?: number): void {
     const kept = keepLast !== undefined && messages.length > keepLast ? messages.slice(messages.length - keepLast) : messages;
     if (this.#messages === undefined) this.#load(); // the cache is compared with below
+    const jsons = kept.map((message) => JSON.stringify(message));
+    const bytes = jsons.reduce((sum, json) => sum + Buffer.byteLength(json), 0);
+    const limit = this.#maxBytes();
+    if (bytes > limit) throw new ConversationTooLargeError(bytes, limit);
     const now = this.#now();
     const present = new Set<string>();
     kept.forEach((message, position) => {
       present.add(message.id);
-      const json = JSON.stringify(message);
+      const json = jsons[position]!;
       const cached = this.#written.get(message.id);
       if (cached?.json === json && cached.position === position) return;
       if (cached === undefined) {
@@ -101,11 +110,6 @@ export class MessageStore<M extends UIMessage> {
     this.#messages = [];
   }
 
-  /** Rows in storage (a check that history is one row per message). */
-  count(): number {
-    return this.#sql<{ n: number }>`SELECT count(*) AS n FROM hearth_chat_messages`[0]?.n ?? 0;
-  }
-
   /** Drops the in-memory copy (after a rollback); the next read loads the rows again. */
   invalidate(): void {
     this.#messages = undefined;
@@ -130,5 +134,13 @@ export class MessageStore<M extends UIMessage> {
       messages.push(message);
     }
     this.#messages = messages;
+  }
+}
+
+/** A write that would make the stored conversation larger than `maxConversationBytes`. */
+export class ConversationTooLargeError extends Error {
+  constructor(bytes: number, limit: number) {
+    super(`the conversation would be ${bytes} bytes of JSON; the limit is ${limit} (maxConversationBytes)`);
+    this.name = "ConversationTooLargeError";
   }
 }

@@ -77,7 +77,7 @@ export async function chatModelFromEnv(
     });
     return {
       model: provider.chatModel(modelId),
-      label: `${modelId} via OpenAI-compatible server at ${baseURL} (OPENAI_BASE_URL)`,
+      label: `${modelId} via OpenAI-compatible server at ${withoutCredentials(baseURL)} (OPENAI_BASE_URL)`,
       offline: false,
     };
   }
@@ -108,9 +108,14 @@ export async function chatModelFromEnv(
  * ```
  */
 export function describeModelChoice(choice: ChatModelChoice): string {
-  if (!choice.offline) return `Chat model: ${choice.label}`;
+  if (!choice.offline) return `Chat model: ${withoutCredentials(choice.label)}`;
   return (
     `Chat model: ${choice.label}. Its answers are canned: set OPENAI_API_KEY, ANTHROPIC_API_KEY ` +
     "or OPENAI_BASE_URL (with CHAT_MODEL) for a real model."
   );
+}
+
+/** Text with the `user:password@` of any URL in it removed, for output. */
+function withoutCredentials(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/?#@\s]*@/gi, "$1");
 }

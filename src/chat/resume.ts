@@ -5,25 +5,35 @@
  * `cf_agent_stream_resume_none`. The client acknowledges with `cf_agent_stream_resume_ack {id}` and
  * receives every stored chunk (`replay: true`), then either `replayComplete` (the stream is live and
  * continues) or `done` (the stream was cut short by a restart). Until it acknowledges, a notified
- * connection gets no live chunks, so nothing arrives twice or out of order.
+ * connection gets no live chunks of that stream, so nothing arrives twice or out of order; every
+ * other frame (the turn's end, the conversation) reaches it as usual. An acknowledgement that
+ * comes after the stream ended gets its `done` frame, with the turn's outcome.
  */
-import { chatFrames } from "./frames.ts";
+import { chatFrames, type ChatOutcome } from "./frames.ts";
 import type { StreamStore } from "./stream-store.ts";
 
 /** The stream the running turn is producing. */
 export interface LiveStream {
   readonly requestId: string;
   readonly continuation: boolean;
+  /** The id of the answer it streams, once its first chunk went out. */
+  readonly messageId?: string;
 }
 
-/** A stream that ended while some connections it was offered to had not acknowledged yet. */
+/** How the last stream ended: what a late acknowledgement gets. */
 export interface EndedStream {
   readonly requestId: string;
   readonly continuation: boolean;
+  readonly outcome: ChatOutcome;
+  readonly messageIds: string[] | undefined;
+  /** Its chunks, when connections it was offered to had not acknowledged it yet. */
   readonly bodies: readonly string[];
-  /** The terminal frame the other connections got. */
+  /** The terminal frame everyone got. */
   readonly terminal: string;
 }
+
+/** How long the chunks of an ended stream are kept for connections that have not acknowledged it. */
+export const ENDED_STREAM_KEEP_MS = 60_000;
 
 interface ResumeHost {
   readonly streams: StreamStore;
@@ -39,16 +49,27 @@ export class ResumeCoordinator {
   readonly #notified = new Set<string>();
   /** Asked while a turn was pending: connection id → their probe id. */
   readonly #waiting = new Map<string, string | undefined>();
-  /** The last stream, kept in memory for connections offered it that have not acknowledged. */
-  #ended: { stream: EndedStream; owed: Set<string> } | undefined;
+  /** How the last stream ended; its chunks only while connections offered it may still acknowledge. */
+  #ended: EndedStream | undefined;
+  /** Connections offered the last stream that have not acknowledged it: they get its chunks when they do. */
+  readonly #owed = new Set<string>();
+  #dropChunks: ReturnType<typeof setTimeout> | undefined;
 
   constructor(host: ResumeHost) {
     this.#host = host;
   }
 
-  /** Connections that must not receive live chunks now. */
+  /** Connections that must not receive the live stream's chunks (`done: false` frames) now. */
   get excluded(): ReadonlySet<string> {
     return this.#notified;
+  }
+
+  /**
+   * Connections offered the ended stream that have not acknowledged it: its terminal frame
+   * reaches them after the replay when they acknowledge, or alone once the kept chunks are dropped.
+   */
+  get owed(): ReadonlySet<string> {
+    return this.#owed;
   }
 
   /** A new connection learns about a live stream without asking (clients that never ask still resume). */
@@ -62,7 +83,7 @@ export class ResumeCoordinator {
     if (live) return this.#offer(connectionId, live.requestId, probeId, true);
     if (this.#host.turnPending()) {
       this.#waiting.set(connectionId, probeId);
-      this.#host.send(connectionId, chatFrames.pending(undefined, probeId));
+      this.#host.send(connectionId, chatFrames.pending(probeId));
       return;
     }
     const stored = this.#host.streams.current();
@@ -72,20 +93,30 @@ export class ResumeCoordinator {
 
   acknowledged(connectionId: string, requestId: string): void {
     this.#notified.delete(connectionId);
-    if (this.#ended?.stream.requestId === requestId && this.#ended.owed.delete(connectionId)) {
-      const { stream } = this.#ended;
-      if (this.#ended.owed.size === 0) this.#ended = undefined;
-      stream.bodies.forEach((body, seq) =>
-        this.#host.send(connectionId, chatFrames.response({ id: requestId, body, done: false, replay: true, seq, continuation: stream.continuation })),
+    const ended = this.#ended?.requestId === requestId ? this.#ended : undefined;
+    if (ended && this.#owed.delete(connectionId)) {
+      ended.bodies.forEach((body, seq) =>
+        this.#host.send(connectionId, chatFrames.response({ id: requestId, body, done: false, replay: true, seq, continuation: ended.continuation })),
       );
-      this.#host.send(connectionId, stream.terminal);
+      if (this.#owed.size === 0) this.#freeChunks();
+      this.#host.send(connectionId, replayed(ended.terminal));
       return;
     }
     const stored = this.#host.streams.current();
     const live = this.#host.live();
     if (!stored || stored.requestId !== requestId) {
       // Finished meanwhile (its message is in the conversation): end the client's resumed stream.
-      if (live?.requestId !== requestId) this.#host.send(connectionId, chatFrames.response({ id: requestId, body: "", done: true, replay: true }));
+      if (live?.requestId === requestId) return;
+      this.#host.send(
+        connectionId,
+        chatFrames.response({
+          id: requestId,
+          body: "",
+          done: true,
+          replay: true,
+          ...(ended ? { continuation: ended.continuation, outcome: ended.outcome, messageIds: ended.messageIds } : {}),
+        }),
+      );
       return;
     }
     const continuation = stored.continuation;
@@ -105,18 +136,34 @@ export class ResumeCoordinator {
 
   /** A turn started streaming: connections that waited for it are offered the stream. */
   streamStarted(requestId: string): void {
-    this.#ended = undefined;
     for (const [connectionId, probeId] of this.#waiting) this.#offer(connectionId, requestId, probeId, true);
     this.#waiting.clear();
   }
 
   /**
-   * The live stream ended: every connection gets its frames again. Connections it was offered to
-   * that have not acknowledged yet get the whole stream and its end when they do.
+   * The live stream ended (called before its terminal frame and the conversation go out, so every
+   * connection gets the conversation). Connections it was offered to that have not acknowledged
+   * become {@link owed}: the replay and the terminal frame when they acknowledge, the terminal
+   * frame alone after {@link ENDED_STREAM_KEEP_MS}; the kept chunks are dropped then.
    */
   streamEnded(ended?: EndedStream): void {
-    if (ended && this.#notified.size > 0) this.#ended = { stream: ended, owed: new Set(this.#notified) };
+    this.#freeChunks();
+    if (ended && this.#notified.size > 0) {
+      for (const id of this.#notified) this.#owed.add(id);
+      this.#dropChunks = setTimeout(() => this.#freeChunks(true), ENDED_STREAM_KEEP_MS);
+      this.#dropChunks.unref?.();
+    }
+    this.#ended = ended && this.#owed.size > 0 ? ended : ended && { ...ended, bodies: [] };
     this.#notified.clear();
+  }
+
+  /** Drops the kept chunks (a later acknowledgement gets only a `done` frame); `expired`: the owed connections get the terminal frame now. */
+  #freeChunks(expired = false): void {
+    clearTimeout(this.#dropChunks);
+    this.#dropChunks = undefined;
+    if (expired && this.#ended) for (const id of this.#owed) this.#host.send(id, this.#ended.terminal);
+    this.#owed.clear();
+    if (this.#ended) this.#ended = { ...this.#ended, bodies: [] };
   }
 
   /** No turn is left to wait for: connections still waiting hear that there is nothing to resume. */
@@ -128,8 +175,7 @@ export class ResumeCoordinator {
   forget(connectionId: string): void {
     this.#notified.delete(connectionId);
     this.#waiting.delete(connectionId);
-    this.#ended?.owed.delete(connectionId);
-    if (this.#ended?.owed.size === 0) this.#ended = undefined;
+    if (this.#owed.delete(connectionId) && this.#owed.size === 0) this.#freeChunks();
   }
 
   /** Offers a stream; for a live one the connection gets no live frames until it acknowledges. */
@@ -137,4 +183,9 @@ export class ResumeCoordinator {
     if (live) this.#notified.add(connectionId);
     this.#host.send(connectionId, chatFrames.resuming(requestId, probeId));
   }
+}
+
+/** A terminal frame sent again, to a connection that acknowledged after the stream ended. */
+function replayed(terminal: string): string {
+  return JSON.stringify({ ...(JSON.parse(terminal) as Record<string, unknown>), replay: true });
 }

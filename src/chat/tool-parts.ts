@@ -1,6 +1,6 @@
 /**
  * Tool parts of UI messages: applying a client's tool result or approval to the stored
- * conversation, keeping the server's newer tool state when a client sends an older copy, and
+ * conversation, settling the calls a cut-short turn left unfinished, keeping the server's newer tool state when a client sends an older copy, and
  * telling whether the last answer still waits for a client.
  */
 import type { UIMessage } from "ai";
@@ -26,25 +26,68 @@ function asToolPart(part: Part): PartRecord | undefined {
   return record as PartRecord;
 }
 
+/** The tool a part calls: `tool-<name>`, or a dynamic tool's `toolName`. */
+function toolNameOf(part: PartRecord): string {
+  return part.type === "dynamic-tool" ? String(part.toolName) : part.type.slice("tool-".length);
+}
+
+/** True when the message has any tool part. */
+export function hasToolParts(message: UIMessage): boolean {
+  return message.parts.some((part) => asToolPart(part) !== undefined);
+}
+
+/** A tool call the client runs: declared in the client's tools, not executed by the provider. */
+function runsOnClient(part: PartRecord, clientTools: ReadonlySet<string>): boolean {
+  return part.providerExecuted !== true && clientTools.has(toolNameOf(part));
+}
+
+/** The error text of a tool call a cancel, an error or a restart cut short. */
+export const INTERRUPTED_TOOL = "interrupted before the tool finished";
+
+/**
+ * A message whose turn was cut short, made consistent: server tool calls that were running
+ * (`input-available`) or approved but not run (`approval-responded`) end as `output-error`, so
+ * the next turn can send the conversation to a model. Client tool calls keep waiting.
+ */
+export function settleInterruptedToolCalls<M extends UIMessage>(message: M, clientTools: ReadonlySet<string>): M {
+  let changed = false;
+  const parts = message.parts.map((part) => {
+    const tool = asToolPart(part);
+    if (!tool || (tool.state !== "input-available" && tool.state !== "approval-responded")) return part;
+    if (tool.state === "input-available" && runsOnClient(tool, clientTools)) return part;
+    changed = true;
+    const { output: _o, preliminary: _p, ...rest } = tool;
+    return { ...rest, state: "output-error", errorText: INTERRUPTED_TOOL } as Part;
+  });
+  return changed ? { ...message, parts } : message;
+}
+
 /** The result of applying a client's answer to a tool call. */
 export type ToolUpdate<M extends UIMessage> =
   | { kind: "updated"; message: M }
   /** The part already holds a final state: the first answer wins, nothing changes. */
   | { kind: "unchanged"; message: M }
   | { kind: "not-found" }
-  | { kind: "wrong-state"; state: string };
+  | { kind: "wrong-state"; state: string }
+  /** A result for a call the server runs (not one of the client's tools). */
+  | { kind: "server-tool"; tool: string };
 
 export type ToolAnswer = { kind: "result"; output: unknown; failed: boolean; errorText: string | undefined } | { kind: "approval"; approved: boolean };
 
-/** Applies a tool result (client tools) or an approval (tools with `needsApproval`) to the message holding the call. */
-export function applyToolAnswer<M extends UIMessage>(messages: readonly M[], toolCallId: string, answer: ToolAnswer): ToolUpdate<M> {
+/**
+ * Applies a tool result or an approval to the message holding the call. A result is taken only
+ * for a call of one of `clientTools` waiting for its output (`input-available`); an approval only
+ * for a call waiting for one (`approval-requested`).
+ */
+export function applyToolAnswer<M extends UIMessage>(messages: readonly M[], toolCallId: string, answer: ToolAnswer, clientTools: ReadonlySet<string>): ToolUpdate<M> {
   for (let m = messages.length - 1; m >= 0; m--) {
     const message = messages[m]!;
     const index = message.parts.findIndex((part) => asToolPart(part)?.toolCallId === toolCallId);
     if (index < 0) continue;
     const part = asToolPart(message.parts[index]!)!;
-    const next = answer.kind === "result" ? withResult(part, answer) : withApproval(part, answer.approved);
+    const next = answer.kind === "result" ? withResult(part, answer, clientTools) : withApproval(part, answer.approved);
     if (next === "final") return { kind: "unchanged", message };
+    if (next === "server") return { kind: "server-tool", tool: toolNameOf(part) };
     if (next === undefined) return { kind: "wrong-state", state: part.state };
     const parts = [...message.parts];
     parts[index] = next as Part;
@@ -53,9 +96,10 @@ export function applyToolAnswer<M extends UIMessage>(messages: readonly M[], too
   return { kind: "not-found" };
 }
 
-function withResult(part: PartRecord, answer: Extract<ToolAnswer, { kind: "result" }>): PartRecord | "final" | undefined {
+function withResult(part: PartRecord, answer: Extract<ToolAnswer, { kind: "result" }>, clientTools: ReadonlySet<string>): PartRecord | "final" | "server" | undefined {
+  if (!runsOnClient(part, clientTools)) return "server";
   if (RANK[part.state] === 4) return "final";
-  if (part.state !== "input-available" && part.state !== "approval-requested" && part.state !== "approval-responded") return undefined;
+  if (part.state !== "input-available") return undefined;
   const { errorText: _e, output: _o, ...rest } = part;
   return answer.failed
     ? { ...rest, state: "output-error", errorText: answer.errorText ?? "Tool execution failed on the client" }
@@ -64,7 +108,7 @@ function withResult(part: PartRecord, answer: Extract<ToolAnswer, { kind: "resul
 
 function withApproval(part: PartRecord, approved: boolean): PartRecord | "final" | undefined {
   if (RANK[part.state] === 4 || part.state === "approval-responded") return "final";
-  if (part.state !== "approval-requested" && part.state !== "input-available") return undefined;
+  if (part.state !== "approval-requested") return undefined;
   const previous = typeof part.approval === "object" && part.approval !== null ? (part.approval as Record<string, unknown>) : {};
   const approval = { ...previous, id: typeof previous.id === "string" ? previous.id : part.toolCallId, approved };
   return { ...part, state: approved ? "approval-responded" : "output-denied", approval };
@@ -103,6 +147,12 @@ export function awaitsClient(message: UIMessage | undefined): boolean {
     const tool = asToolPart(part);
     return tool !== undefined && (tool.state === "approval-requested" || (tool.state === "input-available" && tool.providerExecuted !== true));
   });
+}
+
+/** True when an assistant message holds an approved call no turn has run yet (its continuation is due). */
+export function awaitsContinuation(message: UIMessage | undefined): boolean {
+  if (message?.role !== "assistant" || awaitsClient(message)) return false;
+  return message.parts.some((part) => asToolPart(part)?.state === "approval-responded");
 }
 
 /** Ids of the trailing user messages of a request: the sends this reply belongs to. */

@@ -39,7 +39,6 @@ export class TurnQueue {
   #running: { job: TurnJob; controller: AbortController } | undefined;
   #draining = false;
   #closed = false;
-  #idle: Array<() => void> = [];
 
   constructor(host: QueueHost) {
     this.#host = host;
@@ -99,12 +98,6 @@ export class TurnQueue {
     this.#running?.controller.abort(reason);
   }
 
-  /** Resolves when no job runs or waits. */
-  idle(): Promise<void> {
-    if (!this.busy) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-
   #remove(job: TurnJob, reason: SkipReason): void {
     const index = this.#waiting.indexOf(job);
     if (index >= 0) this.#waiting.splice(index, 1);
@@ -135,7 +128,6 @@ export class TurnQueue {
     } finally {
       this.#draining = false;
       release();
-      for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 }

@@ -7,10 +7,11 @@
 import { generateId, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 import { chatFrames, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
-import type { MessageStore } from "./message-store.ts";
+import { ConversationTooLargeError, type MessageStore } from "./message-store.ts";
 import type { LiveStream, ResumeCoordinator } from "./resume.ts";
 import type { StreamStore } from "./stream-store.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
+import { settleInterruptedToolCalls } from "./tool-parts.ts";
 import { readReply, type ChatReply } from "./ui-stream.ts";
 import type { UsageEvent } from "./usage.ts";
 import { tooLarge } from "./validate.ts";
@@ -24,8 +25,12 @@ export interface TurnHost<M extends UIMessage> {
   /** The user's `onChatMessage`. */
   reply(onFinish: ChatFinishCallback, options: OnChatMessageOptions): Promise<ChatReply | undefined>;
   recordUsage(requestId: string, event: UsageEvent): void;
-  /** Sends to every chat connection except `except` and those waiting to acknowledge a resume. */
+  /** Sends to every chat connection except `except`. */
   broadcast(frame: string, except?: string): void;
+  /** Sends a chunk of the live stream: not to connections offered it that have not acknowledged yet. */
+  broadcastChunk(frame: string): void;
+  /** Sends the stream's terminal frame: not to connections that get it with the replay when they acknowledge. */
+  broadcastTerminal(frame: string): void;
   setLive(live: LiveStream | undefined): void;
   report(error: unknown): void;
   /** The agent left memory: its storage is closed; nothing more may be written or sent. */
@@ -45,9 +50,6 @@ export interface TurnSpec {
 
 export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
   const { requestId, continuation } = spec;
-  const last = host.messages.list.at(-1);
-  // A turn after a tool answer (or a request whose last message is the assistant's) continues that message.
-  const base = last?.role === "assistant" ? last : undefined;
   const end = (status: ChatOutcome, message: M | undefined, error?: string): ChatResponseResult<M> => ({
     requestId,
     status,
@@ -55,10 +57,62 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     continuation,
     ...(error !== undefined ? { error } : {}),
   });
+  const limits = host.limits();
+  // A reply that produces nothing for maxTurnIdleMs is aborted: the queue and the agent's memory are not held forever.
+  const idle = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => idle.abort(new Error(`the reply produced nothing for ${limits.maxTurnIdleMs} ms; the limit is ${limits.maxTurnIdleMs} (maxTurnIdleMs)`)),
+      limits.maxTurnIdleMs,
+    );
+  };
+  const state = { terminalSent: false, streaming: false };
+  touch();
+  try {
+    return await turn(host, spec, AbortSignal.any([signal, idle.signal]), idle.signal, touch, state, end);
+  } catch (error) {
+    // Storage failed (or another fault outside the reply): the turn still ends with a terminal frame.
+    if (host.gone()) return end("aborted", undefined);
+    host.report(error);
+    const message = errorMessage(error);
+    if (state.streaming) {
+      host.setLive(undefined);
+      const closing = chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
+      host.resume.streamEnded({ requestId, continuation, outcome: "error", messageIds: spec.messageIds, bodies: [], terminal: closing });
+    }
+    if (!state.terminalSent) {
+      host.broadcast(chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" }));
+    }
+    return end("error", undefined, message);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function turn<M extends UIMessage>(
+  host: TurnHost<M>,
+  spec: TurnSpec,
+  signal: AbortSignal,
+  idleSignal: AbortSignal,
+  touch: () => void,
+  state: { terminalSent: boolean; streaming: boolean },
+  end: (status: ChatOutcome, message: M | undefined, error?: string) => ChatResponseResult<M>,
+): Promise<ChatResponseResult<M>> {
+  const { requestId, continuation } = spec;
+  const last = host.messages.list.at(-1);
+  // A turn after a tool answer (or a request whose last message is the assistant's) continues that message.
+  const base = last?.role === "assistant" ? last : undefined;
+  const idleError = () => (idleSignal.aborted ? errorMessage(idleSignal.reason) : undefined);
   const terminal = (status: ChatOutcome, error?: string) =>
     error === undefined
       ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: status })
       : chatFrames.response({ id: requestId, body: error, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
+  const sendTerminal = (frame: string) => {
+    state.terminalSent = true;
+    host.broadcastTerminal(frame);
+  };
 
   let reply: ChatReply | undefined;
   try {
@@ -72,30 +126,32 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     reply = await untilAborted(pending, signal);
   } catch (error) {
     if (host.gone()) return end("aborted", undefined);
-    if (signal.aborted) {
-      host.broadcast(terminal("aborted"));
+    const stalled = idleError();
+    if (signal.aborted && stalled === undefined) {
+      sendTerminal(terminal("aborted"));
       return end("aborted", undefined);
     }
-    host.report(error);
-    const message = errorMessage(error);
-    host.broadcast(terminal("error", message));
+    if (stalled === undefined) host.report(error);
+    const message = stalled ?? errorMessage(error);
+    sendTerminal(terminal("error", message));
     return end("error", undefined, message);
   }
   if (host.gone()) return end("aborted", undefined);
   if (reply === undefined || signal.aborted) {
     const status = reply === undefined ? "completed" : "aborted";
     discard(reply);
-    host.broadcast(terminal(status));
+    sendTerminal(terminal(status));
     return end(status, undefined);
   }
   if (reply instanceof Response && !reply.ok) {
     const text = (await reply.text().catch(() => "")).slice(0, 1000);
     const message = `onChatMessage answered HTTP ${reply.status}${text ? `: ${text}` : ""}`;
     if (host.gone()) return end("aborted", undefined);
-    host.broadcast(terminal("error", message));
+    sendTerminal(terminal("error", message));
     return end("error", undefined, message);
   }
 
+  state.streaming = true;
   host.streams.start({ requestId, continuation, messageIds: spec.messageIds, anchorId: last?.id, baseId: base?.id });
   host.setLive({ requestId, continuation });
   host.resume.streamStarted(requestId);
@@ -112,7 +168,7 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     const body = JSON.stringify(chunk);
     streamed += body.length;
     const seq = host.streams.append(requestId, body);
-    host.broadcast(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
+    host.broadcastChunk(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
     assembler.push(chunk);
   };
   // Reading stops when the turn is aborted, or here when the reply grows past the limit.
@@ -122,14 +178,19 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
   try {
     for await (const chunk of readReply(reply, reading.signal)) {
       if (host.gone()) return end("aborted", undefined);
+      touch();
       if (first) {
         first = false;
         // Clients and the stored message agree on the answer's id: a fresh answer gets one; a
         // continuation keeps the message the client already shows (its start carries no id).
         const id = base?.id ?? generateId();
-        if (chunk.type !== "start" && !continuation) emit({ type: "start", messageId: id });
+        if (chunk.type !== "start" && !continuation) {
+          host.setLive({ requestId, continuation, messageId: id });
+          emit({ type: "start", messageId: id });
+        }
         if (chunk.type === "start") {
           const { messageId, ...rest } = chunk;
+          host.setLive({ requestId, continuation, messageId: continuation ? id : (messageId ?? id) });
           emit(continuation ? rest : { ...rest, messageId: messageId ?? id });
           continue;
         }
@@ -137,7 +198,7 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
       emit(chunk);
       if (chunk.type === "error") {
         // Clients stop reading the request at this frame; the turn goes on to its end.
-        host.broadcast(chatFrames.response({ id: requestId, body: chunk.errorText, done: false, error: true, continuation }));
+        host.broadcastChunk(chatFrames.response({ id: requestId, body: chunk.errorText, done: false, error: true, continuation }));
         status = "error";
         failure ??= chunk.errorText;
         errorSent = true;
@@ -161,10 +222,15 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
   } finally {
     signal.removeEventListener("abort", stopReading);
   }
+  const stalled = idleError();
+  if (stalled !== undefined && status !== "completed") {
+    status = "error";
+    failure ??= stalled;
+  }
 
   let message = await assembler.finish();
   if (host.gone()) return end("aborted", undefined);
-  if (message && status !== "completed") message = withoutUnfinishedToolCalls(message);
+  if (message && status !== "completed") message = settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientToolNames(spec.clientTools));
   if (message && message.parts.length > 0) {
     const bytes = Buffer.byteLength(JSON.stringify(message));
     if (bytes > limits.maxChatMessageBytes) {
@@ -172,24 +238,37 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
       failure = tooLarge(`The reply ${JSON.stringify(message.id)}`, bytes, limits);
       message = undefined;
     } else {
-      host.messages.put(message, last?.id, host.keepLast());
+      try {
+        host.messages.put(message, last?.id, host.keepLast());
+      } catch (error) {
+        if (!(error instanceof ConversationTooLargeError)) throw error;
+        status = "error";
+        failure = `The reply ${JSON.stringify(message.id)} was not stored: ${error.message}`;
+        message = undefined;
+      }
     }
   } else message = undefined;
-  // Connections offered the stream that have not acknowledged it yet get it whole when they do.
+  // Connections offered the stream that have not acknowledged yet get it whole when they do.
   const owed = host.resume.excluded.size > 0 ? [...host.streams.chunks(requestId)] : [];
   host.streams.finish(requestId);
   host.setLive(undefined);
   const closing = errorSent
     ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: "error" })
     : terminal(status, failure);
-  host.broadcast(closing);
+  // Before the end goes out, so every connection gets it (and the conversation after it).
+  host.resume.streamEnded({ requestId, continuation, outcome: status, messageIds: spec.messageIds, bodies: owed, terminal: closing });
+  sendTerminal(closing);
   if (message) host.broadcast(chatFrames.messages(host.messages.list), continuation ? undefined : spec.originId);
-  host.resume.streamEnded({ requestId, continuation, bodies: owed, terminal: closing });
   return end(status, message, failure);
 }
 
+/** The names of the client's tools. */
+export function clientToolNames(clientTools: readonly ClientToolSchema[] | undefined): ReadonlySet<string> {
+  return new Set((clientTools ?? []).map((tool) => tool.name));
+}
+
 /** Rebuilds the message from a stored stream (after a restart cut it short). */
-export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined): Promise<M | undefined> {
+export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined, clientTools: ReadonlySet<string>): Promise<M | undefined> {
   const assembler = new Assembler<M>(base);
   for (const body of chunks) {
     try {
@@ -199,7 +278,7 @@ export async function assembleStored<M extends UIMessage>(chunks: Iterable<strin
     }
   }
   const message = await assembler.finish();
-  return message ? withoutUnfinishedToolCalls(message) : undefined;
+  return message ? settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientTools) : undefined;
 }
 
 /** Feeds chunks to the AI SDK's `readUIMessageStream` and keeps its latest message. */

@@ -9,7 +9,6 @@ import { AgentClient } from "agents/client";
 import {
   AbstractChat,
   jsonSchema,
-  lastAssistantMessageIsCompleteWithApprovalResponses,
   tool,
   type ChatInit,
   type ChatState,
@@ -120,7 +119,7 @@ describe("agents/chat WebSocketChatTransport against Hearth", () => {
     expect(messageText(stored[1])).toBe("one two three");
   });
 
-  test("a tool approval answered with addToolApprovalResponse runs the tool and continues the answer", async () => {
+  test("a tool approval sent as useAgentChat does runs the tool and continues the answer", async () => {
     const removed: string[] = [];
     resetWorld(scriptedModel(toolCallStream("d1", "remove", { path: "c.txt" }), textStream("Removed c.txt.")), {
       remove: tool({
@@ -133,13 +132,22 @@ describe("agents/chat WebSocketChatTransport against Hearth", () => {
       }),
     });
     ({ t } = await chatEnv());
-    const { transport } = await connect("a3");
-    const chat = new NodeChat({ transport, sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses });
+    const { agent, transport, types } = await connect("a3");
+    const chat = new NodeChat({ transport });
     await chat.sendMessage({ text: "remove c.txt" });
-    const part = chat.messages[1]!.parts.find((p) => p.type === "tool-remove") as { state: string; approval?: { id: string } };
+    const part = chat.messages[1]!.parts.find((p) => p.type === "tool-remove") as { state: string; toolCallId: string; approval?: { id: string } };
     expect(part.state).toBe("approval-requested");
 
+    // What useAgentChat's addToolApprovalResponse does: tell the server (the only way an approval
+    // counts), update locally, attach to the continuation.
+    const release = holdTurns();
+    agent.send(JSON.stringify({ type: "cf_agent_tool_approval", toolCallId: part.toolCallId, approved: true, autoContinue: true }));
     await chat.addToolApprovalResponse({ id: part.approval!.id, approved: true });
+    transport.expectToolContinuation();
+    const continuing = chat.resumeStream();
+    await until(() => types.includes("cf_agent_stream_pending"), "the pending continuation");
+    release();
+    await continuing;
     await until(() => chat.status === "ready" && lastText(chat) === "Removed c.txt.", "the continued answer");
     expect(removed).toEqual(["c.txt"]);
     expect(chat.messages.map((m) => m.role)).toEqual(["user", "assistant"]);

@@ -127,9 +127,14 @@ export class TinyChat extends Chat {
   chatLimits = { maxChatMessageBytes: 2_000, maxQueuedTurns: 1, maxChatRequestMessages: 5 };
 }
 
+/** A small conversation limit and a short idle limit, so the tests can reach them. */
+export class BoundedChat extends Chat {
+  chatLimits = { maxConversationBytes: 4_000, maxTurnIdleMs: 300 };
+}
+
 export async function chatEnv(options: { dataDir?: string; maxMessageBytes?: number } = {}): Promise<{ t: TestEnv; ws: string }> {
   const t = await createTestEnv({
-    agents: { Chat, LatestChat, DropChat, TinyChat, FollowUpChat },
+    agents: { Chat, LatestChat, DropChat, TinyChat, FollowUpChat, BoundedChat },
     time: "system",
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     host: { ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) },

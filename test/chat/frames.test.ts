@@ -75,8 +75,8 @@ describe("malformed chat frames", () => {
     client.socket.send({ type: "cf_agent_tool_approval", toolCallId: "x", approved: "yes" });
     expect(await hearthError(client, mark)).toMatch(/"approved" must be true or false/);
     mark = client.frames.length;
-    client.socket.send({ type: "cf_agent_tool_result", toolCallId: "x" });
-    expect(await hearthError(client, mark)).toMatch(/needs an "output"/);
+    client.socket.send({ type: "cf_agent_tool_result", toolCallId: "x", output: { ok: 1 }, state: "done" });
+    expect(await hearthError(client, mark)).toMatch(/"state" must be "output-available" or "output-error"/);
     mark = client.frames.length;
     client.socket.send({ type: "cf_agent_chat_messages", messages: [{ id: "m", role: "user", parts: [] }] });
     expect(await hearthError(client, mark)).toMatch(/messages\[0\]\.parts: Message must contain at least one part/);

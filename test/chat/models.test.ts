@@ -249,6 +249,11 @@ describe("chatModelFromEnv", () => {
     expect(choice.model.modelId).toBe("llama3.2");
     expect(choice.label).toBe("llama3.2 via OpenAI-compatible server at http://localhost:11434/v1 (OPENAI_BASE_URL)");
 
+    // Credentials in the URL never reach startup output.
+    const secret = await chatModelFromEnv({ OPENAI_BASE_URL: "https://user:s3cret@llm.example.com/v1" });
+    expect(describeModelChoice(secret)).not.toMatch(/s3cret|user:/);
+    expect(describeModelChoice(secret)).toContain("https://llm.example.com/v1");
+
     const named = await chatModelFromEnv({ OPENAI_BASE_URL: "http://127.0.0.1:8080/v1", CHAT_MODEL: "qwen3" });
     expect(named.model.modelId).toBe("qwen3");
   });
