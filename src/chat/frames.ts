@@ -2,42 +2,20 @@
  * The chat frames of the wire protocol (the `cf_agent_*` chat family of Cloudflare's Agents SDK),
  * parsed and checked without throwing, and the frames the agent sends back. All frames are JSON text.
  */
-import type { JSONSchema7 } from "ai";
+import { CHAT_FRAME_TYPES, type ChatOutcome, type ClientToolSchema } from "../protocol/chat.ts";
 import type { ChatLimits } from "./limits.ts";
 
+export type { ChatOutcome, ClientToolSchema };
+
 /**
- * The `type` of every chat frame. Client → agent: `request`, `messages`, `clear`, `cancel`,
+ * The `type` of every chat frame (shared with the clients: `src/protocol/chat.ts`). Client → agent:
+ * `request`, `messages` (edits, reorders or drops stored messages; adds none), `clear`, `cancel`,
  * `resumeRequest`, `resumeAck`, `toolResult`, `toolApproval`; agent → client: `response`,
  * `messages`, `clear`, `resuming`, `resumeNone`, `pending`, `messageUpdated`.
+ * @example
+ * if (frame.type === CHAT_FRAMES.toolApproval) applyApproval(frame);
  */
-export const CHAT_FRAMES = {
-  /** A chat request: `{ id, init: { method: "POST", body } }`, the body holding `messages`, `trigger`, `clientTools` and the application's fields. */
-  request: "cf_agent_use_chat_request",
-  /** One piece of a request's reply: a UI message chunk in `body` (`done: false`), or its end (`done: true`, with `outcome`). */
-  response: "cf_agent_use_chat_response",
-  /** The whole conversation. From a client: edits, reorders or drops stored messages (it adds none). */
-  messages: "cf_agent_chat_messages",
-  /** Empties the conversation (both directions). */
-  clear: "cf_agent_chat_clear",
-  /** Cancels a request by id, running or queued. */
-  cancel: "cf_agent_chat_request_cancel",
-  /** A client asks whether a stream can be resumed (optionally with a `probeId` echoed back). */
-  resumeRequest: "cf_agent_stream_resume_request",
-  /** A stream can be resumed: acknowledge it with `resumeAck` to receive it. */
-  resuming: "cf_agent_stream_resuming",
-  /** The client acknowledges `resuming`: the stored chunks follow, replayed. */
-  resumeAck: "cf_agent_stream_resume_ack",
-  /** Nothing to resume. */
-  resumeNone: "cf_agent_stream_resume_none",
-  /** A turn is queued but not streaming yet: `resuming` or `resumeNone` follows. */
-  pending: "cf_agent_stream_pending",
-  /** The output of a client tool call (`toolCallId`, `output` or `state: "output-error"` with `errorText`). */
-  toolResult: "cf_agent_tool_result",
-  /** The answer to a tool call that needs approval (`toolCallId`, `approved`). */
-  toolApproval: "cf_agent_tool_approval",
-  /** One stored message changed (a tool result or approval was applied). */
-  messageUpdated: "cf_agent_message_updated",
-} as const;
+export const CHAT_FRAMES = CHAT_FRAME_TYPES;
 
 const INCOMING = new Set<string>([
   CHAT_FRAMES.request,
@@ -50,12 +28,6 @@ const INCOMING = new Set<string>([
   CHAT_FRAMES.toolApproval,
 ]);
 
-/** A tool the browser declares and runs itself: sent with chat requests, without an `execute`. */
-export interface ClientToolSchema {
-  name: string;
-  description?: string;
-  parameters?: JSONSchema7;
-}
 
 /** How a chat request asks for a reply: a new user message, or regenerating the last answer. */
 export type ChatTrigger = "submit-message" | "regenerate-message";
@@ -229,8 +201,6 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** How a chat request ended, on its terminal frame. */
-export type ChatOutcome = "completed" | "error" | "aborted" | "skipped";
 
 /** Fields of a `cf_agent_use_chat_response` frame besides its type. */
 export interface ResponseFrameFields {
