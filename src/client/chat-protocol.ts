@@ -5,6 +5,7 @@
  */
 import type { UIMessage } from "ai";
 import { CHAT_FRAME_TYPES, type ChatOutcome } from "../protocol/chat.ts";
+import { isRecord, readJsonObject } from "./frames.ts";
 
 export type { ChatOutcome } from "../protocol/chat.ts";
 
@@ -64,9 +65,6 @@ export type ChatServerFrame =
   | { type: typeof CHAT_FRAME.resumeNone; probeId?: string; reason?: string }
   | { type: typeof CHAT_FRAME.pending; id?: string; probeId?: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
@@ -97,14 +95,8 @@ function isMessage(value: unknown): value is UIMessage {
  * ```
  */
 export function readChatFrame(data: unknown): ChatServerFrame | undefined {
-  if (typeof data !== "string" || !data.startsWith("{")) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
+  const value = readJsonObject(data);
+  if (value === undefined) return undefined;
   switch (value.type) {
     case CHAT_FRAME.response:
       if (typeof value.id !== "string") return undefined;

@@ -58,8 +58,20 @@ export type RpcResponseFrame =
 /** Every frame the clients handle themselves. */
 export type ClientFrame = IdentityFrame | StateFrame | StateErrorFrame | McpServersFrame | RpcResponseFrame;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A plain JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A text WebSocket message parsed as a JSON object, or undefined for anything else. */
+export function readJsonObject(data: unknown): Record<string, unknown> | undefined {
+  if (typeof data !== "string" || !data.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(data);
+    return isRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -73,14 +85,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * ```
  */
 export function readClientFrame(data: unknown): ClientFrame | undefined {
-  if (typeof data !== "string") return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return undefined;
-  }
-  if (!isRecord(value)) return undefined;
+  const value = readJsonObject(data);
+  if (value === undefined) return undefined;
   switch (value.type) {
     case "cf_agent_identity":
       return typeof value.name === "string" && typeof value.agent === "string"
