@@ -343,7 +343,10 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
       });
     }
     await super[HANDLE.start](props);
-    if (mounted) this.#mcpRuntime.restore();
+    if (mounted) {
+      this.#mcpRuntime.store.tablesSeen();
+      this.#mcpRuntime.restore();
+    }
   }
 
   /** The OAuth callback of a mounted server is answered here, before onRequest. */

@@ -11,16 +11,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
 import { Host, serve, type HearthServer } from "hearth";
 import app, { Desk, Outreach, type OutreachItem } from "../../examples/approval/src/index.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
-const SKIP_REASON = `${CHROMIUM} not found; install the Debian package "chromium" to run the browser tests`;
-if (!hasChromium) console.warn(`[browser test] skipped: ${SKIP_REASON}`);
 /** Upper bound for every wait on the page. */
 const WAIT = 10_000;
 const DESK = "browser";
@@ -28,7 +24,7 @@ const DESK = "browser";
 const screenshot = (state: string) => path.join(os.tmpdir(), `hearth-approval-${state}.png`);
 
 describe.skipIf(!hasChromium)(
-  `the approval example in headless Chromium${hasChromium ? "" : ` (skipped: ${SKIP_REASON})`}`,
+  browserSuite("the approval example in headless Chromium"),
   () => {
     let tmp: string | undefined;
     let host: Host | undefined;
@@ -41,29 +37,18 @@ describe.skipIf(!hasChromium)(
       // A short pause in the research and draft steps: progress frames arrive one by one, as in a demo.
       host = new Host({ dataDir: path.join(tmp, "data"), agents: { Desk }, workflows: { Outreach }, vars: { DEMO_DELAY_MS: "100" } });
       server = await serve({ host, port: 0, fetch: app.fetch });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-        timeout: 20_000,
-      });
+      browser = await launchChromium();
     });
 
     afterAll(async () => {
-      const steps: Array<() => Promise<void> | void> = [
+      await cleanUpInOrder([
         () => browser?.close(),
         () => server?.close(),
         () => host?.close(),
         () => {
           if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
         },
-      ];
-      for (const step of steps) {
-        try {
-          await step();
-        } catch (error) {
-          console.error("[browser test] cleanup step failed:", error);
-        }
-      }
+      ]);
     });
 
     async function open(): Promise<{ page: Page; progress: string[] }> {

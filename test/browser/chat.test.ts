@@ -12,17 +12,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
 import { createTestEnv, type TestEnv } from "hearth/testing";
 import { buildChatPage } from "../../examples/chat/build.ts";
 import app, { Chat } from "../../examples/chat/src/server.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
-const SKIP_REASON = `${CHROMIUM} not found; install the Debian package "chromium" to run the browser tests`;
-if (!hasChromium) console.warn(`[browser test] skipped: ${SKIP_REASON}`);
 /** Upper bound for every wait on the page. */
 const WAIT = 10_000;
 const SCREENSHOT = fileURLToPath(new URL("./artifacts/chat.png", import.meta.url));
@@ -40,7 +36,7 @@ interface StoredMessage {
 }
 
 describe.skipIf(!hasChromium)(
-  `the chat example in headless Chromium${hasChromium ? "" : ` (skipped: ${SKIP_REASON})`}`,
+  browserSuite("the chat example in headless Chromium"),
   () => {
     let t: TestEnv | undefined;
     let url = "";
@@ -58,24 +54,13 @@ describe.skipIf(!hasChromium)(
         vars: { OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", OPENAI_BASE_URL: "", DEMO_WORD_DELAY_MS: "40" },
       });
       url = await t.url();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-        timeout: 20_000,
-      });
+      browser = await launchChromium();
       context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
       context.setDefaultTimeout(WAIT);
     });
 
     afterAll(async () => {
-      const steps: Array<() => Promise<void> | void> = [() => context?.close(), () => browser?.close(), () => t?.close()];
-      for (const step of steps) {
-        try {
-          await step();
-        } catch (error) {
-          console.error("[browser test] cleanup step failed:", error);
-        }
-      }
+      await cleanUpInOrder([() => context?.close(), () => browser?.close(), () => t?.close()]);
     });
 
     async function open(chat: string, options: { trackSockets?: boolean } = {}): Promise<Page> {

@@ -10,16 +10,12 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
 import { Agent, Host, routeAgentRequest, serve } from "../../src/index.ts";
 import type { HearthServer } from "../../src/index.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = fs.existsSync(CHROMIUM);
-const SKIP_REASON = `${CHROMIUM} not found; install the Debian package "chromium" to run the browser tests`;
-if (!hasChromium) console.warn(`[browser test] skipped: ${SKIP_REASON}`);
 const FIXTURE = fileURLToPath(new URL("./fixtures/app.tsx", import.meta.url));
 /** Upper bound for every wait on the page. */
 const WAIT = 10_000;
@@ -67,7 +63,7 @@ async function bundle(): Promise<string> {
 }
 
 describe.skipIf(!hasChromium)(
-  `useAgent in headless Chromium${hasChromium ? "" : ` (skipped: ${SKIP_REASON})`}`,
+  browserSuite("useAgent in headless Chromium"),
   () => {
     let tmp: string | undefined;
     let host: Host | undefined;
@@ -89,26 +85,13 @@ describe.skipIf(!hasChromium)(
             ? new Response(HTML, { headers: { "content-type": "text/html; charset=utf-8" } })
             : new Response(js, { headers: { "content-type": "text/javascript; charset=utf-8" } })),
       });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-        timeout: 20_000,
-      });
+      browser = await launchChromium();
       context = await browser.newContext();
       context.setDefaultTimeout(WAIT);
     });
 
     afterAll(async () => {
-      const steps: Array<() => Promise<void> | void> = [
+      await cleanUpInOrder([
         () => context?.close(),
         () => browser?.close(),
         () => server?.close(),
@@ -116,14 +99,7 @@ describe.skipIf(!hasChromium)(
         () => {
           if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
         },
-      ];
-      for (const step of steps) {
-        try {
-          await step();
-        } catch (error) {
-          console.error("[browser test] cleanup step failed:", error);
-        }
-      }
+      ]);
     });
 
     async function open(): Promise<Page> {

@@ -7,6 +7,7 @@
  * per-scenario results (checks.json) there, never into the repository.
  */
 import { spawn } from "node:child_process";
+import { expect } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -164,4 +165,19 @@ export function describeReport(label: string, report: ConformanceReport): string
   for (const scenario of report.stale) lines.push(`  STALE baseline entry ${scenario}: it passes now, remove it`);
   for (const scenario of report.unknown) lines.push(`  UNKNOWN baseline entry ${scenario}: no such scenario`);
   return lines.join("\n");
+}
+
+/**
+ * Prints the summary and asserts the run matches its baseline exactly: no unexpected failure, no stale
+ * or unknown entry, and the CLI's own --expected-failures verdict agrees.
+ */
+export function expectBaseline(label: string, report: ConformanceReport): void {
+  const summary = describeReport(label, report);
+  console.log(summary);
+  expect({ unexpected: report.unexpected, stale: report.stale, unknown: report.unknown }, summary).toEqual({
+    unexpected: [],
+    stale: [],
+    unknown: [],
+  });
+  expect(report.exitCode, report.output.slice(-4000)).toBe(0);
 }

@@ -12,6 +12,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { STATUS_CODES } from "node:http";
 import { McpClientError } from "./errors.ts";
+import { readStreamUpTo } from "../bounded-body.ts";
 
 /** The most of a failed JSON response read to find a standard error in it. */
 const ERROR_BODY_BYTES = 16 * 1024;
@@ -165,24 +166,7 @@ function standardError(text: string, status: number, reason: string): object | u
   return undefined;
 }
 
-/** The first `max` bytes of a body as text (the rest is not read). */
+/** The first `max` bytes of a body as text; undefined when longer or unreadable. */
 async function readUpTo(body: ReadableStream<Uint8Array> | null, max: number): Promise<string | undefined> {
-  if (body === null) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) return undefined;
-      chunks.push(value);
-    }
-  } catch {
-    return undefined;
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).toString("utf8");
+  return readStreamUpTo(body, max).catch(() => undefined);
 }

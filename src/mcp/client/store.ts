@@ -86,6 +86,11 @@ export class McpStore {
     return this.#exists;
   }
 
+  /** The caller has just seen the tables (the start-up check): no second lookup. */
+  tablesSeen(): void {
+    this.#exists = true;
+  }
+
   get isOpen(): boolean {
     return this.#db.isOpen;
   }

@@ -7,6 +7,7 @@ import {
   type OAuthTokenVerifier,
 } from "@modelcontextprotocol/server";
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { messageOf } from "../../agent/rpc.ts";
 
 /**
  * Protects an MCP endpoint as an OAuth 2.1 protected resource: every request needs a bearer token,
@@ -130,8 +131,4 @@ function jwksVerifier(options: NonNullable<McpAuthOptions["jwks"]>): (token: str
 function defaultProps(auth: AuthInfo): Record<string, unknown> {
   const claims = (auth.extra?.claims ?? {}) as Record<string, unknown>;
   return { sub: claims.sub ?? auth.clientId, clientId: auth.clientId, scopes: auth.scopes, claims };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

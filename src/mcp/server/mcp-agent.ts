@@ -5,6 +5,7 @@ import {
   type Server,
 } from "@modelcontextprotocol/server";
 import { Agent, HANDLE } from "../../agent/agent.ts";
+import { AGENT_RUNTIME } from "../../agent/agent-base.ts";
 import type { SocketRecord } from "../../agent/connection.ts";
 import { SqlEventStore } from "./event-store.ts";
 import { mcpContextOf, type McpRequestContext } from "./request-context.ts";
@@ -63,8 +64,9 @@ export abstract class McpAgent<
     if (session === undefined) return;
     const idleUntil = session.lastSeen + session.ttlMs;
     // A stream still open (a listening client, the legacy SSE session itself) is use, not idleness.
-    if (Date.now() < idleUntil || this.#openStreams > 0) {
-      await this.schedule(new Date(Math.max(idleUntil, Date.now() + session.ttlMs / 10)), "expireIdleMcpSession");
+    const now = this.#now();
+    if (now < idleUntil || this.#openStreams > 0) {
+      await this.schedule(new Date(Math.max(idleUntil, now + session.ttlMs / 10)), "expireIdleMcpSession");
       return;
     }
     await this.destroy();
@@ -125,8 +127,13 @@ export abstract class McpAgent<
     super[HANDLE.unload]();
   }
 
+  /** The clock schedules run on (virtual in tests), so activity and expiry share one time base. */
+  #now(): number {
+    return this[AGENT_RUNTIME].clock.now();
+  }
+
   get #sessions(): SessionStore {
-    this.#sessionStore ??= new SessionStore((strings, ...values) => this.sql(strings, ...values));
+    this.#sessionStore ??= new SessionStore((strings, ...values) => this.sql(strings, ...values), () => this.#now());
     return this.#sessionStore;
   }
 
@@ -136,7 +143,7 @@ export abstract class McpAgent<
     // A leaked session id is useless to anyone else: it answers only to the identity that opened it.
     if (stored?.owner !== undefined && context.owner !== stored.owner) return sessionNotFound();
     this.#adoptProps(context, stored);
-    this.#sessions.touch(Date.now());
+    this.#sessions.touch(this.#now());
 
     const isNew = stored === undefined;
     if (this.#streamable === undefined) {
@@ -226,7 +233,7 @@ export abstract class McpAgent<
 
   #armExpiry(ttlMs: number): void {
     // One pending check at a time; it re-arms itself while the session is in use.
-    void this.schedule(new Date(Date.now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.onError(error));
+    void this.schedule(new Date(this.#now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.onError(error));
   }
 
   /** After the current response has left: the session's storage goes, schedules included. */

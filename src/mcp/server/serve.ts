@@ -1,9 +1,10 @@
 import { isInitializeRequest, isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type AuthInfo, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
+import { withCors, type CorsOption } from "../../gateway/cors.ts";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
-import { readBodyWithLimit } from "./body.ts";
+import { readBodyWithLimit } from "../bounded-body.ts";
 import { attachMcpContext, sessionAgentName, type McpTransportKind } from "./request-context.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 
@@ -23,7 +24,7 @@ export interface McpServeOptions {
   /** Protect the endpoint as an OAuth 2.1 protected resource. */
   auth?: McpAuthOptions;
   /** `true` allows any origin (browser-based MCP clients); an object sets exactly those headers. */
-  cors?: boolean | Record<string, string>;
+  cors?: CorsOption;
   /**
    * Host names (no port) the endpoint answers to; other `Host` headers get 403 — protection against DNS
    * rebinding. Default: when the request reaches a loopback address, only localhost names are accepted.
@@ -66,6 +67,8 @@ export function createMcpHandler(
   const cors = corsFor(options.cors);
   const sessionTtlMs = parseDuration(options.sessionTtl ?? MCP_SESSION_TTL, "sessionTtl");
   const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
+  /** The binding never changes for an env: looked up once, not on every request. */
+  const namespaces = new WeakMap<object, AgentNamespace>();
 
   return {
     endpoint: { path: base, transport: kind },
@@ -75,30 +78,31 @@ export function createMcpHandler(
       if (options.auth && pathname === resourceMetadataPath(base)) {
         if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors ?? {} });
         const refused = checkHost(request, url, allowedHosts);
-        if (refused) return finish(refused, cors);
+        if (refused) return withCors(refused, cors);
         return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, allowedHosts), options.auth, cors ?? {});
       }
       const isMessage = kind === "sse" && pathname === messagePath;
-      if (pathname !== base && !isMessage) return finish(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
+      if (pathname !== base && !isMessage) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
       if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: preflight(cors) });
 
       const rebinding = checkHost(request, url, allowedHosts);
-      if (rebinding) return finish(rebinding, cors);
+      if (rebinding) return withCors(rebinding, cors);
 
       let auth: { authInfo?: AuthInfo; props?: Record<string, unknown>; owner?: string } = {};
       if (gate) {
         const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, allowedHosts));
-        if (!outcome.ok) return finish(outcome.response, cors);
+        if (!outcome.ok) return withCors(outcome.response, cors);
         auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }
-      const namespace = findNamespace(env, agentClass, options.binding);
+      let namespace = namespaces.get(env);
+      if (namespace === undefined) namespaces.set(env, (namespace = findNamespace(env, agentClass, options.binding)));
       const route = kind === "sse"
         ? await routeSse(request, url, isMessage, maxBytes)
         : await routeStreamable(request, maxBytes);
-      if (route instanceof Response) return finish(route, cors);
+      if (route instanceof Response) return withCors(route, cors);
 
       const name = sessionAgentName(kind, route.sessionId);
-      if (!route.isNew && !namespace.exists(name)) return finish(sessionNotFound(), cors);
+      if (!route.isNew && !namespace.exists(name)) return withCors(sessionNotFound(), cors);
       attachMcpContext(request, {
         transport: kind,
         sessionId: route.sessionId,
@@ -108,10 +112,10 @@ export function createMcpHandler(
         ...(kind === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),
       });
       try {
-        return finish(await namespace.getByName(name).fetch(request), cors);
+        return withCors(await namespace.getByName(name).fetch(request), cors);
       } catch (error) {
         // The session ended (DELETE, expiry) while this request waited for it.
-        if (!namespace.exists(name)) return finish(sessionNotFound(), cors);
+        if (!namespace.exists(name)) return withCors(sessionNotFound(), cors);
         throw error;
       }
     },
@@ -285,11 +289,4 @@ function preflight(cors: Record<string, string> | undefined): Record<string, str
     "access-control-allow-headers": ALLOWED_HEADERS,
     "access-control-max-age": "86400",
   };
-}
-
-function finish(response: Response, cors: Record<string, string> | undefined): Response {
-  if (!cors) return response;
-  const headers = new Headers(response.headers);
-  for (const [key, value] of Object.entries(cors)) headers.set(key, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

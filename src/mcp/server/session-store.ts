@@ -34,8 +34,11 @@ export class SessionStore {
   /** The row, read once per life of the agent (null: read, none stored). */
   #cached: StoredSession | null | undefined;
 
-  constructor(sql: SqlTag) {
+  readonly #now: () => number;
+
+  constructor(sql: SqlTag, now: () => number) {
     this.#sql = sql;
+    this.#now = now;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_session (
       id TEXT PRIMARY KEY, transport TEXT NOT NULL, initialize TEXT NOT NULL,
       props TEXT, owner TEXT, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL, ttl_ms INTEGER NOT NULL)`;
@@ -64,7 +67,7 @@ export class SessionStore {
   }
 
   create(session: Omit<StoredSession, "createdAt" | "lastSeen">): void {
-    const now = Date.now();
+    const now = this.#now();
     const props = session.props === undefined ? null : JSON.stringify(session.props);
     this.#sql`INSERT OR REPLACE INTO hearth_mcp_session (id, transport, initialize, props, owner, created_at, last_seen, ttl_ms)
       VALUES (${session.id}, ${session.transport}, ${JSON.stringify(session.initialize)}, ${props}, ${session.owner ?? null},

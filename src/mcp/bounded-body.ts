@@ -1,0 +1,32 @@
+/**
+ * A body read as text up to `maxBytes`: undefined as soon as it is longer (the rest is never
+ * buffered, the stream is cancelled). Read errors are thrown.
+ */
+export async function readStreamUpTo(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string | undefined> {
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) return undefined;
+      chunks.push(value);
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A request body as text, or undefined when its declared or actual size exceeds `maxBytes`. */
+export async function readBodyWithLimit(request: Request, maxBytes: number): Promise<string | undefined> {
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  if (declared > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    return undefined;
+  }
+  return readStreamUpTo(request.body, maxBytes);
+}
