@@ -12,6 +12,7 @@ import type { SqlValue } from "../storage/sql.ts";
 import { ChatEngine } from "./engine.ts";
 import { chatFrames, parseChatFrame } from "./frames.ts";
 import { resolveChatLimits, type ChatLimits } from "./limits.ts";
+import { CHAT_TABLES_EXIST } from "./schema.ts";
 import type { ChatConcurrency } from "./turn-queue.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatUsageRecord, ChatUsageSummary } from "./usage.ts";
@@ -156,8 +157,10 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
       const runtime = this[AGENT_RUNTIME];
       this.#engine = new ChatEngine<Message>({
         sql: <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => this.sql<T>(strings, ...values),
+        execScript: (script) => runtime.db.execScript(script),
         now: () => runtime.clock.now(),
         connections: () => this.getConnections(),
+        getConnection: (id) => this.getConnection(id),
         keepAlive: () => runtime.keepAlive(),
         report: (error) => this[REPORT_ERROR](error),
         reply: (onFinish, options) => this.onChatMessage(onFinish, options),
@@ -177,9 +180,12 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
     return this.#limits.resolved;
   }
 
-  /** Start-up: a stream cut short by a restart is settled before anything else runs. */
+  /**
+   * Start-up: a stream cut short by a restart is settled before anything else runs. An agent whose
+   * chat tables do not exist yet (it never chatted) has nothing to settle: one lookup, no engine.
+   */
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
-    await this.#chat.recover();
+    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) await this.#chat.recover();
     await super[HANDLE.start](props);
   }
 

@@ -11,6 +11,7 @@ import { CHAT_FRAMES, chatFrames, type ChatFrame, type ClientToolSchema } from "
 import type { ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, MessageStore } from "./message-store.ts";
 import { ResumeCoordinator, type LiveStream } from "./resume.ts";
+import { CHAT_SCHEMA } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
 import { checkClientMessages, mergeIncoming } from "./merge.ts";
 import { applyToolAnswer, awaitsClient, awaitsContinuation, originMessageIds, type ToolAnswer } from "./tool-parts.ts";
@@ -24,8 +25,12 @@ import { validateMessages } from "./validate.ts";
 /** What the engine needs from its agent. */
 export interface EngineHost<M extends UIMessage> {
   readonly sql: SqlTag;
+  /** Runs a script of statements without bindings (the chat schema). */
+  execScript(script: string): void;
   now(): number;
   connections(): Iterable<Connection>;
+  /** The connection with this id, if it is still open. */
+  getConnection(id: string): Connection | undefined;
   keepAlive(): () => void;
   report(error: unknown): void;
   reply(onFinish: ChatFinishCallback, options: OnChatMessageOptions): Promise<ChatReply | undefined>;
@@ -60,15 +65,15 @@ export class ChatEngine<M extends UIMessage> {
 
   constructor(host: EngineHost<M>) {
     this.#host = host;
+    host.execScript(CHAT_SCHEMA);
     this.messages = new MessageStore<M>(host.sql, host.now, () => host.limits().maxConversationBytes);
     this.streams = new StreamStore(host.sql, host.now);
     this.usage = new UsageStore(host.sql, () => host.limits().maxUsageRows);
-    host.sql`CREATE TABLE IF NOT EXISTS hearth_chat_context (key TEXT PRIMARY KEY, value TEXT NOT NULL)`;
     this.resume = new ResumeCoordinator({
       streams: this.streams,
       live: () => this.#live,
       turnPending: () => this.queue.busy,
-      send: (id, frame) => this.#connection(id)?.send(frame),
+      send: (id, frame) => host.getConnection(id)?.send(frame),
     });
     this.queue = new TurnQueue({ keepAlive: host.keepAlive, report: host.report, maxQueued: () => host.limits().maxQueuedTurns });
   }
@@ -110,8 +115,9 @@ export class ChatEngine<M extends UIMessage> {
         return this.resume.acknowledged(connection.id, frame.id);
       case CHAT_FRAMES.toolResult: {
         // Results are taken for the tools the client declared when the call was made, not in this frame.
-        const clientTools = clientToolNames(this.#context().clientTools);
-        if (frame.clientTools) this.#saveContext({ ...this.#context(), clientTools: frame.clientTools });
+        const context = this.#context();
+        const clientTools = clientToolNames(context.clientTools);
+        if (frame.clientTools) this.#saveContext({ ...context, clientTools: frame.clientTools });
         const answer: ToolAnswer = { kind: "result", output: frame.output, failed: frame.failed, errorText: frame.errorText };
         return this.#answer(connection, frame.toolCallId, answer, frame.autoContinue, clientTools);
       }
@@ -146,7 +152,7 @@ export class ChatEngine<M extends UIMessage> {
       this.streams.markInterrupted(stored.requestId);
     }
     // An approval applied whose continuation never ran (the queue was full, or the process stopped in between).
-    if (awaitsContinuation(this.messages.list.at(-1)) && !this.queue.busy) this.#continue(undefined);
+    if (awaitsContinuation(this.messages.last()) && !this.queue.busy) this.#continue(undefined);
   }
 
   /** The agent leaves memory: the running turn stops without touching storage. */
@@ -384,11 +390,6 @@ export class ChatEngine<M extends UIMessage> {
       if (!record.protocol || !record.connected || connection.id === exceptId || excluded?.has(connection.id)) continue;
       connection.send(frame);
     }
-  }
-
-  #connection(id: string): Connection | undefined {
-    for (const connection of this.#host.connections()) if (connection.id === id) return connection;
-    return undefined;
   }
 }
 

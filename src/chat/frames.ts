@@ -3,6 +3,7 @@
  * parsed and checked without throwing, and the frames the agent sends back. All frames are JSON text.
  */
 import { CHAT_FRAME_TYPES, type ChatOutcome, type ClientToolSchema } from "../protocol/chat.ts";
+import { isRecord, readJsonObject } from "../client/frames.ts";
 import type { ChatLimits } from "./limits.ts";
 
 export type { ChatOutcome, ClientToolSchema };
@@ -70,14 +71,9 @@ export type ParsedChatFrame =
 /** Classifies a text frame without throwing: a chat frame, a malformed one, or something else. */
 export function parseChatFrame(text: string, limits: ChatLimits): ParsedChatFrame {
   // Cheap filter: only JSON objects that mention the chat family are parsed here.
-  if (!text.includes('"cf_agent_') || text.trimStart()[0] !== "{") return { kind: "other" };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { kind: "other" };
-  }
-  if (!isRecord(value) || typeof value.type !== "string" || !INCOMING.has(value.type)) return { kind: "other" };
+  if (!text.includes('"cf_agent_')) return { kind: "other" };
+  const value = readJsonObject(text.trimStart());
+  if (value === undefined || typeof value.type !== "string" || !INCOMING.has(value.type)) return { kind: "other" };
   try {
     return { kind: "chat", frame: toFrame(value, limits) };
   } catch (error) {
@@ -197,9 +193,6 @@ function optionalBoolean(value: Record<string, unknown>, field: string): boolean
   return flag === true;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 
 /** Fields of a `cf_agent_use_chat_response` frame besides its type. */

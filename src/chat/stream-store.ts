@@ -41,19 +41,6 @@ export class StreamStore {
   constructor(sql: SqlTag, now: () => number) {
     this.#sql = sql;
     this.#now = now;
-    sql`CREATE TABLE IF NOT EXISTS hearth_chat_streams (
-      request_id TEXT PRIMARY KEY,
-      status TEXT NOT NULL,
-      continuation INTEGER NOT NULL,
-      message_ids TEXT,
-      anchor_id TEXT,
-      base_id TEXT,
-      started_at INTEGER NOT NULL)`;
-    sql`CREATE TABLE IF NOT EXISTS hearth_chat_chunks (
-      request_id TEXT NOT NULL,
-      seq INTEGER NOT NULL,
-      body TEXT NOT NULL,
-      PRIMARY KEY (request_id, seq)) WITHOUT ROWID`;
   }
 
   /** Opens the stream of a turn; any earlier stream (an interrupted one) is dropped. */

@@ -5,6 +5,7 @@
  * aborted or fails: what was produced is kept). The stored chunks are dropped in the same commit.
  */
 import { generateId, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { messageOf } from "../agent/rpc.ts";
 import { chatFrames, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, type MessageStore } from "./message-store.ts";
@@ -76,15 +77,13 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     // Storage failed (or another fault outside the reply): the turn still ends with a terminal frame.
     if (host.gone()) return end("aborted", undefined);
     host.report(error);
-    const message = errorMessage(error);
+    const message = messageOf(error);
+    const closing = chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
     if (state.streaming) {
       host.setLive(undefined);
-      const closing = chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
       host.resume.streamEnded({ requestId, continuation, outcome: "error", messageIds: spec.messageIds, bodies: [], terminal: closing });
     }
-    if (!state.terminalSent) {
-      host.broadcast(chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" }));
-    }
+    if (!state.terminalSent) host.broadcast(closing);
     return end("error", undefined, message);
   } finally {
     clearTimeout(timer);
@@ -104,7 +103,7 @@ async function turn<M extends UIMessage>(
   const last = host.messages.list.at(-1);
   // A turn after a tool answer (or a request whose last message is the assistant's) continues that message.
   const base = last?.role === "assistant" ? last : undefined;
-  const idleError = () => (idleSignal.aborted ? errorMessage(idleSignal.reason) : undefined);
+  const idleError = () => (idleSignal.aborted ? messageOf(idleSignal.reason) : undefined);
   const terminal = (status: ChatOutcome, error?: string) =>
     error === undefined
       ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: status })
@@ -132,7 +131,7 @@ async function turn<M extends UIMessage>(
       return end("aborted", undefined);
     }
     if (stalled === undefined) host.report(error);
-    const message = stalled ?? errorMessage(error);
+    const message = stalled ?? messageOf(error);
     sendTerminal(terminal("error", message));
     return end("error", undefined, message);
   }
@@ -216,7 +215,7 @@ async function turn<M extends UIMessage>(
     if (signal.aborted) status = "aborted";
     else {
       status = "error";
-      failure = errorMessage(error);
+      failure = messageOf(error);
       host.report(error);
     }
   } finally {
@@ -372,8 +371,4 @@ function untilAborted(pending: Promise<ChatReply | undefined>, signal: AbortSign
 function discard(reply: ChatReply | undefined): void {
   if (reply instanceof Response) void reply.body?.cancel().catch(() => {});
   else if (reply) void reply.cancel().catch(() => {});
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,7 +4,7 @@
  * or a `ReadableStream` of chunks. Reading stops at once when the turn is aborted.
  */
 import { generateId, type UIMessageChunk } from "ai";
-import { isRecord } from "./frames.ts";
+import { isRecord } from "../client/frames.ts";
 
 /** What `onChatMessage` may return; `undefined` means no reply. */
 export type ChatReply = Response | ReadableStream<UIMessageChunk>;

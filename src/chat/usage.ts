@@ -55,22 +55,6 @@ export class UsageStore {
   constructor(sql: SqlTag, maxRows: () => number) {
     this.#sql = sql;
     this.#maxRows = maxRows;
-    sql`CREATE TABLE IF NOT EXISTS hearth_chat_usage (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT,
-      request_id TEXT NOT NULL,
-      at INTEGER NOT NULL,
-      model TEXT,
-      input_tokens INTEGER,
-      output_tokens INTEGER,
-      total_tokens INTEGER,
-      reasoning_tokens INTEGER,
-      cached_input_tokens INTEGER)`;
-    sql`CREATE TABLE IF NOT EXISTS hearth_chat_usage_totals (
-      id INTEGER PRIMARY KEY CHECK (id = 1),
-      calls INTEGER NOT NULL,
-      input_tokens INTEGER NOT NULL,
-      output_tokens INTEGER NOT NULL,
-      total_tokens INTEGER NOT NULL)`;
   }
 
   /** Stores the usage of one model call and returns it as a record. */

@@ -4,7 +4,7 @@
  * message and which field is wrong, without echoing the whole payload back.
  */
 import { safeValidateUIMessages, type UIMessage } from "ai";
-import { isRecord } from "./frames.ts";
+import { isRecord } from "../client/frames.ts";
 import type { ChatLimits } from "./limits.ts";
 
 export type ValidationResult<M> = { ok: true; messages: M[] } | { ok: false; error: string };

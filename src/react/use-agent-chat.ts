@@ -258,11 +258,11 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
   }, [agent, observer]);
 
   const handled = useRef(new Set<string>());
-  const resetLocal = (): void => {
+  const resetLocal = useCallback((): void => {
     observer.reset();
     handled.current.clear();
-    setLocalMessages([]);
-  };
+    helpers.current?.setMessages([]);
+  }, [observer]);
 
   const addToolOutput = useCallback(
     (output: AddToolOutputOptions): void => {
@@ -346,11 +346,9 @@ export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentC
 
   const clearHistory = useCallback((): void => {
     void helpers.current?.stop();
-    observer.reset();
-    handled.current.clear();
-    helpers.current?.setMessages([]);
+    resetLocal();
     agent.send(chatControlFrame(CHAT_FRAME.clear));
-  }, [agent, observer]);
+  }, [agent, resetLocal]);
 
   const setMessages = useCallback<UseChatHelpers<M>["setMessages"]>(
     (next) =>

@@ -1,6 +1,7 @@
 import type { Clock } from "../time/clock.ts";
 import { formatDuration } from "../time/duration.ts";
 import type { AgentTasks, NextOutcome } from "./agent-tasks.ts";
+import { dueKey } from "./due-index.ts";
 import type { RunJournal, UnfinishedRun } from "./run-journal.ts";
 import type { TaskRef } from "./types.ts";
 
@@ -32,7 +33,7 @@ export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, nam
   const { deliver, clock, journal } = options;
   const crashes = new Map<string, TaskRef[]>();
   for (const { slug, name, ref } of options.unfinished) {
-    const key = `${slug}\0${name}`;
+    const key = dueKey(slug, name);
     crashes.set(key, [...(crashes.get(key) ?? []), ref]);
   }
 
@@ -79,7 +80,7 @@ export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, nam
   }
 
   return async (slug, name) => {
-    const key = `${slug}\0${name}`;
+    const key = dueKey(slug, name);
     const crashed = crashes.get(key);
     if (crashed) {
       await deliver(slug, name, (tasks) => tasks.crashed(crashed));

@@ -114,9 +114,9 @@ export class AgentTasks {
       const existing = this.#store.findSame(row);
       if (existing) return toSchedule<T>(existing);
     }
-    this.#store.insertSchedule(row);
+    const inserted = this.#store.insertSchedule(row);
     this.#runtime.tasksChanged(row.due_at);
-    return toSchedule<T>(this.#store.get({ kind: "schedule", id: row.id })!);
+    return toSchedule<T>(inserted);
   }
 
   scheduleEvery<T>(intervalSeconds: number, callback: string, payload: T | undefined, options: { retry?: RetryOptions } = {}): Schedule<T> {
@@ -133,9 +133,8 @@ export class AgentTasks {
     const existing = this.#store.findSame({ callback, payload: json, type: "interval", interval_ms: intervalMs });
     if (existing) return toSchedule<T>(existing);
     const now = this.#runtime.clock.now();
-    const id = randomUUID();
-    this.#store.insertSchedule({
-      id,
+    const inserted = this.#store.insertSchedule({
+      id: randomUUID(),
       callback,
       payload: json,
       type: "interval",
@@ -145,7 +144,7 @@ export class AgentTasks {
       created_at: now,
     });
     this.#runtime.tasksChanged(now + intervalMs);
-    return toSchedule<T>(this.#store.get({ kind: "schedule", id })!);
+    return toSchedule<T>(inserted);
   }
 
   getSchedule<T>(id: string): Schedule<T> | undefined {
@@ -192,7 +191,7 @@ export class AgentTasks {
   }
 
   dequeueAll(callback?: string): number {
-    for (const item of this.#store.listQueue()) if (callback === undefined || item.callback === callback) this.#runs.delete(runKey({ kind: "queue", id: item.id }));
+    for (const id of this.#store.queueIds(callback)) this.#runs.delete(runKey({ kind: "queue", id }));
     return this.#store.deleteQueue(callback);
   }
 

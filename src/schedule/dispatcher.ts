@@ -1,5 +1,5 @@
 import type { Clock } from "../time/clock.ts";
-import type { DueIndex, DueEntry } from "./due-index.ts";
+import { dueKey, type DueIndex, type DueEntry } from "./due-index.ts";
 
 export interface DispatcherOptions {
   index: DueIndex;
@@ -28,7 +28,7 @@ export class TaskDispatcher {
   readonly #options: DispatcherOptions;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #running = new Set<Promise<void>>();
-  #finished: Array<{ entry: DueEntry; next: number | null; flight: InFlight; key: string }> = [];
+  #finished: Array<{ entry: DueEntry; next: number | null; flight: InFlight }> = [];
   #timerAt: number | undefined;
   #cancelTimer: (() => void) | undefined;
   #stopped = false;
@@ -51,7 +51,7 @@ export class TaskDispatcher {
 
   /** An agent has something due at `at`. */
   lower(slug: string, name: string, at: number): void {
-    const flight = this.#inFlight.get(`${slug}\0${name}`);
+    const flight = this.#inFlight.get(dueKey(slug, name));
     if (flight) flight.pendingLow = Math.min(flight.pendingLow ?? at, at);
     this.#options.index.lower(slug, name, at);
     if (this.#timerAt === undefined || at < this.#timerAt) this.#arm();
@@ -61,7 +61,7 @@ export class TaskDispatcher {
   lowerMany(entries: readonly DueEntry[]): void {
     let earliest = Number.POSITIVE_INFINITY;
     for (const { slug, name, at } of entries) {
-      const flight = this.#inFlight.get(`${slug}\0${name}`);
+      const flight = this.#inFlight.get(dueKey(slug, name));
       if (flight) flight.pendingLow = Math.min(flight.pendingLow ?? at, at);
       earliest = Math.min(earliest, at);
     }
@@ -71,7 +71,7 @@ export class TaskDispatcher {
 
   /** Sets an agent's exact next due time (when it hibernates with its tasks committed). */
   reconcile(slug: string, name: string, at: number | null): void {
-    if (this.#inFlight.has(`${slug}\0${name}`)) return; // the run's end sets it
+    if (this.#inFlight.has(dueKey(slug, name))) return; // the run's end sets it
     this.#options.index.set(slug, name, at);
     if (at !== null && (this.#timerAt === undefined || at < this.#timerAt)) this.#arm();
   }
@@ -126,13 +126,16 @@ export class TaskDispatcher {
     } catch (error) {
       for (const { slug, name } of updates) this.#options.report(slug, name, asError(error));
     } finally {
-      for (const { key, flight } of finished) if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      for (const { entry, flight } of finished) {
+        const key = dueKey(entry.slug, entry.name);
+        if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      }
       this.#arm();
     }
   };
 
   #runAgent(entry: DueEntry): Promise<void> {
-    const key = `${entry.slug}\0${entry.name}`;
+    const key = dueKey(entry.slug, entry.name);
     const flight: InFlight = { pendingLow: undefined };
     this.#inFlight.set(key, flight);
     const run = this.#options.wake(entry.slug, entry.name)
@@ -144,7 +147,7 @@ export class TaskDispatcher {
       .then((next) => {
         // Written with the others finishing in this turn, in one transaction; until then the entry
         // stays in flight so that a new task announced meanwhile lowers what is written.
-        this.#finished.push({ entry, next, flight, key });
+        this.#finished.push({ entry, next, flight });
         if (this.#finished.length === 1) setImmediate(this.#flushFinished);
       })
       .catch((error: unknown) => this.#options.report(entry.slug, entry.name, asError(error)))

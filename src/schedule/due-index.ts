@@ -9,6 +9,11 @@ export interface DueEntry {
   at: number;
 }
 
+/** The key of an agent's entry in memory (slug and name cannot contain a NUL). */
+export function dueKey(slug: string, name: string): string {
+  return `${slug}\0${name}`;
+}
+
 /** Entries remembered in memory, to skip writes that would not lower anything. */
 const CACHE_LIMIT = 50_000;
 
@@ -42,7 +47,7 @@ export class DueIndex {
     );
     this.#sql = {
       lower: this.#db.prepare(
-        "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = min(at, excluded.at)",
+        "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = min(at, excluded.at) RETURNING at",
       ),
       set: this.#db.prepare(
         "INSERT INTO due (slug, name, at) VALUES (?, ?, ?) ON CONFLICT (slug, name) DO UPDATE SET at = excluded.at, leased = 0",
@@ -57,16 +62,16 @@ export class DueIndex {
 
   /** Makes sure the agent is woken by `at` (committed before this returns). */
   lower(slug: string, name: string, at: number): void {
-    const key = `${slug}\0${name}`;
+    const key = dueKey(slug, name);
     const known = this.#cache.get(key);
     if (typeof known === "number" && known <= at) return;
-    this.#sql.lower.run(slug, name, at);
-    this.#remember(key, typeof known === "number" ? Math.min(known, at) : this.#read(slug, name));
+    const row = this.#sql.lower.get(slug, name, at) as { at: number };
+    this.#remember(key, row.at);
   }
 
   /** Sets the agent's exact next due time (null: nothing pending) and ends its lease. */
   set(slug: string, name: string, at: number | null): void {
-    const key = `${slug}\0${name}`;
+    const key = dueKey(slug, name);
     if (at === null) this.#sql.remove.run(slug, name);
     else this.#sql.set.run(slug, name, at);
     this.#remember(key, at);
@@ -75,14 +80,9 @@ export class DueIndex {
   /** Several exact `set`s in one transaction. */
   setMany(entries: ReadonlyArray<{ slug: string; name: string; at: number | null }>): void {
     if (entries.length === 0) return;
-    this.#db.exec("BEGIN");
-    try {
+    this.#inTransaction(() => {
       for (const { slug, name, at } of entries) this.set(slug, name, at);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
   }
 
   /** Due entries not already being run, earliest first. */
@@ -93,14 +93,9 @@ export class DueIndex {
   /** Marks entries as being run, so the next query skips them (reset at the next boot). */
   lease(entries: readonly DueEntry[]): void {
     if (entries.length === 0) return;
-    this.#db.exec("BEGIN");
-    try {
+    this.#inTransaction(() => {
       for (const entry of entries) this.#sql.lease.run(entry.slug, entry.name);
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
   }
 
   /** The earliest time of an entry that is not being run, or null. */
@@ -116,17 +111,12 @@ export class DueIndex {
   /** Adds entries in one transaction (a rebuild). */
   lowerMany(entries: Iterable<DueEntry>): number {
     let count = 0;
-    this.#db.exec("BEGIN");
-    try {
+    this.#inTransaction(() => {
       for (const entry of entries) {
         this.#sql.lower.run(entry.slug, entry.name, entry.at);
         count++;
       }
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
+    });
     return count;
   }
 
@@ -136,6 +126,18 @@ export class DueIndex {
 
   close(): void {
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Runs `fn` in one transaction, rolled back if it throws. */
+  #inTransaction(fn: () => void): void {
+    this.#db.exec("BEGIN");
+    try {
+      fn();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
   }
 
   #read(slug: string, name: string): number | null {

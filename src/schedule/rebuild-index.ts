@@ -2,6 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { DueEntry, DueIndex } from "./due-index.ts";
+import { earliestDue, QUEUE_HEAD_SQL, SCHEDULES_NEXT_DUE_SQL, type TaskRow } from "./task-store.ts";
 
 /**
  * Recreates the host's due index from the agents' own databases: run when the index file is missing
@@ -47,15 +48,11 @@ function readEntry(file: string): DueEntry | undefined {
     const slash = identity.indexOf("/");
     const hasTasks = db.prepare("SELECT 1 AS x FROM sqlite_master WHERE name = '_hearth_schedules'").get() !== undefined;
     if (slash < 0 || !hasTasks) return undefined;
-    const row = db
-      .prepare(
-        `SELECT min(at) AS at FROM (
-           SELECT min(due_at) AS at FROM _hearth_schedules WHERE tripped_at IS NULL
-           UNION ALL SELECT due_at FROM (SELECT due_at FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1))`,
-      )
-      .get() as { at: number | null } | undefined;
-    if (typeof row?.at !== "number") return undefined;
-    return { slug: identity.slice(0, slash), name: identity.slice(slash + 1), at: row.at };
+    const schedule = db.prepare(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null } | undefined;
+    const head = db.prepare(QUEUE_HEAD_SQL).get() as TaskRow | undefined;
+    const at = earliestDue(schedule?.at, head?.due_at);
+    if (at === null) return undefined;
+    return { slug: identity.slice(0, slash), name: identity.slice(slash + 1), at };
   } catch (error) {
     console.error(`[hearth] rebuilding the schedule index: skipped ${file}:`, error instanceof Error ? error.message : error);
     return undefined;

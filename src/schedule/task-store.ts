@@ -43,6 +43,17 @@ CREATE TABLE IF NOT EXISTS _hearth_task_failures (
 /** Failures kept per agent; older ones are dropped. */
 const MAX_FAILURES_KEPT = 1000;
 
+/** The earliest due time among an agent's schedules (`at`, null when there are none). */
+export const SCHEDULES_NEXT_DUE_SQL = "SELECT min(due_at) AS at FROM _hearth_schedules WHERE tripped_at IS NULL";
+/** The queue's head: its first item not stopped by the breaker. */
+export const QUEUE_HEAD_SQL = "SELECT * FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1";
+
+/** The earliest time anything is due, from the schedules' earliest and the queue head's due time. */
+export function earliestDue(scheduleAt: number | null | undefined, queueAt: number | null | undefined): number | null {
+  const times = [scheduleAt, queueAt].filter((at): at is number => typeof at === "number");
+  return times.length === 0 ? null : Math.min(...times);
+}
+
 const TABLE = { schedule: "_hearth_schedules", queue: "_hearth_queue" } as const;
 
 /**
@@ -85,7 +96,8 @@ export class TaskStore {
     return this.#db.statement(`SELECT * FROM ${TABLE[ref.kind]} WHERE id = ?`).get(ref.id) as TaskRow | undefined;
   }
 
-  insertSchedule(row: Omit<TaskRow, "attempts" | "started" | "tripped_at" | "last_error">): void {
+  /** Inserts a new schedule; returns its row as stored (with the columns' defaults). */
+  insertSchedule(row: Omit<TaskRow, "attempts" | "started" | "tripped_at" | "last_error">): TaskRow {
     this.ensure();
     this.#db
       .statement(
@@ -105,6 +117,7 @@ export class TaskStore {
         row.retry,
         row.created_at,
       );
+    return { ...row, attempts: 0, started: 0, tripped_at: null, last_error: null };
   }
 
   /** An existing schedule that an idempotent `schedule()` / `scheduleEvery()` returns instead of a new one. */
@@ -150,6 +163,16 @@ export class TaskStore {
     return this.#db
       .statement("SELECT * FROM _hearth_queue WHERE json_valid(payload) AND json_extract(payload, ?) = ? ORDER BY seq")
       .all(`$.${JSON.stringify(match.key)}`, match.value as string | number) as unknown as TaskRow[];
+  }
+
+  /** Ids of the queue items (of one callback, if given). */
+  queueIds(callback?: string): string[] {
+    if (!this.exists) return [];
+    const rows =
+      callback === undefined
+        ? this.#db.statement("SELECT id FROM _hearth_queue").all()
+        : this.#db.statement("SELECT id FROM _hearth_queue WHERE callback = ?").all(callback);
+    return (rows as Array<{ id: string }>).map((row) => row.id);
   }
 
   delete(ref: TaskRef): boolean {
@@ -211,12 +234,8 @@ export class TaskStore {
   /** The earliest time anything is due, or null when nothing is pending. */
   nextDue(): number | null {
     if (!this.exists) return null;
-    const schedule = this.#db
-      .statement("SELECT min(due_at) AS at FROM _hearth_schedules WHERE tripped_at IS NULL")
-      .get() as { at: number | null };
-    const head = this.#queueHead();
-    const times = [schedule.at, head?.due_at].filter((at): at is number => typeof at === "number");
-    return times.length === 0 ? null : Math.min(...times);
+    const schedule = this.#db.statement(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null };
+    return earliestDue(schedule.at, this.#queueHead()?.due_at);
   }
 
   recordFailure(failure: TaskFailure): void {
@@ -265,7 +284,7 @@ export class TaskStore {
 
   #queueHead(): TaskRow | undefined {
     if (this.#queueEmpty) return undefined;
-    const head = this.#db.statement("SELECT * FROM _hearth_queue WHERE tripped_at IS NULL ORDER BY seq LIMIT 1").get() as
+    const head = this.#db.statement(QUEUE_HEAD_SQL).get() as
       | TaskRow
       | undefined;
     // Only an empty table counts as empty (tripped items stay); an upsert clears the flag.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { looksLikeCron, nextCronTime, validateCron } from "../../src/time/cron.ts";
+import { thrown } from "../support/thrown.ts";
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -13,15 +14,6 @@ function runs(expression: string, from: string, count: number, timezone?: string
     out.push(iso(time));
   }
   return out;
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
 }
 
 describe("looksLikeCron", () => {

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { formatDuration, parseDuration } from "../../src/time/duration.ts";
+import { thrown } from "../support/thrown.ts";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("parseDuration", () => {
   it("takes numbers as milliseconds", () => {
