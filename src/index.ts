@@ -6,6 +6,9 @@
 export { Agent, type ConnectionContext, type StateSource } from "./agent/agent.ts";
 export { callable, type CallableOptions, type CallableList, type StandardSchema } from "./agent/callable.ts";
 export { Connection } from "./agent/connection.ts";
+export { getCurrentAgent, type CurrentAgent, type AgentCaller } from "./agent/context.ts";
+export type { AgentStaticOptions } from "./agent/options.ts";
+export type { RetryCallOptions } from "./agent/retry.ts";
 export { StreamingResponse } from "./agent/rpc.ts";
 export type { AgentContext, AgentStorage } from "./agent/runtime.ts";
 export { Host, type HostOptions, type AgentClass, type TaskErrorReport } from "./host/host.ts";

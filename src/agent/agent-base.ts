@@ -1,6 +1,10 @@
 import { frames, parseIncoming } from "../protocol/frames.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
+import { callableMethods, type CallableOptions } from "./callable.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
+import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
+import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
+import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
 import { handleRpc, messageOf } from "./rpc.ts";
 import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
 import { StateStore } from "./state-store.ts";
@@ -23,12 +27,15 @@ const INVOKE: unique symbol = Symbol("hearth.invoke");
 const INVALIDATE: unique symbol = Symbol("hearth.invalidate");
 const TASKS: unique symbol = Symbol("hearth.tasks");
 const UNLOAD: unique symbol = Symbol("hearth.unload");
+const SCOPED: unique symbol = Symbol("hearth.scoped");
 /** @internal */
 export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
 /** @internal */
 export const REPORT_ERROR: unique symbol = Symbol("hearth.reportError");
 /** @internal */
 export const MCP_STATE: unique symbol = Symbol("hearth.mcpState");
+/** @internal */
+export const AGENT_OPTIONS: unique symbol = Symbol("hearth.agentOptions");
 export const HANDLE = {
   start: START,
   request: REQUEST,
@@ -39,6 +46,7 @@ export const HANDLE = {
   invalidate: INVALIDATE,
   tasks: TASKS,
   unload: UNLOAD,
+  scoped: SCOPED,
 } as const;
 
 const MAX_TAGS = 10;
@@ -55,6 +63,7 @@ export class AgentBase<Env = unknown, State = unknown> {
   readonly env: Env;
   readonly #runtime: AgentRuntime;
   readonly #state: StateStore;
+  readonly #options: ResolvedAgentOptions;
   readonly #connections = new WeakMap<SocketRecord, Connection>();
   readonly #output = (send: () => void) => this.#runtime.db.output(send);
 
@@ -67,6 +76,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     this.env = env;
     this.#runtime = runtime;
     this.#state = new StateStore(runtime.db);
+    this.#options = optionsOf(new.target);
   }
 
   /** The instance name this agent was addressed by. */
@@ -83,8 +93,14 @@ export class AgentBase<Env = unknown, State = unknown> {
     return this.#state.read()!.value as State;
   }
 
-  /** Persists the whole state and broadcasts it to every protocol connection. */
+  /**
+   * Persists the whole state and broadcasts it to every protocol connection. Refused with "Connection
+   * is readonly" while the running event came from a read-only connection (say, a callable it
+   * called), so read-only clients cannot change state through methods either.
+   */
   setState(state: State): void {
+    const scope = currentScope();
+    if (scope?.agent === this && scope.connection?.readonly) throw new Error("Connection is readonly");
     this.validateStateChange(state, "server");
     this.#commitState(state, "server");
   }
@@ -153,6 +169,32 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   isConnectionReadonly(connection: Connection): boolean {
     return connection.record.readonly;
+  }
+
+  /** False for a raw connection (shouldSendProtocolMessages returned false): it gets no protocol frames. */
+  isConnectionProtocolEnabled(connection: Connection): boolean {
+    return connection.record.protocol;
+  }
+
+  /**
+   * The methods clients may call over RPC, with their options (description, streaming, input schema).
+   * @example
+   * for (const [name, { description }] of this.getCallableMethods()) console.log(name, description);
+   */
+  getCallableMethods(): Map<string, CallableOptions> {
+    return callableMethods(this);
+  }
+
+  /**
+   * Runs `fn(attempt)` until it succeeds, up to `maxAttempts` attempts with jittered exponential backoff
+   * between them; throws the last error. Unset options come from the class's `static options.retry`
+   * (default 3 attempts, 100 ms doubling, at most 3 s apart). `shouldRetry(error, nextAttempt)`
+   * returning false stops at once.
+   * @example
+   * const page = await this.retry(() => fetchJson(url), { maxAttempts: 5, shouldRetry: (e) => !(e instanceof AuthError) });
+   */
+  async retry<T>(fn: (attempt: number) => T | Promise<T>, options?: RetryCallOptions): Promise<T> {
+    return retryWithBackoff(fn, options, this.#options.retry, this.#runtime.clock);
   }
 
   /** Open connections, optionally only those carrying `tag`. */
@@ -260,13 +302,27 @@ export class AgentBase<Env = unknown, State = unknown> {
   /** @internal The agent leaves memory (hibernation, destroy, host shutdown): release what it holds. */
   [HANDLE.unload](): void {}
 
+  /** @internal The class's resolved `static options`. */
+  get [AGENT_OPTIONS](): ResolvedAgentOptions {
+    return this.#options;
+  }
+
+  /** @internal Runs `fn` as an event of this agent (getCurrentAgent() sees it): host-driven work such as schedules. */
+  [HANDLE.scoped]<T>(fn: () => T): T {
+    return this.#scope(fn);
+  }
+
+  #scope<T>(fn: () => T, extra?: { connection?: Connection; request?: Request; caller?: AgentCaller }): T {
+    return runInAgentScope({ agent: this, className: this.#runtime.className, name: this.#runtime.name, ...extra }, fn);
+  }
+
   async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
-    await this.onStart(props);
+    await this.#scope(() => this.onStart(props));
   }
 
   async [HANDLE.request](request: Request): Promise<Response> {
     try {
-      const response: unknown = await this.onRequest(request);
+      const response: unknown = await this.#scope(() => this.onRequest(request), { request });
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
       }
@@ -279,6 +335,10 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
     const connection = this.#connection(record);
+    return this.#scope(() => this.#connect(connection, record, request), { connection, request });
+  }
+
+  async #connect(connection: Connection, record: SocketRecord, request: Request): Promise<void> {
     const ctx: ConnectionContext = { request };
     const extra = await this.getConnectionTags(connection, ctx);
     record.tags = normalizeTags(record.id, extra);
@@ -286,7 +346,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     record.protocol = this.shouldSendProtocolMessages(connection, ctx);
     if (record.protocol) {
       const state = this.state;
-      connection.send(frames.identity(this.name, this.#runtime.classSlug, state !== undefined));
+      if (this.#options.sendIdentityOnConnect) connection.send(frames.identity(this.name, this.#runtime.classSlug, state !== undefined));
       if (state !== undefined) {
         const json = this.#state.read()?.json;
         connection.send(json === undefined ? frames.state(state) : `{"type":"cf_agent_state","state":${json}}`);
@@ -304,6 +364,10 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void> {
     const connection = this.#connection(record);
+    return this.#scope(() => this.#message(connection, message), { connection });
+  }
+
+  async #message(connection: Connection, message: string | ArrayBuffer): Promise<void> {
     if (typeof message === "string") {
       const incoming = parseIncoming(message);
       if (incoming.kind === "rpc") {
@@ -340,15 +404,16 @@ export class AgentBase<Env = unknown, State = unknown> {
   }
 
   async [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void> {
-    await this.onClose(this.#connection(record), code, reason, wasClean);
+    const connection = this.#connection(record);
+    await this.#scope(() => this.onClose(connection, code, reason, wasClean), { connection });
   }
 
-  async [HANDLE.invoke](method: string, args: unknown[]): Promise<unknown> {
+  async [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
     const fn = (this as unknown as Record<string, unknown>)[method];
     if (typeof fn !== "function" || method === "constructor") {
       throw new TypeError(`${this.#runtime.className} has no method "${method}"`);
     }
-    return await fn.apply(this, args);
+    return await this.#scope(() => fn.apply(this, args), { caller });
   }
 
   #clientState(connection: Connection, state: State): void {

@@ -14,7 +14,7 @@ import type {
 } from "../schedule/types.ts";
 import { AgentWorkflows, type RunWorkflowOptions, type TrackedWorkflow } from "../workflow/agent-workflows.ts";
 import type { InstanceStatus } from "../workflow/types.ts";
-import { AGENT_RUNTIME, AgentBase, HANDLE, MCP_STATE, REPORT_ERROR } from "./agent-base.ts";
+import { AGENT_OPTIONS, AGENT_RUNTIME, AgentBase, HANDLE, MCP_STATE, REPORT_ERROR } from "./agent-base.ts";
 import type { SocketRecord } from "./connection.ts";
 
 export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.ts";
@@ -123,13 +123,13 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
     return this.#taskApi.dequeueAll(callback);
   }
 
-  /** A queued item by id, or undefined. */
-  async getQueue<T = unknown>(id: string): Promise<QueueItem<T> | undefined> {
+  /** A queued item by id, or undefined. Synchronous, as documented by the Agents SDK (awaiting it works too). */
+  getQueue<T = unknown>(id: string): QueueItem<T> | undefined {
     return this.#taskApi.getQueue<T>(id);
   }
 
-  /** Queued items in order; with `key`, those whose payload has `key` equal to `value`. */
-  async getQueues<T = unknown>(key?: string, value?: unknown): Promise<QueueItem<T>[]> {
+  /** Queued items in order; with `key`, those whose payload has `key` equal to `value`. Synchronous. */
+  getQueues<T = unknown>(key?: string, value?: unknown): QueueItem<T>[] {
     return this.#taskApi.getQueues<T>(key, value);
   }
 
@@ -307,7 +307,7 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
   }
 
   get #taskApi(): AgentTasks {
-    this.#tasks ??= new AgentTasks(this[AGENT_RUNTIME], this, (error) => this[REPORT_ERROR](error));
+    this.#tasks ??= new AgentTasks(this[AGENT_RUNTIME], this, (error) => this[REPORT_ERROR](error), this[AGENT_OPTIONS].retry);
     return this.#tasks;
   }
 

@@ -78,3 +78,29 @@ export async function validateArgs(method: string, options: CallableOptions, arg
   }
   return Array.isArray(result.value) ? result.value : args;
 }
+
+/**
+ * Every method of `instance` that clients may call, with its options: decorated methods anywhere in
+ * the prototype chain, and those listed in `static callables`.
+ */
+export function callableMethods(instance: object): Map<string, CallableOptions> {
+  const found = new Map<string, CallableOptions>();
+  for (let proto = Object.getPrototypeOf(instance) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const method of Object.getOwnPropertyNames(proto)) {
+      if (method === "constructor" || found.has(method)) continue;
+      // Only plain methods: reading a getter (state, mcp…) would run it.
+      if (typeof Object.getOwnPropertyDescriptor(proto, method)?.value !== "function") continue;
+      const options = callableOptions(instance, method);
+      if (options) found.set(method, options);
+    }
+  }
+  for (let ctor = instance.constructor as { callables?: CallableList } | undefined; ctor; ctor = Object.getPrototypeOf(ctor) as typeof ctor) {
+    if (!Object.hasOwn(ctor, "callables") || !ctor.callables) continue;
+    const names = Array.isArray(ctor.callables) ? ctor.callables : Object.keys(ctor.callables);
+    for (const method of names as readonly string[]) {
+      const options = found.has(method) ? undefined : callableOptions(instance, method);
+      if (options) found.set(method, options);
+    }
+  }
+  return found;
+}

@@ -1,7 +1,7 @@
 import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
-import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
+import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -28,7 +28,8 @@ export interface RouteOptions {
 
 /**
  * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent.
- * Returns null when the path is not under the prefix.
+ * Returns null when the path is not `/{prefix}/{class}/{name}…` (so the worker's own routes, such as
+ * `/agents/list`, still get their requests); an unknown class is a 400, as in the Agents SDK.
  * @example
  * export default {
  *   fetch: async (req: Request, env: Env) =>
@@ -40,19 +41,19 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   const url = new URL(request.url);
   const head = `/${prefix}/`;
   if (!url.pathname.startsWith(head)) return null;
+  const [slug = "", encodedName = ""] = url.pathname.slice(head.length).split("/");
+  if (slug === "" || encodedName === "") return null;
   const cors = corsHeaders(options.cors);
   const upgrade = isWebSocketUpgrade(request);
-  if (cors && request.method === "OPTIONS" && !upgrade) return new Response(null, { status: 204, headers: cors });
+  if (cors && request.method === "OPTIONS" && !upgrade) return new Response(null, { status: 200, headers: cors });
 
-  const [slug = "", encodedName = ""] = url.pathname.slice(head.length).split("/");
   const namespace = findNamespace(env, slug);
   if (!namespace) {
     const known = Object.values(env).filter(isAgentNamespace).map((ns) => ns.slug);
-    return problem(404, `No agent class is served at /${prefix}/${slug}/ (known: ${known.join(", ") || "none"})`, cors);
+    return problem(400, `No agent class is served at /${prefix}/${slug}/ (known: ${known.join(", ") || "none"})`, cors);
   }
   let name: string;
   try {
-    if (encodedName === "") throw new AgentNameError(`Missing agent name: use /${prefix}/${slug}/<name>`);
     name = validateAgentName(decodePathSegment(encodedName));
   } catch (error) {
     if (error instanceof AgentNameError) return problem(400, error.message, cors);

@@ -6,7 +6,7 @@ import type { Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
-import { upgradeTargetOf } from "./upgrade.ts";
+import { upgradeTargetOf } from "../host/upgrade.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {

@@ -1,9 +1,11 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
+import type { AgentCaller } from "../agent/context.ts";
+import { optionsOf } from "../agent/options.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import { chatRequestError, frames, sniffChatRequestId, sniffRpcId } from "../protocol/frames.ts";
@@ -105,13 +107,23 @@ export class Host implements CellHost, AgentDispatcher {
       if (typeof ctor !== "function" || !(ctor.prototype instanceof Agent)) {
         throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
       }
+      optionsOf(ctor); // a wrong `static options` fails at start-up, not at the first request
       const slug = camelCaseToKebabCase(className);
       const clash = slugs.get(slug);
-      if (clash) throw new TypeError(`Agent classes ${clash} and ${className} both map to /${slug}/`);
-      slugs.set(slug, className);
-      const binding: AgentBinding = { className, slug, ctor: ctor as unknown as AgentBinding["ctor"] };
+      // Two classes with one URL segment: the URL serves the first (routing matches in order); the
+      // second keeps its own storage and index key, and is reached through its binding.
+      const storageSlug = clash ? `${slug}-${createHash("sha256").update(className).digest("hex").slice(0, 8)}` : slug;
+      if (clash) {
+        console.warn(
+          `[hearth] Agent classes ${clash} and ${className} both map to /${slug}/: the URL serves ${clash}; ` +
+            `reach ${className} through env.${className} (its data lives under agents/${storageSlug}/). Rename one to give it a URL.`,
+        );
+      } else {
+        slugs.set(slug, className);
+      }
+      const binding: AgentBinding = { className, slug: storageSlug, ctor: ctor as unknown as AgentBinding["ctor"] };
       this.#bindings.set(className, binding);
-      this.#bySlug.set(slug, binding);
+      this.#bySlug.set(storageSlug, binding);
       env[className] = new AgentNamespace(this, className, slug, ctor);
     }
     const workflows = new Map<string, WorkflowClass>();
@@ -140,7 +152,7 @@ export class Host implements CellHost, AgentDispatcher {
       deliver: (slug, name, step) => {
         const binding = this.#bySlug.get(slug);
         if (!binding) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
-        return this.#deliver(binding.className, name, (agent) => step(agent[HANDLE.tasks]()));
+        return this.#deliver(binding.className, name, (agent) => agent[HANDLE.scoped](() => step(agent[HANDLE.tasks]())));
       },
       engineHost: {
         env,
@@ -180,8 +192,8 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   /** Calls a method on an agent (agent-to-agent RPC through a stub). */
-  invoke(className: string, name: string, method: string, args: unknown[]): Promise<unknown> {
-    return this.#deliver(className, name, (agent) => agent[HANDLE.invoke](method, args));
+  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
+    return this.#deliver(className, name, (agent) => agent[HANDLE.invoke](method, args, caller));
   }
 
   /** Adopts an upgraded WebSocket for an agent: registers it and runs the agent's onConnect. */

@@ -1,11 +1,13 @@
 import type { Agent } from "../agent/agent.ts";
+import { callerOfCurrentScope, type AgentCaller } from "../agent/context.ts";
 import { validateAgentName } from "./names.ts";
+import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
 
 /** What a namespace needs from the host to reach an agent. */
 export interface AgentDispatcher {
   request(className: string, name: string, request: Request): Promise<Response>;
   exists(className: string, name: string): boolean;
-  invoke(className: string, name: string, method: string, args: unknown[]): Promise<unknown>;
+  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
 }
 
 type Method = (...args: never[]) => unknown;
@@ -91,8 +93,10 @@ export class AgentNamespace<T extends Agent = Agent> {
     validateAgentName(name);
     const dispatcher = this.#dispatcher;
     const className = this.className;
-    const fetch = (input: Request | string | URL, init?: RequestInit) => {
+    const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      // A WebSocket upgrade becomes this agent's connection when the worker returns the response.
+      if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
       return dispatcher.request(className, name, request);
     };
     return new Proxy({} as AgentStub<T>, {
@@ -102,7 +106,7 @@ export class AgentNamespace<T extends Agent = Agent> {
         // Not thenable: `await getAgentByName(...)` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>
-          structuredClone(await dispatcher.invoke(className, name, property, structuredClone(args)));
+          structuredClone(await dispatcher.invoke(className, name, property, structuredClone(args), callerOfCurrentScope()));
       },
     });
   }

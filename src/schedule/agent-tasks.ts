@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
-import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.ts";
+import { backoffDelay, DEFAULT_RETRY, resolveRetry, type RetryOptions } from "../time/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
@@ -48,6 +48,8 @@ export class AgentTasks {
   readonly #agent: object;
   readonly #store: TaskStore;
   readonly #reportError: (error: unknown) => void;
+  /** The class's retry policy (its `static options.retry`), for tasks scheduled without one. */
+  readonly #retryDefaults: Required<RetryOptions>;
   /**
    * Runs under way, by task id. A run may finish its task only while it is still here: a cancel,
    * a replacement, a reset or a hang report in the meantime takes it out (kept in memory: a run never
@@ -55,11 +57,17 @@ export class AgentTasks {
    */
   readonly #runs = new Map<string, string>();
 
-  constructor(runtime: TaskRuntime, agent: object, reportError: (error: unknown) => void) {
+  constructor(
+    runtime: TaskRuntime,
+    agent: object,
+    reportError: (error: unknown) => void,
+    retryDefaults: Required<RetryOptions> = DEFAULT_RETRY,
+  ) {
     this.#runtime = runtime;
     this.#agent = agent;
     this.#store = new TaskStore(runtime.db);
     this.#reportError = reportError;
+    this.#retryDefaults = retryDefaults;
   }
 
   invalidate(): void {
@@ -309,7 +317,7 @@ export class AgentTasks {
   }
 
   #attemptFailed(ref: TaskRef, row: TaskRow, error: string, now: number, started: number): void {
-    const retry = resolveRetry(row.retry === null ? undefined : (JSON.parse(row.retry) as RetryOptions));
+    const retry = this.#retryOf(row);
     const attempts = row.attempts + 1;
     if (attempts < retry.maxAttempts) {
       const dueAt = now + backoffDelay(attempts, retry);
@@ -359,10 +367,20 @@ export class AgentTasks {
     }
   }
 
+  /** Validated now (against the class's defaults), not when the task fires; stored resolved. */
   #retryJson(retry: RetryOptions | undefined): string | null {
     if (retry === undefined) return null;
-    resolveRetry(retry); // validates now, not when the task fires
-    return JSON.stringify(retry);
+    return JSON.stringify(resolveRetry(retry, this.#retryDefaults));
+  }
+
+  /** A task's own policy (stored resolved), or the class's defaults as they are now. */
+  #retryOf(row: TaskRow): Required<RetryOptions> {
+    if (row.retry === null) return this.#retryDefaults;
+    try {
+      return resolveRetry(JSON.parse(row.retry) as RetryOptions, this.#retryDefaults);
+    } catch {
+      return this.#retryDefaults; // a row from an older policy that no longer validates
+    }
   }
 }
 

@@ -4,7 +4,7 @@ export interface RetryOptions {
   maxAttempts?: number;
   /** Delay before the first retry, in milliseconds; it doubles with every further failure. */
   baseDelayMs?: number;
-  /** Upper bound for the delay between attempts, in milliseconds. At least `baseDelayMs`. */
+  /** Upper bound for the delay between attempts, in milliseconds. At least `baseDelayMs` (after defaults are applied). */
   maxDelayMs?: number;
 }
 
@@ -16,13 +16,16 @@ const MAX_ATTEMPTS = 1000;
 
 /**
  * Fills in defaults and validates retry options eagerly, so a mistake shows up where the options are
- * given rather than at the first failure. When only `baseDelayMs` is given and it exceeds the default
- * `maxDelayMs`, the cap is raised to it.
+ * given rather than at the first failure. Fields are checked after merging with the defaults (as in
+ * the Agents SDK): a `baseDelayMs` above the default `maxDelayMs` is refused unless `maxDelayMs` is
+ * raised with it. Messages start with the Agents SDK's wording. Unlike it, a delay of 0 is allowed
+ * (immediate retries, handy in tests), and `maxAttempts` is capped at 1000.
  *
  * @throws TypeError for unknown keys or non-numbers; RangeError for numbers out of range
  * @example
  * resolveRetry({ maxAttempts: 5 }); // { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 3000 }
- * resolveRetry({ maxAttempts: 0 }); // RangeError: retry.maxAttempts must be an integer from 1 to 1000, got 0
+ * resolveRetry({ maxAttempts: 0 }); // RangeError: retry.maxAttempts must be >= 1, got 0
+ * resolveRetry({ baseDelayMs: 5000 }); // RangeError: retry.baseDelayMs must be <= retry.maxDelayMs (5000 > 3000)
  */
 export function resolveRetry(options: RetryOptions | undefined, defaults: Required<RetryOptions> = DEFAULT_RETRY): Required<RetryOptions> {
   if (options === undefined) return { ...defaults };
@@ -37,20 +40,22 @@ export function resolveRetry(options: RetryOptions | undefined, defaults: Requir
   // Only `undefined` means "not given": a null is a mistake worth reporting.
   const maxAttempts = options.maxAttempts === undefined ? defaults.maxAttempts : options.maxAttempts;
   const baseDelayMs = options.baseDelayMs === undefined ? defaults.baseDelayMs : options.baseDelayMs;
-  let maxDelayMs = options.maxDelayMs === undefined ? defaults.maxDelayMs : options.maxDelayMs;
-  if (options.maxDelayMs === undefined && typeof baseDelayMs === "number") maxDelayMs = Math.max(maxDelayMs, baseDelayMs);
+  const maxDelayMs = options.maxDelayMs === undefined ? defaults.maxDelayMs : options.maxDelayMs;
 
   checkNumber("maxAttempts", maxAttempts);
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
-    throw new RangeError(`retry.maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS}, got ${show(maxAttempts)}`);
-  }
+  if (!(maxAttempts >= 1)) throw new RangeError(`retry.maxAttempts must be >= 1, got ${show(maxAttempts)}`);
+  if (!Number.isInteger(maxAttempts)) throw new RangeError(`retry.maxAttempts must be an integer, got ${show(maxAttempts)}`);
+  if (maxAttempts > MAX_ATTEMPTS) throw new RangeError(`retry.maxAttempts must be <= ${MAX_ATTEMPTS}, got ${show(maxAttempts)}`);
   checkNumber("baseDelayMs", baseDelayMs);
   if (!Number.isFinite(baseDelayMs) || baseDelayMs < 0) {
     throw new RangeError(`retry.baseDelayMs must be a finite number >= 0, got ${show(baseDelayMs)}`);
   }
   checkNumber("maxDelayMs", maxDelayMs);
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < baseDelayMs) {
-    throw new RangeError(`retry.maxDelayMs must be a finite number >= retry.baseDelayMs (${baseDelayMs}), got ${show(maxDelayMs)}`);
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) {
+    throw new RangeError(`retry.maxDelayMs must be a finite number >= 0, got ${show(maxDelayMs)}`);
+  }
+  if (baseDelayMs > maxDelayMs) {
+    throw new RangeError(`retry.baseDelayMs must be <= retry.maxDelayMs (${baseDelayMs} > ${maxDelayMs})`);
   }
   return { maxAttempts, baseDelayMs, maxDelayMs };
 }

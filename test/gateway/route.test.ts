@@ -58,14 +58,19 @@ describe("routeAgentRequest", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
   });
 
-  it("answers CORS preflights and lets the worker handle other paths", async () => {
+  it("answers CORS preflights (200, as the Agents SDK) and lets the worker handle other paths", async () => {
     harness = await startHarness({ ChatRoom }, { fetch: worker });
     const preflight = await fetch(`${harness.url}/api/agents/chat-room/x`, { method: "OPTIONS" });
-    expect(preflight.status).toBe(204);
+    expect(preflight.status).toBe(200);
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
     const other = await fetch(`${harness.url}/elsewhere`);
     expect(other.status).toBe(404);
     expect(await other.text()).toBe("worker 404");
+    // A path under the prefix without an instance name is the worker's own (e.g. a list page).
+    for (const path of ["/api/agents/chat-room", "/api/agents/chat-room/", "/api/agents/"]) {
+      const own = await fetch(`${harness.url}${path}`, auth);
+      expect(await own.text(), path).toBe("worker 404");
+    }
   });
 
   it("rejects requests and upgrades that the hooks refuse", async () => {
@@ -77,13 +82,13 @@ describe("routeAgentRequest", () => {
     ok.close();
   });
 
-  it("answers bad names with 400 and unknown classes with 404, with a clear message", async () => {
+  it("answers bad names and unknown classes with 400 (as the Agents SDK), with a clear message", async () => {
     harness = await startHarness({ ChatRoom, Broken });
     const cases: Array<[string, number, RegExp]> = [
       [`/agents/chat-room/${"x".repeat(5000)}`, 400, /limit is 4096 \(maxNameBytes\)/],
-      ["/agents/chat-room/", 400, /Missing agent name/],
+      ["/agents/chat-room/", 404, /Not found/],
       ["/agents/chat-room/bad%00name", 400, /NUL/],
-      ["/agents/no-such-class/x", 404, /No agent class is served at \/agents\/no-such-class\/ \(known: chat-room, broken\)/],
+      ["/agents/no-such-class/x", 400, /No agent class is served at \/agents\/no-such-class\/ \(known: chat-room, broken\)/],
       ["/agents/broken/x", 500, /must return a Response/],
       ["/nowhere", 404, /Not found/],
     ];
@@ -98,7 +103,7 @@ describe("routeAgentRequest", () => {
     expect((await fetch(`${harness.url}/agents/chat-room/fine`)).status).toBe(200);
   });
 
-  it("refuses a WebSocket upgrade to an unknown class with a 404", async () => {
+  it("refuses a WebSocket upgrade to an unknown class", async () => {
     harness = await startHarness({ ChatRoom });
     await expect(TestSocket.open(`${harness.wsUrl}/agents/ghost/x`)).rejects.toThrow(/failed/);
   });

@@ -19,10 +19,14 @@ describe("resolveRetry", () => {
     expect(resolveRetry(undefined, defaults)).toEqual(defaults);
   });
 
-  it("raises the default cap to a larger base delay, but not an explicit cap", () => {
-    expect(resolveRetry({ baseDelayMs: 5000 })).toEqual({ maxAttempts: 3, baseDelayMs: 5000, maxDelayMs: 5000 });
-    expect(() => resolveRetry({ baseDelayMs: 5000, maxDelayMs: 4000 })).toThrow(
-      "retry.maxDelayMs must be a finite number >= retry.baseDelayMs (5000), got 4000",
+  it("checks the delays after merging with the defaults: a base delay above the default cap is refused", () => {
+    expect(() => resolveRetry({ baseDelayMs: 5000 })).toThrow(RangeError);
+    expect(() => resolveRetry({ baseDelayMs: 5000 })).toThrow("retry.baseDelayMs must be <= retry.maxDelayMs (5000 > 3000)");
+    expect(() => resolveRetry({ baseDelayMs: 5000, maxDelayMs: 4000 })).toThrow("retry.baseDelayMs must be <= retry.maxDelayMs (5000 > 4000)");
+    expect(resolveRetry({ baseDelayMs: 5000, maxDelayMs: 5000 })).toEqual({ maxAttempts: 3, baseDelayMs: 5000, maxDelayMs: 5000 });
+    // Against other defaults (a class's static options), the same rule.
+    expect(() => resolveRetry({ maxDelayMs: 50 }, { maxAttempts: 2, baseDelayMs: 60, maxDelayMs: 100 })).toThrow(
+      "retry.baseDelayMs must be <= retry.maxDelayMs (60 > 50)",
     );
   });
 
@@ -32,16 +36,16 @@ describe("resolveRetry", () => {
   });
 
   it.each([
-    [{ maxAttempts: 0 }, RangeError, "retry.maxAttempts must be an integer from 1 to 1000, got 0"],
-    [{ maxAttempts: 1001 }, RangeError, "retry.maxAttempts must be an integer from 1 to 1000, got 1001"],
-    [{ maxAttempts: 2.5 }, RangeError, "retry.maxAttempts must be an integer from 1 to 1000, got 2.5"],
-    [{ maxAttempts: Number.NaN }, RangeError, "retry.maxAttempts must be an integer from 1 to 1000, got NaN"],
+    [{ maxAttempts: 0 }, RangeError, "retry.maxAttempts must be >= 1, got 0"],
+    [{ maxAttempts: 1001 }, RangeError, "retry.maxAttempts must be <= 1000, got 1001"],
+    [{ maxAttempts: 2.5 }, RangeError, "retry.maxAttempts must be an integer, got 2.5"],
+    [{ maxAttempts: Number.NaN }, RangeError, "retry.maxAttempts must be >= 1, got NaN"],
     [{ maxAttempts: "3" }, TypeError, 'retry.maxAttempts must be a number, got "3"'],
     [{ baseDelayMs: -1 }, RangeError, "retry.baseDelayMs must be a finite number >= 0, got -1"],
     [{ baseDelayMs: Number.POSITIVE_INFINITY }, RangeError, "retry.baseDelayMs must be a finite number >= 0, got Infinity"],
     [{ baseDelayMs: "100ms" }, TypeError, 'retry.baseDelayMs must be a number, got "100ms"'],
-    [{ maxDelayMs: 50 }, RangeError, "retry.maxDelayMs must be a finite number >= retry.baseDelayMs (100), got 50"],
-    [{ maxDelayMs: Number.POSITIVE_INFINITY }, RangeError, "retry.maxDelayMs must be a finite number >= retry.baseDelayMs (100), got Infinity"],
+    [{ maxDelayMs: 50 }, RangeError, "retry.baseDelayMs must be <= retry.maxDelayMs (100 > 50)"],
+    [{ maxDelayMs: Number.POSITIVE_INFINITY }, RangeError, "retry.maxDelayMs must be a finite number >= 0, got Infinity"],
     [{ maxDelayMs: null }, TypeError, "retry.maxDelayMs must be a number, got null"],
     [{ attempts: 3 }, TypeError, 'retry has an unknown option "attempts"; expected maxAttempts, baseDelayMs, maxDelayMs'],
   ])("refuses %o", (options, type, message) => {
