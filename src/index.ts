@@ -36,7 +36,7 @@ export {
   type WorkerStub,
   type WorkerEntrypoint,
 } from "./sandbox/index.ts";
-export { AgentNamespace, getAgentByName, type AgentStub, type AgentId } from "./host/namespace.ts";
+export { AgentNamespace, getAgentByName, type AgentStub, type AgentId, type GetAgentOptions } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";
 export { serve, type ServeOptions, type HearthServer, type WorkerFetch, type ExecutionContext } from "./gateway/serve.ts";

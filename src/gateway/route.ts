@@ -1,5 +1,5 @@
 import { AgentNameError, validateAgentName } from "../host/names.ts";
-import { isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
+import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 
@@ -24,6 +24,8 @@ export interface RouteOptions {
   onBeforeConnect?: BeforeHook;
   /** Runs before an HTTP request reaches the agent. */
   onBeforeRequest?: BeforeHook;
+  /** Passed to the agent's `onStart(props)` when this request starts it (e.g. the caller's identity). */
+  props?: Record<string, unknown>;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function routeAgentRequest(request: Request, env: object, options: 
     if (outcome instanceof Response) return withCors(outcome, cors);
     if (outcome instanceof Request) forwarded = outcome;
   }
+  if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }

@@ -191,6 +191,19 @@ export class Host implements CellHost, AgentDispatcher {
     return existsSync(this.filePath(binding, name));
   }
 
+  /**
+   * Makes sure the agent is in memory and started; a start caused by this call passes `props` to its
+   * onStart (as `getAgentByName(ns, name, { props })` and `routeAgentRequest(req, env, { props })` do).
+   */
+  start(className: string, name: string, props?: Record<string, unknown>): Promise<void> {
+    try {
+      const cell = this.#cell(this.#binding(className), name, props);
+      return cell.mailbox.deliver(() => undefined);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** Calls a method on an agent (agent-to-agent RPC through a stub). */
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
     return this.#deliver(className, name, (agent) => agent[HANDLE.invoke](method, args, caller));
@@ -343,12 +356,12 @@ export class Host implements CellHost, AgentDispatcher {
     return cell.mailbox.deliver(() => task(cell.instance));
   }
 
-  #cell(binding: AgentBinding, name: string): ActorCell {
+  #cell(binding: AgentBinding, name: string, props?: Record<string, unknown>): ActorCell {
     if (this.#closed) throw new Error("The host is closed");
     const key = this.#key(binding, name);
     let cell = this.#cells.get(key);
     if (cell === undefined) {
-      cell = new ActorCell(this, binding, name, key);
+      cell = new ActorCell(this, binding, name, key, props);
       this.#cells.set(key, cell);
       if (this.#cells.size > this.maxLiveAgents) this.#shed();
     }

@@ -7,6 +7,7 @@ import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
 export interface AgentDispatcher {
   request(className: string, name: string, request: Request): Promise<Response>;
   exists(className: string, name: string): boolean;
+  start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
 }
 
@@ -47,6 +48,7 @@ export interface AgentId {
 }
 
 export const NAMESPACE_BRAND: unique symbol = Symbol.for("hearth.namespace");
+const START: unique symbol = Symbol("hearth.start");
 
 /**
  * The `env` binding of one agent class (like a Durable Object namespace): `env.Counter`.
@@ -78,6 +80,11 @@ export class AgentNamespace<T extends Agent = Agent> {
    */
   exists(name: string): boolean {
     return this.#dispatcher.exists(this.className, validateAgentName(name));
+  }
+
+  /** @internal Starts the agent (see {@link getAgentByName}). */
+  [START](name: string, props?: Record<string, unknown>): Promise<void> {
+    return this.#dispatcher.start(this.className, validateAgentName(name), props);
   }
 
   idFromName(name: string): AgentId {
@@ -116,15 +123,29 @@ export function isAgentNamespace(value: unknown): value is AgentNamespace {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[NAMESPACE_BRAND] === true;
 }
 
+/** Options of `getAgentByName`. Cloudflare's placement options (`locationHint`, `jurisdiction`) are accepted and ignored: one host. */
+export interface GetAgentOptions {
+  /** Passed to the agent's `onStart(props)` when this call starts it. */
+  props?: Record<string, unknown>;
+  locationHint?: string;
+  jurisdiction?: string;
+}
+
 /**
- * A stub for the agent `name` of a class, created on first use.
+ * A stub for the agent `name` of a class. With `options.props`, the agent is started (its onStart has
+ * run) when the promise resolves, and a start caused by this call receives the props.
  * @example
  * const counter = await getAgentByName(env.Counter, "alice");
  * const total = await counter.increment(1);
+ * const tenant = await getAgentByName(env.Tenant, id, { props: { plan: "pro" } });
  */
-export async function getAgentByName<T extends Agent>(namespace: AgentNamespace<T>, name: string): Promise<AgentStub<T>> {
+export async function getAgentByName<T extends Agent>(namespace: AgentNamespace<T>, name: string, options?: GetAgentOptions): Promise<AgentStub<T>> {
   if (!isAgentNamespace(namespace)) {
     throw new TypeError("getAgentByName: the first argument must be an agent binding from env, e.g. env.Counter");
   }
-  return namespace.getByName(name);
+  const stub = namespace.getByName(name);
+  // Without props nothing needs to happen now: the first call starts the agent (and a stub to an
+  // agent's own name, taken inside its onStart, must not wait for that onStart).
+  if (options?.props !== undefined) await namespace[START](name, options.props);
+  return stub;
 }

@@ -132,3 +132,37 @@ describe("two classes with the same URL segment", () => {
     expect(await env.chatRoom.getByName("a").read()).toBe("two");
   });
 });
+
+describe("props for onStart", () => {
+  class Tenant extends Agent {
+    startedWith: Record<string, unknown> | undefined;
+    onStart(props?: Record<string, unknown>) {
+      this.startedWith = props;
+    }
+    onRequest() {
+      return Response.json(this.startedWith ?? null);
+    }
+    props() {
+      return this.startedWith ?? null;
+    }
+  }
+
+  it("getAgentByName(ns, name, { props }) starts the agent with them; a live agent keeps its own", async () => {
+    harness = await startHarness({ Tenant });
+    const ns = harness.host.env.Tenant as AgentNamespace<Tenant>;
+    const stub = await getAgentByName(ns, "t1", { props: { plan: "pro" } });
+    expect(await stub.props()).toEqual({ plan: "pro" });
+    await getAgentByName(ns, "t1", { props: { plan: "free" } });
+    expect(await stub.props()).toEqual({ plan: "pro" });
+    expect(await (await getAgentByName(ns, "t2")).props()).toBeNull();
+  });
+
+  it("routeAgentRequest(req, env, { props }) hands them to onStart", async () => {
+    const { routeAgentRequest } = await import("../../src/index.ts");
+    const worker: WorkerFetch = async (request, env) =>
+      (await routeAgentRequest(request, env, { props: { user: request.headers.get("x-user") } })) ?? new Response("no", { status: 404 });
+    harness = await startHarness({ Tenant }, { fetch: worker });
+    const res = await fetch(`${harness.url}/agents/tenant/t3`, { headers: { "x-user": "ada" } });
+    expect(await res.json()).toEqual({ user: "ada" });
+  });
+});
