@@ -86,7 +86,7 @@ describe("mounting a server", () => {
     const agent = t.get<Assistant>("Assistant", "a");
     await expect(agent.mount("x", "ftp://example.com")).rejects.toThrow(/must be http\(s\)/);
     await expect(agent.mount("x", remote.url, { transport: "carrier-pigeon" as never })).rejects.toThrow(/transport must be one of/);
-    await expect(agent.mount("x", remote.url, { id: "Not_OK" })).rejects.toThrow(/id must be/);
+    await expect(agent.mount("x", remote.url, { id: 42 as never })).rejects.toThrow(/id must be a string/);
     await expect(agent.mount("x", remote.url, { limits: { callTimeoutMs: -1 } })).rejects.toThrow(/callTimeoutMs must be a positive number/);
   });
 });

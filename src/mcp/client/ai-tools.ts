@@ -1,12 +1,12 @@
 /**
  * MCP tools as Vercel AI SDK tools, keyed by names every model API accepts.
  *
- * Naming: `tool_<serverId>_<toolName>`. Server ids are `[a-z0-9-]` with no `_`, so the first `_`
- * after `tool_` ends the id and two servers can never produce the same key, even for the same tool
- * name. A tool name that is not already `[A-Za-z0-9_-]` or would make the key longer than 64
- * characters is cut to fit and gets `_` plus 8 hex digits of its SHA-256, so two names of one
- * server that clean up alike still differ. A collision left after that (a server crafting names)
- * gets another hash.
+ * Naming, as in the Agents SDK: `tool_<serverId without "-">_<toolName>`, so `{ id: "my-docs" }`
+ * gives `tool_mydocs_search` on both platforms. A tool name that is not already `[A-Za-z0-9_-]` or
+ * would make the key longer than 64 characters is cut to fit and gets `_` plus 8 hex digits of its
+ * SHA-256, so two names of one server that clean up alike still differ. Two servers whose keys
+ * would still meet (ids `a-b` and `ab`, or `a_b` with tool `c` and `a` with tool `b_c`) are told
+ * apart by another hash on the later one.
  */
 import { createHash } from "node:crypto";
 import type { JSONValue, Tool as AiTool } from "ai";
@@ -19,6 +19,8 @@ export type McpAIToolSet = Record<string, AiTool<unknown, CallToolResult>>;
 /** Longest tool name the major model APIs accept. */
 export const MAX_TOOL_KEY_LENGTH = 64;
 const SAFE = /^[A-Za-z0-9_-]+$/;
+/** The most of a server id a key carries (longer ids are cut; a clash is resolved by a hash). */
+const MAX_KEY_ID_LENGTH = 32;
 
 /**
  * The AI SDK key of a tool.
@@ -27,7 +29,8 @@ const SAFE = /^[A-Za-z0-9_-]+$/;
  * toolKey("k3x9a2b1", "files.read");    // "tool_k3x9a2b1_files_read_5f1c0b7e"
  */
 export function toolKey(serverId: string, name: string, salt = 0): string {
-  const prefix = `tool_${serverId}_`;
+  // Ids run to 64 characters; a key must too, with room for the tool's name.
+  const prefix = `tool_${serverId.replace(/-/g, "").slice(0, MAX_KEY_ID_LENGTH)}_`;
   if (salt === 0 && SAFE.test(name) && prefix.length + name.length <= MAX_TOOL_KEY_LENGTH) return prefix + name;
   const hash = createHash("sha256").update(salt === 0 ? name : `${salt}:${name}`).digest("hex").slice(0, 8);
   const room = MAX_TOOL_KEY_LENGTH - prefix.length - hash.length - 1;

@@ -10,6 +10,8 @@ export interface CallbackSources {
   /** `addMcpServer`'s `callbackHost`. */
   callbackHost?: string | undefined;
   agentsPrefix?: string | undefined;
+  /** `addMcpServer`'s `callbackPath`: the whole path, instead of `/<prefix>/<class>/<name>/callback`. */
+  callbackPath?: string | undefined;
   /** The `HEARTH_PUBLIC_URL` variable. */
   publicUrl?: string | undefined;
   /** URL of the request or WebSocket the agent handled last. */
@@ -23,7 +25,8 @@ export interface CallbackSources {
  * // "https://app.example/agents/docs-agent/alice/callback"
  */
 export function callbackUrl(classSlug: string, name: string, sources: CallbackSources): string | undefined {
-  const path = (prefix: string) => `${prefix ? `/${prefix}` : ""}/${classSlug}/${encodeURIComponent(name)}/callback`;
+  const own = sources.callbackPath === undefined ? undefined : `/${sources.callbackPath.replace(/^\/+/, "")}`;
+  const path = (prefix: string) => own ?? `${prefix ? `/${prefix}` : ""}/${classSlug}/${encodeURIComponent(name)}/callback`;
   const prefix = (sources.agentsPrefix ?? "agents").replace(/^\/+|\/+$/g, "");
   if (sources.callbackHost) return join(sources.callbackHost, path(prefix), "callbackHost");
   if (sources.publicUrl) return join(sources.publicUrl, path(prefix), "HEARTH_PUBLIC_URL");
@@ -78,14 +81,18 @@ function join(base: string, path: string, option: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}${path}`;
 }
 
-/** The answer to the browser after the callback: a small page, or a redirect when configured. */
+/**
+ * The answer to the browser after the callback: a small page, or a redirect when configured
+ * (a redirect given as a path stays on `origin`, the callback's).
+ */
 export function callbackResponse(
   outcome: { ok: true; serverName: string } | { ok: false; status: 400; message: string },
   config: McpOAuthCallbackConfig,
+  origin: string,
 ): Response {
-  if (outcome.ok && config.successRedirect) return redirect(config.successRedirect);
+  if (outcome.ok && config.successRedirect) return redirect(new URL(config.successRedirect, origin).href);
   if (!outcome.ok && config.errorRedirect) {
-    const target = new URL(config.errorRedirect);
+    const target = new URL(config.errorRedirect, origin);
     target.searchParams.set("error", outcome.message);
     return redirect(target.href);
   }
@@ -98,6 +105,18 @@ export function callbackResponse(
     status: outcome.ok ? 200 : outcome.status,
     headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" },
   });
+}
+
+/**
+ * Checks a `successRedirect` / `errorRedirect`: an absolute http(s) URL, or a path on the callback's origin.
+ * @throws TypeError for anything else
+ */
+export function checkRedirect(key: string, value: unknown): void {
+  if (value === undefined) return;
+  const ok =
+    typeof value === "string" &&
+    (value.startsWith("/") ? URL.canParse(value, "http://localhost") : URL.canParse(value) && /^https?:$/.test(new URL(value).protocol));
+  if (!ok) throw new TypeError(`configureOAuthCallback: ${key} must be an absolute http(s) URL or a path starting with "/", got ${JSON.stringify(value)}`);
 }
 
 function redirect(location: string): Response {

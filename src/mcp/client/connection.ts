@@ -4,7 +4,7 @@
  * catalog, reconnection with backoff, and bounded calls.
  */
 import type { CallToolResult, Client, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/client";
-import { backoffDelay } from "../../time/backoff.ts";
+import { backoffDelay, resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
 import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
@@ -13,8 +13,8 @@ import { SqlOAuthProvider } from "./oauth-provider.ts";
 import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
-import { createTransport, transportOrder, type HttpTransport, type TransportKind } from "./transport.ts";
-import type { McpCallOptions, McpConnectionState, McpServerInfo } from "./types.ts";
+import { createRpcTransport, createTransport, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
+import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpServerInfo } from "./types.ts";
 
 /** What a connection needs from the agent that owns it. */
 export interface ConnectionHost {
@@ -25,8 +25,10 @@ export interface ConnectionHost {
   readonly oauthClientName: string;
   /** The agent's OAuth callback URL for this server; throws when no public URL is known. */
   callbackUrl(serverId: string): string;
-  /** State or catalog changed: clients get a new frame. */
-  changed(): void;
+  /** State or catalog changed: clients get a new frame (and state listeners hear of `serverId`). */
+  changed(serverId?: string): void;
+  /** The `env` binding of an `rpc` server, or undefined when `env` has none by that key. */
+  binding(key: string): unknown;
   /** Holds the agent in memory while a connection attempt runs. */
   keepAlive(): () => void;
   /** The agent left memory (hibernated, host closed): stop touching its database. */
@@ -36,6 +38,8 @@ export interface ConnectionHost {
 export class McpConnection implements OperationTarget {
   readonly record: ServerRecord;
   readonly limits: McpClientLimits;
+  /** Delays between reconnection attempts; `maxAttempts` applies only when the server was given `retry`. */
+  readonly retryPolicy: Required<RetryOptions>;
   readonly label: string;
   readonly operations = new Set<Operation>();
   state: McpConnectionState;
@@ -45,7 +49,9 @@ export class McpConnection implements OperationTarget {
   readonly #host: ConnectionHost;
   readonly #provider: SqlOAuthProvider;
   #client: Client | undefined;
-  #transport: HttpTransport | undefined;
+  #transport: McpTransport | undefined;
+  /** The transport kind that opened the current client (discovery records it). */
+  #kind: TransportKind | undefined;
   #attempt: Promise<void> | undefined;
   #generation = 0;
   #failures = 0;
@@ -61,6 +67,7 @@ export class McpConnection implements OperationTarget {
     this.#host = host;
     this.record = record;
     this.limits = resolveLimits(record.limits);
+    this.retryPolicy = resolveRetry(record.options?.retry, MCP_RECONNECT);
     this.label = `MCP server "${record.name}"`;
     this.catalog = record.catalog;
     this.authUrl = record.authUrl ?? null;
@@ -104,22 +111,46 @@ export class McpConnection implements OperationTarget {
   /**
    * Connects and discovers, unless ready, already connecting, or waiting for the user to authorize.
    * Never rejects: the outcome is in `state` and `error`. With `retry`, failures are retried with
-   * backoff from now on.
+   * backoff from now on. Without `discover`, it stops at `connected` (see {@link discover}).
    */
-  connect(retry: boolean): Promise<void> {
+  connect(retry: boolean, discover = true): Promise<void> {
     if (retry) this.#retry = true;
-    if (this.#closed || this.state === "ready" || (this.state === "authenticating" && this.authUrl)) {
+    if (this.#attempt || this.#closed || this.state === "ready" || (this.state === "authenticating" && this.authUrl)) {
       return this.#attempt ?? Promise.resolve();
     }
+    if (this.state === "connected" && this.#client) return discover ? this.#track(this.#discovery()) : Promise.resolve();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    this.#attempt ??= this.#run().finally(() => (this.#attempt = undefined));
-    return this.#attempt;
+    return this.#track(this.#run(discover));
+  }
+
+  /** Connects without discovering (`registerServer` + `connectToServer`), and says how it went. */
+  async connectOnly(): Promise<McpConnectionResult> {
+    await this.connect(false, false);
+    if (this.state === "connected" || this.state === "ready") return { state: "connected" };
+    if (this.state === "authenticating" && this.authUrl) return { state: "authenticating", authUrl: this.authUrl };
+    return { state: "failed", error: this.error ?? `the connection ended in state ${this.state}` };
+  }
+
+  /**
+   * Lists the tools, prompts and resources of a connected (or ready) server again: `discovering` →
+   * `ready`, or back to `connected` with the reason in `error`. Waits for an attempt under way first.
+   */
+  async discover(): Promise<{ success: boolean; error?: string }> {
+    if (this.#attempt) await this.#attempt;
+    if (this.#closed || !this.#client || (this.state !== "connected" && this.state !== "ready")) {
+      return { success: false, error: `${this.label} is not connected (${this.state}${this.error ? `: ${this.error}` : ""})` };
+    }
+    if (this.#attempt) await this.#attempt;
+    else await this.#track(this.#discovery());
+    return this.state === "ready" ? { success: true } : { success: false, error: this.error ?? `discovery ended in state ${this.state}` };
   }
 
   /** Exchanges the authorization code of the callback for tokens, then connects in the background. */
   async finishAuth(params: URLSearchParams): Promise<void> {
-    const transport = this.#makeTransport(transportOrder(this.record.transport, this.catalog?.transport)[0]);
+    const kind = transportOrder(this.record.transport, this.catalog?.transport)[0];
+    if (kind === "rpc") throw new McpClientError("connection", `${this.label} is reached through its binding and has no OAuth`, { serverId: this.serverId });
+    const transport = this.#makeTransport(kind);
     try {
       await runOperation(this, { what: "the authorization code exchange", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, () =>
         transport.finishAuth(params),
@@ -192,7 +223,30 @@ export class McpConnection implements OperationTarget {
     return undefined;
   }
 
-  async #run(): Promise<void> {
+  #track(attempt: Promise<void>): Promise<void> {
+    const tracked = attempt.finally(() => {
+      if (this.#attempt === tracked) this.#attempt = undefined;
+    });
+    this.#attempt = tracked;
+    return tracked;
+  }
+
+  /** Discovery on the open client; a failure leaves the server `connected`, with the reason. */
+  async #discovery(): Promise<void> {
+    const client = this.#client;
+    const release = this.#host.keepAlive();
+    try {
+      this.#set("discovering");
+      await this.#discover(this.#kind!);
+      if (client === this.#client) this.#set("ready", null);
+    } catch (error) {
+      if (client === this.#client && !this.#closed) this.#set("connected", messageOf(error));
+    } finally {
+      release();
+    }
+  }
+
+  async #run(discover: boolean): Promise<void> {
     const release = this.#host.keepAlive();
     const generation = ++this.#generation;
     this.#redirected = false;
@@ -205,7 +259,12 @@ export class McpConnection implements OperationTarget {
       }
       this.#client = opened.client;
       this.#transport = opened.transport;
-      this.#set("connected");
+      this.#kind = opened.kind;
+      this.#set("connected", null);
+      if (!discover) {
+        this.#failures = 0;
+        return;
+      }
       this.#set("discovering");
       await this.#discover(opened.kind);
       if (this.#stale(generation)) return;
@@ -226,7 +285,7 @@ export class McpConnection implements OperationTarget {
   }
 
   /** Opens a client on the first transport that works (`auto`: Streamable HTTP, then SSE on a 4xx). */
-  async #open(): Promise<{ client: Client; transport: HttpTransport; kind: TransportKind }> {
+  async #open(): Promise<{ client: Client; transport: McpTransport; kind: TransportKind }> {
     const [first, second] = transportOrder(this.record.transport, this.catalog?.transport);
     try {
       return { ...(await this.#handshake(first)), kind: first };
@@ -246,9 +305,9 @@ export class McpConnection implements OperationTarget {
     }
   }
 
-  async #handshake(kind: TransportKind): Promise<{ client: Client; transport: HttpTransport }> {
+  async #handshake(kind: TransportKind): Promise<{ client: Client; transport: McpTransport }> {
     const { sdk } = loadedModules()!;
-    const transport = this.#makeTransport(kind);
+    const transport = kind === "rpc" ? await this.#rpcTransport() : this.#makeTransport(kind);
     const client = new sdk.Client(this.#host.clientInfo, { capabilities: {} });
     client.onerror = (error) => this.#onError(client, error);
     client.onclose = () => this.#onClose(client);
@@ -267,7 +326,18 @@ export class McpConnection implements OperationTarget {
     return { client, transport };
   }
 
-  #makeTransport(kind: TransportKind): HttpTransport {
+  async #rpcTransport(): Promise<McpTransport> {
+    const rpc = this.record.options?.rpc;
+    const namespace = rpc && this.#host.binding(rpc.binding);
+    if (!rpc || namespace === undefined) {
+      throw new McpClientError("connection", `${this.label}: the agent binding ${JSON.stringify(rpc?.binding ?? "")} is not in this agent's env`, {
+        serverId: this.serverId,
+      });
+    }
+    return createRpcTransport({ namespace, name: this.record.url.slice("rpc:".length), props: rpc.props });
+  }
+
+  #makeTransport(kind: Exclude<TransportKind, "rpc">): HttpTransport {
     return createTransport(kind, {
       url: this.record.url,
       headers: this.record.headers,
@@ -306,11 +376,13 @@ export class McpConnection implements OperationTarget {
 
   /** Waits for an attempt under way; throws unless the server is ready. */
   async #usable(): Promise<Client> {
-    if (!this.#closed && this.state !== "ready" && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#retry);
+    // `connected` without an attempt: mounted with connectToServer and not discovered; calls work.
+    const usable = this.state === "ready" || (this.state === "connected" && !this.#attempt);
+    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#retry);
     if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });
     const unauthorized = this.state === "authenticating" ? this.explain(undefined, "this call") : undefined;
     if (unauthorized) throw unauthorized;
-    if (this.state !== "ready" || !this.#client) {
+    if ((this.state !== "ready" && this.state !== "connected") || !this.#client) {
       throw new McpClientError("not-connected", `${this.label} is not connected (${this.state}${this.error ? `: ${this.error}` : ""})`, {
         serverId: this.serverId,
       });
@@ -364,10 +436,15 @@ export class McpConnection implements OperationTarget {
   #scheduleRetry(): void {
     if (!this.#retry || this.#closed || this.#host.gone || this.#retryTimer) return;
     this.#failures++;
+    // `maxAttempts` failures in a row: stay failed until something calls connect again.
+    if (this.record.options?.retry?.maxAttempts !== undefined && this.#failures >= this.retryPolicy.maxAttempts) {
+      this.#failures = 0;
+      return;
+    }
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.connect(false);
-    }, backoffDelay(Math.min(this.#failures, MCP_RECONNECT.maxAttempts), MCP_RECONNECT));
+    }, backoffDelay(this.#failures, this.retryPolicy));
     this.#retryTimer.unref();
   }
 
@@ -386,6 +463,6 @@ export class McpConnection implements OperationTarget {
     if (this.#closed || this.#host.gone) return;
     this.state = state;
     if (error !== undefined) this.error = error === null ? null : clip(error, 1_000);
-    this.#host.changed();
+    this.#host.changed(this.serverId);
   }
 }

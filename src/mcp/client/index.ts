@@ -10,16 +10,23 @@ export { McpClientManager } from "./manager.ts";
 export { McpClientError, type McpClientErrorCode } from "./errors.ts";
 export { MCP_CLIENT_LIMITS, MAX_MCP_SERVERS, type McpClientLimits } from "./limits.ts";
 export { toolKey, MAX_TOOL_KEY_LENGTH, type McpAIToolSet } from "./ai-tools.ts";
+export { normalizeServerId, MCP_SERVER_ID_MAX_LENGTH } from "./server-id.ts";
 export type {
   AddMcpServerOptions,
   AddMcpServerResult,
+  AddRpcMcpServerOptions,
   McpCallOptions,
+  McpConnectionResult,
   McpConnectionState,
+  McpDiscoverResult,
   McpOAuthCallbackConfig,
+  McpOAuthResult,
+  McpServerStateChange,
   McpServerFilter,
   McpServerInfo,
   McpServersState,
   McpTransportType,
+  RegisterServerOptions,
   CallToolResult,
   GetPromptResult,
   Prompt,

@@ -3,6 +3,7 @@
  * their tools as AI SDK tools. Shaped like Cloudflare's `MCPClientManager`.
  */
 import { buildAITools, type McpAIToolSet } from "./ai-tools.ts";
+import { checkRedirect } from "./callback.ts";
 import type { McpConnection } from "./connection.ts";
 import { McpClientError } from "./errors.ts";
 import type { McpRuntime } from "./mcp-runtime.ts";
@@ -11,11 +12,15 @@ import type {
   CallToolResult,
   GetPromptResult,
   McpCallOptions,
+  McpConnectionResult,
+  McpDiscoverResult,
   McpOAuthCallbackConfig,
+  McpServerStateChange,
   McpServerFilter,
   McpServerInfo,
   Prompt,
   ReadResourceResult,
+  RegisterServerOptions,
   Resource,
   Tool,
 } from "./types.ts";
@@ -135,25 +140,105 @@ export class McpClientManager {
   }
 
   /**
-   * Where the browser goes after the OAuth callback (default: a small page saying so). Kept in
+   * What the browser gets after the OAuth callback (default: a small page saying so): a redirect, or
+   * the answer of `customHandler`, which receives `{ serverId, authSuccess, authError }`. Kept in
    * memory: call it in `onStart`.
    * @example
-   * onStart() { this.mcp.configureOAuthCallback({ successRedirect: "https://app.example/settings" }); }
+   * onStart() {
+   *   this.mcp.configureOAuthCallback({
+   *     customHandler: (result) =>
+   *       new Response(result.authSuccess ? "<script>window.close()</script>" : "Authorization failed", {
+   *         status: result.authSuccess ? 200 : 400,
+   *         headers: { "content-type": "text/html" },
+   *       }),
+   *   });
+   * }
    */
   configureOAuthCallback(config: McpOAuthCallbackConfig): void {
-    for (const key of ["successRedirect", "errorRedirect"] as const) {
-      const value = config[key];
-      if (value !== undefined && !URL.canParse(value)) throw new TypeError(`configureOAuthCallback: ${key} must be an absolute URL`);
+    if (typeof config !== "object" || config === null) throw new TypeError("configureOAuthCallback: config must be an object");
+    checkRedirect("successRedirect", config.successRedirect);
+    checkRedirect("errorRedirect", config.errorRedirect);
+    if (config.customHandler !== undefined && typeof config.customHandler !== "function") {
+      throw new TypeError("configureOAuthCallback: customHandler must be a function returning a Response");
     }
     this.#runtime.callbackConfig = { ...config };
+  }
+
+  /**
+   * The configuration given to {@link configureOAuthCallback}, if any.
+   * @example
+   * const redirect = this.mcp.getOAuthCallbackConfig()?.successRedirect;
+   */
+  getOAuthCallbackConfig(): McpOAuthCallbackConfig | undefined {
+    const config = this.#runtime.callbackConfig;
+    return Object.keys(config).length > 0 ? { ...config } : undefined;
+  }
+
+  /**
+   * Stores a server under `id` without connecting to it (`addMcpServer` is this, then
+   * {@link connectToServer}, then {@link discoverIfConnected}). The id is normalised as
+   * `addMcpServer`'s `{ id }` is; the stored id is returned. The same id, name and URL again change
+   * nothing; an id used by another server is refused. Kept across hibernation and restarts (a
+   * stored server is connected and discovered when the agent wakes).
+   * @example
+   * const id = await this.mcp.registerServer("docs", { url: "https://docs.example/mcp", name: "Docs" });
+   */
+  async registerServer(id: string, options: RegisterServerOptions): Promise<string> {
+    return this.#runtime.register(id, options);
+  }
+
+  /**
+   * Connects a registered server: `{ state: "connected" }` (then call {@link discoverIfConnected}),
+   * `{ state: "authenticating", authUrl }` when it wants OAuth, or `{ state: "failed", error }`.
+   * Retries a failed server. Calls work on a connected server before discovery.
+   * @throws McpClientError (`unknown-server`) when `id` was never registered
+   * @example
+   * const result = await this.mcp.connectToServer(id);
+   * if (result.state === "connected") await this.mcp.discoverIfConnected(id);
+   */
+  async connectToServer(id: string): Promise<McpConnectionResult> {
+    return this.#runtime.connectToServer(id);
+  }
+
+  /**
+   * Lists a connected server's tools, prompts and resources (again, for a ready one): `connected` →
+   * `discovering` → `ready`, or back to `connected` with `error` set. Undefined for an unknown id.
+   * @example
+   * const discovered = await this.mcp.discoverIfConnected(id);
+   * if (!discovered?.success) console.error(discovered?.error);
+   */
+  async discoverIfConnected(id: string): Promise<McpDiscoverResult | undefined> {
+    return this.#runtime.discover(id);
+  }
+
+  /**
+   * Calls `listener` on every state change of a server (`{ serverId, url, state, error? }`; `state:
+   * "removed"` once when it is removed), until `dispose()`. Kept in memory: subscribe in `onStart`.
+   * Connected clients get the `cf_agent_mcp_servers` frame by themselves.
+   * @example
+   * const subscription = this.mcp.onServerStateChanged(({ serverId, state }) => console.log(serverId, state));
+   * subscription.dispose();
+   */
+  onServerStateChanged(listener: (change: McpServerStateChange) => void): { dispose(): void } {
+    return this.#runtime.onStateChanged(listener);
+  }
+
+  /**
+   * Unmounts a server, as `this.removeMcpServer(id)`.
+   * @example
+   * await this.mcp.removeServer(id);
+   */
+  async removeServer(id: string): Promise<void> {
+    await this.#runtime.remove(id);
   }
 
   #offered(filter: McpServerFilter | undefined): McpConnection[] {
     const ids = filter?.serverId === undefined ? undefined : [filter.serverId].flat();
     const names = filter?.serverName === undefined ? undefined : [filter.serverName].flat();
+    const states = filter?.state === undefined ? undefined : [filter.state].flat();
     return this.#runtime
       .connections()
-      .filter((c) => c.offered && (!ids || ids.includes(c.serverId)) && (!names || names.includes(c.record.name)));
+      .filter((c) => c.offered && (!ids || ids.includes(c.serverId)) && (!names || names.includes(c.record.name)) && (!states || states.includes(c.state)));
   }
 
   #server(serverId: string): McpConnection {

@@ -4,17 +4,41 @@
  * `cf_agent_mcp_servers` state pushed to clients. The agent owns one; users see it through
  * {@link McpClientManager} (`this.mcp`).
  */
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { AgentDatabase } from "../../storage/database.ts";
+import { isAgentNamespace } from "../../host/namespace.ts";
 import { callbackResponse, callbackUrl, isCallbackPath } from "./callback.ts";
 import { McpConnection, type ConnectionHost } from "./connection.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
-import { MAX_MCP_SERVERS, resolveLimits } from "./limits.ts";
+import { MAX_MCP_SERVERS } from "./limits.ts";
 import { McpClientManager } from "./manager.ts";
 import { loadModules } from "./modules.ts";
+import { generateServerId } from "./server-id.ts";
+import {
+  bindingKey,
+  checkName,
+  httpSettings,
+  limitsOf,
+  parseServerUrl,
+  propsOf,
+  requestedId,
+  retryOf,
+  rpcInstanceName,
+  type ServerSettings,
+} from "./server-options.ts";
 import { McpStore, type ServerRecord } from "./store.ts";
-import type { AddMcpServerOptions, AddMcpServerResult, McpOAuthCallbackConfig, McpServersState, McpTransportType } from "./types.ts";
+import type {
+  AddMcpServerOptions,
+  AddMcpServerResult,
+  AddRpcMcpServerOptions,
+  McpConnectionResult,
+  McpDiscoverResult,
+  McpOAuthCallbackConfig,
+  McpOAuthResult,
+  McpServerStateChange,
+  McpServersState,
+  RegisterServerOptions,
+} from "./types.ts";
 
 /** What the MCP client needs from its agent. */
 export interface McpRuntimeHost {
@@ -22,7 +46,7 @@ export interface McpRuntimeHost {
   readonly className: string;
   readonly classSlug: string;
   readonly name: string;
-  /** The agent's `env` (for `HEARTH_PUBLIC_URL`). */
+  /** The agent's `env` (for `HEARTH_PUBLIC_URL`, and the bindings of `rpc` servers). */
   readonly env: unknown;
   /** URL of the request or WebSocket the agent handled last (for the OAuth callback URL). */
   lastSeenUrl(): string | undefined;
@@ -35,9 +59,6 @@ export interface McpRuntimeHost {
   report(error: unknown): void;
 }
 
-const TRANSPORTS: readonly McpTransportType[] = ["auto", "streamable-http", "sse"];
-const ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
-
 export class McpRuntime implements ConnectionHost {
   readonly store: McpStore;
   readonly clientInfo = { name: "hearth", version: hearthVersion() };
@@ -46,6 +67,9 @@ export class McpRuntime implements ConnectionHost {
   callbackConfig: McpOAuthCallbackConfig = {};
   readonly #host: McpRuntimeHost;
   readonly #connections = new Map<string, McpConnection>();
+  readonly #stateListeners = new Set<(change: McpServerStateChange) => void>();
+  /** The state last told to listeners, per server: a repeated state is not told again. */
+  readonly #told = new Map<string, string>();
   #loaded = false;
   #gone = false;
   #publishQueued = false;
@@ -89,49 +113,69 @@ export class McpRuntime implements ConnectionHost {
   }
 
   async add(name: string, url: string, options: AddMcpServerOptions = {}): Promise<AddMcpServerResult> {
-    if (typeof name !== "string" || name.length === 0 || name.length > 256) throw new TypeError("addMcpServer: name must be a string of 1-256 characters");
-    const serverUrl = parseServerUrl(url);
-    const transport = typeof options.transport === "object" ? (options.transport.type ?? "auto") : (options.transport ?? "auto");
-    if (!TRANSPORTS.includes(transport)) throw new TypeError(`addMcpServer: transport must be one of ${TRANSPORTS.join(", ")}, got ${JSON.stringify(transport)}`);
-    const headers = { ...(typeof options.transport === "object" ? options.transport.headers : undefined), ...options.headers };
-    for (const [key, value] of Object.entries(headers)) {
-      if (typeof value !== "string") throw new TypeError(`addMcpServer: header ${JSON.stringify(key)} must be a string`);
-    }
-    if (options.limits !== undefined) resolveLimits(options.limits);
-    if (options.id !== undefined && (typeof options.id !== "string" || !ID.test(options.id))) {
-      throw new TypeError(`addMcpServer: id must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit; got ${JSON.stringify(options.id)}`);
-    }
+    checkName(name, "addMcpServer");
+    const serverUrl = parseServerUrl(url, "addMcpServer");
+    const settings = httpSettings(options, "addMcpServer");
+    const id = requestedId(options.id, "addMcpServer");
     await loadModules();
-    const existing = this.connections().find((c) => c.record.name === name && c.record.url === serverUrl);
-    if (existing && (options.id === undefined || options.id === existing.serverId)) return this.#outcome(existing, true);
-    if (options.id !== undefined && this.#connections.has(options.id)) {
-      throw new McpClientError("connection", `MCP server id "${options.id}" is already used by "${this.#connections.get(options.id)!.record.name}"`);
-    }
-    if (this.#connections.size >= MAX_MCP_SERVERS) {
-      throw new McpClientError("limit", `This agent already mounts ${MAX_MCP_SERVERS} MCP servers (MAX_MCP_SERVERS); remove one first`);
-    }
-    const record: ServerRecord = {
-      id: options.id ?? this.#newId(),
-      name,
-      url: serverUrl,
-      transport,
-      headers: Object.keys(headers).length > 0 ? headers : undefined,
-      callbackUrl: this.#callbackUrl(options),
-      limits: options.limits,
-      authUrl: undefined,
-      catalog: undefined,
+    return this.#mount(name, serverUrl, id, (newId) => ({ ...settings, id: newId, name, url: serverUrl, callbackUrl: this.#callbackUrl(options) }));
+  }
+
+  /** `addMcpServer(name, env.MY_MCP, options)`: an McpAgent of this host, reached through its binding. */
+  async addRpc(name: string, namespace: unknown, options: AddRpcMcpServerOptions = {}): Promise<AddMcpServerResult> {
+    checkName(name, "addMcpServer");
+    const binding = bindingKey(this.#host.env, namespace);
+    const props = propsOf(options.props);
+    const settings: ServerSettings = {
+      transport: "rpc",
+      headers: undefined,
+      limits: limitsOf(options.limits),
+      options: { ...retryOf(options.retry), rpc: { binding, ...(props ? { props } : {}) } },
     };
-    // In the map before the first await, so a concurrent add of the same server finds it.
-    const connection = new McpConnection(this, record);
-    this.#connections.set(record.id, connection);
-    try {
-      await this.store.insert(record, Date.now());
-    } catch (error) {
-      this.#connections.delete(record.id);
-      throw error;
-    }
-    this.changed();
-    return this.#outcome(connection, false);
+    const id = requestedId(options.id, "addMcpServer");
+    await loadModules();
+    const url = `rpc:${rpcInstanceName(name)}`;
+    return this.#mount(name, url, id, (newId) => ({ ...settings, id: newId, name, url, callbackUrl: undefined }));
+  }
+
+  /** `this.mcp.registerServer`: stores a server without connecting; the same id, name and URL again is a no-op. */
+  async register(id: string, options: RegisterServerOptions): Promise<string> {
+    const serverId = requestedId(id, "registerServer");
+    if (serverId === undefined) throw new TypeError("registerServer: id must be a string");
+    if (typeof options !== "object" || options === null) throw new TypeError("registerServer: options { url, name } are required");
+    checkName(options.name, "registerServer");
+    const url = parseServerUrl(options.url, "registerServer");
+    const settings = httpSettings(options, "registerServer");
+    const callback = options.callbackUrl === undefined ? this.#callbackUrl({}) : parseServerUrl(options.callbackUrl, "registerServer (callbackUrl)");
+    const existing = this.connection(serverId);
+    if (existing && existing.record.name === options.name && existing.record.url === url) return serverId;
+    this.#checkFree(serverId);
+    await this.#insert({ ...settings, id: serverId, name: options.name, url, callbackUrl: callback, authUrl: undefined, catalog: undefined });
+    return serverId;
+  }
+
+  /** `this.mcp.connectToServer`: connects a stored server without discovering it. */
+  async connectToServer(id: string): Promise<McpConnectionResult> {
+    const connection = this.connection(id);
+    if (!connection) throw new McpClientError("unknown-server", `MCP server ${JSON.stringify(id)} is not registered. Call registerServer() first.`, { serverId: id });
+    await loadModules();
+    return connection.connectOnly();
+  }
+
+  /** `this.mcp.discoverIfConnected`: lists a connected server's tools, prompts and resources (again). */
+  async discover(id: string): Promise<McpDiscoverResult | undefined> {
+    const connection = this.connection(id);
+    if (!connection) return undefined;
+    const result = await connection.discover();
+    return { ...result, state: connection.state };
+  }
+
+  /** Listens to every server's state changes until `dispose()`. */
+  onStateChanged(listener: (change: McpServerStateChange) => void): { dispose(): void } {
+    if (typeof listener !== "function") throw new TypeError("onServerStateChanged: listener must be a function");
+    const own = (change: McpServerStateChange) => listener(change);
+    this.#stateListeners.add(own);
+    return { dispose: () => void this.#stateListeners.delete(own) };
   }
 
   async remove(id: string): Promise<void> {
@@ -139,6 +183,7 @@ export class McpRuntime implements ConnectionHost {
     if (!connection) return;
     this.#connections.delete(id);
     this.changed();
+    this.#emit({ serverId: id, url: connection.record.url, state: "removed" });
     await connection.close(true);
     await this.store.remove(id);
   }
@@ -164,9 +209,12 @@ export class McpRuntime implements ConnectionHost {
   async handleCallback(request: Request): Promise<Response | undefined> {
     if (request.method !== "GET") return undefined;
     const url = new URL(request.url);
-    if (!isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name)) return undefined;
-    if (!this.connections().some((c) => c.record.callbackUrl !== undefined)) return undefined;
-    const fail = (message: string) => callbackResponse({ ok: false, status: 400, message }, this.callbackConfig);
+    const ownPath = (c: McpConnection) => c.record.options?.callbackPath !== undefined && c.record.callbackUrl !== undefined && new URL(c.record.callbackUrl).pathname === url.pathname;
+    const atDefault = isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name) && this.connections().some((c) => c.record.callbackUrl !== undefined);
+    // A custom callback path is only taken over when the request carries an OAuth state.
+    if (!atDefault && !(url.searchParams.has("state") && this.connections().some(ownPath))) return undefined;
+    const answer = (result: McpOAuthResult, serverName?: string) => this.#callbackAnswer(result, url.origin, serverName);
+    const fail = (message: string, serverId?: string) => answer({ ...(serverId ? { serverId } : {}), authSuccess: false, authError: message });
     const state = url.searchParams.get("state");
     if (!state) return fail("The authorization response has no state parameter.");
     const serverId = this.store.serverForState(state);
@@ -178,15 +226,15 @@ export class McpRuntime implements ConnectionHost {
       const description = url.searchParams.get("error_description");
       const reason = clip(`The authorization server refused: ${error}${description ? ` (${description})` : ""}`, 500);
       await connection.authorizationFailed(reason);
-      return fail(reason);
+      return fail(reason, connection.serverId);
     }
-    if (!url.searchParams.get("code")) return fail("The authorization response has no code parameter.");
+    if (!url.searchParams.get("code")) return fail("The authorization response has no code parameter.", connection.serverId);
     try {
       await connection.finishAuth(url.searchParams);
     } catch (cause) {
-      return fail(messageOf(cause));
+      return fail(messageOf(cause), connection.serverId);
     }
-    return callbackResponse({ ok: true, serverName: connection.record.name }, this.callbackConfig);
+    return answer({ serverId: connection.serverId, authSuccess: true }, connection.record.name);
   }
 
   /** Resolves when no connection attempt is under way (or after `timeoutMs`). */
@@ -207,7 +255,7 @@ export class McpRuntime implements ConnectionHost {
   callbackUrl(serverId: string): string {
     const connection = this.#connections.get(serverId);
     if (connection?.record.callbackUrl) return connection.record.callbackUrl;
-    const url = this.#callbackUrl({});
+    const url = this.#callbackUrl({ callbackPath: connection?.record.options?.callbackPath });
     if (!url || !connection) {
       throw new McpClientError(
         "callback-url",
@@ -221,7 +269,11 @@ export class McpRuntime implements ConnectionHost {
     return url;
   }
 
-  changed(): void {
+  changed(serverId?: string): void {
+    const connection = serverId === undefined ? undefined : this.#connections.get(serverId);
+    if (connection && !this.gone) {
+      this.#emit({ serverId: connection.serverId, url: connection.record.url, state: connection.state, ...(connection.error ? { error: connection.error } : {}) });
+    }
     if (this.#publishQueued || this.gone) return;
     this.#publishQueued = true;
     queueMicrotask(() => {
@@ -236,6 +288,11 @@ export class McpRuntime implements ConnectionHost {
 
   keepAlive(): () => void {
     return this.#host.keepAlive();
+  }
+
+  binding(key: string): unknown {
+    const value = (this.#host.env as Record<string, unknown> | undefined)?.[key];
+    return isAgentNamespace(value) ? value : undefined;
   }
 
   /** After a rollback the tables may be gone; the next read checks again. */
@@ -262,6 +319,68 @@ export class McpRuntime implements ConnectionHost {
     }
   }
 
+  /**
+   * Mounts `name` at `url`, or answers with the server already mounted there (renamed to `id` when
+   * another id is asked for: the Agents SDK's upgrade path from generated to stable ids).
+   */
+  async #mount(name: string, url: string, id: string | undefined, build: (id: string) => Omit<ServerRecord, "authUrl" | "catalog">): Promise<AddMcpServerResult> {
+    let existing = this.connections().find((c) => c.record.name === name && c.record.url === url);
+    if (existing && id !== undefined && id !== existing.serverId) existing = await this.#rename(existing, id);
+    if (existing) return this.#outcome(existing, true);
+    if (id !== undefined) this.#checkFree(id);
+    const connection = await this.#insert({ ...build(id ?? generateServerId((taken) => this.#connections.has(taken))), authUrl: undefined, catalog: undefined });
+    return this.#outcome(connection, false);
+  }
+
+  async #insert(record: ServerRecord): Promise<McpConnection> {
+    if (this.#connections.size >= MAX_MCP_SERVERS) {
+      throw new McpClientError("limit", `This agent already mounts ${MAX_MCP_SERVERS} MCP servers (MAX_MCP_SERVERS); remove one first`);
+    }
+    // In the map before the first await, so a concurrent add of the same server finds it.
+    const connection = new McpConnection(this, record);
+    this.#connections.set(record.id, connection);
+    try {
+      await this.store.insert(record, Date.now());
+    } catch (error) {
+      this.#connections.delete(record.id);
+      throw error;
+    }
+    this.changed(record.id);
+    return connection;
+  }
+
+  /** Moves a server to a new id, with its tokens; its connection starts over under the new id. */
+  async #rename(connection: McpConnection, id: string): Promise<McpConnection> {
+    this.#checkFree(id);
+    const renamed = new McpConnection(this, { ...connection.record, id });
+    this.#connections.delete(connection.serverId);
+    this.#connections.set(id, renamed);
+    await this.store.rename(connection.serverId, id);
+    this.#emit({ serverId: connection.serverId, url: connection.record.url, state: "removed" });
+    await connection.close(true);
+    this.changed(id);
+    return renamed;
+  }
+
+  #checkFree(id: string): void {
+    const holder = this.#connections.get(id);
+    if (holder) throw new McpClientError("connection", `MCP server id "${id}" is already used by "${holder.record.name}" (${holder.record.url})`, { serverId: id });
+  }
+
+  #emit(change: McpServerStateChange): void {
+    const key = `${change.state}\n${change.error ?? ""}`;
+    if (this.#told.get(change.serverId) === key) return;
+    if (change.state === "removed") this.#told.delete(change.serverId);
+    else this.#told.set(change.serverId, key);
+    for (const listener of this.#stateListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.#host.report(error);
+      }
+    }
+  }
+
   /** Connects (retrying later on failure only for a server added before) and reports the outcome. */
   async #outcome(connection: McpConnection, retry: boolean): Promise<AddMcpServerResult> {
     await connection.connect(retry);
@@ -273,36 +392,33 @@ export class McpRuntime implements ConnectionHost {
     });
   }
 
-  #callbackUrl(options: AddMcpServerOptions): string | undefined {
+  /** The answer to the OAuth callback: the user's `customHandler`, else a redirect or the small page. */
+  async #callbackAnswer(result: McpOAuthResult, origin: string, serverName: string | undefined): Promise<Response> {
+    const config: McpOAuthCallbackConfig = this.callbackConfig;
+    if (config.customHandler) {
+      try {
+        const response = await config.customHandler(result);
+        if (response instanceof Response) return response;
+        throw new TypeError(`configureOAuthCallback: customHandler must return a Response, got ${response === null ? "null" : typeof response}`);
+      } catch (error) {
+        this.#host.report(error);
+      }
+    }
+    const outcome = result.authSuccess ? { ok: true as const, serverName: serverName ?? result.serverId } : { ok: false as const, status: 400 as const, message: result.authError };
+    return callbackResponse(outcome, config, origin);
+  }
+
+  #callbackUrl(options: Pick<AddMcpServerOptions, "callbackHost" | "agentsPrefix" | "callbackPath">): string | undefined {
     const env = this.#host.env as Record<string, unknown> | undefined;
     const publicUrl = typeof env?.HEARTH_PUBLIC_URL === "string" ? env.HEARTH_PUBLIC_URL : process.env.HEARTH_PUBLIC_URL;
     return callbackUrl(this.#host.classSlug, this.#host.name, {
       callbackHost: options.callbackHost,
       agentsPrefix: options.agentsPrefix,
+      callbackPath: options.callbackPath,
       publicUrl,
       seenUrl: this.#host.lastSeenUrl(),
     });
   }
-
-  #newId(): string {
-    for (;;) {
-      const id = randomBytes(6).readUIntBE(0, 6).toString(36).padStart(10, "0").slice(-8);
-      if (!this.#connections.has(id)) return id;
-    }
-  }
-}
-
-function parseServerUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(`addMcpServer: ${JSON.stringify(url)} is not a URL`);
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new TypeError(`addMcpServer: the server URL must be http(s), got ${parsed.protocol}`);
-  }
-  return parsed.href;
 }
 
 let version: string | undefined;

@@ -10,13 +10,14 @@
  * which the authorization server has already rotated. Reads are synchronous.
  */
 import type { AgentDatabase } from "../../storage/database.ts";
+import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
 import type { McpTransportType, Prompt, Resource, ServerCapabilities, Tool } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hearth_mcp_servers (
   id TEXT PRIMARY KEY, name TEXT NOT NULL, url TEXT NOT NULL, transport TEXT NOT NULL, headers TEXT,
-  callback_url TEXT, limits TEXT, auth_url TEXT, catalog TEXT, created_at INTEGER NOT NULL
+  callback_url TEXT, limits TEXT, auth_url TEXT, catalog TEXT, created_at INTEGER NOT NULL, options TEXT
 );
 CREATE TABLE IF NOT EXISTS hearth_mcp_oauth (
   server_id TEXT PRIMARY KEY, client_information TEXT, tokens TEXT, code_verifier TEXT, state TEXT,
@@ -31,7 +32,19 @@ export interface Catalog {
   instructions: string | null;
   capabilities: ServerCapabilities | null;
   /** The transport that worked (for `auto`, so a restore tries it first). */
-  transport: Exclude<McpTransportType, "auto">;
+  transport: Exclude<StoredTransport, "auto">;
+}
+
+/** `rpc`: an McpAgent of this host, reached through its binding in `env`. */
+export type StoredTransport = McpTransportType | "rpc";
+
+/** Settings kept in the `options` column (added after the first release, so absent in older rows). */
+export interface ServerOptions {
+  retry?: RetryOptions;
+  /** The OAuth callback's own path (`addMcpServer`'s `callbackPath`). */
+  callbackPath?: string;
+  /** For `rpc`: the `env` key of the binding and the props passed to the McpAgent. */
+  rpc?: { binding: string; props?: Record<string, unknown> };
 }
 
 /** A mounted server as stored. */
@@ -39,12 +52,13 @@ export interface ServerRecord {
   id: string;
   name: string;
   url: string;
-  transport: McpTransportType;
+  transport: StoredTransport;
   headers: Record<string, string> | undefined;
   callbackUrl: string | undefined;
   limits: Partial<McpClientLimits> | undefined;
   authUrl: string | undefined;
   catalog: Catalog | undefined;
+  options?: ServerOptions | undefined;
 }
 
 /** Columns of `hearth_mcp_oauth`, each a JSON document or a string. */
@@ -60,6 +74,7 @@ interface ServerRow {
   limits: string | null;
   auth_url: string | null;
   catalog: string | null;
+  options?: string | null;
 }
 
 /** Runs `fn` as an event of its own and resolves once its writes are committed. */
@@ -69,6 +84,7 @@ export class McpStore {
   readonly #db: AgentDatabase;
   readonly #write: Writer;
   #exists: boolean | undefined;
+  #columnsChecked = false;
 
   constructor(db: AgentDatabase, write: Writer) {
     this.#db = db;
@@ -98,6 +114,7 @@ export class McpStore {
   /** After a rollback the tables may be gone again. */
   invalidate(): void {
     this.#exists = undefined;
+    this.#columnsChecked = false;
   }
 
   servers(): ServerRecord[] {
@@ -107,12 +124,13 @@ export class McpStore {
       id: row.id,
       name: row.name,
       url: row.url,
-      transport: row.transport as McpTransportType,
+      transport: row.transport as StoredTransport,
       headers: parse(row.headers),
       callbackUrl: row.callback_url ?? undefined,
       limits: parse(row.limits),
       authUrl: row.auth_url ?? undefined,
       catalog: parse(row.catalog),
+      options: parse(row.options ?? null),
     }));
   }
 
@@ -121,7 +139,7 @@ export class McpStore {
       this.#ensure();
       this.#db
       .statement(
-        "INSERT INTO hearth_mcp_servers (id, name, url, transport, headers, callback_url, limits, auth_url, catalog, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO hearth_mcp_servers (id, name, url, transport, headers, callback_url, limits, auth_url, catalog, created_at, options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
       .run(
         record.id,
@@ -134,6 +152,7 @@ export class McpStore {
         record.authUrl ?? null,
         json(record.catalog),
         now,
+        json(record.options),
       );
     });
   }
@@ -143,6 +162,15 @@ export class McpStore {
       if (!this.exists) return;
       this.#db.statement("DELETE FROM hearth_mcp_servers WHERE id = ?").run(id);
       this.#db.statement("DELETE FROM hearth_mcp_oauth WHERE server_id = ?").run(id);
+    });
+  }
+
+  /** Gives a server a new id, with its OAuth values (the caller checked that `to` is free). */
+  rename(from: string, to: string): Promise<void> {
+    return this.#write(() => {
+      if (!this.exists) return;
+      this.#db.statement("UPDATE hearth_mcp_servers SET id = ? WHERE id = ?").run(to, from);
+      this.#db.statement("UPDATE hearth_mcp_oauth SET server_id = ? WHERE server_id = ?").run(to, from);
     });
   }
 
@@ -206,9 +234,16 @@ export class McpStore {
   }
 
   #ensure(): void {
-    if (this.exists) return;
-    this.#db.execScript(SCHEMA);
-    this.#exists = true;
+    if (!this.exists) {
+      this.#db.execScript(SCHEMA);
+      this.#exists = true;
+      this.#columnsChecked = true;
+    }
+    if (this.#columnsChecked) return;
+    // Tables made before the `options` column existed get it on their next write.
+    const columns = this.#db.statement("SELECT name FROM pragma_table_info('hearth_mcp_servers')").all() as unknown as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === "options")) this.#db.execScript("ALTER TABLE hearth_mcp_servers ADD COLUMN options TEXT");
+    this.#columnsChecked = true;
   }
 }
 

@@ -6,13 +6,15 @@ import type { Transport } from "@modelcontextprotocol/client";
 import { guardFetch, type FetchGuardOptions } from "./fetch-guard.ts";
 import { loadedModules } from "./modules.ts";
 import type { SqlOAuthProvider } from "./oauth-provider.ts";
-import type { Catalog } from "./store.ts";
-import type { McpTransportType } from "./types.ts";
+import type { Catalog, StoredTransport } from "./store.ts";
 
 export type TransportKind = Catalog["transport"];
 
 /** A transport that can finish an authorization and end its session. */
 export type HttpTransport = Transport & { finishAuth(params: URLSearchParams): Promise<void>; terminateSession?(): Promise<void> };
+
+/** Any transport a connection holds. */
+export type McpTransport = Transport & { terminateSession?(): Promise<void> };
 
 export interface TransportOptions extends Omit<FetchGuardOptions, "fetch"> {
   url: string;
@@ -25,7 +27,7 @@ export interface TransportOptions extends Omit<FetchGuardOptions, "fetch"> {
  * @example
  * const transport = createTransport("streamable-http", { url, headers, authProvider, maxBytes, label, serverId, onViolation });
  */
-export function createTransport(kind: TransportKind, options: TransportOptions): HttpTransport {
+export function createTransport(kind: Exclude<TransportKind, "rpc">, options: TransportOptions): HttpTransport {
   const { sdk } = loadedModules()!;
   const { url, headers, authProvider, ...guard } = options;
   const settings = { authProvider, fetch: authProvider.authorizedFetch(guardFetch(guard)), ...(headers ? { requestInit: { headers } } : {}) };
@@ -36,7 +38,32 @@ export function createTransport(kind: TransportKind, options: TransportOptions):
  * The transports to try, in order: the configured one, or for `auto` the one that worked last
  * time first (Streamable HTTP when none did), then the other.
  */
-export function transportOrder(configured: McpTransportType, worked: TransportKind | undefined): [TransportKind, TransportKind?] {
+export function transportOrder(configured: StoredTransport, worked: TransportKind | undefined): [TransportKind, TransportKind?] {
   if (configured !== "auto") return [configured];
   return worked === "sse" ? ["sse", "streamable-http"] : ["streamable-http", "sse"];
+}
+
+/** What an `rpc` transport is made of: the binding, the McpAgent instance's name, its props. */
+export interface RpcTransportOptions {
+  namespace: unknown;
+  name: string;
+  props: Record<string, unknown> | undefined;
+}
+
+/**
+ * A transport to an McpAgent of this host, through its binding (no HTTP).
+ * @example
+ * const transport = await createRpcTransport({ namespace: env.MY_MCP, name: "counter", props: { userId } });
+ */
+export async function createRpcTransport(options: RpcTransportOptions): Promise<McpTransport> {
+  const { RpcClientTransport } = await loadRpcModule();
+  return new RpcClientTransport({ namespace: options.namespace, name: options.name, ...(options.props ? { props: options.props } : {}) });
+}
+
+type RpcModule = { RpcClientTransport: new (options: { namespace: unknown; name: string; props?: Record<string, unknown> }) => McpTransport };
+// Loaded on first use, like the SDKs (modules.ts): agents without rpc servers never import it.
+const RPC_MODULE = "../rpc/client-transport.ts";
+
+function loadRpcModule(): Promise<RpcModule> {
+  return import(RPC_MODULE) as Promise<RpcModule>;
 }

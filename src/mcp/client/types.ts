@@ -3,6 +3,7 @@
  * shaped like Cloudflare's Agents SDK so its front ends read them unchanged.
  */
 import type { Prompt, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
+import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
 
 export type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
@@ -53,13 +54,84 @@ export interface AddMcpServerOptions {
   /** Routing prefix used with `callbackHost` / `HEARTH_PUBLIC_URL`. Default "agents". */
   agentsPrefix?: string;
   /**
-   * A stable id (1–32 characters of `a-z 0-9 -`, starting with a letter or digit) instead of a
-   * generated one; it appears in tool names (`tool_<id>_<name>`).
+   * Path of the OAuth callback instead of `/<agentsPrefix>/<class>/<name>/callback` (joined to
+   * `callbackHost`, `HEARTH_PUBLIC_URL` or the origin seen). Route requests to it to this agent
+   * (`getAgentByName(env.MyAgent, name).fetch(request)`); the agent answers them.
+   */
+  callbackPath?: string;
+  /**
+   * A stable id instead of a generated one, normalised as the Agents SDK does (`"GitHub MCP!"` →
+   * `"github-mcp"`, see `normalizeServerId`). It appears in AI tool names (`tool_<id without "-">_<name>`).
+   * Mounting the same name and URL with a new id renames the server (its tokens go with it).
    */
   id?: string;
   /** Changes some of this server's limits (docs/limits.md, "MCP client"). */
   limits?: Partial<McpClientLimits>;
+  /**
+   * Reconnecting after a failure (a wake, a dropped connection, after OAuth): stop after
+   * `maxAttempts` failed attempts in a row, waiting from `baseDelayMs` doubling up to `maxDelayMs`.
+   * Stored with the server. Default: keep trying, 1 s doubling up to 30 s.
+   */
+  retry?: RetryOptions;
 }
+
+/** Options of `addMcpServer(name, env.MY_MCP, options)`: an McpAgent mounted through its binding. */
+export interface AddRpcMcpServerOptions {
+  /** Passed to the McpAgent's `onStart(props)`; stored with the server as JSON. */
+  props?: Record<string, unknown>;
+  /** As {@link AddMcpServerOptions.id}. */
+  id?: string;
+  /** As {@link AddMcpServerOptions.limits}. */
+  limits?: Partial<McpClientLimits>;
+  /** As {@link AddMcpServerOptions.retry}. */
+  retry?: RetryOptions;
+}
+
+/** Options of `this.mcp.registerServer(id, options)`: what `addMcpServer` stores, given directly. */
+export interface RegisterServerOptions {
+  url: string;
+  name: string;
+  /** The exact OAuth callback URL; default as `addMcpServer` builds it. */
+  callbackUrl?: string;
+  /** `"auto"` (default), `"streamable-http"` or `"sse"`, or `{ type, headers }`. */
+  transport?: AddMcpServerOptions["transport"];
+  headers?: Record<string, string>;
+  limits?: Partial<McpClientLimits>;
+  retry?: RetryOptions;
+}
+
+/** What `this.mcp.connectToServer(id)` resolves to. */
+export type McpConnectionResult =
+  | { state: "connected" }
+  | { state: "authenticating"; authUrl: string }
+  | { state: "failed"; error: string };
+
+/** What `this.mcp.discoverIfConnected(id)` resolves to: `state` is the server's state afterwards. */
+export interface McpDiscoverResult {
+  success: boolean;
+  state: McpConnectionState;
+  error?: string;
+}
+
+/** One server's state changed (`state: "removed"` once, when it was removed). */
+export interface McpServerStateChange {
+  serverId: string;
+  url: string;
+  state: McpConnectionState | "removed";
+  /** Why it failed. Untrusted text: escape it for display. */
+  error?: string;
+}
+
+/** The outcome of an OAuth callback, as `customHandler` receives it. */
+export type McpOAuthResult =
+  | { serverId: string; authSuccess: true; authError?: undefined }
+  | {
+      /** Absent when the callback names no known server (unknown or replayed state). */
+      serverId?: string;
+      authSuccess: false;
+      /** May contain text from the authorization server: escape it for your output. */
+      authError: string;
+    };
 
 /** What `addMcpServer` resolves to: ready, or waiting for the user to open `authUrl`. */
 export type AddMcpServerResult = { id: string; state: "ready" } | { id: string; state: "authenticating"; authUrl: string };
@@ -72,16 +144,23 @@ export interface McpCallOptions {
   signal?: AbortSignal;
 }
 
-/** Where the browser goes after the OAuth callback, instead of the small page the agent answers with. */
+/** What the browser gets after the OAuth callback, instead of the small page the agent answers with. */
 export interface McpOAuthCallbackConfig {
-  /** Redirect here (302) after a successful authorization. */
+  /** Redirect here (302) after a successful authorization: an absolute URL, or a path on the callback's origin. */
   successRedirect?: string;
-  /** Redirect here (302) after a failed one; `?error=` carries the reason. */
+  /** Redirect here (302) after a failed one; `?error=` carries the reason. Absolute URL or path. */
   errorRedirect?: string;
+  /**
+   * Answers the callback itself (wins over the redirects), e.g. with a page that closes the popup.
+   * A handler that throws gets the default page, and the error goes to `onError`.
+   */
+  customHandler?: (result: McpOAuthResult) => Response | Promise<Response>;
 }
 
 /** Picks which servers a listing or `getAITools` covers. */
 export interface McpServerFilter {
   serverId?: string | string[];
   serverName?: string | string[];
+  /** Only servers in this state (or states). */
+  state?: McpConnectionState | McpConnectionState[];
 }
