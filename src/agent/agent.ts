@@ -1,7 +1,8 @@
 import type { McpClientManager } from "../mcp/client/manager.ts";
 import { McpRuntime } from "../mcp/client/mcp-runtime.ts";
 import { loadModules } from "../mcp/client/modules.ts";
-import type { AddMcpServerOptions, AddMcpServerResult, McpServersState } from "../mcp/client/types.ts";
+import type { AddMcpServerOptions, AddMcpServerResult, AddRpcMcpServerOptions, McpServersState } from "../mcp/client/types.ts";
+import type { AgentNamespace } from "../host/namespace.ts";
 import { frames } from "../protocol/frames.ts";
 import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type {
@@ -248,15 +249,24 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
    * if (server.state === "authenticating") return Response.redirect(server.authUrl);
    */
   async addMcpServer(name: string, url: string, options?: AddMcpServerOptions): Promise<AddMcpServerResult>;
+  /**
+   * Mounts an McpAgent of this host through its binding (no HTTP, no OAuth): the agent
+   * `rpc:<name lowercased, spaces as ->` of that class, with `props` for its `onStart`. The binding's
+   * `env` key and the props are stored, so the server comes back after hibernation and restarts.
+   * @example
+   * const { id } = await this.addMcpServer("counter", this.env.MY_MCP, { props: { userId: "u1" } });
+   */
+  async addMcpServer(name: string, binding: AgentNamespace, options?: AddRpcMcpServerOptions): Promise<{ id: string; state: "ready" }>;
   /** @deprecated Cloudflare's older positional form; pass `{ callbackHost, agentsPrefix }` instead. */
   async addMcpServer(name: string, url: string, callbackHost?: string, agentsPrefix?: string, options?: AddMcpServerOptions): Promise<AddMcpServerResult>;
   async addMcpServer(
     name: string,
-    url: string,
-    optionsOrHost?: AddMcpServerOptions | string,
+    url: string | AgentNamespace,
+    optionsOrHost?: AddMcpServerOptions | AddRpcMcpServerOptions | string,
     agentsPrefix?: string,
     options?: AddMcpServerOptions,
   ): Promise<AddMcpServerResult> {
+    if (typeof url !== "string") return this.#mcpRuntime.addRpc(name, url, optionsOrHost as AddRpcMcpServerOptions | undefined);
     const resolved =
       typeof optionsOrHost === "string" ? { ...options, callbackHost: optionsOrHost, ...(agentsPrefix ? { agentsPrefix } : {}) } : optionsOrHost;
     return this.#mcpRuntime.add(name, url, resolved);

@@ -4,6 +4,7 @@
  * catalog, reconnection with backoff, and bounded calls.
  */
 import type { CallToolResult, Client, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/client";
+import type { AgentNamespace } from "../../host/namespace.ts";
 import { backoffDelay, resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
@@ -28,7 +29,7 @@ export interface ConnectionHost {
   /** State or catalog changed: clients get a new frame (and state listeners hear of `serverId`). */
   changed(serverId?: string): void;
   /** The `env` binding of an `rpc` server, or undefined when `env` has none by that key. */
-  binding(key: string): unknown;
+  binding(key: string): AgentNamespace | undefined;
   /** Holds the agent in memory while a connection attempt runs. */
   keepAlive(): () => void;
   /** The agent left memory (hibernated, host closed): stop touching its database. */

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { AgentDatabase } from "../../storage/database.ts";
-import { isAgentNamespace } from "../../host/namespace.ts";
+import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { callbackResponse, callbackUrl, isCallbackPath } from "./callback.ts";
 import { McpConnection, type ConnectionHost } from "./connection.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
@@ -290,7 +290,7 @@ export class McpRuntime implements ConnectionHost {
     return this.#host.keepAlive();
   }
 
-  binding(key: string): unknown {
+  binding(key: string): AgentNamespace | undefined {
     const value = (this.#host.env as Record<string, unknown> | undefined)?.[key];
     return isAgentNamespace(value) ? value : undefined;
   }

@@ -3,6 +3,7 @@
  * capped `fetch` (with single-flight token refresh), the server's stored headers and its OAuth provider.
  */
 import type { Transport } from "@modelcontextprotocol/client";
+import type { AgentNamespace } from "../../host/namespace.ts";
 import { guardFetch, type FetchGuardOptions } from "./fetch-guard.ts";
 import { loadedModules } from "./modules.ts";
 import type { SqlOAuthProvider } from "./oauth-provider.ts";
@@ -45,25 +46,19 @@ export function transportOrder(configured: StoredTransport, worked: TransportKin
 
 /** What an `rpc` transport is made of: the binding, the McpAgent instance's name, its props. */
 export interface RpcTransportOptions {
-  namespace: unknown;
+  namespace: AgentNamespace;
   name: string;
   props: Record<string, unknown> | undefined;
 }
 
 /**
- * A transport to an McpAgent of this host, through its binding (no HTTP).
+ * A transport to the McpAgent `rpc:<name>` of this host, through its binding (no HTTP). Loaded on
+ * first use, like the SDKs (modules.ts): agents without such servers never import it.
  * @example
  * const transport = await createRpcTransport({ namespace: env.MY_MCP, name: "counter", props: { userId } });
  */
 export async function createRpcTransport(options: RpcTransportOptions): Promise<McpTransport> {
-  const { RpcClientTransport } = await loadRpcModule();
-  return new RpcClientTransport({ namespace: options.namespace, name: options.name, ...(options.props ? { props: options.props } : {}) });
-}
-
-type RpcModule = { RpcClientTransport: new (options: { namespace: unknown; name: string; props?: Record<string, unknown> }) => McpTransport };
-// Loaded on first use, like the SDKs (modules.ts): agents without rpc servers never import it.
-const RPC_MODULE = "../rpc/client-transport.ts";
-
-function loadRpcModule(): Promise<RpcModule> {
-  return import(RPC_MODULE) as Promise<RpcModule>;
+  const { RpcClientTransport } = await import("../rpc/client-transport.ts");
+  const namespace = options.namespace as ConstructorParameters<typeof RpcClientTransport>[0]["namespace"];
+  return new RpcClientTransport({ namespace, name: options.name, ...(options.props ? { props: options.props } : {}) }) as McpTransport;
 }
