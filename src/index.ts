@@ -45,3 +45,15 @@ export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult } fro
 export { KvStorage, type KvListOptions } from "./storage/kv.ts";
 export { SqlError, StorageClosedError } from "./storage/errors.ts";
 export { LIMITS, type Durability } from "./limits.ts";
+export {
+  FIBER_LIMITS,
+  type FiberContext,
+  type FiberStatus,
+  type FiberInspection,
+  type FiberRecoveryContext,
+  type FiberRecoveryResult,
+  type StartFiberOptions,
+  type StartFiberResult,
+  type ListFibersOptions,
+  type DeleteFibersOptions,
+} from "./fiber/index.ts";

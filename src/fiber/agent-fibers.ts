@@ -1,0 +1,364 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { messageOf } from "../agent/rpc.ts";
+import type { AgentDatabase } from "../storage/database.ts";
+import type { Clock } from "../time/clock.ts";
+import { FiberStore, type FiberRow } from "./fiber-store.ts";
+import { FIBER_LIMITS } from "./limits.ts";
+import { recoverFibers } from "./recovery.ts";
+import type {
+  DeleteFibersOptions,
+  FiberContext,
+  FiberInspection,
+  FiberRecoveryContext,
+  FiberRecoveryResult,
+  ListFibersOptions,
+  StartFiberOptions,
+  StartFiberResult,
+} from "./types.ts";
+import {
+  checkId,
+  checkLimit,
+  checkName,
+  checkStatuses,
+  encodeJson,
+  encodeMetadata,
+  encodeResult,
+  inspection,
+  isSettled,
+} from "./validate.ts";
+
+/** What an agent's fibers need from the runtime that hosts the agent. */
+export interface FiberHost {
+  readonly className: string;
+  readonly name: string;
+  readonly db: AgentDatabase;
+  readonly clock: Clock;
+  /** Holds the agent in memory until the returned function is called. */
+  keepAlive(): () => void;
+  /** The host must wake the agent by `at`, even after a crash (the host's due index). */
+  tasksChanged(at: number): void;
+}
+
+/** The agent's recovery hook (overridable, so it is called through the agent). */
+export interface FiberAgent {
+  onFiberRecovered(ctx: FiberRecoveryContext): Promise<void | FiberRecoveryResult> | void | FiberRecoveryResult;
+}
+
+interface Running {
+  readonly controller: AbortController;
+  readonly managed: boolean;
+}
+
+/** The fiber whose function is running, followed across awaits: what `this.stash()` writes to. */
+const currentFiber = new AsyncLocalStorage<{ id: string; stash: (data: unknown) => void }>();
+
+/**
+ * One agent's fibers: durable records of work in progress (`runFiber`, `startFiber`), their
+ * checkpoints, and their recovery after the process that ran them ended.
+ *
+ * Durability comes from two records, each committed before the function goes on: the fiber's row in
+ * the agent's own database, and the host's due index, which wakes the agent by itself after a crash.
+ * While fibers run, the agent's index entry stays at most `keepAliveIntervalMs` ahead: every wake
+ * (see {@link heartbeat}) moves it on; after a crash the entry is in the past and the next process
+ * wakes the agent at boot, whose start-up recovers the fiber.
+ */
+export class AgentFibers {
+  readonly #host: FiberHost;
+  readonly #agent: FiberAgent;
+  readonly #store: FiberStore;
+  readonly #report: (error: unknown) => void;
+  readonly #intervalMs: number;
+  /** Fibers whose function runs in this instance, by id. */
+  readonly #running = new Map<string, Running>();
+  /** Callers waiting for a startFiber fiber to settle, by id. */
+  readonly #waiters = new Map<string, Set<() => void>>();
+  /** The instance left memory: fibers still running here write nothing more (their rows are recovered). */
+  #left = false;
+  /** The agent was destroyed: nothing may bring it back. */
+  #destroyed = false;
+
+  constructor(host: FiberHost, agent: FiberAgent, report: (error: unknown) => void, intervalMs: number) {
+    this.#host = host;
+    this.#agent = agent;
+    this.#store = new FiberStore(host.db);
+    this.#report = report;
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Fibers running in this instance. */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  run<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
+    let execution: Promise<T>;
+    try {
+      checkName("runFiber", name);
+      checkFunction("runFiber", fn);
+      const id = randomUUID();
+      this.#begin({ id, name, managed: false });
+      execution = this.#execute(id, fn);
+    } catch (error) {
+      execution = Promise.reject(error as Error);
+    }
+    // Fire-and-forget fibers (`void this.runFiber(…)`) must not crash the process: failures also go to onError.
+    execution.catch((error: unknown) => this.#failed(name, error));
+    return execution;
+  }
+
+  async start(name: string, fn: (ctx: FiberContext) => Promise<void>, options: StartFiberOptions = {}): Promise<StartFiberResult> {
+    checkName("startFiber", name);
+    checkFunction("startFiber", fn);
+    if (typeof options !== "object" || options === null) throw new TypeError("startFiber(): options must be an object");
+    const { fiberId, idempotencyKey, metadata, waitForCompletion } = options;
+    if (fiberId !== undefined) checkId("startFiber", "fiberId", fiberId);
+    if (idempotencyKey !== undefined) checkId("startFiber", "idempotencyKey", idempotencyKey);
+    const metadataJson = encodeMetadata("startFiber", metadata);
+    const existing = this.#existing(fiberId, idempotencyKey);
+    if (existing) {
+      if (waitForCompletion && !isSettled(existing.status)) await this.#settled(existing.id);
+      return { ...inspection(this.#store.get(existing.id) ?? existing), accepted: false };
+    }
+    const id = fiberId ?? randomUUID();
+    this.#begin({ id, name, managed: true, key: idempotencyKey ?? null, metadata: metadataJson });
+    this.#execute(id, fn).catch((error: unknown) => this.#failed(name, error));
+    if (waitForCompletion) await this.#settled(id);
+    return { ...inspection(this.#row(id)), accepted: true };
+  }
+
+  /** `this.stash(data)`: the checkpoint of the fiber whose function is running this code. */
+  stash(data: unknown): void {
+    const fiber = currentFiber.getStore();
+    if (!fiber) throw new Error("stash() was called outside a fiber: call it from inside the function given to runFiber or startFiber");
+    fiber.stash(data);
+  }
+
+  inspect(id: string): FiberInspection | null {
+    checkId("inspectFiber", "fiberId", id);
+    const row = this.#store.get(id);
+    return row && row.managed ? inspection(row) : null;
+  }
+
+  inspectByKey(key: string): FiberInspection | null {
+    checkId("inspectFiberByKey", "idempotencyKey", key);
+    const row = this.#store.getByKey(key);
+    return row ? inspection(row) : null;
+  }
+
+  list(options: ListFibersOptions = {}): FiberInspection[] {
+    const statuses = checkStatuses("listFibers", options.status);
+    if (options.name !== undefined && typeof options.name !== "string") throw new TypeError("listFibers(): name must be a string");
+    const limit = checkLimit("listFibers", options.limit, 50, FIBER_LIMITS.maxListedFibers);
+    return this.#store.list(statuses, options.name, limit).map(inspection);
+  }
+
+  cancel(id: string, reason?: string): boolean {
+    checkId("cancelFiber", "fiberId", id);
+    if (reason !== undefined && typeof reason !== "string") throw new TypeError("cancelFiber(): reason must be a string");
+    const row = this.#store.get(id);
+    if (!row || !row.managed || !this.#store.abort(id, reason ?? null, this.#host.clock.now())) return false;
+    this.#running.get(id)?.controller.abort(reason);
+    this.#notify(id);
+    return true;
+  }
+
+  cancelByKey(key: string, reason?: string): boolean {
+    checkId("cancelFiberByKey", "idempotencyKey", key);
+    const row = this.#store.getByKey(key);
+    return row ? this.cancel(row.id, reason) : false;
+  }
+
+  resolve(id: string, result: FiberRecoveryResult): boolean {
+    checkId("resolveFiber", "fiberId", id);
+    const stored = encodeResult("resolveFiber()", result);
+    const row = this.#store.get(id);
+    if (!row || !row.managed || row.status !== "interrupted") return false;
+    this.#store.recovered(id, stored, this.#host.clock.now());
+    this.#notify(id);
+    return true;
+  }
+
+  delete(options: DeleteFibersOptions = {}): number {
+    const statuses = checkStatuses("deleteFibers", options.status) ?? ["completed", "error", "aborted"];
+    const before = options.settledBefore;
+    if (before !== undefined && (!(before instanceof Date) || !Number.isFinite(before.getTime()))) {
+      throw new TypeError("deleteFibers(): settledBefore must be a valid Date");
+    }
+    const limit = checkLimit("deleteFibers", options.limit, 100, FIBER_LIMITS.maxDeletedFibers);
+    return this.#store.deleteSettled(statuses, before?.getTime(), limit);
+  }
+
+  /**
+   * At start-up, after onStart: every fiber recorded as running whose function is not running here
+   * was interrupted (its process ended); each goes to onFiberRecovered, with its last checkpoint.
+   */
+  async recover(): Promise<void> {
+    try {
+      if (!this.#store.exists) return;
+      await recoverFibers({
+        store: this.#store,
+        now: () => this.#host.clock.now(),
+        isRunning: (id) => this.#running.has(id),
+        hook: (ctx) => this.#agent.onFiberRecovered(ctx),
+        report: this.#report,
+        settled: (id) => this.#notify(id),
+        where: `${this.#host.className}/${this.#host.name}`,
+      });
+      this.#announce(false);
+    } catch (error) {
+      // The agent starts anyway; what was not recovered waits for its next start.
+      this.#report(new Error(`Recovering fibers failed: ${messageOf(error)}`, { cause: error }));
+    }
+  }
+
+  /** The host woke the agent (its due index entry came due): keep the entries coming while fibers run. */
+  heartbeat(): void {
+    if (!this.#left) this.#announce(false);
+  }
+
+  /** The agent leaves memory (hibernation, shutdown): fibers still running here are recovered at its next start, at once. */
+  leave(): void {
+    if (this.#left) return;
+    try {
+      this.#announce(true);
+    } finally {
+      this.#left = true;
+      for (const id of [...this.#waiters.keys()]) this.#notify(id);
+    }
+  }
+
+  /** The agent is being destroyed: its fibers go with its storage, and nothing may wake it again. */
+  destroying(): void {
+    this.#destroyed = true;
+  }
+
+  #begin(fiber: { id: string; name: string; managed: boolean; key?: string | null; metadata?: string | null }): void {
+    if (this.#left) throw new Error(`${this.#host.className}/${this.#host.name} has left memory; a fiber cannot start on it`);
+    if (this.#running.size >= FIBER_LIMITS.maxRunningFibers) {
+      throw new RangeError(
+        `${this.#host.className}/${this.#host.name} already runs ${this.#running.size} fibers; at most ${FIBER_LIMITS.maxRunningFibers} run at once (maxRunningFibers)`,
+      );
+    }
+    const now = this.#host.clock.now();
+    this.#running.set(fiber.id, { controller: new AbortController(), managed: fiber.managed });
+    try {
+      // The wake comes first, so the index is never later than the row it must lead back to.
+      this.#announce(false);
+      this.#store.insert({
+        id: fiber.id,
+        name: fiber.name,
+        managed: fiber.managed ? 1 : 0,
+        idempotency_key: fiber.key ?? null,
+        status: "running",
+        snapshot: null,
+        metadata: fiber.metadata ?? null,
+        created_at: now,
+        started_at: now,
+      });
+    } catch (error) {
+      this.#running.delete(fiber.id);
+      throw error;
+    }
+  }
+
+  async #execute<T>(id: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
+    const running = this.#running.get(id)!;
+    const release = this.#host.keepAlive();
+    const stash = (data: unknown) => this.#stash(id, data);
+    try {
+      const result = await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null }));
+      this.#finish(id, running, null);
+      return result;
+    } catch (error) {
+      this.#finish(id, running, { error });
+      throw error;
+    } finally {
+      this.#running.delete(id);
+      release();
+    }
+  }
+
+  #stash(id: string, data: unknown): void {
+    if (!this.#running.has(id)) throw new Error(`stash(): fiber ${id} has ended; a checkpoint is written while its function runs`);
+    const json = encodeJson("stash(): the checkpoint", data);
+    this.#store.setSnapshot(id, json);
+  }
+
+  /** The function ended: a runFiber row goes, a startFiber row records how it ended. */
+  #finish(id: string, running: Running, failure: { error: unknown } | null): void {
+    if (this.#left) return; // this instance's storage is closed; the row is recovered at the next start
+    try {
+      if (!running.managed) {
+        this.#store.delete(id);
+        return;
+      }
+      const now = this.#host.clock.now();
+      if (failure === null) this.#store.settleRunning(id, "completed", null, now);
+      else this.#store.settleRunning(id, running.controller.signal.aborted ? "aborted" : "error", messageOf(failure.error), now);
+      this.#notify(id);
+    } catch (error) {
+      this.#report(new Error(`Fiber ${id} ended but could not be recorded as ended; it will be recovered at the next start: ${messageOf(error)}`, { cause: error }));
+    }
+  }
+
+  #failed(name: unknown, error: unknown): void {
+    if (this.#left) return;
+    this.#report(new Error(`Fiber ${JSON.stringify(String(name))} failed: ${messageOf(error)}`, { cause: error }));
+  }
+
+  #existing(fiberId: string | undefined, key: string | undefined): FiberRow | undefined {
+    const byId = fiberId === undefined ? undefined : this.#store.get(fiberId);
+    const byKey = key === undefined ? undefined : this.#store.getByKey(key);
+    if (byKey && fiberId !== undefined && byKey.id !== fiberId) {
+      throw new Error(`startFiber(): idempotencyKey ${JSON.stringify(key)} belongs to fiber ${byKey.id}, not ${fiberId}`);
+    }
+    if (byId && !byId.managed) throw new Error(`startFiber(): fiberId ${JSON.stringify(fiberId)} is a runFiber fiber's id`);
+    return byId ?? byKey;
+  }
+
+  #row(id: string): FiberRow {
+    const row = this.#store.get(id);
+    if (!row) throw new Error(`Fiber ${id} no longer exists`);
+    return row;
+  }
+
+  /** Resolves once the fiber has settled (or is not running here, so nothing will settle it here). */
+  #settled(id: string): Promise<void> {
+    const row = this.#store.get(id);
+    if (!row || isSettled(row.status) || !this.#running.has(id) || this.#left) return Promise.resolve();
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(id);
+      if (!waiters) this.#waiters.set(id, (waiters = new Set()));
+      waiters.add(resolve);
+    });
+  }
+
+  #notify(id: string): void {
+    const waiters = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    for (const resolve of waiters ?? []) resolve();
+  }
+
+  /**
+   * Makes sure the host wakes this agent for its fibers: every interval while they run (so that a
+   * crash is noticed), and when a failed recovery is due again. When the agent leaves memory with
+   * fibers still running, at once: the next process recovers them at boot.
+   */
+  #announce(leaving: boolean): void {
+    if (this.#destroyed) return;
+    const now = this.#host.clock.now();
+    let at: number | null = this.#running.size > 0 ? (leaving ? now : now + this.#intervalMs) : null;
+    const recovery = this.#store.nextRecovery();
+    if (recovery !== null) {
+      // While in memory a retry waits for the next start; the wakes only guard against a crash.
+      const wake = leaving ? recovery : Math.max(recovery, now + this.#intervalMs);
+      at = at === null ? wake : Math.min(at, wake);
+    }
+    if (at !== null) this.#host.tasksChanged(at);
+  }
+}
+
+function checkFunction(api: string, fn: unknown): void {
+  if (typeof fn !== "function") throw new TypeError(`${api}(): the second argument must be a function (ctx) => Promise`);
+}
