@@ -46,6 +46,23 @@ export { KvStorage, type KvListOptions } from "./storage/kv.ts";
 export { SqlError, StorageClosedError } from "./storage/errors.ts";
 export { LIMITS, type Durability } from "./limits.ts";
 export {
+  routeAgentEmail,
+  isAutoReplyEmail,
+  parseEmailHeaders,
+  getEmailHeader,
+  hasEmailHeader,
+  hasAnyEmailHeader,
+  getAllEmailHeaders,
+  EmailMessage,
+  EmailError,
+  type AgentEmail,
+  type ForwardableEmailMessage,
+  type SendEmail,
+  type SendEmailOptions,
+  type ReplyToEmailOptions,
+  type EmailSendResult,
+} from "./email/index.ts";
+export {
   FIBER_LIMITS,
   type FiberContext,
   type FiberStatus,

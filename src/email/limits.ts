@@ -1,0 +1,18 @@
+/**
+ * Limits of Hearth's mail handling, with their defaults. Each is named in docs/limits.md and in the
+ * error (or SMTP reply) given at the limit.
+ */
+export const EMAIL_LIMITS = {
+  /** Largest message accepted (SMTP listener, webhook) or sent; Cloudflare Email Routing's limit too. */
+  maxEmailBytes: 25 * 1024 * 1024,
+  /** Recipients of one message: RCPT TO per SMTP transaction, webhook recipients, to + cc + bcc when sending. */
+  maxEmailRecipients: 50,
+  /** SMTP clients connected to the listener at once. */
+  maxSmtpClients: 100,
+  /** A message whose References header lists more ids than this cannot be replied to (mail loops). */
+  maxReferences: 100,
+  /** Age after which a secure-reply signature is refused, in seconds (30 days). */
+  signatureMaxAgeSeconds: 30 * 24 * 60 * 60,
+  /** How far in the future a signature's timestamp may lie (clock skew), in seconds. */
+  signatureClockSkewSeconds: 5 * 60,
+} as const;

@@ -1,0 +1,95 @@
+import type { WorkerFetch } from "../gateway/serve.ts";
+import { routeAgentRequest } from "../gateway/route.ts";
+import { SMTP_URL_VAR, smtpBindingFor } from "./outbound.ts";
+import { startSmtpListener, type SmtpListener } from "./smtp-listener.ts";
+import type { WorkerEmail } from "./types.ts";
+import { createMailWebhook, WEBHOOK_PATH, WEBHOOK_SECRET_VAR } from "./webhook.ts";
+
+/** The variable that turns the SMTP listener on, like `--smtp-port`. */
+export const SMTP_PORT_VAR = "HEARTH_SMTP_PORT";
+
+export interface EmailServiceOptions {
+  /** The host's env: gets `EMAIL` (an SMTP binding) when HEARTH_SMTP_URL is set and the name is free. */
+  env: Record<string, unknown>;
+  /** The worker's `email` export. */
+  handler: WorkerEmail | undefined;
+  /** The worker's `fetch` export, if any. */
+  fetch: WorkerFetch | undefined;
+  /** Listen for SMTP on this port (0: a free one); undefined: no listener. */
+  smtpPort: number | undefined;
+  /** Address to bind the listener to: the HTTP server's. */
+  hostname: string;
+  /** Where HEARTH_SMTP_URL and HEARTH_EMAIL_WEBHOOK_SECRET are read (the process environment). */
+  vars: Readonly<Record<string, string | undefined>>;
+}
+
+/** Mail as the CLI serves it. */
+export interface EmailService {
+  /** The worker fetch with the inbound-mail webhook in front (when it is on); else the fetch given. */
+  readonly fetch: WorkerFetch | undefined;
+  readonly smtp: SmtpListener | undefined;
+  /** The webhook's path when HEARTH_EMAIL_WEBHOOK_SECRET is set. */
+  readonly webhookPath: string | undefined;
+  /** The outbound SMTP server (password hidden) when HEARTH_SMTP_URL is set. */
+  readonly outbound: string | undefined;
+  /** Things worth telling the user that do not stop the server. */
+  readonly warnings: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts what the environment and flags ask for: `env.EMAIL` over HEARTH_SMTP_URL, the SMTP
+ * listener on `smtpPort`, the webhook at `/_hearth/email` with HEARTH_EMAIL_WEBHOOK_SECRET.
+ * @example
+ * const mail = await startEmailService({ env: host.env, handler: entry.email, fetch: entry.fetch, smtpPort: 2525, hostname: "127.0.0.1", vars: process.env });
+ * await serve({ host, fetch: mail.fetch });
+ */
+export async function startEmailService(options: EmailServiceOptions): Promise<EmailService> {
+  const warnings: string[] = [];
+  let outbound: string | undefined;
+  const url = options.vars[SMTP_URL_VAR];
+  if (url) {
+    const binding = smtpBindingFor(url);
+    outbound = binding.server;
+    if (!("EMAIL" in options.env)) options.env.EMAIL = binding;
+    else warnings.push(`env.EMAIL is already defined, so the ${SMTP_URL_VAR} binding is not bound there (it still sends for agents without a binding).`);
+  }
+
+  let fetch = options.fetch;
+  let webhookPath: string | undefined;
+  const secret = options.vars[WEBHOOK_SECRET_VAR];
+  if (secret) {
+    const webhook = createMailWebhook({ secret, handler: options.handler, env: options.env });
+    const inner = options.fetch ?? agentsOnly;
+    fetch = (request, env, ctx) => webhook(request) ?? inner(request, env, ctx);
+    webhookPath = WEBHOOK_PATH;
+  }
+
+  const wantsMail = options.smtpPort !== undefined || secret;
+  if (wantsMail && !options.handler) {
+    warnings.push("Inbound mail is on, but the default export has no email(message, env, ctx) handler: every message is refused.");
+  }
+  const smtp =
+    options.smtpPort === undefined
+      ? undefined
+      : await startSmtpListener({ handler: options.handler, env: options.env, port: options.smtpPort, hostname: options.hostname });
+
+  return {
+    fetch,
+    smtp,
+    webhookPath,
+    outbound,
+    warnings,
+    close: async () => {
+      await smtp?.close();
+    },
+  };
+}
+
+/** The server's own behaviour without a worker fetch: agents, else 404. */
+async function agentsOnly(request: Request, env: Record<string, unknown>): Promise<Response> {
+  return (
+    (await routeAgentRequest(request, env)) ??
+    Response.json({ error: `Not found: ${new URL(request.url).pathname}. Agents are served under /agents/<class>/<name>` }, { status: 404 })
+  );
+}
