@@ -19,6 +19,8 @@ export interface RunOptions {
   dataDir: string;
   /** Unset means the host's default. */
   durability: DurabilityFlag | undefined;
+  /** Port of the SMTP listener (inbound mail to the entry's `email` export); unset: no listener. */
+  smtpPort?: number | undefined;
 }
 
 /** What the command line asks for. */
@@ -44,11 +46,17 @@ Options:
   --host <addr>                  Address to bind (default ${DEFAULTS.host})
   --data <dir>                   Directory for agent databases (default ${DEFAULTS.dataDir})
   --durability <strict|relaxed>  relaxed (default) survives a process crash, strict also a power loss
+  --smtp-port <n>                Receive mail over SMTP on this port (same address as --host); each
+                                 message goes to the default export's email(message, env, ctx)
   -h, --help                     Show this help
   -v, --version                  Show the version
 
 Environment:
   HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
+  HEARTH_SMTP_PORT              Like --smtp-port.
+  HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
+                                env.EMAIL, replies, forwards and this.sendEmail() use it.
+  HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
   Variables in ./.env, then ./.dev.vars (later file wins), are passed to agents as env.
   Only names listed in those files reach agents; for those names a value already set
   in the process environment wins (declare API_KEY= in .env, set the key in production).
@@ -74,6 +82,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         host: { type: "string" },
         data: { type: "string" },
         durability: { type: "string" },
+        "smtp-port": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -99,6 +108,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const port = parsePort(values.port, "--port") ?? parsePort(env.HEARTH_PORT, "HEARTH_PORT") ?? DEFAULTS.port;
   const host = nonEmpty(values.host, "--host") ?? nonEmpty(env.HEARTH_HOST, "HEARTH_HOST") ?? DEFAULTS.host;
   const data = nonEmpty(values.data, "--data") ?? nonEmpty(env.HEARTH_DATA_DIR, "HEARTH_DATA_DIR") ?? DEFAULTS.dataDir;
+  const smtpPort = parsePort(values["smtp-port"], "--smtp-port") ?? parsePort(env.HEARTH_SMTP_PORT, "HEARTH_SMTP_PORT");
   return {
     kind: "serve",
     options: {
@@ -108,12 +118,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       host,
       dataDir: resolve(cwd, data),
       durability: parseDurability(values.durability),
+      ...(smtpPort !== undefined ? { smtpPort } : {}),
     },
   };
 }
 
 function parsePort(raw: string | undefined, source: string): number | undefined {
-  if (raw === undefined || (source !== "--port" && raw.trim() === "")) return undefined;
+  if (raw === undefined || (!source.startsWith("--") && raw.trim() === "")) return undefined;
   const text = raw.trim();
   const port = Number(text);
   if (!/^\d+$/.test(text) || port > 65_535) {
@@ -141,5 +152,6 @@ function parseDurability(raw: string | undefined): DurabilityFlag | undefined {
 export function toStartArgs(options: RunOptions): string[] {
   const args = ["start", options.entry, "--port", String(options.port), "--host", options.host, "--data", options.dataDir];
   if (options.durability !== undefined) args.push("--durability", options.durability);
+  if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
   return args;
 }

@@ -19,6 +19,8 @@ export interface BannerInfo {
   url: string;
   dataDir: string;
   durability: string;
+  /** Mail: the SMTP listener's address, the webhook's URL, the outbound server (each when on). */
+  email?: { smtp?: string; webhook?: string; outbound?: string };
   /** Agents with scheduled or queued work, and when the first is due (epoch ms). */
   pendingTasks?: { agents: number; nextAt: number | null };
 }
@@ -47,6 +49,9 @@ export function formatBanner(info: BannerInfo): string {
     const kind = info.mcp.transport === "sse" ? "legacy SSE" : "Streamable HTTP";
     lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);
   } else if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
+  if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);
+  if (info.email?.webhook) lines.push(`  ${label("webhook")} POST ${styleText("cyan", info.email.webhook)}  (raw mail; Authorization: Bearer …)`);
+  if (info.email?.outbound) lines.push(`  ${label("mail out")} ${info.email.outbound}  (env.EMAIL)`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
   const pending = info.pendingTasks;
   if (pending && pending.agents > 0) {

@@ -3,6 +3,7 @@ import { relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
 import { register } from "tsx/esm/api";
 import { Agent, WorkflowEntrypoint, type AgentClass, type WorkerFetch, type WorkflowClass } from "../index.ts";
+import type { WorkerEmail } from "../email/types.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
 import { CliError } from "./errors.ts";
 
@@ -21,6 +22,8 @@ export interface EntryModule {
   workflows: Record<string, WorkflowClass>;
   /** The default export's `fetch`, bound to it, if it has one. */
   fetch: WorkerFetch | undefined;
+  /** The default export's `email(message, env, ctx)`, bound to it, if it has one: inbound mail goes there. */
+  email?: WorkerEmail;
   /** Set when the default export is an MCP endpoint (`MyMcp.serve("/mcp")`): where it is served. */
   mcp?: { path: string; transport: string };
   /** Things worth telling the user that do not stop the server. */
@@ -98,6 +101,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
 
   const defaultExport = mod.default;
   let fetch: WorkerFetch | undefined;
+  let email: WorkerEmail | undefined;
   let mcp: EntryModule["mcp"];
   if (isAgentClass(defaultExport)) {
     const name = defaultExport.name;
@@ -106,13 +110,14 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     }
     else if (!(name in agents)) agents[name] = defaultExport;
   } else if (isWorker(defaultExport)) {
-    fetch = defaultExport.fetch.bind(defaultExport) as WorkerFetch;
+    if (typeof defaultExport.email === "function") email = defaultExport.email.bind(defaultExport) as WorkerEmail;
+    if (typeof defaultExport.fetch === "function") fetch = defaultExport.fetch.bind(defaultExport) as WorkerFetch;
     const endpoint = (defaultExport as { endpoint?: { path?: unknown; transport?: unknown } }).endpoint;
     if (typeof endpoint?.path === "string" && typeof endpoint.transport === "string") {
       mcp = { path: endpoint.path, transport: endpoint.transport };
     }
   } else if (defaultExport !== undefined) {
-    warnings.push(`The default export of ${display} has no fetch(request, env) method; it is ignored.`);
+    warnings.push(`The default export of ${display} has no fetch(request, env) or email(message, env) method; it is ignored.`);
   }
 
   for (const name of lookalikes) {
@@ -121,7 +126,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     );
   }
   if (Object.keys(agents).length === 0 && Object.keys(workflows).length === 0) {
-    if (fetch === undefined) {
+    if (fetch === undefined && email === undefined) {
       throw new CliError(
         "nothing-to-serve",
         `${display} exports no Agent classes and no default { fetch } handler, so there is nothing to serve.\n` +
@@ -130,7 +135,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     }
     warnings.push(`${display} exports no Agent classes; only its fetch handler is served.`);
   }
-  return { path, display, agents, workflows, fetch, warnings, ...(mcp ? { mcp } : {}) };
+  return { path, display, agents, workflows, fetch, warnings, ...(mcp ? { mcp } : {}), ...(email ? { email } : {}) };
 }
 
 /** Whether `value` is a class deriving from this package's `WorkflowEntrypoint`. */
@@ -160,8 +165,8 @@ export function isAgentClass(value: unknown): value is AgentClass {
   return typeof value === "function" && value.prototype instanceof Agent;
 }
 
-function isWorker(value: unknown): value is { fetch: (...args: unknown[]) => unknown } {
-  return (
-    typeof value === "object" && value !== null && typeof (value as { fetch?: unknown }).fetch === "function"
-  );
+function isWorker(value: unknown): value is { fetch?: (...args: unknown[]) => unknown; email?: (...args: unknown[]) => unknown } {
+  if (typeof value !== "object" || value === null) return false;
+  const { fetch, email } = value as { fetch?: unknown; email?: unknown };
+  return typeof fetch === "function" || typeof email === "function";
 }

@@ -1,3 +1,4 @@
+import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { Host, serve, type HearthServer } from "../index.ts";
 import type { RunOptions } from "./args.ts";
 import { formatBanner, type BannerInfo } from "./banner.ts";
@@ -47,15 +48,32 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     throw new CliError("startup", `Could not create the host: ${(error as Error).message}`, { cause: error });
   }
 
+  let mail: EmailService;
+  try {
+    mail = await startEmailService({
+      env: host.env,
+      handler: entry.email,
+      fetch: entry.fetch,
+      smtpPort: options.smtpPort,
+      hostname: options.host,
+      vars: process.env,
+    });
+  } catch (error) {
+    await host.close().catch(() => undefined);
+    throw listenError(error, { ...options, port: options.smtpPort ?? options.port }, "--smtp-port");
+  }
+  for (const warning of mail.warnings) printWarning(warning);
+
   let server: HearthServer;
   try {
     server = await serve({
       host,
       port: options.port,
       hostname: options.host,
-      ...(entry.fetch !== undefined ? { fetch: entry.fetch } : {}),
+      ...(mail.fetch !== undefined ? { fetch: mail.fetch } : {}),
     });
   } catch (error) {
+    await mail.close().catch(() => undefined);
     await host.close().catch(() => undefined);
     throw listenError(error, options);
   }
@@ -69,6 +87,15 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       hasFetch: entry.fetch !== undefined,
       ...(entry.mcp ? { mcp: entry.mcp } : {}),
       url: server.url,
+      ...(mail.smtp || mail.webhookPath || mail.outbound
+        ? {
+            email: {
+              ...(mail.smtp ? { smtp: mail.smtp.url } : {}),
+              ...(mail.webhookPath ? { webhook: server.url + mail.webhookPath } : {}),
+              ...(mail.outbound ? { outbound: mail.outbound } : {}),
+            },
+          }
+        : {}),
       dataDir: options.dataDir,
       durability: host.durability,
       pendingTasks: host.pendingTasks,
@@ -76,6 +103,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     async stop() {
       try {
         await server.close();
+        await mail.close();
       } finally {
         await host.close();
       }
@@ -83,13 +111,16 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   };
 }
 
-function listenError(error: unknown, options: RunOptions): CliError {
+function listenError(error: unknown, options: RunOptions, flag = "--port"): CliError {
   const code = (error as { code?: unknown } | null)?.code;
   const where = `${options.host}:${options.port}`;
+  if (error instanceof Error && error.name === "EmailError") {
+    return new CliError("startup", `Mail is misconfigured: ${error.message}`, { cause: error });
+  }
   if (code === "EADDRINUSE") {
     return new CliError(
       "port-in-use",
-      `Port ${options.port} is already in use on ${options.host}. Stop the other server or pick another port with --port <n> (--port 0 picks a free one).`,
+      `Port ${options.port} is already in use on ${options.host}. Stop the other server or pick another port with ${flag} <n> (${flag} 0 picks a free one).`,
       { cause: error },
     );
   }
