@@ -15,7 +15,8 @@ import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCau
 import { discoverCatalog } from "./discovery.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createRpcTransport, createTransport, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
-import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpServerInfo } from "./types.ts";
+import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
+import { answerElicitation, clientCapabilities } from "./elicitation.ts";
 
 /** What a connection needs from the agent that owns it. */
 export interface ConnectionHost {
@@ -34,6 +35,8 @@ export interface ConnectionHost {
   keepAlive(): () => void;
   /** The agent left memory (hibernated, host closed): stop touching its database. */
   readonly gone: boolean;
+  /** The handlers of `configureElicitationHandlers`, as they are now. */
+  readonly elicitation: McpElicitationHandlers;
 }
 
 export class McpConnection implements OperationTarget {
@@ -309,7 +312,11 @@ export class McpConnection implements OperationTarget {
   async #handshake(kind: TransportKind): Promise<{ client: Client; transport: McpTransport }> {
     const { sdk } = loadedModules()!;
     const transport = kind === "rpc" ? await this.#rpcTransport() : this.#makeTransport(kind);
-    const client = new sdk.Client(this.#host.clientInfo, { capabilities: {} });
+    const capabilities = clientCapabilities(this.record.options?.capabilities, this.#host.elicitation);
+    const client = new sdk.Client(this.#host.clientInfo, { capabilities });
+    if (capabilities.elicitation) {
+      client.setRequestHandler("elicitation/create", (request) => answerElicitation(this.#host.elicitation, request, this.serverId));
+    }
     client.onerror = (error) => this.#onError(client, error);
     client.onclose = () => this.#onClose(client);
     try {

@@ -4,6 +4,7 @@
  */
 import { buildAITools, type McpAIToolSet } from "./ai-tools.ts";
 import { checkRedirect } from "./callback.ts";
+import { checkElicitationHandlers } from "./elicitation.ts";
 import type { McpConnection } from "./connection.ts";
 import { McpClientError } from "./errors.ts";
 import type { McpRuntime } from "./mcp-runtime.ts";
@@ -14,6 +15,7 @@ import type {
   McpCallOptions,
   McpConnectionResult,
   McpDiscoverResult,
+  McpElicitationHandlers,
   McpOAuthCallbackConfig,
   McpServerStateChange,
   McpServerFilter,
@@ -162,6 +164,24 @@ export class McpClientManager {
       throw new TypeError("configureOAuthCallback: customHandler must be a function returning a Response");
     }
     this.#runtime.callbackConfig = { ...config };
+  }
+
+  /**
+   * Answers servers that ask the user for input during a call (`elicitation/create`): `form`
+   * collects values for `request.params.requestedSchema`, `url` hands `request.params.url` to the
+   * user. The call stays pending until the handler resolves (mind the call's `timeout`). Connections
+   * advertise the modes that have a handler when they connect (or the `client.capabilities` the
+   * server was mounted with), so configure them in `onStart`, before servers are restored; a mode
+   * without handler is declined. Kept in memory.
+   * @example
+   * onStart() {
+   *   this.mcp.configureElicitationHandlers({
+   *     form: async (request, serverId) => ({ action: "accept", content: await this.askUser(serverId, request.params) }),
+   *   });
+   * }
+   */
+  configureElicitationHandlers(handlers: McpElicitationHandlers): void {
+    this.#runtime.elicitation = checkElicitationHandlers(handlers);
   }
 
   /**

@@ -17,6 +17,7 @@ import { generateServerId } from "./server-id.ts";
 import {
   bindingKey,
   checkName,
+  clientOf,
   httpSettings,
   limitsOf,
   parseServerUrl,
@@ -33,6 +34,7 @@ import type {
   AddRpcMcpServerOptions,
   McpConnectionResult,
   McpDiscoverResult,
+  McpElicitationHandlers,
   McpOAuthCallbackConfig,
   McpOAuthResult,
   McpServerStateChange,
@@ -65,6 +67,7 @@ export class McpRuntime implements ConnectionHost {
   readonly oauthClientName: string;
   readonly manager: McpClientManager;
   callbackConfig: McpOAuthCallbackConfig = {};
+  elicitation: McpElicitationHandlers = {};
   readonly #host: McpRuntimeHost;
   readonly #connections = new Map<string, McpConnection>();
   readonly #stateListeners = new Set<(change: McpServerStateChange) => void>();
@@ -130,7 +133,7 @@ export class McpRuntime implements ConnectionHost {
       transport: "rpc",
       headers: undefined,
       limits: limitsOf(options.limits),
-      options: { ...retryOf(options.retry), rpc: { binding, ...(props ? { props } : {}) } },
+      options: { ...retryOf(options.retry), ...clientOf(options.client, "addMcpServer"), rpc: { binding, ...(props ? { props } : {}) } },
     };
     const id = requestedId(options.id, "addMcpServer");
     await loadModules();

@@ -7,7 +7,7 @@ import { resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { resolveLimits, type McpClientLimits } from "./limits.ts";
 import { normalizeServerId } from "./server-id.ts";
 import type { ServerOptions, StoredTransport } from "./store.ts";
-import type { AddMcpServerOptions, McpTransportType } from "./types.ts";
+import type { AddMcpServerOptions, ClientCapabilities, McpClientOptions, McpTransportType } from "./types.ts";
 
 const TRANSPORTS: readonly McpTransportType[] = ["auto", "streamable-http", "sse"];
 
@@ -45,7 +45,7 @@ export function requestedId(id: unknown, api: string): string | undefined {
 
 /** Transport, headers, limits and retry of an HTTP server. */
 export function httpSettings(
-  options: Pick<AddMcpServerOptions, "transport" | "headers" | "limits" | "retry" | "callbackPath">,
+  options: Pick<AddMcpServerOptions, "transport" | "headers" | "limits" | "retry" | "callbackPath" | "client">,
   api: string,
 ): ServerSettings {
   const transport = typeof options.transport === "object" ? (options.transport.type ?? "auto") : (options.transport ?? "auto");
@@ -57,7 +57,11 @@ export function httpSettings(
   if (options.callbackPath !== undefined && (typeof options.callbackPath !== "string" || !/^\/?[^/?#]/.test(options.callbackPath) || /[?#]/.test(options.callbackPath))) {
     throw new TypeError(`${api}: callbackPath must be a URL path such as "/oauth/callback", got ${JSON.stringify(options.callbackPath)}`);
   }
-  const stored: ServerOptions = { ...retryOf(options.retry), ...(options.callbackPath ? { callbackPath: options.callbackPath } : {}) };
+  const stored: ServerOptions = {
+    ...retryOf(options.retry),
+    ...clientOf(options.client, api),
+    ...(options.callbackPath ? { callbackPath: options.callbackPath } : {}),
+  };
   return {
     transport,
     headers: Object.keys(headers).length > 0 ? headers : undefined,
@@ -77,6 +81,18 @@ export function retryOf(retry: RetryOptions | undefined): { retry?: RetryOptions
   if (retry === undefined) return {};
   resolveRetry(retry);
   return { retry: { ...retry } };
+}
+
+/** `client: { capabilities }`, validated (a JSON object), as stored. */
+export function clientOf(client: McpClientOptions | undefined, api: string): Pick<ServerOptions, "capabilities"> {
+  if (client === undefined) return {};
+  if (typeof client !== "object" || client === null || Object.keys(client).some((key) => key !== "capabilities")) {
+    throw new TypeError(`${api}: client must be { capabilities }, the capabilities announced to the server`);
+  }
+  const capabilities: unknown = client.capabilities;
+  if (capabilities === undefined) return {};
+  if (typeof capabilities !== "object" || capabilities === null || Array.isArray(capabilities)) throw new TypeError(`${api}: client.capabilities must be an object`);
+  return { capabilities: JSON.parse(JSON.stringify(capabilities)) as ClientCapabilities };
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { AgentDatabase } from "../../storage/database.ts";
 import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
-import type { McpTransportType, Prompt, Resource, ServerCapabilities, Tool } from "./types.ts";
+import type { ClientCapabilities, McpTransportType, Prompt, Resource, ServerCapabilities, Tool } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hearth_mcp_servers (
@@ -43,6 +43,8 @@ export interface ServerOptions {
   retry?: RetryOptions;
   /** The OAuth callback's own path (`addMcpServer`'s `callbackPath`). */
   callbackPath?: string;
+  /** `client.capabilities` given when mounting: announced instead of the configured handlers' modes. */
+  capabilities?: ClientCapabilities;
   /** For `rpc`: the `env` key of the binding and the props passed to the McpAgent. */
   rpc?: { binding: string; props?: Record<string, unknown> };
 }

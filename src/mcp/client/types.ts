@@ -2,11 +2,38 @@
  * Public types of the MCP client (`this.mcp`, `addMcpServer`, the `cf_agent_mcp_servers` frame),
  * shaped like Cloudflare's Agents SDK so its front ends read them unchanged.
  */
-import type { Prompt, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
+import type { ClientCapabilities, ElicitRequest, ElicitResult, Prompt, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
 import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
 
-export type { CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
+export type {
+  CallToolResult,
+  ClientCapabilities,
+  ElicitRequest,
+  ElicitResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ServerCapabilities,
+  Tool,
+} from "@modelcontextprotocol/client";
+
+/** Answers a server's request for user input; `serverId` tells which server asks. */
+export type McpElicitationHandler = (request: ElicitRequest, serverId: string) => ElicitResult | Promise<ElicitResult>;
+
+/** Handlers of `this.mcp.configureElicitationHandlers`, one per elicitation mode. */
+export interface McpElicitationHandlers {
+  /** Collects values matching `request.params.requestedSchema`. */
+  form?: McpElicitationHandler;
+  /** Delivers `request.params.url` to the user out of band (sensitive flows). */
+  url?: McpElicitationHandler;
+}
+
+/** What the MCP client announces to a server; `capabilities` win over the modes of the configured handlers. Stored with the server. */
+export interface McpClientOptions {
+  capabilities?: ClientCapabilities;
+}
 
 /**
  * Where a mounted server stands: `authenticating` (waiting for the user to authorize, see `auth_url`)
@@ -73,6 +100,8 @@ export interface AddMcpServerOptions {
    * Stored with the server. Default: keep trying, 1 s doubling up to 30 s.
    */
   retry?: RetryOptions;
+  /** `{ capabilities }` announced at the handshake, e.g. `{ elicitation: { form: {} } }`. */
+  client?: McpClientOptions;
 }
 
 /** Options of `addMcpServer(name, env.MY_MCP, options)`: an McpAgent mounted through its binding. */
@@ -85,6 +114,8 @@ export interface AddRpcMcpServerOptions {
   limits?: Partial<McpClientLimits>;
   /** As {@link AddMcpServerOptions.retry}. */
   retry?: RetryOptions;
+  /** As {@link AddMcpServerOptions.client}. */
+  client?: McpClientOptions;
 }
 
 /** Options of `this.mcp.registerServer(id, options)`: what `addMcpServer` stores, given directly. */
@@ -98,6 +129,7 @@ export interface RegisterServerOptions {
   headers?: Record<string, string>;
   limits?: Partial<McpClientLimits>;
   retry?: RetryOptions;
+  client?: McpClientOptions;
 }
 
 /** What `this.mcp.connectToServer(id)` resolves to. */
