@@ -1,0 +1,54 @@
+/**
+ * What the host's due-index rebuild learns from an agent file about its fibers: a fiber left running
+ * needs its agent woken at once; an agent whose fibers all ended needs nothing.
+ */
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/index.ts";
+import { fiberWakeInFile } from "../../src/fiber/index-rebuild.ts";
+import { agentFilePath } from "../../src/storage/agent-file.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { Gates } from "./helpers.ts";
+
+const gates = new Gates();
+
+class Worker extends Agent {
+  begin(name: string) {
+    void this.runFiber(name, () => gates.get(name).promise);
+  }
+  async quick() {
+    return this.runFiber("quick", () => Promise.resolve(1));
+  }
+  ping() {
+    return "pong";
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  gates.clear();
+});
+
+function wakeOf(t: TestEnv, name: string, now: number): number | null {
+  const db = new DatabaseSync(agentFilePath(t.dataDir, "worker", name), { readOnly: true });
+  try {
+    return fiberWakeInFile(db, now);
+  } finally {
+    db.close();
+  }
+}
+
+describe("fiberWakeInFile", () => {
+  it("is now for a file with a fiber left running, null when fibers ended or never ran", async () => {
+    t = await createTestEnv({ agents: { Worker } });
+    await t.get<Worker>("Worker", "running").begin("long");
+    await t.get<Worker>("Worker", "ended").quick();
+    await t.get<Worker>("Worker", "never").ping();
+    await t.host.close(); // releases the files; the running fiber's row stays
+    expect(wakeOf(t, "running", 1234)).toBe(1234);
+    expect(wakeOf(t, "ended", 1234)).toBeNull();
+    expect(wakeOf(t, "never", 1234)).toBeNull();
+  });
+});
