@@ -1,5 +1,7 @@
 /**
- * hearth/mcp: agents that are MCP servers ({@link McpAgent}), on the official MCP TypeScript SDK.
+ * hearth/mcp: agents that are MCP servers ({@link McpAgent}), stateless MCP endpoints
+ * ({@link createMcpHandler}) and MCP over agent bindings ({@link RpcClientTransport}), on the official
+ * MCP TypeScript SDK.
  * @example
  * import { McpAgent, McpServer } from "hearth/mcp";
  * import { z } from "zod";
@@ -12,12 +14,29 @@
  * }
  * export default Tools.serve("/mcp");
  */
-export { McpServer, type AuthInfo } from "@modelcontextprotocol/server";
+export { McpServer, type AuthInfo, type ElicitResult } from "@modelcontextprotocol/server";
 export { McpAgent } from "./server/mcp-agent.ts";
 export type { McpAuthOptions } from "./server/auth.ts";
-export type { McpHandler, McpServeOptions } from "./server/serve.ts";
-export { MAX_MCP_REQUEST_BYTES } from "./server/serve.ts";
+export type { McpHandler, McpServeOptions, McpServeTransport } from "./server/serve.ts";
+export { MAX_MCP_REQUEST_BYTES, MCP_SSE_KEEPALIVE_MS } from "./server/serve.ts";
 export { MAX_STORED_EVENTS } from "./server/event-store.ts";
+export type { McpRequestExtra, McpRequestInfo } from "./server/request-extra.ts";
+export {
+  createMcpHandler,
+  type CreateMcpHandlerOptions,
+  type McpCorsOptions,
+  type McpHandlerRequestOptions,
+  type StatelessMcpHandler,
+} from "./server/handler.ts";
+export { getMcpAuthContext, type McpAuthContext } from "./server/auth-context.ts";
+export { RpcClientTransport, RPC_AGENT_PREFIX, type McpRpcAgent, type RpcClientTransportOptions } from "./rpc/client-transport.ts";
+export {
+  RpcServerTransport,
+  MCP_RPC_TIMEOUT_MS,
+  MAX_MCP_RPC_OUTBOX,
+  type McpRpcReply,
+  type RpcServerTransportOptions,
+} from "./rpc/server-transport.ts";
 
 // The MCP client every agent has (`this.addMcpServer`, `this.mcp`): its types and errors.
 export * from "./client/index.ts";

@@ -149,9 +149,9 @@ describe("McpAgent over Streamable HTTP", () => {
         body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "slow_echo", arguments: { text: `answer ${id}`, ms } } }),
       });
     const first = await call(1, 100);
-    const primed = await readUntil(first, /id: (\d+)/);
+    const primed = await readUntil(first, /id: (\S+)/);
     expect(primed).not.toContain("answer");
-    const lastEventId = primed.match(/id: (\d+)/)![1]!;
+    const lastEventId = primed.match(/id: (\S+)/)![1]!;
     // Whether the answer is already stored or still coming, the replay stream delivers it.
     // Until the server has seen the old connection close, the stream counts as taken (409): retry.
     const replayAfter = async (eventId: string, answer: RegExp) => {
@@ -168,7 +168,7 @@ describe("McpAgent over Streamable HTTP", () => {
     expect(await replayAfter(lastEventId, /answer 1/)).toContain('"id":1');
 
     const second = await call(2, 50);
-    const secondId = (await readUntil(second, /id: (\d+)/)).match(/id: (\d+)/)![1]!;
+    const secondId = (await readUntil(second, /id: (\S+)/)).match(/id: (\S+)/)![1]!;
     expect(await replayAfter(secondId, /answer 2/)).toContain('"id":2'); // stored: now the process goes
     await restart();
     const afterRestart = await fetch(`${url()}/mcp`, { headers: { ...base, "last-event-id": secondId } });

@@ -1,18 +1,27 @@
 import {
-  isInitializeRequest,
+  Server,
   WebStandardStreamableHTTPServerTransport,
+  type ElicitRequestFormParams,
+  type ElicitRequestURLParams,
+  type ElicitResult,
+  type JSONRPCMessage,
   type McpServer,
-  type Server,
+  type RequestId,
 } from "@modelcontextprotocol/server";
 import { Agent, HANDLE } from "../../agent/agent.ts";
 import { AGENT_RUNTIME } from "../../agent/agent-base.ts";
 import type { SocketRecord } from "../../agent/connection.ts";
+import { RPC_AGENT_PREFIX } from "../rpc/client-transport.ts";
+import { RpcServerTransport, type McpRpcReply, type RpcServerTransportOptions } from "../rpc/server-transport.ts";
 import { SqlEventStore } from "./event-store.ts";
+import { hasInitialize, initializeIn, initializeOf, replayHandshake, replayRpcHandshake } from "./handshake.ts";
 import { mcpContextOf, type McpRequestContext } from "./request-context.ts";
-import { createMcpHandler, type McpHandler, type McpServeOptions } from "./serve.ts";
+import { currentMcpRequestId, extendRequestContext, trackCurrentRequest } from "./request-extra.ts";
+import { createAgentMcpEndpoint, type McpHandler, type McpServeOptions } from "./serve.ts";
 import { SessionStore, type StoredSession } from "./session-store.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { SseServerTransport } from "./sse-transport.ts";
+import { watchBody } from "./streaming.ts";
 
 /** Any McpAgent subclass, as `serve()` receives it. */
 type McpAgentClass = abstract new (...args: never[]) => McpAgent<unknown, unknown, Record<string, unknown>>;
@@ -43,7 +52,7 @@ export abstract class McpAgent<
 > extends Agent<Env, State> {
   /** The MCP server of this session; `McpServer` (or the SDK's low-level `Server`). */
   abstract server: McpServer | Server;
-  /** The identity verified at the endpoint (see `serve({ auth })`); kept with the session. */
+  /** The caller's identity: the worker's `ctx.props`, the verified token, or the RPC client's props; kept with the session. */
   props: Props | undefined;
   #sessionStore: SessionStore | undefined;
   #started: Promise<void> | undefined;
@@ -51,6 +60,8 @@ export abstract class McpAgent<
   #unloaded = false;
   #streamable: Promise<WebStandardStreamableHTTPServerTransport> | undefined;
   #sse: SseServerTransport | undefined;
+  #rpc: Promise<RpcServerTransport> | undefined;
+  #rpcHold: (() => void) | undefined;
 
   /** Registers tools, resources and prompts; runs once each time the session's agent wakes. */
   abstract init(): void | Promise<void>;
@@ -61,7 +72,7 @@ export abstract class McpAgent<
    */
   async expireIdleMcpSession(): Promise<void> {
     const session = this.#sessions.read();
-    if (session === undefined) return;
+    if (session === undefined || session.ttlMs === 0) return;
     const idleUntil = session.lastSeen + session.ttlMs;
     // A stream still open (a listening client, the legacy SSE session itself) is use, not idleness.
     const now = this.#now();
@@ -72,18 +83,82 @@ export abstract class McpAgent<
     await this.destroy();
   }
 
-  /** The MCP session id this instance serves. */
+  /** The MCP session id this instance serves (for an RPC server: its name). */
   getSessionId(): string {
     return this.name.slice(this.name.indexOf(":") + 1);
   }
 
   /**
-   * A fetch handler serving this class over Streamable HTTP at `path` (default "/mcp").
+   * Stores `props` as this session's `this.props` (an RPC client passes its props this way).
+   * @example
+   * await env.MyMcp.getByName("rpc:docs").updateProps({ userId: "u1" });
+   */
+  async updateProps(props?: Props): Promise<void> {
+    this.props = props;
+    if (this.#sessions.read() !== undefined) this.#sessions.saveProps(props);
+    else if (this.name.startsWith(RPC_AGENT_PREFIX)) this.#createRpcSession(null);
+  }
+
+  /**
+   * Asks the client for input (MCP elicitation) and resolves with its answer. Called from a handler, the
+   * question travels with the request being handled (its SSE stream, or the reply of an RPC call).
+   * Rejects when the client does not support elicitation or does not answer within `timeout` (60 s).
+   * @example
+   * const answer = await this.elicitInput({
+   *   message: "By how much?",
+   *   requestedSchema: { type: "object", properties: { amount: { type: "number" } }, required: ["amount"] },
+   * });
+   * if (answer.action === "accept") this.setState({ total: this.state.total + Number(answer.content?.amount) });
+   */
+  async elicitInput(
+    params: ElicitRequestFormParams | ElicitRequestURLParams,
+    options?: { relatedRequestId?: RequestId; timeout?: number },
+  ): Promise<ElicitResult> {
+    const server = this.server instanceof Server ? this.server : this.server.server;
+    const relatedRequestId = options?.relatedRequestId ?? currentMcpRequestId();
+    const release = await this.keepAlive();
+    try {
+      return await server.elicitInput(params, {
+        ...(relatedRequestId !== undefined ? { relatedRequestId } : {}),
+        ...(options?.timeout !== undefined ? { timeout: options.timeout } : {}),
+      });
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * MCP over an agent binding: one JSON-RPC message (or batch) from an `RpcClientTransport`; resolves
+   * with what the server sends back for it. Serves agents named `rpc:<name>`.
+   * @example
+   * const reply = await env.MyMcp.getByName("rpc:docs").handleMcpMessage({ jsonrpc: "2.0", id: 1, method: "ping" });
+   */
+  async handleMcpMessage(message: JSONRPCMessage | JSONRPCMessage[]): Promise<McpRpcReply> {
+    if (!this.name.startsWith(RPC_AGENT_PREFIX)) {
+      throw new TypeError(`handleMcpMessage serves MCP over RPC, to agents named "${RPC_AGENT_PREFIX}<name>"; ${this.name} is reached through its HTTP endpoint`);
+    }
+    const transport = await this.#openRpc();
+    const initialize = initializeIn(message);
+    if (initialize !== undefined) {
+      if (this.#sessions.read() === undefined) this.#createRpcSession(initialize);
+      else this.#sessions.saveInitialize(initialize);
+    }
+    return transport.handle(message);
+  }
+
+  /** Options of the RPC transport (override to change its timeout). */
+  protected getRpcTransportOptions(): RpcServerTransportOptions {
+    return {};
+  }
+
+  /**
+   * A fetch handler serving this class at `path` (default "/mcp"): Streamable HTTP, or with
+   * `{ transport: "sse" }` the legacy transport, or `"auto"` both on one path.
    * @example
    * export default MyMcp.serve("/mcp");
    */
   static serve(this: McpAgentClass, path = "/mcp", options?: McpServeOptions): McpHandler {
-    return createMcpHandler(this, "streamable-http", path, options);
+    return createAgentMcpEndpoint(this, options?.transport ?? "streamable-http", path, options);
   }
 
   /**
@@ -92,12 +167,12 @@ export abstract class McpAgent<
    * @example
    * const sse = MyMcp.serveSSE("/sse");
    */
-  static serveSSE(this: McpAgentClass, path = "/sse", options?: McpServeOptions): McpHandler {
-    return createMcpHandler(this, "sse", path, options);
+  static serveSSE(this: McpAgentClass, path = "/sse", options?: Omit<McpServeOptions, "transport">): McpHandler {
+    return createAgentMcpEndpoint(this, "sse", path, options);
   }
 
   /** Older name of {@link McpAgent.serveSSE}. */
-  static mount(this: McpAgentClass, path = "/sse", options?: McpServeOptions): McpHandler {
+  static mount(this: McpAgentClass, path = "/sse", options?: Omit<McpServeOptions, "transport">): McpHandler {
     return McpAgent.serveSSE.call(this, path, options);
   }
 
@@ -124,6 +199,7 @@ export abstract class McpAgent<
     this.#unloaded = true;
     void this.#sse?.close();
     void this.#streamable?.then((transport) => transport.close()).catch(() => {});
+    void this.#rpc?.then((transport) => transport.close()).catch(() => {});
     super[HANDLE.unload]();
   }
 
@@ -158,6 +234,8 @@ export abstract class McpAgent<
     });
     // DELETE from the client, or an initialize the SDK refused: nobody can address this session.
     if ((request.method === "DELETE" && response.ok) || (isNew && this.#sessions.read() === undefined)) this.#destroySoon();
+    // A session ended by DELETE answers 204 No Content, as on Cloudflare.
+    if (request.method === "DELETE" && response.ok) return new Response(null, { status: 204, headers: response.headers });
     return await this.#holdWhileStreaming(response);
   }
 
@@ -179,6 +257,7 @@ export abstract class McpAgent<
       eventStore: events,
       // Clients that lose a stream reconnect (with Last-Event-ID) after this long.
       retryInterval: 1_000,
+      keepAliveMs: context.keepAliveMs,
       onsessioninitialized: (id) => {
         if (restoring) return;
         this.#sessions.create({
@@ -192,11 +271,10 @@ export abstract class McpAgent<
         this.#armExpiry(context.sessionTtlMs);
       },
     });
-    await this.server.connect(transport);
+    await this.#connect(transport);
     try {
       if (stored) {
-        // A new instance takes over a live session: replay the client's handshake into the fresh
-        // transport (unrecorded), so the server knows the session, its version and capabilities.
+        // Unrecorded: the replayed handshake is not part of the session's history.
         events.paused = true;
         await replayHandshake(transport, stored);
       }
@@ -218,9 +296,9 @@ export abstract class McpAgent<
       this.#adoptProps(context, undefined);
       this.#sessions.create({ id: context.sessionId, transport: "sse", initialize: null, props: this.props, owner: context.owner, ttlMs: context.sessionTtlMs });
       this.#armExpiry(context.sessionTtlMs);
-      await this.server.connect(transport);
+      await this.#connect(transport);
       // The session is the stream: when it ends, the session and its storage are gone.
-      return this.#holdWhileStreaming(transport.response(), () => {
+      return this.#holdWhileStreaming(transport.response(context.keepAliveMs), () => {
         void transport.close();
         if (!this.#unloaded) this.#destroySoon();
       });
@@ -229,6 +307,45 @@ export abstract class McpAgent<
     if (this.#sse === undefined || this.#sse.closed || stored?.owner !== context.owner) return sessionNotFound();
     this.#adoptProps(context, stored);
     return this.#sse.handlePost(context.parsedBody, context.authInfo, request);
+  }
+
+  #openRpc(): Promise<RpcServerTransport> {
+    if (this.#rpc === undefined) {
+      this.#rpc = (async () => {
+        const stored = this.#sessions.read();
+        if (this.props === undefined && stored?.props !== undefined) this.props = stored.props as Props;
+        await this.#start();
+        const transport = new RpcServerTransport(this.getRpcTransportOptions());
+        // A handler waiting for the client (an elicitation) lives in memory: stay until it is done.
+        transport.onpending = (count) => this.#holdForRpc(count > 0);
+        transport.onerror = (error) => this.onError(error);
+        await this.#connect(transport);
+        if (stored?.initialize !== undefined && stored.initialize !== null) await replayRpcHandshake(transport, stored.initialize);
+        return transport;
+      })();
+      this.#rpc.catch(() => (this.#rpc = undefined));
+    }
+    return this.#rpc;
+  }
+
+  #holdForRpc(hold: boolean): void {
+    if (hold && this.#rpcHold === undefined) this.#rpcHold = this[AGENT_RUNTIME].keepAlive();
+    else if (!hold && this.#rpcHold !== undefined) {
+      const release = this.#rpcHold;
+      this.#rpcHold = undefined;
+      release();
+    }
+  }
+
+  #createRpcSession(initialize: unknown): void {
+    this.#sessions.create({ id: this.getSessionId(), transport: "rpc", initialize, props: this.props, owner: undefined, ttlMs: 0 });
+  }
+
+  /** Connects the server, with `extra.requestInfo` for its handlers and each request known to them. */
+  async #connect(transport: WebStandardStreamableHTTPServerTransport | SseServerTransport | RpcServerTransport): Promise<void> {
+    extendRequestContext(this.server);
+    await this.server.connect(transport);
+    trackCurrentRequest(transport);
   }
 
   #armExpiry(ttlMs: number): void {
@@ -255,63 +372,11 @@ export abstract class McpAgent<
   async #holdWhileStreaming(response: Response, ended?: () => void): Promise<Response> {
     if (response.body === null) return response;
     const release = await this.keepAlive();
-    const reader = response.body.getReader();
-    let done = false;
     this.#openStreams++;
-    const finish = () => {
-      if (done) return;
-      done = true;
+    return watchBody(response, () => {
       this.#openStreams--;
       release();
       ended?.();
-    };
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const chunk = await reader.read();
-          if (chunk.done) {
-            controller.close();
-            finish();
-          } else controller.enqueue(chunk.value);
-        } catch (error) {
-          controller.error(error);
-          finish();
-        }
-      },
-      cancel(reason) {
-        finish();
-        return reader.cancel(reason);
-      },
     });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
-}
-
-function hasInitialize(body: unknown): boolean {
-  return (Array.isArray(body) ? body : [body]).some((message) => isInitializeRequest(message));
-}
-
-function initializeOf(body: unknown): unknown {
-  const message: unknown = (Array.isArray(body) ? body : [body]).find((item) => isInitializeRequest(item));
-  if (message === undefined) throw new Error("No initialize request in the body that opened this session");
-  return message;
-}
-
-async function replayHandshake(transport: WebStandardStreamableHTTPServerTransport, stored: StoredSession): Promise<void> {
-  const post = (body: unknown, sessionId?: string) =>
-    transport.handleRequest(
-      new Request("http://session.internal/mcp", {
-        method: "POST",
-        headers: {
-          accept: "application/json, text/event-stream",
-          "content-type": "application/json",
-          ...(sessionId ? { "mcp-session-id": sessionId } : {}),
-        },
-      }),
-      { parsedBody: body },
-    );
-  const initialized = await post(stored.initialize);
-  await initialized.text();
-  if (!initialized.ok) throw new Error(`Could not restore MCP session ${stored.id}: initialize answered ${initialized.status}`);
-  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, stored.id)).text();
 }

@@ -1,7 +1,7 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
 
-/** Which MCP transport a session speaks. */
-export type McpTransportKind = "streamable-http" | "sse";
+/** Which MCP transport a session speaks ("rpc": an agent binding, see RpcClientTransport). */
+export type McpTransportKind = "streamable-http" | "sse" | "rpc";
 
 /**
  * What the endpoint (serve.ts) learnt about a request before handing it to the session's agent:
@@ -9,7 +9,7 @@ export type McpTransportKind = "streamable-http" | "sse";
  * (in-process), so no header a client could forge carries it.
  */
 export interface McpRequestContext {
-  readonly transport: McpTransportKind;
+  readonly transport: "streamable-http" | "sse";
   readonly sessionId: string;
   /** The JSON body, already read and size-checked (POST only). */
   readonly parsedBody?: unknown;
@@ -17,10 +17,12 @@ export interface McpRequestContext {
   readonly authInfo?: AuthInfo;
   /** The token's subject: a session answers only to the identity that opened it. */
   readonly owner?: string;
-  /** Identity for `this.props`, derived from authInfo (or given by `serve({ props })`). */
+  /** Identity for `this.props`: the worker's `ctx.props`, else derived from the verified token. */
   readonly props?: Record<string, unknown>;
   /** Idle time after which the session is removed (ms). */
   readonly sessionTtlMs: number;
+  /** Interval of `: keepalive` comments on SSE streams (ms; 0: none). */
+  readonly keepAliveMs: number;
   /** Path clients POST to on the legacy SSE transport, e.g. "/sse/message". */
   readonly messagePath?: string;
 }
@@ -40,4 +42,19 @@ export function mcpContextOf(request: Request): McpRequestContext | undefined {
 /** Instance name of the agent serving a session: one agent per MCP session. */
 export function sessionAgentName(transport: McpTransportKind, sessionId: string): string {
   return `${transport}:${sessionId}`;
+}
+
+/**
+ * The identity a wrapping worker hands to the MCP handler in its `ctx.props` (as an OAuth provider
+ * does on Cloudflare). An empty object means none; anything but a plain object is a programming error.
+ */
+export function propsOfExecutionContext(ctx: unknown): Record<string, unknown> | undefined {
+  if (typeof ctx !== "object" || ctx === null || !("props" in ctx)) return undefined;
+  const props: unknown = ctx.props;
+  if (props === undefined || props === null) return undefined;
+  const prototype: unknown = typeof props === "object" ? Object.getPrototypeOf(props) : undefined;
+  if (typeof props !== "object" || Array.isArray(props) || (prototype !== Object.prototype && prototype !== null)) {
+    throw new TypeError(`ctx.props must be a plain object (the identity for this.props), got ${Array.isArray(props) ? "an array" : typeof props}`);
+  }
+  return Object.keys(props).length === 0 ? undefined : (props as Record<string, unknown>);
 }

@@ -5,7 +5,7 @@ import type { McpTransportKind } from "./request-context.ts";
 export interface StoredSession {
   readonly id: string;
   readonly transport: McpTransportKind;
-  /** The client's `initialize` request, replayed into a new transport after a wake. */
+  /** The client's `initialize` request, replayed into a new transport after a wake (null: none yet). */
   readonly initialize: unknown;
   readonly props: Record<string, unknown> | undefined;
   /** Who opened the session (the token's subject), when the endpoint is protected. */
@@ -13,7 +13,7 @@ export interface StoredSession {
   readonly createdAt: number;
   /** Last request (ms, coarse: written at most once per tenth of the time-to-live). */
   readonly lastSeen: number;
-  /** Idle time after which the session and its storage are removed (ms). */
+  /** Idle time after which the session and its storage are removed (ms; 0: never, RPC sessions). */
   readonly ttlMs: number;
 }
 
@@ -83,8 +83,14 @@ export class SessionStore {
     this.#cached = undefined;
   }
 
-  saveProps(props: Record<string, unknown>): void {
-    this.#sql`UPDATE hearth_mcp_session SET props = ${JSON.stringify(props)}`;
+  saveProps(props: Record<string, unknown> | undefined): void {
+    this.#sql`UPDATE hearth_mcp_session SET props = ${props === undefined ? null : JSON.stringify(props)}`;
+    this.#cached = undefined;
+  }
+
+  /** The client's latest `initialize` (RPC sessions: a client that reconnects handshakes again). */
+  saveInitialize(initialize: unknown): void {
+    this.#sql`UPDATE hearth_mcp_session SET initialize = ${JSON.stringify(initialize)}`;
     this.#cached = undefined;
   }
 }

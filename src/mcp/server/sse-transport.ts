@@ -30,8 +30,11 @@ export class SseServerTransport implements Transport {
 
   async start(): Promise<void> {}
 
-  /** The event stream for the GET that opened the session. Call once, after connecting the server. */
-  response(keepAliveMs = 15_000): Response {
+  /**
+   * The event stream for the GET that opened the session. Call once, after connecting the server.
+   * `keepAliveMs`: interval of `: keepalive` comments (0: none).
+   */
+  response(keepAliveMs: number): Response {
     const body = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;

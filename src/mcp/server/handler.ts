@@ -1,0 +1,222 @@
+import {
+  createMcpHandler as createSdkMcpHandler,
+  isLegacyRequest,
+  McpServer,
+  originValidationResponse,
+  Server,
+  type AuthInfo,
+  type McpRequestContext as SdkRequestContext,
+  type McpServerFactory,
+  type ServerNotifier,
+} from "@modelcontextprotocol/server";
+import { withCors } from "../../gateway/cors.ts";
+import { bearerGate, type McpAuthOptions } from "./auth.ts";
+import { runWithAuthContext, type McpAuthContext } from "./auth-context.ts";
+import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
+import { propsOfExecutionContext } from "./request-context.ts";
+import { extendRequestContext } from "./request-extra.ts";
+import { jsonRpcError } from "./responses.ts";
+import { statelessLegacyHandler } from "./stateless-legacy.ts";
+import { watchBody } from "./streaming.ts";
+
+/** CORS headers of a `createMcpHandler` endpoint (each replaces its default). */
+export interface McpCorsOptions {
+  /** Default "*". */
+  origin?: string;
+  /** Allowed request headers. */
+  headers?: string;
+  /** Default "GET, POST, DELETE, OPTIONS". */
+  methods?: string;
+  /** Default "mcp-session-id". */
+  exposeHeaders?: string;
+  /** Seconds; default 86400. */
+  maxAge?: number;
+}
+
+/**
+ * Options of {@link createMcpHandler}.
+ * @example
+ * createMcpHandler(createServer, { route: "/mcp", corsOptions: false, legacy: "reject" });
+ */
+export interface CreateMcpHandlerOptions {
+  /** The exact path served; others get 404. Default "/mcp". */
+  route?: string;
+  /** CORS headers on every response and preflight; `false` sends none. Default: any origin. */
+  corsOptions?: McpCorsOptions | false;
+  /** Identity for `getMcpAuthContext()`, overriding `ctx.props` and the token's props. */
+  authContext?: McpAuthContext;
+  /** Protect the endpoint as an OAuth 2.1 protected resource (bearer tokens), as in `McpAgent.serve`. */
+  auth?: McpAuthOptions;
+  /** Host names accepted in `Host` (DNS-rebinding protection). Default on loopback: local names only. */
+  allowedHostnames?: string[];
+  /** Origins (host names) browsers may call from; `"*"` skips the check. Default on loopback: local pages only. */
+  allowedOriginHostnames?: string[] | "*";
+  /** 2025-era clients: `"stateless"` (default) answers each request alone; `"reject"` serves 2026-07-28 only. */
+  legacy?: "stateless" | "reject";
+  /** 2026-07-28 answers: `"auto"` (JSON, SSE once the handler sends something first), `"sse"` or `"json"`. */
+  responseMode?: "auto" | "sse" | "json";
+  /** Interval of `: keepalive` comments on SSE answers, ms (0: none). Default: the SDK's, 15 s. */
+  keepAliveMs?: number;
+  /** Largest POST body, bytes. Default 4 MiB. */
+  maxRequestBodySize?: number;
+  /** Open `subscriptions/listen` streams at most. Default: the SDK's, 1024. */
+  maxSubscriptions?: number;
+  /** Told about refused requests and errors outside any response. */
+  onerror?: (error: Error) => void;
+}
+
+/** Per-request inputs when calling `fetch(request, options)` directly, as on Cloudflare. */
+export interface McpHandlerRequestOptions {
+  /** A token you verified yourself; handlers see it as `extra.authInfo`. */
+  authInfo?: AuthInfo;
+  /** The body, already parsed. */
+  parsedBody?: unknown;
+}
+
+/** What {@link createMcpHandler} returns: a worker fetch, callable as a function too. */
+export type StatelessMcpHandler = ((request: Request, env?: unknown, ctx?: unknown) => Promise<Response>) & {
+  /** `fetch(request, env, ctx)` as a worker, or `fetch(request, { authInfo, parsedBody })`. */
+  fetch(request: Request, envOrOptions?: unknown, ctx?: unknown): Promise<Response>;
+  /** Publishes list/resource changes to open 2026-07-28 subscriptions (`notify.toolsChanged()`…). */
+  readonly notify: ServerNotifier;
+  /** Ends open 2026-07-28 exchanges and subscriptions. */
+  close(): Promise<void>;
+};
+
+const DEFAULT_CORS: Required<McpCorsOptions> = {
+  origin: "*",
+  headers: "Content-Type, Accept, Authorization, mcp-session-id, MCP-Protocol-Version, Mcp-Method, Mcp-Name",
+  methods: "GET, POST, DELETE, OPTIONS",
+  exposeHeaders: "mcp-session-id",
+  maxAge: 86400,
+};
+
+/**
+ * A stateless MCP endpoint without an agent: each request is served by a fresh server from `factory`
+ * (protocol 2026-07-28, and 2025-era clients statelessly). Passing one `McpServer` instead serves
+ * requests one at a time (a server has one connection at a time); pass a factory to serve them in
+ * parallel. Handlers read the caller's identity with `getMcpAuthContext()`.
+ * @example
+ * function createServer() {
+ *   const server = new McpServer({ name: "hello", version: "1.0.0" });
+ *   server.registerTool("hello", { inputSchema: z.object({ name: z.string() }) },
+ *     async ({ name }) => ({ content: [{ type: "text", text: `Hello, ${name}!` }] }));
+ *   return server;
+ * }
+ * export default { fetch: createMcpHandler(createServer) };
+ */
+export function createMcpHandler(server: McpServerFactory | McpServer | Server, options: CreateMcpHandlerOptions = {}): StatelessMcpHandler {
+  if (typeof server !== "function" && !(server instanceof McpServer) && !(server instanceof Server)) {
+    throw new TypeError("createMcpHandler needs an McpServer (or Server) from hearth/mcp, or a function returning a new one per request");
+  }
+  const route = normalizePath(options.route ?? "/mcp");
+  const cors = options.corsOptions === false ? undefined : corsHeaders(options.corsOptions);
+  const gate = options.auth ? bearerGate(options.auth) : undefined;
+  const allowedHosts = options.allowedHostnames?.map((host) => host.toLowerCase());
+  const produce = typeof server === "function" ? server : oneAtATime(server);
+  const factory = async (context: SdkRequestContext) => {
+    const product = await produce(context);
+    extendRequestContext(product);
+    return product;
+  };
+  const sdk = createSdkMcpHandler(factory, {
+    legacy: "reject",
+    ...(options.responseMode ? { responseMode: options.responseMode } : {}),
+    ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...(options.maxRequestBodySize !== undefined ? { maxRequestBodySize: options.maxRequestBodySize } : {}),
+    ...(options.maxSubscriptions !== undefined ? { maxSubscriptions: options.maxSubscriptions } : {}),
+    ...(options.onerror ? { onerror: options.onerror } : {}),
+  });
+  const legacy = options.legacy === "reject" ? undefined : statelessLegacyHandler(factory, options);
+
+  const serve = async (request: Request, requestOptions: McpHandlerRequestOptions, ctx: unknown): Promise<Response> => {
+    const url = new URL(request.url);
+    if (normalizePath(url.pathname) !== route) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${route}`), cors);
+    const refused = checkHost(request, url, allowedHosts) ?? checkOrigin(request, options.allowedOriginHostnames);
+    if (refused) return withCors(refused, cors);
+    if (request.method === "OPTIONS" && cors) return new Response(null, { status: 200, headers: cors });
+
+    let authInfo = requestOptions.authInfo;
+    let props = propsOfExecutionContext(ctx);
+    if (gate) {
+      const outcome = await gate(request, resourceUrl(request, url, route, options.auth?.resource, allowedHosts));
+      if (!outcome.ok) return withCors(outcome.response, cors);
+      authInfo = outcome.authInfo;
+      props ??= outcome.props;
+    }
+    const identity = options.authContext ?? (props ? { props } : undefined);
+    const forwarded = { ...requestOptions, ...(authInfo ? { authInfo } : {}) };
+    try {
+      const isLegacy = legacy !== undefined && (await isLegacyRequest(request, requestOptions.parsedBody));
+      const response = await runWithAuthContext(identity, () =>
+        isLegacy ? legacy(request, authInfo) : sdk.fetch(request, forwarded),
+      );
+      return withCors(response, cors);
+    } catch (error) {
+      options.onerror?.(error instanceof Error ? error : new Error(String(error)));
+      return withCors(jsonRpcError(500, -32603, "Internal server error"), cors);
+    }
+  };
+  const lock = typeof server === "function" ? undefined : new Lock();
+  const fetch = async (request: Request, envOrOptions?: unknown, ctx?: unknown): Promise<Response> => {
+    const requestOptions = ctx === undefined && isRequestOptions(envOrOptions) ? envOrOptions : {};
+    if (lock === undefined) return serve(request, requestOptions, ctx);
+    const release = await lock.acquire();
+    try {
+      return watchBody(await serve(request, requestOptions, ctx), release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  };
+  return Object.assign((request: Request, env?: unknown, ctx?: unknown) => fetch(request, env, ctx), {
+    fetch,
+    notify: sdk.notify,
+    close: () => sdk.close(),
+  });
+}
+
+/** One instance, one request at a time: the previous exchange has ended, so it may connect again. */
+function oneAtATime(server: McpServer | Server): McpServerFactory {
+  const low = server instanceof McpServer ? server.server : server;
+  return async () => {
+    if (low.transport !== undefined) await server.close();
+    return server;
+  };
+}
+
+class Lock {
+  #tail: Promise<void> = Promise.resolve();
+
+  async acquire(): Promise<() => void> {
+    let release!: () => void;
+    const next = new Promise<void>((resolve) => (release = resolve));
+    const previous = this.#tail;
+    this.#tail = previous.then(() => next);
+    await previous;
+    return release;
+  }
+}
+
+function checkOrigin(request: Request, allowed: string[] | "*" | undefined): Response | undefined {
+  if (allowed === undefined || allowed === "*") return undefined;
+  return originValidationResponse(request, allowed);
+}
+
+/** `fetch(request, { authInfo })` (Cloudflare's direct form) rather than `fetch(request, env, ctx)`. */
+function isRequestOptions(value: unknown): value is McpHandlerRequestOptions {
+  if (typeof value !== "object" || value === null) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((key) => key === "authInfo" || key === "parsedBody");
+}
+
+function corsHeaders(options: McpCorsOptions = {}): Record<string, string> {
+  const merged = { ...DEFAULT_CORS, ...options };
+  return {
+    "access-control-allow-origin": merged.origin,
+    "access-control-allow-headers": merged.headers,
+    "access-control-allow-methods": merged.methods,
+    "access-control-expose-headers": merged.exposeHeaders,
+    "access-control-max-age": String(merged.maxAge),
+  };
+}

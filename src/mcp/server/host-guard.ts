@@ -1,0 +1,60 @@
+import { jsonRpcError } from "./responses.ts";
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+/** Listening on every interface includes loopback: such a server is protected as a local one. */
+const LOCAL_LISTEN = new Set([...LOOPBACK_HOSTS, "0.0.0.0", "[::]", "::"]);
+
+/**
+ * DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends `Host: evil.example`.
+ * Returns the 403 to answer with, or undefined when the request may proceed.
+ */
+export function checkHost(request: Request, url: URL, allowed: string[] | undefined): Response | undefined {
+  const host = request.headers.get("host") ?? url.host;
+  const hostname = hostnameOf(host);
+  if (allowed) {
+    if (!allowed.includes(hostname)) return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not allowed (allowedHosts)`);
+    return undefined;
+  }
+  // The request URL carries the address the server listens on (the gateway builds it), not the Host header.
+  if (isLocalListener(url) && !LOOPBACK_HOSTS.has(hostname)) {
+    return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not a local name (set allowedHosts to serve it)`);
+  }
+  // A browser page from another site may not call a local endpoint (its Origin says where it comes from).
+  const origin = request.headers.get("origin");
+  const originHost = origin !== null && URL.canParse(origin) ? new URL(origin).hostname : undefined;
+  if (origin !== null && LOOPBACK_HOSTS.has(hostname) && (originHost === undefined || !LOOPBACK_HOSTS.has(originHost))) {
+    return jsonRpcError(403, -32000, `Forbidden: Origin ${origin} may not call a local MCP server (set allowedHosts / cors)`);
+  }
+  return undefined;
+}
+
+/** True when the server listens on loopback (or on every interface, loopback included). */
+export function isLocalListener(url: URL): boolean {
+  return LOCAL_LISTEN.has(url.hostname);
+}
+
+/**
+ * The public URL of the endpoint, which tokens are issued for: `configured` (auth.resource), else
+ * what the client addressed (the Host header, checked against DNS rebinding first) — not the address
+ * the server listens on, which a proxy or a host name hides.
+ */
+export function resourceUrl(request: Request, url: URL, base: string, configured: string | undefined, allowedHosts: string[] | undefined): string {
+  if (configured !== undefined) return configured;
+  if (!allowedHosts && !isLocalListener(url)) {
+    throw new TypeError("auth on a public interface needs auth.resource (the endpoint's public URL) or allowedHosts: the Host header alone cannot be trusted to name the resource tokens are for");
+  }
+  const forwarded = request.headers.get("x-forwarded-proto");
+  const scheme = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
+  return `${scheme}://${request.headers.get("host") ?? url.host}${base}`;
+}
+
+function hostnameOf(host: string): string {
+  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
+  return host.split(":")[0]!.toLowerCase();
+}
+
+/** "/mcp/" → "/mcp", "" → "/", "mcp" → "/mcp". */
+export function normalizePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
+}
