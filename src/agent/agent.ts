@@ -309,6 +309,16 @@ export class Agent<Env = unknown, State = unknown> extends AgentBase<Env, State>
   }
 
   /**
+   * Sends the `cf_agent_mcp_servers` frame to every connected client now. Hearth already sends it on
+   * every change; this is for code written for the Agents SDK, which calls it after changes.
+   * @example
+   * this.mcp.onServerStateChanged(() => this.broadcastMcpServers());
+   */
+  broadcastMcpServers(): void {
+    this.#mcpRuntime.changed();
+  }
+
+  /**
    * Runs `fn` as a durable fiber: recorded in this agent's database before it starts, kept in memory
    * while it runs, forgotten when it ends. If the process ends first (crash, kill, restart), the host
    * wakes the agent by itself and {@link onFiberRecovered} gets the fiber's name and last `stash()`.

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import type { McpServerStateChange, RegisterServerOptions } from "../../src/mcp/client/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { TestSocket } from "../support/harness.ts";
 import { startRemoteServer, type RemoteServer } from "./fixtures/remote-server.ts";
 
 class Stepper extends Agent<Record<string, unknown>> {
@@ -53,6 +54,10 @@ class Stepper extends Agent<Record<string, unknown>> {
 
   unsubscribe() {
     this.subscription?.dispose();
+  }
+
+  broadcast() {
+    this.broadcastMcpServers();
   }
 }
 
@@ -130,6 +135,23 @@ describe("registerServer → connectToServer → discoverIfConnected", () => {
   });
 });
 
+describe("retry", () => {
+  it("gives up after maxAttempts failures in a row, and starts a new series when asked to connect", async () => {
+    const agent = t.get<Stepper>("Stepper", "a");
+    await agent.register("down", { url: "http://127.0.0.1:9/mcp", name: "Down", retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } });
+    await t.restart(); // the wake reconnects stored servers, retrying failures
+    const woken = t.get<Stepper>("Stepper", "a");
+    const failures = async () => (await woken.seen()).filter((s) => s === "down:failed").length;
+    const deadline = Date.now() + 10_000;
+    while ((await failures()) < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // A retry would be due 0 ms after the second failure (it is scheduled as the failure is recorded): this timer comes after it.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await woken.seen()).toEqual(["down:connecting", "down:failed", "down:connecting", "down:failed"]);
+    expect((await woken.connect("down")).state).toBe("failed");
+    expect((await woken.seen()).slice(4, 6)).toEqual(["down:connecting", "down:failed"]);
+  });
+});
+
 describe("onServerStateChanged", () => {
   it("tells every state change with the server's id and URL, the removal, and stops on dispose", async () => {
     const agent = t.get<Stepper>("Stepper", "a");
@@ -141,5 +163,19 @@ describe("onServerStateChanged", () => {
     const before = (await agent.seen()).length;
     await agent.add("remote", remote.url);
     expect((await agent.seen()).length).toBe(before);
+  });
+
+  it("broadcastMcpServers() sends the frame to connected clients on demand", async () => {
+    const agent = t.get<Stepper>("Stepper", "a");
+    await agent.register("docs", { url: remote.url, name: "Docs" });
+    const socket = await TestSocket.open(`${(await t.url()).replace(/^http/, "ws")}/agents/stepper/a`);
+    const frames = () => socket.frames.filter((f) => typeof f === "object" && (f as { type?: string }).type === "cf_agent_mcp_servers");
+    await socket.waitForType("cf_agent_mcp_servers");
+    expect(frames()).toHaveLength(1);
+    await agent.broadcast();
+    const deadline = Date.now() + 5_000;
+    while (frames().length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(frames()[1]).toEqual(frames()[0]);
+    socket.close();
   });
 });
