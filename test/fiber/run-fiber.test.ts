@@ -84,6 +84,14 @@ class Worker extends Agent {
   }
 }
 
+/** A wake-up interval below the minimum: refused when the agent starts, naming the limit. */
+class TooEager extends Agent {
+  static options = { keepAliveIntervalMs: 1 };
+  ping() {
+    return "pong";
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   await t?.close();
@@ -93,7 +101,7 @@ afterEach(async () => {
 });
 
 async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Worker } });
+  t = await createTestEnv({ agents: { Worker, TooEager } });
   return t;
 }
 
@@ -163,6 +171,13 @@ describe("runFiber", () => {
     await expect(w.badName("")).rejects.toThrow(/maxFiberNameLength/);
     await expect(w.badName(42)).rejects.toThrow(/name must be a string/);
     expect(await w.rows()).toEqual([]);
+  });
+
+  it("refuses a keepAliveIntervalMs below the minimum when the agent starts", async () => {
+    const t = await env();
+    await expect(t.get<TooEager>("TooEager", "x").ping()).rejects.toThrow(
+      /TooEager\.options\.keepAliveIntervalMs must be a number of milliseconds >= 10 \(minKeepAliveIntervalMs\), got 1/,
+    );
   });
 
   it(`runs at most ${FIBER_LIMITS.maxRunningFibers} fibers at once per agent (maxRunningFibers)`, async () => {
