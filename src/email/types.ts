@@ -184,6 +184,8 @@ export interface SendEmailOptions {
   /** Message-ID this message answers (threading). */
   inReplyTo?: string;
   headers?: Record<string, string>;
+  /** Files to attach (a Hearth addition; bindings that do not take attachments ignore it). */
+  attachments?: EmailAttachment[];
   /** Signs the routing headers for `createSecureReplyEmailResolver`. */
   secret?: string;
 }

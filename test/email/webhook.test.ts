@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createMailWebhook } from "../../src/email/index.ts";
+import { startEmailService, type EmailService } from "../../src/email/serve-email.ts";
+import { serve, type HearthServer } from "../../src/gateway/serve.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { email, Inbox } from "./inbox-agent.ts";
+
+const SECRET = "webhook-secret";
+let t: TestEnv;
+let mail: EmailService;
+let server: HearthServer;
+
+beforeAll(async () => {
+  t = await createTestEnv({ agents: { Inbox }, vars: { EMAIL_SECRET: "unused" } });
+  mail = await startEmailService({
+    env: t.env,
+    handler: email,
+    fetch: undefined,
+    smtpPort: undefined,
+    hostname: "127.0.0.1",
+    vars: { HEARTH_EMAIL_WEBHOOK_SECRET: SECRET },
+  });
+  server = await serve({ host: t.host, port: 0, ...(mail.fetch ? { fetch: mail.fetch } : {}) });
+});
+
+afterAll(async () => {
+  await server.close();
+  await mail.close();
+  await t.close();
+});
+
+const raw = (to: string, subject: string) => `From: Ada <ada@example.org>\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <w1@example.org>\r\n\r\nHello from a provider\r\n`;
+const post = (body: BodyInit, headers: Record<string, string> = { authorization: `Bearer ${SECRET}` }, query = "") =>
+  fetch(`${server.url}/_hearth/email${query}`, { method: "POST", body, headers });
+
+describe("the inbound-mail webhook", () => {
+  it("refuses requests without the secret or with a wrong one, and stores nothing", async () => {
+    const none = await post(raw("hook@example.com", "No secret"), {});
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe("Bearer");
+    expect((await none.json()) as { error: string }).toMatchObject({ error: expect.stringContaining("HEARTH_EMAIL_WEBHOOK_SECRET") });
+    expect((await post(raw("hook@example.com", "Wrong"), { authorization: "Bearer guess" })).status).toBe(401);
+    expect(await t.get<Inbox>("Inbox", "hook").messages()).toEqual([]);
+  });
+
+  it("hands a posted raw message to the worker's email handler, like one received over SMTP", async () => {
+    const response = await post(raw("hook@example.com", "Posted"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ accepted: true, recipients: ["hook@example.com"] });
+    expect(await t.get<Inbox>("Inbox", "hook").messages()).toEqual([
+      { sender: "ada@example.org", recipient: "hook@example.com", subject: "Posted", body: "Hello from a provider", secure: 0 },
+    ]);
+  });
+
+  it("takes the envelope from the query when the provider gives it", async () => {
+    const response = await post(raw("list@example.com", "Envelope"), undefined, "?from=bounce@example.org&to=inbox%2Benvelope@example.com");
+    expect(await response.json()).toEqual({ accepted: true, recipients: ["inbox+envelope@example.com"] });
+    expect(await t.get<Inbox>("Inbox", "envelope").messages()).toMatchObject([{ sender: "bounce@example.org", subject: "Envelope" }]);
+  });
+
+  it("answers 422 with the reason when the handler rejects the message", async () => {
+    const response = await post(raw("blocked@example.com", "Nope"));
+    expect(response.status).toBe(422);
+    expect(await response.json()).toEqual({ accepted: false, recipient: "blocked@example.com", error: "Blocked by policy" });
+  });
+
+  it("answers 503 (retry later) when the agent fails, keeping nothing of it", async () => {
+    const response = await post(raw("broken@example.com", "fail please"));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("60");
+    expect(await t.get<Inbox>("Inbox", "broken").messages()).toEqual([]);
+  });
+
+  it("answers malformed requests clearly", async () => {
+    expect((await fetch(`${server.url}/_hearth/email`, { headers: { authorization: `Bearer ${SECRET}` } })).status).toBe(405);
+    expect((await post("")).status).toBe(400);
+    const noRecipient = await post("From: ada@example.org\r\nSubject: x\r\n\r\nbody\r\n");
+    expect(noRecipient.status).toBe(400);
+    expect(await noRecipient.json()).toEqual({ error: expect.stringContaining("No recipient") });
+  });
+
+  it("leaves other paths to the agents", async () => {
+    expect((await fetch(`${server.url}/agents/inbox/hook`)).status).toBe(404);
+    expect(((await (await fetch(`${server.url}/nothing`)).json()) as { error: string }).error).toContain("Not found: /nothing");
+  });
+});
+
+describe("webhook limits", () => {
+  it("refuses a body over maxEmailBytes with 413 and too many recipients with 400", async () => {
+    const webhook = createMailWebhook({ secret: SECRET, handler: email, env: t.env, maxEmailBytes: 1024, maxRecipients: 2 });
+    const small = await serve({ host: t.host, port: 0, fetch: async (request) => (await webhook(request)) ?? new Response("other", { status: 404 }) });
+    try {
+      const big = await fetch(`${small.url}/_hearth/email`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}` },
+        body: raw("big@example.com", "x".repeat(2048)),
+      });
+      expect(big.status).toBe(413);
+      expect(await big.json()).toEqual({ error: "Message too large: at most 1024 bytes (maxEmailBytes)" });
+      const many = await fetch(`${small.url}/_hearth/email?to=a@x.com,b@x.com,c@x.com`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${SECRET}` },
+        body: raw("a@x.com", "Many"),
+      });
+      expect(many.status).toBe(400);
+      expect(((await many.json()) as { error: string }).error).toContain("maxEmailRecipients");
+      expect(await t.get<Inbox>("Inbox", "big").messages()).toEqual([]);
+      expect(await t.get<Inbox>("Inbox", "a").messages()).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("needs a secret to be created at all", () => {
+    expect(() => createMailWebhook({ secret: "", handler: email, env: t.env })).toThrow(/secret is required/);
+  });
+});
