@@ -2,39 +2,27 @@
 // agent binding (the RPC transport), as the Agents SDK documents it: ready at once, the instance
 // `rpc:<name>`, props handed to it, the binding's env key and the props stored so the server comes
 // back after hibernation and restarts, deduplicated by name.
-import { McpServer } from "@modelcontextprotocol/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Agent } from "../../src/index.ts";
 import type { AgentNamespace } from "../../src/host/namespace.ts";
 import type { AddRpcMcpServerOptions } from "../../src/mcp/client/index.ts";
-import { RpcServerTransport, type McpRpcReply } from "../../src/mcp/rpc/server-transport.ts";
+import { McpAgent, McpServer } from "../../src/mcp/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 
 type Env = { Counter: AgentNamespace<Counter>; Mounter: AgentNamespace<Mounter> };
 
-/** An MCP server reachable over RPC: an McpServer on the RPC server transport, as McpAgent offers it. */
-class Counter extends Agent<Env> {
-  given: Record<string, unknown> | undefined;
-  #transport: RpcServerTransport | undefined;
+/** The MCP server, reached through its binding. */
+class Counter extends McpAgent<Env, unknown, { userId?: string }> {
+  server = new McpServer({ name: "counter", version: "1.0.0" });
 
-  async updateProps(props?: Record<string, unknown>): Promise<void> {
-    this.given = props;
-  }
-
-  async handleMcpMessage(message: unknown): Promise<McpRpcReply> {
-    if (!this.#transport) {
-      const server = new McpServer({ name: "counter", version: "1.0.0" });
-      server.registerTool("whoami", { description: "Who answers" }, () => ({
-        content: [{ type: "text", text: JSON.stringify({ name: this.name, props: this.given ?? null }) }],
-      }));
-      server.registerTool("add", { inputSchema: z.object({ a: z.number(), b: z.number() }) }, ({ a, b }) => ({
-        content: [{ type: "text", text: String(a + b) }],
-      }));
-      this.#transport = new RpcServerTransport();
-      await server.connect(this.#transport);
-    }
-    return this.#transport.handle(message);
+  init() {
+    this.server.registerTool("whoami", { description: "Who answers" }, () => ({
+      content: [{ type: "text", text: JSON.stringify({ name: this.name, props: this.props ?? null }) }],
+    }));
+    this.server.registerTool("add", { inputSchema: z.object({ a: z.number(), b: z.number() }) }, ({ a, b }) => ({
+      content: [{ type: "text", text: String(a + b) }],
+    }));
   }
 }
 
