@@ -119,10 +119,8 @@ describe("fiber recovery", () => {
 
   it("a hook can resume the work as a new fiber, which runs to the end", async () => {
     const t = await env();
-    plans.set("job", "resume");
     await t.get<Worker>("Worker", "a").begin("job", { step: 1 });
     await t.get<Worker>("Worker", "b").begin("job"); // b never stashed: snapshot null
-    plans.set("job", "nothing");
     await t.restart();
     await t.clock.settle();
     expect(recovered.map((r) => [r.agent, r.snapshot])).toEqual(
