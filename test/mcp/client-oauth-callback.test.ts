@@ -48,6 +48,12 @@ class Popup extends Agent<Record<string, unknown>> {
     return this.results;
   }
 
+  /** registerServer with an exact callback URL, then connectToServer, as the Agents SDK's step-by-step flow. */
+  async registerAt(url: string, callbackUrl: string) {
+    await this.mcp.registerServer("stepwise", { url, name: "stepwise", callbackUrl });
+    return this.mcp.connectToServer("stepwise");
+  }
+
   reported() {
     return this.errors;
   }
@@ -189,6 +195,17 @@ describe("redirects and callbackPath", () => {
     const page = await authorize(authUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("Authorization finished");
+    await waitFor(() => agent.states(), "ready");
+  });
+
+  it("answers at the exact callbackUrl given to registerServer", async () => {
+    await setup();
+    const agent = t.get<Popup>("Popup", "own-path");
+    const connected = await agent.registerAt(remote.url, `${await t.url()}/oauth/done`);
+    expect(connected.state).toBe("authenticating");
+    const authUrl = (connected as { authUrl: string }).authUrl;
+    expect(new URL(authUrl).searchParams.get("redirect_uri")).toBe(`${await t.url()}/oauth/done`);
+    expect((await authorize(authUrl)).status).toBe(200);
     await waitFor(() => agent.states(), "ready");
   });
 });

@@ -212,9 +212,9 @@ export class McpRuntime implements ConnectionHost {
   async handleCallback(request: Request): Promise<Response | undefined> {
     if (request.method !== "GET") return undefined;
     const url = new URL(request.url);
-    const ownPath = (c: McpConnection) => c.record.options?.callbackPath !== undefined && c.record.callbackUrl !== undefined && new URL(c.record.callbackUrl).pathname === url.pathname;
+    const ownPath = (c: McpConnection) => c.record.callbackUrl !== undefined && new URL(c.record.callbackUrl).pathname === url.pathname;
     const atDefault = isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name) && this.connections().some((c) => c.record.callbackUrl !== undefined);
-    // A custom callback path is only taken over when the request carries an OAuth state.
+    // Another path (callbackPath, registerServer's callbackUrl) is only taken over when the request carries an OAuth state.
     if (!atDefault && !(url.searchParams.has("state") && this.connections().some(ownPath))) return undefined;
     const answer = (result: McpOAuthResult, serverName?: string) => this.#callbackAnswer(result, url.origin, serverName);
     const fail = (message: string, serverId?: string) => answer({ ...(serverId ? { serverId } : {}), authSuccess: false, authError: message });
