@@ -86,11 +86,6 @@ export class AgentFibers {
     this.#intervalMs = intervalMs;
   }
 
-  /** Fibers running in this instance. */
-  get runningCount(): number {
-    return this.#running.size;
-  }
-
   run<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
     let execution: Promise<T>;
     try {
