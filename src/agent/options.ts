@@ -16,6 +16,8 @@ export interface AgentStaticOptions {
   sendIdentityOnConnect?: boolean;
   /** Default retry policy of `schedule()`, `queue()` and `this.retry()` for this class. */
   retry?: RetryOptions;
+  /** While fibers run, how often the host wakes the agent (so a crash is noticed). Default 30 s. */
+  keepAliveIntervalMs?: number;
 }
 
 /** The options of a class with every default filled in. */

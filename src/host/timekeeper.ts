@@ -4,7 +4,8 @@ import type { Durability } from "../limits.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, type DueEntry } from "../schedule/due-index.ts";
-import { rebuildDueIndex } from "../schedule/rebuild-index.ts";
+import { fiberWakeInFile } from "../fiber/index-rebuild.ts";
+import { rebuildDueIndex, type WakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
 import type { Clock } from "../time/clock.ts";
 import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
@@ -13,6 +14,8 @@ import { WorkflowStore } from "../workflow/store.ts";
 
 /** Index entries of workflow instances carry this prefix instead of an agent class slug. */
 const WORKFLOW_PREFIX = "workflow:";
+/** What else in an agent's file asks the host to wake it, besides its schedules and queue. */
+const WAKE_SOURCES: readonly WakeSource[] = [fiberWakeInFile];
 
 export interface TimekeeperOptions {
   dataDir: string;
@@ -52,7 +55,7 @@ export class Timekeeper {
     this.index = new DueIndex(indexPath, options.durability);
     if (rebuild) {
       const started = performance.now();
-      const { agents, entries } = rebuildDueIndex(options.dataDir, this.index);
+      const { agents, entries } = rebuildDueIndex(options.dataDir, this.index, { now: options.clock.now(), wakeSources: WAKE_SOURCES });
       const ms = Math.round(performance.now() - started);
       console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
     }

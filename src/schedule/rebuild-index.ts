@@ -5,16 +5,26 @@ import type { DueEntry, DueIndex } from "./due-index.ts";
 import { earliestDue, QUEUE_HEAD_SQL, SCHEDULES_NEXT_DUE_SQL, type TaskRow } from "./task-store.ts";
 
 /**
+ * Something besides schedules and the queue that needs an agent woken by the host (fibers waiting
+ * for recovery, say): given the agent's file, read-only, when it is due, or null.
+ */
+export type WakeSource = (db: DatabaseSync, now: number) => number | null;
+
+/**
  * Recreates the host's due index from the agents' own databases: run when the index file is missing
  * but agent files exist (a data directory from before the index, or an index deleted by hand).
  * Every agent file is opened once; that is slow for many agents, so it happens only then.
  */
-export function rebuildDueIndex(dataDir: string, index: DueIndex): { agents: number; entries: number } {
+export function rebuildDueIndex(
+  dataDir: string,
+  index: DueIndex,
+  options: { now: number; wakeSources?: readonly WakeSource[] } = { now: Date.now() },
+): { agents: number; entries: number } {
   let agents = 0;
   const entries: DueEntry[] = [];
   for (const file of agentFiles(join(dataDir, "agents"))) {
     agents++;
-    const entry = readEntry(file);
+    const entry = readEntry(file, options.now, options.wakeSources ?? []);
     if (entry) entries.push(entry);
   }
   index.lowerMany(entries);
@@ -39,18 +49,22 @@ function safeList(dir: string): string[] {
   }
 }
 
-function readEntry(file: string): DueEntry | undefined {
+function readEntry(file: string, now: number, wakeSources: readonly WakeSource[]): DueEntry | undefined {
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(file);
     const identity = db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get()?.value;
     if (typeof identity !== "string") return undefined;
     const slash = identity.indexOf("/");
+    if (slash < 0) return undefined;
+    let at: number | null = null;
     const hasTasks = db.prepare("SELECT 1 AS x FROM sqlite_master WHERE name = '_hearth_schedules'").get() !== undefined;
-    if (slash < 0 || !hasTasks) return undefined;
-    const schedule = db.prepare(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null } | undefined;
-    const head = db.prepare(QUEUE_HEAD_SQL).get() as TaskRow | undefined;
-    const at = earliestDue(schedule?.at, head?.due_at);
+    if (hasTasks) {
+      const schedule = db.prepare(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null } | undefined;
+      const head = db.prepare(QUEUE_HEAD_SQL).get() as TaskRow | undefined;
+      at = earliestDue(schedule?.at, head?.due_at);
+    }
+    for (const source of wakeSources) at = earliestDue(at, source(db, now));
     if (at === null) return undefined;
     return { slug: identity.slice(0, slash), name: identity.slice(slash + 1), at };
   } catch (error) {

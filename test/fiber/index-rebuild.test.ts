@@ -52,3 +52,30 @@ describe("fiberWakeInFile", () => {
     expect(wakeOf(t, "never", 1234)).toBeNull();
   });
 });
+
+describe("a lost due index", () => {
+  const recovered: string[] = [];
+  class Keeper extends Agent {
+    begin(name: string) {
+      void this.runFiber(name, async (ctx) => {
+        ctx.stash({ at: name });
+        await gates.get(name).promise;
+      });
+    }
+    onFiberRecovered(ctx: { name: string; snapshot: unknown }) {
+      recovered.push(`${this.name}:${ctx.name}:${JSON.stringify(ctx.snapshot)}`);
+    }
+  }
+
+  it("is rebuilt with the fibers that need recovery, and the host recovers them without a client", async () => {
+    t = await createTestEnv({ agents: { Keeper } });
+    await t.get<Keeper>("Keeper", "k1").begin("long");
+    await t.host.close();
+    const { rmSync } = await import("node:fs");
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${t.dataDir}/host.sqlite${suffix}`, { force: true });
+    await t.restart();
+    expect(t.host.nextWake("Keeper", "k1")).not.toBeNull();
+    await t.clock.settle();
+    expect(recovered).toEqual(['k1:long:{"at":"long"}']);
+  });
+});
