@@ -1,0 +1,184 @@
+// createMcpHandler(server, options): a stateless MCP endpoint without an agent, as documented for
+// the Agents SDK — route, CORS, the caller's identity (ctx.props → getMcpAuthContext), both protocol
+// generations, and no way to ask the client anything without a session.
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { request as httpRequest } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createMcpHandler, getMcpAuthContext, McpServer, type CreateMcpHandlerOptions, type McpRequestExtra } from "../../src/mcp/index.ts";
+import type { WorkerFetch } from "../../src/index.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
+import { textOf } from "./fixtures/desk-host.ts";
+
+const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
+
+function createServer(): McpServer {
+  const server = new McpServer({ name: "hello", version: "1.0.0" });
+  server.registerTool("hello", { inputSchema: z.object({ name: z.string() }) }, async ({ name }) => text(`Hello, ${name}!`));
+  server.registerTool("whoami", {}, async (extra: McpRequestExtra) =>
+    text(JSON.stringify({
+      props: getMcpAuthContext()?.props ?? null,
+      trace: extra.requestInfo?.headers["x-trace"] ?? null,
+      clientId: extra.authInfo?.clientId ?? null,
+    })),
+  );
+  server.registerTool("ask", {}, async (ctx) => {
+    try {
+      await ctx.mcpReq.elicitInput({ message: "Sure?", requestedSchema: { type: "object", properties: {} } });
+      return text("asked");
+    } catch (error) {
+      return text(`refused: ${(error as Error).message}`);
+    }
+  });
+  server.registerTool("ping_client", {}, async () => {
+    try {
+      await server.server.ping();
+      return text("pinged");
+    } catch (error) {
+      return text(`refused: ${(error as Error).message}`);
+    }
+  });
+  return server;
+}
+
+let questionsAsked = 0;
+const harnesses: Harness[] = [];
+const clients: Client[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+  for (const harness of harnesses.splice(0)) await harness.close();
+});
+
+/** Serves `handler` behind a worker that hands the `x-user` header over as ctx.props. */
+async function serveHandler(handler: ReturnType<typeof createMcpHandler>): Promise<string> {
+  const fetch: WorkerFetch = (request, env, ctx) => {
+    const user = request.headers.get("x-user");
+    return handler(request, env, user === null ? ctx : { ...ctx, props: { user } });
+  };
+  const harness = await startHarness({}, { fetch });
+  harnesses.push(harness);
+  return harness.url;
+}
+
+async function connect(url: string, options: { headers?: Record<string, string>; modern?: boolean; elicitation?: boolean } = {}) {
+  const client = new Client(
+    { name: "test", version: "1.0.0" },
+    {
+      ...(options.modern ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {}),
+      ...(options.elicitation ? { capabilities: { elicitation: { form: {} } } } : {}),
+    },
+  );
+  if (options.elicitation) {
+    client.setRequestHandler("elicitation/create", async () => {
+      questionsAsked++;
+      return { action: "accept" as const, content: {} };
+    });
+  }
+  const transport = new StreamableHTTPClientTransport(new URL(url), options.headers ? { requestInit: { headers: options.headers } } : {});
+  await client.connect(transport);
+  clients.push(client);
+  return { client, transport };
+}
+
+const start = async (options?: CreateMcpHandlerOptions) => serveHandler(createMcpHandler(createServer, options));
+
+describe("createMcpHandler", () => {
+  it("serves 2025 clients statelessly (no session) and 2026-07-28 clients", async () => {
+    const url = await start();
+    const legacy = await connect(`${url}/mcp`);
+    expect(legacy.transport.sessionId).toBeUndefined();
+    expect((await legacy.client.listTools()).tools.map((tool) => tool.name).sort()).toEqual(["ask", "hello", "ping_client", "whoami"]);
+    expect(textOf(await legacy.client.callTool({ name: "hello", arguments: { name: "Ada" } }))).toBe("Hello, Ada!");
+
+    const modern = await connect(`${url}/mcp`, { modern: true });
+    expect(textOf(await modern.client.callTool({ name: "hello", arguments: { name: "Grace" } }))).toBe("Hello, Grace!");
+  });
+
+  it("gives handlers the caller's identity (ctx.props, or authContext) and the request's headers", async () => {
+    const url = await start();
+    const { client } = await connect(`${url}/mcp`, { headers: { "x-user": "ada", "x-trace": "t-9" } });
+    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toEqual({ props: { user: "ada" }, trace: "t-9", clientId: null });
+
+    const fixed = await start({ authContext: { props: { user: "service" } } });
+    const other = await connect(`${fixed}/mcp`, { headers: { "x-user": "ada" }, modern: true });
+    expect(JSON.parse(textOf(await other.client.callTool({ name: "whoami", arguments: {} })))).toMatchObject({ props: { user: "service" } });
+  });
+
+  it("passes authInfo given to fetch(request, { authInfo }), as on Cloudflare", async () => {
+    const handler = createMcpHandler(createServer);
+    const call = (id: number, method: string, params: Record<string, unknown>) =>
+      handler.fetch(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        }),
+        { authInfo: { token: "t", clientId: "client-1", scopes: [] } },
+      );
+    const response = await call(1, "tools/call", { name: "whoami", arguments: {} });
+    const body = await response.text();
+    expect(body).toContain('\\"clientId\\":\\"client-1\\"');
+  });
+
+  it("cannot ask the client anything without a session, and says so at once", async () => {
+    const url = await start();
+    const { client } = await connect(`${url}/mcp`, { elicitation: true });
+    // Each request meets a fresh server that never saw the client's capabilities: the SDK refuses.
+    expect(textOf(await client.callTool({ name: "ask", arguments: {} }))).toMatch(/^refused: /);
+    // Any other server-to-client request is answered on the client's behalf, with the way out.
+    expect(textOf(await client.callTool({ name: "ping_client", arguments: {} }))).toMatch(/^refused: .*cannot ask the client anything.*McpAgent/);
+    expect(questionsAsked).toBe(0);
+  });
+
+  it("serves one route, answers preflights 200 with CORS headers (or none with corsOptions: false)", async () => {
+    const url = await start();
+    expect((await fetch(`${url}/elsewhere`, { method: "POST" })).status).toBe(404);
+    const preflight = await fetch(`${url}/mcp`, { method: "OPTIONS" });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-expose-headers")).toBe("mcp-session-id");
+    const get = await fetch(`${url}/mcp`, { headers: { accept: "text/event-stream" } });
+    expect(get.status).toBe(405);
+    expect(get.headers.get("access-control-allow-origin")).toBe("*");
+
+    const closed = await start({ route: "/tools", corsOptions: false });
+    const response = await fetch(`${closed}/tools`, { method: "GET", headers: { accept: "text/event-stream" } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("refuses DNS-rebinding requests on a local endpoint", async () => {
+    const url = await start();
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = httpRequest(new URL("/mcp", url), { method: "POST", headers: { host: "evil.example", "content-type": "application/json" } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      });
+      request.on("error", reject);
+      request.end("{}");
+    });
+    expect(status).toBe(403);
+  });
+
+  it("with legacy: \"reject\", serves 2026-07-28 only", async () => {
+    const url = await start({ legacy: "reject" });
+    await expect(connect(`${url}/mcp`)).rejects.toThrow(/nsupported protocol version/);
+    const modern = await connect(`${url}/mcp`, { modern: true });
+    expect(textOf(await modern.client.callTool({ name: "hello", arguments: { name: "Lin" } }))).toBe("Hello, Lin!");
+  });
+
+  it("serves a single McpServer instance one request at a time", async () => {
+    const url = await serveHandler(createMcpHandler(createServer()));
+    const [a, b] = await Promise.all([connect(`${url}/mcp`), connect(`${url}/mcp`)]);
+    const answers = await Promise.all([
+      a.client.callTool({ name: "hello", arguments: { name: "A" } }),
+      b.client.callTool({ name: "hello", arguments: { name: "B" } }),
+      a.client.callTool({ name: "hello", arguments: { name: "C" } }),
+    ]);
+    expect(answers.map(textOf)).toEqual(["Hello, A!", "Hello, B!", "Hello, C!"]);
+  });
+
+  it("refuses what is not a server or a factory", () => {
+    expect(() => createMcpHandler({} as McpServer)).toThrow(/needs an McpServer/);
+  });
+});
