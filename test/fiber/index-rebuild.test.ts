@@ -4,7 +4,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../src/index.ts";
+import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
 import { fiberWakeInFile } from "../../src/fiber/index-rebuild.ts";
 import { agentFilePath } from "../../src/storage/agent-file.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
@@ -62,7 +62,7 @@ describe("a lost due index", () => {
         await gates.get(name).promise;
       });
     }
-    onFiberRecovered(ctx: { name: string; snapshot: unknown }) {
+    async onFiberRecovered(ctx: FiberRecoveryContext) {
       recovered.push(`${this.name}:${ctx.name}:${JSON.stringify(ctx.snapshot)}`);
     }
   }
