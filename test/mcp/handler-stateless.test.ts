@@ -8,6 +8,7 @@ import { z } from "zod";
 import { createMcpHandler, getMcpAuthContext, McpServer, type CreateMcpHandlerOptions, type McpRequestExtra } from "../../src/mcp/index.ts";
 import type { WorkerFetch } from "../../src/index.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
+import { startOAuthServer } from "../support/oauth-server.ts";
 import { textOf } from "./fixtures/desk-host.ts";
 
 const text = (value: string) => ({ content: [{ type: "text" as const, text: value }] });
@@ -176,6 +177,26 @@ describe("createMcpHandler", () => {
       a.client.callTool({ name: "hello", arguments: { name: "C" } }),
     ]);
     expect(answers.map(textOf)).toEqual(["Hello, A!", "Hello, B!", "Hello, C!"]);
+  });
+
+  it("protects the endpoint with auth: metadata, 401 without a token, the token's identity with one", async () => {
+    const issuer = await startOAuthServer();
+    try {
+      const url = await start({ auth: { authorizationServers: [issuer.url], jwks: { url: issuer.jwksUrl, issuer: issuer.url } } });
+      const metadata = await fetch(`${url}/.well-known/oauth-protected-resource/mcp`);
+      expect(await metadata.json()).toMatchObject({ resource: `${url}/mcp`, authorization_servers: [issuer.url] });
+      const anonymous = await fetch(`${url}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get("www-authenticate")).toContain("resource_metadata=");
+
+      const token = await issuer.issueAccessToken({ sub: "alice", scope: "mcp", aud: `${url}/mcp`, client_id: "app-1" });
+      const { client } = await connect(`${url}/mcp`, { headers: { authorization: `Bearer ${token}` } });
+      const seen = JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} }))) as { props: { sub: string }; clientId: string };
+      expect(seen.props.sub).toBe("alice");
+      expect(seen.clientId).toBe("app-1");
+    } finally {
+      await issuer.close();
+    }
   });
 
   it("refuses what is not a server or a factory", () => {

@@ -10,7 +10,7 @@ import {
   type ServerNotifier,
 } from "@modelcontextprotocol/server";
 import { withCors } from "../../gateway/cors.ts";
-import { bearerGate, type McpAuthOptions } from "./auth.ts";
+import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { runWithAuthContext, type McpAuthContext } from "./auth-context.ts";
 import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
 import { propsOfExecutionContext } from "./request-context.ts";
@@ -131,10 +131,14 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
 
   const serve = async (request: Request, requestOptions: McpHandlerRequestOptions, ctx: unknown): Promise<Response> => {
     const url = new URL(request.url);
-    if (normalizePath(url.pathname) !== route) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${route}`), cors);
+    const pathname = normalizePath(url.pathname);
+    const isMetadata = options.auth !== undefined && pathname === resourceMetadataPath(route);
+    if (pathname !== route && !isMetadata) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${route}`), cors);
     const refused = checkHost(request, url, allowedHosts) ?? checkOrigin(request, options.allowedOriginHostnames);
     if (refused) return withCors(refused, cors);
     if (request.method === "OPTIONS" && cors) return new Response(null, { status: 200, headers: cors });
+    // Where clients without a token learn which authorization server to ask (RFC 9728).
+    if (isMetadata) return resourceMetadataResponse(resourceUrl(request, url, route, options.auth!.resource, allowedHosts), options.auth!, cors ?? {});
 
     let authInfo = requestOptions.authInfo;
     let props = propsOfExecutionContext(ctx);
