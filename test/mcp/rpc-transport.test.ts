@@ -111,6 +111,20 @@ describe("RpcClientTransport → McpAgent.handleMcpMessage", () => {
     expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toBeNull();
   });
 
+  it("lets a client cancel a call: the server stops waiting on it and the agent can leave memory", async () => {
+    const { client } = await connect("cancelled");
+    const gate = new Gate();
+    gates.set("cancel", gate);
+    const controller = new AbortController();
+    const pending = client.callTool({ name: "wait", arguments: { gate: "cancel" } }, { signal: controller.signal });
+    await gate.entered;
+    controller.abort();
+    await expect(pending).rejects.toThrow();
+    gate.release();
+    await expect.poll(() => (host.hibernateIdleAgents(), host.stats.liveAgents)).toBe(0);
+    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toBeNull();
+  });
+
   it("serves clients that negotiate the protocol version", async () => {
     const client = new Client({ name: "negotiating", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
     await client.connect(new RpcClientTransport({ namespace: desk(), name: "negotiated" }));

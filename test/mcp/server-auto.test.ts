@@ -62,6 +62,10 @@ describe("serve({ transport: \"auto\" })", () => {
     await client.close();
   });
 
+  it("refuses an unknown transport when the handler is made", () => {
+    expect(() => Desk.serve("/mcp", { transport: "websocket" as never })).toThrow(/expected "streamable-http", "sse" or "auto"/);
+  });
+
   it("refuses other methods", async () => {
     const response = await fetch(`${harness.url}/mcp`, { method: "PUT", body: "{}" });
     expect(response.status).toBe(405);
