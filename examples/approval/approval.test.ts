@@ -75,7 +75,7 @@ describe("the outreach desk", () => {
       decision: "rejected",
       reason: "too pushy",
       sentAt: null,
-      error: { name: "WorkflowRejectedError", message: "The workflow was rejected: too pushy" },
+      error: { name: "WorkflowRejectedError", message: "Workflow rejected: too pushy" },
     });
   });
 

@@ -51,7 +51,7 @@ export class WorkflowInstance<Output = unknown> {
 }
 
 export const CREATE_FOR_AGENT: unique symbol = Symbol("hearth.createForAgent");
-export const STATUS_NOW: unique symbol = Symbol("hearth.statusNow");
+export const PEEK: unique symbol = Symbol("hearth.peek");
 
 /**
  * The `env` binding of a workflow class: `env.Onboarding`.
@@ -88,9 +88,9 @@ export class WorkflowBinding<Params = unknown, Output = unknown> {
     return new WorkflowInstance<Output>(this.#engine(), this.name, id);
   }
 
-  /** @internal The status right now, synchronously ("unknown" for no such instance). */
-  [STATUS_NOW](id: string): InstanceStatus<Output> {
-    return this.#engine().status(this.name, id) as InstanceStatus<Output>;
+  /** @internal Status, error and time of the last change, synchronously and without the output; undefined for no such instance. */
+  [PEEK](id: string): ReturnType<WorkflowEngine["peek"]> {
+    return this.#engine().peek(this.name, id);
   }
 
   /** @internal `runWorkflow` from an agent: remembers the agent for `this.agent` and callbacks. */

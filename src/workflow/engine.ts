@@ -4,7 +4,8 @@ import type { Agent } from "../agent/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
-import { WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint } from "./entrypoint.ts";
+import { callbackOf, type WorkflowCallbackBody } from "./agent-types.ts";
+import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
@@ -17,9 +18,14 @@ export interface EngineHost {
   /** A durable timer: wake the instance at `at`, even after a restart. */
   wakeAt(workflow: string, id: string, at: number): void;
   agentStub(className: string, name: string): AgentStub | undefined;
-  /** Calls a hook on an agent (progress, completion); failures are logged, not thrown. */
+  /** Calls a method on an agent (callbacks, broadcasts); failures are logged, not thrown. */
   notifyAgent(className: string, name: string, method: string, args: unknown[]): Promise<void>;
 }
+
+/** The agent method that receives every callback of a workflow it started (as in Cloudflare's SDK). */
+export const AGENT_CALLBACK = "_workflow_handleCallback";
+/** The agent method that broadcasts a workflow's message to the agent's clients. */
+export const AGENT_BROADCAST = "_workflow_broadcast";
 
 /** The agent that started an instance. */
 export interface WorkflowOrigin {
@@ -29,6 +35,8 @@ export interface WorkflowOrigin {
 
 interface Running {
   run: WorkflowRun;
+  /** What the workflow object of this execution was given; it remembers explicit reports. */
+  runtime?: WorkflowRuntime;
   /** Something happened while it ran (an event, a timer): replay once it leaves memory. */
   rerun: boolean;
   /** Marks this execution as over (finished, suspended or stopped), for `idle()`. */
@@ -155,6 +163,21 @@ export class WorkflowEngine implements RunHost {
       status: row.status,
       ...(row.output === null ? {} : { output: deserialize(row.output) as unknown }),
       ...(row.error === null ? {} : { error: JSON.parse(row.error) as { name: string; message: string } }),
+    };
+  }
+
+  /** Status, error and time of the last change, without reading the output: for agents' tracking rows. */
+  peek(workflow: string, id: string): { status: WorkflowInstanceStatus; error?: { name: string; message: string }; updatedAt: number } | undefined {
+    const row = this.store.get<{ status: WorkflowInstanceStatus; error: string | null; updated_at: number }>(
+      "SELECT status, error, updated_at FROM instances WHERE workflow = ? AND id = ?",
+      workflow,
+      id,
+    );
+    if (!row) return undefined;
+    return {
+      status: row.status,
+      ...(row.error === null ? {} : { error: JSON.parse(row.error) as { name: string; message: string } }),
+      updatedAt: row.updated_at,
     };
   }
 
@@ -329,7 +352,10 @@ export class WorkflowEngine implements RunHost {
       instanceId: id,
     };
     void Promise.resolve()
-      .then(() => this.#instantiate(ctor, row, run).run(event, run.step))
+      .then(() => {
+        const workflow = this.#instantiate(ctor, row, run, entry);
+        return workflow.run(event, workflow[EXTEND_STEP](run.step));
+      })
       .then(
         (output) => this.#finish(entry, row, output),
         (error: unknown) => this.#fail(entry, row, error),
@@ -341,24 +367,26 @@ export class WorkflowEngine implements RunHost {
     return entry.durable;
   }
 
-  #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun): WorkflowEntrypoint<unknown, unknown, Agent> {
+  #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun, entry: Running): WorkflowEntrypoint<unknown, unknown, Agent> {
     const origin = row.agent_class && row.agent_name !== null ? { className: row.agent_class, name: row.agent_name } : undefined;
     const host = this.#host;
-    const ctx: WorkflowContext = {
+    const notify = async (method: string, arg: unknown) => {
+      if (origin) await host.notifyAgent(origin.className, origin.name, method, [arg]);
+    };
+    const runtime: WorkflowRuntime = {
       workflow: row.workflow,
       instanceId: row.id,
-      [WORKFLOW_RUNTIME]: {
-        workflow: row.workflow,
-        instanceId: row.id,
-        agentStub: () => (origin ? host.agentStub(origin.className, origin.name) : undefined),
-        get live() {
-          return run.live && !run.stopped;
-        },
-        reportProgress: async (progress) => {
-          if (origin) await host.notifyAgent(origin.className, origin.name, "onWorkflowProgress", [row.workflow, row.id, progress]);
-        },
+      agentStub: () => (origin ? host.agentStub(origin.className, origin.name) : undefined),
+      get live() {
+        return run.live && !run.stopped;
       },
+      reported: { complete: false, error: false },
+      callback: (body) => callbackOf(row.workflow, row.id, host.clock.now(), body),
+      reportProgress: (progress) => notify(AGENT_CALLBACK, runtime.callback({ type: "progress", progress })),
+      broadcast: (message) => notify(AGENT_BROADCAST, message),
     };
+    entry.runtime = runtime;
+    const ctx: WorkflowContext = { workflow: row.workflow, instanceId: row.id, [WORKFLOW_RUNTIME]: runtime };
     const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<unknown, unknown, Agent>;
     return new Concrete(ctx, host.env);
   }
@@ -377,9 +405,8 @@ export class WorkflowEngine implements RunHost {
       return this.#fail(entry, row, new RangeError(`The output is ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`));
     }
     const done = await this.#end(entry, "complete", { output: bytes });
-    if (done && row.agent_class && row.agent_name !== null) {
-      await this.#host.notifyAgent(row.agent_class, row.agent_name, "onWorkflowComplete", [row.workflow, row.id, output]);
-    }
+    // Once per instance: not when the workflow already reported its completion (step.reportComplete).
+    if (done && !entry.runtime?.reported.complete) await this.#callback(row, { type: "complete", result: output });
   }
 
   async #fail(entry: Running, row: InstanceRow, error: unknown): Promise<void> {
@@ -387,9 +414,14 @@ export class WorkflowEngine implements RunHost {
     if (run.suspended || run.stopped) return;
     const stored = toStoredError(error);
     const done = await this.#end(entry, "errored", { error: JSON.stringify(stored) });
-    if (done && row.agent_class && row.agent_name !== null) {
-      await this.#host.notifyAgent(row.agent_class, row.agent_name, "onWorkflowError", [row.workflow, row.id, stored.message]);
-    }
+    if (done && !entry.runtime?.reported.error) await this.#callback(row, { type: "error", error: stored.message });
+  }
+
+  /** Tells the agent that started the instance (if one did) how it ended; best effort, logged on failure. */
+  async #callback(row: InstanceRow, body: WorkflowCallbackBody): Promise<void> {
+    if (!row.agent_class || row.agent_name === null) return;
+    const callback = callbackOf(row.workflow, row.id, this.#host.clock.now(), body);
+    await this.#host.notifyAgent(row.agent_class, row.agent_name, AGENT_CALLBACK, [callback]);
   }
 
   async #end(entry: Running, status: "complete" | "errored", fields: { output?: Uint8Array | null; error?: string }): Promise<boolean> {

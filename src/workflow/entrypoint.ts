@@ -1,10 +1,10 @@
 import type { Agent } from "../agent/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
-import type { Duration } from "../time/duration.ts";
+import type { ApprovalEventPayload, WaitForApprovalOptions, WorkflowCallback, WorkflowCallbackBody } from "./agent-types.ts";
 import { WorkflowRejectedError } from "./errors.ts";
 import type { WorkflowEvent, WorkflowStep } from "./types.ts";
 
-/** @internal What the engine hands each workflow object. */
+/** @internal What the engine hands each workflow object (one per execution of `run`). */
 export interface WorkflowRuntime {
   readonly workflow: string;
   readonly instanceId: string;
@@ -12,10 +12,18 @@ export interface WorkflowRuntime {
   agentStub(): AgentStub | undefined;
   /** False while recorded steps are being replayed: side effects outside steps are skipped then. */
   readonly live: boolean;
+  /** Set by `step.reportComplete` / `step.reportError`: the engine then does not report the end itself. */
+  readonly reported: { complete: boolean; error: boolean };
+  callback(body: WorkflowCallbackBody): WorkflowCallback<unknown>;
+  /** Best effort (failures are logged): progress to the starting agent. */
   reportProgress(progress: unknown): Promise<void>;
+  /** Best effort: a message for the starting agent's clients. */
+  broadcast(message: unknown): Promise<void>;
 }
 
 export const WORKFLOW_RUNTIME: unique symbol = Symbol("hearth.workflowRuntime");
+/** @internal The step object `run` receives; `AgentWorkflow` adds its durable agent messages. */
+export const EXTEND_STEP: unique symbol = Symbol("hearth.extendStep");
 
 /** The first constructor argument of a workflow. */
 export interface WorkflowContext {
@@ -25,11 +33,7 @@ export interface WorkflowContext {
 }
 
 /** The payload of `approveWorkflow` / `rejectWorkflow`. */
-export interface ApprovalPayload {
-  approved: boolean;
-  reason?: string;
-  metadata?: Record<string, unknown>;
-}
+export type ApprovalPayload = ApprovalEventPayload;
 
 /**
  * Base class of durable workflows: `run` executes from the top after every restart, and each completed
@@ -61,6 +65,11 @@ export abstract class WorkflowEntrypoint<Env = unknown, Params = unknown, AgentT
 
   abstract run(event: WorkflowEvent<Params>, step: WorkflowStep): Promise<unknown>;
 
+  /** @internal The step `run` receives. */
+  [EXTEND_STEP](step: WorkflowStep): WorkflowStep {
+    return step;
+  }
+
   /**
    * A stub of the agent that started this instance with `this.runWorkflow(…)`.
    * @example
@@ -89,18 +98,24 @@ export abstract class WorkflowEntrypoint<Env = unknown, Params = unknown, AgentT
    * @example
    * const { reason } = await this.waitForApproval(step, { timeout: "7 days" });
    */
-  async waitForApproval(
-    step: WorkflowStep,
-    options: { timeout?: Duration; stepName?: string; eventType?: string } = {},
-  ): Promise<{ reason?: string; metadata?: Record<string, unknown> }> {
-    const event = await step.waitForEvent<ApprovalPayload>(options.stepName ?? "wait-for-approval", {
-      type: options.eventType ?? "approval",
-      ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
-    });
-    if (!event.payload?.approved) throw new WorkflowRejectedError(event.payload?.reason);
-    return { ...(event.payload.reason === undefined ? {} : { reason: event.payload.reason }), ...(event.payload.metadata ? { metadata: event.payload.metadata } : {}) };
+  async waitForApproval(step: WorkflowStep, options: WaitForApprovalOptions = {}): Promise<{ reason?: string; metadata?: Record<string, unknown> }> {
+    const payload = await waitForDecision(step, options);
+    if (!payload?.approved) throw new WorkflowRejectedError(payload?.reason, this.#runtime.instanceId);
+    return { ...(payload.reason === undefined ? {} : { reason: payload.reason }), ...(payload.metadata ? { metadata: payload.metadata } : {}) };
   }
 }
 
-/** A WorkflowEntrypoint subclass. */
-export type WorkflowClass = abstract new (ctx: WorkflowContext, env: never) => WorkflowEntrypoint<unknown, unknown, Agent>;
+/** @internal Waits for the "approval" event that `approveWorkflow` / `rejectWorkflow` send. */
+export async function waitForDecision(step: WorkflowStep, options: WaitForApprovalOptions): Promise<ApprovalEventPayload | undefined> {
+  const event = await step.waitForEvent<ApprovalEventPayload>(options.stepName ?? "wait-for-approval", {
+    type: options.eventType ?? "approval",
+    ...(options.timeout === undefined ? {} : { timeout: options.timeout }),
+  });
+  return event.payload;
+}
+
+/**
+ * A WorkflowEntrypoint subclass (whatever its agent type: `this.agent` is left out so that workflows
+ * of agents with a typed state fit too).
+ */
+export type WorkflowClass = abstract new (ctx: WorkflowContext, env: never) => Pick<WorkflowEntrypoint, "ctx" | "run">;

@@ -27,13 +27,15 @@ export class WorkflowStateError extends Error {
   override name = "WorkflowStateError";
 }
 
-/** Rejected through `agent.rejectWorkflow(id, { reason })` while waiting for approval. */
+/** Rejected through `agent.rejectWorkflow(id, { reason })` while waiting for approval (Cloudflare's message). */
 export class WorkflowRejectedError extends Error {
   override name = "WorkflowRejectedError";
   readonly reason: string | undefined;
-  constructor(reason?: string) {
-    super(reason ? `The workflow was rejected: ${reason}` : "The workflow was rejected");
+  readonly workflowId: string | undefined;
+  constructor(reason?: string, workflowId?: string) {
+    super(reason ? `Workflow rejected: ${reason}` : "Workflow rejected");
     this.reason = reason;
+    this.workflowId = workflowId;
   }
 }
 

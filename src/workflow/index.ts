@@ -12,9 +12,14 @@
  *     await step.do("check in", () => sendCheckIn(event.payload.email));
  *   }
  * }
+ *
+ * Workflows an agent starts (`this.runWorkflow`) extend `AgentWorkflow`, as in Cloudflare's
+ * `agents/workflows`: `this.agent`, `reportProgress`, `waitForApproval` and durable `step` messages to
+ * the agent (`step.reportComplete`, `step.mergeAgentState`…).
  * @packageDocumentation
  */
 export { WorkflowEntrypoint, type WorkflowContext, type WorkflowClass, type ApprovalPayload } from "./entrypoint.ts";
+export { AgentWorkflow } from "./agent-workflow.ts";
 export {
   NonRetryableError,
   WorkflowTimeoutError,
@@ -23,7 +28,25 @@ export {
   WorkflowRejectedError,
 } from "./errors.ts";
 export { WorkflowBinding, WorkflowInstance } from "./binding.ts";
-export type { RunWorkflowOptions, TrackedWorkflow } from "./agent-workflows.ts";
+export type {
+  AgentWorkflowEvent,
+  AgentWorkflowStep,
+  ApprovalEventPayload,
+  DefaultProgress,
+  RunWorkflowOptions,
+  WaitForApprovalOptions,
+  WorkflowCallback,
+  WorkflowCallbackType,
+  WorkflowCompleteCallback,
+  WorkflowDeleteCriteria,
+  WorkflowErrorCallback,
+  WorkflowEventCallback,
+  WorkflowInfo,
+  WorkflowPage,
+  WorkflowProgressCallback,
+  WorkflowQueryCriteria,
+  WorkflowStatus,
+} from "./agent-types.ts";
 export type {
   WorkflowEvent,
   WorkflowStep,

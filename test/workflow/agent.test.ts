@@ -28,10 +28,10 @@ class Desk extends Agent {
     return this.rejectWorkflow(id, { reason: "off-brand" });
   }
   tracked() {
-    return this.getWorkflows().map((w) => ({ id: w.workflowId, name: w.workflowName, metadata: w.metadata }));
+    return this.getWorkflows().workflows.map((w) => ({ id: w.workflowId, name: w.workflowName, metadata: w.metadata }));
   }
   statuses() {
-    return this.getWorkflows().map((w) => w.status);
+    return this.getWorkflows().workflows.map((w) => ({ status: w.status, error: w.error }));
   }
   stop(id: string) {
     return this.terminateWorkflow(id);
@@ -108,7 +108,7 @@ describe("workflows started by an agent", () => {
     });
     await desk.approve(id);
     await t.clock.settle();
-    await new Promise((resolve) => setTimeout(resolve, 50)); // frames cross a real socket
+    await expect.poll(() => frames.length).toBe(2); // frames cross a real socket
     expect(frames).toEqual([
       { type: "workflow_progress", workflowName: "Outreach", workflowId: id, progress: { step: "send", percent: 1 } },
       { type: "workflow_complete", workflowName: "Outreach", workflowId: id },
@@ -124,9 +124,9 @@ describe("workflows started by an agent", () => {
     await t.clock.settle();
     expect(await desk.status(id)).toEqual({
       status: "errored",
-      error: { name: "WorkflowRejectedError", message: "The workflow was rejected: off-brand" },
+      error: { name: "WorkflowRejectedError", message: "Workflow rejected: off-brand" },
     });
-    expect(await desk.statuses()).toEqual([{ status: "errored", error: { name: "WorkflowRejectedError", message: "The workflow was rejected: off-brand" } }]);
+    expect(await desk.statuses()).toEqual([{ status: "errored", error: { name: "WorkflowRejectedError", message: "Workflow rejected: off-brand" } }]);
     expect(await desk.notes()).toEqual(["researched eve@example.com"]);
     await expect(desk.approve(id)).rejects.toThrow(`Cannot approve workflow instance ${id}: it is errored, no longer waiting for a decision`);
   });
@@ -137,8 +137,8 @@ describe("workflows started by an agent", () => {
     const id = await desk.start("zed@example.com");
     await t.clock.advance("7 days");
     expect((await desk.status(id)).error?.name).toBe("WorkflowTimeoutError");
-    await expect(desk.status("nope")).rejects.toThrow(/did not start a workflow instance "nope"/);
+    await expect(desk.status("nope")).rejects.toThrow(/^Workflow nope not found in tracking table/);
     await expect(desk.statusOf("Outreach", "nope")).resolves.toEqual({ status: "unknown" });
-    await expect(desk.statusOf("Nothing", "x")).rejects.toThrow(/No workflow binding "Nothing"/);
+    await expect(desk.statusOf("Nothing", "x")).rejects.toThrow(/^Workflow binding 'Nothing' not found in environment \(workflow bindings: Outreach\)$/);
   });
 });

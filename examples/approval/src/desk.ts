@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Agent, callable, type WorkflowInstanceStatus } from "hearth";
+import { Agent, callable, type WorkflowInfo, type WorkflowInstanceStatus } from "hearth";
 import type { Draft, OutreachParams, OutreachSummary, Progress } from "./outreach.ts";
 
 export interface Env {
@@ -103,27 +103,32 @@ export class Desk extends Agent<Env> {
   @callable() async list(): Promise<OutreachItem[]> {
     const rows = new Map(this.sql<Row>`SELECT * FROM outreach`.map((row) => [row.id, row]));
     const items: OutreachItem[] = [];
-    for (const workflow of this.getWorkflows()) {
-      if (workflow.workflowName !== WORKFLOW) continue;
-      const id = workflow.workflowId;
-      const row = rows.get(id);
-      const { status, output, error } = await this.getWorkflowStatus(id);
-      const item: Omit<OutreachItem, "phase"> = {
-        id,
-        prospect: String(workflow.metadata?.prospect ?? ""),
-        createdAt: workflow.createdAt.toISOString(),
-        status,
-        progress: row?.progress_step ? { step: row.progress_step, message: row.progress_message ?? "" } : null,
-        draft: row?.subject != null ? { to: row.recipient ?? "", subject: row.subject, body: row.body ?? "" } : null,
-        decision: row?.decision ?? null,
-        reason: row?.reason ?? null,
-        sentAt: row?.sent_at != null ? new Date(row.sent_at).toISOString() : null,
-        output: (output as OutreachSummary | undefined) ?? null,
-        error: error ?? null,
-      };
-      items.push({ ...item, phase: phaseOf(item) });
+    // getWorkflows() returns pages (newest first, up to 100 each); follow the cursor to the end.
+    for (let cursor: string | null | undefined; cursor !== null; ) {
+      const page = this.getWorkflows({ workflowName: WORKFLOW, limit: 100, ...(cursor ? { cursor } : {}) });
+      for (const workflow of page.workflows) items.push(await this.#item(workflow, rows.get(workflow.workflowId)));
+      cursor = page.nextCursor;
     }
-    return items.reverse();
+    return items;
+  }
+
+  async #item(workflow: WorkflowInfo, row: Row | undefined): Promise<OutreachItem> {
+    const id = workflow.workflowId;
+    const { status, output, error } = await this.getWorkflowStatus(WORKFLOW, id);
+    const item: Omit<OutreachItem, "phase"> = {
+      id,
+      prospect: String(workflow.metadata?.prospect ?? ""),
+      createdAt: workflow.createdAt.toISOString(),
+      status,
+      progress: row?.progress_step ? { step: row.progress_step, message: row.progress_message ?? "" } : null,
+      draft: row?.subject != null ? { to: row.recipient ?? "", subject: row.subject, body: row.body ?? "" } : null,
+      decision: row?.decision ?? null,
+      reason: row?.reason ?? null,
+      sentAt: row?.sent_at != null ? new Date(row.sent_at).toISOString() : null,
+      output: (output as OutreachSummary | undefined) ?? null,
+      error: error ?? null,
+    };
+    return { ...item, phase: phaseOf(item) };
   }
 
   // Called by the Outreach workflow through `this.agent` (not callable by clients).

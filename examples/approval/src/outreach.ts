@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "hearth";
+import { AgentWorkflow, type AgentWorkflowEvent, type AgentWorkflowStep } from "hearth/workflows";
 import type { Desk, Env } from "./desk.ts";
 
 export interface OutreachParams {
@@ -37,16 +37,18 @@ export interface OutreachSummary {
 }
 
 /**
- * Research a prospect → draft an email → wait for a human's approval → send.
+ * Research a prospect → draft an email → wait for a human's approval → send. An `AgentWorkflow`, as
+ * in Cloudflare's Agents SDK: started by the desk (`runWorkflow`), it calls the desk back through
+ * `this.agent` and reports typed progress to it.
  *
  * Every `step.do` result is recorded: after a restart, `run` replays from the top and the recorded
  * research and draft come back without running again, straight to the wait for approval (which
  * lasts up to 7 days, whether or not the server stays up in between).
  */
-export class Outreach extends WorkflowEntrypoint<Env, OutreachParams, Desk> {
-  async run(event: WorkflowEvent<OutreachParams>, step: WorkflowStep): Promise<OutreachSummary> {
+export class Outreach extends AgentWorkflow<Desk, OutreachParams, Progress, Env> {
+  async run(event: AgentWorkflowEvent<OutreachParams>, step: AgentWorkflowStep): Promise<OutreachSummary> {
     const { prospect } = event.payload;
-    const id = event.instanceId;
+    const id = this.instanceId;
     const pause = demoPause(this.env);
 
     await this.progress("research", `Researching ${prospect}…`);
@@ -64,7 +66,8 @@ export class Outreach extends WorkflowEntrypoint<Env, OutreachParams, Desk> {
     });
 
     await this.progress("approval", "Waiting for approval (up to 7 days)");
-    // Throws WorkflowRejectedError on reject(), WorkflowTimeoutError after 7 days: the instance errors.
+    // Throws WorkflowRejectedError on reject() (after telling the desk the reason), WorkflowTimeoutError
+    // after 7 days: the instance errors.
     await this.waitForApproval(step, { timeout: "7 days" });
 
     await this.progress("send", `Sending to ${draft.to}…`);
@@ -78,7 +81,7 @@ export class Outreach extends WorkflowEntrypoint<Env, OutreachParams, Desk> {
 
   /** Reaches the desk's `onWorkflowProgress`; skipped while recorded steps are replayed. */
   private progress(step: Progress["step"], message: string): Promise<void> {
-    return this.reportProgress({ step, message } satisfies Progress);
+    return this.reportProgress({ step, message });
   }
 }
 
