@@ -156,7 +156,14 @@ export class AgentWorkflows {
 
   /** At start-up: tracked workflows whose binding is gone (renamed?) get a warning with the call that fixes it. */
   checkBindings(): void {
-    const orphans = this.#tracking.byName().filter((row) => !isWorkflowBinding(this.#env[row.workflow_name]));
+    let names: ReturnType<WorkflowTracking["byName"]>;
+    try {
+      names = this.#tracking.byName();
+    } catch (error) {
+      console.error(`[hearth] ${this.#who()}: could not read the workflows it tracks:`, error); // the agent starts anyway
+      return;
+    }
+    const orphans = names.filter((row) => !isWorkflowBinding(this.#env[row.workflow_name]));
     if (orphans.length === 0) return;
     const current = this.#bindingNames();
     for (const { workflow_name: oldName, total, active, completed } of orphans) {
