@@ -17,6 +17,7 @@
 import { posix } from "node:path";
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from "quickjs-emscripten-core";
 import { LIMITS } from "../limits.ts";
+import { threadCpuMs } from "./cpu-clock.ts";
 import { isNativeStackOverflow, newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
 import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost, type LimitName, type SandboxEngine } from "./engine.ts";
 
@@ -223,9 +224,8 @@ class QuickJSEngineContext implements EngineContext {
   #shouldInterrupt(): boolean {
     const budget = this.#budget;
     if (!this.#running || !budget) return false;
-    const now = performance.now();
-    if (this.#cpuUsed + (now - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
-    else if (now > budget.deadline) this.#stopReason = "wallMs";
+    if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+    else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
     return this.#stopReason !== undefined;
   }
 
@@ -235,7 +235,7 @@ class QuickJSEngineContext implements EngineContext {
     if (this.#disposed) throw new EngineError("the sandbox was disposed", undefined, true);
     const sp = this.#shard.stack?.save();
     this.#running = true;
-    this.#enteredAt = performance.now();
+    this.#enteredAt = threadCpuMs();
     try {
       return fn();
     } catch (error) {
@@ -253,7 +253,7 @@ class QuickJSEngineContext implements EngineContext {
       throw error;
     } finally {
       this.#running = false;
-      this.#cpuUsed += performance.now() - this.#enteredAt;
+      this.#cpuUsed += threadCpuMs() - this.#enteredAt;
     }
   }
 
