@@ -46,7 +46,7 @@ export function formatBanner(info: BannerInfo): string {
   if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
   if (info.workflows && info.workflows.length > 0) lines.push(`  ${label("workflow")} ${info.workflows.join(", ")}  (env.<name>.create())`);
   if (info.mcp) {
-    const kind = info.mcp.transport === "sse" ? "legacy SSE" : "Streamable HTTP";
+    const kind = info.mcp.transport === "sse" ? "legacy SSE" : info.mcp.transport === "auto" ? "Streamable HTTP + legacy SSE" : "Streamable HTTP";
     lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);
   } else if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
   if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);

@@ -166,7 +166,8 @@ export function isAgentClass(value: unknown): value is AgentClass {
 }
 
 function isWorker(value: unknown): value is { fetch?: (...args: unknown[]) => unknown; email?: (...args: unknown[]) => unknown } {
-  if (typeof value !== "object" || value === null) return false;
+  // An object, or a function carrying fetch (as `export default createMcpHandler(server)` is).
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
   const { fetch, email } = value as { fetch?: unknown; email?: unknown };
   return typeof fetch === "function" || typeof email === "function";
 }

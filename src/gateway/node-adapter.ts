@@ -73,7 +73,10 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
       head();
       outgoing.write(first.value);
     } else {
+      // Nothing to send yet (an SSE stream waiting for its first event): the client gets the status
+      // and headers now rather than with the first chunk.
       head();
+      outgoing.flushHeaders();
     }
     await pipeRest(reader, read, outgoing);
   } catch (error) {

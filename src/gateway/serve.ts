@@ -13,6 +13,8 @@ export interface ExecutionContext {
   /** Lets work finish after the response was sent; rejections are logged. */
   waitUntil(promise: Promise<unknown>): void;
   passThroughOnException(): void;
+  /** Values a wrapper (an OAuth provider, say) hands to the handler it wraps: `McpAgent.serve` reads them as the session's `this.props`. */
+  props?: Record<string, unknown>;
 }
 
 /** A worker's fetch handler: `export default { fetch }`. */

@@ -165,3 +165,20 @@ describe("banner", () => {
     expect(lines({ agents: 0, nextAt: null }).some((line) => line.includes("tasks"))).toBe(false);
   });
 });
+
+describe("inspectModule", () => {
+  it("takes a default-exported function that carries fetch (createMcpHandler's shape) as the worker", async () => {
+    const { inspectModule } = await import("../../src/cli/entry.ts");
+    const handler = Object.assign(() => undefined, {
+      fetch: async () => new Response("from handler"),
+      endpoint: { path: "/mcp", transport: "auto" },
+    });
+    const entry = inspectModule({ default: handler }, "/app/src/index.ts", "src/index.ts");
+    expect(entry.fetch).toBeTypeOf("function");
+    expect(await (await entry.fetch!(new Request("http://x/mcp"), {}, { waitUntil() {}, passThroughOnException() {} })).text()).toBe("from handler");
+    expect(entry.mcp).toEqual({ path: "/mcp", transport: "auto" });
+    expect(stripVTControlCharacters(formatBanner({ command: "dev", entry: "src/index.ts", agents: [], url: "http://127.0.0.1:8787", dataDir: ".hearth", durability: "relaxed", mcp: entry.mcp }))).toMatch(
+      /Streamable HTTP \+ legacy SSE/,
+    );
+  });
+});

@@ -9,6 +9,17 @@ class Feed extends Agent {
     const path = new URL(request.url).pathname;
     if (path.endsWith("/plain")) return Response.json({ ok: true, name: this.name });
     if (path.endsWith("/echo")) return request.text().then((body) => new Response(`got ${body.length} bytes`));
+    if (path.endsWith("/quiet")) {
+      // A stream with nothing to say yet (an SSE stream before its first event).
+      const quiet = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          await new Promise<void>((resolve) => (release = resolve));
+          controller.enqueue(new TextEncoder().encode("data: late\n\n"));
+          controller.close();
+        },
+      });
+      return new Response(quiet, { headers: { "content-type": "text/event-stream" } });
+    }
     const encoder = new TextEncoder();
     const gate = new Promise<void>((resolve) => (release = resolve));
     const body = new ReadableStream<Uint8Array>({
@@ -52,6 +63,18 @@ describe("HTTP responses", () => {
       text += decoder.decode(value);
     }
     expect(text).toBe("data: first\n\ndata: second\n\n");
+  });
+});
+
+describe("streams that have not produced anything yet", () => {
+  it("send their status and headers at once, before the first chunk", async () => {
+    harness = await startHarness({ Feed });
+    // fetch() resolves when the headers arrive; the body's first chunk only comes after that.
+    const res = await fetch(`${harness.url}/agents/feed/a/quiet`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    release!();
+    expect(await res.text()).toBe("data: late\n\n");
   });
 });
 
