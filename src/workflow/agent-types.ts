@@ -128,6 +128,12 @@ export interface WorkflowPage {
   nextCursor: string | null;
 }
 
+/** An event for `sendWorkflowEvent`, delivered to `step.waitForEvent({ type })`. */
+export interface WorkflowEventPayload {
+  type: string;
+  payload?: unknown;
+}
+
 /** The payload of the "approval" event that `approveWorkflow` / `rejectWorkflow` send. */
 export interface ApprovalEventPayload {
   approved: boolean;

@@ -4,10 +4,10 @@ import type { Agent } from "../agent/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
-import { callbackOf, type WorkflowCallbackBody } from "./agent-types.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
+import { createRuntime, reportEnd } from "./runtime.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
 
@@ -21,11 +21,6 @@ export interface EngineHost {
   /** Calls a method on an agent (callbacks, broadcasts); failures are logged, not thrown. */
   notifyAgent(className: string, name: string, method: string, args: unknown[]): Promise<void>;
 }
-
-/** The agent method that receives every callback of a workflow it started (as in Cloudflare's SDK). */
-export const AGENT_CALLBACK = "_workflow_handleCallback";
-/** The agent method that broadcasts a workflow's message to the agent's clients. */
-export const AGENT_BROADCAST = "_workflow_broadcast";
 
 /** The agent that started an instance. */
 export interface WorkflowOrigin {
@@ -368,27 +363,10 @@ export class WorkflowEngine implements RunHost {
   }
 
   #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun, entry: Running): WorkflowEntrypoint<unknown, unknown, Agent> {
-    const origin = row.agent_class && row.agent_name !== null ? { className: row.agent_class, name: row.agent_name } : undefined;
-    const host = this.#host;
-    const notify = async (method: string, arg: unknown) => {
-      if (origin) await host.notifyAgent(origin.className, origin.name, method, [arg]);
-    };
-    const runtime: WorkflowRuntime = {
-      workflow: row.workflow,
-      instanceId: row.id,
-      agentStub: () => (origin ? host.agentStub(origin.className, origin.name) : undefined),
-      get live() {
-        return run.live && !run.stopped;
-      },
-      reported: { complete: false, error: false },
-      callback: (body) => callbackOf(row.workflow, row.id, host.clock.now(), body),
-      reportProgress: (progress) => notify(AGENT_CALLBACK, runtime.callback({ type: "progress", progress })),
-      broadcast: (message) => notify(AGENT_BROADCAST, message),
-    };
-    entry.runtime = runtime;
-    const ctx: WorkflowContext = { workflow: row.workflow, instanceId: row.id, [WORKFLOW_RUNTIME]: runtime };
+    entry.runtime = createRuntime(row, run, this.#host);
+    const ctx: WorkflowContext = { workflow: row.workflow, instanceId: row.id, [WORKFLOW_RUNTIME]: entry.runtime };
     const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<unknown, unknown, Agent>;
-    return new Concrete(ctx, host.env);
+    return new Concrete(ctx, this.#host.env);
   }
 
   /** `run` returned: the instance is complete (unless it left memory or was stopped meanwhile). */
@@ -406,7 +384,7 @@ export class WorkflowEngine implements RunHost {
     }
     const done = await this.#end(entry, "complete", { output: bytes });
     // Once per instance: not when the workflow already reported its completion (step.reportComplete).
-    if (done && !entry.runtime?.reported.complete) await this.#callback(row, { type: "complete", result: output });
+    if (done && !entry.runtime?.reported.complete) await reportEnd(row, this.#host, { type: "complete", result: output });
   }
 
   async #fail(entry: Running, row: InstanceRow, error: unknown): Promise<void> {
@@ -414,14 +392,7 @@ export class WorkflowEngine implements RunHost {
     if (run.suspended || run.stopped) return;
     const stored = toStoredError(error);
     const done = await this.#end(entry, "errored", { error: JSON.stringify(stored) });
-    if (done && !entry.runtime?.reported.error) await this.#callback(row, { type: "error", error: stored.message });
-  }
-
-  /** Tells the agent that started the instance (if one did) how it ended; best effort, logged on failure. */
-  async #callback(row: InstanceRow, body: WorkflowCallbackBody): Promise<void> {
-    if (!row.agent_class || row.agent_name === null) return;
-    const callback = callbackOf(row.workflow, row.id, this.#host.clock.now(), body);
-    await this.#host.notifyAgent(row.agent_class, row.agent_name, AGENT_CALLBACK, [callback]);
+    if (done && !entry.runtime?.reported.error) await reportEnd(row, this.#host, { type: "error", error: stored.message });
   }
 
   async #end(entry: Running, status: "complete" | "errored", fields: { output?: Uint8Array | null; error?: string }): Promise<boolean> {

@@ -41,6 +41,7 @@ export type {
   WorkflowDeleteCriteria,
   WorkflowErrorCallback,
   WorkflowEventCallback,
+  WorkflowEventPayload,
   WorkflowInfo,
   WorkflowPage,
   WorkflowProgressCallback,
