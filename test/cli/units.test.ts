@@ -177,7 +177,7 @@ describe("inspectModule", () => {
     expect(entry.fetch).toBeTypeOf("function");
     expect(await (await entry.fetch!(new Request("http://x/mcp"), {}, { waitUntil() {}, passThroughOnException() {} })).text()).toBe("from handler");
     expect(entry.mcp).toEqual({ path: "/mcp", transport: "auto" });
-    expect(stripVTControlCharacters(formatBanner({ command: "dev", entry: "src/index.ts", agents: [], url: "http://127.0.0.1:8787", dataDir: ".hearth", durability: "relaxed", mcp: entry.mcp }))).toMatch(
+    expect(stripVTControlCharacters(formatBanner({ command: "dev", entry: "src/index.ts", agents: [], hasFetch: true, url: "http://127.0.0.1:8787", dataDir: ".hearth", durability: "relaxed", ...(entry.mcp ? { mcp: entry.mcp } : {}) }))).toMatch(
       /Streamable HTTP \+ legacy SSE/,
     );
   });
