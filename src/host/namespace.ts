@@ -20,7 +20,9 @@ type LifecycleHook =
   | "onClose"
   | "onError"
   | "onStateChanged"
-  | "onStateUpdate";
+  | "onStateUpdate"
+  | "onEmail"
+  | "onFiberRecovered";
 
 /**
  * A typed handle on one agent instance. Every method of the agent is available and returns a
