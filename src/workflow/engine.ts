@@ -8,6 +8,7 @@ import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext
 import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd } from "./runtime.ts";
+import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
 
@@ -382,20 +383,25 @@ export class WorkflowEngine implements RunHost {
     if (bytes && bytes.byteLength > LIMITS.maxStepResultBytes) {
       return this.#fail(entry, row, new RangeError(`The output is ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`));
     }
-    const done = await this.#end(entry, "complete", { output: bytes });
     // Once per instance: not when the workflow already reported its completion (step.reportComplete).
-    if (done && !entry.runtime?.reported.complete) await reportEnd(row, this.#host, { type: "complete", result: output });
+    await this.#end(entry, row, "complete", { output: bytes }, entry.runtime?.reported.complete ? undefined : { type: "complete", result: output });
   }
 
   async #fail(entry: Running, row: InstanceRow, error: unknown): Promise<void> {
     const { run } = entry;
     if (run.suspended || run.stopped) return;
     const stored = toStoredError(error);
-    const done = await this.#end(entry, "errored", { error: JSON.stringify(stored) });
-    if (done && !entry.runtime?.reported.error) await reportEnd(row, this.#host, { type: "error", error: stored.message });
+    await this.#end(entry, row, "errored", { error: JSON.stringify(stored) }, entry.runtime?.reported.error ? undefined : { type: "error", error: stored.message });
   }
 
-  async #end(entry: Running, status: "complete" | "errored", fields: { output?: Uint8Array | null; error?: string }): Promise<boolean> {
+  /** Records the end; then, if this execution ended the instance, `report` goes to the starting agent. */
+  async #end(
+    entry: Running,
+    row: InstanceRow,
+    status: "complete" | "errored",
+    fields: { output?: Uint8Array | null; error?: string },
+    report: WorkflowCallbackBody | undefined,
+  ): Promise<void> {
     const { run } = entry;
     run.suspended = true; // nothing more runs in this execution
     let changed = 0;
@@ -416,10 +422,11 @@ export class WorkflowEngine implements RunHost {
     } finally {
       const key = keyOf(run.workflow, run.id);
       if (this.#running.get(key) === entry) this.#running.delete(key);
+      // Tracked before this execution settles, so idle() also waits for the agent's hook.
+      if (changed > 0 && report) this.#track(reportEnd(row, this.#host, report));
       entry.settle();
       this.#drainBacklog();
     }
-    return changed > 0;
   }
 
   #stopRun(workflow: string, id: string, forget: boolean): void {
