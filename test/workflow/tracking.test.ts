@@ -255,6 +255,7 @@ describe("tracking", () => {
     await expect(b.start("Job", { id: "taken" })).rejects.toThrow(/already exists/);
     expect(await b.info("taken")).toBeUndefined();
     await expect(b.start("Job", { id: "bad id!" })).rejects.toThrow(/Invalid workflow instance id/);
+    await expect(b.start("Job", { agentBinding: "Nope" })).rejects.toThrow(/^Agent binding 'Nope' not found in environment$/);
     expect((await b.page()).total).toBe(1);
   });
 
