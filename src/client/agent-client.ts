@@ -1,17 +1,32 @@
 import { PartySocket } from "partysocket";
 import type { PartySocketOptions } from "partysocket";
-import { readClientFrame, stateFrame, type McpServersState } from "./frames.ts";
+import type {
+  AgentClassGuard,
+  ClientCall,
+  ClientState,
+  ClientStub,
+  DefaultClientState,
+  UntypedAgentCall,
+  UntypedAgentStub,
+} from "./agent-types.ts";
+import { AgentConnectionError, ClosePolicy } from "./connection-error.ts";
+import { readClientFrame, stateFrame } from "./frames.ts";
 import { Handshake } from "./handshake.ts";
 import type { Identity } from "./handshake.ts";
+import { IdentityHistory } from "./identity-change.ts";
 import { camelCaseToKebabCase } from "./kebab.ts";
 import { PendingCalls } from "./pending-calls.ts";
 import type { CallOptionsInput } from "./pending-calls.ts";
-import { createStub } from "./stub.ts";
-import type { AgentStub, UntypedMethods } from "./stub.ts";
-import { agentPath, resolveHost } from "./url.ts";
+import { ReadySignal } from "./ready.ts";
+import { checkTransport, socketPath } from "./socket-options.ts";
+import type { AgentSocketOptions } from "./socket-options.ts";
+import { createStubProxy } from "./stub.ts";
+import { resolveHost } from "./url.ts";
+
+export type { AgentSocketOptions } from "./socket-options.ts";
 
 /**
- * Options for {@link AgentClient}; other PartySocket options (`query`, `path`,
+ * Options for {@link AgentClient}; other PartySocket options (`query`,
  * `maxRetries`, `WebSocket`, `startClosed`, ...) pass through.
  *
  * @example
@@ -27,7 +42,7 @@ import { agentPath, resolveHost } from "./url.ts";
  */
 export type AgentClientOptions<State = unknown> = Omit<
   PartySocketOptions,
-  "party" | "room" | "host" | "prefix" | "protocol"
+  "party" | "room" | "host" | "prefix" | "protocol" | "basePath" | "path" | "shouldReconnectOnClose"
 > &
   AgentSocketOptions<State> & {
     /** `"host:port"`, or a URL such as `"http://127.0.0.1:8787"`. */
@@ -37,67 +52,39 @@ export type AgentClientOptions<State = unknown> = Omit<
     onError?(event: Event): void;
   };
 
-/** What {@link AgentClient} and `useAgent` share: the agent's address and the protocol callbacks. */
-export interface AgentSocketOptions<State = unknown> {
-  /** Agent class name, `"ChatRoom"`, or its URL form `"chat-room"`. */
-  agent: string;
-  /** Instance name, any string; defaults to `"default"`. */
-  name?: string;
-  /** First path segment(s); defaults to `"agents"`, `""` for none. */
-  prefix?: string;
-  /** Defaults to the scheme in `host`, else ws for local addresses and wss otherwise. */
-  protocol?: "ws" | "wss";
-  /** Timeout in milliseconds for calls without stream callbacks; none by default. */
-  defaultCallTimeout?: number;
-  /** The agent's state changed: sent by the server, or set by this client. */
-  onStateUpdate?(state: State, source: "server" | "client"): void;
-  /** The server refused a `setState` from this client. */
-  onStateUpdateError?(error: string): void;
-  /** The server announced which instance this socket reached. */
-  onIdentity?(name: string, agent: string): void;
-  /** The agent's remote MCP servers changed (also called once on connect). */
-  onMcpUpdate?(mcp: McpServersState): void;
-}
-
 const CLOSED = "Connection closed";
 
 /**
- * A reconnecting WebSocket to one agent instance, speaking the agent
- * protocol: RPC calls (`call`, `stub`), state sync (`setState`,
- * `onStateUpdate`) and the identity handshake. It is a `PartySocket`, so
- * `send`, `close`, `reconnect` and `message` listeners work as usual; every
- * frame, handled or not, still reaches `message` listeners unchanged.
- *
- * @example
- * ```ts
- * const client = new AgentClient<{ count: number }>({
- *   host: "127.0.0.1:8787",
- *   agent: "Counter",
- *   name: "room-1",
- *   onStateUpdate: (state) => console.log(state.count),
- * });
- * await client.ready;
- * await client.call("increment", [2]);
- * await client.stub.increment(2);
- * client.close();
- * ```
+ * The class behind {@link AgentClient}: a reconnecting WebSocket to one
+ * agent instance, speaking the agent protocol. Its type parameters are the
+ * resolved state, stub and call types; write `AgentClient<…>` instead.
  */
-export class AgentClient<State = unknown, Methods extends object = UntypedMethods> extends PartySocket {
+class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = UntypedAgentCall> extends PartySocket {
   /** The agent class in URL form, `"chat-room"`; updated by the server's identity frame. */
   agent: string;
   /** The last state received or set, `undefined` until then. */
   state: State | undefined = undefined;
   /** True between the identity handshake and the next close. */
   identified = false;
+  /** Why the connection ended for good (see `onConnectionError`); cleared when a connection opens. */
+  connectionError: AgentConnectionError | null = null;
   /** Methods of the agent as functions: `await client.stub.increment(2)`. */
-  readonly stub: AgentStub<Methods> = createStub<Methods>((method, args) => this.call(method, args));
+  readonly stub: Stub;
+  /**
+   * Calls a method of the agent and resolves with its result. With stream
+   * callbacks, chunks of a streaming method go to `onChunk` and the call
+   * resolves with the final value. Rejects with the agent's error message,
+   * "RPC call to … timed out after …ms", or "Connection closed".
+   */
+  readonly call: Call;
 
   readonly #options: AgentClientOptions<State>;
   readonly #calls = new PendingCalls();
   readonly #handshake = new Handshake();
+  readonly #ready = new ReadySignal();
+  readonly #identities = new IdentityHistory();
+  readonly #policy: ClosePolicy;
   #closed = false;
-  #ready!: Promise<void>;
-  #resolveReady: (() => void) | null = null;
 
   constructor(options: AgentClientOptions<State>) {
     const {
@@ -106,30 +93,51 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
       host,
       prefix,
       protocol,
+      basePath,
+      path,
+      transport,
       defaultCallTimeout: _timeout,
       onStateUpdate: _state,
       onStateUpdateError: _stateError,
       onIdentity: _identity,
+      onIdentityChange: _identityChange,
       onMcpUpdate: _mcp,
+      onConnectionError: _connectionError,
+      shouldReconnectOnClose: _shouldReconnect,
       onOpen,
       onClose,
       onError,
       ...socketOptions
     } = options;
+    checkTransport(transport);
     const resolved = resolveHost(host, protocol);
+    const self: { socket: PartySocket | null } = { socket: null };
+    const policy = new ClosePolicy(
+      () => self.socket,
+      () => options.shouldReconnectOnClose?.bind(options),
+      () => options.maxRetries,
+    );
     super({
       ...socketOptions,
       host: resolved.host,
       protocol: resolved.secure ? "wss" : "ws",
-      basePath: socketOptions.basePath ?? agentPath({ agent, name, prefix }).slice(1),
+      ...socketPath({ agent, name, prefix, basePath, path }),
+      shouldReconnectOnClose: policy.decide,
     });
+    self.socket = this;
+    this.#policy = policy;
     this.#options = options;
     this.agent = camelCaseToKebabCase(agent);
     this.name = name || "default";
-    this.#newReady();
+    this.stub = createStubProxy<Stub>((method, args) => this.#call(method, args));
+    const call: UntypedAgentCall = (method, args, callOptions) => this.#call(method, args, callOptions);
+    this.call = call as Call;
     this.addEventListener("message", (event) => this.#onMessage(event.data));
-    this.addEventListener("open", () => this.#calls.markSent(this));
-    this.addEventListener("close", () => this.#onClose());
+    this.addEventListener("open", () => {
+      this.connectionError = null;
+      this.#calls.markSent(this);
+    });
+    this.addEventListener("close", (event) => this.#onClose(event));
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
     if (onClose) this.addEventListener("close", (event) => onClose(event));
     if (onError) this.addEventListener("error", (event) => onError(event));
@@ -140,24 +148,7 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
    * one, sent the state); a new promise replaces it after each disconnect.
    */
   get ready(): Promise<void> {
-    return this.#ready;
-  }
-
-  /**
-   * Calls a method of the agent and resolves with its result. With stream
-   * callbacks, chunks of a streaming method go to `onChunk` and the call
-   * resolves with the final value. Rejects with the agent's error message,
-   * or with "Connection closed" when the socket closes before the reply.
-   */
-  call<T = unknown>(method: string, args: unknown[] = [], options?: CallOptionsInput<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error(CLOSED));
-    return this.#calls.start<T>(
-      (request) => (this.send(request) ? this : null),
-      method,
-      args,
-      options,
-      this.#options.defaultCallTimeout,
-    );
+    return this.#ready.promise;
   }
 
   /** Replaces the agent's state; other clients receive it, and `onStateUpdate` runs with source "client". */
@@ -178,6 +169,19 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
   override reconnect(code?: number, reason?: string): void {
     this.#closed = false;
     super.reconnect(code, reason);
+  }
+
+  #call<T>(method: string, args: unknown[] = [], options?: CallOptionsInput<T>): Promise<T> {
+    if (this.#closed || (this.connectionError !== null && this.readyState === this.CLOSED)) {
+      return Promise.reject(new Error(CLOSED));
+    }
+    return this.#calls.start<T>(
+      (request) => (this.send(request) ? this : null),
+      method,
+      args,
+      options,
+      this.#options.defaultCallTimeout,
+    );
   }
 
   #onMessage(data: unknown): void {
@@ -212,25 +216,88 @@ export class AgentClient<State = unknown, Methods extends object = UntypedMethod
   }
 
   #identify(identity: Identity): void {
+    this.#identities.record(identity, this.#options.onIdentityChange);
     this.name = identity.name;
     this.agent = identity.agent;
     this.identified = true;
-    this.#resolveReady?.();
-    this.#resolveReady = null;
+    this.#ready.resolve();
     this.#options.onIdentity?.(identity.name, identity.agent);
   }
 
-  #onClose(): void {
+  #onClose(event: CloseEvent): void {
+    const final = this.#policy.takeFinal();
     this.identified = false;
     this.#handshake.reset();
-    if (this.#resolveReady === null) this.#newReady();
+    this.#ready.reset();
     this.#calls.rejectSentOn(this, CLOSED);
-    if (!this.shouldReconnect) this.#calls.rejectAll(CLOSED);
-  }
-
-  #newReady(): void {
-    this.#ready = new Promise((resolve) => {
-      this.#resolveReady = resolve;
-    });
+    if (this.shouldReconnect && !final) return;
+    this.#calls.rejectAll(CLOSED);
+    if (!final) return;
+    const error = new AgentConnectionError(event);
+    this.connectionError = error;
+    this.#options.onConnectionError?.(error);
   }
 }
+
+/**
+ * An {@link AgentClient} with its type arguments resolved. `AgentClient<A, B>`
+ * takes the Agents SDK's order, `<MyAgent, MyState>` (a typed `stub` and
+ * `call` from the agent class), and also `<MyState>` and Hearth's earlier
+ * `<MyState, MyMethods>` (a stub typed from an interface of methods).
+ *
+ * @example
+ * ```ts
+ * const typed: AgentClient<Counter> = new AgentClient<Counter>({ host, agent: "Counter" });
+ * const untyped: AgentClient<{ count: number }> = new AgentClient({ host, agent: "Counter" });
+ * ```
+ */
+export type AgentClient<A = unknown, B = DefaultClientState<A>> = AgentClientSocket<
+  ClientState<A, B>,
+  ClientStub<A, B>,
+  ClientCall<A>
+>;
+
+/**
+ * The constructor of {@link AgentClient}: one signature per way of writing
+ * the type arguments, so each form gets its state type in the callbacks.
+ */
+export interface AgentClientConstructor extends Omit<typeof PartySocket, "prototype"> {
+  /** `new AgentClient(options)`, `new AgentClient<MyState>(…)` or `new AgentClient<MyAgent>(…)`. */
+  new <A = unknown>(options: AgentClientOptions<ClientState<A, DefaultClientState<A>>>): AgentClient<A>;
+  /** The Agents SDK's order: `new AgentClient<MyAgent, MyState>(…)`. */
+  new <AgentT, State = DefaultClientState<AgentT>>(
+    options: AgentClientOptions<State> & AgentClassGuard<AgentT>,
+  ): AgentClient<AgentT, State>;
+  /** Hearth's earlier order: `new AgentClient<MyState, MyMethods>(…)`. */
+  new <State, Methods extends object>(options: AgentClientOptions<State>): AgentClient<State, Methods>;
+  readonly prototype: AgentClient;
+}
+
+/**
+ * A reconnecting WebSocket to one agent instance, speaking the agent
+ * protocol: RPC calls (`call`, `stub`), state sync (`setState`,
+ * `onStateUpdate`), the identity handshake (`ready`, `identified`,
+ * `onIdentity`, `onIdentityChange`) and terminal closes (`connectionError`,
+ * `onConnectionError`). It is a `PartySocket`, so `send`, `close`,
+ * `reconnect` and `message` listeners work as usual; every frame, handled
+ * or not, still reaches `message` listeners unchanged.
+ *
+ * Pass the agent class to type `stub` and `call`, as with the Agents SDK:
+ * `new AgentClient<Counter, CounterState>(…)`.
+ *
+ * @example
+ * ```ts
+ * import type { Counter } from "./server";
+ * const client = new AgentClient<Counter>({
+ *   host: "127.0.0.1:8787",
+ *   agent: "Counter",
+ *   name: "room-1",
+ *   onStateUpdate: (state) => console.log(state.count),
+ * });
+ * await client.ready;
+ * await client.call("increment", [2]);
+ * const next: number = await client.stub.increment(2);
+ * client.close();
+ * ```
+ */
+export const AgentClient = AgentClientSocket as unknown as AgentClientConstructor;

@@ -5,20 +5,39 @@
  * @example
  * ```ts
  * import { AgentClient, agentFetch } from "hearth/client";
- * const client = new AgentClient({ host: "127.0.0.1:8787", agent: "Counter", name: "room-1" });
+ * import type { Counter } from "./server";
+ * const client = new AgentClient<Counter>({ host: "127.0.0.1:8787", agent: "Counter", name: "room-1" });
  * console.log(await client.stub.increment(1));
  * ```
  * @module
  */
 export { AgentClient } from "./agent-client.ts";
-export type { AgentClientOptions, AgentSocketOptions } from "./agent-client.ts";
+export type { AgentClientConstructor, AgentClientOptions, AgentSocketOptions } from "./agent-client.ts";
+export type { AgentTransport } from "./socket-options.ts";
 export { agentFetch, agentUrl } from "./agent-fetch.ts";
-export type { AgentFetchOptions } from "./agent-fetch.ts";
+export type { AgentClientFetchOptions, AgentFetchOptions, AgentUrlOptions, QueryParams } from "./agent-fetch.ts";
+export type {
+  AgentBaseMember,
+  AgentLike,
+  AgentMethods,
+  AgentPromiseReturnType,
+  AgentStub,
+  ClientParameters,
+  ClientState,
+  OptionalAgentMethods,
+  RequiredAgentMethods,
+  TypedAgentCall,
+  UntypedAgentCall,
+  UntypedAgentStub,
+  UntypedMethods,
+} from "./agent-types.ts";
+export { AgentConnectionError, isTerminalCloseEvent } from "./connection-error.ts";
+export type { IdentityChangeHandler } from "./identity-change.ts";
 export { camelCaseToKebabCase } from "./kebab.ts";
-export { AgentCallError } from "./pending-calls.ts";
+export { AgentCallError, DEFAULT_CALL_TIMEOUT_MS, splitCallOptions } from "./pending-calls.ts";
 export type { McpServerInfo, McpServersState } from "./frames.ts";
-export type { CallOptions, CallOptionsInput, StreamCallbacks } from "./pending-calls.ts";
-export type { AgentStub, UntypedMethods } from "./stub.ts";
+export type { CallOptions, CallOptionsInput, StreamCallbacks, StreamOptions } from "./pending-calls.ts";
+export { createStubProxy } from "./stub.ts";
 export { agentPath, encodeInstanceName } from "./url.ts";
 export type { AgentAddress } from "./url.ts";
 export { AgentChatTransport } from "./chat-transport.ts";

@@ -20,6 +20,28 @@ export interface StreamCallbacks<T = unknown> {
 }
 
 /**
+ * The stream callbacks of a call, under the Agents SDK's name.
+ *
+ * @example
+ * ```ts
+ * const stream: StreamOptions = { onChunk: (chunk) => console.log(chunk) };
+ * ```
+ */
+export type StreamOptions<T = unknown> = StreamCallbacks<T>;
+
+/**
+ * How long a call without stream callbacks waits for its reply by default,
+ * in milliseconds, as in the Agents SDK. `defaultCallTimeout` (per client)
+ * or `timeout` (per call) changes it; 0 disables it.
+ *
+ * @example
+ * ```ts
+ * new AgentClient({ host, agent: "Reports", defaultCallTimeout: 5 * DEFAULT_CALL_TIMEOUT_MS });
+ * ```
+ */
+export const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
+/**
  * Per-call options: stream callbacks and a timeout in milliseconds (0 disables).
  *
  * @example
@@ -82,12 +104,25 @@ interface Entry {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-function splitOptions(options: CallOptionsInput | undefined): CallOptions {
-  if (options === undefined) return {};
+/**
+ * Reads the third argument of `call()`: the stream callbacks themselves
+ * (the older shape) or `{ stream, timeout }`.
+ *
+ * @example
+ * ```ts
+ * splitCallOptions({ onChunk: console.log });  // { stream: { onChunk }, timeout: undefined }
+ * splitCallOptions({ timeout: 5_000 });        // { stream: undefined, timeout: 5000 }
+ * ```
+ */
+export function splitCallOptions<T = unknown>(
+  options: CallOptionsInput<T> | undefined,
+): { stream: StreamCallbacks<T> | undefined; timeout: number | undefined } {
+  if (options === undefined) return { stream: undefined, timeout: undefined };
   if ("onChunk" in options || "onDone" in options || "onError" in options) {
-    return { stream: options as StreamCallbacks };
+    return { stream: options as StreamCallbacks<T>, timeout: undefined };
   }
-  return options as CallOptions;
+  const { stream, timeout } = options as CallOptions<T>;
+  return { stream, timeout };
 }
 
 /**
@@ -116,7 +151,8 @@ export class PendingCalls {
    * Registers a call and hands its request frame to `transmit`, which sends
    * it and returns the socket it went out on, or `null` when it could not be
    * sent yet (then {@link PendingCalls.flush} or {@link PendingCalls.markSent}
-   * deals with it once a socket opens).
+   * deals with it once a socket opens). Calls without stream callbacks time
+   * out after `defaultTimeout` ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
    */
   start<T>(
     transmit: (request: string) => object | null,
@@ -125,8 +161,8 @@ export class PendingCalls {
     options?: CallOptionsInput<T>,
     defaultTimeout?: number,
   ): Promise<T> {
-    const { stream, timeout } = splitOptions(options as CallOptionsInput | undefined);
-    const limit = timeout ?? (stream ? undefined : defaultTimeout);
+    const { stream, timeout } = splitCallOptions(options as CallOptionsInput | undefined);
+    const limit = timeout ?? (stream ? undefined : (defaultTimeout ?? DEFAULT_CALL_TIMEOUT_MS));
     const id = randomId();
     const request = JSON.stringify({ type: "rpc", id, method, args });
     return new Promise<T>((resolve, reject) => {

@@ -1,28 +1,6 @@
-/**
- * Methods of an agent as seen by a client that was not told their types.
- *
- * @example
- * ```ts
- * const stub: AgentStub<UntypedMethods> = client.stub;
- * const result = await stub["anyMethod"]?.(1, 2);
- * ```
- */
-export type UntypedMethods = Record<string, (...args: unknown[]) => unknown>;
+import type { UntypedAgentStub } from "./agent-types.ts";
 
-/**
- * Calls agent methods by name: `stub.increment(2)` resolves with the result.
- * Pass an interface of the agent's callables to type it:
- *
- * @example
- * ```ts
- * interface CounterMethods { increment(by: number): number }
- * const client = new AgentClient<{ count: number }, CounterMethods>({ host, agent: "Counter" });
- * const next: number = await client.stub.increment(2);
- * ```
- */
-export type AgentStub<Methods extends object = UntypedMethods> = {
-  [K in keyof Methods]: Methods[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
-};
+export type { AgentStub, UntypedMethods } from "./agent-types.ts";
 
 /** Keys that runtimes, test frameworks and loggers probe on arbitrary objects. */
 const PROBED_KEYS = new Set([
@@ -52,14 +30,12 @@ const PROBED_KEYS = new Set([
  *
  * @example
  * ```ts
- * const stub = createStub((method, args) => client.call(method, args));
+ * const stub = createStubProxy<UntypedAgentStub>((method, args) => client.call(method, args));
  * await stub.increment(2); // same as client.call("increment", [2])
  * ```
  */
-export function createStub<Methods extends object = UntypedMethods>(
-  call: (method: string, args: unknown[]) => Promise<unknown>,
-): AgentStub<Methods> {
-  return new Proxy({} as AgentStub<Methods>, {
+export function createStubProxy<T = UntypedAgentStub>(call: (method: string, args: unknown[]) => unknown): T {
+  return new Proxy({} as Record<string, unknown>, {
     get(_target, key) {
       if (typeof key === "symbol" || PROBED_KEYS.has(key)) return undefined;
       return (...args: unknown[]) => call(key, args);
@@ -67,5 +43,5 @@ export function createStub<Methods extends object = UntypedMethods>(
     has() {
       return false;
     },
-  });
+  }) as T;
 }

@@ -50,7 +50,15 @@ function httpUrlOf(agent: AgentChatConnection): string | undefined {
  * }
  * ```
  */
-export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentChatOptions<M>): UseAgentChatResult<M> {
+export function useAgentChat<M extends UIMessage = UIMessage>(options: UseAgentChatOptions<M>): UseAgentChatResult<M>;
+/**
+ * The Agents SDK's order, `useAgentChat<State, ChatMessage>(…)`: the first
+ * type argument (the agent's state) is not used by the chat.
+ */
+export function useAgentChat<_State, M extends UIMessage = UIMessage>(
+  options: UseAgentChatOptions<M>,
+): UseAgentChatResult<M>;
+export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M>): UseAgentChatResult<M> {
   const {
     agent,
     messages: startMessages,

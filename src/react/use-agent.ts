@@ -1,0 +1,376 @@
+import type { PartySocket } from "partysocket";
+import { usePartySocket } from "partysocket/react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import type {
+  AgentClassGuard,
+  ClientCall,
+  ClientState,
+  ClientStub,
+  DefaultClientState,
+  UntypedAgentCall,
+} from "../client/agent-types.ts";
+import { AgentConnectionError, ClosePolicy } from "../client/connection-error.ts";
+import { readClientFrame, stateFrame } from "../client/frames.ts";
+import { Handshake } from "../client/handshake.ts";
+import type { Identity } from "../client/handshake.ts";
+import { IdentityHistory } from "../client/identity-change.ts";
+import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { PendingCalls } from "../client/pending-calls.ts";
+import { ReadySignal } from "../client/ready.ts";
+import { checkTransport, socketPath } from "../client/socket-options.ts";
+import type { AgentSocketOptions } from "../client/socket-options.ts";
+import { createStubProxy } from "../client/stub.ts";
+import { resolveHost } from "../client/url.ts";
+import { DEFAULT_QUERY_CACHE_TTL_MS, QueryCache } from "./query-cache.ts";
+import type { AgentQuery } from "./query-cache.ts";
+
+type PartySocketHookOptions = Parameters<typeof usePartySocket>[0];
+
+/**
+ * Options for {@link useAgent}; other `usePartySocket` options (`enabled`,
+ * `maxRetries`, ...) pass through.
+ *
+ * @example
+ * ```ts
+ * const options: UseAgentOptions<{ count: number }> = {
+ *   agent: "Counter",
+ *   name: "room-1",
+ *   query: async () => ({ token: await getToken() }),
+ *   queryDeps: [userId],
+ *   onStateUpdate: console.log,
+ * };
+ * ```
+ */
+export type UseAgentOptions<State = unknown> = Omit<
+  PartySocketHookOptions,
+  "party" | "room" | "prefix" | "protocol" | "onMessage" | "query" | "basePath" | "path" | "shouldReconnectOnClose"
+> &
+  AgentSocketOptions<State> & {
+    /** `"host:port"` or a URL; defaults to the page's host. */
+    host?: string;
+    /**
+     * Query parameters of the connection, or a function resolving them (an
+     * auth token, say). The function runs before the first connection, and
+     * again when `queryDeps` change, when `cacheTtl` runs out (reconnecting
+     * if the parameters changed) and after the connection dropped.
+     */
+    query?: AgentQuery;
+    /** Values that, when they change, call the query function again and reconnect. */
+    queryDeps?: unknown[];
+    /** How long a query function's result is reused, in milliseconds; five minutes by default. */
+    cacheTtl?: number;
+    /** Messages the hook does not handle itself (anything but identity, state and RPC replies). */
+    onMessage?(event: MessageEvent): void;
+  };
+
+/** One step of an agent's address: the class as given and the instance name. */
+export interface AgentPathStep {
+  agent: string;
+  name: string;
+}
+
+/**
+ * What {@link useAgent} returns, with its state, stub and call types
+ * resolved: a `PartySocket` plus the agent API.
+ */
+export type AgentSocketWith<State, Stub, Call> = Omit<PartySocket, "path"> & {
+  /** The agent class in URL form; updated by the server's identity frame. */
+  agent: string;
+  /** The instance name; updated by the server's identity frame. */
+  name: string;
+  /** The address, root first: one step, `{ agent, name }` as given. */
+  path: ReadonlyArray<AgentPathStep>;
+  /** True between the identity handshake and the next close. */
+  identified: boolean;
+  /** Settles once the server identified the instance; a new promise replaces it after a disconnect. */
+  ready: Promise<void>;
+  state: State | undefined;
+  /** Why the connection ended for good (see `onConnectionError`); null while it is up or reconnecting. */
+  connectionError: AgentConnectionError | null;
+  setState(state: State): void;
+  call: Call;
+  stub: Stub;
+  /** The instance's HTTP URL (the socket's URL with an http scheme). */
+  getHttpUrl(): string;
+};
+
+/**
+ * The socket returned by {@link useAgent}. `AgentSocket<A, B>` reads its
+ * type arguments as `AgentClient` does: `<MyAgent, MyState>`, `<MyState>`
+ * or `<MyState, MyMethods>`.
+ *
+ * @example
+ * ```ts
+ * const agent: AgentSocket<{ count: number }> = useAgent({ agent: "Counter" });
+ * agent.setState({ count: 0 });
+ * ```
+ */
+export type AgentSocket<A = unknown, B = DefaultClientState<A>> = AgentSocketWith<
+  ClientState<A, B>,
+  ClientStub<A, B>,
+  ClientCall<A>
+>;
+
+const CLOSED = "Connection closed";
+
+/**
+ * Connects a component to an agent instance and keeps the connection for
+ * the component's lifetime (a new socket when `agent`, `name`, `host` or
+ * other address options change). Pass the agent class to type `stub` and
+ * `call`, as with the Agents SDK: `useAgent<MyAgent, MyState>(…)`.
+ *
+ * @example
+ * ```tsx
+ * import type { ChatRoom, RoomState } from "../server";
+ * const room = useAgent<ChatRoom, RoomState>({ agent: "ChatRoom", name: roomId, onStateUpdate: setRoom });
+ * const send = (text: string) => room.stub.post(text);
+ * ```
+ */
+export function useAgent<A = unknown>(options: UseAgentOptions<ClientState<A, DefaultClientState<A>>>): AgentSocket<A>;
+/** The Agents SDK's order: `useAgent<MyAgent, MyState>(…)` types `stub` and `call` from the agent class. */
+export function useAgent<AgentT, State = DefaultClientState<AgentT>>(
+  options: UseAgentOptions<State> & AgentClassGuard<AgentT>,
+): AgentSocket<AgentT, State>;
+/** Hearth's earlier order: `useAgent<MyState, MyMethods>(…)` types the stub from an interface of methods. */
+export function useAgent<State, Methods extends object>(options: UseAgentOptions<State>): AgentSocket<State, Methods>;
+export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unknown, UntypedAgentCall> {
+  const {
+    agent,
+    name,
+    host,
+    prefix,
+    protocol,
+    basePath,
+    path,
+    transport,
+    query,
+    queryDeps,
+    cacheTtl: _ttl,
+    defaultCallTimeout: _timeout,
+    onStateUpdate: _state,
+    onStateUpdateError: _stateError,
+    onIdentity: _identity,
+    onIdentityChange: _identityChange,
+    onMcpUpdate: _mcp,
+    onConnectionError: _connectionError,
+    shouldReconnectOnClose: _shouldReconnect,
+    onMessage: _message,
+    onOpen: _open,
+    onClose: _close,
+    ...socketOptions
+  } = options;
+  checkTransport(transport);
+  const kebab = camelCaseToKebabCase(agent);
+  const instance = name || "default";
+  const resolved = host === undefined ? undefined : resolveHost(host, protocol);
+  const address = socketPath({ agent, name, prefix, basePath, path });
+  const addressKey = JSON.stringify([resolved?.host ?? null, address.basePath, address.path ?? null]);
+  const latest = useRef(options);
+  latest.current = options;
+  const addressRef = useRef(addressKey);
+  addressRef.current = addressKey;
+  const socketRef = useRef<PartySocket | null>(null);
+
+  const [calls] = useState(() => new PendingCalls());
+  const [handshakes] = useState(() => new WeakMap<object, Handshake>());
+  const [readies] = useState(() => new Map<string, ReadySignal>());
+  const [identities] = useState(() => new IdentityHistory());
+  const [policy] = useState(
+    () =>
+      new ClosePolicy(
+        () => socketRef.current,
+        () => latest.current.shouldReconnectOnClose?.bind(latest.current),
+        () => latest.current.maxRetries,
+      ),
+  );
+  const [state, setStateValue] = useState<unknown>(undefined);
+  const [identity, setIdentity] = useState<(Identity & { socket: object }) | null>(null);
+  const [failure, setFailure] = useState<{ error: AgentConnectionError; socket: object } | null>(null);
+
+  // The async query: cached per agent, instance and queryDeps; a drop or a change of deps fetches it again.
+  const depsKey = JSON.stringify(queryDeps ?? []);
+  const queryKey = JSON.stringify([kebab, instance, depsKey]);
+  const refreshing = useRef(false);
+  const queryKeyRef = useRef(queryKey);
+  queryKeyRef.current = queryKey;
+  const [queryCache] = useState(
+    () =>
+      new QueryCache(
+        () => {
+          const current = latest.current;
+          const fn = typeof current.query === "function" ? current.query : () => ({});
+          return { query: fn, key: queryKeyRef.current, ttl: current.cacheTtl ?? DEFAULT_QUERY_CACHE_TTL_MS };
+        },
+        () => {
+          const socket = socketRef.current;
+          if (socket === null || socket.readyState !== socket.OPEN) return queryCache.invalidate();
+          void queryCache.refresh().then((changed) => {
+            if (!changed || socketRef.current !== socket || socket.readyState !== socket.OPEN) return;
+            // A reconnect of our own: the close it causes must not throw the fresh result away.
+            refreshing.current = true;
+            try {
+              socket.reconnect();
+            } finally {
+              refreshing.current = false;
+            }
+          });
+        },
+      ),
+  );
+  useEffect(() => () => queryCache.dispose(), [queryCache]);
+
+  const handshakeOf = (target: object): Handshake => {
+    let handshake = handshakes.get(target);
+    if (!handshake) handshakes.set(target, (handshake = new Handshake()));
+    return handshake;
+  };
+  const readyFor = (key: string): ReadySignal => {
+    let ready = readies.get(key);
+    if (!ready) readies.set(key, (ready = new ReadySignal()));
+    return ready;
+  };
+  const identify = (target: object, found: Identity | undefined): void => {
+    if (!found) return;
+    if (target === socketRef.current) {
+      identities.record(found, latest.current.onIdentityChange);
+      readyFor(addressRef.current).resolve();
+    }
+    setIdentity({ ...found, socket: target });
+    latest.current.onIdentity?.(found.name, found.agent);
+  };
+
+  const socket = usePartySocket({
+    ...socketOptions,
+    host: resolved?.host,
+    protocol: resolved ? (resolved.secure ? "wss" : "ws") : protocol,
+    ...address,
+    query: typeof query === "function" ? queryCache.provider : query,
+    shouldReconnectOnClose: policy.decide,
+    onOpen(event) {
+      const current = socketRef.current;
+      if (current) calls.flush(current);
+      setFailure(null);
+      latest.current.onOpen?.(event);
+    },
+    onMessage(event) {
+      const target = event.target ?? socketRef.current;
+      const frame = readClientFrame(event.data);
+      if (frame === undefined || target === null) return latest.current.onMessage?.(event);
+      switch (frame.type) {
+        case "cf_agent_identity":
+          return identify(target, handshakeOf(target).identity(frame));
+        case "cf_agent_state":
+          setStateValue(frame.state);
+          try {
+            latest.current.onStateUpdate?.(frame.state, "server");
+          } finally {
+            identify(target, handshakeOf(target).state());
+          }
+          return;
+        case "cf_agent_state_error":
+          return latest.current.onStateUpdateError?.(frame.error);
+        case "cf_agent_mcp_servers":
+          return latest.current.onMcpUpdate?.(frame.mcp);
+        case "rpc":
+          calls.settle(frame);
+          return;
+      }
+    },
+    onClose(event) {
+      const target = (event.target as PartySocket | null) ?? socketRef.current;
+      const final = policy.takeFinal();
+      if (target !== null) {
+        handshakeOf(target).reset();
+        calls.rejectSentOn(target, CLOSED);
+        if (target === socketRef.current) {
+          readyFor(addressRef.current).reset();
+          const reconnecting = target.shouldReconnect && !final;
+          if (!reconnecting) calls.rejectUnsent(CLOSED);
+          else if (!refreshing.current) queryCache.invalidate();
+          if (final) {
+            const error = new AgentConnectionError(event);
+            setFailure({ error, socket: target });
+            latest.current.onConnectionError?.(error);
+          }
+        }
+      }
+      setIdentity((current) => (current?.socket === target ? null : current));
+      latest.current.onClose?.(event);
+    },
+  });
+  socketRef.current = socket;
+
+  // A replaced socket (new address or options) or an unmount ends the calls made on the old one;
+  // calls not sent yet are dropped rather than delivered to a different instance.
+  useEffect(
+    () => () => {
+      calls.rejectSentOn(socket, CLOSED);
+      calls.rejectUnsent("Call discarded: the connection was replaced before it could be sent");
+    },
+    [calls, socket],
+  );
+
+  // A new address is a new instance: no identity change to report, and resolved ready signals of other addresses go.
+  useEffect(() => {
+    identities.reset();
+    for (const [key, ready] of readies) if (key !== addressKey && ready.resolved) readies.delete(key);
+  }, [identities, readies, addressKey]);
+
+  const failed = failure?.socket === socket ? failure.error : null;
+  const failedRef = useRef(failed);
+  failedRef.current = failed;
+
+  // New queryDeps: the query function runs again (a new cache key) for a new connection. A socket
+  // closed by the hook (replaced, disabled) stays closed; one the server ended for good comes back.
+  const lastDeps = useRef(depsKey);
+  useEffect(() => {
+    if (lastDeps.current === depsKey) return;
+    lastDeps.current = depsKey;
+    const current = socketRef.current;
+    if (typeof latest.current.query !== "function" || current === null || latest.current.enabled === false) return;
+    if (current.shouldReconnect || failedRef.current !== null) current.reconnect();
+  }, [depsKey]);
+
+  const call = useCallback<UntypedAgentCall>(
+    <T>(method: string, args: unknown[] = [], callOptions?: Parameters<UntypedAgentCall>[2]): Promise<T> => {
+      const current = socketRef.current;
+      if (current !== null && failedRef.current !== null && current.readyState === current.CLOSED) {
+        return Promise.reject(new Error(CLOSED));
+      }
+      return calls.start<T>(
+        (request) => {
+          if (current === null || current.readyState !== current.OPEN) return null;
+          current.send(request);
+          return current;
+        },
+        method,
+        args,
+        callOptions as Parameters<typeof calls.start<T>>[3],
+        latest.current.defaultCallTimeout,
+      );
+    },
+    [calls],
+  );
+  const stub = useMemo(() => createStubProxy((method, args) => call(method, args)), [call]);
+  const setState = useCallback((next: unknown) => {
+    socketRef.current?.send(stateFrame(next));
+    setStateValue(next);
+    latest.current.onStateUpdate?.(next, "client");
+  }, []);
+  const steps = useMemo(() => [{ agent, name: instance }], [agent, instance]);
+
+  const current = identity?.socket === socket ? identity : undefined;
+  const result = socket as unknown as AgentSocketWith<unknown, unknown, UntypedAgentCall>;
+  result.agent = current?.agent ?? kebab;
+  result.name = current?.name ?? instance;
+  result.path = steps;
+  result.identified = current !== undefined;
+  result.ready = readyFor(addressKey).promise;
+  result.state = state;
+  result.connectionError = failed;
+  result.call = call;
+  result.stub = stub;
+  result.setState = setState;
+  result.getHttpUrl = () => (socket.url || socket.roomUrl || "").replace(/^ws/, "http");
+  return result;
+}
