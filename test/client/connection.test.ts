@@ -38,6 +38,10 @@ class Desk extends Agent<unknown, { visits: number }> {
     connection.send(JSON.stringify({ type: "hello", path: url.pathname, token: url.searchParams.get("token") }));
   }
 
+  override validateStateChange(next: { visits: number }): void {
+    if (next.visits < 0) throw new Error("visits cannot be negative");
+  }
+
   override onRequest(request: Request): Response {
     const url = new URL(request.url);
     return Response.json({ name: this.name, path: url.pathname, token: url.searchParams.get("token") });
@@ -223,6 +227,19 @@ describe("terminal closes", () => {
   test("isTerminalCloseEvent: 1008 and 4000–4999", () => {
     const codes = [1000, 1001, 1006, 1008, 3999, 4000, 4500, 4999, 5000];
     expect(codes.filter((code) => isTerminalCloseEvent({ code }))).toEqual([1008, 4000, 4500, 4999]);
+  });
+});
+
+describe("state", () => {
+  test("a state the agent refuses reaches onStateUpdateError; the agent keeps its state", async () => {
+    const refusals = new Inbox<string>();
+    const { client } = connect({ name: uniqueName("refused"), onStateUpdateError: (error) => refusals.push(error) });
+    await client.ready;
+    client.setState({ visits: -1 });
+    expect(await refusals.next()).toBe("State update rejected");
+    const other = connect({ name: client.name });
+    await other.client.ready;
+    expect(other.client.state).toEqual({ visits: 0 });
   });
 });
 

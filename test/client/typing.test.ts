@@ -113,6 +113,16 @@ describe("types", () => {
     client.close();
   });
 
+  test("AgentClient is still a class: instanceof, PartySocket's statics", () => {
+    const client: unknown = new AgentClient({ host, agent: "Counter", startClosed: true });
+    expect(client instanceof AgentClient).toBe(true);
+    if (client instanceof AgentClient) {
+      expectTypeOf(client.ready).toEqualTypeOf<Promise<void>>();
+      client.close();
+    }
+    expectTypeOf(AgentClient.fetch).toBeFunction();
+  });
+
   test("AgentStub and ClientParameters", () => {
     expectTypeOf<AgentStub<Counter>["getCount"]>().toEqualTypeOf<() => Promise<number>>();
     expectTypeOf<ClientParameters<Counter["countdown"]>>().toEqualTypeOf<[from: number]>();
