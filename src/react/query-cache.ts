@@ -44,7 +44,7 @@ interface Entry {
 export class QueryCache {
   #entry: Entry | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #disposed = false;
+  #stopped = false;
 
   constructor(
     private readonly source: () => QuerySource,
@@ -77,10 +77,15 @@ export class QueryCache {
     clearTimeout(this.#timer);
   }
 
-  /** Stops the expiry timer for good (the component unmounted). */
-  dispose(): void {
-    this.#disposed = true;
-    this.invalidate();
+  /** Stops expiry reports (the component unmounted). */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  /** Reports expiries again, from the next result on (the component mounted again, as Strict Mode does). */
+  start(): void {
+    this.#stopped = false;
   }
 
   #fetch(): Entry {
@@ -92,9 +97,9 @@ export class QueryCache {
     promise.then(
       (params) => {
         entry.json = JSON.stringify(params ?? {});
-        if (this.#entry !== entry || this.#disposed || ttl <= 0) return;
+        if (this.#entry !== entry || this.#stopped || ttl <= 0) return;
         this.#timer = setTimeout(() => {
-          if (this.#entry === entry && !this.#disposed) this.onExpire();
+          if (this.#entry === entry && !this.#stopped) this.onExpire();
         }, Math.max(0, entry.expiresAt - Date.now()));
       },
       (error: unknown) => {

@@ -16,6 +16,7 @@ import type { Identity } from "../client/handshake.ts";
 import { IdentityHistory } from "../client/identity-change.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { PendingCalls } from "../client/pending-calls.ts";
+import type { CallOptionsInput } from "../client/pending-calls.ts";
 import { ReadySignal } from "../client/ready.ts";
 import { checkTransport, socketPath } from "../client/socket-options.ts";
 import type { AgentSocketOptions } from "../client/socket-options.ts";
@@ -217,7 +218,10 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
         },
       ),
   );
-  useEffect(() => () => queryCache.dispose(), [queryCache]);
+  useEffect(() => {
+    queryCache.start();
+    return () => queryCache.stop();
+  }, [queryCache]);
 
   const handshakeOf = (target: object): Handshake => {
     let handshake = handshakes.get(target);
@@ -332,7 +336,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   }, [depsKey]);
 
   const call = useCallback<UntypedAgentCall>(
-    <T>(method: string, args: unknown[] = [], callOptions?: Parameters<UntypedAgentCall>[2]): Promise<T> => {
+    <T>(method: string, args: unknown[] = [], callOptions?: CallOptionsInput<T>): Promise<T> => {
       const current = socketRef.current;
       if (current !== null && failedRef.current !== null && current.readyState === current.CLOSED) {
         return Promise.reject(new Error(CLOSED));
@@ -345,7 +349,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
         },
         method,
         args,
-        callOptions as Parameters<typeof calls.start<T>>[3],
+        callOptions,
         latest.current.defaultCallTimeout,
       );
     },

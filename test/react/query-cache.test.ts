@@ -92,12 +92,16 @@ describe("QueryCache", () => {
     expect(error).toHaveBeenCalledTimes(2);
   });
 
-  test("dispose stops expiry reports", async () => {
+  test("stop ends expiry reports (unmount); start resumes them from the next result (Strict Mode's remount)", async () => {
     const { cache, expired } = setup(1_000);
     await cache.provider();
-    cache.dispose();
+    cache.stop();
     await vi.advanceTimersByTimeAsync(5_000);
     expect(expired).toEqual([]);
+    cache.start();
+    await cache.provider();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(expired).toHaveLength(1);
   });
 
   test("the default cacheTtl is five minutes", () => {
