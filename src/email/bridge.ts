@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readUpTo } from "./email-message.ts";
+import { readStreamBytesUpTo } from "../gateway/bounded-body.ts";
 import { EmailError } from "./errors.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { AgentEmail, ForwardableEmailMessage } from "./types.ts";
@@ -51,7 +51,7 @@ export function agentEmailFrom(payload: AgentEmailPayload): AgentEmail {
     ...(payload.secureRouted ? { _secureRouted: true } : {}),
     getRaw: async () => {
       const entry = liveEmail(bridge, "read the message");
-      entry.raw ??= readUpTo(entry.message.raw, Math.max(EMAIL_LIMITS.maxEmailBytes, entry.message.rawSize)).then((bytes) => {
+      entry.raw ??= readStreamBytesUpTo(entry.message.raw, Math.max(EMAIL_LIMITS.maxEmailBytes, entry.message.rawSize)).then((bytes) => {
         if (!bytes) throw new EmailError("limit", `The message is larger than ${EMAIL_LIMITS.maxEmailBytes} bytes (maxEmailBytes)`);
         return bytes;
       });

@@ -1,3 +1,4 @@
+import { readStreamBytesUpTo } from "../gateway/bounded-body.ts";
 import { EmailError } from "./errors.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { RawEmailMessage } from "./types.ts";
@@ -29,28 +30,9 @@ export function isRawEmailMessage(value: unknown): value is RawEmailMessage {
 
 /** The bytes of a raw message, refused past `maxBytes` (the rest of a stream is not read). */
 export async function rawBytes(raw: RawEmailMessage["raw"], maxBytes: number = EMAIL_LIMITS.maxEmailBytes): Promise<Uint8Array> {
-  const bytes = raw instanceof ReadableStream ? await readUpTo(raw, maxBytes) : typeof raw === "string" ? Buffer.from(raw, "utf8") : raw;
+  const bytes = raw instanceof ReadableStream ? await readStreamBytesUpTo(raw, maxBytes) : typeof raw === "string" ? Buffer.from(raw, "utf8") : raw;
   if (bytes === undefined || bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
   return bytes;
-}
-
-/** A stream read into bytes; undefined as soon as it grows past `maxBytes`. */
-export async function readUpTo(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) return undefined;
-      chunks.push(value);
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The error for a message over the size limit. */

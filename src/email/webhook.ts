@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { addressParser, decodeWords } from "postal-mime";
-import { readUpTo } from "./email-message.ts";
+import { readBodyBytesWithLimit } from "../gateway/bounded-body.ts";
 import { deliverInbound, type DeliveryOutcome } from "./deliver.ts";
 import { parseHeaderBlock } from "./headers.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
@@ -53,12 +53,8 @@ export function createMailWebhook(options: MailWebhookOptions): (request: Reques
       await request.body?.cancel().catch(() => {});
       return problem(401, `Missing or wrong secret: send Authorization: Bearer <${WEBHOOK_SECRET_VAR}>`, { "www-authenticate": "Bearer" });
     }
-    const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-    const raw = declared > maxBytes || !request.body ? undefined : await readUpTo(request.body, maxBytes);
-    if (declared > maxBytes || (request.body && !raw)) {
-      await request.body?.cancel().catch(() => {});
-      return problem(413, `Message too large: at most ${maxBytes} bytes (maxEmailBytes)`);
-    }
+    const raw = await readBodyBytesWithLimit(request, maxBytes);
+    if (raw === undefined) return problem(413, `Message too large: at most ${maxBytes} bytes (maxEmailBytes)`);
     if (!raw || raw.byteLength === 0) return problem(400, "The body must be the raw RFC 822 message");
     const fields = parseHeaderBlock(raw);
     const from = url.searchParams.get("from") ?? addressesIn(fields, "from")[0];

@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { STATUS_CODES } from "node:http";
 import { McpClientError } from "./errors.ts";
-import { readStreamUpTo } from "../bounded-body.ts";
+import { readStreamUpTo } from "../../gateway/bounded-body.ts";
 
 /** The most of a failed JSON response read to find a standard error in it. */
 const ERROR_BODY_BYTES = 16 * 1024;

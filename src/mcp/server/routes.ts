@@ -1,6 +1,6 @@
 import { isInitializeRequest, isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
-import { readBodyWithLimit } from "../bounded-body.ts";
+import { readBodyWithLimit } from "../../gateway/bounded-body.ts";
 import { jsonRpcError } from "./responses.ts";
 
 // Reading an MCP request before it reaches a session: which session it addresses, whether it opens
