@@ -14,8 +14,9 @@ export const AGENT_HEADERS = {
 } as const;
 
 /**
- * HMAC-SHA256 over `name:id:timestamp`, base64. The class name never contains a colon (checked
- * when signing), so the payload reads back one way even when the instance name has colons.
+ * HMAC-SHA256 over `name:id:timestamp`, base64. The class name never contains a colon (refused
+ * when signing and when verifying) and the timestamp is digits, so the payload splits one way
+ * only — at its first and last colon — and the instance name may keep its colons.
  * @internal Exported for tests that need a signature of another time.
  */
 export function computeAgentSignature(secret: string, agentName: string, agentId: string, timestamp: string): string {
@@ -43,7 +44,11 @@ export async function signAgentHeaders(secret: string, agentName: string, agentI
   };
 }
 
-/** Checks a signature of `agentName`/`agentId`; the reason when it is refused. */
+/**
+ * Checks a signature of `agentName`/`agentId`; the reason when it is refused. A class name with a
+ * colon is refused: `A:b`/`c` and `A`/`b:c` would sign the same payload, so a signature for one
+ * instance would route to the other.
+ */
 export function verifyAgentSignature(
   secret: string,
   agentName: string,
@@ -53,6 +58,7 @@ export function verifyAgentSignature(
   maxAgeSeconds: number,
 ): { valid: true } | { valid: false; reason: SignatureFailureReason } {
   if (!/^\d{1,12}$/.test(timestamp.trim())) return { valid: false, reason: "malformed_timestamp" };
+  if (agentName.includes(":")) return { valid: false, reason: "invalid" };
   const signedAt = Number(timestamp.trim());
   const now = Math.floor(Date.now() / 1000);
   // A timestamp from the future would stretch the signature's life.

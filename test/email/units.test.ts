@@ -96,6 +96,17 @@ describe("createSecureReplyEmailResolver", () => {
     }
   });
 
+  it("does not let a signature for A/b:c route to A:b/c (a class name never has a colon)", async () => {
+    seen.length = 0;
+    const ts = String(now());
+    const signature = computeAgentSignature(secret, "email-agent", "b:c", ts);
+    const shifted = { "X-Agent-Name": "email-agent:b", "X-Agent-ID": "c", "X-Agent-Sig": signature, "X-Agent-Sig-Ts": ts };
+    expect(await resolve(message("x@example.com", shifted), {})).toBeNull();
+    expect(seen).toEqual(["invalid"]);
+    const genuine = { ...shifted, "X-Agent-Name": "email-agent", "X-Agent-ID": "b:c" };
+    expect(await resolve(message("x@example.com", genuine), {})).toEqual({ agentName: "email-agent", agentId: "b:c", _secureRouted: true });
+  });
+
   it("needs a secret, and signing refuses what the payload cannot carry", async () => {
     expect(() => createSecureReplyEmailResolver("")).toThrow(TypeError);
     await expect(signAgentHeaders("", "a", "b")).rejects.toThrow(/secret/);
