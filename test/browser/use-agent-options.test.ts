@@ -10,10 +10,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, launchChromium, bundleForBrowser } from "../support/browser.ts";
 import { Agent, getAgentByName, Host, routeAgentRequest, serve, type Connection, type ConnectionContext } from "../../src/index.ts";
 import type { HearthServer } from "../../src/index.ts";
 import type { AgentNamespace } from "../../src/host/namespace.ts";
@@ -46,22 +45,6 @@ const HTML = `<!doctype html>
   </body>
 </html>`;
 
-async function bundle(): Promise<string> {
-  const result = await build({
-    entryPoints: [FIXTURE],
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "esm",
-    jsx: "automatic",
-    target: "es2022",
-    define: { "process.env.NODE_ENV": JSON.stringify("development") },
-    logLevel: "silent",
-  });
-  const [output] = result.outputFiles;
-  if (output === undefined) throw new Error("esbuild produced no output");
-  return output.text;
-}
 
 describe.skipIf(!hasChromium)(
   browserSuite("useAgent options in headless Chromium"),
@@ -75,7 +58,7 @@ describe.skipIf(!hasChromium)(
 
     beforeAll(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-browser-options-"));
-      const js = await bundle();
+      const js = await bundleForBrowser(FIXTURE);
       host = new Host({ dataDir: path.join(tmp, "data"), agents: { Desk } });
       server = await serve({
         host,

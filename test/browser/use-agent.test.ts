@@ -9,10 +9,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, launchChromium, bundleForBrowser } from "../support/browser.ts";
 import { Agent, Host, routeAgentRequest, serve } from "../../src/index.ts";
 import type { HearthServer } from "../../src/index.ts";
 
@@ -45,22 +44,6 @@ const HTML = `<!doctype html>
   <body><div id="root"></div><script type="module" src="/app.js"></script></body>
 </html>`;
 
-async function bundle(): Promise<string> {
-  const result = await build({
-    entryPoints: [FIXTURE],
-    bundle: true,
-    write: false,
-    platform: "browser",
-    format: "esm",
-    jsx: "automatic",
-    target: "es2022",
-    define: { "process.env.NODE_ENV": JSON.stringify("development") },
-    logLevel: "silent",
-  });
-  const [output] = result.outputFiles;
-  if (output === undefined) throw new Error("esbuild produced no output");
-  return output.text;
-}
 
 describe.skipIf(!hasChromium)(
   browserSuite("useAgent in headless Chromium"),
@@ -74,7 +57,7 @@ describe.skipIf(!hasChromium)(
 
     beforeAll(async () => {
       tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-browser-"));
-      const js = await bundle();
+      const js = await bundleForBrowser(FIXTURE);
       host = new Host({ dataDir: path.join(tmp, "data"), agents: { Counter } });
       server = await serve({
         host,

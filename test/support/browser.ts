@@ -40,3 +40,22 @@ export async function cleanUpInOrder(steps: Array<() => unknown>): Promise<void>
     }
   }
 }
+
+/** A React fixture bundled for the browser (development build), as the pages of the browser tests load it. */
+export async function bundleForBrowser(entry: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    platform: "browser",
+    format: "esm",
+    jsx: "automatic",
+    target: "es2022",
+    define: { "process.env.NODE_ENV": JSON.stringify("development") },
+    logLevel: "silent",
+  });
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error("esbuild produced no output");
+  return output.text;
+}
