@@ -29,11 +29,19 @@ export {
   type StatelessMcpHandler,
 } from "./server/handler.ts";
 export { getMcpAuthContext, type McpAuthContext } from "./server/auth-context.ts";
-export { RpcClientTransport, RPC_AGENT_PREFIX, type McpRpcAgent, type RpcClientTransportOptions } from "./rpc/client-transport.ts";
+export {
+  RpcClientTransport,
+  RPC_AGENT_PREFIX,
+  MAX_RPC_SESSION_KEY_BYTES,
+  rpcSessionAgentName,
+  type McpRpcAgent,
+  type RpcClientTransportOptions,
+} from "./rpc/client-transport.ts";
 export {
   RpcServerTransport,
   MCP_RPC_TIMEOUT_MS,
   MAX_MCP_RPC_OUTBOX,
+  MAX_MCP_RPC_ABANDONED,
   type McpRpcReply,
   type RpcServerTransportOptions,
 } from "./rpc/server-transport.ts";

@@ -40,6 +40,10 @@ class Stepper extends Agent<Record<string, unknown>> {
     return Object.fromEntries(Object.entries(this.getMcpServers().servers).map(([id, s]) => [id, s.state]));
   }
 
+  errors() {
+    return Object.fromEntries(Object.entries(this.getMcpServers().servers).map(([id, s]) => [id, s.error]));
+  }
+
   tools() {
     return this.mcp.listTools().map((tool) => `${tool.serverId}/${tool.name}`);
   }
@@ -141,14 +145,16 @@ describe("retry", () => {
     await agent.register("down", { url: "http://127.0.0.1:9/mcp", name: "Down", retry: { maxAttempts: 2, baseDelayMs: 0, maxDelayMs: 0 } });
     await t.restart(); // the wake reconnects stored servers, retrying failures
     const woken = t.get<Stepper>("Stepper", "a");
-    const failures = async () => (await woken.seen()).filter((s) => s === "down:failed").length;
-    const deadline = Date.now() + 10_000;
-    while ((await failures()) < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    // A retry would be due 0 ms after the second failure (it is scheduled as the failure is recorded): this timer comes after it.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Giving up is decided as the failure is recorded — no retry is armed then — and the error says so.
+    const gaveUp = /gave up after 2 failed attempts in a row; connectToServer\(\) tries again/;
+    await expect.poll(async () => (await woken.errors()).down ?? "", { timeout: 10_000 }).toMatch(gaveUp);
     expect(await woken.seen()).toEqual(["down:connecting", "down:failed", "down:connecting", "down:failed"]);
-    expect((await woken.connect("down")).state).toBe("failed");
-    expect((await woken.seen()).slice(4, 6)).toEqual(["down:connecting", "down:failed"]);
+
+    // Asked to connect, it starts a new series: the first failure is retried, not the end.
+    const again = await woken.connect("down");
+    expect(again).toMatchObject({ state: "failed", error: expect.not.stringMatching(/gave up/) });
+    await expect.poll(async () => (await woken.errors()).down ?? "", { timeout: 10_000 }).toMatch(gaveUp);
+    expect((await woken.seen()).slice(4)).toEqual(["down:connecting", "down:failed", "down:connecting", "down:failed"]);
   });
 });
 

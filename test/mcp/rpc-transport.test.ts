@@ -1,9 +1,9 @@
 // MCP over an agent binding: the official SDK Client, through RpcClientTransport, talks to a real
-// McpAgent in a Hearth host — no HTTP. The binding's agent `rpc:<name>` is the server; props,
-// elicitation and server notifications travel over the RPC calls.
+// McpAgent in a Hearth host — no HTTP. Each client session is the binding's agent
+// `rpc:<name>:<session>`; props, elicitation and server notifications travel over the RPC calls.
 import { Client } from "@modelcontextprotocol/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { Agent, Host } from "../../src/index.ts";
+import { Agent, Host, VirtualClock } from "../../src/index.ts";
 import { RpcClientTransport, type McpRequestExtra } from "../../src/mcp/index.ts";
 import type { AgentNamespace } from "../../src/host/namespace.ts";
 import { tempDir } from "../support/harness.ts";
@@ -11,10 +11,10 @@ import { Desk, Gate, gates } from "./fixtures/desk.ts";
 import { textOf } from "./fixtures/desk-host.ts";
 import { Notes } from "./fixtures/notes.ts";
 
-/** Desk with a short RPC timeout, to see what a call that outlives it gets. */
+/** Desk with a shorter RPC timeout (run on a virtual clock), to see what a call that outlives it gets. */
 class HastyDesk extends Desk {
   protected override getRpcTransportOptions() {
-    return { timeout: 50 };
+    return { timeout: 5_000 };
   }
 }
 
@@ -23,21 +23,28 @@ class Plain extends Agent {}
 
 let host: Host;
 let dir: { path: string; remove(): void };
+/** The host's time: it moves only when a test advances it (the RPC timeout runs on it). */
+let clock: VirtualClock;
 const clients: Client[] = [];
 
 beforeEach(() => {
   dir = tempDir();
-  host = new Host({ dataDir: dir.path, agents: { Desk, HastyDesk, Notes, Plain } });
+  clock = new VirtualClock();
+  host = new Host({ dataDir: dir.path, agents: { Desk, HastyDesk, Notes, Plain }, clock });
 });
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
   await host.close();
+  clock.dispose();
   dir.remove();
 });
 
 const desk = () => host.env.Desk as AgentNamespace<Desk>;
 
-async function connect(name: string, options: { props?: Record<string, unknown>; namespace?: AgentNamespace<Desk>; answers?: number[] } = {}) {
+async function connect(
+  name: string,
+  options: { props?: Record<string, unknown>; namespace?: AgentNamespace<Desk>; answers?: number[]; session?: string } = {},
+) {
   const client = new Client({ name: "caller", version: "1.0.0" }, { capabilities: { elicitation: { form: {} } } });
   const questions: string[] = [];
   client.setRequestHandler("elicitation/create", async (request) => {
@@ -45,19 +52,28 @@ async function connect(name: string, options: { props?: Record<string, unknown>;
     const amount = options.answers?.shift();
     return amount === undefined ? { action: "decline" as const } : { action: "accept" as const, content: { amount } };
   });
-  await client.connect(new RpcClientTransport({ namespace: options.namespace ?? desk(), name, ...(options.props ? { props: options.props } : {}) }));
+  const transport = new RpcClientTransport({
+    namespace: options.namespace ?? desk(),
+    name,
+    ...(options.props ? { props: options.props } : {}),
+    ...(options.session ? { session: options.session } : {}),
+  });
+  await client.connect(transport);
   clients.push(client);
-  return { client, questions };
+  return { client, questions, transport };
 }
+
+const whoami = async (client: Client) => JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} }))) as unknown;
 
 describe("RpcClientTransport → McpAgent.handleMcpMessage", () => {
   it("serves tools to the SDK client, with the transport's props as this.props", async () => {
-    const { client } = await connect("docs", { props: { user: "agent-7" } });
+    const { client, transport } = await connect("docs", { props: { user: "agent-7" } });
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toContain("whoami");
-    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "agent-7" });
-    // The server is the agent rpc:<name> of the binding's class.
-    expect(desk().exists("rpc:docs")).toBe(true);
+    expect(await whoami(client)).toEqual({ user: "agent-7" });
+    // The server is the agent rpc:<name>:<session> of the binding's class (outside an agent: a session of its own).
+    expect(transport.agentName).toMatch(/^rpc:docs:[0-9a-f-]{36}$/);
+    expect(desk().exists(transport.agentName)).toBe(true);
     // No HTTP request behind an RPC call: no requestInfo, the request id still.
     const seen = JSON.parse(textOf(await client.callTool({ name: "headers", arguments: {} }))) as McpRequestExtra;
     expect(seen.requestInfo).toBeNull();
@@ -76,18 +92,51 @@ describe("RpcClientTransport → McpAgent.handleMcpMessage", () => {
     const { client } = await connect("sleepy", { props: { user: "u1" }, answers: [10] });
     expect(textOf(await client.callTool({ name: "add", arguments: { question: "?" } }))).toBe("total 10");
     await expect.poll(() => (host.hibernateIdleAgents(), host.stats.liveAgents)).toBe(0);
-    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "u1" });
+    expect(await whoami(client)).toEqual({ user: "u1" });
     expect(host.stats.liveAgents).toBe(1);
   });
 
-  it("gives every user of a name the same server, and a client that reconnects a fresh handshake", async () => {
-    const first = await connect("shared", { answers: [1] });
+  it("gives each client its own session: props, request ids and cancellations never cross", async () => {
+    const alice = await connect("docs", { props: { user: "alice" } });
+    const bob = await connect("docs", { props: { user: "bob" } });
+    expect(alice.transport.agentName).not.toBe(bob.transport.agentName);
+    expect(await whoami(alice.client)).toEqual({ user: "alice" });
+    expect(await whoami(bob.client)).toEqual({ user: "bob" });
+
+    // Both clients number their requests alike: the same id is in progress in both sessions at once.
+    const gateA = new Gate();
+    const gateB = new Gate();
+    gates.set("alice", gateA);
+    gates.set("bob", gateB);
+    const aliceCall = alice.client.callTool({ name: "wait", arguments: { gate: "alice" } });
+    await gateA.entered;
+    const hangUp = new AbortController();
+    const bobCall = bob.client.callTool({ name: "wait", arguments: { gate: "bob" } }, { signal: hangUp.signal });
+    await gateB.entered;
+    // Bob's cancellation reaches Bob's request only.
+    hangUp.abort();
+    await expect(bobCall).rejects.toThrow();
+    gateA.release();
+    expect(textOf(await aliceCall)).toBe("released alice");
+    gateB.release();
+  });
+
+  it("reaches a named session again, after its client closed; an unnamed one ends with its transport", async () => {
+    const first = await connect("shared", { answers: [1], session: "team:red" });
     await first.client.callTool({ name: "add", arguments: { question: "?" } });
     await first.client.close();
-    const second = await connect("shared", { answers: [2] });
+    // A reconnecting client handshakes again and finds the session's state.
+    const second = await connect("shared", { answers: [2], session: "team:red" });
+    expect(second.transport.agentName).toBe("rpc:shared:team%3Ared");
     expect(textOf(await second.client.callTool({ name: "add", arguments: { question: "?" } }))).toBe("total 3");
-    const other = await connect("other", { answers: [5] });
+    const other = await connect("shared", { answers: [5], session: "team:blue" });
     expect(textOf(await other.client.callTool({ name: "add", arguments: { question: "?" } }))).toBe("total 5");
+
+    const passing = await connect("shared", { answers: [7] });
+    expect(textOf(await passing.client.callTool({ name: "add", arguments: { question: "?" } }))).toBe("total 7");
+    await passing.client.close();
+    expect(desk().exists(passing.transport.agentName)).toBe(false);
+    expect(desk().exists(second.transport.agentName)).toBe(true);
   });
 
   it("delivers server notifications that belong to no request with the next reply", async () => {
@@ -106,9 +155,14 @@ describe("RpcClientTransport → McpAgent.handleMcpMessage", () => {
     const { client } = await connect("hasty", { namespace: host.env.HastyDesk as AgentNamespace<Desk> });
     const gate = new Gate();
     gates.set("hasty", gate);
-    await expect(client.callTool({ name: "wait", arguments: { gate: "hasty" } })).rejects.toThrow(/RPC transport timeout/);
+    const call = client.callTool({ name: "wait", arguments: { gate: "hasty" } });
+    const outcome = call.then(() => "answered", (error: unknown) => (error as Error).message);
+    await gate.entered;
+    await clock.advance(5_000);
+    expect(await outcome).toMatch(/no answer from the MCP server within 5000 ms \(RPC transport timeout\)/);
+    // The handler's late answer is dropped; the session goes on (time stands still: no timeout races it).
     gate.release();
-    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toBeNull();
+    expect(await whoami(client)).toBeNull();
   });
 
   it("lets a client cancel a call: the server stops waiting on it and the agent can leave memory", async () => {
@@ -122,14 +176,14 @@ describe("RpcClientTransport → McpAgent.handleMcpMessage", () => {
     await expect(pending).rejects.toThrow();
     gate.release();
     await expect.poll(() => (host.hibernateIdleAgents(), host.stats.liveAgents)).toBe(0);
-    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toBeNull();
+    expect(await whoami(client)).toBeNull();
   });
 
   it("serves clients that negotiate the protocol version", async () => {
     const client = new Client({ name: "negotiating", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
     await client.connect(new RpcClientTransport({ namespace: desk(), name: "negotiated" }));
     clients.push(client);
-    expect(JSON.parse(textOf(await client.callTool({ name: "whoami", arguments: {} })))).toBeNull();
+    expect(await whoami(client)).toBeNull();
   });
 
   it("refuses what is not MCP over RPC, clearly", async () => {

@@ -1,7 +1,9 @@
 // ctx.props — how a wrapping worker (an OAuth provider on Cloudflare) hands the caller's identity to
-// McpAgent.serve(path).fetch(request, env, ctx) — becomes the session's this.props.
+// McpAgent.serve(path).fetch(request, env, ctx) — becomes the session's this.props. Without a bearer
+// gate it is also the session's owner: a request handed other props (or none) gets 404.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Harness } from "../support/harness.ts";
+import { ownerOfProps } from "../../src/mcp/server/request-context.ts";
 import { Desk } from "./fixtures/desk.ts";
 import { sseClient, startDesk, streamableClient, textOf } from "./fixtures/desk-host.ts";
 
@@ -25,10 +27,32 @@ describe("ctx.props becomes this.props", () => {
     await alice.client.close();
     await expect.poll(() => (harness.host.hibernateIdleAgents(), harness.host.stats.liveAgents)).toBe(0);
 
-    // A later request without props (a scheduled callback would see the same): the stored identity.
-    const again = await streamableClient(`${harness.url}/mcp`, { sessionId });
+    // The session wakes for alice's next request, her identity stored with it.
+    const again = await streamableClient(`${harness.url}/mcp`, { sessionId, user: "alice" });
     expect(JSON.parse(textOf(await again.client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "alice" });
     await again.client.close();
+  });
+
+  it("answers only the identity that opened the session: other props, or none, get 404 and change nothing", async () => {
+    const harness = await start();
+    const alice = await streamableClient(`${harness.url}/mcp`, { user: "alice" });
+    const sessionId = alice.transport.sessionId!;
+    const call = (headers: Record<string, string>) =>
+      fetch(`${harness.url}/mcp`, {
+        method: "POST",
+        headers: { accept: "application/json, text/event-stream", "content-type": "application/json", "mcp-protocol-version": "2025-11-25", "mcp-session-id": sessionId, ...headers },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 99, method: "tools/call", params: { name: "whoami", arguments: {} } }),
+      });
+    for (const headers of [{ "x-user": "carol" }, {}] as Array<Record<string, string>>) {
+      const refused = await call(headers);
+      expect(refused.status).toBe(404);
+      expect(await refused.json()).toMatchObject({ error: { message: expect.stringMatching(/Session not found/) } });
+    }
+    const accepted = await call({ "x-user": "alice" });
+    expect(accepted.status).toBe(200);
+    expect(await accepted.text()).toContain('\\"user\\":\\"alice\\"');
+    expect(JSON.parse(textOf(await alice.client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "alice" });
+    await alice.client.close();
   });
 
   it("over the legacy SSE transport", async () => {
@@ -46,25 +70,62 @@ describe("ctx.props becomes this.props", () => {
     await opened.client.close();
     await expect.poll(() => (harness.host.hibernateIdleAgents(), harness.host.stats.liveAgents)).toBe(0);
 
-    // The session wakes for the GET stream, with carol's identity handed over by the worker.
+    const stream = (user: string, signal?: AbortSignal) =>
+      fetch(`${harness.url}/mcp`, {
+        headers: { accept: "text/event-stream", "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25", "x-user": user },
+        ...(signal ? { signal } : {}),
+      });
+    // Carol, handed over by the worker, cannot take alice's session over through the GET stream.
+    const refused = await stream("carol");
+    expect(refused.status).toBe(404);
+    await refused.text();
+    // Alice's own stream wakes the session with her identity.
     const hangUp = new AbortController();
-    const stream = await fetch(`${harness.url}/mcp`, {
-      headers: { accept: "text/event-stream", "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25", "x-user": "carol" },
-      signal: hangUp.signal,
-    });
-    expect(stream.status).toBe(200);
+    const own = await stream("alice", hangUp.signal);
+    expect(own.status).toBe(200);
     hangUp.abort();
     await expect.poll(() => (harness.host.hibernateIdleAgents(), harness.host.stats.liveAgents)).toBe(0);
 
-    const later = await streamableClient(`${harness.url}/mcp`, { sessionId });
-    expect(JSON.parse(textOf(await later.client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "carol" });
+    const later = await streamableClient(`${harness.url}/mcp`, { sessionId, user: "alice" });
+    expect(JSON.parse(textOf(await later.client.callTool({ name: "whoami", arguments: {} })))).toEqual({ user: "alice" });
     await later.client.close();
   });
 
-  it("refuses ctx.props that is not a plain object, clearly", async () => {
+  it("keeps sessions apart on the legacy SSE transport too", async () => {
+    const harness = await start(Desk.serveSSE("/sse"));
+    const hangUp = new AbortController();
+    const stream = await fetch(`${harness.url}/sse`, { headers: { accept: "text/event-stream", "x-user": "alice" }, signal: hangUp.signal });
+    const reader = stream.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (!/data: \S+\n/.test(seen)) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`The SSE stream ended before its endpoint event: ${JSON.stringify(seen)}`);
+      seen += decoder.decode(value, { stream: true });
+    }
+    const endpoint = new URL(seen.match(/data: (\S+)/)![1]!, harness.url);
+    const post = (user: string) =>
+      fetch(endpoint, { method: "POST", headers: { "content-type": "application/json", "x-user": user }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }) });
+    expect((await post("mallory")).status).toBe(404);
+    expect((await post("alice")).status).toBe(202);
+    hangUp.abort();
+  });
+
+  it("refuses ctx.props that is not a plain object, or not JSON, clearly", async () => {
     const harness = await start();
-    const response = await Desk.serve("/mcp").fetch(new Request(`${harness.url}/mcp`, { method: "POST" }), harness.host.env, { props: "alice" }).catch((error: unknown) => error);
-    expect(response).toBeInstanceOf(TypeError);
-    expect((response as Error).message).toMatch(/ctx\.props must be a plain object/);
+    const send = (props: unknown) =>
+      Desk.serve("/mcp").fetch(new Request(`${harness.url}/mcp`, { method: "POST" }), harness.host.env, { props }).catch((error: unknown) => error);
+    const notObject = await send("alice");
+    expect(notObject).toBeInstanceOf(TypeError);
+    expect((notObject as Error).message).toMatch(/ctx\.props must be a plain object/);
+    const notJson = await send({ id: 1n });
+    expect(notJson).toBeInstanceOf(TypeError);
+    expect((notJson as Error).message).toMatch(/ctx\.props must be JSON/);
+  });
+
+  it("owns a session by the props' content, whatever the order of their keys", () => {
+    expect(ownerOfProps({ user: "alice", org: { id: 1, plan: "pro" } })).toBe(ownerOfProps({ org: { plan: "pro", id: 1 }, user: "alice" }));
+    expect(ownerOfProps({ user: "alice" })).not.toBe(ownerOfProps({ user: "alice", admin: true }));
+    expect(ownerOfProps({ user: "alice" })).toMatch(/^props:[0-9a-f]{64}$/);
   });
 });

@@ -41,18 +41,33 @@ function post(path: string, sessionId: string, body: unknown): Promise<Response>
   return fetch(`${harness.url}${path}`, { method: "POST", headers: { ...JSON_AND_SSE, "mcp-session-id": sessionId }, body: JSON.stringify(body) });
 }
 
-/** Reads a stream until `pattern` appears. */
-async function readUntil(body: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
+/** Reads a stream as text: `until(pattern)` waits for it, and fails with what came if the stream ends first. */
+function textReader(body: ReadableStream<Uint8Array>) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let seen = "";
-  while (!pattern.test(seen)) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    seen += decoder.decode(value, { stream: true });
+  return {
+    async until(pattern: RegExp | string): Promise<string> {
+      const found = () => (typeof pattern === "string" ? seen.includes(pattern) : pattern.test(seen));
+      while (!found()) {
+        const { done, value } = await reader.read();
+        if (done) throw new Error(`The stream ended before ${String(pattern)}; it sent: ${JSON.stringify(seen)}`);
+        seen += decoder.decode(value, { stream: true });
+      }
+      return seen;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+/** Reads a stream until `pattern` appears (failing if it ends first), then stops reading. */
+async function readUntil(body: ReadableStream<Uint8Array>, pattern: RegExp): Promise<string> {
+  const text = textReader(body);
+  try {
+    return await text.until(pattern);
+  } finally {
+    await text.cancel();
   }
-  await reader.cancel();
-  return seen;
 }
 
 describe("the MCP endpoint on the wire", () => {
@@ -98,21 +113,23 @@ describe("the MCP endpoint on the wire", () => {
     gates.set("slow", gate);
     const sessionId = await openSession();
     const call = await post("/mcp", sessionId, { jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "wait", arguments: { gate: "slow" } } });
-    const reader = call.body!.getReader();
-    const decoder = new TextDecoder();
-    let seen = "";
-    while (!seen.includes(": keepalive\n\n")) seen += decoder.decode((await reader.read()).value, { stream: true });
-    gate.release();
-    while (!seen.includes("released slow")) seen += decoder.decode((await reader.read()).value, { stream: true });
-    expect(seen.indexOf(": keepalive")).toBeLessThan(seen.indexOf("released slow"));
-    await reader.cancel();
+    const text = textReader(call.body!);
+    try {
+      await text.until(": keepalive\n\n");
+      gate.release();
+      const seen = await text.until("released slow");
+      expect(seen.indexOf(": keepalive")).toBeLessThan(seen.indexOf("released slow"));
+    } finally {
+      gate.release();
+      await text.cancel();
+    }
   });
 
   it("acknowledges a legacy SSE message with 202 Accepted as plain text (deliberately not text/event-stream)", async () => {
     const hangUp = new AbortController();
     const stream = await fetch(`${harness.url}/sse`, { headers: { accept: "text/event-stream" }, signal: hangUp.signal });
-    const reader = stream.body!.getReader();
-    const endpoint = new TextDecoder().decode((await reader.read()).value).match(/data: (\S+)/)![1]!;
+    // The stream stays open (it is the session) while the message is posted.
+    const endpoint = (await textReader(stream.body!).until(/data: \S+\n/)).match(/data: (\S+)/)![1]!;
     const accepted = await fetch(new URL(endpoint, harness.url), {
       method: "POST",
       headers: { "content-type": "application/json" },

@@ -31,6 +31,8 @@ export interface ConnectionHost {
   changed(serverId?: string): void;
   /** The `env` binding of an `rpc` server, or undefined when `env` has none by that key. */
   binding(key: string): AgentNamespace | undefined;
+  /** This agent as the session key of its `rpc` servers (`<Class>/<name>`): a session of its own on each. */
+  readonly rpcSession: string;
   /** Holds the agent in memory while a connection attempt runs. */
   keepAlive(): () => void;
   /** The agent left memory (hibernated, host closed): stop touching its database. */
@@ -199,8 +201,12 @@ export class McpConnection implements OperationTarget {
     );
   }
 
-  /** Stops reconnecting, fails calls in flight and closes the transport; `terminate` also ends the session on the server. */
-  async close(terminate: boolean): Promise<void> {
+  /**
+   * Stops reconnecting, fails calls in flight and closes the transport; `terminate` also ends the
+   * session on the server. An `rpc` server's session (this agent's own, with its state) outlives this
+   * agent's hibernation: it ends only when the server is `removed`.
+   */
+  async close(terminate: boolean, removed = false): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#provider.close();
@@ -211,10 +217,19 @@ export class McpConnection implements OperationTarget {
     const transport = this.#transport;
     this.#client = undefined;
     this.#transport = undefined;
-    if (terminate && transport?.terminateSession) {
-      await Promise.race([transport.terminateSession().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    const ending = terminate ? await this.#sessionToEnd(transport, removed) : undefined;
+    if (ending?.terminateSession) {
+      await Promise.race([ending.terminateSession().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     }
     await client?.close().catch(() => {});
+  }
+
+  /** The transport whose session `close(true)` ends, if any. */
+  async #sessionToEnd(transport: McpTransport | undefined, removed: boolean): Promise<McpTransport | undefined> {
+    if (this.record.transport !== "rpc") return transport;
+    if (!removed) return undefined;
+    // Not connected, an rpc server still has its session: a transport (never started) ends it.
+    return transport ?? this.#rpcTransport().catch(() => undefined);
   }
 
   /** OperationTarget: errors that mean this server now waits for authorization. */
@@ -281,8 +296,7 @@ export class McpConnection implements OperationTarget {
         this.#set("authenticating", null);
         return;
       }
-      this.#set("failed", messageOf(error));
-      this.#scheduleRetry();
+      this.#failed(messageOf(error));
     } finally {
       release();
     }
@@ -342,7 +356,7 @@ export class McpConnection implements OperationTarget {
         serverId: this.serverId,
       });
     }
-    return createRpcTransport({ namespace, name: this.record.url.slice("rpc:".length), props: rpc.props });
+    return createRpcTransport({ namespace, name: this.record.url.slice("rpc:".length), session: this.#host.rpcSession, props: rpc.props });
   }
 
   #makeTransport(kind: Exclude<TransportKind, "rpc">): HttpTransport {
@@ -424,9 +438,8 @@ export class McpConnection implements OperationTarget {
   #lost(error: unknown): void {
     if (this.#closed || this.#host.gone || this.state === "authenticating" || this.#attempt) return;
     this.#dropClient();
-    this.#set("failed", `Connection lost: ${messageOf(error)}`);
     this.#retry = true;
-    this.#scheduleRetry();
+    this.#failed(`Connection lost: ${messageOf(error)}`);
   }
 
   #authorizationNeeded(url: URL): boolean {
@@ -441,19 +454,31 @@ export class McpConnection implements OperationTarget {
     return true;
   }
 
-  #scheduleRetry(): void {
-    if (!this.#retry || this.#closed || this.#host.gone || this.#retryTimer) return;
+  /** Failed: retried with backoff, or after `maxAttempts` in a row left failed — and the error says which. */
+  #failed(message: string): void {
+    const gaveUpAfter = this.#scheduleRetry();
+    this.#set(
+      "failed",
+      gaveUpAfter === undefined ? message : `${clip(message, 800)} (gave up after ${gaveUpAfter} failed attempts in a row; connectToServer() tries again)`,
+    );
+  }
+
+  /** Arms the next attempt; returns the number of failures when `maxAttempts` is reached instead. */
+  #scheduleRetry(): number | undefined {
+    if (!this.#retry || this.#closed || this.#host.gone || this.#retryTimer) return undefined;
     this.#failures++;
     // `maxAttempts` failures in a row: stay failed until something calls connect again.
     if (this.record.options?.retry?.maxAttempts !== undefined && this.#failures >= this.retryPolicy.maxAttempts) {
+      const failures = this.#failures;
       this.#failures = 0;
-      return;
+      return failures;
     }
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       void this.connect(false);
     }, backoffDelay(this.#failures, this.retryPolicy));
     this.#retryTimer.unref();
+    return undefined;
   }
 
   #dropClient(): void {

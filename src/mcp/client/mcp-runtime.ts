@@ -187,7 +187,7 @@ export class McpRuntime implements ConnectionHost {
     this.#connections.delete(id);
     this.changed();
     this.#emit({ serverId: id, url: connection.record.url, state: "removed" });
-    await connection.close(true);
+    await connection.close(true, true);
     await this.store.remove(id);
   }
 
@@ -291,6 +291,10 @@ export class McpRuntime implements ConnectionHost {
 
   keepAlive(): () => void {
     return this.#host.keepAlive();
+  }
+
+  get rpcSession(): string {
+    return `${this.#host.className}/${this.#host.name}`;
   }
 
   binding(key: string): AgentNamespace | undefined {

@@ -96,8 +96,9 @@ export function clientOf(client: McpClientOptions | undefined, api: string): Pic
 }
 
 /**
- * The McpAgent instance an `rpc` server talks to, as the Agents SDK names it: the server's name
- * lowercased, whitespace runs as `-` (stored as the URL `rpc:<name>`).
+ * The name of the McpAgent an `rpc` server talks to, as the Agents SDK derives it: the server's name
+ * lowercased, whitespace runs as `-` (stored as the URL `rpc:<name>`). Each mounting agent talks to
+ * its own session of it, the instance `rpc:<name>:<Class>/<agent name>`.
  * @example
  * rpcInstanceName("My Counter"); // "my-counter"
  */

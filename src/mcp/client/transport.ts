@@ -44,21 +44,23 @@ export function transportOrder(configured: StoredTransport, worked: TransportKin
   return worked === "sse" ? ["sse", "streamable-http"] : ["streamable-http", "sse"];
 }
 
-/** What an `rpc` transport is made of: the binding, the McpAgent instance's name, its props. */
+/** What an `rpc` transport is made of: the binding, the server's name, the mounting agent's session, its props. */
 export interface RpcTransportOptions {
   namespace: AgentNamespace;
   name: string;
+  /** The mounting agent (`<Class>/<name>`): each agent has its own session of the server. */
+  session: string;
   props: Record<string, unknown> | undefined;
 }
 
 /**
- * A transport to the McpAgent `rpc:<name>` of this host, through its binding (no HTTP). Loaded on
- * first use, like the SDKs (modules.ts): agents without such servers never import it.
+ * A transport to the McpAgent `rpc:<name>:<session>` of this host, through its binding (no HTTP).
+ * Loaded on first use, like the SDKs (modules.ts): agents without such servers never import it.
  * @example
- * const transport = await createRpcTransport({ namespace: env.MY_MCP, name: "counter", props: { userId } });
+ * const transport = await createRpcTransport({ namespace: env.MY_MCP, name: "counter", session: "Assistant/a", props: { userId } });
  */
 export async function createRpcTransport(options: RpcTransportOptions): Promise<McpTransport> {
   const { RpcClientTransport } = await import("../rpc/client-transport.ts");
   const namespace = options.namespace as ConstructorParameters<typeof RpcClientTransport>[0]["namespace"];
-  return new RpcClientTransport({ namespace, name: options.name, ...(options.props ? { props: options.props } : {}) }) as McpTransport;
+  return new RpcClientTransport({ namespace, name: options.name, session: options.session, ...(options.props ? { props: options.props } : {}) }) as McpTransport;
 }

@@ -11,24 +11,36 @@ import {
   type TransportSendOptions,
 } from "@modelcontextprotocol/server";
 import { messageOf } from "../../agent/rpc.ts";
+import { systemClock, type Clock } from "../../time/clock.ts";
 
 /** How long one RPC call waits for the server's answer (option `timeout`, ms). */
 export const MCP_RPC_TIMEOUT_MS = 60_000;
 /** Server messages tied to no pending call, held for the client's next call; older ones are dropped. */
 export const MAX_MCP_RPC_OUTBOX = 100;
+/**
+ * Requests given up on (timed out or cancelled) whose late answers are still expected and dropped
+ * quietly; past this many the oldest is forgotten (its late answer, if any, is reported to `onerror`).
+ */
+export const MAX_MCP_RPC_ABANDONED = 1_000;
 
 /** What one RPC call returns to the client: the messages the server sent for it. */
 export type McpRpcReply = JSONRPCMessage | JSONRPCMessage[] | undefined;
 
-/** Options of {@link RpcServerTransport}. */
+/**
+ * Options of {@link RpcServerTransport}.
+ * @example
+ * new RpcServerTransport({ timeout: 10_000 });
+ */
 export interface RpcServerTransportOptions {
   /** Longest wait of one RPC call for the server's answer, in ms. Default 60 s. */
   timeout?: number;
+  /** The time the timeout is measured in. Default the system clock; an McpAgent passes its agent's (virtual in tests). */
+  clock?: Clock;
 }
 
 interface Waiter {
   resolve(reply: McpRpcReply): void;
-  timer: ReturnType<typeof setTimeout>;
+  cancelTimer(): void;
 }
 
 /** A client request the server is working on. */
@@ -40,6 +52,8 @@ interface Exchange {
   waiter?: Waiter;
   /** A server-to-client request is among `messages`: the call waiting should return now. */
   ready: boolean;
+  /** Keys of the requests its handler sent the client (forgotten with the exchange). */
+  readonly serverRequests: string[];
 }
 
 /**
@@ -48,6 +62,12 @@ interface Exchange {
  * for it, or — when its handler asks the client something (elicitation, sampling) — that request,
  * after which the client's answer is itself a call that returns what the handler sends next.
  * Messages tied to no pending call (a list_changed notification) wait for the client's next call.
+ * One transport serves one client session; `McpAgent` creates it for agents named `rpc:…`.
+ * @example
+ * // Inside an agent that serves MCP over RPC by hand (McpAgent does this for you):
+ * const transport = new RpcServerTransport({ timeout: 30_000 });
+ * await server.connect(transport); // an McpServer of the official SDK
+ * const reply = await transport.handle({ jsonrpc: "2.0", id: 1, method: "ping" }); // → { jsonrpc: "2.0", id: 1, result: {} }
  */
 export class RpcServerTransport implements Transport {
   onclose?: () => void;
@@ -57,10 +77,11 @@ export class RpcServerTransport implements Transport {
   onpending?: (count: number) => void;
   sessionId?: string;
   readonly #timeoutMs: number;
+  readonly #clock: Clock;
   readonly #exchanges = new Map<string, Exchange>();
   /** A request the server sent → the client request whose handler sent it. */
   readonly #serverRequests = new Map<string, string>();
-  /** Requests that timed out: what the server still sends for them is dropped. */
+  /** Requests given up on (timeout, cancel): what the server still sends for them is dropped. Oldest first. */
   readonly #abandoned = new Set<string>();
   #outbox: JSONRPCMessage[] = [];
   #closed = false;
@@ -69,6 +90,12 @@ export class RpcServerTransport implements Transport {
     const timeout = options.timeout ?? MCP_RPC_TIMEOUT_MS;
     if (!Number.isFinite(timeout) || timeout <= 0) throw new RangeError(`The RPC transport's timeout must be a positive number of ms, got ${timeout}`);
     this.#timeoutMs = timeout;
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** @internal What the transport holds now (in-progress requests, their server requests, given-up ids, held messages). */
+  get held(): { exchanges: number; serverRequests: number; abandoned: number; outbox: number } {
+    return { exchanges: this.#exchanges.size, serverRequests: this.#serverRequests.size, abandoned: this.#abandoned.size, outbox: this.#outbox.length };
   }
 
   async start(): Promise<void> {}
@@ -81,6 +108,7 @@ export class RpcServerTransport implements Transport {
     }
     this.#exchanges.clear();
     this.#serverRequests.clear();
+    this.#abandoned.clear();
     this.onpending?.(0);
     this.onclose?.();
   }
@@ -104,8 +132,7 @@ export class RpcServerTransport implements Transport {
         return;
       }
       exchange.messages.push(message);
-      this.#exchanges.delete(key);
-      this.onpending?.(this.#exchanges.size);
+      this.#forget(key, exchange);
       // Nobody waits (the client has not answered a question yet): the next call carries it.
       if (exchange.waiter) this.#finish(exchange, exchange.messages.splice(0));
       else this.#hold(exchange.messages.splice(0));
@@ -119,7 +146,9 @@ export class RpcServerTransport implements Transport {
     }
     related.messages.push(message);
     if (isJSONRPCRequest(message)) {
-      this.#serverRequests.set(keyOf(message.id), relatedKey!);
+      const requestKey = keyOf(message.id);
+      this.#serverRequests.set(requestKey, relatedKey!);
+      related.serverRequests.push(requestKey);
       related.ready = true;
       if (related.waiter) this.#finish(related, related.messages.splice(0));
     }
@@ -136,7 +165,7 @@ export class RpcServerTransport implements Transport {
       const key = keyOf(message.id);
       if (this.#exchanges.has(key)) return errorResponse(message.id, -32600, `Invalid Request: request id ${key} is already in progress`);
       this.#abandoned.delete(key);
-      this.#exchanges.set(key, { id: message.id, messages: [], ready: false });
+      this.#exchanges.set(key, { id: message.id, messages: [], ready: false, serverRequests: [] });
       this.onpending?.(this.#exchanges.size);
       const reply = this.#wait(key);
       this.onmessage?.(message);
@@ -148,9 +177,12 @@ export class RpcServerTransport implements Transport {
       return this.#drain();
     }
     // The client's answer to a server request: the call waits for what its handler sends next.
-    const origin = this.#serverRequests.get(keyOf(message.id ?? null));
-    this.#serverRequests.delete(keyOf(message.id ?? null));
+    const answered = keyOf(message.id ?? null);
+    const origin = this.#serverRequests.get(answered);
+    this.#serverRequests.delete(answered);
     const exchange = origin === undefined ? undefined : this.#exchanges.get(origin);
+    const asked = exchange?.serverRequests.indexOf(answered) ?? -1;
+    if (asked >= 0) exchange!.serverRequests.splice(asked, 1);
     const reply = exchange !== undefined && exchange.waiter === undefined ? this.#wait(origin!) : undefined;
     this.onmessage?.(message);
     return reply ?? this.#drain();
@@ -159,14 +191,13 @@ export class RpcServerTransport implements Transport {
   #wait(key: string): Promise<McpRpcReply> {
     const exchange = this.#exchanges.get(key)!;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#exchanges.delete(key);
-        this.#abandoned.add(key);
-        this.onpending?.(this.#exchanges.size);
+      const cancelTimer = this.#clock.setTimer(this.#clock.now() + this.#timeoutMs, () => {
+        if (exchange.waiter?.resolve !== resolve) return;
+        this.#abandon(key, exchange);
         const message = `Request timed out: no answer from the MCP server within ${this.#timeoutMs} ms (RPC transport timeout)`;
         this.#finish(exchange, [...exchange.messages.splice(0), errorResponse(exchange.id, -32001, message)]);
-      }, this.#timeoutMs);
-      exchange.waiter = { resolve, timer };
+      });
+      exchange.waiter = { resolve, cancelTimer };
       if (exchange.ready) this.#finish(exchange, exchange.messages.splice(0));
     });
   }
@@ -177,7 +208,7 @@ export class RpcServerTransport implements Transport {
     if (waiter === undefined) return;
     exchange.waiter = undefined;
     exchange.ready = false;
-    clearTimeout(waiter.timer);
+    waiter.cancelTimer();
     const held = this.#outbox.splice(0);
     waiter.resolve(collect([...held, ...messages]));
   }
@@ -188,10 +219,23 @@ export class RpcServerTransport implements Transport {
     const exchange = this.#exchanges.get(key);
     if (exchange === undefined) return;
     // The server stops the handler and sends nothing more for it.
-    this.#exchanges.delete(key);
-    this.#abandoned.add(key);
-    this.onpending?.(this.#exchanges.size);
+    this.#abandon(key, exchange);
     this.#finish(exchange, exchange.messages.splice(0));
+  }
+
+  /** The exchange is over: it and the questions its handler asked are forgotten. */
+  #forget(key: string, exchange: Exchange): void {
+    this.#exchanges.delete(key);
+    for (const requestKey of exchange.serverRequests.splice(0)) this.#serverRequests.delete(requestKey);
+    this.onpending?.(this.#exchanges.size);
+  }
+
+  /** Given up on before its answer: a late answer is dropped quietly, for the newest few only. */
+  #abandon(key: string, exchange: Exchange): void {
+    this.#forget(key, exchange);
+    this.#abandoned.delete(key);
+    this.#abandoned.add(key);
+    if (this.#abandoned.size > MAX_MCP_RPC_ABANDONED) this.#abandoned.delete(this.#abandoned.values().next().value!);
   }
 
   #hold(messages: JSONRPCMessage[]): void {

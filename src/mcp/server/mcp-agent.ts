@@ -83,7 +83,7 @@ export abstract class McpAgent<
     await this.destroy();
   }
 
-  /** The MCP session id this instance serves (for an RPC server: its name). */
+  /** The MCP session id this instance serves (for an RPC server: `<name>:<session>`). */
   getSessionId(): string {
     return this.name.slice(this.name.indexOf(":") + 1);
   }
@@ -91,7 +91,7 @@ export abstract class McpAgent<
   /**
    * Stores `props` as this session's `this.props` (an RPC client passes its props this way).
    * @example
-   * await env.MyMcp.getByName("rpc:docs").updateProps({ userId: "u1" });
+   * await env.MyMcp.getByName("rpc:docs:Assistant/alice").updateProps({ userId: "u1" });
    */
   async updateProps(props?: Props): Promise<void> {
     this.props = props;
@@ -129,9 +129,10 @@ export abstract class McpAgent<
 
   /**
    * MCP over an agent binding: one JSON-RPC message (or batch) from an `RpcClientTransport`; resolves
-   * with what the server sends back for it. Serves agents named `rpc:<name>`.
+   * with what the server sends back for it. Serves agents named `rpc:…` (`rpc:<name>:<session>`, one
+   * per client session).
    * @example
-   * const reply = await env.MyMcp.getByName("rpc:docs").handleMcpMessage({ jsonrpc: "2.0", id: 1, method: "ping" });
+   * const reply = await env.MyMcp.getByName("rpc:docs:Assistant/alice").handleMcpMessage({ jsonrpc: "2.0", id: 1, method: "ping" });
    */
   async handleMcpMessage(message: JSONRPCMessage | JSONRPCMessage[]): Promise<McpRpcReply> {
     if (!this.name.startsWith(RPC_AGENT_PREFIX)) {
@@ -216,8 +217,9 @@ export abstract class McpAgent<
   async #handle(request: Request, context: McpRequestContext): Promise<Response> {
     if (context.transport === "sse") return this.#handleSse(request, context);
     const stored = this.#sessions.read();
-    // A leaked session id is useless to anyone else: it answers only to the identity that opened it.
-    if (stored?.owner !== undefined && context.owner !== stored.owner) return sessionNotFound();
+    // A leaked session id is useless to anyone else: it answers only to the identity that opened it
+    // (the token's subject, or the ctx.props it was opened with), and an anonymous one to no identity.
+    if (stored !== undefined && context.owner !== stored.owner) return sessionNotFound();
     this.#adoptProps(context, stored);
     this.#sessions.touch(this.#now());
 
@@ -315,7 +317,7 @@ export abstract class McpAgent<
         const stored = this.#sessions.read();
         if (this.props === undefined && stored?.props !== undefined) this.props = stored.props as Props;
         await this.#start();
-        const transport = new RpcServerTransport(this.getRpcTransportOptions());
+        const transport = new RpcServerTransport({ clock: this[AGENT_RUNTIME].clock, ...this.getRpcTransportOptions() });
         // A handler waiting for the client (an elicitation) lives in memory: stay until it is done.
         transport.onpending = (count) => this.#holdForRpc(count > 0);
         transport.onerror = (error) => this.onError(error);

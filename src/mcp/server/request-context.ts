@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
 
 /** Which MCP transport a session speaks ("rpc": an agent binding, see RpcClientTransport). */
@@ -15,7 +16,7 @@ export interface McpRequestContext {
   readonly parsedBody?: unknown;
   /** The verified bearer token, when the endpoint is protected. */
   readonly authInfo?: AuthInfo;
-  /** The token's subject: a session answers only to the identity that opened it. */
+  /** Who is asking (the token's subject, else the `ctx.props` identity): a session answers only to the identity that opened it. */
   readonly owner?: string;
   /** Identity for `this.props`: the worker's `ctx.props`, else derived from the verified token. */
   readonly props?: Record<string, unknown>;
@@ -57,4 +58,28 @@ export function propsOfExecutionContext(ctx: unknown): Record<string, unknown> |
     throw new TypeError(`ctx.props must be a plain object (the identity for this.props), got ${Array.isArray(props) ? "an array" : typeof props}`);
   }
   return Object.keys(props).length === 0 ? undefined : (props as Record<string, unknown>);
+}
+
+/**
+ * The owner of a session opened with `ctx.props` and no bearer gate: the props themselves (a SHA-256
+ * of their JSON, keys sorted), so only requests handed the same identity reach the session.
+ * @example
+ * ownerOfProps({ sub: "alice" }) === ownerOfProps({ sub: "alice" }); // true; "props:<64 hex digits>"
+ */
+export function ownerOfProps(props: Record<string, unknown>): string {
+  let json: string;
+  try {
+    json = JSON.stringify(props, (_key, value: unknown) => (isPlainObject(value) ? sortedKeys(value) : value));
+  } catch (error) {
+    throw new TypeError(`ctx.props must be JSON (it is stored with the session): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return `props:${createHash("sha256").update(json).digest("hex")}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function sortedKeys(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, value[key]]));
 }

@@ -4,7 +4,7 @@ import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
-import { attachMcpContext, propsOfExecutionContext, sessionAgentName } from "./request-context.ts";
+import { attachMcpContext, ownerOfProps, propsOfExecutionContext, sessionAgentName } from "./request-context.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { routeSse, routeStreamable } from "./routes.ts";
 
@@ -115,9 +115,10 @@ export function createAgentMcpEndpoint(
         if (!outcome.ok) return withCors(outcome.response, cors);
         auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }
-      // A wrapping worker's verified identity (ctx.props) is what the session sees as this.props.
+      // A wrapping worker's verified identity (ctx.props) is what the session sees as this.props;
+      // without a bearer gate it is also who owns the session.
       const handedProps = propsOfExecutionContext(ctx);
-      if (handedProps !== undefined) auth = { ...auth, props: handedProps };
+      if (handedProps !== undefined) auth = { ...auth, props: handedProps, ...(gate ? {} : { owner: ownerOfProps(handedProps) }) };
       let namespace = namespaces.get(env);
       if (namespace === undefined) namespaces.set(env, (namespace = findNamespace(env, agentClass, options.binding)));
       const transport = kind === "auto" ? autoTransport(request, isMessage) : kind;
