@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readStreamBytesUpTo } from "../gateway/bounded-body.ts";
 import { EmailError } from "./errors.ts";
+import { InboundEmail } from "./inbound-email.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { AgentEmail, ForwardableEmailMessage } from "./types.ts";
 
@@ -51,11 +52,14 @@ export function agentEmailFrom(payload: AgentEmailPayload): AgentEmail {
     ...(payload.secureRouted ? { _secureRouted: true } : {}),
     getRaw: async () => {
       const entry = liveEmail(bridge, "read the message");
+      // One copy, the agent's own: of the received bytes, or of a foreign message's stream read once.
+      const received = InboundEmail.bytesOf(entry.message);
+      if (received) return received.slice();
       entry.raw ??= readStreamBytesUpTo(entry.message.raw, Math.max(EMAIL_LIMITS.maxEmailBytes, entry.message.rawSize)).then((bytes) => {
         if (!bytes) throw new EmailError("limit", `The message is larger than ${EMAIL_LIMITS.maxEmailBytes} bytes (maxEmailBytes)`);
         return bytes;
       });
-      return new Uint8Array(await entry.raw);
+      return (await entry.raw).slice();
     },
     setReject: (reason) => liveEmail(bridge, "reject").message.setReject(reason),
     forward: (rcptTo, headers) => liveEmail(bridge, "forward").message.forward(rcptTo, headers),

@@ -2,51 +2,59 @@ import { EmailError } from "./errors.ts";
 import { parseHeaderBlock } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
 import { resolveOutbound } from "./outbound.ts";
-import type { EmailExecutionContext, WorkerEmail } from "./types.ts";
+import type { EmailExecutionContext, EmailHeader, WorkerEmail } from "./types.ts";
 
-/** One received message: the bytes and the envelope. */
-export interface InboundMail {
-  raw: Uint8Array;
-  from: string;
-  recipients: readonly string[];
+/** One received message: its bytes, envelope sender and header fields (parsed once for all recipients). */
+export interface ReceivedMail {
+  readonly raw: Uint8Array;
+  readonly from: string;
+  readonly fields: readonly EmailHeader[];
 }
 
-/** How a delivery ended; the SMTP listener and the webhook turn it into their answers. */
-export type DeliveryOutcome =
-  | { kind: "accepted"; recipients: readonly string[] }
-  /** The handler called setReject. */
+/** A received message, its header block parsed. */
+export function receivedMail(raw: Uint8Array, from: string): ReceivedMail {
+  return { raw, from, fields: parseHeaderBlock(raw) };
+}
+
+/** How the delivery to one recipient ended; the SMTP listener and the webhook turn it into their answers. */
+export type RecipientOutcome =
+  | { kind: "accepted"; recipient: string }
+  /** The handler called setReject (or there is no handler). */
   | { kind: "rejected"; recipient: string; reason: string }
   /** The handler threw; `permanent` when retrying cannot help (no agent for the address), else the sender retries. */
   | { kind: "failed"; recipient: string; error: unknown; permanent: boolean };
 
+/** Whether an outcome is final: the same message to the same recipient must not be handled again. */
+export function isFinal(outcome: RecipientOutcome): boolean {
+  return outcome.kind !== "failed" || outcome.permanent;
+}
+
 /**
- * Hands a received message to the worker's email handler, once per recipient, in order (each
- * sees its own `message.to`, as with Cloudflare). Stops at the first rejection or failure: the
- * message is then refused as a whole, and recipients handled before it keep their copy.
+ * Hands a received message to the worker's email handler for one recipient (`message.to`, as with
+ * Cloudflare). Each recipient is its own delivery, so that a failure for one never makes the
+ * sender send the message again to another.
  */
-export async function deliverInbound(
-  mail: InboundMail,
+export async function deliverTo(
+  mail: ReceivedMail,
+  recipient: string,
   handler: WorkerEmail | undefined,
   env: Record<string, unknown>,
-): Promise<DeliveryOutcome> {
-  const first = mail.recipients[0] ?? "";
-  if (!handler) {
-    return { kind: "rejected", recipient: first, reason: "This server does not accept mail: its worker has no email handler" };
-  }
-  const fields = parseHeaderBlock(mail.raw);
-  const outbound = () => resolveOutbound(env);
-  for (const recipient of mail.recipients) {
-    const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields, outbound });
-    try {
-      await handler(message, env, executionContext);
-    } catch (error) {
-      message.markAnswered();
-      return { kind: "failed", recipient, error, permanent: error instanceof EmailError && error.code === "unknown_agent" };
-    }
+): Promise<RecipientOutcome> {
+  if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
+  const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => resolveOutbound(env) });
+  try {
+    await handler(message, env, executionContext);
+  } catch (error) {
     message.markAnswered();
-    if (message.rejection !== undefined) return { kind: "rejected", recipient, reason: message.rejection };
+    const permanent = error instanceof EmailError && error.code === "unknown_agent";
+    if (!permanent && message.sentOut) {
+      console.warn(`[hearth] the email handler for ${recipient} threw after a reply or forward went out; the retry may send it again`);
+    }
+    return { kind: "failed", recipient, error, permanent };
   }
-  return { kind: "accepted", recipients: mail.recipients };
+  message.markAnswered();
+  if (message.rejection !== undefined) return { kind: "rejected", recipient, reason: message.rejection };
+  return { kind: "accepted", recipient };
 }
 
 const executionContext: EmailExecutionContext = {

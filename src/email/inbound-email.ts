@@ -4,6 +4,9 @@ import { toHeaders } from "./headers.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { EmailHeader, EmailSendResult, ForwardableEmailMessage, RawEmailMessage, SendEmail } from "./types.ts";
 
+/** Size of the chunks of `message.raw`. */
+const STREAM_CHUNK_BYTES = 64 * 1024;
+
 /** What an inbound message is made of: its envelope, bytes and parsed header fields. */
 export interface InboundEmailInit {
   from: string;
@@ -30,6 +33,7 @@ export class InboundEmail implements ForwardableEmailMessage {
   #rejection: string | undefined;
   #replied = false;
   #answered = false;
+  #sentOut = false;
 
   constructor(init: InboundEmailInit) {
     this.from = init.from;
@@ -41,15 +45,31 @@ export class InboundEmail implements ForwardableEmailMessage {
     this.#outbound = init.outbound;
   }
 
-  /** The whole message; each read gets a fresh stream. */
+  /**
+   * The whole message; each read gets a fresh stream. Chunks are copied as they are pulled, so a
+   * reader never holds a second copy of the whole message (nor can it change the bytes others see).
+   */
   get raw(): ReadableStream<Uint8Array> {
     const bytes = this.#bytes;
+    let offset = 0;
     return new ReadableStream({
-      start(controller) {
-        controller.enqueue(bytes.slice());
-        controller.close();
+      pull(controller) {
+        if (offset >= bytes.byteLength) return controller.close();
+        const end = Math.min(offset + STREAM_CHUNK_BYTES, bytes.byteLength);
+        controller.enqueue(bytes.slice(offset, end));
+        offset = end;
       },
     });
+  }
+
+  /** @internal The received bytes, shared: for Hearth's own readers, which copy what they hand out. */
+  static bytesOf(message: ForwardableEmailMessage): Uint8Array | undefined {
+    return #bytes in message ? message.#bytes : undefined;
+  }
+
+  /** Whether a reply or a forward has gone out: a retry of this delivery would send it again. */
+  get sentOut(): boolean {
+    return this.#sentOut;
   }
 
   /** The reason given to setReject, once the handler rejected the message. */
@@ -84,7 +104,9 @@ export class InboundEmail implements ForwardableEmailMessage {
       throw new EmailError("limit", `The forwarded message is larger than ${EMAIL_LIMITS.maxEmailBytes} bytes (maxEmailBytes)`);
     }
     // The envelope sender is the address that received the message: ours to send from.
-    return this.#outbound().send(new EmailMessage(this.to, rcptTo.trim(), raw));
+    const result = await this.#outbound().send(new EmailMessage(this.to, rcptTo.trim(), raw));
+    this.#sentOut = true;
+    return result;
   }
 
   async reply(message: RawEmailMessage): Promise<EmailSendResult> {
@@ -99,7 +121,9 @@ export class InboundEmail implements ForwardableEmailMessage {
     this.#replied = true;
     try {
       const raw = await rawBytes(message.raw);
-      return await this.#outbound().send(new EmailMessage(message.from, message.to, raw));
+      const result = await this.#outbound().send(new EmailMessage(message.from, message.to, raw));
+      this.#sentOut = true;
+      return result;
     } catch (error) {
       this.#replied = false;
       throw error;

@@ -3,7 +3,8 @@ import { routeAgentRequest } from "../gateway/route.ts";
 import { SMTP_URL_VAR, smtpBindingFor } from "./outbound.ts";
 import { startSmtpListener, type SmtpListener } from "./smtp-listener.ts";
 import type { WorkerEmail } from "./types.ts";
-import { createMailWebhook, WEBHOOK_PATH, WEBHOOK_SECRET_VAR } from "./webhook.ts";
+import { EmailError } from "./errors.ts";
+import { createMailWebhook, WEBHOOK_AUTH_VAR, WEBHOOK_PATH, WEBHOOK_SECRET_VAR, type MailWebhookAuth } from "./webhook.ts";
 
 /** The variable that turns the SMTP listener on, like `--smtp-port`. */
 export const SMTP_PORT_VAR = "HEARTH_SMTP_PORT";
@@ -19,7 +20,7 @@ export interface EmailServiceOptions {
   smtpPort: number | undefined;
   /** Address to bind the listener to: the HTTP server's. */
   hostname: string;
-  /** Where HEARTH_SMTP_URL and HEARTH_EMAIL_WEBHOOK_SECRET are read (the process environment). */
+  /** Where HEARTH_SMTP_URL, HEARTH_EMAIL_WEBHOOK_SECRET and HEARTH_EMAIL_WEBHOOK_AUTH are read (the process environment). */
   vars: Readonly<Record<string, string | undefined>>;
 }
 
@@ -39,7 +40,8 @@ export interface EmailService {
 
 /**
  * Starts what the environment and flags ask for: `env.EMAIL` over HEARTH_SMTP_URL, the SMTP
- * listener on `smtpPort`, the webhook at `/_hearth/email` with HEARTH_EMAIL_WEBHOOK_SECRET.
+ * listener on `smtpPort`, the webhook at `/_hearth/email` with HEARTH_EMAIL_WEBHOOK_SECRET (signed
+ * requests with HEARTH_EMAIL_WEBHOOK_AUTH=signature).
  * @example
  * const mail = await startEmailService({ env: host.env, handler: entry.email, fetch: entry.fetch, smtpPort: 2525, hostname: "127.0.0.1", vars: process.env });
  * await serve({ host, fetch: mail.fetch });
@@ -59,7 +61,7 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
   let webhookPath: string | undefined;
   const secret = options.vars[WEBHOOK_SECRET_VAR];
   if (secret) {
-    const webhook = createMailWebhook({ secret, handler: options.handler, env: options.env });
+    const webhook = createMailWebhook({ secret, auth: webhookAuth(options.vars[WEBHOOK_AUTH_VAR]), handler: options.handler, env: options.env });
     const inner = options.fetch ?? agentsOnly;
     fetch = (request, env, ctx) => webhook(request) ?? inner(request, env, ctx);
     webhookPath = WEBHOOK_PATH;
@@ -84,6 +86,14 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
       await smtp?.close();
     },
   };
+}
+
+/** HEARTH_EMAIL_WEBHOOK_AUTH: `bearer` when unset. */
+function webhookAuth(value: string | undefined): MailWebhookAuth {
+  const mode = (value ?? "").trim().toLowerCase();
+  if (mode === "" || mode === "bearer") return "bearer";
+  if (mode === "signature") return "signature";
+  throw new EmailError("not_configured", `${WEBHOOK_AUTH_VAR} must be "bearer" or "signature", got ${JSON.stringify(value)}`);
 }
 
 /** The server's own behaviour without a worker fetch: agents, else 404. */

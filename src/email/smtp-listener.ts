@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from "smtp-server";
-import { deliverInbound, type DeliveryOutcome } from "./deliver.ts";
+import { SMTPServer, type SMTPServerDataStream } from "smtp-server";
+import { ByteBudget } from "./byte-budget.ts";
+import { deliverTo, receivedMail, type RecipientOutcome } from "./deliver.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { WorkerEmail } from "./types.ts";
 
@@ -17,10 +18,10 @@ export interface SmtpListenerOptions {
   serverName?: string;
   /** Largest message accepted, in bytes. Default 25 MiB (`maxEmailBytes`). */
   maxEmailBytes?: number;
-  /** Recipients per message. Default 50 (`maxEmailRecipients`). */
-  maxRecipients?: number;
   /** Clients connected at once. Default 100 (`maxSmtpClients`). */
   maxClients?: number;
+  /** Bytes of messages held in memory at once, all clients together. Default 100 MiB (`maxSmtpInFlightBytes`). */
+  maxInFlightBytes?: number;
 }
 
 export interface SmtpListener {
@@ -42,14 +43,21 @@ function smtpError(responseCode: number, message: string): SmtpError {
  * Receives mail over SMTP (plain, no AUTH: an inbound MX, or behind one) and hands each message
  * to the worker's email handler as a `ForwardableEmailMessage`, answering the sender with what
  * happened: 250 accepted, 550 when the handler called `setReject` (with its reason), 451 when it
- * threw (the sender retries later), 552 over `maxEmailBytes`, 452 past `maxEmailRecipients`.
+ * threw (the sender retries later), 552 over `maxEmailBytes`. One recipient per transaction: a
+ * second RCPT TO gets 452 (4.5.3) and the sender sends it the message in a new transaction, so a
+ * failure for one recipient never makes the sender repeat the message to another. Messages held
+ * at once are capped by `maxInFlightBytes` (452, 4.3.1: the sender retries later).
  * @example
  * const smtp = await startSmtpListener({ handler: worker.email, env: host.env, port: 2525 });
  * console.log(smtp.url); // smtp://127.0.0.1:2525
  */
 export async function startSmtpListener(options: SmtpListenerOptions): Promise<SmtpListener> {
   const maxBytes = options.maxEmailBytes ?? EMAIL_LIMITS.maxEmailBytes;
-  const maxRecipients = options.maxRecipients ?? EMAIL_LIMITS.maxEmailRecipients;
+  const budget = new ByteBudget(options.maxInFlightBytes ?? EMAIL_LIMITS.maxSmtpInFlightBytes);
+  if (budget.limit < maxBytes) {
+    // Else a message of the largest size would be refused as "try again later" forever.
+    throw new RangeError(`startSmtpListener: maxInFlightBytes (${budget.limit}) must be at least maxEmailBytes (${maxBytes})`);
+  }
   const hostname = options.hostname ?? "127.0.0.1";
 
   const server = new SMTPServer({
@@ -61,24 +69,33 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     disableReverseLookup: true,
     logger: false,
     closeTimeout: 5_000,
+    onMailFrom(address, _session, callback) {
+      // A declared size that cannot fit now is refused before the client sends the bytes.
+      const declared = address.args ? Number(address.args.SIZE) : Number.NaN;
+      if (declared > budget.available && declared <= maxBytes) return callback(busy());
+      callback();
+    },
     onRcptTo(address, session, callback) {
       if (!options.handler) return callback(smtpError(550, "This server does not accept mail: its worker has no email handler"));
-      if (session.envelope.rcptTo.length >= maxRecipients) {
-        return callback(smtpError(452, `Too many recipients: at most ${maxRecipients} per message (maxEmailRecipients); send the rest in another transaction`));
+      const taken = session.envelope.rcptTo[0];
+      if (taken && taken.address.toLowerCase() !== address.address.toLowerCase()) {
+        return callback(smtpError(452, "4.5.3 Too many recipients: one per transaction here; send the message to the others in a new transaction"));
       }
       callback();
     },
     onData(stream, session, callback) {
-      collect(stream, maxBytes).then(
-        async (raw) => {
-          if (!raw) return callback(smtpError(552, `Message too large: at most ${maxBytes} bytes (maxEmailBytes)`));
-          const outcome = await deliverInbound(
-            { raw, from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "", recipients: recipientsOf(session) },
-            options.handler,
-            options.env,
-          );
-          const error = answerFor(outcome);
-          callback(error);
+      collect(stream, maxBytes, budget).then(
+        async (received) => {
+          if (received === "too_large") return callback(smtpError(552, `Message too large: at most ${maxBytes} bytes (maxEmailBytes)`));
+          if (received === "over_budget") return callback(busy());
+          try {
+            const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+            // One recipient per transaction (onRcptTo): its outcome is the transaction's answer.
+            const recipient = session.envelope.rcptTo[0]?.address ?? "";
+            callback(answerFor(await deliverTo(receivedMail(received, from), recipient, options.handler, options.env)));
+          } finally {
+            budget.give(received.byteLength);
+          }
         },
         (error: unknown) => callback(smtpError(451, `Could not read the message: ${(error as Error).message}`)),
       );
@@ -103,25 +120,52 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
   };
 }
 
-function recipientsOf(session: SMTPServerSession): string[] {
-  return session.envelope.rcptTo.map((rcpt) => rcpt.address);
+function busy(): SmtpError {
+  return smtpError(452, "4.3.1 Insufficient system storage: too much mail is being received at once (maxSmtpInFlightBytes); try again later");
 }
 
-/** The message bytes, or undefined when it went over `maxBytes` (the rest is read and dropped). */
-function collect(stream: SMTPServerDataStream, maxBytes: number): Promise<Uint8Array | undefined> {
+/**
+ * The message bytes, taken from `budget` as they arrive (the caller gives them back), or why
+ * not: over `maxBytes`, or over what the budget has left. Either way the rest is read and dropped.
+ */
+function collect(stream: SMTPServerDataStream, maxBytes: number, budget: ByteBudget): Promise<Uint8Array | "too_large" | "over_budget"> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
+    let chunks: Buffer[] = [];
+    let taken = 0;
+    let refused: "too_large" | "over_budget" | undefined;
+    let settled = false;
+    const drop = (reason: "too_large" | "over_budget") => {
+      refused = reason;
+      chunks = [];
+      budget.give(taken);
+      taken = 0;
+    };
     stream.on("data", (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size <= maxBytes) chunks.push(chunk);
+      if (refused) return;
+      if (taken + chunk.byteLength > maxBytes) return drop("too_large");
+      if (!budget.tryTake(chunk.byteLength)) return drop("over_budget");
+      taken += chunk.byteLength;
+      chunks.push(chunk);
     });
-    stream.once("error", reject);
-    stream.once("end", () => resolve(stream.sizeExceeded || size > maxBytes ? undefined : Buffer.concat(chunks)));
+    stream.once("end", () => {
+      settled = true;
+      if (stream.sizeExceeded && !refused) drop("too_large");
+      if (refused) return resolve(refused);
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, taken));
+    });
+    // A client gone mid-message: what it sent is given back.
+    const abandon = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      drop(refused ?? "too_large");
+      reject(error ?? new Error("The connection closed before the message was received in full"));
+    };
+    stream.once("error", abandon);
+    stream.once("close", () => abandon());
   });
 }
 
-function answerFor(outcome: DeliveryOutcome): SmtpError | null {
+function answerFor(outcome: RecipientOutcome): SmtpError | null {
   switch (outcome.kind) {
     case "accepted":
       return null;

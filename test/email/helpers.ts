@@ -71,8 +71,8 @@ export async function startMailSink(): Promise<MailSink> {
 
 /** The outcome of one SMTP submission: accepted, or the server's refusal. */
 export type SendOutcome =
-  | { ok: true; accepted: string[]; rejected: string[]; rejectedCodes: number[]; messageId: string }
-  | { ok: false; responseCode: number | undefined; response: string };
+  | { ok: true; accepted: string[]; rejected: string[]; rejectedCodes: number[]; rejectedResponses: string[]; messageId: string }
+  | { ok: false; responseCode: number | undefined; response: string; command: string | undefined };
 
 /** Sends a message to an SMTP server the way any mail client does (nodemailer, plain SMTP). */
 export async function sendMail(url: string, message: SendMailOptions): Promise<SendOutcome> {
@@ -81,7 +81,7 @@ export async function sendMail(url: string, message: SendMailOptions): Promise<S
     const info = (await transport.sendMail(message)) as {
       accepted: string[];
       rejected: string[];
-      rejectedErrors?: { responseCode?: number }[];
+      rejectedErrors?: { responseCode?: number; response?: string }[];
       messageId: string;
     };
     return {
@@ -89,12 +89,45 @@ export async function sendMail(url: string, message: SendMailOptions): Promise<S
       accepted: info.accepted.map(String),
       rejected: info.rejected.map(String),
       rejectedCodes: (info.rejectedErrors ?? []).map((e) => e.responseCode ?? 0),
+      rejectedResponses: (info.rejectedErrors ?? []).map((e) => e.response ?? ""),
       messageId: info.messageId,
     };
   } catch (error) {
-    const detail = error as { responseCode?: number; response?: string; message: string };
-    return { ok: false, responseCode: detail.responseCode, response: detail.response ?? detail.message };
+    const detail = error as { responseCode?: number; response?: string; command?: string; message: string };
+    return { ok: false, responseCode: detail.responseCode, response: detail.response ?? detail.message, command: detail.command };
   } finally {
     transport.close();
   }
+}
+
+/** Where a message ended up after an MTA-like sender gave up or finished. */
+export interface MtaResult {
+  delivered: string[];
+  refused: string[];
+  /** SMTP transactions it took. */
+  transactions: number;
+}
+
+/**
+ * Sends a message to several recipients the way mail servers do: recipients deferred with a 4xx
+ * (at RCPT TO, or the whole transaction at DATA) are sent the message again in a new transaction;
+ * 5xx ones are given up. Stops after `maxTransactions`.
+ */
+export async function sendLikeAnMta(url: string, envelope: { from: string; to: string[] }, raw: string, maxTransactions = 10): Promise<MtaResult> {
+  const result: MtaResult = { delivered: [], refused: [], transactions: 0 };
+  let pending = [...envelope.to];
+  while (pending.length > 0 && result.transactions < maxTransactions) {
+    result.transactions++;
+    const sent = await sendMail(url, { envelope: { from: envelope.from, to: pending }, raw });
+    if (sent.ok) {
+      result.delivered.push(...sent.accepted);
+      const deferred = sent.rejected.filter((_, i) => (sent.rejectedCodes[i] ?? 500) < 500);
+      result.refused.push(...sent.rejected.filter((address) => !deferred.includes(address)));
+      pending = deferred;
+    } else if ((sent.responseCode ?? 500) >= 500) {
+      result.refused.push(...pending);
+      pending = [];
+    }
+  }
+  return result;
 }

@@ -1,7 +1,8 @@
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSmtpListener, type SmtpListener } from "../../src/email/index.ts";
+import { startSmtpListener, type SmtpListener, type WorkerEmail } from "../../src/email/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { sendMail, startMailSink, type MailSink } from "./helpers.ts";
+import { sendLikeAnMta, sendMail, startMailSink, type MailSink } from "./helpers.ts";
 import { email, Inbox, refusals } from "./inbox-agent.ts";
 
 const SECRET = "test-secret";
@@ -133,10 +134,40 @@ describe("mail into Hearth's SMTP listener", () => {
   });
 });
 
+describe("one recipient per SMTP transaction", () => {
+  it("gives each recipient one copy when a sender retries a recipient that failed (here the 2nd, once)", async () => {
+    const failOnce = new Set(["r2@example.com"]);
+    const flaky: WorkerEmail = async (message, env) => {
+      if (failOnce.delete(message.to)) throw new Error("r2's store is down for a moment");
+      await email(message, env);
+    };
+    const listener = await startSmtpListener({ handler: flaky, env: t.env, port: 0 });
+    try {
+      const raw = "From: ada@example.org\r\nTo: r1@example.com, r2@example.com, r3@example.com\r\nSubject: Many\r\n\r\nonce each\r\n";
+      const result = await sendLikeAnMta(listener.url, { from: "ada@example.org", to: ["r1@example.com", "r2@example.com", "r3@example.com"] }, raw);
+      for (const name of ["r1", "r2", "r3"]) {
+        expect((await inbox(name).messages()).map((m) => m.recipient)).toEqual([`${name}@example.com`]);
+      }
+      // r1 alone; r2 (451, retried) with r3 deferred (452); r2; r3.
+      expect(result).toEqual({ delivered: ["r1@example.com", "r2@example.com", "r3@example.com"], refused: [], transactions: 4 });
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("answers a second RCPT TO with 452 4.5.3, so the sender sends that recipient a transaction of its own", async () => {
+    const sent = await sendMail(smtp.url, { envelope: { from: "ada@example.org", to: ["solo@example.com", "other@example.com"] }, raw: "Subject: Solo\r\n\r\nx\r\n" });
+    expect(sent).toMatchObject({ ok: true, accepted: ["solo@example.com"], rejected: ["other@example.com"], rejectedCodes: [452] });
+    expect(sent.ok && sent.rejectedResponses[0]).toMatch(/^452 4\.5\.3 Too many recipients/);
+    expect((await inbox("solo").messages()).map((m) => m.subject)).toEqual(["Solo"]);
+    expect(await inbox("other").messages()).toEqual([]);
+  });
+});
+
 describe("limits of the SMTP listener", () => {
   let small: SmtpListener;
   beforeAll(async () => {
-    small = await startSmtpListener({ handler: email, env: t.env, port: 0, maxEmailBytes: 64 * 1024, maxRecipients: 2 });
+    small = await startSmtpListener({ handler: email, env: t.env, port: 0, maxEmailBytes: 64 * 1024 });
   });
   afterAll(() => small.close());
 
@@ -146,17 +177,58 @@ describe("limits of the SMTP listener", () => {
     expect(await inbox("big").messages()).toEqual([]);
   });
 
-  it("answers 452 past maxEmailRecipients, delivering to the recipients it took", async () => {
-    const sent = await sendMail(small.url, {
-      from: "ada@example.org",
-      to: ["r1@example.com", "r2@example.com", "r3@example.com"],
-      subject: "Many",
-      text: "x",
-    });
-    expect(sent).toMatchObject({ ok: true, accepted: ["r1@example.com", "r2@example.com"], rejected: ["r3@example.com"], rejectedCodes: [452] });
-    expect((await inbox("r1").messages()).map((m) => m.subject)).toEqual(["Many"]);
-    expect((await inbox("r2").messages()).map((m) => m.recipient)).toEqual(["r2@example.com"]);
-    expect(await inbox("r3").messages()).toEqual([]);
+  it("holds at most maxInFlightBytes of mail at once: more gets 452 4.3.1 (at MAIL FROM when SIZE says so) until there is room", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const slow: WorkerEmail = async (message, env) => {
+      if (message.to.startsWith("slow@")) {
+        entered();
+        await held;
+      }
+      await email(message, env);
+    };
+    const tight = await startSmtpListener({ handler: slow, env: t.env, port: 0, maxEmailBytes: 64 * 1024, maxInFlightBytes: 100 * 1024 });
+    try {
+      const raw = `Subject: Sixty\r\n\r\n${`${"a".repeat(998)}\r\n`.repeat(60)}`;
+      const first = sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["slow@example.com"] }, raw });
+      await inside;
+      const refused = await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["later@example.com"] }, raw });
+      expect(refused).toMatchObject({ ok: false, responseCode: 452, command: "DATA" });
+      expect(refused.ok === false && refused.response).toMatch(/4\.3\.1 .*maxSmtpInFlightBytes/);
+      const declared = await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["later@example.com"], size: raw.length } as never, raw });
+      expect(declared).toMatchObject({ ok: false, responseCode: 452, command: "MAIL FROM" });
+      release();
+      expect(await first).toMatchObject({ ok: true });
+      expect(await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["later@example.com"] }, raw })).toMatchObject({ ok: true });
+      expect((await inbox("slow").messages()).map((m) => m.subject)).toEqual(["Sixty"]);
+      expect((await inbox("later").messages()).map((m) => m.subject)).toEqual(["Sixty"]);
+    } finally {
+      release();
+      await tight.close();
+    }
+  });
+
+  it("gives back the bytes of a client that leaves in the middle of a message", async () => {
+    const tight = await startSmtpListener({ handler: email, env: t.env, port: 0, maxEmailBytes: 64 * 1024, maxInFlightBytes: 100 * 1024 });
+    try {
+      await leaveMidMessage(tight.url, 60 * 1024);
+      const raw = `Subject: After\r\n\r\n${`${"b".repeat(998)}\r\n`.repeat(60)}`;
+      // The listener notices the departure on its own time: retry while it answers "try again later".
+      let sent = await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["after@example.com"] }, raw });
+      for (let attempt = 1; !sent.ok && sent.responseCode === 452 && attempt < 20; attempt++) {
+        sent = await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["after@example.com"] }, raw });
+      }
+      expect(sent).toMatchObject({ ok: true });
+      expect((await inbox("after").messages()).map((m) => m.subject)).toEqual(["After"]);
+    } finally {
+      await tight.close();
+    }
+  });
+
+  it("refuses a budget smaller than the largest message", async () => {
+    await expect(startSmtpListener({ handler: email, env: t.env, port: 0, maxEmailBytes: 2048, maxInFlightBytes: 1024 })).rejects.toThrow(/maxInFlightBytes \(1024\) must be at least maxEmailBytes \(2048\)/);
   });
 
   it("refuses every recipient when the worker has no email handler", async () => {
@@ -170,3 +242,33 @@ describe("limits of the SMTP listener", () => {
     }
   });
 });
+
+/** Starts a message over a plain socket, sends `bytes` of it, and closes the connection without the final dot. */
+async function leaveMidMessage(url: string, bytes: number): Promise<void> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  socket.setEncoding("utf8");
+  let received = "";
+  const waitFor = (code: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!new RegExp(`^${code} `, "m").test(received)) return;
+        socket.off("data", onData);
+        resolve();
+      };
+      const onData = (chunk: string) => {
+        received += chunk;
+        check();
+      };
+      socket.on("data", onData);
+      socket.once("error", reject);
+      check();
+    });
+  await waitFor("220");
+  socket.write("EHLO leaver\r\nMAIL FROM:<ada@example.org>\r\nRCPT TO:<gone@example.com>\r\nDATA\r\n");
+  await waitFor("354");
+  socket.write(`Subject: Gone\r\n\r\n${`${"c".repeat(1022)}\r\n`.repeat(Math.floor(bytes / 1024))}`);
+  // end(), not destroy(): the bytes reach the listener before the connection closes.
+  await new Promise<void>((resolve) => socket.end(resolve));
+  socket.destroy();
+}

@@ -61,7 +61,7 @@ describe("the inbound-mail webhook", () => {
   it("answers 422 with the reason when the handler rejects the message", async () => {
     const response = await post(raw("blocked@example.com", "Nope"));
     expect(response.status).toBe(422);
-    expect(await response.json()).toEqual({ accepted: false, recipient: "blocked@example.com", error: "Blocked by policy" });
+    expect(await response.json()).toEqual({ accepted: false, recipient: "blocked@example.com", delivered: [], error: "Blocked by policy" });
   });
 
   it("answers 503 (retry later) when the agent fails, keeping nothing of it", async () => {
@@ -77,6 +77,24 @@ describe("the inbound-mail webhook", () => {
     const noRecipient = await post("From: ada@example.org\r\nSubject: x\r\n\r\nbody\r\n");
     expect(noRecipient.status).toBe(400);
     expect(await noRecipient.json()).toEqual({ error: expect.stringContaining("No recipient") });
+    const notAnAddress = await post("From: ada@example.org\r\nTo: Team: ;\r\nSubject: x\r\n\r\nbody\r\n");
+    expect(((await notAnAddress.json()) as { error: string }).error).toContain("No recipient");
+  });
+
+  it("refuses ?from and ?to values that are not mail addresses, delivering nothing", async () => {
+    for (const query of ["?to=inbox%2Bq@example.com,not%20an%20address", "?from=Ada%20%3Cada@example.org%3E&to=inbox%2Bq@example.com", "?to=inbox%2Bq@example.com%0D%0ABcc:x@y.z"]) {
+      const response = await post(raw("list@example.com", "Bad envelope"), undefined, query);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(/^Not a mail address: /);
+    }
+    expect(await t.get<Inbox>("Inbox", "q").messages()).toEqual([]);
+  });
+
+  it("hands a message to a recipient once: the same POST again is answered as a duplicate", async () => {
+    const message = "From: ada@example.org\r\nTo: twice@example.com\r\nSubject: Twice\r\nMessage-ID: <twice-1@example.org>\r\n\r\nonce\r\n";
+    expect(await (await post(message)).json()).toEqual({ accepted: true, recipients: ["twice@example.com"] });
+    expect(await (await post(message)).json()).toEqual({ accepted: true, recipients: ["twice@example.com"], duplicate: true });
+    expect((await t.get<Inbox>("Inbox", "twice").messages()).map((m) => m.subject)).toEqual(["Twice"]);
   });
 
   it("leaves other paths to the agents", async () => {
@@ -106,6 +124,31 @@ describe("webhook limits", () => {
       expect(((await many.json()) as { error: string }).error).toContain("maxEmailRecipients");
       expect(await t.get<Inbox>("Inbox", "big").messages()).toEqual([]);
       expect(await t.get<Inbox>("Inbox", "a").messages()).toEqual([]);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it("refuses a chunked body (no Content-Length) with 413 as soon as it passes maxEmailBytes", async () => {
+    const webhook = createMailWebhook({ secret: SECRET, handler: email, env: t.env, maxEmailBytes: 1024 });
+    const small = await serve({ host: t.host, port: 0, fetch: async (request) => (await webhook(request)) ?? new Response("other", { status: 404 }) });
+    try {
+      const head = new TextEncoder().encode("From: ada@example.org\r\nTo: chunked@example.com\r\nSubject: Chunked\r\n\r\n");
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent === 0) controller.enqueue(head);
+          else if (sent < 8) controller.enqueue(new Uint8Array(512).fill(0x78));
+          else controller.close();
+          sent++;
+        },
+      });
+      const request = new Request(`${small.url}/_hearth/email`, { method: "POST", headers: { authorization: `Bearer ${SECRET}` }, body, duplex: "half" } as RequestInit);
+      expect(request.headers.get("content-length")).toBeNull();
+      const response = await fetch(request);
+      expect(response.status).toBe(413);
+      expect(await response.json()).toEqual({ error: "Message too large: at most 1024 bytes (maxEmailBytes)" });
+      expect(await t.get<Inbox>("Inbox", "chunked").messages()).toEqual([]);
     } finally {
       await small.close();
     }
