@@ -8,7 +8,11 @@ import {
 } from "hearth/email";
 import PostalMime from "postal-mime";
 
-type Env = { EMAIL_SECRET: string };
+type Env = {
+  EMAIL_SECRET: string;
+  /** The desks that take mail, comma-separated (default: support). */
+  HELP_DESKS?: string;
+};
 
 interface Ticket {
   sender: string;
@@ -18,7 +22,7 @@ interface Ticket {
 }
 
 /**
- * One help desk per address: mail to `support@…` reaches `/agents/help-desk/support`. Each message
+ * One help desk per listed address: mail to `support@…` reaches `/agents/help-desk/support`. Each message
  * becomes a ticket in the desk's SQLite and gets a signed acknowledgement, so an answer to that
  * acknowledgement comes back to the same desk whatever address it is sent to.
  */
@@ -52,8 +56,15 @@ export default {
   async email(message: ForwardableEmailMessage, env: Env) {
     const replies = createSecureReplyEmailResolver(env.EMAIL_SECRET);
     const byAddress = createAddressBasedEmailResolver("HelpDesk");
+    // Each desk is a SQLite file: only the listed ones take mail, so random addresses create nothing.
+    const desks = new Set((env.HELP_DESKS ?? "support").split(",").map((desk) => desk.trim().toLowerCase()).filter(Boolean));
     await routeAgentEmail(message, env, {
-      resolver: async (m, e) => (await replies(m, e)) ?? byAddress(m, e),
+      resolver: async (m, e) => {
+        const signed = await replies(m, e);
+        if (signed) return signed;
+        const route = await byAddress(m, e);
+        return route && desks.has(route.agentId.toLowerCase()) ? route : null;
+      },
       onNoRoute: (m) => m.setReject("Unknown recipient"),
     });
   },
