@@ -14,7 +14,10 @@ import {
   type ForwardableEmailMessage,
   type SignatureFailureReason,
 } from "../../src/email/index.ts";
+import { isMailAddress } from "../../src/email/address.ts";
 import { parseHeaderBlock } from "../../src/email/headers.ts";
+import { InboundEmail } from "../../src/email/inbound-email.ts";
+import { DeliveryLedger } from "../../src/email/webhook-ledger.ts";
 import { computeAgentSignature } from "../../src/email/signing.ts";
 
 /** A message as a resolver sees it; resolvers read only `to` and `headers`. */
@@ -171,5 +174,57 @@ describe("EmailError", () => {
     expect(new EmailError("send_failed", "x", { responseCode: 421 }).permanent).toBe(false);
     expect(new EmailError("send_failed", "connection refused").permanent).toBe(false);
     expect(new EmailError("not_configured", "x").permanent).toBe(true);
+  });
+});
+
+describe("isMailAddress", () => {
+  it("takes bare addresses as mail systems write them", () => {
+    for (const address of ["ada@example.org", "inbox+billing@example.com", "o'brien@mail.example.co.uk", "δοκιμή@παράδειγμα.δοκιμή", "root@[192.0.2.1]", "x@localhost"]) {
+      expect(isMailAddress(address), address).toBe(true);
+    }
+  });
+
+  it("refuses display names, spaces, line breaks, lone parts and overlong addresses", () => {
+    for (const address of ["Ada <ada@example.org>", "a b@example.org", "a@example.org\r\nBcc: x@y.z", "@example.org", "ada@", "ada", "a@-x.org", `${"a".repeat(65)}@example.org`, `a@${"d".repeat(250)}.org`]) {
+      expect(isMailAddress(address), address).toBe(false);
+    }
+  });
+});
+
+describe("InboundEmail.raw", () => {
+  it("streams the message in chunks copied as they are read, so readers cannot change it for others", async () => {
+    const bytes = new Uint8Array(200 * 1024).fill(0x61);
+    const email = new InboundEmail({ from: "ada@example.org", to: "desk@example.com", raw: bytes, fields: [], outbound: () => ({ send: async () => ({ messageId: "" }) }) });
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of email.raw) chunks.push(chunk);
+    expect(chunks.map((c) => c.byteLength)).toEqual([65536, 65536, 65536, 8192]);
+    chunks[0]!.fill(0x7a);
+    const again = new Uint8Array(await new Response(email.raw).arrayBuffer());
+    expect(again.every((b) => b === 0x61)).toBe(true);
+    expect(InboundEmail.bytesOf(email)).toBe(bytes);
+  });
+});
+
+describe("DeliveryLedger", () => {
+  it("keeps final outcomes, forgets temporary failures, and forgets the oldest past its size", async () => {
+    const ledger = new DeliveryLedger(3600, 2);
+    ledger.record("id:<m1>", "a@x.org", Promise.resolve({ kind: "accepted", recipient: "a@x.org" }));
+    const failed = Promise.resolve({ kind: "failed" as const, recipient: "b@x.org", error: new Error("down"), permanent: false });
+    ledger.record("id:<m1>", "b@x.org", failed);
+    await failed;
+    expect(await ledger.outcomeOf("id:<m1>", "A@x.org")).toEqual({ kind: "accepted", recipient: "a@x.org" });
+    expect(ledger.outcomeOf("id:<m1>", "b@x.org")).toBeUndefined();
+    ledger.record("id:<m2>", "a@x.org", Promise.resolve({ kind: "rejected", recipient: "a@x.org", reason: "no" }));
+    ledger.record("id:<m3>", "a@x.org", Promise.resolve({ kind: "accepted", recipient: "a@x.org" }));
+    expect(ledger.outcomeOf("id:<m1>", "a@x.org")).toBeUndefined();
+    expect(await ledger.outcomeOf("id:<m2>", "a@x.org")).toMatchObject({ kind: "rejected" });
+  });
+
+  it("binds a signature to the envelope of its first use", () => {
+    const ledger = new DeliveryLedger(3600, 10);
+    const until = Date.now() + 60_000;
+    expect(ledger.claimSignature("sig", '["a","b"]', until)).toBe(true);
+    expect(ledger.claimSignature("sig", '["a","b"]', until)).toBe(true);
+    expect(ledger.claimSignature("sig", '["a","c"]', until)).toBe(false);
   });
 });
