@@ -5,7 +5,7 @@ import type { AgentDatabase } from "../storage/database.ts";
 import type { Clock } from "../time/clock.ts";
 import { FiberStore, type FiberRow } from "./fiber-store.ts";
 import { FIBER_LIMITS } from "./limits.ts";
-import { recoverFibers } from "./recovery.ts";
+import { FiberRecovery } from "./recovery.ts";
 import type {
   DeleteFibersOptions,
   FiberContext,
@@ -38,37 +38,63 @@ export interface FiberHost {
   keepAlive(): () => void;
   /** The host must wake the agent by `at`, even after a crash (the host's due index). */
   tasksChanged(at: number): void;
+  /** Runs `fn` as an event no other event interleaves with: a recovery pass of the live agent. */
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** The agent's recovery hook (overridable, so it is called through the agent). */
+/** What the fibers need from the agent. */
 export interface FiberAgent {
-  onFiberRecovered(ctx: FiberRecoveryContext): Promise<void | FiberRecoveryResult> | void | FiberRecoveryResult;
+  /** Calls the agent's onFiberRecovered (overridable, so through the agent, in its scope). */
+  recovered(ctx: FiberRecoveryContext): Promise<void | FiberRecoveryResult> | void | FiberRecoveryResult;
+  /** Reports to the agent's onError. */
+  report(error: unknown): void;
+}
+
+/** The class's fiber options, resolved from `static options`. */
+export interface FiberOptions {
+  readonly keepAliveIntervalMs: number;
+  readonly fiberRecoveryMaxAgeMs: number;
+  readonly fiberRecoveryScanDeadlineMs: number;
 }
 
 interface Running {
+  readonly name: string;
   readonly controller: AbortController;
   readonly managed: boolean;
+  /** Releases the agent's keepAlive once the fiber ends. */
+  readonly release: () => void;
+  /** Set until the fiber's record is committed and its function may start: fails the start. */
+  refuse: ((error: Error) => void) | undefined;
 }
 
 /** The fiber whose function is running, followed across awaits: what `this.stash()` writes to. */
 const currentFiber = new AsyncLocalStorage<{ id: string; stash: (data: unknown) => void }>();
 
 /**
+ * Runs code outside any event (the context at module load): a read made during a rollback or a
+ * commit must not open a savepoint for the event whose writes were just undone or committed.
+ */
+const outsideEvents = AsyncLocalStorage.snapshot();
+
+/**
  * One agent's fibers: durable records of work in progress (`runFiber`, `startFiber`), their
  * checkpoints, and their recovery after the process that ran them ended.
  *
- * Durability comes from two records, each committed before the function goes on: the fiber's row in
+ * Durability comes from two records, each committed before the function starts: the fiber's row in
  * the agent's own database, and the host's due index, which wakes the agent by itself after a crash.
+ * The row is written in the transaction of the event that starts the fiber, and the function starts
+ * once that transaction commits (the output gate): if the event, or the `transactionSync` block, fails
+ * first, the fiber never existed. A checkpoint and a fiber's end commit at once.
  * While fibers run, the agent's index entry stays at most `keepAliveIntervalMs` ahead: every wake
  * (see {@link heartbeat}) moves it on; after a crash the entry is in the past and the next process
  * wakes the agent at boot, whose start-up recovers the fiber.
  */
 export class AgentFibers {
   readonly #host: FiberHost;
-  readonly #agent: FiberAgent;
   readonly #store: FiberStore;
   readonly #report: (error: unknown) => void;
   readonly #intervalMs: number;
+  readonly #recovery: FiberRecovery;
   /** Fibers whose function runs in this instance, by id. */
   readonly #running = new Map<string, Running>();
   /** Callers waiting for a startFiber fiber to settle, by id. */
@@ -78,12 +104,28 @@ export class AgentFibers {
   /** The agent was destroyed: nothing may bring it back. */
   #destroyed = false;
 
-  constructor(host: FiberHost, agent: FiberAgent, report: (error: unknown) => void, intervalMs: number) {
+  constructor(host: FiberHost, agent: FiberAgent, options: FiberOptions) {
     this.#host = host;
-    this.#agent = agent;
     this.#store = new FiberStore(host.db);
-    this.#report = report;
-    this.#intervalMs = intervalMs;
+    this.#report = (error) => agent.report(error);
+    this.#intervalMs = options.keepAliveIntervalMs;
+    this.#recovery = new FiberRecovery({
+      store: this.#store,
+      now: () => host.clock.now(),
+      isRunning: (id) => this.#running.has(id),
+      hook: (ctx) => agent.recovered(ctx),
+      report: this.#report,
+      settled: (id) => this.#notify(id),
+      changed: () => {
+        if (!this.#left) this.#announce(false);
+      },
+      keepAlive: () => host.keepAlive(),
+      active: () => !this.#left && !this.#destroyed,
+      where: `${host.className}/${host.name}`,
+      maxAgeMs: options.fiberRecoveryMaxAgeMs,
+      deadlineMs: options.fiberRecoveryScanDeadlineMs,
+      retryDelayMs: options.keepAliveIntervalMs,
+    });
   }
 
   run<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
@@ -92,8 +134,7 @@ export class AgentFibers {
       checkName("runFiber", name);
       checkFunction("runFiber", fn);
       const id = randomUUID();
-      this.#begin({ id, name, managed: false });
-      execution = this.#execute(id, fn);
+      execution = this.#begin({ id, name, managed: false }).then(() => this.#execute(id, fn));
     } catch (error) {
       execution = Promise.reject(error as Error);
     }
@@ -102,7 +143,14 @@ export class AgentFibers {
     return execution;
   }
 
-  async start(name: string, fn: (ctx: FiberContext) => Promise<void>, options: StartFiberOptions = {}): Promise<StartFiberResult> {
+  start(name: string, fn: (ctx: FiberContext) => Promise<void>, options: StartFiberOptions = {}): Promise<StartFiberResult> {
+    const accepted = this.#start(name, fn, options);
+    // As with runFiber: `void this.startFiber(…)` in an event that then fails must not crash the process.
+    accepted.catch((error: unknown) => this.#failed(name, error));
+    return accepted;
+  }
+
+  async #start(name: string, fn: (ctx: FiberContext) => Promise<void>, options: StartFiberOptions): Promise<StartFiberResult> {
     checkName("startFiber", name);
     checkFunction("startFiber", fn);
     if (typeof options !== "object" || options === null) throw new TypeError("startFiber(): options must be an object");
@@ -116,7 +164,7 @@ export class AgentFibers {
       return { ...inspection(this.#store.get(existing.id) ?? existing), accepted: false };
     }
     const id = fiberId ?? randomUUID();
-    this.#begin({ id, name, managed: true, key: idempotencyKey ?? null, metadata: metadataJson });
+    await this.#begin({ id, name, managed: true, key: idempotencyKey ?? null, metadata: metadataJson });
     this.#execute(id, fn).catch((error: unknown) => this.#failed(name, error));
     if (waitForCompletion) await this.#settled(id);
     return { ...inspection(this.#row(id)), accepted: true };
@@ -185,31 +233,46 @@ export class AgentFibers {
   }
 
   /**
-   * At start-up, after onStart: every fiber recorded as running whose function is not running here
-   * was interrupted (its process ended); each goes to onFiberRecovered, with its last checkpoint.
+   * A recovery pass: at start-up (before onStart), and when the host wakes the live agent with
+   * recoveries due. Every fiber recorded as running whose function is not running here was
+   * interrupted (its process ended); each due one goes to onFiberRecovered, with its last checkpoint.
    */
   async recover(): Promise<void> {
     try {
-      if (!this.#store.exists) return;
-      await recoverFibers({
-        store: this.#store,
-        now: () => this.#host.clock.now(),
-        isRunning: (id) => this.#running.has(id),
-        hook: (ctx) => this.#agent.onFiberRecovered(ctx),
-        report: this.#report,
-        settled: (id) => this.#notify(id),
-        where: `${this.#host.className}/${this.#host.name}`,
-      });
-      this.#announce(false);
+      if (this.#left || !this.#store.exists) return;
+      await this.#recovery.pass();
+      if (!this.#left) this.#announce(false);
     } catch (error) {
-      // The agent starts anyway; what was not recovered waits for its next start.
+      // The agent goes on anyway; what was not recovered is recovered at a later pass.
       this.#report(new Error(`Recovering fibers failed: ${messageOf(error)}`, { cause: error }));
     }
   }
 
-  /** The host woke the agent (its due index entry came due): keep the entries coming while fibers run. */
+  /**
+   * The host woke the agent (its due index entry came due): keep the entries coming while fibers
+   * run, and recover the fibers due for it, in an event of its own after this one.
+   */
   heartbeat(): void {
-    if (!this.#left) this.#announce(false);
+    if (this.#left) return;
+    this.#announce(false);
+    if (!this.#store.exists || !this.#recovery.hasDue(this.#host.clock.now())) return;
+    // Not from the hibernation sweep, which reads the tasks too and then closes the agent (left).
+    queueMicrotask(() => {
+      if (this.#left || this.#destroyed) return;
+      this.#host.blockConcurrencyWhile(() => this.recover()).catch(this.#report);
+    });
+  }
+
+  /**
+   * A rollback (a failed event, a failed transactionSync block): the table may be gone with it, and
+   * so may the records of fibers not started yet, which then never start.
+   */
+  invalidate(): void {
+    this.#store.invalidate();
+    for (const [id, running] of this.#running) {
+      if (running.refuse === undefined || this.#left) continue;
+      if (this.#recorded(id) === false) this.#refuse(id, running, "its record was rolled back with the event or transactionSync block that started it");
+    }
   }
 
   /** The agent leaves memory (hibernation, shutdown): fibers still running here are recovered at its next start, at once. */
@@ -228,7 +291,11 @@ export class AgentFibers {
     this.#destroyed = true;
   }
 
-  #begin(fiber: { id: string; name: string; managed: boolean; key?: string | null; metadata?: string | null }): void {
+  /**
+   * Records the fiber in the current transaction; resolves once that is committed (the function may
+   * start), rejects if the record was rolled back first or the agent left memory.
+   */
+  #begin(fiber: { id: string; name: string; managed: boolean; key?: string | null; metadata?: string | null }): Promise<void> {
     if (this.#left) throw new Error(`${this.#host.className}/${this.#host.name} has left memory; a fiber cannot start on it`);
     if (this.#running.size >= FIBER_LIMITS.maxRunningFibers) {
       throw new RangeError(
@@ -236,7 +303,14 @@ export class AgentFibers {
       );
     }
     const now = this.#host.clock.now();
-    this.#running.set(fiber.id, { controller: new AbortController(), managed: fiber.managed });
+    const running: Running = {
+      name: fiber.name,
+      controller: new AbortController(),
+      managed: fiber.managed,
+      release: this.#host.keepAlive(),
+      refuse: undefined,
+    };
+    this.#running.set(fiber.id, running);
     try {
       // The wake comes first, so the index is never later than the row it must lead back to.
       this.#announce(false);
@@ -253,13 +327,45 @@ export class AgentFibers {
       });
     } catch (error) {
       this.#running.delete(fiber.id);
+      running.release();
       throw error;
     }
+    return new Promise<void>((resolve, reject) => {
+      running.refuse = reject;
+      this.#host.db.output(() => {
+        if (running.refuse === undefined) return; // refused already
+        if (this.#destroyed) this.#refuse(fiber.id, running, "the agent was destroyed");
+        else if (this.#left) this.#refuse(fiber.id, running, "the agent left memory first; it is recovered at its next start");
+        else if (this.#recorded(fiber.id) === false) this.#refuse(fiber.id, running, "its record was rolled back with the transactionSync block that started it");
+        else {
+          running.refuse = undefined;
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Whether the fiber's row exists, read outside any event; undefined when it cannot be read now. */
+  #recorded(id: string): boolean | undefined {
+    try {
+      return outsideEvents(() => this.#store.get(id) !== undefined);
+    } catch {
+      return undefined; // the next commit (or the next start) decides
+    }
+  }
+
+  /** The fiber will not start: it is forgotten here and its caller gets the reason. */
+  #refuse(id: string, running: Running, why: string): void {
+    const refuse = running.refuse;
+    running.refuse = undefined;
+    this.#running.delete(id);
+    running.release();
+    this.#notify(id);
+    refuse?.(new FiberNotStartedError(running.name, why));
   }
 
   async #execute<T>(id: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
     const running = this.#running.get(id)!;
-    const release = this.#host.keepAlive();
     const stash = (data: unknown) => this.#stash(id, data);
     try {
       const result = await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null }));
@@ -270,27 +376,37 @@ export class AgentFibers {
       throw error;
     } finally {
       this.#running.delete(id);
-      release();
+      running.release();
     }
   }
 
+  /** Durable when it returns: the checkpoint commits at once (with what the transaction holds so far). */
   #stash(id: string, data: unknown): void {
     if (!this.#running.has(id)) throw new Error(`stash(): fiber ${id} has ended; a checkpoint is written while its function runs`);
+    if (this.#host.db.inTransactionSync) {
+      throw new Error(
+        "stash() cannot run inside ctx.storage.transactionSync(): a checkpoint commits at once, which would end the block's transaction; stash before or after the block",
+      );
+    }
     const json = encodeJson("stash(): the checkpoint", data);
     this.#store.setSnapshot(id, json);
+    this.#store.commit();
   }
 
   /** The function ended: a runFiber row goes, a startFiber row records how it ended. */
   #finish(id: string, running: Running, failure: { error: unknown } | null): void {
     if (this.#left) return; // this instance's storage is closed; the row is recovered at the next start
     try {
+      // Committed at once: a fiber that ended must not be recovered, whatever the event that started it does next.
       if (!running.managed) {
         this.#store.delete(id);
+        this.#store.commit();
         return;
       }
       const now = this.#host.clock.now();
       if (failure === null) this.#store.settleRunning(id, "completed", null, now);
       else this.#store.settleRunning(id, running.controller.signal.aborted ? "aborted" : "error", messageOf(failure.error), now);
+      this.#store.commit();
       this.#notify(id);
     } catch (error) {
       this.#report(new Error(`Fiber ${id} ended but could not be recorded as ended; it will be recovered at the next start: ${messageOf(error)}`, { cause: error }));
@@ -299,7 +415,8 @@ export class AgentFibers {
 
   #failed(name: unknown, error: unknown): void {
     if (this.#left) return;
-    this.#report(new Error(`Fiber ${JSON.stringify(String(name))} failed: ${messageOf(error)}`, { cause: error }));
+    if (error instanceof FiberNotStartedError) this.#report(error);
+    else this.#report(new Error(`Fiber ${JSON.stringify(String(name))} failed: ${messageOf(error)}`, { cause: error }));
   }
 
   #existing(fiberId: string | undefined, key: string | undefined): FiberRow | undefined {
@@ -344,13 +461,22 @@ export class AgentFibers {
     if (this.#destroyed) return;
     const now = this.#host.clock.now();
     let at: number | null = this.#running.size > 0 ? (leaving ? now : now + this.#intervalMs) : null;
-    const recovery = this.#store.nextRecovery();
+    // Leaving, every recovery counts (a hook still running here is cut short); in memory, those
+    // whose hook runs need no wake, and one already due is looked at again an interval later.
+    const recovery = this.#store.nextRecovery(leaving ? undefined : this.#recovery.inFlight);
     if (recovery !== null) {
-      // While in memory a retry waits for the next start; the wakes only guard against a crash.
-      const wake = leaving ? recovery : Math.max(recovery, now + this.#intervalMs);
+      const wake = leaving || recovery > now ? recovery : now + this.#intervalMs;
       at = at === null ? wake : Math.min(at, wake);
     }
     if (at !== null) this.#host.tasksChanged(at);
+  }
+}
+
+/** A fiber whose record was never committed: its function did not run. */
+class FiberNotStartedError extends Error {
+  constructor(name: string, why: string) {
+    super(`Fiber ${JSON.stringify(name)} did not start: ${why}`);
+    this.name = "FiberNotStartedError";
   }
 }
 

@@ -1,8 +1,7 @@
-import { AGENT_RUNTIME, HANDLE, REPORT_ERROR } from "../agent/agent-base.ts";
+import { AGENT_OPTIONS, AGENT_RUNTIME, HANDLE, REPORT_ERROR } from "../agent/agent-base.ts";
 import { McpClientAgent } from "../mcp/client/mcp-client-agent.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { AgentFibers } from "./agent-fibers.ts";
-import { keepAliveIntervalOf } from "./limits.ts";
 import type {
   DeleteFibersOptions,
   FiberContext,
@@ -16,7 +15,8 @@ import type {
 
 /**
  * The fiber layer of {@link Agent}: durable execution recorded in the agent's database, recovered at
- * start-up through {@link onFiberRecovered}, with the host's due index waking the agent after a crash.
+ * start-up (before onStart) through {@link onFiberRecovered}, with the host's due index waking the
+ * agent after a crash.
  */
 export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<Env, State> {
   #fibers: AgentFibers | undefined;
@@ -25,7 +25,10 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
    * Runs `fn` as a durable fiber: recorded in this agent's database before it starts, kept in memory
    * while it runs, forgotten when it ends. If the process ends first (crash, kill, restart), the host
    * wakes the agent by itself and {@link onFiberRecovered} gets the fiber's name and last `stash()`.
-   * Failures also reach `onError`, so `void this.runFiber(…)` is safe.
+   * The record joins the calling event's transaction and `fn` starts once it is committed (at the
+   * latest at the end of the event-loop turn); if the event (or the `transactionSync` block) fails
+   * before that, `fn` never runs and the promise rejects. Failures also reach `onError`, so
+   * `void this.runFiber(…)` is safe.
    * @example
    * void this.runFiber("research", async (ctx) => {
    *   const sources = await search(topic, { signal: ctx.signal });
@@ -38,15 +41,17 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
   }
 
   /**
-   * Durably accepts background work and returns at once (or, with `waitForCompletion`, once it
-   * settled). The record is kept after it ends; a second call with the same `idempotencyKey` or
-   * `fiberId` joins the first (`accepted: false`).
+   * Durably accepts background work and returns once the record is committed (or, with
+   * `waitForCompletion`, once it settled); the commit takes along what the event wrote before it.
+   * The record is kept after it ends; a second call with the same `idempotencyKey` or `fiberId`
+   * joins the first (`accepted: false`).
    * @example
    * const receipt = await this.startFiber("reply", (ctx) => postReply(thread, { signal: ctx.signal }), {
    *   idempotencyKey: `webhook:${deliveryId}`,
    * });
    */
-  async startFiber(name: string, fn: (ctx: FiberContext) => Promise<void>, options?: StartFiberOptions): Promise<StartFiberResult> {
+  startFiber(name: string, fn: (ctx: FiberContext) => Promise<void>, options?: StartFiberOptions): Promise<StartFiberResult> {
+    // Not async: the promise handed back is the one whose failures already reach onError.
     return this.#fiberApi.start(name, fn, options);
   }
 
@@ -97,7 +102,8 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
 
   /**
    * Replaces the checkpoint of the fiber running this code (like `ctx.stash`); durable when it
-   * returns. Throws outside a fiber.
+   * returns: it commits the open transaction, with whatever the running events wrote so far. Throws
+   * outside a fiber, and inside `ctx.storage.transactionSync` (a commit would end the block).
    * @example this.stash({ done: steps.slice(0, i) });
    */
   stash(data: unknown): void {
@@ -105,9 +111,11 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
   }
 
   /**
-   * Called at start-up, before any other event, for each fiber whose process ended while it ran, with
-   * its name and last checkpoint. Resume by starting a new fiber; for a `startFiber` fiber, return how
-   * it ended. A throw is retried at a later start (at most fiberRecoveryAttempts). Default: a warning.
+   * Called at start-up, before onStart and any other event, for each fiber whose process ended while
+   * it ran, with its name and last checkpoint. Resume by starting a new fiber; for a `startFiber`
+   * fiber, return how it ended. A throw is retried with a backoff (1 s doubling, at most 5 min) until
+   * the fiber is older than `static options.fiberRecoveryMaxAgeMs` (24 h). Start-up waits for hooks at
+   * most `fiberRecoveryScanDeadlineMs` (10 s); the rest is recovered later. Default: a warning.
    * @example
    * async onFiberRecovered(ctx: FiberRecoveryContext) {
    *   if (ctx.name === "research") void this.runFiber("research", (f) => this.research(ctx.snapshot, f));
@@ -125,8 +133,20 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
   }
 
   get #fiberApi(): AgentFibers {
-    this.#fibers ??= new AgentFibers(this[AGENT_RUNTIME], this, (error) => this[REPORT_ERROR](error), keepAliveIntervalOf(this.constructor));
+    this.#fibers ??= new AgentFibers(
+      this[AGENT_RUNTIME],
+      {
+        recovered: (ctx) => this[HANDLE.scoped](() => this.onFiberRecovered(ctx)),
+        report: (error) => this[REPORT_ERROR](error),
+      },
+      this[AGENT_OPTIONS],
+    );
     return this.#fibers;
+  }
+
+  override [HANDLE.invalidate](): void {
+    super[HANDLE.invalidate]();
+    this.#fibers?.invalidate();
   }
 
   override [HANDLE.unload](): void {
@@ -135,9 +155,10 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
   }
 
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
-    await super[HANDLE.start](props);
-    // Fibers the last process left running go to onFiberRecovered, before any other event.
+    // Fibers the last process left running go to onFiberRecovered first: the Agents SDK's order
+    // (recovery, then onStart, then traffic).
     await this.#fiberApi.recover();
+    await super[HANDLE.start](props);
   }
 
   override [HANDLE.tasks](): AgentTasks {

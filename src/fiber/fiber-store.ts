@@ -37,8 +37,8 @@ const SETTLED_STATUSES: readonly FiberStatus[] = ["completed", "aborted", "inter
 
 /**
  * The SQL of an agent's fibers, in the agent's own database. The table is created on first use.
- * Every write commits at once: a fiber's record must be durable before its function goes on to do
- * things outside (and must not be undone by the rollback of whatever event happened to start it).
+ * Writes join the current event's transaction; {@link commit} makes them durable at once, for those
+ * that must be (a checkpoint, a fiber's end, each step of a recovery) — see AgentFibers.
  */
 export class FiberStore {
   readonly #db: AgentDatabase;
@@ -50,6 +50,7 @@ export class FiberStore {
 
   /** True once the table exists (an agent that never ran a fiber has none). */
   get exists(): boolean {
+    // Cached; a rollback may take a table created in the same transaction away (see invalidate).
     this.#exists ??=
       this.#db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_hearth_fibers'").get() !== undefined;
     return this.#exists;
@@ -135,23 +136,36 @@ export class FiberStore {
       .all(now) as unknown as FiberRow[];
   }
 
-  /** The earliest pending recovery, or null. */
-  nextRecovery(): number | null {
+  /** The earliest pending recovery of a fiber not in `excluding` (those being recovered), or null. */
+  nextRecovery(excluding: ReadonlySet<string> = new Set()): number | null {
     if (!this.exists) return null;
-    const row = this.#db.statement("SELECT min(recover_at) AS at FROM _hearth_fibers WHERE recover_at IS NOT NULL").get() as
-      | { at: number | null }
-      | undefined;
-    return row?.at ?? null;
+    const rows = this.#db
+      .statement("SELECT id, recover_at AS at FROM _hearth_fibers WHERE recover_at IS NOT NULL ORDER BY recover_at LIMIT ?")
+      .all(excluding.size + 1) as unknown as Array<{ id: string; at: number }>;
+    return rows.find((row) => !excluding.has(row.id))?.at ?? null;
   }
 
-  /** Counted (and committed) before the hook is called, so a hook that kills the process counts too. */
-  countRecoveryAttempt(id: string): void {
-    this.#write("UPDATE _hearth_fibers SET recovery_attempts = recovery_attempts + 1 WHERE id = ?", id);
+  /**
+   * Written (and committed) before the hook is called: the attempt is counted, and the fiber is due
+   * again at `retryAt` in case this call never returns (it kills the process, it never settles).
+   */
+  beginRecoveryAttempt(id: string, retryAt: number): void {
+    this.#write(
+      "UPDATE _hearth_fibers SET recovery_attempts = recovery_attempts + 1, recover_at = ? WHERE id = ? AND status = 'interrupted'",
+      retryAt,
+      id,
+    );
   }
 
-  /** The hook threw: try again from `retryAt`, or (null) no more. */
+  /** Fibers a recovery pass did not reach in time: due again at `at`. */
+  deferRecovery(ids: readonly string[], at: number): void {
+    if (ids.length === 0) return;
+    this.#write("UPDATE _hearth_fibers SET recover_at = ?1 WHERE id IN (SELECT value FROM json_each(?2))", at, JSON.stringify(ids));
+  }
+
+  /** The hook threw: try again from `retryAt`, or (null) no more. Not for a fiber settled meanwhile (resolveFiber). */
   recoveryFailed(id: string, error: string, retryAt: number | null): void {
-    this.#write("UPDATE _hearth_fibers SET error = ?, recover_at = ? WHERE id = ?", error, retryAt, id);
+    this.#write("UPDATE _hearth_fibers SET error = ?, recover_at = ? WHERE id = ? AND status = 'interrupted'", error, retryAt, id);
   }
 
   /** Recovery is over for this (kept) fiber; with a result, the fiber settles as it says. */
@@ -197,18 +211,26 @@ export class FiberStore {
     );
   }
 
+  /** Commits the open transaction now: what was written so far (by anyone) is durable. */
+  commit(): void {
+    this.#db.flush();
+  }
+
+  /** A rollback happened: the table may be gone with it, ask again. */
+  invalidate(): void {
+    this.#exists = undefined;
+  }
+
   #ensure(): void {
     if (this.exists) return;
     this.#db.execScript(SCHEMA);
-    this.#db.flush(); // committed on its own: no later rollback can take the table away
     this.#exists = true;
   }
 
-  /** Runs a write and commits it; returns how many rows it changed. */
+  /** Runs a write in the current transaction; returns how many rows it changed. */
   #write(query: string, ...values: Array<string | number | null>): number {
     if (!this.exists) return 0;
     const { changes } = this.#db.statement(query).run(...values);
-    this.#db.flush();
     return Number(changes);
   }
 }

@@ -1,6 +1,9 @@
+import { FIBER_OPTION_DEFAULTS } from "../agent/options.ts";
+
 /**
  * The limits of fibers, with their defaults. Each is documented in docs/limits.md ("Fibers") and
- * each error names the limit.
+ * each error names the limit. The per-class ones are `static options`, resolved (and checked when
+ * the host starts) by `optionsOf` in src/agent/options.ts.
  */
 export const FIBER_LIMITS = {
   /** Largest checkpoint (`stash`), metadata or recovery snapshot, as JSON. */
@@ -11,43 +14,21 @@ export const FIBER_LIMITS = {
   maxFiberNameLength: 1_024,
   /** Longest `fiberId` or `idempotencyKey`, in characters. */
   maxFiberIdLength: 256,
-  /** Calls of `onFiberRecovered` for one fiber (a call whose process crashed counts) before it is given up. */
-  fiberRecoveryAttempts: 5,
   /** Longest wait before a failed recovery is tried again (the wait doubles from 1 s up to this). */
   maxFiberRecoveryBackoffMs: 5 * 60_000,
-  /** How often the host wakes an agent while it runs fibers, hence the latest a crash's recovery starts. */
-  keepAliveIntervalMs: 30_000,
+  /** Default `static options.fiberRecoveryMaxAgeMs`: from a fiber's start, how long a failing recovery is retried. */
+  fiberRecoveryMaxAgeMs: FIBER_OPTION_DEFAULTS.fiberRecoveryMaxAgeMs,
+  /** Default `static options.fiberRecoveryScanDeadlineMs`: how long start-up waits for recovery hooks. */
+  fiberRecoveryScanDeadlineMs: FIBER_OPTION_DEFAULTS.fiberRecoveryScanDeadlineMs,
+  /** Default `static options.keepAliveIntervalMs`: how often the host wakes an agent while it runs fibers. */
+  keepAliveIntervalMs: FIBER_OPTION_DEFAULTS.keepAliveIntervalMs,
   /** Shortest `static options.keepAliveIntervalMs`. */
-  minKeepAliveIntervalMs: 10,
+  minKeepAliveIntervalMs: FIBER_OPTION_DEFAULTS.minKeepAliveIntervalMs,
   /** `listFibers` returns at most this many (default 50). */
   maxListedFibers: 100,
   /** `deleteFibers` removes at most this many per call (default 100). */
   maxDeletedFibers: 500,
 } as const;
-
-const intervals = new WeakMap<object, number>();
-
-/**
- * The class's `static options.keepAliveIntervalMs` (the Agents SDK's option), or the default. While
- * a fiber runs the host wakes the agent this often, so after a crash its recovery starts within it.
- * A bad value fails loudly, naming the option.
- */
-export function keepAliveIntervalOf(agentClass: object): number {
-  let interval = intervals.get(agentClass);
-  if (interval === undefined) {
-    const options = (agentClass as { options?: { keepAliveIntervalMs?: unknown } }).options;
-    const raw = typeof options === "object" && options !== null ? options.keepAliveIntervalMs : undefined;
-    if (raw !== undefined && (typeof raw !== "number" || !Number.isFinite(raw) || raw < FIBER_LIMITS.minKeepAliveIntervalMs)) {
-      const name = (agentClass as { name?: string }).name ?? "agent";
-      throw new RangeError(
-        `${name}.options.keepAliveIntervalMs must be a number of milliseconds >= ${FIBER_LIMITS.minKeepAliveIntervalMs} (minKeepAliveIntervalMs), got ${String(raw)}`,
-      );
-    }
-    interval = raw ?? FIBER_LIMITS.keepAliveIntervalMs;
-    intervals.set(agentClass, interval);
-  }
-  return interval;
-}
 
 /** The wait before recovery attempt `attempt + 1`: 1 s, 2 s, 4 s … up to maxFiberRecoveryBackoffMs. */
 export function recoveryBackoff(attempt: number): number {

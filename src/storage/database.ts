@@ -33,6 +33,7 @@ export class AgentDatabase {
   #statements = new Map<string, StatementSync>();
   #transaction!: ImplicitTransaction;
   readonly #options: AgentDatabaseOptions;
+  #syncDepth = 0;
 
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
@@ -101,6 +102,7 @@ export class AgentDatabase {
     const db = this.#open("transactionSync");
     this.#transaction.join();
     db.exec("SAVEPOINT hearth_tx");
+    this.#syncDepth++;
     try {
       const result = fn();
       db.exec("RELEASE hearth_tx");
@@ -109,7 +111,14 @@ export class AgentDatabase {
       db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
       this.#options.onRollback?.();
       throw error;
+    } finally {
+      this.#syncDepth--;
     }
+  }
+
+  /** True while a {@link transactionSync} block runs: a commit now would break it. */
+  get inTransactionSync(): boolean {
+    return this.#syncDepth > 0;
   }
 
   /** Size of the database file in bytes (page count × page size). */
