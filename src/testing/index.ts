@@ -122,7 +122,15 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
       dataDir,
       clock: virtualClock ?? systemClock,
     });
-  let host = makeHost();
+  let host: Host;
+  try {
+    host = makeHost();
+  } catch (error) {
+    // A class the host refuses (say, a wrong `static options`): leave Date and the disk as they were.
+    virtualClock?.dispose();
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   // Time moves on only once what the last step woke (tasks, workflow instances) has settled.
   if (virtualClock) virtualClock.waitForIdle = () => host.tasksIdle();
   let server: HearthServer | undefined;

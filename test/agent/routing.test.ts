@@ -166,3 +166,15 @@ describe("props for onStart", () => {
     expect(await res.json()).toEqual({ user: "ada" });
   });
 });
+
+describe("createTestEnv with a class the host refuses", () => {
+  it("throws the host's error and leaves Date as it was", async () => {
+    const { createTestEnv } = await import("../../src/testing/index.ts");
+    class Wrong extends Agent {
+      static options = { sendIdentityOnConnect: 1 };
+    }
+    const before = Date;
+    await expect(createTestEnv({ agents: { Wrong } })).rejects.toThrow("Wrong.options.sendIdentityOnConnect must be a boolean");
+    expect(Date).toBe(before);
+  });
+});
