@@ -1,4 +1,5 @@
 import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
+import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { FiberAgent } from "../fiber/fiber-agent.ts";
 import { replyToEmail, sendAgentEmail } from "./agent-email.ts";
 import { agentEmailFrom, type AgentEmailPayload } from "./bridge.ts";
@@ -22,8 +23,12 @@ export class EmailAgent<Env = unknown, State = unknown> extends FiberAgent<Env, 
 
   /** @internal routeAgentEmail delivers here: plain data, the message itself stays with the router. */
   async _onEmail(payload: AgentEmailPayload): Promise<void> {
+    const email = agentEmailFrom(payload);
+    const { className, name } = this[AGENT_RUNTIME];
+    const caller = currentScope()?.caller;
     try {
-      await this.onEmail(agentEmailFrom(payload));
+      // getCurrentAgent().email is this email while onEmail (and what it calls) runs.
+      await runInAgentScope({ agent: this, className, name, email, ...(caller ? { caller } : {}) }, () => this.onEmail(email));
     } catch (error) {
       this[REPORT_ERROR](error);
       throw error;

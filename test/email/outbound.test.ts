@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Agent } from "../../src/index.ts";
+import { Agent, getCurrentAgent } from "../../src/index.ts";
 import {
   createCatchAllEmailResolver,
   createSecureReplyEmailResolver,
@@ -27,6 +27,8 @@ const capturingBinding: SendEmail = {
 };
 
 let kept: AgentEmail | undefined;
+/** Whether getCurrentAgent().email was the email being handled, after an await in onEmail. */
+let seenInContext = false;
 /** Read through a function: TypeScript cannot see onEmail assign it. */
 const lastKept = (): AgentEmail | undefined => kept;
 
@@ -37,8 +39,10 @@ export class Mailer extends Agent {
   sendWithBinding(options: Omit<SendEmailOptions, "binding">) {
     return this.sendEmail({ ...options, binding: capturingBinding });
   }
-  onEmail(email: AgentEmail) {
+  async onEmail(email: AgentEmail) {
     kept = email;
+    await Promise.resolve();
+    seenInContext = getCurrentAgent().email === email;
   }
 }
 
@@ -209,6 +213,7 @@ describe("routeAgentEmail", () => {
       await routeAgentEmail(inbound(), t.env, { resolver: createCatchAllEmailResolver(name, "desk") });
       expect(lastKept()?.headers.get("subject")).toBe("Hello");
     }
+    expect(seenInContext).toBe(true);
     await expect(lastKept()!.getRaw()).rejects.toMatchObject({ code: "delivery_over" });
     expect(() => lastKept()!.setReject("late")).toThrow(/delivery of this email is over/);
   });
