@@ -246,7 +246,7 @@ export class AgentBase<Env = unknown, State = unknown> {
   #connection(record: SocketRecord): Connection {
     let connection = this.#connections.get(record);
     if (!connection) {
-      connection = new Connection(record, this.#output);
+      connection = new Connection(record, this.#output, this.#runtime.name);
       this.#connections.set(record, connection);
     }
     return connection;

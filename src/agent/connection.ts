@@ -46,13 +46,20 @@ type StateSetter<State> = {
 export class Connection<State = unknown> {
   readonly #record: SocketRecord;
   readonly #output: (send: () => void) => void;
+  readonly #server: string;
   // Typed loosely so Connection<Specific> stays assignable to Connection<unknown> in hook overrides.
   #stateCache: { value: unknown } | undefined;
 
   /** @internal Created by the runtime. */
-  constructor(record: SocketRecord, output: (send: () => void) => void) {
+  constructor(record: SocketRecord, output: (send: () => void) => void, server: string) {
     this.#record = record;
     this.#output = output;
+    this.#server = server;
+  }
+
+  /** The instance name of the agent this connection belongs to (`this.name` there). */
+  get server(): string {
+    return this.#server;
   }
 
   /** Stable id: the client's `_pk` query parameter, or a generated UUID. */

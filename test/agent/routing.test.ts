@@ -7,7 +7,7 @@ class Room extends Agent<unknown, { topic: string }> {
   initialState = { topic: "general" };
   static callables = ["whoAmI"];
   onConnect(connection: Connection) {
-    connection.send(JSON.stringify({ type: "welcome", name: this.name }));
+    connection.send(JSON.stringify({ type: "welcome", name: this.name, server: connection.server }));
   }
   whoAmI() {
     return this.name;
@@ -45,7 +45,7 @@ describe("custom routing through a stub's fetch", () => {
     harness = await startHarness({ Room }, { fetch: worker });
     const socket = await TestSocket.open(`${harness.wsUrl}/custom/path?user=ada`);
     expect(await socket.waitForType("cf_agent_identity")).toMatchObject({ name: "session-ada", agent: "room" });
-    expect(await socket.waitForType("welcome")).toEqual({ type: "welcome", name: "session-ada" });
+    expect(await socket.waitForType("welcome")).toEqual({ type: "welcome", name: "session-ada", server: "session-ada" });
     expect(await socket.call("whoAmI")).toMatchObject({ success: true, result: "session-ada" });
     socket.close();
     // Plain HTTP through the same stub still reaches onRequest (404: Room has none).
