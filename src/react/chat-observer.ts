@@ -13,7 +13,10 @@ export interface TurnObserverHost<M extends UIMessage> {
   messages(): M[];
   /** Applies a change to the transcript. */
   update(change: (messages: M[]) => M[]): void;
-  /** Called when the first turn starts and when the last one ends. */
+  /**
+   * Called when the first turn starts, and when the last one has ended and its last chunks are in
+   * the transcript (so a UI that stops showing "streaming" shows the whole answer).
+   */
   activeChanged(active: boolean): void;
   /** A turn was first seen after its start (a page that connected mid-turn): join it by a resume. */
   joinLate(id: string): void;
@@ -31,6 +34,8 @@ interface ObservedTurn {
   /** Replayed chunks still to drop, for agents that do not number chunks. */
   skip: number;
   interrupted: boolean;
+  /** Settles once every chunk of the turn is folded into the transcript. */
+  applied: Promise<void>;
 }
 
 const ENDED_LIMIT = 64;
@@ -58,6 +63,10 @@ export class TurnObserver<M extends UIMessage> {
   readonly #turns = new Map<string, ObservedTurn>();
   /** Turns that ended, or that are joined another way: their frames are ignored. */
   readonly #ignored = new Set<string>();
+  /** Ended turns whose last chunks are still being folded into the transcript. */
+  #settling = 0;
+  /** What {@link TurnObserverHost.activeChanged} last said. */
+  #reported = false;
 
   constructor(host: TurnObserverHost<M>) {
     this.#host = host;
@@ -151,10 +160,11 @@ export class TurnObserver<M extends UIMessage> {
       received: 0,
       skip: 0,
       interrupted: false,
+      applied: Promise.resolve(),
     };
     this.#turns.set(frame.id, turn);
-    if (this.#turns.size === 1) this.#host.activeChanged(true);
-    void this.#apply(turn, readUIMessageStream<M>({ message: base, stream, onError: () => {} }));
+    this.#report();
+    turn.applied = this.#apply(turn, readUIMessageStream<M>({ message: base, stream, onError: () => {} }));
     return turn;
   }
 
@@ -179,7 +189,21 @@ export class TurnObserver<M extends UIMessage> {
     } catch {
       // Already closed.
     }
-    if (this.#turns.size === 0) this.#host.activeChanged(false);
+    // Chunks that came just before the end are still on their way into the transcript (frames
+    // that arrive together are handled before any of them is folded in): the end is told after them.
+    this.#settling++;
+    void turn.applied.then(() => {
+      this.#settling--;
+      this.#report();
+    });
+  }
+
+  /** Tells the host when following starts, and when it is over with the transcript complete. */
+  #report(): void {
+    const active = this.#turns.size > 0 || this.#settling > 0;
+    if (active === this.#reported) return;
+    this.#reported = active;
+    this.#host.activeChanged(active);
   }
 
   #ignore(id: string): void {

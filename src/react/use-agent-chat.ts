@@ -162,6 +162,12 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   });
   helpers.current = chat;
   const { status, setMessages: setLocalMessages, resumeStream } = chat;
+  // `useChat` renders the transcript at most every `throttle` ms, but a change of status at once, and
+  // a turn the observer follows stops streaming with `serverStreaming`, outside `useChat`. While a
+  // turn streams the throttled transcript is shown; once none does, the transcript as the chat holds
+  // it, so "no longer streaming" never shows an answer short of its last chunks.
+  const streamingNow = status === "submitted" || status === "streaming" || serverStreaming;
+  const messages = streamingNow ? chat.messages : chatObject.messages;
   /** No turn streams into the transcript right now (read live, not from the last render). */
   const idle = (): boolean => transport.activeTurnIds.length === 0 && !observer.active;
 
@@ -322,8 +328,8 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   // Tool calls that wait for the client, once nothing streams any more.
   const [runningTools, setRunningTools] = useState(0);
   useEffect(() => {
-    if (status === "submitted" || status === "streaming" || serverStreaming) return;
-    for (const call of pendingToolCalls(chat.messages)) {
+    if (streamingNow) return;
+    for (const call of pendingToolCalls(messages)) {
       if (handled.current.has(call.toolCallId)) continue;
       const { onToolCall, tools } = latest.current;
       const execute = tools?.[call.toolName]?.execute;
@@ -344,7 +350,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
         .catch((error: unknown) => console.error("[useAgentChat] onToolCall failed:", error))
         .finally(() => setRunningTools((count) => count - 1));
     }
-  }, [chat.messages, status, serverStreaming, addToolOutput]);
+  }, [messages, streamingNow, addToolOutput]);
 
   const stop = useCallback(async (): Promise<void> => {
     transport.cancel();
@@ -371,6 +377,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   const isServerStreaming = serverStreaming || runningTools > 0;
   const result: UseAgentChatResult<M> = {
     ...chat,
+    messages,
     stop,
     setMessages,
     addToolOutput,

@@ -3,7 +3,9 @@
  * Hearth server on loopback serves it with the example's `Chat` agent on the offline demo model,
  * and headless Chromium chats: a streamed answer, a server tool, a tool the page runs itself, a
  * tool that needs approval (click Approve), the history after a reload, a reload in the middle of an answer (the stream resumes),
- * a dropped connection in the middle of a turn another tab started (the page catches up), stop and clear.
+ * a dropped connection in the middle of a turn another tab started (the page catches up), a page
+ * following another tab's turn whose timers run late (it says "ready" only with the whole answer),
+ * stop and clear.
  *
  * The example imports the built package ("hearth", i.e. dist/): `npm run build` first. Needs
  * Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`); without it the suite is
@@ -63,9 +65,10 @@ describe.skipIf(!hasChromium)(
       await cleanUpInOrder([() => context?.close(), () => browser?.close(), () => t?.close()]);
     });
 
-    async function open(chat: string, options: { trackSockets?: boolean } = {}): Promise<Page> {
-      if (context === undefined) throw new Error("setup did not finish");
-      const page = await context.newPage();
+    async function open(chat: string, options: { trackSockets?: boolean; in?: BrowserContext } = {}): Promise<Page> {
+      const owner = options.in ?? context;
+      if (owner === undefined) throw new Error("setup did not finish");
+      const page = await owner.newPage();
       // Keeps the page's WebSockets in `window.sockets`, so a test can drop the connection.
       if (options.trackSockets) {
         await page.addInitScript(() => {
@@ -251,6 +254,32 @@ describe.skipIf(!hasChromium)(
       expect(await assistant(reader).count()).toBe(1);
       expect(await assistant(reader).last().textContent()).toBe(await assistant(writer).last().textContent());
       expect(problems).toEqual([]);
+    });
+
+    test("a page following another tab's turn says it is ready only with the whole answer, however late its timers run", async () => {
+      // The reader's timers are held (its own browser context, its clock paused once it is up), as on
+      // a machine too busy to run them: useChat's throttled render of the transcript never comes.
+      // What the page shows when it says "ready" must be the whole answer all the same.
+      const held = await browser!.newContext({ viewport: { width: 1000, height: 900 } });
+      held.setDefaultTimeout(WAIT);
+      try {
+        await held.clock.install();
+        const writer = await open("late-timers");
+        const reader = await open("late-timers", { in: held });
+        await held.clock.pauseAt((await reader.evaluate(() => Date.now())) + 1_000);
+        await writer.getByTestId("composer").fill("Tell me about the weather");
+        await writer.getByTestId("send").click();
+        await expect.poll(status(reader), { timeout: WAIT }).toBe("streaming");
+        await expect.poll(status(writer), { timeout: WAIT }).toBe("ready");
+        await expect.poll(status(reader), { timeout: WAIT }).toBe("ready");
+        const answer = await assistant(writer).last().textContent();
+        expect(answer).toContain('You said: "Tell me about the weather".');
+        // Read once, as it is when the page says "ready" (nothing later would change it).
+        expect(await assistant(reader).allTextContents()).toEqual([answer]);
+        expect(problems).toEqual([]);
+      } finally {
+        await held.close();
+      }
     });
   },
 );

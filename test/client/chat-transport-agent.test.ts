@@ -2,16 +2,19 @@
  * `AgentChatTransport` (what `useAgentChat` runs on) against a real Hearth server with an
  * `AIChatAgent` on the offline demo model: a turn streams and is stored, a second connection
  * joins a running turn, a dropped connection re-attaches mid-turn without repeating chunks, and an
- * approval's continuation arrives as frames of a turn the transport does not read. The running
+ * approval's continuation arrives as frames of a turn the transport does not read, and a connection
+ * following another client's turn (as `useAgentChat` does) that drops and comes back as the turn
+ * ends has the whole answer the moment it stops following. The running
  * turns come from a model the test feeds by hand, so they run exactly as long as the test needs.
  */
 import { convertToModelMessages, stepCountIs, streamText, tool, type UIMessage, type UIMessageChunk } from "ai";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { AIChatAgent, createDemoModel, type ChatFinishCallback, type OnChatMessageOptions } from "../../src/chat/index.ts";
-import { AgentChatTransport } from "../../src/client/chat-transport.ts";
+import { AgentChatTransport, type ChatConnection } from "../../src/client/chat-transport.ts";
 import { readChatFrame, toolApprovalFrame, type ChatResponseFrame } from "../../src/client/chat-protocol.ts";
 import type { AgentClient } from "../../src/client/index.ts";
+import { TurnObserver } from "../../src/react/chat-observer.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { Gate, scriptedModel } from "../chat/helpers.ts";
 import { Inbox, uniqueName } from "./helpers.ts";
@@ -170,4 +173,74 @@ describe("AgentChatTransport against an AIChatAgent", () => {
     expect(bodies).toContainEqual(expect.objectContaining({ type: "tool-output-available", output: { deleted: "groceries" } }));
     expect(textOf(bodies)).toContain('The delete_note tool says: {"deleted":"groceries"}');
   });
+
+  test("a connection following another client's turn drops, the turn ends during the resume handshake: it ends with the whole answer", async () => {
+    const name = uniqueName("follow");
+    const gate = hold();
+    const writer = await t.connect("Held", name);
+
+    // The reader follows the turn as useAgentChat does: a transport for its own turns, an observer for the others.
+    const reader: AgentClient = await t.connect("Held", name);
+    let transcript: UIMessage[] = [];
+    const shown = new Inbox<string>();
+    /** The transcript's text each time the observer says it stopped following a turn. */
+    const settled = new Inbox<string>();
+    const observer = new TurnObserver<UIMessage>({
+      messages: () => transcript,
+      update: (change) => {
+        transcript = change(transcript);
+        shown.push(lastText(transcript));
+      },
+      activeChanged: (active) => {
+        if (!active) settled.push(lastText(transcript));
+      },
+      joinLate: () => {},
+      generateId: () => crypto.randomUUID(),
+    });
+    // The acknowledgement of the resumed stream is held back until the turn has ended.
+    const heldAcks: string[] = [];
+    const connection: ChatConnection = {
+      send: (data) => (data.includes('"cf_agent_stream_resume_ack"') ? void heldAcks.push(data) : reader.send(data)),
+      addEventListener: (type, listener) => reader.addEventListener(type, listener),
+      removeEventListener: (type, listener) => reader.removeEventListener(type, listener),
+      get shouldReconnect() {
+        return reader.shouldReconnect;
+      },
+    };
+    const transport = new AgentChatTransport({ agent: connection, onUnownedFrame: (frame) => observer.handle(frame) });
+    const acked = new Inbox<string>();
+    reader.addEventListener("close", () => observer.interrupt());
+    reader.addEventListener("open", () => {
+      void transport.probe().then((id) => {
+        if (id !== null && observer.isInterrupted(id)) {
+          observer.reattach(id);
+          transport.ack(id);
+          acked.push(id);
+        }
+        observer.endInterrupted();
+      });
+    });
+
+    const written = readAll(await send(new AgentChatTransport({ agent: writer }), [said("Tell me")]));
+    gate.text("one ");
+    await shown.until((text) => text === "one ");
+    reader.reconnect();
+    await acked.next();
+    expect(heldAcks).toHaveLength(1);
+    gate.text("two ");
+    gate.text("three.");
+    gate.finish();
+    expect(textOf(await written)).toBe("one two three.");
+    for (const ack of heldAcks) reader.send(ack);
+
+    // The replay and the end arrive together: the observer says it stopped following only once they are all in.
+    expect(await settled.next()).toBe("one two three.");
+    expect(await storedText(name, "held")).toBe("one two three.");
+    reader.close();
+    writer.close();
+  });
 });
+
+function lastText(messages: UIMessage[]): string {
+  return (messages.at(-1)?.parts ?? []).map((part) => (part.type === "text" ? part.text : "")).join("");
+}
