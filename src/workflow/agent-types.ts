@@ -1,5 +1,5 @@
 import type { Duration } from "../time/duration.ts";
-import type { WorkflowEvent, WorkflowInstanceStatus, WorkflowStep } from "./types.ts";
+import type { WorkflowEvent, WorkflowInstanceStatus, WorkflowRetention, WorkflowStep } from "./types.ts";
 
 /** The status of a tracked workflow, as in Cloudflare's Agents SDK (`InstanceStatus["status"]`). */
 export type WorkflowStatus = WorkflowInstanceStatus;
@@ -80,6 +80,11 @@ export interface RunWorkflowOptions {
   metadata?: Record<string, unknown>;
   /** The agent binding that callbacks and `this.agent` go to. Default: this agent's own class. */
   agentBinding?: string;
+  /**
+   * Passed to the workflow's `create` unchanged: how long the instance's record is kept once it ends
+   * (default: for good). The agent's tracking row is not affected: it stays until `deleteWorkflow`.
+   */
+  retention?: WorkflowRetention;
 }
 
 /** A workflow instance this agent started, as its tracking table records it. */

@@ -12,6 +12,7 @@ import { CREATE_FOR_AGENT, isWorkflowBinding, PEEK, type WorkflowBinding } from 
 import type { ApprovalPayload } from "./entrypoint.ts";
 import { WorkflowStateError } from "./errors.ts";
 import { newWorkflowId, randomId } from "./ids.ts";
+import { resolveRetention } from "./retention.ts";
 import { isFinal, toWorkflowInfo, WorkflowTracking, type TrackingRow } from "./tracking.ts";
 import type { InstanceStatus } from "./types.ts";
 
@@ -58,10 +59,11 @@ export class AgentWorkflows {
     const id = options.id ?? newWorkflowId();
     if (typeof id !== "string") throw new TypeError(`runWorkflow(…, { id }): the id is a string, got ${typeof id}`);
     const metadata = metadataJson(options.metadata);
+    resolveRetention(options.retention, "runWorkflow(…, { retention })"); // refused before anything is tracked
     // Tracked before the instance exists, so its first callback always finds the row.
     this.#tracking.insert({ id: randomId(), workflowId: id, workflowName, metadata, now: Date.now() });
     try {
-      await binding[CREATE_FOR_AGENT]({ id, params }, origin);
+      await binding[CREATE_FOR_AGENT]({ id, params, ...(options.retention === undefined ? {} : { retention: options.retention }) }, origin);
     } catch (error) {
       this.#tracking.delete(id);
       throw error;

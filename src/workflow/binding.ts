@@ -69,6 +69,12 @@ export class WorkflowBinding<Params = unknown, Output = unknown> {
     this.name = name;
   }
 
+  /**
+   * Creates an instance; resolves once it is durable. With `retention`, its record goes that long
+   * after it ends (then `get(id)` throws and the id is free again); without, it is kept for good.
+   * @example
+   * await env.Report.create({ params: { month }, retention: { successRetention: "1 day", errorRetention: "30 days" } });
+   */
   async create(options: WorkflowInstanceCreateOptions<Params> = {}): Promise<WorkflowInstance<Output>> {
     const id = await this.#engine().create(this.name, options);
     return new WorkflowInstance<Output>(this.#engine(), this.name, id);

@@ -1,11 +1,12 @@
-import { randomUUID } from "node:crypto";
 import { deserialize, serialize } from "node:v8";
 import type { Agent } from "../agent/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
+import { prepareInstances } from "./create-options.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
+import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd } from "./runtime.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
@@ -41,7 +42,6 @@ interface Running {
   durable: Promise<"started" | "later">;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
 const FINAL = new Set<WorkflowInstanceStatus>(["complete", "errored", "terminated"]);
 
 /**
@@ -57,12 +57,14 @@ export class WorkflowEngine implements RunHost {
   /** Instances that could not start because maxRunningWorkflows were running. */
   readonly #backlog = new Set<string>();
   readonly #settled = new Set<Promise<unknown>>();
+  readonly #removal: InstanceRemoval;
   #closed = false;
 
   constructor(store: WorkflowStore, classes: ReadonlyMap<string, WorkflowClass>, host: EngineHost) {
     this.store = store;
     this.#classes = classes;
     this.#host = host;
+    this.#removal = new InstanceRemoval(store, host);
   }
 
   get clock(): Clock {
@@ -77,9 +79,10 @@ export class WorkflowEngine implements RunHost {
   /**
    * Resumes every instance that was queued or running when the process stopped; with
    * `includeWaiting` also the waiting ones (their timers were lost with the host's index file): each
-   * replays and parks again on a fresh timer.
+   * replays and parks again on a fresh timer, and finished ones awaiting removal get theirs back.
    */
   boot({ includeWaiting = false } = {}): number {
+    if (includeWaiting) this.#removal.rearm();
     const statuses = includeWaiting ? "'queued', 'running', 'waiting'" : "'queued', 'running'";
     const rows = this.store.all<{ workflow: string; id: string }>(
       `SELECT workflow, id FROM instances WHERE status IN (${statuses}) ORDER BY created_at`,
@@ -103,36 +106,16 @@ export class WorkflowEngine implements RunHost {
   /** Creates instances in one transaction: all or none. */
   async createBatch(workflow: string, list: readonly WorkflowInstanceCreateOptions[], origin?: WorkflowOrigin): Promise<string[]> {
     this.#checkOpen();
-    if (!Array.isArray(list)) throw new TypeError("createBatch() takes an array of { id?, params? }");
     const now = this.#host.clock.now();
-    const prepared = list.map((options) => {
-      const id = options?.id ?? randomUUID();
-      if (typeof id !== "string" || !ID_PATTERN.test(id)) {
-        throw new TypeError(
-          `Invalid workflow instance id ${JSON.stringify(id)}: use 1-100 letters, digits, "-" and "_", not starting with "-"`,
-        );
-      }
-      const params = options?.params === undefined ? null : serialize(options.params);
-      if (params && params.byteLength > LIMITS.maxWorkflowParamsBytes) {
-        throw new RangeError(
-          `Params of ${workflow} instance ${id} are ${params.byteLength} bytes; the limit is ${LIMITS.maxWorkflowParamsBytes} (maxWorkflowParamsBytes)`,
-        );
-      }
-      return { id, params };
-    });
-    const ids = new Set<string>();
-    for (const { id } of prepared) {
-      if (ids.has(id)) throw new WorkflowStateError(`The batch names instance ${id} twice`);
-      ids.add(id);
-    }
+    const prepared = prepareInstances(workflow, list);
     // Instances that start at once are written as running (saves a write); the rest wait queued.
     let free = LIMITS.maxRunningWorkflows - this.#running.size;
     await this.store.write(() => {
-      for (const { id, params } of prepared) {
+      for (const { id, params, retention } of prepared) {
         if (this.exists(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
         this.store.run(
-          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name, success_retention, error_retention)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           workflow,
           id,
           free-- > 0 ? "running" : "queued",
@@ -141,6 +124,8 @@ export class WorkflowEngine implements RunHost {
           now,
           origin?.className ?? null,
           origin?.name ?? null,
+          retention.success,
+          retention.error,
         );
       }
     });
@@ -196,7 +181,11 @@ export class WorkflowEngine implements RunHost {
     const row = this.#existing(workflow, id, "terminate");
     this.#refuseFinal(row, "terminate");
     this.#stopRun(workflow, id, true); // fenced before the write: nothing recorded after it
-    await this.#setStatus(workflow, id, "terminated");
+    const now = this.#host.clock.now();
+    const expiresAt = this.#removal.arm(row, "terminated", now);
+    await this.store.write(() => {
+      this.store.run("UPDATE instances SET status = 'terminated', updated_at = ?, expires_at = ? WHERE workflow = ? AND id = ?", now, expiresAt, workflow, id);
+    });
   }
 
   /** Runs the instance again from the start with the same params; recorded steps are discarded. */
@@ -206,7 +195,7 @@ export class WorkflowEngine implements RunHost {
     await this.store.write(() => {
       this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
       this.store.run(
-        `UPDATE instances SET status = 'queued', epoch = epoch + 1, output = NULL, error = NULL, updated_at = ?
+        `UPDATE instances SET status = 'queued', epoch = epoch + 1, output = NULL, error = NULL, expires_at = NULL, updated_at = ?
          WHERE workflow = ? AND id = ?`,
         this.#host.clock.now(),
         workflow,
@@ -246,9 +235,16 @@ export class WorkflowEngine implements RunHost {
   /**
    * A durable timer of the instance fired. Resolves with the time the timer must be kept for (when
    * the instance could not start yet), or null once the instance is durably running — only then may
-   * the timer go, or a crash in between would leave it waiting with nothing to wake it.
+   * the timer go, or a crash in between would leave it waiting with nothing to wake it. For a
+   * finished instance the timer is its removal (`retention`).
    */
   async wake(workflow: string, id: string): Promise<number | null> {
+    const row = this.store.get<{ status: WorkflowInstanceStatus; expires_at: number | null }>(
+      "SELECT status, expires_at FROM instances WHERE workflow = ? AND id = ?",
+      workflow,
+      id,
+    );
+    if (row && FINAL.has(row.status)) return row.expires_at === null ? null : this.#removal.due(workflow, id);
     const outcome = await this.#start(workflow, id);
     return outcome === "later" ? this.#host.clock.now() + 1000 : null;
   }
@@ -260,6 +256,7 @@ export class WorkflowEngine implements RunHost {
 
   close(): void {
     this.#closed = true;
+    this.#removal.close();
     for (const entry of this.#running.values()) {
       entry.run.stopped = true;
       entry.run.fenced = true;
@@ -405,15 +402,21 @@ export class WorkflowEngine implements RunHost {
     const { run } = entry;
     run.suspended = true; // nothing more runs in this execution
     let changed = 0;
+    const now = this.#host.clock.now();
+    // The record stays until the agent has heard of the end (its tracking row reads the instance).
+    const release = this.#removal.hold(run.workflow, run.id);
+    let told: Promise<unknown> = Promise.resolve();
     try {
+      const expiresAt = this.#removal.arm(row, status, now);
       await this.store.write(() => {
         changed = this.store.run(
-          `UPDATE instances SET status = ?, output = ?, error = ?, updated_at = ?
+          `UPDATE instances SET status = ?, output = ?, error = ?, updated_at = ?, expires_at = ?
            WHERE workflow = ? AND id = ? AND epoch = ? AND status NOT IN ('terminated', 'complete', 'errored')`,
           status,
           fields.output ?? null,
           fields.error ?? null,
-          this.#host.clock.now(),
+          now,
+          expiresAt,
           run.workflow,
           run.id,
           run.epoch,
@@ -423,7 +426,8 @@ export class WorkflowEngine implements RunHost {
       const key = keyOf(run.workflow, run.id);
       if (this.#running.get(key) === entry) this.#running.delete(key);
       // Tracked before this execution settles, so idle() also waits for the agent's hook.
-      if (changed > 0 && report) this.#track(reportEnd(row, this.#host, report));
+      if (changed > 0 && report) this.#track((told = reportEnd(row, this.#host, report)));
+      release(told);
       entry.settle();
       this.#drainBacklog();
     }

@@ -58,4 +58,5 @@ export type {
   WorkflowInstanceStatus,
   InstanceStatus,
   WorkflowInstanceCreateOptions,
+  WorkflowRetention,
 } from "./types.ts";

@@ -16,6 +16,11 @@ export interface InstanceRow {
   updated_at: number;
   agent_class: string | null;
   agent_name: string | null;
+  /** `retention` of `create`, in ms; null: kept. */
+  success_retention: number | null;
+  error_retention: number | null;
+  /** When the record of this finished instance is removed; null while it runs, or when it is kept. */
+  expires_at: number | null;
 }
 
 /** A recorded step: its key is the step's name and occurrence; `seq` its place in the run. */
@@ -41,7 +46,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instances (
   workflow TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, params BLOB, output BLOB, error TEXT,
   epoch INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  agent_class TEXT, agent_name TEXT, PRIMARY KEY (workflow, id));
+  agent_class TEXT, agent_name TEXT, success_retention INTEGER, error_retention INTEGER, expires_at INTEGER,
+  PRIMARY KEY (workflow, id));
 CREATE INDEX IF NOT EXISTS instances_active ON instances (status) WHERE status IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS steps (
   workflow TEXT NOT NULL, instance TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
@@ -51,6 +57,10 @@ CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL, instance TEXT NOT NULL, type TEXT NOT NULL,
   payload BLOB, at INTEGER NOT NULL, consumed INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, seq) WHERE consumed = 0;`;
+
+/** Columns added after the first release, for files written before them. */
+const ADDED_COLUMNS = ["success_retention INTEGER", "error_retention INTEGER", "expires_at INTEGER"];
+const AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS instances_expiring ON instances (expires_at) WHERE expires_at IS NOT NULL;";
 
 type Deferred = { resolve(): void; reject(error: unknown): void };
 
@@ -72,6 +82,7 @@ export class WorkflowStore {
   constructor(path: string, durability: Durability, beforeCommit?: () => void) {
     this.#beforeCommit = beforeCommit;
     this.#db = openHostDatabase(path, durability, "workflow store", SCHEMA);
+    this.#migrate();
     const prepare = (sql: string) => this.#db.prepare(sql);
     this.#tx = {
       begin: prepare("BEGIN"),
@@ -137,6 +148,14 @@ export class WorkflowStore {
     this.commit();
     this.#sql.clear();
     this.#db.close();
+  }
+
+  #migrate(): void {
+    const present = new Set(this.#db.prepare("SELECT name FROM pragma_table_info('instances')").all().map((row) => String(row.name)));
+    for (const column of ADDED_COLUMNS) {
+      if (!present.has(column.split(" ")[0]!)) this.#db.exec(`ALTER TABLE instances ADD COLUMN ${column}`);
+    }
+    this.#db.exec(AFTER_MIGRATION);
   }
 
   #begin(): void {

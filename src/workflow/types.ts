@@ -70,9 +70,25 @@ export interface InstanceStatus<Output = unknown> {
   error?: { name: string; message: string };
 }
 
+/**
+ * How long a finished instance's record (status, output, steps, events) is kept after it ends, as ms
+ * or text such as "5 minutes". Without it (or without the field for the way it ended), the record is
+ * kept for good. Each at most 10 years (`maxWorkflowRetentionMs`); 0 removes it as soon as it ends.
+ * @example
+ * await env.Report.create({ params, retention: { successRetention: "1 day", errorRetention: "30 days" } });
+ */
+export interface WorkflowRetention {
+  /** For instances that complete, and for terminated ones. */
+  successRetention?: Duration;
+  /** For instances that end errored. */
+  errorRetention?: Duration;
+}
+
 /** Options of `create`. */
 export interface WorkflowInstanceCreateOptions<Params = unknown> {
   /** 1-100 characters of letters, digits, `-` and `_`, not starting with `-`. Default: a UUID. */
   id?: string;
   params?: Params;
+  /** When the record is removed once the instance has ended. Default: kept. */
+  retention?: WorkflowRetention;
 }
