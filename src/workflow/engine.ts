@@ -403,11 +403,11 @@ export class WorkflowEngine implements RunHost {
     run.suspended = true; // nothing more runs in this execution
     let changed = 0;
     const now = this.#host.clock.now();
-    // The record stays until the agent has heard of the end (its tracking row reads the instance).
-    const release = this.#removal.hold(run.workflow, run.id);
+    const expiresAt = this.#removal.arm(row, status, now);
+    // A record due for removal stays until the agent has heard of the end (its tracking row reads it).
+    const release = expiresAt !== null && row.agent_class ? this.#removal.hold(run.workflow, run.id) : undefined;
     let told: Promise<unknown> = Promise.resolve();
     try {
-      const expiresAt = this.#removal.arm(row, status, now);
       await this.store.write(() => {
         changed = this.store.run(
           `UPDATE instances SET status = ?, output = ?, error = ?, updated_at = ?, expires_at = ?
@@ -427,7 +427,7 @@ export class WorkflowEngine implements RunHost {
       if (this.#running.get(key) === entry) this.#running.delete(key);
       // Tracked before this execution settles, so idle() also waits for the agent's hook.
       if (changed > 0 && report) this.#track((told = reportEnd(row, this.#host, report)));
-      release(told);
+      release?.(told);
       entry.settle();
       this.#drainBacklog();
     }
