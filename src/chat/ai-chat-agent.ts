@@ -7,14 +7,19 @@ import type { UIMessage, UIMessageChunk } from "ai";
 import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
+import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
+import type { FiberRecoveryContext } from "../fiber/types.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlValue } from "../storage/sql.ts";
 import { ChatEngine } from "./engine.ts";
 import { chatFrames, parseChatFrame } from "./frames.ts";
 import { resolveChatLimits, type ChatLimits } from "./limits.ts";
+import { CHAT_FIBER_PREFIX } from "./recovery.ts";
+import { resolveChatRecovery } from "./recovery-config.ts";
+import type { ChatRecoveryConfig, ChatRecoveryContext, ChatRecoveryOptions, ResolvedChatRecoveryConfig } from "./recovery-types.ts";
 import { CHAT_TABLES_EXIST } from "./schema.ts";
-import type { ChatConcurrency } from "./turn-queue.ts";
-import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
+import type { MessageConcurrency } from "./submit-policy.ts";
+import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions, SaveMessagesOptions, SaveMessagesResult } from "./types.ts";
 import type { ChatUsageRecord, ChatUsageSummary } from "./usage.ts";
 
 /**
@@ -43,11 +48,28 @@ import type { ChatUsageRecord, ChatUsageSummary } from "./usage.ts";
  */
 export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessage = UIMessage> extends Agent<Env, State> {
   /**
-   * What a chat request does while a turn runs: wait its turn ("queue", the default), replace the
-   * requests still waiting ("latest"; they end with outcome "skipped"), or be refused ("drop":
-   * the sender gets the stored conversation back and a "skipped" outcome).
+   * What a new message does while a turn runs or waits: wait its turn ("queue", the default),
+   * replace the requests still waiting ("latest"; they end with outcome "skipped", their messages
+   * stay unanswered), do that and merge their messages with its own ("merge"), wait for a quiet
+   * period first (`{ strategy: "debounce", debounceMs }`, default 750 ms), or be refused ("drop":
+   * the sender gets the stored conversation back and a "skipped" outcome). Regenerations, tool
+   * continuations and `saveMessages` always queue.
    */
-  messageConcurrency: ChatConcurrency = "queue";
+  messageConcurrency: MessageConcurrency = "queue";
+  /**
+   * Recovery of a turn a restart or a crash cut short: every turn runs in a fiber, and the next
+   * start hands it to {@link onChatRecovery} (default: keep the partial answer and continue it).
+   * `true`, or budgets: `{ maxAttempts, noProgressTimeoutMs, maxRecoveryWork, terminalMessage,
+   * shouldKeepRecovering, onExhausted }`. Off by default: the partial answer is then replayed and
+   * ended as interrupted. Set it as a class field (recovery runs before `onStart`).
+   */
+  chatRecovery: ChatRecoveryConfig = false;
+  /**
+   * Before each `onChatMessage`, wait for the MCP servers this agent mounted to finish connecting,
+   * so `this.mcp.getAITools()` is complete: at most `timeout` ms (default `{ timeout: 10_000 }`),
+   * `true` without limit, `false` not at all.
+   */
+  waitForMcpConnections: boolean | { timeout: number } = { timeout: 10_000 };
   /** Overrides of the chat limits (`CHAT_LIMITS`), e.g. `{ maxChatMessageBytes: 1 << 20 }`. */
   chatLimits: Partial<ChatLimits> = {};
   /** Keep only the newest this many messages in storage (all by default). Does not limit what the model sees. */
@@ -59,6 +81,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   acceptClientSystemMessages = false;
   #engine: ChatEngine<Message> | undefined;
   #limits: { source: Partial<ChatLimits>; resolved: ChatLimits } | undefined;
+  #recovery: { source: ChatRecoveryConfig; resolved: ResolvedChatRecoveryConfig | undefined } | undefined;
 
   /**
    * The conversation, oldest first (a copy of the list; treat the messages as read-only).
@@ -111,16 +134,84 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   }
 
   /**
-   * Stores `messages` as the conversation (a list or a function of the current one) and runs a
-   * turn on it, queued behind a running one. Every client sees the messages and the stream.
-   * Resolves when the turn ended.
+   * Runs a turn from the server, queued behind the running one: `messages` (a list) is stored now
+   * as the conversation; a function gets the conversation when the turn starts and returns the new
+   * one. Every client sees the messages and the stream. Resolves when the turn ended, with
+   * `{ requestId, status, error? }`; `options.signal` cancels it (status "aborted").
    * @example
    * await this.saveMessages((messages) => [...messages, { id: crypto.randomUUID(), role: "user",
    *   parts: [{ type: "text", text: "Daily summary, please." }] }]);
    */
-  async saveMessages(messages: Message[] | ((current: Message[]) => Message[])): Promise<ChatResponseResult<Message>> {
-    const next = typeof messages === "function" ? messages(this.messages) : messages;
-    return this.#chat.save(next);
+  async saveMessages(messages: Message[] | ((current: Message[]) => Message[]), options?: SaveMessagesOptions): Promise<SaveMessagesResult> {
+    return this.#chat.programmatic.save(messages, options);
+  }
+
+  /**
+   * Continues the last assistant message: `onChatMessage` runs again (`continuation: true`) with the
+   * last request's body (merged with `body`) and its stream is appended to that message. Skipped
+   * (`requestId: ""`) when the conversation does not end with an assistant message.
+   * @example
+   * await this.continueLastTurn({ hint: "finish the list" }, { signal: AbortSignal.timeout(60_000) });
+   */
+  protected async continueLastTurn(body?: Record<string, unknown>, options?: SaveMessagesOptions): Promise<SaveMessagesResult> {
+    return this.#chat.programmatic.continueLast(body, options);
+  }
+
+  /**
+   * Called at start-up for a turn a restart or a crash cut short (with `chatRecovery` on), before
+   * `onStart`. Return `{}` to store its partial answer and continue it, `{ continue: false }` to
+   * store it only, `{ persist: false, continue: false }` to handle it yourself (`ctx.recoveryData` is
+   * the turn's last `this.stash()`).
+   * @example
+   * async onChatRecovery(ctx: ChatRecoveryContext) {
+   *   return Date.now() - ctx.createdAt > 120_000 ? { continue: false } : {};
+   * }
+   */
+  protected onChatRecovery(_ctx: ChatRecoveryContext): Promise<ChatRecoveryOptions> | ChatRecoveryOptions {
+    return {};
+  }
+
+  /**
+   * Resolves true once no turn runs or waits and no tool call waits for a result or an approval;
+   * false when `timeout` ms pass first. Call it before acting on `this.messages` from a schedule or
+   * a webhook, always with a timeout (an approval may never come).
+   * @example
+   * if (await this.waitUntilStable({ timeout: 30_000 })) await this.saveMessages((m) => [...m, note]);
+   */
+  protected async waitUntilStable(options?: { timeout?: number }): Promise<boolean> {
+    return this.#chat.programmatic.waitUntilStable(options?.timeout);
+  }
+
+  /**
+   * Aborts the running turn (what it streamed is kept), skips the waiting ones (tool answers
+   * included) and ends a recovery under way. For code that switches context or clears in its own way.
+   * @example
+   * switchWorkflow(id: string) { this.resetTurnState(); this.workflowId = id; }
+   */
+  protected resetTurnState(): void {
+    this.#chat.reset();
+  }
+
+  /**
+   * True when an assistant message has a tool call waiting for a result or an approval.
+   * @example
+   * if (this.hasPendingInteraction()) connection.send(JSON.stringify({ type: "status", waiting: true }));
+   */
+  protected hasPendingInteraction(): boolean {
+    return this.#chat.programmatic.hasPendingInteraction();
+  }
+
+  /**
+   * Transforms a message before it is stored, after the built-in cleaning (OpenAI's `itemId` and
+   * `reasoningEncryptedContent` stripped from provider metadata, long strings in provider-executed
+   * tool payloads truncated, empty reasoning parts dropped). Default: unchanged.
+   * @example
+   * protected sanitizeMessageForPersistence(message: UIMessage) {
+   *   return { ...message, parts: message.parts.filter((part) => part.type !== "data-debug") };
+   * }
+   */
+  protected sanitizeMessageForPersistence(message: Message): Message {
+    return message;
   }
 
   /**
@@ -163,16 +254,39 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         getConnection: (id) => this.getConnection(id),
         keepAlive: () => runtime.keepAlive(),
         report: (error) => this[REPORT_ERROR](error),
-        reply: (onFinish, options) => this.onChatMessage(onFinish, options),
+        reply: async (onFinish, options) => {
+          await this.#waitForMcp();
+          return this.onChatMessage(onFinish, options);
+        },
         responded: (result) => this.onChatResponse(result),
         usage: (record) => this.onUsage(record),
         concurrency: () => this.messageConcurrency,
         limits: () => this.#chatLimits(),
         keepLast: () => this.maxPersistedMessages,
         acceptSystem: () => this.acceptClientSystemMessages,
+        recovery: () => this.#chatRecovery(),
+        runFiber: (name, fn) => this.runFiber(name, () => fn()),
+        recovered: (ctx) => this.onChatRecovery(ctx),
+        sanitize: (message) => this.sanitizeMessageForPersistence(message),
       });
     }
     return this.#engine;
+  }
+
+  #chatRecovery(): ResolvedChatRecoveryConfig | undefined {
+    if (this.#recovery === undefined || this.#recovery.source !== this.chatRecovery) {
+      this.#recovery = { source: this.chatRecovery, resolved: resolveChatRecovery(this.chatRecovery) };
+    }
+    return this.#recovery.resolved;
+  }
+
+  async #waitForMcp(): Promise<void> {
+    const wait = this.waitForMcpConnections;
+    if (wait === false) return;
+    if (wait !== true && (typeof wait !== "object" || wait === null || typeof wait.timeout !== "number" || !(wait.timeout >= 0))) {
+      throw new TypeError(`waitForMcpConnections must be true, false or { timeout: <ms> }, got ${JSON.stringify(wait)}`);
+    }
+    await this.mcp.waitForConnections(wait === true ? undefined : { timeout: wait.timeout });
   }
 
   #chatLimits(): ChatLimits {
@@ -181,12 +295,28 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   }
 
   /**
-   * Start-up: a stream cut short by a restart is settled before anything else runs. An agent whose
-   * chat tables do not exist yet (it never chatted) has nothing to settle: one lookup, no engine.
+   * Start-up: a stream cut short by a restart is settled (or left to its recovery) before anything
+   * else runs; turns queued during start-up (recovery continuations) wait until onStart has run. An
+   * agent whose chat tables do not exist yet (it never chatted) has nothing to settle: one lookup,
+   * no engine.
    */
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
-    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) await this.#chat.recover();
-    await super[HANDLE.start](props);
+    this.#chatRecovery(); // a bad chatRecovery fails here, loudly, not in the middle of a recovery
+    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) {
+      this.#chat.queue.hold();
+      await this.#chat.startup();
+    }
+    try {
+      await super[HANDLE.start](props);
+    } finally {
+      this.#engine?.queue.release();
+    }
+  }
+
+  /** The fibers of chat turns are recovered by the chat (see `chatRecovery`), not by onFiberRecovered. */
+  override async [RECOVER_OWN_FIBER](ctx: FiberRecoveryContext): Promise<boolean> {
+    if (!ctx.name.startsWith(CHAT_FIBER_PREFIX)) return super[RECOVER_OWN_FIBER](ctx);
+    return this.#chat.recoverFiber(ctx);
   }
 
   /** `GET …/get-messages` answers with the conversation, before `onRequest`. */

@@ -5,18 +5,26 @@
  */
 import { generateId, type UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
+import { messageOf } from "../agent/rpc.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlTag } from "../storage/sql.ts";
 import { CHAT_FRAMES, chatFrames, type ChatFrame, type ClientToolSchema } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, MessageStore } from "./message-store.ts";
+import { ProgrammaticTurns } from "./programmatic.ts";
+import { CHAT_FIBER_PREFIX, ChatRecovery, type InterruptedFiber } from "./recovery.ts";
+import { RecoveryStore } from "./recovery-store.ts";
+import type { ChatRecoveryContext, ChatRecoveryKind, ChatRecoveryOptions, ResolvedChatRecoveryConfig } from "./recovery-types.ts";
+import { admitRequest } from "./requests.ts";
 import { ResumeCoordinator, type LiveStream } from "./resume.ts";
+import { sanitizeStoredMessage } from "./sanitize.ts";
 import { CHAT_SCHEMA } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
 import { checkClientMessages, mergeIncoming } from "./merge.ts";
-import { applyToolAnswer, awaitsClient, awaitsContinuation, originMessageIds, type ToolAnswer } from "./tool-parts.ts";
+import type { MessageConcurrency } from "./submit-policy.ts";
+import { applyToolAnswer, awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
-import { TurnQueue, type ChatConcurrency, type TurnJob } from "./turn-queue.ts";
+import { TurnQueue } from "./turn-queue.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
 import { UsageStore, type ChatUsageRecord, type UsageEvent } from "./usage.ts";
@@ -36,11 +44,19 @@ export interface EngineHost<M extends UIMessage> {
   reply(onFinish: ChatFinishCallback, options: OnChatMessageOptions): Promise<ChatReply | undefined>;
   responded(result: ChatResponseResult<M>): void | Promise<void>;
   usage(record: ChatUsageRecord): void | Promise<void>;
-  concurrency(): ChatConcurrency;
+  concurrency(): MessageConcurrency;
   limits(): ChatLimits;
   keepLast(): number | undefined;
   /** Clients may send `role: "system"` messages (`acceptClientSystemMessages`). */
   acceptSystem(): boolean;
+  /** `chatRecovery`, resolved; undefined when off. */
+  recovery(): ResolvedChatRecoveryConfig | undefined;
+  /** The agent's `runFiber`: `fn` starts once the fiber's record (and the turn's) is committed. */
+  runFiber<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** The agent's `onChatRecovery`. */
+  recovered(ctx: ChatRecoveryContext): Promise<ChatRecoveryOptions | void> | ChatRecoveryOptions | void;
+  /** The agent's `sanitizeMessageForPersistence` (after the built-in cleaning). */
+  sanitize(message: M): M;
 }
 
 /** Frames that change the conversation: refused from read-only connections. */
@@ -57,6 +73,9 @@ export class ChatEngine<M extends UIMessage> {
   readonly usage: UsageStore;
   readonly resume: ResumeCoordinator;
   readonly queue: TurnQueue;
+  readonly programmatic: ProgrammaticTurns<M>;
+  readonly #store: RecoveryStore;
+  readonly #recovery: ChatRecovery<M>;
   readonly #host: EngineHost<M>;
   #live: LiveStream | undefined;
   /** Bumped by a clear: turns started before it store nothing and send nothing more. */
@@ -76,6 +95,32 @@ export class ChatEngine<M extends UIMessage> {
       send: (id, frame) => host.getConnection(id)?.send(frame),
     });
     this.queue = new TurnQueue({ keepAlive: host.keepAlive, report: host.report, maxQueued: () => host.limits().maxQueuedTurns });
+    this.#store = new RecoveryStore(host.sql, host.now);
+    this.programmatic = new ProgrammaticTurns<M>({
+      messages: this.messages,
+      queue: this.queue,
+      generation: () => this.#generation,
+      context: () => this.#context(),
+      saveContext: (context) => this.#saveContext(context),
+      persist: (messages) => this.persist(messages),
+      turn: (spec, signal) => this.#turn(spec, signal),
+    });
+    this.#recovery = new ChatRecovery<M>({
+      messages: this.messages,
+      streams: this.streams,
+      store: this.#store,
+      config: () => host.recovery(),
+      now: host.now,
+      context: () => this.#context(),
+      keepLast: host.keepLast,
+      sanitize: (message) => this.#sanitize(message),
+      hook: (ctx) => host.recovered(ctx),
+      responded: (result) => this.#responded(result),
+      report: host.report,
+      broadcast: (frame) => this.#broadcast(frame),
+      schedule: (spec, kind) => this.#scheduleRecovery(spec, kind),
+      settleInterrupted: (requestId) => this.#settleInterrupted(requestId),
+    });
   }
 
   /** Handles one chat frame from a client. */
@@ -87,7 +132,22 @@ export class ChatEngine<M extends UIMessage> {
     }
     switch (frame.type) {
       case CHAT_FRAMES.request:
-        return this.#request(connection, frame);
+        return admitRequest<M>(
+          {
+            messages: this.messages,
+            queue: this.queue,
+            limits: () => this.#host.limits(),
+            keepLast: () => this.#host.keepLast(),
+            concurrency: () => this.#host.concurrency(),
+            checkClient: (messages, acceptNew) => this.#checkClient(messages, acceptNew),
+            sanitizeNew: (messages) => this.#sanitizeNew(messages),
+            saveContext: (context) => this.#saveContext(context),
+            broadcast: (frame, exceptId) => this.#broadcast(frame, exceptId),
+            turn: (spec, signal) => this.#turn(spec, signal),
+          },
+          connection,
+          frame,
+        );
       case CHAT_FRAMES.messages: {
         // Edits, reorders and drops stored messages; new messages come only with chat requests.
         const refuse = (error: string) => connection.send(protocolFrames.error(`${frame.type}: ${error}`));
@@ -96,7 +156,7 @@ export class ChatEngine<M extends UIMessage> {
         const allowed = this.#checkClient(checked.messages, false);
         if (!allowed.ok) return refuse(allowed.error);
         try {
-          this.messages.replaceAll(mergeIncoming(allowed.messages, this.messages.list, false), this.#host.keepLast());
+          this.messages.replaceAll(this.#sanitizeNew(mergeIncoming(allowed.messages, this.messages.list, false)), this.#host.keepLast());
         } catch (error) {
           if (error instanceof ConversationTooLargeError) return refuse(error.message);
           throw error;
@@ -130,6 +190,8 @@ export class ChatEngine<M extends UIMessage> {
   connected(connection: Connection): void {
     if (!connection.record.protocol) return;
     connection.send(chatFrames.messages(this.messages.list, true));
+    const recovering = this.#recovery.announcement();
+    if (recovering) connection.send(recovering);
     this.resume.connected(connection.id);
   }
 
@@ -138,21 +200,33 @@ export class ChatEngine<M extends UIMessage> {
   }
 
   /**
-   * Start-up: a stream still marked as running was cut short by a restart. Its model call cannot
-   * continue; the message streamed so far is stored (marked `interrupted`, its unfinished server
-   * tool calls ended as errors) and the stream stays replayable for clients that reconnect. An
-   * approved tool call that no turn ran yet gets its continuation.
+   * Start-up, before the fibers are recovered and before onStart (turns queued meanwhile wait for
+   * {@link TurnQueue.release}). A stream still marked as running was cut short by a restart. With
+   * recovery on, a turn that ran in a fiber is left to {@link recoverFiber}. Otherwise its model
+   * call cannot continue; the message streamed so far is stored (marked `interrupted`, its
+   * unfinished server tool calls ended as errors) and the stream stays replayable for clients that
+   * reconnect. An approved tool call that no turn ran yet gets its continuation.
    */
-  async recover(): Promise<void> {
+  async startup(): Promise<void> {
+    const recovering = this.#host.recovery() !== undefined && this.#store.hasTurns();
     const stored = this.streams.current();
-    if (stored?.status === "streaming") {
-      const base = stored.baseId === undefined ? undefined : this.messages.find(stored.baseId);
-      const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base, clientToolNames(this.#context().clientTools));
-      if (message && message.parts.length > 0) this.messages.put(markInterrupted(message), stored.anchorId, this.#host.keepLast());
-      this.streams.markInterrupted(stored.requestId);
-    }
+    if (stored?.status === "streaming" && !(recovering && this.#store.turn(stored.requestId))) await this.#settleInterrupted(stored.requestId);
     // An approval applied whose continuation never ran (the queue was full, or the process stopped in between).
-    if (awaitsContinuation(this.messages.last()) && !this.queue.busy) this.#continue(undefined);
+    if (!recovering && awaitsContinuation(this.messages.last()) && !this.queue.busy) this.#continue(undefined);
+  }
+
+  /** A fiber of the last process that ran a chat turn: recovered here (true), or not one of ours (false). */
+  recoverFiber(fiber: InterruptedFiber): Promise<boolean> {
+    return this.#recovery.recover(fiber);
+  }
+
+  async #settleInterrupted(requestId: string): Promise<void> {
+    const stored = this.streams.current();
+    if (stored?.requestId !== requestId || stored.status !== "streaming") return;
+    const base = stored.baseId === undefined ? undefined : this.messages.find(stored.baseId);
+    const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base, clientToolNames(this.#context().clientTools));
+    if (message && message.parts.length > 0) this.messages.put(this.#sanitize(markInterrupted(message)), stored.anchorId, this.#host.keepLast());
+    this.streams.markInterrupted(stored.requestId);
   }
 
   /** The agent leaves memory: the running turn stops without touching storage. */
@@ -172,6 +246,7 @@ export class ChatEngine<M extends UIMessage> {
     this.queue.clear(new Error("The conversation was cleared"));
     this.messages.clear();
     this.streams.clearAll();
+    this.#store.clearAll();
     this.#saveContext({ body: undefined, clientTools: undefined });
     this.#live = undefined;
     this.resume.streamEnded();
@@ -183,76 +258,18 @@ export class ChatEngine<M extends UIMessage> {
   async persist(messages: M[]): Promise<void> {
     const checked = await validateMessages<M>(messages, this.#host.limits());
     if (!checked.ok) throw new TypeError(`persistMessages: ${checked.error}`);
-    this.messages.replaceAll(mergeIncoming(checked.messages, this.messages.list, true), this.#host.keepLast());
+    this.messages.replaceAll(this.#sanitizeNew(mergeIncoming(checked.messages, this.messages.list, true)), this.#host.keepLast());
     this.#broadcast(chatFrames.messages(this.messages.list));
   }
 
-  /** Stores `messages` and runs a turn on them (queued behind the running one); resolves when it ends. */
-  async save(messages: M[]): Promise<ChatResponseResult<M>> {
-    await this.persist(messages);
-    const context = this.#context();
-    const requestId = generateId();
-    return new Promise((resolve, reject) => {
-      const spec: TurnSpec = { requestId, continuation: false, originId: undefined, messageIds: originMessageIds(this.messages.list), ...context };
-      const admission = this.queue.add({
-        id: requestId,
-        kind: "programmatic",
-        run: (signal) => this.#turn(spec, signal).then(resolve, (error: unknown) => reject(error as Error)),
-        skip: () => resolve({ requestId, status: "skipped", message: undefined, continuation: false }),
-      });
-      if (admission !== "accepted") resolve({ requestId, status: "skipped", message: undefined, continuation: false });
-    });
-  }
-
-  async #request(connection: Connection, frame: Extract<ChatFrame, { type: typeof CHAT_FRAMES.request }>): Promise<void> {
-    const { id, request } = frame;
-    const fail = (error: string) => connection.send(chatFrames.response({ id, body: `${CHAT_FRAMES.request}: ${error}`, done: true, error: true, outcome: "error" }));
-    const limits = this.#host.limits();
-    const checked = await validateMessages<M>(request.messages, limits);
-    if (!checked.ok) return fail(checked.error);
-    if (checked.messages.length === 0) return fail("a chat request needs at least one message");
-    const allowed = this.#checkClient(checked.messages, true);
-    if (!allowed.ok) return fail(allowed.error);
-    const policy = this.#host.concurrency();
-    if (policy === "drop" && this.queue.busy) {
-      // Refused before anything is stored: the request ends, then the sender gets the stored
-      // conversation back (dropping its optimistic message).
-      connection.send(chatFrames.response({ id, body: "", done: true, outcome: "skipped" }));
-      connection.send(chatFrames.messages(this.messages.list));
-      return;
-    }
-    // Under "latest" the waiting requests make way for this one; other waiting jobs stay.
-    const ahead = policy === "latest" ? this.queue.waiting.filter((job) => job.kind !== "request").length : this.queue.waiting.length;
-    if (ahead >= limits.maxQueuedTurns) {
-      return fail(`${ahead} turns are already waiting; the limit is ${limits.maxQueuedTurns} (maxQueuedTurns)`);
-    }
-    const incoming = mergeIncoming(allowed.messages, this.messages.list, request.trigger === "regenerate-message");
-    try {
-      this.messages.replaceAll(incoming, this.#host.keepLast());
-    } catch (error) {
-      if (error instanceof ConversationTooLargeError) return fail(error.message);
-      throw error;
-    }
-    this.#saveContext({ body: request.body, clientTools: request.clientTools });
-    this.#broadcast(chatFrames.messages(this.messages.list), connection.id);
-    const spec: TurnSpec = {
-      requestId: id,
-      continuation: false,
-      originId: connection.id,
-      messageIds: originMessageIds(incoming),
-      body: request.body,
-      clientTools: request.clientTools,
-    };
-    const job: TurnJob = {
-      id,
-      kind: "request",
-      run: async (signal) => void (await this.#turn(spec, signal)),
-      skip: (reason) =>
-        connection.send(chatFrames.response({ id, body: "", done: true, messageIds: spec.messageIds, outcome: reason === "cancelled" ? "aborted" : "skipped" })),
-    };
-    const admission = this.queue.add(job, policy);
-    if (admission === "dropped") job.skip("dropped");
-    if (admission === "full") fail(`too many turns are waiting; the limit is ${limits.maxQueuedTurns} (maxQueuedTurns)`);
+  /**
+   * Aborts the running turn (what it streamed is kept) and skips every waiting one; recoveries
+   * under way end (`resetTurnState()`).
+   */
+  reset(): void {
+    this.queue.clear(new Error("The turn state was reset"));
+    const incident = this.#store.current();
+    if (incident && this.#store.close(incident.rootRequestId)) this.#broadcast(chatFrames.recovering(false, incident.requestId));
   }
 
   /** A client's messages checked against the stored ones (see `checkClientMessages`). */
@@ -313,7 +330,60 @@ export class ChatEngine<M extends UIMessage> {
     return this.queue.add({ id: requestId, kind: "continuation", run: async (signal) => void (await this.#turn(spec, signal)), skip: () => {} });
   }
 
+  /**
+   * Runs a turn; with recovery on, inside a fiber whose record (with the turn's row) is committed
+   * before the turn starts, so a crash or restart mid-turn hands it to {@link recoverFiber}.
+   */
   async #turn(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
+    if (this.#host.recovery() === undefined) return this.#execute(spec, signal);
+    this.#store.begin({ requestId: spec.requestId, continuation: spec.continuation, messageIds: spec.messageIds, rootRequestId: spec.rootRequestId ?? spec.requestId });
+    let started = false;
+    try {
+      return await this.#host.runFiber(CHAT_FIBER_PREFIX + spec.requestId, () => {
+        started = true;
+        return this.#execute(spec, signal);
+      });
+    } catch (error) {
+      if (started) throw error;
+      // The fiber could not start (the agent is leaving memory, or too many fibers run): the turn
+      // runs without one, unless the agent is gone.
+      if (this.#gone) return { requestId: spec.requestId, status: "aborted", message: undefined, continuation: spec.continuation };
+      this.#store.end(spec.requestId);
+      this.#host.report(new Error(`Chat turn ${spec.requestId} runs without recovery: ${messageOf(error)}`, { cause: error }));
+      return this.#execute(spec, signal);
+    }
+  }
+
+  /**
+   * The turn that continues (or retries) one recovery found cut short. Its fiber is recorded now, in
+   * the recovery's own commit, so a restart before it runs loses nothing; it then waits its turn.
+   */
+  #scheduleRecovery(spec: TurnSpec, kind: ChatRecoveryKind): void {
+    this.#store.begin({ requestId: spec.requestId, continuation: spec.continuation, messageIds: spec.messageIds, rootRequestId: spec.rootRequestId ?? spec.requestId });
+    const fiber = this.#host.runFiber(CHAT_FIBER_PREFIX + spec.requestId, async () => {
+      // The turn runs here, in the fiber's own context (`this.stash()` finds it), once the queue lets it.
+      const slot = await new Promise<{ signal: AbortSignal; done: () => void } | undefined>((resolve) => {
+        const admission = this.queue.add({
+          id: spec.requestId,
+          kind: "programmatic",
+          run: (signal) => new Promise<void>((done) => resolve({ signal, done })),
+          skip: () => resolve(undefined),
+        });
+        if (admission === "full") resolve(undefined);
+      });
+      if (!slot) return;
+      try {
+        const last = this.messages.list.at(-1)?.role;
+        if (last === (kind === "continue" ? "assistant" : "user")) await this.#execute(spec, slot.signal);
+        else if (!this.#gone) this.#ended(spec);
+      } finally {
+        slot.done();
+      }
+    });
+    fiber.catch(() => {}); // reported by the fiber layer (onError)
+  }
+
+  async #execute(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
     const generation = this.#generation;
     const stale = () => this.#gone || this.#generation !== generation;
     const host: TurnHost<M> = {
@@ -338,18 +408,41 @@ export class ChatEngine<M extends UIMessage> {
       },
       report: (error) => this.#host.report(error),
       gone: stale,
+      sanitize: (message) => this.#sanitize(message),
     };
     const result = await runTurn(host, spec, signal);
+    if (this.#gone) return result; // cut short by the agent leaving memory: recovered at its next start
+    if (this.#generation === generation) this.#ended(spec);
     if (this.queue.waiting.length === 0 && !stale()) this.resume.settled();
-    // After the turn has left the queue, so the hook may start the next one (saveMessages).
-    if (!stale()) {
-      const release = this.#host.keepAlive();
-      void Promise.resolve()
-        .then(() => this.#host.responded(result))
-        .catch((error: unknown) => this.#host.report(error))
-        .finally(release);
-    }
+    if (!stale()) this.#responded(result);
     return result;
+  }
+
+  /** A turn ended here: nothing of it is left to recover, and the recovery it was part of is over. */
+  #ended(spec: TurnSpec): void {
+    if (this.#host.recovery() === undefined && spec.rootRequestId === undefined) return;
+    this.#store.end(spec.requestId);
+    if (this.#store.close(spec.rootRequestId ?? spec.requestId)) this.#broadcast(chatFrames.recovering(false, spec.requestId));
+  }
+
+  /** onChatResponse, after the turn has left the queue, so the hook may start the next one (saveMessages). */
+  #responded(result: ChatResponseResult<M>): void {
+    const release = this.#host.keepAlive();
+    void Promise.resolve()
+      .then(() => this.#host.responded(result))
+      .catch((error: unknown) => this.#host.report(error))
+      .finally(release);
+  }
+
+  /** The built-in cleaning, then the class's `sanitizeMessageForPersistence`. */
+  #sanitize(message: M): M {
+    return this.#host.sanitize(sanitizeStoredMessage(message));
+  }
+
+  /** Cleans the messages of a list that are not stored as they are (the stored ones are clean already). */
+  #sanitizeNew(messages: readonly M[]): M[] {
+    const stored = new Set<M>(this.messages.list);
+    return messages.map((message) => (stored.has(message) ? message : this.#sanitize(message)));
   }
 
   #recordUsage(requestId: string, event: UsageEvent): void {

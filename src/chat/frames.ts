@@ -2,17 +2,17 @@
  * The chat frames of the wire protocol (the `cf_agent_*` chat family of Cloudflare's Agents SDK),
  * parsed and checked without throwing, and the frames the agent sends back. All frames are JSON text.
  */
-import { CHAT_FRAME_TYPES, type ChatOutcome, type ClientToolSchema } from "../protocol/chat.ts";
+import { CHAT_FRAME_TYPES, type ChatFrameOutcome, type ChatOutcome, type ClientToolSchema } from "../protocol/chat.ts";
 import { isRecord, readJsonObject } from "../client/frames.ts";
 import type { ChatLimits } from "./limits.ts";
 
-export type { ChatOutcome, ClientToolSchema };
+export type { ChatFrameOutcome, ChatOutcome, ClientToolSchema };
 
 /**
  * The `type` of every chat frame (shared with the clients: `src/protocol/chat.ts`). Client → agent:
  * `request`, `messages` (edits, reorders or drops stored messages; adds none), `clear`, `cancel`,
  * `resumeRequest`, `resumeAck`, `toolResult`, `toolApproval`; agent → client: `response`,
- * `messages`, `clear`, `resuming`, `resumeNone`, `pending`, `messageUpdated`.
+ * `messages`, `clear`, `resuming`, `resumeNone`, `pending`, `messageUpdated`, `recovering`.
  * @example
  * if (frame.type === CHAT_FRAMES.toolApproval) applyApproval(frame);
  */
@@ -206,7 +206,7 @@ export interface ResponseFrameFields {
   replayComplete?: boolean;
   seq?: number;
   messageIds?: string[];
-  outcome?: ChatOutcome;
+  outcome?: ChatFrameOutcome;
 }
 
 /** Builders of the frames the agent sends. */
@@ -229,4 +229,5 @@ export const chatFrames = {
   resuming: (id: string, probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.resuming, id, ...(probeId ? { probeId } : {}) }),
   resumeNone: (probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.resumeNone, reason: "idle", ...(probeId ? { probeId } : {}) }),
   pending: (probeId?: string): string => JSON.stringify({ type: CHAT_FRAMES.pending, ...(probeId ? { probeId } : {}) }),
+  recovering: (recovering: boolean, id?: string): string => JSON.stringify({ type: CHAT_FRAMES.recovering, recovering, ...(id ? { id } : {}) }),
 };

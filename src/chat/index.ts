@@ -17,10 +17,21 @@
  */
 export { AIChatAgent } from "./ai-chat-agent.ts";
 export { createToolsFromClientSchemas } from "./client-tools.ts";
-export { CHAT_FRAMES, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
+export { CHAT_FRAMES, type ChatFrameOutcome, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
 export { CHAT_LIMITS, type ChatLimits } from "./limits.ts";
-export type { ChatConcurrency } from "./turn-queue.ts";
-export type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
+export type { ChatConcurrency, MessageConcurrency } from "./submit-policy.ts";
+export type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions, SaveMessagesOptions, SaveMessagesResult } from "./types.ts";
+export type {
+  ChatRecoveryConfig,
+  ChatRecoveryContext,
+  ChatRecoveryExhaustedContext,
+  ChatRecoveryKind,
+  ChatRecoveryOptions,
+  ChatRecoveryProgressContext,
+  MessagePart,
+  ResolvedChatRecoveryConfig,
+} from "./recovery-types.ts";
+export { CHAT_RECOVERY_DEFAULTS } from "./recovery-config.ts";
 export type { ChatUsageRecord, ChatUsageSummary, UsageEvent } from "./usage.ts";
 export { createDemoModel, DEMO_MODEL_ID, DEMO_NOTICE, DEMO_PROVIDER, DEMO_SHORT_NOTICE, type DemoModelOptions } from "./demo-model.ts";
 export { chatModelFromEnv, DEFAULT_CHAT_MODELS, describeModelChoice, OFFLINE_LABEL, type ChatModelChoice, type ChatModelFromEnvOptions } from "./models.ts";

@@ -23,7 +23,16 @@ CREATE TABLE IF NOT EXISTS hearth_chat_usage_totals (
   id INTEGER PRIMARY KEY CHECK (id = 1), calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL,
   output_tokens INTEGER NOT NULL, total_tokens INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS hearth_chat_context (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
+CREATE TABLE IF NOT EXISTS hearth_chat_context (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS hearth_chat_turns (
+  request_id TEXT PRIMARY KEY, continuation INTEGER NOT NULL, message_ids TEXT, root_request_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS hearth_chat_incidents (
+  root_request_id TEXT PRIMARY KEY, incident_id TEXT NOT NULL, request_id TEXT NOT NULL, kind TEXT NOT NULL,
+  attempt INTEGER NOT NULL, first_seen_at INTEGER NOT NULL, last_attempt_at INTEGER NOT NULL,
+  last_progress_at INTEGER NOT NULL, work INTEGER NOT NULL
+);`;
 
 /** One row when the chat tables exist (the script creates them together). */
 export const CHAT_TABLES_EXIST = "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'hearth_chat_streams'";

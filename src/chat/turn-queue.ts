@@ -1,13 +1,11 @@
 /**
- * The concurrency policy of a chat agent: turns run one at a time, in arrival order. While one
- * runs, a new chat request is queued ("queue", the default), replaces the requests still waiting
- * ("latest"), or is refused ("drop"). Applying a client's tool result or approval and the turn it
+ * The turn queue of a chat agent: turns run one at a time, in arrival order. A new chat request is
+ * admitted under the class's `messageConcurrency` (see submit-policy.ts): queued, replacing the
+ * requests still waiting, or refused. Applying a client's tool result or approval and the turn it
  * continues are queued the same way, so they always see the finished message of the turn before.
  * A running turn keeps the agent in memory; an empty queue holds nothing.
  */
-
-/** What happens to a chat request that arrives while a turn is running. */
-export type ChatConcurrency = "queue" | "latest" | "drop";
+import { supersedes, type SubmitPolicy } from "./submit-policy.ts";
 
 /** Why a queued job never ran. */
 export type SkipReason = "superseded" | "cancelled" | "cleared" | "dropped";
@@ -20,9 +18,13 @@ export interface TurnJob {
    * result or approval; "continuation": the turn after an answer; "programmatic": `saveMessages`.
    */
   readonly kind: "request" | "answer" | "continuation" | "programmatic";
+  /** The user messages a request carries (what a later "merge" request merges). */
+  readonly messageIds?: readonly string[];
   run(signal: AbortSignal): Promise<void>;
   /** The job will not run. */
   skip(reason: SkipReason): void;
+  /** Running, but not started yet (a debounce wait): steps aside for a newer request; true if it did. */
+  preempt?(): boolean;
 }
 
 export type Admission = "accepted" | "dropped" | "full";
@@ -39,6 +41,11 @@ export class TurnQueue {
   #running: { job: TurnJob; controller: AbortController } | undefined;
   #draining = false;
   #closed = false;
+  /** While held (start-up), jobs wait; they run once released. */
+  #held = false;
+  /** Called when the queue next becomes idle, and when a job is next added. */
+  #idleWaiters: Array<() => void> = [];
+  #addWaiters: Array<() => void> = [];
 
   constructor(host: QueueHost) {
     this.#host = host;
@@ -57,21 +64,46 @@ export class TurnQueue {
     return this.#running !== undefined || this.#waiting.length > 0;
   }
 
-  /** Adds a job under `policy` (which only applies to submits); it runs when the ones before it finished. */
-  add(job: TurnJob, policy: ChatConcurrency = "queue"): Admission {
+  /** Adds a job under `policy` (which only applies to new messages); it runs when the ones before it finished. */
+  add(job: TurnJob, policy: SubmitPolicy = { kind: "queue" }): Admission {
     if (this.#closed) {
       job.skip("dropped");
       return "dropped";
     }
     const request = job.kind === "request";
-    if (request && policy === "drop" && this.busy) return "dropped";
-    if (request && policy === "latest") {
+    if (request && policy.kind === "drop" && this.busy) return "dropped";
+    if (request && supersedes(policy)) {
       for (const waiting of this.#waiting.filter((w) => w.kind === "request")) this.#remove(waiting, "superseded");
+      const running = this.#running?.job;
+      if (running?.kind === "request") running.preempt?.();
     }
     if (this.#waiting.length >= this.#host.maxQueued()) return "full";
     this.#waiting.push(job);
+    for (const resolve of this.#addWaiters.splice(0)) resolve();
     void this.#drain();
     return "accepted";
+  }
+
+  /** Start-up: jobs added now wait until {@link release} (the agent's onStart runs first). */
+  hold(): void {
+    this.#held = true;
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#waiting.length > 0) void this.#drain();
+  }
+
+  /** Resolves once nothing runs or waits. */
+  idle(): Promise<void> {
+    if (!this.busy) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Resolves when a job is next added. */
+  added(): Promise<void> {
+    return new Promise((resolve) => this.#addWaiters.push(resolve));
   }
 
   /** Aborts the running job with this id, or takes a waiting one out of the queue. */
@@ -96,6 +128,7 @@ export class TurnQueue {
     this.#closed = true;
     for (const job of this.#waiting.splice(0)) job.skip("dropped");
     this.#running?.controller.abort(reason);
+    this.#settleIdle();
   }
 
   #remove(job: TurnJob, reason: SkipReason): void {
@@ -106,15 +139,20 @@ export class TurnQueue {
     } catch (error) {
       this.#host.report(error);
     }
+    this.#settleIdle();
+  }
+
+  #settleIdle(): void {
+    if (!this.busy) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
   async #drain(): Promise<void> {
-    if (this.#draining) return;
+    if (this.#draining || this.#held) return;
     this.#draining = true;
     const release = this.#host.keepAlive();
     try {
       await Promise.resolve(); // the caller's event finishes its own work first
-      for (let job = this.#waiting.shift(); job !== undefined && !this.#closed; job = this.#waiting.shift()) {
+      for (let job = this.#next(); job !== undefined; job = this.#next()) {
         const controller = new AbortController();
         this.#running = { job, controller };
         try {
@@ -128,6 +166,11 @@ export class TurnQueue {
     } finally {
       this.#draining = false;
       release();
+      this.#settleIdle();
     }
+  }
+
+  #next(): TurnJob | undefined {
+    return this.#closed || this.#held ? undefined : this.#waiting.shift();
   }
 }

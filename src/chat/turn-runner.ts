@@ -36,6 +36,8 @@ export interface TurnHost<M extends UIMessage> {
   report(error: unknown): void;
   /** The agent left memory: its storage is closed; nothing more may be written or sent. */
   gone(): boolean;
+  /** The built-in cleaning and `sanitizeMessageForPersistence`, before the answer is stored. */
+  sanitize(message: M): M;
 }
 
 export interface TurnSpec {
@@ -47,6 +49,8 @@ export interface TurnSpec {
   messageIds: string[] | undefined;
   body: Record<string, unknown> | undefined;
   clientTools: ClientToolSchema[] | undefined;
+  /** The request a recovery chain began with, for a turn that recovers an interrupted one. */
+  rootRequestId?: string;
 }
 
 export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
@@ -230,6 +234,7 @@ async function turn<M extends UIMessage>(
   let message = await assembler.finish();
   if (host.gone()) return end("aborted", undefined);
   if (message && status !== "completed") message = settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientToolNames(spec.clientTools));
+  if (message) message = host.sanitize(message);
   if (message && message.parts.length > 0) {
     const bytes = Buffer.byteLength(JSON.stringify(message));
     if (bytes > limits.maxChatMessageBytes) {
@@ -266,8 +271,11 @@ export function clientToolNames(clientTools: readonly ClientToolSchema[] | undef
   return new Set((clientTools ?? []).map((tool) => tool.name));
 }
 
-/** Rebuilds the message from a stored stream (after a restart cut it short). */
-export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined, clientTools: ReadonlySet<string>): Promise<M | undefined> {
+/**
+ * Rebuilds the message from a stored stream (after a restart cut it short); `settle`: its unfinished
+ * tool calls are made consistent (see `settleInterruptedToolCalls`), as a stored message needs.
+ */
+export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined, clientTools: ReadonlySet<string>, settle = true): Promise<M | undefined> {
   const assembler = new Assembler<M>(base);
   for (const body of chunks) {
     try {
@@ -277,7 +285,8 @@ export async function assembleStored<M extends UIMessage>(chunks: Iterable<strin
     }
   }
   const message = await assembler.finish();
-  return message ? settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientTools) : undefined;
+  if (!message || !settle) return message;
+  return settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientTools);
 }
 
 /** Feeds chunks to the AI SDK's `readUIMessageStream` and keeps its latest message. */

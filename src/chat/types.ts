@@ -35,3 +35,25 @@ export interface ChatResponseResult<M extends UIMessage = UIMessage> {
   /** Set when `status` is "error". */
   error?: string;
 }
+
+/**
+ * Options of `saveMessages` and `continueLastTurn`.
+ * @example
+ * await this.saveMessages(next, { signal: AbortSignal.timeout(60_000) });
+ */
+export interface SaveMessagesOptions {
+  /** Cancels the turn from outside: taken out of the queue, or aborted like a client's cancel. */
+  signal?: AbortSignal;
+}
+
+/**
+ * How a programmatic turn ended: `completed`, `error` (with `error`), `aborted` (cancelled; what
+ * streamed is kept) or `skipped` (it never ran: the conversation was cleared, or nothing to continue).
+ * @example
+ * const { status, error } = await this.saveMessages(next);
+ */
+export interface SaveMessagesResult {
+  requestId: string;
+  status: "completed" | "error" | "skipped" | "aborted";
+  error?: string;
+}

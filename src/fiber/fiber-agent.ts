@@ -14,6 +14,12 @@ import type {
 } from "./types.ts";
 
 /**
+ * Fibers a layer above runs for itself (a chat agent's turns) are offered to it before
+ * `onFiberRecovered`; it resolves to true for those it recovered, which the hook then never sees.
+ */
+export const RECOVER_OWN_FIBER: unique symbol = Symbol("hearth.recoverOwnFiber");
+
+/**
  * The fiber layer of {@link Agent}: durable execution recorded in the agent's database, recovered at
  * start-up (before onStart) through {@link onFiberRecovered}, with the host's due index waking the
  * agent after a crash.
@@ -126,6 +132,11 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
     return Promise.resolve();
   }
 
+  /** A layer above claims the fibers it started itself (see {@link RECOVER_OWN_FIBER}); none here. */
+  [RECOVER_OWN_FIBER](_ctx: FiberRecoveryContext): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   /** Its fibers go with its storage. */
   override async destroy(): Promise<void> {
     this.#fibers?.destroying();
@@ -136,7 +147,7 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
     this.#fibers ??= new AgentFibers(
       this[AGENT_RUNTIME],
       {
-        recovered: (ctx) => this[HANDLE.scoped](() => this.onFiberRecovered(ctx)),
+        recovered: (ctx) => this[HANDLE.scoped](async () => ((await this[RECOVER_OWN_FIBER](ctx)) ? undefined : this.onFiberRecovered(ctx))),
         report: (error) => this[REPORT_ERROR](error),
       },
       this[AGENT_OPTIONS],

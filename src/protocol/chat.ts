@@ -40,6 +40,8 @@ export const CHAT_FRAME_TYPES = {
   toolApproval: "cf_agent_tool_approval",
   /** Agent → client: one message changed (a tool result or approval was applied). */
   messageUpdated: "cf_agent_message_updated",
+  /** Agent → client: `recovering: true` while a turn cut short by a restart is being recovered, `false` once it ended. */
+  recovering: "cf_agent_chat_recovering",
 } as const;
 
 /**
@@ -52,6 +54,18 @@ export const CHAT_FRAME_TYPES = {
  * ```
  */
 export type ChatOutcome = "completed" | "error" | "aborted" | "skipped";
+
+/**
+ * How a turn's last response frame says it ended: a {@link ChatOutcome}, or `recovering` when a
+ * restart cut it short and a recovery continues it under a new request (which reports the same
+ * `messageIds` when it ends).
+ *
+ * @example
+ * ```ts
+ * const ended = (outcome: ChatFrameOutcome) => outcome !== "recovering";
+ * ```
+ */
+export type ChatFrameOutcome = ChatOutcome | "recovering";
 
 /**
  * The wire form of a tool the client declares and runs itself: sent with chat requests (as
