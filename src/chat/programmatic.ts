@@ -102,6 +102,8 @@ export class ProgrammaticTurns<M extends UIMessage> {
     const host = this.#host;
     const { requestId } = spec;
     const generation = host.generation();
+    // Aborted while its messages were being stored: it never queues.
+    if (external?.aborted) return Promise.resolve({ requestId, status: "aborted" });
     return new Promise((resolve, reject) => {
       const onAbort = () => host.queue.cancel(requestId);
       external?.addEventListener("abort", onAbort, { once: true });

@@ -62,8 +62,11 @@ export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, co
   }
   let incoming = host.sanitizeNew(mergeIncoming(allowed.messages, host.messages.list, request.trigger === "regenerate-message"));
   let merged = false;
+  const known = new Set(host.messages.list.map((message) => message.id));
+  const added = incoming.filter((message) => message.role === "user" && !known.has(message.id)).map((message) => message.id);
   if (policy.kind === "merge" && overlapping && waitingRequests.length > 0) {
-    const ids = new Set([...waitingRequests.flatMap((job) => job.messageIds ?? []), ...(originMessageIds(incoming) ?? [])]);
+    // Only the messages the waiting requests and this one added: what a running turn answers stays.
+    const ids = new Set([...waitingRequests.flatMap((job) => job.addedMessageIds ?? []), ...added]);
     const next = mergeTrailingUserMessages(incoming, ids);
     merged = next.length !== incoming.length;
     incoming = next;
@@ -91,7 +94,7 @@ export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, co
   const job: TurnJob = {
     id,
     kind: "request",
-    ...(spec.messageIds ? { messageIds: spec.messageIds } : {}),
+    addedMessageIds: merged ? [incoming.at(-1)!.id] : added,
     run: async (signal) => {
       if (quiet && !(await quiet.wait(signal))) return skip(signal.aborted ? "aborted" : "skipped");
       await host.turn(spec, signal);

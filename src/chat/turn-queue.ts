@@ -18,8 +18,8 @@ export interface TurnJob {
    * result or approval; "continuation": the turn after an answer; "programmatic": `saveMessages`.
    */
   readonly kind: "request" | "answer" | "continuation" | "programmatic";
-  /** The user messages a request carries (what a later "merge" request merges). */
-  readonly messageIds?: readonly string[];
+  /** The user messages a request added to the conversation (what a later "merge" request merges). */
+  readonly addedMessageIds?: readonly string[];
   run(signal: AbortSignal): Promise<void>;
   /** The job will not run. */
   skip(reason: SkipReason): void;
