@@ -4,10 +4,10 @@
  * small builders for the frames they send.
  */
 import type { UIMessage } from "ai";
-import { CHAT_FRAME_TYPES, type ChatOutcome } from "../protocol/chat.ts";
+import { CHAT_FRAME_TYPES, type ChatFrameOutcome } from "../protocol/chat.ts";
 import { isRecord, readJsonObject } from "./frames.ts";
 
-export type { ChatOutcome } from "../protocol/chat.ts";
+export type { ChatFrameOutcome, ChatOutcome } from "../protocol/chat.ts";
 
 /**
  * The `type` of every chat frame, by name.
@@ -42,8 +42,8 @@ export interface ChatResponseFrame {
   continuation?: boolean;
   /** Index of the chunk in its turn, when the agent numbers them. */
   seq?: number;
-  /** On the last frame of a turn: how it ended. */
-  outcome?: ChatOutcome;
+  /** On the last frame of a turn: how it ended (`recovering`: a restart cut it short and a recovery continues it). */
+  outcome?: ChatFrameOutcome;
   /** On the last frame of a turn: the ids of the user messages the turn answered, as the agent stored them. */
   messageIds?: string[];
 }
@@ -63,16 +63,17 @@ export type ChatServerFrame =
   | { type: typeof CHAT_FRAME.messageUpdated; message: UIMessage }
   | { type: typeof CHAT_FRAME.resuming; id: string; probeId?: string }
   | { type: typeof CHAT_FRAME.resumeNone; probeId?: string; reason?: string }
-  | { type: typeof CHAT_FRAME.pending; id?: string; probeId?: string };
+  | { type: typeof CHAT_FRAME.pending; id?: string; probeId?: string }
+  | { type: typeof CHAT_FRAME.recovering; recovering: boolean; id?: string };
 
 
 function optionalString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-const OUTCOMES: ReadonlySet<unknown> = new Set<ChatOutcome>(["completed", "error", "aborted", "skipped"]);
+const OUTCOMES: ReadonlySet<unknown> = new Set<ChatFrameOutcome>(["completed", "error", "aborted", "skipped", "recovering"]);
 
-function isOutcome(value: unknown): value is ChatOutcome {
+function isOutcome(value: unknown): value is ChatFrameOutcome {
   return OUTCOMES.has(value);
 }
 
@@ -129,6 +130,8 @@ export function readChatFrame(data: unknown): ChatServerFrame | undefined {
       return { type: CHAT_FRAME.resumeNone, probeId: optionalString(value.probeId), reason: optionalString(value.reason) };
     case CHAT_FRAME.pending:
       return { type: CHAT_FRAME.pending, id: optionalString(value.id), probeId: optionalString(value.probeId) };
+    case CHAT_FRAME.recovering:
+      return { type: CHAT_FRAME.recovering, recovering: value.recovering === true, ...(typeof value.id === "string" ? { id: value.id } : {}) };
     default:
       return undefined;
   }

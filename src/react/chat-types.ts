@@ -5,6 +5,7 @@ import type { UseChatHelpers } from "@ai-sdk/react";
 import type { ChatInit, UIMessage } from "ai";
 import type { ChatConnection } from "../client/chat-transport.ts";
 import type { AITool } from "./chat-messages.ts";
+import type { ChatTurnEndEvent } from "./chat-turn-status.ts";
 
 /**
  * The agent connection `useAgentChat` talks through: what `useAgent` returns
@@ -107,6 +108,12 @@ export type UseAgentChatOptions<M extends UIMessage = UIMessage> = Omit<
   syncMessagesToServer?: boolean;
   /** Milliseconds to coalesce renders while streaming (default 50); `false` renders every chunk. */
   throttle?: number | false;
+  /**
+   * Called once for each chat request that ends: this tab's (once `status` has settled, so it may
+   * call `sendMessage`), another tab's, the agent's own, and ends replayed after a reconnect. Not
+   * for a request a recovery continues under a new id: that one reports the same `messageIds`.
+   */
+  onTurnEnd?(event: ChatTurnEndEvent): void;
 };
 
 /**
@@ -135,4 +142,9 @@ export type UseAgentChatResult<M extends UIMessage = UIMessage> = Omit<
   isStreaming: boolean;
   /** The stored transcript is still being loaded. */
   isLoadingHistory: boolean;
+  /**
+   * The agent is recovering a turn a restart cut short (`cf_agent_chat_recovering`): it is not
+   * streaming yet. Most UIs treat `isStreaming || isRecovering` as busy.
+   */
+  isRecovering: boolean;
 };

@@ -22,6 +22,7 @@ export type {
   AddToolOutputOptions,
   AgentChatConnection,
   AgentToolCall,
+  ChatTurnEndEvent,
   UseAgentChatOptions,
   UseAgentChatResult,
 } from "./use-agent-chat.ts";

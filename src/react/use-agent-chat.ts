@@ -15,9 +15,11 @@ import {
   prependMissing,
 } from "./chat-messages.ts";
 import { TurnObserver } from "./chat-observer.ts";
+import { TurnStatus } from "./chat-turn-status.ts";
 import type { AddToolOutputOptions, AgentChatConnection, UseAgentChatOptions, UseAgentChatResult } from "./chat-types.ts";
 
 export type { AddToolOutputOptions, AgentChatConnection, AgentToolCall, UseAgentChatOptions, UseAgentChatResult } from "./chat-types.ts";
+export type { ChatTurnEndEvent } from "./chat-turn-status.ts";
 
 /** The HTTP URL of the agent behind a socket, without query. */
 function httpUrlOf(agent: AgentChatConnection): string | undefined {
@@ -74,6 +76,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
     cancelOnClientAbort = false,
     syncMessagesToServer: _sync,
     throttle = 50,
+    onTurnEnd: _onTurnEnd,
     ...chatInit
   } = options;
   const latest = useRef(options);
@@ -130,6 +133,15 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
         },
       }),
   );
+  const [isRecovering, setIsRecovering] = useState(false);
+  const [turnStatus] = useState(
+    () =>
+      new TurnStatus({
+        settling: (id) => transport.owns(id) && (live.current?.status === "submitted" || live.current?.status === "streaming"),
+        ended: (event) => latest.current.onTurnEnd?.(event),
+        recoveringChanged: setIsRecovering,
+      }),
+  );
   useEffect(() => {
     transport.setAgent(agent);
     return () => {
@@ -162,6 +174,10 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   });
   helpers.current = chat;
   const { status, setMessages: setLocalMessages, resumeStream } = chat;
+  // Ends of this tab's requests wait for the chat's status to settle, so onTurnEnd may send.
+  useEffect(() => {
+    if (status !== "submitted" && status !== "streaming") turnStatus.flush();
+  }, [status, turnStatus]);
   // `useChat` renders the transcript at most every `throttle` ms, but a change of status at once, and
   // a turn the observer follows stops streaming with `serverStreaming`, outside `useChat`. While a
   // turn streams the throttled transcript is shown; once none does, the transcript as the chat holds
@@ -222,6 +238,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   const dropped = useRef(false);
   handlers.current.frame = (event) => {
     const frame = readChatFrame((event as MessageEvent).data);
+    if (frame !== undefined) turnStatus.handle(frame);
     switch (frame?.type) {
       case CHAT_FRAME.messages:
         setLocalMessages((current) => mergeServerMessages(frame.messages as M[], current, !idle()));
@@ -388,6 +405,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
     isServerStreaming,
     isStreaming: chat.status === "streaming" || isServerStreaming,
     isLoadingHistory: !historyLoaded,
+    isRecovering,
   };
   return result;
 }
