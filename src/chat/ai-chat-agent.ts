@@ -82,6 +82,8 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   #engine: ChatEngine<Message> | undefined;
   #limits: { source: Partial<ChatLimits>; resolved: ChatLimits } | undefined;
   #recovery: { source: ChatRecoveryConfig; resolved: ResolvedChatRecoveryConfig | undefined } | undefined;
+  /** Start-up (onStart included) is over. */
+  #up = false;
 
   /**
    * The conversation, oldest first (a copy of the list; treat the messages as read-only).
@@ -269,6 +271,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         recovered: (ctx) => this.onChatRecovery(ctx),
         sanitize: (message) => this.sanitizeMessageForPersistence(message),
       });
+      if (this.#up) this.#engine.started();
     }
     return this.#engine;
   }
@@ -296,20 +299,17 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
 
   /**
    * Start-up: a stream cut short by a restart is settled (or left to its recovery) before anything
-   * else runs; turns queued during start-up (recovery continuations) wait until onStart has run. An
-   * agent whose chat tables do not exist yet (it never chatted) has nothing to settle: one lookup,
-   * no engine.
+   * else runs; recovery continuations wait until onStart has run. An agent whose chat tables do not
+   * exist yet (it never chatted) has nothing to settle: one lookup, no engine.
    */
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
     this.#chatRecovery(); // a bad chatRecovery fails here, loudly, not in the middle of a recovery
-    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) {
-      this.#chat.queue.hold();
-      await this.#chat.startup();
-    }
+    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) await this.#chat.startup();
     try {
       await super[HANDLE.start](props);
     } finally {
-      this.#engine?.queue.release();
+      this.#up = true;
+      this.#engine?.started();
     }
   }
 

@@ -81,6 +81,8 @@ export class ChatEngine<M extends UIMessage> {
   /** Bumped by a clear: turns started before it store nothing and send nothing more. */
   #generation = 0;
   #gone = false;
+  /** Resolved once the agent has started (onStart ran): recovery continuations wait for it. */
+  readonly #started = Promise.withResolvers<void>();
 
   constructor(host: EngineHost<M>) {
     this.#host = host;
@@ -200,8 +202,7 @@ export class ChatEngine<M extends UIMessage> {
   }
 
   /**
-   * Start-up, before the fibers are recovered and before onStart (turns queued meanwhile wait for
-   * {@link TurnQueue.release}). A stream still marked as running was cut short by a restart. With
+   * Start-up, before the fibers are recovered and before onStart. A stream still marked as running was cut short by a restart. With
    * recovery on, a turn that ran in a fiber is left to {@link recoverFiber}. Otherwise its model
    * call cannot continue; the message streamed so far is stored (marked `interrupted`, its
    * unfinished server tool calls ended as errors) and the stream stays replayable for clients that
@@ -213,6 +214,11 @@ export class ChatEngine<M extends UIMessage> {
     if (stored?.status === "streaming" && !(recovering && this.#store.turn(stored.requestId))) await this.#settleInterrupted(stored.requestId);
     // An approval applied whose continuation never ran (the queue was full, or the process stopped in between).
     if (!recovering && awaitsContinuation(this.messages.last()) && !this.queue.busy) this.#continue(undefined);
+  }
+
+  /** The agent has started: recovery continuations scheduled during start-up may run (after onStart). */
+  started(): void {
+    this.#started.resolve();
   }
 
   /** A fiber of the last process that ran a chat turn: recovered here (true), or not one of ours (false). */
@@ -361,7 +367,10 @@ export class ChatEngine<M extends UIMessage> {
   #scheduleRecovery(spec: TurnSpec, kind: ChatRecoveryKind): void {
     this.#store.begin({ requestId: spec.requestId, continuation: spec.continuation, messageIds: spec.messageIds, rootRequestId: spec.rootRequestId ?? spec.requestId });
     const fiber = this.#host.runFiber(CHAT_FIBER_PREFIX + spec.requestId, async () => {
-      // The turn runs here, in the fiber's own context (`this.stash()` finds it), once the queue lets it.
+      // After onStart (recovery runs before it), then in the queue; the turn runs here, in the
+      // fiber's own context (`this.stash()` finds it).
+      await this.#started.promise;
+      if (this.#gone) return;
       const slot = await new Promise<{ signal: AbortSignal; done: () => void } | undefined>((resolve) => {
         const admission = this.queue.add({
           id: spec.requestId,

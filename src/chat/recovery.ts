@@ -19,7 +19,7 @@
 import { generateId, type UIMessage, type UIMessageChunk } from "ai";
 import { messageOf } from "../agent/rpc.ts";
 import { chatFrames } from "./frames.ts";
-import type { MessageStore } from "./message-store.ts";
+import { ConversationTooLargeError, type MessageStore } from "./message-store.ts";
 import type { RecoveryStore, Incident, DurableTurn } from "./recovery-store.ts";
 import type { ChatRecoveryContext, ChatRecoveryKind, ChatRecoveryOptions, MessagePart, ResolvedChatRecoveryConfig } from "./recovery-types.ts";
 import type { StreamStore } from "./stream-store.ts";
@@ -227,10 +227,19 @@ export class ChatRecovery<M extends UIMessage> {
   /** Stores the partial answer (if any) and ends the stored stream; returns the stored message. */
   #keep(partial: M | undefined, anchorId: string | undefined, requestId: string): M | undefined {
     const host = this.#host;
-    if (partial) host.messages.put(partial, anchorId, host.keepLast());
+    let kept = partial;
+    if (kept) {
+      try {
+        host.messages.put(kept, anchorId, host.keepLast());
+      } catch (error) {
+        if (!(error instanceof ConversationTooLargeError)) throw error;
+        host.report(new Error(`The partial answer of ${requestId} was not stored: ${error.message}`, { cause: error }));
+        kept = undefined;
+      }
+    }
     this.#drop(requestId);
-    if (partial) host.broadcast(chatFrames.messages(host.messages.list));
-    return partial;
+    if (kept) host.broadcast(chatFrames.messages(host.messages.list));
+    return kept;
   }
 
   /** Ends the stored stream without keeping its partial answer. */

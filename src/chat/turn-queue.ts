@@ -41,8 +41,6 @@ export class TurnQueue {
   #running: { job: TurnJob; controller: AbortController } | undefined;
   #draining = false;
   #closed = false;
-  /** While held (start-up), jobs wait; they run once released. */
-  #held = false;
   /** Called when the queue next becomes idle, and when a job is next added. */
   #idleWaiters: Array<() => void> = [];
   #addWaiters: Array<() => void> = [];
@@ -82,17 +80,6 @@ export class TurnQueue {
     for (const resolve of this.#addWaiters.splice(0)) resolve();
     void this.#drain();
     return "accepted";
-  }
-
-  /** Start-up: jobs added now wait until {@link release} (the agent's onStart runs first). */
-  hold(): void {
-    this.#held = true;
-  }
-
-  release(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    if (this.#waiting.length > 0) void this.#drain();
   }
 
   /** Resolves once nothing runs or waits. */
@@ -147,7 +134,7 @@ export class TurnQueue {
   }
 
   async #drain(): Promise<void> {
-    if (this.#draining || this.#held) return;
+    if (this.#draining) return;
     this.#draining = true;
     const release = this.#host.keepAlive();
     try {
@@ -171,6 +158,6 @@ export class TurnQueue {
   }
 
   #next(): TurnJob | undefined {
-    return this.#closed || this.#held ? undefined : this.#waiting.shift();
+    return this.#closed ? undefined : this.#waiting.shift();
   }
 }

@@ -12,17 +12,25 @@ import { Chat, resetWorld, world } from "./fixture.ts";
 import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, until, userMessage, type Frame } from "./helpers.ts";
 
 /** What the recovering agents saw, across restarts (this module outlives every host). */
-const seen: { recoveries: ChatRecoveryContext[]; exhausted: ChatRecoveryExhaustedContext[]; options: ChatRecoveryOptions; stash: unknown } = {
-  recoveries: [],
-  exhausted: [],
-  options: {},
-  stash: undefined,
-};
+const seen: {
+  recoveries: ChatRecoveryContext[];
+  exhausted: ChatRecoveryExhaustedContext[];
+  options: ChatRecoveryOptions;
+  stash: unknown;
+  /** Per turn: whether onStart had run when onChatMessage was called. */
+  afterStart: boolean[];
+} = { recoveries: [], exhausted: [], options: {}, stash: undefined, afterStart: [] };
 
 class RecoveringChat extends Chat {
   chatRecovery: ChatRecoveryConfig = true;
+  #started = false;
+
+  onStart() {
+    this.#started = true;
+  }
 
   async onChatMessage(onFinish: ChatFinishCallback, options: OnChatMessageOptions) {
+    seen.afterStart.push(this.#started);
     if (seen.stash !== undefined) this.stash(seen.stash);
     return super.onChatMessage(onFinish, options);
   }
@@ -53,6 +61,7 @@ afterEach(async () => {
   seen.exhausted = [];
   seen.options = {};
   seen.stash = undefined;
+  seen.afterStart = [];
   await t?.close();
 });
 
@@ -111,8 +120,10 @@ describe("a turn cut short by a restart, with chatRecovery on", () => {
     await until(async () => messageText((await history("RecoveringChat", "a1"))[1]) === "In the beginning was the word.", "the continuation");
     const stored = await history("RecoveringChat", "a1");
     expect(stored.map((m) => m.role)).toEqual(["user", "assistant"]);
-    // The continuation saw the partial answer and ran as a continuation, with the request's body.
+    // The continuation saw the partial answer and ran as a continuation, with the request's body,
+    // after onStart (recovery itself runs before it).
     expect(world.options.at(-1)).toMatchObject({ continuation: true, body: { tone: "solemn" } });
+    expect(seen.afterStart).toEqual([true, true]);
     const prompt = model.prompts.at(-1)!;
     expect(prompt.at(-1)).toMatchObject({ role: "assistant", content: [{ type: "text", text: "In the beginning" }] });
     // Recovered once is recovered for good: nothing is left to recover at the next start.
