@@ -47,6 +47,8 @@ export const tools = {
 };
 
 export class Chat extends AIChatAgent<Env, ChatState> {
+  /** An answer a restart cuts short (`hearth dev` reloading on save, a crash) is continued when the agent is back. */
+  override chatRecovery = true;
   #choice: Promise<ChatModelChoice> | undefined;
 
   /** The model, chosen once per start from the agent's variables; the page learns its label from the state. */

@@ -35,9 +35,10 @@ export function App({ name }: { name: string }) {
   const [model, setModel] = useState<ChatState | undefined>(undefined);
   const agent = useAgent<ChatState>({ agent: "Chat", name, onStateUpdate: (state) => setModel(state) });
   const chat = useAgentChat({ agent, tools: CLIENT_TOOLS });
-  const { messages, sendMessage, status, isStreaming, isLoadingHistory, stop, clearHistory, addToolApprovalResponse } = chat;
+  const { messages, sendMessage, status, isStreaming, isRecovering, isLoadingHistory, stop, clearHistory, addToolApprovalResponse } = chat;
   const [draft, setDraft] = useState("");
-  const busy = status === "submitted" || isStreaming;
+  // A turn a server restart cut short is being continued: busy, though nothing streams yet.
+  const busy = status === "submitted" || isStreaming || isRecovering;
 
   const send = (text: string): void => {
     if (text.trim() === "" || busy) return;
@@ -119,7 +120,7 @@ export function App({ name }: { name: string }) {
           Clear
         </button>
       </form>
-      <footer data-testid="status">{isStreaming ? "streaming" : status}</footer>
+      <footer data-testid="status">{isStreaming ? "streaming" : isRecovering ? "recovering" : status}</footer>
     </div>
   );
 }
