@@ -8,7 +8,8 @@ import type { Connection } from "../agent/connection.ts";
 import { messageOf } from "../agent/rpc.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlTag } from "../storage/sql.ts";
-import { CHAT_FRAMES, chatFrames, type ChatFrame, type ClientToolSchema } from "./frames.ts";
+import { ContextStore, type RequestContext } from "./context-store.ts";
+import { CHAT_FRAMES, chatFrames, type ChatFrame } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, MessageStore } from "./message-store.ts";
 import { ProgrammaticTurns } from "./programmatic.ts";
@@ -62,11 +63,6 @@ export interface EngineHost<M extends UIMessage> {
 /** Frames that change the conversation: refused from read-only connections. */
 const WRITES = new Set<string>([CHAT_FRAMES.request, CHAT_FRAMES.messages, CHAT_FRAMES.clear, CHAT_FRAMES.cancel, CHAT_FRAMES.toolResult, CHAT_FRAMES.toolApproval]);
 
-interface RequestContext {
-  body: Record<string, unknown> | undefined;
-  clientTools: ClientToolSchema[] | undefined;
-}
-
 export class ChatEngine<M extends UIMessage> {
   readonly messages: MessageStore<M>;
   readonly streams: StreamStore;
@@ -75,6 +71,7 @@ export class ChatEngine<M extends UIMessage> {
   readonly queue: TurnQueue;
   readonly programmatic: ProgrammaticTurns<M>;
   readonly #store: RecoveryStore;
+  readonly #contexts: ContextStore;
   readonly #recovery: ChatRecovery<M>;
   readonly #host: EngineHost<M>;
   #live: LiveStream | undefined;
@@ -98,6 +95,7 @@ export class ChatEngine<M extends UIMessage> {
     });
     this.queue = new TurnQueue({ keepAlive: host.keepAlive, report: host.report, maxQueued: () => host.limits().maxQueuedTurns });
     this.#store = new RecoveryStore(host.sql, host.now);
+    this.#contexts = new ContextStore(host.sql);
     this.programmatic = new ProgrammaticTurns<M>({
       messages: this.messages,
       queue: this.queue,
@@ -202,11 +200,12 @@ export class ChatEngine<M extends UIMessage> {
   }
 
   /**
-   * Start-up, before the fibers are recovered and before onStart. A stream still marked as running was cut short by a restart. With
-   * recovery on, a turn that ran in a fiber is left to {@link recoverFiber}. Otherwise its model
-   * call cannot continue; the message streamed so far is stored (marked `interrupted`, its
-   * unfinished server tool calls ended as errors) and the stream stays replayable for clients that
-   * reconnect. An approved tool call that no turn ran yet gets its continuation.
+   * Start-up, before the fibers are recovered and before onStart. A stream still marked as running
+   * was cut short by a restart. With recovery on, a turn that ran in a fiber is left to
+   * {@link recoverFiber}. Otherwise its model call cannot continue; the message streamed so far is
+   * stored (marked `interrupted`, its unfinished server tool calls ended as errors) and the stream
+   * stays replayable for clients that reconnect. An approved tool call that no turn ran yet gets its
+   * continuation.
    */
   async startup(): Promise<void> {
     const recovering = this.#host.recovery() !== undefined && this.#store.hasTurns();
@@ -466,23 +465,12 @@ export class ChatEngine<M extends UIMessage> {
   }
 
   #context(): RequestContext {
-    const rows = this.#host.sql<{ key: string; value: string }>`SELECT key, value FROM hearth_chat_context`;
-    const context: RequestContext = { body: undefined, clientTools: undefined };
-    for (const row of rows) {
-      if (row.key === "body") context.body = JSON.parse(row.value) as Record<string, unknown>;
-      if (row.key === "clientTools") context.clientTools = JSON.parse(row.value) as ClientToolSchema[];
-    }
-    return context;
+    return this.#contexts.get();
   }
 
   /** The last request's body and client tools: continuations (perhaps hours later) get them again. */
   #saveContext(context: RequestContext): void {
-    for (const key of ["body", "clientTools"] as const) {
-      const value = context[key];
-      if (value === undefined) this.#host.sql`DELETE FROM hearth_chat_context WHERE key = ${key}`;
-      else this.#host.sql`INSERT INTO hearth_chat_context (key, value) VALUES (${key}, ${JSON.stringify(value)})
-        ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
-    }
+    this.#contexts.save(context);
   }
 
   /** Sends to every chat connection but `exceptId` and `excluded`. */

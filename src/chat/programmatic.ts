@@ -5,14 +5,12 @@
  * `waitUntilStable` and `hasPendingInteraction`.
  */
 import { generateId, type UIMessage } from "ai";
-import type { ClientToolSchema } from "./frames.ts";
+import type { RequestContext } from "./context-store.ts";
 import type { MessageStore } from "./message-store.ts";
 import { originMessageIds } from "./tool-parts.ts";
 import type { TurnQueue } from "./turn-queue.ts";
 import type { TurnSpec } from "./turn-runner.ts";
 import type { ChatResponseResult, SaveMessagesOptions, SaveMessagesResult } from "./types.ts";
-
-type RequestContext = { body: Record<string, unknown> | undefined; clientTools: ClientToolSchema[] | undefined };
 
 export interface ProgrammaticHost<M extends UIMessage> {
   readonly messages: MessageStore<M>;

@@ -26,7 +26,7 @@ import type { StreamStore } from "./stream-store.ts";
 import { awaitsClient } from "./tool-parts.ts";
 import { assembleStored, clientToolNames, type TurnSpec } from "./turn-runner.ts";
 import type { ChatResponseResult } from "./types.ts";
-import type { ClientToolSchema } from "./frames.ts";
+import type { RequestContext } from "./context-store.ts";
 
 /** Chat turns' fibers are named `hearth:chat-turn:<request id>`. */
 export const CHAT_FIBER_PREFIX = "hearth:chat-turn:";
@@ -47,7 +47,7 @@ export interface RecoveryHost<M extends UIMessage> {
   readonly store: RecoveryStore;
   config(): ResolvedChatRecoveryConfig | undefined;
   now(): number;
-  context(): { body: Record<string, unknown> | undefined; clientTools: ClientToolSchema[] | undefined };
+  context(): RequestContext;
   keepLast(): number | undefined;
   sanitize(message: M): M;
   /** The agent's onChatRecovery. */

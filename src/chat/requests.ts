@@ -7,7 +7,8 @@
  */
 import type { UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
-import { CHAT_FRAMES, chatFrames, type ChatFrame, type ClientToolSchema } from "./frames.ts";
+import type { RequestContext } from "./context-store.ts";
+import { CHAT_FRAMES, chatFrames, type ChatFrame } from "./frames.ts";
 import type { ChatLimits } from "./limits.ts";
 import { mergeIncoming, type ClientMessagesCheck } from "./merge.ts";
 import { ConversationTooLargeError, type MessageStore } from "./message-store.ts";
@@ -28,7 +29,7 @@ export interface RequestHost<M extends UIMessage> {
   checkClient(messages: M[], acceptNew: boolean): ClientMessagesCheck<M>;
   /** Messages new to the store, cleaned for storage. */
   sanitizeNew(messages: readonly M[]): M[];
-  saveContext(context: { body: Record<string, unknown> | undefined; clientTools: ClientToolSchema[] | undefined }): void;
+  saveContext(context: RequestContext): void;
   broadcast(frame: string, exceptId?: string): void;
   turn(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>>;
 }
