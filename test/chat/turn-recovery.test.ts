@@ -6,7 +6,15 @@
  */
 import type { UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
-import type { ChatFinishCallback, ChatRecoveryConfig, ChatRecoveryContext, ChatRecoveryExhaustedContext, ChatRecoveryOptions, OnChatMessageOptions } from "../../src/chat/index.ts";
+import type {
+  ChatFinishCallback,
+  ChatRecoveryConfig,
+  ChatRecoveryContext,
+  ChatRecoveryExhaustedContext,
+  ChatRecoveryOptions,
+  ChatRecoveryProgressContext,
+  OnChatMessageOptions,
+} from "../../src/chat/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { Chat, resetWorld, world } from "./fixture.ts";
 import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, until, userMessage, type Frame } from "./helpers.ts";
@@ -19,7 +27,8 @@ const seen: {
   stash: unknown;
   /** Per turn: whether onStart had run when onChatMessage was called. */
   afterStart: boolean[];
-} = { recoveries: [], exhausted: [], options: {}, stash: undefined, afterStart: [] };
+  policy: ChatRecoveryProgressContext[];
+} = { recoveries: [], exhausted: [], options: {}, stash: undefined, afterStart: [], policy: [] };
 
 class RecoveringChat extends Chat {
   chatRecovery: ChatRecoveryConfig = true;
@@ -43,6 +52,11 @@ class RecoveringChat extends Chat {
   async continueLast(body?: Record<string, unknown>) {
     return this.continueLastTurn(body);
   }
+
+  /** The types of the stored chunks of the running turn. */
+  chunkTypes(): string[] {
+    return this.sql<{ body: string }>`SELECT body FROM hearth_chat_chunks ORDER BY seq`.map((row) => (JSON.parse(row.body) as { type: string }).type);
+  }
 }
 
 /** Gives up after one attempt without progress. */
@@ -50,6 +64,23 @@ class BudgetChat extends RecoveringChat {
   chatRecovery: ChatRecoveryConfig = {
     maxAttempts: 1,
     terminalMessage: "Sorry, that answer was lost.",
+    onExhausted: (ctx) => void seen.exhausted.push(ctx),
+  };
+}
+
+/** The other budgets, one class each: no progress allowed, no work allowed, a policy of its own. */
+class StuckChat extends RecoveringChat {
+  chatRecovery: ChatRecoveryConfig = { noProgressTimeoutMs: 0, onExhausted: (ctx) => void seen.exhausted.push(ctx) };
+}
+class WorkChat extends RecoveringChat {
+  chatRecovery: ChatRecoveryConfig = { maxRecoveryWork: 0, onExhausted: (ctx) => void seen.exhausted.push(ctx) };
+}
+class PolicyChat extends RecoveringChat {
+  chatRecovery: ChatRecoveryConfig = {
+    shouldKeepRecovering: (ctx) => {
+      seen.policy.push(ctx);
+      return false;
+    },
     onExhausted: (ctx) => void seen.exhausted.push(ctx),
   };
 }
@@ -62,11 +93,12 @@ afterEach(async () => {
   seen.options = {};
   seen.stash = undefined;
   seen.afterStart = [];
+  seen.policy = [];
   await t?.close();
 });
 
 async function env(): Promise<string> {
-  t = await createTestEnv({ agents: { RecoveringChat, BudgetChat }, time: "system" });
+  t = await createTestEnv({ agents: { RecoveringChat, BudgetChat, StuckChat, WorkChat, PolicyChat }, time: "system" });
   return wsBase();
 }
 
@@ -229,6 +261,36 @@ describe("a turn cut short by a restart, with chatRecovery on", () => {
     expect(seen.recoveries).toHaveLength(1); // onChatRecovery is not asked again once the budget is spent
     expect(world.responses.at(-1)).toMatchObject({ status: "error", error: "Sorry, that answer was lost." });
     expect((await history("BudgetChat", "b1")).map(messageText)).toEqual(["tell me a story", "Some words"]);
+  });
+
+  test("the other budgets: time without progress, work since the first interruption, shouldKeepRecovering", async () => {
+    await env();
+    // Each conversation: a first interruption (recovered), then its continuation is cut short too.
+    const twice = async (name: string, agent: string, binding: string, continuation: Gate | "held") => {
+      const gate = new Gate();
+      resetWorld(scriptedModel(gate.stream, continuation === "held" ? textStream("never") : continuation.stream));
+      await interruptedTurn(await wsBase(), name, gate, ["Some ", "words"], agent);
+      if (continuation === "held") world.hold = new Promise(() => {});
+      await t.restart();
+      await until(() => world.options.length === 2, "the continuation started");
+      if (continuation !== "held") {
+        // The continuation produces a new segment (progress, and work) before it is cut short.
+        continuation.text("more");
+        await until(async () => (await t.get<RecoveringChat>(binding, name).chunkTypes()).includes("text-delta"), "the continuation's words stored");
+      }
+      world.hold = undefined;
+      await t.restart();
+      await until(() => seen.exhausted.length === 1, "onExhausted");
+      const [ctx] = seen.exhausted;
+      seen.exhausted = [];
+      return ctx!;
+    };
+    expect(await twice("n1", "stuck-chat", "StuckChat", "held")).toMatchObject({ reason: "no_progress_timeout" });
+    expect(await twice("n2", "work-chat", "WorkChat", new Gate())).toMatchObject({ reason: "work_budget_exceeded", attempt: 1 });
+    expect(await twice("n3", "policy-chat", "PolicyChat", "held")).toMatchObject({ reason: "recovery_aborted" });
+    expect(seen.policy).toHaveLength(1);
+    expect(seen.policy[0]).toMatchObject({ attempt: 2, maxAttempts: 10, recoveryKind: "continue", work: 0 });
+    expect(seen.policy[0]!.recoveryRootRequestId).toBe(seen.policy[0]!.incidentId);
   });
 
   test("continueLastTurn() appends to the last answer; it is skipped when the conversation ends with the user", async () => {
