@@ -4,6 +4,7 @@
  * continued in the same assistant message; a turn cut short before it streamed is retried; the
  * hook's options, the budgets and the recovering status frame do what they say.
  */
+import type { LanguageModelV4StreamPart } from "@ai-sdk/provider";
 import type { UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type {
@@ -291,6 +292,34 @@ describe("a turn cut short by a restart, with chatRecovery on", () => {
     expect(seen.policy).toHaveLength(1);
     expect(seen.policy[0]).toMatchObject({ attempt: 2, maxAttempts: 10, recoveryKind: "continue", work: 0 });
     expect(seen.policy[0]!.recoveryRootRequestId).toBe(seen.policy[0]!.incidentId);
+  });
+
+  test("a turn cut short while a client tool waits is parked: no budget, no continuation; the client's result continues it", async () => {
+    // The model calls the page's tool and its step has not finished when the process stops.
+    const stream = new ReadableStream<LanguageModelV4StreamPart>({
+      start(controller) {
+        controller.enqueue({ type: "stream-start", warnings: [] });
+        controller.enqueue({ type: "tool-call", toolCallId: "c1", toolName: "getLocation", input: "{}" });
+      },
+    });
+    resetWorld(scriptedModel(stream, textStream("You are in Paris.")));
+    const ws = await env();
+    const client = await ChatClient.open(ws, "h1", "", "recovering-chat");
+    const clientTools = [{ name: "getLocation", parameters: { type: "object", properties: {} } }];
+    const id = client.send([userMessage("u1", "where am I?")], { clientTools });
+    await until(() => client.responses(id).some((f) => typeof f.body === "string" && f.body.includes("tool-input-available")), "the tool call streamed");
+    await t.restart();
+    await until(async () => (await history("RecoveringChat", "h1")).length === 2, "the partial answer stored");
+    expect(seen.recoveries).toEqual([]);
+    const [, asked] = await history("RecoveringChat", "h1");
+    expect(asked!.parts.filter((part) => part.type === "tool-getLocation")).toMatchObject([{ toolCallId: "c1", state: "input-available" }]);
+    expect(world.options).toHaveLength(1);
+
+    const again = await ChatClient.open(await wsBase(), "h1", "", "recovering-chat");
+    expect(again.frames.some((f) => typeof f === "object" && f.type === "cf_agent_chat_recovering")).toBe(false);
+    again.socket.send({ type: "cf_agent_tool_result", toolCallId: "c1", toolName: "getLocation", output: { city: "Paris" }, autoContinue: true });
+    await until(async () => messageText((await history("RecoveringChat", "h1"))[1]) === "You are in Paris.", "the continuation");
+    expect(world.options.at(-1)).toMatchObject({ continuation: true });
   });
 
   test("continueLastTurn() appends to the last answer; it is skipped when the conversation ends with the user", async () => {
