@@ -61,12 +61,8 @@ export interface ChatRecoveryOptions {
   continue?: boolean;
 }
 
-/**
- * What `chatRecovery.shouldKeepRecovering` receives, from the second attempt of an incident on.
- * @example
- * shouldKeepRecovering: async (ctx) => ctx.ageMs < 10 * 60_000
- */
-export interface ChatRecoveryProgressContext {
+/** The incident and attempt that `shouldKeepRecovering` and `onExhausted` are told about. */
+interface ChatRecoveryIncident {
   incidentId: string;
   /** The request of the attempt that was interrupted now. */
   requestId: string;
@@ -75,6 +71,14 @@ export interface ChatRecoveryProgressContext {
   attempt: number;
   maxAttempts: number;
   recoveryKind: ChatRecoveryKind;
+}
+
+/**
+ * What `chatRecovery.shouldKeepRecovering` receives, from the second attempt of an incident on.
+ * @example
+ * shouldKeepRecovering: async (ctx) => ctx.ageMs < 10 * 60_000
+ */
+export interface ChatRecoveryProgressContext extends ChatRecoveryIncident {
   /** Content and tool segments produced since the incident began (coarse; not tokens). */
   work: number;
   /** Milliseconds since the incident's first interruption. */
@@ -86,13 +90,7 @@ export interface ChatRecoveryProgressContext {
  * @example
  * onExhausted: (ctx) => console.warn("chat recovery gave up", ctx.incidentId, ctx.reason)
  */
-export interface ChatRecoveryExhaustedContext {
-  incidentId: string;
-  requestId: string;
-  recoveryRootRequestId: string;
-  attempt: number;
-  maxAttempts: number;
-  recoveryKind: ChatRecoveryKind;
+export interface ChatRecoveryExhaustedContext extends ChatRecoveryIncident {
   streamId: string;
   createdAt: number;
   partialText: string;

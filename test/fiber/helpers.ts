@@ -1,3 +1,6 @@
+import { afterEach } from "vitest";
+import { createTestEnv, type TestEnv, type TestEnvOptions } from "../../src/testing/index.ts";
+
 /** A promise the test settles from outside: how a test holds a fiber mid-flight without sleeping. */
 export interface Gate<T = void> {
   promise: Promise<T>;
@@ -36,4 +39,21 @@ export interface StoredFiber {
   name: string;
   status: string;
   snapshot: string | null;
+}
+
+/**
+ * One test environment per test, closed after each test, then `reset` (the file's gates and
+ * records). Returns `env(options = defaults)`, which starts it.
+ */
+export function envPerTest(defaults?: TestEnvOptions, reset: () => void = () => {}): (options?: TestEnvOptions) => Promise<TestEnv> {
+  let t: TestEnv | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    reset();
+  });
+  return async (options = defaults) => {
+    if (!options) throw new Error("env() needs options: no defaults given");
+    return (t = await createTestEnv(options));
+  };
 }

@@ -3,12 +3,12 @@
  * needs its agent woken at once; an agent whose fibers all ended needs nothing.
  */
 import { DatabaseSync } from "node:sqlite";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
 import { fiberWakeInFile } from "../../src/fiber/index-rebuild.ts";
 import { agentFilePath } from "../../src/storage/agent-file.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { Gates } from "./helpers.ts";
+import type { TestEnv } from "../../src/testing/index.ts";
+import { envPerTest, Gates } from "./helpers.ts";
 
 const gates = new Gates();
 
@@ -24,12 +24,7 @@ class Worker extends Agent {
   }
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
-  gates.clear();
-});
+const env = envPerTest(undefined, () => gates.clear());
 
 function wakeOf(t: TestEnv, name: string, now: number): number | null {
   const db = new DatabaseSync(agentFilePath(t.dataDir, "worker", name), { readOnly: true });
@@ -42,7 +37,7 @@ function wakeOf(t: TestEnv, name: string, now: number): number | null {
 
 describe("fiberWakeInFile", () => {
   it("is now for a file with a fiber left running, null when fibers ended or never ran", async () => {
-    t = await createTestEnv({ agents: { Worker } });
+    const t = await env({ agents: { Worker } });
     await t.get<Worker>("Worker", "running").begin("long");
     await t.get<Worker>("Worker", "ended").quick();
     await t.get<Worker>("Worker", "never").ping();
@@ -68,7 +63,7 @@ describe("a lost due index", () => {
   }
 
   it("is rebuilt with the fibers that need recovery, and the host recovers them without a client", async () => {
-    t = await createTestEnv({ agents: { Keeper } });
+    const t = await env({ agents: { Keeper } });
     await t.get<Keeper>("Keeper", "k1").begin("long");
     await t.host.close();
     const { rmSync } = await import("node:fs");

@@ -4,10 +4,10 @@
  * it is older than `static options.fiberRecoveryMaxAgeMs` (24 h by default; 0: for ever). Virtual
  * time: each retry is the host waking the hibernated agent at the recorded time.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
 import { FIBER_LIMITS } from "../../src/fiber/limits.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { envPerTest } from "./helpers.ts";
 
 /** Virtual times at which onFiberRecovered ran, per agent (this module outlives every host). */
 const calls = new Map<string, number[]>();
@@ -42,18 +42,10 @@ class Forever extends Fragile {
   static options = { keepAliveIntervalMs: 60_000, fiberRecoveryMaxAgeMs: 0 };
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest({ agents: { Fragile, Forever } }, () => {
   calls.clear();
   reported.length = 0;
 });
-
-async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Fragile, Forever } });
-  return t;
-}
 
 const callsOf = (agent: string) => calls.get(agent) ?? [];
 

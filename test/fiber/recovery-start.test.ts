@@ -5,9 +5,9 @@
  * serves requests, the fibers not reached are recovered at a later wake, and the stuck one again at
  * the agent's next start (its record says so).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, getCurrentAgent, type FiberRecoveryContext } from "../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { envPerTest } from "./helpers.ts";
 
 const events: string[] = [];
 const reported: string[] = [];
@@ -52,17 +52,14 @@ class Stuck extends Agent {
   }
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest(undefined, () => {
   events.length = 0;
   reported.length = 0;
 });
 
 describe("recovery at start-up", () => {
   it("runs before onStart, in the agent's scope", async () => {
-    t = await createTestEnv({ agents: { Ordered } });
+    const t = await env({ agents: { Ordered } });
     await t.get<Ordered>("Ordered", "a").begin("job");
     await t.restart();
     events.length = 0;
@@ -71,8 +68,8 @@ describe("recovery at start-up", () => {
   });
 
   it("a hook that never settles does not wedge the agent; the rest is recovered later, the stuck one at the next start", async () => {
-    t = await createTestEnv({ agents: { Stuck } });
-    const agent = () => t!.get<Stuck>("Stuck", "a");
+    const t = await env({ agents: { Stuck } });
+    const agent = () => t.get<Stuck>("Stuck", "a");
     await agent().begin("stuck");
     await t.clock.advance(1_000); // the older one is recovered first
     await agent().begin("other");

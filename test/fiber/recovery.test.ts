@@ -4,10 +4,9 @@
  * request, no socket). While a fiber runs the agent's entry in the host's due index stays close; a
  * hook that throws is retried at later starts, then given up; destroy leaves no wake behind.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { Gates, type StoredFiber } from "./helpers.ts";
+import { envPerTest, Gates, type StoredFiber } from "./helpers.ts";
 
 const gates = new Gates();
 /** What onFiberRecovered saw, in order, across restarts (this module outlives every host). */
@@ -72,20 +71,12 @@ class Starter extends Agent {
   }
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest({ agents: { Worker, Starter } }, () => {
   gates.clear();
   recovered.length = 0;
   reported.length = 0;
   plans.clear();
 });
-
-async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Worker, Starter } });
-  return t;
-}
 
 describe("fiber recovery", () => {
   it("after a restart mid-fiber, the host wakes the agent by itself and onFiberRecovered gets the last checkpoint", async () => {

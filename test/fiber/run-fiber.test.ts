@@ -3,12 +3,11 @@
  * checkpoints are durable when stash returns, concurrent fibers keep their own checkpoints, the agent
  * stays in memory while a fiber runs, and bad input gets a clear error.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, Host, type FiberContext } from "../../src/index.ts";
 import { FIBER_LIMITS } from "../../src/fiber/limits.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { tempDir } from "../support/harness.ts";
-import { Gates, type StoredFiber } from "./helpers.ts";
+import { envPerTest, Gates, type StoredFiber } from "./helpers.ts";
 
 const gates = new Gates();
 const reported: string[] = [];
@@ -97,18 +96,10 @@ class NoDeadline extends Agent {
   static options = { fiberRecoveryScanDeadlineMs: "10s" };
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest({ agents: { Worker } }, () => {
   gates.clear();
   reported.length = 0;
 });
-
-async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Worker } });
-  return t;
-}
 
 describe("runFiber", () => {
   it("returns the function's value and forgets the fiber once it ends", async () => {

@@ -3,7 +3,7 @@
  * cancellation, deletion of settled records, and recovery of an interrupted one through the hook's
  * result or resolveFiber.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   Agent,
   type DeleteFibersOptions,
@@ -12,8 +12,7 @@ import {
   type ListFibersOptions,
   type StartFiberOptions,
 } from "../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { Gates } from "./helpers.ts";
+import { envPerTest, Gates } from "./helpers.ts";
 
 const gates = new Gates();
 const recovered: FiberRecoveryContext[] = [];
@@ -77,21 +76,13 @@ class Hooks extends Agent {
   }
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest({ agents: { Hooks } }, () => {
   gates.clear();
   recovered.length = 0;
   reported.length = 0;
   results.clear();
   signals.clear();
 });
-
-async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Hooks } });
-  return t;
-}
 
 describe("startFiber", () => {
   it("accepts durably and returns at once; the same idempotency key joins the first", async () => {

@@ -5,11 +5,10 @@
  * `ctx.storage.transactionSync` a fiber starts only if the block succeeds, and `stash()` (which must
  * commit at once) is refused with a clear error instead of breaking the block.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, callable } from "../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { TestSocket } from "../support/harness.ts";
-import { Gates, type StoredFiber } from "./helpers.ts";
+import { envPerTest, Gates, type StoredFiber } from "./helpers.ts";
 
 const gates = new Gates();
 const reported: string[] = [];
@@ -123,19 +122,11 @@ class Worker extends Agent {
   }
 }
 
-let t: TestEnv | undefined;
-afterEach(async () => {
-  await t?.close();
-  t = undefined;
+const env = envPerTest({ agents: { Worker } }, () => {
   gates.clear();
   reported.length = 0;
   ran.length = 0;
 });
-
-async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: { Worker } });
-  return t;
-}
 
 describe("a fiber and the event that starts it", () => {
   it("an event that fails after `void this.runFiber(…)` keeps nothing: no row, no fiber, no message", async () => {

@@ -87,3 +87,17 @@ export async function startChild(
 export function killChildren(): void {
   for (const proc of live) proc.kill("SIGKILL");
 }
+
+/**
+ * For a child program: prints `READY <url>` for `startChild`, and on SIGTERM closes the server,
+ * then the host, then exits 0.
+ */
+export function announceReady(server: { url: string; close(): Promise<void> }, host: { close(): Promise<void> }): void {
+  process.once("SIGTERM", () => {
+    void server
+      .close()
+      .then(() => host.close())
+      .then(() => process.exit(0));
+  });
+  process.stdout.write(`READY ${server.url}\n`);
+}
