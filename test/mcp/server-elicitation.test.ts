@@ -2,18 +2,12 @@
 // elicitation) and continues with the answer — with the official SDK client answering.
 import { Client, SSEClientTransport, StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startHarness, type Harness } from "../support/harness.ts";
-import { Desk } from "./fixtures/desk.ts";
-import { textOf } from "./fixtures/desk-host.ts";
+import type { Harness } from "../support/harness.ts";
+import { startDeskBothTransports, textOf } from "./fixtures/desk-host.ts";
 
 let harness: Harness;
 beforeAll(async () => {
-  const streamable = Desk.serve("/mcp");
-  const sse = Desk.serveSSE("/sse");
-  harness = await startHarness(
-    { Desk },
-    { fetch: (request, env, ctx) => (new URL(request.url).pathname.startsWith("/sse") ? sse : streamable).fetch(request, env, ctx) },
-  );
+  harness = await startDeskBothTransports();
 });
 afterAll(() => harness.close());
 

@@ -1,18 +1,18 @@
 /**
  * One mounted server: its transport and SDK client, the connection state machine
  * (authenticating → connecting → connected → discovering → ready | failed), discovery of its
- * catalog, reconnection with backoff, and bounded calls.
+ * catalog, and bounded calls; reconnection with backoff is in `reconnect.ts`.
  */
 import type { CallToolResult, Client, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/client";
 import type { AgentNamespace } from "../../host/namespace.ts";
-import { backoffDelay, resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { McpClientError, clip, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
-import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
+import { resolveLimits, type McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
 import { SqlOAuthProvider } from "./oauth-provider.ts";
 import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
+import { Reconnect } from "./reconnect.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createRpcTransport, createTransport, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
 import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
@@ -44,8 +44,8 @@ export interface ConnectionHost {
 export class McpConnection implements OperationTarget {
   readonly record: ServerRecord;
   readonly limits: McpClientLimits;
-  /** Delays between reconnection attempts; `maxAttempts` applies only when the server was given `retry`. */
-  readonly retryPolicy: Required<RetryOptions>;
+  /** Reconnection with backoff after failures. */
+  readonly #reconnect: Reconnect;
   readonly label: string;
   readonly operations = new Set<Operation>();
   state: McpConnectionState;
@@ -60,9 +60,6 @@ export class McpConnection implements OperationTarget {
   #kind: TransportKind | undefined;
   #attempt: Promise<void> | undefined;
   #generation = 0;
-  #failures = 0;
-  #retry = false;
-  #retryTimer: NodeJS.Timeout | undefined;
   #rediscoverTimer: NodeJS.Timeout | undefined;
   #redirected = false;
   /** An authorization URL was handed out and not yet used: later flows do not replace it. */
@@ -73,7 +70,7 @@ export class McpConnection implements OperationTarget {
     this.#host = host;
     this.record = record;
     this.limits = resolveLimits(record.limits);
-    this.retryPolicy = resolveRetry(record.options?.retry, MCP_RECONNECT);
+    this.#reconnect = new Reconnect(record.options?.retry, () => void this.connect(false));
     this.label = `MCP server "${record.name}"`;
     this.catalog = record.catalog;
     this.authUrl = record.authUrl ?? null;
@@ -120,13 +117,12 @@ export class McpConnection implements OperationTarget {
    * backoff from now on. Without `discover`, it stops at `connected` (see {@link discover}).
    */
   connect(retry: boolean, discover = true): Promise<void> {
-    if (retry) this.#retry = true;
+    if (retry) this.#reconnect.enabled = true;
     if (this.#attempt || this.#closed || this.state === "ready" || (this.state === "authenticating" && this.authUrl)) {
       return this.#attempt ?? Promise.resolve();
     }
     if (this.state === "connected" && this.#client) return discover ? this.#track(this.#discovery()) : Promise.resolve();
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
+    this.#reconnect.cancel();
     return this.#track(this.#run(discover));
   }
 
@@ -210,7 +206,7 @@ export class McpConnection implements OperationTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#provider.close();
-    clearTimeout(this.#retryTimer);
+    this.#reconnect.cancel();
     clearTimeout(this.#rediscoverTimer);
     for (const operation of this.operations) operation.fail(new McpClientError("not-connected", `${this.label} was closed`, { serverId: this.serverId }));
     const client = this.#client;
@@ -281,13 +277,13 @@ export class McpConnection implements OperationTarget {
       this.#kind = opened.kind;
       this.#set("connected", null);
       if (!discover) {
-        this.#failures = 0;
+        this.#reconnect.succeeded();
         return;
       }
       this.#set("discovering");
       await this.#discover(opened.kind);
       if (this.#stale(generation)) return;
-      this.#failures = 0;
+      this.#reconnect.succeeded();
       this.#set("ready", null);
     } catch (error) {
       if (this.#stale(generation)) return;
@@ -400,7 +396,7 @@ export class McpConnection implements OperationTarget {
   async #usable(): Promise<Client> {
     // `connected` without an attempt: mounted with connectToServer and not discovered; calls work.
     const usable = this.state === "ready" || (this.state === "connected" && !this.#attempt);
-    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#retry);
+    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#reconnect.enabled);
     if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });
     const unauthorized = this.state === "authenticating" ? this.explain(undefined, "this call") : undefined;
     if (unauthorized) throw unauthorized;
@@ -438,7 +434,7 @@ export class McpConnection implements OperationTarget {
   #lost(error: unknown): void {
     if (this.#closed || this.#host.gone || this.state === "authenticating" || this.#attempt) return;
     this.#dropClient();
-    this.#retry = true;
+    this.#reconnect.enabled = true;
     this.#failed(`Connection lost: ${messageOf(error)}`);
   }
 
@@ -456,29 +452,8 @@ export class McpConnection implements OperationTarget {
 
   /** Failed: retried with backoff, or after `maxAttempts` in a row left failed — and the error says which. */
   #failed(message: string): void {
-    const gaveUpAfter = this.#scheduleRetry();
-    this.#set(
-      "failed",
-      gaveUpAfter === undefined ? message : `${clip(message, 800)} (gave up after ${gaveUpAfter} failed attempts in a row; connectToServer() tries again)`,
-    );
-  }
-
-  /** Arms the next attempt; returns the number of failures when `maxAttempts` is reached instead. */
-  #scheduleRetry(): number | undefined {
-    if (!this.#retry || this.#closed || this.#host.gone || this.#retryTimer) return undefined;
-    this.#failures++;
-    // `maxAttempts` failures in a row: stay failed until something calls connect again.
-    if (this.record.options?.retry?.maxAttempts !== undefined && this.#failures >= this.retryPolicy.maxAttempts) {
-      const failures = this.#failures;
-      this.#failures = 0;
-      return failures;
-    }
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      void this.connect(false);
-    }, backoffDelay(this.#failures, this.retryPolicy));
-    this.#retryTimer.unref();
-    return undefined;
+    if (this.#closed || this.#host.gone) return;
+    this.#set("failed", this.#reconnect.failed(message));
   }
 
   #dropClient(): void {

@@ -11,33 +11,5 @@ export { McpClientError, type McpClientErrorCode } from "./errors.ts";
 export { MCP_CLIENT_LIMITS, MAX_MCP_SERVERS, type McpClientLimits } from "./limits.ts";
 export { toolKey, MAX_TOOL_KEY_LENGTH, type McpAIToolSet } from "./ai-tools.ts";
 export { normalizeServerId, MCP_SERVER_ID_MAX_LENGTH } from "./server-id.ts";
-export type {
-  AddMcpServerOptions,
-  AddMcpServerResult,
-  AddRpcMcpServerOptions,
-  McpCallOptions,
-  McpConnectionResult,
-  McpConnectionState,
-  McpClientOptions,
-  McpDiscoverResult,
-  McpElicitationHandler,
-  McpElicitationHandlers,
-  McpOAuthCallbackConfig,
-  McpOAuthResult,
-  McpServerStateChange,
-  McpServerFilter,
-  McpServerInfo,
-  McpServersState,
-  McpTransportType,
-  RegisterServerOptions,
-  CallToolResult,
-  ClientCapabilities,
-  ElicitRequest,
-  ElicitResult,
-  GetPromptResult,
-  Prompt,
-  ReadResourceResult,
-  Resource,
-  ServerCapabilities,
-  Tool,
-} from "./types.ts";
+// Every public type of the client (its own and the SDK types it names), listed once in types.ts.
+export type * from "./types.ts";
