@@ -18,7 +18,7 @@ import { camelCaseToKebabCase } from "./kebab.ts";
 import { PendingCalls } from "./pending-calls.ts";
 import type { CallOptionsInput } from "./pending-calls.ts";
 import { ReadySignal } from "./ready.ts";
-import { checkTransport, socketPath } from "./socket-options.ts";
+import { partySocketOptions } from "./socket-options.ts";
 import type { AgentSocketOptions } from "./socket-options.ts";
 import { createStubProxy } from "./stub.ts";
 import { resolveHost } from "./url.ts";
@@ -87,30 +87,9 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
   #closed = false;
 
   constructor(options: AgentClientOptions<State>) {
-    const {
-      agent,
-      name,
-      host,
-      prefix,
-      protocol,
-      basePath,
-      path,
-      transport,
-      defaultCallTimeout: _timeout,
-      onStateUpdate: _state,
-      onStateUpdateError: _stateError,
-      onIdentity: _identity,
-      onIdentityChange: _identityChange,
-      onMcpUpdate: _mcp,
-      onConnectionError: _connectionError,
-      shouldReconnectOnClose: _shouldReconnect,
-      onOpen,
-      onClose,
-      onError,
-      ...socketOptions
-    } = options;
-    checkTransport(transport);
-    const resolved = resolveHost(host, protocol);
+    const { address, rest } = partySocketOptions(options, ["host", "onOpen", "onClose", "onError"]);
+    const { agent, name, onOpen, onClose, onError } = options;
+    const resolved = resolveHost(options.host, options.protocol);
     const self: { socket: PartySocket | null } = { socket: null };
     const policy = new ClosePolicy(
       () => self.socket,
@@ -118,10 +97,10 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
       () => options.maxRetries,
     );
     super({
-      ...socketOptions,
+      ...rest,
       host: resolved.host,
       protocol: resolved.secure ? "wss" : "ws",
-      ...socketPath({ agent, name, prefix, basePath, path }),
+      ...address,
       shouldReconnectOnClose: policy.decide,
     });
     self.socket = this;

@@ -59,6 +59,47 @@ export interface AgentSocketOptions<State = unknown> {
   shouldReconnectOnClose?(event: CloseEvent): boolean;
 }
 
+/** Every option of {@link AgentSocketOptions}: the typed record keeps the list complete. */
+const AGENT_SOCKET_OPTION_KEYS: Record<keyof AgentSocketOptions, true> = {
+  agent: true,
+  name: true,
+  prefix: true,
+  basePath: true,
+  path: true,
+  protocol: true,
+  transport: true,
+  defaultCallTimeout: true,
+  onStateUpdate: true,
+  onStateUpdateError: true,
+  onIdentity: true,
+  onIdentityChange: true,
+  onMcpUpdate: true,
+  onConnectionError: true,
+  shouldReconnectOnClose: true,
+};
+
+/**
+ * Reads the options of an agent connection for the `PartySocket` under it:
+ * checks `transport`, builds the URL path, and returns the other options
+ * without the agent's own and without `omit` (what the caller handles itself).
+ *
+ * @example
+ * ```ts
+ * const { address, rest } = partySocketOptions(options, ["host", "onOpen"]);
+ * new PartySocket({ ...rest, host, ...address });
+ * ```
+ */
+export function partySocketOptions<O extends AgentSocketOptions, K extends keyof O = never>(
+  options: O,
+  omit: readonly K[] = [],
+): { address: { basePath: string; path: string | undefined }; rest: Omit<O, keyof AgentSocketOptions | K> } {
+  checkTransport(options.transport);
+  const rest: Partial<O> = { ...options };
+  for (const key of Object.keys(AGENT_SOCKET_OPTION_KEYS) as (keyof O)[]) delete rest[key];
+  for (const key of omit) delete rest[key];
+  return { address: socketPath(options), rest: rest as Omit<O, keyof AgentSocketOptions | K> };
+}
+
 const SERVED_TRANSPORTS = new Set(["cf-websocket", "hibernating", "partykit"]);
 
 /**

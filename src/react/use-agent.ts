@@ -18,7 +18,7 @@ import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { PendingCalls } from "../client/pending-calls.ts";
 import type { CallOptionsInput } from "../client/pending-calls.ts";
 import { ReadySignal } from "../client/ready.ts";
-import { checkTransport, socketPath } from "../client/socket-options.ts";
+import { partySocketOptions } from "../client/socket-options.ts";
 import type { AgentSocketOptions } from "../client/socket-options.ts";
 import { createStubProxy } from "../client/stub.ts";
 import { resolveHost } from "../client/url.ts";
@@ -135,36 +135,19 @@ export function useAgent<AgentT, State = DefaultClientState<AgentT>>(
 /** Hearth's earlier order: `useAgent<MyState, MyMethods>(…)` types the stub from an interface of methods. */
 export function useAgent<State, Methods extends object>(options: UseAgentOptions<State>): AgentSocket<State, Methods>;
 export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unknown, UntypedAgentCall> {
-  const {
-    agent,
-    name,
-    host,
-    prefix,
-    protocol,
-    basePath,
-    path,
-    transport,
-    query,
-    queryDeps,
-    cacheTtl: _ttl,
-    defaultCallTimeout: _timeout,
-    onStateUpdate: _state,
-    onStateUpdateError: _stateError,
-    onIdentity: _identity,
-    onIdentityChange: _identityChange,
-    onMcpUpdate: _mcp,
-    onConnectionError: _connectionError,
-    shouldReconnectOnClose: _shouldReconnect,
-    onMessage: _message,
-    onOpen: _open,
-    onClose: _close,
-    ...socketOptions
-  } = options;
-  checkTransport(transport);
+  const { address, rest } = partySocketOptions(options, [
+    "host",
+    "query",
+    "queryDeps",
+    "cacheTtl",
+    "onMessage",
+    "onOpen",
+    "onClose",
+  ]);
+  const { agent, name, host, protocol, query, queryDeps } = options;
   const kebab = camelCaseToKebabCase(agent);
   const instance = name || "default";
   const resolved = host === undefined ? undefined : resolveHost(host, protocol);
-  const address = socketPath({ agent, name, prefix, basePath, path });
   const addressKey = JSON.stringify([resolved?.host ?? null, address.basePath, address.path ?? null]);
   const latest = useRef(options);
   latest.current = options;
@@ -244,7 +227,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   };
 
   const socket = usePartySocket({
-    ...socketOptions,
+    ...rest,
     host: resolved?.host,
     protocol: resolved ? (resolved.secure ? "wss" : "ws") : protocol,
     ...address,
