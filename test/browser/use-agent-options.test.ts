@@ -6,16 +6,11 @@
  *
  * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium, bundleForBrowser } from "../support/browser.ts";
-import { Agent, getAgentByName, Host, routeAgentRequest, serve, type Connection, type ConnectionContext } from "../../src/index.ts";
-import type { HearthServer } from "../../src/index.ts";
-import type { AgentNamespace } from "../../src/host/namespace.ts";
+import { BrowserApp, browserSuite, clickTestId as click, hasChromium, testIdText as text } from "../support/browser.ts";
+import { routeBySession } from "../client/helpers.ts";
+import { Agent, type Connection, type ConnectionContext } from "../../src/index.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/options-app.tsx", import.meta.url));
 /** Upper bound for every wait on the page. */
@@ -49,71 +44,24 @@ const HTML = `<!doctype html>
 describe.skipIf(!hasChromium)(
   browserSuite("useAgent options in headless Chromium"),
   () => {
-    let tmp: string | undefined;
-    let host: Host | undefined;
-    let server: HearthServer | undefined;
-    let browser: Browser | undefined;
-    let context: BrowserContext | undefined;
-    const problems: string[] = [];
+    const app = new BrowserApp();
+    const { problems } = app;
 
-    beforeAll(async () => {
-      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-browser-options-"));
-      const js = await bundleForBrowser(FIXTURE);
-      host = new Host({ dataDir: path.join(tmp, "data"), agents: { Desk } });
-      server = await serve({
-        host,
-        port: 0,
-        fetch: async (request, env) => {
-          const url = new URL(request.url);
-          // The worker picks the instance from the query: one URL, different agents (routing by session).
-          if (url.pathname === "/me") {
-            const desk = await getAgentByName(env.Desk as AgentNamespace<Desk>, `user-${url.searchParams.get("user")}`);
-            return desk.fetch(request);
-          }
-          return (
-            (await routeAgentRequest(request, env)) ??
-            (url.pathname === "/"
-              ? new Response(HTML, { headers: { "content-type": "text/html; charset=utf-8" } })
-              : new Response(js, { headers: { "content-type": "text/javascript; charset=utf-8" } }))
-          );
-        },
-      });
-      browser = await launchChromium();
-      context = await browser.newContext();
-      context.setDefaultTimeout(WAIT);
-    });
-
-    afterAll(async () => {
-      await cleanUpInOrder([
-        () => context?.close(),
-        () => browser?.close(),
-        () => server?.close(),
-        () => host?.close(),
-        () => {
-          if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
-        },
-      ]);
-    });
-
-    async function open(search = ""): Promise<Page> {
-      if (context === undefined || server === undefined) throw new Error("setup did not finish");
-      const page = await context.newPage();
-      page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
-      });
-      await page.goto(`${server.url}/${search}`);
-      return page;
-    }
-
-    const text = (page: Page, id: string) => () => page.getByTestId(id).textContent();
-    const click = async (page: Page, id: string) => {
-      await page.bringToFront();
-      await page.getByTestId(id).click();
-    };
+    beforeAll(() =>
+      app.start({
+        tmpPrefix: "hearth-browser-options-",
+        entry: FIXTURE,
+        html: HTML,
+        agents: { Desk },
+        timeout: WAIT,
+        // The worker picks the instance from the query: one URL, different agents (routing by session).
+        route: routeBySession,
+      }),
+    );
+    afterAll(() => app.close());
 
     test("queryDeps, remounts, ready, identity changes and terminal closes", async () => {
-      const page = await open();
+      const page = await app.open();
       await expect.poll(text(page, "ready"), { timeout: WAIT }).toBe("yes");
       expect(await text(page, "identified")()).toBe("true");
       expect(await text(page, "name")()).toBe("user-ada");
@@ -152,7 +100,7 @@ describe.skipIf(!hasChromium)(
     });
 
     test("when cacheTtl runs out, the query runs again and a changed result reconnects", async () => {
-      const page = await open("?ttl=1000");
+      const page = await app.open("?ttl=1000");
       await expect.poll(text(page, "hello"), { timeout: WAIT }).toBe("ada-1");
       // Every second from now on a new token comes, and each one reconnects.
       const tokenNumber = async () => Number((await text(page, "hello")())?.split("-")[1]);

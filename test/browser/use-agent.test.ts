@@ -6,14 +6,12 @@
  * without it the suite is skipped.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium, bundleForBrowser } from "../support/browser.ts";
-import { Agent, Host, routeAgentRequest, serve } from "../../src/index.ts";
-import type { HearthServer } from "../../src/index.ts";
+import { BrowserApp, browserSuite, clickTestId as click, hasChromium, testIdText as text } from "../support/browser.ts";
+import { Agent } from "../../src/index.ts";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/app.tsx", import.meta.url));
 /** Upper bound for every wait on the page. */
@@ -48,61 +46,15 @@ const HTML = `<!doctype html>
 describe.skipIf(!hasChromium)(
   browserSuite("useAgent in headless Chromium"),
   () => {
-    let tmp: string | undefined;
-    let host: Host | undefined;
-    let server: HearthServer | undefined;
-    let browser: Browser | undefined;
-    let context: BrowserContext | undefined;
-    const problems: string[] = [];
+    const app = new BrowserApp();
+    const { problems } = app;
 
-    beforeAll(async () => {
-      tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-browser-"));
-      const js = await bundleForBrowser(FIXTURE);
-      host = new Host({ dataDir: path.join(tmp, "data"), agents: { Counter } });
-      server = await serve({
-        host,
-        port: 0,
-        fetch: async (request, env) =>
-          (await routeAgentRequest(request, env)) ??
-          (new URL(request.url).pathname === "/"
-            ? new Response(HTML, { headers: { "content-type": "text/html; charset=utf-8" } })
-            : new Response(js, { headers: { "content-type": "text/javascript; charset=utf-8" } })),
-      });
-      browser = await launchChromium();
-      context = await browser.newContext();
-      context.setDefaultTimeout(WAIT);
-    });
+    beforeAll(() =>
+      app.start({ tmpPrefix: "hearth-browser-", entry: FIXTURE, html: HTML, agents: { Counter }, timeout: WAIT }),
+    );
+    afterAll(() => app.close());
 
-    afterAll(async () => {
-      await cleanUpInOrder([
-        () => context?.close(),
-        () => browser?.close(),
-        () => server?.close(),
-        () => host?.close(),
-        () => {
-          if (tmp !== undefined) fs.rmSync(tmp, { recursive: true, force: true });
-        },
-      ]);
-    });
-
-    async function open(): Promise<Page> {
-      if (context === undefined || server === undefined) throw new Error("setup did not finish");
-      const page = await context.newPage();
-      page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-      page.on("console", (message) => {
-        if (message.type() === "error") problems.push(`console.error: ${message.text()}`);
-      });
-      await page.goto(`${server.url}/?name=${encodeURIComponent(INSTANCE)}`);
-      return page;
-    }
-
-    const text = (page: Page, id: string) => () => page.getByTestId(id).textContent();
-
-    /** Pages of one context are tabs of one window: a background tab's animation frames are throttled, and clicks wait for them. */
-    async function click(page: Page, id: string): Promise<void> {
-      await page.bringToFront();
-      await page.getByTestId(id).click();
-    }
+    const open = (): Promise<Page> => app.open(`?name=${encodeURIComponent(INSTANCE)}`);
 
     async function connected(page: Page, count: number): Promise<void> {
       await expect.poll(text(page, "identified"), { timeout: WAIT }).toBe("true");
@@ -135,7 +87,7 @@ describe.skipIf(!hasChromium)(
 
       // Hibernate the agent (its memory is dropped, the sockets stay), then reload: the page
       // starts from the state the agent reads back from its database.
-      expect(host?.hibernateIdleAgents()).toBeGreaterThanOrEqual(1);
+      expect(app.host?.hibernateIdleAgents()).toBeGreaterThanOrEqual(1);
       await first.reload();
       await connected(first, CLIENT_COUNT);
 
@@ -145,12 +97,13 @@ describe.skipIf(!hasChromium)(
       await expect.poll(text(second, "count"), { timeout: WAIT }).toBe(String(CLIENT_COUNT + 1));
 
       // The agent itself, read on the server, agrees with what the pages show.
-      expect(await host?.invoke("Counter", INSTANCE, "read", [])).toBe(CLIENT_COUNT + 1);
+      expect(await app.host?.invoke("Counter", INSTANCE, "read", [])).toBe(CLIENT_COUNT + 1);
 
       expect(problems).toEqual([]);
     });
 
     test("renders a screenshot", async () => {
+      const tmp = app.tmp;
       if (tmp === undefined) throw new Error("setup did not finish");
       const page = await open();
       await expect.poll(text(page, "identified"), { timeout: WAIT }).toBe("true");

@@ -8,9 +8,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { Agent, getAgentByName, Host, routeAgentRequest, serve, type Connection, type ConnectionContext } from "../../src/index.ts";
+import { Agent, Host, routeAgentRequest, serve, type Connection, type ConnectionContext } from "../../src/index.ts";
 import type { HearthServer } from "../../src/index.ts";
-import type { AgentNamespace } from "../../src/host/namespace.ts";
 import {
   AgentClient,
   AgentConnectionError,
@@ -21,7 +20,7 @@ import {
 } from "../../src/client/index.ts";
 import type { AgentClientOptions } from "../../src/client/index.ts";
 import { PendingCalls } from "../../src/client/pending-calls.ts";
-import { Inbox, uniqueName } from "./helpers.ts";
+import { Inbox, routeBySession, uniqueName } from "./helpers.ts";
 
 let releaseHang: () => void = () => {};
 const hang = new Promise<void>((resolve) => {
@@ -79,14 +78,10 @@ beforeAll(async () => {
     host,
     port: 0,
     // "/me?user=…": the worker picks the instance (routing by session), as with `basePath` clients.
-    fetch: async (request, env) => {
-      const url = new URL(request.url);
-      if (url.pathname === "/me") {
-        const desk = await getAgentByName(env.Desk as AgentNamespace<Desk>, `user-${url.searchParams.get("user")}`);
-        return desk.fetch(request);
-      }
-      return (await routeAgentRequest(request, env)) ?? new Response("Not found", { status: 404 });
-    },
+    fetch: async (request, env) =>
+      (await routeBySession(request, env)) ??
+      (await routeAgentRequest(request, env)) ??
+      new Response("Not found", { status: 404 }),
   });
 });
 afterEach(() => {

@@ -1,3 +1,7 @@
+import { getAgentByName } from "../../src/index.ts";
+import type { Agent } from "../../src/index.ts";
+import type { AgentNamespace } from "../../src/host/namespace.ts";
+
 /** A queue of values pushed by callbacks, read in order by a test. */
 export class Inbox<T> {
   readonly #items: T[] = [];
@@ -48,3 +52,14 @@ export const AWKWARD_NAMES = [
   " leading and trailing ",
   "x".repeat(1000),
 ];
+
+/**
+ * A worker's own routing by session: `/me?user=…` reaches the `Desk` instance `user-{user}`, so
+ * one URL leads to different instances (as `basePath` clients see it). Other paths: undefined.
+ */
+export async function routeBySession(request: Request, env: Record<string, unknown>): Promise<Response | undefined> {
+  const url = new URL(request.url);
+  if (url.pathname !== "/me") return undefined;
+  const desk = await getAgentByName(env.Desk as AgentNamespace<Agent>, `user-${url.searchParams.get("user")}`);
+  return desk.fetch(request);
+}
