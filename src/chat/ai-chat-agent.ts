@@ -17,7 +17,7 @@ import { resolveChatLimits, type ChatLimits } from "./limits.ts";
 import { CHAT_FIBER_PREFIX } from "./recovery.ts";
 import { resolveChatRecovery } from "./recovery-config.ts";
 import type { ChatRecoveryConfig, ChatRecoveryContext, ChatRecoveryOptions, ResolvedChatRecoveryConfig } from "./recovery-types.ts";
-import { CHAT_TABLES_EXIST } from "./schema.ts";
+import { CHAT_STREAMS_TABLE } from "./schema.ts";
 import type { MessageConcurrency } from "./submit-policy.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions, SaveMessagesOptions, SaveMessagesResult } from "./types.ts";
 import type { ChatUsageRecord, ChatUsageSummary } from "./usage.ts";
@@ -304,7 +304,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
    */
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
     this.#chatRecovery(); // a bad chatRecovery fails here, loudly, not in the middle of a recovery
-    if (this.#engine || this[AGENT_RUNTIME].db.statement(CHAT_TABLES_EXIST).get() !== undefined) await this.#chat.startup();
+    if (this.#engine || this[AGENT_RUNTIME].db.hasTable(CHAT_STREAMS_TABLE)) await this.#chat.startup();
     try {
       await super[HANDLE.start](props);
     } finally {

@@ -34,5 +34,5 @@ CREATE TABLE IF NOT EXISTS hearth_chat_incidents (
   last_progress_at INTEGER NOT NULL, work INTEGER NOT NULL
 );`;
 
-/** One row when the chat tables exist (the script creates them together). */
-export const CHAT_TABLES_EXIST = "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'hearth_chat_streams'";
+/** A table of the chat schema: present when the chat tables exist (the script creates them together). */
+export const CHAT_STREAMS_TABLE = "hearth_chat_streams";

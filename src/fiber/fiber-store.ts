@@ -51,8 +51,7 @@ export class FiberStore {
   /** True once the table exists (an agent that never ran a fiber has none). */
   get exists(): boolean {
     // Cached; a rollback may take a table created in the same transaction away (see invalidate).
-    this.#exists ??=
-      this.#db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_hearth_fibers'").get() !== undefined;
+    this.#exists ??= this.#db.hasTable("_hearth_fibers");
     return this.#exists;
   }
 

@@ -72,9 +72,7 @@ export class TaskStore {
 
   /** True once the tables exist (reads on an agent without them return nothing and create nothing). */
   get exists(): boolean {
-    this.#exists ??=
-      this.#db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = '_hearth_schedules'").get() !==
-      undefined;
+    this.#exists ??= this.#db.hasTable("_hearth_schedules");
     return this.#exists;
   }
 

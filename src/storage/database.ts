@@ -34,6 +34,10 @@ export class AgentDatabase {
   #transaction!: ImplicitTransaction;
   readonly #options: AgentDatabaseOptions;
   #syncDepth = 0;
+  /** The file's tables, read once and kept until the schema may have changed; undefined = not read. */
+  #tables: Set<string> | undefined;
+  /** Cached statements that change the schema: running one again drops {@link #tables}. */
+  readonly #schemaStatements = new Set<string>();
 
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
@@ -52,7 +56,10 @@ export class AgentDatabase {
       );
       this.#db = db;
       this.#migrate();
-      this.#transaction = new ImplicitTransaction(db, options.currentOwner, () => options.onRollback?.());
+      this.#transaction = new ImplicitTransaction(db, options.currentOwner, () => {
+        this.#tables = undefined; // a rolled-back CREATE TABLE is gone again
+        options.onRollback?.();
+      });
     } catch (error) {
       db.close();
       this.#db = undefined;
@@ -69,14 +76,23 @@ export class AgentDatabase {
     const db = this.#open("SQL");
     this.#transaction.join();
     let statement = this.#statements.get(query);
-    if (statement === undefined) {
+    if (statement !== undefined) {
+      if (this.#schemaStatements.size > 0 && this.#schemaStatements.has(query)) this.#tables = undefined;
+    } else {
       refuseTransactionControl(query);
+      if (SCHEMA_CHANGE.test(query)) {
+        this.#schemaStatements.add(query);
+        this.#tables = undefined;
+      }
       try {
         statement = db.prepare(query);
       } catch (error) {
         throw new SqlError(error, query);
       }
-      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
+        this.#statements.clear();
+        this.#schemaStatements.clear();
+      }
       this.#statements.set(query, statement);
     }
     return statement;
@@ -91,7 +107,22 @@ export class AgentDatabase {
       db.exec(script);
     } catch (error) {
       throw new SqlError(error, script);
+    } finally {
+      this.#tables = undefined;
     }
+  }
+
+  /**
+   * Whether the database has a table of this name. One read of the schema serves every check until
+   * it may have changed (a script, a CREATE/DROP/ALTER statement, a rollback): the capabilities of an
+   * agent each ask at start-up whether they have anything stored, and most have not.
+   */
+  hasTable(name: string): boolean {
+    if (this.#tables === undefined) {
+      const rows = this.#open("SQL").prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
+      this.#tables = new Set(rows.map((row) => row.name));
+    }
+    return this.#tables.has(name);
   }
 
   /**
@@ -109,6 +140,7 @@ export class AgentDatabase {
       return result;
     } catch (error) {
       db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
+      this.#tables = undefined;
       this.#options.onRollback?.();
       throw error;
     } finally {
@@ -193,6 +225,8 @@ export class AgentDatabase {
 }
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+/** Statements that may add, remove or rename a table (after leading comments). */
+const SCHEMA_CHANGE = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(CREATE|DROP|ALTER)\b/i;
 
 /** Transactions are implicit; a user's COMMIT or ROLLBACK would break every event's atomicity. */
 function refuseTransactionControl(query: string): void {

@@ -54,6 +54,7 @@ export class WorkflowTracking {
   /** Whether the table exists (an agent that never started a workflow has none). */
   exists(): boolean {
     if (this.#ready) return true;
+    if (!this.#db.hasTable("_hearth_workflows")) return false;
     const columns = this.#db.statement("SELECT name FROM pragma_table_info('_hearth_workflows')").all() as Array<{ name: string }>;
     if (columns.length === 0) return false;
     if (!columns.some((column) => column.name === "status")) this.#db.execScript(FROM_V1);

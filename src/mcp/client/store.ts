@@ -95,7 +95,7 @@ export class McpStore {
 
   /** True when the tables exist in `db` (one query; creates nothing). */
   static existsIn(db: AgentDatabase): boolean {
-    return db.statement("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'hearth_mcp_servers'").get() !== undefined;
+    return db.hasTable("hearth_mcp_servers");
   }
 
   /** True when the tables exist (reads create nothing). */
