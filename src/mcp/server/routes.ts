@@ -1,6 +1,7 @@
-import { isInitializeRequest, isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from "@modelcontextprotocol/server";
+import { isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { readBodyWithLimit } from "../../gateway/bounded-body.ts";
+import { hasInitialize } from "./handshake.ts";
 import { jsonRpcError } from "./responses.ts";
 
 // Reading an MCP request before it reaches a session: which session it addresses, whether it opens
@@ -30,7 +31,7 @@ export async function routeStreamable(request: Request, maxBytes: number): Promi
   const body = await readJson(request, maxBytes);
   if (body instanceof Response) return body;
   const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-  const initializing = messages.some((message) => isInitializeRequest(message));
+  const initializing = hasInitialize(body);
   if (header !== null) {
     if (initializing) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
     return { sessionId: header, isNew: false, body };
