@@ -1,4 +1,4 @@
-import { agentPath, resolveHost } from "./url.ts";
+import { instancePath, resolveHost } from "./url.ts";
 import type { AgentAddress } from "./url.ts";
 
 /** Query parameters of a request; `null` and `undefined` values are left out. */
@@ -54,8 +54,7 @@ export function agentUrl(options: AgentUrlOptions): string {
   const { host, secure } = resolveHost(options.host, options.protocol);
   const rawPath = options.path ?? "";
   const path = rawPath === "" || rawPath.startsWith("/") || rawPath.startsWith("?") ? rawPath : `/${rawPath}`;
-  const basePath = options.basePath?.replace(/^\/+|\/+$/g, "");
-  let url = `${secure ? "https" : "http"}://${host}${basePath ? `/${basePath}` : agentPath(options)}${path}`;
+  let url = `${secure ? "https" : "http"}://${host}${instancePath(options)}${path}`;
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(options.query ?? {})) {
     if (value !== null && value !== undefined) params.append(key, value);

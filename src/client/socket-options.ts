@@ -1,7 +1,7 @@
 import type { AgentConnectionError } from "./connection-error.ts";
 import type { McpServersState } from "./frames.ts";
 import type { IdentityChangeHandler } from "./identity-change.ts";
-import { agentPath } from "./url.ts";
+import { instancePath } from "./url.ts";
 
 /**
  * The wire a connection travels on. Hearth speaks the agent protocol over a
@@ -133,7 +133,7 @@ export function socketPath(options: Pick<AgentSocketOptions, "agent" | "name" | 
   basePath: string;
   path: string | undefined;
 } {
-  const basePath = options.basePath?.replace(/^\/+|\/+$/g, "") || agentPath(options).slice(1);
+  const basePath = instancePath(options).slice(1);
   const path = options.path?.replace(/^\/+/, "") || undefined;
   return { basePath, path };
 }

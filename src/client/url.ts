@@ -86,3 +86,18 @@ export function agentPath(address: AgentAddress): string {
   const name = encodeInstanceName(address.name || "default");
   return `${prefix ? `/${prefix}` : ""}/${camelCaseToKebabCase(address.agent)}/${name}`;
 }
+
+/**
+ * The URL path of an instance: `basePath` when given (the server routes it
+ * itself), else {@link agentPath}.
+ *
+ * @example
+ * ```ts
+ * instancePath({ agent: "ChatRoom", basePath: "/me/" }); // "/me"
+ * instancePath({ agent: "ChatRoom", name: "lobby" });    // "/agents/chat-room/lobby"
+ * ```
+ */
+export function instancePath(address: AgentAddress & { basePath?: string }): string {
+  const basePath = address.basePath?.replace(/^\/+|\/+$/g, "");
+  return basePath ? `/${basePath}` : agentPath(address);
+}
