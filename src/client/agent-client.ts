@@ -19,7 +19,7 @@ import { PendingCalls } from "./pending-calls.ts";
 import type { CallOptionsInput } from "./pending-calls.ts";
 import { ReadySignal } from "./ready.ts";
 import { partySocketOptions } from "./socket-options.ts";
-import type { AgentSocketOptions } from "./socket-options.ts";
+import type { AgentSocketOptions, ReplacedPartySocketOption } from "./socket-options.ts";
 import { createStubProxy } from "./stub.ts";
 import { resolveHost } from "./url.ts";
 
@@ -40,10 +40,7 @@ export type { AgentSocketOptions } from "./socket-options.ts";
  * };
  * ```
  */
-export type AgentClientOptions<State = unknown> = Omit<
-  PartySocketOptions,
-  "party" | "room" | "host" | "prefix" | "protocol" | "basePath" | "path" | "shouldReconnectOnClose"
-> &
+export type AgentClientOptions<State = unknown> = Omit<PartySocketOptions, ReplacedPartySocketOption | "host"> &
   AgentSocketOptions<State> & {
     /** `"host:port"`, or a URL such as `"http://127.0.0.1:8787"`. */
     host: string;

@@ -59,6 +59,16 @@ export interface AgentSocketOptions<State = unknown> {
   shouldReconnectOnClose?(event: CloseEvent): boolean;
 }
 
+/** `PartySocket` options that {@link AgentSocketOptions} replaces (the address, the protocol, reconnect rules). */
+export type ReplacedPartySocketOption =
+  | "party"
+  | "room"
+  | "prefix"
+  | "protocol"
+  | "basePath"
+  | "path"
+  | "shouldReconnectOnClose";
+
 /** Every option of {@link AgentSocketOptions}: the typed record keeps the list complete. */
 const AGENT_SOCKET_OPTION_KEYS: Record<keyof AgentSocketOptions, true> = {
   agent: true,

@@ -19,7 +19,7 @@ import { PendingCalls } from "../client/pending-calls.ts";
 import type { CallOptionsInput } from "../client/pending-calls.ts";
 import { ReadySignal } from "../client/ready.ts";
 import { partySocketOptions } from "../client/socket-options.ts";
-import type { AgentSocketOptions } from "../client/socket-options.ts";
+import type { AgentSocketOptions, ReplacedPartySocketOption } from "../client/socket-options.ts";
 import { createStubProxy } from "../client/stub.ts";
 import { resolveHost } from "../client/url.ts";
 import { DEFAULT_QUERY_CACHE_TTL_MS, QueryCache } from "./query-cache.ts";
@@ -42,10 +42,7 @@ type PartySocketHookOptions = Parameters<typeof usePartySocket>[0];
  * };
  * ```
  */
-export type UseAgentOptions<State = unknown> = Omit<
-  PartySocketHookOptions,
-  "party" | "room" | "prefix" | "protocol" | "onMessage" | "query" | "basePath" | "path" | "shouldReconnectOnClose"
-> &
+export type UseAgentOptions<State = unknown> = Omit<PartySocketHookOptions, ReplacedPartySocketOption | "onMessage" | "query"> &
   AgentSocketOptions<State> & {
     /** `"host:port"` or a URL; defaults to the page's host. */
     host?: string;
