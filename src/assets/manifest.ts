@@ -1,0 +1,113 @@
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent } from "node:fs";
+import { join, relative, sep } from "node:path";
+import { contentTypeOf } from "./content-type.ts";
+import { IGNORE_FILE_NAME, IgnoreList } from "./ignore-file.ts";
+import { ASSET_LIMITS, AssetsConfigError } from "./limits.ts";
+
+/** One file the assets directory serves. */
+export interface AssetFile {
+  /** Its decoded URL path: "/" + the path relative to the directory, e.g. "/blog/index.html". */
+  readonly pathname: string;
+  /** Absolute path on disk (a symlink's target). */
+  readonly filePath: string;
+  readonly contentType: string;
+}
+
+/** The limits a scan enforces. */
+export interface ScanLimits {
+  maxFileBytes: number;
+  maxFiles: number;
+}
+
+/** The files of an assets directory, as found when it was scanned. */
+export interface AssetManifest {
+  /** The absolute directory. */
+  readonly directory: string;
+  readonly fileCount: number;
+  /** What the scan left out and why (symlinks leaving the directory, symlinked directories). */
+  readonly skipped: readonly string[];
+  /** The file served at a decoded path, if any. */
+  get(pathname: string): AssetFile | undefined;
+}
+
+/**
+ * Walks `directory` once and lists the files to serve, leaving out what `.assetsignore` names,
+ * `_headers`, `_redirects` and `.assetsignore` itself. A symlink is followed when it points to a
+ * file inside the directory; symlinked directories and links leaving the directory are skipped.
+ * Throws {@link AssetsConfigError} when the directory is missing, a file is over
+ * `limits.maxFileBytes` or there are more than `limits.maxFiles` files.
+ * @example
+ * const manifest = scanAssets("/srv/site/dist");
+ * manifest.get("/index.html")?.contentType; // "text/html; charset=utf-8"
+ */
+export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS): AssetManifest {
+  if (!existsSync(directory)) throw new AssetsConfigError(`assets.directory "${directory}" does not exist`);
+  if (!statSync(directory).isDirectory()) throw new AssetsConfigError(`assets.directory "${directory}" is not a directory`);
+  const root = realpathSync(directory);
+  const ignoreFile = join(directory, IGNORE_FILE_NAME);
+  const ignoreList = IgnoreList.parse(existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : undefined);
+  const files = new Map<string, AssetFile>();
+  const skipped: string[] = [];
+
+  const add = (relativePath: string, filePath: string, size: number): void => {
+    if (size > limits.maxFileBytes) {
+      throw new AssetsConfigError(
+        `Asset too large: "${relativePath}" is ${formatBytes(size)}; an asset may be at most ${formatBytes(limits.maxFileBytes)} ` +
+          `(maxFileBytes). Remove it from ${directory} or list it in ${IGNORE_FILE_NAME}.`,
+      );
+    }
+    if (files.size >= limits.maxFiles) {
+      throw new AssetsConfigError(
+        `Too many assets: ${directory} holds more than ${limits.maxFiles.toLocaleString("en-US")} files (maxFiles). ` +
+          `List the files not to serve in ${IGNORE_FILE_NAME}.`,
+      );
+    }
+    const pathname = `/${relativePath}`;
+    files.set(pathname, { pathname, filePath, contentType: contentTypeOf(pathname) });
+  };
+
+  const pending = [directory];
+  for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }) as Dirent[]) {
+      const absolute = join(dir, entry.name);
+      const relativePath = relative(directory, absolute).split(sep).join("/");
+      if (entry.isDirectory()) {
+        if (!ignoreList.ignores(relativePath, true)) pending.push(absolute);
+      } else if (entry.isFile()) {
+        if (!ignoreList.ignores(relativePath)) add(relativePath, absolute, statSync(absolute).size);
+      } else if (entry.isSymbolicLink() && !ignoreList.ignores(relativePath)) {
+        const target = followLink(absolute, root);
+        if (typeof target === "string") skipped.push(`${relativePath}: ${target}`);
+        else add(relativePath, target.path, target.size);
+      }
+    }
+  }
+
+  return {
+    directory,
+    fileCount: files.size,
+    skipped,
+    get: (pathname) => files.get(pathname),
+  };
+}
+
+/** A symlink's target when it is a file inside `root`, else why it is skipped. */
+function followLink(link: string, root: string): { path: string; size: number } | string {
+  let target: string;
+  try {
+    target = realpathSync(link);
+  } catch {
+    return "a broken symlink, skipped";
+  }
+  if (target !== root && !target.startsWith(root + sep)) return "a symlink that leaves the assets directory, skipped";
+  const stat = statSync(target);
+  if (!stat.isFile()) return "a symlink to a directory, not followed";
+  return { path: target, size: stat.size };
+}
+
+function formatBytes(bytes: number): string {
+  const MiB = 1024 * 1024;
+  if (bytes >= MiB) return `${Number((bytes / MiB).toFixed(2))} MiB`;
+  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(2))} KiB`;
+  return `${bytes} bytes`;
+}
