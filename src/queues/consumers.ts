@@ -1,0 +1,97 @@
+import type { QueueConsumerConfig } from "../config/types.ts";
+import type { Clock } from "../time/clock.ts";
+import { consumerSettings } from "./consumer-config.ts";
+import { QueueWorker, type DeliverBatch } from "./queue-worker.ts";
+import type { QueueStore } from "./store.ts";
+
+/** Options of {@link QueueConsumers}. */
+export interface QueueConsumersOptions {
+  store: QueueStore;
+  /** Time source of batch timeouts and retry delays; default the store's clock. */
+  clock?: Clock;
+  /** `queues.consumers` of the project: at most one per queue. */
+  consumers: readonly QueueConsumerConfig[];
+  /**
+   * Hands a batch to the worker's `queue(batch, env, ctx)` handler. Resolving acknowledges every
+   * message not retried; rejecting retries every message not acknowledged.
+   */
+  deliver: DeliverBatch;
+}
+
+/**
+ * The consumers of a project's queues. Each queue with a consumer gets its messages in batches
+ * (`max_batch_size`, `max_batch_timeout`), with Cloudflare's ack/retry semantics, retries with
+ * `retry_delay`, and a `dead_letter_queue` once `max_retries` retries are used up. A queue without a
+ * consumer keeps its messages. Delivery is at least once: a batch in flight when the process dies is
+ * delivered again after the restart.
+ *
+ * @example
+ * const consumers = new QueueConsumers({
+ *   store,
+ *   consumers: [{ queue: "jobs", maxBatchSize: 10, maxBatchTimeout: 5, maxRetries: 3 }],
+ *   deliver: (batch) => worker.queue(batch, env, ctx),
+ * });
+ * consumers.start();
+ * // …
+ * await consumers.close();
+ */
+export class QueueConsumers {
+  readonly #store: QueueStore;
+  readonly #workers = new Map<string, QueueWorker>();
+  readonly #waiters = new Set<() => void>();
+  #unsubscribe: (() => void) | undefined;
+
+  /** @throws RangeError / TypeError for a consumer setting outside Cloudflare's limits */
+  constructor(options: QueueConsumersOptions) {
+    this.#store = options.store;
+    const clock = options.clock ?? options.store.clock;
+    for (const settings of consumerSettings(options.consumers)) {
+      this.#workers.set(settings.queue, new QueueWorker(settings, options.store, clock, options.deliver, () => this.#changed()));
+    }
+  }
+
+  /** The queues that have a consumer. */
+  get queues(): string[] {
+    return [...this.#workers.keys()];
+  }
+
+  /** Starts delivering: messages already waiting (from before a restart, too) go out at once. Idempotent. */
+  start(): void {
+    if (this.#unsubscribe !== undefined) return;
+    this.#unsubscribe = this.#store.onEnqueue((queue) => this.#workers.get(queue)?.wake());
+    for (const worker of this.#workers.values()) worker.start();
+  }
+
+  /** Stops delivering; resolves once the batches in flight are settled. The store stays open. */
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    await Promise.all([...this.#workers.values()].map((worker) => worker.stop()));
+    this.#changed();
+  }
+
+  /** The same as {@link QueueConsumers.stop}. */
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  /**
+   * Resolves when no batch is being delivered and none is about to start. Batches that wait for a
+   * timeout or a delay are not waited for: move the clock (a VirtualClock in tests) to reach them.
+   *
+   * @example
+   * await producer.send("hello");
+   * await consumers.idle(); // with max_batch_size 1, delivered and settled
+   */
+  async idle(): Promise<void> {
+    while (![...this.#workers.values()].every((worker) => worker.idle)) {
+      await new Promise<void>((resolve) => this.#waiters.add(resolve));
+    }
+  }
+
+  #changed(): void {
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const resolve of waiters) resolve();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The limits of Cloudflare Queues that Hearth enforces, with Cloudflare's values (1 KB = 1000 bytes,
+ * as in Cloudflare's limits page). Each is listed in docs/bindings/queues.md.
+ */
+export const QUEUE_LIMITS = {
+  /** Largest message body, serialised (UTF-8 text, JSON text, the bytes, or the V8 serialisation). */
+  maxMessageBytes: 128_000,
+  /** Messages in one `sendBatch`. */
+  maxBatchMessages: 100,
+  /** Sum of the serialised bodies of one `sendBatch`. */
+  maxBatchBytes: 256_000,
+  /** Longest `delaySeconds` (send, sendBatch, retry, retryAll, `delivery_delay`, `retry_delay`): 12 hours. */
+  maxDelaySeconds: 43_200,
+  /** Messages older than this are deleted, delivered or not. */
+  retentionMs: 14 * 24 * 60 * 60 * 1000,
+  /** Largest `max_batch_size`. */
+  maxBatchSize: 100,
+  /** Largest `max_batch_timeout`, seconds. */
+  maxBatchTimeoutSeconds: 60,
+  /** Largest `max_retries`. */
+  maxRetries: 100,
+  /** Largest `max_concurrency`. */
+  maxConcurrency: 250,
+} as const;
+
+/** Consumer settings when the config leaves them out, as on Cloudflare. */
+export const CONSUMER_DEFAULTS = {
+  maxBatchSize: 10,
+  maxBatchTimeout: 5,
+  maxRetries: 3,
+  retryDelay: 0,
+  maxConcurrency: 1,
+} as const;
+
+/**
+ * Checks a delay in seconds: an integer from 0 to 43200. `what` starts the error message
+ * (for example "Queue send failed: message delay").
+ *
+ * @throws RangeError naming the limit
+ * @example
+ * checkDelaySeconds(60, "retry(): delaySeconds"); // 60
+ */
+export function checkDelaySeconds(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > QUEUE_LIMITS.maxDelaySeconds) {
+    throw new RangeError(
+      `${what} ${describe(value)} is invalid: delaySeconds must be an integer from 0 to ${QUEUE_LIMITS.maxDelaySeconds} (12 hours)`,
+    );
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}

@@ -1,0 +1,318 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+import { openHostDatabase } from "../storage/host-database.ts";
+import type { Clock } from "../time/clock.ts";
+import { QUEUE_LIMITS } from "./limits.ts";
+import type { QueueContentType, QueueMetrics } from "./types.ts";
+
+/** Options of {@link openQueueStore}. */
+export interface QueueStoreOptions {
+  /** The SQLite file holding every queue of a data directory (created with its parent directory). */
+  path: string;
+  /** Time source of send timestamps, delays and retention. */
+  clock: Clock;
+  /** "relaxed" (default): a sent message survives a process crash; "strict": also a power loss. */
+  durability?: Durability;
+}
+
+/** A message ready to be stored: serialised and timed by the producer. */
+export interface NewMessage {
+  queue: string;
+  id: string;
+  contentType: QueueContentType;
+  body: Uint8Array;
+  sentAt: number;
+  visibleAt: number;
+}
+
+/** A message taken for delivery: out of reach of other batches until it is settled (or the process restarts). */
+export interface LeasedMessage {
+  seq: number;
+  id: string;
+  contentType: QueueContentType;
+  body: Uint8Array;
+  size: number;
+  sentAt: number;
+  visibleAt: number;
+  /** Deliveries so far, this one included. */
+  attempts: number;
+}
+
+/** What becomes of the messages of a delivered batch, in one transaction. */
+export interface Settlement {
+  acked: LeasedMessage[];
+  retried: { message: LeasedMessage; visibleAt: number }[];
+  /** Moved to another queue (the dead letter queue), keeping their id and timestamp. */
+  deadLettered: { message: LeasedMessage; queue: string }[];
+  dropped: LeasedMessage[];
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS queue_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    leased INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, leased, visible_at, seq);
+  CREATE INDEX IF NOT EXISTS queue_messages_age ON queue_messages (queue, sent_at);`;
+
+/** How often messages past the retention period are looked for. */
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+interface PendingWrite {
+  rows: NewMessage[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Backlog {
+  count: number;
+  bytes: number;
+}
+
+/**
+ * Opens (or creates) the queue store: one SQLite file for every queue of a data directory. Messages
+ * that were being delivered when the process died are made available again, so each is delivered at
+ * least once; messages past the 14-day retention are deleted now and every hour.
+ *
+ * @example
+ * const store = openQueueStore({ path: join(dataDir, "queues.sqlite"), clock: systemClock });
+ * const producer = new QueueProducer({ store, queue: "jobs" });
+ * await producer.send({ task: "resize", id: 7 });
+ * store.close();
+ */
+export function openQueueStore(options: QueueStoreOptions): QueueStore {
+  return new QueueStore(options);
+}
+
+/**
+ * The durable side of queues: stores sent messages (one transaction per turn of the event loop),
+ * leases batches to consumers and settles them. Not used directly by workers: see QueueProducer and
+ * QueueConsumers.
+ */
+export class QueueStore {
+  readonly clock: Clock;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #backlog = new Map<string, Backlog>();
+  readonly #listeners = new Set<(queue: string) => void>();
+  #pending: PendingWrite[] = [];
+  #flushQueued = false;
+  #cancelPurge: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: QueueStoreOptions) {
+    this.clock = options.clock;
+    this.#db = openHostDatabase(options.path, options.durability ?? "relaxed", "queue store", SCHEMA);
+    // Nothing is in flight in a process that has just started: leases of a dead process end here.
+    this.#db.exec("UPDATE queue_messages SET leased = 0 WHERE leased = 1");
+    for (const row of this.#db.prepare("SELECT queue, COUNT(*) AS n, SUM(size) AS bytes FROM queue_messages GROUP BY queue").all()) {
+      this.#backlog.set(row.queue as string, { count: Number(row.n), bytes: Number(row.bytes) });
+    }
+    this.purgeExpired();
+    this.#armPurge();
+  }
+
+  /**
+   * Stores messages; resolves once they are committed. Writes of one turn of the event loop share
+   * one transaction: all of a call's messages are stored, or none.
+   */
+  enqueue(rows: NewMessage[]): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("Queue send failed: the queue store is closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ rows, resolve, reject });
+      if (this.#flushQueued) return;
+      this.#flushQueued = true;
+      queueMicrotask(() => this.#flush());
+    });
+  }
+
+  /** Calls `listener(queue)` whenever messages were added to a queue (sent or dead-lettered). */
+  onEnqueue(listener: (queue: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The backlog of a queue: every message not yet acknowledged. */
+  metrics(queue: string): QueueMetrics {
+    const backlog = this.#backlog.get(queue);
+    if (backlog === undefined || backlog.count === 0) return { backlogCount: 0, backlogBytes: 0 };
+    const oldest = this.#statement("SELECT MIN(sent_at) AS at FROM queue_messages WHERE queue = ?").get(queue)?.at;
+    const metrics: QueueMetrics = { backlogCount: backlog.count, backlogBytes: backlog.bytes };
+    if (typeof oldest === "number") metrics.oldestMessageTimestamp = new Date(oldest);
+    return metrics;
+  }
+
+  /**
+   * Messages of `queue` deliverable at `now` (up to `limit`), and when the first of them became
+   * deliverable; when there are none, the time the next one becomes deliverable, if any.
+   */
+  ready(queue: string, now: number, limit: number): { count: number; since: number | undefined; next: number | undefined } {
+    const row = this.#statement(
+      `SELECT COUNT(*) AS n, MIN(visible_at) AS since FROM (SELECT visible_at FROM queue_messages
+       WHERE queue = ? AND leased = 0 AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)`,
+    ).get(queue, now, limit)!;
+    const count = Number(row.n);
+    if (count > 0) return { count, since: row.since as number, next: undefined };
+    const next = this.#statement("SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND leased = 0").get(queue)?.at;
+    return { count: 0, since: undefined, next: typeof next === "number" ? next : undefined };
+  }
+
+  /** Takes up to `limit` deliverable messages of `queue`, oldest first, and counts the delivery. */
+  lease(queue: string, now: number, limit: number): LeasedMessage[] {
+    const rows = this.#statement(
+      `UPDATE queue_messages SET leased = 1, attempts = attempts + 1 WHERE seq IN (
+         SELECT seq FROM queue_messages WHERE queue = ? AND leased = 0 AND visible_at <= ?
+         ORDER BY visible_at, seq LIMIT ?)
+       RETURNING seq, id, content_type, body, size, sent_at, visible_at, attempts`,
+    ).all(queue, now, limit);
+    const leased = rows.map((row) => ({
+      seq: Number(row.seq),
+      id: row.id as string,
+      contentType: row.content_type as QueueContentType,
+      body: row.body as Uint8Array,
+      size: Number(row.size),
+      sentAt: Number(row.sent_at),
+      visibleAt: Number(row.visible_at),
+      attempts: Number(row.attempts),
+    }));
+    // RETURNING gives no order; deliver in the order the messages became available.
+    return leased.sort((a, b) => a.visibleAt - b.visibleAt || a.seq - b.seq);
+  }
+
+  /** Applies the outcome of a delivered batch of `queue` in one transaction. */
+  settle(queue: string, settlement: Settlement): void {
+    const now = this.clock.now();
+    const remove = this.#statement("DELETE FROM queue_messages WHERE seq = ? AND leased = 1");
+    const retry = this.#statement("UPDATE queue_messages SET leased = 0, visible_at = ? WHERE seq = ? AND leased = 1");
+    const move = this.#statement("UPDATE queue_messages SET queue = ?, leased = 0, attempts = 0, visible_at = ? WHERE seq = ? AND leased = 1");
+    const changes: [queue: string, messages: number, bytes: number][] = [];
+    this.#transaction(() => {
+      for (const message of [...settlement.acked, ...settlement.dropped]) {
+        if (Number(remove.run(message.seq).changes) > 0) changes.push([queue, -1, -message.size]);
+      }
+      for (const { message, visibleAt } of settlement.retried) retry.run(visibleAt, message.seq);
+      for (const { message, queue: target } of settlement.deadLettered) {
+        if (Number(move.run(target, now, message.seq).changes) === 0) continue;
+        changes.push([queue, -1, -message.size], [target, 1, message.size]);
+      }
+    });
+    for (const [name, messages, bytes] of changes) this.#count(name, messages, bytes);
+    for (const target of new Set(settlement.deadLettered.map((entry) => entry.queue))) this.#notify(target);
+  }
+
+  /** Deletes messages sent more than 14 days ago (not those being delivered); returns how many. */
+  purgeExpired(): number {
+    const cutoff = this.clock.now() - QUEUE_LIMITS.retentionMs;
+    const changes: [queue: string, messages: number, bytes: number][] = [];
+    this.#transaction(() => {
+      for (const queue of this.#backlog.keys()) {
+        const row = this.#statement(
+          "SELECT COUNT(*) AS n, SUM(size) AS bytes FROM queue_messages WHERE queue = ? AND sent_at < ? AND leased = 0",
+        ).get(queue, cutoff)!;
+        if (Number(row.n) === 0) continue;
+        this.#statement("DELETE FROM queue_messages WHERE queue = ? AND sent_at < ? AND leased = 0").run(queue, cutoff);
+        changes.push([queue, -Number(row.n), -Number(row.bytes)]);
+      }
+    });
+    let purged = 0;
+    for (const [queue, messages, bytes] of changes) {
+      this.#count(queue, messages, bytes);
+      purged -= messages;
+    }
+    if (purged > 0) console.warn(`[hearth] queues: deleted ${purged} message(s) older than the 14-day retention`);
+    return purged;
+  }
+
+  /** Commits what is still pending, stops the retention timer and closes the file. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    this.#cancelPurge?.();
+    this.#listeners.clear();
+    this.#statements.clear();
+    this.#db.close();
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const writes = this.#pending;
+    if (writes.length === 0) return;
+    this.#pending = [];
+    const insert = this.#statement(
+      `INSERT INTO queue_messages (queue, id, content_type, body, size, sent_at, visible_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    try {
+      this.#transaction(() => {
+        for (const write of writes) {
+          for (const row of write.rows) {
+            insert.run(row.queue, row.id, row.contentType, row.body, row.body.byteLength, row.sentAt, row.visibleAt);
+          }
+        }
+      });
+    } catch (error) {
+      const failure = new Error(`Queue send failed: the message could not be stored: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+      for (const write of writes) write.reject(failure);
+      return;
+    }
+    const queues = new Set<string>();
+    for (const write of writes) {
+      for (const row of write.rows) {
+        this.#count(row.queue, 1, row.body.byteLength);
+        queues.add(row.queue);
+      }
+      write.resolve();
+    }
+    for (const queue of queues) this.#notify(queue);
+  }
+
+  #notify(queue: string): void {
+    for (const listener of this.#listeners) listener(queue);
+  }
+
+  #count(queue: string, messages: number, bytes: number): void {
+    const backlog = this.#backlog.get(queue) ?? { count: 0, bytes: 0 };
+    backlog.count += messages;
+    backlog.bytes += bytes;
+    this.#backlog.set(queue, backlog);
+  }
+
+  #transaction(fn: () => void): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      fn();
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #armPurge(): void {
+    this.#cancelPurge = this.clock.setTimer(this.clock.now() + PURGE_EVERY_MS, () => {
+      if (this.#closed) return;
+      this.purgeExpired();
+      this.#armPurge();
+    });
+  }
+}
