@@ -122,6 +122,8 @@ export interface ProjectConfig {
   dir: string;
   /** The `--env` name, or undefined for the top level. */
   envName: string | undefined;
+  /** The names of the `env.<name>` sections the file defines (for `--env` checks elsewhere, e.g. secrets). */
+  environments?: string[];
   /** `name`, with `-<env>` appended inside an environment (wrangler's rule). */
   name: string | undefined;
   /** Absolute path of `main`. */
