@@ -30,6 +30,9 @@ export class HeaderRules {
   static parse(text: string): HeaderRules {
     const rules = new HeaderRules();
     rules.#read(text);
+    // A block without headers is only known at its end: keep the warnings in line order.
+    const lineOf = (warning: string) => Number(/:(\d+):/.exec(warning)?.[1] ?? 0);
+    rules.warnings.sort((a, b) => lineOf(a) - lineOf(b));
     return rules;
   }
 

@@ -106,8 +106,13 @@ function followLink(link: string, root: string): { path: string; size: number } 
 }
 
 function formatBytes(bytes: number): string {
-  const MiB = 1024 * 1024;
-  if (bytes >= MiB) return `${Number((bytes / MiB).toFixed(2))} MiB`;
-  if (bytes >= 1024) return `${Number((bytes / 1024).toFixed(2))} KiB`;
-  return `${bytes} bytes`;
+  const exact = `${bytes.toLocaleString("en-US")} bytes`;
+  for (const [unit, size] of [
+    ["MiB", 1024 * 1024],
+    ["KiB", 1024],
+  ] as const) {
+    if (bytes < size) continue;
+    return bytes % size === 0 ? `${bytes / size} ${unit}` : `${(bytes / size).toFixed(2)} ${unit} (${exact})`;
+  }
+  return exact;
 }

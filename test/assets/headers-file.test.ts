@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Sites, echoWorker, get } from "./fixture.ts";
+
+const sites = new Sites();
+afterEach(() => sites.cleanup());
+
+const FILES = { "index.html": "HOME", "page.html": "PAGE", "assets/app.js": "JS", "404.html": "GONE" };
+
+function withHeaders(text: string, worker?: (request: Request) => Promise<Response>) {
+  return sites.router({ ...FILES, _headers: text }, { notFoundHandling: "404-page" }, worker);
+}
+
+describe("_headers", () => {
+  it("adds headers to matching paths, with splats and placeholders filled in", async () => {
+    const router = withHeaders(
+      [
+        "/assets/*",
+        "  Cache-Control: public, max-age=31536000, immutable",
+        "  X-Splat: got :splat",
+        "/:name",
+        "  X-Page: :name",
+        "/page",
+        "  X-Frame-Options: DENY",
+        "  Link: </a.css>; rel=preload",
+        "  Link: </b.js>; rel=preload",
+      ].join("\n"),
+    );
+    const js = await get(router, "/assets/app.js");
+    expect(js.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    expect(js.headers.get("x-splat")).toBe("got app.js");
+    expect(js.headers.has("x-page")).toBe(false);
+    const page = await get(router, "/page");
+    expect(page.headers.get("x-page")).toBe("page");
+    expect(page.headers.get("x-frame-options")).toBe("DENY");
+    expect(page.headers.get("link")).toBe("</a.css>; rel=preload, </b.js>; rel=preload");
+  });
+
+  it("removes headers with !, and later blocks add to what earlier ones set", async () => {
+    const router = withHeaders(["/*", "  X-Shared: first", "  ! Cache-Control", "/page", "  X-Shared: second", "  ! ETag"].join("\n"));
+    const page = await get(router, "/page");
+    expect(page.headers.get("x-shared")).toBe("first, second");
+    expect(page.headers.has("cache-control")).toBe(false);
+    expect(page.headers.has("etag")).toBe(false);
+    expect((await get(router, "/")).headers.has("etag")).toBe(true);
+  });
+
+  it("applies to redirects, 304s and 404 pages, but not to the worker's responses", async () => {
+    const worker = echoWorker();
+    const router = withHeaders(["/*", "  X-Robots-Tag: noindex"].join("\n"), worker.fetch);
+    const redirect = await get(router, "/page.html");
+    expect([redirect.status, redirect.headers.get("x-robots-tag")]).toEqual([307, "noindex"]);
+    const etag = (await get(router, "/page")).headers.get("etag")!;
+    const notModified = await get(router, "/page", { headers: { "If-None-Match": etag } });
+    expect([notModified.status, notModified.headers.get("x-robots-tag")]).toEqual([304, "noindex"]);
+    const missing = await get(router, "/gone", { headers: { "Sec-Fetch-Mode": "navigate" } });
+    expect([missing.status, missing.headers.get("x-robots-tag")]).toEqual([404, "noindex"]);
+    const api = await get(router, "/api/x");
+    expect(api.headers.get("x-from")).toBe("worker");
+    expect(api.headers.has("x-robots-tag")).toBe(false);
+  });
+
+  it("matches host patterns against the request's host", async () => {
+    const router = withHeaders(["https://:sub.example.com/*", "  X-Sub: :sub"].join("\n"));
+    const response = await router.fetch(new Request("http://shop.example.com/page"));
+    expect(response.headers.get("x-sub")).toBe("shop");
+    expect((await get(router, "/page")).headers.has("x-sub")).toBe(false);
+  });
+
+  it("skips invalid lines with a warning naming the line and the reason", async () => {
+    const router = withHeaders(
+      [
+        "X-Orphan: 1",
+        "/page",
+        "  no-colon-here",
+        "  Bad Name: x",
+        "  X-Empty:",
+        "  X-Good: yes",
+        "/empty-block",
+        "relative/path",
+        "https://example.com:8080/x",
+        "/*/two/*",
+        "  X-A: b",
+        `/${"x".repeat(2001)}`,
+      ].join("\n"),
+    );
+    expect((await get(router, "/page")).headers.get("x-good")).toBe("yes");
+    expect(router.warnings).toEqual([
+      'assets: _headers:1: skipped, a header line must follow a path line',
+      'assets: _headers:3: skipped, expected "Name: value"',
+      'assets: _headers:4: skipped, "bad name" is not a header name',
+      "assets: _headers:5: skipped, no value for x-empty",
+      "assets: _headers:7: skipped, no headers under /empty-block",
+      'assets: _headers:8: skipped, expected "Name: value"',
+      "assets: _headers:9: skipped, a port is not allowed in https://example.com:8080/x",
+      "assets: _headers:10: skipped, /*/two/* repeats a splat or placeholder",
+      "assets: _headers:11: skipped, a header line must follow a path line",
+      "assets: _headers:12: skipped, longer than 2000 characters",
+    ]);
+  });
+
+  it("keeps at most 100 rules", async () => {
+    const text = Array.from({ length: 101 }, (_, i) => `/p${i}\n  X-N: ${i}`).join("\n");
+    const router = withHeaders(text);
+    expect(router.warnings).toEqual(["assets: _headers:201: this and the following lines skipped, at most 100 rules"]);
+  });
+});
