@@ -24,15 +24,15 @@ describe("run_worker_first", () => {
 
   it("true: the worker sees every request, existing assets included, and reaches them through env.ASSETS", async () => {
     const seen: string[] = [];
-    let assets: { fetch(request: Request): Promise<Response> } | undefined;
+    const env: { ASSETS?: { fetch(request: Request): Promise<Response> } } = {};
     const router = sites.router(SITE, { runWorkerFirst: true }, async (request) => {
       seen.push(new URL(request.url).pathname);
-      const response = await assets!.fetch(request);
+      const response = await env.ASSETS!.fetch(request);
       const headers = new Headers(response.headers);
       headers.set("X-Checked", "yes");
       return new Response(response.body, { status: response.status, headers });
     });
-    assets = router.binding;
+    env.ASSETS = router.binding;
     const logo = await get(router, "/logo.png");
     expect(await logo.text()).toBe("PNG");
     expect(logo.headers.get("x-checked")).toBe("yes");
