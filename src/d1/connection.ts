@@ -1,0 +1,166 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+import { d1Error } from "./errors.ts";
+import { SQLITE_LIMITS } from "./limits.ts";
+
+const STATEMENT_CACHE_SIZE = 512;
+/** How long a write waits for another process (e.g. `hearth d1 execute` beside a running server). */
+const BUSY_TIMEOUT_MS = 5_000;
+/**
+ * Hearth's own row in the file: the commit counter behind session bookmarks. The `_cf_` prefix is
+ * the one D1 uses for its internal tables, so tools that list user tables (wrangler's export,
+ * drizzle-kit, Prisma's D1 adapter) skip it.
+ */
+export const META_TABLE = "_cf_hearth_meta";
+/** Bookmarks are the commit counter, zero-padded so that they sort as strings. */
+export const BOOKMARK_DIGITS = 16;
+
+/** The counters read around a statement to fill `meta`. */
+export interface Counters {
+  totalChanges: number;
+  lastRowId: number;
+  size: number;
+}
+
+/** Thrown inside a transaction when a statement read an integer above 2^53: run again reading BigInts. */
+export class NeedsBigInts extends Error {}
+
+/**
+ * One SQLite connection to a D1 database file: WAL, `synchronous` per durability, D1's limits as
+ * SQLite run-time limits, cached statements that return arrays, and the transaction helpers.
+ * Normal (not exclusive) locking, so `hearth d1 execute` can work on the file while a server runs.
+ */
+export class D1Connection {
+  readonly path: string;
+  #db: DatabaseSync | undefined;
+  readonly #statements = new Map<string, StatementSync>();
+  /** Statements that once read an integer beyond 2^53: they read BigInts from then on. */
+  readonly #bigIntStatements = new Set<string>();
+  readonly #internal: {
+    begin: StatementSync;
+    commit: StatementSync;
+    rollback: StatementSync;
+    counters: StatementSync;
+    bump: StatementSync;
+    bookmark: StatementSync;
+  };
+
+  constructor(path: string, durability: Durability = "relaxed") {
+    this.path = path;
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, limits: SQLITE_LIMITS, enableForeignKeyConstraints: true });
+    try {
+      db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"};`);
+      db.exec(`CREATE TABLE IF NOT EXISTS ${META_TABLE} (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT OR IGNORE INTO ${META_TABLE} (key, value) VALUES ('commits', 0);`);
+      const counters = db.prepare(
+        "SELECT total_changes(), last_insert_rowid(), page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+      );
+      counters.setReturnArrays(true);
+      counters.setReadBigInts(true);
+      const bookmark = db.prepare(`SELECT value FROM ${META_TABLE} WHERE key = 'commits'`);
+      bookmark.setReturnArrays(true);
+      this.#internal = {
+        begin: db.prepare("BEGIN IMMEDIATE"),
+        commit: db.prepare("COMMIT"),
+        rollback: db.prepare("ROLLBACK"),
+        counters,
+        bump: db.prepare(`UPDATE ${META_TABLE} SET value = value + 1 WHERE key = 'commits'`),
+        bookmark,
+      };
+    } catch (error) {
+      db.close();
+      const message = error instanceof Error ? error.message : String(error);
+      throw d1Error("D1_ERROR", `cannot open the D1 database ${path}: ${message}`, error);
+    }
+    this.#db = db;
+  }
+
+  get isOpen(): boolean {
+    return this.#db !== undefined;
+  }
+
+  /** A cached statement (result rows as arrays). */
+  statement(text: string): StatementSync {
+    const db = this.#open();
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = db.prepare(text);
+      statement.setReturnArrays(true);
+      if (this.#bigIntStatements.has(text)) statement.setReadBigInts(true);
+      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.clear();
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** Remembers that `text` reads integers beyond 2^53; false if it was known already. */
+  readBigIntsFor(text: string): boolean {
+    if (this.#bigIntStatements.has(text)) return false;
+    this.#bigIntStatements.add(text);
+    this.#statements.get(text)?.setReadBigInts(true);
+    return true;
+  }
+
+  /** Runs a script (several statements, no parameters, no result). */
+  execScript(text: string): void {
+    this.#open().exec(text);
+  }
+
+  counters(): Counters {
+    const row = this.#internal.counters.get() as unknown as [bigint, bigint, bigint];
+    return { totalChanges: Number(row[0]), lastRowId: Number(row[1]), size: Number(row[2]) };
+  }
+
+  /**
+   * Runs `body` in a transaction when `write` (BEGIN IMMEDIATE … COMMIT, rolled back if it throws),
+   * else as it is. A {@link NeedsBigInts} from the body rolls back and runs it again.
+   */
+  transaction<T>(write: boolean, body: () => T): T {
+    const db = this.#open();
+    for (;;) {
+      if (write) this.#internal.begin.run();
+      try {
+        const result = body();
+        if (write) this.#internal.commit.run();
+        return result;
+      } catch (error) {
+        if (write && db.isTransaction) this.#internal.rollback.run();
+        if (!(error instanceof NeedsBigInts)) throw error;
+      }
+    }
+  }
+
+  /** Advances the commit counter (inside the transaction that changed the database). */
+  bumpBookmark(): void {
+    this.#internal.bump.run();
+  }
+
+  /** The commit counter as a bookmark: monotonic, and lexicographically sortable. */
+  bookmark(): string {
+    this.#open();
+    const row = this.#internal.bookmark.get() as unknown as [number] | undefined;
+    return String(row?.[0] ?? 0).padStart(BOOKMARK_DIGITS, "0");
+  }
+
+  /** The whole database file as bytes (sqlite3_serialize). */
+  serialize(): Uint8Array {
+    return this.#open().serialize();
+  }
+
+  close(): void {
+    if (this.#db === undefined) return;
+    this.#statements.clear();
+    this.#db.close();
+    this.#db = undefined;
+  }
+
+  #open(): DatabaseSync {
+    if (this.#db === undefined) {
+      throw d1Error("D1_ERROR", `the D1 database ${this.path} is closed (close() was called, or the server is shutting down)`);
+    }
+    return this.#db;
+  }
+}
