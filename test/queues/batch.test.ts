@@ -1,0 +1,129 @@
+/**
+ * Precedence of ack / retry / ackAll / retryAll within one batch: the first decision for a message
+ * wins, a conflicting later call is ignored with the runtime's warning.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
+import { ConsumerBatch } from "../../src/queues/batch.ts";
+
+const metrics = { backlogCount: 3, backlogBytes: 3 };
+const make = () =>
+  new ConsumerBatch(
+    "jobs",
+    ["a", "b", "c"].map((body, i) => ({ id: `m${i}`, timestamp: new Date(0), body, attempts: 1 })),
+    metrics,
+  );
+const ACK = { kind: "ack" };
+const retry = (delaySeconds?: number) => ({ kind: "retry", delaySeconds });
+
+let warn: MockInstance<typeof console.warn>;
+beforeEach(() => {
+  warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+const warnings = () => warn.mock.calls.map((call) => String(call[0]).replace('[hearth] queue "jobs": ', ""));
+
+describe("ConsumerBatch", () => {
+  it("acks undecided messages when the handler succeeded and retries them when it failed", () => {
+    expect(make().finish(true)).toEqual([ACK, ACK, ACK]);
+    expect(make().finish(false)).toEqual([retry(), retry(), retry()]);
+  });
+
+  it("keeps per-message decisions whatever the handler's outcome", () => {
+    const batch = make();
+    batch.messages[0]!.ack();
+    batch.messages[1]!.retry({ delaySeconds: 9 });
+    expect(batch.finish(false)).toEqual([ACK, retry(9), retry()]);
+  });
+
+  it("lets a message's own earlier call beat ackAll and retryAll", () => {
+    const acked = make();
+    acked.messages[0]!.retry();
+    acked.ackAll();
+    expect(acked.finish(false)).toEqual([retry(), ACK, ACK]);
+    const retried = make();
+    retried.messages[0]!.ack();
+    retried.retryAll({ delaySeconds: 4 });
+    expect(retried.finish(true)).toEqual([ACK, retry(4), retry(4)]);
+    expect(warnings()).toEqual([]);
+  });
+
+  it("ignores a message's call that conflicts with an earlier ackAll / retryAll, with a warning", () => {
+    const batch = make();
+    batch.ackAll();
+    batch.messages[0]!.retry();
+    batch.messages[1]!.ack(); // agrees: silent
+    expect(batch.finish(false)).toEqual([ACK, ACK, ACK]);
+    const other = make();
+    other.retryAll();
+    other.messages[2]!.ack();
+    expect(other.finish(true)).toEqual([retry(), retry(), retry()]);
+    expect(warnings()).toEqual([
+      "Received a call to retry() on message m0 after ackAll() was already called. Calling retry() on a message after calling ackAll() has no effect.",
+      "Received a call to ack() on message m2 after retryAll() was already called. Calling ack() on a message after calling retryAll() has no effect.",
+    ]);
+  });
+
+  it("keeps the first of ack() and retry() on a message", () => {
+    const batch = make();
+    batch.messages[0]!.ack();
+    batch.messages[0]!.retry();
+    batch.messages[1]!.retry({ delaySeconds: 3 });
+    batch.messages[1]!.ack();
+    expect(batch.finish(true)).toEqual([ACK, retry(3), ACK]);
+    expect(warnings()).toEqual([
+      "Received a call to retry() on message m0 after ack() was already called. Calling retry() on a message after calling ack() has no effect.",
+      "Received a call to ack() on message m1 after retry() was already called. Calling ack() on a message after calling retry() has no effect.",
+    ]);
+  });
+
+  it("keeps the first of ackAll() and retryAll()", () => {
+    const batch = make();
+    batch.ackAll();
+    batch.retryAll();
+    const other = make();
+    other.retryAll({ delaySeconds: 2 });
+    other.ackAll();
+    expect(batch.finish(false)).toEqual([ACK, ACK, ACK]);
+    expect(other.finish(true)).toEqual([retry(2), retry(2), retry(2)]);
+    expect(warnings()).toEqual([
+      "Received a call to retryAll() after ackAll() was already called. Calling retryAll() after calling ackAll() has no effect.",
+      "Received a call to ackAll() after retryAll() was already called. Calling ackAll() after calling retryAll() has no effect.",
+    ]);
+  });
+
+  it("lets a later retry() change only the delay", () => {
+    const batch = make();
+    batch.retryAll({ delaySeconds: 5 });
+    batch.messages[0]!.retry({ delaySeconds: 1 });
+    batch.messages[1]!.retry();
+    batch.messages[2]!.retry({ delaySeconds: 2 });
+    batch.messages[2]!.retry({ delaySeconds: 8 });
+    expect(batch.finish(true)).toEqual([retry(1), retry(5), retry(8)]);
+    expect(warnings()).toEqual([]);
+  });
+
+  it("ignores calls once the delivery ended", () => {
+    const batch = make();
+    expect(batch.finish(true)).toEqual([ACK, ACK, ACK]);
+    batch.messages[0]!.retry();
+    batch.retryAll();
+    expect(warnings()).toEqual([
+      "Received a call to retry() on message m0 after the delivery of the batch ended; it has no effect.",
+      "Received a call to retryAll() after the delivery of the batch ended; it has no effect.",
+    ]);
+  });
+
+  it("exposes the queue, the metrics and frozen messages", () => {
+    const batch = make();
+    expect(batch.queue).toBe("jobs");
+    expect(batch.metadata).toEqual({ metrics });
+    expect(batch.messages.map((m) => [m.id, m.body, m.attempts])).toEqual([
+      ["m0", "a", 1],
+      ["m1", "b", 1],
+      ["m2", "c", 1],
+    ]);
+    expect(Object.isFrozen(batch.messages[0])).toBe(true);
+  });
+});
