@@ -1,5 +1,5 @@
 import { formatKeyPath } from "./key-path.ts";
-import { whereOf } from "./locate.ts";
+import { lineOf, whereOf } from "./locate.ts";
 import { type CheckContext, fail, type NamedBinding } from "./read.ts";
 
 /**
@@ -7,7 +7,7 @@ import { type CheckContext, fail, type NamedBinding } from "./read.ts";
  * Durable Objects, queues, vars, unsupported ones…). The one exception: a var and a required
  * secret may share a name (the var is the local stand-in for the secret).
  *
- * @throws {ConfigError} at the second declaration, naming the first.
+ * @throws {ConfigError} at the declaration further down the file, naming the other.
  */
 export function checkBindingNames(ctx: CheckContext): void {
   const seen = new Map<string, NamedBinding>();
@@ -20,11 +20,13 @@ export function checkBindingNames(ctx: CheckContext): void {
     const kinds = new Set([first.kind, named.kind]);
     if (kinds.has("var") && kinds.has("secret") && kinds.size === 2) continue;
     if (first.kind === "secret" && named.kind === "secret") continue;
+    // Report at the declaration further down the file, naming the one above it.
+    const [earlier, later] = (lineOf(ctx.source, named.at) ?? 0) < (lineOf(ctx.source, first.at) ?? 0) ? [named, first] : [first, named];
     fail(
       ctx,
-      named.at,
-      `is "${named.name}", a name already used by ${formatKeyPath(first.at)} (${whereOf(ctx.source, first.at)}): ` +
-        `env.${named.name} can hold one thing, so binding names must be unique across all binding kinds`,
+      later.at,
+      `is "${later.name}", a name already used by ${formatKeyPath(earlier.at)} (${whereOf(ctx.source, earlier.at)}): ` +
+        `env.${later.name} can hold one thing, so binding names must be unique across all binding kinds`,
     );
   }
 }
