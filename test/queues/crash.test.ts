@@ -11,7 +11,7 @@ import { QueueConsumers } from "../../src/queues/consumers.ts";
 import { QueueProducer } from "../../src/queues/producer.ts";
 import { openQueueStore } from "../../src/queues/store.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
-import { killChildren, startChild } from "../support/child.ts";
+import { killChildren, startChild, type Child } from "../support/child.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/queue-child.ts", import.meta.url));
 const dirs: string[] = [];
@@ -25,6 +25,11 @@ function tempFile(): string {
   const dir = mkdtempSync(join(tmpdir(), "hearth-queues-crash-"));
   dirs.push(dir);
   return join(dir, "queues.sqlite");
+}
+
+/** The first line matching `pattern`, including lines that came with READY (nextLine only looks at later ones). */
+async function line(child: Child, pattern: RegExp): Promise<string | null> {
+  return child.lines.find((l) => pattern.test(l)) ?? (await child.nextLine(pattern, 20_000));
 }
 
 /** Opens the file in this process and delivers everything in it; returns bodies and attempts. */
@@ -52,7 +57,7 @@ describe("queues across kill -9", () => {
     const path = tempFile();
     const child = await startChild(CHILD, ["send", path]);
     // Killed right after a resolved send was reported, while the next ones are being sent.
-    const seen = await child.nextLine(/^SENT 300$/, 20_000);
+    const seen = await line(child, /^SENT 300$/);
     expect(seen).not.toBeNull();
     child.proc.kill("SIGKILL");
     await child.exited;
@@ -71,7 +76,7 @@ describe("queues across kill -9", () => {
     clock.dispose();
 
     const child = await startChild(CHILD, ["consume", path]);
-    expect(await child.nextLine(/^GOT e 1$/, 20_000)).not.toBeNull();
+    expect(await line(child, /^GOT e 1$/)).not.toBeNull();
     child.proc.kill("SIGKILL");
     await child.exited;
     expect(child.lines.filter((line) => line.startsWith("GOT "))).toEqual(["GOT a 1", "GOT b 1", "GOT c 1", "GOT d 1", "GOT e 1"]);
