@@ -32,7 +32,7 @@ Options:
 export async function runD1Command(argv: string[], context: D1CommandContext): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: joinValues(argv),
       allowPositionals: true,
       strict: true,
       options: {
@@ -63,4 +63,15 @@ export async function runD1Command(argv: string[], context: D1CommandContext): P
     context.out(`✘ ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
+}
+
+/** `--command "-- note\nSELECT 1"`: SQL may start with a dash, which parseArgs would take for an option. */
+function joinValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if ((arg === "--command" || arg === "--file") && i + 1 < argv.length) out.push(`${arg}=${argv[++i]!}`);
+    else out.push(arg);
+  }
+  return out;
 }

@@ -71,6 +71,9 @@ export class D1Database {
   async dump(): Promise<ArrayBuffer> {
     try {
       const bytes = this.#engine.connection.serialize();
+      // Header bytes 18-19 say "WAL"; a copy is a standalone file, so mark it rollback-journal (as
+      // a dump from D1 is), which also lets it be deserialized into an in-memory database.
+      if (bytes.length >= 100) bytes.fill(1, 18, 20);
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     } catch (error) {
       throw d1Error("D1_DUMP_ERROR", toD1Error(error).message.replace(/^D1_ERROR: /, ""), error);

@@ -14,8 +14,8 @@ export type D1ErrorPrefix =
  * is an `Error` carrying `<text>` alone (workerd's shape), so `e.message.startsWith("D1_ERROR")`
  * and `e.cause.message` both work as they do on Cloudflare.
  */
-export function d1Error(prefix: D1ErrorPrefix, text: string, original?: unknown): Error {
-  const cause = new Error(text, original === undefined ? undefined : { cause: original });
+export function d1Error(prefix: D1ErrorPrefix, text: string, original?: unknown, causeText: string = text): Error {
+  const cause = new Error(causeText, original === undefined ? undefined : { cause: original });
   return new Error(`${prefix}: ${text}`, { cause });
 }
 

@@ -55,7 +55,7 @@ export class D1PreparedStatement {
     const object = rowObject(output.columns, row);
     if (colName === undefined) return object as T;
     if (!Object.hasOwn(object, colName)) {
-      throw d1Error("D1_COLUMN_NOTFOUND", `Column not found (${colName})`);
+      throw d1Error("D1_COLUMN_NOTFOUND", `Column not found (${colName})`, undefined, "Column not found");
     }
     return object[colName] as T;
   }
