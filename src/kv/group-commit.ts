@@ -24,6 +24,12 @@ export class GroupCommit {
     try {
       apply();
     } catch (error) {
+      // Some errors (disk full, I/O) make SQLite roll back the whole transaction: the turn's earlier
+      // writes are gone, so their writers must hear it now, not get a commit of nothing.
+      if (!this.#db.isTransaction && this.#batch === batch) {
+        this.#batch = undefined;
+        batch.reject(error);
+      }
       return Promise.reject(error);
     }
     return batch.promise;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { KvNamespace } from "../../src/kv/index.ts";
+import type { Clock } from "../../src/time/clock.ts";
 import { freshNamespace, START_SECONDS, storedKeys } from "./setup.ts";
 
 describe("KV expiration", () => {
@@ -58,10 +59,23 @@ describe("KV expiration", () => {
     kv.close();
     await clock.advance("5 minutes");
     const again = new KvNamespace({ path, clock });
-    expect(await again.get("k")).toBeNull();
     await clock.settle();
     again.close();
     expect(storedKeys(path)).toEqual([]);
+  });
+
+  it("deletes an expired key a read finds before the purge does", async () => {
+    // A clock whose timers never fire: only the read can remove the key.
+    let now = START_SECONDS * 1000;
+    const frozenTimers: Clock = { now: () => now, setTimer: () => () => {} };
+    const { kv, path } = freshNamespace({ clock: frozenTimers });
+    await kv.put("k", "v", { expirationTtl: 60 });
+    await kv.put("other", "v", { expirationTtl: 60 });
+    now += 61_000;
+    expect(await kv.get("k")).toBeNull();
+    await new Promise((resolve) => setImmediate(resolve)); // the turn's commit
+    kv.close();
+    expect(storedKeys(path)).toEqual(["other"]);
   });
 
   it("keeps a key rewritten without expiration after the old one's time", async () => {

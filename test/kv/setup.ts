@@ -36,6 +36,7 @@ export function virtualClock(): VirtualClock {
 /** A namespace in a fresh file, on a virtual clock unless one is given; closed after the test. */
 export function freshNamespace(options: Partial<KvNamespaceOptions> = {}): { kv: KvNamespace; path: string; clock: VirtualClock } {
   const clock = virtualClock();
+  // An explicit `options.clock` wins (the virtual clock returned then goes unused).
   const path = options.path ?? join(tempDir(), "kv", "NS.sqlite");
   return { kv: new KvNamespace({ clock, ...options, path }), path, clock };
 }

@@ -95,6 +95,18 @@ describe("RateLimiter.limit", () => {
     expect(rowCount(path)).toBe(1);
   });
 
+  it("deletes, at open, the windows that ended while the store was closed", async () => {
+    const { store, path, clock } = freshStore();
+    const limiter = new RateLimiter(store, { namespaceId: "1", limit: 5, period: 60 });
+    await limiter.limit({ key: "a" });
+    await limiter.limit({ key: "b" });
+    store.close();
+    expect(rowCount(path)).toBe(2);
+    await clock.advance("1 minute");
+    openRateLimitStore(path, { clock }).close();
+    expect(rowCount(path)).toBe(0);
+  });
+
   it("starts from a clean window when the clock passes a window boundary between calls", async () => {
     const { store, clock } = freshStore();
     const limiter = new RateLimiter(store, { namespaceId: "1", limit: 1, period: 60 });
