@@ -63,7 +63,7 @@ export function loadDevVars(options: LoadDevVarsOptions): DevVars {
   if (secretsRequired !== undefined) {
     const keep = new Set([...secretsRequired, ...(options.configVarNames ?? [])]);
     // Keys that only came from the process environment are dropped quietly: it holds much else.
-    const droppedFromFiles = [...loaded.fileKeys].filter((key) => !keep.has(key));
+    const droppedFromFiles = [...loaded.fileKeys].filter((key) => !keep.has(key)).sort();
     if (droppedFromFiles.length > 0) {
       warnings.push(
         `Not loaded from ${files.map((path) => basename(path)).join(", ")}: ${droppedFromFiles.join(", ")}. ` +

@@ -67,7 +67,7 @@ export function collectUnsupported(ctx: CheckContext, resolved: ResolvedEnvironm
     const entry = resolved.keys.get(key);
     if (entry === undefined) continue;
     const tables = kind.shape === "single" ? [{ table: asTable(ctx, entry.value, entry.at), at: entry.at }] : tablesOf(ctx, entry.value, entry.at);
-    for (const { table, at } of tables) addUnsupported(ctx, key, bindingName(ctx, table, "binding", at), at, kind.instead);
+    for (const { table, at } of tables) addUnsupported(ctx, key, bindingName(ctx, table, "binding", at), [...at, "binding"], kind.instead);
   }
   for (const key of ["unsafe", "logfwdr"]) {
     const entry = resolved.keys.get(key);
@@ -75,19 +75,19 @@ export function collectUnsupported(ctx: CheckContext, resolved: ResolvedEnvironm
     const table = asTable(ctx, entry.value, entry.at);
     if (table.bindings === undefined) continue;
     for (const { table: binding, at } of tablesOf(ctx, table.bindings, [...entry.at, "bindings"])) {
-      addUnsupported(ctx, key, bindingName(ctx, binding, "name", at), at, key === "unsafe" ? UNSAFE_INSTEAD : LOGFWDR_INSTEAD);
+      addUnsupported(ctx, key, bindingName(ctx, binding, "name", at), [...at, "name"], key === "unsafe" ? UNSAFE_INSTEAD : LOGFWDR_INSTEAD);
     }
   }
   const containers = resolved.keys.get("containers");
   if (containers !== undefined) {
     // Containers attach to a Durable Object class rather than adding an env binding.
     for (const { table, at } of tablesOf(ctx, containers.value, containers.at)) {
-      addUnsupported(ctx, "containers", containerClass(table), at, CONTAINERS_INSTEAD);
+      addUnsupported(ctx, "containers", containerClass(table), [...at, "class_name"], CONTAINERS_INSTEAD);
     }
   }
 }
 
-/** One entry of {@link ProjectConfig.unsupported}. */
+/** One entry of {@link ProjectConfig.unsupported}; `at` is the binding name's key, the line people look for. */
 export function addUnsupported(ctx: CheckContext, key: string, binding: string, at: KeyPath, instead: string): void {
   ctx.unsupported.push({ binding, key, where: whereOf(ctx.source, at), instead });
 }

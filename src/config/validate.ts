@@ -96,9 +96,11 @@ function migrations(ctx: CheckContext, migrationsKey: ResolvedKey | undefined, e
   const fromMigrations = migrationsKey === undefined ? [] : readMigrations(ctx, migrationsKey.value, migrationsKey.at);
   if (exportsKey === undefined) return fromMigrations;
   const fromExports = readExports(ctx, exportsKey.value, exportsKey.at);
-  const exportsUsed = isTable(exportsKey.value) && Object.keys(exportsKey.value).length > 0;
-  if (exportsUsed && fromMigrations.length > 0) {
-    fail(ctx, exportsKey.at, `cannot be set together with "migrations" (${exportsKey.at.length > 1 ? "including inherited ones; " : ""}exports is the declarative form of migrations: keep one)`);
+  // An empty `exports` table is wrangler's default: it does not compete with `migrations`.
+  if (Object.keys(asTable(ctx, exportsKey.value, exportsKey.at)).length === 0) return fromMigrations;
+  if (fromMigrations.length > 0) {
+    const inherited = migrationsKey !== undefined && migrationsKey.at.length !== exportsKey.at.length ? "including inherited ones; " : "";
+    fail(ctx, exportsKey.at, `cannot be set together with "migrations" (${inherited}exports is the declarative form of migrations: keep one)`);
   }
   return fromExports;
 }

@@ -32,7 +32,7 @@ export function readDurableObjects(ctx: CheckContext, value: unknown, at: KeyPat
     const config: DurableObjectBindingConfig = { name, className };
     if (scriptName !== undefined) {
       config.scriptName = scriptName;
-      addUnsupported(ctx, "durable_objects", name, item, SCRIPT_NAME_INSTEAD.durable_objects);
+      addUnsupported(ctx, "durable_objects", name, [...item, "name"], SCRIPT_NAME_INSTEAD.durable_objects);
     }
     return config;
   });
@@ -59,7 +59,7 @@ export function readWorkflows(ctx: CheckContext, value: unknown, at: KeyPath): W
     const config: WorkflowConfig = { binding, name, className };
     if (scriptName !== undefined) {
       config.scriptName = scriptName;
-      addUnsupported(ctx, "workflows", binding, item, SCRIPT_NAME_INSTEAD.workflows);
+      addUnsupported(ctx, "workflows", binding, [...item, "binding"], SCRIPT_NAME_INSTEAD.workflows);
     }
     return config;
   });

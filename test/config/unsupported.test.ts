@@ -1,0 +1,162 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadProjectConfig } from "../../src/config/load.ts";
+import { UNSUPPORTED_BINDING_KINDS } from "../../src/config/unsupported.ts";
+import { loadJson, useProjectDirs } from "./fixture.ts";
+
+const project = useProjectDirs();
+
+describe("unsupported bindings", () => {
+  it("are listed with their key, config line and what to use instead (JSONC)", () => {
+    const text = [
+      "{",
+      '  "name": "app",',
+      '  // AI for the chat',
+      '  "ai": { "binding": "AI" },',
+      '  "r2_buckets": [',
+      '    { "binding": "FILES", "bucket_name": "files" },',
+      '    { "binding": "BACKUPS", "bucket_name": "backups" },',
+      "  ],",
+      '  "services": [{ "binding": "AUTH", "service": "auth-worker" }],',
+      "}",
+    ].join("\n");
+    const dir = project({ "wrangler.jsonc": text });
+    const config = loadProjectConfig({ path: join(dir, "wrangler.jsonc") });
+    expect(config.unsupported).toEqual([
+      { binding: "AI", key: "ai", where: "wrangler.jsonc:4", instead: UNSUPPORTED_BINDING_KINDS.ai?.instead },
+      { binding: "FILES", key: "r2_buckets", where: "wrangler.jsonc:6", instead: UNSUPPORTED_BINDING_KINDS.r2_buckets?.instead },
+      { binding: "BACKUPS", key: "r2_buckets", where: "wrangler.jsonc:7", instead: UNSUPPORTED_BINDING_KINDS.r2_buckets?.instead },
+      { binding: "AUTH", key: "services", where: "wrangler.jsonc:9", instead: UNSUPPORTED_BINDING_KINDS.services?.instead },
+    ]);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("are located in TOML: arrays of tables, inline tables and environments", () => {
+    const text = [
+      'name = "app"', // 1
+      "hyperdrive = [", // 2
+      '  { binding = "PG", id = "x" },', // 3
+      "]", // 4
+      "", // 5
+      "[ai]", // 6
+      'binding = "AI"', // 7
+      "", // 8
+      "[[vectorize]]", // 9
+      'binding = "VECTORS"', // 10
+      'index_name = "docs"', // 11
+      "", // 12
+      "[env.staging]", // 13
+      'browser = { binding = "BROWSER" }', // 14
+      "[[env.staging.analytics_engine_datasets]]", // 15
+      'binding = "EVENTS"', // 16
+    ].join("\n");
+    const dir = project({ "wrangler.toml": text });
+    const top = loadProjectConfig({ path: join(dir, "wrangler.toml") });
+    expect(top.unsupported.map(({ binding, where }) => [binding, where])).toEqual([
+      ["AI", "wrangler.toml:7"],
+      ["VECTORS", "wrangler.toml:10"],
+      ["PG", "wrangler.toml:3"],
+    ]);
+    const staging = loadProjectConfig({ path: join(dir, "wrangler.toml"), envName: "staging" });
+    expect(staging.unsupported.map(({ binding, key, where }) => [binding, key, where])).toEqual([
+      ["BROWSER", "browser", "wrangler.toml:14"],
+      ["EVENTS", "analytics_engine_datasets", "wrangler.toml:16"],
+    ]);
+  });
+
+  it("cover Durable Objects and workflows of another worker (script_name), which stay in their lists", () => {
+    const config = loadJson(project(), {
+      durable_objects: { bindings: [{ name: "REMOTE", class_name: "Room", script_name: "rooms-worker" }] },
+      workflows: [{ binding: "FLOW", name: "flow", class_name: "Flow", script_name: "flows-worker" }],
+    });
+    expect(config.durableObjects).toEqual([{ name: "REMOTE", className: "Room", scriptName: "rooms-worker" }]);
+    expect(config.workflows).toEqual([{ binding: "FLOW", name: "flow", className: "Flow", scriptName: "flows-worker" }]);
+    expect(config.unsupported.map(({ binding, key, where }) => [binding, key, where])).toEqual([
+      ["REMOTE", "durable_objects", "wrangler.jsonc:5"],
+      ["FLOW", "workflows", "wrangler.jsonc:13"],
+    ]);
+  });
+
+  it("cover containers, unsafe bindings and every other kind Hearth cannot provide", () => {
+    const config = loadJson(project(), {
+      containers: [{ class_name: "Sandbox", image: "./Dockerfile" }],
+      unsafe: { bindings: [{ name: "INTERNAL", type: "x" }] },
+      images: { binding: "IMAGES" },
+      mtls_certificates: [{ binding: "CERT", certificate_id: "c" }],
+      dispatch_namespaces: [{ binding: "TENANTS", namespace: "t" }],
+      pipelines: [{ binding: "PIPE", pipeline: "p" }],
+      vpc_services: [{ binding: "VPC", service_id: "s" }],
+    });
+    expect(config.unsupported.map(({ binding, key }) => `${key}:${binding}`)).toEqual([
+      "images:IMAGES",
+      "mtls_certificates:CERT",
+      "dispatch_namespaces:TENANTS",
+      "pipelines:PIPE",
+      "vpc_services:VPC",
+      "unsafe:INTERNAL",
+      "containers:Sandbox",
+    ]);
+    for (const entry of config.unsupported) expect(entry.instead.length).toBeGreaterThan(10);
+  });
+
+  it("say honestly what to use instead", () => {
+    const instead = (key: string): string => UNSUPPORTED_BINDING_KINDS[key]?.instead ?? "";
+    expect(instead("ai")).toContain("chatModelFromEnv");
+    expect(instead("ai")).toContain("OPENAI_BASE_URL");
+    expect(instead("ai")).toContain("Ollama");
+    expect(instead("r2_buckets")).toContain("MinIO");
+    expect(instead("vectorize")).toContain("sqlite-vec");
+    expect(instead("vectorize")).toContain("pgvector");
+    expect(instead("hyperdrive")).toContain("Postgres");
+    expect(instead("browser")).toContain("playwright-core");
+    expect(instead("analytics_engine_datasets")).toContain("D1");
+    expect(instead("services")).toContain("HTTP");
+  });
+
+  it("still need a valid binding name", () => {
+    expect(() => loadJson(project(), { r2_buckets: [{ bucket_name: "x" }] })).toThrow("wrangler.jsonc:3: r2_buckets[0].binding is required");
+  });
+
+  it("do not include send_email, which Hearth provides through its SMTP sender", () => {
+    const config = loadJson(project(), { send_email: [{ name: "EMAIL", destination_address: "ops@example.com" }] });
+    expect(config.sendEmail).toEqual([{ name: "EMAIL", destinationAddress: "ops@example.com" }]);
+    expect(config.unsupported).toEqual([]);
+  });
+
+  it("ignore tail_consumers and deploy-only keys silently", () => {
+    const config = loadJson(project(), {
+      tail_consumers: [{ service: "logs" }],
+      routes: [{ pattern: "example.com/*", zone_name: "example.com" }],
+      observability: { enabled: true },
+      placement: { mode: "smart" },
+      account_id: "abc",
+      workers_dev: true,
+    });
+    expect(config.unsupported).toEqual([]);
+    expect(config.warnings).toEqual([]);
+  });
+});
+
+describe("unknown and unapplied keys", () => {
+  it("warn about unknown top-level keys, like wrangler", () => {
+    const config = loadJson(project(), { name: "app", kv_namespace: [{ binding: "A" }] });
+    expect(config.warnings).toEqual(['wrangler.jsonc: unknown key "kv_namespace" at the top level (ignored)']);
+    expect(config.kvNamespaces).toEqual([]);
+  });
+
+  it("warn about keys with a run-time effect that Hearth does not apply", () => {
+    const config = loadJson(project(), { define: { VERSION: '"1"' }, alias: { foo: "./bar" }, define_unused: 1 });
+    expect(config.warnings).toEqual([
+      "wrangler.jsonc: Hearth does not bundle the worker, so `define` replacements are not applied; read the value from a var instead",
+      "wrangler.jsonc: Hearth does not bundle the worker, so `alias` module replacements are not applied",
+      'wrangler.jsonc: unknown key "define_unused" at the top level (ignored)',
+    ]);
+  });
+
+  it("warn that workflow schedules are not run", () => {
+    const config = loadJson(project(), { workflows: [{ binding: "F", name: "f", class_name: "Flow", schedules: ["0 * * * *"] }] });
+    expect(config.warnings).toEqual([
+      'wrangler.jsonc: workflows "f": "schedules" are not run by Hearth; start the workflow from a cron trigger (triggers.crons) instead',
+    ]);
+  });
+});
