@@ -12,24 +12,15 @@ interface Known extends FileVersion {
 }
 
 /**
- * Strong ETags from file contents (SHA-256, 32 hex digits, quoted), computed the first time a file
- * is served and kept while its size and modification time stay the same. Computing them lazily
- * keeps start-up to one `stat` per file however large the directory.
+ * Strong ETags of large files, hashed from disk as a stream the first time a file is served and
+ * kept while its size and modification time stay the same. Computing them lazily keeps start-up
+ * to one `stat` per file however large the directory.
  * @example
  * const etag = await etags.ofFile("/srv/dist/app.js", { size, mtimeMs }); // "\"3f2a…\""
  */
 export class ETagCache {
   readonly #known = new Map<string, Known>();
   readonly #pending = new Map<string, Promise<string>>();
-
-  /** The ETag of bytes already read (a small file read whole), remembered for `filePath`. */
-  ofBytes(filePath: string, version: FileVersion, bytes: Uint8Array): string {
-    const known = this.#current(filePath, version);
-    if (known !== undefined) return known;
-    const etag = quote(createHash("sha256").update(bytes).digest("hex"));
-    this.#known.set(filePath, { ...version, etag });
-    return etag;
-  }
 
   /** The ETag of a file on disk, hashing it as a stream (once, however many requests ask at a time). */
   async ofFile(filePath: string, version: FileVersion): Promise<string> {
@@ -39,8 +30,7 @@ export class ETagCache {
     let pending = this.#pending.get(key);
     if (pending === undefined) {
       pending = hashFile(filePath)
-        .then((hex) => {
-          const etag = quote(hex);
+        .then((etag) => {
           this.#known.set(filePath, { ...version, etag });
           return etag;
         })
@@ -67,6 +57,11 @@ export function ifNoneMatchHits(header: string | null, etag: string): boolean {
   return wanted.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
+/** The strong ETag of some contents: SHA-256, the first 32 hex digits (as long as Cloudflare's), quoted. */
+export function strongETag(bytes: Uint8Array): string {
+  return quote(createHash("sha256").update(bytes).digest("hex"));
+}
+
 function quote(hex: string): string {
   return `"${hex.slice(0, 32)}"`;
 }
@@ -74,5 +69,5 @@ function quote(hex: string): string {
 async function hashFile(filePath: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(filePath)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  return quote(hash.digest("hex"));
 }

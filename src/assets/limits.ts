@@ -24,8 +24,11 @@ export const ASSET_LIMITS = {
   maxRuleFileLineLength: 2_000,
 } as const;
 
-/** Files up to this size are read in one go; bigger ones are streamed from disk. */
+/** Files up to this size are read in one go (and kept in memory); bigger ones are streamed from disk. */
 export const STREAM_ABOVE_BYTES = 64 * 1024;
+
+/** Memory for small files kept between requests (least recently read go first). */
+export const SMALL_FILE_CACHE_BYTES = 32 * MiB;
 
 /** `Cache-Control` of every asset response, as Cloudflare sends it: the browser revalidates with the ETag each time. */
 export const ASSET_CACHE_CONTROL = "public, max-age=0, must-revalidate";

@@ -41,6 +41,11 @@ describe("asset ETags and 304", () => {
     expect(await miss.text()).toBe("<h1>hi</h1>");
   });
 
+  it("serves a small file from memory as often as asked, its bytes intact", async () => {
+    const router = sites.router({ "a.txt": "kept in memory" });
+    for (let i = 0; i < 3; i++) expect(await (await get(router, "/a.txt")).text()).toBe("kept in memory");
+  });
+
   it("leaves out Cache-Control for requests with Authorization or Range, and ignores Range itself", async () => {
     const router = sites.router({ "a.txt": "0123456789" });
     const authorized = await get(router, "/a.txt", { headers: { Authorization: "Bearer x" } });
