@@ -24,8 +24,8 @@ export interface AssetManifest {
   /** The absolute directory. */
   readonly directory: string;
   readonly fileCount: number;
-  /** What the scan left out and why (symlinks leaving the directory, symlinked directories). */
-  readonly skipped: readonly string[];
+  /** What the scan left out and why (symlinks leaving the directory, …), and secrets-looking files it serves. */
+  readonly warnings: readonly string[];
   /** The file served at a decoded path, if any. */
   get(pathname: string): AssetFile | undefined;
 }
@@ -47,7 +47,7 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
   const ignoreFile = join(directory, IGNORE_FILE_NAME);
   const ignoreList = IgnoreList.parse(existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : undefined);
   const files = new Map<string, AssetFile>();
-  const skipped: string[] = [];
+  const warnings: string[] = [];
 
   const add = (relativePath: string, filePath: string, size: number): void => {
     if (size > limits.maxFileBytes) {
@@ -61,6 +61,9 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
         `Too many assets: ${directory} holds more than ${limits.maxFiles.toLocaleString("en-US")} files (maxFiles). ` +
           `List the files not to serve in ${IGNORE_FILE_NAME}.`,
       );
+    }
+    if (SECRETS_LOOKING.test(relativePath)) {
+      warnings.push(`${relativePath}: served to anyone who asks; list it in ${IGNORE_FILE_NAME} if it holds secrets`);
     }
     const pathname = `/${relativePath}`;
     files.set(pathname, { pathname, filePath, contentType: contentTypeOf(pathname) });
@@ -77,7 +80,7 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
         if (!ignoreList.ignores(relativePath)) add(relativePath, absolute, statSync(absolute).size);
       } else if (entry.isSymbolicLink() && !ignoreList.ignores(relativePath)) {
         const target = followLink(absolute, root);
-        if (typeof target === "string") skipped.push(`${relativePath}: ${target}`);
+        if (typeof target === "string") warnings.push(`${relativePath}: ${target}`);
         else add(relativePath, target.path, target.size);
       }
     }
@@ -86,10 +89,13 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
   return {
     directory,
     fileCount: files.size,
-    skipped,
+    warnings,
     get: (pathname) => files.get(pathname),
   };
 }
+
+/** Files that usually hold secrets or server configuration: a sign the directory is the project's root, not its build output. */
+const SECRETS_LOOKING = /(^|\/)(\.dev\.vars|\.env)(\.[^/]*)?$|^wrangler\.(jsonc?|toml)$/;
 
 /** A symlink's target when it is a file inside `root`, else why it is skipped. */
 function followLink(link: string, root: string): { path: string; size: number } | string {

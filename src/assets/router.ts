@@ -35,7 +35,7 @@ export interface AssetRouter {
   /** What `env[config.binding]` becomes. */
   readonly binding: AssetsBinding;
   readonly fileCount: number;
-  /** Problems that did not stop start-up: skipped `_redirects` / `_headers` lines, skipped symlinks. */
+  /** Problems that did not stop start-up: skipped `_redirects` / `_headers` lines, skipped symlinks, served `.dev.vars` / `.env` files. */
   readonly warnings: readonly string[];
   /** Closes files still being streamed; later calls of `fetch` throw. */
   close(): void;
@@ -100,7 +100,7 @@ export function createAssetRouter(
     },
     fileCount: manifest.fileCount,
     warnings: [
-      ...manifest.skipped.map((line) => `assets: ${line}`),
+      ...manifest.warnings.map((line) => `assets: ${line}`),
       ...(redirects?.warnings ?? []).map((line) => `assets: ${line}`),
       ...(headers?.warnings ?? []).map((line) => `assets: ${line}`),
     ],

@@ -85,6 +85,19 @@ describe("hostile request paths", () => {
   });
 });
 
+describe("files that look like secrets", () => {
+  it("are served as Cloudflare would, with a warning for each", async () => {
+    const router = sites.router({ ".dev.vars": "KEY=1", ".env.production": "KEY=2", "wrangler.jsonc": "{}", "docs/.env": "KEY=3", "index.html": "HOME", "environment.txt": "ok" });
+    expect((await get(router, "/.dev.vars")).status).toBe(200);
+    expect([...router.warnings].sort()).toEqual([
+      "assets: .dev.vars: served to anyone who asks; list it in .assetsignore if it holds secrets",
+      "assets: .env.production: served to anyone who asks; list it in .assetsignore if it holds secrets",
+      "assets: docs/.env: served to anyone who asks; list it in .assetsignore if it holds secrets",
+      "assets: wrangler.jsonc: served to anyone who asks; list it in .assetsignore if it holds secrets",
+    ]);
+  });
+});
+
 describe("symlinks in the assets directory", () => {
   it("follows a link to a file inside, skips links leaving the directory and linked directories, and says so", async () => {
     const { site, root } = siteBesideSecret({ "index.html": "HOME", "real/data.txt": "DATA" });
