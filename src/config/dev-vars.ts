@@ -36,8 +36,9 @@ export interface DevVars {
  *    `${VAR}` references expanded (dotenv-expand). `process.env` is included (and wins) when
  *    `CLOUDFLARE_INCLUDE_PROCESS_ENV` is "true" or `secrets.required` is declared.
  * The `.dev.vars` and `.env` families are never combined. With `secretsRequired`, only required
- * secrets and config var names are kept (the others are named in a warning), and a required secret
- * missing from the files is taken from `processEnv` when set there.
+ * secrets and config var names are kept (the others are named in a warning). Layering these over
+ * config `vars` and stored secrets, and the process environment over all of them for declared
+ * names, is the caller's (docs/secrets.md, "What the worker sees").
  *
  * @throws {ConfigError} when a file exists but cannot be read.
  * @example
@@ -71,10 +72,6 @@ export function loadDevVars(options: LoadDevVarsOptions): DevVars {
       );
     }
     vars = Object.fromEntries(Object.entries(vars).filter(([key]) => keep.has(key)));
-    for (const name of secretsRequired) {
-      const fromProcess = processEnv[name];
-      if (vars[name] === undefined && fromProcess !== undefined) vars[name] = fromProcess;
-    }
   }
   return { vars, files, warnings };
 }

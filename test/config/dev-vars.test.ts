@@ -111,11 +111,11 @@ describe("loadDevVars with secrets.required", () => {
     ]);
   });
 
-  it("takes a required secret missing from the files from the process environment, and nothing else from it", () => {
+  it("does not take required secrets from the process environment for .dev.vars (that layer is the caller's)", () => {
     const dir = project({ ".dev.vars": "API_KEY=file\n" });
     const processEnv = { API_KEY: "process", DB_URL: "postgres://x", HOME: "/home/me" };
     expect(loadDevVars({ dir, processEnv, secretsRequired: ["API_KEY", "DB_URL"] })).toEqual({
-      vars: { API_KEY: "file", DB_URL: "postgres://x" },
+      vars: { API_KEY: "file" },
       files: [join(dir, ".dev.vars")],
       warnings: [],
     });

@@ -36,6 +36,14 @@ describe("config errors name the file, line and key path", () => {
     );
   });
 
+  it("in TOML as in JSONC, with the line of the key", () => {
+    const toml = ['name = "app"', "", "[[ratelimits]]", 'name = "LIMITER"', 'namespace_id = "1001"', "simple = { limit = 100, period = 30 }"].join("\n");
+    const dir = project({ "wrangler.toml": toml });
+    expect(configError(() => loadProjectConfig({ path: join(dir, "wrangler.toml") })).message).toBe(
+      "wrangler.toml:6: ratelimits[0].simple.period must be 10 or 60 (got 30)",
+    );
+  });
+
   it("for a compatibility date that is not YYYY-MM-DD", () => {
     expect(failure({ compatibility_date: "2025-13-45" })).toBe(
       'wrangler.jsonc:2: compatibility_date must be a date written as a string, "YYYY-MM-DD" (got "2025-13-45")',
