@@ -1,4 +1,5 @@
 import type { Durability } from "../limits.ts";
+import { SharedFiles } from "../kv/shared-files.ts";
 import { runBatch } from "./batch.ts";
 import { D1Engine } from "./engine.ts";
 import { d1Error, toD1Error } from "./errors.ts";
@@ -13,13 +14,14 @@ export interface D1DatabaseOptions {
   durability?: Durability;
 }
 
-/** Called by close(); returns false while other holders of a shared instance remain (see openD1Database). */
-export const releaseHooks = new WeakMap<D1Database, () => boolean>();
+/** One engine (one SQLite connection) per file in this process, shared by every handle on it. */
+export const engines = new SharedFiles<D1Engine>();
 
 /**
  * Cloudflare's D1 binding (`env.DB`) on a local SQLite file, through node:sqlite. Same API, result
  * shapes, type rules, error texts and per-statement limits as D1; one copy of the data (no replicas).
- * Inside Hearth, get it from `env` or from {@link openD1Database}, which shares one instance per file.
+ * Every `D1Database` naming the same file in this process shares one connection (reference counted:
+ * the last `close()` closes the file), so all agents and workers see the same data at once.
  * @example
  * const db = new D1Database({ path: ".hearth/d1/app.sqlite" });
  * await db.exec("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT)");
@@ -29,14 +31,22 @@ export const releaseHooks = new WeakMap<D1Database, () => boolean>();
  */
 export class D1Database {
   readonly path: string;
-  readonly #engine: D1Engine;
+  #engine: D1Engine | undefined;
   readonly #primary: D1Executor;
 
   constructor(options: D1DatabaseOptions) {
+    const durability = options.durability ?? "relaxed";
     this.path = options.path;
-    this.#engine = new D1Engine(options.path, options.durability);
-    const engine = this.#engine;
-    this.#primary = { query: async (query, rows, wantMeta) => engine.query(query, rows, wantMeta) };
+    this.#engine = engines.acquire(
+      options.path,
+      (path) => new D1Engine(path, durability),
+      (open) => {
+        if (open.durability !== durability) {
+          throw d1Error("D1_ERROR", `the D1 database ${options.path} is already open with durability "${open.durability}", not "${durability}"`);
+        }
+      },
+    );
+    this.#primary = { query: async (query, rows, wantMeta) => this.#open().query(query, rows, wantMeta) };
   }
 
   /** A statement to bind and run. Nothing runs (and nothing is checked) until first/all/run/raw. */
@@ -46,7 +56,7 @@ export class D1Database {
 
   /** Runs the statements in one transaction, in order: all of them, or none (`D1_ERROR: …` on the first failure). */
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-    return runBatch<T>(this.#engine, statements);
+    return runBatch<T>(this.#open(), statements);
   }
 
   /**
@@ -54,7 +64,7 @@ export class D1Database {
    * maintenance. `D1_EXEC_ERROR: Error in line N: <line>: <message>` when a line fails.
    */
   async exec(query: string): Promise<D1ExecResult> {
-    return this.#engine.exec(query);
+    return this.#open().exec(query);
   }
 
   /**
@@ -64,13 +74,13 @@ export class D1Database {
    */
   withSession(constraintOrBookmark?: string): D1DatabaseSession {
     const value = typeof constraintOrBookmark === "string" ? constraintOrBookmark.trim() : "";
-    return new D1DatabaseSession(this.#engine, value === "" ? FIRST_UNCONSTRAINED : value);
+    return new D1DatabaseSession(() => this.#open(), value === "" ? FIRST_UNCONSTRAINED : value);
   }
 
   /** @deprecated As on D1. The whole database file, as bytes (sqlite3_serialize). */
   async dump(): Promise<ArrayBuffer> {
     try {
-      const bytes = this.#engine.connection.serialize();
+      const bytes = this.#open().connection.serialize();
       // Header bytes 18-19 say "WAL"; a copy is a standalone file, so mark it rollback-journal (as
       // a dump from D1 is), which also lets it be deserialized into an in-memory database.
       if (bytes.length >= 100) bytes.fill(1, 18, 20);
@@ -80,10 +90,22 @@ export class D1Database {
     }
   }
 
-  /** Closes the file. For an instance from openD1Database, only when its last holder closes it. */
+  /**
+   * Lets go of the database: the file is closed when the last `D1Database` using it closes. Later
+   * calls on this object (and its sessions and statements) reject. Idempotent.
+   */
   close(): void {
-    const release = releaseHooks.get(this);
-    if (release !== undefined && !release()) return;
-    this.#engine.close();
+    const engine = this.#engine;
+    if (engine === undefined) return;
+    this.#engine = undefined;
+    if (engines.release(this.path, engine)) engine.close();
+  }
+
+  #open(): D1Engine {
+    const engine = this.#engine;
+    if (engine === undefined || !engine.connection.isOpen) {
+      throw d1Error("D1_ERROR", `the D1 database ${this.path} is closed (close() was called, or the server is shutting down)`);
+    }
+    return engine;
   }
 }

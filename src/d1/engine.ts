@@ -33,9 +33,11 @@ interface Measured extends QueryOutput {
  */
 export class D1Engine {
   readonly connection: D1Connection;
+  readonly durability: Durability;
   readonly #plans = new QueryPlans();
 
-  constructor(path: string, durability?: Durability) {
+  constructor(path: string, durability: Durability = "relaxed") {
+    this.durability = durability;
     this.connection = new D1Connection(path, durability);
   }
 

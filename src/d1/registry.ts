@@ -1,48 +1,28 @@
-import { resolve } from "node:path";
-import { D1Database, releaseHooks, type D1DatabaseOptions } from "./database.ts";
-
-interface Shared {
-  database: D1Database;
-  holders: number;
-}
-
-const shared = new Map<string, Shared>();
+import { D1Database, engines, type D1DatabaseOptions } from "./database.ts";
 
 /**
- * The process's one D1Database for a file: every binding, agent and worker naming the same
- * database gets the same instance (one SQLite connection, one statement cache). Each call counts as
- * a holder; `close()` closes the file when the last holder closes it. The first opener's
- * durability applies.
+ * The D1 database stored in `path`, sharing the open file with every other `D1Database` of this
+ * process that names it (the same as `new D1Database({ path, ...options })`): one SQLite connection
+ * and statement cache per file. Each call must be matched by a `close()`; {@link closeAllD1Databases}
+ * closes them all at shutdown. Opening an open file with another durability is refused.
  * @example
- * const db = openD1Database(d1DatabasePath(dataDir, "app"), { durability: "relaxed" });
- * env.DB = db;
- * // …on shutdown
- * db.close();
+ * const a = openD1Database(d1DatabasePath(".hearth", "app"));
+ * const b = openD1Database(d1DatabasePath(".hearth", "app")); // same file, same connection
+ * await a.exec("CREATE TABLE t (v)");
+ * await b.prepare("SELECT count(*) AS n FROM t").first("n"); // 0
+ * a.close();
+ * b.close(); // the file is closed here
  */
 export function openD1Database(path: string, options: Omit<D1DatabaseOptions, "path"> = {}): D1Database {
-  const key = resolve(path);
-  const existing = shared.get(key);
-  if (existing !== undefined) {
-    existing.holders += 1;
-    return existing.database;
-  }
-  const database = new D1Database({ ...options, path: key });
-  const entry: Shared = { database, holders: 1 };
-  shared.set(key, entry);
-  releaseHooks.set(database, () => {
-    entry.holders -= 1;
-    if (entry.holders > 0) return false;
-    shared.delete(key);
-    releaseHooks.delete(database);
-    return true;
-  });
-  return database;
+  return new D1Database({ ...options, path });
 }
 
-/** Closes every database opened through openD1Database, whatever its holders (process shutdown, tests). */
+/**
+ * Closes every D1 database file open in this process, whoever holds it (host shutdown, tests).
+ * Objects still holding one reject further calls; new ones may open the files again.
+ * @example
+ * process.on("SIGTERM", () => closeAllD1Databases());
+ */
 export function closeAllD1Databases(): void {
-  for (const entry of [...shared.values()]) {
-    entry.holders = 1;
-    entry.database.close();
-  }
+  for (const engine of engines.takeAll()) engine.close();
 }

@@ -19,12 +19,12 @@ const BOOKMARK = new RegExp(`^[0-9]{${BOOKMARK_DIGITS}}$`);
  * response.headers.set("x-d1-bookmark", session.getBookmark() ?? "");
  */
 export class D1DatabaseSession {
-  readonly #engine: D1Engine;
+  readonly #engine: () => D1Engine;
   #bookmarkOrConstraint: string;
   readonly #executor: D1Executor;
 
-  /** @internal Use `db.withSession(constraintOrBookmark)`. */
-  constructor(engine: D1Engine, bookmarkOrConstraint: string) {
+  /** @internal Use `db.withSession(constraintOrBookmark)`. `engine` throws once the database is closed. */
+  constructor(engine: () => D1Engine, bookmarkOrConstraint: string) {
     if (!bookmarkOrConstraint) throw d1Error("D1_SESSION_ERROR", "invalid bookmark or constraint");
     this.#engine = engine;
     this.#bookmarkOrConstraint = bookmarkOrConstraint;
@@ -38,8 +38,9 @@ export class D1DatabaseSession {
   /** Like `db.batch`, inside this session. */
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     this.#checkBookmark();
-    const results = runBatch<T>(this.#engine, statements);
-    this.#observe(this.#engine.bookmark());
+    const engine = this.#engine();
+    const results = runBatch<T>(engine, statements);
+    this.#observe(engine.bookmark());
     return results;
   }
 
@@ -51,8 +52,9 @@ export class D1DatabaseSession {
 
   async #query(query: BoundQuery, rows: RowsWanted, wantMeta: boolean): Promise<QueryOutput> {
     this.#checkBookmark();
-    const output = this.#engine.query(query, rows, wantMeta);
-    this.#observe(this.#engine.bookmark());
+    const engine = this.#engine();
+    const output = engine.query(query, rows, wantMeta);
+    this.#observe(engine.bookmark());
     return output;
   }
 

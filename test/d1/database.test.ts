@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it } from "vitest";
+import { D1Engine } from "../../src/d1/engine.ts";
 import { closeAllD1Databases, d1DatabasePath, D1Database, openD1Database } from "../../src/d1/index.ts";
 import { d1TestDirs, errorOf } from "./helpers.ts";
 
@@ -76,30 +77,37 @@ describe("dump and close", () => {
 });
 
 describe("openD1Database", () => {
-  it("shares one instance per file and closes it with its last holder", async () => {
+  it("shares one connection per file between handles and closes it with the last one", async () => {
     const path = join(dir(), "shared.sqlite");
     const a = openD1Database(path);
     const b = openD1Database(join(path, "..", "shared.sqlite"));
-    expect(b).toBe(a);
+    const c = new D1Database({ path });
     await a.exec("CREATE TABLE t (v)");
+    await c.prepare("INSERT INTO t VALUES (1)").run();
     a.close();
-    expect(await b.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(0);
+    a.close(); // idempotent: gives back one reference only
+    expect((await errorOf(a.prepare("SELECT 1").all())).message).toMatch(/^D1_ERROR: the D1 database .*shared\.sqlite is closed/);
+    expect(await b.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(1);
+    expect(() => openD1Database(path, { durability: "strict" })).toThrow(
+      /^D1_ERROR: the D1 database .*shared\.sqlite is already open with durability "relaxed", not "strict"$/,
+    );
     b.close();
-    expect((await errorOf(b.prepare("SELECT 1").all())).message).toMatch(/is closed/);
-    const c = openD1Database(path);
-    expect(c).not.toBe(a);
-    expect(await c.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(0);
+    c.close();
+    const strict = openD1Database(path, { durability: "strict" }); // the file was closed: another durability is fine now
+    expect(await strict.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(1);
     closeAllD1Databases();
-    expect((await errorOf(c.prepare("SELECT 1").all())).message).toMatch(/is closed/);
+    expect((await errorOf(strict.prepare("SELECT 1").all())).message).toMatch(/is closed/);
+    expect((await errorOf(strict.withSession().prepare("SELECT 1").all())).message).toMatch(/is closed/);
+    strict.close();
   });
 
-  it("lets a second connection (another process, the d1 command) write while one is open", async () => {
+  it("lets a second connection (the d1 command in another process) write while the file is open", async () => {
     const path = join(dir(), "two.sqlite");
     const server = new D1Database({ path });
-    const command = new D1Database({ path });
+    const command = new D1Engine(path); // its own SQLite connection, as another process would have
     try {
       await server.exec("CREATE TABLE t (v)");
-      await command.prepare("INSERT INTO t VALUES (1)").run();
+      command.query({ sql: "INSERT INTO t VALUES (1)", params: [] }, "all", true);
       expect(await server.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(1);
     } finally {
       command.close();
