@@ -38,6 +38,13 @@ describe("not_found_handling: single-page-application", () => {
     expect(await (await get(router, "/assets/app.js")).text()).toBe("boot()");
   });
 
+  it("redirects a route spelled with characters encodeURIComponent escapes to that spelling first, as Cloudflare does", async () => {
+    const router = sites.router(SPA, { notFoundHandling: "single-page-application" });
+    const first = await navigate(router, "/user/@ada");
+    expect([first.status, first.headers.get("location")]).toEqual([307, "/user/%40ada"]);
+    expect(await (await navigate(router, "/user/%40ada")).text()).toBe("<div id=app></div>");
+  });
+
   it("answers 404 when there is no index.html to fall back to", async () => {
     const router = sites.router({ "app.js": "x" }, { notFoundHandling: "single-page-application" });
     expect((await navigate(router, "/settings")).status).toBe(404);

@@ -92,6 +92,14 @@ describe("_redirects", () => {
     ]);
   });
 
+  it("keeps at most 2,000 exact-path rules, skipping each one over", async () => {
+    const lines = Array.from({ length: 2001 }, (_, i) => `/s${i} /t${i}`);
+    const router = withRedirects(lines);
+    expect((await get(router, "/s1999")).headers.get("location")).toBe("/t1999");
+    expect((await get(router, "/s2000")).status).toBe(404);
+    expect(router.warnings).toEqual(["assets: _redirects:2001: skipped, at most 2000 rules without a splat or placeholder"]);
+  });
+
   it("keeps at most 100 rules with a splat or placeholder, and says where it stopped", async () => {
     const lines = Array.from({ length: 101 }, (_, i) => `/p${i}/* /to${i}`);
     const router = withRedirects(lines);
