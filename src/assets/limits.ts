@@ -5,6 +5,11 @@
 
 const MiB = 1024 * 1024;
 
+/**
+ * The limits of static assets, with Cloudflare's values.
+ * @example
+ * createAssetRouter(config, worker, { maxFileBytes: ASSET_LIMITS.maxFileBytes * 2 }); // allow 50 MiB files
+ */
 export const ASSET_LIMITS = {
   /** Largest file in the assets directory (Cloudflare: 25 MiB per asset). Start-up refuses a bigger one. */
   maxFileBytes: 25 * MiB,
@@ -30,10 +35,22 @@ export const STREAM_ABOVE_BYTES = 64 * 1024;
 /** Memory for small files kept between requests (least recently read go first). */
 export const SMALL_FILE_CACHE_BYTES = 32 * MiB;
 
-/** `Cache-Control` of every asset response, as Cloudflare sends it: the browser revalidates with the ETag each time. */
+/**
+ * `Cache-Control` of every asset response, as Cloudflare sends it: the browser revalidates with the ETag each time.
+ * @example
+ * response.headers.get("cache-control") === ASSET_CACHE_CONTROL; // "public, max-age=0, must-revalidate"
+ */
 export const ASSET_CACHE_CONTROL = "public, max-age=0, must-revalidate";
 
-/** Bad assets configuration or directory contents, found at start-up. */
+/**
+ * Bad assets configuration or directory contents, found at start-up.
+ * @example
+ * try {
+ *   createAssetRouter(config, worker);
+ * } catch (error) {
+ *   if (error instanceof AssetsConfigError) console.error(error.message); // names the file or rule and the limit
+ * }
+ */
 export class AssetsConfigError extends Error {
   override name = "AssetsConfigError";
 }
