@@ -116,6 +116,25 @@ describe("openD1Database", () => {
   });
 });
 
+describe("another process writing", () => {
+  it("waits for its write lock, then fails with SQLITE_BUSY and changes nothing", async () => {
+    const path = join(dir(), "busy.sqlite");
+    const db = new D1Database({ path });
+    await db.exec("CREATE TABLE t (v)");
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE; INSERT INTO t VALUES ('other');");
+    try {
+      const error = await errorOf(db.prepare("INSERT INTO t VALUES ('mine')").run());
+      expect(error.message).toBe("D1_ERROR: database is locked: SQLITE_BUSY");
+    } finally {
+      other.exec("ROLLBACK");
+      other.close();
+    }
+    expect(await db.prepare("SELECT count(*) AS n FROM t").first("n")).toBe(0);
+    db.close();
+  });
+});
+
 describe("d1DatabasePath", () => {
   it("puts a database at <dataDir>/d1/<name>.sqlite", () => {
     expect(d1DatabasePath("/data", "app-db")).toBe(join("/data", "d1", "app-db.sqlite"));
