@@ -60,8 +60,7 @@ export class QueueProducer<Body = unknown> {
     if (message.body.byteLength > QUEUE_LIMITS.maxMessageBytes) {
       throw new Error(`Queue send failed: message length of ${message.body.byteLength} bytes exceeds limit of ${QUEUE_LIMITS.maxMessageBytes}`);
     }
-    await this.#store.enqueue([message]);
-    return { metadata: { metrics: this.#store.metrics(this.#queue) } };
+    return { metadata: { metrics: await this.#store.enqueue([message]) } };
   }
 
   /**
@@ -98,8 +97,7 @@ export class QueueProducer<Body = unknown> {
     if (total > QUEUE_LIMITS.maxBatchBytes) {
       throw new Error(`Queue sendBatch failed: batch size of ${total} bytes exceeds limit of ${QUEUE_LIMITS.maxBatchBytes}`);
     }
-    await this.#store.enqueue(rows);
-    return { metadata: { metrics: this.#store.metrics(this.#queue) } };
+    return { metadata: { metrics: await this.#store.enqueue(rows) } };
   }
 
   /** The queue's backlog: messages not yet acknowledged, their bytes, and the oldest one's send time. */

@@ -67,8 +67,9 @@ const SCHEMA = `
 const PURGE_EVERY_MS = 60 * 60 * 1000;
 
 interface PendingWrite {
+  /** Messages of one queue. */
   rows: NewMessage[];
-  resolve: () => void;
+  resolve: (metrics: QueueMetrics) => void;
   reject: (error: unknown) => void;
 }
 
@@ -121,12 +122,13 @@ export class QueueStore {
   }
 
   /**
-   * Stores messages; resolves once they are committed. Writes of one turn of the event loop share
-   * one transaction: all of a call's messages are stored, or none.
+   * Stores messages of one queue; resolves once they are committed, with the queue's metrics just
+   * after the commit. Writes of one turn of the event loop share one transaction: all of a call's
+   * messages are stored, or none.
    */
-  enqueue(rows: NewMessage[]): Promise<void> {
+  enqueue(rows: NewMessage[]): Promise<QueueMetrics> {
     if (this.#closed) return Promise.reject(new Error("Queue send failed: the queue store is closed"));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<QueueMetrics>((resolve, reject) => {
       this.#pending.push({ rows, resolve, reject });
       if (this.#flushQueued) return;
       this.#flushQueued = true;
@@ -266,15 +268,16 @@ export class QueueStore {
       for (const write of writes) write.reject(failure);
       return;
     }
-    const queues = new Set<string>();
+    const metrics = new Map<string, QueueMetrics>();
     for (const write of writes) {
-      for (const row of write.rows) {
-        this.#count(row.queue, 1, row.body.byteLength);
-        queues.add(row.queue);
-      }
-      write.resolve();
+      for (const row of write.rows) this.#count(row.queue, 1, row.body.byteLength);
     }
-    for (const queue of queues) this.#notify(queue);
+    for (const write of writes) {
+      const queue = write.rows[0]!.queue;
+      if (!metrics.has(queue)) metrics.set(queue, this.metrics(queue));
+      write.resolve(metrics.get(queue)!);
+    }
+    for (const queue of metrics.keys()) this.#notify(queue);
   }
 
   #notify(queue: string): void {

@@ -214,6 +214,19 @@ describe("CronTriggers", () => {
     expect(() => t.next("nope")).toThrow('Invalid cron trigger "nope": expected 5 fields');
   });
 
+  it("refuses a second opening of the same file", () => {
+    make(["0 * * * *"]);
+    expect(() => make(["0 * * * *"])).toThrow(`${path} is locked by another process`);
+  });
+
+  it("works with durability strict", async () => {
+    const t = new CronTriggers({ path, clock, crons: ["0 * * * *"], fire: async () => {}, durability: "strict" });
+    triggers.push(t);
+    t.start();
+    await clock.advanceTo(at("11:00"));
+    expect(t.next("0 * * * *")).toEqual(new Date(at("12:00")));
+  });
+
   it("runs a trigger listed twice once", async () => {
     const t = make(["0 * * * *", "0 * * * *"]);
     expect(t.crons).toEqual(["0 * * * *"]);

@@ -208,6 +208,31 @@ describe("delays", () => {
   });
 });
 
+describe("the store", () => {
+  it("commits sends still pending when it closes, and refuses sends after", async () => {
+    const jobs = fx.producer();
+    const pending = jobs.send("in flight");
+    fx.store.close();
+    await expect(pending).resolves.toMatchObject({ metadata: { metrics: { backlogCount: 1 } } });
+    await expect(jobs.send("too late")).rejects.toThrow("Queue send failed: the queue store is closed");
+    fx.store = openQueueStore({ path: fx.path, clock: fx.clock });
+    expect(fx.store.metrics("jobs").backlogCount).toBe(1);
+  });
+
+  it("refuses a second opening of the same file, and keeps the first one working", async () => {
+    expect(() => openQueueStore({ path: fx.path, clock: fx.clock })).toThrow(`${fx.path} is locked by another process`);
+    await fx.producer().send("still fine");
+    expect(fx.store.metrics("jobs").backlogCount).toBe(1);
+  });
+
+  it("works with durability strict", async () => {
+    fx.store.close();
+    fx.store = openQueueStore({ path: fx.path, clock: fx.clock, durability: "strict" });
+    await fx.producer().send("fsynced");
+    expect(fx.store.metrics("jobs").backlogCount).toBe(1);
+  });
+});
+
 describe("createQueueProducers", () => {
   it("makes one binding per producer config", async () => {
     const bindings = createQueueProducers(fx.store, [
