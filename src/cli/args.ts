@@ -11,8 +11,12 @@ export type DurabilityFlag = "strict" | "relaxed";
 /** Everything needed to serve an entry, after flags, environment and defaults are merged. */
 export interface RunOptions {
   command: Command;
-  /** The entry path as typed (relative to the working directory, or absolute). */
-  entry: string;
+  /** The entry path as typed (relative to the working directory, or absolute); unset: the wrangler config's `main`. */
+  entry: string | undefined;
+  /** `--env <name>`: the wrangler environment whose bindings, vars and .dev.vars.<name> apply. */
+  envName?: string | undefined;
+  /** `--config <path>`: the wrangler config file; unset: wrangler.jsonc / .json / .toml in the working directory. */
+  configPath?: string | undefined;
   port: number;
   host: string;
   /** Absolute path of the data directory. */
@@ -21,7 +25,12 @@ export interface RunOptions {
   durability: DurabilityFlag | undefined;
   /** Port of the SMTP listener (inbound mail to the entry's `email` export); unset: no listener. */
   smtpPort?: number | undefined;
+  /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
+  defaulted?: DefaultedSetting[];
 }
+
+/** Settings a project file may supply when the command line does not. */
+export type DefaultedSetting = "port" | "host" | "dataDir" | "durability";
 
 /** What the command line asks for. */
 export type CliRequest = { kind: "help" } | { kind: "version" } | { kind: "serve"; options: RunOptions };
@@ -30,18 +39,26 @@ export type CliRequest = { kind: "help" } | { kind: "version" } | { kind: "serve
 export const DEFAULTS = { port: 8787, host: "127.0.0.1", dataDir: ".hearth" } as const;
 
 /** The `--help` text. */
-export const USAGE = `Usage: hearth <command> <entry> [options]
+export const USAGE = `Usage: hearth <command> [entry] [options]
 
 Commands:
-  dev <entry>     Serve the entry's agents; restart when a .ts/.js/.json file under
-                  the entry's directory, .env or .dev.vars changes
-  start <entry>   Serve the entry's agents (no watching)
+  dev [entry]     Serve the project; restart when a .ts/.js/.json file under its
+                  directory, the wrangler config, .env or .dev.vars changes
+  start [entry]   Serve the project (no watching)
+  secret put|delete|list|bulk   Production secrets, encrypted in the data directory
+  d1 execute|migrations         D1 databases of the wrangler config (hearth d1 --help)
 
-The entry is a TypeScript or JavaScript module. Every exported class that extends
-Agent is served at /agents/<kebab-name>/<instance>; a default export { fetch } handles
-all requests (use routeAgentRequest inside it to reach the agents).
+A project is a wrangler.jsonc / wrangler.json / wrangler.toml in the working directory
+(its main is the entry; its bindings, vars, migrations, queues, crons and assets apply),
+or an entry file given on the command line. Imports of agents, agents/*,
+cloudflare:workers and cloudflare:workflows resolve to Hearth.
+Without a wrangler config, every exported class that extends Agent is served at
+/agents/<kebab-name>/<instance>; a default export { fetch } handles all requests (use
+routeAgentRequest inside it to reach the agents).
 
 Options:
+  --env <name>                   The wrangler environment (env.<name> in the config)
+  --config <path>                The wrangler config file (default: found in the working directory)
   --port <n>                     Port to listen on (default ${DEFAULTS.port}, 0 picks a free one)
   --host <addr>                  Address to bind (default ${DEFAULTS.host})
   --data <dir>                   Directory for agent databases (default ${DEFAULTS.dataDir})
@@ -83,6 +100,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         data: { type: "string" },
         durability: { type: "string" },
         "smtp-port": { type: "string" },
+        env: { type: "string", short: "e" },
+        config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -100,14 +119,19 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (command !== "dev" && command !== "start") {
     throw new CliError("usage", `Unknown command "${command}" (expected dev or start).\n${SUGGEST_HELP}`);
   }
-  if (entry === undefined) {
-    throw new CliError("usage", `Missing entry file: hearth ${command} <entry>, e.g. hearth ${command} src/index.ts`);
-  }
   if (extra.length > 0) throw new CliError("usage", `Unexpected argument "${extra[0]}".\n${SUGGEST_HELP}`);
 
-  const port = parsePort(values.port, "--port") ?? parsePort(env.HEARTH_PORT, "HEARTH_PORT") ?? DEFAULTS.port;
-  const host = nonEmpty(values.host, "--host") ?? nonEmpty(env.HEARTH_HOST, "HEARTH_HOST") ?? DEFAULTS.host;
-  const data = nonEmpty(values.data, "--data") ?? nonEmpty(env.HEARTH_DATA_DIR, "HEARTH_DATA_DIR") ?? DEFAULTS.dataDir;
+  const givenPort = parsePort(values.port, "--port") ?? parsePort(env.HEARTH_PORT, "HEARTH_PORT");
+  const givenHost = nonEmpty(values.host, "--host") ?? nonEmpty(env.HEARTH_HOST, "HEARTH_HOST");
+  const givenData = nonEmpty(values.data, "--data") ?? nonEmpty(env.HEARTH_DATA_DIR, "HEARTH_DATA_DIR");
+  const defaulted: DefaultedSetting[] = [];
+  if (givenPort === undefined) defaulted.push("port");
+  if (givenHost === undefined) defaulted.push("host");
+  if (givenData === undefined) defaulted.push("dataDir");
+  if (values.durability === undefined) defaulted.push("durability");
+  const port = givenPort ?? DEFAULTS.port;
+  const host = givenHost ?? DEFAULTS.host;
+  const data = givenData ?? DEFAULTS.dataDir;
   const smtpPort = parsePort(values["smtp-port"], "--smtp-port") ?? parsePort(env.HEARTH_SMTP_PORT, "HEARTH_SMTP_PORT");
   return {
     kind: "serve",
@@ -118,6 +142,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       host,
       dataDir: resolve(cwd, data),
       durability: parseDurability(values.durability),
+      defaulted,
+      ...(values.env !== undefined ? { envName: nonEmpty(values.env, "--env") } : {}),
+      ...(values.config !== undefined ? { configPath: resolve(cwd, nonEmpty(values.config, "--config") ?? "") } : {}),
       ...(smtpPort !== undefined ? { smtpPort } : {}),
     },
   };
@@ -150,8 +177,10 @@ function parseDurability(raw: string | undefined): DurabilityFlag | undefined {
 
 /** The flags that reproduce `options` exactly, for re-running `start` in a child process. */
 export function toStartArgs(options: RunOptions): string[] {
-  const args = ["start", options.entry, "--port", String(options.port), "--host", options.host, "--data", options.dataDir];
+  const args = ["start", ...(options.entry !== undefined ? [options.entry] : []), "--port", String(options.port), "--host", options.host, "--data", options.dataDir];
   if (options.durability !== undefined) args.push("--durability", options.durability);
   if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
+  if (options.envName !== undefined) args.push("--env", options.envName);
+  if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;
 }

@@ -23,6 +23,16 @@ export interface BannerInfo {
   email?: { smtp?: string; webhook?: string; outbound?: string };
   /** Agents with scheduled or queued work, and when the first is due (epoch ms). */
   pendingTasks?: { agents: number; nextAt: number | null };
+  /** The wrangler config served, and its environment. */
+  project?: { config: string; env?: string };
+  /** Platform bindings, one line per kind (`KV CACHE, SESSIONS`). */
+  bindings?: string[];
+  /** Migration tags applied at this start. */
+  migrations?: string[];
+  /** The static assets directory. */
+  assets?: string;
+  /** Cron triggers armed. */
+  crons?: string[];
 }
 
 /**
@@ -38,6 +48,9 @@ const label = (text: string): string => styleText("dim", text.padEnd(8));
 /** The multi-line banner printed once the server listens. */
 export function formatBanner(info: BannerInfo): string {
   const lines = [`${styleText("bold", `hearth ${info.command}`)} · ${info.entry}`];
+  if (info.project) {
+    lines.push(`  ${label("config")} ${info.project.config}${info.project.env !== undefined ? `  (env: ${styleText("bold", info.project.env)})` : ""}`);
+  }
   const width = Math.max(0, ...info.agents.map((name) => name.length));
   info.agents.forEach((name, index) => {
     const url = `${info.url}/agents/${agentSegment(name)}/:name`;
@@ -52,6 +65,13 @@ export function formatBanner(info: BannerInfo): string {
   if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);
   if (info.email?.webhook) lines.push(`  ${label("webhook")} POST ${styleText("cyan", info.email.webhook)}  (raw mail; Authorization: Bearer …)`);
   if (info.email?.outbound) lines.push(`  ${label("mail out")} ${info.email.outbound}  (env.EMAIL)`);
+  (info.bindings ?? []).forEach((line, index) => lines.push(`  ${index === 0 ? label("bindings") : " ".repeat(8)} ${line}`));
+  if (info.assets) lines.push(`  ${label("assets")} ${info.assets}`);
+  if (info.crons && info.crons.length > 0) {
+    const hint = info.command === "dev" ? `  (fire one: ${info.url}/cdn-cgi/handler/scheduled?cron=…)` : "";
+    lines.push(`  ${label("crons")} ${info.crons.join(", ")}${hint}`);
+  }
+  if (info.migrations && info.migrations.length > 0) lines.push(`  ${label("migrate")} applied ${info.migrations.join(", ")}`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
   const pending = info.pendingTasks;
   if (pending && pending.agents > 0) {

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import { toStartArgs, type RunOptions } from "./args.ts";
 import { formatBanner, formatReload, formatReloadFailed, formatStartFailed } from "./banner.ts";
 import { VAR_FILES } from "./env-files.ts";
-import { resolveEntry } from "./entry.ts";
-import { EXIT_FAILURE, isRecoverable, type CliErrorKind } from "./errors.ts";
+import { CliError, EXIT_FAILURE, isRecoverable, type CliErrorKind } from "./errors.ts";
 import { SUPERVISED_ENV, isChildMessage, type ChildMessage } from "./ipc.ts";
 import { printError } from "./output.ts";
+import { resolveProject, type Project } from "./project.ts";
 import { watchFiles, type Watcher } from "./watcher.ts";
 
 const DEBOUNCE_MS = 150;
@@ -26,8 +26,15 @@ type Outcome =
  * @throws {CliError} when the entry file does not exist.
  */
 export async function runDev(options: RunOptions, cwd: string): Promise<void> {
-  const entry = resolveEntry(options.entry, cwd);
-  let current = { ...options };
+  // A broken config is worth waiting on (the user fixes it and saves); the child reports it.
+  let project: Project | undefined;
+  try {
+    project = await resolveProject(options, cwd);
+  } catch (error) {
+    if (!(error instanceof CliError) || error.kind !== "config") throw error;
+  }
+  const display = project?.entry.display ?? options.entry ?? "the project";
+  let current = { ...(project?.options ?? options) };
   let child: ChildProcess | undefined;
   let everReady = false;
   let stopping = false;
@@ -114,7 +121,7 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
       printError(`${outcome.detail}; stopping`);
       return false;
     }
-    if (reason === undefined) process.stdout.write(`${formatStartFailed(entry.display, outcome.detail)}\n`);
+    if (reason === undefined) process.stdout.write(`${formatStartFailed(display, outcome.detail)}\n`);
     else process.stdout.write(`${formatReloadFailed(reason, outcome.detail)}\n`);
     return true;
   };
@@ -141,9 +148,9 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
   // Changes seen before the first start has finished are queued like any other.
   busy = true;
   const watcher: Watcher = watchFiles({
-    dir: dirname(entry.path),
+    dir: project?.dir ?? cwd,
     ignoreDirs: [current.dataDir],
-    files: VAR_FILES.map((name) => join(cwd, name)),
+    files: project?.watchFiles ?? [...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name)),
     debounceMs: DEBOUNCE_MS,
     onChange: (paths) => void restart(describeChange(paths, cwd)),
     onError: (error) => printError(`file watching failed: ${error.message}`),

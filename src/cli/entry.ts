@@ -5,6 +5,8 @@ import { register } from "tsx/esm/api";
 import { Agent, WorkflowEntrypoint, type AgentClass, type WorkerFetch, type WorkflowClass } from "../index.ts";
 import type { WorkerEmail } from "../email/types.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
+import { workerHandlers, type WorkerHandlers } from "../worker/handlers.ts";
+import { MAPPED_MODULES, registerModuleMap } from "../compat/module-map.ts";
 import { CliError } from "./errors.ts";
 
 /** What an entry module offers to serve. */
@@ -26,6 +28,10 @@ export interface EntryModule {
   email?: WorkerEmail;
   /** Set when the default export is an MCP endpoint (`MyMcp.serve("/mcp")`): where it is served. */
   mcp?: { path: string; transport: string };
+  /** Every handler of the default export (fetch, email, scheduled, queue). */
+  handlers: WorkerHandlers;
+  /** The module's exports, for a wrangler config that binds classes by their export name. */
+  exports: Record<string, unknown>;
   /** Things worth telling the user that do not stop the server. */
   warnings: string[];
 }
@@ -50,6 +56,17 @@ export function resolveEntry(entry: string, cwd: string): { path: string; displa
 let loaderRegistered = false;
 
 /**
+ * Prepares this process to import a project: TypeScript through tsx, and the module map (`agents`,
+ * `cloudflare:workers` … → Hearth). Registered after tsx, so its resolution runs first.
+ */
+export function registerProjectLoader(): void {
+  if (loaderRegistered) return;
+  loaderRegistered = true;
+  register();
+  registerModuleMap();
+}
+
+/**
  * Imports the entry through tsx, so TypeScript (including TC39 decorators such as `@callable()`)
  * and JavaScript both load, then finds its agent classes and worker handler.
  *
@@ -58,10 +75,7 @@ let loaderRegistered = false;
  */
 export async function loadEntry(entry: string, cwd: string): Promise<EntryModule> {
   const { path, display } = resolveEntry(entry, cwd);
-  if (!loaderRegistered) {
-    register();
-    loaderRegistered = true;
-  }
+  registerProjectLoader();
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
@@ -74,6 +88,10 @@ export async function loadEntry(entry: string, cwd: string): Promise<EntryModule
 
 /** A hint for load errors that usually mean the entry was compiled as CommonJS. */
 function hintFor(error: unknown): string {
+  const missing = /The requested module '([^']+)' does not provide an export named '([^']+)'/.exec((error as Error | null)?.message ?? "");
+  if (missing && (missing[1] ?? "") in MAPPED_MODULES) {
+    return `\n  hint: Hearth's ${missing[1]} (${MAPPED_MODULES[missing[1] ?? ""]?.what}) has no ${missing[2]} yet; docs/compat.md lists what is covered.`;
+  }
   const code = (error as { code?: unknown } | null)?.code;
   if (code !== "ERR_PACKAGE_PATH_NOT_EXPORTED" && code !== "ERR_REQUIRE_ESM") return "";
   return (
@@ -99,25 +117,17 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     if (!isWorkflowClass(mod[name])) warnings.push(`config.workflows.${name} names no exported WorkflowEntrypoint class; it is ignored.`);
   }
 
-  const defaultExport = mod.default;
-  let fetch: WorkerFetch | undefined;
-  let email: WorkerEmail | undefined;
-  let mcp: EntryModule["mcp"];
+  const defaultExport = defaultOf(mod);
+  const handlers = isAgentClass(defaultExport) ? {} : (workerHandlers(defaultExport) ?? {});
+  const { fetch, email, mcp } = handlers;
   if (isAgentClass(defaultExport)) {
     const name = defaultExport.name;
     if (name === "" || name === "default") {
       warnings.push(`The default-exported agent class has no name; give it one or export it by name to serve it.`);
     }
     else if (!(name in agents)) agents[name] = defaultExport;
-  } else if (isWorker(defaultExport)) {
-    if (typeof defaultExport.email === "function") email = defaultExport.email.bind(defaultExport) as WorkerEmail;
-    if (typeof defaultExport.fetch === "function") fetch = defaultExport.fetch.bind(defaultExport) as WorkerFetch;
-    const endpoint = (defaultExport as { endpoint?: { path?: unknown; transport?: unknown } }).endpoint;
-    if (typeof endpoint?.path === "string" && typeof endpoint.transport === "string") {
-      mcp = { path: endpoint.path, transport: endpoint.transport };
-    }
-  } else if (defaultExport !== undefined) {
-    warnings.push(`The default export of ${display} has no fetch(request, env) or email(message, env) method; it is ignored.`);
+  } else if (defaultExport !== undefined && Object.keys(handlers).length === 0) {
+    warnings.push(`The default export of ${display} has no fetch(request, env), email, scheduled or queue handler; it is ignored.`);
   }
 
   for (const name of lookalikes) {
@@ -126,7 +136,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     );
   }
   if (Object.keys(agents).length === 0 && Object.keys(workflows).length === 0) {
-    if (fetch === undefined && email === undefined) {
+    if (Object.keys(handlers).length === 0) {
       throw new CliError(
         "nothing-to-serve",
         `${display} exports no Agent classes and no default { fetch } handler, so there is nothing to serve.\n` +
@@ -135,7 +145,18 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     }
     warnings.push(`${display} exports no Agent classes; only its fetch handler is served.`);
   }
-  return { path, display, agents, workflows, fetch, warnings, ...(mcp ? { mcp } : {}), ...(email ? { email } : {}) };
+  return {
+    path,
+    display,
+    agents,
+    workflows,
+    fetch,
+    handlers,
+    exports: mod,
+    warnings,
+    ...(mcp ? { mcp } : {}),
+    ...(email ? { email } : {}),
+  };
 }
 
 /** Whether `value` is a class deriving from this package's `WorkflowEntrypoint`. */
@@ -165,9 +186,12 @@ export function isAgentClass(value: unknown): value is AgentClass {
   return typeof value === "function" && value.prototype instanceof Agent;
 }
 
-function isWorker(value: unknown): value is { fetch?: (...args: unknown[]) => unknown; email?: (...args: unknown[]) => unknown } {
-  // An object, or a function carrying fetch (as `export default createMcpHandler(server)` is).
-  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
-  const { fetch, email } = value as { fetch?: unknown; email?: unknown };
-  return typeof fetch === "function" || typeof email === "function";
+/**
+ * The default export. A project without `"type": "module"` is compiled to CommonJS, whose
+ * `export default` arrives as `module.exports.default` behind an `__esModule` marker.
+ */
+function defaultOf(mod: Record<string, unknown>): unknown {
+  const value = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
+  if (typeof value === "object" && value !== null && value.__esModule === true && "default" in value) return value.default;
+  return value;
 }

@@ -2,7 +2,7 @@
  * Why the CLI stopped. `dev` uses the kind to decide whether a failed server is worth waiting on
  * (the user can fix the entry and save) or fatal (a taken port does not fix itself).
  */
-export type CliErrorKind = "usage" | "entry-not-found" | "entry-failed" | "nothing-to-serve" | "port-in-use" | "startup";
+export type CliErrorKind = "usage" | "entry-not-found" | "entry-failed" | "nothing-to-serve" | "config" | "port-in-use" | "startup";
 
 /** Exit status for a usage mistake (bad flag or missing argument). */
 export const EXIT_USAGE = 2;
@@ -24,7 +24,7 @@ export class CliError extends Error {
 
 /** Whether a failure of this kind can go away by editing files, so `dev` keeps watching. */
 export function isRecoverable(kind: CliErrorKind): boolean {
-  return kind === "entry-not-found" || kind === "entry-failed" || kind === "nothing-to-serve";
+  return kind === "entry-not-found" || kind === "entry-failed" || kind === "nothing-to-serve" || kind === "config";
 }
 
 /** The text printed for an error that is not a {@link CliError}: its stack when there is one. */

@@ -10,9 +10,15 @@ import { loadVarFiles } from "./env-files.ts";
 import { CliError, EXIT_FAILURE, describeUnexpected } from "./errors.ts";
 import { printError } from "./output.ts";
 import { runStart } from "./server.ts";
+import { TOOLS } from "./tools.ts";
 
 async function main(argv: readonly string[]): Promise<void> {
   const cwd = process.cwd();
+  const tool = TOOLS[argv[0] ?? ""];
+  if (tool !== undefined) {
+    process.exitCode = await tool(argv.slice(1), cwd);
+    return;
+  }
   // HEARTH_PORT and friends may also come from .env / .dev.vars; the real environment wins.
   let fileVars: Record<string, string> = {};
   try {

@@ -1,12 +1,12 @@
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
-import { Host, serve, type HearthServer } from "../index.ts";
+import { serve, type HearthServer } from "../gateway/serve.ts";
 import type { RunOptions } from "./args.ts";
 import { formatBanner, type BannerInfo } from "./banner.ts";
-import { exportVars, loadVarFiles } from "./env-files.ts";
-import { loadEntry } from "./entry.ts";
 import { CliError } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
 import { printWarning } from "./output.ts";
+import { resolveProject } from "./project.ts";
+import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -24,43 +24,26 @@ export interface RunningServer {
  * @throws {CliError} when the entry cannot be loaded, serves nothing, or the port cannot be bound.
  */
 export async function startServer(options: RunOptions, cwd: string): Promise<RunningServer> {
-  let vars: Record<string, string>;
-  try {
-    vars = loadVarFiles(cwd, process.env).vars;
-  } catch (error) {
-    throw new CliError("startup", (error as Error).message, { cause: error });
-  }
-  exportVars(vars, process.env);
-
-  const entry = await loadEntry(options.entry, cwd);
-  for (const warning of entry.warnings) printWarning(warning);
-
-  let host: Host;
-  try {
-    host = new Host({
-      dataDir: options.dataDir,
-      agents: entry.agents,
-      workflows: entry.workflows,
-      vars,
-      ...(options.durability !== undefined ? { durability: options.durability } : {}),
-    });
-  } catch (error) {
-    throw new CliError("startup", `Could not create the host: ${(error as Error).message}`, { cause: error });
-  }
+  const project = await resolveProject(options, cwd);
+  const settings = project.options;
+  const dev = options.command === "dev" || isSupervised();
+  const runtime = project.config ? await openWranglerRuntime(project, cwd, dev) : await openEntryRuntime(project, cwd);
+  const { host, entry } = runtime;
+  for (const warning of runtime.warnings) printWarning(warning);
 
   let mail: EmailService;
   try {
     mail = await startEmailService({
       env: host.env,
       handler: entry.email,
-      fetch: entry.fetch,
-      smtpPort: options.smtpPort,
-      hostname: options.host,
+      fetch: runtime.fetch,
+      smtpPort: settings.smtpPort,
+      hostname: settings.host,
       vars: process.env,
     });
   } catch (error) {
-    await host.close().catch(() => undefined);
-    throw listenError(error, { ...options, port: options.smtpPort ?? options.port }, "--smtp-port");
+    await runtime.close().catch(() => undefined);
+    throw listenError(error, { ...settings, port: settings.smtpPort ?? settings.port }, "--smtp-port");
   }
   for (const warning of mail.warnings) printWarning(warning);
 
@@ -68,14 +51,14 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   try {
     server = await serve({
       host,
-      port: options.port,
-      hostname: options.host,
-      ...(mail.fetch !== undefined ? { fetch: mail.fetch } : {}),
+      port: settings.port,
+      hostname: settings.host,
+      fetch: mail.fetch ?? runtime.fetch,
     });
   } catch (error) {
     await mail.close().catch(() => undefined);
-    await host.close().catch(() => undefined);
-    throw listenError(error, options);
+    await runtime.close().catch(() => undefined);
+    throw listenError(error, settings);
   }
 
   return {
@@ -96,8 +79,9 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
             },
           }
         : {}),
-      dataDir: options.dataDir,
+      dataDir: project.dataDir,
       durability: host.durability,
+      ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
     async stop() {
@@ -105,7 +89,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
         await server.close();
         await mail.close();
       } finally {
-        await host.close();
+        await runtime.close();
       }
     },
   };

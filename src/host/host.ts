@@ -34,7 +34,17 @@ export interface HostOptions {
   /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
   workflows?: Record<string, WorkflowClass>;
   /** Plain variables added to `env` (from .env / .dev.vars). */
-  vars?: Record<string, string>;
+  vars?: Record<string, unknown>;
+  /**
+   * Other values added to `env` under their names: platform bindings (KV, D1, queues, …) built
+   * outside the host. A name may not clash with an agent class, a workflow or a variable.
+   */
+  bindings?: Record<string, unknown>;
+  /**
+   * The storage directory name of an agent binding (default: its kebab-case name). A wrangler project
+   * keys storage by class name, so renaming a binding keeps its agents' data.
+   */
+  storageNames?: Record<string, string>;
   /** `relaxed` (default) survives a process crash; `strict` also a power loss. */
   durability?: Durability;
   /** Idle time before an agent hibernates. Default 10 s. */
@@ -112,7 +122,9 @@ export class Host implements CellHost, AgentDispatcher {
       const clash = slugs.get(slug);
       // Two classes with one URL segment: the URL serves the first (routing matches in order); the
       // second keeps its own storage and index key, and is reached through its binding.
-      const storageSlug = clash ? `${slug}-${createHash("sha256").update(className).digest("hex").slice(0, 8)}` : slug;
+      const storageSlug =
+        options.storageNames?.[className] ??
+        (clash ? `${slug}-${createHash("sha256").update(className).digest("hex").slice(0, 8)}` : slug);
       if (clash) {
         console.warn(
           `[hearth] Agent classes ${clash} and ${className} both map to /${slug}/: the URL serves ${clash}; ` +
@@ -120,6 +132,9 @@ export class Host implements CellHost, AgentDispatcher {
         );
       } else {
         slugs.set(slug, className);
+      }
+      if (this.#bySlug.has(storageSlug)) {
+        throw new TypeError(`agents.${className} would share the storage directory agents/${storageSlug}/ with ${this.#bySlug.get(storageSlug)?.className}`);
       }
       const binding: AgentBinding = { className, slug: storageSlug, ctor: ctor as unknown as AgentBinding["ctor"] };
       this.#bindings.set(className, binding);
@@ -134,6 +149,10 @@ export class Host implements CellHost, AgentDispatcher {
       if (name in env) throw new TypeError(`The workflow binding ${name} clashes with an agent class or variable of the same name`);
       workflows.set(name, ctor);
       env[name] = new WorkflowBinding(() => this.#workflowEngine(), name);
+    }
+    for (const [name, value] of Object.entries(options.bindings ?? {})) {
+      if (name in env) throw new TypeError(`The binding ${name} clashes with an agent class, workflow or variable of the same name`);
+      env[name] = value;
     }
     // Dynamic Workers: every agent, workflow and the worker's fetch get env.LOADER (unless the app
     // binds something of that name itself).

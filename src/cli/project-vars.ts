@@ -1,0 +1,43 @@
+import { assertRequiredSecrets, loadDevVars } from "../config/index.ts";
+import type { ProjectConfig } from "../config/types.ts";
+import { openSecretStore, type SecretStore } from "../secrets/index.ts";
+
+/** A wrangler project's vars and secrets, merged. */
+export interface ProjectVars {
+  /** What `env` gets: strings, and JSON values from config `vars`. */
+  vars: Record<string, unknown>;
+  /** The environment's secret store (also behind `secrets_store_secrets` bindings). */
+  secrets: SecretStore;
+  /** Vars files read. */
+  files: string[];
+  warnings: string[];
+}
+
+/**
+ * Merges, later winning: config `vars` < secrets stored with `hearth secret put` < `.dev.vars(.<env>)`
+ * or the `.env` family < the process environment, for names declared in any of those (so a
+ * deployment can set a secret in its environment). Then checks `secrets.required`.
+ *
+ * @throws {Error} for a missing required secret, or a secret store that cannot be read (wrong key).
+ */
+export function loadProjectVars(config: ProjectConfig, baseDataDir: string, processEnv: NodeJS.ProcessEnv): ProjectVars {
+  const secrets = openSecretStore({ dataDir: baseDataDir, envName: config.envName, keyEnv: processEnv.HEARTH_SECRET_KEY });
+  const stored = secrets.list().length > 0 ? secrets.all() : {};
+  const dev = loadDevVars({
+    dir: config.dir,
+    envName: config.envName,
+    processEnv,
+    secretsRequired: config.secretsRequired,
+    configVarNames: Object.keys(config.vars),
+  });
+  const vars: Record<string, unknown> = { ...config.vars, ...stored, ...dev.vars };
+  const declared = new Set([...Object.keys(stored), ...Object.keys(dev.vars), ...(config.secretsRequired ?? [])]);
+  for (const name of declared) {
+    const value = processEnv[name];
+    if (value !== undefined) vars[name] = value;
+  }
+  if (config.secretsRequired !== undefined) {
+    assertRequiredSecrets(config.secretsRequired, vars, { configFile: config.path, envName: config.envName });
+  }
+  return { vars, secrets, files: dev.files, warnings: dev.warnings };
+}

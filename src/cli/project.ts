@@ -1,0 +1,110 @@
+import { existsSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
+import type { ProjectConfig } from "../config/types.ts";
+import type { RunOptions } from "./args.ts";
+import { VAR_FILES } from "./env-files.ts";
+import { registerProjectLoader, resolveEntry } from "./entry.ts";
+import { CliError } from "./errors.ts";
+
+/** The optional file of Hearth-only settings, next to the wrangler config (or in the working directory). */
+export const HEARTH_CONFIG_FILE = "hearth.config.ts";
+
+/** What `dev` and `start` serve: the entry, and the wrangler project around it when there is one. */
+export interface Project {
+  /** The wrangler config resolved for `--env`; undefined when the entry was given alone. */
+  config: ProjectConfig | undefined;
+  entry: { path: string; display: string };
+  /** The run options with hearth.config.ts and wrangler's `dev` settings applied where no flag set them. */
+  options: RunOptions;
+  /** Where this environment's data lives: the data directory, or `<data>/env/<name>` with `--env`. */
+  dataDir: string;
+  /** The project's directory: watched by `dev`. */
+  dir: string;
+  /** Files outside the watched code that restart `dev` when they change (config, vars files). */
+  watchFiles: string[];
+  /** hearth.config.ts, when there is one. */
+  settings: HearthConfig | undefined;
+}
+
+/**
+ * Finds the project: the wrangler config (`--config`, else one in the working directory) resolved for
+ * `--env`, its `main` (or the entry on the command line), and hearth.config.ts.
+ *
+ * @throws {CliError} "usage" for `--env` without a config or no entry at all; "config" for a bad
+ *   config; "entry-not-found" when the entry does not exist.
+ */
+export async function resolveProject(options: RunOptions, cwd: string): Promise<Project> {
+  const configPath = options.configPath ?? findWranglerConfig(cwd);
+  if (options.configPath !== undefined && !existsSync(options.configPath)) {
+    throw new CliError("usage", `--config: no such file ${options.configPath}`);
+  }
+  let config: ProjectConfig | undefined;
+  if (configPath !== undefined) {
+    try {
+      config = loadProjectConfig({ path: configPath, envName: options.envName });
+    } catch (error) {
+      throw new CliError("config", (error as Error).message, { cause: error });
+    }
+  } else if (options.envName !== undefined) {
+    throw new CliError("usage", `--env ${options.envName} needs a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml) in ${cwd}, or --config <path>.`);
+  }
+
+  const entryPath = options.entry ?? config?.main;
+  if (entryPath === undefined) {
+    throw new CliError(
+      "usage",
+      config
+        ? `${relative(cwd, config.path) || config.path} has no "main": add "main": "src/index.ts" or give the entry: hearth ${options.command} src/index.ts`
+        : `Missing entry file: hearth ${options.command} <entry>, e.g. hearth ${options.command} src/index.ts — or run it in a directory with a wrangler config.`,
+    );
+  }
+  const entry = resolveEntry(entryPath, cwd);
+  const dir = config?.dir ?? dirname(entry.path);
+  const settings = await loadHearthConfig(config?.dir ?? cwd);
+  const applied = applySettings(options, settings, config, cwd);
+  const dataDir = options.envName === undefined ? applied.dataDir : join(applied.dataDir, "env", options.envName);
+  const watchFiles = config
+    ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...varFiles(config.dir, options.envName)]
+    : VAR_FILES.map((name) => join(cwd, name));
+  return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
+}
+
+/** The vars files wrangler reads for an environment (any of them appearing restarts `dev`). */
+function varFiles(dir: string, envName: string | undefined): string[] {
+  const names = [".dev.vars", ".env", ".env.local"];
+  if (envName !== undefined) names.push(`.dev.vars.${envName}`, `.env.${envName}`, `.env.${envName}.local`);
+  return names.map((name) => join(dir, name));
+}
+
+async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {
+  const path = join(dir, HEARTH_CONFIG_FILE);
+  if (!existsSync(path)) return undefined;
+  let mod: { default?: unknown };
+  registerProjectLoader();
+  try {
+    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  } catch (error) {
+    throw new CliError("config", `${HEARTH_CONFIG_FILE} threw while loading: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return validateHearthConfig(mod.default, path);
+  } catch (error) {
+    throw new CliError("config", (error as Error).message, { cause: error });
+  }
+}
+
+/** Flags and HEARTH_* variables win; then hearth.config.ts; then wrangler's `dev` block; then defaults. */
+function applySettings(options: RunOptions, settings: HearthConfig | undefined, config: ProjectConfig | undefined, cwd: string): RunOptions {
+  const open = new Set(options.defaulted ?? []);
+  const next: RunOptions = { ...options, defaulted: [] };
+  const port = settings?.port ?? config?.dev.port;
+  if (open.has("port") && port !== undefined) next.port = port;
+  const host = settings?.host ?? config?.dev.ip;
+  if (open.has("host") && host !== undefined) next.host = host;
+  if (open.has("dataDir") && settings?.dataDir !== undefined) next.dataDir = resolve(config?.dir ?? cwd, settings.dataDir);
+  if (open.has("durability") && settings?.durability !== undefined) next.durability = settings.durability;
+  if (next.smtpPort === undefined && settings?.smtpPort !== undefined) next.smtpPort = settings.smtpPort;
+  return next;
+}

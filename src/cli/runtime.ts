@@ -1,0 +1,190 @@
+import { applyMigrations } from "../worker/migrations.ts";
+import { bindClasses } from "../worker/classes.ts";
+import { startWorkerEvents, type WorkerEvents } from "../worker/events.ts";
+import { composeWorkerFetch } from "../worker/fetch.ts";
+import { openPlatform, type Platform } from "../worker/platform.ts";
+import { setWorkerEnv } from "../worker/worker-env.ts";
+import type { WorkerFetch } from "../gateway/serve.ts";
+import { Host, type HostOptions } from "../host/host.ts";
+import { systemClock } from "../time/clock.ts";
+import { SMTP_URL_VAR } from "../email/outbound.ts";
+import type { BannerInfo } from "./banner.ts";
+import { exportVars, loadVarFiles } from "./env-files.ts";
+import { loadEntry, type EntryModule } from "./entry.ts";
+import { CliError } from "./errors.ts";
+import type { Project } from "./project.ts";
+import { loadProjectVars } from "./project-vars.ts";
+
+/** A host with the worker around it, ready to be served. */
+export interface Runtime {
+  host: Host;
+  entry: EntryModule;
+  /** What the HTTP server calls for every request. */
+  fetch: WorkerFetch;
+  /** What the start-up banner adds for a wrangler project. */
+  banner: Partial<BannerInfo>;
+  warnings: string[];
+  close(): Promise<void>;
+}
+
+/** Host settings from hearth.config.ts and the command line. */
+function hostSettings(project: Project): Pick<HostOptions, "durability" | "hibernateAfterMs" | "maxLiveAgents" | "maxMessageBytes"> {
+  const { settings, options } = project;
+  return {
+    ...(options.durability !== undefined ? { durability: options.durability } : {}),
+    ...(settings?.hibernateAfterMs !== undefined ? { hibernateAfterMs: settings.hibernateAfterMs } : {}),
+    ...(settings?.maxLiveAgents !== undefined ? { maxLiveAgents: settings.maxLiveAgents } : {}),
+    ...(settings?.maxMessageBytes !== undefined ? { maxMessageBytes: settings.maxMessageBytes } : {}),
+  };
+}
+
+function newHost(options: HostOptions): Host {
+  try {
+    return new Host(options);
+  } catch (error) {
+    throw new CliError("startup", `Could not create the host: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** An entry given on its own: every exported Agent is served; vars from .env / .dev.vars. */
+export async function openEntryRuntime(project: Project, cwd: string): Promise<Runtime> {
+  let vars: Record<string, string>;
+  try {
+    vars = loadVarFiles(cwd, process.env).vars;
+  } catch (error) {
+    throw new CliError("startup", (error as Error).message, { cause: error });
+  }
+  exportVars(vars, process.env);
+  const entry = await loadEntry(project.entry.path, cwd);
+  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, workflows: entry.workflows, vars, ...hostSettings(project) });
+  setWorkerEnv(host.env);
+  const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
+  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], close: () => host.close() };
+}
+
+/**
+ * A wrangler project: vars and secrets, platform bindings (built before the entry is imported, so its
+ * module scope can use `env` from cloudflare:workers), migrations, the bound classes, the host, then
+ * queue consumers and cron triggers.
+ */
+export async function openWranglerRuntime(project: Project, cwd: string, dev: boolean): Promise<Runtime> {
+  const config = project.config;
+  if (!config) throw new Error("openWranglerRuntime needs a wrangler config");
+  const warnings = [...config.warnings];
+  const startup = (error: unknown, kind: "startup" | "config" = "startup"): CliError =>
+    error instanceof CliError ? error : new CliError(kind, (error as Error).message, { cause: error });
+
+  let loaded;
+  try {
+    loaded = loadProjectVars(config, project.options.dataDir, process.env);
+  } catch (error) {
+    throw startup(error, "config");
+  }
+  warnings.push(...loaded.warnings);
+  exportVars(Object.fromEntries(Object.entries(loaded.vars).filter((entry): entry is [string, string] => typeof entry[1] === "string")), process.env);
+
+  const durability = project.options.durability ?? "relaxed";
+  let forward: (request: Request) => Promise<Response> = () => Promise.resolve(new Response("Starting", { status: 503 }));
+  let platform: Platform;
+  try {
+    platform = openPlatform({
+      config,
+      dataDir: project.dataDir,
+      durability,
+      clock: systemClock,
+      secrets: loaded.secrets,
+      smtpUrl: process.env[SMTP_URL_VAR],
+      worker: (request) => forward(request),
+    });
+  } catch (error) {
+    throw startup(error);
+  }
+  warnings.push(...(platform.assets?.warnings ?? []));
+  let host: Host | undefined;
+  let events: WorkerEvents | undefined;
+  try {
+    setWorkerEnv({ ...loaded.vars, ...platform.bindings });
+    const entry = await loadEntry(project.entry.path, cwd);
+    warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
+    const migrations = applyMigrations(project.dataDir, config.migrations, config.path);
+    const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);
+    host = newHost({
+      dataDir: project.dataDir,
+      agents: bound.agents,
+      workflows: bound.workflows,
+      vars: loaded.vars,
+      bindings: platform.bindings,
+      storageNames: bound.storageNames,
+      ...hostSettings(project),
+    });
+    const env = host.env;
+    for (const [alias, binding] of Object.entries(bound.aliases)) env[alias] = env[binding];
+    setWorkerEnv(env);
+    events = startWorkerEvents({
+      config,
+      handlers: entry.handlers,
+      env,
+      queueStore: platform.queues,
+      dataDir: project.dataDir,
+      durability,
+      clock: systemClock,
+    });
+    warnings.push(...events.warnings);
+    const running = events;
+    const composed = composeWorkerFetch({ fetch: entry.fetch, assets: () => platform.assets, cron: dev ? () => running.cron : undefined });
+    forward = (request) => composed.worker(request, env, { waitUntil: logRejection, passThroughOnException: () => {} });
+    for (const binding of config.unsupported) {
+      warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
+    }
+    const openedHost = host;
+    return {
+      host,
+      entry,
+      fetch: composed.fetch,
+      warnings,
+      banner: {
+        project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
+        bindings: describeBindings(config),
+        ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),
+        ...(config.assets ? { assets: config.assets.directory } : {}),
+        ...(running.cron ? { crons: config.crons } : {}),
+      },
+      async close() {
+        try {
+          await running.close();
+          await openedHost.close();
+        } finally {
+          platform.close();
+        }
+      },
+    };
+  } catch (error) {
+    await events?.close().catch(() => undefined);
+    await host?.close().catch(() => undefined);
+    platform.close();
+    if (error instanceof CliError) throw error;
+    throw new CliError("config", (error as Error).message, { cause: error });
+  }
+}
+
+function logRejection(promise: Promise<unknown>): void {
+  void promise.catch((error: unknown) => console.error("[hearth] waitUntil:", error));
+}
+
+/** One short line per binding kind for the banner: `KV CACHE, SESSIONS`. */
+function describeBindings(config: NonNullable<Project["config"]>): string[] {
+  const lines: string[] = [];
+  const add = (kind: string, names: string[]): void => {
+    if (names.length > 0) lines.push(`${kind} ${names.join(", ")}`);
+  };
+  add("KV", config.kvNamespaces.map((kv) => kv.binding));
+  add("D1", config.d1Databases.map((db) => db.binding));
+  add("rate limit", config.rateLimits.map((limit) => limit.name));
+  add("queue", config.queueProducers.map((producer) => `${producer.binding} → ${producer.queue}`));
+  add("consumer", config.queueConsumers.map((consumer) => consumer.queue));
+  add("loader", config.workerLoaders);
+  add("secret store", config.secretsStoreSecrets.map((secret) => secret.binding));
+  add("send_email", config.sendEmail.map((mail) => mail.name));
+  if (config.assets?.binding !== undefined) add("assets", [config.assets.binding]);
+  return lines;
+}

@@ -1,0 +1,9 @@
+/**
+ * What `import … from "cloudflare:workers"` resolves to while Hearth runs a project.
+ * @module
+ */
+export { workerEnv as env } from "../worker/worker-env.ts";
+export { waitUntil } from "../worker/execution-context.ts";
+export { WorkerEntrypoint, RpcTarget } from "../worker/entrypoint.ts";
+export { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../workflow/index.ts";
+export type { ExecutionContext } from "../gateway/serve.ts";

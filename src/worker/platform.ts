@@ -1,0 +1,110 @@
+import { join } from "node:path";
+import { createAssetRouter, type AssetRouter } from "../assets/index.ts";
+import type { ProjectConfig } from "../config/types.ts";
+import { openD1Database, d1DatabasePath, type D1Database } from "../d1/index.ts";
+import { openKvNamespace, type KvNamespace } from "../kv/index.ts";
+import type { Durability } from "../limits.ts";
+import { createQueueProducers, openQueueStore, type QueueStore } from "../queues/index.ts";
+import { openRateLimitStore, RateLimiter, type RateLimitStore } from "../ratelimit/index.ts";
+import { WorkerLoader } from "../sandbox/loader.ts";
+import { secretsStoreBindings, type SecretStore } from "../secrets/index.ts";
+import type { Clock } from "../time/clock.ts";
+import { sendEmailBinding } from "./send-email.ts";
+import { unsupportedBinding } from "./unsupported.ts";
+
+/** What the platform bindings need from the process. */
+export interface PlatformOptions {
+  config: ProjectConfig;
+  /** This environment's data directory. */
+  dataDir: string;
+  durability: Durability;
+  clock: Clock;
+  /** The environment's secret store (for `secrets_store_secrets`). */
+  secrets: SecretStore;
+  /** HEARTH_SMTP_URL, when set: `send_email` bindings send through it. */
+  smtpUrl: string | undefined;
+  /** The worker's fetch, once there is one: what an asset miss (or `run_worker_first`) falls through to. */
+  worker: (request: Request) => Promise<Response>;
+}
+
+/** The bindings of a wrangler project, and what owns their files. */
+export interface Platform {
+  /** `env` entries: KV, D1, rate limiters, queue producers, assets, secrets, mail, loaders, unsupported stand-ins. */
+  bindings: Record<string, unknown>;
+  /** The queues' store, when the project has queues (consumers need it). */
+  queues: QueueStore | undefined;
+  /** The assets, when `assets.directory` is set: requests go through it first. */
+  assets: AssetRouter | undefined;
+  /** Closes every file; pending writes are committed first. */
+  close(): void;
+}
+
+/**
+ * Builds every platform binding the config declares, each persisted under the environment's data
+ * directory: `kv/<id>.sqlite`, `d1/<database>.sqlite`, `ratelimit.sqlite`, `queues.sqlite`.
+ */
+export function openPlatform(options: PlatformOptions): Platform {
+  const { config, dataDir, durability, clock } = options;
+  const bindings: Record<string, unknown> = {};
+  const closers: Array<() => void> = [];
+  try {
+    for (const kv of config.kvNamespaces) {
+      const namespace: KvNamespace = openKvNamespace(join(dataDir, "kv", `${kv.id}.sqlite`), { clock, durability });
+      closers.push(() => namespace.close());
+      bindings[kv.binding] = namespace;
+    }
+    for (const d1 of config.d1Databases) {
+      const database: D1Database = openD1Database(d1DatabasePath(dataDir, d1.databaseName), { durability });
+      closers.push(() => database.close());
+      bindings[d1.binding] = database;
+    }
+    if (config.rateLimits.length > 0) {
+      const store: RateLimitStore = openRateLimitStore(join(dataDir, "ratelimit.sqlite"), { clock, durability });
+      closers.push(() => store.close());
+      for (const limit of config.rateLimits) bindings[limit.name] = new RateLimiter(store, limit);
+    }
+    let queues: QueueStore | undefined;
+    if (config.queueProducers.length > 0 || config.queueConsumers.length > 0) {
+      const store = openQueueStore({ path: join(dataDir, "queues.sqlite"), clock, durability });
+      queues = store;
+      closers.push(() => store.close());
+      Object.assign(bindings, createQueueProducers(store, config.queueProducers));
+    }
+    Object.assign(bindings, secretsStoreBindings(config.secretsStoreSecrets, options.secrets));
+    for (const mail of config.sendEmail) bindings[mail.name] = sendEmailBinding(mail, options.smtpUrl, config);
+    for (const name of config.workerLoaders) {
+      const loader = new WorkerLoader();
+      closers.push(() => loader.close());
+      bindings[name] = loader;
+    }
+    let assets: AssetRouter | undefined;
+    if (config.assets) {
+      const router = createAssetRouter(config.assets, options.worker);
+      assets = router;
+      closers.push(() => router.close());
+      if (config.assets.binding !== undefined) bindings[config.assets.binding] = router.binding;
+    }
+    for (const binding of config.unsupported) {
+      if (!(binding.binding in bindings)) bindings[binding.binding] = unsupportedBinding(binding);
+    }
+    return {
+      bindings,
+      queues,
+      assets,
+      close: () => closeAll(closers),
+    };
+  } catch (error) {
+    closeAll(closers);
+    throw error;
+  }
+}
+
+function closeAll(closers: Array<() => void>): void {
+  for (const close of closers.reverse()) {
+    try {
+      close();
+    } catch (error) {
+      console.error("[hearth] closing a binding failed:", error);
+    }
+  }
+}
