@@ -241,7 +241,7 @@ describe("CronTriggers", () => {
     const first = make(["0 11 * * *"]);
     first.start();
     void clock.advanceTo(at("11:00"));
-    await vi.waitFor(() => expect(runs).toHaveLength(1));
+    await vi.waitFor(() => expect(runs).toHaveLength(1), { timeout: 10_000 });
     let closed = false;
     const closing = first.close().then(() => (closed = true));
     await new Promise((resolve) => setImmediate(resolve));

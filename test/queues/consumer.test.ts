@@ -100,9 +100,9 @@ describe("batching", () => {
     };
     fx.consumers([consumer("jobs", { maxBatchSize: 1 }), consumer("wide", { maxBatchSize: 1, maxConcurrency: 3 })]);
     await sendAll(range(4));
-    await vi.waitFor(() => expect(gates).toHaveLength(1));
+    await vi.waitFor(() => expect(gates).toHaveLength(1), { timeout: 10_000 });
     await sendAll(range(4), "wide");
-    await vi.waitFor(() => expect(gates).toHaveLength(4));
+    await vi.waitFor(() => expect(gates).toHaveLength(4), { timeout: 10_000 });
     expect(most).toBe(4); // 1 of "jobs" + 3 of "wide"
     hold = false;
     gates.forEach((open) => open());
