@@ -64,11 +64,16 @@ export async function resolveProject(options: RunOptions, cwd: string): Promise<
   const dir = config?.dir ?? dirname(entry.path);
   const settings = await loadHearthConfig(config?.dir ?? cwd);
   const applied = applySettings(options, settings, config, cwd);
-  const dataDir = options.envName === undefined ? applied.dataDir : join(applied.dataDir, "env", options.envName);
+  const dataDir = environmentDataDir(applied.dataDir, options.envName);
   const watchFiles = config
     ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...varFiles(config.dir, options.envName)]
     : VAR_FILES.map((name) => join(cwd, name));
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
+}
+
+/** Where an environment's data lives: the data directory itself, or `<data>/env/<name>` with `--env`. */
+export function environmentDataDir(dataDir: string, envName: string | undefined): string {
+  return envName === undefined ? dataDir : join(dataDir, "env", envName);
 }
 
 /** The vars files wrangler reads for an environment (any of them appearing restarts `dev`). */

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { EXPORTS_TAG_PREFIX } from "../config/index.ts";
 import type { MigrationStep } from "../config/types.ts";
 
 /** What a data directory remembers of a project's Durable Object migrations. */
@@ -34,6 +35,11 @@ const STATE_FILE = "migrations.json";
 export function applyMigrations(dataDir: string, steps: readonly MigrationStep[], configName: string): MigrationOutcome {
   const statePath = join(dataDir, STATE_FILE);
   const state = readState(statePath);
+  // The declarative `exports` form has no history: each of its changes is applied once, by tag.
+  if (steps.some((step) => step.tag.startsWith(EXPORTS_TAG_PREFIX))) {
+    const done = new Set(state.applied);
+    return applySteps(dataDir, statePath, state, steps.filter((step) => !done.has(step.tag)));
+  }
   state.applied.forEach((tag, index) => {
     if (steps[index]?.tag !== tag) {
       throw new Error(
@@ -42,7 +48,10 @@ export function applyMigrations(dataDir: string, steps: readonly MigrationStep[]
       );
     }
   });
-  const fresh = steps.slice(state.applied.length);
+  return applySteps(dataDir, statePath, state, steps.slice(state.applied.length));
+}
+
+function applySteps(dataDir: string, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationOutcome {
   for (const step of fresh) {
     for (const { from, to } of step.renamedClasses) {
       const storage = state.storage[from] ?? camelCaseToKebabCase(from);
@@ -81,7 +90,8 @@ function forgetSchedules(dataDir: string, storage: string): void {
   if (!existsSync(path)) return;
   const db = new DatabaseSync(path);
   try {
-    db.prepare("DELETE FROM due WHERE slug = ?").run(storage);
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'due'").get();
+    if (table !== undefined) db.prepare("DELETE FROM due WHERE slug = ?").run(storage);
   } finally {
     db.close();
   }
