@@ -190,7 +190,7 @@ export function isAgentClass(value: unknown): value is AgentClass {
  * The default export. A project without `"type": "module"` is compiled to CommonJS, whose
  * `export default` arrives as `module.exports.default` behind an `__esModule` marker.
  */
-function defaultOf(mod: Record<string, unknown>): unknown {
+export function defaultOf(mod: Record<string, unknown>): unknown {
   const value = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
   if (typeof value === "object" && value !== null && value.__esModule === true && "default" in value) return value.default;
   return value;

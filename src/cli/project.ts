@@ -5,7 +5,7 @@ import { findWranglerConfig, loadProjectConfig, validateHearthConfig, type Heart
 import type { ProjectConfig } from "../config/types.ts";
 import type { RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
-import { registerProjectLoader, resolveEntry } from "./entry.ts";
+import { defaultOf, registerProjectLoader, resolveEntry } from "./entry.ts";
 import { CliError } from "./errors.ts";
 
 /** The optional file of Hearth-only settings, next to the wrangler config (or in the working directory). */
@@ -86,15 +86,15 @@ function varFiles(dir: string, envName: string | undefined): string[] {
 async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {
   const path = join(dir, HEARTH_CONFIG_FILE);
   if (!existsSync(path)) return undefined;
-  let mod: { default?: unknown };
+  let mod: Record<string, unknown>;
   registerProjectLoader();
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
     throw new CliError("config", `${HEARTH_CONFIG_FILE} threw while loading: ${(error as Error).message}`, { cause: error });
   }
   try {
-    return validateHearthConfig(mod.default, path);
+    return validateHearthConfig(defaultOf(mod), path);
   } catch (error) {
     throw new CliError("config", (error as Error).message, { cause: error });
   }

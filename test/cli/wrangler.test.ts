@@ -1,0 +1,138 @@
+/** `hearth dev` / `start` on wrangler projects written into temporary directories: config errors, unsupported bindings, module mapping, hearth.config.ts. */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+
+beforeAll(requireBuild);
+afterEach(cleanup);
+
+const AGENT = `import { Agent, routeAgentRequest } from "agents";
+export class Counter extends Agent {
+  onRequest() { return new Response("counter " + this.name); }
+}
+`;
+
+async function project(files: Record<string, string>): Promise<string> {
+  const dir = await tempDir("hearth-wrangler-");
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, ".."), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+function start(dir: string, args: string[] = []): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, [CLI, "start", "--port", "0", ...args], { cwd: dir, env: cleanEnv(), encoding: "utf8", timeout: 20_000 });
+  return { status: result.status, output: result.stdout + result.stderr };
+}
+
+describe("wrangler config errors stop start-up with one clear message", () => {
+  it("a syntax error names the file, line and column", async () => {
+    const dir = await project({ "wrangler.jsonc": `{\n  "name": "x",\n  "main": "src/index.ts"\n  "vars": {}\n}\n`, "src/index.ts": AGENT });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toMatch(/wrangler\.jsonc:4:3/);
+  });
+
+  it("a binding to a class the entry does not export", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", durable_objects: { bindings: [{ name: "Chat", class_name: "ChatRoom" }] } }),
+      "src/index.ts": AGENT,
+    });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toContain(`durable_objects.bindings[0].class_name: class "ChatRoom" is not exported by src/index.ts (it exports Counter)`);
+  });
+
+  it("an environment that does not exist", async () => {
+    const dir = await project({ "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", env: { staging: {} } }), "src/index.ts": AGENT });
+    const { status, output } = start(dir, ["--env", "prod"]);
+    expect(status).toBe(1);
+    expect(output).toMatch(/prod/);
+    expect(output).toMatch(/staging/);
+  });
+
+  it("a rate limit period other than 10 or 60", async () => {
+    const dir = await project({
+      "wrangler.toml": `main = "src/index.ts"\n\n[[ratelimits]]\nname = "LIMIT"\nnamespace_id = "1"\nsimple = { limit = 5, period = 30 }\n`,
+      "src/index.ts": AGENT,
+    });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toContain("ratelimits[0].simple.period must be 10 or 60");
+  });
+
+  it("no wrangler config and no entry: says what to give", async () => {
+    const dir = await project({});
+    const { status, output } = start(dir);
+    expect(status).toBe(2);
+    expect(output).toContain("Missing entry file");
+    expect(output).toContain("wrangler config");
+  });
+});
+
+describe("wrangler projects", () => {
+  it("binding names differ from class names; unsupported bindings are listed and throw on use, naming the config line", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify(
+        {
+          main: "src/index.ts",
+          durable_objects: { bindings: [{ name: "COUNTERS", class_name: "Counter" }] },
+          r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
+        },
+        null,
+        2,
+      ),
+      "src/index.ts": `${AGENT}
+export default {
+  async fetch(request, env) {
+    if (new URL(request.url).pathname === "/bucket") {
+      try { await env.BUCKET.get("x"); return new Response("no error"); } catch (error) { return new Response(error.message, { status: 500 }); }
+    }
+    return (await routeAgentRequest(request, env)) ?? new Response("none", { status: 404 });
+  },
+};
+`,
+    });
+    const server = runCli(["dev", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    expect(server.output()).toMatch(/env\.BUCKET \(r2_buckets, wrangler\.jsonc:\d+\) is not available on Hearth/);
+    expect(await (await fetch(`${base}/agents/counters/a`)).text()).toBe("counter a");
+    const bucket = await fetch(`${base}/bucket`);
+    expect(bucket.status).toBe(500);
+    expect(await bucket.text()).toMatch(/^env\.BUCKET \(r2_buckets, wrangler\.jsonc:\d+\) is not available on Hearth: /);
+  });
+
+  it("an Agents SDK module Hearth does not provide fails with a clear message", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", durable_objects: { bindings: [{ name: "Counter", class_name: "Counter" }] } }),
+      "src/index.ts": `${AGENT}import { Voice } from "agents/voice";\nexport const voice = Voice;\n`,
+    });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toContain(`Hearth does not provide "agents/voice" yet`);
+  });
+
+  it("hearth.config.ts settings apply to a \"type\": \"module\" project; an unknown setting is refused", async () => {
+    const dir = await project({
+      "package.json": JSON.stringify({ type: "module" }),
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", durable_objects: { bindings: [{ name: "Counter", class_name: "Counter" }] } }),
+      "hearth.config.ts": `export default { hibernateAfterMs: 5000 };\n`,
+      "src/index.ts": AGENT,
+    });
+    const server = runCli(["start", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    expect(await (await fetch(`${base}/agents/counter/b`)).text()).toBe("counter b");
+
+    const bad = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts" }),
+      "hearth.config.ts": `export default { routes: [] };\n`,
+      "src/index.ts": AGENT,
+    });
+    const refused = start(bad);
+    expect(refused.status).toBe(1);
+    expect(refused.output).toMatch(/hearth\.config\.ts.*unknown setting "routes"/);
+  });
+});
