@@ -74,3 +74,46 @@ export {
   type ListFibersOptions,
   type DeleteFibersOptions,
 } from "./fiber/index.ts";
+export { defineConfig, type HearthConfig } from "./config/index.ts";
+// The class-based worker base is `WorkerEntrypoint` from "cloudflare:workers" (hearth's own name is taken by the Dynamic Worker entrypoint type).
+export { RpcTarget } from "./worker/entrypoint.ts";
+export {
+  KvNamespace,
+  openKvNamespace,
+  KV_LIMITS,
+  type KvNamespaceOptions,
+  type KvGetOptions,
+  type KvPutOptions,
+  type KvGetWithMetadataResult,
+  type KvListKey,
+  type KvListResult,
+} from "./kv/index.ts";
+export { RateLimiter, RateLimitStore, openRateLimitStore, type RateLimiterConfig, type RateLimitOutcome, type RateLimitOptions } from "./ratelimit/index.ts";
+export {
+  D1Database,
+  D1PreparedStatement,
+  D1DatabaseSession,
+  openD1Database,
+  d1DatabasePath,
+  D1_LIMITS,
+  type D1Result,
+  type D1Meta,
+  type D1ExecResult,
+  type D1Value,
+} from "./d1/index.ts";
+export {
+  QueueStore,
+  QueueProducer,
+  QueueConsumers,
+  openQueueStore,
+  createQueueProducers,
+  QUEUE_LIMITS,
+  type Message,
+  type MessageBatch,
+  type MessageSendRequest,
+  type QueueSendOptions,
+  type QueueSendBatchOptions,
+} from "./queues/index.ts";
+export { CronTriggers, type ScheduledController } from "./cron/index.ts";
+export { createAssetRouter, type AssetRouter, type AssetsBinding } from "./assets/index.ts";
+export { SecretsStoreSecret, openSecretStore, type SecretStore } from "./secrets/index.ts";
