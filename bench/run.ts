@@ -8,6 +8,7 @@
  *   node bench/run.ts --only workflows                                     # workflows
  *   node bench/run.ts --only sandbox                                       # sandboxes
  *   node bench/run.ts --only mcp                                           # MCP server
+ *   node bench/run.ts --only kv,d1,ratelimit,queues                         # platform bindings
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
@@ -54,6 +55,10 @@ const BENCHMARKS: Benchmark[] = [
   { name: "sandbox", file: "sandbox.ts", what: "sandbox create + run + dispose, memory per sandbox, host calls, CPU vs Node", nodeArgs: ["--expose-gc"] },
   // --expose-gc so the memory per hibernated session is measured after a collection.
   { name: "mcp", file: "mcp.ts", what: "MCP tool calls / s (one session, 1,000 sessions), memory per live / hibernated session", nodeArgs: ["--expose-gc"] },
+  { name: "kv", file: "kv.ts", what: "KV get / put per second from one caller and 100 concurrent callers, bulk get, list" },
+  { name: "d1", file: "d1.ts", what: "D1 first() on an index, batch() of 100 inserts" },
+  { name: "ratelimit", file: "ratelimit.ts", what: "rate limiter limit() calls per second" },
+  { name: "queues", file: "queues.ts", what: "queue send → consumer handler: messages / s and latency p50 / p99" },
   { name: "workflows", file: "workflows.ts", what: "workflow instances created / s, step.do overhead, memory per sleeping instance", nodeArgs: ["--expose-gc"] },
 ];
 
