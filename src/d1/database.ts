@@ -1,5 +1,5 @@
 import type { Durability } from "../limits.ts";
-import { SharedFiles } from "../kv/shared-files.ts";
+import { SharedFiles } from "../storage/shared-files.ts";
 import { runBatch } from "./batch.ts";
 import { D1Engine } from "./engine.ts";
 import { d1Error, toD1Error } from "./errors.ts";

@@ -4,7 +4,7 @@ import { checkKey, toKeyString } from "./keys.ts";
 import { encodeCursor, listQuery, type KvListOptions } from "./list.ts";
 import { checkPutOptions, type KvGetOptions, type KvPutOptions } from "./options.ts";
 import { readMany, readOne } from "./reads.ts";
-import { SharedFiles } from "./shared-files.ts";
+import { SharedFiles } from "../storage/shared-files.ts";
 import { KvStore } from "./store.ts";
 import type { KvGetWithMetadataResult, KvListKey, KvListResult } from "./types.ts";
 import { toStoredValue, type KvPutValue } from "./values.ts";

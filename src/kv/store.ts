@@ -2,7 +2,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock } from "../time/clock.ts";
 import { ExpiryPurger } from "./expiry.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { openSqliteFile, type FileDurability } from "./sqlite-file.ts";
+import type { Durability } from "../limits.ts";
+import { openHostDatabase } from "../storage/host-database.ts";
 
 const SCHEMA_VERSION = 1;
 /** Expired keys deleted per purge statement: keeps one purge from holding the thread for long. */
@@ -29,7 +30,7 @@ export interface StoredKey {
 
 export interface KvStoreOptions {
   path: string;
-  durability: FileDurability;
+  durability: Durability;
   clock: Clock;
 }
 
@@ -41,7 +42,7 @@ export interface KvStoreOptions {
  */
 export class KvStore {
   readonly path: string;
-  readonly durability: FileDurability;
+  readonly durability: Durability;
   readonly clock: Clock;
   #db: DatabaseSync | undefined;
   readonly #commit: GroupCommit;
@@ -59,7 +60,7 @@ export class KvStore {
     this.path = options.path;
     this.durability = options.durability;
     this.clock = options.clock;
-    const db = openSqliteFile(options.path, options.durability, "KV namespace");
+    const db = openHostDatabase(options.path, options.durability, "KV namespace", "");
     try {
       migrate(db, options.path);
       this.#get = db.prepare("SELECT value, expiration, metadata FROM kv WHERE key = ?");

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
-import { openSqliteFile } from "../kv/sqlite-file.ts";
+import { openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";
 
 const SCHEMA_VERSION = 1;
@@ -58,7 +58,7 @@ export class CounterFile {
     this.clock = clock;
     this.durability = durability;
     this.#flushIntervalMs = flushIntervalMs;
-    const db = openSqliteFile(path, durability, "Rate limit store");
+    const db = openHostDatabase(path, durability, "rate limit store", "");
     try {
       migrate(db, path);
       this.#load = db.prepare("SELECT key, count FROM counters WHERE namespace_id = ? AND period = ? AND window = ?");

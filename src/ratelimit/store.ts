@@ -1,5 +1,5 @@
 import type { Durability } from "../limits.ts";
-import { SharedFiles } from "../kv/shared-files.ts";
+import { SharedFiles } from "../storage/shared-files.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import { CounterFile } from "./counter-file.ts";
 
