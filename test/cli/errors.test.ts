@@ -83,7 +83,7 @@ describe("hearth errors and usage", () => {
   it("prints help and the version", async () => {
     const help = runCli(["--help"]);
     expect((await help.exited()).code).toBe(0);
-    expect(help.stdout()).toContain("Usage: hearth <command> <entry> [options]");
+    expect(help.stdout()).toContain("Usage: hearth <command> [entry] [options]");
     expect(help.stdout()).toContain("--durability <strict|relaxed>");
 
     const version = runCli(["--version"]);

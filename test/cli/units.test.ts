@@ -30,8 +30,18 @@ describe("parseCommandLine", () => {
   it("applies defaults", () => {
     expect(parseCommandLine(["dev", "src/index.ts"], {}, cwd)).toEqual({
       kind: "serve",
-      options: { command: "dev", entry: "src/index.ts", port: 8787, host: "127.0.0.1", dataDir: resolve(cwd, ".hearth"), durability: undefined },
+      options: {
+        command: "dev",
+        entry: "src/index.ts",
+        port: 8787,
+        host: "127.0.0.1",
+        dataDir: resolve(cwd, ".hearth"),
+        durability: undefined,
+        defaulted: ["port", "host", "dataDir", "durability"],
+      },
     });
+    const bare = parseCommandLine(["dev"], {}, cwd);
+    expect(bare.kind === "serve" && bare.options.entry).toBeUndefined();
   });
 
   it("lets flags win over HEARTH_* variables, which win over defaults", () => {
@@ -60,10 +70,12 @@ describe("parseCommandLine", () => {
   });
 
   it("round-trips options through toStartArgs", () => {
-    const parsed = parseCommandLine(["dev", "e.ts", "--port", "1234", "--durability", "strict"], {}, cwd);
+    const parsed = parseCommandLine(["dev", "e.ts", "--port", "1234", "--durability", "strict", "--env", "staging", "--config", "w.toml"], {}, cwd);
     if (parsed.kind !== "serve") throw new Error("expected serve");
+    expect(parsed.options).toMatchObject({ envName: "staging", configPath: resolve(cwd, "w.toml"), defaulted: ["host", "dataDir"] });
     const again = parseCommandLine(toStartArgs(parsed.options), {}, "/elsewhere");
-    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start" } });
+    // Every setting travels as a flag, so nothing is left to a project file in the child.
+    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start", defaulted: [] } });
   });
 });
 
