@@ -23,22 +23,40 @@ export interface MigrationOutcome {
 
 const STATE_FILE = "migrations.json";
 
+/** Options of {@link applyMigrations}. */
+export interface ApplyMigrationsOptions {
+  /** Classes `durable_objects.bindings` binds in this worker: deleting one of them is refused, as on Cloudflare. */
+  boundClasses?: readonly string[];
+}
+
 /**
  * Applies the migrations the data directory has not seen yet, in order, and records them
  * (`<dataDir>/migrations.json`). A rename keeps the data where it is and points the new class at it
  * (an agent's file name is derived from its storage name, so moving files would lose them); a delete
  * removes the class's agents and their pending schedules. Tags already applied must still be the
- * start of the list: migrations are append-only, as on Cloudflare.
+ * start of the list: migrations are append-only, as on Cloudflare. Every step is checked before
+ * anything changes, so a refused migration leaves the data as it was.
  *
- * @throws {Error} when the recorded history and the config disagree.
+ * @throws {Error} when the recorded history and the config disagree, a rename's target already has
+ *   agents of its own, or a deleted class is still bound.
+ * @example
+ * const { applied, storage } = applyMigrations(".hearth", config.migrations, config.path, {
+ *   boundClasses: config.durableObjects.map((binding) => binding.className),
+ * });
  */
-export function applyMigrations(dataDir: string, steps: readonly MigrationStep[], configName: string): MigrationOutcome {
+export function applyMigrations(
+  dataDir: string,
+  steps: readonly MigrationStep[],
+  configName: string,
+  options: ApplyMigrationsOptions = {},
+): MigrationOutcome {
   const statePath = join(dataDir, STATE_FILE);
   const state = readState(statePath);
+  const context: PlanContext = { dataDir, configName, bound: new Set(options.boundClasses ?? []) };
   // The declarative `exports` form has no history: each of its changes is applied once, by tag.
   if (steps.some((step) => step.tag.startsWith(EXPORTS_TAG_PREFIX))) {
     const done = new Set(state.applied);
-    return applySteps(dataDir, statePath, state, steps.filter((step) => !done.has(step.tag)));
+    return applySteps(context, statePath, state, steps.filter((step) => !done.has(step.tag)));
   }
   state.applied.forEach((tag, index) => {
     if (steps[index]?.tag !== tag) {
@@ -48,27 +66,79 @@ export function applyMigrations(dataDir: string, steps: readonly MigrationStep[]
       );
     }
   });
-  return applySteps(dataDir, statePath, state, steps.slice(state.applied.length));
+  return applySteps(context, statePath, state, steps.slice(state.applied.length));
 }
 
-function applySteps(dataDir: string, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationOutcome {
+interface PlanContext {
+  dataDir: string;
+  configName: string;
+  bound: ReadonlySet<string>;
+}
+
+function applySteps(context: PlanContext, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationOutcome {
+  const removed = planSteps(context, state, fresh);
+  for (const storage of removed) {
+    rmSync(join(context.dataDir, "agents", storage), { recursive: true, force: true });
+    forgetSchedules(context.dataDir, storage);
+  }
+  if (fresh.length > 0) writeState(statePath, state);
+  return { applied: fresh.map((step) => step.tag), storage: { ...state.storage } };
+}
+
+/**
+ * Works out what `fresh` does to `state` (updated in place) without touching the disk, failing on the
+ * first step that would lose or hide data. Returns the storage directories to remove.
+ */
+function planSteps(context: PlanContext, state: MigrationState, fresh: readonly MigrationStep[]): string[] {
+  const { dataDir, configName } = context;
+  const removed = new Set<string>();
+  const storageOf = (name: string): string => state.storage[name] ?? camelCaseToKebabCase(name);
+  const hasData = (storage: string): boolean => !removed.has(storage) && existsSync(join(dataDir, "agents", storage));
+  const point = (name: string, storage: string): void => {
+    if (storage === camelCaseToKebabCase(name)) delete state.storage[name];
+    else state.storage[name] = storage;
+  };
   for (const step of fresh) {
     for (const { from, to } of step.renamedClasses) {
-      const storage = state.storage[from] ?? camelCaseToKebabCase(from);
+      const source = storageOf(from);
+      const target = storageOf(to);
       delete state.storage[from];
-      if (storage === camelCaseToKebabCase(to)) delete state.storage[to];
-      else state.storage[to] = storage;
+      // Nothing stored under the old name: nothing to move, and the target keeps what it has.
+      if (!hasData(source) || source === target) continue;
+      if (hasData(target)) {
+        throw new Error(
+          `${configName}: migration "${step.tag}" renames ${from} to ${to}, but ${to} already has agents of its own ` +
+            `(${join(dataDir, "agents", target)}). A rename's target must be a new class: remove that directory if its agents ` +
+            `are not needed, or rename to another name. Nothing was changed.`,
+        );
+      }
+      point(to, source);
+    }
+    for (const name of [...step.newClasses, ...step.newSqliteClasses]) {
+      // A new class whose own name is where a renamed class keeps its data gets a directory of its own.
+      const own = camelCaseToKebabCase(name);
+      if (state.storage[name] !== undefined || !Object.values(state.storage).includes(own)) continue;
+      state.storage[name] = unusedStorage(own, (candidate) => Object.values(state.storage).includes(candidate) || hasData(candidate));
     }
     for (const name of step.deletedClasses) {
-      const storage = state.storage[name] ?? camelCaseToKebabCase(name);
-      rmSync(join(dataDir, "agents", storage), { recursive: true, force: true });
-      forgetSchedules(dataDir, storage);
+      if (context.bound.has(name)) {
+        throw new Error(
+          `${configName}: migration "${step.tag}" deletes class ${name}, but durable_objects.bindings still binds it. ` +
+            `Remove the binding first (Cloudflare refuses this too); nothing was deleted.`,
+        );
+      }
+      removed.add(storageOf(name));
       delete state.storage[name];
     }
     state.applied.push(step.tag);
   }
-  if (fresh.length > 0) writeState(statePath, state);
-  return { applied: fresh.map((step) => step.tag), storage: { ...state.storage } };
+  return [...removed];
+}
+
+function unusedStorage(base: string, taken: (candidate: string) => boolean): string {
+  for (let n = 2; ; n++) {
+    if (!taken(`${base}-${n}`)) return `${base}-${n}`;
+  }
 }
 
 function readState(path: string): MigrationState {
