@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { D1CommandError, findDatabase, withDatabase, type D1CommandContext, type D1CommandFlags } from "./command-context.ts";
-import { scanStatements } from "./sql-text.ts";
+import { scanStatements } from "../storage/sql-text.ts";
 import { formatTable } from "./table.ts";
 
 /** `hearth d1 execute <db> --command "<sql>" | --file <path> [--json]`: every statement, one transaction. */

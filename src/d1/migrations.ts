@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { D1Database } from "./database.ts";
-import { scanStatements } from "./sql-text.ts";
+import { scanStatements } from "../storage/sql-text.ts";
 
 /** wrangler's table of applied migrations (`migrations_table`, default `d1_migrations`). */
 export function createMigrationsTableSql(table: string): string {

@@ -1,6 +1,6 @@
 import { d1Error } from "./errors.ts";
 import { D1_LIMITS } from "./limits.ts";
-import { READ_ONLY_KEYWORDS, SCHEMA_KEYWORDS, TRANSACTION_KEYWORDS, scanStatements, type ScannedStatement } from "./sql-text.ts";
+import { READ_ONLY_KEYWORDS, SCHEMA_KEYWORDS, TRANSACTION_KEYWORDS, scanStatements, type ScannedStatement } from "../storage/sql-text.ts";
 
 /** A query's text, checked against D1's rules once and kept for every later run of the same text. */
 export interface QueryPlan {

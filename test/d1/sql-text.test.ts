@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { scanStatements } from "../../src/d1/sql-text.ts";
+import { scanStatements } from "../../src/storage/sql-text.ts";
 
 const texts = (sql: string) => scanStatements(sql).map((statement) => statement.text);
 

@@ -20,4 +20,9 @@ describe("splitStatements", () => {
   it("does not treat a plain BEGIN transaction as a trigger body", () => {
     expect(splitStatements("BEGIN; SELECT 1; COMMIT")).toEqual(["BEGIN", "SELECT 1", "COMMIT"]);
   });
+
+  it("keeps a trigger whose body has a CASE … END whole", () => {
+    const trigger = "CREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE b SET n = CASE WHEN new.x > 0 THEN 1 ELSE 0 END; INSERT INTO c VALUES (1); END";
+    expect(splitStatements(`${trigger}; SELECT 2`)).toEqual([trigger, "SELECT 2"]);
+  });
 });
