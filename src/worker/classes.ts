@@ -1,6 +1,7 @@
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import type { ProjectConfig } from "../config/types.ts";
 import { Agent } from "../agent/agent.ts";
+import { extendsClassNamed } from "../host/class-names.ts";
 import type { AgentClass } from "../host/host.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
 
@@ -40,8 +41,11 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
     if (value === undefined) throw missing(key, binding.className);
     if (typeof value !== "function" || !(value.prototype instanceof Agent)) {
       throw new Error(
-        `${where}${key}: "${binding.className}" is not an Agent class. Hearth serves classes that extend Agent ` +
-          `(from "agents" or "hearth"); plain Durable Object classes are not supported yet.`,
+        extendsClassNamed(value, "Agent")
+          ? `${where}${key}: "${binding.className}" extends another copy of Agent, not the one Hearth provides. ` +
+              `Import Agent from "agents" in the project's source (Hearth maps it), not from a bundled or vendored copy.`
+          : `${where}${key}: "${binding.className}" is not an Agent class. Hearth serves classes that extend Agent ` +
+              `(from "agents" or "hearth"); plain Durable Object classes are not supported yet.`,
       );
     }
     const first = bindingOfClass.get(binding.className);
@@ -59,7 +63,8 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
     const value = exports[workflow.className];
     if (value === undefined) throw missing(key, workflow.className);
     if (typeof value !== "function" || !(value.prototype instanceof WorkflowEntrypoint)) {
-      throw new Error(`${where}${key}: "${workflow.className}" is not a class that extends WorkflowEntrypoint (from "cloudflare:workers").`);
+      const copy = extendsClassNamed(value, "WorkflowEntrypoint") ? ` It extends another copy of WorkflowEntrypoint than the one Hearth provides.` : "";
+      throw new Error(`${where}${key}: "${workflow.className}" is not a class that extends WorkflowEntrypoint (from "cloudflare:workers").${copy}`);
     }
     result.workflows[workflow.binding] = value as WorkflowClass;
   });
