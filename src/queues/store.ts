@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
-import { openHostDatabase } from "../storage/host-database.ts";
+import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";
 import { QUEUE_LIMITS } from "./limits.ts";
 import type { QueueContentType, QueueMetrics } from "./types.ts";
@@ -196,7 +196,7 @@ export class QueueStore {
     const retry = this.#statement("UPDATE queue_messages SET leased = 0, visible_at = ? WHERE seq = ? AND leased = 1");
     const move = this.#statement("UPDATE queue_messages SET queue = ?, leased = 0, attempts = 0, visible_at = ? WHERE seq = ? AND leased = 1");
     const changes: [queue: string, messages: number, bytes: number][] = [];
-    this.#transaction(() => {
+    inTransaction(this.#db, () => {
       for (const message of [...settlement.acked, ...settlement.dropped]) {
         if (Number(remove.run(message.seq).changes) > 0) changes.push([queue, -1, -message.size]);
       }
@@ -214,7 +214,7 @@ export class QueueStore {
   purgeExpired(): number {
     const cutoff = this.clock.now() - QUEUE_LIMITS.retentionMs;
     const changes: [queue: string, messages: number, bytes: number][] = [];
-    this.#transaction(() => {
+    inTransaction(this.#db, () => {
       for (const queue of this.#backlog.keys()) {
         const row = this.#statement(
           "SELECT COUNT(*) AS n, SUM(size) AS bytes FROM queue_messages WHERE queue = ? AND sent_at < ? AND leased = 0",
@@ -254,7 +254,7 @@ export class QueueStore {
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
     try {
-      this.#transaction(() => {
+      inTransaction(this.#db, () => {
         for (const write of writes) {
           for (const row of write.rows) {
             insert.run(row.queue, row.id, row.contentType, row.body, row.body.byteLength, row.sentAt, row.visibleAt);
@@ -291,16 +291,6 @@ export class QueueStore {
     this.#backlog.set(queue, backlog);
   }
 
-  #transaction(fn: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
-    try {
-      fn();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
-  }
 
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);

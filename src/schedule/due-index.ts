@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
-import { openHostDatabase } from "../storage/host-database.ts";
+import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 
 /** One agent's entry: when its earliest task is due. */
 export interface DueEntry {
@@ -80,7 +80,7 @@ export class DueIndex {
   /** Several exact `set`s in one transaction. */
   setMany(entries: ReadonlyArray<{ slug: string; name: string; at: number | null }>): void {
     if (entries.length === 0) return;
-    this.#inTransaction(() => {
+    inTransaction(this.#db, () => {
       for (const { slug, name, at } of entries) this.set(slug, name, at);
     });
   }
@@ -93,7 +93,7 @@ export class DueIndex {
   /** Marks entries as being run, so the next query skips them (reset at the next boot). */
   lease(entries: readonly DueEntry[]): void {
     if (entries.length === 0) return;
-    this.#inTransaction(() => {
+    inTransaction(this.#db, () => {
       for (const entry of entries) this.#sql.lease.run(entry.slug, entry.name);
     });
   }
@@ -111,7 +111,7 @@ export class DueIndex {
   /** Adds entries in one transaction (a rebuild). */
   lowerMany(entries: Iterable<DueEntry>): number {
     let count = 0;
-    this.#inTransaction(() => {
+    inTransaction(this.#db, () => {
       for (const entry of entries) {
         this.#sql.lower.run(entry.slug, entry.name, entry.at);
         count++;
@@ -128,17 +128,6 @@ export class DueIndex {
     if (this.#db.isOpen) this.#db.close();
   }
 
-  /** Runs `fn` in one transaction, rolled back if it throws. */
-  #inTransaction(fn: () => void): void {
-    this.#db.exec("BEGIN");
-    try {
-      fn();
-      this.#db.exec("COMMIT");
-    } catch (error) {
-      this.#db.exec("ROLLBACK");
-      throw error;
-    }
-  }
 
   #read(slug: string, name: string): number | null {
     const row = this.#sql.get.get(slug, name) as { at: number } | undefined;

@@ -26,3 +26,15 @@ export function openHostDatabase(path: string, durability: Durability, what: str
     );
   }
 }
+
+/** Runs `fn` in one transaction of `db`, rolled back if it throws. */
+export function inTransaction(db: DatabaseSync, fn: () => void): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    fn();
+    db.exec("COMMIT");
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
