@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ProjectConfig } from "../config/types.ts";
-import { CronTriggers, type ScheduledController } from "../cron/index.ts";
+import { CronTriggers, parseCronTrigger, type ScheduledController } from "../cron/index.ts";
 import type { Durability } from "../limits.ts";
 import { QueueConsumers, type MessageBatch, type QueueStore } from "../queues/index.ts";
 import type { Clock } from "../time/clock.ts";
@@ -33,42 +33,50 @@ export interface WorkerEventsOptions {
  * `scheduled(controller, env, ctx)`. A batch is acknowledged (and a run counted as done) only when
  * the handler and every promise it passed to `ctx.waitUntil` have settled; a rejection retries the
  * batch (or fails the run).
+ *
+ * @throws {Error} naming `triggers.crons[i]` for an invalid cron expression, or a consumer setting
+ *   outside Cloudflare's limits; nothing is left running then.
+ * @example
+ * const events = startWorkerEvents({ config, handlers, env, queueStore, dataDir, durability: "relaxed", clock: systemClock });
+ * for (const warning of events.warnings) console.warn(warning);
+ * await events.cron?.fireNow("0 * * * *");
+ * await events.close();
  */
 export function startWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
-  const { config, handlers, env, clock, durability } = options;
+  const { config, handlers, env, clock } = options;
   const warnings: string[] = [];
   let queues: QueueConsumers | undefined;
-  if (config.queueConsumers.length > 0 && options.queueStore) {
-    const queue = handlers.queue;
-    if (queue === undefined) {
-      const names = config.queueConsumers.map((consumer) => consumer.queue).join(", ");
-      warnings.push(`queues.consumers lists ${names}, but the default export has no queue(batch, env, ctx) handler: messages wait.`);
-    } else {
-      queues = new QueueConsumers({
-        store: options.queueStore,
-        clock,
-        consumers: config.queueConsumers,
-        deliver: (batch: MessageBatch) => invoke(queue, batch, env),
-      });
-      queues.start();
-    }
-  }
   let cron: CronTriggers | undefined;
-  if (config.crons.length > 0) {
-    const scheduled = handlers.scheduled;
-    if (scheduled === undefined) {
-      warnings.push(`triggers.crons lists ${config.crons.join(", ")}, but the default export has no scheduled(controller, env, ctx) handler.`);
-    } else {
-      cron = new CronTriggers({
-        path: join(options.dataDir, "cron.sqlite"),
-        clock,
-        durability,
-        crons: config.crons,
-        fire: (controller: ScheduledController) => invoke(scheduled, controller, env),
-      });
-      cron.start();
+  // Both are built before either starts: a bad consumer setting or cron expression leaves nothing running.
+  try {
+    if (config.queueConsumers.length > 0 && options.queueStore) {
+      const queue = handlers.queue;
+      if (queue === undefined) {
+        const names = config.queueConsumers.map((consumer) => consumer.queue).join(", ");
+        warnings.push(`queues.consumers lists ${names}, but the default export has no queue(batch, env, ctx) handler: messages wait.`);
+      } else {
+        queues = new QueueConsumers({
+          store: options.queueStore,
+          clock,
+          consumers: config.queueConsumers,
+          deliver: (batch: MessageBatch) => invoke(queue, batch, env),
+        });
+      }
     }
+    if (config.crons.length > 0) {
+      const scheduled = handlers.scheduled;
+      if (scheduled === undefined) {
+        warnings.push(`triggers.crons lists ${config.crons.join(", ")}, but the default export has no scheduled(controller, env, ctx) handler.`);
+      } else {
+        cron = cronTriggers(options, (controller: ScheduledController) => invoke(scheduled, controller, env));
+      }
+    }
+  } catch (error) {
+    void queues?.close();
+    throw error;
   }
+  queues?.start();
+  cron?.start();
   return {
     cron,
     queues,
@@ -78,6 +86,23 @@ export function startWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
       await cron?.close();
     },
   };
+}
+
+function cronTriggers(options: WorkerEventsOptions, fire: (controller: ScheduledController) => Promise<void>): CronTriggers {
+  options.config.crons.forEach((expression, index) => {
+    try {
+      parseCronTrigger(expression);
+    } catch (error) {
+      throw new Error(`triggers.crons[${index}]: ${(error as Error).message}`, { cause: error });
+    }
+  });
+  return new CronTriggers({
+    path: join(options.dataDir, "cron.sqlite"),
+    clock: options.clock,
+    durability: options.durability,
+    crons: options.config.crons,
+    fire,
+  });
 }
 
 async function invoke<Event>(handler: WorkerEventHandler<never>, event: Event, env: Record<string, unknown>): Promise<void> {
