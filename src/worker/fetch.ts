@@ -43,8 +43,13 @@ async function fireScheduled(request: Request, cron: CronTriggers | undefined): 
     return new Response("This worker has no cron triggers with a scheduled() handler (triggers.crons in the wrangler config).", { status: 404 });
   }
   const expression = url.searchParams.get("cron") ?? "";
+  const time = url.searchParams.get("time");
+  const scheduledTime = time === null || time === "" ? undefined : Number(time);
+  if (scheduledTime !== undefined && !Number.isFinite(scheduledTime)) {
+    return new Response(`time must be the scheduled time in epoch milliseconds, got ${JSON.stringify(time)}`, { status: 400 });
+  }
   try {
-    await cron.fireNow(expression, url.searchParams.has("time") ? Number(url.searchParams.get("time")) : undefined);
+    await cron.fireNow(expression, scheduledTime);
   } catch (error) {
     return new Response(`scheduled(${JSON.stringify(expression)}) failed: ${(error as Error).message}`, { status: 500 });
   }
