@@ -81,14 +81,14 @@ describe("composeWorkerFetch", () => {
     const directory = join(newDir(), "public");
     mkdirSync(directory);
     writeFileSync(join(directory, "style.css"), "body {}");
-    let router: AssetRouter | undefined;
-    const composed = composeWorkerFetch({ fetch: echo, assets: () => router, cron: undefined });
+    const built: { router?: AssetRouter } = {};
+    const composed = composeWorkerFetch({ fetch: echo, assets: () => built.router, cron: undefined });
     // Built after the worker path, as at start-up: the router hands its misses to that path.
     const opened = createAssetRouter(
       { directory, htmlHandling: "auto-trailing-slash", notFoundHandling: "none", runWorkerFirst: false },
       (request) => composed.worker(request, env, context()),
     );
-    router = opened;
+    built.router = opened;
     closers.push(() => opened.close());
     expect(await (await composed.fetch(get("/style.css"), env, context())).text()).toBe("body {}");
     expect(await (await composed.fetch(get("/api/thing"), env, context())).text()).toBe("worker /api/thing demo");
