@@ -1,0 +1,75 @@
+/**
+ * What the mapped modules export: `agents` is Hearth's API under the Agents SDK's names, and
+ * `cloudflare:workers`' `env` is a live, read-only view of the worker's env.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import * as agents from "../../src/compat/agents.ts";
+import * as workers from "../../src/compat/cloudflare-workers.ts";
+import { EmailMessage } from "../../src/compat/cloudflare-email.ts";
+import { NonRetryableError } from "../../src/compat/cloudflare-workflows.ts";
+import * as hearth from "../../src/index.ts";
+import { setWorkerEnv } from "../../src/worker/worker-env.ts";
+
+afterEach(() => {
+  setWorkerEnv({});
+});
+
+describe('"agents"', () => {
+  it("is Hearth's API, with the SDK's extra names", () => {
+    for (const name of ["Agent", "routeAgentRequest", "routeAgentEmail", "getAgentByName", "getCurrentAgent", "callable", "StreamingResponse"] as const) {
+      expect(agents[name], name).toBe(hearth[name]);
+    }
+    expect(agents.unstable_callable).toBe(hearth.callable);
+    expect(agents.camelCaseToKebabCase("ChatRoom")).toBe("chat-room");
+  });
+});
+
+describe('"cloudflare:workers"', () => {
+  it("env follows the env set last, key by key", () => {
+    const { env } = workers;
+    expect(env.APP).toBeUndefined();
+    setWorkerEnv({ APP: "first" });
+    expect(env.APP).toBe("first");
+    const bindings = { APP: "second", KV: { get: () => null } };
+    setWorkerEnv(bindings);
+    expect(env.APP).toBe("second");
+    expect(env.KV).toBe(bindings.KV);
+    expect("KV" in env).toBe(true);
+    expect("MISSING" in env).toBe(false);
+    expect(Object.keys(env)).toEqual(["APP", "KV"]);
+    expect({ ...env }).toEqual(bindings);
+    expect(JSON.stringify(env)).toBe('{"APP":"second","KV":{}}');
+  });
+
+  it("env cannot be assigned to", () => {
+    setWorkerEnv({ APP: "kept" });
+    expect(() => {
+      (workers.env as Record<string, unknown>).APP = "changed";
+    }).toThrow(TypeError);
+    expect(workers.env.APP).toBe("kept");
+  });
+
+  it("WorkerEntrypoint keeps ctx and env; RpcTarget and WorkflowEntrypoint are Hearth's", () => {
+    const ctx = { waitUntil: () => {}, passThroughOnException: () => {}, props: { user: "ada" } };
+    class Worker extends workers.WorkerEntrypoint<{ APP: string }, { user: string }> {
+      user() {
+        return `${this.ctx.props.user} on ${this.env.APP}`;
+      }
+    }
+    expect(new Worker(ctx, { APP: "demo" }).user()).toBe("ada on demo");
+    class Counter extends workers.RpcTarget {}
+    expect(new Counter()).toBeInstanceOf(workers.RpcTarget);
+    expect(workers.WorkflowEntrypoint).toBe(hearth.WorkflowEntrypoint);
+    expect(typeof workers.waitUntil).toBe("function");
+  });
+});
+
+describe('"cloudflare:email" and "cloudflare:workflows"', () => {
+  it("are Hearth's EmailMessage and NonRetryableError", () => {
+    expect(EmailMessage).toBe(hearth.EmailMessage);
+    const message = new EmailMessage("bot@example.com", "ada@example.com", "Subject: Hi\r\n\r\nHello\r\n");
+    expect([message.from, message.to]).toEqual(["bot@example.com", "ada@example.com"]);
+    expect(NonRetryableError).toBe(hearth.NonRetryableError);
+    expect(new NonRetryableError("stop")).toBeInstanceOf(Error);
+  });
+});
