@@ -10,6 +10,17 @@ const G = globalThis;
 delete G.__hearth_sync; delete G.__hearth_async;
 const cfg = JSON.parse(sync("config", "{}"));
 const define = (name, value) => Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
+// ---- memory: buffers are allocated outside the engine's own count, so every MiB of new ones asks
+// the engine to measure the heap against memoryBytes (it throws once the limit is passed) ----
+{
+  let made = 0;
+  const measure = (bytes) => { made += bytes; if (made >= 1048576) { made = 0; sync("memory", "-"); } };
+  for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
+    const C = G[name];
+    if (typeof C !== "function") continue;
+    define(name, new Proxy(C, { construct(target, args, newTarget) { const value = Reflect.construct(target, args, newTarget); measure(value.byteLength); return value; } }));
+  }
+}
 
 function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }
 // ---- console ----

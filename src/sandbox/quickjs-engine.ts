@@ -23,6 +23,10 @@ import { EngineError, type Budget, type EngineContext, type EngineContextOptions
 
 /** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
 const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
+/** The prelude's request for a heap measurement (handled here, never passed to the host). */
+const MEMORY_CHECK_OP = "memory";
+/** How often a running sandbox's heap is measured against its memory limit, at an interrupt. */
+const MEMORY_CHECK_INTERVAL_MS = 5;
 /** Pending jobs run between two budget checks. */
 const JOB_BATCH = 256;
 
@@ -171,6 +175,10 @@ class QuickJSEngineContext implements EngineContext {
     };
     const sync = ctx.newFunction("__hearth_sync", (...args) => {
       const [op, payload] = strings(args);
+      if (op === MEMORY_CHECK_OP) {
+        this.#checkMemory();
+        return ctx.undefined;
+      }
       const answer = this.#host.syncCall(op, payload);
       return answer === undefined ? ctx.undefined : ctx.newString(answer);
     });
@@ -224,9 +232,25 @@ class QuickJSEngineContext implements EngineContext {
   #shouldInterrupt(): boolean {
     const budget = this.#budget;
     if (!this.#running || !budget) return false;
+    const now = performance.now();
     if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
-    else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
+    else if (now > budget.deadline) this.#stopReason = "wallMs";
+    else if (now >= this.#nextMemoryCheck) {
+      // This QuickJS build cannot read malloc's usable sizes, so its own limit sees each allocation
+      // alone: a loop of large buffers passes it. The heap walk counts them; done every few ms.
+      this.#nextMemoryCheck = now + MEMORY_CHECK_INTERVAL_MS;
+      const used = this.memoryUsage;
+      if (used > this.#memoryBytes) this.#stopReason = "memoryBytes";
+    }
     return this.#stopReason !== undefined;
+  }
+
+  #nextMemoryCheck = 0;
+
+  /** Measures the heap against the limit (the prelude asks after every MiB of new buffers); over it, the run stops. */
+  #checkMemory(): void {
+    if (this.#stopReason === undefined && this.memoryUsage > this.#memoryBytes) this.#stopReason = "memoryBytes";
+    if (this.#stopReason === "memoryBytes") throw new Error("out of memory");
   }
 
   /** Runs `fn` inside the engine, counting its time against the budget and containing native crashes. */
@@ -272,7 +296,9 @@ class QuickJSEngineContext implements EngineContext {
     const message =
       reason === "cpuMs"
         ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)`
-        : `wall-clock timeout of ${Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
+        : reason === "memoryBytes"
+          ? `memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`
+          : `wall-clock timeout of ${Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
     return (this.#dead = new EngineError(message, reason, true));
   }
 
