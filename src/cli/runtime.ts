@@ -106,7 +106,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     setWorkerEnv({ ...loaded.vars, ...platform.bindings });
     const entry = await loadEntry(project.entry.path, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
-    const migrations = applyMigrations(project.dataDir, config.migrations, config.path);
+    const migrations = applyMigrations(project.dataDir, config.migrations, config.path, {
+      boundClasses: config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.className),
+    });
     const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);
     host = newHost({
       dataDir: project.dataDir,

@@ -10,3 +10,5 @@ export {
   /** The Agents SDK's earlier name of {@link callable}. */
   callable as unstable_callable,
 } from "../agent/callable.ts";
+// Older Agents SDK code imports the email resolvers from the package root.
+export { createAddressBasedEmailResolver, createCatchAllEmailResolver, createSecureReplyEmailResolver } from "../email/index.ts";
