@@ -82,39 +82,50 @@ describe("examples/cloudflare-project under hearth dev", () => {
       hasToken: true,
     });
 
-    await awayFromWindowEdge(10_000);
-    for (let count = 1; count <= 5; count++) {
-      expect(await rpc(base, "demo", "addNote", [`note ${count}`])).toMatchObject({ success: true, result: count });
+    // The limit counts per wall-clock minute: a run that crossed into the next minute is repeated on
+    // a fresh notebook (its own counter), so a slow machine cannot make the sixth call succeed.
+    let demo = "";
+    for (let attempt = 1; demo === ""; attempt++) {
+      await awayFromWindowEdge(10_000);
+      const name = `demo-${attempt}`;
+      const minute = Math.floor(Date.now() / 60_000);
+      for (let count = 1; count <= 5; count++) {
+        expect(await rpc(base, name, "addNote", [`note ${count}`])).toMatchObject({ success: true, result: count });
+      }
+      const limited = await rpc(base, name, "addNote", ["one too many"]);
+      if (Math.floor(Date.now() / 60_000) !== minute && attempt < 3) continue;
+      expect(limited).toMatchObject({ success: false });
+      expect(limited.error).toContain("Too many notes");
+      demo = name;
     }
-    const limited = await rpc(base, "demo", "addNote", ["one too many"]);
-    expect(limited).toMatchObject({ success: false });
-    expect(limited.error).toContain("Too many notes");
-    expect(await rpc(base, "demo", "list", [])).toMatchObject({ result: ["note 1", "note 2", "note 3", "note 4", "note 5"] });
+    expect(await rpc(base, demo, "list", [])).toMatchObject({ result: ["note 1", "note 2", "note 3", "note 4", "note 5"] });
     const tooLong = await rpc(base, "other", "addNote", ["x".repeat(501)]);
     expect(tooLong.error).toContain("at most 500 characters");
 
-    const last = (await json(`${base}/api/last?notebook=demo`)) as { value: string; metadata: { at: number } };
+    const last = (await json(`${base}/api/last?notebook=${demo}`)) as { value: string; metadata: { at: number } };
     expect(last.value).toBe("note 5");
     expect(typeof last.metadata.at).toBe("number");
 
     // The queue consumer writes every note event to KV (batches of up to 10, or after 1 s).
-    await until(async () => ((await json(`${base}/api/events`)) as unknown[]).length === 5, "the queue consumer has seen 5 events");
-    const events = (await json(`${base}/api/events`)) as Array<{ notebook: string; text: string; attempts: number }>;
+    type NoteEvent = { notebook: string; text: string; attempts: number };
+    const eventsOf = async (): Promise<NoteEvent[]> => ((await json(`${base}/api/events`)) as NoteEvent[]).filter((event) => event.notebook === demo);
+    await until(async () => (await eventsOf()).length === 5, "the queue consumer has seen 5 events");
+    const events = await eventsOf();
     expect(events.map((event) => event.text).sort()).toEqual(["note 1", "note 2", "note 3", "note 4", "note 5"]);
-    expect(events.every((event) => event.notebook === "demo" && event.attempts === 1)).toBe(true);
+    expect(events.every((event) => event.attempts === 1)).toBe(true);
 
     // A cron trigger fired by hand, as wrangler dev offers it.
     const fired = await fetch(`${base}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("*/5 * * * *")}`);
     expect(fired.status).toBe(200);
     expect(await json(`${base}/api/cron`)).toMatchObject({ cron: "*/5 * * * *" });
 
-    const { id } = (await json(`${base}/api/digest?notebook=demo`)) as { id: string };
+    const { id } = (await json(`${base}/api/digest?notebook=${demo}`)) as { id: string };
     let status: { status: string; output?: unknown } = { status: "queued" };
     await until(async () => {
       status = (await json(`${base}/api/digest/status?id=${id}`)) as typeof status;
       return status.status === "complete" || status.status === "errored";
     }, "the digest workflow has finished");
-    expect(status).toMatchObject({ status: "complete", output: { notebook: "demo", count: 5 } });
+    expect(status).toMatchObject({ status: "complete", output: { notebook: demo, count: 5 } });
 
     expect(await (await fetch(`${base}/api/sandbox`)).text()).toBe("hello from a dynamic worker");
 
@@ -132,7 +143,7 @@ describe("examples/cloudflare-project under hearth dev", () => {
     expect((await fetch(`${base}/api/nothing-here`)).status).toBe(404);
   });
 
-  it("keeps a sent queue message across kill -9 and delivers it after the restart", async () => {
+  it("a note and its queue event survive kill -9 right after the send", async () => {
     const dir = await copyProject();
     expect(hearth(dir, ["d1", "migrations", "apply", "DB"]).status).toBe(0);
     const first = runCli(["start", "--port", "0"], { cwd: dir });

@@ -175,10 +175,15 @@ function parseDurability(raw: string | undefined): DurabilityFlag | undefined {
   throw new CliError("usage", `--durability must be "strict" or "relaxed", got "${raw}".`);
 }
 
-/** The flags that reproduce `options` exactly, for re-running `start` in a child process. */
+/** The flags that reproduce `options`, for re-running `start` in a child process: what was given, not what was defaulted. */
 export function toStartArgs(options: RunOptions): string[] {
-  const args = ["start", ...(options.entry !== undefined ? [options.entry] : []), "--port", String(options.port), "--host", options.host, "--data", options.dataDir];
-  if (options.durability !== undefined) args.push("--durability", options.durability);
+  // Settings left to a project file stay open, so the child reads the file as it is then.
+  const open = new Set(options.defaulted ?? []);
+  const args = ["start", ...(options.entry !== undefined ? [options.entry] : [])];
+  if (!open.has("port")) args.push("--port", String(options.port));
+  if (!open.has("host")) args.push("--host", options.host);
+  if (!open.has("dataDir")) args.push("--data", options.dataDir);
+  if (options.durability !== undefined && !open.has("durability")) args.push("--durability", options.durability);
   if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);

@@ -34,7 +34,10 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
     if (!(error instanceof CliError) || error.kind !== "config") throw error;
   }
   const display = project?.entry.display ?? options.entry ?? "the project";
-  let current = { ...(project?.options ?? options) };
+  // The child resolves the project again at every restart, so settings the command line left open
+  // (port, host, data directory, durability) follow edits of hearth.config.ts and wrangler's `dev`.
+  let current = { ...options };
+  const resolvedPort = project?.options.port ?? options.port;
   let child: ChildProcess | undefined;
   let everReady = false;
   let stopping = false;
@@ -111,7 +114,10 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
     if (stopping) return true;
     if (outcome.ok) {
       const { banner } = outcome.message;
-      if (current.port === 0) current = { ...current, port: Number(new URL(banner.url).port) };
+      // A free port picked at the first start is kept, so the URL stays the same across restarts.
+      if (resolvedPort === 0 && current.port !== Number(new URL(banner.url).port)) {
+        current = { ...current, port: Number(new URL(banner.url).port), defaulted: (current.defaulted ?? []).filter((name) => name !== "port") };
+      }
       if (!everReady) process.stdout.write(`${formatBanner({ command: "dev", ...banner })}\n`);
       else process.stdout.write(`${formatReload(reason ?? "restarted", banner.url, banner.agents)}\n`);
       everReady = true;
@@ -149,8 +155,12 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
   busy = true;
   const watcher: Watcher = watchFiles({
     dir: project?.dir ?? cwd,
-    ignoreDirs: [current.dataDir],
-    files: project?.watchFiles ?? [...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name)),
+    ignoreDirs: [project?.options.dataDir ?? current.dataDir],
+    files: project?.watchFiles ?? [
+      ...[...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name)),
+      ...(options.configPath !== undefined ? [options.configPath] : []),
+    ],
+    anyFileDirs: project?.config?.assets ? [project.config.assets.directory] : [],
     debounceMs: DEBOUNCE_MS,
     onChange: (paths) => void restart(describeChange(paths, cwd)),
     onError: (error) => printError(`file watching failed: ${error.message}`),

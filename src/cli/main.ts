@@ -14,17 +14,17 @@ import { TOOLS } from "./tools.ts";
 
 async function main(argv: readonly string[]): Promise<void> {
   const cwd = process.cwd();
-  const tool = TOOLS[argv[0] ?? ""];
-  if (tool !== undefined) {
-    process.exitCode = await tool(argv.slice(1), cwd);
-    return;
-  }
   // HEARTH_PORT and friends may also come from .env / .dev.vars; the real environment wins.
   let fileVars: Record<string, string> = {};
   try {
     fileVars = loadVarFiles(cwd, process.env).vars;
   } catch {
     // Reported by the server when it loads vars for real; flags and the environment still apply.
+  }
+  const tool = TOOLS[argv[0] ?? ""];
+  if (tool !== undefined) {
+    process.exitCode = await tool(argv.slice(1), cwd, { ...fileVars, ...process.env });
+    return;
   }
   const request = parseCommandLine(argv, { ...fileVars, ...process.env }, cwd);
   switch (request.kind) {

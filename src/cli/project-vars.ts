@@ -16,7 +16,7 @@ export interface ProjectVars {
 /**
  * Merges, later winning: config `vars` < secrets stored with `hearth secret put` < `.dev.vars(.<env>)`
  * or the `.env` family < the process environment, for names declared in any of those (so a
- * deployment can set a secret in its environment). Then checks `secrets.required`.
+ * deployment can set a var or a secret in its environment). Then checks `secrets.required`.
  *
  * @throws {Error} for a missing required secret, or a secret store that cannot be read (wrong key).
  */
@@ -31,7 +31,7 @@ export function loadProjectVars(config: ProjectConfig, baseDataDir: string, proc
     configVarNames: Object.keys(config.vars),
   });
   const vars: Record<string, unknown> = { ...config.vars, ...stored, ...dev.vars };
-  const declared = new Set([...Object.keys(stored), ...Object.keys(dev.vars), ...(config.secretsRequired ?? [])]);
+  const declared = new Set([...Object.keys(config.vars), ...Object.keys(stored), ...Object.keys(dev.vars), ...(config.secretsRequired ?? [])]);
   for (const name of declared) {
     const value = processEnv[name];
     if (value !== undefined) vars[name] = value;

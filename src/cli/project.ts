@@ -3,7 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
-import type { RunOptions } from "./args.ts";
+import { DEFAULTS, type RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
 import { defaultOf, registerProjectLoader, resolveEntry } from "./entry.ts";
 import { CliError } from "./errors.ts";
@@ -71,9 +71,26 @@ export async function resolveProject(options: RunOptions, cwd: string): Promise<
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
 }
 
+/**
+ * The data directory as `dev` / `start` resolve it, for the commands that are not servers: `--data`,
+ * else HEARTH_DATA_DIR, else hearth.config.ts's `dataDir` (relative to `projectDir`), else `.hearth`.
+ */
+export async function baseDataDir(cwd: string, projectDir: string, flag: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+  if (flag !== undefined) return resolve(cwd, flag);
+  const fromEnv = env.HEARTH_DATA_DIR;
+  if (fromEnv !== undefined && fromEnv.trim() !== "") return resolve(cwd, fromEnv);
+  const settings = await loadHearthConfig(projectDir);
+  if (settings?.dataDir !== undefined) return resolve(projectDir, settings.dataDir);
+  return resolve(cwd, DEFAULTS.dataDir);
+}
+
 /** Where an environment's data lives: the data directory itself, or `<data>/env/<name>` with `--env`. */
 export function environmentDataDir(dataDir: string, envName: string | undefined): string {
-  return envName === undefined ? dataDir : join(dataDir, "env", envName);
+  if (envName === undefined) return dataDir;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(envName)) {
+    throw new CliError("usage", `--env ${JSON.stringify(envName)}: an environment name is 1-64 letters, digits, "_" or "-" (it names a data directory)`);
+  }
+  return join(dataDir, "env", envName);
 }
 
 /** The vars files wrangler reads for an environment (any of them appearing restarts `dev`). */
@@ -83,7 +100,7 @@ function varFiles(dir: string, envName: string | undefined): string[] {
   return names.map((name) => join(dir, name));
 }
 
-async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {
+export async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {
   const path = join(dir, HEARTH_CONFIG_FILE);
   if (!existsSync(path)) return undefined;
   let mod: Record<string, unknown>;

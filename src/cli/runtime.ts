@@ -1,10 +1,11 @@
 import { applyMigrations } from "../worker/migrations.ts";
 import { bindClasses } from "../worker/classes.ts";
-import { startWorkerEvents, type WorkerEvents } from "../worker/events.ts";
+import { createWorkerEvents, type WorkerEvents } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform } from "../worker/platform.ts";
 import { setWorkerEnv } from "../worker/worker-env.ts";
-import type { WorkerFetch } from "../gateway/serve.ts";
+import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
+import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../host/host.ts";
 import { systemClock } from "../time/clock.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
@@ -24,6 +25,8 @@ export interface Runtime {
   /** What the start-up banner adds for a wrangler project. */
   banner: Partial<BannerInfo>;
   warnings: string[];
+  /** Starts queue consumers and cron triggers: called once the server listens. */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -59,7 +62,7 @@ export async function openEntryRuntime(project: Project, cwd: string): Promise<R
   const host = newHost({ dataDir: project.dataDir, agents: entry.agents, workflows: entry.workflows, vars, ...hostSettings(project) });
   setWorkerEnv(host.env);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
-  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], close: () => host.close() };
+  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
 }
 
 /**
@@ -97,7 +100,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       worker: (request) => forward(request),
     });
   } catch (error) {
-    throw startup(error);
+    // A missing assets directory or an unusable name is fixed by editing files (dev waits for that);
+    // a data directory locked by another process is not.
+    throw startup(error, /locked by another process/.test((error as Error).message) ? "startup" : "config");
   }
   warnings.push(...(platform.assets?.warnings ?? []));
   let host: Host | undefined;
@@ -122,7 +127,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     const env = host.env;
     for (const [alias, binding] of Object.entries(bound.aliases)) env[alias] = env[binding];
     setWorkerEnv(env);
-    events = startWorkerEvents({
+    events = createWorkerEvents({
       config,
       handlers: entry.handlers,
       env,
@@ -134,7 +139,10 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     warnings.push(...events.warnings);
     const running = events;
     const composed = composeWorkerFetch({ fetch: entry.fetch, assets: () => platform.assets, cron: dev ? () => running.cron : undefined });
-    forward = (request) => composed.worker(request, env, { waitUntil: logRejection, passThroughOnException: () => {} });
+    // Work a request hands to ctx.waitUntil finishes before the bindings close at shutdown.
+    const lingering = trackedContext({ recordErrors: false });
+    const ctx: ExecutionContext = lingering.ctx;
+    forward = (request) => composed.worker(request, env, ctx);
     for (const binding of config.unsupported) {
       warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
     }
@@ -142,21 +150,26 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     return {
       host,
       entry,
-      fetch: composed.fetch,
+      fetch: (request, _env, given) => composed.fetch(request, env, given.props === undefined ? ctx : { ...ctx, props: given.props }),
       warnings,
       banner: {
         project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
         bindings: describeBindings(config),
         ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),
         ...(config.assets ? { assets: config.assets.directory } : {}),
-        ...(running.cron ? { crons: config.crons } : {}),
+        ...(running.cron && config.crons.length > 0 ? { crons: config.crons } : {}),
       },
+      start: () => running.start(),
       async close() {
         try {
           await running.close();
-          await openedHost.close();
         } finally {
-          platform.close();
+          try {
+            await openedHost.close();
+          } finally {
+            await settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS);
+            platform.close();
+          }
         }
       },
     };
@@ -169,8 +182,13 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
   }
 }
 
-function logRejection(promise: Promise<unknown>): void {
-  void promise.catch((error: unknown) => console.error("[hearth] waitUntil:", error));
+/** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
+const WAIT_UNTIL_GRACE_MS = 5_000;
+
+async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** One short line per binding kind for the banner: `KV CACHE, SESSIONS`. */

@@ -61,6 +61,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     throw listenError(error, settings);
   }
 
+  runtime.start();
   return {
     banner: {
       command: options.command,
@@ -87,9 +88,12 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     async stop() {
       try {
         await server.close();
-        await mail.close();
       } finally {
-        await runtime.close();
+        try {
+          await mail.close();
+        } finally {
+          await runtime.close();
+        }
       }
     },
   };

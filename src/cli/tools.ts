@@ -1,18 +1,12 @@
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { findWranglerConfig, loadProjectConfig } from "../config/index.ts";
 import { D1_USAGE, runD1Command } from "../d1/index.ts";
 import { runSecretCommand } from "../secrets/command.ts";
-import { DEFAULTS } from "./args.ts";
 import { printError } from "./output.ts";
-import { environmentDataDir } from "./project.ts";
+import { baseDataDir, environmentDataDir } from "./project.ts";
 
 /** A subcommand that is not a server: `hearth secret …`, `hearth d1 …`. Resolves to the exit status. */
-export type Tool = (argv: string[], cwd: string) => Promise<number>;
-
-function dataDirOf(cwd: string): string {
-  const fromEnv = process.env.HEARTH_DATA_DIR;
-  return resolve(cwd, fromEnv !== undefined && fromEnv.trim() !== "" ? fromEnv : DEFAULTS.dataDir);
-}
+export type Tool = (argv: string[], cwd: string, env: NodeJS.ProcessEnv) => Promise<number>;
 
 /** Takes `--env <name>`, `--config <path>` and `--data <dir>` (and their `=` forms) out of `argv`. */
 function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: string; data?: string } {
@@ -32,38 +26,51 @@ function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: 
   return { rest, ...found };
 }
 
-async function d1(argv: string[], cwd: string): Promise<number> {
+/** The wrangler config the tools read: `--config`, else the one in the working directory. */
+function configPathOf(cwd: string, flag: string | undefined): string | undefined {
+  return flag !== undefined ? resolve(cwd, flag) : findWranglerConfig(cwd);
+}
+
+async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(D1_USAGE);
     return argv.length === 0 ? 2 : 0;
   }
-  let flags;
-  let config;
   try {
-    flags = projectFlags(argv);
-    const path = flags.config !== undefined ? resolve(cwd, flags.config) : findWranglerConfig(cwd);
+    const flags = projectFlags(argv);
+    const path = configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
-    config = loadProjectConfig({ path, envName: flags.env });
+    const config = loadProjectConfig({ path, envName: flags.env });
+    const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.env);
+    return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd: config.dir, out: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {
     printError((error as Error).message);
     return 1;
   }
-  const base = flags.data !== undefined ? resolve(cwd, flags.data) : dataDirOf(cwd);
-  const dataDir = environmentDataDir(base, flags.env);
-  return runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd: config.dir, out: (line) => process.stdout.write(`${line}\n`) });
+}
+
+async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  let dataDir: string;
+  try {
+    // --env and --data stay in argv (the command reads them); only the base directory is found here.
+    const flags = projectFlags(argv);
+    const path = configPathOf(cwd, flags.config);
+    dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
+    argv = argv.filter((arg, index) => !/^--config(=|$)/.test(arg) && !/^--config$/.test(argv[index - 1] ?? ""));
+  } catch (error) {
+    printError((error as Error).message);
+    return 1;
+  }
+  return runSecretCommand(argv, {
+    dataDir,
+    stdin: process.stdin,
+    isTTY: process.stdin.isTTY === true,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => (line.startsWith("error ") ? printError(line.slice("error ".length)) : process.stderr.write(`${line}\n`)),
+    processEnv: process.env,
+    cwd,
+  });
 }
 
 /** The subcommands by name. */
-export const TOOLS: Record<string, Tool> = {
-  d1,
-  secret: (argv, cwd) =>
-    runSecretCommand(argv, {
-      dataDir: dataDirOf(cwd),
-      stdin: process.stdin,
-      isTTY: process.stdin.isTTY === true,
-      out: (line) => process.stdout.write(`${line}\n`),
-      err: (line) => (line.startsWith("error ") ? printError(line.slice("error ".length)) : process.stderr.write(`${line}\n`)),
-      processEnv: process.env,
-      cwd,
-    }),
-};
+export const TOOLS: Record<string, Tool> = { d1, secret };

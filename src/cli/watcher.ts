@@ -9,6 +9,8 @@ export interface WatchOptions {
   ignoreDirs: readonly string[];
   /** Extra files watched even when they are dotfiles or outside `dir` (e.g. `.env`). */
   files: readonly string[];
+  /** Directories where a change to any file restarts (static assets: .html, .css, _headers …). */
+  anyFileDirs?: readonly string[];
   /** Quiet period after the last event before `onChange` fires. */
   debounceMs: number;
   /** Called once per burst of changes with the absolute paths that changed (may be empty if unknown). */
@@ -83,6 +85,15 @@ export function watchFiles(options: WatchOptions): Watcher {
   });
   main.on("error", failed);
   watchers.push(main);
+  for (const dir of options.anyFileDirs ?? []) {
+    try {
+      const watcher = watch(dir, { recursive: true }, (_event, filename) => record(filename === null ? undefined : join(dir, filename.toString())));
+      watcher.on("error", failed);
+      watchers.push(watcher);
+    } catch {
+      // A missing directory (a frontend not built yet) only means its files do not trigger reloads.
+    }
+  }
 
   // Single files are watched through their directory, so they may be created or replaced later.
   const byDir = new Map<string, Set<string>>();

@@ -57,15 +57,16 @@ export interface SecretStore {
 }
 
 /**
- * The file an environment's secrets live in: `<dataDir>/secrets/<env>.json`, `default.json` without one.
+ * The file an environment's secrets live in: `<dataDir>/secrets/env-<env>.json`, `default.json` without one.
  *
  * @throws {SecretStoreError} `ENV_INVALID` for a name that cannot be a file name.
  * @example
- * secretsFilePath(".hearth", "staging"); // ".hearth/secrets/staging.json"
+ * secretsFilePath(".hearth", "staging"); // ".hearth/secrets/env-staging.json"
  */
 export function secretsFilePath(dataDir: string, envName?: string): string {
   if (envName !== undefined && envName !== "") checkEnvName(envName);
-  return join(dataDir, "secrets", `${envName === undefined || envName === "" ? "default" : envName}.json`);
+  // "env-" keeps an environment named "default" apart from the top level.
+  return join(dataDir, "secrets", envName === undefined || envName === "" ? "default.json" : `env-${envName}.json`);
 }
 
 /**

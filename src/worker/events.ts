@@ -15,6 +15,8 @@ export interface WorkerEvents {
   queues: QueueConsumers | undefined;
   /** Problems worth printing at start-up (a consumer without a handler, …). */
   warnings: string[];
+  /** Starts delivering (after the server listens: a missed cron run must not run in a process that then fails to start). */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -29,20 +31,21 @@ export interface WorkerEventsOptions {
 }
 
 /**
- * Starts delivering queue batches to the worker's `queue(batch, env, ctx)` and cron triggers to its
+ * Prepares the delivery of queue batches to the worker's `queue(batch, env, ctx)` and cron triggers to its
  * `scheduled(controller, env, ctx)`. A batch is acknowledged (and a run counted as done) only when
  * the handler and every promise it passed to `ctx.waitUntil` have settled; a rejection retries the
- * batch (or fails the run).
+ * batch (or fails the run). Nothing is delivered before `start()`.
  *
  * @throws {Error} naming `triggers.crons[i]` for an invalid cron expression, or a consumer setting
  *   outside Cloudflare's limits; nothing is left running then.
  * @example
- * const events = startWorkerEvents({ config, handlers, env, queueStore, dataDir, durability: "relaxed", clock: systemClock });
+ * const events = createWorkerEvents({ config, handlers, env, queueStore, dataDir, durability: "relaxed", clock: systemClock });
+ * events.start();
  * for (const warning of events.warnings) console.warn(warning);
  * await events.cron?.fireNow("0 * * * *");
  * await events.close();
  */
-export function startWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
+export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
   const { config, handlers, env, clock } = options;
   const warnings: string[] = [];
   let queues: QueueConsumers | undefined;
@@ -63,7 +66,8 @@ export function startWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
         });
       }
     }
-    if (config.crons.length > 0) {
+    // A scheduled() handler without crons still gets the trigger object: `hearth dev` fires it by hand.
+    if (config.crons.length > 0 || handlers.scheduled !== undefined) {
       const scheduled = handlers.scheduled;
       if (scheduled === undefined) {
         warnings.push(`triggers.crons lists ${config.crons.join(", ")}, but the default export has no scheduled(controller, env, ctx) handler.`);
@@ -75,12 +79,14 @@ export function startWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
     void queues?.close();
     throw error;
   }
-  queues?.start();
-  cron?.start();
   return {
     cron,
     queues,
     warnings,
+    start() {
+      queues?.start();
+      cron?.start();
+    },
     async close() {
       await queues?.close();
       await cron?.close();
@@ -107,7 +113,14 @@ function cronTriggers(options: WorkerEventsOptions, fire: (controller: Scheduled
 
 async function invoke<Event>(handler: WorkerEventHandler<never>, event: Event, env: Record<string, unknown>): Promise<void> {
   const { ctx, settled } = trackedContext();
-  await runWithContext(ctx, () => (handler as WorkerEventHandler<Event>)(event, env, ctx));
+  let outcome: { failed: false } | { failed: true; error: unknown } = { failed: false };
+  try {
+    await runWithContext(ctx, () => (handler as WorkerEventHandler<Event>)(event, env, ctx));
+  } catch (error) {
+    outcome = { failed: true, error };
+  }
+  // A failed batch is retried only once the failed attempt's waitUntil work is over.
   const errors = await settled();
+  if (outcome.failed) throw outcome.error;
   if (errors.length > 0) throw errors[0];
 }

@@ -16,9 +16,11 @@ const current = new AsyncLocalStorage<ExecutionContext>();
 /**
  * A context whose `waitUntil` promises are tracked, as a queue batch or a cron run needs: the batch is
  * acknowledged, and the run's outcome recorded, only after they settle. `passThroughOnException` is a
- * no-op (there is no origin to pass through to).
+ * no-op (there is no origin to pass through to). A context shared by many requests passes
+ * `recordErrors: false`: rejections are logged, not kept.
  */
-export function trackedContext(): TrackedContext {
+export function trackedContext(options: { recordErrors?: boolean } = {}): TrackedContext {
+  const recordErrors = options.recordErrors ?? true;
   const pending = new Set<Promise<unknown>>();
   const errors: unknown[] = [];
   const ctx: ExecutionContext = {
@@ -26,7 +28,7 @@ export function trackedContext(): TrackedContext {
       const tracked = Promise.resolve(promise).then(
         () => undefined,
         (error: unknown) => {
-          errors.push(error);
+          if (recordErrors) errors.push(error);
           console.error("[hearth] waitUntil:", error);
         },
       );

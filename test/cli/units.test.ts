@@ -73,9 +73,14 @@ describe("parseCommandLine", () => {
     const parsed = parseCommandLine(["dev", "e.ts", "--port", "1234", "--durability", "strict", "--env", "staging", "--config", "w.toml"], {}, cwd);
     if (parsed.kind !== "serve") throw new Error("expected serve");
     expect(parsed.options).toMatchObject({ envName: "staging", configPath: resolve(cwd, "w.toml"), defaulted: ["host", "dataDir"] });
-    const again = parseCommandLine(toStartArgs(parsed.options), {}, "/elsewhere");
-    // Every setting travels as a flag, so nothing is left to a project file in the child.
-    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start", defaulted: [] } });
+    // What was given travels as a flag; what was defaulted stays open for the child to resolve from
+    // its project files (dev runs it in the same working directory).
+    expect(toStartArgs(parsed.options)).not.toContain("--host");
+    const again = parseCommandLine(toStartArgs(parsed.options), {}, cwd);
+    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start" } });
+    const explicit = parseCommandLine(["dev", "e.ts", "--data", "/var/d", "--host", "::1"], {}, cwd);
+    if (explicit.kind !== "serve") throw new Error("expected serve");
+    expect(parseCommandLine(toStartArgs(explicit.options), {}, "/elsewhere")).toMatchObject({ options: { dataDir: "/var/d", host: "::1" } });
   });
 });
 

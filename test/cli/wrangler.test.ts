@@ -1,6 +1,6 @@
 /** `hearth dev` / `start` on wrangler projects written into temporary directories: config errors, unsupported bindings, module mapping, hearth.config.ts. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
@@ -134,5 +134,49 @@ export default {
     const refused = start(bad);
     expect(refused.status).toBe(1);
     expect(refused.output).toMatch(/hearth\.config\.ts.*unknown setting "routes"/);
+  });
+
+  it("hearth d1 and hearth secret use the data directory of hearth.config.ts, as start does; the environment overrides a config var", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({
+        main: "src/index.ts",
+        vars: { GREETING: "from config" },
+        secrets: { required: ["TOKEN"] },
+        d1_databases: [{ binding: "DB", database_name: "app" }],
+      }),
+      "hearth.config.ts": `export default { dataDir: "./data" };\n`,
+      "migrations/0001_init.sql": "CREATE TABLE notes (text TEXT);\nINSERT INTO notes VALUES ('migrated');\n",
+      "src/index.ts": `export default {
+  async fetch(request, env) {
+    const row = await env.DB.prepare("SELECT text FROM notes").first();
+    return Response.json({ note: row.text, greeting: env.GREETING, token: env.TOKEN.length });
+  },
+};
+`,
+    });
+    const tool = (args: string[], input?: string) =>
+      spawnSync(process.execPath, [CLI, ...args], { cwd: dir, env: cleanEnv(), input, encoding: "utf8", timeout: 20_000 });
+    expect(tool(["d1", "migrations", "apply", "DB"]).status).toBe(0);
+    expect(tool(["secret", "put", "TOKEN"], "abc\n").status).toBe(0);
+    expect(readdirSync(join(dir, "data")).sort()).toEqual(expect.arrayContaining(["d1", "secrets"]));
+    const server = runCli(["start", "--port", "0"], { cwd: dir, env: cleanEnv({ GREETING: "from the environment" }) });
+    const base = await server.ready();
+    expect(await (await fetch(base)).json()).toEqual({ note: "migrated", greeting: "from the environment", token: 3 });
+  });
+
+  it("hearth dev restarts when a static asset is added", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", assets: { directory: "public" } }),
+      "public/index.html": "<h1>home</h1>",
+      "src/index.ts": `export default { fetch: () => new Response("worker") };\n`,
+    });
+    const server = runCli(["dev", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    expect((await fetch(`${base}/new.txt`)).status).toBe(200); // the worker answers a miss
+    expect(await (await fetch(`${base}/new.txt`)).text()).toBe("worker");
+    const mark = server.output().length;
+    writeFileSync(join(dir, "public", "new.txt"), "fresh");
+    await server.ready(mark);
+    expect(await (await fetch(`${base}/new.txt`)).text()).toBe("fresh");
   });
 });

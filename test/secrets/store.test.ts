@@ -114,7 +114,7 @@ describe("secret store", () => {
     expect(openSecretStore({ dataDir }).all()).toEqual({ A: "top" });
     expect(openSecretStore({ dataDir, envName: "staging" }).all()).toEqual({ A: "staging" });
     expect(openSecretStore({ dataDir, envName: "production" }).all()).toEqual({ B: "production" });
-    expect(readdirSync(join(dataDir, "secrets")).sort()).toEqual(["default.json", "production.json", "staging.json"]);
+    expect(readdirSync(join(dataDir, "secrets")).sort()).toEqual(["default.json", "env-production.json", "env-staging.json"]);
   });
 
   it("sees what another store (another process) wrote since the last read", () => {
@@ -199,7 +199,7 @@ describe("secret store limits", () => {
     for (const envName of ["../x", "a/b", ".hidden", "a b", "x".repeat(65), "-x"]) {
       expectStoreError(() => openSecretStore({ dataDir: dirs.dataDir(), envName }), "ENV_INVALID", "is not allowed for secrets");
     }
-    expect(secretsFilePath("/d", "staging_2-b")).toBe(join("/d", "secrets", "staging_2-b.json"));
+    expect(secretsFilePath("/d", "staging_2-b")).toBe(join("/d", "secrets", "env-staging_2-b.json"));
   });
 });
 

@@ -11,7 +11,7 @@ import type { ScheduledController } from "../../src/cron/index.ts";
 import type { ExecutionContext } from "../../src/gateway/serve.ts";
 import { openQueueStore, QueueProducer, type MessageBatch, type QueueStore } from "../../src/queues/index.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
-import { startWorkerEvents, type WorkerEvents } from "../../src/worker/events.ts";
+import { createWorkerEvents, type WorkerEvents } from "../../src/worker/events.ts";
 import type { WorkerHandlers } from "../../src/worker/handlers.ts";
 import { thrown } from "../support/thrown.ts";
 import { projectConfig, useTempDirs } from "./helpers.ts";
@@ -40,7 +40,8 @@ afterEach(async () => {
 const consumer = { queue: "jobs", maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 3 };
 
 function start(config: Partial<ProjectConfig>, handlers: WorkerHandlers): WorkerEvents {
-  events = startWorkerEvents({ config: projectConfig(config), handlers, env, queueStore: store, dataDir, durability: "relaxed", clock });
+  events = createWorkerEvents({ config: projectConfig(config), handlers, env, queueStore: store, dataDir, durability: "relaxed", clock });
+  events.start();
   return events;
 }
 
@@ -191,8 +192,17 @@ describe("cron triggers", () => {
 
 describe("without consumers or crons", () => {
   it("starts nothing and closes", async () => {
-    const started = start({}, { queue: () => {}, scheduled: () => {} });
+    const started = start({}, { queue: () => {} });
     expect(started).toMatchObject({ cron: undefined, queues: undefined, warnings: [] });
+    await started.close();
+  });
+
+  it("a scheduled() handler without crons can still be fired by hand (hearth dev's route)", async () => {
+    const fired: string[] = [];
+    const started = start({}, { scheduled: ((controller: { cron: string }) => void fired.push(controller.cron)) as never });
+    expect(started.queues).toBeUndefined();
+    await started.cron?.fireNow("0 * * * *");
+    expect(fired).toEqual(["0 * * * *"]);
     await started.close();
   });
 });
