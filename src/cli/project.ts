@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
+import { devVarsFiles, findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
 import { DEFAULTS, type RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
@@ -66,7 +66,7 @@ export async function resolveProject(options: RunOptions, cwd: string): Promise<
   const applied = applySettings(options, settings, config, cwd);
   const dataDir = environmentDataDir(applied.dataDir, options.envName);
   const watchFiles = config
-    ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...varFiles(config.dir, options.envName)]
+    ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...devVarsFiles(config.dir, options.envName)]
     : VAR_FILES.map((name) => join(cwd, name));
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
 }
@@ -91,13 +91,6 @@ export function environmentDataDir(dataDir: string, envName: string | undefined)
     throw new CliError("usage", `--env ${JSON.stringify(envName)}: an environment name is 1-64 letters, digits, "_" or "-" (it names a data directory)`);
   }
   return join(dataDir, "env", envName);
-}
-
-/** The vars files wrangler reads for an environment (any of them appearing restarts `dev`). */
-function varFiles(dir: string, envName: string | undefined): string[] {
-  const names = [".dev.vars", ".env", ".env.local"];
-  if (envName !== undefined) names.push(`.dev.vars.${envName}`, `.env.${envName}`, `.env.${envName}.local`);
-  return names.map((name) => join(dir, name));
 }
 
 export async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {

@@ -13,6 +13,7 @@ import type { BannerInfo } from "./banner.ts";
 import { exportVars, loadVarFiles } from "./env-files.ts";
 import { loadEntry, type EntryModule } from "./entry.ts";
 import { CliError } from "./errors.ts";
+import { runInOrder } from "./in-order.ts";
 import type { Project } from "./project.ts";
 import { loadProjectVars } from "./project-vars.ts";
 
@@ -160,18 +161,13 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
         ...(running.cron && config.crons.length > 0 ? { crons: config.crons } : {}),
       },
       start: () => running.start(),
-      async close() {
-        try {
-          await running.close();
-        } finally {
-          try {
-            await openedHost.close();
-          } finally {
-            await settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS);
-            platform.close();
-          }
-        }
-      },
+      close: () =>
+        runInOrder([
+          () => running.close(),
+          () => openedHost.close(),
+          () => settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS),
+          () => platform.close(),
+        ]),
     };
   } catch (error) {
     await events?.close().catch(() => undefined);

@@ -5,6 +5,7 @@ import { formatBanner, type BannerInfo } from "./banner.ts";
 import { CliError } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
 import { printWarning } from "./output.ts";
+import { runInOrder } from "./in-order.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 
@@ -85,17 +86,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
-    async stop() {
-      try {
-        await server.close();
-      } finally {
-        try {
-          await mail.close();
-        } finally {
-          await runtime.close();
-        }
-      }
-    },
+    stop: () => runInOrder([() => server.close(), () => mail.close(), () => runtime.close()]),
   };
 }
 

@@ -83,14 +83,29 @@ interface Loaded {
   fileKeys: Set<string>;
 }
 
+/** The `.env` family of an environment, in the order a later file overrides an earlier one. */
+function dotEnvFileNames(envName: string | undefined): string[] {
+  const names = [".env", ".env.local"];
+  if (envName !== undefined && envName !== "") names.push(`.env.${envName}`, `.env.${envName}.local`);
+  return names;
+}
+
+/**
+ * Every file {@link loadDevVars} may read for an environment (whichever exist): `hearth dev` restarts
+ * when one of them appears or changes.
+ */
+export function devVarsFiles(dir: string, envName: string | undefined): string[] {
+  const devVars = envName === undefined || envName === "" ? [".dev.vars"] : [`.dev.vars.${envName}`, ".dev.vars"];
+  return [...devVars, ...dotEnvFileNames(envName)].map((name) => join(dir, name));
+}
+
 /** `.env`, `.env.local`, `.env.<env>`, `.env.<env>.local`, merged in order, then expanded. */
 function loadDotEnvFamily(
   dir: string,
   envName: string | undefined,
   processEnv: Readonly<Record<string, string | undefined>> | undefined,
 ): Loaded {
-  const names = [".env", ".env.local"];
-  if (envName !== undefined) names.push(`.env.${envName}`, `.env.${envName}.local`);
+  const names = dotEnvFileNames(envName);
   const merged: Record<string, string> = {};
   const files: string[] = [];
   for (const name of names) {

@@ -14,6 +14,6 @@ export { D1_MIGRATIONS_TABLE, QUEUE_LIMITS, RATE_LIMIT_PERIODS } from "./storage
 export { HTML_HANDLING, NOT_FOUND_HANDLING } from "./assets.ts";
 export { EXPORTS_TAG_PREFIX } from "./migrations.ts";
 export { UNSUPPORTED_BINDING_KINDS } from "./unsupported.ts";
-export { assertRequiredSecrets, loadDevVars, missingRequiredSecrets, type DevVars, type LoadDevVarsOptions } from "./dev-vars.ts";
+export { assertRequiredSecrets, devVarsFiles, loadDevVars, missingRequiredSecrets, type DevVars, type LoadDevVarsOptions } from "./dev-vars.ts";
 export { defineConfig, HEARTH_SETTINGS, validateHearthConfig, type HearthConfig } from "./hearth-config.ts";
 export type * from "./types.ts";

@@ -1,5 +1,4 @@
-import type { WorkerFetch } from "../gateway/serve.ts";
-import { routeAgentRequest } from "../gateway/route.ts";
+import { agentsOnlyFetch, type WorkerFetch } from "../gateway/serve.ts";
 import { SMTP_URL_VAR, smtpBindingFor } from "./outbound.ts";
 import { startSmtpListener, type SmtpListener } from "./smtp-listener.ts";
 import type { WorkerEmail } from "./types.ts";
@@ -62,7 +61,7 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
   const secret = options.vars[WEBHOOK_SECRET_VAR];
   if (secret) {
     const webhook = createMailWebhook({ secret, auth: webhookAuth(options.vars[WEBHOOK_AUTH_VAR]), handler: options.handler, env: options.env });
-    const inner = options.fetch ?? agentsOnly;
+    const inner = options.fetch ?? agentsOnlyFetch;
     fetch = (request, env, ctx) => webhook(request) ?? inner(request, env, ctx);
     webhookPath = WEBHOOK_PATH;
   }
@@ -96,10 +95,3 @@ function webhookAuth(value: string | undefined): MailWebhookAuth {
   throw new EmailError("not_configured", `${WEBHOOK_AUTH_VAR} must be "bearer" or "signature", got ${JSON.stringify(value)}`);
 }
 
-/** The server's own behaviour without a worker fetch: agents, else 404. */
-async function agentsOnly(request: Request, env: Record<string, unknown>): Promise<Response> {
-  return (
-    (await routeAgentRequest(request, env)) ??
-    Response.json({ error: `Not found: ${new URL(request.url).pathname}. Agents are served under /agents/<class>/<name>` }, { status: 404 })
-  );
-}

@@ -56,7 +56,7 @@ const executionContext: ExecutionContext = {
  */
 export async function serve(options: ServeOptions): Promise<HearthServer> {
   const { host } = options;
-  const fetch = options.fetch ?? defaultFetch;
+  const fetch = options.fetch ?? agentsOnlyFetch;
   const hostname = options.hostname ?? "127.0.0.1";
   const origin = { value: "http://localhost" };
   const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
@@ -142,7 +142,8 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-async function defaultFetch(request: Request, env: Record<string, unknown>): Promise<Response> {
+/** The fetch of a worker that has none of its own: the agents (routeAgentRequest), else a 404 that says where they are. */
+export async function agentsOnlyFetch(request: Request, env: Record<string, unknown>): Promise<Response> {
   return (
     (await routeAgentRequest(request, env)) ??
     Response.json({ error: `Not found: ${new URL(request.url).pathname}. Agents are served under /agents/<class>/<name>` }, { status: 404 })

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Durability } from "../limits.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
-import { DueIndex, type DueEntry } from "../schedule/due-index.ts";
+import { DueIndex, dueIndexPath, type DueEntry } from "../schedule/due-index.ts";
 import { fiberWakeInFile } from "../fiber/index-rebuild.ts";
 import { rebuildDueIndex, type WakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
@@ -49,7 +49,7 @@ export class Timekeeper {
   readonly #freshIndex: boolean;
 
   constructor(options: TimekeeperOptions) {
-    const indexPath = join(options.dataDir, "host.sqlite");
+    const indexPath = dueIndexPath(options.dataDir);
     this.#freshIndex = !existsSync(indexPath);
     const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
     this.index = new DueIndex(indexPath, options.durability);

@@ -1,4 +1,6 @@
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 
@@ -12,6 +14,27 @@ export interface DueEntry {
 /** The key of an agent's entry in memory (slug and name cannot contain a NUL). */
 export function dueKey(slug: string, name: string): string {
   return `${slug}\0${name}`;
+}
+
+/** The index's file in a data directory. */
+export function dueIndexPath(dataDir: string): string {
+  return join(dataDir, "host.sqlite");
+}
+
+/**
+ * Removes every entry of a class (by storage name) from a data directory's index while no host has it
+ * open: a class deleted by a migration must not be woken for schedules it no longer has.
+ */
+export function forgetClassInDueIndex(dataDir: string, slug: string): void {
+  const path = dueIndexPath(dataDir);
+  if (!existsSync(path)) return;
+  const db = new DatabaseSync(path);
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'due'").get();
+    if (table !== undefined) db.prepare("DELETE FROM due WHERE slug = ?").run(slug);
+  } finally {
+    db.close();
+  }
 }
 
 /** Entries remembered in memory, to skip writes that would not lower anything. */

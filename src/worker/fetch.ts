@@ -1,7 +1,6 @@
 import type { AssetRouter } from "../assets/index.ts";
 import type { CronTriggers } from "../cron/index.ts";
-import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
-import { routeAgentRequest } from "../gateway/route.ts";
+import { agentsOnlyFetch, type ExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { runWithContext } from "./execution-context.ts";
 
 /** The paths that fire a cron trigger by hand in `hearth dev`, as `wrangler dev` offers them. */
@@ -21,7 +20,7 @@ export interface WorkerFetchOptions {
  * `run_worker_first` paths to the worker), then the worker's own fetch.
  */
 export function composeWorkerFetch(options: WorkerFetchOptions): { fetch: WorkerFetch; worker: (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => Promise<Response> } {
-  const inner = options.fetch ?? agentsOnly;
+  const inner = options.fetch ?? agentsOnlyFetch;
   const worker = async (request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> =>
     runWithContext(ctx, () => inner(request, env, ctx));
   const fetch: WorkerFetch = async (request, env, ctx) => {
@@ -56,9 +55,3 @@ async function fireScheduled(request: Request, cron: CronTriggers | undefined): 
   return new Response("Ran scheduled event");
 }
 
-async function agentsOnly(request: Request, env: Record<string, unknown>): Promise<Response> {
-  return (
-    (await routeAgentRequest(request, env)) ??
-    Response.json({ error: `Not found: ${new URL(request.url).pathname}. Agents are served under /agents/<class>/<name>` }, { status: 404 })
-  );
-}

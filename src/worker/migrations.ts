@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { forgetClassInDueIndex } from "../schedule/due-index.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { EXPORTS_TAG_PREFIX } from "../config/index.ts";
 import type { MigrationStep } from "../config/types.ts";
@@ -79,7 +79,7 @@ function applySteps(context: PlanContext, statePath: string, state: MigrationSta
   const removed = planSteps(context, state, fresh);
   for (const storage of removed) {
     rmSync(join(context.dataDir, "agents", storage), { recursive: true, force: true });
-    forgetSchedules(context.dataDir, storage);
+    forgetClassInDueIndex(context.dataDir, storage);
   }
   if (fresh.length > 0) writeState(statePath, state);
   return { applied: fresh.map((step) => step.tag), storage: { ...state.storage } };
@@ -154,15 +154,3 @@ function writeState(path: string, state: MigrationState): void {
   renameSync(temporary, path);
 }
 
-/** Removes a deleted class's entries from the host's schedule index, so nothing wakes for it. */
-function forgetSchedules(dataDir: string, storage: string): void {
-  const path = join(dataDir, "host.sqlite");
-  if (!existsSync(path)) return;
-  const db = new DatabaseSync(path);
-  try {
-    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'due'").get();
-    if (table !== undefined) db.prepare("DELETE FROM due WHERE slug = ?").run(storage);
-  } finally {
-    db.close();
-  }
-}
