@@ -50,19 +50,19 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
 }
 
 async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  let flags: ReturnType<typeof projectFlags>;
   let dataDir: string;
   try {
-    // --env and --data stay in argv (the command reads them); only the base directory is found here.
-    const flags = projectFlags(argv);
+    flags = projectFlags(argv);
     const path = configPathOf(cwd, flags.config);
     dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
-    argv = argv.filter((arg, index) => !/^--config(=|$)/.test(arg) && !/^--config$/.test(argv[index - 1] ?? ""));
   } catch (error) {
     printError((error as Error).message);
     return 1;
   }
-  return runSecretCommand(argv, {
+  return runSecretCommand(flags.rest, {
     dataDir,
+    ...(flags.env !== undefined ? { envName: flags.env } : {}),
     stdin: process.stdin,
     isTTY: process.stdin.isTTY === true,
     out: (line) => process.stdout.write(`${line}\n`),
