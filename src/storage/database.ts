@@ -179,6 +179,14 @@ export class AgentDatabase {
     return this.#db === undefined ? undefined : this.#transaction.endEvent(owner, failed);
   }
 
+  /**
+   * Settles when the writes made so far are committed (rejects if that commit fails); undefined
+   * when nothing is pending. Unlike {@link output}, it settles even if the event that wrote fails.
+   */
+  whenCommitted(): Promise<void> | undefined {
+    return this.#db === undefined ? undefined : this.#transaction.committed();
+  }
+
   /** Rolls back the running event's uncommitted writes now (before an error reply leaves). */
   rollbackCurrent(): void {
     if (this.#db !== undefined) this.#transaction.rollbackCurrent();

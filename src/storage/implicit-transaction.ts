@@ -96,6 +96,16 @@ export class ImplicitTransaction {
     return this.#durable.promise;
   }
 
+  /**
+   * Settles when the open transaction commits (rejects if that commit fails), whoever wrote in it;
+   * undefined when nothing is pending.
+   */
+  committed(): Promise<void> | undefined {
+    if (!this.#open) return undefined;
+    this.#durable ??= deferred();
+    return this.#durable.promise;
+  }
+
   /** Undoes the running event's writes now (before an error reply leaves). */
   rollbackCurrent(): void {
     const owner = this.#currentOwner();

@@ -1,0 +1,129 @@
+import type { AgentDatabase } from "./database.ts";
+import { DurableObjectTransaction, openTransaction, runTransaction } from "./durable-transaction.ts";
+import { KvStorage } from "./kv.ts";
+import { settle, StorageOperations, type DurableObjectPutOptions, type KvTarget } from "./kv-operations.ts";
+import { deleteEntry, listEntries, readEntry, writeEntry } from "./kv-table.ts";
+import { SqlStorage } from "./sql.ts";
+import { wipeDatabase } from "./wipe.ts";
+
+export { DurableObjectTransaction } from "./durable-transaction.ts";
+export type {
+  DurableObjectGetAlarmOptions,
+  DurableObjectGetOptions,
+  DurableObjectListOptions,
+  DurableObjectPutOptions,
+  DurableObjectSetAlarmOptions,
+} from "./kv-operations.ts";
+
+/** The object's one alarm, kept by the host; this class only validates and forwards. */
+export interface AlarmSlot {
+  /** The alarm's time in ms since the epoch, or null. */
+  get(): number | null;
+  set(scheduledTime: number): void;
+  delete(): void;
+}
+
+export interface DurableObjectStorageHooks {
+  alarms: AlarmSlot;
+  /**
+   * Called by `deleteAll()` after the data is gone and the alarm deleted, inside the same atomic
+   * block (a throw undoes the wipe): for whatever else the host keeps for the object.
+   */
+  deleteAll?: () => void;
+}
+
+/**
+ * `ctx.storage` of a Durable Object, over the object's own SQLite file: the async key-value API
+ * (`get`, `put`, `delete`, `list`, batch forms), `transaction`, `transactionSync`, `deleteAll`,
+ * `sync`, alarms, `sql` and the synchronous `kv` — which sees the same entries as the async API.
+ * @example
+ * await ctx.storage.put("count", ((await ctx.storage.get<number>("count")) ?? 0) + 1);
+ * const users = await ctx.storage.list({ prefix: "user:", limit: 10 });
+ * await ctx.storage.transaction(async (txn) => { await txn.delete("a"); await txn.put("b", 1); });
+ */
+export class DurableObjectStorage extends StorageOperations {
+  readonly sql: SqlStorage;
+  readonly kv: KvStorage;
+  readonly #db: AgentDatabase;
+  readonly #hooks: DurableObjectStorageHooks;
+  readonly #direct: KvTarget;
+
+  constructor(db: AgentDatabase, hooks: DurableObjectStorageHooks) {
+    super();
+    this.#db = db;
+    this.#hooks = hooks;
+    this.sql = new SqlStorage(db);
+    this.kv = new KvStorage(db);
+    const alarms = hooks.alarms;
+    this.#direct = {
+      read: (key) => readEntry(db, key),
+      list: (query) => listEntries(db, query),
+      write: (key, value) => writeEntry(db, key, value),
+      remove: (key) => deleteEntry(db, key),
+      getAlarm: () => alarms.get(),
+      setAlarm: (scheduledTime) => alarms.set(scheduledTime),
+      deleteAlarm: () => alarms.delete(),
+      batch: (fn) => db.transactionSync(fn),
+    };
+  }
+
+  /**
+   * Runs `closure` atomically: what it writes through `txn` (or directly through this storage) is
+   * applied all together when it resolves, and dropped if it throws or calls `txn.rollback()`.
+   * The promise resolves with the closure's result, or rejects with its error.
+   */
+  transaction<T>(closure: (txn: DurableObjectTransaction) => Promise<T>): Promise<T> {
+    return runTransaction(this, openTransaction(this) ?? this.#direct, closure);
+  }
+
+  /** Runs `fn` atomically and synchronously (a savepoint); a throw undoes its writes, SQL included. */
+  transactionSync<T>(fn: () => T): T {
+    return this.#db.transactionSync(fn);
+  }
+
+  /**
+   * Deletes everything the object stored: every key, every SQL table, index, view and trigger of its
+   * own, and its alarm — atomically. Hearth's internal tables (`_hearth_*`) stay, emptied of the
+   * object's data.
+   */
+  deleteAll(_options?: DurableObjectPutOptions): Promise<void> {
+    return settle(() => {
+      if (openTransaction(this) !== undefined) throw new Error("Cannot call deleteAll() within a transaction");
+      this.#db.transactionSync(() => {
+        wipeDatabase(this.#db);
+        this.#hooks.alarms.delete();
+        this.#hooks.deleteAll?.();
+      });
+    });
+  }
+
+  /** Resolves once the writes made so far are committed (rejects if that commit fails). */
+  sync(): Promise<void> {
+    return this.#db.whenCommitted() ?? Promise.resolve();
+  }
+
+  /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
+  getCurrentBookmark(): Promise<string> {
+    throw notSupported("getCurrentBookmark");
+  }
+
+  /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
+  getBookmarkForTime(_timestamp: number | Date): Promise<string> {
+    throw notSupported("getBookmarkForTime");
+  }
+
+  /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
+  onNextSessionRestoreBookmark(_bookmark: string): Promise<string> {
+    throw notSupported("onNextSessionRestoreBookmark");
+  }
+
+  protected target(_op: string): KvTarget {
+    return openTransaction(this) ?? this.#direct;
+  }
+}
+
+function notSupported(method: string): Error {
+  return new Error(
+    `ctx.storage.${method}() is not supported by Hearth: point-in-time recovery (bookmarks) is not implemented; see docs/compat.md`,
+  );
+}
