@@ -38,6 +38,16 @@ export {
 } from "./sandbox/index.ts";
 export { AgentNamespace, getAgentByName, type AgentStub, type AgentId, type GetAgentOptions } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
+export {
+  DurableObject,
+  DurableObjectState,
+  DurableObjectNamespace,
+  DurableObjectId,
+  type DurableObjectStub,
+  type DurableObjectGetOptions,
+  type AlarmInvocationInfo,
+} from "./durable-object/index.ts";
+export { WebSocketPair, WebSocketRequestResponsePair, installWorkersGlobals, type WorkersWebSocket } from "./websocket/index.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";
 export { serve, type ServeOptions, type HearthServer, type WorkerFetch, type ExecutionContext } from "./gateway/serve.ts";
 export type { CorsOption } from "./gateway/cors.ts";

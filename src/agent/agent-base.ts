@@ -28,6 +28,7 @@ const INVALIDATE: unique symbol = Symbol("hearth.invalidate");
 const TASKS: unique symbol = Symbol("hearth.tasks");
 const UNLOAD: unique symbol = Symbol("hearth.unload");
 const SCOPED: unique symbol = Symbol("hearth.scoped");
+const SOCKET_ERROR: unique symbol = Symbol("hearth.socketError");
 /** @internal */
 export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
 /** @internal */
@@ -47,6 +48,7 @@ export const HANDLE = {
   tasks: TASKS,
   unload: UNLOAD,
   scoped: SCOPED,
+  socketError: SOCKET_ERROR,
 } as const;
 
 const MAX_TAGS = 10;

@@ -25,6 +25,20 @@ export interface AgentRuntime {
   readonly crashLoopLimit: number;
   /** A task is due at `at`: the host must wake the agent by then, even after a restart. */
   tasksChanged(at: number): void;
+  /**
+   * Adds a socket the actor accepted itself (a Durable Object's `ctx.acceptWebSocket`) to the host's
+   * sockets; what arrives on it is handed to the returned events, which wake the actor as needed.
+   */
+  adoptSocket(record: SocketRecord): SocketEvents;
+  /** A settings object for the actor's sockets that outlives hibernation (the auto-response). */
+  socketSettings(): Record<string, unknown>;
+}
+
+/** What the network side of an adopted socket reports. */
+export interface SocketEvents {
+  message(data: string | ArrayBuffer): void;
+  close(code: number, reason: string, wasClean: boolean): void;
+  error(error: unknown): void;
 }
 
 /** Durable-Object-style storage handle: `ctx.storage.sql`, `ctx.storage.kv`. */

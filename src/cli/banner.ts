@@ -9,6 +9,8 @@ export interface BannerInfo {
   entry: string;
   /** Binding names of the served agent classes. */
   agents: string[];
+  /** Binding names of the plain Durable Object classes (reached through the worker's fetch). */
+  durableObjects?: string[];
   /** Binding names of the workflow classes. */
   workflows?: string[];
   /** Whether the entry's default export handles requests itself. */
@@ -57,6 +59,9 @@ export function formatBanner(info: BannerInfo): string {
     lines.push(`  ${index === 0 ? label("agents") : " ".repeat(8)} ${name.padEnd(width)}  → ${styleText("cyan", url)}`);
   });
   if (info.agents.length === 0) lines.push(`  ${label("agents")} (none)`);
+  if (info.durableObjects && info.durableObjects.length > 0) {
+    lines.push(`  ${label("objects")} ${info.durableObjects.join(", ")}  (Durable Objects: env.<name>.getByName() in the worker's fetch)`);
+  }
   if (info.workflows && info.workflows.length > 0) lines.push(`  ${label("workflow")} ${info.workflows.join(", ")}  (env.<name>.create())`);
   if (info.mcp) {
     const kind = info.mcp.transport === "sse" ? "legacy SSE" : info.mcp.transport === "auto" ? "Streamable HTTP + legacy SSE" : "Streamable HTTP";

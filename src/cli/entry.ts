@@ -7,6 +7,7 @@ import type { WorkerEmail } from "../email/types.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
 import { workerHandlers, type WorkerHandlers } from "../worker/handlers.ts";
 import { MAPPED_MODULES, registerModuleMap } from "../compat/module-map.ts";
+import { actorKindOf } from "../host/actor.ts";
 import { CliError } from "./errors.ts";
 
 /** What an entry module offers to serve. */
@@ -17,6 +18,8 @@ export interface EntryModule {
   display: string;
   /** Agent classes by binding name (the export name; a default-exported class uses its class name). */
   agents: Record<string, AgentClass>;
+  /** Plain Durable Object classes by export name. */
+  durableObjects: Record<string, AgentClass>;
   /**
    * Workflow classes by binding name: the export name, unless `export const config = { workflows:
    * { ExportName: { binding: "OTHER" } } }` renames it.
@@ -103,6 +106,7 @@ function hintFor(error: unknown): string {
 /** Finds the agent classes and the worker `fetch` among a module's exports. */
 export function inspectModule(mod: Record<string, unknown>, path: string, display: string): EntryModule {
   const agents: Record<string, AgentClass> = {};
+  const durableObjects: Record<string, AgentClass> = {};
   const warnings: string[] = [];
   const lookalikes: string[] = [];
   const workflows: Record<string, WorkflowClass> = {};
@@ -110,6 +114,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
   for (const [name, value] of Object.entries(mod)) {
     if (name === "default") continue;
     if (isAgentClass(value)) agents[name] = value;
+    else if (actorKindOf(value)) durableObjects[name] = value as AgentClass;
     else if (isWorkflowClass(value)) workflows[renames.get(name) ?? name] = value;
     else if (extendsClassNamed(value, "Agent")) lookalikes.push(name);
   }
@@ -135,7 +140,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
       `${name} extends a class named Agent that is not this hearth's Agent (two copies of hearth installed?); it is not served.`,
     );
   }
-  if (Object.keys(agents).length === 0 && Object.keys(workflows).length === 0) {
+  if (Object.keys(agents).length === 0 && Object.keys(durableObjects).length === 0 && Object.keys(workflows).length === 0) {
     if (Object.keys(handlers).length === 0) {
       throw new CliError(
         "nothing-to-serve",
@@ -149,6 +154,7 @@ export function inspectModule(mod: Record<string, unknown>, path: string, displa
     path,
     display,
     agents,
+    durableObjects,
     workflows,
     fetch,
     handlers,

@@ -60,7 +60,7 @@ export async function openEntryRuntime(project: Project, cwd: string): Promise<R
   }
   exportVars(vars, process.env);
   const entry = await loadEntry(project.entry.path, cwd);
-  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, workflows: entry.workflows, vars, ...hostSettings(project) });
+  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project) });
   setWorkerEnv(host.env);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
   return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
@@ -119,6 +119,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     host = newHost({
       dataDir: project.dataDir,
       agents: bound.agents,
+      durableObjects: bound.durableObjects,
       workflows: bound.workflows,
       vars: loaded.vars,
       bindings: platform.bindings,

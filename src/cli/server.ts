@@ -68,6 +68,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       command: options.command,
       entry: entry.display,
       agents: Object.keys(entry.agents),
+      durableObjects: Object.keys(entry.durableObjects),
       workflows: Object.keys(entry.workflows),
       hasFetch: entry.fetch !== undefined,
       ...(entry.mcp ? { mcp: entry.mcp } : {}),

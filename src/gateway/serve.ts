@@ -7,6 +7,9 @@ import { LIMITS } from "../limits.ts";
 import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
+import { installWorkersGlobals } from "../websocket/globals.ts";
+import { spliceToNetwork } from "../websocket/network.ts";
+import { webSocketOfResponse } from "../websocket/response.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -55,6 +58,7 @@ const executionContext: ExecutionContext = {
  * console.log(server.url);
  */
 export async function serve(options: ServeOptions): Promise<HearthServer> {
+  installWorkersGlobals(); // workers accept sockets with WebSocketPair and 101 responses
   const { host } = options;
   const fetch = options.fetch ?? agentsOnlyFetch;
   const hostname = options.hostname ?? "127.0.0.1";
@@ -81,7 +85,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     });
     const request = parseRequest(incoming, origin.value, abort.signal);
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
-    respond.then((response) => writeResponse(response, outgoing)).catch((error: unknown) => outgoing.destroy(asError(error)));
+    respond.then((response) => writeResponse(webSocketOfResponse(response) ? notAnUpgrade() : response, outgoing)).catch((error: unknown) => outgoing.destroy(asError(error)));
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -90,6 +94,11 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
     respond
       .then(async (response) => {
+        const pairEnd = webSocketOfResponse(response);
+        if (pairEnd) {
+          sockets.handleUpgrade(incoming, socket, head, (ws) => spliceToNetwork(pairEnd, ws, host.maxMessageBytes));
+          return;
+        }
         const target = upgradeTargetOf(response);
         if (!target) {
           const refusal = response.status === 200 ? new Response("Expected a WebSocket upgrade response", { status: 500 }) : response;
@@ -136,6 +145,11 @@ function parseRequest(incoming: IncomingMessage, origin: string, signal?: AbortS
     const status = /method/i.test(asError(error).message) ? 405 : 400;
     return Response.json({ error: `Cannot handle ${incoming.method} ${incoming.url}: ${asError(error).message}` }, { status });
   }
+}
+
+/** A 101 response to a request that asked for no upgrade. */
+function notAnUpgrade(): Response {
+  return Response.json({ error: "The worker answered with a WebSocket (status 101) a request without `Upgrade: websocket`" }, { status: 500 });
 }
 
 function asError(error: unknown): Error {

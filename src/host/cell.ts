@@ -1,20 +1,22 @@
-import { Agent, HANDLE } from "../agent/agent.ts";
+import { HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
-import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
+import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime, type SocketEvents } from "../agent/runtime.ts";
 import { AgentDatabase } from "../storage/database.ts";
 import { KvStorage } from "../storage/kv.ts";
 import { SqlStorage } from "../storage/sql.ts";
 import type { Clock } from "../time/clock.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
+import type { Actor } from "./actor.ts";
 
-/** An agent class as the host knows it. */
+/** An actor class as the host knows it. */
 export interface AgentBinding {
   /** Binding (export) name, e.g. "ChatRoom". */
   readonly className: string;
   /** URL and directory form, e.g. "chat-room". */
   readonly slug: string;
-  readonly ctor: new (ctx: AgentContextWithRuntime, env: never) => Agent;
+  /** Makes one live instance. */
+  readonly create: (ctx: AgentContextWithRuntime, env: Record<string, unknown>) => Actor;
 }
 
 /** What a cell needs from its host. */
@@ -26,6 +28,8 @@ export interface CellHost {
   tasksChanged(cell: ActorCell, at: number): void;
   filePath(binding: AgentBinding, name: string): string;
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
+  adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents;
+  socketSettings(cell: ActorCell): Record<string, unknown>;
   touched(cell: ActorCell): void;
   destroy(cell: ActorCell): Promise<void>;
   failedToStart(cell: ActorCell, error: unknown): void;
@@ -41,7 +45,7 @@ export class ActorCell implements AgentRuntime {
   readonly name: string;
   readonly db: AgentDatabase;
   readonly mailbox: Mailbox;
-  readonly instance: Agent;
+  readonly instance: Actor;
   lastActive = performance.now();
   #keepAlive = 0;
   #host: CellHost;
@@ -84,7 +88,7 @@ export class ActorCell implements AgentRuntime {
       [RUNTIME]: this,
     };
     try {
-      this.instance = new binding.ctor(ctx, host.env as never);
+      this.instance = binding.create(ctx, host.env);
     } catch (error) {
       this.db.close();
       throw error;
@@ -140,6 +144,14 @@ export class ActorCell implements AgentRuntime {
 
   socket(id: string): SocketRecord | undefined {
     return this.#host.socketsOf(this)?.get(id);
+  }
+
+  adoptSocket(record: SocketRecord): SocketEvents {
+    return this.#host.adoptSocket(this, record);
+  }
+
+  socketSettings(): Record<string, unknown> {
+    return this.#host.socketSettings(this);
   }
 
   keepAlive(): () => void {

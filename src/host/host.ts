@@ -1,12 +1,11 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { AgentCaller } from "../agent/context.ts";
-import { optionsOf } from "../agent/options.ts";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import type { SocketEvents } from "../agent/runtime.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import { chatRequestError, frames, sniffChatRequestId, sniffRpcId } from "../protocol/frames.ts";
 import { agentFilePath } from "../storage/agent-file.ts";
@@ -15,9 +14,10 @@ import { WorkerLoader } from "../sandbox/loader.ts";
 import { WorkflowBinding } from "../workflow/binding.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
+import type { Actor } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { corkedSocket } from "./corked-socket.ts";
-import { extendsClassNamed } from "./class-names.ts";
+import { registerClasses, twoCopiesHint } from "./class-registry.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
 import { SocketHub } from "./socket-hub.ts";
@@ -31,6 +31,12 @@ export interface HostOptions {
   dataDir: string;
   /** Agent classes by binding name; each becomes `env[name]`. */
   agents: Record<string, AgentClass>;
+  /**
+   * Plain Durable Object classes (extending `DurableObject` from hearth or `cloudflare:workers`) by
+   * binding name; each becomes `env[name]`, a Durable Object namespace. They run on the same host as
+   * agents: the same input gate, implicit transactions, output gate, hibernation and schedule index.
+   */
+  durableObjects?: Record<string, abstract new (...args: never[]) => unknown>;
   /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
   workflows?: Record<string, WorkflowClass>;
   /** Plain variables added to `env` (from .env / .dev.vars). */
@@ -87,12 +93,12 @@ export class Host implements CellHost, AgentDispatcher {
   readonly crashLoopLimit: number;
   /** Variables plus one {@link AgentNamespace} per agent class: what a worker's fetch receives. */
   readonly env: Record<string, unknown>;
-  readonly #bindings = new Map<string, AgentBinding>();
+  readonly #bindings: Map<string, AgentBinding>;
   /** Live cells in least-recently-active order (a Map keeps insertion order; touching re-inserts). */
   readonly #cells = new Map<string, ActorCell>();
   readonly #sockets = new SocketHub();
   readonly #sweeper: NodeJS.Timeout;
-  readonly #bySlug = new Map<string, AgentBinding>();
+  readonly #bySlug: Map<string, AgentBinding>;
   readonly #time: Timekeeper;
   readonly #loader: WorkerLoader | undefined;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
@@ -111,35 +117,13 @@ export class Host implements CellHost, AgentDispatcher {
     this.crashLoopLimit = positive("crashLoopLimit", options.crashLoopLimit ?? LIMITS.crashLoopLimit);
     const hungTaskAfterMs = positive("hungTaskAfterMs", options.hungTaskAfterMs ?? LIMITS.hungTaskAfterMs);
     this.#onTaskError = options.onTaskError;
+    const registry = registerClasses(this, options);
+    this.#bindings = registry.byName;
+    this.#bySlug = registry.bySlug;
     const env: Record<string, unknown> = { ...options.vars };
-    const slugs = new Map<string, string>();
-    for (const [className, ctor] of Object.entries(options.agents)) {
-      if (typeof ctor !== "function" || !(ctor.prototype instanceof Agent)) {
-        throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
-      }
-      optionsOf(ctor); // a wrong `static options` fails at start-up, not at the first request
-      const slug = camelCaseToKebabCase(className);
-      const clash = slugs.get(slug);
-      // Two classes with one URL segment: the URL serves the first (routing matches in order); the
-      // second keeps its own storage and index key, and is reached through its binding.
-      const storageSlug =
-        options.storageNames?.[className] ??
-        (clash ? `${slug}-${createHash("sha256").update(className).digest("hex").slice(0, 8)}` : slug);
-      if (clash) {
-        console.warn(
-          `[hearth] Agent classes ${clash} and ${className} both map to /${slug}/: the URL serves ${clash}; ` +
-            `reach ${className} through env.${className} (its data lives under agents/${storageSlug}/). Rename one to give it a URL.`,
-        );
-      } else {
-        slugs.set(slug, className);
-      }
-      if (this.#bySlug.has(storageSlug)) {
-        throw new TypeError(`agents.${className} would share the storage directory agents/${storageSlug}/ with ${this.#bySlug.get(storageSlug)?.className}`);
-      }
-      const binding: AgentBinding = { className, slug: storageSlug, ctor: ctor as unknown as AgentBinding["ctor"] };
-      this.#bindings.set(className, binding);
-      this.#bySlug.set(storageSlug, binding);
-      env[className] = new AgentNamespace(this, className, slug, ctor);
+    for (const [className, namespace] of Object.entries(registry.namespaces)) {
+      if (className in env) throw new TypeError(`The class binding ${className} clashes with a variable of the same name`);
+      env[className] = namespace;
     }
     const workflows = new Map<string, WorkflowClass>();
     for (const [name, ctor] of Object.entries(options.workflows ?? {})) {
@@ -336,6 +320,31 @@ export class Host implements CellHost, AgentDispatcher {
     return this.#sockets.of(cell.key);
   }
 
+  adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents {
+    const { key, name } = cell;
+    const { className } = cell.binding;
+    if (this.#sockets.count(key) >= LIMITS.maxConnectionsPerAgent) {
+      throw new RangeError(`Too many WebSockets on ${className}/${name}: the limit is ${LIMITS.maxConnectionsPerAgent} (maxConnectionsPerAgent)`);
+    }
+    this.#sockets.add(key, record);
+    const gone = (): boolean => !this.#sockets.remove(key, record) || this.#closed;
+    return {
+      message: (data) => void this.#deliver(className, name, (actor) => actor[HANDLE.message](record, data)).catch(() => {}),
+      close: (code, reason, wasClean) => {
+        if (gone()) return;
+        this.#deliver(className, name, (actor) => actor[HANDLE.close](record, code, reason, wasClean)).catch(() => {});
+      },
+      error: (error) => {
+        if (gone()) return;
+        this.#deliver(className, name, (actor) => actor[HANDLE.socketError]?.(record, error)).catch(() => {});
+      },
+    };
+  }
+
+  socketSettings(cell: ActorCell): Record<string, unknown> {
+    return this.#sockets.settings(cell.key);
+  }
+
   touched(cell: ActorCell): void {
     if (this.#cells.get(cell.key) !== cell) return;
     this.#cells.delete(cell.key);
@@ -365,7 +374,7 @@ export class Host implements CellHost, AgentDispatcher {
 
   // Internals
 
-  #deliver<T>(className: string, name: string, task: (agent: Agent) => T | Promise<T>): Promise<T> {
+  #deliver<T>(className: string, name: string, task: (actor: Actor) => T | Promise<T>): Promise<T> {
     let cell: ActorCell;
     try {
       cell = this.#cell(this.#binding(className), name);
@@ -470,13 +479,6 @@ export class Host implements CellHost, AgentDispatcher {
       console.error("[hearth] onTaskError failed:", hookError);
     }
   }
-}
-
-/** Names a base class that failed `instanceof` because it comes from another copy of hearth. */
-function twoCopiesHint(ctor: unknown, base: string): string {
-  return extendsClassNamed(ctor, base)
-    ? ` — it extends a different copy of hearth's ${base} (is hearth loaded twice, e.g. from its source and from dist/, or from two installs?)`
-    : "";
 }
 
 function positive(name: string, value: number): number {

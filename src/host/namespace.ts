@@ -1,15 +1,11 @@
 import type { Agent } from "../agent/agent.ts";
-import { callerOfCurrentScope, type AgentCaller } from "../agent/context.ts";
+import { callerOfCurrentScope } from "../agent/context.ts";
+import type { ActorDispatcher } from "./actor.ts";
 import { validateAgentName } from "./names.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
 
 /** What a namespace needs from the host to reach an agent. */
-export interface AgentDispatcher {
-  request(className: string, name: string, request: Request): Promise<Response>;
-  exists(className: string, name: string): boolean;
-  start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
-  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
-}
+export type AgentDispatcher = ActorDispatcher;
 
 type Method = (...args: never[]) => unknown;
 type LifecycleHook =

@@ -6,6 +6,8 @@ import type { SocketRecord } from "../agent/connection.ts";
  */
 export class SocketHub {
   readonly #byAgent = new Map<string, Map<string, SocketRecord>>();
+  /** Per-agent socket settings (a Durable Object's auto-response); kept until the agent is destroyed. */
+  readonly #settings = new Map<string, Record<string, unknown>>();
   #count = 0;
 
   get size(): number {
@@ -43,8 +45,15 @@ export class SocketHub {
     return true;
   }
 
-  /** Removes and returns every socket of one agent. */
+  settings(agentKey: string): Record<string, unknown> {
+    let settings = this.#settings.get(agentKey);
+    if (!settings) this.#settings.set(agentKey, (settings = {}));
+    return settings;
+  }
+
+  /** Removes and returns every socket of one agent, and forgets its settings. */
   takeAll(agentKey: string): SocketRecord[] {
+    this.#settings.delete(agentKey);
     const sockets = this.#byAgent.get(agentKey);
     if (!sockets) return [];
     this.#byAgent.delete(agentKey);

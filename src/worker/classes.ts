@@ -1,6 +1,7 @@
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import type { ProjectConfig } from "../config/types.ts";
 import { Agent } from "../agent/agent.ts";
+import { actorKindOf } from "../host/actor.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
 import type { AgentClass } from "../host/host.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
@@ -9,6 +10,8 @@ import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.t
 export interface BoundClasses {
   /** Agent classes by binding name (one binding per class; see `aliases`). */
   agents: Record<string, AgentClass>;
+  /** Plain Durable Object classes by binding name. */
+  durableObjects: Record<string, AgentClass>;
   /** A second binding of a class already bound: `env[alias]` is the same namespace as `env[binding]`. */
   aliases: Record<string, string>;
   /** Storage directory name per agent binding: the class's own (kebab-case) name, or where a rename left its data. */
@@ -32,20 +35,22 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
       `${where}${key}: class "${className}" is not exported by ${entry}` +
         (exported.length > 0 ? ` (it exports ${exported.join(", ")})` : " (it exports no classes)"),
     );
-  const result: BoundClasses = { agents: {}, aliases: {}, storageNames: {}, workflows: {} };
+  const result: BoundClasses = { agents: {}, durableObjects: {}, aliases: {}, storageNames: {}, workflows: {} };
   const bindingOfClass = new Map<string, string>();
   config.durableObjects.forEach((binding, index) => {
     const key = `durable_objects.bindings[${index}].class_name`;
     if (binding.scriptName !== undefined) return; // another worker's class: listed as unsupported
     const value = exports[binding.className];
     if (value === undefined) throw missing(key, binding.className);
-    if (typeof value !== "function" || !(value.prototype instanceof Agent)) {
+    const isAgent = typeof value === "function" && value.prototype instanceof Agent;
+    if (!isAgent && actorKindOf(value) === undefined) {
+      const copyOf = ["Agent", "DurableObject"].find((base) => extendsClassNamed(value, base));
       throw new Error(
-        extendsClassNamed(value, "Agent")
-          ? `${where}${key}: "${binding.className}" extends another copy of Agent, not the one Hearth provides. ` +
-              `Import Agent from "agents" in the project's source (Hearth maps it), not from a bundled or vendored copy.`
-          : `${where}${key}: "${binding.className}" is not an Agent class. Hearth serves classes that extend Agent ` +
-              `(from "agents" or "hearth"); plain Durable Object classes are not supported yet.`,
+        copyOf
+          ? `${where}${key}: "${binding.className}" extends another copy of ${copyOf}, not the one Hearth provides. ` +
+              `Import it from "agents" / "cloudflare:workers" in the project's source (Hearth maps them), not from a bundled or vendored copy.`
+          : `${where}${key}: "${binding.className}" is not a Durable Object class. Hearth serves classes that extend Agent ` +
+              `(from "agents" or "hearth") or DurableObject (from "cloudflare:workers" or "hearth").`,
       );
     }
     const first = bindingOfClass.get(binding.className);
@@ -54,7 +59,8 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
       return;
     }
     bindingOfClass.set(binding.className, binding.name);
-    result.agents[binding.name] = value as AgentClass;
+    if (isAgent) result.agents[binding.name] = value as AgentClass;
+    else result.durableObjects[binding.name] = value as AgentClass;
     result.storageNames[binding.name] = renamed[binding.className] ?? camelCaseToKebabCase(binding.className);
   });
   config.workflows.forEach((workflow, index) => {

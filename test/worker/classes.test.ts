@@ -4,7 +4,7 @@
  * of every way a binding can miss.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, Host, WorkflowEntrypoint, type AgentNamespace } from "../../src/index.ts";
+import { Agent, DurableObject, Host, WorkflowEntrypoint, type AgentNamespace } from "../../src/index.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
 import { bindClasses } from "../../src/worker/classes.ts";
 import { thrown } from "../support/thrown.ts";
@@ -32,6 +32,7 @@ describe("bindClasses", () => {
     const bound = bindClasses(config, { ChatRoom, Counter, Signup, default: {} }, "src/index.ts", {});
     expect(bound).toEqual({
       agents: { ROOMS: ChatRoom, COUNTER: Counter },
+      durableObjects: {},
       aliases: {},
       storageNames: { ROOMS: "chat-room", COUNTER: "counter" },
       workflows: { SIGNUP: Signup },
@@ -57,7 +58,7 @@ describe("bindClasses", () => {
       durableObjects: bindings([["REMOTE", "Elsewhere", "other-worker"]]),
       workflows: workflows([["REMOTE_FLOW", "FarFlow", "other-worker"]]),
     });
-    expect(bindClasses(config, {}, "src/index.ts", {})).toEqual({ agents: {}, aliases: {}, storageNames: {}, workflows: {} });
+    expect(bindClasses(config, {}, "src/index.ts", {})).toEqual({ agents: {}, durableObjects: {}, aliases: {}, storageNames: {}, workflows: {} });
   });
 
   describe("errors", () => {
@@ -78,13 +79,24 @@ describe("bindClasses", () => {
       );
     });
 
-    it("refuses a class that does not extend Agent", () => {
+    it("refuses a class that extends neither Agent nor DurableObject", () => {
       const config = projectConfig({ durableObjects: bindings([["PLAIN", "PlainObject"]]) });
       expect(thrown(() => bindClasses(config, { PlainObject }, "src/index.ts", {})).message).toBe(
-        'durable_objects.bindings[0].class_name: "PlainObject" is not an Agent class. Hearth serves classes that extend Agent ' +
-          '(from "agents" or "hearth"); plain Durable Object classes are not supported yet.',
+        'durable_objects.bindings[0].class_name: "PlainObject" is not a Durable Object class. Hearth serves classes that extend Agent ' +
+          '(from "agents" or "hearth") or DurableObject (from "cloudflare:workers" or "hearth").',
       );
-      expect(thrown(() => bindClasses(config, { PlainObject: { not: "a class" } }, "src/index.ts", {})).message).toContain('"PlainObject" is not an Agent class');
+      expect(thrown(() => bindClasses(config, { PlainObject: { not: "a class" } }, "src/index.ts", {})).message).toContain(
+        '"PlainObject" is not a Durable Object class',
+      );
+    });
+
+    it("binds plain Durable Object classes beside agents", () => {
+      class Room extends DurableObject {}
+      const config = projectConfig({ durableObjects: bindings([["ROOMS", "Room"], ["CHAT", "ChatRoom"]]) });
+      const bound = bindClasses(config, { Room, ChatRoom }, "src/index.ts", {});
+      expect(bound.durableObjects).toEqual({ ROOMS: Room });
+      expect(bound.agents).toEqual({ CHAT: ChatRoom });
+      expect(bound.storageNames).toEqual({ ROOMS: "room", CHAT: "chat-room" });
     });
 
     it("says so when a class extends another copy of Agent", () => {
@@ -94,7 +106,7 @@ describe("bindClasses", () => {
       const config = projectConfig({ durableObjects: bindings([["BUNDLED", "Bundled"]]) });
       expect(thrown(() => bindClasses(config, { Bundled }, "dist/worker.js", {})).message).toBe(
         'durable_objects.bindings[0].class_name: "Bundled" extends another copy of Agent, not the one Hearth provides. ' +
-          'Import Agent from "agents" in the project\'s source (Hearth maps it), not from a bundled or vendored copy.',
+          'Import it from "agents" / "cloudflare:workers" in the project\'s source (Hearth maps them), not from a bundled or vendored copy.',
       );
     });
 

@@ -1,0 +1,162 @@
+import { HANDLE } from "../agent/agent-base.ts";
+import type { SocketRecord } from "../agent/connection.ts";
+import { runInAgentScope, type AgentCaller } from "../agent/context.ts";
+import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
+import type { Actor } from "../host/actor.ts";
+import { AgentTasks } from "../schedule/agent-tasks.ts";
+import type { Schedule } from "../schedule/types.ts";
+import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
+import { ALARM_CALLBACK, DurableAlarm, type AlarmInvocationInfo } from "./alarm.ts";
+import { HibernatableSockets } from "./hibernation.ts";
+import { DurableObjectId } from "./id.ts";
+import type { DurableObjectNamespace } from "./namespace.ts";
+import { DurableObjectState } from "./state.ts";
+
+/** The handlers a Durable Object class may define. */
+export interface DurableObjectHandlers {
+  fetch?(request: Request): Response | Promise<Response>;
+  alarm?(alarmInfo?: AlarmInvocationInfo): unknown;
+  webSocketMessage?(ws: unknown, message: string | ArrayBuffer): unknown;
+  webSocketClose?(ws: unknown, code: number, reason: string, wasClean: boolean): unknown;
+  webSocketError?(ws: unknown, error: unknown): unknown;
+}
+
+export type DurableObjectConstructor = new (ctx: DurableObjectState, env: unknown) => DurableObjectHandlers;
+
+/** Names RPC may not call: the constructor and the handlers the runtime itself invokes. */
+const NOT_CALLABLE = new Set(["constructor", "alarm", "webSocketMessage", "webSocketClose", "webSocketError"]);
+/** Key in `_hearth_meta` of the name an object was first reached by. */
+const NAME_KEY = "durable-object-name";
+
+/**
+ * One live plain Durable Object as the host drives it: the host's events become the class's `fetch`,
+ * RPC methods, `alarm` and `webSocket*` handlers, run in the object's scope so sockets it accepts and
+ * messages it sends pass its gates.
+ */
+export class DurableObjectActor implements Actor {
+  readonly #runtime: AgentRuntime;
+  readonly #object: DurableObjectHandlers & Record<string, unknown>;
+  readonly #sockets: HibernatableSockets;
+  readonly #alarm: DurableAlarm;
+  readonly #owner: SocketOwner;
+  #tasks: AgentTasks | undefined;
+
+  constructor(ctor: DurableObjectConstructor, ctx: AgentContextWithRuntime, env: Record<string, unknown>, namespace: DurableObjectNamespace) {
+    const runtime = ctx[RUNTIME];
+    this.#runtime = runtime;
+    this.#sockets = new HibernatableSockets(runtime);
+    this.#alarm = new DurableAlarm(() => this[HANDLE.tasks]());
+    this.#owner = {
+      run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),
+      output: (send) => runtime.db.output(send),
+      hold: () => runtime.keepAlive(),
+    };
+    const state = new DurableObjectState({
+      runtime,
+      id: new DurableObjectId(runtime.name, nameOf(runtime, namespace)),
+      alarm: this.#alarm,
+      sockets: this.#sockets,
+      exports: exportsOf(env),
+      props: undefined,
+    });
+    this.#object = this.#scoped(() => new ctor(state, env)) as DurableObjectHandlers & Record<string, unknown>;
+  }
+
+  async [HANDLE.start](): Promise<void> {}
+
+  async [HANDLE.request](request: Request): Promise<Response> {
+    const fetch = this.#object.fetch;
+    if (typeof fetch !== "function") throw new TypeError(`${this.#runtime.className} has no fetch() handler.`);
+    const response: unknown = await this.#scoped(() => fetch.call(this.#object, request));
+    if (!(response instanceof Response)) {
+      throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
+    }
+    return response;
+  }
+
+  async [HANDLE.connect](): Promise<void> {
+    throw new TypeError(`${this.#runtime.className} is a Durable Object: it accepts WebSockets in fetch() with WebSocketPair`);
+  }
+
+  async [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void> {
+    await this.#socketHandler("webSocketMessage", record, message);
+  }
+
+  async [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void> {
+    await this.#socketHandler("webSocketClose", record, code, reason, wasClean);
+  }
+
+  async [HANDLE.socketError](record: SocketRecord, error: unknown): Promise<void> {
+    await this.#socketHandler("webSocketError", record, error);
+  }
+
+  async [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
+    const fn = this.#object[method];
+    if (typeof fn !== "function" || NOT_CALLABLE.has(method)) {
+      throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
+    }
+    return await this.#scoped(() => fn.apply(this.#object, args), caller);
+  }
+
+  [HANDLE.invalidate](): void {
+    this.#tasks?.invalidate();
+  }
+
+  [HANDLE.tasks](): AgentTasks {
+    this.#tasks ??= new AgentTasks(
+      this.#runtime,
+      { [ALARM_CALLBACK]: (_payload: unknown, schedule: Schedule) => this.#runAlarm(schedule) },
+      (error) => void this.onError(error),
+    );
+    return this.#tasks;
+  }
+
+  [HANDLE.unload](): void {}
+
+  [HANDLE.scoped]<T>(fn: () => T): T {
+    return this.#scoped(fn);
+  }
+
+  onError(error: unknown): void {
+    console.error(`[hearth] ${this.#runtime.className}/${this.#runtime.name}:`, error);
+  }
+
+  async #runAlarm(schedule: Schedule): Promise<void> {
+    const alarm = this.#object.alarm;
+    if (typeof alarm !== "function") throw new TypeError(`${this.#runtime.className} set an alarm but has no alarm() handler.`);
+    await this.#alarm.run(schedule, (info) => alarm.call(this.#object, info));
+  }
+
+  async #socketHandler(handler: "webSocketMessage" | "webSocketClose" | "webSocketError", record: SocketRecord, ...args: unknown[]): Promise<void> {
+    const fn = this.#object[handler];
+    const ws = this.#sockets.objectOf(record);
+    if (typeof fn !== "function" || ws === undefined) return;
+    await this.#scoped(() => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args));
+  }
+
+  #scoped<T>(fn: () => T, caller?: AgentCaller): T {
+    const runtime = this.#runtime;
+    return runInAgentScope({ agent: this.#object ?? this, className: runtime.className, name: runtime.name, caller }, () =>
+      runAsSocketOwner(this.#owner, fn),
+    );
+  }
+}
+
+/** The name an object's id was made from: known to the namespace that made it, else stored by an earlier start. */
+function nameOf(runtime: AgentRuntime, namespace: DurableObjectNamespace): string | undefined {
+  const db = runtime.db;
+  const stored = db.statement("SELECT value FROM _hearth_meta WHERE key = ?").get(NAME_KEY)?.value as string | undefined;
+  if (stored !== undefined) return stored;
+  const known = namespace.nameOf(runtime.name);
+  if (known !== undefined) db.statement("INSERT INTO _hearth_meta (key, value) VALUES (?, ?)").run(NAME_KEY, known);
+  return known;
+}
+
+/** `ctx.exports`: every Durable Object and agent namespace in `env`, by class binding name. */
+function exportsOf(env: Record<string, unknown>): Record<string, unknown> {
+  const exports: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === "object" && value !== null && "idFromName" in value) exports[name] = value;
+  }
+  return exports;
+}

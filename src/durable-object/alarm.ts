@@ -1,0 +1,61 @@
+import type { AgentTasks } from "../schedule/agent-tasks.ts";
+import type { Schedule } from "../schedule/types.ts";
+
+/** What `alarm(alarmInfo)` receives. */
+export interface AlarmInvocationInfo {
+  /** Failed attempts before this one. */
+  readonly retryCount: number;
+  readonly isRetry: boolean;
+}
+
+/** The task callback an alarm runs under (a method of the object handed to the tasks). */
+export const ALARM_CALLBACK = "alarm";
+
+/** Cloudflare retries a failing alarm with exponential backoff from 2 s, up to 6 times. */
+export const ALARM_RETRY = Object.freeze({ maxAttempts: 7, baseDelayMs: 2_000, maxDelayMs: 64_000 });
+
+/**
+ * A Durable Object's one alarm, kept as a one-off task of the host's durable time: stored in the
+ * object's own database, indexed by the host, run at least once, retried with backoff when `alarm()`
+ * throws, and still due after a crash. While `alarm()` runs, `getAlarm()` is null unless it set a new one.
+ */
+export class DurableAlarm {
+  readonly #tasks: () => AgentTasks;
+  /** The schedule running now (its row stays until it succeeds). */
+  #running: string | undefined;
+
+  constructor(tasks: () => AgentTasks) {
+    this.#tasks = tasks;
+  }
+
+  get(): number | null {
+    return this.#pending()[0]?.dueAt ?? null;
+  }
+
+  set(scheduledTime: number): void {
+    const tasks = this.#tasks();
+    for (const schedule of this.#pending()) tasks.cancelSchedule(schedule.id);
+    tasks.schedule(new Date(scheduledTime), ALARM_CALLBACK, undefined, { retry: ALARM_RETRY });
+  }
+
+  delete(): void {
+    const tasks = this.#tasks();
+    for (const schedule of this.#pending()) tasks.cancelSchedule(schedule.id);
+  }
+
+  /** Runs `handler` as the alarm of `schedule`; the task layer retries it if it throws. */
+  async run(schedule: Schedule, handler: (info: AlarmInvocationInfo) => unknown): Promise<void> {
+    this.#running = schedule.id;
+    try {
+      await handler({ retryCount: schedule.attempts, isRetry: schedule.attempts > 0 });
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  #pending(): Schedule[] {
+    const tasks = this.#tasks();
+    if (!tasks.hasTasks) return [];
+    return tasks.listSchedules().filter((schedule) => schedule.callback === ALARM_CALLBACK && schedule.id !== this.#running);
+  }
+}

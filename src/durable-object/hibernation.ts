@@ -1,0 +1,143 @@
+import { randomUUID } from "node:crypto";
+import type { RawSocket, SocketRecord } from "../agent/connection.ts";
+import type { AgentRuntime } from "../agent/runtime.ts";
+import { WebSocketRequestResponsePair } from "../websocket/auto-response.ts";
+import type { SocketEnd, SocketReceiver } from "../websocket/end.ts";
+import { endOf, socketOver, type WorkersWebSocket } from "../websocket/socket.ts";
+
+const MAX_TAGS = 10;
+const MAX_TAG_LENGTH = 256;
+
+/** The end behind each socket an actor accepted; records outlive the actor's instances, so this is module-wide. */
+const endsOfRecords = new WeakMap<SocketRecord, SocketEnd>();
+
+interface Settings {
+  autoResponse?: WebSocketRequestResponsePair;
+  eventTimeoutMs?: number;
+}
+
+/**
+ * The WebSocket Hibernation API of one actor instance: sockets it accepted stay with the host while it
+ * sleeps; their messages wake it. Each instance hands out its own objects over the same sockets (so
+ * properties set on an object before hibernation are gone after it, as on Cloudflare — the attachment
+ * is what survives).
+ */
+export class HibernatableSockets {
+  readonly #runtime: AgentRuntime;
+  readonly #objects = new WeakMap<SocketRecord, WorkersWebSocket>();
+  readonly #settings: Settings;
+
+  constructor(runtime: AgentRuntime) {
+    this.#runtime = runtime;
+    this.#settings = runtime.socketSettings() as Settings;
+  }
+
+  accept(ws: WorkersWebSocket, tags: readonly string[] = []): void {
+    const end = endOf(ws);
+    const checked = checkTags(tags);
+    const record: SocketRecord = {
+      id: randomUUID(),
+      socket: rawSocket(end),
+      url: end.url ?? "",
+      tags: checked,
+      stateJson: undefined,
+      readonly: false,
+      protocol: false,
+      connected: true,
+    };
+    const events = this.#runtime.adoptSocket(record);
+    const settings = this.#settings;
+    const receiver: SocketReceiver = {
+      message: (data) => {
+        const auto = settings.autoResponse;
+        if (auto !== undefined && data === auto.request) {
+          end.send(auto.response); // answered here: the actor is not woken
+          end.autoResponseAt = new Date();
+          return;
+        }
+        events.message(data);
+      },
+      close: (code, reason, wasClean) => events.close(code, reason, wasClean),
+      error: (error) => events.error(error),
+    };
+    endsOfRecords.set(record, end);
+    this.#objects.set(record, ws);
+    end.acceptForActor(receiver, checked);
+  }
+
+  /** The object this instance uses for a socket record (made on first use after a wake). */
+  objectOf(record: SocketRecord): WorkersWebSocket | undefined {
+    const end = endsOfRecords.get(record);
+    if (!end) return undefined;
+    let object = this.#objects.get(record);
+    if (!object) {
+      object = socketOver(end);
+      this.#objects.set(record, object);
+    }
+    return object;
+  }
+
+  list(tag?: string): WorkersWebSocket[] {
+    const sockets: WorkersWebSocket[] = [];
+    for (const record of this.#runtime.sockets()) {
+      if (tag !== undefined && !record.tags.includes(tag)) continue;
+      const object = this.objectOf(record);
+      if (object) sockets.push(object);
+    }
+    return sockets;
+  }
+
+  tagsOf(ws: WorkersWebSocket): string[] {
+    const end = endOf(ws);
+    if (!end.hibernatable) throw new TypeError("getTags() takes a WebSocket accepted with ctx.acceptWebSocket()");
+    return [...end.tags];
+  }
+
+  setAutoResponse(pair?: WebSocketRequestResponsePair): void {
+    if (pair !== undefined && !(pair instanceof WebSocketRequestResponsePair)) {
+      throw new TypeError("setWebSocketAutoResponse() takes a WebSocketRequestResponsePair, or nothing to remove it");
+    }
+    this.#settings.autoResponse = pair;
+  }
+
+  autoResponse(): WebSocketRequestResponsePair | null {
+    return this.#settings.autoResponse ?? null;
+  }
+
+  autoResponseTimestamp(ws: WorkersWebSocket): Date | null {
+    return endOf(ws).autoResponseAt;
+  }
+
+  setEventTimeout(ms?: number): void {
+    if (ms !== undefined && (!Number.isFinite(ms) || ms < 0 || ms > 604_800_000)) {
+      throw new RangeError("The hibernatable WebSocket event timeout must be between 0 and 604800000 ms (7 days).");
+    }
+    this.#settings.eventTimeoutMs = ms;
+  }
+
+  eventTimeout(): number | null {
+    return this.#settings.eventTimeoutMs ?? null;
+  }
+}
+
+function checkTags(tags: unknown): string[] {
+  if (!Array.isArray(tags)) throw new TypeError("acceptWebSocket(): tags must be an array of strings");
+  if (tags.length > MAX_TAGS) throw new RangeError(`acceptWebSocket(): a WebSocket can have at most ${MAX_TAGS} tags, got ${tags.length}.`);
+  for (const tag of tags) {
+    if (typeof tag !== "string" || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
+      throw new TypeError(`acceptWebSocket(): each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters.`);
+    }
+  }
+  return [...new Set(tags as string[])];
+}
+
+/** What the host calls on an accepted socket: shut-down and destroy close it. */
+function rawSocket(end: SocketEnd): RawSocket {
+  return {
+    get readyState() {
+      return end.readyState;
+    },
+    send: (data) => end.send(data),
+    close: (code, reason) => end.close(code, reason),
+  };
+}

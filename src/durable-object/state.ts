@@ -1,0 +1,103 @@
+import type { AgentRuntime } from "../agent/runtime.ts";
+import { DurableObjectStorage } from "../storage/durable-storage.ts";
+import type { WebSocketRequestResponsePair } from "../websocket/auto-response.ts";
+import type { WorkersWebSocket } from "../websocket/socket.ts";
+import type { DurableAlarm } from "./alarm.ts";
+import type { HibernatableSockets } from "./hibernation.ts";
+import type { DurableObjectId } from "./id.ts";
+
+/** What the actor hands its state when it makes one. */
+export interface DurableObjectStateInit {
+  runtime: AgentRuntime;
+  id: DurableObjectId;
+  alarm: DurableAlarm;
+  sockets: HibernatableSockets;
+  exports: Record<string, unknown>;
+  props: unknown;
+}
+
+/**
+ * `this.ctx` of a Durable Object: its id, its storage (SQL, synchronous KV, the async KV API, the alarm),
+ * the input gate (`blockConcurrencyWhile`), `waitUntil`, and the WebSocket Hibernation API.
+ * @example
+ * export class Room extends DurableObject {
+ *   async fetch(request: Request) {
+ *     const { 0: client, 1: server } = new WebSocketPair();
+ *     this.ctx.acceptWebSocket(server, ["lobby"]);
+ *     return new Response(null, { status: 101, webSocket: client });
+ *   }
+ *   webSocketMessage(ws: WebSocket, message: string | ArrayBuffer) {
+ *     for (const peer of this.ctx.getWebSockets("lobby")) peer.send(message);
+ *   }
+ * }
+ */
+export class DurableObjectState<Props = unknown> {
+  readonly id: DurableObjectId;
+  readonly storage: DurableObjectStorage;
+  /** The worker's Durable Object classes, as namespaces (`ctx.exports.Room.getByName(…)`). */
+  readonly exports: Record<string, unknown>;
+  /** Values a caller attached for this instance; undefined unless given. */
+  readonly props: Props;
+  readonly #runtime: AgentRuntime;
+  readonly #sockets: HibernatableSockets;
+
+  /** @internal Made by the host for each instance. */
+  constructor(init: DurableObjectStateInit) {
+    this.#runtime = init.runtime;
+    this.id = init.id;
+    this.exports = init.exports;
+    this.props = init.props as Props;
+    this.#sockets = init.sockets;
+    this.storage = new DurableObjectStorage(init.runtime.db, { alarms: init.alarm });
+  }
+
+  /** No other event reaches the object until `fn` settles. */
+  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#runtime.blockConcurrencyWhile(fn);
+  }
+
+  /** Keeps the object in memory until `promise` settles. */
+  waitUntil(promise: Promise<unknown>): void {
+    this.#runtime.waitUntil(promise);
+  }
+
+  /**
+   * Adopts the server end of a WebSocketPair: its messages go to `webSocketMessage`, and it stays open
+   * while the object hibernates. At most 10 tags, each at most 256 characters.
+   */
+  acceptWebSocket(ws: WorkersWebSocket, tags?: string[]): void {
+    this.#sockets.accept(ws, tags);
+  }
+
+  /** The accepted WebSockets, optionally only those with `tag`. */
+  getWebSockets(tag?: string): WorkersWebSocket[] {
+    return this.#sockets.list(tag);
+  }
+
+  getTags(ws: WorkersWebSocket): string[] {
+    return this.#sockets.tagsOf(ws);
+  }
+
+  /** Answers `pair.request` with `pair.response` on every accepted socket without waking the object. */
+  setWebSocketAutoResponse(pair?: WebSocketRequestResponsePair): void {
+    this.#sockets.setAutoResponse(pair);
+  }
+
+  getWebSocketAutoResponse(): WebSocketRequestResponsePair | null {
+    return this.#sockets.autoResponse();
+  }
+
+  /** When the auto-response last answered on `ws`, or null. */
+  getWebSocketAutoResponseTimestamp(ws: WorkersWebSocket): Date | null {
+    return this.#sockets.autoResponseTimestamp(ws);
+  }
+
+  /** Accepted for compatibility and reported back; Hearth does not cut a slow handler short. */
+  setHibernatableWebSocketEventTimeout(timeoutMs?: number): void {
+    this.#sockets.setEventTimeout(timeoutMs);
+  }
+
+  getHibernatableWebSocketEventTimeout(): number | null {
+    return this.#sockets.eventTimeout();
+  }
+}

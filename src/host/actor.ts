@@ -1,0 +1,65 @@
+import type { HANDLE } from "../agent/agent-base.ts";
+import type { SocketRecord } from "../agent/connection.ts";
+import type { AgentCaller } from "../agent/context.ts";
+import type { AgentContextWithRuntime } from "../agent/runtime.ts";
+import type { AgentTasks } from "../schedule/agent-tasks.ts";
+
+/**
+ * One live actor as the host drives it: the entry points every event goes through. `Agent`
+ * implements them itself; other kinds of actor (plain Durable Objects) adapt their class to them.
+ */
+export interface Actor {
+  [HANDLE.start](props?: Record<string, unknown>): Promise<void>;
+  [HANDLE.request](request: Request): Promise<Response>;
+  [HANDLE.connect](record: SocketRecord, request: Request): Promise<void>;
+  [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void>;
+  [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void>;
+  [HANDLE.socketError]?(record: SocketRecord, error: unknown): Promise<void>;
+  [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
+  [HANDLE.invalidate](): void;
+  [HANDLE.tasks](): AgentTasks;
+  [HANDLE.unload](): void;
+  [HANDLE.scoped]<T>(fn: () => T): T;
+  onError(error: unknown): void | Promise<void>;
+}
+
+/** What the host tells an actor kind about one bound class. */
+export interface ActorClassBinding {
+  /** Binding (export) name, e.g. "Room". */
+  readonly className: string;
+  /** URL form of the binding name, e.g. "room". */
+  readonly slug: string;
+  /** The class's storage directory name: stable across binding renames (ids derive from it). */
+  readonly storageSlug: string;
+  readonly ctor: abstract new (...args: never[]) => unknown;
+  /** Reaches the class's instances: requests, RPC, start-up. */
+  readonly dispatcher: ActorDispatcher;
+}
+
+/** What a namespace needs from the host to reach an actor. */
+export interface ActorDispatcher {
+  request(className: string, name: string, request: Request): Promise<Response>;
+  exists(className: string, name: string): boolean;
+  start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
+  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
+}
+
+/**
+ * How the host runs a kind of actor class other than Agent: the `env` binding it gets and how one
+ * live instance is made. A base class names its kind with a static `[ACTOR_KIND]`.
+ */
+export interface ActorKind {
+  /** `env[className]`: the class's namespace. */
+  namespace(binding: ActorClassBinding): unknown;
+  /** One live instance, from the host's context for it. */
+  create(ctx: AgentContextWithRuntime, env: Record<string, unknown>, namespace: unknown): Actor;
+}
+
+export const ACTOR_KIND: unique symbol = Symbol.for("hearth.actorKind") as never;
+
+/** The actor kind a class declares (through its base class), if any. */
+export function actorKindOf(ctor: unknown): ActorKind | undefined {
+  if (typeof ctor !== "function") return undefined;
+  const kind = (ctor as unknown as Record<symbol, unknown>)[ACTOR_KIND];
+  return typeof kind === "object" && kind !== null ? (kind as ActorKind) : undefined;
+}

@@ -1,0 +1,90 @@
+import { createHash } from "node:crypto";
+import { Agent } from "../agent/agent.ts";
+import type { AgentContextWithRuntime } from "../agent/runtime.ts";
+import { optionsOf } from "../agent/options.ts";
+import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { actorKindOf, type Actor, type ActorDispatcher } from "./actor.ts";
+import type { AgentBinding } from "./cell.ts";
+import { extendsClassNamed } from "./class-names.ts";
+import { AgentNamespace } from "./namespace.ts";
+
+type AnyClass = abstract new (...args: never[]) => unknown;
+
+export interface ClassRegistryOptions {
+  agents: Record<string, AnyClass>;
+  /** Classes of another actor kind (plain Durable Objects), each declaring its kind. */
+  durableObjects?: Record<string, AnyClass>;
+  storageNames?: Record<string, string>;
+}
+
+/** The host's actor classes: by binding name, by storage directory, and their `env` namespaces. */
+export interface ClassRegistry {
+  readonly byName: Map<string, AgentBinding>;
+  readonly bySlug: Map<string, AgentBinding>;
+  readonly namespaces: Record<string, unknown>;
+}
+
+/**
+ * Registers every actor class: its storage directory (kebab-case name, or the one a rename left
+ * behind), its URL segment and its `env` namespace. Agents and other actor kinds share one table,
+ * so one host, one schedule index and one socket hub serve them all.
+ */
+export function registerClasses(dispatcher: ActorDispatcher, options: ClassRegistryOptions): ClassRegistry {
+  const registry: ClassRegistry = { byName: new Map(), bySlug: new Map(), namespaces: {} };
+  const urls = new Map<string, string>();
+  const add = (className: string, key: string, make: (slug: string, storageSlug: string) => { create: AgentBinding["create"]; namespace: unknown }): void => {
+    if (registry.byName.has(className)) throw new TypeError(`${key} is bound twice (as an agent and as a Durable Object)`);
+    const slug = camelCaseToKebabCase(className);
+    const clash = urls.get(slug);
+    // Two classes with one URL segment: the URL serves the first (routing matches in order); the
+    // second keeps its own storage and index key, and is reached through its binding.
+    const storageSlug =
+      options.storageNames?.[className] ?? (clash ? `${slug}-${createHash("sha256").update(className).digest("hex").slice(0, 8)}` : slug);
+    if (clash) {
+      console.warn(
+        `[hearth] Classes ${clash} and ${className} both map to /${slug}/: the URL serves ${clash}; ` +
+          `reach ${className} through env.${className} (its data lives under agents/${storageSlug}/). Rename one to give it a URL.`,
+      );
+    } else {
+      urls.set(slug, className);
+    }
+    if (registry.bySlug.has(storageSlug)) {
+      throw new TypeError(`${key} would share the storage directory agents/${storageSlug}/ with ${registry.bySlug.get(storageSlug)?.className}`);
+    }
+    const { create, namespace } = make(slug, storageSlug);
+    const binding: AgentBinding = { className, slug: storageSlug, create };
+    registry.byName.set(className, binding);
+    registry.bySlug.set(storageSlug, binding);
+    registry.namespaces[className] = namespace;
+  };
+
+  for (const [className, ctor] of Object.entries(options.agents)) {
+    if (typeof ctor !== "function" || !(ctor.prototype instanceof Agent)) {
+      throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
+    }
+    optionsOf(ctor as never); // a wrong `static options` fails at start-up, not at the first request
+    const AgentClass = ctor as unknown as new (ctx: AgentContextWithRuntime, env: unknown) => Agent;
+    add(className, `agents.${className}`, (slug) => ({
+      create: (ctx, env) => new AgentClass(ctx, env) as unknown as Actor,
+      namespace: new AgentNamespace(dispatcher, className, slug, AgentClass),
+    }));
+  }
+  for (const [className, ctor] of Object.entries(options.durableObjects ?? {})) {
+    const kind = actorKindOf(ctor);
+    if (!kind) {
+      throw new TypeError(`durableObjects.${className} is not a class that extends DurableObject${twoCopiesHint(ctor, "DurableObject")}`);
+    }
+    add(className, `durableObjects.${className}`, (slug, storageSlug) => {
+      const namespace = kind.namespace({ className, slug, storageSlug, ctor, dispatcher });
+      return { create: (ctx, env) => kind.create(ctx, env, namespace), namespace };
+    });
+  }
+  return registry;
+}
+
+/** Names a base class that failed `instanceof` because it comes from another copy of hearth. */
+export function twoCopiesHint(ctor: unknown, base: string): string {
+  return extendsClassNamed(ctor, base)
+    ? ` — it extends a different copy of hearth's ${base} (is hearth loaded twice, e.g. from its source and from dist/, or from two installs?)`
+    : "";
+}

@@ -1,0 +1,40 @@
+import type { WebSocket as NetworkSocket } from "ws";
+import type { SocketEnd } from "./end.ts";
+import { endOf, type WorkersWebSocket } from "./socket.ts";
+
+/**
+ * Connects the pair behind `client` (the WebSocket a worker returned in its 101 response) to the real
+ * socket of the HTTP upgrade: from now on the server end talks to the network. What the server end
+ * sent before (queued on the client end, which nobody accepted) goes out first.
+ */
+export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, maxMessageBytes: number): void {
+  const clientEnd = endOf(client);
+  const server = clientEnd.peer;
+  if (!server || clientEnd.accepted) {
+    ws.close(1011, "The WebSocket of the 101 response was accepted by the worker itself");
+    return;
+  }
+  clientEnd.spliced = true;
+  server.link({
+    send: (data) => ws.send(data),
+    close: (code, reason) => ws.close(code, reason),
+  });
+  for (const item of clientEnd.takeQueued()) {
+    if (item.kind === "message") ws.send(item.data);
+    else if (item.kind === "close") ws.close(item.code, item.reason);
+  }
+  listen(server, ws, maxMessageBytes);
+}
+
+function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): void {
+  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (buffer.length > maxMessageBytes) {
+      ws.close(1009, `Message of ${buffer.length} bytes exceeds the limit of ${maxMessageBytes} bytes (maxMessageBytes)`);
+      return;
+    }
+    server.receive(isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer : buffer.toString("utf8"));
+  });
+  ws.on("close", (code: number, reason: Buffer) => server.receiveClose(code, reason.toString(), code !== 1006));
+  ws.on("error", (error: Error) => server.receiveError(error));
+}
