@@ -26,8 +26,9 @@ export interface AlarmSlot {
 export interface DurableObjectStorageHooks {
   alarms: AlarmSlot;
   /**
-   * Called by `deleteAll()` after the data is gone and the alarm deleted, inside the same atomic
-   * block (a throw undoes the wipe): for whatever else the host keeps for the object.
+   * Called by `deleteAll()` once the data is gone, inside the same atomic block (a throw undoes the
+   * wipe, and the alarm stays): for whatever else the host keeps for the object. The alarm is
+   * deleted after it, through {@link AlarmSlot.delete}.
    */
   deleteAll?: () => void;
 }
@@ -91,8 +92,8 @@ export class DurableObjectStorage extends StorageOperations {
       if (openTransaction(this) !== undefined) throw new Error("Cannot call deleteAll() within a transaction");
       this.#db.transactionSync(() => {
         wipeDatabase(this.#db);
-        this.#hooks.alarms.delete();
         this.#hooks.deleteAll?.();
+        this.#hooks.alarms.delete();
       });
     });
   }
