@@ -1,5 +1,5 @@
 import type { KvTarget } from "./kv-operations.ts";
-import { compareKeys, matches, type ListQuery } from "./kv-table.ts";
+import { matches, type ListQuery } from "./kv-table.ts";
 
 /**
  * The writes of a running `transaction()` closure, kept in memory until it finishes, then applied to
@@ -31,6 +31,7 @@ export class PendingWrites implements KvTarget {
 
   list(query: ListQuery): Array<[string, Uint8Array]> {
     const overlay = [...this.#writes].filter(([key]) => matches(key, query.conditions));
+    if (overlay.length === 0) return this.#beneath.list(query);
     // Each pending key may hide one entry beneath, so read that many more to still fill the limit.
     const limit = query.limit === undefined ? undefined : query.limit + overlay.length;
     const merged = new Map(this.#beneath.list({ ...query, limit }));
@@ -38,7 +39,11 @@ export class PendingWrites implements KvTarget {
       if (value === null) merged.delete(key);
       else merged.set(key, value);
     }
-    const entries = [...merged].sort(([a], [b]) => (query.reverse ? compareKeys(b, a) : compareKeys(a, b)));
+    const direction = query.reverse ? -1 : 1;
+    const entries = [...merged]
+      .map(([key, value]) => ({ bytes: Buffer.from(key, "utf8"), entry: [key, value] as [string, Uint8Array] }))
+      .sort((a, b) => direction * Buffer.compare(a.bytes, b.bytes))
+      .map(({ entry }) => entry);
     return query.limit === undefined ? entries : entries.slice(0, query.limit);
   }
 

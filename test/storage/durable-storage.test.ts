@@ -102,6 +102,9 @@ describe("get / put / delete", () => {
     await expect(storage.get(["a", 1] as never)).rejects.toThrow(new TypeError("get(): keys are strings, got number"));
     await expect(storage.delete(null as never)).rejects.toThrow(new TypeError("delete(): the first argument is a key (string) or an array of keys, got null"));
     await expect(storage.delete([undefined] as never)).rejects.toThrow(new TypeError("delete(): keys are strings, got undefined"));
+    // Values must survive structured cloning; in a batch, one that does not refuses the batch.
+    await expect(storage.put("fn", () => 1)).rejects.toThrow(/could not be cloned/);
+    await expect(storage.put({ fine: 1, symbol: Symbol("s") })).rejects.toThrow(/could not be cloned/);
     expect(await storage.list()).toEqual(new Map());
   });
 
