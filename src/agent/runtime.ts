@@ -3,6 +3,7 @@ import type { SqlStorage } from "../storage/sql.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import type { Clock } from "../time/clock.ts";
 import type { SocketRecord } from "./connection.ts";
+import type { ChildActors } from "../host/children.ts";
 
 /** What an agent instance needs from the host that runs it. Implemented by the host's actor cell. */
 export interface AgentRuntime {
@@ -32,6 +33,12 @@ export interface AgentRuntime {
   adoptSocket(record: SocketRecord): SocketEvents;
   /** A settings object for the actor's sockets that outlives hibernation (the auto-response). */
   socketSettings(): Record<string, unknown>;
+  /** 1 for a root actor, 2 for its children (facets), … */
+  readonly depth: number;
+  /** A child's id as its creator gave it (a facet's `id` option); undefined for a root actor. */
+  readonly childId: unknown;
+  /** The actor's children (facets): each its own actor with its own database, under this one's. */
+  readonly children: ChildActors;
 }
 
 /** What the network side of an adopted socket reports. */

@@ -8,6 +8,8 @@ import type { Clock } from "../time/clock.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
 import type { Actor } from "./actor.ts";
+import type { ChildActors } from "./children.ts";
+import { placeIdentity, placeKey, type CellPlace } from "./place.ts";
 
 /** An actor class as the host knows it. */
 export interface AgentBinding {
@@ -26,7 +28,7 @@ export interface CellHost {
   readonly clock: Clock;
   readonly crashLoopLimit: number;
   tasksChanged(cell: ActorCell, at: number): void;
-  filePath(binding: AgentBinding, name: string): string;
+  childrenOf(cell: ActorCell): ChildActors;
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
   adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents;
   socketSettings(cell: ActorCell): Record<string, unknown>;
@@ -41,8 +43,11 @@ export interface CellHost {
  */
 export class ActorCell implements AgentRuntime {
   readonly key: string;
+  readonly place: CellPlace;
   readonly binding: AgentBinding;
   readonly name: string;
+  /** A child's id as its creator gave it (a facet's `id` option), for the actor's `ctx.id`. */
+  readonly childId: unknown;
   readonly db: AgentDatabase;
   readonly mailbox: Mailbox;
   readonly instance: Actor;
@@ -51,15 +56,17 @@ export class ActorCell implements AgentRuntime {
   #host: CellHost;
   #closed = false;
 
-  constructor(host: CellHost, binding: AgentBinding, name: string, key: string, props?: Record<string, unknown>) {
+  constructor(host: CellHost, binding: AgentBinding, name: string, place: CellPlace, props?: Record<string, unknown>, childId?: unknown) {
     this.#host = host;
-    this.key = key;
+    this.key = placeKey(place);
+    this.place = place;
     this.binding = binding;
     this.name = name;
+    this.childId = childId;
     this.db = new AgentDatabase({
-      path: host.filePath(binding, name),
+      path: place.file,
       durability: host.durability,
-      identity: `${binding.slug}/${name}`,
+      identity: placeIdentity(place),
       currentOwner: currentEvent,
       onRollback: () => this.instance?.[HANDLE.invalidate](),
     });
@@ -144,6 +151,15 @@ export class ActorCell implements AgentRuntime {
 
   socket(id: string): SocketRecord | undefined {
     return this.#host.socketsOf(this)?.get(id);
+  }
+
+  /** How deep the actor sits: 1 for a root, 2 for its facets, … */
+  get depth(): number {
+    return this.place.path.length + 1;
+  }
+
+  get children(): ChildActors {
+    return this.#host.childrenOf(this);
   }
 
   adoptSocket(record: SocketRecord): SocketEvents {

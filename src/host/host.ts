@@ -1,14 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WebSocket } from "ws";
 import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { AgentCaller } from "../agent/context.ts";
-import type { SocketEvents } from "../agent/runtime.ts";
 import { LIMITS, type Durability } from "../limits.ts";
-import { chatRequestError, frames, sniffChatRequestId, sniffRpcId } from "../protocol/frames.ts";
-import { agentFilePath } from "../storage/agent-file.ts";
+import { RUNTIME, type SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { WorkflowBinding } from "../workflow/binding.ts";
@@ -16,7 +13,9 @@ import type { WorkflowEngine } from "../workflow/engine.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
 import type { Actor } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
-import { corkedSocket } from "./corked-socket.ts";
+import { Children, childName, readChildMeta, removePlaceFiles, writeChildMeta, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
+import { indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
+import { acceptAgentSocket, adoptActorSocket, type SocketHostView } from "./socket-events.ts";
 import { registerClasses, twoCopiesHint } from "./class-registry.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
@@ -97,6 +96,27 @@ export class Host implements CellHost, AgentDispatcher {
   /** Live cells in least-recently-active order (a Map keeps insertion order; touching re-inserts). */
   readonly #cells = new Map<string, ActorCell>();
   readonly #sockets = new SocketHub();
+  /** The children of each parent that ever reached one (kept across the parent's hibernation). */
+  readonly #children = new Map<string, Children>();
+  readonly #childrenHost: ChildrenHost = {
+    live: (place) => {
+      const cell = this.#cells.get(placeKey(place));
+      return cell && { idle: cell.idle, instance: cell.instance, flush: () => cell.db.flush(), deliver: (task) => cell.mailbox.deliver(task) };
+    },
+    start: (place, spec) => void this.#cellAt(place, () => this.#childSpec(place, spec)),
+    stopTree: (place, reason) => this.#stopTree(place, reason),
+    forgetTree: (place) => this.#time.dispatcher.forgetTree(place.rootSlug, indexName(place)),
+  };
+  readonly #socketView: SocketHostView = ((host: Host): SocketHostView => ({
+    hub: host.#sockets,
+    get maxMessageBytes(): number {
+      return host.maxMessageBytes;
+    },
+    get closed(): boolean {
+      return host.#closed;
+    },
+    deliver: (place, task) => host.#deliverAt(place, task),
+  }))(this);
   readonly #sweeper: NodeJS.Timeout;
   readonly #bySlug: Map<string, AgentBinding>;
   readonly #time: Timekeeper;
@@ -153,9 +173,8 @@ export class Host implements CellHost, AgentDispatcher {
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
       workflows,
       deliver: (slug, name, step) => {
-        const binding = this.#bySlug.get(slug);
-        if (!binding) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
-        return this.#deliver(binding.className, name, (agent) => agent[HANDLE.scoped](() => step(agent[HANDLE.tasks]())));
+        if (!this.#bySlug.has(slug)) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
+        return this.#deliverAt(placeFromIndex(this.dataDir, slug, name), (actor) => actor[HANDLE.scoped](() => step(actor[HANDLE.tasks]())));
       },
       engineHost: {
         env,
@@ -189,9 +208,8 @@ export class Host implements CellHost, AgentDispatcher {
 
   /** True when the agent is in memory or has storage on disk; never creates it. */
   exists(className: string, name: string): boolean {
-    const binding = this.#binding(className);
-    if (this.#cells.has(this.#key(binding, name))) return true;
-    return existsSync(this.filePath(binding, name));
+    const place = this.#rootPlace(this.#binding(className), name);
+    return this.#cells.has(placeKey(place)) || existsSync(place.file);
   }
 
   /**
@@ -200,7 +218,8 @@ export class Host implements CellHost, AgentDispatcher {
    */
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void> {
     try {
-      const cell = this.#cell(this.#binding(className), name, props);
+      const binding = this.#binding(className);
+      const cell = this.#cellAt(this.#rootPlace(binding, name), () => ({ binding, name, props }));
       return cell.mailbox.deliver(() => undefined);
     } catch (error) {
       return Promise.reject(error);
@@ -215,43 +234,8 @@ export class Host implements CellHost, AgentDispatcher {
   /** Adopts an upgraded WebSocket for an agent: registers it and runs the agent's onConnect. */
   acceptSocket(className: string, name: string, ws: WebSocket, request: Request): void {
     const binding = this.#binding(className);
-    const key = this.#key(binding, name);
-    const requested = new URL(request.url).searchParams.get("_pk");
-    if (requested !== null && (requested.length === 0 || requested.length > 256)) {
-      ws.close(1008, "Connection id (_pk) must be 1-256 characters");
-      return;
-    }
-    if (this.#sockets.count(key) >= LIMITS.maxConnectionsPerAgent) {
-      ws.close(1013, `Too many connections to this agent (maxConnectionsPerAgent ${LIMITS.maxConnectionsPerAgent})`);
-      return;
-    }
-    const id = requested ?? randomUUID();
-    const record: SocketRecord = {
-      id,
-      socket: corkedSocket(ws),
-      url: request.url,
-      tags: [id],
-      stateJson: undefined,
-      readonly: false,
-      protocol: true,
-      connected: false,
-    };
-    this.#sockets.add(key, record)?.socket.close(4000, "Replaced by a newer connection with the same id");
-    ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) =>
-      this.#onSocketMessage(binding, name, record, data, isBinary),
-    );
-    ws.on("close", (code: number, reason: Buffer) => {
-      // A socket that was replaced or whose agent was destroyed has no agent to tell.
-      if (!this.#sockets.remove(key, record) || this.#closed) return;
-      this.#deliver(binding.className, name, (agent) =>
-        agent[HANDLE.close](record, code, reason.toString(), code !== 1006),
-      ).catch(() => {});
-    });
-    ws.on("error", (error: Error) => console.error(`[hearth] socket ${binding.slug}/${name}#${id}:`, error.message));
-    this.#deliver(binding.className, name, (agent) => agent[HANDLE.connect](record, request)).catch((error: unknown) => {
-      this.#sockets.remove(key, record);
-      ws.close(1011, truncate(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
-    });
+    const place = rootPlace(this.dataDir, binding.slug, validateAgentName(name));
+    acceptAgentSocket(this.#socketView, place, placeKey(place), `${binding.slug}/${name}`, ws, request);
   }
 
   /** Hibernates every idle agent now (the sweeper does this after `hibernateAfterMs`). */
@@ -312,33 +296,18 @@ export class Host implements CellHost, AgentDispatcher {
 
   // CellHost
 
-  filePath(binding: AgentBinding, name: string): string {
-    return agentFilePath(this.dataDir, binding.slug, name);
-  }
-
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined {
     return this.#sockets.of(cell.key);
   }
 
   adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents {
-    const { key, name } = cell;
-    const { className } = cell.binding;
-    if (this.#sockets.count(key) >= LIMITS.maxConnectionsPerAgent) {
-      throw new RangeError(`Too many WebSockets on ${className}/${name}: the limit is ${LIMITS.maxConnectionsPerAgent} (maxConnectionsPerAgent)`);
-    }
-    this.#sockets.add(key, record);
-    const gone = (): boolean => !this.#sockets.remove(key, record) || this.#closed;
-    return {
-      message: (data) => void this.#deliver(className, name, (actor) => actor[HANDLE.message](record, data)).catch(() => {}),
-      close: (code, reason, wasClean) => {
-        if (gone()) return;
-        this.#deliver(className, name, (actor) => actor[HANDLE.close](record, code, reason, wasClean)).catch(() => {});
-      },
-      error: (error) => {
-        if (gone()) return;
-        this.#deliver(className, name, (actor) => actor[HANDLE.socketError]?.(record, error)).catch(() => {});
-      },
-    };
+    return adoptActorSocket(this.#socketView, cell.place, cell.key, `${cell.binding.className}/${cell.name}`, record);
+  }
+
+  childrenOf(cell: ActorCell): ChildActors {
+    let children = this.#children.get(cell.key);
+    if (!children) this.#children.set(cell.key, (children = new Children(cell.place, this.#childrenHost)));
+    return children;
   }
 
   socketSettings(cell: ActorCell): Record<string, unknown> {
@@ -352,16 +321,16 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   tasksChanged(cell: ActorCell, at: number): void {
-    this.#time.dispatcher.lower(cell.binding.slug, cell.name, at);
+    this.#time.dispatcher.lower(cell.place.rootSlug, indexName(cell.place), at);
   }
 
+  /** Deletes the actor's data and its children's; its sockets close, its queued events fail. */
   async destroy(cell: ActorCell): Promise<void> {
-    this.#time.dispatcher.forget(cell.binding.slug, cell.name);
+    const reason = new Error(`${cell.binding.className}/${cell.name} was destroyed`);
     for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1000, "Agent destroyed");
-    if (this.#cells.get(cell.key) === cell) this.#cells.delete(cell.key);
-    cell.mailbox.rejectQueued(new Error(`Agent ${cell.key.replace("\0", "/")} was destroyed`));
-    cell.close();
-    for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(cell.db.path + suffix, { force: true });
+    this.#stopTree(cell.place, reason);
+    this.#time.dispatcher.forgetTree(cell.place.rootSlug, indexName(cell.place));
+    removePlaceFiles(cell.place);
   }
 
   failedToStart(cell: ActorCell, error: unknown): void {
@@ -375,21 +344,33 @@ export class Host implements CellHost, AgentDispatcher {
   // Internals
 
   #deliver<T>(className: string, name: string, task: (actor: Actor) => T | Promise<T>): Promise<T> {
+    try {
+      const binding = this.#binding(className);
+      return this.#deliverAt(this.#rootPlace(binding, name), task);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Runs `task` on the actor at `place`, waking it (a child from what its file says it is). */
+  #deliverAt<T>(place: CellPlace, task: (actor: Actor) => T | Promise<T>): Promise<T> {
     let cell: ActorCell;
     try {
-      cell = this.#cell(this.#binding(className), name);
+      cell = this.#cellAt(place, () => this.#storedSpec(place));
     } catch (error) {
       return Promise.reject(error);
     }
     return cell.mailbox.deliver(() => task(cell.instance));
   }
 
-  #cell(binding: AgentBinding, name: string, props?: Record<string, unknown>): ActorCell {
+  /** The live cell at `place`, or a new one made from `spec()`. */
+  #cellAt(place: CellPlace, spec: () => { binding: AgentBinding; name: string; props?: Record<string, unknown>; childId?: unknown }): ActorCell {
     if (this.#closed) throw new Error("The host is closed");
-    const key = this.#key(binding, name);
+    const key = placeKey(place);
     let cell = this.#cells.get(key);
     if (cell === undefined) {
-      cell = new ActorCell(this, binding, name, key, props);
+      const { binding, name, props, childId } = spec();
+      cell = new ActorCell(this, binding, name, place, props, childId);
       this.#cells.set(key, cell);
       if (this.#cells.size > this.maxLiveAgents) this.#shed();
     }
@@ -402,32 +383,51 @@ export class Host implements CellHost, AgentDispatcher {
     return binding;
   }
 
-  #key(binding: AgentBinding, name: string): string {
-    return `${binding.slug}\0${validateAgentName(name)}`;
+  #rootPlace(binding: AgentBinding, name: string): CellPlace {
+    return rootPlace(this.dataDir, binding.slug, validateAgentName(name));
   }
 
-  #onSocketMessage(
-    binding: AgentBinding,
-    name: string,
-    record: SocketRecord,
-    data: Buffer | ArrayBuffer | Buffer[],
-    isBinary: boolean,
-  ): void {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (buffer.length > this.maxMessageBytes) {
-      const error = `Message of ${buffer.length} bytes exceeds the limit of ${this.maxMessageBytes} bytes (maxMessageBytes)`;
-      const head = isBinary ? "" : buffer.subarray(0, 512).toString();
-      const rpcId = sniffRpcId(head);
-      const chatId = rpcId === undefined ? sniffChatRequestId(head) : undefined;
-      record.socket.send(rpcId ? frames.rpcError(rpcId, error) : chatId ? chatRequestError(chatId, error) : frames.error(error));
-      return;
+  /** How to start the actor at a place from what is stored: a root by its class; a child by its file's record. */
+  #storedSpec(place: CellPlace): { binding: AgentBinding; name: string; childId?: unknown } {
+    if (place.path.length === 0) {
+      const binding = this.#bySlug.get(place.rootSlug);
+      if (!binding) throw new Error(`No class is registered for /${place.rootSlug}/ any more`);
+      return { binding, name: place.rootName };
     }
-    const message = isBinary
-      ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength)
-      : buffer.toString("utf8");
-    this.#deliver(binding.className, name, (agent) => agent[HANDLE.message](record, message as string | ArrayBuffer)).catch(
-      () => {}, // already reported through the agent's onError
-    );
+    const meta = readChildMeta(place.file);
+    if (!meta) throw new Error(`The facet ${place.path.join("/")} of ${place.rootSlug}/${place.rootName} does not exist`);
+    if (meta.className === "") {
+      throw new Error(`The facet ${place.path.join("/")} of ${place.rootSlug}/${place.rootName} runs code loaded at run time: it starts again when its parent reaches it`);
+    }
+    return this.#childSpec(place, { className: meta.className, id: meta.id });
+  }
+
+  #childSpec(place: CellPlace, spec: ChildSpec): { binding: AgentBinding; name: string; childId?: unknown } {
+    const registered = spec.create ? undefined : this.#bindings.get(spec.className);
+    if (!spec.create && !registered) throw new TypeError(`A facet's class must be a class of this worker; "${spec.className}" is not one`);
+    const create = spec.create ?? registered!.create;
+    const binding: AgentBinding = {
+      className: spec.className,
+      slug: place.rootSlug,
+      create: (ctx, env) => {
+        writeChildMeta(ctx[RUNTIME].db, spec);
+        return create(ctx, env);
+      },
+    };
+    return { binding, name: childName(spec.id, place.path.at(-1)!), childId: spec.id };
+  }
+
+  /** Closes the live cells at `place` and under it; their queued events fail with `reason`. */
+  #stopTree(place: CellPlace, reason: unknown): void {
+    const key = placeKey(place);
+    for (const cell of [...this.#cells.values()]) {
+      if (cell.key !== key && !cell.key.startsWith(key + "\0")) continue;
+      this.#cells.delete(cell.key);
+      for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1001, "Facet stopped");
+      cell.mailbox.rejectQueued(reason);
+      this.#reconcileTasks(cell);
+      cell.close();
+    }
   }
 
   #sweep(): void {
@@ -458,7 +458,7 @@ export class Host implements CellHost, AgentDispatcher {
     try {
       cell.db.flush();
       const tasks = cell.instance[HANDLE.tasks]();
-      if (tasks.hasTasks) this.#time.dispatcher.reconcile(cell.binding.slug, cell.name, tasks.nextDue());
+      if (tasks.hasTasks) this.#time.dispatcher.reconcile(cell.place.rootSlug, indexName(cell.place), tasks.nextDue());
     } catch (error) {
       console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
     }
@@ -484,11 +484,4 @@ export class Host implements CellHost, AgentDispatcher {
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
   return value;
-}
-
-/** WebSocket close reasons are limited to 123 bytes. */
-function truncate(reason: string): string {
-  let out = reason;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -2) + "…";
-  return out;
 }

@@ -81,6 +81,11 @@ export class TaskDispatcher {
     this.#options.index.set(slug, name, null);
   }
 
+  /** An actor and its children are gone (a facet deleted with its subtree). */
+  forgetTree(slug: string, name: string): void {
+    this.#options.index.removeTree(slug, name);
+  }
+
   /** Resolves when every run under way has finished. */
   async idle(): Promise<void> {
     while (this.#running.size > 0) await Promise.allSettled([...this.#running]);

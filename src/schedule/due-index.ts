@@ -143,6 +143,13 @@ export class DueIndex {
     return count;
   }
 
+  /** Removes the entry of `name` and of every child under it (`name\0…`): a deleted subtree of facets. */
+  removeTree(slug: string, name: string): void {
+    // "\u0001" sorts right after the NUL that separates a child's path from its parent's name.
+    this.#db.prepare("DELETE FROM due WHERE slug = ? AND (name = ? OR (name >= ? AND name < ?))").run(slug, name, `${name}\0`, `${name}\u0001`);
+    this.#cache.clear();
+  }
+
   get size(): number {
     return Number((this.#db.prepare("SELECT count(*) AS n FROM due").get() as { n: number }).n);
   }

@@ -1,0 +1,219 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Actor } from "./actor.ts";
+import type { AgentBinding } from "./cell.ts";
+import { childPlace, childrenDir, placeIdentity, type CellPlace } from "./place.ts";
+
+/** What a child is an instance of, from its creator (a facet's startup options). */
+export interface ChildSpec {
+  /** A registered class (binding name): kept in the child's file, so a due alarm can wake it without its parent. */
+  readonly className: string;
+  /** How to make the instance when the class is not a registered one (code loaded at run time). */
+  readonly create?: AgentBinding["create"];
+  /** The child's id: a string (its name) or an id object with `toString()` and maybe `name`. */
+  readonly id?: unknown;
+}
+
+/** A parent's children (facets): each its own actor with its own database, in the parent's directory. */
+export interface ChildActors {
+  /**
+   * Runs `task` on the child `name`; if it is not running, `spec()` says what to start (and runs only
+   * then). Fails with the abort reason when the child was aborted or deleted after `generation`.
+   */
+  deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T>;
+  /** Stubs remember this; abort, delete and clone move it on. */
+  generation(name: string): number;
+  /** Stops the running child (and its children); its data stays. Later calls through older stubs throw `reason`. */
+  abort(name: string, reason: unknown): void;
+  /** Aborts the child and deletes its data and its children's. */
+  delete(name: string): void;
+  /** Replaces `dst`'s data (and children) with a copy of `src`'s. */
+  clone(src: string, dst: string): void;
+  /** Whether the child has data on disk. */
+  exists(name: string): boolean;
+}
+
+/** What the children of one parent need from the host. */
+export interface ChildrenHost {
+  /** The running cell at a place, if any. */
+  live(place: CellPlace): { readonly idle: boolean; instance: Actor; flush(): void; deliver<T>(task: () => T | Promise<T>): Promise<T> } | undefined;
+  /** Starts the cell at a place for a spec. */
+  start(place: CellPlace, spec: ChildSpec): void;
+  /** Closes the running cells at a place and under it; what they had queued fails with `reason`. */
+  stopTree(place: CellPlace, reason: unknown): void;
+  /** The schedule index forgets a place and everything under it. */
+  forgetTree(place: CellPlace): void;
+}
+
+interface ChildState {
+  generation: number;
+  reason?: unknown;
+  starting?: Promise<void>;
+}
+
+const META_CLASS = "facet-class";
+const META_ID = "facet-id";
+
+/** The children of one parent place; kept by the host per parent (it outlives the parent's hibernation). */
+export class Children implements ChildActors {
+  readonly #parent: CellPlace;
+  readonly #host: ChildrenHost;
+  readonly #states = new Map<string, ChildState>();
+
+  constructor(parent: CellPlace, host: ChildrenHost) {
+    this.#parent = parent;
+    this.#host = host;
+  }
+
+  generation(name: string): number {
+    return this.#state(name).generation;
+  }
+
+  async deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T> {
+    const state = this.#state(name);
+    const place = childPlace(this.#parent, name);
+    for (;;) {
+      if (state.generation !== generation) throw state.reason;
+      const cell = this.#host.live(place);
+      if (cell) return cell.deliver(() => task(cell.instance));
+      if (!state.starting) {
+        state.starting = (async () => {
+          const resolved = await spec();
+          if (state.generation !== generation) throw state.reason;
+          if (!this.#host.live(place)) this.#host.start(place, resolved);
+        })().finally(() => (state.starting = undefined));
+      }
+      await state.starting;
+    }
+  }
+
+  abort(name: string, reason: unknown): void {
+    const state = this.#state(name);
+    state.generation++;
+    state.reason = reason;
+    this.#host.stopTree(childPlace(this.#parent, name), reason);
+  }
+
+  delete(name: string): void {
+    this.abort(name, new Error("Facet was deleted."));
+    const place = childPlace(this.#parent, name);
+    removePlaceFiles(place);
+    this.#host.forgetTree(place);
+  }
+
+  clone(src: string, dst: string): void {
+    if (src === dst) {
+      this.abort(dst, new Error("Facet was cloned-over."));
+      return;
+    }
+    const from = childPlace(this.#parent, src);
+    const to = childPlace(this.#parent, dst);
+    this.abort(dst, new Error("Facet was cloned-over."));
+    removePlaceFiles(to);
+    this.#host.forgetTree(to);
+    if (!existsSync(from.file)) return;
+    // Running cells of the source commit first; the copy is taken in one synchronous step, so no write
+    // of this process lands half-way (and the file lock keeps other processes out).
+    for (const place of placesUnder(from)) this.#host.live(place)?.flush();
+    copyPlace(from, to);
+  }
+
+  exists(name: string): boolean {
+    return existsSync(childPlace(this.#parent, name).file);
+  }
+
+  #state(name: string): ChildState {
+    let state = this.#states.get(name);
+    if (!state) this.#states.set(name, (state = { generation: 0 }));
+    return state;
+  }
+}
+
+/** Records what a child is, in its own file, for wakes without its parent. */
+export function writeChildMeta(db: { statement(sql: string): { run(...args: unknown[]): unknown; get(...args: unknown[]): unknown } }, spec: ChildSpec): void {
+  const write = (key: string, value: string): void => {
+    const row = db.statement("SELECT value FROM _hearth_meta WHERE key = ?").get(key) as { value: string } | undefined;
+    if (row?.value !== value) db.statement("INSERT OR REPLACE INTO _hearth_meta (key, value) VALUES (?, ?)").run(key, value);
+  };
+  write(META_CLASS, spec.create ? "" : spec.className);
+  write(META_ID, JSON.stringify(describeId(spec.id)));
+}
+
+/** What a child's file says it is: its registered class (empty when its code was loaded at run time) and id. */
+export function readChildMeta(file: string): { className: string; id: unknown } | undefined {
+  if (!existsSync(file)) return undefined;
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const read = (key: string): string | undefined =>
+      (db.prepare("SELECT value FROM _hearth_meta WHERE key = ?").get(key) as { value: string } | undefined)?.value;
+    const className = read(META_CLASS);
+    if (className === undefined) return undefined;
+    const id = JSON.parse(read(META_ID) ?? "null") as { hex?: string; name?: string } | string | null;
+    return { className, id: id ?? undefined };
+  } finally {
+    db.close();
+  }
+}
+
+/** The name a child's actor goes by: its string id, its id's name, or else its child name. */
+export function childName(id: unknown, fallback: string): string {
+  if (typeof id === "string") return id;
+  const described = describeId(id);
+  if (typeof described === "object" && described !== null) return described.name ?? described.hex ?? fallback;
+  return fallback;
+}
+
+function describeId(id: unknown): { hex?: string; name?: string } | string | null {
+  if (id === undefined || id === null) return null;
+  if (typeof id === "string") return id;
+  if (typeof id === "object" && "hex" in id) return id as { hex?: string; name?: string };
+  const name = (id as { name?: unknown }).name;
+  return { hex: String(id), ...(typeof name === "string" ? { name } : {}) };
+}
+
+/** Deletes a place's file and its children's directory. */
+export function removePlaceFiles(place: CellPlace): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(place.file + suffix, { force: true });
+  rmSync(childrenDir(place), { recursive: true, force: true });
+}
+
+/** The names of a place's children that have files (read from each file's identity). */
+function childNamesOf(place: CellPlace): string[] {
+  const dir = childrenDir(place);
+  if (!existsSync(dir)) return [];
+  const names: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    if (!entry.endsWith(".sqlite")) continue;
+    const db = new DatabaseSync(join(dir, entry), { readOnly: true });
+    try {
+      const identity = (db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get() as { value: string } | undefined)?.value;
+      const name = identity?.split("\0").at(-1);
+      if (name !== undefined) names.push(name);
+    } finally {
+      db.close();
+    }
+  }
+  return names;
+}
+
+/** The place and every place under it that has a file. */
+function* placesUnder(place: CellPlace): Generator<CellPlace> {
+  yield place;
+  for (const name of childNamesOf(place)) yield* placesUnder(childPlace(place, name));
+}
+
+/** Copies a place's file and its children's, rewriting each copy's identity for where it now lives. */
+function copyPlace(from: CellPlace, to: CellPlace): void {
+  if (!existsSync(from.file)) return;
+  mkdirSync(dirname(to.file), { recursive: true });
+  copyFileSync(from.file, to.file);
+  if (existsSync(from.file + "-wal")) copyFileSync(from.file + "-wal", to.file + "-wal");
+  const db = new DatabaseSync(to.file);
+  try {
+    db.prepare("UPDATE _hearth_meta SET value = ? WHERE key = 'identity'").run(placeIdentity(to));
+  } finally {
+    db.close();
+  }
+  for (const name of childNamesOf(from)) copyPlace(childPlace(from, name), childPlace(to, name));
+}
