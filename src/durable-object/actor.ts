@@ -10,7 +10,7 @@ import { ALARM_CALLBACK, DurableAlarm, type AlarmInvocationInfo } from "./alarm.
 import { HibernatableSockets } from "./hibernation.ts";
 import { DurableObjectId } from "./id.ts";
 import type { DurableObjectNamespace } from "./namespace.ts";
-import { DurableObjectState } from "./state.ts";
+import { CONSTRUCTOR_BLOCKS, DurableObjectState } from "./state.ts";
 
 /** The handlers a Durable Object class may define. */
 export interface DurableObjectHandlers {
@@ -40,12 +40,16 @@ export class DurableObjectActor implements Actor {
   readonly #alarm: DurableAlarm;
   readonly #owner: SocketOwner;
   #tasks: AgentTasks | undefined;
+  #startup: Array<Promise<unknown>> = [];
 
   constructor(ctor: DurableObjectConstructor, ctx: AgentContextWithRuntime, env: Record<string, unknown>, namespace: DurableObjectNamespace) {
     const runtime = ctx[RUNTIME];
     this.#runtime = runtime;
     this.#sockets = new HibernatableSockets(runtime);
-    this.#alarm = new DurableAlarm(() => this[HANDLE.tasks]());
+    this.#alarm = new DurableAlarm(
+      () => this[HANDLE.tasks](),
+      () => typeof (this.#object ?? (ctor.prototype as DurableObjectHandlers)).alarm === "function",
+    );
     this.#owner = {
       run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),
       output: (send) => runtime.db.output(send),
@@ -60,9 +64,16 @@ export class DurableObjectActor implements Actor {
       props: undefined,
     });
     this.#object = this.#scoped(() => new ctor(state, env)) as DurableObjectHandlers & Record<string, unknown>;
+    this.#startup = state[CONSTRUCTOR_BLOCKS] ?? [];
+    state[CONSTRUCTOR_BLOCKS] = undefined;
   }
 
-  async [HANDLE.start](): Promise<void> {}
+  /** Start-up waits for what the constructor ran under blockConcurrencyWhile: if that failed, so does the start. */
+  async [HANDLE.start](): Promise<void> {
+    const blocks = this.#startup;
+    this.#startup = [];
+    for (const block of blocks) await block;
+  }
 
   async [HANDLE.request](request: Request): Promise<Response> {
     const fetch = this.#object.fetch;
@@ -92,7 +103,8 @@ export class DurableObjectActor implements Actor {
 
   async [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
     const fn = this.#object[method];
-    if (typeof fn !== "function" || NOT_CALLABLE.has(method)) {
+    // Methods every object inherits (toString, hasOwnProperty…) are not the class's RPC interface.
+    if (typeof fn !== "function" || NOT_CALLABLE.has(method) || fn === (Object.prototype as Record<string, unknown>)[method]) {
       throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
     }
     return await this.#scoped(() => fn.apply(this.#object, args), caller);
@@ -123,7 +135,11 @@ export class DurableObjectActor implements Actor {
 
   async #runAlarm(schedule: Schedule): Promise<void> {
     const alarm = this.#object.alarm;
-    if (typeof alarm !== "function") throw new TypeError(`${this.#runtime.className} set an alarm but has no alarm() handler.`);
+    if (typeof alarm !== "function") {
+      // Set by an earlier version of the class that had a handler: retrying cannot help, so it is dropped.
+      console.warn(`[hearth] ${this.#runtime.className}/${this.#runtime.name}: an alarm was due but the class has no alarm() handler; it is dropped`);
+      return;
+    }
     await this.#alarm.run(schedule, (info) => alarm.call(this.#object, info));
   }
 

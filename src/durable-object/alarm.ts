@@ -21,11 +21,14 @@ export const ALARM_RETRY = Object.freeze({ maxAttempts: 7, baseDelayMs: 2_000, m
  */
 export class DurableAlarm {
   readonly #tasks: () => AgentTasks;
+  readonly #hasHandler: () => boolean;
   /** The schedule running now (its row stays until it succeeds). */
   #running: string | undefined;
 
-  constructor(tasks: () => AgentTasks) {
+  /** `hasHandler` says whether the object defines `alarm()`: without one, setAlarm() is refused. */
+  constructor(tasks: () => AgentTasks, hasHandler: () => boolean) {
     this.#tasks = tasks;
+    this.#hasHandler = hasHandler;
   }
 
   get(): number | null {
@@ -33,6 +36,7 @@ export class DurableAlarm {
   }
 
   set(scheduledTime: number): void {
+    if (!this.#hasHandler()) throw new TypeError("Your Durable Object class must have an alarm() handler in order to call setAlarm()");
     const tasks = this.#tasks();
     for (const schedule of this.#pending()) tasks.cancelSchedule(schedule.id);
     tasks.schedule(new Date(scheduledTime), ALARM_CALLBACK, undefined, { retry: ALARM_RETRY });

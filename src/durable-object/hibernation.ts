@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { RawSocket, SocketRecord } from "../agent/connection.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
-import { WebSocketRequestResponsePair } from "../websocket/auto-response.ts";
+import { MAX_AUTO_RESPONSE_BYTES, WebSocketRequestResponsePair } from "../websocket/auto-response.ts";
 import type { SocketEnd, SocketReceiver } from "../websocket/end.ts";
 import { endOf, socketOver, type WorkersWebSocket } from "../websocket/socket.ts";
 
+/** Cloudflare's limits: distinct tags per socket, characters per tag, auto-response bytes, event timeout (7 days). */
 const MAX_TAGS = 10;
 const MAX_TAG_LENGTH = 256;
+const MAX_EVENT_TIMEOUT_MS = 604_800_000;
 
 /** The end behind each socket an actor accepted; records outlive the actor's instances, so this is module-wide. */
 const endsOfRecords = new WeakMap<SocketRecord, SocketEnd>();
@@ -89,13 +91,24 @@ export class HibernatableSockets {
 
   tagsOf(ws: WorkersWebSocket): string[] {
     const end = endOf(ws);
-    if (!end.hibernatable) throw new TypeError("getTags() takes a WebSocket accepted with ctx.acceptWebSocket()");
+    if (!end.accepted) throw new Error("you must call 'acceptWebSocket()' before attempting to access the tags of a WebSocket.");
+    if (!end.hibernatable) throw new Error("only hibernatable websockets can have tags.");
     return [...end.tags];
   }
 
   setAutoResponse(pair?: WebSocketRequestResponsePair): void {
-    if (pair !== undefined && !(pair instanceof WebSocketRequestResponsePair)) {
+    if (pair === undefined || pair === null) {
+      this.#settings.autoResponse = undefined;
+      return;
+    }
+    if (!(pair instanceof WebSocketRequestResponsePair)) {
       throw new TypeError("setWebSocketAutoResponse() takes a WebSocketRequestResponsePair, or nothing to remove it");
+    }
+    for (const [what, text] of [["Request", pair.request], ["Response", pair.response]] as const) {
+      const bytes = Buffer.byteLength(text);
+      if (bytes > MAX_AUTO_RESPONSE_BYTES) {
+        throw new RangeError(`${what} cannot be larger than ${MAX_AUTO_RESPONSE_BYTES} bytes. A ${what.toLowerCase()} of size ${bytes} was provided.`);
+      }
     }
     this.#settings.autoResponse = pair;
   }
@@ -108,10 +121,14 @@ export class HibernatableSockets {
     return endOf(ws).autoResponseAt;
   }
 
+  /** Kept and reported back; 0 or nothing removes it. Hearth does not cut a slow handler short. */
   setEventTimeout(ms?: number): void {
-    if (ms !== undefined && (!Number.isFinite(ms) || ms < 0 || ms > 604_800_000)) {
-      throw new RangeError("The hibernatable WebSocket event timeout must be between 0 and 604800000 ms (7 days).");
+    if (ms === undefined || ms === null || ms === 0) {
+      this.#settings.eventTimeoutMs = undefined;
+      return;
     }
+    if (!Number.isFinite(ms) || ms < 0) throw new TypeError(`The hibernatable WebSocket event timeout must be a number of milliseconds, got ${ms}`);
+    if (ms > MAX_EVENT_TIMEOUT_MS) throw new Error(`Event timeout should not exceed ${MAX_EVENT_TIMEOUT_MS} ms.`);
     this.#settings.eventTimeoutMs = ms;
   }
 
@@ -120,15 +137,17 @@ export class HibernatableSockets {
   }
 }
 
+/** Distinct tags, checked as the Workers runtime does (the count is of distinct tags; empty ones are fine). */
 function checkTags(tags: unknown): string[] {
   if (!Array.isArray(tags)) throw new TypeError("acceptWebSocket(): tags must be an array of strings");
-  if (tags.length > MAX_TAGS) throw new RangeError(`acceptWebSocket(): a WebSocket can have at most ${MAX_TAGS} tags, got ${tags.length}.`);
-  for (const tag of tags) {
-    if (typeof tag !== "string" || tag.length === 0 || tag.length > MAX_TAG_LENGTH) {
-      throw new TypeError(`acceptWebSocket(): each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters.`);
-    }
+  const distinct = new Set<string>();
+  for (const tag of tags as unknown[]) {
+    if (typeof tag !== "string") throw new TypeError(`acceptWebSocket(): tags must be strings, got ${typeof tag}`);
+    if (distinct.size >= MAX_TAGS) throw new Error(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
+    if (tag.length > MAX_TAG_LENGTH) throw new Error(`"${tag}" is longer than the max tag length (${MAX_TAG_LENGTH} characters).`);
+    distinct.add(tag);
   }
-  return [...new Set(tags as string[])];
+  return [...distinct];
 }
 
 /** What the host calls on an accepted socket: shut-down and destroy close it. */

@@ -6,6 +6,9 @@ import type { DurableAlarm } from "./alarm.ts";
 import type { HibernatableSockets } from "./hibernation.ts";
 import type { DurableObjectId } from "./id.ts";
 
+/** @internal Where blockConcurrencyWhile() promises made during the constructor are kept for start-up. */
+export const CONSTRUCTOR_BLOCKS: unique symbol = Symbol("hearth.constructorBlocks");
+
 /** What the actor hands its state when it makes one. */
 export interface DurableObjectStateInit {
   runtime: AgentRuntime;
@@ -40,6 +43,8 @@ export class DurableObjectState<Props = unknown> {
   readonly props: Props;
   readonly #runtime: AgentRuntime;
   readonly #sockets: HibernatableSockets;
+  /** @internal Set while the constructor runs: its blocks must succeed for the object to start. */
+  [CONSTRUCTOR_BLOCKS]: Array<Promise<unknown>> | undefined = [];
 
   /** @internal Made by the host for each instance. */
   constructor(init: DurableObjectStateInit) {
@@ -53,7 +58,13 @@ export class DurableObjectState<Props = unknown> {
 
   /** No other event reaches the object until `fn` settles. */
   blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T> {
-    return this.#runtime.blockConcurrencyWhile(fn);
+    const promise = this.#runtime.blockConcurrencyWhile(fn);
+    const blocks = this[CONSTRUCTOR_BLOCKS];
+    if (blocks) {
+      promise.catch(() => {}); // reported by the failed start, not as an unhandled rejection
+      blocks.push(promise);
+    }
+    return promise;
   }
 
   /** Keeps the object in memory until `promise` settles. */

@@ -8,7 +8,7 @@ import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
-import { spliceToNetwork } from "../websocket/network.ts";
+import { refuseUpgradeResponse, spliceToNetwork } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 
 /** Passed as the third argument of a worker's fetch. */
@@ -85,7 +85,13 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     });
     const request = parseRequest(incoming, origin.value, abort.signal);
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
-    respond.then((response) => writeResponse(webSocketOfResponse(response) ? notAnUpgrade() : response, outgoing)).catch((error: unknown) => outgoing.destroy(asError(error)));
+    respond
+      .then((response) => {
+        const webSocket = webSocketOfResponse(response);
+        if (webSocket) refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
+        return writeResponse(webSocket ? notAnUpgrade() : response, outgoing);
+      })
+      .catch((error: unknown) => outgoing.destroy(asError(error)));
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -1,5 +1,5 @@
-/** Longest request or response text of an auto-response (Cloudflare's limit). */
-export const MAX_AUTO_RESPONSE_CHARS = 2048;
+/** Longest request or response of an auto-response, in UTF-8 bytes (Cloudflare's limit, checked by `setWebSocketAutoResponse`). */
+export const MAX_AUTO_RESPONSE_BYTES = 2048;
 
 /**
  * A message and its canned reply: `ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping",
@@ -14,11 +14,6 @@ export class WebSocketRequestResponsePair {
   constructor(request: string, response: string) {
     if (typeof request !== "string" || typeof response !== "string") {
       throw new TypeError("WebSocketRequestResponsePair takes two strings: the request and its response");
-    }
-    for (const [what, text] of [["request", request], ["response", response]] as const) {
-      if (text.length > MAX_AUTO_RESPONSE_CHARS) {
-        throw new RangeError(`The auto-response ${what} is ${text.length} characters; the limit is ${MAX_AUTO_RESPONSE_CHARS}.`);
-      }
     }
     this.request = request;
     this.response = response;

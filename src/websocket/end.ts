@@ -7,10 +7,14 @@ export const READY_STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as 
 /** The largest serialized attachment of one WebSocket (Cloudflare's limit). */
 export const MAX_ATTACHMENT_BYTES = 16_384;
 
+/** The Workers runtime's text for send() or close() on a socket nobody accepted. */
+export const NOT_ACCEPTED = "You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.";
+
 /** Where an end's outgoing traffic goes: its peer end in memory, or a network socket. */
 export interface SocketLink {
   send(data: SocketMessage): void;
-  close(code: number, reason: string): void;
+  /** `code` undefined: a close frame without a status (the peer sees 1005). */
+  close(code: number | undefined, reason: string): void;
 }
 
 /** Who handles an accepted end's incoming traffic. */
@@ -32,7 +36,6 @@ type Incoming =
  * object) or by an actor's `ctx.acceptWebSocket()` (delivered to the actor, waking it).
  */
 export class SocketEnd {
-  readyState: number = READY_STATE.OPEN;
   url: string | null = null;
   protocol = "";
   /** The serialized attachment (structured clone), or undefined. */
@@ -41,14 +44,26 @@ export class SocketEnd {
   tags: readonly string[] = [];
   /** When the actor's auto-response last answered on this socket. */
   autoResponseAt: Date | null = null;
-  #link: SocketLink | undefined;
-  #receiver: SocketReceiver | undefined;
-  #queue: Incoming[] = [];
-  #acceptedAs: "none" | "events" | "actor" = "none";
   /** Set once this end was handed to the runtime in a 101 response: it is spliced to the network. */
   spliced = false;
   /** The other end of its pair. */
   peer: SocketEnd | undefined;
+  #link: SocketLink | undefined;
+  #receiver: SocketReceiver | undefined;
+  #queue: Incoming[] = [];
+  #acceptedAs: "none" | "events" | "actor" = "none";
+  /** Code on this side called close(): a send now is a bug worth an error. */
+  #closedByCall = false;
+  /** A close frame went out (a close() call, or the automatic reply to the peer's close). */
+  #closedOutgoing = false;
+  /** The peer closed, or the connection failed: nothing more arrives. */
+  #closedIncoming = false;
+
+  /** OPEN; CLOSING once one direction is closed; CLOSED once both are (or the connection failed). */
+  get readyState(): number {
+    if (this.#closedOutgoing && this.#closedIncoming) return READY_STATE.CLOSED;
+    return this.#closedOutgoing || this.#closedIncoming ? READY_STATE.CLOSING : READY_STATE.OPEN;
+  }
 
   get accepted(): boolean {
     return this.#acceptedAs !== "none";
@@ -58,15 +73,23 @@ export class SocketEnd {
     return this.#acceptedAs === "actor";
   }
 
+  /** True once no close frame can be sent any more: a close() now does nothing. */
+  get outgoingClosed(): boolean {
+    return this.#closedOutgoing;
+  }
+
   link(link: SocketLink): void {
     this.#link = link;
   }
 
-  /** `accept()`: incoming traffic becomes events dispatched on `target`, in its owner's gate. */
+  /** `accept()`: incoming traffic becomes events dispatched on `target`, in its owner's gate. A second call does nothing. */
   acceptWithEvents(target: EventTarget): void {
-    this.#checkAcceptable("accept()");
+    if (this.spliced) throw new TypeError("Can't accept() WebSocket that was already used in a response.");
+    if (this.#acceptedAs === "actor") throw new TypeError("Can't accept() WebSocket after enabling hibernation.");
+    if (this.#acceptedAs === "events") return;
     this.#acceptedAs = "events";
     const owner = currentSocketOwner();
+    // An open socket keeps its Durable Object in memory: its listeners live in that instance.
     const release = owner?.hold();
     const dispatch = (event: Event): void => {
       if (owner) owner.run(() => void target.dispatchEvent(event));
@@ -87,15 +110,22 @@ export class SocketEnd {
 
   /** `ctx.acceptWebSocket()`: incoming traffic goes to the actor (the receiver wakes it). */
   acceptForActor(receiver: SocketReceiver, tags: readonly string[]): void {
-    this.#checkAcceptable("acceptWebSocket()");
+    if (this.#acceptedAs === "events") throw new Error("Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`");
+    if (this.#acceptedAs === "actor") throw new Error("Cannot call `acceptWebSocket()` twice on the same WebSocket");
+    if (this.spliced || this.peer?.accepted || this.peer?.spliced) {
+      throw new Error("Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been accepted or used in a Response.");
+    }
     this.#acceptedAs = "actor";
     this.tags = tags;
     this.#accept(receiver);
   }
 
+  /** `ws.send()`: refused before accept and after this side's close(); dropped once the peer is gone. */
   send(data: string | ArrayBuffer | ArrayBufferView): void {
-    if (!this.accepted) throw new TypeError("You must call accept() on this WebSocket before sending messages.");
-    if (this.readyState !== READY_STATE.OPEN) throw new TypeError("Can't call WebSocket send() after close().");
+    if (!this.accepted) throw new TypeError(NOT_ACCEPTED);
+    if (this.#closedByCall) throw new TypeError("Can't call WebSocket send() after close().");
+    // The peer closed or the connection failed: the Workers runtime drops such sends silently.
+    if (this.#closedOutgoing || this.#closedIncoming) return;
     const message = typeof data === "string" ? data : copyBytes(data);
     const link = this.#link;
     if (!link) return;
@@ -104,10 +134,14 @@ export class SocketEnd {
     else link.send(message);
   }
 
-  /** Closes without checking the code: the host closes with 1001 at shut-down. */
-  close(code = 1000, reason = ""): void {
-    if (this.readyState >= READY_STATE.CLOSING) return;
-    this.readyState = READY_STATE.CLOSING;
+  /**
+   * Closes this side (once; later calls do nothing). User code goes through `WorkersWebSocket.close`,
+   * which checks the code; the host closes with 1001 at shut-down.
+   */
+  close(code?: number, reason = ""): void {
+    this.#closedByCall = true;
+    if (this.#closedOutgoing) return;
+    this.#closedOutgoing = true;
     const link = this.#link;
     if (!link) return;
     const owner = currentSocketOwner();
@@ -118,9 +152,8 @@ export class SocketEnd {
   serializeAttachment(value: unknown): void {
     const bytes = serialize(value);
     if (bytes.length > MAX_ATTACHMENT_BYTES) {
-      throw new RangeError(
-        `A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes (this one serializes to ${bytes.length}).`,
-      );
+      // The Workers runtime's text, missing space included, so code matching on it works here too.
+      throw new Error(`A WebSocket 'attachment' cannot be larger than ${MAX_ATTACHMENT_BYTES} bytes.'attachment' was ${bytes.length} bytes.`);
     }
     this.attachment = bytes;
   }
@@ -132,18 +165,22 @@ export class SocketEnd {
   // Incoming, from the peer or the network
 
   receive(data: SocketMessage): void {
+    if (this.#closedIncoming) return;
     this.#incoming({ kind: "message", data });
   }
 
+  /** The peer closed. The close is answered at once (as the Workers runtime does), so the socket is CLOSED. */
   receiveClose(code: number, reason: string, wasClean: boolean): void {
-    if (this.readyState === READY_STATE.CLOSED) return;
-    this.readyState = READY_STATE.CLOSED;
+    if (this.#closedIncoming) return;
+    this.#closedIncoming = true;
+    this.#closedOutgoing = true;
     this.#incoming({ kind: "close", code, reason, wasClean });
   }
 
   receiveError(error: unknown): void {
-    if (this.readyState === READY_STATE.CLOSED) return;
-    this.readyState = READY_STATE.CLOSED;
+    if (this.#closedIncoming) return;
+    this.#closedIncoming = true;
+    this.#closedOutgoing = true;
     this.#incoming({ kind: "error", error });
   }
 
@@ -152,12 +189,6 @@ export class SocketEnd {
     const queued = this.#queue;
     this.#queue = [];
     return queued;
-  }
-
-  #checkAcceptable(what: string): void {
-    if (this.spliced) throw new TypeError(`Can't call ${what} on a WebSocket returned in a 101 response.`);
-    if (this.#acceptedAs === "actor") throw new TypeError(`Can't call ${what}: this WebSocket was already accepted with acceptWebSocket().`);
-    if (this.#acceptedAs === "events") throw new TypeError(`Can't call ${what}: this WebSocket was already accepted.`);
   }
 
   #accept(receiver: SocketReceiver): void {

@@ -21,7 +21,7 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
   });
   for (const item of clientEnd.takeQueued()) {
     if (item.kind === "message") ws.send(item.data);
-    else if (item.kind === "close") ws.close(item.code, item.reason);
+    else if (item.kind === "close") ws.close(item.code === 1005 ? undefined : item.code, item.code === 1005 ? undefined : item.reason);
   }
   listen(server, ws, maxMessageBytes);
 }
@@ -37,4 +37,15 @@ function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): 
   });
   ws.on("close", (code: number, reason: Buffer) => server.receiveClose(code, reason.toString(), code !== 1006));
   ws.on("error", (error: Error) => server.receiveError(error));
+}
+
+/**
+ * Closes the pair behind `client` when its 101 response cannot be honoured (the request asked for no
+ * upgrade): the end its worker or Durable Object kept sees a close (1011), so it is not left open.
+ */
+export function refuseUpgradeResponse(client: WorkersWebSocket, reason: string): void {
+  const clientEnd = endOf(client);
+  if (clientEnd.spliced || clientEnd.accepted) return;
+  clientEnd.spliced = true;
+  clientEnd.close(1011, reason);
 }

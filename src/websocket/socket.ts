@@ -1,4 +1,7 @@
-import { READY_STATE, SocketEnd } from "./end.ts";
+import { NOT_ACCEPTED, READY_STATE, SocketEnd } from "./end.ts";
+
+/** A close frame's reason fits in 123 bytes (125 of control-frame payload minus the code). */
+const MAX_CLOSE_REASON_BYTES = 123;
 
 const ends = new WeakMap<object, SocketEnd>();
 const INTERNAL: unique symbol = Symbol("hearth.websocket");
@@ -73,10 +76,20 @@ export class WorkersWebSocket extends EventTarget {
     endOf(this).send(message);
   }
 
+  /**
+   * Closes the socket. `code` is 1000–4999 except the codes no endpoint may send (1004, 1005, 1006,
+   * 1015); a `reason` (at most 123 bytes of UTF-8) needs a code. A second close() does nothing.
+   */
   close(code?: number, reason?: string): void {
-    if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999)) throw new TypeError(`Invalid WebSocket close code: ${code}.`);
-    if (reason !== undefined && Buffer.byteLength(reason) > 123) throw new TypeError("The WebSocket close reason must be at most 123 bytes of UTF-8.");
-    endOf(this).close(code, reason);
+    const end = endOf(this);
+    if (!end.accepted) throw new TypeError(NOT_ACCEPTED);
+    if (end.outgoingClosed) return; // checked first, as in the Workers runtime: closing twice is no error
+    if (code !== undefined && !isSendableCloseCode(code)) throw new TypeError(`Invalid WebSocket close code: ${code}.`);
+    if (reason !== undefined && code === undefined) throw new TypeError("If you specify a WebSocket close reason, you must also specify a code.");
+    if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+      throw new TypeError(`The WebSocket close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8, got ${Buffer.byteLength(reason)}.`);
+    }
+    end.close(code, reason);
   }
 
   /** Keeps a structured-cloneable value with the socket (≤ 16 KiB serialized); it survives hibernation. */
@@ -115,13 +128,18 @@ export class WebSocketPair {
   }
 }
 
+/** Codes an endpoint may send: 1000–4999 except those reserved for "no status", "abnormal" and TLS. */
+function isSendableCloseCode(code: number): boolean {
+  return Number.isInteger(code) && code >= 1000 && code < 5000 && code !== 1004 && code !== 1005 && code !== 1006 && code !== 1015;
+}
+
 function connect(from: SocketEnd, to: SocketEnd): void {
   from.peer = to;
   from.link({
     send: (data) => to.receive(data),
     close: (code, reason) => {
-      to.receiveClose(code, reason, true);
-      from.receiveClose(code, reason, true);
+      to.receiveClose(code ?? 1005, reason, true);
+      from.receiveClose(code ?? 1005, reason, true);
     },
   });
 }

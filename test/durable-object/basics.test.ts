@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { DurableObject, VirtualClock, type DurableObjectNamespace, type WorkersWebSocket } from "../../src/index.ts";
+import { DurableObject, VirtualClock, WebSocketPair, type DurableObjectNamespace, type WorkersWebSocket } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
+import { upgradeResponse } from "./helpers.ts";
 
 interface Env {
   ROOMS: DurableObjectNamespace<Room>;
@@ -20,7 +21,7 @@ class Room extends DurableObject<Env> {
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [url.searchParams.get("team") ?? "none"]);
       server.serializeAttachment({ user: url.searchParams.get("user") });
-      return new Response(null, { status: 101, webSocket: client });
+      return upgradeResponse(client);
     }
     return Response.json({ id: this.ctx.id.toString(), name: this.ctx.id.name, count: await this.count() });
   }
