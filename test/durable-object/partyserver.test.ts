@@ -132,6 +132,19 @@ describe("partyserver under hearth dev", () => {
     expect(await unknown.text()).toBe("Invalid request");
   });
 
+  it("onConnect that throws: the client gets partyserver's error frame and a 1011 close", async () => {
+    const { base } = await serve();
+    const seen = await new Promise<{ messages: string[]; code: number; reason: string }>((resolve) => {
+      const socket = new WebSocket(`${base.replace("http", "ws")}/parties/chat-room/kitchen?user=${"x".repeat(33)}`);
+      const messages: string[] = [];
+      socket.addEventListener("message", (event) => messages.push(String(event.data)));
+      socket.addEventListener("close", (event) => resolve({ messages, code: event.code, reason: event.reason }));
+    });
+    expect(seen).toMatchObject({ code: 1011, reason: "Uncaught exception during session setup" });
+    expect(JSON.parse(seen.messages[0] ?? "{}")).toMatchObject({ error: expect.stringContaining("A name has at most 32 characters") });
+    expect(await json(`${base}/parties/chat-room/kitchen`)).toMatchObject({ name: "kitchen" });
+  });
+
   it("a hibernating room: broadcast, connection state and tags, before and after it sleeps; onClose", async () => {
     const { base, host } = await serve();
     const ada = new Client(host, "chat-room", "kitchen", { user: "ada", team: "red" });
