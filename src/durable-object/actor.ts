@@ -3,6 +3,7 @@ import type { SocketRecord } from "../agent/connection.ts";
 import { runInAgentScope, type AgentCaller } from "../agent/context.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
 import type { Actor } from "../host/actor.ts";
+import { currentEvent } from "../host/event-context.ts";
 import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
@@ -52,7 +53,7 @@ export class DurableObjectActor implements Actor {
     );
     this.#owner = {
       run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),
-      output: (send) => runtime.db.output(send),
+      output: (send) => holdOutput(runtime, send),
       hold: () => runtime.keepAlive(),
     };
     const state = new DurableObjectState({
@@ -157,6 +158,20 @@ export class DurableObjectActor implements Actor {
     );
   }
 }
+
+/**
+ * The output gate for a message sent during an event: it leaves once the event's writes commit, and
+ * never if the event fails. Storage holds output only while a transaction is open, so the event's
+ * transaction is opened first: a message sent before a write that then fails shares its fate.
+ */
+function holdOutput(runtime: AgentRuntime, send: () => void): void {
+  const db = runtime.db;
+  if (db.isOpen && currentEvent() !== undefined) db.statement(OPEN_TRANSACTION);
+  db.output(send);
+}
+
+/** A statement that joins (opens) the event's implicit transaction and touches nothing. */
+const OPEN_TRANSACTION = "SELECT 1";
 
 /** The name an object's id was made from: known to the namespace that made it, else stored by an earlier start. */
 function nameOf(runtime: AgentRuntime, namespace: DurableObjectNamespace): string | undefined {
