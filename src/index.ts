@@ -48,6 +48,18 @@ export {
   type AlarmInvocationInfo,
 } from "./durable-object/index.ts";
 export { WebSocketPair, WebSocketRequestResponsePair, installWorkersGlobals, type WorkersWebSocket } from "./websocket/index.ts";
+export { DurableObjectFacets, MAX_FACET_DEPTH, MAX_FACET_NAME_LENGTH, type FacetStartupOptions, type FacetStub } from "./facets/index.ts";
+export {
+  routeSubAgentRequest,
+  getSubAgentByName,
+  buildAgentPath,
+  buildAgentUrl,
+  type AgentPathStep,
+  type BuildAgentPathOptions,
+  type SubAgentClass,
+  type SubAgentInfo,
+  type SubAgentStub,
+} from "./sub-agents/index.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";
 export { serve, type ServeOptions, type HearthServer, type WorkerFetch, type ExecutionContext } from "./gateway/serve.ts";
 export type { CorsOption } from "./gateway/cors.ts";

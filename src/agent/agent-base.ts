@@ -29,6 +29,7 @@ const TASKS: unique symbol = Symbol("hearth.tasks");
 const UNLOAD: unique symbol = Symbol("hearth.unload");
 const SCOPED: unique symbol = Symbol("hearth.scoped");
 const SOCKET_ERROR: unique symbol = Symbol("hearth.socketError");
+const OPEN_CHILD: unique symbol = Symbol("hearth.openChild");
 /** @internal */
 export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
 /** @internal */
@@ -49,6 +50,7 @@ export const HANDLE = {
   unload: UNLOAD,
   scoped: SCOPED,
   socketError: SOCKET_ERROR,
+  openChild: OPEN_CHILD,
 } as const;
 
 const MAX_TAGS = 10;

@@ -1,4 +1,4 @@
-import { EmailAgent } from "../email/email-agent.ts";
+import { SubAgentAgent } from "../sub-agents/sub-agent-agent.ts";
 
 export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.ts";
 
@@ -6,8 +6,8 @@ export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.t
  * Base class of every agent: an addressable actor with its own SQLite database, state synced to
  * clients, WebSockets that survive hibernation, and RPC (the core, `agent-base.ts`); with the
  * capabilities of the Agents SDK layered on top, each from its own folder: durable time
- * (`schedule/`), workflows (`workflow/`), the MCP client (`mcp/client/`), fibers (`fiber/`) and
- * email (`email/`).
+ * (`schedule/`), workflows (`workflow/`), the MCP client (`mcp/client/`), fibers (`fiber/`),
+ * email (`email/`) and sub-agents (`sub-agents/`).
  * @example
  * export class Counter extends Agent<Env, { count: number }> {
  *   initialState = { count: 0 };
@@ -17,4 +17,4 @@ export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.t
  *   }
  * }
  */
-export class Agent<Env = unknown, State = unknown> extends EmailAgent<Env, State> {}
+export class Agent<Env = unknown, State = unknown> extends SubAgentAgent<Env, State> {}

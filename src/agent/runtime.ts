@@ -3,6 +3,7 @@ import type { SqlStorage } from "../storage/sql.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import type { Clock } from "../time/clock.ts";
 import type { SocketRecord } from "./connection.ts";
+import type { Actor } from "../host/actor.ts";
 import type { ChildActors } from "../host/children.ts";
 
 /** What an agent instance needs from the host that runs it. Implemented by the host's actor cell. */
@@ -39,6 +40,10 @@ export interface AgentRuntime {
   readonly childId: unknown;
   /** The actor's children (facets): each its own actor with its own database, under this one's. */
   readonly children: ChildActors;
+  /** Where the actor sits: its root's class and name, and the facet names down to it (empty for a root). */
+  readonly lineage: { readonly rootClassName: string; readonly rootName: string; readonly path: readonly string[] };
+  /** Runs `task` on the actor's parent (waking it); rejects for a root actor. */
+  atParent<T>(task: (parent: Actor) => T | Promise<T>): Promise<T>;
 }
 
 /** What the network side of an adopted socket reports. */

@@ -2,6 +2,8 @@ import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
+import { parseSubAgentSteps } from "../sub-agents/paths.ts";
+import { routeSubAgentRequest } from "../sub-agents/routing.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -43,8 +45,9 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   const url = new URL(request.url);
   const head = `/${prefix}/`;
   if (!url.pathname.startsWith(head)) return null;
-  const [slug = "", encodedName = ""] = url.pathname.slice(head.length).split("/");
+  const [slug = "", encodedName = "", ...restSegments] = url.pathname.slice(head.length).split("/");
   if (slug === "" || encodedName === "") return null;
+  const rest = restSegments.length > 0 ? `/${restSegments.join("/")}` : "";
   const cors = corsHeaders(options.cors);
   const upgrade = isWebSocketUpgrade(request);
   if (cors && request.method === "OPTIONS" && !upgrade) return new Response(null, { status: 200, headers: cors });
@@ -71,6 +74,8 @@ export async function routeAgentRequest(request: Request, env: object, options: 
     if (outcome instanceof Request) forwarded = outcome;
   }
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
+  // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
+  if (parseSubAgentSteps(rest).steps.length > 0) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }

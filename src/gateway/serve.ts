@@ -112,7 +112,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
           return;
         }
         sockets.handleUpgrade(incoming, socket, head, (ws) => {
-          host.acceptSocket(target.className, target.name, ws, target.request);
+          host.acceptSocket(target.className, target.name, ws, target.request, target.place);
         });
       })
       .catch(() => socket.destroy());

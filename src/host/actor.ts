@@ -3,6 +3,7 @@ import type { SocketRecord } from "../agent/connection.ts";
 import type { AgentCaller } from "../agent/context.ts";
 import type { AgentContextWithRuntime } from "../agent/runtime.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
+import type { CellPlace } from "./place.ts";
 
 /**
  * One live actor as the host drives it: the entry points every event goes through. `Agent`
@@ -16,11 +17,30 @@ export interface Actor {
   [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void>;
   [HANDLE.socketError]?(record: SocketRecord, error: unknown): Promise<void>;
   [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
+  /**
+   * Opens the child (sub-agent) `className`/`name` on the way to it: checks it (with the request that
+   * asks, if it came from outside), creates it if needed, and names its facet — or answers the request.
+   */
+  [HANDLE.openChild]?(className: string | object, name: string, request?: Request): Promise<OpenedChild | Response>;
   [HANDLE.invalidate](): void;
   [HANDLE.tasks](): AgentTasks;
   [HANDLE.unload](): void;
   [HANDLE.scoped]<T>(fn: () => T): T;
   onError(error: unknown): void | Promise<void>;
+}
+
+/** A child opened on the way to a sub-agent: its facet name, and the request to pass on. */
+export interface OpenedChild {
+  readonly facet: string;
+  readonly request?: Request;
+}
+
+/** One step of a path to a sub-agent, root first. */
+export interface ActorPathStep {
+  readonly className: string;
+  readonly name: string;
+  /** The class itself, when the caller has it (bundlers may rename classes, so names can mislead). */
+  readonly cls?: unknown;
 }
 
 /** What the host tells an actor kind about one bound class. */
@@ -42,6 +62,18 @@ export interface ActorDispatcher {
   exists(className: string, name: string): boolean;
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
+  /**
+   * Runs `task` on the sub-agent at the end of `steps` below the root `className`/`name`, each parent
+   * opening the next child (its `onBeforeSubAgent` sees `request` when one is given). A parent's answer
+   * (a Response) comes back instead.
+   */
+  toSubAgent<T>(
+    className: string,
+    name: string,
+    steps: readonly ActorPathStep[],
+    request: Request | undefined,
+    task: (actor: Actor, request: Request | undefined, place: CellPlace) => T | Promise<T>,
+  ): Promise<T | Response>;
 }
 
 /**

@@ -29,6 +29,9 @@ export interface CellHost {
   readonly crashLoopLimit: number;
   tasksChanged(cell: ActorCell, at: number): void;
   childrenOf(cell: ActorCell): ChildActors;
+  /** The binding name of the class stored under a slug (a root's class). */
+  classNameOf(slug: string): string;
+  atParent<T>(cell: ActorCell, task: (parent: Actor) => T | Promise<T>): Promise<T>;
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
   adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents;
   socketSettings(cell: ActorCell): Record<string, unknown>;
@@ -160,6 +163,14 @@ export class ActorCell implements AgentRuntime {
 
   get children(): ChildActors {
     return this.#host.childrenOf(this);
+  }
+
+  get lineage(): { rootClassName: string; rootName: string; path: readonly string[] } {
+    return { rootClassName: this.#host.classNameOf(this.place.rootSlug), rootName: this.place.rootName, path: this.place.path };
+  }
+
+  atParent<T>(task: (parent: Actor) => T | Promise<T>): Promise<T> {
+    return this.#host.atParent(this, task);
   }
 
   adoptSocket(record: SocketRecord): SocketEvents {

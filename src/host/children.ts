@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { RUNTIME } from "../agent/runtime.ts";
 import type { Actor } from "./actor.ts";
 import type { AgentBinding } from "./cell.ts";
 import { childPlace, childrenDir, placeIdentity, type CellPlace } from "./place.ts";
@@ -128,6 +129,30 @@ export class Children implements ChildActors {
     if (!state) this.#states.set(name, (state = { generation: 0 }));
     return state;
   }
+}
+
+/** How to start a child from a spec: the binding the cell gets (recording the spec in the child's file), its name and id. */
+export function childStart(place: CellPlace, spec: ChildSpec, registered: AgentBinding | undefined): { binding: AgentBinding; name: string; childId?: unknown } {
+  const create = spec.create ?? registered?.create;
+  if (!create) throw new TypeError(`A facet's class must be a class of this worker; "${spec.className}" is not one`);
+  const binding: AgentBinding = {
+    className: spec.className,
+    slug: place.rootSlug,
+    create: (ctx, env) => {
+      writeChildMeta(ctx[RUNTIME].db, spec);
+      return create(ctx, env);
+    },
+  };
+  return { binding, name: childName(spec.id, place.path.at(-1)!), childId: spec.id };
+}
+
+/** What a child's file says it is, as a spec to start it by (without its parent). */
+export function storedChildSpec(place: CellPlace): ChildSpec {
+  const where = `The facet ${place.path.join("/")} of ${place.rootSlug}/${place.rootName}`;
+  const meta = readChildMeta(place.file);
+  if (!meta) throw new Error(`${where} does not exist`);
+  if (meta.className === "") throw new Error(`${where} runs code loaded at run time: it starts again when its parent reaches it`);
+  return { className: meta.className, id: meta.id };
 }
 
 /** Records what a child is, in its own file, for wakes without its parent. */

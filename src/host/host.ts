@@ -5,16 +5,16 @@ import { Agent, HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { AgentCaller } from "../agent/context.ts";
 import { LIMITS, type Durability } from "../limits.ts";
-import { RUNTIME, type SocketEvents } from "../agent/runtime.ts";
+import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { WorkflowBinding } from "../workflow/binding.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
-import type { Actor } from "./actor.ts";
+import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
-import { Children, childName, readChildMeta, removePlaceFiles, writeChildMeta, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
-import { indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
+import { Children, childStart, removePlaceFiles, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
+import { childPlace, indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
 import { acceptAgentSocket, adoptActorSocket, type SocketHostView } from "./socket-events.ts";
 import { registerClasses, twoCopiesHint } from "./class-registry.ts";
 import { validateAgentName } from "./names.ts";
@@ -232,10 +232,33 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   /** Adopts an upgraded WebSocket for an agent: registers it and runs the agent's onConnect. */
-  acceptSocket(className: string, name: string, ws: WebSocket, request: Request): void {
+  acceptSocket(className: string, name: string, ws: WebSocket, request: Request, place?: CellPlace): void {
     const binding = this.#binding(className);
-    const place = rootPlace(this.dataDir, binding.slug, validateAgentName(name));
-    acceptAgentSocket(this.#socketView, place, placeKey(place), `${binding.slug}/${name}`, ws, request);
+    const at = place ?? this.#rootPlace(binding, name);
+    acceptAgentSocket(this.#socketView, at, placeKey(at), [`${binding.slug}/${name}`, ...at.path].join("/"), ws, request);
+  }
+
+  async toSubAgent<T>(
+    className: string,
+    name: string,
+    steps: readonly ActorPathStep[],
+    request: Request | undefined,
+    task: (actor: Actor, request: Request | undefined, place: CellPlace) => T | Promise<T>,
+  ): Promise<T | Response> {
+    let place = this.#rootPlace(this.#binding(className), name);
+    let forwarded = request;
+    for (const step of steps) {
+      const opened = await this.#deliverAt(place, (actor) => {
+        const open = actor[HANDLE.openChild]?.bind(actor);
+        if (!open) throw new TypeError(`${step.className}/${step.name}: its parent does not have sub-agents`);
+        return open((step.cls as object | undefined) ?? step.className, step.name, forwarded);
+      });
+      if (opened instanceof Response) return opened;
+      forwarded = opened.request ?? forwarded;
+      place = childPlace(place, opened.facet);
+    }
+    const at = place;
+    return this.#deliverAt(at, (actor) => task(actor, forwarded, at));
   }
 
   /** Hibernates every idle agent now (the sweeper does this after `hibernateAfterMs`). */
@@ -308,6 +331,16 @@ export class Host implements CellHost, AgentDispatcher {
     let children = this.#children.get(cell.key);
     if (!children) this.#children.set(cell.key, (children = new Children(cell.place, this.#childrenHost)));
     return children;
+  }
+
+  classNameOf(slug: string): string {
+    return this.#bySlug.get(slug)?.className ?? slug;
+  }
+
+  atParent<T>(cell: ActorCell, task: (parent: Actor) => T | Promise<T>): Promise<T> {
+    if (cell.place.path.length === 0) return Promise.reject(new TypeError(`${cell.binding.className}/${cell.name} is not a sub-agent: it has no parent`));
+    const parent = cell.place.path.slice(0, -1).reduce((place, child) => childPlace(place, child), rootPlace(this.dataDir, cell.place.rootSlug, cell.place.rootName));
+    return this.#deliverAt(parent, task);
   }
 
   socketSettings(cell: ActorCell): Record<string, unknown> {
@@ -389,32 +422,14 @@ export class Host implements CellHost, AgentDispatcher {
 
   /** How to start the actor at a place from what is stored: a root by its class; a child by its file's record. */
   #storedSpec(place: CellPlace): { binding: AgentBinding; name: string; childId?: unknown } {
-    if (place.path.length === 0) {
-      const binding = this.#bySlug.get(place.rootSlug);
-      if (!binding) throw new Error(`No class is registered for /${place.rootSlug}/ any more`);
-      return { binding, name: place.rootName };
-    }
-    const meta = readChildMeta(place.file);
-    if (!meta) throw new Error(`The facet ${place.path.join("/")} of ${place.rootSlug}/${place.rootName} does not exist`);
-    if (meta.className === "") {
-      throw new Error(`The facet ${place.path.join("/")} of ${place.rootSlug}/${place.rootName} runs code loaded at run time: it starts again when its parent reaches it`);
-    }
-    return this.#childSpec(place, { className: meta.className, id: meta.id });
+    if (place.path.length > 0) return this.#childSpec(place, storedChildSpec(place));
+    const binding = this.#bySlug.get(place.rootSlug);
+    if (!binding) throw new Error(`No class is registered for /${place.rootSlug}/ any more`);
+    return { binding, name: place.rootName };
   }
 
   #childSpec(place: CellPlace, spec: ChildSpec): { binding: AgentBinding; name: string; childId?: unknown } {
-    const registered = spec.create ? undefined : this.#bindings.get(spec.className);
-    if (!spec.create && !registered) throw new TypeError(`A facet's class must be a class of this worker; "${spec.className}" is not one`);
-    const create = spec.create ?? registered!.create;
-    const binding: AgentBinding = {
-      className: spec.className,
-      slug: place.rootSlug,
-      create: (ctx, env) => {
-        writeChildMeta(ctx[RUNTIME].db, spec);
-        return create(ctx, env);
-      },
-    };
-    return { binding, name: childName(spec.id, place.path.at(-1)!), childId: spec.id };
+    return childStart(place, spec, spec.create ? undefined : this.#bindings.get(spec.className));
   }
 
   /** Closes the live cells at `place` and under it; their queued events fail with `reason`. */

@@ -46,6 +46,16 @@ export interface AgentId {
 }
 
 export const NAMESPACE_BRAND: unique symbol = Symbol.for("hearth.namespace");
+/** A stub's address, for helpers that reach through it (sub-agent routing): `stub[STUB_ADDRESS]`. */
+export const STUB_ADDRESS: unique symbol = Symbol.for("hearth.stubAddress");
+
+/** Where a stub points: a root agent, and the sub-agent path below it (empty for the root itself). */
+export interface StubAddress {
+  readonly dispatcher: AgentDispatcher;
+  readonly className: string;
+  readonly name: string;
+  readonly steps: ReadonlyArray<{ readonly className: string; readonly name: string; readonly cls?: unknown }>;
+}
 const START: unique symbol = Symbol("hearth.start");
 
 /**
@@ -104,10 +114,12 @@ export class AgentNamespace<T extends Agent = Agent> {
       if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
       return dispatcher.request(className, name, request);
     };
+    const address: StubAddress = { dispatcher, className, name, steps: [] };
     return new Proxy({} as AgentStub<T>, {
       get(_target, property) {
         if (property === "fetch") return fetch;
         if (property === "name") return name;
+        if (property === STUB_ADDRESS) return address;
         // Not thenable: `await getAgentByName(...)` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>

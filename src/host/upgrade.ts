@@ -1,8 +1,12 @@
+import type { CellPlace } from "./place.ts";
+
 /** Where an accepted WebSocket upgrade goes. */
 export interface UpgradeTarget {
   readonly className: string;
   readonly name: string;
   readonly request: Request;
+  /** Set when the socket is for a sub-agent: where it lives below the root `className`/`name`. */
+  readonly place?: CellPlace;
 }
 
 const targets = new WeakMap<Response, UpgradeTarget>();

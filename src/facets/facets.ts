@@ -1,0 +1,128 @@
+import { HANDLE } from "../agent/agent-base.ts";
+import { callerOfCurrentScope } from "../agent/context.ts";
+import type { AgentRuntime } from "../agent/runtime.ts";
+import type { Actor } from "../host/actor.ts";
+import type { ChildSpec } from "../host/children.ts";
+import { checkFacetDepth, checkFacetName } from "./limits.ts";
+
+/**
+ * A class made from code loaded at run time (`env.LOADER.get(id, …).getDurableObjectClass(name)`): it
+ * says how to make an instance, since the host has no registered class for it.
+ */
+export const LOADED_CLASS: unique symbol = Symbol.for("hearth.loadedClass") as never;
+
+export interface LoadedClass {
+  readonly [LOADED_CLASS]: Pick<ChildSpec, "className" | "create">;
+}
+
+/** What a facet's startup callback returns. */
+export interface FacetStartupOptions {
+  /** `ctx.exports.SomeClass`, or a class loaded from code. */
+  class: unknown;
+  /** What the facet sees as `ctx.id`; default: its parent's id. */
+  id?: unknown;
+}
+
+/**
+ * A handle on a facet: `fetch` and its public methods as RPC (arguments and results structured-cloned).
+ * After `abort` or `delete`, calls through it throw the reason.
+ */
+export type FacetStub<T = unknown> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+} & { fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> };
+
+/**
+ * `ctx.facets`: child Durable Objects created at run time inside this one, each with its own SQLite
+ * database (invisible to the parent and its siblings), stored with the parent. Unlike Cloudflare's,
+ * facets may set alarms and schedules of their own; they are delivered to them.
+ * @example
+ * const tenant = this.ctx.facets.get(`tenant-${id}`, () => ({ class: this.ctx.exports.TenantStore }));
+ * await tenant.addNote("hello");
+ * this.ctx.facets.abort(`tenant-${id}`, new Error("suspended"));   // data kept; get() restarts it
+ * this.ctx.facets.delete(`tenant-${id}`);                         // data gone
+ */
+export class DurableObjectFacets {
+  readonly #runtime: AgentRuntime;
+  readonly #env: Record<string, unknown>;
+  readonly #parentId: () => unknown;
+
+  /** @internal Made by the Durable Object's state. */
+  constructor(runtime: AgentRuntime, env: Record<string, unknown>, parentId: () => unknown) {
+    this.#runtime = runtime;
+    this.#env = env;
+    this.#parentId = parentId;
+  }
+
+  /**
+   * A stub for the facet `name`. `getStartupOptions` runs only when the facet is not running (it never
+   * started, hibernated, or was aborted), at the first call through the stub; it may name another
+   * class than last time (a code update).
+   */
+  get<T = unknown>(name: string, getStartupOptions: () => FacetStartupOptions | Promise<FacetStartupOptions>): FacetStub<T> {
+    checkFacetName(name);
+    checkFacetDepth(this.#runtime.depth);
+    if (typeof getStartupOptions !== "function") throw new TypeError("facets.get(name, getStartupOptions): getStartupOptions must be a function");
+    const children = this.#runtime.children;
+    const generation = children.generation(name);
+    const spec = async (): Promise<ChildSpec> => {
+      const options = await getStartupOptions();
+      if (typeof options !== "object" || options === null) throw new TypeError("A facet's startup callback must return { class, id? }");
+      return { ...classSpec(options.class, this.#env), id: options.id ?? this.#parentId() };
+    };
+    return facetStub(<R>(task: (actor: Actor) => R | Promise<R>) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
+  }
+
+  /** Shuts the facet down; its data stays. Calls through existing stubs throw `reason`. */
+  abort(name: string, reason?: unknown): void {
+    this.#runtime.children.abort(checkFacetName(name), reason ?? new Error(`Facet ${name} was aborted.`));
+  }
+
+  /** Aborts the facet and deletes its data and its own facets' data. A later `get` starts empty. */
+  delete(name: string): void {
+    this.#runtime.children.delete(checkFacetName(name));
+  }
+
+  /** Replaces `dst`'s data with a copy of `src`'s (and of its facets); `dst` is aborted first. */
+  clone(src: string, dst: string): void {
+    this.#runtime.children.clone(checkFacetName(src), checkFacetName(dst));
+  }
+}
+
+/** A stub that sends each call to the facet through `deliver` (which starts it if needed). */
+export function facetStub(deliver: <R>(task: (actor: Actor) => R | Promise<R>) => Promise<R>): Record<string, unknown> {
+  const fetch = (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
+    const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+    return deliver((actor) => actor[HANDLE.request](request));
+  };
+  return new Proxy({} as Record<string, unknown>, {
+    get(_target, property) {
+      if (property === "fetch") return fetch;
+      // Not thenable: `await stub` must yield the stub itself.
+      if (typeof property !== "string" || property === "then") return undefined;
+      return async (...args: unknown[]) => {
+        const copied = structuredClone(args);
+        const caller = callerOfCurrentScope();
+        return structuredClone(await deliver((actor) => actor[HANDLE.invoke](property, copied, caller)));
+      };
+    },
+  });
+}
+
+/** What `class` in a facet's startup options names: a class of this worker, or one loaded from code. */
+function classSpec(value: unknown, env: Record<string, unknown>): Pick<ChildSpec, "className" | "create"> {
+  if (typeof value === "object" && value !== null || typeof value === "function") {
+    const loaded = (value as Partial<LoadedClass>)[LOADED_CLASS];
+    if (loaded) return loaded;
+    for (const [binding, namespace] of Object.entries(env)) {
+      if (namespace === value) return { className: binding };
+      const classOf = namespace as { objectClass?: unknown; agentClass?: unknown } | null;
+      if (typeof classOf === "object" && classOf !== null && (classOf.objectClass === value || classOf.agentClass === value)) {
+        return { className: binding };
+      }
+    }
+  }
+  throw new TypeError(
+    "A facet's class must be a class of this worker (ctx.exports.SomeClass) or one loaded from code " +
+      "(env.LOADER.get(id, …).getDurableObjectClass(name))",
+  );
+}

@@ -1,0 +1,63 @@
+import { camelCaseToKebabCase } from "../client/kebab.ts";
+
+/** The URL segment that introduces a sub-agent: `/agents/{parent}/{name}/sub/{child}/{name}`. */
+export const SUB_PREFIX = "sub";
+
+/** One agent in a root-first address. */
+export interface AgentPathStep {
+  /** The class's binding name, e.g. "ChatThread". */
+  className: string;
+  /** The instance name. */
+  name: string;
+}
+
+export interface BuildAgentPathOptions {
+  /** First path segment(s). Default "agents". */
+  prefix?: string;
+  /** Appended after the last agent's address, e.g. "/messages". */
+  leafPath?: string;
+  /** The root's binding name when it differs from its class name. */
+  rootBinding?: string;
+}
+
+/**
+ * The URL path of a root agent or a nested sub-agent (root first; `this.selfPath` fits).
+ * @example
+ * buildAgentPath([{ className: "Inbox", name: "ada" }, { className: "Thread", name: "t1" }]);
+ * // "/agents/inbox/ada/sub/thread/t1"
+ */
+export function buildAgentPath(path: ReadonlyArray<AgentPathStep>, options: BuildAgentPathOptions = {}): string {
+  if (path.length === 0) throw new TypeError("buildAgentPath: the path needs at least the root agent");
+  const prefix = (options.prefix ?? "agents").replace(/^\/+|\/+$/g, "");
+  const [root, ...children] = path;
+  let out = `/${prefix}/${camelCaseToKebabCase(options.rootBinding ?? root!.className)}/${encodeURIComponent(root!.name)}`;
+  for (const step of children) out += `/${SUB_PREFIX}/${camelCaseToKebabCase(step.className)}/${encodeURIComponent(step.name)}`;
+  return out + (options.leafPath ?? "");
+}
+
+/** An absolute URL for {@link buildAgentPath} (http, https, ws or wss origins). */
+export function buildAgentUrl(origin: string | URL, path: ReadonlyArray<AgentPathStep>, options?: BuildAgentPathOptions): URL {
+  return new URL(buildAgentPath(path, options), origin);
+}
+
+/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them. */
+export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
+  const steps: Array<{ segment: string; name: string }> = [];
+  let remaining = rest;
+  for (;;) {
+    const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
+    if (!match) break;
+    steps.push({ segment: match[1]!, name: decodeSegment(match[2]!) });
+    remaining = match[3]!;
+  }
+  return { steps, leafPath: remaining };
+}
+
+/** Clients that do not encode names still reach their agent: bad escapes stay as typed. */
+export function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

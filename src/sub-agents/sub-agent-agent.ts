@@ -1,0 +1,174 @@
+import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
+import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { EmailAgent } from "../email/email-agent.ts";
+import { facetStub } from "../facets/facets.ts";
+import { checkFacetName } from "../facets/limits.ts";
+import type { OpenedChild } from "../host/actor.ts";
+import { isAgentNamespace } from "../host/namespace.ts";
+import type { AgentPathStep } from "./paths.ts";
+import { SubAgentRegistry, type SubAgentInfo } from "./registry.ts";
+import { methodNamesOf, type SubAgentStub } from "./stub.ts";
+
+/** A sub-agent class: any agent class bound in this worker. */
+export type SubAgentClass<T = unknown> = abstract new (...args: never[]) => T;
+
+/** Separates the class from the name in a sub-agent's facet name (class names have no colon). */
+const FACET_SEPARATOR = ":";
+
+/**
+ * The sub-agent layer of {@link Agent}: child agents created on demand inside this one, each with
+ * its own SQLite database (a facet), its own schedules, workflows, chat and MCP, reachable by typed RPC
+ * from the parent and at `/agents/{parent}/{name}/sub/{child}/{name}` from outside.
+ */
+export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<Env, State> {
+  #registry: SubAgentRegistry | undefined;
+
+  /**
+   * The child `name` of class `cls`, created (and started: its `onStart` ran) if it did not exist; a
+   * typed stub of its own methods.
+   * @example
+   * const thread = await this.subAgent(Thread, "t-42");
+   * await thread.addMessage("hello");
+   */
+  async subAgent<T>(cls: SubAgentClass<T> | string, name: string): Promise<SubAgentStub<T>> {
+    const className = this.#classNameOf(cls);
+    const facet = await this.#open(className, name);
+    const children = this[AGENT_RUNTIME].children;
+    const generation = children.generation(facet);
+    const hidden = methodNamesOf(SubAgentAgent.prototype);
+    const stub = facetStub((task) => children.deliver(facet, generation, () => ({ className, id: name }), task));
+    return new Proxy(stub, {
+      get(target, property, receiver) {
+        if (typeof property === "string" && (hidden.has(property) || property === "fetch")) return undefined;
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    }) as SubAgentStub<T>;
+  }
+
+  /** Stops the child; its data stays and its next use restarts it. */
+  abortSubAgent(cls: SubAgentClass | string, name: string, reason?: unknown): void {
+    const className = this.#classNameOf(cls);
+    this[AGENT_RUNTIME].children.abort(facetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`));
+  }
+
+  /** Deletes the child: its data, its own sub-agents, its schedules. Idempotent. */
+  async deleteSubAgent(cls: SubAgentClass | string, name: string): Promise<void> {
+    const className = this.#classNameOf(cls);
+    this[AGENT_RUNTIME].children.delete(facetName(className, name));
+    this.#subAgents.remove(className, name);
+  }
+
+  hasSubAgent(cls: SubAgentClass | string, name: string): boolean {
+    return this.#subAgents.has(this.#classNameOf(cls), name);
+  }
+
+  /** The children, in creation order; only those of one class when given. */
+  listSubAgents(cls?: SubAgentClass | string): SubAgentInfo[] {
+    return this.#subAgents.list(cls === undefined ? undefined : this.#classNameOf(cls));
+  }
+
+  /** The agents above this one, root first (empty for a top-level agent). */
+  get parentPath(): AgentPathStep[] {
+    const { rootClassName, rootName, path } = this[AGENT_RUNTIME].lineage;
+    if (path.length === 0) return [];
+    return [{ className: rootClassName, name: rootName }, ...path.slice(0, -1).map(stepOf)];
+  }
+
+  /** {@link parentPath} followed by this agent. */
+  get selfPath(): AgentPathStep[] {
+    const { rootClassName, path } = this[AGENT_RUNTIME].lineage;
+    const self = path.length === 0 ? { className: rootClassName, name: this.name } : stepOf(path.at(-1)!);
+    return [...this.parentPath, self];
+  }
+
+  /**
+   * A stub of this sub-agent's immediate parent, which must be of class `cls`.
+   * @example
+   * const inbox = await this.parentAgent(Inbox);
+   * await inbox.threadUpdated(this.name);
+   */
+  async parentAgent<T>(cls: SubAgentClass<T> | string): Promise<SubAgentStub<T>> {
+    const parent = this.parentPath.at(-1);
+    if (!parent) throw new TypeError(`${this.selfPath[0]?.className}/${this.name} is not a sub-agent: it has no parent`);
+    const className = typeof cls === "string" ? cls : this.#classNameOf(cls);
+    if (className !== parent.className) throw new TypeError(`The parent of this sub-agent is a ${parent.className}, not a ${className}`);
+    const runtime = this[AGENT_RUNTIME];
+    return facetStub((task) => runtime.atParent(task)) as SubAgentStub<T>;
+  }
+
+  /**
+   * Runs before a request from outside reaches a child through this agent
+   * (`/agents/{this}/{name}/sub/{child}/{name}/…`): return a Response to answer it here, a Request to
+   * pass that on instead, nothing to pass it on. Default: pass everything (children are created on
+   * first use).
+   */
+  onBeforeSubAgent(_request: Request, _child: { className: string; name: string }): Request | Response | void | Promise<Request | Response | void> {}
+
+  /** @internal The host opens a child on the way to a sub-agent. */
+  async [HANDLE.openChild](classOrSegment: string | object, name: string, request?: Request): Promise<OpenedChild | Response> {
+    const className = typeof classOrSegment === "string" ? this.#classFromSegment(classOrSegment) : this.#classNameOf(classOrSegment as SubAgentClass);
+    if (className === undefined) {
+      const message = `No sub-agent class is served at /sub/${String(classOrSegment)}/ of ${this.selfPath.map((s) => s.className).join("/")}`;
+      if (request) return Response.json({ error: message }, { status: 404 });
+      throw new TypeError(message);
+    }
+    let forwarded = request;
+    if (request) {
+      const outcome = await this[HANDLE.scoped](() => this.onBeforeSubAgent(request, { className, name }));
+      if (outcome instanceof Response) return outcome;
+      if (outcome instanceof Request) forwarded = outcome;
+    }
+    return { facet: await this.#open(className, name), ...(forwarded ? { request: forwarded } : {}) };
+  }
+
+  /** Registers the child (if new) and starts it; undoes the registration if it cannot start. */
+  async #open(className: string, name: string): Promise<string> {
+    if (typeof name !== "string" || name.length === 0) throw new TypeError("A sub-agent name must be a non-empty string");
+    if (name.includes("\0")) throw new TypeError("A sub-agent name must not contain NUL characters");
+    const facet = facetName(className, name);
+    checkFacetName(facet);
+    const children = this[AGENT_RUNTIME].children;
+    const added = this.#subAgents.add(className, name);
+    try {
+      await children.deliver(facet, children.generation(facet), () => ({ className, id: name }), () => undefined);
+    } catch (error) {
+      if (added) this.#subAgents.remove(className, name);
+      throw error;
+    }
+    return facet;
+  }
+
+  get #subAgents(): SubAgentRegistry {
+    this.#registry ??= new SubAgentRegistry(this[AGENT_RUNTIME].db);
+    return this.#registry;
+  }
+
+  #classNameOf(cls: SubAgentClass | string): string {
+    if (typeof cls === "string") return cls;
+    for (const [binding, value] of Object.entries(this.env as Record<string, unknown>)) {
+      if (isAgentNamespace(value) && value.agentClass === cls) return binding;
+    }
+    throw new TypeError(`Sub-agent class ${cls.name} is not bound in this worker (add it to the host's agents or the wrangler config)`);
+  }
+
+  #classFromSegment(segment: string): string | undefined {
+    for (const [binding, value] of Object.entries(this.env as Record<string, unknown>)) {
+      if (!isAgentNamespace(value)) continue;
+      if (binding === segment || value.slug === segment || camelCaseToKebabCase(binding) === segment) {
+        if (camelCaseToKebabCase(binding) === "sub") continue; // the separator itself is no class
+        return binding;
+      }
+    }
+    return undefined;
+  }
+}
+
+function facetName(className: string, name: string): string {
+  return `${className}${FACET_SEPARATOR}${name}`;
+}
+
+function stepOf(facet: string): AgentPathStep {
+  const at = facet.indexOf(FACET_SEPARATOR);
+  return at < 0 ? { className: "", name: facet } : { className: facet.slice(0, at), name: facet.slice(at + 1) };
+}
+
