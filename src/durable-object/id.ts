@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { LIMITS } from "../limits.ts";
 
 const ID_PATTERN = /^[0-9a-f]{64}$/;
 const BODY_HEX = 56;
@@ -59,4 +60,19 @@ export function parseIdHex(storageSlug: string, value: unknown): string {
 
 function checksum(storageSlug: string, body: string): string {
   return createHash("sha256").update(storageSlug).update("\0").update(body).digest("hex").slice(0, 64 - BODY_HEX);
+}
+
+/**
+ * Checks a name for `idFromName` / `getByName`. Any string is a name (it is hashed, never a path),
+ * the empty one included; refused: non-strings, unpaired surrogates (they would hash like U+FFFD,
+ * so two names could share an object) and names over 4 KiB of UTF-8.
+ */
+export function checkObjectName(name: unknown): string {
+  if (typeof name !== "string") throw new TypeError(`idFromName() takes a string, got ${typeof name}`);
+  if (!name.isWellFormed()) throw new TypeError("idFromName(): the name must be well-formed Unicode (it has an unpaired surrogate)");
+  const bytes = Buffer.byteLength(name);
+  if (bytes > LIMITS.maxNameBytes) {
+    throw new RangeError(`idFromName(): the name is ${bytes} bytes of UTF-8; the limit is ${LIMITS.maxNameBytes} (maxNameBytes)`);
+  }
+  return name;
 }

@@ -1,7 +1,6 @@
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorClassBinding, ActorDispatcher } from "../host/actor.ts";
-import { validateAgentName } from "../host/names.ts";
-import { DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
+import { checkObjectName, DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
 
 type Method = (...args: never[]) => unknown;
 type Handler = "fetch" | "alarm" | "webSocketMessage" | "webSocketClose" | "webSocketError" | "constructor";
@@ -61,7 +60,7 @@ export class DurableObjectNamespace<T = unknown> {
   }
 
   idFromName(name: string): DurableObjectId {
-    validateAgentName(name);
+    checkObjectName(name);
     const hex = idHexFromName(this.#storageSlug, name);
     this.#remember(hex, name);
     return new DurableObjectId(hex, name);
