@@ -58,11 +58,12 @@ export class DurableObjectActor implements Actor {
     };
     const state = new DurableObjectState({
       runtime,
-      id: new DurableObjectId(runtime.name, nameOf(runtime, namespace)),
+      id: runtime.childId === undefined ? new DurableObjectId(runtime.name, nameOf(runtime, namespace)) : childIdOf(runtime.childId),
       alarm: this.#alarm,
       sockets: this.#sockets,
       exports: exportsOf(env),
       props: undefined,
+      env,
     });
     this.#object = this.#scoped(() => new ctor(state, env)) as DurableObjectHandlers & Record<string, unknown>;
     this.#startup = state[CONSTRUCTOR_BLOCKS] ?? [];
@@ -181,6 +182,14 @@ function nameOf(runtime: AgentRuntime, namespace: DurableObjectNamespace): strin
   const known = namespace.nameOf(runtime.name);
   if (known !== undefined) db.statement("INSERT INTO _hearth_meta (key, value) VALUES (?, ?)").run(NAME_KEY, known);
   return known;
+}
+
+/** A facet's id as its parent gave it (an id object or a string), or as its file recorded it. */
+function childIdOf(id: unknown): DurableObjectId {
+  if (id instanceof DurableObjectId) return id;
+  if (typeof id === "string") return new DurableObjectId(id);
+  const { hex, name } = id as { hex?: string; name?: string };
+  return new DurableObjectId(hex ?? name ?? "", name);
 }
 
 /** `ctx.exports`: every Durable Object and agent namespace in `env`, by class binding name. */

@@ -5,6 +5,7 @@ import type { WorkersWebSocket } from "../websocket/socket.ts";
 import type { DurableAlarm } from "./alarm.ts";
 import type { HibernatableSockets } from "./hibernation.ts";
 import type { DurableObjectId } from "./id.ts";
+import { DurableObjectFacets } from "../facets/facets.ts";
 
 /** @internal Where blockConcurrencyWhile() promises made during the constructor are kept for start-up. */
 export const CONSTRUCTOR_BLOCKS: unique symbol = Symbol("hearth.constructorBlocks");
@@ -17,6 +18,7 @@ export interface DurableObjectStateInit {
   sockets: HibernatableSockets;
   exports: Record<string, unknown>;
   props: unknown;
+  env: Record<string, unknown>;
 }
 
 /**
@@ -41,6 +43,12 @@ export class DurableObjectState<Props = unknown> {
   readonly exports: Record<string, unknown>;
   /** Values a caller attached for this instance; undefined unless given. */
   readonly props: Props;
+  /**
+   * Child Durable Objects made at run time, each with its own SQLite database (see {@link DurableObjectFacets}).
+   * @example
+   * const store = this.ctx.facets.get("tenant-1", () => ({ class: this.ctx.exports.TenantStore }));
+   */
+  readonly facets: DurableObjectFacets;
   readonly #runtime: AgentRuntime;
   readonly #sockets: HibernatableSockets;
   /** @internal Set while the constructor runs: its blocks must succeed for the object to start. */
@@ -53,7 +61,9 @@ export class DurableObjectState<Props = unknown> {
     this.exports = init.exports;
     this.props = init.props as Props;
     this.#sockets = init.sockets;
-    this.storage = new DurableObjectStorage(init.runtime.db, { alarms: init.alarm });
+    this.facets = new DurableObjectFacets(init.runtime, init.env, () => this.id);
+    // deleteAll() takes the facets' data with it, as on Cloudflare.
+    this.storage = new DurableObjectStorage(init.runtime.db, { alarms: init.alarm, deleteAll: () => init.runtime.children.deleteAll() });
   }
 
   /** No other event reaches the object until `fn` settles. */

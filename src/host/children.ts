@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { RUNTIME } from "../agent/runtime.ts";
@@ -33,6 +33,8 @@ export interface ChildActors {
   clone(src: string, dst: string): void;
   /** Whether the child has data on disk. */
   exists(name: string): boolean;
+  /** Aborts and deletes every child (the parent's storage is being wiped). */
+  deleteAll(): void;
 }
 
 /** What the children of one parent need from the host. */
@@ -45,6 +47,8 @@ export interface ChildrenHost {
   stopTree(place: CellPlace, reason: unknown): void;
   /** The schedule index forgets a place and everything under it. */
   forgetTree(place: CellPlace): void;
+  /** The places of the running cells directly under `place` (their files are locked: read names from here). */
+  liveChildren(place: CellPlace): CellPlace[];
 }
 
 interface ChildState {
@@ -101,6 +105,7 @@ export class Children implements ChildActors {
     const place = childPlace(this.#parent, name);
     removePlaceFiles(place);
     this.#host.forgetTree(place);
+    removeIfEmpty(childrenDir(this.#parent));
   }
 
   clone(src: string, dst: string): void {
@@ -116,12 +121,17 @@ export class Children implements ChildActors {
     if (!existsSync(from.file)) return;
     // Running cells of the source commit first; the copy is taken in one synchronous step, so no write
     // of this process lands half-way (and the file lock keeps other processes out).
-    for (const place of placesUnder(from)) this.#host.live(place)?.flush();
-    copyPlace(from, to);
+    for (const place of placesUnder(from, this.#host)) this.#host.live(place)?.flush();
+    copyPlace(from, to, this.#host);
   }
 
   exists(name: string): boolean {
     return existsSync(childPlace(this.#parent, name).file);
+  }
+
+  deleteAll(): void {
+    for (const name of new Set([...this.#states.keys(), ...childNamesOf(this.#parent, this.#host)])) this.delete(name);
+    rmSync(childrenDir(this.#parent), { recursive: true, force: true });
   }
 
   #state(name: string): ChildState {
@@ -197,19 +207,28 @@ function describeId(id: unknown): { hex?: string; name?: string } | string | nul
   return { hex: String(id), ...(typeof name === "string" ? { name } : {}) };
 }
 
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (other children) or already gone
+  }
+}
+
 /** Deletes a place's file and its children's directory. */
 export function removePlaceFiles(place: CellPlace): void {
   for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(place.file + suffix, { force: true });
   rmSync(childrenDir(place), { recursive: true, force: true });
 }
 
-/** The names of a place's children that have files (read from each file's identity). */
-function childNamesOf(place: CellPlace): string[] {
+/** The names of a place's children that have files (running ones from the host, others from each file's identity). */
+function childNamesOf(place: CellPlace, host: Pick<ChildrenHost, "liveChildren">): string[] {
   const dir = childrenDir(place);
   if (!existsSync(dir)) return [];
-  const names: string[] = [];
+  const live = new Map(host.liveChildren(place).map((child) => [child.file, child.path.at(-1)!]));
+  const names = [...live.values()];
   for (const entry of readdirSync(dir)) {
-    if (!entry.endsWith(".sqlite")) continue;
+    if (!entry.endsWith(".sqlite") || live.has(join(dir, entry))) continue;
     const db = new DatabaseSync(join(dir, entry), { readOnly: true });
     try {
       const identity = (db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get() as { value: string } | undefined)?.value;
@@ -223,13 +242,13 @@ function childNamesOf(place: CellPlace): string[] {
 }
 
 /** The place and every place under it that has a file. */
-function* placesUnder(place: CellPlace): Generator<CellPlace> {
+function* placesUnder(place: CellPlace, host: Pick<ChildrenHost, "liveChildren">): Generator<CellPlace> {
   yield place;
-  for (const name of childNamesOf(place)) yield* placesUnder(childPlace(place, name));
+  for (const name of childNamesOf(place, host)) yield* placesUnder(childPlace(place, name), host);
 }
 
 /** Copies a place's file and its children's, rewriting each copy's identity for where it now lives. */
-function copyPlace(from: CellPlace, to: CellPlace): void {
+function copyPlace(from: CellPlace, to: CellPlace, host: Pick<ChildrenHost, "liveChildren">): void {
   if (!existsSync(from.file)) return;
   mkdirSync(dirname(to.file), { recursive: true });
   copyFileSync(from.file, to.file);
@@ -240,5 +259,5 @@ function copyPlace(from: CellPlace, to: CellPlace): void {
   } finally {
     db.close();
   }
-  for (const name of childNamesOf(from)) copyPlace(childPlace(from, name), childPlace(to, name));
+  for (const name of childNamesOf(from, host)) copyPlace(childPlace(from, name), childPlace(to, name), host);
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
@@ -42,12 +42,7 @@ export class AgentDatabase {
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
     this.path = options.path;
-    const dir = dirname(options.path);
-    if (!knownDirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      knownDirs.add(dir);
-    }
-    const db = new DatabaseSync(options.path, { enableForeignKeyConstraints: true });
+    const db = openFile(options.path);
     try {
       // Exclusive locking: one process owns an agent's file (a second host on the same data dir gets
       // SQLITE_BUSY instead of silently sharing), and WAL needs no shared-memory file.
@@ -229,6 +224,25 @@ export class AgentDatabase {
     if (stored !== this.#options.identity) {
       throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(this.#options.identity)}`);
     }
+  }
+}
+
+/**
+ * Opens the file, creating its directory the first time one is used. A directory deleted since (a
+ * facet's parent deleted its children) is made again.
+ */
+function openFile(path: string): DatabaseSync {
+  const dir = dirname(path);
+  if (!knownDirs.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    knownDirs.add(dir);
+  }
+  try {
+    return new DatabaseSync(path, { enableForeignKeyConstraints: true });
+  } catch (error) {
+    if (existsSync(dir)) throw error;
+    mkdirSync(dir, { recursive: true });
+    return new DatabaseSync(path, { enableForeignKeyConstraints: true });
   }
 }
 
