@@ -54,7 +54,7 @@ interface Measured {
   result: DoLoadResult;
   /** Resident memory of the server process right after the load, bytes. */
   rss: number | undefined;
-  /** Server CPU time per reply over the whole load (connecting included), microseconds. */
+  /** Server CPU time per reply over the measured seconds, microseconds. */
   cpuPerReplyUs: number | undefined;
 }
 
@@ -72,7 +72,6 @@ async function measure(runtime: Runtime, phase: Phase, base: string | undefined,
   return withDataDir("do-chat", base, async (dir) => {
     const server = await startRuntime(runtime, dir, workerd);
     try {
-      const before = usageOf(server.pid);
       const result = await runChild<DoLoadResult>(
         "do-ws-load.ts",
         {
@@ -84,11 +83,13 @@ async function measure(runtime: Runtime, phase: Phase, base: string | undefined,
           warmup: WARMUP,
           duration: DURATION,
           connectConcurrency: 50,
+          serverPid: server.pid,
         } satisfies DoLoadInput,
         120_000,
       );
       const after = usageOf(server.pid);
-      const cpuPerReplyUs = before && after && result.allReplies > 0 ? ((after.cpuSeconds - before.cpuSeconds) / result.allReplies) * 1e6 : undefined;
+      const cpu = result.serverCpuSeconds;
+      const cpuPerReplyUs = cpu !== undefined && result.replies > 0 ? (cpu / result.replies) * 1e6 : undefined;
       log(
         `${runtime}, ${phase.label}: ${result.replies} replies in ${result.duration.toFixed(2)} s = ${Math.round(result.rate)}/s, ` +
           `p50 ${result.latencyP50.toFixed(2)} ms, p99 ${result.latencyP99.toFixed(2)} ms, connect ${result.connectSeconds.toFixed(2)} s, ` +

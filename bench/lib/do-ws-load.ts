@@ -7,6 +7,7 @@
  */
 import WebSocket from "ws";
 import { childMain, percentile } from "./common.ts";
+import { usageOf } from "./do-server.ts";
 
 export interface DoLoadInput {
   /** ws://host:port/rooms/ (room names are appended, URI-encoded). */
@@ -20,13 +21,13 @@ export interface DoLoadInput {
   duration: number;
   /** Sockets connecting at once. */
   connectConcurrency: number;
+  /** The server's process id: its CPU time over the measured seconds is reported (Linux). */
+  serverPid?: number;
 }
 
 export interface DoLoadResult {
   /** Replies while measuring. */
   replies: number;
-  /** Replies from the first send to the end, warm-up included. */
-  allReplies: number;
   /** Seconds actually measured. */
   duration: number;
   rate: number;
@@ -36,6 +37,8 @@ export interface DoLoadResult {
   connectSeconds: number;
   /** Sockets that closed or failed while the load ran. */
   dropped: number;
+  /** The server's CPU time (user + system) during the measured seconds, if its pid was given. */
+  serverCpuSeconds: number | undefined;
 }
 
 interface Client {
@@ -68,7 +71,6 @@ async function run(input: DoLoadInput): Promise<DoLoadResult> {
   let measuring = false;
   let stopped = false;
   let replies = 0;
-  let allReplies = 0;
   let dropped = 0;
   const latencies: number[] = [];
 
@@ -80,7 +82,6 @@ async function run(input: DoLoadInput): Promise<DoLoadResult> {
   for (const client of clients) {
     client.ws.on("message", () => {
       const sentAt = client.sent.shift();
-      allReplies++;
       if (measuring) {
         replies++;
         if (sentAt !== undefined && (replies & 7) === 0) latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
@@ -95,12 +96,14 @@ async function run(input: DoLoadInput): Promise<DoLoadResult> {
   for (const client of clients) for (let k = 0; k < input.inflight; k++) send(client);
 
   await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
+  const cpuBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
   measuring = true;
   const start = process.hrtime.bigint();
   await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
   measuring = false;
   stopped = true;
   const duration = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpuAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
 
   await Promise.all(
     clients.map(
@@ -115,13 +118,13 @@ async function run(input: DoLoadInput): Promise<DoLoadResult> {
   latencies.sort((a, b) => a - b);
   return {
     replies,
-    allReplies,
     duration,
     rate: replies / duration,
     latencyP50: percentile(latencies, 50),
     latencyP99: percentile(latencies, 99),
     connectSeconds,
     dropped,
+    serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
   };
 }
 
