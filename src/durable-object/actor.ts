@@ -55,6 +55,7 @@ export class DurableObjectActor implements Actor {
       run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),
       output: (send) => holdOutput(runtime, send),
       hold: () => runtime.keepAlive(),
+      reportError: (error) => this.onError(error),
     };
     const state = new DurableObjectState({
       runtime,
@@ -149,7 +150,13 @@ export class DurableObjectActor implements Actor {
     const fn = this.#object[handler];
     const ws = this.#sockets.objectOf(record);
     if (typeof fn !== "function" || ws === undefined) return;
-    await this.#scoped(() => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args));
+    try {
+      await this.#scoped(() => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args));
+    } catch (error) {
+      // No caller waits for a socket event: log it, and fail the event (its writes and messages are dropped).
+      this.onError(error);
+      throw error;
+    }
   }
 
   #scoped<T>(fn: () => T, caller?: AgentCaller): T {

@@ -1,5 +1,6 @@
 import { deserialize, serialize } from "node:v8";
 import { closeEvent, errorEvent, messageEvent, type SocketMessage } from "./events.ts";
+import { dispatchGuarded } from "./listeners.ts";
 import { currentSocketOwner, type SocketOwner } from "./owner.ts";
 
 export const READY_STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -91,9 +92,16 @@ export class SocketEnd {
     const owner = currentSocketOwner();
     // An open socket keeps its Durable Object in memory: its listeners live in that instance.
     const release = owner?.hold();
+    // A listener that throws fails the event it ran in (through the owner's gate), and is logged.
+    const fire = (event: Event): void => {
+      const errors = dispatchGuarded(target, event);
+      if (errors.length > 0) throw errors[0];
+    };
     const dispatch = (event: Event): void => {
-      if (owner) owner.run(() => void target.dispatchEvent(event));
-      else target.dispatchEvent(event);
+      if (owner) owner.run(() => fire(event));
+      else {
+        for (const error of dispatchGuarded(target, event)) console.error("[hearth] a WebSocket event listener failed:", error);
+      }
     };
     this.#accept({
       message: (data) => dispatch(messageEvent(data)),

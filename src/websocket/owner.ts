@@ -12,6 +12,8 @@ export interface SocketOwner {
   output(send: () => void): void;
   /** Keeps the actor in memory until the returned function is called. */
   hold(): () => void;
+  /** Reports an error of the actor's code that no event can fail on (an async listener's rejection). */
+  reportError(error: unknown): void;
 }
 
 const owners = new AsyncLocalStorage<SocketOwner>();

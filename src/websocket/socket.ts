@@ -1,4 +1,5 @@
 import { NOT_ACCEPTED, READY_STATE, SocketEnd } from "./end.ts";
+import { guardListener } from "./listeners.ts";
 
 /** A close frame's reason fits in 123 bytes (125 of control-frame payload minus the code). */
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -49,6 +50,21 @@ export class WorkersWebSocket extends EventTarget {
     if (token !== INTERNAL) throw new TypeError("Illegal constructor: WebSocket objects come from new WebSocketPair()");
     super();
     ends.set(this, end);
+  }
+
+  /** Listeners as registered, and the guarded stand-ins actually added (see listeners.ts). */
+  readonly #guarded = new WeakMap<object, EventListener>();
+
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: AddEventListenerOptions | boolean): void {
+    if (listener === null) return;
+    let guarded = this.#guarded.get(listener);
+    if (!guarded) this.#guarded.set(listener, (guarded = guardListener(listener)));
+    super.addEventListener(type, guarded, options);
+  }
+
+  override removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: EventListenerOptions | boolean): void {
+    if (listener === null) return;
+    super.removeEventListener(type, this.#guarded.get(listener) ?? listener, options);
   }
 
   get readyState(): number {

@@ -38,6 +38,10 @@ class Pipe extends DurableObject {
     this.#listen(this.#server!);
   }
 
+  wasThrown(): boolean {
+    return this.ctx.storage.kv.get<boolean>("thrown") ?? false;
+  }
+
   /** Holds the input gate until the test releases it. */
   async hold(): Promise<void> {
     await this.ctx.blockConcurrencyWhile(async () => {
@@ -59,8 +63,17 @@ class Pipe extends DurableObject {
         return;
       }
       this.#seen.push(`message ${data}${holding ? " (while held)" : ""}`);
+      if (data === "throw") {
+        this.ctx.storage.kv.put("thrown", true);
+        server.send("sent before the throw");
+        throw new Error("the listener failed");
+      }
       if (data === "close") server.close(4001, "asked to");
       else server.send(`echo:${data}`);
+    });
+    server.addEventListener("message", async (event) => {
+      await Promise.resolve();
+      if (dataOf(event) === "reject") throw new Error("the async listener failed");
     });
     server.addEventListener("close", (event) => {
       this.#seen.push(`close ${(event as CloseEvent).code} ${(event as CloseEvent).reason}`);
@@ -155,6 +168,19 @@ describe("accept() in a Durable Object", () => {
     await pipes.getByName("late").acceptNow();
     await socket.waitFor((f) => f === "echo:second");
     expect(socket.frames).toEqual(["echo:first", "echo:second"]);
+  });
+
+  it("a listener that throws fails its event (writes undone, messages dropped) without ending the server", async () => {
+    const seen = log("thrower");
+    const { harness, pipes } = await start();
+    const socket = await TestSocket.open(`${harness.wsUrl}/pipes/thrower`);
+    socket.send("throw");
+    socket.send("reject");
+    socket.send("after");
+    await socket.waitFor((f) => f === "echo:after");
+    expect(socket.frames).toEqual(["echo:reject", "echo:after"]);
+    expect(seen).toEqual(["message throw", "message reject", "message after"]);
+    expect(await pipes.getByName("thrower").wasThrown()).toBe(false);
   });
 
   it("carries binary messages as ArrayBuffers both ways", async () => {
