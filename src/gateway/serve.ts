@@ -8,7 +8,7 @@ import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
-import { refuseUpgradeResponse, spliceToNetwork } from "../websocket/network.ts";
+import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 
 /** Passed as the third argument of a worker's fetch. */
@@ -102,7 +102,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       .then(async (response) => {
         const pairEnd = webSocketOfResponse(response);
         if (pairEnd) {
-          sockets.handleUpgrade(incoming, socket, head, (ws) => spliceToNetwork(pairEnd, ws, host.maxMessageBytes));
+          upgradeToPair(sockets, incoming, socket, head, pairEnd, host.maxMessageBytes);
           return;
         }
         const target = upgradeTargetOf(response);

@@ -1,4 +1,6 @@
-import type { WebSocket as NetworkSocket } from "ws";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { WebSocket as NetworkSocket, WebSocketServer } from "ws";
 import type { SocketEnd } from "./end.ts";
 import { endOf, type WorkersWebSocket } from "./socket.ts";
 
@@ -40,12 +42,50 @@ function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): 
 }
 
 /**
+ * Completes the HTTP upgrade for a 101 response that carries `client`, then splices the pair to the
+ * new socket. If the client goes away before the upgrade completes, the end its worker or Durable
+ * Object kept sees a close (1006), so it is not left open.
+ */
+export function upgradeToPair(
+  server: WebSocketServer,
+  incoming: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  client: WorkersWebSocket,
+  maxMessageBytes: number,
+): void {
+  let settled = false;
+  const gone = (): void => {
+    if (settled) return;
+    settled = true;
+    closePair(client, 1006, "The client went away before the WebSocket upgrade completed", false);
+  };
+  if (socket.destroyed) return gone();
+  socket.once("close", gone);
+  server.handleUpgrade(incoming, socket, head, (ws) => {
+    socket.off("close", gone);
+    if (settled) {
+      ws.terminate();
+      return;
+    }
+    settled = true;
+    spliceToNetwork(client, ws, maxMessageBytes);
+  });
+}
+
+/**
  * Closes the pair behind `client` when its 101 response cannot be honoured (the request asked for no
  * upgrade): the end its worker or Durable Object kept sees a close (1011), so it is not left open.
  */
 export function refuseUpgradeResponse(client: WorkersWebSocket, reason: string): void {
+  closePair(client, 1011, reason, true);
+}
+
+/** Marks `client` as used and tells its peer (the end that was kept) that the connection closed. */
+function closePair(client: WorkersWebSocket, code: number, reason: string, wasClean: boolean): void {
   const clientEnd = endOf(client);
   if (clientEnd.spliced || clientEnd.accepted) return;
   clientEnd.spliced = true;
-  clientEnd.close(1011, reason);
+  clientEnd.peer?.receiveClose(code, reason, wasClean);
+  clientEnd.close(); // closed on this side too: nothing more goes anywhere
 }

@@ -3,6 +3,7 @@
  * auto-response answered while the object sleeps, close and error handlers after a wake, and the
  * limits (tags, attachment size, connections per object, message size).
  */
+import { connect } from "node:net";
 import { WebSocket as RawClient } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -15,7 +16,7 @@ import {
 import { LIMITS } from "../../src/limits.ts";
 import type { HostOptions } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
-import { until, upgradeResponse } from "./helpers.ts";
+import { deferred, until, upgradeResponse, type Deferred } from "./helpers.ts";
 
 /** Per object name: what its handlers saw, and how often it was constructed (each wake makes a new instance). */
 const logs = new Map<string, string[]>();
@@ -27,6 +28,8 @@ function log(name: string): string[] {
 }
 
 type Attachment = { user: string | null };
+/** Holds fetch after acceptWebSocket, before the 101 leaves (for a client that goes away meanwhile). */
+let slowUpgrade: Deferred | undefined;
 
 class Room extends DurableObject {
   /** The socket objects this instance accepted: a woken instance gets new ones. */
@@ -45,6 +48,7 @@ class Room extends DurableObject {
     server.serializeAttachment({ user: url.searchParams.get("user") } satisfies Attachment);
     (server as unknown as { marker: string }).marker = "set at accept";
     this.#accepted.add(server);
+    if (url.searchParams.has("slow")) await slowUpgrade?.promise;
     return upgradeResponse(client);
   }
 
@@ -178,6 +182,8 @@ let harness: Harness | undefined;
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  slowUpgrade?.resolve();
+  slowUpgrade = undefined;
   logs.clear();
   constructed.clear();
 });
@@ -337,6 +343,27 @@ describe("close and error handlers", () => {
     expect(closed.reason).toBe("Message of 1025 bytes exceeds the limit of 1024 bytes (maxMessageBytes)");
     await until(() => log("big").length === 2, "webSocketClose");
     expect(log("big")[1]).toMatch(/^close ada 1009 /);
+  });
+});
+
+describe("upgrades that do not complete", () => {
+  it("close the accepted socket (1006) when the client leaves before the 101 reaches it", async () => {
+    const { harness } = await start();
+    slowUpgrade = deferred();
+    const { port } = new URL(harness.url);
+    const tcp = connect(Number(port), "127.0.0.1");
+    await new Promise((resolve) => tcp.once("connect", resolve));
+    tcp.write(
+      "GET /rooms/gone?user=zed&slow=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    await until(() => harness.host.stats.sockets === 1, "the object to accept the socket");
+    tcp.destroy();
+    await new Promise((resolve) => tcp.once("close", resolve));
+    slowUpgrade.resolve();
+    await until(() => log("gone").length > 0, "webSocketClose");
+    expect(log("gone")).toEqual(["close zed 1006 The client went away before the WebSocket upgrade completed false"]);
+    expect(harness.host.stats.sockets).toBe(0);
   });
 });
 
