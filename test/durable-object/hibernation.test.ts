@@ -207,6 +207,8 @@ describe("tags", () => {
     await TestSocket.open(`${harness.wsUrl}/rooms/t?user=eve`);
     expect(await who(ada)).toMatchObject({ user: "ada", tags: ["red", "admin"], sockets: 3 });
     expect(await who(bob)).toMatchObject({ tags: ["red"] });
+    bob.socket.send(new Uint8Array([1, 2, 3]));
+    await bob.waitFor((f) => f === "echo binary 3"); // webSocketMessage gets an ArrayBuffer
     for (const [tag, count] of [["red", 2], ["admin", 1], ["blue", 0]] as const) {
       const from = ada.frames.length;
       ada.send(`count ${tag}`);

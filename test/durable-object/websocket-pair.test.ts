@@ -2,6 +2,7 @@
  * The Workers WebSocket API without hibernation: `new WebSocketPair()`, `accept()` with events, 101
  * responses from a Durable Object and from the worker itself, and the rules of send and close.
  */
+import { WebSocket as RawClient } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { DurableObject, WebSocketPair, type DurableObjectNamespace, type WorkersWebSocket } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
@@ -74,6 +75,9 @@ class Pipe extends DurableObject {
     server.addEventListener("message", async (event) => {
       await Promise.resolve();
       if (dataOf(event) === "reject") throw new Error("the async listener failed");
+    });
+    server.addEventListener("error", (event) => {
+      this.#seen.push(`error ${(event as Event & { message: string }).message}`);
     });
     server.addEventListener("close", (event) => {
       this.#seen.push(`close ${(event as CloseEvent).code} ${(event as CloseEvent).reason}`);
@@ -181,6 +185,18 @@ describe("accept() in a Durable Object", () => {
     expect(socket.frames).toEqual(["echo:reject", "echo:after"]);
     expect(seen).toEqual(["message throw", "message reject", "message after"]);
     expect(await pipes.getByName("thrower").wasThrown()).toBe(false);
+  });
+
+  it("dispatches an error event when the connection breaks, and lets the object go", async () => {
+    const seen = log("breaks");
+    const { harness } = await start();
+    const raw = new RawClient(`${harness.wsUrl}/pipes/breaks`);
+    await new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject));
+    raw.send(Buffer.from([0xff, 0xfe]), { binary: false }); // invalid UTF-8 in a text frame
+    await until(() => seen.length > 0, "the error event");
+    expect(seen).toEqual([expect.stringMatching(/^error .*UTF-8/i)]);
+    await until(() => harness.host.hibernateIdleAgents() === 1, "the object to be let go");
+    raw.terminate();
   });
 
   it("carries binary messages as ArrayBuffers both ways", async () => {
