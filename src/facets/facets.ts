@@ -1,8 +1,6 @@
-import { HANDLE } from "../agent/agent-base.ts";
-import { callerOfCurrentScope } from "../agent/context.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
-import type { Actor } from "../host/actor.ts";
 import type { ChildSpec } from "../host/children.ts";
+import { actorStub } from "../host/stub.ts";
 import { checkFacetDepth, checkFacetName } from "./limits.ts";
 
 /**
@@ -69,7 +67,7 @@ export class DurableObjectFacets {
       if (typeof options !== "object" || options === null) throw new TypeError("A facet's startup callback must return { class, id? }");
       return { ...classSpec(options.class, this.#env), id: options.id ?? this.#parentId() };
     };
-    return facetStub(<R>(task: (actor: Actor) => R | Promise<R>) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
+    return actorStub((task) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
   }
 
   /** Shuts the facet down; its data stays. Calls through existing stubs throw `reason`. */
@@ -86,26 +84,6 @@ export class DurableObjectFacets {
   clone(src: string, dst: string): void {
     this.#runtime.children.clone(checkFacetName(src), checkFacetName(dst));
   }
-}
-
-/** A stub that sends each call to the facet through `deliver` (which starts it if needed). */
-export function facetStub(deliver: <R>(task: (actor: Actor) => R | Promise<R>) => Promise<R>): Record<string, unknown> {
-  const fetch = (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
-    const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-    return deliver((actor) => actor[HANDLE.request](request));
-  };
-  return new Proxy({} as Record<string, unknown>, {
-    get(_target, property) {
-      if (property === "fetch") return fetch;
-      // Not thenable: `await stub` must yield the stub itself.
-      if (typeof property !== "string" || property === "then") return undefined;
-      return async (...args: unknown[]) => {
-        const copied = structuredClone(args);
-        const caller = callerOfCurrentScope();
-        return structuredClone(await deliver((actor) => actor[HANDLE.invoke](property, copied, caller)));
-      };
-    },
-  });
 }
 
 /** What `class` in a facet's startup options names: a class of this worker, or one loaded from code. */

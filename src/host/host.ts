@@ -7,16 +7,17 @@ import type { AgentCaller } from "../agent/context.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
-import { WorkerLoader } from "../sandbox/loader.ts";
-import { WorkflowBinding } from "../workflow/binding.ts";
+import type { WorkerLoader } from "../sandbox/loader.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
-import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
+import type { WorkflowClass } from "../workflow/entrypoint.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { Children, childStart, removePlaceFiles, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
 import { childPlace, indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
+import { actorStub } from "./stub.ts";
 import { acceptAgentSocket, adoptActorSocket, type SocketHostView } from "./socket-events.ts";
-import { registerClasses, twoCopiesHint } from "./class-registry.ts";
+import { registerClasses } from "./class-registry.ts";
+import { buildHostEnv } from "./host-env.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
 import { SocketHub } from "./socket-hub.ts";
@@ -144,30 +145,8 @@ export class Host implements CellHost, AgentDispatcher {
     const registry = registerClasses(this, options);
     this.#bindings = registry.byName;
     this.#bySlug = registry.bySlug;
-    const env: Record<string, unknown> = { ...options.vars };
-    for (const [className, namespace] of Object.entries(registry.namespaces)) {
-      if (className in env) throw new TypeError(`The class binding ${className} clashes with a variable of the same name`);
-      env[className] = namespace;
-    }
-    const workflows = new Map<string, WorkflowClass>();
-    for (const [name, ctor] of Object.entries(options.workflows ?? {})) {
-      if (typeof ctor !== "function" || !(ctor.prototype instanceof WorkflowEntrypoint)) {
-        throw new TypeError(`workflows.${name} is not a class that extends WorkflowEntrypoint${twoCopiesHint(ctor, "WorkflowEntrypoint")}`);
-      }
-      if (name in env) throw new TypeError(`The workflow binding ${name} clashes with an agent class or variable of the same name`);
-      workflows.set(name, ctor);
-      env[name] = new WorkflowBinding(() => this.#workflowEngine(), name);
-    }
-    for (const [name, value] of Object.entries(options.bindings ?? {})) {
-      if (name in env) throw new TypeError(`The binding ${name} clashes with an agent class, workflow or variable of the same name`);
-      env[name] = value;
-    }
-    // Dynamic Workers: every agent, workflow and the worker's fetch get env.LOADER (unless the app
-    // binds something of that name itself).
-    if (!("LOADER" in env)) {
-      this.#loader = new WorkerLoader();
-      env.LOADER = this.#loader;
-    }
+    const { env, workflows, loader } = buildHostEnv(options, registry.namespaces, () => this.#workflowEngine());
+    this.#loader = loader;
     this.env = env;
     this.#time = new Timekeeper({
       dataDir: this.dataDir,
@@ -182,15 +161,18 @@ export class Host implements CellHost, AgentDispatcher {
       },
       engineHost: {
         env,
+        // A sub-agent's workflows name it by its root and path (root name, then child names after NULs).
         agentStub: (className, name) => {
+          if (name.includes("\0")) return this.#placedStub(className, name) as never;
           const namespace = env[className];
           return namespace instanceof AgentNamespace ? (namespace as AgentNamespace<Agent>).getByName(name) : undefined;
         },
         notifyAgent: async (className, name, method, args) => {
           if (this.#closed || !this.#bindings.has(className)) return;
-          await this.invoke(className, name, method, args).catch((error: unknown) =>
-            console.error(`[hearth] ${className}/${name}.${method} failed:`, error),
-          );
+          const notified = name.includes("\0")
+            ? this.#deliverAt(placeFromIndex(this.dataDir, this.#binding(className).slug, name), (actor) => actor[HANDLE.invoke](method, args))
+            : this.invoke(className, name, method, args);
+          await notified.catch((error: unknown) => console.error(`[hearth] ${className}/${name.replaceAll("\0", "/")}.${method} failed:`, error));
         },
       },
       report: (who, name, error) => this.#reportTaskError(this.#bySlug.get(who)?.className ?? who, name, error),
@@ -418,6 +400,14 @@ export class Host implements CellHost, AgentDispatcher {
     const binding = this.#bindings.get(className);
     if (!binding) throw new TypeError(`No agent class "${className}" is registered`);
     return binding;
+  }
+
+  /** A stub of the actor a placed name (root name and child path) points at. */
+  #placedStub(className: string, name: string): Record<string, unknown> | undefined {
+    const binding = this.#bindings.get(className);
+    if (!binding) return undefined;
+    const place = placeFromIndex(this.dataDir, binding.slug, name);
+    return actorStub((task) => this.#deliverAt(place, task));
   }
 
   #rootPlace(binding: AgentBinding, name: string): CellPlace {

@@ -1,10 +1,10 @@
 import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { EmailAgent } from "../email/email-agent.ts";
-import { facetStub } from "../facets/facets.ts";
 import { checkFacetName } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";
 import { isAgentNamespace } from "../host/namespace.ts";
+import { actorStub } from "../host/stub.ts";
 import type { AgentPathStep } from "./paths.ts";
 import { SubAgentRegistry, type SubAgentInfo } from "./registry.ts";
 import { methodNamesOf, type SubAgentStub } from "./stub.ts";
@@ -36,7 +36,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     const children = this[AGENT_RUNTIME].children;
     const generation = children.generation(facet);
     const hidden = methodNamesOf(SubAgentAgent.prototype);
-    const stub = facetStub((task) => children.deliver(facet, generation, () => ({ className, id: name }), task));
+    const stub = actorStub((task) => children.deliver(facet, generation, () => ({ className, id: name }), task));
     return new Proxy(stub, {
       get(target, property, receiver) {
         if (typeof property === "string" && (hidden.has(property) || property === "fetch")) return undefined;
@@ -93,7 +93,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     const className = typeof cls === "string" ? cls : this.#classNameOf(cls);
     if (className !== parent.className) throw new TypeError(`The parent of this sub-agent is a ${parent.className}, not a ${className}`);
     const runtime = this[AGENT_RUNTIME];
-    return facetStub((task) => runtime.atParent(task)) as SubAgentStub<T>;
+    return actorStub((task) => runtime.atParent(task)) as SubAgentStub<T>;
   }
 
   /**

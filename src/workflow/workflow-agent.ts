@@ -209,7 +209,10 @@ export class WorkflowAgent<Env = unknown, State = unknown> extends SchedulingAge
 
   get #workflowApi(): AgentWorkflows {
     const runtime = this[AGENT_RUNTIME];
-    this.#workflows ??= new AgentWorkflows(runtime.db, this, { className: runtime.className, name: runtime.name });
+    // A sub-agent is named by its root and its path, so callbacks and `this.agent` reach it (not a root of its class).
+    const { rootClassName, rootName, path } = runtime.lineage;
+    const origin = path.length === 0 ? { className: runtime.className, name: runtime.name } : { className: rootClassName, name: [rootName, ...path].join("\0") };
+    this.#workflows ??= new AgentWorkflows(runtime.db, this, origin);
     return this.#workflows;
   }
 
