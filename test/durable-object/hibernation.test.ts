@@ -369,6 +369,17 @@ describe("upgrades that do not complete", () => {
   });
 });
 
+describe("frames over the hard limit", () => {
+  it("are not buffered: the connection fails and webSocketError is called", async () => {
+    const { harness } = await start({ maxMessageBytes: 1024 });
+    const socket = await TestSocket.open(`${harness.wsUrl}/rooms/huge?user=ada`);
+    socket.send("x".repeat(LIMITS.hardMaxMessageBytesFloor + 1)); // max(16 MiB, 4 × 1 KiB)
+    await until(() => log("huge").length > 0, "webSocketError");
+    expect(log("huge")).toEqual([expect.stringMatching(/^error ada .*max payload/i)]);
+    expect((await socket.waitClosed()).code).toBe(1009);
+  });
+});
+
 describe("limits and shut-down", () => {
   it(`refuses more than maxConnectionsPerAgent (${LIMITS.maxConnectionsPerAgent}) sockets on one object`, async () => {
     const { rooms } = await start();
