@@ -1,5 +1,4 @@
-import type { KvStorage } from "../storage/kv.ts";
-import type { SqlStorage } from "../storage/sql.ts";
+import type { DurableObjectStorage } from "../storage/durable-storage.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import type { Clock } from "../time/clock.ts";
 import type { SocketRecord } from "./connection.ts";
@@ -53,13 +52,12 @@ export interface SocketEvents {
   error(error: unknown): void;
 }
 
-/** Durable-Object-style storage handle: `ctx.storage.sql`, `ctx.storage.kv`. */
-export interface AgentStorage {
-  readonly sql: SqlStorage;
-  readonly kv: KvStorage;
-  /** Runs `fn` atomically; its writes are undone if it throws. */
-  transactionSync<T>(fn: () => T): T;
-}
+/**
+ * `ctx.storage` of an agent: the Durable Object storage API (`sql`, the synchronous `kv`, the async
+ * `get`/`put`/`delete`/`list`, `transaction`, `transactionSync`, `deleteAll`). The alarm belongs to the
+ * agent's schedules: `setAlarm` throws, `getAlarm` is null.
+ */
+export type AgentStorage = DurableObjectStorage;
 
 /**
  * The agent's context, as `this.ctx`.

@@ -2,8 +2,7 @@ import { HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime, type SocketEvents } from "../agent/runtime.ts";
 import { AgentDatabase } from "../storage/database.ts";
-import { KvStorage } from "../storage/kv.ts";
-import { SqlStorage } from "../storage/sql.ts";
+import { DurableObjectStorage, type AlarmSlot } from "../storage/durable-storage.ts";
 import type { Clock } from "../time/clock.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -20,6 +19,15 @@ export interface AgentBinding {
   /** Makes one live instance. */
   readonly create: (ctx: AgentContextWithRuntime, env: Record<string, unknown>) => Actor;
 }
+
+/** An agent's alarm is its schedules' business: `ctx.storage.setAlarm` is for plain Durable Objects. */
+const AGENT_ALARM: AlarmSlot = {
+  get: () => null,
+  set: () => {
+    throw new TypeError("An agent's alarm runs its schedules: use this.schedule(when, callback) (ctx.storage.setAlarm is for plain Durable Objects)");
+  },
+  delete: () => {},
+};
 
 /** What a cell needs from its host. */
 export interface CellHost {
@@ -88,11 +96,9 @@ export class ActorCell implements AgentRuntime {
         this.#host.touched(this);
       },
     });
-    const sql = new SqlStorage(this.db);
-    const kv = new KvStorage(this.db);
     const ctx: AgentContextWithRuntime = {
       id: { name, toString: () => `${binding.slug}/${name}` },
-      storage: { sql, kv, transactionSync: (fn) => this.db.transactionSync(fn) },
+      storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM }),
       blockConcurrencyWhile: (fn) => this.blockConcurrencyWhile(fn),
       waitUntil: (promise) => this.waitUntil(promise),
       [RUNTIME]: this,
