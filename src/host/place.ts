@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { agentFilePath } from "../storage/agent-file.ts";
+import { agentFilePath, readableSlug } from "../storage/agent-file.ts";
 
 /**
  * Where an actor lives: a root actor (a class and a name), or a child of one (a facet), named by the
@@ -60,12 +60,6 @@ export function placeIdentity(place: CellPlace): string {
 /** A child's file: a readable hint of its name plus a hash, so no name can escape the directory. */
 function childFile(parentFile: string, name: string): string {
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 32);
-  const hint = name
-    .normalize("NFKD")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 32)
-    .replace(/-+$/, "");
+  const hint = readableSlug(name);
   return join(parentFile.replace(/\.sqlite$/, ".facets"), hint ? `${hint}-${hash}.sqlite` : `${hash}.sqlite`);
 }

@@ -15,7 +15,8 @@ export function agentFilePath(dataDir: string, classSlug: string, name: string):
   return join(dataDir, "agents", classSlug, hash.slice(0, 2), file);
 }
 
-function readableSlug(name: string): string {
+/** A readable, path-safe hint of a name (`[a-z0-9-]`, at most 32 characters); never unique on its own. */
+export function readableSlug(name: string): string {
   return name
     .normalize("NFKD")
     .toLowerCase()
