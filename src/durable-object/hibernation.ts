@@ -37,6 +37,7 @@ export class HibernatableSockets {
   accept(ws: WorkersWebSocket, tags: readonly string[] = []): void {
     const end = endOf(ws);
     const checked = checkTags(tags);
+    end.checkAcceptableForActor(); // before the host registers it: a refused socket must not linger there
     const record: SocketRecord = {
       id: randomUUID(),
       socket: rawSocket(end),
@@ -53,7 +54,8 @@ export class HibernatableSockets {
       message: (data) => {
         const auto = settings.autoResponse;
         if (auto !== undefined && data === auto.request) {
-          end.send(auto.response); // answered here: the actor is not woken
+          // Answered here: the actor is not woken. Not once the actor closed the socket (a send would throw).
+          if (!end.outgoingClosed) end.send(auto.response);
           end.autoResponseAt = new Date();
           return;
         }

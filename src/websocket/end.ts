@@ -116,13 +116,18 @@ export class SocketEnd {
     });
   }
 
-  /** `ctx.acceptWebSocket()`: incoming traffic goes to the actor (the receiver wakes it). */
-  acceptForActor(receiver: SocketReceiver, tags: readonly string[]): void {
+  /** Throws the Workers runtime's error when `ctx.acceptWebSocket()` may not take this end. */
+  checkAcceptableForActor(): void {
     if (this.#acceptedAs === "events") throw new Error("Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`");
     if (this.#acceptedAs === "actor") throw new Error("Cannot call `acceptWebSocket()` twice on the same WebSocket");
     if (this.spliced || this.peer?.accepted || this.peer?.spliced) {
       throw new Error("Cannot call `acceptWebSocket()` on this WebSocket because its pair has already been accepted or used in a Response.");
     }
+  }
+
+  /** `ctx.acceptWebSocket()`: incoming traffic goes to the actor (the receiver wakes it). */
+  acceptForActor(receiver: SocketReceiver, tags: readonly string[]): void {
+    this.checkAcceptableForActor();
     this.#acceptedAs = "actor";
     this.tags = tags;
     this.#accept(receiver);

@@ -76,7 +76,7 @@ class Room extends DurableObject {
   }
 
   webSocketClose(ws: WorkersWebSocket, code: number, reason: string, wasClean: boolean): void {
-    const { user } = ws.deserializeAttachment() as Attachment;
+    const user = (ws.deserializeAttachment() as Attachment | null)?.user; // in-memory test sockets have none
     this.#log.push(`close ${user} ${code} ${reason} ${wasClean}`);
     ws.close(code, reason); // what Cloudflare's examples do; the socket is already closed, so this does nothing
   }
@@ -110,6 +110,19 @@ class Room extends DurableObject {
       }
     }
     return errors;
+  }
+
+  /** acceptWebSocket on a socket accept() took: the error, and how many sockets the object has after. */
+  acceptAfterAccept(): { error: string; sockets: number } {
+    const { 0: client, 1: server } = new WebSocketPair();
+    client.accept();
+    server.accept();
+    try {
+      this.ctx.acceptWebSocket(server);
+      return { error: "none", sockets: this.ctx.getWebSockets().length };
+    } catch (error) {
+      return { error: (error as Error).message, sockets: this.ctx.getWebSockets().length };
+    }
   }
 
   /** Serializes an attachment of a string this long; null when it fits, else the error. */
@@ -234,6 +247,14 @@ describe("tags", () => {
     expect(await room.acceptTags("red")).toMatchObject({ name: "TypeError", error: "acceptWebSocket(): tags must be an array of strings" });
   });
 
+  it("acceptWebSocket() refuses a socket accept() took, and does not keep it", async () => {
+    const { rooms } = await start();
+    expect(await rooms.getByName("twice").acceptAfterAccept()).toEqual({
+      error: "Cannot call `acceptWebSocket()` if the WebSocket was already accepted via `accept()`",
+      sockets: 0,
+    });
+  });
+
   it("getTags() refuses sockets that are not hibernatable", async () => {
     const { rooms } = await start();
     expect(await rooms.getByName("others").tagsOfOthers()).toEqual([
@@ -285,6 +306,16 @@ describe("auto-response", () => {
     expect(await rooms.getByName("auto").stopAutoResponse()).toBe(true);
     socket.send("ping");
     await socket.waitFor((f) => f === "echo ping");
+  });
+
+  it("stays quiet for a request that arrives after the object closed the socket", async () => {
+    const { harness, rooms } = await start();
+    await rooms.getByName("auto-closed").autoRespond("ping", "pong");
+    const socket = await TestSocket.open(`${harness.wsUrl}/rooms/auto-closed?user=ada`);
+    socket.send("bye"); // the object closes the socket…
+    socket.send("ping"); // …before this arrives
+    expect(await socket.waitClosed()).toEqual({ code: 4000, reason: "bye" });
+    expect(socket.frames).not.toContain("pong");
   });
 
   it("refuses a request or response over 2048 bytes with the Workers runtime's text", async () => {
