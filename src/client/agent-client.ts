@@ -21,7 +21,8 @@ import { ReadySignal } from "./ready.ts";
 import { partySocketOptions } from "./socket-options.ts";
 import type { AgentSocketOptions, ReplacedPartySocketOption } from "./socket-options.ts";
 import { createStubProxy } from "./stub.ts";
-import { resolveHost } from "./url.ts";
+import { agentSteps, resolveHost } from "./url.ts";
+import type { AgentPathStep } from "./url.ts";
 
 export type { AgentSocketOptions } from "./socket-options.ts";
 
@@ -57,8 +58,16 @@ const CLOSED = "Connection closed";
  * resolved state, stub and call types; write `AgentClient<…>` instead.
  */
 class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = UntypedAgentCall> extends PartySocket {
-  /** The agent class in URL form, `"chat-room"`; updated by the server's identity frame. */
+  /**
+   * The agent class in URL form, `"chat-room"`: the last `sub` step's when
+   * connected to a sub-agent; updated by the server's identity frame.
+   */
   agent: string;
+  /**
+   * The address as given, root first: the top-level `{ agent, name }`, then
+   * each `sub` step. (PartySocket's `path` is the URL sub-path.)
+   */
+  readonly agentPath: ReadonlyArray<AgentPathStep>;
   /** The last state received or set, `undefined` until then. */
   state: State | undefined = undefined;
   /** True between the identity handshake and the next close. */
@@ -82,10 +91,12 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
   readonly #identities = new IdentityHistory();
   readonly #policy: ClosePolicy;
   #closed = false;
+  /** Whether the current connection attempt opened, for the message of a terminal close. */
+  #opened = false;
 
   constructor(options: AgentClientOptions<State>) {
     const { address, rest } = partySocketOptions(options, ["host", "onOpen", "onClose", "onError"]);
-    const { agent, name, onOpen, onClose, onError } = options;
+    const { onOpen, onClose, onError } = options;
     const resolved = resolveHost(options.host, options.protocol);
     const self: { socket: PartySocket | null } = { socket: null };
     const policy = new ClosePolicy(
@@ -103,13 +114,17 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     self.socket = this;
     this.#policy = policy;
     this.#options = options;
-    this.agent = camelCaseToKebabCase(agent);
-    this.name = name || "default";
+    const steps = agentSteps(options);
+    const leaf = steps[steps.length - 1]!;
+    this.agentPath = Object.freeze(steps.map((step) => Object.freeze(step)));
+    this.agent = camelCaseToKebabCase(leaf.agent);
+    this.name = leaf.name;
     this.stub = createStubProxy<Stub>((method, args) => this.#call(method, args));
     const call: UntypedAgentCall = (method, args, callOptions) => this.#call(method, args, callOptions);
     this.call = call as Call;
     this.addEventListener("message", (event) => this.#onMessage(event.data));
     this.addEventListener("open", () => {
+      this.#opened = true;
       this.connectionError = null;
       this.#calls.markSent(this);
     });
@@ -202,6 +217,8 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
 
   #onClose(event: CloseEvent): void {
     const final = this.#policy.takeFinal();
+    const opened = this.#opened;
+    this.#opened = false;
     this.identified = false;
     this.#handshake.reset();
     this.#ready.reset();
@@ -209,7 +226,7 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     if (this.shouldReconnect && !final) return;
     this.#calls.rejectAll(CLOSED);
     if (!final) return;
-    const error = new AgentConnectionError(event);
+    const error = new AgentConnectionError(event, opened);
     this.connectionError = error;
     this.#options.onConnectionError?.(error);
   }
@@ -259,7 +276,10 @@ export interface AgentClientConstructor extends Omit<typeof PartySocket, "protot
  * or not, still reaches `message` listeners unchanged.
  *
  * Pass the agent class to type `stub` and `call`, as with the Agents SDK:
- * `new AgentClient<Counter, CounterState>(…)`.
+ * `new AgentClient<Counter, CounterState>(…)`. With `sub`, the client talks
+ * to a sub-agent through its parents, and its type arguments name the
+ * sub-agent's class: `new AgentClient<ChatThread>({ agent: "Inbox", name,
+ * sub: [{ agent: "ChatThread", name: "t1" }] })`.
  *
  * @example
  * ```ts

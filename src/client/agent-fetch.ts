@@ -42,12 +42,15 @@ export interface AgentFetchOptions extends Omit<AgentUrlOptions, "query"> {
 }
 
 /**
- * Builds the HTTP URL of an agent instance (or of a path below it).
+ * Builds the HTTP URL of an agent instance, or of one of its sub-agents
+ * (`sub`), or of a path below it.
  *
  * @example
  * ```ts
  * agentUrl({ host: "127.0.0.1:8787", agent: "Counter", name: "a/b", path: "stats" });
  * // "http://127.0.0.1:8787/agents/counter/a%2Fb/stats"
+ * agentUrl({ host: "127.0.0.1:8787", agent: "Inbox", name: "ada", sub: [{ agent: "ChatThread", name: "t1" }], path: "messages" });
+ * // "http://127.0.0.1:8787/agents/inbox/ada/sub/chat-thread/t1/messages"
  * ```
  */
 export function agentUrl(options: AgentUrlOptions): string {
@@ -67,12 +70,15 @@ export function agentUrl(options: AgentUrlOptions): string {
 /**
  * Sends a plain HTTP request to an agent instance; the agent answers it in
  * `onRequest`. The URL is `/{prefix}/{kebab agent}/{encodeURIComponent(name)}{path}`,
- * or `/{basePath}{path}`.
+ * or `/{basePath}{path}`; with `sub`, `/sub/{kebab agent}/{encoded name}` per
+ * step comes before `path`, and the request reaches that sub-agent through
+ * its parents (each parent's `onBeforeSubAgent` may answer it instead).
  *
  * @example
  * ```ts
  * const res = await agentFetch({ host: "127.0.0.1:8787", agent: "Counter", name: "room-1", path: "stats" });
  * console.log(await res.json());
+ * const thread = await agentFetch({ host: "127.0.0.1:8787", agent: "Inbox", name: "ada", sub: [{ agent: "ChatThread", name: "t1" }] });
  * ```
  */
 export async function agentFetch(options: AgentFetchOptions, init?: RequestInit): Promise<Response> {

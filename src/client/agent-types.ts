@@ -102,7 +102,16 @@ export type AgentBaseMember =
   | "getConnection"
   | "broadcast"
   | "keepAlive"
-  | "keepAliveWhile";
+  | "keepAliveWhile"
+  | "subAgent"
+  | "abortSubAgent"
+  | "deleteSubAgent"
+  | "hasSubAgent"
+  | "listSubAgents"
+  | "parentPath"
+  | "selfPath"
+  | "parentAgent"
+  | "onBeforeSubAgent";
 
 /**
  * What marks a type argument as an agent class rather than a state type:

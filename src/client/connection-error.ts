@@ -26,8 +26,19 @@ export class AgentConnectionError extends Error {
   readonly reason: string;
   readonly wasClean: boolean;
 
-  constructor(event: CloseInfo) {
-    super(`Agent connection closed: ${event.reason || `WebSocket closed with code ${event.code}`}`);
+  /**
+   * @param event The close that ended the connection.
+   * @param opened Whether the connection had opened before it closed; `false`
+   *   says so in the message (the server refused the WebSocket upgrade, as a
+   *   hook answering with a Response does, or could not be reached).
+   */
+  constructor(event: CloseInfo, opened?: boolean) {
+    const why =
+      event.reason ||
+      (opened === false
+        ? `WebSocket closed with code ${event.code} before it opened (the server refused the upgrade or could not be reached)`
+        : `WebSocket closed with code ${event.code}`);
+    super(`Agent connection closed: ${why}`);
     this.code = event.code;
     this.reason = event.reason;
     this.wasClean = event.wasClean;

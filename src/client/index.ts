@@ -38,8 +38,8 @@ export { AgentCallError, DEFAULT_CALL_TIMEOUT_MS, splitCallOptions } from "./pen
 export type { McpServerInfo, McpServersState } from "./frames.ts";
 export type { CallOptions, CallOptionsInput, StreamCallbacks, StreamOptions } from "./pending-calls.ts";
 export { createStubProxy } from "./stub.ts";
-export { agentPath, encodeInstanceName } from "./url.ts";
-export type { AgentAddress } from "./url.ts";
+export { agentPath, encodeInstanceName, subAgentPath, SUB_AGENT_SEGMENT } from "./url.ts";
+export type { AgentAddress, AgentPathStep } from "./url.ts";
 export { AgentChatTransport } from "./chat-transport.ts";
 export type { AgentChatTransportOptions, ChatConnection, ChatRequestInfo } from "./chat-transport.ts";
 export { getAgentMessages } from "./chat-history.ts";

@@ -2,6 +2,7 @@ import type { AgentConnectionError } from "./connection-error.ts";
 import type { McpServersState } from "./frames.ts";
 import type { IdentityChangeHandler } from "./identity-change.ts";
 import { instancePath } from "./url.ts";
+import type { AgentPathStep } from "./url.ts";
 
 /**
  * The wire a connection travels on. Hearth speaks the agent protocol over a
@@ -25,7 +26,15 @@ export interface AgentSocketOptions<State = unknown> {
   prefix?: string;
   /** The whole URL path instead of `/{prefix}/{agent}/{name}` (the server routes it itself). */
   basePath?: string;
-  /** A sub-path appended to the URL: `"settings"` → `/agents/my-agent/room/settings`. */
+  /**
+   * A sub-agent of the instance, reached through its parents: one
+   * `{ agent, name }` step per level, root first. The URL becomes
+   * `/agents/{agent}/{name}/sub/{child agent}/{child name}…` (after
+   * `basePath` when given); `agent` and `name` on the connection then
+   * report the last step, as the server identifies it.
+   */
+  sub?: ReadonlyArray<AgentPathStep>;
+  /** A sub-path appended to the URL (after `sub`): `"settings"` → `/agents/my-agent/room/settings`. */
   path?: string;
   /** Defaults to the scheme in `host`, else ws for local addresses and wss otherwise. */
   protocol?: "ws" | "wss";
@@ -75,6 +84,7 @@ const AGENT_SOCKET_OPTION_KEYS: Record<keyof AgentSocketOptions, true> = {
   name: true,
   prefix: true,
   basePath: true,
+  sub: true,
   path: true,
   protocol: true,
   transport: true,
@@ -130,16 +140,18 @@ export function checkTransport(transport: unknown): void {
 
 /**
  * The URL path options of a `PartySocket` for an agent: `basePath` (the
- * instance's path, or the one given) and the sub-path `path`, both without
+ * instance's path, or the one given, with the `sub` steps) and the sub-path `path`, both without
  * leading slashes (PartySocket adds them).
  *
  * @example
  * ```ts
  * socketPath({ agent: "ChatRoom", name: "a/b", path: "/settings" });
  * // { basePath: "agents/chat-room/a%2Fb", path: "settings" }
+ * socketPath({ agent: "Inbox", name: "ada", sub: [{ agent: "ChatThread", name: "t1" }] });
+ * // { basePath: "agents/inbox/ada/sub/chat-thread/t1", path: undefined }
  * ```
  */
-export function socketPath(options: Pick<AgentSocketOptions, "agent" | "name" | "prefix" | "basePath" | "path">): {
+export function socketPath(options: Pick<AgentSocketOptions, "agent" | "name" | "prefix" | "basePath" | "sub" | "path">): {
   basePath: string;
   path: string | undefined;
 } {

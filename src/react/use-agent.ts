@@ -21,7 +21,8 @@ import { ReadySignal } from "../client/ready.ts";
 import { partySocketOptions } from "../client/socket-options.ts";
 import type { AgentSocketOptions, ReplacedPartySocketOption } from "../client/socket-options.ts";
 import { createStubProxy } from "../client/stub.ts";
-import { resolveHost } from "../client/url.ts";
+import { agentSteps, resolveHost } from "../client/url.ts";
+import type { AgentPathStep } from "../client/url.ts";
 import { DEFAULT_QUERY_CACHE_TTL_MS, QueryCache } from "./query-cache.ts";
 import type { AgentQuery } from "./query-cache.ts";
 
@@ -61,22 +62,18 @@ export type UseAgentOptions<State = unknown> = Omit<PartySocketHookOptions, Repl
     onMessage?(event: MessageEvent): void;
   };
 
-/** One step of an agent's address: the class as given and the instance name. */
-export interface AgentPathStep {
-  agent: string;
-  name: string;
-}
+export type { AgentPathStep } from "../client/url.ts";
 
 /**
  * What {@link useAgent} returns, with its state, stub and call types
  * resolved: a `PartySocket` plus the agent API.
  */
 export type AgentSocketWith<State, Stub, Call> = Omit<PartySocket, "path"> & {
-  /** The agent class in URL form; updated by the server's identity frame. */
+  /** The agent class in URL form (the last `sub` step's, if any); updated by the server's identity frame. */
   agent: string;
-  /** The instance name; updated by the server's identity frame. */
+  /** The instance name (the last `sub` step's, if any); updated by the server's identity frame. */
   name: string;
-  /** The address, root first: one step, `{ agent, name }` as given. */
+  /** The address as given, root first: the top-level `{ agent, name }`, then each `sub` step. */
   path: ReadonlyArray<AgentPathStep>;
   /** True between the identity handshake and the next close. */
   identified: boolean;
@@ -132,18 +129,14 @@ export function useAgent<AgentT, State = DefaultClientState<AgentT>>(
 /** Hearth's earlier order: `useAgent<MyState, MyMethods>(…)` types the stub from an interface of methods. */
 export function useAgent<State, Methods extends object>(options: UseAgentOptions<State>): AgentSocket<State, Methods>;
 export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unknown, UntypedAgentCall> {
-  const { address, rest } = partySocketOptions(options, [
-    "host",
-    "query",
-    "queryDeps",
-    "cacheTtl",
-    "onMessage",
-    "onOpen",
-    "onClose",
-  ]);
-  const { agent, name, host, protocol, query, queryDeps } = options;
-  const kebab = camelCaseToKebabCase(agent);
-  const instance = name || "default";
+  const { address, rest } = hookSocketOptions(options);
+  const { host, protocol, query, queryDeps } = options;
+  // The steps as given, root first; a new array with the same steps keeps the same value.
+  const stepsKey = JSON.stringify(agentSteps(options));
+  const steps = useMemo(() => JSON.parse(stepsKey) as AgentPathStep[], [stepsKey]);
+  const leaf = steps[steps.length - 1]!;
+  const kebab = camelCaseToKebabCase(leaf.agent);
+  const instance = leaf.name;
   const resolved = host === undefined ? undefined : resolveHost(host, protocol);
   const addressKey = JSON.stringify([resolved?.host ?? null, address.basePath, address.path ?? null]);
   const latest = useRef(options);
@@ -166,11 +159,13 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   );
   const [state, setStateValue] = useState<unknown>(undefined);
   const [identity, setIdentity] = useState<(Identity & { socket: object }) | null>(null);
+  // Sockets whose current attempt opened: a terminal close of one that never did says so.
+  const [opened] = useState(() => new WeakSet<object>());
   const [failure, setFailure] = useState<{ error: AgentConnectionError; socket: object } | null>(null);
 
-  // The async query: cached per agent, instance and queryDeps; a drop or a change of deps fetches it again.
+  // The async query: cached per address (all its steps) and queryDeps; a drop or a change of deps fetches it again.
   const depsKey = JSON.stringify(queryDeps ?? []);
-  const queryKey = JSON.stringify([kebab, instance, depsKey]);
+  const queryKey = JSON.stringify([stepsKey, depsKey]);
   const refreshing = useRef(false);
   const queryKeyRef = useRef(queryKey);
   queryKeyRef.current = queryKey;
@@ -231,6 +226,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     query: typeof query === "function" ? queryCache.provider : query,
     shouldReconnectOnClose: policy.decide,
     onOpen(event) {
+      if (event.target) opened.add(event.target);
       const current = socketRef.current;
       if (current) calls.flush(current);
       setFailure(null);
@@ -263,6 +259,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     onClose(event) {
       const target = (event.target as PartySocket | null) ?? socketRef.current;
       const final = policy.takeFinal();
+      const wasOpen = target !== null && opened.delete(target);
       if (target !== null) {
         handshakeOf(target).reset();
         calls.rejectSentOn(target, CLOSED);
@@ -272,7 +269,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
           if (!reconnecting) calls.rejectUnsent(CLOSED);
           else if (!refreshing.current) queryCache.invalidate();
           if (final) {
-            const error = new AgentConnectionError(event);
+            const error = new AgentConnectionError(event, wasOpen);
             setFailure({ error, socket: target });
             latest.current.onConnectionError?.(error);
           }
@@ -341,8 +338,6 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     setStateValue(next);
     latest.current.onStateUpdate?.(next, "client");
   }, []);
-  const steps = useMemo(() => [{ agent, name: instance }], [agent, instance]);
-
   const current = identity?.socket === socket ? identity : undefined;
   const result = socket as unknown as AgentSocketWith<unknown, unknown, UntypedAgentCall>;
   result.agent = current?.agent ?? kebab;
@@ -357,4 +352,20 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   result.setState = setState;
   result.getHttpUrl = () => (socket.url || socket.roomUrl || "").replace(/^ws/, "http");
   return result;
+}
+
+const HOOK_OWN_OPTIONS = ["host", "query", "queryDeps", "cacheTtl", "onMessage", "onOpen", "onClose"] as const;
+
+/**
+ * The socket options of the hook. A disabled hook (`enabled: false`) may
+ * hold a placeholder `sub` step (an empty name while none is chosen yet): it
+ * does not connect, so it gets the parent's address instead of an error.
+ */
+function hookSocketOptions(options: UseAgentOptions): ReturnType<typeof partySocketOptions<UseAgentOptions, (typeof HOOK_OWN_OPTIONS)[number]>> {
+  try {
+    return partySocketOptions(options, HOOK_OWN_OPTIONS);
+  } catch (error) {
+    if (options.enabled !== false || options.sub === undefined) throw error;
+    return partySocketOptions({ ...options, sub: undefined }, HOOK_OWN_OPTIONS);
+  }
 }
