@@ -62,9 +62,8 @@ export class DurableObjectActor implements Actor {
       id: runtime.childId === undefined ? new DurableObjectId(runtime.name, nameOf(runtime, namespace)) : childIdOf(runtime.childId),
       alarm: this.#alarm,
       sockets: this.#sockets,
-      exports: exportsOf(env),
+      exports: runtime.exports,
       props: undefined,
-      env,
     });
     this.#object = this.#scoped(() => new ctor(state, env)) as DurableObjectHandlers & Record<string, unknown>;
     this.#startup = state[CONSTRUCTOR_BLOCKS] ?? [];
@@ -81,11 +80,18 @@ export class DurableObjectActor implements Actor {
   async [HANDLE.request](request: Request): Promise<Response> {
     const fetch = this.#object.fetch;
     if (typeof fetch !== "function") throw new TypeError(`${this.#runtime.className} has no fetch() handler.`);
-    const response: unknown = await this.#scoped(() => fetch.call(this.#object, request));
-    if (!(response instanceof Response)) {
-      throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
+    const event = currentEvent();
+    try {
+      const response: unknown = await this.#scoped(() => fetch.call(this.#object, request));
+      if (!(response instanceof Response)) {
+        throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
+      }
+      return response;
+    } catch (error) {
+      // Sockets it accepted can never be reached: their other end was not returned. Close them.
+      if (event) this.#sockets.closeUnclaimed(event, "The Durable Object's fetch() failed before returning this WebSocket");
+      throw error;
     }
-    return response;
   }
 
   async [HANDLE.connect](): Promise<void> {
@@ -197,13 +203,4 @@ function childIdOf(id: unknown): DurableObjectId {
   if (typeof id === "string") return new DurableObjectId(id);
   const { hex, name } = id as { hex?: string; name?: string };
   return new DurableObjectId(hex ?? name ?? "", name);
-}
-
-/** `ctx.exports`: every Durable Object and agent namespace in `env`, by class binding name. */
-function exportsOf(env: Record<string, unknown>): Record<string, unknown> {
-  const exports: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (typeof value === "object" && value !== null && "idFromName" in value) exports[name] = value;
-  }
-  return exports;
 }
