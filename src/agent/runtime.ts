@@ -37,6 +37,8 @@ export interface AgentRuntime {
   readonly depth: number;
   /** A child's id as its creator gave it (a facet's `id` option); undefined for a root actor. */
   readonly childId: unknown;
+  /** Every actor class of the worker, bound or only exported, as namespaces (`ctx.exports`). */
+  readonly exports: Record<string, unknown>;
   /** The actor's children (facets): each its own actor with its own database, under this one's. */
   readonly children: ChildActors;
   /** Where the actor sits: its root's class and name, and the facet names down to it (empty for a root). */

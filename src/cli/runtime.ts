@@ -120,6 +120,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       dataDir: project.dataDir,
       agents: bound.agents,
       durableObjects: bound.durableObjects,
+      exportedClasses: bound.exportedClasses,
       workflows: bound.workflows,
       vars: loaded.vars,
       bindings: platform.bindings,

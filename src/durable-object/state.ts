@@ -18,7 +18,6 @@ export interface DurableObjectStateInit {
   sockets: HibernatableSockets;
   exports: Record<string, unknown>;
   props: unknown;
-  env: Record<string, unknown>;
 }
 
 /**
@@ -39,7 +38,7 @@ export interface DurableObjectStateInit {
 export class DurableObjectState<Props = unknown> {
   readonly id: DurableObjectId;
   readonly storage: DurableObjectStorage;
-  /** The worker's Durable Object classes, as namespaces (`ctx.exports.Room.getByName(…)`). */
+  /** The worker's Durable Object and agent classes, bound or only exported, as namespaces (`ctx.exports.Room.getByName(…)`). */
   readonly exports: Record<string, unknown>;
   /** Values a caller attached for this instance; undefined unless given. */
   readonly props: Props;
@@ -61,7 +60,7 @@ export class DurableObjectState<Props = unknown> {
     this.exports = init.exports;
     this.props = init.props as Props;
     this.#sockets = init.sockets;
-    this.facets = new DurableObjectFacets(init.runtime, init.env, () => this.id);
+    this.facets = new DurableObjectFacets(init.runtime, () => this.id);
     // deleteAll() takes the facets' data with it, as on Cloudflare.
     this.storage = new DurableObjectStorage(init.runtime.db, { alarms: init.alarm, deleteAll: () => init.runtime.children.deleteAll() });
   }

@@ -41,13 +41,11 @@ export type FacetStub<T = unknown> = {
  */
 export class DurableObjectFacets {
   readonly #runtime: AgentRuntime;
-  readonly #env: Record<string, unknown>;
   readonly #parentId: () => unknown;
 
   /** @internal Made by the Durable Object's state. */
-  constructor(runtime: AgentRuntime, env: Record<string, unknown>, parentId: () => unknown) {
+  constructor(runtime: AgentRuntime, parentId: () => unknown) {
     this.#runtime = runtime;
-    this.#env = env;
     this.#parentId = parentId;
   }
 
@@ -65,7 +63,7 @@ export class DurableObjectFacets {
     const spec = async (): Promise<ChildSpec> => {
       const options = await getStartupOptions();
       if (typeof options !== "object" || options === null) throw new TypeError("A facet's startup callback must return { class, id? }");
-      return { ...classSpec(options.class, this.#env), id: options.id ?? this.#parentId() };
+      return { ...classSpec(options.class, this.#runtime.exports), id: options.id ?? this.#parentId() };
     };
     return actorStub((task) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
   }
@@ -87,11 +85,11 @@ export class DurableObjectFacets {
 }
 
 /** What `class` in a facet's startup options names: a class of this worker, or one loaded from code. */
-function classSpec(value: unknown, env: Record<string, unknown>): Pick<ChildSpec, "className" | "create"> {
+function classSpec(value: unknown, exports: Record<string, unknown>): Pick<ChildSpec, "className" | "create"> {
   if (typeof value === "object" && value !== null || typeof value === "function") {
     const loaded = (value as Partial<LoadedClass>)[LOADED_CLASS];
     if (loaded) return loaded;
-    for (const [binding, namespace] of Object.entries(env)) {
+    for (const [binding, namespace] of Object.entries(exports)) {
       if (namespace === value) return { className: binding };
       const classOf = namespace as { objectClass?: unknown; agentClass?: unknown } | null;
       if (typeof classOf === "object" && classOf !== null && (classOf.objectClass === value || classOf.agentClass === value)) {

@@ -32,6 +32,8 @@ const AGENT_ALARM: AlarmSlot = {
 /** What a cell needs from its host. */
 export interface CellHost {
   readonly env: Record<string, unknown>;
+  /** Every actor class's namespace (`ctx.exports`). */
+  readonly exports: Record<string, unknown>;
   readonly durability: "strict" | "relaxed";
   readonly clock: Clock;
   readonly crashLoopLimit: number;
@@ -165,6 +167,10 @@ export class ActorCell implements AgentRuntime {
   /** How deep the actor sits: 1 for a root, 2 for its facets, … */
   get depth(): number {
     return this.place.path.length + 1;
+  }
+
+  get exports(): Record<string, unknown> {
+    return this.#host.exports;
   }
 
   get children(): ChildActors {

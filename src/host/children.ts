@@ -55,6 +55,15 @@ interface ChildState {
   generation: number;
   reason?: unknown;
   starting?: Promise<void>;
+  /** Rejected by abort/delete: fails the calls running on the child. */
+  stop?: StopSignal;
+}
+
+interface StopSignal {
+  promise: Promise<never>;
+  reject(reason: unknown): void;
+  /** Calls racing it now. */
+  calls: number;
 }
 
 const META_CLASS = "facet-class";
@@ -81,11 +90,13 @@ export class Children implements ChildActors {
     for (;;) {
       if (state.generation !== generation) throw state.reason;
       const cell = this.#host.live(place);
-      if (cell) return cell.deliver(() => task(cell.instance));
+      if (cell) return whileCurrent(state, cell.deliver(() => task(cell.instance)));
       if (!state.starting) {
         state.starting = (async () => {
           const resolved = await spec();
           if (state.generation !== generation) throw state.reason;
+          // A parent deleted while one of its events still ran must not bring its children's files back.
+          if (!existsSync(this.#parent.file)) throw new Error(`Cannot start the facet "${name}": its parent was deleted.`);
           if (!this.#host.live(place)) this.#host.start(place, resolved);
         })().finally(() => (state.starting = undefined));
       }
@@ -97,6 +108,8 @@ export class Children implements ChildActors {
     const state = this.#state(name);
     state.generation++;
     state.reason = reason;
+    state.stop?.reject(reason);
+    state.stop = undefined;
     this.#host.stopTree(childPlace(this.#parent, name), reason);
   }
 
@@ -205,6 +218,28 @@ function describeId(id: unknown): { hex?: string; name?: string } | string | nul
   if (typeof id === "object" && "hex" in id) return id as { hex?: string; name?: string };
   const name = (id as { name?: unknown }).name;
   return { hex: String(id), ...(typeof name === "string" ? { name } : {}) };
+}
+
+/**
+ * The result of a call on the child; a call still running when the child is aborted or deleted fails
+ * at once with the reason, as the queued ones do (what it does afterwards is lost with the instance).
+ */
+async function whileCurrent<T>(state: ChildState, result: Promise<T>): Promise<T> {
+  const stop = (state.stop ??= stopSignal());
+  stop.calls++;
+  try {
+    return await Promise.race([result, stop.promise]);
+  } finally {
+    // Only while calls run: an idle child keeps nothing but its generation.
+    if (--stop.calls === 0 && state.stop === stop) state.stop = undefined;
+  }
+}
+
+function stopSignal(): StopSignal {
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<never>((_resolve, fail) => (reject = fail));
+  promise.catch(() => {}); // the calls racing it see the reason; nobody else waits on it
+  return { promise, reject, calls: 0 };
 }
 
 function removeIfEmpty(dir: string): void {

@@ -3,7 +3,7 @@ import { Agent } from "../agent/agent.ts";
 import type { AgentContextWithRuntime } from "../agent/runtime.ts";
 import { optionsOf } from "../agent/options.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
-import { actorKindOf, type Actor, type ActorDispatcher } from "./actor.ts";
+import { actorKindOf, type Actor, type ActorDispatcher, type ActorKind } from "./actor.ts";
 import type { AgentBinding } from "./cell.ts";
 import { extendsClassNamed } from "./class-names.ts";
 import { AgentNamespace } from "./namespace.ts";
@@ -14,6 +14,11 @@ export interface ClassRegistryOptions {
   agents: Record<string, AnyClass>;
   /** Classes of another actor kind (plain Durable Objects), each declaring its kind. */
   durableObjects?: Record<string, AnyClass>;
+  /**
+   * Classes the worker exports without binding them (agents or Durable Objects): usable as sub-agents
+   * and facets (`ctx.exports`), with no `env` binding and no URL of their own.
+   */
+  exportedClasses?: Record<string, AnyClass>;
   storageNames?: Record<string, string>;
 }
 
@@ -21,7 +26,10 @@ export interface ClassRegistryOptions {
 export interface ClassRegistry {
   readonly byName: Map<string, AgentBinding>;
   readonly bySlug: Map<string, AgentBinding>;
+  /** The bound classes' namespaces: what `env` gets. */
   readonly namespaces: Record<string, unknown>;
+  /** Every class's namespace, bound or only exported: what `ctx.exports` holds. */
+  readonly exports: Record<string, unknown>;
 }
 
 /**
@@ -30,9 +38,14 @@ export interface ClassRegistry {
  * so one host, one schedule index and one socket hub serve them all.
  */
 export function registerClasses(dispatcher: ActorDispatcher, options: ClassRegistryOptions): ClassRegistry {
-  const registry: ClassRegistry = { byName: new Map(), bySlug: new Map(), namespaces: {} };
+  const registry: ClassRegistry = { byName: new Map(), bySlug: new Map(), namespaces: {}, exports: {} };
   const urls = new Map<string, string>();
-  const add = (className: string, key: string, make: (slug: string, storageSlug: string) => { create: AgentBinding["create"]; namespace: unknown }): void => {
+  const add = (
+    className: string,
+    key: string,
+    make: (slug: string, storageSlug: string) => { create: AgentBinding["create"]; namespace: unknown },
+    bound = true,
+  ): void => {
     if (registry.byName.has(className)) throw new TypeError(`${key} is bound twice (as an agent and as a Durable Object)`);
     const slug = camelCaseToKebabCase(className);
     const clash = urls.get(slug);
@@ -55,31 +68,56 @@ export function registerClasses(dispatcher: ActorDispatcher, options: ClassRegis
     const binding: AgentBinding = { className, slug: storageSlug, create };
     registry.byName.set(className, binding);
     registry.bySlug.set(storageSlug, binding);
-    registry.namespaces[className] = namespace;
+    registry.exports[className] = namespace;
+    if (bound) registry.namespaces[className] = namespace;
   };
 
-  for (const [className, ctor] of Object.entries(options.agents)) {
-    if (typeof ctor !== "function" || !(ctor.prototype instanceof Agent)) {
-      throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
-    }
+  const addAgent = (className: string, ctor: AnyClass, key: string, bound: boolean): void => {
     optionsOf(ctor as never); // a wrong `static options` fails at start-up, not at the first request
     const AgentClass = ctor as unknown as new (ctx: AgentContextWithRuntime, env: unknown) => Agent;
-    add(className, `agents.${className}`, (slug) => ({
-      create: (ctx, env) => new AgentClass(ctx, env) as unknown as Actor,
-      namespace: new AgentNamespace(dispatcher, className, slug, AgentClass),
-    }));
+    add(
+      className,
+      key,
+      (slug) => ({
+        create: (ctx, env) => new AgentClass(ctx, env) as unknown as Actor,
+        namespace: new AgentNamespace(dispatcher, className, slug, AgentClass),
+      }),
+      bound,
+    );
+  };
+  const addObject = (className: string, kind: ActorKind, ctor: AnyClass, key: string, bound: boolean): void => {
+    add(
+      className,
+      key,
+      (slug, storageSlug) => {
+        const namespace = kind.namespace({ className, slug, storageSlug, ctor, dispatcher });
+        return { create: (ctx, env) => kind.create(ctx, env, namespace), namespace };
+      },
+      bound,
+    );
+  };
+  for (const [className, ctor] of Object.entries(options.agents)) {
+    if (!isAgentClass(ctor)) throw new TypeError(`agents.${className} is not a class that extends Agent${twoCopiesHint(ctor, "Agent")}`);
+    addAgent(className, ctor, `agents.${className}`, true);
   }
   for (const [className, ctor] of Object.entries(options.durableObjects ?? {})) {
     const kind = actorKindOf(ctor);
     if (!kind) {
       throw new TypeError(`durableObjects.${className} is not a class that extends DurableObject${twoCopiesHint(ctor, "DurableObject")}`);
     }
-    add(className, `durableObjects.${className}`, (slug, storageSlug) => {
-      const namespace = kind.namespace({ className, slug, storageSlug, ctor, dispatcher });
-      return { create: (ctx, env) => kind.create(ctx, env, namespace), namespace };
-    });
+    addObject(className, kind, ctor, `durableObjects.${className}`, true);
+  }
+  for (const [className, ctor] of Object.entries(options.exportedClasses ?? {})) {
+    const kind = actorKindOf(ctor);
+    if (isAgentClass(ctor)) addAgent(className, ctor, `exportedClasses.${className}`, false);
+    else if (kind) addObject(className, kind, ctor, `exportedClasses.${className}`, false);
+    else throw new TypeError(`exportedClasses.${className} is neither an Agent nor a DurableObject class`);
   }
   return registry;
+}
+
+function isAgentClass(ctor: unknown): ctor is AnyClass {
+  return typeof ctor === "function" && ctor.prototype instanceof Agent;
 }
 
 /** Names a base class that failed `instanceof` because it comes from another copy of hearth. */

@@ -37,6 +37,11 @@ export interface HostOptions {
    * agents: the same input gate, implicit transactions, output gate, hibernation and schedule index.
    */
   durableObjects?: Record<string, abstract new (...args: never[]) => unknown>;
+  /**
+   * Classes the worker exports without binding them (agents or Durable Objects): usable as sub-agents
+   * and facet classes (`ctx.exports`), with no `env` binding and no URL of their own.
+   */
+  exportedClasses?: Record<string, abstract new (...args: never[]) => unknown>;
   /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
   workflows?: Record<string, WorkflowClass>;
   /** Plain variables added to `env` (from .env / .dev.vars). */
@@ -91,6 +96,8 @@ export class Host implements CellHost, AgentDispatcher {
   readonly maxLiveAgents: number;
   readonly clock: Clock;
   readonly crashLoopLimit: number;
+  /** Every actor class's namespace, bound or only exported: what actors see as `ctx.exports`. */
+  readonly exports: Record<string, unknown>;
   /** Variables plus one {@link AgentNamespace} per agent class: what a worker's fetch receives. */
   readonly env: Record<string, unknown>;
   readonly #bindings: Map<string, AgentBinding>;
@@ -144,6 +151,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.#onTaskError = options.onTaskError;
     const registry = registerClasses(this, options);
     this.#bindings = registry.byName;
+    this.exports = registry.exports;
     this.#bySlug = registry.bySlug;
     const { env, workflows, loader } = buildHostEnv(options, registry.namespaces, () => this.#workflowEngine());
     this.#loader = loader;

@@ -145,14 +145,14 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
 
   #classNameOf(cls: SubAgentClass | string): string {
     if (typeof cls === "string") return cls;
-    for (const [binding, value] of Object.entries(this.env as Record<string, unknown>)) {
+    for (const [binding, value] of Object.entries(this[AGENT_RUNTIME].exports)) {
       if (isAgentNamespace(value) && value.agentClass === cls) return binding;
     }
-    throw new TypeError(`Sub-agent class ${cls.name} is not bound in this worker (add it to the host's agents or the wrangler config)`);
+    throw new TypeError(`Sub-agent class ${cls.name} is not a class of this worker (export it from the entry, or add it to the host's agents)`);
   }
 
   #classFromSegment(segment: string): string | undefined {
-    for (const [binding, value] of Object.entries(this.env as Record<string, unknown>)) {
+    for (const [binding, value] of Object.entries(this[AGENT_RUNTIME].exports)) {
       if (!isAgentNamespace(value)) continue;
       if (binding === segment || value.slug === segment || camelCaseToKebabCase(binding) === segment) {
         if (camelCaseToKebabCase(binding) === "sub") continue; // the separator itself is no class

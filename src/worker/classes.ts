@@ -12,6 +12,8 @@ export interface BoundClasses {
   agents: Record<string, AgentClass>;
   /** Plain Durable Object classes by binding name. */
   durableObjects: Record<string, AgentClass>;
+  /** Agent and Durable Object classes the entry exports but the config does not bind (sub-agents, facets). */
+  exportedClasses: Record<string, AgentClass>;
   /** A second binding of a class already bound: `env[alias]` is the same namespace as `env[binding]`. */
   aliases: Record<string, string>;
   /** Storage directory name per agent binding: the class's own (kebab-case) name, or where a rename left its data. */
@@ -35,7 +37,7 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
       `${where}${key}: class "${className}" is not exported by ${entry}` +
         (exported.length > 0 ? ` (it exports ${exported.join(", ")})` : " (it exports no classes)"),
     );
-  const result: BoundClasses = { agents: {}, durableObjects: {}, aliases: {}, storageNames: {}, workflows: {} };
+  const result: BoundClasses = { agents: {}, durableObjects: {}, exportedClasses: {}, aliases: {}, storageNames: {}, workflows: {} };
   const bindingOfClass = new Map<string, string>();
   config.durableObjects.forEach((binding, index) => {
     const key = `durable_objects.bindings[${index}].class_name`;
@@ -63,6 +65,11 @@ export function bindClasses(config: ProjectConfig, exports: Record<string, unkno
     else result.durableObjects[binding.name] = value as AgentClass;
     result.storageNames[binding.name] = renamed[binding.className] ?? camelCaseToKebabCase(binding.className);
   });
+  const bound = new Set<unknown>([...Object.values(result.agents), ...Object.values(result.durableObjects)]);
+  for (const [name, value] of Object.entries(exports)) {
+    if (name === "default" || bound.has(value) || typeof value !== "function") continue;
+    if (value.prototype instanceof Agent || actorKindOf(value)) result.exportedClasses[name] = value as AgentClass;
+  }
   config.workflows.forEach((workflow, index) => {
     if (workflow.scriptName !== undefined) return;
     const key = `workflows[${index}].class_name`;

@@ -203,3 +203,14 @@ describe("sub-agents", () => {
     expect(existsSync(harness.dataDir)).toBe(true);
   });
 });
+
+describe("sub-agents of exported, unbound classes", () => {
+  it("works as on Cloudflare (ctx.exports), without a binding or a URL of their own", async () => {
+    harness = await startHarness({ Inbox }, { exportedClasses: { Thread } });
+    expect(harness.host.env.Thread).toBeUndefined();
+    const inbox = await inboxOf(harness, "ada");
+    expect(await inbox.post("t1", "hello")).toBe(1);
+    expect((await fetch(`${harness.url}/agents/thread/t1`)).status).toBe(400);
+    expect((await fetch(`${harness.url}/agents/inbox/ada/sub/thread/t1`)).status).toBe(200);
+  });
+});

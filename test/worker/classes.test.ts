@@ -33,6 +33,7 @@ describe("bindClasses", () => {
     expect(bound).toEqual({
       agents: { ROOMS: ChatRoom, COUNTER: Counter },
       durableObjects: {},
+      exportedClasses: {},
       aliases: {},
       storageNames: { ROOMS: "chat-room", COUNTER: "counter" },
       workflows: { SIGNUP: Signup },
@@ -58,7 +59,7 @@ describe("bindClasses", () => {
       durableObjects: bindings([["REMOTE", "Elsewhere", "other-worker"]]),
       workflows: workflows([["REMOTE_FLOW", "FarFlow", "other-worker"]]),
     });
-    expect(bindClasses(config, {}, "src/index.ts", {})).toEqual({ agents: {}, durableObjects: {}, aliases: {}, storageNames: {}, workflows: {} });
+    expect(bindClasses(config, {}, "src/index.ts", {})).toEqual({ agents: {}, durableObjects: {}, exportedClasses: {}, aliases: {}, storageNames: {}, workflows: {} });
   });
 
   describe("errors", () => {
@@ -97,6 +98,14 @@ describe("bindClasses", () => {
       expect(bound.durableObjects).toEqual({ ROOMS: Room });
       expect(bound.agents).toEqual({ CHAT: ChatRoom });
       expect(bound.storageNames).toEqual({ ROOMS: "room", CHAT: "chat-room" });
+    });
+
+    it("keeps the exported classes the config does not bind, for sub-agents and facets", () => {
+      class Room extends DurableObject {}
+      class Thread extends Agent {}
+      const config = projectConfig({ durableObjects: bindings([["CHAT", "ChatRoom"]]) });
+      const bound = bindClasses(config, { ChatRoom, Room, Thread, helper, Signup }, "src/index.ts", {});
+      expect(bound.exportedClasses).toEqual({ Room, Thread });
     });
 
     it("says so when a class extends another copy of Agent", () => {
