@@ -60,6 +60,12 @@ const BENCHMARKS: Benchmark[] = [
   { name: "ratelimit", file: "ratelimit.ts", what: "rate limiter limit() calls per second" },
   { name: "queues", file: "queues.ts", what: "queue send → consumer handler: messages / s and latency p50 / p99" },
   { name: "workflows", file: "workflows.ts", what: "workflow instances created / s, step.do overhead, memory per sleeping instance", nodeArgs: ["--expose-gc"] },
+  {
+    name: "durable-objects",
+    file: "durable-objects.ts",
+    what: "plain Durable Objects, hibernatable WebSockets (INSERT + reply): messages / s on one object and 1,000 objects, Hearth vs workerd in one run",
+    timeoutMs: 300_000,
+  },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);
