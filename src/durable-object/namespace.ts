@@ -30,6 +30,8 @@ export interface DurableObjectGetOptions {
   locationHint?: string;
 }
 
+function releaseNothing(): void {}
+
 /** Names remembered per namespace for objects reached by id before their first start (a hint; the object stores its own). */
 const MAX_REMEMBERED_NAMES = 100_000;
 
@@ -113,6 +115,8 @@ export class DurableObjectNamespace<T = unknown> {
         if (property === "fetch") return fetch;
         if (property === "id") return id;
         if (property === "name") return id.name;
+        // `using stub = …` works as on Cloudflare; a stub holds nothing to release here.
+        if (property === Symbol.dispose) return releaseNothing;
         // Not thenable: `await stub` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>

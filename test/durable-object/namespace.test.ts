@@ -161,10 +161,11 @@ describe("stubs", () => {
     expect(env.COUNTERS.get(env.COUNTERS.newUniqueId()).name).toBeUndefined();
   });
 
-  it("are not thenable: awaiting a stub gives the stub", async () => {
+  it("are not thenable: awaiting a stub gives the stub; `using` disposes of it", async () => {
     const { env } = hostOn();
     const stub = env.COUNTERS.getByName("awaited");
     expect(await stub).toBe(stub);
+    expect(() => (stub as unknown as Disposable)[Symbol.dispose]()).not.toThrow();
   });
 
   it("refuse unknown methods, lifecycle handlers and what every object inherits, with Cloudflare's text", async () => {
