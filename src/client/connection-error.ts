@@ -33,11 +33,11 @@ export class AgentConnectionError extends Error {
    *   hook answering with a Response does, or could not be reached).
    */
   constructor(event: CloseInfo, opened?: boolean) {
+    // A socket that never opened has no reason from the server (PartySocket may fill in a placeholder).
     const why =
-      event.reason ||
-      (opened === false
+      opened === false
         ? `WebSocket closed with code ${event.code} before it opened (the server refused the upgrade or could not be reached)`
-        : `WebSocket closed with code ${event.code}`);
+        : event.reason || `WebSocket closed with code ${event.code}`;
     super(`Agent connection closed: ${why}`);
     this.code = event.code;
     this.reason = event.reason;

@@ -183,7 +183,7 @@ function stepSegments(step: unknown, where: string): string {
 
 /** A class's URL form travels as typed: URL parsers must keep it as one segment, unchanged. */
 function isPlainSegment(segment: string): boolean {
-  if (segment.includes("%")) return false;
+  if (segment.includes("%") || segment.includes("/")) return false;
   try {
     return new URL(`http://host/${segment}/`).pathname === `/${segment}/`;
   } catch {
