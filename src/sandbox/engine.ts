@@ -55,6 +55,13 @@ export interface EngineContext {
   evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void>;
   /** Calls global function `name` with string arguments, awaits the returned promise and returns its string. */
   invoke(name: string, args: string[], budget: Budget): Promise<string>;
+  /**
+   * Calls global function `name` synchronously from inside a host sync call (`__hearth_sync`) while
+   * the sandbox's code waits for that call's answer: the host wraps a step of the sandbox's code in
+   * something of its own (a storage transaction around a callback). The function must return a
+   * string. Its time counts against the running call's budget; outside a running call it throws.
+   */
+  callNested(name: string, args: string[]): string;
   /** Bytes in use by the context's heap. */
   readonly memoryUsage: number;
   readonly alive: boolean;

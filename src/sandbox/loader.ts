@@ -4,7 +4,11 @@
  * reused. At most `maxWarmWorkers` (default 256, LIMITS.maxWarmWorkers) are kept; above it the
  * least recently used is disposed and a later use of its id runs the factory again. A worker stopped
  * by a limit (CPU, memory, wall clock) is dropped too, so the next call starts a fresh one.
+ *
+ * `getDurableObjectClass(name)` gives a class for a facet: every facet made from it gets a sandbox
+ * of its own (not the warm one), loaded from the same code (the factory's result is kept per id).
  */
+import { loadedDurableObjectClass, type DurableObjectClassOptions, type LoadedDurableObjectClass } from "../facets/loaded-class.ts";
 import { LIMITS } from "../limits.ts";
 import { Sandbox, SandboxError, type OutboundHandler, type SandboxLimits, type SandboxOptions } from "./sandbox.ts";
 import type { SandboxEngine } from "./engine.ts";
@@ -29,6 +33,16 @@ export interface WorkerEntrypoint {
 export interface WorkerStub {
   readonly id: string;
   getEntrypoint(): WorkerEntrypoint;
+  /**
+   * A Durable Object class the worker's main module exports (`name`, default "default": its
+   * `export default class`), for `ctx.facets.get(name, () => ({ class }))`. `props` become the
+   * instances' `ctx.props`; `limits` override the code's sandbox limits.
+   * @example
+   * const worker = env.LOADER.get(`app-${version}`, () => ({ mainModule: "app.js", modules: { "app.js": source } }));
+   * const app = this.ctx.facets.get("app", () => ({ class: worker.getDurableObjectClass("App", { props: { owner } }) }));
+   * await app.addNote("hello");
+   */
+  getDurableObjectClass(name?: string, options?: DurableObjectClassOptions): LoadedDurableObjectClass;
 }
 
 export interface WorkerLoaderOptions {
@@ -51,6 +65,8 @@ export class WorkerError extends Error {
 interface Warm {
   factory: () => Promise<WorkerCode> | WorkerCode;
   sandbox: Promise<Sandbox> | undefined;
+  /** The factory's result, kept for the Durable Object classes made from this worker. */
+  code: Promise<WorkerCode> | undefined;
 }
 
 export class WorkerLoader {
@@ -78,6 +94,7 @@ export class WorkerLoader {
     return {
       id,
       getEntrypoint: () => entrypoint(sandbox, (s) => this.#dropIfStopped(id, s)),
+      getDurableObjectClass: (name = "default", options = {}) => loadedDurableObjectClass(id, name, () => this.#code(id, factory), options, this.#engine),
     };
   }
 
@@ -87,17 +104,36 @@ export class WorkerLoader {
     this.#warm.clear();
   }
 
-  async #sandbox(id: string, factory: Warm["factory"]): Promise<Sandbox> {
+  /** The worker's entry, most recently used now (made, and older ones evicted, if missing). */
+  #touch(id: string, factory: Warm["factory"]): Warm {
     let warm = this.#warm.get(id);
     if (warm) {
       this.#warm.delete(id);
       this.#warm.set(id, warm);
     } else {
-      warm = { factory, sandbox: undefined };
+      warm = { factory, sandbox: undefined, code: undefined };
       this.#warm.set(id, warm);
       this.#evict();
     }
-    warm.sandbox ??= this.#start(warm.factory);
+    return warm;
+  }
+
+  /** The worker's code: the factory runs once per id (again after a failure or an eviction). */
+  #code(id: string, factory: Warm["factory"]): Promise<WorkerCode> {
+    const warm = this.#touch(id, factory);
+    if (!warm.code) {
+      const code = Promise.resolve().then(warm.factory).then(checkCode);
+      warm.code = code;
+      code.catch(() => {
+        if (warm.code === code) warm.code = undefined;
+      });
+    }
+    return warm.code;
+  }
+
+  async #sandbox(id: string, factory: Warm["factory"]): Promise<Sandbox> {
+    const warm = this.#touch(id, factory);
+    warm.sandbox ??= this.#start(warm);
     const current = warm;
     try {
       return await current.sandbox!;
@@ -107,11 +143,8 @@ export class WorkerLoader {
     }
   }
 
-  async #start(factory: Warm["factory"]): Promise<Sandbox> {
-    const code = await factory();
-    if (!code || typeof code !== "object" || typeof code.mainModule !== "string" || !code.modules || typeof code.modules !== "object") {
-      throw new TypeError("the worker factory must return { mainModule, modules, env?, globalOutbound? }");
-    }
+  async #start(warm: Warm): Promise<Sandbox> {
+    const code = await (warm.code ?? Promise.resolve().then(warm.factory).then(checkCode));
     const options: SandboxOptions = { ...code.limits, env: code.env, globalOutbound: code.globalOutbound ?? null };
     if (this.#engine) options.engine = this.#engine;
     const sandbox = await Sandbox.create(options);
@@ -141,6 +174,13 @@ export class WorkerLoader {
       });
     }
   }
+}
+
+function checkCode(code: WorkerCode): WorkerCode {
+  if (!code || typeof code !== "object" || typeof code.mainModule !== "string" || !code.modules || typeof code.modules !== "object") {
+    throw new TypeError("the worker factory must return { mainModule, modules, env?, globalOutbound? }");
+  }
+  return code;
 }
 
 function entrypoint(sandbox: () => Promise<Sandbox>, after: (s: Sandbox) => void): WorkerEntrypoint {

@@ -86,6 +86,16 @@ const env = build(cfg.env);
 define("env", env);
 for (const k of Object.keys(env)) if (!(k in G)) define(k, env[k]);
 
+// ---- what "cloudflare:workers" exports (the module re-exports these) ----
+class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
+class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
+class RpcTarget {}
+Object.defineProperty(G, "__hearth_workers", { value: Object.freeze({ DurableObject, WorkerEntrypoint, RpcTarget }), writable: false, configurable: false, enumerable: false });
+
+// ---- the extension (more code for one kind of guest), given the bridges ----
+const extension = cfg.extension ? evalIndirect(sync("extension", ""))({ sync, async_, cfg, define, show, tooBig, loadWeb, env, main: () => main }) : null;
+const extensionPrefix = cfg.extension ? cfg.extension + "." : null;
+
 // ---- dispatcher ----
 let main = null;
 function errorOf(e) {
@@ -101,6 +111,7 @@ function encode(value) {
 async function dispatch(op, payload) {
   try {
     const p = JSON.parse(payload);
+    if (extension && op.startsWith(extensionPrefix)) return encode(await extension.dispatch(op.slice(extensionPrefix.length), p));
     if (op === "run") {
       const fn = (0, eval)("(" + p.source + "\n)");
       if (typeof fn !== "function") throw new TypeError("the code must be a function expression, e.g. async () => { ... }");
@@ -126,6 +137,9 @@ async function dispatch(op, payload) {
   }
 }
 Object.defineProperty(G, "__hearth_dispatch", { value: dispatch, writable: false, configurable: false, enumerable: false });
+// The host calls back in through this while the code waits on a sync host call (a transaction around a callback).
+const nested = (op, payload) => { if (!extension) throw new Error("no extension"); return extension.nested(String(op), String(payload)); };
+Object.defineProperty(G, "__hearth_nested", { value: nested, writable: false, configurable: false, enumerable: false });
 Object.defineProperty(G, "__hearth_main", { value: (ns) => { if (main) throw new Error("main already set"); main = ns; }, writable: false, configurable: false, enumerable: false });
 })(globalThis.__hearth_sync, globalThis.__hearth_async);`;
 
@@ -383,5 +397,14 @@ async function fetch(input, init) {
 }
 define("fetch", fetch);
 
-return { fromWireRequest, wireResponse };
+return { fromWireRequest, wireResponse, toBase64, fromBase64 };
 })`;
+
+/** The "cloudflare:workers" module inside a sandbox: the prelude's base classes, and the worker's env. */
+export const CLOUDFLARE_WORKERS_MODULE = `const w = globalThis.__hearth_workers;
+export const DurableObject = w.DurableObject;
+export const WorkerEntrypoint = w.WorkerEntrypoint;
+export const RpcTarget = w.RpcTarget;
+export const env = globalThis.env;
+export default { DurableObject: w.DurableObject, WorkerEntrypoint: w.WorkerEntrypoint, RpcTarget: w.RpcTarget, env: globalThis.env };
+`;

@@ -438,6 +438,28 @@ class QuickJSEngineContext implements EngineContext {
     }
   }
 
+  callNested(name: string, args: string[]): string {
+    if (!this.#running || this.#dead || this.#disposed) throw new EngineError("a nested call can only be made while the sandbox's code runs", undefined, false);
+    // Already inside #enter (the host call came from running code): its CPU count and crash handling cover this.
+    const result = (() => {
+      const fn = this.#ctx.getProp(this.#ctx.global, name);
+      const handles = args.map((a) => this.#ctx.newString(a));
+      try {
+        return this.#ctx.callFunction(fn, this.#ctx.undefined, ...handles);
+      } finally {
+        for (const h of handles) h.dispose();
+        fn.dispose();
+      }
+    })();
+    if (result.error) throw this.#failure(result.error);
+    try {
+      if (this.#ctx.typeof(result.value) !== "string") throw new EngineError(`${name} returned a non-string`, undefined, false);
+      return this.#ctx.getString(result.value);
+    } finally {
+      result.value.dispose();
+    }
+  }
+
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;

@@ -11,7 +11,8 @@
  */
 import { LIMITS } from "../limits.ts";
 import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
-import { PRELUDE, WEB_PRELUDE } from "./prelude.ts";
+import type { SandboxExtension } from "./extension.ts";
+import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
 import { quickJSEngine } from "./quickjs-engine.ts";
 
 export interface SandboxLimits {
@@ -34,6 +35,8 @@ export interface SandboxOptions extends SandboxLimits {
   globalOutbound?: OutboundHandler | null;
   /** The engine; default the process-wide QuickJS engine. */
   engine?: SandboxEngine;
+  /** More code inside and host operations behind it, for one kind of guest (a Durable Object loaded from code). */
+  extension?: SandboxExtension;
 }
 
 export type LogLevel = "log" | "info" | "warn" | "error" | "debug";
@@ -151,6 +154,15 @@ function hostCallTooBig(bytes: number): RangeError {
   return new RangeError(`host call message of ${bytes} bytes exceeds ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes)`);
 }
 
+function checkHostCallSize(message: string): string {
+  // Characters first: a UTF-8 byte count of a huge string is a cost of its own.
+  if (message.length * 3 > LIMITS.maxHostCallBytes) {
+    const bytes = bytesOf(message);
+    if (bytes > LIMITS.maxHostCallBytes) throw hostCallTooBig(bytes);
+  }
+  return message;
+}
+
 export async function toWireRequest(request: Request): Promise<WireMessage> {
   const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
   if (body && body.length > LIMITS.maxHostCallBytes) throw hostCallTooBig(body.length);
@@ -168,6 +180,7 @@ export class Sandbox {
   readonly #limits: Required<SandboxLimits>;
   readonly #capabilities: Capability[];
   readonly #outbound: OutboundHandler | null;
+  readonly #extension: SandboxExtension | undefined;
   #logs: RunResult["logs"] = [];
   #outputUsed = 0;
   #truncated = false;
@@ -175,11 +188,12 @@ export class Sandbox {
   #loaded = false;
   #stopped: RunResult["error"] | undefined;
 
-  private constructor(context: EngineContext, limits: Required<SandboxLimits>, capabilities: Capability[], outbound: OutboundHandler | null) {
+  private constructor(context: EngineContext, limits: Required<SandboxLimits>, capabilities: Capability[], outbound: OutboundHandler | null, extension: SandboxExtension | undefined) {
     this.#engineContext = context;
     this.#limits = limits;
     this.#capabilities = capabilities;
     this.#outbound = outbound;
+    this.#extension = extension;
   }
 
   /** A fresh sandbox with the prelude evaluated; `env` and `globalOutbound` are fixed for its life. */
@@ -195,16 +209,18 @@ export class Sandbox {
     }
     const capabilities: Capability[] = [];
     const envShape = describeEnv(options.env ?? {}, capabilities);
-    const config = JSON.stringify({ maxOutputBytes: limits.maxOutputBytes, maxHostCallBytes: LIMITS.maxHostCallBytes, env: envShape });
+    const extension = options.extension;
+    const config = JSON.stringify({ maxOutputBytes: limits.maxOutputBytes, maxHostCallBytes: LIMITS.maxHostCallBytes, env: envShape, extension: extension?.name ?? null });
     let sandbox: Sandbox | undefined = undefined;
     const host: EngineHost = {
-      syncCall: (op, payload) => (op === "config" ? config : op === "web" ? WEB_PRELUDE : sandbox!.#syncCall(op, payload)),
+      syncCall: (op, payload) =>
+        op === "config" ? config : op === "web" ? WEB_PRELUDE : op === "extension" ? extension?.source : sandbox!.#syncCall(op, payload),
       asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
     };
     const engine = options.engine ?? quickJSEngine();
     // Set up with a larger budget than a call: the prelude is ours, not the sandbox's code.
     const context = await engine.createContext({ memoryBytes: limits.memoryBytes, host });
-    sandbox = new Sandbox(context, limits, capabilities, options.globalOutbound ?? null);
+    sandbox = new Sandbox(context, limits, capabilities, options.globalOutbound ?? null, extension);
     try {
       await context.evalScript(PRELUDE, "hearth:prelude", { cpuMs: Math.max(limits.cpuMs, 1000), deadline: performance.now() + Math.max(limits.wallMs, 5000) });
     } catch (error) {
@@ -236,9 +252,11 @@ export class Sandbox {
       if (typeof source !== "string") throw new SandboxError(`module ${JSON.stringify(name)} must be a string of source code`);
     }
     this.#loaded = true;
+    // Workers code imports its base classes from "cloudflare:workers"; a module of that name given by the code wins.
+    const withRuntime = "cloudflare:workers" in modules ? modules : { ...modules, "cloudflare:workers": CLOUDFLARE_WORKERS_MODULE };
     const result = await this.#serial(async () => {
       const bootstrap = `import * as main from ${JSON.stringify(mainModule)};\nglobalThis.__hearth_main(main);\n`;
-      await this.#engineContext.evalModule(bootstrap, "hearth:bootstrap", modules, this.#budget());
+      await this.#engineContext.evalModule(bootstrap, "hearth:bootstrap", withRuntime, this.#budget());
       return {};
     });
     if (result.error) throw new SandboxError(`${result.error.name}: ${result.error.message}`, result.error.limit);
@@ -260,6 +278,15 @@ export class Sandbox {
   async runFunction<T>(source: string): Promise<RunResult<T>> {
     if (typeof source !== "string") throw new TypeError("source must be a string");
     return this.#dispatch<T>("run", JSON.stringify({ source }));
+  }
+
+  /**
+   * Dispatches `op` to the sandbox's extension (its `dispatch(op, payload)` inside), as one call
+   * under the sandbox's limits. The payload is a JSON string; the result is what the extension returns.
+   */
+  async extensionCall<T>(op: string, payload: string): Promise<RunResult<T>> {
+    if (!this.#extension) throw new SandboxError("this sandbox has no extension");
+    return this.#dispatch<T>(`${this.#extension.name}.${op}`, payload);
   }
 
   /** Sends a request to the main module's `export default { fetch }` (used by the Loader). */
@@ -352,6 +379,12 @@ export class Sandbox {
   #syncCall(op: string, payload: string): string | undefined {
     if (op === "log") return this.#log(payload);
     if (op === "url") return urlOp(payload);
+    const extension = this.#extension;
+    if (extension?.sync && op.startsWith(`${extension.name}.`)) {
+      checkHostCallSize(payload);
+      const nested = (nestedOp: string, nestedPayload: string) => this.#engineContext.callNested("__hearth_nested", [nestedOp, nestedPayload]);
+      return checkHostCallSize(extension.sync(op.slice(extension.name.length + 1), payload, nested));
+    }
     throw new Error(`unknown bridge operation ${op}`);
   }
 
@@ -377,8 +410,10 @@ export class Sandbox {
     const size = bytesOf(payload);
     if (size > LIMITS.maxHostCallBytes) throw hostCallTooBig(size);
     let answer: string;
+    const extension = this.#extension;
     if (op === "call") answer = await this.#callCapability(payload);
     else if (op === "fetch") answer = await this.#fetchOutbound(payload);
+    else if (extension?.async && op.startsWith(`${extension.name}.`)) answer = await extension.async(op.slice(extension.name.length + 1), payload);
     else throw new Error(`unknown bridge operation ${op}`);
     const answerSize = bytesOf(answer);
     if (answerSize > LIMITS.maxHostCallBytes) throw hostCallTooBig(answerSize);
