@@ -42,5 +42,5 @@ export function jsonProblem(value: unknown, label: string): string | undefined {
 /** Throws a TypeError naming `what` and where the value is not JSON. */
 export function requireJson(value: unknown, label: string, what: string): void {
   const problem = jsonProblem(value, label);
-  if (problem) throw new TypeError(`${what}: ${problem}; Durable Objects loaded from code take and return JSON values only`);
+  if (problem) throw new TypeError(`${what}: ${problem}; Durable Objects loaded from code take, return and store JSON values only`);
 }

@@ -136,7 +136,7 @@ class SandboxedObject {
   }
 
   async #call(method: string, args: unknown[]): Promise<unknown> {
-    requireJson(args, "the arguments", `RPC to ${method}()`);
+    args.forEach((arg, i) => requireJson(arg, `argument ${i + 1}`, `RPC to ${method}()`));
     return this.#event("call", { m: method, a: args });
   }
 

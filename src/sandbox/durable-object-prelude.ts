@@ -78,7 +78,7 @@ function jsonProblem(value, label) {
 }
 function requireJson(value, label, what) {
   const problem = jsonProblem(value, label);
-  if (problem) throw new TypeError(what + ": " + problem + "; Durable Objects loaded from code take and store JSON values only");
+  if (problem) throw new TypeError(what + ": " + problem + "; Durable Objects loaded from code take, return and store JSON values only");
 }
 function checkPut(first, second, what) {
   if (typeof first === "string") { if (second !== undefined) requireJson(second, "the value", what); return; }
