@@ -185,4 +185,20 @@ describe("deleteSubAgent while requests are in flight", () => {
     expect(await inbox.countOf("t2")).toBe(1);
     expect(harness.host.stats.sockets).toBe(0);
   });
+
+  // Known gap (src/host/host.ts #stopTree): only the sockets of *running* cells under the deleted
+  // place are closed, so a hibernated sub-agent's WebSocket stays open (its messages then reach
+  // nothing). Enable once #stopTree also closes the hub's sockets of every key under the place.
+  it.skip("closes the WebSocket of a hibernated sub-agent when it is deleted", async () => {
+    harness = await startHarness({ Inbox, Thread });
+    const inbox = await getAgentByName(harness.host.env.Inbox as AgentNamespace<Inbox>, "ada");
+    await inbox.post("t1", "hello");
+    const socket = await TestSocket.open(`${harness.wsUrl}/agents/inbox/ada/sub/thread/t1`);
+    await socket.waitForType("cf_agent_identity");
+    harness.host.hibernateIdleAgents();
+    expect(harness.host.stats).toEqual({ liveAgents: 0, sockets: 1 });
+    await inbox.drop("t1");
+    expect(await socket.waitClosed()).toEqual({ code: 1001, reason: "Facet stopped" });
+    expect(harness.host.stats.sockets).toBe(0);
+  });
 });
