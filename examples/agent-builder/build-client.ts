@@ -17,7 +17,7 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 export const CLIENT_BUNDLE = here("./public/vendor/hearth-client.js");
 
 /** What the pages import from the bundle. */
-const ENTRY = `export { AgentClient, getAgentMessages, readChatFrame, CHAT_FRAME } from "hearth/client";`;
+const ENTRY = `export { AgentClient, agentUrl, getAgentMessages, readChatFrame, CHAT_FRAME } from "hearth/client";`;
 
 /**
  * Bundles the client and returns its text (written to {@link CLIENT_BUNDLE} unless `write` is false).

@@ -3,7 +3,7 @@
 // shows it.
 /* global document, fetch, location, URLSearchParams */
 import { AgentClient } from "./vendor/hearth-client.js";
-import { customerAddress, customerPath } from "./address.js";
+import { customerAddress, customerUrl } from "./address.js";
 import { ChatSession } from "./chat.js";
 import { h, renderMessage } from "./transcript.js";
 
@@ -32,7 +32,7 @@ function showStart() {
 
 /** Why the customer's agent cannot be reached (suspended, deleted, unknown), or null when it can. */
 async function refusal(name) {
-  const response = await fetch(customerPath(name, "/profile"));
+  const response = await fetch(customerUrl(name, "profile"));
   if (response.ok) return null;
   const body = await response.json().catch(() => ({}));
   return body.error ?? `The agent answered ${response.status}`;
@@ -63,7 +63,7 @@ async function openCustomer(name) {
     }
   });
 
-  const chat = new ChatSession({ socket: client, messagesUrl: customerPath(name, "/get-messages"), onChange: renderChat });
+  const chat = new ChatSession({ socket: client, messagesUrl: customerUrl(name, "get-messages"), onChange: renderChat });
   wireInstructions(client);
   wireTools(client);
   $("chat-form").addEventListener("submit", (event) => {

@@ -628,11 +628,14 @@ var AgentConnectionError = class extends Error {
    *   hook answering with a Response does, or could not be reached).
    */
   constructor(event, opened) {
-    const why = opened === false ? `WebSocket closed with code ${event.code} before it opened (the server refused the upgrade or could not be reached)` : event.reason || `WebSocket closed with code ${event.code}`;
+    const neverOpened = opened === false;
+    const code = neverOpened || typeof event.code !== "number" ? 1006 : event.code;
+    const reason = neverOpened || typeof event.reason !== "string" ? "" : event.reason;
+    const why = neverOpened ? `WebSocket closed with code ${code} before it opened (the server refused the upgrade or could not be reached)` : reason || `WebSocket closed with code ${code}`;
     super(`Agent connection closed: ${why}`);
-    this.code = event.code;
-    this.reason = event.reason;
-    this.wasClean = event.wasClean;
+    this.code = code;
+    this.reason = reason;
+    this.wasClean = neverOpened ? false : event.wasClean;
   }
 };
 function isTerminalCloseEvent(event) {
@@ -1361,6 +1364,7 @@ async function getAgentMessages(options) {
 export {
   AgentClient,
   CHAT_FRAME,
+  agentUrl,
   getAgentMessages,
   readChatFrame
 };
