@@ -27,8 +27,9 @@ function dataDir(): string {
   return dir;
 }
 
+/** A child loads the whole source tree through tsx: slow on a busy machine, hence the generous wait. */
 function start(dir: string, generation: number): Promise<Child> {
-  return startChild(CHILD, [dir, String(generation)]);
+  return startChild(CHILD, [dir, String(generation)], { readyMs: 60_000 });
 }
 
 async function post(child: Child, path: string): Promise<void> {
@@ -56,7 +57,7 @@ async function line(child: Child, pattern: RegExp): Promise<string> {
 }
 
 describe("Durable Objects across SIGKILL", () => {
-  it("runs an alarm set before the kill in the next process, with no request to wake the object", { timeout: 60_000 }, async () => {
+  it("runs an alarm set before the kill in the next process, with no request to wake the object", { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const first = await start(dir, 1);
     const armedAt = Date.now();
@@ -74,7 +75,7 @@ describe("Durable Objects across SIGKILL", () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
-  it("runs an alarm again when the process died while it ran (at least once)", { timeout: 60_000 }, async () => {
+  it("runs an alarm again when the process died while it ran (at least once)", { timeout: 180_000 }, async () => {
     const dir = dataDir();
     const first = await start(dir, 1);
     await post(first, "hung/hang");
@@ -89,7 +90,7 @@ describe("Durable Objects across SIGKILL", () => {
     await second.exited;
   });
 
-  it("keeps every write acknowledged before a kill, over several kills under load", { timeout: 90_000 }, async () => {
+  it("keeps every write acknowledged before a kill, over several kills under load", { timeout: 360_000 }, async () => {
     const dir = dataDir();
     const names = ["w0", "w1", "w2", "w3"];
     const acked = new Map(names.map((name) => [name, new Set<string>()]));
