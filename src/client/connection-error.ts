@@ -13,7 +13,10 @@ export interface CloseInfo {
 
 /**
  * The error a client reports when its connection closed and will not
- * reconnect on its own: `code`, `reason` and `wasClean` of the close.
+ * reconnect on its own: `code`, `reason` and `wasClean` of the close. A
+ * connection that never opened (the server refused the WebSocket upgrade,
+ * or could not be reached) reports code 1006 (abnormal closure), an empty
+ * reason and a message that says so, whatever close PartySocket made up.
  *
  * @example
  * ```ts
@@ -33,15 +36,18 @@ export class AgentConnectionError extends Error {
    *   hook answering with a Response does, or could not be reached).
    */
   constructor(event: CloseInfo, opened?: boolean) {
-    // A socket that never opened has no reason from the server (PartySocket may fill in a placeholder).
-    const why =
-      opened === false
-        ? `WebSocket closed with code ${event.code} before it opened (the server refused the upgrade or could not be reached)`
-        : event.reason || `WebSocket closed with code ${event.code}`;
+    // No close frame ever came from a socket that never opened: PartySocket's stand-in for it says
+    // 1000 in Node and, copied in browsers, has the event type as its code and an Event as reason.
+    const neverOpened = opened === false;
+    const code = neverOpened || typeof event.code !== "number" ? 1006 : event.code;
+    const reason = neverOpened || typeof event.reason !== "string" ? "" : event.reason;
+    const why = neverOpened
+      ? `WebSocket closed with code ${code} before it opened (the server refused the upgrade or could not be reached)`
+      : reason || `WebSocket closed with code ${code}`;
     super(`Agent connection closed: ${why}`);
-    this.code = event.code;
-    this.reason = event.reason;
-    this.wasClean = event.wasClean;
+    this.code = code;
+    this.reason = reason;
+    this.wasClean = neverOpened ? false : event.wasClean;
   }
 }
 

@@ -19,7 +19,7 @@ import {
   type AgentNamespace,
   type HearthServer,
 } from "../../src/index.ts";
-import { AgentClient, agentFetch } from "../../src/client/index.ts";
+import { AgentClient, AgentConnectionError as ConnectionError, agentFetch } from "../../src/client/index.ts";
 import type { AgentClientOptions, AgentConnectionError } from "../../src/client/index.ts";
 import { Inbox, uniqueName } from "./helpers.ts";
 
@@ -262,18 +262,17 @@ describe("AgentClient with sub", () => {
     });
     const call = client.call("count").catch((reason: unknown) => reason);
     const error = await errors.next();
-    // A refused upgrade is an error event; PartySocket reports it as a close with code 1000
-    // (and, in Node, the reason "unknown reason").
-    expect({ code: error.code, reason: error.reason, message: error.message }).toEqual({
-      code: 1000,
-      reason: "unknown reason",
+    // A refused upgrade is an error event, no close frame: code 1006, whatever PartySocket's stand-in close says.
+    expect({ code: error.code, reason: error.reason, wasClean: error.wasClean, message: error.message }).toEqual({
+      code: 1006,
+      reason: "",
+      wasClean: false,
       message:
-        "Agent connection closed: WebSocket closed with code 1000 before it opened (the server refused the upgrade or could not be reached)",
+        "Agent connection closed: WebSocket closed with code 1006 before it opened (the server refused the upgrade or could not be reached)",
     });
     expect(client.connectionError).toBe(error);
-    // It tried again (maxRetries) before giving up; every attempt closed the same way.
+    // It tried again (maxRetries) before giving up.
     expect(closes.seen.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(closes.seen)).toEqual(new Set([1000]));
     expect(await call).toEqual(new Error("Connection closed"));
     expect(client.identified).toBe(false);
     // Refused before the child was created: the parent has no such child.
@@ -320,5 +319,34 @@ describe("AgentClient with sub", () => {
     expect(changes).toEqual([]);
     const stored = await getSubAgentByName(await mailboxOf(second), ChatThread, thread);
     expect(await stored.count()).toBe(2);
+  });
+});
+
+describe("AgentConnectionError", () => {
+  test("a connection that never opened: code 1006, no reason, whatever close stands in for it", () => {
+    const message =
+      "Agent connection closed: WebSocket closed with code 1006 before it opened (the server refused the upgrade or could not be reached)";
+    // PartySocket's stand-ins: in Node, and copied in a browser (the event type as code, an Event as reason).
+    const stand = [
+      { code: 1000, reason: "unknown reason", wasClean: true },
+      { code: "close", reason: new Event("close"), wasClean: true } as unknown as { code: number; reason: string; wasClean: boolean },
+    ];
+    for (const event of stand) {
+      const error = new ConnectionError(event, false);
+      expect({ code: error.code, reason: error.reason, wasClean: error.wasClean, message: error.message }).toEqual({
+        code: 1006,
+        reason: "",
+        wasClean: false,
+        message,
+      });
+    }
+    const opened = new ConnectionError({ code: 4001, reason: "unauthorized", wasClean: true }, true);
+    expect({ code: opened.code, message: opened.message }).toEqual({ code: 4001, message: "Agent connection closed: unauthorized" });
+    const odd = new ConnectionError({ code: "close", reason: {}, wasClean: true } as unknown as { code: number; reason: string; wasClean: boolean });
+    expect({ code: odd.code, reason: odd.reason, message: odd.message }).toEqual({
+      code: 1006,
+      reason: "",
+      message: "Agent connection closed: WebSocket closed with code 1006",
+    });
   });
 });
