@@ -279,7 +279,8 @@ describe.skipIf(!hasChromium)(
 
     test("the operator lists customers with their storage, suspends one (refused, the other unaffected), resumes it and deletes another (gone from disk)", async () => {
       const hooli = await createCustomer("hooli");
-      await chat(hooli, "Remember the number 31337");
+      // A long message: hooli's database grows past a fresh one's.
+      await chat(hooli, `Remember the number 31337. ${"Lorem ipsum dolor sit amet. ".repeat(1000)}`);
       const umbrella = await createCustomer("umbrella");
       await chat(umbrella, "Hello from umbrella");
 
@@ -288,7 +289,9 @@ describe.skipIf(!hasChromium)(
       await expect.poll(() => row("hooli").count(), { timeout: WAIT }).toBe(1);
       await expect.poll(() => row("umbrella").getByTestId("customer-status").textContent(), { timeout: WAIT }).toBe("active");
       const hooliBytes = Number(await row("hooli").getByTestId("customer-storage").getAttribute("data-bytes"));
-      expect(hooliBytes).toBeGreaterThan(0);
+      const umbrellaBytes = Number(await row("umbrella").getByTestId("customer-storage").getAttribute("data-bytes"));
+      expect(umbrellaBytes).toBeGreaterThan(0);
+      expect(hooliBytes).toBeGreaterThan(umbrellaBytes + 28_000);
       await screenshot(operator, "agent-builder-operator.png");
 
       // Suspend hooli: its open page is cut off and says why; a fresh load is refused too.

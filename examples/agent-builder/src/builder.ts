@@ -54,8 +54,18 @@ export class Builder extends Agent<Env, BuilderState> {
     for (const customer of this.#summaries()) {
       // A suspended agent stays stopped: asking it would start it again.
       const stored = this.sql<{ storage_bytes: number }>`SELECT storage_bytes FROM suspended WHERE name = ${customer.name}`[0];
-      const storageBytes = stored ? stored.storage_bytes : await (await this.subAgent(CustomerAgent, customer.name)).storageBytes();
-      rows.push({ ...customer, storageBytes });
+      if (stored) {
+        rows.push({ ...customer, storageBytes: stored.storage_bytes });
+        continue;
+      }
+      // Deleted while this report waited for the ones before it: checked right before subAgent(),
+      // which would otherwise create it again.
+      if (!this.hasSubAgent(CustomerAgent, customer.name)) continue;
+      try {
+        rows.push({ ...customer, storageBytes: await (await this.subAgent(CustomerAgent, customer.name)).storageBytes() });
+      } catch (error) {
+        if (this.hasSubAgent(CustomerAgent, customer.name)) throw error; // not deleted meanwhile: a real failure
+      }
     }
     return rows;
   }
@@ -65,6 +75,8 @@ export class Builder extends Agent<Env, BuilderState> {
     this.#known(name);
     if (this.#isSuspended(name)) return;
     const storageBytes = await (await this.subAgent(CustomerAgent, name)).storageBytes();
+    // Deleted or suspended by another request while the size was read.
+    if (!this.hasSubAgent(CustomerAgent, name) || this.#isSuspended(name)) return;
     this.sql`INSERT INTO suspended (name, at, storage_bytes) VALUES (${name}, ${Date.now()}, ${storageBytes})`;
     this.abortSubAgent(CustomerAgent, name, new Error(`Customer ${name} is suspended by the operator`));
     this.#publish();
