@@ -46,7 +46,7 @@ export function createLoadedActor(spec: LoadedObjectSpec, ctx: AgentContextWithR
   // The actor constructs its object with `new ctor(state, env)`; ours stands in for the one in the sandbox.
   const ctor = class {
     constructor(state: DurableObjectState) {
-      object = new SandboxedObject(spec, state, () => runtime.keepAlive());
+      object = new SandboxedObject(spec, state, durableObjectOps({ storage: state.storage, db: runtime.db }), () => runtime.keepAlive());
       return object.handlers;
     }
   } as unknown as DurableObjectConstructor;
@@ -92,11 +92,11 @@ class SandboxedObject {
   #alarmHold: (() => void) | undefined;
   #disposed = false;
 
-  constructor(spec: LoadedObjectSpec, state: DurableObjectState, keepAlive: () => () => void) {
+  constructor(spec: LoadedObjectSpec, state: DurableObjectState, ops: DurableObjectOps, keepAlive: () => () => void) {
     this.#spec = spec;
     this.#state = state;
     this.#keepAlive = keepAlive;
-    this.#ops = durableObjectOps(state.storage);
+    this.#ops = ops;
     this.#label = `${spec.exportName} of worker ${spec.workerId} (${state.id.name ?? String(state.id)})`;
     this.handlers = this.#handlers();
     // Start-up waits for this: a failure fails the facet's start, and the calls queued for it.

@@ -8,17 +8,19 @@
  * Sync operations (answered while the sandbox's code waits): `sql`, `sql.size`, `kv`,
  * `txn.rollback`, `txn.sync`. Async ones: `storage`, `txn.open`, `txn.close`.
  */
-import { LIMITS } from "../limits.ts";
+import type { AgentDatabase } from "../storage/database.ts";
 import type { DurableObjectStorage, DurableObjectTransaction } from "../storage/durable-storage.ts";
-import { SqlError } from "../storage/errors.ts";
-import type { SqlResult, SqlValue } from "../storage/sql.ts";
+import { runSandboxedSql } from "./durable-object-sql.ts";
 import type { NestedCall } from "./extension.ts";
 
-/** What the ops need of the object's storage. */
-export type SandboxedStorage = Pick<
-  DurableObjectStorage,
-  "sql" | "kv" | "get" | "put" | "delete" | "list" | "getAlarm" | "setAlarm" | "deleteAlarm" | "deleteAll" | "sync" | "transaction" | "transactionSync"
->;
+/** What the ops need of the object's storage: its API, and its database for SQL (see durable-object-sql.ts). */
+export interface SandboxedStorage {
+  readonly storage: Pick<
+    DurableObjectStorage,
+    "kv" | "get" | "put" | "delete" | "list" | "getAlarm" | "setAlarm" | "deleteAlarm" | "deleteAll" | "sync" | "transaction" | "transactionSync"
+  >;
+  readonly db: Pick<AgentDatabase, "statement" | "execScript" | "size">;
+}
 
 export interface DurableObjectOps {
   sync(op: string, payload: string, nested: NestedCall): string;
@@ -44,7 +46,7 @@ interface OpenTransaction {
 class SandboxSideFailed extends Error {}
 
 /** The storage ops of one sandboxed object. */
-export function durableObjectOps(storage: SandboxedStorage): DurableObjectOps {
+export function durableObjectOps({ storage, db }: SandboxedStorage): DurableObjectOps {
   const transactions = new Map<number, OpenTransaction>();
   let sequence = 0;
 
@@ -55,8 +57,8 @@ export function durableObjectOps(storage: SandboxedStorage): DurableObjectOps {
   };
 
   const syncOps: Record<string, (p: Record<string, unknown>, nested: NestedCall) => unknown> = {
-    sql: ({ q, b }) => runSql(storage, String(q), Array.isArray(b) ? b : []),
-    "sql.size": () => storage.sql.databaseSize,
+    sql: ({ q, b }) => runSandboxedSql(db as AgentDatabase, String(q), Array.isArray(b) ? b : []),
+    "sql.size": () => db.size,
     kv: ({ m, a }) => {
       if (typeof m !== "string" || !KV_METHODS.has(m)) throw new TypeError(`kv.${String(m)} is not a method`);
       const kv = storage.kv as unknown as Record<string, (...args: unknown[]) => unknown>;
@@ -161,33 +163,4 @@ function answer(value: unknown): string {
 function failure(error: unknown): string {
   const e = error instanceof Error ? error : new Error(String(error));
   return JSON.stringify({ e: { name: e.name || "Error", message: e.message } });
-}
-
-/** Runs a query for the sandbox: bindings decoded (bytes as base64, bigints as strings), rows encoded the same way. */
-function runSql(storage: SandboxedStorage, query: string, bindings: unknown[]): unknown {
-  const values = bindings.map((value, index) => binding(value, index, query));
-  const cursor = storage.sql.exec(query, ...values);
-  const rows = [...cursor.raw()].map((row) => row.map(column));
-  const result = { c: cursor.columnNames, r: rows, rr: cursor.rowsRead, rw: cursor.rowsWritten };
-  const size = JSON.stringify(result).length;
-  if (size > LIMITS.maxHostCallBytes) {
-    throw new RangeError(
-      `The result of this query is ${size} bytes, more than the ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes) that can cross into the sandbox: read it in pages (LIMIT … OFFSET …)`,
-    );
-  }
-  return result;
-}
-
-function binding(value: unknown, index: number, query: string): SqlValue {
-  if (value === null || typeof value !== "object") return value as SqlValue;
-  const tagged = value as { b?: unknown; i?: unknown; x?: unknown };
-  if (typeof tagged.b === "string") return new Uint8Array(Buffer.from(tagged.b, "base64"));
-  if (typeof tagged.i === "string") return BigInt(tagged.i);
-  throw new SqlError(new TypeError(`Cannot bind ${typeof tagged.x === "string" ? tagged.x : "object"} as parameter ${index + 1}`), query);
-}
-
-function column(value: SqlResult): unknown {
-  if (value instanceof Uint8Array) return { b: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
-  if (typeof value === "bigint") return { i: String(value) };
-  return value;
 }
