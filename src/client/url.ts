@@ -106,8 +106,14 @@ export interface AgentPathStep {
  * ```
  */
 export function agentSteps(address: Pick<AgentAddress, "agent" | "name" | "sub">): [AgentPathStep, ...AgentPathStep[]] {
-  const sub = Array.isArray(address.sub) ? address.sub : [];
-  return [{ agent: address.agent, name: address.name || "default" }, ...sub.map(({ agent, name }) => ({ agent, name }))];
+  // Lenient on purpose: a disabled useAgent may hold placeholder steps, which agentPath would refuse.
+  const sub: ReadonlyArray<unknown> = Array.isArray(address.sub) ? address.sub : [];
+  const text = (value: unknown): string => (typeof value === "string" ? value : "");
+  const steps = sub.map((step) => {
+    const { agent, name } = (typeof step === "object" && step !== null ? step : {}) as Partial<Record<"agent" | "name", unknown>>;
+    return { agent: text(agent), name: text(name) };
+  });
+  return [{ agent: address.agent, name: address.name || "default" }, ...steps];
 }
 
 /** The URL segment that introduces a sub-agent: `/agents/{parent}/{name}/sub/{child}/{name}`. */

@@ -161,3 +161,14 @@ describe("sub-agent address errors", () => {
     client.close();
   });
 });
+
+describe("agentSteps of placeholder steps (a disabled useAgent)", () => {
+  test("missing or odd values become empty strings instead of throwing", () => {
+    expect(agentSteps({ agent: "Inbox", name: "a", sub: steps(null, { agent: "ChatThread" }, { name: 5 }) })).toEqual([
+      { agent: "Inbox", name: "a" },
+      { agent: "", name: "" },
+      { agent: "ChatThread", name: "" },
+      { agent: "", name: "" },
+    ]);
+  });
+});
