@@ -20,6 +20,16 @@ const define = (name, value) => Object.defineProperty(G, name, { value, writable
     if (typeof C !== "function") continue;
     define(name, new Proxy(C, { construct(target, args, newTarget) { const value = Reflect.construct(target, args, newTarget); measure(value.byteLength); return value; } }));
   }
+  // Builtins that make large strings in one step run no bytecode the interrupt could stop at.
+  const measured = (proto, names) => {
+    for (const name of names) {
+      const original = proto[name];
+      if (typeof original !== "function") continue;
+      Object.defineProperty(proto, name, { value: { [name](...args) { const value = original.apply(this, args); if (typeof value === "string") measure(value.length); return value; } }[name], writable: true, configurable: true, enumerable: false });
+    }
+  };
+  measured(String.prototype, ["repeat", "padStart", "padEnd", "concat", "replaceAll"]);
+  measured(Array.prototype, ["join"]);
 }
 
 function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }

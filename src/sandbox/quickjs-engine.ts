@@ -33,6 +33,8 @@ const JOB_BATCH = 256;
 interface Shard {
   module: QuickJSWASMModule;
   stack: StackOps | undefined;
+  /** The instance's memory: its growth while a sandbox runs is that sandbox's allocation. */
+  memory: WebAssembly.Memory | undefined;
   committed: number;
   contexts: Set<QuickJSEngineContext>;
   retired: boolean;
@@ -236,22 +238,46 @@ class QuickJSEngineContext implements EngineContext {
     if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
     else if (now > budget.deadline) this.#stopReason = "wallMs";
     else if (now >= this.#nextMemoryCheck) {
-      // This QuickJS build cannot read malloc's usable sizes, so its own limit sees each allocation
-      // alone: a loop of large buffers passes it. The heap walk counts them; done every few ms.
       this.#nextMemoryCheck = now + MEMORY_CHECK_INTERVAL_MS;
-      const used = this.memoryUsage;
-      if (used > this.#memoryBytes) this.#stopReason = "memoryBytes";
+      if (this.#overMemory()) this.#stopReason = "memoryBytes";
     }
     return this.#stopReason !== undefined;
   }
 
   #nextMemoryCheck = 0;
 
-  /** Measures the heap against the limit (the prelude asks after every MiB of new buffers); over it, the run stops. */
-  #checkMemory(): void {
-    if (this.#stopReason === undefined && this.memoryUsage > this.#memoryBytes) this.#stopReason = "memoryBytes";
-    if (this.#stopReason === "memoryBytes") throw new Error("out of memory");
+  /**
+   * This QuickJS build cannot read malloc's usable sizes, so its own limit sees each allocation
+   * alone: a loop of large strings passes it. Two measures instead: the heap walk (what the
+   * sandbox's objects hold; it misses strings built by concatenation), and how much the instance's
+   * memory grew while this sandbox ran during this call (everything it allocated and kept).
+   */
+  #overMemory(): boolean {
+    const memory = this.#shard.memory;
+    const grown = memory && this.#running ? this.#grown + (memory.buffer.byteLength - this.#heapAtEnter) : this.#grown;
+    return grown > this.#memoryBytes || this.memoryUsage > this.#memoryBytes;
   }
+
+  /**
+   * Called by the prelude after every MiB of new buffers and strings, where QuickJS's interrupt
+   * (every 10,000 bytecodes) may be far off: measures the heap and the call's CPU and wall clock;
+   * over a limit, the run stops (the call then fails with that limit).
+   */
+  #checkMemory(): void {
+    const budget = this.#budget;
+    if (this.#stopReason === undefined && budget) {
+      if (this.#overMemory()) this.#stopReason = "memoryBytes";
+      else if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+      else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
+    }
+    if (this.#stopReason === "memoryBytes") throw new Error("out of memory");
+    if (this.#stopReason !== undefined) throw new Error(`the call was stopped (${this.#stopReason})`);
+  }
+
+  /** Bytes the instance's memory grew while this sandbox ran in the current call (before the current entry). */
+  #grown = 0;
+  /** The instance's memory size when the current entry began. */
+  #heapAtEnter = 0;
 
   /** Runs `fn` inside the engine, counting its time against the budget and containing native crashes. */
   #enter<T>(fn: () => T): T {
@@ -260,6 +286,8 @@ class QuickJSEngineContext implements EngineContext {
     const sp = this.#shard.stack?.save();
     this.#running = true;
     this.#enteredAt = threadCpuMs();
+    const memory = this.#shard.memory;
+    this.#heapAtEnter = memory ? memory.buffer.byteLength : 0;
     try {
       return fn();
     } catch (error) {
@@ -278,6 +306,7 @@ class QuickJSEngineContext implements EngineContext {
     } finally {
       this.#running = false;
       this.#cpuUsed += threadCpuMs() - this.#enteredAt;
+      if (memory) this.#grown += memory.buffer.byteLength - this.#heapAtEnter;
     }
   }
 
@@ -308,6 +337,7 @@ class QuickJSEngineContext implements EngineContext {
     if (this.#dead) throw this.#dead;
     this.#budget = budget;
     this.#cpuUsed = 0;
+    this.#grown = 0;
     this.#stopReason = undefined;
     this.#callStart = performance.now();
   }
@@ -428,6 +458,9 @@ class QuickJSEngineContext implements EngineContext {
     try {
       const value = await this.#drive(promise.value);
       try {
+        // A limit reached at a check the code could catch (the prelude's) still fails the call.
+        const limit = this.#limitError();
+        if (limit) throw limit;
         if (this.#ctx.typeof(value) !== "string") throw new EngineError("the sandbox prelude returned a non-string", undefined, false);
         return this.#ctx.getString(value);
       } finally {

@@ -40,15 +40,20 @@ function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
   return { save: save as () => number, restore: restore as (sp: number) => void };
 }
 
-/** A fresh instance of the compiled module, warmed up, with its shadow-stack operations if found. */
-export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined }> {
+/**
+ * A fresh instance of the compiled module, warmed up, with its shadow-stack operations if found and
+ * its memory (imported by the module: found among the imports, whatever its minified name).
+ */
+export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined; memory: WebAssembly.Memory | undefined }> {
   const wasm = compiledModule();
   let exports: WebAssembly.Exports | undefined;
+  let memory: WebAssembly.Memory | undefined;
   const variant = newVariant(releaseSync, {
     emscriptenModule: {
       instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
         const instance = new WebAssembly.Instance(wasm, imports);
         exports = instance.exports;
+        memory = findMemory(imports, exports);
         done(instance, wasm);
         return {};
       },
@@ -56,7 +61,15 @@ export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule;
   });
   const module = await newQuickJSWASMModuleFromVariant(variant);
   if (!warmedUp) warmUp(module);
-  return { module, stack: exports ? stackOps(exports) : undefined };
+  return { module, stack: exports ? stackOps(exports) : undefined, memory };
+}
+
+function findMemory(imports: WebAssembly.Imports, exports: WebAssembly.Exports): WebAssembly.Memory | undefined {
+  for (const value of Object.values(exports)) if (value instanceof WebAssembly.Memory) return value;
+  for (const namespace of Object.values(imports)) {
+    for (const value of Object.values(namespace)) if (value instanceof WebAssembly.Memory) return value;
+  }
+  return undefined;
 }
 
 /**
