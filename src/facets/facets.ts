@@ -26,8 +26,14 @@ export interface FacetStartupOptions {
  * After `abort` or `delete`, calls through it throw the reason.
  */
 export type FacetStub<T = unknown> = {
-  [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  [K in keyof T as K extends FacetHandler ? never : NonNullable<T[K]> extends Method ? K : never]: NonNullable<T[K]> extends (...args: infer A) => infer R
+    ? (...args: A) => Promise<Awaited<R>>
+    : never;
 } & { fetch(input: Request | string | URL, init?: RequestInit): Promise<Response> };
+
+type Method = (...args: never[]) => unknown;
+/** Handlers the runtime calls (the base class declares them optional): not RPC methods; `fetch` has its own signature. */
+type FacetHandler = "fetch" | "alarm" | "webSocketMessage" | "webSocketClose" | "webSocketError";
 
 /**
  * `ctx.facets`: child Durable Objects created at run time inside this one, each with its own SQLite

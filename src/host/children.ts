@@ -53,10 +53,12 @@ export interface ChildrenHost {
 
 interface ChildState {
   generation: number;
-  reason?: unknown;
-  starting?: Promise<void>;
+  reason: unknown;
+  starting: Promise<void> | undefined;
   /** Rejected by abort/delete: fails the calls running on the child. */
-  stop?: StopSignal;
+  stop: StopSignal | undefined;
+  /** Deliveries in progress. */
+  pending: number;
 }
 
 interface StopSignal {
@@ -81,26 +83,33 @@ export class Children implements ChildActors {
   }
 
   generation(name: string): number {
-    return this.#state(name).generation;
+    return this.#states.get(name)?.generation ?? 0;
   }
 
   async deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T> {
     const state = this.#state(name);
     const place = childPlace(this.#parent, name);
-    for (;;) {
-      if (state.generation !== generation) throw state.reason;
-      const cell = this.#host.live(place);
-      if (cell) return whileCurrent(state, cell.deliver(() => task(cell.instance)));
-      if (!state.starting) {
-        state.starting = (async () => {
-          const resolved = await spec();
-          if (state.generation !== generation) throw state.reason;
-          // A parent deleted while one of its events still ran must not bring its children's files back.
-          if (!existsSync(this.#parent.file)) throw new Error(`Cannot start the facet "${name}": its parent was deleted.`);
-          if (!this.#host.live(place)) this.#host.start(place, resolved);
-        })().finally(() => (state.starting = undefined));
+    state.pending++;
+    try {
+      for (;;) {
+        if (state.generation !== generation) throw state.reason;
+        const cell = this.#host.live(place);
+        if (cell) return await whileCurrent(state, cell.deliver(() => task(cell.instance)));
+        if (!state.starting) {
+          state.starting = (async () => {
+            const resolved = await spec();
+            if (state.generation !== generation) throw state.reason;
+            // A parent deleted while one of its events still ran must not bring its children's files back.
+            if (!existsSync(this.#parent.file)) throw new Error(`Cannot start the facet "${name}": its parent was deleted.`);
+            if (!this.#host.live(place)) this.#host.start(place, resolved);
+          })().finally(() => (state.starting = undefined));
+        }
+        await state.starting;
       }
-      await state.starting;
+    } finally {
+      // A child never aborted needs no record between calls (a missing one reads as generation 0):
+      // a parent's hibernated children cost it no memory.
+      if (--state.pending === 0 && state.generation === 0 && this.#states.get(name) === state) this.#states.delete(name);
     }
   }
 
@@ -149,7 +158,7 @@ export class Children implements ChildActors {
 
   #state(name: string): ChildState {
     let state = this.#states.get(name);
-    if (!state) this.#states.set(name, (state = { generation: 0 }));
+    if (!state) this.#states.set(name, (state = { generation: 0, reason: undefined, starting: undefined, stop: undefined, pending: 0 }));
     return state;
   }
 }
