@@ -5,6 +5,7 @@ import type { AlarmInvocationInfo } from "../durable-object/alarm.ts";
 import type { DurableObjectNamespace } from "../durable-object/namespace.ts";
 import type { DurableObjectState } from "../durable-object/state.ts";
 import type { Actor } from "../host/actor.ts";
+import { LIMITS } from "../limits.ts";
 import { DURABLE_OBJECT_PRELUDE } from "../sandbox/durable-object-prelude.ts";
 import { durableObjectOps, type DurableObjectOps } from "../sandbox/durable-object-ops.ts";
 import type { SandboxEngine } from "../sandbox/engine.ts";
@@ -158,6 +159,8 @@ class SandboxedObject {
     const code = await spec.code();
     const extension = { name: "do", source: DURABLE_OBJECT_PRELUDE, sync: this.#ops.sync, async: this.#ops.async };
     const sandbox = await Sandbox.create({
+      // An event's result (an RPC result, a fetch response) may be as large as any host call.
+      maxOutputBytes: LIMITS.maxHostCallBytes,
       ...code.limits,
       ...spec.limits,
       env: code.env,

@@ -184,6 +184,8 @@ describe("a Durable Object loaded from code", () => {
       value: { id: "acme", name: null, equals: true, props: { plan: "pro" }, greeting: "hello", starts: 1 },
     });
     expect(await host.call("acme", props, "echo", 1, "two", [3], { four: null })).toEqual({ value: [1, "two", [3], { four: null }] });
+    expect(await host.call("globex", code, "identity")).toMatchObject({ value: { id: "globex", props: null, starts: 1 } });
+    // One factory run for the worker; each facet has a sandbox of its own, loaded from that code.
     expect(factoryRuns.get("customer-v1")).toBe(1);
   });
 
