@@ -177,10 +177,9 @@ class SandboxedObject {
       this.#live = sandbox;
       return sandbox;
     } catch (error) {
+      this.#ops.endEvent();
       sandbox.dispose();
       throw error;
-    } finally {
-      this.#ops.endEvent();
     }
   }
 
@@ -191,7 +190,6 @@ class SandboxedObject {
     try {
       result = await sandbox.extensionCall<EventAnswer>(op, JSON.stringify(payload));
     } finally {
-      this.#ops.endEvent();
       this.#dropIfStopped(sandbox);
     }
     const answer = this.#unwrap(result);
@@ -211,9 +209,10 @@ class SandboxedObject {
     await this.#holdWhileAlarmPending();
   }
 
-  /** A sandbox stopped by a limit is dropped; the next event starts a fresh one. */
+  /** A sandbox stopped by a limit is dropped (with the transactions it left open); the next event starts a fresh one. */
   #dropIfStopped(sandbox: Sandbox): void {
     if (sandbox.alive) return;
+    this.#ops.endEvent();
     sandbox.dispose();
     if (this.#live === sandbox) {
       this.#live = undefined;

@@ -6,7 +6,7 @@
  * so the same operations can cross a thread boundary.
  *
  * Sync operations (answered while the sandbox's code waits): `sql`, `sql.size`, `kv`,
- * `txn.rollback`, `txn.sync`. Async ones: `storage`, `txn.open`, `txn.close`.
+ * `txn.rollback`, `txn.sync`, `txn.reset`. Async ones: `storage`, `txn.open`, `txn.close`.
  */
 import type { AgentDatabase } from "../storage/database.ts";
 import type { DurableObjectStorage, DurableObjectTransaction } from "../storage/durable-storage.ts";
@@ -25,7 +25,7 @@ export interface SandboxedStorage {
 export interface DurableObjectOps {
   sync(op: string, payload: string, nested: NestedCall): string;
   async(op: string, payload: string): Promise<string>;
-  /** The sandbox call ended: transactions it left open are rolled back. */
+  /** The sandbox stopped: transactions left open are rolled back. */
   endEvent(): void;
 }
 
@@ -50,6 +50,16 @@ export function durableObjectOps({ storage, db }: SandboxedStorage): DurableObje
   const transactions = new Map<number, OpenTransaction>();
   let sequence = 0;
 
+  const rollBackOpen = (): undefined => {
+    for (const entry of transactions.values()) {
+      if (!entry.open) continue;
+      entry.open = false;
+      entry.decide(false);
+    }
+    forgetClosed(transactions);
+    return undefined;
+  };
+
   const transaction = (id: unknown): OpenTransaction => {
     const found = typeof id === "number" ? transactions.get(id) : undefined;
     if (!found) throw new Error(`unknown transaction ${String(id)}`);
@@ -65,6 +75,7 @@ export function durableObjectOps({ storage, db }: SandboxedStorage): DurableObje
       return kv[m]!(...(Array.isArray(a) ? a : []));
     },
     "txn.rollback": ({ id }) => transaction(id).txn.rollback(),
+    "txn.reset": () => rollBackOpen(),
     "txn.sync": ({ id }, nested) => {
       try {
         storage.transactionSync(() => {
@@ -133,12 +144,7 @@ export function durableObjectOps({ storage, db }: SandboxedStorage): DurableObje
       }
     },
     endEvent() {
-      for (const entry of transactions.values()) {
-        if (!entry.open) continue;
-        entry.open = false;
-        entry.decide(false);
-      }
-      forgetClosed(transactions);
+      rollBackOpen();
     },
   };
 }

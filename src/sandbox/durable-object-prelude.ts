@@ -25,6 +25,12 @@ let blocks = [];
 let waits = [];
 /** The host's id of the transaction() whose closure is running; direct storage calls join it. */
 let openTxn = null;
+/** The event openTxn belongs to: a closure an event did not wait for must not capture the next one's calls. */
+let openTxnEvent = -1;
+/** A transaction() was opened since the last event began: the host drops what one left open. */
+let txnsOpened = false;
+/** Counts events; each begins with a new number. */
+let eventSeq = 0;
 /** transactionSync() callbacks, by id, for the host to call back into (nested). */
 const syncTxns = new Map();
 let syncTxnSeq = 0;
@@ -161,27 +167,36 @@ function operations(run) {
   };
 }
 // A call that throws before it reaches the host (a bad value) still answers with a rejected promise.
-const asyncRun = (txn) => (m, a) => { try { return callAsync("storage", { m, a, t: txn === undefined ? openTxn : txn }); } catch (e) { return Promise.reject(e); } };
+const current = () => (openTxnEvent === eventSeq ? openTxn : null);
+const asyncRun = (txn) => (m, a) => { try { return callAsync("storage", { m, a, t: txn === undefined ? current() : txn }); } catch (e) { return Promise.reject(e); } };
 const storage = operations(asyncRun(undefined));
 storage.sql = sql;
 storage.kv = kv;
 storage.sync = () => callAsync("storage", { m: "sync", a: [], t: null });
 storage.transaction = async function (closure) {
   if (typeof closure !== "function") throw new TypeError("transaction() takes a function: transaction(async (txn) => { … })");
-  if (openTxn !== null) throw new Error("transaction() inside another transaction() is not supported in Durable Objects loaded from code");
+  if (current() !== null) throw new Error("transaction() inside another transaction() is not supported in Durable Objects loaded from code");
+  const event = eventSeq;
+  txnsOpened = true;
   const id = await callAsync("txn.open", {});
+  if (event !== eventSeq) {
+    await callAsync("txn.close", { id, ok: false });
+    throw new Error("transaction() outlived the event that started it (its writes were dropped): await it");
+  }
   const txn = operations(asyncRun(id));
   txn.rollback = () => { call("txn.rollback", { id }); };
   openTxn = id;
+  openTxnEvent = event;
+  const done = () => { if (openTxn === id) { openTxn = null; openTxnEvent = -1; } };
   let value;
   try {
     value = await closure(txn);
   } catch (error) {
-    openTxn = null;
+    done();
     await callAsync("txn.close", { id, ok: false });
     throw error;
   }
-  openTxn = null;
+  done();
   await callAsync("txn.close", { id, ok: true });
   return value;
 };
@@ -244,7 +259,11 @@ async function finish(value, what) {
 }
 function begin() {
   blocks = [];
+  eventSeq++;
   openTxn = null;
+  openTxnEvent = -1;
+  // Events run one at a time here: a transaction still open belongs to an earlier event that did not wait for it.
+  if (txnsOpened) { txnsOpened = false; call("txn.reset", {}); }
   if (!instance) throw new Error("the Durable Object has not been constructed");
 }
 async function dispatch(op, p) {
@@ -255,6 +274,7 @@ async function dispatch(op, p) {
   if (op === "construct") {
     const C = classOf(p.className);
     blocks = [];
+    eventSeq++;
     instance = new C(makeCtx(p), env);
     return finish(undefined, "the constructor");
   }

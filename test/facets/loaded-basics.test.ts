@@ -133,6 +133,15 @@ export class Customer extends DurableObject {
     return { committed, thrown, rolledBack, late, syncThrown, tableAfterUndo, kept, keys: [...(await st.list({ prefix: "t" })).keys()] };
   }
 
+  leaveOpen() {
+    this.ctx.storage.transaction(async (txn) => { await txn.put("dangling", 1); await this.env.TICK(); });
+    return "left open";
+  }
+  async afterLeftOpen() {
+    await this.ctx.storage.put("direct", 1);
+    return { dangling: (await this.ctx.storage.get("dangling")) ?? null, direct: await this.ctx.storage.get("direct") };
+  }
+
   later() {
     this.ctx.waitUntil(this.env.TICK().then(() => this.ctx.storage.kv.put("later", "done")));
     return this.ctx.storage.kv.get("later") ?? "not yet";
@@ -259,6 +268,14 @@ describe("a Durable Object loaded from code", () => {
         keys: ["t1", "t2"],
       },
     });
+  });
+
+  it("drops a transaction an event did not wait for; the next event's calls are its own", async () => {
+    const host = await start();
+    expect(await host.call("acme", code, "leaveOpen")).toEqual({ value: "left open" });
+    expect(await host.call("acme", code, "afterLeftOpen")).toEqual({ value: { dangling: null, direct: 1 } });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the closure ends, in no event
+    expect(await host.call("acme", code, "afterLeftOpen")).toEqual({ value: { dangling: null, direct: 1 } });
   });
 
   it("drains waitUntil() after the event, and wipes everything with deleteAll()", async () => {
