@@ -10,7 +10,8 @@ import { DURABLE_OBJECT_PRELUDE } from "../sandbox/durable-object-prelude.ts";
 import { durableObjectOps, type DurableObjectOps } from "../sandbox/durable-object-ops.ts";
 import type { SandboxEngine } from "../sandbox/engine.ts";
 import { WorkerError, type WorkerCode } from "../sandbox/loader.ts";
-import { fromWireResponse, Sandbox, toWireRequest, type RunResult, type SandboxLimits, type WireMessage } from "../sandbox/sandbox.ts";
+import { Sandbox, type RunResult, type SandboxLimits } from "../sandbox/sandbox.ts";
+import { fromWireResponse, toWireRequest, type WireMessage } from "../sandbox/wire.ts";
 import { requireJson } from "./loaded-json.ts";
 
 /** What a facet of a class loaded from code is made from (`getDurableObjectClass(exportName, { props, limits })`). */

@@ -14,6 +14,10 @@ import { EngineError, type Budget, type EngineContext, type EngineHost, type San
 import type { SandboxExtension } from "./extension.ts";
 import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
 import { quickJSEngine } from "./quickjs-engine.ts";
+import { describeEnv, type Capability } from "./env-shape.ts";
+import { bytesOf, checkHostCallSize, fromWireResponse, hostCallTooBig, toWireRequest, type WireMessage } from "./wire.ts";
+
+export { fromWireResponse, toWireRequest, type WireMessage } from "./wire.ts";
 
 export interface SandboxLimits {
   /** Heap of the sandbox. Default 32 MiB. */
@@ -59,120 +63,13 @@ export class SandboxError extends Error {
   }
 }
 
-/** A request or response as it crosses the boundary: body as base64. */
-export interface WireMessage {
-  method?: string;
-  url?: string;
-  status?: number;
-  statusText?: string;
-  headers: Array<[string, string]>;
-  body: string | null;
-}
-
-interface EnvShapeValue {
-  t: "v";
-  v: unknown;
-}
-interface EnvShapeFunction {
-  t: "f";
-  id: number;
-}
-interface EnvShapeObject {
-  t: "o";
-  p: Record<string, EnvShape>;
-}
-type EnvShape = EnvShapeValue | EnvShapeFunction | EnvShapeObject;
-
-type Capability = (...args: unknown[]) => unknown;
 
 const LEVELS = new Set<LogLevel>(["log", "info", "warn", "error", "debug"]);
-const MAX_ENV_DEPTH = 8;
 
 function positive(name: keyof SandboxLimits, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
   return value;
-}
-
-function hasMethods(value: object): boolean {
-  for (let o: object | null = value; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-    for (const key of Object.getOwnPropertyNames(o)) {
-      if (key === "constructor") continue;
-      const d = Object.getOwnPropertyDescriptor(o, key);
-      if (d && typeof d.value === "function") return true;
-    }
-  }
-  return false;
-}
-
-/** Turns `env` into a shape the prelude rebuilds: data copied as JSON, functions and methods as ids. */
-function describeEnv(env: Record<string, unknown>, capabilities: Capability[]): EnvShapeObject {
-  const walk = (value: unknown, self: unknown, depth: number, seen: Set<object>): EnvShape | undefined => {
-    if (typeof value === "function") {
-      const fn = value as Capability;
-      capabilities.push((...args) => fn.apply(self, args));
-      return { t: "f", id: capabilities.length - 1 };
-    }
-    if (value === null || typeof value !== "object" || !hasMethods(value)) {
-      if (value === undefined) return undefined;
-      const json = JSON.stringify(value);
-      return json === undefined ? undefined : { t: "v", v: JSON.parse(json) as unknown };
-    }
-    if (depth >= MAX_ENV_DEPTH || seen.has(value)) return undefined;
-    seen.add(value);
-    const props: Record<string, EnvShape> = {};
-    const keys = new Set<string>();
-    for (let o: object | null = value; o && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
-      for (const key of Object.getOwnPropertyNames(o)) if (key !== "constructor" && !key.startsWith("_")) keys.add(key);
-    }
-    for (const key of keys) {
-      let member: unknown;
-      try {
-        member = (value as Record<string, unknown>)[key];
-      } catch {
-        continue;
-      }
-      const shape = walk(member, value, depth + 1, seen);
-      if (shape) props[key] = shape;
-    }
-    seen.delete(value);
-    return { t: "o", p: props };
-  };
-  const props: Record<string, EnvShape> = {};
-  for (const [key, value] of Object.entries(env)) {
-    const shape = walk(value, env, 0, new Set());
-    if (shape) props[key] = shape;
-  }
-  return { t: "o", p: props };
-}
-
-function bytesOf(s: string): number {
-  return Buffer.byteLength(s, "utf8");
-}
-
-function hostCallTooBig(bytes: number): RangeError {
-  return new RangeError(`host call message of ${bytes} bytes exceeds ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes)`);
-}
-
-function checkHostCallSize(message: string): string {
-  // Characters first: a UTF-8 byte count of a huge string is a cost of its own.
-  if (message.length * 3 > LIMITS.maxHostCallBytes) {
-    const bytes = bytesOf(message);
-    if (bytes > LIMITS.maxHostCallBytes) throw hostCallTooBig(bytes);
-  }
-  return message;
-}
-
-export async function toWireRequest(request: Request): Promise<WireMessage> {
-  const body = request.body ? Buffer.from(await request.arrayBuffer()) : null;
-  if (body && body.length > LIMITS.maxHostCallBytes) throw hostCallTooBig(body.length);
-  return { method: request.method, url: request.url, headers: [...request.headers], body: body ? body.toString("base64") : null };
-}
-
-export function fromWireResponse(wire: WireMessage): Response {
-  const status = wire.status ?? 200;
-  const nullBody = status === 101 || status === 204 || status === 205 || status === 304;
-  return new Response(nullBody || wire.body === null ? null : Buffer.from(wire.body, "base64"), { status, statusText: wire.statusText ?? "", headers: wire.headers });
 }
 
 export class Sandbox {
