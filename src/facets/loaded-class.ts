@@ -9,8 +9,11 @@ import { createLoadedActor } from "./loaded-object.ts";
 export interface DurableObjectClassOptions {
   /** `this.ctx.props` of every instance (JSON). */
   props?: unknown;
-  /** Sandbox limits of every instance, over the code's own `limits`: `memoryBytes`, `cpuMs`, `wallMs`, `maxOutputBytes`. */
-  limits?: SandboxLimits;
+  /**
+   * Sandbox limits of every instance, over the code's own `limits`: `memoryBytes`, `cpuMs`, `wallMs`,
+   * `maxOutputBytes`. Cloudflare's `subRequests` is accepted and not enforced.
+   */
+  limits?: SandboxLimits & { subRequests?: number };
 }
 
 /**
@@ -25,7 +28,7 @@ export interface LoadedDurableObjectClass extends LoadedClass {
   readonly exportName: string;
 }
 
-const LIMIT_NAMES = ["memoryBytes", "cpuMs", "wallMs", "maxOutputBytes"] as const;
+const LIMIT_NAMES = ["memoryBytes", "cpuMs", "wallMs", "maxOutputBytes", "subRequests"] as const;
 
 /** @internal Made by `WorkerStub.getDurableObjectClass`. */
 export function loadedDurableObjectClass(

@@ -344,8 +344,10 @@ describe("getDurableObjectClass", () => {
       "getDurableObjectClass(): props.when is a Date; Durable Objects loaded from code take, return and store JSON values only",
     );
     expect(() => worker.getDurableObjectClass("App", { limits: { cpu: 5 } as never })).toThrow(
-      'getDurableObjectClass(): unknown limit "cpu" (known: memoryBytes, cpuMs, wallMs, maxOutputBytes)',
+      'getDurableObjectClass(): unknown limit "cpu" (known: memoryBytes, cpuMs, wallMs, maxOutputBytes, subRequests)',
     );
     expect(() => worker.getDurableObjectClass("App", { limits: { cpuMs: -1 } })).toThrow("getDurableObjectClass(): limits.cpuMs must be a positive number, got -1");
+    // Cloudflare's limits are accepted (subRequests is not enforced).
+    expect(worker.getDurableObjectClass("App", { limits: { cpuMs: 50, subRequests: 10 } })).toMatchObject({ exportName: "App" });
   });
 });
