@@ -142,6 +142,18 @@ export class Customer extends DurableObject {
     return { dangling: (await this.ctx.storage.get("dangling")) ?? null, direct: await this.ctx.storage.get("direct") };
   }
 
+  async misuse(kind) {
+    try {
+      if (kind === "nested") await this.ctx.storage.transaction(async () => this.ctx.storage.transaction(async () => 1));
+      if (kind === "socket") this.ctx.acceptWebSocket({});
+      return "no error";
+    } catch (e) {
+      return e.name + ": " + e.message;
+    }
+  }
+
+  big(n) { return "x".repeat(n); }
+
   later() {
     this.ctx.waitUntil(this.env.TICK().then(() => this.ctx.storage.kv.put("later", "done")));
     return this.ctx.storage.kv.get("later") ?? "not yet";
@@ -309,12 +321,31 @@ describe("a Durable Object loaded from code", () => {
     });
   });
 
+  it("refuses nested transactions and WebSockets, and bounds an event's output", async () => {
+    const host = await start();
+    expect(await host.call("acme", code, "misuse", "nested")).toEqual({
+      value: "Error: transaction() inside another transaction() is not supported in Durable Objects loaded from code",
+    });
+    expect(await host.call("acme", code, "misuse", "socket")).toEqual({
+      value: "TypeError: WebSockets are not available to Durable Objects loaded from code on Hearth: answer over fetch() or RPC",
+    });
+    const small = { worker: "customer-v1", options: { limits: { maxOutputBytes: 1024 } } };
+    // The result crosses as {"ok":true,"value":{"r":"x…x","w":0}}: 34 bytes around the string.
+    expect(await host.call("tiny", small, "big", 100)).toEqual({ value: "x".repeat(100) });
+    expect(await host.call("tiny", small, "big", 2000)).toEqual({
+      error: { name: "SandboxLimitError", message: "output of 1024 bytes exceeded (maxOutputBytes): the result is 2034 bytes", limit: "maxOutputBytes" },
+    });
+    // Not a stop: the same sandbox goes on.
+    expect(await host.call("tiny", small, "identity")).toMatchObject({ value: { starts: 1 } });
+  });
+
   it("refuses RPC to methods it does not have and arguments or results that are not JSON", async () => {
     const host = await start();
     const json = "; Durable Objects loaded from code take, return and store JSON values only";
     expect(await host.call("acme", code, "missing")).toEqual({ error: { name: "TypeError", message: 'The RPC receiver does not implement the method "missing".' } });
     expect(await host.call("acme", code, "alarm")).toEqual({ error: { name: "TypeError", message: 'The RPC receiver does not implement the method "alarm".' } });
     expect(await host.call("acme", code, "toString")).toEqual({ error: { name: "TypeError", message: 'The RPC receiver does not implement the method "toString".' } });
+    expect(await host.call("acme", code, "constructor")).toEqual({ error: { name: "TypeError", message: 'The RPC receiver does not implement the method "constructor".' } });
     expect(await host.call("acme", code, "echo", 1, { when: new Date(0) })).toEqual({ error: { name: "TypeError", message: `RPC to echo(): argument 2.when is a Date${json}` } });
     expect(await host.call("acme", code, "echo", [1, undefined])).toEqual({ error: { name: "TypeError", message: `RPC to echo(): argument 1[1] is undefined${json}` } });
     expect(await host.call("acme", code, "date")).toEqual({ error: { name: "TypeError", message: `date(): the result is a Date${json}` } });
