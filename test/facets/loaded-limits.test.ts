@@ -79,7 +79,16 @@ export class Customer extends DurableObject {
 }
 `;
 
-const NEVER = () => new Promise<never>(() => {});
+/** Calls of the NEVER capability so far: a call awaiting it is under way. */
+let neverCalls = 0;
+const NEVER = () => {
+  neverCalls++;
+  return new Promise<never>(() => {});
+};
+
+async function untilNeverCalled(count: number): Promise<void> {
+  while (neverCalls < count) await new Promise((resolve) => setTimeout(resolve, 2));
+}
 const limited: FacetCode = { worker: "customer-v1", options: { limits: { cpuMs: 100, memoryBytes: 16 * 1024 * 1024, wallMs: 1_000 } } };
 // Room to reach the memory limit before the CPU budget (building a MiB of string takes a few ms here).
 const roomyCpu: FacetCode = { worker: "customer-v1", options: { limits: { cpuMs: 5_000, memoryBytes: 16 * 1024 * 1024 } } };
@@ -176,5 +185,26 @@ describe("a new version of a facet's code", () => {
     await host.call("acme", limited, "bump");
     await host.remove("acme");
     expect(await host.call("acme", limited, "bump")).toEqual({ value: { inMemory: 1, stored: 1 } });
+  });
+});
+
+describe("a facet stopped while its code runs", () => {
+  it("fails the running call with the parent's reason when it aborts or deletes the facet", async () => {
+    const host = await start();
+    const waiting: FacetCode = { worker: "customer-v1", options: { limits: { wallMs: 60_000 } } };
+    await host.call("acme", waiting, "bump");
+    const before = neverCalls;
+    const aborted = host.call("acme", waiting, "hang");
+    await untilNeverCalled(before + 1);
+    await host.abort("acme", "suspended by the operator");
+    expect(await aborted).toEqual({ error: { name: "Error", message: "suspended by the operator" } });
+    // Its write before the await was committed when the gate opened; the facet starts again on the next call.
+    expect(await host.call("acme", waiting, "entries")).toEqual({ value: ["bump", "hang"] });
+
+    const deleted = host.call("acme", waiting, "hang");
+    await untilNeverCalled(before + 2);
+    await host.remove("acme");
+    expect(await deleted).toEqual({ error: { name: "Error", message: "Facet was deleted." } });
+    expect(await host.call("acme", waiting, "entries")).toEqual({ value: [] });
   });
 });
