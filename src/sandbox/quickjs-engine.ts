@@ -120,6 +120,8 @@ class QuickJSEngineContext implements EngineContext {
   #dead: EngineError | undefined;
   #abandoned = false;
   #disposed = false;
+  /** Calls whose handles are still held: the runtime is freed only once they have let go. */
+  #calls = 0;
 
   constructor(shard: Shard, options: EngineContextOptions, release: () => void) {
     this.#shard = shard;
@@ -424,6 +426,15 @@ class QuickJSEngineContext implements EngineContext {
   }
 
   async evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void> {
+    this.#calls++;
+    try {
+      await this.#evalModule(source, filename, modules, budget);
+    } finally {
+      this.#callEnded();
+    }
+  }
+
+  async #evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void> {
     this.#begin(budget);
     for (const [name, text] of Object.entries(modules)) this.#modules.set(normalizeName(name), text);
     const result = this.#enter(() => this.#ctx.evalCode(source, filename, { type: "module" }));
@@ -443,6 +454,15 @@ class QuickJSEngineContext implements EngineContext {
   }
 
   async invoke(name: string, args: string[], budget: Budget): Promise<string> {
+    this.#calls++;
+    try {
+      return await this.#invoke(name, args, budget);
+    } finally {
+      this.#callEnded();
+    }
+  }
+
+  async #invoke(name: string, args: string[], budget: Budget): Promise<string> {
     this.#begin(budget);
     const promise = this.#enter(() => {
       const fn = this.#ctx.getProp(this.#ctx.global, name);
@@ -499,6 +519,16 @@ class QuickJSEngineContext implements EngineContext {
     if (!this.#abandoned) for (const deferred of this.#pending) deferred.dispose();
     this.#pending.clear();
     this.#wake?.();
+    // Disposed while a call awaits the host: that call still holds handles; it frees the runtime as it unwinds.
+    if (this.#calls === 0) this.#free();
+  }
+
+  #callEnded(): void {
+    this.#calls--;
+    if (this.#disposed && this.#calls === 0) this.#free();
+  }
+
+  #free(): void {
     if (!this.#abandoned) {
       try {
         this.#ctx.dispose();

@@ -51,16 +51,17 @@ describe("hibernation", () => {
     const bob = await TestSocket.open(`${harness.wsUrl}/agents/room/lobby?user=bob&team=blue`);
     await ada.waitForType("cf_agent_mcp_servers");
     await bob.waitForType("cf_agent_mcp_servers");
-    expect(starts).toBe(1);
+    expect(starts).toBeGreaterThanOrEqual(1); // a slow machine may hibernate it between the two connects
 
     await until(() => harness!.host.stats.liveAgents === 0);
     expect(harness.host.stats.sockets).toBe(2);
+    const startsWhileAsleep = starts;
 
     const mark = ada.frames.length;
     ada.send("whoami");
     const me = await ada.waitForType("me", mark);
     expect(me).toEqual({ type: "me", id: "ada-1", state: { user: "ada" }, tags: ["ada-1", "red"], topic: "none" });
-    expect(starts).toBe(2); // woken from storage: a new instance ran onStart
+    expect(starts).toBe(startsWhileAsleep + 1); // woken from storage: a new instance ran onStart
 
     await until(() => harness!.host.stats.liveAgents === 0);
     const bobMark = bob.frames.length;
