@@ -9,6 +9,7 @@
  *   node bench/run.ts --only sandbox                                       # sandboxes
  *   node bench/run.ts --only mcp                                           # MCP server
  *   node bench/run.ts --only kv,d1,ratelimit,queues                         # platform bindings
+ *   node bench/run.ts --only durable-objects,facets                         # Durable Objects, facets, sub-agents
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
@@ -64,6 +65,14 @@ const BENCHMARKS: Benchmark[] = [
     name: "durable-objects",
     file: "durable-objects.ts",
     what: "plain Durable Objects, hibernatable WebSockets (INSERT + reply): messages / s on one object and 1,000 objects, Hearth vs workerd in one run",
+    timeoutMs: 300_000,
+  },
+  // --expose-gc and the pinned young generation for the heap / RSS per hibernated facet, as in memory.ts.
+  {
+    name: "facets",
+    file: "facets.ts",
+    what: "facets and sub-agents: created / s, 10,000 under one parent (memory, disk, listing), first request p50 / p99 (worker class, sandboxed code)",
+    nodeArgs: MEMORY_FLAGS,
     timeoutMs: 300_000,
   },
 ];
