@@ -231,6 +231,12 @@ export class AgentDatabase {
  * Opens the file, creating its directory the first time one is used. A directory deleted since (a
  * facet's parent deleted its children) is made again.
  */
+/**
+ * No ATTACH (nor VACUUM, which attaches): an agent's SQL reaches its own file only, never a sibling
+ * facet's or its parent's by path.
+ */
+const OPEN_OPTIONS = { enableForeignKeyConstraints: true, limits: { attach: 0 } } as const;
+
 function openFile(path: string): DatabaseSync {
   const dir = dirname(path);
   if (!knownDirs.has(dir)) {
@@ -238,11 +244,11 @@ function openFile(path: string): DatabaseSync {
     knownDirs.add(dir);
   }
   try {
-    return new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    return new DatabaseSync(path, OPEN_OPTIONS);
   } catch (error) {
     if (existsSync(dir)) throw error;
     mkdirSync(dir, { recursive: true });
-    return new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    return new DatabaseSync(path, OPEN_OPTIONS);
   }
 }
 

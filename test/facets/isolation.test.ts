@@ -130,17 +130,14 @@ describe("facet isolation by name", () => {
     }
   });
 
-  // Known gap (src/storage/database.ts): SQL may ATTACH any file the process can read, so a facet can
-  // read a hibernated sibling's or its parent's database by path (and VACUUM INTO writes anywhere).
-  // Enable once the storage layer denies SQLITE_ATTACH with an authorizer.
-  it.skip("refuses ATTACH DATABASE from a facet's SQL (no reading a sibling's or the parent's file)", async () => {
+  it("refuses ATTACH DATABASE from a facet's SQL (no reading a sibling's or the parent's file)", async () => {
     harness = await startFacetHarness();
     const sup = supervisorOf(harness.host);
     await sup.call("acme", "add", ["acme's secret"]);
     await sup.call("globex", "add", ["globex's"]);
     harness.host.hibernateIdleAgents();
     const acme = facetFiles(harness).files.find((file) => basename(file).startsWith("acme-"))!;
-    expect(await sup.call("globex", "attach", [acme])).toMatch(/^refused: .*not authorized/);
+    expect(await sup.call("globex", "attach", [acme])).toMatch(/^refused: too many attached databases - max 0/);
     const parent = join(dirname(dirname(acme)), basename(dirname(acme)).replace(/\.facets$/, ".sqlite"));
     expect(await sup.call("globex", "attach", [parent])).toMatch(/^refused: /);
     expect(await sup.call("acme", "notes")).toEqual(["acme's secret"]);
