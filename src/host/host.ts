@@ -437,13 +437,18 @@ export class Host implements CellHost, AgentDispatcher {
   /** Closes the live cells at `place` and under it; their queued events fail with `reason`. */
   #stopTree(place: CellPlace, reason: unknown): void {
     const key = placeKey(place);
+    const inTree = (other: string) => other === key || other.startsWith(key + "\0");
     for (const cell of [...this.#cells.values()]) {
-      if (cell.key !== key && !cell.key.startsWith(key + "\0")) continue;
+      if (!inTree(cell.key)) continue;
       this.#cells.delete(cell.key);
-      for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1001, "Facet stopped");
       cell.mailbox.rejectQueued(reason);
       this.#reconcileTasks(cell);
       cell.close();
+    }
+    // Sockets of hibernated actors in the tree too: nothing would answer them any more.
+    for (const agentKey of this.#sockets.agentKeys()) {
+      if (!inTree(agentKey)) continue;
+      for (const record of this.#sockets.takeAll(agentKey)) record.socket.close(1001, "Facet stopped");
     }
   }
 
@@ -465,6 +470,7 @@ export class Host implements CellHost, AgentDispatcher {
 
   #hibernate(cell: ActorCell): void {
     this.#cells.delete(cell.key);
+    this.#sockets.dropEmptySettings(cell.key);
     this.#reconcileTasks(cell);
     cell.close();
   }

@@ -51,6 +51,17 @@ export class SocketHub {
     return settings;
   }
 
+  /** Forgets an agent's settings if none were set (a hibernated agent then costs the hub nothing). */
+  dropEmptySettings(agentKey: string): void {
+    const settings = this.#settings.get(agentKey);
+    if (settings && Object.keys(settings).length === 0) this.#settings.delete(agentKey);
+  }
+
+  /** The keys of the agents that have sockets, live or hibernated. */
+  agentKeys(): string[] {
+    return [...this.#byAgent.keys()];
+  }
+
   /** Removes and returns every socket of one agent, and forgets its settings. */
   takeAll(agentKey: string): SocketRecord[] {
     this.#settings.delete(agentKey);

@@ -186,10 +186,7 @@ describe("deleteSubAgent while requests are in flight", () => {
     expect(harness.host.stats.sockets).toBe(0);
   });
 
-  // Known gap (src/host/host.ts #stopTree): only the sockets of *running* cells under the deleted
-  // place are closed, so a hibernated sub-agent's WebSocket stays open (its messages then reach
-  // nothing). Enable once #stopTree also closes the hub's sockets of every key under the place.
-  it.skip("closes the WebSocket of a hibernated sub-agent when it is deleted", async () => {
+  it("closes the WebSocket of a hibernated sub-agent when it is deleted", async () => {
     harness = await startHarness({ Inbox, Thread });
     const inbox = await getAgentByName(harness.host.env.Inbox as AgentNamespace<Inbox>, "ada");
     await inbox.post("t1", "hello");
