@@ -1,3 +1,4 @@
+import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { frames, parseIncoming } from "../protocol/frames.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";
@@ -350,7 +351,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     record.protocol = this.shouldSendProtocolMessages(connection, ctx);
     if (record.protocol) {
       const state = this.state;
-      if (this.#options.sendIdentityOnConnect) connection.send(frames.identity(this.name, this.#runtime.classSlug, state !== undefined));
+      if (this.#options.sendIdentityOnConnect) connection.send(frames.identity(this.name, camelCaseToKebabCase(this.#runtime.className), state !== undefined));
       if (state !== undefined) {
         const json = this.#state.read()?.json;
         connection.send(json === undefined ? frames.state(state) : `{"type":"cf_agent_state","state":${json}}`);
