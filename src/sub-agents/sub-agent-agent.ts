@@ -1,7 +1,7 @@
 import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
 import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { EmailAgent } from "../email/email-agent.ts";
-import { checkFacetName } from "../facets/limits.ts";
+import { checkFacetName, checkFacetDepth } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";
 import { isAgentNamespace } from "../host/namespace.ts";
 import { actorStub } from "../host/stub.ts";
@@ -114,6 +114,11 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     }
     let forwarded = request;
     if (request) {
+      try {
+        this.#checkChild(className, name);
+      } catch (error) {
+        return Response.json({ error: (error as Error).message }, { status: 400 });
+      }
       const outcome = await this[HANDLE.scoped](() => this.onBeforeSubAgent(request, { className, name }));
       if (outcome instanceof Response) return outcome;
       if (outcome instanceof Request) forwarded = outcome;
@@ -123,10 +128,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
 
   /** Registers the child (if new) and starts it; undoes the registration if it cannot start. */
   async #open(className: string, name: string): Promise<string> {
-    if (typeof name !== "string" || name.length === 0) throw new TypeError("A sub-agent name must be a non-empty string");
-    if (name.includes("\0")) throw new TypeError("A sub-agent name must not contain NUL characters");
-    const facet = facetName(className, name);
-    checkFacetName(facet);
+    const facet = this.#checkChild(className, name);
     const children = this[AGENT_RUNTIME].children;
     const added = this.#subAgents.add(className, name);
     try {
@@ -136,6 +138,14 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
       throw error;
     }
     return facet;
+  }
+
+  /** The child's facet name; throws when the name or the depth is out of bounds. */
+  #checkChild(className: string, name: string): string {
+    if (typeof name !== "string" || name.length === 0) throw new TypeError("A sub-agent name must be a non-empty string");
+    if (name.includes("\0")) throw new TypeError("A sub-agent name must not contain NUL characters");
+    checkFacetDepth(this[AGENT_RUNTIME].depth);
+    return checkFacetName(facetName(className, name));
   }
 
   get #subAgents(): SubAgentRegistry {
