@@ -6,4 +6,4 @@ export type { SubAgentClass } from "./sub-agent-agent.ts";
 export type { SubAgentInfo } from "./registry.ts";
 export type { SubAgentStub } from "./stub.ts";
 export { routeSubAgentRequest, getSubAgentByName } from "./routing.ts";
-export { buildAgentPath, buildAgentUrl, SUB_PREFIX, type AgentPathStep, type BuildAgentPathOptions } from "./paths.ts";
+export { buildAgentPath, buildAgentUrl, type AgentPathStep, type BuildAgentPathOptions } from "./paths.ts";

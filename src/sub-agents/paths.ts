@@ -1,7 +1,4 @@
-import { camelCaseToKebabCase } from "../client/kebab.ts";
-
-/** The URL segment that introduces a sub-agent: `/agents/{parent}/{name}/sub/{child}/{name}`. */
-export const SUB_PREFIX = "sub";
+import { agentPath } from "../client/url.ts";
 
 /** One agent in a root-first address. */
 export interface AgentPathStep {
@@ -28,11 +25,10 @@ export interface BuildAgentPathOptions {
  */
 export function buildAgentPath(path: ReadonlyArray<AgentPathStep>, options: BuildAgentPathOptions = {}): string {
   if (path.length === 0) throw new TypeError("buildAgentPath: the path needs at least the root agent");
-  const prefix = (options.prefix ?? "agents").replace(/^\/+|\/+$/g, "");
   const [root, ...children] = path;
-  let out = `/${prefix}/${camelCaseToKebabCase(options.rootBinding ?? root!.className)}/${encodeURIComponent(root!.name)}`;
-  for (const step of children) out += `/${SUB_PREFIX}/${camelCaseToKebabCase(step.className)}/${encodeURIComponent(step.name)}`;
-  return out + (options.leafPath ?? "");
+  const sub = children.map((step) => ({ agent: step.className, name: step.name }));
+  // One builder for server and client, so the URLs a server hands out are the ones clients build.
+  return agentPath({ prefix: options.prefix ?? "agents", agent: options.rootBinding ?? root!.className, name: root!.name, sub }) + (options.leafPath ?? "");
 }
 
 /** An absolute URL for {@link buildAgentPath} (http, https, ws or wss origins). */
