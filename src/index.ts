@@ -35,6 +35,10 @@ export {
   type WorkerCode,
   type WorkerStub,
   type WorkerEntrypoint,
+  type SandboxExtension,
+  type NestedCall,
+  type LoadedDurableObjectClass,
+  type DurableObjectClassOptions,
 } from "./sandbox/index.ts";
 export { AgentNamespace, getAgentByName, type AgentStub, type AgentId, type GetAgentOptions } from "./host/namespace.ts";
 export { AgentNameError } from "./host/names.ts";
