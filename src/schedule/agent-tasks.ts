@@ -4,6 +4,7 @@ import type { AgentDatabase } from "../storage/database.ts";
 import { backoffDelay, DEFAULT_RETRY, resolveRetry, type RetryOptions } from "../time/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
+import { resolveTaskCallback } from "./task-handlers.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
   QueueItem,
@@ -269,13 +270,13 @@ export class AgentTasks {
     // The crash detector is the host's run journal, written before this callback runs (no commit here).
     const runId = randomUUID();
     this.#runs.set(runKey(ref), runId);
-    const method = (this.#agent as Record<string, unknown>)[row.callback];
+    const method = resolveTaskCallback(this.#agent, row.callback);
     try {
-      if (typeof method !== "function") {
+      if (method === undefined) {
         throw new TypeError(`${this.#runtime.className} has no method "${row.callback}" (called by ${ref.kind} ${ref.id})`);
       }
       const record = ref.kind === "schedule" ? toSchedule(row) : toQueueItem(row);
-      await method.call(this.#agent, decodePayload(row.payload), record);
+      await method(decodePayload(row.payload), record);
     } catch (error) {
       this.#reportError(error);
       throw error;
@@ -361,8 +362,7 @@ export class AgentTasks {
   }
 
   #checkCallback(callback: unknown, api: string): asserts callback is string {
-    const method = typeof callback === "string" ? (this.#agent as Record<string, unknown>)[callback] : undefined;
-    if (typeof method !== "function" || callback === "constructor") {
+    if (typeof callback !== "string" || resolveTaskCallback(this.#agent, callback) === undefined) {
       throw new TypeError(`${api}(): ${this.#runtime.className} has no method ${JSON.stringify(callback)} to call`);
     }
   }
