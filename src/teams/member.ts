@@ -1,0 +1,74 @@
+/**
+ * What a team member is to the team engine: something that takes an input and returns an output
+ * (plus what it spent), given a context with a cancellation signal and a key that makes a repeated
+ * call (after a crash) return the first call's result instead of doing the work again. Sub-agents,
+ * chat agents, code functions and remote (A2A) agents all implement this one interface.
+ */
+
+/** Tokens (and the model that used them) a call spent; summed into the run's budget. */
+export interface MemberUsage {
+  /** The model id, for the price table (e.g. "gpt-5-mini"). */
+  model?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+  /** Tool calls the member made. */
+  toolCalls?: number;
+  /** Cost in USD when the member knows it; otherwise computed from the price table. */
+  costUsd?: number;
+}
+
+/** One event a member reports while it works, multiplexed into the run's stream. */
+export interface MemberEvent {
+  /** e.g. "text-delta", "tool-call", "tool-result", "status", "artifact". */
+  type: string;
+  /** JSON-serialisable. */
+  data?: unknown;
+}
+
+/** What the engine gives a member for one call. */
+export interface MemberCallContext {
+  /** The team run this call belongs to. */
+  readonly runId: string;
+  /** The step's path in the run, e.g. `pipeline/1:draft#2` (attempt 2). */
+  readonly path: string;
+  /**
+   * Unique per run, step and attempt: a member that did the work already for this key must return
+   * the same result without doing it again (the engine may call again after a crash).
+   */
+  readonly idempotencyKey: string;
+  /** Aborted when the run or the step is cancelled or times out. */
+  readonly signal: AbortSignal;
+  /** The agent that owns the run (its `env`, sub-agents and storage). */
+  readonly owner: object;
+  /** Reports progress; each event is journaled and streamed to watchers of the run. */
+  emit(event: MemberEvent): void;
+}
+
+/** A member's answer. */
+export interface MemberResult<O = unknown> {
+  output: O;
+  usage?: MemberUsage;
+}
+
+/**
+ * A team member. `call` may throw; the step's policy (retries, fallback) decides what happens next.
+ * @example
+ * const shout: TeamMember<string, string> = {
+ *   kind: "member",
+ *   name: "shout",
+ *   description: "Upper-cases its input",
+ *   async call(input) {
+ *     return { output: input.toUpperCase() };
+ *   },
+ * };
+ */
+export interface TeamMember<I = unknown, O = unknown> {
+  readonly kind: "member";
+  /** Unique in its team; appears in paths, traces and tool names. */
+  readonly name: string;
+  /** What the member is good at: shown to routers and supervisors choosing among members. */
+  readonly description?: string;
+  /** JSON Schema of the input, when a model must produce it (supervisor tools, A2A cards). */
+  readonly inputSchema?: Record<string, unknown>;
+  call(input: I, context: MemberCallContext): Promise<MemberResult<O>>;
+}
