@@ -1,0 +1,32 @@
+/**
+ * A shard: one instance of the QuickJS WebAssembly module, holding the runtimes of several sandboxes.
+ * A shard takes sandboxes while the sum of their memory limits stays under SHARD_COMMIT_BYTES, so
+ * one sandbox can always grow to its own limit (WebAssembly memory is capped at 2 GiB per instance).
+ * A shard that can no longer be trusted (a native stack overflow or a trap inside it) is retired: it
+ * takes no new sandboxes and is dropped when its last sandbox is disposed.
+ */
+import type { QuickJSWASMModule } from "quickjs-emscripten-core";
+import type { QuickJSEngineContext } from "./quickjs-context.ts";
+import { newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
+
+/** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
+export const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
+
+export interface Shard {
+  module: QuickJSWASMModule;
+  stack: StackOps | undefined;
+  /** The instance's memory: its growth while a sandbox runs is that sandbox's allocation. */
+  memory: WebAssembly.Memory | undefined;
+  committed: number;
+  contexts: Set<QuickJSEngineContext>;
+  retired: boolean;
+}
+
+export async function newShard(): Promise<Shard> {
+  return { ...(await newQuickJSInstance()), committed: 0, contexts: new Set(), retired: false };
+}
+
+/** Called when a shard can no longer be trusted with new sandboxes. */
+export function retireShard(shard: Shard): void {
+  shard.retired = true;
+}
