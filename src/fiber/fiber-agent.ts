@@ -2,6 +2,7 @@ import { AGENT_OPTIONS, AGENT_RUNTIME, HANDLE, REPORT_ERROR } from "../agent/age
 import { McpClientAgent } from "../mcp/client/mcp-client-agent.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { AgentFibers } from "./agent-fibers.ts";
+import { recoverFeatureFiber } from "./feature-recovery.ts";
 import type {
   DeleteFibersOptions,
   FiberContext,
@@ -132,9 +133,9 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
     return Promise.resolve();
   }
 
-  /** A layer above claims the fibers it started itself (see {@link RECOVER_OWN_FIBER}); none here. */
-  [RECOVER_OWN_FIBER](_ctx: FiberRecoveryContext): Promise<boolean> {
-    return Promise.resolve(false);
+  /** A layer above claims the fibers it started itself (see {@link RECOVER_OWN_FIBER}); here, a feature's. */
+  [RECOVER_OWN_FIBER](ctx: FiberRecoveryContext): Promise<boolean> {
+    return recoverFeatureFiber(this, ctx);
   }
 
   /** Its fibers go with its storage. */

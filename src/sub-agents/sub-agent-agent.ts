@@ -12,6 +12,9 @@ import { methodNamesOf, type SubAgentStub } from "./stub.ts";
 /** A sub-agent class: any agent class bound in this worker. */
 export type SubAgentClass<T = unknown> = abstract new (...args: never[]) => T;
 
+/** Key of the method that runs a task on a child's instance (see `SubAgentAgent`). */
+export const IN_SUB_AGENT: unique symbol = Symbol("hearth.inSubAgent");
+
 /** Separates the class from the name in a sub-agent's facet name (class names have no colon). */
 const FACET_SEPARATOR = ":";
 
@@ -43,6 +46,17 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
         return Reflect.get(target, property, receiver) as unknown;
       },
     }) as SubAgentStub<T>;
+  }
+
+  /**
+   * @internal Runs `task` on the child's own instance, in its mailbox (created and started if new):
+   * for features that need more than a method call, such as a call that must happen once per key.
+   */
+  async [IN_SUB_AGENT]<R>(cls: SubAgentClass | string, name: string, task: (child: object) => R | Promise<R>): Promise<R> {
+    const className = this.#classNameOf(cls);
+    const facet = await this.#open(className, name);
+    const children = this[AGENT_RUNTIME].children;
+    return children.deliver(facet, children.generation(facet), () => ({ className, id: name }), (actor) => task(actor));
   }
 
   /** Stops the child; its data stays and its next use restarts it. */

@@ -1,0 +1,193 @@
+/**
+ * Budgets of a team run: tokens, cost, wall time, tool calls, member calls (iterations) and delegation
+ * depth. Always on: every run has limits, from the defaults if nothing else. Before a call the engine
+ * reserves what the call may spend; after it, the reservation is replaced by what was spent. Parallel
+ * branches therefore cannot overspend together: a reservation that does not fit is refused before
+ * the call is made.
+ */
+import type { MemberUsage } from "./member.ts";
+
+/** Limits of one run (or of one member within it). */
+export interface TeamLimits {
+  /** Input plus output tokens. Default 200,000. */
+  tokens?: number;
+  /** USD, priced with the price table. Default 2. */
+  costUsd?: number;
+  /** Milliseconds the run may spend running (waiting for approval does not count). Default 10 minutes. */
+  wallMs?: number;
+  /** Tool calls made by members and supervisors. Default 200. */
+  toolCalls?: number;
+  /** Member and model calls in the whole run (every loop iteration, retry and delegation counts). Default 100. */
+  calls?: number;
+  /** Nesting of delegations (a supervisor's member that delegates again, handoffs in a row). Default 4. */
+  depth?: number;
+  /** Tokens reserved for a call that says nothing about its size. Default 4,000. */
+  reserveTokens?: number;
+}
+
+/** What happens when a call does not fit the budget. */
+export type ExhaustedPolicy = "fail" | "degrade" | "ask";
+
+/** The defaults every run starts from; documented in docs/teams/index.md. */
+export const DEFAULT_TEAM_LIMITS: Required<TeamLimits> = {
+  tokens: 200_000,
+  costUsd: 2,
+  wallMs: 10 * 60_000,
+  toolCalls: 200,
+  calls: 100,
+  depth: 4,
+  reserveTokens: 4_000,
+};
+
+/** USD per million tokens, by model id. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+}
+
+/** Prices of common models (USD per million tokens), overridable per team and per run. */
+export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
+  "gpt-5": { input: 1.25, output: 10 },
+  "gpt-5-mini": { input: 0.25, output: 2 },
+  "gpt-5-nano": { input: 0.05, output: 0.4 },
+  "gpt-4o": { input: 2.5, output: 10 },
+  "gpt-4o-mini": { input: 0.15, output: 0.6 },
+  "claude-sonnet-4-5": { input: 3, output: 15 },
+  "claude-haiku-4-5": { input: 1, output: 5 },
+  "claude-opus-4-1": { input: 15, output: 75 },
+  "offline-demo": { input: 0, output: 0 },
+};
+
+/** Thrown when a call does not fit; `limit` names the budget that ran out. */
+export class BudgetExceededError extends Error {
+  override readonly name = "BudgetExceededError";
+  constructor(
+    readonly limit: keyof TeamLimits,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What one call may spend, reserved before it runs. */
+export interface Reservation {
+  tokens: number;
+  costUsd: number;
+  toolCalls: number;
+}
+
+/** Spent totals of a run. */
+export interface Spent {
+  tokens: number;
+  costUsd: number;
+  toolCalls: number;
+  calls: number;
+}
+
+/** Resolves the limits in force: defaults, then each layer given. */
+export function resolveLimits(...layers: Array<TeamLimits | undefined>): Required<TeamLimits> {
+  const limits = { ...DEFAULT_TEAM_LIMITS };
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      if (typeof value !== "number" || !(value >= 0)) throw new TypeError(`Team limit ${key} must be a number ≥ 0 (got ${String(value)})`);
+      if (!(key in DEFAULT_TEAM_LIMITS)) throw new TypeError(`Unknown team limit "${key}" (known: ${Object.keys(DEFAULT_TEAM_LIMITS).join(", ")})`);
+      (limits as Record<string, number>)[key] = value;
+    }
+  }
+  return limits;
+}
+
+/** The cost of `usage` in USD: what the member reported, else the price table's, else 0 for unknown models. */
+export function costOf(usage: MemberUsage | undefined, prices: Readonly<Record<string, ModelPrice>>): number {
+  if (!usage) return 0;
+  if (typeof usage.costUsd === "number") return usage.costUsd;
+  const price = usage.model ? (prices[usage.model] ?? prices[usage.model.replace(/^.*\//, "")]) : undefined;
+  if (!price) return 0;
+  return ((usage.inputTokens ?? 0) * price.input + (usage.outputTokens ?? 0) * price.output) / 1_000_000;
+}
+
+/** A run's budget: spent totals (rebuilt from the journal at resume) plus reservations in flight. */
+export class RunBudget {
+  readonly #limits: Required<TeamLimits>;
+  readonly #prices: Readonly<Record<string, ModelPrice>>;
+  readonly spent: Spent = { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 };
+  readonly #reserved: Reservation = { tokens: 0, costUsd: 0, toolCalls: 0 };
+
+  constructor(limits: Required<TeamLimits>, prices: Readonly<Record<string, ModelPrice>>) {
+    this.#limits = { ...limits };
+    this.#prices = prices;
+  }
+
+  get limits(): Required<TeamLimits> {
+    return this.#limits;
+  }
+
+  /**
+   * Raises limits (an approved request for more): each given limit grows by its amount; with none
+   * given, `exhausted` doubles.
+   */
+  extend(exhausted: keyof TeamLimits, amounts: TeamLimits | undefined): void {
+    const numeric = Object.entries(amounts ?? {}).filter(([key, value]) => typeof value === "number" && value > 0 && key in this.#limits) as Array<[string, number]>;
+    const given = numeric.length > 0 ? numeric : [[exhausted, this.#limits[exhausted]] as [string, number]];
+    const limits = this.#limits as Record<string, number>;
+    for (const [key, value] of given) limits[key] = (limits[key] ?? 0) + value;
+  }
+
+  /** Counts a call that finished (from the journal, or just now). */
+  record(usage: MemberUsage | undefined): void {
+    this.spent.calls++;
+    this.spent.tokens += (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
+    this.spent.costUsd += costOf(usage, this.#prices);
+    this.spent.toolCalls += usage?.toolCalls ?? 0;
+  }
+
+  /**
+   * Reserves room for one call, or throws {@link BudgetExceededError} naming the limit that would be
+   * crossed. `member` limits, when given, bound what this member may spend in this call.
+   */
+  reserve(estimate: { tokens?: number; model?: string; toolCalls?: number }, member?: TeamLimits): Reservation {
+    const tokens = Math.min(estimate.tokens ?? this.#limits.reserveTokens, member?.tokens ?? Infinity);
+    const price = estimate.model ? this.#prices[estimate.model] : undefined;
+    const costUsd = price ? (tokens * Math.max(price.input, price.output)) / 1_000_000 : 0;
+    const toolCalls = estimate.toolCalls ?? 0;
+    const check = (limit: keyof TeamLimits, used: number, adding: number, unit: string) => {
+      const max = this.#limits[limit];
+      if (used + adding > max) {
+        throw new BudgetExceededError(limit, `Team run budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (limit ${format(max)}; spent ${format(used)} plus calls in flight)`);
+      }
+    };
+    check("calls", this.spent.calls, 1, "calls");
+    check("tokens", this.spent.tokens + this.#reserved.tokens, tokens, "tokens");
+    check("costUsd", this.spent.costUsd + this.#reserved.costUsd, costUsd, "USD");
+    check("toolCalls", this.spent.toolCalls + this.#reserved.toolCalls, toolCalls, "tool calls");
+    const reservation = { tokens, costUsd, toolCalls };
+    this.#reserved.tokens += tokens;
+    this.#reserved.costUsd += costUsd;
+    this.#reserved.toolCalls += toolCalls;
+    return reservation;
+  }
+
+  /** Gives a reservation back (the call ended; what it spent is recorded separately). */
+  release(reservation: Reservation): void {
+    this.#reserved.tokens -= reservation.tokens;
+    this.#reserved.costUsd -= reservation.costUsd;
+    this.#reserved.toolCalls -= reservation.toolCalls;
+  }
+
+  /** Throws when what was spent already crossed a limit (a call spent more than it reserved). */
+  checkSpent(): void {
+    for (const [limit, used] of [
+      ["tokens", this.spent.tokens],
+      ["costUsd", this.spent.costUsd],
+      ["toolCalls", this.spent.toolCalls],
+    ] as const) {
+      if (used > this.#limits[limit]) throw new BudgetExceededError(limit, `Team run budget exhausted: ${limit} spent ${format(used)} (limit ${format(this.#limits[limit])})`);
+    }
+  }
+}
+
+function format(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(4);
+}

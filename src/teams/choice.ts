@@ -1,0 +1,116 @@
+/**
+ * Nodes that choose who works: `route` (code, then a model's classification, then the default),
+ * `fallback` (the next option when one fails, is too slow or fails a check) and `handoff` (the member
+ * that owns a conversation answers, and may pass it on). Every choice is journaled before the chosen
+ * member runs, so a resumed run never chooses again.
+ */
+import { generateText, jsonSchema, Output } from "ai";
+import { errorInfo, isFinal, StepTimeoutError, TeamRoutingError } from "./errors.ts";
+import { at, callMember, execute, nameOf } from "./execute.ts";
+import type { FallbackNode, HandoffNode, RouteNode } from "./nodes.ts";
+import { effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import { modelUsage } from "./usage.ts";
+
+export async function executeChoice(scope: RunScope, node: RouteNode | FallbackNode | HandoffNode, input: unknown, place: StepPlace): Promise<unknown> {
+  switch (node.kind) {
+    case "route": {
+      const chosen = await chooseRoute(scope, node, input, place);
+      return execute(scope, node.routes[chosen]!, input, at(place, chosen));
+    }
+    case "fallback":
+      return executeFallback(scope, node, input, place);
+    case "handoff":
+      return executeHandoff(scope, node, input, place);
+  }
+}
+
+/** The route's decision: journaled (with how it was made) before the route runs. */
+async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, place: StepPlace): Promise<string> {
+  const byCode = node.by ? node.by(input) : undefined;
+  if (byCode !== undefined) {
+    if (!(byCode in node.routes)) throw new TeamRoutingError(`route() code chose "${byCode}", which is not one of its routes (${Object.keys(node.routes).join(", ")})`);
+    await effect(scope, at(place, "decision"), { kind: "decision", counts: false, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
+    return byCode;
+  }
+  const classifier = node.classify;
+  if (!classifier) {
+    if (node.default === undefined) throw new TeamRoutingError("route() code chose no route and there is no classifier or default");
+    return node.default;
+  }
+  const decision = await effect(scope, at(place, "decision"), {
+    kind: "model",
+    run: async (signal) => {
+      const labels = Object.keys(classifier.labels);
+      const result = await generateText({
+        model: classifier.model,
+        abortSignal: signal,
+        system: [
+          "Classify the user's request into exactly one of these categories.",
+          `categories: ${labels.join(", ")}`,
+          ...labels.map((label) => `- ${label}: ${classifier.labels[label]}`),
+          "Answer with the category and your confidence between 0 and 1.",
+          classifier.instructions ?? "",
+        ].join("\n"),
+        prompt: typeof input === "string" ? input : JSON.stringify(input),
+        output: Output.object({
+          schema: jsonSchema<{ label: string; confidence: number }>({
+            type: "object",
+            properties: { label: { type: "string", enum: labels }, confidence: { type: "number", minimum: 0, maximum: 1 } },
+            required: ["label", "confidence"],
+            additionalProperties: false,
+          }),
+        }),
+      });
+      const { label, confidence } = result.output;
+      const threshold = classifier.threshold ?? 0.5;
+      const route = labels.includes(label) && confidence >= threshold ? label : node.default;
+      if (route === undefined) throw new TeamRoutingError(`the classifier chose "${label}" with confidence ${confidence} (threshold ${threshold}) and route() has no default`);
+      return { output: { route, by: route === label ? "model" : "default", label, confidence }, usage: modelUsage(classifier.model, result.usage) };
+    },
+  });
+  return decision.route;
+}
+
+async function executeFallback(scope: RunScope, node: FallbackNode, input: unknown, place: StepPlace): Promise<unknown> {
+  let lastError: unknown;
+  for (const [i, option] of node.options.entries()) {
+    const optionPlace = at(place, `${i}.${nameOf(option)}`);
+    const timeout = withTimeout(place.signal, node.timeoutMs, () => new StepTimeoutError(`${nameOf(option)} took longer than ${node.timeoutMs} ms`));
+    try {
+      const output = await execute(scope, option, input, { ...optionPlace, signal: timeout.signal });
+      if (!node.check || node.check(output)) return output;
+      lastError = new Error(`${nameOf(option)}'s output failed the fallback check`);
+    } catch (error) {
+      if (isFinal(error)) throw error;
+      if (node.on && !node.on(errorInfo(error))) throw error;
+      lastError = error;
+    } finally {
+      timeout.clear();
+    }
+    if (i < node.options.length - 1) scope.emit("fallback", optionPlace.path, { error: errorInfo(lastError) });
+  }
+  throw lastError;
+}
+
+async function executeHandoff(scope: RunScope, node: HandoffNode, input: unknown, place: StepPlace): Promise<unknown> {
+  const conversation = scope.conversation ?? scope.runId;
+  const first = await effect(scope, at(place, "owner"), {
+    kind: "decision",
+    counts: false,
+    run: () => Promise.resolve({ output: scope.journal.owner(`${scope.team}/${node.name}`, conversation) ?? node.start }),
+  });
+  let owner = first in node.members ? first : node.start;
+  let value = input;
+  for (let turn = 0; ; turn++) {
+    const member = node.members[owner]!;
+    const output = await callMember(scope, member, value, { ...at(place, `${turn}.${owner}`), depth: place.depth + turn });
+    const next = node.handoffOf(output);
+    if (!next) return output;
+    if (!(next.to in node.members)) throw new TeamRoutingError(`${owner} handed off to "${next.to}", which is not a member of ${node.name} (${Object.keys(node.members).join(", ")})`);
+    if (turn + 1 > node.maxHandoffs) throw new TeamRoutingError(`${node.name} handed off more than maxHandoffs (${node.maxHandoffs}) times for one message`);
+    scope.journal.setOwner(`${scope.team}/${node.name}`, conversation, next.to, scope.now());
+    scope.emit("handoff", place.path, { from: owner, to: next.to });
+    owner = next.to;
+    value = next.input ?? value;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Agent teams: members (sub-agents, models, code, remote agents) composed into routes, pipelines,
+ * fan-outs, loops, fallbacks, supervisors and handoffs; every run journaled in its owner's SQLite,
+ * resumed at the exact step after a crash, and bounded by budgets that are always on.
+ */
+export { team, Team, TeamRun, teamRun, type TeamOptions, type StartTeamRunOptions } from "./team.ts";
+export { approval, branch, fallback, handoff, loop, map, parallel, pipeline, route, step, supervisor } from "./nodes.ts";
+export type {
+  ApprovalNode,
+  BranchNode,
+  Classifier,
+  FallbackNode,
+  HandoffNode,
+  LoopNode,
+  MapNode,
+  ParallelNode,
+  PipelineNode,
+  RouteNode,
+  StepErrorInfo,
+  StepNode,
+  StepOptions,
+  SupervisorNode,
+  TeamNode,
+} from "./nodes.ts";
+export { fnMember, modelMember, subAgentMember, type MemberOptions, type ModelMemberOptions, type SubAgentMemberOptions } from "./members.ts";
+export type { MemberCallContext, MemberEvent, MemberResult, MemberUsage, TeamMember } from "./member.ts";
+export { BudgetExceededError, DEFAULT_PRICES, DEFAULT_TEAM_LIMITS, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
+export { ApprovalRejectedError, LoopLimitError, StepTimeoutError, TeamRoutingError, TeamStepError, type PendingApproval } from "./errors.ts";
+export type { TeamEvent, TeamRunRecord, TeamRunStatus } from "./journal.ts";

@@ -1,0 +1,271 @@
+/**
+ * A team run's journal, in the owning agent's own SQLite: the run, every step that finished (its
+ * output, error and usage) and the event log watchers replay from a cursor. A step's row is committed
+ * before the run goes past it, so a run resumed after a crash reads what it did instead of doing it again.
+ */
+import type { AgentDatabase } from "../storage/database.ts";
+import type { MemberUsage } from "./member.ts";
+
+/** Where a run is. `waiting` (for an approval) and `paused` hold no memory; terminal states never change. */
+export type TeamRunStatus = "running" | "waiting" | "paused" | "completed" | "failed" | "cancelled";
+
+export const TERMINAL_STATUSES: ReadonlySet<TeamRunStatus> = new Set(["completed", "failed", "cancelled"]);
+
+/** A run as stored. */
+export interface TeamRunRecord {
+  id: string;
+  team: string;
+  version: string;
+  status: TeamRunStatus;
+  input: unknown;
+  output?: unknown;
+  /** Why it failed or was cancelled. */
+  error?: { name: string; message: string };
+  /** The flow-control key it was started with (e.g. a user id). */
+  key?: string;
+  /** Conversation it belongs to (handoffs keep their owner per conversation). */
+  conversation?: string;
+  /** Limits in force (the defaults, the team's and the run's own, plus extensions granted). */
+  limits: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  /** Milliseconds the run spent running (not waiting or paused): what wallMs bounds. */
+  elapsedMs: number;
+}
+
+/** A finished (or failed, or waiting) step. */
+export interface StepRecord {
+  path: string;
+  kind: string;
+  status: "done" | "failed" | "waiting";
+  output?: unknown;
+  error?: { name: string; message: string };
+  usage?: MemberUsage;
+  at: number;
+}
+
+/** One entry of a run's event log. */
+export interface TeamEvent {
+  runId: string;
+  seq: number;
+  type: string;
+  path?: string;
+  data?: unknown;
+  at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS _hearth_team_runs (
+  id TEXT PRIMARY KEY, team TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
+  input TEXT NOT NULL, output TEXT, error TEXT, run_key TEXT, conversation TEXT, limits TEXT NOT NULL,
+  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, elapsed_ms INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS _hearth_team_runs_status ON _hearth_team_runs (status, created_at);
+CREATE TABLE IF NOT EXISTS _hearth_team_steps (
+  run_id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  output TEXT, error TEXT, usage TEXT, at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _hearth_team_events (
+  run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, path TEXT, data TEXT, at INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _hearth_team_owners (
+  team TEXT NOT NULL, conversation TEXT NOT NULL, member TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (team, conversation)
+) WITHOUT ROWID;
+`;
+
+interface RunRow {
+  id: string;
+  team: string;
+  version: string;
+  status: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  run_key: string | null;
+  conversation: string | null;
+  limits: string;
+  created_at: number;
+  updated_at: number;
+  elapsed_ms: number;
+}
+
+const ensured = new WeakSet<AgentDatabase>();
+
+/** The journal of every team run of one agent. */
+export class TeamJournal {
+  readonly #db: AgentDatabase;
+  readonly #nextSeq = new Map<string, number>();
+
+  constructor(db: AgentDatabase) {
+    this.#db = db;
+    if (!ensured.has(db)) {
+      db.execScript(SCHEMA);
+      ensured.add(db);
+    }
+  }
+
+  createRun(run: Omit<TeamRunRecord, "updatedAt" | "elapsedMs" | "output" | "error">): void {
+    this.#db
+      .statement(
+        "INSERT INTO _hearth_team_runs (id, team, version, status, input, run_key, conversation, limits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      )
+      .run(run.id, run.team, run.version, run.status, json(run.input), run.key ?? null, run.conversation ?? null, json(run.limits), run.createdAt, run.createdAt);
+  }
+
+  run(id: string): TeamRunRecord | undefined {
+    const row = this.#db.statement("SELECT * FROM _hearth_team_runs WHERE id = ?").get(id) as RunRow | undefined;
+    return row && toRun(row);
+  }
+
+  runs(options: { status?: TeamRunStatus[]; team?: string; limit?: number } = {}): TeamRunRecord[] {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (options.team !== undefined) {
+      where.push("team = ?");
+      args.push(options.team);
+    }
+    if (options.status && options.status.length > 0) {
+      where.push(`status IN (${options.status.map(() => "?").join(", ")})`);
+      args.push(...options.status);
+    }
+    const sql = `SELECT * FROM _hearth_team_runs ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id LIMIT ?`;
+    const rows = this.#db.statement(sql).all(...args, options.limit ?? 100) as unknown as RunRow[];
+    return rows.map(toRun);
+  }
+
+  setStatus(id: string, status: TeamRunStatus, now: number, end?: { output?: unknown; error?: { name: string; message: string } }): void {
+    this.#db
+      .statement("UPDATE _hearth_team_runs SET status = ?, updated_at = ?, output = coalesce(?, output), error = coalesce(?, error) WHERE id = ?")
+      .run(status, now, end && "output" in end ? json(end.output) : null, end?.error ? JSON.stringify(end.error) : null, id);
+  }
+
+  addElapsed(id: string, ms: number): void {
+    if (ms > 0) this.#db.statement("UPDATE _hearth_team_runs SET elapsed_ms = elapsed_ms + ? WHERE id = ?").run(Math.round(ms), id);
+  }
+
+  setLimits(id: string, limits: Record<string, unknown>): void {
+    this.#db.statement("UPDATE _hearth_team_runs SET limits = ? WHERE id = ?").run(json(limits), id);
+  }
+
+  steps(runId: string): Map<string, StepRecord> {
+    const rows = this.#db.statement("SELECT path, kind, status, output, error, usage, at FROM _hearth_team_steps WHERE run_id = ?").all(runId) as unknown as Array<{
+      path: string;
+      kind: string;
+      status: StepRecord["status"];
+      output: string | null;
+      error: string | null;
+      usage: string | null;
+      at: number;
+    }>;
+    const steps = new Map<string, StepRecord>();
+    for (const row of rows) {
+      steps.set(row.path, {
+        path: row.path,
+        kind: row.kind,
+        status: row.status,
+        ...(row.output !== null ? { output: JSON.parse(row.output) as unknown } : {}),
+        ...(row.error !== null ? { error: JSON.parse(row.error) as { name: string; message: string } } : {}),
+        ...(row.usage !== null ? { usage: JSON.parse(row.usage) as MemberUsage } : {}),
+        at: row.at,
+      });
+    }
+    return steps;
+  }
+
+  writeStep(runId: string, step: StepRecord): void {
+    this.#db
+      .statement("INSERT OR REPLACE INTO _hearth_team_steps (run_id, path, kind, status, output, error, usage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .run(
+        runId,
+        step.path,
+        step.kind,
+        step.status,
+        "output" in step ? json(step.output) : null,
+        step.error ? JSON.stringify(step.error) : null,
+        step.usage ? JSON.stringify(step.usage) : null,
+        step.at,
+      );
+  }
+
+  deleteStep(runId: string, path: string): void {
+    this.#db.statement("DELETE FROM _hearth_team_steps WHERE run_id = ? AND path = ?").run(runId, path);
+  }
+
+  appendEvent(event: Omit<TeamEvent, "seq">): TeamEvent {
+    let seq = this.#nextSeq.get(event.runId);
+    if (seq === undefined) {
+      const row = this.#db.statement("SELECT max(seq) AS seq FROM _hearth_team_events WHERE run_id = ?").get(event.runId) as { seq: number | null };
+      seq = (row.seq ?? 0) + 1;
+    }
+    this.#nextSeq.set(event.runId, seq + 1);
+    this.#db
+      .statement("INSERT INTO _hearth_team_events (run_id, seq, type, path, data, at) VALUES (?, ?, ?, ?, ?, ?)")
+      .run(event.runId, seq, event.type, event.path ?? null, event.data === undefined ? null : json(event.data), event.at);
+    return { ...event, seq };
+  }
+
+  events(runId: string, after = 0, limit = 1000): TeamEvent[] {
+    const rows = this.#db.statement("SELECT seq, type, path, data, at FROM _hearth_team_events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?").all(runId, after, limit) as unknown as Array<{
+      seq: number;
+      type: string;
+      path: string | null;
+      data: string | null;
+      at: number;
+    }>;
+    return rows.map((row) => ({
+      runId,
+      seq: row.seq,
+      type: row.type,
+      ...(row.path !== null ? { path: row.path } : {}),
+      ...(row.data !== null ? { data: JSON.parse(row.data) as unknown } : {}),
+      at: row.at,
+    }));
+  }
+
+  owner(team: string, conversation: string): string | undefined {
+    const row = this.#db.statement("SELECT member FROM _hearth_team_owners WHERE team = ? AND conversation = ?").get(team, conversation) as { member: string } | undefined;
+    return row?.member;
+  }
+
+  setOwner(team: string, conversation: string, member: string, now: number): void {
+    this.#db.statement("INSERT OR REPLACE INTO _hearth_team_owners (team, conversation, member, at) VALUES (?, ?, ?, ?)").run(team, conversation, member, now);
+  }
+
+  /** Removes a finished run with its steps and events. */
+  deleteRun(id: string): void {
+    this.#db.statement("DELETE FROM _hearth_team_steps WHERE run_id = ?").run(id);
+    this.#db.statement("DELETE FROM _hearth_team_events WHERE run_id = ?").run(id);
+    this.#db.statement("DELETE FROM _hearth_team_runs WHERE id = ?").run(id);
+    this.#nextSeq.delete(id);
+  }
+
+  /** Settles when what was written so far is committed. */
+  async committed(): Promise<void> {
+    await this.#db.whenCommitted();
+  }
+}
+
+function json(value: unknown): string {
+  return JSON.stringify(value === undefined ? null : value);
+}
+
+function toRun(row: RunRow): TeamRunRecord {
+  return {
+    id: row.id,
+    team: row.team,
+    version: row.version,
+    status: row.status as TeamRunStatus,
+    input: JSON.parse(row.input) as unknown,
+    ...(row.output !== null ? { output: JSON.parse(row.output) as unknown } : {}),
+    ...(row.error !== null ? { error: JSON.parse(row.error) as { name: string; message: string } } : {}),
+    ...(row.run_key !== null ? { key: row.run_key } : {}),
+    ...(row.conversation !== null ? { conversation: row.conversation } : {}),
+    limits: JSON.parse(row.limits) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    elapsedMs: row.elapsed_ms,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * What every step of one run shares while the run executes: the journal and what it already holds,
+ * the budget, the run's stop signal and its event stream. `effect` is the one place work is done:
+ * a step journaled as done is never done again.
+ */
+import { type ExhaustedPolicy, type RunBudget, type TeamLimits } from "./budget.ts";
+import { errorInfo, RunStopped, RunSuspended, TeamStepError } from "./errors.ts";
+import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
+import type { MemberUsage } from "./member.ts";
+
+/** The shared state of one executing run. */
+export interface RunScope {
+  readonly runId: string;
+  readonly team: string;
+  /** The agent that owns the run. */
+  readonly owner: object;
+  readonly journal: TeamJournal;
+  /** What the journal held when this execution started, plus what it wrote since. */
+  readonly steps: Map<string, StepRecord>;
+  readonly budget: RunBudget;
+  readonly policy: ExhaustedPolicy;
+  /** Aborted with a {@link RunStopped} when the run is paused, cancelled or out of wall time. */
+  readonly signal: AbortSignal;
+  readonly conversation: string | undefined;
+  now(): number;
+  emit(type: string, path: string | undefined, data?: unknown): TeamEvent;
+}
+
+/** Where a step is: its path, its delegation depth and the signal that stops it. */
+export interface StepPlace {
+  readonly path: string;
+  readonly depth: number;
+  readonly signal: AbortSignal;
+}
+
+/** `parent/segment` (the root's children have no leading slash). */
+export function childPath(parent: string, segment: string): string {
+  const clean = segment.replaceAll("/", "∕");
+  return parent === "" ? clean : `${parent}/${clean}`;
+}
+
+/** Throws the run's stop reason if it is stopping. */
+export function checkRunning(scope: RunScope, place: StepPlace): void {
+  if (scope.signal.aborted) throw stopReason(scope);
+  if (place.signal.aborted) throw place.signal.reason instanceof Error ? place.signal.reason : new Error(String(place.signal.reason));
+}
+
+/** A unit of work: what it may spend, and the work itself. */
+export interface Effect<T> {
+  kind: string;
+  /** Reserved before the call: tokens (default the run's reserveTokens), model, tool calls. */
+  estimate?: { tokens?: number; model?: string; toolCalls?: number };
+  /** The step's own limits. */
+  limits?: TeamLimits;
+  /** Whether it counts as a call against the budget (decisions do not). Default true. */
+  counts?: boolean;
+  run(signal: AbortSignal): Promise<{ output: T; usage?: MemberUsage }>;
+}
+
+/**
+ * Does `effect` once per run: if the journal has its result, returns (or throws) that; otherwise
+ * reserves budget, runs it, journals the outcome, waits for the commit, and only then returns.
+ */
+export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<T>): Promise<T> {
+  const done = scope.steps.get(place.path);
+  if (done?.status === "done") return done.output as T;
+  if (done?.status === "failed") throw new TeamStepError(done.error ?? { name: "Error", message: "failed" });
+  checkRunning(scope, place);
+  const counts = work.counts !== false;
+  const reservation = counts ? scope.budget.reserve(work.estimate ?? {}, work.limits) : undefined;
+  scope.emit("step-started", place.path, { kind: work.kind });
+  let result: { output: T; usage?: MemberUsage };
+  try {
+    result = await work.run(place.signal);
+  } catch (error) {
+    if (reservation) scope.budget.release(reservation);
+    if (error instanceof RunSuspended) throw error;
+    // A stop is not the step's failure: the step runs again when the run resumes.
+    if (scope.signal.aborted) throw stopReason(scope);
+    const info = errorInfo(error);
+    const record: StepRecord = { path: place.path, kind: work.kind, status: "failed", error: info, at: scope.now() };
+    if (counts) scope.budget.record(undefined);
+    scope.steps.set(place.path, record);
+    scope.journal.writeStep(scope.runId, record);
+    scope.emit("step-failed", place.path, { kind: work.kind, error: info });
+    await scope.journal.committed();
+    throw error;
+  }
+  if (reservation) scope.budget.release(reservation);
+  const record: StepRecord = { path: place.path, kind: work.kind, status: "done", output: result.output, ...(result.usage ? { usage: result.usage } : {}), at: scope.now() };
+  if (counts) scope.budget.record(result.usage);
+  scope.steps.set(place.path, record);
+  scope.journal.writeStep(scope.runId, record);
+  scope.emit("step-finished", place.path, { kind: work.kind, ...(result.usage ? { usage: result.usage } : {}) });
+  await scope.journal.committed();
+  scope.budget.checkSpent();
+  return result.output;
+}
+
+function stopReason(scope: RunScope): RunStopped {
+  const reason: unknown = scope.signal.reason;
+  return reason instanceof RunStopped ? reason : new RunStopped("cancel", String(reason));
+}
+
+/** A signal aborted when `parent` is or after `ms` (with a StepTimeoutError); `clear` stops the timer. */
+export function withTimeout(parent: AbortSignal, ms: number | undefined, makeError: () => Error): { signal: AbortSignal; clear: () => void; timedOut: () => boolean } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = () => controller.abort(parent.reason);
+  if (parent.aborted) controller.abort(parent.reason);
+  else parent.addEventListener("abort", onAbort, { once: true });
+  const timer =
+    ms === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          controller.abort(makeError());
+        }, ms);
+  return {
+    signal: controller.signal,
+    clear: () => {
+      if (timer) clearTimeout(timer);
+      parent.removeEventListener("abort", onAbort);
+    },
+    timedOut: () => timedOut,
+  };
+}
+
+/** Resolves with `promise`, or rejects when `signal` aborts (with its reason). */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

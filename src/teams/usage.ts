@@ -1,0 +1,17 @@
+/** Usage reported by the AI SDK, in the member usage the budget counts. */
+import type { LanguageModel, LanguageModelUsage } from "ai";
+import type { MemberUsage } from "./member.ts";
+
+/** The model's id as the price table knows it. */
+export function modelIdOf(model: LanguageModel): string {
+  return typeof model === "string" ? model : model.modelId;
+}
+
+export function modelUsage(model: LanguageModel, usage: LanguageModelUsage | undefined, toolCalls = 0): MemberUsage {
+  return {
+    model: modelIdOf(model),
+    inputTokens: usage?.inputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? 0,
+    ...(toolCalls > 0 ? { toolCalls } : {}),
+  };
+}
