@@ -67,7 +67,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
   const work = {
     kind: "member",
     ...(limits ? { limits } : {}),
-    ...(limits?.tokens !== undefined ? { estimate: { tokens: limits.tokens } } : {}),
+    estimate: { ...member.estimate, ...(limits?.tokens !== undefined ? { tokens: limits.tokens } : {}) },
     run: async (signal: AbortSignal) => {
       const context: MemberCallContext = {
         runId: scope.runId,

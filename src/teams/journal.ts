@@ -93,14 +93,19 @@ interface RunRow {
 }
 
 const ensured = new WeakSet<AgentDatabase>();
+/** The next event seq per run, per database (every journal object of one agent shares it). */
+const nextSeqs = new WeakMap<AgentDatabase, Map<string, number>>();
 
 /** The journal of every team run of one agent. */
 export class TeamJournal {
   readonly #db: AgentDatabase;
-  readonly #nextSeq = new Map<string, number>();
+  readonly #nextSeq: Map<string, number>;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
+    let seqs = nextSeqs.get(db);
+    if (!seqs) nextSeqs.set(db, (seqs = new Map()));
+    this.#nextSeq = seqs;
     if (!ensured.has(db)) {
       db.execScript(SCHEMA);
       ensured.add(db);

@@ -70,5 +70,10 @@ export interface TeamMember<I = unknown, O = unknown> {
   readonly description?: string;
   /** JSON Schema of the input, when a model must produce it (supervisor tools, A2A cards). */
   readonly inputSchema?: Record<string, unknown>;
+  /**
+   * What one call may spend, reserved from the run's budget before it runs (default: the run's
+   * `reserveTokens`). Code that calls no model says `{ tokens: 0 }`.
+   */
+  readonly estimate?: { tokens?: number; toolCalls?: number; model?: string };
   call(input: I, context: MemberCallContext): Promise<MemberResult<O>>;
 }

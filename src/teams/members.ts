@@ -13,6 +13,8 @@ import { modelUsage } from "./usage.ts";
 
 /** Options every member helper takes. */
 export interface MemberOptions {
+  /** What one call may spend, reserved before it runs (see {@link TeamMember.estimate}). */
+  estimate?: { tokens?: number; toolCalls?: number; model?: string };
   /** What the member is good at (shown to routers and supervisors). */
   description?: string;
   /** JSON Schema of its input, for supervisors' tool definitions. */
@@ -29,6 +31,7 @@ export function fnMember<I, O>(name: string, fn: (input: I, context: MemberCallC
   return {
     kind: "member",
     name,
+    estimate: { tokens: 0 },
     ...options,
     async call(input, context) {
       return { output: await fn(input, context) };

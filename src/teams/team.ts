@@ -46,6 +46,8 @@ const teams = new Map<string, Team<unknown, unknown>>();
 interface LiveRun {
   controller: AbortController;
   done: Promise<void>;
+  /** Asked to go on while it was ending (an approval just after it suspended): execute again. */
+  again: boolean;
 }
 
 /** Per agent: runs executing now, and watchers of runs (live or not). */
@@ -129,9 +131,13 @@ export class Team<I = unknown, O = unknown> {
   /** Executes (or goes on with) run `id` in a fiber of `agent`, unless it is executing already. */
   #launch(agent: object, id: string): void {
     const state = agentTeams(agent);
-    if (state.live.has(id)) return;
+    const running = state.live.get(id);
+    if (running) {
+      running.again = true;
+      return;
+    }
     const controller = new AbortController();
-    const live: LiveRun = { controller, done: Promise.resolve() };
+    const live: LiveRun = { controller, done: Promise.resolve(), again: false };
     state.live.set(id, live);
     const fibers = agent as { runFiber?: (name: string, fn: () => Promise<void>) => Promise<void> };
     const execution = () => this.#execute(agent, id, controller);
@@ -139,6 +145,7 @@ export class Team<I = unknown, O = unknown> {
       .catch((error: unknown) => console.error(`[hearth] team run ${this.name}/${id}:`, error))
       .finally(() => {
         if (state.live.get(id) === live) state.live.delete(id);
+        if (live.again && !controller.signal.aborted) this.#launch(agent, id);
       });
   }
 

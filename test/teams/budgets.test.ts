@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { fnMember, loop, parallel, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
+
+const spent: string[] = [];
+/** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
+function spender(name: string): TeamMember<unknown, string> {
+  return {
+    kind: "member",
+    name,
+    async call(_input, context) {
+      // Honours the run's signal: a branch stopped by a sibling's failure spends nothing more.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 20);
+        context.signal.addEventListener("abort", () => (clearTimeout(timer), reject(new Error("stopped"))), { once: true });
+      });
+      spent.push(name);
+      return { output: name, usage: { model: "gpt-5-mini", inputTokens: 200, outputTokens: 100 } };
+    },
+  };
+}
+const five = { a: spender("a"), b: spender("b"), c: spender("c"), d: spender("d"), e: spender("e") };
+
+const teams = {
+  parallelFail: team("b-parallel", parallel(five), { limits: { tokens: 1000, reserveTokens: 300 } }),
+  ask: team("b-ask", parallel(five), { limits: { tokens: 1000, reserveTokens: 300 }, onExhausted: "ask" }),
+  degrade: team("b-degrade", parallel({ big: step(spender("big"), { limits: { tokens: 1000 }, degradeTo: fnMember("cheap", () => "cheap answer") }), small: spender("small") }), {
+    limits: { tokens: 400, reserveTokens: 300 },
+    onExhausted: "degrade",
+  }),
+  endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
+} satisfies Record<string, { name: string }>;
+
+class Owner extends Agent {
+  async start(which: keyof typeof teams): Promise<string> {
+    return (await teams[which].start(this, "go")).id;
+  }
+  async result(id: string): Promise<unknown> {
+    return teamRun(this, id).result();
+  }
+  record(id: string) {
+    return teamRun(this, id).record();
+  }
+  events(id: string) {
+    return teamRun(this, id).events();
+  }
+  approvals(id: string) {
+    return teamRun(this, id).approvals();
+  }
+  async approve(id: string, path: string, value?: unknown): Promise<void> {
+    await teamRun(this, id).approve(path, value);
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  spent.length = 0;
+});
+
+async function owner(): Promise<Owner> {
+  t = await createTestEnv({ agents: { Owner }, time: "system" });
+  return t.get<Owner>("Owner", "o1") as unknown as Owner;
+}
+
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("condition not met");
+}
+
+describe("team budgets", () => {
+  it("parallel branches cannot overspend: a call that does not fit is refused before it runs", async () => {
+    const o = await owner();
+    const id = await o.start("parallelFail");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: tokens would reach 1200 tokens (limit 1000");
+    // Three reservations of 300 fit in 1,000; the fourth was refused, and the branches under way were stopped.
+    expect(spent.length).toBeLessThanOrEqual(3);
+    const record = await o.record(id);
+    expect(record.status).toBe("failed");
+    expect(record.error?.name).toBe("BudgetExceededError");
+  });
+
+  it("ask: the run waits for a person to grant more, then goes on", async () => {
+    const o = await owner();
+    const id = await o.start("ask");
+    await until(async () => (await o.record(id)).status === "waiting");
+    const asks = await o.approvals(id);
+    expect(asks.length).toBeGreaterThan(0);
+    expect(asks.every((a) => a.kind === "budget" && a.prompt.includes("Approve to extend the tokens budget"))).toBe(true);
+    for (const ask of asks) await o.approve(id, ask.path, { tokens: 1000 });
+    expect(await o.result(id)).toEqual({ a: "a", b: "b", c: "c", d: "d", e: "e" });
+    const events = (await o.events(id)).map((e) => e.type);
+    expect(events.filter((type) => type === "approval-requested")).toHaveLength(2);
+    expect(events.at(-1)).toBe("run-completed");
+    expect([...spent].sort()).toEqual(["a", "b", "c", "d", "e"]);
+  });
+
+  it("degrade: a step that does not fit runs its cheaper stand-in", async () => {
+    const o = await owner();
+    expect(await o.result(await o.start("degrade"))).toEqual({ big: "cheap answer", small: "small" });
+  });
+
+  it("an endless loop is stopped by the default call limit", async () => {
+    const o = await owner();
+    const id = await o.start("endless");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: calls would reach 101 calls (limit 100");
+  });
+});
