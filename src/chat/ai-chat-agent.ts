@@ -5,12 +5,14 @@
  */
 import type { UIMessage, UIMessageChunk } from "ai";
 import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
-import { Agent, HANDLE } from "../agent/agent.ts";
+import { HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
+import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlValue } from "../storage/sql.ts";
+import { AGENT_TOOL_TURN, AgentToolHost } from "./agent-tool-host.ts";
 import { ChatEngine } from "./engine.ts";
 import { chatFrames, parseChatFrame } from "./frames.ts";
 import { resolveChatLimits, type ChatLimits } from "./limits.ts";
@@ -46,7 +48,7 @@ import type { ChatUsageRecord, ChatUsageSummary } from "./usage.ts";
  *   }
  * }
  */
-export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessage = UIMessage> extends Agent<Env, State> {
+export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessage = UIMessage> extends AgentToolHost<Env, State, Message> {
   /**
    * What a new message does while a turn runs or waits: wait its turn ("queue", the default),
    * replace the requests still waiting ("latest"; they end with outcome "skipped", their messages
@@ -92,6 +94,11 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
    */
   get messages(): Message[] {
     return [...this.#chat.messages.list];
+  }
+
+  /** @internal The headless turn of an agent-tool run: `saveMessages` with the run's input, its chunks observed. */
+  protected [AGENT_TOOL_TURN](message: () => Message, signal: AbortSignal, observe: (body: string) => void): Promise<SaveMessagesResult> {
+    return this.#chat.programmatic.save((current) => [...current, message()], { signal }, observe);
   }
 
   /**
@@ -270,6 +277,14 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         runFiber: (name, fn) => this.runFiber(name, () => fn()),
         recovered: (ctx) => this.onChatRecovery(ctx),
         sanitize: (message) => this.sanitizeMessageForPersistence(message),
+        scoped: (connectionId, fn) => {
+          // A turn runs in its agent's scope (tools call getCurrentAgent(), agentTool needs it),
+          // with the connection that asked for it; one already in that scope keeps it (and its caller).
+          const scope = currentScope();
+          const connection = connectionId === undefined ? undefined : this.getConnection(connectionId);
+          if (scope?.agent === this && (connection === undefined || scope.connection?.id === connection.id)) return fn();
+          return runInAgentScope({ agent: this, className: runtime.className, name: this.name, ...(connection ? { connection } : {}) }, fn);
+        },
       });
       if (this.#up) this.#engine.started();
     }

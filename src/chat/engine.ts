@@ -58,6 +58,11 @@ export interface EngineHost<M extends UIMessage> {
   recovered(ctx: ChatRecoveryContext): Promise<ChatRecoveryOptions | void> | ChatRecoveryOptions | void;
   /** The agent's `sanitizeMessageForPersistence` (after the built-in cleaning). */
   sanitize(message: M): M;
+  /**
+   * Runs `fn` as an event of the agent with the connection `connectionId` (when still open), so the
+   * turn's code and its tools see the agent (and the requesting client) in `getCurrentAgent()`.
+   */
+  scoped<T>(connectionId: string | undefined, fn: () => T): T;
 }
 
 /** Frames that change the conversation: refused from read-only connections. */
@@ -418,7 +423,7 @@ export class ChatEngine<M extends UIMessage> {
       gone: stale,
       sanitize: (message) => this.#sanitize(message),
     };
-    const result = await runTurn(host, spec, signal);
+    const result = await this.#host.scoped(spec.originId, () => runTurn(host, spec, signal));
     if (this.#gone) return result; // cut short by the agent leaving memory: recovered at its next start
     if (this.#generation === generation) this.#ended(spec);
     if (this.queue.waiting.length === 0 && !stale()) this.resume.settled();

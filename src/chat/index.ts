@@ -34,4 +34,24 @@ export type {
 export { CHAT_RECOVERY_DEFAULTS } from "./recovery-config.ts";
 export type { ChatUsageRecord, ChatUsageSummary, UsageEvent } from "./usage.ts";
 export { createDemoModel, DEMO_MODEL_ID, DEMO_NOTICE, DEMO_PROVIDER, DEMO_SHORT_NOTICE, type DemoModelOptions } from "./demo-model.ts";
+export { agentTool, type AgentToolFactoryOptions } from "./agent-tool.ts";
+export { AGENT_TOOL_EVENT_FRAME } from "./agent-tool-frames.ts";
+export { AGENT_TOOL_LIMITS } from "./agent-tool-limits.ts";
+export type {
+  AgentToolDisplayMetadata,
+  AgentToolEvent,
+  AgentToolEventMessage,
+  AgentToolFailure,
+  AgentToolInterruptedReason,
+  AgentToolPull,
+  AgentToolReplayOptions,
+  AgentToolRunInfo,
+  AgentToolRunInspection,
+  AgentToolRunStatus,
+  AgentToolStoredChunk,
+  AgentToolTerminalStatus,
+  ClearAgentToolRunsOptions,
+  RunAgentToolOptions,
+  RunAgentToolResult,
+} from "./agent-tool-types.ts";
 export { chatModelFromEnv, DEFAULT_CHAT_MODELS, describeModelChoice, OFFLINE_LABEL, type ChatModelChoice, type ChatModelFromEnvOptions } from "./models.ts";

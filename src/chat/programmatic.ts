@@ -31,7 +31,8 @@ export class ProgrammaticTurns<M extends UIMessage> {
     this.#host = host;
   }
 
-  async save(input: M[] | ((current: M[]) => M[]), options: SaveMessagesOptions = {}): Promise<SaveMessagesResult> {
+  /** `observe` gets every chunk the turn streams, as JSON (agent-tool runs record them). */
+  async save(input: M[] | ((current: M[]) => M[]), options: SaveMessagesOptions = {}, observe?: (body: string) => void): Promise<SaveMessagesResult> {
     const requestId = generateId();
     checkSignal("saveMessages", options.signal);
     if (options.signal?.aborted) return { requestId, status: "aborted" };
@@ -40,7 +41,7 @@ export class ProgrammaticTurns<M extends UIMessage> {
     // conversation as it is when the turn starts, after the turns queued before it.
     if (Array.isArray(input)) await host.persist(input);
     else if (typeof input !== "function") throw new TypeError("saveMessages: pass an array of UI messages or a function of the current ones");
-    const spec: TurnSpec = { requestId, continuation: false, originId: undefined, messageIds: originMessageIds(host.messages.list), ...host.context() };
+    const spec: TurnSpec = { requestId, continuation: false, originId: undefined, messageIds: originMessageIds(host.messages.list), ...host.context(), ...(observe ? { observe } : {}) };
     return this.#enqueue(spec, options.signal, async () => {
       if (typeof input === "function") {
         await host.persist(input([...host.messages.list]));

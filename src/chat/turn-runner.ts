@@ -51,6 +51,8 @@ export interface TurnSpec {
   clientTools: ClientToolSchema[] | undefined;
   /** The request a recovery chain began with, for a turn that recovers an interrupted one. */
   rootRequestId?: string;
+  /** Gets every chunk of the turn, as JSON (an agent-tool run records them under its run). */
+  observe?: (body: string) => void;
 }
 
 export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
@@ -171,6 +173,7 @@ async function turn<M extends UIMessage>(
     const body = JSON.stringify(chunk);
     streamed += body.length;
     const seq = host.streams.append(requestId, body);
+    spec.observe?.(body);
     host.broadcastChunk(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
     assembler.push(chunk);
   };
