@@ -16,3 +16,20 @@ export {
   type OutboundAddressErrorCode,
 } from "./address-guard.ts";
 export { createGuardedFetch, DEFAULT_MAX_REDIRECTS, type GuardedFetch, type GuardedFetchOptions } from "./guarded-fetch.ts";
+export {
+  CircuitBreakers,
+  CircuitOpenError,
+  DEFAULT_CIRCUIT_BREAKER,
+  type CircuitBreakerOptions,
+  type CircuitState,
+} from "./circuit-breaker.ts";
+export {
+  createFetch,
+  DEFAULT_FETCH_RETRY,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  MAX_FETCH_TIMEOUT_MS,
+  retryAfterMs,
+  type FetchPolicyOptions,
+  type PolicyFetch,
+} from "./fetch-policy.ts";
