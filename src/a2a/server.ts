@@ -58,7 +58,9 @@ export async function handleA2ARequest(agent: object, request: Request, options:
     return rpcError(null, new A2AError(A2A_ERROR_CODES.invalidRequest, `Content-Type must be application/json, got ${JSON.stringify(contentType)}`), 415);
   }
   const max = config.limits.maxBodyBytes;
-  const text = await readBodyWithLimit(request, max);
+  // A declared length over the limit is refused without touching the body (Node drains it).
+  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
+  const text = declared > max ? undefined : await readBodyWithLimit(request, max);
   if (text === undefined) return rpcError(null, new A2AError(A2A_ERROR_CODES.invalidRequest, `Request body exceeds the limit of ${max} bytes (maxBodyBytes)`), 413);
   let body: unknown;
   try {

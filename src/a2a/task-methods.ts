@@ -38,21 +38,30 @@ export async function send(call: A2ACall, streaming: boolean): Promise<A2AOutcom
   const blocking = configuration.returnImmediately !== true && configuration.blocking !== false;
   const push = await pushFromConfiguration(call, configuration);
 
+  // A message id seen before names its task: nothing starts again.
   let taskId = state.store.taskOfMessage(message.messageId);
+  let go = (): void => {};
+  let moving = false;
   if (taskId === undefined) {
     if (message.taskId !== undefined) {
-      taskId = message.taskId;
-      checkContinuation(state, taskId, message.contextId);
-      if (push) addPush(call, taskId, push);
-      runner.continue(taskId, message);
+      const id = (taskId = message.taskId);
+      checkContinuation(state, id, message.contextId);
+      if (push) addPush(call, id, push);
+      go = () => runner.continue(id, message);
+      moving = true;
     } else {
-      const task = runner.create(message);
-      taskId = task.id;
-      if (push) addPush(call, taskId, push);
-      runner.start(taskId, message, false);
+      const id = (taskId = runner.create(message).id);
+      if (push) addPush(call, id, push);
+      go = () => runner.start(id, message, false);
     }
   }
-  if (streaming) return { response: taskStream({ state, taskId, version, rpcId: call.rpcId, keepAliveMs: call.options.limits.sseKeepAliveMs }) };
+  if (streaming) {
+    // The stream attaches before the executor starts, so it carries every event of this message.
+    const response = taskStream({ state, taskId, version, rpcId: call.rpcId, keepAliveMs: call.options.limits.sseKeepAliveMs, moving });
+    go();
+    return { response };
+  }
+  go();
   if (blocking) await untilFinal(state, taskId);
   const task = current(state, taskId);
   const body = taskOut(task, version, historyLength === undefined ? {} : { historyLength });

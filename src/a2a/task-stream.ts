@@ -18,6 +18,8 @@ export interface TaskStreamOptions {
   rpcId: JsonRpcId;
   /** Replay the events after this seq; undefined: start with the task as it is now. */
   afterSeq?: number;
+  /** The task is about to move (a message on it was just accepted): its current state does not end the stream. */
+  moving?: boolean;
   keepAliveMs: number;
 }
 
@@ -81,7 +83,7 @@ export function taskStream(options: TaskStreamOptions): Response {
       if (options.afterSeq === undefined) send(stored.lastSeq, { kind: "task", task: stored.task });
       else for (const { seq, event } of state.store.events(taskId, options.afterSeq)) send(seq, event);
       lastSeen = stored.lastSeq;
-      if (isFinalState(stored.task.status.state)) step(end);
+      if (!options.moving && isFinalState(stored.task.status.state)) step(end);
     },
     cancel() {
       closed = true;
