@@ -33,3 +33,17 @@ export {
   type FetchPolicyOptions,
   type PolicyFetch,
 } from "./fetch-policy.ts";
+export {
+  DEFAULT_MAX_WEBHOOK_BODY_BYTES,
+  DEFAULT_TOLERANCE_SECONDS,
+  signWebhook,
+  verifyWebhook,
+  WebhookRequestError,
+  WebhookSignatureError,
+  type SignWebhookOptions,
+  type VerifiedWebhook,
+  type VerifyWebhookOptions,
+  type WebhookInput,
+  type WebhookSignatureReason,
+  type WebhookStyle,
+} from "./webhook-signature.ts";
