@@ -1,20 +1,22 @@
 /**
- * The offline demo model: a deterministic stand-in for a real language model, so chat agents and
- * their examples run on a machine with no API key. It echoes the user, calls tools chosen by simple
- * keyword rules, reports tool results back, and labels every answer as coming from the demo model.
+ * The offline demo model: a deterministic stand-in for a real language model, so chat agents,
+ * teams and their examples run on a machine with no API key. It echoes the user, calls tools
+ * (agents and team members too) chosen by keyword rules, reports tool results back, classifies,
+ * judges candidates, answers structured output with valid JSON, and labels every text answer as
+ * coming from the demo model.
  */
 import type {
-  JSONSchema7Definition,
   LanguageModelV4,
   LanguageModelV4CallOptions,
   LanguageModelV4Content,
   LanguageModelV4FinishReason,
-  LanguageModelV4FunctionTool,
-  LanguageModelV4Prompt,
   LanguageModelV4StreamPart,
   LanguageModelV4ToolResultOutput,
   LanguageModelV4Usage,
 } from "@ai-sdk/provider";
+import { classifyTask, objectAnswer, readTask } from "./demo-object.ts";
+import { clipWords, countWords, fnv1a, lastUserText, promptText } from "./demo-text.ts";
+import { chooseToolCall, functionTools } from "./demo-tools.ts";
 
 /** Provider id of the offline demo model. */
 export const DEMO_PROVIDER = "hearth-demo";
@@ -45,18 +47,34 @@ interface Plan {
  * Creates the offline demo model, an AI SDK `LanguageModelV4` (provider `hearth-demo`, model
  * `offline-demo`) that needs no network and no key. Same input, same output. Rules:
  *
- * - When tools are offered and the last message is the user's, it calls the tool the message asks
- *   for: one it names, or the one whose name (3 points a word) and description (1 point a word)
- *   share most words with the message. Arguments come from the tool's JSON schema: required
- *   strings from the message (quoted text, a place after "in"/"for"/"at", an id or file name,
- *   else the message), numbers from the numbers in the message else 1, enums take their first
- *   value, booleans `false`, defaults win.
- * - When the last message carries tool results, it answers with them
- *   (`The get_weather tool says: {...}`), or says the action was not approved after a denial.
+ * - **Delegate.** When tools are offered and the last message is the user's, it calls the tool
+ *   the message asks for: one it names, or the one whose name (3 points a word) and description
+ *   (1 point a word) share most words with the message — never one it already called with the
+ *   same input in the conversation (the next best instead, or none). Arguments come from the
+ *   tool's JSON schema: required strings from the message (quoted text, a place after
+ *   "in"/"for"/"at", an id or file name, else the message), numbers from the numbers in the
+ *   message else 1, enums take their first value, booleans `false`, defaults win.
+ * - When the last message carries tool results, it answers with them (a supervisor's loop ends):
+ *   `The get_weather tool says: {...}`, or that the action was not approved after a denial.
+ * - **Judge.** A `Candidates:` line (system prompt or the user's message) followed by 2+ items
+ *   (`1.`, `2)`, `[3]`, `Candidate 4:`, `-`): the candidate sharing most key words with the
+ *   question (the text before the list) wins, then the longest, then the first —
+ *   `Best: candidate 2. <one sentence why>` and the candidate's text.
+ * - **Classify.** A `categories: a, b, c` line (also `labels:`), each category optionally
+ *   described by a `- a: …` line: the user's message goes to the category whose name (3 points a
+ *   word) and description (1 point) share most key words with it — `Category: a (confidence
+ *   0.95). <why>`. Confidence 0.95 for a clear win, 0.5 for a tie, 0.1 with no match (then the
+ *   category named other/general/default/unknown, else the first).
+ * - **Structured output** (`responseFormat` JSON, as `generateObject` and `Output.object` ask):
+ *   a JSON value valid for the schema; an enum is chosen by the classification rule, fields
+ *   named like confidence, reason, label/category, best/winner/index and answer/text are filled
+ *   by meaning, the rest as tool arguments are. Never cut by `maxOutputTokens`.
  * - Otherwise it echoes: `You said: "…".`, listing the tools it could call.
  *
- * Every answer starts with {@link DEMO_NOTICE} (first text answer of a conversation) or
- * {@link DEMO_SHORT_NOTICE}. Text streams word by word; usage counts words, not tokens.
+ * Every text answer starts with {@link DEMO_NOTICE} (first text answer of a conversation) or
+ * {@link DEMO_SHORT_NOTICE}. Text streams word by word. Usage is token-like: input tokens are
+ * the words of the whole prompt, output tokens the words of the answer (of a tool call: its name
+ * and argument words), so budgets can be tested exactly.
  *
  * @example
  * ```ts
@@ -126,18 +144,20 @@ function streamParts(plan: Plan): LanguageModelV4StreamPart[] {
 }
 
 function planReply(call: LanguageModelV4CallOptions): Plan {
-  const id = `demo-${fnv1a(JSON.stringify([call.prompt, call.tools ?? [], call.toolChoice ?? null]))}`;
+  const format = call.responseFormat;
+  const id = `demo-${fnv1a(JSON.stringify([call.prompt, call.tools ?? [], call.toolChoice ?? null, format ?? null]))}`;
   const inputWords = countWords(promptText(call.prompt));
-  const tool = chooseTool(call);
-  if (tool) {
-    const input = JSON.stringify(valueFor(tool.inputSchema, tool.name, argumentSource(call.prompt)));
-    const toolCall = { toolCallId: `${id}-call`, toolName: tool.name, input };
-    const outputWords = countWords(`${tool.name} ${input.replace(/[{}[\]",:]/g, " ")}`);
+  const decided = chooseToolCall(call);
+  if (decided) {
+    const toolCall = { toolCallId: `${id}-call`, ...decided };
+    const outputWords = countWords(`${decided.toolName} ${decided.input.replace(/[{}[\]",:]/g, " ")}`);
     return { id, words: [], toolCall, end: ending("tool-calls", inputWords, outputWords) };
   }
-  let words: string[] = answer(call).match(/\S+\s*/g) ?? [];
+  // Structured output must parse: it is never cut short by maxOutputTokens.
+  const json = format?.type === "json";
+  let words: string[] = (json ? objectAnswer(readTask(call.prompt), format.schema) : answer(call)).match(/\S+\s*/g) ?? [];
   const limit = call.maxOutputTokens;
-  const truncated = limit !== undefined && words.length > limit;
+  const truncated = !json && limit !== undefined && words.length > limit;
   if (truncated) words = words.slice(0, limit);
   return { id, words, end: ending(truncated ? "length" : "stop", inputWords, words.length) };
 }
@@ -165,6 +185,13 @@ function answer(call: LanguageModelV4CallOptions): string {
     );
     if (results.length > 0) return `${notice} ${results.join(" ")}`;
   }
+  const task = readTask(prompt);
+  if (task.judgement) {
+    const { best, reason } = task.judgement;
+    return `${notice} Best: candidate ${best.number}. ${reason}\n\n${best.text}`;
+  }
+  const classification = classifyTask(task);
+  if (classification) return `${notice} Category: ${classification.label} (confidence ${classification.confidence}). ${classification.reason}`;
   const said = lastUserText(prompt);
   let body = said ? `You said: "${clipWords(said, 60)}".` : "Say something and I will echo it.";
   const names = functionTools(call).map((tool) => tool.name);
@@ -195,191 +222,6 @@ function describeResult(toolName: string, output: LanguageModelV4ToolResultOutpu
       return `The ${toolName} tool says: ${text.join(" ")}`;
     }
   }
-}
-
-const STOP_WORDS = new Set(
-  (
-    "the and for with from this that these those what which who whom when where why how are was were " +
-    "been being can could would should will shall may might must you your yours our ours they them their its " +
-    "not but any all some get gets set use uses used using tool tools function call calls return returns given " +
-    "please about into onto have has had does did done just like also then than there here out now today tell " +
-    "show give want need let make know one two value values input output result results current specified " +
-    "provided optional string number something thing things"
-  ).split(" "),
-);
-
-function functionTools(call: LanguageModelV4CallOptions): LanguageModelV4FunctionTool[] {
-  return (call.tools ?? []).filter((tool): tool is LanguageModelV4FunctionTool => tool.type === "function");
-}
-
-function chooseTool(call: LanguageModelV4CallOptions): LanguageModelV4FunctionTool | undefined {
-  const tools = functionTools(call);
-  const choice = call.toolChoice ?? { type: "auto" };
-  if (tools.length === 0 || choice.type === "none") return undefined;
-  if (choice.type === "tool") return tools.find((tool) => tool.name === choice.toolName);
-  const text = lastUserText(call.prompt);
-  let best: LanguageModelV4FunctionTool | undefined;
-  let bestScore = 0;
-  for (const tool of tools) {
-    const score = toolScore(tool, text);
-    if (score > bestScore) [best, bestScore] = [tool, score];
-  }
-  if (choice.type === "required") return best ?? tools[0];
-  return call.prompt.at(-1)?.role === "user" ? best : undefined;
-}
-
-function toolScore(tool: LanguageModelV4FunctionTool, text: string): number {
-  const lower = text.toLowerCase();
-  const spaced = tool.name
-    .replace(/([a-z])([A-Z])/g, "$1 $2")
-    .replace(/[_\-.]+/g, " ")
-    .toLowerCase();
-  if (lower.includes(tool.name.toLowerCase()) || (spaced.includes(" ") && lower.includes(spaced))) return 100;
-  const nameWords = keywords(spaced);
-  const descriptionWords = keywords(tool.description ?? "");
-  let score = 0;
-  for (const word of keywords(text)) {
-    if (nameWords.some((k) => related(word, k))) score += 3;
-    else if (descriptionWords.some((k) => related(word, k))) score += 1;
-  }
-  return score;
-}
-
-function keywords(text: string): string[] {
-  const words = text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words.filter((word) => word.length >= 3 && !STOP_WORDS.has(word)))];
-}
-
-/** Same word, or one a prefix of the other ("delete" / "deleted"), for words of 4+ letters. */
-function related(a: string, b: string): boolean {
-  return a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));
-}
-
-interface ArgumentSource {
-  text: string;
-  numbers: number[];
-  nextNumber: number;
-}
-
-function argumentSource(prompt: LanguageModelV4Prompt): ArgumentSource {
-  const text = lastUserText(prompt);
-  const numbers = (text.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
-  return { text, numbers, nextNumber: 0 };
-}
-
-function valueFor(schema: JSONSchema7Definition | undefined, name: string, source: ArgumentSource, depth = 0): unknown {
-  if (schema === undefined || typeof schema === "boolean") return stringFor(name, source.text);
-  if (schema.default !== undefined) return schema.default;
-  if (schema.const !== undefined) return schema.const;
-  if (schema.enum && schema.enum.length > 0) return schema.enum[0];
-  const branch = schema.anyOf?.[0] ?? schema.oneOf?.[0] ?? schema.allOf?.[0];
-  if (branch !== undefined && schema.type === undefined && depth < 8) return valueFor(branch, name, source, depth + 1);
-  const type = Array.isArray(schema.type)
-    ? (schema.type.find((t) => t !== "null") ?? "null")
-    : (schema.type ?? (schema.properties ? "object" : "string"));
-  switch (type) {
-    case "object": {
-      const value: Record<string, unknown> = {};
-      if (depth >= 8) return value;
-      for (const key of schema.required ?? []) value[key] = valueFor(schema.properties?.[key], key, source, depth + 1);
-      return value;
-    }
-    case "array": {
-      const item = Array.isArray(schema.items) ? schema.items[0] : schema.items;
-      const count = depth < 8 ? (schema.minItems ?? 0) : 0;
-      return Array.from({ length: count }, () => valueFor(item, name, source, depth + 1));
-    }
-    case "number":
-    case "integer": {
-      let value = source.numbers[source.nextNumber++] ?? 1;
-      if (type === "integer") value = Math.trunc(value);
-      if (typeof schema.minimum === "number") value = Math.max(value, schema.minimum);
-      if (typeof schema.maximum === "number") value = Math.min(value, schema.maximum);
-      return value;
-    }
-    case "boolean":
-      return false;
-    case "null":
-      return null;
-    default: {
-      const value = formatted(schema.format, source.text) ?? stringFor(name, source.text);
-      return schema.maxLength === undefined ? value : value.slice(0, schema.maxLength);
-    }
-  }
-}
-
-/** Strings with a `format`: found in the message, else a fixed example. */
-function formatted(format: string | undefined, text: string): string | undefined {
-  const date = text.match(/\d{4}-\d{2}-\d{2}/)?.[0] ?? "2000-01-01";
-  if (format === "date") return date;
-  if (format === "date-time") return `${date}T00:00:00Z`;
-  if (format === "email") return text.match(/[\w.+-]+@[\w-]+\.[\w.-]+/)?.[0] ?? "demo@example.com";
-  if (format === "uri" || format === "url") return text.match(/https?:\/\/\S+/)?.[0] ?? "https://example.com";
-  return undefined;
-}
-
-/** A string argument named `name`, taken from the user's message by the rules of {@link createDemoModel}. */
-function stringFor(name: string, text: string): string {
-  const quoted = text.match(/"([^"]+)"|(?<![\p{L}\p{N}])'([^']+)'(?![\p{L}\p{N}])|`([^`]+)`|“([^”]+)”/u);
-  if (quoted) return (quoted.slice(1).find((group) => group !== undefined) ?? "").trim();
-  let found: string | undefined;
-  if (/city|location|place|country|region|town|where|zone|area/i.test(name)) found = afterPreposition(text);
-  else if (/(^|_)id$|Id$|number|code/.test(name)) found = text.match(/\b[\w-]*\d[\w-]*\b/)?.[0];
-  else if (/file|path|dir/i.test(name)) found = text.match(/(?:[\w-]+\/)*[\w-]+\.[A-Za-z0-9]+|\/[\w./-]+/)?.[0];
-  return found ?? afterPreposition(text) ?? clipWords(text.trim(), 40);
-}
-
-/** The phrase after "in", "for", "called"…, up to punctuation or a word like "today". */
-const AFTER_PREPOSITION =
-  /\b(?:in|at|for|near|from|named|called|about)\s+(.+?)(?:[?!,;]|\.(?:\s|$)|\s+(?:today|tomorrow|tonight|now|please)\b|$)/i;
-
-function afterPreposition(text: string): string | undefined {
-  const phrase = text.match(AFTER_PREPOSITION)?.[1]?.replace(/^the\s+/i, "").trim();
-  return phrase ? clipWords(phrase, 4) : undefined;
-}
-
-function lastUserText(prompt: LanguageModelV4Prompt): string {
-  const message = prompt.findLast((candidate) => candidate.role === "user");
-  if (message?.role !== "user") return "";
-  return message.content
-    .map((part) => (part.type === "text" ? part.text : `[${part.filename ?? part.mediaType} file]`))
-    .join(" ")
-    .trim();
-}
-
-function promptText(prompt: LanguageModelV4Prompt): string {
-  return prompt
-    .map((message) => {
-      if (message.role === "system") return message.content;
-      return message.content
-        .map((part) => {
-          if (part.type === "text" || part.type === "reasoning") return part.text;
-          if (part.type === "tool-call") return `${part.toolName} ${JSON.stringify(part.input)}`;
-          if (part.type === "tool-result") return `${part.toolName} ${JSON.stringify(part.output)}`;
-          return "";
-        })
-        .join(" ");
-    })
-    .join(" ");
-}
-
-function countWords(text: string): number {
-  return text.split(/\s+/).filter(Boolean).length;
-}
-
-function clipWords(text: string, max: number): string {
-  const words = text.split(/\s+/).filter(Boolean);
-  return words.length > max ? `${words.slice(0, max).join(" ")}…` : words.join(" ");
-}
-
-/** 32-bit FNV-1a, hex: a short deterministic id derived from the request. */
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16).padStart(8, "0");
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -7,7 +7,7 @@ import type { UIMessage } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { afterEach, describe, expect, test } from "vitest";
 import { z } from "zod";
-import { agentTool, type AgentToolEventMessage } from "../../src/chat/index.ts";
+import { agentTool, createDemoModel, DEMO_NOTICE, type AgentToolEventMessage } from "../../src/chat/index.ts";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { INTERRUPTED_CHILD_RUN } from "../../src/chat/agent-tool-child.ts";
 import { Parent, Researcher, resetTools, tools, toolsEnv } from "./agent-tool-fixture.ts";
@@ -115,6 +115,24 @@ describe("agentTool in a parent's turn", () => {
     expect(await parent.inspectChild("agent-tool:call-9")).toMatchObject({ status: "aborted" });
     const child = await parent.childHistory("agent-tool:call-9");
     expect(child.at(-1)!.parts.find((p) => p.type === "text")).toMatchObject({ text: "Partial " });
+    client.close();
+  });
+});
+
+describe("agent tools on the offline demo model", () => {
+  test("the parent's demo model delegates to the child by name and answers with the child's summary", async () => {
+    resetTools(createDemoModel({ wordDelayMs: 0 }), createDemoModel({ wordDelayMs: 0 }));
+    let ws: string;
+    ({ t, ws } = await toolsEnv());
+    const client = await ChatClient.open(ws, "demo", "", "parent");
+    await client.done(client.send([userMessage("u1", 'Please research "solar sails"')]));
+    const events = toolEvents(client.frames);
+    expect(events[0]!.event).toMatchObject({ kind: "started", inputPreview: '{"query":"solar sails"}' });
+    const summary = `${DEMO_NOTICE} You said: "Research: solar sails".`;
+    expect(events.at(-1)!.event).toMatchObject({ kind: "finished", summary });
+    const history = await t.get<Parent>("Parent", "demo").history();
+    const text = history[1]!.parts.filter((p) => p.type === "text").map((p) => (p as { text: string }).text).join("");
+    expect(text).toBe(`${DEMO_NOTICE} The research tool says: ${summary}`);
     client.close();
   });
 });
