@@ -57,6 +57,15 @@ describe("concurrency", () => {
     expect(await Promise.all(running)).toEqual(["done 1", "done 2", "done 3"]);
   });
 
+  it("never queues with maxQueue 0", async () => {
+    const control = concurrency<string>({ limit: 1, maxQueue: 0 });
+    const { work, finish } = gatedWork();
+    const first = control.run("1", work);
+    await expect(control.run("2", work)).rejects.toThrow('concurrency: the queue of key "" is full (maxQueue 0)');
+    finish("1");
+    expect(await first).toBe("done 1");
+  });
+
   it("removes a waiter that aborts: it rejects with the abort reason and the next one takes its turn", async () => {
     const control = concurrency<string>({ limit: 1, maxQueue: 1 });
     const { started, work, finish } = gatedWork();
@@ -91,6 +100,7 @@ describe("concurrency", () => {
     expect(() => concurrency({ limit: 0 })).toThrow("concurrency: limit must be an integer from 1 to 100000, got 0");
     expect(() => concurrency({ limit: 1.5 })).toThrow("concurrency: limit must be an integer from 1 to 100000, got 1.5");
     expect(() => concurrency({ limit: 1, maxQueue: 100_001 })).toThrow("concurrency: maxQueue must be an integer from 0 to 100000, got 100001");
+    expect(() => concurrency(null as never)).toThrow("concurrency: options must be an object");
     expect(() => concurrency({ limit: 1, concurrency: 2 } as never)).toThrow("concurrency: unknown option concurrency (known: limit, key, maxQueue)");
     expect(() => concurrency({ limit: 1, key: 42 } as never)).toThrow("concurrency: key must be a string or a function of the input, got number");
     const control = concurrency<unknown>({ limit: 1, key: (input) => input as string });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { QueueFullError, throttle, ThrottledError } from "../../src/flow-control/index.ts";
 import { rejectionOf, START, virtualClock } from "./setup.ts";
@@ -111,6 +112,17 @@ describe("throttle", () => {
     expect(clock.pendingTimers).toBe(3);
     await clock.advance(1000);
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("starts queued work in its caller's async context (getCurrentAgent() still sees the agent)", async () => {
+    const clock = virtualClock();
+    const control = throttle<string>({ limit: 1, periodMs: 1000, clock });
+    const request = new AsyncLocalStorage<string>();
+    const seen: Array<string | undefined> = [];
+    const calls = ["first", "second"].map((id) => request.run(id, () => control.run(id, () => seen.push(request.getStore()))));
+    await clock.advance(1000);
+    await Promise.all(calls);
+    expect(seen).toEqual(["first", "second"]);
   });
 
   it("checks its options with errors that name the limit", () => {
