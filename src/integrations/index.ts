@@ -47,3 +47,5 @@ export {
   type WebhookSignatureReason,
   type WebhookStyle,
 } from "./webhook-signature.ts";
+export { handleWebhook, MAX_DELIVERY_ID_LENGTH, type HandleWebhookOptions, type WebhookDelivery } from "./inbound.ts";
+export { DEFAULT_DELIVERY_RETENTION, type DeliveryRetention } from "./delivery-log.ts";

@@ -1,0 +1,57 @@
+/**
+ * The inbound webhook deliveries an agent has acted on, in its own SQLite, so a replayed or retried
+ * delivery is recognised and not acted on twice. Bounded by age and by rows.
+ */
+import type { AgentDatabase } from "../storage/database.ts";
+
+/** How long delivery ids are remembered. */
+export interface DeliveryRetention {
+  /** Days a delivery id is kept. Default 7 (Stripe retries for up to 3 days). */
+  days?: number;
+  /** Ids kept per agent at most; the oldest go first. Default 10 000. */
+  maxRows?: number;
+}
+
+export const DEFAULT_DELIVERY_RETENTION: Required<DeliveryRetention> = Object.freeze({ days: 7, maxRows: 10_000 });
+
+const TABLE = "_hearth_webhook_deliveries";
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, delivery_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+  UNIQUE (source, delivery_id)
+);
+CREATE INDEX IF NOT EXISTS ${TABLE}_age ON ${TABLE} (received_at);`;
+
+export function resolveRetention(retention: DeliveryRetention | undefined): Required<DeliveryRetention> {
+  const days = retention?.days ?? DEFAULT_DELIVERY_RETENTION.days;
+  const maxRows = retention?.maxRows ?? DEFAULT_DELIVERY_RETENTION.maxRows;
+  if (!Number.isFinite(days) || days <= 0) throw new RangeError(`retention.days must be a number > 0, got ${String(days)}`);
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`retention.maxRows must be an integer >= 1, got ${String(maxRows)}`);
+  return { days, maxRows };
+}
+
+/** Whether `deliveryId` from `source` was acted on (and is still remembered). */
+export function wasDelivered(db: AgentDatabase, source: string, deliveryId: string): boolean {
+  if (!db.hasTable(TABLE)) return false;
+  return db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND delivery_id = ?`).get(source, deliveryId) !== undefined;
+}
+
+/** Records a delivery as acted on, then forgets what is past the retention. */
+export function recordDelivery(db: AgentDatabase, source: string, deliveryId: string, now: number, retention: Required<DeliveryRetention>): void {
+  if (!db.hasTable(TABLE)) db.execScript(SCHEMA);
+  db.statement(`INSERT INTO ${TABLE} (source, delivery_id, received_at) VALUES (?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING`)
+    .run(source, deliveryId, now);
+  db.statement(`DELETE FROM ${TABLE} WHERE received_at < ?`).run(now - retention.days * 86_400_000);
+  db.statement(`DELETE FROM ${TABLE} WHERE seq <= (SELECT max(seq) FROM ${TABLE}) - ?`).run(retention.maxRows);
+}
+
+/** Delivery ids remembered, newest first (for inspection and tests). */
+export function listDeliveries(db: AgentDatabase, limit = 100): Array<{ source: string; deliveryId: string; receivedAt: number }> {
+  if (!db.hasTable(TABLE)) return [];
+  const rows = db.statement(`SELECT source, delivery_id, received_at FROM ${TABLE} ORDER BY seq DESC LIMIT ?`).all(limit) as Array<{
+    source: string;
+    delivery_id: string;
+    received_at: number;
+  }>;
+  return rows.map((row) => ({ source: row.source, deliveryId: row.delivery_id, receivedAt: row.received_at }));
+}
