@@ -2,6 +2,7 @@ import { camelCaseToKebabCase } from "../client/kebab.ts";
 import { frames, parseIncoming } from "../protocol/frames.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";
+import { featureFrameHandler } from "./frame-handlers.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
@@ -393,6 +394,8 @@ export class AgentBase<Env = unknown, State = unknown> {
         connection.send(incoming.id ? frames.rpcError(incoming.id, incoming.error) : frames.error(incoming.error));
         return;
       }
+      const feature = incoming.kind === "other" ? featureFrameHandler(incoming.frame) : undefined;
+      if (feature && incoming.kind === "other") return feature(this, connection, incoming.frame!);
     }
     if (this.onMessage === AgentBase.prototype.onMessage) {
       connection.send(

@@ -35,7 +35,7 @@ export type IncomingFrame =
   | { kind: "rpc"; frame: RpcRequestFrame }
   | { kind: "state"; frame: StateUpdateFrame }
   /** Valid JSON that is not a protocol frame, or not JSON at all: the agent's own onMessage decides. */
-  | { kind: "other" }
+  | { kind: "other"; frame?: Record<string, unknown> }
   /** Looked like a protocol frame but is malformed; `id` is set when an RPC reply can carry the error. */
   | { kind: "invalid"; error: string; id?: string };
 
@@ -64,7 +64,7 @@ export function parseIncoming(text: string): IncomingFrame {
     if (!("state" in frame)) return { kind: "invalid", error: 'cf_agent_state frame needs a "state" field' };
     return { kind: "state", frame: { type: "cf_agent_state", state: frame.state } };
   }
-  return { kind: "other" };
+  return { kind: "other", frame };
 }
 
 const NO_MCP_SERVERS = Object.freeze({ servers: {}, tools: [], prompts: [], resources: [] });

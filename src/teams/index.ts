@@ -27,3 +27,4 @@ export type { MemberCallContext, MemberEvent, MemberResult, MemberUsage, TeamMem
 export { BudgetExceededError, DEFAULT_PRICES, DEFAULT_TEAM_LIMITS, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 export { ApprovalRejectedError, LoopLimitError, StepTimeoutError, TeamRoutingError, TeamStepError, type PendingApproval } from "./errors.ts";
 export type { TeamEvent, TeamRunRecord, TeamRunStatus } from "./journal.ts";
+export { TEAM_FRAMES, MAX_WATCHERS_PER_RUN } from "./stream.ts";

@@ -12,6 +12,7 @@ import { errorInfo, RunStopped, RunSuspended, type PendingApproval } from "./err
 import { execute } from "./execute.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
+import { streamEvent } from "./stream.ts";
 import type { RunScope } from "./scope.ts";
 
 /** Options of {@link team}. */
@@ -371,6 +372,7 @@ function finish(agent: object, journal: TeamJournal, id: string, status: TeamRun
 
 function emitEvent(agent: object, journal: TeamJournal, event: Omit<TeamEvent, "seq">): TeamEvent {
   const stored = journal.appendEvent(event);
+  streamEvent(agent, stored);
   const watchers = byAgent.get(agent)?.watchers.get(event.runId);
   if (watchers) {
     for (const listener of [...watchers]) {
