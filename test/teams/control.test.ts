@@ -1,0 +1,115 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { fnMember, parallel, pipeline, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
+
+const log: string[] = [];
+const gates = new Map<string, () => void>();
+
+/** Waits until the test opens its gate, or its signal aborts (then records that it saw the abort). */
+function waiter(name: string): TeamMember<unknown, string> {
+  return fnMember(name, (_input: unknown, context) => {
+    log.push(`start ${name}`);
+    return new Promise<string>((resolve, reject) => {
+      gates.set(name, () => resolve(name));
+      context.signal.addEventListener("abort", () => {
+        log.push(`aborted ${name}`);
+        reject(new Error("aborted"));
+      });
+    });
+  });
+}
+const quick = (name: string) => fnMember(name, () => (log.push(`run ${name}`), name));
+
+const teams = {
+  fan: team("c-fan", pipeline(parallel({ a: waiter("a"), b: waiter("b") }), quick("after"))),
+  steps: team("c-steps", pipeline(waiter("first"), quick("second"))),
+  slow: team("c-slow", step(waiter("slow"), { timeoutMs: 50, fallback: quick("quick") })),
+  wall: team("c-wall", waiter("forever"), { limits: { wallMs: 100 } }),
+} satisfies Record<string, { name: string }>;
+
+class Owner extends Agent {
+  async start(which: keyof typeof teams): Promise<string> {
+    return (await teams[which].start(this, "go")).id;
+  }
+  async cancel(id: string): Promise<void> {
+    await teamRun(this, id).cancel("the user gave up");
+  }
+  pause(id: string): void {
+    teamRun(this, id).pause();
+  }
+  resume(id: string): void {
+    teamRun(this, id).resume();
+  }
+  status(id: string) {
+    return teamRun(this, id).record();
+  }
+  async result(id: string): Promise<unknown> {
+    return teamRun(this, id).result();
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+  log.length = 0;
+  gates.clear();
+});
+
+async function owner(): Promise<Owner> {
+  t = await createTestEnv({ agents: { Owner }, time: "system" });
+  return t.get<Owner>("Owner", "o1") as unknown as Owner;
+}
+
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error("condition not met");
+}
+
+describe("team run control", () => {
+  it("cancel aborts every member under way and ends the run cancelled", async () => {
+    const o = await owner();
+    const id = await o.start("fan");
+    await until(() => gates.has("a") && gates.has("b"));
+    await o.cancel(id);
+    expect(log.filter((line) => line.startsWith("aborted")).sort()).toEqual(["aborted a", "aborted b"]);
+    const record = await o.status(id);
+    expect(record.status).toBe("cancelled");
+    expect(record.error).toEqual({ name: "TeamRunCancelledError", message: "the user gave up" });
+    await expect(o.result(id)).rejects.toThrow("the user gave up");
+    expect(log).not.toContain("run after");
+  });
+
+  it("pause stops the run without failing the step under way; resume runs it again from there", async () => {
+    const o = await owner();
+    const id = await o.start("steps");
+    await until(() => gates.has("first"));
+    await o.pause(id);
+    await until(async () => (await o.status(id)).status === "paused");
+    expect(log).toEqual(["start first", "aborted first"]);
+    gates.clear();
+    await o.resume(id);
+    await until(() => gates.has("first"));
+    gates.get("first")!();
+    expect(await o.result(id)).toBe("second");
+    expect(log).toEqual(["start first", "aborted first", "start first", "run second"]);
+  });
+
+  it("a step slower than its timeoutMs fails into its fallback; the slow member sees the abort", async () => {
+    const o = await owner();
+    expect(await o.result(await o.start("slow"))).toBe("quick");
+    expect(log).toEqual(["start slow", "aborted slow", "run quick"]);
+  });
+
+  it("the run's wallMs ends a run that runs too long", async () => {
+    const o = await owner();
+    const id = await o.start("wall");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: wallMs (limit 100 ms of running time)");
+    expect((await o.status(id)).error?.name).toBe("BudgetExceededError");
+    expect(log).toContain("aborted forever");
+  });
+});
