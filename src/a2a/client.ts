@@ -202,16 +202,21 @@ async function fetchCard(url: string, fetcher: typeof fetch, headers: Record<str
   return card as A2AAgentCard;
 }
 
+/** A JSON-RPC answer; an HTTP error without one (a 404 page, a proxy's 502) is thrown with its status. */
 async function readJson(response: Response, url: string): Promise<Record<string, unknown>> {
   const text = await response.text();
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new Error(`A2A request to ${url} failed: HTTP ${response.status} ${text.slice(0, 200)}`);
+    body = undefined;
   }
-  if (!isRecord(body)) throw badResponse(`the answer of ${url} is not a JSON-RPC response`);
-  return body;
+  const isRpc = isRecord(body) && (body.jsonrpc === "2.0" || "result" in body || isRecord(body.error));
+  if (!isRpc) {
+    if (!response.ok) throw new Error(`A2A request to ${url} failed: HTTP ${response.status} ${text.slice(0, 200)}`);
+    throw badResponse(`the answer of ${url} is not a JSON-RPC response`);
+  }
+  return body as Record<string, unknown>;
 }
 
 function rpcError(error: Record<string, unknown>): A2AError {

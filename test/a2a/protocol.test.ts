@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../support/harness.ts";
 import { Desk, GuardedDesk, resetDesk, StrictDesk } from "./desk.ts";
-import { error, result, rpc, userMessage, userMessageV03 } from "./spec-client.ts";
+import { error, result, rpc, userMessage, userMessageV03, type Json, type Wire } from "./spec-client.ts";
 
 let harness: Harness;
 let endpoint: string;
@@ -17,7 +17,7 @@ describe("the agent card", () => {
   it("is served at .well-known/agent-card.json in the v1.0 shape, with v0.3's top-level fields", async () => {
     const response = await fetch(`${endpoint}/.well-known/agent-card.json`);
     expect(response.status).toBe(200);
-    const card = (await response.json()) as Record<string, any>;
+    const card = (await response.json()) as Json;
     expect(card).toMatchObject({
       name: "Desk",
       description: "Echoes, waits, asks and fails on request",
@@ -34,7 +34,7 @@ describe("the agent card", () => {
       preferredTransport: "JSONRPC",
       supportsAuthenticatedExtendedCard: true,
     });
-    const strict = (await (await fetch(`${harness.url}/agents/strict-desk/s/.well-known/agent-card.json`)).json()) as Record<string, any>;
+    const strict = (await (await fetch(`${harness.url}/agents/strict-desk/s/.well-known/agent-card.json`)).json()) as Json;
     expect(strict.capabilities).toEqual({ streaming: true, pushNotifications: true, extendedAgentCard: false });
   });
 
@@ -99,7 +99,7 @@ describe("SendMessage and message/send", () => {
     expect(second.id).toBe(first.id);
     expect(second.status.state).toBe("TASK_STATE_COMPLETED");
     expect(second.artifacts[0].parts).toEqual([{ text: "Hello Ada" }]);
-    expect(second.history.map((m: any) => m.parts[0].text)).toEqual(["ask", "What is your name?", "Ada"]);
+    expect(second.history.map((m: Wire) => m.parts[0].text)).toEqual(["ask", "What is your name?", "Ada"]);
     expect(await error(endpoint, "SendMessage", { message: userMessage("again", { taskId: first.id }) })).toMatchObject({
       code: -32004,
       message: `Task "${first.id}" is completed: a task in a terminal state takes no more messages`,
@@ -140,12 +140,12 @@ describe("tasks", () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await result(endpoint, "SendMessage", { message: userMessage(`echo ${i}`, { contextId: i < 3 ? "c1" : "c2" }) })).task.id);
     const first = await result(endpoint, "ListTasks", { pageSize: 2 });
-    expect(first.tasks.map((t: any) => t.id)).toEqual([ids[4], ids[3]]);
+    expect(first.tasks.map((t: Wire) => t.id)).toEqual([ids[4], ids[3]]);
     expect(first).toMatchObject({ pageSize: 2, totalSize: 5 });
     expect(first.tasks[0].artifacts).toBeUndefined();
     const second = await result(endpoint, "ListTasks", { pageSize: 2, pageToken: first.nextPageToken });
     const third = await result(endpoint, "ListTasks", { pageSize: 2, pageToken: second.nextPageToken });
-    expect([...second.tasks, ...third.tasks].map((t: any) => t.id)).toEqual([ids[2], ids[1], ids[0]]);
+    expect([...second.tasks, ...third.tasks].map((t: Wire) => t.id)).toEqual([ids[2], ids[1], ids[0]]);
     expect(third.nextPageToken).toBe("");
     const c1 = await result(endpoint, "tasks/list", { contextId: "c1", includeArtifacts: true });
     expect(c1.tasks).toHaveLength(3);
@@ -178,13 +178,13 @@ describe("JSON-RPC errors and limits", () => {
   it("bad JSON is -32700, a batch or a non-request -32600, an unknown method -32601, bad params -32602", async () => {
     const parse = await post("{not json");
     expect(parse.status).toBe(200);
-    expect(((await parse.json()) as any).error).toMatchObject({ code: -32700, message: expect.stringMatching(/^Parse error: /) });
-    expect(((await (await post("[]")).json()) as any).error).toMatchObject({ code: -32600, message: "Batch requests are not supported: send one JSON-RPC request per HTTP request" });
-    expect(((await (await post('{"jsonrpc":"1.0","id":1,"method":"GetTask"}')).json()) as any).error).toMatchObject({
+    expect(((await parse.json()) as Wire).error).toMatchObject({ code: -32700, message: expect.stringMatching(/^Parse error: /) });
+    expect(((await (await post("[]")).json()) as Wire).error).toMatchObject({ code: -32600, message: "Batch requests are not supported: send one JSON-RPC request per HTTP request" });
+    expect(((await (await post('{"jsonrpc":"1.0","id":1,"method":"GetTask"}')).json()) as Wire).error).toMatchObject({
       code: -32600,
       message: 'Invalid request: a JSON-RPC 2.0 request object with "jsonrpc": "2.0" is expected',
     });
-    expect(((await (await post('{"jsonrpc":"2.0","method":"GetTask"}')).json()) as any).error).toMatchObject({
+    expect(((await (await post('{"jsonrpc":"2.0","method":"GetTask"}')).json()) as Wire).error).toMatchObject({
       code: -32600,
       message: "Invalid request: id must be a string or a number (notifications are not supported)",
     });
@@ -198,7 +198,7 @@ describe("JSON-RPC errors and limits", () => {
     const big = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "SendMessage", params: { message: userMessage(`echo ${"x".repeat(70_000)}`) } });
     const response = await post(big);
     expect(response.status).toBe(413);
-    expect(((await response.json()) as any).error).toEqual({ code: -32600, message: "Request body exceeds the limit of 65536 bytes (maxBodyBytes)" });
+    expect(((await response.json()) as Wire).error).toEqual({ code: -32600, message: "Request body exceeds the limit of 65536 bytes (maxBodyBytes)" });
     // Without a declared length (chunked), the body is read up to the limit and no further.
     const chunked = await fetch(endpoint, {
       method: "POST",
@@ -218,7 +218,7 @@ describe("JSON-RPC errors and limits", () => {
   it("a body that is not application/json is HTTP 415; GET on the endpoint is 405", async () => {
     const response = await post("{}", { "content-type": "text/plain" });
     expect(response.status).toBe(415);
-    expect(((await response.json()) as any).error).toEqual({ code: -32600, message: 'Content-Type must be application/json, got "text/plain"' });
+    expect(((await response.json()) as Wire).error).toEqual({ code: -32600, message: 'Content-Type must be application/json, got "text/plain"' });
     expect((await fetch(endpoint)).status).toBe(405);
   });
 
