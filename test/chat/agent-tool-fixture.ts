@@ -47,6 +47,10 @@ export class Researcher extends AIChatAgent {
   history(): UIMessage[] {
     return this.messages;
   }
+
+  clearChat(): void {
+    this.clearMessages();
+  }
 }
 
 /** A child whose output is structured. */
@@ -156,9 +160,11 @@ export class BadReplayParent extends Parent {
   static options = { agentToolReplayOnConnect: { maxRuns: -1 } };
 }
 
-export async function toolsEnv(dataDir?: string): Promise<{ t: TestEnv; ws: string }> {
+const ALL_AGENTS = { Parent, CappedParent, ReplayCappedParent, BadReplayParent, Researcher, Extractor, Notes };
+
+export async function toolsEnv(dataDir?: string, agents: Partial<typeof ALL_AGENTS> = ALL_AGENTS): Promise<{ t: TestEnv; ws: string }> {
   const t = await createTestEnv({
-    agents: { Parent, CappedParent, ReplayCappedParent, BadReplayParent, Researcher, Extractor, Notes },
+    agents,
     time: "system",
     ...(dataDir ? { dataDir } : {}),
   });

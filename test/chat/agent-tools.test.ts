@@ -5,6 +5,9 @@
  */
 import type { UIMessage } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { agentTool, createDemoModel, DEMO_NOTICE, type AgentToolEventMessage } from "../../src/chat/index.ts";
@@ -176,18 +179,28 @@ describe("runAgentTool", () => {
     client.close();
   });
 
-  test("cancelAgentTool ends a stored run that no turn drives, and clearAgentToolRuns deletes runs and children", async () => {
-    resetTools(scriptedModel(textStream("unused")), scriptedModel(textStream("done")));
+  test("cancelAgentTool stops a live run (idempotent), and clearAgentToolRuns deletes runs and their children", async () => {
+    const gate = new Gate();
+    resetTools(scriptedModel(textStream("unused")), scriptedModel(textStream("done"), gate.stream));
     ({ t } = await toolsEnv());
     const parent = t.get<Parent>("Parent", "p7");
     await parent.research("a", "r-a");
-    await parent.research("b", "r-b");
+    const live = parent.research("b", "r-b");
+    gate.text("Going ");
+    await until(async () => (await parent.runs())[1]?.status === "running" && (await parent.childChunks("r-b")).length > 2, "the second run streaming");
+    await parent.cancel("r-b");
+    expect(await live).toEqual({ runId: "r-b", agentType: "Researcher", status: "aborted", error: "stop it" });
+    await parent.cancel("r-b");
     await parent.cancel("r-a"); // ended already: nothing changes
-    expect((await parent.runs()).map((r) => r.status)).toEqual(["completed", "completed"]);
+    expect((await parent.runs()).map((r) => r.status)).toEqual(["completed", "aborted"]);
+    expect(tools.finished.map((f) => f.result.status)).toEqual(["completed", "aborted"]);
+
     await parent.clear({ status: ["error"] });
     expect((await parent.runs()).length).toBe(2);
     await parent.clear({ olderThan: 0 });
     expect((await parent.runs()).length).toBe(2);
+    await parent.clear({ status: ["aborted"] });
+    expect((await parent.runs()).map((r) => r.run_id)).toEqual(["r-a"]);
     await parent.clear();
     expect(await parent.runs()).toEqual([]);
     expect(await parent.children()).toEqual([]);
@@ -308,6 +321,44 @@ describe("replay, restarts and the chat turn's scope", () => {
       event: { kind: "interrupted", runId: "agent-tool:call-r", reason: "not-tailable", childStillRunning: false },
     });
     client.close();
+  });
+
+  test("a run whose child cannot be reached after a restart ends interrupted with inspect-failed", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-agent-tools-"));
+    try {
+      const gate = new Gate();
+      resetTools(scriptedModel(toolCallStream("call-x", "research", { query: "gone" }), textStream("unused")), scriptedModel(gate.stream));
+      let ws: string;
+      ({ t, ws } = await toolsEnv(dataDir));
+      const client = await ChatClient.open(ws, "p11", "", "parent");
+      client.send([userMessage("u1", "research something")]);
+      gate.text("Some ");
+      await until(() => textOfChunks(toolEvents(client.frames)) === "Some ", "the child streaming");
+      await t.close();
+      // The next version of the worker no longer has the child's class.
+      ({ t } = await toolsEnv(dataDir, { Parent }));
+      const parent = t.get<Parent>("Parent", "p11");
+      await until(async () => (await parent.runs())[0]?.status === "interrupted", "the interrupted run");
+      expect((await parent.runs())[0]).toMatchObject({ interrupted_reason: "inspect-failed" });
+      expect(String((await parent.runs())[0]!.error_message)).toMatch(/^The child could not be reached: /);
+    } finally {
+      await t?.close();
+      t = undefined;
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("a child whose chat is cleared during a run ends it with error", async () => {
+    const gate = new Gate();
+    resetTools(scriptedModel(textStream("unused")), scriptedModel(gate.stream));
+    ({ t } = await toolsEnv());
+    const child = t.get<Researcher>("Researcher", "cleared");
+    await child.startAgentToolRun({ query: "q" }, { runId: "c-1" });
+    gate.text("Start ");
+    await until(async () => (await child.getAgentToolChunks("c-1")).length > 2, "the run streaming");
+    await child.clearChat();
+    await until(async () => (await child.inspectAgentToolRun("c-1"))?.status !== "running", "the run's end");
+    expect(await child.inspectAgentToolRun("c-1")).toMatchObject({ status: "error", error: "Agent tool run was skipped because the chat was cleared." });
   });
 
   test("a chat turn's tools see the agent and the requesting client in getCurrentAgent()", async () => {
