@@ -7,6 +7,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
+import type { FlowControl } from "../flow-control/index.ts";
 import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 import { errorInfo, RunStopped, RunSuspended, type PendingApproval } from "./errors.ts";
 import { execute } from "./execute.ts";
@@ -27,6 +28,21 @@ export interface TeamOptions {
   version?: string;
   /** Finished runs kept per agent and team (oldest deleted first). Default 1,000. */
   keepFinishedRuns?: number;
+  /**
+   * Flow control at the team's entry (hearth/flow-control): rate limits and throttles admit or refuse
+   * a start; a concurrency slot is held while the run executes (not while it waits or is paused);
+   * singleton `cancel` cancels the older run. A refusal rejects `start` with the control's error
+   * (`toResponse(error)` makes the HTTP 429).
+   */
+  admission?: FlowControl<TeamEntry>;
+}
+
+/** What flow control keys a team's start on. */
+export interface TeamEntry {
+  team: string;
+  input: unknown;
+  key?: string;
+  conversation?: string;
 }
 
 /** Options of {@link Team.start}. */
@@ -104,6 +120,27 @@ export class Team<I = unknown, O = unknown> {
 
   /** Starts a run on `agent` (durably: it is recorded before this resolves) and returns its handle. */
   async start(agent: object, input: I, options: StartTeamRunOptions = {}): Promise<TeamRun<O>> {
+    const admission = this.options.admission;
+    if (!admission) return this.#start(agent, input, options);
+    return new Promise<TeamRun<O>>((admitted, refused) => {
+      const entry: TeamEntry = { team: this.name, input, ...pick(options) };
+      admission
+        .run(entry, async (_entry, signal) => {
+          const run = await this.#start(agent, input, options);
+          admitted(run);
+          const cancel = () => void run.cancel(signal.reason instanceof Error ? signal.reason.message : "cancelled by flow control");
+          signal.addEventListener("abort", cancel, { once: true });
+          try {
+            await untilStopped(run);
+          } finally {
+            signal.removeEventListener("abort", cancel);
+          }
+        })
+        .catch(refused);
+    });
+  }
+
+  async #start(agent: object, input: I, options: StartTeamRunOptions): Promise<TeamRun<O>> {
     const runtime = runtimeOf(agent);
     const journal = new TeamJournal(runtime.db);
     const id = options.runId ?? randomUUID();
@@ -143,7 +180,10 @@ export class Team<I = unknown, O = unknown> {
     const fibers = agent as { runFiber?: (name: string, fn: () => Promise<void>) => Promise<void> };
     const execution = () => this.#execute(agent, id, controller);
     live.done = (typeof fibers.runFiber === "function" ? fibers.runFiber.call(agent, FIBER_PREFIX + id, execution) : execution())
-      .catch((error: unknown) => console.error(`[hearth] team run ${this.name}/${id}:`, error))
+      .catch((error: unknown) => {
+        // Storage closed under it (shutdown, eviction): the fiber is recovered at the next start.
+        if (runtimeOf(agent).db.isOpen) console.error(`[hearth] team run ${this.name}/${id}:`, error);
+      })
       .finally(() => {
         if (state.live.get(id) === live) state.live.delete(id);
         if (live.again && !controller.signal.aborted) this.#launch(agent, id);
@@ -358,6 +398,20 @@ export class TeamRun<O = unknown> {
     if (!definition) throw new Error(`Team ${record.team} is not defined in this process: import the module that defines it`);
     definition.continue(this.#agent, this.id);
   }
+}
+
+/** Resolves once the run stops executing (it ended, waits for approval, or is paused). */
+function untilStopped(run: TeamRun): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stopped = () => run.record().status !== "running";
+    if (stopped()) return resolve();
+    const stop = run.watch((event) => {
+      if (event.type.startsWith("run-") && event.type !== "run-started" && event.type !== "run-resumed" && stopped()) {
+        stop();
+        resolve();
+      }
+    });
+  });
 }
 
 /** Handle of run `id` of `agent`. */
