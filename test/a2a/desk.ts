@@ -30,7 +30,10 @@ const textOf = (parts: Array<{ text?: string }>) => parts.map((part) => part.tex
  * - `ask`: asks for a name, answers "Hello <name>";
  * - `fail`: throws;
  * - `hang`: runs until canceled;
- * - `resume <gate>`: waits for the gate, but finishes at once when resumed after a restart.
+ * - `resume <gate>`: waits for the gate, but finishes at once when resumed after a restart;
+ * - `chunks`: one artifact in two appended chunks;
+ * - `badappend`: an append without an artifact id (a mistake);
+ * - `many`: twenty artifacts.
  */
 export const deskExecutor: A2AExecutor = async (message, ctx) => {
   const text = textOf(message.parts);
@@ -59,6 +62,16 @@ export const deskExecutor: A2AExecutor = async (message, ctx) => {
       if (ctx.resumed) ctx.emit({ artifact: { name: "resumed", text: "picked up after the restart" } });
       else await gate(arg).promise;
       return;
+    case "chunks":
+      ctx.emit({ artifact: { artifactId: "story", name: "story", text: "Once " } });
+      ctx.emit({ artifact: { artifactId: "story", text: "upon a time" }, append: true, lastChunk: true });
+      return;
+    case "badappend":
+      ctx.emit({ artifact: { text: "orphan" }, append: true });
+      return;
+    case "many":
+      for (let i = 0; i < 20; i++) ctx.emit({ artifact: { name: `a${i}`, text: String(i) } });
+      return;
     default:
       ctx.emit({ message: `unknown command ${command}` });
   }
@@ -82,8 +95,8 @@ export class Desk extends Agent {
   }
 }
 
-/** The same desk with the defaults: push notifications to private addresses refused, no extended card. */
-const strictOptions: A2AServerOptions = { card: { name: "Strict", description: "Defaults" }, executor: deskExecutor, onInterrupted: "fail" };
+/** The same desk with the defaults (push notifications to private addresses refused, no extended card), at most 6 events per task. */
+const strictOptions: A2AServerOptions = { card: { name: "Strict", description: "Defaults" }, executor: deskExecutor, onInterrupted: "fail", limits: { maxEventsPerTask: 6 } };
 export class StrictDesk extends Agent {
   onRequest(request: Request) {
     return handleA2ARequest(this, request, strictOptions);
@@ -100,5 +113,13 @@ const guardedOptions: A2AServerOptions = {
 export class GuardedDesk extends Agent {
   onRequest(request: Request) {
     return handleA2ARequest(this, request, guardedOptions);
+  }
+}
+
+/** A desk served at a fixed path. */
+const routedOptions: A2AServerOptions = { card: { name: "Routed", description: "At /agents/routed-desk/r/a2a" }, executor: deskExecutor, basePath: "/agents/routed-desk/r/a2a" };
+export class RoutedDesk extends Agent {
+  onRequest(request: Request) {
+    return handleA2ARequest(this, request, routedOptions);
   }
 }

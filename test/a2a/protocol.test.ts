@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startHarness, type Harness } from "../support/harness.ts";
-import { Desk, GuardedDesk, resetDesk, StrictDesk } from "./desk.ts";
+import { Desk, GuardedDesk, resetDesk, RoutedDesk, StrictDesk } from "./desk.ts";
+import { buildCard } from "../../src/a2a/card.ts";
+import { resolveServerOptions } from "../../src/a2a/options.ts";
 import { error, result, rpc, userMessage, userMessageV03, type Json, type Wire } from "./spec-client.ts";
 
 let harness: Harness;
@@ -8,7 +10,7 @@ let endpoint: string;
 
 beforeEach(async () => {
   resetDesk();
-  harness = await startHarness({ Desk, StrictDesk, GuardedDesk });
+  harness = await startHarness({ Desk, StrictDesk, GuardedDesk, RoutedDesk });
   endpoint = `${harness.url}/agents/desk/main`;
 });
 afterEach(() => harness.close());
@@ -125,6 +127,15 @@ describe("SendMessage and message/send", () => {
       message: "params.message.messageId is required (a non-empty string)",
     });
     expect(await error(endpoint, "SendMessage", { message: userMessage("x", { taskId: "nope" }) })).toMatchObject({ code: -32001, message: 'Task "nope" not found' });
+    const asking = (await result(endpoint, "SendMessage", { message: userMessage("ask") })).task;
+    expect(await error(endpoint, "SendMessage", { message: userMessage("x", { taskId: asking.id, contextId: "other" }) })).toMatchObject({
+      code: -32602,
+      message: `params.message.contextId "other" is not the context of task "${asking.id}" ("${asking.contextId}")`,
+    });
+    expect(await error(endpoint, "SendMessage", { message: { ...userMessage("x"), parts: [{ nothing: true }] } })).toMatchObject({
+      code: -32602,
+      message: "params.message.parts[0] has no text, data, url, raw or file",
+    });
     const { task } = await result(endpoint, "SendMessage", { message: userMessage("slow g2"), configuration: { returnImmediately: true } });
     expect(await error(endpoint, "SendMessage", { message: userMessage("more", { taskId: task.id }) })).toMatchObject({
       code: -32004,
@@ -132,6 +143,27 @@ describe("SendMessage and message/send", () => {
     });
     const { gate } = await import("./desk.ts");
     gate("g2").open();
+  });
+});
+
+describe("artifacts and limits of a task", () => {
+  it("an appended chunk extends the artifact with the same id; an append without an id fails the task", async () => {
+    const { task } = await result(endpoint, "SendMessage", { message: userMessage("chunks") });
+    expect(task.artifacts).toEqual([{ artifactId: "story", name: "story", parts: [{ text: "Once " }, { text: "upon a time" }] }]);
+    const bad = (await result(endpoint, "SendMessage", { message: userMessage("badappend") })).task;
+    expect(bad.status).toMatchObject({
+      state: "TASK_STATE_FAILED",
+      message: { parts: [{ text: "An artifact update with append: true needs the artifactId of the artifact it extends" }] },
+    });
+  });
+
+  it("a task past maxEventsPerTask fails with the limit named, keeping what it logged", async () => {
+    const { task } = await result(`${harness.url}/agents/strict-desk/s`, "SendMessage", { message: userMessage("many") });
+    expect(task.status).toMatchObject({
+      state: "TASK_STATE_FAILED",
+      message: { parts: [{ text: `Task ${task.id} reached the limit of 6 events (maxEventsPerTask); no more updates are kept` }] },
+    });
+    expect(task.artifacts).toHaveLength(4);
   });
 });
 
@@ -192,6 +224,7 @@ describe("JSON-RPC errors and limits", () => {
     expect(await error(endpoint, "GetTask", { id: 7 })).toMatchObject({ code: -32602, message: "params.id is required (a non-empty string)" });
     const { body } = await rpc(endpoint, "GetTask", undefined);
     expect(body.error).toMatchObject({ code: -32602 });
+    expect(((await (await post('{"jsonrpc":"2.0","id":1,"method":"GetTask","params":[1]}')).json()) as Wire).error).toEqual({ code: -32602, message: "params must be an object" });
   });
 
   it("a body over maxBodyBytes is HTTP 413 with a JSON-RPC error naming the limit; nothing is stored", async () => {
@@ -219,7 +252,10 @@ describe("JSON-RPC errors and limits", () => {
     const response = await post("{}", { "content-type": "text/plain" });
     expect(response.status).toBe(415);
     expect(((await response.json()) as Wire).error).toEqual({ code: -32600, message: 'Content-Type must be application/json, got "text/plain"' });
-    expect((await fetch(endpoint)).status).toBe(405);
+    const get = await fetch(endpoint);
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect(await get.json()).toEqual({ error: "Method not allowed here; use POST" });
   });
 
   it("the authenticate hook answers 401 unless it lets the request in; the card stays public", async () => {
@@ -233,5 +269,30 @@ describe("JSON-RPC errors and limits", () => {
       code: -32003,
       message: "This agent does not send push notifications",
     });
+  });
+});
+
+describe("options", () => {
+  it("a fixed basePath serves there and answers 404 elsewhere", async () => {
+    const base = `${harness.url}/agents/routed-desk/r/a2a`;
+    expect((await result(base, "SendMessage", { message: userMessage("echo routed") })).task.status.state).toBe("TASK_STATE_COMPLETED");
+    expect(((await (await fetch(`${base}/.well-known/agent-card.json`)).json()) as Wire).url).toBe(base);
+    const elsewhere = await fetch(`${harness.url}/agents/routed-desk/r/other`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(elsewhere.status).toBe(404);
+    expect(await elsewhere.json()).toEqual({ error: "No A2A endpoint at /agents/routed-desk/r/other (it is at /agents/routed-desk/r/a2a)" });
+  });
+
+  it("are checked: executor, card, onInterrupted, basePath, push timeout, limits", () => {
+    const card = { name: "x", description: "y" };
+    const executor = () => undefined;
+    expect(() => resolveServerOptions({ card } as never)).toThrow("handleA2ARequest needs an executor function");
+    expect(() => resolveServerOptions({ executor } as never)).toThrow("handleA2ARequest needs a card ({ name, description, … })");
+    expect(() => resolveServerOptions({ card, executor, onInterrupted: "retry" as never })).toThrow('onInterrupted must be "resume" or "fail", got "retry"');
+    expect(() => resolveServerOptions({ card, executor, basePath: "a2a" })).toThrow('basePath must start with "/", got "a2a"');
+    expect(() => resolveServerOptions({ card, executor, pushNotifications: { timeoutMs: 0 } })).toThrow("pushNotifications.timeoutMs must be a positive integer, got 0");
+    expect(() => resolveServerOptions({ card, executor, limits: { maxBodyBytes: -1 } })).toThrow("A2A limit maxBodyBytes must be a positive integer, got -1");
+    const facts = { url: "https://a.example/a2a", pushNotifications: false, extendedAgentCard: false };
+    expect(() => buildCard({ name: "", description: "y" }, facts)).toThrow("The A2A card needs a name");
+    expect(() => buildCard({ name: "x" } as never, facts)).toThrow("The A2A card needs a description");
   });
 });
