@@ -18,6 +18,7 @@ export const MAPPED_MODULES: Readonly<Record<string, { url: string; what: string
   "agents/chat/react": { url: sibling("../react/index"), what: "hearth/react (useAgentChat)" },
   "agents/ai-chat-agent": { url: sibling("../chat/index"), what: "hearth/chat (AIChatAgent)" },
   "agents/chat": { url: sibling("../chat/index"), what: "hearth/chat" },
+  "agents/agent-tools": { url: sibling("../chat/index"), what: "hearth/chat (agentTool)" },
   "@cloudflare/ai-chat": { url: sibling("../chat/index"), what: "hearth/chat (AIChatAgent)" },
   "@cloudflare/ai-chat/react": { url: sibling("../react/index"), what: "hearth/react (useAgentChat)" },
   "agents/mcp": { url: sibling("../mcp/index"), what: "hearth/mcp" },
