@@ -62,7 +62,7 @@ export async function send(call: A2ACall, streaming: boolean): Promise<A2AOutcom
     return { response };
   }
   go();
-  if (blocking) await untilFinal(state, taskId);
+  if (blocking) await untilFinal(state, taskId, call.request.signal);
   const task = current(state, taskId);
   const body = taskOut(task, version, historyLength === undefined ? {} : { historyLength });
   return { result: version === "1.0" ? { task: body } : body };
@@ -179,20 +179,20 @@ export function addPush(call: A2ACall, taskId: string, config: A2APushConfig): v
   store.putPush(taskId, config, call.version, call.runner.state.runtime.clock.now());
 }
 
-/** Resolves once the task is in a final state (terminal, or waiting for the client). */
-function untilFinal(state: A2AAgentState, taskId: string): Promise<void> {
+/** Resolves once the task is in a final state (terminal, or waiting for the client), or the client went away. */
+function untilFinal(state: A2AAgentState, taskId: string, gone: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {
-    const stop = listen(state, taskId, (_seq, event) => {
-      if (event.kind === "status" && event.final) {
-        stop();
-        resolve();
-      }
-    });
-    const stored = state.store.get(taskId);
-    if (!stored || isFinalState(stored.task.status.state)) {
+    const done = (): void => {
       stop();
+      gone.removeEventListener("abort", done);
       resolve();
-    }
+    };
+    const stop = listen(state, taskId, (_seq, event) => {
+      if (event.kind === "status" && event.final) done();
+    });
+    gone.addEventListener("abort", done, { once: true });
+    const stored = state.store.get(taskId);
+    if (!stored || isFinalState(stored.task.status.state) || gone.aborted) done();
   });
 }
 
