@@ -188,7 +188,11 @@ export class A2AClient {
   }
 }
 
-/** A message from what a caller gave: a text becomes one text part; the id is generated when missing. */
+/**
+ * A message from what a caller gave: a text becomes one text part; the id is generated when missing.
+ * @example
+ * toMessage("hi"); // { messageId: "<uuid>", role: "user", parts: [{ text: "hi" }] }
+ */
 export function toMessage(input: A2AMessageInput): A2AMessage {
   if (typeof input === "string") return { messageId: randomUUID(), role: "user", parts: [{ text: input } satisfies A2APart] };
   return { ...input, messageId: input.messageId ?? randomUUID(), role: input.role ?? "user" };

@@ -71,7 +71,11 @@ export function teamExecutor<I = unknown, O = unknown>(team: StartableTeam<I, O>
   };
 }
 
-/** The text of a message (its text parts joined by newlines), or its only data part's value, or the message. */
+/**
+ * The text of a message (its text parts joined by newlines), or its only data part's value, or the message.
+ * @example
+ * messageInput({ messageId: "m", role: "user", parts: [{ text: "a" }, { text: "b" }] }); // "a\nb"
+ */
 export function messageInput(message: A2AMessage): unknown {
   const texts = message.parts.filter((part) => part.text !== undefined).map((part) => part.text!);
   if (texts.length > 0) return texts.join("\n");
@@ -80,7 +84,11 @@ export function messageInput(message: A2AMessage): unknown {
   return message;
 }
 
-/** A string as a text part, anything else as a JSON data part. */
+/**
+ * A string as a text part, anything else as a JSON data part.
+ * @example
+ * outputParts({ total: 3 }); // [{ data: { total: 3 }, mediaType: "application/json" }]
+ */
 export function outputParts(output: unknown): A2APart[] {
   if (typeof output === "string") return [{ text: output }];
   return [{ data: output ?? null, mediaType: "application/json" }];

@@ -81,10 +81,13 @@ function roleIn(value: unknown, field: string, fail: Fail): "user" | "agent" {
 
 export function partIn(value: unknown, field: string, fail: Fail = badParams): A2APart {
   if (!isRecord(value)) throw fail(`${field} must be an object`);
-  const common = {
-    ...(optString(value.mediaType ?? value.mimeType, `${field}.mediaType`, fail) !== undefined ? { mediaType: (value.mediaType ?? value.mimeType) as string } : {}),
-    ...(optString(value.filename, `${field}.filename`, fail) !== undefined ? { filename: value.filename as string } : {}),
-    ...(optRecord(value.metadata, `${field}.metadata`, fail) ? { metadata: value.metadata as Record<string, unknown> } : {}),
+  const mediaType = optString(value.mediaType ?? value.mimeType, `${field}.mediaType`, fail);
+  const filename = optString(value.filename, `${field}.filename`, fail);
+  const metadata = optRecord(value.metadata, `${field}.metadata`, fail);
+  const common: Omit<A2APart, "text" | "data" | "url" | "raw"> = {
+    ...(mediaType !== undefined ? { mediaType } : {}),
+    ...(filename !== undefined ? { filename } : {}),
+    ...(metadata ? { metadata } : {}),
   };
   if (typeof value.text === "string") return { text: value.text, ...common };
   if (value.kind === "text") throw fail(`${field}.text must be a string`);
@@ -92,10 +95,11 @@ export function partIn(value: unknown, field: string, fail: Fail = badParams): A
   if (typeof value.url === "string") return { url: value.url, ...common };
   if (typeof value.raw === "string") return { raw: value.raw, ...common };
   if (isRecord(value.file)) {
+    // v0.3: { kind: "file", file: { uri | bytes, mimeType, name } }
     const file = value.file;
-    const mediaType = optString(file.mimeType ?? file.mediaType, `${field}.file.mimeType`, fail);
-    const filename = optString(file.name, `${field}.file.name`, fail);
-    const extra = { ...common, ...(mediaType ? { mediaType } : {}), ...(filename ? { filename } : {}) };
+    const fileType = optString(file.mimeType ?? file.mediaType, `${field}.file.mimeType`, fail);
+    const fileName = optString(file.name, `${field}.file.name`, fail);
+    const extra = { ...common, ...(fileType ? { mediaType: fileType } : {}), ...(fileName ? { filename: fileName } : {}) };
     const uri = file.uri ?? file.fileWithUri;
     const bytes = file.bytes ?? file.fileWithBytes;
     if (typeof uri === "string") return { url: uri, ...extra };

@@ -65,6 +65,18 @@ describe("SendMessage and message/send", () => {
     expect(task.history[0]).toMatchObject({ kind: "message", role: "user" });
   });
 
+  it("file and data parts of either version are kept and answered in the asked version's shape", async () => {
+    const parts = [
+      { kind: "text", text: "echo parts" },
+      { kind: "file", file: { uri: "https://files.example/a.pdf", mimeType: "application/pdf", name: "a.pdf" } },
+      { kind: "data", data: { a: 1 } },
+    ];
+    const task = await result(endpoint, "message/send", { message: userMessageV03("", { parts }) });
+    expect(task.history[0].parts).toEqual(parts);
+    const v1 = await result(endpoint, "GetTask", { id: task.id });
+    expect(v1.history[0].parts).toEqual([{ text: "echo parts" }, { url: "https://files.example/a.pdf", mediaType: "application/pdf", filename: "a.pdf" }, { data: { a: 1 } }]);
+  });
+
   it("the A2A-Version header decides the shape; an unknown version is -32009", async () => {
     const task = await result(endpoint, "SendMessage", { message: userMessage("echo v") }, { "A2A-Version": "0.3" });
     expect(task).toMatchObject({ kind: "task", status: { state: "completed" } });
