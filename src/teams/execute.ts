@@ -101,7 +101,7 @@ async function withBudgetRequests<T>(scope: RunScope, place: StepPlace, run: () 
 
 async function executeStep(scope: RunScope, node: StepNode, input: unknown, place: StepPlace): Promise<unknown> {
   const options = node.options;
-  let value = options.input ? options.input(input) : input;
+  let value = options.input ? options.input(input, scope.scratch.view()) : input;
   if (options.maxChars !== undefined) value = capChars(value, options.maxChars);
   const needsApproval = typeof options.needsApproval === "function" ? options.needsApproval(value) : options.needsApproval === true;
   if (needsApproval) value = await waitForApproval(scope, { kind: "approval", prompt: () => `Approve ${nameOf(node)}?` }, value, at(place, "approval"));
@@ -111,8 +111,10 @@ async function executeStep(scope: RunScope, node: StepNode, input: unknown, plac
     const timeout = withTimeout(place.signal, options.timeoutMs, () => new StepTimeoutError(`${nameOf(node)} took longer than ${options.timeoutMs} ms`));
     try {
       const attemptPlace = at(place, `@${attempt}`, timeout.signal);
-      const output = node.node.kind === "member" ? await callMember(scope, node.node, value, attemptPlace, options.limits) : await execute(scope, node.node, value, attemptPlace);
-      return options.maxChars !== undefined ? capChars(output, options.maxChars) : output;
+      const raw = node.node.kind === "member" ? await callMember(scope, node.node, value, attemptPlace, options.limits) : await execute(scope, node.node, value, attemptPlace);
+      const output = options.maxChars !== undefined ? capChars(raw, options.maxChars) : raw;
+      if (options.saveAs !== undefined) scope.scratch.write(options.saveAs, output);
+      return output;
     } catch (error) {
       if (error instanceof BudgetExceededError && scope.policy === "degrade" && options.degradeTo) {
         return execute(scope, options.degradeTo, value, at(place, "degraded"));

@@ -28,3 +28,5 @@ export { BudgetExceededError, DEFAULT_PRICES, DEFAULT_TEAM_LIMITS, type Exhauste
 export { ApprovalRejectedError, LoopLimitError, StepTimeoutError, TeamRoutingError, TeamStepError, type PendingApproval } from "./errors.ts";
 export type { TeamEvent, TeamRunRecord, TeamRunStatus } from "./journal.ts";
 export { TEAM_FRAMES, MAX_WATCHERS_PER_RUN } from "./stream.ts";
+export { appendReducer, MAX_SCRATCH_KEYS, type ScratchKey, type ScratchpadSpec } from "./scratchpad.ts";
+export { teamMemory, DEFAULT_MEMORY_TTL_SECONDS, MAX_MEMORY_VALUE_BYTES, type KvLike, type TeamMemory } from "./memory.ts";

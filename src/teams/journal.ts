@@ -239,6 +239,15 @@ export class TeamJournal {
     this.#db.statement("INSERT OR REPLACE INTO _hearth_team_owners (team, conversation, member, at) VALUES (?, ?, ?, ?)").run(team, conversation, member, now);
   }
 
+  /** Deletes the finished runs of `team` beyond the newest `keep` (ids only are read). */
+  pruneFinished(team: string, keep: number): number {
+    const ids = this.#db
+      .statement("SELECT id FROM _hearth_team_runs WHERE team = ? AND status IN ('completed', 'failed', 'cancelled') ORDER BY created_at DESC, id LIMIT -1 OFFSET ?")
+      .all(team, keep) as Array<{ id: string }>;
+    for (const { id } of ids) this.deleteRun(id);
+    return ids.length;
+  }
+
   /** Removes a finished run with its steps and events. */
   deleteRun(id: string): void {
     this.#db.statement("DELETE FROM _hearth_team_steps WHERE run_id = ?").run(id);

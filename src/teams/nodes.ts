@@ -43,8 +43,10 @@ export interface StepOptions<I = unknown> {
   timeoutMs?: number;
   /** Runs instead when every attempt failed. */
   fallback?: TeamNode;
-  /** Shapes the input the node sees (what a member sees is explicit). */
-  input?: (input: I) => unknown;
+  /** Shapes the input the node sees (what a member sees is explicit), from its input and the run's scratchpad. */
+  input?: (input: I, scratch: Readonly<Record<string, unknown>>) => unknown;
+  /** Writes the output to the run's scratchpad under this key (merged by the key's reducer, if any). */
+  saveAs?: string;
   /** Longer string inputs and outputs are cut to this many characters, with a marker. */
   maxChars?: number;
   /** This node's own limits (tokens per call, …). */

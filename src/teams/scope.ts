@@ -7,6 +7,7 @@ import { type ExhaustedPolicy, type RunBudget, type TeamLimits } from "./budget.
 import { errorInfo, RunStopped, RunSuspended, TeamStepError } from "./errors.ts";
 import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
 import type { MemberUsage } from "./member.ts";
+import type { Scratchpad } from "./scratchpad.ts";
 
 /** The shared state of one executing run. */
 export interface RunScope {
@@ -22,6 +23,8 @@ export interface RunScope {
   /** Aborted with a {@link RunStopped} when the run is paused, cancelled or out of wall time. */
   readonly signal: AbortSignal;
   readonly conversation: string | undefined;
+  /** The run's scratchpad: step outputs saved by key (rebuilt by the walk when a run resumes). */
+  readonly scratch: Scratchpad;
   now(): number;
   emit(type: string, path: string | undefined, data?: unknown): TeamEvent;
 }

@@ -13,6 +13,7 @@ import { errorInfo, RunStopped, RunSuspended, type PendingApproval } from "./err
 import { execute } from "./execute.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
+import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
 import { streamEvent } from "./stream.ts";
 import type { RunScope } from "./scope.ts";
 
@@ -35,6 +36,8 @@ export interface TeamOptions {
    * (`toResponse(error)` makes the HTTP 429).
    */
   admission?: FlowControl<TeamEntry>;
+  /** Reducers of scratchpad keys that several steps (parallel branches) write. */
+  scratchpad?: ScratchpadSpec;
 }
 
 /** What flow control keys a team's start on. */
@@ -218,6 +221,7 @@ export class Team<I = unknown, O = unknown> {
       policy: this.options.onExhausted ?? "fail",
       signal: controller.signal,
       conversation: record.conversation,
+      scratch: new Scratchpad(this.options.scratchpad),
       now,
       emit: (type, path, data) => emitEvent(agent, journal, { runId: id, type, ...(path !== undefined ? { path } : {}), ...(data !== undefined ? { data } : {}), at: now() }),
     };
@@ -249,10 +253,13 @@ export class Team<I = unknown, O = unknown> {
     }
   }
 
+  #finishedSincePrune = 0;
+
+  /** Every 32nd completion: finished runs over `keepFinishedRuns` go (ids read, not whole runs). */
   #prune(journal: TeamJournal): void {
-    const keep = this.options.keepFinishedRuns ?? 1_000;
-    const finished = journal.runs({ team: this.name, status: ["completed", "failed", "cancelled"], limit: keep + 100 });
-    for (const run of finished.slice(keep)) journal.deleteRun(run.id);
+    if (++this.#finishedSincePrune < 32) return;
+    this.#finishedSincePrune = 0;
+    journal.pruneFinished(this.name, this.options.keepFinishedRuns ?? 1_000);
   }
 
   /** @internal Goes on with a run (after a restart, an approval or a resume). */
@@ -305,7 +312,8 @@ export class TeamRun<O = unknown> {
         return true;
       };
       if (check()) return;
-      const stop = this.watch(() => {
+      const stop = this.watch((event) => {
+        if (!event.type.startsWith("run-")) return; // only run events change its status
         try {
           if (check()) stop();
         } catch (error) {
