@@ -140,6 +140,22 @@ export async function checkDestination(url: string | URL, allow: AllowList, look
 }
 
 /**
+ * What can be checked without DNS: the scheme, and the host when it is an address literal (a host
+ * name is left to {@link assertPublicDestination} when the request is made). Synchronous, for APIs
+ * that record a request now and send it later.
+ * @throws OutboundAddressError
+ * @example
+ * assertPublicLiteral("http://10.0.0.5/hook"); // OutboundAddressError: … 10.0.0.5 is a private address …
+ */
+export function assertPublicLiteral(url: string | URL, options: AddressGuardOptions = {}): void {
+  const parsed = parseUrl(url);
+  const allow = compileAllowList(options);
+  const hostname = hostOf(parsed);
+  if (allow.allowPrivate || hostAllowedByName(hostname, allow) || !isIP(hostname)) return;
+  refuseIfNotAllowed(parsed.origin, hostname, hostname, allow, false);
+}
+
+/**
  * Checks the addresses a host resolved to at connect time (the guarded fetch's DNS hook): throws
  * the same error as {@link assertPublicDestination} for the first one refused.
  */

@@ -4,6 +4,7 @@
  */
 export {
   assertPublicDestination,
+  assertPublicLiteral,
   classifyAddress,
   compileAllowList,
   OutboundAddressError,
@@ -49,3 +50,21 @@ export {
 } from "./webhook-signature.ts";
 export { handleWebhook, MAX_DELIVERY_ID_LENGTH, type HandleWebhookOptions, type WebhookDelivery } from "./inbound.ts";
 export { DEFAULT_DELIVERY_RETENTION, type DeliveryRetention } from "./delivery-log.ts";
+export {
+  DEFAULT_WEBHOOK_RETRY,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  discardDeadLetter,
+  getWebhook,
+  listDeadLetters,
+  MAX_OUTBOUND_BODY_BYTES,
+  MAX_OUTBOUND_HEADERS_BYTES,
+  retryDeadLetter,
+  sendWebhook,
+  WEBHOOK_DELIVER_TASK,
+  type OutboundWebhook,
+  type SendWebhookOptions,
+  type SlackMessage,
+  type WebhookMessage,
+} from "./outbound.ts";
+export { MAX_DEAD_LETTERS, MAX_DELIVERED_KEPT, MAX_PENDING_WEBHOOKS, type OutboxStatus } from "./outbox-store.ts";
+export { MAX_WEBHOOK_RETRY_AFTER_MS } from "./outbound-delivery.ts";
