@@ -43,6 +43,8 @@ export function a2aMember(options: A2AMemberOptions): TeamMember<string | A2AMes
   return {
     kind: "member",
     name: options.name,
+    // The remote agent spends its own tokens: nothing of this run's budget is reserved for it.
+    estimate: { tokens: 0 },
     ...(options.description !== undefined ? { description: options.description } : {}),
     async call(input, context): Promise<MemberResult<A2AResult>> {
       const message: A2AMessage =
