@@ -33,7 +33,7 @@ class Notifier extends Agent {
   dead() {
     return listDeadLetters(this);
   }
-  retry(id: string) {
+  retryLetter(id: string) {
     return retryDeadLetter(this, id);
   }
   discard(id: string) {
@@ -117,11 +117,11 @@ describe("sendWebhook", () => {
     const [letter] = await n.dead();
     expect(letter).toMatchObject({ id, status: "dead", attempts: 3, lastStatus: 500, lastError: "HTTP 500: boom (attempt 3 of 3)" });
     expect(hook.received).toHaveLength(3);
-    expect(await n.retry(id)).toBe(true);
+    expect(await n.retryLetter(id)).toBe(true);
     await t!.clock.settle();
     expect(await n.status(id)).toMatchObject({ status: "delivered", attempts: 1 });
     expect(await n.dead()).toEqual([]);
-    expect(await n.retry(id)).toBe(false);
+    expect(await n.retryLetter(id)).toBe(false);
     expect(await n.discard(id)).toBe(false);
   });
 
