@@ -75,6 +75,14 @@ const BENCHMARKS: Benchmark[] = [
     nodeArgs: MEMORY_FLAGS,
     timeoutMs: 300_000,
   },
+  // --expose-gc and the pinned young generation for the heap per run in flight, as in memory.ts.
+  {
+    name: "teams",
+    file: "teams.ts",
+    what: "agent teams: overhead per step, finishing with 1,000 runs kept, 1,000 concurrent runs on the demo model, resume after kill -9",
+    nodeArgs: MEMORY_FLAGS,
+    timeoutMs: 300_000,
+  },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);
