@@ -10,7 +10,8 @@
 export interface ScratchKey<T = unknown> {
   /** The value before any write. */
   initial: T;
-  reduce: (current: T, written: unknown) => T;
+  /** Method syntax on purpose: a key typed for strings fits a spec of unknown values. */
+  reduce(current: T, written: unknown): T;
 }
 
 /** Keys with reducers, by name (`team(…, { scratchpad: { sources: appendReducer() } })`). */
