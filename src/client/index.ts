@@ -46,3 +46,4 @@ export { getAgentMessages } from "./chat-history.ts";
 export type { AgentMessagesOptions } from "./chat-history.ts";
 export { CHAT_FRAME, readChatFrame } from "./chat-protocol.ts";
 export type { ChatResponseFrame, ChatServerFrame } from "./chat-protocol.ts";
+export { watchTeamRun, TEAM_RUN_END_EVENTS, type TeamRunEvent, type TeamRunSocket, type WatchTeamRunOptions } from "./team-run.ts";

@@ -30,3 +30,4 @@ export { extractClientToolSchemas, getToolPartState } from "./chat-messages.ts";
 export type { AITool, ClientToolSchema } from "./chat-messages.ts";
 export { AgentChatTransport } from "../client/chat-transport.ts";
 export { getAgentMessages } from "../client/chat-history.ts";
+export { useTeamRun, type TeamRunView } from "./use-team-run.ts";

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
 import { approval, fnMember, pipeline, team, teamRun, TEAM_FRAMES } from "../../src/teams/index.ts";
 import { registerFrameHandler } from "../../src/agent/frame-handlers.ts";
+import { AgentClient, watchTeamRun, type TeamRunEvent } from "../../src/client/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 
 const reviewed = team("s-reviewed", pipeline(fnMember("draft", (q: string) => `draft of ${q}`), approval("Send it?"), fnMember("send", (d: string) => `sent ${d}`)));
@@ -87,5 +88,23 @@ describe("team run streams over the agent's WebSocket", () => {
     expect(await socket.waitForType(TEAM_FRAMES.error, mark)).toMatchObject({ error: "hearth_team_watch: after must be an integer ≥ 0 (the last seq seen)" });
     socket.close();
     expect(() => registerFrameHandler("team_watch", () => undefined)).toThrow('A feature frame type must start with "hearth_"');
+  });
+
+  it("watchTeamRun (hearth/client) gets every event once, in order, across a reconnect", async () => {
+    harness = await startHarness({ Desk });
+    const desk = await getAgentByName(harness.host.env.Desk as AgentNamespace<Desk>, "d3");
+    const id = await desk.start("the memo");
+    await until(async () => (await desk.status(id)) === "waiting");
+    const client = new AgentClient({ host: harness.url.replace(/^http:\/\//, ""), agent: "Desk", name: "d3" });
+    const seen: TeamRunEvent[] = [];
+    watchTeamRun(client, id, (event) => seen.push(event));
+    await until(async () => seen.some((e) => e.type === "run-waiting"));
+    client.reconnect();
+    await until(async () => client.readyState === 1);
+    await desk.approveFirst(id);
+    await until(async () => seen.some((e) => e.type === "run-completed"));
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    client.close();
   });
 });
