@@ -6,19 +6,20 @@
  */
 import { generateText, jsonSchema, Output } from "ai";
 import { errorInfo, isFinal, StepTimeoutError, TeamRoutingError } from "./errors.ts";
-import { at, callMember, execute, nameOf } from "./execute.ts";
+import { callMember } from "./member-call.ts";
+import { at, nameOf } from "./places.ts";
 import type { FallbackNode, HandoffNode, RouteNode } from "./nodes.ts";
-import { effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import { effect, withTimeout, type Execute, type RunScope, type StepPlace } from "./scope.ts";
 import { modelUsage } from "./usage.ts";
 
-export async function executeChoice(scope: RunScope, node: RouteNode | FallbackNode | HandoffNode, input: unknown, place: StepPlace): Promise<unknown> {
+export async function executeChoice(scope: RunScope, node: RouteNode | FallbackNode | HandoffNode, input: unknown, place: StepPlace, execute: Execute): Promise<unknown> {
   switch (node.kind) {
     case "route": {
       const chosen = await chooseRoute(scope, node, input, place);
       return execute(scope, node.routes[chosen]!, input, at(place, chosen));
     }
     case "fallback":
-      return executeFallback(scope, node, input, place);
+      return executeFallback(scope, node, input, place, execute);
     case "handoff":
       return executeHandoff(scope, node, input, place);
   }
@@ -71,7 +72,7 @@ async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, pla
   return decision.route;
 }
 
-async function executeFallback(scope: RunScope, node: FallbackNode, input: unknown, place: StepPlace): Promise<unknown> {
+async function executeFallback(scope: RunScope, node: FallbackNode, input: unknown, place: StepPlace, execute: Execute): Promise<unknown> {
   let lastError: unknown;
   for (const [i, option] of node.options.entries()) {
     const optionPlace = at(place, `${i}.${nameOf(option)}`);

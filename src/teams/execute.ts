@@ -3,13 +3,15 @@
  * a resumed run walks the tree again from the top and every leaf that was done returns its journaled
  * output at once, so the run is back at the exact step it left, having paid for nothing twice.
  */
+import { waitForApproval } from "./approvals.ts";
 import { BudgetExceededError } from "./budget.ts";
-import { executeFanOut } from "./fan-out.ts";
 import { executeChoice } from "./choice.ts";
-import { ApprovalRejectedError, errorInfo, isFinal, LoopLimitError, RunSuspended, StepTimeoutError, type PendingApproval } from "./errors.ts";
-import type { MemberCallContext, TeamMember } from "./member.ts";
-import type { ApprovalNode, StepNode, TeamNode } from "./nodes.ts";
-import { checkRunning, childPath, effect, raceSignal, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import { errorInfo, isFinal, LoopLimitError, StepTimeoutError } from "./errors.ts";
+import { executeFanOut } from "./fan-out.ts";
+import { callMember } from "./member-call.ts";
+import type { StepNode, TeamNode } from "./nodes.ts";
+import { at, nameOf } from "./places.ts";
+import { checkRunning, effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
 import { executeSupervisor } from "./supervisor.ts";
 
 /** Runs `node` on `input` at `place`; resolves with its output. */
@@ -36,66 +38,13 @@ export async function execute(scope: RunScope, node: TeamNode, input: unknown, p
       return waitForApproval(scope, node, input, place);
     case "parallel":
     case "map":
-      return executeFanOut(scope, node, input, place);
+      return executeFanOut(scope, node, input, place, execute);
     case "route":
     case "fallback":
     case "handoff":
-      return executeChoice(scope, node, input, place);
+      return executeChoice(scope, node, input, place, execute);
     case "supervisor":
       return executeSupervisor(scope, node, input, place);
-  }
-}
-
-/** The place of a child step. */
-export function at(place: StepPlace, segment: string, signal = place.signal): StepPlace {
-  return { path: childPath(place.path, segment), depth: place.depth, signal };
-}
-
-/** A short name for paths and events. */
-export function nameOf(node: TeamNode): string {
-  if (node.kind === "member") return node.name;
-  if (node.kind === "step") return node.options.name ?? nameOf(node.node);
-  if (node.kind === "supervisor" || node.kind === "handoff") return node.name;
-  return node.kind;
-}
-
-/** Calls a member once for this path (its journaled result after a restart). */
-export function callMember(scope: RunScope, member: TeamMember, input: unknown, place: StepPlace, limits?: StepNode["options"]["limits"]): Promise<unknown> {
-  if (place.depth > scope.budget.limits.depth) {
-    throw new BudgetExceededError("depth", `Team run budget exhausted: delegation depth ${place.depth} is over the limit of ${scope.budget.limits.depth}`);
-  }
-  const work = {
-    kind: "member",
-    ...(limits ? { limits } : {}),
-    estimate: { ...member.estimate, ...(limits?.tokens !== undefined ? { tokens: limits.tokens } : {}) },
-    run: async (signal: AbortSignal) => {
-      const context: MemberCallContext = {
-        runId: scope.runId,
-        path: place.path,
-        idempotencyKey: `${scope.runId}:${place.path}`,
-        signal,
-        owner: scope.owner,
-        emit: (event) => void scope.emit("member-event", place.path, { member: member.name, ...event }),
-      };
-      return raceSignal(member.call(input, context), signal);
-    },
-  };
-  return withBudgetRequests(scope, place, () => effect(scope, place, work));
-}
-
-/**
- * Under the `ask` policy, a call the budget cannot fit waits for a person to grant more (an approval
- * of kind "budget" whose value is the extension, e.g. `{ tokens: 50_000 }`), then runs.
- */
-async function withBudgetRequests<T>(scope: RunScope, place: StepPlace, run: () => Promise<T>): Promise<T> {
-  for (let request = 1; ; request++) {
-    try {
-      return await run();
-    } catch (error) {
-      if (!(error instanceof BudgetExceededError) || scope.policy !== "ask" || scope.steps.get(place.path)) throw error;
-      const extension = await askForBudget(scope, error, at(place, `budget-${request}`));
-      scope.budget.extend(error.limit, extension as Parameters<typeof scope.budget.extend>[1]);
-    }
   }
 }
 
@@ -146,29 +95,6 @@ async function executeLoop(scope: RunScope, node: Extract<TeamNode, { kind: "loo
   throw new LoopLimitError(`loop reached maxIterations (${node.maxIterations}) without its exit condition holding`);
 }
 
-/**
- * An approval: done (its value), rejected (fails), or not yet given — then it is journaled as waiting
- * and the run suspends (siblings in a parallel branch go on).
- */
-async function waitForApproval(scope: RunScope, node: ApprovalNode, input: unknown, place: StepPlace, kind: PendingApproval["kind"] = "step"): Promise<unknown> {
-  const record = scope.steps.get(place.path);
-  if (record?.status === "done") return record.output;
-  if (record?.status === "failed") throw new ApprovalRejectedError(record.error?.message ?? "rejected");
-  const prompt = record?.status === "waiting" ? (record.output as { prompt: string }).prompt : node.prompt(input);
-  if (!record) {
-    const waiting = { path: place.path, kind: `approval:${kind}`, status: "waiting" as const, output: { prompt, input }, at: scope.now() };
-    scope.steps.set(place.path, waiting);
-    scope.journal.writeStep(scope.runId, waiting);
-    scope.emit("approval-requested", place.path, { prompt, kind });
-    await scope.journal.committed();
-  }
-  throw new RunSuspended([{ path: place.path, prompt, kind }]);
-}
-
-/** Asks for a budget extension (the `ask` policy); resolves with the extension once approved. */
-export function askForBudget(scope: RunScope, error: BudgetExceededError, place: StepPlace): Promise<unknown> {
-  return waitForApproval(scope, { kind: "approval", prompt: () => `${error.message}. Approve to extend the ${error.limit} budget.` }, { limit: error.limit }, at(place, "budget"), "budget");
-}
 
 function backoff(options: StepNode["options"], attempt: number): number {
   const base = options.backoffMs ?? 500;

@@ -4,11 +4,11 @@
  * for approval let the others finish first, and a finished branch is never run again.
  */
 import { errorInfo, isFinal, RunStopped, RunSuspended, type PendingApproval } from "./errors.ts";
-import { at, execute } from "./execute.ts";
+import { at } from "./places.ts";
 import type { MapNode, ParallelNode } from "./nodes.ts";
-import { effect, type RunScope, type StepPlace } from "./scope.ts";
+import { effect, type Execute, type RunScope, type StepPlace } from "./scope.ts";
 
-export async function executeFanOut(scope: RunScope, node: ParallelNode | MapNode, input: unknown, place: StepPlace): Promise<unknown> {
+export async function executeFanOut(scope: RunScope, node: ParallelNode | MapNode, input: unknown, place: StepPlace, execute: Execute): Promise<unknown> {
   if (node.kind === "parallel") {
     const names = Object.keys(node.branches);
     const outputs = await runAll(scope, names.length, node.concurrency, place, (i, signal) => execute(scope, node.branches[names[i]!]!, input, at(place, names[i]!, signal)));

@@ -3,7 +3,8 @@
  * fan-outs, loops, fallbacks, supervisors and handoffs; every run journaled in its owner's SQLite,
  * resumed at the exact step after a crash, and bounded by budgets that are always on.
  */
-export { team, Team, TeamRun, teamRun, type TeamOptions, type StartTeamRunOptions, type TeamEntry } from "./team.ts";
+export { team, Team, type TeamOptions, type StartTeamRunOptions, type TeamEntry } from "./team.ts";
+export { TeamRun, teamRun } from "./run.ts";
 export { approval, branch, fallback, handoff, loop, map, parallel, pipeline, route, step, supervisor } from "./nodes.ts";
 export type {
   ApprovalNode,

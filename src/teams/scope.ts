@@ -7,6 +7,7 @@ import { type ExhaustedPolicy, type RunBudget, type TeamLimits } from "./budget.
 import { errorInfo, RunStopped, RunSuspended, TeamStepError } from "./errors.ts";
 import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
 import type { MemberUsage } from "./member.ts";
+import type { TeamNode } from "./nodes.ts";
 import type { Scratchpad } from "./scratchpad.ts";
 
 /** The shared state of one executing run. */
@@ -35,6 +36,9 @@ export interface StepPlace {
   readonly depth: number;
   readonly signal: AbortSignal;
 }
+
+/** Runs a node at a place: the tree walk, handed to the pattern modules (which it imports). */
+export type Execute = (scope: RunScope, node: TeamNode, input: unknown, place: StepPlace) => Promise<unknown>;
 
 /** `parent/segment` (the root's children have no leading slash). */
 export function childPath(parent: string, segment: string): string {

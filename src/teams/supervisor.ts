@@ -5,7 +5,8 @@
  */
 import { generateText, jsonSchema, tool, type JSONSchema7, type ModelMessage, type ToolSet } from "ai";
 import { LoopLimitError } from "./errors.ts";
-import { at, callMember } from "./execute.ts";
+import { callMember } from "./member-call.ts";
+import { at } from "./places.ts";
 import type { SupervisorNode } from "./nodes.ts";
 import { effect, type RunScope, type StepPlace } from "./scope.ts";
 import { modelIdOf, modelUsage } from "./usage.ts";

@@ -3,19 +3,19 @@
  * SQLite, executes in a fiber of that agent, and after a crash the host wakes the agent and the run
  * goes on from its journal. `waiting` (for approvals) and `paused` runs hold no memory.
  */
-import { createHash, randomUUID } from "node:crypto";
-import { AGENT_RUNTIME } from "../agent/agent-base.ts";
-import type { AgentRuntime } from "../agent/runtime.ts";
+import { randomUUID } from "node:crypto";
 import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
 import type { FlowControl } from "../flow-control/index.ts";
 import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
-import { errorInfo, RunStopped, RunSuspended, type PendingApproval } from "./errors.ts";
+import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
-import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
+import { TERMINAL_STATUSES, TeamJournal, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
+import { agentTeams, emitEvent, finish, registerTeam, runtimeOf, teamNamed, type LiveRun } from "./live.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
+import { TeamRun, untilStopped } from "./run.ts";
 import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
-import { streamEvent } from "./stream.ts";
 import type { RunScope } from "./scope.ts";
+import { shapeHash } from "./shape.ts";
 
 /** Options of {@link team}. */
 export interface TeamOptions {
@@ -61,33 +61,7 @@ export interface StartTeamRunOptions {
 }
 
 const FIBER_PREFIX = "hearth:team:";
-const teams = new Map<string, Team<unknown, unknown>>();
 
-interface LiveRun {
-  controller: AbortController;
-  done: Promise<void>;
-  /** Asked to go on while it was ending (an approval just after it suspended): execute again. */
-  again: boolean;
-}
-
-/** Per agent: runs executing now, and watchers of runs (live or not). */
-interface AgentTeams {
-  live: Map<string, LiveRun>;
-  watchers: Map<string, Set<(event: TeamEvent) => void>>;
-}
-const byAgent = new WeakMap<object, AgentTeams>();
-
-function agentTeams(agent: object): AgentTeams {
-  let state = byAgent.get(agent);
-  if (!state) byAgent.set(agent, (state = { live: new Map(), watchers: new Map() }));
-  return state;
-}
-
-function runtimeOf(agent: object): AgentRuntime {
-  const runtime = (agent as { [AGENT_RUNTIME]?: AgentRuntime })[AGENT_RUNTIME];
-  if (!runtime) throw new TypeError("A team run belongs to an agent: pass `this` from an Agent's method");
-  return runtime;
-}
 
 /**
  * A team definition: a tree of nodes with limits. Define it at module level (it is found by name
@@ -118,7 +92,7 @@ export class Team<I = unknown, O = unknown> {
     this.options = options;
     this.version = options.version ?? shapeHash(root);
     this.#prices = { ...DEFAULT_PRICES, ...options.prices };
-    teams.set(name, this as Team<unknown, unknown>);
+    registerTeam(this);
   }
 
   /** Starts a run on `agent` (durably: it is recorded before this resolves) and returns its handle. */
@@ -277,225 +251,19 @@ export function team<I = unknown, O = unknown>(name: string, root: TeamNode<I, O
   return new Team<I, O>(name, root, options);
 }
 
-/** A handle on one run: its record, its events, and the controls. */
-export class TeamRun<O = unknown> {
-  readonly id: string;
-  readonly #agent: object;
-
-  constructor(agent: object, id: string) {
-    this.#agent = agent;
-    this.id = id;
-  }
-
-  #journal(): TeamJournal {
-    return new TeamJournal(runtimeOf(this.#agent).db);
-  }
-
-  /** The run as stored now. */
-  record(): TeamRunRecord {
-    const record = this.#journal().run(this.id);
-    if (!record) throw new Error(`No team run ${this.id} on this agent`);
-    return record;
-  }
-
-  /** Resolves with the output once the run completed; rejects if it failed or was cancelled (waits through approvals). */
-  result(): Promise<O> {
-    return new Promise<O>((resolve, reject) => {
-      const check = (): boolean => {
-        const record = this.record();
-        if (record.status === "completed") resolve(record.output as O);
-        else if (record.status === "failed" || record.status === "cancelled") {
-          const error = new Error(record.error?.message ?? record.status);
-          error.name = record.error?.name ?? "Error";
-          reject(error);
-        } else return false;
-        return true;
-      };
-      if (check()) return;
-      const stop = this.watch((event) => {
-        if (!event.type.startsWith("run-")) return; // only run events change its status
-        try {
-          if (check()) stop();
-        } catch (error) {
-          stop();
-          reject(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
-    });
-  }
-
-  /** The events after `after` (a cursor: the last seq seen), oldest first. */
-  events(after = 0, limit = 1000): TeamEvent[] {
-    return this.#journal().events(this.id, after, limit);
-  }
-
-  /** Calls `listener` with every new event of the run; returns the unsubscribe function. */
-  watch(listener: (event: TeamEvent) => void): () => void {
-    const watchers = agentTeams(this.#agent).watchers;
-    let set = watchers.get(this.id);
-    if (!set) watchers.set(this.id, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0 && watchers.get(this.id) === set) watchers.delete(this.id);
-    };
-  }
-
-  /** Approvals the run waits for (anywhere in its tree). */
-  approvals(): PendingApproval[] {
-    const pending: PendingApproval[] = [];
-    for (const step of this.#journal().steps(this.id).values()) {
-      if (step.status !== "waiting") continue;
-      const { prompt } = step.output as { prompt: string };
-      pending.push({ path: step.path, prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
-    }
-    return pending;
-  }
-
-  /** Approves the step at `path` (`value` replaces its input, or extends the budget); the run goes on. */
-  async approve(path: string, value?: unknown): Promise<void> {
-    await this.#decide(path, (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: value === undefined ? waiting.input : structuredClone(value), at: now }));
-  }
-
-  /** Rejects the step at `path`: it fails with ApprovalRejectedError, which fails the run unless a fallback catches it. */
-  async reject(path: string, reason = "Rejected"): Promise<void> {
-    await this.#decide(path, (_waiting, now) => ({ path, kind: "approval", status: "failed", error: { name: "ApprovalRejectedError", message: reason }, at: now }));
-  }
-
-  async #decide(path: string, decide: (waiting: { kind: string; input: unknown }, now: number) => Parameters<TeamJournal["writeStep"]>[1]): Promise<void> {
-    const runtime = runtimeOf(this.#agent);
-    const journal = this.#journal();
-    const step = journal.steps(this.id).get(path);
-    if (!step || step.status !== "waiting") throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
-    const now = runtime.clock.now();
-    journal.writeStep(this.id, decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now));
-    emitEvent(this.#agent, journal, { runId: this.id, type: "approval-resolved", path, at: now });
-    await journal.committed();
-    this.#continueIf(["waiting", "running"]);
-  }
-
-  /** Stops the run after the steps under way; `resume()` goes on from there. */
-  pause(reason = "paused"): void {
-    agentTeams(this.#agent).live.get(this.id)?.controller.abort(new RunStopped("pause", reason));
-  }
-
-  /** Goes on with a paused or waiting run. */
-  resume(): void {
-    this.#continueIf(["paused", "waiting"]);
-  }
-
-  /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */
-  async cancel(reason = "cancelled"): Promise<void> {
-    const live = agentTeams(this.#agent).live.get(this.id);
-    if (live) {
-      live.controller.abort(new RunStopped("cancel", reason));
-      await live.done;
-      return;
-    }
-    const journal = this.#journal();
-    const record = journal.run(this.id);
-    if (!record || TERMINAL_STATUSES.has(record.status)) return;
-    finish(this.#agent, journal, this.id, "cancelled", runtimeOf(this.#agent).clock.now(), { error: { name: "TeamRunCancelledError", message: reason } });
-    await journal.committed();
-  }
-
-  #continueIf(statuses: TeamRunStatus[]): void {
-    const record = this.record();
-    if (!statuses.includes(record.status)) return;
-    const definition = teams.get(record.team);
-    if (!definition) throw new Error(`Team ${record.team} is not defined in this process: import the module that defines it`);
-    definition.continue(this.#agent, this.id);
-  }
-}
-
-/** Resolves once the run stops executing (it ended, waits for approval, or is paused). */
-function untilStopped(run: TeamRun): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stopped = () => run.record().status !== "running";
-    if (stopped()) return resolve();
-    const stop = run.watch((event) => {
-      if (event.type.startsWith("run-") && event.type !== "run-started" && event.type !== "run-resumed" && stopped()) {
-        stop();
-        resolve();
-      }
-    });
-  });
-}
-
-/** Handle of run `id` of `agent`. */
-export function teamRun<O = unknown>(agent: object, id: string): TeamRun<O> {
-  return new TeamRun<O>(agent, id);
-}
-
-function finish(agent: object, journal: TeamJournal, id: string, status: TeamRunStatus, now: number, end: { output?: unknown; error?: { name: string; message: string } }): void {
-  journal.setStatus(id, status, now, end);
-  emitEvent(agent, journal, { runId: id, type: `run-${status}`, ...(end.error ? { data: { error: end.error } } : {}), at: now });
-}
-
-function emitEvent(agent: object, journal: TeamJournal, event: Omit<TeamEvent, "seq">): TeamEvent {
-  const stored = journal.appendEvent(event);
-  streamEvent(agent, stored);
-  const watchers = byAgent.get(agent)?.watchers.get(event.runId);
-  if (watchers) {
-    for (const listener of [...watchers]) {
-      try {
-        listener(stored);
-      } catch (error) {
-        console.error("[hearth] a team run watcher failed:", error);
-      }
-    }
-  }
-  return stored;
-}
 
 function pick(options: StartTeamRunOptions): { key?: string; conversation?: string } {
   return { ...(options.key !== undefined ? { key: options.key } : {}), ...(options.conversation !== undefined ? { conversation: options.conversation } : {}) };
 }
 
-/**
- * A hash of the tree's shape: kinds, member names, route and branch names, in order. Descriptions,
- * prompts and code may change under a running run; a change of structure may not.
- */
-function shapeHash(root: TeamNode): string {
-  const shape = (node: TeamNode): unknown => {
-    switch (node.kind) {
-      case "member":
-        return ["member", node.name];
-      case "step":
-        return ["step", shape(node.node), node.options.fallback ? shape(node.options.fallback) : null, node.options.degradeTo ? shape(node.options.degradeTo) : null, Boolean(node.options.needsApproval)];
-      case "pipeline":
-        return ["pipeline", node.steps.map(shape)];
-      case "parallel":
-        return ["parallel", Object.entries(node.branches).map(([name, child]) => [name, shape(child)])];
-      case "map":
-        return ["map", shape(node.node)];
-      case "route":
-        return ["route", Object.entries(node.routes).map(([name, child]) => [name, shape(child)])];
-      case "branch":
-        return ["branch", shape(node.then), node.else ? shape(node.else) : null];
-      case "loop":
-        return ["loop", shape(node.body)];
-      case "fallback":
-        return ["fallback", node.options.map(shape)];
-      case "supervisor":
-        return ["supervisor", node.name, node.members.map(shape)];
-      case "handoff":
-        return ["handoff", node.name, Object.entries(node.members).map(([name, child]) => [name, shape(child)])];
-      case "approval":
-        return ["approval"];
-    }
-  };
-  return createHash("sha256").update(JSON.stringify(shape(root))).digest("hex").slice(0, 12);
-}
 
 registerFiberRecoverer(FIBER_PREFIX, (agent, ctx) => {
   const id = ctx.name.slice(FIBER_PREFIX.length);
   const record = new TeamJournal(runtimeOf(agent).db).run(id);
   if (!record || record.status !== "running") return;
-  const definition = teams.get(record.team);
-  if (!definition) {
-    console.error(`[hearth] team run ${id} was interrupted, but team ${record.team} is not defined in this process: import the module that defines it`);
-    return;
+  try {
+    teamNamed(record.team).continue(agent, id);
+  } catch (error) {
+    console.error(`[hearth] team run ${id} was interrupted:`, (error as Error).message);
   }
-  definition.continue(agent, id);
 });

@@ -1,0 +1,155 @@
+/**
+ * A handle on one team run: its record, its events, its approvals, and the controls (pause, resume,
+ * cancel). Works on runs executing now and on runs that wait, are paused or ended.
+ */
+import { RunStopped, type PendingApproval } from "./errors.ts";
+import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
+import { agentTeams, emitEvent, finish, runtimeOf, teamNamed } from "./live.ts";
+
+/** A handle on one run: its record, its events, and the controls. */
+export class TeamRun<O = unknown> {
+  readonly id: string;
+  readonly #agent: object;
+
+  constructor(agent: object, id: string) {
+    this.#agent = agent;
+    this.id = id;
+  }
+
+  #journal(): TeamJournal {
+    return new TeamJournal(runtimeOf(this.#agent).db);
+  }
+
+  /** The run as stored now. */
+  record(): TeamRunRecord {
+    const record = this.#journal().run(this.id);
+    if (!record) throw new Error(`No team run ${this.id} on this agent`);
+    return record;
+  }
+
+  /** Resolves with the output once the run completed; rejects if it failed or was cancelled (waits through approvals). */
+  result(): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      const check = (): boolean => {
+        const record = this.record();
+        if (record.status === "completed") resolve(record.output as O);
+        else if (record.status === "failed" || record.status === "cancelled") {
+          const error = new Error(record.error?.message ?? record.status);
+          error.name = record.error?.name ?? "Error";
+          reject(error);
+        } else return false;
+        return true;
+      };
+      if (check()) return;
+      const stop = this.watch((event) => {
+        if (!event.type.startsWith("run-")) return; // only run events change its status
+        try {
+          if (check()) stop();
+        } catch (error) {
+          stop();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+  }
+
+  /** The events after `after` (a cursor: the last seq seen), oldest first. */
+  events(after = 0, limit = 1000): TeamEvent[] {
+    return this.#journal().events(this.id, after, limit);
+  }
+
+  /** Calls `listener` with every new event of the run; returns the unsubscribe function. */
+  watch(listener: (event: TeamEvent) => void): () => void {
+    const watchers = agentTeams(this.#agent).watchers;
+    let set = watchers.get(this.id);
+    if (!set) watchers.set(this.id, (set = new Set()));
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0 && watchers.get(this.id) === set) watchers.delete(this.id);
+    };
+  }
+
+  /** Approvals the run waits for (anywhere in its tree). */
+  approvals(): PendingApproval[] {
+    const pending: PendingApproval[] = [];
+    for (const step of this.#journal().steps(this.id).values()) {
+      if (step.status !== "waiting") continue;
+      const { prompt } = step.output as { prompt: string };
+      pending.push({ path: step.path, prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
+    }
+    return pending;
+  }
+
+  /** Approves the step at `path` (`value` replaces its input, or extends the budget); the run goes on. */
+  async approve(path: string, value?: unknown): Promise<void> {
+    await this.#decide(path, (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: value === undefined ? waiting.input : structuredClone(value), at: now }));
+  }
+
+  /** Rejects the step at `path`: it fails with ApprovalRejectedError, which fails the run unless a fallback catches it. */
+  async reject(path: string, reason = "Rejected"): Promise<void> {
+    await this.#decide(path, (_waiting, now) => ({ path, kind: "approval", status: "failed", error: { name: "ApprovalRejectedError", message: reason }, at: now }));
+  }
+
+  async #decide(path: string, decide: (waiting: { kind: string; input: unknown }, now: number) => Parameters<TeamJournal["writeStep"]>[1]): Promise<void> {
+    const runtime = runtimeOf(this.#agent);
+    const journal = this.#journal();
+    const step = journal.steps(this.id).get(path);
+    if (!step || step.status !== "waiting") throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
+    const now = runtime.clock.now();
+    journal.writeStep(this.id, decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now));
+    emitEvent(this.#agent, journal, { runId: this.id, type: "approval-resolved", path, at: now });
+    await journal.committed();
+    this.#continueIf(["waiting", "running"]);
+  }
+
+  /** Stops the run after the steps under way; `resume()` goes on from there. */
+  pause(reason = "paused"): void {
+    agentTeams(this.#agent).live.get(this.id)?.controller.abort(new RunStopped("pause", reason));
+  }
+
+  /** Goes on with a paused or waiting run. */
+  resume(): void {
+    this.#continueIf(["paused", "waiting"]);
+  }
+
+  /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */
+  async cancel(reason = "cancelled"): Promise<void> {
+    const live = agentTeams(this.#agent).live.get(this.id);
+    if (live) {
+      live.controller.abort(new RunStopped("cancel", reason));
+      await live.done;
+      return;
+    }
+    const journal = this.#journal();
+    const record = journal.run(this.id);
+    if (!record || TERMINAL_STATUSES.has(record.status)) return;
+    finish(this.#agent, journal, this.id, "cancelled", runtimeOf(this.#agent).clock.now(), { error: { name: "TeamRunCancelledError", message: reason } });
+    await journal.committed();
+  }
+
+  #continueIf(statuses: TeamRunStatus[]): void {
+    const record = this.record();
+    if (!statuses.includes(record.status)) return;
+    teamNamed(record.team).continue(this.#agent, this.id);
+  }
+}
+
+/** Resolves once the run stops executing (it ended, waits for approval, or is paused). */
+export function untilStopped(run: TeamRun): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stopped = () => run.record().status !== "running";
+    if (stopped()) return resolve();
+    const stop = run.watch((event) => {
+      if (event.type.startsWith("run-") && event.type !== "run-started" && event.type !== "run-resumed" && stopped()) {
+        stop();
+        resolve();
+      }
+    });
+  });
+}
+
+/** Handle of run `id` of `agent`. */
+export function teamRun<O = unknown>(agent: object, id: string): TeamRun<O> {
+  return new TeamRun<O>(agent, id);
+}
