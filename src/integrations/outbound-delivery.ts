@@ -6,7 +6,7 @@
 import type { RetryOptions } from "../time/backoff.ts";
 import type { Clock } from "../time/clock.ts";
 import { assertPublicLiteral, OutboundAddressError } from "./address-guard.ts";
-import { CircuitBreakers, CircuitOpenError } from "./circuit-breaker.ts";
+import { CircuitBreakers, CircuitOpenError, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { createFetch, retryAfterMs, type PolicyFetch } from "./fetch-policy.ts";
 import type { OutboxRow } from "./outbox-store.ts";
 import { signWebhook } from "./webhook-signature.ts";
@@ -17,6 +17,8 @@ export interface DeliveryPolicy {
   timeoutMs: number;
   allowPrivate: boolean;
   allowHosts: string[];
+  /** The receiver's circuit breaker: settings (shared by deliveries with the same ones), or false for none. */
+  circuitBreaker?: CircuitBreakerOptions | false;
 }
 
 export type DeliveryOutcome =
@@ -37,16 +39,23 @@ export function checkDestinationSync(url: URL, policy: DeliveryPolicy): void {
   assertPublicLiteral(url, { allowPrivate: policy.allowPrivate, allowHosts: policy.allowHosts });
 }
 
-/** Circuits per clock: every agent on a host shares them (a receiver down is down for all). */
-const breakersByClock = new WeakMap<Clock, CircuitBreakers>();
+/** Circuits per clock and settings: every agent on a host shares them (a receiver down is down for all). */
+const breakersByClock = new WeakMap<Clock, Map<string, CircuitBreakers>>();
 const fetchesByClock = new WeakMap<Clock, Map<string, PolicyFetch>>();
 
+function breakersFor(clock: Clock, options: CircuitBreakerOptions): CircuitBreakers {
+  let byOptions = breakersByClock.get(clock);
+  if (!byOptions) breakersByClock.set(clock, (byOptions = new Map()));
+  const key = JSON.stringify(options);
+  let breakers = byOptions.get(key);
+  if (!breakers) byOptions.set(key, (breakers = new CircuitBreakers(options, clock)));
+  return breakers;
+}
+
 function fetcherFor(clock: Clock, policy: DeliveryPolicy): PolicyFetch {
-  let breakers = breakersByClock.get(clock);
-  if (!breakers) breakersByClock.set(clock, (breakers = new CircuitBreakers({}, clock)));
   let fetches = fetchesByClock.get(clock);
   if (!fetches) fetchesByClock.set(clock, (fetches = new Map()));
-  const key = JSON.stringify([policy.timeoutMs, policy.allowPrivate, policy.allowHosts]);
+  const key = JSON.stringify([policy.timeoutMs, policy.allowPrivate, policy.allowHosts, policy.circuitBreaker ?? {}]);
   let fetcher = fetches.get(key);
   if (!fetcher) {
     if (fetches.size >= MAX_CACHED_FETCHES) fetches.clear();
@@ -55,7 +64,7 @@ function fetcherFor(clock: Clock, policy: DeliveryPolicy): PolicyFetch {
       timeoutMs: policy.timeoutMs,
       allowPrivate: policy.allowPrivate,
       allowHosts: policy.allowHosts,
-      circuitBreaker: breakers,
+      circuitBreaker: policy.circuitBreaker === false ? false : breakersFor(clock, policy.circuitBreaker ?? {}),
       clock,
     });
     fetches.set(key, fetcher);

@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import { HANDLE } from "../agent/agent-base.ts";
 import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.ts";
+import { CircuitBreakers, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { checkDestinationSync, deliverOnce, type DeliveryPolicy } from "./outbound-delivery.ts";
 import { runtimeOf } from "./inbound.ts";
 import { MAX_PENDING_WEBHOOKS, OutboxStore, type OutboxRow, type OutboxStatus } from "./outbox-store.ts";
@@ -50,6 +51,12 @@ export interface SendWebhookOptions {
   allowPrivate?: boolean;
   /** Non-public hosts, addresses or ranges allowed (see assertPublicDestination). */
   allowHosts?: readonly string[];
+  /**
+   * The receiver's circuit breaker, shared by the deliveries of every agent with the same settings:
+   * after `failureThreshold` failures in a row (default 5) attempts wait `coolDownMs` (default 30 s;
+   * they count as attempts). False: none.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
   /** The delivery's id (sent as X-Hearth-Delivery); sending an id that exists returns it and sends nothing new. Default a UUID. */
   id?: string;
 }
@@ -111,6 +118,7 @@ export function sendWebhook(agent: object, message: WebhookMessage, options: Sen
     timeoutMs: checkTimeout(options.timeoutMs ?? DEFAULT_WEBHOOK_TIMEOUT_MS),
     allowPrivate: options.allowPrivate === true,
     allowHosts: [...(options.allowHosts ?? [])],
+    circuitBreaker: options.circuitBreaker === false ? false : checkBreaker(options.circuitBreaker ?? {}),
   };
   checkDestinationSync(url, policy);
   const body = encodeBody(style, message.body);
@@ -236,6 +244,11 @@ function parseUrl(text: unknown): URL {
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`sendWebhook: \`url\` must be http: or https:, got ${JSON.stringify(url.protocol)}`);
   return url;
+}
+
+function checkBreaker(options: CircuitBreakerOptions): CircuitBreakerOptions {
+  new CircuitBreakers(options); // validates, with the breaker's own messages
+  return { ...options };
 }
 
 function checkTimeout(ms: number): number {

@@ -138,6 +138,26 @@ describe("sendWebhook", () => {
     expect((await n.dead()).map((d) => d.id)).toEqual([moved]);
   });
 
+  it("holds deliveries back while the receiver's circuit is open, unless the breaker is off", async () => {
+    const hook = await receiver(500, 500, 200);
+    const n = await notifier();
+    const breaker = { failureThreshold: 2, coolDownMs: 60_000 };
+    const first = await n.send({ url: hook.url, body: { n: 1 } }, { ...FAST, retry: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 10 }, circuitBreaker: breaker });
+    await t!.clock.settle();
+    await t!.clock.advance("10 ms");
+    // Two failures opened the circuit: the third attempt is not sent and waits for the cool-down.
+    await t!.clock.advance("10 ms");
+    expect(hook.received).toHaveLength(2);
+    const held = await n.status(first);
+    expect(held).toMatchObject({ status: "pending", attempts: 3 });
+    expect(held!.lastError).toMatch(/^Circuit for 127\.0\.0\.1:\d+ is open after 2 consecutive failures \(last: HTTP 500\)/);
+    await t!.clock.advance("60 seconds");
+    expect(await n.status(first)).toMatchObject({ status: "delivered", attempts: 4 });
+    const unguarded = await n.send({ url: hook.url, body: { n: 2 } }, { ...FAST, circuitBreaker: false });
+    await t!.clock.settle();
+    expect(await n.status(unguarded)).toMatchObject({ status: "delivered" });
+  });
+
   it("waits as long as Retry-After asks when that is longer than the backoff", async () => {
     const hook = await receiver([429, { "retry-after": "120" }], 200);
     const n = await notifier();
@@ -208,6 +228,7 @@ describe("sendWebhook", () => {
     await expect(n.send({ url, body: {} }, { timeoutMs: 0 })).rejects.toThrow("sendWebhook: timeoutMs must be a number of milliseconds from 1 to 600000, got 0");
     await expect(n.send({ url, body: {} }, { id: "" })).rejects.toThrow("sendWebhook: `id` must be a string of 1-256 characters");
     await expect(n.send({ url, body: {} }, { retry: { maxAttempts: 0 } })).rejects.toThrow("retry.maxAttempts must be >= 1, got 0");
+    await expect(n.send({ url, body: {} }, { circuitBreaker: { coolDownMs: -1 } })).rejects.toThrow("circuitBreaker.coolDownMs must be a finite number >= 0, got -1");
     await expect(n.send({ style: "teams" as "slack", url, body: "x" })).rejects.toThrow('sendWebhook: style must be "hearth" or "slack", got "teams"');
   });
 
