@@ -25,6 +25,8 @@ export interface TeamRunRecord {
   key?: string;
   /** Conversation it belongs to (handoffs keep their owner per conversation). */
   conversation?: string;
+  /** The run (of the parent agent) this one is a member call of: told when this one stops. */
+  parent?: { team: string; runId: string };
   /** Limits in force (the defaults, the team's and the run's own, plus extensions granted). */
   limits: Record<string, unknown>;
   createdAt: number;
@@ -57,7 +59,7 @@ export interface TeamEvent {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS _hearth_team_runs (
   id TEXT PRIMARY KEY, team TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL,
-  input TEXT NOT NULL, output TEXT, error TEXT, run_key TEXT, conversation TEXT, limits TEXT NOT NULL,
+  input TEXT NOT NULL, output TEXT, error TEXT, run_key TEXT, conversation TEXT, parent TEXT, limits TEXT NOT NULL,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, elapsed_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS _hearth_team_runs_status ON _hearth_team_runs (status, created_at);
@@ -86,6 +88,7 @@ interface RunRow {
   error: string | null;
   run_key: string | null;
   conversation: string | null;
+  parent: string | null;
   limits: string;
   created_at: number;
   updated_at: number;
@@ -115,9 +118,21 @@ export class TeamJournal {
   createRun(run: Omit<TeamRunRecord, "updatedAt" | "elapsedMs" | "output" | "error">): void {
     this.#db
       .statement(
-        "INSERT INTO _hearth_team_runs (id, team, version, status, input, run_key, conversation, limits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO _hearth_team_runs (id, team, version, status, input, run_key, conversation, parent, limits, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       )
-      .run(run.id, run.team, run.version, run.status, json(run.input), run.key ?? null, run.conversation ?? null, json(run.limits), run.createdAt, run.createdAt);
+      .run(
+        run.id,
+        run.team,
+        run.version,
+        run.status,
+        json(run.input),
+        run.key ?? null,
+        run.conversation ?? null,
+        run.parent ? JSON.stringify(run.parent) : null,
+        json(run.limits),
+        run.createdAt,
+        run.createdAt,
+      );
   }
 
   run(id: string): TeamRunRecord | undefined {
@@ -277,6 +292,7 @@ function toRun(row: RunRow): TeamRunRecord {
     ...(row.error !== null ? { error: JSON.parse(row.error) as { name: string; message: string } } : {}),
     ...(row.run_key !== null ? { key: row.run_key } : {}),
     ...(row.conversation !== null ? { conversation: row.conversation } : {}),
+    ...(row.parent !== null ? { parent: JSON.parse(row.parent) as { team: string; runId: string } } : {}),
     limits: JSON.parse(row.limits) as Record<string, unknown>,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

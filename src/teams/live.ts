@@ -17,6 +17,9 @@ export interface ContinuableTeam {
 
 const definitions = new Map<string, ContinuableTeam>();
 
+/** The feature task that looks again at a run waiting on a member's own run. */
+export const NESTED_CHECK_TASK = "hearth:team.check";
+
 /** Records a definition under its name (the last one defined wins). */
 export function registerTeam(definition: ContinuableTeam): void {
   definitions.set(definition.name, definition);

@@ -3,7 +3,12 @@
  * delegation depth, with the member's estimate reserved from the budget; under the `ask` policy a
  * call that does not fit waits for a person to grant more.
  */
+import { HANDLE } from "../agent/agent-base.ts";
+import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { BudgetExceededError } from "./budget.ts";
+import { RunSuspended } from "./errors.ts";
+import { NESTED_CHECK_TASK } from "./live.ts";
+import { NestedSuspended } from "./team-member.ts";
 import { askForBudget } from "./approvals.ts";
 import type { MemberCallContext, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
@@ -22,6 +27,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
     run: async (signal: AbortSignal) => {
       const context: MemberCallContext = {
         runId: scope.runId,
+        team: scope.team,
         path: place.path,
         idempotencyKey: `${scope.runId}:${place.path}`,
         signal,
@@ -31,7 +37,31 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
       return raceSignal(member.call(input, context), signal);
     },
   };
-  return withBudgetRequests(scope, place, () => effect(scope, place, work));
+  return withBudgetRequests(scope, place, () => effect(scope, place, work)).catch((error: unknown) => {
+    if (error instanceof NestedSuspended) return waitForNested(scope, error);
+    throw error;
+  });
+}
+
+/** Checks a member's own run again after this long, should its "I stopped" message be lost. */
+export const NESTED_CHECK_MS = 60_000;
+
+/**
+ * A member's own run waits: its approvals are written into this run (so they surface at the root),
+ * a check is scheduled, and this run suspends until the member's run tells it it stopped.
+ */
+async function waitForNested(scope: RunScope, suspended: NestedSuspended): Promise<never> {
+  for (const approval of suspended.approvals) {
+    if (scope.steps.get(approval.path)) continue;
+    const row = { path: approval.path, kind: "approval:nested", status: "waiting" as const, output: { prompt: approval.prompt, input: null, child: suspended.child, kind: approval.kind }, at: scope.now() };
+    scope.steps.set(approval.path, row);
+    scope.journal.writeStep(scope.runId, row);
+    scope.emit("approval-requested", approval.path, { prompt: approval.prompt, kind: approval.kind, nested: true });
+  }
+  const tasks = (scope.owner as { [HANDLE.tasks]?: () => AgentTasks })[HANDLE.tasks]?.();
+  tasks?.schedule(new Date(scope.now() + NESTED_CHECK_MS), NESTED_CHECK_TASK, { team: scope.team, runId: scope.runId }, { idempotent: true });
+  await scope.journal.committed();
+  throw new RunSuspended(suspended.approvals);
 }
 
 /**

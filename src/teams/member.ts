@@ -27,8 +27,9 @@ export interface MemberEvent {
 
 /** What the engine gives a member for one call. */
 export interface MemberCallContext {
-  /** The team run this call belongs to. */
+  /** The team run this call belongs to, and its team's name. */
   readonly runId: string;
+  readonly team: string;
   /** The step's path in the run, e.g. `pipeline/1:draft#2` (attempt 2). */
   readonly path: string;
   /**

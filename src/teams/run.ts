@@ -4,7 +4,9 @@
  */
 import { RunStopped, type PendingApproval } from "./errors.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
+import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
 import { agentTeams, emitEvent, finish, runtimeOf, teamNamed } from "./live.ts";
+import { NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
 
 /** A handle on one run: its record, its events, and the controls. */
 export class TeamRun<O = unknown> {
@@ -83,24 +85,44 @@ export class TeamRun<O = unknown> {
 
   /** Approves the step at `path` (`value` replaces its input, or extends the budget); the run goes on. */
   async approve(path: string, value?: unknown): Promise<void> {
-    await this.#decide(path, (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: value === undefined ? waiting.input : structuredClone(value), at: now }));
+    await this.#decide(
+      path,
+      (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: value === undefined ? waiting.input : structuredClone(value), at: now }),
+      (run, childPath) => run.approve(childPath, value),
+    );
   }
 
   /** Rejects the step at `path`: it fails with ApprovalRejectedError, which fails the run unless a fallback catches it. */
   async reject(path: string, reason = "Rejected"): Promise<void> {
-    await this.#decide(path, (_waiting, now) => ({ path, kind: "approval", status: "failed", error: { name: "ApprovalRejectedError", message: reason }, at: now }));
+    await this.#decide(
+      path,
+      (_waiting, now) => ({ path, kind: "approval", status: "failed", error: { name: "ApprovalRejectedError", message: reason }, at: now }),
+      (run, childPath) => run.reject(childPath, reason),
+    );
   }
 
-  async #decide(path: string, decide: (waiting: { kind: string; input: unknown }, now: number) => Parameters<TeamJournal["writeStep"]>[1]): Promise<void> {
+  async #decide(
+    path: string,
+    decide: (waiting: { kind: string; input: unknown }, now: number) => Parameters<TeamJournal["writeStep"]>[1],
+    forward: (run: TeamRun, childPath: string) => Promise<void>,
+  ): Promise<void> {
     const runtime = runtimeOf(this.#agent);
     const journal = this.#journal();
     const step = journal.steps(this.id).get(path);
     if (!step || step.status !== "waiting") throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
     const now = runtime.clock.now();
-    journal.writeStep(this.id, decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now));
+    const decided = decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now);
+    if (step.kind === "approval:nested") {
+      // The approval belongs to a member's own run: decided there; that run tells this one when it stops.
+      const { child } = step.output as { child: NestedChild };
+      const childPath = path.slice(path.indexOf(NESTED_SEPARATOR) + NESTED_SEPARATOR.length);
+      const owner = this.#agent as { [IN_SUB_AGENT]?: (cls: string, name: string, task: (child: object) => Promise<void>) => Promise<void> };
+      await owner[IN_SUB_AGENT]!(child.className, child.instance, (actor) => forward(teamRun(actor, child.runId), childPath));
+    }
+    journal.writeStep(this.id, decided);
     emitEvent(this.#agent, journal, { runId: this.id, type: "approval-resolved", path, at: now });
     await journal.committed();
-    this.#continueIf(["waiting", "running"]);
+    if (step.kind !== "approval:nested") this.#continueIf(["waiting", "running"]);
   }
 
   /** Stops the run after the steps under way; `resume()` goes on from there. */

@@ -5,12 +5,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
+import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import type { FlowControl } from "../flow-control/index.ts";
 import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
-import { agentTeams, emitEvent, finish, registerTeam, runtimeOf, teamNamed, type LiveRun } from "./live.ts";
+import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, runtimeOf, teamNamed, type LiveRun } from "./live.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
 import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
@@ -58,6 +59,8 @@ export interface StartTeamRunOptions {
   conversation?: string;
   /** This run's limits, over the team's. */
   limits?: TeamLimits;
+  /** @internal The parent's run this run is a member call of (see `teamMember`): told when this run stops. */
+  parent?: { team: string; runId: string };
 }
 
 const FIBER_PREFIX = "hearth:team:";
@@ -125,7 +128,8 @@ export class Team<I = unknown, O = unknown> {
     if (!journal.run(id)) {
       const now = runtime.clock.now();
       const limits = resolveLimits(this.options.limits, options.limits);
-      journal.createRun({ id, team: this.name, version: this.version, status: "running", input: structuredClone(input), limits, createdAt: now, ...pick(options) });
+      const parent = options.parent ? { parent: options.parent } : {};
+      journal.createRun({ id, team: this.name, version: this.version, status: "running", input: structuredClone(input), limits, createdAt: now, ...pick(options), ...parent });
       emitEvent(agent, journal, { runId: id, type: "run-started", data: { team: this.name, version: this.version }, at: now });
       await journal.committed();
       this.#launch(agent, id);
@@ -223,6 +227,7 @@ export class Team<I = unknown, O = unknown> {
       if (runtime.db.isOpen) {
         journal.addElapsed(id, performance.now() - startedAt);
         await journal.committed();
+        if (record.parent) tellParent(runtime, record.parent);
       }
     }
   }
@@ -252,6 +257,19 @@ export function team<I = unknown, O = unknown>(name: string, root: TeamNode<I, O
 }
 
 
+/**
+ * A member run stopped (ended, or waits for a person): the parent's run goes on and reads it. If this
+ * message is lost in a crash, the parent's own check (`hearth:team.check`) finds the outcome later.
+ */
+function tellParent(runtime: ReturnType<typeof runtimeOf>, parent: { team: string; runId: string }): void {
+  void runtime
+    .atParent((actor) => {
+      const status = new TeamJournal(runtimeOf(actor).db).run(parent.runId)?.status;
+      if (status === "waiting" || status === "running") teamNamed(parent.team).continue(actor, parent.runId);
+    })
+    .catch((error: unknown) => console.error(`[hearth] team run ${parent.runId}: could not be told that a member run stopped:`, error));
+}
+
 function pick(options: StartTeamRunOptions): { key?: string; conversation?: string } {
   return { ...(options.key !== undefined ? { key: options.key } : {}), ...(options.conversation !== undefined ? { conversation: options.conversation } : {}) };
 }
@@ -266,4 +284,9 @@ registerFiberRecoverer(FIBER_PREFIX, (agent, ctx) => {
   } catch (error) {
     console.error(`[hearth] team run ${id} was interrupted:`, (error as Error).message);
   }
+});
+
+registerTaskHandler(NESTED_CHECK_TASK, (agent, payload) => {
+  const { team: name, runId } = payload as { team: string; runId: string };
+  if (new TeamJournal(runtimeOf(agent).db).run(runId)?.status === "waiting") teamNamed(name).continue(agent, runId);
 });

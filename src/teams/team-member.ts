@@ -1,0 +1,115 @@
+/**
+ * A member that is a whole team run by a sub-agent: the child agent owns its run (journal, budget,
+ * approvals) in its own SQLite. The parent's step waits without holding memory: approvals the child's
+ * run asks for surface in the parent's run (so at the root), and the child tells the parent when its
+ * run stops.
+ */
+import { createHash } from "node:crypto";
+import { AGENT_RUNTIME } from "../agent/agent-base.ts";
+import type { AgentRuntime } from "../agent/runtime.ts";
+import { IN_SUB_AGENT, type SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
+import { RunSuspended, TeamStepError, type PendingApproval } from "./errors.ts";
+import { TeamJournal, type TeamRunStatus } from "./journal.ts";
+import type { MemberOptions } from "./members.ts";
+import type { MemberResult, MemberUsage, TeamMember } from "./member.ts";
+import type { Team } from "./team.ts";
+
+/** Separates the member's path from the child run's path in a nested approval's path. */
+export const NESTED_SEPARATOR = "::";
+
+/** Where a nested approval lives: the child agent and its run. */
+export interface NestedChild {
+  className: string;
+  instance: string;
+  runId: string;
+}
+
+/** The child's run waits (for a person, or still runs): the parent's run waits too. */
+export class NestedSuspended extends RunSuspended {
+  constructor(
+    approvals: PendingApproval[],
+    readonly child: NestedChild,
+  ) {
+    super(approvals);
+  }
+}
+
+interface Snapshot {
+  className: string;
+  status: TeamRunStatus;
+  output?: unknown;
+  error?: { name: string; message: string };
+  approvals: PendingApproval[];
+  usage: MemberUsage;
+}
+
+/** Options of {@link teamMember}. */
+export interface TeamMemberOptions<I> extends MemberOptions {
+  /** The member's name (default the team's). */
+  name?: string;
+  /** Which child instance runs it (default one named after the member). */
+  instance?: (input: I) => string;
+}
+
+/**
+ * A member that runs `team` in a sub-agent of the owner.
+ * @example
+ * const research = teamMember(Researcher, researchTeam, { description: "Researches a topic in depth" });
+ */
+export function teamMember<I = unknown, O = unknown>(cls: SubAgentClass, childTeam: Team<I, O>, options: TeamMemberOptions<I> = {}): TeamMember<I, O> {
+  const name = options.name ?? childTeam.name;
+  const { instance, name: _name, ...rest } = options;
+  return {
+    kind: "member",
+    name,
+    estimate: { tokens: 0 }, // the child's run has its own budget
+    ...rest,
+    async call(input, context): Promise<MemberResult<O>> {
+      const owner = context.owner as { [IN_SUB_AGENT]?: (cls: SubAgentClass, name: string, task: (child: object) => Promise<Snapshot>) => Promise<Snapshot> };
+      if (typeof owner[IN_SUB_AGENT] !== "function") throw new TypeError(`Team member ${name}: the run's owner is not an Agent, so it has no sub-agents`);
+      const where = instance ? instance(input) : name;
+      const copied = structuredClone(input);
+      const snapshot = await owner[IN_SUB_AGENT](cls, where, async (child) => {
+        // The idempotency key is the child run's id: a repeated call finds the same run.
+        const run = await childTeam.start(child, copied, { runId: childRunId(context.idempotencyKey), parent: { team: context.team, runId: context.runId } });
+        return snapshotOf(child, run.id);
+      });
+      if (snapshot.status === "completed") return { output: structuredClone(snapshot.output) as O, usage: snapshot.usage };
+      if (snapshot.status === "failed" || snapshot.status === "cancelled") throw new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status });
+      const child = { className: snapshot.className, instance: where, runId: childRunId(context.idempotencyKey) };
+      throw new NestedSuspended(
+        snapshot.approvals.map((approval) => ({ ...approval, path: `${context.path}${NESTED_SEPARATOR}${approval.path}` })),
+        child,
+      );
+    },
+  };
+}
+
+/** The child run's id: the same for every call with this idempotency key. */
+function childRunId(key: string): string {
+  return `member-${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
+}
+
+function snapshotOf(child: object, runId: string): Snapshot {
+  const runtime = (child as { [AGENT_RUNTIME]: AgentRuntime })[AGENT_RUNTIME];
+  const journal = new TeamJournal(runtime.db);
+  const record = journal.run(runId)!;
+  const approvals: PendingApproval[] = [];
+  const usage: Required<Pick<MemberUsage, "inputTokens" | "outputTokens" | "toolCalls">> = { inputTokens: 0, outputTokens: 0, toolCalls: 0 };
+  for (const step of journal.steps(runId).values()) {
+    if (step.status === "waiting") {
+      approvals.push({ path: step.path, prompt: (step.output as { prompt: string }).prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
+    }
+    usage.inputTokens += step.usage?.inputTokens ?? 0;
+    usage.outputTokens += step.usage?.outputTokens ?? 0;
+    usage.toolCalls += step.usage?.toolCalls ?? 0;
+  }
+  return {
+    className: runtime.className,
+    status: record.status,
+    ...(record.output !== undefined ? { output: record.output } : {}),
+    ...(record.error ? { error: record.error } : {}),
+    approvals,
+    usage,
+  };
+}
