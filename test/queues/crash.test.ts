@@ -29,7 +29,8 @@ function tempFile(): string {
 
 /** The first line matching `pattern`, including lines that came with READY (nextLine only looks at later ones). */
 async function line(child: Child, pattern: RegExp): Promise<string | null> {
-  return child.lines.find((l) => pattern.test(l)) ?? (await child.nextLine(pattern, 20_000));
+  // Generous: every send waits for its commit, and a busy machine's disk makes that slow.
+  return child.lines.find((l) => pattern.test(l)) ?? (await child.nextLine(pattern, 90_000));
 }
 
 /** Opens the file in this process and delivers everything in it; returns bodies and attempts. */
@@ -65,7 +66,7 @@ describe("queues across kill -9", () => {
     expect(acknowledged.length).toBeGreaterThan(300);
     const delivered = new Set((await drain(path)).map((message) => message.body));
     expect(acknowledged.filter((body) => !delivered.has(body))).toEqual([]);
-  });
+  }, 180_000);
 
   it("delivers again, with attempts counted, the batch in flight when the process died", async () => {
     const path = tempFile();
