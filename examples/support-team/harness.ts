@@ -31,13 +31,19 @@ export interface RunningExample {
   /** The project's directory (its data is in `.hearth/` there). */
   dir: string;
   dev: CliProcess;
+  /** `dev` or `start`. */
+  command: "dev" | "start";
 }
 
+/** The child's environment: the offline demo model, whatever keys the machine has. */
+const childEnv = () => cleanEnv({ OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", OPENAI_BASE_URL: "" });
+
 /**
- * Starts the example under `hearth dev` with `vars` over those of wrangler.jsonc, on the offline demo
- * model whatever keys the machine has. Stop it with `cleanup()` from test/cli/helpers.ts.
+ * Starts the example under `hearth dev` (or `hearth start`) with `vars` over those of wrangler.jsonc,
+ * on the offline demo model whatever keys the machine has. Stop it with `cleanup()` from
+ * test/cli/helpers.ts.
  */
-export async function startExample(vars: Record<string, string> = {}): Promise<RunningExample> {
+export async function startExample(vars: Record<string, string> = {}, command: "dev" | "start" = "dev"): Promise<RunningExample> {
   const dir = await tempDir("hearth-support-team-");
   const config = parse(readFileSync(here("./wrangler.jsonc"), "utf8")) as {
     main: string;
@@ -51,11 +57,18 @@ export async function startExample(vars: Record<string, string> = {}): Promise<R
   for (const database of config.d1_databases) database.migrations_dir = here("./migrations");
   config.vars = { ...config.vars, ...vars };
   writeFileSync(join(dir, "wrangler.jsonc"), JSON.stringify(config, null, 2));
-  const env = cleanEnv({ OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", OPENAI_BASE_URL: "" });
-  const migrated = spawnSync(process.execPath, [CLI, "d1", "migrations", "apply", "DB"], { cwd: dir, env, encoding: "utf8", timeout: 30_000 });
+  const migrated = spawnSync(process.execPath, [CLI, "d1", "migrations", "apply", "DB"], { cwd: dir, env: childEnv(), encoding: "utf8", timeout: 30_000 });
   if (migrated.status !== 0) throw new Error(`hearth d1 migrations apply failed: ${migrated.stderr}${migrated.stdout}`);
-  const dev = runCli(["dev", "--port", "0"], { cwd: dir, env });
-  return { base: await dev.ready(), dir, dev };
+  const dev = runCli([command, "--port", "0"], { cwd: dir, env: childEnv() });
+  return { base: await dev.ready(), dir, dev, command };
+}
+
+/** Kills the example with SIGKILL (no shutdown of any kind) and starts it again on the same data. */
+export async function killAndRestart(example: RunningExample): Promise<RunningExample> {
+  example.dev.proc.kill("SIGKILL");
+  await example.dev.exited();
+  const dev = runCli([example.command, "--port", "0"], { cwd: example.dir, env: childEnv() });
+  return { ...example, base: await dev.ready(), dev };
 }
 
 /** A Slack-style webhook receiver on loopback: what it got, in order. */

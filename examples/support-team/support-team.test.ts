@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, requireBuild, until } from "../../test/cli/helpers.ts";
 import type { Execution, RunSummary } from "./src/index.ts";
-import { ask, awayFromWindowEdge, call, start, startExample, startWebhookReceiver, watchRun, type RunEvent, type RunningExample, type WebhookReceiver } from "./harness.ts";
+import { ask, awayFromWindowEdge, call, killAndRestart, start, startExample, startWebhookReceiver, watchRun, type RunEvent, type RunningExample, type WebhookReceiver } from "./harness.ts";
 
 let example: RunningExample;
 let slack: WebhookReceiver;
@@ -202,6 +202,28 @@ describe("examples/support-team under hearth dev", () => {
       expect((await ask(example.base, `other-${attempt}`, "Where is my invoice?")).status).toBe(202);
       break;
     }
+  });
+
+  it("a run waiting for approval survives kill -9: still waiting after the restart, approved it goes on from that step (one ticket), and its end is logged", async () => {
+    const user = "kim";
+    let server = await startExample({}, "start");
+    const id = await start(server.base, user, "Please refund the double charge on my invoice");
+    await watchRun(server.base, user, id, (event) => event.type === "run-waiting");
+    server = await killAndRestart(server);
+
+    const waiting = await call<RunSummary>(server.base, user, "run", [id]);
+    expect(waiting).toMatchObject({ status: "waiting", route: "support", approvals: [{ path: "1.route/@1/support/0.ticket/approval", prompt: "Approve ticket?" }] });
+    await call(server.base, user, "approve", [id, "1.route/@1/support/0.ticket/approval"]);
+    const events = await watchRun(server.base, user, id);
+    // The steps before the approval ran once, before the kill: after it, the run went on from the ticket.
+    expect(events.filter((event) => event.type === "step-started" && event.path === "0.intake/@1")).toHaveLength(1);
+    expect(events.filter((event) => event.type === "step-started" && event.path === "1.route/@1/decision")).toHaveLength(1);
+    expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(["approval-resolved", "run-resumed", "run-completed"]));
+    expect(await call<RunSummary>(server.base, user, "run", [id])).toMatchObject({ status: "completed", answer: expect.stringMatching(/^Ticket #1 opened\./) });
+    expect(await call<unknown[]>(server.base, user, "tickets")).toHaveLength(1);
+    let log: Execution[] = [];
+    await until(async () => (log = (await (await fetch(`${server.base}/api/executions?user=${user}`)).json()) as Execution[]).length === 1, "the run's end is in the D1 log");
+    expect(log[0]).toMatchObject({ runId: id, outcome: "completed", route: "support" });
   });
 
   it("refuses bad input with a message that names the limit", async () => {
