@@ -74,6 +74,8 @@ export interface Reservation {
   tokens: number;
   costUsd: number;
   toolCalls: number;
+  /** The member whose own limits it counts against. */
+  member?: string;
 }
 
 /** Spent totals of a run. */
@@ -114,6 +116,8 @@ export class RunBudget {
   readonly #prices: Readonly<Record<string, ModelPrice>>;
   readonly spent: Spent = { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 };
   readonly #reserved: Reservation = { tokens: 0, costUsd: 0, toolCalls: 0 };
+  /** Per member: spent (finished calls) and reserved (calls in flight), for the member's own limits. */
+  readonly #members = new Map<string, { spent: Spent; reserved: Reservation }>();
 
   constructor(limits: Required<TeamLimits>, prices: Readonly<Record<string, ModelPrice>>) {
     this.#limits = { ...limits };
@@ -135,20 +139,31 @@ export class RunBudget {
     for (const [key, value] of given) limits[key] = (limits[key] ?? 0) + value;
   }
 
-  /** Counts a call that finished (from the journal, or just now). */
-  record(usage: MemberUsage | undefined): void {
-    this.spent.calls++;
-    this.spent.tokens += (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
-    this.spent.costUsd += costOf(usage, this.#prices);
-    this.spent.toolCalls += usage?.toolCalls ?? 0;
+  /** Counts a call that finished (from the journal, or just now), for the run and for its member. */
+  record(usage: MemberUsage | undefined, member?: string): void {
+    const add = (spent: Spent) => {
+      spent.calls++;
+      spent.tokens += (usage?.inputTokens ?? 0) + (usage?.outputTokens ?? 0);
+      spent.costUsd += costOf(usage, this.#prices);
+      spent.toolCalls += usage?.toolCalls ?? 0;
+    };
+    add(this.spent);
+    if (member !== undefined) add(this.#member(member).spent);
+  }
+
+  #member(name: string): { spent: Spent; reserved: Reservation } {
+    let entry = this.#members.get(name);
+    if (!entry) this.#members.set(name, (entry = { spent: { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 }, reserved: { tokens: 0, costUsd: 0, toolCalls: 0 } }));
+    return entry;
   }
 
   /**
    * Reserves room for one call, or throws {@link BudgetExceededError} naming the limit that would be
    * crossed. `member` limits, when given, bound what this member may spend in this call.
    */
-  reserve(estimate: { tokens?: number; model?: string; toolCalls?: number }, member?: TeamLimits): Reservation {
-    const tokens = Math.min(estimate.tokens ?? this.#limits.reserveTokens, member?.tokens ?? Infinity);
+  reserve(estimate: { tokens?: number; model?: string; toolCalls?: number }, member?: TeamLimits, memberName?: string): Reservation {
+    const own = memberName !== undefined && member ? this.#member(memberName) : undefined;
+    const tokens = Math.min(estimate.tokens ?? this.#limits.reserveTokens, own ? Infinity : (member?.tokens ?? Infinity));
     const price = estimate.model ? this.#prices[estimate.model] : undefined;
     const costUsd = price ? (tokens * Math.max(price.input, price.output)) / 1_000_000 : 0;
     const toolCalls = estimate.toolCalls ?? 0;
@@ -162,7 +177,24 @@ export class RunBudget {
     check("tokens", this.spent.tokens + this.#reserved.tokens, tokens, "tokens");
     check("costUsd", this.spent.costUsd + this.#reserved.costUsd, costUsd, "USD");
     check("toolCalls", this.spent.toolCalls + this.#reserved.toolCalls, toolCalls, "tool calls");
-    const reservation = { tokens, costUsd, toolCalls };
+    if (own && member) {
+      const mine = (limit: keyof TeamLimits, used: number, adding: number, unit: string) => {
+        const max = member[limit];
+        if (max !== undefined && used + adding > max) {
+          throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (its limit ${format(max)} in this run)`);
+        }
+      };
+      mine("calls", own.spent.calls, 1, "calls");
+      mine("tokens", own.spent.tokens + own.reserved.tokens, Math.min(tokens, member.tokens ?? tokens), "tokens");
+      mine("costUsd", own.spent.costUsd + own.reserved.costUsd, costUsd, "USD");
+      mine("toolCalls", own.spent.toolCalls + own.reserved.toolCalls, toolCalls, "tool calls");
+    }
+    const reservation = { tokens, costUsd, toolCalls, ...(own ? { member: memberName } : {}) };
+    if (own) {
+      own.reserved.tokens += tokens;
+      own.reserved.costUsd += costUsd;
+      own.reserved.toolCalls += toolCalls;
+    }
     this.#reserved.tokens += tokens;
     this.#reserved.costUsd += costUsd;
     this.#reserved.toolCalls += toolCalls;
@@ -171,6 +203,12 @@ export class RunBudget {
 
   /** Gives a reservation back (the call ended; what it spent is recorded separately). */
   release(reservation: Reservation): void {
+    const own = reservation.member !== undefined ? this.#members.get(reservation.member) : undefined;
+    if (own) {
+      own.reserved.tokens -= reservation.tokens;
+      own.reserved.costUsd -= reservation.costUsd;
+      own.reserved.toolCalls -= reservation.toolCalls;
+    }
     this.#reserved.tokens -= reservation.tokens;
     this.#reserved.costUsd -= reservation.costUsd;
     this.#reserved.toolCalls -= reservation.toolCalls;

@@ -10,6 +10,7 @@ import { errorInfo, isFinal, LoopLimitError, StepTimeoutError } from "./errors.t
 import { executeFanOut } from "./fan-out.ts";
 import { callMember } from "./member-call.ts";
 import type { StepNode, TeamNode } from "./nodes.ts";
+import { capChars } from "./caps.ts";
 import { at, nameOf } from "./places.ts";
 import { checkRunning, effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
 import { executeSupervisor } from "./supervisor.ts";
@@ -116,16 +117,4 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-const CUT_MARKER = "… [cut to fit]";
-
-/** Strings (and string fields one level deep) longer than `max` characters, cut with a marker. */
-export function capChars(value: unknown, max: number): unknown {
-  const cut = (s: string) => (s.length > max ? s.slice(0, Math.max(0, max - CUT_MARKER.length)) + CUT_MARKER : s);
-  if (typeof value === "string") return cut(value);
-  if (value && typeof value === "object" && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === "string" ? cut(v) : v]));
-  }
-  return value;
 }

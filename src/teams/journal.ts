@@ -39,6 +39,8 @@ export interface TeamRunRecord {
 export interface StepRecord {
   path: string;
   kind: string;
+  /** The member a member call called (per-member budgets are rebuilt from these). */
+  member?: string;
   status: "done" | "failed" | "waiting";
   output?: unknown;
   error?: { name: string; message: string };
@@ -64,7 +66,7 @@ CREATE TABLE IF NOT EXISTS _hearth_team_runs (
 );
 CREATE INDEX IF NOT EXISTS _hearth_team_runs_status ON _hearth_team_runs (status, created_at);
 CREATE TABLE IF NOT EXISTS _hearth_team_steps (
-  run_id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  run_id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, member TEXT, status TEXT NOT NULL,
   output TEXT, error TEXT, usage TEXT, at INTEGER NOT NULL,
   PRIMARY KEY (run_id, path)
 ) WITHOUT ROWID;
@@ -171,9 +173,10 @@ export class TeamJournal {
   }
 
   steps(runId: string): Map<string, StepRecord> {
-    const rows = this.#db.statement("SELECT path, kind, status, output, error, usage, at FROM _hearth_team_steps WHERE run_id = ?").all(runId) as unknown as Array<{
+    const rows = this.#db.statement("SELECT path, kind, member, status, output, error, usage, at FROM _hearth_team_steps WHERE run_id = ?").all(runId) as unknown as Array<{
       path: string;
       kind: string;
+      member: string | null;
       status: StepRecord["status"];
       output: string | null;
       error: string | null;
@@ -185,6 +188,7 @@ export class TeamJournal {
       steps.set(row.path, {
         path: row.path,
         kind: row.kind,
+        ...(row.member !== null ? { member: row.member } : {}),
         status: row.status,
         ...(row.output !== null ? { output: JSON.parse(row.output) as unknown } : {}),
         ...(row.error !== null ? { error: JSON.parse(row.error) as { name: string; message: string } } : {}),
@@ -197,11 +201,12 @@ export class TeamJournal {
 
   writeStep(runId: string, step: StepRecord): void {
     this.#db
-      .statement("INSERT OR REPLACE INTO _hearth_team_steps (run_id, path, kind, status, output, error, usage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .statement("INSERT OR REPLACE INTO _hearth_team_steps (run_id, path, kind, member, status, output, error, usage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .run(
         runId,
         step.path,
         step.kind,
+        step.member ?? null,
         step.status,
         "output" in step ? json(step.output) : null,
         step.error ? JSON.stringify(step.error) : null,

@@ -22,8 +22,9 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
   }
   const work = {
     kind: "member",
+    member: member.name,
     ...(limits ? { limits } : {}),
-    estimate: { ...member.estimate, ...(limits?.tokens !== undefined ? { tokens: limits.tokens } : {}) },
+    ...(member.estimate ? { estimate: member.estimate } : {}),
     run: async (signal: AbortSignal) => {
       const context: MemberCallContext = {
         runId: scope.runId,

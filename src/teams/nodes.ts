@@ -49,7 +49,7 @@ export interface StepOptions<I = unknown> {
   saveAs?: string;
   /** Longer string inputs and outputs are cut to this many characters, with a marker. */
   maxChars?: number;
-  /** This node's own limits (tokens per call, …). */
+  /** The wrapped member's own limits over the whole run (all its calls: retries, loop iterations…). */
   limits?: TeamLimits;
   /** Used instead when the run's budget cannot fit this node and the run's policy is `degrade`. */
   degradeTo?: TeamNode;
@@ -140,6 +140,8 @@ export interface SupervisorNode {
   readonly members: readonly TeamMember[];
   /** Model turns at most (each may delegate to several members). Default 8. */
   readonly maxTurns: number;
+  /** A member's answer is cut to this many characters before the model sees it. Default 8,000. */
+  readonly maxResultChars?: number;
   /** Asked after the model answers; false sends it back to work with `feedback`. */
   readonly isComplete?: (answer: string, input: unknown) => boolean | { complete: boolean; feedback?: string };
   /** Before each delegation: return false to refuse it (the model is told), or a new input. */

@@ -57,7 +57,9 @@ export interface Effect<T> {
   kind: string;
   /** Reserved before the call: tokens (default the run's reserveTokens), model, tool calls. */
   estimate?: { tokens?: number; model?: string; toolCalls?: number };
-  /** The step's own limits. */
+  /** The member called, whose own limits (`limits`) count all its calls in the run. */
+  member?: string;
+  /** The member's own limits in this run. */
   limits?: TeamLimits;
   /** Whether it counts as a call against the budget (decisions do not). Default true. */
   counts?: boolean;
@@ -74,7 +76,7 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   if (done?.status === "failed") throw new TeamStepError(done.error ?? { name: "Error", message: "failed" });
   checkRunning(scope, place);
   const counts = work.counts !== false;
-  const reservation = counts ? scope.budget.reserve(work.estimate ?? {}, work.limits) : undefined;
+  const reservation = counts ? scope.budget.reserve(work.estimate ?? {}, work.limits, work.member) : undefined;
   scope.emit("step-started", place.path, { kind: work.kind });
   let result: { output: T; usage?: MemberUsage };
   try {
@@ -85,8 +87,8 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
     // A stop is not the step's failure: the step runs again when the run resumes.
     if (scope.signal.aborted) throw stopReason(scope);
     const info = errorInfo(error);
-    const record: StepRecord = { path: place.path, kind: work.kind, status: "failed", error: info, at: scope.now() };
-    if (counts) scope.budget.record(undefined);
+    const record: StepRecord = { path: place.path, kind: work.kind, ...(work.member !== undefined ? { member: work.member } : {}), status: "failed", error: info, at: scope.now() };
+    if (counts) scope.budget.record(undefined, work.member);
     scope.steps.set(place.path, record);
     scope.journal.writeStep(scope.runId, record);
     scope.emit("step-failed", place.path, { kind: work.kind, error: info });
@@ -94,8 +96,16 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
     throw error;
   }
   if (reservation) scope.budget.release(reservation);
-  const record: StepRecord = { path: place.path, kind: work.kind, status: "done", output: result.output, ...(result.usage ? { usage: result.usage } : {}), at: scope.now() };
-  if (counts) scope.budget.record(result.usage);
+  const record: StepRecord = {
+    path: place.path,
+    kind: work.kind,
+    ...(work.member !== undefined ? { member: work.member } : {}),
+    status: "done",
+    output: result.output,
+    ...(result.usage ? { usage: result.usage } : {}),
+    at: scope.now(),
+  };
+  if (counts) scope.budget.record(result.usage, work.member);
   scope.steps.set(place.path, record);
   scope.journal.writeStep(scope.runId, record);
   scope.emit("step-finished", place.path, { kind: work.kind, ...(result.usage ? { usage: result.usage } : {}) });

@@ -5,6 +5,7 @@
  */
 import { generateText, jsonSchema, tool, type JSONSchema7, type ModelMessage, type ToolSet } from "ai";
 import { LoopLimitError } from "./errors.ts";
+import { capChars } from "./caps.ts";
 import { callMember } from "./member-call.ts";
 import { at } from "./places.ts";
 import type { SupervisorNode } from "./nodes.ts";
@@ -17,6 +18,9 @@ interface Turn {
   messages: ModelMessage[];
 }
 
+/** What a supervisor's model sees of one member's answer, at most, unless it says otherwise. */
+export const DEFAULT_MAX_RESULT_CHARS = 8_000;
+
 const DEFAULT_INPUT_SCHEMA: JSONSchema7 = { type: "object", properties: { request: { type: "string", description: "What the member should do" } }, required: ["request"] };
 
 export async function executeSupervisor(scope: RunScope, node: SupervisorNode, input: unknown, place: StepPlace): Promise<unknown> {
@@ -27,6 +31,7 @@ export async function executeSupervisor(scope: RunScope, node: SupervisorNode, i
   }
   const messages: ModelMessage[] = [{ role: "user", content: typeof input === "string" ? input : JSON.stringify(input) }];
   const done = new Map<string, unknown>();
+  const maxChars = node.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   for (let turnNo = 1; turnNo <= node.maxTurns; turnNo++) {
     const turnPlace = at(place, `turn-${turnNo}`);
     const turn = await effect<Turn>(scope, turnPlace, {
@@ -72,7 +77,10 @@ export async function executeSupervisor(scope: RunScope, node: SupervisorNode, i
         type: "tool-result" as const,
         toolCallId: call.toolCallId,
         toolName: call.toolName,
-        output: typeof output === "string" ? { type: "text" as const, value: output } : { type: "json" as const, value: (output ?? null) as never },
+        output:
+          typeof output === "string"
+            ? { type: "text" as const, value: capChars(output, maxChars) as string }
+            : { type: "json" as const, value: (capChars(output ?? null, maxChars) ?? null) as never },
       })),
     });
   }

@@ -184,7 +184,7 @@ export class Team<I = unknown, O = unknown> {
     }
     const steps = journal.steps(id);
     const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
-    for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage);
+    for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
     const remaining = budget.limits.wallMs - record.elapsedMs;
     const timer = setTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), Math.max(0, remaining));
     if (record.status !== "running") journal.setStatus(id, "running", now());

@@ -5,10 +5,11 @@ import { fnMember, loop, parallel, step, team, teamRun, type TeamMember } from "
 
 const spent: string[] = [];
 /** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
-function spender(name: string): TeamMember<unknown, string> {
+function spender(name: string, estimate?: { tokens: number }): TeamMember<unknown, string> {
   return {
     kind: "member",
     name,
+    ...(estimate ? { estimate } : {}),
     async call(_input, context) {
       // Honours the run's signal: a branch stopped by a sibling's failure spends nothing more.
       await new Promise<void>((resolve, reject) => {
@@ -25,10 +26,11 @@ const five = { a: spender("a"), b: spender("b"), c: spender("c"), d: spender("d"
 const teams = {
   parallelFail: team("b-parallel", parallel(five), { limits: { tokens: 1000, reserveTokens: 300 } }),
   ask: team("b-ask", parallel(five), { limits: { tokens: 1000, reserveTokens: 300 }, onExhausted: "ask" }),
-  degrade: team("b-degrade", parallel({ big: step(spender("big"), { limits: { tokens: 1000 }, degradeTo: fnMember("cheap", () => "cheap answer") }), small: spender("small") }), {
+  degrade: team("b-degrade", parallel({ big: step(spender("big", { tokens: 1000 }), { degradeTo: fnMember("cheap", () => "cheap answer") }), small: spender("small") }), {
     limits: { tokens: 400, reserveTokens: 300 },
     onExhausted: "degrade",
   }),
+  perMember: team("b-per-member", loop(step(spender("chatty", { tokens: 300 }), { limits: { tokens: 500 } }), { until: () => false, maxIterations: 5 })),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -103,6 +105,13 @@ describe("team budgets", () => {
   it("degrade: a step that does not fit runs its cheaper stand-in", async () => {
     const o = await owner();
     expect(await o.result(await o.start("degrade"))).toEqual({ big: "cheap answer", small: "small" });
+  });
+
+  it("a member's own limits count all its calls in the run", async () => {
+    const o = await owner();
+    const id = await o.start("perMember");
+    await expect(o.result(id)).rejects.toThrow("Member chatty budget exhausted: tokens would reach 600 tokens (its limit 500 in this run)");
+    expect(spent).toEqual(["chatty"]);
   });
 
   it("an endless loop is stopped by the default call limit", async () => {

@@ -31,6 +31,16 @@ const teams = {
       members: [specialist("weather", "Gets the weather forecast for a city"), specialist("stocks", "Looks up a stock price")],
     }),
   ),
+  capped: team(
+    "m-capped",
+    supervisor({
+      name: "lead",
+      model,
+      instructions: "Answer using the weather member.",
+      members: [fnMember("weather", () => "sunny ".repeat(500), { description: "Gets the weather forecast for a city" })],
+      maxResultChars: 60,
+    }),
+  ),
   judged: team(
     "m-judged",
     pipeline(
@@ -81,6 +91,13 @@ describe("model-backed team nodes on the demo model", () => {
     const answer = await o.run("supervised", "What is the weather forecast in Paris?");
     expect(calls).toEqual(["weather"]);
     expect(answer).toContain("weather handled");
+  });
+
+  it("a supervisor's model sees a member's answer cut to maxResultChars", async () => {
+    const o = await owner();
+    const answer = String(await o.run("capped", "What is the weather forecast in Paris?"));
+    expect(answer).toContain("… [cut to fit]");
+    expect(answer.split("sunny").length - 1).toBeLessThan(15);
   });
 
   it("a judge picks among parallel candidates", async () => {
