@@ -46,6 +46,8 @@ describe("examples/support-team under hearth dev", () => {
   it("routes each question to the specialist that fits (model classification, default below the threshold); each specialist keeps its own SQLite", async () => {
     const user = "rita";
     const support = await askAndWait(user, "My invoice shows the wrong billing address");
+    // The analytics specialist reads the D1 log: let the first run's row be written before asking it.
+    await until(async () => (await json<Execution[]>(`/api/executions?user=${user}`)).length === 1, "the first run is logged");
     const analytics = await askAndWait(user, "How many requests did we handle this week, and how many failed?");
     const writer = await askAndWait(user, "Write a short announcement about our new dark mode");
     const unclear = await askAndWait(user, "Hello there");
@@ -60,7 +62,7 @@ describe("examples/support-team under hearth dev", () => {
     expect(support.run.answer).toMatch(/^Ticket #1 opened\./);
     expect(unclear.run.answer).toMatch(/^Ticket #2 opened\./);
     // The analytics specialist answers from the D1 log: the two runs before it.
-    expect(analytics.run.answer).toMatch(/^Report #1 for rita, last 7 days: 1 finished requests \(completed 1\); by specialist: support 1;/);
+    expect(analytics.run.answer).toMatch(/^Report #1 for rita, last 7 days: 1 finished request \(completed 1\); by specialist: support 1;/);
     expect(writer.run.answer).toContain("(Reviewed: draft");
 
     // The support specialist's tickets live in its own database, read through the desk.

@@ -37,7 +37,7 @@ export class AnalyticsSpecialist extends Agent<Env> {
     const answer =
       total === 0
         ? `Report #${Number(reports) + 1} for ${request.user}: no finished requests in the last 7 days yet.`
-        : `Report #${Number(reports) + 1} for ${request.user}, last 7 days: ${total} finished requests (${count((row) => row.outcome)}); ` +
+        : `Report #${Number(reports) + 1} for ${request.user}, last 7 days: ${total} finished request${total === 1 ? "" : "s"} (${count((row) => row.outcome)}); ` +
           `by specialist: ${count((row) => row.route ?? "none")}; average time ${averageMs} ms.`;
     this.sql`INSERT INTO reports (question, answer, at) VALUES (${request.question}, ${answer}, ${Date.now()})`;
     return answer;
