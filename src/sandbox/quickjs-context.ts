@@ -322,16 +322,7 @@ export class QuickJSEngineContext implements EngineContext {
 
   async #invoke(name: string, args: string[], budget: Budget): Promise<string> {
     this.#begin(budget);
-    const promise = this.#enter(() => {
-      const fn = this.#ctx.getProp(this.#ctx.global, name);
-      const handles = args.map((a) => this.#ctx.newString(a));
-      try {
-        return this.#ctx.callFunction(fn, this.#ctx.undefined, ...handles);
-      } finally {
-        for (const h of handles) h.dispose();
-        fn.dispose();
-      }
-    });
+    const promise = this.#enter(() => this.#callGlobal(name, args));
     if (promise.error) throw this.#failure(promise.error);
     try {
       const value = await this.#drive(promise.value);
@@ -349,19 +340,22 @@ export class QuickJSEngineContext implements EngineContext {
     }
   }
 
+  /** Calls the global function `name` with string arguments; the caller owns the result's handle. */
+  #callGlobal(name: string, args: string[]): ReturnType<QuickJSContext["callFunction"]> {
+    const fn = this.#ctx.getProp(this.#ctx.global, name);
+    const handles = args.map((a) => this.#ctx.newString(a));
+    try {
+      return this.#ctx.callFunction(fn, this.#ctx.undefined, ...handles);
+    } finally {
+      for (const h of handles) h.dispose();
+      fn.dispose();
+    }
+  }
+
   callNested(name: string, args: string[]): string {
     if (!this.#meter.running || this.#dead || this.#disposed) throw new EngineError("a nested call can only be made while the sandbox's code runs", undefined, false);
     // Already inside #enter (the host call came from running code): its CPU count and crash handling cover this.
-    const result = (() => {
-      const fn = this.#ctx.getProp(this.#ctx.global, name);
-      const handles = args.map((a) => this.#ctx.newString(a));
-      try {
-        return this.#ctx.callFunction(fn, this.#ctx.undefined, ...handles);
-      } finally {
-        for (const h of handles) h.dispose();
-        fn.dispose();
-      }
-    })();
+    const result = this.#callGlobal(name, args);
     if (result.error) throw this.#failure(result.error);
     try {
       if (this.#ctx.typeof(result.value) !== "string") throw new EngineError(`${name} returned a non-string`, undefined, false);
