@@ -4,6 +4,7 @@
  * before the run goes past it, so a run resumed after a crash reads what it did instead of doing it again.
  */
 import type { AgentDatabase } from "../storage/database.ts";
+import type { TeamRunEvent } from "../client/team-run.ts";
 import type { MemberUsage } from "./member.ts";
 
 /** Where a run is. `waiting` (for an approval) and `paused` hold no memory; terminal states never change. */
@@ -48,15 +49,8 @@ export interface StepRecord {
   at: number;
 }
 
-/** One entry of a run's event log. */
-export interface TeamEvent {
-  runId: string;
-  seq: number;
-  type: string;
-  path?: string;
-  data?: unknown;
-  at: number;
-}
+/** One entry of a run's event log: the shape clients get (hearth/client's TeamRunEvent). */
+export type TeamEvent = TeamRunEvent;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS _hearth_team_runs (
