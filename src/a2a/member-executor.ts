@@ -26,6 +26,7 @@ export function memberExecutor<I = unknown, O = unknown>(member: TeamMember<I, O
     const input = options.input ? options.input(message) : (messageInput(message) as I);
     const result = await member.call(input, {
       runId: context.taskId,
+      team: "a2a",
       path: `a2a/${member.name}`,
       idempotencyKey: `a2a:${context.taskId}:${message.messageId}`,
       signal: context.signal,

@@ -41,7 +41,7 @@ afterEach(() => harness.close());
 
 function callContext(key: string, signal = new AbortController().signal): MemberCallContext & { events: MemberEvent[] } {
   const events: MemberEvent[] = [];
-  return { runId: "run-1", path: "desk", idempotencyKey: key, signal, owner: {}, events, emit: (event) => events.push(event) };
+  return { runId: "run-1", team: "desk", path: "desk", idempotencyKey: key, signal, owner: {}, events, emit: (event) => events.push(event) };
 }
 
 describe("serving members and teams", () => {
