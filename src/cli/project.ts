@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { devVarsFiles, findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
@@ -35,7 +35,8 @@ export interface Project {
  * @throws {CliError} "usage" for `--env` without a config or no entry at all; "config" for a bad
  *   config; "entry-not-found" when the entry does not exist.
  */
-export async function resolveProject(options: RunOptions, cwd: string): Promise<Project> {
+export async function resolveProject(given: RunOptions, cwd: string): Promise<Project> {
+  const options = projectDirectoryAsConfig(given, cwd);
   const configPath = options.configPath ?? findWranglerConfig(cwd);
   if (options.configPath !== undefined && !existsSync(options.configPath)) {
     throw new CliError("usage", `--config: no such file ${options.configPath}`);
@@ -69,6 +70,24 @@ export async function resolveProject(options: RunOptions, cwd: string): Promise<
     ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...devVarsFiles(config.dir, options.envName)]
     : VAR_FILES.map((name) => join(cwd, name));
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
+}
+
+/** `hearth dev examples/app`: a directory given as the entry means the wrangler config in it. */
+function projectDirectoryAsConfig(options: RunOptions, cwd: string): RunOptions {
+  if (options.entry === undefined || options.configPath !== undefined) return options;
+  const path = resolve(cwd, options.entry);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    return options; // a missing entry is reported as such later
+  }
+  if (!isDirectory) return options;
+  const configPath = findWranglerConfig(path);
+  if (configPath === undefined) {
+    throw new CliError("usage", `${options.entry} is a directory without a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml): give an entry file, or a project directory`);
+  }
+  return { ...options, entry: undefined, configPath };
 }
 
 /**
