@@ -156,6 +156,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       fetch: (request, _env, given) => composed.fetch(request, env, given.props === undefined ? ctx : { ...ctx, props: given.props }),
       warnings,
       banner: {
+        // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
+        agents: Object.keys(bound.agents),
+        durableObjects: Object.keys(bound.durableObjects),
         project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
         bindings: describeBindings(config),
         ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),

@@ -99,6 +99,9 @@ export default {
     const server = runCli(["dev", "--port", "0"], { cwd: dir });
     const base = await server.ready();
     expect(server.output()).toMatch(/env\.BUCKET \(r2_buckets, wrangler\.jsonc:\d+\) is not available on Hearth/);
+    // The banner shows what is served: the binding's URL, not the class name's.
+    expect(server.output()).toContain("/agents/counters/:name");
+    expect(server.output()).not.toContain("/agents/counter/:name");
     expect(await (await fetch(`${base}/agents/counters/a`)).text()).toBe("counter a");
     const bucket = await fetch(`${base}/bucket`);
     expect(bucket.status).toBe(500);
