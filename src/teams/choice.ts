@@ -30,7 +30,7 @@ async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, pla
   const byCode = node.by ? node.by(input) : undefined;
   if (byCode !== undefined) {
     if (!(byCode in node.routes)) throw new TeamRoutingError(`route() code chose "${byCode}", which is not one of its routes (${Object.keys(node.routes).join(", ")})`);
-    await effect(scope, at(place, "decision"), { kind: "decision", counts: false, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
+    await effect(scope, at(place, "decision"), { kind: "decision", counts: false, report: true, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
     return byCode;
   }
   const classifier = node.classify;
@@ -40,6 +40,7 @@ async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, pla
   }
   const decision = await effect(scope, at(place, "decision"), {
     kind: "model",
+    report: true,
     run: async (signal) => {
       const labels = Object.keys(classifier.labels);
       const result = await generateText({
@@ -98,6 +99,7 @@ async function executeHandoff(scope: RunScope, node: HandoffNode, input: unknown
   const first = await effect(scope, at(place, "owner"), {
     kind: "decision",
     counts: false,
+    report: true,
     run: () => Promise.resolve({ output: scope.journal.owner(`${scope.team}/${node.name}`, conversation) ?? node.start }),
   });
   let owner = first in node.members ? first : node.start;

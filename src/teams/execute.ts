@@ -29,7 +29,7 @@ export async function execute(scope: RunScope, node: TeamNode, input: unknown, p
       return value;
     }
     case "branch": {
-      const taken = await effect(scope, at(place, "test"), { kind: "decision", counts: false, run: () => Promise.resolve({ output: Boolean(node.test(input)) }) });
+      const taken = await effect(scope, at(place, "test"), { kind: "decision", counts: false, report: true, run: () => Promise.resolve({ output: Boolean(node.test(input)) }) });
       if (taken) return execute(scope, node.then, input, at(place, "then"));
       return node.else ? execute(scope, node.else, input, at(place, "else")) : input;
     }

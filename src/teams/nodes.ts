@@ -43,8 +43,11 @@ export interface StepOptions<I = unknown> {
   timeoutMs?: number;
   /** Runs instead when every attempt failed. */
   fallback?: TeamNode;
-  /** Shapes the input the node sees (what a member sees is explicit), from its input and the run's scratchpad. */
-  input?: (input: I, scratch: Readonly<Record<string, unknown>>) => unknown;
+  /**
+   * Shapes the input the node sees (what a member sees is explicit), from its input and the run's
+   * scratchpad. (Method syntax on purpose: a step typed for one input still composes with others.)
+   */
+  input?(input: I, scratch: Readonly<Record<string, unknown>>): unknown;
   /** Writes the output to the run's scratchpad under this key (merged by the key's reducer, if any). */
   saveAs?: string;
   /** Longer string inputs and outputs are cut to this many characters, with a marker. */
@@ -53,8 +56,8 @@ export interface StepOptions<I = unknown> {
   limits?: TeamLimits;
   /** Used instead when the run's budget cannot fit this node and the run's policy is `degrade`. */
   degradeTo?: TeamNode;
-  /** Needs a person's approval before it runs. */
-  needsApproval?: boolean | ((input: I) => boolean);
+  /** Needs a person's approval before it runs; a function gets the value the node will see (after `input`). */
+  needsApproval?: boolean | ((value: unknown) => boolean);
 }
 
 export interface StepNode<I = unknown, O = unknown> {

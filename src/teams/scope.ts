@@ -63,6 +63,8 @@ export interface Effect<T> {
   limits?: TeamLimits;
   /** Whether it counts as a call against the budget (decisions do not). Default true. */
   counts?: boolean;
+  /** Its output goes into the step-finished event too (a decision watchers want to see). */
+  report?: boolean;
   run(signal: AbortSignal): Promise<{ output: T; usage?: MemberUsage }>;
 }
 
@@ -108,7 +110,7 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   if (counts) scope.budget.record(result.usage, work.member);
   scope.steps.set(place.path, record);
   scope.journal.writeStep(scope.runId, record);
-  scope.emit("step-finished", place.path, { kind: work.kind, ...(result.usage ? { usage: result.usage } : {}) });
+  scope.emit("step-finished", place.path, { kind: work.kind, ...(result.usage ? { usage: result.usage } : {}), ...(work.report ? { output: result.output } : {}) });
   await scope.journal.committed();
   scope.budget.checkSpent();
   return result.output;

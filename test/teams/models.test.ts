@@ -61,7 +61,7 @@ class Owner extends Agent {
     return teamRun(this, run.id)
       .events()
       .filter((e) => e.type === "step-finished")
-      .map((e) => e.path);
+      .map((e) => ({ path: e.path, route: (e.data as { output?: { route?: string; by?: string } }).output?.route, by: (e.data as { output?: { by?: string } }).output?.by }));
   }
 }
 
@@ -83,7 +83,10 @@ describe("model-backed team nodes on the demo model", () => {
     expect(await o.run("classified", "I was charged twice on my invoice, I need a refund")).toBe("billing handled I was charged twice on my invoice, I need a refund");
     expect(await o.run("classified", "The app crashes with an error message")).toBe("tech handled The app crashes with an error message");
     expect(await o.run("classified", "Hello there")).toBe("general handled Hello there");
-    expect(await o.decisions("classified", "refund my invoice")).toEqual(["decision", "billing"]);
+    expect(await o.decisions("classified", "refund my invoice")).toEqual([
+      { path: "decision", route: "billing", by: "model" },
+      { path: "billing", route: undefined, by: undefined },
+    ]);
   });
 
   it("supervisor: delegates to the member that fits, then answers with its result", async () => {

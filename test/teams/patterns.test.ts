@@ -206,6 +206,12 @@ describe("team patterns", () => {
 });
 
 describe("team definitions", () => {
+  it("compose steps typed for their own input (a compile-time check as much as a run-time one)", () => {
+    const typed = step(fnMember("upper", (x: string) => x.toUpperCase()), { input: (q: string) => q.trim(), needsApproval: (value) => value === "" });
+    const composed = pipeline(typed, step(echo("next"), { input: (value: string, scratch) => `${value}${String(scratch.suffix ?? "")}` }));
+    expect(composed.steps).toHaveLength(2);
+  });
+
   it("refuse what is not a node, with a clear message", () => {
     expect(() => pipeline(Desk as unknown as TeamNode)).toThrow("pipeline() step 0 must be a team node (a member, step, pipeline, …); got a function or class (Desk)");
     expect(() => route({ routes: { a: echo("a") }, default: "b", by: () => "a" })).toThrow('route({ default }) names "b", which is not one of its routes (a)');
