@@ -32,3 +32,4 @@ export { TEAM_FRAMES, MAX_WATCHERS_PER_RUN } from "./stream.ts";
 export { appendReducer, MAX_SCRATCH_KEYS, type ScratchKey, type ScratchpadSpec } from "./scratchpad.ts";
 export { teamMemory, DEFAULT_MEMORY_TTL_SECONDS, MAX_MEMORY_VALUE_BYTES, type KvLike, type TeamMemory } from "./memory.ts";
 export { teamMember, NESTED_SEPARATOR, type TeamMemberOptions } from "./team-member.ts";
+export { chatMember, type ChatMemberOptions } from "./chat-member.ts";
