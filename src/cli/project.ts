@@ -76,13 +76,8 @@ export async function resolveProject(given: RunOptions, cwd: string): Promise<Pr
 function projectDirectoryAsConfig(options: RunOptions, cwd: string): RunOptions {
   if (options.entry === undefined || options.configPath !== undefined) return options;
   const path = resolve(cwd, options.entry);
-  let isDirectory = false;
-  try {
-    isDirectory = statSync(path).isDirectory();
-  } catch {
-    return options; // a missing entry is reported as such later
-  }
-  if (!isDirectory) return options;
+  // A missing entry is reported as such later.
+  if (!(statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false)) return options;
   const configPath = findWranglerConfig(path);
   if (configPath === undefined) {
     throw new CliError("usage", `${options.entry} is a directory without a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml): give an entry file, or a project directory`);
