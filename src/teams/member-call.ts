@@ -8,7 +8,7 @@ import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { BudgetExceededError } from "./budget.ts";
 import { RunSuspended } from "./errors.ts";
 import { NESTED_CHECK_TASK } from "./live.ts";
-import { NestedSuspended } from "./team-member.ts";
+import { CHILD_RUN_KIND, NESTED_SEPARATOR, NestedSuspended } from "./team-member.ts";
 import { askForBudget } from "./approvals.ts";
 import type { MemberCallContext, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
@@ -39,7 +39,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
     },
   };
   return withBudgetRequests(scope, place, () => effect(scope, place, work)).catch((error: unknown) => {
-    if (error instanceof NestedSuspended) return waitForNested(scope, error);
+    if (error instanceof NestedSuspended) return waitForNested(scope, error, place);
     throw error;
   });
 }
@@ -51,7 +51,14 @@ export const NESTED_CHECK_MS = 60_000;
  * A member's own run waits: its approvals are written into this run (so they surface at the root),
  * a check is scheduled, and this run suspends until the member's run tells it it stopped.
  */
-async function waitForNested(scope: RunScope, suspended: NestedSuspended): Promise<never> {
+async function waitForNested(scope: RunScope, suspended: NestedSuspended, place: StepPlace): Promise<never> {
+  // Where the member's run lives, so a cancel of this run reaches it.
+  const marker = `${place.path}${NESTED_SEPARATOR}run`;
+  if (!scope.steps.get(marker)) {
+    const row = { path: marker, kind: CHILD_RUN_KIND, status: "waiting" as const, output: { child: suspended.child }, at: scope.now() };
+    scope.steps.set(marker, row);
+    scope.journal.writeStep(scope.runId, row);
+  }
   for (const approval of suspended.approvals) {
     if (scope.steps.get(approval.path)) continue;
     const row = { path: approval.path, kind: "approval:nested", status: "waiting" as const, output: { prompt: approval.prompt, input: null, child: suspended.child, kind: approval.kind }, at: scope.now() };

@@ -6,7 +6,7 @@ import { RunStopped, type PendingApproval } from "./errors.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
 import { agentTeams, emitEvent, finish, runtimeOf, teamNamed } from "./live.ts";
-import { NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
+import { CHILD_RUN_KIND, NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
 
 /** A handle on one run: its record, its events, and the controls. */
 export class TeamRun<O = unknown> {
@@ -76,7 +76,7 @@ export class TeamRun<O = unknown> {
   approvals(): PendingApproval[] {
     const pending: PendingApproval[] = [];
     for (const step of this.#journal().steps(this.id).values()) {
-      if (step.status !== "waiting") continue;
+      if (step.status !== "waiting" || step.kind === CHILD_RUN_KIND) continue;
       const { prompt } = step.output as { prompt: string };
       pending.push({ path: step.path, prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
     }
@@ -109,7 +109,7 @@ export class TeamRun<O = unknown> {
     const runtime = runtimeOf(this.#agent);
     const journal = this.#journal();
     const step = journal.steps(this.id).get(path);
-    if (!step || step.status !== "waiting") throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
+    if (!step || step.status !== "waiting" || step.kind === CHILD_RUN_KIND) throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
     const now = runtime.clock.now();
     const decided = decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now);
     if (step.kind === "approval:nested") {
@@ -128,6 +128,17 @@ export class TeamRun<O = unknown> {
   /** Stops the run after the steps under way; `resume()` goes on from there. */
   pause(reason = "paused"): void {
     agentTeams(this.#agent).live.get(this.id)?.controller.abort(new RunStopped("pause", reason));
+    void this.#forEachChildRun((run) => Promise.resolve(run.pause(reason))).catch((error: unknown) => console.error(`[hearth] team run ${this.id}: pausing a member's run failed:`, error));
+  }
+
+  /** Runs `act` on the runs of members (`teamMember`) this run waits on, in their own agents. */
+  async #forEachChildRun(act: (run: TeamRun) => Promise<void>): Promise<void> {
+    const owner = this.#agent as { [IN_SUB_AGENT]?: (cls: string, name: string, task: (child: object) => Promise<void>) => Promise<void> };
+    for (const step of this.#journal().steps(this.id).values()) {
+      if (step.kind !== CHILD_RUN_KIND || step.status !== "waiting" || typeof owner[IN_SUB_AGENT] !== "function") continue;
+      const { child } = step.output as { child: NestedChild };
+      await owner[IN_SUB_AGENT](child.className, child.instance, (actor) => act(teamRun(actor, child.runId)));
+    }
   }
 
   /** Goes on with a paused or waiting run. */
@@ -137,6 +148,7 @@ export class TeamRun<O = unknown> {
 
   /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */
   async cancel(reason = "cancelled"): Promise<void> {
+    await this.#forEachChildRun((run) => run.cancel(reason));
     const live = agentTeams(this.#agent).live.get(this.id);
     if (live) {
       live.controller.abort(new RunStopped("cancel", reason));

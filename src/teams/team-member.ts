@@ -17,6 +17,9 @@ import type { Team } from "./team.ts";
 /** Separates the member's path from the child run's path in a nested approval's path. */
 export const NESTED_SEPARATOR = "::";
 
+/** The journal row (kind) that records a member's own run while this run waits on it. */
+export const CHILD_RUN_KIND = "child-run";
+
 /** Where a nested approval lives: the child agent and its run. */
 export interface NestedChild {
   className: string;
@@ -97,7 +100,7 @@ function snapshotOf(child: object, runId: string): Snapshot {
   const approvals: PendingApproval[] = [];
   const usage: Required<Pick<MemberUsage, "inputTokens" | "outputTokens" | "toolCalls">> = { inputTokens: 0, outputTokens: 0, toolCalls: 0 };
   for (const step of journal.steps(runId).values()) {
-    if (step.status === "waiting") {
+    if (step.status === "waiting" && step.kind !== CHILD_RUN_KIND) {
       approvals.push({ path: step.path, prompt: (step.output as { prompt: string }).prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
     }
     usage.inputTokens += step.usage?.inputTokens ?? 0;

@@ -14,7 +14,11 @@ import { approval, fnMember, pipeline, team, teamMember, teamRun } from "../../s
 const calls: string[] = [];
 const research = team("n-research", pipeline(fnMember("gather", (q: string) => (calls.push("gather"), `sources on ${q}`)), approval("Use these sources?"), fnMember("summarise", (s: string) => (calls.push("summarise"), `summary of ${s}`))));
 
-class Researcher extends Agent {}
+class Researcher extends Agent {
+  statuses(): string[] {
+    return research.list(this).map((run) => run.status);
+  }
+}
 
 const desk = team("n-desk", pipeline(teamMember(Researcher, research, { name: "research" }), fnMember("publish", (s: string) => (calls.push("publish"), `published: ${s}`))));
 
@@ -30,6 +34,12 @@ class Desk extends Agent {
   }
   async approve(id: string, path: string): Promise<void> {
     await teamRun(this, id).approve(path);
+  }
+  async cancel(id: string): Promise<void> {
+    await teamRun(this, id).cancel("stop everything");
+  }
+  async researcherStatuses(): Promise<string[]> {
+    return (await this.subAgent(Researcher, "research")).statuses();
   }
   async reject(id: string, path: string): Promise<void> {
     await teamRun(this, id).reject(path, "not those");
@@ -87,5 +97,16 @@ describe("approvals of a member's own team run", () => {
     await d.reject(id, (await d.approvals(id))[0]!.path);
     await expect(d.result(id)).rejects.toThrow("not those");
     expect(calls).toEqual(["gather"]);
+  });
+
+  it("cancelling the parent's run cancels the member's run in its own agent", async () => {
+    t = await createTestEnv({ agents: { Desk, Researcher }, time: "system" });
+    const d = t.get<Desk>("Desk", "d3") as unknown as Desk;
+    const id = await d.start("llamas");
+    await until(async () => (await d.approvals(id)).length === 1);
+    expect(await d.researcherStatuses()).toEqual(["waiting"]);
+    await d.cancel(id);
+    expect(await d.status(id)).toBe("cancelled");
+    expect(await d.researcherStatuses()).toEqual(["cancelled"]);
   });
 });
