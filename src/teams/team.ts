@@ -125,7 +125,9 @@ export class Team<I = unknown, O = unknown> {
     const journal = new TeamJournal(runtime.db);
     const id = options.runId ?? randomUUID();
     if (typeof id !== "string" || id.length === 0 || id.length > 128) throw new TypeError("runId must be 1-128 characters");
-    if (!journal.run(id)) {
+    const existing = journal.run(id);
+    if (existing && existing.team !== this.name) throw new TypeError(`Team run ${id} exists already and belongs to team ${existing.team}, not ${this.name}`);
+    if (!existing) {
       const now = runtime.clock.now();
       const limits = resolveLimits(this.options.limits, options.limits);
       const parent = options.parent ? { parent: options.parent } : {};

@@ -86,6 +86,9 @@ class Desk extends Agent {
   async start(which: keyof typeof teams, input: unknown): Promise<string> {
     return (await teams[which].start(this, input)).id;
   }
+  async startWithId(which: keyof typeof teams, runId: string): Promise<string> {
+    return (await teams[which].start(this, "x", { runId })).id;
+  }
   status(id: string): string {
     return teamRun(this, id).record().status;
   }
@@ -128,6 +131,14 @@ async function until(check: () => Promise<boolean>): Promise<void> {
 }
 
 describe("team patterns", () => {
+  it("a run id names one run: starting it again returns that run; another team may not take it", async () => {
+    const d = await desk();
+    expect(await d.run("pipeline", "q", {})).toBe("review(draft(research(q)))");
+    const id = await d.startWithId("pipeline", "same");
+    expect(await d.startWithId("pipeline", "same")).toBe(id);
+    await expect(d.startWithId("route", "same")).rejects.toThrow("Team run same exists already and belongs to team t-pipeline, not t-route");
+  });
+
   it("pipeline passes each output on", async () => {
     const d = await desk();
     expect(await d.run("pipeline", "q")).toBe("review(draft(research(q)))");
