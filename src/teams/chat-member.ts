@@ -6,8 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import type { AgentToolPull, AgentToolRunInspection } from "../chat/agent-tool-types.ts";
+import type { ChatUsageSummary } from "../chat/usage.ts";
 import type { SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
-import type { MemberResult, TeamMember } from "./member.ts";
+import type { MemberResult, MemberUsage, TeamMember } from "./member.ts";
 import type { MemberOptions } from "./members.ts";
 
 /** Options of {@link chatMember}. */
@@ -24,6 +25,7 @@ interface ChatChild {
   pullAgentToolChunks(runId: string, options: { afterSequence: number; waitMs: number }): Promise<AgentToolPull>;
   inspectAgentToolRun(runId: string): Promise<AgentToolRunInspection | null>;
   cancelAgentToolRun(runId: string, reason?: unknown): Promise<void>;
+  getUsage(options?: { limit?: number }): Promise<ChatUsageSummary>;
 }
 
 /** How long one wait for the child's next chunks lasts. */
@@ -63,8 +65,24 @@ export function chatMember<I = unknown>(cls: SubAgentClass, options: ChatMemberO
       } finally {
         context.signal.removeEventListener("abort", onAbort);
       }
-      if (state.status === "completed") return { output: state.output ?? state.summary ?? null };
+      if (state.status === "completed") {
+        const usage = state.requestId === undefined ? undefined : await usageOf(child, state.requestId);
+        return { output: state.output ?? state.summary ?? null, ...(usage ? { usage } : {}) };
+      }
       throw new Error(`${name}: the chat turn ended ${state.status}${state.error ? `: ${state.error}` : ""}`);
     },
+  };
+}
+
+/** The tokens the child's turn spent (its chat agent records every model call by request). */
+async function usageOf(child: ChatChild, requestId: string): Promise<MemberUsage | undefined> {
+  const summary = await child.getUsage({ limit: 100 });
+  const calls = summary.recent.filter((record) => record.requestId === requestId);
+  if (calls.length === 0) return undefined;
+  const model = calls.find((record) => record.model !== null)?.model;
+  return {
+    ...(model ? { model } : {}),
+    inputTokens: calls.reduce((sum, record) => sum + (record.inputTokens ?? 0), 0),
+    outputTokens: calls.reduce((sum, record) => sum + (record.outputTokens ?? 0), 0),
   };
 }

@@ -64,6 +64,9 @@ describe("chatMember", () => {
     expect(memberEvents.length).toBeGreaterThan(0);
     expect(memberEvents.some((e) => JSON.stringify(e.data).includes("text-delta"))).toBe(true);
     expect(await desk.writerTurns()).toBe(1);
+    // The child's tokens count in the run: the step's usage is the chat agent's record of that turn.
+    const finished = (await desk.events(id)).filter((e) => e.type === "step-finished").map((e) => e.data as { usage?: { inputTokens?: number; outputTokens?: number } });
+    expect(finished.some((d) => (d.usage?.outputTokens ?? 0) > 0)).toBe(true);
   });
 
   it("a call repeated with the same idempotency key finds the same turn", async () => {
