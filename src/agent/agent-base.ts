@@ -10,6 +10,7 @@ import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
 import { handleRpc, messageOf } from "./rpc.ts";
 import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
 import { StateStore } from "./state-store.ts";
+import { emitAgentEvent, genericObservability, type Observability } from "../observability/events/index.ts";
 
 /** Passed to connection hooks: the HTTP request that opened the WebSocket. */
 export interface ConnectionContext {
@@ -65,6 +66,8 @@ const MAX_TAG_LENGTH = 256;
 export class AgentBase<Env = unknown, State = unknown> {
   /** State used until the first setState. */
   initialState?: State;
+  /** Where this agent's `agents:*` events go (as in the Agents SDK); `undefined` emits none. */
+  observability?: Observability = genericObservability;
   readonly ctx: AgentContext;
   readonly env: Env;
   readonly #runtime: AgentRuntime;
@@ -247,6 +250,7 @@ export class AgentBase<Env = unknown, State = unknown> {
   /** Deletes the agent's database and closes its connections. The next request starts afresh. */
   async destroy(): Promise<void> {
     await this.#runtime.destroy();
+    emitAgentEvent(this, "destroy");
   }
 
   #connection(record: SocketRecord): Connection {
@@ -267,6 +271,7 @@ export class AgentBase<Env = unknown, State = unknown> {
       frame ??= json === undefined ? frames.state(undefined) : `{"type":"cf_agent_state","state":${json}}`;
       this.#connection(record).send(frame);
     }
+    emitAgentEvent(this, "state:update");
     const hook = this.onStateChanged !== AgentBase.prototype.onStateChanged ? this.onStateChanged : this.onStateUpdate;
     try {
       const pending = hook.call(this, this.#state.read()?.value as State | undefined, source);
@@ -360,6 +365,7 @@ export class AgentBase<Env = unknown, State = unknown> {
       connection.send(frames.mcpServers(this[MCP_STATE]()));
     }
     record.connected = true;
+    emitAgentEvent(this, "connect", () => ({ connectionId: connection.id }));
     try {
       await this.onConnect(connection, ctx);
     } catch (error) {
@@ -413,6 +419,7 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void> {
     const connection = this.#connection(record);
+    emitAgentEvent(this, "disconnect", () => ({ connectionId: connection.id, code, reason }));
     await this.#scope(() => this.onClose(connection, code, reason, wasClean), { connection });
   }
 

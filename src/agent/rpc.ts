@@ -1,6 +1,7 @@
 import { frames, type RpcRequestFrame } from "../protocol/frames.ts";
 import { callableOptions, validateArgs } from "./callable.ts";
 import type { Connection } from "./connection.ts";
+import { emitAgentEvent } from "../observability/events/index.ts";
 
 /**
  * Handed to a streaming callable as its first argument.
@@ -76,6 +77,7 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
   const fn = (target.instance as Record<string, unknown>)[method];
   if (typeof fn !== "function") {
     connection.send(frames.rpcError(id, `Method "${method}" does not exist on ${target.className}`));
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: `Method "${method}" does not exist on ${target.className}` }));
     return;
   }
   const options = callableOptions(target.instance, method);
@@ -86,6 +88,7 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
         `Method "${method}" of ${target.className} is not callable: mark it with @callable() or list it in static callables`,
       ),
     );
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: `Method "${method}" of ${target.className} is not callable` }));
     return;
   }
   let stream: StreamingResponse | undefined;
@@ -93,6 +96,7 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
     const args = await validateArgs(method, options, frame.args);
     if (options.streaming) {
       stream = new StreamingResponse(connection, id, target.keepAlive());
+      emitAgentEvent(target.instance, "rpc", () => ({ method, streaming: true }));
       await fn.apply(target.instance, [stream, ...args]);
       return;
     }
@@ -104,8 +108,10 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
       throw new TypeError(`The result of ${method}() cannot be sent as JSON: ${messageOf(error)}`, { cause: error });
     }
     connection.send(reply);
+    emitAgentEvent(target.instance, "rpc", () => ({ method, streaming: options.streaming }));
   } catch (error) {
     target.rollback();
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));
     if (stream === undefined) connection.send(frames.rpcError(id, messageOf(error)));
     else if (!stream.isClosed) stream.error(messageOf(error));
     throw error;

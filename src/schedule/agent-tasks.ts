@@ -15,6 +15,7 @@ import type {
   TaskFailure,
   TaskRef,
 } from "./types.ts";
+import { emitAgentEvent } from "../observability/events/index.ts";
 
 /** What an agent's tasks need from the runtime that hosts the agent. */
 export interface TaskRuntime {
@@ -124,6 +125,7 @@ export class AgentTasks {
       if (existing) return toSchedule<T>(existing);
     }
     const inserted = this.#store.insertSchedule(row);
+    emitAgentEvent(this.#agent, "schedule:create", () => ({ callback, id: inserted.id }));
     this.#runtime.tasksChanged(row.due_at);
     return toSchedule<T>(inserted);
   }
@@ -152,6 +154,7 @@ export class AgentTasks {
       retry,
       created_at: now,
     });
+    emitAgentEvent(this.#agent, "schedule:create", () => ({ callback, id: inserted.id }));
     this.#runtime.tasksChanged(now + intervalMs);
     return toSchedule<T>(inserted);
   }
@@ -169,6 +172,7 @@ export class AgentTasks {
 
   cancelSchedule(id: string): boolean {
     this.#runs.delete(runKey({ kind: "schedule", id: String(id) }));
+    emitAgentEvent(this.#agent, "schedule:cancel", () => taskOf(this.#store.get({ kind: "schedule", id: String(id) })));
     return this.#store.delete({ kind: "schedule", id: String(id) });
   }
 
@@ -190,6 +194,7 @@ export class AgentTasks {
       due_at: now,
       created_at: now,
     });
+    emitAgentEvent(this.#agent, "queue:create", () => ({ callback, id }));
     this.#runtime.tasksChanged(now);
     return id;
   }
@@ -276,6 +281,7 @@ export class AgentTasks {
         throw new TypeError(`${this.#runtime.className} has no method "${row.callback}" (called by ${ref.kind} ${ref.id})`);
       }
       const record = ref.kind === "schedule" ? toSchedule(row) : toQueueItem(row);
+      emitAgentEvent(this.#agent, runEventOf(ref, row), () => retryOf(ref, row, this.#retryOf(row).maxAttempts));
       await method(decodePayload(row.payload), record);
     } catch (error) {
       this.#reportError(error);
@@ -327,6 +333,7 @@ export class AgentTasks {
       return;
     }
     this.#recordFailure(ref, row, error, attempts, now);
+    emitAgentEvent(this.#agent, ref.kind === "schedule" ? "schedule:error" : "queue:error", () => ({ callback: row.callback, id: row.id, error, attempts }));
     this.#advance(ref, row, now, error, started);
   }
 
@@ -442,4 +449,21 @@ function toQueueItem<T>(row: TaskRow): QueueItem<T> {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The event of a task's run: a schedule's first run executes, later ones retry; a queue item only reports retries. */
+function runEventOf(ref: TaskRef, row: TaskRow): "schedule:execute" | "schedule:retry" | "queue:retry" {
+  if (ref.kind === "queue") return "queue:retry";
+  return row.attempts === 0 ? "schedule:execute" : "schedule:retry";
+}
+
+/** `{ callback, id }` of a task row, or undefined (no event) when there is none. */
+function taskOf(row: TaskRow | undefined): { callback: string; id: string } | undefined {
+  return row && { callback: row.callback, id: row.id };
+}
+
+/** A run's payload; undefined (no event) for a queue item's first attempt, which the SDK does not report. */
+function retryOf(ref: TaskRef, row: TaskRow, maxAttempts: number): { callback: string; id: string; attempt: number; maxAttempts: number } | undefined {
+  if (ref.kind === "queue" && row.attempts === 0) return undefined;
+  return { callback: row.callback, id: row.id, attempt: row.attempts + 1, maxAttempts };
 }

@@ -15,6 +15,7 @@ import { newWorkflowId, randomId } from "./ids.ts";
 import { resolveRetention } from "./retention.ts";
 import { isFinal, toWorkflowInfo, WorkflowTracking, type TrackingRow } from "./tracking.ts";
 import type { InstanceStatus } from "./types.ts";
+import { emitAgentEvent, workflowControlEvent } from "../observability/events/index.ts";
 
 /** What the agent side needs of the `Agent` (its state, clients and hooks). */
 export interface WorkflowAgent {
@@ -68,6 +69,7 @@ export class AgentWorkflows {
       this.#tracking.delete(id);
       throw error;
     }
+    emitAgentEvent(this.#agent, "workflow:start", () => ({ workflowId: id, workflowName }));
     return id;
   }
 
@@ -91,20 +93,24 @@ export class AgentWorkflows {
     const event = typeof idOrEvent === "string" ? maybeEvent : idOrEvent;
     if (!event) throw new TypeError("sendWorkflowEvent(id, { type, payload }): the event is missing");
     await (await binding.get(id)).sendEvent(event);
+    emitAgentEvent(this.#agent, "workflow:event", () => ({ workflowId: id, eventType: event.type }));
   }
 
   async approve(id: string, data: Omit<ApprovalPayload, "approved"> = {}): Promise<void> {
     await this.#decide("approve", id, { approved: true, reason: data.reason, metadata: data.metadata });
+    emitAgentEvent(this.#agent, "workflow:approved", () => ({ workflowId: id, reason: data.reason }));
   }
 
   async reject(id: string, data: Omit<ApprovalPayload, "approved"> = {}): Promise<void> {
     await this.#decide("reject", id, { approved: false, reason: data.reason, ...(data.metadata ? { metadata: data.metadata } : {}) });
+    emitAgentEvent(this.#agent, "workflow:rejected", () => ({ workflowId: id, reason: data.reason }));
   }
 
   async #decide(verb: string, id: string, payload: ApprovalPayload): Promise<void> {
     const { binding } = this.#tracked(id);
     try {
       await (await binding.get(id)).sendEvent({ type: "approval", payload });
+      emitAgentEvent(this.#agent, "workflow:event", () => ({ workflowId: id, eventType: "approval" }));
     } catch (error) {
       if (!(error instanceof WorkflowStateError)) throw error;
       const { status } = await this.status(binding.name, id);
@@ -118,11 +124,13 @@ export class AgentWorkflows {
     const { binding, row } = this.#tracked(id);
     await (await binding.get(id))[action]();
     this.#sync(row);
+    emitAgentEvent(this.#agent, workflowControlEvent(action), () => ({ workflowId: id, workflowName: binding.name }));
   }
 
   async restart(id: string, options: { resetTracking?: boolean } = {}): Promise<void> {
     const { binding, row } = this.#tracked(id);
     await (await binding.get(id)).restart();
+    emitAgentEvent(this.#agent, "workflow:restarted", () => ({ workflowId: id, workflowName: binding.name }));
     if (options.resetTracking ?? true) this.#tracking.reset(id, Date.now());
     else this.#sync(row);
   }
