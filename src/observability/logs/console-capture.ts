@@ -1,0 +1,59 @@
+import { formatWithOptions } from "node:util";
+import { insideAgentEvent } from "./context.ts";
+import type { LevelName } from "./levels.ts";
+import { isErrorLike } from "./serialize-error.ts";
+import type { Logger } from "./types.ts";
+
+/** The console methods captured, and the level each becomes. */
+export const CAPTURED_CONSOLE_METHODS: Readonly<Record<"log" | "info" | "debug" | "warn" | "error", LevelName>> = Object.freeze({
+  log: "info",
+  info: "info",
+  debug: "debug",
+  warn: "warn",
+  error: "error",
+});
+
+type ConsoleMethod = keyof typeof CAPTURED_CONSOLE_METHODS;
+
+/**
+ * Makes `console.log/info/debug/warn/error` inside an agent's event become log records of `logger`,
+ * carrying that agent's class and name (and the request and trace ids). Arguments are formatted as
+ * console formats them; a lone Error becomes the record's `err`. Outside any agent's event the console
+ * works as before. Returns a function that undoes the capture.
+ * @example
+ * const restore = captureConsole(createLogger());
+ * // in an agent: console.log("saw %d items", 3) → {"level":30,…,"agent":"Inbox","name":"ada","msg":"saw 3 items"}
+ * restore();
+ */
+export function captureConsole(logger: Logger, target: Console = console): () => void {
+  let active = true;
+  let writing = false;
+  const originals = new Map<ConsoleMethod, (...args: unknown[]) => void>();
+  const wrappers = new Map<ConsoleMethod, (...args: unknown[]) => void>();
+  for (const [method, level] of Object.entries(CAPTURED_CONSOLE_METHODS) as [ConsoleMethod, LevelName][]) {
+    const original = target[method] as (...args: unknown[]) => void;
+    const wrapper = function (this: unknown, ...args: unknown[]): void {
+      // `writing` guards a logger whose destination is the console itself.
+      if (!active || writing || !insideAgentEvent()) return original.apply(this, args);
+      if (!logger.isLevelEnabled(level)) return;
+      writing = true;
+      try {
+        if (args.length === 1 && isErrorLike(args[0])) logger[level](args[0]);
+        else logger[level](formatWithOptions({ colors: false }, ...args));
+      } finally {
+        writing = false;
+      }
+    };
+    originals.set(method, original);
+    wrappers.set(method, wrapper);
+    target[method] = wrapper;
+  }
+  return () => {
+    if (!active) return;
+    active = false;
+    for (const [method, original] of originals) {
+      // Someone wrapped the console after us: leave theirs in place; ours now passes everything through.
+      if (target[method] === wrappers.get(method)) target[method] = original;
+    }
+  };
+}

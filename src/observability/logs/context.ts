@@ -1,0 +1,75 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { currentScope } from "../../agent/context.ts";
+
+/** The correlation ids of the running request, added to every log line written inside it. */
+export interface LogContext {
+  /** The request's id (an incoming `x-request-id`, or one the host made up). */
+  readonly requestId?: string;
+  /** The trace id, lowercase hex (32 digits), written as `trace_id`. */
+  readonly traceId?: string;
+  /** The current span id, lowercase hex (16 digits), written as `span_id`. */
+  readonly spanId?: string;
+}
+
+/** The fields a log line gets from where it was written. */
+export interface LogContextFields {
+  /** The agent's class, when written inside an agent's event. */
+  agent?: string;
+  /** The agent's instance name. */
+  name?: string;
+  requestId?: string;
+  trace_id?: string;
+  span_id?: string;
+}
+
+const requests = new AsyncLocalStorage<LogContext>();
+let traceSource: (() => { traceId: string; spanId: string } | undefined) | undefined;
+
+/**
+ * Runs `fn` with request and trace ids that every log line written inside it (across awaits) carries.
+ * Nested calls add to the outer context.
+ * @example
+ * await runWithLogContext({ requestId: crypto.randomUUID() }, () => handle(request));
+ */
+export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
+  const outer = requests.getStore();
+  return requests.run(outer ? { ...outer, ...context } : context, fn);
+}
+
+/**
+ * Where the current trace and span ids come from when no `runWithLogContext` gave them (the tracer's
+ * active span, say). Pass `undefined` to remove.
+ * @example setTraceIdSource(() => { const s = trace.getActiveSpan()?.spanContext(); return s && { traceId: s.traceId, spanId: s.spanId }; });
+ */
+export function setTraceIdSource(source: (() => { traceId: string; spanId: string } | undefined) | undefined): void {
+  traceSource = source;
+}
+
+/** Whether the caller runs inside an agent's event. */
+export function insideAgentEvent(): boolean {
+  return currentScope() !== undefined;
+}
+
+/**
+ * The context fields for a line written now: the agent's class and name from the running agent event
+ * (the same context `getCurrentAgent()` reads), ids from `runWithLogContext` and the trace source.
+ * @example currentLogContext() // { agent: "Counter", name: "alice", requestId: "r-1" }
+ */
+export function currentLogContext(): LogContextFields | undefined {
+  const scope = currentScope();
+  const request = requests.getStore();
+  let traced = request?.traceId ? undefined : traceSource?.();
+  if (traced && !/^[0-9a-f]{32}$/.test(traced.traceId)) traced = undefined;
+  if (!scope && !request && !traced) return undefined;
+  const fields: LogContextFields = {};
+  if (scope) {
+    fields.agent = scope.className;
+    fields.name = scope.name;
+  }
+  if (request?.requestId) fields.requestId = request.requestId;
+  const traceId = request?.traceId ?? traced?.traceId;
+  const spanId = request?.traceId ? request.spanId : traced?.spanId;
+  if (traceId) fields.trace_id = traceId;
+  if (spanId) fields.span_id = spanId;
+  return fields;
+}

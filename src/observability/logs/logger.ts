@@ -1,0 +1,161 @@
+import { hostname } from "node:os";
+import { currentLogContext } from "./context.ts";
+import { formatMessage } from "./format-message.ts";
+import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
+import { formatPretty, type PrettyOptions } from "./pretty.ts";
+import { compileRedactor, type RedactOptions, type Redactor } from "./redact.ts";
+import { sanitize } from "./sanitize.ts";
+import { isErrorLike } from "./serialize-error.ts";
+import type { LogFn, Logger, LogRecord } from "./types.ts";
+
+/** The longest JSON line written, in bytes (Cloudflare Workers Logs' limit); longer records are cut. */
+export const MAX_LINE_BYTES = 128 * 1024;
+/** How much of the message a cut record keeps, in characters. */
+export const TRUNCATED_MSG_CHARS = 4096;
+
+/** Where lines go: anything with `write(string)` (a stream, a file, an array collector). */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
+export interface LoggerOptions {
+  /** The lowest level written. Default `"info"`. */
+  level?: LevelSetting;
+  /** Where JSON (or pretty) lines go. Default `process.stdout`. */
+  destination?: LogDestination;
+  /** Paths to redact (pino syntax), or full options. Secret keys and credential-shaped values are redacted by default. */
+  redact?: RedactOptions | readonly string[];
+  /** Write readable coloured lines instead of JSON (for `hearth dev`). */
+  pretty?: boolean | PrettyOptions;
+  /** Fields on every line, after `level` and `time`. Default `{ pid, hostname }`, as pino; `null` for none. */
+  base?: Record<string, unknown> | null;
+  /** Add the agent class and name, request id and trace ids of where a line is written. Default true. */
+  context?: boolean;
+  /** Also hands every written record to this function (the inspector's store, say). */
+  onRecord?: (record: LogRecord) => void;
+  /** The clock for `time` (epoch ms). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** What a logger and its children share. */
+interface Shared {
+  readonly destination: LogDestination;
+  readonly redactor: Redactor;
+  readonly pretty: PrettyOptions | undefined;
+  readonly context: boolean;
+  readonly onRecord: ((record: LogRecord) => void) | undefined;
+  readonly now: () => number;
+}
+
+/**
+ * A pino-compatible JSON-lines logger: the same field names (`level` 10–60, `time`, `pid`, `hostname`,
+ * `msg`, `err`), call forms and child bindings, plus redaction on by default and the running agent's
+ * class and name, request id and trace ids on every line.
+ * @example
+ * const log = createLogger({ level: "debug", redact: ["req.headers.cookie"] });
+ * log.info({ user: "ada" }, "signed in");
+ * // {"level":30,"time":1764730000000,"pid":4242,"hostname":"box","user":"ada","msg":"signed in"}
+ * log.child({ module: "billing" }).error(new Error("card declined"));
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const redactor = compileRedactor(options.redact);
+  const shared: Shared = {
+    destination: options.destination ?? process.stdout,
+    redactor,
+    pretty: options.pretty === true ? {} : options.pretty || undefined,
+    context: options.context ?? true,
+    onRecord: options.onRecord,
+    now: options.now ?? Date.now,
+  };
+  const base = options.base === undefined ? { pid: process.pid, hostname: hostname() } : options.base;
+  const bindings = base ? (sanitize(base, redactor) as Record<string, unknown>) : {};
+  return new JsonLogger(shared, bindings, options.level ?? "info");
+}
+
+class JsonLogger implements Logger {
+  #threshold: number;
+  #level: LevelSetting;
+
+  constructor(
+    private readonly shared: Shared,
+    private readonly boundFields: Readonly<Record<string, unknown>>,
+    level: LevelSetting,
+  ) {
+    this.#threshold = thresholdOf(level);
+    this.#level = level;
+  }
+
+  get level(): LevelSetting {
+    return this.#level;
+  }
+  set level(level: LevelSetting) {
+    this.#threshold = thresholdOf(level);
+    this.#level = level;
+  }
+  /** pino's numeric level (`Infinity` when silent). */
+  get levelVal(): number {
+    return this.#threshold;
+  }
+
+  isLevelEnabled(level: LevelName): boolean {
+    return LEVEL_VALUES[level] >= this.#threshold;
+  }
+
+  /** The fields this logger adds to every line (base and child bindings). */
+  bindings(): Record<string, unknown> {
+    return { ...this.boundFields };
+  }
+
+  child(bindings: Record<string, unknown>): Logger {
+    if (typeof bindings !== "object" || bindings === null) throw new TypeError("child() needs a bindings object");
+    const own = sanitize(bindings, this.shared.redactor) as Record<string, unknown>;
+    return new JsonLogger(this.shared, { ...this.boundFields, ...own }, this.#level);
+  }
+
+  trace: LogFn = (...args: [object | string, ...unknown[]]) => this.write(10, args);
+  debug: LogFn = (...args: [object | string, ...unknown[]]) => this.write(20, args);
+  info: LogFn = (...args: [object | string, ...unknown[]]) => this.write(30, args);
+  warn: LogFn = (...args: [object | string, ...unknown[]]) => this.write(40, args);
+  error: LogFn = (...args: [object | string, ...unknown[]]) => this.write(50, args);
+  fatal: LogFn = (...args: [object | string, ...unknown[]]) => this.write(60, args);
+
+  private write(level: number, args: readonly unknown[]): void {
+    if (level < this.#threshold) return;
+    const { shared } = this;
+    const record: LogRecord = { level, time: shared.now(), ...this.boundFields };
+    const context = shared.context ? currentLogContext() : undefined;
+    if (context) Object.assign(record, context);
+    const [first, ...rest] = args;
+    let msg: string | undefined;
+    if (isErrorLike(first)) {
+      record.err = sanitize(first, shared.redactor);
+      msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1)) : first.message;
+    } else if (typeof first === "object" && first !== null) {
+      const fields = sanitize(first, shared.redactor) as Record<string, unknown>;
+      Object.assign(record, fields);
+      if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1));
+    } else {
+      if (first !== undefined) msg = formatMessage(String(first), rest);
+    }
+    if (msg !== undefined) record.msg = shared.redactor.scrub(msg);
+    shared.onRecord?.(record);
+    shared.destination.write(this.render(record) + "\n");
+  }
+
+  private render(record: LogRecord): string {
+    if (this.shared.pretty) return formatPretty(record, this.shared.pretty);
+    const line = JSON.stringify(record);
+    if (line.length * 3 <= MAX_LINE_BYTES || Buffer.byteLength(line) <= MAX_LINE_BYTES) return line;
+    return JSON.stringify(truncated(record, Buffer.byteLength(line), this.boundFields));
+  }
+}
+
+/** A cut record: level, time, bindings and context kept, the message shortened, the fields dropped. */
+function truncated(record: LogRecord, bytes: number, bound: Readonly<Record<string, unknown>>): LogRecord {
+  const kept: LogRecord = { level: record.level, time: record.time, ...bound };
+  for (const key of ["agent", "name", "requestId", "trace_id", "span_id"]) if (key in record) kept[key] = record[key];
+  kept.truncated = true;
+  kept.bytes = bytes;
+  if (typeof record.msg === "string") kept.msg = record.msg.slice(0, TRUNCATED_MSG_CHARS);
+  return kept;
+}
