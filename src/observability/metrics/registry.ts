@@ -1,0 +1,73 @@
+import { writeExposition } from "./exposition.ts";
+import { Counter, Gauge, Histogram, type GaugeOptions, type HistogramOptions, type Metric } from "./metric-types.ts";
+import type { MetricOptions } from "./series.ts";
+
+/** Series one metric may hold by default; past it, new label combinations are dropped and counted. */
+export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
+
+export interface RegistryOptions {
+  /** Series per metric before new label combinations are dropped. Default {@link DEFAULT_MAX_SERIES_PER_METRIC}. */
+  maxSeriesPerMetric?: number;
+}
+
+/**
+ * A set of metrics and their Prometheus text exposition. No dependencies; one per server.
+ * Series past the per-metric cap are dropped and counted in `hearth_metrics_series_dropped_total{metric}`.
+ * @example
+ * const registry = new MetricsRegistry();
+ * const hits = registry.counter({ name: "app_hits_total", help: "Hits.", labelNames: ["route"] });
+ * hits.inc({ route: "/" });
+ * const text = registry.expose(); // "# HELP app_hits_total Hits.\n# TYPE app_hits_total counter\napp_hits_total{route=\"/\"} 1\n"
+ */
+export class MetricsRegistry {
+  readonly #metrics = new Map<string, Metric>();
+  readonly #maxSeries: number;
+  readonly #dropped: Counter<"metric">;
+  readonly #beforeScrape: Array<() => void> = [];
+
+  constructor(options: RegistryOptions = {}) {
+    const max = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC;
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxSeriesPerMetric must be a positive integer, got ${max}`);
+    this.#maxSeries = max;
+    // Its own series are bounded by the number of metrics, so it never drops.
+    this.#dropped = new Counter({ name: "hearth_metrics_series_dropped_total", help: "Observations dropped because their metric reached its series cap.", labelNames: ["metric"] }, Infinity, () => {});
+  }
+
+  counter<L extends string = never>(options: MetricOptions<L>): Counter<L> {
+    return this.#add(new Counter<L>(options, this.#maxSeries, this.#onDropped));
+  }
+
+  gauge<L extends string = never>(options: GaugeOptions<L>): Gauge<L> {
+    return this.#add(new Gauge<L>(options, this.#maxSeries, this.#onDropped));
+  }
+
+  histogram<L extends string = never>(options: HistogramOptions<L>): Histogram<L> {
+    return this.#add(new Histogram<L>(options, this.#maxSeries, this.#onDropped));
+  }
+
+  /** Runs `hook` before every scrape (to sample a value that is read, not pushed). */
+  beforeScrape(hook: () => void): void {
+    this.#beforeScrape.push(hook);
+  }
+
+  /** The text exposition of every metric, callback gauges and hooks run first. */
+  expose(): string {
+    for (const hook of this.#beforeScrape) hook();
+    for (const metric of this.#metrics.values()) {
+      if (metric.type === "gauge" && metric.collect) {
+        metric.table.clear();
+        metric.collect(metric);
+      }
+    }
+    return writeExposition([...this.#metrics.values(), this.#dropped]);
+  }
+
+  readonly #onDropped = (metric: string): void => this.#dropped.inc({ metric });
+
+  #add<M extends Metric>(metric: M): M {
+    const name = metric.table.name;
+    if (this.#metrics.has(name) || name === this.#dropped.table.name) throw new Error(`Metric ${name} is already registered`);
+    this.#metrics.set(name, metric);
+    return metric;
+  }
+}
