@@ -195,6 +195,23 @@ export class Host implements CellHost, AgentDispatcher {
     return { liveAgents: this.#cells.size, sockets: this.#sockets.size };
   }
 
+  /**
+   * Counts per class for metrics (never instance names): agents in memory, hibernated agents that keep
+   * WebSockets open, and open WebSockets. A hibernated agent's sockets count under its root's class.
+   */
+  classStats(): Map<string, { live: number; hibernatedWithSockets: number; sockets: number }> {
+    const stats = new Map<string, { live: number; hibernatedWithSockets: number; sockets: number }>();
+    const entry = (className: string) => stats.get(className) ?? stats.set(className, { live: 0, hibernatedWithSockets: 0, sockets: 0 }).get(className)!;
+    for (const cell of this.#cells.values()) entry(cell.binding.className).live++;
+    for (const key of this.#sockets.agentKeys()) {
+      const cell = this.#cells.get(key);
+      const counts = entry(cell?.binding.className ?? this.classNameOf(key.slice(0, key.indexOf("\0"))));
+      counts.sockets += this.#sockets.count(key);
+      if (!cell) counts.hibernatedWithSockets++;
+    }
+    return stats;
+  }
+
   /** HTTP request to an agent's onRequest. */
   request(className: string, name: string, request: Request): Promise<Response> {
     return this.#deliver(className, name, (agent) => agent[HANDLE.request](request));
