@@ -6,12 +6,9 @@ export interface SerializedError {
   [key: string]: unknown;
 }
 
-/** Whether `value` looks like an Error (also one from another realm). */
+/** Whether `value` is an Error (also one from another realm, e.g. a `vm` context), not a plain look-alike. */
 export function isErrorLike(value: unknown): value is Error {
-  return (
-    value instanceof Error ||
-    (typeof value === "object" && value !== null && typeof (value as Error).message === "string" && typeof (value as Error).stack === "string")
-  );
+  return value instanceof Error || Object.prototype.toString.call(value) === "[object Error]";
 }
 
 /**

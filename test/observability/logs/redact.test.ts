@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { createLogger, isSecretKey, MAX_PATH_SEGMENTS, parseRedactPath, type RedactOptions } from "../../../src/observability/logs/index.ts";
+import { collector } from "./collect.ts";
+
+function logOnce(redact: RedactOptions | readonly string[] | undefined, obj: object, msg?: string) {
+  const out = collector();
+  createLogger({ destination: out, base: null, redact }).info(obj, msg);
+  const { level: _level, time: _time, ...rest } = out.records()[0];
+  return rest;
+}
+
+describe("redaction by path (pino's syntax)", () => {
+  it("redacts a.b, a[*].b, *.password, quoted keys and a.* without touching the input", () => {
+    const input = {
+      req: { headers: { "x-trace": "keep", "x-custom-key": "hide" }, url: "/a" },
+      users: [{ id: 1, ssn: "111" }, { id: 2, ssn: "222" }],
+      db: { pass: "p1", host: "h" },
+      env: { A: "1", B: "2" },
+      card: { number: "4111", kind: "visa" },
+    };
+    const copy = structuredClone(input);
+    const out = logOnce(
+      { paths: ['req.headers["x-custom-key"]', "users[*].ssn", "*.pass", "env.*", "card.number"], defaults: false },
+      input,
+    );
+    expect(out).toEqual({
+      req: { headers: { "x-trace": "keep", "x-custom-key": "[Redacted]" }, url: "/a" },
+      users: [{ id: 1, ssn: "[Redacted]" }, { id: 2, ssn: "[Redacted]" }],
+      db: { pass: "[Redacted]", host: "h" },
+      env: { A: "[Redacted]", B: "[Redacted]" },
+      card: { number: "[Redacted]", kind: "visa" },
+    });
+    expect(input).toEqual(copy);
+  });
+
+  it("takes a plain array of paths, a custom censor, and indexes", () => {
+    expect(logOnce(["list[1]"], { list: ["a", "b"] })).toEqual({ list: ["a", "[Redacted]"] });
+    expect(logOnce({ paths: ["a.b"], censor: "***" }, { a: { b: 1 } })).toEqual({ a: { b: "***" } });
+  });
+
+  it("leaves a path that does not exist alone (no key is added)", () => {
+    expect(logOnce(["a.b.c"], { a: { x: 1 } })).toEqual({ a: { x: 1 } });
+  });
+
+  it("refuses a bad path, naming it and the limit", () => {
+    expect(() => parseRedactPath("a..b")).toThrow('Invalid redact path "a..b": empty key');
+    expect(() => parseRedactPath("a[")).toThrow('Invalid redact path "a[": unclosed [');
+    expect(() => parseRedactPath("a[b]")).toThrow('Invalid redact path "a[b]": use [*], [0] or ["key"], not [b]');
+    expect(() => parseRedactPath("a[0]b")).toThrow('Invalid redact path "a[0]b": "." or "[" expected at 4');
+    expect(() => parseRedactPath("")).toThrow('Invalid redact path "": empty key');
+    const long = Array.from({ length: MAX_PATH_SEGMENTS + 1 }, () => "k").join(".");
+    expect(() => parseRedactPath(long)).toThrow(`more than ${MAX_PATH_SEGMENTS} segments`);
+    expect(() => createLogger({ redact: ["ok", "x."] })).toThrow('Invalid redact path "x.": empty key');
+  });
+});
+
+describe("redaction by default", () => {
+  it("redacts well-known secret keys at any depth, in objects and arrays", () => {
+    const out = logOnce(undefined, {
+      headers: { Authorization: "Bearer abc", cookie: "s=1", "set-cookie": ["a"], "x-api-key": "k", accept: "*/*" },
+      login: [{ user: "ada", password: "pw" }],
+      config: { apiKey: "k", openai_api_key: "k", clientSecret: "s", refresh_token: "t", maxTokens: 100, tokenCount: 3 },
+    });
+    expect(out).toEqual({
+      headers: { Authorization: "[Redacted]", cookie: "[Redacted]", "set-cookie": "[Redacted]", "x-api-key": "[Redacted]", accept: "*/*" },
+      login: [{ user: "ada", password: "[Redacted]" }],
+      config: { apiKey: "[Redacted]", openai_api_key: "[Redacted]", clientSecret: "[Redacted]", refresh_token: "[Redacted]", maxTokens: 100, tokenCount: 3 },
+    });
+    for (const key of ["authorization", "cookie", "password", "token", "apiKey", "secret", "private_key", "credentials"]) {
+      expect(isSecretKey(key), key).toBe(true);
+    }
+    for (const key of ["user", "maxTokens", "tokens", "secretary", "keyboard"]) expect(isSecretKey(key), key).toBe(false);
+  });
+
+  it("redacts credential-shaped values inside strings, also in msg", () => {
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXZhbHVl";
+    const out = logOnce(undefined, { note: `sent Bearer abc.def to x`, keys: ["sk-ant-0123456789abcdefXYZ", "ghp_0123456789abcdefghijABCD"], jwt }, `using sk-proj0123456789abcdef now`);
+    expect(out).toEqual({
+      note: "sent [Redacted] to x",
+      keys: ["[Redacted]", "[Redacted]"],
+      jwt: "[Redacted]",
+      msg: "using [Redacted] now",
+    });
+  });
+
+  it("scrubs the exact values of known secrets wherever they appear", () => {
+    const out = logOnce({ secrets: ["hunter2-db-pass", "abc"] }, { dsn: "postgres://u:hunter2-db-pass@db/x", short: "abc" }, "pw hunter2-db-pass");
+    // Values shorter than 4 characters are not scrubbed (they would eat ordinary text).
+    expect(out).toEqual({ dsn: "postgres://u:[Redacted]@db/x", short: "abc", msg: "pw [Redacted]" });
+  });
+
+  it("can be turned off", () => {
+    expect(logOnce({ defaults: false }, { password: "pw", note: "Bearer abc" })).toEqual({ password: "pw", note: "Bearer abc" });
+  });
+
+  it("leaves errors as they are except their secrets", () => {
+    const out = collector();
+    const log = createLogger({ destination: out, base: null });
+    const error = Object.assign(new Error("login failed for ada"), { status: 401, token: "t0k3n", request: { authorization: "Basic xyz" } });
+    log.error(error);
+    const err = out.records()[0].err;
+    expect(err).toEqual({
+      type: "Error",
+      message: "login failed for ada",
+      stack: error.stack,
+      status: 401,
+      token: "[Redacted]",
+      request: { authorization: "[Redacted]" },
+    });
+    expect(error.token).toBe("t0k3n");
+  });
+
+  it("redacts child bindings and the base too", () => {
+    const out = collector();
+    createLogger({ destination: out, base: { service: "api", apiKey: "k" } })
+      .child({ user: { password: "pw", id: 1 } })
+      .info("x");
+    expect(out.records()[0]).toMatchObject({ service: "api", apiKey: "[Redacted]", user: { password: "[Redacted]", id: 1 } });
+  });
+});
