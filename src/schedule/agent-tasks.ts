@@ -462,8 +462,11 @@ function taskOf(row: TaskRow | undefined): { callback: string; id: string } | un
   return row && { callback: row.callback, id: row.id };
 }
 
-/** A run's payload; undefined (no event) for a queue item's first attempt, which the SDK does not report. */
-function retryOf(ref: TaskRef, row: TaskRow, maxAttempts: number): { callback: string; id: string; attempt: number; maxAttempts: number } | undefined {
-  if (ref.kind === "queue" && row.attempts === 0) return undefined;
+/**
+ * A run's payload: `{ callback, id }` for a schedule's first attempt, plus `attempt` and `maxAttempts`
+ * for a retry; undefined (no event) for a queue item's first attempt, which the SDK does not report.
+ */
+function retryOf(ref: TaskRef, row: TaskRow, maxAttempts: number): { callback: string; id: string; attempt?: number; maxAttempts?: number } | undefined {
+  if (row.attempts === 0) return ref.kind === "queue" ? undefined : { callback: row.callback, id: row.id };
   return { callback: row.callback, id: row.id, attempt: row.attempts + 1, maxAttempts };
 }
