@@ -3,6 +3,7 @@ import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { FiberAgent } from "../fiber/fiber-agent.ts";
 import { replyToEmail, sendAgentEmail } from "./agent-email.ts";
 import { agentEmailFrom, type AgentEmailPayload } from "./bridge.ts";
+import { emailReceived, emailReplied, emailSent, emitAgentEvent } from "../observability/events/index.ts";
 import type { AgentEmail, EmailSendResult, ReplyToEmailOptions, SendEmailOptions } from "./types.ts";
 
 /** The email layer of {@link Agent}: mail routed here by `routeAgentEmail`, replies and new mail over SMTP. */
@@ -28,6 +29,7 @@ export class EmailAgent<Env = unknown, State = unknown> extends FiberAgent<Env, 
     const caller = currentScope()?.caller;
     try {
       // getCurrentAgent().email is this email while onEmail (and what it calls) runs.
+      emitAgentEvent(this, "email:receive", () => emailReceived(email));
       await runInAgentScope({ agent: this, className, name, email, ...(caller ? { caller } : {}) }, () => this.onEmail(email));
     } catch (error) {
       this[REPORT_ERROR](error);
@@ -44,6 +46,7 @@ export class EmailAgent<Env = unknown, State = unknown> extends FiberAgent<Env, 
    */
   async replyToEmail(email: AgentEmail, options: ReplyToEmailOptions): Promise<void> {
     await replyToEmail({ agentName: this[AGENT_RUNTIME].classSlug, agentId: this.name }, email, options);
+    emitAgentEvent(this, "email:reply", () => emailReplied(email, options.subject));
   }
 
   /**
@@ -54,6 +57,8 @@ export class EmailAgent<Env = unknown, State = unknown> extends FiberAgent<Env, 
    */
   async sendEmail(options: SendEmailOptions): Promise<EmailSendResult> {
     const identity = { agentName: this[AGENT_RUNTIME].classSlug, agentId: this.name };
-    return sendAgentEmail(identity, this.env as Record<string, unknown>, options);
+    const result = await sendAgentEmail(identity, this.env as Record<string, unknown>, options);
+    emitAgentEvent(this, "email:send", () => emailSent(options));
+    return result;
   }
 }
