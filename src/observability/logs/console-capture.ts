@@ -1,6 +1,8 @@
 import { formatWithOptions } from "node:util";
 import { insideAgentEvent } from "./context.ts";
 import type { LevelName } from "./levels.ts";
+import { compileRedactor, type RedactOptions } from "./redact.ts";
+import { sanitize } from "./sanitize.ts";
 import { isErrorLike } from "./serialize-error.ts";
 import type { Logger } from "./types.ts";
 
@@ -15,17 +17,32 @@ export const CAPTURED_CONSOLE_METHODS: Readonly<Record<"log" | "info" | "debug" 
 
 type ConsoleMethod = keyof typeof CAPTURED_CONSOLE_METHODS;
 
+export interface CaptureConsoleOptions {
+  /** The console to capture. Default the global `console`. */
+  console?: Console;
+  /**
+   * Redaction for objects passed to the console, applied before they are formatted into the message
+   * (the logger's own redaction only sees the finished string). Default: the well-known secret keys and
+   * credential-shaped values; give the logger's paths here too.
+   */
+  redact?: RedactOptions | readonly string[];
+}
+
 /**
  * Makes `console.log/info/debug/warn/error` inside an agent's event become log records of `logger`,
  * carrying that agent's class and name (and the request and trace ids). Arguments are formatted as
- * console formats them; a lone Error becomes the record's `err`. Outside any agent's event the console
+ * console formats them (objects redacted first); a lone Error becomes the record's `err`. Outside any agent's event the console
  * works as before. Returns a function that undoes the capture.
  * @example
  * const restore = captureConsole(createLogger());
  * // in an agent: console.log("saw %d items", 3) → {"level":30,…,"agent":"Inbox","name":"ada","msg":"saw 3 items"}
  * restore();
  */
-export function captureConsole(logger: Logger, target: Console = console): () => void {
+export function captureConsole(logger: Logger, options: CaptureConsoleOptions = {}): () => void {
+  const target = options.console ?? console;
+  const redactor = compileRedactor(options.redact);
+  // Objects become redacted copies (errors too, as their serialized form, keeping message and stack).
+  const redacted = (arg: unknown) => (typeof arg === "object" && arg !== null && !isErrorLike(arg) ? sanitize(arg, redactor) : arg);
   let active = true;
   let writing = false;
   const originals = new Map<ConsoleMethod, (...args: unknown[]) => void>();
@@ -39,7 +56,7 @@ export function captureConsole(logger: Logger, target: Console = console): () =>
       writing = true;
       try {
         if (args.length === 1 && isErrorLike(args[0])) logger[level](args[0]);
-        else logger[level](formatWithOptions({ colors: false }, ...args));
+        else logger[level](formatWithOptions({ colors: false }, ...args.map(redacted)));
       } finally {
         writing = false;
       }

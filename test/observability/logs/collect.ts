@@ -15,5 +15,11 @@ export function collector() {
         return JSON.parse(line) as LogRecord;
       });
     },
+    /** The record of line `index`; fails the test when there is none. */
+    at(index: number): LogRecord {
+      const record = this.records()[index];
+      if (!record) throw new Error(`no line ${index}: ${this.lines.length} written`);
+      return record;
+    },
   };
 }

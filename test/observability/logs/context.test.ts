@@ -17,7 +17,7 @@ describe("log context", () => {
       await runWithLogContext({ traceId: TRACE, spanId: SPAN }, async () => log.info("in span"));
     });
     log.info("outside");
-    const [a, b, c] = out.records();
+    const [a, b, c] = [out.at(0), out.at(1), out.at(2)];
     expect(a).toMatchObject({ requestId: "r-1", msg: "in request" });
     expect(b).toMatchObject({ requestId: "r-1", trace_id: TRACE, span_id: SPAN });
     expect(Object.keys(c)).toEqual(["level", "time", "msg"]);
@@ -38,6 +38,6 @@ describe("log context", () => {
     const out = collector();
     const log = createLogger({ destination: out, base: null, context: false });
     runWithLogContext({ requestId: "r-2" }, () => log.info("x"));
-    expect(out.records()[0].requestId).toBeUndefined();
+    expect(out.at(0).requestId).toBeUndefined();
   });
 });

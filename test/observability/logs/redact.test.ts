@@ -5,7 +5,7 @@ import { collector } from "./collect.ts";
 function logOnce(redact: RedactOptions | readonly string[] | undefined, obj: object, msg?: string) {
   const out = collector();
   createLogger({ destination: out, base: null, redact }).info(obj, msg);
-  const { level: _level, time: _time, ...rest } = out.records()[0];
+  const { level: _level, time: _time, ...rest } = out.at(0);
   return rest;
 }
 
@@ -98,7 +98,7 @@ describe("redaction by default", () => {
     const log = createLogger({ destination: out, base: null });
     const error = Object.assign(new Error("login failed for ada"), { status: 401, token: "t0k3n", request: { authorization: "Basic xyz" } });
     log.error(error);
-    const err = out.records()[0].err;
+    const err = out.at(0).err;
     expect(err).toEqual({
       type: "Error",
       message: "login failed for ada",
@@ -115,6 +115,6 @@ describe("redaction by default", () => {
     createLogger({ destination: out, base: { service: "api", apiKey: "k" } })
       .child({ user: { password: "pw", id: 1 } })
       .info("x");
-    expect(out.records()[0]).toMatchObject({ service: "api", apiKey: "[Redacted]", user: { password: "[Redacted]", id: 1 } });
+    expect(out.at(0)).toMatchObject({ service: "api", apiKey: "[Redacted]", user: { password: "[Redacted]", id: 1 } });
   });
 });
