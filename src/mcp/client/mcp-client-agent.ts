@@ -1,6 +1,7 @@
 import { AGENT_RUNTIME, HANDLE, MCP_STATE, REPORT_ERROR } from "../../agent/agent-base.ts";
 import type { SocketRecord } from "../../agent/connection.ts";
 import type { AgentNamespace } from "../../host/namespace.ts";
+import { emitMcpEvents } from "../../observability/events/index.ts";
 import { frames } from "../../protocol/frames.ts";
 import { WorkflowAgent } from "../../workflow/workflow-agent.ts";
 import type { McpClientManager } from "./manager.ts";
@@ -113,6 +114,7 @@ export class McpClientAgent<Env = unknown, State = unknown> extends WorkflowAgen
           }
         },
       });
+      this.#mcp.onStateChanged((change) => emitMcpEvents(this, change, this.#mcp?.connection(change.serverId)));
     }
     return this.#mcp;
   }

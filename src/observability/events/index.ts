@@ -11,3 +11,4 @@ export { experimental_registerOpenTelemetry, subscribe } from "./subscribe.ts";
 export type { BaseEvent, EventPayloads, EventType, MCPObservabilityEvent, Observability, ObservabilityEvent, PayloadOf } from "./types.ts";
 export { workflowControlEvent } from "./workflow-events.ts";
 export { emailReceived, emailReplied, emailSent } from "./email-events.ts";
+export { emitMcpEvents } from "./mcp-events.ts";
