@@ -27,6 +27,7 @@ import {
   inspection,
   isSettled,
 } from "./validate.ts";
+import { emitAgentEvent } from "../observability/events/index.ts";
 
 /** What an agent's fibers need from the runtime that hosts the agent. */
 export interface FiberHost {
@@ -48,6 +49,8 @@ export interface FiberAgent {
   recovered(ctx: FiberRecoveryContext): Promise<void | FiberRecoveryResult> | void | FiberRecoveryResult;
   /** Reports to the agent's onError. */
   report(error: unknown): void;
+  /** The agent itself: its `agents:fiber` events carry its class and name. */
+  readonly agent?: object;
 }
 
 /** The class's fiber options, resolved from `static options`. */
@@ -93,6 +96,8 @@ export class AgentFibers {
   readonly #host: FiberHost;
   readonly #store: FiberStore;
   readonly #report: (error: unknown) => void;
+  /** The agent, whose `agents:fiber` events these are. */
+  readonly #agent: object;
   readonly #intervalMs: number;
   readonly #recovery: FiberRecovery;
   /** Fibers whose function runs in this instance, by id. */
@@ -108,6 +113,7 @@ export class AgentFibers {
     this.#host = host;
     this.#store = new FiberStore(host.db);
     this.#report = (error) => agent.report(error);
+    this.#agent = agent.agent ?? agent;
     this.#intervalMs = options.keepAliveIntervalMs;
     this.#recovery = new FiberRecovery({
       store: this.#store,
@@ -367,12 +373,16 @@ export class AgentFibers {
   async #execute<T>(id: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
     const running = this.#running.get(id)!;
     const stash = (data: unknown) => this.#stash(id, data);
+    const startedAt = Date.now();
+    emitAgentEvent(this.#agent, "fiber:run:started", () => ({ fiberId: id, fiberName: running.name, managed: running.managed }));
     try {
       const result = await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null }));
       this.#finish(id, running, null);
+      emitAgentEvent(this.#agent, "fiber:run:completed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, elapsedMs: Date.now() - startedAt }));
       return result;
     } catch (error) {
       this.#finish(id, running, { error });
+      emitAgentEvent(this.#agent, "fiber:run:failed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, error: messageOf(error), elapsedMs: Date.now() - startedAt }));
       throw error;
     } finally {
       this.#running.delete(id);

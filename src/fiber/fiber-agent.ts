@@ -150,6 +150,7 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
       {
         recovered: (ctx) => this[HANDLE.scoped](async () => ((await this[RECOVER_OWN_FIBER](ctx)) ? undefined : this.onFiberRecovered(ctx))),
         report: (error) => this[REPORT_ERROR](error),
+        agent: this,
       },
       this[AGENT_OPTIONS],
     );
