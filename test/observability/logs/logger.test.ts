@@ -52,13 +52,30 @@ describe("createLogger: pino's JSON shape", () => {
     expect(first.msg).toBe("card declined");
     expect(first.err).toEqual({
       type: "TypeError",
-      message: "card declined",
-      stack: error.stack,
+      message: "card declined: bank down",
+      stack: `${error.stack}\ncaused by: ${(error.cause as Error).stack}`,
       code: "E_CARD",
-      cause: { type: "Error", message: "bank down", stack: (error.cause as Error).stack },
     });
     expect(second.msg).toBe("payment failed");
     expect((third.err as { type: string }).type).toBe("RangeError");
+  });
+
+  it("serializes AggregateError members and errors held in properties; a cause cycle ends", () => {
+    const out = collector();
+    const log = createLogger({ destination: out, base: null });
+    const a = new Error("a");
+    const b = new Error("b", { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    const aggregate = Object.assign(new AggregateError([new Error("one"), "two"], "many"), { inner: new SyntaxError("bad") });
+    log.error(b);
+    log.error(aggregate);
+    expect((out.at(0).err as { message: string }).message).toBe("b: a: ...");
+    expect(out.at(1).err).toMatchObject({
+      type: "AggregateError",
+      message: "many",
+      aggregateErrors: [{ type: "Error", message: "one" }, "two"],
+      inner: { type: "SyntaxError", message: "bad" },
+    });
   });
 
   it("child bindings come after the parent's, on every line, and nest", () => {
