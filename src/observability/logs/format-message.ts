@@ -1,7 +1,7 @@
 /**
- * Fills printf-style placeholders the way pino does (its quick-format): `%s` string, `%d`/`%f` number,
- * `%i` integer, `%j`/`%o`/`%O` JSON, `%%` a percent sign. Arguments without a placeholder are dropped,
- * as pino drops them.
+ * Fills printf-style placeholders the way pino does (its quick-format): `%s` String(value), `%d`/`%f`
+ * number, `%i` integer, `%j`/`%o`/`%O` JSON (a string in single quotes, a function by its name), `%%` a
+ * percent sign. Arguments without a placeholder are dropped, as pino drops them.
  */
 export function formatMessage(template: string, args: readonly unknown[]): string {
   if (args.length === 0 || !template.includes("%")) return template;
@@ -12,13 +12,15 @@ export function formatMessage(template: string, args: readonly unknown[]): strin
     const arg = args[next++];
     switch (kind) {
       case "s":
-        return typeof arg === "object" && arg !== null ? safeJson(arg) : String(arg);
+        return String(arg);
       case "d":
       case "f":
-        return String(Number(arg));
+        return arg == null ? whole : String(Number(arg));
       case "i":
-        return String(Math.trunc(Number(arg)));
+        return arg == null ? whole : String(Math.floor(Number(arg)));
       default:
+        if (typeof arg === "string") return `'${arg}'`;
+        if (typeof arg === "function") return arg.name || "<anonymous>";
         return safeJson(arg);
     }
   });

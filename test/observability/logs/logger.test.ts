@@ -38,7 +38,8 @@ describe("createLogger: pino's JSON shape", () => {
     log.info("%s has %d items %j", "cart", 3, { a: 1 });
     log.info({ k: 1 }, "n=%i %%", 4.7);
     log.info("extra", "dropped");
-    expect(out.records().map((r) => r.msg)).toEqual(['cart has 3 items {"a":1}', "n=4 %", "extra"]);
+    log.info("%s %o %j", { a: 1 }, "quoted", function named() {});
+    expect(out.records().map((r) => r.msg)).toEqual(['cart has 3 items {"a":1}', "n=4 %", "extra", "[object Object] 'quoted' named"]);
   });
 
   it("serializes errors like pino's std serializer: err with type, message, stack; msg from the error", () => {
