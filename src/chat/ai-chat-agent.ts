@@ -10,6 +10,7 @@ import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
+import { emitAgentEvent, emitChatFrame, emitChatResult } from "../observability/events/index.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlValue } from "../storage/sql.ts";
 import { AGENT_TOOL_TURN, AgentToolHost } from "./agent-tool-host.ts";
@@ -265,9 +266,13 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         report: (error) => this[REPORT_ERROR](error),
         reply: async (onFinish, options) => {
           await this.#waitForMcp();
+          emitAgentEvent(this, "message:request");
           return this.onChatMessage(onFinish, options);
         },
-        responded: (result) => this.onChatResponse(result),
+        responded: (result) => {
+          emitChatResult(this, result);
+          return this.onChatResponse(result);
+        },
         usage: (record) => this.onUsage(record),
         concurrency: () => this.messageConcurrency,
         limits: () => this.#chatLimits(),
@@ -364,6 +369,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
       return;
     }
     try {
+      emitChatFrame(this, parsed.frame, () => this.messages);
       await this.#chat.handle(connection, parsed.frame);
     } catch (error) {
       // Undo the frame's writes before the error reply leaves (output of a failed event is dropped).

@@ -12,3 +12,4 @@ export type { BaseEvent, EventPayloads, EventType, MCPObservabilityEvent, Observ
 export { workflowControlEvent } from "./workflow-events.ts";
 export { emailReceived, emailReplied, emailSent } from "./email-events.ts";
 export { emitMcpEvents } from "./mcp-events.ts";
+export { emitChatFrame, emitChatResult } from "./chat-events.ts";
