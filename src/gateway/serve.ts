@@ -10,6 +10,7 @@ import { upgradeTargetOf } from "../host/upgrade.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
+import { createHearthMetrics, type HearthMetrics } from "../observability/metrics/index.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -35,6 +36,11 @@ export interface ServeOptions {
   port?: number;
   /** Default 127.0.0.1. */
   hostname?: string;
+  /**
+   * Serve Prometheus metrics at `GET /metrics` (ahead of the worker's own routes) and measure every
+   * request: `true` for Hearth's metrics over this host, or a HearthMetrics to share. Default false.
+   */
+  metrics?: boolean | HearthMetrics;
 }
 
 export interface HearthServer {
@@ -66,17 +72,32 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
   const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
 
-  const run = async (request: Request): Promise<Response> => {
+  const metrics = options.metrics === true ? createHearthMetrics({ host }) : options.metrics || undefined;
+  const call = async (request: Request): Promise<Response> => {
     try {
       return await fetch(request, host.env, executionContext);
     } catch (error) {
       console.error(`[hearth] ${request.method} ${new URL(request.url).pathname}:`, error);
       const message = error instanceof Error ? error.message : String(error);
-      return Response.json({ error: message }, { status: 500 });
+      return Object.assign(Response.json({ error: message }, { status: 500 }), { [THREW]: true });
     }
   };
+  const run = !metrics
+    ? call
+    : async (request: Request): Promise<Response> => {
+        const started = performance.now();
+        const response = await call(request);
+        const { pathname } = new URL(request.url);
+        const threw = THREW in response;
+        metrics.observeRequest({ method: request.method, pathname, status: response.status, seconds: (performance.now() - started) / 1000, threw });
+        return response;
+      };
 
   const server = createServer((incoming, outgoing) => {
+    if (metrics && incoming.method === "GET" && (incoming.url === "/metrics" || incoming.url?.startsWith("/metrics?"))) {
+      outgoing.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" }).end(metrics.expose());
+      return;
+    }
     const abort = new AbortController();
     // Abort only when the client went away early: an abort after a finished response costs a
     // DOMException and an event dispatch per request.
@@ -139,9 +160,13 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         sockets.close();
         server.close(() => resolve());
         server.closeAllConnections();
+        if (options.metrics === true) metrics?.close();
       }),
   };
 }
+
+/** Marks the 500 the gateway made of a worker's exception (told apart from a 500 the worker chose). */
+const THREW = Symbol("hearth.threw");
 
 /** A Request, or the 400/405 answer for what fetch cannot represent (TRACE, `OPTIONS *`, bad URLs). */
 function parseRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request | Response {
