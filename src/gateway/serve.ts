@@ -10,7 +10,7 @@ import { upgradeTargetOf } from "../host/upgrade.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
-import { createHearthMetrics, type HearthMetrics } from "../observability/metrics/index.ts";
+import { createHearthMetrics, pathnameOf, type HearthMetrics } from "../observability/metrics/index.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -87,9 +87,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     : async (request: Request): Promise<Response> => {
         const started = performance.now();
         const response = await call(request);
-        const { pathname } = new URL(request.url);
-        const threw = THREW in response;
-        metrics.observeRequest({ method: request.method, pathname, status: response.status, seconds: (performance.now() - started) / 1000, threw });
+        const upgraded = upgradeTargetOf(response) !== undefined || webSocketOfResponse(response) !== undefined;
+        const status = upgraded ? 101 : response.status; // an agent's accepted upgrade is a 200 inside the host
+        metrics.observeRequest({ method: request.method, pathname: pathnameOf(request.url), status, seconds: (performance.now() - started) / 1000, threw: THREW in response });
         return response;
       };
 

@@ -11,4 +11,4 @@ export {
   type RequestOutcome,
   type TokenUsage,
 } from "./hearth-metrics.ts";
-export { NO_CLASS } from "./request-class.ts";
+export { NO_CLASS, pathnameOf, requestClass } from "./request-class.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MetricsRegistry } from "../../../src/observability/metrics/index.ts";
+import { MetricsRegistry, pathnameOf } from "../../../src/observability/metrics/index.ts";
 import { parsePrometheusText, valueOf } from "./prom-text.ts";
 
 describe("MetricsRegistry exposition", () => {
@@ -128,5 +128,13 @@ describe("MetricsRegistry refusals", () => {
     expect(valueOf(families, "capped_total", { k: "b" })).toBe(1);
     expect(valueOf(families, "capped_total", { k: "c" })).toBeUndefined();
     expect(valueOf(families, "hearth_metrics_series_dropped_total", { metric: "capped_total" })).toBe(2);
+  });
+});
+
+describe("request paths", () => {
+  it("takes the path of an absolute URL without its query or fragment", () => {
+    expect(pathnameOf("http://127.0.0.1:8787/agents/a/b?x=1#f")).toBe("/agents/a/b");
+    expect(pathnameOf("http://[::1]:8787/p#f?x")).toBe("/p");
+    expect(pathnameOf("http://host")).toBe("/");
   });
 });

@@ -70,6 +70,8 @@ describe("GET /metrics", () => {
     expect(valueOf(families, "hearth_agents", { class: "Notebook", state: "live" })).toBe(3);
     expect(valueOf(families, "hearth_agents", { class: "Room", state: "live" })).toBe(3);
     expect(valueOf(families, "hearth_websockets_open", { class: "Room" })).toBe(3);
+    const upgrades = families.find((f) => f.name === "hearth_http_requests_total")!.samples.filter((s) => s.labels.class === "Room");
+    expect(upgrades.map((s) => [s.labels.method, s.labels.status, s.value])).toEqual([["GET", "101", 3]]);
     for (const stat of ["p50", "p99", "max"]) expect(valueOf(families, "hearth_eventloop_delay_seconds", { stat })).toBeGreaterThanOrEqual(0);
     expect(valueOf(families, "hearth_process_memory_bytes", { kind: "rss" })).toBeGreaterThan(0);
   });
