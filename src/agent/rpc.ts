@@ -1,7 +1,7 @@
 import { frames, type RpcRequestFrame } from "../protocol/frames.ts";
 import { callableOptions, validateArgs } from "./callable.ts";
 import type { Connection } from "./connection.ts";
-import { emitAgentEvent } from "../observability/events/index.ts";
+import { emitAgentEvent, wantsEvent } from "../observability/events/index.ts";
 
 /**
  * Handed to a streaming callable as its first argument.
@@ -108,7 +108,7 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
       throw new TypeError(`The result of ${method}() cannot be sent as JSON: ${messageOf(error)}`, { cause: error });
     }
     connection.send(reply);
-    emitAgentEvent(target.instance, "rpc", () => ({ method, streaming: options.streaming }));
+    if (wantsEvent(target.instance, "rpc")) emitAgentEvent(target.instance, "rpc", () => ({ method, streaming: options.streaming }));
   } catch (error) {
     target.rollback();
     emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));

@@ -42,6 +42,17 @@ export function emitAgentEvent<T extends EventType>(agent: EventSource, type: T,
   }
 }
 
+/**
+ * Whether an event of `type` from `agent` would go anywhere (its own observability, or a subscriber
+ * of the channel). For hot paths: checking first spares even the payload builder's closure.
+ * @example
+ * if (wantsEvent(this, "rpc")) emitAgentEvent(this, "rpc", () => ({ method }));
+ */
+export function wantsEvent(agent: EventSource, type: EventType): boolean {
+  const sink = observabilityOf(agent);
+  return sink !== undefined && (sink !== genericObservability || channelOf(type).hasSubscribers);
+}
+
 /** The agent's `observability`: its own property when it has one (even `undefined`), else the default. */
 function observabilityOf(agent: EventSource): Observability | undefined {
   if (!("observability" in agent)) return genericObservability;

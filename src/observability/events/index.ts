@@ -6,7 +6,7 @@
  * subscribe("schedule", (event) => console.log(event.type, event.payload.callback));
  */
 export { channels, channelName, channelKeyOf, type ChannelEvents, type ChannelKey } from "./channels.ts";
-export { emitAgentEvent, genericObservability } from "./emit.ts";
+export { emitAgentEvent, genericObservability, wantsEvent } from "./emit.ts";
 export { experimental_registerOpenTelemetry, subscribe } from "./subscribe.ts";
 export type { BaseEvent, EventPayloads, EventType, MCPObservabilityEvent, Observability, ObservabilityEvent, PayloadOf } from "./types.ts";
 export { workflowControlEvent } from "./workflow-events.ts";

@@ -7,6 +7,7 @@ import {
   emitAgentEvent,
   genericObservability,
   subscribe,
+  wantsEvent,
   type ObservabilityEvent,
 } from "../../../src/observability/events/index.ts";
 import { MAPPED_MODULES } from "../../../src/compat/module-map.ts";
@@ -172,5 +173,24 @@ describe("agents/observability", () => {
     expect(module.subscribe).toBe(subscribe);
     expect(module.genericObservability).toBe(genericObservability);
     expect(typeof module.experimental_registerOpenTelemetry).toBe("function");
+  });
+});
+
+describe("wantsEvent", () => {
+  it("is true only when the event would go somewhere", () => {
+    class Quiet extends Probe {
+      observability = undefined;
+    }
+    class Own extends Probe {
+      observability = { emit: () => {} };
+    }
+    expect(wantsEvent(new Probe(), "rpc")).toBe(false);
+    expect(wantsEvent(new Own(), "rpc")).toBe(true);
+    const stop = subscribe("rpc", () => {});
+    try {
+      expect([wantsEvent(new Probe(), "rpc"), wantsEvent(new Probe(), "connect"), wantsEvent(new Quiet(), "rpc")]).toEqual([true, false, false]);
+    } finally {
+      stop();
+    }
   });
 });
