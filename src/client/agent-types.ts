@@ -17,6 +17,7 @@ import type { CallOptionsInput } from "./pending-calls.ts";
  */
 export type AgentBaseMember =
   | "name"
+  | "observability"
   | "state"
   | "initialState"
   | "ctx"
