@@ -25,6 +25,8 @@ export interface RunOptions {
   durability: DurabilityFlag | undefined;
   /** Port of the SMTP listener (inbound mail to the entry's `email` export); unset: no listener. */
   smtpPort?: number | undefined;
+  /** `GET /metrics` in Prometheus text format; on unless `--no-metrics` or HEARTH_METRICS=0. */
+  metrics?: boolean;
   /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
   defaulted?: DefaultedSetting[];
 }
@@ -65,12 +67,14 @@ Options:
   --durability <strict|relaxed>  relaxed (default) survives a process crash, strict also a power loss
   --smtp-port <n>                Receive mail over SMTP on this port (same address as --host); each
                                  message goes to the default export's email(message, env, ctx)
+  --no-metrics                   Do not serve Prometheus metrics at /metrics (served by default)
   -h, --help                     Show this help
   -v, --version                  Show the version
 
 Environment:
   HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
   HEARTH_SMTP_PORT              Like --smtp-port.
+  HEARTH_METRICS=0              Like --no-metrics.
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
                                 env.EMAIL, replies, forwards and this.sendEmail() use it.
   HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
@@ -100,6 +104,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         data: { type: "string" },
         durability: { type: "string" },
         "smtp-port": { type: "string" },
+        "no-metrics": { type: "boolean" },
         env: { type: "string", short: "e" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -133,6 +138,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const host = givenHost ?? DEFAULTS.host;
   const data = givenData ?? DEFAULTS.dataDir;
   const smtpPort = parsePort(values["smtp-port"], "--smtp-port") ?? parsePort(env.HEARTH_SMTP_PORT, "HEARTH_SMTP_PORT");
+  const metrics = values["no-metrics"] !== true && env.HEARTH_METRICS !== "0";
   return {
     kind: "serve",
     options: {
@@ -146,6 +152,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(values.env !== undefined ? { envName: nonEmpty(values.env, "--env") } : {}),
       ...(values.config !== undefined ? { configPath: resolve(cwd, nonEmpty(values.config, "--config") ?? "") } : {}),
       ...(smtpPort !== undefined ? { smtpPort } : {}),
+      ...(metrics ? {} : { metrics: false }),
     },
   };
 }
@@ -185,6 +192,7 @@ export function toStartArgs(options: RunOptions): string[] {
   if (!open.has("dataDir")) args.push("--data", options.dataDir);
   if (options.durability !== undefined && !open.has("durability")) args.push("--durability", options.durability);
   if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
+  if (options.metrics === false) args.push("--no-metrics");
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;

@@ -25,6 +25,8 @@ export interface BannerInfo {
   email?: { smtp?: string; webhook?: string; outbound?: string };
   /** Agents with scheduled or queued work, and when the first is due (epoch ms). */
   pendingTasks?: { agents: number; nextAt: number | null };
+  /** Where Prometheus metrics are served, when they are. */
+  metrics?: string;
   /** The wrangler config served, and its environment. */
   project?: { config: string; env?: string };
   /** Platform bindings, one line per kind (`KV CACHE, SESSIONS`). */
@@ -67,6 +69,7 @@ export function formatBanner(info: BannerInfo): string {
     const kind = info.mcp.transport === "sse" ? "legacy SSE" : info.mcp.transport === "auto" ? "Streamable HTTP + legacy SSE" : "Streamable HTTP";
     lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);
   } else if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
+  if (info.metrics) lines.push(`  ${label("metrics")} ${styleText("cyan", info.metrics)}  (Prometheus; --no-metrics turns it off)`);
   if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);
   if (info.email?.webhook) lines.push(`  ${label("webhook")} POST ${styleText("cyan", info.email.webhook)}  (raw mail; Authorization: Bearer …)`);
   if (info.email?.outbound) lines.push(`  ${label("mail out")} ${info.email.outbound}  (env.EMAIL)`);

@@ -55,6 +55,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       port: settings.port,
       hostname: settings.host,
       fetch: mail.fetch ?? runtime.fetch,
+      metrics: options.metrics !== false,
     });
   } catch (error) {
     await mail.close().catch(() => undefined);
@@ -73,6 +74,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       hasFetch: entry.fetch !== undefined,
       ...(entry.mcp ? { mcp: entry.mcp } : {}),
       url: server.url,
+      ...(options.metrics !== false ? { metrics: `${server.url}/metrics` } : {}),
       ...(mail.smtp || mail.webhookPath || mail.outbound
         ? {
             email: {

@@ -46,6 +46,27 @@ describe("hearth start", () => {
     expect(banner).toMatch(new RegExp(`agents\\s+Counter\\s+→ ${url}/agents/counter/:name`));
     expect(banner).toContain(`data     ${data}  (durability: strict)`);
     expect(banner).toContain(`ready    ${url}`);
+    expect(banner).toContain(`metrics  ${url}/metrics`);
+  });
+
+  it("serves Prometheus metrics at /metrics, without instance names; --no-metrics turns it off", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const url = await cli.ready();
+    await post(`${url}/agents/counter/secret-customer-42`);
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get("content-type")).toContain("text/plain");
+    const text = await metrics.text();
+    expect(text).toMatch(/^hearth_http_requests_total\{class="Counter",method="POST",status="200"\} 1$/m);
+    expect(text).not.toContain("secret-customer-42");
+    cli.proc.kill("SIGTERM");
+    await cli.exited();
+
+    const off = runCli(["start", COUNTER, "--port", "0", "--data", data, "--no-metrics"]);
+    const offUrl = await off.ready();
+    expect(off.stdout()).not.toContain("/metrics");
+    expect((await fetch(`${offUrl}/metrics`)).status).toBe(404);
   });
 
   it("runs @callable() methods over WebSocket RPC", async () => {

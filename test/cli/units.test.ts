@@ -27,6 +27,19 @@ function usageError(run: () => unknown): CliError {
 describe("parseCommandLine", () => {
   const cwd = "/work/app";
 
+  it("serves metrics unless --no-metrics or HEARTH_METRICS=0, and passes that on to the child", () => {
+    const serveOptions = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const request = parseCommandLine(argv, env, cwd);
+      if (request.kind !== "serve") throw new Error("expected serve");
+      return request.options;
+    };
+    expect(serveOptions(["start", "a.ts"]).metrics).toBeUndefined();
+    expect(serveOptions(["start", "a.ts", "--no-metrics"]).metrics).toBe(false);
+    expect(serveOptions(["start", "a.ts"], { HEARTH_METRICS: "0" }).metrics).toBe(false);
+    expect(toStartArgs(serveOptions(["dev", "a.ts", "--no-metrics"]))).toContain("--no-metrics");
+    expect(toStartArgs(serveOptions(["dev", "a.ts"]))).not.toContain("--no-metrics");
+  });
+
   it("applies defaults", () => {
     expect(parseCommandLine(["dev", "src/index.ts"], {}, cwd)).toEqual({
       kind: "serve",
