@@ -1,7 +1,7 @@
 import { QueueFullError } from "./errors.ts";
 import { FLOW_CONTROL_LIMITS } from "./limits.ts";
 import { checkOptionNames, integerOption, keyOption, maxQueueOption } from "./options.ts";
-import { captureContext, invoke, NEVER, onAbort } from "./runtime.ts";
+import { captureContext, invoke, callStart, onAbort } from "./runtime.ts";
 import type { FlowControl, KeyOf, RunOptions, Work } from "./types.ts";
 
 /** Options of {@link concurrency}. */
@@ -50,15 +50,9 @@ export function concurrency<I = unknown>(options: ConcurrencyOptions<I>): FlowCo
 
   return {
     kinds: ["concurrency"],
-    run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
-      const signal = runOptions.signal ?? NEVER;
-      let key: string;
-      try {
-        key = keyOf(input);
-        signal.throwIfAborted();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    // Async: a refused call (bad key, caller gone) rejects rather than throws.
+    async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
+      const { key, signal } = callStart(keyOf, input, runOptions);
       let state = keys.get(key);
       if (state === undefined) keys.set(key, (state = { running: 0, waiting: [] }));
       const held = state;

@@ -2,7 +2,7 @@ import type { Clock } from "../time/clock.ts";
 import { QueueFullError } from "./errors.ts";
 import { FLOW_CONTROL_LIMITS } from "./limits.ts";
 import { checkOptionNames, durationOption, integerOption, keyOption, maxQueueOption } from "./options.ts";
-import { captureContext, clockOf, invoke, NEVER, onAbort } from "./runtime.ts";
+import { captureContext, clockOf, invoke, callStart, onAbort } from "./runtime.ts";
 import type { FlowControl, KeyOf, RunOptions, Work } from "./types.ts";
 
 /** Options of {@link debounce}. */
@@ -87,15 +87,9 @@ export function debounce<I = unknown>(options: DebounceOptions<I>): FlowControl<
 
   return {
     kinds: ["debounce"],
-    run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
-      const signal = runOptions.signal ?? NEVER;
-      let key: string;
-      try {
-        key = keyOf(input);
-        signal.throwIfAborted();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    // Async: a refused call (bad key, caller gone) rejects rather than throws.
+    async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
+      const { key, signal } = callStart(keyOf, input, runOptions);
       const clock = clockOf(options.clock);
       const now = clock.now();
       let batch = batches.get(key);

@@ -4,7 +4,7 @@ import { RateLimitedError } from "./errors.ts";
 import { FLOW_CONTROL_LIMITS } from "./limits.ts";
 import { checkOptionNames, durationOption, integerOption, keyOption } from "./options.ts";
 import { RateLimitCounter, type SqlExecutor } from "./rate-limit-counter.ts";
-import { clockOf, invoke, NEVER } from "./runtime.ts";
+import { callStart, clockOf, invoke } from "./runtime.ts";
 import type { FlowControl, KeyOf, RunOptions, Work } from "./types.ts";
 
 export type { SqlExecutor } from "./rate-limit-counter.ts";
@@ -79,9 +79,7 @@ function bindingRateLimit<I>(options: RateLimitBindingOptions<I>): FlowControl<I
   return {
     kinds: ["rateLimit"],
     async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
-      const signal = runOptions.signal ?? NEVER;
-      const key = keyOf(input);
-      signal.throwIfAborted();
+      const { key, signal } = callStart(keyOf, input, runOptions);
       const { success } = await limiter.limit({ key });
       if (!success) {
         const now = clockOf(options.clock).now();
@@ -105,20 +103,14 @@ function counterRateLimit<I>(options: RateLimitCounterOptions<I>): FlowControl<I
   const rule = `${limit} per ${periodMs} ms`;
   return {
     kinds: ["rateLimit"],
-    run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
-      try {
-        const signal = runOptions.signal ?? NEVER;
-        const key = keyOf(input);
-        signal.throwIfAborted();
-        const sql = options.storage ?? agentStorage();
-        let counter = counters.get(sql);
-        if (counter === undefined) counters.set(sql, (counter = new RateLimitCounter(sql, name, limit, periodMs)));
-        const retryAfterMs = counter.take(key, clockOf(options.clock).now());
-        if (retryAfterMs > 0) throw new RateLimitedError(key, retryAfterMs, rule);
-        return invoke(work, input, signal);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
+      const { key, signal } = callStart(keyOf, input, runOptions);
+      const sql = options.storage ?? agentStorage();
+      let counter = counters.get(sql);
+      if (counter === undefined) counters.set(sql, (counter = new RateLimitCounter(sql, name, limit, periodMs)));
+      const retryAfterMs = counter.take(key, clockOf(options.clock).now());
+      if (retryAfterMs > 0) throw new RateLimitedError(key, retryAfterMs, rule);
+      return invoke(work, input, signal);
     },
   };
 }

@@ -3,7 +3,7 @@ import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import { getCurrentAgent } from "../agent/context.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
-import type { Work } from "./types.ts";
+import type { RunOptions, Work } from "./types.ts";
 
 /**
  * The clock of a call: the one the control was given, else the clock of the agent whose event is
@@ -17,6 +17,14 @@ export function clockOf(given: Clock | undefined): Clock {
 
 /** A signal that never aborts, for callers that pass none. */
 export const NEVER: AbortSignal = new AbortController().signal;
+
+/** A call's key and signal; throws (the call is refused) for a bad key or a caller that gave up already. */
+export function callStart<I>(keyOf: (input: I) => string, input: I, options: RunOptions): { key: string; signal: AbortSignal } {
+  const signal = options.signal ?? NEVER;
+  const key = keyOf(input);
+  signal.throwIfAborted();
+  return { key, signal };
+}
 
 /**
  * Runs `work` and settles with its outcome. When `signal` was aborted and the work then fails, the

@@ -1,6 +1,6 @@
 import { SingletonCancelledError, SingletonSkippedError } from "./errors.ts";
 import { checkOptionNames, keyOption } from "./options.ts";
-import { captureContext, invoke, NEVER, onAbort } from "./runtime.ts";
+import { captureContext, invoke, callStart, onAbort } from "./runtime.ts";
 import type { FlowControl, KeyOf, RunOptions, Work } from "./types.ts";
 
 /** Options of {@link singleton}. */
@@ -64,15 +64,9 @@ export function singleton<I = unknown>(options: SingletonOptions<I>): FlowContro
 
   return {
     kinds: ["singleton"],
-    run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
-      const signal = runOptions.signal ?? NEVER;
-      let key: string;
-      try {
-        key = keyOf(input);
-        signal.throwIfAborted();
-      } catch (error) {
-        return Promise.reject(error);
-      }
+    // Async: a refused call (bad key, caller gone) rejects rather than throws.
+    async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
+      const { key, signal } = callStart(keyOf, input, runOptions);
       const active = keys.get(key);
       if (active === undefined) return runFor(key, input, work, signal);
       if (mode === "skip") return Promise.reject(new SingletonSkippedError(key));

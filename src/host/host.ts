@@ -15,6 +15,8 @@ import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { Children, childStart, removePlaceFiles, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
 import { childPlace, indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
 import { actorStub } from "./stub.ts";
+import { countByClass, type ClassCounts } from "./class-stats.ts";
+import { walkToSubAgent } from "./sub-agent-walk.ts";
 import { acceptAgentSocket, adoptActorSocket, type SocketHostView } from "./socket-events.ts";
 import { registerClasses } from "./class-registry.ts";
 import { buildHostEnv } from "./host-env.ts";
@@ -195,21 +197,9 @@ export class Host implements CellHost, AgentDispatcher {
     return { liveAgents: this.#cells.size, sockets: this.#sockets.size };
   }
 
-  /**
-   * Counts per class for metrics (never instance names): agents in memory, hibernated agents that keep
-   * WebSockets open, and open WebSockets. A hibernated agent's sockets count under its root's class.
-   */
-  classStats(): Map<string, { live: number; hibernatedWithSockets: number; sockets: number }> {
-    const stats = new Map<string, { live: number; hibernatedWithSockets: number; sockets: number }>();
-    const entry = (className: string) => stats.get(className) ?? stats.set(className, { live: 0, hibernatedWithSockets: 0, sockets: 0 }).get(className)!;
-    for (const cell of this.#cells.values()) entry(cell.binding.className).live++;
-    for (const key of this.#sockets.agentKeys()) {
-      const cell = this.#cells.get(key);
-      const counts = entry(cell?.binding.className ?? this.classNameOf(key.slice(0, key.indexOf("\0"))));
-      counts.sockets += this.#sockets.count(key);
-      if (!cell) counts.hibernatedWithSockets++;
-    }
-    return stats;
+  /** Counts per class for metrics (never instance names); see class-stats.ts. */
+  classStats(): Map<string, ClassCounts> {
+    return countByClass(this.#cells, this.#sockets, (key) => this.classNameOf(key.slice(0, key.indexOf("\0"))));
   }
 
   /** HTTP request to an agent's onRequest. */
@@ -256,20 +246,7 @@ export class Host implements CellHost, AgentDispatcher {
     request: Request | undefined,
     task: (actor: Actor, request: Request | undefined, place: CellPlace) => T | Promise<T>,
   ): Promise<T | Response> {
-    let place = this.#rootPlace(this.#binding(className), name);
-    let forwarded = request;
-    for (const step of steps) {
-      const opened = await this.#deliverAt(place, (actor) => {
-        const open = actor[HANDLE.openChild]?.bind(actor);
-        if (!open) throw new TypeError(`${step.className}/${step.name}: its parent does not have sub-agents`);
-        return open((step.cls as object | undefined) ?? step.className, step.name, forwarded);
-      });
-      if (opened instanceof Response) return opened;
-      forwarded = opened.request ?? forwarded;
-      place = childPlace(place, opened.facet);
-    }
-    const at = place;
-    return this.#deliverAt(at, (actor) => task(actor, forwarded, at));
+    return walkToSubAgent((place, deliver) => this.#deliverAt(place, deliver), this.#rootPlace(this.#binding(className), name), steps, request, task);
   }
 
   /** Hibernates every idle agent now (the sweeper does this after `hibernateAfterMs`). */
@@ -299,7 +276,7 @@ export class Host implements CellHost, AgentDispatcher {
     }
     this.#time.stop();
     for (const cell of this.#cells.values()) {
-      this.#reconcileTasks(cell);
+      this.#time.reconcile(cell);
       cell.close();
     }
     this.#cells.clear();
@@ -459,7 +436,7 @@ export class Host implements CellHost, AgentDispatcher {
       if (!inTree(cell.key)) continue;
       this.#cells.delete(cell.key);
       cell.mailbox.rejectQueued(reason);
-      this.#reconcileTasks(cell);
+      this.#time.reconcile(cell);
       cell.close();
     }
     // Sockets of hibernated actors in the tree too: nothing would answer them any more.
@@ -488,20 +465,8 @@ export class Host implements CellHost, AgentDispatcher {
   #hibernate(cell: ActorCell): void {
     this.#cells.delete(cell.key);
     this.#sockets.dropEmptySettings(cell.key);
-    this.#reconcileTasks(cell);
+    this.#time.reconcile(cell);
     cell.close();
-  }
-
-  /** Sets the agent's index entry from its committed tasks, so it is not woken for nothing. */
-  #reconcileTasks(cell: ActorCell): void {
-    if (cell.closed) return;
-    try {
-      cell.db.flush();
-      const tasks = cell.instance[HANDLE.tasks]();
-      if (tasks.hasTasks) this.#time.dispatcher.reconcile(cell.place.rootSlug, indexName(cell.place), tasks.nextDue());
-    } catch (error) {
-      console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
-    }
   }
 
   #workflowEngine(): WorkflowEngine {

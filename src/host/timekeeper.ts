@@ -1,6 +1,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { HANDLE } from "../agent/agent-base.ts";
 import type { Durability } from "../limits.ts";
+import type { ActorCell } from "./cell.ts";
+import { indexName } from "./place.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, dueIndexPath, type DueEntry } from "../schedule/due-index.ts";
@@ -47,6 +50,18 @@ export class Timekeeper {
   #wakes: DueEntry[] = [];
   /** The index file was missing: waiting workflow instances have no timers in it. */
   readonly #freshIndex: boolean;
+
+  /** Sets an actor's index entry from its committed tasks (as it leaves memory), so it is not woken for nothing. */
+  reconcile(cell: ActorCell): void {
+    if (cell.closed) return;
+    try {
+      cell.db.flush();
+      const tasks = cell.instance[HANDLE.tasks]();
+      if (tasks.hasTasks) this.dispatcher.reconcile(cell.place.rootSlug, indexName(cell.place), tasks.nextDue());
+    } catch (error) {
+      console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
+    }
+  }
 
   constructor(options: TimekeeperOptions) {
     const indexPath = dueIndexPath(options.dataDir);

@@ -4,6 +4,7 @@
  * signing outbound ones the same way.
  */
 import { createHmac, randomUUID, timingSafeEqual } from "node:crypto";
+import { readBodyBytesWithLimit } from "../gateway/bounded-body.ts";
 
 /** The signature schemes understood. */
 export type WebhookStyle = "hmac" | "github" | "stripe" | "slack";
@@ -282,22 +283,9 @@ function toBytes(body: string | Uint8Array | ArrayBuffer): Uint8Array {
  */
 export async function readBody(request: Request, max: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > max) throw tooLarge(declared, max);
-  if (request.body === null) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge(size, max, true);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  const bytes = await readBodyBytesWithLimit(request, max);
+  if (bytes === undefined) throw declared > max ? tooLarge(declared, max) : tooLarge(max, max, true);
+  return bytes;
 }
 
 function tooLarge(size: number, max: number, atLeast = false): WebhookRequestError {

@@ -4,11 +4,10 @@
  * events, and its answer the output. The turn is an agent-tool run of the child keyed by the call's
  * idempotency key, so a call repeated after a crash finds the same turn instead of starting another.
  */
-import { createHash } from "node:crypto";
 import type { AgentToolPull, AgentToolRunInspection } from "../chat/agent-tool-types.ts";
 import type { ChatUsageSummary } from "../chat/usage.ts";
 import type { SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
-import type { MemberResult, MemberUsage, TeamMember } from "./member.ts";
+import { idForKey, type MemberResult, type MemberUsage, type TeamMember } from "./member.ts";
 import type { MemberOptions } from "./members.ts";
 
 /** Options of {@link chatMember}. */
@@ -48,7 +47,7 @@ export function chatMember<I = unknown>(cls: SubAgentClass, options: ChatMemberO
       if (typeof owner.subAgent !== "function") throw new TypeError(`Team member ${name}: the run's owner is not an Agent, so it has no sub-agents`);
       const child = await owner.subAgent(cls, instance ? instance(input) : name);
       if (typeof child.startAgentToolRun !== "function") throw new TypeError(`Team member ${name}: ${cls.name} is not a chat agent (extend AIChatAgent)`);
-      const runId = `team-${createHash("sha256").update(context.idempotencyKey).digest("hex").slice(0, 32)}`;
+      const runId = idForKey("team", context.idempotencyKey);
       let state = await child.startAgentToolRun(structuredClone(input), { runId });
       const onAbort = () => void child.cancelAgentToolRun(runId, String(context.signal.reason)).catch(() => undefined);
       context.signal.addEventListener("abort", onAbort, { once: true });

@@ -4,6 +4,15 @@
  * call (after a crash) return the first call's result instead of doing the work again. Sub-agents,
  * chat agents, code functions and remote (A2A) agents all implement this one interface.
  */
+import { createHash } from "node:crypto";
+
+/**
+ * The id a member gives the work it starts for one call (a chat turn, a child team run): the same for
+ * every call with this idempotency key, so a call repeated after a crash finds that work again.
+ */
+export function idForKey(prefix: string, idempotencyKey: string): string {
+  return `${prefix}-${createHash("sha256").update(idempotencyKey).digest("hex").slice(0, 32)}`;
+}
 
 /** Tokens (and the model that used them) a call spent; summed into the run's budget. */
 export interface MemberUsage {

@@ -4,14 +4,13 @@
  * run asks for surface in the parent's run (so at the root), and the child tells the parent when its
  * run stops.
  */
-import { createHash } from "node:crypto";
 import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { IN_SUB_AGENT, type SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
 import { RunSuspended, TeamStepError, type PendingApproval } from "./errors.ts";
 import { TeamJournal, type TeamRunStatus } from "./journal.ts";
 import type { MemberOptions } from "./members.ts";
-import type { MemberResult, MemberUsage, TeamMember } from "./member.ts";
+import { idForKey, type MemberResult, type MemberUsage, type TeamMember } from "./member.ts";
 import type { Team } from "./team.ts";
 
 /** Separates the member's path from the child run's path in a nested approval's path. */
@@ -74,23 +73,18 @@ export function teamMember<I = unknown, O = unknown>(cls: SubAgentClass, childTe
       const copied = structuredClone(input);
       const snapshot = await owner[IN_SUB_AGENT](cls, where, async (child) => {
         // The idempotency key is the child run's id: a repeated call finds the same run.
-        const run = await childTeam.start(child, copied, { runId: childRunId(context.idempotencyKey), parent: { team: context.team, runId: context.runId } });
+        const run = await childTeam.start(child, copied, { runId: idForKey("member", context.idempotencyKey), parent: { team: context.team, runId: context.runId } });
         return snapshotOf(child, run.id);
       });
       if (snapshot.status === "completed") return { output: structuredClone(snapshot.output) as O, usage: snapshot.usage };
       if (snapshot.status === "failed" || snapshot.status === "cancelled") throw new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status });
-      const child = { className: snapshot.className, instance: where, runId: childRunId(context.idempotencyKey) };
+      const child = { className: snapshot.className, instance: where, runId: idForKey("member", context.idempotencyKey) };
       throw new NestedSuspended(
         snapshot.approvals.map((approval) => ({ ...approval, path: `${context.path}${NESTED_SEPARATOR}${approval.path}` })),
         child,
       );
     },
   };
-}
-
-/** The child run's id: the same for every call with this idempotency key. */
-function childRunId(key: string): string {
-  return `member-${createHash("sha256").update(key).digest("hex").slice(0, 32)}`;
 }
 
 function snapshotOf(child: object, runId: string): Snapshot {

@@ -1,0 +1,33 @@
+/**
+ * The way from a root actor to one of its sub-agents: each parent on the path opens the next child
+ * (its `onBeforeSubAgent` may answer instead), then `task` runs on the last one.
+ */
+import { HANDLE } from "../agent/agent-base.ts";
+import type { Actor, ActorPathStep } from "./actor.ts";
+import { childPlace, type CellPlace } from "./place.ts";
+
+/** Runs `task` on the actor at `place`, waking it. */
+type DeliverAt = <T>(place: CellPlace, task: (actor: Actor) => T | Promise<T>) => Promise<T>;
+
+export async function walkToSubAgent<T>(
+  deliverAt: DeliverAt,
+  root: CellPlace,
+  steps: readonly ActorPathStep[],
+  request: Request | undefined,
+  task: (actor: Actor, request: Request | undefined, place: CellPlace) => T | Promise<T>,
+): Promise<T | Response> {
+  let place = root;
+  let forwarded = request;
+  for (const step of steps) {
+    const opened = await deliverAt(place, (actor) => {
+      const open = actor[HANDLE.openChild]?.bind(actor);
+      if (!open) throw new TypeError(`${step.className}/${step.name}: its parent does not have sub-agents`);
+      return open((step.cls as object | undefined) ?? step.className, step.name, forwarded);
+    });
+    if (opened instanceof Response) return opened;
+    forwarded = opened.request ?? forwarded;
+    place = childPlace(place, opened.facet);
+  }
+  const at = place;
+  return deliverAt(at, (actor) => task(actor, forwarded, at));
+}
