@@ -31,6 +31,8 @@ export interface OAuthServer {
   deny(id: string): string;
   /** Revokes every token (access and refresh) of a client, or all tokens. After this, token refresh fails with invalid_grant and `introspect` reports inactive. */
   revokeAll(clientId?: string): void;
+  /** Expires every access token issued so far (as if their time ran out); refresh tokens stay valid. */
+  expireAccessTokens(): void;
   /** true if this access token is known, unexpired and not revoked (the JWT alone stays valid until exp; protected resources that must see revocation use /introspect). */
   isActive(token: string): boolean;
   readonly stats: { registrations: number; authorizations: number; codeExchanges: number; refreshes: number; failedTokenRequests: number };
@@ -429,6 +431,9 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
       return callback(request.redirectUri, { error: "access_denied", error_description: "the resource owner denied the request", state: request.state });
     },
     revokeAll: (clientId) => revokeWhere((c) => clientId === undefined || c === clientId),
+    expireAccessTokens: () => {
+      for (const record of accessTokens.values()) record.exp = 0;
+    },
     isActive: (t) => accessActive(accessTokens.get(t)),
     get stats() {
       return { ...stats };
