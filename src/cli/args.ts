@@ -27,9 +27,18 @@ export interface RunOptions {
   smtpPort?: number | undefined;
   /** `GET /metrics` in Prometheus text format; on unless `--no-metrics` or HEARTH_METRICS=0. */
   metrics?: boolean;
+  /** The lowest log level written (`--log-level`, HEARTH_LOG_LEVEL); default "info". */
+  logLevel?: LogLevelFlag;
+  /** `json` lines or `pretty` coloured lines (`--log-format`, HEARTH_LOG_FORMAT); default pretty under `dev`, json under `start`. */
+  logFormat?: LogFormat;
   /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
   defaulted?: DefaultedSetting[];
 }
+
+/** The log levels `--log-level` accepts (pino's names). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export type LogLevelFlag = (typeof LOG_LEVELS)[number];
+export type LogFormat = "json" | "pretty";
 
 /** Settings a project file may supply when the command line does not. */
 export type DefaultedSetting = "port" | "host" | "dataDir" | "durability";
@@ -68,6 +77,8 @@ Options:
   --smtp-port <n>                Receive mail over SMTP on this port (same address as --host); each
                                  message goes to the default export's email(message, env, ctx)
   --no-metrics                   Do not serve Prometheus metrics at /metrics (served by default)
+  --log-level <level>            trace, debug, info (default), warn, error, fatal or silent
+  --log-format <json|pretty>     JSON lines (default under start) or coloured lines (default under dev)
   -h, --help                     Show this help
   -v, --version                  Show the version
 
@@ -75,6 +86,7 @@ Environment:
   HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
   HEARTH_SMTP_PORT              Like --smtp-port.
   HEARTH_METRICS=0              Like --no-metrics.
+  HEARTH_LOG_LEVEL, HEARTH_LOG_FORMAT  Like --log-level and --log-format.
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
                                 env.EMAIL, replies, forwards and this.sendEmail() use it.
   HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
@@ -105,6 +117,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         durability: { type: "string" },
         "smtp-port": { type: "string" },
         "no-metrics": { type: "boolean" },
+        "log-level": { type: "string" },
+        "log-format": { type: "string" },
         env: { type: "string", short: "e" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -139,6 +153,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const data = givenData ?? DEFAULTS.dataDir;
   const smtpPort = parsePort(values["smtp-port"], "--smtp-port") ?? parsePort(env.HEARTH_SMTP_PORT, "HEARTH_SMTP_PORT");
   const metrics = values["no-metrics"] !== true && env.HEARTH_METRICS !== "0";
+  const logLevel = parseLogLevel(values["log-level"], "--log-level") ?? parseLogLevel(env.HEARTH_LOG_LEVEL, "HEARTH_LOG_LEVEL");
+  const logFormat = parseLogFormat(values["log-format"], "--log-format") ?? parseLogFormat(env.HEARTH_LOG_FORMAT, "HEARTH_LOG_FORMAT");
   return {
     kind: "serve",
     options: {
@@ -153,6 +169,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(values.config !== undefined ? { configPath: resolve(cwd, nonEmpty(values.config, "--config") ?? "") } : {}),
       ...(smtpPort !== undefined ? { smtpPort } : {}),
       ...(metrics ? {} : { metrics: false }),
+      ...(logLevel !== undefined ? { logLevel } : {}),
+      ...(logFormat !== undefined ? { logFormat } : {}),
     },
   };
 }
@@ -176,6 +194,20 @@ function nonEmpty(raw: string | undefined, source: string): string | undefined {
   return raw;
 }
 
+function parseLogLevel(raw: string | undefined, source: string): LogLevelFlag | undefined {
+  const text = nonEmpty(raw, source)?.trim().toLowerCase();
+  if (text === undefined) return undefined;
+  if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevelFlag;
+  throw new CliError("usage", `${source} must be one of ${LOG_LEVELS.join(", ")}, got "${raw}".`);
+}
+
+function parseLogFormat(raw: string | undefined, source: string): LogFormat | undefined {
+  const text = nonEmpty(raw, source)?.trim().toLowerCase();
+  if (text === undefined) return undefined;
+  if (text === "json" || text === "pretty") return text;
+  throw new CliError("usage", `${source} must be "json" or "pretty", got "${raw}".`);
+}
+
 function parseDurability(raw: string | undefined): DurabilityFlag | undefined {
   if (raw === undefined) return undefined;
   if (raw === "strict" || raw === "relaxed") return raw;
@@ -193,6 +225,8 @@ export function toStartArgs(options: RunOptions): string[] {
   if (options.durability !== undefined && !open.has("durability")) args.push("--durability", options.durability);
   if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
   if (options.metrics === false) args.push("--no-metrics");
+  if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
+  if (options.logFormat !== undefined) args.push("--log-format", options.logFormat);
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;

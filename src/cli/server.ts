@@ -6,6 +6,7 @@ import { CliError } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
 import { printWarning } from "./output.ts";
 import { runInOrder } from "./in-order.ts";
+import { startCliObservability } from "./observability.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 
@@ -31,6 +32,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   const runtime = project.config ? await openWranglerRuntime(project, cwd, dev) : await openEntryRuntime(project, cwd);
   const { host, entry } = runtime;
   for (const warning of runtime.warnings) printWarning(warning);
+  const observability = startCliObservability(options, dev);
 
   let mail: EmailService;
   try {
@@ -44,6 +46,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     });
   } catch (error) {
     await runtime.close().catch(() => undefined);
+    observability.close();
     throw listenError(error, { ...settings, port: settings.smtpPort ?? settings.port }, "--smtp-port");
   }
   for (const warning of mail.warnings) printWarning(warning);
@@ -60,6 +63,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   } catch (error) {
     await mail.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
+    observability.close();
     throw listenError(error, settings);
   }
 
@@ -89,7 +93,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
-    stop: () => runInOrder([() => server.close(), () => mail.close(), () => runtime.close()]),
+    stop: () => runInOrder([() => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]),
   };
 }
 
