@@ -305,6 +305,11 @@ export class Host implements CellHost, AgentDispatcher {
     return at === null ? null : new Date(at);
   }
 
+  /** What src/host/introspect.ts reads: the workflow engine (if any) and whether an agent is in memory now. */
+  get internals(): { workflows: WorkflowEngine | undefined; isLive(className: string, name: string): boolean } {
+    return { workflows: this.#time.workflows, isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };
+  }
+
   // CellHost
 
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined {
