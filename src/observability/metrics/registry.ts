@@ -2,6 +2,25 @@ import { writeExposition } from "./exposition.ts";
 import { Counter, Gauge, Histogram, type GaugeOptions, type HistogramOptions, type Metric } from "./metric-types.ts";
 import type { MetricOptions } from "./series.ts";
 
+/** One counter or gauge series in a {@link MetricsRegistry.snapshot}. */
+export interface ValueSeriesSnapshot {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** One histogram series in a {@link MetricsRegistry.snapshot}: cumulative counts per upper bound (the last is `Infinity`), sum and count. */
+export interface HistogramSeriesSnapshot {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly buckets: ReadonlyArray<{ readonly le: number; readonly count: number }>;
+  readonly sum: number;
+  readonly count: number;
+}
+
+/** One metric family in a {@link MetricsRegistry.snapshot}, its series copied (later observations do not change it). */
+export type MetricSnapshot =
+  | { readonly name: string; readonly help: string; readonly type: "counter" | "gauge"; readonly series: readonly ValueSeriesSnapshot[] }
+  | { readonly name: string; readonly help: string; readonly type: "histogram"; readonly series: readonly HistogramSeriesSnapshot[] };
+
 /** Series one metric may hold by default; past it, new label combinations are dropped and counted. */
 export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
 
@@ -52,6 +71,12 @@ export class MetricsRegistry {
 
   /** The text exposition of every metric, callback gauges and hooks run first. */
   expose(): string {
+    this.#collect();
+    return writeExposition([...this.#metrics.values(), this.#dropped]);
+  }
+
+  /** Runs the scrape hooks and refills callback gauges. */
+  #collect(): void {
     for (const hook of this.#beforeScrape) hook();
     for (const metric of this.#metrics.values()) {
       if (metric.type === "gauge" && metric.collect) {
@@ -59,7 +84,33 @@ export class MetricsRegistry {
         metric.collect(metric);
       }
     }
-    return writeExposition([...this.#metrics.values(), this.#dropped]);
+  }
+
+  /**
+   * Every metric's series as plain values, read the same way as a scrape (hooks and callback gauges run
+   * first): for programs that evaluate metrics (alert rules, the inspector) without parsing the text format.
+   * @example
+   * const families = registry.snapshot();
+   * const hits = families.find((f) => f.name === "app_hits_total"); // { type: "counter", series: [{ labels: { route: "/" }, value: 1 }] }
+   */
+  snapshot(): MetricSnapshot[] {
+    this.#collect();
+    return [...this.#metrics.values(), this.#dropped].map((metric): MetricSnapshot => {
+      const { name, help, labelNames } = metric.table;
+      const labelsOf = (values: readonly string[]): Record<string, string> =>
+        Object.fromEntries(labelNames.map((label, i) => [label, values[i]!]));
+      if (metric.type === "histogram") {
+        const series = [...metric.table.all()].map(({ labelValues, value }) => {
+          let cumulative = 0;
+          const buckets = metric.buckets.map((le, i) => ({ le, count: (cumulative += value.counts[i]!) }));
+          buckets.push({ le: Infinity, count: value.count });
+          return { labels: labelsOf(labelValues), buckets, sum: value.sum, count: value.count };
+        });
+        return { name, help, type: "histogram", series };
+      }
+      const series = [...metric.table.all()].map(({ labelValues, value }) => ({ labels: labelsOf(labelValues), value: value.v }));
+      return { name, help, type: metric.type, series };
+    });
   }
 
   readonly #onDropped = (metric: string): void => this.#dropped.inc({ metric });
