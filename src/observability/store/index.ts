@@ -1,0 +1,27 @@
+/**
+ * The inspector's local store: recent and retained log records with filtered pages and a live tail,
+ * and errors grouped into problems by fingerprint.
+ * @example
+ * import { LogStore, ProblemStore } from "hearth/observability/store";
+ * const logs = new LogStore({ path: ".hearth/observability/logs.sqlite" });
+ * const problems = new ProblemStore();
+ * problems.observe(logs);
+ * const log = createLogger({ onRecord: logs.onRecord });
+ * @packageDocumentation
+ */
+export { LogStore, DEFAULT_LOG_CAPACITY, DEFAULT_LOG_RING_BYTES, MAX_LOG_CAPACITY, type LogStoreOptions, type LogListener } from "./log-store.ts";
+export { toLogEntry, searchText, parseLevel, type LogEntry } from "./log-entry.ts";
+export { MAX_QUERY_TEXT, type LogFilter, type LogQuery } from "./log-query.ts";
+export { DEFAULT_LOG_RETENTION, type LogRetention } from "./log-table.ts";
+export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page } from "./page.ts";
+export {
+  ProblemStore,
+  DEFAULT_MAX_FINGERPRINTS,
+  MAX_FINGERPRINTS,
+  type Problem,
+  type ProblemFilter,
+  type ProblemStoreOptions,
+  type ErrorOccurrence,
+} from "./problems.ts";
+export { fingerprintOf, normaliseMessage, topUserFrame, MAX_FINGERPRINT_MESSAGE } from "./fingerprint.ts";
+export { BUCKET_MS, BUCKETS } from "./error-buckets.ts";
