@@ -3,6 +3,7 @@
  * resume handshake, and runs turns through the agent's `onChatMessage`. The agent class only
  * routes its entry points here.
  */
+import { reportModelUsage } from "../observability/metrics/signals.ts";
 import { generateId, type UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
 import { messageOf } from "../agent/rpc.ts";
@@ -461,6 +462,7 @@ export class ChatEngine<M extends UIMessage> {
   #recordUsage(requestId: string, event: UsageEvent): void {
     if (this.#gone) return;
     const record = this.usage.record(requestId, event, this.#host.now());
+    reportModelUsage(record.model ?? undefined, record.inputTokens ?? 0, record.outputTokens ?? 0);
     try {
       const pending = this.#host.usage(record);
       if (pending instanceof Promise) pending.catch((error: unknown) => this.#host.report(error));

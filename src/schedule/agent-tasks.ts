@@ -16,6 +16,7 @@ import type {
   TaskRef,
 } from "./types.ts";
 import { emitAgentEvent } from "../observability/events/index.ts";
+import { reportScheduleLag } from "../observability/metrics/signals.ts";
 
 /** What an agent's tasks need from the runtime that hosts the agent. */
 export interface TaskRuntime {
@@ -281,6 +282,7 @@ export class AgentTasks {
         throw new TypeError(`${this.#runtime.className} has no method "${row.callback}" (called by ${ref.kind} ${ref.id})`);
       }
       const record = ref.kind === "schedule" ? toSchedule(row) : toQueueItem(row);
+      reportScheduleLag(this.#runtime.className, row.due_at, now);
       emitAgentEvent(this.#agent, runEventOf(ref, row), () => retryOf(ref, row, this.#retryOf(row).maxAttempts));
       await method(decodePayload(row.payload), record);
     } catch (error) {

@@ -5,6 +5,7 @@
  * branches therefore cannot overspend together: a reservation that does not fit is refused before
  * the call is made.
  */
+import { priceOf, type ModelPrice } from "../observability/cost/prices.ts";
 import type { MemberUsage } from "./member.ts";
 
 /** Limits of one run (or of one member within it). */
@@ -39,24 +40,7 @@ export const DEFAULT_TEAM_LIMITS: Required<TeamLimits> = {
   reserveTokens: 4_000,
 };
 
-/** USD per million tokens, by model id. */
-export interface ModelPrice {
-  input: number;
-  output: number;
-}
-
-/** Prices of common models (USD per million tokens), overridable per team and per run. */
-export const DEFAULT_PRICES: Readonly<Record<string, ModelPrice>> = {
-  "gpt-5": { input: 1.25, output: 10 },
-  "gpt-5-mini": { input: 0.25, output: 2 },
-  "gpt-5-nano": { input: 0.05, output: 0.4 },
-  "gpt-4o": { input: 2.5, output: 10 },
-  "gpt-4o-mini": { input: 0.15, output: 0.6 },
-  "claude-sonnet-4-5": { input: 3, output: 15 },
-  "claude-haiku-4-5": { input: 1, output: 5 },
-  "claude-opus-4-1": { input: 15, output: 75 },
-  "offline-demo": { input: 0, output: 0 },
-};
+export { DEFAULT_PRICES, type ModelPrice } from "../observability/cost/prices.ts";
 
 /** Thrown when a call does not fit; `limit` names the budget that ran out. */
 export class BudgetExceededError extends Error {
@@ -105,7 +89,7 @@ export function resolveLimits(...layers: Array<TeamLimits | undefined>): Require
 export function costOf(usage: MemberUsage | undefined, prices: Readonly<Record<string, ModelPrice>>): number {
   if (!usage) return 0;
   if (typeof usage.costUsd === "number") return usage.costUsd;
-  const price = usage.model ? (prices[usage.model] ?? prices[usage.model.replace(/^.*\//, "")]) : undefined;
+  const price = priceOf(usage.model, prices);
   if (!price) return 0;
   return ((usage.inputTokens ?? 0) * price.input + (usage.outputTokens ?? 0) * price.output) / 1_000_000;
 }

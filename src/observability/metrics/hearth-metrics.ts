@@ -3,6 +3,8 @@ import { PROMETHEUS_CONTENT_TYPE } from "./exposition.ts";
 import { MetricsRegistry, type RegistryOptions } from "./registry.ts";
 import { requestClass } from "./request-class.ts";
 import { registerRuntimeGauges } from "./runtime-gauges.ts";
+import { costOfTokens, type ModelPrice } from "../cost/prices.ts";
+import { subscribeSignals } from "./signals.ts";
 
 /** What the metrics read from the host at scrape time; `Host` has all of it. */
 export interface MetricsHostView {
@@ -23,6 +25,13 @@ export interface HearthMetricsOptions extends RegistryOptions {
   workflowStates?: () => Iterable<{ status: string; count: number }>;
   /** Queue backlogs by queue name (e.g. from the QueueStore); without it no queue series are reported. */
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
+  /** Prices (USD per million tokens) for model calls reported without a cost. Default DEFAULT_PRICES. */
+  prices?: Readonly<Record<string, ModelPrice>>;
+  /**
+   * Count the model calls and task lateness the runtime reports on its diagnostics channels
+   * (`hearth:gen_ai.usage`, `hearth:schedule.lag`). Default true.
+   */
+  signals?: boolean;
 }
 
 /** One model call's usage, for {@link HearthMetrics.recordTokens}. */
@@ -149,6 +158,25 @@ export function createHearthMetrics(options: HearthMetricsOptions): HearthMetric
     },
   });
   const stopRuntime = registerRuntimeGauges(registry);
+  const recordTokens = ({ className, model, inputTokens, outputTokens, costUsd }: TokenUsage): void => {
+    for (const [field, value] of [["inputTokens", inputTokens], ["outputTokens", outputTokens], ["costUsd", costUsd ?? 0]] as const) {
+      if (!Number.isFinite(value) || value < 0) throw new RangeError(`recordTokens: ${field} must be a finite number >= 0, got ${value}`);
+    }
+    tokens.inc({ class: className, model, type: "input" }, inputTokens);
+    tokens.inc({ class: className, model, type: "output" }, outputTokens);
+    if (costUsd !== undefined) cost.inc({ class: className, model }, costUsd);
+  };
+  const recordScheduleLag = (className: string, lagSeconds: number): void => lag.observe({ class: className }, Math.max(0, lagSeconds));
+  const unsubscribe =
+    options.signals === false
+      ? () => {}
+      : subscribeSignals({
+          usage: (signal) => {
+            const costUsd = signal.costUsd ?? costOfTokens(signal.model, signal.inputTokens, signal.outputTokens, options.prices);
+            recordTokens({ ...signal, ...(costUsd !== undefined ? { costUsd } : {}) });
+          },
+          lag: (signal) => recordScheduleLag(signal.className, signal.lagSeconds),
+        });
 
   return {
     registry,
@@ -161,18 +189,12 @@ export function createHearthMetrics(options: HearthMetricsOptions): HearthMetric
       if (threw) errors.inc({ class: className, reason: "exception" });
       else if (status >= 500) errors.inc({ class: className, reason: "server_error" });
     },
-    recordTokens({ className, model, inputTokens, outputTokens, costUsd }) {
-      for (const [field, value] of [["inputTokens", inputTokens], ["outputTokens", outputTokens], ["costUsd", costUsd ?? 0]] as const) {
-        if (!Number.isFinite(value) || value < 0) throw new RangeError(`recordTokens: ${field} must be a finite number >= 0, got ${value}`);
-      }
-      tokens.inc({ class: className, model, type: "input" }, inputTokens);
-      tokens.inc({ class: className, model, type: "output" }, outputTokens);
-      if (costUsd !== undefined) cost.inc({ class: className, model }, costUsd);
-    },
-    recordScheduleLag(className, lagSeconds) {
-      lag.observe({ class: className }, Math.max(0, lagSeconds));
-    },
+    recordTokens,
+    recordScheduleLag,
     expose: () => registry.expose(),
-    close: stopRuntime,
+    close: () => {
+      unsubscribe();
+      stopRuntime();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, Host, serve, type HearthServer } from "../../../src/index.ts";
 import { createHearthMetrics, NO_CLASS, PROMETHEUS_CONTENT_TYPE, type HearthMetrics } from "../../../src/observability/metrics/index.ts";
@@ -73,6 +74,13 @@ describe("GET /metrics", () => {
     const upgrades = families.find((f) => f.name === "hearth_http_requests_total")!.samples.filter((s) => s.labels.class === "Room");
     expect(upgrades.map((s) => [s.labels.method, s.labels.status, s.value])).toEqual([["GET", "101", 3]]);
     for (const stat of ["p50", "p99", "max"]) expect(valueOf(families, "hearth_eventloop_delay_seconds", { stat })).toBeGreaterThanOrEqual(0);
+    // An independent parser of the text format reads the same families and values.
+    const parsed = parsePrometheusTextFormat(text);
+    expect(parsed.map((family) => family.name).sort()).toEqual(families.map((family) => family.name).sort());
+    expect(parsed.find((family) => family.name === "hearth_http_request_duration_seconds")?.type).toBe("HISTOGRAM");
+    const requests = parsed.find((family) => family.name === "hearth_http_requests_total")!;
+    expect(requests.type).toBe("COUNTER");
+    expect(requests.metrics.find((m) => m.labels?.class === "Notebook" && m.labels.status === "200")?.value).toBe("3");
     expect(valueOf(families, "hearth_process_memory_bytes", { kind: "rss" })).toBeGreaterThan(0);
   });
 
