@@ -1,0 +1,145 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { genericObservability } from "../../../src/observability/events/index.ts";
+import { createLogger } from "../../../src/observability/logs/index.ts";
+import {
+  LogStore,
+  ProblemStore,
+  fingerprintOf,
+  normaliseMessage,
+  topUserFrame,
+  type ErrorOccurrence,
+} from "../../../src/observability/store/index.ts";
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+function occurrence(over: Partial<ErrorOccurrence> = {}): ErrorOccurrence {
+  return { name: "TypeError", message: "x is undefined", time: 1_000, stack: "TypeError: x\n    at handler (/app/src/chat.ts:10:5)", ...over };
+}
+
+describe("fingerprints", () => {
+  it("take out numbers, UUIDs, hex ids and quoted strings", () => {
+    expect(normaliseMessage('User "ada" not found after 3 tries (id 5f2b9c1e)')).toBe("User <str> not found after <n> tries (id <hex>)");
+    expect(normaliseMessage("order 0d9b5f4c-3c61-4f0e-a6c2-1b8c7f2e9a10 failed at 0xdeadbeef, 'later' `x`")).toBe(
+      "order <uuid> failed at <hex>, <str> <str>",
+    );
+    expect(normaliseMessage("decaf coffee costs 2.50")).toBe("decaf coffee costs <n>");
+  });
+
+  it("use the first stack frame in user code, skipping Node, node_modules and Hearth", () => {
+    const hearthFile = new URL("../../../src/host/host.ts", import.meta.url).pathname;
+    const stack = [
+      "TypeError: boom",
+      "    at internal (node:internal/process/task_queues:95:5)",
+      "    at lib (/app/node_modules/ai/dist/index.js:1:2)",
+      `    at Host.invoke (${hearthFile}:200:10)`,
+      "    at Chat.reply (/app/src/chat.ts:42:7)",
+      "    at /app/src/other.ts:1:1",
+      "caused by: Error: inner",
+      "    at first (/app/src/inner.ts:1:1)",
+    ].join("\n");
+    expect(topUserFrame(stack)).toBe("Chat.reply (/app/src/chat.ts)");
+    expect(topUserFrame("Error: x\n    at /app/src/other.ts:1:1")).toBe("/app/src/other.ts");
+    expect(topUserFrame("Error: x\n    at node:fs:1:1")).toBeUndefined();
+    expect(topUserFrame(undefined)).toBeUndefined();
+  });
+
+  it("are equal for the same error with other ids and lines, different for another frame or name", () => {
+    const a = fingerprintOf("TypeError", "no user 17", "reply (/app/chat.ts)");
+    expect(fingerprintOf("TypeError", "no user 9", "reply (/app/chat.ts)")).toBe(a);
+    expect(fingerprintOf("RangeError", "no user 9", "reply (/app/chat.ts)")).not.toBe(a);
+    expect(fingerprintOf("TypeError", "no user 9", "send (/app/chat.ts)")).not.toBe(a);
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+  });
+});
+
+describe("ProblemStore", () => {
+  it("groups occurrences, counting them with first and last time, the latest agent, trace and message", () => {
+    const problems = new ProblemStore();
+    problems.record(occurrence({ message: "no user 1", time: 100, class: "Chat", agent: "a", traceId: "t1" }));
+    const group = problems.record(occurrence({ message: "no user 2", time: 300, class: "Chat", agent: "b", traceId: "t2" }));
+    problems.record(occurrence({ message: "no user 3", time: 200 })); // late arrival: counted, not the latest
+    expect(problems.get(group.fingerprint)).toEqual({
+      fingerprint: group.fingerprint,
+      name: "TypeError",
+      message: "no user 2",
+      frame: "handler (/app/src/chat.ts)",
+      class: "Chat",
+      agent: { class: "Chat", name: "b" },
+      count: 3,
+      firstAt: 100,
+      lastAt: 300,
+      traceId: "t2",
+    });
+    expect(problems.size).toBe(1);
+  });
+
+  it("lists the most recent problems first, filtered by class, agent and since", () => {
+    const problems = new ProblemStore();
+    problems.record(occurrence({ name: "A", time: 10, class: "Chat", agent: "a" }));
+    problems.record(occurrence({ name: "B", time: 30, class: "Mail", agent: "a" }));
+    problems.record(occurrence({ name: "C", time: 20, class: "Chat", agent: "b" }));
+    expect(problems.recent().map((problem) => problem.name)).toEqual(["B", "C", "A"]);
+    expect(problems.recent({ class: "Chat" }).map((problem) => problem.name)).toEqual(["C", "A"]);
+    expect(problems.recent({ agent: "a" }).map((problem) => problem.name)).toEqual(["B", "A"]);
+    expect(problems.recent({ since: 20, limit: 1 }).map((problem) => problem.name)).toEqual(["B"]);
+    expect(() => problems.recent({ limit: 0 })).toThrow("limit must be a whole number from 1 to 100000, got 0");
+  });
+
+  it("drops the least recently seen fingerprint beyond maxFingerprints", () => {
+    const problems = new ProblemStore({ maxFingerprints: 2 });
+    problems.record(occurrence({ name: "A", time: 1 }));
+    problems.record(occurrence({ name: "B", time: 2 }));
+    problems.record(occurrence({ name: "A", time: 3 }));
+    problems.record(occurrence({ name: "C", time: 4 }));
+    expect(problems.recent().map((problem) => problem.name)).toEqual(["C", "A"]);
+    expect(() => new ProblemStore({ maxFingerprints: 0 })).toThrow("maxFingerprints must be a whole number from 1 to 100000, got 0");
+  });
+
+  it("counts errors since a time in 10-second buckets over the last hour", () => {
+    const clock = { t: 10_000_000 };
+    const problems = new ProblemStore({ now: () => clock.t });
+    const a = problems.record(occurrence({ name: "A", time: clock.t - 2 * 3_600_000, class: "Chat" })); // outside the hour
+    problems.record(occurrence({ name: "A", time: clock.t - 600_000, class: "Chat" }));
+    problems.record(occurrence({ name: "A", time: clock.t - 60_000, class: "Chat" }));
+    problems.record(occurrence({ name: "B", time: clock.t - 30_000, class: "Mail" }));
+    problems.record(occurrence({ name: "B", time: clock.t, class: "Mail" }));
+    expect(problems.countSince({}, clock.t - 120_000)).toBe(3);
+    expect(problems.countSince({ class: "Chat" }, clock.t - 120_000)).toBe(1);
+    expect(problems.countSince({ fingerprint: a.fingerprint }, 0)).toBe(2); // an hour back at most
+    expect(problems.get(a.fingerprint)!.count).toBe(3);
+    clock.t += 3_590_000;
+    expect(problems.countSince({}, 0)).toBe(1); // only the occurrence at the old "now" is within the hour
+  });
+
+  it("counts error-level log entries with an err from the log store, and nothing else", async () => {
+    const logs = new LogStore();
+    const problems = new ProblemStore();
+    cleanups.push(() => logs.close(), problems.observe(logs));
+    const log = createLogger({ base: null, onRecord: logs.onRecord, destination: { write: () => true }, now: () => 5 });
+    log.error(new RangeError("quota 17 exceeded"));
+    log.error(new RangeError("quota 99 exceeded"));
+    log.error("a message without an error");
+    log.warn(new Error("only a warning"));
+    await nextTurn();
+    const [problem] = problems.recent();
+    expect(problems.size).toBe(1);
+    expect(problem).toMatchObject({ name: "RangeError", message: "quota 99 exceeded", count: 2, firstAt: 5, lastAt: 5 });
+    expect(problem!.frame).toContain("problems.test.ts");
+  });
+
+  it("counts agents:* failure events when asked to", () => {
+    const problems = new ProblemStore();
+    cleanups.push(problems.observeAgentEvents());
+    genericObservability.emit({ type: "rpc:error", agent: "Chat", name: "a", payload: { method: "reply", error: "timeout after 30s" }, timestamp: 50 });
+    genericObservability.emit({ type: "rpc:error", agent: "Chat", name: "b", payload: { method: "reply", error: "timeout after 10s" }, timestamp: 60 });
+    genericObservability.emit({ type: "rpc", agent: "Chat", name: "b", payload: { method: "reply" }, timestamp: 70 });
+    expect(problems.recent()).toEqual([
+      expect.objectContaining({ name: "rpc:error", message: "timeout after 10s", count: 2, agent: { class: "Chat", name: "b" }, frame: "reply (Chat)" }),
+    ]);
+  });
+});
