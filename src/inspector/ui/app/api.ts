@@ -1,0 +1,81 @@
+/**
+ * The inspector's HTTP API (docs/inspector/api.md), as the UI calls it: JSON in and out, the
+ * session cookie for credentials, errors as {@link ApiError}.
+ */
+import { signal } from "@preact/signals";
+
+/** An answer with a 4xx/5xx status, carrying the server's `{ error: { code, message } }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** A paged list, as every list endpoint answers. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** Set when a call answers 401: the session ended (restart of the host, cookie cleared). */
+export const unauthorized = signal(false);
+
+type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** Calls the API; throws {@link ApiError} with the server's code and message on 4xx/5xx. */
+export async function api<T>(path: string, method: Method = "GET", body?: unknown): Promise<T> {
+  const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { ...init.headers, "content-type": "application/json" };
+  }
+  const response = await fetch(path, init);
+  const text = await response.text();
+  const parsed: unknown = text === "" ? undefined : safeParse(text);
+  if (!response.ok) {
+    if (response.status === 401 && path !== "/api/session") unauthorized.value = true;
+    const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? response.statusText);
+  }
+  return parsed as T;
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `/api/…` with a query string built from the defined, non-empty values. */
+export function withQuery(path: string, query: Record<string, string | number | boolean | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
+  }
+  const search = params.toString();
+  return search === "" ? path : `${path}?${search}`;
+}
+
+/** An agent instance: class, name and, for a sub-agent, its `sub` path (`Class/name/…`). */
+export interface AgentRef {
+  class: string;
+  name: string;
+  sub?: string;
+}
+
+/** `/api/agents/:class/:name{rest}`, with `?sub=` for a sub-agent. */
+export function agentPath(agent: AgentRef, rest = ""): string {
+  const base = `/api/agents/${encodeURIComponent(agent.class)}/${encodeURIComponent(agent.name)}${rest}`;
+  if (agent.sub === undefined || agent.sub === "") return base;
+  return `${base}${base.includes("?") ? "&" : "?"}sub=${agent.sub
+    .split("/")
+    .map(encodeURIComponent)
+    .join("/")}`;
+}

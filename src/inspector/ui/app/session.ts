@@ -1,0 +1,89 @@
+/**
+ * Who the UI is: the viewer token arrives in the URL fragment (`#token=…`, never sent to a server
+ * log), is exchanged for the HttpOnly session cookie, and is removed from the address bar. The
+ * admin token, typed into "Unlock writes", upgrades the same cookie.
+ */
+import { signal } from "@preact/signals";
+import { api, ApiError, unauthorized } from "./api.ts";
+
+export type Role = "viewer" | "admin";
+
+export interface HostInfo {
+  version: string;
+  node: string;
+  dataDir: string;
+  pid: number;
+  startedAt: number;
+}
+
+export interface SessionInfo {
+  role: Role;
+  readOnly: boolean;
+  host: HostInfo;
+}
+
+export type SessionState =
+  | { status: "loading" }
+  | { status: "signed-out"; error?: string }
+  | { status: "ready"; session: SessionInfo };
+
+export const session = signal<SessionState>({ status: "loading" });
+
+/** True when writes are unlocked (admin role). */
+export function isAdmin(): boolean {
+  const state = session.value;
+  return state.status === "ready" && state.session.role === "admin";
+}
+
+/** Takes `token=` out of the fragment, keeping any route after it (`#token=…&to=/agents`). */
+export function takeTokenFromFragment(): string | undefined {
+  const hash = location.hash.replace(/^#/, "");
+  if (!hash.startsWith("token=")) return undefined;
+  const params = new URLSearchParams(hash);
+  const token = params.get("token") ?? undefined;
+  const to = params.get("to");
+  history.replaceState(null, "", `${location.pathname}${location.search}#${to ?? "/"}`);
+  return token;
+}
+
+/** Exchanges a token for the session cookie; throws {@link ApiError} on a wrong token. */
+export async function signIn(token: string): Promise<Role> {
+  const answer = await api<{ role: Role }>("/api/session", "POST", { token });
+  await refreshSession();
+  return answer.role;
+}
+
+/** Reads the session; a 401 means signed out. */
+export async function refreshSession(): Promise<void> {
+  try {
+    const info = await api<SessionInfo>("/api/session");
+    unauthorized.value = false;
+    session.value = { status: "ready", session: info };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) session.value = { status: "signed-out" };
+    else session.value = { status: "signed-out", error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export async function signOut(): Promise<void> {
+  await api("/api/session", "DELETE").catch(() => undefined);
+  session.value = { status: "signed-out" };
+}
+
+/** Starts the session: the fragment's token if there is one, else the cookie. */
+export async function startSession(): Promise<void> {
+  const token = takeTokenFromFragment();
+  if (token !== undefined) {
+    try {
+      await signIn(token);
+      return;
+    } catch (error) {
+      session.value = {
+        status: "signed-out",
+        error: error instanceof ApiError && error.status === 401 ? "That token was not accepted." : String(error),
+      };
+      return;
+    }
+  }
+  await refreshSession();
+}

@@ -1,0 +1,120 @@
+/** Agents: classes, then a class's instances with a name search. */
+import { useState } from "preact/hooks";
+import { withQuery, type Page } from "../api.ts";
+import { Pager, Table } from "../components/table.tsx";
+import { Loaded } from "../components/status.tsx";
+import { ago, bytes, num, time } from "../format.ts";
+import { useApi } from "../hooks.ts";
+import { href, navigate } from "../router.ts";
+
+interface ClassRow {
+  class: string;
+  binding: string;
+  kind: "agent" | "durable-object";
+  live: number;
+  hibernated: number;
+  total: number;
+  sockets: number;
+}
+
+interface InstanceRow {
+  class: string;
+  name: string;
+  live: boolean;
+  sockets: number;
+  lastActiveAt: number | null;
+  sizeBytes: number | null;
+  nextAlarmAt: number | null;
+}
+
+export function AgentsView({ agentClass, query }: { agentClass: string | undefined; query: URLSearchParams }) {
+  const classes = useApi<ClassRow[]>("/api/classes");
+  return (
+    <section>
+      <h1>Agents</h1>
+      <div class="split">
+        <div class="split-side">
+          <h2>Classes</h2>
+          <Loaded resource={classes}>
+            {(rows) =>
+              rows.length === 0 ? (
+                <p class="muted">No agent classes.</p>
+              ) : (
+                <ul class="list">
+                  {rows.map((row) => (
+                    <li key={row.class}>
+                      <a href={href(["agents", row.class])} aria-current={row.class === agentClass ? "page" : undefined}>
+                        {row.class}
+                      </a>{" "}
+                      <span class="muted small">
+                        {num(row.live)} live / {num(row.total)}
+                        {row.kind === "durable-object" ? " · Durable Object" : ""}
+                      </span>
+                    </li>
+                  ))}
+                </ul>
+              )
+            }
+          </Loaded>
+        </div>
+        <div class="split-main">
+          {agentClass === undefined ? (
+            <p class="muted">Choose a class to see its instances.</p>
+          ) : (
+            <Instances key={agentClass} agentClass={agentClass} q={query.get("q") ?? ""} />
+          )}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+function Instances({ agentClass, q }: { agentClass: string; q: string }) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  const [search, setSearch] = useState(q);
+  const page = useApi<Page<InstanceRow>>(
+    withQuery("/api/agents", { class: agentClass, q, cursor: cursors.at(-1), limit: 50 }),
+  );
+  function submit(event: Event) {
+    event.preventDefault();
+    setCursors([]);
+    navigate(href(["agents", agentClass], { q: search.trim() }), true);
+  }
+  return (
+    <>
+      <h2>{agentClass}</h2>
+      <form class="row" role="search" onSubmit={submit}>
+        <label for="agent-search">Instance name</label>
+        <input
+          id="agent-search"
+          type="search"
+          value={search}
+          placeholder="prefix or part of a name"
+          onInput={(e) => setSearch(e.currentTarget.value)}
+        />
+        <button type="submit">Search</button>
+      </form>
+      <Loaded resource={page}>
+        {(data) => (
+          <>
+            <Table
+              caption={`Instances of ${agentClass}`}
+              rows={data.items}
+              rowKey={(row) => row.name}
+              empty={q === "" ? "No instances yet." : `No instance matches “${q}”.`}
+              columns={[
+                { title: "Name", cell: (row) => <a href={href(["agents", row.class, row.name])}>{row.name}</a> },
+                { title: "Status", cell: (row) => (row.live ? "live" : "hibernated") },
+                { title: "WebSockets", cell: (row) => num(row.sockets), numeric: true },
+                { title: "Last active", cell: (row) => ago(row.lastActiveAt) },
+                { title: "Size", cell: (row) => bytes(row.sizeBytes), numeric: true },
+                { title: "Next alarm", cell: (row) => time(row.nextAlarmAt) },
+              ]}
+            />
+            <Pager cursors={cursors} next={data.next} onChange={setCursors} />
+          </>
+        )}
+      </Loaded>
+    </>
+  );
+}

@@ -1,0 +1,94 @@
+/** Sub-agents and facets of an instance, and the team runs it owns. */
+import { agentPath, type AgentRef } from "../../api.ts";
+import { Table } from "../../components/table.tsx";
+import { Loaded } from "../../components/status.tsx";
+import { num, time, usd } from "../../format.ts";
+import { useApi } from "../../hooks.ts";
+import { href } from "../../router.ts";
+import { instanceHref } from "../instance.tsx";
+
+interface Children {
+  subAgents: { class: string; name: string }[];
+  facets: { name: string; class: string }[];
+}
+
+interface TeamRunRow {
+  class: string;
+  name: string;
+  runId: string;
+  team: string;
+  status: string;
+  startedAt: number;
+  tokens: number;
+  costUsd: number;
+}
+
+/** The `sub` path of a child: the parent's path plus `Class/name`. */
+function childRef(parent: AgentRef, child: { class: string; name: string }): AgentRef {
+  const own = `${child.class}/${child.name}`;
+  return { class: parent.class, name: parent.name, sub: parent.sub === undefined ? own : `${parent.sub}/${own}` };
+}
+
+export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: boolean }) {
+  const children = useApi<Children>(agentPath(agent, "/children"));
+  const runs = useApi<TeamRunRow[] | { items: TeamRunRow[] }>(teamRuns ? agentPath(agent, "/team-runs") : null);
+  return (
+    <>
+      <h2>Sub-agents</h2>
+      <Loaded resource={children}>
+        {(data) => (
+          <>
+            {data.subAgents.length === 0 ? (
+              <p class="muted">No sub-agents.</p>
+            ) : (
+              <ul class="list">
+                {data.subAgents.map((s) => (
+                  <li key={`${s.class}/${s.name}`}>
+                    <a href={instanceHref(childRef(agent, s), "state")}>
+                      {s.class}/{s.name}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <h2>Facets</h2>
+            {data.facets.length === 0 ? (
+              <p class="muted">No facets.</p>
+            ) : (
+              <ul class="list">
+                {data.facets.map((f) => (
+                  <li key={f.name}>
+                    {f.name} <span class="muted">({f.class})</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </>
+        )}
+      </Loaded>
+      {teamRuns && (
+        <>
+          <h2>Team runs</h2>
+          <Loaded resource={runs}>
+            {(data) => (
+              <Table
+                caption="Team runs of this agent"
+                rows={Array.isArray(data) ? data : data.items}
+                rowKey={(r) => r.runId}
+                empty="No team runs."
+                columns={[
+                  { title: "Run", cell: (r) => <a href={href(["team-runs", r.class, r.name, r.runId])}>{r.runId}</a> },
+                  { title: "Team", cell: (r) => r.team },
+                  { title: "Status", cell: (r) => r.status },
+                  { title: "Started", cell: (r) => time(r.startedAt) },
+                  { title: "Tokens", cell: (r) => num(r.tokens), numeric: true },
+                  { title: "Cost", cell: (r) => usd(r.costUsd), numeric: true },
+                ]}
+              />
+            )}
+          </Loaded>
+        </>
+      )}
+    </>
+  );
+}
