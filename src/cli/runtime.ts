@@ -26,6 +26,8 @@ export interface Runtime {
   /** What the start-up banner adds for a wrangler project. */
   banner: Partial<BannerInfo>;
   warnings: string[];
+  /** Backlogs of the project's queues, for metrics (none without queues). */
+  queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
   /** Starts queue consumers and cron triggers: called once the server listens. */
   start(): void;
   close(): Promise<void>;
@@ -165,6 +167,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
         ...(config.assets ? { assets: config.assets.directory } : {}),
         ...(running.cron && config.crons.length > 0 ? { crons: config.crons } : {}),
       },
+      ...(platform.queues ? { queueDepths: () => platform.queues!.backlogs() } : {}),
       start: () => running.start(),
       close: () =>
         runInOrder([

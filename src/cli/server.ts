@@ -32,7 +32,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   const runtime = project.config ? await openWranglerRuntime(project, cwd, dev) : await openEntryRuntime(project, cwd);
   const { host, entry } = runtime;
   for (const warning of runtime.warnings) printWarning(warning);
-  const observability = startCliObservability(options, dev);
+  const observability = startCliObservability(options, { dev, host, ...(runtime.queueDepths ? { queueDepths: runtime.queueDepths } : {}) });
 
   let mail: EmailService;
   try {
@@ -58,7 +58,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       port: settings.port,
       hostname: settings.host,
       fetch: mail.fetch ?? runtime.fetch,
-      metrics: options.metrics !== false,
+      metrics: observability.metrics ?? false,
     });
   } catch (error) {
     await mail.close().catch(() => undefined);

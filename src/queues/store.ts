@@ -142,6 +142,11 @@ export class QueueStore {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Every queue's backlog (messages not yet acknowledged, and their bytes), for metrics. */
+  backlogs(): Array<{ queue: string; messages: number; bytes: number }> {
+    return [...this.#backlog].map(([queue, backlog]) => ({ queue, messages: backlog.count, bytes: backlog.bytes }));
+  }
+
   /** The backlog of a queue: every message not yet acknowledged. */
   metrics(queue: string): QueueMetrics {
     const backlog = this.#backlog.get(queue);

@@ -257,6 +257,8 @@ describe("max_retries and the dead letter queue", () => {
     expect(fx.deliveries).toHaveLength(1);
     expect(await fx.producer("dlq").metrics()).toMatchObject({ backlogCount: 2, backlogBytes: 7 });
     expect((await fx.producer("jobs").metrics()).backlogCount).toBe(0);
+    // What /metrics reads: every queue's backlog at once.
+    expect(fx.store.backlogs().filter((b) => b.messages > 0)).toEqual([{ queue: "dlq", messages: 2, bytes: 7 }]);
   });
 
   it("deletes the message, with a warning, when there is no dead letter queue (default max_retries 3)", async () => {
