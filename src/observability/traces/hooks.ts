@@ -1,0 +1,134 @@
+/**
+ * The small calls the core makes to put spans in place. Each one checks whether tracing is on first
+ * and, when it is off, only calls the function it was given.
+ */
+import { randomUUID } from "node:crypto";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { runWithLogContext } from "../logs/context.ts";
+import { pathnameOf } from "../metrics/request-class.ts";
+import { activeContext, withContext } from "./context.ts";
+import { GEN_AI_CALLER } from "./genai-context.ts";
+import { formatTraceparent, parseTraceparent } from "./ids.ts";
+import * as sc from "./semconv.ts";
+import { recordError, startSpan, tracingOn, withSpan } from "./tracer.ts";
+
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/**
+ * Runs one HTTP request: a request id (the incoming `x-request-id` when it is 1–128 safe characters,
+ * else a new UUID) every log line inside carries, and — tracing on — a SERVER span continuing the
+ * caller's `traceparent`, ended when the response is ready.
+ * @example const response = await traceHttpRequest(request, () => fetch(request, env, ctx));
+ */
+export function traceHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {
+  const incoming = request.headers.get("x-request-id");
+  const requestId = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  if (!tracingOn()) return runWithLogContext({ requestId }, fn);
+  const remote = parseTraceparent(request.headers.get("traceparent"));
+  const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : activeContext();
+  const path = pathnameOf(request.url);
+  const attributes: Attributes = {
+    [sc.HTTP_REQUEST_METHOD]: request.method,
+    [sc.URL_PATH]: path,
+    [sc.URL_SCHEME]: request.url.startsWith("https:") ? "https" : "http",
+    [sc.HEARTH_REQUEST_ID]: requestId,
+  };
+  const agent = request.headers.get("user-agent");
+  if (agent) attributes[sc.USER_AGENT_ORIGINAL] = agent;
+  const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes }, parent);
+  return runWithLogContext({ requestId }, () =>
+    withContext(trace.setSpan(parent, span), fn).then(
+      (response) => {
+        span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
+        if (response.status >= 500) {
+          span.setAttribute(sc.ERROR_TYPE, String(response.status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
+        span.end();
+        return response;
+      },
+      (error: unknown) => {
+        recordError(span, error);
+        span.end();
+        throw error;
+      },
+    ),
+  );
+}
+
+/**
+ * Runs one event of an agent inside a span named after it: `onRequest`, `onMessage`, `rpc {method}`,
+ * `schedule {callback}`, `queue {callback}`, `alarm`, `workflow step {name}`, `team step {name}`.
+ * @example return traceAgentEvent("Counter", "alice", "rpc", method, () => fn.apply(agent, args));
+ */
+export function traceAgentEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T): T {
+  if (!tracingOn()) return fn();
+  return withSpan(detail === undefined ? event : `${event} ${detail}`, {
+    kind: SpanKind.INTERNAL,
+    attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event },
+  }, fn);
+}
+
+/**
+ * Runs an agent's model turn inside `invoke_agent {className}`: the AI SDK calls made inside
+ * (`streamText`, `generateText`) become its `chat` and `execute_tool` children and carry the agent's
+ * identity and conversation.
+ * @example return traceInvokeAgent(this.constructor.name, this.name, this.name, () => this.onChatMessage(onFinish, options));
+ */
+export function traceInvokeAgent<T>(className: string, name: string, conversationId: string | undefined, fn: (span: Span) => T): T {
+  if (!tracingOn()) return fn(trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: 0 }));
+  const parent = activeContext();
+  const attributes: Attributes = {
+    [sc.GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_INVOKE_AGENT,
+    [sc.GEN_AI_AGENT_NAME]: className,
+    [sc.GEN_AI_AGENT_ID]: name,
+    [sc.HEARTH_AGENT_CLASS]: className,
+    [sc.HEARTH_AGENT_NAME]: name,
+  };
+  if (conversationId) attributes[sc.GEN_AI_CONVERSATION_ID] = conversationId;
+  const caller = conversationId ? { className, name, conversationId } : { className, name };
+  return withSpan(`invoke_agent ${className}`, { kind: SpanKind.INTERNAL, attributes }, fn, parent.setValue(GEN_AI_CALLER, caller));
+}
+
+/**
+ * The caller's trace context, to run a task later inside it (a mailbox delivery, a deferred callback).
+ * Undefined while tracing is off.
+ */
+export function captureTraceContext(): Context | undefined {
+  return tracingOn() ? activeContext() : undefined;
+}
+
+/** Runs `fn` inside a context from {@link captureTraceContext} (just calls it for undefined). */
+export function runInTraceContext<T>(ctx: Context | undefined, fn: () => T): T {
+  return ctx === undefined ? fn() : withContext(ctx, fn);
+}
+
+/**
+ * The active span as a W3C `traceparent`, to store with work that runs later or elsewhere (a queue
+ * message, a workflow instance). Undefined while tracing is off or outside any span.
+ */
+export function currentTraceparent(): string | undefined {
+  if (!tracingOn()) return undefined;
+  const span = trace.getSpan(activeContext());
+  const ctx = span?.spanContext();
+  return ctx && trace.isSpanContextValid(ctx) ? formatTraceparent(ctx) : undefined;
+}
+
+/**
+ * Runs `fn` in a span continuing a stored `traceparent`: as its child (`mode: "child"`, a queue
+ * delivery), or in a new trace linked to it (`mode: "link"`, work that outlives its starter by far).
+ * Without a usable traceparent the span starts where it runs.
+ * @example await traceFromParent(message.traceparent, "queue deliver jobs", { kind: SpanKind.CONSUMER }, () => consume(batch));
+ */
+export function traceFromParent<T>(
+  traceparent: string | undefined,
+  name: string,
+  options: { kind?: SpanKind; attributes?: Attributes; mode?: "child" | "link" },
+  fn: () => T,
+): T {
+  if (!tracingOn()) return fn();
+  const remote = parseTraceparent(traceparent);
+  if (!remote) return withSpan(name, options, fn);
+  if (options.mode === "link") return withSpan(name, { ...options, links: [{ context: remote }] }, fn, ROOT_CONTEXT);
+  return withSpan(name, options, fn, trace.setSpanContext(ROOT_CONTEXT, { ...remote, isRemote: false }));
+}

@@ -1,0 +1,54 @@
+import { randomFillSync } from "node:crypto";
+import { TraceFlags, type SpanContext } from "@opentelemetry/api";
+
+/** Random bytes drawn in blocks: one `randomFillSync` per 512 ids instead of one per id. */
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let offset = POOL_BYTES;
+
+function randomHex(bytes: number): string {
+  if (offset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const hex = pool.toString("hex", offset, offset + bytes);
+  offset += bytes;
+  return hex;
+}
+
+const ZERO_TRACE = "0".repeat(32);
+const ZERO_SPAN = "0".repeat(16);
+
+/** A new W3C trace id: 32 lowercase hex digits, never all zero. */
+export function newTraceId(): string {
+  const id = randomHex(16);
+  return id === ZERO_TRACE ? newTraceId() : id;
+}
+
+/** A new span id: 16 lowercase hex digits, never all zero. */
+export function newSpanId(): string {
+  const id = randomHex(8);
+  return id === ZERO_SPAN ? newSpanId() : id;
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
+/**
+ * The span context a W3C `traceparent` header names, or undefined when the header is missing or
+ * malformed (all-zero ids, another version, upper case).
+ * @example parseTraceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+ */
+export function parseTraceparent(header: string | null | undefined): SpanContext | undefined {
+  if (!header || header.length !== 55) return undefined;
+  const match = TRACEPARENT.exec(header);
+  if (!match || match[1] === ZERO_TRACE || match[2] === ZERO_SPAN) return undefined;
+  return { traceId: match[1]!, spanId: match[2]!, traceFlags: parseInt(match[3]!, 16) & TraceFlags.SAMPLED, isRemote: true };
+}
+
+/**
+ * The W3C `traceparent` header for a span context.
+ * @example formatTraceparent(span.spanContext()) // "00-4bf9…4736-00f0…02b7-01"
+ */
+export function formatTraceparent(context: SpanContext): string {
+  return `00-${context.traceId}-${context.spanId}-${context.traceFlags & TraceFlags.SAMPLED ? "01" : "00"}`;
+}

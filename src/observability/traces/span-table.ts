@@ -1,0 +1,87 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { Durability } from "../../limits.ts";
+import { inTransaction, openHostDatabase } from "../../storage/host-database.ts";
+import type { SpanRecord } from "./span-record.ts";
+
+/** How long and how much the spans file keeps. */
+export interface SpanRetention {
+  /** Spans that ended longer ago than this are deleted. Default 7 days. */
+  maxAgeMs?: number;
+  /** At most this many spans are kept (the oldest go first). Default 1,000,000. */
+  maxRows?: number;
+}
+
+export const DEFAULT_SPAN_RETENTION: Required<SpanRetention> = { maxAgeMs: 7 * 24 * 3_600_000, maxRows: 1_000_000 };
+/** Retention runs after this many inserts, or this long after its last run, whichever is first. */
+const RETENTION_EVERY_ROWS = 1_000;
+const RETENTION_EVERY_MS = 60_000;
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS spans (
+    id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ended_at REAL NOT NULL, data TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
+  CREATE INDEX IF NOT EXISTS spans_ended ON spans (ended_at);`;
+
+/** The span store's SQLite file: batched inserts, a trace by id, the newest spans, retention. */
+export class SpanTable {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #byTrace: StatementSync;
+  readonly #retention: Required<SpanRetention>;
+  readonly #now: () => number;
+  #sinceRetention = 0;
+  #retainedAt: number;
+
+  constructor(path: string, durability: Durability, retention: SpanRetention, now: () => number) {
+    this.#retention = { ...DEFAULT_SPAN_RETENTION, ...retention };
+    for (const [key, value] of Object.entries(this.#retention)) {
+      if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`traces persist.${key} must be a positive number, got ${value}`);
+    }
+    this.#now = now;
+    this.#db = openHostDatabase(path, durability, "span store", SCHEMA);
+    this.#insert = this.#db.prepare("INSERT INTO spans (trace_id, ended_at, data) VALUES (?, ?, ?)");
+    this.#byTrace = this.#db.prepare("SELECT data FROM spans WHERE trace_id = ? ORDER BY id");
+    this.#retainedAt = now();
+    this.retain();
+  }
+
+  /** Inserts a batch in one transaction; runs retention when it is due. */
+  insert(spans: readonly SpanRecord[]): void {
+    if (spans.length === 0) return;
+    inTransaction(this.#db, () => {
+      for (const span of spans) this.#insert.run(span.traceId, span.endedAt, JSON.stringify(span));
+    });
+    this.#sinceRetention += spans.length;
+    if (this.#sinceRetention >= RETENTION_EVERY_ROWS || this.#now() - this.#retainedAt >= RETENTION_EVERY_MS) this.retain();
+  }
+
+  /** Every stored span of one trace, in the order they ended. */
+  trace(traceId: string): SpanRecord[] {
+    return this.#byTrace.all(traceId).map((row) => JSON.parse(String(row.data)) as SpanRecord);
+  }
+
+  /** The newest `count` spans, oldest first (to refill the memory store at start). */
+  newest(count: number): SpanRecord[] {
+    const rows = this.#db.prepare("SELECT data FROM spans ORDER BY id DESC LIMIT ?").all(count);
+    return rows.reverse().map((row) => JSON.parse(String(row.data)) as SpanRecord);
+  }
+
+  /** Deletes spans older than the age limit and beyond the row limit; returns how many went. */
+  retain(): number {
+    this.#sinceRetention = 0;
+    this.#retainedAt = this.#now();
+    const old = this.#db.prepare("DELETE FROM spans WHERE ended_at < ?").run(this.#retainedAt - this.#retention.maxAgeMs);
+    const over = this.#db
+      .prepare("DELETE FROM spans WHERE id <= (SELECT id FROM spans ORDER BY id DESC LIMIT 1 OFFSET ?)")
+      .run(this.#retention.maxRows);
+    return Number(old.changes) + Number(over.changes);
+  }
+
+  /** Rows stored now. */
+  count(): number {
+    return Number(this.#db.prepare("SELECT count(*) AS n FROM spans").get()?.n ?? 0);
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

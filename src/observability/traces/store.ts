@@ -1,0 +1,189 @@
+import type { Durability } from "../../limits.ts";
+import type { SpanRecord } from "./span-record.ts";
+import { SpanTable, type SpanRetention } from "./span-table.ts";
+import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
+import { TraceAccumulator } from "./trace-summary.ts";
+
+/** The memory limits of the span store, and where it persists. */
+export interface SpanStoreOptions {
+  /** Spans kept in memory across all traces. Default {@link DEFAULT_SPAN_STORE}.maxSpans. */
+  maxSpans?: number;
+  /** Traces kept in memory; the oldest trace goes first. Default {@link DEFAULT_SPAN_STORE}.maxTraces. */
+  maxTraces?: number;
+  /** Spans kept per trace; later spans of a larger trace are dropped (counted). */
+  maxSpansPerTrace?: number;
+  /** Also keep spans in this SQLite file (batched writes), with retention by age and row count. */
+  persist?: { path: string; durability?: Durability } & SpanRetention;
+  /** The clock retention reads (epoch ms). Default Date.now. */
+  now?: () => number;
+}
+
+export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000 } as const;
+/** Spans waiting for the SQLite write before it happens at once instead of on the next turn. */
+const MAX_PENDING_WRITES = 5_000;
+
+/** One trace with its spans, as `GET /api/traces/:traceId` answers. */
+export interface TraceDetail {
+  readonly traceId: string;
+  readonly spans: readonly SpanRecord[];
+}
+
+/** Counts for the inspector's status line and tests. */
+export interface SpanStoreStats {
+  readonly traces: number;
+  readonly spans: number;
+  /** Spans not kept because their trace had `maxSpansPerTrace` already. */
+  readonly droppedSpans: number;
+  /** Traces pushed out of memory by the limits. */
+  readonly evictedTraces: number;
+}
+
+const realSetImmediate = globalThis.setImmediate;
+
+/**
+ * Keeps recent spans for the inspector: a bounded in-memory set of whole traces (the oldest trace
+ * leaves first), optionally written to a SQLite file with retention. Query it with `listTraces` and
+ * `getTrace`; watch it with `subscribe`.
+ * @example
+ * const store = new SpanStore({ maxTraces: 500 });
+ * onSpanEnd((span) => store.add(span));
+ * store.listTraces({ class: "Support", error: true }).items;
+ */
+export class SpanStore {
+  readonly #traces = new Map<string, TraceAccumulator>();
+  readonly #limits: { maxSpans: number; maxTraces: number; maxSpansPerTrace: number };
+  readonly #table: SpanTable | undefined;
+  readonly #listeners = new Set<(span: SpanRecord) => void>();
+  #pending: SpanRecord[] = [];
+  #flushScheduled = false;
+  #spans = 0;
+  #dropped = 0;
+  #evicted = 0;
+
+  constructor(options: SpanStoreOptions = {}) {
+    this.#limits = {
+      maxSpans: options.maxSpans ?? DEFAULT_SPAN_STORE.maxSpans,
+      maxTraces: options.maxTraces ?? DEFAULT_SPAN_STORE.maxTraces,
+      maxSpansPerTrace: options.maxSpansPerTrace ?? DEFAULT_SPAN_STORE.maxSpansPerTrace,
+    };
+    for (const [key, value] of Object.entries(this.#limits)) {
+      if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`traces ${key} must be a positive integer, got ${value}`);
+    }
+    if (options.persist) {
+      const { path, durability, ...retention } = options.persist;
+      this.#table = new SpanTable(path, durability ?? "relaxed", retention, options.now ?? Date.now);
+      for (const span of this.#table.newest(this.#limits.maxSpans)) this.#keep(span);
+    }
+  }
+
+  /** Adds a finished span (the tracer's span listener calls this). */
+  add(span: SpanRecord): void {
+    if (!this.#keep(span)) return;
+    if (this.#table) {
+      this.#pending.push(span);
+      if (this.#pending.length >= MAX_PENDING_WRITES) this.flush();
+      else if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        realSetImmediate(this.#flushSoon);
+      }
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(span);
+      } catch (error) {
+        console.error("[hearth] span store subscriber failed:", error);
+      }
+    }
+  }
+
+  /**
+   * Traces newest first, filtered, one page at a time. Reads memory: with persistence, traces pushed
+   * out of memory are still found by `getTrace`, not listed.
+   * @example store.listTraces({ model: "gpt-4o", minDurationMs: 1000, limit: 20 })
+   */
+  listTraces(query: TraceQuery = {}): TracePage {
+    checkTraceQuery(query);
+    const limit = query.limit ?? DEFAULT_TRACE_PAGE;
+    const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
+    const all = [...this.#traces.values()].map((t) => t.summary()).sort(compareNewestFirst);
+    const items = [];
+    for (const trace of all) {
+      if (after && compareNewestFirst(trace, after) <= 0) continue;
+      if (!matchesTrace(trace, query)) continue;
+      if (items.length === limit) return { items, cursor: makeCursor(items[items.length - 1]!) };
+      items.push(trace);
+    }
+    return { items };
+  }
+
+  /** One trace's spans in start order, from memory or the SQLite file; undefined when unknown. */
+  getTrace(traceId: string): TraceDetail | undefined {
+    const kept = this.#traces.get(traceId);
+    let spans: SpanRecord[] | undefined = kept?.spans;
+    if (!spans?.length && this.#table) {
+      this.flush();
+      spans = this.#table.trace(traceId);
+    }
+    if (!spans?.length) return undefined;
+    return { traceId, spans: [...spans].sort((a, b) => a.startedAt - b.startedAt) };
+  }
+
+  /** Calls `listener` with each span as it is added (live views). Returns a function that stops it. */
+  subscribe(listener: (span: SpanRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  stats(): SpanStoreStats {
+    return { traces: this.#traces.size, spans: this.#spans, droppedSpans: this.#dropped, evictedTraces: this.#evicted };
+  }
+
+  /** Writes pending spans to the SQLite file now. */
+  flush(): void {
+    const batch = this.#pending;
+    if (batch.length === 0 || !this.#table) return;
+    this.#pending = [];
+    try {
+      this.#table.insert(batch);
+    } catch (error) {
+      console.error(`[hearth] span store: could not write ${batch.length} spans:`, error);
+    }
+  }
+
+  /** Runs retention on the SQLite file now; returns how many spans it deleted. */
+  retain(): number {
+    this.flush();
+    return this.#table?.retain() ?? 0;
+  }
+
+  /** Flushes and closes the SQLite file. */
+  close(): void {
+    this.flush();
+    this.#table?.close();
+  }
+
+  readonly #flushSoon = (): void => {
+    this.#flushScheduled = false;
+    this.flush();
+  };
+
+  #keep(span: SpanRecord): boolean {
+    let trace = this.#traces.get(span.traceId);
+    if (!trace) {
+      trace = new TraceAccumulator(span.traceId);
+      this.#traces.set(span.traceId, trace);
+    } else if (trace.spans.length >= this.#limits.maxSpansPerTrace) {
+      this.#dropped++;
+      return false;
+    }
+    trace.add(span);
+    this.#spans++;
+    while (this.#traces.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces.size > 1)) {
+      const [oldestId, oldest] = this.#traces.entries().next().value!;
+      this.#traces.delete(oldestId);
+      this.#spans -= oldest.spans.length;
+      this.#evicted++;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,204 @@
+import {
+  ProxyTracerProvider,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+  type Link,
+  type Span,
+  type Tracer,
+} from "@opentelemetry/api";
+import { setTraceIdSource } from "../logs/context.ts";
+import { activeContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
+import { newSpanId, newTraceId } from "./ids.ts";
+import { ERROR_TYPE } from "./semconv.ts";
+import { HearthSpan } from "./span.ts";
+import type { SpanRecord } from "./span-record.ts";
+
+/** Called with every span Hearth records, when it ends. */
+export type SpanListener = (span: SpanRecord) => void;
+
+/** How the tracer runs while on. */
+export interface TracerSettings {
+  /**
+   * Fraction of new traces recorded, 0 to 1 (default 1). Spans below a recorded (or not recorded)
+   * span follow its decision; 0 records nothing while still passing trace context on.
+   */
+  readonly sampleRatio?: number;
+}
+
+interface TracerState {
+  readonly sampleRatio: number;
+  /** The application's tracer, when its OpenTelemetry SDK is registered globally. */
+  readonly appTracer: Tracer | undefined;
+}
+
+/** Undefined while tracing is off: every hook checks this one variable and does nothing else. */
+let state: TracerState | undefined;
+const listeners: SpanListener[] = [];
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+const INSTRUMENTATION = "hearth";
+
+/** True while tracing is on. */
+export function tracingOn(): boolean {
+  return state !== undefined;
+}
+
+/**
+ * Turns span recording on. Detects the application's OpenTelemetry SDK (a global tracer provider,
+ * and a global context manager) at this moment: register it before calling this.
+ */
+export function startTracer(settings: TracerSettings = {}): void {
+  const ratio = settings.sampleRatio ?? 1;
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`traces sampleRatio must be between 0 and 1, got ${ratio}`);
+  const provider = trace.getTracerProvider();
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  const appTracer = delegate === NOOP_PROVIDER ? undefined : provider.getTracer(INSTRUMENTATION);
+  useGlobalContext(globalContextManagerWorks());
+  state = { sampleRatio: ratio, appTracer };
+  setTraceIdSource(activeIds);
+}
+
+/** Turns span recording off; hooks go back to doing nothing. */
+export function stopTracer(): void {
+  state = undefined;
+  useGlobalContext(false);
+  setTraceIdSource(undefined);
+}
+
+/** True when spans also go to the application's registered OpenTelemetry SDK. */
+export function forwardsToApplication(): boolean {
+  return state?.appTracer !== undefined;
+}
+
+/**
+ * Calls `listener` with every span Hearth records, as it ends (for metrics, live streams). Returns a
+ * function that removes it. Listener errors are caught and logged.
+ * @example const off = onSpanEnd((span) => { if (span.attributes["gen_ai.operation.name"] === "chat") count(span); });
+ */
+export function onSpanEnd(listener: SpanListener): () => void {
+  listeners.push(listener);
+  return () => {
+    const at = listeners.indexOf(listener);
+    if (at >= 0) listeners.splice(at, 1);
+  };
+}
+
+function ended(record: SpanRecord): void {
+  for (const listener of listeners) {
+    try {
+      listener(record);
+    } catch (error) {
+      console.error("[hearth] span listener failed:", error);
+    }
+  }
+}
+
+/** What a span starts with. */
+export interface StartSpanOptions {
+  readonly kind?: SpanKind;
+  readonly attributes?: Attributes;
+  readonly links?: Link[];
+}
+
+/**
+ * Starts a span under `parent` (default: the active context). Returns a non-recording span carrying
+ * the trace context when tracing is off or the trace is not sampled.
+ * @example const span = startSpan("chat demo", { kind: SpanKind.CLIENT }); try { … } finally { span.end(); }
+ */
+export function startSpan(name: string, options: StartSpanOptions = {}, parent: Context = activeContext()): Span {
+  const current = state;
+  const parentSpan = trace.getSpan(parent);
+  const parentContext = parentSpan?.spanContext();
+  const hasParent = parentContext !== undefined && trace.isSpanContextValid(parentContext);
+  const record = current !== undefined && sampled(current, hasParent ? parentContext : undefined, parentSpan);
+  const kind = options.kind ?? SpanKind.INTERNAL;
+  const delegate = current?.appTracer?.startSpan(name, { kind, attributes: options.attributes, links: options.links }, parent);
+  if (!record) {
+    if (delegate) return delegate;
+    return trace.wrapSpanContext({
+      traceId: hasParent ? parentContext.traceId : newTraceId(),
+      spanId: newSpanId(),
+      traceFlags: TraceFlags.NONE,
+    });
+  }
+  const context = delegate?.spanContext() ?? {
+    traceId: hasParent ? parentContext.traceId : newTraceId(),
+    spanId: newSpanId(),
+    traceFlags: TraceFlags.SAMPLED,
+  };
+  return new HearthSpan({
+    context,
+    parentSpanId: hasParent ? parentContext.spanId : undefined,
+    name,
+    kind,
+    attributes: options.attributes,
+    links: options.links,
+    delegate,
+    onEnd: ended,
+  });
+}
+
+/** Hearth's own local decision: a Hearth parent's, else a local parent's sampled flag, else the ratio. */
+function sampled(current: TracerState, parent: { traceFlags: number; isRemote?: boolean } | undefined, parentSpan: Span | undefined): boolean {
+  if (parentSpan instanceof HearthSpan) return true;
+  if (parent && !parent.isRemote) return (parent.traceFlags & TraceFlags.SAMPLED) !== 0 || current.appTracer !== undefined;
+  return current.sampleRatio >= 1 || (current.sampleRatio > 0 && Math.random() < current.sampleRatio);
+}
+
+/** Marks `span` failed with `error`: status ERROR, an `exception` event and `error.type`. */
+export function recordError(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : new Error(String(error));
+  span.recordException(err);
+  span.setAttribute(ERROR_TYPE, err.name || "Error");
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+}
+
+/**
+ * Runs `fn` inside a new span (child of the active one) and ends it when `fn` returns or its promise
+ * settles; a throw or rejection marks the span failed. When tracing is off, just calls `fn`.
+ * @example await withSpan("workflow step charge", { kind: SpanKind.INTERNAL }, () => charge());
+ */
+export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: Span) => T, parent?: Context): T {
+  if (state === undefined) return fn(NOT_RECORDING);
+  const base = parent ?? activeContext();
+  const span = startSpan(name, options, base);
+  let result: T;
+  try {
+    result = withContext(trace.setSpan(base, span), () => fn(span));
+  } catch (error) {
+    recordError(span, error);
+    span.end();
+    throw error;
+  }
+  if (result instanceof Promise) {
+    return result.then(
+      (value: unknown) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        recordError(span, error);
+        span.end();
+        throw error;
+      },
+    ) as T;
+  }
+  span.end();
+  return result;
+}
+
+const NOT_RECORDING: Span = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: TraceFlags.NONE });
+
+/** The active span's ids, for log lines. */
+function activeIds(): { traceId: string; spanId: string } | undefined {
+  const span = trace.getSpan(activeContext());
+  if (!span) return undefined;
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
+}
+
+export { ROOT_CONTEXT };

@@ -1,0 +1,113 @@
+import type { Telemetry } from "ai";
+import { HearthAiTelemetry, type CostOf } from "./ai-telemetry.ts";
+import { otlpConfigFromEnv } from "./otlp-config.ts";
+import { OtlpTraceExporter, type OtlpExporterOptions } from "./otlp-exporter.ts";
+import { SpanStore, type SpanStoreOptions } from "./store.ts";
+import { forwardsToApplication, onSpanEnd, startTracer, stopTracer, type TracerSettings } from "./tracer.ts";
+
+/** How tracing runs. */
+export interface TracingOptions extends TracerSettings {
+  /** The local store's limits and persistence, or a store to share. Default: in memory, default limits. */
+  store?: SpanStoreOptions | SpanStore;
+  /**
+   * OTLP/HTTP JSON export. Default: from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` /
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` (and `…_HEADERS`, `…_TIMEOUT`, `OTEL_SERVICE_NAME`) when set;
+   * `false` never exports.
+   */
+  otlp?: OtlpExporterOptions | false;
+  /** Where the OTEL_* variables are read. Default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Prices model calls for `hearth.cost.usd` on `chat` spans (e.g. `costOfTokens`). Default: no cost. */
+  costOf?: CostOf;
+  /** Trace the AI SDK's calls (registers Hearth's `Telemetry` integration globally). Default true. */
+  aiSdk?: boolean;
+}
+
+/** Tracing while on: its store and exporter. */
+export interface Tracing {
+  readonly store: SpanStore;
+  readonly exporter: OtlpTraceExporter | undefined;
+  /** True when spans also go to the application's registered OpenTelemetry SDK. */
+  readonly forwardsToApplication: boolean;
+  /** Flushes the exporter and the store's file, and turns tracing off. */
+  close(): Promise<void>;
+}
+
+let current: { tracing: Tracing; off: Array<() => void>; ownsStore: boolean } | undefined;
+
+/**
+ * Turns tracing on for the process: Hearth's spans go to a local store (always), to an OTLP endpoint
+ * (when configured), and to the application's OpenTelemetry SDK (when it registered one before this
+ * call). Calling it again replaces the previous setup.
+ * @example
+ * const tracing = enableTracing({ store: { persist: { path: ".hearth/spans.sqlite" } } });
+ * tracing.store.listTraces({ error: true });
+ * await tracing.close();
+ */
+export function enableTracing(options: TracingOptions = {}): Tracing {
+  if (current) void disableTracing();
+  const ownsStore = !(options.store instanceof SpanStore);
+  const store = options.store instanceof SpanStore ? options.store : new SpanStore(options.store);
+  let exporter: OtlpTraceExporter | undefined;
+  if (options.otlp !== false) {
+    const fromEnv = options.otlp ? undefined : otlpConfigFromEnv(options.env ?? process.env);
+    const settings = options.otlp ?? fromEnv;
+    if (settings) exporter = new OtlpTraceExporter(settings);
+  }
+  startTracer(options);
+  const off = [onSpanEnd((span) => store.add(span))];
+  if (exporter) {
+    const sending = exporter;
+    off.push(onSpanEnd((span) => sending.export(span)));
+  }
+  if (options.aiSdk !== false) off.push(registerAiTelemetry(new HearthAiTelemetry(options.costOf)));
+  const tracing: Tracing = {
+    store,
+    exporter,
+    forwardsToApplication: forwardsToApplication(),
+    close: () => (current?.tracing === tracing ? disableTracing() : Promise.resolve()),
+  };
+  current = { tracing, off, ownsStore };
+  return tracing;
+}
+
+/** Turns tracing off: hooks do nothing again; the exporter is flushed and the store's file closed (when tracing made the store). */
+export async function disableTracing(): Promise<void> {
+  const was = current;
+  if (!was) return;
+  current = undefined;
+  stopTracer();
+  for (const off of was.off) off();
+  await was.tracing.exporter?.shutdown();
+  if (was.ownsStore) was.tracing.store.close();
+  else was.tracing.store.flush();
+}
+
+/** The tracing setup while on (the inspector reads `store` from it). */
+export function currentTracing(): Tracing | undefined {
+  return current?.tracing;
+}
+
+/**
+ * Whether the environment turns traces off: `HEARTH_TRACES` set to `0`, `false`, `off` or `no`, or
+ * `OTEL_SDK_DISABLED=true`.
+ * @example if (!tracesDisabledByEnv()) enableTracing();
+ */
+export function tracesDisabledByEnv(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const value = env.HEARTH_TRACES?.trim().toLowerCase();
+  return value === "0" || value === "false" || value === "off" || value === "no" || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true";
+}
+
+/**
+ * Adds an integration to the AI SDK's global registry (what `registerTelemetry` from "ai" does);
+ * returns a function that takes it out again, which `registerTelemetry` cannot.
+ */
+function registerAiTelemetry(integration: Telemetry): () => void {
+  const registry = (globalThis.AI_SDK_TELEMETRY_INTEGRATIONS ??= []);
+  registry.push(integration);
+  return () => {
+    const list = globalThis.AI_SDK_TELEMETRY_INTEGRATIONS;
+    const at = list?.indexOf(integration) ?? -1;
+    if (at >= 0) list!.splice(at, 1);
+  };
+}
