@@ -1,0 +1,88 @@
+/**
+ * The audit log: one row per change made through the inspector (who, what, on what, and hashes of
+ * the data before and after), written before the change is answered. SQLite at
+ * `<dataDir>/inspector/audit.sqlite`.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { Role } from "./security.ts";
+
+/** One audited change. */
+export interface AuditEntry {
+  at: number;
+  role: Role;
+  /** What was done, e.g. `state.set`, `sql.write`, `schedule.cancel`. */
+  action: string;
+  /** What it was done to, e.g. `Counter/a`, `Onboarding/run-1`. */
+  target: string;
+  /** The change's details (arguments, outcome). */
+  detail: Record<string, unknown>;
+  beforeHash?: string;
+  afterHash?: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+  target TEXT NOT NULL, detail TEXT NOT NULL, before_hash TEXT, after_hash TEXT
+);`;
+
+/** The largest `detail` stored, in characters of JSON (longer ones are cut and marked). */
+export const MAX_AUDIT_DETAIL_CHARS = 16_384;
+
+/** SHA-256 (hex, first 32 characters) of a value's JSON; undefined for undefined. */
+export function hashOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const json = JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "undefined";
+  return createHash("sha256").update(json).digest("hex").slice(0, 32);
+}
+
+/**
+ * The audit table of one inspector.
+ * @example
+ * const audit = new AuditLog(join(dataDir, "inspector", "audit.sqlite"));
+ * audit.append({ at: Date.now(), role: "admin", action: "state.set", target: "Counter/a", detail: {} });
+ */
+export class AuditLog {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #page: StatementSync;
+
+  constructor(path: string, durability: "strict" | "relaxed" = "relaxed") {
+    mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}; PRAGMA busy_timeout = 5000;`);
+    this.#db.exec(SCHEMA);
+    this.#insert = this.#db.prepare("INSERT INTO audit (at, role, action, target, detail, before_hash, after_hash) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.#page = this.#db.prepare("SELECT seq, at, role, action, target, detail, before_hash, after_hash FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?");
+  }
+
+  /** Appends one entry (committed when this returns). */
+  append(entry: AuditEntry): void {
+    let detail = JSON.stringify(entry.detail, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "{}";
+    if (detail.length > MAX_AUDIT_DETAIL_CHARS) detail = JSON.stringify({ truncated: true, start: detail.slice(0, MAX_AUDIT_DETAIL_CHARS) });
+    this.#insert.run(entry.at, entry.role, entry.action, entry.target, detail, entry.beforeHash ?? null, entry.afterHash ?? null);
+  }
+
+  /** Entries newest first; `before` is the `next` of the previous page. */
+  page(before: number | undefined, limit: number): { items: AuditEntry[]; next: number | null } {
+    const rows = this.#page.all(before ?? Number.MAX_SAFE_INTEGER, limit + 1) as Array<Record<string, unknown>>;
+    const items = rows.slice(0, limit).map((row) => ({
+      at: Number(row.at),
+      role: row.role as Role,
+      action: row.action as string,
+      target: row.target as string,
+      detail: JSON.parse(row.detail as string) as Record<string, unknown>,
+      ...(row.before_hash === null ? {} : { beforeHash: row.before_hash as string }),
+      ...(row.after_hash === null ? {} : { afterHash: row.after_hash as string }),
+    }));
+    const last = rows[limit - 1];
+    return { items, next: rows.length > limit && last ? Number(last.seq) : null };
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+}

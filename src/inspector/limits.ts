@@ -1,0 +1,31 @@
+/**
+ * Every limit the inspector enforces (documented in docs/inspector/security.md and api.md).
+ */
+export const INSPECTOR_LIMITS = {
+  /** Largest request body accepted (JSON). */
+  maxBodyBytes: 1024 * 1024,
+  /** Items of a list page when `limit` is not given. */
+  defaultPageSize: 50,
+  /** Largest `limit` of a list page. */
+  maxPageSize: 500,
+  /** Rows a SQL query returns at most; more set `truncated: true`. */
+  maxQueryRows: 1000,
+  /** Characters of one SQL text. */
+  maxSqlChars: 100_000,
+  /** Open live streams (SSE) at once; one more answers 429 `too_many_streams`. */
+  maxStreams: 16,
+  /** Messages the live stream keeps for `Last-Event-ID` resume. */
+  streamBufferSize: 1000,
+  /** Milliseconds between heartbeat comments on a live stream. */
+  heartbeatMs: 15_000,
+  /** Cookie sessions kept at once (the oldest is dropped first). */
+  maxSessions: 1000,
+  /** How long a cookie session lasts. */
+  sessionTtlMs: 12 * 60 * 60 * 1000,
+  /** Metrics history: one point every this many milliseconds… */
+  metricsSampleMs: 10_000,
+  /** …and this many points per metric (one hour). */
+  metricsHistoryPoints: 360,
+  /** Metric names kept in the history. */
+  metricsHistoryNames: 200,
+} as const;

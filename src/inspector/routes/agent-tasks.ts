@@ -1,0 +1,222 @@
+/**
+ * An agent's connections, callable methods, schedules and queue (docs/inspector/api.md §Agents).
+ * Every change runs inside the agent, as one of its events.
+ */
+import { Cron } from "croner";
+import { HANDLE } from "../../agent/agent-base.ts";
+import type { Schedule } from "../../schedule/types.ts";
+import { ApiError, badRequest, notFound } from "../http.ts";
+import type { Route } from "../router.ts";
+import { agentAddress, inAgentBase } from "./agent-address.ts";
+
+/** How many upcoming runs a schedule lists. */
+const NEXT_RUNS = 5;
+
+interface TaskApi {
+  getSchedules(): Schedule[];
+  getSchedule(id: string): Schedule | undefined;
+  cancelSchedule(id: string): Promise<boolean>;
+  getQueues(): Array<{ id: string; callback: string; payload: unknown; createdAt: number }>;
+  dequeue(id: string): Promise<boolean>;
+}
+
+function tasksOf(agent: object): TaskApi {
+  if (typeof (agent as Partial<TaskApi>).getSchedules !== "function") throw new ApiError(400, "not_supported", "This agent has no schedules or queue");
+  return agent as TaskApi;
+}
+
+/** The next runs of a schedule (epoch ms). */
+export function nextRuns(schedule: Schedule): number[] {
+  if (schedule.type === "cron") {
+    try {
+      const cron = new Cron(schedule.cron, { paused: true, ...(schedule.timezone ? { timezone: schedule.timezone } : {}) });
+      return cron.nextRuns(NEXT_RUNS, new Date(schedule.dueAt - 1)).map((date) => date.getTime());
+    } catch {
+      return [schedule.dueAt];
+    }
+  }
+  if (schedule.type === "interval") return Array.from({ length: NEXT_RUNS }, (_, i) => schedule.dueAt + i * schedule.intervalSeconds * 1000);
+  return [schedule.dueAt];
+}
+
+function scheduleView(schedule: Schedule) {
+  return {
+    id: schedule.id,
+    callback: schedule.callback,
+    type: schedule.type,
+    time: schedule.dueAt,
+    ...(schedule.type === "cron" ? { cron: schedule.cron } : {}),
+    ...(schedule.type === "interval" ? { intervalSeconds: schedule.intervalSeconds } : {}),
+    payload: schedule.payload ?? null,
+    attempts: schedule.attempts,
+    ...(schedule.lastError ? { lastError: schedule.lastError } : {}),
+    nextRuns: nextRuns(schedule),
+  };
+}
+
+export const agentTaskRoutes: Route[] = [
+  {
+    method: "GET",
+    path: "/api/agents/:class/:name/connections",
+    handler: async (ctx) => ({
+      json: await inAgentBase(ctx, ({ runtime }) =>
+        [...runtime!.sockets()].map((record) => ({
+          id: record.id,
+          tags: record.tags,
+          state: record.stateJson === undefined ? null : (JSON.parse(record.stateJson) as unknown),
+          connectedAt: null,
+          uri: record.url,
+          readonly: record.readonly,
+        })),
+      ),
+    }),
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:class/:name/connections/:id/send",
+    write: true,
+    handler: async (ctx) => {
+      const body = await ctx.body();
+      if (typeof body.message !== "string") throw badRequest("The body must be { message: string }");
+      const address = agentAddress(ctx);
+      await ctx.audited("connection.send", `${address.label}#${ctx.params.id}`, { bytes: Buffer.byteLength(body.message) }, () =>
+        inAgentBase(ctx, ({ agent }) => {
+          const connection = agent.getConnection(ctx.params.id!);
+          if (!connection) throw notFound(`${address.label} has no open connection ${JSON.stringify(ctx.params.id)}`);
+          connection.send(body.message as string);
+          return { result: undefined };
+        }),
+      );
+      return { json: { sent: true } };
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:class/:name/connections/:id/close",
+    write: true,
+    handler: async (ctx) => {
+      const body = await ctx.body();
+      const code = body.code === undefined ? 1000 : body.code;
+      const reason = body.reason === undefined ? "" : body.reason;
+      if (typeof code !== "number" || !Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
+        throw badRequest("code must be 1000 or from 3000 to 4999 (the close codes an application may send)");
+      }
+      if (typeof reason !== "string" || Buffer.byteLength(reason) > 123) throw badRequest("reason must be a string of at most 123 bytes (the WebSocket limit)");
+      const address = agentAddress(ctx);
+      await ctx.audited("connection.close", `${address.label}#${ctx.params.id}`, { code, reason }, () =>
+        inAgentBase(ctx, ({ agent }) => {
+          const connection = agent.getConnection(ctx.params.id!);
+          if (!connection) throw notFound(`${address.label} has no open connection ${JSON.stringify(ctx.params.id)}`);
+          connection.close(code, reason);
+          return { result: undefined };
+        }),
+      );
+      return { json: { closed: true } };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/agents/:class/:name/methods",
+    handler: async (ctx) => ({
+      json: await inAgentBase(ctx, ({ agent }) =>
+        [...agent.getCallableMethods()].map(([name, options]) => ({ name, ...(options.description ? { description: options.description } : {}), streaming: options.streaming === true })),
+      ),
+    }),
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:class/:name/methods/:method",
+    write: true,
+    handler: async (ctx) => {
+      const body = await ctx.body();
+      const args = body.args === undefined ? [] : body.args;
+      if (!Array.isArray(args)) throw badRequest("args must be an array of JSON arguments");
+      const address = agentAddress(ctx);
+      const method = ctx.params.method!;
+      const result = await ctx.audited("method.invoke", `${address.label}.${method}`, { args }, () =>
+        inAgentBase(ctx, async ({ agent, actor }) => {
+          const options = agent.getCallableMethods().get(method);
+          if (!options) throw notFound(`${address.label} has no callable method ${JSON.stringify(method)}`);
+          if (options.streaming) throw new ApiError(400, "streaming_method", `${method} streams its result: call it over a WebSocket connection`);
+          try {
+            return { result: await actor[HANDLE.invoke](method, args) };
+          } catch (error) {
+            throw new ApiError(422, "method_failed", `${method} threw: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }),
+      );
+      return { json: { result: result ?? null } };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/agents/:class/:name/schedules",
+    handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ agent }) => tasksOf(agent).getSchedules().map(scheduleView)) }),
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:class/:name/schedules/:id/run",
+    write: true,
+    handler: async (ctx) => {
+      const address = agentAddress(ctx);
+      const id = ctx.params.id!;
+      await ctx.audited("schedule.run", `${address.label}#${id}`, {}, () =>
+        inAgentBase(ctx, async ({ agent, actor }) => {
+          const tasks = tasksOf(agent);
+          const schedule = tasks.getSchedule(id);
+          if (!schedule) throw notFound(`${address.label} has no schedule ${JSON.stringify(id)}`);
+          // A one-shot schedule run now is done; a recurring one keeps its next run.
+          if (schedule.type === "scheduled" || schedule.type === "delayed") await tasks.cancelSchedule(id);
+          await actor[HANDLE.invoke](schedule.callback, [schedule.payload, schedule]);
+          return { result: undefined, before: scheduleView(schedule) };
+        }),
+      );
+      return { json: { ran: true } };
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/api/agents/:class/:name/schedules/:id",
+    write: true,
+    handler: async (ctx) => {
+      const address = agentAddress(ctx);
+      const id = ctx.params.id!;
+      await ctx.audited("schedule.cancel", `${address.label}#${id}`, {}, () =>
+        inAgentBase(ctx, async ({ agent }) => {
+          const tasks = tasksOf(agent);
+          const before = tasks.getSchedule(id);
+          if (!before || !(await tasks.cancelSchedule(id))) throw notFound(`${address.label} has no schedule ${JSON.stringify(id)}`);
+          return { result: undefined, before: scheduleView(before) };
+        }),
+      );
+      return { json: { cancelled: true } };
+    },
+  },
+  {
+    method: "GET",
+    path: "/api/agents/:class/:name/queue",
+    handler: async (ctx) => ({
+      json: await inAgentBase(ctx, ({ agent }) =>
+        tasksOf(agent)
+          .getQueues()
+          .map((item) => ({ id: item.id, callback: item.callback, payload: item.payload ?? null, createdAt: item.createdAt * 1000 })),
+      ),
+    }),
+  },
+  {
+    method: "DELETE",
+    path: "/api/agents/:class/:name/queue/:id",
+    write: true,
+    handler: async (ctx) => {
+      const address = agentAddress(ctx);
+      const id = ctx.params.id!;
+      await ctx.audited("queue.delete", `${address.label}#${id}`, {}, () =>
+        inAgentBase(ctx, async ({ agent }) => {
+          if (!(await tasksOf(agent).dequeue(id))) throw notFound(`${address.label} has no queued item ${JSON.stringify(id)}`);
+          return { result: undefined };
+        }),
+      );
+      return { json: { deleted: true } };
+    },
+  },
+];

@@ -1,0 +1,162 @@
+/**
+ * Traces, logs, metrics, alerts and the audit log (docs/inspector/api.md). Each section reads its
+ * source; without one it answers 404 `not_enabled`.
+ */
+import { ApiError, badRequest, notEnabled, notFound, pageLimit } from "../http.ts";
+import type { MetricsHistory } from "../metrics-history.ts";
+import type { Route, RouteContext } from "../router.ts";
+import type { SourceQuery } from "../sources.ts";
+
+/** The query string as a store query: numbers and booleans where the API defines them. */
+function sourceQuery(ctx: RouteContext, numeric: readonly string[] = []): SourceQuery {
+  const query: SourceQuery = {};
+  for (const [key, value] of ctx.query) {
+    if (value === "") continue;
+    if (numeric.includes(key)) {
+      const number = Number(value);
+      if (!Number.isFinite(number)) throw badRequest(`${key} must be a number, got ${JSON.stringify(value)}`);
+      query[key] = number;
+    } else if (value === "true" || value === "false") query[key] = value === "true";
+    else query[key] = value;
+  }
+  query.limit = pageLimit(ctx.query);
+  return query;
+}
+
+function alertsOf(ctx: RouteContext) {
+  const alerts = ctx.sources.alerts;
+  if (!alerts) throw notEnabled("Alerts");
+  return alerts;
+}
+
+export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[] {
+  const metricsOrThrow = () => {
+    if (!metrics) throw notEnabled("Metrics");
+    return metrics;
+  };
+  return [
+    {
+      method: "GET",
+      path: "/api/traces",
+      handler: async (ctx) => {
+        if (!ctx.sources.spans) throw notEnabled("Traces");
+        return { json: await ctx.sources.spans.list(sourceQuery(ctx, ["minDurationMs", "minCostUsd"])) };
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/traces/:traceId",
+      handler: async (ctx) => {
+        if (!ctx.sources.spans) throw notEnabled("Traces");
+        const trace = await ctx.sources.spans.get(ctx.params.traceId!);
+        if (!trace) throw notFound(`No trace ${JSON.stringify(ctx.params.traceId)} is kept (it may have aged out)`);
+        return { json: trace };
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/logs",
+      handler: async (ctx) => {
+        if (!ctx.sources.logs) throw notEnabled("Logs");
+        return { json: await ctx.sources.logs.query(sourceQuery(ctx, ["since"])) };
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/metrics",
+      handler: () => {
+        const history = metricsOrThrow();
+        return { json: { series: history.current(), history: history.history() } };
+      },
+    },
+    {
+      method: "GET",
+      path: "/metrics",
+      handler: (ctx) => {
+        if (!ctx.sources.metrics) throw notEnabled("Metrics");
+        return { text: ctx.sources.metrics.expose(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+      },
+    },
+    { method: "GET", path: "/api/alerts", handler: async (ctx) => ({ json: await alertsOf(ctx).snapshot() }) },
+    { method: "GET", path: "/api/alerts/history", handler: async (ctx) => ({ json: await alertsOf(ctx).history(sourceQuery(ctx)) }) },
+    {
+      method: "POST",
+      path: "/api/alerts/rules",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = alertsOf(ctx);
+        const rule = await ctx.body();
+        const created = await ctx.audited("alert.rule.add", String(rule.name ?? "rule"), { rule }, async () => ({ result: await alerts.addRule(rule), after: rule }));
+        return { status: 201, json: created };
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/alerts/rules/:id",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = alertsOf(ctx);
+        const id = ctx.params.id!;
+        await ctx.audited("alert.rule.remove", id, {}, async () => {
+          if (!(await alerts.removeRule(id))) throw notFound(`No alert rule ${JSON.stringify(id)}`);
+          return { result: undefined };
+        });
+        return { json: { deleted: true } };
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/alerts/rules/:id/test",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = alertsOf(ctx);
+        const id = ctx.params.id!;
+        const outcome = await ctx.audited("alert.rule.test", id, {}, async () => ({ result: await alerts.test(id) }));
+        return { json: outcome };
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/alerts/silences",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = alertsOf(ctx);
+        const silence = await ctx.body();
+        const created = await ctx.audited("alert.silence.add", "silence", { silence }, async () => ({ result: await alerts.addSilence(silence), after: silence }));
+        return { status: 201, json: created };
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/alerts/silences/:id",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = alertsOf(ctx);
+        const id = ctx.params.id!;
+        await ctx.audited("alert.silence.remove", id, {}, async () => {
+          if (!(await alerts.removeSilence(id))) throw notFound(`No silence ${JSON.stringify(id)}`);
+          return { result: undefined };
+        });
+        return { json: { deleted: true } };
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/team-runs",
+      handler: () => {
+        throw new ApiError(404, "not_enabled", "A list of every agent's team runs is not enabled yet: open an agent's team runs at /api/agents/:class/:name/team-runs");
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/audit",
+      handler: (ctx) => {
+        const cursor = ctx.query.get("cursor");
+        const before = cursor ? Number(Buffer.from(cursor, "base64url").toString("utf8")) : undefined;
+        if (before !== undefined && !Number.isInteger(before)) throw badRequest("cursor is not a cursor this API gave out");
+        const page = ctx.audit.page(before, pageLimit(ctx.query));
+        return { json: { items: page.items, next: page.next === null ? null : Buffer.from(String(page.next)).toString("base64url") } };
+      },
+    },
+  ];
+}

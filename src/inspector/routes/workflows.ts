@@ -1,0 +1,188 @@
+/**
+ * Workflow instances: list, detail with steps, and start / event / pause / resume / terminate /
+ * restart through the engine behind the `env` bindings (docs/inspector/api.md §Workflows).
+ */
+import { deserialize } from "node:v8";
+import { hostInternals } from "../../host/introspect.ts";
+import type { WorkflowEngine } from "../../workflow/engine.ts";
+import { ApiError, badRequest, cursorOffset, notEnabled, notFound, offsetCursor, pageLimit } from "../http.ts";
+import type { Route, RouteContext } from "../router.ts";
+
+const STEP_KINDS = { do: "do", sleep: "sleep", event: "waitForEvent" } as const;
+const ACTIONS = ["pause", "resume", "terminate", "restart"] as const;
+
+function engineOf(ctx: RouteContext): WorkflowEngine {
+  const engine = hostInternals(ctx.sources.host).workflows;
+  if (!engine) throw notEnabled("Workflows");
+  return engine;
+}
+
+function decoded(bytes: Uint8Array | null): unknown {
+  if (bytes === null) return null;
+  try {
+    return deserialize(bytes) as unknown;
+  } catch {
+    return { $unreadable: bytes.byteLength };
+  }
+}
+
+function errorOf(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return { message: text };
+  }
+}
+
+function list(ctx: RouteContext) {
+  const engine = engineOf(ctx);
+  const workflow = ctx.query.get("workflow") || null;
+  const status = ctx.query.get("status") || null;
+  const q = ctx.query.get("q") || null;
+  const offset = cursorOffset(ctx.query);
+  const limit = pageLimit(ctx.query);
+  const rows = engine.store.all<{ workflow: string; id: string; status: string; created_at: number; updated_at: number; error: string | null }>(
+    `SELECT workflow, id, status, created_at, updated_at, error FROM instances
+     WHERE (?1 IS NULL OR workflow = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR instr(id, ?3) > 0)
+     ORDER BY updated_at DESC, workflow, id LIMIT ?4 OFFSET ?5`,
+    workflow,
+    status,
+    q,
+    limit + 1,
+    offset,
+  );
+  const items = rows.slice(0, limit).map((row) => ({
+    workflow: row.workflow,
+    id: row.id,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.error === null ? {} : { error: errorOf(row.error) }),
+  }));
+  return { items, next: rows.length > limit ? offsetCursor(offset + limit) : null };
+}
+
+function detail(ctx: RouteContext) {
+  const engine = engineOf(ctx);
+  const { workflow, id } = ctx.params as { workflow: string; id: string };
+  const row = engine.store.get<{ status: string; params: Uint8Array | null; output: Uint8Array | null; error: string | null; created_at: number; updated_at: number; agent_class: string | null; agent_name: string | null }>(
+    "SELECT status, params, output, error, created_at, updated_at, agent_class, agent_name FROM instances WHERE workflow = ? AND id = ?",
+    workflow,
+    id,
+  );
+  if (!row) throw notFound(`${workflow} has no instance ${JSON.stringify(id)}`);
+  const steps = engine.store
+    .all<{ key: string; seq: number; kind: keyof typeof STEP_KINDS; status: string; result: Uint8Array | null; error: string | null; attempts: number; wake_at: number | null }>(
+      "SELECT key, seq, kind, status, result, error, attempts, wake_at FROM steps WHERE workflow = ? AND instance = ? ORDER BY seq",
+      workflow,
+      id,
+    )
+    .map((step) => {
+      const name = step.key.slice(step.key.indexOf(":") + 1);
+      return {
+        name,
+        kind: STEP_KINDS[step.kind] ?? step.kind,
+        status: step.status,
+        attempts: step.attempts,
+        startedAt: null,
+        endedAt: null,
+        ...(step.status === "done" ? { output: decoded(step.result) } : {}),
+        ...(step.error === null ? {} : { error: errorOf(step.error) }),
+        ...(step.wake_at === null ? {} : { wakeAt: step.wake_at }),
+        ...(step.status === "waiting" ? { waitingFor: name } : {}),
+      };
+    });
+  return {
+    workflow,
+    id,
+    status: row.status,
+    params: decoded(row.params),
+    ...(row.output === null ? {} : { output: decoded(row.output) }),
+    ...(row.error === null ? {} : { error: errorOf(row.error) }),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.agent_class === null ? {} : { agent: { class: row.agent_class, name: row.agent_name } }),
+    steps,
+  };
+}
+
+function knownWorkflow(ctx: RouteContext, engine: WorkflowEngine, workflow: string, id?: string): void {
+  const binding = ctx.sources.host.env[workflow] as { name?: unknown } | undefined;
+  if (!binding || binding.name !== workflow) throw notFound(`No workflow binding ${JSON.stringify(workflow)}`);
+  if (id !== undefined && !engine.exists(workflow, id)) throw notFound(`${workflow} has no instance ${JSON.stringify(id)}`);
+}
+
+function stateError(error: unknown): never {
+  if (error instanceof ApiError) throw error;
+  throw new ApiError(409, "workflow_state", error instanceof Error ? error.message : String(error));
+}
+
+export const workflowRoutes: Route[] = [
+  { method: "GET", path: "/api/workflows", handler: (ctx) => ({ json: list(ctx) }) },
+  { method: "GET", path: "/api/workflows/:workflow/:id", handler: (ctx) => ({ json: detail(ctx) }) },
+  {
+    method: "POST",
+    path: "/api/workflows/:workflow",
+    write: true,
+    handler: async (ctx) => {
+      const engine = engineOf(ctx);
+      const workflow = ctx.params.workflow!;
+      knownWorkflow(ctx, engine, workflow);
+      const body = await ctx.body();
+      if (body.id !== undefined && typeof body.id !== "string") throw badRequest("id must be a string");
+      const id = await ctx.audited("workflow.start", workflow, { id: body.id ?? null, params: body.params ?? null }, async () => {
+        try {
+          const id = await engine.create(workflow, { ...(body.id === undefined ? {} : { id: body.id as string }), params: body.params });
+          return { result: id };
+        } catch (error) {
+          return stateError(error);
+        }
+      });
+      return { status: 201, json: { id } };
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/workflows/:workflow/:id/event",
+    write: true,
+    handler: async (ctx) => {
+      const engine = engineOf(ctx);
+      const { workflow, id } = ctx.params as { workflow: string; id: string };
+      knownWorkflow(ctx, engine, workflow, id);
+      const body = await ctx.body();
+      if (typeof body.type !== "string" || body.type === "") throw badRequest("The body must be { type: string, payload? }");
+      await ctx.audited("workflow.event", `${workflow}/${id}`, { type: body.type }, async () => {
+        try {
+          await engine.sendEvent(workflow, id, { type: body.type as string, payload: body.payload });
+          return { result: undefined };
+        } catch (error) {
+          return stateError(error);
+        }
+      });
+      return { json: { status: engine.peek(workflow, id)?.status ?? "unknown" } };
+    },
+  },
+  ...ACTIONS.map(
+    (action): Route => ({
+      method: "POST",
+      path: `/api/workflows/:workflow/:id/${action}`,
+      write: true,
+      handler: async (ctx) => {
+        const engine = engineOf(ctx);
+        const { workflow, id } = ctx.params as { workflow: string; id: string };
+        knownWorkflow(ctx, engine, workflow, id);
+        await ctx.audited(`workflow.${action}`, `${workflow}/${id}`, {}, async () => {
+          const before = engine.peek(workflow, id)?.status;
+          try {
+            await engine[action](workflow, id);
+          } catch (error) {
+            return stateError(error);
+          }
+          return { result: undefined, before, after: engine.peek(workflow, id)?.status };
+        });
+        return { json: { status: engine.peek(workflow, id)?.status ?? "unknown" } };
+      },
+    }),
+  ),
+];

@@ -1,0 +1,137 @@
+/**
+ * Who may call the inspector: tokens (compared in constant time), cookie sessions, and the Host and
+ * Origin checks that stop DNS rebinding and cross-site requests (see docs/inspector/security.md).
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { isIP } from "node:net";
+import { ApiError } from "./http.ts";
+import { INSPECTOR_LIMITS } from "./limits.ts";
+
+/** What a caller may do: look (`viewer`) or also change (`admin`). */
+export type Role = "viewer" | "admin";
+
+/** The cookie that carries a session after `POST /api/session`. */
+export const SESSION_COOKIE = "hearth_inspector";
+
+/** A fresh random token (256 bits, base64url). */
+export function randomToken(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** Equal in constant time (both sides hashed first, so their lengths leak nothing either). */
+export function sameToken(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** True for names and addresses that only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (bare === "localhost" || bare.endsWith(".localhost")) return true;
+  if (isIP(bare) === 4) return bare.startsWith("127.");
+  if (isIP(bare) === 6) return bare === "::1" || bare.startsWith("::ffff:127.");
+  return false;
+}
+
+/** The host name of a `Host` header (without the port). */
+export function hostnameOf(hostHeader: string): string {
+  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
+  const colon = hostHeader.lastIndexOf(":");
+  return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
+}
+
+/** Checks the request's `Host`: a loopback name or one of `allowedHosts`, else 403 `bad_host`. */
+export function checkHost(request: IncomingMessage, allowedHosts: ReadonlySet<string>): string {
+  const host = request.headers.host;
+  if (!host) throw new ApiError(403, "bad_host", "The request has no Host header");
+  const name = hostnameOf(host).toLowerCase();
+  if (!isLoopbackHost(name) && !allowedHosts.has(name.replace(/^\[|\]$/g, ""))) {
+    throw new ApiError(403, "bad_host", `Host ${JSON.stringify(host)} is not allowed: the inspector answers loopback names and --inspector-allowed-hosts only`);
+  }
+  return host;
+}
+
+/** Checks `Origin` when present: it must be the inspector's own (`http://<Host>`), else 403 `bad_origin`. */
+export function checkOrigin(request: IncomingMessage, host: string): void {
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  if (origin !== `http://${host}` && origin !== `https://${host}`) {
+    throw new ApiError(403, "bad_origin", `Origin ${JSON.stringify(origin)} is not the inspector's own (http://${host}): cross-site requests may not change anything or open the stream`);
+  }
+}
+
+/** The tokens of one inspector and its cookie sessions. */
+export class Credentials {
+  readonly #viewer: string;
+  readonly #admin: string;
+  readonly #sessions = new Map<string, { role: Role; expiresAt: number }>();
+
+  constructor(viewerToken: string, adminToken: string) {
+    this.#viewer = viewerToken;
+    this.#admin = adminToken;
+  }
+
+  /** The role a token grants, or undefined for a wrong one. */
+  roleOfToken(token: string): Role | undefined {
+    // Both compared every time: how long it takes says nothing about which one matched.
+    const admin = sameToken(token, this.#admin);
+    const viewer = sameToken(token, this.#viewer);
+    return admin ? "admin" : viewer ? "viewer" : undefined;
+  }
+
+  /** The caller's role from `Authorization: Bearer` or the session cookie; 401 `unauthorized` without one. */
+  roleOf(request: IncomingMessage): Role {
+    const auth = request.headers.authorization;
+    if (auth !== undefined) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
+      const role = match ? this.roleOfToken(match[1]!) : undefined;
+      if (!role) throw unauthorized("The bearer token is not this inspector's token");
+      return role;
+    }
+    const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    if (session !== undefined) {
+      const entry = this.#sessions.get(session);
+      if (entry && entry.expiresAt > Date.now()) return entry.role;
+      this.#sessions.delete(session);
+      throw unauthorized("The session has expired or the inspector restarted: sign in with the token again");
+    }
+    throw unauthorized("No credentials: send Authorization: Bearer <token> or sign in with POST /api/session");
+  }
+
+  /** A new session for `role`; returns the cookie value. */
+  openSession(role: Role): string {
+    const id = randomToken();
+    if (this.#sessions.size >= INSPECTOR_LIMITS.maxSessions) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest !== undefined) this.#sessions.delete(oldest);
+    }
+    this.#sessions.set(id, { role, expiresAt: Date.now() + INSPECTOR_LIMITS.sessionTtlMs });
+    return id;
+  }
+
+  closeSession(request: IncomingMessage): void {
+    const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    if (session !== undefined) this.#sessions.delete(session);
+  }
+}
+
+/** The `Set-Cookie` value of a session (or of its removal, with an empty id). */
+export function sessionCookie(id: string): string {
+  const expiry = id === "" ? "; Max-Age=0" : `; Max-Age=${Math.floor(INSPECTOR_LIMITS.sessionTtlMs / 1000)}`;
+  return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${expiry}`;
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError(401, "unauthorized", message);
+}
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}

@@ -1,0 +1,155 @@
+/**
+ * The live stream (`GET /api/stream`, Server-Sent Events): `agents:*` events, log entries, ended
+ * spans and metric samples multiplexed on one connection, each message with an `id:` so a client
+ * reconnecting with `Last-Event-ID` gets what it missed from an in-memory buffer. Sources are
+ * subscribed only while someone watches (and a minute after, so a reconnect can resume): with no
+ * stream open, agents pay nothing for events.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { channels, subscribe, type ChannelKey } from "../observability/events/index.ts";
+import { ApiError, badRequest, toJson } from "./http.ts";
+import { INSPECTOR_LIMITS } from "./limits.ts";
+import type { MetricsHistory } from "./metrics-history.ts";
+import type { InspectorSources } from "./sources.ts";
+
+/** The topics a stream may ask for. */
+export const TOPICS = ["events", "logs", "spans", "metrics"] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** A client slower than this many buffered bytes is disconnected (it reconnects and resumes). */
+export const MAX_STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** How long sources stay subscribed after the last stream closed, for resumes. */
+const LINGER_MS = 60_000;
+
+interface Message {
+  id: number;
+  topic: Topic;
+  className: string | undefined;
+  agent: string | undefined;
+  data: string;
+}
+
+interface Client {
+  response: ServerResponse;
+  topics: ReadonlySet<Topic>;
+  className: string | undefined;
+  agent: string | undefined;
+}
+
+export interface LiveStreamOptions {
+  sources: InspectorSources;
+  metrics: MetricsHistory | undefined;
+  heartbeatMs?: number;
+  maxStreams?: number;
+  bufferSize?: number;
+}
+
+/** Every open stream of one inspector, and the buffer they resume from. */
+export class LiveStream {
+  readonly #options: LiveStreamOptions;
+  readonly #clients = new Set<Client>();
+  readonly #buffer: Message[] = [];
+  readonly #heartbeat: NodeJS.Timeout;
+  #nextId = 1;
+  #unsubscribe: Array<() => void> = [];
+  #linger: NodeJS.Timeout | undefined;
+
+  constructor(options: LiveStreamOptions) {
+    this.#options = options;
+    this.#heartbeat = setInterval(() => {
+      for (const client of this.#clients) client.response.write(": heartbeat\n\n");
+    }, options.heartbeatMs ?? INSPECTOR_LIMITS.heartbeatMs).unref();
+  }
+
+  /** Open streams now. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Starts a stream on `response`; 429 `too_many_streams` over the cap, 400 for an unknown topic. */
+  open(request: IncomingMessage, response: ServerResponse, query: URLSearchParams): void {
+    const max = this.#options.maxStreams ?? INSPECTOR_LIMITS.maxStreams;
+    if (this.#clients.size >= max) throw new ApiError(429, "too_many_streams", `${max} live streams are open already (the inspector's limit); close one first`);
+    const asked = (query.get("topics") ?? "events,logs,spans,metrics").split(",").filter((topic) => topic !== "");
+    for (const topic of asked) if (!(TOPICS as readonly string[]).includes(topic)) throw badRequest(`Unknown topic ${JSON.stringify(topic)}; topics are ${TOPICS.join(", ")}`);
+    const client: Client = { response, topics: new Set(asked as Topic[]), className: query.get("class") || undefined, agent: query.get("agent") || undefined };
+    response.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      "x-content-type-options": "nosniff",
+      "x-accel-buffering": "no",
+    });
+    response.write(": hearth inspector stream\n\n");
+    const lastId = Number(request.headers["last-event-id"] ?? query.get("lastEventId") ?? Number.NaN);
+    if (Number.isInteger(lastId)) for (const message of this.#buffer) if (message.id > lastId) this.#send(client, message);
+    this.#clients.add(client);
+    this.#subscribe();
+    const done = () => {
+      this.#clients.delete(client);
+      if (this.#clients.size === 0) this.#scheduleUnsubscribe();
+    };
+    request.on("close", done);
+    response.on("close", done);
+  }
+
+  /** Closes every stream and stops every subscription. */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    clearTimeout(this.#linger);
+    for (const client of this.#clients) client.response.end();
+    this.#clients.clear();
+    this.#stop();
+  }
+
+  /** Adds a message for every stream that wants it (and to the resume buffer). */
+  publish(topic: Topic, value: unknown, className?: string, agent?: string): void {
+    const message: Message = { id: this.#nextId++, topic, className, agent, data: toJson(value) };
+    this.#buffer.push(message);
+    if (this.#buffer.length > (this.#options.bufferSize ?? INSPECTOR_LIMITS.streamBufferSize)) this.#buffer.shift();
+    for (const client of this.#clients) this.#send(client, message);
+  }
+
+  #send(client: Client, message: Message): void {
+    if (!client.topics.has(message.topic)) return;
+    if (client.className !== undefined && message.className !== undefined && client.className !== message.className) return;
+    if (client.agent !== undefined && message.agent !== undefined && client.agent !== message.agent) return;
+    if (client.response.writableLength > MAX_STREAM_BACKLOG_BYTES) {
+      client.response.destroy();
+      return;
+    }
+    client.response.write(`id: ${message.id}\nevent: ${message.topic}\ndata: ${message.data}\n\n`);
+  }
+
+  #subscribe(): void {
+    clearTimeout(this.#linger);
+    this.#linger = undefined;
+    if (this.#unsubscribe.length > 0) return;
+    const { sources, metrics } = this.#options;
+    for (const key of Object.keys(channels) as ChannelKey[]) {
+      this.#unsubscribe.push(
+        subscribe(key, (event) => {
+          const e = event as { agent?: string; name?: string };
+          this.publish("events", event, e.agent, e.name);
+        }),
+      );
+    }
+    const fields = (value: Record<string, unknown>): [string | undefined, string | undefined] => [
+      typeof value.class === "string" ? value.class : undefined,
+      typeof value.agent === "string" ? value.agent : undefined,
+    ];
+    if (sources.logs?.subscribe) this.#unsubscribe.push(sources.logs.subscribe((entry) => this.publish("logs", entry, ...fields(entry))));
+    if (sources.spans?.subscribe) this.#unsubscribe.push(sources.spans.subscribe((span) => this.publish("spans", span, ...fields(span))));
+    if (metrics) this.#unsubscribe.push(metrics.onSample((series) => this.publish("metrics", { at: Date.now(), series })));
+  }
+
+  #scheduleUnsubscribe(): void {
+    clearTimeout(this.#linger);
+    this.#linger = setTimeout(() => this.#stop(), LINGER_MS).unref();
+  }
+
+  #stop(): void {
+    for (const stop of this.#unsubscribe) stop();
+    this.#unsubscribe = [];
+  }
+}
