@@ -131,6 +131,7 @@ export class AgentFibers {
       maxAgeMs: options.fiberRecoveryMaxAgeMs,
       deadlineMs: options.fiberRecoveryScanDeadlineMs,
       retryDelayMs: options.keepAliveIntervalMs,
+      emit: (type, payload) => emitAgentEvent(this.#agent, type, payload),
     });
   }
 

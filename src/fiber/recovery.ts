@@ -1,4 +1,5 @@
 import { messageOf } from "../agent/rpc.ts";
+import type { EventType, PayloadOf } from "../observability/events/types.ts";
 import type { FiberRow, FiberStore } from "./fiber-store.ts";
 import { recoveryBackoff } from "./limits.ts";
 import type { FiberRecoveryContext, FiberRecoveryResult } from "./types.ts";
@@ -28,6 +29,8 @@ export interface RecoveryDeps {
   deadlineMs: number;
   /** When fibers a pass did not reach in time are tried again (the keep-alive interval). */
   retryDelayMs: number;
+  /** Emits an `agents:fiber` event of the agent (the payload is built only if someone listens). */
+  emit: <T extends EventType>(type: T, payload: () => PayloadOf<T>) => void;
 }
 
 type Outcome = { result: void | FiberRecoveryResult } | { error: unknown };
@@ -77,6 +80,11 @@ export class FiberRecovery {
       const interrupted = store.unfinished().filter((row) => !this.#deps.isRunning(row.id));
       for (const row of interrupted) store.markInterrupted(row.id, now);
       if (interrupted.length > 0) store.commit();
+      for (const row of interrupted) {
+        const detected = () => ({ ...fiberOf(row), recoveryReason: "interrupted" as const, elapsedMs: now - row.created_at });
+        this.#deps.emit("fiber:recovery:detected", detected);
+        this.#deps.emit("fiber:run:interrupted", detected);
+      }
       const due = this.#due(now);
       const { deadlineMs } = this.#deps;
       const deadline = deadlineMs > 0 ? performance.now() + deadlineMs : Number.POSITIVE_INFINITY;
@@ -106,13 +114,14 @@ export class FiberRecovery {
     const attempt = row.recovery_attempts + 1;
     deps.store.beginRecoveryAttempt(row.id, now + recoveryBackoff(attempt));
     deps.store.commit();
+    deps.emit("fiber:recovery:attempt", () => ({ ...fiberOf(row), recoveryReason: "interrupted" }));
     this.#inFlight.add(row.id);
     const release = deps.keepAlive();
     const call = (async () => deps.hook(contextOf(row)))();
     const done = call
       .then(
-        (result) => this.#record(row, attempt, { result }),
-        (error: unknown) => this.#record(row, attempt, { error }),
+        (result) => this.#record(row, attempt, now, { result }),
+        (error: unknown) => this.#record(row, attempt, now, { error }),
       )
       .catch((error: unknown) => deps.report(new Error(`${label(deps, row)}: its recovery could not be recorded: ${messageOf(error)}`, { cause: error })))
       .finally(() => {
@@ -133,13 +142,14 @@ export class FiberRecovery {
     return false;
   }
 
-  #record(row: FiberRow, attempt: number, outcome: Outcome): void {
+  #record(row: FiberRow, attempt: number, startedAt: number, outcome: Outcome): void {
     const deps = this.#deps;
     if (!deps.active()) return; // the storage is closed: the fiber is recovered at the next start
     const { store } = deps;
     const now = deps.now();
     if ("error" in outcome) {
       const message = messageOf(outcome.error);
+      deps.emit("fiber:recovery:failed", () => ({ fiberId: row.id, fiberName: row.name, error: message, elapsedMs: now - startedAt, reason: "handler_error" }));
       if (this.#expired(row, now)) {
         this.#giveUp({ ...row, recovery_attempts: attempt }, message, outcome.error);
         return;
@@ -156,6 +166,7 @@ export class FiberRecovery {
       return;
     }
     const { result } = outcome;
+    deps.emit("fiber:recovery:handled", () => ({ ...fiberOf(row), status: row.managed ? "managed" : "user", elapsedMs: now - startedAt }));
     if (!row.managed) store.delete(row.id);
     else if (result === undefined || result === null) store.recovered(row.id); // stays interrupted, for inspection or resolveFiber
     else {
@@ -186,6 +197,7 @@ export class FiberRecovery {
     const message =
       `${label(deps, row)} was given up: onFiberRecovered did not succeed within fiberRecoveryMaxAgeMs (${deps.maxAgeMs} ms) ` +
       `of the fiber's start, in ${row.recovery_attempts} attempts${lastError ? `; last error: ${lastError}` : ""}`;
+    deps.emit("fiber:recovery:skipped", () => ({ ...fiberOf(row), reason: "max_age_exceeded", elapsedMs: deps.now() - row.created_at }));
     if (row.managed) deps.store.recoveryFailed(row.id, lastError ?? message, null);
     else deps.store.delete(row.id);
     deps.store.commit();
@@ -203,6 +215,7 @@ export class FiberRecovery {
       at,
     );
     deps.store.commit();
+    for (const row of rows) deps.emit("fiber:recovery:skipped", () => ({ ...fiberOf(row), reason: "scan_deadline_exceeded" }));
     deps.report(
       new Error(
         `${deps.where}: recovering fibers took longer than fiberRecoveryScanDeadlineMs (${deps.deadlineMs} ms); ` +
@@ -210,6 +223,11 @@ export class FiberRecovery {
       ),
     );
   }
+}
+
+/** The fields every fiber event starts with. */
+function fiberOf(row: FiberRow): { fiberId: string; fiberName: string; managed: boolean } {
+  return { fiberId: row.id, fiberName: row.name, managed: row.managed === 1 };
 }
 
 function label(deps: RecoveryDeps, row: FiberRow): string {

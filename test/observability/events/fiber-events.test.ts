@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../../src/index.ts";
+import { Agent, type FiberRecoveryContext } from "../../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
@@ -19,6 +19,25 @@ class Worker extends Agent {
   async managed() {
     return this.startFiber("reply", async () => {}, { fiberId: "f1", waitForCompletion: true });
   }
+}
+
+/** Fibers that never end by themselves: a restart interrupts them. */
+const never = new Promise<void>(() => {});
+let failRecovery = true;
+
+class Survivor extends Agent {
+  static options = { fiberRecoveryMaxAgeMs: 0 };
+  begin() {
+    void this.runFiber("crawl", () => never);
+    void this.startFiber("digest", () => never, { fiberId: "d1" });
+  }
+  async onFiberRecovered(ctx: FiberRecoveryContext) {
+    if (ctx.name === "crawl" && failRecovery) throw new Error("crawler not ready");
+  }
+  ping() {
+    return "pong";
+  }
+  onError() {} // the failed recovery is reported here; the test reads its event instead
 }
 
 let t: TestEnv | undefined;
@@ -50,5 +69,41 @@ describe("fiber events", () => {
     ]);
     expect(ids[1]).toBe(ids[0]);
     expect(new Set(seen.events.map((event) => event.channel))).toEqual(new Set(["fiber"]));
+  });
+
+  it("recovery after a restart: detected, interrupted, attempt, then handled — or failed and tried again", async () => {
+    failRecovery = true;
+    t = await createTestEnv({ agents: { Survivor }, start: Date.UTC(2031, 0, 1) });
+    await t.get<Survivor>("Survivor", "s1").begin();
+    seen = collect();
+    await t.restart();
+    await t.get<Survivor>("Survivor", "s1").ping();
+    const first = seen.of("s1").map(([type, payload]) => [type, (payload as { fiberName: string }).fiberName]);
+    expect(first).toEqual(
+      expect.arrayContaining([
+        ["fiber:recovery:detected", "crawl"],
+        ["fiber:run:interrupted", "crawl"],
+        ["fiber:recovery:attempt", "crawl"],
+        ["fiber:recovery:failed", "crawl"],
+        ["fiber:recovery:detected", "digest"],
+        ["fiber:run:interrupted", "digest"],
+        ["fiber:recovery:attempt", "digest"],
+        ["fiber:recovery:handled", "digest"],
+      ]),
+    );
+    expect(first).toHaveLength(8);
+    const payloads = new Map(seen.of("s1").map(([type, payload]) => [`${type} ${(payload as { fiberName: string }).fiberName}`, payload]));
+    expect(payloads.get("fiber:recovery:failed crawl")).toMatchObject({ fiberName: "crawl", error: "crawler not ready", reason: "handler_error" });
+    expect(payloads.get("fiber:recovery:handled digest")).toMatchObject({ fiberId: "d1", managed: true, status: "managed" });
+    expect(payloads.get("fiber:run:interrupted digest")).toMatchObject({ fiberId: "d1", managed: true, recoveryReason: "interrupted" });
+
+    // The failed one is due again after its backoff; this time the hook succeeds.
+    failRecovery = false;
+    seen.stop();
+    seen = collect();
+    await t.clock.advance("2s");
+    await t.get<Survivor>("Survivor", "s1").ping();
+    expect(seen.of("s1").map(([type]) => type)).toEqual(["fiber:recovery:attempt", "fiber:recovery:handled"]);
+    expect(seen.of("s1")[1]![1]).toMatchObject({ fiberName: "crawl", managed: false, status: "user" });
   });
 });
