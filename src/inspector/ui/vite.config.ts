@@ -33,7 +33,9 @@ export default defineConfig((env) => {
     base: "./",
     publicDir: false,
     logLevel: env.mode === "production" ? "warn" : "info",
-    oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+    oxc: { jsx: { runtime: "automatic", importSource: "preact", development: env.command !== "build" } },
+    // Always the production build of Preact and signals, even when built under NODE_ENV=test.
+    define: env.command === "build" ? { "process.env.NODE_ENV": JSON.stringify("production") } : {},
     plugins: [
       {
         name: "hearth-inspector-out-dir",

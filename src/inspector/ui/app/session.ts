@@ -5,6 +5,7 @@
  */
 import { signal } from "@preact/signals";
 import { api, ApiError, unauthorized } from "./api.ts";
+import { parseHash, route } from "./router.ts";
 
 export type Role = "viewer" | "admin";
 
@@ -43,6 +44,8 @@ export function takeTokenFromFragment(): string | undefined {
   const token = params.get("token") ?? undefined;
   const to = params.get("to");
   history.replaceState(null, "", `${location.pathname}${location.search}#${to ?? "/"}`);
+  // replaceState fires no hashchange: tell the router.
+  route.value = parseHash(location.hash);
   return token;
 }
 

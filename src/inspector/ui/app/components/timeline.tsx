@@ -17,15 +17,16 @@ export interface TimelineStep {
 
 export function Timeline({ steps, now = Date.now() }: { steps: readonly TimelineStep[]; now?: number }) {
   if (steps.length === 0) return <p class="muted">No steps yet.</p>;
-  const starts = steps.map((s) => s.startedAt ?? now);
-  const ends = steps.map((s) => s.endedAt ?? now);
-  const first = Math.min(...starts);
-  const span = Math.max(1, Math.max(...ends) - first);
+  // Steps without times (an engine that keeps none) are listed without bars.
+  const timed = steps.filter((s) => s.startedAt != null);
+  const first = Math.min(...timed.map((s) => s.startedAt ?? now));
+  const span = Math.max(1, Math.max(...timed.map((s) => s.endedAt ?? now)) - first);
   return (
     <ol class="timeline">
-      {steps.map((s, i) => {
-        const left = (((starts[i] ?? first) - first) / span) * 100;
-        const width = Math.max(0.5, (((ends[i] ?? now) - (starts[i] ?? first)) / span) * 100);
+      {steps.map((s) => {
+        const start = s.startedAt ?? undefined;
+        const left = start === undefined ? 0 : ((start - first) / span) * 100;
+        const width = start === undefined ? 0 : Math.max(0.5, (((s.endedAt ?? now) - start) / span) * 100);
         return (
           <li key={s.key} class={`step step-${s.status} step-kind-${s.kind}`}>
             <details>
@@ -35,17 +36,19 @@ export function Timeline({ steps, now = Date.now() }: { steps: readonly Timeline
                   <span class={`status status-${s.status}`}>{s.status}</span>
                   {(s.attempts ?? 1) > 1 && <span class="badge">{s.attempts} attempts</span>}
                 </span>
-                <span class="bar-track" aria-hidden="true">
-                  <span
-                    class="bar"
-                    ref={(el) => {
-                      if (el !== null) {
-                        el.style.marginLeft = `${left}%`;
-                        el.style.width = `${Math.min(width, 100 - left)}%`;
-                      }
-                    }}
-                  />
-                </span>
+                {start !== undefined && (
+                  <span class="bar-track" aria-hidden="true">
+                    <span
+                      class="bar"
+                      ref={(el) => {
+                        if (el !== null) {
+                          el.style.marginLeft = `${left}%`;
+                          el.style.width = `${Math.min(width, 100 - left)}%`;
+                        }
+                      }}
+                    />
+                  </span>
+                )}
               </summary>
               <div class="step-detail">{s.detail}</div>
             </details>

@@ -84,7 +84,7 @@ function Instances({ agentClass, q }: { agentClass: string; q: string }) {
     <>
       <h2>{agentClass}</h2>
       <form class="row" role="search" onSubmit={submit}>
-        <label for="agent-search">Instance name</label>
+        <label for="agent-search">Search names</label>
         <input
           id="agent-search"
           type="search"
@@ -94,6 +94,7 @@ function Instances({ agentClass, q }: { agentClass: string; q: string }) {
         />
         <button type="submit">Search</button>
       </form>
+      <OpenByName agentClass={agentClass} />
       <Loaded resource={page}>
         {(data) => (
           <>
@@ -116,5 +117,26 @@ function Instances({ agentClass, q }: { agentClass: string; q: string }) {
         )}
       </Loaded>
     </>
+  );
+}
+
+/** Goes straight to an instance by its exact name (works without the instance list, and for names not yet created). */
+function OpenByName({ agentClass }: { agentClass: string }) {
+  const [name, setName] = useState("");
+  return (
+    <form
+      class="row"
+      aria-label="Open an instance"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (name !== "") navigate(href(["agents", agentClass, name]));
+      }}
+    >
+      <label for="open-instance">Open by exact name</label>
+      <input id="open-instance" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <button type="submit" disabled={name === ""}>
+        Open
+      </button>
+    </form>
   );
 }

@@ -8,14 +8,17 @@ import { href } from "../router.ts";
 /** How often the overview refreshes. */
 const REFRESH_MS = 5000;
 
+/** Numbers the host cannot know (no metrics source, no workflows) are null. */
+type N = number | null;
+
 export interface Overview {
-  agents: { classes: { class: string; live: number; hibernated: number; total: number; sockets: number }[] };
-  requests: { perSecond: number; errorRate: number; p50Ms: number; p95Ms: number };
-  schedules: { due: number; lagP99Ms: number };
-  workflows: { running: number; waiting: number; errored: number };
-  teamRuns: { running: number };
-  tokens: { today: { model: string; class: string; input: number; output: number; costUsd: number }[] };
-  runtime: { eventLoopDelayP99Ms: number; rssBytes: number; heapUsedBytes: number; uptimeSeconds: number };
+  agents: { classes: { class: string; live: number; hibernated: number; total: N; sockets: number }[] };
+  requests: { perSecond: N; errorRate: N; p50Ms: N; p95Ms: N } | null;
+  schedules: { due: N; lagP99Ms: N; nextAt?: N } | null;
+  workflows: { running: N; waiting: N; errored: N } | null;
+  teamRuns: { running: N } | null;
+  tokens: { today: { model: string; class: string; input: number; output: number; costUsd: number }[] } | null;
+  runtime: { eventLoopDelayP99Ms: N; rssBytes: N; heapUsedBytes: N; uptimeSeconds: N } | null;
   problems: {
     fingerprint: string;
     message: string;
@@ -50,30 +53,37 @@ function Card({ label, value, link }: { label: string; value: string; link?: str
 function OverviewBody({ data }: { data: Overview }) {
   const classes = data.agents.classes;
   const live = classes.reduce((sum, c) => sum + c.live, 0);
-  const total = classes.reduce((sum, c) => sum + c.total, 0);
+  const totals = classes.map((c) => c.total);
+  const total = totals.some((t) => t === null) ? null : totals.reduce<number>((sum, t) => sum + (t ?? 0), 0);
   const sockets = classes.reduce((sum, c) => sum + c.sockets, 0);
-  const cost = data.tokens.today.reduce((sum, t) => sum + t.costUsd, 0);
-  const tokens = data.tokens.today.reduce((sum, t) => sum + t.input + t.output, 0);
+  const today = data.tokens?.today ?? [];
+  const cost = today.reduce((sum, t) => sum + t.costUsd, 0);
+  const tokens = today.reduce((sum, t) => sum + t.input + t.output, 0);
+  const { requests, schedules, workflows, teamRuns, runtime } = data;
   return (
     <>
       <div class="cards">
-        <Card label="Live agents" value={`${num(live)} / ${num(total)}`} link={href(["agents"])} />
+        <Card label="Live agents" value={total === null ? num(live) : `${num(live)} / ${num(total)}`} link={href(["agents"])} />
         <Card label="WebSockets" value={num(sockets)} />
-        <Card label="Requests/s" value={num(data.requests.perSecond, 1)} link={href(["metrics"])} />
-        <Card label="Errors" value={percent(data.requests.errorRate)} link={href(["traces"], { error: "true" })} />
-        <Card label="Latency p50 / p95" value={`${duration(data.requests.p50Ms)} / ${duration(data.requests.p95Ms)}`} />
-        <Card label="Due schedules" value={num(data.schedules.due)} />
-        <Card label="Schedule lag p99" value={duration(data.schedules.lagP99Ms)} />
+        <Card label="Requests/s" value={num(requests?.perSecond, 1)} link={href(["metrics"])} />
+        <Card label="Errors" value={percent(requests?.errorRate)} link={href(["traces"], { error: "true" })} />
+        <Card label="Latency p50 / p95" value={`${duration(requests?.p50Ms)} / ${duration(requests?.p95Ms)}`} />
+        <Card label="Due schedules" value={num(schedules?.due)} />
+        <Card label="Schedule lag p99" value={duration(schedules?.lagP99Ms)} />
         <Card
           label="Workflows running"
-          value={`${num(data.workflows.running)} (${num(data.workflows.waiting)} waiting, ${num(data.workflows.errored)} errored)`}
+          value={
+            workflows === null
+              ? "—"
+              : `${num(workflows.running)} (${num(workflows.waiting)} waiting, ${num(workflows.errored)} errored)`
+          }
           link={href(["workflows"], { status: "running" })}
         />
-        <Card label="Team runs running" value={num(data.teamRuns.running)} link={href(["team-runs"], { status: "running" })} />
+        <Card label="Team runs running" value={num(teamRuns?.running)} link={href(["team-runs"], { status: "running" })} />
         <Card label="Tokens today" value={num(tokens)} />
         <Card label="Cost today" value={usd(cost)} />
-        <Card label="Event-loop delay p99" value={duration(data.runtime.eventLoopDelayP99Ms)} />
-        <Card label="Memory (RSS / heap)" value={`${bytes(data.runtime.rssBytes)} / ${bytes(data.runtime.heapUsedBytes)}`} />
+        <Card label="Event-loop delay p99" value={duration(runtime?.eventLoopDelayP99Ms)} />
+        <Card label="Memory (RSS / heap)" value={`${bytes(runtime?.rssBytes)} / ${bytes(runtime?.heapUsedBytes)}`} />
       </div>
       <h2>Recent problems</h2>
       <Table
@@ -136,7 +146,7 @@ function OverviewBody({ data }: { data: Overview }) {
       <h2>Tokens and cost today</h2>
       <Table
         caption="Tokens and cost today by model and class"
-        rows={data.tokens.today}
+        rows={today}
         rowKey={(t) => `${t.model}|${t.class}`}
         empty="No model calls today."
         columns={[

@@ -21,6 +21,8 @@ interface Step {
   output?: unknown;
   error?: unknown;
   waitingFor?: string;
+  /** When a sleep (or a retry's backoff, or an event's timeout) ends. */
+  wakeAt?: number | null;
 }
 
 interface WorkflowDetail {
@@ -30,6 +32,10 @@ interface WorkflowDetail {
   params: unknown;
   output?: unknown;
   error?: unknown;
+  createdAt?: number;
+  updatedAt?: number;
+  /** The agent that started it, when one did. */
+  agent?: { class: string; name: string };
   steps: Step[];
 }
 
@@ -61,6 +67,15 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
             <p>
               Status: <span class={`status status-${data.status}`} data-testid="workflow-status">{data.status}</span>
               {!FINISHED.has(data.status) && <span class="muted small"> (refreshing live)</span>}
+              {" "}· created {time(data.createdAt)} · updated {time(data.updatedAt)}
+              {data.agent !== undefined && (
+                <>
+                  {" "}· started by{" "}
+                  <a href={href(["agents", data.agent.class, data.agent.name])}>
+                    {data.agent.class}/{data.agent.name}
+                  </a>
+                </>
+              )}
             </p>
             {data.error !== undefined && data.error !== null && <p class="error">{errorText(data.error)}</p>}
             <AdminOnly what="controlling workflows">
@@ -88,6 +103,7 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
                     <p class="muted small">
                       {time(s.startedAt)} → {time(s.endedAt)} ({duration(s.startedAt != null && s.endedAt != null ? s.endedAt - s.startedAt : null)})
                       {s.waitingFor !== undefined && <> · waiting for event “{s.waitingFor}”</>}
+                      {s.wakeAt != null && <> · wakes {time(s.wakeAt)}</>}
                     </p>
                     {s.input !== undefined && <><h3>Input</h3><JsonView value={s.input} label={`Input of ${s.name}`} /></>}
                     {s.output !== undefined && <><h3>Output</h3><JsonView value={s.output} label={`Output of ${s.name}`} /></>}

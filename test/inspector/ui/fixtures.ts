@@ -1,0 +1,56 @@
+/** Agents and a workflow for the inspector UI tests. */
+import { Agent } from "../../../src/index.ts";
+import { WorkflowEntrypoint } from "../../../src/workflow/entrypoint.ts";
+import type { WorkflowEvent, WorkflowStep } from "../../../src/workflow/types.ts";
+
+export interface NotesState {
+  title: string;
+  count: number;
+}
+
+/** A note-keeping agent: state with a validation rule, a table, a reminder schedule. */
+export class Notes extends Agent<unknown, NotesState> {
+  static callables = ["add", "plan"];
+  override initialState: NotesState = { title: "first", count: 0 };
+
+  override validateStateChange(next: NotesState): void {
+    if (typeof next.count !== "number") throw new Error("count must be a number");
+  }
+
+  override onStart(): void {
+    this.sql`CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL, tags TEXT)`;
+  }
+
+  /** Adds a note; returns how many there are. */
+  add(body: string): number {
+    this.sql`INSERT INTO notes (body, tags) VALUES (${body}, ${null})`;
+    return this.count();
+  }
+
+  /** A reminder in an hour; returns its schedule id. */
+  async plan(what: string): Promise<string> {
+    const schedule = await this.schedule(3600, "remind", { what });
+    return schedule.id;
+  }
+
+  remind(_payload: { what: string }): void {}
+
+  count(): number {
+    return this.sql<{ n: number }>`SELECT count(*) AS n FROM notes`[0]?.n ?? 0;
+  }
+
+  scheduleIds(): string[] {
+    return this.getSchedules().map((s) => s.id);
+  }
+}
+
+/** Drafts, waits for an approval event, then sends: a workflow the test moves step by step. */
+export class Approval extends WorkflowEntrypoint<unknown, { to: string }> {
+  async run(event: WorkflowEvent<{ to: string }>, step: WorkflowStep) {
+    const draft = await step.do("draft", () => `hello ${event.payload?.to ?? "you"}`);
+    const answer = await step.waitForEvent<{ ok: boolean }>("approval", { type: "approve", timeout: "1 day" });
+    if (!answer.payload.ok) return "rejected";
+    await step.do("send", () => `sent: ${draft}`);
+    return { sent: draft };
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * A real host with fixture agents, the inspector on loopback serving a fresh build of the UI, and
+ * headless Chromium to open it. Screenshots go to test/inspector/ui/artifacts/.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import AxeBuilder from "@axe-core/playwright";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startInspector, type InspectorHandle } from "../../../src/inspector/index.ts";
+import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { cleanUpInOrder, launchChromium } from "../../support/browser.ts";
+import { buildUi } from "./build-ui.ts";
+import { Approval, Notes } from "./fixtures.ts";
+
+export const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
+/** Upper bound for every wait on a page. */
+export const WAIT = 15_000;
+const VIEWER_TOKEN = "viewer-token-0123456789abcdef";
+const ADMIN_TOKEN = "admin-token-0123456789abcdef";
+
+export class InspectorUi {
+  readonly problems: string[] = [];
+  t: TestEnv | undefined;
+  inspector: InspectorHandle | undefined;
+  #tmp: string | undefined;
+  #browser: Browser | undefined;
+  #context: BrowserContext | undefined;
+
+  get adminToken(): string {
+    return ADMIN_TOKEN;
+  }
+
+  async start(): Promise<void> {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-inspector-ui-"));
+    this.#tmp = tmp;
+    const uiDir = path.join(tmp, "ui");
+    await buildUi(uiDir);
+    this.t = await createTestEnv({
+      agents: { Notes },
+      workflows: { Approval },
+      time: "system",
+      dataDir: path.join(tmp, "data"),
+    });
+    this.inspector = await startInspector({ host: this.t.host, uiDir, token: VIEWER_TOKEN, adminToken: ADMIN_TOKEN, version: "test" });
+    this.#browser = await launchChromium();
+    this.#context = await this.#browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });
+    this.#context.setDefaultTimeout(WAIT);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  }
+
+  /** A new tab signed in as viewer (through the `#token=` link), at `#{route}`. */
+  async open(route = "/"): Promise<Page> {
+    if (this.#context === undefined || this.inspector === undefined) throw new Error("start() did not finish");
+    const page = await this.#context.newPage();
+    page.on("pageerror", (error) => this.problems.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      // A refused write or a missing section answers 4xx on purpose; everything else is a problem.
+      if (message.type() === "error" && !/status of 4\d\d/.test(message.text())) this.problems.push(`console.error: ${message.text()}`);
+    });
+    await page.goto(`${this.inspector.openUrl}&to=${encodeURIComponent(route)}`);
+    await page.getByTestId("role-badge").waitFor();
+    return page;
+  }
+
+  /** Unlocks writes through the dialog, as a person would. */
+  async unlock(page: Page): Promise<void> {
+    await page.getByRole("banner").getByRole("button", { name: "Unlock writes" }).click();
+    await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
+    await page.getByRole("dialog").getByRole("button", { name: "Unlock" }).click();
+    await page.getByText("Admin: writes unlocked").waitFor();
+  }
+
+  /** Goes to a route of the open page (hash navigation, no reload). */
+  async go(page: Page, route: string): Promise<void> {
+    await page.evaluate((hash) => {
+      location.hash = hash;
+    }, route);
+  }
+
+  async screenshot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true, animations: "disabled" });
+  }
+
+  /** axe with the WCAG 2.x A/AA rules; the serious and critical violations, described. */
+  async seriousViolations(page: Page): Promise<string[]> {
+    const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(" | ")}`);
+  }
+
+  close(): Promise<void> {
+    return cleanUpInOrder([
+      () => this.#context?.close(),
+      () => this.#browser?.close(),
+      () => this.inspector?.close(),
+      () => this.t?.close(),
+      () => {
+        if (this.#tmp !== undefined) fs.rmSync(this.#tmp, { recursive: true, force: true });
+      },
+    ]);
+  }
+}
