@@ -52,15 +52,19 @@ export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write
     throw badRequest(`One statement per query (got ${statements.length})${write ? " when params are given" : " in read-only mode"}`);
   }
   if (!write) return readOnly(db, statements[0]!, bound);
-  return db.transactionSync(() => {
-    let result: QueryResult = { columns: [], rows: [], rowsAffected: 0, truncated: false };
-    let affected = 0;
-    for (const text of statements) {
-      result = execute(db.statement(text), bound);
-      affected += result.rowsAffected;
-    }
-    return { ...result, rowsAffected: affected };
-  });
+  try {
+    return db.transactionSync(() => {
+      let result: QueryResult = { columns: [], rows: [], rowsAffected: 0, truncated: false };
+      let affected = 0;
+      for (const text of statements) {
+        result = execute(db.statement(text), bound);
+        affected += result.rowsAffected;
+      }
+      return { ...result, rowsAffected: affected };
+    });
+  } catch (error) {
+    throw asSqlError(error, true);
+  }
 }
 
 function readOnly(db: AgentDatabase, text: string, bound: unknown[]): QueryResult {

@@ -1,0 +1,220 @@
+import { existsSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { startFixture, until, type Fixture, type Notebook, type NotebookState } from "./fixture.ts";
+
+let fixture: Fixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+async function withAgent(): Promise<Fixture> {
+  fixture = await startFixture();
+  await fixture.t.get<Notebook>("Notebook", "a").add(2);
+  return fixture;
+}
+
+const query = (f: Fixture, sql: string, extra: Record<string, unknown> = {}, as: "viewer" | "admin" = "viewer") =>
+  f.api("/api/agents/Notebook/a/sql/query", { method: "POST", as, body: { sql, ...extra } });
+
+describe("inspector agents API", () => {
+  it("lists classes with live counts, and an agent's summary and features", async () => {
+    const f = await withAgent();
+    const classes = (await f.api("/api/classes")).json();
+    expect(classes).toEqual([{ class: "Notebook", binding: true, kind: "agent", live: 1, hibernated: null, total: null, sockets: 0 }]);
+    const detail = (await f.api("/api/agents/Notebook/a")).json();
+    expect(detail).toMatchObject({ class: "Notebook", name: "a", kind: "agent", live: true, sockets: 0, features: expect.arrayContaining(["state", "sql", "schedules", "sub-agents"]) });
+    expect(detail.sizeBytes).toBeGreaterThan(0);
+  });
+
+  it("answers 404 for an unknown class or agent, and never creates the agent", async () => {
+    const f = await withAgent();
+    const unknownClass = await f.api("/api/agents/Nope/a/state");
+    expect(unknownClass.status).toBe(404);
+    expect(unknownClass.json().error.message).toBe('No agent class "Nope" is registered');
+    const missing = await f.api("/api/agents/Notebook/ghost/state");
+    expect(missing.status).toBe(404);
+    expect(missing.json().error).toEqual({ code: "not_found", message: "Notebook/ghost does not exist (it has no storage)" });
+    expect(f.t.host.exists("Notebook", "ghost")).toBe(false);
+    const sub = await f.api("/api/agents/Notebook/a/state?sub=Notebook/child");
+    expect(sub.status).toBe(404);
+    expect(sub.json().error.message).toBe("Notebook/a/Notebook/child does not exist (its parent has no such sub-agent)");
+  });
+
+  it("edits state through validateStateChange and a connected client receives it", async () => {
+    const f = await withAgent();
+    const seen: NotebookState[] = [];
+    await f.t.connect<NotebookState>("Notebook", "a", { onStateUpdate: (state) => seen.push(state) });
+    expect((await f.api("/api/agents/Notebook/a/state")).json()).toEqual({ state: { count: 2, title: "new" } });
+    const put = await f.api("/api/agents/Notebook/a/state", { method: "PUT", as: "admin", body: { state: { count: 7, title: "edited" } } });
+    expect(put.json()).toEqual({ state: { count: 7, title: "edited" } });
+    await until(() => seen.find((state) => state.count === 7), "the client to receive the edited state");
+    const refused = await f.api("/api/agents/Notebook/a/state", { method: "PUT", as: "admin", body: { state: { count: -1, title: "bad" } } });
+    expect(refused.status).toBe(400);
+    expect(refused.json().error).toEqual({ code: "invalid_state", message: "The agent refused the state: count must be a number of at least 0" });
+    expect((await f.api("/api/agents/Notebook/a/state")).json().state.count).toBe(7);
+    const audit = (await f.api("/api/audit")).json().items;
+    expect(audit[0]).toMatchObject({ role: "admin", action: "state.set", target: "Notebook/a", detail: { ok: false } });
+    expect(audit[1]).toMatchObject({ role: "admin", action: "state.set", target: "Notebook/a", detail: { ok: true } });
+    expect(audit[1].beforeHash).toMatch(/^[0-9a-f]{32}$/);
+    expect(audit[1].afterHash).not.toBe(audit[1].beforeHash);
+  });
+
+  it("reads SQL: schema, paged rows with BLOBs summarised, and queries with parameters", async () => {
+    const f = await withAgent();
+    const stub = f.t.get<Notebook>("Notebook", "a");
+    for (const body of ["one", "two", "three"]) await stub.note(body);
+    const schema = (await f.api("/api/agents/Notebook/a/sql/schema")).json();
+    const notes = schema.tables.find((table: { name: string }) => table.name === "notes");
+    expect(notes).toMatchObject({ kind: "table", framework: false, rows: 3, columns: [{ name: "id", type: "INTEGER", pk: true, notnull: false }, { name: "body" }, { name: "data" }] });
+    expect(schema.tables[0].name).toBe("notes");
+    expect(schema.tables.find((table: { name: string }) => table.name === "_hearth_state").framework).toBe(true);
+    const page1 = (await f.api("/api/agents/Notebook/a/sql/tables/notes?limit=2")).json();
+    expect(page1.columns).toEqual(["id", "body", "data"]);
+    expect(page1.rows).toEqual([[1, "one", { $blob: "010203", size: 3 }], [2, "two", { $blob: "010203", size: 3 }]]);
+    const page2 = (await f.api(`/api/agents/Notebook/a/sql/tables/notes?limit=2&cursor=${page1.next}`)).json();
+    expect(page2).toMatchObject({ rows: [[3, "three", { $blob: "010203", size: 3 }]], next: null });
+    expect((await f.api("/api/agents/Notebook/a/sql/tables/nope")).status).toBe(404);
+    const read = (await query(f, "SELECT body FROM notes WHERE id > ? ORDER BY id", { params: [1] })).json();
+    expect(read).toEqual({ columns: ["body"], rows: [["two"], ["three"]], rowsAffected: 0, truncated: false });
+    const named = (await query(f, "SELECT count(*) AS n FROM notes WHERE body = :body", { params: { body: "one" } })).json();
+    expect(named.rows).toEqual([[1]]);
+    expect((await query(f, "PRAGMA table_info(notes)")).status).toBe(200);
+    const error = await query(f, "SELECT nope FROM notes");
+    expect(error.status).toBe(400);
+    expect(error.json().error.code).toBe("sql_error");
+    const two = await query(f, "SELECT 1; SELECT 2");
+    expect(two.json().error.message).toBe("One statement per query (got 2) in read-only mode");
+  });
+
+  it("caps a read at 1,000 rows and says it was truncated", async () => {
+    const f = await withAgent();
+    const result = (await query(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT i FROM n")).json();
+    expect(result.rows).toHaveLength(1000);
+    expect(result.truncated).toBe(true);
+  });
+
+  it.each([
+    ["INSERT INTO notes (body) VALUES ('x')", "INSERT is refused"],
+    ["UPDATE notes SET body = 'x'", "UPDATE is refused"],
+    ["DELETE FROM notes", "DELETE is refused"],
+    ["DROP TABLE notes", "DROP is refused"],
+    ["ATTACH DATABASE '/tmp/x.sqlite' AS x", "ATTACH is refused"],
+    ["PRAGMA user_version = 5", "PRAGMA user_version with a value is refused"],
+    ["WITH x AS (SELECT 1) DELETE FROM notes", "A write is refused"],
+    ["CREATE TABLE t (a)", "CREATE is refused"],
+  ])("refuses a write in read-only mode: %s", async (sql, message) => {
+    const f = await withAgent();
+    await f.t.get<Notebook>("Notebook", "a").note("keep");
+    const response = await query(f, sql, {}, "admin");
+    expect(response.status).toBe(403);
+    expect(response.json().error).toEqual({ code: "read_only", message: `${message}: the SQL console is read-only (an admin may send write: true to change data)` });
+    expect((await query(f, "SELECT count(*) FROM notes")).json().rows).toEqual([[1]]);
+    expect((await query(f, "PRAGMA user_version")).json().rows).toEqual([[1]]);
+  });
+
+  it("allows writes to an admin with write: true, in one transaction, audited; a viewer is refused", async () => {
+    const f = await withAgent();
+    const viewer = await query(f, "INSERT INTO notes (body) VALUES ('v')", { write: true });
+    expect(viewer.status).toBe(403);
+    expect(viewer.json().error).toEqual({ code: "admin_required", message: "SQL writes need the admin token (write: true was sent with a viewer's credentials)" });
+    const write = (await query(f, "INSERT INTO notes (body) VALUES (?)", { params: ["w"], write: true }, "admin")).json();
+    expect(write.rowsAffected).toBe(1);
+    const failing = await query(f, "INSERT INTO notes (body) VALUES ('first'); INSERT INTO notes (nope) VALUES (1)", { write: true }, "admin");
+    expect(failing.status).toBe(400);
+    expect((await query(f, "SELECT body FROM notes ORDER BY id")).json().rows).toEqual([["w"]]);
+    const both = (await query(f, "INSERT INTO notes (body) VALUES ('x'); UPDATE notes SET body = upper(body)", { write: true }, "admin")).json();
+    expect(both.rowsAffected).toBe(3);
+    expect((await query(f, "SELECT body FROM notes ORDER BY id")).json().rows).toEqual([["W"], ["X"]]);
+    const audit = (await f.api("/api/audit")).json().items;
+    expect(audit.map((entry: { action: string; detail: { ok: boolean } }) => [entry.action, entry.detail.ok])).toEqual([
+      ["sql.write", true],
+      ["sql.write", false],
+      ["sql.write", true],
+    ]);
+    expect(audit[2].detail.sql).toBe("INSERT INTO notes (body) VALUES (?)");
+  });
+
+  it("lists connections, sends to one and closes it", async () => {
+    const f = await withAgent();
+    const client = await f.t.connect("Notebook", "a");
+    const messages: string[] = [];
+    client.addEventListener("message", (event) => messages.push(String((event as MessageEvent).data)));
+    const closed = new Promise<number>((resolve) => client.addEventListener("close", (event) => resolve((event as CloseEvent).code)));
+    const connections = (await f.api("/api/agents/Notebook/a/connections")).json();
+    expect(connections).toHaveLength(1);
+    const id = connections[0].id;
+    expect(connections[0].tags).toEqual([id]);
+    const sent = await f.api(`/api/agents/Notebook/a/connections/${id}/send`, { method: "POST", as: "admin", body: { message: "hello from the inspector" } });
+    expect(sent.json()).toEqual({ sent: true });
+    await until(() => messages.find((m) => m === "hello from the inspector"), "the message");
+    const bad = await f.api(`/api/agents/Notebook/a/connections/${id}/close`, { method: "POST", as: "admin", body: { code: 1006 } });
+    expect(bad.json().error.message).toBe("code must be 1000 or from 3000 to 4999 (the close codes an application may send)");
+    await f.api(`/api/agents/Notebook/a/connections/${id}/close`, { method: "POST", as: "admin", body: { code: 4001, reason: "bye" } });
+    expect(await closed).toBe(4001);
+    const missing = await f.api("/api/agents/Notebook/a/connections/nope/send", { method: "POST", as: "admin", body: { message: "x" } });
+    expect(missing.status).toBe(404);
+  });
+
+  it("lists callable methods and invokes one with JSON arguments", async () => {
+    const f = await withAgent();
+    const methods = (await f.api("/api/agents/Notebook/a/methods")).json();
+    expect(methods).toContainEqual({ name: "add", description: "Adds to the count", streaming: false });
+    const result = await f.api("/api/agents/Notebook/a/methods/add", { method: "POST", as: "admin", body: { args: [5] } });
+    expect(result.json()).toEqual({ result: 7 });
+    const failed = await f.api("/api/agents/Notebook/a/methods/fail", { method: "POST", as: "admin", body: { args: [] } });
+    expect(failed.status).toBe(422);
+    expect(failed.json().error).toEqual({ code: "method_failed", message: "fail threw: on purpose" });
+    const notCallable = await f.api("/api/agents/Notebook/a/methods/tick", { method: "POST", as: "admin", body: { args: [] } });
+    expect(notCallable.json().error.message).toBe('Notebook/a has no callable method "tick"');
+    const viewer = await f.api("/api/agents/Notebook/a/methods/add", { method: "POST", body: { args: [1] } });
+    expect(viewer.status).toBe(403);
+  });
+
+  it("lists schedules with next runs, runs one now and cancels one; lists and deletes queue items", async () => {
+    const f = await withAgent();
+    const stub = f.t.get<Notebook>("Notebook", "a");
+    const ids = await stub.plan();
+    const schedules = (await f.api("/api/agents/Notebook/a/schedules")).json();
+    const cron = schedules.find((s: { id: string }) => s.id === ids.cron);
+    expect(cron).toMatchObject({ callback: "tick", type: "cron", cron: "0 * * * *", payload: { kind: "cron" } });
+    expect(cron.nextRuns).toHaveLength(5);
+    expect(cron.nextRuns[1] - cron.nextRuns[0]).toBe(3_600_000);
+    const ran = await f.api(`/api/agents/Notebook/a/schedules/${ids.once}/run`, { method: "POST", as: "admin" });
+    expect(ran.json()).toEqual({ ran: true });
+    expect(await stub.ticked()).toContainEqual({ kind: "once" });
+    const left = (await f.api("/api/agents/Notebook/a/schedules")).json().map((s: { id: string }) => s.id);
+    expect(left).toEqual([ids.cron]);
+    expect((await f.api(`/api/agents/Notebook/a/schedules/${ids.cron}`, { method: "DELETE", as: "admin" })).json()).toEqual({ cancelled: true });
+    expect((await f.api("/api/agents/Notebook/a/schedules")).json()).toEqual([]);
+    const gone = await f.api(`/api/agents/Notebook/a/schedules/${ids.cron}`, { method: "DELETE", as: "admin" });
+    expect(gone.status).toBe(404);
+    const queue = (await f.api("/api/agents/Notebook/a/queue")).json();
+    if (queue.length > 0) {
+      expect(queue[0]).toMatchObject({ callback: "tick", payload: { kind: "queued" } });
+      expect((await f.api(`/api/agents/Notebook/a/queue/${queue[0].id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
+    }
+    expect((await f.api("/api/audit")).json().items.map((entry: { action: string }) => entry.action)).toEqual(
+      queue.length > 0 ? ["queue.delete", "schedule.cancel", "schedule.cancel", "schedule.run"] : ["schedule.cancel", "schedule.cancel", "schedule.run"],
+    );
+  });
+
+  it("shows an empty chat, no MCP servers and no children for a plain agent", async () => {
+    const f = await withAgent();
+    expect((await f.api("/api/agents/Notebook/a/chat")).json()).toEqual({ messages: [], streaming: false });
+    expect((await f.api("/api/agents/Notebook/a/mcp")).json()).toEqual({ servers: [] });
+    expect((await f.api("/api/agents/Notebook/a/children")).json()).toEqual({ subAgents: [], facets: [] });
+    expect((await f.api("/api/agents/Notebook/a/team-runs")).json()).toEqual({ items: [], next: null });
+    expect(existsSync(f.t.dataDir)).toBe(true);
+  });
+
+  it("answers not_enabled for sections without a source", async () => {
+    const f = await withAgent();
+    for (const path of ["/api/agents?class=Notebook", "/api/traces", "/api/logs", "/api/alerts", "/api/metrics"]) {
+      const response = await f.api(path);
+      expect(response.status, path).toBe(404);
+      expect(response.json().error.code, path).toBe("not_enabled");
+    }
+    expect((await f.api("/api/traces")).json().error.message).toBe("Traces are not enabled in this inspector (no traces source was given to startInspector)");
+  });
+});
