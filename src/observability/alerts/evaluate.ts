@@ -87,7 +87,7 @@ export function evaluateRule(rule: AlertRule, families: readonly MetricSnapshot[
     const full = alertLabels(rule, labels);
     const silence = ctx.silences.find((s) => silenceCovers(s, rule, full, now));
     const extra = { ...(found?.fingerprint ? { fingerprint: found.fingerprint } : {}), ...(found?.message ? { message: found.message } : {}) };
-    const value = next?.value ?? current?.value ?? null;
+    const value = found?.value ?? current?.value ?? null;
     if (transition) ctx.record(rule, transition, labels, value, silence ? `silenced by ${silence.id}` : null);
 
     if (transition === "resolved" && current && current.lastSentAt !== null && rule.sendResolved && !silence) {
