@@ -4,6 +4,7 @@ import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";
 import { featureFrameHandler } from "./frame-handlers.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
+import { traceAgentEvent } from "../observability/traces/hooks.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
 import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
@@ -333,7 +334,7 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.request](request: Request): Promise<Response> {
     try {
-      const response: unknown = await this.#scope(() => this.onRequest(request), { request });
+      const response: unknown = await this.#scope(() => traceAgentEvent(this.#runtime.className, this.#runtime.name, "onRequest", undefined, () => this.onRequest(request)), { request });
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
       }
@@ -389,7 +390,7 @@ export class AgentBase<Env = unknown, State = unknown> {
           keepAlive: () => this.#runtime.keepAlive(),
           rollback: () => this.#runtime.db.rollbackCurrent(),
         };
-        await handleRpc(target, connection, incoming.frame).catch((error: unknown) => {
+        await traceAgentEvent(target.className, this.#runtime.name, "rpc", String(incoming.frame.method), () => handleRpc(target, connection, incoming.frame)).catch((error: unknown) => {
           this.#reportError(error, connection);
           throw error;
         });
@@ -410,7 +411,7 @@ export class AgentBase<Env = unknown, State = unknown> {
       return;
     }
     try {
-      await this.onMessage(connection, message);
+      await traceAgentEvent(this.#runtime.className, this.#runtime.name, "onMessage", undefined, () => this.onMessage(connection, message));
     } catch (error) {
       this.#reportError(error, connection);
       throw error;
@@ -428,7 +429,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     if (typeof fn !== "function" || method === "constructor") {
       throw new TypeError(`${this.#runtime.className} has no method "${method}"`);
     }
-    return await this.#scope(() => fn.apply(this, args), { caller });
+    return await this.#scope(() => traceAgentEvent(this.#runtime.className, this.#runtime.name, "rpc", method, () => fn.apply(this, args)), { caller });
   }
 
   #clientState(connection: Connection, state: State): void {

@@ -11,6 +11,7 @@ import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import { createHearthMetrics, pathnameOf, type HearthMetrics } from "../observability/metrics/index.ts";
+import { traceHttpRequest } from "../observability/traces/hooks.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -73,7 +74,8 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
 
   const metrics = options.metrics === true ? createHearthMetrics({ host }) : options.metrics || undefined;
-  const call = async (request: Request): Promise<Response> => {
+  const call = (request: Request): Promise<Response> => traceHttpRequest(request, () => callWorker(request));
+  const callWorker = async (request: Request): Promise<Response> => {
     try {
       return await fetch(request, host.env, executionContext);
     } catch (error) {

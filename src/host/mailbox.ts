@@ -1,3 +1,5 @@
+import type { Context } from "@opentelemetry/api";
+import { captureTraceContext, runInTraceContext } from "../observability/traces/hooks.ts";
 import { eventContext } from "./event-context.ts";
 
 interface Entry {
@@ -5,6 +7,8 @@ interface Entry {
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   exclusive: boolean;
+  /** The sender's trace context: the drain loop otherwise runs later tasks in the first sender's. */
+  trace: Context | undefined;
 }
 
 export interface MailboxHooks {
@@ -48,7 +52,7 @@ export class Mailbox {
 
   deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive });
+      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive, trace: captureTraceContext() });
       this.#pump();
     });
   }
@@ -80,7 +84,7 @@ export class Mailbox {
     this.#holderExclusive = entry.exclusive;
     let result: unknown;
     try {
-      result = eventContext.run(event, entry.task);
+      result = entry.trace === undefined ? eventContext.run(event, entry.task) : runInTraceContext(entry.trace, () => eventContext.run(event, entry.task));
     } catch (error) {
       this.#finish(event, entry, true, error);
       return;

@@ -17,6 +17,8 @@ import type {
 } from "./types.ts";
 import { emitAgentEvent } from "../observability/events/index.ts";
 import { reportScheduleLag } from "../observability/metrics/signals.ts";
+import { ALARM_CALLBACK } from "../durable-object/alarm.ts";
+import { traceAgentEvent } from "../observability/traces/hooks.ts";
 
 /** What an agent's tasks need from the runtime that hosts the agent. */
 export interface TaskRuntime {
@@ -284,7 +286,8 @@ export class AgentTasks {
       const record = ref.kind === "schedule" ? toSchedule(row) : toQueueItem(row);
       reportScheduleLag(this.#runtime.className, row.due_at, now);
       emitAgentEvent(this.#agent, runEventOf(ref, row), () => retryOf(ref, row, this.#retryOf(row).maxAttempts));
-      await method(decodePayload(row.payload), record);
+      const alarm = row.callback === ALARM_CALLBACK;
+      await traceAgentEvent(this.#runtime.className, this.#runtime.name, alarm ? "alarm" : ref.kind, alarm ? undefined : row.callback, () => method(decodePayload(row.payload), record));
     } catch (error) {
       this.#reportError(error);
       throw error;
