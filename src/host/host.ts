@@ -22,6 +22,8 @@ import { registerClasses } from "./class-registry.ts";
 import { buildHostEnv } from "./host-env.ts";
 import { validateAgentName } from "./names.ts";
 import { AgentNamespace, type AgentDispatcher } from "./namespace.ts";
+import { checkedDurability, positive } from "./option-checks.ts";
+import { AgentCatalog } from "./catalog.ts";
 import { SocketHub } from "./socket-hub.ts";
 import { Timekeeper } from "./timekeeper.ts";
 
@@ -102,6 +104,8 @@ export class Host implements CellHost, AgentDispatcher {
   readonly exports: Record<string, unknown>;
   /** Variables plus one {@link AgentNamespace} per agent class: what a worker's fetch receives. */
   readonly env: Record<string, unknown>;
+  /** Every root agent with its class, name, created and last-active times: what the inspector lists and counts. */
+  readonly catalog: AgentCatalog;
   readonly #bindings: Map<string, AgentBinding>;
   /** Live cells in least-recently-active order (a Map keeps insertion order; touching re-inserts). */
   readonly #cells = new Map<string, ActorCell>();
@@ -140,10 +144,7 @@ export class Host implements CellHost, AgentDispatcher {
 
   constructor(options: HostOptions) {
     this.dataDir = resolve(options.dataDir);
-    this.durability = options.durability ?? "relaxed";
-    if (this.durability !== "strict" && this.durability !== "relaxed") {
-      throw new TypeError(`durability must be "strict" or "relaxed", got ${JSON.stringify(options.durability)}`);
-    }
+    this.durability = checkedDurability(options.durability);
     this.hibernateAfterMs = positive("hibernateAfterMs", options.hibernateAfterMs ?? LIMITS.hibernateAfterMs);
     this.maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? LIMITS.maxMessageBytes);
     this.maxLiveAgents = positive("maxLiveAgents", options.maxLiveAgents ?? LIMITS.maxLiveAgents);
@@ -188,6 +189,7 @@ export class Host implements CellHost, AgentDispatcher {
       report: (who, name, error) => this.#reportTaskError(this.#bySlug.get(who)?.className ?? who, name, error),
     });
     this.#time.start();
+    this.catalog = new AgentCatalog({ dataDir: this.dataDir, durability: this.durability, clock: this.clock, classes: this.#bySlug });
     const sweepEvery = Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery).unref();
   }
@@ -277,10 +279,12 @@ export class Host implements CellHost, AgentDispatcher {
     this.#time.stop();
     for (const cell of this.#cells.values()) {
       this.#time.reconcile(cell);
+      this.catalog.left(cell.place);
       cell.close();
     }
     this.#cells.clear();
     this.#time.close();
+    this.catalog.close();
     this.#loader?.close();
   }
 
@@ -357,6 +361,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.#stopTree(cell.place, reason);
     this.#time.dispatcher.forgetTree(cell.place.rootSlug, indexName(cell.place));
     removePlaceFiles(cell.place);
+    this.catalog.removed(cell.place);
   }
 
   failedToStart(cell: ActorCell, error: unknown): void {
@@ -398,6 +403,7 @@ export class Host implements CellHost, AgentDispatcher {
       const { binding, name, props, childId } = spec();
       cell = new ActorCell(this, binding, name, place, props, childId);
       this.#cells.set(key, cell);
+      this.catalog.opened(place);
       if (this.#cells.size > this.maxLiveAgents) this.#shed();
     }
     return cell;
@@ -469,6 +475,7 @@ export class Host implements CellHost, AgentDispatcher {
 
   #hibernate(cell: ActorCell): void {
     this.#cells.delete(cell.key);
+    this.catalog.left(cell.place);
     this.#sockets.dropEmptySettings(cell.key);
     this.#time.reconcile(cell);
     cell.close();
@@ -489,9 +496,4 @@ export class Host implements CellHost, AgentDispatcher {
       console.error("[hearth] onTaskError failed:", hookError);
     }
   }
-}
-
-function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${value}`);
-  return value;
 }
