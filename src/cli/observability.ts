@@ -26,7 +26,9 @@ export function startCliObservability(
 ): CliObservability {
   const format = options.logFormat ?? (context.dev ? "pretty" : "json");
   const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty" });
-  const restoreConsole = captureConsole(logger);
+  // JSON output is for collectors: every console line of the process becomes a record then, the
+  // runtime's own messages and a worker's fetch included; coloured output leaves those as they are.
+  const restoreConsole = captureConsole(logger, { everywhere: format === "json" });
   const metrics = options.metrics === false ? undefined : createHearthMetrics({ host: context.host, ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}) });
   return {
     logger,

@@ -32,6 +32,17 @@ describe("hearth start: logs", () => {
     expect(error).toMatchObject({ agent: "Chatty", name: "ada", err: { type: "Error", message: "something broke" } });
   });
 
+  it("turns the runtime's own messages into JSON lines too (a request whose agent threw)", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", CHATTY, "--port", "0", "--data", data]);
+    const url = await cli.ready();
+    expect((await fetch(`${url}/agents/chatty/ada/boom`)).status).toBe(500);
+    await cli.waitFor(/fell over/);
+    const failure = jsonLines(cli.stdout()).find((line) => JSON.stringify(line).includes("fell over"));
+    expect(failure).toMatchObject({ level: 50, err: { message: "the chatty agent fell over" } });
+    expect(cli.stderr()).not.toContain("fell over");
+  });
+
   it("prints readable lines with --log-format pretty, and nothing below --log-level", async () => {
     const data = await tempDir();
     const cli = runCli(["start", CHATTY, "--port", "0", "--data", data, "--log-format", "pretty", "--log-level", "error"]);

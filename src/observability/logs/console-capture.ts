@@ -26,6 +26,11 @@ export interface CaptureConsoleOptions {
    * credential-shaped values; give the logger's paths here too.
    */
   redact?: RedactOptions | readonly string[];
+  /**
+   * Capture the console outside agents' events too (a worker's fetch, the runtime's own messages):
+   * what a server whose output is collected as JSON lines wants. Default false.
+   */
+  everywhere?: boolean;
 }
 
 /**
@@ -43,6 +48,7 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
   const redactor = compileRedactor(options.redact);
   // Objects become redacted copies (errors too, as their serialized form, keeping message and stack).
   const redacted = (arg: unknown) => (typeof arg === "object" && arg !== null && !isErrorLike(arg) ? sanitize(arg, redactor) : arg);
+  const everywhere = options.everywhere === true;
   let active = true;
   let writing = false;
   const originals = new Map<ConsoleMethod, (...args: unknown[]) => void>();
@@ -51,11 +57,14 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
     const original = target[method] as (...args: unknown[]) => void;
     const wrapper = function (this: unknown, ...args: unknown[]): void {
       // `writing` guards a logger whose destination is the console itself.
-      if (!active || writing || !insideAgentEvent()) return original.apply(this, args);
+      if (!active || writing || (!everywhere && !insideAgentEvent())) return original.apply(this, args);
       if (!logger.isLevelEnabled(level)) return;
       writing = true;
       try {
+        const last = args.at(-1);
         if (args.length === 1 && isErrorLike(args[0])) logger[level](args[0]);
+        // console.error("saving failed:", error): the error stays structured, the rest is the message.
+        else if (args.length > 1 && isErrorLike(last)) logger[level](last as object, formatWithOptions({ colors: false }, ...args.slice(0, -1).map(redacted)));
         else logger[level](formatWithOptions({ colors: false }, ...args.map(redacted)));
       } finally {
         writing = false;

@@ -77,6 +77,18 @@ describe("captureConsole", () => {
     expect(out.lines).toEqual([]);
   });
 
+  it("with everywhere: true, captures outside agents too, keeping a trailing error structured", () => {
+    const out = collector();
+    restore = captureConsole(createLogger({ destination: out, base: null }), { everywhere: true });
+    console.log("outside %s", "x");
+    console.error("[hearth] GET /a:", new TypeError("bad input"));
+    expect(passed).toEqual([]);
+    const records = out.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records[0]).toMatchObject({ level: 30, msg: "outside x" });
+    expect(records[0]).not.toHaveProperty("agent");
+    expect(records[1]).toMatchObject({ level: 50, msg: "[hearth] GET /a:", err: { type: "TypeError", message: "bad input" } });
+  });
+
   it("drops captured calls below the logger's level", async () => {
     const out = collector();
     restore = captureConsole(createLogger({ destination: out, base: null, level: "warn" }));
