@@ -135,31 +135,33 @@ export function readMetricRule(rule: MetricRule, families: readonly MetricSnapsh
   }
 
   const seen = new Set<string>();
+  let why = "";
   for (const [key, entry] of groups) {
     const bufferKey = prefix + key;
     seen.add(bufferKey);
-    const value = measure(rule, entry, buffer, bufferKey, now);
-    if (value !== undefined && !Number.isNaN(value)) values.set(key, { labels: entry.labels, value });
+    const result = measure(rule, entry, buffer, bufferKey, now);
+    if (typeof result === "number" && !Number.isNaN(result)) values.set(key, { labels: entry.labels, value: result });
+    else why = result === WAITING ? "waiting for a second sample in the window" : "no observations in the window";
   }
   buffer.forget(prefix, seen);
 
   if (overflow > 0) return { health: "ok", detail: `more than ${maxInstances} label sets; ${overflow} series ignored`, values };
   if (groups.size === 0) return { health: "no data", detail: `no series of ${rule.metric} match`, values };
-  if (values.size === 0) {
-    const why = rule.measure === "quantile" ? "no observations in the window yet" : "waiting for a second sample in the window";
-    return { health: "no data", detail: why, values };
-  }
+  if (values.size === 0) return { health: "no data", detail: why, values };
   return { health: "ok", detail: null, values };
 }
 
-function measure(rule: MetricRule, entry: { value: number; buckets?: CumulativeBucket[] }, buffer: SampleBuffer, key: string, now: number): number | undefined {
+/** A windowed measure has seen only one sample so far. */
+const WAITING = Symbol("waiting");
+
+function measure(rule: MetricRule, entry: { value: number; buckets?: CumulativeBucket[] }, buffer: SampleBuffer, key: string, now: number): number | undefined | typeof WAITING {
   switch (rule.measure) {
     case "value":
       return entry.value;
     case "rate":
     case "increase": {
       const base = buffer.push(key, { t: now, v: entry.value }, rule.windowMs!);
-      if (!base) return undefined;
+      if (!base) return WAITING;
       const increase = increaseOver(buffer.samples(key));
       return rule.measure === "increase" ? increase : increase / ((now - base.t) / 1000);
     }
@@ -167,7 +169,7 @@ function measure(rule: MetricRule, entry: { value: number; buckets?: CumulativeB
       const buckets = entry.buckets ?? [];
       if (rule.windowMs === null) return histogramQuantile(rule.quantile!, buckets);
       const base = buffer.push(key, { t: now, v: buckets }, rule.windowMs);
-      if (!base) return undefined;
+      if (!base) return WAITING;
       return histogramQuantile(rule.quantile!, bucketDelta(buckets, base.v as CumulativeBucket[]));
     }
   }
