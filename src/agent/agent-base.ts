@@ -402,7 +402,7 @@ export class AgentBase<Env = unknown, State = unknown> {
         return;
       }
       const feature = incoming.kind === "other" ? featureFrameHandler(incoming.frame) : undefined;
-      if (feature && incoming.kind === "other") return feature(this, connection, incoming.frame!);
+      if (feature && incoming.kind === "other") return traceAgentEvent(this.#runtime.className, this.#runtime.name, "onMessage", String(incoming.frame!.type), () => feature(this, connection, incoming.frame!));
     }
     if (this.onMessage === AgentBase.prototype.onMessage) {
       connection.send(

@@ -8,6 +8,7 @@ import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
 import { HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
+import { traceInvokeAgent } from "../observability/traces/hooks.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
 import { emitAgentEvent, emitChatFrame, emitChatResult } from "../observability/events/index.ts";
@@ -287,8 +288,9 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
           // with the connection that asked for it; one already in that scope keeps it (and its caller).
           const scope = currentScope();
           const connection = connectionId === undefined ? undefined : this.getConnection(connectionId);
-          if (scope?.agent === this && (connection === undefined || scope.connection?.id === connection.id)) return fn();
-          return runInAgentScope({ agent: this, className: runtime.className, name: this.name, ...(connection ? { connection } : {}) }, fn);
+          const turn = () => traceInvokeAgent(runtime.className, this.name, this.name, fn); // the conversation is the instance
+          if (scope?.agent === this && (connection === undefined || scope.connection?.id === connection.id)) return turn();
+          return runInAgentScope({ agent: this, className: runtime.className, name: this.name, ...(connection ? { connection } : {}) }, turn);
         },
       });
       if (this.#up) this.#engine.started();
