@@ -17,8 +17,9 @@ export const TEMPLATE_PLACEHOLDERS = "{{value}}, {{threshold}}, {{name}}, {{seve
 
 /** The first placeholder `template` uses that is not known, or undefined. */
 export function unknownPlaceholder(template: string): string | undefined {
-  for (const [whole, key] of template.matchAll(PLACEHOLDER)) {
-    if (!SIMPLE.has(key!) && !/^labels\.[A-Za-z_]\w*$/.test(key!)) return whole;
+  for (const [whole, inner] of template.matchAll(/\{\{(.*?)\}\}/g)) {
+    const key = inner!.trim();
+    if (!SIMPLE.has(key) && !/^labels\.[A-Za-z_]\w*$/.test(key)) return whole;
   }
   return undefined;
 }

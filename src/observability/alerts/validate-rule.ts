@@ -126,7 +126,7 @@ function slugOf(name: string): string {
 
 function refuseUnknownFields(input: Input, known: Set<string>, kind: string): void {
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) fail(`rule.${key}`, `is not a field of a ${kind} rule`);
+    if (!known.has(key)) fail(`rule.${key}`, `is not a field of ${kind === "error" ? "an" : "a"} ${kind} rule`);
   }
 }
 
