@@ -12,6 +12,7 @@ import { createRuntime, reportEnd } from "./runtime.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
+import { currentTraceparent } from "../observability/traces/hooks.ts";
 
 /** What the engine needs from the host. */
 export interface EngineHost {
@@ -110,12 +111,13 @@ export class WorkflowEngine implements RunHost {
     const prepared = prepareInstances(workflow, list);
     // Instances that start at once are written as running (saves a write); the rest wait queued.
     let free = LIMITS.maxRunningWorkflows - this.#running.size;
+    const traceparent = currentTraceparent() ?? null;
     await this.store.write(() => {
       for (const { id, params, retention } of prepared) {
         if (this.exists(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
         this.store.run(
-          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name, success_retention, error_retention)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name, success_retention, error_retention, traceparent)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           workflow,
           id,
           free-- > 0 ? "running" : "queued",
@@ -126,6 +128,7 @@ export class WorkflowEngine implements RunHost {
           origin?.name ?? null,
           retention.success,
           retention.error,
+          traceparent,
         );
       }
     });
@@ -316,6 +319,7 @@ export class WorkflowEngine implements RunHost {
     const ctor = this.#classes.get(workflow);
     if (!row || !ctor || !["queued", "running", "waiting"].includes(row.status)) return Promise.resolve("started");
     const run = new WorkflowRun(this, workflow, id, row.epoch);
+    run.traceparent = row.traceparent ?? undefined;
     let settle!: () => void;
     this.#track(new Promise<void>((resolve) => (settle = resolve)));
     const entry: Running = { run, rerun: false, settle, durable: Promise.resolve("started") };

@@ -11,6 +11,9 @@ import {
 } from "./errors.ts";
 import type { StepRow, WorkflowStore } from "./store.ts";
 import type { WorkflowBackoff, WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
+import { traceFromParent } from "../observability/traces/hooks.ts";
+import { tracingOn } from "../observability/traces/tracer.ts";
+import { GEN_AI_WORKFLOW_NAME, HEARTH_WORKFLOW_INSTANCE } from "../observability/traces/semconv.ts";
 
 /** Defaults of `step.do` (as in Cloudflare Workflows). */
 export const STEP_DEFAULTS = { limit: 5, delay: 10_000, backoff: "exponential" as WorkflowBackoff, timeout: 10 * 60_000 };
@@ -48,6 +51,8 @@ export class WorkflowRun {
   /** Done replaying recorded steps: progress reports are live. */
   live = false;
   suspended = false;
+  /** The traceparent of the span that created the instance: each step's span continues its trace. */
+  traceparent: string | undefined;
   readonly #host: RunHost;
   readonly #occurrences = new Map<string, number>();
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
@@ -132,7 +137,9 @@ export class WorkflowRun {
   ): Promise<{ bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true }> {
     let bytes: Uint8Array;
     try {
-      const value = await withTimeout(Promise.resolve().then(() => fn({ attempt })), retries.timeout, name);
+      const step = () => fn({ attempt });
+      const traced = () => traceFromParent(this.traceparent, `workflow step ${name}`, { attributes: { [HEARTH_WORKFLOW_INSTANCE]: this.id, [GEN_AI_WORKFLOW_NAME]: this.workflow } }, step);
+      const value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
       bytes = serialize(value);
       if (bytes.byteLength > LIMITS.maxStepResultBytes) {
         throw new NonRetryableError(

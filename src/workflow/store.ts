@@ -21,6 +21,8 @@ export interface InstanceRow {
   error_retention: number | null;
   /** When the record of this finished instance is removed; null while it runs, or when it is kept. */
   expires_at: number | null;
+  /** The W3C traceparent of the span that created the instance (steps continue its trace); null without tracing. */
+  traceparent?: string | null;
 }
 
 /** A recorded step: its key is the step's name and occurrence; `seq` its place in the run. */
@@ -46,7 +48,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS instances (
   workflow TEXT NOT NULL, id TEXT NOT NULL, status TEXT NOT NULL, params BLOB, output BLOB, error TEXT,
   epoch INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-  agent_class TEXT, agent_name TEXT, success_retention INTEGER, error_retention INTEGER, expires_at INTEGER,
+  agent_class TEXT, agent_name TEXT, success_retention INTEGER, error_retention INTEGER, expires_at INTEGER, traceparent TEXT,
   PRIMARY KEY (workflow, id));
 CREATE INDEX IF NOT EXISTS instances_active ON instances (status) WHERE status IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS steps (
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, seq) WHERE consumed = 0;`;
 
 /** Columns added after the first release, for files written before them. */
-const ADDED_COLUMNS = ["success_retention INTEGER", "error_retention INTEGER", "expires_at INTEGER"];
+const ADDED_COLUMNS = ["success_retention INTEGER", "error_retention INTEGER", "expires_at INTEGER", "traceparent TEXT"];
 const AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS instances_expiring ON instances (expires_at) WHERE expires_at IS NOT NULL;";
 
 type Deferred = { resolve(): void; reject(error: unknown): void };
