@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startInspector, type InspectorHandle } from "../../../src/inspector/index.ts";
+import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/hearth-metrics.ts";
+import { LogStore, ProblemStore } from "../../../src/observability/store/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
 import { cleanUpInOrder, launchChromium } from "../../support/browser.ts";
 import { buildUi } from "./build-ui.ts";
@@ -24,6 +26,10 @@ export class InspectorUi {
   readonly problems: string[] = [];
   t: TestEnv | undefined;
   inspector: InspectorHandle | undefined;
+  /** What the inspector reads besides the host: logs (with problems) and metrics. */
+  readonly logs = new LogStore();
+  readonly errorGroups = new ProblemStore();
+  metrics: HearthMetrics | undefined;
   #tmp: string | undefined;
   #browser: Browser | undefined;
   #context: BrowserContext | undefined;
@@ -43,11 +49,34 @@ export class InspectorUi {
       time: "system",
       dataDir: path.join(tmp, "data"),
     });
-    this.inspector = await startInspector({ host: this.t.host, uiDir, token: VIEWER_TOKEN, adminToken: ADMIN_TOKEN, version: "test" });
+    this.metrics = createHearthMetrics({ host: this.t.host });
+    this.errorGroups.observe(this.logs);
+    this.inspector = await startInspector({
+      host: this.t.host,
+      uiDir,
+      token: VIEWER_TOKEN,
+      adminToken: ADMIN_TOKEN,
+      version: "test",
+      logs: this.logs,
+      metrics: this.metrics,
+      metricsSampleMs: 250,
+      problems: { list: (limit) => this.errorGroups.recent({ limit }) },
+    });
     this.#browser = await launchChromium();
     this.#context = await this.#browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });
     this.#context.setDefaultTimeout(WAIT);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
+  }
+
+  /** A new tab with no token: the sign-in page. */
+  async openSignedOut(): Promise<Page> {
+    if (this.#context === undefined || this.inspector === undefined) throw new Error("start() did not finish");
+    const context = await this.#browser!.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });
+    context.setDefaultTimeout(WAIT);
+    const page = await context.newPage();
+    page.on("pageerror", (error) => this.problems.push(`pageerror: ${error.message}`));
+    await page.goto(this.inspector.url);
+    return page;
   }
 
   /** A new tab signed in as viewer (through the `#token=` link), at `#{route}`. */
@@ -96,10 +125,21 @@ export class InspectorUi {
       () => this.#context?.close(),
       () => this.#browser?.close(),
       () => this.inspector?.close(),
+      () => this.metrics?.close(),
+      () => this.logs.close(),
       () => this.t?.close(),
       () => {
         if (this.#tmp !== undefined) fs.rmSync(this.#tmp, { recursive: true, force: true });
       },
     ]);
+  }
+}
+
+/** Waits until `condition` holds (checked every 20 ms), at most {@link WAIT}; for hooks, where expect.poll is not allowed. */
+export async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + WAIT;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${WAIT} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -29,11 +29,25 @@ const FIELDS: FilterField[] = [
   { name: "q", label: "Text" },
 ];
 
-const SHOWN = new Set(["time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId"]);
+const SHOWN = new Set(["id", "time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId"]);
+
+/** pino's numeric levels by name. */
+const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
+
+export function levelName(level: string | number): string {
+  return typeof level === "number" ? (LEVEL_NAMES[level] ?? String(level)) : level;
+}
+
+/** A live line passes the level filter when it is at that level or above (as the server's filter does). */
+function atLeast(level: string | number, minimum: string): boolean {
+  const value = typeof level === "number" ? level : Number(Object.entries(LEVEL_NAMES).find(([, n]) => n === level)?.[0] ?? 0);
+  const floor = Number(Object.entries(LEVEL_NAMES).find(([, n]) => n === minimum)?.[0] ?? 0);
+  return value >= floor;
+}
 
 export function LogLine({ record }: { record: LogRecord }) {
   const extra = Object.entries(record).filter(([k]) => !SHOWN.has(k));
-  const level = String(record.level);
+  const level = levelName(record.level);
   return (
     <li class={`mono level-${level}`}>
       <span class="muted">{typeof record.time === "number" ? time(record.time) : record.time}</span>{" "}
@@ -102,7 +116,7 @@ function LiveLogs({ query }: { query: URLSearchParams }) {
   const text = filter["q"]?.toLowerCase();
   const lines = messages
     .map((m) => m.data as LogRecord)
-    .filter((r) => level === undefined || String(r.level) === level)
+    .filter((r) => level === undefined || atLeast(r.level, level))
     .filter((r) => text === undefined || JSON.stringify(r).toLowerCase().includes(text));
   return (
     <>

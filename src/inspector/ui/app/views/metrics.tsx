@@ -96,7 +96,7 @@ function Chart({ name, points }: { name: string; points: [number, number][] }) {
         series: [{}, { label: name, stroke, width: 2 }],
         axes: [
           { stroke: axis, grid: { stroke: "transparent" } },
-          { stroke: axis, size: 60 },
+          { stroke: axis, size: 60, values: (_plot, splits) => splits.map(compact) },
         ],
       },
       data,
@@ -116,4 +116,13 @@ function Chart({ name, points }: { name: string; points: [number, number][] }) {
       <div ref={box} role="img" aria-label={`${name} over the last hour, now ${num(last, 3)}`} />
     </figure>
   );
+}
+
+/** Axis numbers that fit: 1.2k, 3.4M, 5.6G. */
+function compact(value: number): string {
+  const size = Math.abs(value);
+  if (size >= 1e9) return `${+(value / 1e9).toFixed(1)}G`;
+  if (size >= 1e6) return `${+(value / 1e6).toFixed(1)}M`;
+  if (size >= 1e3) return `${+(value / 1e3).toFixed(1)}k`;
+  return String(+value.toFixed(3));
 }

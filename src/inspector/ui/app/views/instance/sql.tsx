@@ -78,26 +78,24 @@ function SchemaGroup({
         <ul class="tree">
           {tables.map((t) => (
             <li key={t.name}>
-              <details>
-                <summary>
-                  <a
-                    href={instanceHref(agent, "sql", { table: t.name })}
-                    aria-current={t.name === current ? "page" : undefined}
-                  >
-                    {t.name}
-                  </a>{" "}
-                  <span class="muted small">
-                    {t.kind === "view" ? "view" : `${num(t.rows)} rows`}
-                  </span>
-                </summary>
-                <ul>
+              <a href={instanceHref(agent, "sql", { table: t.name })} aria-current={t.name === current ? "page" : undefined}>
+                {t.name}
+              </a>{" "}
+              <span class="muted small">{t.kind === "view" ? "view" : `${num(t.rows)} rows`}</span>
+              {t.name === current && (
+                <ul aria-label={`Columns of ${t.name}`}>
                   {t.columns.map((c) => (
                     <li key={c.name}>
-                      {c.name} <span class="muted small">{c.type || "any"}{c.pk ? " · primary key" : ""}{c.notnull ? " · not null" : ""}</span>
+                      {c.name}{" "}
+                      <span class="muted small">
+                        {c.type || "any"}
+                        {c.pk ? " · primary key" : ""}
+                        {c.notnull ? " · not null" : ""}
+                      </span>
                     </li>
                   ))}
                 </ul>
-              </details>
+              )}
             </li>
           ))}
         </ul>
