@@ -25,7 +25,7 @@ export interface EvaluationContext {
 }
 
 /** Counts an error rule's errors in its window: one total, or one per fingerprint. */
-export function readErrorRule(rule: ErrorRule, errors: ErrorSource | undefined, now: number): RuleReading {
+export function readErrorRule(rule: ErrorRule, errors: ErrorSource | undefined, now: number, maxInstances: number): RuleReading {
   const values: RuleReading["values"] = new Map();
   if (!errors) return { health: "no data", detail: "no error source is configured", values };
   const since = now - rule.windowMs;
@@ -35,7 +35,9 @@ export function readErrorRule(rule: ErrorRule, errors: ErrorSource | undefined, 
     values.set(labelKey({}), { labels: {}, value: errors.countSince(rule.match, since), ...extra });
     return { health: "ok", detail: null, values };
   }
-  for (const [fingerprint, count] of errors.countByFingerprintSince(rule.match, since)) {
+  const counts = errors.countByFingerprintSince(rule.match, since);
+  for (const [fingerprint, count] of counts) {
+    if (values.size >= maxInstances) return { health: "ok", detail: `more than ${maxInstances} fingerprints; ${counts.size - maxInstances} ignored`, values };
     const labels = { fingerprint };
     const message = errors.sample({ ...rule.match, fingerprint })?.message;
     values.set(labelKey(labels), { labels, value: count, fingerprint, ...(message === undefined ? {} : { message }) });
@@ -74,7 +76,7 @@ export function buildNotification(
  * transitions in the history, persists states and queues notifications (not for silenced alerts).
  */
 export function evaluateRule(rule: AlertRule, families: readonly MetricSnapshot[], ctx: EvaluationContext, now: number): RuleReading {
-  const reading = rule.kind === "metric" ? readMetricRule(rule, families, ctx.buffer, now, ctx.maxInstances) : readErrorRule(rule, ctx.errors, now);
+  const reading = rule.kind === "metric" ? readMetricRule(rule, families, ctx.buffer, now, ctx.maxInstances) : readErrorRule(rule, ctx.errors, now, ctx.maxInstances);
   const keys = new Set([...reading.values.keys(), ...ctx.instances.keys()]);
   for (const key of keys) {
     const current = ctx.instances.get(key);

@@ -78,6 +78,10 @@ export class MetricsRegistry {
   /** Runs the scrape hooks and refills callback gauges. */
   #collect(): void {
     for (const hook of this.#beforeScrape) hook();
+    this.#collectGauges();
+  }
+
+  #collectGauges(): void {
     for (const metric of this.#metrics.values()) {
       if (metric.type === "gauge" && metric.collect) {
         metric.table.clear();
@@ -87,14 +91,16 @@ export class MetricsRegistry {
   }
 
   /**
-   * Every metric's series as plain values, read the same way as a scrape (hooks and callback gauges run
-   * first): for programs that evaluate metrics (alert rules, the inspector) without parsing the text format.
+   * Every metric's series as plain values, for programs that evaluate metrics (alert rules, the
+   * inspector) without parsing the text format. Callback gauges are refilled first; `beforeScrape`
+   * hooks are not run, since they may reset what they sample (the event-loop delay) and a snapshot
+   * must not shorten the interval the next scrape reports.
    * @example
    * const families = registry.snapshot();
    * const hits = families.find((f) => f.name === "app_hits_total"); // { type: "counter", series: [{ labels: { route: "/" }, value: 1 }] }
    */
   snapshot(): MetricSnapshot[] {
-    this.#collect();
+    this.#collectGauges();
     return [...this.#metrics.values(), this.#dropped].map((metric): MetricSnapshot => {
       const { name, help, labelNames } = metric.table;
       const labelsOf = (values: readonly string[]): Record<string, string> =>

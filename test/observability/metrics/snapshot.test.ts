@@ -25,6 +25,19 @@ describe("MetricsRegistry.snapshot", () => {
     ]);
   });
 
+  it("refills callback gauges but does not run beforeScrape hooks (they may reset what the next scrape reports)", () => {
+    const registry = new MetricsRegistry();
+    let hooks = 0;
+    let reads = 0;
+    registry.beforeScrape(() => hooks++);
+    registry.gauge({ name: "app_reads", help: "Reads.", collect: (g) => g.set(undefined, ++reads) });
+    expect(registry.snapshot()[0]!.series).toEqual([{ labels: {}, value: 1 }]);
+    expect(registry.snapshot()[0]!.series).toEqual([{ labels: {}, value: 2 }]);
+    expect(hooks).toBe(0);
+    registry.expose();
+    expect(hooks).toBe(1);
+  });
+
   it("is a copy: later observations do not change a snapshot already taken", () => {
     const registry = new MetricsRegistry();
     const hits = registry.counter({ name: "app_hits_total", help: "Hits." });
