@@ -3,6 +3,7 @@ import type { QueueProducerConfig } from "../config/types.ts";
 import { checkContentType, encodeBody } from "./encoding.ts";
 import { QUEUE_LIMITS, checkDelaySeconds } from "./limits.ts";
 import type { NewMessage, QueueStore } from "./store.ts";
+import { currentTraceparent } from "../observability/traces/hooks.ts";
 import type {
   MessageSendRequest,
   QueueContentType,
@@ -110,7 +111,7 @@ export class QueueProducer<Body = unknown> {
     const bytes = encodeBody(body, type);
     const delay = delaySeconds === undefined ? defaultDelay : checkDelaySeconds(delaySeconds, `${failure} message delay`);
     const now = this.#store.clock.now();
-    return { queue: this.#queue, id: randomUUID().replaceAll("-", ""), contentType: type, body: bytes, sentAt: now, visibleAt: now + delay * 1000 };
+    return { queue: this.#queue, id: randomUUID().replaceAll("-", ""), contentType: type, body: bytes, sentAt: now, visibleAt: now + delay * 1000, traceparent: currentTraceparent() ?? null };
   }
 }
 

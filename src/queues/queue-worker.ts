@@ -4,6 +4,9 @@ import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
 import type { LeasedMessage, QueueStore, Settlement } from "./store.ts";
 import type { MessageBatch } from "./types.ts";
+import { SpanKind } from "@opentelemetry/api";
+import { traceFromParent } from "../observability/traces/hooks.ts";
+import { HEARTH_QUEUE_NAME } from "../observability/traces/semconv.ts";
 
 /** Delivers one batch to the worker's `queue` handler; rejecting means the handler failed. */
 export type DeliverBatch = (batch: MessageBatch) => Promise<void>;
@@ -115,7 +118,8 @@ export class QueueWorker {
         attempts: message.attempts,
       }));
       batch = new ConsumerBatch(queue, messages, this.#store.metrics(queue));
-      await this.#deliver(batch);
+      const delivering = batch;
+      await traceFromParent(leased[0]?.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes: { [HEARTH_QUEUE_NAME]: queue, "messaging.batch.message_count": leased.length } }, () => this.#deliver(delivering));
       succeeded = true;
     } catch (error) {
       console.error(`[hearth] queue "${queue}": the consumer failed; its batch of ${leased.length} will be retried:`, error);

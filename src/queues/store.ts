@@ -23,6 +23,8 @@ export interface NewMessage {
   body: Uint8Array;
   sentAt: number;
   visibleAt: number;
+  /** The sender's span (W3C traceparent): the consumer's span continues its trace. */
+  traceparent?: string | null;
 }
 
 /** A message taken for delivery: out of reach of other batches until it is settled (or the process restarts). */
@@ -36,6 +38,7 @@ export interface LeasedMessage {
   visibleAt: number;
   /** Deliveries so far, this one included. */
   attempts: number;
+  traceparent?: string | null;
 }
 
 /** What becomes of the messages of a delivered batch, in one transaction. */
@@ -58,7 +61,8 @@ const SCHEMA = `
     sent_at INTEGER NOT NULL,
     visible_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    leased INTEGER NOT NULL DEFAULT 0
+    leased INTEGER NOT NULL DEFAULT 0,
+    traceparent TEXT
   );
   CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, leased, visible_at, seq);
   CREATE INDEX IF NOT EXISTS queue_messages_age ON queue_messages (queue, sent_at);`;
@@ -114,6 +118,8 @@ export class QueueStore {
     this.#db = openHostDatabase(options.path, options.durability ?? "relaxed", "queue store", SCHEMA);
     // Nothing is in flight in a process that has just started: leases of a dead process end here.
     this.#db.exec("UPDATE queue_messages SET leased = 0 WHERE leased = 1");
+    const columns = this.#db.prepare("SELECT name FROM pragma_table_info('queue_messages')").all().map((row) => row.name);
+    if (!columns.includes("traceparent")) this.#db.exec("ALTER TABLE queue_messages ADD COLUMN traceparent TEXT"); // files from before traces
     for (const row of this.#db.prepare("SELECT queue, COUNT(*) AS n, SUM(size) AS bytes FROM queue_messages GROUP BY queue").all()) {
       this.#backlog.set(row.queue as string, { count: Number(row.n), bytes: Number(row.bytes) });
     }
@@ -178,7 +184,7 @@ export class QueueStore {
       `UPDATE queue_messages SET leased = 1, attempts = attempts + 1 WHERE seq IN (
          SELECT seq FROM queue_messages WHERE queue = ? AND leased = 0 AND visible_at <= ?
          ORDER BY visible_at, seq LIMIT ?)
-       RETURNING seq, id, content_type, body, size, sent_at, visible_at, attempts`,
+       RETURNING seq, id, content_type, body, size, sent_at, visible_at, attempts, traceparent`,
     ).all(queue, now, limit);
     const leased = rows.map((row) => ({
       seq: Number(row.seq),
@@ -189,6 +195,7 @@ export class QueueStore {
       sentAt: Number(row.sent_at),
       visibleAt: Number(row.visible_at),
       attempts: Number(row.attempts),
+      traceparent: row.traceparent as string | null,
     }));
     // RETURNING gives no order; deliver in the order the messages became available.
     return leased.sort((a, b) => a.visibleAt - b.visibleAt || a.seq - b.seq);
@@ -255,14 +262,14 @@ export class QueueStore {
     if (writes.length === 0) return;
     this.#pending = [];
     const insert = this.#statement(
-      `INSERT INTO queue_messages (queue, id, content_type, body, size, sent_at, visible_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO queue_messages (queue, id, content_type, body, size, sent_at, visible_at, traceparent)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     try {
       inTransaction(this.#db, () => {
         for (const write of writes) {
           for (const row of write.rows) {
-            insert.run(row.queue, row.id, row.contentType, row.body, row.body.byteLength, row.sentAt, row.visibleAt);
+            insert.run(row.queue, row.id, row.contentType, row.body, row.body.byteLength, row.sentAt, row.visibleAt, row.traceparent ?? null);
           }
         }
       });
