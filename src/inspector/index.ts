@@ -9,6 +9,11 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { AlertEngine } from "../observability/alerts/alert-engine.ts";
+import type { LogStore } from "../observability/store/log-store.ts";
+import type { ProblemStore } from "../observability/store/problems.ts";
+import type { SpanStore } from "../observability/traces/store.ts";
+import { alertSourceOf, catalogSourceOf, logSourceOf, problemSourceOf, spanSourceOf } from "./adapters.ts";
 import { AuditLog } from "./audit.ts";
 import { MetricsHistory } from "./metrics-history.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -56,6 +61,14 @@ export interface InspectorOptions extends InspectorSources {
   heartbeatMs?: number;
   /** Milliseconds between metric samples (history and the stream's `metrics` topic). Default 10,000. */
   metricsSampleMs?: number;
+  /** The span store (traces section, `spans` topic); `spans` wins when both are given. */
+  spanStore?: SpanStore;
+  /** The log store (logs section, `logs` topic); `logs` wins when both are given. */
+  logStore?: LogStore;
+  /** The problem store (the overview's problems); `problems` wins when both are given. */
+  problemStore?: ProblemStore;
+  /** The alert engine (alerts section); `alerts` wins when both are given. */
+  alertEngine?: AlertEngine;
 }
 
 /** A running inspector. */
@@ -98,9 +111,18 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const admin = adminTokenOf(options, env, options.host.dataDir);
   if (token === admin.token) throw new Error("The viewer and admin tokens of the inspector must differ");
   const credentials = new Credentials(token, admin.token);
+  const sources: InspectorSources = {
+    host: options.host,
+    metrics: options.metrics,
+    spans: options.spans ?? (options.spanStore ? spanSourceOf(options.spanStore) : undefined),
+    logs: options.logs ?? (options.logStore ? logSourceOf(options.logStore) : undefined),
+    problems: options.problems ?? (options.problemStore ? problemSourceOf(options.problemStore) : undefined),
+    alerts: options.alerts ?? (options.alertEngine ? alertSourceOf(options.alertEngine) : undefined),
+    catalog: options.catalog ?? catalogSourceOf(options.host.catalog),
+  };
   const audit = new AuditLog(join(options.host.dataDir, "inspector", "audit.sqlite"), options.host.durability);
   const metrics = options.metrics ? new MetricsHistory(options.metrics, options.metricsSampleMs) : undefined;
-  const stream = new LiveStream({ sources: options, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
+  const stream = new LiveStream({ sources, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
   const routes: Route[] = [
     ...sessionRoutes(credentials),
     ...overviewRoutes(metrics),
@@ -121,7 +143,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       routes,
       credentials,
       allowedHosts,
-      sources: options,
+      sources,
       stream,
       audit,
       uiDir: options.uiDir ?? defaultUiDir(),

@@ -62,8 +62,8 @@ export interface CatalogSource {
   list(query: { class?: string; q?: string; cursor?: string; limit: number }):
     | SourcePage<{ class: string; name: string; lastActiveAt?: number | null; sizeBytes?: number | null }>
     | Promise<SourcePage<{ class: string; name: string; lastActiveAt?: number | null; sizeBytes?: number | null }>>;
-  /** How many instances a class has. */
-  count?(className: string): number;
+  /** How many instances each class has. */
+  countByClass?(): Array<{ class: string; total: number }>;
 }
 
 /** Everything the inspector reads. Only `host` is required. */

@@ -21,7 +21,7 @@ describe("inspector agents API", () => {
   it("lists classes with live counts, and an agent's summary and features", async () => {
     const f = await withAgent();
     const classes = (await f.api("/api/classes")).json();
-    expect(classes).toEqual([{ class: "Notebook", binding: true, kind: "agent", live: 1, hibernated: null, total: null, sockets: 0 }]);
+    expect(classes).toEqual([{ class: "Notebook", binding: true, kind: "agent", live: 1, hibernated: 0, total: 1, sockets: 0 }]);
     const detail = (await f.api("/api/agents/Notebook/a")).json();
     expect(detail).toMatchObject({ class: "Notebook", name: "a", kind: "agent", live: true, sockets: 0, features: expect.arrayContaining(["state", "sql", "schedules", "sub-agents"]) });
     expect(detail.sizeBytes).toBeGreaterThan(0);
@@ -210,7 +210,7 @@ describe("inspector agents API", () => {
 
   it("answers not_enabled for sections without a source", async () => {
     const f = await withAgent();
-    for (const path of ["/api/agents?class=Notebook", "/api/traces", "/api/logs", "/api/alerts", "/api/metrics"]) {
+    for (const path of ["/api/traces", "/api/logs", "/api/alerts", "/api/metrics"]) {
       const response = await f.api(path);
       expect(response.status, path).toBe(404);
       expect(response.json().error.code, path).toBe("not_enabled");

@@ -111,11 +111,12 @@ export function raw(url: string, init: RawInit = {}): Promise<RawResponse> {
   });
 }
 
-export async function startFixture(options: Partial<InspectorOptions> = {}): Promise<Fixture> {
+/** Starts a test environment and an inspector; `options` may be made from the environment (stores that need its host). */
+export async function startFixture(options: Partial<InspectorOptions> | ((t: TestEnv) => Partial<InspectorOptions>) = {}): Promise<Fixture> {
   const t = await createTestEnv({ agents: { Notebook }, workflows: { Approval } });
   let inspector: InspectorHandle;
   try {
-    inspector = await startInspector({ host: t.host, env: {}, ...options });
+    inspector = await startInspector({ host: t.host, env: {}, ...(typeof options === "function" ? options(t) : options) });
   } catch (error) {
     await t.close();
     throw error;

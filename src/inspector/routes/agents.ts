@@ -22,9 +22,10 @@ export interface ClassSummary {
 export function classSummaries(ctx: Pick<RouteContext, "sources">): ClassSummary[] {
   const { host, catalog } = ctx.sources;
   const stats = host.classStats();
+  const totals = catalog?.countByClass ? new Map(catalog.countByClass().map((row) => [row.class, row.total])) : undefined;
   return Object.entries(host.exports).map(([className, namespace]) => {
     const counts = stats.get(className) ?? { live: 0, hibernatedWithSockets: 0, sockets: 0 };
-    const total = catalog?.count ? catalog.count(className) : null;
+    const total = totals ? (totals.get(className) ?? 0) : null;
     return {
       class: className,
       binding: Object.hasOwn(host.env, className),
