@@ -19,9 +19,9 @@ export interface TraceSummary {
   readonly traceId: string;
   /** The name of the trace's root span (the earliest span when the root is not kept). */
   readonly rootName: string;
-  /** The first agent class seen in the trace. */
+  /** The outermost agent's class (of the earliest span naming one). */
   readonly class?: string;
-  /** The first agent instance name seen in the trace. */
+  /** The outermost agent's instance name. */
   readonly agent?: string;
   readonly conversation?: string;
   /** Every model the trace's chat spans called. */
@@ -48,6 +48,7 @@ export class TraceAccumulator {
   #latest = -Infinity;
   #class: string | undefined;
   #agent: string | undefined;
+  #agentAt = Infinity;
   #conversation: string | undefined;
   readonly #models = new Set<string>();
   #error = false;
@@ -64,8 +65,13 @@ export class TraceAccumulator {
     if (span.endedAt > this.#latest) this.#latest = span.endedAt;
     if (!span.parentSpanId) this.#root = span;
     const a = span.attributes;
-    this.#class ??= str(a[HEARTH_AGENT_CLASS]) ?? str(a[GEN_AI_AGENT_NAME]);
-    this.#agent ??= str(a[HEARTH_AGENT_NAME]) ?? str(a[GEN_AI_AGENT_ID]);
+    // The trace's agent is the outermost one: the earliest-starting span that names an agent.
+    const cls = str(a[HEARTH_AGENT_CLASS]) ?? str(a[GEN_AI_AGENT_NAME]);
+    if (cls !== undefined && span.startedAt < this.#agentAt) {
+      this.#agentAt = span.startedAt;
+      this.#class = cls;
+      this.#agent = str(a[HEARTH_AGENT_NAME]) ?? str(a[GEN_AI_AGENT_ID]);
+    }
     this.#conversation ??= str(a[GEN_AI_CONVERSATION_ID]);
     if (span.status.code === 2) this.#error = true;
     if (a[GEN_AI_OPERATION_NAME] === GEN_AI_OPERATION_CHAT) {
