@@ -64,7 +64,7 @@ async function listAgents(ctx: RouteContext) {
 async function agentDetail(ctx: RouteContext) {
   const address = agentAddress(ctx);
   const live = address.sub.length === 0 && Object.hasOwn(ctx.sources.host.env, address.className) ? safeLive(ctx, address.className, address.name) : null;
-  return inAgent(ctx, ({ agent, db, runtime }) => {
+  return inAgent(ctx, ({ agent, db, runtime, className, name }) => {
     const features: string[] = [];
     if (agent) {
       features.push("state", "sql");
@@ -77,8 +77,8 @@ async function agentDetail(ctx: RouteContext) {
       if (db?.hasTable("_hearth_team_runs")) features.push("team-runs");
     }
     return {
-      class: address.className,
-      name: address.name,
+      class: className,
+      name,
       ...(address.sub.length > 0 ? { sub: address.sub } : {}),
       kind: agent ? "agent" : "durable-object",
       live: live ?? true,
