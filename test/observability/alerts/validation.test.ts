@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AlertEngine, AlertValidationError, validateContactPoint, validateRule, type AlertRuleInput } from "../../../src/observability/alerts/index.ts";
+import { MetricsRegistry } from "../../../src/observability/metrics/index.ts";
 import { VirtualClock } from "../../../src/time/clock.ts";
 import { thrown } from "../../support/thrown.ts";
 import { START, tempDir } from "./helpers.ts";
@@ -116,6 +117,25 @@ describe("the engine's checks", () => {
     for (let i = 0; i < 500; i++) alerts.addRule({ ...base, id: `r${i}` } as AlertRuleInput);
     expect(() => alerts.addRule({ ...base, id: "r500" })).toThrow("rule cannot be added: at most 500 rules");
     expect(alerts.listRules()).toHaveLength(500);
+  });
+
+  it("refuses a 51st contact point and a 1001st active silence", () => {
+    for (let i = 0; i < 50; i++) alerts.addContactPoint({ name: `c${i}`, kind: "webhook", url: "http://127.0.0.1:9/" });
+    expect(() => alerts.addContactPoint({ name: "c50", kind: "webhook", url: "http://127.0.0.1:9/" })).toThrow("contactPoint cannot be added: at most 50 contact points");
+    for (let i = 0; i < 1000; i++) alerts.addSilence({ matchers: { rule: `r${i}` }, until: START + 1000 });
+    expect(() => alerts.addSilence({ matchers: { rule: "more" }, until: START + 1000 })).toThrow("silence cannot be added: at most 1000 active silences");
+    expect(alerts.listSilences()).toHaveLength(1000);
+  });
+
+  it("tracks at most 1000 alerts per rule and says so in its health", () => {
+    const registry = new MetricsRegistry();
+    const depth = registry.gauge({ name: "app_depth", help: "Depth.", labelNames: ["k"] });
+    for (let i = 0; i < 1003; i++) depth.set({ k: String(i) }, 1);
+    const many = new AlertEngine({ path: join(dir.path, "many.sqlite"), metrics: registry, clock });
+    many.addRule({ ...base, threshold: 100 });
+    many.evaluate();
+    expect(many.status()[0]).toMatchObject({ health: "ok", healthDetail: "more than 1000 label sets; 3 series ignored" });
+    many.close();
   });
 
   it("refuses bad history pages and options", () => {
