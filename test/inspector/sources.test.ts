@@ -92,3 +92,48 @@ describe("inspector sections backed by the observability stores", () => {
     expect(actions).toEqual(["alert.rule.remove", "alert.rule.remove", "alert.silence.remove", "alert.silence.add", "alert.rule.add", "alert.rule.add"]);
   });
 });
+
+describe("live logs and spans", () => {
+  it("streams new log entries and ended spans, and `hearth inspect logs --follow` prints log entries as JSON lines", async () => {
+    const spanStore = new SpanStore();
+    const logStore = new LogStore();
+    cleanups.push(() => {
+      spanStore.close();
+      logStore.close();
+    });
+    const f = (fixture = await startFixture({ spanStore, logStore }));
+    const { runInspectCommand } = await import("../../src/cli/inspect.ts");
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const env = { HEARTH_INSPECTOR_URL: f.inspector.url, HEARTH_INSPECTOR_TOKEN: f.inspector.token };
+    const following = runInspectCommand(["logs", "--follow"], process.cwd(), env, { stdout: (text) => lines.push(text), stderr: (text) => lines.push(`ERR ${text}`), signal: abort.signal });
+    let seq = 0;
+    while (!lines.some((line) => line.includes("followed"))) {
+      if (seq > 200) throw new Error(`no log line arrived: ${lines.join("")}`);
+      logStore.write(JSON.stringify({ level: 30, time: Date.now(), msg: `followed ${seq++}` }));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    abort.abort();
+    expect(await following).toBe(0);
+    const entry = JSON.parse(lines.find((line) => line.includes("followed"))!);
+    expect(entry).toMatchObject({ level: 30, msg: expect.stringMatching(/^followed \d+$/) });
+    const spans = new AbortController();
+    const response = await fetch(new URL("/api/stream?topics=spans", f.inspector.url), { headers: { authorization: `Bearer ${f.inspector.token}` }, signal: spans.signal });
+    const reader = response.body!.getReader();
+    let text = "";
+    const reading = (async () => {
+      while (!text.includes("event: spans")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+      }
+    })();
+    for (let i = 0; !text.includes("event: spans") && i < 200; i++) {
+      spanStore.add({ traceId: "c".repeat(32), spanId: i.toString(16).padStart(16, "0"), name: "rpc add", kind: "internal", startedAt: 1, endedAt: 2, status: { code: 0 }, attributes: {}, events: [], links: [] });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await reading;
+    spans.abort();
+    expect(text).toMatch(/id: \d+\nevent: spans\ndata: \{"traceId":"c{32}"/);
+  });
+});
