@@ -10,6 +10,7 @@
  *   node bench/run.ts --only mcp                                           # MCP server
  *   node bench/run.ts --only kv,d1,ratelimit,queues                         # platform bindings
  *   node bench/run.ts --only durable-objects,facets                         # Durable Objects, facets, sub-agents
+ *   node bench/run.ts --only observability --before /tmp/pre16/dist      # observability's cost
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
@@ -83,6 +84,8 @@ const BENCHMARKS: Benchmark[] = [
     nodeArgs: MEMORY_FLAGS,
     timeoutMs: 300_000,
   },
+  // Alternating rounds of each mode; --before <dist> adds a build without observability to compare.
+  { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);

@@ -1,0 +1,132 @@
+/**
+ * The cost of observability on the hot path: one agent, HTTP POST (setState + INSERT) and WebSocket
+ * RPC (ping), with
+ *  - off:    nothing subscribed, tracing off, no /metrics (what every server pays for the hooks alone);
+ *  - all on: /metrics, every agents:* channel subscribed, the logger writing to a log store, and
+ *            traces sampled at 100% kept in the local span store (OTLP export off: it leaves the
+ *            process, so its cost is the network's).
+ * Goals (issue 16): all on ≤ 5% slower than off; off ≤ 1% slower than a build without the hooks
+ * (`--before <dist dir>`: the same workload on an older build's dist/, e.g. a worktree of the commit
+ * before observability; the row is left out without it).
+ * The phases alternate (off, on, off, on, …) so drift on a shared machine hits both alike; each
+ * value is the median of its rounds.
+ */
+import { pathToFileURL } from "node:url";
+import { emit, flag, log, runChild, withDataDir, type Row } from "./lib/common.ts";
+import type { HttpLoadInput, HttpLoadResult } from "./lib/http-load.ts";
+import type { WsLoadInput, WsLoadResult } from "./lib/ws-load.ts";
+
+const ROUNDS = Number(flag("rounds") ?? 3);
+const SECONDS = Number(flag("seconds") ?? 3);
+const BEFORE = flag("before");
+
+type Dist = typeof import("../dist/index.js");
+type Mode = "before" | "off" | "on";
+
+/** The benchmark's agent, built on the given dist's Agent (a class from another build cannot run on this one's host). */
+function counterOf(dist: Dist) {
+  return class Counter extends dist.Agent<unknown, { count: number }> {
+    static callables = ["ping"];
+    override initialState = { count: 0 };
+    override onStart(): void {
+      this.sql`CREATE TABLE IF NOT EXISTS hits (n INTEGER NOT NULL, at INTEGER NOT NULL)`;
+    }
+    override onRequest(): Response {
+      const count = this.state.count + 1;
+      this.setState({ count });
+      this.sql`INSERT INTO hits (n, at) VALUES (${count}, ${Date.now()})`;
+      return Response.json({ count });
+    }
+    ping(): boolean {
+      return true;
+    }
+  };
+}
+
+/** Turns everything on; returns what turns it off again. */
+async function allOn(dataDir: string): Promise<() => Promise<void>> {
+  const events = await import("../dist/observability/events/index.js");
+  const logs = await import("../dist/observability/logs/index.js");
+  const store = await import("../dist/observability/store/index.js");
+  const traces = await import("../dist/observability/traces/index.js");
+  let seen = 0;
+  const unsubscribe = (Object.keys(events.channels) as Array<keyof typeof events.channels>).map((key) => events.subscribe(key, () => void seen++));
+  const logStore = new store.LogStore({ path: `${dataDir}/logs.sqlite` });
+  const logger = logs.createLogger({ destination: { write: () => true }, onRecord: logStore.onRecord });
+  const restoreConsole = logs.captureConsole(logger, { everywhere: true });
+  const tracing = traces.enableTracing({ otlp: false, store: { persist: { path: `${dataDir}/spans.sqlite` } } });
+  return async () => {
+    log(`  all on: ${seen} events seen, ${tracing.store.stats().spans} spans kept`);
+    for (const off of unsubscribe) off();
+    restoreConsole();
+    await tracing.close();
+    logStore.close();
+  };
+}
+
+async function measure(mode: Mode): Promise<{ http: number; ws: number }> {
+  const distUrl = mode === "before" ? pathToFileURL(`${BEFORE}/index.js`).href : new URL("../dist/index.js", import.meta.url).href;
+  const dist = (await import(distUrl)) as Dist;
+  return withDataDir(`observability-${mode}`, undefined, async (dataDir) => {
+    const host = new dist.Host({ dataDir, agents: { Counter: counterOf(dist) } });
+    const turnOff = mode === "on" ? await allOn(dataDir) : undefined;
+    const server = await dist.serve({ host, port: 0, ...(mode === "on" ? { metrics: true } : {}) });
+    try {
+      const http = await runChild<HttpLoadResult>(
+        "http-load.ts",
+        { url: `${server.url}/agents/counter/hot`, method: "POST", body: "{}", connections: 32, pipelining: 1, duration: SECONDS } satisfies HttpLoadInput,
+        (SECONDS + 30) * 1000,
+      );
+      const ws = await runChild<WsLoadResult>(
+        "ws-load.ts",
+        {
+          baseUrl: `${server.url.replace(/^http/, "ws")}/agents/counter/`,
+          names: ["hot"],
+          sockets: 4,
+          inflight: 64,
+          method: "ping",
+          args: [],
+          warmup: 1,
+          duration: SECONDS,
+          connectConcurrency: 4,
+        } satisfies WsLoadInput,
+        60_000,
+      );
+      if (mode === "on") await fetch(`${server.url}/metrics`).then((response) => response.text());
+      log(`${mode}: HTTP ${Math.round(http.rate)} req/s (${http.non2xx + http.errors} bad), WS ${Math.round(ws.rate)} calls/s (${ws.errors} errors)`);
+      return { http: http.rate, ws: ws.rate };
+    } finally {
+      await server.close();
+      await turnOff?.();
+      await host.close();
+    }
+  });
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+
+const modes: Mode[] = BEFORE ? ["before", "off", "on"] : ["off", "on"];
+const results = new Map<Mode, Array<{ http: number; ws: number }>>(modes.map((mode) => [mode, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const mode of modes) results.get(mode)!.push(await measure(mode));
+}
+const of = (mode: Mode, kind: "http" | "ws") => median(results.get(mode)!.map((r) => r[kind]));
+const slower = (base: number, value: number) => ((base - value) / base) * 100;
+const rows: Row[] = [];
+for (const kind of ["http", "ws"] as const) {
+  const what = kind === "http" ? "HTTP POST setState + INSERT, one agent" : "WebSocket RPC ping(), one agent";
+  const unit = kind === "http" ? "req/s" : "calls/s";
+  const off = of("off", kind);
+  const on = of("on", kind);
+  rows.push({ bench: "16 observability", metric: `${what}: off (hooks only)`, value: off, unit, note: `median of ${ROUNDS} rounds of ${SECONDS}s` });
+  rows.push({ bench: "16 observability", metric: `${what}: all on (metrics, events, logs, traces 100% local)`, value: on, unit, note: `median of ${ROUNDS}` });
+  rows.push({ bench: "16 observability", metric: `${what}: slowdown all on vs off`, value: Number(slower(off, on).toFixed(1)), unit: "%", goal: { op: "<=", value: 5 } });
+  if (BEFORE) {
+    const before = of("before", kind);
+    rows.push({ bench: "16 observability", metric: `${what}: slowdown off vs a build without observability`, value: Number(slower(before, off).toFixed(1)), unit: "%", goal: { op: "<=", value: 1 }, note: `before: ${Math.round(before)} ${unit} (${BEFORE})` });
+  }
+}
+emit(rows);
