@@ -18,6 +18,7 @@ export {
   ProblemStore,
   DEFAULT_MAX_FINGERPRINTS,
   MAX_FINGERPRINTS,
+  MAX_REPLAY,
   type Problem,
   type ProblemFilter,
   type ProblemStoreOptions,

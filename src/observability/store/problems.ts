@@ -8,6 +8,8 @@ import type { LogStore } from "./log-store.ts";
 
 /** Fingerprints kept by default; beyond it the one seen least recently is dropped. */
 export const DEFAULT_MAX_FINGERPRINTS = 1_000;
+/** Stored error entries counted at most when {@link ProblemStore.observe} starts with `since`. */
+export const MAX_REPLAY = 10_000;
 /** The largest `maxFingerprints` accepted. */
 export const MAX_FINGERPRINTS = 100_000;
 
@@ -162,8 +164,22 @@ export class ProblemStore {
     });
   }
 
-  /** Counts the log store's error entries from now on (subscribes to it). Returns the unsubscribe. */
-  observe(logs: LogStore): () => void {
+  /**
+   * Counts the log store's error entries from now on (subscribes to it); with `since`, first counts
+   * the stored ones from that time (at most {@link MAX_REPLAY}, the newest), so problems and
+   * `countSince` survive a restart when the log store has a file. Returns the unsubscribe.
+   */
+  observe(logs: LogStore, options: { since?: number } = {}): () => void {
+    if (options.since !== undefined) {
+      const stored: LogEntry[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = logs.query({ level: "error", since: options.since, cursor, limit: 500 });
+        stored.push(...page.items);
+        cursor = page.next ?? undefined;
+      } while (cursor && stored.length < MAX_REPLAY);
+      for (const entry of stored.slice(0, MAX_REPLAY).reverse()) this.recordLog(entry);
+    }
     return logs.subscribe((entry) => this.recordLog(entry), { filter: { level: "error" } });
   }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { genericObservability } from "../../../src/observability/events/index.ts";
 import { createLogger } from "../../../src/observability/logs/index.ts";
@@ -141,5 +144,31 @@ describe("ProblemStore", () => {
     expect(problems.recent()).toEqual([
       expect.objectContaining({ name: "rpc:error", message: "timeout after 10s", count: 2, agent: { class: "Chat", name: "b" }, frame: "reply (Chat)" }),
     ]);
+  });
+});
+
+describe("ProblemStore over a stored log", () => {
+  it("counts the stored errors since a time when it starts, then the new ones", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-problems-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, "logs.sqlite");
+    const now = 10_000_000;
+    const before = new LogStore({ path, now: () => now });
+    const err = (message: string) => ({ type: "Error", message, stack: "Error\n    at save (/app/src/db.ts:3:3)" });
+    before.onRecord({ level: 50, time: now - 7_200_000, msg: "too old", err: err("disk 1 full") });
+    before.onRecord({ level: 50, time: now - 60_000, agent: "Chat", name: "a", msg: "x", err: err("disk 2 full") });
+    before.onRecord({ level: 30, time: now - 50_000, msg: "fine" });
+    before.onRecord({ level: 60, time: now - 40_000, agent: "Chat", name: "b", msg: "y", err: err("disk 3 full") });
+    before.close();
+
+    const logs = new LogStore({ path, now: () => now });
+    const problems = new ProblemStore({ now: () => now });
+    cleanups.push(() => logs.close(), problems.observe(logs, { since: now - 3_600_000 }));
+    expect(problems.recent()).toEqual([
+      expect.objectContaining({ name: "Error", message: "disk 3 full", count: 2, firstAt: now - 60_000, lastAt: now - 40_000, agent: { class: "Chat", name: "b" } }),
+    ]);
+    logs.onRecord({ level: 50, time: now, msg: "z", err: err("disk 4 full") });
+    await nextTurn();
+    expect(problems.countSince({}, now - 120_000)).toBe(3);
   });
 });
