@@ -10,7 +10,7 @@ export interface NotesState {
 
 /** A note-keeping agent: state with a validation rule, a table, a reminder schedule. */
 export class Notes extends Agent<unknown, NotesState> {
-  static callables = ["add", "plan"];
+  static callables = ["add", "plan", "explode"];
   override initialState: NotesState = { title: "first", count: 0 };
 
   override validateStateChange(next: NotesState): void {
@@ -34,6 +34,11 @@ export class Notes extends Agent<unknown, NotesState> {
   }
 
   remind(_payload: { what: string }): void {}
+
+  /** Always fails: an error to follow to its trace. */
+  explode(): never {
+    throw new Error("the notes exploded");
+  }
 
   count(): number {
     return this.sql<{ n: number }>`SELECT count(*) AS n FROM notes`[0]?.n ?? 0;

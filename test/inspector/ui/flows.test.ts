@@ -109,5 +109,4 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
-  test.todo("follow a trace from an error (needs a span source wired into startInspector)");
 });

@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import AxeBuilder from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startInspector, type InspectorHandle } from "../../../src/inspector/index.ts";
+import { startInspector, type InspectorHandle, type InspectorOptions } from "../../../src/inspector/index.ts";
 import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/hearth-metrics.ts";
 import { LogStore, ProblemStore } from "../../../src/observability/store/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
@@ -38,7 +38,8 @@ export class InspectorUi {
     return ADMIN_TOKEN;
   }
 
-  async start(): Promise<void> {
+  /** Starts everything; `extra` adds inspector options (say, a span source). */
+  async start(extra: Partial<InspectorOptions> = {}): Promise<void> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-inspector-ui-"));
     this.#tmp = tmp;
     const uiDir = path.join(tmp, "ui");
@@ -61,6 +62,7 @@ export class InspectorUi {
       metrics: this.metrics,
       metricsSampleMs: 250,
       problems: { list: (limit) => this.errorGroups.recent({ limit }) },
+      ...extra,
     });
     this.#browser = await launchChromium();
     this.#context = await this.#browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });

@@ -63,6 +63,10 @@ export interface GenAi {
   inputTokens?: number;
   outputTokens?: number;
   costUsd?: number;
+  cacheReadTokens?: number;
+  reasoningTokens?: number;
+  /** Time to the first chunk of a streamed reply, in seconds. */
+  firstChunkSeconds?: number;
   tool?: string;
   agent?: string;
   conversation?: string;
@@ -79,7 +83,10 @@ export function genAi(span: Span): GenAi | undefined {
     model: s(pick("gen_ai.response.model", "gen_ai.request.model")),
     inputTokens: n(pick("gen_ai.usage.input_tokens")),
     outputTokens: n(pick("gen_ai.usage.output_tokens")),
-    costUsd: n(pick("hearth.cost_usd", "gen_ai.usage.cost", "gen_ai.usage.cost_usd")),
+    costUsd: n(pick("hearth.cost.usd")),
+    cacheReadTokens: n(pick("gen_ai.usage.cache_read.input_tokens")),
+    reasoningTokens: n(pick("gen_ai.usage.reasoning.output_tokens")),
+    firstChunkSeconds: n(pick("gen_ai.response.time_to_first_chunk")),
     tool: s(pick("gen_ai.tool.name")),
     agent: s(pick("gen_ai.agent.name")),
     conversation: s(pick("gen_ai.conversation.id")),

@@ -143,7 +143,7 @@ function SpanDetail({ span }: { span: Span }) {
         <dd>{duration(span.endedAt - span.startedAt)}</dd>
         <dt>Status</dt>
         <dd class={isError(span) ? "error-text" : undefined}>
-          {String(span.status.code)}
+          {statusName(span.status.code)}
           {span.status.message !== undefined && `: ${span.status.message}`}
         </dd>
         {agent !== undefined && (
@@ -160,6 +160,10 @@ function SpanDetail({ span }: { span: Span }) {
         {ai?.model !== undefined && (<><dt>Model</dt><dd>{ai.model}</dd></>)}
         {ai?.inputTokens !== undefined && (<><dt>Input tokens</dt><dd>{num(ai.inputTokens)}</dd></>)}
         {ai?.outputTokens !== undefined && (<><dt>Output tokens</dt><dd>{num(ai.outputTokens)}</dd></>)}
+        {ai?.cacheReadTokens !== undefined && (<><dt>Cached input tokens</dt><dd>{num(ai.cacheReadTokens)}</dd></>)}
+        {ai?.reasoningTokens !== undefined && (<><dt>Reasoning tokens</dt><dd>{num(ai.reasoningTokens)}</dd></>)}
+        {ai?.firstChunkSeconds !== undefined && (<><dt>First chunk after</dt><dd>{duration(ai.firstChunkSeconds * 1000)}</dd></>)}
+        {ai?.finishReasons !== undefined && (<><dt>Finish reasons</dt><dd>{String(ai.finishReasons)}</dd></>)}
         {ai?.costUsd !== undefined && (<><dt>Cost</dt><dd>{usd(ai.costUsd)}</dd></>)}
         {ai?.tool !== undefined && (<><dt>Tool</dt><dd class="mono">{ai.tool}</dd></>)}
         {ai?.conversation !== undefined && (
@@ -181,4 +185,9 @@ function SpanDetail({ span }: { span: Span }) {
       )}
     </div>
   );
+}
+
+/** OpenTelemetry's status codes by name. */
+function statusName(code: string | number): string {
+  return code === 0 ? "unset" : code === 1 ? "ok" : code === 2 ? "error" : String(code);
 }
