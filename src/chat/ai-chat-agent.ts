@@ -8,7 +8,7 @@ import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
 import { HANDLE } from "../agent/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
-import { traceInvokeAgent } from "../observability/traces/hooks.ts";
+import { traceAgentEvent, traceInvokeAgent } from "../observability/traces/hooks.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
 import { emitAgentEvent, emitChatFrame, emitChatResult } from "../observability/events/index.ts";
@@ -372,7 +372,8 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
     }
     try {
       emitChatFrame(this, parsed.frame, () => this.messages);
-      await this.#chat.handle(connection, parsed.frame);
+      const frame = parsed.frame;
+      await traceAgentEvent(this[AGENT_RUNTIME].className, this.name, "onMessage", frame.type, () => this.#chat.handle(connection, frame));
     } catch (error) {
       // Undo the frame's writes before the error reply leaves (output of a failed event is dropped).
       this[AGENT_RUNTIME].db.rollbackCurrent();
