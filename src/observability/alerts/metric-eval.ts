@@ -25,6 +25,18 @@ export function ruleMisfit(rule: MetricRule, type: MetricSnapshot["type"]): stri
   return `measure "${rule.measure}" needs ${wanted}, but ${rule.metric} is a ${type}`;
 }
 
+/** Compiled matcher patterns; rules are few and their patterns fixed, so this stays small. */
+const patterns = new Map<string, RegExp>();
+
+function pattern(source: string): RegExp {
+  let regex = patterns.get(source);
+  if (!regex) {
+    if (patterns.size >= 1000) patterns.clear();
+    patterns.set(source, (regex = new RegExp(`^(?:${source})$`)));
+  }
+  return regex;
+}
+
 function matchOne(value: string, matcher: LabelMatcher): boolean {
   if (typeof matcher === "string") return value === matcher;
   switch (matcher.op) {
@@ -33,9 +45,9 @@ function matchOne(value: string, matcher: LabelMatcher): boolean {
     case "!=":
       return value !== matcher.value;
     case "=~":
-      return new RegExp(`^(?:${matcher.value})$`).test(value);
+      return pattern(matcher.value).test(value);
     case "!~":
-      return !new RegExp(`^(?:${matcher.value})$`).test(value);
+      return !pattern(matcher.value).test(value);
   }
 }
 
