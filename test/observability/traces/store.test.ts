@@ -1,0 +1,163 @@
+/**
+ * The span store: memory limits (traces, spans, spans per trace), filters and pages, the SQLite file
+ * with retention by age and row count, and the errors bad settings and queries get.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { SpanStore, type SpanRecord } from "../../../src/observability/traces/index.ts";
+import { VirtualClock } from "../../../src/time/clock.ts";
+
+let dir: string | undefined;
+const stores: SpanStore[] = [];
+afterEach(() => {
+  for (const store of stores.splice(0)) store.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+function open(options: ConstructorParameters<typeof SpanStore>[0] = {}): SpanStore {
+  const store = new SpanStore(options);
+  stores.push(store);
+  return store;
+}
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
+let spanSeq = 0;
+
+function span(trace: number, fields: Partial<SpanRecord> & { start?: number; ms?: number } = {}): SpanRecord {
+  const { start = 1_000 * trace, ms = 10, ...rest } = fields;
+  return {
+    traceId: hex(trace + 1, 32),
+    spanId: hex(++spanSeq, 16),
+    name: "work",
+    kind: "internal",
+    startedAt: start,
+    endedAt: start + ms,
+    status: { code: 0 },
+    attributes: {},
+    events: [],
+    links: [],
+    ...rest,
+  };
+}
+
+const chat = (trace: number, model: string, input: number, output: number, cost?: number) =>
+  span(trace, {
+    name: `chat ${model}`,
+    parentSpanId: "00000000000000aa",
+    attributes: { "gen_ai.operation.name": "chat", "gen_ai.request.model": model, "gen_ai.usage.input_tokens": input, "gen_ai.usage.output_tokens": output, ...(cost === undefined ? {} : { "hearth.cost.usd": cost }) },
+  });
+
+describe("SpanStore in memory", () => {
+  it("summarises traces and filters them by class, agent, conversation, model, error, duration and cost", () => {
+    const store = open();
+    store.add(span(1, { name: "GET", ms: 50, attributes: { "hearth.agent.class": "Support", "hearth.agent.name": "alice" } }));
+    store.add(chat(1, "gpt-5", 100, 20, 0.5));
+    store.add(chat(1, "gpt-5-mini", 10, 2, 0.25));
+    store.add(span(2, { name: "rpc ping", ms: 5, status: { code: 2, message: "boom" }, attributes: { "hearth.agent.class": "Billing", "hearth.agent.name": "bob", "gen_ai.conversation.id": "c-9" } }));
+    const [second, first] = store.listTraces().items;
+    expect(first).toMatchObject({ rootName: "GET", class: "Support", agent: "alice", models: ["gpt-5", "gpt-5-mini"], tokens: 132, costUsd: 0.75, spans: 3, error: false, durationMs: 50 });
+    expect(second).toMatchObject({ rootName: "rpc ping", class: "Billing", agent: "bob", conversation: "c-9", error: true, tokens: 0 });
+    const ids = (query: Parameters<SpanStore["listTraces"]>[0]) => store.listTraces(query).items.map((item) => item.agent);
+    expect(ids({ class: "Support" })).toEqual(["alice"]);
+    expect(ids({ agent: "bob" })).toEqual(["bob"]);
+    expect(ids({ conversation: "c-9" })).toEqual(["bob"]);
+    expect(ids({ model: "gpt-5-mini" })).toEqual(["alice"]);
+    expect(ids({ error: true })).toEqual(["bob"]);
+    expect(ids({ error: false })).toEqual(["alice"]);
+    expect(ids({ minDurationMs: 20 })).toEqual(["alice"]);
+    expect(ids({ minCostUsd: 0.7 })).toEqual(["alice"]);
+    expect(ids({ minCostUsd: 0.8 })).toEqual([]);
+  });
+
+  it("pages newest first with a cursor that neither skips nor repeats", () => {
+    const store = open();
+    for (let i = 0; i < 7; i++) store.add(span(i));
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = store.listTraces({ limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.items.map((item) => item.startedAt));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual([6000, 5000, 4000, 3000, 2000, 1000, 0]);
+  });
+
+  it("keeps at most maxTraces traces and maxSpans spans, dropping the oldest traces first", () => {
+    const store = open({ maxTraces: 3, maxSpans: 5 });
+    for (let i = 0; i < 5; i++) store.add(span(i));
+    expect(store.listTraces().items.map((item) => item.startedAt)).toEqual([4000, 3000, 2000]);
+    store.add(span(4));
+    store.add(span(4));
+    store.add(span(4));
+    expect(store.stats()).toMatchObject({ traces: 2, spans: 5, evictedTraces: 3 });
+    expect(store.getTrace(hex(1, 32))).toBeUndefined();
+  });
+
+  it("keeps at most maxSpansPerTrace spans of one trace and counts the rest", () => {
+    const store = open({ maxSpansPerTrace: 2 });
+    for (let i = 0; i < 5; i++) store.add(span(1));
+    expect(store.getTrace(hex(2, 32))!.spans).toHaveLength(2);
+    expect(store.stats().droppedSpans).toBe(3);
+  });
+
+  it("tells subscribers about each span as it is added", () => {
+    const store = open();
+    const names: string[] = [];
+    const off = store.subscribe((s) => names.push(s.name));
+    store.add(span(1, { name: "a" }));
+    off();
+    store.add(span(1, { name: "b" }));
+    expect(names).toEqual(["a"]);
+  });
+
+  it("refuses bad limits and bad queries with errors that name them", () => {
+    expect(() => open({ maxTraces: 0 })).toThrow("traces maxTraces must be a positive integer, got 0");
+    expect(() => open({ maxSpans: 1.5 })).toThrow("traces maxSpans must be a positive integer, got 1.5");
+    const store = open();
+    store.add(span(1));
+    expect(() => store.listTraces({ limit: 501 })).toThrow("traces: limit must be an integer from 1 to 500, got 501");
+    expect(() => store.listTraces({ minDurationMs: -1 })).toThrow("traces: minDurationMs must be a number >= 0, got -1");
+    expect(() => store.listTraces({ minCostUsd: Number.NaN })).toThrow("traces: minCostUsd must be a number >= 0, got NaN");
+    expect(() => store.listTraces({ cursor: "nope" })).toThrow('traces: cursor "nope" is not one this store gave');
+    expect(store.stats().spans).toBe(1); // nothing lost
+  });
+});
+
+describe("SpanStore with a SQLite file", () => {
+  it("keeps spans across a restart and finds traces pushed out of memory", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    const path = join(dir, "deep", "spans.sqlite");
+    const first = open({ maxTraces: 2, persist: { path }, now: () => 5_000 });
+    for (let i = 0; i < 4; i++) first.add(span(i, { name: `root ${i}` }));
+    expect(first.listTraces().items).toHaveLength(2);
+    expect(first.getTrace(hex(1, 32))!.spans.map((s) => s.name)).toEqual(["root 0"]); // from the file
+    first.close();
+    stores.length = 0;
+    const second = open({ maxTraces: 2, persist: { path }, now: () => 5_000 });
+    expect(second.listTraces().items.map((item) => item.rootName)).toEqual(["root 3", "root 2"]);
+    expect(second.getTrace(hex(2, 32))!.spans[0]).toMatchObject({ name: "root 1", startedAt: 1000, endedAt: 1010 });
+  });
+
+  it("deletes spans older than maxAgeMs and beyond maxRows", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    const clock = new VirtualClock({ start: 100_000 });
+    const store = open({ persist: { path: join(dir, "spans.sqlite"), maxAgeMs: 50_000, maxRows: 3 }, now: () => clock.now() });
+    store.add(span(10, { start: 10_000 })); // ends at 10_010: older than 100_000 - 50_000
+    for (let i = 60; i < 64; i++) store.add(span(i, { start: i * 1000 }));
+    expect(store.retain()).toBe(2); // one too old, one over the row limit
+    expect(store.getTrace(hex(11, 32))!.spans).toHaveLength(1); // still in memory
+    store.close();
+    stores.length = 0;
+    const reopened = open({ persist: { path: join(dir, "spans.sqlite"), maxAgeMs: 50_000, maxRows: 3 }, now: () => clock.now() });
+    expect(reopened.listTraces().items.map((item) => item.startedAt)).toEqual([63_000, 62_000, 61_000]);
+    clock.dispose();
+  });
+
+  it("refuses a bad retention setting", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    expect(() => open({ persist: { path: join(dir, "s.sqlite"), maxRows: 0 } })).toThrow("traces persist.maxRows must be a positive number, got 0");
+  });
+});
