@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import AxeBuilder from "@axe-core/playwright";
+import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startInspector, type InspectorHandle, type InspectorOptions } from "../../../src/inspector/index.ts";
 import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/hearth-metrics.ts";
@@ -61,7 +61,7 @@ export class InspectorUi {
       logs: this.logs,
       metrics: this.metrics,
       metricsSampleMs: 250,
-      problems: { list: (limit) => this.errorGroups.recent({ limit }) },
+      problems: { list: (limit) => this.errorGroups.recent({ limit }) as unknown as Array<Record<string, unknown>> },
       ...extra,
     });
     this.#browser = await launchChromium();
