@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { AlertEngine } from "../observability/alerts/alert-engine.ts";
 import type { LogStore } from "../observability/store/log-store.ts";
 import type { ProblemStore } from "../observability/store/problems.ts";
@@ -123,9 +124,11 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const audit = new AuditLog(join(options.host.dataDir, "inspector", "audit.sqlite"), options.host.durability);
   const metrics = options.metrics ? new MetricsHistory(options.metrics, options.metricsSampleMs) : undefined;
   const stream = new LiveStream({ sources, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const routes: Route[] = [
     ...sessionRoutes(credentials),
-    ...overviewRoutes(metrics),
+    ...overviewRoutes(metrics, loopDelay),
     ...agentRoutes,
     ...agentSqlRoutes,
     ...agentTaskRoutes,
@@ -154,6 +157,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   try {
     await listen(server, options.port ?? 0, hostname);
   } catch (error) {
+    loopDelay.disable();
     stream.close();
     metrics?.close();
     audit.close();
@@ -172,6 +176,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     warning,
     close: () =>
       (closed ??= (async () => {
+        loopDelay.disable();
         stream.close();
         metrics?.close();
         await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 /**
  * `GET /api/overview`: the home page's numbers, from the host, the metrics and the problems store.
  */
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { ELDHistogram } from "node:perf_hooks";
 import { hostInternals } from "../../host/introspect.ts";
 import type { Series } from "../metrics-history.ts";
 import type { MetricsHistory } from "../metrics-history.ts";
@@ -10,8 +10,6 @@ import { classSummaries } from "./agents.ts";
 
 /** How many problems the overview lists. */
 const PROBLEMS = 20;
-
-const loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
 function sum(series: readonly Series[], name: string, where: (labels: Record<string, string>) => boolean = () => true): number {
   return series.filter((one) => one.name === name && where(one.labels)).reduce((total, one) => total + one.value, 0);
@@ -34,17 +32,17 @@ function requestRates(metrics: MetricsHistory | undefined) {
   return {
     perSecond,
     errorRate: perSecond && errors !== null ? errors / perSecond : perSecond === null ? null : 0,
-    p50Ms: quantileMs(series, 0.5),
-    p95Ms: quantileMs(series, 0.95),
+    p50Ms: quantileMs(series, "hearth_http_request_duration_seconds_bucket", 0.5),
+    p95Ms: quantileMs(series, "hearth_http_request_duration_seconds_bucket", 0.95),
     total: sum(series, "hearth_http_requests_total"),
   };
 }
 
-/** A latency quantile (ms) from the request-duration histogram, over the whole run. */
-function quantileMs(series: readonly Series[], q: number): number | null {
+/** A quantile (ms) of a histogram in seconds (its `_bucket` series), over the whole run: the bucket bound it falls in. */
+function quantileMs(series: readonly Series[], bucketName: string, q: number): number | null {
   const buckets = new Map<number, number>();
   for (const one of series) {
-    if (one.name !== "hearth_http_request_duration_seconds_bucket") continue;
+    if (one.name !== bucketName) continue;
     const le = one.labels.le === "+Inf" ? Infinity : Number(one.labels.le);
     buckets.set(le, (buckets.get(le) ?? 0) + one.value);
   }
@@ -69,7 +67,7 @@ function tokensByModel(series: readonly Series[]) {
   return [...rows.values()];
 }
 
-async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined) {
+async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, loopDelay: ELDHistogram) {
   const { host, problems } = ctx.sources;
   const engine = hostInternals(host).workflows;
   const workflowCounts = engine ? engine.store.all<{ status: string; n: number }>("SELECT status, count(*) AS n FROM instances GROUP BY status") : [];
@@ -80,7 +78,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined) 
   return {
     agents: { classes: classSummaries(ctx) },
     requests: requestRates(metrics),
-    schedules: { agentsWithTasks: pending.agents, nextAt: pending.nextAt, due: pending.nextAt !== null && pending.nextAt <= host.clock.now() ? pending.agents : 0, lagP99Ms: null },
+    schedules: { agentsWithTasks: pending.agents, nextAt: pending.nextAt, due: pending.nextAt !== null && pending.nextAt <= host.clock.now() ? pending.agents : 0, lagP99Ms: quantileMs(series, "hearth_schedule_lag_seconds_bucket", 0.99) },
     workflows: engine ? { running: count("running") + count("queued"), waiting: count("waiting"), paused: count("paused"), errored: count("errored"), complete: count("complete") } : null,
     teamRuns: null,
     tokens: { today: tokensByModel(series) },
@@ -94,7 +92,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined) 
   };
 }
 
-export function overviewRoutes(metrics: MetricsHistory | undefined): Route[] {
-  loopDelay.enable();
-  return [{ method: "GET", path: "/api/overview", handler: async (ctx) => ({ json: await overview(ctx, metrics) }) }];
+/** The overview route; `loopDelay` is the inspector's event-loop delay monitor (enabled while it runs). */
+export function overviewRoutes(metrics: MetricsHistory | undefined, loopDelay: ELDHistogram): Route[] {
+  return [{ method: "GET", path: "/api/overview", handler: async (ctx) => ({ json: await overview(ctx, metrics, loopDelay) }) }];
 }
