@@ -135,6 +135,15 @@ describe("inspector agents API", () => {
     expect(audit[2].detail.sql).toBe("INSERT INTO notes (body) VALUES (?)");
   });
 
+  it("an SQL write to the agent's state is what the agent reads next", async () => {
+    const f = await withAgent();
+    const before = (await query(f, "SELECT data FROM _hearth_state")).json().rows[0][0] as string;
+    const edited = before.replace('"count":2', '"count":40');
+    expect(edited).not.toBe(before);
+    await query(f, "UPDATE _hearth_state SET data = ?", { params: [edited], write: true }, "admin");
+    expect(await f.t.get<Notebook>("Notebook", "a").add(2)).toBe(42);
+  });
+
   it("lists connections, sends to one and closes it", async () => {
     const f = await withAgent();
     const client = await f.t.connect("Notebook", "a");

@@ -1,6 +1,7 @@
 /**
  * An agent's SQL: schema, paged table rows and the query console (docs/inspector/api.md §Agents).
  */
+import { HANDLE } from "../../agent/agent-base.ts";
 import { ApiError, cursorOffset, offsetCursor, pageLimit } from "../http.ts";
 import type { Route } from "../router.ts";
 import { runQuery } from "../sql-console.ts";
@@ -34,8 +35,10 @@ export const agentSqlRoutes: Route[] = [
       if (ctx.role !== "admin") throw new ApiError(403, "admin_required", "SQL writes need the admin token (write: true was sent with a viewer's credentials)");
       const address = agentAddress(ctx);
       const result = await ctx.audited("sql.write", address.label, { sql: body.sql, params: body.params ?? null }, () =>
-        inAgentBase(ctx, ({ db }) => {
+        inAgentBase(ctx, ({ db, actor }) => {
           const result = runQuery(db, body.sql, body.params, true);
+          // The agent's in-memory copies (state, tasks) may be stale now: it reads them again.
+          actor[HANDLE.invalidate]();
           return { result, after: { rowsAffected: result.rowsAffected } };
         }),
       );
