@@ -23,6 +23,7 @@ export {
   type ProblemFilter,
   type ProblemStoreOptions,
   type ErrorOccurrence,
+  type ErrorSampleView,
 } from "./problems.ts";
 export { fingerprintOf, normaliseMessage, topUserFrame, MAX_FINGERPRINT_MESSAGE } from "./fingerprint.ts";
-export { BUCKET_MS, BUCKETS } from "./error-buckets.ts";
+export { BUCKET_MS, BUCKETS, COARSE_BUCKET_MS, COARSE_BUCKETS } from "./error-buckets.ts";

@@ -48,9 +48,22 @@ export interface ErrorOccurrence {
 /** Which problems to count or list (all given fields must match). */
 export interface ProblemFilter {
   fingerprint?: string;
+  /** The error's type (`TypeError`), or an event type. */
+  name?: string;
   class?: string;
   /** The latest occurrence's instance name. */
   agent?: string;
+}
+
+/** The latest error of a group, in the shape the alerts module's `ErrorSource.sample` answers. */
+export interface ErrorSampleView {
+  fingerprint: string;
+  name: string;
+  message: string;
+  at: number;
+  class?: string;
+  agent?: string;
+  traceId?: string;
 }
 
 export interface ProblemStoreOptions {
@@ -215,14 +228,38 @@ export class ProblemStore {
 
   /**
    * How many errors matching `filter` happened at or after `sinceMs` (for error alerts). Counted in
-   * 10-second buckets over the last hour: older times count from an hour ago; a bucket straddling
-   * `sinceMs` counts whole. Dropped fingerprints count no more.
+   * 10-second buckets over the last hour and 5-minute buckets over the last day (older times count
+   * from a day ago); a bucket straddling `sinceMs` counts whole. Dropped fingerprints count no more.
+   * `class` and `agent` match a group's latest occurrence.
    */
   countSince(filter: ProblemFilter, sinceMs: number): number {
-    const now = this.#now();
     let total = 0;
-    for (const { problem, buckets } of this.#groups.values()) if (matchesFilter(problem, filter)) total += buckets.countSince(sinceMs, now);
+    for (const count of this.countByFingerprintSince(filter, sinceMs).values()) total += count;
     return total;
+  }
+
+  /** {@link countSince} per fingerprint (fingerprints with no occurrence since then are left out). */
+  countByFingerprintSince(filter: ProblemFilter, sinceMs: number): Map<string, number> {
+    const now = this.#now();
+    const counts = new Map<string, number>();
+    for (const { problem, buckets } of this.#groups.values()) {
+      if (!matchesFilter(problem, filter)) continue;
+      const count = buckets.countSince(sinceMs, now);
+      if (count > 0) counts.set(problem.fingerprint, count);
+    }
+    return counts;
+  }
+
+  /** The latest occurrence matching `filter`, as an alert notification shows it. */
+  sample(filter: ProblemFilter): ErrorSampleView | undefined {
+    let latest: Problem | undefined;
+    for (const { problem } of this.#groups.values()) if (matchesFilter(problem, filter) && (!latest || problem.lastAt >= latest.lastAt)) latest = problem;
+    if (!latest) return undefined;
+    const sample: ErrorSampleView = { fingerprint: latest.fingerprint, name: latest.name, message: latest.message, at: latest.lastAt };
+    if (latest.class !== undefined) sample.class = latest.class;
+    if (latest.agent !== undefined) sample.agent = latest.agent.name;
+    if (latest.traceId !== undefined) sample.traceId = latest.traceId;
+    return sample;
   }
 
   /** How many fingerprints are kept. */
@@ -233,6 +270,7 @@ export class ProblemStore {
 
 function matchesFilter(problem: Problem, filter: ProblemFilter): boolean {
   if (filter.fingerprint !== undefined && problem.fingerprint !== filter.fingerprint) return false;
+  if (filter.name !== undefined && problem.name !== filter.name) return false;
   if (filter.class !== undefined && problem.class !== filter.class) return false;
   if (filter.agent !== undefined && problem.agent?.name !== filter.agent) return false;
   return true;

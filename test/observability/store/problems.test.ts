@@ -12,6 +12,7 @@ import {
   topUserFrame,
   type ErrorOccurrence,
 } from "../../../src/observability/store/index.ts";
+import type { ErrorSource } from "../../../src/observability/alerts/error-source.ts";
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
@@ -103,20 +104,38 @@ describe("ProblemStore", () => {
     expect(() => new ProblemStore({ maxFingerprints: 0 })).toThrow("maxFingerprints must be a whole number from 1 to 100000, got 0");
   });
 
-  it("counts errors since a time in 10-second buckets over the last hour", () => {
-    const clock = { t: 10_000_000 };
+  it("counts errors since a time: 10-second buckets over the last hour, 5-minute ones over the last day", () => {
+    const clock = { t: 100_000_000 };
     const problems = new ProblemStore({ now: () => clock.t });
-    const a = problems.record(occurrence({ name: "A", time: clock.t - 2 * 3_600_000, class: "Chat" })); // outside the hour
+    const a = problems.record(occurrence({ name: "A", time: clock.t - 2 * 86_400_000, class: "Chat" })); // beyond a day
+    problems.record(occurrence({ name: "A", time: clock.t - 2 * 3_600_000, class: "Chat" }));
     problems.record(occurrence({ name: "A", time: clock.t - 600_000, class: "Chat" }));
     problems.record(occurrence({ name: "A", time: clock.t - 60_000, class: "Chat" }));
-    problems.record(occurrence({ name: "B", time: clock.t - 30_000, class: "Mail" }));
+    const b = problems.record(occurrence({ name: "B", time: clock.t - 30_000, class: "Mail" }));
     problems.record(occurrence({ name: "B", time: clock.t, class: "Mail" }));
     expect(problems.countSince({}, clock.t - 120_000)).toBe(3);
     expect(problems.countSince({ class: "Chat" }, clock.t - 120_000)).toBe(1);
-    expect(problems.countSince({ fingerprint: a.fingerprint }, 0)).toBe(2); // an hour back at most
-    expect(problems.get(a.fingerprint)!.count).toBe(3);
+    expect(problems.countSince({ name: "B" }, clock.t - 120_000)).toBe(2);
+    expect(problems.countSince({ fingerprint: a.fingerprint }, clock.t - 3 * 3_600_000)).toBe(3);
+    expect(problems.countSince({ fingerprint: a.fingerprint }, 0)).toBe(3); // a day back at most
+    expect(problems.get(a.fingerprint)!.count).toBe(4);
+    expect(problems.countByFingerprintSince({}, clock.t - 120_000)).toEqual(new Map([[a.fingerprint, 1], [b.fingerprint, 2]]));
+    expect(problems.countByFingerprintSince({ name: "B" }, clock.t - 1_000)).toEqual(new Map([[b.fingerprint, 1]]));
     clock.t += 3_590_000;
-    expect(problems.countSince({}, 0)).toBe(1); // only the occurrence at the old "now" is within the hour
+    expect(problems.countSince({}, clock.t - 3_590_000)).toBe(1); // the last fine bucket still holds the old "now"
+    clock.t += 86_400_000;
+    expect(problems.countSince({}, 0)).toBe(0);
+  });
+
+  it("answers the alerts module's ErrorSource: counts and the latest sample", () => {
+    const problems = new ProblemStore({ now: () => 1_000 });
+    const source: ErrorSource = problems;
+    problems.record(occurrence({ name: "A", message: "first", time: 100, class: "Chat", agent: "a", traceId: "t1" }));
+    problems.record(occurrence({ name: "B", message: "second", time: 200, class: "Chat" }));
+    expect(source.sample({ class: "Chat" })).toEqual({ fingerprint: expect.any(String), name: "B", message: "second", at: 200, class: "Chat" });
+    expect(source.sample({ name: "A" })).toEqual({ fingerprint: expect.any(String), name: "A", message: "first", at: 100, class: "Chat", agent: "a", traceId: "t1" });
+    expect(source.sample({ class: "Mail" })).toBeUndefined();
+    expect(source.countSince({ class: "Chat" }, 0)).toBe(2);
   });
 
   it("counts error-level log entries with an err from the log store, and nothing else", async () => {
