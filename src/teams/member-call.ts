@@ -14,6 +14,7 @@ import type { MemberCallContext, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
 import { at } from "./places.ts";
 import { effect, raceSignal, type RunScope, type StepPlace } from "./scope.ts";
+import { traceTeamStep } from "../observability/traces/hooks.ts";
 
 /** Calls a member once for this path (its journaled result after a restart). */
 export function callMember(scope: RunScope, member: TeamMember, input: unknown, place: StepPlace, limits?: StepNode["options"]["limits"]): Promise<unknown> {
@@ -35,7 +36,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
         owner: scope.owner,
         emit: (event) => void scope.emit("member-event", place.path, { member: member.name, ...event }),
       };
-      return raceSignal(member.call(input, context), signal);
+      return raceSignal(traceTeamStep(scope.team, scope.runId, member.name, place.path, () => member.call(input, context)), signal);
     },
   };
   return withBudgetRequests(scope, place, () => effect(scope, place, work)).catch((error: unknown) => {

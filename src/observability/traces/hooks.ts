@@ -132,3 +132,16 @@ export function traceFromParent<T>(
   if (options.mode === "link") return withSpan(name, { ...options, links: [{ context: remote }] }, fn, ROOT_CONTEXT);
   return withSpan(name, options, fn, trace.setSpanContext(ROOT_CONTEXT, { ...remote, isRemote: false }));
 }
+
+/**
+ * Runs one member call of a team run inside `team step {member}`: the member agent's own spans (its
+ * RPC, its model calls) nest under it.
+ * @example return traceTeamStep(scope.team, scope.runId, member.name, place.path, () => member.call(input, context));
+ */
+export function traceTeamStep<T>(team: string, runId: string, member: string, path: string, fn: () => T): T {
+  if (!tracingOn()) return fn();
+  return withSpan(`team step ${member}`, {
+    kind: SpanKind.INTERNAL,
+    attributes: { [sc.GEN_AI_WORKFLOW_NAME]: team, [sc.HEARTH_TEAM_RUN]: runId, [sc.HEARTH_EVENT]: "team_step", "hearth.team.member": member, "hearth.team.path": path },
+  }, fn);
+}

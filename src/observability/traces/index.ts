@@ -24,5 +24,6 @@ export {
   runInTraceContext,
   currentTraceparent,
   traceFromParent,
+  traceTeamStep,
 } from "./hooks.ts";
 export * as semconv from "./semconv.ts";

@@ -157,7 +157,7 @@ describe("SpanStore with a SQLite file", () => {
   });
 
   it("refuses a bad retention setting", () => {
-    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
-    expect(() => open({ persist: { path: join(dir, "s.sqlite"), maxRows: 0 } })).toThrow("traces persist.maxRows must be a positive number, got 0");
+    const where = (dir = mkdtempSync(join(tmpdir(), "hearth-spans-")));
+    expect(() => open({ persist: { path: join(where, "s.sqlite"), maxRows: 0 } })).toThrow("traces persist.maxRows must be a positive number, got 0");
   });
 });
