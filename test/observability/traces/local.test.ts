@@ -19,6 +19,13 @@ class Probe extends Agent {
   onRequest(): Response {
     return Response.json(currentLogContext() ?? {});
   }
+  pinged = 0;
+  later(): void {
+    this.schedule(60, "ping", { n: 1 });
+  }
+  ping(): void {
+    this.pinged++;
+  }
   async work(label: string): Promise<string> {
     await Promise.resolve();
     return label;
@@ -168,6 +175,15 @@ describe("the local store without an application SDK", () => {
     const processed = byName(tracing.store.getTrace(sender.traceId)!.spans, "process jobs");
     expect(processed).toMatchObject({ parentSpanId: sender.spanId, kind: "consumer", attributes: { "hearth.queue.name": "jobs" } });
     expect(seenInside).toBe(sender.traceId);
+  });
+
+  it("runs a schedule's callback in a 'schedule {callback}' span", async () => {
+    tracing = enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Probe } });
+    await t.get<Probe>("Probe", "p5").later();
+    await t.clock.advance("2 minutes");
+    const spans = tracing.store.listTraces({ agent: "p5", limit: 10 }).items.flatMap((item) => tracing!.store.getTrace(item.traceId)!.spans);
+    expect(byName(spans, "schedule ping").attributes).toMatchObject({ "hearth.agent.class": "Probe", "hearth.agent.name": "p5", "hearth.event": "schedule" });
   });
 
   it("hands every recorded span to onSpanEnd listeners", async () => {
