@@ -58,7 +58,12 @@ export async function visitAgent<T>(host: Host, className: string, name: string,
   return run(host, className, name, steps, (visit) => fn({ ...visit, className: steps.at(-1)?.className ?? className, name: steps.at(-1)?.name ?? name }));
 }
 
-/** What the host tells about itself beyond the public API: its workflow engine, and which agents are in memory. */
+/**
+ * What the host tells about itself beyond the public API: its workflow engine, and which agents are in memory.
+ * @example
+ * const running = hostInternals(host).workflows?.runningCount ?? 0;
+ * const inMemory = hostInternals(host).isLive("Counter", "a");
+ */
 export function hostInternals(host: Host): { workflows: WorkflowEngine | undefined; isLive(className: string, name: string): boolean } {
   return host.internals;
 }
