@@ -44,6 +44,10 @@ export class Notes extends Agent<unknown, NotesState> {
     return this.sql<{ n: number }>`SELECT count(*) AS n FROM notes`[0]?.n ?? 0;
   }
 
+  read(): NotesState {
+    return this.state;
+  }
+
   scheduleIds(): string[] {
     return this.getSchedules().map((s) => s.id);
   }

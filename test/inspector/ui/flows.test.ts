@@ -77,6 +77,44 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
+  test("unlocking with the viewer token is refused with a clear message", async () => {
+    const page = await ui.open("/");
+    await page.getByRole("banner").getByRole("button", { name: "Unlock writes" }).click();
+    await page.getByLabel("Admin token").fill(ui.inspector!.token);
+    await page.getByRole("dialog").getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("dialog").getByText("That is the viewer token; writes need the admin token.").waitFor();
+    await page.getByLabel("Admin token").fill("wrong-token-0123456789");
+    await page.getByRole("dialog").getByRole("button", { name: "Unlock" }).click();
+    await page.getByRole("dialog").getByText("That token was not accepted.").waitFor();
+    expect(await page.getByTestId("role-badge").textContent()).toBe("Read-only");
+  });
+
+  test("input that is not JSON is refused in the page, naming what was expected, and nothing is sent", async () => {
+    expect(await notes("gina").read()).toEqual({ title: "first", count: 0 });
+    const page = await ui.open("/agents/Notes/gina/state");
+    await ui.unlock(page);
+    await page.getByRole("button", { name: "Edit state" }).click();
+    await page.getByLabel(/State as JSON/).fill("{ title: oops");
+    await page.getByRole("button", { name: "Save state" }).click();
+    await expect(alert(page).textContent()).resolves.toMatch(/^Not valid JSON: /);
+    expect(await notes("gina").read()).toEqual({ title: "first", count: 0 });
+
+    await ui.go(page, "/agents/Notes/gina/methods");
+    await page.locator("#args-add").fill('{"body": "x"}');
+    await page.getByRole("button", { name: "Invoke add" }).click();
+    await expect(alert(page).textContent()).resolves.toBe("Arguments must be a JSON array.");
+    await page.locator("#args-add").fill('["from the methods tab"]');
+    await page.getByRole("button", { name: "Invoke add" }).click();
+    await page.getByRole("group", { name: "Result of add" }).getByText("1").waitFor();
+
+    await ui.go(page, "/agents/Notes/gina/sql");
+    await page.getByLabel("Parameters (JSON, optional)").fill("[1,");
+    await page.getByRole("button", { name: "Run query" }).click();
+    await expect(alert(page).textContent()).resolves.toBe("Parameters must be JSON: an array for ? or an object for :named.");
+    expect(await notes("gina").count()).toBe(1);
+    expect(ui.problems).toEqual([]);
+  });
+
   test("cancel a schedule", async () => {
     const keep = await notes("carol").plan("keep me");
     const cancel = await notes("carol").plan("cancel me");
