@@ -57,7 +57,7 @@ export class LiveStream {
   constructor(options: LiveStreamOptions) {
     this.#options = options;
     this.#heartbeat = setInterval(() => {
-      for (const client of this.#clients) client.response.write(": heartbeat\n\n");
+      for (const client of this.#clients) if (!client.response.destroyed) client.response.write(": heartbeat\n\n");
     }, options.heartbeatMs ?? INSPECTOR_LIMITS.heartbeatMs).unref();
   }
 
@@ -91,6 +91,7 @@ export class LiveStream {
     };
     request.on("close", done);
     response.on("close", done);
+    response.on("error", done);
   }
 
   /** Closes every stream and stops every subscription. */
@@ -104,7 +105,14 @@ export class LiveStream {
 
   /** Adds a message for every stream that wants it (and to the resume buffer). */
   publish(topic: Topic, value: unknown, className?: string, agent?: string): void {
-    const message: Message = { id: this.#nextId++, topic, className, agent, data: toJson(value) };
+    let data: string;
+    try {
+      data = toJson(value);
+    } catch (error) {
+      // Called from inside agents' code (diagnostics channels): a value JSON cannot carry must not throw there.
+      data = JSON.stringify({ unserializable: error instanceof Error ? error.message : String(error) });
+    }
+    const message: Message = { id: this.#nextId++, topic, className, agent, data };
     this.#buffer.push(message);
     if (this.#buffer.length > (this.#options.bufferSize ?? INSPECTOR_LIMITS.streamBufferSize)) this.#buffer.shift();
     for (const client of this.#clients) this.#send(client, message);
@@ -114,6 +122,7 @@ export class LiveStream {
     if (!client.topics.has(message.topic)) return;
     if (client.className !== undefined && message.className !== undefined && client.className !== message.className) return;
     if (client.agent !== undefined && message.agent !== undefined && client.agent !== message.agent) return;
+    if (client.response.destroyed || client.response.writableEnded) return;
     if (client.response.writableLength > MAX_STREAM_BACKLOG_BYTES) {
       client.response.destroy();
       return;
