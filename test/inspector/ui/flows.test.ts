@@ -115,6 +115,22 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
+  test("an instance's live tab shows its events and log lines as they happen", async () => {
+    expect(await notes("hank").count()).toBe(0);
+    const page = await ui.open("/agents/Notes/hank/live");
+    await page.getByRole("status").getByText("live", { exact: true }).waitFor();
+    const client = await ui.t!.connect("Notes", "hank");
+    await client.call("add", ["seen live"]);
+    ui.logs.onRecord({ level: 40, time: Date.now(), msg: "hank wrote a note", agent: "Notes", name: "hank" });
+    ui.logs.onRecord({ level: 40, time: Date.now(), msg: "somebody else's line", agent: "Notes", name: "ivy" });
+    const lines = page.getByTestId("live-lines");
+    await lines.getByText("hank wrote a note").waitFor();
+    await lines.getByText("rpc", { exact: true }).first().waitFor();
+    expect(await lines.getByText("somebody else's line").count()).toBe(0);
+    await ui.screenshot(page, "agent-live-events");
+    expect(ui.problems).toEqual([]);
+  });
+
   test("cancel a schedule", async () => {
     const keep = await notes("carol").plan("keep me");
     const cancel = await notes("carol").plan("cancel me");
