@@ -180,7 +180,7 @@ describe("inspector agents API", () => {
     expect(viewer.status).toBe(403);
   });
 
-  it("lists schedules with next runs, runs one now and cancels one; lists and deletes queue items", async () => {
+  it("lists schedules with next runs, runs one now and cancels one", async () => {
     const f = await withAgent();
     const stub = f.t.get<Notebook>("Notebook", "a");
     const ids = await stub.plan();
@@ -198,14 +198,18 @@ describe("inspector agents API", () => {
     expect((await f.api("/api/agents/Notebook/a/schedules")).json()).toEqual([]);
     const gone = await f.api(`/api/agents/Notebook/a/schedules/${ids.cron}`, { method: "DELETE", as: "admin" });
     expect(gone.status).toBe(404);
+    expect((await f.api("/api/audit")).json().items.map((entry: { action: string }) => entry.action)).toEqual(["schedule.cancel", "schedule.cancel", "schedule.run"]);
+  });
+
+  it("lists queued tasks and deletes one", async () => {
+    const f = await withAgent();
+    const id = await f.t.get<Notebook>("Notebook", "a").queueFailing();
     const queue = (await f.api("/api/agents/Notebook/a/queue")).json();
-    if (queue.length > 0) {
-      expect(queue[0]).toMatchObject({ callback: "tick", payload: { kind: "queued" } });
-      expect((await f.api(`/api/agents/Notebook/a/queue/${queue[0].id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
-    }
-    expect((await f.api("/api/audit")).json().items.map((entry: { action: string }) => entry.action)).toEqual(
-      queue.length > 0 ? ["queue.delete", "schedule.cancel", "schedule.cancel", "schedule.run"] : ["schedule.cancel", "schedule.cancel", "schedule.run"],
-    );
+    expect(queue).toEqual([{ id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number) }]);
+    expect((await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
+    expect((await f.api("/api/agents/Notebook/a/queue")).json()).toEqual([]);
+    const gone = await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" });
+    expect(gone.json().error).toEqual({ code: "not_found", message: `Notebook/a has no queued item "${id}"` });
   });
 
   it("shows an empty chat, no MCP servers and no children for a plain agent", async () => {

@@ -53,6 +53,18 @@ export class Notebook extends Agent<unknown, NotebookState> {
     return { once: once.id, cron: cron.id };
   }
 
+  /** A queued task that fails and waits an hour before its retry: it stays in the queue. */
+  @callable()
+  async queueFailing(): Promise<string> {
+    return this.queue("boom", { kind: "queued" }, { retry: { maxAttempts: 3, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 } });
+  }
+
+  boom(): void {
+    throw new Error("queued work fails on purpose");
+  }
+
+  override onError(): void {}
+
   @callable()
   ticked(): unknown[] {
     return this.sql<{ payload: string }>`SELECT payload FROM ticks ORDER BY rowid`.map((row) => JSON.parse(row.payload) as unknown);
