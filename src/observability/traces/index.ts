@@ -15,6 +15,7 @@ export { OtlpTraceExporter, DEFAULT_OTLP_EXPORTER, type OtlpExporterOptions, typ
 export { otlpConfigFromEnv, type OtlpConfig } from "./otlp-config.ts";
 export { toOtlpJson } from "./otlp-json.ts";
 export { HearthAiTelemetry, type CostOf } from "./ai-telemetry.ts";
+export { chatSpanUsage, type ChatSpanUsage } from "./span-usage.ts";
 export { parseTraceparent, formatTraceparent } from "./ids.ts";
 export {
   traceHttpRequest,

@@ -8,7 +8,7 @@ import { jsonSchema, tool } from "ai";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Agent } from "../../../src/index.ts";
 import { currentLogContext } from "../../../src/observability/logs/context.ts";
-import { disableTracing, enableTracing, onSpanEnd, tracingOn, withSpan, type SpanRecord, type Tracing } from "../../../src/observability/traces/index.ts";
+import { chatSpanUsage, disableTracing, enableTracing, onSpanEnd, tracingOn, withSpan, type ChatSpanUsage, type SpanRecord, type Tracing } from "../../../src/observability/traces/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
 import { chatEnv, resetWorld } from "../../chat/fixture.ts";
 import { ChatClient, scriptedModel, textStream, toolCallStream, userMessage } from "../../chat/helpers.ts";
@@ -16,6 +16,7 @@ import { consumer, QueueFixture } from "../../queues/helpers.ts";
 import { Front, Helper, Research, world } from "./fixture.ts";
 
 class Probe extends Agent {
+  static callables = ["work"];
   onRequest(): Response {
     return Response.json(currentLogContext() ?? {});
   }
@@ -77,6 +78,22 @@ describe("the local store without an application SDK", () => {
     expect(chats.map((c) => c.parentSpanId)).toEqual([chain[5]!.spanId, chain[5]!.spanId]);
     expect(chats[0]!.kind).toBe("client");
     expect(byName(spans, "execute_tool weather").parentSpanId).toBe(chats[0]!.spanId);
+  });
+
+  it("gives onSpanEnd listeners each chat span's usage by class and model", async () => {
+    tracing = enableTracing({ otlp: false, costOf: () => 0.01 });
+    const usage: ChatSpanUsage[] = [];
+    const off = onSpanEnd((span) => {
+      const found = chatSpanUsage(span);
+      if (found) usage.push(found);
+    });
+    t = await createTestEnv({ agents: { Helper } });
+    await t.get<Helper>("Helper", "h8").think("weather?");
+    off();
+    expect(usage).toEqual([
+      { className: "Helper", model: "scripted-1", inputTokens: 12, outputTokens: 3, costUsd: 0.01 },
+      { className: "Helper", model: "scripted-1", inputTokens: 20, outputTokens: 2, costUsd: 0.01 },
+    ]);
   });
 
   it("records a failing tool as an error with an exception event", async () => {
@@ -175,6 +192,16 @@ describe("the local store without an application SDK", () => {
     const processed = byName(tracing.store.getTrace(sender.traceId)!.spans, "process jobs");
     expect(processed).toMatchObject({ parentSpanId: sender.spanId, kind: "consumer", attributes: { "hearth.queue.name": "jobs" } });
     expect(seenInside).toBe(sender.traceId);
+  });
+
+  it("traces a WebSocket RPC as 'rpc {method}'", async () => {
+    tracing = enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Probe } });
+    const client = await t.connect("Probe", "p6");
+    expect(await client.call("work", ["ws"])).toBe("ws");
+    client.close();
+    const spans = tracing.store.listTraces({ agent: "p6", limit: 10 }).items.flatMap((item) => tracing!.store.getTrace(item.traceId)!.spans);
+    expect(byName(spans, "rpc work").attributes).toMatchObject({ "hearth.agent.class": "Probe", "hearth.event": "rpc" });
   });
 
   it("runs a schedule's callback in a 'schedule {callback}' span", async () => {
