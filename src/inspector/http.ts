@@ -75,8 +75,9 @@ export function pageLimit(query: URLSearchParams): number {
 export function cursorOffset(query: URLSearchParams): number {
   const cursor = query.get("cursor");
   if (cursor === null || cursor === "") return 0;
-  const offset = Number(Buffer.from(cursor, "base64url").toString("utf8").replace(/^o:/, ""));
-  if (!Number.isInteger(offset) || offset < 0) throw badRequest("cursor is not a cursor this API gave out");
+  const match = /^o:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) throw badRequest("cursor is not a cursor this API gave out");
+  const offset = Number(match[1]);
   return offset;
 }
 

@@ -212,6 +212,25 @@ describe("inspector agents API", () => {
     expect(gone.json().error).toEqual({ code: "not_found", message: `Notebook/a has no queued item "${id}"` });
   });
 
+  it("explains bad input: SQL text, params, cursors, limits, streaming methods", async () => {
+    const f = await withAgent();
+    const error = async (response: Promise<{ json: () => { error: { message: string } } }>) => (await response).json().error.message;
+    expect(await error(query(f, ""))).toBe("sql must be a non-empty string");
+    expect(await error(query(f, "-- only a comment"))).toBe("sql holds no statement (only comments)");
+    expect(await error(query(f, "SELECT 1 " + " ".repeat(100_000)))).toBe("sql is longer than 100000 characters (the inspector's limit)");
+    expect(await error(query(f, "SELECT ?", { params: [{ nested: true }] }))).toBe("params[0] must be a string, number, boolean or null");
+    expect(await error(query(f, "SELECT ?", { params: "x" }))).toBe("params must be an array (for ?) or an object (for :name)");
+    expect(await error(query(f, "SELECT 1; SELECT 2", { params: [1], write: true }, "admin"))).toBe("One statement per query (got 2) when params are given");
+    expect(await error(f.api("/api/agents/Notebook/a/sql/tables/notes?cursor=!!"))).toBe("cursor is not a cursor this API gave out");
+    expect(await error(f.api("/api/agents/Notebook/a/sql/tables/notes?limit=0"))).toBe('limit must be an integer from 1 to 500, got "0"');
+    expect(await error(f.api("/api/agents/Notebook/a/state", { method: "PUT", as: "admin", body: { nope: 1 } }))).toBe("The body must be { state }");
+    expect(await error(f.api("/api/agents/Notebook/a/methods/add", { method: "POST", as: "admin", body: { args: 5 } }))).toBe("args must be an array of JSON arguments");
+    const streaming = await f.api("/api/agents/Notebook/a/methods/countdown", { method: "POST", as: "admin", body: { args: [3] } });
+    expect(streaming.json().error).toEqual({ code: "streaming_method", message: "countdown streams its result: call it over a WebSocket connection" });
+    expect(await error(f.api("/api/agents/Notebook/a/schedules/nope/run", { method: "POST", as: "admin" }))).toBe('Notebook/a has no schedule "nope"');
+    expect(await error(f.api("/api/agents/Notebook/a/connections/x/send", { method: "POST", as: "admin", body: {} }))).toBe("The body must be { message: string }");
+  });
+
   it("shows an empty chat, no MCP servers and no children for a plain agent", async () => {
     const f = await withAgent();
     expect((await f.api("/api/agents/Notebook/a/chat")).json()).toEqual({ messages: [], streaming: false });

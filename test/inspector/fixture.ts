@@ -3,7 +3,7 @@
  * HTTP client (node:http, so tests can send any Host and Origin header).
  */
 import { request as httpRequest } from "node:http";
-import { Agent, callable, type Connection } from "../../src/index.ts";
+import { Agent, callable, type Connection, type StreamingResponse } from "../../src/index.ts";
 import { startInspector, type InspectorHandle, type InspectorOptions } from "../../src/inspector/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../../src/workflow/index.ts";
@@ -33,6 +33,12 @@ export class Notebook extends Agent<unknown, NotebookState> {
   add(by: number): number {
     this.setState({ ...this.state, count: this.state.count + by });
     return this.state.count;
+  }
+
+  @callable({ streaming: true })
+  async countdown(stream: StreamingResponse, from: number): Promise<void> {
+    for (let i = from; i > 0; i--) stream.send(i);
+    stream.end(0);
   }
 
   @callable()

@@ -192,3 +192,19 @@ describe("inspector security", () => {
     expect(Object.keys(doc.paths).length).toBeGreaterThan(35);
   });
 });
+
+describe("the audit log", () => {
+  it("pages newest first and refuses a cursor it did not give out", async () => {
+    fixture = await startFixture();
+    await fixture.t.get<Notebook>("Notebook", "a").add(1);
+    for (let count = 1; count <= 3; count++) {
+      await fixture.api("/api/agents/Notebook/a/state", { method: "PUT", as: "admin", body: { state: { count, title: "t" } } });
+    }
+    const first = (await fixture.api("/api/audit?limit=2")).json();
+    expect(first.items).toHaveLength(2);
+    const second = (await fixture.api(`/api/audit?limit=2&cursor=${first.next}`)).json();
+    expect(second).toMatchObject({ items: [{ action: "state.set" }], next: null });
+    const bad = await fixture.api("/api/audit?cursor=!!");
+    expect(bad.json().error).toEqual({ code: "bad_request", message: "cursor is not a cursor this API gave out" });
+  });
+});

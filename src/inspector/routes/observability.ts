@@ -152,8 +152,9 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       path: "/api/audit",
       handler: (ctx) => {
         const cursor = ctx.query.get("cursor");
-        const before = cursor ? Number(Buffer.from(cursor, "base64url").toString("utf8")) : undefined;
-        if (before !== undefined && !Number.isInteger(before)) throw badRequest("cursor is not a cursor this API gave out");
+        const decoded = cursor ? Buffer.from(cursor, "base64url").toString("utf8") : undefined;
+        if (decoded !== undefined && !/^\d{1,15}$/.test(decoded)) throw badRequest("cursor is not a cursor this API gave out");
+        const before = decoded === undefined ? undefined : Number(decoded);
         const page = ctx.audit.page(before, pageLimit(ctx.query));
         return { json: { items: page.items, next: page.next === null ? null : Buffer.from(String(page.next)).toString("base64url") } };
       },
