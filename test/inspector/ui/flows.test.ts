@@ -131,6 +131,44 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
+  test("send a message to a connection, then close it", async () => {
+    const messages: string[] = [];
+    const closes: Array<{ code: number; reason: string }> = [];
+    const client = await ui.t!.connect("Notes", "ivan", { maxRetries: 0, onClose: (event) => closes.push({ code: event.code, reason: event.reason }) });
+    client.addEventListener("message", (event) => messages.push(String(event.data)));
+    const page = await ui.open("/agents/Notes/ivan/connections");
+    await ui.unlock(page);
+    const message = page.getByLabel(/^Message to /);
+    await message.fill("hello from the inspector");
+    await page.getByRole("button", { name: "Send", exact: true }).click();
+    await expect.poll(() => messages, { timeout: WAIT }).toContain("hello from the inspector");
+    await ui.screenshot(page, "agent-connections-open");
+    await page.getByRole("button", { name: "Close", exact: true }).click();
+    await expect.poll(() => closes, { timeout: WAIT }).toEqual([{ code: 1000, reason: "closed from the inspector" }]);
+    await expect.poll(() => message.count(), { timeout: WAIT }).toBe(0);
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("start a workflow and send it the event it waits for, from the page", async () => {
+    const page = await ui.open("/workflows");
+    await ui.unlock(page);
+    await page.getByText("Start a workflow").click();
+    await page.getByLabel("Workflow (binding name)").fill("Approval");
+    await page.getByLabel("Instance id (optional)").fill("from-the-page");
+    await page.getByLabel("Params (JSON)").fill(JSON.stringify({ to: "jo" }));
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/workflows/Approval/from-the-page");
+    const status = page.getByTestId("workflow-status");
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("waiting");
+    await page.getByLabel("Event type").fill("approve");
+    await page.getByLabel("Payload (JSON)").fill(JSON.stringify({ ok: true }));
+    await page.getByRole("button", { name: "Send event" }).click();
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("complete");
+    const approval = ui.t!.env["Approval"] as WorkflowBinding<{ to: string }>;
+    expect(await (await approval.get("from-the-page")).status()).toMatchObject({ status: "complete", output: { sent: "hello jo" } });
+    expect(ui.problems).toEqual([]);
+  });
+
   test("cancel a schedule", async () => {
     const keep = await notes("carol").plan("keep me");
     const cancel = await notes("carol").plan("cancel me");
