@@ -10,7 +10,7 @@ import { activeContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
-import { recordError, startSpan, tracingOn, withSpan } from "./tracer.ts";
+import { NOT_RECORDING, recordError, startSpan, tracingOn, withSpan } from "./tracer.ts";
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -76,7 +76,7 @@ export function traceAgentEvent<T>(className: string, name: string, event: strin
  * @example return traceInvokeAgent(this.constructor.name, this.name, this.name, () => this.onChatMessage(onFinish, options));
  */
 export function traceInvokeAgent<T>(className: string, name: string, conversationId: string | undefined, fn: (span: Span) => T): T {
-  if (!tracingOn()) return fn(trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: 0 }));
+  if (!tracingOn()) return fn(NOT_RECORDING);
   const parent = activeContext();
   const attributes: Attributes = {
     [sc.GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_INVOKE_AGENT,

@@ -1,6 +1,5 @@
 import {
   ProxyTracerProvider,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -191,7 +190,8 @@ export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: 
   return result;
 }
 
-const NOT_RECORDING: Span = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: TraceFlags.NONE });
+/** A span that records nothing: what hooks hand their function while tracing is off. */
+export const NOT_RECORDING: Span = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: TraceFlags.NONE });
 
 /** The active span's ids, for log lines. */
 function activeIds(): { traceId: string; spanId: string } | undefined {
@@ -200,5 +200,3 @@ function activeIds(): { traceId: string; spanId: string } | undefined {
   const { traceId, spanId } = span.spanContext();
   return { traceId, spanId };
 }
-
-export { ROOT_CONTEXT };
