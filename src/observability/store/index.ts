@@ -11,7 +11,7 @@
  */
 export { LogStore, DEFAULT_LOG_CAPACITY, DEFAULT_LOG_RING_BYTES, MAX_LOG_CAPACITY, type LogStoreOptions, type LogListener } from "./log-store.ts";
 export { toLogEntry, searchText, parseLevel, type LogEntry } from "./log-entry.ts";
-export { MAX_QUERY_TEXT, type LogFilter, type LogQuery } from "./log-query.ts";
+export { MAX_QUERY_TEXT, logQueryFromParams, type LogFilter, type LogQuery } from "./log-query.ts";
 export { DEFAULT_LOG_RETENTION, type LogRetention } from "./log-table.ts";
 export { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, type Page } from "./page.ts";
 export {

@@ -84,3 +84,30 @@ export function matches(entry: LogEntry, filter: CompiledFilter, text?: () => st
   if (filter.q !== undefined && !(text ? text() : searchText(entry)).includes(filter.q)) return false;
   return true;
 }
+
+/**
+ * A query from the inspector's URL parameters (`level`, `class`, `agent`, `traceId`, `q`, `since`,
+ * `cursor`, `limit`); unknown parameters are ignored, values are checked when the query runs.
+ * @throws RangeError when `since` or `limit` is not a number.
+ * @example logs.query(logQueryFromParams(new URL(request.url).searchParams));
+ */
+export function logQueryFromParams(params: URLSearchParams): LogQuery {
+  const query: LogQuery = {};
+  const text = (name: string) => params.get(name) || undefined;
+  const number = (name: string): number | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    if (!/^-?\d+$/.test(value.trim())) throw new RangeError(`${name} must be a whole number, got ${JSON.stringify(value.slice(0, 40))}`);
+    return Number(value);
+  };
+  query.level = text("level");
+  query.class = text("class");
+  query.agent = text("agent");
+  query.traceId = text("traceId");
+  query.q = text("q");
+  query.since = number("since");
+  query.cursor = text("cursor");
+  query.limit = number("limit");
+  for (const key of Object.keys(query) as Array<keyof LogQuery>) if (query[key] === undefined) delete query[key];
+  return query;
+}

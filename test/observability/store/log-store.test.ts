@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogger, runWithLogContext } from "../../../src/observability/logs/index.ts";
-import { LogStore, type LogEntry } from "../../../src/observability/store/index.ts";
+import { LogStore, logQueryFromParams, type LogEntry } from "../../../src/observability/store/index.ts";
 
 let dir: string;
 const stores: LogStore[] = [];
@@ -225,5 +225,14 @@ describe("LogStore with a SQLite file", () => {
     open({ path }).onRecord({ level: 30, time: 1, msg: "held" });
     stores[0]!.flush();
     expect(() => new LogStore({ path })).toThrow(`${path} is locked by another process. Is a second Hearth running on the same data directory?`);
+  });
+});
+
+describe("logQueryFromParams", () => {
+  it("reads the inspector's URL parameters, leaving out empty ones", () => {
+    const params = new URLSearchParams("level=warn&class=Chat&agent=&q=slow&since=100&limit=20&cursor=i5&traceId=abc&other=1");
+    expect(logQueryFromParams(params)).toEqual({ level: "warn", class: "Chat", q: "slow", since: 100, limit: 20, cursor: "i5", traceId: "abc" });
+    expect(() => logQueryFromParams(new URLSearchParams("since=yesterday"))).toThrow('since must be a whole number, got "yesterday"');
+    expect(() => logQueryFromParams(new URLSearchParams("limit=1.5"))).toThrow('limit must be a whole number, got "1.5"');
   });
 });
