@@ -13,10 +13,12 @@ class Tier {
   /** The bucket number (time / width) each slot counts; a slot whose number is stale is empty. */
   readonly #numbers: Int32Array;
 
-  constructor(
-    readonly width: number,
-    readonly size: number,
-  ) {
+  readonly width: number;
+  readonly size: number;
+
+  constructor(width: number, size: number) {
+    this.width = width;
+    this.size = size;
     this.#counts = new Uint32Array(size);
     this.#numbers = new Int32Array(size).fill(-1);
   }
