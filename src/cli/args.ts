@@ -31,6 +31,14 @@ export interface RunOptions {
   logLevel?: LogLevelFlag;
   /** `json` lines or `pretty` coloured lines (`--log-format`, HEARTH_LOG_FORMAT); default pretty under `dev`, json under `start`. */
   logFormat?: LogFormat;
+  /** Traces kept locally (and exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set); off with `--no-traces` or HEARTH_TRACES=0. */
+  traces?: boolean;
+  /** The inspector: on under `dev` unless `--no-inspector`; under `start` only with `--inspector` (or HEARTH_INSPECTOR=1). */
+  inspector?: boolean;
+  /** The inspector's port (`--inspector-port`, HEARTH_INSPECTOR_PORT); default the server's port + 1 (0 when that is 0). */
+  inspectorPort?: number;
+  /** The inspector's address (`--inspector-host`, HEARTH_INSPECTOR_HOST); default 127.0.0.1; anything else is exposed with a warning. */
+  inspectorHost?: string;
   /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
   defaulted?: DefaultedSetting[];
 }
@@ -79,6 +87,11 @@ Options:
   --no-metrics                   Do not serve Prometheus metrics at /metrics (served by default)
   --log-level <level>            trace, debug, info (default), warn, error, fatal or silent
   --log-format <json|pretty>     JSON lines (default under start) or coloured lines (default under dev)
+  --no-traces                    Keep no traces (kept locally by default; exported over OTLP when
+                                 OTEL_EXPORTER_OTLP_ENDPOINT is set)
+  --inspector / --no-inspector   The inspector web UI (on by default under dev, off under start)
+  --inspector-port <n>           Its port (default: --port + 1)
+  --inspector-host <addr>        Its address (default 127.0.0.1; anything else exposes it, with a warning)
   -h, --help                     Show this help
   -v, --version                  Show the version
 
@@ -87,6 +100,10 @@ Environment:
   HEARTH_SMTP_PORT              Like --smtp-port.
   HEARTH_METRICS=0              Like --no-metrics.
   HEARTH_LOG_LEVEL, HEARTH_LOG_FORMAT  Like --log-level and --log-format.
+  HEARTH_TRACES=0               Like --no-traces.
+  HEARTH_INSPECTOR=1|0, HEARTH_INSPECTOR_PORT, HEARTH_INSPECTOR_HOST  Like the --inspector flags.
+  HEARTH_INSPECTOR_TOKEN, HEARTH_INSPECTOR_ADMIN_TOKEN  Fixed inspector tokens (else random; the
+                                admin token is kept in <data>/inspector/admin-token).
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
                                 env.EMAIL, replies, forwards and this.sendEmail() use it.
   HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
@@ -119,6 +136,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         "no-metrics": { type: "boolean" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
+        "no-traces": { type: "boolean" },
+        inspector: { type: "boolean" },
+        "no-inspector": { type: "boolean" },
+        "inspector-port": { type: "string" },
+        "inspector-host": { type: "string" },
         env: { type: "string", short: "e" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -155,6 +177,11 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const metrics = values["no-metrics"] !== true && env.HEARTH_METRICS !== "0";
   const logLevel = parseLogLevel(values["log-level"], "--log-level") ?? parseLogLevel(env.HEARTH_LOG_LEVEL, "HEARTH_LOG_LEVEL");
   const logFormat = parseLogFormat(values["log-format"], "--log-format") ?? parseLogFormat(env.HEARTH_LOG_FORMAT, "HEARTH_LOG_FORMAT");
+  const traces = values["no-traces"] !== true && env.HEARTH_TRACES !== "0";
+  if (values.inspector === true && values["no-inspector"] === true) throw new CliError("usage", `--inspector and --no-inspector contradict each other.\n${SUGGEST_HELP}`);
+  const inspectorFlag = values.inspector === true ? true : values["no-inspector"] === true ? false : env.HEARTH_INSPECTOR === "1" ? true : env.HEARTH_INSPECTOR === "0" ? false : undefined;
+  const inspectorPort = parsePort(values["inspector-port"], "--inspector-port") ?? parsePort(env.HEARTH_INSPECTOR_PORT, "HEARTH_INSPECTOR_PORT");
+  const inspectorHost = nonEmpty(values["inspector-host"], "--inspector-host") ?? nonEmpty(env.HEARTH_INSPECTOR_HOST, "HEARTH_INSPECTOR_HOST");
   return {
     kind: "serve",
     options: {
@@ -171,6 +198,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(metrics ? {} : { metrics: false }),
       ...(logLevel !== undefined ? { logLevel } : {}),
       ...(logFormat !== undefined ? { logFormat } : {}),
+      ...(traces ? {} : { traces: false }),
+      ...(inspectorFlag !== undefined ? { inspector: inspectorFlag } : {}),
+      ...(inspectorPort !== undefined ? { inspectorPort } : {}),
+      ...(inspectorHost !== undefined ? { inspectorHost } : {}),
     },
   };
 }
@@ -227,6 +258,12 @@ export function toStartArgs(options: RunOptions): string[] {
   if (options.metrics === false) args.push("--no-metrics");
   if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
   if (options.logFormat !== undefined) args.push("--log-format", options.logFormat);
+  if (options.traces === false) args.push("--no-traces");
+  // The child is `start`, whose inspector is off unless asked: dev's default travels as a flag.
+  if (options.inspector === false) args.push("--no-inspector");
+  else if (options.inspector === true || options.command === "dev") args.push("--inspector");
+  if (options.inspectorPort !== undefined) args.push("--inspector-port", String(options.inspectorPort));
+  if (options.inspectorHost !== undefined) args.push("--inspector-host", options.inspectorHost);
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;

@@ -27,6 +27,8 @@ export interface BannerInfo {
   pendingTasks?: { agents: number; nextAt: number | null };
   /** Where Prometheus metrics are served, when they are. */
   metrics?: string;
+  /** The inspector's URL (with its viewer token), where the admin token is kept, and a warning when it is exposed. */
+  inspector?: { url: string; adminTokenFile?: string; warning?: string };
   /** The wrangler config served, and its environment. */
   project?: { config: string; env?: string };
   /** Platform bindings, one line per kind (`KV CACHE, SESSIONS`). */
@@ -69,6 +71,11 @@ export function formatBanner(info: BannerInfo): string {
     const kind = info.mcp.transport === "sse" ? "legacy SSE" : info.mcp.transport === "auto" ? "Streamable HTTP + legacy SSE" : "Streamable HTTP";
     lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);
   } else if (info.hasFetch) lines.push(`  ${label("fetch")} default export handles every request`);
+  if (info.inspector) {
+    const admin = info.inspector.adminTokenFile ? `; admin token in ${info.inspector.adminTokenFile}` : "";
+    lines.push(`  ${label("inspect")} ${styleText("cyan", info.inspector.url)}  (read-only${admin})`);
+    if (info.inspector.warning) lines.push(`  ${styleText(["bold", "red"], info.inspector.warning)}`);
+  }
   if (info.metrics) lines.push(`  ${label("metrics")} ${styleText("cyan", info.metrics)}  (Prometheus; --no-metrics turns it off)`);
   if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);
   if (info.email?.webhook) lines.push(`  ${label("webhook")} POST ${styleText("cyan", info.email.webhook)}  (raw mail; Authorization: Bearer …)`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { join, relative } from "node:path";
 import { toStartArgs, type RunOptions } from "./args.ts";
@@ -45,7 +46,12 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
   let pending: string | undefined;
   const stoppedOnPurpose = new WeakSet<ChildProcess>();
 
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, [SUPERVISED_ENV]: "1" };
+  // One inspector token for the whole session: a restart must not log the browser out.
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    [SUPERVISED_ENV]: "1",
+    HEARTH_INSPECTOR_TOKEN: process.env.HEARTH_INSPECTOR_TOKEN || randomBytes(24).toString("base64url"),
+  };
   const childArgv = [...process.execArgv.filter((arg) => !arg.startsWith("--inspect")), process.argv[1] ?? ""];
 
   const launch = (): Promise<Outcome> => {

@@ -3,7 +3,7 @@
  * The `hearth` command: `hearth dev <entry>` and `hearth start <entry>`. See `hearth --help`.
  * @module
  */
-import { readFileSync } from "node:fs";
+import { readVersion } from "./version.ts";
 import { USAGE, parseCommandLine } from "./args.ts";
 import { runDev } from "./dev.ts";
 import { loadVarFiles } from "./env-files.ts";
@@ -38,11 +38,6 @@ async function main(argv: readonly string[]): Promise<void> {
       if (request.options.command === "dev") await runDev(request.options, cwd);
       else await runStart(request.options, cwd);
   }
-}
-
-function readVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
-  return pkg.version ?? "unknown";
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,41 +1,120 @@
+import { join } from "node:path";
+import type { Host } from "../host/host.ts";
+import { startInspector, type InspectorHandle } from "../inspector/index.ts";
+import { AlertEngine } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
 import { createLogger } from "../observability/logs/logger.ts";
 import type { Logger } from "../observability/logs/types.ts";
-import type { Host } from "../host/host.ts";
 import { createHearthMetrics, type HearthMetrics } from "../observability/metrics/hearth-metrics.ts";
+import { costOfTokens } from "../observability/cost/prices.ts";
+import { LogStore } from "../observability/store/log-store.ts";
+import { ProblemStore } from "../observability/store/problems.ts";
+import { enableTracing, type Tracing } from "../observability/traces/tracing.ts";
 import type { RunOptions } from "./args.ts";
+import { runInOrder } from "./in-order.ts";
 
-/** What `hearth dev` / `hearth start` switch on around the host: the logger, console capture and metrics. */
+/** What `hearth dev` / `hearth start` run around the host: logs, metrics, traces, alerts and the inspector. */
 export interface CliObservability {
   /** The process's logger: JSON lines under `start`, coloured lines under `dev` (or as `--log-format` says). */
   readonly logger: Logger;
   /** The metrics `/metrics` serves, unless `--no-metrics`. */
   readonly metrics: HearthMetrics | undefined;
-  /** Undoes the console capture. */
-  close(): void;
+  /** Undoes the console capture and closes the stores. */
+  close(): Promise<void>;
+}
+
+/** Where the served project's host is, and what else the inspector can read. */
+export interface ObservabilityContext {
+  dev: boolean;
+  host: Host;
+  queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
 }
 
 /**
- * Sets up what a served project reports: a logger on stdout at `--log-level`, `console.*` inside an
- * agent's event captured as records carrying the agent's class, name, request and trace ids, and the
- * metrics `/metrics` serves (with the project's queue backlogs).
+ * Sets up what a served project reports: a logger on stdout at `--log-level` whose records are also
+ * kept (`<data>/observability/logs.sqlite`) and grouped into problems, `console.*` inside an agent's
+ * event captured with its class, name, request and trace ids, the metrics `/metrics` serves (with the
+ * project's queue backlogs), traces kept in `<data>/observability/spans.sqlite` (and sent over OTLP
+ * when OTEL_EXPORTER_OTLP_ENDPOINT is set) and the alert rules' engine.
  */
-export function startCliObservability(
-  options: RunOptions,
-  context: { dev: boolean; host: Host; queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }> },
-): CliObservability {
+export function startCliObservability(options: RunOptions, context: ObservabilityContext): CliObservability & { stores: ObservabilityStores } {
+  const dir = join(context.host.dataDir, "observability");
+  const durability = context.host.durability;
   const format = options.logFormat ?? (context.dev ? "pretty" : "json");
-  const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty" });
+  const logStore = new LogStore({ path: join(dir, "logs.sqlite"), durability });
+  const problems = new ProblemStore();
+  const stopProblems = [problems.observe(logStore), problems.observeAgentEvents()];
+  const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty", onRecord: logStore.onRecord });
   // JSON output is for collectors: every console line of the process becomes a record then, the
   // runtime's own messages and a worker's fetch included; coloured output leaves those as they are.
   const restoreConsole = captureConsole(logger, { everywhere: format === "json" });
   const metrics = options.metrics === false ? undefined : createHearthMetrics({ host: context.host, ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}) });
+  const tracing: Tracing | undefined =
+    options.traces === false
+      ? undefined
+      : enableTracing({ store: { persist: { path: join(dir, "spans.sqlite"), durability } }, costOf: (model, input, output) => costOfTokens(model, input, output) });
+  const alerts = new AlertEngine({ path: join(dir, "alerts.sqlite"), durability, errors: problems, ...(metrics ? { metrics: metrics.registry } : {}) });
+  alerts.start();
   return {
     logger,
     metrics,
-    close: () => {
-      restoreConsole();
-      metrics?.close();
+    stores: { logStore, problems, tracing, alerts },
+    close: () =>
+      runInOrder([
+        () => alerts.close(),
+        () => tracing?.close(),
+        () => metrics?.close(),
+        () => restoreConsole(),
+        () => stopProblems.forEach((stop) => stop()),
+        () => logStore.close(),
+      ]),
+  };
+}
+
+/** The stores the inspector reads. */
+export interface ObservabilityStores {
+  logStore: LogStore;
+  problems: ProblemStore;
+  tracing: Tracing | undefined;
+  alerts: AlertEngine;
+}
+
+/** The inspector's banner line: where to open it, and where the admin token is. */
+export interface InspectorBanner {
+  url: string;
+  adminTokenFile?: string;
+  warning?: string;
+}
+
+/**
+ * Starts the inspector when asked (`dev` by default): on `--inspector-port` (default the server's
+ * port + 1), loopback unless `--inspector-host` says otherwise (then with a loud warning).
+ */
+export async function startCliInspector(
+  options: RunOptions,
+  context: ObservabilityContext & { serverPort: number; metrics: HearthMetrics | undefined; stores: ObservabilityStores; version: string },
+): Promise<{ handle: InspectorHandle; banner: InspectorBanner } | undefined> {
+  if (options.inspector !== true && !(options.inspector === undefined && context.dev)) return undefined;
+  const port = options.inspectorPort ?? (options.port === 0 ? 0 : context.serverPort + 1);
+  const hostname = options.inspectorHost ?? "127.0.0.1";
+  const handle = await startInspector({
+    host: context.host,
+    port,
+    hostname,
+    allowRemote: options.inspectorHost !== undefined,
+    version: context.version,
+    ...(context.metrics ? { metrics: context.metrics } : {}),
+    logStore: context.stores.logStore,
+    problemStore: context.stores.problems,
+    alertEngine: context.stores.alerts,
+    ...(context.stores.tracing ? { spanStore: context.stores.tracing.store } : {}),
+  });
+  return {
+    handle,
+    banner: {
+      url: handle.openUrl,
+      ...(handle.adminTokenFile ? { adminTokenFile: handle.adminTokenFile } : {}),
+      ...(handle.warning ? { warning: handle.warning } : {}),
     },
   };
 }

@@ -6,7 +6,8 @@ import { CliError } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
 import { printWarning } from "./output.ts";
 import { runInOrder } from "./in-order.ts";
-import { startCliObservability } from "./observability.ts";
+import { startCliInspector, startCliObservability } from "./observability.ts";
+import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 
@@ -46,7 +47,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
     });
   } catch (error) {
     await runtime.close().catch(() => undefined);
-    observability.close();
+    await observability.close();
     throw listenError(error, { ...settings, port: settings.smtpPort ?? settings.port }, "--smtp-port");
   }
   for (const warning of mail.warnings) printWarning(warning);
@@ -63,8 +64,23 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   } catch (error) {
     await mail.close().catch(() => undefined);
     await runtime.close().catch(() => undefined);
-    observability.close();
+    await observability.close();
     throw listenError(error, settings);
+  }
+
+  let inspector: Awaited<ReturnType<typeof startCliInspector>>;
+  try {
+    inspector = await startCliInspector(options, {
+      dev,
+      host,
+      serverPort: Number(new URL(server.url).port),
+      metrics: observability.metrics,
+      stores: observability.stores,
+      version: readVersion(),
+    });
+  } catch (error) {
+    await runInOrder([() => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]).catch(() => undefined);
+    throw inspectorError(error, options);
   }
 
   runtime.start();
@@ -79,6 +95,7 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       ...(entry.mcp ? { mcp: entry.mcp } : {}),
       url: server.url,
       ...(options.metrics !== false ? { metrics: `${server.url}/metrics` } : {}),
+      ...(inspector ? { inspector: inspector.banner } : {}),
       ...(mail.smtp || mail.webhookPath || mail.outbound
         ? {
             email: {
@@ -93,8 +110,18 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
-    stop: () => runInOrder([() => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]),
+    stop: () => runInOrder([() => inspector?.handle.close(), () => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]),
   };
+}
+
+function inspectorError(error: unknown, options: RunOptions): CliError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const port = options.inspectorPort ?? (options.port === 0 ? 0 : options.port + 1);
+  if (code === "EADDRINUSE") {
+    return new CliError("port-in-use", `The inspector's port ${port} is already in use. Pick another with --inspector-port <n>, or turn it off with --no-inspector.`, { cause: error });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new CliError("startup", `Could not start the inspector: ${detail}`, { cause: error });
 }
 
 function listenError(error: unknown, options: RunOptions, flag = "--port"): CliError {

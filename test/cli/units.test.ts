@@ -40,6 +40,24 @@ describe("parseCommandLine", () => {
     expect(toStartArgs(serveOptions(["dev", "a.ts"]))).not.toContain("--no-metrics");
   });
 
+  it("reads the trace and inspector settings, and refuses contradictions", () => {
+    const options = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+      const request = parseCommandLine(argv, env, cwd);
+      if (request.kind !== "serve") throw new Error("expected serve");
+      return request.options;
+    };
+    expect(options(["start", "a.ts"])).not.toHaveProperty("traces");
+    expect(options(["start", "a.ts", "--no-traces"]).traces).toBe(false);
+    expect(options(["start", "a.ts"], { HEARTH_TRACES: "0" }).traces).toBe(false);
+    expect(options(["start", "a.ts", "--inspector", "--inspector-port", "9001", "--inspector-host", "0.0.0.0"])).toMatchObject({ inspector: true, inspectorPort: 9001, inspectorHost: "0.0.0.0" });
+    expect(options(["start", "a.ts"], { HEARTH_INSPECTOR: "1", HEARTH_INSPECTOR_PORT: "9002" })).toMatchObject({ inspector: true, inspectorPort: 9002 });
+    expect(toStartArgs(options(["dev", "a.ts", "--no-inspector"]))).toContain("--no-inspector");
+    expect(toStartArgs(options(["dev", "a.ts"]))).toContain("--inspector");
+    expect(toStartArgs(options(["start", "a.ts"]))).not.toContain("--inspector");
+    expect(usageError(() => parseCommandLine(["dev", "a.ts", "--inspector", "--no-inspector"], {}, cwd)).message).toContain("--inspector and --no-inspector contradict each other");
+    expect(usageError(() => parseCommandLine(["dev", "a.ts", "--inspector-port", "x"], {}, cwd)).message).toContain("--inspector-port must be a port number");
+  });
+
   it("applies defaults", () => {
     expect(parseCommandLine(["dev", "src/index.ts"], {}, cwd)).toEqual({
       kind: "serve",
@@ -90,7 +108,8 @@ describe("parseCommandLine", () => {
     // its project files (dev runs it in the same working directory).
     expect(toStartArgs(parsed.options)).not.toContain("--host");
     const again = parseCommandLine(toStartArgs(parsed.options), {}, cwd);
-    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start" } });
+    // dev's inspector (on by default) travels as a flag: `start` has it off unless asked.
+    expect(again).toEqual({ kind: "serve", options: { ...parsed.options, command: "start", inspector: true } });
     const explicit = parseCommandLine(["dev", "e.ts", "--data", "/var/d", "--host", "::1"], {}, cwd);
     if (explicit.kind !== "serve") throw new Error("expected serve");
     expect(parseCommandLine(toStartArgs(explicit.options), {}, "/elsewhere")).toMatchObject({ options: { dataDir: "/var/d", host: "::1" } });

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+
+const COUNTER = "examples/counter/src/index.ts";
+
+beforeAll(requireBuild);
+afterEach(cleanup);
+
+describe("hearth start --inspector", () => {
+  it("serves the inspector on loopback behind the token printed in the banner, with the admin token kept in the data directory", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data, "--inspector"]);
+    const url = await cli.ready();
+    await fetch(`${url}/agents/counter/alice`, { method: "POST" });
+    const match = cli.stdout().match(/inspect\s+(http:\/\/127\.0\.0\.1:\d+\/)#token=(\S+)\s+\(read-only; admin token in (\S+)\)/);
+    expect(match, cli.stdout()).not.toBeNull();
+    const [, inspector, token, adminFile] = match!;
+    expect(adminFile).toBe(`${data}/inspector/admin-token`);
+    expect(readFileSync(adminFile!, "utf8").trim().length).toBeGreaterThanOrEqual(16);
+    expect((await fetch(`${inspector}api/overview`)).status).toBe(401);
+    const overview = await fetch(`${inspector}api/overview`, { headers: { authorization: `Bearer ${token}` } });
+    expect(overview.status).toBe(200);
+    const body = (await overview.json()) as { agents: { classes: Array<{ class: string; total: number }> } };
+    expect(body.agents.classes).toContainEqual(expect.objectContaining({ class: "Counter", total: 1 }));
+    const agents = await fetch(`${inspector}api/agents?class=Counter`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await agents.json()) as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(["alice"]);
+  });
+
+  it("is off under start unless asked, and refuses to bind beyond loopback without saying so loudly", async () => {
+    const data = await tempDir();
+    const quiet = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    await quiet.ready();
+    expect(quiet.stdout()).not.toContain("inspect ");
+    quiet.proc.kill("SIGTERM");
+    await quiet.exited();
+
+    const exposed = runCli(["start", COUNTER, "--port", "0", "--data", data, "--inspector", "--inspector-host", "0.0.0.0", "--inspector-port", "0"]);
+    await exposed.ready();
+    expect(exposed.stdout()).toContain("WARNING: the inspector listens on 0.0.0.0, beyond this machine");
+  });
+});
