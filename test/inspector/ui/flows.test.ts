@@ -134,8 +134,9 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
   test("send a message to a connection, then close it", async () => {
     const messages: string[] = [];
     const closes: Array<{ code: number; reason: string }> = [];
-    const client = await ui.t!.connect("Notes", "ivan", { maxRetries: 0, onClose: (event) => closes.push({ code: event.code, reason: event.reason }) });
+    const client = await ui.t!.connect("Notes", "ivan", { shouldReconnectOnClose: () => false });
     client.addEventListener("message", (event) => messages.push(String(event.data)));
+    client.addEventListener("close", (event) => closes.push({ code: event.code, reason: event.reason }));
     const page = await ui.open("/agents/Notes/ivan/connections");
     await ui.unlock(page);
     const message = page.getByLabel(/^Message to /);
