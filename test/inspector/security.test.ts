@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startInspector } from "../../src/inspector/index.ts";
+import { defaultUiDir } from "../../src/inspector/static.ts";
 import { createTestEnv } from "../../src/testing/index.ts";
 import { Notebook, startFixture, type Fixture } from "./fixture.ts";
 
@@ -115,6 +116,10 @@ describe("inspector security", () => {
     const none = await fixture.api("/", { as: null });
     expect(none.status).toBe(200);
     expect(none.text).toContain("built without the inspector's web UI");
+  });
+
+  it("looks for the prebuilt UI in dist/inspector of the package", () => {
+    expect(defaultUiDir().replaceAll("\\", "/")).toMatch(/\/dist\/inspector\/?$/);
   });
 
   it("refuses a body over the limit with 413 and malformed JSON with 400", async () => {
