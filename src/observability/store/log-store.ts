@@ -143,15 +143,26 @@ export class LogStore implements LogDestination {
     const batch = this.#pending;
     this.#pending = [];
     const rows: LogRow[] = [];
+    // Without a file, nothing needs the entry yet unless a subscriber may want it: it is built when read.
+    const wanted = Math.min(...[...this.#subscribers].map((subscriber) => subscriber.filter.level ?? Number.NEGATIVE_INFINITY));
     for (const slot of batch) {
-      const entry = this.#entryOf(slot);
-      const json = jsonOf(entry);
-      if (slot === this.#slotById(slot.id)) this.#account(slot, json.length);
-      if (this.#table) rows.push({ entry, text: searchText(entry), json });
+      if (this.#table) {
+        const entry = this.#entryOf(slot);
+        const json = jsonOf(entry);
+        rows.push({ entry, text: searchText(entry), json });
+        if (slot === this.#slotById(slot.id)) this.#account(slot, json.length);
+      } else if (slot === this.#slotById(slot.id)) {
+        this.#account(slot, approximateBytes(slot.raw));
+      }
     }
     this.#writeRows(rows);
     this.#flushedId = batch[batch.length - 1]!.id;
-    for (const slot of batch) for (const subscriber of this.#subscribers) deliver(subscriber, slot.entry!);
+    if (this.#subscribers.size === 0) return;
+    for (const slot of batch) {
+      if (typeof slot.raw !== "string" && typeof slot.raw.level === "number" && slot.raw.level < wanted) continue;
+      const entry = this.#entryOf(slot);
+      for (const subscriber of this.#subscribers) deliver(subscriber, entry);
+    }
   }
 
   /** Flushes and closes the file; later records are ignored. */
@@ -232,6 +243,32 @@ function deliver(subscriber: Subscriber, entry: LogEntry): void {
     subscriber.listener(entry);
   } catch (error) {
     console.error("[hearth] a log subscriber failed:", error);
+  }
+}
+
+/**
+ * About the JSON size of a record, without writing it (the ring's byte budget when there is no file to
+ * write to): exact for flat strings and numbers, nested values are written to measure them.
+ */
+function approximateBytes(raw: LogRecord | string): number {
+  if (typeof raw === "string") return raw.length;
+  let bytes = 2;
+  for (const key in raw) {
+    const value = raw[key];
+    bytes += key.length + 4;
+    if (typeof value === "string") bytes += value.length + 2;
+    else if (typeof value === "number" || typeof value === "boolean") bytes += 16;
+    else if (typeof value === "object" && value !== null) bytes += jsonLength(value);
+    else bytes += 4;
+  }
+  return bytes;
+}
+
+function jsonLength(value: object): number {
+  try {
+    return JSON.stringify(value)?.length ?? 4;
+  } catch {
+    return 64;
   }
 }
 
