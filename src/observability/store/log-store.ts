@@ -151,8 +151,9 @@ export class LogStore implements LogDestination {
         const json = jsonOf(entry);
         rows.push({ entry, text: searchText(entry), json });
         if (slot === this.#slotById(slot.id)) this.#account(slot, json.length);
-      } else if (slot === this.#slotById(slot.id)) {
-        this.#account(slot, approximateBytes(slot.raw));
+      } else {
+        if (typeof slot.raw === "string") this.#entryOf(slot); // a line without a time is stamped now, not when read
+        if (slot === this.#slotById(slot.id)) this.#account(slot, approximateBytes(slot.raw));
       }
     }
     this.#writeRows(rows);
