@@ -164,4 +164,17 @@ describe("AgentCatalog on its own", () => {
     expect(reopened.countByClass()).toEqual([{ class: "chat", total: 1 }]);
     reopened.close();
   });
+
+  it("says so when another process holds the file", () => {
+    const dir = dataDir();
+    const first = new AgentCatalog({ dataDir: dir });
+    first.opened({ rootSlug: "chat", rootName: "ada", path: [], file: "" });
+    first.flush();
+    try {
+      const path = join(dir, "catalog.sqlite");
+      expect(() => new AgentCatalog({ dataDir: dir })).toThrow(`${path} is locked by another process. Is a second Hearth running on the same data directory?`);
+    } finally {
+      first.close();
+    }
+  });
 });
