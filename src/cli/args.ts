@@ -66,6 +66,9 @@ Commands:
   start [entry]   Serve the project (no watching)
   secret put|delete|list|bulk   Production secrets, encrypted in the data directory
   d1 execute|migrations         D1 databases of the wrangler config (hearth d1 --help)
+  inspect <command>             The running server's inspector from the command line:
+                                agents, state, SQL, schedules, workflows, traces, logs
+                                (hearth inspect --help)
 
 A project is a wrangler.jsonc / wrangler.json / wrangler.toml in the working directory
 (its main is the entry; its bindings, vars, migrations, queues, crons and assets apply),

@@ -12,6 +12,7 @@ import { ProblemStore } from "../observability/store/problems.ts";
 import { enableTracing, type Tracing } from "../observability/traces/tracing.ts";
 import type { RunOptions } from "./args.ts";
 import { runInOrder } from "./in-order.ts";
+import { writeInspectorEndpoint } from "./inspector-endpoint.ts";
 
 /** What `hearth dev` / `hearth start` run around the host: logs, metrics, traces, alerts and the inspector. */
 export interface CliObservability {
@@ -109,8 +110,9 @@ export async function startCliInspector(
     alertEngine: context.stores.alerts,
     ...(context.stores.tracing ? { spanStore: context.stores.tracing.store } : {}),
   });
+  const forget = writeInspectorEndpoint(context.host.dataDir, { url: handle.url, token: handle.token });
   return {
-    handle,
+    handle: { ...handle, close: () => (forget(), handle.close()) },
     banner: {
       url: handle.openUrl,
       ...(handle.adminTokenFile ? { adminTokenFile: handle.adminTokenFile } : {}),

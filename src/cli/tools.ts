@@ -2,6 +2,8 @@ import { dirname, resolve } from "node:path";
 import { findWranglerConfig, loadProjectConfig } from "../config/index.ts";
 import { D1_USAGE, runD1Command } from "../d1/index.ts";
 import { runSecretCommand } from "../secrets/command.ts";
+import { runInspectCommand } from "./inspect.ts";
+import { readInspectorEndpoint } from "./inspector-endpoint.ts";
 import { printError } from "./output.ts";
 import { baseDataDir, environmentDataDir } from "./project.ts";
 
@@ -72,5 +74,32 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
   });
 }
 
+/**
+ * `hearth inspect`: the URL and tokens come from flags or HEARTH_INSPECTOR_*, else from the running
+ * server of this project (what it wrote in `<data>/inspector/`).
+ */
+async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  let flags: ReturnType<typeof projectFlags>;
+  let found: ReturnType<typeof readInspectorEndpoint>;
+  try {
+    flags = projectFlags(argv);
+    const given = flags.rest.some((arg) => arg === "--url" || arg.startsWith("--url=")) || env.HEARTH_INSPECTOR_URL;
+    const path = given ? undefined : configPathOf(cwd, flags.config);
+    const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), flags.env);
+    found = dataDir === undefined ? undefined : readInspectorEndpoint(dataDir);
+    const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help");
+    if (dataDir !== undefined && found === undefined && !wantsHelp) {
+      throw new Error(`No running inspector for ${dataDir}: start the server with \`hearth dev\` (or \`hearth start --inspector\`), or pass --url and --token.`);
+    }
+  } catch (error) {
+    printError((error as Error).message);
+    return 1;
+  }
+  const fromServer = found
+    ? { HEARTH_INSPECTOR_URL: found.url, HEARTH_INSPECTOR_TOKEN: env.HEARTH_INSPECTOR_TOKEN ?? found.token, ...(found.adminToken && !env.HEARTH_INSPECTOR_ADMIN_TOKEN ? { HEARTH_INSPECTOR_ADMIN_TOKEN: found.adminToken } : {}) }
+    : {};
+  return runInspectCommand(flags.rest, cwd, { ...env, ...fromServer });
+}
+
 /** The subcommands by name. */
-export const TOOLS: Record<string, Tool> = { d1, secret };
+export const TOOLS: Record<string, Tool> = { d1, secret, inspect };

@@ -25,6 +25,14 @@ describe("hearth start --inspector", () => {
     expect(body.agents.classes).toContainEqual(expect.objectContaining({ class: "Counter", total: 1 }));
     const agents = await fetch(`${inspector}api/agents?class=Counter`, { headers: { authorization: `Bearer ${token}` } });
     expect(((await agents.json()) as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(["alice"]);
+
+    // `hearth inspect` finds the running server's inspector through the data directory.
+    const listed = runCli(["inspect", "agents", "Counter", "--data", data]);
+    expect((await listed.exited()).code).toBe(0);
+    expect((JSON.parse(listed.stdout()) as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(["alice"]);
+    const state = runCli(["inspect", "state", "Counter/alice", "--data", data]);
+    expect((await state.exited()).code).toBe(0);
+    expect(JSON.parse(state.stdout())).toEqual({ state: { count: 1 } });
   });
 
   it("is off under start unless asked, and refuses to bind beyond loopback without saying so loudly", async () => {
@@ -38,5 +46,10 @@ describe("hearth start --inspector", () => {
     const exposed = runCli(["start", COUNTER, "--port", "0", "--data", data, "--inspector", "--inspector-host", "0.0.0.0", "--inspector-port", "0"]);
     await exposed.ready();
     expect(exposed.stdout()).toContain("WARNING: the inspector listens on 0.0.0.0, beyond this machine");
+    exposed.proc.kill("SIGTERM");
+    await exposed.exited();
+    const none = runCli(["inspect", "overview", "--data", data]);
+    expect((await none.exited()).code).toBe(1);
+    expect(none.stderr()).toContain(`No running inspector for ${data}`);
   });
 });
