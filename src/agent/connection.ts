@@ -13,6 +13,8 @@ export interface SocketRecord {
   protocol: boolean;
   /** Set once the agent's onConnect ran; messages wait for it. */
   connected: boolean;
+  /** When the host registered the socket (epoch ms; set by the socket hub). */
+  connectedAt?: number;
 }
 
 /** The slice of a `ws` WebSocket the runtime uses. */

@@ -27,6 +27,7 @@ export class SocketHub {
     let sockets = this.#byAgent.get(agentKey);
     if (!sockets) this.#byAgent.set(agentKey, (sockets = new Map()));
     const previous = sockets.get(record.id);
+    record.connectedAt ??= Date.now();
     if (!previous) this.#count++;
     sockets.set(record.id, record);
     return previous;

@@ -64,7 +64,7 @@ export const agentTaskRoutes: Route[] = [
           id: record.id,
           tags: record.tags,
           state: record.stateJson === undefined ? null : (JSON.parse(record.stateJson) as unknown),
-          connectedAt: null,
+          connectedAt: record.connectedAt ?? null,
           uri: record.url,
           readonly: record.readonly,
         })),
