@@ -44,7 +44,9 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   const format = options.logFormat ?? (context.dev ? "pretty" : "json");
   const logStore = new LogStore({ path: join(dir, "logs.sqlite"), durability });
   const problems = new ProblemStore();
-  const stopProblems = [problems.observe(logStore), problems.observeAgentEvents()];
+  // Errors reach the problems through the log (the runtime logs every agent error); subscribing to
+  // every agents:* channel as well would make each agent build all its events.
+  const stopProblems = [problems.observe(logStore, { since: Date.now() - 86_400_000 })];
   const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty", onRecord: logStore.onRecord });
   // JSON output is for collectors: every console line of the process becomes a record then, the
   // runtime's own messages and a worker's fetch included; coloured output leaves those as they are.

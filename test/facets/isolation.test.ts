@@ -68,6 +68,7 @@ describe("facet isolation by name", () => {
     }
     // Nothing was written outside the data directory's supervisors tree by a name like ../x.
     expect(filesUnder(harness.dataDir).filter((file) => file.endsWith(".sqlite") && !file.startsWith("agents/supervisors/"))).toEqual([
+      "catalog.sqlite",
       "host.sqlite",
     ]);
 

@@ -168,8 +168,8 @@ describe("actor host", () => {
       files.add(who.file);
     }
     expect(files.size).toBe(names.length);
-    // Besides agents/: the host's own files (due index, run journal).
-    expect(readdirSync(harness.dataDir).filter((entry) => !/^(host\.sqlite|tasks\.journal)/.test(entry))).toEqual(["agents"]);
+    // Besides agents/: the host's own files (due index, run journal, agent catalog).
+    expect(readdirSync(harness.dataDir).filter((entry) => !/^(host\.sqlite|tasks\.journal|catalog\.sqlite)/.test(entry))).toEqual(["agents"]);
     expect(existsSync(join(harness.dataDir, "..", "escape"))).toBe(false);
   });
 

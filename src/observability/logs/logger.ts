@@ -75,12 +75,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 class JsonLogger implements Logger {
   #threshold: number;
   #level: LevelSetting;
+  // Plain fields, not parameter properties: Node's type stripping cannot run those.
+  private readonly shared: Shared;
+  private readonly boundFields: Readonly<Record<string, unknown>>;
 
-  constructor(
-    private readonly shared: Shared,
-    private readonly boundFields: Readonly<Record<string, unknown>>,
-    level: LevelSetting,
-  ) {
+  constructor(shared: Shared, boundFields: Readonly<Record<string, unknown>>, level: LevelSetting) {
+    this.shared = shared;
+    this.boundFields = boundFields;
     this.#threshold = thresholdOf(level);
     this.#level = level;
   }
