@@ -39,6 +39,8 @@ export interface RunOptions {
   inspectorPort?: number;
   /** The inspector's address (`--inspector-host`, HEARTH_INSPECTOR_HOST); default 127.0.0.1; anything else is exposed with a warning. */
   inspectorHost?: string;
+  /** Names besides loopback ones the inspector's `Host` header may carry, e.g. a reverse proxy's (`--inspector-allowed-hosts a,b`). */
+  inspectorAllowedHosts?: string[];
   /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
   defaulted?: DefaultedSetting[];
 }
@@ -95,6 +97,7 @@ Options:
   --inspector / --no-inspector   The inspector web UI (on by default under dev, off under start)
   --inspector-port <n>           Its port (default: --port + 1)
   --inspector-host <addr>        Its address (default 127.0.0.1; anything else exposes it, with a warning)
+  --inspector-allowed-hosts <a,b>  Host names it answers besides loopback (a reverse proxy's name)
   -h, --help                     Show this help
   -v, --version                  Show the version
 
@@ -104,7 +107,8 @@ Environment:
   HEARTH_METRICS=0              Like --no-metrics.
   HEARTH_LOG_LEVEL, HEARTH_LOG_FORMAT  Like --log-level and --log-format.
   HEARTH_TRACES=0               Like --no-traces.
-  HEARTH_INSPECTOR=1|0, HEARTH_INSPECTOR_PORT, HEARTH_INSPECTOR_HOST  Like the --inspector flags.
+  HEARTH_INSPECTOR=1|0, HEARTH_INSPECTOR_PORT, HEARTH_INSPECTOR_HOST, HEARTH_INSPECTOR_ALLOWED_HOSTS
+                                Like the --inspector flags.
   HEARTH_INSPECTOR_TOKEN, HEARTH_INSPECTOR_ADMIN_TOKEN  Fixed inspector tokens (else random; the
                                 admin token is kept in <data>/inspector/admin-token).
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
@@ -144,6 +148,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         "no-inspector": { type: "boolean" },
         "inspector-port": { type: "string" },
         "inspector-host": { type: "string" },
+        "inspector-allowed-hosts": { type: "string" },
         env: { type: "string", short: "e" },
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
@@ -185,6 +190,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const inspectorFlag = values.inspector === true ? true : values["no-inspector"] === true ? false : env.HEARTH_INSPECTOR === "1" ? true : env.HEARTH_INSPECTOR === "0" ? false : undefined;
   const inspectorPort = parsePort(values["inspector-port"], "--inspector-port") ?? parsePort(env.HEARTH_INSPECTOR_PORT, "HEARTH_INSPECTOR_PORT");
   const inspectorHost = nonEmpty(values["inspector-host"], "--inspector-host") ?? nonEmpty(env.HEARTH_INSPECTOR_HOST, "HEARTH_INSPECTOR_HOST");
+  const allowedHostsText = nonEmpty(values["inspector-allowed-hosts"], "--inspector-allowed-hosts") ?? nonEmpty(env.HEARTH_INSPECTOR_ALLOWED_HOSTS, "HEARTH_INSPECTOR_ALLOWED_HOSTS");
+  const inspectorAllowedHosts = allowedHostsText?.split(",").map((name) => name.trim()).filter((name) => name !== "");
   return {
     kind: "serve",
     options: {
@@ -205,6 +212,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(inspectorFlag !== undefined ? { inspector: inspectorFlag } : {}),
       ...(inspectorPort !== undefined ? { inspectorPort } : {}),
       ...(inspectorHost !== undefined ? { inspectorHost } : {}),
+      ...(inspectorAllowedHosts !== undefined ? { inspectorAllowedHosts } : {}),
     },
   };
 }
@@ -267,6 +275,7 @@ export function toStartArgs(options: RunOptions): string[] {
   else if (options.inspector === true || options.command === "dev") args.push("--inspector");
   if (options.inspectorPort !== undefined) args.push("--inspector-port", String(options.inspectorPort));
   if (options.inspectorHost !== undefined) args.push("--inspector-host", options.inspectorHost);
+  if (options.inspectorAllowedHosts !== undefined) args.push("--inspector-allowed-hosts", options.inspectorAllowedHosts.join(","));
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;

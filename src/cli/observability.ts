@@ -105,6 +105,7 @@ export async function startCliInspector(
     port,
     hostname,
     allowRemote: options.inspectorHost !== undefined,
+    ...(options.inspectorAllowedHosts ? { allowedHosts: options.inspectorAllowedHosts } : {}),
     version: context.version,
     ...(context.metrics ? { metrics: context.metrics } : {}),
     logStore: context.stores.logStore,

@@ -51,6 +51,8 @@ describe("parseCommandLine", () => {
     expect(options(["start", "a.ts"], { HEARTH_TRACES: "0" }).traces).toBe(false);
     expect(options(["start", "a.ts", "--inspector", "--inspector-port", "9001", "--inspector-host", "0.0.0.0"])).toMatchObject({ inspector: true, inspectorPort: 9001, inspectorHost: "0.0.0.0" });
     expect(options(["start", "a.ts"], { HEARTH_INSPECTOR: "1", HEARTH_INSPECTOR_PORT: "9002" })).toMatchObject({ inspector: true, inspectorPort: 9002 });
+    expect(options(["start", "a.ts", "--inspector-allowed-hosts", "ops.example.com, inspect.local"]).inspectorAllowedHosts).toEqual(["ops.example.com", "inspect.local"]);
+    expect(toStartArgs(options(["dev", "a.ts", "--inspector-allowed-hosts", "a,b"]))).toEqual(expect.arrayContaining(["--inspector-allowed-hosts", "a,b"]));
     expect(toStartArgs(options(["dev", "a.ts", "--no-inspector"]))).toContain("--no-inspector");
     expect(toStartArgs(options(["dev", "a.ts"]))).toContain("--inspector");
     expect(toStartArgs(options(["start", "a.ts"]))).not.toContain("--inspector");
