@@ -170,6 +170,35 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
+  test("add an alert rule from the page, see it fire, and silence it", async () => {
+    await notes("kim").add("one agent in memory is enough to fire");
+    const page = await ui.open("/alerts");
+    await ui.unlock(page);
+    await page.getByText("Add a rule").click();
+    await page.getByLabel("Name").fill("Agents in memory");
+    await page.getByLabel("Metric").fill("hearth_agents");
+    await page.getByLabel("Threshold").fill("0");
+    await page.getByLabel("For (how long it must hold)").fill("0s");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByText("Rule added.").waitFor();
+    const rule = ui.alerts!.listRules().find((r) => r.name === "Agents in memory");
+    expect(rule).toMatchObject({ kind: "metric", metric: "hearth_agents", threshold: 0 });
+
+    ui.alerts!.evaluate();
+    const row = page.getByRole("table", { name: "Alert rules" }).getByRole("row").filter({ hasText: "Agents in memory" });
+    await row.getByText("firing").waitFor();
+    await page.getByRole("table", { name: "Alert history" }).getByText("firing").first().waitFor();
+
+    await page.getByText("Add a silence").click();
+    await page.getByLabel("Rule id (empty: all rules)").fill(rule!.id);
+    await page.getByLabel("Comment").fill("known, being fixed");
+    await page.getByRole("button", { name: "Add silence" }).click();
+    await page.getByRole("table", { name: "Silences" }).getByText("known, being fixed").waitFor();
+    expect(ui.alerts!.listSilences()).toMatchObject([{ matchers: { rule: rule!.id }, comment: "known, being fixed" }]);
+    await ui.screenshot(page, "alerts-firing");
+    expect(ui.problems).toEqual([]);
+  });
+
   test("cancel a schedule", async () => {
     const keep = await notes("carol").plan("keep me");
     const cancel = await notes("carol").plan("cancel me");

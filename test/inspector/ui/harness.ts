@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startInspector, type InspectorHandle, type InspectorOptions } from "../../../src/inspector/index.ts";
+import { AlertEngine } from "../../../src/observability/alerts/alert-engine.ts";
 import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/hearth-metrics.ts";
 import { LogStore, ProblemStore } from "../../../src/observability/store/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
@@ -30,6 +31,7 @@ export class InspectorUi {
   readonly logs = new LogStore();
   readonly errorGroups = new ProblemStore();
   metrics: HearthMetrics | undefined;
+  alerts: AlertEngine | undefined;
   #tmp: string | undefined;
   #browser: Browser | undefined;
   #context: BrowserContext | undefined;
@@ -52,16 +54,19 @@ export class InspectorUi {
     });
     this.metrics = createHearthMetrics({ host: this.t.host });
     this.errorGroups.observe(this.logs);
+    // Not started: tests evaluate the rules when they want to.
+    this.alerts = new AlertEngine({ path: path.join(tmp, "alerts.sqlite"), metrics: this.metrics.registry });
     this.inspector = await startInspector({
       host: this.t.host,
       uiDir,
       token: VIEWER_TOKEN,
       adminToken: ADMIN_TOKEN,
       version: "test",
-      logs: this.logs,
+      logStore: this.logs,
+      problemStore: this.errorGroups,
+      alertEngine: this.alerts,
       metrics: this.metrics,
       metricsSampleMs: 250,
-      problems: { list: (limit) => this.errorGroups.recent({ limit }) as unknown as Array<Record<string, unknown>> },
       ...extra,
     });
     this.#browser = await launchChromium();
@@ -128,6 +133,7 @@ export class InspectorUi {
       () => this.#browser?.close(),
       () => this.inspector?.close(),
       () => this.metrics?.close(),
+      () => this.alerts?.close(),
       () => this.logs.close(),
       () => this.t?.close(),
       () => {
