@@ -26,8 +26,12 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     const page = await ui.open("/");
     await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Agents" }).click();
     await page.getByRole("link", { name: "Notes", exact: true }).click();
-    await page.getByLabel("Open by exact name").fill("alice");
-    await page.getByRole("button", { name: "Open", exact: true }).click();
+    await notes("alfred").add("another instance, for the search to leave out");
+    await page.getByLabel("Search names").fill("lic");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const instances = page.getByRole("table", { name: "Instances of Notes" });
+    await expect.poll(() => instances.getByRole("link").allTextContents(), { timeout: WAIT }).toEqual(["alice"]);
+    await instances.getByRole("link", { name: "alice" }).click();
     await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/agents/Notes/alice");
     await page.getByRole("group", { name: "Agent state" }).getByText('"first"').waitFor();
 
