@@ -6,6 +6,7 @@
 import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import type { TeamEvent, TeamJournal, TeamRunStatus } from "./journal.ts";
+import { reportTeamRun } from "./run-signal.ts";
 import { streamEvent } from "./stream.ts";
 
 /** A definition a run can be continued by. */
@@ -66,6 +67,7 @@ export function finish(agent: object, journal: TeamJournal, id: string, status: 
 export function emitEvent(agent: object, journal: TeamJournal, event: Omit<TeamEvent, "seq">): TeamEvent {
   const stored = journal.appendEvent(event);
   streamEvent(agent, stored);
+  if (event.type.startsWith("run-")) reportTeamRun(agent, journal, event.runId, event.type);
   const watchers = byAgent.get(agent)?.watchers.get(event.runId);
   if (watchers) {
     for (const listener of [...watchers]) {

@@ -14,6 +14,7 @@ import { TERMINAL_STATUSES, TeamJournal, type TeamRunRecord, type TeamRunStatus 
 import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, runtimeOf, teamNamed, type LiveRun } from "./live.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
+import { registerTeamPrices, reportTeamRun } from "./run-signal.ts";
 import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
 import type { RunScope } from "./scope.ts";
 import { shapeHash } from "./shape.ts";
@@ -96,6 +97,7 @@ export class Team<I = unknown, O = unknown> {
     this.version = options.version ?? shapeHash(root);
     this.#prices = { ...DEFAULT_PRICES, ...options.prices };
     registerTeam(this);
+    registerTeamPrices(name, this.#prices);
   }
 
   /** Starts a run on `agent` (durably: it is recorded before this resolves) and returns its handle. */
@@ -189,7 +191,10 @@ export class Team<I = unknown, O = unknown> {
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
     const remaining = budget.limits.wallMs - record.elapsedMs;
     const timer = setTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), Math.max(0, remaining));
-    if (record.status !== "running") journal.setStatus(id, "running", now());
+    if (record.status !== "running") {
+      journal.setStatus(id, "running", now());
+      if (steps.size === 0) reportTeamRun(agent, journal, id, "run-running"); // no run-resumed event follows
+    }
     if (steps.size > 0) emitEvent(agent, journal, { runId: id, type: "run-resumed", data: { steps: steps.size }, at: now() });
     const scope: RunScope = {
       runId: id,
