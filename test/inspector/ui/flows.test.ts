@@ -52,6 +52,12 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByRole("button", { name: "Save state" }).click();
     await expect(alert(page).textContent()).resolves.toContain("count must be a number");
     expect(received.at(-1)).toEqual({ title: "edited in the inspector", count: 7 });
+
+    // The change is in the audit log, with the admin role and the instance.
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Audit" }).click();
+    const audited = page.getByRole("table", { name: "Audit log" }).getByRole("row").filter({ hasText: "state.set" });
+    await audited.first().waitFor();
+    expect(await audited.first().textContent()).toMatch(/admin.*state\.set.*Notes\/alice/);
     expect(ui.problems).toEqual([]);
   });
 
