@@ -153,19 +153,20 @@ export class HearthSpan implements Span {
     if (this.#ended) return;
     this.#ended = true;
     this.#init.delegate?.end(endTime);
+    // One object literal of one shape (no spreads): a span ends on every request's hot path.
     const record: SpanRecord = {
       traceId: this.#context.traceId,
       spanId: this.#context.spanId,
-      ...(this.#init.parentSpanId ? { parentSpanId: this.#init.parentSpanId } : {}),
+      parentSpanId: this.#init.parentSpanId,
       name: this.#name,
       kind: KIND_NAMES[this.#init.kind] ?? "internal",
       startedAt: this.#start,
       endedAt: Math.max(this.#start, toMs(endTime)),
       status: this.#status,
       attributes: this.#attributes,
-      events: this.#events ?? [],
-      links: this.#links ?? [],
-      ...(this.#dropped ? { dropped: this.#dropped } : {}),
+      events: this.#events ?? NONE,
+      links: this.#links ?? NONE,
+      dropped: this.#dropped || undefined,
     };
     this.#init.onEnd(record);
   }
@@ -198,6 +199,8 @@ export class HearthSpan implements Span {
     links.push(link.attributes ? { traceId, spanId, attributes: clean(link.attributes) } : { traceId, spanId });
   }
 }
+
+const NONE: readonly never[] = Object.freeze([]);
 
 function limitValue(value: AttributeValue): AttributeValue {
   if (typeof value === "string" && value.length > SPAN_LIMITS.maxAttributeLength) return `${value.slice(0, SPAN_LIMITS.maxAttributeLength - 1)}…`;

@@ -51,6 +51,12 @@ const realSetImmediate = globalThis.setImmediate;
  */
 export class SpanStore {
   readonly #traces = new Map<string, TraceAccumulator>();
+  /**
+   * Trace ids oldest first, read from `#head` on. Eviction reads this rather than the Map's first
+   * entry: V8 walks over every deleted slot to find a Map's first live entry.
+   */
+  #order: string[] = [];
+  #head = 0;
   readonly #limits: { maxSpans: number; maxTraces: number; maxSpansPerTrace: number };
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
@@ -172,6 +178,7 @@ export class SpanStore {
     if (!trace) {
       trace = new TraceAccumulator(span.traceId);
       this.#traces.set(span.traceId, trace);
+      this.#order.push(span.traceId);
     } else if (trace.spans.length >= this.#limits.maxSpansPerTrace) {
       this.#dropped++;
       return false;
@@ -179,10 +186,15 @@ export class SpanStore {
     trace.add(span);
     this.#spans++;
     while (this.#traces.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces.size > 1)) {
-      const [oldestId, oldest] = this.#traces.entries().next().value!;
+      const oldestId = this.#order[this.#head++]!;
+      const oldest = this.#traces.get(oldestId)!;
       this.#traces.delete(oldestId);
       this.#spans -= oldest.spans.length;
       this.#evicted++;
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head);
+      this.#head = 0;
     }
     return true;
   }

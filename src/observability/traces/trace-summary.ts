@@ -50,7 +50,7 @@ export class TraceAccumulator {
   #agent: string | undefined;
   #agentAt = Infinity;
   #conversation: string | undefined;
-  readonly #models = new Set<string>();
+  #models: Set<string> | undefined;
   #error = false;
   #tokens = 0;
   #cost = 0;
@@ -76,7 +76,7 @@ export class TraceAccumulator {
     if (span.status.code === 2) this.#error = true;
     if (a[GEN_AI_OPERATION_NAME] === GEN_AI_OPERATION_CHAT) {
       const model = str(a[GEN_AI_REQUEST_MODEL]) ?? str(a[GEN_AI_RESPONSE_MODEL]);
-      if (model) this.#models.add(model);
+      if (model) (this.#models ??= new Set()).add(model);
       this.#tokens += num(a[GEN_AI_USAGE_INPUT_TOKENS]) + num(a[GEN_AI_USAGE_OUTPUT_TOKENS]);
       this.#cost += num(a[HEARTH_COST_USD]);
     }
@@ -98,7 +98,7 @@ export class TraceAccumulator {
       ...(this.#class ? { class: this.#class } : {}),
       ...(this.#agent ? { agent: this.#agent } : {}),
       ...(this.#conversation ? { conversation: this.#conversation } : {}),
-      models: [...this.#models],
+      models: this.#models ? [...this.#models] : [],
       startedAt: this.#earliest,
       durationMs: this.durationMs,
       spans: this.spans.length,
