@@ -29,7 +29,7 @@ export interface AlertEngineOptions {
   readonly path: string;
   /** Where metric rules read from: a `MetricsRegistry` (anything with its `snapshot()`). */
   readonly metrics?: { snapshot(): MetricSnapshot[] };
-  /** Where error rules read from, e.g. a `MemoryErrorSource`. */
+  /** Where error rules read from: the problems store (`ProblemStore`, `hearth/observability/store`). */
   readonly errors?: ErrorSource;
   /** Default the system clock; a `VirtualClock` in tests. */
   readonly clock?: Clock;
@@ -59,7 +59,7 @@ function positiveInteger(value: number, what: string): number {
  * state per alert (inactive → pending → firing → resolved), notifications to Slack or webhook contact
  * points, silences, a history and a `test` action, all kept in one SQLite file.
  * @example
- * const alerts = new AlertEngine({ path: join(dataDir, "alerts.sqlite"), metrics: registry, errors });
+ * const alerts = new AlertEngine({ path: join(dataDir, "alerts.sqlite"), metrics: registry, errors: problems }); // a ProblemStore
  * alerts.addContactPoint({ name: "ops", kind: "slack", url: process.env.SLACK_WEBHOOK! });
  * alerts.addRule({ kind: "metric", name: "Queue deep", metric: "hearth_queue_messages", threshold: 100, for: "5m", severity: "warning" });
  * alerts.start();

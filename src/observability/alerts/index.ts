@@ -1,8 +1,7 @@
 export { AlertEngine, type AlertEngineOptions, type AlertsConfig } from "./alert-engine.ts";
 export { AlertValidationError, validateRule } from "./validate-rule.ts";
 export { validateContactPoint, validateSilence } from "./validate-targets.ts";
-export { MemoryErrorSource, DEFAULT_MAX_ERRORS, type ErrorSource, type ErrorSample, type ErrorGroup, type ErrorContext, type MemoryErrorSourceOptions } from "./error-source.ts";
-export { identifyError, normalizeMessage, topFrameOf, type ErrorIdentity } from "./fingerprint.ts";
+export type { ErrorSource, ErrorSample } from "./error-source.ts";
 export { histogramQuantile } from "./quantile.ts";
 export { describeRule } from "./describe.ts";
 export { slackPayload, webhookPayload, SLACK_COLOURS, type Notification } from "./payloads.ts";

@@ -36,13 +36,24 @@ export function topUserFrame(stack: string | undefined): string | undefined {
   for (const line of own.split("\n")) {
     const frame = /^\s*at (?:(.+?) \()?(.+?)(?::\d+)?(?::\d+)?\)?$/.exec(line);
     if (!frame) continue;
-    const file = frame[2]!.replace(/^file:\/\//, "");
-    if (file.startsWith("node:") || file.includes("/node_modules/") || file.startsWith(HEARTH_ROOT) || file === "<anonymous>" || file === "native") {
+    const file = pathOf(frame[2]!);
+    // `index 0` is V8's place for Promise.all/allSettled/any: the combinator, not a line of user code.
+    if (file.startsWith("node:") || /[/\\]node_modules[/\\]/.test(file) || file.startsWith(HEARTH_ROOT) || file === "<anonymous>" || file === "native" || /^index \d+$/.test(file)) {
       continue;
     }
     return frame[1] ? `${frame[1]} (${file})` : file;
   }
   return undefined;
+}
+
+/** A frame's file as a path: a `file://` URL (ES modules) is decoded, so Hearth's own files match its root even in a directory with spaces. */
+function pathOf(location: string): string {
+  if (!location.startsWith("file://")) return location;
+  try {
+    return fileURLToPath(location);
+  } catch {
+    return location.slice("file://".length);
+  }
 }
 
 /** An error's group: a short hash of its name, normalised message and top user frame. */

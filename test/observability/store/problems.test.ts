@@ -32,6 +32,7 @@ describe("fingerprints", () => {
       "order <uuid> failed at <hex>, <str> <str>",
     );
     expect(normaliseMessage("decaf coffee costs 2.50")).toBe("decaf coffee costs <n>");
+    expect(normaliseMessage("timeout after 1.5s on shard7")).toBe("timeout after <n>s on shard<n>"); // numbers inside words too
   });
 
   it("use the first stack frame in user code, skipping Node, node_modules and Hearth", () => {
@@ -50,6 +51,16 @@ describe("fingerprints", () => {
     expect(topUserFrame("Error: x\n    at /app/src/other.ts:1:1")).toBe("/app/src/other.ts");
     expect(topUserFrame("Error: x\n    at node:fs:1:1")).toBeUndefined();
     expect(topUserFrame(undefined)).toBeUndefined();
+  });
+
+  it("read ES module frames (file:// URLs, decoded) and skip Promise.all's frame and Windows node_modules", () => {
+    const hearthUrl = new URL("../../../src/host/host.ts", import.meta.url).href;
+    expect(topUserFrame(`Error: x\n    at Host.invoke (${hearthUrl}:1:1)\n    at Chat.onMessage (file:///srv/my%20app/src/chat.ts:12:7)`)).toBe(
+      "Chat.onMessage (/srv/my app/src/chat.ts)",
+    );
+    const viaPromiseAll = "Error: x\n    at fetchOne (/app/node_modules/lib/index.js:1:1)\n    at async Promise.all (index 3)\n    at async loadAll (/app/src/load.ts:8:3)";
+    expect(topUserFrame(viaPromiseAll)).toBe("async loadAll (/app/src/load.ts)");
+    expect(topUserFrame("Error: x\n    at lib (C:\\app\\node_modules\\ai\\index.js:1:2)\n    at load (C:\\app\\src\\a.ts:3:3)")).toBe("load (C:\\app\\src\\a.ts)");
   });
 
   it("are equal for the same error with other ids and lines, different for another frame or name", () => {
@@ -80,6 +91,15 @@ describe("ProblemStore", () => {
       traceId: "t2",
     });
     expect(problems.size).toBe(1);
+  });
+
+  it("keeps one group for the same bug after an edit moves its line, and tell apart another place", () => {
+    const problems = new ProblemStore();
+    const at = (line: number, fn = "Chat.load") => `Error: user\n    at ${fn} (/app/src/chat.ts:${line}:3)\n    at processTicksAndRejections (node:internal/process/task_queues:95:5)`;
+    const a = problems.record(occurrence({ name: "Error", message: "user 42 not found", stack: at(10) }));
+    expect(problems.record(occurrence({ name: "Error", message: "user 7 not found", stack: at(11) })).fingerprint).toBe(a.fingerprint);
+    expect(problems.record(occurrence({ name: "Error", message: "user 7 not found", stack: at(10, "Mail.load") })).fingerprint).not.toBe(a.fingerprint);
+    expect(problems.get(a.fingerprint)).toMatchObject({ count: 2, frame: "Chat.load (/app/src/chat.ts)" });
   });
 
   it("lists the most recent problems first, filtered by class, agent and since", () => {
