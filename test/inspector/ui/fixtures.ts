@@ -1,5 +1,9 @@
 /** Agents and a workflow for the inspector UI tests. */
+import { convertToModelMessages, stepCountIs, streamText, tool } from "ai";
+import { z } from "zod";
+import { AIChatAgent, type ChatFinishCallback } from "../../../src/chat/index.ts";
 import { Agent } from "../../../src/index.ts";
+import { scriptedModel, textStream, toolCallStream } from "../../chat/helpers.ts";
 import { WorkflowEntrypoint } from "../../../src/workflow/entrypoint.ts";
 import type { WorkflowEvent, WorkflowStep } from "../../../src/workflow/types.ts";
 
@@ -61,5 +65,27 @@ export class Approval extends WorkflowEntrypoint<unknown, { to: string }> {
     if (!answer.payload.ok) return "rejected";
     await step.do("send", () => `sent: ${draft}`);
     return { sent: draft };
+  }
+}
+
+/** A help desk chat: looks an order up with a tool, then answers (a scripted model, no network). */
+export class Helpdesk extends AIChatAgent {
+  static callables = ["ask"];
+
+  async onChatMessage(onFinish: ChatFinishCallback) {
+    const result = streamText({
+      model: scriptedModel(toolCallStream("call-1", "lookupOrder", { order: "A-17" }), textStream("Order A-17 ships tomorrow.")),
+      messages: await convertToModelMessages(this.messages),
+      tools: { lookupOrder: tool({ inputSchema: z.object({ order: z.string() }), execute: async ({ order }) => ({ order, status: "packed" }) }) },
+      stopWhen: stepCountIs(3),
+      onFinish,
+    });
+    return result.toUIMessageStreamResponse();
+  }
+
+  /** A user turn, answered before it resolves. */
+  async ask(text: string): Promise<string> {
+    const result = await this.saveMessages((messages) => [...messages, { id: `u${messages.length}`, role: "user", parts: [{ type: "text", text }] }]);
+    return result.status;
   }
 }

@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WorkflowBinding } from "../../../src/workflow/binding.ts";
 import { browserSuite, hasChromium } from "../../support/browser.ts";
-import type { Notes, NotesState } from "./fixtures.ts";
+import type { Helpdesk, Notes, NotesState } from "./fixtures.ts";
 import { InspectorUi, WAIT } from "./harness.ts";
 
 describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chromium"), () => {
@@ -206,6 +206,22 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByRole("table", { name: "Silences" }).getByText("known, being fixed").waitFor();
     expect(ui.alerts!.listSilences()).toMatchObject([{ matchers: { rule: rule!.id }, comment: "known, being fixed" }]);
     await ui.screenshot(page, "alerts-firing");
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("a chat transcript shows the user's turn, the tool call with its input and output, and the answer", async () => {
+    expect(await ui.t!.get<Helpdesk>("Helpdesk", "desk-1").ask("Where is my order A-17?")).toBe("completed");
+    const page = await ui.open("/agents/Helpdesk/desk-1/chat");
+    const transcript = page.locator("main ol.chat");
+    await transcript.getByText("Where is my order A-17?").waitFor();
+    await transcript.getByText("Order A-17 ships tomorrow.").waitFor();
+    // One turn of two model steps (the tool call, then the answer): 5 + 10 input and 5 + 4 output tokens.
+    expect(await page.getByTestId("chat-usage").textContent()).toBe("Tokens over 1 turn: 15 input, 9 output (24 in all)");
+    await transcript.getByText("lookupOrder").click();
+    await page.getByRole("group", { name: "Input of lookupOrder" }).getByText('"A-17"').waitFor();
+    await page.getByRole("group", { name: "Output of lookupOrder" }).getByText('"packed"').waitFor();
+    expect(await ui.seriousViolations(page)).toEqual([]);
+    await ui.screenshot(page, "agent-chat");
     expect(ui.problems).toEqual([]);
   });
 

@@ -25,13 +25,23 @@ interface Message {
 }
 
 export function ChatTab({ agent }: { agent: AgentRef }) {
-  const chat = useApi<{ messages: Message[]; streaming: boolean }>(agentPath(agent, "/chat"), 5000);
+  const chat = useApi<{
+    messages: Message[];
+    streaming: boolean;
+    usage?: { calls: number; inputTokens: number; outputTokens: number; totalTokens: number };
+  }>(agentPath(agent, "/chat"), 5000);
   return (
     <>
       <h2>Chat transcript</h2>
       <Loaded resource={chat}>
         {(data) => (
           <>
+            {data.usage !== undefined && (
+              <p data-testid="chat-usage">
+                Tokens over {num(data.usage.calls)} turn{data.usage.calls === 1 ? "" : "s"}: {num(data.usage.inputTokens)} input,{" "}
+                {num(data.usage.outputTokens)} output ({num(data.usage.totalTokens)} in all)
+              </p>
+            )}
             {data.streaming && (
               <p class="badge" role="status">
                 A reply is streaming
