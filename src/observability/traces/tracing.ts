@@ -45,15 +45,17 @@ let current: { tracing: Tracing; off: Array<() => void>; ownsStore: boolean } | 
  * await tracing.close();
  */
 export function enableTracing(options: TracingOptions = {}): Tracing {
-  if (current) void disableTracing();
-  const ownsStore = !(options.store instanceof SpanStore);
-  const store = options.store instanceof SpanStore ? options.store : new SpanStore(options.store);
+  // Settings are checked before anything is opened or replaced: a bad one leaves tracing as it was.
+  const ratio = options.sampleRatio ?? 1;
+  if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`traces sampleRatio must be between 0 and 1, got ${ratio}`);
   let exporter: OtlpTraceExporter | undefined;
   if (options.otlp !== false) {
-    const fromEnv = options.otlp ? undefined : otlpConfigFromEnv(options.env ?? process.env);
-    const settings = options.otlp ?? fromEnv;
+    const settings = options.otlp ?? otlpConfigFromEnv(options.env ?? process.env);
     if (settings) exporter = new OtlpTraceExporter(settings);
   }
+  const ownsStore = !(options.store instanceof SpanStore);
+  const store = options.store instanceof SpanStore ? options.store : new SpanStore(options.store);
+  if (current) void disableTracing();
   startTracer(options);
   const off = [onSpanEnd((span) => store.add(span))];
   if (exporter) {
