@@ -287,7 +287,7 @@ export class AgentTasks {
       reportScheduleLag(this.#runtime.className, row.due_at, now);
       emitAgentEvent(this.#agent, runEventOf(ref, row), () => retryOf(ref, row, this.#retryOf(row).maxAttempts));
       const alarm = row.callback === ALARM_CALLBACK;
-      await traceAgentEvent(this.#runtime.className, this.#runtime.name, alarm ? "alarm" : ref.kind, alarm ? undefined : row.callback, () => method(decodePayload(row.payload), record));
+      await traceAgentEvent(this.#runtime.className, this.#runtime.name, alarm ? "alarm" : ref.kind, alarm ? undefined : row.callback, () => method(decodePayload(row.payload), record), true);
     } catch (error) {
       this.#reportError(error);
       throw error;

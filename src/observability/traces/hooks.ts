@@ -58,15 +58,18 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
 
 /**
  * Runs one event of an agent inside a span named after it: `onRequest`, `onMessage`, `rpc {method}`,
- * `schedule {callback}`, `queue {callback}`, `alarm`, `workflow step {name}`, `team step {name}`.
+ * `schedule {callback}`, `queue {callback}`, `alarm`. `root: true` starts a new trace: for work the
+ * host starts from a timer, whose async context is whatever armed the timer last.
  * @example return traceAgentEvent("Counter", "alice", "rpc", method, () => fn.apply(agent, args));
  */
-export function traceAgentEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T): T {
+export function traceAgentEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root = false): T {
   if (!tracingOn()) return fn();
-  return withSpan(detail === undefined ? event : `${event} ${detail}`, {
-    kind: SpanKind.INTERNAL,
-    attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event },
-  }, fn);
+  return withSpan(
+    detail === undefined ? event : `${event} ${detail}`,
+    { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event } },
+    fn,
+    root ? ROOT_CONTEXT : undefined,
+  );
 }
 
 /**
@@ -117,7 +120,7 @@ export function currentTraceparent(): string | undefined {
 /**
  * Runs `fn` in a span continuing a stored `traceparent`: as its child (`mode: "child"`, a queue
  * delivery), or in a new trace linked to it (`mode: "link"`, work that outlives its starter by far).
- * Without a usable traceparent the span starts where it runs.
+ * Without a usable traceparent the span starts a new trace.
  * @example await traceFromParent(message.traceparent, "queue deliver jobs", { kind: SpanKind.CONSUMER }, () => consume(batch));
  */
 export function traceFromParent<T>(
@@ -128,7 +131,7 @@ export function traceFromParent<T>(
 ): T {
   if (!tracingOn()) return fn();
   const remote = parseTraceparent(traceparent);
-  if (!remote) return withSpan(name, options, fn);
+  if (!remote) return withSpan(name, options, fn, ROOT_CONTEXT); // run later: not under whatever armed the timer
   if (options.mode === "link") return withSpan(name, { ...options, links: [{ context: remote }] }, fn, ROOT_CONTEXT);
   return withSpan(name, options, fn, trace.setSpanContext(ROOT_CONTEXT, { ...remote, isRemote: false }));
 }

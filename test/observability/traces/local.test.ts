@@ -211,6 +211,8 @@ describe("the local store without an application SDK", () => {
     await t.clock.advance("2 minutes");
     const spans = tracing.store.listTraces({ agent: "p5", limit: 10 }).items.flatMap((item) => tracing!.store.getTrace(item.traceId)!.spans);
     expect(byName(spans, "schedule ping").attributes).toMatchObject({ "hearth.agent.class": "Probe", "hearth.agent.name": "p5", "hearth.event": "schedule" });
+    // A trace of its own: not under the RPC that armed the host's timer.
+    expect(byName(spans, "schedule ping").parentSpanId).toBeUndefined();
   });
 
   it("hands every recorded span to onSpanEnd listeners", async () => {
