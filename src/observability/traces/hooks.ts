@@ -101,9 +101,9 @@ export function captureTraceContext(): Context | undefined {
   return tracingOn() ? activeContext() : undefined;
 }
 
-/** Runs `fn` inside a context from {@link captureTraceContext} (just calls it for undefined). */
+/** Runs `fn` inside a context from {@link captureTraceContext} (just calls it for undefined, or when that context is active already). */
 export function runInTraceContext<T>(ctx: Context | undefined, fn: () => T): T {
-  return ctx === undefined ? fn() : withContext(ctx, fn);
+  return ctx === undefined || ctx === activeContext() ? fn() : withContext(ctx, fn);
 }
 
 /**
