@@ -14,7 +14,7 @@ export interface NotesState {
 
 /** A note-keeping agent: state with a validation rule, a table, a reminder schedule. */
 export class Notes extends Agent<unknown, NotesState> {
-  static callables = ["add", "plan", "explode"];
+  static callables = ["add", "plan", "explode", "noteInThread"];
   override initialState: NotesState = { title: "first", count: 0 };
 
   override validateStateChange(next: NotesState): void {
@@ -39,6 +39,12 @@ export class Notes extends Agent<unknown, NotesState> {
 
   remind(_payload: { what: string }): void {}
 
+  /** Writes `text` into the child thread `name` (created on first use); returns the thread's notes. */
+  async noteInThread(name: string, text: string): Promise<string[]> {
+    const thread = await this.subAgent(Thread, name);
+    return thread.write(text);
+  }
+
   /** Always fails: an error to follow to its trace. */
   explode(): never {
     throw new Error("the notes exploded");
@@ -54,6 +60,16 @@ export class Notes extends Agent<unknown, NotesState> {
 
   scheduleIds(): string[] {
     return this.getSchedules().map((s) => s.id);
+  }
+}
+
+/** A sub-agent of {@link Notes}: a thread with its own notes. */
+export class Thread extends Agent<unknown, { notes: string[] }> {
+  override initialState = { notes: [] as string[] };
+
+  write(text: string): string[] {
+    this.setState({ notes: [...this.state.notes, text] });
+    return this.state.notes;
   }
 }
 

@@ -225,6 +225,16 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
+  test("a sub-agent is reached from its parent's tab, its own state shown, even with a slash in its name", async () => {
+    expect(await notes("lena").noteInThread("q3/plans", "ship the inspector")).toEqual(["ship the inspector"]);
+    const page = await ui.open("/agents/Notes/lena/children");
+    await page.getByRole("link", { name: "Thread/q3/plans" }).click();
+    await page.getByRole("heading", { name: "Notes/lena › Thread/q3/plans" }).waitFor();
+    await page.getByRole("group", { name: "Agent state" }).getByText('"ship the inspector"').waitFor();
+    await ui.screenshot(page, "sub-agent-state");
+    expect(ui.problems).toEqual([]);
+  });
+
   test("cancel a schedule", async () => {
     const keep = await notes("carol").plan("keep me");
     const cancel = await notes("carol").plan("cancel me");

@@ -63,19 +63,39 @@ export function withQuery(path: string, query: Record<string, string | number | 
   return search === "" ? path : `${path}?${search}`;
 }
 
-/** An agent instance: class, name and, for a sub-agent, its `sub` path (`Class/name/…`). */
+/**
+ * An agent instance: class, name and, for a sub-agent, its `sub` path as the API takes it —
+ * `Class/name/Class/name`, each part URL-encoded (so a name may hold a slash).
+ */
 export interface AgentRef {
   class: string;
   name: string;
   sub?: string;
 }
 
+/** The `sub` path of a child: the parent's path plus its own class and name. */
+export function childSub(parent: AgentRef, child: { class: string; name: string }): string {
+  const own = `${encodeURIComponent(child.class)}/${encodeURIComponent(child.name)}`;
+  return parent.sub === undefined || parent.sub === "" ? own : `${parent.sub}/${own}`;
+}
+
+/** A `sub` path for reading: `Class/name › Class/name`. */
+export function subLabel(sub: string): string {
+  const parts = sub.split("/").map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;
+    }
+  });
+  const pairs: string[] = [];
+  for (let i = 0; i < parts.length; i += 2) pairs.push(`${parts[i]}/${parts[i + 1] ?? ""}`);
+  return pairs.join(" › ");
+}
+
 /** `/api/agents/:class/:name{rest}`, with `?sub=` for a sub-agent. */
 export function agentPath(agent: AgentRef, rest = ""): string {
   const base = `/api/agents/${encodeURIComponent(agent.class)}/${encodeURIComponent(agent.name)}${rest}`;
   if (agent.sub === undefined || agent.sub === "") return base;
-  return `${base}${base.includes("?") ? "&" : "?"}sub=${agent.sub
-    .split("/")
-    .map(encodeURIComponent)
-    .join("/")}`;
+  return `${base}${base.includes("?") ? "&" : "?"}sub=${encodeURIComponent(agent.sub)}`;
 }

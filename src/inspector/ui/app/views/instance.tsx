@@ -1,5 +1,5 @@
 /** One agent instance: a header and its tabs, each at its own URL. */
-import { agentPath, type AgentRef } from "../api.ts";
+import { agentPath, subLabel, type AgentRef } from "../api.ts";
 import { TabLinks, type TabLink } from "../components/tabs.tsx";
 import { Loaded } from "../components/status.tsx";
 import { bytes, num, time } from "../format.ts";
@@ -46,12 +46,19 @@ export function instanceHref(agent: AgentRef, tab: string, query: Record<string,
 
 export function InstanceView({ agent, tab }: { agent: AgentRef; tab: string }) {
   const info = useApi<Instance>(agentPath(agent));
-  const title = agent.sub === undefined ? `${agent.class}/${agent.name}` : `${agent.class}/${agent.name} › ${agent.sub}`;
+  const title = agent.sub === undefined ? `${agent.class}/${agent.name}` : `${agent.class}/${agent.name} › ${subLabel(agent.sub)}`;
   return (
     <section>
       <nav aria-label="Breadcrumb" class="crumbs">
         <a href={href(["agents"])}>Agents</a> › <a href={href(["agents", agent.class])}>{agent.class}</a> ›{" "}
-        <span aria-current="page">{agent.name}</span>
+        {agent.sub === undefined ? (
+          <span aria-current="page">{agent.name}</span>
+        ) : (
+          <>
+            <a href={href(["agents", agent.class, agent.name])}>{agent.name}</a> ›{" "}
+            <span aria-current="page">{subLabel(agent.sub)}</span>
+          </>
+        )}
       </nav>
       <h1>{title}</h1>
       <Loaded resource={info}>

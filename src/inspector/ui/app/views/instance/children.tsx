@@ -1,5 +1,5 @@
 /** Sub-agents and facets of an instance, and the team runs it owns. */
-import { agentPath, type AgentRef } from "../../api.ts";
+import { agentPath, childSub, type AgentRef } from "../../api.ts";
 import { Table } from "../../components/table.tsx";
 import { Loaded } from "../../components/status.tsx";
 import { num, time, usd } from "../../format.ts";
@@ -23,10 +23,9 @@ interface TeamRunRow {
   costUsd: number;
 }
 
-/** The `sub` path of a child: the parent's path plus `Class/name`. */
+/** A child of `parent`: the same root, one more step on its `sub` path. */
 function childRef(parent: AgentRef, child: { class: string; name: string }): AgentRef {
-  const own = `${child.class}/${child.name}`;
-  return { class: parent.class, name: parent.name, sub: parent.sub === undefined ? own : `${parent.sub}/${own}` };
+  return { class: parent.class, name: parent.name, sub: childSub(parent, child) };
 }
 
 export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: boolean }) {
