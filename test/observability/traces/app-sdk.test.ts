@@ -9,7 +9,18 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type Readabl
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { disableTracing, enableTracing, type Tracing } from "../../../src/observability/traces/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { Agent } from "../../../src/index.ts";
 import { Front, Helper, Research, world } from "./fixture.ts";
+
+/** Application code inside an agent, using the application's tracer. */
+class Inner extends Agent {
+  onRequest(): Response {
+    return trace.getTracer("app").startActiveSpan("app inner", (span) => {
+      span.end();
+      return new Response("ok");
+    });
+  }
+}
 
 const exporter = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
@@ -116,6 +127,14 @@ describe("with the application's OpenTelemetry SDK", () => {
     expect(summary).toMatchObject({ agent: "f1", models: ["scripted-1"], tokens: 37, error: false });
     expect(summary.costUsd).toBeCloseTo(37 / 1_000_000, 12);
     expect(tracing.store.listTraces({ model: "scripted-1" }).items.map((item) => item.traceId)).toContain(traceId);
+  });
+
+  it("puts the application's own spans made inside an agent under the agent's event span", async () => {
+    enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Inner } });
+    expect(await (await t.fetch("/agents/inner/i1")).text()).toBe("ok");
+    const spans = exporter.getFinishedSpans();
+    expect(parentOf(only(spans, "app inner"))).toBe(only(spans, "onRequest").spanContext().spanId);
   });
 
   it("records a failed RPC as an error on its span and on the request's trace", async () => {
