@@ -26,12 +26,14 @@ import { agentRoutes } from "./routes/agents.ts";
 import { observabilityRoutes } from "./routes/observability.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { sessionRoutes } from "./routes/session.ts";
+import { teamRunRoutes } from "./routes/team-runs.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { Credentials, isLoopbackHost, randomToken } from "./security.ts";
 import { inspectorHandler } from "./server.ts";
 import type { InspectorSources } from "./sources.ts";
 import { defaultUiDir } from "./static.ts";
 import { LiveStream } from "./stream.ts";
+import { TeamRunIndex } from "./team-run-index.ts";
 
 export type { InspectorSources, MetricsSource, SpanSource, LogSource, ProblemSource, AlertSource, CatalogSource, SourcePage, SourceQuery } from "./sources.ts";
 export { INSPECTOR_LIMITS } from "./limits.ts";
@@ -122,18 +124,21 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     catalog: options.catalog ?? catalogSourceOf(options.host.catalog),
   };
   const audit = new AuditLog(join(options.host.dataDir, "inspector", "audit.sqlite"), options.host.durability);
+  const teamRuns = new TeamRunIndex(join(options.host.dataDir, "inspector", "team-runs.sqlite"), { dataDir: options.host.dataDir, durability: options.host.durability });
+  teamRuns.listen();
   const metrics = options.metrics ? new MetricsHistory(options.metrics, options.metricsSampleMs) : undefined;
   const stream = new LiveStream({ sources, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
   const routes: Route[] = [
     ...sessionRoutes(credentials),
-    ...overviewRoutes(metrics, loopDelay),
+    ...overviewRoutes(metrics, loopDelay, teamRuns),
     ...agentRoutes,
     ...agentSqlRoutes,
     ...agentTaskRoutes,
     ...agentDataRoutes,
     ...workflowRoutes,
+    ...teamRunRoutes(teamRuns),
     ...observabilityRoutes(metrics),
     { method: "GET", path: "/api/stream", stream: true, handler: (ctx) => (ctx.stream.open(ctx.request, ctx.response, ctx.query), STREAMED) },
   ];
@@ -160,6 +165,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     loopDelay.disable();
     stream.close();
     metrics?.close();
+    teamRuns.close();
     audit.close();
     throw error;
   }
@@ -183,6 +189,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        teamRuns.close();
         audit.close();
       })()),
   };

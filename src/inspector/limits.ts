@@ -28,4 +28,10 @@ export const INSPECTOR_LIMITS = {
   metricsHistoryPoints: 360,
   /** Metric names kept in the history. */
   metricsHistoryNames: 200,
+  /** Team runs the run index keeps; past it the oldest finished runs go first, then the oldest. */
+  maxIndexedTeamRuns: 10_000,
+  /** Finished team runs stay in the run index this long (seven days). */
+  teamRunRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  /** The run index is pruned every this many writes (and when it opens). */
+  teamRunPruneEvery: 100,
 } as const;

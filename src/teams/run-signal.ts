@@ -8,6 +8,7 @@ import { DEFAULT_PRICES, type ModelPrice } from "../observability/cost/prices.ts
 import { costOf } from "./budget.ts";
 import { TERMINAL_STATUSES, type TeamJournal, type TeamRunStatus } from "./journal.ts";
 import { runtimeOf } from "./live.ts";
+import type { MemberUsage } from "./member.ts";
 
 /** The channel team runs report on. */
 export const TEAM_RUN_CHANNEL = "hearth:team.run";
@@ -55,14 +56,7 @@ export function reportTeamRun(agent: object, journal: TeamJournal, runId: string
   const record = journal.run(runId);
   if (!record) return;
   const runtime = runtimeOf(agent);
-  const prices = teamPrices.get(record.team) ?? DEFAULT_PRICES;
-  let tokens = 0;
-  let costUsd = 0;
-  for (const step of journal.steps(runId).values()) {
-    if (!step.usage) continue;
-    tokens += (step.usage.inputTokens ?? 0) + (step.usage.outputTokens ?? 0);
-    costUsd += costOf(step.usage, prices);
-  }
+  const { tokens, costUsd } = usageTotals(record.team, [...journal.steps(runId).values()].map((step) => step.usage));
   const path = ownerPath(agent, runtime);
   const signal: TeamRunSignal = {
     event,
@@ -80,6 +74,22 @@ export function reportTeamRun(agent: object, journal: TeamJournal, runId: string
     endedAt: TERMINAL_STATUSES.has(record.status) ? record.updatedAt : null,
   };
   runs.publish(signal);
+}
+
+/**
+ * Tokens and USD of a run's journaled usages, priced like the run's reports.
+ * @example const { tokens, costUsd } = usageTotals("desk", [{ model: "gpt-5-mini", inputTokens: 10, outputTokens: 5 }]);
+ */
+export function usageTotals(team: string, usages: Iterable<MemberUsage | undefined>): { tokens: number; costUsd: number } {
+  const prices = teamPrices.get(team) ?? DEFAULT_PRICES;
+  let tokens = 0;
+  let costUsd = 0;
+  for (const usage of usages) {
+    if (!usage) continue;
+    tokens += (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0);
+    costUsd += costOf(usage, prices);
+  }
+  return { tokens, costUsd };
 }
 
 /**

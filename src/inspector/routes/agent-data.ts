@@ -1,9 +1,8 @@
 /**
- * What an agent's features keep: its chat transcript, MCP servers, sub-agents and team runs
- * (docs/inspector/api.md §Agents). Read from the agent's own database, inside the agent.
+ * What an agent's features keep: its chat transcript, MCP servers, sub-agents and facets
+ * (docs/inspector/api.md §Agents; team runs are in team-runs.ts). Read from the agent's own database, inside the agent.
  */
 import type { AgentDatabase } from "../../storage/database.ts";
-import { notFound, pageLimit, cursorOffset, offsetCursor } from "../http.ts";
 import type { Route } from "../router.ts";
 import { inAgentBase } from "./agent-address.ts";
 
@@ -35,61 +34,6 @@ function chatOf(db: AgentDatabase) {
     messages,
     streaming,
     ...(totals ? { usage: { calls: Number(totals.calls), inputTokens: Number(totals.input_tokens), outputTokens: Number(totals.output_tokens), totalTokens: Number(totals.total_tokens) } } : {}),
-  };
-}
-
-interface UsageTotals {
-  tokens: number;
-  costUsd: number;
-}
-
-function stepUsage(usage: unknown): UsageTotals {
-  const u = (parse(usage) ?? {}) as { inputTokens?: number; outputTokens?: number; costUsd?: number };
-  return { tokens: (u.inputTokens ?? 0) + (u.outputTokens ?? 0), costUsd: u.costUsd ?? 0 };
-}
-
-/** Team runs this agent owns, newest first. */
-export function teamRunsOf(db: AgentDatabase, className: string, name: string, offset: number, limit: number) {
-  if (!db.hasTable("_hearth_team_runs")) return { items: [], nextOffset: null };
-  const rows = db.statement("SELECT id, team, status, created_at, updated_at FROM _hearth_team_runs ORDER BY created_at DESC, id LIMIT ? OFFSET ?").all(limit + 1, offset) as Array<Record<string, unknown>>;
-  const usage = db.statement("SELECT usage FROM _hearth_team_steps WHERE run_id = ? AND usage IS NOT NULL");
-  const items = rows.slice(0, limit).map((row) => {
-    const totals = (usage.all(String(row.id)) as Array<{ usage: string }>).map((step) => stepUsage(step.usage)).reduce((a, b) => ({ tokens: a.tokens + b.tokens, costUsd: a.costUsd + b.costUsd }), { tokens: 0, costUsd: 0 });
-    const status = String(row.status);
-    const ended = ["completed", "failed", "cancelled"].includes(status);
-    return { class: className, name, runId: String(row.id), team: String(row.team), status, startedAt: Number(row.created_at), endedAt: ended ? Number(row.updated_at) : null, ...totals };
-  });
-  return { items, nextOffset: rows.length > limit ? offset + limit : null };
-}
-
-function teamRunDetail(db: AgentDatabase, className: string, name: string, runId: string) {
-  const row = db.hasTable("_hearth_team_runs") ? (db.statement("SELECT * FROM _hearth_team_runs WHERE id = ?").get(runId) as Record<string, unknown> | undefined) : undefined;
-  if (!row) throw notFound(`${className}/${name} has no team run ${JSON.stringify(runId)}`);
-  const steps = (db.statement("SELECT path, kind, member, status, output, error, usage, at FROM _hearth_team_steps WHERE run_id = ? ORDER BY at, path").all(runId) as Array<Record<string, unknown>>).map((step) => ({
-    id: String(step.path),
-    node: String(step.kind),
-    member: step.member ?? null,
-    status: String(step.status),
-    startedAt: null,
-    endedAt: Number(step.at),
-    input: null,
-    output: parse(step.output),
-    error: parse(step.error),
-    tokens: stepUsage(step.usage).tokens,
-  }));
-  const status = String(row.status);
-  return {
-    class: className,
-    name,
-    runId,
-    team: String(row.team),
-    status,
-    input: parse(row.input),
-    output: parse(row.output),
-    error: parse(row.error),
-    startedAt: Number(row.created_at),
-    endedAt: ["completed", "failed", "cancelled"].includes(status) ? Number(row.updated_at) : null,
-    steps,
   };
 }
 
@@ -126,20 +70,5 @@ export const agentDataRoutes: Route[] = [
         return { subAgents, facets: [] };
       }),
     }),
-  },
-  {
-    method: "GET",
-    path: "/api/agents/:class/:name/team-runs",
-    handler: async (ctx) => {
-      const offset = cursorOffset(ctx.query);
-      const limit = pageLimit(ctx.query);
-      const page = await inAgentBase(ctx, ({ db }, address) => teamRunsOf(db, address.className, address.name, offset, limit));
-      return { json: { items: page.items, next: page.nextOffset === null ? null : offsetCursor(page.nextOffset) } };
-    },
-  },
-  {
-    method: "GET",
-    path: "/api/team-runs/:class/:name/:runId",
-    handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ db }, address) => teamRunDetail(db, address.className, address.name, ctx.params.runId!)) }),
   },
 ];

@@ -2,7 +2,7 @@
  * Traces, logs, metrics, alerts and the audit log (docs/inspector/api.md). Each section reads its
  * source; without one it answers 404 `not_enabled`.
  */
-import { ApiError, badRequest, notEnabled, notFound, pageLimit } from "../http.ts";
+import { badRequest, notEnabled, notFound, pageLimit } from "../http.ts";
 import type { MetricsHistory } from "../metrics-history.ts";
 import type { Route, RouteContext } from "../router.ts";
 import type { SourceQuery } from "../sources.ts";
@@ -138,13 +138,6 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
           return { result: undefined };
         });
         return { json: { deleted: true } };
-      },
-    },
-    {
-      method: "GET",
-      path: "/api/team-runs",
-      handler: () => {
-        throw new ApiError(404, "not_enabled", "A list of every agent's team runs is not enabled yet: open an agent's team runs at /api/agents/:class/:name/team-runs");
       },
     },
     {

@@ -6,6 +6,7 @@ import { hostInternals } from "../../host/introspect.ts";
 import type { Series } from "../metrics-history.ts";
 import type { MetricsHistory } from "../metrics-history.ts";
 import type { Route, RouteContext } from "../router.ts";
+import type { TeamRunIndex } from "../team-run-index.ts";
 import { classSummaries } from "./agents.ts";
 
 /** How many problems the overview lists. */
@@ -67,7 +68,7 @@ function tokensByModel(series: readonly Series[]) {
   return [...rows.values()];
 }
 
-async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, loopDelay: ELDHistogram) {
+async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, loopDelay: ELDHistogram, teamRuns: TeamRunIndex | undefined) {
   const { host, problems } = ctx.sources;
   const engine = hostInternals(host).workflows;
   const workflowCounts = engine ? engine.store.all<{ status: string; n: number }>("SELECT status, count(*) AS n FROM instances GROUP BY status") : [];
@@ -80,7 +81,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, 
     requests: requestRates(metrics),
     schedules: { agentsWithTasks: pending.agents, nextAt: pending.nextAt, due: pending.nextAt !== null && pending.nextAt <= host.clock.now() ? pending.agents : 0, lagP99Ms: quantileMs(series, "hearth_schedule_lag_seconds_bucket", 0.99) },
     workflows: engine ? { running: count("running") + count("queued"), waiting: count("waiting"), paused: count("paused"), errored: count("errored"), complete: count("complete") } : null,
-    teamRuns: null,
+    teamRuns: teamRuns ? teamRuns.counts() : null,
     tokens: { today: tokensByModel(series) },
     runtime: {
       eventLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : null,
@@ -92,7 +93,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, 
   };
 }
 
-/** The overview route; `loopDelay` is the inspector's event-loop delay monitor (enabled while it runs). */
-export function overviewRoutes(metrics: MetricsHistory | undefined, loopDelay: ELDHistogram): Route[] {
-  return [{ method: "GET", path: "/api/overview", handler: async (ctx) => ({ json: await overview(ctx, metrics, loopDelay) }) }];
+/** The overview route; `loopDelay` is the inspector's event-loop delay monitor (enabled while it runs); `teamRuns` the run index. */
+export function overviewRoutes(metrics: MetricsHistory | undefined, loopDelay: ELDHistogram, teamRuns?: TeamRunIndex): Route[] {
+  return [{ method: "GET", path: "/api/overview", handler: async (ctx) => ({ json: await overview(ctx, metrics, loopDelay, teamRuns) }) }];
 }
