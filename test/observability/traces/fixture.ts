@@ -57,6 +57,19 @@ export class Helper extends Agent {
     return result.text;
   }
 
+  /** A model call the provider refuses. */
+  async broken(): Promise<string> {
+    const model = new MockLanguageModelV4({
+      provider: "scripted.chat",
+      modelId: "scripted-down",
+      doGenerate: async () => {
+        throw new Error("provider is down");
+      },
+    });
+    const result = await generateText({ model, prompt: "hi", maxRetries: 0 });
+    return result.text;
+  }
+
   async fail(): Promise<never> {
     throw new RangeError("helper refused");
   }

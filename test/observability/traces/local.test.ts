@@ -106,6 +106,18 @@ describe("the local store without an application SDK", () => {
     expect(tool.events[0]).toMatchObject({ name: "exception", attributes: { "exception.type": "Error", "exception.message": "no weather for Paris" } });
   });
 
+  it("records a failing model call on its chat and invoke_agent spans", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    tracing = enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Helper } });
+    await expect(t.get<Helper>("Helper", "h7").broken()).rejects.toThrow("provider is down");
+    const [failed] = tracing.store.listTraces({ error: true }).items;
+    const spans = tracing.store.getTrace(failed!.traceId)!.spans;
+    expect(byName(spans, "chat scripted-down").status).toEqual({ code: 2, message: "provider is down" });
+    expect(byName(spans, "invoke_agent Helper").status.code).toBe(2);
+    expect(byName(spans, "rpc broken").status.code).toBe(2);
+  });
+
   it("runs each queued call in its own caller's context (not the first caller's)", async () => {
     tracing = enableTracing({ otlp: false });
     t = await createTestEnv({ agents: { Probe } });
