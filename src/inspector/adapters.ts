@@ -23,6 +23,17 @@ function asBadRequest<T>(fn: () => T): T {
   }
 }
 
+/** {@link asBadRequest} for a promise (a test that cannot run is the caller's mistake, not a 500). */
+async function asBadRequestAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    return asBadRequest(() => {
+      throw error;
+    });
+  }
+}
+
 function pick(query: SourceQuery, names: readonly string[]): Record<string, unknown> {
   const picked: Record<string, unknown> = {};
   for (const name of names) if (query[name] !== undefined) picked[name] = query[name];
@@ -60,11 +71,14 @@ export function alertSourceOf(engine: AlertEngine): AlertSource {
     removeRule: (id) => engine.deleteRule(id),
     test: async (id) => {
       if (!engine.getRule(id)) throw new ApiError(404, "not_found", `No alert rule ${JSON.stringify(id)}`);
-      const result = await engine.test(id);
+      const result = await asBadRequestAsync(() => engine.test(id));
       return { delivered: result.delivered, status: result.status ?? "no answer" };
     },
     addSilence: (silence) => ({ id: asBadRequest(() => engine.addSilence(silence as never)).id }),
     removeSilence: (id) => engine.deleteSilence(id),
+    listContactPoints: () => engine.listContactPoints(),
+    addContactPoint: (contactPoint, replace) => ({ name: asBadRequest(() => engine.addContactPoint(contactPoint as never, { replace })).name }),
+    removeContactPoint: (name) => asBadRequest(() => engine.deleteContactPoint(name)),
   };
 }
 

@@ -54,6 +54,12 @@ export interface AlertSource {
   test(id: string): { delivered: boolean; status: number | string } | Promise<{ delivered: boolean; status: number | string }>;
   addSilence(silence: Record<string, unknown>): { id: string } | Promise<{ id: string }>;
   removeSilence(id: string): boolean | Promise<boolean>;
+  /** Contact points as shown to people: a URL's origin only, header names only (they may hold secrets). */
+  listContactPoints?(): unknown[] | Promise<unknown[]>;
+  /** Adds (or with `replace`, replaces) a contact point; refuses bad input with a message naming the field. */
+  addContactPoint?(contactPoint: Record<string, unknown>, replace: boolean): { name: string } | Promise<{ name: string }>;
+  /** False when there was no such contact point; refuses one a rule still uses. */
+  removeContactPoint?(name: string): boolean | Promise<boolean>;
 }
 
 /** Every agent instance by class, with search (src/host/catalog.ts). */

@@ -65,7 +65,7 @@ function desk(env: TestEnv): Desk {
 
 async function indexed(api: Api, runId: string, status: string) {
   return until(async () => {
-    const item = ((await api("/api/team-runs")).json().items as Array<{ runId: string; status: string }>).find((run) => run.runId === runId);
+    const item = ((await api("/api/team-runs")).json().items as Array<{ runId: string; status: string; tokens: number; endedAt: number | null }>).find((run) => run.runId === runId);
     return item?.status === status ? item : undefined;
   }, `run ${runId} to be ${status} in the index`);
 }

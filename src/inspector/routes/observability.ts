@@ -29,6 +29,21 @@ function alertsOf(ctx: RouteContext) {
   return alerts;
 }
 
+/** The alert source when it manages contact points. */
+function contactPointsOf(ctx: RouteContext) {
+  const alerts = alertsOf(ctx);
+  if (!alerts.listContactPoints || !alerts.addContactPoint || !alerts.removeContactPoint) throw notEnabled("Alert contact points");
+  return alerts;
+}
+
+function originOf(url: unknown): string | null {
+  try {
+    return typeof url === "string" ? new URL(url).origin : null;
+  } catch {
+    return null;
+  }
+}
+
 export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[] {
   const metricsOrThrow = () => {
     if (!metrics) throw notEnabled("Metrics");
@@ -113,6 +128,39 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
         const id = ctx.params.id!;
         const outcome = await ctx.audited("alert.rule.test", id, {}, async () => ({ result: await alerts.test(id) }));
         return { json: outcome };
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/alerts/contact-points",
+      handler: async (ctx) => ({ json: { contactPoints: await contactPointsOf(ctx).listContactPoints!() } }),
+    },
+    {
+      method: "POST",
+      path: "/api/alerts/contact-points",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = contactPointsOf(ctx);
+        const { replace, ...contactPoint } = await ctx.body();
+        if (replace !== undefined && typeof replace !== "boolean") throw badRequest("replace must be true or false");
+        // Only the name, kind and URL origin are audited: a webhook URL or header may hold a secret.
+        const detail = { name: contactPoint.name ?? null, kind: contactPoint.kind ?? null, origin: originOf(contactPoint.url), replace: replace === true };
+        const created = await ctx.audited("alert.contact-point.add", String(contactPoint.name ?? "contact point"), detail, async () => ({ result: await alerts.addContactPoint!(contactPoint, replace === true) }));
+        return { status: 201, json: created };
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/api/alerts/contact-points/:name",
+      write: true,
+      handler: async (ctx) => {
+        const alerts = contactPointsOf(ctx);
+        const name = ctx.params.name!;
+        await ctx.audited("alert.contact-point.remove", name, {}, async () => {
+          if (!(await alerts.removeContactPoint!(name))) throw notFound(`No contact point ${JSON.stringify(name)}`);
+          return { result: undefined };
+        });
+        return { json: { deleted: true } };
       },
     },
     {
