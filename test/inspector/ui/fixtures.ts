@@ -3,6 +3,7 @@ import { convertToModelMessages, stepCountIs, streamText, tool } from "ai";
 import { z } from "zod";
 import { AIChatAgent, type ChatFinishCallback } from "../../../src/chat/index.ts";
 import { Agent } from "../../../src/index.ts";
+import { fnMember, pipeline, team } from "../../../src/teams/index.ts";
 import { scriptedModel, textStream, toolCallStream } from "../../chat/helpers.ts";
 import { WorkflowEntrypoint } from "../../../src/workflow/entrypoint.ts";
 import type { WorkflowEvent, WorkflowStep } from "../../../src/workflow/types.ts";
@@ -103,5 +104,24 @@ export class Helpdesk extends AIChatAgent {
   async ask(text: string): Promise<string> {
     const result = await this.saveMessages((messages) => [...messages, { id: `u${messages.length}`, role: "user", parts: [{ type: "text", text }] }]);
     return result.status;
+  }
+}
+
+/** A review team: a writer drafts at once, the reviewer waits until the run is cancelled. */
+export const reviewTeam = team(
+  "review",
+  pipeline(
+    fnMember("writer", (input: unknown) => `draft of ${String(input)}`),
+    fnMember("reviewer", (_draft: unknown, context) => new Promise<string>((_resolve, reject) => context.signal.addEventListener("abort", () => reject(new Error("aborted"))))),
+  ),
+);
+
+/** An agent that owns team runs. */
+export class Editor extends Agent {
+  static callables = ["review"];
+
+  /** Starts a review; returns the run id. */
+  async review(topic: string): Promise<string> {
+    return (await reviewTeam.start(this, topic)).id;
   }
 }

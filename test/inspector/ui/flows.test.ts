@@ -7,7 +7,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WorkflowBinding } from "../../../src/workflow/binding.ts";
 import { browserSuite, hasChromium } from "../../support/browser.ts";
-import type { Helpdesk, Notes, NotesState } from "./fixtures.ts";
+import type { Editor, Helpdesk, Notes, NotesState } from "./fixtures.ts";
 import { InspectorUi, WAIT } from "./harness.ts";
 
 describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chromium"), () => {
@@ -232,6 +232,23 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByRole("heading", { name: "Notes/lena › Thread/q3/plans" }).waitFor();
     await page.getByRole("group", { name: "Agent state" }).getByText('"ship the inspector"').waitFor();
     await ui.screenshot(page, "sub-agent-state");
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("follow a team run from its owner to its step timeline, and cancel it", async () => {
+    const runId = await ui.t!.get<Editor>("Editor", "ed").review("the launch post");
+    const page = await ui.open("/agents/Editor/ed/children");
+    await page.getByRole("table", { name: "Team runs of this agent" }).getByRole("link", { name: runId }).click();
+    const status = page.getByTestId("team-run-status");
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("running");
+    await page.getByText("by writer").waitFor();
+    await ui.screenshot(page, "team-run-running");
+    await ui.unlock(page);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("cancelled");
+    await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Team runs" }).click();
+    await page.getByRole("table", { name: "Team runs" }).getByRole("link", { name: runId }).waitFor();
+    expect(await ui.seriousViolations(page)).toEqual([]);
     expect(ui.problems).toEqual([]);
   });
 

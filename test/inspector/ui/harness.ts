@@ -15,7 +15,7 @@ import { LogStore, ProblemStore } from "../../../src/observability/store/index.t
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
 import { cleanUpInOrder, launchChromium } from "../../support/browser.ts";
 import { buildUi } from "./build-ui.ts";
-import { Approval, Helpdesk, Notes, Thread } from "./fixtures.ts";
+import { Approval, Editor, Helpdesk, Notes, Thread } from "./fixtures.ts";
 
 export const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 /** Upper bound for every wait on a page. */
@@ -47,7 +47,7 @@ export class InspectorUi {
     const uiDir = path.join(tmp, "ui");
     await buildUi(uiDir);
     this.t = await createTestEnv({
-      agents: { Notes, Helpdesk, Thread },
+      agents: { Notes, Helpdesk, Thread, Editor },
       workflows: { Approval },
       time: "system",
       dataDir: path.join(tmp, "data"),

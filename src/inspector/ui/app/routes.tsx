@@ -30,7 +30,7 @@ export function Routed() {
       return <WorkflowsView query={query} />;
     case "team-runs":
       if (a !== undefined && b !== undefined && c !== undefined)
-        return <TeamRunView agentClass={a} name={b} runId={c} />;
+        return <TeamRunView agentClass={a} name={b} runId={c} sub={query.get("sub") ?? undefined} />;
       return <TeamRunsView query={query} />;
     case "traces":
       if (a !== undefined) return <TraceView traceId={a} spanId={query.get("span") ?? d} view={query.get("view")} />;

@@ -1,6 +1,9 @@
 /** Team runs: the list with filters, and one run's steps on a timeline. */
 import { useState } from "preact/hooks";
-import { withQuery, type Page } from "../api.ts";
+import { api, withQuery, type Page } from "../api.ts";
+import { AdminOnly } from "../components/admin.tsx";
+import { ActionResult } from "../components/status.tsx";
+import { useAction } from "../hooks.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { JsonView } from "../components/json-view.tsx";
 import { Pager, Table } from "../components/table.tsx";
@@ -14,6 +17,8 @@ import { errorText } from "./workflows.tsx";
 interface RunRow {
   class: string;
   name: string;
+  /** The owner's sub-agent path below the root, "" for the root itself. */
+  sub?: string;
   runId: string;
   team: string;
   status: string;
@@ -23,10 +28,17 @@ interface RunRow {
   costUsd: number;
 }
 
+/** An approval the run waits for. */
+interface Approval {
+  path: string;
+  prompt: string;
+  kind: "step" | "budget";
+}
+
 interface RunStep {
   id: string;
   node: string;
-  member: string;
+  member: string | null;
   status: string;
   startedAt?: number | null;
   endedAt?: number | null;
@@ -36,9 +48,16 @@ interface RunStep {
   tokens?: number;
 }
 
+export const TEAM_RUN_STATUSES = ["running", "waiting", "paused", "completed", "failed", "cancelled"] as const;
+
+/** A link to a run, keeping its owner's sub-agent path. */
+export function teamRunHref(run: { class: string; name: string; runId: string; sub?: string }): string {
+  return href(["team-runs", run.class, run.name, run.runId], { sub: run.sub || undefined });
+}
+
 const FIELDS: FilterField[] = [
   { name: "class", label: "Class" },
-  { name: "status", label: "Status", type: "select", options: ["running", "waiting", "complete", "errored", "cancelled"] },
+  { name: "status", label: "Status", type: "select", options: TEAM_RUN_STATUSES },
 ];
 
 export function TeamRunsView({ query }: { query: URLSearchParams }) {
@@ -57,9 +76,17 @@ export function TeamRunsView({ query }: { query: URLSearchParams }) {
               rowKey={(r) => `${r.class}/${r.name}/${r.runId}`}
               empty="No team runs match."
               columns={[
-                { title: "Run", cell: (r) => <a href={href(["team-runs", r.class, r.name, r.runId])}>{r.runId}</a> },
+                { title: "Run", cell: (r) => <a href={teamRunHref(r)}>{r.runId}</a> },
                 { title: "Team", cell: (r) => r.team },
-                { title: "Owner", cell: (r) => <a href={href(["agents", r.class, r.name])}>{r.class}/{r.name}</a> },
+                {
+                  title: "Owner",
+                  cell: (r) => (
+                    <a href={href(["agents", r.class, r.name, "children"], { sub: r.sub || undefined })}>
+                      {r.class}/{r.name}
+                      {r.sub ? ` › ${r.sub}` : ""}
+                    </a>
+                  ),
+                },
                 { title: "Status", cell: (r) => <span class={`status status-${r.status}`}>{r.status}</span> },
                 { title: "Started", cell: (r) => time(r.startedAt) },
                 { title: "Tokens", cell: (r) => num(r.tokens), numeric: true },
@@ -74,9 +101,13 @@ export function TeamRunsView({ query }: { query: URLSearchParams }) {
   );
 }
 
-export function TeamRunView({ agentClass, name, runId }: { agentClass: string; name: string; runId: string }) {
-  const path = `/api/team-runs/${[agentClass, name, runId].map(encodeURIComponent).join("/")}`;
-  const run = useApi<RunRow & { steps: RunStep[] }>(path, 2000);
+export function TeamRunView({ agentClass, name, runId, sub }: { agentClass: string; name: string; runId: string; sub: string | undefined }) {
+  const base = `/api/team-runs/${[agentClass, name, runId].map(encodeURIComponent).join("/")}`;
+  const withSub = (path: string) => (sub === undefined || sub === "" ? path : `${path}?sub=${encodeURIComponent(sub)}`);
+  const run = useApi<RunRow & { steps: RunStep[]; approvals?: Approval[]; error?: unknown }>(withSub(base), 2000);
+  const action = useAction();
+  const control = (verb: string, body: Record<string, unknown> = {}) => () =>
+    void action.run(() => api(withSub(`${base}/${verb}`), "POST", body), `${verb[0]?.toUpperCase()}${verb.slice(1)} requested.`).then(run.reload);
   return (
     <section>
       <nav aria-label="Breadcrumb" class="crumbs">
@@ -87,19 +118,41 @@ export function TeamRunView({ agentClass, name, runId }: { agentClass: string; n
         {(data) => (
           <>
             <p>
-              {data.team} · owned by <a href={href(["agents", data.class, data.name])}>{data.class}/{data.name}</a> ·{" "}
-              <span class={`status status-${data.status}`}>{data.status}</span> · {num(data.tokens)} tokens · {usd(data.costUsd)}
+              {data.team} · owned by{" "}
+              <a href={href(["agents", data.class, data.name, "children"], { sub: sub || undefined })}>
+                {data.class}/{data.name}
+              </a>{" "}
+              · <span class={`status status-${data.status}`} data-testid="team-run-status">{data.status}</span> · {num(data.tokens)}{" "}
+              tokens · {usd(data.costUsd)}
             </p>
+            {data.error !== undefined && data.error !== null && <p class="error">{errorText(data.error)}</p>}
+            <AdminOnly what="controlling team runs">
+              <div class="row">
+                <button type="button" onClick={control("pause")}>Pause</button>
+                <button type="button" onClick={control("resume")}>Resume</button>
+                <button type="button" onClick={control("cancel", { reason: "cancelled from the inspector" })}>Cancel run</button>
+              </div>
+              {(data.approvals ?? []).map((a) => (
+                <div key={a.path} class="card row">
+                  <span>
+                    Waiting for approval ({a.kind}) at <span class="mono">{a.path}</span>: {a.prompt}
+                  </span>
+                  <button type="button" onClick={control("approve", { path: a.path })}>Approve</button>
+                  <button type="button" onClick={control("reject", { path: a.path, reason: "rejected from the inspector" })}>Reject</button>
+                </div>
+              ))}
+            </AdminOnly>
+            <ActionResult error={action.error} message={action.message} />
             <h2>Steps</h2>
             <Timeline
               steps={data.steps.map((s) => ({
                 key: s.id,
                 label: (
                   <>
-                    <span class="mono">{s.node}</span> <span class="muted">by {s.member}</span>
+                    <span class="mono">{s.id}</span> {s.member !== null && s.member !== undefined && <span class="muted">by {s.member}</span>}
                   </>
                 ),
-                kind: "step",
+                kind: s.node,
                 status: s.status,
                 startedAt: s.startedAt,
                 endedAt: s.endedAt,
@@ -109,8 +162,8 @@ export function TeamRunView({ agentClass, name, runId }: { agentClass: string; n
                       {time(s.startedAt)} → {time(s.endedAt)} ({duration(s.startedAt != null && s.endedAt != null ? s.endedAt - s.startedAt : null)}) ·{" "}
                       {num(s.tokens)} tokens
                     </p>
-                    {s.input !== undefined && <><h3>Input</h3><JsonView value={s.input} label={`Input of ${s.node}`} /></>}
-                    {s.output !== undefined && <><h3>Output</h3><JsonView value={s.output} label={`Output of ${s.node}`} /></>}
+                    {s.input !== undefined && s.input !== null && <><h3>Input</h3><JsonView value={s.input} label={`Input of ${s.id}`} /></>}
+                    {s.output !== undefined && s.output !== null && <><h3>Output</h3><JsonView value={s.output} label={`Output of ${s.id}`} /></>}
                     {s.error !== undefined && s.error !== null && <p class="error">{errorText(s.error)}</p>}
                   </>
                 ),

@@ -4,7 +4,7 @@ import { Table } from "../../components/table.tsx";
 import { Loaded } from "../../components/status.tsx";
 import { num, time, usd } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
-import { href } from "../../router.ts";
+import { teamRunHref } from "../team-runs.tsx";
 import { instanceHref } from "../instance.tsx";
 
 interface Children {
@@ -15,6 +15,7 @@ interface Children {
 interface TeamRunRow {
   class: string;
   name: string;
+  sub?: string;
   runId: string;
   team: string;
   status: string;
@@ -76,7 +77,7 @@ export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: bo
                 rowKey={(r) => r.runId}
                 empty="No team runs."
                 columns={[
-                  { title: "Run", cell: (r) => <a href={href(["team-runs", r.class, r.name, r.runId])}>{r.runId}</a> },
+                  { title: "Run", cell: (r) => <a href={teamRunHref(r)}>{r.runId}</a> },
                   { title: "Team", cell: (r) => r.team },
                   { title: "Status", cell: (r) => r.status },
                   { title: "Started", cell: (r) => time(r.startedAt) },
