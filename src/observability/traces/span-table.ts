@@ -18,8 +18,9 @@ const RETENTION_EVERY_MS = 60_000;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ended_at REAL NOT NULL, data TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
-  CREATE INDEX IF NOT EXISTS spans_ended ON spans (ended_at);`;
+  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);`;
+/** Rows looked at per retention run for age: spans are written in the order they end, oldest ids first. */
+const AGE_SCAN_ROWS = 10_000;
 
 /** The span store's SQLite file: batched inserts, a trace by id, the newest spans, retention. */
 export class SpanTable {
@@ -69,10 +70,14 @@ export class SpanTable {
   retain(): number {
     this.#sinceRetention = 0;
     this.#retainedAt = this.#now();
-    const old = this.#db.prepare("DELETE FROM spans WHERE ended_at < ?").run(this.#retainedAt - this.#retention.maxAgeMs);
-    const over = this.#db
-      .prepare("DELETE FROM spans WHERE id <= (SELECT id FROM spans ORDER BY id DESC LIMIT 1 OFFSET ?)")
-      .run(this.#retention.maxRows);
+    // Spans are written in about the order they end: the oldest ids are the oldest spans. Walking the
+    // oldest rows by id spares an index on ended_at (one B-tree write less per span).
+    const old = this.#db
+      .prepare("DELETE FROM spans WHERE id IN (SELECT id FROM spans ORDER BY id LIMIT ?) AND ended_at < ?")
+      .run(AGE_SCAN_ROWS, this.#retainedAt - this.#retention.maxAgeMs);
+    // Ids only grow (the newest row is never deleted first), so the newest id minus the limit is the
+    // line: no OFFSET scan over the rows kept.
+    const over = this.#db.prepare("DELETE FROM spans WHERE id <= (SELECT max(id) FROM spans) - ?").run(this.#retention.maxRows);
     return Number(old.changes) + Number(over.changes);
   }
 

@@ -19,8 +19,10 @@ export interface SpanStoreOptions {
 }
 
 export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000 } as const;
-/** Spans waiting for the SQLite write before it happens at once instead of on the next turn. */
-const MAX_PENDING_WRITES = 5_000;
+/** Spans are written to the file this often, in one transaction (a commit per turn would cost more than the rows). */
+const FLUSH_INTERVAL_MS = 1_000;
+/** Pending spans that make the write happen on the next turn instead of at the next interval. */
+const FLUSH_AT_PENDING = 2_000;
 
 /** One trace with its spans, as `GET /api/traces/:traceId` answers. */
 export interface TraceDetail {
@@ -38,7 +40,10 @@ export interface SpanStoreStats {
   readonly evictedTraces: number;
 }
 
+// Real timers on purpose: a test's virtual clock must not hold writes back.
 const realSetImmediate = globalThis.setImmediate;
+const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
 
 /**
  * Keeps recent spans for the inspector: a bounded in-memory set of whole traces (the oldest trace
@@ -61,7 +66,8 @@ export class SpanStore {
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
-  #flushScheduled = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #soon = false;
   #spans = 0;
   #dropped = 0;
   #evicted = 0;
@@ -87,10 +93,12 @@ export class SpanStore {
     if (!this.#keep(span)) return;
     if (this.#table) {
       this.#pending.push(span);
-      if (this.#pending.length >= MAX_PENDING_WRITES) this.flush();
-      else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        realSetImmediate(this.#flushSoon);
+      if (this.#pending.length >= FLUSH_AT_PENDING && !this.#soon) {
+        this.#soon = true;
+        realSetImmediate(this.#flushNow);
+      } else if (this.#timer === undefined) {
+        this.#timer = realSetTimeout(this.#flushNow, FLUSH_INTERVAL_MS);
+        this.#timer.unref?.();
       }
     }
     for (const listener of this.#listeners) {
@@ -146,6 +154,10 @@ export class SpanStore {
 
   /** Writes pending spans to the SQLite file now. */
   flush(): void {
+    if (this.#timer !== undefined) {
+      realClearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     const batch = this.#pending;
     if (batch.length === 0 || !this.#table) return;
     this.#pending = [];
@@ -168,8 +180,8 @@ export class SpanStore {
     this.#table?.close();
   }
 
-  readonly #flushSoon = (): void => {
-    this.#flushScheduled = false;
+  readonly #flushNow = (): void => {
+    this.#soon = false;
     this.flush();
   };
 
