@@ -146,6 +146,7 @@ describe("inspector agents API", () => {
 
   it("lists connections, sends to one and closes it", async () => {
     const f = await withAgent();
+    const before = Date.now();
     const client = await f.t.connect("Notebook", "a");
     const messages: string[] = [];
     client.addEventListener("message", (event) => messages.push(String((event as MessageEvent).data)));
@@ -154,6 +155,8 @@ describe("inspector agents API", () => {
     expect(connections).toHaveLength(1);
     const id = connections[0].id;
     expect(connections[0].tags).toEqual([id]);
+    expect(connections[0].connectedAt).toBeGreaterThanOrEqual(before);
+    expect(connections[0].connectedAt).toBeLessThanOrEqual(Date.now());
     const sent = await f.api(`/api/agents/Notebook/a/connections/${id}/send`, { method: "POST", as: "admin", body: { message: "hello from the inspector" } });
     expect(sent.json()).toEqual({ sent: true });
     await until(() => messages.find((m) => m === "hello from the inspector"), "the message");

@@ -18,6 +18,11 @@ class Book extends Agent {
   async page(name: string, text: string): Promise<string> {
     return (await this.subAgent(Page, name)).write(text);
   }
+
+  @callable()
+  rest(name: string): void {
+    this.abortSubAgent(Page, name);
+  }
 }
 
 class Counter extends DurableObject {
@@ -49,7 +54,10 @@ describe("inspector: sub-agents and plain Durable Objects", () => {
   it("lists an agent's sub-agents and reads and edits a sub-agent's state with ?sub=", async () => {
     const { api } = await start();
     await t!.get<Book>("Book", "b").page("one", "hello");
-    expect((await api("/api/agents/Book/b/children")).json()).toEqual({ subAgents: [{ class: "Page", name: "one", createdAt: expect.any(Number) }], facets: [] });
+    expect((await api("/api/agents/Book/b/children")).json()).toEqual({
+      subAgents: [{ class: "Page", name: "one", createdAt: expect.any(Number) }],
+      facets: [{ name: "Page:one", class: "Page", live: true, subAgent: { class: "Page", name: "one" } }],
+    });
     expect((await api("/api/agents/Book/b/state?sub=Page/one")).json()).toEqual({ state: { text: "hello" } });
     const detail = (await api("/api/agents/Book/b?sub=Page/one")).json();
     expect(detail).toMatchObject({ class: "Page", name: "one", sub: [{ className: "Page", name: "one" }], kind: "agent" });
@@ -57,6 +65,14 @@ describe("inspector: sub-agents and plain Durable Objects", () => {
     expect(put.json()).toEqual({ state: { text: "edited" } });
     expect((await api("/api/audit")).json().items[0]).toMatchObject({ action: "state.set", target: "Book/b/Page/one" });
     expect((await api("/api/agents/Book/b/state?sub=Page")).json().error.message).toBe("sub must be <Class>/<name> pairs, e.g. sub=Child/a");
+  });
+
+  it("lists facets from the parent's facet directory, in memory or not", async () => {
+    const { api } = await start();
+    await t!.get<Book>("Book", "b").page("two", "hi");
+    await t!.get<Book>("Book", "b").rest("two");
+    expect((await api("/api/agents/Book/b/children")).json().facets).toEqual([{ name: "Page:two", class: "Page", live: false, subAgent: { class: "Page", name: "two" } }]);
+    expect((await api("/api/agents/Book/c/children")).status).toBe(404);
   });
 
   it("lists a plain Durable Object class and refuses agent-only views of its instances", async () => {

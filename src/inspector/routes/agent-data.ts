@@ -3,6 +3,7 @@
  * (docs/inspector/api.md §Agents; team runs are in team-runs.ts). Read from the agent's own database, inside the agent.
  */
 import type { AgentDatabase } from "../../storage/database.ts";
+import { listFacets } from "../facets.ts";
 import type { Route } from "../router.ts";
 import { inAgentBase } from "./agent-address.ts";
 
@@ -64,10 +65,10 @@ export const agentDataRoutes: Route[] = [
     method: "GET",
     path: "/api/agents/:class/:name/children",
     handler: async (ctx) => ({
-      json: await inAgentBase(ctx, ({ agent }) => {
+      json: await inAgentBase(ctx, ({ agent, db }) => {
         const list = (agent as unknown as { listSubAgents?: () => Array<{ className: string; name: string; createdAt: number }> }).listSubAgents;
         const subAgents = typeof list === "function" ? list.call(agent).map((child) => ({ class: child.className, name: child.name, createdAt: child.createdAt })) : [];
-        return { subAgents, facets: [] };
+        return { subAgents, facets: listFacets(db.path, subAgents) };
       }),
     }),
   },
