@@ -258,6 +258,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
     if (!this.#engine) {
       const runtime = this[AGENT_RUNTIME];
       this.#engine = new ChatEngine<Message>({
+        agent: this,
         sql: <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => this.sql<T>(strings, ...values),
         execScript: (script) => runtime.db.execScript(script),
         now: () => runtime.clock.now(),

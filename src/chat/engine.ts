@@ -3,6 +3,7 @@
  * resume handshake, and runs turns through the agent's `onChatMessage`. The agent class only
  * routes its entry points here.
  */
+import { emitAgentEvent } from "../observability/events/index.ts";
 import { reportModelUsage } from "../observability/metrics/signals.ts";
 import { generateId, type UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
@@ -27,6 +28,7 @@ import type { MessageConcurrency } from "./submit-policy.ts";
 import { applyToolAnswer, awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
 import { TurnQueue } from "./turn-queue.ts";
+import { emitRecoveryEvent, emitTurnStart, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
 import { UsageStore, type ChatUsageRecord, type UsageEvent } from "./usage.ts";
@@ -34,6 +36,8 @@ import { validateMessages } from "./validate.ts";
 
 /** What the engine needs from its agent. */
 export interface EngineHost<M extends UIMessage> {
+  /** The agent itself: what its `agents:chat` events are emitted from. */
+  readonly agent: object;
   readonly sql: SqlTag;
   /** Runs a script of statements without bindings (the chat schema). */
   execScript(script: string): void;
@@ -124,7 +128,8 @@ export class ChatEngine<M extends UIMessage> {
       responded: (result) => this.#responded(result),
       report: host.report,
       broadcast: (frame) => this.#broadcast(frame),
-      schedule: (spec, kind) => this.#scheduleRecovery(spec, kind),
+      schedule: (spec, kind, attempt) => this.#scheduleRecovery(spec, kind, attempt),
+      event: (type, fields, reason) => emitRecoveryEvent(host.agent, type, fields, reason),
       settleInterrupted: (requestId) => this.#settleInterrupted(requestId),
     });
   }
@@ -337,7 +342,7 @@ export class ChatEngine<M extends UIMessage> {
 
   #continue(originId: string | undefined): "accepted" | "dropped" | "full" {
     const requestId = generateId();
-    const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context() };
+    const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context(), trigger: "auto-continuation" };
     return this.queue.add({ id: requestId, kind: "continuation", run: async (signal) => void (await this.#turn(spec, signal)), skip: () => {} });
   }
 
@@ -369,8 +374,10 @@ export class ChatEngine<M extends UIMessage> {
    * The turn that continues (or retries) one recovery found cut short. Its fiber is recorded now, in
    * the recovery's own commit, so a restart before it runs loses nothing; it then waits its turn.
    */
-  #scheduleRecovery(spec: TurnSpec, kind: ChatRecoveryKind): void {
+  #scheduleRecovery(spec: TurnSpec, kind: ChatRecoveryKind, attempt: RecoveryEventFields): void {
     this.#store.begin({ requestId: spec.requestId, continuation: spec.continuation, messageIds: spec.messageIds, rootRequestId: spec.rootRequestId ?? spec.requestId });
+    const event = (type: RecoveryEventType, reason?: string) => emitRecoveryEvent(this.#host.agent, type, attempt, reason);
+    event("chat:recovery:scheduled");
     const fiber = this.#host.runFiber(CHAT_FIBER_PREFIX + spec.requestId, async () => {
       // After onStart (recovery runs before it), then in the queue; the turn runs here, in the
       // fiber's own context (`this.stash()` finds it).
@@ -385,11 +392,17 @@ export class ChatEngine<M extends UIMessage> {
         });
         if (admission === "full") resolve(undefined);
       });
-      if (!slot) return;
+      if (!slot) return event("chat:recovery:skipped", "not_admitted");
       try {
         const last = this.messages.list.at(-1)?.role;
-        if (last === (kind === "continue" ? "assistant" : "user")) await this.#execute(spec, slot.signal);
-        else if (!this.#gone) this.#ended(spec);
+        if (last === (kind === "continue" ? "assistant" : "user")) {
+          const result = await this.#execute(spec, slot.signal);
+          // A turn cut short by the process leaving is the next attempt's to report.
+          if (!this.#gone) recoveryOutcome(result, event);
+        } else if (!this.#gone) {
+          this.#ended(spec);
+          event("chat:recovery:skipped", "conversation_changed");
+        }
       } finally {
         slot.done();
       }
@@ -423,8 +436,11 @@ export class ChatEngine<M extends UIMessage> {
       report: (error) => this.#host.report(error),
       gone: stale,
       sanitize: (message) => this.#sanitize(message),
+      stalled: (timeoutMs) => emitAgentEvent(this.#host.agent, "chat:stream:stalled", () => ({ requestId: spec.requestId, timeoutMs })),
     };
+    const finished = emitTurnStart(this.#host.agent, spec, generation);
     const result = await this.#host.scoped(spec.originId, () => runTurn(host, spec, signal));
+    finished(result);
     if (this.#gone) return result; // cut short by the agent leaving memory: recovered at its next start
     if (this.#generation === generation) this.#ended(spec);
     if (this.queue.waiting.length === 0 && !stale()) this.resume.settled();
@@ -488,6 +504,13 @@ export class ChatEngine<M extends UIMessage> {
       connection.send(frame);
     }
   }
+}
+
+/** The recovery event of a recovery turn that ended: completed, failed with its error, or skipped (aborted). */
+function recoveryOutcome(result: { status: string; error?: string }, event: (type: RecoveryEventType, reason?: string) => void): void {
+  if (result.status === "completed") event("chat:recovery:completed");
+  else if (result.status === "error") event("chat:recovery:failed", result.error);
+  else event("chat:recovery:skipped", result.status);
 }
 
 /** Marks a message whose stream a restart cut short (`metadata.interrupted`). */

@@ -41,7 +41,15 @@ export class ProgrammaticTurns<M extends UIMessage> {
     // conversation as it is when the turn starts, after the turns queued before it.
     if (Array.isArray(input)) await host.persist(input);
     else if (typeof input !== "function") throw new TypeError("saveMessages: pass an array of UI messages or a function of the current ones");
-    const spec: TurnSpec = { requestId, continuation: false, originId: undefined, messageIds: originMessageIds(host.messages.list), ...host.context(), ...(observe ? { observe } : {}) };
+    const spec: TurnSpec = {
+      requestId,
+      continuation: false,
+      originId: undefined,
+      messageIds: originMessageIds(host.messages.list),
+      ...host.context(),
+      trigger: "programmatic",
+      ...(observe ? { observe } : {}),
+    };
     return this.#enqueue(spec, options.signal, async () => {
       if (typeof input === "function") {
         await host.persist(input([...host.messages.list]));
@@ -62,7 +70,7 @@ export class ProgrammaticTurns<M extends UIMessage> {
     // The body merges into the last request's; later continuations get the merged one too.
     const merged = body === undefined ? context.body : { ...context.body, ...body };
     if (body !== undefined) host.saveContext({ ...context, body: merged });
-    const spec: TurnSpec = { requestId, continuation: true, originId: undefined, messageIds: undefined, body: merged, clientTools: context.clientTools };
+    const spec: TurnSpec = { requestId, continuation: true, originId: undefined, messageIds: undefined, body: merged, clientTools: context.clientTools, trigger: "programmatic" };
     return this.#enqueue(spec, options.signal, () => Promise.resolve(host.messages.list.at(-1)?.role === "assistant"));
   }
 

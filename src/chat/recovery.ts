@@ -26,6 +26,7 @@ import type { StreamStore } from "./stream-store.ts";
 import { awaitsClient } from "./tool-parts.ts";
 import { assembleStored, clientToolNames, type TurnSpec } from "./turn-runner.ts";
 import type { ChatResponseResult } from "./types.ts";
+import type { RecoveryEventFields, RecoveryEventType } from "./turn-events.ts";
 import type { RequestContext } from "./context-store.ts";
 
 /** Chat turns' fibers are named `hearth:chat-turn:<request id>`. */
@@ -56,8 +57,10 @@ export interface RecoveryHost<M extends UIMessage> {
   responded(result: ChatResponseResult<M>): void;
   report(error: unknown): void;
   broadcast(frame: string): void;
-  /** Queues the turn that continues (or retries) the interrupted one. */
-  schedule(spec: TurnSpec, kind: ChatRecoveryKind): void;
+  /** Queues the turn that continues (or retries) the interrupted one; `attempt` names it in the recovery events. */
+  schedule(spec: TurnSpec, kind: ChatRecoveryKind, attempt: RecoveryEventFields): void;
+  /** Emits a `chat:recovery:*` event. */
+  event(type: RecoveryEventType, fields: RecoveryEventFields, reason?: string): void;
   /** The settling of a stream a restart cut short when recovery is off (replayed, ended as interrupted). */
   settleInterrupted(requestId: string): Promise<void>;
 }
@@ -106,72 +109,86 @@ export class ChatRecovery<M extends UIMessage> {
     const kind: ChatRecoveryKind = partialParts.length > 0 || last?.role === "assistant" ? "continue" : "retry";
     const progress = chunks.reduce((count, body) => count + (PROGRESS_CHUNKS.has(chunkType(body)) ? 1 : 0), 0);
     const waiting = awaitsClient(partial ?? last);
+    const detected = host.store.incident(turn.rootRequestId) === undefined;
     const verdict = await this.#judge(turn, kind, progress, waiting, config);
     const { incident } = verdict;
-    const partialText = partialParts.map((part) => (part.type === "text" ? part.text : "")).join("");
-    const facts = { streamId: streaming ? requestId : "", requestId, partialText, partialParts, createdAt: fiber.createdAt };
-    const anchorId = streaming ? stored.anchorId : undefined;
+    const fields: RecoveryEventFields = { incidentId: incident.incidentId, requestId, attempt: incident.attempt, maxAttempts: config.maxAttempts, recoveryKind: kind };
+    if (detected) host.event("chat:recovery:detected", fields);
+    host.event("chat:recovery:attempt", fields);
+    try {
+      const partialText = partialParts.map((part) => (part.type === "text" ? part.text : "")).join("");
+      const facts = { streamId: streaming ? requestId : "", requestId, partialText, partialParts, createdAt: fiber.createdAt };
+      const anchorId = streaming ? stored.anchorId : undefined;
 
-    if (verdict.kind === "exhausted") {
-      const ctx = { ...facts, incidentId: incident.incidentId, recoveryRootRequestId: incident.rootRequestId, attempt: incident.attempt, maxAttempts: config.maxAttempts, recoveryKind: kind, reason: verdict.reason, terminalMessage: config.terminalMessage };
-      try {
-        await config.onExhausted?.(ctx);
-      } catch (error) {
-        host.report(new Error(`chatRecovery.onExhausted failed: ${messageOf(error)}`, { cause: error }));
+      if (verdict.kind === "exhausted") {
+        const ctx = { ...facts, incidentId: incident.incidentId, recoveryRootRequestId: incident.rootRequestId, attempt: incident.attempt, maxAttempts: config.maxAttempts, recoveryKind: kind, reason: verdict.reason, terminalMessage: config.terminalMessage };
+        // As in the SDK: the event first, then the hook, then what the clients see.
+        host.event("chat:recovery:exhausted", fields, verdict.reason);
+        try {
+          await config.onExhausted?.(ctx);
+        } catch (error) {
+          host.report(new Error(`chatRecovery.onExhausted failed: ${messageOf(error)}`, { cause: error }));
+        }
+        const message = this.#keep(partial, anchorId, requestId);
+        host.broadcast(chatFrames.response({ id: requestId, body: config.terminalMessage, done: true, error: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "error" }));
+        this.#close(turn, incident);
+        host.responded({ requestId, status: "error", message, continuation: turn.continuation, error: config.terminalMessage });
+        return true;
       }
-      const message = this.#keep(partial, anchorId, requestId);
-      host.broadcast(chatFrames.response({ id: requestId, body: config.terminalMessage, done: true, error: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "error" }));
-      this.#close(turn, incident);
-      host.responded({ requestId, status: "error", message, continuation: turn.continuation, error: config.terminalMessage });
-      return true;
-    }
-    if (verdict.kind === "park") {
-      const message = this.#keep(partial, anchorId, requestId);
-      host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "completed" }));
-      this.#close(turn, incident);
-      host.responded({ requestId, status: "completed", message, continuation: turn.continuation });
-      return true;
-    }
+      if (verdict.kind === "park") {
+        const message = this.#keep(partial, anchorId, requestId);
+        host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "completed" }));
+        this.#close(turn, incident);
+        host.event("chat:recovery:skipped", fields, "awaiting_client_interaction");
+        host.responded({ requestId, status: "completed", message, continuation: turn.continuation });
+        return true;
+      }
 
-    const options =
-      (await host.hook({
-        ...facts,
-        incidentId: incident.incidentId,
-        recoveryRootRequestId: incident.rootRequestId,
-        attempt: incident.attempt,
-        maxAttempts: config.maxAttempts,
-        recoveryKind: kind,
-        recoveryData: fiber.snapshot ?? null,
-        messages: [...host.messages.list],
-        ...(context.body !== undefined ? { lastBody: context.body } : {}),
-        ...(context.clientTools !== undefined ? { lastClientTools: context.clientTools } : {}),
-      })) ?? {};
-    // Settled tool results are work done (often not to be done twice): kept whatever the hook says.
-    const persist = options.persist !== false || partialParts.some(isSettledTool);
-    const message = persist ? this.#keep(partial, anchorId, requestId) : this.#drop(requestId);
-    if (options.continue === false) {
-      host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "aborted" }));
-      this.#close(turn, incident);
-      host.responded({ requestId, status: "aborted", message, continuation: turn.continuation });
+      const options =
+        (await host.hook({
+          ...facts,
+          incidentId: incident.incidentId,
+          recoveryRootRequestId: incident.rootRequestId,
+          attempt: incident.attempt,
+          maxAttempts: config.maxAttempts,
+          recoveryKind: kind,
+          recoveryData: fiber.snapshot ?? null,
+          messages: [...host.messages.list],
+          ...(context.body !== undefined ? { lastBody: context.body } : {}),
+          ...(context.clientTools !== undefined ? { lastClientTools: context.clientTools } : {}),
+        })) ?? {};
+      // Settled tool results are work done (often not to be done twice): kept whatever the hook says.
+      const persist = options.persist !== false || partialParts.some(isSettledTool);
+      const message = persist ? this.#keep(partial, anchorId, requestId) : this.#drop(requestId);
+      if (options.continue === false) {
+        host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "aborted" }));
+        this.#close(turn, incident);
+        host.event("chat:recovery:skipped", fields, "continue_declined");
+        host.responded({ requestId, status: "aborted", message, continuation: turn.continuation });
+        return true;
+      }
+      const announced = host.store.incident(incident.rootRequestId) !== undefined;
+      // Without the partial, a fresh answer has nothing to continue: the user's message is answered again.
+      const next = host.messages.list.at(-1)?.role === "assistant" ? "continue" : "retry";
+      host.store.save(incident);
+      host.store.end(requestId);
+      host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "recovering" }));
+      if (!announced) host.broadcast(chatFrames.recovering(true, requestId));
+      const spec: TurnSpec = {
+        requestId: generateId(),
+        continuation: next === "continue",
+        originId: undefined,
+        messageIds: turn.messageIds,
+        ...context,
+        rootRequestId: incident.rootRequestId,
+        trigger: next === "continue" ? "recovery-continue" : "recovery-retry",
+      };
+      host.schedule(spec, next, { ...fields, recoveryKind: next });
       return true;
+    } catch (error) {
+      host.event("chat:recovery:failed", fields, messageOf(error));
+      throw error;
     }
-    const announced = host.store.incident(incident.rootRequestId) !== undefined;
-    // Without the partial, a fresh answer has nothing to continue: the user's message is answered again.
-    const next = host.messages.list.at(-1)?.role === "assistant" ? "continue" : "retry";
-    host.store.save(incident);
-    host.store.end(requestId);
-    host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "recovering" }));
-    if (!announced) host.broadcast(chatFrames.recovering(true, requestId));
-    const spec: TurnSpec = {
-      requestId: generateId(),
-      continuation: next === "continue",
-      originId: undefined,
-      messageIds: turn.messageIds,
-      ...context,
-      rootRequestId: incident.rootRequestId,
-    };
-    host.schedule(spec, next);
-    return true;
   }
 
   /** The incident after this interruption, and what to do with it. */

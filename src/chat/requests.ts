@@ -88,6 +88,8 @@ export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, co
     messageIds: originMessageIds(incoming),
     body: request.body,
     clientTools: request.clientTools,
+    trigger: request.trigger,
+    admission: policy.kind,
   };
   const skip = (outcome: "aborted" | "skipped") => connection.send(chatFrames.response({ id, body: "", done: true, messageIds: spec.messageIds, outcome }));
   // Debounced only when it overlaps: a message to an idle agent is answered at once.

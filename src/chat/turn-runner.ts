@@ -16,6 +16,7 @@ import { settleInterruptedToolCalls } from "./tool-parts.ts";
 import { readReply, type ChatReply } from "./ui-stream.ts";
 import type { UsageEvent } from "./usage.ts";
 import { tooLarge } from "./validate.ts";
+import type { TurnAdmission, TurnTrigger } from "./turn-events.ts";
 
 export interface TurnHost<M extends UIMessage> {
   readonly messages: MessageStore<M>;
@@ -38,6 +39,8 @@ export interface TurnHost<M extends UIMessage> {
   gone(): boolean;
   /** The built-in cleaning and `sanitizeMessageForPersistence`, before the answer is stored. */
   sanitize(message: M): M;
+  /** The reply produced nothing for `timeoutMs` and is being aborted (`chat:stream:stalled`). */
+  stalled(timeoutMs: number): void;
 }
 
 export interface TurnSpec {
@@ -51,6 +54,10 @@ export interface TurnSpec {
   clientTools: ClientToolSchema[] | undefined;
   /** The request a recovery chain began with, for a turn that recovers an interrupted one. */
   rootRequestId?: string;
+  /** What started the turn, for its `chat:turn:*` events (default: from `continuation`; see turn-events.ts). */
+  trigger?: TurnTrigger;
+  /** The concurrency strategy it was admitted under, for its events (default "queue"). */
+  admission?: TurnAdmission;
   /** Gets every chunk of the turn, as JSON (an agent-tool run records them under its run). */
   observe?: (body: string) => void;
 }
@@ -70,10 +77,10 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
   let timer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
     clearTimeout(timer);
-    timer = setTimeout(
-      () => idle.abort(new Error(`the reply produced nothing for ${limits.maxTurnIdleMs} ms; the limit is ${limits.maxTurnIdleMs} (maxTurnIdleMs)`)),
-      limits.maxTurnIdleMs,
-    );
+    timer = setTimeout(() => {
+      host.stalled(limits.maxTurnIdleMs);
+      idle.abort(new Error(`the reply produced nothing for ${limits.maxTurnIdleMs} ms; the limit is ${limits.maxTurnIdleMs} (maxTurnIdleMs)`));
+    }, limits.maxTurnIdleMs);
   };
   const state = { terminalSent: false, streaming: false };
   touch();
