@@ -8,6 +8,40 @@ import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context } 
  * registers its SDK later must not find the slot taken.
  */
 const own = new AsyncLocalStorage<Context>();
+
+/**
+ * Hearth's own contexts: one value per context with a link to its parent, so that starting a span
+ * allocates one small object (`@opentelemetry/api`'s ROOT_CONTEXT copies a whole Map on every
+ * `setValue`). Contexts hold a span and a caller or two: the walk up is short.
+ */
+class LinkedContext implements Context {
+  readonly #parent: LinkedContext | undefined;
+  readonly #key: symbol | undefined;
+  readonly #value: unknown;
+  readonly #deleted: boolean;
+
+  constructor(parent?: LinkedContext, key?: symbol, value?: unknown, deleted = false) {
+    this.#parent = parent;
+    this.#key = key;
+    this.#value = value;
+    this.#deleted = deleted;
+  }
+
+  getValue(key: symbol): unknown {
+    if (this.#key === key) return this.#deleted ? undefined : this.#value;
+    return this.#parent?.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LinkedContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new LinkedContext(this, key, undefined, true);
+  }
+}
+
+const OWN_ROOT: Context = new LinkedContext();
 let useGlobal = false;
 
 const PROBE = createContextKey("hearth.traces.probe");
@@ -23,9 +57,14 @@ export function useGlobalContext(global: boolean): void {
   useGlobal = global;
 }
 
-/** The active trace context (ROOT_CONTEXT outside any span). */
+/** The active trace context (an empty context outside any span). */
 export function activeContext(): Context {
-  return useGlobal ? otelContext.active() : (own.getStore() ?? ROOT_CONTEXT);
+  return useGlobal ? otelContext.active() : (own.getStore() ?? OWN_ROOT);
+}
+
+/** The empty context new traces start from. */
+export function rootContext(): Context {
+  return useGlobal ? ROOT_CONTEXT : OWN_ROOT;
 }
 
 /** Runs `fn` with `ctx` as the active trace context, across its awaits. */

@@ -3,10 +3,10 @@
  * and, when it is off, only calls the function it was given.
  */
 import { randomUUID } from "node:crypto";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { runWithLogContext } from "../logs/context.ts";
 import { pathnameOf } from "../metrics/request-class.ts";
-import { activeContext, withContext } from "./context.ts";
+import { activeContext, rootContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
@@ -25,7 +25,7 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   const requestId = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   if (!tracingOn()) return runWithLogContext({ requestId }, fn);
   const remote = parseTraceparent(request.headers.get("traceparent"));
-  const parent = remote ? trace.setSpanContext(ROOT_CONTEXT, remote) : activeContext();
+  const parent = remote ? trace.setSpanContext(rootContext(), remote) : activeContext();
   const path = pathnameOf(request.url);
   const attributes: Attributes = {
     [sc.HTTP_REQUEST_METHOD]: request.method,
@@ -68,7 +68,7 @@ export function traceAgentEvent<T>(className: string, name: string, event: strin
     detail === undefined ? event : `${event} ${detail}`,
     { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event } },
     fn,
-    root ? ROOT_CONTEXT : undefined,
+    root ? rootContext() : undefined,
   );
 }
 
@@ -131,9 +131,9 @@ export function traceFromParent<T>(
 ): T {
   if (!tracingOn()) return fn();
   const remote = parseTraceparent(traceparent);
-  if (!remote) return withSpan(name, options, fn, ROOT_CONTEXT); // run later: not under whatever armed the timer
-  if (options.mode === "link") return withSpan(name, { ...options, links: [{ context: remote }] }, fn, ROOT_CONTEXT);
-  return withSpan(name, options, fn, trace.setSpanContext(ROOT_CONTEXT, { ...remote, isRemote: false }));
+  if (!remote) return withSpan(name, options, fn, rootContext()); // run later: not under whatever armed the timer
+  if (options.mode === "link") return withSpan(name, { ...options, links: [{ context: remote }] }, fn, rootContext());
+  return withSpan(name, options, fn, trace.setSpanContext(rootContext(), { ...remote, isRemote: false }));
 }
 
 /**
