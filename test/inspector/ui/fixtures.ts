@@ -38,7 +38,14 @@ export class Notes extends Agent<unknown, NotesState> {
     return schedule.id;
   }
 
-  remind(_payload: { what: string }): void {}
+  /** A reminder's callback: notes what it was about. */
+  remind(payload: { what: string }): void {
+    this.sql`INSERT INTO notes (body, tags) VALUES (${`reminded: ${payload.what}`}, ${"reminder"})`;
+  }
+
+  reminders(): string[] {
+    return this.sql<{ body: string }>`SELECT body FROM notes WHERE tags = 'reminder' ORDER BY id`.map((row) => row.body);
+  }
 
   /** Writes `text` into the child thread `name` (created on first use); returns the thread's notes. */
   async noteInThread(name: string, text: string): Promise<string[]> {

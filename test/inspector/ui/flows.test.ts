@@ -177,6 +177,14 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("complete");
     const approval = ui.t!.env["Approval"] as WorkflowBinding<{ to: string }>;
     expect(await (await approval.get("from-the-page")).status()).toMatchObject({ status: "complete", output: { sent: "hello jo" } });
+
+    // Another instance, terminated from its page while it waits.
+    await approval.create({ id: "to-terminate", params: { to: "kai" } });
+    await ui.go(page, "/workflows/Approval/to-terminate");
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("waiting");
+    await page.getByRole("button", { name: "Terminate" }).click();
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("terminated");
+    expect(await (await approval.get("to-terminate")).status()).toMatchObject({ status: "terminated" });
     expect(ui.problems).toEqual([]);
   });
 
@@ -252,8 +260,8 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(ui.problems).toEqual([]);
   });
 
-  test("cancel a schedule", async () => {
-    const keep = await notes("carol").plan("keep me");
+  test("cancel a schedule, and run another now", async () => {
+    const keep = await notes("carol").plan("run me now");
     const cancel = await notes("carol").plan("cancel me");
     const page = await ui.open("/agents/Notes/carol/schedules");
     await page.getByText(cancel).waitFor();
@@ -263,6 +271,13 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await expect.poll(() => notes("carol").scheduleIds(), { timeout: WAIT }).toEqual([keep]);
     await expect.poll(() => page.getByRole("cell", { name: cancel, exact: true }).count()).toBe(0);
     await page.getByRole("cell", { name: keep, exact: true }).waitFor();
+
+    // Run now: the callback runs at once, and a one-shot schedule is then done.
+    await page.getByRole("button", { name: "Run now" }).click();
+    await page.getByText("Ran remind.").waitFor();
+    expect(await notes("carol").reminders()).toEqual(["reminded: run me now"]);
+    await expect.poll(() => notes("carol").scheduleIds(), { timeout: WAIT }).toEqual([]);
+    await page.getByText("No schedules.").waitFor();
     expect(ui.problems).toEqual([]);
   });
 
