@@ -256,6 +256,17 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("cancelled");
     await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Team runs" }).click();
     await page.getByRole("table", { name: "Team runs" }).getByRole("link", { name: runId }).waitFor();
+
+    // A new run, started from the owner's page, opens at once.
+    await ui.go(page, "/agents/Editor/ed/children");
+    await page.getByText("Start a team run").click();
+    await page.getByLabel("Team (its name)").fill("review");
+    await page.getByLabel("Input (JSON)").fill(JSON.stringify("the release notes"));
+    await page.getByRole("button", { name: "Start run" }).click();
+    await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).toMatch(/^#\/team-runs\/Editor\/ed\/[\w-]+$/);
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("running");
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("cancelled");
     expect(await ui.seriousViolations(page)).toEqual([]);
     expect(ui.problems).toEqual([]);
   });

@@ -1,5 +1,10 @@
 /** Sub-agents and facets of an instance, and the team runs it owns. */
-import { agentPath, childSub, type AgentRef } from "../../api.ts";
+import { useState } from "preact/hooks";
+import { agentPath, api, childSub, type AgentRef } from "../../api.ts";
+import { AdminOnly } from "../../components/admin.tsx";
+import { ActionResult } from "../../components/status.tsx";
+import { useAction } from "../../hooks.ts";
+import { navigate } from "../../router.ts";
 import { Table } from "../../components/table.tsx";
 import { Loaded } from "../../components/status.tsx";
 import { num, time, usd } from "../../format.ts";
@@ -87,8 +92,48 @@ export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: bo
               />
             )}
           </Loaded>
+          <AdminOnly what="starting a team run">
+            <StartTeamRun agent={agent} />
+          </AdminOnly>
         </>
       )}
     </>
+  );
+}
+
+/** Starts a run of a team defined in this process, owned by this agent; then opens it. */
+function StartTeamRun({ agent }: { agent: AgentRef }) {
+  const [team, setTeam] = useState("");
+  const [input, setInput] = useState('""');
+  const action = useAction();
+  async function submit(event: Event) {
+    event.preventDefault();
+    await action.run(async () => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(input);
+      } catch {
+        throw new Error("The input must be JSON.");
+      }
+      // POST /api/team-runs/:class/:name (?sub= for a sub-agent owner): the agent path under another prefix.
+      const path = agentPath(agent).replace("/api/agents/", "/api/team-runs/");
+      const started = await api<{ runId: string }>(path, "POST", { team: team.trim(), input: parsed });
+      navigate(teamRunHref({ class: agent.class, name: agent.name, runId: started.runId, sub: agent.sub }));
+    });
+  }
+  return (
+    <details class="card">
+      <summary>Start a team run</summary>
+      <form onSubmit={submit}>
+        <label for="team-name">Team (its name)</label>
+        <input id="team-name" value={team} onInput={(e) => setTeam(e.currentTarget.value)} />
+        <label for="team-input">Input (JSON)</label>
+        <textarea id="team-input" class="code" rows={3} value={input} onInput={(e) => setInput(e.currentTarget.value)} />
+        <button type="submit" class="primary" disabled={action.busy || team.trim() === ""}>
+          Start run
+        </button>
+        <ActionResult error={action.error} message={action.message} />
+      </form>
+    </details>
   );
 }
