@@ -23,7 +23,7 @@ afterEach(() => {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-function open(clock = new VirtualClock(10 * DAY)): { index: TeamRunIndex; dataDir: string; clock: VirtualClock } {
+function open(clock = new VirtualClock({ start: 10 * DAY })): { index: TeamRunIndex; dataDir: string; clock: VirtualClock } {
   dir = mkdtempSync(join(tmpdir(), "hearth-inspector-runs-"));
   const dataDir = join(dir, "data");
   index = new TeamRunIndex(join(dataDir, "inspector", "team-runs.sqlite"), { dataDir, now: () => clock.now() });
