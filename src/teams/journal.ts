@@ -105,7 +105,8 @@ export class TeamJournal {
     let seqs = nextSeqs.get(db);
     if (!seqs) nextSeqs.set(db, (seqs = new Map()));
     this.#nextSeq = seqs;
-    if (!ensured.has(db)) {
+    // Checked again when the tables are gone: an event that failed rolled their creation back.
+    if (!ensured.has(db) || !db.hasTable("_hearth_team_runs")) {
       db.execScript(SCHEMA);
       ensured.add(db);
     }

@@ -157,6 +157,15 @@ describe("inspector: team runs across agents", () => {
     expect(actions).toEqual(expect.arrayContaining(["team-run.start", "team-run.pause", "team-run.resume", "team-run.cancel"]));
   });
 
+  it("starts a run on an agent whose first look at a run failed (its journal's tables were rolled back)", async () => {
+    const env = await environment();
+    const api = await startInspectorOn(env);
+    await expect(desk(env).status("none")).rejects.toThrow("No team run none on this agent");
+    const started = await api("/api/team-runs/Desk/d", { method: "POST", admin: true, body: { team: "i-gated", runId: "after-failure" } });
+    expect(started.status).toBe(201);
+    await indexed(api, "after-failure", "running");
+  });
+
   it("refuses what the teams API cannot do, with clear messages", async () => {
     const env = await environment();
     const api = await startInspectorOn(env);
