@@ -28,6 +28,7 @@ import type { MessageConcurrency } from "./submit-policy.ts";
 import { applyToolAnswer, awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
 import { TurnQueue } from "./turn-queue.ts";
+import { emitTranscriptRepaired } from "./transcript-repair.ts";
 import { emitRecoveryEvent, emitTurnStart, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
@@ -130,6 +131,7 @@ export class ChatEngine<M extends UIMessage> {
       broadcast: (frame) => this.#broadcast(frame),
       schedule: (spec, kind, attempt) => this.#scheduleRecovery(spec, kind, attempt),
       event: (type, fields, reason) => emitRecoveryEvent(host.agent, type, fields, reason),
+      repaired: (requestId, toolCallIds) => emitTranscriptRepaired(host.agent, requestId, toolCallIds),
       settleInterrupted: (requestId) => this.#settleInterrupted(requestId),
     });
   }
@@ -240,8 +242,12 @@ export class ChatEngine<M extends UIMessage> {
     const stored = this.streams.current();
     if (stored?.requestId !== requestId || stored.status !== "streaming") return;
     const base = stored.baseId === undefined ? undefined : this.messages.find(stored.baseId);
-    const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base, clientToolNames(this.#context().clientTools));
-    if (message && message.parts.length > 0) this.messages.put(this.#sanitize(markInterrupted(message)), stored.anchorId, this.#host.keepLast());
+    let repaired: string[] = [];
+    const message = await assembleStored<M>(this.streams.chunks(stored.requestId), base, clientToolNames(this.#context().clientTools), true, (ids) => (repaired = ids));
+    if (message && message.parts.length > 0) {
+      this.messages.put(this.#sanitize(markInterrupted(message)), stored.anchorId, this.#host.keepLast());
+      emitTranscriptRepaired(this.#host.agent, requestId, repaired);
+    }
     this.streams.markInterrupted(stored.requestId);
   }
 
@@ -437,6 +443,9 @@ export class ChatEngine<M extends UIMessage> {
       gone: stale,
       sanitize: (message) => this.#sanitize(message),
       stalled: (timeoutMs) => emitAgentEvent(this.#host.agent, "chat:stream:stalled", () => ({ requestId: spec.requestId, timeoutMs })),
+      repaired: (toolCallIds) => {
+        if (!stale()) emitTranscriptRepaired(this.#host.agent, spec.requestId, toolCallIds);
+      },
     };
     const finished = emitTurnStart(this.#host.agent, spec, generation);
     const result = await this.#host.scoped(spec.originId, () => runTurn(host, spec, signal));

@@ -59,6 +59,8 @@ export interface RecoveryHost<M extends UIMessage> {
   broadcast(frame: string): void;
   /** Queues the turn that continues (or retries) the interrupted one; `attempt` names it in the recovery events. */
   schedule(spec: TurnSpec, kind: ChatRecoveryKind, attempt: RecoveryEventFields): void;
+  /** These tool calls of the stored partial answer of `requestId` were settled (`chat:transcript:repaired`). */
+  repaired(requestId: string, toolCallIds: readonly string[]): void;
   /** Emits a `chat:recovery:*` event. */
   event(type: RecoveryEventType, fields: RecoveryEventFields, reason?: string): void;
   /** The settling of a stream a restart cut short when recovery is off (replayed, ended as interrupted). */
@@ -103,7 +105,8 @@ export class ChatRecovery<M extends UIMessage> {
     // The parts as streamed (a tool call cut short is not settled work), for the hook and the persist rule.
     const partialParts = ((await assembleStored<M>(chunks, undefined, clientTools, false))?.parts ?? []) as MessagePart[];
     const base = streaming && stored.baseId !== undefined ? host.messages.find(stored.baseId) : undefined;
-    const assembled = chunks.length > 0 ? await assembleStored<M>(chunks, base, clientTools) : undefined;
+    let repaired: string[] = [];
+    const assembled = chunks.length > 0 ? await assembleStored<M>(chunks, base, clientTools, true, (ids) => (repaired = ids)) : undefined;
     const partial = assembled && assembled.parts.length > 0 ? host.sanitize(assembled) : undefined;
     const last = host.messages.list.at(-1);
     const kind: ChatRecoveryKind = partialParts.length > 0 || last?.role === "assistant" ? "continue" : "retry";
@@ -129,14 +132,14 @@ export class ChatRecovery<M extends UIMessage> {
         } catch (error) {
           host.report(new Error(`chatRecovery.onExhausted failed: ${messageOf(error)}`, { cause: error }));
         }
-        const message = this.#keep(partial, anchorId, requestId);
+        const message = this.#keep(partial, anchorId, requestId, repaired);
         host.broadcast(chatFrames.response({ id: requestId, body: config.terminalMessage, done: true, error: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "error" }));
         this.#close(turn, incident);
         host.responded({ requestId, status: "error", message, continuation: turn.continuation, error: config.terminalMessage });
         return true;
       }
       if (verdict.kind === "park") {
-        const message = this.#keep(partial, anchorId, requestId);
+        const message = this.#keep(partial, anchorId, requestId, repaired);
         host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "completed" }));
         this.#close(turn, incident);
         host.event("chat:recovery:skipped", fields, "awaiting_client_interaction");
@@ -159,7 +162,7 @@ export class ChatRecovery<M extends UIMessage> {
         })) ?? {};
       // Settled tool results are work done (often not to be done twice): kept whatever the hook says.
       const persist = options.persist !== false || partialParts.some(isSettledTool);
-      const message = persist ? this.#keep(partial, anchorId, requestId) : this.#drop(requestId);
+      const message = persist ? this.#keep(partial, anchorId, requestId, repaired) : this.#drop(requestId);
       if (options.continue === false) {
         host.broadcast(chatFrames.response({ id: requestId, body: "", done: true, continuation: turn.continuation, messageIds: turn.messageIds, outcome: "aborted" }));
         this.#close(turn, incident);
@@ -242,7 +245,7 @@ export class ChatRecovery<M extends UIMessage> {
   }
 
   /** Stores the partial answer (if any) and ends the stored stream; returns the stored message. */
-  #keep(partial: M | undefined, anchorId: string | undefined, requestId: string): M | undefined {
+  #keep(partial: M | undefined, anchorId: string | undefined, requestId: string, repaired: readonly string[]): M | undefined {
     const host = this.#host;
     let kept = partial;
     if (kept) {
@@ -255,7 +258,10 @@ export class ChatRecovery<M extends UIMessage> {
       }
     }
     this.#drop(requestId);
-    if (kept) host.broadcast(chatFrames.messages(host.messages.list));
+    if (kept) {
+      host.repaired(requestId, repaired);
+      host.broadcast(chatFrames.messages(host.messages.list));
+    }
     return kept;
   }
 

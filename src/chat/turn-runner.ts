@@ -13,6 +13,7 @@ import type { LiveStream, ResumeCoordinator } from "./resume.ts";
 import type { StreamStore } from "./stream-store.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import { settleInterruptedToolCalls } from "./tool-parts.ts";
+import { repairedToolCalls } from "./transcript-repair.ts";
 import { readReply, type ChatReply } from "./ui-stream.ts";
 import type { UsageEvent } from "./usage.ts";
 import { tooLarge } from "./validate.ts";
@@ -41,6 +42,8 @@ export interface TurnHost<M extends UIMessage> {
   sanitize(message: M): M;
   /** The reply produced nothing for `timeoutMs` and is being aborted (`chat:stream:stalled`). */
   stalled(timeoutMs: number): void;
+  /** These tool calls of the cut-short answer were settled before it is stored (`chat:transcript:repaired`). */
+  repaired(toolCallIds: string[]): void;
 }
 
 export interface TurnSpec {
@@ -243,7 +246,11 @@ async function turn<M extends UIMessage>(
 
   let message = await assembler.finish();
   if (host.gone()) return end("aborted", undefined);
-  if (message && status !== "completed") message = settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientToolNames(spec.clientTools));
+  if (message && status !== "completed") {
+    const streamed = message;
+    message = settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientToolNames(spec.clientTools));
+    host.repaired(repairedToolCalls(streamed, message));
+  }
   if (message) message = host.sanitize(message);
   if (message && message.parts.length > 0) {
     const bytes = Buffer.byteLength(JSON.stringify(message));
@@ -283,9 +290,16 @@ export function clientToolNames(clientTools: readonly ClientToolSchema[] | undef
 
 /**
  * Rebuilds the message from a stored stream (after a restart cut it short); `settle`: its unfinished
- * tool calls are made consistent (see `settleInterruptedToolCalls`), as a stored message needs.
+ * tool calls are made consistent (see `settleInterruptedToolCalls`), as a stored message needs, and
+ * `repaired` is told which.
  */
-export async function assembleStored<M extends UIMessage>(chunks: Iterable<string>, base: M | undefined, clientTools: ReadonlySet<string>, settle = true): Promise<M | undefined> {
+export async function assembleStored<M extends UIMessage>(
+  chunks: Iterable<string>,
+  base: M | undefined,
+  clientTools: ReadonlySet<string>,
+  settle = true,
+  repaired?: (toolCallIds: string[]) => void,
+): Promise<M | undefined> {
   const assembler = new Assembler<M>(base);
   for (const body of chunks) {
     try {
@@ -296,7 +310,9 @@ export async function assembleStored<M extends UIMessage>(chunks: Iterable<strin
   }
   const message = await assembler.finish();
   if (!message || !settle) return message;
-  return settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientTools);
+  const settled = settleInterruptedToolCalls(withoutUnfinishedToolCalls(message), clientTools);
+  repaired?.(repairedToolCalls(message, settled));
+  return settled;
 }
 
 /** Feeds chunks to the AI SDK's `readUIMessageStream` and keeps its latest message. */
