@@ -3,6 +3,8 @@
  * (a connected client receives it), SQL read-only and refused writes, cancelling a schedule, and a
  * workflow advancing live. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WorkflowBinding } from "../../../src/workflow/binding.ts";
@@ -122,6 +124,30 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByRole("button", { name: "Run query" }).click();
     await expect(alert(page).textContent()).resolves.toBe("Parameters must be JSON: an array for ? or an object for :named.");
     expect(await notes("gina").count()).toBe(1);
+
+    await ui.go(page, "/workflows");
+    await page.getByText("Start a workflow").click();
+    await page.getByLabel("Workflow (binding name)").fill("Approval");
+    await page.getByLabel("Params (JSON)").fill("{to: nobody}");
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await expect(alert(page).textContent()).resolves.toBe("Params must be JSON.");
+
+    await ui.t!.get<Editor>("Editor", "ed-json").review("a first run, so the owner has team runs");
+    await ui.go(page, "/agents/Editor/ed-json/children");
+    await page.getByText("Start a team run").click();
+    await page.getByLabel("Team (its name)").fill("review");
+    await page.getByLabel("Input (JSON)").fill("not json");
+    await page.getByRole("button", { name: "Start run" }).click();
+    await expect(alert(page).textContent()).resolves.toBe("The input must be JSON.");
+
+    await ui.go(page, "/alerts");
+    await page.getByText("Add a rule").click();
+    await page.getByLabel("Name").fill("No threshold");
+    await page.getByLabel("Metric").fill("hearth_agents");
+    await page.getByLabel("Threshold").fill("lots");
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await expect(alert(page).textContent()).resolves.toBe("The threshold must be a number.");
+    expect(ui.alerts!.listRules().map((r) => r.name)).not.toContain("No threshold");
     expect(ui.problems).toEqual([]);
   });
 
@@ -172,6 +198,10 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     const status = page.getByTestId("workflow-status");
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("waiting");
     await page.getByLabel("Event type").fill("approve");
+    await page.getByLabel("Payload (JSON)").fill("{ok: yes}");
+    await page.getByRole("button", { name: "Send event" }).click();
+    await expect(alert(page).textContent()).resolves.toBe("The payload must be JSON.");
+    expect(await status.textContent()).toBe("waiting");
     await page.getByLabel("Payload (JSON)").fill(JSON.stringify({ ok: true }));
     await page.getByRole("button", { name: "Send event" }).click();
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("complete");
@@ -205,6 +235,16 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     ui.alerts!.evaluate();
     const row = page.getByRole("table", { name: "Alert rules" }).getByRole("row").filter({ hasText: "Agents in memory" });
     await row.getByText("firing").waitFor();
+    // The only contact point refuses every notification (400): the page says the test was not delivered.
+    const receiver = createServer((_request, response) => response.writeHead(400).end());
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      ui.alerts!.addContactPoint({ name: "refuses", kind: "webhook", url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` });
+      await row.getByRole("button", { name: "Test" }).click();
+      await expect(alert(page).textContent()).resolves.toBe("Test notification not delivered (400).");
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
     await page.getByRole("table", { name: "Alert history" }).getByText("firing").first().waitFor();
 
     await page.getByText("Add a silence").click();
