@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { tracesDisabledByEnv } from "../observability/traces/tracing.ts";
 import { parseArgs } from "node:util";
 import { CliError } from "./errors.ts";
 
@@ -106,7 +107,7 @@ Environment:
   HEARTH_SMTP_PORT              Like --smtp-port.
   HEARTH_METRICS=0              Like --no-metrics.
   HEARTH_LOG_LEVEL, HEARTH_LOG_FORMAT  Like --log-level and --log-format.
-  HEARTH_TRACES=0               Like --no-traces.
+  HEARTH_TRACES=0               Like --no-traces (so does OTEL_SDK_DISABLED=true).
   HEARTH_INSPECTOR=1|0, HEARTH_INSPECTOR_PORT, HEARTH_INSPECTOR_HOST, HEARTH_INSPECTOR_ALLOWED_HOSTS
                                 Like the --inspector flags.
   HEARTH_INSPECTOR_TOKEN, HEARTH_INSPECTOR_ADMIN_TOKEN  Fixed inspector tokens (else random; the
@@ -185,7 +186,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const metrics = values["no-metrics"] !== true && env.HEARTH_METRICS !== "0";
   const logLevel = parseLogLevel(values["log-level"], "--log-level") ?? parseLogLevel(env.HEARTH_LOG_LEVEL, "HEARTH_LOG_LEVEL");
   const logFormat = parseLogFormat(values["log-format"], "--log-format") ?? parseLogFormat(env.HEARTH_LOG_FORMAT, "HEARTH_LOG_FORMAT");
-  const traces = values["no-traces"] !== true && env.HEARTH_TRACES !== "0";
+  const traces = values["no-traces"] !== true && !tracesDisabledByEnv(env);
   if (values.inspector === true && values["no-inspector"] === true) throw new CliError("usage", `--inspector and --no-inspector contradict each other.\n${SUGGEST_HELP}`);
   const inspectorFlag = values.inspector === true ? true : values["no-inspector"] === true ? false : env.HEARTH_INSPECTOR === "1" ? true : env.HEARTH_INSPECTOR === "0" ? false : undefined;
   const inspectorPort = parsePort(values["inspector-port"], "--inspector-port") ?? parsePort(env.HEARTH_INSPECTOR_PORT, "HEARTH_INSPECTOR_PORT");

@@ -15,7 +15,7 @@ function jsonLines(stdout: string): Record<string, unknown>[] {
 }
 
 describe("hearth start: logs", () => {
-  it("writes console output inside an agent as JSON lines with its class and name, secrets redacted", async () => {
+  it("writes console output inside an agent as JSON lines with its class, name, request and trace ids, secrets redacted", async () => {
     const data = await tempDir();
     const cli = runCli(["start", CHATTY, "--port", "0", "--data", data]);
     const url = await cli.ready();
@@ -24,7 +24,8 @@ describe("hearth start: logs", () => {
     await cli.waitFor(/something broke/);
     const lines = jsonLines(cli.stdout());
     const info = lines.find((line) => typeof line.msg === "string" && line.msg.startsWith("handling"));
-    expect(info).toMatchObject({ level: 30, agent: "Chatty", name: "ada" });
+    expect(info).toMatchObject({ level: 30, agent: "Chatty", name: "ada", requestId: "req-42" });
+    expect(info?.trace_id).toMatch(/^[0-9a-f]{32}$/);
     expect(info?.msg).toContain("/agents/chatty/ada");
     expect(info?.msg).toContain("[Redacted]");
     expect(info?.msg).not.toContain("hunter2");
