@@ -11,9 +11,15 @@ class RecoveringChat extends Chat {
   chatRecovery: ChatRecoveryConfig = true;
 }
 
+/** Gives recovery up at the second interruption without progress. */
+class StuckChat extends Chat {
+  chatRecovery: ChatRecoveryConfig = { noProgressTimeoutMs: 0 };
+}
+
 let t: TestEnv | undefined;
 let seen: Collected | undefined;
 afterEach(async () => {
+  world.hold = undefined;
   seen?.stop();
   seen = undefined;
   await t?.close();
@@ -207,5 +213,34 @@ describe("chat events", () => {
     await until(() => seen!.of("e6").filter(([type]) => type === "chat:turn:finish").length === 2, "the next turn's end");
     expect(seen.of("e6").filter(([type]) => type === "chat:transcript:repaired")).toHaveLength(1);
     client.close();
+  });
+
+  it("chat:recovery:exhausted when a recovery turn is cut short again without progress, with the budget's reason", async () => {
+    const gate = new Gate();
+    resetWorld(scriptedModel(gate.stream, textStream("never")));
+    t = await createTestEnv({ agents: { StuckChat }, time: "system" });
+    const ws = (await t.url()).replace(/^http/, "ws");
+    seen = collect();
+    const client = await ChatClient.open(ws, "e7", "", "stuck-chat");
+    const id = client.send([userMessage("u1", "tell me a story")]);
+    gate.text("Some words");
+    await until(() => textOf(client.responses(id)) === "Some words", "the words streamed");
+    client.close();
+    // The recovery turn waits in onChatMessage and is cut short by the next restart.
+    world.hold = new Promise(() => {});
+    await t.restart();
+    await until(() => world.options.length === 2, "the recovery turn started");
+    await t.restart();
+    await until(() => seen!.of("e7").some(([type]) => type === "chat:recovery:exhausted"), "the give-up");
+    const recoveryTurn = (seen.of("e7").find(([type, payload]) => type === "chat:turn:start" && (payload as { requestId: string }).requestId !== id)![1] as { requestId: string }).requestId;
+    const first = { incidentId: id, requestId: id, attempt: 1, maxAttempts: 10, recoveryKind: "continue" };
+    const second = { incidentId: id, requestId: recoveryTurn, attempt: 2, maxAttempts: 10, recoveryKind: "continue" };
+    expect(seen.of("e7").filter(([type]) => type.startsWith("chat:recovery:"))).toEqual([
+      ["chat:recovery:detected", first],
+      ["chat:recovery:attempt", first],
+      ["chat:recovery:scheduled", first],
+      ["chat:recovery:attempt", second],
+      ["chat:recovery:exhausted", { ...second, reason: "no_progress_timeout" }],
+    ]);
   });
 });
