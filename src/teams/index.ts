@@ -33,3 +33,4 @@ export { appendReducer, MAX_SCRATCH_KEYS, type ScratchKey, type ScratchpadSpec }
 export { teamMemory, DEFAULT_MEMORY_TTL_SECONDS, MAX_MEMORY_VALUE_BYTES, type KvLike, type TeamMemory } from "./memory.ts";
 export { teamMember, NESTED_SEPARATOR, type TeamMemberOptions } from "./team-member.ts";
 export { chatMember, type ChatMemberOptions } from "./chat-member.ts";
+export { TEAM_RUN_CHANNEL, subscribeTeamRuns, type TeamRunSignal } from "./run-signal.ts";
