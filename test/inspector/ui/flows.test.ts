@@ -12,7 +12,7 @@ import { browserSuite, hasChromium } from "../../support/browser.ts";
 import type { Editor, Helpdesk, Notes, NotesState } from "./fixtures.ts";
 import { InspectorUi, WAIT } from "./harness.ts";
 
-describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chromium"), () => {
+describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chromium"), { timeout: 90_000 }, () => {
   const ui = new InspectorUi();
   beforeAll(() => ui.start(), 120_000);
   afterAll(() => ui.close());

@@ -9,7 +9,7 @@ import type { TraceQuery } from "../../../src/observability/traces/trace-query.t
 import { browserSuite, hasChromium } from "../../support/browser.ts";
 import { InspectorUi, WAIT } from "./harness.ts";
 
-describe.skipIf(!hasChromium)(browserSuite("inspector UI traces in headless Chromium"), () => {
+describe.skipIf(!hasChromium)(browserSuite("inspector UI traces in headless Chromium"), { timeout: 90_000 }, () => {
   const ui = new InspectorUi();
   let tracing: Tracing;
 

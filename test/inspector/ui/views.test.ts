@@ -34,7 +34,7 @@ const VIEWS: ReadonlyArray<{ route: string; name: string; ready: string }> = [
 /** The light theme shares every class of the dark one: these views cover each of its colours. */
 const LIGHT_VIEWS = new Set(["overview", "agent-state", "agent-sql", "workflow", "logs", "alerts"]);
 
-describe.skipIf(!hasChromium)(browserSuite("inspector UI views in headless Chromium"), () => {
+describe.skipIf(!hasChromium)(browserSuite("inspector UI views in headless Chromium"), { timeout: 90_000 }, () => {
   const ui = new InspectorUi();
   let page: Page;
 
