@@ -84,6 +84,7 @@ const BENCHMARKS: Benchmark[] = [
     nodeArgs: MEMORY_FLAGS,
     timeoutMs: 300_000,
   },
+  { name: "inspector", file: "inspector.ts", what: "inspector: first-load JavaScript, overview and agents list of 100,000 agents in headless Chromium", timeoutMs: 300_000 },
   // Alternating rounds of each mode; --before <dist> adds a build without observability to compare.
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
 ];
