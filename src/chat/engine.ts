@@ -25,11 +25,12 @@ import { CHAT_SCHEMA } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
 import { checkClientMessages, mergeIncoming } from "./merge.ts";
 import type { MessageConcurrency } from "./submit-policy.ts";
-import { applyToolAnswer, awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
+import { awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
+import { applyClientAnswer, type AnswerHost } from "./client-answer.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
-import { TurnQueue } from "./turn-queue.ts";
-import { emitTranscriptRepaired } from "./transcript-repair.ts";
-import { emitRecoveryEvent, emitTurnStart, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
+import { queueSlot, TurnQueue } from "./turn-queue.ts";
+import { emitTranscriptRepaired, markInterrupted } from "./transcript-repair.ts";
+import { emitRecoveryEvent, emitTurnStart, recoveryOutcome, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
 import { UsageStore, type ChatUsageRecord, type UsageEvent } from "./usage.ts";
@@ -312,7 +313,12 @@ export class ChatEngine<M extends UIMessage> {
       kind: "answer",
       run: async () => {
         try {
-          this.#apply(connection, what, toolCallId, answer, autoContinue, clientTools);
+          const applied = applyClientAnswer(this.#answers(), connection, what, toolCallId, answer, clientTools);
+          // Parallel tool calls: the turn continues once the last of them is answered.
+          if (!applied || !autoContinue || awaitsClient(this.messages.list.at(-1)) || this.queue.waiting.some((job) => job.kind === "continuation")) return;
+          if (this.#continue(connection.id) === "full") {
+            connection.send(protocolFrames.error(`${what}: applied, but the turn cannot continue yet: too many turns are waiting (maxQueuedTurns); it continues when the agent next starts`));
+          }
         } finally {
           if (this.queue.waiting.length === 0 && !this.#gone) this.resume.settled();
         }
@@ -322,28 +328,8 @@ export class ChatEngine<M extends UIMessage> {
     if (admission === "full") connection.send(protocolFrames.error(`${what}: too many turns are waiting (maxQueuedTurns)`));
   }
 
-  #apply(connection: Connection, what: string, toolCallId: string, answer: ToolAnswer, autoContinue: boolean, clientTools: ReadonlySet<string>): void {
-    const update = applyToolAnswer(this.messages.list, toolCallId, answer, clientTools);
-    if (update.kind === "not-found") return connection.send(protocolFrames.error(`${what}: no tool call ${JSON.stringify(toolCallId)} in this conversation`));
-    if (update.kind === "server-tool") {
-      return connection.send(protocolFrames.error(`${what}: tool call ${JSON.stringify(toolCallId)} is of "${update.tool}", which is not one of the client's tools; its result comes from the agent`));
-    }
-    if (update.kind === "wrong-state") {
-      return connection.send(protocolFrames.error(`${what}: tool call ${JSON.stringify(toolCallId)} is in state "${update.state}" and takes no ${answer.kind}`));
-    }
-    if (update.kind === "unchanged") return;
-    try {
-      this.messages.put(update.message, undefined, this.#host.keepLast());
-    } catch (error) {
-      if (error instanceof ConversationTooLargeError) return connection.send(protocolFrames.error(`${what}: ${error.message}`));
-      throw error;
-    }
-    this.#broadcast(chatFrames.messageUpdated(update.message));
-    // Parallel tool calls: the turn continues once the last of them is answered.
-    if (!autoContinue || awaitsClient(this.messages.list.at(-1)) || this.queue.waiting.some((job) => job.kind === "continuation")) return;
-    if (this.#continue(connection.id) === "full") {
-      connection.send(protocolFrames.error(`${what}: applied, but the turn cannot continue yet: too many turns are waiting (maxQueuedTurns); it continues when the agent next starts`));
-    }
+  #answers(): AnswerHost<M> {
+    return { messages: this.messages, keepLast: () => this.#host.keepLast(), broadcast: (frame) => this.#broadcast(frame) };
   }
 
   #continue(originId: string | undefined): "accepted" | "dropped" | "full" {
@@ -389,15 +375,7 @@ export class ChatEngine<M extends UIMessage> {
       // fiber's own context (`this.stash()` finds it).
       await this.#started.promise;
       if (this.#gone) return;
-      const slot = await new Promise<{ signal: AbortSignal; done: () => void } | undefined>((resolve) => {
-        const admission = this.queue.add({
-          id: spec.requestId,
-          kind: "programmatic",
-          run: (signal) => new Promise<void>((done) => resolve({ signal, done })),
-          skip: () => resolve(undefined),
-        });
-        if (admission === "full") resolve(undefined);
-      });
+      const slot = await queueSlot(this.queue, spec.requestId);
       if (!slot) return event("chat:recovery:skipped", "not_admitted");
       try {
         const last = this.messages.list.at(-1)?.role;
@@ -513,18 +491,4 @@ export class ChatEngine<M extends UIMessage> {
       connection.send(frame);
     }
   }
-}
-
-/** The recovery event of a recovery turn that ended: completed, failed with its error, or skipped (aborted). */
-function recoveryOutcome(result: { status: string; error?: string }, event: (type: RecoveryEventType, reason?: string) => void): void {
-  if (result.status === "completed") event("chat:recovery:completed");
-  else if (result.status === "error") event("chat:recovery:failed", result.error);
-  else event("chat:recovery:skipped", result.status);
-}
-
-/** Marks a message whose stream a restart cut short (`metadata.interrupted`). */
-function markInterrupted<M extends UIMessage>(message: M): M {
-  const metadata = message.metadata;
-  if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) return message;
-  return { ...message, metadata: { ...(metadata as Record<string, unknown> | undefined), interrupted: true } };
 }

@@ -45,3 +45,10 @@ function toolOf(part: UIMessage["parts"][number]): { id: string; state: unknown 
   if (typeof record.type !== "string" || (!record.type.startsWith("tool-") && record.type !== "dynamic-tool")) return undefined;
   return typeof record.toolCallId === "string" ? { id: record.toolCallId, state: record.state } : undefined;
 }
+
+/** Marks a message whose stream a restart cut short (`metadata.interrupted`). */
+export function markInterrupted<M extends UIMessage>(message: M): M {
+  const metadata = message.metadata;
+  if (metadata !== undefined && (typeof metadata !== "object" || metadata === null || Array.isArray(metadata))) return message;
+  return { ...message, metadata: { ...(metadata as Record<string, unknown> | undefined), interrupted: true } };
+}

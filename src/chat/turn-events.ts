@@ -73,3 +73,10 @@ export function emitRecoveryEvent(agent: object, type: RecoveryEventType, fields
   const withReason = type === "chat:recovery:skipped" || type === "chat:recovery:failed" || type === "chat:recovery:exhausted";
   emitAgentEvent(agent, type, () => ({ ...fields, ...(withReason && reason !== undefined ? { reason } : {}) }) as RecoveryEventFields & { reason: string });
 }
+
+/** The recovery event of a recovery turn that ended: completed, failed with its error, or skipped (aborted). */
+export function recoveryOutcome(result: { status: string; error?: string }, event: (type: RecoveryEventType, reason?: string) => void): void {
+  if (result.status === "completed") event("chat:recovery:completed");
+  else if (result.status === "error") event("chat:recovery:failed", result.error);
+  else event("chat:recovery:skipped", result.status);
+}

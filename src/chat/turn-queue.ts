@@ -161,3 +161,19 @@ export class TurnQueue {
     return this.#closed ? undefined : this.#waiting.shift();
   }
 }
+
+/**
+ * Waits for a turn of its own in `queue` (as a programmatic job): resolves with the job's signal and
+ * the function that ends it, or undefined when the job was skipped or the queue is full.
+ */
+export function queueSlot(queue: TurnQueue, id: string): Promise<{ signal: AbortSignal; done: () => void } | undefined> {
+  return new Promise((resolve) => {
+    const admission = queue.add({
+      id,
+      kind: "programmatic",
+      run: (signal) => new Promise<void>((done) => resolve({ signal, done })),
+      skip: () => resolve(undefined),
+    });
+    if (admission === "full") resolve(undefined);
+  });
+}
