@@ -8,6 +8,7 @@
  * Goals (issue 16): all on ≤ 5% slower than off; off ≤ 1% slower than a build without the hooks
  * (`--before <dist dir>`: the same workload on an older build's dist/, e.g. a worktree of the commit
  * before observability; the row is left out without it).
+ * `--parts events,logs,traces,traces-file,metrics` picks what "all on" turns on, to see what each costs.
  * The phases alternate (off, on, off, on, …) so drift on a shared machine hits both alike; each
  * value is the median of its rounds.
  */
@@ -19,6 +20,8 @@ import type { WsLoadInput, WsLoadResult } from "./lib/ws-load.ts";
 const ROUNDS = Number(flag("rounds") ?? 3);
 const SECONDS = Number(flag("seconds") ?? 3);
 const BEFORE = flag("before");
+/** Which parts "all on" turns on (default all): events, logs, traces (in memory), traces-file (kept in SQLite), metrics. */
+const PARTS = new Set((flag("parts") ?? "events,logs,traces,traces-file,metrics").split(","));
 
 type Dist = typeof import("../dist/index.js");
 type Mode = "before" | "off" | "on";
@@ -50,17 +53,19 @@ async function allOn(dataDir: string): Promise<() => Promise<void>> {
   const store = await import("../dist/observability/store/index.js");
   const traces = await import("../dist/observability/traces/index.js");
   let seen = 0;
-  const unsubscribe = (Object.keys(events.channels) as Array<keyof typeof events.channels>).map((key) => events.subscribe(key, () => void seen++));
-  const logStore = new store.LogStore({ path: `${dataDir}/logs.sqlite` });
-  const logger = logs.createLogger({ destination: { write: () => true }, onRecord: logStore.onRecord });
-  const restoreConsole = logs.captureConsole(logger, { everywhere: true });
-  const tracing = traces.enableTracing({ otlp: false, store: { persist: { path: `${dataDir}/spans.sqlite` } } });
+  const unsubscribe = PARTS.has("events") ? (Object.keys(events.channels) as Array<keyof typeof events.channels>).map((key) => events.subscribe(key, () => void seen++)) : [];
+  const logStore = PARTS.has("logs") ? new store.LogStore({ path: `${dataDir}/logs.sqlite` }) : undefined;
+  const restoreConsole = logStore ? logs.captureConsole(logs.createLogger({ destination: { write: () => true }, onRecord: logStore.onRecord }), { everywhere: true }) : () => {};
+  // As hearth dev / start keep them: every trace in memory; in the file, those with an error, a model
+  // call or a slow span, and 1% of the rest (`--file-sample 1` writes every span).
+  const persist = PARTS.has("traces-file") ? { persist: { path: `${dataDir}/spans.sqlite`, sampleRatio: Number(flag("file-sample") ?? 0.01) } } : {};
+  const tracing = PARTS.has("traces") || PARTS.has("traces-file") ? traces.enableTracing({ otlp: false, store: persist }) : undefined;
   return async () => {
-    log(`  all on: ${seen} events seen, ${tracing.store.stats().spans} spans kept`);
+    log(`  on (${[...PARTS].join(", ")}): ${seen} events seen, ${tracing?.store.stats().spans ?? 0} spans kept`);
     for (const off of unsubscribe) off();
     restoreConsole();
-    await tracing.close();
-    logStore.close();
+    await tracing?.close();
+    logStore?.close();
   };
 }
 
@@ -70,7 +75,7 @@ async function measure(mode: Mode): Promise<{ http: number; ws: number }> {
   return withDataDir(`observability-${mode}`, undefined, async (dataDir) => {
     const host = new dist.Host({ dataDir, agents: { Counter: counterOf(dist) } });
     const turnOff = mode === "on" ? await allOn(dataDir) : undefined;
-    const server = await dist.serve({ host, port: 0, ...(mode === "on" ? { metrics: true } : {}) });
+    const server = await dist.serve({ host, port: 0, ...(mode === "on" && PARTS.has("metrics") ? { metrics: true } : {}) });
     try {
       const http = await runChild<HttpLoadResult>(
         "http-load.ts",

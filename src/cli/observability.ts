@@ -14,6 +14,13 @@ import type { RunOptions } from "./args.ts";
 import { runInOrder } from "./in-order.ts";
 import { writeInspectorEndpoint } from "./inspector-endpoint.ts";
 
+/**
+ * Share of ordinary traces the span file keeps across restarts (memory keeps every trace; the file
+ * keeps every trace with an error, a model call or a slow span). Writing every span costs a
+ * busy agent most of its throughput (bench/observability.ts, `--parts traces-file`).
+ */
+const SPAN_FILE_SAMPLE = 0.01;
+
 /** What `hearth dev` / `hearth start` run around the host: logs, metrics, traces, alerts and the inspector. */
 export interface CliObservability {
   /** The process's logger: JSON lines under `start`, coloured lines under `dev` (or as `--log-format` says). */
@@ -55,7 +62,7 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   const tracing: Tracing | undefined =
     options.traces === false
       ? undefined
-      : enableTracing({ store: { persist: { path: join(dir, "spans.sqlite"), durability } }, costOf: (model, input, output) => costOfTokens(model, input, output) });
+      : enableTracing({ store: { persist: { path: join(dir, "spans.sqlite"), durability, sampleRatio: SPAN_FILE_SAMPLE } }, costOf: (model, input, output) => costOfTokens(model, input, output) });
   const alerts = new AlertEngine({ path: join(dir, "alerts.sqlite"), durability, errors: problems, ...(metrics ? { metrics: metrics.registry } : {}) });
   alerts.start();
   return {

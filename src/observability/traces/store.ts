@@ -1,4 +1,5 @@
 import type { Durability } from "../../limits.ts";
+import { GEN_AI_OPERATION_NAME } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
 import { SpanTable, type SpanRetention } from "./span-table.ts";
 import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
@@ -13,9 +14,21 @@ export interface SpanStoreOptions {
   /** Spans kept per trace; later spans of a larger trace are dropped (counted). */
   maxSpansPerTrace?: number;
   /** Also keep spans in this SQLite file (batched writes), with retention by age and row count. */
-  persist?: { path: string; durability?: Durability } & SpanRetention;
+  persist?: { path: string; durability?: Durability } & SpanRetention & SpanFileSampling;
   /** The clock retention reads (epoch ms). Default Date.now. */
   now?: () => number;
+}
+
+/**
+ * Which traces the file keeps (memory keeps them all). A trace is written whole — the spans of it
+ * still in memory, then each later one — once any of its spans has an error, is a model call
+ * (`gen_ai.operation.name`) or took `slowMs`; of the other traces, `sampleRatio` (by trace id).
+ */
+export interface SpanFileSampling {
+  /** Share of ordinary traces written, 0–1. Default 1 (every trace). */
+  sampleRatio?: number;
+  /** A span at least this long (ms) makes its trace worth keeping. Default 1,000. */
+  slowMs?: number;
 }
 
 export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000 } as const;
@@ -66,6 +79,9 @@ export class SpanStore {
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
+  /** Traces the file keeps (see {@link SpanFileSampling}), newest last; bounded like the traces in memory. */
+  readonly #written = new Set<string>();
+  readonly #sampling: { ratio: number; slowMs: number };
   #timer: ReturnType<typeof setTimeout> | undefined;
   #soon = false;
   #spans = 0;
@@ -81,18 +97,36 @@ export class SpanStore {
     for (const [key, value] of Object.entries(this.#limits)) {
       if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`traces ${key} must be a positive integer, got ${value}`);
     }
+    this.#sampling = { ratio: options.persist?.sampleRatio ?? 1, slowMs: options.persist?.slowMs ?? 1_000 };
+    if (!(this.#sampling.ratio >= 0 && this.#sampling.ratio <= 1)) throw new RangeError(`traces persist.sampleRatio must be from 0 to 1, got ${this.#sampling.ratio}`);
+    if (!(this.#sampling.slowMs >= 0)) throw new RangeError(`traces persist.slowMs must be a number >= 0, got ${this.#sampling.slowMs}`);
     if (options.persist) {
-      const { path, durability, ...retention } = options.persist;
+      const { path, durability, sampleRatio: _ratio, slowMs: _slow, ...retention } = options.persist;
       this.#table = new SpanTable(path, durability ?? "relaxed", retention, options.now ?? Date.now);
       for (const span of this.#table.newest(this.#limits.maxSpans)) this.#keep(span);
     }
   }
 
+  /** Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier spans). */
+  #toFile(span: SpanRecord): boolean {
+    const { ratio, slowMs } = this.#sampling;
+    if (ratio >= 1 || this.#written.has(span.traceId)) return (this.#pending.push(span), true);
+    const worth =
+      span.status.code === 2 ||
+      span.attributes[GEN_AI_OPERATION_NAME] !== undefined ||
+      span.endedAt - span.startedAt >= slowMs ||
+      (ratio > 0 && Number.parseInt(span.traceId.slice(-8), 16) / 0xffffffff < ratio);
+    if (!worth) return false;
+    this.#written.add(span.traceId);
+    if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
+    this.#pending.push(...(this.#traces.get(span.traceId)?.spans ?? [span]));
+    return true;
+  }
+
   /** Adds a finished span (the tracer's span listener calls this). */
   add(span: SpanRecord): void {
     if (!this.#keep(span)) return;
-    if (this.#table) {
-      this.#pending.push(span);
+    if (this.#table && this.#toFile(span)) {
       if (this.#pending.length >= FLUSH_AT_PENDING && !this.#soon) {
         this.#soon = true;
         realSetImmediate(this.#flushNow);

@@ -2,6 +2,7 @@
  * The span store: memory limits (traces, spans, spans per trace), filters and pages, the SQLite file
  * with retention by age and row count, and the errors bad settings and queries get.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -159,5 +160,37 @@ describe("SpanStore with a SQLite file", () => {
   it("refuses a bad retention setting", () => {
     const where = (dir = mkdtempSync(join(tmpdir(), "hearth-spans-")));
     expect(() => open({ persist: { path: join(where, "s.sqlite"), maxRows: 0 } })).toThrow("traces persist.maxRows must be a positive number, got 0");
+  });
+});
+
+describe("SpanStore's file with sampleRatio below 1", () => {
+  it("writes whole traces that had an error, a model call or a slow span, and about sampleRatio of the rest", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    const path = join(dir, "spans.sqlite");
+    const now = () => 5_000_000; // the spans' times are small numbers: retention must not see them as old
+    const store = open({ maxTraces: 5_000, maxSpans: 50_000, persist: { path, sampleRatio: 0.1, slowMs: 500 }, now });
+    for (let i = 0; i < 2_000; i++) store.add({ ...span(i), traceId: randomBytes(16).toString("hex") });
+    // A child ends first; the error on its parent makes the file keep both.
+    const child = span(3_000, { name: "child" });
+    store.add(child);
+    store.add({ ...span(3_000, { name: "failed root" }), status: { code: 2, message: "boom" } });
+    store.add({ ...span(3_001, { name: "chat gpt-5" }), attributes: { "gen_ai.operation.name": "chat" } });
+    store.add(span(3_002, { name: "slow", ms: 800 }));
+    store.flush();
+    store.close();
+    stores.length = 0;
+    const reopened = open({ maxTraces: 5_000, maxSpans: 50_000, persist: { path }, now });
+    // About 10% of 2,000 random trace ids (binomial: 200 ± 13; the bounds are 6 standard deviations out).
+    const ordinary = reopened.stats().traces - 3;
+    expect(ordinary).toBeGreaterThan(120);
+    expect(ordinary).toBeLessThan(280);
+    expect(reopened.getTrace(hex(3_001, 32))!.spans.map((s) => s.name).sort()).toEqual(["child", "failed root"]);
+    expect(reopened.getTrace(hex(3_002, 32))!.spans.map((s) => s.name)).toEqual(["chat gpt-5"]);
+    expect(reopened.getTrace(hex(3_003, 32))!.spans.map((s) => s.name)).toEqual(["slow"]);
+  });
+
+  it("refuses a sampleRatio outside 0–1", () => {
+    const where = (dir = mkdtempSync(join(tmpdir(), "hearth-spans-")));
+    expect(() => open({ persist: { path: join(where, "s.sqlite"), sampleRatio: 2 } })).toThrow("traces persist.sampleRatio must be from 0 to 1, got 2");
   });
 });
