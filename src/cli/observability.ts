@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type { Host } from "../host/host.ts";
+import { hostInternals } from "../host/introspect.ts";
 import { startInspector, type InspectorHandle } from "../inspector/index.ts";
 import { AlertEngine } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
@@ -58,7 +59,15 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   // JSON output is for collectors: every console line of the process becomes a record then, the
   // runtime's own messages and a worker's fetch included; coloured output leaves those as they are.
   const restoreConsole = captureConsole(logger, { everywhere: format === "json" });
-  const metrics = options.metrics === false ? undefined : createHearthMetrics({ host: context.host, ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}) });
+  const workflows = hostInternals(context.host).workflows;
+  const metrics =
+    options.metrics === false
+      ? undefined
+      : createHearthMetrics({
+          host: context.host,
+          ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}),
+          ...(workflows ? { workflowStates: () => workflows.store.all<{ status: string; count: number }>("SELECT status, count(*) AS count FROM instances GROUP BY status") } : {}),
+        });
   const tracing: Tracing | undefined =
     options.traces === false
       ? undefined

@@ -29,5 +29,7 @@ describe("workflows in hearth start", () => {
       return status.status === "complete";
     }, "the instance to finish after the restart");
     expect(await (await fetch(`${again}/brew?id=morning`)).json()).toEqual({ status: "complete", output: "2 cups ground, brewed" });
+    // /metrics counts the instances by status, from the workflow store.
+    expect(await (await fetch(`${again}/metrics`)).text()).toMatch(/^hearth_workflows\{status="complete"\} 1$/m);
   });
 });
