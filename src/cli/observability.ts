@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Host } from "../host/host.ts";
 import { hostInternals } from "../host/introspect.ts";
 import { startInspector, type InspectorHandle } from "../inspector/index.ts";
-import { AlertEngine } from "../observability/alerts/alert-engine.ts";
+import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
 import { createLogger } from "../observability/logs/logger.ts";
 import type { Logger } from "../observability/logs/types.ts";
@@ -12,6 +12,7 @@ import { LogStore } from "../observability/store/log-store.ts";
 import { ProblemStore } from "../observability/store/problems.ts";
 import { enableTracing, type Tracing } from "../observability/traces/tracing.ts";
 import type { RunOptions } from "./args.ts";
+import { CliError } from "./errors.ts";
 import { runInOrder } from "./in-order.ts";
 import { writeInspectorEndpoint } from "./inspector-endpoint.ts";
 
@@ -36,6 +37,8 @@ export interface CliObservability {
 export interface ObservabilityContext {
   dev: boolean;
   host: Host;
+  /** Alert rules and contact points from hearth.config.ts. */
+  alerts?: AlertsConfig;
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
 }
 
@@ -73,6 +76,16 @@ export function startCliObservability(options: RunOptions, context: Observabilit
       ? undefined
       : enableTracing({ store: { persist: { path: join(dir, "spans.sqlite"), durability, sampleRatio: SPAN_FILE_SAMPLE } }, costOf: (model, input, output) => costOfTokens(model, input, output) });
   const alerts = new AlertEngine({ path: join(dir, "alerts.sqlite"), durability, errors: problems, ...(metrics ? { metrics: metrics.registry } : {}) });
+  try {
+    if (context.alerts) alerts.loadConfig(context.alerts);
+  } catch (error) {
+    alerts.close();
+    void tracing?.close();
+    metrics?.close();
+    restoreConsole();
+    logStore.close();
+    throw new CliError("startup", `hearth.config.ts: alerts: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   alerts.start();
   return {
     logger,

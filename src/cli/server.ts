@@ -33,7 +33,18 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   const runtime = project.config ? await openWranglerRuntime(project, cwd, dev) : await openEntryRuntime(project, cwd);
   const { host, entry } = runtime;
   for (const warning of runtime.warnings) printWarning(warning);
-  const observability = startCliObservability(options, { dev, host, ...(runtime.queueDepths ? { queueDepths: runtime.queueDepths } : {}) });
+  let observability: ReturnType<typeof startCliObservability>;
+  try {
+    observability = startCliObservability(options, {
+      dev,
+      host,
+      ...(runtime.queueDepths ? { queueDepths: runtime.queueDepths } : {}),
+      ...(project.settings?.alerts ? { alerts: project.settings.alerts } : {}),
+    });
+  } catch (error) {
+    await runtime.close().catch(() => undefined);
+    throw error;
+  }
 
   let mail: EmailService;
   try {

@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import type { AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { ConfigError } from "./errors.ts";
 
 /**
@@ -22,6 +23,11 @@ export interface HearthConfig {
   maxLiveAgents?: number;
   /** Largest WebSocket message accepted, bytes. */
   maxMessageBytes?: number;
+  /**
+   * Alert rules and the webhooks they notify (docs/observability/alerts.md), loaded at every start;
+   * rules added in the inspector are kept beside them.
+   */
+  alerts?: AlertsConfig;
 }
 
 /** The settings `hearth.config.ts` may contain. */
@@ -34,6 +40,7 @@ export const HEARTH_SETTINGS: readonly (keyof HearthConfig)[] = [
   "hibernateAfterMs",
   "maxLiveAgents",
   "maxMessageBytes",
+  "alerts",
 ];
 
 /**
@@ -92,6 +99,13 @@ export function validateHearthConfig(value: unknown, path: string): HearthConfig
   const durability = settings.durability;
   if (durability !== undefined && durability !== "strict" && durability !== "relaxed") {
     throw problem(`"durability" must be "strict" or "relaxed" (got ${JSON.stringify(durability)})`);
+  }
+  const alerts = settings.alerts;
+  if (alerts !== undefined) {
+    const shape = alerts as { rules?: unknown; contactPoints?: unknown };
+    if (typeof alerts !== "object" || alerts === null || Array.isArray(alerts) || (shape.rules !== undefined && !Array.isArray(shape.rules)) || (shape.contactPoints !== undefined && !Array.isArray(shape.contactPoints))) {
+      throw problem(`"alerts" must be { rules?: [...], contactPoints?: [...] } (got ${JSON.stringify(alerts)})`);
+    }
   }
   return { ...settings } as HearthConfig;
 }

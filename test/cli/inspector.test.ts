@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+import { cleanup, requireBuild, ROOT, runCli, tempDir } from "./helpers.ts";
 
 const COUNTER = "examples/counter/src/index.ts";
 
@@ -51,5 +52,31 @@ describe("hearth start --inspector", () => {
     const none = runCli(["inspect", "overview", "--data", data]);
     expect((await none.exited()).code).toBe(1);
     expect(none.stderr()).toContain(`No running inspector for ${data}`);
+  });
+});
+
+describe("alerts in hearth.config.ts", () => {
+  it("loads rules and contact points at start, and refuses a bad rule with a clear startup error", async () => {
+    const project = await tempDir("hearth-alerts-project-");
+    const entry = join(ROOT, COUNTER);
+    writeFileSync(
+      join(project, "hearth.config.ts"),
+      `export default { alerts: {
+        contactPoints: [{ name: "ops", kind: "webhook", url: "http://127.0.0.1:9/hook" }],
+        rules: [{ id: "same-bug", kind: "error", name: "Same bug again", window: "15m", perFingerprint: true, threshold: 20, severity: "warning" }],
+      } };\n`,
+    );
+    const cli = runCli(["start", entry, "--port", "0", "--inspector"], { cwd: project });
+    await cli.ready();
+    const [, inspector, token] = cli.stdout().match(/inspect\s+(http:\/\/127\.0\.0\.1:\d+\/)#token=(\S+)/)!;
+    const alerts = (await (await fetch(`${inspector}api/alerts`, { headers: { authorization: `Bearer ${token}` } })).json()) as { rules: Array<{ id: string; state: string }> };
+    expect(alerts.rules.map((rule) => [rule.id, rule.state])).toEqual([["same-bug", "inactive"]]);
+    cli.proc.kill("SIGTERM");
+    await cli.exited();
+
+    writeFileSync(join(project, "hearth.config.ts"), `export default { alerts: { rules: [{ id: "x", kind: "error", name: "x", window: "forever", threshold: 1, severity: "warning" }] } };\n`);
+    const bad = runCli(["start", entry, "--port", "0"], { cwd: project });
+    expect((await bad.exited()).code).not.toBe(0);
+    expect(bad.stderr()).toContain("hearth.config.ts: alerts: rule.window");
   });
 });
