@@ -27,7 +27,7 @@ describe("hearth.config.ts", () => {
 
   it("refuses an unknown setting, pointing bindings and vars to wrangler's config", () => {
     expect(configError(() => validateHearthConfig({ port: 1, kv_namespaces: [] }, PATH)).message).toBe(
-      'hearth.config.ts: unknown setting "kv_namespaces" (settings: port, host, dataDir, durability, smtpPort, hibernateAfterMs, maxLiveAgents, maxMessageBytes); bindings, vars and routes belong in wrangler\'s config',
+      'hearth.config.ts: unknown setting "kv_namespaces" (settings: port, host, dataDir, durability, smtpPort, hibernateAfterMs, maxLiveAgents, maxMessageBytes, alerts); bindings, vars and routes belong in wrangler\'s config',
     );
   });
 
