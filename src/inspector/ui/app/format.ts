@@ -69,3 +69,12 @@ export function brief(value: unknown, max = 120): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** Parses what someone typed into a JSON field; anything else throws `message` (shown in the page). */
+export function parseJsonInput(text: string, message: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error(message);
+  }
+}

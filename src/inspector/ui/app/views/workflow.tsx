@@ -5,7 +5,7 @@ import { AdminOnly } from "../components/admin.tsx";
 import { JsonView } from "../components/json-view.tsx";
 import { Timeline } from "../components/timeline.tsx";
 import { ActionResult, Loaded } from "../components/status.tsx";
-import { duration, time } from "../format.ts";
+import { duration, time, parseJsonInput } from "../format.ts";
 import { useAction, useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { errorText } from "./workflows.tsx";
@@ -134,12 +134,7 @@ function SendEvent({ base, waitingFor }: { base: string; waitingFor: string | un
   async function submit(event: Event) {
     event.preventDefault();
     await action.run(async () => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(payload);
-      } catch {
-        throw new Error("The payload must be JSON.");
-      }
+      const parsed = parseJsonInput(payload, "The payload must be JSON.");
       await api(`${base}/event`, "POST", { type: type.trim(), payload: parsed });
     }, "Event sent.");
   }

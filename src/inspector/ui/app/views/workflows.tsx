@@ -5,7 +5,7 @@ import { AdminOnly } from "../components/admin.tsx";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { Pager, Table } from "../components/table.tsx";
 import { ActionResult, Loaded } from "../components/status.tsx";
-import { ago, time } from "../format.ts";
+import { ago, time, parseJsonInput } from "../format.ts";
 import { useAction, useApi } from "../hooks.ts";
 import { href, navigate } from "../router.ts";
 
@@ -77,12 +77,7 @@ function StartWorkflow({ initial }: { initial: string }) {
   async function submit(event: Event) {
     event.preventDefault();
     await action.run(async () => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(params);
-      } catch {
-        throw new Error("Params must be JSON.");
-      }
+      const parsed = parseJsonInput(params, "Params must be JSON.");
       const body = id.trim() === "" ? { params: parsed } : { id: id.trim(), params: parsed };
       const started = await api<{ id: string }>(`/api/workflows/${encodeURIComponent(workflow.trim())}`, "POST", body);
       navigate(href(["workflows", workflow.trim(), started.id]));

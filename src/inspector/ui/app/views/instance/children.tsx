@@ -7,7 +7,7 @@ import { useAction } from "../../hooks.ts";
 import { navigate } from "../../router.ts";
 import { Table } from "../../components/table.tsx";
 import { Loaded } from "../../components/status.tsx";
-import { num, time, usd } from "../../format.ts";
+import { num, time, usd, parseJsonInput } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
 import { teamRunHref } from "../team-runs.tsx";
 import { instanceHref } from "../instance.tsx";
@@ -109,12 +109,7 @@ function StartTeamRun({ agent }: { agent: AgentRef }) {
   async function submit(event: Event) {
     event.preventDefault();
     await action.run(async () => {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(input);
-      } catch {
-        throw new Error("The input must be JSON.");
-      }
+      const parsed = parseJsonInput(input, "The input must be JSON.");
       // POST /api/team-runs/:class/:name (?sub= for a sub-agent owner): the agent path under another prefix.
       const path = agentPath(agent).replace("/api/agents/", "/api/team-runs/");
       const started = await api<{ runId: string }>(path, "POST", { team: team.trim(), input: parsed });
