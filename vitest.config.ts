@@ -12,7 +12,7 @@ export default defineConfig({
     pool: "forks",
     // Most suites wait on sockets, child processes and timers, not the CPU: on a small machine one
     // worker per spare core (vitest's default) leaves it idle. Measured on 2 cores: 342 s → 222 s
-    // (1 → 3 workers); with the inspector's browser suites, 3 → 4 workers: 490 s → see docs/benchmarks.md.
-    maxWorkers: Math.max(4, availableParallelism() - 1),
+    // (1 → 3 workers); a fourth is slower (2026-12-03, 2,453 tests: 490 s with 3, 549 s with 4).
+    maxWorkers: Math.max(3, availableParallelism() - 1),
   },
 });
