@@ -19,7 +19,9 @@ async function project(): Promise<{ dir: string; entry: string }> {
 }
 
 async function version(url: string): Promise<{ version: string; pid: number }> {
-  const response = await fetch(`${url}/agents/versioned/a`);
+  // No kept-alive socket: the next call may reach a restarted server on the same port, and a pooled
+  // connection to the old one would be reset.
+  const response = await fetch(`${url}/agents/versioned/a`, { headers: { connection: "close" } });
   return (await response.json()) as { version: string; pid: number };
 }
 

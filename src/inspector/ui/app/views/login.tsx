@@ -28,19 +28,7 @@ export function LoginView({ error }: { error: string | undefined }) {
           Open the link printed in the banner of <code>hearth dev</code> or <code>hearth start --inspector</code>, or
           paste its token here.
         </p>
-        <label for="token">Token</label>
-        <input
-          id="token"
-          type="password"
-          autocomplete="off"
-          value={token}
-          onInput={(e) => setToken(e.currentTarget.value)}
-        />
-        {failure !== undefined && (
-          <p class="error" role="alert">
-            {failure}
-          </p>
-        )}
+        <TokenField id="token" label="Token" value={token} onInput={setToken} failure={failure} />
         <button type="submit" class="primary" disabled={busy || token.trim() === ""}>
           Sign in
         </button>
@@ -77,19 +65,7 @@ export function UnlockDialog() {
           The admin token is in <code>&lt;dataDir&gt;/inspector/admin-token</code> or{" "}
           <code>HEARTH_INSPECTOR_ADMIN_TOKEN</code>. Every change is written to the audit log.
         </p>
-        <label for="admin-token">Admin token</label>
-        <input
-          id="admin-token"
-          type="password"
-          autocomplete="off"
-          value={token}
-          onInput={(e) => setToken(e.currentTarget.value)}
-        />
-        {failure !== undefined && (
-          <p class="error" role="alert">
-            {failure}
-          </p>
-        )}
+        <TokenField id="admin-token" label="Admin token" value={token} onInput={setToken} failure={failure} />
         <div class="row">
           <button type="submit" class="primary" disabled={token.trim() === ""}>
             Unlock
@@ -100,5 +76,20 @@ export function UnlockDialog() {
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** A token input with its label and the last refusal, as both forms show it. */
+function TokenField(props: { id: string; label: string; value: string; onInput: (value: string) => void; failure: string | undefined }) {
+  return (
+    <>
+      <label for={props.id}>{props.label}</label>
+      <input id={props.id} type="password" autocomplete="off" value={props.value} onInput={(e) => props.onInput(e.currentTarget.value)} />
+      {props.failure !== undefined && (
+        <p class="error" role="alert">
+          {props.failure}
+        </p>
+      )}
+    </>
   );
 }

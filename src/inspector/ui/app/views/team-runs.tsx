@@ -14,7 +14,8 @@ import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { errorText } from "./workflows.tsx";
 
-interface RunRow {
+/** A team run as the list routes answer it. */
+export interface RunRow {
   class: string;
   name: string;
   /** The owner's sub-agent path below the root, "" for the root itself. */

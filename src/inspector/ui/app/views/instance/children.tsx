@@ -1,4 +1,5 @@
 /** Sub-agents and facets of an instance, and the team runs it owns. */
+import type { RunRow } from "../team-runs.tsx";
 import { useState } from "preact/hooks";
 import { agentPath, api, childSub, type AgentRef } from "../../api.ts";
 import { AdminOnly } from "../../components/admin.tsx";
@@ -17,18 +18,6 @@ interface Children {
   facets: { name: string; class: string }[];
 }
 
-interface TeamRunRow {
-  class: string;
-  name: string;
-  sub?: string;
-  runId: string;
-  team: string;
-  status: string;
-  startedAt: number;
-  tokens: number;
-  costUsd: number;
-}
-
 /** A child of `parent`: the same root, one more step on its `sub` path. */
 function childRef(parent: AgentRef, child: { class: string; name: string }): AgentRef {
   return { class: parent.class, name: parent.name, sub: childSub(parent, child) };
@@ -36,7 +25,7 @@ function childRef(parent: AgentRef, child: { class: string; name: string }): Age
 
 export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: boolean }) {
   const children = useApi<Children>(agentPath(agent, "/children"));
-  const runs = useApi<TeamRunRow[] | { items: TeamRunRow[] }>(teamRuns ? agentPath(agent, "/team-runs") : null);
+  const runs = useApi<RunRow[] | { items: RunRow[] }>(teamRuns ? agentPath(agent, "/team-runs") : null);
   return (
     <>
       <h2>Sub-agents</h2>
