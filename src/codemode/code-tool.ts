@@ -4,8 +4,11 @@
 import { tool, type Tool, type ToolExecutionOptions } from "ai";
 import { z } from "zod";
 import type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
+import { errorShape, isAsyncIterable, issuesOf, lastOf, shapeOutput, type CodeToolOutput } from "./output.ts";
 import { declarationsOf, exposedTools, type CodeModeTools, type ExposedTool } from "./tools.ts";
 import { validateJsonSchema } from "./validate-json-schema.ts";
+
+export { truncationMarker, type CodeToolOutput } from "./output.ts";
 
 /**
  * Default bound on the serialized return value, in characters (UTF-16 code units). The sandbox has
@@ -49,39 +52,6 @@ export interface CodeToolOptions {
   readonly maxResultChars?: number;
   /** Bound on the console output returned, over all lines. Default 8,000. */
   readonly maxLogChars?: number;
-}
-
-/**
- * What the code tool returns to the model: `{ result, logs }`, `{ result, truncated, logs }` or
- * `{ error, logs }`.
- *
- * @example
- * ```ts
- * const out = (await codemode.execute!({ code }, options)) as CodeToolOutput;
- * if (out.error) console.error(out.error.limit ?? out.error.name, out.error.message);
- * ```
- */
-export interface CodeToolOutput {
-  /** The function's return value (JSON-serializable), or its JSON cut to the bound, as a string, when `truncated`. */
-  result?: unknown;
-  /** Why the run failed: a thrown error, a tool's error, a sandbox limit (`limit` names it). */
-  error?: { name: string; message: string; limit?: string };
-  /** Set when `result` was cut to `maxResultChars`. */
-  truncated?: true;
-  /** Console output, one entry per call; non-`log` levels are prefixed (`[warn] …`). */
-  logs: string[];
-}
-
-/**
- * The marker that ends a cut result or log: `… [truncated: <total> characters, <kept> shown]`.
- *
- * @example
- * ```ts
- * truncationMarker(52_000, 20_000); // "… [truncated: 52000 characters, 20000 shown]"
- * ```
- */
-export function truncationMarker(total: number, kept: number): string {
-  return `… [truncated: ${total} characters, ${kept} shown]`;
 }
 
 const DEFAULT_INSTRUCTION =
@@ -197,47 +167,9 @@ function invalid(t: ExposedTool, problems: string[]): Error {
   return error;
 }
 
-/** Zod and Standard Schema issues as `input.path: message`; anything else as its message. */
-function issuesOf(error: unknown): string[] {
-  const carrier = error as { issues?: unknown; cause?: { issues?: unknown }; message?: unknown };
-  const issues = Array.isArray(carrier?.issues) ? carrier.issues : Array.isArray(carrier?.cause?.issues) ? carrier.cause.issues : undefined;
-  if (issues === undefined) return [typeof carrier?.message === "string" ? carrier.message : String(error)];
-  return issues.slice(0, 10).map((issue: { path?: unknown; message?: unknown }) => {
-    const path = Array.isArray(issue.path)
-      ? issue.path.map((p) => (typeof p === "object" && p !== null && "key" in p ? (p as { key: unknown }).key : p))
-      : [];
-    const where = path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : `${acc}.${String(p)}`), "input");
-    return `${where}: ${typeof issue.message === "string" ? issue.message : "invalid"}`;
-  });
-}
-
 function isObjectRoot(t: ExposedTool): boolean {
   const json = t.inputJson;
   return typeof json === "object" && (json.type === "object" || "properties" in json);
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
-}
-
-/** A streaming tool's final value (the AI SDK treats the last yielded value as the output). */
-async function lastOf(iterable: AsyncIterable<unknown>): Promise<unknown> {
-  let last: unknown;
-  for await (const value of iterable) last = value;
-  return last;
-}
-
-function errorShape(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: "Error", message: typeof error === "string" ? error : safeJson(error) ?? String(error) };
-}
-
-function safeJson(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -259,36 +191,3 @@ export function normalizeCode(code: string): string {
   return isFunction ? source.replace(/;\s*$/, "") : `async () => {\n${source}\n}`;
 }
 
-function shapeOutput(run: ExecuteResult, maxResultChars: number, maxLogChars: number): CodeToolOutput {
-  const output: CodeToolOutput = { logs: boundLogs(run.logs, maxLogChars) };
-  if (run.error !== undefined) {
-    output.error = run.error;
-    return output;
-  }
-  if (run.result === undefined) return output;
-  const json = safeJson(run.result);
-  if (json === undefined) {
-    output.error = { name: "TypeError", message: "the return value is not JSON-serializable" };
-  } else if (json.length > maxResultChars) {
-    output.result = json.slice(0, maxResultChars) + truncationMarker(json.length, maxResultChars);
-    output.truncated = true;
-  } else {
-    output.result = JSON.parse(json) as unknown;
-  }
-  return output;
-}
-
-function boundLogs(logs: ExecuteResult["logs"], maxChars: number): string[] {
-  const lines = logs.map((l) => (l.level === "log" ? l.message : `[${l.level}] ${l.message}`));
-  const total = lines.reduce((n, l) => n + l.length, 0);
-  if (total <= maxChars) return lines;
-  const out: string[] = [];
-  let budget = maxChars;
-  for (const line of lines) {
-    if (budget <= 0) break;
-    out.push(line.length > budget ? line.slice(0, budget) : line);
-    budget -= line.length;
-  }
-  out.push(truncationMarker(total, maxChars).replace(/^… /, ""));
-  return out;
-}

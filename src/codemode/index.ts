@@ -22,3 +22,31 @@ export type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
 export { sandboxExecutor, type SandboxExecutorOptions } from "./sandbox-executor.ts";
 export { exposedTools, generateToolDeclarations, hiddenReason, type CodeModeTools, type ExposedTool } from "./tools.ts";
 export { validateJsonSchema } from "./validate-json-schema.ts";
+export {
+  createCodeTools,
+  type CodeMode,
+  type CodeModeTool,
+  type CodeTools,
+  type CodeToolsOptions,
+} from "./code-tools.ts";
+export type { ApiCallContext, ApiOperation, ApiSource, ValidationOutcome } from "./source.ts";
+export { toolSource } from "./tool-source.ts";
+export { openApiSource, type CredentialValues, type OpenApiSourceOptions } from "./openapi/source.ts";
+export { openApiOperations, type HttpField, type HttpPlan, type OpenApiOperation } from "./openapi/operations.ts";
+export { mcpSource, type McpListedTool, type McpSourceOptions, type McpToolResult, type McpToolsClient } from "./mcp-source.ts";
+export { CATALOGUE_DECLARATIONS, type CatalogueEntry } from "./discovery/catalogue.ts";
+export { DECLARATIONS_INSTRUCTION, DISCOVERY_EXECUTE_DESCRIPTION } from "./discovery/execute-tool.ts";
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  DEFAULT_MAX_SEARCH_RESULT_CHARS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_SEARCH_CPU_MS,
+  DISCOVERY_THRESHOLD_CHARS,
+  MAX_CATALOGUE_DESCRIPTION_CHARS,
+  MAX_CATALOGUE_OPERATIONS,
+  MAX_CATALOGUE_PARAMS_CHARS,
+  MAX_DECLARATION_REQUEST,
+  MAX_ERROR_BODY_CHARS,
+  MAX_FIND_RESULTS,
+  MAX_REQUEST_BODY_BYTES,
+} from "./limits.ts";

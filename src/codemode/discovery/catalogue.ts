@@ -1,0 +1,131 @@
+/**
+ * The catalogue the `search` tool's code runs over: one small, typed entry per operation (name,
+ * description, route, tags, a one-line parameter summary), plus keyword ranking for `find`.
+ */
+import { isSchema, recordOf, resolvePointer, schemaList, type JsonSchema } from "../declarations.ts";
+import type { CodeApi } from "../api.ts";
+import { MAX_CATALOGUE_DESCRIPTION_CHARS, MAX_CATALOGUE_PARAMS_CHARS } from "../limits.ts";
+
+/**
+ * One operation as the `search` code sees it (`catalogue.operations[i]`).
+ *
+ * @example
+ * ```ts
+ * const entry: CatalogueEntry = { name: "repos_get", description: "Get a repository", route: "GET /repos/{owner}/{repo}",
+ *   tags: ["repos"], params: "owner: string, repo: string" };
+ * ```
+ */
+export interface CatalogueEntry {
+  /** The method name: `codemode.<name>(input)`. */
+  name: string;
+  /** First paragraph of the description, cut to 240 characters. */
+  description: string;
+  /** `METHOD /path` for HTTP operations. */
+  route?: string;
+  tags: string[];
+  /** The input's top-level fields, `?` marking optional ones: `owner: string, per_page?: number`. */
+  params: string;
+}
+
+/** The TypeScript the `search` description shows for the catalogue. */
+export const CATALOGUE_DECLARATIONS = `interface Operation {
+  name: string; // call it as codemode[name](input) in execute
+  description: string;
+  route?: string; // "GET /repos/{owner}/{repo}"
+  tags: string[];
+  params: string; // "owner: string, per_page?: number"
+}
+declare const catalogue: {
+  operations: Operation[];
+  /** Best keyword matches first. */
+  find(query: string, limit?: number): Promise<Operation[]>;
+  /** TypeScript declarations of the named operations (at most 20). */
+  declarations(names: string[]): Promise<string>;
+};`;
+
+/** The entries of an API, in its order. */
+export function catalogueOf(api: CodeApi): CatalogueEntry[] {
+  return api.operations.map(({ identifier, operation }) => {
+    const entry: CatalogueEntry = {
+      name: identifier,
+      description: firstParagraph(operation.description ?? ""),
+      tags: [...(operation.tags ?? [])],
+      params: paramsSummary(operation.inputSchema),
+    };
+    if (operation.route !== undefined) entry.route = operation.route;
+    return entry;
+  });
+}
+
+function firstParagraph(text: string): string {
+  const paragraph = (text.trim().split(/\n\s*\n/)[0] ?? "").replace(/\s+/g, " ");
+  return paragraph.length <= MAX_CATALOGUE_DESCRIPTION_CHARS ? paragraph : `${paragraph.slice(0, MAX_CATALOGUE_DESCRIPTION_CHARS - 1)}…`;
+}
+
+/** `owner: string, per_page?: number, state?: "open" | "closed"`, cut to 240 characters. */
+export function paramsSummary(schema: JsonSchema): string {
+  if (typeof schema !== "object") return "";
+  const required = new Set(Array.isArray(schema.required) ? schema.required : []);
+  const parts = Object.entries(recordOf(schema.properties)).map(([key, prop]) => `${key}${required.has(key) ? "" : "?"}: ${shortType(prop, schema, 0)}`);
+  const text = parts.join(", ");
+  return text.length <= MAX_CATALOGUE_PARAMS_CHARS ? text : `${text.slice(0, MAX_CATALOGUE_PARAMS_CHARS - 1)}…`;
+}
+
+function shortType(value: unknown, root: JsonSchema, depth: number): string {
+  if (!isSchema(value) || typeof value === "boolean" || depth > 3) return "unknown";
+  const ref = value.$ref;
+  if (typeof ref === "string") {
+    const target = ref.startsWith("#") ? resolvePointer(root, ref.slice(1)) : undefined;
+    return target === undefined ? "unknown" : shortType(target, root, depth + 1);
+  }
+  if (Array.isArray(value.enum)) {
+    const literals = value.enum.map((v) => JSON.stringify(v));
+    return literals.length <= 4 ? literals.join(" | ") : "enum";
+  }
+  const types = Array.isArray(value.type) ? value.type : typeof value.type === "string" ? [value.type] : [];
+  if (types.length === 0) {
+    const union = [...schemaList(value.anyOf), ...schemaList(value.oneOf)];
+    if (union.length > 0) return [...new Set(union.map((s) => shortType(s, root, depth + 1)))].join(" | ");
+    return "properties" in value ? "object" : "unknown";
+  }
+  return types.map((t) => (t === "integer" ? "number" : t === "array" ? `${shortType(value.items, root, depth + 1)}[]` : String(t))).join(" | ");
+}
+
+/**
+ * The entries best matching `query`: each query word found in the name counts 3, in the route or a
+ * tag 2, in the description 1; ties keep the catalogue's order; entries matching nothing are left out.
+ *
+ * @example
+ * ```ts
+ * rank(entries, "list issues of a repository", 5).map((e) => e.name);
+ * ```
+ */
+export function rank(entries: readonly CatalogueEntry[], query: string, limit: number): CatalogueEntry[] {
+  const words = [...new Set(wordsOf(query))];
+  if (words.length === 0) return [];
+  const scored = entries.map((entry, order) => {
+    const name = new Set(wordsOf(entry.name));
+    const where = new Set([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)]);
+    const text = new Set(wordsOf(entry.description));
+    let score = 0;
+    for (const word of words) score += name.has(word) ? 3 : where.has(word) ? 2 : text.has(word) ? 1 : 0;
+    return { entry, order, score };
+  });
+  return scored
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score || a.order - b.order)
+    .slice(0, limit)
+    .map((s) => s.entry);
+}
+
+const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);
+
+/** Lower-case words of a text, camelCase and snake_case split, a plural `s` dropped. */
+function wordsOf(text: string): string[] {
+  return text
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0 && !STOP.has(w))
+    .map((w) => (w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w));
+}

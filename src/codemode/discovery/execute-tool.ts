@@ -1,0 +1,54 @@
+/**
+ * The `execute` tool: the model's code calls the API's operations as `codemode.<name>(input)`. In
+ * declarations mode its description carries every declaration; in discovery mode only a short
+ * instruction (the declarations come from `search`).
+ */
+import { tool, type Tool } from "ai";
+import { z } from "zod";
+import type { CodeApi } from "../api.ts";
+import { normalizeCode } from "../code-tool.ts";
+import type { CodeExecutor, ExecuteResult } from "../executor.ts";
+import { errorShape, shapeOutput, type CodeToolOutput } from "../output.ts";
+
+/** Options of {@link createExecuteTool}. */
+export interface ExecuteToolOptions {
+  readonly api: CodeApi;
+  readonly executor: () => Promise<CodeExecutor>;
+  readonly description: string;
+  readonly maxResultChars: number;
+  readonly maxLogChars: number;
+}
+
+/** The instruction of declarations mode; the declarations follow it. */
+export const DECLARATIONS_INSTRUCTION =
+  "Run JavaScript that calls the API below. Write one async arrow function, `async () => { … }`, " +
+  "that calls the `codemode` methods (they return promises; await them, combine several calls, loop, " +
+  "filter) and returns the result the task needs. console.log output is returned too. No network, " +
+  "no file system, no modules. A failed call rejects with an Error whose message says why.";
+
+/** The whole description of discovery mode's `execute`. */
+export const DISCOVERY_EXECUTE_DESCRIPTION =
+  "Run JavaScript that calls the API. First use the search tool to find operations and their " +
+  "TypeScript declarations. Then write one async arrow function, `async () => { … }`, that calls " +
+  "`codemode.<name>(input)` for those operations (they return promises; await them, combine several " +
+  "calls, loop, filter) and returns what the task needs. Inputs are checked against the declared " +
+  "types. console.log output is returned too. No network, no file system, no modules. A failed call " +
+  "rejects with an Error whose message says why.";
+
+/** The `execute` tool. */
+export function createExecuteTool(options: ExecuteToolOptions): Tool<{ code: string }, CodeToolOutput> {
+  return tool({
+    description: options.description,
+    inputSchema: z.object({ code: z.string().describe("Source of an async arrow function: async () => { … }") }),
+    execute: async ({ code }, execution): Promise<CodeToolOutput> => {
+      let run: ExecuteResult;
+      try {
+        const executor = await options.executor();
+        run = await executor.execute(normalizeCode(code), options.api.hostFunctions(execution));
+      } catch (error) {
+        run = { error: errorShape(error), logs: [] };
+      }
+      return shapeOutput(run, options.maxResultChars, options.maxLogChars);
+    },
+  });
+}

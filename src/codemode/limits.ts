@@ -1,0 +1,126 @@
+/**
+ * The limits of code mode's discovery and API sources, in one place so the docs and the errors
+ * name the same values (docs/codemode.md lists them).
+ */
+
+/**
+ * Auto mode keeps every declaration in the `execute` description while that text is at most this
+ * many characters (about 1,000 tokens of TypeScript); a larger API switches to discovery.
+ *
+ * @example
+ * ```ts
+ * createCodeTools({ tools, discoveryThresholdChars: DISCOVERY_THRESHOLD_CHARS * 2 });
+ * ```
+ */
+export const DISCOVERY_THRESHOLD_CHARS = 4_000;
+
+/**
+ * Most operations one code-mode API may hold, over all its sources.
+ *
+ * @example
+ * ```ts
+ * if (source.operations.length > MAX_CATALOGUE_OPERATIONS) console.warn("split the API");
+ * ```
+ */
+export const MAX_CATALOGUE_OPERATIONS = 10_000;
+
+/**
+ * Longest description a catalogue entry carries, in characters (its first paragraph, cut).
+ *
+ * @example
+ * ```ts
+ * entry.description.length <= MAX_CATALOGUE_DESCRIPTION_CHARS; // true
+ * ```
+ */
+export const MAX_CATALOGUE_DESCRIPTION_CHARS = 240;
+
+/**
+ * Longest parameter summary of a catalogue entry (`owner: string, repo: string, …`), in characters.
+ *
+ * @example
+ * ```ts
+ * entry.params.length <= MAX_CATALOGUE_PARAMS_CHARS; // true
+ * ```
+ */
+export const MAX_CATALOGUE_PARAMS_CHARS = 240;
+
+/**
+ * Default bound on what one `search` run returns to the model, in characters of JSON.
+ *
+ * @example
+ * ```ts
+ * createCodeTools({ source, maxSearchResultChars: DEFAULT_MAX_SEARCH_RESULT_CHARS / 2 });
+ * ```
+ */
+export const DEFAULT_MAX_SEARCH_RESULT_CHARS = 12_000;
+
+/**
+ * Most operations one `catalogue.declarations(names)` call may ask for.
+ *
+ * @example
+ * ```ts
+ * await catalogue.declarations(names.slice(0, MAX_DECLARATION_REQUEST));
+ * ```
+ */
+export const MAX_DECLARATION_REQUEST = 20;
+
+/**
+ * Most entries one `catalogue.find(query, limit)` call returns (and its default `limit`: 10).
+ *
+ * @example
+ * ```ts
+ * await catalogue.find("issues", MAX_FIND_RESULTS);
+ * ```
+ */
+export const MAX_FIND_RESULTS = 50;
+
+/**
+ * Default bound on the body of one HTTP response an OpenAPI operation reads, in bytes (1 MiB).
+ *
+ * @example
+ * ```ts
+ * openApiSource(spec, { maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES * 4 });
+ * ```
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1_048_576;
+
+/**
+ * Most bytes of an HTTP request body an OpenAPI operation sends (1 MiB).
+ *
+ * @example
+ * ```ts
+ * JSON.stringify(input.body).length <= MAX_REQUEST_BODY_BYTES;
+ * ```
+ */
+export const MAX_REQUEST_BODY_BYTES = 1_048_576;
+
+/**
+ * Default time an OpenAPI operation's HTTP request may take, headers and body, in milliseconds.
+ *
+ * @example
+ * ```ts
+ * openApiSource(spec, { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS / 3 });
+ * ```
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * Characters of a failed response's body quoted in the error (`404 Not Found: {"message":…}`).
+ *
+ * @example
+ * ```ts
+ * // "codemode.getItem failed: GET /items/{id} answered 404 Not Found: {\"error\":\"no such item\"}"
+ * ```
+ */
+export const MAX_ERROR_BODY_CHARS = 500;
+
+/**
+ * Default CPU budget of one `search` run, in milliseconds: the catalogue is copied into the sandbox
+ * and scanned by the model's code, which costs more than the 50 ms default of a sandbox for large APIs.
+ *
+ * @example
+ * ```ts
+ * createCodeTools({ source, searchExecutor: sandboxExecutor({ cpuMs: DEFAULT_SEARCH_CPU_MS * 2 }) });
+ * ```
+ */
+export const DEFAULT_SEARCH_CPU_MS = 1_000;
