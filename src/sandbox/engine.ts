@@ -17,6 +17,14 @@ export interface EngineHost {
   syncCall(op: string, payload: string): string | undefined;
   /** `__hearth_async(op, payload)`: returns a promise inside the sandbox (capabilities, fetch). */
   asyncCall(op: string, payload: string): Promise<string>;
+  /**
+   * Sync operations whose effects must stay in the host's current turn of the event loop until the
+   * sandbox's synchronous run ends (storage writes inside the host's implicit transaction, which
+   * commits at the end of a turn: a run that fails later must still be able to undo them). An engine
+   * on another thread keeps the host's turn open from such an operation until the sandbox's code
+   * yields (awaits the host, or the call ends). Omitted: none.
+   */
+  holdsTurn?(op: string): boolean;
 }
 
 export interface EngineContextOptions {

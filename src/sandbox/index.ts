@@ -4,4 +4,5 @@ export { WorkerLoader, WorkerError, type WorkerCode, type WorkerStub, type Worke
 export type { SandboxExtension, NestedCall } from "./extension.ts";
 export type { LoadedDurableObjectClass, DurableObjectClassOptions } from "../facets/loaded-class.ts";
 export { EngineError, type SandboxEngine, type EngineContext, type EngineContextOptions, type EngineHost, type Budget, type LimitName } from "./engine.ts";
-export { QuickJSEngine, quickJSEngine } from "./quickjs-engine.ts";
+export { QuickJSEngine, quickJSEngine, inThreadEngine } from "./quickjs-engine.ts";
+export { WorkerPoolEngine, workerPoolEngine, type WorkerPoolOptions, type PoolWorkerInfo } from "./pool/pool.ts";

@@ -67,7 +67,17 @@ export class QuickJSEngine implements SandboxEngine {
 }
 
 let shared: QuickJSEngine | undefined;
-/** The process-wide QuickJS engine. */
+/** The process-wide QuickJS engine on the calling thread (the same as `inThreadEngine()`). */
 export function quickJSEngine(): QuickJSEngine {
   return (shared ??= new QuickJSEngine());
+}
+
+/**
+ * Sandboxes on the calling thread: no thread hop per call, but a sandbox's CPU time is the
+ * caller's (its event loop waits while a sandbox computes). The default is the worker pool.
+ * @example
+ * const sandbox = await Sandbox.create({ engine: inThreadEngine() });
+ */
+export function inThreadEngine(): QuickJSEngine {
+  return quickJSEngine();
 }

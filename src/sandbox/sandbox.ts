@@ -13,8 +13,8 @@ import { LIMITS } from "../limits.ts";
 import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
 import type { SandboxExtension } from "./extension.ts";
 import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
-import { quickJSEngine } from "./quickjs-engine.ts";
 import { describeEnv, type Capability } from "./env-shape.ts";
+import { workerPoolEngine } from "./pool/pool.ts";
 import { bytesOf, checkHostCallSize, fromWireResponse, hostCallTooBig, toWireRequest, type WireMessage } from "./wire.ts";
 
 export { fromWireResponse, toWireRequest, type WireMessage } from "./wire.ts";
@@ -37,7 +37,10 @@ export interface SandboxOptions extends SandboxLimits {
   env?: Record<string, unknown>;
   /** null (default): fetch fails. A function: receives every outbound Request and returns a Response (or throws to refuse). */
   globalOutbound?: OutboundHandler | null;
-  /** The engine; default the process-wide QuickJS engine. */
+  /**
+   * The engine; default the process-wide worker pool (`workerPoolEngine()`: sandboxes run on worker
+   * threads). `inThreadEngine()` runs them on the calling thread instead.
+   */
   engine?: SandboxEngine;
   /** More code inside and host operations behind it, for one kind of guest (a Durable Object loaded from code). */
   extension?: SandboxExtension;
@@ -113,8 +116,10 @@ export class Sandbox {
       syncCall: (op, payload) =>
         op === "config" ? config : op === "web" ? WEB_PRELUDE : op === "extension" ? extension?.source : sandbox!.#syncCall(op, payload),
       asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
+      // An extension's sync operations are a guest's storage, inside the host's implicit transaction.
+      holdsTurn: (op) => extension?.sync !== undefined && op.startsWith(`${extension.name}.`),
     };
-    const engine = options.engine ?? quickJSEngine();
+    const engine = options.engine ?? workerPoolEngine();
     // Set up with a larger budget than a call: the prelude is ours, not the sandbox's code.
     const context = await engine.createContext({ memoryBytes: limits.memoryBytes, host });
     sandbox = new Sandbox(context, limits, capabilities, options.globalOutbound ?? null, extension);

@@ -1,0 +1,235 @@
+/**
+ * The host thread's side of one sandbox worker thread: starts it, sends calls and matches their
+ * answers, answers the sandboxes' host calls, and fails only this worker's sandboxes when it dies.
+ *
+ * The host thread waits on a worker in two cases, both for a guest's storage and both bounded by the
+ * running call's CPU and wall-clock budget:
+ * - a nested call (`callNested`), made by host code while it answers one of that sandbox's sync
+ *   calls (a storage transaction wrapping a callback in the sandbox): the host code needs the
+ *   callback's result before it can go on, synchronously. The worker runs nothing else meanwhile.
+ * - a held turn (`EngineHost.holdsTurn`): after answering a storage operation, the host thread
+ *   stays in its current turn until the sandbox's synchronous run ends, because the host's implicit
+ *   transaction commits at the end of each turn and the run may still fail and have to undo its
+ *   writes (as it could when the sandbox ran on the host thread).
+ * Sandboxes that do not use an extension's storage never make the host thread wait.
+ */
+import { MessageChannel, Worker } from "node:worker_threads";
+import { EngineError, type EngineHost } from "../engine.ts";
+import { SyncChannel } from "./sync-channel.ts";
+import { TO_HOST, TO_WORKER, fromWireError, toWireError, type CallRequest, type FromWorker, type SyncRequest, type SyncToHost, type SyncToWorker, type ToWorker, type WorkerSetup } from "./protocol.ts";
+
+/** What a call into a worker gives back: its value or error, and the context's state after it. */
+export interface CallOutcome {
+  value: string | undefined;
+  error: Error | undefined;
+  memoryUsage: number;
+  alive: boolean;
+}
+
+/** A context as its worker sees it (implemented by PoolContext). */
+export interface WorkerGuest {
+  readonly host: EngineHost;
+  /** Sync calls of this sandbox being answered now, innermost last (nested calls belong to the innermost). */
+  readonly answering: number[];
+  /** Runs `fn` in the async context of the sandbox's running call. */
+  inCall<T>(fn: () => T): T;
+  /** The worker died: the sandbox is dead with this error. */
+  fail(error: EngineError): void;
+  /** The running call's wall-clock deadline (performance.now()). */
+  readonly deadline: number;
+}
+
+/** Extra time a nested call may take past its call's deadline before the host stops waiting. */
+const NESTED_GRACE_MS = 1_000;
+
+const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker-main.ts" : "./worker-main.js", import.meta.url);
+
+export interface PoolWorkerOptions {
+  stackSizeMb: number;
+  maxOldGenerationSizeMb: number | undefined;
+}
+
+export class PoolWorker {
+  readonly #worker: Worker;
+  readonly #channel: SyncChannel<SyncToWorker, SyncToHost>;
+  readonly guests = new Map<number, WorkerGuest>();
+  readonly #calls = new Map<number, { resolve: (outcome: CallOutcome) => void; reject: (error: Error) => void }>();
+  #nextCall = 1;
+  #dead: EngineError | undefined;
+  /** The host thread is in a held turn (reading only the sync channel until `release`). */
+  #holding = false;
+  readonly #onGone: (worker: PoolWorker) => void;
+
+  constructor(options: PoolWorkerOptions, onGone: (worker: PoolWorker) => void) {
+    this.#onGone = onGone;
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(8);
+    const setup: WorkerSetup = { signal, port: port2 };
+    this.#worker = new Worker(WORKER_URL, {
+      workerData: setup,
+      transferList: [port2],
+      resourceLimits: { stackSizeMb: options.stackSizeMb, ...(options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : {}) },
+    });
+    this.#channel = new SyncChannel(port1, signal, TO_WORKER, TO_HOST);
+    // An idle worker never keeps the process alive; one with calls in flight does (see #track).
+    this.#worker.unref();
+    this.#worker.on("message", (message: FromWorker) => this.#onMessage(message));
+    this.#worker.on("error", (error: Error) => this.#die(`it failed: ${error.message}`));
+    this.#worker.on("exit", (code: number) => this.#die(`it exited with code ${code}`));
+  }
+
+  /** The worker's thread id (for tests and benchmarks). */
+  get threadId(): number {
+    return this.#worker.threadId;
+  }
+
+  /** Sandboxes placed on this worker. */
+  get load(): number {
+    return this.guests.size;
+  }
+
+  /** Calls in flight. */
+  get busy(): number {
+    return this.#calls.size;
+  }
+
+  get dead(): boolean {
+    return this.#dead !== undefined;
+  }
+
+  post(message: ToWorker): void {
+    if (!this.#dead) this.#worker.postMessage(message);
+  }
+
+  /** Sends a call (evalScript, evalModule, invoke) and resolves with its answer. */
+  call(message: CallRequest): Promise<CallOutcome> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const call = this.#nextCall++;
+    return new Promise<CallOutcome>((resolve, reject) => {
+      this.#calls.set(call, { resolve, reject });
+      if (this.#calls.size === 1) this.#worker.ref();
+      this.#worker.postMessage({ ...message, call } as ToWorker);
+    });
+  }
+
+  /** Stops the thread; its sandboxes fail with an error saying so. */
+  async terminate(): Promise<void> {
+    await this.#worker.terminate();
+  }
+
+  /** Runs `name(args)` inside sandbox `ctx` while it waits for the answer to its sync call `seq`; the host thread sleeps until done. */
+  nested(ctx: number, seq: number, name: string, args: string[], deadline: number): string {
+    if (this.#dead) throw this.#dead;
+    this.#channel.post({ t: "nested", seq, ctx, name, args });
+    for (;;) {
+      const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + NESTED_GRACE_MS);
+      if (!message) {
+        throw new EngineError("the sandbox's worker thread did not answer a nested call within the call's wall-clock limit (wallMs)", "wallMs", true);
+      }
+      if (message.t !== "nestedDone") {
+        this.#dispatch(message);
+        continue;
+      }
+      if (message.seq !== seq) continue;
+      if (message.ok) return message.value ?? "";
+      throw fromWireError(message.error!);
+    }
+  }
+
+  /** Stays in this turn, answering the worker by the sync channel, until it releases the turn. */
+  #hold(deadline: number): void {
+    this.#holding = true;
+    try {
+      for (;;) {
+        const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + NESTED_GRACE_MS);
+        if (!message) {
+          // The worker is stuck or gone: it cannot be trusted with the turn again.
+          this.#die("it did not give the host thread back within the call's wall-clock limit");
+          void this.#worker.terminate();
+          return;
+        }
+        if (message.t === "release") return;
+        if (message.t !== "nestedDone") this.#dispatch(message);
+      }
+    } finally {
+      this.#holding = false;
+    }
+  }
+
+  /** A message from the worker, by its port or by the sync channel. */
+  #dispatch(message: SyncToHost): void {
+    if (message.t === "release" || message.t === "nestedDone") return;
+    this.#onMessage(message);
+  }
+
+  #onMessage(message: FromWorker): void {
+    switch (message.t) {
+      case "done": {
+        const pending = this.#calls.get(message.call);
+        if (!pending) return;
+        this.#calls.delete(message.call);
+        if (this.#calls.size === 0) this.#worker.unref();
+        const error = message.ok ? undefined : fromWireError(message.error!);
+        pending.resolve({ value: message.value, error, memoryUsage: message.memoryUsage, alive: message.alive });
+        return;
+      }
+      case "sync":
+        this.#answerSync(message);
+        return;
+      case "async":
+        this.#answerAsync(message);
+        return;
+    }
+  }
+
+  #answerSync(request: SyncRequest): void {
+    const guest = this.guests.get(request.ctx);
+    let answer: SyncToWorker;
+    let hold = false;
+    if (!guest) {
+      answer = { t: "answer", seq: request.seq, ok: false, error: toWireError(new EngineError("the sandbox was disposed", undefined, true)) };
+    } else {
+      guest.answering.push(request.seq);
+      try {
+        const value = guest.inCall(() => guest.host.syncCall(request.op, request.payload));
+        answer = { t: "answer", seq: request.seq, ok: true, ...(value === undefined ? {} : { value }) };
+        hold = !this.#holding && guest.host.holdsTurn?.(request.op) === true;
+      } catch (error) {
+        answer = { t: "answer", seq: request.seq, ok: false, error: toWireError(error) };
+      } finally {
+        guest.answering.pop();
+      }
+    }
+    if (hold) answer.hold = true;
+    this.#channel.post(answer);
+    if (hold) this.#hold(guest!.deadline);
+  }
+
+  #answerAsync(request: Extract<FromWorker, { t: "async" }>): void {
+    const guest = this.guests.get(request.ctx);
+    const settle = (ok: boolean, value: string | undefined, error: unknown): void =>
+      this.post(ok ? { t: "settle", ctx: request.ctx, id: request.id, ok, value: value ?? "" } : { t: "settle", ctx: request.ctx, id: request.id, ok, error: toWireError(error) });
+    if (!guest) {
+      settle(false, undefined, new EngineError("the sandbox was disposed", undefined, true));
+      return;
+    }
+    guest
+      .inCall(() => Promise.resolve().then(() => guest.host.asyncCall(request.op, request.payload)))
+      .then(
+        (value) => settle(true, value, undefined),
+        (error: unknown) => settle(false, undefined, error),
+      );
+  }
+
+  #die(reason: string): void {
+    if (this.#dead) return;
+    const error = new EngineError(`the sandbox's worker thread stopped (${reason})`, undefined, true);
+    this.#dead = error;
+    this.#channel.close();
+    for (const pending of this.#calls.values()) pending.reject(error);
+    this.#calls.clear();
+    for (const guest of this.guests.values()) guest.fail(error);
+    this.guests.clear();
+    this.#onGone(this);
+  }
+}

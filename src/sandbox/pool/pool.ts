@@ -1,0 +1,106 @@
+/**
+ * The worker-pool engine: QuickJS sandboxes run on a pool of worker threads, so the host's event
+ * loop never waits on sandbox CPU. Workers start lazily (one more only when every started one
+ * already holds sandboxes), and an idle worker never keeps the process alive. A context lives on one
+ * worker for its whole life (a warm sandbox keeps its worker); a new one goes to the least-loaded
+ * worker. A worker that dies takes only its own sandboxes with it (their calls fail with an error
+ * naming what happened); the next sandbox starts a fresh worker.
+ */
+import type { EngineContext, EngineContextOptions, SandboxEngine } from "../engine.ts";
+import { POOL_LIMITS, defaultPoolSize } from "./limits.ts";
+import { PoolContext } from "./pool-context.ts";
+import { PoolWorker } from "./pool-worker.ts";
+
+export interface WorkerPoolOptions {
+  /** Worker threads at most. Default `os.availableParallelism()`. */
+  size?: number;
+  /** Native stack of each worker thread, in MiB. Default 4. */
+  stackSizeMb?: number;
+  /** V8 heap cap of each worker thread, in MiB (sandbox heaps are WebAssembly memory, outside it). Default: Node's. */
+  maxOldGenerationSizeMb?: number;
+}
+
+/** One worker of the pool as tests and benchmarks see it. */
+export interface PoolWorkerInfo {
+  threadId: number;
+  sandboxes: number;
+  callsInFlight: number;
+}
+
+function whole(name: string, value: number | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`${name} must be an integer from 1 to ${max}, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * Sandboxes on a pool of worker threads.
+ * @example
+ * const engine = new WorkerPoolEngine({ size: 4 });
+ * const sandbox = await Sandbox.create({ engine, cpuMs: 2_000 });
+ */
+export class WorkerPoolEngine implements SandboxEngine {
+  readonly name = "quickjs-worker-pool";
+  /** Worker threads at most. */
+  readonly size: number;
+  readonly #stackSizeMb: number;
+  readonly #maxOldGenerationSizeMb: number | undefined;
+  readonly #workers: PoolWorker[] = [];
+  #nextContext = 1;
+
+  constructor(options: WorkerPoolOptions = {}) {
+    this.size = whole("size", options.size, defaultPoolSize(), POOL_LIMITS.maxPoolSize);
+    this.#stackSizeMb = whole("stackSizeMb", options.stackSizeMb, POOL_LIMITS.workerStackSizeMb, 1024);
+    this.#maxOldGenerationSizeMb = options.maxOldGenerationSizeMb === undefined ? undefined : whole("maxOldGenerationSizeMb", options.maxOldGenerationSizeMb, 0, 1 << 20);
+  }
+
+  async createContext(options: EngineContextOptions): Promise<EngineContext> {
+    return new PoolContext(this.#nextContext++, this.#pick(), options.memoryBytes, options.host);
+  }
+
+  /** The started workers (for tests and benchmarks). */
+  get workers(): PoolWorkerInfo[] {
+    return this.#workers.map((w) => ({ threadId: w.threadId, sandboxes: w.load, callsInFlight: w.busy }));
+  }
+
+  /** The thread id of the worker `context` lives on, if it is one of this pool's. */
+  threadOf(context: EngineContext): number | undefined {
+    return context instanceof PoolContext && this.#workers.includes(context.worker) ? context.worker.threadId : undefined;
+  }
+
+  /** Stops worker `threadId` as a crash would: its sandboxes fail, the others go on. */
+  async terminateWorker(threadId: number): Promise<void> {
+    await this.#workers.find((w) => w.threadId === threadId)?.terminate();
+  }
+
+  /** Stops every worker (their sandboxes fail); the pool starts new ones if used again. */
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+
+  /** The least-loaded worker, or a new one while some started worker holds sandboxes and there is room. */
+  #pick(): PoolWorker {
+    let best: PoolWorker | undefined;
+    for (const worker of this.#workers) {
+      if (worker.dead) continue;
+      if (!best || worker.load < best.load || (worker.load === best.load && worker.busy < best.busy)) best = worker;
+    }
+    if (best && (best.load === 0 || this.#workers.length >= this.size)) return best;
+    const worker = new PoolWorker({ stackSizeMb: this.#stackSizeMb, maxOldGenerationSizeMb: this.#maxOldGenerationSizeMb }, (gone) => {
+      const i = this.#workers.indexOf(gone);
+      if (i >= 0) this.#workers.splice(i, 1);
+    });
+    this.#workers.push(worker);
+    return worker;
+  }
+}
+
+let shared: WorkerPoolEngine | undefined;
+/**
+ * The process-wide worker pool, sized to the machine: the default engine of every sandbox.
+ * @example
+ * const sandbox = await Sandbox.create({ engine: workerPoolEngine() });
+ */
+export function workerPoolEngine(): WorkerPoolEngine {
+  return (shared ??= new WorkerPoolEngine());
+}
