@@ -58,6 +58,8 @@ export class PoolWorker {
   #dead: EngineError | undefined;
   /** The host thread is in a held turn (reading only the sync channel until `release`). */
   #holding = false;
+  /** Nested calls the host thread is waiting for (a turn is held only from the outermost answer). */
+  #nesting = 0;
   readonly #onGone: (worker: PoolWorker) => void;
 
   constructor(options: PoolWorkerOptions, onGone: (worker: PoolWorker) => void) {
@@ -121,6 +123,15 @@ export class PoolWorker {
   nested(ctx: number, seq: number, name: string, args: string[], deadline: number): string {
     if (this.#dead) throw this.#dead;
     this.#channel.post({ t: "nested", seq, ctx, name, args });
+    this.#nesting++;
+    try {
+      return this.#awaitNested(seq, deadline);
+    } finally {
+      this.#nesting--;
+    }
+  }
+
+  #awaitNested(seq: number, deadline: number): string {
     for (;;) {
       const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + NESTED_GRACE_MS);
       if (!message) {
@@ -193,7 +204,7 @@ export class PoolWorker {
       try {
         const value = guest.inCall(() => guest.host.syncCall(request.op, request.payload));
         answer = { t: "answer", seq: request.seq, ok: true, ...(value === undefined ? {} : { value }) };
-        hold = !this.#holding && guest.host.holdsTurn?.(request.op) === true;
+        hold = !this.#holding && this.#nesting === 0 && guest.host.holdsTurn?.(request.op) === true;
       } catch (error) {
         answer = { t: "answer", seq: request.seq, ok: false, error: toWireError(error) };
       } finally {

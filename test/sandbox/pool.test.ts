@@ -1,0 +1,142 @@
+/**
+ * The worker pool: sandboxes run on worker threads, so the host's event loop goes on while one
+ * computes; sync host calls, nested calls and large answers cross the thread boundary; a worker
+ * that dies takes only its own sandboxes with it.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Sandbox, WorkerPoolEngine, inThreadEngine, type SandboxEngine, type SandboxExtension } from "../../src/sandbox/index.ts";
+
+const pools: WorkerPoolEngine[] = [];
+const sandboxes: Sandbox[] = [];
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const sandbox of sandboxes.splice(0)) sandbox.dispose();
+  for (const pool of pools.splice(0)) await pool.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function pool(size: number): WorkerPoolEngine {
+  const engine = new WorkerPoolEngine({ size });
+  pools.push(engine);
+  return engine;
+}
+
+async function sandbox(engine: SandboxEngine, options: Parameters<typeof Sandbox.create>[0] = {}): Promise<Sandbox> {
+  const s = await Sandbox.create({ ...options, engine });
+  sandboxes.push(s);
+  return s;
+}
+
+/** Turns of the host's event loop that pass before `promise` settles. */
+async function turnsWhile(promise: Promise<unknown>, atMost: number): Promise<number> {
+  let settled = false;
+  void promise.finally(() => (settled = true));
+  let turns = 0;
+  while (!settled && turns < atMost) {
+    await new Promise((resolve) => setImmediate(resolve));
+    turns++;
+  }
+  return turns;
+}
+
+describe("the worker pool", () => {
+  it("keeps the host's event loop turning while a sandbox computes", async () => {
+    const s = await sandbox(pool(1), { cpuMs: 500, wallMs: 30_000 });
+    const spinning = s.runFunction("async () => { for (;;) {} }");
+    // The host thread is free: many turns of its event loop pass while the sandbox burns its budget.
+    expect(await turnsWhile(spinning, 50)).toBe(50);
+    expect((await spinning).error).toEqual({ name: "SandboxLimitError", message: "CPU budget of 500 ms exceeded (cpuMs)", limit: "cpuMs" });
+  });
+
+  it("on the in-thread engine, the same loop holds the host's event loop until it stops", async () => {
+    const s = await sandbox(inThreadEngine(), { cpuMs: 200, wallMs: 30_000 });
+    const spinning = s.runFunction("async () => { for (;;) {} }");
+    expect(await turnsWhile(spinning, 50)).toBeLessThan(50);
+    expect((await spinning).error?.limit).toBe("cpuMs");
+  });
+
+  it("places new sandboxes on the least-loaded worker and keeps each on its worker", async () => {
+    const engine = pool(2);
+    const a = await sandbox(engine);
+    const b = await sandbox(engine);
+    const c = await sandbox(engine);
+    const d = await sandbox(engine);
+    expect(engine.workers.map((w) => w.sandboxes)).toEqual([2, 2]);
+    for (const [i, s] of [a, b, c, d].entries()) await s.runFunction(`async () => { globalThis.n = ${i} }`);
+    for (const [i, s] of [a, b, c, d].entries()) expect((await s.runFunction("async () => n")).result).toBe(i);
+    a.dispose();
+    c.dispose();
+    expect(engine.workers.map((w) => w.sandboxes)).toEqual([0, 2]);
+    await sandbox(engine);
+    expect(engine.workers.map((w) => w.sandboxes)).toEqual([1, 2]);
+  });
+
+  it("fails only the sandboxes of a worker that dies, names what happened, and starts a new worker", async () => {
+    const engine = pool(2);
+    const first = await sandbox(engine);
+    const second = await sandbox(engine);
+    await first.runFunction("async () => { globalThis.kept = 'first' }");
+    await second.runFunction("async () => { globalThis.kept = 'second' }");
+    const [victim] = engine.workers;
+    const running = first.runFunction("async () => { for (;;) {} }");
+    await engine.terminateWorker(victim!.threadId);
+    const expected = { name: "SandboxError", message: "the sandbox's worker thread stopped (it exited with code 1)" };
+    expect((await running).error).toEqual(expected);
+    expect(first.alive).toBe(false);
+    expect((await first.runFunction("async () => kept")).error).toEqual({ ...expected, message: `${expected.message}; the sandbox was stopped` });
+    expect((await second.runFunction("async () => kept")).result).toBe("second");
+    const fresh = await sandbox(engine);
+    expect((await fresh.runFunction("async () => 6 * 7")).result).toBe(42);
+    expect(engine.workers.map((w) => w.threadId)).not.toContain(victim!.threadId);
+  });
+
+  it("answers sync calls of any size and runs nested calls across threads", async () => {
+    const extension: SandboxExtension = {
+      name: "t",
+      source: `(function (kit) {
+        return {
+          async dispatch(op, payload) {
+            if (op === "big") return kit.sync("t.big", String(payload)).length;
+            if (op === "wrap") { globalThis.depth = 0; return kit.sync("t.wrap", "3"); }
+            throw new Error("unknown " + op);
+          },
+          nested(op, payload) {
+            const n = Number(payload);
+            return n === 0 ? "bottom" : op + n + "(" + kit.sync("t.wrap", String(n - 1)) + ")";
+          },
+        };
+      })`,
+      sync(op, payload, nested) {
+        if (op === "big") return "y".repeat(Number(payload));
+        if (op === "wrap") return nested("n", payload);
+        throw new Error(`unknown ${op}`);
+      },
+    };
+    const s = await sandbox(pool(1), { extension, memoryBytes: 64 * 1024 * 1024, cpuMs: 5_000 });
+    expect(await s.extensionCall("big", String(5 * 1024 * 1024))).toEqual({ result: 5 * 1024 * 1024, logs: [] });
+    // host → sandbox → host → sandbox …: each nested call makes a sync call that nests again.
+    expect(await s.extensionCall("wrap", "0")).toEqual({ result: "n3(n2(n1(bottom)))", logs: [] });
+  });
+
+  it("refuses pool options out of range, naming them", () => {
+    expect(() => new WorkerPoolEngine({ size: 0 })).toThrow("size must be an integer from 1 to 256, got 0");
+    expect(() => new WorkerPoolEngine({ size: 1.5 })).toThrow("size must be an integer from 1 to 256, got 1.5");
+    expect(() => new WorkerPoolEngine({ stackSizeMb: -1 })).toThrow("stackSizeMb must be an integer from 1 to 1024, got -1");
+  });
+
+  it("never keeps the process alive once idle", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-pool-"));
+    dirs.push(dir);
+    const script = join(dir, "idle.ts");
+    const index = join(import.meta.dirname, "../../src/sandbox/index.ts");
+    writeFileSync(script, `import { Sandbox } from ${JSON.stringify(index)};\nconst s = await Sandbox.create();\nconsole.log(JSON.stringify(await s.runFunction("async () => 1 + 1")));\n`);
+    // The sandbox is neither disposed nor its pool closed: the process still ends by itself.
+    const child = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
+    expect(child.stdout.trim()).toBe(JSON.stringify({ result: 2, logs: [] }));
+    expect(child.status).toBe(0);
+  });
+});
