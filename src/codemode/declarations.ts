@@ -125,6 +125,11 @@ function isEmptySchema(schema: SchemaObject): boolean {
 
 class TypeNames {
   readonly #used = new Set<string>(["Promise", "Record", "Array", "unknown", "codemode"]);
+  /**
+   * Named types already emitted, by schema object and pointer: tools whose `$defs` share the very
+   * same schema objects (an OpenAPI document's components) share one declaration.
+   */
+  readonly shared = new WeakMap<object, Map<string, string>>();
   claim(base: string): string {
     let name = base;
     for (let n = 2; this.#used.has(name); n++) name = `${base}${n}`;
@@ -284,10 +289,21 @@ class SchemaPrinter {
     if (pointer === "" || pointer === "/") return this.#rootName;
     const known = this.#refs.get(pointer);
     if (known !== undefined) return known;
-    if (resolvePointer(this.#root, pointer) === undefined) return "unknown";
+    const target = resolvePointer(this.#root, pointer);
+    if (target === undefined) return "unknown";
+    const byPointer = typeof target === "object" ? (this.#names.shared.get(target) ?? new Map<string, string>()) : undefined;
+    const emitted = byPointer?.get(pointer);
+    if (emitted !== undefined) {
+      this.#refs.set(pointer, emitted);
+      return emitted;
+    }
     const last = pointer.split("/").filter(Boolean).pop() ?? "Ref";
     const name = this.#names.claim(pascal(decodePointerSegment(last)));
     this.#refs.set(pointer, name);
+    if (byPointer !== undefined && typeof target === "object") {
+      byPointer.set(pointer, name);
+      this.#names.shared.set(target, byPointer);
+    }
     this.#pending.push([pointer, name]);
     return name;
   }

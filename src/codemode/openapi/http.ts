@@ -95,10 +95,11 @@ function isUnder(target: URL, base: URL): boolean {
 
 async function readBounded(response: Response, max: number, where: string): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
-  const tooBig = (size: string) => new RangeError(`${where}: the response is ${size} bytes, more than maxResponseBytes (${max})`);
+  const tooBig = (size?: number) =>
+    new RangeError(`${where}: the response is ${size === undefined ? "larger than" : `${size} bytes, more than`} maxResponseBytes (${max})`);
   if (Number.isFinite(declared) && declared > max) {
     await response.body?.cancel();
-    throw tooBig(String(declared));
+    throw tooBig(declared);
   }
   if (response.body === null) return "";
   const reader = response.body.getReader();
@@ -110,7 +111,7 @@ async function readBounded(response: Response, max: number, where: string): Prom
     total += value.byteLength;
     if (total > max) {
       await reader.cancel();
-      throw tooBig(`over ${max}`);
+      throw tooBig();
     }
     chunks.push(value);
   }

@@ -1,0 +1,118 @@
+// The OpenAPI capability against a real loopback server, code running in a real sandbox: the host
+// adds credentials the code never sees, stays under the API's base URL, bounds what it reads.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ToolExecutionOptions } from "ai";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { createCodeTools, openApiSource, type CodeToolOutput, type OpenApiSourceOptions } from "../../src/codemode/index.ts";
+import { startShopServer, type ShopServer } from "./fixtures/shop-server.ts";
+
+const spec = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "shop.openapi.json"), "utf8")) as object;
+const execution: ToolExecutionOptions<unknown> = { toolCallId: "call-1", messages: [], context: {} };
+const TOKEN = "s3cret-token";
+const KEY = "k3y-in-query";
+
+let shop: ShopServer;
+beforeEach(async () => {
+  shop = await startShopServer({ exportBytes: 200_000 });
+});
+afterEach(async () => {
+  await shop.close();
+});
+
+async function run(code: string, options: OpenApiSourceOptions = {}): Promise<CodeToolOutput> {
+  const source = openApiSource(spec, { baseUrl: shop.baseUrl, headers: { authorization: `Bearer ${TOKEN}` }, query: { api_key: KEY }, maxResponseBytes: 100_000, ...options });
+  const { tools } = createCodeTools({ sources: [source], mode: "declarations" });
+  return (await tools.execute.execute!({ code }, execution)) as CodeToolOutput;
+}
+
+it("calls several operations from one run: path, query, header and body parameters reach the server", async () => {
+  const out = await run(`async () => {
+    const active = await codemode.listItems({ status: "active", limit: 5, tag: ["a", "b"] });
+    const one = await codemode.get_items_itemId({ itemId: "it_2", "X-Request-Id": "req-7" });
+    const made = await codemode.createItem({ body: { name: "Pot", price: { amount: 3, currency: "EUR" } } });
+    const tree = await codemode.getCategoryTree({ id: "c1" });
+    return { names: active.map((i) => i.name), one: one.name, made: made.id, tree: tree.children.length };
+  }`);
+  expect(out).toEqual({ result: { names: ["Teapot", "Kettle"], one: "Kettle", made: "it_9", tree: 1 }, logs: [] });
+  expect(shop.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+    `GET /v1/items?limit=5&status=active&tag=a&tag=b&api_key=${KEY}`,
+    `GET /v1/items/it_2?api_key=${KEY}`,
+    `POST /v1/items?api_key=${KEY}`,
+    `GET /v1/categories/c1/tree?api_key=${KEY}`,
+  ]);
+  expect(shop.requests[1]?.headers["x-request-id"]).toBe("req-7");
+  expect(shop.requests[2]?.headers["content-type"]).toBe("application/json");
+  expect(JSON.parse(shop.requests[2]?.body ?? "")).toEqual({ name: "Pot", price: { amount: 3, currency: "EUR" } });
+  expect(shop.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+});
+
+it("adds credentials on the host: code in the sandbox cannot read them", async () => {
+  const out = await run(`async () => {
+    const seen = [];
+    const visit = (value, depth) => {
+      if (depth > 4 || value === null || value === undefined) return;
+      if (typeof value === "function") { seen.push(String(value)); return; }
+      if (typeof value !== "object") { seen.push(String(value)); return; }
+      for (const key of Object.getOwnPropertyNames(value)) { seen.push(key); try { visit(value[key], depth + 1); } catch {} }
+    };
+    visit(globalThis, 0);
+    visit(codemode, 0);
+    let error = "";
+    try { await codemode.get_items_itemId({ itemId: "it_404" }); } catch (e) { error = e.message; }
+    const me = await codemode.whoAmI();
+    const text = seen.join(" ") + JSON.stringify(Object.keys(globalThis)) + error;
+    return { me: me.user, error, size: text.length, leaks: ["${TOKEN}", "${KEY}", "s3cret", "k3y"].filter((s) => text.includes(s)) };
+  }`);
+  const result = out.result as { me: string; error: string; size: number; leaks: string[] };
+  expect(result.me).toBe("ada"); // the server saw the token
+  expect(result.error).toBe('codemode.get_items_itemId failed: GET /items/{itemId} answered 404 Not Found: {"error":"no such item","id":"it_404"}');
+  expect(result.size).toBeGreaterThan(1_000); // it did see the globals and the capabilities
+  expect(result.leaks).toEqual([]);
+  expect(JSON.stringify(out)).not.toContain(TOKEN);
+});
+
+it("refuses a URL outside the API's base URL, before sending anything", async () => {
+  const out = await run(`async () => codemode.getPage({ page: ".." })`);
+  expect(out.error?.message).toBe(`codemode.getPage failed: refused: ${shop.origin}/ is outside the API's servers (${shop.baseUrl})`);
+  const encoded = await run(`async () => codemode.getPage({ page: "../../admin?x=" })`);
+  expect(encoded.error?.message).toContain("answered 404 Not Found"); // one path segment, percent-encoded: stays under /v1
+  expect(shop.requests.map((r) => r.url)).toEqual([`/v1/..%2F..%2Fadmin%3Fx%3D?api_key=${KEY}`]);
+});
+
+it("does not follow redirects, so credentials never travel to another host", async () => {
+  const out = await run(`async () => codemode.getMoved()`);
+  expect(out.error?.message).toBe("codemode.getMoved failed: GET /moved answered 302 (a redirect, not followed: credentials stay with the API's servers)");
+  expect(shop.requests).toHaveLength(1);
+});
+
+it("bounds the response body (maxResponseBytes) and quotes at most 500 characters of a failed one", async () => {
+  const big = await run(`async () => codemode.exportItems()`);
+  expect(big.error?.message).toBe("codemode.exportItems failed: GET /export: the response is 200011 bytes, more than maxResponseBytes (100000)");
+  const streamed = await run(`async () => codemode.streamItems()`);
+  expect(streamed.error?.message).toBe("codemode.streamItems failed: GET /stream: the response is larger than maxResponseBytes (100000)");
+  const fits = await run(`async () => (await codemode.exportItems()).data.length`, { maxResponseBytes: 300_000 });
+  expect(fits.result).toBe(200_000);
+  const noAuth = await run(`async () => codemode.whoAmI()`, { headers: {} });
+  expect(noAuth.error?.message).toBe('codemode.whoAmI failed: GET /whoami answered 401 Unauthorized: {"error":"bad credentials"}');
+  const long = await run(`async () => codemode.getPage({ page: "p".repeat(600) })`);
+  const quoted = `{"error":"no route GET /v1/${"p".repeat(600)}"}`;
+  expect(long.error?.message).toBe(`codemode.getPage failed: GET /{page} answered 404 Not Found: ${quoted.slice(0, 500)}… [${quoted.length} characters]`);
+});
+
+it("validates the input against the schema before sending a request", async () => {
+  const out = await run(`async () => codemode.createItem({ body: { name: "Pot", price: { amount: "3", currency: "EUR" } } })`);
+  expect(out.error?.message).toBe("codemode.createItem: invalid input: input.body.price.amount: expected number, got string");
+  const missing = await run(`async () => codemode.get_items_itemId({ itemId: "nope" })`);
+  expect(missing.error?.message).toBe("codemode.get_items_itemId: invalid input: input.itemId: does not match the pattern ^it_[0-9]+$");
+  expect(shop.requests).toEqual([]);
+});
+
+it("uses the document's servers when no baseUrl is given, and rejects a bad baseUrl", async () => {
+  const source = openApiSource(spec, { fetch: async (url) => new Response(JSON.stringify({ user: String(url) }), { headers: { "content-type": "application/json" } }) });
+  const { tools } = createCodeTools({ sources: [source] });
+  const out = (await tools.execute.execute!({ code: "async () => codemode.whoAmI()" }, execution)) as CodeToolOutput;
+  expect(out.result).toEqual({ user: "https://eu.shop.example.com/v1/whoami" });
+  expect(() => openApiSource(spec, { baseUrl: "/v1" })).toThrow('codemode: baseUrl must be an absolute http or https URL, got "/v1"');
+  expect(() => openApiSource(spec, { timeoutMs: 0 })).toThrow("codemode: openApiSource timeoutMs must be a positive number, got 0");
+});
