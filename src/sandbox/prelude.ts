@@ -11,24 +11,30 @@ delete G.__hearth_sync; delete G.__hearth_async;
 const cfg = JSON.parse(sync("config", "{}"));
 const define = (name, value) => Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
 // ---- memory: buffers are allocated outside the engine's own count, so every MiB of new ones asks
-// the engine to measure the heap against memoryBytes (it throws once the limit is passed) ----
+// the engine to measure the heap against memoryBytes (it throws once the limit is passed); an
+// allocation whose size is known beforehand (a buffer of n bytes, a string repeated n times) is
+// checked before it is made, so one that would cross the limit never happens ----
 {
   let made = 0;
-  const measure = (bytes) => { made += bytes; if (made >= 1048576) { made = 0; sync("memory", "-"); } };
+  const measure = (bytes) => { made += bytes; if (made >= 1048576) { made = 0; sync("memory", "0"); } };
+  const ahead = (bytes) => { if (bytes >= 65536 && bytes === bytes) sync("memory", String(bytes)); };
+  const count = (n) => (typeof n === "number" && n > 0 ? n : 0);
   for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
     const C = G[name];
     if (typeof C !== "function") continue;
-    define(name, new Proxy(C, { construct(target, args, newTarget) { const value = Reflect.construct(target, args, newTarget); measure(value.byteLength); return value; } }));
+    const unit = C.BYTES_PER_ELEMENT || 1;
+    define(name, new Proxy(C, { construct(target, args, newTarget) { ahead(count(args[0]) * unit); const value = Reflect.construct(target, args, newTarget); measure(value.byteLength); return value; } }));
   }
   // Builtins that make large strings in one step run no bytecode the interrupt could stop at.
-  const measured = (proto, names) => {
+  const measured = (proto, names, planned) => {
     for (const name of names) {
       const original = proto[name];
       if (typeof original !== "function") continue;
-      Object.defineProperty(proto, name, { value: { [name](...args) { const value = original.apply(this, args); if (typeof value === "string") measure(value.length); return value; } }[name], writable: true, configurable: true, enumerable: false });
+      Object.defineProperty(proto, name, { value: { [name](...args) { if (planned) ahead(planned(this, name, args)); const value = original.apply(this, args); if (typeof value === "string") measure(value.length); return value; } }[name], writable: true, configurable: true, enumerable: false });
     }
   };
-  measured(String.prototype, ["repeat", "padStart", "padEnd", "concat", "replaceAll"]);
+  measured(String.prototype, ["repeat", "padStart", "padEnd"], (self, name, args) => (typeof self === "string" ? (name === "repeat" ? self.length * count(args[0]) : count(args[0])) : 0));
+  measured(String.prototype, ["concat", "replaceAll"]);
   measured(Array.prototype, ["join"]);
 }
 

@@ -103,7 +103,7 @@ export class QuickJSEngineContext implements EngineContext {
     const sync = ctx.newFunction("__hearth_sync", (...args) => {
       const [op, payload] = strings(args);
       if (op === MEMORY_CHECK_OP) {
-        this.#meter.checkMemory();
+        this.#meter.checkMemory(Number(payload) || 0);
         return ctx.undefined;
       }
       const answer = this.#host.syncCall(op, payload);

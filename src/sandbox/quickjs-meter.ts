@@ -96,13 +96,15 @@ export class CallMeter {
 
   /**
    * Called by the prelude after every MiB of new buffers and strings, where QuickJS's interrupt
-   * (every 10,000 bytecodes) may be far off: measures the heap and the call's CPU and wall clock;
-   * over a limit, the run stops (the call then fails with that limit).
+   * (every 10,000 bytecodes) may be far off, and before an allocation of `ahead` bytes whose size
+   * is known beforehand (a buffer, a repeated string): measures the heap (plus `ahead`) and the
+   * call's CPU and wall clock; over a limit, the run stops (the call then fails with that limit),
+   * before the allocation is made.
    */
-  checkMemory(): void {
+  checkMemory(ahead = 0): void {
     const budget = this.#budget;
     if (this.#stopReason === undefined && budget) {
-      if (this.#overMemory()) this.#stopReason = "memoryBytes";
+      if (this.#overMemory(ahead)) this.#stopReason = "memoryBytes";
       else if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
       else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
     }
@@ -124,10 +126,11 @@ export class CallMeter {
     return new EngineError(message, reason, true);
   }
 
-  #overMemory(): boolean {
+  #overMemory(ahead = 0): boolean {
     const memory = this.#memory;
     const grown = memory && this.#running ? this.#grown + (memory.buffer.byteLength - this.#heapAtEnter) : this.#grown;
-    return grown > this.#memoryBytes || this.#heapUsed() > this.#memoryBytes;
+    if (grown > this.#memoryBytes) return true;
+    return ahead > this.#memoryBytes || this.#heapUsed() + ahead > this.#memoryBytes;
   }
 }
 

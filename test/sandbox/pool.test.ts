@@ -7,9 +7,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Sandbox, WorkerPoolEngine, inThreadEngine, type SandboxEngine, type SandboxExtension } from "../../src/sandbox/index.ts";
 
+/** Two workers shared by the tests that do not stop one (starting a worker is the slow part). */
+const shared = new WorkerPoolEngine({ size: 2 });
 const pools: WorkerPoolEngine[] = [];
 const sandboxes: Sandbox[] = [];
 const dirs: string[] = [];
@@ -18,6 +20,7 @@ afterEach(async () => {
   for (const pool of pools.splice(0)) await pool.close();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+afterAll(() => shared.close());
 
 function pool(size: number): WorkerPoolEngine {
   const engine = new WorkerPoolEngine({ size });
@@ -45,7 +48,7 @@ async function turnsWhile(promise: Promise<unknown>, atMost: number): Promise<nu
 
 describe("the worker pool", () => {
   it("keeps the host's event loop turning while a sandbox computes", async () => {
-    const s = await sandbox(pool(1), { cpuMs: 500, wallMs: 30_000 });
+    const s = await sandbox(shared, { cpuMs: 500, wallMs: 30_000 });
     const spinning = s.runFunction("async () => { for (;;) {} }");
     // The host thread is free: many turns of its event loop pass while the sandbox burns its budget.
     expect(await turnsWhile(spinning, 50)).toBe(50);
@@ -60,7 +63,7 @@ describe("the worker pool", () => {
   });
 
   it("places new sandboxes on the least-loaded worker and keeps each on its worker", async () => {
-    const engine = pool(2);
+    const engine = shared;
     const a = await sandbox(engine);
     const b = await sandbox(engine);
     const c = await sandbox(engine);
@@ -116,7 +119,7 @@ describe("the worker pool", () => {
         throw new Error(`unknown ${op}`);
       },
     };
-    const s = await sandbox(pool(1), { extension, memoryBytes: 64 * 1024 * 1024, cpuMs: 5_000 });
+    const s = await sandbox(shared, { extension, memoryBytes: 64 * 1024 * 1024, cpuMs: 5_000 });
     expect(await s.extensionCall("big", String(5 * 1024 * 1024))).toEqual({ result: 5 * 1024 * 1024, logs: [] });
     // host → sandbox → host → sandbox …: each nested call makes a sync call that nests again.
     expect(await s.extensionCall("wrap", "0")).toEqual({ result: "n3(n2(n1(bottom)))", logs: [] });
