@@ -108,8 +108,10 @@ export function createCodeTools(options: CodeToolsOptions): CodeTools {
   const executor = async () => options.executor ?? (await defaultExecutor());
   const about = options.about === undefined ? "" : `${options.about.trim()}\n\n`;
 
+  let declarationChars: number | undefined;
   if (mode !== "discovery") {
     const declarations = api.declarations();
+    declarationChars = declarations.length;
     if (mode === "declarations" || declarations.length <= threshold) {
       const description = `${about}${DECLARATIONS_INSTRUCTION}\n\n\`\`\`ts\n${declarations}\n\`\`\``;
       const execute = createExecuteTool({ api, executor, description, maxResultChars, maxLogChars });
@@ -124,7 +126,8 @@ export function createCodeTools(options: CodeToolsOptions): CodeTools {
     about: options.about,
   });
   const execute = createExecuteTool({ api, executor, description: `${about}${DISCOVERY_EXECUTE_DESCRIPTION}`, maxResultChars, maxLogChars });
-  return { mode: "discovery", tools: { search, execute }, operations: api.operations.length };
+  const made: CodeTools = { mode: "discovery", tools: { search, execute }, operations: api.operations.length };
+  return declarationChars === undefined ? made : { ...made, declarationChars };
 }
 
 let sandboxExecutorModule: Promise<typeof import("./sandbox-executor.ts")> | undefined;

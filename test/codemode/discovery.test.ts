@@ -1,0 +1,149 @@
+// Discovery mode end to end through real sandboxes: search finds operations and returns their
+// declarations, execute calls them; the auto switch; the limits of the catalogue functions.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { jsonSchema, tool, type ToolExecutionOptions } from "ai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  createCodeTools,
+  DISCOVERY_THRESHOLD_CHARS,
+  openApiSource,
+  type ApiSource,
+  type CodeModeTool,
+  type CodeToolOutput,
+} from "../../src/codemode/index.ts";
+import { startShopServer, type ShopServer } from "./fixtures/shop-server.ts";
+
+const spec = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "shop.openapi.json"), "utf8")) as object;
+const execution: ToolExecutionOptions<unknown> = { toolCallId: "call-1", messages: [], context: {} };
+const run = async (t: CodeModeTool | undefined, code: string) => (await t!.execute!({ code }, execution)) as CodeToolOutput;
+
+/** A source of `count` operations that answer their own name. */
+function syntheticSource(count: number): ApiSource {
+  return {
+    operations: Array.from({ length: count }, (_, i) => ({
+      name: `op${i}`,
+      description: `Operation number ${i} of a large API; it echoes its input with a long explanation of what it does.`,
+      tags: [`group${i % 7}`],
+      inputSchema: { type: "object", properties: { value: { type: "string", description: "Anything." } }, required: ["value"] },
+    })),
+    call: async (name, input) => ({ name, input }),
+  };
+}
+
+let shop: ShopServer;
+beforeAll(async () => {
+  shop = await startShopServer();
+});
+afterAll(async () => {
+  await shop.close();
+});
+
+describe("discovery mode", () => {
+  it("finds operations with search, gets their declarations, and calls them with execute", async () => {
+    const { mode, tools } = createCodeTools({ sources: [openApiSource(spec, { baseUrl: shop.baseUrl })], mode: "discovery" });
+    expect(mode).toBe("discovery");
+    expect(Object.keys(tools)).toEqual(["search", "execute"]);
+    expect(tools.execute.description).not.toContain("interface");
+
+    const found = await run(tools.search, `async () => (await catalogue.find("list items", 3)).map((o) => o.name)`);
+    expect(found).toEqual({ result: ["listItems", "createItem", "get_items_itemId"], logs: [] });
+
+    const byTag = await run(tools.search, `async () => catalogue.operations.filter((o) => o.tags.includes("categories"))`);
+    expect(byTag.result).toEqual([
+      { name: "getCategoryTree", description: "A category with all its subcategories.", tags: ["categories"], params: "id: string", route: "GET /categories/{id}/tree" },
+    ]);
+
+    const declared = await run(tools.search, `async () => catalogue.declarations(["listItems", "getCategoryTree"])`);
+    const text = String(declared.result);
+    expect(text).toContain("listItems(input?: ListItemsInput): Promise<ListItemsOutput>;");
+    expect(text).toContain("getCategoryTree(input: GetCategoryTreeInput): Promise<GetCategoryTreeOutput>;");
+    expect(text).toContain('type Status = "draft" | "active" | "archived";');
+    expect(text).not.toContain("createItem(");
+
+    const called = await run(tools.execute, `async () => {
+      const items = await codemode.listItems({ status: "active" });
+      const tree = await codemode.getCategoryTree({ id: "c1" });
+      return { items: items.length, tree: tree.name };
+    }`);
+    expect(called).toEqual({ result: { items: 2, tree: "Kitchen" }, logs: [] });
+  });
+
+  it("summarises parameters in the catalogue, optional ones marked", async () => {
+    const { tools } = createCodeTools({ sources: [openApiSource(spec)], mode: "discovery" });
+    const out = await run(tools.search, `async () => catalogue.operations.find((o) => o.name === "listItems").params`);
+    expect(out.result).toBe('limit?: number, status?: "draft" | "active" | "archived", tag?: string[]');
+  });
+
+  it("enforces the limits of find and declarations with clear errors", async () => {
+    const { tools } = createCodeTools({ sources: [syntheticSource(40)], mode: "discovery" });
+    const tooMany = await run(tools.search, `async () => catalogue.declarations(catalogue.operations.slice(0, 21).map((o) => o.name))`);
+    expect(tooMany.error?.message).toBe("catalogue.declarations: 21 names asked, at most MAX_DECLARATION_REQUEST (20) per call");
+    const unknown = await run(tools.search, `async () => catalogue.declarations(["op1", "nope"])`);
+    expect(unknown.error?.message).toBe('catalogue.declarations: no operation named "nope"; names come from catalogue.operations');
+    const notList = await run(tools.search, `async () => catalogue.declarations(42)`);
+    expect(notList.error?.message).toBe("catalogue.declarations(names): names must be an array of operation names");
+    const bigLimit = await run(tools.search, `async () => catalogue.find("operation", 51)`);
+    expect(bigLimit.error?.message).toBe("catalogue.find: limit must be an integer from 1 to MAX_FIND_RESULTS (50)");
+    const noQuery = await run(tools.search, `async () => catalogue.find()`);
+    expect(noQuery.error?.message).toBe("catalogue.find(query, limit?): query must be a string");
+  });
+
+  it("cuts a search result to maxSearchResultChars", async () => {
+    const { tools } = createCodeTools({ sources: [syntheticSource(40)], mode: "discovery", maxSearchResultChars: 500 });
+    const out = await run(tools.search, `async () => catalogue.operations`);
+    expect(out.truncated).toBe(true);
+    expect(String(out.result)).toMatch(/… \[truncated: \d+ characters, 500 shown\]$/);
+  });
+
+  it("keeps the descriptions the same size whatever the number of operations", () => {
+    const small = createCodeTools({ sources: [syntheticSource(30)], mode: "discovery" }).tools;
+    const large = createCodeTools({ sources: [syntheticSource(3_000)], mode: "discovery" }).tools;
+    expect(String(large.execute.description)).toBe(String(small.execute.description));
+    expect(String(large.search?.description).length - String(small.search?.description).length).toBeLessThan(10);
+  });
+
+  it("refuses an API larger than MAX_CATALOGUE_OPERATIONS", () => {
+    expect(() => createCodeTools({ sources: [syntheticSource(10_001)] })).toThrow(
+      "codemode: the API has 10001 operations, more than MAX_CATALOGUE_OPERATIONS (10000); filter the sources (e.g. openApiSource's include option)",
+    );
+  });
+});
+
+describe("auto mode", () => {
+  const small = {
+    getWeather: tool({ description: "Weather now.", inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, celsius: 21 }) }),
+  };
+
+  it("keeps all declarations for a small API and switches to discovery past DISCOVERY_THRESHOLD_CHARS", async () => {
+    const few = createCodeTools({ tools: small });
+    expect(few.mode).toBe("declarations");
+    expect(Object.keys(few.tools)).toEqual(["execute"]);
+    expect(few.tools.execute.description).toContain("getWeather(input: GetWeatherInput): Promise<unknown>;");
+    expect(await run(few.tools.execute, `async () => (await codemode.getWeather({ city: "Oslo" })).celsius`)).toEqual({ result: 21, logs: [] });
+
+    const many = createCodeTools({ sources: [syntheticSource(60)] });
+    expect(many.declarationChars).toBeGreaterThan(DISCOVERY_THRESHOLD_CHARS);
+    expect(many.mode).toBe("discovery");
+    const raised = createCodeTools({ sources: [syntheticSource(60)], discoveryThresholdChars: 100_000 });
+    expect(raised.mode).toBe("declarations");
+    expect(createCodeTools({ tools: small, mode: "discovery" }).mode).toBe("discovery");
+    expect(createCodeTools({ sources: [syntheticSource(60)], mode: "declarations" }).mode).toBe("declarations");
+  });
+
+  it("mixes AI SDK tools and other sources, and validates with the tool's own schema", async () => {
+    const echo = tool({ description: "Echo.", inputSchema: jsonSchema<{ text: string }>({ type: "object", properties: { text: { type: "string" } }, required: ["text"] }), execute: async ({ text }) => text });
+    const { tools } = createCodeTools({ tools: { ...small, echo }, sources: [syntheticSource(2)], mode: "discovery" });
+    const names = await run(tools.search, `async () => catalogue.operations.map((o) => o.name)`);
+    expect(names.result).toEqual(["getWeather", "echo", "op0", "op1"]);
+    const bad = await run(tools.execute, `async () => codemode.getWeather({ city: 7 })`);
+    expect(bad.error?.message).toMatch(/^codemode\.getWeather: invalid input: input\.city: /);
+    const ok = await run(tools.execute, `async () => [await codemode.echo({ text: "hi" }), await codemode.op1({ value: "v" })]`);
+    expect(ok.result).toEqual(["hi", { name: "op1", input: { value: "v" } }]);
+  });
+
+  it("rejects an unknown mode", () => {
+    expect(() => createCodeTools({ tools: small, mode: "everything" as "auto" })).toThrow('codemode: mode must be "auto", "declarations" or "discovery", got "everything"');
+  });
+});
