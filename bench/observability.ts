@@ -113,7 +113,8 @@ const median = (values: number[]): number => {
   return sorted[Math.floor(sorted.length / 2)]!;
 };
 
-const modes: Mode[] = BEFORE ? ["before", "off", "on"] : ["off", "on"];
+/** `--modes on` runs one mode alone (to profile it: `node --cpu-prof bench/observability.ts --modes on`). */
+const modes: Mode[] = (flag("modes")?.split(",") as Mode[] | undefined) ?? (BEFORE ? ["before", "off", "on"] : ["off", "on"]);
 const results = new Map<Mode, Array<{ http: number; ws: number }>>(modes.map((mode) => [mode, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const mode of modes) results.get(mode)!.push(await measure(mode));
@@ -121,7 +122,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const of = (mode: Mode, kind: "http" | "ws") => median(results.get(mode)!.map((r) => r[kind]));
 const slower = (base: number, value: number) => ((base - value) / base) * 100;
 const rows: Row[] = [];
-for (const kind of ["http", "ws"] as const) {
+for (const kind of modes.includes("off") && modes.includes("on") ? (["http", "ws"] as const) : []) {
   const what = kind === "http" ? "HTTP POST setState + INSERT, one agent" : "WebSocket RPC ping(), one agent";
   const unit = kind === "http" ? "req/s" : "calls/s";
   const off = of("off", kind);

@@ -5,6 +5,10 @@ import { Agent, getAgentByName, Host, type AgentNamespace } from "../../src/inde
 import { startHarness, tempDir, TestSocket, type Harness } from "../support/harness.ts";
 
 const constructed: string[] = [];
+/** Outside I/O the test controls: `appendAcrossLatch` waits on it between its two writes. */
+let releaseLatch: () => void = () => {};
+let latch: Promise<void> = Promise.resolve();
+let latchEntered: () => void = () => {};
 
 class Ledger extends Agent<{ Ledger: AgentNamespace<Ledger> }, { total: number }> {
   static callables = ["append"];
@@ -21,10 +25,11 @@ class Ledger extends Agent<{ Ledger: AgentNamespace<Ledger> }, { total: number }
     this.setState({ total: this.state.total + 1 });
     return this.state.total;
   }
-  /** Appends, waits on a timer (outside I/O), appends again. */
-  async appendAcrossIo(label: string, ms: number) {
+  /** Appends, waits on the test's latch (outside I/O, with nothing else of the agent's pending), appends again. */
+  async appendAcrossLatch(label: string) {
     this.sql`INSERT INTO entries (label) VALUES (${`${label}:before`})`;
-    await new Promise((resolve) => setTimeout(resolve, ms));
+    latchEntered();
+    await latch;
     this.sql`INSERT INTO entries (label) VALUES (${`${label}:after`})`;
   }
   appendThenThrow(label: string) {
@@ -97,9 +102,12 @@ describe("actor host", () => {
   it("lets other events in while a handler awaits outside I/O, and keeps writes atomic", async () => {
     harness = await startHarness({ Ledger });
     const stub = ledger(harness, "gate");
-    const slow = stub.appendAcrossIo("slow", 100);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    latch = new Promise<void>((resolve) => (releaseLatch = resolve));
+    const entered = new Promise<void>((resolve) => (latchEntered = resolve));
+    const slow = stub.appendAcrossLatch("slow");
+    await entered;
     await stub.append("fast");
+    releaseLatch();
     await slow;
     expect(await stub.labels()).toEqual(["slow:before", "fast", "slow:after"]);
   });
