@@ -3,7 +3,7 @@ import { GEN_AI_OPERATION_NAME } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
 import { SpanTable, type SpanRetention } from "./span-table.ts";
 import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
-import { TraceAccumulator } from "./trace-summary.ts";
+import { summarizeTrace } from "./trace-summary.ts";
 
 /** The memory limits of the span store, and where it persists. */
 export interface SpanStoreOptions {
@@ -68,7 +68,8 @@ const realClearTimeout = globalThis.clearTimeout;
  * store.listTraces({ class: "Support", error: true }).items;
  */
 export class SpanStore {
-  readonly #traces = new Map<string, TraceAccumulator>();
+  /** Each trace's spans in arrival order; summaries are computed when listed (off the hot path). */
+  readonly #traces = new Map<string, SpanRecord[]>();
   /**
    * Trace ids oldest first, read from `#head` on. Eviction reads this rather than the Map's first
    * entry: V8 walks over every deleted slot to find a Map's first live entry.
@@ -119,7 +120,7 @@ export class SpanStore {
     if (!worth) return false;
     this.#written.add(span.traceId);
     if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
-    this.#pending.push(...(this.#traces.get(span.traceId)?.spans ?? [span]));
+    this.#pending.push(...(this.#traces.get(span.traceId) ?? [span]));
     return true;
   }
 
@@ -153,7 +154,7 @@ export class SpanStore {
     checkTraceQuery(query);
     const limit = query.limit ?? DEFAULT_TRACE_PAGE;
     const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
-    const all = [...this.#traces.values()].map((t) => t.summary()).sort(compareNewestFirst);
+    const all = [...this.#traces].map(([traceId, spans]) => summarizeTrace(traceId, spans)).sort(compareNewestFirst);
     const items = [];
     for (const trace of all) {
       if (after && compareNewestFirst(trace, after) <= 0) continue;
@@ -166,8 +167,7 @@ export class SpanStore {
 
   /** One trace's spans in start order, from memory or the SQLite file; undefined when unknown. */
   getTrace(traceId: string): TraceDetail | undefined {
-    const kept = this.#traces.get(traceId);
-    let spans: SpanRecord[] | undefined = kept?.spans;
+    let spans: SpanRecord[] | undefined = this.#traces.get(traceId);
     if (!spans?.length && this.#table) {
       this.flush();
       spans = this.#table.trace(traceId);
@@ -222,20 +222,20 @@ export class SpanStore {
   #keep(span: SpanRecord): boolean {
     let trace = this.#traces.get(span.traceId);
     if (!trace) {
-      trace = new TraceAccumulator(span.traceId);
+      trace = [];
       this.#traces.set(span.traceId, trace);
       this.#order.push(span.traceId);
-    } else if (trace.spans.length >= this.#limits.maxSpansPerTrace) {
+    } else if (trace.length >= this.#limits.maxSpansPerTrace) {
       this.#dropped++;
       return false;
     }
-    trace.add(span);
+    trace.push(span);
     this.#spans++;
     while (this.#traces.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces.size > 1)) {
       const oldestId = this.#order[this.#head++]!;
       const oldest = this.#traces.get(oldestId)!;
       this.#traces.delete(oldestId);
-      this.#spans -= oldest.spans.length;
+      this.#spans -= oldest.length;
       this.#evicted++;
     }
     if (this.#head > 1024 && this.#head * 2 > this.#order.length) {

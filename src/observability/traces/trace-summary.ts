@@ -109,6 +109,13 @@ export class TraceAccumulator {
   }
 }
 
+/** The summary of one trace's spans. */
+export function summarizeTrace(traceId: string, spans: readonly SpanRecord[]): TraceSummary {
+  const accumulator = new TraceAccumulator(traceId);
+  for (const span of spans) accumulator.add(span);
+  return accumulator.summary();
+}
+
 function str(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
