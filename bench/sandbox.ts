@@ -1,15 +1,17 @@
 /**
- * Sandboxes (QuickJS in WebAssembly): the cost of one, and of code inside one.
+ * Sandboxes (QuickJS in WebAssembly): the cost of one, and of code inside one, on the default
+ * engine (the worker pool) and, for comparison, on the in-thread engine.
  *
  *   lifecycle   Sandbox.create + runFunction(small snippet) + dispose, p50/p99 (goal p50 ≤ 2 ms).
- *   memory      RSS and engine heap for N live sandboxes (each ran a snippet), per sandbox (goal ≤ 1 MiB).
+ *   memory      RSS and engine heap for N live sandboxes (each ran a snippet), per sandbox (goal ≤ 1 MiB);
+ *               RSS is the whole process's, worker threads included.
  *   1,000 live  1,000 sandboxes alive at once, each called once more after all were created.
  *   host call   round trip of `await cap(x)` from inside (env capability), per call.
  *   CPU-heavy   the same function (sieve + sort + JSON) in a sandbox vs. in plain Node.
  *
  *   npm run build && node --expose-gc bench/sandbox.ts
  */
-import { Sandbox, quickJSEngine } from "../dist/sandbox/index.js";
+import { Sandbox, inThreadEngine, workerPoolEngine, type SandboxEngine } from "../dist/sandbox/index.js";
 import { emit, log, percentile, type Row } from "./lib/common.ts";
 
 const LIFECYCLE = 2_000;
@@ -21,13 +23,18 @@ function collect(): void {
   for (let i = 0; i < 3; i++) gc?.();
 }
 
-async function lifecycle(rows: Row[]): Promise<void> {
-  for (let i = 0; i < 200; i++) (await Sandbox.create()).dispose(); // warm-up: wasm compile, JIT
+const ENGINES: Array<{ label: string; engine: SandboxEngine }> = [
+  { label: "worker pool (default)", engine: workerPoolEngine() },
+  { label: "in-thread", engine: inThreadEngine() },
+];
+
+async function lifecycle(rows: Row[], label: string, engine: SandboxEngine): Promise<void> {
+  for (let i = 0; i < 200; i++) (await Sandbox.create({ engine })).dispose(); // warm-up: wasm compile, JIT
   const times: number[] = [];
   const createTimes: number[] = [];
   for (let i = 0; i < LIFECYCLE; i++) {
     const start = performance.now();
-    const s = await Sandbox.create();
+    const s = await Sandbox.create({ engine });
     const created = performance.now();
     const r = await s.runFunction<number>("async () => { const xs = [1, 2, 3].map((x) => x * 2); return xs.reduce((a, b) => a + b) }");
     s.dispose();
@@ -37,11 +44,11 @@ async function lifecycle(rows: Row[]): Promise<void> {
   }
   times.sort((a, b) => a - b);
   createTimes.sort((a, b) => a - b);
-  log(`lifecycle: p50 ${percentile(times, 50).toFixed(3)} ms, p99 ${percentile(times, 99).toFixed(3)} ms`);
+  log(`lifecycle (${label}): p50 ${percentile(times, 50).toFixed(3)} ms, p99 ${percentile(times, 99).toFixed(3)} ms`);
   rows.push(
-    { bench: "sandbox", metric: "create + run a small function + dispose, p50", value: percentile(times, 50), unit: "ms", goal: { op: "<=", value: 2 }, note: `${LIFECYCLE} sequential` },
-    { bench: "sandbox", metric: "create + run a small function + dispose, p99", value: percentile(times, 99), unit: "ms" },
-    { bench: "sandbox", metric: "Sandbox.create alone, p50", value: percentile(createTimes, 50), unit: "ms", note: "runtime + context + prelude" },
+    { bench: "sandbox", metric: `create + run a small function + dispose, p50, ${label}`, value: percentile(times, 50), unit: "ms", goal: { op: "<=", value: 2 }, note: `${LIFECYCLE} sequential` },
+    { bench: "sandbox", metric: `create + run a small function + dispose, p99, ${label}`, value: percentile(times, 99), unit: "ms" },
+    { bench: "sandbox", metric: `Sandbox.create alone, p50, ${label}`, value: percentile(createTimes, 50), unit: "ms", note: "runtime + context + prelude" },
   );
 }
 
@@ -64,9 +71,10 @@ async function live(rows: Row[]): Promise<void> {
   for (const [i, s] of sandboxes.entries()) if ((await s.runFunction("async () => state.id")).result === i) ok++;
   const called = performance.now() - callStart;
   if (ok !== LIVE) throw new Error(`only ${ok} of ${LIVE} sandboxes answered`);
-  log(`${LIVE} live: RSS +${(rss / 2 ** 20).toFixed(1)} MiB, engine heap ${(heap / 2 ** 20).toFixed(1)} MiB, ${quickJSEngine().shardCount} WebAssembly instances`);
+  const workers = workerPoolEngine().workers.length;
+  log(`${LIVE} live: RSS +${(rss / 2 ** 20).toFixed(1)} MiB, engine heap ${(heap / 2 ** 20).toFixed(1)} MiB, ${workers} worker threads`);
   rows.push(
-    { bench: "sandbox", metric: "RSS per live sandbox", value: rss / LIVE / 1024, unit: "KiB", goal: { op: "<=", value: 1024 }, note: `${LIVE} live, each ran code and holds state; ${quickJSEngine().shardCount} wasm instances` },
+    { bench: "sandbox", metric: "RSS per live sandbox", value: rss / LIVE / 1024, unit: "KiB", goal: { op: "<=", value: 1024 }, note: `${LIVE} live, each ran code and holds state; worker pool: ${workers} threads, their WebAssembly instances included` },
     { bench: "sandbox", metric: "engine heap per live sandbox", value: heap / LIVE / 1024, unit: "KiB", note: "QuickJS memory_used_size" },
     { bench: "sandbox", metric: `${LIVE} live sandboxes: created and run`, value: created, unit: "ms" },
     { bench: "sandbox", metric: `${LIVE} live sandboxes: one more call each`, value: called, unit: "ms", note: "all answered" },
@@ -74,15 +82,15 @@ async function live(rows: Row[]): Promise<void> {
   for (const s of sandboxes) s.dispose();
 }
 
-async function hostCalls(rows: Row[]): Promise<void> {
-  const s = await Sandbox.create({ cpuMs: 60_000, wallMs: 60_000, env: { echo: (x: number) => x } });
+async function hostCalls(rows: Row[], label: string, engine: SandboxEngine): Promise<void> {
+  const s = await Sandbox.create({ engine, cpuMs: 60_000, wallMs: 60_000, env: { echo: (x: number) => x } });
   await s.runFunction("async () => { for (let i = 0; i < 1000; i++) await echo(i) }");
   const start = performance.now();
   const r = await s.runFunction<number>(`async () => { let sum = 0; for (let i = 0; i < ${HOST_CALLS}; i++) sum += await echo(i); return sum }`);
   const elapsed = performance.now() - start;
   if (r.error) throw new Error(r.error.message);
-  log(`host call: ${((elapsed / HOST_CALLS) * 1000).toFixed(1)} µs per round trip`);
-  rows.push({ bench: "sandbox", metric: "host-call round trip from inside (await env capability)", value: (elapsed / HOST_CALLS) * 1000, unit: "µs", note: `${HOST_CALLS} sequential, JSON args/result` });
+  log(`host call (${label}): ${((elapsed / HOST_CALLS) * 1000).toFixed(1)} µs per round trip`);
+  rows.push({ bench: "sandbox", metric: `host-call round trip from inside (await env capability), ${label}`, value: (elapsed / HOST_CALLS) * 1000, unit: "µs", note: `${HOST_CALLS} sequential, JSON args/result` });
   s.dispose();
 }
 
@@ -126,8 +134,9 @@ async function cpuHeavy(rows: Row[]): Promise<void> {
 }
 
 const rows: Row[] = [];
-await lifecycle(rows);
+for (const { label, engine } of ENGINES) await lifecycle(rows, label, engine);
 await live(rows);
-await hostCalls(rows);
+for (const { label, engine } of ENGINES) await hostCalls(rows, label, engine);
 await cpuHeavy(rows);
+await workerPoolEngine().close();
 emit(rows);

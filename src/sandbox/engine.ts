@@ -25,6 +25,11 @@ export interface EngineHost {
    * yields (awaits the host, or the call ends). Omitted: none.
    */
   holdsTurn?(op: string): boolean;
+  /**
+   * Answers of sync operations that never change for this context (its configuration): an engine
+   * on another thread may answer them there, without a round trip. Omitted: none.
+   */
+  readonly constants?: Readonly<Record<string, string>>;
 }
 
 export interface EngineContextOptions {

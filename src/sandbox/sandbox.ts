@@ -118,6 +118,7 @@ export class Sandbox {
       asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
       // An extension's sync operations are a guest's storage, inside the host's implicit transaction.
       holdsTurn: (op) => extension?.sync !== undefined && op.startsWith(`${extension.name}.`),
+      constants: extension ? { config, extension: extension.source } : { config },
     };
     const engine = options.engine ?? workerPoolEngine();
     // Set up with a larger budget than a call: the prelude is ours, not the sandbox's code.

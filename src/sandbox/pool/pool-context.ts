@@ -28,7 +28,7 @@ export class PoolContext implements EngineContext, WorkerGuest {
     this.host = host;
     this.#worker = worker;
     worker.guests.set(id, this);
-    worker.post({ t: "create", ctx: id, memoryBytes });
+    worker.post({ t: "create", ctx: id, memoryBytes, constants: { ...host.constants } });
   }
 
   /** The worker this context lives on. */
@@ -44,8 +44,13 @@ export class PoolContext implements EngineContext, WorkerGuest {
     return !this.#disposed && !this.#dead;
   }
 
+  /** The heap as the worker last measured it (a few ms after the last call; 0 before the first report). */
   get memoryUsage(): number {
     return this.alive ? this.#memoryUsage : 0;
+  }
+
+  memoryMeasured(bytes: number): void {
+    this.#memoryUsage = bytes;
   }
 
   async evalScript(source: string, filename: string, budget: Budget): Promise<void> {
@@ -87,7 +92,6 @@ export class PoolContext implements EngineContext, WorkerGuest {
     this.#deadline = budget.deadline;
     this.#scope = new AsyncResource("HearthSandboxCall");
     const outcome = await this.#worker.call(request);
-    this.#memoryUsage = outcome.memoryUsage;
     if (!outcome.alive && !this.#disposed) {
       this.#dead ??= outcome.error instanceof EngineError ? outcome.error : new EngineError("the sandbox was stopped", undefined, true);
     }

@@ -18,11 +18,10 @@ import { EngineError, type EngineHost } from "../engine.ts";
 import { SyncChannel } from "./sync-channel.ts";
 import { TO_HOST, TO_WORKER, fromWireError, toWireError, type CallRequest, type FromWorker, type SyncRequest, type SyncToHost, type SyncToWorker, type ToWorker, type WorkerSetup } from "./protocol.ts";
 
-/** What a call into a worker gives back: its value or error, and the context's state after it. */
+/** What a call into a worker gives back: its value or error, and whether the context is still alive. */
 export interface CallOutcome {
   value: string | undefined;
   error: Error | undefined;
-  memoryUsage: number;
   alive: boolean;
 }
 
@@ -33,6 +32,8 @@ export interface WorkerGuest {
   readonly answering: number[];
   /** Runs `fn` in the async context of the sandbox's running call. */
   inCall<T>(fn: () => T): T;
+  /** The worker measured the sandbox's heap. */
+  memoryMeasured(bytes: number): void;
   /** The worker died: the sandbox is dead with this error. */
   fail(error: EngineError): void;
   /** The running call's wall-clock deadline (performance.now()). */
@@ -181,7 +182,7 @@ export class PoolWorker {
         this.#calls.delete(message.call);
         if (this.#calls.size === 0) this.#worker.unref();
         const error = message.ok ? undefined : fromWireError(message.error!);
-        pending.resolve({ value: message.value, error, memoryUsage: message.memoryUsage, alive: message.alive });
+        pending.resolve({ value: message.value, error, alive: message.alive });
         return;
       }
       case "sync":
@@ -189,6 +190,9 @@ export class PoolWorker {
         return;
       case "async":
         this.#answerAsync(message);
+        return;
+      case "memory":
+        this.guests.get(message.ctx)?.memoryMeasured(message.bytes);
         return;
     }
   }

@@ -31,7 +31,7 @@ export interface WireError {
 
 /** Host thread → worker, on the worker's port. */
 export type ToWorker =
-  | { t: "create"; ctx: number; memoryBytes: number }
+  | { t: "create"; ctx: number; memoryBytes: number; constants: Record<string, string> }
   | { t: "evalScript"; call: number; ctx: number; source: string; filename: string; budget: WireBudget }
   | { t: "evalModule"; call: number; ctx: number; source: string; filename: string; modules: Record<string, string>; budget: WireBudget }
   | { t: "invoke"; call: number; ctx: number; name: string; args: string[]; budget: WireBudget }
@@ -46,7 +46,9 @@ export type CallRequest = WithoutCall<CallMessage>;
 
 /** Worker → host thread, on the worker's port. */
 export type FromWorker =
-  | { t: "done"; call: number; ctx: number; ok: boolean; value?: string; error?: WireError; memoryUsage: number; alive: boolean }
+  | { t: "done"; call: number; ctx: number; ok: boolean; value?: string; error?: WireError; alive: boolean }
+  /** The context's heap, measured shortly after its last call (off the call's path: a heap walk costs ~0.1 ms). */
+  | { t: "memory"; ctx: number; bytes: number }
   | { t: "async"; ctx: number; id: number; op: string; payload: string }
   | SyncRequest;
 

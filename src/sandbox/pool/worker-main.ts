@@ -16,7 +16,14 @@ interface Entry {
   ready: EngineContext | undefined;
   /** The running call's wall-clock deadline (this thread's performance.now()). */
   deadline: number;
+  /** Answers of the sync operations that never change (EngineHost.constants). */
+  constants: Record<string, string>;
+  /** Measures the heap once calls have paused (see MEMORY_REPORT_DELAY_MS). */
+  memoryTimer: NodeJS.Timeout | undefined;
 }
+
+/** A context's heap is reported this long after its last call, unless it is disposed first. */
+const MEMORY_REPORT_DELAY_MS = 2;
 
 const port = parentPort!;
 const setup = workerData as WorkerSetup;
@@ -55,7 +62,7 @@ function localBudget(budget: WireBudget): Budget {
 
 function hostOf(ctx: number, entry: () => Entry | undefined): EngineHost {
   return {
-    syncCall: (op, payload) => syncCall(ctx, op, payload, entry()?.deadline ?? performance.now()),
+    syncCall: (op, payload) => entry()?.constants[op] ?? syncCall(ctx, op, payload, entry()?.deadline ?? performance.now()),
     asyncCall: (op, payload) =>
       new Promise<string>((resolve, reject) => {
         const id = nextAsync++;
@@ -121,17 +128,26 @@ async function run(message: Extract<ToWorker, { call: number }>): Promise<void> 
     if (message.t === "evalScript") await context.evalScript(message.source, message.filename, budget);
     else if (message.t === "evalModule") await context.evalModule(message.source, message.filename, message.modules, budget);
     else value = await context.invoke(message.name, message.args, budget);
-    reply = { t: "done", call: message.call, ctx: message.ctx, ok: true, ...(value === undefined ? {} : { value }), memoryUsage: context.memoryUsage, alive: context.alive };
+    reply = { t: "done", call: message.call, ctx: message.ctx, ok: true, ...(value === undefined ? {} : { value }), alive: context.alive };
   } catch (error) {
-    reply = { t: "done", call: message.call, ctx: message.ctx, ok: false, error: toWireError(error), memoryUsage: context?.memoryUsage ?? 0, alive: context?.alive ?? false };
+    reply = { t: "done", call: message.call, ctx: message.ctx, ok: false, error: toWireError(error), alive: context?.alive ?? false };
   }
   post(reply);
+  if (entry && context?.alive) reportMemoryLater(message.ctx, entry, context);
+}
+
+function reportMemoryLater(ctx: number, entry: Entry, context: EngineContext): void {
+  clearTimeout(entry.memoryTimer);
+  entry.memoryTimer = setTimeout(() => {
+    entry.memoryTimer = undefined;
+    if (contexts.get(ctx) === entry && context.alive) post({ t: "memory", ctx, bytes: context.memoryUsage });
+  }, MEMORY_REPORT_DELAY_MS);
 }
 
 port.on("message", (message: ToWorker) => {
   switch (message.t) {
     case "create": {
-      const entry: Entry = { context: undefined as unknown as Promise<EngineContext>, ready: undefined, deadline: 0 };
+      const entry: Entry = { context: undefined as unknown as Promise<EngineContext>, ready: undefined, deadline: 0, constants: message.constants, memoryTimer: undefined };
       entry.context = engine.createContext({ memoryBytes: message.memoryBytes, host: hostOf(message.ctx, () => contexts.get(message.ctx)) });
       entry.context.then(
         (context) => (entry.ready = context),
@@ -156,6 +172,7 @@ port.on("message", (message: ToWorker) => {
     case "dispose": {
       const entry = contexts.get(message.ctx);
       contexts.delete(message.ctx);
+      clearTimeout(entry?.memoryTimer);
       entry?.context.then(
         (context) => context.dispose(),
         () => undefined,
