@@ -48,7 +48,7 @@ describe("discovery mode", () => {
     expect(tools.execute.description).not.toContain("interface");
 
     const found = await run(tools.search, `async () => (await catalogue.find("list items", 3)).map((o) => o.name)`);
-    expect(found).toEqual({ result: ["listItems", "createItem", "get_items_itemId"], logs: [] });
+    expect(found).toEqual({ result: ["listItems", "createItem", "deleteItem"], logs: [] });
 
     const byTag = await run(tools.search, `async () => catalogue.operations.filter((o) => o.tags.includes("categories"))`);
     expect(byTag.result).toEqual([

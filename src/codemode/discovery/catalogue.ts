@@ -93,7 +93,9 @@ function shortType(value: unknown, root: JsonSchema, depth: number): string {
 
 /**
  * The entries best matching `query`: each query word found in the name counts 3, in the route or a
- * tag 2, in the description 1; ties keep the catalogue's order; entries matching nothing are left out.
+ * tag 2, in the description 1 (a word also matches one it starts, or that starts it, from 4 letters:
+ * "repo" and "repository"); ties go to the shorter name, then to the catalogue's order; entries
+ * matching nothing are left out.
  *
  * @example
  * ```ts
@@ -104,18 +106,28 @@ export function rank(entries: readonly CatalogueEntry[], query: string, limit: n
   const words = [...new Set(wordsOf(query))];
   if (words.length === 0) return [];
   const scored = entries.map((entry, order) => {
-    const name = new Set(wordsOf(entry.name));
+    const nameWords = wordsOf(entry.name);
+    const name = new Set(nameWords);
     const where = new Set([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)]);
     const text = new Set(wordsOf(entry.description));
     let score = 0;
-    for (const word of words) score += name.has(word) ? 3 : where.has(word) ? 2 : text.has(word) ? 1 : 0;
-    return { entry, order, score };
+    for (const word of words) score += has(name, word) ? 3 : has(where, word) ? 2 : has(text, word) ? 1 : 0;
+    return { entry, order, score, length: nameWords.length };
   });
   return scored
     .filter((s) => s.score > 0)
-    .sort((a, b) => b.score - a.score || a.order - b.order)
+    .sort((a, b) => b.score - a.score || a.length - b.length || a.order - b.order)
     .slice(0, limit)
     .map((s) => s.entry);
+}
+
+/** Whether the set holds the word, or a word sharing a 4-letter-or-longer prefix with it in full. */
+function has(set: ReadonlySet<string>, word: string): boolean {
+  if (set.has(word)) return true;
+  for (const other of set) {
+    if (other.length >= 4 && word.length >= 4 && (other.startsWith(word) || word.startsWith(other))) return true;
+  }
+  return false;
 }
 
 const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);
