@@ -42,7 +42,7 @@ export interface CodeToolsOptions {
   readonly sources?: readonly ApiSource[];
   /** Default `"auto"`. */
   readonly mode?: CodeMode;
-  /** Auto mode's switch: declarations longer than this many characters mean discovery. Default 4,000. */
+  /** Auto mode's switch: declarations longer than this many characters mean discovery. Default 3,500. */
   readonly discoveryThresholdChars?: number;
   /** Where `execute` code runs; default a fresh sandbox per call (`sandboxExecutor()`). */
   readonly executor?: CodeExecutor;

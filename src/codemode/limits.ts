@@ -5,14 +5,15 @@
 
 /**
  * Auto mode keeps every declaration in the `execute` description while that text is at most this
- * many characters (about 1,000 tokens of TypeScript); a larger API switches to discovery.
+ * many characters (about 900 tokens of TypeScript, so the whole `execute` definition stays under
+ * about 1,200 tokens); a larger API switches to discovery.
  *
  * @example
  * ```ts
  * createCodeTools({ tools, discoveryThresholdChars: DISCOVERY_THRESHOLD_CHARS * 2 });
  * ```
  */
-export const DISCOVERY_THRESHOLD_CHARS = 4_000;
+export const DISCOVERY_THRESHOLD_CHARS = 3_500;
 
 /**
  * Most operations one code-mode API may hold, over all its sources.
