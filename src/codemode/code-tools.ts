@@ -46,7 +46,7 @@ export interface CodeToolsOptions {
   readonly discoveryThresholdChars?: number;
   /** Where `execute` code runs; default a fresh sandbox per call (`sandboxExecutor()`). */
   readonly executor?: CodeExecutor;
-  /** Where `search` code runs; default a fresh sandbox per call with `cpuMs` 1,000. */
+  /** Where `search` code runs; default a fresh sandbox per call with `cpuMs` 500. */
   readonly searchExecutor?: CodeExecutor;
   /** Bound on the JSON of `execute`'s return value. Default 20,000 characters. */
   readonly maxResultChars?: number;

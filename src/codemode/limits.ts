@@ -124,4 +124,4 @@ export const MAX_ERROR_BODY_CHARS = 500;
  * createCodeTools({ source, searchExecutor: sandboxExecutor({ cpuMs: DEFAULT_SEARCH_CPU_MS * 2 }) });
  * ```
  */
-export const DEFAULT_SEARCH_CPU_MS = 1_000;
+export const DEFAULT_SEARCH_CPU_MS = 500;
