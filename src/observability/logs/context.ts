@@ -23,15 +23,22 @@ export interface LogContextFields {
 }
 
 const requests = new AsyncLocalStorage<LogContext>();
+/**
+ * False until something reads log context (a logger, `currentLogContext`): until then a request
+ * costs no id and no context switch (the hot path of a server nobody watches stays free).
+ */
+let readersExist = false;
 let traceSource: (() => { traceId: string; spanId: string } | undefined) | undefined;
 
 /**
  * Runs `fn` with request and trace ids that every log line written inside it (across awaits) carries.
- * Nested calls add to the outer context.
+ * Nested calls add to the outer context. Before anything reads log context (no logger made, no
+ * `currentLogContext` call yet) it only calls `fn`.
  * @example
  * await runWithLogContext({ requestId: crypto.randomUUID() }, () => handle(request));
  */
 export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
+  if (!readersExist) return fn();
   const outer = requests.getStore();
   return requests.run(outer ? { ...outer, ...context } : context, fn);
 }
@@ -45,6 +52,19 @@ export function setTraceIdSource(source: (() => { traceId: string; spanId: strin
   traceSource = source;
 }
 
+/**
+ * Whether anything reads log context yet. Callers that make up a context (a request id) check this
+ * first; a Hearth logger, `fromPino` and `currentLogContext` turn it on.
+ */
+export function logContextRead(): boolean {
+  return readersExist;
+}
+
+/** Marks log context as read from now on (a logger was made). */
+export function readLogContext(): void {
+  readersExist = true;
+}
+
 /** Whether the caller runs inside an agent's event. */
 export function insideAgentEvent(): boolean {
   return currentScope() !== undefined;
@@ -56,6 +76,7 @@ export function insideAgentEvent(): boolean {
  * @example currentLogContext() // { agent: "Counter", name: "alice", requestId: "r-1" }
  */
 export function currentLogContext(): LogContextFields | undefined {
+  readersExist = true;
   const scope = currentScope();
   const request = requests.getStore();
   let traced = request?.traceId ? undefined : traceSource?.();

@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { currentLogContext } from "./context.ts";
+import { currentLogContext, readLogContext } from "./context.ts";
 import { formatMessage } from "./format-message.ts";
 import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
 import { formatPretty, type PrettyOptions } from "./pretty.ts";
@@ -58,6 +58,7 @@ interface Shared {
  * log.child({ module: "billing" }).error(new Error("card declined"));
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  readLogContext();
   const redactor = compileRedactor(options.redact);
   const shared: Shared = {
     destination: options.destination ?? process.stdout,

@@ -1,4 +1,4 @@
-import { currentLogContext } from "./context.ts";
+import { currentLogContext, readLogContext } from "./context.ts";
 import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
 import { compileRedactor, type RedactOptions } from "./redact.ts";
 import { sanitize } from "./sanitize.ts";
@@ -40,6 +40,7 @@ export interface PinoAdapterOptions {
  * log.info({ order: 7 }, "paid");
  */
 export function fromPino(pino: PinoLike, options: PinoAdapterOptions = {}): Logger {
+  readLogContext();
   if (typeof pino?.info !== "function" || typeof pino.child !== "function") {
     throw new TypeError("fromPino() needs a pino-like logger: info(obj, msg) and child(bindings) methods");
   }

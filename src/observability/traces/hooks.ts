@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
-import { runWithLogContext } from "../logs/context.ts";
+import { logContextRead, runWithLogContext } from "../logs/context.ts";
 import { pathnameOf } from "../metrics/request-class.ts";
 import { activeContext, rootContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
@@ -17,10 +17,12 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 /**
  * Runs one HTTP request: a request id (the incoming `x-request-id` when it is 1–128 safe characters,
  * else a new UUID) every log line inside carries, and — tracing on — a SERVER span continuing the
- * caller's `traceparent`, ended when the response is ready.
+ * caller's `traceparent`, ended when the response is ready. With tracing off and no logger made yet,
+ * only calls `fn`.
  * @example const response = await traceHttpRequest(request, () => fetch(request, env, ctx));
  */
 export function traceHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {
+  if (!tracingOn() && !logContextRead()) return fn();
   const incoming = request.headers.get("x-request-id");
   const requestId = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   if (!tracingOn()) return runWithLogContext({ requestId }, fn);

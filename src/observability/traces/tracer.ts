@@ -10,7 +10,7 @@ import {
   type Span,
   type Tracer,
 } from "@opentelemetry/api";
-import { setTraceIdSource } from "../logs/context.ts";
+import { readLogContext, setTraceIdSource } from "../logs/context.ts";
 import { activeContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
@@ -59,6 +59,7 @@ export function startTracer(settings: TracerSettings = {}): void {
   useGlobalContext(globalContextManagerWorks());
   state = { sampleRatio: ratio, appTracer };
   setTraceIdSource(activeIds);
+  readLogContext(); // spans carry the request id; log lines carry the span
 }
 
 /** Turns span recording off; hooks go back to doing nothing. */
