@@ -90,6 +90,24 @@ describe("discovery mode", () => {
     expect(noQuery.error?.message).toBe("catalogue.find(query, limit?): query must be a string");
   });
 
+  it("cuts long catalogue descriptions and parameter summaries to 240 characters", async () => {
+    const wide: ApiSource = {
+      operations: [{
+        name: "wide",
+        description: `${"word ".repeat(100)}\n\nSecond paragraph, left out.`,
+        inputSchema: { type: "object", properties: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`field${i}`, { type: "string" }])) },
+      }],
+      call: async () => null,
+    };
+    const { tools } = createCodeTools({ sources: [wide], mode: "discovery" });
+    const out = await run(tools.search, `async () => catalogue.operations[0]`);
+    const entry = out.result as { description: string; params: string };
+    expect(entry.description).toHaveLength(240);
+    expect(entry.description.endsWith("…")).toBe(true);
+    expect(entry.params).toHaveLength(240);
+    expect(entry.params.startsWith("field0?: string, field1?: string")).toBe(true);
+  });
+
   it("cuts a search result to maxSearchResultChars", async () => {
     const { tools } = createCodeTools({ sources: [syntheticSource(40)], mode: "discovery", maxSearchResultChars: 500 });
     const out = await run(tools.search, `async () => catalogue.operations`);

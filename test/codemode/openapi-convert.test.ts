@@ -24,6 +24,7 @@ describe("openApiOperations", () => {
       "whoAmI GET /whoami",
       "getMoved GET /moved",
       "streamItems GET /stream",
+      "slowReport GET /slow",
       "getPage GET /{page}",
     ]);
   });

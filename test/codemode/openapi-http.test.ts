@@ -116,3 +116,18 @@ it("uses the document's servers when no baseUrl is given, and rejects a bad base
   expect(() => openApiSource(spec, { baseUrl: "/v1" })).toThrow('codemode: baseUrl must be an absolute http or https URL, got "/v1"');
   expect(() => openApiSource(spec, { timeoutMs: 0 })).toThrow("codemode: openApiSource timeoutMs must be a positive number, got 0");
 });
+
+it("bounds the request body (MAX_REQUEST_BODY_BYTES) and the time of a request (timeoutMs)", async () => {
+  const big = await run(`async () => codemode.createItem({ body: { name: "Pot", price: { amount: 3, currency: "EUR" }, note: "n".repeat(1_048_576) } })`);
+  expect(big.error?.message).toMatch(/^codemode\.createItem failed: POST \/items: the request body is \d+ bytes, more than MAX_REQUEST_BODY_BYTES \(1048576\)$/);
+  const slow = await run(`async () => codemode.slowReport()`, { timeoutMs: 300 });
+  expect(slow.error?.message).toBe("codemode.slowReport failed: GET /slow: no answer within 300 ms (timeoutMs)");
+  expect(shop.requests.map((r) => r.url.split("?")[0])).toEqual(["/v1/slow"]);
+});
+
+it("needs an absolute server URL: a document with only relative servers and no baseUrl cannot call", async () => {
+  const relative = { ...(spec as Record<string, unknown>), servers: [{ url: "/v1" }] };
+  const { tools } = createCodeTools({ sources: [openApiSource(relative)] });
+  const out = (await tools.execute.execute!({ code: "async () => codemode.whoAmI()" }, execution)) as CodeToolOutput;
+  expect(out.error?.message).toBe("codemode.whoAmI failed: the API has no absolute server URL; pass baseUrl to openApiSource");
+});
