@@ -48,14 +48,17 @@ export class CodeApi {
     return this.#byIdentifier.get(identifier);
   }
 
-  /** TypeScript declarations of the given operations (all by default), as `declare const codemode`. */
-  declarations(identifiers?: readonly string[]): string {
+  /**
+   * TypeScript declarations of the given operations (all by default), as `declare const codemode`;
+   * with `outputs: false` the methods return `Promise<unknown>` (much shorter for large responses).
+   */
+  declarations(identifiers?: readonly string[], options: { outputs?: boolean } = {}): string {
     const chosen = identifiers === undefined ? this.operations : identifiers.map((id) => this.#byIdentifier.get(id)).filter((op) => op !== undefined);
     const signatures: ToolSignature[] = chosen.map(({ identifier, operation }) => ({
       name: identifier,
       description: describe(operation),
       inputSchema: operation.inputSchema,
-      outputSchema: operation.outputSchema,
+      outputSchema: options.outputs === false ? undefined : operation.outputSchema,
     }));
     return generateDeclarations(signatures);
   }

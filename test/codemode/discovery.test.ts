@@ -61,6 +61,8 @@ describe("discovery mode", () => {
     expect(text).toContain("getCategoryTree(input: GetCategoryTreeInput): Promise<GetCategoryTreeOutput>;");
     expect(text).toContain('type Status = "draft" | "active" | "archived";');
     expect(text).not.toContain("createItem(");
+    const inputsOnly = await run(tools.search, `async () => catalogue.declarations(["getCategoryTree"], { outputs: false })`);
+    expect(inputsOnly.result).toBe("interface GetCategoryTreeInput {\n  id: string;\n}\ndeclare const codemode: {\n  /** GET /categories/{id}/tree: A category with all its subcategories. */\n  getCategoryTree(input: GetCategoryTreeInput): Promise<unknown>;\n};");
 
     const called = await run(tools.execute, `async () => {
       const items = await codemode.listItems({ status: "active" });

@@ -39,8 +39,8 @@ declare const catalogue: {
   operations: Operation[];
   /** Best keyword matches first. */
   find(query: string, limit?: number): Promise<Operation[]>;
-  /** TypeScript declarations of the named operations (at most 20). */
-  declarations(names: string[]): Promise<string>;
+  /** TypeScript of the named operations (at most 20); outputs: false leaves out the result types. */
+  declarations(names: string[], options?: { outputs?: boolean }): Promise<string>;
 };`;
 
 /** The entries of an API, in its order. */

@@ -70,7 +70,8 @@ function catalogueFunctions(api: CodeApi, entries: readonly CatalogueEntry[]): R
     }
     return rank(entries, query, n);
   };
-  const declarations: HostFunction = async (names?: unknown) => {
+  const declarations: HostFunction = async (args?: unknown) => {
+    const { names, options } = (typeof args === "object" && args !== null ? args : {}) as { names?: unknown; options?: unknown };
     const list = typeof names === "string" ? [names] : names;
     if (!Array.isArray(list) || !list.every((n): n is string => typeof n === "string")) {
       throw new TypeError("catalogue.declarations(names): names must be an array of operation names");
@@ -80,7 +81,8 @@ function catalogueFunctions(api: CodeApi, entries: readonly CatalogueEntry[]): R
     }
     const unknown = list.filter((n) => api.get(n) === undefined);
     if (unknown.length > 0) throw new Error(`catalogue.declarations: no operation named ${unknown.map((n) => JSON.stringify(n)).join(", ")}; names come from catalogue.operations`);
-    return api.declarations([...new Set(list)]);
+    const outputs = typeof options === "object" && options !== null ? (options as { outputs?: unknown }).outputs : undefined;
+    return api.declarations([...new Set(list)], { outputs: outputs !== false });
   };
   const operations: HostFunction = async () => entries;
   return { operations, find, declarations } as Record<string, HostFunction>;
@@ -95,7 +97,7 @@ function withCatalogue(fn: string): string {
   const catalogue = Object.freeze({
     operations: await codemode.operations(),
     find: (query, limit) => codemode.find({ query, limit }),
-    declarations: (names) => codemode.declarations(names),
+    declarations: (names, options) => codemode.declarations({ names, options }),
   });
   return await (${fn})();
 }`;
