@@ -58,7 +58,14 @@ export interface CodeToolsOptions {
   readonly about?: string;
 }
 
-/** A code tool: input `{ code }`, output `{ result | error, logs }`. */
+/**
+ * A code tool: input `{ code }`, output `{ result | error, logs }`.
+ *
+ * @example
+ * ```ts
+ * const execute: CodeModeTool = createCodeTools({ tools }).tools.execute;
+ * ```
+ */
 export type CodeModeTool = Tool<{ code: string }, CodeToolOutput>;
 
 /**

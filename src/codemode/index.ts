@@ -3,9 +3,11 @@
  *
  * @example
  * ```ts
- * import { createCodeTool } from "hearth/codemode";
+ * import { createCodeTool, createCodeTools, openApiSource } from "hearth/codemode";
  * const codemode = createCodeTool({ tools: { getWeather, searchFlights } });
  * await generateText({ model, tools: { codemode }, prompt });
+ * // any API, at a near-constant token cost: { search, execute } for a large one
+ * const { tools } = createCodeTools({ sources: [openApiSource(spec, { headers: { authorization } })] });
  * ```
  */
 export {

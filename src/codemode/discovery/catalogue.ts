@@ -27,7 +27,14 @@ export interface CatalogueEntry {
   params: string;
 }
 
-/** The TypeScript the `search` description shows for the catalogue. */
+/**
+ * The TypeScript the `search` description shows for the catalogue.
+ *
+ * @example
+ * ```ts
+ * createCodeTools({ sources, mode: "discovery" }).tools.search?.description?.includes(CATALOGUE_DECLARATIONS); // true
+ * ```
+ */
 export const CATALOGUE_DECLARATIONS = `interface Operation {
   name: string; // call it as codemode[name](input) in execute
   description: string;

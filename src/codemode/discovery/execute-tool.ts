@@ -19,14 +19,28 @@ export interface ExecuteToolOptions {
   readonly maxLogChars: number;
 }
 
-/** The instruction of declarations mode; the declarations follow it. */
+/**
+ * The instruction of declarations mode; the declarations follow it.
+ *
+ * @example
+ * ```ts
+ * String(createCodeTools({ tools, mode: "declarations" }).tools.execute.description).startsWith(DECLARATIONS_INSTRUCTION); // true
+ * ```
+ */
 export const DECLARATIONS_INSTRUCTION =
   "Run JavaScript that calls the API below. Write one async arrow function, `async () => { … }`, " +
   "that calls the `codemode` methods (they return promises; await them, combine several calls, loop, " +
   "filter) and returns the result the task needs. console.log output is returned too. No network, " +
   "no file system, no modules. A failed call rejects with an Error whose message says why.";
 
-/** The whole description of discovery mode's `execute`. */
+/**
+ * The whole description of discovery mode's `execute` (after the `about` line, if any).
+ *
+ * @example
+ * ```ts
+ * createCodeTools({ sources, mode: "discovery" }).tools.execute.description === DISCOVERY_EXECUTE_DESCRIPTION; // true
+ * ```
+ */
 export const DISCOVERY_EXECUTE_DESCRIPTION =
   "Run JavaScript that calls the API. First use the search tool to find operations and their " +
   "TypeScript declarations. Then write one async arrow function, `async () => { … }`, that calls " +

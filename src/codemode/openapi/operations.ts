@@ -9,7 +9,14 @@ import { deref, SchemaBundler } from "./bundle.ts";
 
 type Json = { [key: string]: unknown };
 
-/** Where one input field goes in the HTTP request. */
+/**
+ * Where one input field goes in the HTTP request.
+ *
+ * @example
+ * ```ts
+ * const field: HttpField = { key: "per_page", name: "per_page", in: "query" };
+ * ```
+ */
 export interface HttpField {
   /** The key in the input object. */
   readonly key: string;
@@ -20,7 +27,15 @@ export interface HttpField {
   readonly explode?: boolean | undefined;
 }
 
-/** How to turn an operation's input into an HTTP request. */
+/**
+ * How to turn an operation's input into an HTTP request.
+ *
+ * @example
+ * ```ts
+ * const plan: HttpPlan = { method: "GET", path: "/repos/{owner}/{repo}", fields: [
+ *   { key: "owner", name: "owner", in: "path" }, { key: "repo", name: "repo", in: "path" }] };
+ * ```
+ */
 export interface HttpPlan {
   readonly method: string;
   /** The path template: `/repos/{owner}/{repo}`. */
@@ -30,7 +45,14 @@ export interface HttpPlan {
   readonly body?: { readonly key: string; readonly mediaType: string } | undefined;
 }
 
-/** An operation with its HTTP plan. */
+/**
+ * An operation of an OpenAPI document, with its HTTP plan.
+ *
+ * @example
+ * ```ts
+ * openApiSource(spec, { include: (op: OpenApiOperation) => op.http.method === "GET" }); // read-only API
+ * ```
+ */
 export interface OpenApiOperation extends ApiOperation {
   readonly http: HttpPlan;
 }

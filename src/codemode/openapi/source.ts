@@ -8,7 +8,14 @@ import type { ApiSource } from "../source.ts";
 import { sendRequest, type HttpSettings } from "./http.ts";
 import { openApiOperations, type OpenApiOperation } from "./operations.ts";
 
-/** Header or query values, or a function giving them per request (for tokens that rotate). */
+/**
+ * Header or query values, or a function giving them per request (for tokens that rotate).
+ *
+ * @example
+ * ```ts
+ * const headers: CredentialValues = async () => ({ authorization: `Bearer ${await tokens.current()}` });
+ * ```
+ */
 export type CredentialValues = Readonly<Record<string, string>> | (() => Record<string, string> | Promise<Record<string, string>>);
 
 /**
