@@ -125,6 +125,32 @@ describe("the worker pool", () => {
     expect(await s.extensionCall("wrap", "0")).toEqual({ result: "n3(n2(n1(bottom)))", logs: [] });
   });
 
+  it("a sync call the host answers after the call's deadline fails inside the sandbox; the worker goes on", async () => {
+    const extension: SandboxExtension = {
+      name: "slow",
+      source: `(function (kit) {
+        return {
+          async dispatch(op) {
+            try { kit.sync("slow.wait", "{}"); return "answered"; } catch (e) { return e.message; }
+          },
+          nested() { return ""; },
+        };
+      })`,
+      sync() {
+        // The host thread is busy past the call's wall-clock limit (a slow storage answer).
+        const until = performance.now() + 400;
+        while (performance.now() < until);
+        return "{}";
+      },
+    };
+    const s = await sandbox(shared, { extension, wallMs: 100 });
+    // The worker stops waiting at the deadline: the sandbox's code sees an error it may catch.
+    expect(await s.extensionCall("go", "{}")).toEqual({ result: "the host did not answer slow.wait before the call's wall-clock deadline (wallMs)", logs: [] });
+    // The worker is still there and serves new sandboxes.
+    const fresh = await sandbox(shared);
+    expect((await fresh.runFunction("async () => 'still here'")).result).toBe("still here");
+  });
+
   it("refuses pool options out of range, naming them", () => {
     expect(() => new WorkerPoolEngine({ size: 0 })).toThrow("size must be an integer from 1 to 256, got 0");
     expect(() => new WorkerPoolEngine({ size: 1.5 })).toThrow("size must be an integer from 1 to 256, got 1.5");

@@ -148,8 +148,8 @@ export class PoolWorker {
     }
   }
 
-  /** Stays in this turn, answering the worker by the sync channel, until it releases the turn. */
-  #hold(deadline: number): void {
+  /** Stays in this turn, answering the worker by the sync channel, until it releases the turn (or gave up on sync call `seq`). */
+  #hold(deadline: number, seq: number): void {
     this.#holding = true;
     try {
       for (;;) {
@@ -160,8 +160,8 @@ export class PoolWorker {
           void this.#worker.terminate();
           return;
         }
-        if (message.t === "release") return;
-        if (message.t !== "nestedDone") this.#dispatch(message);
+        if (message.t === "release" || (message.t === "gaveUp" && message.seq === seq)) return;
+        this.#dispatch(message);
       }
     } finally {
       this.#holding = false;
@@ -170,7 +170,7 @@ export class PoolWorker {
 
   /** A message from the worker, by its port or by the sync channel. */
   #dispatch(message: SyncToHost): void {
-    if (message.t === "release" || message.t === "nestedDone") return;
+    if (message.t === "release" || message.t === "nestedDone" || message.t === "gaveUp") return;
     this.#onMessage(message);
   }
 
@@ -217,7 +217,7 @@ export class PoolWorker {
     }
     if (hold) answer.hold = true;
     this.#channel.post(answer);
-    if (hold) this.#hold(guest!.deadline);
+    if (hold) this.#hold(guest!.deadline, request.seq);
   }
 
   #answerAsync(request: Extract<FromWorker, { t: "async" }>): void {

@@ -75,7 +75,12 @@ export type SyncToWorker =
  * waits on this channel (a nested call, or a held turn), every message that would otherwise go on
  * the worker's port.
  */
-export type SyncToHost = { t: "nestedDone"; seq: number; ok: boolean; value?: string; error?: WireError } | { t: "release" } | FromWorker;
+export type SyncToHost =
+  | { t: "nestedDone"; seq: number; ok: boolean; value?: string; error?: WireError }
+  | { t: "release" }
+  /** The worker stopped waiting for the answer to sync call `seq` (its call's deadline passed): no turn to hold for it. */
+  | { t: "gaveUp"; seq: number }
+  | FromWorker;
 
 /** Data sent to a new worker. */
 export interface WorkerSetup {

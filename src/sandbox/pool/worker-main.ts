@@ -79,7 +79,10 @@ function syncCall(ctx: number, op: string, payload: string, deadline: number): s
   try {
     for (;;) {
       const message = channel.receive(Math.max(0, deadline - performance.now()));
-      if (!message) throw new Error(`the host did not answer ${op} before the call's wall-clock deadline (wallMs)`);
+      if (!message) {
+        channel.post({ t: "gaveUp", seq });
+        throw new Error(`the host did not answer ${op} before the call's wall-clock deadline (wallMs)`);
+      }
       if (message.t === "nested") {
         runNested(message);
         continue;
