@@ -4,6 +4,7 @@ import { runInAgentScope, type AgentCaller } from "../agent/context.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
 import type { Actor } from "../host/actor.ts";
 import { currentEvent } from "../host/event-context.ts";
+import { traceAgentEvent } from "../observability/traces/hooks.ts";
 import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
@@ -82,7 +83,7 @@ export class DurableObjectActor implements Actor {
     if (typeof fetch !== "function") throw new TypeError(`${this.#runtime.className} has no fetch() handler.`);
     const event = currentEvent();
     try {
-      const response: unknown = await this.#scoped(() => fetch.call(this.#object, request));
+      const response: unknown = await this.#scoped(() => this.#traced("fetch", undefined, () => fetch.call(this.#object, request)));
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
       }
@@ -116,7 +117,7 @@ export class DurableObjectActor implements Actor {
     if (typeof fn !== "function" || NOT_CALLABLE.has(method) || fn === (Object.prototype as Record<string, unknown>)[method]) {
       throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
     }
-    return await this.#scoped(() => fn.apply(this.#object, args), caller);
+    return await this.#scoped(() => this.#traced("rpc", method, () => fn.apply(this.#object, args)), caller);
   }
 
   [HANDLE.invalidate](): void {
@@ -152,12 +153,17 @@ export class DurableObjectActor implements Actor {
     await this.#alarm.run(schedule, (info) => alarm.call(this.#object, info));
   }
 
+  /** Runs one event of the object inside a span named after it (nothing more while tracing is off). */
+  #traced<T>(event: string, detail: string | undefined, fn: () => T): T {
+    return traceAgentEvent(this.#runtime.className, this.#runtime.name, event, detail, fn);
+  }
+
   async #socketHandler(handler: "webSocketMessage" | "webSocketClose" | "webSocketError", record: SocketRecord, ...args: unknown[]): Promise<void> {
     const fn = this.#object[handler];
     const ws = this.#sockets.objectOf(record);
     if (typeof fn !== "function" || ws === undefined) return;
     try {
-      await this.#scoped(() => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args));
+      await this.#scoped(() => this.#traced(handler, undefined, () => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args)));
     } catch (error) {
       // No caller waits for a socket event: log it, and fail the event (its writes and messages are dropped).
       this.onError(error);
