@@ -90,12 +90,14 @@ function catalogueFunctions(api: CodeApi, entries: readonly CatalogueEntry[]): R
 
 /**
  * The model's function inside one that builds `catalogue` from the host functions, so any
- * executor (they only provide `codemode`) can run a search.
+ * executor (they only provide `codemode`) can run a search. The operations are copied in only when
+ * the code mentions them: a search that only calls `find` and `declarations` moves no catalogue.
  */
 function withCatalogue(fn: string): string {
+  const operations = fn.includes("operations") ? "await codemode.operations()" : "[]";
   return `async () => {
   const catalogue = Object.freeze({
-    operations: await codemode.operations(),
+    operations: ${operations},
     find: (query, limit) => codemode.find({ query, limit }),
     declarations: (names, options) => codemode.declarations({ names, options }),
   });
