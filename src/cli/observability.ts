@@ -60,8 +60,10 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   const stopProblems = [problems.observe(logStore, { since: Date.now() - 86_400_000 })];
   const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty", onRecord: logStore.onRecord });
   // JSON output is for collectors: every console line of the process becomes a record then, the
-  // runtime's own messages and a worker's fetch included; coloured output leaves those as they are.
-  const restoreConsole = captureConsole(logger, { everywhere: format === "json" });
+  // runtime's own messages and a worker's fetch included; coloured output prints those as they are
+  // and only keeps a record of each (so the runtime's errors still reach the problems).
+  const keepOnly = createLogger({ level: options.logLevel ?? "info", destination: { write: () => true }, onRecord: logStore.onRecord });
+  const restoreConsole = captureConsole(logger, format === "json" ? { everywhere: true } : { recordOutside: keepOnly });
   const workflows = hostInternals(context.host).workflows;
   const metrics =
     options.metrics === false

@@ -31,6 +31,12 @@ export interface CaptureConsoleOptions {
    * what a server whose output is collected as JSON lines wants. Default false.
    */
   everywhere?: boolean;
+  /**
+   * Outside agents' events (when `everywhere` is off), the console prints as before and each line is
+   * also written to this logger — one that only keeps records (a log store), so the runtime's own
+   * errors reach the problems without changing what the terminal shows.
+   */
+  recordOutside?: Logger;
 }
 
 /**
@@ -49,6 +55,7 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
   // Objects become redacted copies (errors too, as their serialized form, keeping message and stack).
   const redacted = (arg: unknown) => (typeof arg === "object" && arg !== null && !isErrorLike(arg) ? sanitize(arg, redactor) : arg);
   const everywhere = options.everywhere === true;
+  const outsideLogger = everywhere ? undefined : options.recordOutside;
   let active = true;
   let writing = false;
   const originals = new Map<ConsoleMethod, (...args: unknown[]) => void>();
@@ -57,15 +64,21 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
     const original = target[method] as (...args: unknown[]) => void;
     const wrapper = function (this: unknown, ...args: unknown[]): void {
       // `writing` guards a logger whose destination is the console itself.
-      if (!active || writing || (!everywhere && !insideAgentEvent())) return original.apply(this, args);
-      if (!logger.isLevelEnabled(level)) return;
+      if (!active || writing) return original.apply(this, args);
+      let into = logger;
+      if (!everywhere && !insideAgentEvent()) {
+        original.apply(this, args);
+        if (outsideLogger === undefined) return;
+        into = outsideLogger;
+      }
+      if (!into.isLevelEnabled(level)) return;
       writing = true;
       try {
         const last = args.at(-1);
-        if (args.length === 1 && isErrorLike(args[0])) logger[level](args[0]);
+        if (args.length === 1 && isErrorLike(args[0])) into[level](args[0]);
         // console.error("saving failed:", error): the error stays structured, the rest is the message.
-        else if (args.length > 1 && isErrorLike(last)) logger[level](last as object, formatWithOptions({ colors: false }, ...args.slice(0, -1).map(redacted)));
-        else logger[level](formatWithOptions({ colors: false }, ...args.map(redacted)));
+        else if (args.length > 1 && isErrorLike(last)) into[level](last as object, formatWithOptions({ colors: false }, ...args.slice(0, -1).map(redacted)));
+        else into[level](formatWithOptions({ colors: false }, ...args.map(redacted)));
       } finally {
         writing = false;
       }

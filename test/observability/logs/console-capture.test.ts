@@ -89,6 +89,20 @@ describe("captureConsole", () => {
     expect(records[1]).toMatchObject({ level: 50, msg: "[hearth] GET /a:", err: { type: "TypeError", message: "bad input" } });
   });
 
+  it("with recordOutside, prints outside agents as before and also keeps a record there; inside, only the logger writes", async () => {
+    const out = collector();
+    const kept = collector();
+    restore = captureConsole(createLogger({ destination: out, base: null }), { recordOutside: createLogger({ destination: kept, base: null }) });
+    console.log("outside %s", "y");
+    expect(passed).toEqual([["outside %s", "y"]]);
+    expect(kept.records()).toMatchObject([{ level: 30, msg: "outside y" }]);
+    expect(out.lines).toEqual([]);
+    t = await createTestEnv({ agents: { Chatty } });
+    await t.get<Chatty>("Chatty", "rec").talk("pears");
+    expect(out.records().map((r) => r.agent)).toContain("Chatty");
+    expect(kept.records().filter((r) => r.agent !== undefined)).toEqual([]);
+  });
+
   it("drops captured calls below the logger's level", async () => {
     const out = collector();
     restore = captureConsole(createLogger({ destination: out, base: null, level: "warn" }));
