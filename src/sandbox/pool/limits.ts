@@ -8,6 +8,14 @@ export const POOL_LIMITS = {
   maxPoolSize: 256,
   /** Native stack of each worker thread, in MiB (`stackSizeMb`; Node's default is 4). */
   workerStackSizeMb: 4,
+  /**
+   * How long past its call's wall-clock deadline a sandbox's sync call waits for the host's answer
+   * (`hostAnswerGraceMs`). The host's work is not the sandbox's fault (on the host thread a slow
+   * answer was simply waited for); this only bounds a host thread that never answers.
+   */
+  hostAnswerGraceMs: 30_000,
+  /** How long past its call's wall-clock deadline the host thread waits for a nested call or a held turn. */
+  hostWaitGraceMs: 5_000,
 } as const;
 
 /** Worker threads in the default pool: one per core the process may use. */

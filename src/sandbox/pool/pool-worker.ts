@@ -15,6 +15,7 @@
  */
 import { MessageChannel, Worker } from "node:worker_threads";
 import { EngineError, type EngineHost } from "../engine.ts";
+import { POOL_LIMITS } from "./limits.ts";
 import { SyncChannel } from "./sync-channel.ts";
 import { TO_HOST, TO_WORKER, fromWireError, toWireError, type CallRequest, type FromWorker, type SyncRequest, type SyncToHost, type SyncToWorker, type ToWorker, type WorkerSetup } from "./protocol.ts";
 
@@ -40,13 +41,12 @@ export interface WorkerGuest {
   readonly deadline: number;
 }
 
-/** Extra time a nested call may take past its call's deadline before the host stops waiting. */
-const NESTED_GRACE_MS = 1_000;
 
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker-main.ts" : "./worker-main.js", import.meta.url);
 
 export interface PoolWorkerOptions {
   stackSizeMb: number;
+  hostAnswerGraceMs: number;
   maxOldGenerationSizeMb: number | undefined;
 }
 
@@ -67,7 +67,7 @@ export class PoolWorker {
     this.#onGone = onGone;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(8);
-    const setup: WorkerSetup = { signal, port: port2 };
+    const setup: WorkerSetup = { signal, port: port2, hostAnswerGraceMs: options.hostAnswerGraceMs };
     this.#worker = new Worker(WORKER_URL, {
       workerData: setup,
       transferList: [port2],
@@ -134,7 +134,7 @@ export class PoolWorker {
 
   #awaitNested(seq: number, deadline: number): string {
     for (;;) {
-      const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + NESTED_GRACE_MS);
+      const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + POOL_LIMITS.hostWaitGraceMs);
       if (!message) {
         throw new EngineError("the sandbox's worker thread did not answer a nested call within the call's wall-clock limit (wallMs)", "wallMs", true);
       }
@@ -153,7 +153,7 @@ export class PoolWorker {
     this.#holding = true;
     try {
       for (;;) {
-        const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + NESTED_GRACE_MS);
+        const message = this.#channel.receive(Math.max(0, deadline - performance.now()) + POOL_LIMITS.hostWaitGraceMs);
         if (!message) {
           // The worker is stuck or gone: it cannot be trusted with the turn again.
           this.#die("it did not give the host thread back within the call's wall-clock limit");

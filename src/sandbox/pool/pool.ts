@@ -18,6 +18,8 @@ export interface WorkerPoolOptions {
   stackSizeMb?: number;
   /** V8 heap cap of each worker thread, in MiB (sandbox heaps are WebAssembly memory, outside it). Default: Node's. */
   maxOldGenerationSizeMb?: number;
+  /** How long past its call's wall-clock deadline a sandbox's sync call waits for the host's answer. Default 30,000 ms. */
+  hostAnswerGraceMs?: number;
 }
 
 /** One worker of the pool as tests and benchmarks see it. */
@@ -45,12 +47,14 @@ export class WorkerPoolEngine implements SandboxEngine {
   readonly size: number;
   readonly #stackSizeMb: number;
   readonly #maxOldGenerationSizeMb: number | undefined;
+  readonly #hostAnswerGraceMs: number;
   readonly #workers: PoolWorker[] = [];
   #nextContext = 1;
 
   constructor(options: WorkerPoolOptions = {}) {
     this.size = whole("size", options.size, defaultPoolSize(), POOL_LIMITS.maxPoolSize);
     this.#stackSizeMb = whole("stackSizeMb", options.stackSizeMb, POOL_LIMITS.workerStackSizeMb, 1024);
+    this.#hostAnswerGraceMs = whole("hostAnswerGraceMs", options.hostAnswerGraceMs, POOL_LIMITS.hostAnswerGraceMs, 3_600_000);
     this.#maxOldGenerationSizeMb = options.maxOldGenerationSizeMb === undefined ? undefined : whole("maxOldGenerationSizeMb", options.maxOldGenerationSizeMb, 0, 1 << 20);
   }
 
@@ -86,7 +90,7 @@ export class WorkerPoolEngine implements SandboxEngine {
       if (!best || worker.load < best.load || (worker.load === best.load && worker.busy < best.busy)) best = worker;
     }
     if (best && (best.load === 0 || this.#workers.length >= this.size)) return best;
-    const worker = new PoolWorker({ stackSizeMb: this.#stackSizeMb, maxOldGenerationSizeMb: this.#maxOldGenerationSizeMb }, (gone) => {
+    const worker = new PoolWorker({ stackSizeMb: this.#stackSizeMb, maxOldGenerationSizeMb: this.#maxOldGenerationSizeMb, hostAnswerGraceMs: this.#hostAnswerGraceMs }, (gone) => {
       const i = this.#workers.indexOf(gone);
       if (i >= 0) this.#workers.splice(i, 1);
     });

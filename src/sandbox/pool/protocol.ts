@@ -88,6 +88,8 @@ export interface WorkerSetup {
   signal: SharedArrayBuffer;
   /** The worker's end of the sync channel. */
   port: MessagePort;
+  /** How long past its call's deadline a sync call waits for the host's answer (WorkerPoolOptions.hostAnswerGraceMs). */
+  hostAnswerGraceMs: number;
 }
 
 export const TO_WORKER = 0;

@@ -78,10 +78,10 @@ function syncCall(ctx: number, op: string, payload: string, deadline: number): s
   waiting.push(seq);
   try {
     for (;;) {
-      const message = channel.receive(Math.max(0, deadline - performance.now()));
+      const message = channel.receive(Math.max(0, deadline - performance.now()) + setup.hostAnswerGraceMs);
       if (!message) {
         channel.post({ t: "gaveUp", seq });
-        throw new Error(`the host did not answer ${op} before the call's wall-clock deadline (wallMs)`);
+        throw new Error(`the host did not answer ${op} within ${setup.hostAnswerGraceMs} ms of the call's wall-clock deadline (hostAnswerGraceMs)`);
       }
       if (message.t === "nested") {
         runNested(message);
