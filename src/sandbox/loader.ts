@@ -48,6 +48,7 @@ export interface WorkerStub {
 export interface WorkerLoaderOptions {
   /** Loaded workers kept warm. Default 256. */
   maxWarmWorkers?: number;
+  /** The engine of every sandbox this loader starts; default the process-wide worker pool (a warm worker keeps its thread). */
   engine?: SandboxEngine;
 }
 

@@ -7,6 +7,9 @@
  * their memory limits stays under SHARD_COMMIT_BYTES, so one sandbox can always grow to its own limit
  * (WebAssembly memory is capped at 2 GiB per instance). The compiled WebAssembly.Module is shared by
  * all shards. A retired shard takes no new sandboxes and is dropped when its last sandbox is disposed.
+ *
+ * This engine runs on the thread that uses it: on the host thread as `inThreadEngine()`, and inside
+ * each worker thread of the worker pool (pool/worker-main.ts), which is the default engine.
  */
 import type { EngineContext, EngineContextOptions, SandboxEngine } from "./engine.ts";
 import { QuickJSEngineContext } from "./quickjs-context.ts";
