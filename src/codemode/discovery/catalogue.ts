@@ -112,14 +112,10 @@ function shortType(value: unknown, root: JsonSchema, depth: number): string {
 export function rank(entries: readonly CatalogueEntry[], query: string, limit: number): CatalogueEntry[] {
   const words = [...new Set(wordsOf(query))];
   if (words.length === 0) return [];
-  const scored = entries.map((entry, order) => {
-    const nameWords = wordsOf(entry.name);
-    const name = new Set(nameWords);
-    const where = new Set([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)]);
-    const text = new Set(wordsOf(entry.description));
+  const scored = indexOf(entries).map(({ entry, name, where, text, length }, order) => {
     let score = 0;
     for (const word of words) score += has(name, word) ? 3 : has(where, word) ? 2 : has(text, word) ? 1 : 0;
-    return { entry, order, score, length: nameWords.length };
+    return { entry, order, score, length };
   });
   return scored
     .filter((s) => s.score > 0)
@@ -128,13 +124,55 @@ export function rank(entries: readonly CatalogueEntry[], query: string, limit: n
     .map((s) => s.entry);
 }
 
-/** Whether the set holds the word, or a word sharing a 4-letter-or-longer prefix with it in full. */
-function has(set: ReadonlySet<string>, word: string): boolean {
-  if (set.has(word)) return true;
-  for (const other of set) {
-    if (other.length >= 4 && word.length >= 4 && (other.startsWith(word) || word.startsWith(other))) return true;
+interface IndexedEntry {
+  entry: CatalogueEntry;
+  name: WordSet;
+  where: WordSet;
+  text: WordSet;
+  length: number;
+}
+
+/** The words of each entry, computed once per catalogue (a search runs many finds over the same one). */
+const indexes = new WeakMap<readonly CatalogueEntry[], IndexedEntry[]>();
+
+function indexOf(entries: readonly CatalogueEntry[]): IndexedEntry[] {
+  let index = indexes.get(entries);
+  if (index === undefined) {
+    index = entries.map((entry) => {
+      const nameWords = wordsOf(entry.name);
+      return {
+        entry,
+        name: wordSet(nameWords),
+        where: wordSet([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)]),
+        text: wordSet(wordsOf(entry.description)),
+        length: nameWords.length,
+      };
+    });
+    indexes.set(entries, index);
   }
+  return index;
+}
+
+/**
+ * Whether the words hold `word`, or (from 4 letters) a word it starts or that starts it; `joined`
+ * is the words as ` a b c`, so "a word that starts with it" is one native substring search.
+ */
+function has(words: WordSet, word: string): boolean {
+  if (words.set.has(word)) return true;
+  if (word.length < 4) return false;
+  if (words.joined.includes(` ${word}`)) return true;
+  for (let end = 4; end < word.length; end++) if (words.set.has(word.slice(0, end))) return true;
   return false;
+}
+
+interface WordSet {
+  set: ReadonlySet<string>;
+  joined: string;
+}
+
+function wordSet(words: readonly string[]): WordSet {
+  const set = new Set(words);
+  return { set, joined: ` ${[...set].join(" ")}` };
 }
 
 const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);
