@@ -4,7 +4,7 @@
  * "cloudflare:workers" module, and a memory limit that holds for strings built in a loop.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { EngineError, Sandbox, WorkerLoader, quickJSEngine, type SandboxExtension } from "../../src/sandbox/index.ts";
+import { EngineError, Sandbox, WorkerLoader, quickJSEngine, workerPoolEngine, type SandboxExtension } from "../../src/sandbox/index.ts";
 
 const sandboxes: Sandbox[] = [];
 const loaders: WorkerLoader[] = [];
@@ -74,12 +74,14 @@ describe("sandbox extensions", () => {
     const plain = await Sandbox.create();
     sandboxes.push(plain);
     await expect(plain.extensionCall("ask", "{}")).rejects.toThrow("this sandbox has no extension");
-    const context = await quickJSEngine().createContext({ memoryBytes: 1024 * 1024, host: { syncCall: () => undefined, asyncCall: async () => "" } });
-    try {
-      expect(() => context.callNested("f", [])).toThrow(EngineError);
-      expect(() => context.callNested("f", [])).toThrow("a nested call can only be made while the sandbox's code runs");
-    } finally {
-      context.dispose();
+    for (const engine of [quickJSEngine(), workerPoolEngine()]) {
+      const context = await engine.createContext({ memoryBytes: 1024 * 1024, host: { syncCall: () => undefined, asyncCall: async () => "" } });
+      try {
+        expect(() => context.callNested("f", [])).toThrow(EngineError);
+        expect(() => context.callNested("f", [])).toThrow("a nested call can only be made while the sandbox's code runs");
+      } finally {
+        context.dispose();
+      }
     }
   });
 });
