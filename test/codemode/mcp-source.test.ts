@@ -3,13 +3,30 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { z } from "zod";
 import { Agent, callable } from "../../src/index.ts";
+import type { AgentNamespace } from "../../src/host/namespace.ts";
+import { McpAgent, McpServer } from "../../src/mcp/index.ts";
 import { createCodeTools, mcpSource, type CodeToolOutput } from "../../src/codemode/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { registerDefaults, startRemoteServer, type RemoteServer } from "../mcp/fixtures/remote-server.ts";
 
 const execution = { toolCallId: "1", messages: [], context: {} };
 
-class Coder extends Agent {
+/** A Hearth MCP server (an McpAgent), mounted by the coder through its agent binding. */
+class Inventory extends McpAgent {
+  server = new McpServer({ name: "inventory", version: "1.0.0" });
+  init() {
+    this.server.registerTool("stock", { description: "Units in stock of a product", inputSchema: z.object({ sku: z.string() }) }, ({ sku }) => ({
+      content: [{ type: "text", text: String(sku.length * 10) }],
+    }));
+  }
+}
+
+type Env = { Inventory: AgentNamespace<Inventory> };
+
+class Coder extends Agent<Env> {
+  @callable() async mountInventory() {
+    return this.addMcpServer("inventory", this.env.Inventory, { id: "inventory" });
+  }
   @callable() async mount(url: string) {
     return this.addMcpServer("calc", url, { id: "calc" });
   }
@@ -17,8 +34,8 @@ class Coder extends Agent {
     const { tools } = createCodeTools({ sources: [mcpSource(this.mcp)], mode: "discovery" });
     return (await tools.search!.execute!({ code }, execution)) as CodeToolOutput;
   }
-  @callable() async run(code: string): Promise<CodeToolOutput> {
-    const { tools } = createCodeTools({ sources: [mcpSource(this.mcp, { serverId: "calc" })], mode: "discovery" });
+  @callable() async run(code: string, serverId: string | string[] = "calc"): Promise<CodeToolOutput> {
+    const { tools } = createCodeTools({ sources: [mcpSource(this.mcp, { serverId })], mode: "discovery" });
     return (await tools.execute.execute!({ code }, execution)) as CodeToolOutput;
   }
 }
@@ -48,7 +65,7 @@ beforeEach(async () => {
       }));
     },
   });
-  t = await createTestEnv({ agents: { Coder }, time: "system" });
+  t = await createTestEnv({ agents: { Coder, Inventory }, time: "system" });
 });
 afterEach(async () => {
   await t.close();
@@ -81,4 +98,17 @@ it("lists MCP tools in the catalogue, declares them, and calls them from code", 
 
   const invalid = await coder.run(`async () => codemode.calc_add({ a: "two", b: 1 })`);
   expect(invalid.error?.message).toBe("codemode.calc_add: invalid input: input.a: expected number, got string");
+});
+
+it("works over a Hearth MCP server (an McpAgent mounted through its binding) next to a remote one", async () => {
+  const coder = t.get<Coder>("Coder", "c2");
+  await coder.mount(remote.url);
+  const mounted = await coder.mountInventory();
+  const serverId = (mounted as { id: string }).id;
+  const names = await coder.search(`async () => catalogue.operations.map((o) => o.name)`);
+  expect(names.result).toEqual(["calc_add", "calc_echo", "calc_stats", "calc_fail", `${serverId}_stock`]);
+  const found = await coder.search(`async () => (await catalogue.find("units in stock", 1)).map((o) => o.tags[0])`);
+  expect(found.result).toEqual([serverId]);
+  const out = await coder.run(`async () => Number(await codemode.${serverId}_stock({ sku: "ab-1" })) + Number(await codemode.calc_add({ a: 1, b: 2 }))`, [serverId, "calc"]);
+  expect(out).toEqual({ result: 43, logs: [] });
 });
