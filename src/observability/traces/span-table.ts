@@ -2,6 +2,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../../limits.ts";
 import { inTransaction, openHostDatabase } from "../../storage/host-database.ts";
 import type { SpanRecord } from "./span-record.ts";
+import { compareNewestFirst } from "./trace-query.ts";
+import { summarizeTrace, type TraceSummary } from "./trace-summary.ts";
 
 /** How long and how much the spans file keeps. */
 export interface SpanRetention {
@@ -18,7 +20,10 @@ const RETENTION_EVERY_MS = 60_000;
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ended_at REAL NOT NULL, data TEXT NOT NULL);
-  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);`;
+  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
+  CREATE TABLE IF NOT EXISTS traces (
+    trace_id TEXT PRIMARY KEY, started_at REAL NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS traces_newest ON traces (started_at DESC, trace_id);`;
 /** Rows looked at per retention run for age: spans are written in the order they end, oldest ids first. */
 const AGE_SCAN_ROWS = 10_000;
 
@@ -27,6 +32,8 @@ export class SpanTable {
   readonly #db: DatabaseSync;
   readonly #insert: StatementSync;
   readonly #byTrace: StatementSync;
+  readonly #putSummary: StatementSync;
+  readonly #olderSummaries: StatementSync;
   readonly #retention: Required<SpanRetention>;
   readonly #now: () => number;
   #sinceRetention = 0;
@@ -41,6 +48,10 @@ export class SpanTable {
     this.#db = openHostDatabase(path, durability, "span store", SCHEMA);
     this.#insert = this.#db.prepare("INSERT INTO spans (trace_id, ended_at, data) VALUES (?, ?, ?)");
     this.#byTrace = this.#db.prepare("SELECT data FROM spans WHERE trace_id = ? ORDER BY id");
+    this.#putSummary = this.#db.prepare("INSERT OR REPLACE INTO traces (trace_id, started_at, data) VALUES (?, ?, ?)");
+    this.#olderSummaries = this.#db.prepare(
+      "SELECT data FROM traces WHERE started_at < ? OR (started_at = ? AND trace_id > ?) ORDER BY started_at DESC, trace_id LIMIT ?",
+    );
     this.#retainedAt = now();
     this.retain();
   }
@@ -50,6 +61,11 @@ export class SpanTable {
     if (spans.length === 0) return;
     inTransaction(this.#db, () => {
       for (const span of spans) this.#insert.run(span.traceId, span.endedAt, JSON.stringify(span));
+      // Each trace's summary from all its stored spans (the file keeps whole traces, so this is the trace).
+      for (const traceId of new Set(spans.map((span) => span.traceId))) {
+        const summary = summarizeTrace(traceId, this.trace(traceId));
+        this.#putSummary.run(traceId, summary.startedAt, JSON.stringify(summary));
+      }
     });
     this.#sinceRetention += spans.length;
     if (this.#sinceRetention >= RETENTION_EVERY_ROWS || this.#now() - this.#retainedAt >= RETENTION_EVERY_MS) this.retain();
@@ -58,6 +74,16 @@ export class SpanTable {
   /** Every stored span of one trace, in the order they ended. */
   trace(traceId: string): SpanRecord[] {
     return this.#byTrace.all(traceId).map((row) => JSON.parse(String(row.data)) as SpanRecord);
+  }
+
+  /**
+   * Trace summaries in the order {@link compareNewestFirst} lists them, strictly after `after` (or from
+   * the newest), `count` at most.
+   */
+  summariesAfter(after: { startedAt: number; traceId: string } | undefined, count: number): TraceSummary[] {
+    const from = after ?? { startedAt: Number.MAX_VALUE, traceId: "" };
+    const rows = this.#olderSummaries.all(from.startedAt, from.startedAt, from.traceId, count);
+    return rows.map((row) => JSON.parse(String(row.data)) as TraceSummary).sort(compareNewestFirst);
   }
 
   /** The newest `count` spans, oldest first (to refill the memory store at start). */
@@ -78,7 +104,18 @@ export class SpanTable {
     // Ids only grow (the newest row is never deleted first), so the newest id minus the limit is the
     // line: no OFFSET scan over the rows kept.
     const over = this.#db.prepare("DELETE FROM spans WHERE id <= (SELECT max(id) FROM spans) - ?").run(this.#retention.maxRows);
-    return Number(old.changes) + Number(over.changes);
+    const removed = Number(old.changes) + Number(over.changes);
+    // A trace whose spans are all gone leaves the list too. Only traces that started before the oldest
+    // span left can have lost spans, so the check walks those (by the started_at index), not every trace.
+    if (removed > 0) {
+      this.#db
+        .prepare(
+          `DELETE FROM traces WHERE started_at < coalesce((SELECT ended_at FROM spans ORDER BY id LIMIT 1), 1e300)
+             AND NOT EXISTS (SELECT 1 FROM spans WHERE spans.trace_id = traces.trace_id)`,
+        )
+        .run();
+    }
+    return removed;
   }
 
   /** Rows stored now. */

@@ -3,7 +3,7 @@ import { GEN_AI_OPERATION_NAME } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
 import { SpanTable, type SpanRetention } from "./span-table.ts";
 import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
-import { summarizeTrace } from "./trace-summary.ts";
+import { summarizeTrace, type TraceSummary } from "./trace-summary.ts";
 
 /** The memory limits of the span store, and where it persists. */
 export interface SpanStoreOptions {
@@ -34,6 +34,12 @@ export interface SpanFileSampling {
 export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000 } as const;
 /** Spans are written to the file this often, in one transaction (a commit per turn would cost more than the rows). */
 const FLUSH_INTERVAL_MS = 1_000;
+/** A place in the newest-first order of traces (what a cursor names). */
+type Position = { readonly startedAt: number; readonly traceId: string };
+
+/** Trace summaries read from the file per query at most (a filter that matches nothing stops there). */
+const FILE_SCAN_TRACES = 20_000;
+const FILE_SCAN_CHUNK = 500;
 /** Pending spans that make the write happen on the next turn instead of at the next interval. */
 const FLUSH_AT_PENDING = 2_000;
 
@@ -146,21 +152,62 @@ export class SpanStore {
   }
 
   /**
-   * Traces newest first, filtered, one page at a time. Reads memory: with persistence, traces pushed
-   * out of memory are still found by `getTrace`, not listed.
+   * Traces newest first, filtered, one page at a time: those in memory and, with persistence, those
+   * in the file (a trace in both is listed once, as memory has it).
    * @example store.listTraces({ model: "gpt-4o", minDurationMs: 1000, limit: 20 })
    */
   listTraces(query: TraceQuery = {}): TracePage {
     checkTraceQuery(query);
     const limit = query.limit ?? DEFAULT_TRACE_PAGE;
     const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
+    const items = this.#matchingInMemory(query, after, limit + 1);
+    let scannedTo: Position | undefined;
+    if (this.#table) {
+      this.flush();
+      const file = this.#matchingInFile(query, after, limit + 1);
+      items.push(...file.items);
+      items.sort(compareNewestFirst);
+      scannedTo = file.scannedTo;
+    }
+    if (items.length <= limit) {
+      // The file scan stopped at its bound: the next page goes on from where it stopped.
+      if (scannedTo) return { items: items.filter((item) => compareNewestFirst(item, scannedTo) <= 0), cursor: makeCursor(scannedTo) };
+      return { items };
+    }
+    const page = items.slice(0, limit);
+    return { items: page, cursor: makeCursor(page[page.length - 1]!) };
+  }
+
+  #matchingInMemory(query: TraceQuery, after: Position | undefined, count: number): TraceSummary[] {
     const all = [...this.#traces].map(([traceId, spans]) => summarizeTrace(traceId, spans)).sort(compareNewestFirst);
-    const items = [];
+    const items: TraceSummary[] = [];
     for (const trace of all) {
       if (after && compareNewestFirst(trace, after) <= 0) continue;
       if (!matchesTrace(trace, query)) continue;
-      if (items.length === limit) return { items, cursor: makeCursor(items[items.length - 1]!) };
       items.push(trace);
+      if (items.length === count) break;
+    }
+    return items;
+  }
+
+  /**
+   * Up to `count` matching traces from the file that memory does not hold. Reads at most
+   * FILE_SCAN_TRACES summaries; `scannedTo` is where it stopped when that bound cut it short.
+   */
+  #matchingInFile(query: TraceQuery, after: Position | undefined, count: number): { items: TraceSummary[]; scannedTo?: Position } {
+    const items: TraceSummary[] = [];
+    let from = after;
+    let scanned = 0;
+    while (items.length < count) {
+      if (scanned >= FILE_SCAN_TRACES) return { items, scannedTo: from! };
+      const chunk = this.#table!.summariesAfter(from, FILE_SCAN_CHUNK);
+      for (const trace of chunk) {
+        if (!this.#traces.has(trace.traceId) && matchesTrace(trace, query)) items.push(trace);
+        if (items.length === count) break;
+      }
+      if (chunk.length < FILE_SCAN_CHUNK) break;
+      scanned += chunk.length;
+      from = chunk[chunk.length - 1];
     }
     return { items };
   }

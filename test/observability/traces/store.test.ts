@@ -133,12 +133,14 @@ describe("SpanStore with a SQLite file", () => {
     const path = join(dir, "deep", "spans.sqlite");
     const first = open({ maxTraces: 2, persist: { path }, now: () => 5_000 });
     for (let i = 0; i < 4; i++) first.add(span(i, { name: `root ${i}` }));
-    expect(first.listTraces().items).toHaveLength(2);
+    expect(first.stats().traces).toBe(2); // in memory
+    // Listed from memory and from the file alike, newest first.
+    expect(first.listTraces().items.map((item) => item.rootName)).toEqual(["root 3", "root 2", "root 1", "root 0"]);
     expect(first.getTrace(hex(1, 32))!.spans.map((s) => s.name)).toEqual(["root 0"]); // from the file
     first.close();
     stores.length = 0;
     const second = open({ maxTraces: 2, persist: { path }, now: () => 5_000 });
-    expect(second.listTraces().items.map((item) => item.rootName)).toEqual(["root 3", "root 2"]);
+    expect(second.listTraces().items.map((item) => item.rootName)).toEqual(["root 3", "root 2", "root 1", "root 0"]);
     expect(second.getTrace(hex(2, 32))!.spans[0]).toMatchObject({ name: "root 1", startedAt: 1000, endedAt: 1010 });
   });
 
@@ -155,6 +157,24 @@ describe("SpanStore with a SQLite file", () => {
     const reopened = open({ persist: { path: join(dir, "spans.sqlite"), maxAgeMs: 50_000, maxRows: 3 }, now: () => clock.now() });
     expect(reopened.listTraces().items.map((item) => item.startedAt)).toEqual([63_000, 62_000, 61_000]);
     clock.dispose();
+  });
+
+  it("filters and pages across memory and the file, listing a trace in both once", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    const store = open({ maxTraces: 3, persist: { path: join(dir, "spans.sqlite") }, now: () => 5_000_000 });
+    // Ten traces, one a second; the odd ones failed. Memory keeps the newest three.
+    for (let i = 0; i < 10; i++) store.add(span(i, { start: 1_000 * (i + 1), ...(i % 2 === 1 ? { status: { code: 2, message: "boom" } } : {}) }));
+    const failed: number[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = store.listTraces({ error: true, limit: 2, ...(cursor ? { cursor } : {}) });
+      failed.push(...page.items.map((item) => item.startedAt));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(failed).toEqual([10_000, 8_000, 6_000, 4_000, 2_000]);
+    const all = store.listTraces({ limit: 500 }).items.map((item) => item.traceId);
+    expect(all).toHaveLength(10);
+    expect(new Set(all).size).toBe(10);
   });
 
   it("refuses a bad retention setting", () => {
