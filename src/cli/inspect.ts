@@ -28,6 +28,14 @@ Commands:
   cancel-schedule <Class>/<name> <id>       cancel a schedule (admin)
   workflows [--workflow <name>] [--status <status>]
   workflow <name>/<id>                      one instance with its steps
+  team-runs [<Class>/<name>] [--class <c>] [--status <status>]
+                                            team runs: every agent's, or one agent's
+  team-run <Class>/<name>/<runId>           one run with its steps (inputs and outputs)
+  start-team-run <Class>/<name> <team> [json input]   start a run (admin)
+  restart-team-run <Class>/<name>/<runId>   a new run of the same team with the same input (admin)
+  pause-team-run | resume-team-run | cancel-team-run <Class>/<name>/<runId>   (admin)
+  approve-team-run <Class>/<name>/<runId> <path> [json value]   send a run the event it waits for (admin)
+  reject-team-run <Class>/<name>/<runId> <path> [reason]        (admin)
   traces [--class <c>] [--error]            recent traces
   trace <traceId>                           one trace with its spans
   logs [--level <l>] [--class <c>] [--follow]
@@ -225,6 +233,32 @@ function plan(parsed: Parsed): Planned {
       const [workflow, id] = splitOnce(args[0]!, "<name>/<id>");
       return { method: "GET", path: `/api/workflows/${encodeURIComponent(workflow)}/${encodeURIComponent(id)}` };
     }
+    case "team-runs": {
+      if (args[0] === undefined) return { method: "GET", path: `/api/team-runs${query(["class", "status"])}` };
+      const path = agent().with("/team-runs");
+      const page = query([]);
+      return { method: "GET", path: page === "" ? path : `${path}${path.includes("?") ? "&" : "?"}${page.slice(1)}` };
+    }
+    case "team-run":
+      need(1, "<Class>/<name>/<runId>");
+      return { method: "GET", path: teamRunPath(args[0]!, flag(parsed, "sub")) };
+    case "start-team-run":
+      need(2, "<Class>/<name> <team> [json input]");
+      return { method: "POST", path: agent().with("").replace("/api/agents/", "/api/team-runs/"), body: { team: args[1], input: json(args[2], "the input") }, write: true };
+    case "restart-team-run":
+    case "pause-team-run":
+    case "resume-team-run":
+      need(1, "<Class>/<name>/<runId>");
+      return { method: "POST", path: teamRunPath(args[0]!, flag(parsed, "sub"), `/${verb.slice(0, -"-team-run".length)}`), body: {}, write: true };
+    case "cancel-team-run":
+      need(1, "<Class>/<name>/<runId> [reason]");
+      return { method: "POST", path: teamRunPath(args[0]!, flag(parsed, "sub"), "/cancel"), body: args[1] === undefined ? {} : { reason: args[1] }, write: true };
+    case "approve-team-run":
+      need(2, "<Class>/<name>/<runId> <path> [json value]");
+      return { method: "POST", path: teamRunPath(args[0]!, flag(parsed, "sub"), "/approve"), body: { path: args[1], value: json(args[2], "the value") }, write: true };
+    case "reject-team-run":
+      need(2, "<Class>/<name>/<runId> <path> [reason]");
+      return { method: "POST", path: teamRunPath(args[0]!, flag(parsed, "sub"), "/reject"), body: { path: args[1], ...(args[2] === undefined ? {} : { reason: args[2] }) }, write: true };
     case "traces":
       return { method: "GET", path: `/api/traces${query(["class", "agent", "conversation", "model", "error"])}` };
     case "trace":
@@ -253,6 +287,16 @@ function agentPath(address: string, sub: string | undefined): { path: string; wi
   const base = `/api/agents/${encodeURIComponent(className)}/${encodeURIComponent(name)}`;
   const query = sub === undefined ? "" : `?sub=${encodeURIComponent(sub.split("/").map(encodeURIComponent).join("/"))}`;
   return { path: base + query, with: (suffix) => base + suffix + query };
+}
+
+/** `/api/team-runs/<Class>/<name>/<runId><suffix>` of `Class/name/runId` (the name may hold slashes; the run id may not). */
+function teamRunPath(address: string, sub: string | undefined, suffix = ""): string {
+  const first = address.indexOf("/");
+  const last = address.lastIndexOf("/");
+  if (first <= 0 || last - first < 2 || last === address.length - 1) throw new UsageError(`Expected <Class>/<name>/<runId>, got ${JSON.stringify(address)}`);
+  const [className, name] = [address.slice(0, first), address.slice(first + 1, last)];
+  const query = sub === undefined ? "" : `?sub=${encodeURIComponent(sub.split("/").map(encodeURIComponent).join("/"))}`;
+  return `/api/team-runs/${[className, name, address.slice(last + 1)].map(encodeURIComponent).join("/")}${suffix}${query}`;
 }
 
 async function call(base: URL, token: string, method: string, path: string, body?: unknown): Promise<Response> {

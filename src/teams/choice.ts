@@ -41,6 +41,7 @@ async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, pla
   const decision = await effect(scope, at(place, "decision"), {
     kind: "model",
     report: true,
+    input,
     run: async (signal) => {
       const labels = Object.keys(classifier.labels);
       const result = await generateText({

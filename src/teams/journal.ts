@@ -1,11 +1,13 @@
 /**
  * A team run's journal, in the owning agent's own SQLite: the run, every step that finished (its
- * output, error and usage) and the event log watchers replay from a cursor. A step's row is committed
- * before the run goes past it, so a run resumed after a crash reads what it did instead of doing it again.
+ * output, error and usage, and — for the inspector — the input it received) and the event log watchers
+ * replay from a cursor. A step's row is committed before the run goes past it, so a run resumed after
+ * a crash reads what it did instead of doing it again.
  */
 import type { AgentDatabase } from "../storage/database.ts";
 import type { TeamRunEvent } from "../client/team-run.ts";
 import type { MemberUsage } from "./member.ts";
+import { journaledInput, readStepInputs, STEP_INPUTS_SCHEMA, type JournaledInput } from "./step-inputs.ts";
 
 /** Where a run is. `waiting` (for an approval) and `paused` hold no memory; terminal states never change. */
 export type TeamRunStatus = "running" | "waiting" | "paused" | "completed" | "failed" | "cancelled";
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS _hearth_team_steps (
   output TEXT, error TEXT, usage TEXT, at INTEGER NOT NULL,
   PRIMARY KEY (run_id, path)
 ) WITHOUT ROWID;
+${STEP_INPUTS_SCHEMA}
 CREATE TABLE IF NOT EXISTS _hearth_team_events (
   run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, path TEXT, data TEXT, at INTEGER NOT NULL,
   PRIMARY KEY (run_id, seq)
@@ -105,8 +108,9 @@ export class TeamJournal {
     let seqs = nextSeqs.get(db);
     if (!seqs) nextSeqs.set(db, (seqs = new Map()));
     this.#nextSeq = seqs;
-    // Checked again when the tables are gone: an event that failed rolled their creation back.
-    if (!ensured.has(db) || !db.hasTable("_hearth_team_runs")) {
+    // Checked again when the tables are gone: an event that failed rolled their creation back. The
+    // inputs table is new (journals written before it have none): CREATE IF NOT EXISTS adds it.
+    if (!ensured.has(db) || !db.hasTable("_hearth_team_runs") || !db.hasTable("_hearth_team_step_inputs")) {
       db.execScript(SCHEMA);
       ensured.add(db);
     }
@@ -194,6 +198,17 @@ export class TeamJournal {
     return steps;
   }
 
+  /**
+   * Journals the input a step received (when it starts, so a step under way shows it too), bounded by
+   * MAX_JOURNALED_INPUT_CHARS: a larger one keeps a preview with a marker. Never throws for the input.
+   */
+  writeStepInput(runId: string, path: string, input: unknown): void {
+    const stored = journaledInput(input);
+    this.#db
+      .statement("INSERT OR REPLACE INTO _hearth_team_step_inputs (run_id, path, input, state, chars) VALUES (?, ?, ?, ?, ?)")
+      .run(runId, path, stored.text, stored.state, stored.chars);
+  }
+
   writeStep(runId: string, step: StepRecord): void {
     this.#db
       .statement("INSERT OR REPLACE INTO _hearth_team_steps (run_id, path, kind, member, status, output, error, usage, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -212,6 +227,12 @@ export class TeamJournal {
 
   deleteStep(runId: string, path: string): void {
     this.#db.statement("DELETE FROM _hearth_team_steps WHERE run_id = ? AND path = ?").run(runId, path);
+    this.#db.statement("DELETE FROM _hearth_team_step_inputs WHERE run_id = ? AND path = ?").run(runId, path);
+  }
+
+  /** The inputs journaled for a run's steps, by path (steps journaled before inputs were kept have none). */
+  stepInputs(runId: string): Map<string, JournaledInput> {
+    return readStepInputs(this.#db, runId);
   }
 
   appendEvent(event: Omit<TeamEvent, "seq">): TeamEvent {
@@ -266,6 +287,7 @@ export class TeamJournal {
   /** Removes a finished run with its steps and events. */
   deleteRun(id: string): void {
     this.#db.statement("DELETE FROM _hearth_team_steps WHERE run_id = ?").run(id);
+    this.#db.statement("DELETE FROM _hearth_team_step_inputs WHERE run_id = ?").run(id);
     this.#db.statement("DELETE FROM _hearth_team_events WHERE run_id = ?").run(id);
     this.#db.statement("DELETE FROM _hearth_team_runs WHERE id = ?").run(id);
     this.#nextSeq.delete(id);

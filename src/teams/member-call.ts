@@ -24,6 +24,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
   const work = {
     kind: "member",
     member: member.name,
+    input,
     ...(limits ? { limits } : {}),
     ...(member.estimate ? { estimate: member.estimate } : {}),
     run: async (signal: AbortSignal) => {

@@ -65,6 +65,8 @@ export interface Effect<T> {
   counts?: boolean;
   /** Its output goes into the step-finished event too (a decision watchers want to see). */
   report?: boolean;
+  /** What the step received (a member call's input): journaled when it starts, for people to read. */
+  input?: unknown;
   run(signal: AbortSignal): Promise<{ output: T; usage?: MemberUsage }>;
 }
 
@@ -80,6 +82,7 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   const counts = work.counts !== false;
   const reservation = counts ? scope.budget.reserve(work.estimate ?? {}, work.limits, work.member) : undefined;
   scope.emit("step-started", place.path, { kind: work.kind });
+  if ("input" in work) scope.journal.writeStepInput(scope.runId, place.path, work.input);
   let result: { output: T; usage?: MemberUsage };
   try {
     result = await work.run(place.signal);

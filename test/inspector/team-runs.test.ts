@@ -1,10 +1,12 @@
 /**
  * Team runs in the inspector with a real team on the offline demo model: the run index fed by the
- * runs' channel (and by visits, for runs older than the inspector), the step timeline, and the
- * controls (start, approve, reject, pause, resume, cancel), each audited.
+ * runs' channel (and by visits, for runs older than the inspector), the step timeline with each
+ * step's input and output, and the controls (start, approve, reject, pause, resume, cancel, restart),
+ * each audited — through the API and through `hearth inspect`.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { createDemoModel } from "../../src/chat/index.ts";
+import { runInspectCommand } from "../../src/cli/inspect.ts";
 import { Agent } from "../../src/index.ts";
 import { startInspector, type InspectorHandle } from "../../src/inspector/index.ts";
 import { approval, fnMember, modelMember, pipeline, team, teamRun } from "../../src/teams/index.ts";
@@ -24,7 +26,29 @@ team(
   })),
 );
 
+/** Fails on its first call in a test, then answers: a failed run that a restart completes. */
+let flakyCalls = 0;
+team("i-flaky", fnMember("flaky", (input: { topic: string }) => {
+  flakyCalls++;
+  if (flakyCalls === 1) throw new Error("the first try fails");
+  return `done: ${input.topic}`;
+}));
+
 class Desk extends Agent {
+  /** A run as a journal from before step inputs were kept holds it (no inputs table). */
+  seedOldRun(): void {
+    this.ctx.storage.sql.exec(`CREATE TABLE _hearth_team_runs (
+      id TEXT PRIMARY KEY, team TEXT NOT NULL, version TEXT NOT NULL, status TEXT NOT NULL, input TEXT NOT NULL, output TEXT, error TEXT,
+      run_key TEXT, conversation TEXT, parent TEXT, limits TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, elapsed_ms INTEGER NOT NULL DEFAULT 0)`);
+    this.ctx.storage.sql.exec(`CREATE TABLE _hearth_team_steps (run_id TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL, member TEXT, status TEXT NOT NULL,
+      output TEXT, error TEXT, usage TEXT, at INTEGER NOT NULL, PRIMARY KEY (run_id, path)) WITHOUT ROWID`);
+    this.ctx.storage.sql.exec(`CREATE TABLE _hearth_team_events (run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, path TEXT, data TEXT, at INTEGER NOT NULL,
+      PRIMARY KEY (run_id, seq)) WITHOUT ROWID`);
+    this.ctx.storage.sql.exec(`INSERT INTO _hearth_team_runs (id, team, version, status, input, output, limits, created_at, updated_at)
+      VALUES ('old-1', 'i-flaky', '1', 'completed', '{"topic":"old"}', '"done: old"', '{}', 1000, 2000)`);
+    this.ctx.storage.sql.exec(`INSERT INTO _hearth_team_steps (run_id, path, kind, member, status, output, at) VALUES ('old-1', 'flaky', 'member', 'flaky', 'done', '"done: old"', 1500)`);
+  }
+
   async review(topic: string): Promise<string> {
     return (await review.start(this, `Write one line about ${topic}`)).id;
   }
@@ -44,6 +68,7 @@ afterEach(async () => {
   inspector = undefined;
   t = undefined;
   gates.length = 0;
+  flakyCalls = 0;
 });
 
 type Api = (path: string, init?: { method?: string; body?: unknown; admin?: boolean }) => Promise<RawResponse>;
@@ -90,6 +115,9 @@ describe("inspector: team runs across agents", () => {
     const writer = detail.steps.find((step: { member: string | null }) => step.member === "writer");
     expect(writer).toMatchObject({ status: "done", startedAt: expect.any(Number), endedAt: expect.any(Number) });
     expect(writer.tokens).toBeGreaterThan(0);
+    expect(writer).toMatchObject({ input: "Write one line about tea", inputState: "recorded", inputChars: JSON.stringify("Write one line about tea").length, output: expect.any(String) });
+    const publish = detail.steps.find((step: { node: string }) => step.node === "approval:step");
+    expect(publish).toMatchObject({ input: null, inputState: "not-recorded" });
     const pending = detail.steps.find((step: { status: string }) => step.status === "waiting");
     expect(pending).toMatchObject({ node: "approval:step", endedAt: null });
 
@@ -186,5 +214,93 @@ describe("inspector: team runs across agents", () => {
     expect((await api("/api/team-runs/Desk/d/ghost")).json().error.message).toBe('Desk/d has no team run "ghost"');
     const badReason = await api("/api/team-runs/Desk/d/ghost/pause", { method: "POST", admin: true, body: { reason: 1 } });
     expect(badReason.json().error.message).toBe("reason must be a string");
+  });
+
+  it("restarts an ended run with the same input, lands on a new run id, and refuses a run that has not ended", async () => {
+    const env = await environment();
+    const api = await startInspectorOn(env);
+    await desk(env).hello();
+    await api("/api/team-runs/Desk/d", { method: "POST", admin: true, body: { team: "i-flaky", input: { topic: "tea" }, runId: "flaky-1" } });
+    const failed = await indexed(api, "flaky-1", "failed");
+    expect(failed.endedAt).toEqual(expect.any(Number));
+    const failedDetail = (await api("/api/team-runs/Desk/d/flaky-1")).json();
+    expect(failedDetail.steps).toMatchObject([{ id: "", status: "failed", input: { topic: "tea" }, inputState: "recorded", error: { message: "the first try fails" } }]);
+
+    expect((await api("/api/team-runs/Desk/d/flaky-1/restart", { method: "POST" })).status).toBe(403);
+    const restarted = await api("/api/team-runs/Desk/d/flaky-1/restart", { method: "POST", admin: true });
+    expect(restarted.status).toBe(201);
+    const { runId, restartedFrom } = restarted.json() as { runId: string; restartedFrom: string };
+    expect(restartedFrom).toBe("flaky-1");
+    expect(runId).not.toBe("flaky-1");
+    await indexed(api, runId, "completed");
+    const detail = (await api(`/api/team-runs/Desk/d/${runId}`)).json();
+    expect(detail).toMatchObject({ team: "i-flaky", input: { topic: "tea" }, output: "done: tea" });
+    expect(detail.steps).toMatchObject([{ id: "", status: "done", input: { topic: "tea" }, output: "done: tea" }]);
+    expect((await api("/api/team-runs/Desk/d/flaky-1")).json().status).toBe("failed");
+
+    const named = await api("/api/team-runs/Desk/d/flaky-1/restart", { method: "POST", admin: true, body: { runId: "flaky-2" } });
+    expect(named.json()).toEqual({ runId: "flaky-2", restartedFrom: "flaky-1" });
+    const taken = await api("/api/team-runs/Desk/d/flaky-1/restart", { method: "POST", admin: true, body: { runId: "flaky-2" } });
+    expect(taken.status).toBe(409);
+    expect(taken.json().error.message).toBe("Team run flaky-2 exists already: a restart needs a new run id (or none, for a fresh one)");
+
+    await api("/api/team-runs/Desk/d", { method: "POST", admin: true, body: { team: "i-gated", runId: "gated-1" } });
+    await indexed(api, "gated-1", "running");
+    const busy = await api("/api/team-runs/Desk/d/gated-1/restart", { method: "POST", admin: true });
+    expect(busy.status).toBe(409);
+    expect(busy.json().error).toEqual({ code: "team_run_state", message: "Team run gated-1 is running: only a completed or failed or cancelled run can be restarted (cancel it first to start it over)" });
+    const ghost = await api("/api/team-runs/Desk/d/ghost/restart", { method: "POST", admin: true });
+    expect(ghost.status).toBe(404);
+    expect(ghost.json().error.message).toBe('Desk/d has no team run "ghost"');
+
+    const audit = (await api("/api/audit")).json().items as Array<{ action: string; target: string; outcome?: string }>;
+    expect(audit.filter((row) => row.action === "team-run.restart").map((row) => row.target)).toEqual(expect.arrayContaining(["Desk/d/flaky-1", "Desk/d/gated-1", "Desk/d/ghost"]));
+  });
+
+  it("shows a step journaled before inputs were kept as not recorded", async () => {
+    const env = await environment();
+    await desk(env).seedOldRun();
+    const api = await startInspectorOn(env);
+    const detail = (await api("/api/team-runs/Desk/d/old-1")).json();
+    expect(detail).toMatchObject({ status: "completed", input: { topic: "old" }, output: "done: old" });
+    expect(detail.steps).toEqual([expect.objectContaining({ id: "flaky", input: null, inputState: "not-recorded", output: "done: old" })]);
+    // Restarting it opens the journal, which adds the inputs table; the new run's step has its input.
+    const restarted = (await api("/api/team-runs/Desk/d/old-1/restart", { method: "POST", admin: true })).json() as { runId: string };
+    await indexed(api, restarted.runId, "failed");
+    expect((await api(`/api/team-runs/Desk/d/${restarted.runId}`)).json().steps).toMatchObject([{ id: "", input: { topic: "old" }, inputState: "recorded" }]);
+    expect((await api("/api/team-runs/Desk/d/old-1")).json().steps[0].inputState).toBe("not-recorded");
+  });
+
+  it("lists, shows and restarts team runs with hearth inspect", async () => {
+    const env = await environment();
+    await startInspectorOn(env);
+    await desk(env).hello();
+    const handle = inspector!;
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runInspectCommand([...argv, "--url", handle.url, "--token", handle.token, "--admin-token", handle.adminToken], process.cwd(), {}, { stdout: (text) => out.push(text), stderr: (text) => err.push(text) });
+      return { code, out: out.join(""), err: err.join("") };
+    };
+    const started = await cli("start-team-run", "Desk/d", "i-flaky", JSON.stringify({ topic: "cli" }));
+    expect(started.code).toBe(0);
+    const { runId } = JSON.parse(started.out) as { runId: string };
+    await until(async () => ((await cli("team-runs", "--status", "failed")).out.includes(runId) ? true : undefined), "the run to fail");
+    expect(JSON.parse((await cli("team-runs", "Desk/d")).out).items).toMatchObject([{ runId, status: "failed" }]);
+    const shown = JSON.parse((await cli("team-run", `Desk/d/${runId}`)).out);
+    expect(shown.steps).toMatchObject([{ id: "", input: { topic: "cli" }, inputState: "recorded" }]);
+
+    const restarted = await cli("restart-team-run", `Desk/d/${runId}`);
+    expect(restarted.code).toBe(0);
+    const again = JSON.parse(restarted.out) as { runId: string; restartedFrom: string };
+    expect(again.restartedFrom).toBe(runId);
+    await until(async () => (JSON.parse((await cli("team-run", `Desk/d/${again.runId}`)).out).status === "completed" ? true : undefined), "the new run to complete");
+
+    const bad = await cli("team-run", "Desk/d");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('Expected <Class>/<name>/<runId>, got "Desk/d"');
+    const refused = await cli("pause-team-run", `Desk/d/${again.runId}`);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`409 team_run_state: Team run ${again.runId} is completed: only a running run can be paused`);
   });
 });

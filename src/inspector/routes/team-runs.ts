@@ -1,13 +1,16 @@
 /**
  * Team runs (docs/inspector/api.md §Workflows and team runs): every agent's runs from the run index
  * (no agent is woken), one agent's runs and a run's step timeline from the owner's journal (inside
- * the agent), and the controls the teams API has — start, cancel, pause, resume, approve, reject.
+ * the agent), and the controls the teams API has — start, cancel, pause, resume, approve, reject —
+ * plus restart (a new run of the same team with the same input). Approvals are the only event a
+ * waiting team run accepts, so approve/reject are a team run's "send event".
  */
 import { TERMINAL_STATUSES, type TeamRunStatus } from "../../teams/journal.ts";
 import { teamNamed } from "../../teams/live.ts";
 import type { MemberUsage } from "../../teams/member.ts";
 import { teamRun, type TeamRun } from "../../teams/run.ts";
 import { usageTotals } from "../../teams/run-signal.ts";
+import { readStepInputs, type JournaledInput } from "../../teams/step-inputs.ts";
 import type { AgentDatabase } from "../../storage/database.ts";
 import { ApiError, badRequest, cursorOffset, notFound, offsetCursor, pageLimit } from "../http.ts";
 import type { Route, RouteContext } from "../router.ts";
@@ -68,6 +71,7 @@ function runDetail(db: AgentDatabase, agent: object, address: AgentAddress, runI
     (db.statement("SELECT path, min(at) AS at FROM _hearth_team_events WHERE run_id = ? AND type = 'step-started' GROUP BY path").all(runId) as Array<{ path: string; at: number }>).map((event) => [event.path, event.at]),
   );
   const journaled = db.statement("SELECT path, kind, member, status, output, error, usage, at FROM _hearth_team_steps WHERE run_id = ? ORDER BY at, path").all(runId) as Array<Record<string, unknown>>;
+  const inputs = readStepInputs(db, runId);
   const steps = journaled.map((step) => ({
     id: String(step.path),
     node: String(step.kind),
@@ -75,14 +79,14 @@ function runDetail(db: AgentDatabase, agent: object, address: AgentAddress, runI
     status: String(step.status),
     startedAt: started.get(String(step.path)) ?? null,
     endedAt: step.status === "waiting" ? null : Number(step.at),
-    input: null,
+    ...stepInput(inputs.get(String(step.path))),
     output: parse(step.output),
     error: parse(step.error),
     tokens: usageTotals(row.team, [parse(step.usage) as MemberUsage | undefined]).tokens,
   }));
   const done = new Set(steps.map((step) => step.id));
   for (const [path, at] of started) {
-    if (!done.has(path)) steps.push({ id: path, node: "step", member: null, status: "started", startedAt: at, endedAt: null, input: null, output: null, error: null, tokens: 0 });
+    if (!done.has(path)) steps.push({ id: path, node: "step", member: null, status: "started", startedAt: at, endedAt: null, ...stepInput(inputs.get(path)), output: null, error: null, tokens: 0 });
   }
   const summary = summaryOf(db, address, row);
   index.upsert(summary);
@@ -94,6 +98,24 @@ function runDetail(db: AgentDatabase, agent: object, address: AgentAddress, runI
     approvals: teamRun(agent, runId).approvals(),
     steps,
   };
+}
+
+/** How a step's input is answered: `input` with its `inputState` (and size, or why it is missing). */
+export interface StepInputView {
+  /** The input; a truncated one's preview text (ending in the marker); null when there is none. */
+  input: unknown;
+  inputState: JournaledInput["state"] | "not-recorded";
+  /** Characters of the input's JSON (the whole input's, for a truncated one). */
+  inputChars?: number;
+  /** Why an unserializable input could not be kept. */
+  inputNote?: string;
+}
+
+function stepInput(input: JournaledInput | undefined): StepInputView {
+  if (input === undefined) return { input: null, inputState: "not-recorded" };
+  if (input.state === "recorded") return { input: input.value, inputState: "recorded", inputChars: input.chars };
+  if (input.state === "truncated") return { input: input.preview, inputState: "truncated", inputChars: input.chars };
+  return { input: null, inputState: "unserializable", inputNote: input.reason };
 }
 
 /** Runs `act` on the run the URL names, inside its owner; 404 when the owner has no such run. */
@@ -172,6 +194,47 @@ function decision(action: "approve" | "reject"): Route {
   };
 }
 
+/** A run can be restarted once it ended. */
+const RESTARTABLE: readonly TeamRunStatus[] = ["completed", "failed", "cancelled"];
+
+/**
+ * Restart: a new run of the same team in the same owner, with the same input (and key and
+ * conversation); the run restarted from stays as it is. Refused (409) while the run has not ended.
+ */
+function restartRoute(): Route {
+  return {
+    method: "POST",
+    path: "/api/team-runs/:class/:name/:runId/restart",
+    write: true,
+    handler: async (ctx) => {
+      const body = await ctx.body();
+      const newRunId = optionalString(body, "runId");
+      const from = ctx.params.runId!;
+      const target = `${ctx.params.class}/${ctx.params.name}/${from}`;
+      const runId = await ctx.audited("team-run.restart", target, { runId: newRunId ?? null }, async () => {
+        const id = await inAgentBase(ctx, async ({ agent, db }, address) => {
+          const status = db.hasTable("_hearth_team_runs") ? (db.statement("SELECT status FROM _hearth_team_runs WHERE id = ?").get(from) as { status: TeamRunStatus } | undefined)?.status : undefined;
+          if (status === undefined) throw notFound(`${address.label} has no team run ${JSON.stringify(from)}`);
+          if (!RESTARTABLE.includes(status)) throw stateError(`Team run ${from} is ${status}: only a completed or failed or cancelled run can be restarted (cancel it first to start it over)`);
+          if (newRunId !== undefined && db.statement("SELECT 1 FROM _hearth_team_runs WHERE id = ?").get(newRunId) !== undefined) {
+            throw stateError(`Team run ${newRunId} exists already: a restart needs a new run id (or none, for a fresh one)`);
+          }
+          const record = teamRun(agent, from).record();
+          const options = { ...(newRunId === undefined ? {} : { runId: newRunId }), ...(record.key === undefined ? {} : { key: record.key }), ...(record.conversation === undefined ? {} : { conversation: record.conversation }) };
+          const run = await definedTeam(record.team)
+            .start(agent, record.input, options)
+            .catch((error: unknown) => {
+              throw error instanceof TypeError ? badRequest(error.message) : error;
+            });
+          return run.id;
+        });
+        return { result: id, after: { runId: id } };
+      });
+      return { status: 201, json: { runId, restartedFrom: from } };
+    },
+  };
+}
+
 /** The team-run routes, reading and filling `index`. */
 export function teamRunRoutes(index: TeamRunIndex): Route[] {
   return [
@@ -229,11 +292,12 @@ export function teamRunRoutes(index: TeamRunIndex): Route[] {
     control("resume", ["paused", "waiting"], (run) => run.resume()),
     decision("approve"),
     decision("reject"),
+    restartRoute(),
   ];
 }
 
 /** A team defined in this process (its module was loaded), with the teams API's `start`. */
-function definedTeam(name: string): { start(agent: object, input: unknown, options: { runId?: string }): Promise<{ id: string }> } {
+function definedTeam(name: string): { start(agent: object, input: unknown, options: { runId?: string; key?: string; conversation?: string }): Promise<{ id: string }> } {
   let definition: unknown;
   try {
     definition = teamNamed(name);
@@ -242,5 +306,5 @@ function definedTeam(name: string): { start(agent: object, input: unknown, optio
   }
   const start = (definition as { start?: unknown }).start;
   if (typeof start !== "function") throw notFound(`Team ${name} cannot be started from here`);
-  return definition as { start(agent: object, input: unknown, options: { runId?: string }): Promise<{ id: string }> };
+  return definition as { start(agent: object, input: unknown, options: { runId?: string; key?: string; conversation?: string }): Promise<{ id: string }> };
 }

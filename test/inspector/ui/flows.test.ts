@@ -1,16 +1,24 @@
 /**
  * The inspector UI in headless Chromium against a real host: browse to an agent and edit its state
- * (a connected client receives it), SQL read-only and refused writes, cancelling a schedule, and a
- * workflow advancing live. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
+ * (a connected client receives it), SQL read-only and refused writes, cancelling a schedule, a
+ * workflow advancing live, and restarting a failed team run. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { fnMember, team } from "../../../src/teams/index.ts";
 import type { WorkflowBinding } from "../../../src/workflow/binding.ts";
 import { browserSuite, hasChromium } from "../../support/browser.ts";
 import type { Editor, Helpdesk, Notes, NotesState } from "./fixtures.ts";
 import { InspectorUi, WAIT } from "./harness.ts";
+
+/** Fails its first call, then answers: a failed run that its restart completes. */
+let flakyCalls = 0;
+team("ui-flaky", fnMember("flaky", (input: { topic: string }) => {
+  if (++flakyCalls === 1) throw new Error("the first try fails");
+  return `done: ${input.topic}`;
+}));
 
 describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chromium"), { timeout: 90_000 }, () => {
   const ui = new InspectorUi();
@@ -308,6 +316,30 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByRole("button", { name: "Cancel run" }).click();
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("cancelled");
     expect(await ui.seriousViolations(page)).toEqual([]);
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("restart a failed team run from its page and land on the new run", async () => {
+    await ui.t!.get<Editor>("Editor", "ed-restart").review("a first run, so the owner has team runs");
+    const page = await ui.open("/agents/Editor/ed-restart/children");
+    await ui.unlock(page);
+    await page.getByText("Start a team run").click();
+    await page.getByLabel("Team (its name)").fill("ui-flaky");
+    await page.getByLabel("Input (JSON)").fill(JSON.stringify({ topic: "tea" }));
+    await page.getByRole("button", { name: "Start run" }).click();
+    const status = page.getByTestId("team-run-status");
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("failed");
+    const failedHash = await page.evaluate(() => location.hash);
+    await page.getByText("the first try fails").first().waitFor();
+
+    await page.getByRole("button", { name: "Restart run" }).click();
+    await expect.poll(() => page.evaluate(() => location.hash), { timeout: WAIT }).not.toBe(failedHash);
+    expect(await page.evaluate(() => location.hash)).toMatch(/^#\/team-runs\/Editor\/ed-restart\/[\w-]+$/);
+    await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("completed");
+    await page.locator("summary").filter({ hasText: "flaky" }).first().click();
+    await page.getByRole("group", { name: "Input of flaky" }).getByText('"tea"').waitFor();
+    await ui.screenshot(page, "team-run-restarted");
+    expect(await page.getByRole("button", { name: "Restart run" }).isEnabled()).toBe(true);
     expect(ui.problems).toEqual([]);
   });
 

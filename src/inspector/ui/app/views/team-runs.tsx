@@ -11,7 +11,7 @@ import { Timeline } from "../components/timeline.tsx";
 import { Loaded } from "../components/status.tsx";
 import { duration, num, time, usd } from "../format.ts";
 import { useApi } from "../hooks.ts";
-import { href } from "../router.ts";
+import { href, navigate } from "../router.ts";
 import { errorText } from "./workflows.tsx";
 
 /** A team run as the list routes answer it. */
@@ -44,9 +44,37 @@ interface RunStep {
   startedAt?: number | null;
   endedAt?: number | null;
   input?: unknown;
+  /** Journals written before step inputs were kept answer "not-recorded". */
+  inputState?: "recorded" | "truncated" | "unserializable" | "not-recorded";
+  inputChars?: number;
+  inputNote?: string;
   output?: unknown;
   error?: unknown;
   tokens?: number;
+}
+
+/** Statuses a run can be restarted from (the API refuses the others with a 409). */
+const ENDED = new Set(["completed", "failed", "cancelled"]);
+
+/** How a step is named in labels: its path, or its member for the run's root step (path ""). */
+function stepName(step: RunStep): string {
+  return step.id === "" ? (step.member ?? "the root step") : step.id;
+}
+
+/** A step's input: the value, a truncated preview (with its full size), or why there is none. */
+function StepInput({ step }: { step: RunStep }) {
+  const state = step.inputState ?? "not-recorded";
+  if (state === "recorded") return <JsonView value={step.input} label={`Input of ${stepName(step)}`} />;
+  if (state === "truncated") {
+    return (
+      <>
+        <p class="muted small">Truncated: {num(step.inputChars ?? 0)} characters of JSON, the start kept.</p>
+        <pre class="pre mono small">{String(step.input)}</pre>
+      </>
+    );
+  }
+  if (state === "unserializable") return <p class="muted small">Not recorded: JSON cannot encode it ({step.inputNote}).</p>;
+  return <p class="muted small">Not recorded.</p>;
 }
 
 export const TEAM_RUN_STATUSES = ["running", "waiting", "paused", "completed", "failed", "cancelled"] as const;
@@ -109,6 +137,12 @@ export function TeamRunView({ agentClass, name, runId, sub }: { agentClass: stri
   const action = useAction();
   const control = (verb: string, body: Record<string, unknown> = {}) => () =>
     void action.run(() => api(withSub(`${base}/${verb}`), "POST", body), `${verb[0]?.toUpperCase()}${verb.slice(1)} requested.`).then(run.reload);
+  // A restart answers the new run's id: the page goes there.
+  const restart = () =>
+    void action.run(async () => {
+      const started = await api<{ runId: string }>(withSub(`${base}/restart`), "POST", {});
+      navigate(teamRunHref({ class: agentClass, name, runId: started.runId, ...(sub ? { sub } : {}) }));
+    }, "Restarted.");
   return (
     <section>
       <nav aria-label="Breadcrumb" class="crumbs">
@@ -132,7 +166,16 @@ export function TeamRunView({ agentClass, name, runId, sub }: { agentClass: stri
                 <button type="button" onClick={control("pause")}>Pause</button>
                 <button type="button" onClick={control("resume")}>Resume</button>
                 <button type="button" onClick={control("cancel", { reason: "cancelled from the inspector" })}>Cancel run</button>
+                <button
+                  type="button"
+                  onClick={restart}
+                  disabled={action.busy || !ENDED.has(data.status)}
+                  title={ENDED.has(data.status) ? "A new run of the same team with the same input" : "Only an ended run can be restarted"}
+                >
+                  Restart run
+                </button>
               </div>
+              {(data.approvals ?? []).length > 0 && <p class="muted small">A waiting team run takes one kind of event: an approval (approve or reject it below).</p>}
               {(data.approvals ?? []).map((a) => (
                 <div key={a.path} class="card row">
                   <span>
@@ -163,8 +206,9 @@ export function TeamRunView({ agentClass, name, runId, sub }: { agentClass: stri
                       {time(s.startedAt)} → {time(s.endedAt)} ({duration(s.startedAt != null && s.endedAt != null ? s.endedAt - s.startedAt : null)}) ·{" "}
                       {num(s.tokens)} tokens
                     </p>
-                    {s.input !== undefined && s.input !== null && <><h3>Input</h3><JsonView value={s.input} label={`Input of ${s.id}`} /></>}
-                    {s.output !== undefined && s.output !== null && <><h3>Output</h3><JsonView value={s.output} label={`Output of ${s.id}`} /></>}
+                    <h3>Input</h3>
+                    <StepInput step={s} />
+                    {s.output !== undefined && s.output !== null && <><h3>Output</h3><JsonView value={s.output} label={`Output of ${stepName(s)}`} /></>}
                     {s.error !== undefined && s.error !== null && <p class="error">{errorText(s.error)}</p>}
                   </>
                 ),
