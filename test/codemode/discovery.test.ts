@@ -70,6 +70,11 @@ describe("discovery mode", () => {
       return { items: items.length, tree: tree.name };
     }`);
     expect(called).toEqual({ result: { items: 2, tree: "Kitchen" }, logs: [] });
+
+    const guessed = await run(tools.execute, `async () => codemode.listProducts({})`);
+    expect(guessed.error?.message).toBe("codemode.listProducts is not an operation of this API; find the operations and their names with the search tool");
+    const plain = await run(tools.execute, `async () => ({ keys: Object.keys(codemode).length, has: "listItems" in codemode, json: typeof JSON.stringify(codemode) })`);
+    expect(plain.result).toEqual({ keys: 12, has: true, json: "string" });
   });
 
   it("summarises parameters in the catalogue, optional ones marked", async () => {

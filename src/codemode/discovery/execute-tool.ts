@@ -58,11 +58,30 @@ export function createExecuteTool(options: ExecuteToolOptions): Tool<{ code: str
       let run: ExecuteResult;
       try {
         const executor = await options.executor();
-        run = await executor.execute(normalizeCode(code), options.api.hostFunctions(execution));
+        run = await executor.execute(withNamedMisses(normalizeCode(code)), options.api.hostFunctions(execution));
       } catch (error) {
         run = { error: errorShape(error), logs: [] };
       }
       return shapeOutput(run, options.maxResultChars, options.maxLogChars);
     },
   });
+}
+
+/**
+ * The model's function with `codemode` behind a proxy whose unknown methods throw a clear error
+ * (rather than QuickJS's "not a function"), so a guessed name leads the model back to search.
+ */
+function withNamedMisses(fn: string): string {
+  return `async () => {
+  const api = codemode;
+  {
+    const codemode = new Proxy(api, {
+      get(target, key) {
+        if (typeof key !== "string" || key in target || key in Object.prototype || key === "then" || key === "toJSON") return target[key];
+        throw new TypeError("codemode." + key + " is not an operation of this API; find the operations and their names with the search tool");
+      },
+    });
+    return await (${fn})();
+  }
+}`;
 }
