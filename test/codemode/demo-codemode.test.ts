@@ -2,7 +2,7 @@
 // server through real sandboxes: JSON tools take 4 model turns, all declarations 2, discovery 3.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { generateText, jsonSchema, stepCountIs, tool, type ToolSet } from "ai";
+import { generateText, jsonSchema, stepCountIs, streamText, tool, type ToolSet } from "ai";
 import { getEncoding } from "js-tiktoken";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CodeApi } from "../../src/codemode/api.ts";
@@ -59,6 +59,13 @@ it("discovery: search, execute, then the answer (3 turns)", async () => {
   const { tools } = createCodeTools({ sources: [source], mode: "discovery" });
   expect(await solve(tools as ToolSet)).toEqual({ turns: 3, calls: ["search", "execute"], text: ANSWER });
   expect(shop.requests.slice(before).map((r) => r.url.split("?")[0])).toEqual(["/v1/search", "/v1/items/it_1", "/v1/categories/c1/tree"]);
+});
+
+it("streams the same plan (doStream)", async () => {
+  const { tools } = createCodeTools({ sources: [source], mode: "discovery" });
+  const result = streamText({ model: createDemoCodeModel({ wordDelayMs: 0 }), tools: tools as ToolSet, prompt: TASK, stopWhen: stepCountIs(10) });
+  expect(await result.text).toBe(ANSWER);
+  expect((await result.steps).length).toBe(3);
 });
 
 it("answers other messages as the plain demo model does", async () => {
