@@ -44,6 +44,14 @@ export interface WorkerGuest {
 
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker-main.ts" : "./worker-main.js", import.meta.url);
 
+/**
+ * The worker's Node options: none when it loads JavaScript, or TypeScript that Node strips itself.
+ * Loaders the host process runs under (`--import tsx`) would otherwise start again in every worker,
+ * costing each one seconds on a busy machine; only TypeScript without Node's own stripping needs them.
+ */
+const WORKER_EXEC_ARGV: string[] | undefined =
+  WORKER_URL.pathname.endsWith(".js") || (process.features as { typescript?: string | false }).typescript ? [] : undefined;
+
 export interface PoolWorkerOptions {
   stackSizeMb: number;
   hostAnswerGraceMs: number;
@@ -71,6 +79,7 @@ export class PoolWorker {
     this.#worker = new Worker(WORKER_URL, {
       workerData: setup,
       transferList: [port2],
+      ...(WORKER_EXEC_ARGV ? { execArgv: WORKER_EXEC_ARGV } : {}),
       resourceLimits: { stackSizeMb: options.stackSizeMb, ...(options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : {}) },
     });
     this.#channel = new SyncChannel(port1, signal, TO_WORKER, TO_HOST);
