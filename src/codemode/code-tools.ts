@@ -82,7 +82,7 @@ export interface CodeTools {
   readonly tools: { readonly execute: CodeModeTool; readonly search?: CodeModeTool };
   /** Number of operations of the API. */
   readonly operations: number;
-  /** Characters of all declarations, when they were generated (declarations and auto mode). */
+  /** Characters of all declarations, when they were generated (declarations mode; auto mode unless the API is obviously larger). */
   readonly declarationChars?: number;
 }
 
@@ -116,7 +116,10 @@ export function createCodeTools(options: CodeToolsOptions): CodeTools {
   const about = options.about === undefined ? "" : `${options.about.trim()}\n\n`;
 
   let declarationChars: number | undefined;
-  if (mode !== "discovery") {
+  // The declarations hold every name and description in full: when those alone pass the threshold,
+  // auto mode needs no declarations to decide (a large API is not rendered to be thrown away).
+  const floor = api.operations.reduce((n, op) => n + op.identifier.length + (op.operation.description?.length ?? 0), 0);
+  if (mode === "declarations" || (mode === "auto" && floor <= threshold)) {
     const declarations = api.declarations();
     declarationChars = declarations.length;
     if (mode === "declarations" || declarations.length <= threshold) {

@@ -82,5 +82,5 @@ it("keeps discovery's tool definitions under 1,200 tokens for an API of 5,000 op
   const { tools, mode } = createCodeTools({ sources: [big] });
   expect(mode).toBe("discovery");
   const definitions = JSON.stringify(Object.entries(tools).map(([name, t]) => ({ name, description: t.description, input_schema: { type: "object", properties: { code: { type: "string" } } } })));
-  expect(getEncoding("o200k_base").encode(definitions).length).toBeLessThanOrEqual(1_200);
+  expect(getEncoding("cl100k_base").encode(definitions).length).toBeLessThanOrEqual(1_200);
 });

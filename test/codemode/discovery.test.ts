@@ -149,8 +149,12 @@ describe("auto mode", () => {
     expect(await run(few.tools.execute, `async () => (await codemode.getWeather({ city: "Oslo" })).celsius`)).toEqual({ result: 21, logs: [] });
 
     const many = createCodeTools({ sources: [syntheticSource(60)] });
-    expect(many.declarationChars).toBeGreaterThan(DISCOVERY_THRESHOLD_CHARS);
     expect(many.mode).toBe("discovery");
+    expect(many.declarationChars).toBeUndefined(); // the names and descriptions alone pass the threshold
+    const terse: ApiSource = { ...syntheticSource(60), operations: syntheticSource(60).operations.map((op) => ({ ...op, description: undefined })) };
+    const justOver = createCodeTools({ sources: [terse] });
+    expect(justOver.declarationChars).toBeGreaterThan(DISCOVERY_THRESHOLD_CHARS);
+    expect(justOver.mode).toBe("discovery");
     const raised = createCodeTools({ sources: [syntheticSource(60)], discoveryThresholdChars: 100_000 });
     expect(raised.mode).toBe("declarations");
     expect(createCodeTools({ tools: small, mode: "discovery" }).mode).toBe("discovery");
