@@ -78,6 +78,17 @@ describe("the worker pool", () => {
     expect(engine.workers.map((w) => w.sandboxes)).toEqual([1, 2]);
   });
 
+  it("prestarts a worker on request, which the first sandbox then uses", async () => {
+    const engine = pool(2);
+    expect(engine.workers).toEqual([]);
+    await engine.prestart();
+    await engine.prestart(); // already started: nothing more
+    expect(engine.workers).toHaveLength(1);
+    const s = await sandbox(engine);
+    expect((await s.runFunction("async () => 'warm'")).result).toBe("warm");
+    expect(engine.workers.map((w) => w.sandboxes)).toEqual([1]);
+  });
+
   it("fails only the sandboxes of a worker that dies, names what happened, and starts a new worker", async () => {
     const engine = pool(2);
     const first = await sandbox(engine);

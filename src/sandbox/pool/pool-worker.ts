@@ -64,6 +64,8 @@ export class PoolWorker {
   readonly guests = new Map<number, WorkerGuest>();
   readonly #calls = new Map<number, { resolve: (outcome: CallOutcome) => void; reject: (error: Error) => void }>();
   #nextCall = 1;
+  #warm: Promise<void> | undefined;
+  #warmed: (() => void) | undefined;
   #dead: EngineError | undefined;
   /** The host thread is in a held turn (reading only the sync channel until `release`). */
   #holding = false;
@@ -122,6 +124,17 @@ export class PoolWorker {
       if (this.#calls.size === 1) this.#worker.ref();
       this.#worker.postMessage({ ...message, call } as ToWorker);
     });
+  }
+
+  /** Resolves once the worker's engine has started (its first WebAssembly instance is ready). */
+  warm(): Promise<void> {
+    if (this.#dead) return Promise.resolve();
+    this.#warm ??= new Promise<void>((resolve) => {
+      this.#warmed = resolve;
+      this.#worker.ref(); // the caller waits for it
+      this.#worker.postMessage({ t: "warm" } satisfies ToWorker);
+    });
+    return this.#warm;
   }
 
   /** Stops the thread; its sandboxes fail with an error saying so. */
@@ -200,6 +213,11 @@ export class PoolWorker {
       case "async":
         this.#answerAsync(message);
         return;
+      case "warm":
+        if (this.#calls.size === 0) this.#worker.unref();
+        this.#warmed?.();
+        this.#warmed = undefined;
+        return;
       case "memory":
         this.guests.get(message.ctx)?.memoryMeasured(message.bytes);
         return;
@@ -252,6 +270,7 @@ export class PoolWorker {
     this.#channel.close();
     for (const pending of this.#calls.values()) pending.reject(error);
     this.#calls.clear();
+    this.#warmed?.();
     for (const guest of this.guests.values()) guest.fail(error);
     this.guests.clear();
     this.#onGone(this);

@@ -36,7 +36,9 @@ export type ToWorker =
   | { t: "evalModule"; call: number; ctx: number; source: string; filename: string; modules: Record<string, string>; budget: WireBudget }
   | { t: "invoke"; call: number; ctx: number; name: string; args: string[]; budget: WireBudget }
   | { t: "settle"; ctx: number; id: number; ok: boolean; value?: string; error?: WireError }
-  | { t: "dispose"; ctx: number };
+  | { t: "dispose"; ctx: number }
+  /** Start the engine now (WebAssembly instance, warm-up) and answer `warm`. */
+  | { t: "warm" };
 
 /** A call into a sandbox (answered by a `done` message with the same `call` number). */
 export type CallMessage = Extract<ToWorker, { call: number }>;
@@ -47,6 +49,8 @@ export type CallRequest = WithoutCall<CallMessage>;
 /** Worker → host thread, on the worker's port. */
 export type FromWorker =
   | { t: "done"; call: number; ctx: number; ok: boolean; value?: string; error?: WireError; alive: boolean }
+  /** The engine is started (answer to `warm`). */
+  | { t: "warm" }
   /** The context's heap, measured shortly after its last call (off the call's path: a heap walk costs ~0.1 ms). */
   | { t: "memory"; ctx: number; bytes: number }
   | { t: "async"; ctx: number; id: number; op: string; payload: string }

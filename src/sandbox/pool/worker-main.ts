@@ -172,6 +172,13 @@ port.on("message", (message: ToWorker) => {
       else pending.reject(fromWireError(message.error!));
       return;
     }
+    case "warm":
+      // A context made and dropped: the WebAssembly instance it opened stays for the next sandboxes.
+      void engine
+        .createContext({ memoryBytes: 1024 * 1024, host: { syncCall: () => undefined, asyncCall: async () => "" } })
+        .then((context) => context.dispose())
+        .finally(() => post({ t: "warm" }));
+      return;
     case "dispose": {
       const entry = contexts.get(message.ctx);
       contexts.delete(message.ctx);
