@@ -5,9 +5,10 @@
  * steps read as "not recorded", and new steps of the same agent are recorded.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { createDemoModel } from "../../src/chat/index.ts";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { fnMember, pipeline, step, team, teamRun } from "../../src/teams/index.ts";
+import { fnMember, pipeline, route, step, team, teamRun } from "../../src/teams/index.ts";
 import { TeamJournal } from "../../src/teams/journal.ts";
 import { runtimeOf } from "../../src/teams/live.ts";
 import { journaledInput, MAX_JOURNALED_INPUT_CHARS, truncationMarker, type JournaledInput } from "../../src/teams/step-inputs.ts";
@@ -15,6 +16,14 @@ import { journaledInput, MAX_JOURNALED_INPUT_CHARS, truncationMarker, type Journ
 const received: number[] = [];
 const teams = {
   echo: team("si-echo", pipeline(fnMember("shout", (text: string) => text.toUpperCase()), fnMember("measure", (text: string) => (received.push(text.length), text.length)))),
+  classified: team(
+    "si-classified",
+    route({
+      routes: { billing: fnMember("billing", (q: string) => `billing: ${q}`), general: fnMember("general", (q: string) => `general: ${q}`) },
+      classify: { model: createDemoModel({ wordDelayMs: 0 }), labels: { billing: "invoices, refunds, payments", general: "anything else" } },
+      default: "general",
+    }),
+  ),
   bigint: team("si-bigint", step(fnMember("count", (value: { n: bigint }) => String(value.n)), { input: () => ({ n: 10n }) })),
 } satisfies Record<string, { name: string }>;
 
@@ -79,6 +88,14 @@ describe("journaled step inputs", () => {
       "0.shout": { state: "recorded", value: "hello", chars: 7 },
       "1.measure": { state: "recorded", value: "HELLO", chars: 7 },
     });
+  });
+
+  it("keeps the input of a model-classified route decision and of the member it chose", async () => {
+    const o = await owner();
+    const question = "Where is my invoice refund?";
+    const { id } = await o.run("classified", question);
+    const recorded = { state: "recorded", value: question, chars: question.length + 2 };
+    expect(await o.inputs(id)).toEqual({ decision: recorded, billing: recorded });
   });
 
   it("keeps a preview with a marker for an input over the limit, and the run goes on with the whole input", async () => {

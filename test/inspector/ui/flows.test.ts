@@ -300,6 +300,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await page.getByText("by writer").waitFor();
     await ui.screenshot(page, "team-run-running");
     await ui.unlock(page);
+    expect(await page.getByRole("button", { name: "Restart run" }).isDisabled()).toBe(true); // not ended yet
     await page.getByRole("button", { name: "Cancel run" }).click();
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("cancelled");
     await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Team runs" }).click();
