@@ -3,7 +3,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateText, jsonSchema, stepCountIs, streamText, tool, type ToolSet } from "ai";
-import { getEncoding } from "js-tiktoken";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { CodeApi } from "../../src/codemode/api.ts";
 import { createCodeTools, openApiSource, type ApiSource } from "../../src/codemode/index.ts";
@@ -74,7 +73,8 @@ it("answers other messages as the plain demo model does", async () => {
   expect(result.text).toContain('You said: "Hello there".');
 });
 
-it("keeps discovery's tool definitions under 1,200 tokens for an API of 5,000 operations", () => {
+// bench/codemode-discovery.ts counts the tokens (593 for GitHub's 1,223 operations); here the size in characters.
+it("keeps discovery's tool definitions small for an API of 5,000 operations", () => {
   const big: ApiSource = {
     operations: Array.from({ length: 5_000 }, (_, i) => ({ name: `group${i % 50}_op${i}`, description: `Operation ${i}.`, tags: [`group${i % 50}`], inputSchema: { type: "object", properties: {} } })),
     call: async () => null,
@@ -82,5 +82,5 @@ it("keeps discovery's tool definitions under 1,200 tokens for an API of 5,000 op
   const { tools, mode } = createCodeTools({ sources: [big] });
   expect(mode).toBe("discovery");
   const definitions = JSON.stringify(Object.entries(tools).map(([name, t]) => ({ name, description: t.description, input_schema: { type: "object", properties: { code: { type: "string" } } } })));
-  expect(getEncoding("cl100k_base").encode(definitions).length).toBeLessThanOrEqual(1_200);
+  expect(definitions.length).toBeLessThan(3_000);
 });
