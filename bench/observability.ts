@@ -10,7 +10,10 @@
  * before observability; the row is left out without it).
  * `--parts events,logs,traces,traces-file,metrics` picks what "all on" turns on, to see what each costs.
  * The phases alternate (off, on, off, on, …) so drift on a shared machine hits both alike; each
- * value is the median of its rounds.
+ * value is the median of its rounds. Besides throughput it reports the server's CPU time per request
+ * (this process's user + system time over the load phase, divided by the operations done): the load
+ * generator shares the cores, so throughput moves with whatever else runs, while CPU per operation
+ * is what the hooks themselves add.
  */
 import { pathToFileURL } from "node:url";
 import { emit, flag, log, runChild, withDataDir, type Row } from "./lib/common.ts";
@@ -69,7 +72,23 @@ async function allOn(dataDir: string): Promise<() => Promise<void>> {
   };
 }
 
-async function measure(mode: Mode): Promise<{ http: number; ws: number }> {
+interface Measured {
+  http: number;
+  ws: number;
+  /** Server CPU microseconds per HTTP request / per RPC call. */
+  httpCpu: number;
+  wsCpu: number;
+}
+
+/** Runs `load` and returns its result with this process's CPU microseconds per operation. */
+async function withCpu<R>(load: () => Promise<R>, operations: (result: R) => number): Promise<[R, number]> {
+  const before = process.cpuUsage();
+  const result = await load();
+  const used = process.cpuUsage(before);
+  return [result, (used.user + used.system) / Math.max(1, operations(result))];
+}
+
+async function measure(mode: Mode): Promise<Measured> {
   const distUrl = mode === "before" ? pathToFileURL(`${BEFORE}/index.js`).href : new URL("../dist/index.js", import.meta.url).href;
   const dist = (await import(distUrl)) as Dist;
   return withDataDir(`observability-${mode}`, undefined, async (dataDir) => {
@@ -77,12 +96,16 @@ async function measure(mode: Mode): Promise<{ http: number; ws: number }> {
     const turnOff = mode === "on" ? await allOn(dataDir) : undefined;
     const server = await dist.serve({ host, port: 0, ...(mode === "on" && PARTS.has("metrics") ? { metrics: true } : {}) });
     try {
-      const http = await runChild<HttpLoadResult>(
-        "http-load.ts",
-        { url: `${server.url}/agents/counter/hot`, method: "POST", body: "{}", connections: 32, pipelining: 1, duration: SECONDS } satisfies HttpLoadInput,
-        (SECONDS + 30) * 1000,
+      const [http, httpCpu] = await withCpu(
+        () =>
+          runChild<HttpLoadResult>(
+            "http-load.ts",
+            { url: `${server.url}/agents/counter/hot`, method: "POST", body: "{}", connections: 32, pipelining: 1, duration: SECONDS } satisfies HttpLoadInput,
+            (SECONDS + 30) * 1000,
+          ),
+        (result) => result.ok + result.non2xx,
       );
-      const ws = await runChild<WsLoadResult>(
+      const [ws, wsCpu] = await withCpu(() => runChild<WsLoadResult>(
         "ws-load.ts",
         {
           baseUrl: `${server.url.replace(/^http/, "ws")}/agents/counter/`,
@@ -96,10 +119,10 @@ async function measure(mode: Mode): Promise<{ http: number; ws: number }> {
           connectConcurrency: 4,
         } satisfies WsLoadInput,
         60_000,
-      );
+      ), (result) => result.calls);
       if (mode === "on") await fetch(`${server.url}/metrics`).then((response) => response.text());
-      log(`${mode}: HTTP ${Math.round(http.rate)} req/s (${http.non2xx + http.errors} bad), WS ${Math.round(ws.rate)} calls/s (${ws.errors} errors)`);
-      return { http: http.rate, ws: ws.rate };
+      log(`${mode}: HTTP ${Math.round(http.rate)} req/s, ${httpCpu.toFixed(1)} µs CPU each (${http.non2xx + http.errors} bad); WS ${Math.round(ws.rate)} calls/s, ${wsCpu.toFixed(1)} µs CPU each (${ws.errors} errors)`);
+      return { http: http.rate, ws: ws.rate, httpCpu, wsCpu };
     } finally {
       await server.close();
       await turnOff?.();
@@ -115,11 +138,11 @@ const median = (values: number[]): number => {
 
 /** `--modes on` runs one mode alone (to profile it: `node --cpu-prof bench/observability.ts --modes on`). */
 const modes: Mode[] = (flag("modes")?.split(",") as Mode[] | undefined) ?? (BEFORE ? ["before", "off", "on"] : ["off", "on"]);
-const results = new Map<Mode, Array<{ http: number; ws: number }>>(modes.map((mode) => [mode, []]));
+const results = new Map<Mode, Measured[]>(modes.map((mode) => [mode, []]));
 for (let round = 0; round < ROUNDS; round++) {
   for (const mode of modes) results.get(mode)!.push(await measure(mode));
 }
-const of = (mode: Mode, kind: "http" | "ws") => median(results.get(mode)!.map((r) => r[kind]));
+const of = (mode: Mode, kind: keyof Measured) => median(results.get(mode)!.map((r) => r[kind]));
 const slower = (base: number, value: number) => ((base - value) / base) * 100;
 const rows: Row[] = [];
 for (const kind of modes.includes("off") && modes.includes("on") ? (["http", "ws"] as const) : []) {
@@ -130,9 +153,15 @@ for (const kind of modes.includes("off") && modes.includes("on") ? (["http", "ws
   rows.push({ bench: "16 observability", metric: `${what}: off (hooks only)`, value: off, unit, note: `median of ${ROUNDS} rounds of ${SECONDS}s` });
   rows.push({ bench: "16 observability", metric: `${what}: all on (metrics, events, logs, traces 100% local)`, value: on, unit, note: `median of ${ROUNDS}` });
   rows.push({ bench: "16 observability", metric: `${what}: slowdown all on vs off`, value: Number(slower(off, on).toFixed(1)), unit: "%", goal: { op: "<=", value: 5 } });
+  const cpuOff = of("off", `${kind}Cpu`);
+  const cpuOn = of("on", `${kind}Cpu`);
+  rows.push({ bench: "16 observability", metric: `${what}: server CPU per operation, off → all on`, value: Number(cpuOn.toFixed(1)), unit: "µs", note: `off ${cpuOff.toFixed(1)} µs` });
+  rows.push({ bench: "16 observability", metric: `${what}: extra server CPU per operation, all on vs off`, value: Number((((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)), unit: "%", goal: { op: "<=", value: 5 } });
   if (BEFORE) {
     const before = of("before", kind);
     rows.push({ bench: "16 observability", metric: `${what}: slowdown off vs a build without observability`, value: Number(slower(before, off).toFixed(1)), unit: "%", goal: { op: "<=", value: 1 }, note: `before: ${Math.round(before)} ${unit} (${BEFORE})` });
+    const cpuBefore = of("before", `${kind}Cpu`);
+    rows.push({ bench: "16 observability", metric: `${what}: extra server CPU per operation, off vs a build without observability`, value: Number((((cpuOff - cpuBefore) / cpuBefore) * 100).toFixed(1)), unit: "%", goal: { op: "<=", value: 1 }, note: `before ${cpuBefore.toFixed(1)} µs, off ${cpuOff.toFixed(1)} µs` });
   }
 }
 emit(rows);

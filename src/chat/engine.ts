@@ -30,7 +30,7 @@ import { applyClientAnswer, type AnswerHost } from "./client-answer.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
 import { queueSlot, TurnQueue } from "./turn-queue.ts";
 import { emitTranscriptRepaired, markInterrupted } from "./transcript-repair.ts";
-import { emitRecoveryEvent, emitTurnStart, recoveryOutcome, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
+import { emitRecoveryEvent, emitRequestFailed, emitTurnStart, recoveryOutcome, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
 import type { ChatReply } from "./ui-stream.ts";
 import { UsageStore, type ChatUsageRecord, type UsageEvent } from "./usage.ts";
@@ -158,6 +158,7 @@ export class ChatEngine<M extends UIMessage> {
             saveContext: (context) => this.#saveContext(context),
             broadcast: (frame, exceptId) => this.#broadcast(frame, exceptId),
             turn: (spec, signal) => this.#turn(spec, signal),
+            failed: (requestId, stage, error) => emitRequestFailed(this.#host.agent, requestId, stage, error),
           },
           connection,
           frame,
@@ -421,6 +422,7 @@ export class ChatEngine<M extends UIMessage> {
       gone: stale,
       sanitize: (message) => this.#sanitize(message),
       stalled: (timeoutMs) => emitAgentEvent(this.#host.agent, "chat:stream:stalled", () => ({ requestId: spec.requestId, timeoutMs })),
+      failed: (stage, error) => emitRequestFailed(this.#host.agent, spec.requestId, stage, error),
       repaired: (toolCallIds) => {
         if (!stale()) emitTranscriptRepaired(this.#host.agent, spec.requestId, toolCallIds);
       },

@@ -32,13 +32,18 @@ export interface RequestHost<M extends UIMessage> {
   saveContext(context: RequestContext): void;
   broadcast(frame: string, exceptId?: string): void;
   turn(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>>;
+  /** A request refused before its turn (`chat:request:failed`): bad messages, or they could not be stored. */
+  failed(requestId: string, stage: "parse" | "persist", error: string): void;
 }
 
 type RequestFrame = Extract<ChatFrame, { type: typeof CHAT_FRAMES.request }>;
 
 export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, connection: Connection, frame: RequestFrame): Promise<void> {
   const { id, request } = frame;
-  const fail = (error: string) => connection.send(chatFrames.response({ id, body: `${CHAT_FRAMES.request}: ${error}`, done: true, error: true, outcome: "error" }));
+  const fail = (error: string, stage: "parse" | "persist" = "parse") => {
+    host.failed(id, stage, error);
+    connection.send(chatFrames.response({ id, body: `${CHAT_FRAMES.request}: ${error}`, done: true, error: true, outcome: "error" }));
+  };
   const limits = host.limits();
   const checked = await validateMessages<M>(request.messages, limits);
   if (!checked.ok) return fail(checked.error);
@@ -75,7 +80,7 @@ export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, co
   try {
     host.messages.replaceAll(incoming, host.keepLast());
   } catch (error) {
-    if (error instanceof ConversationTooLargeError) return fail(error.message);
+    if (error instanceof ConversationTooLargeError) return fail(error.message, "persist");
     throw error;
   }
   host.saveContext({ body: request.body, clientTools: request.clientTools });

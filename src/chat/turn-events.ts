@@ -80,3 +80,12 @@ export function recoveryOutcome(result: { status: string; error?: string }, even
   else if (result.status === "error") event("chat:recovery:failed", result.error);
   else event("chat:recovery:skipped", result.status);
 }
+
+/**
+ * `chat:request:failed`: a chat request that ended in an error — refused before its turn (`parse`),
+ * its messages or reply not stored (`persist`), the reply function threw (`turn`) or its stream failed
+ * (`stream`). `messagesPersisted` tells whether the request's messages were stored.
+ */
+export function emitRequestFailed(agent: object, requestId: string, stage: "parse" | "persist" | "turn" | "stream", error: string): void {
+  emitAgentEvent(agent, "chat:request:failed", () => ({ requestId, stage, messagesPersisted: stage === "turn" || stage === "stream", error }));
+}

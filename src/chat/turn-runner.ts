@@ -44,6 +44,8 @@ export interface TurnHost<M extends UIMessage> {
   stalled(timeoutMs: number): void;
   /** These tool calls of the cut-short answer were settled before it is stored (`chat:transcript:repaired`). */
   repaired(toolCallIds: string[]): void;
+  /** The turn failed (`chat:request:failed`): storage, the reply function, or its stream. */
+  failed(stage: "persist" | "turn" | "stream", error: string): void;
 }
 
 export interface TurnSpec {
@@ -94,6 +96,7 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     if (host.gone()) return end("aborted", undefined);
     host.report(error);
     const message = messageOf(error);
+    host.failed("persist", message);
     const closing = chatFrames.response({ id: requestId, body: message, done: true, error: true, continuation, messageIds: spec.messageIds, outcome: "error" });
     if (state.streaming) {
       host.setLive(undefined);
@@ -148,6 +151,7 @@ async function turn<M extends UIMessage>(
     }
     if (stalled === undefined) host.report(error);
     const message = stalled ?? messageOf(error);
+    host.failed("turn", message);
     sendTerminal(terminal("error", message));
     return end("error", undefined, message);
   }
@@ -162,6 +166,7 @@ async function turn<M extends UIMessage>(
     const text = (await reply.text().catch(() => "")).slice(0, 1000);
     const message = `onChatMessage answered HTTP ${reply.status}${text ? `: ${text}` : ""}`;
     if (host.gone()) return end("aborted", undefined);
+    host.failed("turn", message);
     sendTerminal(terminal("error", message));
     return end("error", undefined, message);
   }
@@ -178,6 +183,7 @@ async function turn<M extends UIMessage>(
   let first = true;
   let status: ChatOutcome = "completed";
   let failure: string | undefined;
+  let failedStoring = false;
   let errorSent = false;
   const emit = (chunk: UIMessageChunk) => {
     const body = JSON.stringify(chunk);
@@ -265,6 +271,7 @@ async function turn<M extends UIMessage>(
         if (!(error instanceof ConversationTooLargeError)) throw error;
         status = "error";
         failure = `The reply ${JSON.stringify(message.id)} was not stored: ${error.message}`;
+        failedStoring = true;
         message = undefined;
       }
     }
@@ -280,6 +287,7 @@ async function turn<M extends UIMessage>(
   host.resume.streamEnded({ requestId, continuation, outcome: status, messageIds: spec.messageIds, bodies: owed, terminal: closing });
   sendTerminal(closing);
   if (message) host.broadcast(chatFrames.messages(host.messages.list), continuation ? undefined : spec.originId);
+  if (status === "error") host.failed(failedStoring ? "persist" : "stream", failure ?? "the reply ended with an error");
   return end(status, message, failure);
 }
 

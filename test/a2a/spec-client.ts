@@ -126,7 +126,7 @@ function parseBlock(block: string): SseFrame | undefined {
 
 /** Waits until `check` returns something other than undefined/false (up to 5 s). */
 export async function eventually<T>(check: () => T | undefined | false | Promise<T | undefined | false>, what = "a condition"): Promise<T> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 20_000; // generous: a loaded machine is slow, the test timeout is 30 s
   for (;;) {
     const value = await check();
     if (value !== undefined && value !== false) return value;

@@ -125,7 +125,7 @@ export class ChatClient {
 
   /** Waits until `count` chunks of a request have arrived. */
   async chunks(id: string, count: number): Promise<void> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000; // generous: a loaded machine is slow, the test timeout is 30 s
     while (this.responses(id).filter((f) => f.body !== "").length < count) {
       if (Date.now() > deadline) throw new Error(`Timed out waiting for ${count} chunks of ${id}; got ${JSON.stringify(this.responses(id))}`);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -161,7 +161,7 @@ export function messageText(message: UIMessage | undefined): string {
 
 /** Polls until `condition` holds (5 s at most). */
 export async function until(condition: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000; // generous: a loaded machine is slow, the test timeout is 30 s
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));

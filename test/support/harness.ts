@@ -84,9 +84,9 @@ export class TestSocket {
     this.socket.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
 
-  /** Waits for the first recorded frame (from `from` on) that matches, up to 5 s. */
+  /** Waits for the first recorded frame (from `from` on) that matches, up to 20 s (a loaded machine is slow; the test timeout is 30 s). */
   async waitFor(match: (frame: Frame | string) => boolean, from = 0): Promise<Frame | string> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000;
     for (;;) {
       const found = this.frames.slice(from).find(match);
       if (found !== undefined) return found;
@@ -114,7 +114,7 @@ export class TestSocket {
   }
 
   async waitClosed(): Promise<{ code: number; reason: string }> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 20_000; // generous: a loaded machine is slow, the test timeout is 30 s
     while (!this.closed) {
       if (Date.now() > deadline) throw new Error("Timed out waiting for close");
       await new Promise((resolve) => setTimeout(resolve, 20));

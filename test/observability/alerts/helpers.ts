@@ -44,7 +44,7 @@ export async function startReceiver(): Promise<Receiver> {
 
 /** Waits until `condition` holds (checked every 5 ms), failing with `what` after 5 s. */
 export async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000; // generous: a loaded machine is slow, the test timeout is 30 s
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));

@@ -88,6 +88,27 @@ describe("chat events", () => {
     client.close();
   });
 
+  it("chat:request:failed for a request refused before its turn (parse) and for a reply that failed (stream)", async () => {
+    const failing = () => {
+      throw new Error("model down");
+    };
+    resetWorld(scriptedModel(failing));
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    seen = collect();
+    const client = await ChatClient.open(ws, "e9");
+    const refused = client.send([]);
+    await client.done(refused);
+    const failed = client.send([userMessage("u1", "hi")]);
+    await client.done(failed);
+    await until(() => seen!.of("e9").filter(([type]) => type === "chat:request:failed").length === 2, "two failures");
+    expect(seen.of("e9").filter(([type]) => type === "chat:request:failed")).toEqual([
+      ["chat:request:failed", { requestId: refused, stage: "parse", messagesPersisted: false, error: "a chat request needs at least one message" }],
+      ["chat:request:failed", { requestId: failed, stage: "stream", messagesPersisted: true, error: expect.any(String) }],
+    ]);
+    client.close();
+  });
+
   it("chat:turn:start and chat:turn:finish for each turn, with its trigger, admission and outcome", async () => {
     const remove = tool({
       inputSchema: jsonSchema<{ path: string }>({ type: "object", properties: { path: { type: "string" } }, required: ["path"] }),
@@ -145,6 +166,7 @@ describe("chat events", () => {
     expect(events).toEqual([
       ["chat:turn:start", { requestId: id, trigger: "submit-message", admission: "queue", continuation: false, generation: 0 }],
       ["chat:stream:stalled", { requestId: id, timeoutMs: 300 }],
+      ["chat:request:failed", { requestId: id, stage: "stream", messagesPersisted: true, error: expect.stringMatching(/maxTurnIdleMs/) }],
       ["chat:turn:finish", expect.objectContaining({ requestId: id, status: "error", error: expect.stringMatching(/maxTurnIdleMs/) })],
     ]);
     client.close();
