@@ -12,6 +12,7 @@
  *   node bench/run.ts --only durable-objects,facets                         # Durable Objects, facets, sub-agents
  *   node bench/run.ts --only observability --before /tmp/pre16/dist      # observability's cost
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
+ *   node bench/codemode-discovery.ts                                       # code mode: tokens and round trips per mode, incl. the GitHub REST API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).

@@ -34,6 +34,7 @@ export type {
 export { CHAT_RECOVERY_DEFAULTS } from "./recovery-config.ts";
 export type { ChatUsageRecord, ChatUsageSummary, UsageEvent } from "./usage.ts";
 export { createDemoModel, DEMO_MODEL_ID, DEMO_NOTICE, DEMO_PROVIDER, DEMO_SHORT_NOTICE, type DemoModelOptions } from "./demo-model.ts";
+export { createDemoCodeModel } from "./demo-codemode.ts";
 export { agentTool, type AgentToolFactoryOptions } from "./agent-tool.ts";
 export { AGENT_TOOL_EVENT_FRAME } from "./agent-tool-frames.ts";
 export { AGENT_TOOL_LIMITS } from "./agent-tool-limits.ts";
