@@ -253,8 +253,11 @@ describe("inspector: team runs across agents", () => {
     expect(ghost.status).toBe(404);
     expect(ghost.json().error.message).toBe('Desk/d has no team run "ghost"');
 
-    const audit = (await api("/api/audit")).json().items as Array<{ action: string; target: string; outcome?: string }>;
-    expect(audit.filter((row) => row.action === "team-run.restart").map((row) => row.target)).toEqual(expect.arrayContaining(["Desk/d/flaky-1", "Desk/d/gated-1", "Desk/d/ghost"]));
+    const audit = (await api("/api/audit")).json().items as Array<{ action: string; target: string; detail: Record<string, unknown> }>;
+    const restarts = audit.filter((row) => row.action === "team-run.restart");
+    expect(restarts.map((row) => row.target)).toEqual(expect.arrayContaining(["Desk/d/flaky-1", "Desk/d/gated-1", "Desk/d/ghost"]));
+    expect(restarts.map((row) => row.detail)).toContainEqual({ runId: null, newRunId: runId, ok: true });
+    expect(restarts.map((row) => row.detail)).toContainEqual(expect.objectContaining({ ok: false, error: busy.json().error.message }));
   });
 
   it("shows a step journaled before inputs were kept as not recorded", async () => {

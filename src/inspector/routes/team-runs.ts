@@ -211,7 +211,9 @@ function restartRoute(): Route {
       const newRunId = optionalString(body, "runId");
       const from = ctx.params.runId!;
       const target = `${ctx.params.class}/${ctx.params.name}/${from}`;
-      const runId = await ctx.audited("team-run.restart", target, { runId: newRunId ?? null }, async () => {
+      // The audit row names the new run: `detail` is read once the change is done.
+      const detail: Record<string, unknown> = { runId: newRunId ?? null };
+      const runId = await ctx.audited("team-run.restart", target, detail, async () => {
         const id = await inAgentBase(ctx, async ({ agent, db }, address) => {
           const status = db.hasTable("_hearth_team_runs") ? (db.statement("SELECT status FROM _hearth_team_runs WHERE id = ?").get(from) as { status: TeamRunStatus } | undefined)?.status : undefined;
           if (status === undefined) throw notFound(`${address.label} has no team run ${JSON.stringify(from)}`);
@@ -228,7 +230,8 @@ function restartRoute(): Route {
             });
           return run.id;
         });
-        return { result: id, after: { runId: id } };
+        detail.newRunId = id;
+        return { result: id };
       });
       return { status: 201, json: { runId, restartedFrom: from } };
     },
