@@ -195,6 +195,11 @@ describe("inspector security", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.paths["/api/agents/{class}/{name}/state"].put.summary).toContain("validateStateChange");
     expect(Object.keys(doc.paths).length).toBeGreaterThan(35);
+    // Every route has a summary of its own (a missing one would show as "METHOD /path").
+    const operations = Object.entries(doc.paths as Record<string, Record<string, { summary: string }>>).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, summary: op.summary })),
+    );
+    expect(operations.filter((op) => op.summary === op.key).map((op) => op.key)).toEqual([]);
   });
 });
 
