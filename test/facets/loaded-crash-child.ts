@@ -9,7 +9,7 @@
  * write is committed), GET /journals/<name>/report (the ids the facet holds).
  */
 import { DurableObject, Host, serve, type DurableObjectNamespace } from "../../src/index.ts";
-import type { WorkerLoader } from "../../src/sandbox/index.ts";
+import { workerPoolEngine, type WorkerLoader } from "../../src/sandbox/index.ts";
 
 const [dataDir] = process.argv.slice(2);
 if (!dataDir) throw new Error("usage: loaded-crash-child.ts <dataDir>");
@@ -71,4 +71,7 @@ process.once("SIGTERM", () => {
     .then(() => host.close())
     .then(() => process.exit(0));
 });
+// The kill windows of the test are about the facets' writes, not the first sandbox's worker start
+// (up to 2 s from TypeScript sources on a loaded machine): have the workers ready first.
+await workerPoolEngine().prestart();
 process.stdout.write(`READY ${server.url}\n`);
