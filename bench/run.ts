@@ -56,6 +56,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "schedule-ops", file: "schedule-ops.ts", what: "schedule / cancel throughput on one agent" },
   // --expose-gc so the memory per sleeping instance is measured after a collection.
   { name: "sandbox", file: "sandbox.ts", what: "sandbox create + run + dispose, memory per sandbox, host calls, CPU vs Node", nodeArgs: ["--expose-gc"] },
+  { name: "sandbox-stall", file: "sandbox-stall.ts", what: "a busy agent's HTTP latency while sandboxes burn CPU: no sandbox, in-thread engine, worker pool" },
   // --expose-gc so the memory per hibernated session is measured after a collection.
   { name: "mcp", file: "mcp.ts", what: "MCP tool calls / s (one session, 1,000 sessions), memory per live / hibernated session", nodeArgs: ["--expose-gc"] },
   { name: "kv", file: "kv.ts", what: "KV get / put per second from one caller and 100 concurrent callers, bulk get, list" },
