@@ -3,10 +3,15 @@
  * new code if asked) and `clone` while the source runs and has facets of its own (the copy has the
  * source's committed data and its facets' data, opens under its own identity, and its facets work).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Harness } from "../support/harness.ts";
 import { events, gate } from "./fixtures/tenants.ts";
 import { filesUnder, rejection, startFacetHarness, supervisorOf, supervisorsDir, until } from "./support.ts";
+
+// `events` is shared by every file using the tenants fixture (and one worker runs many files).
+beforeEach(() => {
+  events.length = 0;
+});
 
 let harness: Harness | undefined;
 afterEach(async () => {

@@ -7,11 +7,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { Host, VirtualClock } from "../../src/index.ts";
 import { killChildren, startChild, type Child } from "../support/child.ts";
 import { events, facetClasses } from "./fixtures/tenants.ts";
 import { supervisorOf, until } from "./support.ts";
+
+// `events` is shared by every file using the tenants fixture (and one worker runs many files).
+beforeEach(() => {
+  events.length = 0;
+});
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 const FACETS = ["f0", "f1", "f2", "f3", "f4"];

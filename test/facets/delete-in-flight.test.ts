@@ -3,11 +3,16 @@
  * "Facet was deleted.", nothing of it stays on disk (no .sqlite, -wal, -shm, no .facets directory),
  * what it does after the delete cannot bring files back, and a later `get` starts empty.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 import { events, gate } from "./fixtures/tenants.ts";
 import { filesUnder, rejection, startFacetHarness, supervisorOf, supervisorsDir, until } from "./support.ts";
+
+// `events` is shared by every file using the tenants fixture (and one worker runs many files).
+beforeEach(() => {
+  events.length = 0;
+});
 
 let harness: Harness | undefined;
 afterEach(async () => {
