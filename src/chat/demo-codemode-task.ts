@@ -12,6 +12,7 @@
  * Each step is a search query (words that name the operation) and its input; `"$n.path"` stands for
  * a value of step n's result (`$2.0.login`: the first element's `login`).
  */
+import { wordsOf } from "../codemode/discovery/catalogue.ts";
 
 /** One step: which operation (as search words) and its input. */
 export interface DemoCodeStep {
@@ -138,16 +139,6 @@ export function declaredMethods(declarations: string): DemoOperation[] {
   return out;
 }
 
-const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);
-
-function wordsOf(text: string): string[] {
-  return text
-    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter((w) => w.length > 0 && !STOP.has(w))
-    .map((w) => (w.length > 3 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w));
-}
 
 function related(a: string, b: string): boolean {
   return a === b || (Math.min(a.length, b.length) >= 4 && (a.startsWith(b) || b.startsWith(a)));

@@ -177,8 +177,11 @@ function wordSet(words: readonly string[]): WordSet {
 
 const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);
 
-/** Lower-case words of a text, camelCase and snake_case split, a plural `s` dropped. */
-function wordsOf(text: string): string[] {
+/**
+ * Lower-case words of a text, camelCase and snake_case split, a plural `s` dropped, stop words out.
+ * @example wordsOf("listOpenIssues of a repo") // ["list", "open", "issue", "repo"]
+ */
+export function wordsOf(text: string): string[] {
   return text
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
     .toLowerCase()
