@@ -53,11 +53,13 @@ describe("a served entry with an email export", () => {
   let running: RunningServer;
   let cwd: string;
 
+  let savedSmtpUrl: string | undefined;
   beforeAll(async () => {
     sink = await startMailSink();
     cwd = mkdtempSync(join(tmpdir(), "hearth-email-cli-"));
     // As a user would: the secrets in .env (agents see the names listed there), the rest in the environment.
     writeFileSync(join(cwd, ".env"), "EMAIL_SECRET=cli-secret\nHEARTH_EMAIL_WEBHOOK_SECRET=hook-secret\n");
+    savedSmtpUrl = process.env.HEARTH_SMTP_URL;
     process.env.HEARTH_SMTP_URL = sink.url;
     const dataDir = join(cwd, ".hearth");
     const options: RunOptions = { command: "start", entry: FIXTURE, port: 0, host: "127.0.0.1", dataDir, durability: undefined, smtpPort: 0 };
@@ -65,6 +67,9 @@ describe("a served entry with an email export", () => {
   });
 
   afterAll(async () => {
+    // The test files of one worker share the process: leave its environment as found.
+    if (savedSmtpUrl === undefined) delete process.env.HEARTH_SMTP_URL;
+    else process.env.HEARTH_SMTP_URL = savedSmtpUrl;
     await running?.stop();
     await sink.close();
     rmSync(cwd, { recursive: true, force: true });

@@ -12,7 +12,7 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Every stdout line so far. */
   lines: string[];
-  /** Resolves with the next stdout line (after those seen) matching `pattern`, or null after `ms` or exit. */
+  /** Resolves with the next stdout line (after the last one an earlier call matched) matching `pattern`, or null after `ms` or exit. */
   nextLine(pattern: RegExp, ms: number): Promise<string | null>;
   /** The last 8 KB of its stderr, for failure messages. */
   stderr(): string;
@@ -57,17 +57,25 @@ export async function startChild(
       for (const listener of [...listeners]) listener(line);
     }
   });
-  const nextLine = (pattern: RegExp, ms: number, from = lines.length) =>
+  // Lines up to here were matched by an earlier nextLine: the next one looks from here, so a line that
+  // arrived in the same chunk as the one waited for before (READY and the next line together) is seen.
+  let consumed = 0;
+  const nextLine = (pattern: RegExp, ms: number, from = consumed) =>
     new Promise<string | null>((resolve) => {
-      const seen = lines.slice(from).find((line) => pattern.test(line));
-      if (seen !== undefined) return resolve(seen);
+      const at = lines.findIndex((line, index) => index >= from && pattern.test(line));
+      if (at >= 0) {
+        consumed = Math.max(consumed, at + 1);
+        return resolve(lines[at]!);
+      }
       const done = (line: string | null) => {
         clearTimeout(timer);
         listeners.delete(listener);
         resolve(line);
       };
       const listener = (line: string) => {
-        if (pattern.test(line)) done(line);
+        if (!pattern.test(line)) return;
+        consumed = Math.max(consumed, lines.length); // the line was just pushed
+        done(line);
       };
       const timer = setTimeout(() => done(null), ms);
       listeners.add(listener);
