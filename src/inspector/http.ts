@@ -50,6 +50,20 @@ export async function readJsonBody(request: IncomingMessage, maxBytes = INSPECTO
   }
 }
 
+/**
+ * A stored column that usually holds JSON: its value, or the text itself when it is not JSON (and
+ * null for a missing value), so a hand-written row still shows.
+ * @example storedJson('{"a":1}') // { a: 1 }; storedJson("plain") // "plain"
+ */
+export function storedJson(text: unknown): unknown {
+  if (typeof text !== "string") return text ?? null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
 function tooLarge(maxBytes: number): ApiError {
   return new ApiError(413, "body_too_large", `The request body is larger than ${maxBytes} bytes (the inspector's limit)`);
 }

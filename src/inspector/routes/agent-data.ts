@@ -5,22 +5,14 @@
 import type { AgentDatabase } from "../../storage/database.ts";
 import { listFacets } from "../facets.ts";
 import type { Route } from "../router.ts";
+import { storedJson } from "../http.ts";
 import { inAgentBase } from "./agent-address.ts";
-
-function parse(text: unknown): unknown {
-  if (typeof text !== "string") return text ?? null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
 
 function chatOf(db: AgentDatabase) {
   if (!db.hasTable("hearth_chat_messages")) return { messages: [], streaming: false };
   const rows = db.statement("SELECT id, role, message, created_at FROM hearth_chat_messages ORDER BY position").all() as Array<Record<string, unknown>>;
   const messages = rows.map((row) => {
-    const message = parse(row.message) as { parts?: unknown; metadata?: { usage?: unknown } } | null;
+    const message = storedJson(row.message) as { parts?: unknown; metadata?: { usage?: unknown } } | null;
     return {
       id: String(row.id),
       role: String(row.role),

@@ -12,21 +12,12 @@ import { teamRun, type TeamRun } from "../../teams/run.ts";
 import { usageTotals } from "../../teams/run-signal.ts";
 import { readStepInputs, type JournaledInput } from "../../teams/step-inputs.ts";
 import type { AgentDatabase } from "../../storage/database.ts";
-import { ApiError, badRequest, cursorOffset, notFound, offsetCursor, pageLimit } from "../http.ts";
+import { ApiError, badRequest, cursorOffset, notFound, offsetCursor, pageLimit, storedJson } from "../http.ts";
 import type { Route, RouteContext } from "../router.ts";
 import { subLabel, type IndexedTeamRun, type TeamRunIndex } from "../team-run-index.ts";
 import { inAgentBase, type AgentAddress } from "./agent-address.ts";
 
 const STATUSES: readonly TeamRunStatus[] = ["running", "waiting", "paused", "completed", "failed", "cancelled"];
-
-function parse(text: unknown): unknown {
-  if (typeof text !== "string") return text ?? null;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
 
 interface RunRow {
   id: string;
@@ -38,7 +29,7 @@ interface RunRow {
 
 /** A run's summary, as the list and the index have it. */
 function summaryOf(db: AgentDatabase, address: AgentAddress, row: RunRow): IndexedTeamRun {
-  const usages = (db.statement("SELECT usage FROM _hearth_team_steps WHERE run_id = ? AND usage IS NOT NULL").all(row.id) as Array<{ usage: string }>).map((step) => parse(step.usage) as MemberUsage);
+  const usages = (db.statement("SELECT usage FROM _hearth_team_steps WHERE run_id = ? AND usage IS NOT NULL").all(row.id) as Array<{ usage: string }>).map((step) => storedJson(step.usage) as MemberUsage);
   const ended = TERMINAL_STATUSES.has(row.status as TeamRunStatus);
   return {
     class: address.className,
@@ -80,9 +71,9 @@ function runDetail(db: AgentDatabase, agent: object, address: AgentAddress, runI
     startedAt: started.get(String(step.path)) ?? null,
     endedAt: step.status === "waiting" ? null : Number(step.at),
     ...stepInput(inputs.get(String(step.path))),
-    output: parse(step.output),
-    error: parse(step.error),
-    tokens: usageTotals(row.team, [parse(step.usage) as MemberUsage | undefined]).tokens,
+    output: storedJson(step.output),
+    error: storedJson(step.error),
+    tokens: usageTotals(row.team, [storedJson(step.usage) as MemberUsage | undefined]).tokens,
   }));
   const done = new Set(steps.map((step) => step.id));
   for (const [path, at] of started) {
@@ -92,9 +83,9 @@ function runDetail(db: AgentDatabase, agent: object, address: AgentAddress, runI
   index.upsert(summary);
   return {
     ...summary,
-    input: parse(row.input),
-    output: parse(row.output),
-    error: parse(row.error),
+    input: storedJson(row.input),
+    output: storedJson(row.output),
+    error: storedJson(row.error),
     approvals: teamRun(agent, runId).approvals(),
     steps,
   };
@@ -194,9 +185,6 @@ function decision(action: "approve" | "reject"): Route {
   };
 }
 
-/** A run can be restarted once it ended. */
-const RESTARTABLE: readonly TeamRunStatus[] = ["completed", "failed", "cancelled"];
-
 /**
  * Restart: a new run of the same team in the same owner, with the same input (and key and
  * conversation); the run restarted from stays as it is. Refused (409) while the run has not ended.
@@ -217,7 +205,8 @@ function restartRoute(): Route {
         const id = await inAgentBase(ctx, async ({ agent, db }, address) => {
           const status = db.hasTable("_hearth_team_runs") ? (db.statement("SELECT status FROM _hearth_team_runs WHERE id = ?").get(from) as { status: TeamRunStatus } | undefined)?.status : undefined;
           if (status === undefined) throw notFound(`${address.label} has no team run ${JSON.stringify(from)}`);
-          if (!RESTARTABLE.includes(status)) throw stateError(`Team run ${from} is ${status}: only a completed or failed or cancelled run can be restarted (cancel it first to start it over)`);
+          // A run can be restarted once it ended.
+          if (!TERMINAL_STATUSES.has(status)) throw stateError(`Team run ${from} is ${status}: only a ${[...TERMINAL_STATUSES].join(" or ")} run can be restarted (cancel it first to start it over)`);
           if (newRunId !== undefined && db.statement("SELECT 1 FROM _hearth_team_runs WHERE id = ?").get(newRunId) !== undefined) {
             throw stateError(`Team run ${newRunId} exists already: a restart needs a new run id (or none, for a fresh one)`);
           }
