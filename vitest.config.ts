@@ -5,10 +5,11 @@ import { hearthDecorators } from "./src/testing/vitest.ts";
 export default defineConfig({
   plugins: [hearthDecorators()],
   test: {
-    include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ["default", "./test/support/summary-reporter.ts"],
+    // One PostgreSQL server for the cluster's test files (skipped where PostgreSQL is not installed).
+    globalSetup: ["./test/support/postgres-global.ts"],
     pool: "forks",
     // One module graph per worker, not per file: most files import the whole runtime, and loading it
     // again for each of ~300 files cost ~360 s of CPU (2026-12-03: 363 s → 87 s of "import"). Files
@@ -18,5 +19,14 @@ export default defineConfig({
     // worker per spare core (vitest's default) leaves it idle. Measured on 2 cores: 342 s → 222 s
     // (1 → 3 workers); a fourth is slower (2026-12-03, 2,453 tests: 490 s with 3, 549 s with 4).
     maxWorkers: Math.max(3, availableParallelism() - 1),
+    projects: [
+      { extends: true, test: { name: "hearth", include: ["test/**/*.test.ts", "examples/**/*.test.ts"] } },
+      // The client suites again, against three cluster nodes behind a round-robin balancer on a real
+      // Postgres (test/cluster/support/in-process-cluster.ts): state sync, RPC, streaming, reconnects.
+      {
+        extends: true,
+        test: { name: "cluster", include: ["test/client/client.test.ts", "test/client/agents-compat.test.ts"], env: { HEARTH_TEST_CLUSTER: "1" } },
+      },
+    ],
   },
 });

@@ -9,8 +9,8 @@
  *
  *   npm run build && npx node bench/durable-objects.ts [--duration 5] [--objects 1000] [--tmpfs] [--no-workerd]
  *
- * workerd is installed on first use into bench/.data/workerd (not a project dependency). If it cannot
- * be installed or run, Hearth's figures are still reported, with the reason workerd is missing.
+ * workerd comes from the `workerd` dev dependency (its binary ships in the registry package). If it
+ * cannot run here, Hearth's figures are still reported, with the reason workerd is missing.
  */
 import { join } from "node:path";
 import { writeHearthProject, writeWorkerdProject } from "./lib/do-chat-worker.ts";

@@ -6,7 +6,10 @@
  * would otherwise be charged to the agents created meanwhile.
  *
  *  1. warm up (create and hibernate a few hundred agents), full GC, baseline;
- *  2. create N agents, each with a small state, kept live (hibernateAfterMs 1 h): Δ RSS / N;
+ *  2. create N agents, each with a small state, kept live (hibernateAfterMs 1 h), their idle SQLite
+ *     connections parked as they go (closed, reopened by the next statement): Δ RSS / N, and what a
+ *     call to a parked agent costs; hibernate them;
+ *  2b. N more, every connection left open (the sweep is off in this process): Δ RSS / N;
  *  3. hibernate them all, GC (this plateau keeps whatever the allocator did not give back to the OS);
  *     then create N more, hibernating them 50 at a time: Δ RSS / N is what a hibernated agent costs;
  *  4. in a child process, the same figure for bare node:sqlite connections, to show SQLite's share.
@@ -17,7 +20,8 @@
 import { readdirSync } from "node:fs";
 import { Host, getAgentByName, type AgentNamespace } from "../dist/index.js";
 import { Sleeper } from "./lib/agents.ts";
-import { SHM_DIR, emit, flag, log, nextTurn, runChild, shmAvailable, withDataDir, type Row } from "./lib/common.ts";
+import { parkIdleConnections, setConnectionParking } from "../dist/storage/parking.js";
+import { SHM_DIR, emit, flag, log, msSince, nextTurn, percentile, runChild, shmAvailable, withDataDir, type Row } from "./lib/common.ts";
 import type { SqliteMemoryInput, SqliteMemoryResult } from "./lib/sqlite-memory.ts";
 
 const N = Number(flag("agents") ?? 5_000);
@@ -51,6 +55,9 @@ const kb = (bytes: number) => bytes / 1024;
 const base = shmAvailable() ? SHM_DIR : undefined;
 const where = base ? "tmpfs (/dev/shm)" : "disk (os.tmpdir)";
 
+// Connections stay open while the agents are made: the first figure is what they cost open.
+setConnectionParking(0);
+
 const rows: Row[] = await withDataDir("memory", base, async (dataDir) => {
   const host = new Host({ dataDir, agents: { Sleeper }, hibernateAfterMs: 3_600_000, maxLiveAgents: 1_000_000 });
   const ns = host.env.Sleeper as AgentNamespace<Sleeper>;
@@ -65,6 +72,39 @@ const rows: Row[] = await withDataDir("memory", base, async (dataDir) => {
     host.hibernateIdleAgents();
     const before = await snapshot();
 
+    // N live agents, their connections parked as they go idle (what the sweep does after 1–2 s):
+    // Δ RSS is what a live agent with a parked connection keeps. First, while the allocator holds
+    // no freed memory that would hide the growth.
+    for (let i = 0; i < N; i++) {
+      await (await getAgentByName(ns, `parked-${i}`)).setup(i);
+      await nextTurn();
+      if (i % 50 === 49) {
+        parkIdleConnections();
+        parkIdleConnections();
+      }
+    }
+    parkIdleConnections();
+    parkIdleConnections();
+    const parked = await snapshot();
+    if (host.stats.liveAgents !== N) throw new Error(`expected ${N} live agents, got ${host.stats.liveAgents}`);
+    // A call that writes to an agent whose connection is parked reopens it; the same call again finds it open.
+    const toParked: number[] = [];
+    const toOpen: number[] = [];
+    for (let i = 0; i < Math.min(N, 1_000); i++) {
+      const stub = await getAgentByName(ns, `parked-${i}`);
+      let start = process.hrtime.bigint();
+      await stub.setup(i + 1);
+      toParked.push(msSince(start));
+      start = process.hrtime.bigint();
+      await stub.setup(i + 2);
+      toOpen.push(msSince(start));
+      await nextTurn();
+    }
+    toParked.sort((a, b) => a - b);
+    toOpen.sort((a, b) => a - b);
+    host.hibernateIdleAgents();
+    const afterParked = await snapshot();
+
     let start = performance.now();
     await create("live", N);
     const createSeconds = (performance.now() - start) / 1000;
@@ -75,6 +115,7 @@ const rows: Row[] = await withDataDir("memory", base, async (dataDir) => {
     host.hibernateIdleAgents();
     const hibernateMs = (performance.now() - start) / N;
     const hibernated1 = await snapshot();
+
 
     // N more agents, each hibernated soon after its creation (never more than 50 live): the growth
     // from here on is what hibernated agents keep, not the allocator's high-water mark.
@@ -91,21 +132,36 @@ const rows: Row[] = await withDataDir("memory", base, async (dataDir) => {
     const rawUsed = await runChild<SqliteMemoryResult>("sqlite-memory.ts", rawInput("used"), 60_000);
     const rawShrunk = await runChild<SqliteMemoryResult>("sqlite-memory.ts", rawInput("shrunk"), 60_000);
 
-    const perLive = kb(live.rss - before.rss) / N;
+    const perLive = kb(live.rss - afterParked.rss) / N;
+    const perParked = kb(parked.rss - before.rss) / N;
     const perHibernated = kb(hibernated2.rss - hibernated1.rss) / N;
     log(
-      `${N} live: RSS +${kb(live.rss - before.rss).toFixed(0)} KB, heap +${kb(live.heapUsed - before.heapUsed).toFixed(0)} KB, ` +
-        `fds +${live.fds - before.fds}; created in ${createSeconds.toFixed(1)} s; hibernate ${hibernateMs.toFixed(3)} ms/agent`,
+      `${N} live: RSS +${kb(live.rss - afterParked.rss).toFixed(0)} KB, heap +${kb(live.heapUsed - afterParked.heapUsed).toFixed(0)} KB, ` +
+        `fds +${live.fds - afterParked.fds}; created in ${createSeconds.toFixed(1)} s; hibernate ${hibernateMs.toFixed(3)} ms/agent`,
     );
-    log(`hibernated plateaus: RSS ${kb(hibernated1.rss).toFixed(0)} KB → ${kb(hibernated2.rss).toFixed(0)} KB`);
+    log(`RSS: before ${kb(before.rss).toFixed(0)} KB → ${N} parked ${kb(parked.rss).toFixed(0)} KB; hibernated plateaus ${kb(hibernated1.rss).toFixed(0)} KB → ${kb(hibernated2.rss).toFixed(0)} KB`);
     return [
       {
         bench: "5 memory",
-        metric: `RSS per idle live agent (${N.toLocaleString("en-US")} live)`,
-        value: perLive,
+        metric: `RSS per idle live agent (${N.toLocaleString("en-US")} live), idle connections parked`,
+        value: perParked,
         unit: "KB",
         goal: { op: "<=", value: 50 },
-        note: `JS heap ${(kb(live.heapUsed - before.heapUsed) / N).toFixed(1)} KB + external ${(kb(live.external - before.external) / N).toFixed(1)} KB per agent; ${((live.fds - before.fds) / N).toFixed(1)} open files per agent; ${where}`,
+        note: `JS heap ${(kb(parked.heapUsed - before.heapUsed) / N).toFixed(1)} KB per agent; ${((parked.fds - before.fds) / N).toFixed(2)} open files per agent; ${where}`,
+      },
+      {
+        bench: "5 memory",
+        metric: `RSS per idle live agent (${N.toLocaleString("en-US")} live), every connection open`,
+        value: perLive,
+        unit: "KB",
+        note: `JS heap ${(kb(live.heapUsed - afterParked.heapUsed) / N).toFixed(1)} KB + external ${(kb(live.external - afterParked.external) / N).toFixed(1)} KB per agent; ${((live.fds - afterParked.fds) / N).toFixed(1)} open files per agent; never parked (what parking saves)`,
+      },
+      {
+        bench: "5 memory",
+        metric: "setState call to an idle live agent whose connection is parked (reopen + write), p50",
+        value: percentile(toParked, 50),
+        unit: "ms",
+        note: `p99 ${percentile(toParked, 99).toFixed(3)} ms; the same call with the connection open: p50 ${percentile(toOpen, 50).toFixed(3)} ms; ${toParked.length} agents; ${where}`,
       },
       {
         bench: "5 memory",
@@ -118,7 +174,7 @@ const rows: Row[] = await withDataDir("memory", base, async (dataDir) => {
       {
         bench: "5 memory",
         metric: "RSS kept after hibernating everything (vs. before creating)",
-        value: kb(hibernated1.rss - before.rss) / 1024,
+        value: kb(hibernated1.rss - afterParked.rss) / 1024,
         unit: "MB",
         note: `of ${(kb(live.rss - before.rss) / 1024).toFixed(1)} MB while live: freed memory the allocator keeps, reused by later agents`,
       },

@@ -10,7 +10,11 @@
  *   node bench/run.ts --only mcp                                           # MCP server
  *   node bench/run.ts --only kv,d1,ratelimit,queues                         # platform bindings
  *   node bench/run.ts --only durable-objects,facets                         # Durable Objects, facets, sub-agents
+ *   node bench/run.ts --only vs-workerd --markdown /tmp/vs-workerd.md      # Hearth vs workerd, same Agents SDK Worker; writes the docs table
+ *   node bench/run.ts --only shards,shard-transport,active-agents          # threads: scaling, crossing cost, active agents per core
  *   node bench/run.ts --only observability --before /tmp/pre16/dist      # observability's cost
+ *   node bench/run.ts --only cluster-commit,cluster-nodes,cluster-failover,cluster-restore,cluster-register   # the cluster on Postgres
+ *   npx tsx bench/cluster-soak.ts --rounds 10                               # the cluster's fault scenarios, longer
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/codemode-discovery.ts                                       # code mode: tokens and round trips per mode, incl. the GitHub REST API
  *   node bench/run.ts --json results.json         # also write the rows as JSON
@@ -18,11 +22,11 @@
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
  * Benchmarks import the built package (dist/): run `npm run build` first when calling this directly.
  */
-import { execFileSync, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { writeFileSync, existsSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH_DIR, flag, markdownTable, type Row } from "./lib/common.ts";
+import { BENCH_DIR, benchCommit, flag, markdownTable, type Row } from "./lib/common.ts";
 
 interface Benchmark {
   name: string;
@@ -70,6 +74,23 @@ const BENCHMARKS: Benchmark[] = [
     what: "plain Durable Objects, hibernatable WebSockets (INSERT + reply): messages / s on one object and 1,000 objects, Hearth vs workerd in one run",
     timeoutMs: 300_000,
   },
+  // Three server processes in turn (hearth start, hearth start --durability strict, workerd serve) per workload.
+  {
+    name: "vs-workerd",
+    file: "workerd-compare.ts",
+    what: "the same Agents SDK Worker on Hearth and on workerd: one-agent HTTP (and a bare node:http ceiling), new agents, WebSocket RPC, wake; Hearth / workerd",
+    timeoutMs: 600_000,
+  },
+  // Two server processes in turn (--threads 1, --threads 2), wrk in a third.
+  { name: "shards", file: "shards.ts", what: "hearth start --threads 1 vs 2: POSTs over 1,000 agents and to one agent, req/s, CPU per request, ratio", timeoutMs: 300_000 },
+  { name: "shard-transport", file: "shard-transport.ts", what: "a forwarded request + response between worker threads vs between processes (IPC)" },
+  // Grows the number of users until reply p99 passes 50 ms: minutes, not seconds.
+  {
+    name: "active-agents",
+    file: "active-agents.ts",
+    what: "users with an agent and an open WebSocket each, one setState + INSERT RPC every 10 s: the largest number per core with reply p99 ≤ 50 ms",
+    timeoutMs: 1_800_000,
+  },
   // --expose-gc and the pinned young generation for the heap / RSS per hibernated facet, as in memory.ts.
   {
     name: "facets",
@@ -89,6 +110,12 @@ const BENCHMARKS: Benchmark[] = [
   { name: "inspector", file: "inspector.ts", what: "inspector: first-load JavaScript, overview and agents list of 100,000 agents in headless Chromium", timeoutMs: 300_000 },
   // Alternating rounds of each mode; --before <dist> adds a build without observability to compare.
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
+  // The cluster (issue 19): each starts its own PostgreSQL (Debian's binaries, as the tests do).
+  { name: "cluster-commit", file: "cluster-commit.ts", what: "cluster: commit latency and throughput, 100 / 1,000 / 10,000 agents, batched vs one INSERT per commit vs single node; WAL bytes per commit", timeoutMs: 900_000 },
+  { name: "cluster-nodes", file: "cluster-nodes.ts", what: "cluster: req/s over 1,000 agents with 1, 2 and 3 node processes (to the owner, and to any node)", timeoutMs: 600_000 },
+  { name: "cluster-failover", file: "cluster-failover.ts", what: "cluster: SIGKILL of an owner → first acknowledged write through another node, over 10 kills", timeoutMs: 300_000 },
+  { name: "cluster-restore", file: "cluster-restore.ts", what: "cluster: rebuilding an agent's file from the log, 1 / 10 / 100 MB and 100–10,000 changesets", timeoutMs: 600_000 },
+  { name: "cluster-register", file: "cluster-register.ts", what: "cluster: 1,000,000 agents registered across 3 nodes (lease + a first commit each): time and Postgres size", timeoutMs: 600_000 },
 ];
 
 const OWN_FLAGS = new Set(["--only", "--json"]);
@@ -143,18 +170,9 @@ const selected = BENCHMARKS.filter((b) => !only || only.includes(b.name));
 const args = forwardedArgs();
 const full = args.includes("--full");
 
-/** The commit being measured (with "+changes" when the work tree differs), if this is a git checkout. */
-function commit(): string {
-  try {
-    const git = (...args: string[]) => execFileSync("git", args, { cwd: BENCH_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src").length > 0 ? "+changes" : "");
-  } catch {
-    return "unknown";
-  }
-}
 
 const [load1] = loadavg();
-const revision = commit();
+const revision = benchCommit();
 console.error(
   `Hearth benchmarks — commit ${revision}, Node ${process.version}, ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, load average ${load1!.toFixed(2)}`,
 );

@@ -6,7 +6,7 @@
  * the baseline. Runs on disk and on tmpfs, next to raw SQLite reopen and empty-file-create costs.
  */
 import { Host, getAgentByName, type AgentNamespace } from "../dist/index.js";
-import { Sleeper } from "./lib/agents.ts";
+import { Sleeper, timeStartUps } from "./lib/agents.ts";
 import { SHM_DIR, emit, log, msSince, nextTurn, percentile, shmAvailable, withDataDir, type Row } from "./lib/common.ts";
 import { measureRawCosts } from "./lib/raw-sqlite.ts";
 
@@ -16,6 +16,10 @@ const ROUNDS = 5;
 interface WakeFigures {
   wake: number[];
   live: number[];
+  /** CPU (user + system) per wake, µs, mean over all wakes. */
+  wakeCpuUs: number;
+  /** The agent's start-up alone (capability layers and onStart), ms per wake. */
+  startUp: number[];
   /** ms per agent to hibernate agents that just wrote their state (round 0). */
   hibernateAfterWrite: number;
 }
@@ -32,6 +36,8 @@ async function measure(base: string | undefined, label: string): Promise<WakeFig
       }
       const wake: number[] = [];
       const live: number[] = [];
+      const startUp = timeStartUps(Sleeper);
+      let wakeCpu = 0;
       let hibernateAfterWrite = 0;
       for (let round = 0; round < ROUNDS; round++) {
         const start = process.hrtime.bigint();
@@ -41,10 +47,13 @@ async function measure(base: string | undefined, label: string): Promise<WakeFig
           throw new Error(`expected ${AGENTS} agents to hibernate, got ${hibernated} (live ${host.stats.liveAgents})`);
         }
         for (const name of names) {
+          const cpu = process.cpuUsage();
           const start = process.hrtime.bigint();
           const stub = await getAgentByName(ns, name);
           await stub.ping();
           wake.push(msSince(start));
+          const used = process.cpuUsage(cpu);
+          wakeCpu += used.user + used.system;
           await nextTurn();
         }
         // Same call, agent already in memory: what a call costs without the wake.
@@ -56,7 +65,7 @@ async function measure(base: string | undefined, label: string): Promise<WakeFig
           await nextTurn();
         }
       }
-      return { wake, live, hibernateAfterWrite };
+      return { wake, live, hibernateAfterWrite, wakeCpuUs: wakeCpu / wake.length, startUp: startUp.stop() };
     } finally {
       await host.close();
     }
@@ -78,6 +87,13 @@ function rows(figures: WakeFigures, where: string, goal: boolean): Row[] {
       note: samples,
     },
     { bench: "3 wake", metric: `wake of a hibernated agent + ping(), p99, ${where}`, value: percentile(wake, 99), unit: "ms", note: samples },
+    {
+      bench: "3 wake",
+      metric: `CPU per wake (user + system), mean, ${where}`,
+      value: figures.wakeCpuUs / 1000,
+      unit: "ms",
+      note: `of which the agent's start-up (capability layers, onStart) p50 ${percentile([...figures.startUp].sort((a, b) => a - b), 50).toFixed(3)} ms wall`,
+    },
     {
       bench: "3 wake",
       metric: `hibernate an agent that has written (commit, checkpoint, close), mean, ${where}`,

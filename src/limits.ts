@@ -15,6 +15,12 @@ export const LIMITS = {
   maxConnectionsPerAgent: 32_768,
   /** Idle time after which an agent leaves memory and its database is closed. */
   hibernateAfterMs: 10_000,
+  /**
+   * An in-memory agent's SQLite connection unused for one to two of these periods is closed (parked)
+   * and reopened by its next statement: an idle live agent then costs its JS objects, not ~180 KB of
+   * SQLite. 0 keeps connections open.
+   */
+  parkIdleConnectionAfterMs: 1_000,
   /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. */
   maxLiveAgents: 4_096,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */

@@ -1,5 +1,6 @@
 /** The agents under test. Callables are listed in `static callables` (no decorators needed). */
 import { Agent } from "../../dist/index.js";
+import { HANDLE } from "../../dist/agent/agent-base.js";
 
 export interface CounterState {
   count: number;
@@ -59,4 +60,32 @@ export class Sleeper extends Agent<unknown, { label: string; n: number }> {
   read(): number | undefined {
     return this.state?.n;
   }
+}
+
+type StartUp = (props?: Record<string, unknown>) => Promise<void>;
+
+/**
+ * Times every start-up of instances of `cls` (the capability layers' checks and onStart, what an
+ * agent does when it is created or woken) until `stop()`, which restores the class and returns the ms.
+ */
+export function timeStartUps(cls: { prototype: object }): { stop(): number[] } {
+  const proto = cls.prototype as unknown as Record<symbol, StartUp>;
+  const own = Object.prototype.hasOwnProperty.call(proto, HANDLE.start) ? proto[HANDLE.start] : undefined;
+  const inherited = proto[HANDLE.start]!;
+  const times: number[] = [];
+  proto[HANDLE.start] = async function (this: unknown, props?: Record<string, unknown>) {
+    const start = performance.now();
+    try {
+      await inherited.call(this, props);
+    } finally {
+      times.push(performance.now() - start);
+    }
+  };
+  return {
+    stop() {
+      if (own) proto[HANDLE.start] = own;
+      else delete proto[HANDLE.start];
+      return times;
+    },
+  };
 }

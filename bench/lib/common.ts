@@ -2,7 +2,7 @@
  * Shared helpers for the benchmarks: temp data directories, percentiles, result rows, and the
  * child-process plumbing that keeps load generators off the server's event loop.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { execFileSync, fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,4 +184,40 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A load generator found on this machine: `wrk` (C, one thread per `-t`) is far lighter than autocannon. */
+export interface Wrk {
+  binary: string;
+  /** First line of `wrk -v`, e.g. "wrk debian/4.1.0-3+b2 [epoll]". */
+  version: string;
+}
+
+/**
+ * `wrk` on PATH (or $WRK), or a reason it is missing: the benchmarks then fall back to autocannon and
+ * say so.
+ */
+export function findWrk(): Wrk | { missing: string } {
+  const binary = process.env.WRK ?? "wrk";
+  try {
+    // `wrk -v` prints its version and usage, and exits with 1.
+    execFileSync(binary, ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 });
+    return { missing: `${binary} -v exited with 0 without a version` };
+  } catch (error) {
+    const stdout = (error as { stdout?: string }).stdout ?? "";
+    const first = stdout.split("\n")[0]!.replace(/\s+Copyright.*$/, "").trim();
+    if (first.startsWith("wrk")) return { binary, version: first };
+    const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+    return { missing: `wrk not found (${message}); autocannon is used instead` };
+  }
+}
+
+/** The commit measured, with "+changes" when src/ differs from it ("unknown" outside a git checkout). */
+export function benchCommit(): string {
+  try {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: BENCH_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    return git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--", "src").length > 0 ? "+changes" : "");
+  } catch {
+    return "unknown";
+  }
 }

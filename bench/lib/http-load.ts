@@ -1,9 +1,14 @@
 /**
- * HTTP load generator (autocannon), run in its own process by {@link runChild}.
- * `distinctPrefix` sends every request to a different agent name: `<path><prefix>-<n>`.
+ * HTTP load generator, run in its own process by {@link runChild}: autocannon (in this process), or
+ * `wrk` (a C program this process starts and waits for; far lighter than autocannon, so the server
+ * gets more of a shared machine). `distinctPrefix` sends every request to a different agent name.
  */
 import autocannon from "autocannon";
-import { childMain } from "./common.ts";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { childMain, removeDir } from "./common.ts";
 
 export interface HttpLoadInput {
   url: string;
@@ -13,8 +18,14 @@ export interface HttpLoadInput {
   pipelining: number;
   /** Seconds. */
   duration: number;
-  /** When set, request n goes to `url + distinctPrefix + "-" + n` (a never-seen agent each time). */
+  /** When set, every request goes to `url + distinctPrefix + "-" + …` (a never-seen agent each time). */
   distinctPrefix?: string;
+  /** Default autocannon. */
+  tool?: "autocannon" | "wrk";
+  /** wrk's binary (default "wrk"). */
+  wrkBinary?: string;
+  /** wrk's threads (`-t`), default 1. */
+  threads?: number;
 }
 
 export interface HttpLoadResult {
@@ -29,11 +40,13 @@ export interface HttpLoadResult {
   rate: number;
   latencyP50: number;
   latencyP99: number;
-  /** Distinct names sent (distinct mode). */
+  /** Distinct names sent (distinct mode; with wrk, the responses counted). */
   sent: number;
+  /** "autocannon" or "wrk". */
+  tool: string;
 }
 
-async function run(input: HttpLoadInput): Promise<HttpLoadResult> {
+async function runAutocannon(input: HttpLoadInput): Promise<HttpLoadResult> {
   const target = new URL(input.url);
   let n = 0;
   const requests: autocannon.Request[] | undefined = input.distinctPrefix
@@ -67,7 +80,87 @@ async function run(input: HttpLoadInput): Promise<HttpLoadResult> {
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,
     sent: n,
+    tool: "autocannon",
   };
 }
 
-childMain(run);
+/**
+ * The wrk script: method, body and headers; in distinct mode each thread numbers its own requests
+ * (`<prefix>-<thread>-<n>`); at the end it prints one JSON line with the counts and latency (µs).
+ */
+function wrkScript(input: HttpLoadInput, path: string): string {
+  const lines = [`wrk.method = ${JSON.stringify(input.method)}`];
+  if (input.body !== undefined) {
+    lines.push(`wrk.body = ${JSON.stringify(input.body)}`, `wrk.headers["Content-Type"] = "application/json"`);
+  }
+  if (input.distinctPrefix !== undefined) {
+    lines.push(
+      "local threads = 0",
+      "function setup(thread) thread:set(\"tid\", threads); threads = threads + 1 end",
+      "local n = 0",
+      `function request() n = n + 1; return wrk.format(nil, ${JSON.stringify(`${path}${input.distinctPrefix}-`)} .. tid .. "-" .. n) end`,
+    );
+  }
+  lines.push(
+    "function done(summary, latency, requests)",
+    "  local e = summary.errors",
+    '  io.write(string.format(\'\\n{"requests":%d,"duration":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"p50":%d,"p99":%d}\\n\',',
+    "    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout, latency:percentile(50), latency:percentile(99)))",
+    "end",
+  );
+  return lines.join("\n") + "\n";
+}
+
+interface WrkSummary {
+  requests: number;
+  /** µs. */
+  duration: number;
+  connect: number;
+  read: number;
+  write: number;
+  /** Responses with a status ≥ 400. */
+  status: number;
+  timeout: number;
+  p50: number;
+  p99: number;
+}
+
+async function runWrk(input: HttpLoadInput): Promise<HttpLoadResult> {
+  const target = new URL(input.url);
+  const dir = mkdtempSync(join(tmpdir(), "hearth-wrk-"));
+  try {
+    const script = join(dir, "load.lua");
+    writeFileSync(script, wrkScript(input, target.pathname));
+    const args = [`-t${input.threads ?? 1}`, `-c${input.connections}`, `-d${Math.max(1, Math.round(input.duration))}s`, "-s", script, input.url];
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(input.wrkBinary ?? "wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.on("error", reject);
+      child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`wrk ${args.join(" ")} exited with ${code}: ${out}`))));
+    });
+    const line = output.split("\n").find((text) => text.startsWith("{\"requests\""));
+    if (!line) throw new Error(`wrk printed no summary: ${output}`);
+    const summary = JSON.parse(line) as WrkSummary;
+    const duration = summary.duration / 1e6;
+    // wrk counts a response with status ≥ 400 in both `requests` and `errors.status`.
+    const ok = summary.requests - summary.status;
+    return {
+      ok,
+      non2xx: summary.status,
+      errors: summary.connect + summary.read + summary.write,
+      timeouts: summary.timeout,
+      duration,
+      rate: ok / duration,
+      latencyP50: summary.p50 / 1000,
+      latencyP99: summary.p99 / 1000,
+      sent: summary.requests,
+      tool: "wrk",
+    };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+childMain((input: HttpLoadInput) => (input.tool === "wrk" ? runWrk(input) : runAutocannon(input)));

@@ -5,6 +5,8 @@
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { AgentDatabase } from "../../dist/storage/database.js";
+import { whenFilesSettled } from "../../dist/storage/settle.js";
 import { percentile, removeDir, tempDataDir } from "./common.ts";
 
 const SHARDS = 256;
@@ -47,6 +49,42 @@ export interface RawCosts {
   reopenKeptWalMs: number;
   /** Create one empty file (what SQLite does for the -wal file on every wake): ms per file. */
   emptyFileMs: number;
+}
+
+/** Creating agent files through Hearth's storage (AgentDatabase), without the runtime. */
+export interface HearthCreateCosts {
+  /** Relaxed: template written without fsync, identity, one write, close: ms per file. */
+  relaxedMs: number;
+  /** CPU of {@link relaxedMs}, ms per file. */
+  relaxedCpuMs: number;
+  /** Strict: template fsynced and renamed, synced commits: ms per file. */
+  strictMs: number;
+}
+
+/** Measures {@link HearthCreateCosts} with `count` files in a temp dir under `base`; waits for the settles. */
+export async function measureHearthCreate(base: string | undefined, count: number): Promise<HearthCreateCosts> {
+  const dir = tempDataDir("hearth-create", base);
+  try {
+    makeShards(dir);
+    const relaxed = createWithHearth(dir, count, "relaxed");
+    const strict = createWithHearth(dir, count, "strict");
+    await whenFilesSettled();
+    return { relaxedMs: relaxed.wallMs, relaxedCpuMs: relaxed.cpuMs, strictMs: strict.wallMs };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+function createWithHearth(dir: string, count: number, durability: "relaxed" | "strict"): { wallMs: number; cpuMs: number } {
+  const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < count; i++) {
+    const db = new AgentDatabase({ path: shardPath(dir, i, `-${durability}.sqlite`), durability, identity: `counter/agent-${i}`, currentOwner: () => undefined });
+    db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(`{"n":${i}}`);
+    db.close();
+  }
+  const used = process.cpuUsage(cpu);
+  return { wallMs: Number(process.hrtime.bigint() - start) / 1e6 / count, cpuMs: (used.user + used.system) / 1000 / count };
 }
 
 /** Measures {@link RawCosts} with `count` files in a temp dir under `base`. */

@@ -1,27 +1,22 @@
 /**
  * workerd, Cloudflare's open-source Workers runtime, for benchmarks that run the same workload on
- * Hearth and on workerd in one run. It is not a dependency of the project: the first use installs the
- * npm package `workerd` (which ships the binary for this platform) into bench/.data/workerd, which git
- * ignores, and later runs reuse it.
+ * Hearth and on workerd in one run. It is a dev dependency (the npm package `workerd` ships the binary
+ * for this platform), so nothing is installed at run time.
  */
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { BENCH_DIR, log } from "./common.ts";
+import { BENCH_DIR } from "./common.ts";
 import { freePort, stopChild, waitUntilServing, type ServerProcess } from "./do-server.ts";
 
 const run = promisify(execFile);
-
-/** Where the package is installed on first use. */
-export const WORKERD_DIR = join(BENCH_DIR, ".data", "workerd");
 
 /** An installed workerd. */
 export interface Workerd {
   /** Path of the binary. */
   binary: string;
-  /** `workerd --version`, e.g. "workerd 2026-11-17". */
+  /** `workerd --version`, e.g. "workerd 2026-11-23". */
   version: string;
   /** The newest compatibility date this build supports. */
   compatibilityDate: string;
@@ -34,26 +29,18 @@ interface WorkerdPackage {
 }
 
 /**
- * The installed workerd, installing it first if needed. Resolves to a reason instead when it cannot be
- * installed or does not run on this machine, so a benchmark can still report Hearth's figures.
+ * The workerd of the project's dev dependencies. Resolves to a reason instead when the package is
+ * missing or its binary does not run on this machine, so a benchmark can still report Hearth's figures.
  */
 export async function ensureWorkerd(): Promise<Workerd | { missing: string }> {
-  const main = join(WORKERD_DIR, "node_modules", "workerd");
   try {
-    if (!existsSync(main)) {
-      mkdirSync(WORKERD_DIR, { recursive: true });
-      log(`installing workerd into ${WORKERD_DIR} (first use only)`);
-      await run("npm", ["install", "--prefix", WORKERD_DIR, "--no-save", "--no-audit", "--no-fund", "--loglevel", "error", "workerd@latest"], {
-        timeout: 300_000,
-      });
-    }
-    const pkg = createRequire(join(WORKERD_DIR, "package.json"))("workerd") as WorkerdPackage;
+    const pkg = createRequire(join(BENCH_DIR, "..", "package.json"))("workerd") as WorkerdPackage;
     const binary = pkg.default;
     const { stdout } = await run(binary, ["--version"], { timeout: 30_000 });
     return { binary, version: stdout.trim(), compatibilityDate: pkg.compatibilityDate };
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
-    return { missing: `workerd could not be installed or run here: ${message}` };
+    return { missing: `workerd (the dev dependency) could not be loaded or run here: ${message}` };
   }
 }
 

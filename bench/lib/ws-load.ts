@@ -5,6 +5,7 @@
  */
 import WebSocket from "ws";
 import { childMain, percentile } from "./common.ts";
+import { usageOf } from "./do-server.ts";
 
 export interface WsLoadInput {
   /** ws://host:port/agents/<class>/ (agent names are appended, URI-encoded). */
@@ -18,6 +19,8 @@ export interface WsLoadInput {
   duration: number;
   /** Sockets connecting at once. */
   connectConcurrency: number;
+  /** The server's process id, when it is another process: its CPU time is read over the measured seconds. */
+  serverPid?: number;
 }
 
 export interface WsLoadResult {
@@ -32,6 +35,8 @@ export interface WsLoadResult {
   connectSeconds: number;
   /** Frames that were not RPC replies (state broadcasts, identity…), during the measurement. */
   otherFrames: number;
+  /** CPU seconds the server process used over the measured seconds (with `serverPid`, on Linux). */
+  serverCpuSeconds?: number;
 }
 
 interface Client {
@@ -96,10 +101,12 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
   for (const client of clients) for (let k = 0; k < input.inflight; k++) send(client);
 
   await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
+  const cpuBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
   measuring = true;
   const start = process.hrtime.bigint();
   await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
   measuring = false;
+  const cpuAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
   stopped = true;
   const duration = Number(process.hrtime.bigint() - start) / 1e9;
 
@@ -122,6 +129,7 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
     latencyP99: percentile(latencies, 99),
     connectSeconds,
     otherFrames,
+    serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
   };
 }
 

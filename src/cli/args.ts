@@ -1,4 +1,7 @@
+import { hostname } from "node:os";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
+import { MAX_SHARDS } from "../shards/placement.ts";
 import { tracesDisabledByEnv } from "../observability/traces/tracing.ts";
 import { parseArgs } from "node:util";
 import { CliError } from "./errors.ts";
@@ -42,6 +45,10 @@ export interface RunOptions {
   inspectorHost?: string;
   /** Names besides loopback ones the inspector's `Host` header may carry, e.g. a reverse proxy's (`--inspector-allowed-hosts a,b`). */
   inspectorAllowedHosts?: string[];
+  /** `--threads <n>` (HEARTH_THREADS): agents spread over this many worker threads, each with its own event loop; default 1. */
+  threads?: number;
+  /** `--cluster <postgres-url>` (HEARTH_CLUSTER): this process is one node of a cluster on that Postgres. */
+  cluster?: { connectionString: string; nodeId: string; advertise: string };
   /** Settings that neither a flag nor a HEARTH_* variable gave: hearth.config.ts or wrangler's `dev` may set them. */
   defaulted?: DefaultedSetting[];
 }
@@ -72,6 +79,8 @@ Commands:
   inspect <command>             The running server's inspector from the command line:
                                 agents, state, SQL, schedules, workflows, traces, logs
                                 (hearth inspect --help)
+  cluster status                Nodes of a cluster, the agents each holds, their heartbeats
+                                (hearth cluster --help)
 
 A project is a wrangler.jsonc / wrangler.json / wrangler.toml in the working directory
 (its main is the entry; its bindings, vars, migrations, queues, crons and assets apply),
@@ -88,6 +97,12 @@ Options:
   --host <addr>                  Address to bind (default ${DEFAULTS.host})
   --data <dir>                   Directory for agent databases (default ${DEFAULTS.dataDir})
   --durability <strict|relaxed>  relaxed (default) survives a process crash, strict also a power loss
+  --threads <n>                  Spread agents over n threads, each with its own event loop, SQLite
+                                 connections and timers (default 1; up to ${MAX_SHARDS}; "auto": one per core)
+  --cluster <postgres-url>       Run as one node of a cluster whose only shared engine is this
+                                 Postgres database (docs/cluster/README.md); needs --node-id
+  --node-id <id>                 This node's id in the cluster, stable across restarts (default: hostname)
+  --advertise <url>              Where the other nodes reach this one (default http://<host>:<port>)
   --smtp-port <n>                Receive mail over SMTP on this port (same address as --host); each
                                  message goes to the default export's email(message, env, ctx)
   --no-metrics                   Do not serve Prometheus metrics at /metrics (served by default)
@@ -104,6 +119,8 @@ Options:
 
 Environment:
   HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
+  HEARTH_THREADS                Like --threads.
+  HEARTH_CLUSTER, HEARTH_NODE_ID, HEARTH_ADVERTISE  Like --cluster, --node-id and --advertise.
   HEARTH_SMTP_PORT              Like --smtp-port.
   HEARTH_METRICS=0              Like --no-metrics.
   HEARTH_LOG_LEVEL, HEARTH_LOG_FORMAT  Like --log-level and --log-format.
@@ -141,6 +158,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
         data: { type: "string" },
         durability: { type: "string" },
         "smtp-port": { type: "string" },
+        threads: { type: "string" },
+        cluster: { type: "string" },
+        "node-id": { type: "string" },
+        advertise: { type: "string" },
         "no-metrics": { type: "boolean" },
         "log-level": { type: "string" },
         "log-format": { type: "string" },
@@ -183,6 +204,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const host = givenHost ?? DEFAULTS.host;
   const data = givenData ?? DEFAULTS.dataDir;
   const smtpPort = parsePort(values["smtp-port"], "--smtp-port") ?? parsePort(env.HEARTH_SMTP_PORT, "HEARTH_SMTP_PORT");
+  const threads = parseThreads(values.threads, "--threads") ?? parseThreads(env.HEARTH_THREADS, "HEARTH_THREADS");
+  const cluster = parseCluster(values, env, port, host, threads);
   const metrics = values["no-metrics"] !== true && env.HEARTH_METRICS !== "0";
   const logLevel = parseLogLevel(values["log-level"], "--log-level") ?? parseLogLevel(env.HEARTH_LOG_LEVEL, "HEARTH_LOG_LEVEL");
   const logFormat = parseLogFormat(values["log-format"], "--log-format") ?? parseLogFormat(env.HEARTH_LOG_FORMAT, "HEARTH_LOG_FORMAT");
@@ -206,6 +229,8 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(values.env !== undefined ? { envName: nonEmpty(values.env, "--env") } : {}),
       ...(values.config !== undefined ? { configPath: resolve(cwd, nonEmpty(values.config, "--config") ?? "") } : {}),
       ...(smtpPort !== undefined ? { smtpPort } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+      ...(cluster !== undefined ? { cluster } : {}),
       ...(metrics ? {} : { metrics: false }),
       ...(logLevel !== undefined ? { logLevel } : {}),
       ...(logFormat !== undefined ? { logFormat } : {}),
@@ -226,6 +251,17 @@ function parsePort(raw: string | undefined, source: string): number | undefined 
     throw new CliError("usage", `${source} must be a port number from 0 to 65535, got "${raw}".`);
   }
   return port;
+}
+
+function parseThreads(raw: string | undefined, source: string): number | undefined {
+  const text = nonEmpty(raw, source)?.trim().toLowerCase();
+  if (text === undefined) return undefined;
+  if (text === "auto") return Math.min(MAX_SHARDS, availableParallelism());
+  const threads = Number(text);
+  if (!/^\d+$/.test(text) || threads < 1 || threads > MAX_SHARDS) {
+    throw new CliError("usage", `${source} must be a number of threads from 1 to ${MAX_SHARDS} (MAX_SHARDS), or "auto", got "${raw}".`);
+  }
+  return threads;
 }
 
 function nonEmpty(raw: string | undefined, source: string): string | undefined {
@@ -267,6 +303,8 @@ export function toStartArgs(options: RunOptions): string[] {
   if (!open.has("dataDir")) args.push("--data", options.dataDir);
   if (options.durability !== undefined && !open.has("durability")) args.push("--durability", options.durability);
   if (options.smtpPort !== undefined) args.push("--smtp-port", String(options.smtpPort));
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
+  if (options.cluster !== undefined) args.push("--cluster", options.cluster.connectionString, "--node-id", options.cluster.nodeId, "--advertise", options.cluster.advertise);
   if (options.metrics === false) args.push("--no-metrics");
   if (options.logLevel !== undefined) args.push("--log-level", options.logLevel);
   if (options.logFormat !== undefined) args.push("--log-format", options.logFormat);
@@ -280,4 +318,34 @@ export function toStartArgs(options: RunOptions): string[] {
   if (options.envName !== undefined) args.push("--env", options.envName);
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;
+}
+
+/** `--cluster` with its node id and advertised address; undefined without `--cluster`. */
+function parseCluster(
+  values: { cluster?: string | undefined; "node-id"?: string | undefined; advertise?: string | undefined },
+  env: Record<string, string | undefined>,
+  port: number,
+  host: string,
+  threads: number | undefined,
+): RunOptions["cluster"] {
+  const connectionString = nonEmpty(values.cluster, "--cluster") ?? nonEmpty(env.HEARTH_CLUSTER, "HEARTH_CLUSTER");
+  const nodeIdGiven = nonEmpty(values["node-id"], "--node-id") ?? nonEmpty(env.HEARTH_NODE_ID, "HEARTH_NODE_ID");
+  const advertiseGiven = nonEmpty(values.advertise, "--advertise") ?? nonEmpty(env.HEARTH_ADVERTISE, "HEARTH_ADVERTISE");
+  if (connectionString === undefined) {
+    if (nodeIdGiven !== undefined || advertiseGiven !== undefined) throw new CliError("usage", `--node-id and --advertise are for cluster nodes: give --cluster <postgres-url> too.\n${SUGGEST_HELP}`);
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\//.test(connectionString)) throw new CliError("usage", `--cluster must be a Postgres connection URL (postgres://user@host:5432/database).\n${SUGGEST_HELP}`);
+  if (threads !== undefined && threads > 1) throw new CliError("usage", `--cluster runs one thread per node for now: drop --threads ${threads} (run more nodes instead).\n${SUGGEST_HELP}`);
+  if (port === 0 && advertiseGiven === undefined) throw new CliError("usage", `--cluster with --port 0 needs --advertise <url>: the other nodes must know where to reach this one.\n${SUGGEST_HELP}`);
+  const nodeId = nodeIdGiven ?? hostname();
+  const shownHost = host === "0.0.0.0" || host === "::" ? hostname() : host.includes(":") ? `[${host}]` : host;
+  const advertise = advertiseGiven ?? `http://${shownHost}:${port}`;
+  try {
+    const url = new URL(advertise);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
+  } catch {
+    throw new CliError("usage", `--advertise must be an http(s) URL where the other nodes reach this one, got "${advertise}".\n${SUGGEST_HELP}`);
+  }
+  return { connectionString, nodeId, advertise };
 }

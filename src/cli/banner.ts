@@ -39,6 +39,10 @@ export interface BannerInfo {
   assets?: string;
   /** Cron triggers armed. */
   crons?: string[];
+  /** Threads the agents are spread over (shown when more than one), and what they do not cover yet. */
+  threads?: { count: number; note?: string };
+  /** This node's place in a cluster (`--cluster`). */
+  cluster?: { nodeId: string; advertise: string; database: string };
 }
 
 /**
@@ -88,6 +92,12 @@ export function formatBanner(info: BannerInfo): string {
   }
   if (info.migrations && info.migrations.length > 0) lines.push(`  ${label("migrate")} applied ${info.migrations.join(", ")}`);
   lines.push(`  ${label("data")} ${info.dataDir}  (durability: ${info.durability})`);
+  if (info.threads && info.threads.count > 1) {
+    lines.push(`  ${label("threads")} ${info.threads.count}  (agents spread by name; each thread has its own event loop)${info.threads.note ? ` · ${info.threads.note}` : ""}`);
+  }
+  if (info.cluster) {
+    lines.push(`  ${label("cluster")} node ${styleText("bold", info.cluster.nodeId)} at ${info.cluster.advertise}  (Postgres: ${info.cluster.database})`);
+  }
   const pending = info.pendingTasks;
   if (pending && pending.agents > 0) {
     const next = pending.nextAt === null ? "" : `, next due ${new Date(pending.nextAt).toISOString()}`;

@@ -123,6 +123,8 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
       // A free port picked at the first start is kept, so the URL stays the same across restarts.
       if (resolvedPort === 0 && current.port !== Number(new URL(banner.url).port)) {
         current = { ...current, port: Number(new URL(banner.url).port), defaulted: (current.defaulted ?? []).filter((name) => name !== "port") };
+        // The inspector's too: once the port is pinned, its default (port + 1) may belong to someone else.
+        if (banner.inspector && current.inspectorPort === undefined) current = { ...current, inspectorPort: Number(new URL(banner.inspector.url).port) };
       }
       if (!everReady) process.stdout.write(`${formatBanner({ command: "dev", ...banner })}\n`);
       else process.stdout.write(`${formatReload(reason ?? "restarted", banner.url, banner.agents)}\n`);

@@ -1,50 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `hearth` command: `hearth dev <entry>` and `hearth start <entry>`. See `hearth --help`.
+ * The `hearth` executable. Turns on Node's on-disk compile cache before the runtime's modules load, so
+ * every start after the first skips compiling them again (NODE_COMPILE_CACHE picks the directory;
+ * NODE_DISABLE_COMPILE_CACHE=1 turns it off), then runs the command (command.ts).
  * @module
  */
-import { readVersion } from "./version.ts";
-import { USAGE, parseCommandLine } from "./args.ts";
-import { runDev } from "./dev.ts";
-import { loadVarFiles } from "./env-files.ts";
-import { CliError, EXIT_FAILURE, describeUnexpected } from "./errors.ts";
-import { printError } from "./output.ts";
-import { runStart } from "./server.ts";
-import { TOOLS } from "./tools.ts";
+import module from "node:module";
 
-async function main(argv: readonly string[]): Promise<void> {
-  const cwd = process.cwd();
-  // HEARTH_PORT and friends may also come from .env / .dev.vars; the real environment wins.
-  let fileVars: Record<string, string> = {};
-  try {
-    fileVars = loadVarFiles(cwd, process.env).vars;
-  } catch {
-    // Reported by the server when it loads vars for real; flags and the environment still apply.
-  }
-  const tool = TOOLS[argv[0] ?? ""];
-  if (tool !== undefined) {
-    process.exitCode = await tool(argv.slice(1), cwd, { ...fileVars, ...process.env });
-    return;
-  }
-  const request = parseCommandLine(argv, { ...fileVars, ...process.env }, cwd);
-  switch (request.kind) {
-    case "help":
-      process.stdout.write(USAGE);
-      return;
-    case "version":
-      process.stdout.write(`${readVersion()}\n`);
-      return;
-    case "serve":
-      if (request.options.command === "dev") await runDev(request.options, cwd);
-      else await runStart(request.options, cwd);
-  }
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof CliError) {
-    printError(error.message);
-    process.exit(error.exitCode);
-  }
-  printError(describeUnexpected(error));
-  process.exit(EXIT_FAILURE);
-});
+module.enableCompileCache?.();
+await import("./command.ts");

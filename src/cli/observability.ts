@@ -40,6 +40,8 @@ export interface ObservabilityContext {
   /** Alert rules and contact points from hearth.config.ts. */
   alerts?: AlertsConfig;
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
+  /** Where the logs, spans and alerts are kept; default `<data>/observability` (each thread of a sharded server has its own). */
+  dir?: string;
 }
 
 /**
@@ -50,7 +52,7 @@ export interface ObservabilityContext {
  * when OTEL_EXPORTER_OTLP_ENDPOINT is set) and the alert rules' engine.
  */
 export function startCliObservability(options: RunOptions, context: ObservabilityContext): CliObservability & { stores: ObservabilityStores } {
-  const dir = join(context.host.dataDir, "observability");
+  const dir = context.dir ?? join(context.host.dataDir, "observability");
   const durability = context.host.durability;
   const format = options.logFormat ?? (context.dev ? "pretty" : "json");
   const logStore = new LogStore({ path: join(dir, "logs.sqlite"), durability });

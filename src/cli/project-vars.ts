@@ -18,10 +18,16 @@ export interface ProjectVars {
  * or the `.env` family < the process environment, for names declared in any of those (so a
  * deployment can set a var or a secret in its environment). Then checks `secrets.required`.
  *
+ * `secrets`: the environment's store when it is not the data directory's (a cluster's Postgres).
+ *
  * @throws {Error} for a missing required secret, or a secret store that cannot be read (wrong key).
  */
-export function loadProjectVars(config: ProjectConfig, baseDataDir: string, processEnv: NodeJS.ProcessEnv): ProjectVars {
-  const secrets = openSecretStore({ dataDir: baseDataDir, envName: config.envName, keyEnv: processEnv.HEARTH_SECRET_KEY });
+export function loadProjectVars(
+  config: ProjectConfig,
+  baseDataDir: string,
+  processEnv: NodeJS.ProcessEnv,
+  secrets: SecretStore = openSecretStore({ dataDir: baseDataDir, envName: config.envName, keyEnv: processEnv.HEARTH_SECRET_KEY }),
+): ProjectVars {
   const stored = secrets.list().length > 0 ? secrets.all() : {};
   const dev = loadDevVars({
     dir: config.dir,

@@ -1,12 +1,15 @@
 import { applyMigrations } from "../worker/migrations.ts";
 import { bindClasses } from "../worker/classes.ts";
-import { createWorkerEvents, type WorkerEvents } from "../worker/events.ts";
+import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
-import { openPlatform, type Platform } from "../worker/platform.ts";
+import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
 import { setWorkerEnv } from "../worker/worker-env.ts";
 import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../host/host.ts";
+import type { HostPlacement } from "../host/placement.ts";
+import type { WorkflowApi } from "../workflow/api.ts";
+import { whenFilesSettled } from "../storage/settle.ts";
 import { systemClock } from "../time/clock.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
 import type { BannerInfo } from "./banner.ts";
@@ -16,6 +19,7 @@ import { CliError } from "./errors.ts";
 import { runInOrder } from "./in-order.ts";
 import type { Project } from "./project.ts";
 import { loadProjectVars } from "./project-vars.ts";
+import type { SecretStore } from "../secrets/index.ts";
 
 /** A host with the worker around it, ready to be served. */
 export interface Runtime {
@@ -31,6 +35,62 @@ export interface Runtime {
   /** Starts queue consumers and cron triggers: called once the server listens. */
   start(): void;
   close(): Promise<void>;
+}
+
+/** What a host needs to be one shard of several (see src/shards): its placement and its own state directory. */
+export interface RuntimeShard {
+  placement: HostPlacement;
+  stateDir: string;
+  /** The flag that spread the agents, for messages: `--threads 4`, `--cluster`. */
+  mode: string;
+  /** Where agent databases replicate their commits (a cluster node's log). */
+  replication?: HostOptions["replication"];
+  /** Which process runs each cron trigger's scheduled time (a cluster): crons are then shared. */
+  cronGate?: WorkerEventsOptions["cronGate"];
+  /** Where KV namespaces live when not in local files (a cluster's Postgres): KV is then shared. */
+  kvNamespace?: PlatformOptions["kvNamespace"];
+  /** Where D1 databases are served when not from local files (a cluster's owning node): D1 is then shared. */
+  d1Database?: PlatformOptions["d1Database"];
+  /** Where the queues live when not in a local file (a cluster's Postgres): queues are then shared. */
+  queueStore?: PlatformOptions["queueStore"];
+  /** The environment's secrets when not in the data directory (a cluster's Postgres): secrets are then shared. */
+  secrets?: SecretStore;
+  /** Where workflow instances run when not in this host (a cluster's holding node): workflows are then shared. */
+  workflows?: () => WorkflowApi;
+}
+
+function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Pick<HostOptions, "placement" | "stateDir" | "replication"> {
+  if (!shard) return {};
+  // The cluster's workflow placement only where there are workflows: it claims their instances.
+  const placement = shard.workflows && Object.keys(workflows).length > 0 ? { ...shard.placement, workflows: shard.workflows() } : shard.placement;
+  return { placement, stateDir: shard.stateDir, ...(shard.replication ? { replication: shard.replication } : {}) };
+}
+
+/**
+ * Bindings whose state lives in one SQLite file that one thread opens (exclusive locking), or whose
+ * work must run once per process: not shard-aware yet, so a project using one runs on one thread.
+ */
+function unshardable(config: NonNullable<Project["config"]> | undefined, workflows: readonly string[], shard: RuntimeShard): string[] {
+  const uses: string[] = [];
+  if (workflows.length > 0 && !shard.workflows) uses.push(`workflows (${workflows.join(", ")})`);
+  if (!config) return uses;
+  if (config.kvNamespaces.length > 0 && !shard.kvNamespace) uses.push("KV");
+  if (config.d1Databases.length > 0 && !shard.d1Database) uses.push("D1");
+  // Rate limits count per process when each has its own data directory (cluster nodes): Cloudflare's
+  // limits count per location, approximately, the same way.
+  if (config.rateLimits.length > 0 && shard.mode !== "--cluster") uses.push("rate limits");
+  if ((config.queueProducers.length > 0 || config.queueConsumers.length > 0) && !shard.queueStore) uses.push("queues");
+  if (config.crons.length > 0 && !shard.cronGate) uses.push("cron triggers");
+  return uses;
+}
+
+/** Fails with a clear message when a spread runtime (threads, cluster nodes) would need a binding it does not share yet. */
+export function refuseUnshardable(config: NonNullable<Project["config"]> | undefined, workflows: readonly string[], shard: RuntimeShard): void {
+  const { mode } = shard;
+  const uses = unshardable(config, workflows, shard);
+  if (uses.length === 0) return;
+  const instead = mode.startsWith("--threads") ? "Run it with --threads 1 (the default)." : "Run it as one node (without --cluster).";
+  throw new CliError("config", `${mode} cannot serve this project yet: it uses ${uses.join(", ")}, whose state is not shared between ${mode.startsWith("--threads") ? "threads" : "nodes"} yet. ${instead}`);
 }
 
 /** Host settings from hearth.config.ts and the command line. */
@@ -53,7 +113,7 @@ function newHost(options: HostOptions): Host {
 }
 
 /** An entry given on its own: every exported Agent is served; vars from .env / .dev.vars. */
-export async function openEntryRuntime(project: Project, cwd: string): Promise<Runtime> {
+export async function openEntryRuntime(project: Project, cwd: string, shard?: RuntimeShard): Promise<Runtime> {
   let vars: Record<string, string>;
   try {
     vars = loadVarFiles(cwd, process.env).vars;
@@ -62,10 +122,11 @@ export async function openEntryRuntime(project: Project, cwd: string): Promise<R
   }
   exportVars(vars, process.env);
   const entry = await loadEntry(project.entry.path, cwd);
-  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project) });
+  if (shard) refuseUnshardable(undefined, Object.keys(entry.workflows), shard);
+  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
   setWorkerEnv(host.env);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
-  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
+  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => closeHost(host) };
 }
 
 /**
@@ -73,16 +134,17 @@ export async function openEntryRuntime(project: Project, cwd: string): Promise<R
  * module scope can use `env` from cloudflare:workers), migrations, the bound classes, the host, then
  * queue consumers and cron triggers.
  */
-export async function openWranglerRuntime(project: Project, cwd: string, dev: boolean): Promise<Runtime> {
+export async function openWranglerRuntime(project: Project, cwd: string, dev: boolean, shard?: RuntimeShard): Promise<Runtime> {
   const config = project.config;
   if (!config) throw new Error("openWranglerRuntime needs a wrangler config");
+  if (shard) refuseUnshardable(config, config.workflows.map((workflow) => workflow.binding), shard);
   const warnings = [...config.warnings];
   const startup = (error: unknown, kind: "startup" | "config" = "startup"): CliError =>
     error instanceof CliError ? error : new CliError(kind, (error as Error).message, { cause: error });
 
   let loaded;
   try {
-    loaded = loadProjectVars(config, project.options.dataDir, process.env);
+    loaded = loadProjectVars(config, project.options.dataDir, process.env, shard?.secrets);
   } catch (error) {
     throw startup(error, "config");
   }
@@ -101,6 +163,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       secrets: loaded.secrets,
       smtpUrl: process.env[SMTP_URL_VAR],
       worker: (request) => forward(request),
+      ...(shard?.kvNamespace ? { kvNamespace: shard.kvNamespace } : {}),
+      ...(shard?.d1Database ? { d1Database: shard.d1Database } : {}),
+      ...(shard?.queueStore ? { queueStore: shard.queueStore } : {}),
     });
   } catch (error) {
     // A missing assets directory or an unusable name is fixed by editing files (dev waits for that);
@@ -128,6 +193,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       bindings: platform.bindings,
       storageNames: bound.storageNames,
       ...hostSettings(project),
+      ...shardOptions(shard, bound.workflows),
     });
     const env = host.env;
     for (const [alias, binding] of Object.entries(bound.aliases)) env[alias] = env[binding];
@@ -140,6 +206,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       dataDir: project.dataDir,
       durability,
       clock: systemClock,
+      ...(shard?.cronGate ? { cronGate: shard.cronGate } : {}),
     });
     warnings.push(...events.warnings);
     const running = events;
@@ -172,8 +239,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       close: () =>
         runInOrder([
           () => running.close(),
-          () => openedHost.close(),
+          () => closeHost(openedHost),
           () => settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS),
+          async () => platform.queues?.close(),
           () => platform.close(),
         ]),
     };
@@ -185,6 +253,18 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     throw new CliError("config", (error as Error).message, { cause: error });
   }
 }
+
+/**
+ * Closes the host, then waits (bounded) for the agent files it closed to be settled: files created
+ * without an fsync in relaxed durability are made durable in the background (storage/settle.ts).
+ */
+async function closeHost(host: Host): Promise<void> {
+  await host.close();
+  await settleWithin(whenFilesSettled(), SETTLE_GRACE_MS);
+}
+
+/** How long shutdown waits for agent files to be settled (synced) before the process exits. */
+const SETTLE_GRACE_MS = 10_000;
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
 const WAIT_UNTIL_GRACE_MS = 5_000;

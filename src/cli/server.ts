@@ -1,9 +1,20 @@
+import { join } from "node:path";
+import { ClusterNode, redacted } from "../cluster/node.ts";
+import { createClusterPool } from "../cluster/pg/pool.ts";
+import { clusterCronGate } from "../cluster/singletons/cron-gate.ts";
+import { openPostgresKvNamespace, openPostgresQueueStore, openPostgresSecretStore, settlePostgresKvWrites, type PostgresSecretStore } from "../cluster/bindings/index.ts";
+import { clusterD1 } from "../cluster/bindings/d1.ts";
+import { clusterWorkflows } from "../cluster/workflows.ts";
+import type { Host } from "../host/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
-import { serve, type HearthServer } from "../gateway/serve.ts";
+import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
+import { traceHttpRequest } from "../observability/traces/hooks.ts";
+import { prepareShardLayout, shardStateDir } from "../shards/layout.ts";
+import type { Shard } from "../shards/shard.ts";
 import type { RunOptions } from "./args.ts";
-import { formatBanner, type BannerInfo } from "./banner.ts";
+import type { BannerInfo } from "./banner.ts";
 import { CliError } from "./errors.ts";
-import { isSupervised, tellParent } from "./ipc.ts";
+import { isSupervised } from "./ipc.ts";
 import { printWarning } from "./output.ts";
 import { runInOrder } from "./in-order.ts";
 import { startCliInspector, startCliObservability } from "./observability.ts";
@@ -11,8 +22,19 @@ import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 
-/** How long a graceful stop may take before the process exits anyway. */
-const STOP_TIMEOUT_MS = 10_000;
+/** The shard a server is, when agents are spread over threads (see threads.ts). */
+export interface ServerShard {
+  shard: Shard;
+  threads: number;
+}
+
+/** What other shards' requests get on this one: the worker's fetch, continuing the request id and trace they send. */
+function peerFetch(fetch: WorkerFetch, env: Record<string, unknown>): (request: Request) => Promise<Response> {
+  return async (request) => {
+    // The request id and trace the handing thread sent along continue here.
+    return traceHttpRequest(request, async () => fetch(request, env, executionContext));
+  };
+}
 
 /** A listening server and the host behind it. */
 export interface RunningServer {
@@ -26,18 +48,62 @@ export interface RunningServer {
  *
  * @throws {CliError} when the entry cannot be loaded, serves nothing, or the port cannot be bound.
  */
-export async function startServer(options: RunOptions, cwd: string): Promise<RunningServer> {
+export async function startServer(options: RunOptions, cwd: string, sharding?: ServerShard): Promise<RunningServer> {
   const project = await resolveProject(options, cwd);
+  // A data directory last served by several threads: its single-thread index and catalog are stale.
+  if (!sharding) prepareShardLayout(project.dataDir, 1);
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
-  const runtime = project.config ? await openWranglerRuntime(project, cwd, dev) : await openEntryRuntime(project, cwd);
+  const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;
+  const clusterHost: { current?: Host } = {}; // the host is made after its placement
+  // The shared bindings (KV, cron claims) use a small pool of their own, so their traffic cannot starve
+  // the node's commits and leases; it connects only if the project has such bindings.
+  const bindingsPool = cluster && options.cluster ? createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
+  // The cluster's secrets, loaded before the worker (its env strings) and kept fresh for its bindings.
+  // Refused here when the cluster holds secrets and HEARTH_SECRET_KEY is missing or another key.
+  let secrets: PostgresSecretStore | undefined;
+  if (bindingsPool && project.config) {
+    try {
+      secrets = await openPostgresSecretStore(bindingsPool, { envName: project.config.envName, keyEnv: process.env.HEARTH_SECRET_KEY });
+    } catch (error) {
+      await bindingsPool.end();
+      await cluster?.close();
+      throw new CliError("startup", (error as Error).message, { cause: error });
+    }
+  }
+  const shard = sharding
+    ? { placement: sharding.shard, stateDir: shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), mode: `--threads ${sharding.threads}` }
+    : cluster
+      ? {
+          ...cluster.hostOptions(() => clusterHost.current!),
+          stateDir: project.dataDir,
+          mode: "--cluster",
+          cronGate: clusterCronGate({ pool: bindingsPool!, nodeId: cluster.nodeId }),
+          kvNamespace: (id: string) => openPostgresKvNamespace(bindingsPool!, id),
+          queueStore: () => openPostgresQueueStore(bindingsPool!),
+          ...(secrets ? { secrets } : {}),
+          d1Database: clusterD1(cluster, { dataDir: project.dataDir }),
+          workflows: () => clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => clusterHost.current }),
+        }
+      : undefined;
+  let runtime: Awaited<ReturnType<typeof openEntryRuntime>>;
+  try {
+    runtime = project.config ? await openWranglerRuntime(project, cwd, dev, shard) : await openEntryRuntime(project, cwd, shard);
+  } catch (error) {
+    await secrets?.close();
+    await bindingsPool?.end();
+    await cluster?.close();
+    throw error;
+  }
   const { host, entry } = runtime;
+  clusterHost.current = host;
   for (const warning of runtime.warnings) printWarning(warning);
   let observability: ReturnType<typeof startCliObservability>;
   try {
     observability = startCliObservability(options, {
       dev,
       host,
+      ...(sharding && sharding.shard.index > 0 ? { dir: join(shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), "observability") } : {}),
       ...(runtime.queueDepths ? { queueDepths: runtime.queueDepths } : {}),
       ...(project.settings?.alerts ? { alerts: project.settings.alerts } : {}),
     });
@@ -63,14 +129,22 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
   }
   for (const warning of mail.warnings) printWarning(warning);
 
+  const workerFetch = cluster ? cluster.wrapFetch(mail.fetch ?? runtime.fetch) : (mail.fetch ?? runtime.fetch);
+  const metrics = observability.metrics;
+  if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env), metrics && (() => metrics.expose()));
   let server: HearthServer;
   try {
     server = await serve({
       host,
       port: settings.port,
       hostname: settings.host,
-      fetch: mail.fetch ?? runtime.fetch,
-      metrics: observability.metrics ?? false,
+      fetch: sharding ? sharding.shard.route(workerFetch) : workerFetch,
+      metrics: metrics ?? false,
+      // Every thread answers /metrics with all threads' metrics, labelled by thread.
+      ...(sharding && metrics ? { exposeMetrics: () => sharding.shard.gatherMetrics() } : {}),
+      // Every cluster node answers /metrics with the whole cluster's, labelled by node (?scope=node: its own).
+      ...(cluster && metrics ? { exposeMetrics: cluster.metrics(() => metrics.expose()) } : {}),
+      ...(sharding ? { reusePort: true } : {}),
     });
   } catch (error) {
     await mail.close().catch(() => undefined);
@@ -118,11 +192,40 @@ export async function startServer(options: RunOptions, cwd: string): Promise<Run
         : {}),
       dataDir: project.dataDir,
       durability: host.durability,
+      ...(cluster && options.cluster ? { cluster: { nodeId: cluster.nodeId, advertise: options.cluster.advertise, database: redacted(options.cluster.connectionString) } } : {}),
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
-    stop: () => runInOrder([() => inspector?.handle.close(), () => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]),
+    // A cluster node first hands its agents over while still listening (new requests are turned away
+    // with a retryable 503, peers claim the agents at once), and leaves the cluster last.
+    stop: () =>
+      runInOrder([
+        () => inspector?.handle.close(),
+        () => cluster?.drain(),
+        () => server.close(),
+        () => mail.close(),
+        () => runtime.close(),
+        () => observability.close(),
+        () => secrets?.close(),
+        () => closeBindingsPool(bindingsPool),
+        () => cluster?.close(),
+      ]),
   };
+}
+
+/** KV writes still on their way are committed (or fail) before the pool goes. */
+async function closeBindingsPool(pool: ReturnType<typeof createClusterPool> | undefined): Promise<void> {
+  if (pool === undefined) return;
+  await settlePostgresKvWrites();
+  await pool.end();
+}
+
+async function joinCluster(cluster: NonNullable<RunOptions["cluster"]>, dataDir: string): Promise<ClusterNode> {
+  try {
+    return await ClusterNode.start(cluster, dataDir);
+  } catch (error) {
+    throw new CliError("startup", (error as Error).message, { cause: error });
+  }
 }
 
 function inspectorError(error: unknown, options: RunOptions): CliError {
@@ -160,55 +263,4 @@ function listenError(error: unknown, options: RunOptions, flag = "--port"): CliE
   }
   const detail = error instanceof Error ? error.message : String(error);
   return new CliError("startup", `Could not listen on ${where}: ${detail}`, { cause: error });
-}
-
-/**
- * `hearth start`: serves in this process until SIGINT or SIGTERM, then shuts down gracefully.
- * Under `hearth dev` it reports readiness to the parent instead of printing the banner, ignores
- * SIGINT (the parent forwards Ctrl-C as SIGTERM) and stops when the parent goes away.
- */
-export async function runStart(options: RunOptions, cwd: string): Promise<void> {
-  const supervised = isSupervised();
-  let running: RunningServer;
-  try {
-    running = await startServer(options, cwd);
-  } catch (error) {
-    if (supervised && error instanceof CliError) await tellParent({ type: "failed", kind: error.kind });
-    throw error;
-  }
-
-  if (supervised) {
-    const { command: _command, ...banner } = running.banner;
-    await tellParent({ type: "ready", banner });
-  } else {
-    process.stdout.write(`${formatBanner(running.banner)}\n`);
-  }
-
-  let stopping = false;
-  const stop = (why: string): void => {
-    if (stopping) {
-      if (!supervised && why === "SIGINT") process.exit(130);
-      return;
-    }
-    stopping = true;
-    setTimeout(() => {
-      process.stderr.write(`hearth: did not stop within ${STOP_TIMEOUT_MS / 1000}s; exiting anyway\n`);
-      process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`hearth: error while stopping: ${(error as Error).stack ?? String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => {
-    if (!supervised) stop("SIGINT");
-  });
-  if (supervised) {
-    process.on("disconnect", () => stop("disconnect"));
-    if (!process.connected) stop("disconnect"); // the parent went away while this server started
-  }
 }

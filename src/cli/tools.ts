@@ -2,6 +2,7 @@ import { dirname, resolve } from "node:path";
 import { findWranglerConfig, loadProjectConfig } from "../config/index.ts";
 import { D1_USAGE, runD1Command } from "../d1/index.ts";
 import { runSecretCommand } from "../secrets/command.ts";
+import { runClusterCommand } from "./cluster-command.ts";
 import { runInspectCommand } from "./inspect.ts";
 import { readInspectorEndpoint } from "./inspector-endpoint.ts";
 import { printError } from "./output.ts";
@@ -102,4 +103,7 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
 }
 
 /** The subcommands by name. */
-export const TOOLS: Record<string, Tool> = { d1, secret, inspect };
+/** `hearth cluster status`: the cluster as its Postgres database sees it. */
+const cluster: Tool = (argv, _cwd, env) => runClusterCommand(argv, env);
+
+export const TOOLS: Record<string, Tool> = { d1, secret, inspect, cluster };

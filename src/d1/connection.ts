@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import type { DatabaseReplication, ReplicaLink } from "../storage/replication.ts";
 import { d1Error } from "./errors.ts";
 import { SQLITE_LIMITS } from "./limits.ts";
 
@@ -46,15 +47,26 @@ export class D1Connection {
     bump: StatementSync;
     bookmark: StatementSync;
   };
+  /** In a cluster: the replica log each commit goes to before its result may leave. */
+  readonly #link: ReplicaLink | undefined;
+  /** The latest commit's way to the log: what a caller waits for before answering. */
+  #replicated: Promise<void> | undefined;
 
-  constructor(path: string, durability: Durability = "relaxed") {
+  /** `replication`: in a cluster, every commit is also shipped to the database's log (see {@link replicated}). */
+  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication) {
     this.path = path;
     mkdirSync(dirname(path), { recursive: true });
     const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, limits: SQLITE_LIMITS, enableForeignKeyConstraints: true });
     try {
       db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"};`);
+      this.#link = replication?.attach(db);
+      // Made in a transaction of its own so that, replicated, the new table reaches the log (as a snapshot).
+      db.exec("BEGIN IMMEDIATE");
       db.exec(`CREATE TABLE IF NOT EXISTS ${META_TABLE} (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
         INSERT OR IGNORE INTO ${META_TABLE} (key, value) VALUES ('commits', 0);`);
+      this.#link?.beforeCommit();
+      db.exec("COMMIT");
+      this.#track(this.#link?.committed());
       const counters = db.prepare(
         "SELECT total_changes(), last_insert_rowid(), page_count * page_size FROM pragma_page_count(), pragma_page_size()",
       );
@@ -71,6 +83,8 @@ export class D1Connection {
         bookmark,
       };
     } catch (error) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      this.#link?.detach();
       db.close();
       const message = error instanceof Error ? error.message : String(error);
       throw d1Error("D1_ERROR", `cannot open the D1 database ${path}: ${message}`, error);
@@ -124,7 +138,11 @@ export class D1Connection {
       if (write) this.#internal.begin.run();
       try {
         const result = body();
-        if (write) this.#internal.commit.run();
+        if (write) {
+          this.#link?.beforeCommit();
+          this.#internal.commit.run();
+          this.#track(this.#link?.committed());
+        }
         return result;
       } catch (error) {
         if (write && db.isTransaction) this.#internal.rollback.run();
@@ -150,8 +168,24 @@ export class D1Connection {
     return this.#open().serialize();
   }
 
+  /**
+   * Settles when every commit made so far is in the replica log (at once without replication); rejects
+   * when one could not be made durable. A result is answered only after this: a read may have seen a
+   * commit still on its way.
+   */
+  replicated(): Promise<void> {
+    return this.#replicated ?? Promise.resolve();
+  }
+
+  #track(committed: Promise<void> | undefined): void {
+    if (committed === undefined) return;
+    committed.catch(() => undefined); // awaited by whoever answers next; not an unhandled rejection here
+    this.#replicated = committed;
+  }
+
   close(): void {
     if (this.#db === undefined) return;
+    this.#link?.detach();
     this.#statements.clear();
     this.#db.close();
     this.#db = undefined;

@@ -1,5 +1,6 @@
 import type { Durability } from "../limits.ts";
 import { SharedFiles } from "../storage/shared-files.ts";
+import { engineBackend, type D1Backend } from "./backend.ts";
 import { runBatch } from "./batch.ts";
 import { D1Engine } from "./engine.ts";
 import { d1Error, toD1Error } from "./errors.ts";
@@ -12,6 +13,13 @@ export interface D1DatabaseOptions {
   path: string;
   /** "strict": `synchronous = FULL` (survives power loss); "relaxed" (default): `NORMAL` (survives a crash). */
   durability?: Durability;
+}
+
+/** A database whose queries run elsewhere (a cluster's node that holds it): see {@link D1Backend}. */
+export interface RemoteD1DatabaseOptions {
+  /** What messages call the database (its name). */
+  label: string;
+  backend: D1Backend;
 }
 
 /** One engine (one SQLite connection) per file in this process, shared by every handle on it. */
@@ -30,23 +38,43 @@ export const engines = new SharedFiles<D1Engine>();
  * db.close();
  */
 export class D1Database {
+  /** The SQLite file, or the label of a database served elsewhere. */
   readonly path: string;
   #engine: D1Engine | undefined;
+  #closed = false;
+  readonly #backend: D1Backend;
   readonly #primary: D1Executor;
 
-  constructor(options: D1DatabaseOptions) {
-    const durability = options.durability ?? "relaxed";
-    this.path = options.path;
-    this.#engine = engines.acquire(
-      options.path,
-      (path) => new D1Engine(path, durability),
-      (open) => {
-        if (open.durability !== durability) {
-          throw d1Error("D1_ERROR", `the D1 database ${options.path} is already open with durability "${open.durability}", not "${durability}"`);
-        }
-      },
-    );
-    this.#primary = { query: async (query, rows, wantMeta) => this.#open().query(query, rows, wantMeta) };
+  constructor(options: D1DatabaseOptions | RemoteD1DatabaseOptions) {
+    if ("backend" in options) {
+      this.path = options.label;
+      const backend = options.backend;
+      const open = (): D1Backend => {
+        if (this.#closed) throw closedError(this.path);
+        return backend;
+      };
+      this.#backend = {
+        query: (query, rows, wantMeta) => open().query(query, rows, wantMeta),
+        batch: (queries) => open().batch(queries),
+        exec: (text) => open().exec(text),
+        bookmark: () => open().bookmark(),
+        dump: () => open().dump(),
+      };
+    } else {
+      const durability = options.durability ?? "relaxed";
+      this.path = options.path;
+      this.#engine = engines.acquire(
+        options.path,
+        (path) => new D1Engine(path, durability),
+        (open) => {
+          if (open.durability !== durability) {
+            throw d1Error("D1_ERROR", `the D1 database ${options.path} is already open with durability "${open.durability}", not "${durability}"`);
+          }
+        },
+      );
+      this.#backend = engineBackend(() => this.#open());
+    }
+    this.#primary = { query: (query, rows, wantMeta) => this.#backend.query(query, rows, wantMeta) };
   }
 
   /** A statement to bind and run. Nothing runs (and nothing is checked) until first/all/run/raw. */
@@ -56,7 +84,7 @@ export class D1Database {
 
   /** Runs the statements in one transaction, in order: all of them, or none (`D1_ERROR: …` on the first failure). */
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-    return runBatch<T>(this.#open(), statements);
+    return runBatch<T>(this.#backend, statements);
   }
 
   /**
@@ -64,7 +92,7 @@ export class D1Database {
    * maintenance. `D1_EXEC_ERROR: Error in line N: <line>: <message>` when a line fails.
    */
   async exec(query: string): Promise<D1ExecResult> {
-    return this.#open().exec(query);
+    return this.#backend.exec(query);
   }
 
   /**
@@ -74,20 +102,18 @@ export class D1Database {
    */
   withSession(constraintOrBookmark?: string): D1DatabaseSession {
     const value = typeof constraintOrBookmark === "string" ? constraintOrBookmark.trim() : "";
-    return new D1DatabaseSession(() => this.#open(), value === "" ? FIRST_UNCONSTRAINED : value);
+    return new D1DatabaseSession(this.#backend, value === "" ? FIRST_UNCONSTRAINED : value);
   }
 
   /** @deprecated As on D1. The whole database file, as bytes (sqlite3_serialize). */
   async dump(): Promise<ArrayBuffer> {
+    let bytes: Uint8Array;
     try {
-      const bytes = this.#open().connection.serialize();
-      // Header bytes 18-19 say "WAL"; a copy is a standalone file, so mark it rollback-journal (as
-      // a dump from D1 is), which also lets it be deserialized into an in-memory database.
-      if (bytes.length >= 100) bytes.fill(1, 18, 20);
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      bytes = await this.#backend.dump();
     } catch (error) {
       throw d1Error("D1_DUMP_ERROR", toD1Error(error).message.replace(/^D1_ERROR: /, ""), error);
     }
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
   /**
@@ -95,6 +121,7 @@ export class D1Database {
    * calls on this object (and its sessions and statements) reject. Idempotent.
    */
   close(): void {
+    this.#closed = true;
     const engine = this.#engine;
     if (engine === undefined) return;
     this.#engine = undefined;
@@ -103,9 +130,11 @@ export class D1Database {
 
   #open(): D1Engine {
     const engine = this.#engine;
-    if (engine === undefined || !engine.connection.isOpen) {
-      throw d1Error("D1_ERROR", `the D1 database ${this.path} is closed (close() was called, or the server is shutting down)`);
-    }
+    if (engine === undefined || !engine.connection.isOpen) throw closedError(this.path);
     return engine;
   }
+}
+
+function closedError(path: string): Error {
+  return d1Error("D1_ERROR", `the D1 database ${path} is closed (close() was called, or the server is shutting down)`);
 }

@@ -1,5 +1,6 @@
 import type { SQLOutputValue } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
 import { NeedsBigInts, D1Connection, type Counters } from "./connection.ts";
 import { d1Error, isD1Error, sqliteErrorText, toD1Error } from "./errors.ts";
 import { checkParameterCount, QueryPlans, type QueryPlan } from "./plan.ts";
@@ -36,9 +37,10 @@ export class D1Engine {
   readonly durability: Durability;
   readonly #plans = new QueryPlans();
 
-  constructor(path: string, durability: Durability = "relaxed") {
+  /** `replication`: in a cluster, the log every commit goes to (await `connection.replicated()` before answering). */
+  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication) {
     this.durability = durability;
-    this.connection = new D1Connection(path, durability);
+    this.connection = new D1Connection(path, durability, replication);
   }
 
   /** Runs one query (all its statements; rows of the last). */

@@ -1,6 +1,7 @@
 import { BOOKMARK_DIGITS } from "./connection.ts";
 import { d1Error } from "./errors.ts";
-import type { BoundQuery, D1Engine, QueryOutput, RowsWanted } from "./engine.ts";
+import type { D1Backend } from "./backend.ts";
+import type { BoundQuery, QueryOutput, RowsWanted } from "./engine.ts";
 import { runBatch } from "./batch.ts";
 import { D1PreparedStatement, type D1Executor } from "./statement.ts";
 import type { D1Result, D1SessionBookmark } from "./types.ts";
@@ -19,14 +20,14 @@ const BOOKMARK = new RegExp(`^[0-9]{${BOOKMARK_DIGITS}}$`);
  * response.headers.set("x-d1-bookmark", session.getBookmark() ?? "");
  */
 export class D1DatabaseSession {
-  readonly #engine: () => D1Engine;
+  readonly #backend: D1Backend;
   #bookmarkOrConstraint: string;
   readonly #executor: D1Executor;
 
-  /** @internal Use `db.withSession(constraintOrBookmark)`. `engine` throws once the database is closed. */
-  constructor(engine: () => D1Engine, bookmarkOrConstraint: string) {
+  /** @internal Use `db.withSession(constraintOrBookmark)`. The backend rejects once the database is closed. */
+  constructor(backend: D1Backend, bookmarkOrConstraint: string) {
     if (!bookmarkOrConstraint) throw d1Error("D1_SESSION_ERROR", "invalid bookmark or constraint");
-    this.#engine = engine;
+    this.#backend = backend;
     this.#bookmarkOrConstraint = bookmarkOrConstraint;
     this.#executor = { query: (query, rows, wantMeta) => this.#query(query, rows, wantMeta) };
   }
@@ -38,9 +39,8 @@ export class D1DatabaseSession {
   /** Like `db.batch`, inside this session. */
   async batch<T = unknown>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     this.#checkBookmark();
-    const engine = this.#engine();
-    const results = runBatch<T>(engine, statements);
-    this.#observe(engine.bookmark());
+    const results = await runBatch<T>(this.#backend, statements);
+    this.#observe(await this.#backend.bookmark());
     return results;
   }
 
@@ -52,9 +52,8 @@ export class D1DatabaseSession {
 
   async #query(query: BoundQuery, rows: RowsWanted, wantMeta: boolean): Promise<QueryOutput> {
     this.#checkBookmark();
-    const engine = this.#engine();
-    const output = engine.query(query, rows, wantMeta);
-    this.#observe(engine.bookmark());
+    const output = await this.#backend.query(query, rows, wantMeta);
+    this.#observe(await this.#backend.bookmark());
     return output;
   }
 

@@ -3,6 +3,7 @@ import { McpClientAgent } from "../mcp/client/mcp-client-agent.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { AgentFibers } from "./agent-fibers.ts";
 import { recoverFeatureFiber } from "./feature-recovery.ts";
+import { FIBERS_TABLE } from "./fiber-store.ts";
 import type {
   DeleteFibersOptions,
   FiberContext,
@@ -169,8 +170,10 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
 
   override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
     // Fibers the last process left running go to onFiberRecovered first: the Agents SDK's order
-    // (recovery, then onStart, then traffic).
-    await this.#fiberApi.recover();
+    // (recovery, then onStart, then traffic). An agent that never ran a fiber has no table and
+    // nothing to recover: its fiber machinery starts on first use (the one schema read serves the
+    // other capabilities' checks too).
+    if (this.#fibers !== undefined || this[AGENT_RUNTIME].db.hasTable(FIBERS_TABLE)) await this.#fiberApi.recover();
     await super[HANDLE.start](props);
   }
 

@@ -40,6 +40,9 @@ const SETTLED_STATUSES: readonly FiberStatus[] = ["completed", "aborted", "inter
  * Writes join the current event's transaction; {@link commit} makes them durable at once, for those
  * that must be (a checkpoint, a fiber's end, each step of a recovery) — see AgentFibers.
  */
+/** The table of an agent's fibers: an agent without it never ran one. */
+export const FIBERS_TABLE = "_hearth_fibers";
+
 export class FiberStore {
   readonly #db: AgentDatabase;
   #exists: boolean | undefined;
@@ -51,7 +54,7 @@ export class FiberStore {
   /** True once the table exists (an agent that never ran a fiber has none). */
   get exists(): boolean {
     // Cached; a rollback may take a table created in the same transaction away (see invalidate).
-    this.#exists ??= this.#db.hasTable("_hearth_fibers");
+    this.#exists ??= this.#db.hasTable(FIBERS_TABLE);
     return this.#exists;
   }
 

@@ -41,7 +41,7 @@ export interface RouteOptions {
  * };
  */
 export async function routeAgentRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
-  const prefix = (options.prefix ?? "agents").replace(/^\/+|\/+$/g, "");
+  const prefix = options.prefix === undefined ? "agents" : options.prefix.replace(/^\/+|\/+$/g, "");
   const url = new URL(request.url);
   const head = `/${prefix}/`;
   if (!url.pathname.startsWith(head)) return null;
@@ -75,18 +75,32 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   }
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
-  if (parseSubAgentSteps(rest).steps.length > 0) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
+  if (rest.startsWith("/sub/") && parseSubAgentSteps(rest).steps.length > 0) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }
 
-function findNamespace(env: object, slug: string): AgentNamespace | undefined {
-  for (const value of Object.values(env)) if (isAgentNamespace(value) && value.slug === slug) return value;
+/** Per env, the binding that served each slug last: one property read per request instead of a scan. */
+const namespacesByEnv = new WeakMap<object, Map<string, { key: string; namespace: AgentNamespace }>>();
+
+/** The agent binding served at `/agents/<slug>/…` in `env` (cached per env, checked against it each time). */
+export function findNamespace(env: object, slug: string): AgentNamespace | undefined {
+  let known = namespacesByEnv.get(env);
+  const hit = known?.get(slug);
+  // Checked against env each time: a binding replaced or removed is not served from the cache.
+  if (hit !== undefined && (env as Record<string, unknown>)[hit.key] === hit.namespace) return hit.namespace;
+  for (const [key, value] of Object.entries(env)) {
+    if (isAgentNamespace(value) && value.slug === slug) {
+      if (known === undefined) namespacesByEnv.set(env, (known = new Map()));
+      known.set(slug, { key, namespace: value });
+      return value;
+    }
+  }
   return undefined;
 }
 
 /** Clients that do not encode names (e.g. "100%") still reach their agent: bad escapes stay as typed. */
-function decodePathSegment(segment: string): string {
+export function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -1,10 +1,11 @@
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
-import { toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { discardBody } from "./incoming-body.ts";
+import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
@@ -42,6 +43,13 @@ export interface ServeOptions {
    * request: `true` for Hearth's metrics over this host, or a HearthMetrics to share. Default false.
    */
   metrics?: boolean | HearthMetrics;
+  /**
+   * Let other servers of this process listen on the same port (SO_REUSEPORT: the kernel spreads
+   * connections over them): the threads of `hearth start --threads N`. Linux and the BSDs only.
+   */
+  reusePort?: boolean;
+  /** What `GET /metrics` answers instead of the metrics' own text (the threads' or the cluster's metrics, merged); given the request's URL. */
+  exposeMetrics?: (url: string) => Promise<string>;
 }
 
 export interface HearthServer {
@@ -52,7 +60,8 @@ export interface HearthServer {
   close(): Promise<void>;
 }
 
-const executionContext: ExecutionContext = {
+/** The ExecutionContext of requests the server answers: `waitUntil` work runs on, its failures are logged. */
+export const executionContext: ExecutionContext = {
   waitUntil: (promise) => void promise.catch((error: unknown) => console.error("[hearth] waitUntil:", error)),
   passThroughOnException: () => {},
 };
@@ -95,26 +104,35 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         return response;
       };
 
+  const answer = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
+    try {
+      const request = parseRequest(incoming, origin.value, outgoing);
+      let response = request instanceof Response ? request : await run(request);
+      const webSocket = webSocketOfResponse(response);
+      if (webSocket) {
+        refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
+        response = notAnUpgrade();
+      }
+      await writeResponse(response, outgoing);
+      discardBody(incoming); // a body the handler never read (a 401 before reading, say)
+    } catch (error) {
+      outgoing.destroy(asError(error));
+    }
+  };
+
   const server = createServer((incoming, outgoing) => {
     if (metrics && incoming.method === "GET" && (incoming.url === "/metrics" || incoming.url?.startsWith("/metrics?"))) {
-      outgoing.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" }).end(metrics.expose());
+      const head = { "content-type": metrics.contentType, "cache-control": "no-store" };
+      if (!options.exposeMetrics) outgoing.writeHead(200, head).end(metrics.expose());
+      else {
+        options.exposeMetrics(incoming.url ?? "/metrics").then(
+          (text) => outgoing.writeHead(200, head).end(text),
+          (error: unknown) => outgoing.writeHead(500, { "content-type": "text/plain" }).end(`Metrics unavailable: ${asError(error).message}`),
+        );
+      }
       return;
     }
-    const abort = new AbortController();
-    // Abort only when the client went away early: an abort after a finished response costs a
-    // DOMException and an event dispatch per request.
-    outgoing.once("close", () => {
-      if (!outgoing.writableFinished) abort.abort();
-    });
-    const request = parseRequest(incoming, origin.value, abort.signal);
-    const respond = request instanceof Response ? Promise.resolve(request) : run(request);
-    respond
-      .then((response) => {
-        const webSocket = webSocketOfResponse(response);
-        if (webSocket) refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
-        return writeResponse(webSocket ? notAnUpgrade() : response, outgoing);
-      })
-      .catch((error: unknown) => outgoing.destroy(asError(error)));
+    void answer(incoming, outgoing);
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -143,7 +161,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 8787, hostname, () => {
+    server.listen({ port: options.port ?? 8787, host: hostname, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
       server.off("error", reject);
       resolve();
     });
@@ -167,13 +185,32 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   };
 }
 
+/** What aborts a request's signal, kept on its response (no closure per request). */
+const ABORT = Symbol("hearth.abort");
+type Abortable = ServerResponse & { [ABORT]?: () => void };
+
+/**
+ * A response's "close" listener: aborts the request's signal when the client left before the end.
+ * Only then: an abort after a finished response costs a DOMException and an event dispatch.
+ */
+function abortIfCut(this: Abortable): void {
+  if (!this.writableFinished) this[ABORT]?.();
+}
+
 /** Marks the 500 the gateway made of a worker's exception (told apart from a 500 the worker chose). */
 const THREW = Symbol("hearth.threw");
 
-/** A Request, or the 400/405 answer for what fetch cannot represent (TRACE, `OPTIONS *`, bad URLs). */
-function parseRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request | Response {
+/**
+ * A Request, or the 400/405 answer for what fetch cannot represent (TRACE, `OPTIONS *`, bad URLs).
+ * With `outgoing`, the request's signal aborts when the client goes away before its response ends.
+ */
+function parseRequest(incoming: IncomingMessage, origin: string, outgoing?: Abortable): Request | Response {
   try {
-    return toRequest(incoming, origin, signal);
+    if (outgoing === undefined) return toRequest(incoming, origin);
+    const { request, abort } = toAbortableRequest(incoming, origin);
+    outgoing[ABORT] = abort;
+    outgoing.on("close", abortIfCut);
+    return request;
   } catch (error) {
     const status = /method/i.test(asError(error).message) ? 405 : 400;
     return Response.json({ error: `Cannot handle ${incoming.method} ${incoming.url}: ${asError(error).message}` }, { status });

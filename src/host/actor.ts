@@ -60,6 +60,8 @@ export interface ActorClassBinding {
 export interface ActorDispatcher {
   request(className: string, name: string, request: Request): Promise<Response>;
   exists(className: string, name: string): boolean;
+  /** Like `exists`, also for agents another host (a cluster node) holds: asked where they are known. */
+  existsAnywhere?(className: string, name: string): Promise<boolean>;
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
   /**

@@ -47,7 +47,12 @@ export const CATALOG_MAX_LIMIT = 500;
 export const CATALOG_MAX_QUERY = 256;
 
 export interface AgentCatalogOptions {
+  /** Where agents live (`<dataDir>/agents`): read once to list agents stored before the catalog. */
   dataDir: string;
+  /** Where `catalog.sqlite` lives; default `dataDir`. */
+  stateDir?: string;
+  /** Lists only the root agents this is true for (a host that runs some of the data directory's agents). */
+  owns?: (slug: string, name: string) => boolean;
   durability?: Durability;
   /** The time of created/last active. Default: the system clock. */
   clock?: Pick<Clock, "now">;
@@ -82,11 +87,13 @@ export class AgentCatalog implements AgentDirectory {
   #pending = new Map<string, Pending>();
   #scheduled = false;
   #closed = false;
+  readonly #owns: ((slug: string, name: string) => boolean) | undefined;
 
   constructor(options: AgentCatalogOptions) {
     this.#clock = options.clock ?? Date;
     this.#classes = options.classes ?? new Map();
-    this.#db = openHostDatabase(join(options.dataDir, "catalog.sqlite"), options.durability ?? "relaxed", "agent catalog", SCHEMA);
+    this.#owns = options.owns;
+    this.#db = openHostDatabase(join(options.stateDir ?? options.dataDir, "catalog.sqlite"), options.durability ?? "relaxed", "agent catalog", SCHEMA);
     const backfilled = this.#statement("SELECT value FROM catalog_meta WHERE key = 'backfilled'").get();
     if (!backfilled) this.backfill(options.dataDir);
   }
@@ -168,6 +175,7 @@ export class AgentCatalog implements AgentDirectory {
       const insert = this.#statement("INSERT OR IGNORE INTO agents (slug, name, created_at, last_active_at) VALUES (?, ?, ?, ?)");
       inTransaction(this.#db, () => {
         for (const agent of scanAgentFiles(dataDir)) {
+          if (this.#owns?.(agent.slug, agent.name) === false) continue;
           insert.run(agent.slug, agent.name, agent.createdAt, agent.lastActiveAt);
           found++;
         }

@@ -3,6 +3,7 @@ import type { SocketRecord } from "../agent/connection.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime, type SocketEvents } from "../agent/runtime.ts";
 import { AgentDatabase } from "../storage/database.ts";
 import { DurableObjectStorage, type AlarmSlot } from "../storage/durable-storage.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
 import type { Clock } from "../time/clock.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
@@ -37,6 +38,7 @@ export interface CellHost {
   readonly durability: "strict" | "relaxed";
   readonly clock: Clock;
   readonly crashLoopLimit: number;
+  readonly replicationFor: ((identity: string) => DatabaseReplication | undefined) | undefined;
   tasksChanged(cell: ActorCell, at: number): void;
   childrenOf(cell: ActorCell): ChildActors;
   /** The binding name of the class stored under a slug (a root's class). */
@@ -76,10 +78,13 @@ export class ActorCell implements AgentRuntime {
     this.binding = binding;
     this.name = name;
     this.childId = childId;
+    const identity = placeIdentity(place);
+    const replication = host.replicationFor?.(identity);
     this.db = new AgentDatabase({
       path: place.file,
       durability: host.durability,
-      identity: placeIdentity(place),
+      identity,
+      ...(replication ? { replication } : {}),
       currentOwner: currentEvent,
       onRollback: () => this.instance?.[HANDLE.invalidate](),
     });

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync, rmSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { RUNTIME } from "../agent/runtime.ts";
@@ -297,11 +297,25 @@ function copyPlace(from: CellPlace, to: CellPlace, host: Pick<ChildrenHost, "liv
   mkdirSync(dirname(to.file), { recursive: true });
   copyFileSync(from.file, to.file);
   if (existsSync(from.file + "-wal")) copyFileSync(from.file + "-wal", to.file + "-wal");
-  const db = new DatabaseSync(to.file);
+  // The copy is made durable here, and its "unsettled" stamp (storage/agent-file-setup.ts) cleared:
+  // a stamp copied from a file not yet settled would have the copy emptied after a power loss.
+  for (const file of [to.file, to.file + "-wal", dirname(to.file)]) syncFile(file);
+  const db = new DatabaseSync(to.file); // synchronous = FULL: these writes are synced at commit
   try {
     db.prepare("UPDATE _hearth_meta SET value = ? WHERE key = 'identity'").run(placeIdentity(to));
+    db.exec("PRAGMA application_id = 0");
   } finally {
     db.close();
   }
   for (const name of childNamesOf(from, host)) copyPlace(childPlace(from, name), childPlace(to, name), host);
+}
+
+function syncFile(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

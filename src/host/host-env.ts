@@ -1,6 +1,6 @@
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { WorkflowBinding } from "../workflow/binding.ts";
-import type { WorkflowEngine } from "../workflow/engine.ts";
+import type { WorkflowApi } from "../workflow/api.ts";
 import { WorkflowEntrypoint, type WorkflowClass } from "../workflow/entrypoint.ts";
 import { twoCopiesHint } from "./class-registry.ts";
 
@@ -19,7 +19,7 @@ export interface HostEnvOptions {
 export function buildHostEnv(
   options: HostEnvOptions,
   namespaces: Record<string, unknown>,
-  engine: () => WorkflowEngine,
+  engine: () => WorkflowApi,
 ): { env: Record<string, unknown>; workflows: Map<string, WorkflowClass>; loader: WorkerLoader | undefined } {
   const env: Record<string, unknown> = { ...options.vars };
   for (const [className, namespace] of Object.entries(namespaces)) {

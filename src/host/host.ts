@@ -9,7 +9,9 @@ import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import type { WorkerLoader } from "../sandbox/loader.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
-import type { WorkflowClass } from "../workflow/entrypoint.ts";
+import type { HostOptions, TaskErrorReport } from "./host-options.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
+import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { Children, childStart, removePlaceFiles, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
@@ -27,63 +29,10 @@ import { AgentCatalog } from "./catalog.ts";
 import { SocketHub } from "./socket-hub.ts";
 import { Timekeeper } from "./timekeeper.ts";
 
-/** An Agent subclass. */
-export type AgentClass = abstract new (...args: never[]) => Agent;
+export type { AgentClass, HostOptions, TaskErrorReport } from "./host-options.ts";
 
-export interface HostOptions {
-  /** Where agent databases live. Created if missing. */
-  dataDir: string;
-  /** Agent classes by binding name; each becomes `env[name]`. */
-  agents: Record<string, AgentClass>;
-  /**
-   * Plain Durable Object classes (extending `DurableObject` from hearth or `cloudflare:workers`) by
-   * binding name; each becomes `env[name]`, a Durable Object namespace. They run on the same host as
-   * agents: the same input gate, implicit transactions, output gate, hibernation and schedule index.
-   */
-  durableObjects?: Record<string, abstract new (...args: never[]) => unknown>;
-  /**
-   * Classes the worker exports without binding them (agents or Durable Objects): usable as sub-agents
-   * and facet classes (`ctx.exports`), with no `env` binding and no URL of their own.
-   */
-  exportedClasses?: Record<string, abstract new (...args: never[]) => unknown>;
-  /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
-  workflows?: Record<string, WorkflowClass>;
-  /** Plain variables added to `env` (from .env / .dev.vars). */
-  vars?: Record<string, unknown>;
-  /**
-   * Other values added to `env` under their names: platform bindings (KV, D1, queues, …) built
-   * outside the host. A name may not clash with an agent class, a workflow or a variable.
-   */
-  bindings?: Record<string, unknown>;
-  /**
-   * The storage directory name of an agent binding (default: its kebab-case name). A wrangler project
-   * keys storage by class name, so renaming a binding keeps its agents' data.
-   */
-  storageNames?: Record<string, string>;
-  /** `relaxed` (default) survives a process crash; `strict` also a power loss. */
-  durability?: Durability;
-  /** Idle time before an agent hibernates. Default 10 s. */
-  hibernateAfterMs?: number;
-  /** Largest accepted WebSocket frame. Default 1 MiB. */
-  maxMessageBytes?: number;
-  /** Agents kept in memory at once. Default 4,096. */
-  maxLiveAgents?: number;
-  /** Time source of schedules and queues. Default: the system clock; tests pass a `VirtualClock`. */
-  clock?: Clock;
-  /** A scheduled or queued callback still running after this long is reported as hung. Default 15 min. */
-  hungTaskAfterMs?: number;
-  /** Runs of one task in a row that never finished before the crash-loop breaker stops it. Default 5. */
-  crashLoopLimit?: number;
-  /** Called with problems of scheduled work the agent's own onError cannot see: hung runs, unreachable agents. */
-  onTaskError?: (report: TaskErrorReport) => void;
-}
-
-/** A problem with an agent's scheduled work, reported by the host. */
-export interface TaskErrorReport {
-  className: string;
-  name: string;
-  error: Error;
-}
+/** Root places kept for reuse; the map starts over past this many (a scan over many agents). */
+const PLACE_CACHE_SIZE = 10_000;
 
 /**
  * Runs agents in this process: exactly one live instance per (class, name), created on first use,
@@ -100,6 +49,8 @@ export class Host implements CellHost, AgentDispatcher {
   readonly maxLiveAgents: number;
   readonly clock: Clock;
   readonly crashLoopLimit: number;
+  /** Where agent databases replicate their commits (a cluster); undefined on one node. */
+  readonly replicationFor: ((identity: string) => DatabaseReplication | undefined) | undefined;
   /** Every actor class's namespace, bound or only exported: what actors see as `ctx.exports`. */
   readonly exports: Record<string, unknown>;
   /** Variables plus one {@link AgentNamespace} per agent class: what a worker's fetch receives. */
@@ -140,6 +91,8 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #time: Timekeeper;
   readonly #loader: WorkerLoader | undefined;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
+  readonly #placement: HostPlacement | undefined;
+  readonly #places = new Map<string, CellPlace>();
   #closed = false;
 
   constructor(options: HostOptions) {
@@ -150,22 +103,29 @@ export class Host implements CellHost, AgentDispatcher {
     this.maxLiveAgents = positive("maxLiveAgents", options.maxLiveAgents ?? LIMITS.maxLiveAgents);
     this.clock = options.clock ?? systemClock;
     this.crashLoopLimit = positive("crashLoopLimit", options.crashLoopLimit ?? LIMITS.crashLoopLimit);
+    this.replicationFor = options.replication;
     const hungTaskAfterMs = positive("hungTaskAfterMs", options.hungTaskAfterMs ?? LIMITS.hungTaskAfterMs);
     this.#onTaskError = options.onTaskError;
-    const registry = registerClasses(this, options);
+    const placement = (this.#placement = options.placement);
+    const dispatcher = placement ? placedDispatcher(this, placement, (className) => this.#binding(className).slug, (className, name) => existsSync(this.#rootPlace(this.#binding(className), name).file)) : this;
+    const registry = registerClasses(dispatcher, options);
     this.#bindings = registry.byName;
     this.exports = registry.exports;
     this.#bySlug = registry.bySlug;
-    const { env, workflows, loader } = buildHostEnv(options, registry.namespaces, () => this.#workflowEngine());
+    const { env, workflows, loader } = buildHostEnv(options, registry.namespaces, () => placement?.workflows ?? this.#workflowEngine());
     this.#loader = loader;
     this.env = env;
+    const stateDir = resolve(options.stateDir ?? this.dataDir);
     this.#time = new Timekeeper({
       dataDir: this.dataDir,
+      stateDir,
+      ...(placement ? { owns: (slug: string, name: string) => placement.owns(slug, name) } : {}),
       durability: this.durability,
       clock: this.clock,
       hungTaskAfterMs,
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
       workflows,
+      workflowsOnDemand: placement?.workflows !== undefined,
       deliver: (slug, name, step) => {
         if (!this.#bySlug.has(slug)) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
         return this.#deliverAt(placeFromIndex(this.dataDir, slug, name), (actor) => actor[HANDLE.scoped](() => step(actor[HANDLE.tasks]())));
@@ -182,14 +142,16 @@ export class Host implements CellHost, AgentDispatcher {
           if (this.#closed || !this.#bindings.has(className)) return;
           const notified = name.includes("\0")
             ? this.#deliverAt(placeFromIndex(this.dataDir, this.#binding(className).slug, name), (actor) => actor[HANDLE.invoke](method, args))
-            : this.invoke(className, name, method, args);
+            : dispatcher.invoke(className, name, method, args); // placed: the agent may live on another node
           await notified.catch((error: unknown) => console.error(`[hearth] ${className}/${name.replaceAll("\0", "/")}.${method} failed:`, error));
         },
       },
       report: (who, name, error) => this.#reportTaskError(this.#bySlug.get(who)?.className ?? who, name, error),
+      ...(placement?.time ? { nextWakeChanged: (slug: string, name: string, at: number | null) => placement.time!.nextWakeChanged(slug, name, at) } : {}),
     });
+    placement?.time?.attach({ lower: (slug, name, at) => this.#time.dispatcher.lower(slug, name, at) });
     this.#time.start();
-    this.catalog = new AgentCatalog({ dataDir: this.dataDir, durability: this.durability, clock: this.clock, classes: this.#bySlug });
+    this.catalog = new AgentCatalog({ dataDir: this.dataDir, stateDir, ...(placement ? { owns: (slug: string, name: string) => placement.owns(slug, name) } : {}), durability: this.durability, clock: this.clock, classes: this.#bySlug });
     const sweepEvery = Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)));
     this.#sweeper = setInterval(() => this.#sweep(), sweepEvery).unref();
   }
@@ -202,6 +164,11 @@ export class Host implements CellHost, AgentDispatcher {
   /** Counts per class for metrics (never instance names); see class-stats.ts. */
   classStats(): Map<string, ClassCounts> {
     return countByClass(this.#cells, this.#sockets, (key) => this.classNameOf(key.slice(0, key.indexOf("\0"))));
+  }
+
+  /** The storage name of a class (its directory under `agents/`): what a placement hashes. */
+  storageSlugOf(className: string): string {
+    return this.#binding(className).slug;
   }
 
   /** HTTP request to an agent's onRequest. */
@@ -237,8 +204,18 @@ export class Host implements CellHost, AgentDispatcher {
   /** Adopts an upgraded WebSocket for an agent: registers it and runs the agent's onConnect. */
   acceptSocket(className: string, name: string, ws: WebSocket, request: Request, place?: CellPlace): void {
     const binding = this.#binding(className);
+    if (place === undefined && this.#placement?.owns(binding.slug, name) === false) return this.#placement.remote.acceptSocket(className, name, ws, request);
     const at = place ?? this.#rootPlace(binding, name);
     acceptAgentSocket(this.#socketView, at, placeKey(at), [`${binding.slug}/${name}`, ...at.path].join("/"), ws, request);
+  }
+
+  /**
+   * Takes a root agent and everything under it out of memory now, without touching its storage:
+   * queued events fail with `reason`, its sockets close. For a placement whose agent moved to
+   * another host (a cluster node that lost its lease).
+   */
+  evict(slug: string, name: string, reason: Error): void {
+    this.#stopTree(placeFromIndex(this.dataDir, slug, name), reason);
   }
 
   async toSubAgent<T>(
@@ -307,6 +284,11 @@ export class Host implements CellHost, AgentDispatcher {
   nextWake(className: string, name: string): Date | null {
     const at = this.#time.index.get(this.#binding(className).slug, name);
     return at === null ? null : new Date(at);
+  }
+
+  /** Opens and closes the workflow engine where a placement runs it on demand (a cluster node holding the instances). */
+  get workflowRunner(): Pick<Timekeeper, "workflows" | "openWorkflows" | "closeWorkflows"> {
+    return this.#time;
   }
 
   /** What src/host/introspect.ts reads: the workflow engine (if any) and whether an agent is in memory now. */
@@ -400,6 +382,7 @@ export class Host implements CellHost, AgentDispatcher {
     const key = placeKey(place);
     let cell = this.#cells.get(key);
     if (cell === undefined) {
+      if (this.#placement?.owns(place.rootSlug, place.rootName) === false) throw new Error(`${place.rootSlug}/${place.rootName} belongs to another shard`);
       const { binding, name, props, childId } = spec();
       cell = new ActorCell(this, binding, name, place, props, childId);
       this.#cells.set(key, cell);
@@ -423,8 +406,16 @@ export class Host implements CellHost, AgentDispatcher {
     return actorStub((task) => this.#deliverAt(place, task));
   }
 
+  /** Where a root agent lives: its file path is a hash of its name, so places are kept (bounded) rather than made per event. */
   #rootPlace(binding: AgentBinding, name: string): CellPlace {
-    return rootPlace(this.dataDir, binding.slug, validateAgentName(name));
+    const key = `${binding.slug}\0${name}`;
+    let place = this.#places.get(key);
+    if (place === undefined) {
+      place = rootPlace(this.dataDir, binding.slug, validateAgentName(name));
+      if (this.#places.size >= PLACE_CACHE_SIZE) this.#places.clear();
+      this.#places.set(key, place);
+    }
+    return place;
   }
 
   /** How to start the actor at a place from what is stored: a root by its class; a child by its file's record. */

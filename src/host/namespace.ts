@@ -90,6 +90,17 @@ export class AgentNamespace<T extends Agent = Agent> {
     return this.#dispatcher.exists(this.className, validateAgentName(name));
   }
 
+  /**
+   * Like {@link exists}, for agents wherever they live: on a cluster node, also an agent another node
+   * holds (asked of the cluster's Postgres). Does not create it.
+   * @example
+   * if (!(await env.Sessions.known(id))) return new Response("Unknown session", { status: 404 });
+   */
+  known(name: string): Promise<boolean> {
+    const checked = validateAgentName(name);
+    return this.#dispatcher.existsAnywhere?.(this.className, checked) ?? Promise.resolve(this.#dispatcher.exists(this.className, checked));
+  }
+
   /** @internal Starts the agent (see {@link getAgentByName}). */
   [START](name: string, props?: Record<string, unknown>): Promise<void> {
     return this.#dispatcher.start(this.className, validateAgentName(name), props);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
 import { HANDLE } from "../agent/agent-base.ts";
 import type { Durability } from "../limits.ts";
 import type { ActorCell } from "./cell.ts";
@@ -7,9 +8,12 @@ import { indexName } from "./place.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, dueIndexPath, type DueEntry } from "../schedule/due-index.ts";
+import { FIBERS_TABLE } from "../fiber/fiber-store.ts";
 import { fiberWakeInFile } from "../fiber/index-rebuild.ts";
 import { rebuildDueIndex, type WakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
+import type { AgentDatabase } from "../storage/database.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
 import type { Clock } from "../time/clock.ts";
 import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
 import type { WorkflowClass } from "../workflow/entrypoint.ts";
@@ -17,23 +21,40 @@ import { WorkflowStore } from "../workflow/store.ts";
 
 /** Index entries of workflow instances carry this prefix instead of an agent class slug. */
 const WORKFLOW_PREFIX = "workflow:";
-/** What else in an agent's file asks the host to wake it, besides its schedules and queue. */
-const WAKE_SOURCES: readonly WakeSource[] = [fiberWakeInFile];
+
+/** The file of a host's workflow instances. */
+export function workflowStorePath(stateDir: string): string {
+  return join(stateDir, "workflows.sqlite");
+}
+/**
+ * What else in an agent's file asks the host to wake it, besides its schedules and queue: the table
+ * it is kept in (an agent without it has nothing to read), and how it is read.
+ */
+const WAKE_SOURCES: ReadonlyArray<{ table: string; read: WakeSource }> = [{ table: FIBERS_TABLE, read: fiberWakeInFile }];
 
 export interface TimekeeperOptions {
+  /** Where the agents' files are (read to rebuild a missing index). */
   dataDir: string;
+  /** Where the index, the workflow store and the task journal live. */
+  stateDir: string;
+  /** Only these root agents get index entries from a rebuild (a host that runs some of the agents). */
+  owns?: (slug: string, name: string) => boolean;
   durability: Durability;
   clock: Clock;
   hungTaskAfterMs: number;
   /** Index entries woken at once. */
   concurrency: number;
   workflows: ReadonlyMap<string, WorkflowClass>;
+  /** The instances run wherever a placement says (a cluster's holding node): the engine opens only on {@link Timekeeper.openWorkflows}. */
+  workflowsOnDemand?: boolean;
   /** Runs a step against an agent's tasks (by class slug), in its mailbox. */
   deliver: TaskDelivery;
   /** The engine's view of the host: env, agent stubs and hooks. */
   engineHost: Omit<EngineHost, "clock" | "wakeAt">;
   /** Problems of scheduled work; `who` is an agent class slug or "workflow:<binding>". */
   report: (who: string, name: string, error: Error) => void;
+  /** Told whenever a root agent's entry in the index changes (a cluster keeps a shared copy; see `PlacementTime` in placement.ts). */
+  nextWakeChanged?: (slug: string, name: string, at: number | null) => void;
 }
 
 /**
@@ -44,49 +65,76 @@ export interface TimekeeperOptions {
 export class Timekeeper {
   readonly index: DueIndex;
   readonly dispatcher: TaskDispatcher;
-  readonly workflows: WorkflowEngine | undefined;
+  #workflows: WorkflowEngine | undefined;
+  readonly #openEngine: ((replication?: DatabaseReplication) => WorkflowEngine) | undefined;
   readonly #journal: RunJournal;
+  readonly #clock: Clock;
   #stopped = false;
   #wakes: DueEntry[] = [];
   /** The index file was missing: waiting workflow instances have no timers in it. */
   readonly #freshIndex: boolean;
 
-  /** Sets an actor's index entry from its committed tasks (as it leaves memory), so it is not woken for nothing. */
+  /**
+   * Sets an actor's index entry as it leaves memory, in one write, from everything in its file that
+   * asks for a wake (its tasks, and the wake sources: fibers awaiting recovery), so it is not woken
+   * for nothing. An entry announced early while the actor was in memory is raised to the real time
+   * here. One is whenever a fiber's recovery runs on a live agent (an agent started ahead of its due
+   * time is live when the retry comes due): the agent first announces it one keep-alive interval on,
+   * and the later retry time it records cannot raise that, since an announcement only ever lowers.
+   */
   reconcile(cell: ActorCell): void {
     if (cell.closed) return;
     try {
       cell.db.flush();
       const tasks = cell.instance[HANDLE.tasks]();
-      if (tasks.hasTasks) this.dispatcher.reconcile(cell.place.rootSlug, indexName(cell.place), tasks.nextDue());
+      let known = tasks.hasTasks;
+      let at = known ? tasks.nextDue() : null;
+      for (const source of WAKE_SOURCES) {
+        if (!cell.db.hasTable(source.table)) continue;
+        const wake = source.read(liveReader(cell.db), this.#clock.now());
+        if (wake === null) continue;
+        known = true;
+        at = at === null ? wake : Math.min(at, wake);
+      }
+      // Nothing in the file asks for a wake: an entry left over costs at most one wake, which removes it.
+      if (known) this.dispatcher.reconcile(cell.place.rootSlug, indexName(cell.place), at);
     } catch (error) {
       console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
     }
   }
 
   constructor(options: TimekeeperOptions) {
-    const indexPath = dueIndexPath(options.dataDir);
+    this.#clock = options.clock;
+    const indexPath = dueIndexPath(options.stateDir);
     this.#freshIndex = !existsSync(indexPath);
     const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
-    this.index = new DueIndex(indexPath, options.durability);
+    this.index = options.nextWakeChanged ? new ObservedDueIndex(indexPath, options.durability, options.nextWakeChanged) : new DueIndex(indexPath, options.durability);
     if (rebuild) {
       const started = performance.now();
-      const { agents, entries } = rebuildDueIndex(options.dataDir, this.index, { now: options.clock.now(), wakeSources: WAKE_SOURCES });
+      const { agents, entries } = rebuildDueIndex(options.dataDir, this.index, {
+        now: options.clock.now(),
+        wakeSources: WAKE_SOURCES.map(({ read }) => read),
+        ...(options.owns ? { owns: options.owns } : {}),
+      });
       const ms = Math.round(performance.now() - started);
       console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
     }
     if (options.workflows.size > 0) {
       // Timers of instances that park are written in one batch, committed before the store's commit
       // that marks them waiting: a waiting instance always has its timer.
-      const store = new WorkflowStore(join(options.dataDir, "workflows.sqlite"), options.durability, () => this.#flushWakes());
-      this.workflows = new WorkflowEngine(store, options.workflows, {
-        ...options.engineHost,
-        clock: options.clock,
-        wakeAt: (workflow, id, at) => {
-          this.#wakes.push({ slug: WORKFLOW_PREFIX + workflow, name: id, at });
-        },
-      });
+      this.#openEngine = (replication) => {
+        const store = new WorkflowStore(workflowStorePath(options.stateDir), options.durability, () => this.#flushWakes(), replication);
+        return new WorkflowEngine(store, options.workflows, {
+          ...options.engineHost,
+          clock: options.clock,
+          wakeAt: (workflow, id, at) => {
+            this.#wakes.push({ slug: WORKFLOW_PREFIX + workflow, name: id, at });
+          },
+        });
+      };
+      if (!options.workflowsOnDemand) this.#workflows = this.#openEngine();
     }
-    const journalPath = join(options.dataDir, "tasks.journal");
+    const journalPath = join(options.stateDir, "tasks.journal");
     const unfinished = RunJournal.recover(journalPath);
     this.#journal = new RunJournal(journalPath);
     const runAgentTasks = agentTaskRunner({
@@ -105,12 +153,44 @@ export class Timekeeper {
       retryAfterMs: options.hungTaskAfterMs,
       report: options.report,
       wake: (slug, name) => {
-        if (!slug.startsWith(WORKFLOW_PREFIX)) return runAgentTasks(slug, name);
+        if (!slug.startsWith(WORKFLOW_PREFIX)) {
+          // An agent this host no longer holds (a cluster node that lost it): its holder's index has
+          // the entry (restored with the agent), so this one goes instead of failing on every retry.
+          const owns = options.owns;
+          if (owns && !owns(slug, name.split("\0")[0]!)) return Promise.resolve(null);
+          return runAgentTasks(slug, name);
+        }
         // The entry goes once the instance is durably running (then the boot scan covers a crash);
         // the instance sets its next timer itself when it waits again.
         return this.workflows?.wake(slug.slice(WORKFLOW_PREFIX.length), name) ?? Promise.resolve(null);
       },
+      // Agents are started ahead of their due time (decision 0017); workflow instances need no start.
+      warm: (slug, name) => (slug.startsWith(WORKFLOW_PREFIX) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
     });
+  }
+
+  /** The workflow engine, while it runs here. */
+  get workflows(): WorkflowEngine | undefined {
+    return this.#workflows;
+  }
+
+  /**
+   * Opens the engine where it runs on demand (a cluster node that now holds the instances, its file
+   * rebuilt from the log): every unfinished instance resumes, waiting ones get their timers here.
+   */
+  openWorkflows(replication?: DatabaseReplication): WorkflowEngine {
+    if (this.#workflows) return this.#workflows;
+    if (!this.#openEngine) throw new Error("This host runs no workflows");
+    const engine = (this.#workflows = this.#openEngine(replication));
+    engine.boot({ includeWaiting: true });
+    return engine;
+  }
+
+  /** Closes the engine opened on demand (the instances moved elsewhere); its timers here then find nothing. */
+  closeWorkflows(): void {
+    const engine = this.#workflows;
+    this.#workflows = undefined;
+    engine?.close();
   }
 
   /** Arms the timer and resumes the workflow instances that were running. */
@@ -144,8 +224,76 @@ export class Timekeeper {
   close(): void {
     this.#flushWakes();
     this.stop();
-    this.workflows?.close();
+    this.#workflows?.close();
     this.index.close();
     this.#journal.close();
   }
+}
+
+/**
+ * A wake source reads a file through `prepare` only: at hibernation the agent's own connection serves
+ * it, with its cached statements (no second connection to its file).
+ */
+function liveReader(db: AgentDatabase): DatabaseSync {
+  const reader: Pick<DatabaseSync, "prepare"> = { prepare: (sql: string) => db.statement(sql) };
+  return reader as DatabaseSync;
+}
+
+/**
+ * The due index, telling `changed` of every change to a root agent's entry (one read before and after
+ * each write; sub-agents' and workflow instances' entries are not told). Every write path of the
+ * dispatcher, the wake-ahead and a rebuild goes through these methods, so no change is missed.
+ */
+class ObservedDueIndex extends DueIndex {
+  readonly #changed: (slug: string, name: string, at: number | null) => void;
+
+  constructor(path: string, durability: Durability, changed: (slug: string, name: string, at: number | null) => void) {
+    super(path, durability);
+    this.#changed = changed;
+  }
+
+  override lower(slug: string, name: string, at: number): void {
+    if (!isRootAgent(slug, name)) return super.lower(slug, name, at);
+    const before = this.get(slug, name);
+    super.lower(slug, name, at);
+    this.#tell(slug, name, before);
+  }
+
+  // setMany goes through set.
+  override set(slug: string, name: string, at: number | null): void {
+    if (!isRootAgent(slug, name)) return super.set(slug, name, at);
+    const before = this.get(slug, name);
+    super.set(slug, name, at);
+    this.#tell(slug, name, before);
+  }
+
+  override lowerMany(entries: Iterable<DueEntry>): number {
+    const list = [...entries];
+    const roots = list.filter((entry) => isRootAgent(entry.slug, entry.name));
+    const before = roots.map((entry) => this.get(entry.slug, entry.name));
+    const count = super.lowerMany(list);
+    roots.forEach((entry, i) => this.#tell(entry.slug, entry.name, before[i]!));
+    return count;
+  }
+
+  override removeTree(slug: string, name: string): void {
+    const before = isRootAgent(slug, name) ? this.get(slug, name) : null;
+    super.removeTree(slug, name);
+    if (before !== null) this.#tell(slug, name, before);
+  }
+
+  #tell(slug: string, name: string, before: number | null): void {
+    const after = this.get(slug, name);
+    if (after === before) return;
+    try {
+      this.#changed(slug, name, after);
+    } catch (error) {
+      console.error(`[hearth] ${slug}/${name}: telling the placement of its next wake failed:`, error);
+    }
+  }
+}
+
+/** An entry of a root agent (not a sub-agent's `root\0child`, not a workflow instance's). */
+function isRootAgent(slug: string, name: string): boolean {
+  return !slug.startsWith(WORKFLOW_PREFIX) && !name.includes("\0");
 }

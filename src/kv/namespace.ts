@@ -6,6 +6,7 @@ import { checkPutOptions, type KvGetOptions, type KvPutOptions } from "./options
 import { readMany, readOne } from "./reads.ts";
 import { SharedFiles } from "../storage/shared-files.ts";
 import { KvStore } from "./store.ts";
+import type { KvBackend, StoredKey } from "./backend.ts";
 import type { KvGetWithMetadataResult, KvListKey, KvListResult } from "./types.ts";
 import { toStoredValue, type KvPutValue } from "./values.ts";
 
@@ -19,10 +20,23 @@ export interface KvNamespaceOptions {
   durability?: Durability;
 }
 
+/**
+ * A namespace kept elsewhere than in a local file: the store is the namespace's own (not shared by
+ * reference count) and is closed by the namespace's `close()`. The cluster's Postgres store is one
+ * (src/cluster/bindings, opened with `openPostgresKvNamespace`).
+ *
+ * @example
+ * const kv = new KvNamespace({ backend: new PostgresKvStore({ pool, namespace: "4f1c…", schema: "hearth", clock }) });
+ */
+export interface KvNamespaceBackendOptions {
+  backend: KvBackend;
+}
+
 const stores = new SharedFiles<KvStore>();
 
 /**
- * A Workers KV namespace (`env.MY_KV`) kept in one SQLite file, with the API, limits and error texts
+ * A Workers KV namespace (`env.MY_KV`) kept in one SQLite file (or, given a `backend`, in another
+ * store such as the cluster's Postgres), with the API, limits and error texts
  * of Cloudflare's `KVNamespace`. Every `KvNamespace` naming the same file in this process shares one
  * open database (reference counted: the last `close()` closes it), so all agents and workers see the
  * same data. Strongly consistent: a write is visible to every reader as soon as it is made, and durable
@@ -37,9 +51,18 @@ const stores = new SharedFiles<KvStore>();
  */
 export class KvNamespace<Key extends string = string> {
   readonly #path: string;
-  #store: KvStore | undefined;
+  #store: KvBackend | undefined;
+  /** True when the store is a shared local file (released by reference count). */
+  readonly #shared: boolean;
 
-  constructor(options: KvNamespaceOptions) {
+  constructor(options: KvNamespaceOptions | KvNamespaceBackendOptions) {
+    if ("backend" in options) {
+      this.#path = options.backend.label;
+      this.#store = options.backend;
+      this.#shared = false;
+      return;
+    }
+    this.#shared = true;
     const durability = options.durability ?? "relaxed";
     const clock = options.clock ?? systemClock;
     this.#path = options.path;
@@ -171,18 +194,9 @@ export class KvNamespace<Key extends string = string> {
       const store = this.#open();
       const query = listQuery(options);
       const rows = store.list(query.from, query.after, query.before, nowSeconds(store.clock), query.limit + 1);
-      const complete = rows.length <= query.limit;
-      const keys = (complete ? rows : rows.slice(0, query.limit)).map((row) => {
-        const key: KvListKey<Metadata, Key> = { name: row.name as Key };
-        if (row.expiration !== null) key.expiration = row.expiration;
-        if (row.metadata !== null) key.metadata = JSON.parse(row.metadata) as Metadata;
-        return key;
-      });
-      return Promise.resolve(
-        complete
-          ? { keys, list_complete: true, cacheStatus: null }
-          : { keys, list_complete: false, cursor: encodeCursor(keys[keys.length - 1]!.name), cacheStatus: null },
-      );
+      return rows instanceof Promise
+        ? rows.then((found) => listResult<Metadata, Key>(found, query.limit))
+        : Promise.resolve(listResult<Metadata, Key>(rows, query.limit));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -196,10 +210,11 @@ export class KvNamespace<Key extends string = string> {
     const store = this.#store;
     if (store === undefined) return;
     this.#store = undefined;
-    if (stores.release(this.#path, store)) store.close();
+    if (!this.#shared) store.close();
+    else if (stores.release(this.#path, store as KvStore)) store.close();
   }
 
-  #open(): KvStore {
+  #open(): KvBackend {
     const store = this.#store;
     if (store === undefined || !store.isOpen) throw new Error(`KV namespace ${this.#path} is closed`);
     return store;
@@ -240,6 +255,20 @@ export function closeAllKvNamespaces(): void {
     }
   }
   if (errors.length > 0) throw new AggregateError(errors, "closeAllKvNamespaces: some KV namespaces failed to close");
+}
+
+/** One page of `list`: the rows past `limit` only tell that the listing goes on. */
+function listResult<Metadata, Key extends string>(rows: StoredKey[], limit: number): KvListResult<Metadata, Key> {
+  const complete = rows.length <= limit;
+  const keys = (complete ? rows : rows.slice(0, limit)).map((row) => {
+    const key: KvListKey<Metadata, Key> = { name: row.name as Key };
+    if (row.expiration !== null) key.expiration = row.expiration;
+    if (row.metadata !== null) key.metadata = JSON.parse(row.metadata) as Metadata;
+    return key;
+  });
+  return complete
+    ? { keys, list_complete: true, cacheStatus: null }
+    : { keys, list_complete: false, cursor: encodeCursor(keys[keys.length - 1]!.name), cacheStatus: null };
 }
 
 function nowSeconds(clock: Clock): number {

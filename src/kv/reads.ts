@@ -1,18 +1,26 @@
+import type { KvBackend, MaybePromise, StoredEntry } from "./backend.ts";
 import { kvFailure } from "./errors.ts";
 import { checkBulkKey, checkKey, toKeyString } from "./keys.ts";
 import { KV_LIMITS } from "./limits.ts";
 import { checkCacheTtl, readOptions, type KvGetOptions } from "./options.ts";
-import type { KvStore } from "./store.ts";
+import type { KvValueType } from "./values.ts";
 import type { KvGetWithMetadataResult } from "./types.ts";
 import { asText, readAs, storedSize } from "./values.ts";
 
-/** A single get: the value read as asked, or the value with its metadata. */
-export function readOne(store: KvStore, nowSeconds: number, key: unknown, arg: unknown, withMetadata: boolean): unknown {
+/**
+ * A single get: the value read as asked, or the value with its metadata. Synchronous when the store
+ * answers synchronously (SQLite), so the local path adds no await.
+ */
+export function readOne(store: KvBackend, nowSeconds: number, key: unknown, arg: unknown, withMetadata: boolean): MaybePromise<unknown> {
   const { type, cacheTtl } = readOptions(arg);
   const name = toKeyString(key);
   checkKey("GET", name);
   checkCacheTtl("GET", cacheTtl);
   const entry = store.get(name, nowSeconds);
+  return entry instanceof Promise ? entry.then((found) => shapeOne(found, type, withMetadata)) : shapeOne(entry, type, withMetadata);
+}
+
+function shapeOne(entry: StoredEntry | undefined, type: KvValueType, withMetadata: boolean): unknown {
   if (!withMetadata) return entry === undefined ? null : readAs(entry.value, type);
   if (entry === undefined) return { value: null, metadata: null, cacheStatus: null } satisfies KvGetWithMetadataResult<null, null>;
   return {
@@ -24,25 +32,42 @@ export function readOne(store: KvStore, nowSeconds: number, key: unknown, arg: u
 
 /**
  * A bulk get, with the KV server's checks and texts: text or json only, 1 to 100 keys, each key
- * valid, values together at most 25 MiB. A missing key maps to null.
+ * valid (all are checked before any is read, as the server does), values together at most 25 MiB.
+ * A missing key maps to null.
  */
 export function readMany(
-  store: KvStore,
+  store: KvBackend,
   nowSeconds: number,
   keys: readonly unknown[],
   arg: unknown,
   withMetadata: boolean,
-): Map<string, unknown> {
+): MaybePromise<Map<string, unknown>> {
   const { type, cacheTtl } = bulkOptions(arg);
   if (keys.length > KV_LIMITS.maxBulkKeys) throw kvFailure("GET_BULK", 400, `You can request a maximum of ${KV_LIMITS.maxBulkKeys} keys`);
   if (keys.length < 1) throw kvFailure("GET_BULK", 400, "You must request a minimum of 1 key");
-  const result = new Map<string, unknown>();
-  let total = 0;
-  for (const key of keys) {
+  const names = keys.map((key) => {
     const name = toKeyString(key);
     checkBulkKey(name);
     checkCacheTtl("GET_BULK", cacheTtl);
-    const entry = store.get(name, nowSeconds);
+    return name;
+  });
+  const entries = store.getMany(names, nowSeconds);
+  return entries instanceof Promise
+    ? entries.then((found) => shapeMany(names, found, type, withMetadata))
+    : shapeMany(names, entries, type, withMetadata);
+}
+
+function shapeMany(
+  names: readonly string[],
+  entries: ReadonlyArray<StoredEntry | undefined>,
+  type: "text" | "json",
+  withMetadata: boolean,
+): Map<string, unknown> {
+  const result = new Map<string, unknown>();
+  let total = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const entry = entries[i];
     if (entry === undefined) {
       result.set(name, null);
       continue;

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Clock } from "../time/clock.ts";
+import type { KvBackend, StoredEntry, StoredKey, StoredValue } from "./backend.ts";
 import { ExpiryPurger } from "./expiry.ts";
 import { GroupCommit } from "./group-commit.ts";
 import type { Durability } from "../limits.ts";
@@ -9,24 +10,7 @@ const SCHEMA_VERSION = 1;
 /** Expired keys deleted per purge statement: keeps one purge from holding the thread for long. */
 const PURGE_BATCH = 1_000;
 
-/** A stored value: a string when it was put as one, else the bytes. */
-export type StoredValue = string | Uint8Array;
-
-/** One live entry as stored. */
-export interface StoredEntry {
-  value: StoredValue;
-  /** Epoch seconds, or null when the key does not expire. */
-  expiration: number | null;
-  /** The metadata's JSON, or null when none was set. */
-  metadata: string | null;
-}
-
-/** One key of a listing, as stored. */
-export interface StoredKey {
-  name: string;
-  expiration: number | null;
-  metadata: string | null;
-}
+export type { StoredEntry, StoredKey, StoredValue } from "./backend.ts";
 
 export interface KvStoreOptions {
   path: string;
@@ -40,7 +24,7 @@ export interface KvStoreOptions {
  * as Cloudflare's `list` does. Strings are stored as TEXT (read back without decoding), other values
  * as BLOBs. Expired rows are filtered out of every read until the purge removes them.
  */
-export class KvStore {
+export class KvStore implements KvBackend {
   readonly path: string;
   readonly durability: Durability;
   readonly clock: Clock;
@@ -94,6 +78,10 @@ export class KvStore {
     this.#purger.start();
   }
 
+  get label(): string {
+    return this.path;
+  }
+
   get isOpen(): boolean {
     return this.#db !== undefined;
   }
@@ -110,6 +98,11 @@ export class KvStore {
       return undefined;
     }
     return { value: row[0], expiration, metadata: row[2] };
+  }
+
+  /** The live entries for `keys`, in order: one indexed lookup each (SQLite is in-process). */
+  getMany(keys: readonly string[], nowSeconds: number): Array<StoredEntry | undefined> {
+    return keys.map((key) => this.get(key, nowSeconds));
   }
 
   put(key: string, value: StoredValue, expiration: number | null, metadata: string | null): Promise<void> {

@@ -1,6 +1,6 @@
 import { PUT_VALUE_TYPES, valueTooLarge } from "./errors.ts";
 import { KV_LIMITS } from "./limits.ts";
-import type { StoredValue } from "./store.ts";
+import type { StoredValue } from "./backend.ts";
 
 /** What `put` accepts as a value. */
 export type KvPutValue = string | ArrayBuffer | ArrayBufferView | ReadableStream;
@@ -105,7 +105,8 @@ export function readAs(value: StoredValue, type: KvValueType): unknown {
 function ownArrayBuffer(value: StoredValue): ArrayBuffer {
   if (typeof value === "string") return encoder.encode(value).buffer as ArrayBuffer;
   const whole = value.byteOffset === 0 && value.byteLength === value.buffer.byteLength && value.buffer instanceof ArrayBuffer;
-  return whole ? (value.buffer as ArrayBuffer) : (value.slice().buffer as ArrayBuffer);
+  // A copy by the Uint8Array constructor: a Buffer's `slice` would be a view of its (pooled) memory.
+  return whole ? (value.buffer as ArrayBuffer) : (new Uint8Array(value).buffer as ArrayBuffer);
 }
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {

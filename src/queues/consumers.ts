@@ -2,11 +2,12 @@ import type { QueueConsumerConfig } from "../config/types.ts";
 import type { Clock } from "../time/clock.ts";
 import { consumerSettings } from "./consumer-config.ts";
 import { QueueWorker, type DeliverBatch } from "./queue-worker.ts";
-import type { QueueStore } from "./store.ts";
+import type { QueueBackend } from "./backend.ts";
 
 /** Options of {@link QueueConsumers}. */
 export interface QueueConsumersOptions {
-  store: QueueStore;
+  /** The queues' store: the SQLite file of one node, or the cluster's Postgres. */
+  store: QueueBackend;
   /** Time source of batch timeouts and retry delays; default the store's clock. */
   clock?: Clock;
   /** `queues.consumers` of the project: at most one per queue. */
@@ -23,7 +24,7 @@ export interface QueueConsumersOptions {
  * (`max_batch_size`, `max_batch_timeout`), with Cloudflare's ack/retry semantics, retries with
  * `retry_delay`, and a `dead_letter_queue` once `max_retries` retries are used up. A queue without a
  * consumer keeps its messages. Delivery is at least once: a batch in flight when the process dies is
- * delivered again after the restart.
+ * delivered again after the restart (on one node) or once its lease ends (in a cluster, by any node).
  *
  * @example
  * const consumers = new QueueConsumers({
@@ -36,7 +37,7 @@ export interface QueueConsumersOptions {
  * await consumers.close();
  */
 export class QueueConsumers {
-  readonly #store: QueueStore;
+  readonly #store: QueueBackend;
   readonly #workers = new Map<string, QueueWorker>();
   readonly #waiters = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
@@ -58,7 +59,10 @@ export class QueueConsumers {
   /** Starts delivering: messages already waiting (from before a restart, too) go out at once. Idempotent. */
   start(): void {
     if (this.#unsubscribe !== undefined) return;
-    this.#unsubscribe = this.#store.onEnqueue((queue) => this.#workers.get(queue)?.wake());
+    this.#unsubscribe = this.#store.onEnqueue((queue) => {
+      if (queue !== undefined) this.#workers.get(queue)?.wake();
+      else for (const worker of this.#workers.values()) worker.wake();
+    });
     for (const worker of this.#workers.values()) worker.start();
   }
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { QueueProducerConfig } from "../config/types.ts";
 import { checkContentType, encodeBody } from "./encoding.ts";
 import { QUEUE_LIMITS, checkDelaySeconds } from "./limits.ts";
-import type { NewMessage, QueueStore } from "./store.ts";
+import type { NewMessage, QueueBackend } from "./backend.ts";
 import { currentTraceparent } from "../observability/traces/hooks.ts";
 import type {
   MessageSendRequest,
@@ -16,7 +16,8 @@ import type {
 
 /** Options of {@link QueueProducer}. */
 export interface QueueProducerOptions {
-  store: QueueStore;
+  /** The queues' store: the SQLite file of one node, or the cluster's Postgres. */
+  store: QueueBackend;
   /** The queue's name (`queues.producers[].queue`). */
   queue: string;
   /** Default delay of every message, seconds (`delivery_delay`); 0 to 43200. */
@@ -38,7 +39,7 @@ const DEFAULT_CONTENT_TYPE: QueueContentType = "json";
  * (await jobs.metrics()).backlogCount; // 3
  */
 export class QueueProducer<Body = unknown> {
-  readonly #store: QueueStore;
+  readonly #store: QueueBackend;
   readonly #queue: string;
   readonly #deliveryDelay: number;
 
@@ -122,7 +123,7 @@ export class QueueProducer<Body = unknown> {
  * const bindings = createQueueProducers(store, [{ binding: "JOBS", queue: "jobs" }]);
  * await bindings.JOBS!.send({ task: 1 });
  */
-export function createQueueProducers(store: QueueStore, producers: readonly QueueProducerConfig[]): Record<string, QueueProducer> {
+export function createQueueProducers(store: QueueBackend, producers: readonly QueueProducerConfig[]): Record<string, QueueProducer> {
   const bindings: Record<string, QueueProducer> = {};
   for (const producer of producers) {
     bindings[producer.binding] = new QueueProducer({ store, queue: producer.queue, deliveryDelay: producer.deliveryDelay });

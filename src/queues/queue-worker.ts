@@ -2,8 +2,8 @@ import type { Clock } from "../time/clock.ts";
 import { ConsumerBatch, type MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
-import type { LeasedMessage, QueueStore, Settlement } from "./store.ts";
-import type { MessageBatch } from "./types.ts";
+import type { LeasedMessage, QueueBackend, Settlement } from "./backend.ts";
+import type { MessageBatch, QueueMetrics } from "./types.ts";
 import { SpanKind } from "@opentelemetry/api";
 import { traceFromParent } from "../observability/traces/hooks.ts";
 import { HEARTH_QUEUE_NAME } from "../observability/traces/semconv.ts";
@@ -19,16 +19,20 @@ export type DeliverBatch = (batch: MessageBatch) => Promise<void>;
  */
 export class QueueWorker {
   readonly #settings: ConsumerSettings;
-  readonly #store: QueueStore;
+  readonly #store: QueueBackend;
   readonly #clock: Clock;
   readonly #deliver: DeliverBatch;
   readonly #onChange: () => void;
   readonly #inFlight = new Set<Promise<void>>();
   #pumpQueued = false;
+  /** The pump running now: one at a time, so `max_concurrency` holds while the store answers. */
+  #pumping: Promise<void> | undefined;
+  /** A wake came while the pump ran: it looks again before it ends. */
+  #again = false;
   #timer: { at: number; cancel: () => void } | undefined;
   #stopped = true;
 
-  constructor(settings: ConsumerSettings, store: QueueStore, clock: Clock, deliver: DeliverBatch, onChange: () => void) {
+  constructor(settings: ConsumerSettings, store: QueueBackend, clock: Clock, deliver: DeliverBatch, onChange: () => void) {
     this.#settings = settings;
     this.#store = store;
     this.#clock = clock;
@@ -42,7 +46,7 @@ export class QueueWorker {
 
   /** No batch is being delivered and none is about to be looked for. */
   get idle(): boolean {
-    return !this.#pumpQueued && this.#inFlight.size === 0;
+    return !this.#pumpQueued && this.#pumping === undefined && this.#inFlight.size === 0;
   }
 
   start(): void {
@@ -54,12 +58,17 @@ export class QueueWorker {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer();
-    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
+    while (this.#pumping !== undefined || this.#inFlight.size > 0) await Promise.all([this.#pumping, ...this.#inFlight]);
   }
 
   /** Looks for ready messages soon (once per turn of the event loop, however many sends there were). */
   wake(): void {
-    if (this.#stopped || this.#pumpQueued) return;
+    if (this.#stopped) return;
+    if (this.#pumping !== undefined) {
+      this.#again = true;
+      return;
+    }
+    if (this.#pumpQueued) return;
     this.#pumpQueued = true;
     setImmediate(() => {
       this.#pumpQueued = false;
@@ -69,22 +78,37 @@ export class QueueWorker {
   }
 
   /** Starts as many batches as the settings allow; resolves when those batches are settled. */
-  #pump(): Promise<void> {
-    const started: Promise<void>[] = [];
-    try {
-      this.#startBatches(started);
-    } catch (error) {
-      // The store failed (closed, disk error): nothing was leased; the next wake tries again.
-      console.error(`[hearth] queue "${this.#settings.queue}": could not read the queue:`, error);
+  async #pump(): Promise<void> {
+    if (this.#pumping !== undefined) {
+      this.#again = true;
+      return;
     }
-    return Promise.all(started).then(() => undefined);
+    const started: Promise<void>[] = [];
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#pumping = promise;
+    try {
+      do {
+        this.#again = false;
+        await this.#startBatches(started);
+      } while (this.#again && !this.#stopped);
+    } catch (error) {
+      // The store failed (closed, disk or network error): nothing was leased; the next wake tries again.
+      console.error(`[hearth] queue "${this.#settings.queue}": could not read the queue:`, error);
+    } finally {
+      // In the same step as the last look at #again: a wake from now on starts a new pump.
+      this.#pumping = undefined;
+      resolve();
+    }
+    this.#onChange();
+    await Promise.all(started);
   }
 
-  #startBatches(started: Promise<void>[]): void {
+  async #startBatches(started: Promise<void>[]): Promise<void> {
     const { queue, maxBatchSize, maxBatchTimeoutMs, maxConcurrency } = this.#settings;
+    let missed = 0;
     while (!this.#stopped && this.#inFlight.size < maxConcurrency) {
       const now = this.#clock.now();
-      const ready = this.#store.ready(queue, now, maxBatchSize);
+      const ready = await this.#store.ready(queue, now, maxBatchSize);
       if (ready.count === 0) {
         this.#armTimer(ready.next);
         break;
@@ -94,9 +118,17 @@ export class QueueWorker {
         this.#armTimer(deadline);
         break;
       }
-      const leased = this.#store.lease(queue, now, maxBatchSize);
-      if (leased.length === 0) break;
-      const delivery = this.#deliverBatch(leased).finally(() => {
+      // Leased even when stop() came meanwhile: stop() waits for this pump, then for the batch.
+      const leased = await this.#store.lease(queue, now, maxBatchSize);
+      if (leased.length === 0) {
+        // Another node took them first (or holds them locked a moment): look again a few times; after
+        // that the next notification or poll of the store wakes this queue.
+        if (++missed < 3) continue;
+        break;
+      }
+      // Read here, before the next batch is taken: batches reach the handler in the order they were taken.
+      const metrics = await this.#metrics(leased);
+      const delivery = this.#deliverBatch(leased, metrics).finally(() => {
         this.#inFlight.delete(delivery);
         this.wake();
         this.#onChange();
@@ -106,7 +138,7 @@ export class QueueWorker {
     }
   }
 
-  async #deliverBatch(leased: LeasedMessage[]): Promise<void> {
+  async #deliverBatch(leased: LeasedMessage[], metrics: QueueMetrics): Promise<void> {
     const { queue } = this.#settings;
     let succeeded = false;
     let batch: ConsumerBatch | undefined;
@@ -117,7 +149,7 @@ export class QueueWorker {
         body: decodeBody(message.body, message.contentType),
         attempts: message.attempts,
       }));
-      batch = new ConsumerBatch(queue, messages, this.#store.metrics(queue));
+      batch = new ConsumerBatch(queue, messages, metrics);
       const delivering = batch;
       await traceFromParent(leased[0]?.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes: { [HEARTH_QUEUE_NAME]: queue, "messaging.batch.message_count": leased.length } }, () => this.#deliver(delivering));
       succeeded = true;
@@ -126,10 +158,21 @@ export class QueueWorker {
     }
     const fates = batch?.finish(succeeded) ?? leased.map((): MessageFate => ({ kind: "retry", delaySeconds: undefined }));
     try {
-      this.#store.settle(queue, this.#settlement(leased, fates));
+      await this.#store.settle(queue, this.#settlement(leased, fates));
     } catch (error) {
-      // The messages stay leased until the next start, which delivers them again.
+      // The messages stay leased until their lease ends (the next start, on one node), then go out again.
       console.error(`[hearth] queue "${queue}": could not record the outcome of a batch:`, error);
+    }
+  }
+
+  /** The queue's metrics for the batch; when the store cannot answer, those of the batch alone. */
+  async #metrics(leased: LeasedMessage[]): Promise<QueueMetrics> {
+    try {
+      return await this.#store.metrics(this.#settings.queue);
+    } catch (error) {
+      console.error(`[hearth] queue "${this.#settings.queue}": could not read the queue's metrics for a batch:`, error);
+      const oldest = Math.min(...leased.map((message) => message.sentAt));
+      return { backlogCount: leased.length, backlogBytes: leased.reduce((sum, message) => sum + message.size, 0), oldestMessageTimestamp: new Date(oldest) };
     }
   }
 

@@ -3,7 +3,10 @@ import type { Durability } from "../limits.ts";
 import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";
 import { QUEUE_LIMITS } from "./limits.ts";
+import type { LeasedMessage, NewMessage, QueueBackend, QueueBacklog, ReadyMessages, Settlement } from "./backend.ts";
 import type { QueueContentType, QueueMetrics } from "./types.ts";
+
+export type { LeasedMessage, NewMessage, Settlement } from "./backend.ts";
 
 /** Options of {@link openQueueStore}. */
 export interface QueueStoreOptions {
@@ -13,41 +16,6 @@ export interface QueueStoreOptions {
   clock: Clock;
   /** "relaxed" (default): a sent message survives a process crash; "strict": also a power loss. */
   durability?: Durability;
-}
-
-/** A message ready to be stored: serialised and timed by the producer. */
-export interface NewMessage {
-  queue: string;
-  id: string;
-  contentType: QueueContentType;
-  body: Uint8Array;
-  sentAt: number;
-  visibleAt: number;
-  /** The sender's span (W3C traceparent): the consumer's span continues its trace. */
-  traceparent?: string | null;
-}
-
-/** A message taken for delivery: out of reach of other batches until it is settled (or the process restarts). */
-export interface LeasedMessage {
-  seq: number;
-  id: string;
-  contentType: QueueContentType;
-  body: Uint8Array;
-  size: number;
-  sentAt: number;
-  visibleAt: number;
-  /** Deliveries so far, this one included. */
-  attempts: number;
-  traceparent?: string | null;
-}
-
-/** What becomes of the messages of a delivered batch, in one transaction. */
-export interface Settlement {
-  acked: LeasedMessage[];
-  retried: { message: LeasedMessage; visibleAt: number }[];
-  /** Moved to another queue (the dead letter queue), keeping their id and timestamp. */
-  deadLettered: { message: LeasedMessage; queue: string }[];
-  dropped: LeasedMessage[];
 }
 
 const SCHEMA = `
@@ -98,16 +66,17 @@ export function openQueueStore(options: QueueStoreOptions): QueueStore {
 }
 
 /**
- * The durable side of queues: stores sent messages (one transaction per turn of the event loop),
- * leases batches to consumers and settles them. Not used directly by workers: see QueueProducer and
+ * The durable side of queues on one node: stores sent messages in a SQLite file (one transaction per
+ * turn of the event loop), leases batches to consumers and settles them. A lease lasts until the
+ * batch is settled or the process ends. Not used directly by workers: see QueueProducer and
  * QueueConsumers.
  */
-export class QueueStore {
+export class QueueStore implements QueueBackend {
   readonly clock: Clock;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #backlog = new Map<string, Backlog>();
-  readonly #listeners = new Set<(queue: string) => void>();
+  readonly #listeners = new Set<(queue: string | undefined) => void>();
   #pending: PendingWrite[] = [];
   #flushQueued = false;
   #cancelPurge: (() => void) | undefined;
@@ -143,13 +112,13 @@ export class QueueStore {
   }
 
   /** Calls `listener(queue)` whenever messages were added to a queue (sent or dead-lettered). */
-  onEnqueue(listener: (queue: string) => void): () => void {
+  onEnqueue(listener: (queue: string | undefined) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
   /** Every queue's backlog (messages not yet acknowledged, and their bytes), for metrics. */
-  backlogs(): Array<{ queue: string; messages: number; bytes: number }> {
+  backlogs(): QueueBacklog[] {
     return [...this.#backlog].map(([queue, backlog]) => ({ queue, messages: backlog.count, bytes: backlog.bytes }));
   }
 
@@ -167,7 +136,7 @@ export class QueueStore {
    * Messages of `queue` deliverable at `now` (up to `limit`), and when the first of them became
    * deliverable; when there are none, the time the next one becomes deliverable, if any.
    */
-  ready(queue: string, now: number, limit: number): { count: number; since: number | undefined; next: number | undefined } {
+  ready(queue: string, now: number, limit: number): ReadyMessages {
     const row = this.#statement(
       `SELECT COUNT(*) AS n, MIN(visible_at) AS since FROM (SELECT visible_at FROM queue_messages
        WHERE queue = ? AND leased = 0 AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)`,

@@ -60,7 +60,9 @@ export class AgentTasks {
    * a replacement, a reset or a hang report in the meantime takes it out (kept in memory: a run never
    * outlives its process, and a crash is the run journal's business).
    */
-  readonly #runs = new Map<string, string>();
+  readonly #runs = new Map<string, number>();
+  /** Tells this agent's runs apart (a counter: cheaper than a UUID per run). */
+  #runSeq = 0;
 
   constructor(
     runtime: TaskRuntime,
@@ -244,6 +246,11 @@ export class AgentTasks {
 
   // Dispatcher steps (each runs as its own event)
 
+  /** Readies the agent for a run due soon: its connection open, the statements of a run prepared. */
+  warm(): void {
+    this.#store.prepareRun();
+  }
+
   nextDue(): number | null {
     return this.#store.nextDue();
   }
@@ -255,12 +262,14 @@ export class AgentTasks {
   async runNext(now: number, onStart: (ref: TaskRef) => void): Promise<NextOutcome> {
     const next = this.#store.nextDueTask(now);
     if (!next) return { ran: null, more: false, nextDue: this.#store.nextDue() };
-    const { ref, row } = next;
+    const { ref, row, then } = next;
     onStart(ref);
     await this.#run(ref, row, now);
     // The callback destroyed the agent (its storage is gone with its tasks): nothing left to record.
     if (!this.#runtime.db.isOpen) return { ran: ref, more: false, nextDue: null };
-    const nextDue = this.#store.nextDue();
+    // What the head query saw next can only be early (the callback cancelled it: one wasted wake);
+    // anything the callback scheduled or moved earlier lowered the host's entry itself (tasksChanged).
+    const nextDue = then !== undefined && row.type !== "cron" && row.type !== "interval" ? then : this.#store.nextDue();
     const more = nextDue !== null && nextDue <= this.#runtime.clock.now();
     return { ran: ref, more, nextDue: more ? null : nextDue };
   }
@@ -276,7 +285,7 @@ export class AgentTasks {
       return;
     }
     // The crash detector is the host's run journal, written before this callback runs (no commit here).
-    const runId = randomUUID();
+    const runId = ++this.#runSeq;
     this.#runs.set(runKey(ref), runId);
     const method = resolveTaskCallback(this.#agent, row.callback);
     try {

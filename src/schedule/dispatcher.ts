@@ -1,5 +1,6 @@
 import type { Clock } from "../time/clock.ts";
 import { dueKey, type DueIndex, type DueEntry } from "./due-index.ts";
+import { WAKE_AHEAD_DEFAULTS, WakeAhead, type WakeAheadOptions } from "./wake-ahead.ts";
 
 export interface DispatcherOptions {
   index: DueIndex;
@@ -12,6 +13,14 @@ export interface DispatcherOptions {
   retryAfterMs: number;
   /** Where failed wakes are reported. */
   report: (slug: string, name: string, error: Error) => void;
+  /**
+   * Starts an entry's agent without running anything (a no-op event in its mailbox). Given, agents are
+   * started ahead of their due time (see {@link WakeAhead}), so a wake is not part of a schedule's
+   * lateness. Resolves when the agent is in memory.
+   */
+  warm?: (slug: string, name: string) => Promise<void>;
+  /** How far ahead and how many; defaults: {@link WAKE_AHEAD_DEFAULTS}, `limit` twice `concurrency`. */
+  wakeAhead?: Partial<WakeAheadOptions>;
 }
 
 interface InFlight {
@@ -32,19 +41,31 @@ export class TaskDispatcher {
   #timerAt: number | undefined;
   #cancelTimer: (() => void) | undefined;
   #stopped = false;
+  readonly #ahead: WakeAhead | undefined;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+    if (options.warm) {
+      const ahead = { ms: WAKE_AHEAD_DEFAULTS.ms, parallel: WAKE_AHEAD_DEFAULTS.parallel, limit: 2 * options.concurrency, ...options.wakeAhead };
+      this.#ahead = new WakeAhead({ index: options.index, clock: options.clock, warm: options.warm }, ahead);
+    }
   }
 
   /** Arms the timer for whatever is due (work left from before a restart runs at once). */
   start(): void {
     this.#arm();
+    this.#ahead?.start();
+  }
+
+  /** Agents started ahead of their due time that have not come due yet. */
+  get startedAhead(): number {
+    return this.#ahead?.started ?? 0;
   }
 
   /** Stops dispatching; runs under way finish on their own. */
   stop(): void {
     this.#stopped = true;
+    this.#ahead?.stop();
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
   }
@@ -54,6 +75,7 @@ export class TaskDispatcher {
     const flight = this.#inFlight.get(dueKey(slug, name));
     if (flight) flight.pendingLow = Math.min(flight.pendingLow ?? at, at);
     this.#options.index.lower(slug, name, at);
+    this.#ahead?.notice(at);
     if (this.#timerAt === undefined || at < this.#timerAt) this.#arm();
   }
 
@@ -66,6 +88,7 @@ export class TaskDispatcher {
       earliest = Math.min(earliest, at);
     }
     this.#options.index.lowerMany(entries);
+    if (entries.length > 0) this.#ahead?.notice(earliest);
     if (this.#timerAt === undefined || earliest < this.#timerAt) this.#arm();
   }
 
@@ -73,7 +96,10 @@ export class TaskDispatcher {
   reconcile(slug: string, name: string, at: number | null): void {
     if (this.#inFlight.has(dueKey(slug, name))) return; // the run's end sets it
     this.#options.index.set(slug, name, at);
-    if (at !== null && (this.#timerAt === undefined || at < this.#timerAt)) this.#arm();
+    if (at !== null) {
+      this.#ahead?.notice(at); // the agent leaves memory: started again ahead of this time
+      if (this.#timerAt === undefined || at < this.#timerAt) this.#arm();
+    }
   }
 
   /** The agent is gone (destroyed). */
@@ -113,6 +139,7 @@ export class TaskDispatcher {
     const free = this.#options.concurrency - this.#inFlight.size;
     const entries = free > 0 ? this.#options.index.due(this.#options.clock.now(), free) : [];
     this.#options.index.lease(entries);
+    this.#ahead?.leased(entries);
     const runs = entries.map((entry) => this.#runAgent(entry));
     this.#arm();
     return Promise.allSettled(runs).then(() => undefined);

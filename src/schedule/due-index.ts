@@ -52,7 +52,7 @@ const CACHE_LIMIT = 50_000;
  */
 export class DueIndex {
   readonly #db: DatabaseSync;
-  readonly #sql: Record<"lower" | "set" | "remove" | "due" | "lease" | "earliest" | "get", StatementSync>;
+  readonly #sql: Record<"lower" | "set" | "remove" | "due" | "between" | "lease" | "earliest" | "after" | "get", StatementSync>;
   /** Last known `at` per agent key (slug\0name); `null` = known to have no entry. */
   readonly #cache = new Map<string, number | null>();
 
@@ -77,8 +77,12 @@ export class DueIndex {
       ),
       remove: this.#db.prepare("DELETE FROM due WHERE slug = ? AND name = ?"),
       due: this.#db.prepare("SELECT slug, name, at FROM due WHERE leased = 0 AND at <= ? ORDER BY at LIMIT ?"),
+      between: this.#db.prepare(
+        "SELECT slug, name, at FROM due WHERE leased = 0 AND (at > ?1 OR (at = ?1 AND (slug, name) > (?2, ?3))) AND at <= ?4 ORDER BY at, slug, name LIMIT ?5",
+      ),
       lease: this.#db.prepare("UPDATE due SET leased = 1 WHERE slug = ? AND name = ?"),
       earliest: this.#db.prepare("SELECT min(at) AS at FROM due WHERE leased = 0"),
+      after: this.#db.prepare("SELECT min(at) AS at FROM due WHERE leased = 0 AND (at > ?1 OR (at = ?1 AND (slug, name) > (?2, ?3)))"),
       get: this.#db.prepare("SELECT at FROM due WHERE slug = ? AND name = ?"),
     };
   }
@@ -111,6 +115,17 @@ export class DueIndex {
   /** Due entries not already being run, earliest first. */
   due(now: number, limit: number): DueEntry[] {
     return this.#sql.due.all(now, limit) as unknown as DueEntry[];
+  }
+
+  /** Entries not being run after `cursor` (by time, then slug and name) and due by `until`, in that order. */
+  dueAfter(cursor: DueEntry, until: number, limit: number): DueEntry[] {
+    return this.#sql.between.all(cursor.at, cursor.slug, cursor.name, until, limit) as unknown as DueEntry[];
+  }
+
+  /** The earliest time of an entry not being run after `cursor` (by time, then slug and name), or null. */
+  earliestAfter(cursor: DueEntry): number | null {
+    const row = this.#sql.after.get(cursor.at, cursor.slug, cursor.name) as { at: number | null } | undefined;
+    return row?.at ?? null;
   }
 
   /** Marks entries as being run, so the next query skips them (reset at the next boot). */
@@ -169,3 +184,4 @@ export class DueIndex {
     this.#cache.set(key, at);
   }
 }
+

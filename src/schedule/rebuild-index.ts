@@ -18,14 +18,14 @@ export type WakeSource = (db: DatabaseSync, now: number) => number | null;
 export function rebuildDueIndex(
   dataDir: string,
   index: DueIndex,
-  options: { now: number; wakeSources?: readonly WakeSource[] } = { now: Date.now() },
+  options: { now: number; wakeSources?: readonly WakeSource[]; owns?: (slug: string, name: string) => boolean } = { now: Date.now() },
 ): { agents: number; entries: number } {
   let agents = 0;
   const entries: DueEntry[] = [];
   for (const file of agentFiles(join(dataDir, "agents"))) {
     agents++;
     const entry = readEntry(file, options.now, options.wakeSources ?? []);
-    if (entry) entries.push(entry);
+    if (entry && options.owns?.(entry.slug, rootNameOf(entry.name)) !== false) entries.push(entry);
   }
   index.lowerMany(entries);
   return { agents, entries: entries.length };
@@ -73,4 +73,10 @@ function readEntry(file: string, now: number, wakeSources: readonly WakeSource[]
   } finally {
     db?.close();
   }
+}
+
+/** The root agent's name in an index name (a sub-agent's is its root's name, then child names after NULs). */
+function rootNameOf(indexName: string): string {
+  const cut = indexName.indexOf("\0");
+  return cut === -1 ? indexName : indexName.slice(0, cut);
 }

@@ -22,6 +22,7 @@ const COMPACT_AT = 4 * 1024 * 1024;
 export class RunJournal {
   readonly #path: string;
   #fd: number;
+  #closed = false;
   #size = 0;
   #next = 1;
   readonly #open = new Map<number, string>();
@@ -59,6 +60,7 @@ export class RunJournal {
   /** Before the callback runs. Returns the token for {@link finished}. */
   started(slug: string, name: string, ref: TaskRef): number {
     const token = this.#next++;
+    if (this.#closed) return token;
     const line = `S ${token} ${JSON.stringify([slug, name, ref.kind, ref.id])}\n`;
     this.#open.set(token, line);
     this.#append(line);
@@ -73,12 +75,16 @@ export class RunJournal {
   }
 
   close(): void {
+    if (this.#closed) return;
     this.#flush();
+    this.#closed = true;
     closeSync(this.#fd);
   }
 
   readonly #flush = (): void => {
-    if (this.#finishes.length === 0) return;
+    // A run that ends after the host closed (a callback still going at close) is not written: at the
+    // next boot it counts as unfinished, which over-counts a crash at worst.
+    if (this.#finishes.length === 0 || this.#closed) return;
     this.#append(this.#finishes.map((token) => `F ${token}\n`).join(""));
     this.#finishes = [];
     if (this.#size >= COMPACT_AT) this.#compact();

@@ -55,6 +55,9 @@ export function earliestDue(scheduleAt: number | null | undefined, queueAt: numb
 }
 
 const TABLE = { schedule: "_hearth_schedules", queue: "_hearth_queue" } as const;
+const DELETE_SQL = { schedule: `DELETE FROM ${TABLE.schedule} WHERE id = ?`, queue: `DELETE FROM ${TABLE.queue} WHERE id = ?` } as const;
+/** The two earliest schedules not stopped by the breaker: the one to run, and when the next is due. */
+const SCHEDULE_HEAD_SQL = "SELECT * FROM _hearth_schedules WHERE tripped_at IS NULL ORDER BY due_at, id LIMIT 2";
 
 /**
  * The SQL of an agent's schedules, queue and failure log, in the agent's own database (so `destroy()`
@@ -175,7 +178,7 @@ export class TaskStore {
 
   delete(ref: TaskRef): boolean {
     if (!this.exists) return false;
-    return Number(this.#db.statement(`DELETE FROM ${TABLE[ref.kind]} WHERE id = ?`).run(ref.id).changes) > 0;
+    return Number(this.#db.statement(DELETE_SQL[ref.kind]).run(ref.id).changes) > 0;
   }
 
   deleteQueue(callback?: string): number {
@@ -206,16 +209,30 @@ export class TaskStore {
       .run(fields.due_at, fields.attempts, fields.started, fields.last_error, fields.tripped_at ?? null, ref.id);
   }
 
-  /** The earliest task due at `now` (schedules and the queue's head, by due time), with its row. */
-  nextDueTask(now: number): { ref: TaskRef; row: TaskRow } | undefined {
+  /**
+   * The earliest task due at `now` (schedules and the queue's head, by due time), with its row. When
+   * it is a schedule and the queue is empty, `then` is when the next task is due once this one is
+   * done (null: none), read in the same query; undefined when it is not known that way.
+   */
+  nextDueTask(now: number): { ref: TaskRef; row: TaskRow; then?: number | null } | undefined {
     if (!this.exists) return undefined;
-    const schedule = this.#db
-      .statement("SELECT * FROM _hearth_schedules WHERE tripped_at IS NULL AND due_at <= ? ORDER BY due_at, id LIMIT 1")
-      .get(now) as TaskRow | undefined;
+    const [first, second] = this.#db.statement(SCHEDULE_HEAD_SQL).all() as unknown as TaskRow[];
+    const schedule = first && first.due_at <= now ? first : undefined;
     const head = this.#queueHead();
     const queueDue = head && head.due_at <= now ? head : undefined;
-    if (schedule && (!queueDue || schedule.due_at <= queueDue.due_at)) return { ref: { kind: "schedule", id: schedule.id }, row: schedule };
+    if (schedule && (!queueDue || schedule.due_at <= queueDue.due_at)) {
+      const then = head === undefined ? (second?.due_at ?? null) : undefined;
+      return { ref: { kind: "schedule", id: schedule.id }, row: schedule, then };
+    }
     return queueDue ? { ref: { kind: "queue", id: queueDue.id }, row: queueDue } : undefined;
+  }
+
+  /** Opens the connection (if parked) and prepares what a run reads: for an agent due soon. */
+  prepareRun(): void {
+    if (!this.exists) return;
+    this.#db.statement(SCHEDULE_HEAD_SQL);
+    this.#db.statement(DELETE_SQL.schedule);
+    this.#queueHead();
   }
 
   /** Ends a run that finished: moves a recurring task on to its next time. */
@@ -282,10 +299,13 @@ export class TaskStore {
 
   #queueHead(): TaskRow | undefined {
     if (this.#queueEmpty) return undefined;
-    const head = this.#db.statement(QUEUE_HEAD_SQL).get() as
-      | TaskRow
-      | undefined;
-    // Only an empty table counts as empty (tripped items stay); an upsert clears the flag.
+    // Only an empty table counts as empty (tripped items stay); an upsert clears the flag. Most agents
+    // never queue: one cheap look settles it before the head is read.
+    if (this.#queueEmpty === undefined) {
+      this.#queueEmpty = this.#db.statement("SELECT 1 AS x FROM _hearth_queue LIMIT 1").get() === undefined;
+      if (this.#queueEmpty) return undefined;
+    }
+    const head = this.#db.statement(QUEUE_HEAD_SQL).get() as TaskRow | undefined;
     if (!head) this.#queueEmpty = this.#db.statement("SELECT 1 AS x FROM _hearth_queue LIMIT 1").get() === undefined;
     return head;
   }

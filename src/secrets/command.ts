@@ -4,8 +4,12 @@ import { EXIT_FAILURE, EXIT_USAGE } from "../cli/errors.ts";
 import { parseBulkInput } from "./bulk.ts";
 import { showName } from "./errors.ts";
 import { KEY_ENV_VAR, keyFilePath } from "./key.ts";
+
+/** The variable that names the cluster, as for `hearth start`: `hearth secret` then works on the cluster's secrets. */
+export const CLUSTER_ENV_VAR = "HEARTH_CLUSTER";
 import { PromptInterruptedError, readHiddenLine, readPipedValue } from "./read-value.ts";
-import { openSecretStore, type SecretStore } from "./store.ts";
+import { importIntoCluster, openCommandStore, type CommandCluster } from "./command-store.ts";
+import type { SecretStore } from "./store.ts";
 
 /** What `hearth secret …` reads and writes, passed in so it runs the same in a test. */
 export interface SecretCommandIo {
@@ -20,7 +24,7 @@ export interface SecretCommandIo {
   out(line: string): void;
   /** A line of diagnostics (stderr). */
   err(line: string): void;
-  /** Where `HEARTH_SECRET_KEY` is read from. */
+  /** Where `HEARTH_SECRET_KEY` (and `HEARTH_CLUSTER`) are read from. */
   processEnv: NodeJS.ProcessEnv;
   /** Resolves a relative `bulk` file; default `process.cwd()`. */
   cwd?: string;
@@ -36,14 +40,21 @@ Commands:
   list           The secrets' names, as JSON: [{ "name": …, "type": "secret_text" }]
   bulk [file]    Several at once from a JSON object ({"NAME": "value"}; null deletes
                  NAME) or .env lines (NAME=value), read from the file or from stdin
+  import         Copy the data directory's secrets (of --env) into the cluster: for
+                 moving a single node into a cluster; needs --cluster
 
 Options:
-  --env <name>   The environment whose secrets to change (each has its own)
-  --data <dir>   The data directory (default .hearth)
-  -h, --help     Show this help
+  --env <name>              The environment whose secrets to change (each has its own)
+  --data <dir>              The data directory (default .hearth)
+  --cluster <postgres-url>  The cluster whose secrets to change, kept in its Postgres and
+                            seen by every node (default: HEARTH_CLUSTER, when set)
+  --schema <name>           The cluster's Postgres schema (default hearth)
+  --replace                 import: overwrite the names the cluster has already
+  -h, --help                Show this help
 
 Secrets are encrypted with ${KEY_ENV_VAR} (32 bytes, hex or base64) when it is set,
-else with <data>/secret.key, created with mode 0600 on the first put.
+else with <data>/secret.key, created with mode 0600 on the first put. A cluster's
+secrets are encrypted with ${KEY_ENV_VAR} only: set it, the same on every node.
 Values are never printed.`;
 
 interface ParsedArgs {
@@ -52,12 +63,16 @@ interface ParsedArgs {
   positionals: string[];
   envName: string | undefined;
   dataDir: string | undefined;
+  cluster: string | undefined;
+  schema: string | undefined;
+  replace: boolean;
 }
 
 class UsageError extends Error {}
 
 /**
- * Runs `hearth secret put|delete|list|bulk`; resolves to the exit status (0 ok, 1 failure, 2 usage).
+ * Runs `hearth secret put|delete|list|bulk|import`; resolves to the exit status (0 ok, 1 failure, 2 usage).
+ * With `--cluster <url>` (or `HEARTH_CLUSTER` in `processEnv`) it works on the cluster's Postgres.
  * No value is ever written to `out` or `err`, and an argument after `put <NAME>` (a value typed on
  * the command line by mistake) is refused without being shown.
  *
@@ -83,14 +98,21 @@ export async function runSecretCommand(argv: string[], io: SecretCommandIo): Pro
   const cwd = io.cwd ?? process.cwd();
   const dataDir = resolve(cwd, args.dataDir ?? io.dataDir);
   const envName = args.envName ?? io.envName;
+  const keyEnv = io.processEnv[KEY_ENV_VAR];
+  let close = async (): Promise<void> => {};
   try {
-    const store = openSecretStore({ dataDir, envName, keyEnv: io.processEnv[KEY_ENV_VAR] });
-    const context: CommandContext = { io, store, dataDir, cwd, where: describeEnv(store.envName) };
+    const cluster = clusterOf(args, io.processEnv);
+    if (args.replace && args.command !== "import") throw new UsageError("--replace is for import only");
+    if (args.command === "import") return await importCommand(io, args, { dataDir, envName, keyEnv, cluster });
+    const opened = await openCommandStore({ dataDir, envName: envName === "" ? undefined : envName, keyEnv, cluster });
+    close = opened.close;
+    const { store, inCluster } = opened;
+    const context: CommandContext = { io, store, dataDir, cwd, inCluster, where: describeEnv(store.envName, inCluster) };
     switch (args.command) {
       case "put":
         return await put(context, onePositional(args, "put"));
       case "delete":
-        return remove(context, onePositional(args, "delete"));
+        return await remove(context, onePositional(args, "delete"));
       case "list":
         noPositionals(args, "list");
         io.out(JSON.stringify(store.list().map((name) => ({ name, type: "secret_text" })), null, 2));
@@ -98,7 +120,9 @@ export async function runSecretCommand(argv: string[], io: SecretCommandIo): Pro
       case "bulk":
         return await bulk(context, args);
       default:
-        throw new UsageError(args.command === undefined ? "a command is required: put, delete, list or bulk" : `unknown command ${showName(args.command)}: use put, delete, list or bulk`);
+        throw new UsageError(
+          args.command === undefined ? "a command is required: put, delete, list, bulk or import" : `unknown command ${showName(args.command)}: use put, delete, list, bulk or import`,
+        );
     }
   } catch (error) {
     if (error instanceof UsageError) {
@@ -113,7 +137,38 @@ export async function runSecretCommand(argv: string[], io: SecretCommandIo): Pro
     // Store errors are written not to carry values; other errors (file system) carry paths only.
     io.err(`error ${error instanceof Error ? error.message : String(error)}`);
     return EXIT_FAILURE;
+  } finally {
+    await close().catch(() => undefined);
   }
+}
+
+/** The cluster a command works on: `--cluster`, else a non-empty `HEARTH_CLUSTER`; undefined for the data directory. */
+function clusterOf(args: ParsedArgs, processEnv: NodeJS.ProcessEnv): CommandCluster | undefined {
+  const fromEnv = processEnv[CLUSTER_ENV_VAR]?.trim();
+  const connectionString = args.cluster ?? (fromEnv === "" ? undefined : fromEnv);
+  if (connectionString === undefined) {
+    if (args.schema !== undefined) throw new UsageError("--schema names the cluster's Postgres schema: give --cluster <postgres-url> too");
+    return undefined;
+  }
+  if (!/^postgres(ql)?:\/\//.test(connectionString)) {
+    throw new UsageError(`${args.cluster !== undefined ? "--cluster" : CLUSTER_ENV_VAR} must be a Postgres connection URL (postgres://user@host:5432/database)`);
+  }
+  return { connectionString, schema: args.schema };
+}
+
+async function importCommand(
+  io: SecretCommandIo,
+  args: ParsedArgs,
+  options: { dataDir: string; envName: string | undefined; keyEnv: string | undefined; cluster: CommandCluster | undefined },
+): Promise<number> {
+  noPositionals(args, "import");
+  if (options.cluster === undefined) throw new UsageError(`import copies the data directory's secrets into a cluster: give --cluster <postgres-url> or set ${CLUSTER_ENV_VAR}`);
+  const envName = options.envName === "" ? undefined : options.envName;
+  const result = await importIntoCluster({ ...options, envName, cluster: options.cluster, replace: args.replace });
+  for (const name of result.imported) io.out(`Imported secret ${name}`);
+  for (const name of result.kept) io.out(`Kept secret ${name}: the cluster has it already (--replace overwrites it)`);
+  io.out(`${count(result.imported.length, "secret")} imported, ${result.kept.length} kept, for ${describeEnv(envName, true)}.`);
+  return 0;
 }
 
 interface CommandContext {
@@ -121,10 +176,12 @@ interface CommandContext {
   store: SecretStore;
   dataDir: string;
   cwd: string;
+  /** The store is the cluster's: no key file is made or announced. */
+  inCluster: boolean;
   where: string;
 }
 
-async function put({ io, store, dataDir, where }: CommandContext, name: string): Promise<number> {
+async function put({ io, store, dataDir, inCluster, where }: CommandContext, name: string): Promise<number> {
   // Checked before asking for the value, so a typo in the name or a wrong key does not cost typing the secret.
   store.has(name);
   store.verifyKey();
@@ -139,16 +196,16 @@ async function put({ io, store, dataDir, where }: CommandContext, name: string):
     io.err(`error the value of ${name} is empty, so nothing was saved: pipe it on stdin (printf '%s' "$VALUE" | hearth secret put ${name}) or run in a terminal to be prompted`);
     return EXIT_FAILURE;
   }
-  const createsKey = reportsNewKey(io, dataDir);
+  const createsKey = !inCluster && reportsNewKey(io, dataDir);
   const existed = store.has(name);
-  store.put(name, value);
+  await store.put(name, value);
   io.out(`${existed ? "Replaced" : "Saved"} secret ${name} for ${where}.`);
   if (createsKey && existsSync(keyFilePath(dataDir))) announceKeyFile(io, dataDir);
   return 0;
 }
 
-function remove({ io, store, where }: CommandContext, name: string): number {
-  if (!store.delete(name)) {
+async function remove({ io, store, where }: CommandContext, name: string): Promise<number> {
+  if (!(await store.delete(name))) {
     io.err(`error secret ${name} not found for ${where}`);
     return EXIT_FAILURE;
   }
@@ -156,13 +213,13 @@ function remove({ io, store, where }: CommandContext, name: string): number {
   return 0;
 }
 
-async function bulk({ io, store, dataDir, cwd, where }: CommandContext, args: ParsedArgs): Promise<number> {
+async function bulk({ io, store, dataDir, cwd, inCluster, where }: CommandContext, args: ParsedArgs): Promise<number> {
   if (args.positionals.length > 1) throw new UsageError("bulk takes at most one argument, the file");
   const file = args.positionals[0];
   const text = file === undefined ? await readPipedValue(io.stdin) : readFileSync(resolve(cwd, file), "utf8");
   const changes = parseBulkInput(text, file ?? "stdin");
-  const createsKey = reportsNewKey(io, dataDir);
-  const applied = store.apply(changes);
+  const createsKey = !inCluster && reportsNewKey(io, dataDir);
+  const applied = await store.apply(changes);
   for (const name of applied.saved) io.out(`Saved secret ${name}`);
   for (const name of applied.deleted) io.out(`Deleted secret ${name}`);
   const deleted = new Set(applied.deleted);
@@ -182,8 +239,9 @@ function announceKeyFile(io: SecretCommandIo, dataDir: string): void {
   io.out(`Created the key ${keyFilePath(dataDir)} (mode 0600). Back it up: without it, or ${KEY_ENV_VAR}, these secrets cannot be read.`);
 }
 
-function describeEnv(envName: string | undefined): string {
-  return envName === undefined ? "the top-level environment" : `environment ${envName}`;
+function describeEnv(envName: string | undefined, inCluster: boolean): string {
+  const where = envName === undefined ? "the top-level environment" : `environment ${envName}`;
+  return inCluster ? `${where} in the cluster` : where;
 }
 
 function count(n: number, noun: string): string {
@@ -204,20 +262,20 @@ function noPositionals(args: ParsedArgs, command: string): void {
 }
 
 function parseArgs(argv: readonly string[]): ParsedArgs {
-  const parsed: ParsedArgs = { help: false, command: undefined, positionals: [], envName: undefined, dataDir: undefined };
+  const parsed: ParsedArgs = { help: false, command: undefined, positionals: [], envName: undefined, dataDir: undefined, cluster: undefined, schema: undefined, replace: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === "-h" || arg === "--help") {
       parsed.help = true;
-    } else if (arg === "--env" || arg === "-e" || arg === "--data") {
+    } else if (arg === "--replace") {
+      parsed.replace = true;
+    } else if (arg === "--env" || arg === "-e" || arg === "--data" || arg === "--cluster" || arg === "--schema") {
       const value = argv[++i];
       if (value === undefined || value.startsWith("-")) throw new UsageError(`${arg} needs a value`);
-      if (arg === "--data") parsed.dataDir = value;
-      else parsed.envName = value;
-    } else if (arg.startsWith("--env=")) {
-      parsed.envName = arg.slice("--env=".length);
-    } else if (arg.startsWith("--data=")) {
-      parsed.dataDir = arg.slice("--data=".length);
+      setOption(parsed, arg, value);
+    } else if (/^--(env|data|cluster|schema)=/.test(arg)) {
+      const cut = arg.indexOf("=");
+      setOption(parsed, arg.slice(0, cut), arg.slice(cut + 1));
     } else if (arg.startsWith("-") && arg !== "-") {
       // Only the option's name is shown: `--value=…` must not print what follows the "=".
       throw new UsageError(`unknown option ${showName(arg.split("=")[0] as string)}`);
@@ -228,4 +286,11 @@ function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   return parsed;
+}
+
+function setOption(parsed: ParsedArgs, option: string, value: string): void {
+  if (option === "--data") parsed.dataDir = value;
+  else if (option === "--cluster") parsed.cluster = value;
+  else if (option === "--schema") parsed.schema = value;
+  else parsed.envName = value;
 }

@@ -9,7 +9,8 @@ export type SecretStoreErrorCode =
   | "KEY_MISMATCH"
   | "KEY_PERMISSIONS"
   | "FILE_CORRUPT"
-  | "LOCKED";
+  | "LOCKED"
+  | "UNAVAILABLE";
 
 /**
  * A secret store failure. The message is meant for the terminal as is: it names the file, the limit or

@@ -25,14 +25,18 @@ export interface AppliedSecretChanges {
   deleted: string[];
 }
 
+/** A result now, or later: the file store answers at once, the cluster's store after Postgres has committed. */
+export type MaybePromise<T> = T | Promise<T>;
+
 /**
- * One environment's secrets, encrypted at rest in `<dataDir>/secrets/<env or "default">.json`.
- * Synchronous; every call sees what another process wrote before it (the file is read again when it
- * changed), so a `hearth secret put` is seen by a running server's `secrets_store_secrets` bindings.
+ * One environment's secrets, encrypted at rest. Reads are synchronous, served from a local file or
+ * from memory, so a `secrets_store_secrets` binding costs no round trip. Writes are synchronous on the
+ * file store ({@link FileSecretStore}) and asynchronous on the cluster's Postgres store; `await` the
+ * result to handle both.
  */
 export interface SecretStore {
-  /** The file the secrets live in. */
-  readonly path: string;
+  /** Where the secrets live, for messages: the file's path, or the cluster's table and environment. */
+  readonly location: string;
   /** The environment, undefined for the top level. */
   readonly envName: string | undefined;
   /** The names, sorted. Needs no key: names are stored in clear. */
@@ -41,12 +45,12 @@ export interface SecretStore {
   has(name: string): boolean;
   /** The value, or undefined when there is no such secret. */
   get(name: string): string | undefined;
-  /** Creates or replaces a secret; creates the key file on the first put when no key is set. */
-  put(name: string, value: string): void;
+  /** Creates or replaces a secret. */
+  put(name: string, value: string): MaybePromise<void>;
   /** Removes a secret; true when it existed. Needs no key. */
-  delete(name: string): boolean;
+  delete(name: string): MaybePromise<boolean>;
   /** Several puts (a string) and deletes (null) written at once: all of them, or none when one is invalid. */
-  apply(changes: Iterable<readonly [string, string | null]>): AppliedSecretChanges;
+  apply(changes: Iterable<readonly [string, string | null]>): MaybePromise<AppliedSecretChanges>;
   /** Every secret, decrypted. */
   all(): Record<string, string>;
   /**
@@ -54,6 +58,20 @@ export interface SecretStore {
    * a key file others may read, a malformed key), without decrypting anything.
    */
   verifyKey(): void;
+}
+
+/**
+ * One environment's secrets in `<dataDir>/secrets/<env or "default">.json`; every call, writes
+ * included, is synchronous. Every call sees what another process wrote before it (the file is read
+ * again when it changed), so a `hearth secret put` is seen by a running server's `secrets_store_secrets` bindings.
+ */
+export interface FileSecretStore extends SecretStore {
+  /** The file the secrets live in (the same as `location`). */
+  readonly path: string;
+  /** Creates or replaces a secret; creates the key file on the first put when no key is set. */
+  put(name: string, value: string): void;
+  delete(name: string): boolean;
+  apply(changes: Iterable<readonly [string, string | null]>): AppliedSecretChanges;
 }
 
 /**
@@ -80,11 +98,11 @@ export function secretsFilePath(dataDir: string, envName?: string): string {
  * store.get("API_KEY"); // "s3cret"
  * store.list();         // ["API_KEY"]
  */
-export function openSecretStore(options: SecretStoreOptions): SecretStore {
-  return new FileSecretStore(options);
+export function openSecretStore(options: SecretStoreOptions): FileSecretStore {
+  return new SecretsFileStore(options);
 }
 
-class FileSecretStore implements SecretStore {
+class SecretsFileStore implements FileSecretStore {
   readonly path: string;
   readonly envName: string | undefined;
   readonly #dataDir: string;
@@ -99,6 +117,10 @@ class FileSecretStore implements SecretStore {
     // An empty HEARTH_SECRET_KEY= counts as unset, as an exported-but-empty variable usually means.
     const keyEnv = options.keyEnv?.trim();
     this.#envKey = keyEnv === undefined || keyEnv === "" ? undefined : parseKey(keyEnv, KEY_ENV_VAR);
+  }
+
+  get location(): string {
+    return this.path;
   }
 
   list(): string[] {

@@ -1,16 +1,19 @@
-import { existsSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { closeSync, openSync } from "node:fs";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import { currentBootStamp } from "./agent-file-setup.ts";
+import { openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+import { ReleaseQueue } from "./release-queue.ts";
+import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
+import { unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { fileClosed, fileOpened } from "./settle.ts";
 import { splitStatements } from "./split-statements.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 
-const SCHEMA_VERSION = 1;
 const STATEMENT_CACHE_SIZE = 256;
-const knownDirs = new Set<string>();
 
 export interface AgentDatabaseOptions {
   path: string;
@@ -21,17 +24,41 @@ export interface AgentDatabaseOptions {
   currentOwner: () => TransactionOwner;
   /** Called after an implicit transaction rolled back, so in-memory caches can be dropped. */
   onRollback?: () => void;
+  /** This boot's stamp for files written without fsync (default: from the OS; 0: always fsync new files). */
+  bootStamp?: number;
+  /** Where commits go before their output leaves (a cluster's log); none: the local COMMIT is final. */
+  replication?: DatabaseReplication;
 }
 
 /**
- * One agent's SQLite database: opening (pragmas, schema, identity check), cached statements, and the
- * implicit transactions of {@link ImplicitTransaction}, which every statement joins.
+ * One agent's SQLite database: opening (`connection.ts`), cached statements, and the implicit
+ * transactions of {@link ImplicitTransaction}, which every statement joins.
+ *
+ * An idle connection is parked (closed) by the sweep of `parking.ts` and reopened by the next
+ * statement; nothing is pending while parked, so the output gate, group commit and savepoints see
+ * no difference. Cached statements are prepared again; the table cache stays (only this object
+ * writes the file).
+ * @example
+ * const db = new AgentDatabase({ path, durability: "relaxed", identity: "counter/a", currentOwner: () => undefined });
+ * db.statement("CREATE TABLE t (x)").run();
+ * db.close();
  */
-export class AgentDatabase {
+export class AgentDatabase implements Parkable {
   readonly path: string;
   #db: DatabaseSync | undefined;
+  #parked = false;
+  /** Used since the last parking sweep. */
+  #used = true;
+  /** Written without fsync since it was created in this boot: settled in the background at close. */
+  #unsettled = false;
+  /** The file was made by the open of this connection (a new agent). */
+  #created = false;
   #statements = new Map<string, StatementSync>();
   #transaction!: ImplicitTransaction;
+  /** The open connection's replica link (replicated databases only). */
+  #link: ReplicaLink | undefined;
+  /** Output waiting for replication; outlives connections (parking), so order holds across them. */
+  readonly #releases: ReleaseQueue | undefined;
   readonly #options: AgentDatabaseOptions;
   #syncDepth = 0;
   /** The file's tables, read once and kept until the schema may have changed; undefined = not read. */
@@ -42,28 +69,38 @@ export class AgentDatabase {
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
     this.path = options.path;
-    const db = openFile(options.path);
-    try {
-      // Exclusive locking: one process owns an agent's file (a second host on the same data dir gets
-      // SQLITE_BUSY instead of silently sharing), and WAL needs no shared-memory file.
-      db.exec(
-        `PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = ${options.durability === "strict" ? "FULL" : "NORMAL"};`,
-      );
-      this.#db = db;
-      this.#migrate();
-      this.#transaction = new ImplicitTransaction(db, options.currentOwner, () => {
-        this.#tables = undefined; // a rolled-back CREATE TABLE is gone again
-        options.onRollback?.();
-      });
-    } catch (error) {
-      db.close();
-      this.#db = undefined;
-      throw describeOpenError(error, options.path);
-    }
+    this.#releases = options.replication === undefined ? undefined : new ReleaseQueue();
+    this.#connect();
   }
 
+  /** Not closed: open, or parked and reopened by the next statement. */
   get isOpen(): boolean {
-    return this.#db !== undefined;
+    return this.#db !== undefined || this.#parked;
+  }
+
+  /** The connection is closed while idle; the next statement reopens it. */
+  get parked(): boolean {
+    return this.#parked;
+  }
+
+  /**
+   * Closes the connection now if no transaction is open (the file stays this agent's; the next
+   * statement reopens it). Returns whether it is parked.
+   */
+  park(): boolean {
+    if (this.#db === undefined) return this.#parked;
+    if (this.#transaction.pending || this.#syncDepth > 0) return false;
+    this.#disconnect();
+    this.#parked = true;
+    return true;
+  }
+
+  parkIfUnused(): boolean {
+    if (this.#used) {
+      this.#used = false;
+      return false;
+    }
+    return this.park();
   }
 
   /** A cached prepared statement; runs inside the implicit transaction. */
@@ -165,13 +202,16 @@ export class AgentDatabase {
    * made them fails.
    */
   output(send: () => void): void {
-    if (this.#db === undefined) send();
-    else this.#transaction.output(send);
+    if (this.#db !== undefined) this.#transaction.output(send);
+    else if (this.#releases === undefined) send();
+    else this.#releases.output(send);
   }
 
   /** An event settled; resolves when its writes are durable (undefined: nothing pending). */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
-    return this.#db === undefined ? undefined : this.#transaction.endEvent(owner, failed);
+    if (this.#db !== undefined) return this.#transaction.endEvent(owner, failed);
+    const released = this.#releases?.whenReleased(owner);
+    return failed ? released?.catch(() => {}) : released;
   }
 
   /**
@@ -179,7 +219,7 @@ export class AgentDatabase {
    * when nothing is pending. Unlike {@link output}, it settles even if the event that wrote fails.
    */
   whenCommitted(): Promise<void> | undefined {
-    return this.#db === undefined ? undefined : this.#transaction.committed();
+    return this.#db === undefined ? this.#releases?.whenReleased(undefined) : this.#transaction.committed();
   }
 
   /** Rolls back the running event's uncommitted writes now (before an error reply leaves). */
@@ -188,92 +228,102 @@ export class AgentDatabase {
   }
 
   close(): void {
-    if (this.#db === undefined) return;
-    try {
-      this.flush();
-    } finally {
-      this.#statements.clear();
-      this.#db.close();
-      this.#db = undefined;
-    }
+    this.#parked = false;
+    if (this.#db !== undefined) this.#disconnect();
   }
 
   #open(what: string): DatabaseSync {
-    if (this.#db === undefined) throw new StorageClosedError(what);
-    return this.#db;
+    this.#used = true;
+    if (this.#db !== undefined) return this.#db;
+    if (!this.#parked) throw new StorageClosedError(what);
+    try {
+      this.#connect();
+    } catch (error) {
+      throw new Error(`${what}: reopening the idle (parked) connection failed. ${(error as Error).message}`, { cause: error });
+    }
+    this.#parked = false;
+    return this.#db!;
   }
 
-  #migrate(): void {
+  #connect(): void {
+    const options = this.#options;
+    const { db, unsettled, created } = openAgentFile({
+      path: options.path,
+      durability: options.durability,
+      identity: options.identity,
+      bootStamp: options.bootStamp ?? currentBootStamp(),
+    });
+    this.#db = db;
+    this.#unsettled = unsettled;
+    this.#created = created;
+    this.#used = true;
+    this.#link = options.replication?.attach(db);
+    const replica = this.#link === undefined ? undefined : { link: this.#link, releases: this.#releases! };
+    this.#transaction = new ImplicitTransaction(
+      db,
+      options.currentOwner,
+      () => {
+        this.#tables = undefined; // a rolled-back CREATE TABLE is gone again
+        options.onRollback?.();
+      },
+      replica,
+    );
+    fileOpened(options.path, unsettled);
+    watchConnection(this);
+  }
+
+  /** Commits, closes the connection, keeps an empty -wal file for the next open, queues the settle. */
+  #disconnect(): void {
     const db = this.#db!;
-    const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
-    if (version === 0) {
-      db.exec(`PRAGMA journal_mode = WAL;
-        BEGIN;
-        CREATE TABLE _hearth_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-        CREATE TABLE _hearth_state (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
-        CREATE TABLE _hearth_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-        PRAGMA user_version = ${SCHEMA_VERSION};
-        COMMIT;`);
-      db.prepare("INSERT INTO _hearth_meta (key, value) VALUES ('identity', ?)").run(this.#options.identity);
-      return;
-    }
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`was written by a newer Hearth (schema ${version}, this one knows ${SCHEMA_VERSION})`);
-    }
-    const stored = db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get()?.value;
-    if (stored !== this.#options.identity) {
-      throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(this.#options.identity)}`);
+    unwatchConnection(this);
+    try {
+      this.flush();
+    } finally {
+      this.#link?.detach();
+      this.#link = undefined;
+      this.#statements.clear();
+      this.#schemaStatements.clear();
+      this.#db = undefined;
+      db.close();
+      // Not at a new agent's first close: those come in bursts (one more file creation each, stalled
+      // behind the settles' syncs), and many are never woken; their first wake creates the -wal once.
+      if (!this.#created) keepEmptyWal(this.path);
+      fileClosed(this.path, this.#unsettled);
     }
   }
 }
 
 /**
- * Opens the file, creating its directory the first time one is used. A directory deleted since (a
- * facet's parent deleted its children) is made again.
+ * SQLite deletes the -wal file when the connection closes and creates it again at the next open's
+ * first read: a file creation on the wake's path. Made here instead, at close (hibernation, parking),
+ * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
+ * Flag "a" never truncates, so a -wal that SQLite kept (a close that could not checkpoint) is untouched.
  */
-/**
- * No ATTACH (nor VACUUM, which attaches): an agent's SQL reaches its own file only, never a sibling
- * facet's or its parent's by path.
- */
-const OPEN_OPTIONS = { enableForeignKeyConstraints: true, limits: { attach: 0 } } as const;
-
-function openFile(path: string): DatabaseSync {
-  const dir = dirname(path);
-  if (!knownDirs.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    knownDirs.add(dir);
-  }
+function keepEmptyWal(path: string): void {
   try {
-    return new DatabaseSync(path, OPEN_OPTIONS);
-  } catch (error) {
-    if (existsSync(dir)) throw error;
-    mkdirSync(dir, { recursive: true });
-    return new DatabaseSync(path, OPEN_OPTIONS);
+    closeSync(openSync(`${path}-wal`, "a"));
+  } catch {
+    // The directory is gone (the agent was deleted): nothing to keep.
   }
 }
 
 const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
+/** The header field that marks a file written without fsync (connection.ts): Hearth's, not the user's. */
+const APPLICATION_ID = /^\s*PRAGMA\s+(?:[\w"`[\]]+\s*\.\s*)?["`[]?application_id\b/i;
 /** Statements that may add, remove or rename a table (after leading comments). */
 const SCHEMA_CHANGE = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(CREATE|DROP|ALTER)\b/i;
 
 /** Transactions are implicit; a user's COMMIT or ROLLBACK would break every event's atomicity. */
 function refuseTransactionControl(query: string): void {
-  const match = TRANSACTION_CONTROL.exec(query.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, ""));
+  const text = query.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, "");
+  if (APPLICATION_ID.test(text)) {
+    throw new SqlError(new Error("PRAGMA application_id is reserved: Hearth marks files written without fsync with it"), query);
+  }
+  const match = TRANSACTION_CONTROL.exec(text);
   if (match) {
     throw new SqlError(
       new Error(`${match[1]!.toUpperCase()} is not allowed: Hearth commits each event's writes itself; use ctx.storage.transactionSync(fn) for an atomic block`),
       query,
     );
   }
-}
-
-function describeOpenError(error: unknown, path: string): Error {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/locked|busy/i.test(message)) {
-    return new Error(
-      `Agent database ${path} is locked by another process. Is a second Hearth running on the same data directory?`,
-      { cause: error },
-    );
-  }
-  return new Error(`Cannot open agent database ${path}: ${message}`, { cause: error });
 }

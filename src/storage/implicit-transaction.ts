@@ -1,4 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { ReleaseQueue } from "./release-queue.ts";
+import type { ReplicaLink } from "./replication.ts";
 
 /** Identifies who is writing, so one event's failure rolls back only its own writes. */
 export type TransactionOwner = object | undefined;
@@ -23,7 +25,8 @@ export class ImplicitTransaction {
   readonly #db: DatabaseSync;
   readonly #currentOwner: () => TransactionOwner;
   readonly #onRollback: () => void;
-  readonly #sql: Record<"begin" | "commit" | "savepoint" | "release" | "rollbackTo", StatementSync>;
+  /** Prepared at first use: a connection opened for one read (a wake, a reopen after parking) needs none. */
+  #prepared: Record<"begin" | "commit" | "savepoint" | "release" | "rollbackTo", StatementSync> | undefined;
   #open = false;
   /** The event whose savepoint is open; writes from outside any event join the transaction directly. */
   #savepointOwner: TransactionOwner;
@@ -34,18 +37,32 @@ export class ImplicitTransaction {
   #writers = new Set<object>();
   /** Events whose writes were lost to a failed commit while they were still running. */
   #lost = new WeakMap<object, unknown>();
+  /** Set when the database is replicated: commits pass through it before their output leaves. */
+  readonly #replica: { link: ReplicaLink; releases: ReleaseQueue } | undefined;
+  /** Replication failures when the open transaction began (replicated databases only). */
+  #failuresAtBegin = 0;
 
-  constructor(db: DatabaseSync, currentOwner: () => TransactionOwner, onRollback: () => void) {
+  constructor(db: DatabaseSync, currentOwner: () => TransactionOwner, onRollback: () => void, replica?: { link: ReplicaLink; releases: ReleaseQueue }) {
     this.#db = db;
     this.#currentOwner = currentOwner;
     this.#onRollback = onRollback;
-    this.#sql = {
-      begin: db.prepare("BEGIN"),
-      commit: db.prepare("COMMIT"),
-      savepoint: db.prepare("SAVEPOINT hearth_event"),
-      release: db.prepare("RELEASE hearth_event"),
-      rollbackTo: db.prepare("ROLLBACK TO hearth_event"),
+    this.#replica = replica;
+  }
+
+  get #sql(): Record<"begin" | "commit" | "savepoint" | "release" | "rollbackTo", StatementSync> {
+    this.#prepared ??= {
+      begin: this.#db.prepare("BEGIN"),
+      commit: this.#db.prepare("COMMIT"),
+      savepoint: this.#db.prepare("SAVEPOINT hearth_event"),
+      release: this.#db.prepare("RELEASE hearth_event"),
+      rollbackTo: this.#db.prepare("ROLLBACK TO hearth_event"),
     };
+    return this.#prepared;
+  }
+
+  /** A transaction is open (writes or output wait for its commit). */
+  get pending(): boolean {
+    return this.#open;
   }
 
   /** Called before every statement: opens the transaction and the running event's savepoint. */
@@ -57,6 +74,7 @@ export class ImplicitTransaction {
     if (!this.#open) {
       this.#sql.begin.run();
       this.#open = true;
+      if (this.#replica !== undefined) this.#failuresAtBegin = this.#replica.releases.failures;
       if (!this.#commitScheduled) {
         this.#commitScheduled = true;
         setImmediate(this.#endOfTurn);
@@ -70,8 +88,9 @@ export class ImplicitTransaction {
 
   /** Sends now when nothing is pending, else when the transaction commits. */
   output(send: () => void): void {
-    if (!this.#open) send();
-    else this.#held.push({ owner: this.#currentOwner(), send });
+    if (this.#open) this.#held.push({ owner: this.#currentOwner(), send });
+    else if (this.#replica === undefined) send();
+    else this.#replica.releases.output(send);
   }
 
   /**
@@ -83,6 +102,10 @@ export class ImplicitTransaction {
       const error = this.#lost.get(owner);
       this.#lost.delete(owner);
       if (!failed) return Promise.reject(error);
+    }
+    if (!this.#open && this.#replica !== undefined) {
+      const released = this.#replica.releases.whenReleased(owner);
+      return failed ? released?.catch(() => {}) : released;
     }
     if (owner !== undefined && owner === this.#savepointOwner) {
       if (failed) this.#rollbackEvent();
@@ -101,7 +124,7 @@ export class ImplicitTransaction {
    * undefined when nothing is pending.
    */
   committed(): Promise<void> | undefined {
-    if (!this.#open) return undefined;
+    if (!this.#open) return this.#replica?.releases.whenReleased(undefined);
     this.#durable ??= deferred();
     return this.#durable.promise;
   }
@@ -120,6 +143,7 @@ export class ImplicitTransaction {
     try {
       if (this.#savepointOwner !== undefined) this.#sql.release.run();
       this.#savepointOwner = undefined;
+      this.#replica?.link.beforeCommit();
       this.#sql.commit.run();
     } catch (error) {
       const lost = new Error(`Commit failed, this event's writes were rolled back: ${(error as Error).message}`, { cause: error });
@@ -129,9 +153,31 @@ export class ImplicitTransaction {
       throw lost;
     }
     this.#open = false;
+    if (this.#replica !== undefined) return this.#replicate(durable);
     this.#writers.clear();
     this.#sendHeld();
     durable?.resolve();
+  }
+
+  /** After the local COMMIT of a replicated database: output and waiters go once the log has it. */
+  #replicate(durable: Deferred | undefined): void {
+    const { link, releases } = this.#replica!;
+    const writers = [...this.#writers];
+    this.#writers.clear();
+    let replicated: Promise<void> | undefined;
+    try {
+      replicated = link.committed();
+    } catch (error) {
+      replicated = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    if (replicated === undefined && releases.idle && releases.failures === this.#failuresAtBegin) {
+      this.#sendHeld();
+      durable?.resolve();
+      return;
+    }
+    const held = this.#held.map((entry) => entry.send);
+    this.#held = [];
+    releases.add(replicated ?? Promise.resolve(), held, durable, writers, this.#failuresAtBegin);
   }
 
   readonly #endOfTurn = (): void => {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ProjectConfig } from "../config/types.ts";
 import { CronTriggers, parseCronTrigger, type ScheduledController } from "../cron/index.ts";
 import type { Durability } from "../limits.ts";
-import { QueueConsumers, type MessageBatch, type QueueStore } from "../queues/index.ts";
+import { QueueConsumers, type MessageBatch, type QueueBackend } from "../queues/index.ts";
 import type { Clock } from "../time/clock.ts";
 import { runWithContext, trackedContext } from "./execution-context.ts";
 import type { WorkerEventHandler, WorkerHandlers } from "./handlers.ts";
@@ -24,10 +24,15 @@ export interface WorkerEventsOptions {
   config: ProjectConfig;
   handlers: WorkerHandlers;
   env: Record<string, unknown>;
-  queueStore: QueueStore | undefined;
+  queueStore: QueueBackend | undefined;
   dataDir: string;
   durability: Durability;
   clock: Clock;
+  /**
+   * When several processes run this worker (a cluster), decides which one runs each scheduled
+   * time of a cron trigger: every process computes the schedule, only the claimer runs it.
+   */
+  cronGate?: { claim(cron: string, scheduledTime: number): Promise<boolean>; done(cron: string, scheduledTime: number): Promise<void> };
 }
 
 /**
@@ -72,7 +77,9 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
       if (scheduled === undefined) {
         warnings.push(`triggers.crons lists ${config.crons.join(", ")}, but the default export has no scheduled(controller, env, ctx) handler.`);
       } else {
-        cron = cronTriggers(options, (controller: ScheduledController) => invoke(scheduled, controller, env));
+        const gate = options.cronGate;
+        const run = (controller: ScheduledController): Promise<void> => invoke(scheduled, controller, env);
+        cron = cronTriggers(options, gate === undefined ? run : (controller) => gatedRun(gate, controller, run));
       }
     }
   } catch (error) {
@@ -92,6 +99,16 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
       await cron?.close();
     },
   };
+}
+
+/** Runs `controller`'s time only if this process claims it; a claimed run is marked done however it ends. */
+async function gatedRun(gate: NonNullable<WorkerEventsOptions["cronGate"]>, controller: ScheduledController, run: (controller: ScheduledController) => Promise<void>): Promise<void> {
+  if (!(await gate.claim(controller.cron, controller.scheduledTime))) return;
+  try {
+    await run(controller);
+  } finally {
+    await gate.done(controller.cron, controller.scheduledTime).catch((error: unknown) => console.error(`[hearth] cron ${controller.cron}: recording the run as done failed:`, error));
+  }
 }
 
 function cronTriggers(options: WorkerEventsOptions, fire: (controller: ScheduledController) => Promise<void>): CronTriggers {

@@ -4,7 +4,7 @@ import type { ProjectConfig } from "../config/types.ts";
 import { openD1Database, d1DatabasePath, type D1Database } from "../d1/index.ts";
 import { openKvNamespace, type KvNamespace } from "../kv/index.ts";
 import type { Durability } from "../limits.ts";
-import { createQueueProducers, openQueueStore, type QueueStore } from "../queues/index.ts";
+import { createQueueProducers, openQueueStore, type QueueBackend } from "../queues/index.ts";
 import { openRateLimitStore, RateLimiter, type RateLimitStore } from "../ratelimit/index.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { secretsStoreBindings, type SecretStore } from "../secrets/index.ts";
@@ -25,6 +25,12 @@ export interface PlatformOptions {
   smtpUrl: string | undefined;
   /** The worker's fetch, once there is one: what an asset miss (or `run_worker_first`) falls through to. */
   worker: (request: Request) => Promise<Response>;
+  /** Opens a KV namespace somewhere else than its SQLite file (a cluster: the shared Postgres). */
+  kvNamespace?: (id: string) => KvNamespace;
+  /** Opens a D1 database somewhere else than its SQLite file here (a cluster: the node that holds it). */
+  d1Database?: (databaseName: string) => D1Database;
+  /** Opens the queues' store somewhere else than `queues.sqlite` (a cluster: the shared Postgres). */
+  queueStore?: () => QueueBackend;
 }
 
 /** The bindings of a wrangler project, and what owns their files. */
@@ -32,7 +38,7 @@ export interface Platform {
   /** `env` entries: KV, D1, rate limiters, queue producers, assets, secrets, mail, loaders, unsupported stand-ins. */
   bindings: Record<string, unknown>;
   /** The queues' store, when the project has queues (consumers need it). */
-  queues: QueueStore | undefined;
+  queues: QueueBackend | undefined;
   /** The assets, when `assets.directory` is set: requests go through it first. */
   assets: AssetRouter | undefined;
   /** Closes every file; pending writes are committed first. */
@@ -49,12 +55,12 @@ export function openPlatform(options: PlatformOptions): Platform {
   const closers: Array<() => void> = [];
   try {
     for (const kv of config.kvNamespaces) {
-      const namespace: KvNamespace = openKvNamespace(join(dataDir, "kv", `${kv.id}.sqlite`), { clock, durability });
+      const namespace: KvNamespace = options.kvNamespace ? options.kvNamespace(kv.id) : openKvNamespace(join(dataDir, "kv", `${kv.id}.sqlite`), { clock, durability });
       closers.push(() => namespace.close());
       bindings[kv.binding] = namespace;
     }
     for (const d1 of config.d1Databases) {
-      const database: D1Database = openD1Database(d1DatabasePath(dataDir, d1.databaseName), { durability });
+      const database: D1Database = options.d1Database ? options.d1Database(d1.databaseName) : openD1Database(d1DatabasePath(dataDir, d1.databaseName), { durability });
       closers.push(() => database.close());
       bindings[d1.binding] = database;
     }
@@ -63,11 +69,12 @@ export function openPlatform(options: PlatformOptions): Platform {
       closers.push(() => store.close());
       for (const limit of config.rateLimits) bindings[limit.name] = new RateLimiter(store, limit);
     }
-    let queues: QueueStore | undefined;
+    let queues: QueueBackend | undefined;
     if (config.queueProducers.length > 0 || config.queueConsumers.length > 0) {
-      const store = openQueueStore({ path: join(dataDir, "queues.sqlite"), clock, durability });
+      const store = options.queueStore ? options.queueStore() : openQueueStore({ path: join(dataDir, "queues.sqlite"), clock, durability });
       queues = store;
-      closers.push(() => store.close());
+      // The Postgres store's close is async (pending sends commit first): the runtime awaits it before the pool ends.
+      closers.push(() => void store.close());
       Object.assign(bindings, createQueueProducers(store, config.queueProducers));
     }
     Object.assign(bindings, secretsStoreBindings(config.secretsStoreSecrets, options.secrets));

@@ -1,4 +1,5 @@
-import type { WorkflowEngine, WorkflowOrigin } from "./engine.ts";
+import type { InstancePeek, WorkflowApi } from "./api.ts";
+import type { WorkflowOrigin } from "./engine.ts";
 import { WorkflowStateError } from "./errors.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions } from "./types.ts";
 
@@ -11,18 +12,18 @@ import type { InstanceStatus, WorkflowInstanceCreateOptions } from "./types.ts";
  */
 export class WorkflowInstance<Output = unknown> {
   readonly id: string;
-  readonly #engine: WorkflowEngine;
+  readonly #engine: WorkflowApi;
   readonly #workflow: string;
 
   /** @internal */
-  constructor(engine: WorkflowEngine, workflow: string, id: string) {
+  constructor(engine: WorkflowApi, workflow: string, id: string) {
     this.#engine = engine;
     this.#workflow = workflow;
     this.id = id;
   }
 
   async status(): Promise<InstanceStatus<Output>> {
-    return this.#engine.status(this.#workflow, this.id) as InstanceStatus<Output>;
+    return (await this.#engine.status(this.#workflow, this.id)) as InstanceStatus<Output>;
   }
 
   /** Stops before the next step (a running step finishes and is recorded). */
@@ -61,10 +62,10 @@ export const PEEK: unique symbol = Symbol("hearth.peek");
 export class WorkflowBinding<Params = unknown, Output = unknown> {
   /** The binding name, e.g. "Onboarding". */
   readonly name: string;
-  readonly #engine: () => WorkflowEngine;
+  readonly #engine: () => WorkflowApi;
 
   /** @internal Created by the host. */
-  constructor(engine: () => WorkflowEngine, name: string) {
+  constructor(engine: () => WorkflowApi, name: string) {
     this.#engine = engine;
     this.name = name;
   }
@@ -88,14 +89,14 @@ export class WorkflowBinding<Params = unknown, Output = unknown> {
 
   /** A handle on an existing instance; throws when there is none with this id. */
   async get(id: string): Promise<WorkflowInstance<Output>> {
-    if (!this.#engine().exists(this.name, id)) {
+    if (!(await this.#engine().exists(this.name, id))) {
       throw new WorkflowStateError(`${this.name} has no instance ${JSON.stringify(id)}`);
     }
     return new WorkflowInstance<Output>(this.#engine(), this.name, id);
   }
 
   /** @internal Status, error and time of the last change, synchronously and without the output; undefined for no such instance. */
-  [PEEK](id: string): ReturnType<WorkflowEngine["peek"]> {
+  [PEEK](id: string): InstancePeek | undefined {
     return this.#engine().peek(this.name, id);
   }
 

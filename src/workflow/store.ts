@@ -1,6 +1,7 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { openHostDatabase } from "../storage/host-database.ts";
+import type { DatabaseReplication, ReplicaLink } from "../storage/replication.ts";
 import type { WorkflowInstanceStatus } from "./types.ts";
 
 /** An instance row. Params and output are structured-clone bytes. */
@@ -77,14 +78,33 @@ export class WorkflowStore {
   readonly #sql = new Map<string, StatementSync>();
   readonly #tx: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync>;
   readonly #beforeCommit: (() => void) | undefined;
+  /** In a cluster: the log every commit reaches before its waiters are told it is durable. */
+  readonly #link: ReplicaLink | undefined;
+  #replicated: Promise<void> | undefined;
   #open = false;
   #waiters: Deferred[] = [];
 
-  /** `beforeCommit` runs first in every commit (the host flushes timers there that must land first). */
-  constructor(path: string, durability: Durability, beforeCommit?: () => void) {
+  /**
+   * `beforeCommit` runs first in every commit (the host flushes timers there that must land first).
+   * `replication`: in a cluster, each commit also goes to the instances' log, and a write is durable
+   * once it is there.
+   */
+  constructor(path: string, durability: Durability, beforeCommit?: () => void, replication?: DatabaseReplication) {
     this.#beforeCommit = beforeCommit;
-    this.#db = openHostDatabase(path, durability, "workflow store", SCHEMA);
-    this.#migrate();
+    if (replication) {
+      // The schema is made after the link is attached, in a commit of its own: it reaches the log (a snapshot).
+      this.#db = openHostDatabase(path, durability, "workflow store", "");
+      this.#link = replication.attach(this.#db);
+      this.#db.exec("BEGIN");
+      this.#db.exec(`${SCHEMA}\nCREATE TABLE IF NOT EXISTS _hearth_meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;`);
+      this.#migrate();
+      this.#link.beforeCommit();
+      this.#db.exec("COMMIT");
+      this.#track(this.#link.committed());
+    } else {
+      this.#db = openHostDatabase(path, durability, "workflow store", SCHEMA);
+      this.#migrate();
+    }
     const prepare = (sql: string) => this.#db.prepare(sql);
     this.#tx = {
       begin: prepare("BEGIN"),
@@ -130,9 +150,12 @@ export class WorkflowStore {
     const waiters = this.#waiters;
     this.#waiters = [];
     this.#open = false;
+    let replicated: Promise<void> | undefined;
     try {
       this.#beforeCommit?.();
+      this.#link?.beforeCommit();
       this.#tx.commit.run();
+      replicated = this.#track(this.#link?.committed());
     } catch (error) {
       try {
         this.#tx.rollback.run();
@@ -142,13 +165,30 @@ export class WorkflowStore {
       for (const waiter of waiters) waiter.reject(error);
       return;
     }
-    for (const waiter of waiters) waiter.resolve();
+    if (replicated === undefined) for (const waiter of waiters) waiter.resolve();
+    else replicated.then(() => waiters.forEach((waiter) => waiter.resolve()), (error: unknown) => waiters.forEach((waiter) => waiter.reject(error)));
+  }
+
+  /**
+   * Settles when every commit so far is in the log (at once without replication). An answer that read
+   * the store waits for it: what it read may be a commit still on its way.
+   */
+  replicated(): Promise<void> {
+    return this.#replicated ?? Promise.resolve();
+  }
+
+  #track(committed: Promise<void> | undefined): Promise<void> | undefined {
+    if (committed === undefined) return undefined;
+    committed.catch(() => undefined); // its waiters (and replicated()) report it
+    this.#replicated = committed;
+    return committed;
   }
 
   close(): void {
     if (!this.#db.isOpen) return;
     this.commit();
     this.#sql.clear();
+    this.#link?.detach();
     this.#db.close();
   }
 

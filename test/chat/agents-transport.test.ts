@@ -6,39 +6,12 @@
  */
 import { WebSocketChatTransport } from "agents/chat/transport";
 import { AgentClient } from "agents/client";
-import {
-  AbstractChat,
-  jsonSchema,
-  tool,
-  type ChatInit,
-  type ChatState,
-  type ChatStatus,
-  type UIMessage,
-} from "ai";
+import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, holdTurns, resetWorld } from "./fixture.ts";
+import { NodeChat } from "./node-chat.ts";
 import { Gate, messageText, scriptedModel, textStream, toolCallStream, until } from "./helpers.ts";
-
-/** The AI SDK chat state machine with plain arrays for state (what React's `useChat` keeps in hooks). */
-class NodeChatState implements ChatState<UIMessage> {
-  status: ChatStatus = "ready";
-  error: Error | undefined = undefined;
-  messages: UIMessage[];
-  constructor(messages: UIMessage[] = []) {
-    this.messages = messages;
-  }
-  pushMessage = (message: UIMessage) => void (this.messages = [...this.messages, message]);
-  popMessage = () => void (this.messages = this.messages.slice(0, -1));
-  replaceMessage = (index: number, message: UIMessage) => void (this.messages = this.messages.map((m, i) => (i === index ? message : m)));
-  snapshot = <T,>(thing: T): T => structuredClone(thing);
-}
-
-class NodeChat extends AbstractChat<UIMessage> {
-  constructor(init: ChatInit<UIMessage>) {
-    super({ ...init, state: new NodeChatState(init.messages) });
-  }
-}
 
 let t: TestEnv;
 const agents: AgentClient[] = [];

@@ -47,6 +47,10 @@ describe("hearth dev", () => {
     const reloaded = await cli.ready(mark);
     expect(cli.output().slice(mark)).toMatch(/reload\s+src\/index\.ts changed → http/);
     expect(reloaded).toBe(url); // the port chosen for --port 0 is kept across restarts
+    // So is the inspector's (its default, port + 1, may be someone else's by now).
+    const inspector = /inspect\s+(http:\/\/[^\s#]+)/.exec(cli.stdout())?.[1];
+    expect(inspector).toBeDefined();
+    expect((await fetch(inspector!)).status).toBe(200);
     const second = await version(reloaded);
     expect(second.version).toBe("v2");
     expect(second.pid).not.toBe(first.pid);

@@ -10,8 +10,10 @@ afterEach(cleanup);
 
 describe("hearth errors and usage", () => {
   it("reports a missing entry file and exits non-zero", async () => {
-    for (const command of ["start", "dev"]) {
-      const cli = runCli([command, "src/does-not-exist.ts", "--port", "0", "--data", await tempDir()]);
+    // The processes start side by side (as in the tests below): each is independent of the others.
+    const clis = [];
+    for (const command of ["start", "dev"]) clis.push(runCli([command, "src/does-not-exist.ts", "--port", "0", "--data", await tempDir()]));
+    for (const cli of clis) {
       const { code } = await cli.exited();
       expect(code).toBe(1);
       expect(cli.stderr()).toContain("Entry file not found: src/does-not-exist.ts");
@@ -27,9 +29,9 @@ describe("hearth errors and usage", () => {
     const address = blocker.address();
     if (address === null || typeof address === "string") throw new Error("no port");
     try {
-      for (const command of ["start", "dev"]) {
-        const args = [command, "examples/counter/src/index.ts", "--port", String(address.port), "--data", await tempDir()];
-        const cli = runCli(args);
+      const clis = [];
+      for (const command of ["start", "dev"]) clis.push(runCli([command, "examples/counter/src/index.ts", "--port", String(address.port), "--data", await tempDir()]));
+      for (const cli of clis) {
         const { code } = await cli.exited();
         expect(code).toBe(1);
         expect(cli.stderr()).toContain(`Port ${address.port} is already in use on 127.0.0.1`);
@@ -72,8 +74,9 @@ describe("hearth errors and usage", () => {
       [["dev"], "Missing entry file"],
       [[], "Missing command"],
     ];
-    for (const [args, message] of cases) {
-      const cli = runCli(args);
+    const clis = cases.map(([args]) => runCli(args));
+    for (const [i, [args, message]] of cases.entries()) {
+      const cli = clis[i]!;
       const { code } = await cli.exited();
       expect(code, args.join(" ")).toBe(2);
       expect(cli.stderr()).toContain(message);
@@ -82,11 +85,11 @@ describe("hearth errors and usage", () => {
 
   it("prints help and the version", async () => {
     const help = runCli(["--help"]);
+    const version = runCli(["--version"]);
     expect((await help.exited()).code).toBe(0);
     expect(help.stdout()).toContain("Usage: hearth <command> [entry] [options]");
     expect(help.stdout()).toContain("--durability <strict|relaxed>");
 
-    const version = runCli(["--version"]);
     expect((await version.exited()).code).toBe(0);
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     expect(version.stdout().trim()).toBe(pkg.version);

@@ -27,24 +27,26 @@ describe("hearth start --inspector", () => {
     const agents = await fetch(`${inspector}api/agents?class=Counter`, { headers: { authorization: `Bearer ${token}` } });
     expect(((await agents.json()) as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(["alice"]);
 
-    // `hearth inspect` finds the running server's inspector through the data directory.
+    // `hearth inspect` finds the running server's inspector through the data directory (two
+    // read-only commands, side by side).
     const listed = runCli(["inspect", "agents", "Counter", "--data", data]);
+    const state = runCli(["inspect", "state", "Counter/alice", "--data", data]);
     expect((await listed.exited()).code).toBe(0);
     expect((JSON.parse(listed.stdout()) as { items: Array<{ name: string }> }).items.map((item) => item.name)).toEqual(["alice"]);
-    const state = runCli(["inspect", "state", "Counter/alice", "--data", data]);
     expect((await state.exited()).code).toBe(0);
     expect(JSON.parse(state.stdout())).toEqual({ state: { count: 1 } });
   });
 
   it("is off under start unless asked, and refuses to bind beyond loopback without saying so loudly", async () => {
+    // Two servers side by side, each on its own data directory.
+    const quiet = runCli(["start", COUNTER, "--port", "0", "--data", await tempDir()]);
     const data = await tempDir();
-    const quiet = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const exposed = runCli(["start", COUNTER, "--port", "0", "--data", data, "--inspector", "--inspector-host", "0.0.0.0", "--inspector-port", "0"]);
     await quiet.ready();
     expect(quiet.stdout()).not.toContain("inspect ");
     quiet.proc.kill("SIGTERM");
     await quiet.exited();
 
-    const exposed = runCli(["start", COUNTER, "--port", "0", "--data", data, "--inspector", "--inspector-host", "0.0.0.0", "--inspector-port", "0"]);
     await exposed.ready();
     expect(exposed.stdout()).toContain("WARNING: the inspector listens on 0.0.0.0, beyond this machine");
     exposed.proc.kill("SIGTERM");
@@ -57,8 +59,12 @@ describe("hearth start --inspector", () => {
 
 describe("alerts in hearth.config.ts", () => {
   it("loads rules and contact points at start, and refuses a bad rule with a clear startup error", async () => {
+    // The good and the bad configuration, each in a project of its own, start side by side.
     const project = await tempDir("hearth-alerts-project-");
+    const badProject = await tempDir("hearth-alerts-project-");
     const entry = join(ROOT, COUNTER);
+    writeFileSync(join(badProject, "hearth.config.ts"), `export default { alerts: { rules: [{ id: "x", kind: "error", name: "x", window: "forever", threshold: 1, severity: "warning" }] } };\n`);
+    const bad = runCli(["start", entry, "--port", "0"], { cwd: badProject });
     writeFileSync(
       join(project, "hearth.config.ts"),
       `export default { alerts: {
@@ -74,8 +80,6 @@ describe("alerts in hearth.config.ts", () => {
     cli.proc.kill("SIGTERM");
     await cli.exited();
 
-    writeFileSync(join(project, "hearth.config.ts"), `export default { alerts: { rules: [{ id: "x", kind: "error", name: "x", window: "forever", threshold: 1, severity: "warning" }] } };\n`);
-    const bad = runCli(["start", entry, "--port", "0"], { cwd: project });
     expect((await bad.exited()).code).not.toBe(0);
     expect(bad.stderr()).toContain("hearth.config.ts: alerts: rule.window");
   });

@@ -115,19 +115,22 @@ describe("hearth start", () => {
     const fromFlag = await tempDir();
     const port = await freePort();
     const env = cleanEnv({ HEARTH_PORT: String(port), HEARTH_HOST: "127.0.0.1", HEARTH_DATA_DIR: fromEnv });
+    // Side by side: their ports and data directories differ.
     const byEnv = runCli(["start", COUNTER], { env });
+    const byFlag = runCli(["start", COUNTER, "--port", "0", "--data", fromFlag], { env });
     expect(await byEnv.ready()).toBe(`http://127.0.0.1:${port}`);
     expect(byEnv.stdout()).toContain(`data     ${fromEnv}  `);
 
-    const byFlag = runCli(["start", COUNTER, "--port", "0", "--data", fromFlag], { env });
     expect(await byFlag.ready()).not.toBe(`http://127.0.0.1:${port}`);
     expect(byFlag.stdout()).toContain(`data     ${fromFlag}  `);
   });
 
   it("stops gracefully on SIGTERM and SIGINT", async () => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const data = await tempDir();
-      const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    // One server per signal, started side by side (each with its own data directory).
+    const signals = ["SIGTERM", "SIGINT"] as const;
+    const clis = await Promise.all(signals.map(async () => runCli(["start", COUNTER, "--port", "0", "--data", await tempDir()])));
+    for (const [i, signal] of signals.entries()) {
+      const cli = clis[i]!;
       const url = await cli.ready();
       expect(await post(`${url}/agents/counter/x`)).toBe("1");
       cli.proc.kill(signal);

@@ -125,18 +125,19 @@ export default {
       "hearth.config.ts": `export default { hibernateAfterMs: 5000 };\n`,
       "src/index.ts": AGENT,
     });
-    const server = runCli(["start", "--port", "0"], { cwd: dir });
-    const base = await server.ready();
-    expect(await (await fetch(`${base}/agents/counter/b`)).text()).toBe("counter b");
-
     const bad = await project({
       "wrangler.jsonc": JSON.stringify({ main: "src/index.ts" }),
       "hearth.config.ts": `export default { routes: [] };\n`,
       "src/index.ts": AGENT,
     });
-    const refused = start(bad);
-    expect(refused.status).toBe(1);
-    expect(refused.output).toMatch(/hearth\.config\.ts.*unknown setting "routes"/);
+    // Side by side: the refused project is a directory of its own.
+    const server = runCli(["start", "--port", "0"], { cwd: dir });
+    const refused = runCli(["start", "--port", "0"], { cwd: bad });
+    const base = await server.ready();
+    expect(await (await fetch(`${base}/agents/counter/b`)).text()).toBe("counter b");
+
+    expect((await refused.exited()).code).toBe(1);
+    expect(refused.output()).toMatch(/hearth\.config\.ts.*unknown setting "routes"/);
   });
 
   it("hearth d1 and hearth secret use the data directory of hearth.config.ts, as start does; the environment overrides a config var", async () => {

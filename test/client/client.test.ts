@@ -142,9 +142,11 @@ describe("hearth/client AgentClient", () => {
     const kicker = connect(name);
     await Promise.all([victim.client.ready, kicker.client.ready]);
     const pending = victim.client.call("waitForGate");
+    // Watched from now on: the socket may close before the kick's own reply arrives.
+    const rejected = expect(pending).rejects.toThrow("Connection closed");
     await victim.client.stub.getCount(); // the gated call has reached the agent by now
     await kicker.client.call("kick").catch(() => undefined);
-    await expect(pending).rejects.toThrow("Connection closed");
+    await rejected;
   });
 
   test("pending calls reject when the client closes, and later calls fail fast", async () => {

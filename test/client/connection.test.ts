@@ -162,6 +162,7 @@ describe("terminal closes", () => {
     const { client, closes } = connect({ name: uniqueName("kick"), onConnectionError: (error) => errors.push(error) });
     await client.ready;
     const pending = client.call("hang");
+    const rejected = expect(pending).rejects.toThrow("Connection closed"); // watched before the close can happen
     await client.call("whoami");
     void client.call("kick", [4001, "unauthorized"]).catch(() => undefined);
     const error = await errors.next();
@@ -175,7 +176,7 @@ describe("terminal closes", () => {
     expect(client.connectionError).toBe(error);
     expect(client.shouldReconnect).toBe(false);
     expect(client.identified).toBe(false);
-    await expect(pending).rejects.toThrow("Connection closed");
+    await rejected;
     await expect(client.call("whoami")).rejects.toThrow("Connection closed");
 
     // reconnect() brings it back and clears the error.

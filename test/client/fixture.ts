@@ -8,10 +8,15 @@ export interface CounterState {
   count: number;
 }
 
+// One gate per server: test files share this module (vitest runs them unisolated), so a gate
+// released by an earlier file's server must not stay open for the next one.
 let releaseGate: () => void = () => {};
-const gate = new Promise<void>((resolve) => {
-  releaseGate = resolve;
-});
+let gate = Promise.resolve();
+function closeGate(): void {
+  gate = new Promise<void>((resolve) => {
+    releaseGate = resolve;
+  });
+}
 
 /** The agent every client test talks to. Callables are marked without decorators. */
 export class Counter extends Agent<unknown, CounterState> {
@@ -97,16 +102,36 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts a real Hearth server on a loopback port with its data in a temporary folder. */
+/**
+ * Starts a real Hearth server on a loopback port with its data in a temporary folder. With
+ * HEARTH_TEST_CLUSTER=1 (the cluster's run of these tests), three cluster nodes behind a round-robin
+ * balancer on a real Postgres instead.
+ */
 export async function startServer(): Promise<RunningServer> {
+  if (process.env.HEARTH_TEST_CLUSTER === "1") {
+    closeGate();
+    const release = releaseGate;
+    const { startInProcessCluster } = await import("../cluster/support/in-process-cluster.ts");
+    const cluster = await startInProcessCluster({ agents: { Counter, ChatRoom } }, 3);
+    return {
+      url: cluster.url,
+      host: new URL(cluster.url).host,
+      async close() {
+        release();
+        await cluster.close();
+      },
+    };
+  }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-client-"));
+  closeGate();
+  const release = releaseGate;
   const host = new Host({ dataDir, agents: { Counter, ChatRoom } });
   const server = await serve({ host, port: 0 });
   return {
     url: server.url,
     host: new URL(server.url).host,
     async close() {
-      releaseGate();
+      release();
       await server.close();
       await host.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

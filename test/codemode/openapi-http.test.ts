@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ToolExecutionOptions } from "ai";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { createCodeTools, openApiSource, type CodeToolOutput, type OpenApiSourceOptions } from "../../src/codemode/index.ts";
+import { createCodeTools, openApiSource, sandboxExecutor, type CodeToolOutput, type OpenApiSourceOptions } from "../../src/codemode/index.ts";
 import { startShopServer, type ShopServer } from "./fixtures/shop-server.ts";
 
 const spec = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "shop.openapi.json"), "utf8")) as object;
@@ -22,7 +22,9 @@ afterEach(async () => {
 
 async function run(code: string, options: OpenApiSourceOptions = {}): Promise<CodeToolOutput> {
   const source = openApiSource(spec, { baseUrl: shop.baseUrl, headers: { authorization: `Bearer ${TOKEN}` }, query: { api_key: KEY }, maxResponseBytes: 100_000, ...options });
-  const { tools } = createCodeTools({ sources: [source], mode: "declarations" });
+  // A CPU budget well above what these programs need (building a 1 MiB body takes tens of ms): the
+  // tests are about requests, and a loaded machine must not turn one into a CPU-limit error.
+  const { tools } = createCodeTools({ sources: [source], mode: "declarations", executor: sandboxExecutor({ cpuMs: 2_000 }) });
   return (await tools.execute.execute!({ code }, execution)) as CodeToolOutput;
 }
 

@@ -6,7 +6,7 @@
 import { cpSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import PartySocket from "partysocket";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, requireBuild, ROOT, runCli, tempDir, type CliProcess } from "../cli/helpers.ts";
 
 const FIXTURE = join(ROOT, "test", "durable-object", "fixtures", "partyserver-project");
@@ -15,7 +15,6 @@ const HIBERNATE_AFTER_MS = 250;
 const WAIT_MS = 20_000;
 
 beforeAll(requireBuild);
-afterEach(cleanup);
 
 /** What the fixture's servers send: JSON objects with a `type`. */
 type Frame = { type: string } & Record<string, unknown>;
@@ -119,8 +118,16 @@ async function nextStart(client: Client, before: number): Promise<number> {
 }
 
 describe("partyserver under hearth dev", () => {
+  // One server for the tests that do not restart it: each uses rooms of its own, so none sees
+  // another's connections, messages or start counts.
+  let shared: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    shared = await serve();
+  });
+  afterAll(cleanup);
+
   it("routes /parties/<kebab-class>/<room> to the Servers; onRequest answers with the room's name", async () => {
-    const { base, dev } = await serve();
+    const { base, dev } = shared;
     expect(dev.output()).toMatch(/objects\s+ChatRoom, Lobby/);
     expect(await json(`${base}/parties/chat-room/kitchen`)).toEqual({ name: "kitchen", starts: 1, connections: 0, messages: 0, alarms: 0 });
     expect(await json(`${base}/parties/lobby/hall`)).toMatchObject({ name: "hall", received: 0, connections: 0 });
@@ -133,31 +140,31 @@ describe("partyserver under hearth dev", () => {
   });
 
   it("onConnect that throws: the client gets partyserver's error frame and a 1011 close", async () => {
-    const { base } = await serve();
+    const { base } = shared;
     const seen = await new Promise<{ messages: string[]; code: number; reason: string }>((resolve) => {
-      const socket = new WebSocket(`${base.replace("http", "ws")}/parties/chat-room/kitchen?user=${"x".repeat(33)}`);
+      const socket = new WebSocket(`${base.replace("http", "ws")}/parties/chat-room/cellar?user=${"x".repeat(33)}`);
       const messages: string[] = [];
       socket.addEventListener("message", (event) => messages.push(String(event.data)));
       socket.addEventListener("close", (event) => resolve({ messages, code: event.code, reason: event.reason }));
     });
     expect(seen).toMatchObject({ code: 1011, reason: "Uncaught exception during session setup" });
     expect(JSON.parse(seen.messages[0] ?? "{}")).toMatchObject({ error: expect.stringContaining("A name has at most 32 characters") });
-    expect(await json(`${base}/parties/chat-room/kitchen`)).toMatchObject({ name: "kitchen" });
+    expect(await json(`${base}/parties/chat-room/cellar`)).toMatchObject({ name: "cellar" });
   });
 
   it("a hibernating room: broadcast, connection state and tags, before and after it sleeps; onClose", async () => {
-    const { base, host } = await serve();
-    const ada = new Client(host, "chat-room", "kitchen", { user: "ada", team: "red" });
-    const bob = new Client(host, "chat-room", "kitchen", { user: "bob", team: "red" });
-    const cy = new Client(host, "chat-room", "kitchen", { user: "cy", team: "blue" });
+    const { base, host } = shared;
+    const ada = new Client(host, "chat-room", "parlor", { user: "ada", team: "red" });
+    const bob = new Client(host, "chat-room", "parlor", { user: "bob", team: "red" });
+    const cy = new Client(host, "chat-room", "parlor", { user: "cy", team: "blue" });
     for (const client of [ada, bob, cy]) {
-      expect(await client.waitFor((frame) => frame.type === "welcome", "welcome")).toMatchObject({ id: client.id, room: "kitchen" });
+      expect(await client.waitFor((frame) => frame.type === "welcome", "welcome")).toMatchObject({ id: client.id, room: "parlor" });
     }
 
     ada.send("hello");
     for (const client of [ada, bob, cy]) await client.waitFor(isChat("hello"), "hello");
     expect(await ada.ask("rename Ada L.", "renamed")).toMatchObject({ state: { user: "Ada L." } });
-    expect(await ada.ask("whoami", "whoami")).toMatchObject({ id: ada.id, state: { user: "Ada L." }, tags: [ada.id, "team:red"], room: "kitchen" });
+    expect(await ada.ask("whoami", "whoami")).toMatchObject({ id: ada.id, state: { user: "Ada L." }, tags: [ada.id, "team:red"], room: "parlor" });
 
     // A message to a tag reaches that team only; the chat after it arrives later on every socket.
     bob.send("team for red");
@@ -185,13 +192,13 @@ describe("partyserver under hearth dev", () => {
 
     cy.close();
     expect(await ada.waitFor((frame) => frame.type === "left", "cy left")).toEqual({ type: "left", id: cy.id });
-    expect(await json(`${base}/parties/chat-room/kitchen`)).toMatchObject({ name: "kitchen", connections: 2, messages: 4 });
+    expect(await json(`${base}/parties/chat-room/parlor`)).toMatchObject({ name: "parlor", connections: 2, messages: 4 });
     ada.close();
     bob.close();
   });
 
   it("onAlarm, set with ctx.storage.setAlarm, wakes the sleeping room and knows its name", async () => {
-    const { base, host } = await serve();
+    const { base, host } = shared;
     const ada = new Client(host, "chat-room", "attic", { user: "ada" });
     await ada.waitFor((frame) => frame.type === "welcome", "welcome");
     const before = (await ada.ask("whoami", "whoami")).starts as number;
@@ -206,9 +213,9 @@ describe("partyserver under hearth dev", () => {
   });
 
   it("a room without hibernation keeps its instance and in-memory connections while a hibernating one sleeps", async () => {
-    const { base, host } = await serve();
-    const one = new Client(host, "lobby", "hall");
-    const two = new Client(host, "lobby", "hall");
+    const { base, host } = shared;
+    const one = new Client(host, "lobby", "foyer");
+    const two = new Client(host, "lobby", "foyer");
     const welcome = await one.waitFor((frame) => frame.type === "welcome", "welcome");
     await two.waitFor((frame) => frame.type === "welcome", "welcome");
     const instance = welcome.instance as string;
@@ -222,9 +229,13 @@ describe("partyserver under hearth dev", () => {
     for (const client of [one, two]) {
       expect(await client.waitFor((frame) => frame.type === "echo", "echo")).toMatchObject({ from: one.id, text: "still here?", received: 1, instance });
     }
-    expect(await json(`${base}/parties/lobby/hall`)).toEqual({ name: "hall", instance, received: 1, connections: 2 });
+    expect(await json(`${base}/parties/lobby/foyer`)).toEqual({ name: "foyer", instance, received: 1, connections: 2 });
     for (const client of [one, two, sleeper]) client.close();
   });
+});
+
+describe("partyserver under hearth dev, restarted", () => {
+  afterEach(cleanup);
 
   it("clients reconnect after hearth dev restarts; what the rooms stored is kept", async () => {
     const { dir, dev, base, host } = await serve();

@@ -3,12 +3,31 @@ import { Agent } from "../../src/index.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
 
 let release: (() => void) | undefined;
+let aborted = false;
+let reached = false;
 
 class Feed extends Agent {
   onRequest(request: Request) {
     const path = new URL(request.url).pathname;
     if (path.endsWith("/plain")) return Response.json({ ok: true, name: this.name });
     if (path.endsWith("/echo")) return request.text().then((body) => new Response(`got ${body.length} bytes`));
+    if (path.endsWith("/headers")) {
+      const headers = new Headers({ "x-seen": request.headers.get("x-in") ?? "", "content-length": "2" });
+      headers.append("set-cookie", "a=1; Path=/");
+      headers.append("set-cookie", "b=2; HttpOnly");
+      headers.append("x-many", "one");
+      headers.append("x-many", "two");
+      return new Response("ok", { status: 201, statusText: "Made", headers });
+    }
+    if (path.endsWith("/signal")) {
+      reached = true;
+      return new Promise<Response>((resolve) => {
+        request.signal.addEventListener("abort", () => {
+          aborted = true;
+          resolve(new Response("gone"));
+        });
+      });
+    }
     if (path.endsWith("/quiet")) {
       // A stream with nothing to say yet (an SSE stream before its first event).
       const quiet = new ReadableStream<Uint8Array>({
@@ -63,6 +82,34 @@ describe("HTTP responses", () => {
       text += decoder.decode(value);
     }
     expect(text).toBe("data: first\n\ndata: second\n\n");
+  });
+});
+
+describe("response heads", () => {
+  it("keep every Set-Cookie apart, the status text, joined repeated headers and the worker's own content-length", async () => {
+    harness = await startHarness({ Feed });
+    const res = await fetch(`${harness.url}/agents/feed/a/headers`, { headers: { "x-in": "hello" } });
+    expect(res.status).toBe(201);
+    expect(res.statusText).toBe("Made");
+    expect(res.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; HttpOnly"]);
+    expect(res.headers.get("x-many")).toBe("one, two");
+    expect(res.headers.get("x-seen")).toBe("hello");
+    expect(res.headers.get("content-length")).toBe("2");
+    expect(await res.text()).toBe("ok");
+  });
+});
+
+describe("a client that goes away", () => {
+  it("aborts the request's signal while the agent still works on it", async () => {
+    harness = await startHarness({ Feed });
+    aborted = false;
+    reached = false;
+    const controller = new AbortController();
+    const pending = fetch(`${harness.url}/agents/feed/a/signal`, { signal: controller.signal }).catch(() => undefined);
+    await expect.poll(() => reached).toBe(true);
+    controller.abort();
+    await pending;
+    await expect.poll(() => aborted).toBe(true);
   });
 });
 

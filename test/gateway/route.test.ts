@@ -107,4 +107,18 @@ describe("routeAgentRequest", () => {
     harness = await startHarness({ ChatRoom });
     await expect(TestSocket.open(`${harness.wsUrl}/agents/ghost/x`)).rejects.toThrow(/failed/);
   });
+
+  it("follows env when a binding is replaced or removed after it was first routed to", async () => {
+    harness = await startHarness({ ChatRoom, Broken });
+    const env: Record<string, unknown> = { Room: harness.host.env.ChatRoom };
+    const room = "http://localhost/agents/chat-room/a";
+    expect((await routeAgentRequest(new Request(room), env))?.status).toBe(200);
+    env.Room = harness.host.env.Broken; // another class under the same key
+    expect((await routeAgentRequest(new Request(room), env))?.status).toBe(400);
+    await expect(routeAgentRequest(new Request("http://localhost/agents/broken/a"), env)).rejects.toThrow(/Broken.onRequest must return a Response/);
+    env.Other = harness.host.env.ChatRoom; // back, under another key
+    expect((await routeAgentRequest(new Request(room), env))?.status).toBe(200);
+    delete env.Other;
+    expect((await routeAgentRequest(new Request(room), env))?.status).toBe(400);
+  });
 });

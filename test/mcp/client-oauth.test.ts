@@ -12,7 +12,7 @@ let remote: RemoteServer;
 let t: TestEnv;
 
 async function setup(
-  options: { accessTokenTtlSeconds?: number; autoApprove?: boolean } = {},
+  options: { accessTokenTtlSeconds?: number; refreshedAccessTokenTtlSeconds?: number; autoApprove?: boolean } = {},
   remoteOptions: Omit<RemoteServerOptions, "auth"> = {},
 ): Promise<void> {
   as = await startOAuthServer(options);
@@ -168,15 +168,17 @@ describe("removal", () => {
 
 describe("expiry and refusal", () => {
   it("refreshes an expired access token with the refresh token", async () => {
-    await setup({ accessTokenTtlSeconds: 1 });
+    // The first token runs out by the clock; the refreshed one lives long enough for a loaded machine.
+    await setup({ accessTokenTtlSeconds: 1, refreshedAccessTokenTtlSeconds: 3600 });
     const agent = t.get<Assistant>("Assistant", "alice");
     const mounted = await mountOverHttp();
     await authorizeInBrowser(mounted.authUrl!);
     await readyState(agent, mounted.id);
-    const before = as.stats.refreshes;
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     expect(await agent.call(mounted.id, "add", { a: 5, b: 5 })).toEqual({ content: [{ type: "text", text: "10" }] });
-    expect(as.stats.refreshes).toBeGreaterThan(before);
+    // On a slow machine the first token may already have run out while connecting; either way one refresh happened.
+    expect(as.stats.refreshes).toBeGreaterThanOrEqual(1);
+    expect(as.stats.authorizations).toBe(1);
     expect((await agent.servers()).servers[mounted.id]!.state).toBe("ready");
   });
 

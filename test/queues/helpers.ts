@@ -2,10 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { QueueConsumerConfig } from "../../src/config/types.ts";
+import type { QueueBackend } from "../../src/queues/backend.ts";
 import { QueueConsumers } from "../../src/queues/consumers.ts";
 import { QueueProducer } from "../../src/queues/producer.ts";
 import { openQueueStore, type QueueStore } from "../../src/queues/store.ts";
-import type { Message, MessageBatch } from "../../src/queues/types.ts";
+import type { Message, MessageBatch, QueueMetrics } from "../../src/queues/types.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
 
 export const START = Date.parse("2025-01-01T00:00:00Z");
@@ -23,24 +24,34 @@ export interface Delivery {
 }
 
 /**
- * A queue store in a temp directory on a VirtualClock, with a way to run consumers whose handler is
- * `handle` and which records every delivery.
+ * A queue store (any QueueBackend) on a VirtualClock, with a way to run consumers whose handler is
+ * `handle` and which records every delivery. The contract tests run on it with every store.
  */
-export class QueueFixture {
-  readonly dir = mkdtempSync(join(tmpdir(), "hearth-queues-"));
-  readonly path = join(this.dir, "data", "queues.sqlite");
-  readonly clock = new VirtualClock({ start: START });
-  store: QueueStore = openQueueStore({ path: this.path, clock: this.clock });
+export class QueueHarness<Store extends QueueBackend = QueueBackend> {
+  readonly clock: VirtualClock;
+  store: Store;
   readonly deliveries: Delivery[] = [];
   handle: (batch: MessageBatch) => unknown = () => {};
+  readonly #cleanup: () => void | Promise<void>;
   #consumers: QueueConsumers | undefined;
+
+  constructor(open: (clock: VirtualClock) => Store, cleanup: () => void | Promise<void> = () => {}, clock = new VirtualClock({ start: START })) {
+    this.clock = clock;
+    this.store = open(this.clock);
+    this.#cleanup = cleanup;
+  }
 
   producer(queue = "jobs", deliveryDelay?: number): QueueProducer {
     return new QueueProducer({ store: this.store, queue, deliveryDelay });
   }
 
+  /** The queue's metrics, as its producer binding reports them. */
+  metrics(queue = "jobs"): Promise<QueueMetrics> {
+    return this.producer(queue).metrics();
+  }
+
   consumers(configs: QueueConsumerConfig[]): QueueConsumers {
-    this.#consumers = new QueueConsumers({
+    const consumers = new QueueConsumers({
       store: this.store,
       consumers: configs,
       deliver: async (batch) => {
@@ -52,8 +63,11 @@ export class QueueFixture {
         await this.handle(batch);
       },
     });
-    this.#consumers.start();
-    return this.#consumers;
+    this.#consumers = consumers;
+    // Time moves on only once the batches that fired have been looked for and delivered.
+    this.clock.waitForIdle = () => consumers.idle();
+    consumers.start();
+    return consumers;
   }
 
   /** Bodies delivered so far, in order, optionally of one queue. */
@@ -61,25 +75,48 @@ export class QueueFixture {
     return this.deliveries.filter((d) => queue === undefined || d.queue === queue).flatMap((d) => d.messages.map((m) => m.body));
   }
 
-  /** Waits until the consumers are idle, then lets due timers fire, `times` times. */
+  /** Waits until the consumers are idle and the due timers have fired. */
   async settle(): Promise<void> {
     await this.#consumers?.idle();
     await this.clock.settle();
     await this.#consumers?.idle();
   }
 
-  /** Closes consumers and store, then opens the store again from the file (a restart). */
-  async reopen(): Promise<void> {
+  /** Stops the consumers (their batches settled). */
+  async stopConsumers(): Promise<void> {
     await this.#consumers?.close();
     this.#consumers = undefined;
-    this.store.close();
-    this.store = openQueueStore({ path: this.path, clock: this.clock });
+    this.clock.waitForIdle = undefined;
   }
 
   async dispose(): Promise<void> {
-    await this.#consumers?.close();
-    this.store.close();
+    await this.stopConsumers();
+    await this.store.close();
     this.clock.dispose();
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.#cleanup();
+  }
+}
+
+/** The SQLite store in a temp directory. */
+export class QueueFixture extends QueueHarness<QueueStore> {
+  readonly dir: string;
+  readonly path: string;
+
+  constructor() {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-queues-"));
+    const path = join(dir, "data", "queues.sqlite");
+    super(
+      (clock) => openQueueStore({ path, clock }),
+      () => rmSync(dir, { recursive: true, force: true }),
+    );
+    this.dir = dir;
+    this.path = path;
+  }
+
+  /** Closes consumers and store, then opens the store again from the file (a restart). */
+  async reopen(): Promise<void> {
+    await this.stopConsumers();
+    this.store.close();
+    this.store = openQueueStore({ path: this.path, clock: this.clock });
   }
 }

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { TS_HOOKS } from "../support/child.ts";
 import { tempDir } from "../support/harness.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-loop-child.ts", import.meta.url));
@@ -12,7 +13,7 @@ interface Child {
 }
 
 function start(dataDir: string): Child {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", TS_HOOKS, CHILD, dataDir], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const url = new Promise<string>((resolve, reject) => {
     proc.stdout.on("data", (chunk: Buffer) => {

@@ -237,8 +237,8 @@ describe("hearth secret usage", () => {
     const help = await run(["--help"]);
     expect(help.status).toBe(0);
     expect(help.out[0]).toMatch(/^Usage: hearth secret <command>/);
-    expect(await run([])).toMatchObject({ status: 2, err: ["error a command is required: put, delete, list or bulk", "Run hearth secret --help for the commands."] });
-    expect((await run(["rotate"])).err[0]).toBe('error unknown command "rotate": use put, delete, list or bulk');
+    expect(await run([])).toMatchObject({ status: 2, err: ["error a command is required: put, delete, list, bulk or import", "Run hearth secret --help for the commands."] });
+    expect((await run(["rotate"])).err[0]).toBe('error unknown command "rotate": use put, delete, list, bulk or import');
     expect((await run(["list", "--env"])).err[0]).toBe("error --env needs a value");
     expect((await run(["bulk", "a.json", "b.json"])).err[0]).toBe("error bulk takes at most one argument, the file");
   });

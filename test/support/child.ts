@@ -2,6 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+/**
+ * For `node --import TS_HOOKS child.ts`: compiles the child's TypeScript in its own thread, with a
+ * cache (see ts-hooks.ts for why not tsx).
+ */
+export const TS_HOOKS = new URL("./ts-hooks.ts", import.meta.url).href;
 const live = new Set<ChildProcess>();
 
 /** A TypeScript program run from source in its own Node process, read line by line. */
@@ -19,7 +24,7 @@ export interface Child {
 }
 
 /**
- * Starts `node --import tsx <script> ...args` from the repository root and waits for its
+ * Starts `node --import ./test/support/ts-hooks.ts <script> ...args` from the repository root and waits for its
  * `READY <url>` line. `onLine` sees every stdout line; `stdin: true` keeps stdin open for writing.
  */
 export async function startChild(
@@ -27,7 +32,7 @@ export async function startChild(
   args: string[],
   options: { onLine?: (line: string) => void; stdin?: boolean; readyMs?: number } = {},
 ): Promise<Child> {
-  const proc = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+  const proc = spawn(process.execPath, ["--import", TS_HOOKS, script, ...args], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1" },
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],

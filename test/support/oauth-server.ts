@@ -10,6 +10,8 @@ import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWTPa
  */
 export interface OAuthServerOptions {
   accessTokenTtlSeconds?: number;
+  /** Lifetime of access tokens issued by a refresh. Default: accessTokenTtlSeconds. */
+  refreshedAccessTokenTtlSeconds?: number;
   /** When false, /authorize answers 200 with an HTML page instead of redirecting; a test then calls approve(). Default true (redirect at once with code + state). */
   autoApprove?: boolean;
   scopesSupported?: string[];
@@ -82,6 +84,7 @@ const isHttpUrl = (value: unknown): value is string => {
 
 export async function startOAuthServer(options: OAuthServerOptions = {}): Promise<OAuthServer> {
   const ttl = options.accessTokenTtlSeconds ?? 3600;
+  const refreshedTtl = options.refreshedAccessTokenTtlSeconds ?? ttl;
   const autoApprove = options.autoApprove ?? true;
   const scopesSupported = options.scopesSupported ?? ["mcp", "read", "write"];
   const subject = options.subject ?? "user-1";
@@ -140,11 +143,11 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     accessTokens.set(token, { clientId: c.clientId, grantId: c.grantId, sub: c.sub, scope: c.scope, aud: c.aud, iat, exp, jti, revoked: false });
     return token;
   };
-  const tokenResponse = async (grant: Grant, client: Client, scope: string | undefined, aud: string | undefined) => {
+  const tokenResponse = async (grant: Grant, client: Client, scope: string | undefined, aud: string | undefined, lifetime = ttl) => {
     const body: Record<string, unknown> = {
-      access_token: await mint({ sub: grant.sub, scope, aud, clientId: client.id, grantId: grant.id, ttl }),
+      access_token: await mint({ sub: grant.sub, scope, aud, clientId: client.id, grantId: grant.id, ttl: lifetime }),
       token_type: "Bearer",
-      expires_in: ttl,
+      expires_in: lifetime,
     };
     if (scope !== undefined) body.scope = scope;
     if (client.grantTypes.includes("refresh_token")) {
@@ -307,7 +310,7 @@ export async function startOAuthServer(options: OAuthServerOptions = {}): Promis
     refreshTokens.delete(refresh);
     rotated.add(refresh);
     stats.refreshes++;
-    return tokenResponse(record.grant, client, requested ?? record.grant.scope, record.grant.resource ?? resource);
+    return tokenResponse(record.grant, client, requested ?? record.grant.scope, record.grant.resource ?? resource, refreshedTtl);
   };
 
   const introspect = (t: string): Record<string, unknown> => {

@@ -1,12 +1,13 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { TS_HOOKS } from "../support/child.ts";
 import { tempDir } from "../support/harness.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/wake-crash-child.ts", import.meta.url));
 
 function start(dataDir: string) {
-  const proc = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
+  const proc = spawn(process.execPath, ["--import", TS_HOOKS, CHILD, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const url = new Promise<string>((resolve) => {
     proc.stdout.on("data", (chunk: Buffer) => {

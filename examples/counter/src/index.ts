@@ -7,7 +7,8 @@ export class Counter extends Agent<Env, { count: number }> {
   initialState = { count: 0 };
 
   onStart() {
-    this.sql`CREATE TABLE IF NOT EXISTS turns (content TEXT, at INTEGER)`;
+    // A declared primary key: every table needs one to run in a cluster (docs/cluster/README.md).
+    this.sql`CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, content TEXT, at INTEGER)`;
   }
 
   async onRequest(_req: Request) {

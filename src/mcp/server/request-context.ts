@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/server";
+import { carryAcrossNodes } from "../../gateway/carried-context.ts";
 
 /** Which MCP transport a session speaks ("rpc": an agent binding, see RpcClientTransport). */
 export type McpTransportKind = "streamable-http" | "sse" | "rpc";
@@ -29,6 +30,8 @@ export interface McpRequestContext {
 }
 
 const contexts = new WeakMap<Request, McpRequestContext>();
+// A cluster node forwarding the request to the node holding the session's agent carries it along.
+carryAcrossNodes("mcp", (request) => contexts.get(request), (request, value) => contexts.set(request, value as McpRequestContext));
 
 export function attachMcpContext(request: Request, context: McpRequestContext): Request {
   contexts.set(request, context);

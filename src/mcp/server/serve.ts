@@ -128,7 +128,7 @@ export function createAgentMcpEndpoint(
       if (route instanceof Response) return withCors(route, cors);
 
       const name = sessionAgentName(transport, route.sessionId);
-      if (!route.isNew && !namespace.exists(name)) return withCors(sessionNotFound(), cors);
+      if (!route.isNew && !(await namespace.known(name))) return withCors(sessionNotFound(), cors);
       attachMcpContext(request, {
         transport,
         sessionId: route.sessionId,
@@ -142,7 +142,7 @@ export function createAgentMcpEndpoint(
         return withCors(await namespace.getByName(name).fetch(request), cors);
       } catch (error) {
         // The session ended (DELETE, expiry) while this request waited for it.
-        if (!namespace.exists(name)) return withCors(sessionNotFound(), cors);
+        if (!(await namespace.known(name))) return withCors(sessionNotFound(), cors);
         throw error;
       }
     },

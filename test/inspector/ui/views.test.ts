@@ -96,6 +96,21 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI views in headless Chrom
     await dialog.waitFor({ state: "hidden" });
   });
 
+  test("the axe check reports a planted image without a text alternative and text too faint to read", async () => {
+    const planted = await ui.open("/");
+    await planted.evaluate(() => {
+      document.body.insertAdjacentHTML("afterbegin", '<img src="data:," id="planted-img"><p id="planted-faint">faint</p>');
+      // Through the CSSOM: the inspector's content security policy refuses inline style attributes.
+      const faint = document.getElementById("planted-faint")!;
+      faint.style.color = "#777777";
+      faint.style.backgroundColor = "#707070";
+    });
+    const violations = await ui.seriousViolations(planted);
+    expect(violations.find((v) => v.startsWith("image-alt (critical)"))).toContain("#planted-img");
+    expect(violations.find((v) => v.startsWith("color-contrast (serious)"))).toContain("#planted-faint");
+    await planted.close();
+  });
+
   test("the sign-in page refuses a wrong token and signs in with the right one", async () => {
     const signIn = await ui.openSignedOut();
     await signIn.getByLabel("Token").fill("not-the-token-at-all");

@@ -2,13 +2,14 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { TS_HOOKS } from "../../support/child.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("./fixtures/sdk-subscriber.ts", import.meta.url));
 
 describe("the Agents SDK's own agents/observability", () => {
   it("sees Hearth's events through its subscribe(), with the SDK's shapes", async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", SCRIPT], { cwd: ROOT, timeout: 60_000 });
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", TS_HOOKS, SCRIPT], { cwd: ROOT, timeout: 60_000 });
     const { schedule, events } = JSON.parse(stdout.trim().split("\n").at(-1)!) as {
       schedule: string;
       events: Array<{ type: string; agent: string; name: string; payload: Record<string, unknown>; timestamp: number }>;

@@ -1,0 +1,140 @@
+/**
+ * Threads: the same HTTP workload served by `hearth start --threads 1` and `--threads 2` (each a
+ * process of its own, data on disk), loaded by wrk in a third process: POSTs (setState + INSERT) spread
+ * at random over 1,000 agents, and the same POST to one agent. Reports requests per second, the
+ * server's CPU per request, the ratio 2 threads / 1 thread — and that the load generator shares the
+ * machine's cores with the server.
+ *
+ *   npm run build && npx node bench/shards.ts [--duration 5] [--agents 1000] [--threads 1,2]
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { BENCH_DIR, emit, findWrk, flag, log, removeDir, type Row } from "./lib/common.ts";
+import { HEARTH_CLI, freePort, stopChild, usageOf, waitUntilServing } from "./lib/do-server.ts";
+
+const DURATION = Number(flag("duration") ?? 5);
+const AGENTS = Number(flag("agents") ?? 1_000);
+const THREADS = (flag("threads") ?? "1,2").split(",").map(Number);
+const CONNECTIONS = 64;
+
+interface Served {
+  url: string;
+  pid: number;
+  close(): Promise<void>;
+}
+
+async function startServer(threads: number, dataDir: string): Promise<Served> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" };
+  const child = spawn(process.execPath, [HEARTH_CLI, "start", join(BENCH_DIR, "lib", "shard-app.ts"), "--threads", String(threads), "--port", String(port), "--data", dataDir], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(`${url}/agents/counter/warm`, child, () => output);
+  return { url, pid: child.pid!, close: () => stopChild(child) };
+}
+
+interface Load {
+  requests: number;
+  seconds: number;
+  errors: number;
+  p99ms: number;
+}
+
+/** wrk POSTing to `/agents/counter/<name>`: one name, or one of `agents` names at random per request. */
+async function wrk(binary: string, url: string, agents: number | undefined, seconds: number): Promise<Load> {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-shards-wrk-"));
+  try {
+    const script = join(dir, "load.lua");
+    writeFileSync(
+      script,
+      [
+        'wrk.method = "POST"',
+        'wrk.body = "{}"',
+        'wrk.headers["Content-Type"] = "application/json"',
+        agents === undefined
+          ? 'function request() return wrk.format(nil, "/agents/counter/solo") end'
+          : `function request() return wrk.format(nil, "/agents/counter/a" .. math.random(${agents})) end`,
+        "function done(summary, latency, requests)",
+        "  local e = summary.errors",
+        '  io.write(string.format(\'\\n{"requests":%d,"duration":%d,"errors":%d,"p99":%d}\\n\', summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(99)))',
+        "end",
+      ].join("\n"),
+    );
+    const output = await new Promise<string>((resolve, reject) => {
+      const child = spawn(binary, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
+      child.on("error", reject);
+      child.on("close", () => resolve(out));
+    });
+    const line = output.split("\n").find((text) => text.startsWith('{"requests"'));
+    if (!line) throw new Error(`wrk printed no summary:\n${output}`);
+    const summary = JSON.parse(line) as { requests: number; duration: number; errors: number; p99: number };
+    return { requests: summary.requests, seconds: summary.duration / 1e6, errors: summary.errors, p99ms: summary.p99 / 1000 };
+  } finally {
+    removeDir(dir);
+  }
+}
+
+async function measure(binary: string, threads: number): Promise<{ many: Load & { cpuUs: number }; one: Load & { cpuUs: number } }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `hearth-shards-${threads}-`));
+  const server = await startServer(threads, dataDir);
+  try {
+    log(`${threads} thread(s): creating ${AGENTS} agents (unmeasured)`);
+    await wrk(binary, server.url, AGENTS, 3);
+    const timed = async (agents: number | undefined): Promise<Load & { cpuUs: number }> => {
+      const before = usageOf(server.pid)?.cpuSeconds ?? 0;
+      const load = await wrk(binary, server.url, agents, DURATION);
+      const after = usageOf(server.pid)?.cpuSeconds ?? 0;
+      return { ...load, cpuUs: ((after - before) * 1e6) / Math.max(1, load.requests) };
+    };
+    log(`${threads} thread(s): ${AGENTS} agents, ${DURATION}s`);
+    const many = await timed(AGENTS);
+    log(`${threads} thread(s): one agent, ${DURATION}s`);
+    await wrk(binary, server.url, undefined, 1);
+    const one = await timed(undefined);
+    return { many, one };
+  } finally {
+    await server.close();
+    removeDir(dataDir);
+  }
+}
+
+const found = findWrk();
+if ("missing" in found) {
+  emit([{ bench: "shards", metric: "skipped", value: 0, unit: "", note: found.missing }]);
+} else {
+  const rows: Row[] = [];
+  const rate = (load: Load): number => load.requests / load.seconds;
+  const results = new Map<number, Awaited<ReturnType<typeof measure>>>();
+  for (const threads of THREADS) {
+    const result = await measure(found.binary, threads);
+    results.set(threads, result);
+    const note = (load: Load & { cpuUs: number }) =>
+      `wrk -t1 -c${CONNECTIONS}, ${DURATION}s; p99 ${load.p99ms.toFixed(1)} ms; ${load.errors} errors; server CPU ${load.cpuUs.toFixed(0)} µs per request`;
+    rows.push({ bench: "shards", metric: `POST setState + INSERT over ${AGENTS} agents, --threads ${threads}`, value: rate(result.many), unit: "req/s", note: note(result.many) });
+    rows.push({ bench: "shards", metric: `the same POST to one agent, --threads ${threads}`, value: rate(result.one), unit: "req/s", note: note(result.one) });
+  }
+  const base = results.get(1);
+  for (const [threads, result] of results) {
+    if (threads === 1 || !base) continue;
+    rows.push({
+      bench: "shards",
+      metric: `${AGENTS} agents: --threads ${threads} / --threads 1`,
+      value: rate(result.many) / rate(base.many),
+      unit: "×",
+      goal: { op: ">=", value: 1.7 },
+      note: `${availableParallelism()} cores, shared with wrk (one thread)`,
+    });
+    rows.push({ bench: "shards", metric: `one agent: --threads ${threads} / --threads 1`, value: rate(result.one) / rate(base.one), unit: "×", note: "the second thread parses HTTP for half the connections" });
+  }
+  emit(rows);
+}

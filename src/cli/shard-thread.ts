@@ -1,0 +1,33 @@
+/**
+ * A worker thread that is one shard of `hearth start --threads N`: the same server as the first
+ * thread's (entry, host, bindings, HTTP on the shared port) for the agents that hash to it. See threads.ts.
+ * @module
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Shard } from "../shards/shard.ts";
+import { CliError, describeUnexpected } from "./errors.ts";
+import { startServer } from "./server.ts";
+import type { ShardThreadData, ShardThreadReport } from "./threads.ts";
+
+const data = workerData as ShardThreadData;
+const report = (message: ShardThreadReport): void => parentPort!.postMessage(message);
+const shard = new Shard({ index: data.index, count: data.count, ports: new Map(data.ports) });
+
+try {
+  const running = await startServer(data.options, data.cwd, { shard, threads: data.count });
+  parentPort!.on("message", (message: { type: string }) => {
+    if (message.type !== "stop") return;
+    void running
+      .stop()
+      .catch((error: unknown) => process.stderr.write(`hearth: thread ${data.index} stopped with an error: ${describeUnexpected(error)}\n`))
+      .finally(() => {
+        shard.close();
+        report({ type: "stopped" });
+        parentPort!.close();
+      });
+  });
+  report({ type: "ready" });
+} catch (error) {
+  shard.close();
+  report(error instanceof CliError ? { type: "failed", kind: error.kind, message: error.message } : { type: "failed", kind: "startup", message: describeUnexpected(error) });
+}

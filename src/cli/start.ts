@@ -1,0 +1,60 @@
+import type { RunOptions } from "./args.ts";
+import { formatBanner } from "./banner.ts";
+import { CliError } from "./errors.ts";
+import { isSupervised, tellParent } from "./ipc.ts";
+import { startServer, type RunningServer } from "./server.ts";
+import { startThreadedServer } from "./threads.ts";
+
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * `hearth start`: serves in this process until SIGINT or SIGTERM, then shuts down gracefully.
+ * Under `hearth dev` it reports readiness to the parent instead of printing the banner, ignores
+ * SIGINT (the parent forwards Ctrl-C as SIGTERM) and stops when the parent goes away.
+ */
+export async function runStart(options: RunOptions, cwd: string): Promise<void> {
+  const supervised = isSupervised();
+  let running: RunningServer;
+  try {
+    running = (options.threads ?? 1) > 1 ? await startThreadedServer(options, cwd, options.threads!) : await startServer(options, cwd);
+  } catch (error) {
+    if (supervised && error instanceof CliError) await tellParent({ type: "failed", kind: error.kind });
+    throw error;
+  }
+
+  if (supervised) {
+    const { command: _command, ...banner } = running.banner;
+    await tellParent({ type: "ready", banner });
+  } else {
+    process.stdout.write(`${formatBanner(running.banner)}\n`);
+  }
+
+  let stopping = false;
+  const stop = (why: string): void => {
+    if (stopping) {
+      if (!supervised && why === "SIGINT") process.exit(130);
+      return;
+    }
+    stopping = true;
+    setTimeout(() => {
+      process.stderr.write(`hearth: did not stop within ${STOP_TIMEOUT_MS / 1000}s; exiting anyway\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`hearth: error while stopping: ${(error as Error).stack ?? String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => {
+    if (!supervised) stop("SIGINT");
+  });
+  if (supervised) {
+    process.on("disconnect", () => stop("disconnect"));
+    if (!process.connected) stop("disconnect"); // the parent went away while this server started
+  }
+}

@@ -1,0 +1,116 @@
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { existsSync } from "node:fs";
+import { extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { prepareShardLayout } from "../shards/layout.ts";
+import { Shard } from "../shards/shard.ts";
+import type { RunOptions } from "./args.ts";
+import { CliError, type CliErrorKind } from "./errors.ts";
+import { runInOrder } from "./in-order.ts";
+import { resolveProject } from "./project.ts";
+import { startServer, type RunningServer } from "./server.ts";
+
+/** How long a thread may take to stop before it is terminated. */
+const THREAD_STOP_MS = 8_000;
+
+/** What the first thread sends a shard thread. */
+export interface ShardThreadData {
+  index: number;
+  count: number;
+  options: RunOptions;
+  cwd: string;
+  ports: Array<[number, MessagePort]>;
+}
+
+/** What a shard thread reports. */
+export type ShardThreadReport = { type: "ready" } | { type: "failed"; kind: CliErrorKind; message: string } | { type: "stopped" };
+
+/**
+ * `hearth start --threads N`: this thread is shard 0 (with the inspector and mail), and
+ * N-1 worker threads are the others, each a full host and server for the agents that hash to it, all
+ * listening on one port (SO_REUSEPORT: the kernel spreads connections) and linked by MessagePorts.
+ * A thread that dies takes the process down (a supervisor restarts it), as a crash of one process would.
+ */
+export async function startThreadedServer(options: RunOptions, cwd: string, count: number): Promise<RunningServer> {
+  const project = await resolveProject(options, cwd);
+  const hadAgents = existsSync(join(project.dataDir, "agents"));
+  const rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
+  const mesh = meshPorts(count);
+  const first = new Shard({ index: 0, count, ports: mesh[0]! });
+  const running = await startServer(options, cwd, { shard: first, threads: count });
+  const port = Number(new URL(running.banner.url).port);
+  // The others listen on the port the first one got (which `--port 0` picked).
+  const threadOptions: RunOptions = { ...options, port, inspector: false, smtpPort: undefined, defaulted: (options.defaulted ?? []).filter((what) => what !== "port") };
+  const started = await Promise.allSettled(
+    Array.from({ length: count - 1 }, (_, i) => startShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!] })),
+  );
+  const threads = started.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
+  const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+  const stopAll = (): Promise<void> => runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close()]);
+  if (failure) {
+    await stopAll().catch(() => undefined);
+    throw failure.reason;
+  }
+  for (const thread of threads) {
+    thread.onCrash((detail) => {
+      process.stderr.write(`hearth: thread ${thread.index} stopped unexpectedly (${detail}); stopping the server\n`);
+      void stopAll().finally(() => process.exit(1));
+    });
+  }
+  const note = rebuilt ? "schedule index rebuilt for this thread count" : undefined;
+  return { banner: { ...running.banner, threads: { count, ...(note ? { note } : {}) } }, stop: stopAll };
+}
+
+/** One MessageChannel per pair of shards: `mesh[i]` maps every other shard to shard i's port to it. */
+function meshPorts(count: number): Array<Map<number, MessagePort>> {
+  const mesh = Array.from({ length: count }, () => new Map<number, MessagePort>());
+  for (let a = 0; a < count; a++) {
+    for (let b = a + 1; b < count; b++) {
+      const { port1, port2 } = new MessageChannel();
+      mesh[a]!.set(b, port1);
+      mesh[b]!.set(a, port2);
+    }
+  }
+  return mesh;
+}
+
+interface ShardThread {
+  readonly index: number;
+  stop(): Promise<void>;
+  onCrash(listener: (detail: string) => void): void;
+}
+
+/** Starts a shard's worker thread and waits until its server listens (or it fails). */
+function startShardThread(data: ShardThreadData): Promise<ShardThread> {
+  const entry = new URL(`./shard-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  const worker = new Worker(entry, { workerData: data, transferList: data.ports.map(([, port]) => port) });
+  let stopping = false;
+  let crashed: ((detail: string) => void) | undefined;
+  const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
+  worker.on("error", (error) => {
+    if (!stopping) crashed?.(error.message);
+  });
+  void exited.then((code) => {
+    if (!stopping) crashed?.(`exit code ${code}`);
+  });
+  return new Promise((resolve, reject) => {
+    const failBeforeReady = (detail: string) => reject(new CliError("startup", `Thread ${data.index} of ${data.count} could not start: ${detail}`));
+    worker.once("error", (error) => failBeforeReady(error.message));
+    void exited.then((code) => failBeforeReady(`it exited with code ${code}`));
+    worker.on("message", (report: ShardThreadReport) => {
+      if (report.type === "failed") reject(new CliError(report.kind, report.message));
+      if (report.type !== "ready") return;
+      resolve({
+        index: data.index,
+        onCrash: (listener) => void (crashed = listener),
+        stop: async () => {
+          stopping = true;
+          worker.postMessage({ type: "stop" });
+          const timer = setTimeout(() => void worker.terminate(), THREAD_STOP_MS);
+          await exited;
+          clearTimeout(timer);
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,83 @@
+import { timingSafeEqual } from "node:crypto";
+import { deserialize } from "node:v8";
+import { attachCarried } from "../gateway/carried-context.ts";
+import type { WorkerFetch } from "../gateway/serve.ts";
+import type { RemoteActors } from "../host/placement.ts";
+import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
+import { CLUSTER_HEADERS, CLUSTER_PATH_PREFIX, errorShape, invokeAnswer, type InvokeMessage, type Operation } from "./wire.ts";
+import { METRICS_PATH } from "./metrics.ts";
+import type { Route } from "./ownership.ts";
+
+
+export interface InternalRouteOptions {
+  key: string;
+  /** The host's own (local) side: reached only for actors this node holds. */
+  local: RemoteActors;
+  /** Where the actor is served, claiming it here when nobody live holds it. */
+  route(className: string, name: string): Promise<Route>;
+  /** This node's own metrics (Prometheus text), for a node gathering the cluster's; undefined when not served. */
+  metrics?: () => string | undefined;
+}
+
+/**
+ * The owner's side of forwarding: wraps the worker's fetch so requests between nodes (under
+ * {@link CLUSTER_PATH_PREFIX}, with the cluster key) reach this node's actors directly — never the
+ * user's worker again, and never forwarded a second time: if the actor is not here, the answer is
+ * 503 "moved" and the sending node looks it up again.
+ */
+export function withInternalRoutes(fetch: WorkerFetch, options: InternalRouteOptions): WorkerFetch {
+  const key = Buffer.from(options.key);
+  return (request, env, ctx) => {
+    const url = new URL(request.url);
+    if (!url.pathname.startsWith(CLUSTER_PATH_PREFIX)) return fetch(request, env, ctx);
+    const given = Buffer.from(request.headers.get(CLUSTER_HEADERS.key) ?? "");
+    if (given.length !== key.length || !timingSafeEqual(given, key)) return new Response("Forbidden: requests between cluster nodes need the cluster key", { status: 403 });
+    if (url.pathname === METRICS_PATH) {
+      const text = options.metrics?.();
+      return text === undefined ? new Response("This node serves no metrics (--no-metrics)", { status: 404 }) : new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+    }
+    const [operation, className, name] = url.pathname.slice(CLUSTER_PATH_PREFIX.length).split("/").map((part) => decodeURIComponent(part));
+    if (!className || !name || !["agent", "invoke", "start"].includes(operation!)) return new Response(`Unknown cluster route ${url.pathname}`, { status: 404 });
+    return answer(operation as Operation, className, name, request, options);
+  };
+}
+
+async function answer(operation: Operation, className: string, name: string, request: Request, options: InternalRouteOptions): Promise<Response> {
+  let route: Route;
+  try {
+    route = await options.route(className, name);
+  } catch (error) {
+    return moved(`${className}/${name}: ${(error as Error).message}`);
+  }
+  if (!route.here) return moved(`${className}/${name} is held by node ${route.nodeId}`);
+  if (operation === "agent") {
+    // A relayed socket (forward.ts relaySocket): the server completes the upgrade and hands the socket
+    // to the host, which finds the agent here; onRequest is not a socket's way in.
+    if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request: originalRequest(request) });
+    return options.local.request(className, name, originalRequest(request));
+  }
+  const payload = new Uint8Array(await request.arrayBuffer());
+  if (operation === "start") {
+    const props = deserialize(payload) as Record<string, unknown> | null;
+    return invokeAnswer(await options.local.start(className, name, props ?? undefined).then(() => ({ value: undefined }), (error: unknown) => ({ error: errorShape(error) })));
+  }
+  const { method, args, caller } = deserialize(payload) as InvokeMessage;
+  return invokeAnswer(await options.local.invoke(className, name, method, args, caller).then((value) => ({ value }), (error: unknown) => ({ error: errorShape(error) })));
+}
+
+function moved(reason: string): Response {
+  return new Response(reason, { status: 503, headers: { [CLUSTER_HEADERS.moved]: "1", "retry-after": "0" } });
+}
+
+/** The request as the client sent it to the first node (its URL, without the cluster's headers, with what it carried in-process). */
+function originalRequest(request: Request): Request {
+  const headers = new Headers(request.headers);
+  const url = headers.get(CLUSTER_HEADERS.url) ?? request.url;
+  const carried = headers.get(CLUSTER_HEADERS.carried);
+  headers.delete(CLUSTER_HEADERS.key);
+  headers.delete(CLUSTER_HEADERS.url);
+  headers.delete(CLUSTER_HEADERS.carried);
+  const original = new Request(url, { method: request.method, headers, body: request.body, signal: request.signal, ...(request.body ? { duplex: "half" } : {}) } as RequestInit);
+  if (carried !== null) attachCarried(original, deserialize(Buffer.from(carried, "base64")) as Record<string, unknown>);
+  return original;
+}

@@ -1,0 +1,468 @@
+import { existsSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import type pg from "pg";
+import type { WorkerFetch } from "../gateway/serve.ts";
+import type { Host } from "../host/host.ts";
+import { placeFromIndex } from "../host/place.ts";
+import type { HostPlacement, RemoteActors } from "../host/placement.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
+import { DrainGate } from "./drain-gate.ts";
+import { gatherClusterMetrics } from "./metrics.ts";
+import { forwardToOwners } from "./forward.ts";
+import { withInternalRoutes } from "./internal-routes.ts";
+import { clusterKey } from "./key.ts";
+import { FencedError, type ActorHistory, type LogAppender } from "./log.ts";
+import { ClusterTime } from "./due/cluster-time.ts";
+import { Ownership } from "./ownership.ts";
+import { GroupCommitter } from "./pg/committer.ts";
+import { readHistory } from "./pg/history.ts";
+import { Leases } from "./pg/leases.ts";
+import { Membership } from "./pg/membership.ts";
+import { createClusterPool } from "./pg/pool.ts";
+import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
+import { replicate, type ActorReplication } from "./replica/capture.ts";
+import { historyPosition, logPosition, restoreAgentFile } from "./replica/restore.ts";
+import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
+
+export interface ClusterOptions {
+  /** `postgres://user@host:port/database`: the cluster's only shared engine. */
+  connectionString: string;
+  /** This node's id, stable across restarts (`a`, `web-1`, a hostname). */
+  nodeId: string;
+  /** Where the other nodes reach this one over HTTP, e.g. `http://10.0.0.5:8787`. */
+  advertise: string;
+  /** The Postgres schema holding the cluster's tables; default `hearth`. */
+  schema?: string;
+  /** A node silent for this long is dead and its agents are taken over; default 3,000 ms. */
+  ttlMs?: number;
+  /** How often a node renews its membership; default 1,000 ms. */
+  heartbeatMs?: number;
+  /** How long a forwarded request looks for a live owner (an old one dead, not yet replaced); default ttl + 2 s. */
+  forwardRetryMs?: number;
+}
+
+/**
+ * One node of a Hearth cluster: its membership (a heartbeat row in Postgres), the agents it holds
+ * (lease rows with epochs), the group committer that makes every commit durable in Postgres before
+ * its output leaves, and forwarding to the nodes that hold the other agents
+ * (docs/decisions/0019-cluster-on-postgres.md).
+ * @example
+ * const node = await ClusterNode.start({ connectionString, nodeId: "a", advertise: "http://10.0.0.5:8787" }, dataDir);
+ * const host = new Host({ dataDir, agents, ...node.hostOptions(() => host) });
+ * const server = await serve({ host, fetch: node.wrapFetch(worker.fetch) });
+ */
+export class ClusterNode {
+  readonly nodeId: string;
+  readonly #options: ClusterOptions;
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  readonly #committer: GroupCommitter;
+  readonly #ownership: Ownership;
+  readonly #key: string;
+  readonly #dataDir: string;
+  readonly #replications = new Map<string, ActorReplication>();
+  /** Bytes of changesets in each restored agent's log after its snapshot: its compaction counts on from there. */
+  readonly #shippedSinceSnapshot = new Map<string, number>();
+  readonly #time: ClusterTime;
+  #membership: Membership;
+  #leases: Leases;
+  #closed = false;
+  #handingOver: Promise<void> | undefined;
+  readonly #gate = new DrainGate();
+  #host: (() => Host) | undefined;
+  #localMetrics: (() => string) | undefined;
+  readonly #services = new Map<string, OwnedService>();
+  /** Services some live node must always hold (see {@link keepHeld}), and their timers. */
+  readonly #kept = new Set<ReturnType<typeof setInterval>>();
+  /** Reaches the owner of any actor or service (this node's own side when it holds it). */
+  readonly #forwarder: RemoteActors;
+
+  private constructor(options: ClusterOptions, dataDir: string, pool: pg.Pool, membership: Membership, key: string) {
+    this.nodeId = options.nodeId;
+    this.#options = options;
+    this.#dataDir = dataDir;
+    this.#pool = pool;
+    this.#schema = options.schema ?? DEFAULT_SCHEMA;
+    this.#key = key;
+    this.#membership = membership;
+    this.#leases = new Leases({ pool, membership, schema: this.#schema });
+    this.#committer = new GroupCommitter({ pool, schema: this.#schema });
+    const valid = (): boolean => this.#membership.valid;
+    this.#ownership = new Ownership({
+      store: {
+        get valid() {
+          return valid();
+        },
+        nodeId: options.nodeId,
+        lookup: (actorId) => this.#leases.lookup(actorId),
+        claim: (actorId) => this.#leases.claim(actorId),
+        history: (actorId) => readHistory(pool, actorId, this.#schema),
+      },
+      restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
+    });
+    this.#time = new ClusterTime({
+      pool,
+      schema: this.#schema,
+      nodeId: options.nodeId,
+      dataDir,
+      epochOf: (actorId) => this.#ownership.held(actorId)?.epoch,
+      active: () => !this.#closed && !this.#gate.draining && this.#membership.valid,
+      claim: async (actorId) => (await this.#ownership.route(actorId)).here,
+      start: (slug, name) => {
+        const host = this.#host?.();
+        return host === undefined ? Promise.reject(new Error(`node ${this.nodeId} has no host yet`)) : host.start(host.classNameOf(slug), name);
+      },
+    });
+    this.#forwarder = forwardToOwners({
+      route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
+      forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
+      local: this.#local,
+      key: this.#key,
+      retryForMs: this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000,
+      stopping: async (nodeId) => {
+        const { rows } = await this.#pool.query<{ state: string }>(`SELECT state FROM ${clusterTables(this.#schema).nodes} WHERE node_id = $1`, [nodeId]);
+        return rows[0]?.state === "draining" || rows[0]?.state === "left";
+      },
+      // A lease row is made by the first claim and kept: an actor was created iff it has one.
+      exists: async (className, name) => (await this.#leases.lookup(this.#actorIdOf(className, name))).epoch > 0,
+    });
+    this.#watchMembership();
+  }
+
+  /** Joins the cluster: creates its tables if missing, registers this node, starts the heartbeat. */
+  static async start(options: ClusterOptions, dataDir: string): Promise<ClusterNode> {
+    const pool = createClusterPool({ connectionString: options.connectionString, applicationName: `hearth-${options.nodeId}` });
+    try {
+      const schema = options.schema ?? DEFAULT_SCHEMA;
+      await migrate(pool, { schema });
+      const key = await clusterKey(pool, schema);
+      const membership = await Membership.join({ pool, nodeId: options.nodeId, address: options.advertise, schema, ...timing(options) });
+      return new ClusterNode(options, dataDir, pool, membership, key);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw new Error(`Cannot join the cluster at ${redacted(options.connectionString)}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Agents this node holds now. */
+  get heldAgents(): number {
+    return this.#ownership.count;
+  }
+
+  /** Whether this node holds the agent stored as `slug`/`name` now (`list-agent`/`a`). */
+  holds(slug: string, name: string): boolean {
+    return this.#ownership.owns(`${slug}/${name}`);
+  }
+
+  /** The host options that make a host one node of this cluster. */
+  hostOptions(host: () => Host): { placement: HostPlacement; replication: (identity: string) => DatabaseReplication } {
+    this.#host = host;
+    this.#time.start();
+    return {
+      placement: { owns: (slug, name) => this.#ownership.owns(`${slug}/${name}`), remote: this.#forwarder, time: this.#time },
+      replication: (identity) => this.#replicationFor(identity),
+    };
+  }
+
+  /** The worker's fetch with the routes other nodes use to reach this node's agents. */
+  wrapFetch(fetch: WorkerFetch): WorkerFetch {
+    if (this.#host === undefined) throw new Error("ClusterNode.wrapFetch: call hostOptions() first, when making the host");
+    return this.#gate.wrap(
+      withInternalRoutes(fetch, { key: this.#key, local: this.#local, route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)), metrics: () => this.#localMetrics?.() }),
+    );
+  }
+
+  /**
+   * What `GET /metrics` answers on a node: the whole cluster's metrics (every live node's, gathered
+   * under the cluster key, each sample labelled `node`), or with `?scope=node` this node's alone (for
+   * scraping each node by itself). `local` is this node's own exposition, also served to the others.
+   * @example
+   * const server = await serve({ host, fetch: node.wrapFetch(fetch), metrics, exposeMetrics: node.metrics(() => metrics.expose()) });
+   */
+  metrics(local: () => string): (url: string) => Promise<string> {
+    this.#localMetrics = local;
+    return async (url) => {
+      if (new URL(url, "http://node").searchParams.get("scope") === "node") return local();
+      return gatherClusterMetrics({ pool: this.#pool, schema: this.#schema, nodeId: this.nodeId, key: this.#key, local });
+    };
+  }
+
+  /**
+   * Makes `kind` (e.g. `~d1`) something this cluster keeps on one node at a time, like an agent:
+   * {@link callService} reaches the node that holds `<kind>/<name>`, claiming it where nobody live does.
+   * @example
+   * node.serve("~d1", d1Service);
+   * await node.callService("~d1", "app", "query", [query, "all", true]);
+   */
+  serve(kind: string, service: OwnedService): void {
+    if (!kind.startsWith(SERVICE_KIND_PREFIX) || kind.includes("/")) throw new Error(`A service kind starts with "${SERVICE_KIND_PREFIX}" and has no "/": ${kind}`);
+    if (this.#services.has(kind)) throw new Error(`The service ${kind} is served already`);
+    this.#services.set(kind, service);
+  }
+
+  /**
+   * Keeps `kind`/`name` held by some live node even when nothing calls it (workflow instances run
+   * on their own): every `everyMs` this node (once `ready()`) looks its lease up, claims it when nobody
+   * live holds it, and while it holds it calls its method "open". The first node to look after a
+   * holder's death takes it over.
+   */
+  keepHeld(kind: string, name: string, options: { everyMs?: number; ready?: () => boolean } = {}): void {
+    const actorId = `${kind}/${name}`;
+    let busy = false;
+    const tick = async (): Promise<void> => {
+      if (busy || this.#closed || this.#gate.draining || !this.#membership.valid || options.ready?.() === false) return;
+      busy = true;
+      try {
+        if (!this.#ownership.owns(actorId)) {
+          this.#ownership.forget(actorId); // a fresh look: the owner remembered may be dead
+          if (!(await this.#ownership.route(actorId)).here) return;
+        }
+        await this.#invokeService(kind, name, "open", []);
+      } catch (error) {
+        console.error(`[hearth] cluster: node ${this.nodeId} could not take ${actorId} over: ${(error as Error).message}`);
+      } finally {
+        busy = false;
+      }
+    };
+    this.#kept.add(setInterval(() => void tick(), options.everyMs ?? 1_000).unref());
+  }
+
+  /** Runs `method` of `kind`/`name` on the node that holds it (here when this node does). */
+  callService(kind: string, name: string, method: string, args: readonly unknown[]): Promise<unknown> {
+    if (!this.#services.has(kind)) return Promise.reject(new Error(`No service ${kind} is served by this node`));
+    if (this.#ownership.owns(`${kind}/${name}`)) return this.#invokeService(kind, name, method, args);
+    return this.#forwarder.invoke(kind, name, method, [...args]);
+  }
+
+  #invokeService(kind: string, name: string, method: string, args: readonly unknown[]): Promise<unknown> {
+    const service = this.#services.get(kind);
+    if (service === undefined) return Promise.reject(new Error(`No service ${kind} is served by node ${this.nodeId}`));
+    return service.invoke(name, method, args, () => this.#replicationFor(`${kind}/${name}`));
+  }
+
+  /** This node's own side, for the agents and services it holds. */
+  readonly #local: RemoteActors = {
+    request: (className, name, request) => (this.#services.has(className) ? Promise.reject(notAnAgent(className)) : this.#host!().request(className, name, request)),
+    invoke: (className, name, method, args, caller) => (this.#services.has(className) ? this.#invokeService(className, name, method, args) : this.#host!().invoke(className, name, method, args, caller)),
+    start: (className, name, props) => (this.#services.has(className) ? Promise.reject(notAnAgent(className)) : this.#host!().start(className, name, props)),
+    acceptSocket: (className, name, ws, request) => {
+      if (this.#services.has(className)) ws.close(1011, `${className} takes no sockets`);
+      else this.#host!().acceptSocket(className, name, ws, request);
+    },
+  };
+
+  /** An agent's log and lease key: its class's storage name and its name (`counter/a`); a service's: `<kind>/<name>`. */
+  #actorIdOf(className: string, name: string): string {
+    if (className.startsWith(SERVICE_KIND_PREFIX)) return `${className}/${name}`;
+    return `${this.#host!().storageSlugOf(className)}/${name}`;
+  }
+
+  /** Durable time of this node: its actor_due writer and the scanner that takes over dead nodes' due agents. */
+  get time(): ClusterTime {
+    return this.#time;
+  }
+
+  /**
+   * Hands every agent over while the server still listens, so nobody sees an error: new requests
+   * are turned away (503 `retry-after: 0` to clients, "moved" to peers, each closing its
+   * connection), the node is marked draining (it claims nothing more), requests under way finish,
+   * the agents it holds are taken out of memory, their commits reach the log (replication pending
+   * → 0), and every lease is given back, so peers claim at once. Call it before closing the server;
+   * {@link close} does it too when it was not called.
+   * @example
+   * await node.drain();      // SIGTERM: hand over first
+   * await server.close();
+   * await host.close();
+   * await node.close();      // leave the cluster
+   */
+  drain(): Promise<void> {
+    this.#handingOver ??= this.#handOver(true);
+    return this.#handingOver;
+  }
+
+  /** `evict`: take the agents out of the host's memory (not once the host is closed). */
+  async #handOver(evict: boolean): Promise<void> {
+    const limitMs = this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000;
+    this.#gate.drain();
+    for (const timer of this.#kept) clearInterval(timer);
+    this.#kept.clear();
+    await this.#time.scanner.stop();
+    await this.#membership.drain().catch(() => undefined);
+    if (!(await this.#gate.idle(limitMs))) {
+      console.error(`[hearth] cluster: node ${this.nodeId} hands its agents over with ${this.#gate.inFlight} request(s) still under way after ${limitMs} ms`);
+    }
+    const held = this.#ownership.dropAll();
+    if (evict) for (const actorId of held) this.#evict(actorId, new Error(`cluster node ${this.nodeId} is shutting down; ${actorId} moves to another node`));
+    await this.#settleReplication(this.#options.ttlMs ?? 3_000);
+    await this.#committer.flush().catch(() => undefined);
+    await this.#time.close();
+    await this.#leases.releaseAll().catch(() => undefined);
+    this.#replications.clear();
+  }
+
+  /**
+   * Leaves without waiting for a TTL: hands every agent over ({@link drain}, when not done yet),
+   * marks the node as left and closes its connections. Call it after the host is closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#handingOver ??= this.#handOver(false);
+    await this.#handingOver;
+    this.#closed = true;
+    await this.#membership.leave().catch(() => undefined);
+    await this.#committer.close().catch(() => undefined);
+    await this.#membership.close().catch(() => undefined);
+    await this.#pool.end().catch(() => undefined);
+  }
+
+  /** Waits (at most `limitMs`) until no agent's commits are still on their way to the log. */
+  async #settleReplication(limitMs: number): Promise<void> {
+    const deadline = performance.now() + limitMs;
+    while ([...this.#replications.values()].some((replication) => replication.pending && replication.broken === undefined)) {
+      if (performance.now() > deadline) {
+        console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  #replicationFor(identity: string): DatabaseReplication {
+    const held = this.#ownership.held(identity);
+    if (held === undefined) {
+      throw new Error(`${identity}: not held by cluster node ${this.nodeId} (sub-agents and facets are not replicated in a cluster yet)`);
+    }
+    let replication = this.#replications.get(identity);
+    if (replication === undefined || replication.broken !== undefined) {
+      const appender: LogAppender = {
+        // A next wake lowered by this commit (a new schedule) is in actor_due before the reply leaves:
+        // the two statements run in parallel, the reply waits for both.
+        append: (entry) =>
+          Promise.all([
+            this.#committer.append(entry).catch((error: unknown) => {
+              this.#lost(identity, error);
+              throw error;
+            }),
+            this.#time.settled(identity),
+          ]).then(() => undefined),
+      };
+      const metaTable = this.#serviceOf(identity)?.metaTable;
+      replication = replicate({ actorId: identity, epoch: held.epoch, startSeq: held.startSeq, appender, changesetBytesSinceSnapshot: this.#shippedSinceSnapshot.get(identity) ?? 0, ...(metaTable ? { metaTable } : {}) });
+      this.#replications.set(identity, replication);
+    }
+    return replication;
+  }
+
+  /** Another node took `actorId` over: stop routing to the copy here. */
+  /**
+   * An append failed: fenced (another node took the agent over), or its outcome is unknown (Postgres
+   * unreachable for the whole append timeout). Either way the local file may hold commits the log
+   * does not: the copy here stops serving, and the next event claims the agent again (a new epoch),
+   * rebuilding it from the log — here or on another node.
+   */
+  #lost(actorId: string, error: unknown): void {
+    if (!this.#ownership.owns(actorId) && !this.#replications.has(actorId)) return;
+    this.#ownership.drop(actorId);
+    this.#replications.delete(actorId);
+    const moved = error instanceof FencedError;
+    this.#evict(actorId, new Error(moved ? `${actorId} moved to another cluster node` : `${actorId}: a commit could not be made durable; it is rebuilt from the cluster's log`));
+    console.error(
+      moved
+        ? `[hearth] cluster: ${actorId} was taken over by another node; this node no longer serves it`
+        : `[hearth] cluster: ${actorId}: a commit could not be made durable (${(error as Error)?.message ?? String(error)}); its copy here is dropped and rebuilt from the log on its next event`,
+    );
+  }
+
+  /**
+   * Makes the local file reflect the log. Always rebuilt, never trusted as it is: a file left by an
+   * earlier owner may hold commits the log refused (a node killed before it could mark them), at
+   * seqs the new owner's entries reuse. A file of an agent the log has never seen is refused.
+   */
+  #restoreLocalFile(actorId: string, history: ActorHistory): void {
+    const slash = actorId.indexOf("/");
+    const service = this.#serviceOf(actorId);
+    const file = service ? service.file(actorId.slice(slash + 1)) : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1)).file;
+    if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, service?.metaTable) === undefined && hasData(file)) {
+      throw new Error(`${actorId}: its local file holds data the cluster's log has never seen (from before this node joined a cluster); importing it is not supported yet — move it away or run without --cluster`);
+    }
+    restoreAgentFile(file, history, service ? { empty: true } : {});
+    // Its schedules fire here from now on: the host's due index learns its next wake from the file.
+    if (!service) this.#time.adopted(actorId);
+    this.#replications.delete(actorId);
+    this.#shippedSinceSnapshot.set(actorId, history.changesets.reduce((bytes, entry) => bytes + entry.payload.byteLength, 0));
+  }
+
+  #watchMembership(): void {
+    this.#membership.onLost((reason) => {
+      if (this.#closed || this.#gate.draining) return;
+      const dropped = this.#ownership.dropAll();
+      this.#replications.clear();
+      for (const actorId of dropped) this.#evict(actorId, new Error(`cluster node ${this.nodeId} lost its membership (${reason})`));
+      console.error(`[hearth] cluster: node ${this.nodeId} lost its membership (${reason}); it gave up ${dropped.length} agent(s) and joins again`);
+      void this.#rejoin();
+    });
+  }
+
+  /** Takes the local copy of an agent this node no longer holds out of memory (its file stays, a cache). */
+  #evict(actorId: string, reason: Error): void {
+    const slash = actorId.indexOf("/");
+    try {
+      const service = this.#serviceOf(actorId);
+      if (service) service.release(actorId.slice(slash + 1), reason);
+      else this.#host?.().evict(actorId.slice(0, slash), actorId.slice(slash + 1), reason);
+    } catch (error) {
+      console.error(`[hearth] cluster: evicting ${actorId} failed:`, error);
+    }
+  }
+
+  #serviceOf(actorId: string): OwnedService | undefined {
+    const kind = serviceKindOf(actorId);
+    return kind === undefined ? undefined : this.#services.get(kind);
+  }
+
+  async #rejoin(): Promise<void> {
+    for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5_000)) {
+      try {
+        await this.#membership.close().catch(() => undefined);
+        this.#membership = await Membership.join({ pool: this.#pool, nodeId: this.nodeId, address: this.#options.advertise, schema: this.#schema, ...timing(this.#options) });
+        this.#leases = new Leases({ pool: this.#pool, membership: this.#membership, schema: this.#schema });
+        this.#watchMembership();
+        console.error(`[hearth] cluster: node ${this.nodeId} joined again (incarnation ${this.#membership.incarnation})`);
+        return;
+      } catch (error) {
+        console.error(`[hearth] cluster: joining again failed (${(error as Error).message}); retrying in ${wait} ms`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+}
+
+function notAnAgent(kind: string): Error {
+  return new Error(`${kind} is a cluster service: it is called, not requested or started`);
+}
+
+function timing(options: ClusterOptions): { ttlMs?: number; heartbeatMs?: number } {
+  return { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
+}
+
+/** A local file with rows in any user table (a fresh agent file has none). */
+function hasData(file: string): boolean {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_hearth\\_meta' ESCAPE '\\'").all();
+    return tables.some((table) => db.prepare(`SELECT 1 FROM "${String(table.name).replaceAll('"', '""')}" LIMIT 1`).get() !== undefined);
+  } finally {
+    db.close();
+  }
+}
+
+/** The connection string without its password, for messages. */
+export function redacted(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "(the connection string)";
+  }
+}

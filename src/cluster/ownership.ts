@@ -1,0 +1,128 @@
+import type { ActorHistory } from "./log.ts";
+
+/** Where an actor's events go: this node, or the node that holds its lease. */
+export type Route = { here: true } | { here: false; nodeId: string; address: string };
+
+/** What ownership needs from Postgres (src/cluster/pg/): leases and the log. */
+export interface OwnershipStore {
+  lookup(actorId: string): Promise<{ owner: string | undefined; address: string | undefined; alive: boolean }>;
+  claim(actorId: string): Promise<{ claimed: true; epoch: number; head: number } | { claimed: false; owner: string; address: string | undefined }>;
+  history(actorId: string): Promise<ActorHistory>;
+  /** Whether this node may serve at all (its membership is valid by its own clock). */
+  readonly valid: boolean;
+  readonly nodeId: string;
+}
+
+/** An actor this node holds: the epoch its appends carry, and its epoch_start marker (its first entry comes after). */
+export interface OwnedActor {
+  readonly epoch: number;
+  readonly startSeq: number;
+}
+
+export interface OwnershipOptions {
+  store: OwnershipStore;
+  /** Makes the local file of `actorId` reflect `history` (skipped when it already does). */
+  restore(actorId: string, history: ActorHistory): void;
+}
+
+/**
+ * Which actors this node holds, and getting hold of one: look up its lease; if nobody live holds it,
+ * claim it (epoch + 1, marker at head + 1), rebuild the local file from the log, and only then serve.
+ * Concurrent routes of one actor share one lookup/claim.
+ * @example
+ * const route = await ownership.route("counter/a");
+ * if (route.here) host.request("Counter", "a", request); else forward(route.address, request);
+ */
+export class Ownership {
+  readonly #store: OwnershipStore;
+  readonly #restore: OwnershipOptions["restore"];
+  readonly #owned = new Map<string, OwnedActor>();
+  readonly #inFlight = new Map<string, Promise<Route>>();
+  /** Owners elsewhere, as last looked up: used until forwarding to one fails or is answered "moved". */
+  readonly #remote = new Map<string, Route & { here: false }>();
+
+  constructor(options: OwnershipOptions) {
+    this.#store = options.store;
+    this.#restore = options.restore;
+  }
+
+  /** This node holds `actorId` now (and may serve it). Synchronous: the placement's fast path. */
+  owns(actorId: string): boolean {
+    return this.#store.valid && this.#owned.has(actorId);
+  }
+
+  /** The lease this node holds for `actorId`, if any. */
+  held(actorId: string): OwnedActor | undefined {
+    return this.#owned.get(actorId);
+  }
+
+  get count(): number {
+    return this.#owned.size;
+  }
+
+  /** Where `actorId`'s events go, claiming it when nobody live holds it. */
+  route(actorId: string): Promise<Route> {
+    if (this.owns(actorId)) return Promise.resolve({ here: true });
+    const known = this.#remote.get(actorId);
+    if (known !== undefined && this.#store.valid) return Promise.resolve(known);
+    let pending = this.#inFlight.get(actorId);
+    if (pending === undefined) {
+      pending = this.#resolve(actorId).finally(() => this.#inFlight.delete(actorId));
+      this.#inFlight.set(actorId, pending);
+    }
+    return pending;
+  }
+
+  /** Forwarding to the owner last looked up failed or was answered "moved": look it up again next time. */
+  forget(actorId: string): void {
+    this.#remote.delete(actorId);
+  }
+
+  /** The lease moved on (an append was fenced) or is given up: events go elsewhere from now on. */
+  drop(actorId: string): void {
+    this.#owned.delete(actorId);
+  }
+
+  /** This node's membership was lost: it holds nothing any more (a new incarnation claims again). */
+  dropAll(): string[] {
+    const ids = [...this.#owned.keys()];
+    this.#owned.clear();
+    return ids;
+  }
+
+  #remember(actorId: string, route: Route & { here: false }): Route {
+    this.#remote.delete(actorId);
+    this.#remote.set(actorId, route);
+    if (this.#remote.size > MAX_REMEMBERED_OWNERS) this.#remote.delete(this.#remote.keys().next().value!);
+    return route;
+  }
+
+  async #resolve(actorId: string): Promise<Route> {
+    // A heartbeat late under load makes a node invalid by its own clock until the next renewal lands:
+    // wait a little for it rather than fail the request at once (nothing is served meanwhile).
+    for (const deadline = performance.now() + VALIDITY_WAIT_MS; !this.#store.valid && performance.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (!this.#store.valid) throw new Error(`this node (${this.#store.nodeId}) is not a live member of the cluster: it cannot serve ${actorId}`);
+    const lease = await this.#store.lookup(actorId);
+    if (lease.alive && lease.owner !== undefined && lease.owner !== this.#store.nodeId) return this.#remember(actorId, remote(actorId, lease.owner, lease.address));
+    const claim = await this.#store.claim(actorId);
+    if (!claim.claimed) return this.#remember(actorId, remote(actorId, claim.owner, claim.address));
+    this.#remote.delete(actorId);
+    const history = await this.#store.history(actorId);
+    this.#restore(actorId, history);
+    this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head });
+    return { here: true };
+  }
+}
+
+/** How long a route waits for this node's membership to be valid again before failing. */
+const VALIDITY_WAIT_MS = 2_000;
+
+/** Remote owners remembered at most (the oldest looked-up are forgotten first). */
+const MAX_REMEMBERED_OWNERS = 100_000;
+
+function remote(actorId: string, nodeId: string, address: string | undefined): Route & { here: false } {
+  if (address === undefined) throw new Error(`${actorId} is held by node ${nodeId}, whose address is unknown`);
+  return { here: false, nodeId, address };
+}

@@ -1,0 +1,43 @@
+import type { BoundQuery, D1Engine, QueryOutput, RowsWanted } from "./engine.ts";
+import type { D1ExecResult } from "./types.ts";
+
+/**
+ * Where a D1 database's queries run: its SQLite file in this process ({@link engineBackend}), or the
+ * cluster node that holds it (src/cluster/bindings/d1.ts). The binding (`D1Database`) shapes
+ * results and checks arguments; a backend only runs what it is given.
+ */
+export interface D1Backend {
+  /** Runs one query (all its statements; rows of the last). */
+  query(query: BoundQuery, rows: RowsWanted, wantMeta: boolean): Promise<QueryOutput>;
+  /** Runs the queries in one transaction: all of them, or none. */
+  batch(queries: readonly BoundQuery[]): Promise<QueryOutput[]>;
+  /** D1's `exec`: line by line, in one transaction. */
+  exec(text: string): Promise<D1ExecResult>;
+  /** The bookmark of the latest commit. */
+  bookmark(): Promise<string>;
+  /** The whole database as a standalone SQLite file. */
+  dump(): Promise<Uint8Array>;
+}
+
+/**
+ * A backend on an engine of this process. `engine` throws once the database is closed; each call
+ * reads it again, so a closed database rejects every later call.
+ */
+export function engineBackend(engine: () => D1Engine): D1Backend {
+  return {
+    query: async (query, rows, wantMeta) => engine().query(query, rows, wantMeta),
+    batch: async (queries) => engine().batch(queries),
+    exec: async (text) => engine().exec(text),
+    bookmark: async () => engine().bookmark(),
+    dump: async () => dumpBytes(engine()),
+  };
+}
+
+/** The file as bytes (sqlite3_serialize), marked as a rollback-journal file as a dump from D1 is. */
+export function dumpBytes(engine: D1Engine): Uint8Array {
+  const bytes = engine.connection.serialize();
+  // Header bytes 18-19 say "WAL"; a copy is a standalone file, so mark it rollback-journal, which
+  // also lets it be deserialized into an in-memory database.
+  if (bytes.length >= 100) bytes.fill(1, 18, 20);
+  return bytes;
+}

@@ -1,0 +1,79 @@
+import type { Agent } from "../agent/agent.ts";
+import type { Durability } from "../limits.ts";
+import type { Clock } from "../time/clock.ts";
+import type { WorkflowClass } from "../workflow/entrypoint.ts";
+import type { DatabaseReplication } from "../storage/replication.ts";
+import type { HostPlacement } from "./placement.ts";
+
+/** An Agent subclass. */
+export type AgentClass = abstract new (...args: never[]) => Agent;
+
+export interface HostOptions {
+  /** Where agent databases live. Created if missing. */
+  dataDir: string;
+  /** Agent classes by binding name; each becomes `env[name]`. */
+  agents: Record<string, AgentClass>;
+  /**
+   * Plain Durable Object classes (extending `DurableObject` from hearth or `cloudflare:workers`) by
+   * binding name; each becomes `env[name]`, a Durable Object namespace. They run on the same host as
+   * agents: the same input gate, implicit transactions, output gate, hibernation and schedule index.
+   */
+  durableObjects?: Record<string, abstract new (...args: never[]) => unknown>;
+  /**
+   * Classes the worker exports without binding them (agents or Durable Objects): usable as sub-agents
+   * and facet classes (`ctx.exports`), with no `env` binding and no URL of their own.
+   */
+  exportedClasses?: Record<string, abstract new (...args: never[]) => unknown>;
+  /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
+  workflows?: Record<string, WorkflowClass>;
+  /** Plain variables added to `env` (from .env / .dev.vars). */
+  vars?: Record<string, unknown>;
+  /**
+   * Other values added to `env` under their names: platform bindings (KV, D1, queues, …) built
+   * outside the host. A name may not clash with an agent class, a workflow or a variable.
+   */
+  bindings?: Record<string, unknown>;
+  /**
+   * The storage directory name of an agent binding (default: its kebab-case name). A wrangler project
+   * keys storage by class name, so renaming a binding keeps its agents' data.
+   */
+  storageNames?: Record<string, string>;
+  /** `relaxed` (default) survives a process crash; `strict` also a power loss. */
+  durability?: Durability;
+  /** Idle time before an agent hibernates. Default 10 s. */
+  hibernateAfterMs?: number;
+  /** Largest accepted WebSocket frame. Default 1 MiB. */
+  maxMessageBytes?: number;
+  /** Agents kept in memory at once. Default 4,096. */
+  maxLiveAgents?: number;
+  /** Time source of schedules and queues. Default: the system clock; tests pass a `VirtualClock`. */
+  clock?: Clock;
+  /** A scheduled or queued callback still running after this long is reported as hung. Default 15 min. */
+  hungTaskAfterMs?: number;
+  /** Runs of one task in a row that never finished before the crash-loop breaker stops it. Default 5. */
+  crashLoopLimit?: number;
+  /**
+   * Which agents this host runs, when agents are spread over several hosts (see `hearth start
+   * --threads`): events for the others go to the placement's remote side. Default: all of them.
+   */
+  placement?: HostPlacement;
+  /**
+   * Where each agent database's commits go before their output leaves (a cluster's log), by the
+   * database's identity (`counter/a`, a sub-agent's path below it). Default: nowhere (one node).
+   */
+  replication?: (identity: string) => DatabaseReplication | undefined;
+  /**
+   * Where the host keeps its own files (the schedule index, the catalog, workflow instances); default
+   * `dataDir`. Hosts sharing one data directory each need their own.
+   */
+  stateDir?: string;
+  /** Called with problems of scheduled work the agent's own onError cannot see: hung runs, unreachable agents. */
+  onTaskError?: (report: TaskErrorReport) => void;
+}
+
+/** A problem with an agent's scheduled work, reported by the host. */
+export interface TaskErrorReport {
+  className: string;
+  name: string;
+  error: Error;
+}

@@ -1,0 +1,85 @@
+/**
+ * Requests, responses and errors as plain values that cross a MessagePort (structured clone):
+ * what one shard hands another. Bodies of requests are read whole (bounded); response bodies stream
+ * as chunks (see link.ts), so a server-sent event stream still arrives event by event.
+ */
+
+/** The largest request body forwarded to another shard: Cloudflare's request body limit on the free plan. */
+export const MAX_FORWARDED_BODY_BYTES = 100 * 1024 * 1024;
+
+export interface WireRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Array<[string, string]>;
+  readonly body: Uint8Array | null;
+}
+
+export interface WireResponseHead {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: Array<[string, string]>;
+}
+
+export interface WireError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** Reads `request` into a {@link WireRequest}; a body over the limit fails with a message that names it. */
+export async function requestToWire(request: Request): Promise<WireRequest> {
+  let body: Uint8Array | null = null;
+  if (request.body !== null) {
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    if (declared > MAX_FORWARDED_BODY_BYTES) throw bodyTooLarge(declared);
+    body = new Uint8Array(await request.arrayBuffer());
+    if (body.byteLength > MAX_FORWARDED_BODY_BYTES) throw bodyTooLarge(body.byteLength);
+  }
+  return { method: request.method, url: request.url, headers: [...request.headers], body };
+}
+
+export function requestFromWire(wire: WireRequest, signal?: AbortSignal): Request {
+  const hasBody = wire.body !== null && wire.method !== "GET" && wire.method !== "HEAD";
+  return new Request(wire.url, {
+    method: wire.method,
+    headers: wire.headers,
+    ...(hasBody ? { body: wire.body as Uint8Array<ArrayBuffer> } : {}),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+export function responseHead(response: Response): WireResponseHead {
+  return { status: response.status, statusText: response.statusText, headers: [...response.headers] };
+}
+
+/** A Response whose body is `body` (a stream fed by the link), or none for statuses that have none. */
+export function responseFromWire(head: WireResponseHead, body: ReadableStream<Uint8Array> | null): Response {
+  const bodiless = head.status === 204 || head.status === 205 || head.status === 304 || (head.status >= 100 && head.status < 200);
+  return new Response(bodiless ? null : body, { status: head.status, statusText: head.statusText, headers: head.headers });
+}
+
+export function errorToWire(error: unknown): WireError {
+  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack !== undefined ? { stack: error.stack } : {}) };
+  return { name: "Error", message: String(error) };
+}
+
+/** The error as the caller sees it: same name and message; the stack is the far shard's. */
+export function errorFromWire(wire: WireError): Error {
+  const ErrorClass = ERROR_CLASSES[wire.name] ?? Error;
+  const error = new ErrorClass(wire.message);
+  if (!(wire.name in ERROR_CLASSES)) error.name = wire.name;
+  if (wire.stack !== undefined) error.stack = wire.stack;
+  return error;
+}
+
+const ERROR_CLASSES: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError: TypeError as ErrorConstructor,
+  RangeError: RangeError as ErrorConstructor,
+  SyntaxError: SyntaxError as ErrorConstructor,
+  ReferenceError: ReferenceError as ErrorConstructor,
+};
+
+function bodyTooLarge(bytes: number): RangeError {
+  return new RangeError(`A request body of ${bytes} bytes cannot be handed to another thread: the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
+}

@@ -1,0 +1,351 @@
+import type { MessagePort } from "node:worker_threads";
+import type { WebSocket } from "ws";
+import type { AgentCaller } from "../agent/context.ts";
+import { isWebSocketUpgrade } from "../host/upgrade.ts";
+import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, type WireRequest, type WireResponseHead } from "./codec.ts";
+import type { Call, LinkMessage, Upgrade } from "./messages.ts";
+import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
+import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
+
+/** What a shard does with the calls another shard makes on it. */
+export interface LinkHandler {
+  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
+  start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
+  request(className: string, name: string, request: Request): Promise<Response>;
+  /** This shard's metrics in the Prometheus text format ("" without metrics). */
+  metrics(): Promise<string>;
+  /** The shard's worker fetch, with the gateway's handling of upgrades: see {@link acceptUpgrade}. */
+  fetch(request: Request): Promise<Response>;
+  /** Whether the worker accepted the upgrade: its response is an agent's marker or carries a WebSocketPair end. */
+  isUpgrade(response: Response): boolean;
+  /** Connects the socket of an accepted upgrade (see {@link isUpgrade}) to `socket`. */
+  acceptUpgrade(response: Response, socket: RelaySocket): void;
+  /** A client socket for an agent of this shard, held by the other shard. */
+  acceptSocket(className: string, name: string, socket: RelaySocket, request: Request): void;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  /** Set for requests: the body's stream, once the head arrived. */
+  body?: ReadableStreamDefaultController<Uint8Array>;
+  /** The socket id reserved for an upgrade request. */
+  socket?: number;
+}
+
+/**
+ * One shard's end of the MessagePort to another: calls both ways (RPC, starts, HTTP requests with
+ * streamed responses) and relayed WebSockets. Everything sent in one turn of the event loop leaves in
+ * one postMessage: under load that is one structured clone and one wake-up of the other thread per
+ * turn instead of one per message.
+ */
+export class ShardLink {
+  readonly peer: number;
+  readonly #port: MessagePort;
+  readonly #handler: LinkHandler;
+  readonly #pending = new Map<number, Pending>();
+  /** Responses this side is streaming to the other: aborted when the caller cancels. */
+  readonly #serving = new Map<number, AbortController>();
+  /** Sockets whose client is on this shard (this side is the edge). */
+  readonly #edges = new Map<number, EdgeEndpoint>();
+  /** Sockets of this shard's agents whose client is on the other shard. */
+  readonly #relays = new Map<number, RelaySocket>();
+  #nextId = 1;
+  #outbox: LinkMessage[] = [];
+  #closed: Error | undefined;
+
+  constructor(port: MessagePort, peer: number, handler: LinkHandler) {
+    this.peer = peer;
+    this.#port = port;
+    this.#handler = handler;
+    port.on("message", (batch: LinkMessage[]) => {
+      for (const message of batch) this.#receive(message);
+    });
+    port.on("close", () => this.fail(new Error(`Shard ${peer} is gone`)));
+  }
+
+  invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {
+    return this.#call({ op: "invoke", className, name, method, args, ...(caller ? { caller } : {}) });
+  }
+
+  async start(className: string, name: string, props?: Record<string, unknown>): Promise<void> {
+    await this.#call({ op: "start", className, name, ...(props ? { props } : {}) });
+  }
+
+  /** The other shard's metrics text. */
+  metrics(): Promise<string> {
+    return this.#call({ op: "metrics" }) as Promise<string>;
+  }
+
+  /** A stub's fetch: a WebSocket upgrade the object accepts (a Durable Object's WebSocketPair) comes back relayed. */
+  async request(className: string, name: string, request: Request): Promise<Response> {
+    const wire = await requestToWire(request);
+    const socket = isWebSocketUpgrade(request) ? this.#nextId++ : undefined;
+    const call: Call = { op: "request", className, name, request: wire, ...(socket !== undefined ? { socket } : {}) };
+    return this.#call(call, socket === undefined ? request.signal : undefined, socket) as Promise<Response>;
+  }
+
+  /** Has the other shard's worker fetch answer `request`; an accepted upgrade comes back as a 101 with a relayed WebSocket. */
+  async fetch(request: Request, upgrade: boolean, headers?: ReadonlyArray<[string, string]>): Promise<Response> {
+    const wire = withHeaders(await requestToWire(request), headers);
+    const socket = upgrade ? this.#nextId++ : undefined;
+    return this.#call({ op: "fetch", request: wire, ...(socket !== undefined ? { socket } : {}) }, upgrade ? undefined : request.signal, socket) as Promise<Response>;
+  }
+
+  /** Hands a client socket of this shard to an agent of the other: its frames are relayed both ways. */
+  openSocket(className: string, name: string, ws: WebSocket, request: Request): void {
+    const sid = this.#nextId++;
+    this.#edges.set(sid, edgeOfSocket(ws, this.#edgeOutlet(sid)));
+    void requestToWire(request).then(
+      (wire) => this.#send({ t: "open", sid, className, name, request: wire }),
+      () => ws.close(1011, "The upgrade request could not be handed to the agent's thread"),
+    );
+  }
+
+  /** The other shard is gone: pending calls fail, relayed sockets close. */
+  fail(reason: Error): void {
+    if (this.#closed) return;
+    this.#closed = reason;
+    for (const pending of this.#pending.values()) {
+      pending.reject(reason);
+      pending.body?.error(reason);
+    }
+    this.#pending.clear();
+    for (const edge of this.#edges.values()) edge.close(1012, "The agent's thread stopped");
+    this.#edges.clear();
+    for (const relay of this.#relays.values()) relay.receiveClose(1006, "");
+    this.#relays.clear();
+  }
+
+  close(): void {
+    this.fail(new Error("The link is closed"));
+    this.#port.close();
+  }
+
+  #call(call: Call, signal?: AbortSignal, socket?: number): Promise<unknown> {
+    if (this.#closed) return Promise.reject(this.#closed);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, ...(socket !== undefined ? { socket } : {}) });
+      this.#send({ t: "call", id, ...call });
+      signal?.addEventListener("abort", () => this.#cancel(id), { once: true });
+    });
+  }
+
+  #cancel(id: number): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    pending.reject(new Error("The request was aborted"));
+    pending.body?.error(new Error("The request was aborted"));
+    this.#send({ t: "cancel", id });
+  }
+
+  #send(message: LinkMessage): void {
+    if (this.#outbox.push(message) === 1) process.nextTick(() => this.#flush());
+  }
+
+  #flush(): void {
+    const batch = this.#outbox;
+    this.#outbox = [];
+    if (batch.length === 0 || this.#closed) return;
+    try {
+      this.#port.postMessage(batch);
+    } catch {
+      // Something in the batch cannot be cloned (a function in an RPC result, say): send one by one,
+      // and turn what fails into an error for its caller.
+      for (const message of batch) {
+        try {
+          this.#port.postMessage([message]);
+        } catch (error) {
+          if ("id" in message && message.t !== "call") this.#port.postMessage([{ t: "fail", id: message.id, error: errorToWire(error) }]);
+          else if (message.t === "call") this.#receive({ t: "fail", id: message.id, error: errorToWire(error) });
+        }
+      }
+    }
+  }
+
+  #receive(message: LinkMessage): void {
+    switch (message.t) {
+      case "call":
+        return this.#serve(message);
+      case "ok":
+        return this.#settle(message.id)?.resolve(message.value);
+      case "fail": {
+        const pending = this.#settle(message.id, true);
+        const error = errorFromWire(message.error);
+        pending?.reject(error);
+        pending?.body?.error(error);
+        return;
+      }
+      case "head":
+        return this.#head(message.id, message.head, message.upgrade);
+      case "chunk":
+        this.#pending.get(message.id)?.body?.enqueue(message.data);
+        return;
+      case "end": {
+        const pending = this.#pending.get(message.id);
+        this.#pending.delete(message.id);
+        pending?.body?.close();
+        return;
+      }
+      case "cancel":
+        this.#serving.get(message.id)?.abort();
+        this.#serving.delete(message.id);
+        return;
+      case "open":
+        return this.#open(message.sid, message.className, message.name, message.request);
+      case "frames": {
+        if (message.toOwner) {
+          const relay = this.#relays.get(message.sid);
+          if (relay) for (const data of message.data) relay.receive(data);
+        } else {
+          const edge = this.#edges.get(message.sid);
+          if (edge) for (const data of message.data) edge.deliver(data);
+        }
+        return;
+      }
+      case "close": {
+        if (message.toOwner) {
+          this.#relays.get(message.sid)?.receiveClose(message.code, message.reason);
+          this.#relays.delete(message.sid);
+        } else {
+          this.#edges.get(message.sid)?.close(message.code, message.reason);
+        }
+        return;
+      }
+    }
+  }
+
+  /** The pending call `id`, removed unless its body is still streaming. */
+  #settle(id: number, always = false): Pending | undefined {
+    const pending = this.#pending.get(id);
+    if (pending && (always || !pending.body)) this.#pending.delete(id);
+    return pending;
+  }
+
+  #head(id: number, head: WireResponseHead, upgrade: Upgrade | undefined): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    if (upgrade === "relay" && pending.socket !== undefined) {
+      this.#pending.delete(id);
+      const { response, edge } = edgeOfPair(this.#edgeOutlet(pending.socket));
+      this.#edges.set(pending.socket, edge);
+      pending.resolve(response);
+      return;
+    }
+    let body: ReadableStreamDefaultController<Uint8Array> | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (controller) => void (body = controller),
+      cancel: () => this.#cancel(id),
+    });
+    pending.body = body!;
+    pending.resolve(responseFromWire(head, stream));
+  }
+
+  #edgeOutlet(sid: number): RelayOutlet {
+    return {
+      frames: (data) => this.#sendFrame(sid, true, data),
+      close: (code, reason) => {
+        this.#edges.delete(sid);
+        this.#send({ t: "close", sid, toOwner: true, code, reason });
+      },
+    };
+  }
+
+  #ownerOutlet(sid: number): RelayOutlet {
+    return {
+      frames: (data) => this.#sendFrame(sid, false, data),
+      close: (code, reason) => this.#send({ t: "close", sid, toOwner: false, code, reason }),
+    };
+  }
+
+  /** Frames of one socket sent one after another share a message. */
+  #sendFrame(sid: number, toOwner: boolean, data: string | ArrayBuffer): void {
+    const last = this.#outbox.at(-1);
+    if (last?.t === "frames" && last.sid === sid && last.toOwner === toOwner) last.data.push(data);
+    else this.#send({ t: "frames", sid, toOwner, data: [data] });
+  }
+
+  #open(sid: number, className: string, name: string, wire: WireRequest): void {
+    const relay = new RelaySocket(this.#ownerOutlet(sid));
+    this.#relays.set(sid, relay);
+    try {
+      this.#handler.acceptSocket(className, name, relay, requestFromWire(wire));
+    } catch (error) {
+      relay.close(1011, String((error as Error).message ?? error).slice(0, 120));
+    }
+  }
+
+  #serve(message: LinkMessage & { t: "call" }): void {
+    const { id } = message;
+    const answer = (promise: Promise<unknown>): void =>
+      void promise.then(
+        (value) => this.#send({ t: "ok", id, value }),
+        (error: unknown) => this.#send({ t: "fail", id, error: errorToWire(error) }),
+      );
+    switch (message.op) {
+      case "invoke":
+        return answer(this.#handler.invoke(message.className, message.name, message.method, message.args, message.caller));
+      case "start":
+        return answer(this.#handler.start(message.className, message.name, message.props));
+      case "metrics":
+        return answer(this.#handler.metrics());
+      case "request":
+      case "fetch": {
+        const abort = new AbortController();
+        this.#serving.set(id, abort);
+        const request = requestFromWire(message.request, abort.signal);
+        const response = message.op === "request" ? this.#handler.request(message.className, message.name, request) : this.#handler.fetch(request);
+        void response.then(
+          (response) => this.#respond(id, response, message.socket),
+          (error: unknown) => {
+            this.#serving.delete(id);
+            this.#send({ t: "fail", id, error: errorToWire(error) });
+          },
+        );
+        return;
+      }
+    }
+  }
+
+  async #respond(id: number, response: Response, socket: number | undefined): Promise<void> {
+    if (socket !== undefined && this.#handler.isUpgrade(response)) {
+      this.#serving.delete(id);
+      const relay = new RelaySocket(this.#ownerOutlet(socket));
+      this.#relays.set(socket, relay);
+      // The head goes first, so the edge has its end of the socket before any frame arrives.
+      this.#send({ t: "head", id, head: responseHead(response), upgrade: "relay" });
+      try {
+        this.#handler.acceptUpgrade(response, relay);
+      } catch (error) {
+        relay.close(1011, String((error as Error).message ?? error).slice(0, 120));
+      }
+      return;
+    }
+    const abort = this.#serving.get(id);
+    try {
+      if (response.body === null) return this.#send({ t: "head", id, head: responseHead(response) }), this.#send({ t: "end", id });
+      this.#send({ t: "head", id, head: responseHead(response) });
+      const reader = response.body.getReader();
+      abort?.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || abort?.signal.aborted) break;
+        this.#send({ t: "chunk", id, data: new Uint8Array(copyBytes(value)) });
+      }
+      if (!abort?.signal.aborted) this.#send({ t: "end", id });
+    } catch (error) {
+      if (!abort?.signal.aborted) this.#send({ t: "fail", id, error: errorToWire(error) });
+    } finally {
+      this.#serving.delete(id);
+    }
+  }
+}
+
+/** `wire` with `headers` set (replacing any of the same name). */
+function withHeaders(wire: WireRequest, headers: ReadonlyArray<[string, string]> | undefined): WireRequest {
+  if (!headers || headers.length === 0) return wire;
+  const names = new Set(headers.map(([name]) => name));
+  return { ...wire, headers: [...wire.headers.filter(([name]) => !names.has(name)), ...headers] };
+}

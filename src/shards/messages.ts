@@ -1,0 +1,38 @@
+import type { AgentCaller } from "../agent/context.ts";
+import type { WireError, WireRequest, WireResponseHead } from "./codec.ts";
+
+/** A call one shard makes on another. */
+export type Call =
+  | { op: "invoke"; className: string; name: string; method: string; args: unknown[]; caller?: AgentCaller }
+  | { op: "start"; className: string; name: string; props?: Record<string, unknown> }
+  /** The shard's metrics text, for a `/metrics` answered on another thread. */
+  | { op: "metrics" }
+  /** An HTTP request to an actor (a stub's fetch); `socket` as for `fetch`. */
+  | { op: "request"; className: string; name: string; request: WireRequest; socket?: number }
+  /**
+   * A request the receiving shard's worker fetch answers (the gateway found the agent it is for on
+   * that shard). `socket`: an upgrade request, and the socket id the caller reserved for it.
+   */
+  | { op: "fetch"; request: WireRequest; socket?: number };
+
+/** What a shard answers to a request: how the socket of an accepted upgrade continues. */
+export type Upgrade = "relay";
+
+/**
+ * Everything that crosses a link between two shards. Calls are answered by `ok` / `fail`, or for
+ * requests by `head`, then `chunk`s and `end` (or `fail`). Sockets are relayed by id: the edge (the
+ * shard holding the client's TCP socket) sends frames `toOwner`, the owner (the agent's shard) back.
+ */
+export type LinkMessage =
+  | ({ t: "call"; id: number } & Call)
+  | { t: "ok"; id: number; value: unknown }
+  | { t: "fail"; id: number; error: WireError }
+  | { t: "head"; id: number; head: WireResponseHead; upgrade?: Upgrade }
+  | { t: "chunk"; id: number; data: Uint8Array }
+  | { t: "end"; id: number }
+  /** The caller went away: the far side aborts the request and stops streaming. */
+  | { t: "cancel"; id: number }
+  /** Edge → owner: a client socket for this agent; the owner accepts it over a relay. */
+  | { t: "open"; sid: number; className: string; name: string; request: WireRequest }
+  | { t: "frames"; sid: number; toOwner: boolean; data: Array<string | ArrayBuffer> }
+  | { t: "close"; sid: number; toOwner: boolean; code: number; reason: string };

@@ -1,0 +1,67 @@
+import { EventEmitter } from "node:events";
+
+/** What a relayed socket needs from its link. */
+export interface RelayOutlet {
+  frames(data: string | ArrayBuffer): void;
+  close(code: number, reason: string): void;
+}
+
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+/**
+ * The owner's side of a client socket another shard holds: it looks like a `ws` WebSocket to the host
+ * (send, close, readyState; "message", "close" and "error" events), and every frame travels over the
+ * link. The client's close arrives as a "close" event, as with a real socket, also after this side
+ * asked to close.
+ */
+export class RelaySocket extends EventEmitter {
+  #state: number = OPEN;
+  readonly #outlet: RelayOutlet;
+
+  constructor(outlet: RelayOutlet) {
+    super();
+    this.#outlet = outlet;
+  }
+
+  get readyState(): number {
+    return this.#state;
+  }
+
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (this.#state !== OPEN) return;
+    this.#outlet.frames(typeof data === "string" ? data : copyBytes(data));
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSING;
+    this.#outlet.close(code ?? 1005, reason ?? "");
+  }
+
+  terminate(): void {
+    this.close(1006, "");
+  }
+
+  /** A frame from the client. */
+  receive(data: string | ArrayBuffer): void {
+    if (this.#state === CLOSED) return;
+    if (typeof data === "string") this.emit("message", Buffer.from(data, "utf8"), false);
+    else this.emit("message", Buffer.from(data), true);
+  }
+
+  /** The client's socket closed (or its shard went away). */
+  receiveClose(code: number, reason: string): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.emit("close", code, Buffer.from(reason, "utf8"));
+  }
+}
+
+/** A copy of the bytes as an ArrayBuffer of their own (views into pooled buffers must not cross). */
+export function copyBytes(data: ArrayBuffer | ArrayBufferView): ArrayBuffer {
+  if (data instanceof ArrayBuffer) return data.slice(0);
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return view.slice().buffer;
+}

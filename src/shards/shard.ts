@@ -1,0 +1,159 @@
+import type { MessagePort } from "node:worker_threads";
+import type { WebSocket } from "ws";
+import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
+import type { Host } from "../host/host.ts";
+import { decodePathSegment, findNamespace } from "../gateway/route.ts";
+import { currentLogContext, logContextRead } from "../observability/logs/context.ts";
+import { mergeExpositions } from "../observability/metrics/merge.ts";
+import type { HostPlacement, RemoteActors } from "../host/placement.ts";
+import { isWebSocketUpgrade, upgradeTargetOf } from "../host/upgrade.ts";
+import { spliceToNetwork } from "../websocket/network.ts";
+import { webSocketOfResponse } from "../websocket/response.ts";
+import { ShardLink, type LinkHandler } from "./link.ts";
+import { shardOf } from "./placement.ts";
+import type { RelaySocket } from "./relay-socket.ts";
+
+/** What a shard is told at start: who it is, and a MessagePort to every other shard. */
+export interface ShardIdentity {
+  /** 0 … count-1. */
+  readonly index: number;
+  readonly count: number;
+  /** One port per other shard, by that shard's index. */
+  readonly ports: ReadonlyMap<number, MessagePort>;
+}
+
+/** The host and the worker fetch a shard runs, once they exist. */
+interface Attached {
+  host: Host;
+  fetch: (request: Request) => Promise<Response>;
+  metrics: (() => string) | undefined;
+}
+
+/**
+ * One shard of a process: the host's placement (it owns the agents that hash to it, see placement.ts),
+ * the links to the other shards, and what those ask of this one. A request that reaches this shard's
+ * server for another shard's agent — by its URL, `/agents/<class>/<name>/…` — goes there whole, so the
+ * worker's fetch, its hooks and the agent run on one thread; an RPC call, a stub's fetch or a socket
+ * for another shard's agent goes the same way from wherever it starts.
+ * @example
+ * const shard = new Shard({ index: 0, count: 2, ports });
+ * const host = new Host({ dataDir, agents, placement: shard, stateDir: shardStateDir(dataDir, 0, 2) });
+ * shard.attach(host, (request) => fetch(request, host.env, ctx));
+ */
+export class Shard implements HostPlacement {
+  readonly index: number;
+  readonly count: number;
+  readonly remote: RemoteActors;
+  readonly #links = new Map<number, ShardLink>();
+  #attached: Attached | undefined;
+  /** Calls that arrived before the host was ready. */
+  #waiting: Array<() => void> = [];
+
+  constructor(identity: ShardIdentity) {
+    this.index = identity.index;
+    this.count = identity.count;
+    const handler = this.#handler();
+    for (const [peer, port] of identity.ports) this.#links.set(peer, new ShardLink(port, peer, handler));
+    this.remote = {
+      request: (className, name, request) => this.#linkTo(className, name).request(className, name, request),
+      invoke: (className, name, method, args, caller) => this.#linkTo(className, name).invoke(className, name, method, args, caller),
+      start: (className, name, props) => this.#linkTo(className, name).start(className, name, props),
+      acceptSocket: (className, name, ws, request) => this.#linkTo(className, name).openSocket(className, name, ws, request),
+    };
+  }
+
+  owns(slug: string, name: string): boolean {
+    return shardOf(slug, name, this.count) === this.index;
+  }
+
+  /** The host and worker fetch (and the metrics' text) are ready: calls from other shards are served from now on. */
+  attach(host: Host, fetch: (request: Request) => Promise<Response>, metrics?: () => string): void {
+    this.#attached = { host, fetch, metrics };
+    for (const run of this.#waiting.splice(0)) run();
+  }
+
+  /**
+   * The worker's fetch as this shard serves it: a request whose URL names an agent of another shard
+   * (the default `/agents/<class>/<name>` routes) is answered there.
+   */
+  route(fetch: WorkerFetch): WorkerFetch {
+    return (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => {
+      const owner = this.#ownerOfUrl(request.url, env);
+      if (owner === undefined || owner === this.index) return fetch(request, env, ctx);
+      return this.#links.get(owner)!.fetch(request, isWebSocketUpgrade(request), correlation());
+    };
+  }
+
+  /** Every shard's metrics as one exposition, each series labelled with its `thread`. */
+  async gatherMetrics(): Promise<string> {
+    const own = { label: String(this.index), text: this.#attached?.metrics?.() ?? "" };
+    const others = await Promise.all([...this.#links.values()].map(async (link) => ({ label: String(link.peer), text: await link.metrics() })));
+    return mergeExpositions([own, ...others].sort((a, b) => Number(a.label) - Number(b.label)), "thread");
+  }
+
+  /** Closes the links: calls waiting on other shards fail. */
+  close(): void {
+    for (const link of this.#links.values()) link.close();
+  }
+
+  #ownerOfUrl(url: string, env: Record<string, unknown>): number | undefined {
+    // "http://host:port/agents/<slug>/<name>…": the path starts after the third slash.
+    const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    if (!path.startsWith("/agents/")) return undefined;
+    const [slug = "", encoded = ""] = path.slice(8).split(/[/?#]/, 2);
+    if (slug === "" || encoded === "") return undefined;
+    const namespace = findNamespace(env, slug);
+    if (!namespace || !this.#attached) return undefined;
+    const name = decodePathSegment(encoded);
+    return shardOf(this.#attached.host.storageSlugOf(namespace.className), name, this.count);
+  }
+
+  #linkTo(className: string, name: string): ShardLink {
+    if (!this.#attached) throw new Error("The shard is not ready yet");
+    return this.#links.get(shardOf(this.#attached.host.storageSlugOf(className), name, this.count))!;
+  }
+
+  /** Waits for the host when a call arrives before it exists. */
+  #ready(): Promise<Attached> {
+    if (this.#attached) return Promise.resolve(this.#attached);
+    return new Promise((resolve) => this.#waiting.push(() => resolve(this.#attached!)));
+  }
+
+  #handler(): LinkHandler {
+    return {
+      invoke: async (className, name, method, args, caller) => (await this.#ready()).host.invoke(className, name, method, args, caller),
+      start: async (className, name, props) => (await this.#ready()).host.start(className, name, props),
+      request: async (className, name, request) => (await this.#ready()).host.request(className, name, request),
+      fetch: async (request) => (await this.#ready()).fetch(request),
+      metrics: async () => (await this.#ready()).metrics?.() ?? "",
+      isUpgrade: (response) => upgradeTargetOf(response) !== undefined || webSocketOfResponse(response) !== undefined,
+      acceptUpgrade: (response, socket) => {
+        const host = this.#attached!.host;
+        const target = upgradeTargetOf(response);
+        if (target) host.acceptSocket(target.className, target.name, asNetworkSocket(socket), target.request, target.place);
+        else spliceToNetwork(webSocketOfResponse(response)!, asNetworkSocket(socket), host.maxMessageBytes);
+      },
+      acceptSocket: (className, name, socket, request) => {
+        void this.#ready().then(({ host }) => host.acceptSocket(className, name, asNetworkSocket(socket), request));
+      },
+    };
+  }
+}
+
+/**
+ * The request id and trace of the request being handed over, as headers, so the owner's logs and
+ * spans continue them (read only when something reads log contexts: otherwise nothing is tracked).
+ */
+function correlation(): Array<[string, string]> | undefined {
+  if (!logContextRead()) return undefined;
+  const fields = currentLogContext();
+  const headers: Array<[string, string]> = [];
+  if (fields?.requestId) headers.push(["x-request-id", fields.requestId]);
+  if (fields?.trace_id && fields.span_id) headers.push(["traceparent", `00-${fields.trace_id}-${fields.span_id}-01`]);
+  return headers;
+}
+
+/** A relayed socket has the slice of `ws`'s API the host and the splice use (send, close, readyState, events). */
+function asNetworkSocket(socket: RelaySocket): WebSocket {
+  return socket as unknown as WebSocket;
+}

@@ -1,0 +1,107 @@
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { settleLeftovers } from "./settle.ts";
+import { recordUnsettled } from "./unsettled-log.ts";
+
+/** Version of Hearth's own tables in an agent's file (`PRAGMA user_version`). */
+export const SCHEMA_VERSION = 1;
+
+/** Hearth's own tables, present in every agent's file. */
+export const SCHEMA_SQL = `
+  CREATE TABLE _hearth_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE _hearth_state (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+  CREATE TABLE _hearth_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`;
+
+/** Where SQLite keeps `PRAGMA application_id` in the file's header: Hearth's "unsettled" stamp. */
+export const STAMP_OFFSET = 68;
+
+let template: Buffer | undefined;
+
+/**
+ * The bytes of an empty agent file: already in WAL mode, Hearth's tables made, `user_version` set.
+ * Built once per process by SQLite itself (in a scratch directory, without fsync: it is only read
+ * back), so a new agent costs one file write instead of SQLite's rollback journal, WAL switch and
+ * five fsyncs (docs/decisions/0016-agent-files.md).
+ */
+export function templateBytes(): Buffer {
+  if (template !== undefined) return template;
+  const dir = mkdtempSync(join(tmpdir(), "hearth-template-"));
+  try {
+    const path = join(dir, "template.sqlite");
+    const db = new DatabaseSync(path);
+    db.exec(`PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;
+      BEGIN; ${SCHEMA_SQL} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+    db.close(); // checkpoints: every page is in the main file now
+    template = readFileSync(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return template;
+}
+
+let boot: number | undefined;
+
+/**
+ * A non-zero 32-bit number that changes at every boot of the machine (from Linux's boot id), or 0
+ * where the system has none: then every file is created durable. A file stamped with an older boot's
+ * number was written without fsync before a power loss or reboot and may be torn.
+ */
+export function currentBootStamp(): number {
+  if (boot !== undefined) return boot;
+  try {
+    const id = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    boot = createHash("sha256").update(id).digest().readInt32BE(0) || 1;
+  } catch {
+    boot = 0;
+  }
+  return boot;
+}
+
+/**
+ * Creates a new agent file from the template. With `stamp` 0 (strict durability, or no boot id) the
+ * bytes are fsynced under a temporary name and renamed into place, so the file cannot tear; a lost
+ * rename leaves no file, which is an agent with nothing stored. With a boot stamp the file is written
+ * without any fsync and carries the stamp until {@link settleFile} makes it durable; after a reboot
+ * an unsettled file is treated as empty (see `connection.ts`).
+ */
+export function createAgentFile(path: string, stamp: number): void {
+  // A -wal file left from an earlier file at this path (a destroyed agent) must not be replayed.
+  rmSync(`${path}-wal`, { force: true });
+  const bytes = Buffer.from(templateBytes());
+  bytes.writeInt32BE(stamp, STAMP_OFFSET);
+  if (stamp !== 0) {
+    recordUnsettled(path, settleLeftovers);
+    writeNew(path, bytes, false);
+    return;
+  }
+  const temporary = `${path}.new`;
+  writeNew(temporary, bytes, true);
+  renameSync(temporary, path);
+}
+
+function writeNew(path: string, bytes: Buffer, sync: boolean): void {
+  const fd = openSync(path, sync ? "w" : "wx");
+  try {
+    writeSync(fd, bytes);
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The stamp in a file's header read without SQLite (for a file SQLite refuses to open); undefined
+ * when the file is too short to have one.
+ */
+export function readStamp(path: string): number | undefined {
+  const fd = openSync(path, "r");
+  try {
+    const header = Buffer.alloc(4);
+    return readSync(fd, header, 0, 4, STAMP_OFFSET) === 4 ? header.readInt32BE(0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}

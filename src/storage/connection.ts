@@ -1,0 +1,174 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { Durability } from "../limits.ts";
+import { SCHEMA_SQL, SCHEMA_VERSION, createAgentFile, readStamp } from "./agent-file-setup.ts";
+
+const knownDirs = new Set<string>();
+
+/**
+ * No ATTACH (nor VACUUM, which attaches): an agent's SQL reaches its own file only, never a sibling
+ * facet's or its parent's by path.
+ */
+const OPEN_OPTIONS = { enableForeignKeyConstraints: true, limits: { attach: 0 } } as const;
+
+export interface AgentFileOptions {
+  path: string;
+  durability: Durability;
+  /** Stored in the file and checked on every open: a hash collision or a moved file fails loudly. */
+  identity: string;
+  /** This boot's stamp (see `currentBootStamp`); 0 creates every new file durable at once. */
+  bootStamp: number;
+}
+
+/**
+ * An open agent file. `unsettled`: written without fsync since its creation, in this boot;
+ * `created`: made by this open.
+ */
+export interface OpenedAgentFile {
+  db: DatabaseSync;
+  unsettled: boolean;
+  created: boolean;
+}
+
+/**
+ * Opens an agent's file, creating it from the template when there is none. Exclusive locking: one
+ * process owns an agent's file (a second host on the same data dir gets a clear error instead of
+ * silently sharing), and WAL needs no shared-memory file.
+ *
+ * A file still stamped by an earlier boot was written without fsync and never settled before the
+ * machine went down: it may be torn, so it is deleted and the agent starts empty — what relaxed
+ * durability allows (the last writes lost, the database intact; docs/decisions/0016-agent-files.md).
+ */
+export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
+  const { path, durability, bootStamp } = options;
+  ensureDirectory(path);
+  const created = !existsSync(path);
+  if (created) createAgentFile(path, durability === "strict" ? 0 : bootStamp);
+  let db: DatabaseSync;
+  let header: FileHeader;
+  try {
+    db = new DatabaseSync(path, OPEN_OPTIONS);
+  } catch (error) {
+    throw describeOpenError(error, path);
+  }
+  try {
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    header = readHeader(db);
+  } catch (error) {
+    db.close();
+    if (isLocked(error) || !isStale(readStampOrUndefined(path), bootStamp)) throw describeOpenError(error, path);
+    return reopenEmpty(options, "cannot be read");
+  }
+  if (isStale(header.stamp, bootStamp)) {
+    db.close();
+    return reopenEmpty(options, "may be torn");
+  }
+  try {
+    let unsettled = header.stamp !== 0;
+    if (unsettled && durability === "strict") {
+      settleInPlace(db);
+      unsettled = false;
+    }
+    db.exec(`PRAGMA synchronous = ${unsettled ? "OFF" : durability === "strict" ? "FULL" : "NORMAL"}`);
+    migrate(db, header, options.identity);
+    return { db, unsettled, created };
+  } catch (error) {
+    db.close();
+    throw describeOpenError(error, path);
+  }
+}
+
+interface FileHeader {
+  stamp: number;
+  version: number;
+  /** The identity row; undefined when there is none, null when the file has no Hearth tables yet. */
+  identity: string | undefined | null;
+}
+
+/** Everything an open checks, in one statement (the first read, which takes the exclusive lock). */
+function readHeader(db: DatabaseSync): FileHeader {
+  try {
+    const row = db.prepare(`${HEADER}, (SELECT value FROM _hearth_meta WHERE key = 'identity') AS identity`).get() as unknown as RawHeader;
+    return { stamp: Number(row.stamp), version: Number(row.version), identity: row.identity ?? undefined };
+  } catch (error) {
+    if (!/no such table/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    // No Hearth tables yet (an empty file not made from the template).
+    const row = db.prepare(HEADER).get() as unknown as RawHeader;
+    return { stamp: Number(row.stamp), version: Number(row.version), identity: null };
+  }
+}
+
+const HEADER = "SELECT (SELECT application_id FROM pragma_application_id) AS stamp, (SELECT user_version FROM pragma_user_version) AS version";
+interface RawHeader {
+  stamp: number;
+  version: number;
+  identity?: string | null;
+}
+
+/** Stamped, but not by this boot: written without fsync before a reboot. */
+function isStale(stamp: number | undefined, bootStamp: number): boolean {
+  return stamp !== undefined && stamp !== 0 && stamp !== bootStamp;
+}
+
+function readStampOrUndefined(path: string): number | undefined {
+  try {
+    return readStamp(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function reopenEmpty(options: AgentFileOptions, why: string): OpenedAgentFile {
+  console.warn(`[hearth] ${options.path} was written without fsync before the machine restarted and ${why}: the agent starts empty`);
+  rmSync(options.path, { force: true });
+  rmSync(`${options.path}-wal`, { force: true });
+  return openAgentFile(options);
+}
+
+/**
+ * Strict durability opening a file written unsynced earlier in this boot (relaxed before): checkpoint
+ * with fsyncs, then clear the stamp in a synced commit, before any strict write is acknowledged.
+ */
+function settleInPlace(db: DatabaseSync): void {
+  db.exec("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA application_id = 0; PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+function migrate(db: DatabaseSync, header: FileHeader, identity: string): void {
+  if (header.version === 0) {
+    // An empty file not made from the template (an older Hearth left it, or it was made elsewhere).
+    db.exec(`PRAGMA journal_mode = WAL; BEGIN; ${SCHEMA_SQL} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
+  } else if (header.version > SCHEMA_VERSION) {
+    throw new Error(`was written by a newer Hearth (schema ${header.version}, this one knows ${SCHEMA_VERSION})`);
+  }
+  const stored = header.identity ?? undefined;
+  // A file from the template gets its identity at its first open; lost with the writes after it, the
+  // file is the template again and is claimed again.
+  if (stored === undefined) db.prepare("INSERT INTO _hearth_meta (key, value) VALUES ('identity', ?)").run(identity);
+  else if (stored !== identity) {
+    throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(identity)}`);
+  }
+}
+
+/** Creates the file's directory the first time one is used, and again if it was deleted since. */
+function ensureDirectory(path: string): void {
+  const dir = dirname(path);
+  if (knownDirs.has(dir) && existsSync(dir)) return;
+  mkdirSync(dir, { recursive: true });
+  knownDirs.add(dir);
+}
+
+function isLocked(error: unknown): boolean {
+  return /locked|busy/i.test(error instanceof Error ? error.message : String(error));
+}
+
+function describeOpenError(error: unknown, path: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isLocked(error)) {
+    return new Error(
+      `Agent database ${path} is locked by another process. Is a second Hearth running on the same data directory?`,
+      { cause: error },
+    );
+  }
+  return new Error(`Cannot open agent database ${path}: ${message}`, { cause: error });
+}

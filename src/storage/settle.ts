@@ -1,0 +1,211 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { STAMP_OFFSET, readStamp } from "./agent-file-setup.ts";
+import { syncFileSystems } from "./syncfs.ts";
+import { agentsFolderOf, clearUnsettledLogs } from "./unsettled-log.ts";
+
+/** Closed files gathered for one batch: one file-system sync covers all of them. */
+const BATCH_DELAY_MS = 200;
+/** A batch this long starts at once. */
+const BATCH_MAX = 5_000;
+/** Files whose stamps are cleared between two turns of the event loop. */
+const CLEAR_CHUNK = 256;
+const ZERO = Buffer.alloc(4);
+
+/** Files open in this process (by absolute path): one being woken again must not be settled under it. */
+const openFiles = new Set<string>();
+/** Open files written without fsync: the unsettled logs are kept while any is. */
+const openUnsettled = new Set<string>();
+const queue: string[] = [];
+const queued = new Set<string>();
+/** Queued files opened since they were queued: their settle must not clear the stamp. */
+const reopened = new Set<string>();
+/** Queued files closed again while their settle ran: queued once more when it ends. */
+const again = new Set<string>();
+let running = false;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let idle: { promise: Promise<void>; resolve: () => void } | undefined;
+
+/** An agent file was opened: a settle of it in progress gives up (it is retried at its next close). */
+export function fileOpened(path: string, unsettled: boolean): void {
+  const key = resolve(path);
+  openFiles.add(key);
+  if (unsettled) openUnsettled.add(key);
+  if (queued.has(key)) reopened.add(key);
+}
+
+/** An agent file was closed; `unsettled`: it was written without fsync and still carries its stamp. */
+export function fileClosed(path: string, unsettled: boolean): void {
+  const key = resolve(path);
+  openFiles.delete(key);
+  openUnsettled.delete(key);
+  for (const file of closeLater.get(key) ?? []) void file.close();
+  closeLater.delete(key);
+  if (!unsettled) return;
+  if (queued.has(key)) {
+    again.add(key);
+    return;
+  }
+  queued.add(key);
+  queue.push(key);
+  pump();
+}
+
+/** Settles files an earlier process left unsettled (from its log); resolves when they are done. */
+export function settleLeftovers(files: string[]): Promise<void> {
+  for (const file of files) {
+    const key = resolve(file);
+    // An open file is settled at its close; reading another one's header here opens and closes a
+    // descriptor, which would drop SQLite's lock on a file this process has open.
+    if (openFiles.has(key) || queued.has(key) || !isStamped(key)) continue;
+    queued.add(key);
+    queue.push(key);
+  }
+  pump();
+  return whenFilesSettled();
+}
+
+/**
+ * Resolves when every file queued so far is settled (or given up because it was opened again).
+ * @example
+ * await whenFilesSettled(); // after host.close(): every hibernated agent's file is durable
+ */
+export function whenFilesSettled(): Promise<void> {
+  if (!running && timer === undefined && queue.length === 0) return Promise.resolve();
+  if (idle === undefined) {
+    let done!: () => void;
+    idle = { promise: new Promise<void>((r) => (done = r)), resolve: done };
+  }
+  return idle.promise;
+}
+
+/** Files waiting to be settled or being settled now. */
+export function unsettledCount(): number {
+  return queued.size;
+}
+
+function pump(): void {
+  if (running || timer !== undefined || queue.length === 0) return;
+  timer = setTimeout(() => void runBatch(), queue.length >= BATCH_MAX ? 0 : BATCH_DELAY_MS);
+}
+
+/**
+ * Settles every queued file: one file-system sync makes their pages and directory entries durable,
+ * then each stamp is cleared (on this thread, right after checking the file is not open again), and
+ * a second sync makes the cleared stamps durable. Two journal commits for a whole batch, instead of
+ * three fsyncs per file that would stall the main thread's file creations behind them.
+ */
+async function runBatch(): Promise<void> {
+  timer = undefined;
+  running = true;
+  const batch = queue.splice(0);
+  try {
+    const folders = [...new Set(batch.map(agentsFolderOf))];
+    if (await syncFileSystems(folders)) {
+      for (let k = 0; k < batch.length; k += CLEAR_CHUNK) {
+        for (const path of batch.slice(k, k + CLEAR_CHUNK)) clearStamp(path);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (!(await syncFileSystems(folders))) throw new Error("sync -f failed after the stamps were cleared");
+    } else {
+      for (const path of batch) await settleFile(path).catch(reportUnsettled(path));
+    }
+  } catch (error) {
+    console.error(`[hearth] could not make ${batch.length} agent files durable:`, error);
+  } finally {
+    for (const path of batch) {
+      queued.delete(path);
+      reopened.delete(path);
+      if (again.delete(path)) {
+        queued.add(path);
+        queue.push(path);
+      }
+    }
+    running = false;
+    pump();
+    if (queue.length === 0) {
+      if (openUnsettled.size === 0) clearUnsettledLogs();
+      idle?.resolve();
+      idle = undefined;
+    }
+  }
+}
+
+function isStamped(file: string): boolean {
+  try {
+    return (readStamp(file) ?? 0) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function reportUnsettled(path: string): (error: unknown) => void {
+  return (error) => {
+    // Gone (destroyed, data dir removed) needs nothing; anything else: it stays stamped, and a
+    // reboot before its next close would make it read as empty.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") console.error(`[hearth] could not make ${path} durable:`, error);
+  };
+}
+
+/** Clears a settled file's stamp unless it was opened since it was queued. */
+function clearStamp(path: string): void {
+  if (openFiles.has(path) || reopened.has(path)) return;
+  let fd: number;
+  try {
+    fd = openSync(path, "r+");
+  } catch (error) {
+    reportUnsettled(path)(error);
+    return;
+  }
+  try {
+    writeSync(fd, ZERO, 0, 4, STAMP_OFFSET);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Makes one closed, unsettled agent file durable without syncfs: fsync its pages and its directory
+ * entry, and only then clear its stamp and fsync again. A file opened again meanwhile is left as it
+ * is (still stamped, settled at its next close), because its connection may write pages holding
+ * the stamp.
+ */
+async function settleFile(path: string): Promise<void> {
+  if (openFiles.has(path) || reopened.has(path)) return;
+  const file = await open(path, "r+");
+  try {
+    await file.sync();
+    await syncDirectory(dirname(path));
+    if (openFiles.has(path) || reopened.has(path)) return;
+    writeSync(file.fd, ZERO, 0, 4, STAMP_OFFSET); // on this thread: no open can slip in between the check and the write
+    await file.sync();
+  } finally {
+    // Closing a descriptor drops every POSIX lock this process holds on the file: if SQLite opened
+    // it again meanwhile, the close waits for SQLite's own close.
+    if (openFiles.has(path)) closeLater.set(path, [...(closeLater.get(path) ?? []), file]);
+    else await file.close();
+  }
+}
+
+const closeLater = new Map<string, FileHandle[]>();
+
+const syncedDirs = new Set<string>();
+
+/** fsyncs the directory, and once per process its parents up to the agents folder (made by mkdir). */
+async function syncDirectory(dir: string): Promise<void> {
+  await fsyncPath(dir);
+  if (syncedDirs.has(dir)) return;
+  await fsyncPath(dirname(dir));
+  await fsyncPath(dirname(dirname(dir)));
+  syncedDirs.add(dir);
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

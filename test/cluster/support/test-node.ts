@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ClusterNode } from "../../../src/cluster/node.ts";
+import { clusterWorkflows } from "../../../src/cluster/workflows.ts";
+import { serve, type HearthServer, type ServeOptions, type WorkerFetch } from "../../../src/gateway/serve.ts";
+import { Host, type HostOptions } from "../../../src/host/host.ts";
+import { routeAgentRequest } from "../../../src/index.ts";
+import { freePort } from "../../support/ports.ts";
+
+/** A cluster node in this test process: its data directory, host and loopback server. */
+export interface TestNode {
+  readonly id: string;
+  readonly url: string;
+  readonly node: ClusterNode;
+  readonly host: Host;
+  readonly server: HearthServer;
+  readonly dir: string;
+}
+
+export interface TestNodeOptions {
+  /** The host's classes and settings (workflows run on the node holding them, as under `hearth start --cluster`). */
+  host?: Omit<HostOptions, "dataDir" | "placement" | "replication">;
+  /** The worker; default: agents by URL, else 404. */
+  fetch?: WorkerFetch;
+  /** More for `serve` (metrics), given the host and node. */
+  serve?: (host: Host, node: ClusterNode) => Partial<ServeOptions>;
+  /** Membership timing; default the node's own (3 s TTL, 1 s heartbeat). */
+  ttlMs?: number;
+  heartbeatMs?: number;
+}
+
+/**
+ * Starts a cluster node in this process, joined to the cluster at `connectionString`, as
+ * `hearth start --cluster` would wire it.
+ * @example
+ * const a = await startTestNode(url, "a", { host: { agents: { Counter } } });
+ */
+export async function startTestNode(connectionString: string, id: string, options: TestNodeOptions = {}): Promise<TestNode> {
+  const dir = mkdtempSync(join(tmpdir(), `hearth-node-${id}-`));
+  const port = await freePort();
+  const timing = { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
+  const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, ...timing }, dir);
+  const ref: { host?: Host } = {};
+  const { placement, replication } = node.hostOptions(() => ref.host!);
+  const hostOptions = options.host ?? { agents: {} };
+  const workflows = hostOptions.workflows && Object.keys(hostOptions.workflows).length > 0 ? clusterWorkflows(node, { stateDir: dir, host: () => ref.host, keepEveryMs: 200 }) : undefined;
+  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, workflows } : placement, replication });
+  ref.host = host;
+  const fetch = node.wrapFetch(options.fetch ?? (async (request, env) => (await routeAgentRequest(request, env)) ?? new Response("Not found", { status: 404 })));
+  const server = await serve({ host, port, fetch, ...options.serve?.(host, node) });
+  return { id, url: server.url, node, host, server, dir };
+}
+
+/** Stops a node as SIGTERM does (hands its agents over first) and removes its data directory. */
+export async function stopTestNode(running: TestNode): Promise<void> {
+  await running.node.drain();
+  await running.server.close();
+  await running.host.close();
+  await running.node.close();
+  rmSync(running.dir, { recursive: true, force: true });
+}

@@ -1,0 +1,131 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, cleanup, requireBuild, runCli, type CliProcess } from "../cli/helpers.ts";
+import { parsePrometheusText } from "../observability/metrics/prom-text.ts";
+import { TestSocket } from "../support/harness.ts";
+
+const APP = join("test", "shards", "fixtures", "threads-app.ts");
+
+async function getJson(url: string): Promise<Record<string, number | boolean>> {
+  const response = await fetch(url, { headers: { connection: "close" } });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, number | boolean>;
+}
+
+async function stop(cli: CliProcess): Promise<void> {
+  cli.proc.kill("SIGTERM");
+  expect((await cli.exited()).code).toBe(0);
+}
+
+describe("hearth start --threads", () => {
+  let dataDir: string;
+  beforeAll(() => requireBuild());
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+  afterAll(() => cleanup());
+
+  it("spreads agents over the threads: each always on the same one, state kept, sockets and calls across threads", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const cli = runCli(["start", APP, "--threads", "2", "--port", "0", "--data", dataDir]);
+    const url = await cli.ready();
+    expect(cli.stdout()).toMatch(/threads\s+2\s/);
+
+    const threadOf = new Map<string, number>();
+    for (let i = 0; i < 16; i++) threadOf.set(`room-${i}`, (await getJson(`${url}/agents/room/room-${i}`)).thread as number);
+    expect(new Set(threadOf.values()).size).toBe(2);
+    // Again, over new connections (which the kernel spreads over the threads): same thread, next count.
+    for (const [name, thread] of threadOf) expect(await getJson(`${url}/agents/room/${name}`)).toEqual({ count: 2, thread });
+
+    // An agent calls another by name, wherever it runs.
+    const [caller, callerThread] = [...threadOf][0]!;
+    const [callee, calleeThread] = [...threadOf].find(([, thread]) => thread !== callerThread)!;
+    expect(await getJson(`${url}/agents/room/${caller}?relay=${callee}`)).toEqual({ me: callerThread, other: calleeThread });
+
+    // Logs of an agent on either thread carry the request id the client sent, whichever thread it reached.
+    for (const name of [...threadOf.keys()].slice(0, 4)) {
+      const response = await fetch(`${url}/agents/room/${name}?log`, { headers: { "x-request-id": `req-${name}`, connection: "close" } });
+      expect(response.status).toBe(200);
+      const line = await cli.waitFor(new RegExp(`\\{[^\\n]*logged by /agents/room/${name}[^\\n]*\\}`));
+      expect(JSON.parse(line[0])).toMatchObject({ agent: "Room", name, requestId: `req-${name}` });
+    }
+
+    // /metrics on any thread: every thread's series, labelled, as one valid exposition.
+    for (let i = 0; i < 4; i++) {
+      const text = await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text();
+      const requests = parsePrometheusText(text).find((family) => family.name === "hearth_http_requests_total")!;
+      // Both threads accepted some of the 36 connections so far (each request came on its own).
+      expect(new Set(requests.samples.map((sample) => sample.labels.thread))).toEqual(new Set(["0", "1"]));
+      expect(requests.samples.every((sample) => sample.labels.class === "Room")).toBe(true);
+    }
+
+    // WebSockets, whichever thread accepted the connection.
+    for (const [name, thread] of [...threadOf].slice(0, 6)) {
+      const socket = await TestSocket.open(`${url.replace("http", "ws")}/agents/room/${name}`);
+      const state = await socket.waitForType("cf_agent_state");
+      expect(state.state).toEqual({ count: 2 });
+      expect((await socket.call("bump")).result).toEqual({ count: 3, thread });
+      socket.close();
+      await socket.waitClosed();
+    }
+    await stop(cli);
+
+    // One thread again, same data: every agent kept its state.
+    const single = runCli(["start", APP, "--port", "0", "--data", dataDir]);
+    const singleUrl = await single.ready();
+    expect(single.stdout()).not.toMatch(/threads\s/);
+    for (const name of [...threadOf.keys()].slice(0, 6)) expect((await getJson(`${singleUrl}/agents/room/${name}`)).count).toBe(4);
+    await stop(single);
+  });
+
+  it("fires schedules made under one thread count after a restart with another (2 → 1 → 2)", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const timers = (round: number) => Array.from({ length: 6 }, (_, i) => `timer-${round}-${i}`);
+    // Fired timers are read from a file the agents append to: asking an agent would wake it, and a
+    // woken agent re-arms its own schedules, which would hide a stale index.
+    const firedLog = join(dataDir, "fired.log");
+    const env = cleanEnv({ FIRED_LOG: firedLog });
+    const waitFired = async (names: string[]) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const fired = existsSync(firedLog) ? readFileSync(firedLog, "utf8").split("\n") : [];
+        if (names.every((name) => fired.includes(name))) return;
+        if (Date.now() > deadline) throw new Error(`not all of ${names.join(", ")} fired: ${fired.join(", ")}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    const schedule = async (url: string, names: string[]) => {
+      for (const name of names) expect(await getJson(`${url}/agents/room/${name}?later=2`)).toEqual({ scheduled: true });
+    };
+    const threadedRun = async (round: number, fire: number | undefined): Promise<void> => {
+      const cli = runCli(["start", APP, "--threads", "2", "--port", "0", "--data", dataDir], { env });
+      const url = await cli.ready();
+      expect(cli.stdout()).toMatch(/threads\s+2\s/);
+      if (fire !== undefined) await waitFired(timers(fire));
+      await schedule(url, timers(round));
+      await stop(cli);
+    };
+    await threadedRun(1, undefined);
+    // One thread: round 1 fires from its own index, rebuilt from the agents' files; round 2 goes into it.
+    const single = runCli(["start", APP, "--port", "0", "--data", dataDir], { env });
+    const singleUrl = await single.ready();
+    await waitFired(timers(1));
+    await schedule(singleUrl, timers(2));
+    await stop(single);
+    // Two threads again: the threads' old indexes never saw round 2; they are rebuilt, and it fires.
+    await threadedRun(3, 2);
+  });
+
+  it("refuses a project whose bindings are not shard-aware yet, and bad thread counts", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const workflows = runCli(["start", join("test", "cli", "fixtures", "workflow-app.ts"), "--threads", "2", "--port", "0", "--data", dataDir]);
+    expect((await workflows.exited()).code).not.toBe(0);
+    expect(workflows.stderr()).toMatch(/--threads 2 cannot serve this project yet: it uses workflows .*--threads 1/);
+    // Side by side: each is refused before it opens the data directory.
+    const refused = ["0", "65", "two"].map((bad) => runCli(["start", APP, "--threads", bad, "--data", dataDir]));
+    for (const cli of refused) {
+      expect((await cli.exited()).code).toBe(2);
+      expect(cli.stderr()).toContain("--threads must be a number of threads from 1 to 64 (MAX_SHARDS)");
+    }
+  });
+});

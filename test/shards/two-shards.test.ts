@@ -1,0 +1,250 @@
+import { join } from "node:path";
+import { MessageChannel } from "node:worker_threads";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  Agent,
+  DurableObject,
+  Host,
+  WebSocketPair,
+  callable,
+  getAgentByName,
+  serve,
+  type AgentNamespace,
+  type DurableObjectNamespace,
+  type HearthServer,
+  type WorkersWebSocket,
+} from "../../src/index.ts";
+import { agentsOnlyFetch } from "../../src/gateway/serve.ts";
+import { Shard } from "../../src/shards/shard.ts";
+import { shardOf } from "../../src/shards/placement.ts";
+import { TestSocket, tempDir } from "../support/harness.ts";
+
+/** Which host ran an event: each host's env carries its own marker. */
+class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, { count: number }> {
+  initialState = { count: 0 };
+  order: number[] = [];
+
+  @callable() add(by: number): { count: number; host: string } {
+    this.setState({ count: this.state.count + by });
+    return { count: this.state.count, host: this.env.HOST };
+  }
+
+  record(n: number): void {
+    this.order.push(n);
+  }
+
+  recorded(): number[] {
+    return this.order;
+  }
+
+  where(): string {
+    return this.env.HOST;
+  }
+
+  fails(): never {
+    throw new TypeError("bad input to fails");
+  }
+
+  unclonable(): () => void {
+    return () => {};
+  }
+
+  /** Agent to agent: calls another counter by name, wherever it runs. */
+  async relay(other: string, by: number): Promise<{ count: number; host: string }> {
+    const stub = await getAgentByName(this.env.Counter, other);
+    return stub.add(by);
+  }
+
+  override onRequest(request: Request): Response {
+    if (new URL(request.url).pathname.endsWith("/stream")) {
+      let n = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          controller.enqueue(new TextEncoder().encode(`chunk ${n}\n`));
+          if (++n === 3) controller.close();
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/plain", "x-host": this.env.HOST } });
+    }
+    return Response.json({ host: this.env.HOST, method: request.method }, { headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]] });
+  }
+}
+
+/** A plain Durable Object that accepts hibernatable sockets and answers with the host it runs on. */
+class Chatroom extends DurableObject<{ HOST: string }> {
+  fetch(): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client } as ResponseInit);
+  }
+
+  webSocketMessage(ws: WorkersWebSocket, message: string | ArrayBuffer): void {
+    ws.send(`${this.env.HOST}:${String(message)}`);
+  }
+
+  host(): string {
+    return this.env.HOST;
+  }
+}
+
+/** The worker: `/room/<name>` reaches a Chatroom through its namespace, the rest are agents. */
+function workerFetch(request: Request, env: Record<string, unknown>): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  if (path.startsWith("/room/")) return (env.ROOM as DurableObjectNamespace).getByName(path.slice(6)).fetch(request);
+  return agentsOnlyFetch(request, env);
+}
+
+interface Node {
+  host: Host;
+  shard: Shard;
+  server: HearthServer;
+}
+
+/** Two shards in this thread, linked by a MessageChannel, over one data directory. */
+async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
+  const { port1, port2 } = new MessageChannel();
+  const nodes: Node[] = [];
+  for (const [index, port] of [[0, port1], [1, port2]] as const) {
+    const shard = new Shard({ index, count: 2, ports: new Map([[1 - index, port]]) });
+    const host = new Host({ dataDir, agents: { Counter }, durableObjects: { ROOM: Chatroom }, vars: { HOST: `shard-${index}` }, placement: shard, stateDir: join(dataDir, "shards", `${index}`) });
+    shard.attach(host, (request) => workerFetch(request, host.env));
+    const server = await serve({ host, port: 0, fetch: shard.route(workerFetch) });
+    nodes.push({ host, shard, server });
+  }
+  return nodes as [Node, Node];
+}
+
+/** A name that shard `index` owns. */
+function nameOn(index: number, prefix = "n"): string {
+  for (let i = 0; ; i++) if (shardOf("counter", `${prefix}${i}`, 2) === index) return `${prefix}${i}`;
+}
+
+describe("two shards", () => {
+  let dir: ReturnType<typeof tempDir>;
+  let nodes: [Node, Node];
+  beforeEach(async () => {
+    dir = tempDir();
+    nodes = await startTwoShards(dir.path);
+  });
+  afterEach(async () => {
+    for (const node of nodes) {
+      await node.server.close();
+      await node.host.close();
+      node.shard.close();
+    }
+    dir.remove();
+  });
+
+  it("places every agent on exactly one shard, the same on every call, about evenly", () => {
+    const counts = [0, 0];
+    for (let i = 0; i < 2_000; i++) {
+      const owner = shardOf("counter", `agent-${i}`, 2);
+      expect(shardOf("counter", `agent-${i}`, 2)).toBe(owner);
+      counts[owner]!++;
+    }
+    expect(Math.min(...counts)).toBeGreaterThan(850);
+    // Going from 2 to 3 shards moves only the agents the new shard wins.
+    let moved = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const before = shardOf("counter", `agent-${i}`, 2);
+      const after = shardOf("counter", `agent-${i}`, 3);
+      if (after !== before) {
+        expect(after).toBe(2);
+        moved++;
+      }
+    }
+    expect(moved).toBeGreaterThan(500);
+    expect(moved).toBeLessThan(850);
+  });
+
+  it("runs an RPC call on the owner's shard, from either host", async () => {
+    const remote = nameOn(1);
+    const fromZero = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, remote);
+    expect(await fromZero.add(2)).toEqual({ count: 2, host: "shard-1" });
+    const fromOne = await getAgentByName(nodes[1].host.env.Counter as AgentNamespace<Counter>, remote);
+    expect(await fromOne.add(3)).toEqual({ count: 5, host: "shard-1" });
+    expect(nodes[0].host.stats.liveAgents).toBe(0);
+    expect(nodes[1].host.stats.liveAgents).toBe(1);
+    expect((nodes[0].host.env.Counter as AgentNamespace<Counter>).exists(remote)).toBe(true);
+    expect((nodes[0].host.env.Counter as AgentNamespace<Counter>).exists(nameOn(1, "never"))).toBe(false);
+  });
+
+  it("keeps the order of calls from one shard to an agent on another", async () => {
+    const stub = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, nameOn(1));
+    await Promise.all(Array.from({ length: 300 }, (_, i) => stub.record(i)));
+    expect(await stub.recorded()).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
+  it("brings errors back with their class and message, and refuses what cannot be copied", async () => {
+    const stub = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, nameOn(1));
+    await expect(stub.fails()).rejects.toThrow(TypeError);
+    await expect(stub.fails()).rejects.toThrow("bad input to fails");
+    await expect(stub.unclonable()).rejects.toThrow(/could not be cloned/);
+    await expect((stub as unknown as { nope(): Promise<void> }).nope()).rejects.toThrow(/nope/);
+    expect(await stub.where()).toBe("shard-1"); // the agent is still fine
+  });
+
+  it("lets an agent call an agent of the other shard", async () => {
+    const caller = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, nameOn(0));
+    expect(await caller.relay(nameOn(1), 7)).toEqual({ count: 7, host: "shard-1" });
+    expect(await caller.where()).toBe("shard-0");
+  });
+
+  it("answers HTTP for another shard's agent from either server, headers and streamed bodies intact", async () => {
+    const remote = nameOn(1);
+    for (const node of nodes) {
+      const response = await fetch(`${node.server.url}/agents/counter/${remote}`, { method: "POST", body: "x" });
+      expect(await response.json()).toEqual({ host: "shard-1", method: "POST" });
+      expect(response.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+    }
+    const streamed = await fetch(`${nodes[0].server.url}/agents/counter/${remote}/stream`);
+    expect(streamed.headers.get("x-host")).toBe("shard-1");
+    expect(await streamed.text()).toBe("chunk 0\nchunk 1\nchunk 2\n");
+    expect(nodes[0].host.stats.liveAgents).toBe(0);
+  });
+
+  it("relays a WebSocket to the agent's shard: state, RPC, and the close", async () => {
+    const remote = nameOn(1);
+    const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/agents/counter/${remote}`);
+    await socket.waitForType("cf_agent_state");
+    const reply = await socket.call("add", [4]);
+    expect(reply.result).toEqual({ count: 4, host: "shard-1" });
+    expect(nodes[1].host.stats.sockets).toBe(1);
+    expect(nodes[0].host.stats.sockets).toBe(0);
+    socket.close();
+    await socket.waitClosed();
+    for (let i = 0; i < 200 && nodes[1].host.stats.sockets > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(nodes[1].host.stats.sockets).toBe(0);
+    // A second client on the agent's own shard sees the state the relayed one left.
+    const direct = await TestSocket.open(`${nodes[1].server.url.replace("http", "ws")}/agents/counter/${remote}`);
+    const state = await direct.waitForType("cf_agent_state");
+    expect(state.state).toEqual({ count: 4 });
+    direct.close();
+  });
+
+  it("keeps a relayed socket across the agent's hibernation", async () => {
+    const remote = nameOn(1);
+    const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/agents/counter/${remote}`);
+    await socket.waitForType("cf_agent_state");
+    expect(nodes[1].host.hibernateIdleAgents()).toBe(1);
+    const reply = await socket.call("add", [1]);
+    expect(reply.result).toEqual({ count: 1, host: "shard-1" });
+    socket.close();
+  });
+
+  it("relays a plain Durable Object's hibernatable socket and its RPC to the object's shard", async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const room = (nodes[0].host.env.ROOM as DurableObjectNamespace).getByName(`room-${i}`) as unknown as { host(): Promise<string> };
+      const owner = await room.host();
+      seen.add(owner);
+      const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/room/room-${i}`);
+      socket.send("hello");
+      expect(await socket.waitFor((frame) => typeof frame === "string" && frame.endsWith(":hello"))).toBe(`${owner}:hello`);
+      socket.close();
+      await socket.waitClosed();
+    }
+    expect(seen).toEqual(new Set(["shard-0", "shard-1"]));
+  });
+});

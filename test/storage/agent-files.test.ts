@@ -1,0 +1,202 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { threadId } from "node:worker_threads";
+import { afterEach, describe, expect, it } from "vitest";
+import { createAgentFile, currentBootStamp, readStamp } from "../../src/storage/agent-file-setup.ts";
+import { AgentDatabase } from "../../src/storage/database.ts";
+import { whenFilesSettled } from "../../src/storage/settle.ts";
+import { agentsFolderOf, closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
+import type { Durability } from "../../src/limits.ts";
+
+const THIS_BOOT = 0x1234_5678;
+const EARLIER_BOOT = 0x0bad_cafe;
+const dirs: string[] = [];
+const opened: AgentDatabase[] = [];
+afterEach(async () => {
+  for (const db of opened.splice(0)) db.close();
+  await whenFilesSettled();
+  closeUnsettledLogs();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-agent-files-"));
+  dirs.push(dir);
+  return join(dir, "agents", "counter", "ab", "a.sqlite");
+}
+
+function open(path: string, bootStamp = THIS_BOOT, durability: Durability = "relaxed"): AgentDatabase {
+  const db = new AgentDatabase({ path, durability, identity: "counter/a", currentOwner: () => undefined, bootStamp });
+  opened.push(db);
+  return db;
+}
+
+function notes(db: AgentDatabase): string[] {
+  if (!db.hasTable("notes")) return [];
+  return (db.statement("SELECT text FROM notes ORDER BY rowid").all() as Array<{ text: string }>).map((row) => row.text);
+}
+
+function writeNote(db: AgentDatabase, text: string): void {
+  db.execScript("CREATE TABLE IF NOT EXISTS notes (text TEXT)");
+  db.statement("INSERT INTO notes (text) VALUES (?)").run(text);
+  db.flush();
+}
+
+describe("agent files made from the template", () => {
+  it("are written without fsync in relaxed durability, stamped with the boot, and settled after close", async () => {
+    const path = tempPath();
+    const db = open(path);
+    expect(readStamp(path)).toBe(THIS_BOOT);
+    writeNote(db, "one");
+    db.close();
+    await whenFilesSettled();
+    expect(readStamp(path)).toBe(0);
+    const again = open(path);
+    expect(notes(again)).toEqual(["one"]);
+    again.close();
+  });
+
+  it("start empty when stamped by an earlier boot: written without fsync before a restart, they may be torn", () => {
+    const path = tempPath();
+    const before = open(path, EARLIER_BOOT);
+    writeNote(before, "maybe torn");
+    before.close(); // reopened below before the background settle runs: the stamp is still there
+    const after = open(path, THIS_BOOT);
+    expect(notes(after)).toEqual([]);
+    writeNote(after, "fresh");
+    after.close();
+    expect(notes(open(path, THIS_BOOT))).toEqual(["fresh"]);
+  });
+
+  it("start empty when stamped by an earlier boot and unreadable", () => {
+    const path = tempPath();
+    open(path, EARLIER_BOOT).close();
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 100, 4096); // page 1 torn after its header: SQLite cannot read the schema
+    writeFileSync(path, bytes);
+    const db = open(path, THIS_BOOT);
+    expect(notes(db)).toEqual([]);
+    expect(readStamp(path)).toBe(THIS_BOOT);
+    db.close();
+  });
+
+  it("keep a settled file that cannot be read as an error, never as an empty agent", async () => {
+    const path = tempPath();
+    const db = open(path);
+    writeNote(db, "kept");
+    db.close();
+    await whenFilesSettled();
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 100, 4096);
+    writeFileSync(path, bytes);
+    expect(() => open(path)).toThrow(/Cannot open agent database .*a\.sqlite/);
+    expect(readFileSync(path).subarray(100, 110).every((byte) => byte === 0x5a)).toBe(true);
+  });
+
+  it("are made durable before the first write with strict durability, and a relaxed file is settled when strict opens it", () => {
+    const strictPath = tempPath();
+    const strict = open(strictPath, THIS_BOOT, "strict");
+    expect(readStamp(strictPath)).toBe(0);
+    writeNote(strict, "strict");
+    strict.close();
+
+    const path = tempPath();
+    const relaxed = open(path);
+    writeNote(relaxed, "relaxed");
+    relaxed.close();
+    const reopened = open(path, THIS_BOOT, "strict");
+    expect(readStamp(path)).toBe(0);
+    expect(notes(reopened)).toEqual(["relaxed"]);
+    reopened.close();
+  });
+
+  it("never replay a -wal file left by an earlier file at the same path", () => {
+    const path = tempPath();
+    const first = open(path);
+    writeNote(first, "old agent");
+    copyFileSync(`${path}-wal`, `${path}.old-wal`); // the WAL holds the note now
+    first.close();
+    rmSync(path);
+    copyFileSync(`${path}.old-wal`, `${path}-wal`);
+    const second = open(path);
+    expect(notes(second)).toEqual([]);
+    second.close();
+  });
+
+  it("keep an empty -wal file after close (but the first), so the next open does not create it", () => {
+    const path = tempPath();
+    const db = open(path);
+    writeNote(db, "a");
+    db.close();
+    expect(existsSync(`${path}-wal`)).toBe(false); // a new agent's first close: its first wake makes the -wal
+    const again = open(path);
+    expect(notes(again)).toEqual(["a"]);
+    writeNote(again, "b");
+    again.close();
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    expect(notes(open(path))).toEqual(["a", "b"]);
+  });
+
+  it("claim a template file whose identity was lost, and refuse a file of another agent", () => {
+    const path = tempPath();
+    open(path).close();
+    rmSync(path);
+    createAgentFile(path, THIS_BOOT);
+    const db = open(path);
+    expect(db.statement("SELECT value FROM _hearth_meta WHERE key = 'identity'").get()?.value).toBe("counter/a");
+    db.close();
+    expect(
+      () => new AgentDatabase({ path, durability: "relaxed", identity: "counter/b", currentOwner: () => undefined, bootStamp: THIS_BOOT }),
+    ).toThrow(/belongs to another agent \("counter\/a"\), not "counter\/b"/);
+  });
+
+  it("refuse PRAGMA application_id: the stamp is Hearth's", () => {
+    const db = open(tempPath());
+    expect(() => db.statement("PRAGMA application_id = 0")).toThrow(/PRAGMA application_id is reserved: Hearth marks files written without fsync with it/);
+    expect(() => db.execScript("CREATE TABLE t (x); PRAGMA main.application_id = 7")).toThrow(/PRAGMA application_id is reserved/);
+    expect(db.hasTable("t")).toBe(false);
+    db.close();
+  });
+
+  it("are created durable at once where the system has no boot id (stamp 0)", () => {
+    const path = tempPath();
+    const db = open(path, 0);
+    expect(readStamp(path)).toBe(0);
+    expect(existsSync(`${path}.new`)).toBe(false);
+    db.close();
+  });
+});
+
+describe("the log of unsettled files", () => {
+  it("lists files created without fsync, and a later process settles what an earlier one left", async () => {
+    const path = tempPath();
+    const agents = join(path, "..", "..", "..");
+    const db = open(path, currentBootStamp());
+    writeNote(db, "left unsettled");
+    db.close();
+    await whenFilesSettled();
+    const log = `.unsettled.${process.pid}.${threadId}`;
+    expect(readFileSync(join(agents, log), "utf8")).toBe(""); // all settled: the log starts over
+
+    // As a process killed before its settles ran leaves it: stamped, listed.
+    const bytes = readFileSync(path);
+    bytes.writeInt32BE(currentBootStamp(), 68);
+    writeFileSync(path, bytes);
+    writeFileSync(join(agents, ".unsettled.99999999.0"), `${path}\n`); // no such process: it was killed
+    writeFileSync(join(agents, `.unsettled.${process.pid}.${threadId + 1}`), ""); // another thread of this process: left alone
+    expect(readStamp(path)).toBe(currentBootStamp());
+    closeUnsettledLogs(); // what a new process starts with: no log open yet
+    open(join(agents, "counter", "cd", "b.sqlite"), currentBootStamp()).close(); // the first new file takes the logs over
+    await whenFilesSettled();
+    expect(readStamp(path)).toBe(0);
+    expect(readdirSync(agents).filter((name) => name.includes(".unsettled")).sort()).toEqual([log, `.unsettled.${process.pid}.${threadId + 1}`].sort());
+    expect(notes(open(path, currentBootStamp()))).toEqual(["left unsettled"]);
+  });
+
+  it("lives next to the agents folder, and next to a file outside that layout", () => {
+    expect(agentsFolderOf("/data/agents/counter/ab/x.sqlite")).toBe("/data/agents");
+    expect(agentsFolderOf("/data/agents/counter/ab/x.facets/child-1.facets/y.sqlite")).toBe("/data/agents");
+    expect(agentsFolderOf("/tmp/t/a.sqlite")).toBe("/tmp/t");
+  });
+});
