@@ -5,6 +5,8 @@ import { clusterCronGate } from "../cluster/singletons/cron-gate.ts";
 import { openPostgresKvNamespace, openPostgresQueueStore, openPostgresSecretStore, settlePostgresKvWrites, type PostgresSecretStore } from "../cluster/bindings/index.ts";
 import { clusterD1 } from "../cluster/bindings/d1.ts";
 import { clusterWorkflows } from "../cluster/workflows.ts";
+import { clusterInspectorView } from "../cluster/inspector-view.ts";
+import { withInspectorRoute } from "../cluster/internal-routes.ts";
 import type { Host } from "../host/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
@@ -129,7 +131,12 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   }
   for (const warning of mail.warnings) printWarning(warning);
 
-  const workerFetch = cluster ? cluster.wrapFetch(mail.fetch ?? runtime.fetch) : (mail.fetch ?? runtime.fetch);
+  // A cluster node's inspector shows the whole cluster: other nodes' inspectors run requests here over an internal route.
+  const inspectorView = cluster ? clusterInspectorView(cluster, host) : undefined;
+  const workerFetch =
+    cluster && inspectorView
+      ? withInspectorRoute(cluster.wrapFetch(mail.fetch ?? runtime.fetch), { key: cluster.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
+      : (mail.fetch ?? runtime.fetch);
   const metrics = observability.metrics;
   if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env), metrics && (() => metrics.expose()));
   let server: HearthServer;
@@ -168,6 +175,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     throw inspectorError(error, options);
   }
 
+  if (inspector && inspectorView) inspectorView.attach(inspector.handle.joinCluster(inspectorView));
   runtime.start();
   return {
     banner: {

@@ -65,6 +65,26 @@ async function answer(operation: Operation, className: string, name: string, req
   return invokeAnswer(await options.local.invoke(className, name, method, args, caller).then((value) => ({ value }), (error: unknown) => ({ error: errorShape(error) })));
 }
 
+/** Where a node runs an inspector request another node forwards (src/cluster/inspector-view.ts). */
+export const INSPECTOR_PATH = `${CLUSTER_PATH_PREFIX}inspector`;
+
+/**
+ * The worker's fetch (already wrapped by {@link withInternalRoutes}) with the route other nodes' inspectors
+ * use to run a request on this node's inspector: `POST` {@link INSPECTOR_PATH} under the cluster key.
+ * @example
+ * const fetch = withInspectorRoute(node.wrapFetch(worker.fetch), { key, answer: (request) => view.answer(request) });
+ */
+export function withInspectorRoute(fetch: WorkerFetch, options: { key: string; answer(request: Request): Promise<Response> }): WorkerFetch {
+  const key = Buffer.from(options.key);
+  return (request, env, ctx) => {
+    if (new URL(request.url).pathname !== INSPECTOR_PATH) return fetch(request, env, ctx);
+    const given = Buffer.from(request.headers.get(CLUSTER_HEADERS.key) ?? "");
+    if (given.length !== key.length || !timingSafeEqual(given, key)) return new Response("Forbidden: requests between cluster nodes need the cluster key", { status: 403 });
+    if (request.method !== "POST") return new Response(`${INSPECTOR_PATH} takes POST`, { status: 405, headers: { allow: "POST" } });
+    return options.answer(request);
+  };
+}
+
 function moved(reason: string): Response {
   return new Response(reason, { status: 503, headers: { [CLUSTER_HEADERS.moved]: "1", "retry-after": "0" } });
 }

@@ -16,6 +16,10 @@ import type { ProblemStore } from "../observability/store/problems.ts";
 import type { SpanStore } from "../observability/traces/store.ts";
 import { alertSourceOf, catalogSourceOf, logSourceOf, problemSourceOf, spanSourceOf } from "./adapters.ts";
 import { AuditLog } from "./audit.ts";
+import type { ClusterRef, ForwardedDispatch, InspectorCluster } from "./cluster.ts";
+import { clusterInternalRoutes } from "./cluster-agents.ts";
+import { forwardedDispatch } from "./cluster-dispatch.ts";
+import { clusterAwareRoutes } from "./cluster-routes.ts";
 import { MetricsHistory } from "./metrics-history.ts";
 import { openApiDocument } from "./openapi.ts";
 import { STREAMED, type Route } from "./router.ts";
@@ -39,6 +43,7 @@ export type { InspectorSources, MetricsSource, SpanSource, LogSource, ProblemSou
 export { INSPECTOR_LIMITS } from "./limits.ts";
 export { AuditLog, type AuditEntry } from "./audit.ts";
 export type { Role } from "./security.ts";
+export type { InspectorCluster, InspectorTarget, ForwardedRequest, ForwardedAnswer, ForwardedDispatch, ClusterAgentRow, ClusterNodeInfo } from "./cluster.ts";
 
 /** Options of {@link startInspector}. */
 export interface InspectorOptions extends InspectorSources {
@@ -87,6 +92,13 @@ export interface InspectorHandle {
   adminTokenFile: string | undefined;
   /** Set when listening beyond loopback: print it loudly. */
   warning: string | undefined;
+  /**
+   * Makes this inspector show the whole cluster `cluster` belongs to (docs/inspector/cluster.md).
+   * Returns what runs requests other nodes forward here (wire it to the cluster's internal route).
+   * @example
+   * const dispatch = inspector.joinCluster(view);
+   */
+  joinCluster(cluster: InspectorCluster): ForwardedDispatch;
   close(): Promise<void>;
 }
 
@@ -130,7 +142,8 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const stream = new LiveStream({ sources, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
-  const routes: Route[] = [
+  const clusterRef: ClusterRef = { current: undefined };
+  const routes: Route[] = clusterAwareRoutes([
     ...sessionRoutes(credentials),
     ...overviewRoutes(metrics, loopDelay, teamRuns),
     ...agentRoutes,
@@ -141,9 +154,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     ...teamRunRoutes(teamRuns),
     ...observabilityRoutes(metrics),
     { method: "GET", path: "/api/stream", stream: true, handler: (ctx) => (ctx.stream.open(ctx.request, ctx.response, ctx.query), STREAMED) },
-  ];
+  ], clusterRef);
   const version = options.version ?? "0.0.0";
   routes.push({ method: "GET", path: "/api/openapi.json", handler: () => ({ json: openApiDocument(routes, version) }) });
+  const info = { version, dataDir: options.host.dataDir, startedAt: Date.now() };
   const allowedHosts = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   if (!isLoopbackHost(hostname)) allowedHosts.add(hostname.toLowerCase());
   const server = createServer(
@@ -155,7 +169,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
       stream,
       audit,
       uiDir: options.uiDir ?? defaultUiDir(),
-      info: { version, dataDir: options.host.dataDir, startedAt: Date.now() },
+      info,
     }),
   );
   server.requestTimeout = 0; // the live stream stays open
@@ -180,6 +194,10 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     adminToken: admin.token,
     adminTokenFile: admin.file,
     warning,
+    joinCluster: (cluster) => {
+      clusterRef.current = cluster;
+      return forwardedDispatch({ routes: [...routes, ...clusterInternalRoutes], sources, stream, audit, info });
+    },
     close: () =>
       (closed ??= (async () => {
         loopDelay.disable();

@@ -22,6 +22,8 @@ export interface RouteContext {
   readonly audit: AuditLog;
   /** What `GET /api/session` reports about the process. */
   readonly info: { version: string; dataDir: string; startedAt: number };
+  /** Set when another cluster node forwarded this request (its id): the answer is this node's own. */
+  readonly forwardedFrom?: string;
   /** The JSON body as an object (`{}` when empty); 400 when it is not one, 413 when too large. */
   body(): Promise<Record<string, unknown>>;
   /**
@@ -79,8 +81,10 @@ function matchPath(pattern: string, parts: readonly string[]): Record<string, st
 }
 
 /** The `audited` of a context: appends the row whether the change succeeded or failed. */
-export function auditor(audit: AuditLog, role: Role) {
-  return async <T>(action: string, target: string, detail: Record<string, unknown>, change: () => Promise<{ result: T; before?: unknown; after?: unknown }>): Promise<T> => {
+export function auditor(audit: AuditLog, role: Role, via?: string) {
+  return async <T>(action: string, target: string, given: Record<string, unknown>, change: () => Promise<{ result: T; before?: unknown; after?: unknown }>): Promise<T> => {
+    // A change forwarded by another cluster node is audited here, where it ran, naming the node asked.
+    const detail = via === undefined ? given : { ...given, via };
     let outcome: { result: T; before?: unknown; after?: unknown };
     try {
       outcome = await change();

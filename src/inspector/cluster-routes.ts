@@ -1,0 +1,103 @@
+/**
+ * The inspector's routes made cluster-wide once it joined a cluster (docs/inspector/cluster.md):
+ * requests about one agent run on the node holding it, workflow requests on the node holding the
+ * workflow engine, and the agent list, classes, overview, traces and logs gather every live node's.
+ * Without a cluster (or for a request another node forwarded) each route answers as on one node.
+ */
+import type { ClusterRef, InspectorCluster } from "./cluster.ts";
+import { clusterAgentList, clusterClasses } from "./cluster-agents.ts";
+import { movedError, runAtTarget } from "./cluster-forward.ts";
+import { clusterTrace, mergedPage } from "./cluster-merge.ts";
+import { clusterOverview } from "./cluster-overview.ts";
+import { ApiError, type Reply } from "./http.ts";
+import { STREAMED, type Route, type RouteContext } from "./router.ts";
+
+type Handler = Route["handler"];
+
+/** Runs `handler` and expects an answer (none of the wrapped routes streams). */
+async function answered(handler: Handler, ctx: RouteContext): Promise<Reply> {
+  const reply = await handler(ctx);
+  if (reply === STREAMED) throw new ApiError(500, "internal", "a streamed answer where a reply was expected");
+  return reply;
+}
+
+/** The same context with another query (a node's own page of a merged list). */
+function withQuery(ctx: RouteContext, query: URLSearchParams): RouteContext {
+  return { ...ctx, query };
+}
+
+/** A route about agent `:class`/`:name`: run where it is held. */
+function agentScoped(route: Route, ref: ClusterRef): Handler {
+  return async (ctx) => {
+    const cluster = ref.current;
+    if (!cluster) return route.handler(ctx);
+    const className = ctx.params.class!;
+    const name = ctx.params.name!;
+    if (ctx.forwardedFrom !== undefined) {
+      // Asked by another node: answer only while holding the agent (else the asker looks again).
+      const where = await cluster.agentTarget(className, name);
+      if (!where.local) throw movedError(`${className}/${name}`, cluster.nodeId);
+      return route.handler(ctx);
+    }
+    return runAtTarget(ctx, cluster, `${className}/${name}`, () => cluster.agentTarget(className, name), () => cluster.forget(className, name), () => answered(route.handler, ctx));
+  };
+}
+
+/** A workflow route: run where the cluster's workflow engine is held. */
+function workflowScoped(route: Route, ref: ClusterRef): Handler {
+  return async (ctx) => {
+    const cluster = ref.current;
+    if (!cluster) return route.handler(ctx);
+    if (ctx.forwardedFrom !== undefined) {
+      const where = await cluster.workflowsTarget();
+      if (!where.local) throw movedError("The workflow engine", cluster.nodeId);
+      return route.handler(ctx);
+    }
+    return runAtTarget(ctx, cluster, "The workflow engine", () => cluster.workflowsTarget(), () => undefined, () => answered(route.handler, ctx));
+  };
+}
+
+/** A route whose cluster answer gathers every node's: `gather` makes it from this node's own handler. */
+function gathered(route: Route, ref: ClusterRef, gather: (ctx: RouteContext, cluster: InspectorCluster, local: Handler) => Promise<Reply>): Handler {
+  return (ctx) => {
+    const cluster = ref.current;
+    if (!cluster || ctx.forwardedFrom !== undefined) return route.handler(ctx);
+    return gather(ctx, cluster, route.handler);
+  };
+}
+
+/** An agent's summary with the node that holds it (the one answering), in a cluster. */
+function namingHolder(handler: Handler, ref: ClusterRef): Handler {
+  return async (ctx) => {
+    const reply = await answered(handler, ctx);
+    const cluster = ref.current;
+    return cluster ? { ...reply, json: { ...(reply.json as Record<string, unknown>), node: cluster.nodeId } } : reply;
+  };
+}
+
+const GATHERS: Record<string, (ctx: RouteContext, cluster: InspectorCluster, local: Handler) => Promise<Reply>> = {
+  "GET /api/agents": async (ctx, cluster) => ({ json: await clusterAgentList(ctx, cluster) }),
+  "GET /api/classes": async (ctx, cluster) => ({ json: await clusterClasses(ctx, cluster) }),
+  "GET /api/overview": async (ctx, cluster, local) => ({ json: await clusterOverview(ctx, cluster, (await answered(local, ctx)).json as Parameters<typeof clusterOverview>[2]) }),
+  "GET /api/traces": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/traces", "startedAt", (query) => answered(local, withQuery(ctx, query))) }),
+  "GET /api/logs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/logs", "time", (query) => answered(local, withQuery(ctx, query))) }),
+  "GET /api/traces/:traceId": (ctx, cluster, local) => clusterTrace(ctx, cluster, () => answered(local, ctx)),
+};
+
+/**
+ * The routes, each answering for the whole cluster while `ref.current` is set.
+ * @example
+ * const ref: ClusterRef = { current: undefined };
+ * const routes = clusterAwareRoutes([...agentRoutes, ...workflowRoutes], ref);
+ * ref.current = cluster; // from now on: cluster-wide
+ */
+export function clusterAwareRoutes(routes: readonly Route[], ref: ClusterRef): Route[] {
+  return routes.map((route): Route => {
+    const gather = GATHERS[`${route.method} ${route.path}`];
+    if (gather) return { ...route, handler: gathered(route, ref, gather) };
+    if (route.method === "GET" && route.path === "/api/agents/:class/:name") return { ...route, handler: agentScoped({ ...route, handler: namingHolder(route.handler, ref) }, ref) };
+    if (route.path.startsWith("/api/agents/:class/:name") || route.path.startsWith("/api/team-runs/:class/:name")) return { ...route, handler: agentScoped(route, ref) };
+    if (route.path.startsWith("/api/workflows")) return { ...route, handler: workflowScoped(route, ref) };
+    return route;
+  });
+}
