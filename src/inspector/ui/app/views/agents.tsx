@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import { withQuery, type Page } from "../api.ts";
 import { Pager, Table } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
+import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { ago, bytes, num, time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href, navigate } from "../router.ts";
@@ -25,6 +26,8 @@ interface InstanceRow {
   lastActiveAt: number | null;
   sizeBytes: number | null;
   nextAlarmAt: number | null;
+  /** On a cluster node: the node holding it (null: none, asleep in the cluster's log). */
+  node?: string | null;
 }
 
 export function AgentsView({ agentClass, query }: { agentClass: string | undefined; query: URLSearchParams }) {
@@ -72,7 +75,7 @@ export function AgentsView({ agentClass, query }: { agentClass: string | undefin
 function Instances({ agentClass, q }: { agentClass: string; q: string }) {
   const [cursors, setCursors] = useState<string[]>([]);
   const [search, setSearch] = useState(q);
-  const page = useApi<Page<InstanceRow>>(
+  const page = useApi<Page<InstanceRow> & { missingNodes?: string[] }>(
     withQuery("/api/agents", { class: agentClass, q, cursor: cursors.at(-1), limit: 50 }),
   );
   function submit(event: Event) {
@@ -98,6 +101,7 @@ function Instances({ agentClass, q }: { agentClass: string; q: string }) {
       <Loaded resource={page}>
         {(data) => (
           <>
+            <MissingNodes nodes={data.missingNodes} />
             <Table
               caption={`Instances of ${agentClass}`}
               rows={data.items}
@@ -110,6 +114,7 @@ function Instances({ agentClass, q }: { agentClass: string; q: string }) {
                 { title: "Last active", cell: (row) => ago(row.lastActiveAt) },
                 { title: "Size", cell: (row) => bytes(row.sizeBytes), numeric: true },
                 { title: "Next alarm", cell: (row) => time(row.nextAlarmAt) },
+                ...(inCluster(data.items) ? [{ title: "Node", cell: (row: InstanceRow) => <NodeBadge node={row.node} /> }] : []),
               ]}
             />
             <Pager cursors={cursors} next={data.next} onChange={setCursors} />

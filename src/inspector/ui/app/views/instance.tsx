@@ -2,6 +2,7 @@
 import { agentPath, subLabel, type AgentRef } from "../api.ts";
 import { TabLinks, type TabLink } from "../components/tabs.tsx";
 import { Loaded } from "../components/status.tsx";
+import { NodeBadge } from "../components/cluster.tsx";
 import { bytes, num, time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
@@ -25,6 +26,8 @@ interface Instance {
   sizeBytes: number | null;
   nextAlarmAt: number | null;
   features: Feature[];
+  /** On a cluster node: the node that holds it (and answered). */
+  node?: string;
 }
 
 const TABS: { id: string; label: string; needs?: Feature }[] = [
@@ -71,6 +74,12 @@ export function InstanceView({ agent, tab }: { agent: AgentRef; tab: string }) {
               <p class="muted">
                 {data.live ? "Live" : "Hibernated"} · {num(data.sockets)} WebSockets · {bytes(data.sizeBytes)} · next
                 alarm {time(data.nextAlarmAt)}
+                {data.node !== undefined && (
+                  <>
+                    {" "}
+                    · node <NodeBadge node={data.node} />
+                  </>
+                )}
               </p>
               <TabLinks tabs={tabs} current={tab} label="Instance tabs" />
               <div class="tab-panel">

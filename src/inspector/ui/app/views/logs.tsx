@@ -4,6 +4,7 @@ import { withQuery, type Page } from "../api.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { Pager } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
+import { MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
@@ -29,7 +30,7 @@ const FIELDS: FilterField[] = [
   { name: "q", label: "Text" },
 ];
 
-const SHOWN = new Set(["id", "time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId"]);
+const SHOWN = new Set(["id", "time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId", "node"]);
 
 /** pino's numeric levels by name. */
 const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
@@ -52,6 +53,11 @@ export function LogLine({ record }: { record: LogRecord }) {
     <li class={`mono level-${level}`}>
       <span class="muted">{typeof record.time === "number" ? time(record.time) : record.time}</span>{" "}
       <span class="level">{level}</span>{" "}
+      {typeof record.node === "string" && (
+        <>
+          <NodeBadge node={record.node} />{" "}
+        </>
+      )}
       {record.class !== undefined && record.agent !== undefined && (
         <>
           <a href={href(["agents", record.class, record.agent])}>
@@ -89,13 +95,14 @@ export function LogsView({ query }: { query: URLSearchParams }) {
 
 function SearchedLogs({ query }: { query: URLSearchParams }) {
   const [cursors, setCursors] = useState<string[]>([]);
-  const page = useApi<Page<LogRecord>>(
+  const page = useApi<Page<LogRecord> & { missingNodes?: string[] }>(
     withQuery("/api/logs", { ...filterValues(FIELDS, query), cursor: cursors.at(-1), limit: 100 }),
   );
   return (
     <Loaded resource={page}>
       {(data) => (
         <>
+          <MissingNodes nodes={data.missingNodes} />
           {data.items.length === 0 && <p class="muted">No log lines match.</p>}
           <ol class="log">
             {data.items.map((r, i) => (

@@ -1,6 +1,7 @@
 /** Overview: the health of the host at a glance, refreshed every few seconds. */
 import { Table } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
+import { MissingNodes, NodesTable, type NodeOverviewRow } from "../components/cluster.tsx";
 import { ago, bytes, duration, num, percent, usd } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
@@ -28,7 +29,11 @@ export interface Overview {
     lastAt: number;
     traceId?: string;
     agent?: { class: string; name: string };
+    /** On a cluster node: the node that recorded it. */
+    node?: string;
   }[];
+  /** On a cluster node: the numbers above are the cluster's; these are each node's. */
+  cluster?: { node: string; missing: string[]; nodes: NodeOverviewRow[] };
 }
 
 export function OverviewView() {
@@ -62,6 +67,7 @@ function OverviewBody({ data }: { data: Overview }) {
   const { requests, schedules, workflows, teamRuns, runtime } = data;
   return (
     <>
+      {data.cluster !== undefined && <MissingNodes nodes={data.cluster.missing} />}
       <div class="cards">
         <Card label="Live agents" value={total === null ? num(live) : `${num(live)} / ${num(total)}`} link={href(["agents"])} />
         <Card label="WebSockets" value={num(sockets)} />
@@ -95,6 +101,7 @@ function OverviewBody({ data }: { data: Overview }) {
           { title: "Error", cell: (p) => <span class="error-text">{p.message}</span> },
           { title: "Count", cell: (p) => num(p.count), numeric: true },
           { title: "Last seen", cell: (p) => ago(p.lastAt) },
+          ...(data.cluster !== undefined ? [{ title: "Node", cell: (p: Overview["problems"][number]) => p.node ?? "—" }] : []),
           {
             title: "Agent",
             cell: (p) =>
@@ -129,6 +136,12 @@ function OverviewBody({ data }: { data: Overview }) {
           },
         ]}
       />
+      {data.cluster !== undefined && (
+        <>
+          <h2>Cluster nodes</h2>
+          <NodesTable nodes={data.cluster.nodes} here={data.cluster.node} />
+        </>
+      )}
       <h2>Agents by class</h2>
       <Table
         caption="Agents by class"

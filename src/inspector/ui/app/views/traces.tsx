@@ -4,6 +4,7 @@ import { withQuery, type Page } from "../api.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { Pager, Table } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
+import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { duration, num, time, usd } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
@@ -19,6 +20,8 @@ interface TraceRow {
   error: boolean;
   tokens?: number;
   costUsd?: number;
+  /** On a cluster node: the node that kept it. */
+  node?: string;
 }
 
 const FIELDS: FilterField[] = [
@@ -33,7 +36,7 @@ const FIELDS: FilterField[] = [
 
 export function TracesView({ query }: { query: URLSearchParams }) {
   const [cursors, setCursors] = useState<string[]>([]);
-  const list = useApi<Page<TraceRow>>(withQuery("/api/traces", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }));
+  const list = useApi<Page<TraceRow> & { missingNodes?: string[] }>(withQuery("/api/traces", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }));
   return (
     <section>
       <div class="row">
@@ -46,6 +49,7 @@ export function TracesView({ query }: { query: URLSearchParams }) {
       <Loaded resource={list}>
         {(data) => (
           <>
+            <MissingNodes nodes={data.missingNodes} />
             <Table
               caption="Traces"
               rows={data.items}
@@ -73,6 +77,7 @@ export function TracesView({ query }: { query: URLSearchParams }) {
                 { title: "Spans", cell: (t) => num(t.spans), numeric: true },
                 { title: "Tokens", cell: (t) => num(t.tokens), numeric: true },
                 { title: "Cost", cell: (t) => usd(t.costUsd), numeric: true },
+                ...(inCluster(data.items) ? [{ title: "Node", cell: (t: TraceRow) => <NodeBadge node={t.node} /> }] : []),
               ]}
             />
             <Pager cursors={cursors} next={data.next} onChange={setCursors} />
