@@ -20,6 +20,8 @@ export interface LogEntry {
   seq: number;
   /** The lease epoch the writer holds; an append under an older epoch is refused. */
   epoch: number;
+  /** The actor whose lease fences this entry, when not `actorId` itself (a facet's root: src/cluster/facet-keys.ts). */
+  leaseId?: string;
   kind: LogEntryKind;
   payload: Uint8Array;
 }
@@ -42,6 +44,8 @@ export interface ActorHistory {
   changesets: Array<{ seq: number; payload: Uint8Array }>;
   /** The highest seq of any entry, markers included (0 for an empty log). */
   head: number;
+  /** A root's facets and sub-agents (at any depth), by log key: restored with it. */
+  facets?: Map<string, ActorHistory>;
 }
 
 /** The actor's lease moved on: this node no longer owns it, and what it wrote after that is void. */

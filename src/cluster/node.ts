@@ -3,6 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import type pg from "pg";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../host/host.ts";
+import type { FacetTreeReplication } from "../host/host-options.ts";
 import { placeFromIndex } from "../host/place.ts";
 import type { HostPlacement, RemoteActors } from "../host/placement.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
@@ -11,10 +12,13 @@ import { gatherClusterMetrics } from "./metrics.ts";
 import { forwardToOwners } from "./forward.ts";
 import { withInternalRoutes } from "./internal-routes.ts";
 import { clusterKey } from "./key.ts";
-import { FencedError, type ActorHistory, type LogAppender } from "./log.ts";
+import { isFacetIdentity } from "./facet-keys.ts";
+import { FacetReplicas } from "./facet-replicas.ts";
+import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from "./log.ts";
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
 import { GroupCommitter } from "./pg/committer.ts";
+import { readFacetHistories } from "./pg/facet-log.ts";
 import { readHistory } from "./pg/history.ts";
 import { Leases } from "./pg/leases.ts";
 import { Membership } from "./pg/membership.ts";
@@ -64,6 +68,8 @@ export class ClusterNode {
   /** Bytes of changesets in each restored agent's log after its snapshot: its compaction counts on from there. */
   readonly #shippedSinceSnapshot = new Map<string, number>();
   readonly #time: ClusterTime;
+  /** The facets and sub-agents of the agents held here. */
+  readonly #facets: FacetReplicas;
   #membership: Membership;
   #leases: Leases;
   #closed = false;
@@ -96,7 +102,13 @@ export class ClusterNode {
         nodeId: options.nodeId,
         lookup: (actorId) => this.#leases.lookup(actorId),
         claim: (actorId) => this.#leases.claim(actorId),
-        history: (actorId) => readHistory(pool, actorId, this.#schema),
+        history: async (actorId) => {
+          const [own, facets] = await Promise.all([
+            readHistory(pool, actorId, this.#schema),
+            this.#serviceOf(actorId) ? undefined : readFacetHistories(pool, actorId, this.#schema),
+          ]);
+          return facets === undefined ? own : { ...own, facets };
+        },
       },
       restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
     });
@@ -112,6 +124,14 @@ export class ClusterNode {
         const host = this.#host?.();
         return host === undefined ? Promise.reject(new Error(`node ${this.nodeId} has no host yet`)) : host.start(host.classNameOf(slug), name);
       },
+    });
+    this.#facets = new FacetReplicas({
+      dataDir,
+      pool,
+      schema: this.#schema,
+      append: (entry) => this.#durable(entry, entry.leaseId ?? entry.actorId),
+      held: (rootId) => this.#ownership.held(rootId),
+      lost: (rootId, error) => this.#lost(rootId, error),
     });
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
@@ -155,12 +175,13 @@ export class ClusterNode {
   }
 
   /** The host options that make a host one node of this cluster. */
-  hostOptions(host: () => Host): { placement: HostPlacement; replication: (identity: string) => DatabaseReplication } {
+  hostOptions(host: () => Host): { placement: HostPlacement; replication: (identity: string) => DatabaseReplication; facetTrees: FacetTreeReplication } {
     this.#host = host;
     this.#time.start();
     return {
       placement: { owns: (slug, name) => this.#ownership.owns(`${slug}/${name}`), remote: this.#forwarder, time: this.#time },
-      replication: (identity) => this.#replicationFor(identity),
+      replication: (identity) => (isFacetIdentity(identity) ? this.#facets.replicationFor(identity) : this.#replicationFor(identity)),
+      facetTrees: this.#facets,
     };
   }
 
@@ -292,6 +313,7 @@ export class ClusterNode {
       console.error(`[hearth] cluster: node ${this.nodeId} hands its agents over with ${this.#gate.inFlight} request(s) still under way after ${limitMs} ms`);
     }
     const held = this.#ownership.dropAll();
+    this.#facets.clear();
     if (evict) for (const actorId of held) this.#evict(actorId, new Error(`cluster node ${this.nodeId} is shutting down; ${actorId} moves to another node`));
     await this.#settleReplication(this.#options.ttlMs ?? 3_000);
     await this.#committer.flush().catch(() => undefined);
@@ -318,7 +340,7 @@ export class ClusterNode {
   /** Waits (at most `limitMs`) until no agent's commits are still on their way to the log. */
   async #settleReplication(limitMs: number): Promise<void> {
     const deadline = performance.now() + limitMs;
-    while ([...this.#replications.values()].some((replication) => replication.pending && replication.broken === undefined)) {
+    while (this.#facets.pending || [...this.#replications.values()].some((replication) => replication.pending && replication.broken === undefined)) {
       if (performance.now() > deadline) {
         console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
         return;
@@ -329,22 +351,15 @@ export class ClusterNode {
 
   #replicationFor(identity: string): DatabaseReplication {
     const held = this.#ownership.held(identity);
-    if (held === undefined) {
-      throw new Error(`${identity}: not held by cluster node ${this.nodeId} (sub-agents and facets are not replicated in a cluster yet)`);
-    }
+    if (held === undefined) throw new Error(`${identity}: not held by cluster node ${this.nodeId}`);
     let replication = this.#replications.get(identity);
     if (replication === undefined || replication.broken !== undefined) {
       const appender: LogAppender = {
-        // A next wake lowered by this commit (a new schedule) is in actor_due before the reply leaves:
-        // the two statements run in parallel, the reply waits for both.
         append: (entry) =>
-          Promise.all([
-            this.#committer.append(entry).catch((error: unknown) => {
-              this.#lost(identity, error);
-              throw error;
-            }),
-            this.#time.settled(identity),
-          ]).then(() => undefined),
+          this.#durable(entry, identity).catch((error: unknown) => {
+            this.#lost(identity, error);
+            throw error;
+          }),
       };
       const metaTable = this.#serviceOf(identity)?.metaTable;
       replication = replicate({ actorId: identity, epoch: held.epoch, startSeq: held.startSeq, appender, changesetBytesSinceSnapshot: this.#shippedSinceSnapshot.get(identity) ?? 0, ...(metaTable ? { metaTable } : {}) });
@@ -353,7 +368,14 @@ export class ClusterNode {
     return replication;
   }
 
-  /** Another node took `actorId` over: stop routing to the copy here. */
+  /**
+   * Resolves once `entry` is in the log — and the next wake of `rootId`'s tree its commit lowered (a
+   * new schedule) is in actor_due: the two statements run in parallel, the reply waits for both.
+   */
+  #durable(entry: LogEntry, rootId: string): Promise<void> {
+    return Promise.all([this.#committer.append(entry), this.#time.settled(rootId)]).then(() => undefined);
+  }
+
   /**
    * An append failed: fenced (another node took the agent over), or its outcome is unknown (Postgres
    * unreachable for the whole append timeout). Either way the local file may hold commits the log
@@ -364,6 +386,7 @@ export class ClusterNode {
     if (!this.#ownership.owns(actorId) && !this.#replications.has(actorId)) return;
     this.#ownership.drop(actorId);
     this.#replications.delete(actorId);
+    this.#facets.dropRoot(actorId);
     const moved = error instanceof FencedError;
     this.#evict(actorId, new Error(moved ? `${actorId} moved to another cluster node` : `${actorId}: a commit could not be made durable; it is rebuilt from the cluster's log`));
     console.error(
@@ -381,13 +404,15 @@ export class ClusterNode {
   #restoreLocalFile(actorId: string, history: ActorHistory): void {
     const slash = actorId.indexOf("/");
     const service = this.#serviceOf(actorId);
-    const file = service ? service.file(actorId.slice(slash + 1)) : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1)).file;
+    const place = service ? undefined : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
+    const file = place?.file ?? service!.file(actorId.slice(slash + 1));
     if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, service?.metaTable) === undefined && hasData(file)) {
       throw new Error(`${actorId}: its local file holds data the cluster's log has never seen (from before this node joined a cluster); importing it is not supported yet — move it away or run without --cluster`);
     }
     restoreAgentFile(file, history, service ? { empty: true } : {});
-    // Its schedules fire here from now on: the host's due index learns its next wake from the file.
-    if (!service) this.#time.adopted(actorId);
+    if (place) this.#facets.restoreTree(place, actorId, history);
+    // Its schedules fire here from now on: the host's due index learns its tree's wakes from the files.
+    if (place) this.#time.adopted(actorId);
     this.#replications.delete(actorId);
     this.#shippedSinceSnapshot.set(actorId, history.changesets.reduce((bytes, entry) => bytes + entry.payload.byteLength, 0));
   }
@@ -397,6 +422,7 @@ export class ClusterNode {
       if (this.#closed || this.#gate.draining) return;
       const dropped = this.#ownership.dropAll();
       this.#replications.clear();
+      this.#facets.clear();
       for (const actorId of dropped) this.#evict(actorId, new Error(`cluster node ${this.nodeId} lost its membership (${reason})`));
       console.error(`[hearth] cluster: node ${this.nodeId} lost its membership (${reason}); it gave up ${dropped.length} agent(s) and joins again`);
       void this.#rejoin();
@@ -434,6 +460,13 @@ export class ClusterNode {
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
+  }
+  /**
+   * What the inspector's cluster view reads (src/cluster/inspector-view.ts): the cluster's tables, the
+   * key between nodes, and the way to an actor's holder (claiming it when no live node holds it).
+   */
+  get inspectorAccess(): { pool: pg.Pool; schema: string; key: string; route(actorId: string): ReturnType<Ownership["route"]>; forget(actorId: string): void } {
+    return { pool: this.#pool, schema: this.#schema, key: this.#key, route: (actorId) => this.#ownership.route(actorId), forget: (actorId) => this.#ownership.forget(actorId) };
   }
 }
 

@@ -4,6 +4,7 @@ import { DatabaseSync } from "node:sqlite";
 import { RUNTIME } from "../agent/runtime.ts";
 import type { Actor } from "./actor.ts";
 import type { AgentBinding } from "./cell.ts";
+import type { FacetTreeReplication } from "./host-options.ts";
 import { childPlace, childrenDir, placeIdentity, type CellPlace } from "./place.ts";
 
 /** What a child is an instance of, from its creator (a facet's startup options). */
@@ -49,7 +50,16 @@ export interface ChildrenHost {
   forgetTree(place: CellPlace): void;
   /** The places of the running cells directly under `place` (their files are locked: read names from here). */
   liveChildren(place: CellPlace): CellPlace[];
+  /** Files under `parent` were removed or copied beside the databases: a replica must learn it (a cluster). */
+  treeChanged?(parent: CellPlace, change: FacetTreeChange): void;
 }
+
+/** A change to a parent's facet files made outside their databases. */
+export type FacetTreeChange =
+  /** The facet at this place and every facet below it were deleted. */
+  | { removed: CellPlace }
+  /** The tree at the first place was replaced by a copy: these places (parents first) now have files. */
+  | { replaced: CellPlace; copied: CellPlace[] };
 
 interface ChildState {
   generation: number;
@@ -128,6 +138,7 @@ export class Children implements ChildActors {
     removePlaceFiles(place);
     this.#host.forgetTree(place);
     removeIfEmpty(childrenDir(this.#parent));
+    this.#host.treeChanged?.(this.#parent, { removed: place });
   }
 
   clone(src: string, dst: string): void {
@@ -140,11 +151,15 @@ export class Children implements ChildActors {
     this.abort(dst, new Error("Facet was cloned-over."));
     removePlaceFiles(to);
     this.#host.forgetTree(to);
-    if (!existsSync(from.file)) return;
+    if (!existsSync(from.file)) {
+      this.#host.treeChanged?.(this.#parent, { removed: to });
+      return;
+    }
     // Running cells of the source commit first; the copy is taken in one synchronous step, so no write
     // of this process lands half-way (and the file lock keeps other processes out).
     for (const place of placesUnder(from, this.#host)) this.#host.live(place)?.flush();
     copyPlace(from, to, this.#host);
+    this.#host.treeChanged?.(this.#parent, { replaced: to, copied: [...placesUnder(to, this.#host)] });
   }
 
   exists(name: string): boolean {
@@ -161,6 +176,16 @@ export class Children implements ChildActors {
     if (!state) this.#states.set(name, (state = { generation: 0, reason: undefined, starting: undefined, stop: undefined, pending: 0 }));
     return state;
   }
+}
+
+/** Tells a replica of a change to facet files (undefined when there is no replica). */
+export function replicateTreeChange(trees: FacetTreeReplication | undefined, change: FacetTreeChange): Promise<void> | undefined {
+  if (trees === undefined) return undefined;
+  if ("removed" in change) return trees.removed(placeIdentity(change.removed));
+  return trees.copied(
+    placeIdentity(change.replaced),
+    change.copied.map((place) => ({ identity: placeIdentity(place), file: place.file })),
+  );
 }
 
 /** How to start a child from a spec: the binding the cell gets (recording the spec in the child's file), its name and id. */

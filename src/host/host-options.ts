@@ -62,6 +62,8 @@ export interface HostOptions {
    * database's identity (`counter/a`, a sub-agent's path below it). Default: nowhere (one node).
    */
   replication?: (identity: string) => DatabaseReplication | undefined;
+  /** With `replication`: how facet trees deleted or cloned on disk reach the replica (a cluster's log). */
+  facetTrees?: FacetTreeReplication;
   /**
    * Where the host keeps its own files (the schedule index, the catalog, workflow instances); default
    * `dataDir`. Hosts sharing one data directory each need their own.
@@ -76,4 +78,15 @@ export interface TaskErrorReport {
   className: string;
   name: string;
   error: Error;
+}
+
+/**
+ * Keeps a replica in step with facet files changed beside their databases: a deleted facet tree, a
+ * cloned one. Each returns a promise the parent's output waits for (as for a commit of its own).
+ */
+export interface FacetTreeReplication {
+  /** The facet with this place identity and every facet below it were deleted. */
+  removed(identity: string): Promise<void>;
+  /** The tree at `replaced` was replaced by copied files: `copied` (parents first) have files now. */
+  copied(replaced: string, copied: ReadonlyArray<{ identity: string; file: string }>): Promise<void>;
 }

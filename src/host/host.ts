@@ -9,12 +9,12 @@ import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
 import type { WorkerLoader } from "../sandbox/loader.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
-import type { HostOptions, TaskErrorReport } from "./host-options.ts";
+import type { FacetTreeReplication, HostOptions, TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
-import { Children, childStart, removePlaceFiles, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
+import { Children, childStart, removePlaceFiles, replicateTreeChange, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
 import { childPlace, indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
 import { actorStub } from "./stub.ts";
 import { countByClass, type ClassCounts } from "./class-stats.ts";
@@ -75,6 +75,10 @@ export class Host implements CellHost, AgentDispatcher {
       const prefix = placeKey(place) + "\0";
       return [...this.#cells.values()].filter((cell) => cell.key.startsWith(prefix) && !cell.key.slice(prefix.length).includes("\0")).map((cell) => cell.place);
     },
+    treeChanged: (parent, change) => {
+      const replicated = replicateTreeChange(this.#facetTrees, change);
+      if (replicated) this.#cells.get(placeKey(parent))?.db.holdOutputUntil(replicated);
+    },
   };
   readonly #socketView: SocketHostView = ((host: Host): SocketHostView => ({
     hub: host.#sockets,
@@ -93,6 +97,7 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   readonly #placement: HostPlacement | undefined;
   readonly #places = new Map<string, CellPlace>();
+  readonly #facetTrees: FacetTreeReplication | undefined;
   #closed = false;
 
   constructor(options: HostOptions) {
@@ -104,6 +109,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.clock = options.clock ?? systemClock;
     this.crashLoopLimit = positive("crashLoopLimit", options.crashLoopLimit ?? LIMITS.crashLoopLimit);
     this.replicationFor = options.replication;
+    this.#facetTrees = options.facetTrees;
     const hungTaskAfterMs = positive("hungTaskAfterMs", options.hungTaskAfterMs ?? LIMITS.hungTaskAfterMs);
     this.#onTaskError = options.onTaskError;
     const placement = (this.#placement = options.placement);

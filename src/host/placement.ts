@@ -29,11 +29,12 @@ export interface HostPlacement {
  */
 export interface PlacementTime {
   /**
-   * A root agent's entry in this host's due index changed: it is next woken at `at` (epoch ms), or not
-   * at all (null). Called after the index write, synchronously, on every change of the entry.
+   * The earliest entry of a root agent's tree (it, its sub-agents and facets) in this host's due index
+   * changed: the tree is next woken at `at` (epoch ms), or not at all (null). Called after the index
+   * write, synchronously, on every change of that earliest entry.
    */
   nextWakeChanged(slug: string, name: string, at: number | null): void;
-  /** Given once by the host: makes sure the root agent is woken here by `at` (one taken over from another host). */
+  /** Given once by the host: makes sure the agent (a root, or a facet by its index name `root\0child`) is woken here by `at` (one taken over from another host). */
   attach(wakes: { lower(slug: string, name: string, at: number): void }): void;
 }
 

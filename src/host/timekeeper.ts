@@ -240,9 +240,10 @@ function liveReader(db: AgentDatabase): DatabaseSync {
 }
 
 /**
- * The due index, telling `changed` of every change to a root agent's entry (one read before and after
- * each write; sub-agents' and workflow instances' entries are not told). Every write path of the
- * dispatcher, the wake-ahead and a rebuild goes through these methods, so no change is missed.
+ * The due index, telling `changed` of every change to the earliest entry of a root agent's tree (the
+ * root and its sub-agents and facets: one read before and after each write; workflow instances' entries
+ * are not told). Every write path of the dispatcher, the wake-ahead and a rebuild goes through these
+ * methods, so no change is missed.
  */
 class ObservedDueIndex extends DueIndex {
   readonly #changed: (slug: string, name: string, at: number | null) => void;
@@ -253,47 +254,42 @@ class ObservedDueIndex extends DueIndex {
   }
 
   override lower(slug: string, name: string, at: number): void {
-    if (!isRootAgent(slug, name)) return super.lower(slug, name, at);
-    const before = this.get(slug, name);
-    super.lower(slug, name, at);
-    this.#tell(slug, name, before);
+    this.#observe([{ slug, name }], () => super.lower(slug, name, at));
   }
 
   // setMany goes through set.
   override set(slug: string, name: string, at: number | null): void {
-    if (!isRootAgent(slug, name)) return super.set(slug, name, at);
-    const before = this.get(slug, name);
-    super.set(slug, name, at);
-    this.#tell(slug, name, before);
+    this.#observe([{ slug, name }], () => super.set(slug, name, at));
   }
 
   override lowerMany(entries: Iterable<DueEntry>): number {
     const list = [...entries];
-    const roots = list.filter((entry) => isRootAgent(entry.slug, entry.name));
-    const before = roots.map((entry) => this.get(entry.slug, entry.name));
-    const count = super.lowerMany(list);
-    roots.forEach((entry, i) => this.#tell(entry.slug, entry.name, before[i]!));
-    return count;
+    return this.#observe(list, () => super.lowerMany(list));
   }
 
   override removeTree(slug: string, name: string): void {
-    const before = isRootAgent(slug, name) ? this.get(slug, name) : null;
-    super.removeTree(slug, name);
-    if (before !== null) this.#tell(slug, name, before);
+    this.#observe([{ slug, name }], () => super.removeTree(slug, name));
   }
 
-  #tell(slug: string, name: string, before: number | null): void {
-    const after = this.get(slug, name);
-    if (after === before) return;
-    try {
-      this.#changed(slug, name, after);
-    } catch (error) {
-      console.error(`[hearth] ${slug}/${name}: telling the placement of its next wake failed:`, error);
+  /** Runs `write`, then tells of each touched agent tree whose earliest entry it changed. */
+  #observe<R>(entries: ReadonlyArray<{ slug: string; name: string }>, write: () => R): R {
+    const trees = new Map<string, { slug: string; root: string; before: number | null }>();
+    for (const { slug, name } of entries) {
+      if (slug.startsWith(WORKFLOW_PREFIX)) continue;
+      const root = name.split("\0")[0]!;
+      const key = `${slug}\0${root}`;
+      if (!trees.has(key)) trees.set(key, { slug, root, before: this.earliestInTree(slug, root) });
     }
+    const result = write();
+    for (const { slug, root, before } of trees.values()) {
+      const after = this.earliestInTree(slug, root);
+      if (after === before) continue;
+      try {
+        this.#changed(slug, root, after);
+      } catch (error) {
+        console.error(`[hearth] ${slug}/${root}: telling the placement of its next wake failed:`, error);
+      }
+    }
+    return result;
   }
-}
-
-/** An entry of a root agent (not a sub-agent's `root\0child`, not a workflow instance's). */
-function isRootAgent(slug: string, name: string): boolean {
-  return !slug.startsWith(WORKFLOW_PREFIX) && !name.includes("\0");
 }

@@ -55,6 +55,7 @@ export class DueIndex {
   readonly #sql: Record<"lower" | "set" | "remove" | "due" | "between" | "lease" | "earliest" | "after" | "get", StatementSync>;
   /** Last known `at` per agent key (slug\0name); `null` = known to have no entry. */
   readonly #cache = new Map<string, number | null>();
+  #treeMin: StatementSync | undefined;
 
   constructor(path: string, durability: Durability) {
     this.#db = openHostDatabase(
@@ -156,6 +157,13 @@ export class DueIndex {
       }
     });
     return count;
+  }
+
+  /** The earliest entry of the agent `name` and of every child under it (`name\0…`), or null. */
+  earliestInTree(slug: string, name: string): number | null {
+    this.#treeMin ??= this.#db.prepare("SELECT min(at) AS at FROM due WHERE slug = ? AND (name = ? OR (name >= ? AND name < ?))");
+    const row = this.#treeMin.get(slug, name, `${name}\0`, `${name}\u0001`) as { at: number | null } | undefined;
+    return row?.at ?? null;
   }
 
   /** Removes the entry of `name` and of every child under it (`name\0…`): a deleted subtree of facets. */

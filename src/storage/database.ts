@@ -207,6 +207,17 @@ export class AgentDatabase implements Parkable {
     else this.#releases.output(send);
   }
 
+  /**
+   * Output from now on (this event's and later ones') waits for `durable` as for a commit; if it
+   * rejects, the running event fails as when its own writes cannot be replicated. For changes made
+   * beside the database that a replica must hold first (a cluster removing a facet tree from its
+   * log). Without replication nothing waits.
+   */
+  holdOutputUntil(durable: Promise<void>): void {
+    const owner = this.#options.currentOwner();
+    this.#releases?.add(durable, [], undefined, owner === undefined ? [] : [owner]);
+  }
+
   /** An event settled; resolves when its writes are durable (undefined: nothing pending). */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     if (this.#db !== undefined) return this.#transaction.endEvent(owner, failed);

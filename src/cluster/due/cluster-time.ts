@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { placeFromIndex } from "../../host/place.ts";
 import type { PlacementTime } from "../../host/placement.ts";
-import { wakeInFile } from "./file-wake.ts";
+import { wakesInTree } from "./file-wake.ts";
 import { DueScanner, type DueScannerOptions } from "./scanner.ts";
 import { DueWriter, type DueWriterOptions } from "./writer.ts";
 
@@ -77,15 +77,18 @@ export class ClusterTime implements PlacementTime {
   }
 
   /**
-   * This node has just rebuilt the file of `actorId` (`slug/name`) after claiming it: its next wake is
-   * read from the file and given to the host's due index (and to `actor_due` under the new epoch).
-   * Call it for every claim, by a request as well as by the scanner.
+   * This node has just rebuilt the files of `actorId` (`slug/name`) and its facets after claiming it:
+   * their next wakes are read from the files and given to the host's due index (and the earliest to
+   * `actor_due` under the new epoch). Call it for every claim, by a request as well as by the scanner.
    */
   adopted(actorId: string): void {
     const { slug, name } = split(actorId);
-    const at = wakeInFile(placeFromIndex(this.#options.dataDir, slug, name).file, Date.now());
-    if (at !== null) this.#wakes?.lower(slug, name, at);
-    this.writer.set(actorId, at);
+    let earliest: number | null = null;
+    for (const { indexName, at } of wakesInTree(placeFromIndex(this.#options.dataDir, slug, name), Date.now())) {
+      this.#wakes?.lower(slug, indexName, at);
+      earliest = earliest === null ? at : Math.min(earliest, at);
+    }
+    this.writer.set(actorId, earliest);
   }
 
   /** Claims a dead node's due agent, points this host's due index at it and starts it (what the scanner does). */

@@ -32,9 +32,9 @@ export async function insertBatch(run: Run, t: ClusterTables, items: SendableEnt
   const { rows } = await run<{ actor_id: string; seq: string }>(
     `INSERT INTO ${t.log} (actor_id, seq, epoch, kind, payload, digest)
      SELECT b.actor_id, b.seq, b.epoch, b.kind, b.payload, b.digest
-     FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::bytea[], $6::bytea[])
-       AS b(actor_id, seq, epoch, kind, payload, digest)
-     JOIN ${t.lease} l ON l.actor_id = b.actor_id AND l.epoch = b.epoch
+     FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int2[], $5::bytea[], $6::bytea[], $7::text[])
+       AS b(actor_id, seq, epoch, kind, payload, digest, lease_id)
+     JOIN ${t.lease} l ON l.actor_id = b.lease_id AND l.epoch = b.epoch
      FOR SHARE OF l
      ON CONFLICT (actor_id, seq) DO NOTHING
      RETURNING actor_id, seq`,
@@ -45,9 +45,15 @@ export async function insertBatch(run: Run, t: ClusterTables, items: SendableEnt
       items.map((i) => logKind(i.entry)),
       items.map((i) => Buffer.from(i.entry.payload.buffer, i.entry.payload.byteOffset, i.entry.payload.byteLength)),
       items.map((i) => i.digest),
+      items.map((i) => leaseOf(i.entry)),
     ],
   );
   return new Set(rows.map((row) => entryKey(row.actor_id, Number(row.seq))));
+}
+
+/** The lease that fences an entry: its own actor's, or a facet's root's. */
+function leaseOf(entry: LogEntry): string {
+  return entry.leaseId ?? entry.actorId;
 }
 
 function logKind(entry: LogEntry): number {
@@ -58,10 +64,10 @@ function logKind(entry: LogEntry): number {
 export async function resolveEntries(run: Run, t: ClusterTables, items: SendableEntry[]): Promise<Resolution[]> {
   const { rows } = await run<{ i: string; digest: Buffer | null; epoch: string | null; kind: number | null; lease_epoch: string | null }>(
     `SELECT b.i, g.digest, g.epoch, g.kind, l.epoch AS lease_epoch
-     FROM unnest($1::text[], $2::int8[]) WITH ORDINALITY AS b(actor_id, seq, i)
+     FROM unnest($1::text[], $2::int8[], $3::text[]) WITH ORDINALITY AS b(actor_id, seq, lease_id, i)
      LEFT JOIN ${t.log} g ON g.actor_id = b.actor_id AND g.seq = b.seq
-     LEFT JOIN ${t.lease} l ON l.actor_id = b.actor_id`,
-    [items.map((i) => i.entry.actorId), items.map((i) => i.entry.seq)],
+     LEFT JOIN ${t.lease} l ON l.actor_id = b.lease_id`,
+    [items.map((i) => i.entry.actorId), items.map((i) => i.entry.seq), items.map((i) => leaseOf(i.entry))],
   );
   const found = new Map(rows.map((row) => [Number(row.i) - 1, row]));
   return items.map((item, index) => {
@@ -82,7 +88,7 @@ export async function writeSnapshot(run: Run, t: ClusterTables, item: SendableEn
   const { entry } = item;
   await run("BEGIN", []);
   try {
-    const lease = await run(`SELECT 1 FROM ${t.lease} WHERE actor_id = $1 AND epoch = $2 FOR SHARE`, [entry.actorId, entry.epoch]);
+    const lease = await run(`SELECT 1 FROM ${t.lease} WHERE actor_id = $1 AND epoch = $2 FOR SHARE`, [leaseOf(entry), entry.epoch]);
     if (lease.rowCount === 0) {
       await run("ROLLBACK", []);
       return false;
@@ -114,10 +120,10 @@ export async function writeSnapshot(run: Run, t: ClusterTables, item: SendableEn
 export async function resolveSnapshot(run: Run, t: ClusterTables, item: SendableEntry): Promise<Resolution> {
   const { rows } = await run<{ seq: string | null; digest: Buffer | null; lease_epoch: string | null }>(
     `SELECT s.seq, s.digest, l.epoch AS lease_epoch
-     FROM (SELECT $1::text AS actor_id) b
+     FROM (SELECT $1::text AS actor_id, $2::text AS lease_id) b
      LEFT JOIN ${t.snapshot} s ON s.actor_id = b.actor_id
-     LEFT JOIN ${t.lease} l ON l.actor_id = b.actor_id`,
-    [item.entry.actorId],
+     LEFT JOIN ${t.lease} l ON l.actor_id = b.lease_id`,
+    [item.entry.actorId, leaseOf(item.entry)],
   );
   const row = rows[0];
   if (row?.digest != null && Number(row.seq) === item.entry.seq && row.digest.equals(item.digest)) return "written";

@@ -88,8 +88,9 @@ function ddl(t: ClusterTables): string[] {
        epoch bigint NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS actor_lease_owner ON ${t.lease} (owner) WHERE owner IS NOT NULL`,
     // digest = sha-256 of payload: resolves a commit whose reply was lost (ours, or someone else's row).
+    // actor_id in byte order ("C"): a root's facets are one range of the primary key (facet-keys.ts).
     `CREATE TABLE IF NOT EXISTS ${t.log} (
-       actor_id text NOT NULL,
+       actor_id text COLLATE "C" NOT NULL,
        seq bigint NOT NULL,
        epoch bigint NOT NULL,
        kind smallint NOT NULL,
@@ -97,7 +98,7 @@ function ddl(t: ClusterTables): string[] {
        digest bytea NOT NULL,
        PRIMARY KEY (actor_id, seq))`,
     `CREATE TABLE IF NOT EXISTS ${t.snapshot} (
-       actor_id text PRIMARY KEY,
+       actor_id text COLLATE "C" PRIMARY KEY,
        seq bigint NOT NULL,
        epoch bigint NOT NULL,
        image bytea NOT NULL,

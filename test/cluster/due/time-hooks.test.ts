@@ -43,7 +43,7 @@ async function agentWithSchedule(dataDir: string, name: string, seconds: number)
   }
 }
 
-describe("the host's due index tells its placement of root agents' next wakes", () => {
+describe("the host's due index tells its placement of root agents' trees' next wakes", () => {
   function timekeeper(told: Array<[string, string, number | null]>): Timekeeper {
     const dir = tempDir();
     const keeper = new Timekeeper({
@@ -75,8 +75,11 @@ describe("the host's due index tells its placement of root agents' next wakes", 
       keeper.dispatcher.forget("ticker", "b");
       keeper.dispatcher.lower("ticker", "c", T);
       keeper.dispatcher.forgetTree("ticker", "c");
-      // A sub-agent's entry and a workflow instance's are not root agents' wakes.
+      // A sub-agent's entry counts for its root's tree: told as the root's when it is the earliest.
       keeper.dispatcher.lower("ticker", "a\0child", T);
+      keeper.dispatcher.lower("ticker", "a\0child\0grandchild", T + 100); // not the earliest
+      keeper.dispatcher.forget("ticker", "a\0child");
+      // A workflow instance's entry is no agent's.
       keeper.index.lower("workflow:flow", "run-1", T);
       expect(told).toEqual([
         ["ticker", "a", T + 5_000],
@@ -86,6 +89,8 @@ describe("the host's due index tells its placement of root agents' next wakes", 
         ["ticker", "b", null],
         ["ticker", "c", T],
         ["ticker", "c", null],
+        ["ticker", "a", T],
+        ["ticker", "a", T + 100],
       ]);
     } finally {
       keeper.close();

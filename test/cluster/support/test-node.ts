@@ -6,6 +6,7 @@ import { clusterWorkflows } from "../../../src/cluster/workflows.ts";
 import { serve, type HearthServer, type ServeOptions, type WorkerFetch } from "../../../src/gateway/serve.ts";
 import { Host, type HostOptions } from "../../../src/host/host.ts";
 import { routeAgentRequest } from "../../../src/index.ts";
+import { whenFilesSettled } from "../../../src/storage/settle.ts";
 import { freePort } from "../../support/ports.ts";
 
 /** A cluster node in this test process: its data directory, host and loopback server. */
@@ -20,7 +21,7 @@ export interface TestNode {
 
 export interface TestNodeOptions {
   /** The host's classes and settings (workflows run on the node holding them, as under `hearth start --cluster`). */
-  host?: Omit<HostOptions, "dataDir" | "placement" | "replication">;
+  host?: Omit<HostOptions, "dataDir" | "placement" | "replication" | "facetTrees">;
   /** The worker; default: agents by URL, else 404. */
   fetch?: WorkerFetch;
   /** More for `serve` (metrics), given the host and node. */
@@ -42,10 +43,10 @@ export async function startTestNode(connectionString: string, id: string, option
   const timing = { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
   const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, ...timing }, dir);
   const ref: { host?: Host } = {};
-  const { placement, replication } = node.hostOptions(() => ref.host!);
+  const { placement, replication, facetTrees } = node.hostOptions(() => ref.host!);
   const hostOptions = options.host ?? { agents: {} };
   const workflows = hostOptions.workflows && Object.keys(hostOptions.workflows).length > 0 ? clusterWorkflows(node, { stateDir: dir, host: () => ref.host, keepEveryMs: 200 }) : undefined;
-  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, workflows } : placement, replication });
+  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, workflows } : placement, replication, facetTrees });
   ref.host = host;
   const fetch = node.wrapFetch(options.fetch ?? (async (request, env) => (await routeAgentRequest(request, env)) ?? new Response("Not found", { status: 404 })));
   const server = await serve({ host, port, fetch, ...options.serve?.(host, node) });
@@ -58,5 +59,7 @@ export async function stopTestNode(running: TestNode): Promise<void> {
   await running.server.close();
   await running.host.close();
   await running.node.close();
+  // Hibernated files are made durable in the background: let that finish before their folder goes.
+  await whenFilesSettled();
   rmSync(running.dir, { recursive: true, force: true });
 }

@@ -1,0 +1,63 @@
+import type pg from "pg";
+import { treeRange } from "../facet-keys.ts";
+import type { ActorHistory } from "../log.ts";
+import { inTransaction } from "./pool.ts";
+import { clusterTables, LOG_KIND } from "./schema.ts";
+
+/**
+ * The facets' side of the log in Postgres: every facet below a root read in one statement (restored
+ * with the root when a node claims it), and a deleted facet tree's rows removed under the root's lease.
+ */
+
+/**
+ * The histories of every facet below the root `rootId` (a snapshot and the changesets after it, as
+ * {@link readHistory} gives a root's), by log key. One statement over one key range of the log.
+ * @example
+ * const facets = await readFacetHistories(pool, "inbox/ada"); // Map { "inbox\u0001ada\u0001t1" => {…} }
+ */
+export async function readFacetHistories(pool: pg.Pool, rootId: string, schema?: string): Promise<Map<string, ActorHistory>> {
+  const t = clusterTables(schema);
+  const { from, to } = treeRange(rootId);
+  const { rows } = await pool.query<{ actor_id: string; source: "snapshot" | "log"; seq: string; kind: number; payload: Buffer }>(
+    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= $1 AND actor_id < $2
+     UNION ALL
+     SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
+     LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
+     WHERE g.actor_id >= $1 AND g.actor_id < $2 AND g.seq > coalesce(s.seq, 0)
+     ORDER BY actor_id, seq`,
+    [from, to],
+  );
+  const histories = new Map<string, ActorHistory>();
+  for (const row of rows) {
+    let history = histories.get(row.actor_id);
+    if (history === undefined) histories.set(row.actor_id, (history = { changesets: [], head: 0 }));
+    const seq = Number(row.seq);
+    history.head = Math.max(history.head, seq);
+    if (row.source === "snapshot") history.snapshot = { seq, image: row.payload };
+    else if (row.kind === LOG_KIND.changeset) history.changesets.push({ seq, payload: row.payload });
+  }
+  return histories;
+}
+
+/**
+ * Removes the log rows and snapshots of the facet `key` and of every facet below it, while the root's
+ * lease is still at `epoch` (false when it moved on: nothing removed). Safe to run again.
+ * @example
+ * await removeFacetTree(pool, { key: "inbox\u0001ada\u0001t1", rootId: "inbox/ada", epoch: 4 });
+ */
+export async function removeFacetTree(pool: pg.Pool, target: { key: string; rootId: string; epoch: number }, schema?: string): Promise<boolean> {
+  const t = clusterTables(schema);
+  const { from, to } = treeRange(target.key);
+  return inTransaction(
+    pool,
+    async (client) => {
+      const lease = await client.query(`SELECT 1 FROM ${t.lease} WHERE actor_id = $1 AND epoch = $2 FOR SHARE`, [target.rootId, target.epoch]);
+      if (lease.rowCount === 0) return false;
+      for (const table of [t.log, t.snapshot]) {
+        await client.query(`DELETE FROM ${table} WHERE actor_id = $1 OR (actor_id >= $2 AND actor_id < $3)`, [target.key, from, to]);
+      }
+      return true;
+    },
+    (held) => held,
+  );
+}
