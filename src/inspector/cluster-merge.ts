@@ -18,12 +18,20 @@ interface Page {
 type Positions = Record<string, [string | null, number]>;
 
 /**
- * One merged page of `path` (`/api/traces` or `/api/logs`), newest first by `timeField`.
- * `local` answers this node's own page for a query.
+ * One merged page of `path` (`/api/traces`, `/api/logs`, `/api/team-runs`), newest first by `timeField`.
+ * `local` answers this node's own page for a query; `keyOf`, when given, shows an item found on two
+ * nodes once per page.
  * @example
  * const page = await mergedPage(ctx, cluster, "/api/logs", "time", (query) => localLogs(query));
  */
-export async function mergedPage(ctx: RouteContext, cluster: InspectorCluster, path: string, timeField: string, local: (query: URLSearchParams) => Promise<Reply>): Promise<Page & { missingNodes: string[] }> {
+export async function mergedPage(
+  ctx: RouteContext,
+  cluster: InspectorCluster,
+  path: string,
+  timeField: string,
+  local: (query: URLSearchParams) => Promise<Reply>,
+  keyOf?: (item: Record<string, unknown>) => string,
+): Promise<Page & { missingNodes: string[] }> {
   const limit = pageLimit(ctx.query);
   const given = ctx.query.get("cursor");
   const positions: Positions = given ? decodePositions(given) : Object.fromEntries((await cluster.nodes()).map((node) => [node.nodeId, [null, 0]]));
@@ -48,6 +56,7 @@ export async function mergedPage(ctx: RouteContext, cluster: InspectorCluster, p
   for (const [node, page] of pages) heads.set(node, { items: page.items.slice(positions[node]![1]), taken: 0, more: page.next !== null });
   const timeOf = (item: Record<string, unknown>): number => Number(item[timeField] ?? 0);
   const items: Page["items"] = [];
+  const seen = new Set<string>();
   while (items.length < limit) {
     // A node with more to give but nothing in hand could hold the next item: stop the page here.
     if ([...heads.values()].some((head) => head.taken === head.items.length && head.more)) break;
@@ -58,7 +67,12 @@ export async function mergedPage(ctx: RouteContext, cluster: InspectorCluster, p
     }
     if (newest === undefined) break;
     const head = heads.get(newest)!;
-    items.push({ ...head.items[head.taken++]!, node: newest });
+    const item = head.items[head.taken++]!;
+    // The same item from two nodes (`keyOf`): shown once in a page.
+    const key = keyOf?.(item);
+    if (key !== undefined && seen.has(key)) continue;
+    if (key !== undefined) seen.add(key);
+    items.push({ ...item, node: newest });
   }
   const next: Positions = {};
   for (const [node, position] of Object.entries(positions)) {

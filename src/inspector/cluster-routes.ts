@@ -34,9 +34,10 @@ function agentScoped(route: Route, ref: ClusterRef): Handler {
     const className = ctx.params.class!;
     const name = ctx.params.name!;
     if (ctx.forwardedFrom !== undefined) {
-      // Asked by another node: answer only while holding the agent (else the asker looks again).
-      const where = await cluster.agentTarget(className, name);
-      if (!where.local) throw movedError(`${className}/${name}`, cluster.nodeId);
+      // Asked by another node: answer only while holding the agent (else the asker looks again, also
+      // when this node cannot claim it now: draining, or its membership lost).
+      const where = await cluster.agentTarget(className, name).catch(() => undefined);
+      if (where === undefined || !where.local) throw movedError(`${className}/${name}`, cluster.nodeId);
       return route.handler(ctx);
     }
     return runAtTarget(ctx, cluster, `${className}/${name}`, () => cluster.agentTarget(className, name), () => cluster.forget(className, name), () => answered(route.handler, ctx));
@@ -75,12 +76,16 @@ function namingHolder(handler: Handler, ref: ClusterRef): Handler {
   };
 }
 
+/** A team run's identity: a run whose agent moved is in the index of each node that held it. */
+const teamRunKey = (item: Record<string, unknown>): string => JSON.stringify([item.class, item.name, item.sub, item.runId]);
+
 const GATHERS: Record<string, (ctx: RouteContext, cluster: InspectorCluster, local: Handler) => Promise<Reply>> = {
   "GET /api/agents": async (ctx, cluster) => ({ json: await clusterAgentList(ctx, cluster) }),
   "GET /api/classes": async (ctx, cluster) => ({ json: await clusterClasses(ctx, cluster) }),
   "GET /api/overview": async (ctx, cluster, local) => ({ json: await clusterOverview(ctx, cluster, (await answered(local, ctx)).json as Parameters<typeof clusterOverview>[2]) }),
   "GET /api/traces": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/traces", "startedAt", (query) => answered(local, withQuery(ctx, query))) }),
   "GET /api/logs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/logs", "time", (query) => answered(local, withQuery(ctx, query))) }),
+  "GET /api/team-runs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/team-runs", "startedAt", (query) => answered(local, withQuery(ctx, query)), teamRunKey) }),
   "GET /api/traces/:traceId": (ctx, cluster, local) => clusterTrace(ctx, cluster, () => answered(local, ctx)),
 };
 

@@ -9,6 +9,7 @@ import { JsonView } from "../components/json-view.tsx";
 import { Pager, Table } from "../components/table.tsx";
 import { Timeline } from "../components/timeline.tsx";
 import { Loaded } from "../components/status.tsx";
+import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { duration, num, time, usd } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href, navigate } from "../router.ts";
@@ -27,6 +28,8 @@ export interface RunRow {
   endedAt?: number | null;
   tokens: number;
   costUsd: number;
+  /** On a cluster node: the node whose run index listed it. */
+  node?: string;
 }
 
 /** An approval the run waits for. */
@@ -91,7 +94,7 @@ const FIELDS: FilterField[] = [
 
 export function TeamRunsView({ query }: { query: URLSearchParams }) {
   const [cursors, setCursors] = useState<string[]>([]);
-  const list = useApi<Page<RunRow>>(withQuery("/api/team-runs", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }), 3000);
+  const list = useApi<Page<RunRow> & { missingNodes?: string[] }>(withQuery("/api/team-runs", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }), 3000);
   return (
     <section>
       <h1>Team runs</h1>
@@ -99,6 +102,7 @@ export function TeamRunsView({ query }: { query: URLSearchParams }) {
       <Loaded resource={list}>
         {(data) => (
           <>
+            <MissingNodes nodes={data.missingNodes} />
             <Table
               caption="Team runs"
               rows={data.items}
@@ -120,6 +124,7 @@ export function TeamRunsView({ query }: { query: URLSearchParams }) {
                 { title: "Started", cell: (r) => time(r.startedAt) },
                 { title: "Tokens", cell: (r) => num(r.tokens), numeric: true },
                 { title: "Cost", cell: (r) => usd(r.costUsd), numeric: true },
+                ...(inCluster(data.items) ? [{ title: "Node", cell: (r: RunRow) => <NodeBadge node={r.node} /> }] : []),
               ]}
             />
             <Pager cursors={cursors} next={data.next} onChange={setCursors} />
