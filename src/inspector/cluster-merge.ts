@@ -34,8 +34,15 @@ export async function mergedPage(
 ): Promise<Page & { missingNodes: string[] }> {
   const limit = pageLimit(ctx.query);
   const given = ctx.query.get("cursor");
-  const positions: Positions = given ? decodePositions(given) : Object.fromEntries((await cluster.nodes()).map((node) => [node.nodeId, [null, 0]]));
+  const live = new Set((await cluster.nodes()).map((node) => node.nodeId));
   const missingNodes: string[] = [];
+  // A node that left (or died) since the last page is out of the list from now on.
+  const positions: Positions = given ? decodePositions(given) : Object.fromEntries([...live].map((node) => [node, [null, 0]]));
+  for (const node of Object.keys(positions)) {
+    if (live.has(node)) continue;
+    delete positions[node];
+    missingNodes.push(node);
+  }
   const pages = new Map<string, Page>();
   await Promise.all(
     Object.entries(positions).map(async ([node, [cursor]]) => {

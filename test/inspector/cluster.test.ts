@@ -193,8 +193,10 @@ describe.skipIf(postgresUnavailable() !== undefined)("the inspector of a cluster
     expect((await api(a, `/api/traces/${traceId}`)).json()).toMatchObject({ traceId, node: "b" });
   });
 
-  test("a node that does not answer is named as missing; its agents, once it left, are claimed by the node asked", async () => {
+  test("a node that does not answer is named as missing; once it left, paging goes on without it and its agents are claimed by the node asked", async () => {
     const [a, b] = nodes as [InspectedNode, InspectedNode];
+    const firstPage = (await api(a, "/api/logs?level=error&limit=1")).json();
+    expect(firstPage.items.map((entry: { msg: string }) => entry.msg)).toEqual(["newest, on a"]);
     await b.running.server.close(); // still a live member for its TTL, but unreachable
     const logs = (await api(a, "/api/logs")).json();
     expect(logs.missingNodes).toEqual(["b"]);
@@ -208,6 +210,11 @@ describe.skipIf(postgresUnavailable() !== undefined)("the inspector of a cluster
     await b.running.node.close();
     b.logs.close();
     b.spans.close();
+    // A cursor made while b was a member goes on without it once it left.
+    const rest = (await api(a, `/api/logs?level=error&cursor=${firstPage.next}`)).json();
+    expect(rest.items.map((entry: { msg: string }) => entry.msg)).toEqual(["older, on a"]);
+    expect(rest.missingNodes).toEqual(["b"]);
+    expect(rest.next).toBeNull();
     const asleep = (await api(a, "/api/agents?q=on-b")).json();
     expect(asleep.items.map((item: { node: string | null }) => item.node)).toEqual([null, null]);
     expect((await api(a, "/api/agents/Note/on-b-2/state")).json()).toEqual({ state: { count: 5 } });
