@@ -80,6 +80,10 @@ function namingHolder(handler: Handler, ref: ClusterRef): Handler {
 const teamRunKey = (item: Record<string, unknown>): string => JSON.stringify([item.class, item.name, item.sub, item.runId]);
 
 const GATHERS: Record<string, (ctx: RouteContext, cluster: InspectorCluster, local: Handler) => Promise<Reply>> = {
+  "GET /api/session": async (ctx, cluster, local) => {
+    const reply = await answered(local, ctx);
+    return { ...reply, json: { ...(reply.json as Record<string, unknown>), cluster: { node: cluster.nodeId } } };
+  },
   "GET /api/agents": async (ctx, cluster) => ({ json: await clusterAgentList(ctx, cluster) }),
   "GET /api/classes": async (ctx, cluster) => ({ json: await clusterClasses(ctx, cluster) }),
   "GET /api/overview": async (ctx, cluster, local) => ({ json: await clusterOverview(ctx, cluster, (await answered(local, ctx)).json as Parameters<typeof clusterOverview>[2]) }),

@@ -110,6 +110,7 @@ describe.skipIf(postgresUnavailable() !== undefined)("the inspector of a cluster
     const found = (await api(a, "/api/agents?class=Note&q=b-")).json();
     expect(found.items.map((item: { name: string }) => item.name)).toEqual(["on-b-1", "on-b-2"]);
     expect((await api(a, "/api/agents?cursor=nonsense")).status).toBe(400);
+    expect((await api(a, "/api/session")).json().cluster).toEqual({ node: "a" });
   });
 
   test("an agent held by another node is read there: summary, state and SQL", async () => {

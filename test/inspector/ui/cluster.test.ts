@@ -92,6 +92,7 @@ describe.skipIf(!hasChromium || postgresUnavailable() !== undefined)(browserSuit
   }, 60_000);
 
   test("a class's instances show the node holding each, and an agent of the other node opens with its node", async () => {
+    await page.getByRole("banner").getByText("cluster node a").waitFor();
     const table = page.getByRole("table", { name: "Instances of Ledger" });
     await table.getByRole("columnheader", { name: "Node" }).waitFor();
     await expect.poll(() => table.getByRole("row").filter({ hasText: "kept-by-b" }).textContent()).toContain("b");

@@ -31,7 +31,7 @@ export function App() {
       </main>
     );
   if (state.status === "signed-out") return <LoginView error={state.error} />;
-  const { role, host } = state.session;
+  const { role, host, cluster } = state.session;
   const section = route.value.segments[0] ?? "";
   return (
     <>
@@ -42,6 +42,7 @@ export function App() {
         <span class="brand">Hearth inspector</span>
         <span class="muted small" title={host.dataDir}>
           v{host.version} · pid {host.pid}
+          {cluster !== undefined && ` · cluster node ${cluster.node}`}
         </span>
         <span class="spacer" />
         <span class={`badge ${role === "admin" ? "badge-admin" : "badge-viewer"}`} data-testid="role-badge">

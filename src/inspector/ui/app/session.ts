@@ -21,6 +21,8 @@ export interface SessionInfo {
   role: Role;
   readOnly: boolean;
   host: HostInfo;
+  /** On a cluster node: this node's id (the inspector shows the whole cluster from it). */
+  cluster?: { node: string };
 }
 
 export type SessionState =
