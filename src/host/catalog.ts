@@ -253,11 +253,13 @@ interface Row {
   last_active_at: number;
 }
 
-function encodeCursor(slug: string, name: string): string {
+/** The cursor of an agent list after the agent `slug`/`name` (also the inspector's cluster-wide list). */
+export function encodeCursor(slug: string, name: string): string {
   return Buffer.from(JSON.stringify([slug, name])).toString("base64url");
 }
 
-function decodeCursor(cursor: string): [string, string] {
+/** The agent a cursor of {@link encodeCursor} points after; a RangeError for anything else. */
+export function decodeCursor(cursor: string): [string, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];

@@ -8,6 +8,7 @@ import { hostInternals } from "../host/introspect.ts";
 import type { ClusterAgentRow, InspectorCluster } from "./cluster.ts";
 import { fanOut, forwardedOf } from "./cluster-forward.ts";
 import { CLUSTER_FAN_OUT_TIMEOUT_MS } from "./cluster.ts";
+import { decodeCursor as decodeCatalogCursor, encodeCursor } from "../host/catalog.ts";
 import { badRequest, pageLimit } from "./http.ts";
 import type { Route, RouteContext } from "./router.ts";
 import { classSummaries, type ClassSummary } from "./routes/agents.ts";
@@ -107,16 +108,11 @@ export const clusterInternalRoutes: Route[] = [
   },
 ];
 
-function encodeCursor(slug: string, name: string): string {
-  return Buffer.from(JSON.stringify([slug, name])).toString("base64url");
-}
-
+/** The catalog's cursor, its error answered as a bad request. */
 function decodeCursor(cursor: string): [string, string] {
   try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString());
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === "string" && typeof value[1] === "string") return [value[0], value[1]];
-  } catch {
-    // reported below
+    return decodeCatalogCursor(cursor);
+  } catch (error) {
+    throw badRequest((error as Error).message);
   }
-  throw badRequest(`Invalid cursor ${JSON.stringify(cursor.slice(0, 40))}: pass the "next" of a previous page`);
 }
