@@ -2,7 +2,8 @@ import type pg from "pg";
 import { treeRange } from "../facet-keys.ts";
 import type { ActorHistory } from "../log.ts";
 import { inTransaction } from "./pool.ts";
-import { clusterTables, LOG_KIND } from "./schema.ts";
+import { inlineImage, readHistories, SNAPSHOT_PIECE_BYTES, type HistoryRow } from "./history.ts";
+import { clusterTables } from "./schema.ts";
 
 /**
  * The facets' side of the log in Postgres: every facet below a root read in one statement (restored
@@ -18,25 +19,19 @@ import { clusterTables, LOG_KIND } from "./schema.ts";
 export async function readFacetHistories(pool: pg.Pool, rootId: string, schema?: string): Promise<Map<string, ActorHistory>> {
   const t = clusterTables(schema);
   const { from, to } = treeRange(rootId);
-  const { rows } = await pool.query<{ actor_id: string; source: "snapshot" | "log"; seq: string; kind: number; payload: Buffer }>(
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= $1 AND actor_id < $2
-     UNION ALL
-     SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
-     LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
-     WHERE g.actor_id >= $1 AND g.actor_id < $2 AND g.seq > coalesce(s.seq, 0)
-     ORDER BY actor_id, seq`,
-    [from, to],
+  return readHistories(pool, t, async (on) =>
+    (
+      await on.query<HistoryRow>(
+        `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, ${inlineImage} FROM ${t.snapshot} WHERE actor_id >= $3 AND actor_id < $1
+         UNION ALL
+         SELECT g.actor_id, 'log', g.seq, g.kind, g.payload, 0 FROM ${t.log} g
+         LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
+         WHERE g.actor_id >= $3 AND g.actor_id < $1 AND g.seq > coalesce(s.seq, 0)
+         ORDER BY actor_id, seq`,
+        [to, SNAPSHOT_PIECE_BYTES, from],
+      )
+    ).rows,
   );
-  const histories = new Map<string, ActorHistory>();
-  for (const row of rows) {
-    let history = histories.get(row.actor_id);
-    if (history === undefined) histories.set(row.actor_id, (history = { changesets: [], head: 0 }));
-    const seq = Number(row.seq);
-    history.head = Math.max(history.head, seq);
-    if (row.source === "snapshot") history.snapshot = { seq, image: row.payload };
-    else if (row.kind === LOG_KIND.changeset) history.changesets.push({ seq, payload: row.payload });
-  }
-  return histories;
 }
 
 /**

@@ -1,10 +1,11 @@
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { describe, expect, test } from "vitest";
 import { facetLogKey } from "../../../src/cluster/facet-keys.ts";
 import { FencedError } from "../../../src/cluster/log.ts";
 import { GroupCommitter } from "../../../src/cluster/pg/committer.ts";
 import { readFacetHistories, removeFacetTree } from "../../../src/cluster/pg/facet-log.ts";
-import { readHistory } from "../../../src/cluster/pg/history.ts";
+import { readHistory, SNAPSHOT_PIECE_BYTES } from "../../../src/cluster/pg/history.ts";
 import { clusterTables } from "../../../src/cluster/pg/schema.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
 import { pgFixture } from "./fixture.ts";
@@ -66,5 +67,22 @@ describe.skipIf(postgresUnavailable() !== undefined)("facets in the cluster's lo
     expect([...(await readFacetHistories(pool, "inbox/adam", schema)).keys()]).toEqual([otherRoot]);
     // Again: nothing left to remove, still fine.
     expect(await removeFacetTree(pool, { key: t1, rootId: "inbox/ada", epoch: 1 }, schema)).toBe(true);
+  });
+
+  test("snapshots larger than a piece come back whole, for a root and for its facets", async () => {
+    const pool = pg.pool();
+    const schema = await pg.schema(pool);
+    await lease(pool, schema, "inbox/big", 1);
+    const committer = pg.track(new GroupCommitter({ pool, schema }));
+    const image = randomBytes(SNAPSHOT_PIECE_BYTES * 2 + 12_345);
+    const facet = facetLogKey("inbox/big\0t1").key;
+    await committer.append({ actorId: "inbox/big", seq: 2, epoch: 1, kind: "snapshot", payload: image });
+    await committer.append({ actorId: "inbox/big", seq: 3, epoch: 1, kind: "changeset", payload: bytes("after") });
+    await committer.append({ actorId: facet, leaseId: "inbox/big", seq: 1, epoch: 1, kind: "snapshot", payload: image.subarray(7) });
+    const root = await readHistory(pool, "inbox/big", schema);
+    expect(Buffer.from(root.snapshot!.image).equals(image)).toBe(true);
+    expect([root.snapshot!.seq, root.changesets.map((entry) => text(entry.payload)), root.head]).toEqual([2, ["after"], 3]);
+    const facets = await readFacetHistories(pool, "inbox/big", schema);
+    expect(Buffer.from(facets.get(facet)!.snapshot!.image).equals(image.subarray(7))).toBe(true);
   });
 });
