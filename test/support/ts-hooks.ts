@@ -24,6 +24,9 @@ const OPTIONS = {
   format: "esm",
   target: "es2023",
   sourcemap: "inline",
+  // Stack traces need the mappings only, not a copy of each source file: Node decodes every inline map
+  // as the module loads, and without the sources a child starts ~80 ms (7%) sooner (2026-12-03).
+  sourcesContent: false,
   tsconfigRaw: { compilerOptions: { experimentalDecorators: false, useDefineForClassFields: true, verbatimModuleSyntax: true, jsx: "react-jsx" } },
 } as const;
 const CACHE = join(tmpdir(), `hearth-ts-hooks-${process.getuid?.() ?? "user"}`);
