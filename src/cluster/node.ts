@@ -313,13 +313,13 @@ export class ClusterNode {
       console.error(`[hearth] cluster: node ${this.nodeId} hands its agents over with ${this.#gate.inFlight} request(s) still under way after ${limitMs} ms`);
     }
     const held = this.#ownership.dropAll();
-    this.#facets.clear();
     if (evict) for (const actorId of held) this.#evict(actorId, new Error(`cluster node ${this.nodeId} is shutting down; ${actorId} moves to another node`));
     await this.#settleReplication(this.#options.ttlMs ?? 3_000);
     await this.#committer.flush().catch(() => undefined);
     await this.#time.close();
     await this.#leases.releaseAll().catch(() => undefined);
     this.#replications.clear();
+    this.#facets.clear();
   }
 
   /**
@@ -461,6 +461,7 @@ export class ClusterNode {
       }
     }
   }
+
   /**
    * What the inspector's cluster view reads (src/cluster/inspector-view.ts): the cluster's tables, the
    * key between nodes, and the way to an actor's holder (claiming it when no live node holds it).
