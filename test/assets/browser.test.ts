@@ -11,7 +11,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAssetRouter, type AssetRouter } from "../../src/assets/index.ts";
 import { Host, serve, type HearthServer } from "../../src/index.ts";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 
 const WAIT = 10_000;
 
@@ -61,12 +61,12 @@ describe.skipIf(!hasChromium)(browserSuite("an SPA route served on reload, in he
     host = new Host({ dataDir: join(tmp, "data"), agents: {} });
     const assets = router;
     server = await serve({ host, port: 0, fetch: (request) => assets.fetch(request) });
-    browser = await launchChromium();
+    browser = await sharedChromium();
   });
 
   afterAll(async () => {
     await cleanUpInOrder([
-      () => browser?.close(),
+      () => releaseChromium(browser),
       () => server?.close(),
       () => router?.close(),
       () => host?.close(),

@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestEnv, type TestEnv } from "hearth/testing";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 import app, { Builder, CustomerAgent } from "../../examples/agent-builder/src/server.ts";
 
 /** Upper bound for every wait on a page. */
@@ -61,13 +61,13 @@ describe.skipIf(!hasChromium)(
         vars: { OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", OPENAI_BASE_URL: "", DEMO_WORD_DELAY_MS: "2" },
       });
       url = await t.url();
-      browser = await launchChromium();
+      browser = await sharedChromium();
       context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
       context.setDefaultTimeout(WAIT);
     });
 
     afterAll(async () => {
-      await cleanUpInOrder([() => context?.close(), () => browser?.close(), () => t?.close()]);
+      await cleanUpInOrder([() => context?.close(), () => releaseChromium(browser), () => t?.close()]);
     });
 
     async function open(search: string): Promise<Page> {

@@ -13,7 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 import { Host, serve, type HearthServer } from "hearth";
 import app, { Desk, Outreach, type OutreachItem } from "../../examples/approval/src/index.ts";
 
@@ -37,12 +37,12 @@ describe.skipIf(!hasChromium)(
       // A short pause in the research and draft steps: progress frames arrive one by one, as in a demo.
       host = new Host({ dataDir: path.join(tmp, "data"), agents: { Desk }, workflows: { Outreach }, vars: { DEMO_DELAY_MS: "100" } });
       server = await serve({ host, port: 0, fetch: app.fetch });
-      browser = await launchChromium();
+      browser = await sharedChromium();
     });
 
     afterAll(async () => {
       await cleanUpInOrder([
-        () => browser?.close(),
+        () => releaseChromium(browser),
         () => server?.close(),
         () => host?.close(),
         () => {

@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 import { createTestEnv, type TestEnv } from "hearth/testing";
 import { buildChatPage } from "../../examples/chat/build.ts";
 import app, { Chat } from "../../examples/chat/src/server.ts";
@@ -56,13 +56,13 @@ describe.skipIf(!hasChromium)(
         vars: { OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", OPENAI_BASE_URL: "", DEMO_WORD_DELAY_MS: "40" },
       });
       url = await t.url();
-      browser = await launchChromium();
+      browser = await sharedChromium();
       context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
       context.setDefaultTimeout(WAIT);
     });
 
     afterAll(async () => {
-      await cleanUpInOrder([() => context?.close(), () => browser?.close(), () => t?.close()]);
+      await cleanUpInOrder([() => context?.close(), () => releaseChromium(browser), () => t?.close()]);
     });
 
     async function open(chat: string, options: { trackSockets?: boolean; in?: BrowserContext } = {}): Promise<Page> {

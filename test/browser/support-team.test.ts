@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanup, requireBuild } from "../cli/helpers.ts";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 import { buildClientBundle, CLIENT_BUNDLE } from "../../examples/support-team/build-client.ts";
 import { awayFromWindowEdge, startExample } from "../../examples/support-team/harness.ts";
 
@@ -31,13 +31,13 @@ describe.skipIf(!hasChromium)(browserSuite("the support-team example in headless
   beforeAll(async () => {
     requireBuild();
     ({ base } = await startExample());
-    browser = await launchChromium();
+    browser = await sharedChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     context.setDefaultTimeout(WAIT);
   }, 60_000);
 
   afterAll(async () => {
-    await cleanUpInOrder([() => context?.close(), () => browser?.close(), () => cleanup()]);
+    await cleanUpInOrder([() => context?.close(), () => releaseChromium(browser), () => cleanup()]);
   });
 
   async function open(user: string): Promise<Page> {

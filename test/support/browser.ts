@@ -34,6 +34,34 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+let shared: Promise<Browser> | undefined;
+
+/**
+ * One headless Chromium per test worker, shared by the browser test files that worker runs (the
+ * config's `isolate: false` keeps this module, and so the browser, from one file to the next): a
+ * launch costs ~1.5 s of CPU. Each file works in contexts of its own and gives them back with
+ * {@link releaseChromium}; a browser that went away is launched again for the next file.
+ */
+export function sharedChromium(): Promise<Browser> {
+  shared ??= launchChromium().then(
+    (browser) => {
+      browser.on("disconnected", () => (shared = undefined));
+      return browser;
+    },
+    (error: unknown) => {
+      shared = undefined;
+      throw error;
+    },
+  );
+  return shared;
+}
+
+/** Closes every context of the shared browser (files run one at a time in a worker: they are the caller's). */
+export async function releaseChromium(browser: Browser | undefined): Promise<void> {
+  if (browser === undefined) return;
+  await Promise.all(browser.contexts().map((context) => context.close()));
+}
+
 /** Runs every cleanup step in order; one that fails is logged and does not stop the rest. */
 export async function cleanUpInOrder(steps: Array<() => unknown>): Promise<void> {
   for (const step of steps) {
@@ -107,7 +135,7 @@ export class BrowserApp {
           ? new Response(options.html, { headers: { "content-type": "text/html; charset=utf-8" } })
           : new Response(js, { headers: { "content-type": "text/javascript; charset=utf-8" } })),
     });
-    this.#browser = await launchChromium();
+    this.#browser = await sharedChromium();
     this.#context = await this.#browser.newContext();
     this.#context.setDefaultTimeout(options.timeout);
   }
@@ -128,7 +156,7 @@ export class BrowserApp {
   close(): Promise<void> {
     return cleanUpInOrder([
       () => this.#context?.close(),
-      () => this.#browser?.close(),
+      () => releaseChromium(this.#browser),
       () => this.server?.close(),
       () => this.host?.close(),
       () => {

@@ -13,7 +13,7 @@ import { AlertEngine } from "../../../src/observability/alerts/alert-engine.ts";
 import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/hearth-metrics.ts";
 import { LogStore, ProblemStore } from "../../../src/observability/store/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
-import { cleanUpInOrder, launchChromium } from "../../support/browser.ts";
+import { cleanUpInOrder, releaseChromium, sharedChromium } from "../../support/browser.ts";
 import { buildUi } from "./build-ui.ts";
 import { Approval, Editor, Helpdesk, Notes, Thread } from "./fixtures.ts";
 
@@ -69,7 +69,7 @@ export class InspectorUi {
       metricsSampleMs: 250,
       ...extra,
     });
-    this.#browser = await launchChromium();
+    this.#browser = await sharedChromium();
     this.#context = await this.#browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });
     this.#context.setDefaultTimeout(WAIT);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -139,7 +139,7 @@ export class InspectorUi {
   close(): Promise<void> {
     return cleanUpInOrder([
       () => this.#context?.close(),
-      () => this.#browser?.close(),
+      () => releaseChromium(this.#browser),
       () => this.inspector?.close(),
       () => this.metrics?.close(),
       () => this.alerts?.close(),
