@@ -2,7 +2,7 @@ import type pg from "pg";
 import { treeRange } from "../facet-keys.ts";
 import type { ActorHistory } from "../log.ts";
 import { inTransaction } from "./pool.ts";
-import { inlineImage, readHistories, SNAPSHOT_PIECE_BYTES, type HistoryRow } from "./history.ts";
+import { historiesOf, type HistoryRow } from "./history.ts";
 import { clusterTables } from "./schema.ts";
 
 /**
@@ -19,19 +19,16 @@ import { clusterTables } from "./schema.ts";
 export async function readFacetHistories(pool: pg.Pool, rootId: string, schema?: string): Promise<Map<string, ActorHistory>> {
   const t = clusterTables(schema);
   const { from, to } = treeRange(rootId);
-  return readHistories(pool, t, async (on) =>
-    (
-      await on.query<HistoryRow>(
-        `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, ${inlineImage} FROM ${t.snapshot} WHERE actor_id >= $3 AND actor_id < $1
-         UNION ALL
-         SELECT g.actor_id, 'log', g.seq, g.kind, g.payload, 0 FROM ${t.log} g
-         LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
-         WHERE g.actor_id >= $3 AND g.actor_id < $1 AND g.seq > coalesce(s.seq, 0)
-         ORDER BY actor_id, seq`,
-        [to, SNAPSHOT_PIECE_BYTES, from],
-      )
-    ).rows,
+  const { rows } = await pool.query<HistoryRow>(
+    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= $1 AND actor_id < $2
+     UNION ALL
+     SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
+     LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
+     WHERE g.actor_id >= $1 AND g.actor_id < $2 AND g.seq > coalesce(s.seq, 0)
+     ORDER BY actor_id, seq`,
+    [from, to],
   );
+  return historiesOf(rows);
 }
 
 /**

@@ -5,7 +5,7 @@ import { facetLogKey } from "../../../src/cluster/facet-keys.ts";
 import { FencedError } from "../../../src/cluster/log.ts";
 import { GroupCommitter } from "../../../src/cluster/pg/committer.ts";
 import { readFacetHistories, removeFacetTree } from "../../../src/cluster/pg/facet-log.ts";
-import { readHistory, SNAPSHOT_PIECE_BYTES } from "../../../src/cluster/pg/history.ts";
+import { readHistory } from "../../../src/cluster/pg/history.ts";
 import { clusterTables } from "../../../src/cluster/pg/schema.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
 import { pgFixture } from "./fixture.ts";
@@ -69,12 +69,12 @@ describe.skipIf(postgresUnavailable() !== undefined)("facets in the cluster's lo
     expect(await removeFacetTree(pool, { key: t1, rootId: "inbox/ada", epoch: 1 }, schema)).toBe(true);
   });
 
-  test("snapshots larger than a piece come back whole, for a root and for its facets", async () => {
+  test("multi-megabyte snapshots come back whole, for a root and for its facets", async () => {
     const pool = pg.pool();
     const schema = await pg.schema(pool);
     await lease(pool, schema, "inbox/big", 1);
     const committer = pg.track(new GroupCommitter({ pool, schema }));
-    const image = randomBytes(SNAPSHOT_PIECE_BYTES * 2 + 12_345);
+    const image = randomBytes(2 * 1024 * 1024 + 12_345);
     const facet = facetLogKey("inbox/big\0t1").key;
     await committer.append({ actorId: "inbox/big", seq: 2, epoch: 1, kind: "snapshot", payload: image });
     await committer.append({ actorId: "inbox/big", seq: 3, epoch: 1, kind: "changeset", payload: bytes("after") });
