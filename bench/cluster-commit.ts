@@ -90,9 +90,18 @@ async function measure(mode: Mode, agents: number, seconds: number, url: string 
       } finally {
         current = undefined;
       }
-      await db.endEvent(owner, false);
-      if (park) db.park();
-      return performance.now() - start;
+      const durable = db.endEvent(owner, false);
+      // Parked right after the local commit, not once durable: 10,000 agents waiting for the log at
+      // once would otherwise hold 30,000 descriptors open (their output waits beyond the connection).
+      if (park) {
+        db.flush();
+        db.park();
+      }
+      await durable;
+      const ms = performance.now() - start;
+      // Without a log to wait for, every loop would run on in microtasks and never let the timer end the window.
+      if (park) await new Promise((resolve) => setImmediate(resolve));
+      return ms;
     };
     // A failed commit breaks the agent's replication for good (docs/cluster/replication.md): its loop ends.
     // A commit counts when its event started inside the window; the window ends when the last one settles.
