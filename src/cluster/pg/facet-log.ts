@@ -2,7 +2,8 @@ import type pg from "pg";
 import { treeRange } from "../facet-keys.ts";
 import type { ActorHistory } from "../log.ts";
 import { inTransaction } from "./pool.ts";
-import { historiesOf, type HistoryRow } from "./history.ts";
+import { quoteLiteral } from "./copy-rows.ts";
+import { copyHistoryRows, historiesOf } from "./history.ts";
 import { clusterTables } from "./schema.ts";
 
 /**
@@ -19,14 +20,15 @@ import { clusterTables } from "./schema.ts";
 export async function readFacetHistories(pool: pg.Pool, rootId: string, schema?: string): Promise<Map<string, ActorHistory>> {
   const t = clusterTables(schema);
   const { from, to } = treeRange(rootId);
-  const { rows } = await pool.query<HistoryRow>(
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= $1 AND actor_id < $2
+  const [low, high] = [quoteLiteral(from), quoteLiteral(to)];
+  const rows = await copyHistoryRows(
+    pool,
+    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= ${low} AND actor_id < ${high}
      UNION ALL
      SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
      LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
-     WHERE g.actor_id >= $1 AND g.actor_id < $2 AND g.seq > coalesce(s.seq, 0)
+     WHERE g.actor_id >= ${low} AND g.actor_id < ${high} AND g.seq > coalesce(s.seq, 0)
      ORDER BY actor_id, seq`,
-    [from, to],
   );
   return historiesOf(rows);
 }

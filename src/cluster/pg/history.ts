@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { ActorHistory } from "../log.ts";
+import { copyRows, quoteLiteral } from "./copy-rows.ts";
 import { checkActorId } from "./leases.ts";
 import { clusterTables, LOG_KIND } from "./schema.ts";
 
@@ -15,8 +16,8 @@ export interface HistoryRow {
 /**
  * Reads what a new owner needs to rebuild an actor's local file: the latest snapshot and the
  * changesets after it, in seq order, and the log's head (epoch_start markers count for the head but
- * are left out of the changesets). One statement, so a compaction running at the same time cannot
- * make the snapshot and the tail disagree.
+ * are left out of the changesets). One statement (a binary COPY), so a compaction running at the
+ * same time cannot make the snapshot and the tail disagree.
  *
  * @example
  * const history = await readHistory(pool, "counter/a");
@@ -25,15 +26,34 @@ export interface HistoryRow {
  */
 export async function readHistory(pool: pg.Pool, actorId: string, schema?: string): Promise<ActorHistory> {
   const t = clusterTables(schema);
-  const { rows } = await pool.query<HistoryRow>(
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id = $1
+  const id = quoteLiteral(checkActorId(actorId));
+  const rows = await copyHistoryRows(
+    pool,
+    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id = ${id}
      UNION ALL
      SELECT actor_id, 'log', seq, kind, payload FROM ${t.log}
-     WHERE actor_id = $1 AND seq > coalesce((SELECT seq FROM ${t.snapshot} WHERE actor_id = $1), 0)
+     WHERE actor_id = ${id} AND seq > coalesce((SELECT seq FROM ${t.snapshot} WHERE actor_id = ${id}), 0)
      ORDER BY seq`,
-    [checkActorId(actorId)],
   );
   return historiesOf(rows).get(actorId) ?? { changesets: [], head: 0 };
+}
+
+/**
+ * Runs a history query (columns actor_id, source, seq, kind, payload) through binary COPY: images and
+ * changesets arrive as bytes, not as hex text decoded in JS (a 100 MB snapshot's read was mostly that).
+ */
+export async function copyHistoryRows(pool: pg.Pool, select: string): Promise<HistoryRow[]> {
+  return (await copyRows(pool, select)).map((fields) => {
+    const [actor, source, seq, kind, payload] = fields;
+    if (!actor || !source || !seq || !kind || !payload) throw new Error("a history row has a missing field");
+    return {
+      actor_id: actor.toString("utf8"),
+      source: source.toString("utf8") as HistoryRow["source"],
+      seq: seq.readBigInt64BE(0).toString(),
+      kind: kind.readInt16BE(0),
+      payload,
+    };
+  });
 }
 
 /** Groups history rows (ordered by actor, then seq) into each actor's history. */

@@ -85,4 +85,19 @@ describe.skipIf(postgresUnavailable() !== undefined)("facets in the cluster's lo
     const facets = await readFacetHistories(pool, "inbox/big", schema);
     expect(Buffer.from(facets.get(facet)!.snapshot!.image).equals(image.subarray(7))).toBe(true);
   });
+
+  test("names with quotes, backslashes and the separator read back as written", async () => {
+    const pool = pg.pool();
+    const schema = await pg.schema(pool);
+    const rootId = "inbox/o'brien\\x";
+    await lease(pool, schema, rootId, 1);
+    const committer = pg.track(new GroupCommitter({ pool, schema }));
+    const facet = facetLogKey(`${rootId}\0it's\\\u0001%`).key;
+    await committer.append({ actorId: rootId, seq: 1, epoch: 1, kind: "changeset", payload: bytes("root") });
+    await committer.append({ actorId: facet, leaseId: rootId, seq: 1, epoch: 1, kind: "changeset", payload: bytes("facet") });
+    expect((await readHistory(pool, rootId, schema)).changesets.map((entry) => text(entry.payload))).toEqual(["root"]);
+    const facets = await readFacetHistories(pool, rootId, schema);
+    expect([...facets.keys()]).toEqual([facet]);
+    expect(text(facets.get(facet)!.changesets[0]!.payload)).toBe("facet");
+  });
 });
