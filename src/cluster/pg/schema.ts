@@ -133,6 +133,9 @@ export async function migrate(pool: pg.Pool, options: SchemaOptions = {}): Promi
   const t = clusterTables(options.schema);
   await inLockedMigration(pool, `hearth.migrate.${t.schema}`, async (client) => {
     for (const statement of ddl(t)) await client.query(statement);
+    // lz4 where the server has it: pglz spent seconds compressing a large image on every snapshot.
+    const { rows: lz4 } = await client.query(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`);
+    if (lz4.length > 0) await client.query(`ALTER TABLE ${t.snapshot} ALTER COLUMN image SET COMPRESSION lz4`);
     const { rows } = await client.query<{ version: number }>(`SELECT version FROM ${t.version}`);
     const found = rows[0]?.version;
     if (found !== undefined && found > SCHEMA_VERSION) {

@@ -18,6 +18,24 @@ describe.skipIf(postgresUnavailable() !== undefined)("cluster schema", () => {
     expect(version.rows).toEqual([{ version: SCHEMA_VERSION }]);
   });
 
+  test("snapshot images are compressed with lz4 where the server has it; log keys sort byte-wise", async () => {
+    const pool = pg.pool();
+    const name = await pg.schema(pool);
+    const lz4 = (await pool.query(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`)).rowCount === 1;
+    const column = async (table: string, attribute: string) =>
+      (
+        await pool.query(
+          `SELECT attcompression::text AS compression, collation_name AS collation FROM pg_attribute a
+           JOIN information_schema.columns c ON c.table_schema = $1 AND c.table_name = $2 AND c.column_name = a.attname
+           WHERE a.attrelid = ($1 || '.' || $2)::regclass AND a.attname = $3`,
+          [name, table, attribute],
+        )
+      ).rows[0] as { compression: string; collation: string | null };
+    expect((await column("actor_snapshot", "image")).compression).toBe(lz4 ? "l" : "");
+    expect((await column("actor_log", "actor_id")).collation).toBe("C");
+    expect((await column("actor_snapshot", "actor_id")).collation).toBe("C");
+  });
+
   test("two schemas in one database keep their rows apart", async () => {
     const pool = pg.pool();
     const a = await pg.schema(pool);
