@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { MAX_SHARDS } from "../shards/placement.ts";
-import { tracesDisabledByEnv } from "../observability/traces/tracing.ts";
+import { tracesDisabledByEnv } from "../observability/traces/env.ts";
 import { parseArgs } from "node:util";
 import { CliError } from "./errors.ts";
 

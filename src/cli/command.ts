@@ -5,11 +5,9 @@
  */
 import { readVersion } from "./version.ts";
 import { USAGE, parseCommandLine } from "./args.ts";
-import { runDev } from "./dev.ts";
 import { loadVarFiles } from "./env-files.ts";
 import { CliError, EXIT_FAILURE, describeUnexpected } from "./errors.ts";
 import { printError } from "./output.ts";
-import { runStart } from "./start.ts";
 import { TOOLS } from "./tools.ts";
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -35,8 +33,9 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`${readVersion()}\n`);
       return;
     case "serve":
-      if (request.options.command === "dev") await runDev(request.options, cwd);
-      else await runStart(request.options, cwd);
+      // The runtime loads here, not for `--help`, `--version` or a mistyped flag.
+      if (request.options.command === "dev") await (await import("./dev.ts")).runDev(request.options, cwd);
+      else await (await import("./start.ts")).runStart(request.options, cwd);
   }
 }
 

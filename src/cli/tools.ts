@@ -1,12 +1,6 @@
 import { dirname, resolve } from "node:path";
-import { findWranglerConfig, loadProjectConfig } from "../config/index.ts";
-import { D1_USAGE, runD1Command } from "../d1/index.ts";
-import { runSecretCommand } from "../secrets/command.ts";
-import { runClusterCommand } from "./cluster-command.ts";
-import { runInspectCommand } from "./inspect.ts";
 import { readInspectorEndpoint } from "./inspector-endpoint.ts";
 import { printError } from "./output.ts";
-import { baseDataDir, environmentDataDir } from "./project.ts";
 
 /** A subcommand that is not a server: `hearth secret …`, `hearth d1 …`. Resolves to the exit status. */
 export type Tool = (argv: string[], cwd: string, env: NodeJS.ProcessEnv) => Promise<number>;
@@ -30,21 +24,23 @@ function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: 
 }
 
 /** The wrangler config the tools read: `--config`, else the one in the working directory. */
-function configPathOf(cwd: string, flag: string | undefined): string | undefined {
-  return flag !== undefined ? resolve(cwd, flag) : findWranglerConfig(cwd);
+async function configPathOf(cwd: string, flag: string | undefined): Promise<string | undefined> {
+  return flag !== undefined ? resolve(cwd, flag) : (await import("../config/index.ts")).findWranglerConfig(cwd);
 }
 
 async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   if (argv.length === 0 || argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(D1_USAGE);
+    process.stdout.write((await import("../d1/index.ts")).D1_USAGE);
     return argv.length === 0 ? 2 : 0;
   }
   try {
     const flags = projectFlags(argv);
-    const path = configPathOf(cwd, flags.config);
+    const path = await configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
-    const config = loadProjectConfig({ path, envName: flags.env });
+    const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.env });
+    const { baseDataDir, environmentDataDir } = await import("./project.ts");
     const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.env);
+    const { runD1Command } = await import("../d1/index.ts");
     return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd: config.dir, out: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {
     printError((error as Error).message);
@@ -57,12 +53,14 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
   let dataDir: string;
   try {
     flags = projectFlags(argv);
-    const path = configPathOf(cwd, flags.config);
+    const path = await configPathOf(cwd, flags.config);
+    const { baseDataDir } = await import("./project.ts");
     dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
   } catch (error) {
     printError((error as Error).message);
     return 1;
   }
+  const { runSecretCommand } = await import("../secrets/command.ts");
   return runSecretCommand(flags.rest, {
     dataDir,
     ...(flags.env !== undefined ? { envName: flags.env } : {}),
@@ -85,7 +83,8 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
   try {
     flags = projectFlags(argv);
     const given = flags.rest.some((arg) => arg === "--url" || arg.startsWith("--url=")) || env.HEARTH_INSPECTOR_URL;
-    const path = given ? undefined : configPathOf(cwd, flags.config);
+    const path = given ? undefined : await configPathOf(cwd, flags.config);
+    const { baseDataDir, environmentDataDir } = await import("./project.ts");
     const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), flags.env);
     found = dataDir === undefined ? undefined : readInspectorEndpoint(dataDir);
     const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help");
@@ -99,11 +98,12 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
   const fromServer = found
     ? { HEARTH_INSPECTOR_URL: found.url, HEARTH_INSPECTOR_TOKEN: env.HEARTH_INSPECTOR_TOKEN ?? found.token, ...(found.adminToken && !env.HEARTH_INSPECTOR_ADMIN_TOKEN ? { HEARTH_INSPECTOR_ADMIN_TOKEN: found.adminToken } : {}) }
     : {};
+  const { runInspectCommand } = await import("./inspect.ts");
   return runInspectCommand(flags.rest, cwd, { ...env, ...fromServer });
 }
 
-/** The subcommands by name. */
 /** `hearth cluster status`: the cluster as its Postgres database sees it. */
-const cluster: Tool = (argv, _cwd, env) => runClusterCommand(argv, env);
+const cluster: Tool = async (argv, _cwd, env) => (await import("./cluster-command.ts")).runClusterCommand(argv, env);
 
+/** The subcommands by name; each loads its own modules when run (`hearth --help` loads none of them). */
 export const TOOLS: Record<string, Tool> = { d1, secret, inspect, cluster };

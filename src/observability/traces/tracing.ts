@@ -1,4 +1,5 @@
 import type { Telemetry } from "ai";
+export { tracesDisabledByEnv } from "./env.ts";
 import { HearthAiTelemetry, type CostOf } from "./ai-telemetry.ts";
 import { otlpConfigFromEnv } from "./otlp-config.ts";
 import { OtlpTraceExporter, type OtlpExporterOptions } from "./otlp-exporter.ts";
@@ -90,15 +91,6 @@ export function currentTracing(): Tracing | undefined {
   return current?.tracing;
 }
 
-/**
- * Whether the environment turns traces off: `HEARTH_TRACES` set to `0`, `false`, `off` or `no`, or
- * `OTEL_SDK_DISABLED=true`.
- * @example if (!tracesDisabledByEnv()) enableTracing();
- */
-export function tracesDisabledByEnv(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  const value = env.HEARTH_TRACES?.trim().toLowerCase();
-  return value === "0" || value === "false" || value === "off" || value === "no" || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true";
-}
 
 /**
  * Adds an integration to the AI SDK's global registry (what `registerTelemetry` from "ai" does);
