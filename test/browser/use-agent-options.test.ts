@@ -101,10 +101,12 @@ describe.skipIf(!hasChromium)(
 
     test("when cacheTtl runs out, the query runs again and a changed result reconnects", async () => {
       const page = await app.open("?ttl=1000");
-      await expect.poll(text(page, "hello"), { timeout: WAIT }).toBe("ada-1");
-      // Every second from now on a new token comes, and each one reconnects.
+      // Every second a new token comes, and each one reconnects (on a loaded machine the first
+      // connection may already be past its first token when it is read).
       const tokenNumber = async () => Number((await text(page, "hello")())?.split("-")[1]);
-      await expect.poll(tokenNumber, { timeout: WAIT }).toBeGreaterThanOrEqual(2);
+      await expect.poll(tokenNumber, { timeout: WAIT }).toBeGreaterThanOrEqual(1);
+      const first = await tokenNumber();
+      await expect.poll(tokenNumber, { timeout: WAIT }).toBeGreaterThan(first);
       expect(await text(page, "change")()).toBe("-");
       await page.close();
       expect(problems).toEqual([]);
