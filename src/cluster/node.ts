@@ -1,5 +1,4 @@
 import { existsSync } from "node:fs";
-import { DatabaseSync } from "node:sqlite";
 import type pg from "pg";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../host/host.ts";
@@ -25,7 +24,7 @@ import { Membership } from "./pg/membership.ts";
 import { createClusterPool } from "./pg/pool.ts";
 import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
 import { replicate, type ActorReplication } from "./replica/capture.ts";
-import { historyPosition, logPosition, restoreAgentFile } from "./replica/restore.ts";
+import { hasUserRows, historyPosition, logPosition, restoreAgentFile } from "./replica/restore.ts";
 import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
 
 export interface ClusterOptions {
@@ -406,7 +405,7 @@ export class ClusterNode {
     const service = this.#serviceOf(actorId);
     const place = service ? undefined : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
     const file = place?.file ?? service!.file(actorId.slice(slash + 1));
-    if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, service?.metaTable) === undefined && hasData(file)) {
+    if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, service?.metaTable) === undefined && hasUserRows(file)) {
       throw new Error(`${actorId}: its local file holds data the cluster's log has never seen (from before this node joined a cluster); importing it is not supported yet — move it away or run without --cluster`);
     }
     restoreAgentFile(file, history, service ? { empty: true } : {});
@@ -477,17 +476,6 @@ function notAnAgent(kind: string): Error {
 
 function timing(options: ClusterOptions): { ttlMs?: number; heartbeatMs?: number } {
   return { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
-}
-
-/** A local file with rows in any user table (a fresh agent file has none). */
-function hasData(file: string): boolean {
-  const db = new DatabaseSync(file, { readOnly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_hearth\\_meta' ESCAPE '\\'").all();
-    return tables.some((table) => db.prepare(`SELECT 1 FROM "${String(table.name).replaceAll('"', '""')}" LIMIT 1`).get() !== undefined);
-  } finally {
-    db.close();
-  }
 }
 
 /** The connection string without its password, for messages. */

@@ -8,6 +8,7 @@ import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
 import { approval, fnMember, pipeline, subAgentMember, team, teamRun } from "../../src/teams/index.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { startTestNode, stopTestNode, type TestNode } from "./support/test-node.ts";
+import { until } from "./support/until.ts";
 
 /** Every member's work, in order: a step that ran twice shows twice. */
 const calls: string[] = [];
@@ -49,16 +50,6 @@ export class Desk extends Agent {
   }
   async writerDrafts(): Promise<string[]> {
     return (await this.subAgent(Writer, "writer")).drafts();
-  }
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -4,6 +4,7 @@ import { WorkflowEntrypoint } from "../../src/workflow/entrypoint.ts";
 import type { WorkflowEvent, WorkflowStep } from "../../src/workflow/types.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { startTestNode, stopTestNode, type TestNode } from "./support/test-node.ts";
+import { until } from "./support/until.ts";
 
 /** Each step's side effects, by instance: a step that ran twice shows twice. */
 const effects: string[] = [];
@@ -34,16 +35,6 @@ async function startNode(connectionString: string, id: string): Promise<RunningN
 }
 
 const stopNode = stopTestNode;
-
-async function until<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const holders = (nodes: RunningNode[]): string[] => nodes.filter((running) => running.node.holds("~workflows", "engine")).map((running) => running.id);
 

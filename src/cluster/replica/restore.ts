@@ -134,3 +134,14 @@ function syncFile(path: string): void {
     closeSync(fd);
   }
 }
+
+/** Whether a local file (closed) has rows in any table but `_hearth_meta`: a fresh agent file has none. */
+export function hasUserRows(file: string): boolean {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '\\_hearth\\_meta' ESCAPE '\\'").all();
+    return tables.some((table) => db.prepare(`SELECT 1 FROM "${String(table.name).replaceAll('"', '""')}" LIMIT 1`).get() !== undefined);
+  } finally {
+    db.close();
+  }
+}
