@@ -17,8 +17,7 @@ import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from 
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
 import { GroupCommitter } from "./pg/committer.ts";
-import { readFacetHistories } from "./pg/facet-log.ts";
-import { readHistory } from "./pg/history.ts";
+import { readTreeHistory } from "./pg/facet-log.ts";
 import { Leases } from "./pg/leases.ts";
 import { Membership } from "./pg/membership.ts";
 import { createClusterPool } from "./pg/pool.ts";
@@ -101,13 +100,8 @@ export class ClusterNode {
         nodeId: options.nodeId,
         lookup: (actorId) => this.#leases.lookup(actorId),
         claim: (actorId) => this.#leases.claim(actorId),
-        history: async (actorId) => {
-          const [own, facets] = await Promise.all([
-            readHistory(pool, actorId, this.#schema),
-            this.#serviceOf(actorId) ? undefined : readFacetHistories(pool, actorId, this.#schema),
-          ]);
-          return facets === undefined ? own : { ...own, facets };
-        },
+        // A service (`~kind/name`) has no facets: its range is empty.
+        history: (actorId) => readTreeHistory(pool, actorId, this.#schema),
       },
       restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
     });

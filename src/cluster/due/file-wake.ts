@@ -18,16 +18,21 @@ export function wakeInFile(file: string, now: number): number | null {
   if (!existsSync(file)) return null;
   const db = new DatabaseSync(file, { readOnly: true });
   try {
-    let at: number | null = null;
-    if (hasTable(db, "_hearth_schedules")) {
-      const schedule = db.prepare(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null } | undefined;
-      const head = hasTable(db, "_hearth_queue") ? (db.prepare(QUEUE_HEAD_SQL).get() as { due_at?: number } | undefined) : undefined;
-      at = earliestDue(schedule?.at, head?.due_at);
-    }
-    return earliestDue(at, fiberWakeInFile(db, now));
+    return wakeIn(db, now);
   } finally {
     db.close();
   }
+}
+
+/** {@link wakeInFile} on a database already open. */
+function wakeIn(db: DatabaseSync, now: number): number | null {
+  let at: number | null = null;
+  if (hasTable(db, "_hearth_schedules")) {
+    const schedule = db.prepare(SCHEDULES_NEXT_DUE_SQL).get() as { at: number | null } | undefined;
+    const head = hasTable(db, "_hearth_queue") ? (db.prepare(QUEUE_HEAD_SQL).get() as { due_at?: number } | undefined) : undefined;
+    at = earliestDue(schedule?.at, head?.due_at);
+  }
+  return earliestDue(at, fiberWakeInFile(db, now));
 }
 
 /**
@@ -57,10 +62,10 @@ export function wakesInTree(root: CellPlace, now: number): Array<{ indexName: st
 
 /** A facet file's wake under the index name its identity gives (`slug/root\0child` → `root\0child`). */
 function facetWake(file: string, now: number): { indexName: string; at: number } | undefined {
-  const at = wakeInFile(file, now);
-  if (at === null) return undefined;
   const db = new DatabaseSync(file, { readOnly: true });
   try {
+    const at = wakeIn(db, now);
+    if (at === null) return undefined;
     const identity = (db.prepare("SELECT value FROM _hearth_meta WHERE key = 'identity'").get() as { value: string } | undefined)?.value;
     const slash = identity?.indexOf("/") ?? -1;
     return identity === undefined || slash < 0 ? undefined : { indexName: identity.slice(slash + 1), at };

@@ -4,33 +4,38 @@ import type { ActorHistory } from "../log.ts";
 import { inTransaction } from "./pool.ts";
 import { quoteLiteral } from "./copy-rows.ts";
 import { copyHistoryRows, historiesOf } from "./history.ts";
+import { checkActorId } from "./leases.ts";
 import { clusterTables } from "./schema.ts";
 
 /**
- * The facets' side of the log in Postgres: every facet below a root read in one statement (restored
- * with the root when a node claims it), and a deleted facet tree's rows removed under the root's lease.
+ * The facets' side of the log in Postgres: a root read with every facet below it in one statement
+ * (what a node that claims the root rebuilds), and a deleted facet tree's rows removed under the root's lease.
  */
 
 /**
- * The histories of every facet below the root `rootId` (a snapshot and the changesets after it, as
- * {@link readHistory} gives a root's), by log key. One statement over one key range of the log.
+ * What a new owner rebuilds a root from: its history (a snapshot and the changesets after it, as
+ * {@link readHistory} gives it) with `facets`, the history of every facet below it by log key. One
+ * binary COPY over the root's key and its facets' key range, so a claim costs one statement.
  * @example
- * const facets = await readFacetHistories(pool, "inbox/ada"); // Map { "inbox\u0001ada\u0001t1" => {…} }
+ * const tree = await readTreeHistory(pool, "inbox/ada"); // tree.facets: Map { "inbox\u0001ada\u0001t1" => {…} }
  */
-export async function readFacetHistories(pool: pg.Pool, rootId: string, schema?: string): Promise<Map<string, ActorHistory>> {
+export async function readTreeHistory(pool: pg.Pool, rootId: string, schema?: string): Promise<ActorHistory & { facets: Map<string, ActorHistory> }> {
   const t = clusterTables(schema);
   const { from, to } = treeRange(rootId);
-  const [low, high] = [quoteLiteral(from), quoteLiteral(to)];
+  const inTree = (column: string): string => `(${column} = ${quoteLiteral(checkActorId(rootId))} OR (${column} >= ${quoteLiteral(from)} AND ${column} < ${quoteLiteral(to)}))`;
   const rows = await copyHistoryRows(
     pool,
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id >= ${low} AND actor_id < ${high}
+    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE ${inTree("actor_id")}
      UNION ALL
      SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
      LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
-     WHERE g.actor_id >= ${low} AND g.actor_id < ${high} AND g.seq > coalesce(s.seq, 0)
+     WHERE ${inTree("g.actor_id")} AND g.seq > coalesce(s.seq, 0)
      ORDER BY actor_id, seq`,
   );
-  return historiesOf(rows);
+  const histories = historiesOf(rows);
+  const own = histories.get(rootId) ?? { changesets: [], head: 0 };
+  histories.delete(rootId);
+  return { ...own, facets: histories };
 }
 
 /**

@@ -4,7 +4,7 @@ import { describe, expect, test } from "vitest";
 import { facetLogKey } from "../../../src/cluster/facet-keys.ts";
 import { FencedError } from "../../../src/cluster/log.ts";
 import { GroupCommitter } from "../../../src/cluster/pg/committer.ts";
-import { readFacetHistories, removeFacetTree } from "../../../src/cluster/pg/facet-log.ts";
+import { readTreeHistory, removeFacetTree } from "../../../src/cluster/pg/facet-log.ts";
 import { readHistory } from "../../../src/cluster/pg/history.ts";
 import { clusterTables } from "../../../src/cluster/pg/schema.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
@@ -12,6 +12,7 @@ import { pgFixture } from "./fixture.ts";
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (payload: Uint8Array): string => Buffer.from(payload).toString();
+const readFacetHistories = async (pool: pg.Pool, rootId: string, schema: string) => (await readTreeHistory(pool, rootId, schema)).facets;
 
 /** A root's lease row at `epoch` (no membership around it). */
 async function lease(pool: pg.Pool, schema: string, rootId: string, epoch: number): Promise<void> {
@@ -96,7 +97,9 @@ describe.skipIf(postgresUnavailable() !== undefined)("facets in the cluster's lo
     await committer.append({ actorId: rootId, seq: 1, epoch: 1, kind: "changeset", payload: bytes("root") });
     await committer.append({ actorId: facet, leaseId: rootId, seq: 1, epoch: 1, kind: "changeset", payload: bytes("facet") });
     expect((await readHistory(pool, rootId, schema)).changesets.map((entry) => text(entry.payload))).toEqual(["root"]);
-    const facets = await readFacetHistories(pool, rootId, schema);
+    const tree = await readTreeHistory(pool, rootId, schema);
+    expect(tree.changesets.map((entry) => text(entry.payload))).toEqual(["root"]);
+    const facets = tree.facets;
     expect([...facets.keys()]).toEqual([facet]);
     expect(text(facets.get(facet)!.changesets[0]!.payload)).toBe("facet");
   });
