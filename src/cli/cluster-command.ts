@@ -1,5 +1,5 @@
 import pg from "pg";
-import { redacted } from "../cluster/node.ts";
+import { redacted } from "../cluster/pg/pool.ts";
 import { formatClusterStatus, readClusterStatus } from "../cluster/status.ts";
 import { printError } from "./output.ts";
 

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { Host } from "../host/host.ts";
-import { hostInternals } from "../host/introspect.ts";
+import { workflowCounts } from "../host/introspect.ts";
+import { isWorkflowBinding } from "../workflow/binding.ts";
 import { startInspector, type InspectorHandle } from "../inspector/index.ts";
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
@@ -66,14 +67,14 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   // and only keeps a record of each (so the runtime's errors still reach the problems).
   const keepOnly = createLogger({ level: options.logLevel ?? "info", destination: { write: () => true }, onRecord: logStore.onRecord });
   const restoreConsole = captureConsole(logger, format === "json" ? { everywhere: true } : { recordOutside: keepOnly });
-  const workflows = hostInternals(context.host).workflows;
+  const hasWorkflows = Object.values(context.host.env).some(isWorkflowBinding);
   const metrics =
     options.metrics === false
       ? undefined
       : createHearthMetrics({
           host: context.host,
           ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}),
-          ...(workflows ? { workflowStates: () => workflows.store.all<{ status: string; count: number }>("SELECT status, count(*) AS count FROM instances GROUP BY status") } : {}),
+          ...(hasWorkflows ? { workflowStates: () => Object.entries(workflowCounts(context.host)).map(([status, count]) => ({ status, count })) } : {}),
         });
   const tracing: Tracing | undefined =
     options.traces === false

@@ -8,7 +8,6 @@ import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../host/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
-import type { WorkflowApi } from "../workflow/api.ts";
 import { whenFilesSettled } from "../storage/settle.ts";
 import { systemClock } from "../time/clock.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
@@ -55,14 +54,14 @@ export interface RuntimeShard {
   queueStore?: PlatformOptions["queueStore"];
   /** The environment's secrets when not in the data directory (a cluster's Postgres): secrets are then shared. */
   secrets?: SecretStore;
-  /** Where workflow instances run when not in this host (a cluster's holding node): workflows are then shared. */
-  workflows?: () => WorkflowApi;
+  /** Where workflow instances run when not in this host (the cluster's nodes holding their partitions): workflows are then shared. */
+  workflows?: () => Pick<HostPlacement, "workflows" | "workflowPartition">;
 }
 
 function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Pick<HostOptions, "placement" | "stateDir" | "replication"> {
   if (!shard) return {};
   // The cluster's workflow placement only where there are workflows: it claims their instances.
-  const placement = shard.workflows && Object.keys(workflows).length > 0 ? { ...shard.placement, workflows: shard.workflows() } : shard.placement;
+  const placement = shard.workflows && Object.keys(workflows).length > 0 ? { ...shard.placement, ...shard.workflows() } : shard.placement;
   return { placement, stateDir: shard.stateDir, ...(shard.replication ? { replication: shard.replication } : {}) };
 }
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { ClusterNode, redacted } from "../cluster/node.ts";
+import { ClusterNode } from "../cluster/node.ts";
+import { redacted } from "../cluster/pg/pool.ts";
 import { createClusterPool } from "../cluster/pg/pool.ts";
 import { clusterCronGate } from "../cluster/singletons/cron-gate.ts";
 import { openPostgresKvNamespace, openPostgresQueueStore, openPostgresSecretStore, settlePostgresKvWrites, type PostgresSecretStore } from "../cluster/bindings/index.ts";

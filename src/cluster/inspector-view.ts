@@ -7,7 +7,7 @@ import type { Route } from "./ownership.ts";
 import { clusterTables, type ClusterTables } from "./pg/schema.ts";
 import { SERVICE_KIND_PREFIX } from "./services.ts";
 import { CLUSTER_HEADERS } from "./wire.ts";
-import { WORKFLOWS_SERVICE } from "./workflows.ts";
+import { WORKFLOWS_SERVICE, workflowPartitionOf } from "./workflows.ts";
 
 /** What the view needs of its node (`ClusterNode.inspectorAccess` and its id). */
 export interface InspectorViewNode {
@@ -66,10 +66,10 @@ export function clusterInspectorView(node: InspectorViewNode, host: Pick<Host, "
       return route.here ? { local: true } : { local: false, nodeId: route.nodeId };
     },
 
-    async workflowsTarget(): Promise<InspectorTarget> {
+    async workflowTarget(workflow, id): Promise<InspectorTarget> {
       const { rows } = await access.pool.query<{ owner: string }>(
         `SELECT l.owner FROM ${t.lease} l JOIN ${t.nodes} n ON n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.${LIVE} WHERE l.actor_id = $1`,
-        [`${WORKFLOWS_SERVICE}/engine`],
+        [`${WORKFLOWS_SERVICE}/${workflowPartitionOf(workflow, id)}`],
       );
       const owner = rows[0]?.owner;
       return owner === undefined || owner === node.nodeId ? { local: true } : { local: false, nodeId: owner };

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import type pg from "pg";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../host/host.ts";
@@ -12,6 +11,7 @@ import { forwardToOwners } from "./forward.ts";
 import { withInternalRoutes } from "./internal-routes.ts";
 import { clusterKey } from "./key.ts";
 import { isFacetIdentity } from "./facet-keys.ts";
+import { KeptServices } from "./kept-services.ts";
 import { FacetReplicas } from "./facet-replicas.ts";
 import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from "./log.ts";
 import { ClusterTime } from "./due/cluster-time.ts";
@@ -20,10 +20,10 @@ import { GroupCommitter } from "./pg/committer.ts";
 import { readTreeHistory } from "./pg/facet-log.ts";
 import { Leases } from "./pg/leases.ts";
 import { Membership } from "./pg/membership.ts";
-import { createClusterPool } from "./pg/pool.ts";
+import { createClusterPool, redacted } from "./pg/pool.ts";
 import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
 import { replicate, type ActorReplication } from "./replica/capture.ts";
-import { hasUserRows, historyPosition, logPosition, restoreAgentFile } from "./replica/restore.ts";
+import { refuseUnloggedData, restoreAgentFile } from "./replica/restore.ts";
 import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
 
 export interface ClusterOptions {
@@ -41,6 +41,8 @@ export interface ClusterOptions {
   heartbeatMs?: number;
   /** How long a forwarded request looks for a live owner (an old one dead, not yet replaced); default ttl + 2 s. */
   forwardRetryMs?: number;
+  /** How often a node looks after the services every live node shares the holding of (workflow partitions); default 1,000 ms. */
+  keepEveryMs?: number;
 }
 
 /**
@@ -76,8 +78,8 @@ export class ClusterNode {
   #host: (() => Host) | undefined;
   #localMetrics: (() => string) | undefined;
   readonly #services = new Map<string, OwnedService>();
-  /** Services some live node must always hold (see {@link keepHeld}), and their timers. */
-  readonly #kept = new Set<ReturnType<typeof setInterval>>();
+  /** Services some live node must always hold, spread over the nodes (see {@link keepHeld}). */
+  readonly #kept: KeptServices;
   /** Reaches the owner of any actor or service (this node's own side when it holds it). */
   readonly #forwarder: RemoteActors;
 
@@ -111,7 +113,7 @@ export class ClusterNode {
       nodeId: options.nodeId,
       dataDir,
       epochOf: (actorId) => this.#ownership.held(actorId)?.epoch,
-      active: () => !this.#closed && !this.#gate.draining && this.#membership.valid,
+      active: () => this.#mayClaim(),
       claim: async (actorId) => (await this.#ownership.route(actorId)).here,
       start: (slug, name) => {
         const host = this.#host?.();
@@ -139,7 +141,32 @@ export class ClusterNode {
       // A lease row is made by the first claim and kept: an actor was created iff it has one.
       exists: async (className, name) => (await this.#leases.lookup(this.#actorIdOf(className, name))).epoch > 0,
     });
+    this.#kept = new KeptServices(
+      {
+        nodeId: this.nodeId,
+        active: () => this.#mayClaim(),
+        incarnation: () => this.#membership.incarnation,
+        keep: (kind) => this.#leases.keep(kind),
+        look: (kind, actorIds) => this.#leases.keepers(kind, actorIds),
+        owns: (actorId) => this.#ownership.owns(actorId),
+        take: async (actorId) => {
+          if (!this.#ownership.owns(actorId)) {
+            this.#ownership.forget(actorId); // a fresh look: the owner remembered may be dead
+            if (!(await this.#ownership.route(actorId)).here) return;
+          }
+          await this.#invokeService(serviceKindOf(actorId)!, actorId.slice(actorId.indexOf("/") + 1), "open", []);
+        },
+        movable: (actorId) => this.#serviceOf(actorId)?.movable?.(actorId.slice(actorId.indexOf("/") + 1)) ?? false,
+        handOver: (actorId, to) => this.#handOverOne(actorId, to),
+      },
+      options.keepEveryMs !== undefined ? { everyMs: options.keepEveryMs } : {},
+    );
     this.#watchMembership();
+  }
+
+  /** This node may take actors over now: a valid member, neither draining nor closed. */
+  #mayClaim(): boolean {
+    return !this.#closed && !this.#gate.draining && this.#membership.valid;
   }
 
   /** Joins the cluster: creates its tables if missing, registers this node, starts the heartbeat. */
@@ -215,30 +242,29 @@ export class ClusterNode {
   }
 
   /**
-   * Keeps `kind`/`name` held by some live node even when nothing calls it (workflow instances run
-   * on their own): every `everyMs` this node (once `ready()`) looks its lease up, claims it when nobody
-   * live holds it, and while it holds it calls its method "open". The first node to look after a
-   * holder's death takes it over.
+   * Keeps each of `kind`/`names` held by a live node even when nothing calls it (workflow instances
+   * run on their own), spread over the nodes, only once `ready()` (src/cluster/kept-services.ts).
    */
-  keepHeld(kind: string, name: string, options: { everyMs?: number; ready?: () => boolean } = {}): void {
-    const actorId = `${kind}/${name}`;
-    let busy = false;
-    const tick = async (): Promise<void> => {
-      if (busy || this.#closed || this.#gate.draining || !this.#membership.valid || options.ready?.() === false) return;
-      busy = true;
-      try {
-        if (!this.#ownership.owns(actorId)) {
-          this.#ownership.forget(actorId); // a fresh look: the owner remembered may be dead
-          if (!(await this.#ownership.route(actorId)).here) return;
-        }
-        await this.#invokeService(kind, name, "open", []);
-      } catch (error) {
-        console.error(`[hearth] cluster: node ${this.nodeId} could not take ${actorId} over: ${(error as Error).message}`);
-      } finally {
-        busy = false;
-      }
-    };
-    this.#kept.add(setInterval(() => void tick(), options.everyMs ?? 1_000).unref());
+  keepHeld(kind: string, names: readonly string[], ready?: () => boolean): void {
+    this.#kept.add(kind, names.map((name) => `${kind}/${name}`), ready);
+  }
+
+  /** Hands a service held here to node `to`: calls wait for the move, its commits reach the log, its lease goes to `to`. */
+  async #handOverOne(actorId: string, to: string): Promise<void> {
+    const held = this.#ownership.held(actorId);
+    if (held === undefined) return;
+    const moving = Promise.withResolvers<void>();
+    this.#ownership.handOver(actorId, moving.promise);
+    try {
+      this.#evict(actorId, new Error(`${actorId} moves to cluster node ${to}`));
+      await this.#settleReplication(this.#options.ttlMs ?? 3_000, actorId);
+      await this.#committer.flush();
+      if (!(await this.#leases.transfer(actorId, held.epoch, to))) await this.#leases.release(actorId, held.epoch);
+      console.error(`[hearth] cluster: node ${this.nodeId} handed ${actorId} to node ${to}`);
+    } finally {
+      this.#replications.delete(actorId);
+      moving.resolve();
+    }
   }
 
   /** Runs `method` of `kind`/`name` on the node that holds it (here when this node does). */
@@ -298,8 +324,7 @@ export class ClusterNode {
   async #handOver(evict: boolean): Promise<void> {
     const limitMs = this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000;
     this.#gate.drain();
-    for (const timer of this.#kept) clearInterval(timer);
-    this.#kept.clear();
+    this.#kept.stop();
     await this.#time.scanner.stop();
     await this.#membership.drain().catch(() => undefined);
     if (!(await this.#gate.idle(limitMs))) {
@@ -330,10 +355,12 @@ export class ClusterNode {
     await this.#pool.end().catch(() => undefined);
   }
 
-  /** Waits (at most `limitMs`) until no agent's commits are still on their way to the log. */
-  async #settleReplication(limitMs: number): Promise<void> {
+  /** Waits (at most `limitMs`) until no agent's commits (or only `actorId`'s) are still on their way to the log. */
+  async #settleReplication(limitMs: number, actorId?: string): Promise<void> {
     const deadline = performance.now() + limitMs;
-    while (this.#facets.pending || [...this.#replications.values()].some((replication) => replication.pending && replication.broken === undefined)) {
+    const unsettled = (replication: ActorReplication | undefined) => replication !== undefined && replication.pending && replication.broken === undefined;
+    const waiting = () => (actorId === undefined ? this.#facets.pending || [...this.#replications.values()].some(unsettled) : unsettled(this.#replications.get(actorId)));
+    while (waiting()) {
       if (performance.now() > deadline) {
         console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
         return;
@@ -399,9 +426,7 @@ export class ClusterNode {
     const service = this.#serviceOf(actorId);
     const place = service ? undefined : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
     const file = place?.file ?? service!.file(actorId.slice(slash + 1));
-    if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, service?.metaTable) === undefined && hasUserRows(file)) {
-      throw new Error(`${actorId}: its local file holds data the cluster's log has never seen (from before this node joined a cluster); importing it is not supported yet — move it away or run without --cluster`);
-    }
+    refuseUnloggedData(actorId, file, history, service?.metaTable);
     restoreAgentFile(file, history, service ? { empty: true } : {});
     if (place) this.#facets.restoreTree(place, actorId, history);
     // Its schedules fire here from now on: the host's due index learns its tree's wakes from the files.
@@ -470,15 +495,4 @@ function notAnAgent(kind: string): Error {
 
 function timing(options: ClusterOptions): { ttlMs?: number; heartbeatMs?: number } {
   return { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
-}
-
-/** The connection string without its password, for messages. */
-export function redacted(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    if (url.password) url.password = "***";
-    return url.toString();
-  } catch {
-    return "(the connection string)";
-  }
 }

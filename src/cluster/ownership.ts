@@ -38,6 +38,8 @@ export class Ownership {
   readonly #restore: OwnershipOptions["restore"];
   readonly #owned = new Map<string, OwnedActor>();
   readonly #inFlight = new Map<string, Promise<Route>>();
+  /** Actors being handed to another node: their routes wait until the lease has moved. */
+  readonly #leaving = new Map<string, Promise<void>>();
   /** Owners elsewhere, as last looked up: used until forwarding to one fails or is answered "moved". */
   readonly #remote = new Map<string, Route & { here: false }>();
 
@@ -63,6 +65,8 @@ export class Ownership {
   /** Where `actorId`'s events go, claiming it when nobody live holds it. */
   route(actorId: string): Promise<Route> {
     if (this.owns(actorId)) return Promise.resolve({ here: true });
+    const leaving = this.#leaving.get(actorId);
+    if (leaving !== undefined) return leaving.then(() => this.route(actorId));
     const known = this.#remote.get(actorId);
     if (known !== undefined && this.#store.valid) return Promise.resolve(known);
     let pending = this.#inFlight.get(actorId);
@@ -81,6 +85,23 @@ export class Ownership {
   /** The lease moved on (an append was fenced) or is given up: events go elsewhere from now on. */
   drop(actorId: string): void {
     this.#owned.delete(actorId);
+  }
+
+  /**
+   * Hands `actorId` over: this node stops serving it at once, and its routes wait until `moving`
+   * settles (the lease is with its next holder), so nothing here claims it back meanwhile.
+   */
+  handOver(actorId: string, moving: Promise<void>): void {
+    this.#owned.delete(actorId);
+    this.#remote.delete(actorId);
+    const settled = moving.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#leaving.set(actorId, settled);
+    void settled.then(() => {
+      if (this.#leaving.get(actorId) === settled) this.#leaving.delete(actorId);
+    });
   }
 
   /** This node's membership was lost: it holds nothing any more (a new incarnation claims again). */

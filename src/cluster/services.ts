@@ -18,6 +18,12 @@ export interface OwnedService {
   invoke(name: string, method: string, args: readonly unknown[], replication: () => DatabaseReplication): Promise<unknown>;
   /** This node no longer holds `name` (moved, lost, draining): close its local copy. */
   release(name: string, reason: Error): void;
+  /**
+   * Whether `name` could move to another node now without cutting work short (nothing under way in
+   * it). Only services kept spread over the nodes (`ClusterNode.keepHeld`) are asked; without
+   * it a service stays where it is until its node leaves.
+   */
+  movable?(name: string): boolean;
 }
 
 /** Service kinds start with this, agents' storage names never do. */

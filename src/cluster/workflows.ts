@@ -1,82 +1,135 @@
 import type { Host } from "../host/host.ts";
+import type { HostPlacement } from "../host/placement.ts";
 import { workflowStorePath } from "../host/timekeeper.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import type { WorkflowApi } from "../workflow/api.ts";
 import type { WorkflowEngine, WorkflowOrigin } from "../workflow/engine.ts";
+import { prepareInstances } from "../workflow/create-options.ts";
+import { WorkflowStateError } from "../workflow/errors.ts";
 import type { WorkflowInstanceCreateOptions } from "../workflow/types.ts";
 import type { OwnedService } from "./services.ts";
 
-/** The service kind of a project's workflow instances; their log and lease key is `~workflows/engine`. */
+/** The service kind of a project's workflow instances; each partition's log and lease key is `~workflows/p<n>`. */
 export const WORKFLOWS_SERVICE = "~workflows";
-const ENGINE = "engine";
+
+/**
+ * How many partitions a cluster splits its workflow instances into: each is held by one node, so the
+ * instances spread over up to this many nodes. Fixed: an instance's partition comes from its id
+ * alone, and changing the count would lose track of existing ones.
+ */
+export const WORKFLOW_PARTITIONS = 16;
+
+/** The partitions' names, `p0` … `p15`. */
+export const WORKFLOW_PARTITION_NAMES: readonly string[] = Array.from({ length: WORKFLOW_PARTITIONS }, (_, index) => `p${index}`);
+
+/**
+ * The partition that holds instance `id` of `workflow`: FNV-1a of the UTF-16 code units of
+ * `workflow NUL id`, modulo {@link WORKFLOW_PARTITIONS} (the same on every node and every version).
+ * @example
+ * workflowPartitionOf("Onboarding", "user-42"); // e.g. "p7"
+ */
+export function workflowPartitionOf(workflow: string, id: string): string {
+  let hash = 0x811c9dc5;
+  const key = `${workflow}\0${id}`;
+  for (let index = 0; index < key.length; index++) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return `p${hash % WORKFLOW_PARTITIONS}`;
+}
 
 /** What the workflows need of their cluster node (a `ClusterNode`). */
 export interface WorkflowsClusterNode {
   serve(kind: string, service: OwnedService): void;
   callService(kind: string, name: string, method: string, args: readonly unknown[]): Promise<unknown>;
-  keepHeld(kind: string, name: string, options?: { everyMs?: number; ready?: () => boolean }): void;
+  keepHeld(kind: string, names: readonly string[], ready?: () => boolean): void;
 }
 
 /** Options of {@link clusterWorkflows}. */
 export interface ClusterWorkflowsOptions {
-  /** The host's state directory: the holder caches the instances' file (`workflows.sqlite`) there. */
+  /** The host's state directory: a holder caches each partition's instances there (`workflows-p<n>.sqlite`). */
   stateDir: string;
-  /** This node's host, once made (undefined before): the holder runs the engine in it. */
+  /** This node's host, once made (undefined before): a holder runs the partition's engine in it. */
   host: () => Host | undefined;
-  /** How often each node checks that a live node holds the instances; default 1,000 ms. */
-  keepEveryMs?: number;
 }
 
 /**
- * Workflow instances in a cluster: all of a project's instances run on one node at a time, the holder
- * of `~workflows/engine` — its engine's file a cache of a changeset log in Postgres, like an agent's.
- * Every node's `env.<WORKFLOW>` reaches the holder; every node checks each second that a live node
- * holds the instances and claims them when none does, so instances that sleep, wait or were running
- * on a node that died resume on another without any request (as after kill -9 on one node). An answer
- * leaves the holder only once the commits it may have read are in the log.
- * Returns the API the host's bindings call (`HostPlacement.workflows`).
+ * Workflow instances in a cluster, spread over the nodes: each instance belongs to one of
+ * {@link WORKFLOW_PARTITIONS} partitions (by its id), and each partition is held by one node at a
+ * time — its engine's file a cache of a changeset log in Postgres, like an agent's. Every node's
+ * `env.<WORKFLOW>` reaches the holder of the instance's partition. The nodes keep every partition
+ * held without any request, each by its preferred live node (`ClusterNode.keepHeld`), so instances
+ * that sleep, wait or were running on a node that died resume on another (as after kill -9 on one
+ * node), and a node that joins takes its share once nothing is under way in it. An answer leaves the
+ * holder only once the commits it may have read are in the log.
+ * Returns what the host's placement takes: the API its bindings call and the partition of an instance.
  * @example
+ * const { placement, replication } = node.hostOptions(() => host);
  * const workflows = clusterWorkflows(node, { stateDir: dataDir, host: () => host });
- * const host = new Host({ dataDir, workflows: { Onboarding }, ...withWorkflows(node.hostOptions(() => host), workflows) });
+ * const host = new Host({ dataDir, workflows: { Onboarding }, placement: { ...placement, ...workflows }, replication });
  */
-export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWorkflowsOptions): WorkflowApi {
+export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWorkflowsOptions): Required<Pick<HostPlacement, "workflows" | "workflowPartition">> {
   const runner = () => {
     const host = options.host();
     if (host === undefined) throw new Error("this cluster node is still starting: its host is not made yet");
     return host.workflowRunner;
   };
-  const engineHere = (replication: () => DatabaseReplication): WorkflowEngine => runner().workflows ?? runner().openWorkflows(replication());
+  const engineHere = (partition: string, replication: () => DatabaseReplication): WorkflowEngine => runner().workflowEngine(partition) ?? runner().openWorkflows(replication(), partition);
+  /** Calls under way on each partition held here: it moves only when none is. */
+  const calls = new Map<string, number>();
 
   node.serve(WORKFLOWS_SERVICE, {
-    file: () => workflowStorePath(options.stateDir),
+    file: (partition) => workflowStorePath(options.stateDir, partition),
     metaTable: "_hearth_meta",
-    async invoke(_name, method, args, replication) {
-      const engine = engineHere(replication);
+    async invoke(partition, method, args, replication) {
+      calls.set(partition, (calls.get(partition) ?? 0) + 1);
       try {
-        return await run(engine, method, args);
+        const engine = engineHere(partition, replication);
+        try {
+          return await run(engine, method, args);
+        } finally {
+          // What the answer tells (even an error) may rest on commits still on their way to the log.
+          await engine.store.replicated();
+        }
       } finally {
-        // What the answer tells (even an error) may rest on commits still on their way to the log.
-        await engine.store.replicated();
+        calls.set(partition, calls.get(partition)! - 1);
       }
     },
-    release: () => runner().closeWorkflows(),
+    release: (partition) => runner().closeWorkflows(partition),
+    movable: (partition) => (calls.get(partition) ?? 0) === 0 && (options.host()?.workflowRunner.workflowEngine(partition)?.runningCount ?? 0) === 0,
   });
-  node.keepHeld(WORKFLOWS_SERVICE, ENGINE, { ...(options.keepEveryMs !== undefined ? { everyMs: options.keepEveryMs } : {}), ready: () => options.host() !== undefined });
+  node.keepHeld(WORKFLOWS_SERVICE, WORKFLOW_PARTITION_NAMES, () => options.host() !== undefined);
 
-  const call = <T>(method: string, args: readonly unknown[]): Promise<T> => node.callService(WORKFLOWS_SERVICE, ENGINE, method, args) as Promise<T>;
-  return {
-    create: (workflow, createOptions, origin) => call("create", [workflow, createOptions ?? {}, origin]),
-    createBatch: (workflow, list, origin) => call("createBatch", [workflow, list, origin]),
-    exists: (workflow, id) => call("exists", [workflow, id]),
-    // Synchronous: known only where the engine runs; agents elsewhere follow the instances' callbacks.
-    peek: (workflow, id) => options.host()?.workflowRunner.workflows?.peek(workflow, id),
-    status: (workflow, id) => call("status", [workflow, id]),
-    pause: (workflow, id) => call("pause", [workflow, id]),
-    resume: (workflow, id) => call("resume", [workflow, id]),
-    terminate: (workflow, id) => call("terminate", [workflow, id]),
-    restart: (workflow, id) => call("restart", [workflow, id]),
-    sendEvent: (workflow, id, event) => call("sendEvent", [workflow, id, event]),
+  const call = <T>(workflow: string, id: string, method: string, args: readonly unknown[]): Promise<T> =>
+    node.callService(WORKFLOWS_SERVICE, workflowPartitionOf(workflow, id), method, [workflow, ...args]) as Promise<T>;
+  const createBatch = async (workflow: string, list: readonly WorkflowInstanceCreateOptions[], origin?: WorkflowOrigin): Promise<string[]> => {
+    // Ids are chosen here (the partition comes from the id); the options are checked before anything is written.
+    const prepared = prepareInstances(workflow, list).map(({ id }, index) => ({ ...list[index], id }));
+    const byPartition = Map.groupBy(prepared, (one) => workflowPartitionOf(workflow, one.id));
+    if (byPartition.size > 1) {
+      // Each partition's part is written in a transaction of its own: check every id first, so a
+      // batch naming an instance that exists creates none (as on one node).
+      const taken = await Promise.all(prepared.map(async (one) => ((await call<boolean>(workflow, one.id, "exists", [one.id])) ? one.id : undefined)));
+      const existing = taken.find((id) => id !== undefined);
+      if (existing !== undefined) throw new WorkflowStateError(`${workflow} instance ${existing} already exists`);
+    }
+    await Promise.all([...byPartition.values()].map((part) => call(workflow, part[0]!.id, "createBatch", [part, origin])));
+    return prepared.map((one) => one.id);
   };
+  const workflows: WorkflowApi = {
+    create: async (workflow, createOptions, origin) => (await createBatch(workflow, [createOptions ?? {}], origin))[0]!,
+    createBatch,
+    exists: (workflow, id) => call(workflow, id, "exists", [id]),
+    // Synchronous: known only where the partition is held; agents elsewhere follow the instances' callbacks.
+    peek: (workflow, id) => options.host()?.workflowRunner.workflowEngine(workflowPartitionOf(workflow, id))?.peek(workflow, id),
+    status: (workflow, id) => call(workflow, id, "status", [id]),
+    pause: (workflow, id) => call(workflow, id, "pause", [id]),
+    resume: (workflow, id) => call(workflow, id, "resume", [id]),
+    terminate: (workflow, id) => call(workflow, id, "terminate", [id]),
+    restart: (workflow, id) => call(workflow, id, "restart", [id]),
+    sendEvent: (workflow, id, event) => call(workflow, id, "sendEvent", [id, event]),
+  };
+  return { workflows, workflowPartition: workflowPartitionOf };
 }
 
 /** One call on the engine this node runs. */
@@ -84,7 +137,7 @@ async function run(engine: WorkflowEngine, method: string, args: readonly unknow
   const [workflow, second, third] = args as [string, unknown, unknown];
   switch (method) {
     case "open":
-      return undefined;
+      return undefined; // opening the engine (done by the caller) is the whole point
     case "create":
       return engine.create(workflow, second as WorkflowInstanceCreateOptions, third as WorkflowOrigin | undefined);
     case "createBatch":

@@ -132,6 +132,7 @@ export class Host implements CellHost, AgentDispatcher {
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
       workflows,
       workflowsOnDemand: placement?.workflows !== undefined,
+      ...(placement?.workflowPartition ? { workflowPartition: placement.workflowPartition } : {}),
       deliver: (slug, name, step) => {
         if (!this.#bySlug.has(slug)) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
         return this.#deliverAt(placeFromIndex(this.dataDir, slug, name), (actor) => actor[HANDLE.scoped](() => step(actor[HANDLE.tasks]())));
@@ -278,7 +279,7 @@ export class Host implements CellHost, AgentDispatcher {
 
   /** Workflow instances executing now (sleeping and waiting ones are not in memory). */
   get workflowStats(): { running: number } {
-    return { running: this.#time.workflows?.runningCount ?? 0 };
+    return { running: this.#time.workflowEngines.reduce((sum, engine) => sum + engine.runningCount, 0) };
   }
 
   /** Agents with scheduled or queued work, and when the earliest is due (epoch ms). */
@@ -293,13 +294,13 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   /** Opens and closes the workflow engine where a placement runs it on demand (a cluster node holding the instances). */
-  get workflowRunner(): Pick<Timekeeper, "workflows" | "openWorkflows" | "closeWorkflows"> {
+  get workflowRunner(): Pick<Timekeeper, "workflowEngine" | "openWorkflows" | "closeWorkflows"> {
     return this.#time;
   }
 
-  /** What src/host/introspect.ts reads: the workflow engine (if any) and whether an agent is in memory now. */
-  get internals(): { workflows: WorkflowEngine | undefined; isLive(className: string, name: string): boolean } {
-    return { workflows: this.#time.workflows, isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };
+  /** What src/host/introspect.ts reads: the workflow engines open here (one, or a cluster node's partitions) and whether an agent is in memory now. */
+  get internals(): { workflowEngines: readonly WorkflowEngine[]; isLive(className: string, name: string): boolean } {
+    return { workflowEngines: this.#time.workflowEngines, isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };
   }
 
   // CellHost

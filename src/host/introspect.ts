@@ -59,12 +59,13 @@ export async function visitAgent<T>(host: Host, className: string, name: string,
 }
 
 /**
- * What the host tells about itself beyond the public API: its workflow engine, and which agents are in memory.
+ * What the host tells about itself beyond the public API: its workflow engines open here (one; a
+ * cluster node: one per partition it holds), and which agents are in memory.
  * @example
- * const running = hostInternals(host).workflows?.runningCount ?? 0;
+ * const running = hostInternals(host).workflowEngines.reduce((sum, engine) => sum + engine.runningCount, 0);
  * const inMemory = hostInternals(host).isLive("Counter", "a");
  */
-export function hostInternals(host: Host): { workflows: WorkflowEngine | undefined; isLive(className: string, name: string): boolean } {
+export function hostInternals(host: Host): { workflowEngines: readonly WorkflowEngine[]; isLive(className: string, name: string): boolean } {
   return host.internals;
 }
 
@@ -84,4 +85,20 @@ function hasSubAgent(agent: AgentBase | undefined, step: ActorPathStep): boolean
   const list = (agent as { listSubAgents?: (cls?: string) => Array<{ className: string; name: string }> } | undefined)?.listSubAgents;
   if (typeof list !== "function") return false;
   return list.call(agent, step.className).some((child) => child.name === step.name);
+}
+
+/**
+ * How many workflow instances the engines open here have in each status (summed over a cluster
+ * node's partitions); empty without workflows.
+ * @example
+ * const counts = workflowCounts(host); // { waiting: 3, complete: 12 }
+ */
+export function workflowCounts(host: Host): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const engine of host.internals.workflowEngines) {
+    for (const { status, n } of engine.store.all<{ status: string; n: number }>("SELECT status, count(*) AS n FROM instances GROUP BY status")) {
+      counts[status] = (counts[status] ?? 0) + n;
+    }
+  }
+  return counts;
 }

@@ -21,6 +21,11 @@ export interface HostPlacement {
    * engine only when told to ({@link Host.workflowRunner}); its bindings call this.
    */
   readonly workflows?: WorkflowApi;
+  /**
+   * Which of the engines the host may open on demand holds an instance (a cluster splits the
+   * instances into partitions, each held by one node); without it, one engine holds them all.
+   */
+  readonly workflowPartition?: (workflow: string, id: string) => string;
 }
 
 /**

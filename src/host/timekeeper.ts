@@ -22,9 +22,12 @@ import { WorkflowStore } from "../workflow/store.ts";
 /** Index entries of workflow instances carry this prefix instead of an agent class slug. */
 const WORKFLOW_PREFIX = "workflow:";
 
-/** The file of a host's workflow instances. */
-export function workflowStorePath(stateDir: string): string {
-  return join(stateDir, "workflows.sqlite");
+/**
+ * The file of a host's workflow instances: `workflows.sqlite`, or `workflows-<partition>.sqlite` for
+ * one partition of them (a cluster spreads the instances over nodes by partition).
+ */
+export function workflowStorePath(stateDir: string, partition = ""): string {
+  return join(stateDir, partition === "" ? "workflows.sqlite" : `workflows-${partition}.sqlite`);
 }
 /**
  * What else in an agent's file asks the host to wake it, besides its schedules and queue: the table
@@ -47,6 +50,8 @@ export interface TimekeeperOptions {
   workflows: ReadonlyMap<string, WorkflowClass>;
   /** The instances run wherever a placement says (a cluster's holding node): the engine opens only on {@link Timekeeper.openWorkflows}. */
   workflowsOnDemand?: boolean;
+  /** Which engine (partition) holds an instance, when a placement splits them; default: one engine, `""`. */
+  workflowPartition?: (workflow: string, id: string) => string;
   /** Runs a step against an agent's tasks (by class slug), in its mailbox. */
   deliver: TaskDelivery;
   /** The engine's view of the host: env, agent stubs and hooks. */
@@ -65,8 +70,10 @@ export interface TimekeeperOptions {
 export class Timekeeper {
   readonly index: DueIndex;
   readonly dispatcher: TaskDispatcher;
-  #workflows: WorkflowEngine | undefined;
-  readonly #openEngine: ((replication?: DatabaseReplication) => WorkflowEngine) | undefined;
+  /** The engines open here, by partition (`""`: a host's only one). */
+  readonly #engines = new Map<string, WorkflowEngine>();
+  readonly #openEngine: ((partition: string, replication?: DatabaseReplication) => WorkflowEngine) | undefined;
+  readonly #partitionOf: (workflow: string, id: string) => string;
   readonly #journal: RunJournal;
   readonly #clock: Clock;
   #stopped = false;
@@ -105,6 +112,7 @@ export class Timekeeper {
 
   constructor(options: TimekeeperOptions) {
     this.#clock = options.clock;
+    this.#partitionOf = options.workflowPartition ?? (() => "");
     const indexPath = dueIndexPath(options.stateDir);
     this.#freshIndex = !existsSync(indexPath);
     const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
@@ -122,8 +130,8 @@ export class Timekeeper {
     if (options.workflows.size > 0) {
       // Timers of instances that park are written in one batch, committed before the store's commit
       // that marks them waiting: a waiting instance always has its timer.
-      this.#openEngine = (replication) => {
-        const store = new WorkflowStore(workflowStorePath(options.stateDir), options.durability, () => this.#flushWakes(), replication);
+      this.#openEngine = (partition, replication) => {
+        const store = new WorkflowStore(workflowStorePath(options.stateDir, partition), options.durability, () => this.#flushWakes(), replication);
         return new WorkflowEngine(store, options.workflows, {
           ...options.engineHost,
           clock: options.clock,
@@ -132,7 +140,7 @@ export class Timekeeper {
           },
         });
       };
-      if (!options.workflowsOnDemand) this.#workflows = this.#openEngine();
+      if (!options.workflowsOnDemand) this.#engines.set("", this.#openEngine(""));
     }
     const journalPath = join(options.stateDir, "tasks.journal");
     const unfinished = RunJournal.recover(journalPath);
@@ -162,49 +170,64 @@ export class Timekeeper {
         }
         // The entry goes once the instance is durably running (then the boot scan covers a crash);
         // the instance sets its next timer itself when it waits again.
-        return this.workflows?.wake(slug.slice(WORKFLOW_PREFIX.length), name) ?? Promise.resolve(null);
+        // An instance of a partition held elsewhere now: its holder armed its own timer when it opened it.
+        const workflow = slug.slice(WORKFLOW_PREFIX.length);
+        return this.#engines.get(this.#partitionOf(workflow, name))?.wake(workflow, name) ?? Promise.resolve(null);
       },
       // Agents are started ahead of their due time (decision 0017); workflow instances need no start.
       warm: (slug, name) => (slug.startsWith(WORKFLOW_PREFIX) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
     });
   }
 
-  /** The workflow engine, while it runs here. */
+  /** The workflow engine of a host that runs all its instances in one (partition `""`), while it runs here. */
   get workflows(): WorkflowEngine | undefined {
-    return this.#workflows;
+    return this.#engines.get("");
+  }
+
+  /** Every workflow engine open here (a cluster node: one per partition it holds). */
+  get workflowEngines(): WorkflowEngine[] {
+    return [...this.#engines.values()];
+  }
+
+  /** The engine of `partition`, while it is open here. */
+  workflowEngine(partition: string): WorkflowEngine | undefined {
+    return this.#engines.get(partition);
   }
 
   /**
-   * Opens the engine where it runs on demand (a cluster node that now holds the instances, its file
-   * rebuilt from the log): every unfinished instance resumes, waiting ones get their timers here.
+   * Opens the engine of `partition` where it runs on demand (a cluster node that now holds those
+   * instances, its file rebuilt from the log): every unfinished instance resumes, waiting ones get
+   * their timers here.
    */
-  openWorkflows(replication?: DatabaseReplication): WorkflowEngine {
-    if (this.#workflows) return this.#workflows;
+  openWorkflows(replication?: DatabaseReplication, partition = ""): WorkflowEngine {
+    const open = this.#engines.get(partition);
+    if (open) return open;
     if (!this.#openEngine) throw new Error("This host runs no workflows");
-    const engine = (this.#workflows = this.#openEngine(replication));
+    const engine = this.#openEngine(partition, replication);
+    this.#engines.set(partition, engine);
     engine.boot({ includeWaiting: true });
     return engine;
   }
 
-  /** Closes the engine opened on demand (the instances moved elsewhere); its timers here then find nothing. */
-  closeWorkflows(): void {
-    const engine = this.#workflows;
-    this.#workflows = undefined;
+  /** Closes the engine of `partition` opened on demand (its instances moved elsewhere); its timers here then find nothing. */
+  closeWorkflows(partition = ""): void {
+    const engine = this.#engines.get(partition);
+    this.#engines.delete(partition);
     engine?.close();
   }
 
   /** Arms the timer and resumes the workflow instances that were running. */
   start(): void {
     this.dispatcher.start();
-    this.workflows?.boot({ includeWaiting: this.#freshIndex });
+    for (const engine of this.#engines.values()) engine.boot({ includeWaiting: this.#freshIndex });
   }
 
   /** Resolves when no scheduled task runs and no workflow instance executes. */
   async idle(): Promise<void> {
     for (;;) {
       await this.dispatcher.idle();
-      await this.workflows?.idle();
-      if (this.dispatcher.inFlight === 0 && (this.workflows?.runningCount ?? 0) === 0) return;
+      await Promise.all(this.workflowEngines.map((engine) => engine.idle()));
+      if (this.dispatcher.inFlight === 0 && this.workflowEngines.every((engine) => engine.runningCount === 0)) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -224,7 +247,8 @@ export class Timekeeper {
   close(): void {
     this.#flushWakes();
     this.stop();
-    this.#workflows?.close();
+    for (const engine of this.#engines.values()) engine.close();
+    this.#engines.clear();
     this.index.close();
     this.#journal.close();
   }

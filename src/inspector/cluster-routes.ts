@@ -1,7 +1,8 @@
 /**
  * The inspector's routes made cluster-wide once it joined a cluster (docs/inspector/cluster.md):
- * requests about one agent run on the node holding it, workflow requests on the node holding the
- * workflow engine, and the agent list, classes, overview, traces and logs gather every live node's.
+ * requests about one agent run on the node holding it, a workflow instance's detail on the node holding
+ * its partition (its actions go through the bindings, which reach that node themselves), and the agent
+ * and workflow lists, classes, overview, traces and logs gather every live node's.
  * Without a cluster (or for a request another node forwarded) each route answers as on one node.
  */
 import type { ClusterRef, InspectorCluster } from "./cluster.ts";
@@ -44,17 +45,20 @@ function agentScoped(route: Route, ref: ClusterRef): Handler {
   };
 }
 
-/** A workflow route: run where the cluster's workflow engine is held. */
+/** A workflow instance's detail (`:workflow`/`:id`): read where its partition is held. */
 function workflowScoped(route: Route, ref: ClusterRef): Handler {
   return async (ctx) => {
     const cluster = ref.current;
     if (!cluster) return route.handler(ctx);
+    const workflow = ctx.params.workflow!;
+    const id = ctx.params.id!;
+    const what = `${workflow} instance ${id}`;
     if (ctx.forwardedFrom !== undefined) {
-      const where = await cluster.workflowsTarget();
-      if (!where.local) throw movedError("The workflow engine", cluster.nodeId);
+      const where = await cluster.workflowTarget(workflow, id);
+      if (!where.local) throw movedError(what, cluster.nodeId);
       return route.handler(ctx);
     }
-    return runAtTarget(ctx, cluster, "The workflow engine", () => cluster.workflowsTarget(), () => undefined, () => answered(route.handler, ctx));
+    return runAtTarget(ctx, cluster, what, () => cluster.workflowTarget(workflow, id), () => undefined, () => answered(route.handler, ctx));
   };
 }
 
@@ -89,6 +93,7 @@ const GATHERS: Record<string, (ctx: RouteContext, cluster: InspectorCluster, loc
   "GET /api/overview": async (ctx, cluster, local) => ({ json: await clusterOverview(ctx, cluster, (await answered(local, ctx)).json as Parameters<typeof clusterOverview>[2]) }),
   "GET /api/traces": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/traces", "startedAt", (query) => answered(local, withQuery(ctx, query))) }),
   "GET /api/logs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/logs", "time", (query) => answered(local, withQuery(ctx, query))) }),
+  "GET /api/workflows": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/workflows", "updatedAt", (query) => answered(local, withQuery(ctx, query))) }),
   "GET /api/team-runs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/team-runs", "startedAt", (query) => answered(local, withQuery(ctx, query)), teamRunKey) }),
   "GET /api/traces/:traceId": (ctx, cluster, local) => clusterTrace(ctx, cluster, () => answered(local, ctx)),
 };
@@ -106,7 +111,7 @@ export function clusterAwareRoutes(routes: readonly Route[], ref: ClusterRef): R
     if (gather) return { ...route, handler: gathered(route, ref, gather) };
     if (route.method === "GET" && route.path === "/api/agents/:class/:name") return { ...route, handler: agentScoped({ ...route, handler: namingHolder(route.handler, ref) }, ref) };
     if (route.path.startsWith("/api/agents/:class/:name") || route.path.startsWith("/api/team-runs/:class/:name")) return { ...route, handler: agentScoped(route, ref) };
-    if (route.path.startsWith("/api/workflows")) return { ...route, handler: workflowScoped(route, ref) };
+    if (route.method === "GET" && route.path === "/api/workflows/:workflow/:id") return { ...route, handler: workflowScoped(route, ref) };
     return route;
   });
 }

@@ -60,8 +60,8 @@ export interface InspectorCluster {
    * otherwise the node that holds it.
    */
   agentTarget(className: string, name: string): Promise<InspectorTarget>;
-  /** Where the workflow instances run (the holder of the cluster's workflow engine); here when none does. */
-  workflowsTarget(): Promise<InspectorTarget>;
+  /** Where instance `id` of `workflow` runs (the holder of its partition); here when no live node holds it. */
+  workflowTarget(workflow: string, id: string): Promise<InspectorTarget>;
   /** The holder named by the last target did not have it (moved or unreachable): look again next time. */
   forget(className: string, name: string): void;
   /** A page of the cluster's agents, ordered by class storage name then name, after `after` (a `[slug, name]` of the last page). */

@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanEnv, cleanup, freePort, requireBuild, runCli, tempDir, type CliProcess } from "../cli/helpers.ts";
 import { openPostgresSecretStore } from "../../src/cluster/bindings/index.ts";
+import { preferredNode } from "../../src/cluster/due/rendezvous.ts";
+import { WORKFLOW_PARTITION_NAMES, WORKFLOWS_SERVICE, workflowPartitionOf } from "../../src/cluster/workflows.ts";
 import { postgresUnavailable, sharedPostgres, type TestPostgres } from "../support/postgres.ts";
 
 /** A wrangler project's bindings on two `hearth start --cluster` nodes: what one writes, the other sees. */
@@ -131,14 +133,19 @@ describe.skipIf(unavailable !== undefined)("a project's bindings on cluster node
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
-      // Each node checks each second that a live node holds the instances: one of them claims them.
-      let holderId: string | undefined;
-      for (const deadline = Date.now() + 20_000; holderId === undefined && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
-        holderId = (await client.query<{ owner: string | null }>("SELECT owner FROM hearth.actor_lease WHERE actor_id = '~workflows/engine'")).rows[0]?.owner ?? undefined;
-      }
-      const holder = holderId === "wfa" ? nodes[0] : nodes[1];
-      const other = holder === nodes[0] ? nodes[1] : nodes[0];
-      const ids = ["n1", "n2", "n3"];
+      // Each node looks each second after the partitions of the instances: each goes to its preferred node.
+      const partitions = WORKFLOW_PARTITION_NAMES.map((partition) => `${WORKFLOWS_SERVICE}/${partition}`);
+      const spread = async () => {
+        const { rows } = await client.query<{ actor_id: string; owner: string | null }>("SELECT actor_id, owner FROM hearth.actor_lease WHERE actor_id = ANY($1)", [partitions]);
+        return rows.length === partitions.length && rows.every((row) => row.owner === preferredNode(row.actor_id, ["wfa", "wfb"]));
+      };
+      for (const deadline = Date.now() + 45_000; !(await spread()) && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100)));
+      expect(await spread()).toBe(true);
+      const [holder, other] = nodes;
+      // Instances whose partitions wfa holds.
+      const ids = Array.from({ length: 40 }, (_, n) => `n${n}`)
+        .filter((id) => preferredNode(`${WORKFLOWS_SERVICE}/${workflowPartitionOf("FLOW", id)}`, ["wfa", "wfb"]) === "wfa")
+        .slice(0, 3);
       for (const id of ids) expect(await (await fetch(`${other.url}/wf/create?id=${id}&nap=1500`)).text()).toBe(id);
       for (const id of ids) {
         // Asleep: the first step is recorded (on the holder), the nap not over.

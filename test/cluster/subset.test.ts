@@ -19,6 +19,7 @@ import { NodeChat } from "../chat/node-chat.ts";
 import { Notes } from "../mcp/fixtures/notes.ts";
 import { postgresUnavailable } from "../support/postgres.ts";
 import { startInProcessCluster, type InProcessCluster } from "./support/in-process-cluster.ts";
+import { WORKFLOWS_SERVICE, workflowPartitionOf } from "../../src/cluster/workflows.ts";
 
 interface PlannerState {
   fired: string[];
@@ -119,13 +120,13 @@ describe.skipIf(postgresUnavailable() !== undefined)("state, RPC, schedules, wor
     expect(cluster.nodes.filter((node) => node.node.holds("planner", "p1"))).toHaveLength(1);
   }, 30_000);
 
-  test("an agent's workflow runs on the node holding the instances and reports back to the agent wherever it is", async () => {
+  test("an agent's workflow runs on the node holding its partition and reports back to the agent wherever it is", async () => {
     const client = await connect("Planner", "p2");
     const id = await client.call("startDouble", [21]);
     expect(typeof id).toBe("string");
     await until(async () => ((await client.call("results")) as unknown[]).length === 1, "the workflow's result");
     expect(await client.call("results")).toEqual([{ doubled: 42 }]);
-    expect(cluster.nodes.filter((node) => node.node.holds("~workflows", "engine"))).toHaveLength(1);
+    expect(cluster.nodes.filter((node) => node.node.holds(WORKFLOWS_SERVICE, workflowPartitionOf("Double", id as string)))).toHaveLength(1);
   }, 30_000);
 
   test("a chat streams through any node; the conversation is kept once, by the node holding it", async () => {

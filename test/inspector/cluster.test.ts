@@ -11,6 +11,8 @@ import { LogStore } from "../../src/observability/store/log-store.ts";
 import { ProblemStore } from "../../src/observability/store/problems.ts";
 import { SpanStore } from "../../src/observability/traces/store.ts";
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "../../src/workflow/index.ts";
+import { preferredNode } from "../../src/cluster/due/rendezvous.ts";
+import { WORKFLOWS_SERVICE, workflowPartitionOf } from "../../src/cluster/workflows.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { startTestNode, type TestNode } from "../cluster/support/test-node.ts";
 import { raw, until } from "./fixture.ts";
@@ -155,18 +157,29 @@ describe.skipIf(postgresUnavailable() !== undefined)("the inspector of a cluster
     expect(classes.find((row: { class: string }) => row.class === "Note")).toMatchObject({ total: 4, live: 4 });
   });
 
-  test("workflow instances are reached on the node holding the engine, from either inspector", async () => {
+  test("workflow instances are listed from every node and read on the node holding their partition, from either inspector", async () => {
     const [a, b] = nodes as [InspectedNode, InspectedNode];
-    const created = await api(a, "/api/workflows/Review", { method: "POST", as: "admin", body: { id: "r1", params: { doc: "plan" } } });
-    expect(created.status).toBe(201);
+    const partitionOf = (id: string) => workflowPartitionOf("Review", id);
+    const preferred = (id: string) => preferredNode(`${WORKFLOWS_SERVICE}/${partitionOf(id)}`, ["a", "b"]);
+    // Instances on both nodes once the partitions are spread: the first ids preferring a, then b.
+    const candidates = Array.from({ length: 40 }, (_, n) => `r${n}`);
+    const ids = [...candidates.filter((id) => preferred(id) === "a").slice(0, 2), ...candidates.filter((id) => preferred(id) === "b").slice(0, 2)];
+    await until(async () => ids.every((id) => [a, b].find((node) => node.running.id === preferred(id))!.running.node.holds(WORKFLOWS_SERVICE, partitionOf(id))) || undefined, "the partitions spread");
+    for (const id of ids) {
+      const created = await api(a, "/api/workflows/Review", { method: "POST", as: "admin", body: { id, params: { doc: `plan ${id}` } } });
+      expect(created.status).toBe(201);
+    }
     for (const node of [a, b]) {
       const done = await until(async () => {
         const list = (await api(node, "/api/workflows?workflow=Review")).json();
-        return list.items?.find((item: { id: string; status: string }) => item.id === "r1" && item.status === "complete");
-      }, `r1 complete, seen from node ${node.running.id}`);
-      expect(done).toMatchObject({ workflow: "Review", id: "r1" });
+        const complete = (list.items ?? []).filter((item: { id: string; status: string }) => ids.includes(item.id) && item.status === "complete");
+        return complete.length === ids.length ? complete : undefined;
+      }, `every instance complete, seen from node ${node.running.id}`);
+      // Each listed by the node that holds it.
+      expect(Object.fromEntries(done.map((item: { id: string; node: string }) => [item.id, item.node]))).toEqual(Object.fromEntries(ids.map((id) => [id, preferred(id)])));
     }
-    expect((await api(b, "/api/workflows/Review/r1")).json()).toMatchObject({ status: "complete", output: "checked plan" });
+    for (const id of ids) expect((await api(b, `/api/workflows/Review/${id}`)).json()).toMatchObject({ status: "complete", output: `checked plan ${id}` });
+    expect((await api(a, "/api/workflows/Review/nope")).status).toBe(404);
   });
 
   test("logs and traces are merged from every node, newest first, each labelled with its node", async () => {

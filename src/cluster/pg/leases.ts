@@ -164,6 +164,57 @@ export class Leases {
     return rowCount === 1;
   }
 
+  /**
+   * Gives service `actorId` (`~kind/name`) to live node `to` (owner set to its current incarnation,
+   * epoch + 1) if this node still holds it under `epoch` and `to` keeps its kind ({@link keep}): `to`
+   * then claims it on its first route, with nobody able to claim it in between. False otherwise.
+   */
+  async transfer(actorId: string, epoch: number, to: string): Promise<boolean> {
+    const kind = checkActorId(actorId).slice(0, Math.max(0, actorId.indexOf("/")));
+    const { rowCount } = await this.#pool.query(
+      `UPDATE ${this.#t.lease} l SET owner = n.node_id, owner_incarnation = n.incarnation, epoch = l.epoch + 1
+       FROM ${this.#t.nodes} n JOIN ${this.#t.keptServices} k ON k.node_id = n.node_id AND k.incarnation = n.incarnation AND k.kind = $6
+       WHERE l.actor_id = $1 AND l.epoch = $2 AND l.owner = $3 AND l.owner_incarnation = $4 AND n.node_id = $5 AND n.state = 'alive'`,
+      [actorId, epoch, this.#membership.nodeId, this.#membership.incarnation, to, kind],
+    );
+    return rowCount === 1;
+  }
+
+  /**
+   * Records that this node's incarnation keeps services of `kind` held (it serves them): only such
+   * nodes count in {@link keepers}, so nothing is handed to a node that does not serve the kind (an
+   * older version during a rolling upgrade, a node of another project).
+   */
+  async keep(kind: string): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#t.keptServices} (node_id, kind, incarnation) VALUES ($1, $2, $3)
+       ON CONFLICT (node_id, kind) DO UPDATE SET incarnation = excluded.incarnation`,
+      [this.#membership.nodeId, kind, this.#membership.incarnation],
+    );
+  }
+
+  /**
+   * The live holders (alive or draining, current incarnation) of those of `actorIds` that have one,
+   * and the alive nodes whose current incarnation keeps `kind` ({@link keep}), read together.
+   */
+  async keepers(kind: string, actorIds: readonly string[]): Promise<{ holders: Map<string, string>; nodes: string[] }> {
+    const [holders, nodes] = await Promise.all([
+      this.#pool.query<{ actor_id: string; owner: string }>(
+        `SELECT l.actor_id, l.owner FROM ${this.#t.lease} l
+         JOIN ${this.#t.nodes} n ON n.node_id = l.owner AND n.incarnation = l.owner_incarnation AND n.state IN ('alive', 'draining')
+         WHERE l.actor_id = ANY($1::text[])`,
+        [actorIds.map(checkActorId)],
+      ),
+      this.#pool.query<{ node_id: string }>(
+        `SELECT n.node_id FROM ${this.#t.nodes} n
+         JOIN ${this.#t.keptServices} k ON k.node_id = n.node_id AND k.incarnation = n.incarnation AND k.kind = $1
+         WHERE n.state = 'alive' ORDER BY n.node_id`,
+        [kind],
+      ),
+    ]);
+    return { holders: new Map(holders.rows.map((row) => [row.actor_id, row.owner])), nodes: nodes.rows.map((row) => row.node_id) };
+  }
+
   /** Releases every actor this incarnation holds (when draining, after the committer is flushed); returns their ids. */
   async releaseAll(): Promise<string[]> {
     const { rows } = await this.#pool.query<{ actor_id: string }>(

@@ -77,3 +77,14 @@ export async function inTransaction<T>(pool: pg.Pool, body: (client: pg.PoolClie
     client.release(failed instanceof Error && !("code" in failed) ? failed : undefined);
   }
 }
+
+/** The connection string without its password, for messages. */
+export function redacted(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "(the connection string)";
+  }
+}

@@ -39,6 +39,8 @@ export interface ClusterTables {
   readonly settings: string;
   /** Cron runs claimed by a node, one row per trigger and scheduled time (src/cluster/singletons/cron-gate.ts). */
   readonly cronClaims: string;
+  /** Which node incarnations keep which service kinds held (src/cluster/kept-services.ts): only they are handed those services. */
+  readonly keptServices: string;
 }
 
 /**
@@ -63,6 +65,7 @@ export function clusterTables(schema: string = DEFAULT_SCHEMA): ClusterTables {
     due: q("actor_due"),
     settings: q("cluster_settings"),
     cronClaims: q("cron_claims"),
+    keptServices: q("kept_services"),
   };
 }
 
@@ -117,6 +120,11 @@ function ddl(t: ClusterTables): string[] {
        claimed_at timestamptz NOT NULL DEFAULT now(),
        done boolean NOT NULL DEFAULT false,
        PRIMARY KEY (cron, scheduled_time))`,
+    `CREATE TABLE IF NOT EXISTS ${t.keptServices} (
+       node_id text NOT NULL,
+       kind text NOT NULL,
+       incarnation bigint NOT NULL,
+       PRIMARY KEY (node_id, kind))`,
   ];
 }
 

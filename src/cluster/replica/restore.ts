@@ -135,6 +135,16 @@ function syncFile(path: string): void {
   }
 }
 
+/**
+ * Throws when `file` holds data the cluster's log has never seen — user rows, no log position, and an
+ * empty history (written before this node joined a cluster): importing it is not supported.
+ */
+export function refuseUnloggedData(actorId: string, file: string, history: ActorHistory, metaTable?: string): void {
+  if (historyPosition(history) === undefined && existsSync(file) && logPosition(file, metaTable) === undefined && hasUserRows(file)) {
+    throw new Error(`${actorId}: its local file holds data the cluster's log has never seen (from before this node joined a cluster); importing it is not supported yet — move it away or run without --cluster`);
+  }
+}
+
 /** Whether a local file (closed) has rows in any table but `_hearth_meta`: a fresh agent file has none. */
 export function hasUserRows(file: string): boolean {
   const db = new DatabaseSync(file, { readOnly: true });

@@ -91,6 +91,40 @@ describe.skipIf(postgresUnavailable() !== undefined)("leases", () => {
     expect(await a.leases.countByOwner()).toEqual(new Map([["b", 2]]));
   });
 
+  test("transfer gives a held service to a live node that keeps its kind, which then claims it; keepers names live holders and those nodes", async () => {
+    const pool = pg.pool();
+    const schema = await pg.schema(pool);
+    const a = await node(pool, schema, "a");
+    const b = await node(pool, schema, "b");
+    const c = await node(pool, schema, "c");
+    expect(await a.leases.claim("~svc/p0")).toEqual({ claimed: true, epoch: 1, head: 1 });
+    await a.leases.claim("~svc/p1");
+    // Nobody keeps ~svc yet: no node to prefer, and nobody to hand it to.
+    expect(await a.leases.keepers("~svc", ["~svc/p0", "~svc/p1", "~svc/p2"])).toEqual({ holders: new Map([["~svc/p0", "a"], ["~svc/p1", "a"]]), nodes: [] });
+    expect(await a.leases.transfer("~svc/p0", 1, "b")).toBe(false);
+    for (const keeper of [a, b, c]) await keeper.leases.keep("~svc");
+    await b.leases.keep("~other");
+    expect((await a.leases.keepers("~svc", ["~svc/p0"])).nodes).toEqual(["a", "b", "c"]);
+    expect((await a.leases.keepers("~other", ["~svc/p0"])).nodes).toEqual(["b"]);
+    expect(await b.leases.transfer("~svc/p0", 1, "c")).toBe(false); // b does not hold it
+    expect(await a.leases.transfer("~svc/p0", 2, "b")).toBe(false); // not the epoch a holds
+    expect(await a.leases.transfer("~svc/p0", 1, "b")).toBe(true);
+    expect(await a.leases.lookup("~svc/p0")).toMatchObject({ owner: "b", epoch: 2, alive: true });
+    expect(await c.leases.claim("~svc/p0")).toMatchObject({ claimed: false, owner: "b" }); // nobody else can step in
+    expect(await b.leases.claim("~svc/p0")).toEqual({ claimed: true, epoch: 3, head: 2 });
+    // A node that is not alive gets nothing: the lease stays with its holder, and the node is no keeper.
+    await markDead(pool, schema, "c");
+    expect(await a.leases.transfer("~svc/p1", 1, "c")).toBe(false);
+    expect(await a.leases.transfer("~svc/p1", 1, "nobody")).toBe(false);
+    expect(await a.leases.lookup("~svc/p1")).toMatchObject({ owner: "a", epoch: 1, alive: true });
+    expect(await a.leases.keepers("~svc", ["~svc/p0", "~svc/p1"])).toEqual({ holders: new Map([["~svc/p0", "b"], ["~svc/p1", "a"]]), nodes: ["a", "b"] });
+    // A node that joined again keeps nothing until it says so with its new incarnation.
+    const again = await node(pool, schema, "c");
+    expect((await a.leases.keepers("~svc", [])).nodes).toEqual(["a", "b"]);
+    await again.leases.keep("~svc");
+    expect((await a.leases.keepers("~svc", [])).nodes).toEqual(["a", "b", "c"]);
+  });
+
   test("two nodes claiming a new actor at once: exactly one wins", async () => {
     const pool = pg.pool();
     const schema = await pg.schema(pool);

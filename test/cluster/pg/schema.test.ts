@@ -13,7 +13,7 @@ describe.skipIf(postgresUnavailable() !== undefined)("cluster schema", () => {
     const { rows } = await pool.query(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'together' ORDER BY table_name",
     );
-    expect(rows.map((r) => r.table_name)).toEqual(["actor_due", "actor_lease", "actor_log", "actor_snapshot", "cluster_settings", "cron_claims", "nodes", "schema_version"]);
+    expect(rows.map((r) => r.table_name)).toEqual(["actor_due", "actor_lease", "actor_log", "actor_snapshot", "cluster_settings", "cron_claims", "kept_services", "nodes", "schema_version"]);
     const version = await pool.query(`SELECT version FROM ${clusterTables("together").version}`);
     expect(version.rows).toEqual([{ version: SCHEMA_VERSION }]);
   });

@@ -41,12 +41,12 @@ export async function startTestNode(connectionString: string, id: string, option
   const dir = mkdtempSync(join(tmpdir(), `hearth-node-${id}-`));
   const port = await freePort();
   const timing = { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
-  const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, ...timing }, dir);
+  const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, keepEveryMs: 200, ...timing }, dir);
   const ref: { host?: Host } = {};
   const { placement, replication, facetTrees } = node.hostOptions(() => ref.host!);
   const hostOptions = options.host ?? { agents: {} };
-  const workflows = hostOptions.workflows && Object.keys(hostOptions.workflows).length > 0 ? clusterWorkflows(node, { stateDir: dir, host: () => ref.host, keepEveryMs: 200 }) : undefined;
-  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, workflows } : placement, replication, facetTrees });
+  const workflows = hostOptions.workflows && Object.keys(hostOptions.workflows).length > 0 ? clusterWorkflows(node, { stateDir: dir, host: () => ref.host }) : undefined;
+  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, ...workflows } : placement, replication, facetTrees });
   ref.host = host;
   const fetch = node.wrapFetch(options.fetch ?? (async (request, env) => (await routeAgentRequest(request, env)) ?? new Response("Not found", { status: 404 })));
   const server = await serve({ host, port, fetch, ...options.serve?.(host, node) });
