@@ -131,7 +131,7 @@ export class AgentTasks {
     }
     const inserted = this.#store.insertSchedule(row);
     emitAgentEvent(this.#agent, "schedule:create", () => ({ callback, id: inserted.id }));
-    this.#runtime.tasksChanged(row.due_at);
+    this.#tasksChanged(row.due_at);
     return toSchedule<T>(inserted);
   }
 
@@ -160,7 +160,7 @@ export class AgentTasks {
       created_at: now,
     });
     emitAgentEvent(this.#agent, "schedule:create", () => ({ callback, id: inserted.id }));
-    this.#runtime.tasksChanged(now + intervalMs);
+    this.#tasksChanged(now + intervalMs);
     return toSchedule<T>(inserted);
   }
 
@@ -200,7 +200,7 @@ export class AgentTasks {
       created_at: now,
     });
     emitAgentEvent(this.#agent, "queue:create", () => ({ callback, id }));
-    this.#runtime.tasksChanged(now);
+    this.#tasksChanged(now);
     return id;
   }
 
@@ -238,7 +238,7 @@ export class AgentTasks {
       if (!row) continue;
       const dueAt = Math.max(row.due_at, row.tripped_at === null ? row.due_at : this.#runtime.clock.now());
       this.#store.update({ kind, id: row.id }, { due_at: dueAt, attempts: 0, started: 0, last_error: null, tripped_at: null });
-      this.#runtime.tasksChanged(dueAt);
+      this.#tasksChanged(dueAt);
       return true;
     }
     return false;
@@ -249,6 +249,14 @@ export class AgentTasks {
   /** Readies the agent for a run due soon: its connection open, the statements of a run prepared. */
   warm(): void {
     this.#store.prepareRun();
+    const next = this.#store.nextDue();
+    if (next !== null) this.#store.keepOpenUntil(next, this.#runtime.clock.now());
+  }
+
+  /** Something is due at `at`: the host learns it, and the connection stays open if it is due soon. */
+  #tasksChanged(at: number): void {
+    this.#runtime.tasksChanged(at);
+    this.#store.keepOpenUntil(at, this.#runtime.clock.now());
   }
 
   nextDue(): number | null {
@@ -271,6 +279,7 @@ export class AgentTasks {
     // anything the callback scheduled or moved earlier lowered the host's entry itself (tasksChanged).
     const nextDue = then !== undefined && row.type !== "cron" && row.type !== "interval" ? then : this.#store.nextDue();
     const more = nextDue !== null && nextDue <= this.#runtime.clock.now();
+    if (nextDue !== null) this.#store.keepOpenUntil(nextDue, this.#runtime.clock.now());
     return { ran: ref, more, nextDue: more ? null : nextDue };
   }
 
@@ -309,7 +318,7 @@ export class AgentTasks {
       this.#store.delete(ref);
     } else {
       const dueAt = this.#nextRecurrence(row, this.#runtime.clock.now());
-      if (this.#store.finishAdvance(ref, dueAt)) this.#runtime.tasksChanged(dueAt);
+      if (this.#store.finishAdvance(ref, dueAt)) this.#tasksChanged(dueAt);
     }
   }
 
@@ -343,7 +352,7 @@ export class AgentTasks {
     if (attempts < retry.maxAttempts) {
       const dueAt = now + backoffDelay(attempts, retry);
       this.#store.update(ref, { due_at: dueAt, attempts, started, last_error: error, tripped_at: null });
-      this.#runtime.tasksChanged(dueAt);
+      this.#tasksChanged(dueAt);
       return;
     }
     this.#recordFailure(ref, row, error, attempts, now);
@@ -359,7 +368,7 @@ export class AgentTasks {
     }
     const dueAt = this.#nextRecurrence(row, now);
     this.#store.update(ref, { due_at: dueAt, attempts: 0, started, last_error: error, tripped_at: null });
-    this.#runtime.tasksChanged(dueAt);
+    this.#tasksChanged(dueAt);
   }
 
   /** The next run of a cron or interval schedule after one at `now`. */

@@ -1,6 +1,11 @@
 import type { AgentDatabase } from "../storage/database.ts";
 import type { TaskFailure, TaskRef } from "./types.ts";
 
+/** A connection whose next run is due within this many ms is not parked before it. */
+const KEEP_OPEN_AHEAD_MS = 5_000;
+/** … and not for this long after that time either (the run may start a little late). */
+const KEEP_OPEN_AFTER_MS = 1_000;
+
 /** A row of `_hearth_schedules` or `_hearth_queue`, as stored. */
 export interface TaskRow {
   id: string;
@@ -228,6 +233,14 @@ export class TaskStore {
   }
 
   /** Opens the connection (if parked) and prepares what a run reads: for an agent due soon. */
+  /**
+   * A run due at `at` within {@link KEEP_OPEN_AHEAD_MS} of `now` keeps the connection from being
+   * parked until just after it: reopening the file for each run costs more than keeping it open.
+   */
+  keepOpenUntil(at: number, now: number): void {
+    if (at - now <= KEEP_OPEN_AHEAD_MS) this.#db.keepOpenFor(Math.max(0, at - now) + KEEP_OPEN_AFTER_MS);
+  }
+
   prepareRun(): void {
     if (!this.exists) return;
     this.#db.statement(SCHEDULE_HEAD_SQL);

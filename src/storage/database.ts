@@ -49,6 +49,8 @@ export class AgentDatabase implements Parkable {
   #parked = false;
   /** Used since the last parking sweep. */
   #used = true;
+  /** Not parked before this (performance.now() ms): {@link keepOpenFor}. */
+  #openUntil = 0;
   /** Written without fsync since it was created in this boot: settled in the background at close. */
   #unsettled = false;
   /** The file was made by the open of this connection (a new agent). */
@@ -96,11 +98,19 @@ export class AgentDatabase implements Parkable {
   }
 
   parkIfUnused(): boolean {
-    if (this.#used) {
+    if (this.#used || performance.now() < this.#openUntil) {
       this.#used = false;
       return false;
     }
     return this.park();
+  }
+
+  /**
+   * Keeps the connection from being parked for the next `ms` (work is due then: a schedule's run
+   * would otherwise reopen the file). The next statement reopens a parked one as always.
+   */
+  keepOpenFor(ms: number): void {
+    this.#openUntil = Math.max(this.#openUntil, performance.now() + ms);
   }
 
   /** A cached prepared statement; runs inside the implicit transaction. */

@@ -8,10 +8,29 @@ import { DurableObjectStorage } from "../../src/storage/durable-storage.ts";
 import { openConnectionCount, parkIdleConnections } from "../../src/storage/parking.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import type { Durability } from "../../src/limits.ts";
+import { visitAgent } from "../../src/host/introspect.ts";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+
+class Reminder extends Agent {
+  static callables = { remindIn: {}, ping: {} };
+  async remindIn(seconds: number, what: string) {
+    return (await this.schedule(seconds, "fire", what)).id;
+  }
+  fire(): void {}
+  ping(): string {
+    this.sql`SELECT 1`;
+    return "pong";
+  }
+}
+
+let t: TestEnv | undefined;
 
 const dirs: string[] = [];
 const open: AgentDatabase[] = [];
 afterEach(async () => {
+  await t?.close();
+  t = undefined;
   for (const db of open.splice(0)) db.close();
   await whenFilesSettled();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -145,6 +164,36 @@ describe("parking an idle agent's connection", () => {
     parkIdleConnections();
     expect(busy.parked).toBe(true);
     expect(openConnectionCount()).toBe(0);
+  });
+
+  it("keeps a connection whose work is due soon open across sweeps, until that time has passed", async () => {
+    const idle = make();
+    const due = make();
+    idle.flush();
+    due.flush();
+    due.keepOpenFor(300);
+    parkIdleConnections();
+    parkIdleConnections();
+    expect(idle.parked).toBe(true);
+    expect(due.parked).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    parkIdleConnections();
+    parkIdleConnections();
+    expect(due.parked).toBe(true);
+  });
+
+  it("an agent with a schedule due within seconds keeps its connection; one with nothing due parks", async () => {
+    t = await createTestEnv({ agents: { Reminder } });
+    const soon = t.get<Reminder>("Reminder", "soon");
+    const later = t.get<Reminder>("Reminder", "later");
+    const none = t.get<Reminder>("Reminder", "none");
+    await soon.remindIn(3, "tea");
+    await later.remindIn(3_600, "dinner");
+    await none.ping();
+    await t.host.tasksIdle();
+    for (let sweep = 0; sweep < 3; sweep++) parkIdleConnections();
+    const parked = async (name: string) => visitAgent(t!.host, "Reminder", name, ({ db }) => db!.parked);
+    expect({ soon: await parked("soon"), later: await parked("later"), none: await parked("none") }).toEqual({ soon: false, later: true, none: true });
   });
 
   it("says so when another process took the file while the connection was parked", () => {
