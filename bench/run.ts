@@ -49,6 +49,7 @@ const BENCHMARKS: Benchmark[] = [
   // --expose-gc only so its progress lines can show the live JS heap.
   { name: "many-agents", file: "many-agents.ts", what: "create + hibernate 100,000 agents", nodeArgs: ["--expose-gc"] },
   { name: "schedule-firing", file: "schedule-firing.ts", what: "lateness of 10,000 schedules due within 1 s over 1,000 agents" },
+  { name: "schedule-firing-threads", file: "schedule-firing-threads.ts", what: "the same on hearth start --threads 1 and 2, live agents, disk and tmpfs" },
   // The first run builds a 100,000-agent fixture (a few minutes), kept in bench/.data/ for later runs.
   {
     name: "schedule-boot",

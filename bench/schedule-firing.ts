@@ -7,7 +7,8 @@
  * (`host.hibernateIdleAgents()`), so the wake is part of the lateness. A round fails unless each of the
  * 10,000 schedules ran exactly once. Runs on disk and on tmpfs (`--dir disk|shm`: one of them), and
  * on tmpfs once more with a tenth of the agents (1,000 schedules in the window) for reference.
- * `--agents N`, `--per-agent N` change the load; `--sql-timing` logs SQLite's share of each window.
+ * `--agents N`, `--per-agent N` change the load; `--sql-timing` logs SQLite's share of each window;
+ * `--mode live` runs the live round only; `--profile-window <dir>` writes a CPU profile of each window.
  */
 import { Host, getAgentByName, type AgentNamespace } from "../dist/index.js";
 import { SHM_DIR, emit, flag, hasFlag, log, mulberry32, nextTurn, percentile, shmAvailable, sleep, withDataDir, type Row } from "./lib/common.ts";
@@ -23,6 +24,9 @@ const LEAD_MS = 2_000;
 const GOAL_P99_MS = 10;
 /** `--sql-timing`: log how much of each window SQLite takes, statement by statement (slows the run a little). */
 const sqlTiming = hasFlag("sql-timing") ? await import("./lib/sql-timing.ts") : undefined;
+/** `--profile-window <dir>`: a CPU profile of each window alone (setup left out), written there. */
+const profileDir = flag("profile-window");
+const profileWindow = profileDir === undefined ? undefined : (await import("./lib/window-profile.ts")).windowProfiler(profileDir);
 
 type Mode = "live" | "hibernated";
 
@@ -90,12 +94,14 @@ async function round(host: Host, names: string[], mode: Mode, expectedSetupMs: n
   const deadline = start + WINDOW_MS + 30_000;
   let stopTiming: (() => void) | undefined;
   await sleep(Math.max(0, start - Date.now() - 1));
+  const profiling = profileWindow?.(label, mode);
   const cpuAtStart = process.cpuUsage();
   if (sqlTiming) {
     stopTiming = sqlTiming.startSqlTiming(`${label}, ${agents} agents, ${mode}, from the window's start to the last callback`);
   }
   while (firings.length < total && Date.now() < deadline) await sleep(stopTiming ? 2 : 5);
   const cpu = process.cpuUsage(cpuAtStart);
+  await profiling?.();
   stopTiming?.();
   await sleep(200); // anything that would run twice runs now
   await host.tasksIdle();
@@ -129,6 +135,7 @@ async function measure(base: string | undefined, label: string, agents: number):
       }
       log(`${label}: ${agents} agents created in ${((preciseNow() - createStart) / 1000).toFixed(1)} s`);
       const live = await round(host, names, "live", 1_500, label);
+      if (flag("mode") === "live") return [live];
       // Hibernating an agent that has written costs 1-3 ms on this disk (checkpoint + close), ~0.1 ms on tmpfs.
       const hibernated = await round(host, names, "hibernated", live.setup + agents * (base === undefined ? 3 : 0.3), label);
       return [live, hibernated];
