@@ -8,9 +8,9 @@
  *
  *   npm run build && npx node bench/schedule-firing-threads.ts [--agents 1000] [--per-agent 10] [--threads 1,2]
  */
-import { spawn } from "node:child_process";
-import { BENCH_DIR, SHM_DIR, emit, flag, log, mulberry32, percentile, shmAvailable, sleep, tempDataDir, removeDir, type Row } from "./lib/common.ts";
-import { HEARTH_CLI, freePort, stopChild, usageOf, waitUntilServing } from "./lib/do-server.ts";
+import { BENCH_DIR, SHM_DIR, emit, flag, log, percentile, shmAvailable, sleep, tempDataDir, removeDir, type Row } from "./lib/common.ts";
+import { firingPlan } from "./lib/time-agents.ts";
+import { startEntry, usageOf } from "./lib/do-server.ts";
 import { join } from "node:path";
 
 const AGENTS = Number(flag("agents") ?? 1_000);
@@ -21,19 +21,6 @@ const LEAD_MS = 2_000;
 /** Arming requests in flight at once. */
 const PARALLEL = 16;
 
-async function startServer(threads: number, dataDir: string): Promise<{ url: string; pid: number; close(): Promise<void> }> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" };
-  const args = [HEARTH_CLI, "start", join(BENCH_DIR, "lib", "timer-app.ts"), "--threads", String(threads), "--port", String(port), "--data", dataDir, "--no-traces", "--no-metrics"];
-  const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilServing(`${url}/agents/alarm/warm`, child, () => output);
-  return { url, pid: child.pid!, close: () => stopChild(child) };
-}
-
 /** Runs `work` over `items`, `PARALLEL` at a time. */
 async function pooled<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -42,21 +29,9 @@ async function pooled<T>(items: readonly T[], work: (item: T) => Promise<void>):
   }));
 }
 
-/** Slot k is due at start + k * WINDOW_MS / total (whole ms); slots shuffled over the agents. */
-function plan(start: number): Array<Array<{ id: number; at: number }>> {
-  const total = AGENTS * PER_AGENT;
-  const order = Array.from({ length: total }, (_, k) => k);
-  const next = mulberry32(42);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return Array.from({ length: AGENTS }, (_, a) => order.slice(a * PER_AGENT, (a + 1) * PER_AGENT).map((k) => ({ id: k, at: start + Math.floor((k * WINDOW_MS) / total) })));
-}
-
 async function measure(threads: number, where: string, base: string | undefined): Promise<Row> {
   const dataDir = tempDataDir(`firing-threads-${threads}`, base);
-  const server = await startServer(threads, dataDir);
+  const server = await startEntry(join(BENCH_DIR, "lib", "timer-app.ts"), threads, dataDir, "/agents/alarm/warm", ["--no-traces", "--no-metrics"]);
   try {
     const names = Array.from({ length: AGENTS }, (_, i) => `alarm-${i}`);
     const total = AGENTS * PER_AGENT;
@@ -65,7 +40,7 @@ async function measure(threads: number, where: string, base: string | undefined)
     await pooled(names, async (name) => void (await (await fetch(`${server.url}/agents/alarm/${name}`, { method: "POST", body: "[]" })).text()));
     const armMs = performance.now() - rehearsal;
     const start = Date.now() + armMs * 2 + LEAD_MS;
-    const slots = plan(start);
+    const slots = firingPlan(start, AGENTS, PER_AGENT, WINDOW_MS);
     await pooled(names.map((name, a) => [name, a] as const), async ([name, a]) => {
       const response = await fetch(`${server.url}/agents/alarm/${name}`, { method: "POST", body: JSON.stringify(slots[a]) });
       if (!response.ok) throw new Error(`arming ${name}: ${response.status} ${await response.text()}`);

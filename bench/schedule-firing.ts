@@ -11,8 +11,8 @@
  * `--mode live` runs the live round only; `--profile-window <dir>` writes a CPU profile of each window.
  */
 import { Host, getAgentByName, type AgentNamespace } from "../dist/index.js";
-import { SHM_DIR, emit, flag, hasFlag, log, mulberry32, nextTurn, percentile, shmAvailable, sleep, withDataDir, type Row } from "./lib/common.ts";
-import { Alarm, firings, preciseNow } from "./lib/time-agents.ts";
+import { SHM_DIR, emit, flag, hasFlag, log, nextTurn, percentile, shmAvailable, sleep, withDataDir, type Row } from "./lib/common.ts";
+import { Alarm, firingPlan, firings, preciseNow } from "./lib/time-agents.ts";
 
 const AGENTS = Number(flag("agents") ?? 1_000);
 const PER_AGENT = Number(flag("per-agent") ?? 10);
@@ -43,29 +43,13 @@ interface Round {
   cpuPerRunUs: number;
 }
 
-const random = mulberry32;
-
-/** Slot k is due at start + k * WINDOW_MS / total (whole ms, as a Date holds); slots shuffled over agents. */
-function plan(start: number, agents: number): Array<Array<{ id: number; at: number }>> {
-  const total = agents * PER_AGENT;
-  const order = Array.from({ length: total }, (_, k) => k);
-  const next = random(42);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return Array.from({ length: agents }, (_, a) =>
-    order.slice(a * PER_AGENT, (a + 1) * PER_AGENT).map((k) => ({ id: k, at: start + Math.floor((k * WINDOW_MS) / total) })),
-  );
-}
-
 /** Schedules every agent's slots for a window `expectedSetupMs + LEAD_MS` from now (and hibernates them). */
 async function arm(host: Host, names: string[], mode: Mode, expectedSetupMs: number) {
   const ns = host.env.Alarm as AgentNamespace<Alarm>;
   firings.length = 0;
   const setupStart = Date.now();
   const start = setupStart + expectedSetupMs + LEAD_MS;
-  const slots = plan(start, names.length);
+  const slots = firingPlan(start, names.length, PER_AGENT, WINDOW_MS);
   for (const [a, name] of names.entries()) {
     await (await getAgentByName(ns, name)).arm(slots[a]!);
     await nextTurn();

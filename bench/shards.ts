@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCH_DIR, emit, findWrk, flag, log, removeDir, type Row } from "./lib/common.ts";
-import { HEARTH_CLI, freePort, stopChild, usageOf, waitUntilServing } from "./lib/do-server.ts";
+import { startEntry, usageOf } from "./lib/do-server.ts";
 
 const DURATION = Number(flag("duration") ?? 5);
 const AGENTS = Number(flag("agents") ?? 1_000);
@@ -25,19 +25,8 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function startServer(threads: number, dataDir: string): Promise<Served> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" };
-  const child = spawn(process.execPath, [HEARTH_CLI, "start", join(BENCH_DIR, "lib", "shard-app.ts"), "--threads", String(threads), "--port", String(port), "--data", dataDir], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  await waitUntilServing(`${url}/agents/counter/warm`, child, () => output);
-  return { url, pid: child.pid!, close: () => stopChild(child) };
+function startServer(threads: number, dataDir: string): Promise<Served> {
+  return startEntry(join(BENCH_DIR, "lib", "shard-app.ts"), threads, dataDir, "/agents/counter/warm");
 }
 
 interface Load {

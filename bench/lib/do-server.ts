@@ -116,3 +116,24 @@ export async function startHearth(projectDir: string, dataDir: string, durabilit
   }
   return { url, pid: child.pid!, close: () => stopChild(child) };
 }
+
+/**
+ * Runs `hearth start <entry> --threads N` with its data in `dataDir` (and `extraArgs`), logging only
+ * warnings, and resolves once `readyPath` answers 200.
+ * @example
+ * const server = await startEntry(join(BENCH_DIR, "lib", "shard-app.ts"), 2, dataDir, "/agents/counter/warm");
+ */
+export async function startEntry(entry: string, threads: number, dataDir: string, readyPath: string, extraArgs: readonly string[] = []): Promise<ServerProcess> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" };
+  const child = spawn(process.execPath, [HEARTH_CLI, "start", entry, "--threads", String(threads), "--port", String(port), "--data", dataDir, ...extraArgs], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output = (output + chunk).slice(-4000)));
+  const url = `http://127.0.0.1:${port}`;
+  await waitUntilServing(`${url}${readyPath}`, child, () => output);
+  return { url, pid: child.pid!, close: () => stopChild(child) };
+}

@@ -4,10 +4,28 @@
  */
 import { Agent } from "../../dist/index.js";
 import type { Schedule } from "../../dist/schedule/types.js";
+import { mulberry32 } from "./common.ts";
 
 /** Wall-clock now in ms with sub-millisecond resolution, on the same epoch as `Date.now()`. */
 export function preciseNow(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/**
+ * The firing benchmarks' due times: `agents × perAgent` slots, slot k due at
+ * `start + k * windowMs / total` (whole ms, as a Date holds), shuffled over the agents with a fixed seed.
+ * @example
+ * const slots = firingPlan(Date.now() + 2_000, 1_000, 10, 1_000); // slots[a]: agent a's { id, at }
+ */
+export function firingPlan(start: number, agents: number, perAgent: number, windowMs: number): Array<Array<{ id: number; at: number }>> {
+  const total = agents * perAgent;
+  const order = Array.from({ length: total }, (_, k) => k);
+  const next = mulberry32(42);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return Array.from({ length: agents }, (_, a) => order.slice(a * perAgent, (a + 1) * perAgent).map((k) => ({ id: k, at: start + Math.floor((k * windowMs) / total) })));
 }
 
 /** One run of a scheduled callback. */
