@@ -18,6 +18,10 @@ const WORKER = `export default {
       const instance = await env.FLOW.create({ id: url.searchParams.get("id"), params: { nap: Number(url.searchParams.get("nap")) } });
       return new Response(instance.id);
     }
+    if (url.pathname === "/wf/go") {
+      await (await env.FLOW.get(url.searchParams.get("id"))).sendEvent({ type: "go" });
+      return new Response("sent");
+    }
     if (url.pathname === "/wf/status") {
       return Response.json(await (await env.FLOW.get(url.searchParams.get("id"))).status());
     }
@@ -57,6 +61,8 @@ export class Flow extends WorkflowEntrypoint {
   async run(event, step) {
     const first = await step.do("first", async () => process.pid);
     await step.sleep("nap", event.payload.nap);
+    // The second step runs only once the test says so (after it killed the holder).
+    await step.waitForEvent("go", { type: "go", timeout: "1 hour" });
     const second = await step.do("second", async () => process.pid);
     return { first, second };
   }
@@ -148,7 +154,7 @@ describe.skipIf(unavailable !== undefined)("a project's bindings on cluster node
         .slice(0, 3);
       for (const id of ids) expect(await (await fetch(`${other.url}/wf/create?id=${id}&nap=1500`)).text()).toBe(id);
       for (const id of ids) {
-        // Asleep: the first step is recorded (on the holder), the nap not over.
+        // Asleep (or, on a slow machine, already waiting for "go"): the first step is recorded on the holder.
         let status = "";
         for (const deadline = Date.now() + 10_000; status !== "waiting" && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
           status = ((await (await fetch(`${other.url}/wf/status?id=${id}`)).json()) as { status: string }).status;
@@ -158,6 +164,15 @@ describe.skipIf(unavailable !== undefined)("a project's bindings on cluster node
       const holderPid = holder.cli.proc.pid;
       holder.cli.proc.kill("SIGKILL");
       await holder.cli.exited();
+      // The survivor takes the partitions over by itself; "go" is kept until an instance waits for it.
+      for (const id of ids) {
+        let sent = "";
+        for (const deadline = Date.now() + 30_000; sent !== "sent" && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
+          const response = await fetch(`${other.url}/wf/go?id=${id}`);
+          sent = response.ok ? await response.text() : "";
+        }
+        expect(sent).toBe("sent");
+      }
       for (const id of ids) {
         let status: { status: string; output?: { first: number; second: number } } = { status: "unknown" };
         for (const deadline = Date.now() + 30_000; status.status !== "complete" && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 100))) {
