@@ -20,7 +20,7 @@ beforeAll(async () => {
   slack = await startWebhookReceiver();
   // The loopback receiver is a private address: the alert may go there because the vars allow it.
   example = await startExample({ ALERT_WEBHOOK_URL: slack.url, ALERT_WEBHOOK_ALLOW_HOSTS: "127.0.0.1" });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await cleanup();

@@ -13,7 +13,12 @@ export const CLI = join(ROOT, "dist", "cli", "main.js");
 /** Fixture entries for the CLI tests. */
 export const FIXTURES = join(ROOT, "test", "cli", "fixtures");
 
-const DEFAULT_WAIT_MS = 20_000;
+/**
+ * How long a wait for a CLI process's output (or exit) lasts by default. Generous on purpose: with the
+ * whole suite running on two cores (Chromium, Postgres and cluster nodes included), a `hearth dev` that
+ * starts in a second alone has been seen to print nothing for over 20 s.
+ */
+const DEFAULT_WAIT_MS = 45_000;
 
 /** Throws a readable error when the CLI has not been built. */
 export function requireBuild(): void {
