@@ -5,7 +5,7 @@ import { printError } from "./output.ts";
 
 export const CLUSTER_USAGE = `Usage: hearth cluster status [--cluster <postgres-url>] [--schema <name>] [--json]
 
-  status    Nodes of the cluster (state, agents held, time since their last heartbeat) and
+  status    Nodes of the cluster (state, agents and services held, time since their last heartbeat) and
             totals, read from its Postgres database; no node needs to be running.
 
 Options:

@@ -11,12 +11,16 @@ export interface NodeStatus {
   heartbeatAgeSeconds: number;
   /** Agents whose lease this incarnation holds. */
   agents: number;
+  /** Services it holds (`~kind/name`: D1 databases, workflow partitions). */
+  services: number;
 }
 
 export interface ClusterStatus {
   nodes: NodeStatus[];
   /** Agents the cluster has ever held (lease rows). */
   agents: number;
+  /** Services the cluster has ever held (D1 databases, workflow partitions). */
+  services: number;
   /** Agents whose owner is gone (dead, left or restarted): the next event for one claims it. */
   orphaned: number;
   /** Log entries and snapshots kept in Postgres. */
@@ -33,16 +37,19 @@ export interface ClusterStatus {
  */
 export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: string): Promise<ClusterStatus> {
   const t = clusterTables(schema);
-  const nodes = await pool.query<{ node_id: string; address: string; state: NodeStatus["state"]; incarnation: string; age: number; agents: string }>(
+  // Services' ids start with "~" (src/cluster/services.ts), which no agent's does.
+  const nodes = await pool.query<{ node_id: string; address: string; state: NodeStatus["state"]; incarnation: string; age: number; agents: string; services: string }>(
     `SELECT n.node_id, n.address, n.state, n.incarnation, extract(epoch FROM now() - n.heartbeat_at)::float8 AS age,
-            count(l.actor_id) AS agents
+            count(l.actor_id) FILTER (WHERE l.actor_id NOT LIKE '~%') AS agents,
+            count(l.actor_id) FILTER (WHERE l.actor_id LIKE '~%') AS services
        FROM ${t.nodes} n LEFT JOIN ${t.lease} l ON l.owner = n.node_id AND l.owner_incarnation = n.incarnation
       GROUP BY n.node_id ORDER BY n.node_id`,
   );
-  const totals = await pool.query<{ agents: string; orphaned: string; log: string; snapshots: string }>(
-    `SELECT (SELECT count(*) FROM ${t.lease}) AS agents,
+  const totals = await pool.query<{ agents: string; services: string; orphaned: string; log: string; snapshots: string }>(
+    `SELECT (SELECT count(*) FROM ${t.lease} WHERE actor_id NOT LIKE '~%') AS agents,
+            (SELECT count(*) FROM ${t.lease} WHERE actor_id LIKE '~%') AS services,
             (SELECT count(*) FROM ${t.lease} l LEFT JOIN ${t.nodes} n ON n.node_id = l.owner
-              WHERE l.owner IS NULL OR n.state IS DISTINCT FROM 'alive' AND n.state IS DISTINCT FROM 'draining' OR n.incarnation <> l.owner_incarnation) AS orphaned,
+              WHERE l.actor_id NOT LIKE '~%' AND (l.owner IS NULL OR n.state IS DISTINCT FROM 'alive' AND n.state IS DISTINCT FROM 'draining' OR n.incarnation <> l.owner_incarnation)) AS orphaned,
             (SELECT count(*) FROM ${t.log}) AS log,
             (SELECT count(*) FROM ${t.snapshot}) AS snapshots`,
   );
@@ -56,8 +63,10 @@ export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: stri
       // now() is when this statement began: a heartbeat written since reads as slightly negative.
       heartbeatAgeSeconds: Math.max(0, node.age),
       agents: Number(node.agents),
+      services: Number(node.services),
     })),
     agents: Number(row.agents),
+    services: Number(row.services),
     orphaned: Number(row.orphaned),
     logEntries: Number(row.log),
     snapshots: Number(row.snapshots),
@@ -66,10 +75,10 @@ export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: stri
 
 /** The status as a table for people. */
 export function formatClusterStatus(status: ClusterStatus): string {
-  const header = ["node", "state", "agents", "heartbeat", "incarnation", "address"];
-  const rows = status.nodes.map((node) => [node.nodeId, node.state, String(node.agents), `${node.heartbeatAgeSeconds.toFixed(1)} s ago`, String(node.incarnation), node.address]);
+  const header = ["node", "state", "agents", "services", "heartbeat", "incarnation", "address"];
+  const rows = status.nodes.map((node) => [node.nodeId, node.state, String(node.agents), String(node.services), `${node.heartbeatAgeSeconds.toFixed(1)} s ago`, String(node.incarnation), node.address]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
-  const summary = `${status.agents} agent(s) registered, ${status.orphaned} waiting for a new owner; ${status.logEntries} log entries, ${status.snapshots} snapshot(s) in Postgres`;
+  const summary = `${status.agents} agent(s) registered, ${status.orphaned} waiting for a new owner; ${status.services} service(s) (D1 databases, workflow partitions); ${status.logEntries} log entries, ${status.snapshots} snapshot(s) in Postgres`;
   return [line(header), ...rows.map(line), "", summary].join("\n") + "\n";
 }

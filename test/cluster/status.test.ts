@@ -32,30 +32,30 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
     return { code, stdout: cli.stdout(), stderr: cli.stderr() };
   };
 
-  test("shows each node, the agents it holds, and agents left without a live owner", async () => {
-    // A second node that holds one agent, then goes silent without leaving (a crash).
+  test("shows each node, the agents and services it holds, and agents left without a live owner", async () => {
+    // A second node that holds one agent and two services, then goes silent without leaving (a crash).
     const pool = createClusterPool({ connectionString: url });
     const membership = await Membership.join({ pool, nodeId: "b", address: "http://10.0.0.6:8787", ttlMs: 1_000, heartbeatMs: 250 });
-    const claim = await new Leases({ pool, membership }).claim("counter/x");
-    expect(claim.claimed).toBe(true);
+    const leases = new Leases({ pool, membership });
+    for (const actorId of ["counter/x", "~workflows/p3", "~d1/main"]) expect((await leases.claim(actorId)).claimed).toBe(true);
     const alive = await status("--cluster", url, "--json");
     expect(alive.code, alive.stderr).toBe(0);
-    const before = JSON.parse(alive.stdout) as { nodes: Array<{ nodeId: string; state: string; agents: number }>; agents: number; orphaned: number };
-    expect(before.nodes.map(({ nodeId, state, agents }) => ({ nodeId, state, agents }))).toEqual([
-      { nodeId: "a", state: "alive", agents: 0 },
-      { nodeId: "b", state: "alive", agents: 1 },
+    const before = JSON.parse(alive.stdout) as { nodes: Array<{ nodeId: string; state: string; agents: number; services: number }>; agents: number; services: number; orphaned: number };
+    expect(before.nodes.map(({ nodeId, state, agents, services }) => ({ nodeId, state, agents, services }))).toEqual([
+      { nodeId: "a", state: "alive", agents: 0, services: 0 },
+      { nodeId: "b", state: "alive", agents: 1, services: 2 },
     ]);
-    expect(before.orphaned).toBe(0);
+    expect({ agents: before.agents, services: before.services, orphaned: before.orphaned }).toEqual({ agents: 1, services: 2, orphaned: 0 });
 
     membership.pauseTimers();
     let table = "";
     await until(async () => {
       table = (await status("--cluster", url)).stdout;
-      return /^b\s+dead\s+1\s/m.test(table);
+      return /^b\s+dead\s+1\s+2\s/m.test(table);
     }, "node b reaped");
-    expect(table).toMatch(/^node\s+state\s+agents\s+heartbeat/m);
-    expect(table).toMatch(/^a\s+alive\s+0\s+[\d.]+ s ago\s+1\s+http:\/\/10\.0\.0\.5:8787$/m);
-    expect(table).toContain("1 agent(s) registered, 1 waiting for a new owner");
+    expect(table).toMatch(/^node\s+state\s+agents\s+services\s+heartbeat/m);
+    expect(table).toMatch(/^a\s+alive\s+0\s+0\s+[\d.]+ s ago\s+1\s+http:\/\/10\.0\.0\.5:8787$/m);
+    expect(table).toContain("1 agent(s) registered, 1 waiting for a new owner; 2 service(s) (D1 databases, workflow partitions);");
     await membership.close();
     await pool.end();
   }, 30_000);
