@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import type { Host } from "../host/host.ts";
-import { workflowCounts } from "../host/introspect.ts";
-import { isWorkflowBinding } from "../workflow/binding.ts";
+import { hasWorkflows, workflowCounts } from "../host/introspect.ts";
 import { startInspector, type InspectorHandle } from "../inspector/index.ts";
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
@@ -67,14 +66,13 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   // and only keeps a record of each (so the runtime's errors still reach the problems).
   const keepOnly = createLogger({ level: options.logLevel ?? "info", destination: { write: () => true }, onRecord: logStore.onRecord });
   const restoreConsole = captureConsole(logger, format === "json" ? { everywhere: true } : { recordOutside: keepOnly });
-  const hasWorkflows = Object.values(context.host.env).some(isWorkflowBinding);
   const metrics =
     options.metrics === false
       ? undefined
       : createHearthMetrics({
           host: context.host,
           ...(context.queueDepths ? { queueDepths: context.queueDepths } : {}),
-          ...(hasWorkflows ? { workflowStates: () => Object.entries(workflowCounts(context.host)).map(([status, count]) => ({ status, count })) } : {}),
+          ...(hasWorkflows(context.host) ? { workflowStates: () => Object.entries(workflowCounts(context.host)).map(([status, count]) => ({ status, count })) } : {}),
         });
   const tracing: Tracing | undefined =
     options.traces === false

@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import { ClusterNode } from "../cluster/node.ts";
-import { redacted } from "../cluster/pg/pool.ts";
-import { createClusterPool } from "../cluster/pg/pool.ts";
+import { createClusterPool, redacted } from "../cluster/pg/pool.ts";
 import { clusterCronGate } from "../cluster/singletons/cron-gate.ts";
 import { openPostgresKvNamespace, openPostgresQueueStore, openPostgresSecretStore, settlePostgresKvWrites, type PostgresSecretStore } from "../cluster/bindings/index.ts";
 import { clusterD1 } from "../cluster/bindings/d1.ts";

@@ -8,6 +8,7 @@
 import { AGENT_RUNTIME, AgentBase, HANDLE } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import type { AgentDatabase } from "../storage/database.ts";
+import { isWorkflowBinding } from "../workflow/binding.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import type { Host } from "./host.ts";
@@ -85,6 +86,16 @@ function hasSubAgent(agent: AgentBase | undefined, step: ActorPathStep): boolean
   const list = (agent as { listSubAgents?: (cls?: string) => Array<{ className: string; name: string }> } | undefined)?.listSubAgents;
   if (typeof list !== "function") return false;
   return list.call(agent, step.className).some((child) => child.name === step.name);
+}
+
+/**
+ * Whether the host binds any workflow (`env.<WORKFLOW>`): on a cluster node that holds no partition
+ * yet, it has workflows but no engine open.
+ * @example
+ * if (hasWorkflows(host)) console.log(workflowCounts(host));
+ */
+export function hasWorkflows(host: Host): boolean {
+  return Object.values(host.env).some(isWorkflowBinding);
 }
 
 /**

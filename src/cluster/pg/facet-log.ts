@@ -3,7 +3,7 @@ import { treeRange } from "../facet-keys.ts";
 import type { ActorHistory } from "../log.ts";
 import { inTransaction } from "./pool.ts";
 import { quoteLiteral } from "./copy-rows.ts";
-import { copyHistoryRows, historiesOf } from "./history.ts";
+import { copyHistoryRows, historiesOf, historySelect } from "./history.ts";
 import { checkActorId } from "./leases.ts";
 import { clusterTables } from "./schema.ts";
 
@@ -23,15 +23,7 @@ export async function readTreeHistory(pool: pg.Pool, rootId: string, schema?: st
   const t = clusterTables(schema);
   const { from, to } = treeRange(rootId);
   const inTree = (column: string): string => `(${column} = ${quoteLiteral(checkActorId(rootId))} OR (${column} >= ${quoteLiteral(from)} AND ${column} < ${quoteLiteral(to)}))`;
-  const rows = await copyHistoryRows(
-    pool,
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE ${inTree("actor_id")}
-     UNION ALL
-     SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
-     LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
-     WHERE ${inTree("g.actor_id")} AND g.seq > coalesce(s.seq, 0)
-     ORDER BY actor_id, seq`,
-  );
+  const rows = await copyHistoryRows(pool, historySelect(t, inTree));
   const histories = historiesOf(rows);
   const own = histories.get(rootId) ?? { changesets: [], head: 0 };
   histories.delete(rootId);

@@ -2,7 +2,7 @@ import type pg from "pg";
 import type { ActorHistory } from "../log.ts";
 import { copyRows, quoteLiteral } from "./copy-rows.ts";
 import { checkActorId } from "./leases.ts";
-import { clusterTables, LOG_KIND } from "./schema.ts";
+import { clusterTables, LOG_KIND, type ClusterTables } from "./schema.ts";
 
 /** A row of a history query: a snapshot's image or a log entry, of one actor. */
 export interface HistoryRow {
@@ -25,17 +25,22 @@ export interface HistoryRow {
  * for (const { payload } of history.changesets) db.applyChangeset(payload);
  */
 export async function readHistory(pool: pg.Pool, actorId: string, schema?: string): Promise<ActorHistory> {
-  const t = clusterTables(schema);
   const id = quoteLiteral(checkActorId(actorId));
-  const rows = await copyHistoryRows(
-    pool,
-    `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE actor_id = ${id}
-     UNION ALL
-     SELECT actor_id, 'log', seq, kind, payload FROM ${t.log}
-     WHERE actor_id = ${id} AND seq > coalesce((SELECT seq FROM ${t.snapshot} WHERE actor_id = ${id}), 0)
-     ORDER BY seq`,
-  );
+  const rows = await copyHistoryRows(pool, historySelect(clusterTables(schema), (column) => `${column} = ${id}`));
   return historiesOf(rows).get(actorId) ?? { changesets: [], head: 0 };
+}
+
+/**
+ * The history query of the actors `matches` selects (an SQL condition on the given actor_id column):
+ * each one's snapshot and the log entries after it, ordered by actor, then seq.
+ */
+export function historySelect(t: ClusterTables, matches: (column: string) => string): string {
+  return `SELECT actor_id, 'snapshot' AS source, seq, 0::int2 AS kind, image AS payload FROM ${t.snapshot} WHERE ${matches("actor_id")}
+     UNION ALL
+     SELECT g.actor_id, 'log', g.seq, g.kind, g.payload FROM ${t.log} g
+     LEFT JOIN ${t.snapshot} s ON s.actor_id = g.actor_id
+     WHERE ${matches("g.actor_id")} AND g.seq > coalesce(s.seq, 0)
+     ORDER BY actor_id, seq`;
 }
 
 /**

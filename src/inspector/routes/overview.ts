@@ -2,8 +2,7 @@
  * `GET /api/overview`: the home page's numbers, from the host, the metrics and the problems store.
  */
 import type { ELDHistogram } from "node:perf_hooks";
-import { workflowCounts } from "../../host/introspect.ts";
-import { isWorkflowBinding } from "../../workflow/binding.ts";
+import { hasWorkflows, workflowCounts } from "../../host/introspect.ts";
 import type { Series } from "../metrics-history.ts";
 import type { MetricsHistory } from "../metrics-history.ts";
 import type { Route, RouteContext } from "../router.ts";
@@ -71,7 +70,6 @@ function tokensByModel(series: readonly Series[]) {
 
 async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, loopDelay: ELDHistogram, teamRuns: TeamRunIndex | undefined) {
   const { host, problems } = ctx.sources;
-  const hasWorkflows = Object.values(host.env).some(isWorkflowBinding);
   const counts = workflowCounts(host);
   const count = (status: string) => counts[status] ?? 0;
   const series = metrics?.current() ?? [];
@@ -81,7 +79,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, 
     agents: { classes: classSummaries(ctx) },
     requests: requestRates(metrics),
     schedules: { agentsWithTasks: pending.agents, nextAt: pending.nextAt, due: pending.nextAt !== null && pending.nextAt <= host.clock.now() ? pending.agents : 0, lagP99Ms: quantileMs(series, "hearth_schedule_lag_seconds_bucket", 0.99) },
-    workflows: hasWorkflows ? { running: count("running") + count("queued"), waiting: count("waiting"), paused: count("paused"), errored: count("errored"), complete: count("complete") } : null,
+    workflows: hasWorkflows(host) ? { running: count("running") + count("queued"), waiting: count("waiting"), paused: count("paused"), errored: count("errored"), complete: count("complete") } : null,
     teamRuns: teamRuns ? teamRuns.counts() : null,
     tokens: { today: tokensByModel(series) },
     runtime: {

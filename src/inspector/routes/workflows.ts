@@ -4,7 +4,7 @@
  * `env` bindings, which reach wherever an instance runs (docs/inspector/api.md §Workflows).
  */
 import { deserialize } from "node:v8";
-import { hostInternals } from "../../host/introspect.ts";
+import { hasWorkflows, hostInternals } from "../../host/introspect.ts";
 import { isWorkflowBinding, type WorkflowBinding, type WorkflowInstance } from "../../workflow/binding.ts";
 import type { WorkflowEngine } from "../../workflow/engine.ts";
 import { WorkflowStateError } from "../../workflow/errors.ts";
@@ -16,7 +16,7 @@ const ACTIONS = ["pause", "resume", "terminate", "restart"] as const;
 
 /** The engines open here; "not enabled" for a project without workflows. */
 function enginesOf(ctx: RouteContext): readonly WorkflowEngine[] {
-  if (!Object.values(ctx.sources.host.env).some(isWorkflowBinding)) throw notEnabled("Workflows");
+  if (!hasWorkflows(ctx.sources.host)) throw notEnabled("Workflows");
   return hostInternals(ctx.sources.host).workflowEngines;
 }
 
