@@ -1,7 +1,7 @@
 /**
  * Active agents per core: N users, each with its own agent and an open WebSocket, each sending an RPC
  * every 10 s that does setState + INSERT and gets a reply (bench/lib/ws-users.ts, its own process).
- * N grows until the reply p99 passes 50 ms; the largest N under it is the figure, with the server's
+ * `--profile <dir>` writes a CPU profile of the server there. N grows until the reply p99 passes 50 ms; the largest N under it is the figure, with the server's
  * memory per active agent there. `hearth start` serves with its defaults (hibernation after 10 s idle,
  * 4,096 agents in memory), data on disk.
  *
@@ -24,7 +24,8 @@ const P99_BOUND_MS = 50;
 const DIR = flag("dir") === "shm" ? SHM_DIR : tmpdir();
 const dataDir = mkdtempSync(join(DIR, "hearth-active-"));
 const port = await freePort();
-const child = spawn(process.execPath, [HEARTH_CLI, "start", join(BENCH_DIR, "lib", "shard-app.ts"), "--threads", String(THREADS), "--port", String(port), "--data", dataDir], {
+const PROFILE_DIR = flag("profile");
+const child = spawn(process.execPath, [...(PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : []), HEARTH_CLI, "start", join(BENCH_DIR, "lib", "shard-app.ts"), "--threads", String(THREADS), "--port", String(port), "--data", dataDir], {
   env: { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" },
   stdio: ["ignore", "pipe", "pipe"],
 });
@@ -56,6 +57,9 @@ try {
     note: passing ? `memory per active agent there: ${((passing.rss - rssBefore) / passing.users / 1024).toFixed(1)} KB; the load generator shares the machine` : "no step met the bound",
   });
   emit(rows);
+} catch (error) {
+  log(`the server's last output:\n${output}`);
+  throw error;
 } finally {
   await stopChild(child);
   removeDir(dataDir);

@@ -21,8 +21,18 @@ export const LIMITS = {
    * SQLite. 0 keeps connections open.
    */
   parkIdleConnectionAfterMs: 1_000,
-  /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. */
-  maxLiveAgents: 4_096,
+  /**
+   * Most open SQLite connections when the process's descriptor limit cannot be read; otherwise the
+   * cap is a fifth of that limit (`setOpenConnectionCap`). Above it idle connections are parked.
+   */
+  maxOpenConnectionsFallback: 4_096,
+  /**
+   * A connection used again after an idle gap of up to this long stays open for 1.5 times that gap
+   * before it is parked: an agent with traffic every few seconds does not reopen its file each time.
+   */
+  keepRhythmUpToMs: 15_000,
+  /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. Open files are bounded apart from it (`setOpenConnectionCap`). */
+  maxLiveAgents: 16_384,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */
   maxStateBytes: 256 * 1024 * 1024,
   /** Largest payload of a schedule or queue item, JSON-encoded. */

@@ -33,6 +33,8 @@ export type { AgentClass, HostOptions, TaskErrorReport } from "./host-options.ts
 
 /** Root places kept for reuse; the map starts over past this many (a scan over many agents). */
 const PLACE_CACHE_SIZE = 10_000;
+/** Agents the idle sweep hibernates per turn of the event loop; it goes on in the next turn. */
+const HIBERNATIONS_PER_TURN = 32;
 
 /**
  * Runs agents in this process: exactly one live instance per (class, name), created on first use,
@@ -457,9 +459,13 @@ export class Host implements CellHost, AgentDispatcher {
 
   #sweep(): void {
     const deadline = performance.now() - this.hibernateAfterMs;
+    let hibernated = 0;
     for (const cell of this.#cells.values()) {
       if (cell.lastActive > deadline) break;
-      if (cell.idle) this.#hibernate(cell);
+      if (!cell.idle) continue;
+      // Each hibernation closes a file: a few per turn, so replies do not wait behind hundreds.
+      if (++hibernated > HIBERNATIONS_PER_TURN) return void setImmediate(() => this.#closed || this.#sweep());
+      this.#hibernate(cell);
     }
   }
 

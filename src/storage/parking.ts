@@ -1,49 +1,143 @@
+import { readFileSync } from "node:fs";
 import { LIMITS } from "../limits.ts";
 
 /** A database whose connection may be closed while it is idle and reopened on its next statement. */
 export interface Parkable {
   /**
-   * Called once per sweep: closes the connection if nothing used it since the last sweep and no
-   * transaction is open. Returns whether the database is parked now (it then leaves the sweep).
+   * Called once per sweep, and by the cap on open connections: closes the connection if nothing used
+   * it since the previous call and no transaction is open. `pressed` (over the cap): parks even a
+   * connection kept open for work due soon or for its traffic's rhythm. Returns whether the database
+   * is parked now (it then leaves the watch).
    */
-  parkIfUnused(): boolean;
+  parkIfUnused(now: number, pressed: boolean): boolean;
+  /**
+   * When it is expected to be used next (performance.now() ms), from the rhythm of its traffic;
+   * -Infinity while it cannot be parked (a transaction is open).
+   */
+  nextUseExpected(now: number): number;
 }
 
-const open = new Set<Parkable>();
+/** Watched open connections, and each one's index in that array (removed by swapping with the last). */
+const open: Parkable[] = [];
+const slots = new Map<Parkable, number>();
 let timer: ReturnType<typeof setInterval> | undefined;
 let sweepMs: number = LIMITS.parkIdleConnectionAfterMs;
+let cap: number = defaultOpenConnectionCap();
+/** A timer sweep in progress, continued turn by turn: its remaining connections. */
+let sweeping: Parkable[] | undefined;
 
-/** Watches an open connection; it is parked after one to two sweeps without use. */
+/** Connections a timer sweep parks per turn of the event loop: closing hundreds at once stalls replies. */
+const PARKS_PER_TURN = 32;
+
+/** Watches an open connection; it is parked after one to two sweeps without use, or when the cap needs room. */
 export function watchConnection(db: Parkable): void {
-  open.add(db);
+  if (slots.has(db)) return;
+  slots.set(db, open.length);
+  open.push(db);
+  if (open.length > cap) makeRoom(db);
   if (timer === undefined && sweepMs > 0) {
-    timer = setInterval(parkIdleConnections, sweepMs);
+    timer = setInterval(sweepInTurns, sweepMs);
     timer.unref();
   }
 }
 
 /** The connection was closed or parked: nothing to watch. */
 export function unwatchConnection(db: Parkable): void {
-  open.delete(db);
-  if (open.size === 0 && timer !== undefined) {
+  const slot = slots.get(db);
+  if (slot === undefined) return;
+  slots.delete(db);
+  const last = open.pop()!;
+  if (last !== db) {
+    open[slot] = last;
+    slots.set(last, slot);
+  }
+  if (open.length === 0 && timer !== undefined) {
     clearInterval(timer);
     timer = undefined;
   }
 }
 
 /**
- * One sweep: parks every watched connection unused since the previous sweep. The host's sweeper
- * calls nothing here; a timer does, every `parkIdleConnectionAfterMs`.
+ * One sweep, all at once: parks every watched connection unused since the previous sweep (and not
+ * kept open). The timer's sweeps do the same a few connections per turn of the event loop.
  * @example
  * parkIdleConnections(); parkIdleConnections(); // twice: every idle connection is closed now
  */
 export function parkIdleConnections(): number {
+  const now = performance.now();
   let parked = 0;
   for (const db of [...open]) {
-    if (db.parkIfUnused()) parked++;
+    if (db.parkIfUnused(now, false)) parked++;
   }
   return parked;
 }
+
+function sweepInTurns(): void {
+  if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
+  sweeping = [...open];
+  continueSweep();
+}
+
+function continueSweep(): void {
+  const pending = sweeping!;
+  const now = performance.now();
+  let parked = 0;
+  while (pending.length > 0 && parked < PARKS_PER_TURN) {
+    const db = pending.pop()!;
+    if (slots.has(db) && db.parkIfUnused(now, false)) parked++;
+  }
+  if (pending.length === 0) sweeping = undefined;
+  else setImmediate(continueSweep);
+}
+
+/** Connections looked at for each one parked over the cap. */
+const SAMPLE = 8;
+
+/**
+ * Over the cap: parks the connections expected to be needed last, like Redis's approximated
+ * eviction: of a few picked at random, the one whose next use is furthest away. Under periodic
+ * traffic from more agents than the cap, least-recently-used would park exactly the agent whose
+ * message comes next; this keeps about `cap / agents` of the messages on open connections.
+ * `opening` (the connection being opened now) is never parked.
+ */
+function makeRoom(opening: Parkable | undefined): void {
+  const now = performance.now();
+  for (let misses = 0; open.length > cap && misses < 32; ) {
+    let victim: Parkable | undefined;
+    let latest = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < SAMPLE; k++) {
+      const db = open[Math.floor(Math.random() * open.length)]!;
+      if (db === opening) continue;
+      const next = db.nextUseExpected(now);
+      if (next > latest) {
+        latest = next;
+        victim = db;
+      }
+    }
+    if (victim === undefined || !victim.parkIfUnused(now, true)) misses++;
+  }
+  // Sampling kept hitting connections in the middle of a transaction: look at every one, from a
+  // place that moves on, so the same few are not parked each time.
+  for (let seen = 0; open.length > cap && seen < open.length; seen++) {
+    hand = (hand + 1) % open.length;
+    const db = open[hand]!;
+    if (db !== opening && db.nextUseExpected(now) > Number.NEGATIVE_INFINITY) db.parkIfUnused(now, true);
+  }
+  // Still over: the rest are in transactions (many agents wrote in this turn). Their commits end
+  // the turn; try again after it (a timer runs after this turn's commits), then every 50 ms.
+  if (open.length > cap && trim === undefined) {
+    trim = setTimeout(
+      () => {
+        trim = undefined;
+        makeRoom(undefined);
+      },
+      opening === undefined ? 50 : 0,
+    );
+  }
+}
+
+let hand = 0;
+let trim: ReturnType<typeof setTimeout> | undefined;
 
 /**
  * How often idle connections are swept, in ms (0: never park). Applies to connections watched from
@@ -56,13 +150,47 @@ export function setConnectionParking(everyMs: number): void {
   sweepMs = everyMs;
   if (timer !== undefined) clearInterval(timer);
   timer = undefined;
-  if (open.size > 0 && sweepMs > 0) {
-    timer = setInterval(parkIdleConnections, sweepMs);
+  if (open.length > 0 && sweepMs > 0) {
+    timer = setInterval(sweepInTurns, sweepMs);
     timer.unref();
   }
 }
 
+/** The period of the parking sweep, ms (0: connections are never parked for being idle). */
+export function connectionParkingPeriod(): number {
+  return sweepMs;
+}
+
+/**
+ * Most SQLite connections open at once in this process; above it the least recently used idle ones
+ * are parked at once, whatever keeps them open otherwise. Each open connection holds two file
+ * descriptors (the database and its -wal), so the default is a fifth of the process's descriptor
+ * limit: 40 % for SQLite, the rest for sockets.
+ * @example
+ * setOpenConnectionCap(1_000);
+ */
+export function setOpenConnectionCap(connections: number): void {
+  if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`maxOpenConnections must be an integer ≥ 1, got ${connections}`);
+  cap = connections;
+}
+
+/** The cap on open connections now ({@link setOpenConnectionCap}). */
+export function openConnectionCap(): number {
+  return cap;
+}
+
 /** Connections open now (not parked, not closed). */
 export function openConnectionCount(): number {
-  return open.size;
+  return open.length;
+}
+
+/** A fifth of the soft limit on open files (Linux: /proc/self/limits), at least 64; 4,096 where it cannot be read. */
+function defaultOpenConnectionCap(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (line === null || line[1] === "unlimited") return LIMITS.maxOpenConnectionsFallback;
+    return Math.max(64, Math.floor(Number(line[1]) / 5));
+  } catch {
+    return LIMITS.maxOpenConnectionsFallback;
+  }
 }

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { LIMITS } from "../../src/limits.ts";
+import { AgentDatabase } from "../../src/storage/database.ts";
+import { openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap } from "../../src/storage/parking.ts";
+import { whenFilesSettled } from "../../src/storage/settle.ts";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+
+const defaultCap = openConnectionCap();
+const dirs: string[] = [];
+const open: AgentDatabase[] = [];
+let t: TestEnv | undefined;
+
+afterEach(async () => {
+  setOpenConnectionCap(defaultCap);
+  setConnectionParking(LIMITS.parkIdleConnectionAfterMs);
+  await t?.close();
+  t = undefined;
+  for (const db of open.splice(0)) db.close();
+  await whenFilesSettled();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function make(count: number): AgentDatabase[] {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-cap-"));
+  dirs.push(dir);
+  return Array.from({ length: count }, (_, i) => {
+    const db = new AgentDatabase({ path: join(dir, `a${i}.sqlite`), durability: "relaxed", identity: `counter/a${i}`, currentOwner: () => undefined });
+    open.push(db);
+    return db;
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("the cap on open connections", () => {
+  it("defaults to a fifth of the process's descriptor limit", () => {
+    expect(defaultCap).toBeGreaterThanOrEqual(64);
+    setOpenConnectionCap(10);
+    expect(openConnectionCap()).toBe(10);
+    expect(() => setOpenConnectionCap(0)).toThrow(/maxOpenConnections must be an integer ≥ 1, got 0/);
+    expect(() => setOpenConnectionCap(1.5)).toThrow(/maxOpenConnections must be an integer ≥ 1/);
+  });
+
+  it("parks idle connections when more are opened than the cap, and loses nothing", async () => {
+    setOpenConnectionCap(5);
+    const dbs = make(20);
+    for (const [i, db] of dbs.entries()) {
+      db.execScript("CREATE TABLE IF NOT EXISTS t (x)");
+      db.statement("INSERT INTO t VALUES (?)").run(i);
+      db.flush(); // committed: the next open may park it
+    }
+    expect(openConnectionCount()).toBeLessThanOrEqual(5);
+    expect(dbs.filter((db) => db.parked).length).toBeGreaterThanOrEqual(15);
+    for (const [i, db] of dbs.entries()) expect(db.statement("SELECT x FROM t").all()).toEqual([{ x: i }]);
+    await sleep(5);
+    expect(openConnectionCount()).toBeLessThanOrEqual(5);
+  });
+
+  it("goes over the cap only for connections in the middle of a transaction, and comes back under it once they commit", async () => {
+    setOpenConnectionCap(3);
+    const dbs = make(10);
+    for (const db of dbs) db.execScript("CREATE TABLE IF NOT EXISTS t (x)"); // ten transactions open in one turn
+    expect(openConnectionCount()).toBe(10);
+    for (let wait = 0; wait < 100 && openConnectionCount() > 3; wait++) await sleep(10);
+    expect(openConnectionCount()).toBeLessThanOrEqual(3);
+    for (const db of dbs) expect(db.hasTable("t")).toBe(true);
+  });
+
+  it("never parks a connection while its transaction is open, even over the cap", () => {
+    setOpenConnectionCap(1);
+    const [first, second] = make(2);
+    first!.execScript("CREATE TABLE t (x)");
+    first!.statement("INSERT INTO t VALUES (1)").run(); // open transaction
+    expect(first!.nextUseExpected(performance.now())).toBe(Number.NEGATIVE_INFINITY);
+    second!.execScript("CREATE TABLE t (x)"); // opening it finds no connection it may park
+    expect(first!.parked).toBe(false);
+    first!.flush();
+    expect(first!.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(1);
+  });
+});
+
+describe("the rhythm of an agent's traffic", () => {
+  it("keeps a connection used again after an idle gap open for 1.5 times that gap, then parks it", async () => {
+    setConnectionParking(20);
+    const [steady, once] = make(2);
+    steady!.execScript("CREATE TABLE t (x)");
+    once!.execScript("CREATE TABLE t (x)");
+    steady!.flush();
+    once!.flush();
+    parkIdleConnections(); // both seen used
+    const firstSeen = performance.now();
+    await sleep(120);
+    steady!.statement("INSERT INTO t VALUES (1)").run(); // used again after an idle gap
+    steady!.flush();
+    const secondSeen = performance.now();
+    parkIdleConnections(); // seen used: kept open for 1.5 times the gap
+    parkIdleConnections();
+    parkIdleConnections();
+    expect(steady!.parked).toBe(false);
+    expect(once!.parked).toBe(true); // no rhythm: parked after a sweep without use
+    expect(steady!.nextUseExpected(performance.now())).toBeGreaterThan(performance.now() + 50);
+    while (!steady!.parked) {
+      await sleep(20);
+      parkIdleConnections();
+    }
+    expect(performance.now() - secondSeen).toBeGreaterThanOrEqual(1.5 * (secondSeen - firstSeen) - 5);
+  });
+
+  it("does not keep open a connection used at sweeps in a row", () => {
+    const [busy] = make(1);
+    busy!.execScript("CREATE TABLE t (x)");
+    busy!.flush();
+    parkIdleConnections();
+    busy!.statement("SELECT 1").get();
+    busy!.flush();
+    parkIdleConnections(); // used at two sweeps in a row: a gap of one period is no rhythm
+    parkIdleConnections();
+    expect(busy!.parked).toBe(true);
+  });
+});
+
+class Idle extends Agent {
+  static callables = { ping: {} };
+  ping(): string {
+    this.sql`SELECT 1`;
+    return "pong";
+  }
+}
+
+describe("hibernating many idle agents", () => {
+  it("hibernates all of them, a few per turn of the event loop", async () => {
+    t = await createTestEnv({ agents: { Idle }, host: { hibernateAfterMs: 40 } });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => t!.get<Idle>("Idle", `i${i}`).ping()));
+    expect(t.host.stats.liveAgents).toBe(100);
+    for (let wait = 0; wait < 200 && t.host.stats.liveAgents > 0; wait++) await sleep(10);
+    expect(t.host.stats.liveAgents).toBe(0);
+    expect(await t.get<Idle>("Idle", "i7").ping()).toBe("pong");
+  });
+});
