@@ -1,3 +1,4 @@
+import { defaultOpenConnectionCap, setOpenConnectionCap } from "../storage/parking.ts";
 import { join } from "node:path";
 import { ClusterNode } from "../cluster/node.ts";
 import { createClusterPool, redacted } from "../cluster/pg/pool.ts";
@@ -54,6 +55,8 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   const project = await resolveProject(options, cwd);
   // A data directory last served by several threads: its single-thread index and catalog are stale.
   if (!sharding) prepareShardLayout(project.dataDir, 1);
+  // The descriptor limit is the process's: its threads share the connections it allows.
+  setOpenConnectionCap(Math.max(1, Math.floor((project.settings?.maxOpenConnections ?? defaultOpenConnectionCap()) / (sharding?.threads ?? 1))));
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
   const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;

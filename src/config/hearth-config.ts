@@ -21,6 +21,11 @@ export interface HearthConfig {
   hibernateAfterMs?: number;
   /** At most this many agents in memory at once. */
   maxLiveAgents?: number;
+  /**
+   * At most this many SQLite connections open at once in the process (divided among `--threads`);
+   * default a fifth of the descriptor limit. Idle ones above it are closed until their next use.
+   */
+  maxOpenConnections?: number;
   /** Largest WebSocket message accepted, bytes. */
   maxMessageBytes?: number;
   /**
@@ -39,6 +44,7 @@ export const HEARTH_SETTINGS: readonly (keyof HearthConfig)[] = [
   "smtpPort",
   "hibernateAfterMs",
   "maxLiveAgents",
+  "maxOpenConnections",
   "maxMessageBytes",
   "alerts",
 ];
@@ -93,6 +99,7 @@ export function validateHearthConfig(value: unknown, path: string): HearthConfig
   integer("smtpPort", 0, 65_535);
   integer("hibernateAfterMs", 0);
   integer("maxLiveAgents", 1);
+  integer("maxOpenConnections", 1);
   integer("maxMessageBytes", 1);
   text("host");
   text("dataDir");

@@ -185,7 +185,7 @@ export function openConnectionCount(): number {
 }
 
 /** A fifth of the soft limit on open files (Linux: /proc/self/limits), at least 64; 4,096 where it cannot be read. */
-function defaultOpenConnectionCap(): number {
+export function defaultOpenConnectionCap(): number {
   try {
     const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
     if (line === null || line[1] === "unlimited") return LIMITS.maxOpenConnectionsFallback;

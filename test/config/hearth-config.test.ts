@@ -19,6 +19,7 @@ describe("hearth.config.ts", () => {
       smtpPort: 2525,
       hibernateAfterMs: 60_000,
       maxLiveAgents: 500,
+      maxOpenConnections: 2_000,
       maxMessageBytes: 1_048_576,
     };
     expect(validateHearthConfig(settings, PATH)).toEqual(settings);
@@ -27,7 +28,7 @@ describe("hearth.config.ts", () => {
 
   it("refuses an unknown setting, pointing bindings and vars to wrangler's config", () => {
     expect(configError(() => validateHearthConfig({ port: 1, kv_namespaces: [] }, PATH)).message).toBe(
-      'hearth.config.ts: unknown setting "kv_namespaces" (settings: port, host, dataDir, durability, smtpPort, hibernateAfterMs, maxLiveAgents, maxMessageBytes, alerts); bindings, vars and routes belong in wrangler\'s config',
+      'hearth.config.ts: unknown setting "kv_namespaces" (settings: port, host, dataDir, durability, smtpPort, hibernateAfterMs, maxLiveAgents, maxOpenConnections, maxMessageBytes, alerts); bindings, vars and routes belong in wrangler\'s config',
     );
   });
 
@@ -37,6 +38,7 @@ describe("hearth.config.ts", () => {
     [{ smtpPort: -1 }, '"smtpPort" must be an integer from 0 to 65535 (got -1)'],
     [{ hibernateAfterMs: 1.5 }, '"hibernateAfterMs" must be an integer of at least 0 (got 1.5)'],
     [{ maxLiveAgents: 0 }, '"maxLiveAgents" must be an integer of at least 1 (got 0)'],
+    [{ maxOpenConnections: 0 }, '"maxOpenConnections" must be an integer of at least 1 (got 0)'],
     [{ maxMessageBytes: 0 }, '"maxMessageBytes" must be an integer of at least 1 (got 0)'],
     [{ host: "" }, '"host" must be a non-empty string (got "")'],
     [{ dataDir: 3 }, '"dataDir" must be a non-empty string (got 3)'],
