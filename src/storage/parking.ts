@@ -92,6 +92,8 @@ function continueSweep(): void {
 
 /** Connections looked at for each one parked over the cap. */
 const SAMPLE = 8;
+/** Connections looked at one by one when sampling found none that can be parked. */
+const SCAN_PER_OPEN = 64;
 
 /**
  * Over the cap: parks the connections expected to be needed last, like Redis's approximated
@@ -116,9 +118,10 @@ function makeRoom(opening: Parkable | undefined): void {
     }
     if (victim === undefined || !victim.parkIfUnused(now, true)) misses++;
   }
-  // Sampling kept hitting connections in the middle of a transaction: look at every one, from a
-  // place that moves on, so the same few are not parked each time.
-  for (let seen = 0; open.length > cap && seen < open.length; seen++) {
+  // Sampling kept hitting connections in the middle of a transaction: look at a few more, from a
+  // place that moves on. Never all of them per open: in a turn where thousands of agents woke, that
+  // would cost the square of their number and make the turn, and the next one, longer still.
+  for (let seen = 0; open.length > cap && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
     hand = (hand + 1) % open.length;
     const db = open[hand]!;
     if (db !== opening && db.nextUseExpected(now) > Number.NEGATIVE_INFINITY) db.parkIfUnused(now, true);
