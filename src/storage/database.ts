@@ -7,7 +7,7 @@ import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
-import { connectionParkingPeriod, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { connectionParkingPeriod, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
 import { splitStatements } from "./split-statements.ts";
 
@@ -293,12 +293,9 @@ export class AgentDatabase implements Parkable {
 
   #connect(): void {
     const options = this.#options;
-    const { db, unsettled, created } = openAgentFile({
-      path: options.path,
-      durability: options.durability,
-      identity: options.identity,
-      bootStamp: options.bootStamp ?? currentBootStamp(),
-    });
+    const { db, unsettled, created } = openWithDescriptors(() =>
+      openAgentFile({ path: options.path, durability: options.durability, identity: options.identity, bootStamp: options.bootStamp ?? currentBootStamp() }),
+    );
     this.#db = db;
     this.#unsettled = unsettled;
     this.#created = created;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { LIMITS } from "../limits.ts";
 
 /** A database whose connection may be closed while it is idle and reopened on its next statement. */
@@ -141,6 +141,45 @@ function makeRoom(opening: Parkable | undefined): void {
 
 let hand = 0;
 let trim: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Runs `open` (a file open); if it fails because the process has no file descriptors left (sockets
+ * and connections together reached the limit), lowers the cap on open connections to 90 % of those
+ * open now, parks down to it, says so once, and tries again.
+ */
+export function openWithDescriptors<T>(open: () => T): T {
+  try {
+    return open();
+  } catch (error) {
+    if (!descriptorsExhausted() || openConnectionCount() < 2) throw error;
+    const lowered = Math.max(1, Math.floor(openConnectionCount() * 0.9));
+    if (!warnedExhausted) {
+      warnedExhausted = true;
+      console.warn(`[hearth] the process ran out of file descriptors with ${openConnectionCount()} SQLite connections open: the cap on open connections (maxOpenConnections) is now ${lowered}. Raise the limit (ulimit -n) or lower maxOpenConnections.`);
+    }
+    cap = Math.min(cap, lowered);
+    makeRoom(undefined);
+    return open();
+  }
+}
+
+let warnedExhausted = false;
+
+/**
+ * Whether the process is (nearly) out of descriptors: three opens, what an agent file needs (the
+ * database, its -wal, the directory for a sync). The failed open has already closed what it got.
+ */
+function descriptorsExhausted(): boolean {
+  const probes: number[] = [];
+  try {
+    for (let k = 0; k < 3; k++) probes.push(openSync("/dev/null", "r"));
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EMFILE" || (error as NodeJS.ErrnoException).code === "ENFILE";
+  } finally {
+    for (const fd of probes) closeSync(fd);
+  }
+}
 
 /**
  * How often idle connections are swept, in ms (0: never park). Applies to connections watched from

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -139,5 +140,18 @@ describe("hibernating many idle agents", () => {
     for (let wait = 0; wait < 200 && t.host.stats.liveAgents > 0; wait++) await sleep(10);
     expect(t.host.stats.liveAgents).toBe(0);
     expect(await t.get<Idle>("Idle", "i7").ping()).toBe("pong");
+  });
+});
+
+describe("running out of file descriptors", () => {
+  it("lowers the cap to what the process can hold, parks down to it, warns once, and opens the file after all", () => {
+    const fixture = join(import.meta.dirname, "fixtures", "descriptor-exhaustion.ts");
+    // 120 descriptors: about 50 connections fit, 200 agents are opened and written, then read again.
+    const output = execFileSync("sh", ["-c", `ulimit -n 120 && exec "$0" "$1" 200`, process.execPath, fixture], { encoding: "utf8" });
+    const result = JSON.parse(output.trim().split("\n").at(-1)!) as { opened: number; failed: number; intact: boolean; cap: number; warnings: string[] };
+    expect(result, output).toMatchObject({ opened: 200, failed: 0, intact: true });
+    expect(result.cap).toBeLessThan(60);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/^\[hearth\] the process ran out of file descriptors with \d+ SQLite connections open: the cap on open connections \(maxOpenConnections\) is now \d+\. Raise the limit \(ulimit -n\) or lower maxOpenConnections\.$/);
   });
 });
