@@ -219,9 +219,8 @@ export class Host implements CellHost, AgentDispatcher {
   }
 
   /**
-   * Takes a root agent and everything under it out of memory now, without touching its storage:
-   * queued events fail with `reason`, its sockets close. For a placement whose agent moved to
-   * another host (a cluster node that lost its lease).
+   * Takes a root agent and everything under it out of memory now, without touching its storage: queued
+   * events fail with `reason`, its sockets close. For an agent that moved to another host (lost lease).
    */
   evict(slug: string, name: string, reason: Error): void {
     this.#stopTree(placeFromIndex(this.dataDir, slug, name), reason);
@@ -249,10 +248,7 @@ export class Host implements CellHost, AgentDispatcher {
     return count;
   }
 
-  /**
-   * Stops taking events, closes every WebSocket (1001), waits up to `drainMs` for running events to
-   * finish, then commits and closes every database.
-   */
+  /** Stops taking events, closes every WebSocket (1001), waits up to `drainMs` for running events, then commits and closes every database. */
   async close({ drainMs = 5_000 }: { drainMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -5,9 +5,9 @@ import { LIMITS } from "../limits.ts";
 export interface Parkable {
   /**
    * Called once per sweep, and by the cap on open connections: closes the connection if nothing used
-   * it since the previous call and no transaction is open. `pressed` (over the cap): parks even a
-   * connection kept open for work due soon or for its traffic's rhythm. Returns whether the database
-   * is parked now (it then leaves the watch).
+   * it since the previous call and no transaction is open. `pressed` (over the cap): parks it even if
+   * used since, or kept open for work due soon or for its traffic's rhythm; never during a transaction.
+   * Returns whether the database is parked now (it then leaves the watch).
    */
   parkIfUnused(now: number, pressed: boolean): boolean;
   /**
@@ -136,6 +136,7 @@ function makeRoom(opening: Parkable | undefined): void {
       },
       opening === undefined ? 50 : 0,
     );
+    trim.unref();
   }
 }
 
