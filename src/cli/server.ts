@@ -1,4 +1,3 @@
-import { defaultOpenConnectionCap, setOpenConnectionCap } from "../storage/parking.ts";
 import { join } from "node:path";
 import { ClusterNode } from "../cluster/node.ts";
 import { createClusterPool, redacted } from "../cluster/pg/pool.ts";
@@ -24,6 +23,7 @@ import { startCliInspector, startCliObservability } from "./observability.ts";
 import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
+import { defaultOpenConnectionCap, setOpenConnectionCap } from "../storage/parking.ts";
 
 /** The shard a server is, when agents are spread over threads (see threads.ts). */
 export interface ServerShard {

@@ -1,13 +1,13 @@
 import { closeSync, openSync } from "node:fs";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { LIMITS, type Durability } from "../limits.ts";
+import type { Durability } from "../limits.ts";
 import { currentBootStamp } from "./agent-file-setup.ts";
 import { openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
-import { connectionParkingPeriod, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
 import { splitStatements } from "./split-statements.ts";
 
@@ -49,12 +49,6 @@ export class AgentDatabase implements Parkable {
   #parked = false;
   /** Used since the last parking sweep. */
   #used = true;
-  /** Not parked before this (performance.now() ms): {@link keepOpenFor}, and the rhythm of its traffic. */
-  #openUntil = 0;
-  /** When a sweep last saw it used (performance.now() ms). */
-  #lastSeenUsed = Number.NEGATIVE_INFINITY;
-  /** The time between the last two sweeps that saw it used (ms); undefined until two have. */
-  #rhythm: number | undefined;
   /** Written without fsync since it was created in this boot: settled in the background at close. */
   #unsettled = false;
   /** The file was made by the open of this connection (a new agent). */
@@ -95,39 +89,26 @@ export class AgentDatabase implements Parkable {
    */
   park(): boolean {
     if (this.#db === undefined) return this.#parked;
-    if (this.#transaction.pending || this.#syncDepth > 0) return false;
+    if (this.busy) return false;
     this.#disconnect();
     this.#parked = true;
     return true;
   }
 
-  parkIfUnused(now: number, pressed: boolean): boolean {
-    if (pressed) return this.park();
-    if (this.#used) {
-      this.#used = false;
-      this.#keepRhythm(now);
-      return false;
-    }
-    if (now < this.#openUntil) return false;
-    return this.park();
+  /** A transaction is open: the connection cannot be parked now. */
+  get busy(): boolean {
+    return this.#transaction.pending || this.#syncDepth > 0;
   }
 
-  nextUseExpected(now: number): number {
-    if (this.#transaction.pending || this.#syncDepth > 0) return Number.NEGATIVE_INFINITY;
-    return (this.#used ? now : this.#lastSeenUsed) + (this.#rhythm ?? LIMITS.keepRhythmUpToMs);
+  /** A statement ran since the parking sweep last looked. */
+  get used(): boolean {
+    return this.#used;
   }
 
-  /**
-   * Used again, seen by a sweep at `now`: the time since a sweep last saw it used is the rhythm of its
-   * traffic. After an idle gap of up to `keepRhythmUpToMs` it stays open for 1.5 times that gap,
-   * rather than being parked and reopened at every message.
-   */
-  #keepRhythm(now: number): void {
-    const gap = now - this.#lastSeenUsed;
-    this.#lastSeenUsed = now;
-    if (!Number.isFinite(gap)) return;
-    this.#rhythm = gap;
-    if (gap > connectionParkingPeriod() * 1.5 && gap <= LIMITS.keepRhythmUpToMs) this.#openUntil = Math.max(this.#openUntil, now + gap * 1.5);
+  takeUse(): boolean {
+    const used = this.#used;
+    this.#used = false;
+    return used;
   }
 
   /**
@@ -135,7 +116,7 @@ export class AgentDatabase implements Parkable {
    * would otherwise reopen the file). The next statement reopens a parked one as always.
    */
   keepOpenFor(ms: number): void {
-    this.#openUntil = Math.max(this.#openUntil, performance.now() + ms);
+    keepConnectionOpen(this, ms);
   }
 
   /** A cached prepared statement; runs inside the implicit transaction. */

@@ -3,18 +3,74 @@ import { LIMITS } from "../limits.ts";
 
 /** A database whose connection may be closed while it is idle and reopened on its next statement. */
 export interface Parkable {
-  /**
-   * Called once per sweep, and by the cap on open connections: closes the connection if nothing used
-   * it since the previous call and no transaction is open. `pressed` (over the cap): parks it even if
-   * used since, or kept open for work due soon or for its traffic's rhythm; never during a transaction.
-   * Returns whether the database is parked now (it then leaves the watch).
-   */
-  parkIfUnused(now: number, pressed: boolean): boolean;
-  /**
-   * When it is expected to be used next (performance.now() ms), from the rhythm of its traffic;
-   * -Infinity while it cannot be parked (a transaction is open).
-   */
-  nextUseExpected(now: number): number;
+  /** A statement ran since the last {@link takeUse}. */
+  readonly used: boolean;
+  /** Whether a statement ran since the last call; clears the mark. */
+  takeUse(): boolean;
+  /** A transaction is open: it cannot be parked now. */
+  readonly busy: boolean;
+  /** Closes the connection unless a transaction is open; returns whether it is parked (it then leaves the watch). */
+  park(): boolean;
+}
+
+/** What parking knows of a connection's use; kept across parks (the object outlives its connections). */
+interface Habit {
+  /** Not parked for being idle before this (performance.now() ms): work due soon, or the rhythm of its traffic. */
+  openUntil: number;
+  /** When a sweep last saw it used. */
+  lastSeenUsed: number;
+  /** The time between the last two sweeps that saw it used (ms); undefined until two have. */
+  rhythm: number | undefined;
+}
+
+const habits = new WeakMap<Parkable, Habit>();
+
+function habitOf(db: Parkable): Habit {
+  let habit = habits.get(db);
+  if (habit === undefined) {
+    habit = { openUntil: 0, lastSeenUsed: Number.NEGATIVE_INFINITY, rhythm: undefined };
+    habits.set(db, habit);
+  }
+  return habit;
+}
+
+/**
+ * Keeps a connection from being parked for being idle for the next `ms` (work is due then). The cap
+ * on open connections may still park it.
+ */
+export function keepConnectionOpen(db: Parkable, ms: number): void {
+  const habit = habitOf(db);
+  habit.openUntil = Math.max(habit.openUntil, performance.now() + ms);
+}
+
+/**
+ * One sweep's look at a connection at `now`: used since the last look, it stays open, and the time
+ * since a sweep last saw it used is the rhythm of its traffic (after an idle gap of up to
+ * `keepRhythmUpToMs`, it stays open for 1.5 times that gap rather than being reopened at every
+ * message); unused and not kept open, it is parked. Returns whether it is parked.
+ */
+function parkIfIdle(db: Parkable, now: number): boolean {
+  const habit = habitOf(db);
+  if (db.takeUse()) {
+    const gap = now - habit.lastSeenUsed;
+    habit.lastSeenUsed = now;
+    if (Number.isFinite(gap)) {
+      habit.rhythm = gap;
+      if (gap > sweepMs * 1.5 && gap <= LIMITS.keepRhythmUpToMs) habit.openUntil = Math.max(habit.openUntil, now + gap * 1.5);
+    }
+    return false;
+  }
+  return now >= habit.openUntil && db.park();
+}
+
+/**
+ * When a connection is expected to be used next (performance.now() ms): its last use plus the rhythm
+ * of its traffic; -Infinity while it cannot be parked.
+ */
+export function nextUseExpected(db: Parkable, now: number): number {
+  if (db.busy) return Number.NEGATIVE_INFINITY;
+  const habit = habitOf(db);
+  return (db.used ? now : habit.lastSeenUsed) + (habit.rhythm ?? LIMITS.keepRhythmUpToMs);
 }
 
 /** Watched open connections, and each one's index in that array (removed by swapping with the last). */
@@ -22,7 +78,8 @@ const open: Parkable[] = [];
 const slots = new Map<Parkable, number>();
 let timer: ReturnType<typeof setInterval> | undefined;
 let sweepMs: number = LIMITS.parkIdleConnectionAfterMs;
-let cap: number = defaultOpenConnectionCap();
+const DEFAULT_CAP = readDefaultCap();
+let cap: number = DEFAULT_CAP;
 /** A timer sweep in progress, continued turn by turn: its remaining connections. */
 let sweeping: Parkable[] | undefined;
 
@@ -67,7 +124,7 @@ export function parkIdleConnections(): number {
   const now = performance.now();
   let parked = 0;
   for (const db of [...open]) {
-    if (db.parkIfUnused(now, false)) parked++;
+    if (parkIfIdle(db, now)) parked++;
   }
   return parked;
 }
@@ -84,7 +141,7 @@ function continueSweep(): void {
   let parked = 0;
   while (pending.length > 0 && parked < PARKS_PER_TURN) {
     const db = pending.pop()!;
-    if (slots.has(db) && db.parkIfUnused(now, false)) parked++;
+    if (slots.has(db) && parkIfIdle(db, now)) parked++;
   }
   if (pending.length === 0) sweeping = undefined;
   else setImmediate(continueSweep);
@@ -110,13 +167,13 @@ function makeRoom(opening: Parkable | undefined): void {
     for (let k = 0; k < SAMPLE; k++) {
       const db = open[Math.floor(Math.random() * open.length)]!;
       if (db === opening) continue;
-      const next = db.nextUseExpected(now);
+      const next = nextUseExpected(db, now);
       if (next > latest) {
         latest = next;
         victim = db;
       }
     }
-    if (victim === undefined || !victim.parkIfUnused(now, true)) misses++;
+    if (victim === undefined || !victim.park()) misses++;
   }
   // Sampling kept hitting connections in the middle of a transaction: look at a few more, from a
   // place that moves on. Never all of them per open: in a turn where thousands of agents woke, that
@@ -124,7 +181,7 @@ function makeRoom(opening: Parkable | undefined): void {
   for (let seen = 0; open.length > cap && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
     hand = (hand + 1) % open.length;
     const db = open[hand]!;
-    if (db !== opening && db.nextUseExpected(now) > Number.NEGATIVE_INFINITY) db.parkIfUnused(now, true);
+    if (db !== opening && !db.busy) db.park();
   }
   // Still over: the rest are in transactions (many agents wrote in this turn). Their commits end
   // the turn; try again after it (a timer runs after this turn's commits), then every 50 ms.
@@ -144,13 +201,13 @@ let hand = 0;
 let trim: ReturnType<typeof setTimeout> | undefined;
 
 /**
- * Runs `open` (a file open); if it fails because the process has no file descriptors left (sockets
+ * Runs `openFile`; if it fails because the process has no file descriptors left (sockets
  * and connections together reached the limit), lowers the cap on open connections to 90 % of those
  * open now, parks down to it, says so once, and tries again.
  */
-export function openWithDescriptors<T>(open: () => T): T {
+export function openWithDescriptors<T>(openFile: () => T): T {
   try {
-    return open();
+    return openFile();
   } catch (error) {
     if (!descriptorsExhausted() || openConnectionCount() < 2) throw error;
     const lowered = Math.max(1, Math.floor(openConnectionCount() * 0.9));
@@ -160,7 +217,7 @@ export function openWithDescriptors<T>(open: () => T): T {
     }
     cap = Math.min(cap, lowered);
     makeRoom(undefined);
-    return open();
+    return openFile();
   }
 }
 
@@ -199,14 +256,9 @@ export function setConnectionParking(everyMs: number): void {
   }
 }
 
-/** The period of the parking sweep, ms (0: connections are never parked for being idle). */
-export function connectionParkingPeriod(): number {
-  return sweepMs;
-}
-
 /**
- * Most SQLite connections open at once in this process; above it the least recently used idle ones
- * are parked at once, whatever keeps them open otherwise. Each open connection holds two file
+ * Most SQLite connections open at once in this process; above it connections are parked at once,
+ * those expected to be used last first, whatever keeps them open otherwise (not during a transaction). Each open connection holds two file
  * descriptors (the database and its -wal), so the default is a fifth of the process's descriptor
  * limit: 40 % for SQLite, the rest for sockets.
  * @example
@@ -227,8 +279,13 @@ export function openConnectionCount(): number {
   return open.length;
 }
 
-/** A fifth of the soft limit on open files (Linux: /proc/self/limits), at least 64; 4,096 where it cannot be read. */
+/** The cap on open connections when nothing sets it: read once per thread, at load. */
 export function defaultOpenConnectionCap(): number {
+  return DEFAULT_CAP;
+}
+
+/** A fifth of the soft limit on open files (Linux: /proc/self/limits), at least 64; 4,096 where it cannot be read. */
+function readDefaultCap(): number {
   try {
     const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
     if (line === null || line[1] === "unlimited") return LIMITS.maxOpenConnectionsFallback;

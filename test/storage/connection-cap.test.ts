@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/limits.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
-import { openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap } from "../../src/storage/parking.ts";
+import { nextUseExpected, openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap } from "../../src/storage/parking.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
@@ -76,7 +76,7 @@ describe("the cap on open connections", () => {
     const [first, second] = make(2);
     first!.execScript("CREATE TABLE t (x)");
     first!.statement("INSERT INTO t VALUES (1)").run(); // open transaction
-    expect(first!.nextUseExpected(performance.now())).toBe(Number.NEGATIVE_INFINITY);
+    expect(nextUseExpected(first!, performance.now())).toBe(Number.NEGATIVE_INFINITY);
     second!.execScript("CREATE TABLE t (x)"); // opening it finds no connection it may park
     expect(first!.parked).toBe(false);
     first!.flush();
@@ -103,7 +103,7 @@ describe("the rhythm of an agent's traffic", () => {
     parkIdleConnections();
     expect(steady!.parked).toBe(false);
     expect(once!.parked).toBe(true); // no rhythm: parked after a sweep without use
-    expect(steady!.nextUseExpected(performance.now())).toBeGreaterThan(performance.now() + 50);
+    expect(nextUseExpected(steady!, performance.now())).toBeGreaterThan(performance.now() + 50);
     while (!steady!.parked) {
       await sleep(20);
       parkIdleConnections();
