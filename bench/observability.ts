@@ -25,6 +25,8 @@ const SECONDS = Number(flag("seconds") ?? 3);
 const BEFORE = flag("before");
 /** Which parts "all on" turns on (default all): events, logs, traces (in memory), traces-file (kept in SQLite), metrics. */
 const PARTS = new Set((flag("parts") ?? "events,logs,traces,traces-file,metrics").split(","));
+/** Which loads run (default both): `--kinds http` profiles HTTP alone. */
+const KINDS = new Set((flag("kinds") ?? "http,ws").split(","));
 
 type Dist = typeof import("../dist/index.js");
 type Mode = "before" | "off" | "on";
@@ -96,7 +98,8 @@ async function measure(mode: Mode): Promise<Measured> {
     const turnOff = mode === "on" ? await allOn(dataDir) : undefined;
     const server = await dist.serve({ host, port: 0, ...(mode === "on" && PARTS.has("metrics") ? { metrics: true } : {}) });
     try {
-      const [http, httpCpu] = await withCpu(
+      const skipped = <R>(result: R): Promise<[R, number]> => Promise.resolve([result, Number.NaN]);
+      const [http, httpCpu] = !KINDS.has("http") ? await skipped({ rate: Number.NaN, ok: 0, non2xx: 0, errors: 0 } as HttpLoadResult) : await withCpu(
         () =>
           runChild<HttpLoadResult>(
             "http-load.ts",
@@ -105,7 +108,7 @@ async function measure(mode: Mode): Promise<Measured> {
           ),
         (result) => result.ok + result.non2xx,
       );
-      const [ws, wsCpu] = await withCpu(() => runChild<WsLoadResult>(
+      const [ws, wsCpu] = !KINDS.has("ws") ? await skipped({ rate: Number.NaN, calls: 0, errors: 0 } as WsLoadResult) : await withCpu(() => runChild<WsLoadResult>(
         "ws-load.ts",
         {
           baseUrl: `${server.url.replace(/^http/, "ws")}/agents/counter/`,
@@ -148,7 +151,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const of = (mode: Mode, kind: keyof Measured) => median(results.get(mode)!.map((r) => r[kind]));
 const slower = (base: number, value: number) => ((base - value) / base) * 100;
 const rows: Row[] = [];
-for (const kind of modes.includes("off") && modes.includes("on") ? (["http", "ws"] as const) : []) {
+for (const kind of modes.includes("off") && modes.includes("on") ? (["http", "ws"] as const).filter((k) => KINDS.has(k)) : []) {
   const what = kind === "http" ? "HTTP POST setState + INSERT, one agent" : "WebSocket RPC ping(), one agent";
   const unit = kind === "http" ? "req/s" : "calls/s";
   const off = of("off", kind);

@@ -28,7 +28,14 @@ const requests = new AsyncLocalStorage<LogContext>();
  * costs no id and no context switch (the hot path of a server nobody watches stays free).
  */
 let readersExist = false;
-let traceSource: (() => { traceId: string; spanId: string } | undefined) | undefined;
+/** The ids a trace source gives: the active span's, and the request id when the trace carries it. */
+export interface TracedIds {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly requestId?: string;
+}
+
+let traceSource: (() => TracedIds | undefined) | undefined;
 
 /**
  * Runs `fn` with request and trace ids that every log line written inside it (across awaits) carries.
@@ -44,11 +51,12 @@ export function runWithLogContext<T>(context: LogContext, fn: () => T): T {
 }
 
 /**
- * Where the current trace and span ids come from when no `runWithLogContext` gave them (the tracer's
- * active span, say). Pass `undefined` to remove.
+ * Where the current trace and span ids (and the request id, when the trace context carries it: the
+ * tracer keeps a request's id there instead of a second context) come from when no
+ * `runWithLogContext` gave them. Pass `undefined` to remove.
  * @example setTraceIdSource(() => { const s = trace.getActiveSpan()?.spanContext(); return s && { traceId: s.traceId, spanId: s.spanId }; });
  */
-export function setTraceIdSource(source: (() => { traceId: string; spanId: string } | undefined) | undefined): void {
+export function setTraceIdSource(source: (() => TracedIds | undefined) | undefined): void {
   traceSource = source;
 }
 
@@ -87,7 +95,8 @@ export function currentLogContext(): LogContextFields | undefined {
     fields.agent = scope.className;
     fields.name = scope.name;
   }
-  if (request?.requestId) fields.requestId = request.requestId;
+  const requestId = request?.requestId ?? traced?.requestId;
+  if (requestId) fields.requestId = requestId;
   const traceId = request?.traceId ?? traced?.traceId;
   const spanId = request?.traceId ? request.spanId : traced?.spanId;
   if (traceId) fields.trace_id = traceId;

@@ -10,7 +10,7 @@ import { activeContext, rootContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
-import { NOT_RECORDING, recordError, startSpan, tracingOn, withSpan } from "./tracer.ts";
+import { NOT_RECORDING, recordError, REQUEST_ID, startSpan, tracingOn, withSpan } from "./tracer.ts";
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -38,23 +38,22 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   const agent = request.headers.get("user-agent");
   if (agent) attributes[sc.USER_AGENT_ORIGINAL] = agent;
   const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes }, parent);
-  return runWithLogContext({ requestId }, () =>
-    withContext(trace.setSpan(parent, span), fn).then(
-      (response) => {
-        span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
-        if (response.status >= 500) {
-          span.setAttribute(sc.ERROR_TYPE, String(response.status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
-        span.end();
-        return response;
-      },
-      (error: unknown) => {
-        recordError(span, error);
-        span.end();
-        throw error;
-      },
-    ),
+  // The request id rides in the trace context (log lines read it from there): one context switch, not two.
+  return withContext(trace.setSpan(parent.setValue(REQUEST_ID, requestId), span), fn).then(
+    (response) => {
+      span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
+      if (response.status >= 500) {
+        span.setAttribute(sc.ERROR_TYPE, String(response.status));
+        span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      span.end();
+      return response;
+    },
+    (error: unknown) => {
+      recordError(span, error);
+      span.end();
+      throw error;
+    },
   );
 }
 

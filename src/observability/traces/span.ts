@@ -203,8 +203,12 @@ export class HearthSpan implements Span {
 const NONE: readonly never[] = Object.freeze([]);
 
 function limitValue(value: AttributeValue): AttributeValue {
-  if (typeof value === "string" && value.length > SPAN_LIMITS.maxAttributeLength) return `${value.slice(0, SPAN_LIMITS.maxAttributeLength - 1)}…`;
-  return value;
+  if (typeof value !== "string" || value.length <= SPAN_LIMITS.maxAttributeLength) return value;
+  let end = SPAN_LIMITS.maxAttributeLength - 1;
+  // Not between the two halves of a surrogate pair: a lone half has no UTF-8 form.
+  const last = value.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${value.slice(0, end)}…`;
 }
 
 function clean(attributes: Attributes): Record<string, AttributeValue> {

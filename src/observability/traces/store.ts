@@ -1,6 +1,7 @@
 import type { Durability } from "../../limits.ts";
 import { GEN_AI_OPERATION_NAME } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
+import { SpanRing } from "./span-ring.ts";
 import { SpanTable, type SpanRetention } from "./span-table.ts";
 import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
 import { summarizeTrace, type TraceSummary } from "./trace-summary.ts";
@@ -13,6 +14,11 @@ export interface SpanStoreOptions {
   maxTraces?: number;
   /** Spans kept per trace; later spans of a larger trace are dropped (counted). */
   maxSpansPerTrace?: number;
+  /**
+   * Bytes of memory for the spans, allocated at the first span (they are kept encoded, not as
+   * objects); the oldest traces leave when it is full. Default {@link DEFAULT_SPAN_STORE}.maxBytes.
+   */
+  maxBytes?: number;
   /** Also keep spans in this SQLite file (batched writes), with retention by age and row count. */
   persist?: { path: string; durability?: Durability } & SpanRetention & SpanFileSampling;
   /** The clock retention reads (epoch ms). Default Date.now. */
@@ -31,7 +37,7 @@ export interface SpanFileSampling {
   slowMs?: number;
 }
 
-export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000 } as const;
+export const DEFAULT_SPAN_STORE = { maxSpans: 20_000, maxTraces: 2_000, maxSpansPerTrace: 1_000, maxBytes: 32 * 1024 * 1024 } as const;
 /** Spans are written to the file this often, in one transaction (a commit per turn would cost more than the rows). */
 const FLUSH_INTERVAL_MS = 1_000;
 /** A place in the newest-first order of traces (what a cursor names). */
@@ -40,6 +46,9 @@ type Position = { readonly startedAt: number; readonly traceId: string };
 /** Trace summaries read from the file per query at most (a filter that matches nothing stops there). */
 const FILE_SCAN_TRACES = 20_000;
 const FILE_SCAN_CHUNK = 500;
+/** Bounds of `maxBytes`: a span must fit in half of it; beyond 1 GiB a store of recent spans is a database. */
+const MIN_BYTES = 64 * 1024;
+const MAX_BYTES = 1024 * 1024 * 1024;
 /** Pending spans that make the write happen on the next turn instead of at the next interval. */
 const FLUSH_AT_PENDING = 2_000;
 
@@ -57,6 +66,8 @@ export interface SpanStoreStats {
   readonly droppedSpans: number;
   /** Traces pushed out of memory by the limits. */
   readonly evictedTraces: number;
+  /** Bytes the spans in memory take (of `maxBytes`). */
+  readonly bytes: number;
 }
 
 // Real timers on purpose: a test's virtual clock must not hold writes back.
@@ -74,15 +85,9 @@ const realClearTimeout = globalThis.clearTimeout;
  * store.listTraces({ class: "Support", error: true }).items;
  */
 export class SpanStore {
-  /** Each trace's spans in arrival order; summaries are computed when listed (off the hot path). */
-  readonly #traces = new Map<string, SpanRecord[]>();
-  /**
-   * Trace ids oldest first, read from `#head` on. Eviction reads this rather than the Map's first
-   * entry: V8 walks over every deleted slot to find a Map's first live entry.
-   */
-  #order: string[] = [];
-  #head = 0;
-  readonly #limits: { maxSpans: number; maxTraces: number; maxSpansPerTrace: number };
+  /** The spans in memory, encoded; summaries are computed when listed (off the hot path). */
+  readonly #ring: SpanRing;
+  readonly #limits: { maxSpans: number; maxTraces: number; maxSpansPerTrace: number; maxBytes: number };
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
@@ -91,19 +96,22 @@ export class SpanStore {
   readonly #sampling: { ratio: number; slowMs: number };
   #timer: ReturnType<typeof setTimeout> | undefined;
   #soon = false;
-  #spans = 0;
   #dropped = 0;
-  #evicted = 0;
 
   constructor(options: SpanStoreOptions = {}) {
     this.#limits = {
       maxSpans: options.maxSpans ?? DEFAULT_SPAN_STORE.maxSpans,
       maxTraces: options.maxTraces ?? DEFAULT_SPAN_STORE.maxTraces,
       maxSpansPerTrace: options.maxSpansPerTrace ?? DEFAULT_SPAN_STORE.maxSpansPerTrace,
+      maxBytes: options.maxBytes ?? DEFAULT_SPAN_STORE.maxBytes,
     };
     for (const [key, value] of Object.entries(this.#limits)) {
       if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`traces ${key} must be a positive integer, got ${value}`);
     }
+    if (this.#limits.maxBytes < MIN_BYTES || this.#limits.maxBytes > MAX_BYTES) {
+      throw new RangeError(`traces maxBytes must be from ${MIN_BYTES} to ${MAX_BYTES}, got ${this.#limits.maxBytes}`);
+    }
+    this.#ring = new SpanRing(this.#limits);
     this.#sampling = { ratio: options.persist?.sampleRatio ?? 1, slowMs: options.persist?.slowMs ?? 1_000 };
     if (!(this.#sampling.ratio >= 0 && this.#sampling.ratio <= 1)) throw new RangeError(`traces persist.sampleRatio must be from 0 to 1, got ${this.#sampling.ratio}`);
     if (!(this.#sampling.slowMs >= 0)) throw new RangeError(`traces persist.slowMs must be a number >= 0, got ${this.#sampling.slowMs}`);
@@ -126,7 +134,7 @@ export class SpanStore {
     if (!worth) return false;
     this.#written.add(span.traceId);
     if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
-    this.#pending.push(...(this.#traces.get(span.traceId) ?? [span]));
+    this.#pending.push(...(this.#ring.trace(span.traceId) ?? [span]));
     return true;
   }
 
@@ -179,7 +187,7 @@ export class SpanStore {
   }
 
   #matchingInMemory(query: TraceQuery, after: Position | undefined, count: number): TraceSummary[] {
-    const all = [...this.#traces].map(([traceId, spans]) => summarizeTrace(traceId, spans)).sort(compareNewestFirst);
+    const all = [...this.#ring.grouped()].map(([traceId, spans]) => summarizeTrace(traceId, spans)).sort(compareNewestFirst);
     const items: TraceSummary[] = [];
     for (const trace of all) {
       if (after && compareNewestFirst(trace, after) <= 0) continue;
@@ -202,7 +210,7 @@ export class SpanStore {
       if (scanned >= FILE_SCAN_TRACES) return { items, scannedTo: from! };
       const chunk = this.#table!.summariesAfter(from, FILE_SCAN_CHUNK);
       for (const trace of chunk) {
-        if (!this.#traces.has(trace.traceId) && matchesTrace(trace, query)) items.push(trace);
+        if (!this.#ring.has(trace.traceId) && matchesTrace(trace, query)) items.push(trace);
         if (items.length === count) break;
       }
       if (chunk.length < FILE_SCAN_CHUNK) break;
@@ -214,7 +222,7 @@ export class SpanStore {
 
   /** One trace's spans in start order, from memory or the SQLite file; undefined when unknown. */
   getTrace(traceId: string): TraceDetail | undefined {
-    let spans: SpanRecord[] | undefined = this.#traces.get(traceId);
+    let spans: SpanRecord[] | undefined = this.#ring.trace(traceId);
     if (!spans?.length && this.#table) {
       this.flush();
       spans = this.#table.trace(traceId);
@@ -230,7 +238,7 @@ export class SpanStore {
   }
 
   stats(): SpanStoreStats {
-    return { traces: this.#traces.size, spans: this.#spans, droppedSpans: this.#dropped, evictedTraces: this.#evicted };
+    return { traces: this.#ring.traceCount, spans: this.#ring.spanCount, droppedSpans: this.#dropped, evictedTraces: this.#ring.evicted, bytes: this.#ring.bytes };
   }
 
   /** Writes pending spans to the SQLite file now. */
@@ -267,28 +275,8 @@ export class SpanStore {
   };
 
   #keep(span: SpanRecord): boolean {
-    let trace = this.#traces.get(span.traceId);
-    if (!trace) {
-      trace = [];
-      this.#traces.set(span.traceId, trace);
-      this.#order.push(span.traceId);
-    } else if (trace.length >= this.#limits.maxSpansPerTrace) {
-      this.#dropped++;
-      return false;
-    }
-    trace.push(span);
-    this.#spans++;
-    while (this.#traces.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces.size > 1)) {
-      const oldestId = this.#order[this.#head++]!;
-      const oldest = this.#traces.get(oldestId)!;
-      this.#traces.delete(oldestId);
-      this.#spans -= oldest.length;
-      this.#evicted++;
-    }
-    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
-      this.#order = this.#order.slice(this.#head);
-      this.#head = 0;
-    }
-    return true;
+    if (this.#ring.add(span) === undefined) return true;
+    this.#dropped++;
+    return false;
   }
 }

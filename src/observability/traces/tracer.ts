@@ -1,4 +1,5 @@
 import {
+  createContextKey,
   ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
@@ -10,7 +11,7 @@ import {
   type Span,
   type Tracer,
 } from "@opentelemetry/api";
-import { readLogContext, setTraceIdSource } from "../logs/context.ts";
+import { readLogContext, setTraceIdSource, type TracedIds } from "../logs/context.ts";
 import { activeContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
@@ -194,10 +195,15 @@ export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: 
 /** A span that records nothing: what hooks hand their function while tracing is off. */
 export const NOT_RECORDING: Span = trace.wrapSpanContext({ traceId: "0".repeat(32), spanId: "0".repeat(16), traceFlags: TraceFlags.NONE });
 
-/** The active span's ids, for log lines. */
-function activeIds(): { traceId: string; spanId: string } | undefined {
-  const span = trace.getSpan(activeContext());
+/** The active span's ids and the request's, for log lines. */
+function activeIds(): TracedIds | undefined {
+  const context = activeContext();
+  const span = trace.getSpan(context);
   if (!span) return undefined;
   const { traceId, spanId } = span.spanContext();
-  return { traceId, spanId };
+  const requestId = context.getValue(REQUEST_ID);
+  return typeof requestId === "string" ? { traceId, spanId, requestId } : { traceId, spanId };
 }
+
+/** Where a traced request keeps its id (log lines read it through the trace id source). */
+export const REQUEST_ID = createContextKey("hearth.request.id");

@@ -117,6 +117,7 @@ describe("SpanStore in memory", () => {
   it("refuses bad limits and bad queries with errors that name them", () => {
     expect(() => open({ maxTraces: 0 })).toThrow("traces maxTraces must be a positive integer, got 0");
     expect(() => open({ maxSpans: 1.5 })).toThrow("traces maxSpans must be a positive integer, got 1.5");
+    expect(() => open({ maxBytes: 1_000 })).toThrow("traces maxBytes must be from 65536 to 1073741824, got 1000");
     const store = open();
     store.add(span(1));
     expect(() => store.listTraces({ limit: 501 })).toThrow("traces: limit must be an integer from 1 to 500, got 501");

@@ -1,0 +1,303 @@
+/**
+ * A finished span as bytes, and back. The memory store keeps spans this way (span-ring.ts): a span
+ * kept as objects lives for a fraction of a second to a few seconds — long enough for the garbage
+ * collector to copy it twice and then sweep it from the old generation, which on cheap requests cost
+ * more than making the span. Bytes in one preallocated buffer cost it nothing.
+ */
+import type { AttributeValue } from "@opentelemetry/api";
+import type { SpanEventRecord, SpanKindName, SpanLinkRecord, SpanRecord, SpanStatusRecord } from "./span-record.ts";
+
+const KINDS: readonly SpanKindName[] = ["internal", "server", "client", "producer", "consumer"];
+const KIND_CODES: Readonly<Record<SpanKindName, number>> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
+
+/** Bytes before a record's variable part (see {@link SpanCodec.encode}). */
+export const RECORD_HEADER = 48;
+/** Where the header's fields for the ring's bookkeeping sit: record size, trace slot and its generation, the trace's previous record. */
+export const OFFSET = { size: 0, slot: 4, generation: 8, previous: 16 } as const;
+
+const FLAG_PARENT = 1;
+const FLAG_MESSAGE = 2;
+const FLAG_EVENTS = 4;
+const FLAG_LINKS = 8;
+
+const TAG_STRING = 1;
+const TAG_NUMBER = 2;
+const TAG_TRUE = 3;
+const TAG_FALSE = 4;
+const TAG_ARRAY = 5;
+const TAG_NULL = 6;
+
+/** A string written inline rather than as an index into the table of repeated strings. */
+const INLINE = 0xffff;
+/** Distinct attribute keys and span names remembered; later ones are written out each time. */
+const MAX_TABLE = 4_096;
+
+const EMPTY: readonly never[] = Object.freeze([]);
+const UNSET: SpanStatusRecord = Object.freeze({ code: 0 });
+
+/**
+ * Writes spans into a scratch buffer and reads them back. Attribute keys and span names repeat on
+ * every request, so each is written as a 2-byte index into a table the codec keeps.
+ */
+export class SpanCodec {
+  #scratch = Buffer.allocUnsafeSlow(64 * 1024);
+  #view = new DataView(this.#scratch.buffer, this.#scratch.byteOffset, this.#scratch.byteLength);
+  #at = 0;
+  readonly #index = new Map<string, number>();
+  readonly #table: string[] = [];
+
+  /** Where {@link encode} wrote its last record. */
+  get scratch(): Buffer {
+    return this.#scratch;
+  }
+
+  /**
+   * Encodes `span` behind a header whose `slot`, `generation` and `previous` fields (the ring's trace
+   * bookkeeping, see {@link OFFSET}) the caller fills in. Returns the record's size: it is the first
+   * that many bytes of {@link scratch}, valid until the next call.
+   */
+  encode(span: SpanRecord): number {
+    this.#at = RECORD_HEADER;
+    const status = span.status;
+    let flags = 0;
+    if (span.parentSpanId !== undefined) flags |= FLAG_PARENT;
+    if (status.message !== undefined) flags |= FLAG_MESSAGE;
+    if (span.events.length > 0) flags |= FLAG_EVENTS;
+    if (span.links.length > 0) flags |= FLAG_LINKS;
+    this.#text(span.traceId);
+    this.#text(span.spanId);
+    if (span.parentSpanId !== undefined) this.#text(span.parentSpanId);
+    this.#token(span.name);
+    this.#attributes(span.attributes);
+    if (status.message !== undefined) this.#text(status.message);
+    if (span.events.length > 0) {
+      this.#u32(span.events.length);
+      for (const event of span.events) {
+        this.#token(event.name);
+        this.#f64(event.time);
+        this.#attributes(event.attributes);
+      }
+    }
+    if (span.links.length > 0) {
+      this.#u32(span.links.length);
+      for (const link of span.links) {
+        this.#text(link.traceId);
+        this.#text(link.spanId);
+        this.#attributes(link.attributes);
+      }
+    }
+    const view = this.#view;
+    view.setUint32(OFFSET.size, this.#at, true);
+    view.setUint16(12, flags, true);
+    view.setUint8(14, KIND_CODES[span.kind] ?? 0);
+    view.setUint8(15, status.code);
+    view.setFloat64(24, span.startedAt, true);
+    view.setFloat64(32, span.endedAt, true);
+    view.setUint32(40, span.dropped ?? 0, true);
+    return this.#at;
+  }
+
+  /** Reads the record at `offset` of `bytes` (a buffer this codec's records were copied into). */
+  decode(bytes: Buffer, view: DataView, offset: number): SpanRecord {
+    const reader = new Reader(bytes, view, offset + RECORD_HEADER, this.#table);
+    const flags = view.getUint16(offset + 12, true);
+    const code = view.getUint8(offset + 15) as 0 | 1 | 2;
+    const traceId = reader.text();
+    const spanId = reader.text();
+    const parentSpanId = flags & FLAG_PARENT ? reader.text() : undefined;
+    const name = reader.token();
+    const attributes = reader.attributes();
+    const status: SpanStatusRecord = flags & FLAG_MESSAGE ? { code, message: reader.text() } : code === 0 ? UNSET : { code };
+    let events: readonly SpanEventRecord[] = EMPTY;
+    if (flags & FLAG_EVENTS) {
+      const list: SpanEventRecord[] = [];
+      for (let i = reader.u32(); i > 0; i--) {
+        const eventName = reader.token();
+        const time = reader.f64();
+        const eventAttributes = reader.attributes();
+        list.push(Object.keys(eventAttributes).length > 0 ? { name: eventName, time, attributes: eventAttributes } : { name: eventName, time });
+      }
+      events = list;
+    }
+    let links: readonly SpanLinkRecord[] = EMPTY;
+    if (flags & FLAG_LINKS) {
+      const list: SpanLinkRecord[] = [];
+      for (let i = reader.u32(); i > 0; i--) {
+        const linkTrace = reader.text();
+        const linkSpan = reader.text();
+        const linkAttributes = reader.attributes();
+        list.push(Object.keys(linkAttributes).length > 0 ? { traceId: linkTrace, spanId: linkSpan, attributes: linkAttributes } : { traceId: linkTrace, spanId: linkSpan });
+      }
+      links = list;
+    }
+    const dropped = view.getUint32(offset + 40, true);
+    return {
+      traceId,
+      spanId,
+      parentSpanId,
+      name,
+      kind: KINDS[view.getUint8(offset + 14)] ?? "internal",
+      startedAt: view.getFloat64(offset + 24, true),
+      endedAt: view.getFloat64(offset + 32, true),
+      status,
+      attributes,
+      events,
+      links,
+      dropped: dropped || undefined,
+    };
+  }
+
+  #attributes(attributes: Readonly<Record<string, AttributeValue>> | undefined): void {
+    const countAt = this.#at;
+    this.#u32(0);
+    if (attributes === undefined) return;
+    let count = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined) continue;
+      this.#token(key);
+      this.#value(value);
+      count++;
+    }
+    this.#view.setUint32(countAt, count, true);
+  }
+
+  #value(value: AttributeValue | null | undefined): void {
+    if (typeof value === "string") {
+      this.#u8(TAG_STRING);
+      this.#text(value);
+    } else if (typeof value === "number") {
+      this.#u8(TAG_NUMBER);
+      this.#f64(value);
+    } else if (typeof value === "boolean") {
+      this.#u8(value ? TAG_TRUE : TAG_FALSE);
+    } else if (Array.isArray(value)) {
+      this.#u8(TAG_ARRAY);
+      this.#u32(value.length);
+      for (const item of value as ReadonlyArray<string | number | boolean | null | undefined>) this.#value(item);
+    } else {
+      this.#u8(TAG_NULL);
+    }
+  }
+
+  /** A string that repeats (a key, a span name): its table index, or inline once the table is full. */
+  #token(value: string): void {
+    let index = this.#index.get(value);
+    if (index === undefined && this.#table.length < MAX_TABLE && value.length <= 256) {
+      index = this.#table.length;
+      this.#table.push(value);
+      this.#index.set(value, index);
+    }
+    this.#room(2);
+    if (index !== undefined) {
+      this.#view.setUint16(this.#at, index, true);
+      this.#at += 2;
+      return;
+    }
+    this.#view.setUint16(this.#at, INLINE, true);
+    this.#at += 2;
+    this.#text(value);
+  }
+
+  #text(value: string): void {
+    this.#room(4 + value.length * 3);
+    const written = this.#scratch.write(value, this.#at + 4, "utf8");
+    this.#view.setUint32(this.#at, written, true);
+    this.#at += 4 + written;
+  }
+
+  #u8(value: number): void {
+    this.#room(1);
+    this.#view.setUint8(this.#at, value);
+    this.#at += 1;
+  }
+
+  #u32(value: number): void {
+    this.#room(4);
+    this.#view.setUint32(this.#at, value, true);
+    this.#at += 4;
+  }
+
+  #f64(value: number): void {
+    this.#room(8);
+    this.#view.setFloat64(this.#at, value, true);
+    this.#at += 8;
+  }
+
+  /** Grows the scratch buffer (keeping what is written) when `bytes` more would not fit. */
+  #room(bytes: number): void {
+    if (this.#at + bytes <= this.#scratch.length) return;
+    let size = this.#scratch.length * 2;
+    while (size < this.#at + bytes) size *= 2;
+    const bigger = Buffer.allocUnsafeSlow(size);
+    this.#scratch.copy(bigger, 0, 0, this.#at);
+    this.#scratch = bigger;
+    this.#view = new DataView(bigger.buffer, bigger.byteOffset, bigger.byteLength);
+  }
+}
+
+/** Reads one record's variable part, front to back. */
+class Reader {
+  constructor(
+    private readonly bytes: Buffer,
+    private readonly view: DataView,
+    private at: number,
+    private readonly table: readonly string[],
+  ) {}
+
+  u32(): number {
+    const value = this.view.getUint32(this.at, true);
+    this.at += 4;
+    return value;
+  }
+
+  f64(): number {
+    const value = this.view.getFloat64(this.at, true);
+    this.at += 8;
+    return value;
+  }
+
+  text(): string {
+    const length = this.u32();
+    const value = this.bytes.toString("utf8", this.at, this.at + length);
+    this.at += length;
+    return value;
+  }
+
+  token(): string {
+    const index = this.view.getUint16(this.at, true);
+    this.at += 2;
+    return index === INLINE ? this.text() : this.table[index]!;
+  }
+
+  attributes(): Record<string, AttributeValue> {
+    const out: Record<string, AttributeValue> = {};
+    for (let i = this.u32(); i > 0; i--) {
+      const key = this.token();
+      out[key] = this.value() as AttributeValue;
+    }
+    return out;
+  }
+
+  value(): AttributeValue | null {
+    const tag = this.view.getUint8(this.at);
+    this.at += 1;
+    switch (tag) {
+      case TAG_STRING:
+        return this.text();
+      case TAG_NUMBER:
+        return this.f64();
+      case TAG_TRUE:
+        return true;
+      case TAG_FALSE:
+        return false;
+      case TAG_ARRAY: {
+        const items: Array<string | number | boolean | null> = [];
+        for (let i = this.u32(); i > 0; i--) items.push(this.value() as string | number | boolean | null);
+        return items as AttributeValue;
+      }
+      default:
+        return null;
+    }
+  }
+}

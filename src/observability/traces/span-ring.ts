@@ -1,0 +1,224 @@
+/**
+ * The memory store's spans: encoded (span-codec.ts) one after another into one preallocated buffer
+ * used as a ring, with a small index of the traces it holds. Keeping a span allocates nothing the
+ * garbage collector has to trace or copy; reading decodes (queries are rare, spans are not).
+ *
+ * Order: records sit in the order spans ended, so the record at the tail belongs to the trace seen
+ * first of those kept — evicting that trace is "the oldest trace leaves first". A trace's records
+ * are chained newest to oldest through each record's `previous` offset; no record of a live trace is
+ * ever overwritten, because the tail only moves past records of evicted traces.
+ *
+ * Size: the ring wraps at a soft end that starts small and doubles (up to `maxBytes`) only while
+ * more than half of it holds records. Writing over the same few megabytes keeps them in the CPU's
+ * caches; sweeping 32 MB of cold memory cost more than encoding the span.
+ */
+import { OFFSET, RECORD_HEADER, SpanCodec } from "./span-codec.ts";
+import type { SpanRecord } from "./span-record.ts";
+
+/** The ring's limits. */
+export interface SpanRingLimits {
+  readonly maxBytes: number;
+  readonly maxSpans: number;
+  readonly maxTraces: number;
+  readonly maxSpansPerTrace: number;
+}
+
+/** Why a span was not kept. */
+export type NotKept = "trace full" | "too large";
+
+const NO_RECORD = -1;
+/** Where the ring first wraps (the soft end doubles from here while busy). */
+const INITIAL_END = 256 * 1024;
+
+export class SpanRing {
+  readonly #limits: SpanRingLimits;
+  readonly #codec = new SpanCodec();
+  /** Allocated on the first span: a store that never sees one costs no memory (and pages are only touched up to the soft end). */
+  #bytes: Buffer | undefined;
+  #view: DataView | undefined;
+  readonly #capacity: number;
+  /** Where the ring wraps now (see the file's comment). */
+  #end: number;
+  #head = 0;
+  #tail = 0;
+  /** Records between tail and head, live or not. */
+  #records = 0;
+  readonly #slots = new Map<string, number>();
+  readonly #traceOf: Array<string | undefined> = [];
+  readonly #generation: Uint32Array;
+  readonly #last: Float64Array;
+  readonly #count: Uint32Array;
+  readonly #free: number[] = [];
+  #spans = 0;
+  #evicted = 0;
+
+  constructor(limits: SpanRingLimits) {
+    this.#limits = limits;
+    this.#capacity = limits.maxBytes;
+    this.#end = Math.min(this.#capacity, INITIAL_END);
+    const slots = limits.maxTraces + 1; // one more while a new trace waits for the oldest to leave
+    this.#generation = new Uint32Array(slots);
+    this.#last = new Float64Array(slots);
+    this.#count = new Uint32Array(slots);
+    for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
+  }
+
+  get traceCount(): number {
+    return this.#slots.size;
+  }
+
+  get spanCount(): number {
+    return this.#spans;
+  }
+
+  /** Traces pushed out by the limits. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  /** Bytes of the buffer in use: up to where it wraps now. */
+  get bytes(): number {
+    return this.#bytes ? this.#end : 0;
+  }
+
+  has(traceId: string): boolean {
+    return this.#slots.has(traceId);
+  }
+
+  /** Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns why not when it is not kept. */
+  add(span: SpanRecord): NotKept | undefined {
+    let slot = this.#slots.get(span.traceId);
+    if (slot !== undefined && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
+    const size = this.#codec.encode(span);
+    if (size > this.#capacity / 2) return "too large";
+    const at = this.#place(size);
+    // Looked up again: making room may have evicted this very trace.
+    slot = this.#slots.get(span.traceId) ?? this.#open(span.traceId);
+    this.#codec.scratch.copy(this.#bytes!, at, 0, size);
+    const view = this.#view!;
+    view.setUint32(at + OFFSET.slot, slot, true);
+    view.setUint32(at + OFFSET.generation, this.#generation[slot]!, true);
+    view.setFloat64(at + OFFSET.previous, this.#count[slot]! > 0 ? this.#last[slot]! : NO_RECORD, true);
+    this.#last[slot] = at;
+    this.#count[slot] = this.#count[slot]! + 1;
+    this.#spans++;
+    while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest();
+    return undefined;
+  }
+
+  /** One trace's spans in the order they ended; undefined when the ring does not hold it. */
+  trace(traceId: string): SpanRecord[] | undefined {
+    const slot = this.#slots.get(traceId);
+    if (slot === undefined) return undefined;
+    const spans: SpanRecord[] = [];
+    for (let at = this.#last[slot]!; at !== NO_RECORD; at = this.#view!.getFloat64(at + OFFSET.previous, true)) {
+      spans.push(this.#codec.decode(this.#bytes!, this.#view!, at));
+    }
+    return spans.reverse();
+  }
+
+  /** Every kept span, oldest first, grouped by trace in the order each trace was first seen. */
+  grouped(): Map<string, SpanRecord[]> {
+    const out = new Map<string, SpanRecord[]>();
+    let at = this.#tail;
+    for (let left = this.#records; left > 0; left--) {
+      at = this.#unwrapped(at);
+      if (this.#live(at)) {
+        const span = this.#codec.decode(this.#bytes!, this.#view!, at);
+        const list = out.get(span.traceId);
+        if (list) list.push(span);
+        else out.set(span.traceId, [span]);
+      }
+      at += this.#view!.getUint32(at + OFFSET.size, true);
+    }
+    return out;
+  }
+
+  /** The offset a record of `size` bytes goes to; room is made by evicting the oldest traces. */
+  #place(size: number): number {
+    if (!this.#bytes) {
+      this.#bytes = Buffer.allocUnsafeSlow(this.#capacity);
+      this.#view = new DataView(this.#bytes.buffer, this.#bytes.byteOffset, this.#bytes.byteLength);
+    }
+    for (;;) {
+      if (this.#records === 0) this.#head = this.#tail = 0;
+      const wrapped = this.#records > 0 && this.#head <= this.#tail;
+      if (wrapped) {
+        // Records run from the tail to where the ring wrapped, then from 0 to the head.
+        if (this.#head + size <= this.#tail) return this.#claim(this.#head, size);
+      } else {
+        if (this.#head + size <= this.#end) return this.#claim(this.#head, size);
+        const busy = this.#head - this.#tail > this.#end / 2;
+        if (size <= this.#tail && !busy) return this.#wrapAndClaim(size);
+        if (this.#end < this.#capacity) {
+          this.#end = Math.min(this.#capacity, Math.max(this.#end * 2, this.#head + size));
+          continue;
+        }
+        if (size <= this.#tail) return this.#wrapAndClaim(size);
+      }
+      this.#evictOldest();
+    }
+  }
+
+  #claim(at: number, size: number): number {
+    this.#head = at + size;
+    this.#records++;
+    return at;
+  }
+
+  /** Marks the rest of the buffer unused from the head (the tail skips it) and claims from the start. */
+  #wrapAndClaim(size: number): number {
+    if (this.#head + 4 <= this.#capacity) this.#view!.setUint32(this.#head, 0, true);
+    return this.#claim(0, size);
+  }
+
+  /** Evicts the trace of the oldest live record and moves the tail past records of evicted traces. */
+  #evictOldest(): void {
+    this.#skipDead();
+    if (this.#records === 0) return;
+    this.#close(this.#view!.getUint32(this.#tail + OFFSET.slot, true));
+    this.#evicted++;
+    this.#skipDead();
+  }
+
+  /** Moves the tail past records of evicted traces (and past where the ring wrapped). */
+  #skipDead(): void {
+    while (this.#records > 0) {
+      const at = this.#unwrapped(this.#tail);
+      if (this.#live(at)) {
+        this.#tail = at;
+        return;
+      }
+      this.#tail = at + this.#view!.getUint32(at + OFFSET.size, true);
+      this.#records--;
+    }
+    this.#head = this.#tail = 0;
+  }
+
+  /** `at`, or 0 when the ring wrapped there (a record never starts within a header of the end). */
+  #unwrapped(at: number): number {
+    return at + RECORD_HEADER > this.#capacity || this.#view!.getUint32(at + OFFSET.size, true) === 0 ? 0 : at;
+  }
+
+  #live(at: number): boolean {
+    const slot = this.#view!.getUint32(at + OFFSET.slot, true);
+    return this.#traceOf[slot] !== undefined && this.#generation[slot] === this.#view!.getUint32(at + OFFSET.generation, true);
+  }
+
+  #open(traceId: string): number {
+    const slot = this.#free.pop()!;
+    this.#slots.set(traceId, slot);
+    this.#traceOf[slot] = traceId;
+    this.#count[slot] = 0;
+    return slot;
+  }
+
+  #close(slot: number): void {
+    this.#slots.delete(this.#traceOf[slot]!);
+    this.#traceOf[slot] = undefined;
+    this.#spans -= this.#count[slot]!;
+    this.#count[slot] = 0;
+    this.#generation[slot] = (this.#generation[slot]! + 1) >>> 0;
+    this.#free.push(slot);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The memory store's ring of encoded spans: what goes in comes out equal (every attribute type,
+ * events, links, unicode, status messages), and over thousands of adds with wraps, evictions by
+ * count and by bytes, full traces and traces coming back after eviction, it holds exactly what a
+ * plain list of traces with the same rules holds.
+ */
+import { describe, expect, it } from "vitest";
+import { SpanCodec } from "../../../src/observability/traces/span-codec.ts";
+import { SPAN_LIMITS, type SpanRecord } from "../../../src/observability/traces/span-record.ts";
+import { HearthSpan } from "../../../src/observability/traces/span.ts";
+import { SpanRing, type SpanRingLimits } from "../../../src/observability/traces/span-ring.ts";
+
+/** A seeded generator: the same failures on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
+let spanSeq = 0;
+
+function makeSpan(next: () => number, trace: number, extra = 0): SpanRecord {
+  // Whole code points: a lone surrogate has no UTF-8 form (it comes back as U+FFFD, as in the file and OTLP).
+  const text = (length: number) => Array.from("aé€𝄞z".repeat(Math.ceil(length / 5))).slice(0, length).join("");
+  const attributes: Record<string, string | number | boolean | string[] | number[]> = { "hearth.agent.class": "Counter", n: next() * 1e6 };
+  if (next() < 0.5) attributes[`key.${Math.floor(next() * 8)}`] = text(Math.floor(next() * 200) + extra);
+  if (next() < 0.2) attributes.flag = next() < 0.5;
+  if (next() < 0.1) attributes.list = [text(3), text(5)];
+  if (next() < 0.1) attributes.numbers = [1.5, -2, Number.MAX_SAFE_INTEGER];
+  const start = Math.floor(next() * 1e6) + 0.25;
+  const failed = next() < 0.1;
+  return {
+    traceId: hex(trace + 1, 32),
+    spanId: hex(++spanSeq, 16),
+    parentSpanId: next() < 0.7 ? hex(spanSeq + 1_000_000, 16) : undefined,
+    name: next() < 0.9 ? "onRequest" : `custom ${text(Math.floor(next() * 40))}`,
+    kind: (["internal", "server", "client", "producer", "consumer"] as const)[Math.floor(next() * 5)]!,
+    startedAt: start,
+    endedAt: start + next() * 100,
+    status: failed ? { code: 2, message: text(30) } : next() < 0.1 ? { code: 1 } : { code: 0 },
+    attributes,
+    events: failed ? [{ name: "exception", time: start + 1, attributes: { "exception.message": text(20) } }, { name: "retry", time: start + 2 }] : [],
+    links: next() < 0.05 ? [{ traceId: hex(7, 32), spanId: hex(8, 16) }, { traceId: hex(9, 32), spanId: hex(10, 16), attributes: { why: "started by" } }] : [],
+    dropped: next() < 0.05 ? 3 : undefined,
+  };
+}
+
+describe("SpanCodec", () => {
+  it("decodes what it encoded, for every kind of attribute, events, links and status", () => {
+    const next = random(1);
+    const codec = new SpanCodec();
+    for (let i = 0; i < 500; i++) {
+      const span = makeSpan(next, i, i % 50 === 0 ? 5_000 : 0);
+      const size = codec.encode(span);
+      const copy = Buffer.from(codec.scratch.subarray(0, size));
+      const decoded = codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0);
+      expect(decoded).toEqual(span);
+    }
+  });
+
+  it("keeps attribute keys and names beyond its table of repeated strings", () => {
+    const codec = new SpanCodec();
+    const next = random(2);
+    for (let i = 0; i < 5_000; i++) {
+      const span = { ...makeSpan(next, i), name: `name ${i}`, attributes: { [`key ${i}`]: i } };
+      const size = codec.encode(span);
+      const copy = Buffer.from(codec.scratch.subarray(0, size));
+      expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0)).toMatchObject({ name: `name ${i}`, attributes: { [`key ${i}`]: i } });
+    }
+  });
+});
+
+describe("a span's long attribute value", () => {
+  it("is cut at the limit, never between the two halves of a surrogate pair, and survives the codec", () => {
+    const ended: SpanRecord[] = [];
+    const span = new HearthSpan({ context: { traceId: hex(1, 32), spanId: hex(1, 16), traceFlags: 1 }, parentSpanId: undefined, name: "cut", kind: 0, onEnd: (record) => ended.push(record) });
+    // A 𝄞 (two UTF-16 units) straddles the cut.
+    span.setAttribute("cut", `${"a".repeat(SPAN_LIMITS.maxAttributeLength - 2)}𝄞${"b".repeat(10)}`);
+    span.end();
+    const value = ended[0]!.attributes.cut as string;
+    expect(value).toBe(`${"a".repeat(SPAN_LIMITS.maxAttributeLength - 2)}…`);
+    const codec = new SpanCodec();
+    const copy = Buffer.from(codec.scratch.subarray(0, codec.encode(ended[0]!)));
+    expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0).attributes.cut).toBe(value);
+  });
+});
+
+/** The same rules over plain arrays: traces in the order first seen, the oldest leaves first. */
+class Model {
+  readonly traces = new Map<string, SpanRecord[]>();
+  constructor(private readonly limits: SpanRingLimits) {}
+
+  add(span: SpanRecord): "trace full" | undefined {
+    const trace = this.traces.get(span.traceId);
+    if (trace && trace.length >= this.limits.maxSpansPerTrace) return "trace full";
+    if (trace) trace.push(span);
+    else this.traces.set(span.traceId, [span]);
+    let spans = [...this.traces.values()].reduce((sum, list) => sum + list.length, 0);
+    while (this.traces.size > this.limits.maxTraces || (spans > this.limits.maxSpans && this.traces.size > 1)) {
+      const [oldest, list] = this.traces.entries().next().value!;
+      this.traces.delete(oldest);
+      spans -= list.length;
+    }
+    return undefined;
+  }
+
+  /** Evicts the oldest traces (the ring ran out of bytes) until `count` are left. */
+  evictTo(count: number): void {
+    while (this.traces.size > count) this.traces.delete(this.traces.keys().next().value!);
+  }
+}
+
+function expectSame(ring: SpanRing, model: Model): void {
+  expect([...ring.grouped()]).toEqual([...model.traces]);
+  expect(ring.traceCount).toBe(model.traces.size);
+  expect(ring.spanCount).toBe([...model.traces.values()].reduce((sum, list) => sum + list.length, 0));
+}
+
+describe("SpanRing", () => {
+  it("holds what the plain model holds through thousands of adds, wraps and evictions by count", () => {
+    const limits = { maxBytes: 64 * 1024, maxSpans: 60, maxTraces: 12, maxSpansPerTrace: 9 };
+    const ring = new SpanRing(limits);
+    const model = new Model(limits);
+    const next = random(3);
+    for (let i = 0; i < 6_000; i++) {
+      const span = makeSpan(next, Math.floor(next() * 30)); // 30 trace ids for 12 places: traces leave and come back
+      expect(ring.add(span)).toBe(model.add(span));
+      if (i % 97 === 0) expectSame(ring, model);
+      if (i % 89 === 0) {
+        for (const [traceId, spans] of model.traces) expect(ring.trace(traceId)).toEqual(spans);
+      }
+    }
+    expectSame(ring, model);
+    expect(ring.evicted).toBeGreaterThan(1_000);
+  });
+
+  it("evicts the oldest traces when the bytes run out, and keeps every kept trace whole", () => {
+    const limits = { maxBytes: 16 * 1024, maxSpans: 10_000, maxTraces: 1_000, maxSpansPerTrace: 1_000 };
+    const ring = new SpanRing(limits);
+    const model = new Model(limits);
+    const next = random(4);
+    for (let i = 0; i < 4_000; i++) {
+      const trace = Math.floor(next() * 40);
+      const span = makeSpan(next, trace, next() < 0.02 ? 3_000 : 0); // now and then a span of several KB
+      const had = model.traces.get(span.traceId)?.length ?? 0;
+      expect(ring.add(span)).toBeUndefined();
+      // Bytes ran out: the ring evicted its oldest traces, possibly this span's own (which then starts again).
+      if (had > 0 && ring.trace(span.traceId)!.length === 1) model.traces.delete(span.traceId);
+      model.add(span);
+      model.evictTo(ring.traceCount);
+      if (i % 50 === 0) expectSame(ring, model);
+    }
+    expectSame(ring, model);
+    expect(ring.bytes).toBeLessThanOrEqual(limits.maxBytes);
+  });
+
+  it("refuses a span larger than half its bytes, and a span of a full trace", () => {
+    const ring = new SpanRing({ maxBytes: 8 * 1024, maxSpans: 100, maxTraces: 10, maxSpansPerTrace: 1 });
+    const next = random(5);
+    expect(ring.add({ ...makeSpan(next, 1), attributes: { big: "x".repeat(5_000) } })).toBe("too large");
+    expect(ring.add(makeSpan(next, 1))).toBeUndefined();
+    expect(ring.add(makeSpan(next, 1))).toBe("trace full");
+    expect(ring.spanCount).toBe(1);
+  });
+
+  it("starts small and grows its soft end only while it is busy", () => {
+    const ring = new SpanRing({ maxBytes: 32 * 1024 * 1024, maxSpans: 100_000, maxTraces: 100, maxSpansPerTrace: 10 });
+    const next = random(6);
+    expect(ring.bytes).toBe(0); // nothing allocated before the first span
+    for (let i = 0; i < 20_000; i++) ring.add(makeSpan(next, i));
+    // 100 small traces live: the ring wraps within its first 256 KB instead of sweeping 32 MB.
+    expect(ring.bytes).toBe(256 * 1024);
+    expect(ring.traceCount).toBe(100);
+  });
+});
