@@ -4,6 +4,52 @@ import { AsyncLocalStorage } from "node:async_hooks";
  * The event (request, message, RPC…) whose code is running, followed across awaits. Storage uses it
  * as the owner of the implicit transaction, so one event's failure undoes only its own writes.
  */
-export const eventContext = new AsyncLocalStorage<object>();
+export interface HostEvent {
+  /** What the context carrier captured when the event was sent (the sender's trace context), if any. */
+  readonly carried: unknown;
+  /** Its place in the order contexts are entered (see {@link nextEntry}). */
+  readonly entered: number;
+}
 
-export const currentEvent = (): object | undefined => eventContext.getStore();
+export const eventContext = new AsyncLocalStorage<HostEvent>();
+
+export const currentEvent = (): HostEvent | undefined => eventContext.getStore();
+
+let entries = 0;
+
+/**
+ * A number that grows with every context entered. Of two contexts active at once, the one with the
+ * higher number was entered inside the other: it is the innermost, whichever store holds it.
+ */
+export function nextEntry(): number {
+  return ++entries;
+}
+
+/**
+ * What carries a sender's context into the event it sends. The mailbox calls `capture` when an event
+ * is sent and keeps the result on the event; `enter`, when given, runs the event inside it (for a
+ * context the carrier cannot read from the event itself). Set by the tracer while tracing is on.
+ */
+export interface ContextCarrier {
+  capture(): unknown;
+  enter?<T>(carried: unknown, fn: () => T): T;
+}
+
+let carrier: ContextCarrier | undefined;
+
+/** Sets (or, with undefined, removes) the context carrier. */
+export function setContextCarrier(next: ContextCarrier | undefined): void {
+  carrier = next;
+}
+
+/** The carrier's capture now, or undefined without one. */
+export function carryContext(): unknown {
+  return carrier?.capture();
+}
+
+/** Runs `fn` as `event`: in the carrier's context when it must be entered, else just with the event current. */
+export function runEvent<T>(event: HostEvent, fn: () => T): T {
+  const enter = carrier?.enter;
+  if (enter === undefined || event.carried === undefined) return eventContext.run(event, fn);
+  return enter(event.carried, () => eventContext.run(event, fn));
+}

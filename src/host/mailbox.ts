@@ -1,14 +1,12 @@
-import type { Context } from "@opentelemetry/api";
-import { captureTraceContext, runInTraceContext } from "../observability/traces/hooks.ts";
-import { eventContext } from "./event-context.ts";
+import { carryContext, nextEntry, runEvent, type HostEvent } from "./event-context.ts";
 
 interface Entry {
   task: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   exclusive: boolean;
-  /** The sender's trace context: the drain loop otherwise runs later tasks in the first sender's. */
-  trace: Context | undefined;
+  /** The sender's context (its trace): the drain loop otherwise runs later tasks in the first sender's. */
+  carried: unknown;
 }
 
 export interface MailboxHooks {
@@ -52,7 +50,7 @@ export class Mailbox {
 
   deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive, trace: captureTraceContext() });
+      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive, carried: carryContext() });
       this.#pump();
     });
   }
@@ -78,13 +76,13 @@ export class Mailbox {
   }
 
   #start(entry: Entry): void {
-    const event = {};
+    const event: HostEvent = { carried: entry.carried, entered: nextEntry() };
     this.#running++;
     this.#holder = event;
     this.#holderExclusive = entry.exclusive;
     let result: unknown;
     try {
-      result = entry.trace === undefined ? eventContext.run(event, entry.task) : runInTraceContext(entry.trace, () => eventContext.run(event, entry.task));
+      result = runEvent(event, entry.task);
     } catch (error) {
       this.#finish(event, entry, true, error);
       return;

@@ -92,8 +92,9 @@ export class Histogram<L extends string = never> {
     if (Number.isNaN(value)) throw new RangeError(`Histogram ${this.table.name} cannot observe NaN`);
     const series = this.table.get(labels, () => ({ counts: new Array<number>(this.buckets.length + 1).fill(0), sum: 0, count: 0 }));
     if (!series) return;
-    let index = this.buckets.findIndex((bound) => value <= bound);
-    if (index === -1) index = this.buckets.length; // only in +Inf
+    const buckets = this.buckets;
+    let index = 0;
+    while (index < buckets.length && value > buckets[index]!) index++; // buckets.length: only in +Inf
     series.value.counts[index]! += 1;
     series.value.sum += value;
     series.value.count += 1;

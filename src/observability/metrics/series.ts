@@ -46,17 +46,30 @@ export class SeriesTable<V> {
 
   /** The series for these labels, made with `create` on first use; undefined when the cap refuses a new one. */
   get(labels: Readonly<Record<string, string | number>> | undefined, create: () => V): Series<V> | undefined {
-    const values = this.#valuesOf(labels ?? {});
-    const key = values.join("\u0000");
+    const key = this.#keyOf(labels ?? {});
     let series = this.#series.get(key);
     if (series) return series;
     if (this.#series.size >= this.#maxSeries) {
       this.#onDropped(this.name);
       return undefined;
     }
-    series = { labelValues: values, value: create() };
+    series = { labelValues: this.#valuesOf(labels ?? {}), value: create() };
     this.#series.set(key, series);
     return series;
+  }
+
+  /** The series' key, without the arrays `#valuesOf` makes: this runs for every observation of every request. */
+  #keyOf(labels: Readonly<Record<string, string | number>>): string {
+    const names = this.labelNames;
+    let key = "";
+    for (let i = 0; i < names.length; i++) {
+      const value = labels[names[i]!];
+      if (value === undefined) return this.#valuesOf(labels).join("\u0000"); // throws: a label is missing
+      key = i === 0 ? `${value}` : `${key}\u0000${value}`;
+    }
+    let given = 0;
+    for (const _ in labels) given++;
+    return given === names.length ? key : this.#valuesOf(labels).join("\u0000"); // throws: labels it does not take
   }
 
   all(): IterableIterator<Series<V>> {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
+import { currentEvent, nextEntry, setContextCarrier, type ContextCarrier } from "../../host/event-context.ts";
 
 /**
  * Where the active trace context lives. When the application registered an OpenTelemetry context
@@ -7,7 +8,13 @@ import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context } 
  * its own AsyncLocalStorage, and never registers a global manager itself — an application that
  * registers its SDK later must not find the slot taken.
  */
-const own = new AsyncLocalStorage<Context>();
+const own = new AsyncLocalStorage<OwnFrame>();
+
+/** A context entered with {@link withContext}, and when (see `nextEntry`). */
+interface OwnFrame {
+  readonly context: Context;
+  readonly entered: number;
+}
 
 /**
  * Hearth's own contexts: one value per context with a link to its parent, so that starting a span
@@ -57,9 +64,17 @@ export function useGlobalContext(global: boolean): void {
   useGlobal = global;
 }
 
-/** The active trace context (an empty context outside any span). */
+/**
+ * The active trace context (an empty context outside any span). In Hearth's own storage, an agent
+ * event started by the mailbox carries its sender's context on the event itself (one context switch
+ * per event, not two): whichever of that and the innermost {@link withContext} was entered last wins.
+ */
 export function activeContext(): Context {
-  return useGlobal ? otelContext.active() : (own.getStore() ?? OWN_ROOT);
+  if (useGlobal) return otelContext.active();
+  const frame = own.getStore();
+  const event = currentEvent();
+  if (event !== undefined && event.carried !== undefined && (frame === undefined || event.entered > frame.entered)) return event.carried as Context;
+  return frame?.context ?? OWN_ROOT;
 }
 
 /** The empty context new traces start from. */
@@ -69,5 +84,14 @@ export function rootContext(): Context {
 
 /** Runs `fn` with `ctx` as the active trace context, across its awaits. */
 export function withContext<T>(ctx: Context, fn: () => T): T {
-  return useGlobal ? otelContext.with(ctx, fn) : own.run(ctx, fn);
+  return useGlobal ? otelContext.with(ctx, fn) : own.run({ context: ctx, entered: nextEntry() }, fn);
+}
+
+/** Carries the sender's trace context into each mailbox event (own storage: read from the event; global manager: entered). */
+const OWN_CARRIER: ContextCarrier = { capture: activeContext };
+const GLOBAL_CARRIER: ContextCarrier = { capture: activeContext, enter: (carried, fn) => otelContext.with(carried as Context, fn) };
+
+/** Starts (true) or stops carrying trace context into mailbox events. */
+export function carryTraceContext(on: boolean): void {
+  setContextCarrier(on ? (useGlobal ? GLOBAL_CARRIER : OWN_CARRIER) : undefined);
 }

@@ -12,7 +12,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { readLogContext, setTraceIdSource, type TracedIds } from "../logs/context.ts";
-import { activeContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
+import { activeContext, carryTraceContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
 import { HearthSpan } from "./span.ts";
@@ -58,6 +58,7 @@ export function startTracer(settings: TracerSettings = {}): void {
   const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
   const appTracer = delegate === NOOP_PROVIDER ? undefined : provider.getTracer(INSTRUMENTATION);
   useGlobalContext(globalContextManagerWorks());
+  carryTraceContext(true);
   state = { sampleRatio: ratio, appTracer };
   setTraceIdSource(activeIds);
   readLogContext(); // spans carry the request id; log lines carry the span
@@ -66,6 +67,7 @@ export function startTracer(settings: TracerSettings = {}): void {
 /** Turns span recording off; hooks go back to doing nothing. */
 export function stopTracer(): void {
   state = undefined;
+  carryTraceContext(false);
   useGlobalContext(false);
   setTraceIdSource(undefined);
 }

@@ -103,6 +103,11 @@ describe("MetricsRegistry refusals", () => {
   it("refuses observations with the wrong labels, and counters going down", () => {
     const counter = registry.counter({ name: "labelled_total", help: "x", labelNames: ["class"] });
     expect(() => counter.inc({ klass: "A" } as unknown as { class: string })).toThrow("Metric labelled_total takes labels {class}, got {klass}");
+    counter.inc({ class: "A" });
+    // The series exists: a label too many is still refused, not counted into it.
+    expect(() => counter.inc({ class: "A", extra: "x" } as unknown as { class: string })).toThrow("Metric labelled_total takes labels {class}, got {class, extra}");
+    const plain = registry.counter({ name: "plain_total", help: "x" });
+    expect(() => plain.inc({ class: "A" } as never)).toThrow("Metric plain_total takes labels {}, got {class}");
     expect(() => counter.inc({ class: "A" }, -1)).toThrow("Counter labelled_total can only grow by a finite value >= 0, got -1");
     expect(() => counter.inc({ class: "A" }, Infinity)).toThrow("Counter labelled_total can only grow by a finite value >= 0, got Infinity");
   });
