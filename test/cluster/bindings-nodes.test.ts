@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { cleanEnv, cleanup, freePort, requireBuild, runCli, tempDir, type CliProcess } from "../cli/helpers.ts";
 import { openPostgresSecretStore } from "../../src/cluster/bindings/index.ts";
 import { preferredNode } from "../../src/cluster/due/rendezvous.ts";
@@ -86,6 +86,9 @@ describe.skipIf(unavailable !== undefined)("a project's bindings on cluster node
     server = await sharedPostgres();
     url = await server.database("bindings");
   }, 30_000);
+  // Each test's nodes stop with it: left running, they went on heartbeating to Postgres through the
+  // rest of the file, and were members of the cluster the next tests' nodes joined.
+  afterEach(cleanup);
   afterAll(async () => {
     await cleanup();
     server?.stop();

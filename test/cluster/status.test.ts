@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ClusterNode } from "../../src/cluster/node.ts";
 import { createClusterPool, Leases, Membership } from "../../src/cluster/pg/index.ts";
+import { readClusterStatus } from "../../src/cluster/status.ts";
 import { cleanEnv, requireBuild, runCli, until } from "../cli/helpers.ts";
 import { postgresUnavailable, sharedPostgres, type TestPostgres } from "../support/postgres.ts";
 
@@ -18,7 +19,10 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
     requireBuild();
     server = await sharedPostgres();
     url = await server.database("status");
-    node = await ClusterNode.start({ connectionString: url, nodeId: "a", advertise: "http://10.0.0.5:8787", ttlMs: 1_000, heartbeatMs: 250 }, dir);
+    // Node a must stay alive, in its first incarnation, throughout: with a TTL of 1 s, a heartbeat held
+    // up that long on a machine busy with the whole suite failed the test now and then. Its reaper
+    // declares b dead once b has been silent for a's TTL, so the default 3 s, not more.
+    node = await ClusterNode.start({ connectionString: url, nodeId: "a", advertise: "http://10.0.0.5:8787", ttlMs: 3_000, heartbeatMs: 250 }, dir);
   }, 60_000);
   afterAll(async () => {
     await node?.close();
@@ -35,7 +39,8 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
   test("shows each node, the agents and services it holds, and agents left without a live owner", async () => {
     // A second node that holds one agent and two services, then goes silent without leaving (a crash).
     const pool = createClusterPool({ connectionString: url });
-    const membership = await Membership.join({ pool, nodeId: "b", address: "http://10.0.0.6:8787", ttlMs: 1_000, heartbeatMs: 250 });
+    // b's reaper must not declare a dead either while b is still running.
+    const membership = await Membership.join({ pool, nodeId: "b", address: "http://10.0.0.6:8787", ttlMs: 3_000, heartbeatMs: 250 });
     const leases = new Leases({ pool, membership });
     for (const actorId of ["counter/x", "~workflows/p3", "~d1/main"]) expect((await leases.claim(actorId)).claimed).toBe(true);
     const alive = await status("--cluster", url, "--json");
@@ -48,11 +53,13 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
     expect({ agents: before.agents, services: before.services, orphaned: before.orphaned }).toEqual({ agents: 1, services: 2, orphaned: 0 });
 
     membership.pauseTimers();
-    let table = "";
+    // Waits on Postgres itself, then asks the CLI once (each `hearth cluster status` is a process to start).
     await until(async () => {
-      table = (await status("--cluster", url)).stdout;
-      return /^b\s+dead\s+1\s+2\s/m.test(table);
+      const b = (await readClusterStatus(pool)).nodes.find((n) => n.nodeId === "b");
+      return b?.state === "dead" && b.agents === 1 && b.services === 2;
     }, "node b reaped");
+    const table = (await status("--cluster", url)).stdout;
+    expect(table).toMatch(/^b\s+dead\s+1\s+2\s/m);
     expect(table).toMatch(/^node\s+state\s+agents\s+services\s+heartbeat/m);
     expect(table).toMatch(/^a\s+alive\s+0\s+0\s+[\d.]+ s ago\s+1\s+http:\/\/10\.0\.0\.5:8787$/m);
     expect(table).toContain("1 agent(s) registered, 1 waiting for a new owner; 2 service(s) (D1 databases, workflow partitions);");

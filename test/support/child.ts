@@ -4,9 +4,9 @@ import { fileURLToPath } from "node:url";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 /**
  * For `node --import TS_HOOKS child.ts`: compiles the child's TypeScript in its own thread, with a
- * cache (see ts-hooks.ts for why not tsx).
+ * cache (see ts-hooks.mjs for why not tsx).
  */
-export const TS_HOOKS = new URL("./ts-hooks.ts", import.meta.url).href;
+export const TS_HOOKS = new URL("./ts-hooks.mjs", import.meta.url).href;
 const live = new Set<ChildProcess>();
 
 /** A TypeScript program run from source in its own Node process, read line by line. */
@@ -24,7 +24,7 @@ export interface Child {
 }
 
 /**
- * Starts `node --import ./test/support/ts-hooks.ts <script> ...args` from the repository root and waits for its
+ * Starts `node --import ./test/support/ts-hooks.mjs <script> ...args` from the repository root and waits for its
  * `READY <url>` line. `onLine` sees every stdout line; `stdin: true` keeps stdin open for writing.
  */
 export async function startChild(

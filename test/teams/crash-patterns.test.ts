@@ -2,13 +2,17 @@
  * Every pattern survives kill -9 at its exact step: a member (or the model's Nth call) kills the
  * process as it starts; the next process finishes the run, and the calls log shows that nothing that
  * had finished — a member's work or a model's answer — was done again.
+ *
+ * Each kill has a process and a data directory of its own; one process then resumes all of them, a
+ * host per data directory (a Node process and its runtime cost a second of CPU to start, and what
+ * the resume proves does not depend on how many hosts share it).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, it } from "vitest";
-import { killChildren, startChild } from "../support/child.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { killChildren, startChild, type Child } from "../support/child.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/patterns-child.ts", import.meta.url));
 const dirs: string[] = [];
@@ -39,32 +43,51 @@ async function status(url: string, id: string): Promise<{ status: string; output
   return (await (await fetch(`${url}/agents/owner/o/status?id=${id}`)).json()) as { status: string; output: unknown };
 }
 
-describe("every team pattern after kill -9", () => {
-  it.each(CASES)("$team: killed at $killAt, resumed at that step, nothing finished done twice", async (c) => {
-    const dir = mkdtempSync(join(tmpdir(), "hearth-team-patterns-"));
-    dirs.push(dir);
-    const log = join(dir, "calls.log");
-    writeFileSync(log, "");
-    const data = join(dir, "data");
-    const first = await startChild(CHILD, [data, log, "1", c.killAt]);
-    const query = `team=${c.team}&id=r1&input=${encodeURIComponent(c.input)}`;
-    const started = fetch(`${first.url}/agents/owner/o/start?${query}`, { method: "POST" }).then((r) => r.json()).catch(() => null);
-    expect((await first.exited).signal).toBe("SIGKILL");
-    const acknowledged = await started;
+const query = (c: Case) => `team=${c.team}&id=r1&input=${encodeURIComponent(c.input)}`;
 
-    const second = await startChild(CHILD, [data, log, "2", c.killAt]);
-    if (acknowledged === null) await fetch(`${second.url}/agents/owner/o/start?${query}`, { method: "POST" });
+describe("every team pattern after kill -9", () => {
+  /** What the process killed in each case left: its calls log, how it ended, whether its start was acknowledged. */
+  const killed = new Map<Case, { log: string; exit: { code: number | null; signal: NodeJS.Signals | null }; acknowledged: boolean }>();
+  let resumer: Child;
+  let urls: string[] = [];
+
+  beforeAll(async () => {
+    const places: string[] = [];
+    for (const c of CASES) {
+      const dir = mkdtempSync(join(tmpdir(), "hearth-team-patterns-"));
+      dirs.push(dir);
+      const log = join(dir, "calls.log");
+      writeFileSync(log, "");
+      const place = `${c.team}=${join(dir, "data")}=${log}`;
+      places.push(place);
+      const first = await startChild(CHILD, ["1", c.killAt, place]);
+      const started = fetch(`${first.url}/agents/owner/o/start?${query(c)}`, { method: "POST" }).then((r) => r.json()).catch(() => null);
+      const exit = await first.exited;
+      killed.set(c, { log, exit, acknowledged: (await started) !== null });
+    }
+    resumer = await startChild(CHILD, ["2", "-", ...places]);
+    urls = resumer.url.split(" ");
+  }, 180_000);
+
+  afterAll(async () => {
+    resumer?.proc.kill("SIGKILL");
+    await resumer?.exited;
+  });
+
+  it.each(CASES)("$team: killed at $killAt, resumed at that step, nothing finished done twice", async (c) => {
+    const { log, exit, acknowledged } = killed.get(c)!;
+    expect(exit.signal).toBe("SIGKILL");
+    const url = urls[CASES.indexOf(c)]!;
+    if (!acknowledged) await fetch(`${url}/agents/owner/o/start?${query(c)}`, { method: "POST" });
     const deadline = Date.now() + 90_000;
-    let current = await status(second.url, "r1");
+    let current = await status(url, "r1");
     while (current.status !== "completed" && current.status !== "failed" && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      current = await status(second.url, "r1");
+      current = await status(url, "r1");
     }
     expect(current.status).toBe("completed");
     if (c.output !== undefined) expect(current.output).toEqual(c.output);
     const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
     expect(calls).toEqual(c.calls);
-    second.proc.kill("SIGKILL");
-    await second.exited;
   }, 180_000);
 });

@@ -3,10 +3,9 @@
  * separate chunks, and nothing in the output needs more than `Content-Security-Policy: default-src 'self'`.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildUi, firstLoadBytes, firstLoadScripts } from "./build-ui.ts";
+import { beforeAll, describe, expect, test } from "vitest";
+import { firstLoadBytes, firstLoadScripts, sharedUi } from "./build-ui.ts";
 
 /** The issue's benchmark: inspector first load ≤ 200 KB of JavaScript. */
 const FIRST_LOAD_BUDGET = 200 * 1024;
@@ -14,10 +13,8 @@ const FIRST_LOAD_BUDGET = 200 * 1024;
 describe("inspector UI build", () => {
   let out = "";
   beforeAll(async () => {
-    out = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-inspector-ui-"));
-    await buildUi(out);
+    out = await sharedUi();
   }, 120_000);
-  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   test(`the first load fetches at most ${FIRST_LOAD_BUDGET / 1024} KB of JavaScript`, () => {
     const bytes = firstLoadBytes(out);

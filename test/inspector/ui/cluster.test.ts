@@ -4,7 +4,6 @@
  * no serious or critical axe violations on those views. Needs Chromium and PostgreSQL.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
 import type { Browser, Page } from "playwright-core";
@@ -13,10 +12,10 @@ import { clusterInspectorView, type ClusterInspectorView } from "../../../src/cl
 import { withInspectorRoute } from "../../../src/cluster/internal-routes.ts";
 import { Agent, routeAgentRequest } from "../../../src/index.ts";
 import { startInspector, type InspectorHandle } from "../../../src/inspector/index.ts";
-import { browserSuite, cleanUpInOrder, hasChromium, launchChromium } from "../../support/browser.ts";
+import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../../support/browser.ts";
 import { postgresUnavailable, sharedPostgres } from "../../support/postgres.ts";
 import { startTestNode, type TestNode } from "../../cluster/support/test-node.ts";
-import { buildUi } from "./build-ui.ts";
+import { sharedUi } from "./build-ui.ts";
 import { ARTIFACTS, WAIT } from "./harness.ts";
 
 class Ledger extends Agent<unknown, { entries: number }> {
@@ -53,21 +52,18 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 describe.skipIf(!hasChromium || postgresUnavailable() !== undefined)(browserSuite("the inspector UI of a cluster node"), { timeout: 90_000 }, () => {
   const nodes: Array<{ running: TestNode; inspector: InspectorHandle }> = [];
-  let tmp: string;
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
 
   beforeAll(async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-inspector-cluster-ui-"));
-    const uiDir = path.join(tmp, "ui");
-    await buildUi(uiDir);
+    const uiDir = await sharedUi();
     const connectionString = await (await sharedPostgres()).database("inspector_cluster_ui");
     for (const id of ["a", "b"]) nodes.push(await startNode(connectionString, id, uiDir));
     const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     expect(await (await fetch(`${a.running.url}/agents/ledger/kept-by-a`)).text()).toBe("ok");
     expect(await (await fetch(`${b.running.url}/agents/ledger/kept-by-b`)).text()).toBe("ok");
-    browser = await launchChromium();
+    browser = await sharedChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "dark" });
     context.setDefaultTimeout(WAIT);
     page = await context.newPage();
@@ -79,7 +75,7 @@ describe.skipIf(!hasChromium || postgresUnavailable() !== undefined)(browserSuit
 
   afterAll(async () => {
     await cleanUpInOrder([
-      () => browser?.close(),
+      () => releaseChromium(browser),
       ...nodes.map((node) => async () => {
         await node.inspector.close();
         await node.running.node.drain();
@@ -87,7 +83,6 @@ describe.skipIf(!hasChromium || postgresUnavailable() !== undefined)(browserSuit
         await node.running.host.close();
         await node.running.node.close();
       }),
-      () => fs.rmSync(tmp, { recursive: true, force: true }),
     ]);
   }, 60_000);
 

@@ -33,7 +33,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     const received: NotesState[] = [];
     await ui.t!.connect<NotesState>("Notes", "alice", { onStateUpdate: (state) => received.push(state) });
 
-    const page = await ui.open("/");
+    const page = await ui.fresh("/");
     await page.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Agents" }).click();
     await page.getByRole("link", { name: "Notes", exact: true }).click();
     await notes("alfred").add("another instance, for the search to leave out");
@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("a read-only query runs; a write is refused without the admin token and runs with it", async () => {
     await notes("bob").add("one");
-    const page = await ui.open("/agents/Notes/bob/sql");
+    const page = await ui.fresh("/agents/Notes/bob/sql");
     await page.getByRole("link", { name: "notes", exact: true }).click();
     await page.getByRole("table", { name: "Rows of notes" }).getByText("one").waitFor();
 
@@ -98,7 +98,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
   });
 
   test("unlocking with the viewer token is refused with a clear message", async () => {
-    const page = await ui.open("/");
+    const page = await ui.fresh("/");
     await page.getByRole("banner").getByRole("button", { name: "Unlock writes" }).click();
     await page.getByLabel("Admin token").fill(ui.inspector!.token);
     await page.getByRole("dialog").getByRole("button", { name: "Unlock" }).click();
@@ -111,7 +111,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("input that is not JSON is refused in the page, naming what was expected, and nothing is sent", async () => {
     expect(await notes("gina").read()).toEqual({ title: "first", count: 0 });
-    const page = await ui.open("/agents/Notes/gina/state");
+    const page = await ui.fresh("/agents/Notes/gina/state");
     await ui.unlock(page);
     await page.getByRole("button", { name: "Edit state" }).click();
     await page.getByLabel(/State as JSON/).fill("{ title: oops");
@@ -161,7 +161,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("an instance's live tab shows its events and log lines as they happen", async () => {
     expect(await notes("hank").count()).toBe(0);
-    const page = await ui.open("/agents/Notes/hank/live");
+    const page = await ui.fresh("/agents/Notes/hank/live");
     await page.getByRole("status").getByText("live", { exact: true }).waitFor();
     const client = await ui.t!.connect("Notes", "hank");
     await client.call("add", ["seen live"]);
@@ -181,7 +181,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     const client = await ui.t!.connect("Notes", "ivan", { shouldReconnectOnClose: () => false });
     client.addEventListener("message", (event) => messages.push(String(event.data)));
     client.addEventListener("close", (event) => closes.push({ code: event.code, reason: event.reason }));
-    const page = await ui.open("/agents/Notes/ivan/connections");
+    const page = await ui.fresh("/agents/Notes/ivan/connections");
     await ui.unlock(page);
     const message = page.getByLabel(/^Message to /);
     await message.fill("hello from the inspector");
@@ -195,7 +195,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
   });
 
   test("start a workflow and send it the event it waits for, from the page", async () => {
-    const page = await ui.open("/workflows");
+    const page = await ui.fresh("/workflows");
     await ui.unlock(page);
     await page.getByText("Start a workflow").click();
     await page.getByLabel("Workflow (binding name)").fill("Approval");
@@ -228,7 +228,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("add an alert rule from the page, see it fire, and silence it", async () => {
     await notes("kim").add("one agent in memory is enough to fire");
-    const page = await ui.open("/alerts");
+    const page = await ui.fresh("/alerts");
     await ui.unlock(page);
     await page.getByText("Add a rule").click();
     await page.getByLabel("Name").fill("Agents in memory");
@@ -267,7 +267,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("a chat transcript shows the user's turn, the tool call with its input and output, and the answer", async () => {
     expect(await ui.t!.get<Helpdesk>("Helpdesk", "desk-1").ask("Where is my order A-17?")).toBe("completed");
-    const page = await ui.open("/agents/Helpdesk/desk-1/chat");
+    const page = await ui.fresh("/agents/Helpdesk/desk-1/chat");
     const transcript = page.locator("main ol.chat");
     await transcript.getByText("Where is my order A-17?").waitFor();
     await transcript.getByText("Order A-17 ships tomorrow.").waitFor();
@@ -283,7 +283,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("a sub-agent is reached from its parent's tab, its own state shown, even with a slash in its name", async () => {
     expect(await notes("lena").noteInThread("q3/plans", "ship the inspector")).toEqual(["ship the inspector"]);
-    const page = await ui.open("/agents/Notes/lena/children");
+    const page = await ui.fresh("/agents/Notes/lena/children");
     await page.getByRole("link", { name: "Thread/q3/plans" }).click();
     await page.getByRole("heading", { name: "Notes/lena › Thread/q3/plans" }).waitFor();
     await page.getByRole("group", { name: "Agent state" }).getByText('"ship the inspector"').waitFor();
@@ -293,7 +293,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("follow a team run from its owner to its step timeline, and cancel it", async () => {
     const runId = await ui.t!.get<Editor>("Editor", "ed").review("the launch post");
-    const page = await ui.open("/agents/Editor/ed/children");
+    const page = await ui.fresh("/agents/Editor/ed/children");
     await page.getByRole("table", { name: "Team runs of this agent" }).getByRole("link", { name: runId }).click();
     const status = page.getByTestId("team-run-status");
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("running");
@@ -322,7 +322,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
 
   test("restart a failed team run from its page and land on the new run", async () => {
     await ui.t!.get<Editor>("Editor", "ed-restart").review("a first run, so the owner has team runs");
-    const page = await ui.open("/agents/Editor/ed-restart/children");
+    const page = await ui.fresh("/agents/Editor/ed-restart/children");
     await ui.unlock(page);
     await page.getByText("Start a team run").click();
     await page.getByLabel("Team (its name)").fill("ui-flaky");
@@ -347,7 +347,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
   test("cancel a schedule, and run another now", async () => {
     const keep = await notes("carol").plan("run me now");
     const cancel = await notes("carol").plan("cancel me");
-    const page = await ui.open("/agents/Notes/carol/schedules");
+    const page = await ui.fresh("/agents/Notes/carol/schedules");
     await page.getByText(cancel).waitFor();
     await ui.unlock(page);
     await page.getByRole("button", { name: `Cancel schedule ${cancel}` }).click();
@@ -368,7 +368,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
   test("watch a workflow advance live", async () => {
     const approval = ui.t!.env["Approval"] as WorkflowBinding<{ to: string }>;
     const instance = await approval.create({ id: "live-1", params: { to: "dana" } });
-    const page = await ui.open("/workflows");
+    const page = await ui.fresh("/workflows");
     await page.getByRole("link", { name: "live-1" }).click();
     const status = page.getByTestId("workflow-status");
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("waiting");
