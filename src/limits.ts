@@ -31,6 +31,11 @@ export const LIMITS = {
    * before it is parked: an agent with traffic every few seconds does not reopen its file each time.
    */
   keepRhythmUpToMs: 15_000,
+  /**
+   * A quiet session (a settled file reopened with relaxed durability: no fsync while it is open) whose
+   * WAL grows past this many bytes starts checkpointing with syncs, as any other session.
+   */
+  quietWalBytes: 16 * 1024 * 1024,
   /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. Open files are bounded apart from it (`setOpenConnectionCap`). */
   maxLiveAgents: 16_384,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
@@ -19,6 +19,8 @@ export interface AgentFileOptions {
   identity: string;
   /** This boot's stamp (see `currentBootStamp`); 0 creates every new file durable at once. */
   bootStamp: number;
+  /** May run as a quiet session (relaxed durability only; see {@link OpenedAgentFile.quiet}). */
+  allowQuiet?: boolean;
 }
 
 /**
@@ -29,6 +31,13 @@ export interface OpenedAgentFile {
   db: DatabaseSync;
   unsettled: boolean;
   created: boolean;
+  /**
+   * A quiet session: a settled file opened with an empty WAL runs without fsync and without automatic
+   * checkpoints, so its WAL only grows and the database file is not written until the connection
+   * closes in order (quiet-close.ts) or is hardened (`PRAGMA synchronous = NORMAL`, checkpoints
+   * again). docs/decisions/0022-quiet-sessions.md says why that keeps the file intact.
+   */
+  quiet: boolean;
 }
 
 /**
@@ -44,6 +53,8 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
   const { path, durability, bootStamp } = options;
   ensureDirectory(path);
   const created = !existsSync(path);
+  // Read before SQLite opens the WAL: a quiet session needs one with no frames in it.
+  const emptyWal = !created && options.allowQuiet === true && durability === "relaxed" && (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0;
   if (created) createAgentFile(path, durability === "strict" ? 0 : bootStamp);
   let db: DatabaseSync;
   let header: FileHeader;
@@ -70,14 +81,20 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
       settleInPlace(db);
       unsettled = false;
     }
-    db.exec(`PRAGMA synchronous = ${unsettled ? "OFF" : durability === "strict" ? "FULL" : "NORMAL"}`);
+    // Not for a file that needs its identity or schema written (the template's first open, an old file).
+    const quiet = emptyWal && !unsettled && header.version === SCHEMA_VERSION && typeof header.identity === "string";
+    db.exec(quiet ? QUIET_PRAGMAS : `PRAGMA synchronous = ${unsettled ? "OFF" : durability === "strict" ? "FULL" : "NORMAL"}`);
     migrate(db, header, options.identity);
-    return { db, unsettled, created };
+    return { db, unsettled, created, quiet };
   } catch (error) {
     db.close();
     throw describeOpenError(error, path);
   }
 }
+
+const QUIET_PRAGMAS = "PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 0";
+/** What a quiet session becomes when it must checkpoint while open: SQLite's own ordering, with its syncs. */
+export const HARDEN_PRAGMAS = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000";
 
 interface FileHeader {
   stamp: number;

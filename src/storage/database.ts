@@ -1,19 +1,31 @@
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Durability } from "../limits.ts";
+import { LIMITS, type Durability } from "../limits.ts";
 import { currentBootStamp } from "./agent-file-setup.ts";
-import { openAgentFile } from "./connection.ts";
+import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
-import { keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { keepConnectionOpen, openConnectionCap, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose } from "./quiet-close.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
 import { splitStatements } from "./split-statements.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 
 const STATEMENT_CACHE_SIZE = 256;
+/** Statements between two looks at a quiet session's WAL size. */
+const WAL_CHECK_EVERY = 256;
+
+/** A quiet session's connection on its way to closing in the background (quiet-close.ts). */
+interface Closing {
+  item: QuietClose;
+  db: DatabaseSync;
+  /** Step 2 ran: the database file holds writes not yet synced. */
+  copied: boolean;
+}
 
 export interface AgentDatabaseOptions {
   path: string;
@@ -53,6 +65,13 @@ export class AgentDatabase implements Parkable {
   #unsettled = false;
   /** The file was made by the open of this connection (a new agent). */
   #created = false;
+  /** A quiet session (connection.ts): no fsync and no automatic checkpoint until closed in order or hardened. */
+  #quiet = false;
+  #sinceWalCheck = 0;
+  /** Parked, its connection still closing in the background; the next statement takes it back. */
+  #closing: Closing | undefined;
+  /** A descriptor of the database file, opened to sync it; closed after the connection (before, it would drop SQLite's lock). */
+  #syncFd: number | undefined;
   #statements = new Map<string, StatementSync>();
   #transaction!: ImplicitTransaction;
   /** The open connection's replica link (replicated databases only). */
@@ -90,9 +109,15 @@ export class AgentDatabase implements Parkable {
   park(): boolean {
     if (this.#db === undefined) return this.#parked;
     if (this.busy) return false;
-    this.#disconnect();
+    if (this.#quiet && quietClosesPending() < Math.max(64, openConnectionCap() >> 3)) this.#parkQuietly();
+    else this.#disconnect();
     this.#parked = true;
     return true;
+  }
+
+  /** A quiet session: this connection has written no fsync since it opened (tests and the inspector ask). */
+  get quiet(): boolean {
+    return this.#quiet;
   }
 
   /** A transaction is open: the connection cannot be parked now. */
@@ -256,13 +281,22 @@ export class AgentDatabase implements Parkable {
 
   close(): void {
     this.#parked = false;
-    if (this.#db !== undefined) this.#disconnect();
+    const closing = this.#closing;
+    if (closing !== undefined) {
+      this.#closing = undefined;
+      cancelQuietClose(closing.item);
+      this.#closeHardened(closing);
+    } else if (this.#db !== undefined) this.#disconnect();
   }
 
   #open(what: string): DatabaseSync {
     this.#used = true;
-    if (this.#db !== undefined) return this.#db;
+    if (this.#db !== undefined) {
+      if (this.#quiet && ++this.#sinceWalCheck >= WAL_CHECK_EVERY) this.#checkWal(this.#db);
+      return this.#db;
+    }
     if (!this.#parked) throw new StorageClosedError(what);
+    if (this.#closing !== undefined) return this.#takeBack(this.#closing);
     try {
       this.#connect();
     } catch (error) {
@@ -274,12 +308,21 @@ export class AgentDatabase implements Parkable {
 
   #connect(): void {
     const options = this.#options;
-    const { db, unsettled, created } = openWithDescriptors(() =>
-      openAgentFile({ path: options.path, durability: options.durability, identity: options.identity, bootStamp: options.bootStamp ?? currentBootStamp() }),
+    const { db, unsettled, created, quiet } = openWithDescriptors(() =>
+      openAgentFile({
+        path: options.path,
+        durability: options.durability,
+        identity: options.identity,
+        bootStamp: options.bootStamp ?? currentBootStamp(),
+        // A replicated database's commits are the cluster's to order; its file closes the usual way.
+        allowQuiet: options.replication === undefined,
+      }),
     );
     this.#db = db;
     this.#unsettled = unsettled;
     this.#created = created;
+    this.#quiet = quiet;
+    this.#sinceWalCheck = 0;
     this.#used = true;
     this.#link = options.replication?.attach(db);
     const replica = this.#link === undefined ? undefined : { link: this.#link, releases: this.#releases! };
@@ -302,18 +345,108 @@ export class AgentDatabase implements Parkable {
     unwatchConnection(this);
     try {
       this.flush();
+      // A quiet session closes with SQLite's ordering and syncs: WAL synced, copied, database synced.
+      if (this.#quiet) db.exec("PRAGMA synchronous = NORMAL");
     } finally {
-      this.#link?.detach();
-      this.#link = undefined;
-      this.#statements.clear();
-      this.#schemaStatements.clear();
       this.#db = undefined;
+      this.#closed(db);
+    }
+  }
+
+  /** After the connection's last statement: closes it and does what follows a close. */
+  #closed(db: DatabaseSync): void {
+    this.#link?.detach();
+    this.#link = undefined;
+    this.#statements.clear();
+    this.#schemaStatements.clear();
+    try {
       db.close();
+    } finally {
+      if (this.#syncFd !== undefined) closeSync(this.#syncFd);
+      this.#syncFd = undefined;
+      this.#quiet = false;
       // Not at a new agent's first close: those come in bursts (one more file creation each, stalled
       // behind the settles' syncs), and many are never woken; their first wake creates the -wal once.
       if (!this.#created) keepEmptyWal(this.path);
       fileClosed(this.path, this.#unsettled);
     }
+  }
+
+  /** Parks a quiet session: its close runs in the background, in order (quiet-close.ts). */
+  #parkQuietly(): void {
+    const db = this.#db!;
+    unwatchConnection(this);
+    this.flush();
+    this.#db = undefined;
+    const closing: Closing = {
+      db,
+      copied: false,
+      item: {
+        folder: dirname(this.path),
+        copy: () => {
+          db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+          closing.copied = true;
+        },
+        close: () => {
+          this.#closing = undefined;
+          this.#closed(db);
+        },
+        closeNow: () => {
+          this.#closing = undefined;
+          this.#closeHardened(closing);
+        },
+      },
+    };
+    this.#closing = closing;
+    queueQuietClose(closing.item);
+  }
+
+  /**
+   * A statement needs the connection of a quiet park not yet closed: it is taken back as it is. Once
+   * its WAL was copied, the database file is synced first and the session hardened: its next write
+   * restarts the WAL over frames that were the only durable copy of those pages, which SQLite makes
+   * safe by syncing the new WAL header (synchronous = NORMAL).
+   */
+  #takeBack(closing: Closing): DatabaseSync {
+    this.#closing = undefined;
+    cancelQuietClose(closing.item);
+    if (closing.copied) {
+      this.#syncDatabaseFile();
+      closing.db.exec(HARDEN_PRAGMAS);
+      this.#quiet = false;
+    }
+    this.#db = closing.db;
+    this.#parked = false;
+    watchConnection(this);
+    return closing.db;
+  }
+
+  /** Closes on this thread, with syncs: what a quiet park does when it cannot wait (hibernation, shutdown). */
+  #closeHardened(closing: Closing): void {
+    // Copied already: SQLite's close finds nothing to copy and would not sync the database file.
+    if (closing.copied) this.#syncDatabaseFile();
+    try {
+      closing.db.exec("PRAGMA synchronous = NORMAL");
+    } finally {
+      this.#closed(closing.db);
+    }
+  }
+
+  #syncDatabaseFile(): void {
+    this.#syncFd ??= openSync(this.path, "r");
+    fsyncSync(this.#syncFd);
+  }
+
+  /**
+   * A quiet session's WAL only grows: past `LIMITS.quietWalBytes` the session is hardened (outside a
+   * transaction, where SQLite allows it) and checkpoints as usual from its next commit.
+   */
+  #checkWal(db: DatabaseSync): void {
+    if (db.isTransaction) return;
+    this.#sinceWalCheck = 0;
+    if ((statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0) <= LIMITS.quietWalBytes) return;
+    db.exec(HARDEN_PRAGMAS);
+    this.#quiet = false;
   }
 }
 
