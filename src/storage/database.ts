@@ -8,7 +8,7 @@ import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
-import { keepConnectionOpen, openConnectionCap, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
+import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose } from "./quiet-close.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
 import { splitStatements } from "./split-statements.ts";
@@ -109,7 +109,8 @@ export class AgentDatabase implements Parkable {
   park(): boolean {
     if (this.#db === undefined) return this.#parked;
     if (this.busy) return false;
-    if (this.#quiet && quietClosesPending() < Math.max(64, openConnectionCap() >> 3)) this.#parkQuietly();
+    // Its close holds the connection's descriptors a little longer: only within the room kept for that.
+    if (this.#quiet && quietClosesPending() < closingReserve()) this.#parkQuietly();
     else this.#disconnect();
     this.#parked = true;
     return true;
@@ -375,8 +376,8 @@ export class AgentDatabase implements Parkable {
   /** Parks a quiet session: its close runs in the background, in order (quiet-close.ts). */
   #parkQuietly(): void {
     const db = this.#db!;
-    unwatchConnection(this);
     this.flush();
+    unwatchConnection(this);
     this.#db = undefined;
     const closing: Closing = {
       db,

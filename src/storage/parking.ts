@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { LIMITS } from "../limits.ts";
+import { quietClosesPending } from "./quiet-close.ts";
 
 /** A database whose connection may be closed while it is idle and reopened on its next statement. */
 export interface Parkable {
@@ -91,7 +92,7 @@ export function watchConnection(db: Parkable): void {
   if (slots.has(db)) return;
   slots.set(db, open.length);
   open.push(db);
-  if (open.length > cap) makeRoom(db);
+  if (open.length > openTarget()) makeRoom(db);
   if (timer === undefined && sweepMs > 0) {
     timer = setInterval(sweepInTurns, sweepMs);
     timer.unref();
@@ -161,7 +162,7 @@ const SCAN_PER_OPEN = 64;
  */
 function makeRoom(opening: Parkable | undefined): void {
   const now = performance.now();
-  for (let misses = 0; open.length > cap && misses < 32; ) {
+  for (let misses = 0; open.length > openTarget() && misses < 32; ) {
     let victim: Parkable | undefined;
     let latest = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < SAMPLE; k++) {
@@ -178,14 +179,14 @@ function makeRoom(opening: Parkable | undefined): void {
   // Sampling kept hitting connections in the middle of a transaction: look at a few more, from a
   // place that moves on. Never all of them per open: in a turn where thousands of agents woke, that
   // would cost the square of their number and make the turn, and the next one, longer still.
-  for (let seen = 0; open.length > cap && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
+  for (let seen = 0; open.length > openTarget() && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
     hand = (hand + 1) % open.length;
     const db = open[hand]!;
     if (db !== opening && !db.busy) db.park();
   }
   // Still over: the rest are in transactions (many agents wrote in this turn). Their commits end
   // the turn; try again after it (a timer runs after this turn's commits), then every 50 ms.
-  if (open.length > cap && trim === undefined) {
+  if (open.length > openTarget() && trim === undefined) {
     trim = setTimeout(
       () => {
         trim = undefined;
@@ -210,7 +211,7 @@ export function openWithDescriptors<T>(openFile: () => T): T {
     return openFile();
   } catch (error) {
     if (!descriptorsExhausted() || openConnectionCount() < 2) throw error;
-    const lowered = Math.max(1, Math.floor(openConnectionCount() * 0.9));
+    const lowered = Math.max(1, Math.floor((openConnectionCount() + quietClosesPending()) * 0.9));
     if (!warnedExhausted) {
       warnedExhausted = true;
       console.warn(`[hearth] the process ran out of file descriptors with ${openConnectionCount()} SQLite connections open: the cap on open connections (maxOpenConnections) is now ${lowered}. Raise the limit (ulimit -n) or lower maxOpenConnections.`);
@@ -272,6 +273,19 @@ export function setOpenConnectionCap(connections: number): void {
 /** The cap on open connections now ({@link setOpenConnectionCap}). */
 export function openConnectionCap(): number {
   return cap;
+}
+
+/**
+ * Parked connections whose close runs in the background (quiet-close.ts) still hold their
+ * descriptors: an eighth of the cap is kept for them, so open and closing together stay under it.
+ */
+export function closingReserve(): number {
+  return cap >> 3;
+}
+
+/** How many watched connections may be open: the cap less the room kept for closing ones. */
+function openTarget(): number {
+  return cap - closingReserve();
 }
 
 /** Connections open now (not parked, not closed). */

@@ -114,14 +114,23 @@ async function runBatch(batch: QuietClose[]): Promise<void> {
       phases.set(item, "copied");
     } catch {
       phases.delete(item);
-      item.closeNow();
+      attempt(item, "closeNow");
     }
   }
   if (!(await syncStep(batch, folders))) return;
   for (const item of batch) {
     if (phases.get(item) !== "copied") continue;
     phases.delete(item);
-    item.close();
+    attempt(item, "close");
+  }
+}
+
+/** A close that fails is reported, never thrown into the batch (the other connections still close). */
+function attempt(item: QuietClose, step: "close" | "closeNow"): void {
+  try {
+    item[step]();
+  } catch (error) {
+    console.warn(`[hearth] closing a parked connection in ${item.folder} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -133,7 +142,7 @@ async function syncStep(batch: QuietClose[], folders: (items: QuietClose[]) => s
   for (const item of live) {
     if (!phases.has(item)) continue;
     phases.delete(item);
-    item.closeNow();
+    attempt(item, "closeNow");
   }
   return false;
 }

@@ -5,6 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, it } from "vitest";
 import { LIMITS, type Durability } from "../../src/limits.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
+import { defaultOpenConnectionCap, openConnectionCount, setOpenConnectionCap } from "../../src/storage/parking.ts";
 import { quietClosesPending, setQuietCloseSync, whenQuietClosesDone } from "../../src/storage/quiet-close.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 
@@ -17,6 +18,7 @@ const unanswered: Array<(ok: boolean) => void> = [];
 
 afterEach(async () => {
   setQuietCloseSync();
+  setOpenConnectionCap(defaultOpenConnectionCap());
   for (const answer of unanswered.splice(0)) answer(true);
   (LIMITS as { quietWalBytes: number }).quietWalBytes = defaultWalBytes;
   for (const db of open.splice(0)) db.close();
@@ -228,6 +230,25 @@ describe("parking a quiet session", () => {
     expect(quietClosesPending()).toBe(5);
     await whenQuietClosesDone();
     paths.forEach((path, i) => expect(rowsOf(path)).toEqual(["settled-row", `many-${i}`]));
+  });
+});
+
+describe("the cap on open connections", () => {
+  it("counts connections closing in the background: open and closing together stay under it", async () => {
+    const paths = await Promise.all(Array.from({ length: 24 }, () => settledFile()));
+    heldSyncs(); // no close finishes during the test: the closing ones keep their descriptors
+    setOpenConnectionCap(16); // an eighth, 2, is kept for closing ones
+    const dbs: AgentDatabase[] = [];
+    for (const [i, path] of paths.entries()) {
+      const db = make(path);
+      insert(db, `capped-${i}`);
+      dbs.push(db);
+      expect(openConnectionCount() + quietClosesPending()).toBeLessThanOrEqual(16);
+    }
+    expect(quietClosesPending()).toBe(2);
+    expect(openConnectionCount()).toBe(14);
+    for (const db of dbs) db.close();
+    paths.forEach((path, i) => expect(rowsOf(path)).toEqual(["settled-row", `capped-${i}`]));
   });
 });
 
