@@ -11,6 +11,7 @@ import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose } from "./quiet-close.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
+import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts";
 import { splitStatements } from "./split-statements.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
@@ -346,10 +347,9 @@ export class AgentDatabase implements Parkable {
     unwatchConnection(this);
     try {
       this.flush();
-      // A quiet session closes with SQLite's ordering and syncs: WAL synced, copied, database synced.
-      if (this.#quiet) db.exec("PRAGMA synchronous = NORMAL");
     } finally {
       this.#db = undefined;
+      if (this.#quiet) syncAtClose(db);
       this.#closed(db);
     }
   }
@@ -426,11 +426,8 @@ export class AgentDatabase implements Parkable {
   #closeHardened(closing: Closing): void {
     // Copied already: SQLite's close finds nothing to copy and would not sync the database file.
     if (closing.copied) this.#syncDatabaseFile();
-    try {
-      closing.db.exec("PRAGMA synchronous = NORMAL");
-    } finally {
-      this.#closed(closing.db);
-    }
+    syncAtClose(closing.db);
+    this.#closed(closing.db);
   }
 
   #syncDatabaseFile(): void {
@@ -452,6 +449,20 @@ export class AgentDatabase implements Parkable {
 }
 
 /**
+ * A quiet session closing on this thread: SQLite's checkpoint at close then syncs the WAL before it
+ * writes the database file and the file before it deletes the WAL. (A transaction left open by a
+ * failed commit is rolled back first: the setting cannot change inside one.)
+ */
+function syncAtClose(db: DatabaseSync): void {
+  try {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    db.exec("PRAGMA synchronous = NORMAL");
+  } catch {
+    // The connection is unusable; its close cannot checkpoint either.
+  }
+}
+
+/**
  * SQLite deletes the -wal file when the connection closes and creates it again at the next open's
  * first read: a file creation on the wake's path. Made here instead, at close (hibernation, parking),
  * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
@@ -462,26 +473,5 @@ function keepEmptyWal(path: string): void {
     closeSync(openSync(`${path}-wal`, "a"));
   } catch {
     // The directory is gone (the agent was deleted): nothing to keep.
-  }
-}
-
-const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b/i;
-/** The header field that marks a file written without fsync (connection.ts): Hearth's, not the user's. */
-const APPLICATION_ID = /^\s*PRAGMA\s+(?:[\w"`[\]]+\s*\.\s*)?["`[]?application_id\b/i;
-/** Statements that may add, remove or rename a table (after leading comments). */
-const SCHEMA_CHANGE = /^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*\s*(CREATE|DROP|ALTER)\b/i;
-
-/** Transactions are implicit; a user's COMMIT or ROLLBACK would break every event's atomicity. */
-function refuseTransactionControl(query: string): void {
-  const text = query.replace(/^(\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/))*/, "");
-  if (APPLICATION_ID.test(text)) {
-    throw new SqlError(new Error("PRAGMA application_id is reserved: Hearth marks files written without fsync with it"), query);
-  }
-  const match = TRANSACTION_CONTROL.exec(text);
-  if (match) {
-    throw new SqlError(
-      new Error(`${match[1]!.toUpperCase()} is not allowed: Hearth commits each event's writes itself; use ctx.storage.transactionSync(fn) for an atomic block`),
-      query,
-    );
   }
 }
