@@ -117,7 +117,7 @@ export class AgentDatabase implements Parkable {
     return true;
   }
 
-  /** A quiet session: this connection has written no fsync since it opened (tests and the inspector ask). */
+  /** Whether this connection runs as a quiet session (no fsync, no automatic checkpoint since it opened). */
   get quiet(): boolean {
     return this.#quiet;
   }
