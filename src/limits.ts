@@ -23,7 +23,8 @@ export const LIMITS = {
   parkIdleConnectionAfterMs: 1_000,
   /**
    * Most open SQLite connections when the process's descriptor limit cannot be read; otherwise the
-   * cap is a fifth of that limit (`setOpenConnectionCap`). Above it idle connections are parked.
+   * cap follows what that limit leaves after sockets (storage/descriptor-budget.ts), or is set
+   * (`setOpenConnectionCap`). Above it idle connections are parked.
    */
   maxOpenConnectionsFallback: 4_096,
   /**

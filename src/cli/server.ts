@@ -23,7 +23,7 @@ import { startCliInspector, startCliObservability } from "./observability.ts";
 import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
-import { defaultOpenConnectionCap, setOpenConnectionCap } from "../storage/parking.ts";
+import { defaultOpenConnectionCap, followDescriptorLimit, setOpenConnectionCap } from "../storage/parking.ts";
 
 /** The shard a server is, when agents are spread over threads (see threads.ts). */
 export interface ServerShard {
@@ -55,8 +55,12 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   const project = await resolveProject(options, cwd);
   // A data directory last served by several threads: its single-thread index and catalog are stale.
   if (!sharding) prepareShardLayout(project.dataDir, 1);
-  // The descriptor limit is the process's: its threads share the connections it allows.
-  setOpenConnectionCap(Math.max(1, Math.floor((project.settings?.maxOpenConnections ?? defaultOpenConnectionCap()) / (sharding?.threads ?? 1))));
+  // The descriptor limit is the process's: its threads share the connections it allows (a set cap is
+  // divided; the default one follows what the process's descriptors leave, which each thread sees).
+  const threads = sharding?.threads ?? 1;
+  const maxOpen = project.settings?.maxOpenConnections;
+  if (maxOpen !== undefined) setOpenConnectionCap(Math.max(1, Math.floor(maxOpen / threads)));
+  else followDescriptorLimit(Math.floor(defaultOpenConnectionCap() / threads));
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
   const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;

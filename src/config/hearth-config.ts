@@ -23,7 +23,8 @@ export interface HearthConfig {
   maxLiveAgents?: number;
   /**
    * At most this many SQLite connections open at once in the process (divided among `--threads`);
-   * default a fifth of the descriptor limit. Idle ones above it are closed until their next use.
+   * by default it follows what the descriptor limit leaves after sockets (looked at every second). Idle
+   * ones above it are closed until their next use.
    */
   maxOpenConnections?: number;
   /** Largest WebSocket message accepted, bytes. */

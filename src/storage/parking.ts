@@ -1,5 +1,6 @@
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import { LIMITS } from "../limits.ts";
+import { DESCRIPTOR_LIMIT, capFromDescriptors } from "./descriptor-budget.ts";
 import { quietClosesPending } from "./quiet-close.ts";
 
 /** A database whose connection may be closed while it is idle and reopened on its next statement. */
@@ -79,20 +80,27 @@ const open: Parkable[] = [];
 const slots = new Map<Parkable, number>();
 let timer: ReturnType<typeof setInterval> | undefined;
 let sweepMs: number = LIMITS.parkIdleConnectionAfterMs;
-const DEFAULT_CAP = readDefaultCap();
+const DEFAULT_CAP = DESCRIPTOR_LIMIT === undefined ? LIMITS.maxOpenConnectionsFallback : Math.max(64, Math.floor(DESCRIPTOR_LIMIT / 5));
 let cap: number = DEFAULT_CAP;
+/** The cap follows the descriptors the process holds (unless set); looked at every few seconds. */
+let followDescriptors = DESCRIPTOR_LIMIT !== undefined;
+let nextLook = 0;
+/** How often the cap is worked out again from the descriptors held (a look is one stat of /proc/self/fd). */
+const LOOK_EVERY_MS = 1_000;
 /** A timer sweep in progress, continued turn by turn: its remaining connections. */
 let sweeping: Parkable[] | undefined;
 
 /** Connections a timer sweep parks per turn of the event loop: closing hundreds at once stalls replies. */
 const PARKS_PER_TURN = 32;
+/** Connections an open over the cap parks (one, unless the cap fell: the rest follow turn by turn). */
+const PARKS_PER_OPEN = 4;
 
 /** Watches an open connection; it is parked after one to two sweeps without use, or when the cap needs room. */
 export function watchConnection(db: Parkable): void {
   if (slots.has(db)) return;
   slots.set(db, open.length);
   open.push(db);
-  if (open.length > openTarget()) makeRoom(db);
+  if (open.length > openTarget()) makeRoom(db, PARKS_PER_OPEN);
   if (timer === undefined && sweepMs > 0) {
     timer = setInterval(sweepInTurns, sweepMs);
     timer.unref();
@@ -131,6 +139,7 @@ export function parkIdleConnections(): number {
 }
 
 function sweepInTurns(): void {
+  if (followDescriptors && performance.now() >= nextLook) followHeldDescriptors();
   if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
   sweeping = [...open];
   continueSweep();
@@ -148,6 +157,15 @@ function continueSweep(): void {
   else setImmediate(continueSweep);
 }
 
+/** Works the cap out again from the descriptors the process holds now; parks down to it if it fell. */
+function followHeldDescriptors(): void {
+  nextLook = performance.now() + LOOK_EVERY_MS;
+  const fitted = capFromDescriptors(open.length + quietClosesPending());
+  if (fitted === undefined) return;
+  cap = fitted;
+  if (open.length > openTarget()) trimLater(0);
+}
+
 /** Connections looked at for each one parked over the cap. */
 const SAMPLE = 8;
 /** Connections looked at one by one when sampling found none that can be parked. */
@@ -160,9 +178,11 @@ const SCAN_PER_OPEN = 64;
  * message comes next; this keeps about `cap / agents` of the messages on open connections.
  * `opening` (the connection being opened now) is never parked.
  */
-function makeRoom(opening: Parkable | undefined): void {
+function makeRoom(opening: Parkable | undefined, budget: number = PARKS_PER_TURN): void {
   const now = performance.now();
-  for (let misses = 0; open.length > openTarget() && misses < 32; ) {
+  const stop = open.length - budget; // parks at most `budget` here: closing hundreds in one turn stalls replies
+  const over = () => open.length > openTarget() && open.length > stop;
+  for (let misses = 0; over() && misses < 32; ) {
     let victim: Parkable | undefined;
     let latest = Number.NEGATIVE_INFINITY;
     for (let k = 0; k < SAMPLE; k++) {
@@ -179,23 +199,24 @@ function makeRoom(opening: Parkable | undefined): void {
   // Sampling kept hitting connections in the middle of a transaction: look at a few more, from a
   // place that moves on. Never all of them per open: in a turn where thousands of agents woke, that
   // would cost the square of their number and make the turn, and the next one, longer still.
-  for (let seen = 0; open.length > openTarget() && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
+  for (let seen = 0; over() && seen < Math.min(open.length, SCAN_PER_OPEN); seen++) {
     hand = (hand + 1) % open.length;
     const db = open[hand]!;
     if (db !== opening && !db.busy) db.park();
   }
-  // Still over: the rest are in transactions (many agents wrote in this turn). Their commits end
-  // the turn; try again after it (a timer runs after this turn's commits), then every 50 ms.
-  if (open.length > openTarget() && trim === undefined) {
-    trim = setTimeout(
-      () => {
-        trim = undefined;
-        makeRoom(undefined);
-      },
-      opening === undefined ? 50 : 0,
-    );
-    trim.unref();
-  }
+  // Still over: the rest are in transactions (many agents wrote in this turn; their commits end the
+  // turn), or this call's budget is spent (the cap fell). Again after this turn, a few at a time,
+  // then every 50 ms while only transactions are left.
+  if (open.length > openTarget()) trimLater(open.length > stop && opening === undefined ? 50 : 0);
+}
+
+function trimLater(delayMs: number): void {
+  if (trim !== undefined) return;
+  trim = setTimeout(() => {
+    trim = undefined;
+    makeRoom(undefined);
+  }, delayMs);
+  trim.unref();
 }
 
 let hand = 0;
@@ -217,7 +238,7 @@ export function openWithDescriptors<T>(openFile: () => T): T {
       console.warn(`[hearth] the process ran out of file descriptors with ${openConnectionCount()} SQLite connections open: the cap on open connections (maxOpenConnections) is now ${lowered}. Raise the limit (ulimit -n) or lower maxOpenConnections.`);
     }
     cap = Math.min(cap, lowered);
-    makeRoom(undefined);
+    makeRoom(undefined, Number.POSITIVE_INFINITY); // out of descriptors: room now
     return openFile();
   }
 }
@@ -268,6 +289,20 @@ export function setConnectionParking(everyMs: number): void {
 export function setOpenConnectionCap(connections: number): void {
   if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`maxOpenConnections must be an integer ≥ 1, got ${connections}`);
   cap = connections;
+  followDescriptors = false;
+}
+
+/**
+ * The default: the cap follows the descriptors the process holds, looked at every second — what the
+ * descriptor limit leaves after sockets and everything else, less a margin of a quarter of the limit, is
+ * for SQLite (two descriptors a connection). `start` is the cap until the first look.
+ * @example
+ * followDescriptorLimit(2_000); // 7,500 sockets under a limit of 20,000: ~3,700 connections after the first look
+ */
+export function followDescriptorLimit(start: number = DEFAULT_CAP): void {
+  cap = Math.max(1, start);
+  followDescriptors = DESCRIPTOR_LIMIT !== undefined;
+  nextLook = 0;
 }
 
 /** The cap on open connections now ({@link setOpenConnectionCap}). */
@@ -293,18 +328,7 @@ export function openConnectionCount(): number {
   return open.length;
 }
 
-/** The cap on open connections when nothing sets it: read once per thread, at load. */
+/** The cap on open connections until the first look at the descriptors held: a fifth of the limit (4,096 where it cannot be read), at least 64. */
 export function defaultOpenConnectionCap(): number {
   return DEFAULT_CAP;
-}
-
-/** A fifth of the soft limit on open files (Linux: /proc/self/limits), at least 64; 4,096 where it cannot be read. */
-function readDefaultCap(): number {
-  try {
-    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
-    if (line === null || line[1] === "unlimited") return LIMITS.maxOpenConnectionsFallback;
-    return Math.max(64, Math.floor(Number(line[1]) / 5));
-  } catch {
-    return LIMITS.maxOpenConnectionsFallback;
-  }
 }

@@ -38,12 +38,31 @@ function make(count: number): AgentDatabase[] {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe("the cap on open connections", () => {
-  it("defaults to a fifth of the process's descriptor limit", () => {
+  it("starts at a fifth of the process's descriptor limit", () => {
     expect(defaultCap).toBeGreaterThanOrEqual(64);
     setOpenConnectionCap(10);
     expect(openConnectionCap()).toBe(10);
     expect(() => setOpenConnectionCap(0)).toThrow(/maxOpenConnections must be an integer ≥ 1, got 0/);
     expect(() => setOpenConnectionCap(1.5)).toThrow(/maxOpenConnections must be an integer ≥ 1/);
+  });
+
+  it("reaches a cap that fell a few connections per turn of the event loop, not all at once", async () => {
+    setOpenConnectionCap(1_000);
+    const dbs = make(201);
+    for (const db of dbs) {
+      db.execScript("CREATE TABLE IF NOT EXISTS t (x)");
+      db.flush(); // committed: each may be parked
+    }
+    expect(openConnectionCount()).toBe(201);
+    setOpenConnectionCap(50); // what a look at the descriptors does when sockets took the room
+    expect(openConnectionCount()).toBe(201); // nothing happens until a connection opens
+    dbs[0]!.park();
+    dbs[0]!.statement("SELECT 1").get(); // this open parks a few, not 150
+    dbs[0]!.flush();
+    expect(openConnectionCount()).toBeGreaterThanOrEqual(195);
+    // The rest follow, 32 per turn: a few turns (each after a 0 ms timer), not a whole second.
+    for (let waited = 0; openConnectionCount() > 50 && waited < 2_000; waited += 5) await sleep(5);
+    expect(openConnectionCount()).toBeLessThanOrEqual(50);
   });
 
   it("parks idle connections when more are opened than the cap, and loses nothing", async () => {
