@@ -456,7 +456,7 @@ export class AgentDatabase implements Parkable {
 function syncAtClose(db: DatabaseSync): void {
   try {
     if (db.isTransaction) db.exec("ROLLBACK");
-    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec(HARDEN_PRAGMAS);
   } catch {
     // The connection is unusable; its close cannot checkpoint either.
   }

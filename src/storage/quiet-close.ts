@@ -11,8 +11,8 @@ import { syncFileSystems } from "./syncfs.ts";
  * 3. one file-system sync: the database file is durable;
  * 4. `close()`: SQLite's own checkpoint at close finds nothing left to copy and deletes the WAL.
  *
- * A connection used again before step 4 leaves the batch ({@link cancelQuietClose}) and says which
- * step it reached: after step 2 its database file must be synced before a new write may restart the WAL.
+ * A connection used again before step 4 leaves the batch ({@link cancelQuietClose}); after step 2 its
+ * database file must be synced before a new write may restart the WAL.
  */
 export interface QuietClose {
   /** A folder on the file's file system (what `sync -f` is given). */
@@ -26,7 +26,7 @@ export interface QuietClose {
 }
 
 /** How far a queued close got: "queued" (nothing done yet) or "copied" (step 2 done, not yet synced). */
-export type QuietClosePhase = "queued" | "copied";
+type QuietClosePhase = "queued" | "copied";
 
 /** Closes gathered for one batch, in ms: one pair of syncs serves all of them. */
 const BATCH_DELAY_MS = 50;
@@ -51,14 +51,11 @@ export function queueQuietClose(item: QuietClose): void {
   }
 }
 
-/** Takes `item` out of its batch; returns the step it reached, or undefined if it was not queued. */
-export function cancelQuietClose(item: QuietClose): QuietClosePhase | undefined {
-  const phase = phases.get(item);
+/** Takes `item` out of its batch (its owner knows whether step 2 ran: it ran `copy()`). */
+export function cancelQuietClose(item: QuietClose): void {
+  // Left in its batch's list: each step runs only for the items still in `phases`.
   phases.delete(item);
-  const at = gathering.indexOf(item);
-  if (at >= 0) gathering.splice(at, 1);
   settleIdle();
-  return phase;
 }
 
 /** Connections whose close is under way (each still holds its file descriptors). */
