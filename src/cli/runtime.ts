@@ -52,6 +52,10 @@ export interface RuntimeShard {
   d1Database?: PlatformOptions["d1Database"];
   /** Where the queues live when not in a local file (a cluster's Postgres): queues are then shared. */
   queueStore?: PlatformOptions["queueStore"];
+  /** Where the rate limiters count when not in a local file (threads: the first thread counts for all). */
+  rateLimits?: PlatformOptions["rateLimits"];
+  /** Queue consumers and cron triggers run in another thread of this process: none here. */
+  eventsElsewhere?: boolean;
   /** The environment's secrets when not in the data directory (a cluster's Postgres): secrets are then shared. */
   secrets?: SecretStore;
   /** Where workflow instances run when not in this host (the cluster's nodes holding their partitions): workflows are then shared. */
@@ -60,8 +64,12 @@ export interface RuntimeShard {
 
 function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Pick<HostOptions, "placement" | "stateDir" | "replication"> {
   if (!shard) return {};
-  // The cluster's workflow placement only where there are workflows: it claims their instances.
-  const placement = shard.workflows && Object.keys(workflows).length > 0 ? { ...shard.placement, ...shard.workflows() } : shard.placement;
+  // The shared workflows' placement only where there are workflows (a cluster's claims their instances).
+  const base = shard.placement;
+  const placement: HostPlacement =
+    shard.workflows && Object.keys(workflows).length > 0
+      ? { owns: (slug, name) => base.owns(slug, name), remote: base.remote, ...(base.time ? { time: base.time } : {}), ...shard.workflows() }
+      : base;
   return { placement, stateDir: shard.stateDir, ...(shard.replication ? { replication: shard.replication } : {}) };
 }
 
@@ -77,9 +85,9 @@ function unshardable(config: NonNullable<Project["config"]> | undefined, workflo
   if (config.d1Databases.length > 0 && !shard.d1Database) uses.push("D1");
   // Rate limits count per process when each has its own data directory (cluster nodes): Cloudflare's
   // limits count per location, approximately, the same way.
-  if (config.rateLimits.length > 0 && shard.mode !== "--cluster") uses.push("rate limits");
+  if (config.rateLimits.length > 0 && shard.mode !== "--cluster" && !shard.rateLimits) uses.push("rate limits");
   if ((config.queueProducers.length > 0 || config.queueConsumers.length > 0) && !shard.queueStore) uses.push("queues");
-  if (config.crons.length > 0 && !shard.cronGate) uses.push("cron triggers");
+  if (config.crons.length > 0 && !shard.cronGate && shard.eventsElsewhere === undefined) uses.push("cron triggers");
   return uses;
 }
 
@@ -165,6 +173,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       ...(shard?.kvNamespace ? { kvNamespace: shard.kvNamespace } : {}),
       ...(shard?.d1Database ? { d1Database: shard.d1Database } : {}),
       ...(shard?.queueStore ? { queueStore: shard.queueStore } : {}),
+      ...(shard?.rateLimits ? { rateLimits: shard.rateLimits } : {}),
     });
   } catch (error) {
     // A missing assets directory or an unusable name is fixed by editing files (dev waits for that);
@@ -206,6 +215,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       durability,
       clock: systemClock,
       ...(shard?.cronGate ? { cronGate: shard.cronGate } : {}),
+      ...(shard?.eventsElsewhere ? { elsewhere: true } : {}),
     });
     warnings.push(...events.warnings);
     const running = events;

@@ -11,7 +11,9 @@ import type { Host } from "../host/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
+import { threadBindings } from "../shards/bindings/index.ts";
 import { prepareShardLayout, shardStateDir } from "../shards/layout.ts";
+import { systemClock } from "../time/clock.ts";
 import type { Shard } from "../shards/shard.ts";
 import type { RunOptions } from "./args.ts";
 import type { BannerInfo } from "./banner.ts";
@@ -64,7 +66,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
   const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;
-  const clusterHost: { current?: Host } = {}; // the host is made after its placement
+  const clusterHost: { current?: Host } = {}; // the host is made after its placement (a cluster's, or a thread's)
   // The shared bindings (KV, cron claims) use a small pool of their own, so their traffic cannot starve
   // the node's commits and leases; it connects only if the project has such bindings.
   const bindingsPool = cluster && options.cluster ? createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
@@ -81,7 +83,13 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     }
   }
   const shard = sharding
-    ? { placement: sharding.shard, stateDir: shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), mode: `--threads ${sharding.threads}` }
+    ? {
+        placement: sharding.shard,
+        stateDir: shardStateDir(project.dataDir, sharding.shard.index, sharding.threads),
+        mode: `--threads ${sharding.threads}`,
+        // KV, D1, rate limits, queues and workflows are the first thread's, reached from the others.
+        ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => clusterHost.current),
+      }
     : cluster
       ? {
           ...cluster.hostOptions(() => clusterHost.current!),

@@ -14,6 +14,8 @@ export interface LinkHandler {
   request(className: string, name: string, request: Request): Promise<Response>;
   /** This shard's metrics in the Prometheus text format ("" without metrics). */
   metrics(): Promise<string>;
+  /** A call on a service this shard holds for the process (see Shard.serve). */
+  service(kind: string, name: string, method: string, args: unknown[]): Promise<unknown>;
   /** The shard's worker fetch, with the gateway's handling of upgrades: see {@link acceptUpgrade}. */
   fetch(request: Request): Promise<Response>;
   /** Whether the worker accepted the upgrade: its response is an agent's marker or carries a WebSocketPair end. */
@@ -75,6 +77,11 @@ export class ShardLink {
   /** The other shard's metrics text. */
   metrics(): Promise<string> {
     return this.#call({ op: "metrics" }) as Promise<string>;
+  }
+
+  /** Calls `method` of the service `kind`/`name` the other shard holds. */
+  service(kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.#call({ op: "service", kind, name, method, args });
   }
 
   /** A stub's fetch: a WebSocket upgrade the object accepts (a Durable Object's WebSocketPair) comes back relayed. */
@@ -291,6 +298,8 @@ export class ShardLink {
         return answer(this.#handler.start(message.className, message.name, message.props));
       case "metrics":
         return answer(this.#handler.metrics());
+      case "service":
+        return answer(this.#handler.service(message.kind, message.name, message.method, message.args));
       case "request":
       case "fetch": {
         const abort = new AbortController();

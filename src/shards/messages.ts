@@ -7,6 +7,8 @@ export type Call =
   | { op: "start"; className: string; name: string; props?: Record<string, unknown> }
   /** The shard's metrics text, for a `/metrics` answered on another thread. */
   | { op: "metrics" }
+  /** A call on a service the receiving shard holds for the whole process (a KV namespace, the workflow engine …). */
+  | { op: "service"; kind: string; name: string; method: string; args: unknown[] }
   /** An HTTP request to an actor (a stub's fetch); `socket` as for `fetch`. */
   | { op: "request"; className: string; name: string; request: WireRequest; socket?: number }
   /**

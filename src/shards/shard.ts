@@ -22,6 +22,18 @@ export interface ShardIdentity {
   readonly ports: ReadonlyMap<number, MessagePort>;
 }
 
+/**
+ * The shard that holds what the process has once, for every thread: the platform bindings' files (KV,
+ * D1, rate limits, queues), the workflow engine, queue consumers and cron triggers, the inspector and
+ * inbound mail. The other shards reach its services over their link to it.
+ */
+export const SERVICE_HOLDER = 0;
+
+/** Something the holder serves to every shard: `invoke` runs one call on its `name` (a namespace, a database …). */
+export interface ShardService {
+  invoke(name: string, method: string, args: unknown[]): unknown;
+}
+
 /** The host and the worker fetch a shard runs, once they exist. */
 interface Attached {
   host: Host;
@@ -48,6 +60,7 @@ export class Shard implements HostPlacement {
   #attached: Attached | undefined;
   /** Calls that arrived before the host was ready. */
   #waiting: Array<() => void> = [];
+  readonly #services = new Map<string, ShardService>();
 
   constructor(identity: ShardIdentity) {
     this.index = identity.index;
@@ -64,6 +77,29 @@ export class Shard implements HostPlacement {
 
   owns(slug: string, name: string): boolean {
     return shardOf(slug, name, this.count) === this.index;
+  }
+
+  /** Whether this shard holds the process's services (see {@link SERVICE_HOLDER}). */
+  get holdsServices(): boolean {
+    return this.index === SERVICE_HOLDER;
+  }
+
+  /** Serves `kind` (on the holder) to every shard's {@link callService}. */
+  serve(kind: string, service: ShardService): void {
+    if (!this.holdsServices) throw new Error(`Shard ${this.index} does not hold services; shard ${SERVICE_HOLDER} does`);
+    this.#services.set(kind, service);
+  }
+
+  /** Runs `method` on `kind`/`name`, which the holder serves: here on the holder, else over the link to it. */
+  async callService(kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
+    if (this.holdsServices) return this.#invokeService(kind, name, method, args);
+    return this.#links.get(SERVICE_HOLDER)!.service(kind, name, method, args);
+  }
+
+  #invokeService(kind: string, name: string, method: string, args: unknown[]): unknown {
+    const service = this.#services.get(kind);
+    if (service === undefined) throw new Error(`Shard ${this.index} serves no ${JSON.stringify(kind)}`);
+    return service.invoke(name, method, args);
   }
 
   /** The host and worker fetch (and the metrics' text) are ready: calls from other shards are served from now on. */
@@ -99,6 +135,8 @@ export class Shard implements HostPlacement {
   #ownerOfUrl(url: string, env: Record<string, unknown>): number | undefined {
     // "http://host:port/agents/<slug>/<name>…": the path starts after the third slash.
     const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    // `hearth dev`'s hand-fired handlers (cron triggers) run where the process's triggers are.
+    if (path.startsWith("/cdn-cgi/handler/")) return SERVICE_HOLDER;
     if (!path.startsWith("/agents/")) return undefined;
     const [slug = "", encoded = ""] = path.slice(8).split(/[/?#]/, 2);
     if (slug === "" || encoded === "") return undefined;
@@ -126,6 +164,8 @@ export class Shard implements HostPlacement {
       request: async (className, name, request) => (await this.#ready()).host.request(className, name, request),
       fetch: async (request) => (await this.#ready()).fetch(request),
       metrics: async () => (await this.#ready()).metrics?.() ?? "",
+      // After the host is ready: the services are registered before it (bindings first, then the host).
+      service: async (kind, name, method, args) => (await this.#ready(), this.#invokeService(kind, name, method, args)),
       isUpgrade: (response) => upgradeTargetOf(response) !== undefined || webSocketOfResponse(response) !== undefined,
       acceptUpgrade: (response, socket) => {
         const host = this.#attached!.host;

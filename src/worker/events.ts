@@ -33,6 +33,8 @@ export interface WorkerEventsOptions {
    * time of a cron trigger: every process computes the schedule, only the claimer runs it.
    */
   cronGate?: { claim(cron: string, scheduledTime: number): Promise<boolean>; done(cron: string, scheduledTime: number): Promise<void> };
+  /** Another thread of this process delivers queue batches and cron triggers (`--threads`): nothing is delivered here. */
+  elsewhere?: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
   const warnings: string[] = [];
   let queues: QueueConsumers | undefined;
   let cron: CronTriggers | undefined;
+  if (options.elsewhere) return { cron, queues, warnings, start() {}, close: async () => {} };
   // Both are built before either starts: a bad consumer setting or cron expression leaves nothing running.
   try {
     if (config.queueConsumers.length > 0 && options.queueStore) {

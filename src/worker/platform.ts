@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { createAssetRouter, type AssetRouter } from "../assets/index.ts";
-import type { ProjectConfig } from "../config/types.ts";
+import type { ProjectConfig, RateLimitConfig } from "../config/types.ts";
 import { openD1Database, d1DatabasePath, type D1Database } from "../d1/index.ts";
 import { openKvNamespace, type KvNamespace } from "../kv/index.ts";
 import type { Durability } from "../limits.ts";
 import { createQueueProducers, openQueueStore, type QueueBackend } from "../queues/index.ts";
-import { openRateLimitStore, RateLimiter, type RateLimitStore } from "../ratelimit/index.ts";
+import { openRateLimitStore, RateLimiter, type RateLimitOptions, type RateLimitOutcome } from "../ratelimit/index.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { secretsStoreBindings, type SecretStore } from "../secrets/index.ts";
 import type { Clock } from "../time/clock.ts";
@@ -31,6 +31,8 @@ export interface PlatformOptions {
   d1Database?: (databaseName: string) => D1Database;
   /** Opens the queues' store somewhere else than `queues.sqlite` (a cluster: the shared Postgres). */
   queueStore?: () => QueueBackend;
+  /** Makes the rate limiters somewhere else than `ratelimit.sqlite` here (threads: counted by the first thread). */
+  rateLimits?: (limits: readonly RateLimitConfig[]) => { bindings: Record<string, { limit(options: RateLimitOptions): Promise<RateLimitOutcome> }>; close(): void };
 }
 
 /** The bindings of a wrangler project, and what owns their files. */
@@ -64,8 +66,12 @@ export function openPlatform(options: PlatformOptions): Platform {
       closers.push(() => database.close());
       bindings[d1.binding] = database;
     }
-    if (config.rateLimits.length > 0) {
-      const store: RateLimitStore = openRateLimitStore(join(dataDir, "ratelimit.sqlite"), { clock, durability });
+    if (config.rateLimits.length > 0 && options.rateLimits) {
+      const limiters = options.rateLimits(config.rateLimits);
+      closers.push(() => limiters.close());
+      Object.assign(bindings, limiters.bindings);
+    } else if (config.rateLimits.length > 0) {
+      const store = openRateLimitStore(join(dataDir, "ratelimit.sqlite"), { clock, durability });
       closers.push(() => store.close());
       for (const limit of config.rateLimits) bindings[limit.name] = new RateLimiter(store, limit);
     }

@@ -116,11 +116,22 @@ describe("hearth start --threads", () => {
     await threadedRun(3, 2);
   });
 
-  it("refuses a project whose bindings are not shard-aware yet, and bad thread counts", async () => {
+  it("runs an entry's workflows on the first thread for requests reaching either, and refuses bad thread counts", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
     const workflows = runCli(["start", join("test", "cli", "fixtures", "workflow-app.ts"), "--threads", "2", "--port", "0", "--data", dataDir]);
-    expect((await workflows.exited()).code).not.toBe(0);
-    expect(workflows.stderr()).toMatch(/--threads 2 cannot serve this project yet: it uses workflows .*--threads 1/);
+    const url = await workflows.ready();
+    // Each request on a new connection: the kernel spreads them over both threads.
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(((await (await fetch(`${url}/?id=brew-${i}`, { method: "POST", headers: { connection: "close" } })).json()) as { id: string }).id);
+    expect(ids).toEqual(Array.from({ length: 6 }, (_, i) => `brew-${i}`));
+    for (const id of ids) {
+      let status: { status: string; output?: unknown } = { status: "unknown" };
+      for (const deadline = Date.now() + 15_000; status.status !== "complete" && Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+        status = (await (await fetch(`${url}/?id=${id}`, { headers: { connection: "close" } })).json()) as typeof status;
+      }
+      expect(status).toMatchObject({ status: "complete", output: "2 cups ground, brewed" });
+    }
+    await stop(workflows);
     // Side by side: each is refused before it opens the data directory.
     const refused = ["0", "65", "two"].map((bad) => runCli(["start", APP, "--threads", bad, "--data", dataDir]));
     for (const cli of refused) {

@@ -3,6 +3,7 @@
  * cron file with a VirtualClock: a batch is acknowledged only once the handler and its waitUntil
  * promises settled; a throw or a rejected waitUntil retries it; missing handlers give warnings.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { waitUntil } from "../../src/compat/cloudflare-workers.ts";
@@ -204,5 +205,29 @@ describe("without consumers or crons", () => {
     await started.cron?.fireNow("0 * * * *");
     expect(fired).toEqual(["0 * * * *"]);
     await started.close();
+  });
+});
+
+describe("on a thread that is not the first (`--threads`)", () => {
+  it("delivers nothing: the first thread's consumers and triggers do, once per process", async () => {
+    const delivered: unknown[] = [];
+    const fired: string[] = [];
+    events = createWorkerEvents({
+      config: projectConfig({ crons: ["* * * * *"], queueConsumers: [consumer] }),
+      handlers: { queue: (batch: MessageBatch) => void delivered.push(...batch.messages.map((m) => m.body)), scheduled: ((controller: { cron: string }) => void fired.push(controller.cron)) as never },
+      env,
+      queueStore: store,
+      dataDir,
+      durability: "relaxed",
+      clock,
+      elsewhere: true,
+    });
+    events.start();
+    expect(events).toMatchObject({ cron: undefined, queues: undefined });
+    await new QueueProducer({ store, queue: "jobs" }).send("job");
+    await clock.advance(120_000);
+    await settle();
+    expect({ delivered, fired, backlog: backlog() }).toEqual({ delivered: [], fired: [], backlog: 1 });
+    expect(existsSync(join(dataDir, "cron.sqlite"))).toBe(false);
   });
 });
