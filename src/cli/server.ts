@@ -11,7 +11,9 @@ import type { Host } from "../host/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
+import { startInspectorPeer, type InspectorPeer } from "../inspector/index.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
+import { threadInspectorView } from "../shards/inspector-view.ts";
 import { prepareShardLayout, shardStateDir } from "../shards/layout.ts";
 import { systemClock } from "../time/clock.ts";
 import type { Shard } from "../shards/shard.ts";
@@ -31,6 +33,8 @@ import { defaultOpenConnectionCap, followDescriptorLimit, setOpenConnectionCap }
 export interface ServerShard {
   shard: Shard;
   threads: number;
+  /** The first thread runs the inspector: this thread answers what it forwards (its agents, traces, logs). */
+  inspectorPeer?: boolean;
 }
 
 /** What other shards' requests get on this one: the worker's fetch, continuing the request id and trace they send. */
@@ -153,6 +157,8 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
       ? withInspectorRoute(cluster.wrapFetch(mail.fetch ?? runtime.fetch), { key: cluster.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
       : (mail.fetch ?? runtime.fetch);
   const metrics = observability.metrics;
+  // The first thread's inspector shows every thread: each is one of its "nodes".
+  const threadView = sharding ? threadInspectorView(sharding.shard, host) : undefined;
   if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env), metrics && (() => metrics.expose()));
   let server: HearthServer;
   try {
@@ -191,6 +197,9 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   }
 
   if (inspector && inspectorView) inspectorView.attach(inspector.handle.joinCluster(inspectorView));
+  if (inspector && threadView) threadView.attach(inspector.handle.joinCluster(threadView));
+  const peer = !inspector && threadView && sharding?.inspectorPeer ? startThreadInspectorPeer(host, observability, sharding, project.dataDir) : undefined;
+  if (peer && threadView) threadView.attach(peer.joinCluster(threadView));
   runtime.start();
   return {
     banner: {
@@ -224,6 +233,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     stop: () =>
       runInOrder([
         () => inspector?.handle.close(),
+        () => peer?.close(),
         () => cluster?.drain(),
         () => server.close(),
         () => mail.close(),
@@ -234,6 +244,21 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
         () => cluster?.close(),
       ]),
   };
+}
+
+/** What answers the first thread's inspector about this thread's agents, traces and logs. */
+function startThreadInspectorPeer(host: Host, observability: ReturnType<typeof startCliObservability>, sharding: ServerShard, dataDir: string): InspectorPeer {
+  const { stores, metrics } = observability;
+  return startInspectorPeer({
+    host,
+    ...(metrics ? { metrics } : {}),
+    logStore: stores.logStore,
+    problemStore: stores.problems,
+    alertEngine: stores.alerts,
+    ...(stores.tracing ? { spanStore: stores.tracing.store } : {}),
+    stateDir: join(shardStateDir(dataDir, sharding.shard.index, sharding.threads), "inspector"),
+    version: readVersion(),
+  });
 }
 
 /** KV writes still on their way are committed (or fail) before the pool goes. */

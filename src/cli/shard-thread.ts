@@ -14,7 +14,7 @@ const report = (message: ShardThreadReport): void => parentPort!.postMessage(mes
 const shard = new Shard({ index: data.index, count: data.count, ports: new Map(data.ports) });
 
 try {
-  const running = await startServer(data.options, data.cwd, { shard, threads: data.count });
+  const running = await startServer(data.options, data.cwd, { shard, threads: data.count, inspectorPeer: data.inspectorPeer });
   parentPort!.on("message", (message: { type: string }) => {
     if (message.type !== "stop") return;
     void running

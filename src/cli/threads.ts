@@ -20,6 +20,8 @@ export interface ShardThreadData {
   options: RunOptions;
   cwd: string;
   ports: Array<[number, MessagePort]>;
+  /** The first thread runs the inspector: this one answers what it forwards. */
+  inspectorPeer: boolean;
 }
 
 /** What a shard thread reports. */
@@ -42,7 +44,7 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   // The others listen on the port the first one got (which `--port 0` picked).
   const threadOptions: RunOptions = { ...options, port, inspector: false, smtpPort: undefined, defaulted: (options.defaulted ?? []).filter((what) => what !== "port") };
   const started = await Promise.allSettled(
-    Array.from({ length: count - 1 }, (_, i) => startShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!] })),
+    Array.from({ length: count - 1 }, (_, i) => startShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!], inspectorPeer: running.banner.inspector !== undefined })),
   );
   const threads = started.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
   const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");

@@ -9,44 +9,21 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
-import type { AlertEngine } from "../observability/alerts/alert-engine.ts";
-import type { LogStore } from "../observability/store/log-store.ts";
-import type { ProblemStore } from "../observability/store/problems.ts";
-import type { SpanStore } from "../observability/traces/store.ts";
-import { alertSourceOf, catalogSourceOf, logSourceOf, problemSourceOf, spanSourceOf } from "./adapters.ts";
-import { AuditLog } from "./audit.ts";
-import type { ClusterRef, ForwardedDispatch, InspectorCluster } from "./cluster.ts";
-import { clusterInternalRoutes } from "./cluster-agents.ts";
-import { forwardedDispatch } from "./cluster-dispatch.ts";
-import { clusterAwareRoutes } from "./cluster-routes.ts";
-import { MetricsHistory } from "./metrics-history.ts";
-import { openApiDocument } from "./openapi.ts";
-import { STREAMED, type Route } from "./router.ts";
-import { agentDataRoutes } from "./routes/agent-data.ts";
-import { agentSqlRoutes } from "./routes/agent-sql.ts";
-import { agentTaskRoutes } from "./routes/agent-tasks.ts";
-import { agentRoutes } from "./routes/agents.ts";
-import { observabilityRoutes } from "./routes/observability.ts";
-import { overviewRoutes } from "./routes/overview.ts";
-import { sessionRoutes } from "./routes/session.ts";
-import { teamRunRoutes } from "./routes/team-runs.ts";
-import { workflowRoutes } from "./routes/workflows.ts";
+import type { ForwardedDispatch, InspectorCluster } from "./cluster.ts";
+import { inspectorCore, type InspectorCoreOptions } from "./core.ts";
 import { Credentials, isLoopbackHost, randomToken } from "./security.ts";
 import { inspectorHandler } from "./server.ts";
-import type { InspectorSources } from "./sources.ts";
 import { defaultUiDir } from "./static.ts";
-import { LiveStream } from "./stream.ts";
-import { TeamRunIndex } from "./team-run-index.ts";
 
 export type { InspectorSources, MetricsSource, SpanSource, LogSource, ProblemSource, AlertSource, CatalogSource, SourcePage, SourceQuery } from "./sources.ts";
 export { INSPECTOR_LIMITS } from "./limits.ts";
+export { startInspectorPeer, type InspectorCoreOptions, type InspectorPeer } from "./core.ts";
 export { AuditLog, type AuditEntry } from "./audit.ts";
 export type { Role } from "./security.ts";
 export type { InspectorCluster, InspectorTarget, ForwardedRequest, ForwardedAnswer, ForwardedDispatch, ClusterAgentRow, ClusterNodeInfo } from "./cluster.ts";
 
 /** Options of {@link startInspector}. */
-export interface InspectorOptions extends InspectorSources {
+export interface InspectorOptions extends InspectorCoreOptions {
   /** Port to listen on; 0 (default) picks a free one. `hearth dev` uses the server's port + 1. */
   port?: number;
   /** Address to listen on. Default `127.0.0.1`. Anything not loopback needs `allowRemote: true`. */
@@ -63,20 +40,6 @@ export interface InspectorOptions extends InspectorSources {
   env?: Record<string, string | undefined>;
   /** Where the prebuilt UI is. Default: dist/inspector next to this module. */
   uiDir?: string;
-  /** Reported by `GET /api/session`. */
-  version?: string;
-  /** Milliseconds between live-stream heartbeats. Default 15,000. */
-  heartbeatMs?: number;
-  /** Milliseconds between metric samples (history and the stream's `metrics` topic). Default 10,000. */
-  metricsSampleMs?: number;
-  /** The span store (traces section, `spans` topic); `spans` wins when both are given. */
-  spanStore?: SpanStore;
-  /** The log store (logs section, `logs` topic); `logs` wins when both are given. */
-  logStore?: LogStore;
-  /** The problem store (the overview's problems); `problems` wins when both are given. */
-  problemStore?: ProblemStore;
-  /** The alert engine (alerts section); `alerts` wins when both are given. */
-  alertEngine?: AlertEngine;
 }
 
 /** A running inspector. */
@@ -126,38 +89,8 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   const admin = adminTokenOf(options, env, options.host.dataDir);
   if (token === admin.token) throw new Error("The viewer and admin tokens of the inspector must differ");
   const credentials = new Credentials(token, admin.token);
-  const sources: InspectorSources = {
-    host: options.host,
-    metrics: options.metrics,
-    spans: options.spans ?? (options.spanStore ? spanSourceOf(options.spanStore) : undefined),
-    logs: options.logs ?? (options.logStore ? logSourceOf(options.logStore) : undefined),
-    problems: options.problems ?? (options.problemStore ? problemSourceOf(options.problemStore) : undefined),
-    alerts: options.alerts ?? (options.alertEngine ? alertSourceOf(options.alertEngine) : undefined),
-    catalog: options.catalog ?? catalogSourceOf(options.host.catalog),
-  };
-  const audit = new AuditLog(join(options.host.dataDir, "inspector", "audit.sqlite"), options.host.durability);
-  const teamRuns = new TeamRunIndex(join(options.host.dataDir, "inspector", "team-runs.sqlite"), { dataDir: options.host.dataDir, durability: options.host.durability });
-  teamRuns.listen();
-  const metrics = options.metrics ? new MetricsHistory(options.metrics, options.metricsSampleMs) : undefined;
-  const stream = new LiveStream({ sources, metrics, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-  loopDelay.enable();
-  const clusterRef: ClusterRef = { current: undefined };
-  const routes: Route[] = clusterAwareRoutes([
-    ...sessionRoutes(credentials),
-    ...overviewRoutes(metrics, loopDelay, teamRuns),
-    ...agentRoutes,
-    ...agentSqlRoutes,
-    ...agentTaskRoutes,
-    ...agentDataRoutes,
-    ...workflowRoutes,
-    ...teamRunRoutes(teamRuns),
-    ...observabilityRoutes(metrics),
-    { method: "GET", path: "/api/stream", stream: true, handler: (ctx) => (ctx.stream.open(ctx.request, ctx.response, ctx.query), STREAMED) },
-  ], clusterRef);
-  const version = options.version ?? "0.0.0";
-  routes.push({ method: "GET", path: "/api/openapi.json", handler: () => ({ json: openApiDocument(routes, version) }) });
-  const info = { version, dataDir: options.host.dataDir, startedAt: Date.now() };
+  const core = inspectorCore(options, credentials);
+  const { routes, sources, stream, audit, info } = core;
   const allowedHosts = new Set((options.allowedHosts ?? []).map((name) => name.toLowerCase()));
   if (!isLoopbackHost(hostname)) allowedHosts.add(hostname.toLowerCase());
   const server = createServer(
@@ -176,11 +109,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   try {
     await listen(server, options.port ?? 0, hostname);
   } catch (error) {
-    loopDelay.disable();
-    stream.close();
-    metrics?.close();
-    teamRuns.close();
-    audit.close();
+    core.close();
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
@@ -194,21 +123,15 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     adminToken: admin.token,
     adminTokenFile: admin.file,
     warning,
-    joinCluster: (cluster) => {
-      clusterRef.current = cluster;
-      return forwardedDispatch({ routes: [...routes, ...clusterInternalRoutes], sources, stream, audit, info });
-    },
+    joinCluster: (cluster) => core.joinCluster(cluster),
     close: () =>
       (closed ??= (async () => {
-        loopDelay.disable();
-        stream.close();
-        metrics?.close();
+        stream.close(); // live streams end first: the server's close waits for its connections
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        teamRuns.close();
-        audit.close();
+        core.close();
       })()),
   };
 }

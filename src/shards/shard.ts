@@ -84,16 +84,22 @@ export class Shard implements HostPlacement {
     return this.index === SERVICE_HOLDER;
   }
 
-  /** Serves `kind` (on the holder) to every shard's {@link callService}. */
+  /** Serves `kind` to the other shards: {@link callService} reaches the holder's, {@link callShard} any shard's. */
   serve(kind: string, service: ShardService): void {
-    if (!this.holdsServices) throw new Error(`Shard ${this.index} does not hold services; shard ${SERVICE_HOLDER} does`);
     this.#services.set(kind, service);
   }
 
   /** Runs `method` on `kind`/`name`, which the holder serves: here on the holder, else over the link to it. */
-  async callService(kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
-    if (this.holdsServices) return this.#invokeService(kind, name, method, args);
-    return this.#links.get(SERVICE_HOLDER)!.service(kind, name, method, args);
+  callService(kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
+    return this.callShard(SERVICE_HOLDER, kind, name, method, args);
+  }
+
+  /** Runs `method` on `kind`/`name` as shard `index` serves it (this one included). */
+  async callShard(index: number, kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
+    if (index === this.index) return this.#invokeService(kind, name, method, args);
+    const link = this.#links.get(index);
+    if (link === undefined) throw new RangeError(`No shard ${index}: there are ${this.count}`);
+    return link.service(kind, name, method, args);
   }
 
   #invokeService(kind: string, name: string, method: string, args: unknown[]): unknown {
