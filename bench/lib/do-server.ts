@@ -96,7 +96,8 @@ export async function startHearth(projectDir: string, dataDir: string, durabilit
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const key of ["HEARTH_PORT", "HEARTH_HOST", "HEARTH_DATA_DIR"]) delete env[key];
-  const child = spawn(process.execPath, [HEARTH_CLI, "start", "--port", String(port), "--data", dataDir, "--durability", durability], {
+  // One thread, as the figures before `hearth start` defaulted to one per core: threads are measured by bench `shards`.
+  const child = spawn(process.execPath, [HEARTH_CLI, "start", "--threads", "1", "--port", String(port), "--data", dataDir, "--durability", durability], {
     cwd: projectDir,
     env,
     stdio: ["ignore", "pipe", "pipe"],

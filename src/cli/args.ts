@@ -45,7 +45,7 @@ export interface RunOptions {
   inspectorHost?: string;
   /** Names besides loopback ones the inspector's `Host` header may carry, e.g. a reverse proxy's (`--inspector-allowed-hosts a,b`). */
   inspectorAllowedHosts?: string[];
-  /** `--threads <n>` (HEARTH_THREADS): agents spread over this many worker threads, each with its own event loop; default 1. */
+  /** `--threads <n>` (HEARTH_THREADS): agents spread over this many threads, each with its own event loop; default one per core for `hearth start`, 1 for `hearth dev` and `--cluster`. */
   threads?: number;
   /** `--cluster <postgres-url>` (HEARTH_CLUSTER): this process is one node of a cluster on that Postgres. */
   cluster?: { connectionString: string; nodeId: string; advertise: string };
@@ -98,7 +98,8 @@ Options:
   --data <dir>                   Directory for agent databases (default ${DEFAULTS.dataDir})
   --durability <strict|relaxed>  relaxed (default) survives a process crash, strict also a power loss
   --threads <n>                  Spread agents over n threads, each with its own event loop, SQLite
-                                 connections and timers (default 1; up to ${MAX_SHARDS}; "auto": one per core)
+                                 connections and timers (hearth start: one per core, "auto";
+                                 hearth dev and --cluster: 1; up to ${MAX_SHARDS})
   --cluster <postgres-url>       Run as one node of a cluster whose only shared engine is this
                                  Postgres database (docs/cluster/README.md); needs --node-id
   --node-id <id>                 This node's id in the cluster, stable across restarts (default: hostname)
@@ -253,10 +254,15 @@ function parsePort(raw: string | undefined, source: string): number | undefined 
   return port;
 }
 
+/** `--threads auto`, and `hearth start`'s default: one thread per core the process may use, at most {@link MAX_SHARDS}. */
+export function defaultThreads(): number {
+  return Math.min(MAX_SHARDS, availableParallelism());
+}
+
 function parseThreads(raw: string | undefined, source: string): number | undefined {
   const text = nonEmpty(raw, source)?.trim().toLowerCase();
   if (text === undefined) return undefined;
-  if (text === "auto") return Math.min(MAX_SHARDS, availableParallelism());
+  if (text === "auto") return defaultThreads();
   const threads = Number(text);
   if (!/^\d+$/.test(text) || threads < 1 || threads > MAX_SHARDS) {
     throw new CliError("usage", `${source} must be a number of threads from 1 to ${MAX_SHARDS} (MAX_SHARDS), or "auto", got "${raw}".`);

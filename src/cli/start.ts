@@ -1,4 +1,4 @@
-import type { RunOptions } from "./args.ts";
+import { defaultThreads, type RunOptions } from "./args.ts";
 import { formatBanner } from "./banner.ts";
 import { CliError } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
@@ -17,7 +17,9 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
   const supervised = isSupervised();
   let running: RunningServer;
   try {
-    running = (options.threads ?? 1) > 1 ? await startThreadedServer(options, cwd, options.threads!) : await startServer(options, cwd);
+    // One thread per core unless told otherwise; `hearth dev` (which supervises this) and a cluster node run one.
+    const threads = options.threads ?? (supervised || options.cluster ? 1 : defaultThreads());
+    running = threads > 1 ? await startThreadedServer(options, cwd, threads) : await startServer(options, cwd);
   } catch (error) {
     if (supervised && error instanceof CliError) await tellParent({ type: "failed", kind: error.kind });
     throw error;

@@ -38,6 +38,8 @@ describe("hearth dev", () => {
     const url = await cli.ready();
     expect(cli.stdout()).toContain("hearth dev · src/index.ts");
     expect(cli.stdout()).toMatch(/agents\s+Versioned\s+→/);
+    // One thread under dev, whatever the cores (hearth start's default is one per core).
+    expect(cli.stdout()).not.toMatch(/threads\s/);
     const first = await version(url);
     expect(first.version).toBe("v1");
     expect(first.pid).not.toBe(cli.proc.pid); // served by a child process

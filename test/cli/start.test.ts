@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -58,7 +59,8 @@ describe("hearth start", () => {
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get("content-type")).toContain("text/plain");
     const text = await metrics.text();
-    expect(text).toMatch(/^hearth_http_requests_total\{class="Counter",method="POST",status="200"\} 1$/m);
+    // One thread per core by default: with several, each series names the thread that counted it.
+    expect(text).toMatch(/^hearth_http_requests_total\{(?:thread="\d+",)?class="Counter",method="POST",status="200"\} 1$/m);
     expect(text).not.toContain("secret-customer-42");
     cli.proc.kill("SIGTERM");
     await cli.exited();
@@ -67,6 +69,22 @@ describe("hearth start", () => {
     const offUrl = await off.ready();
     expect(off.stdout()).not.toContain("/metrics");
     expect((await fetch(`${offUrl}/metrics`)).status).toBe(404);
+  });
+
+  it("runs one thread per core by default, and one with --threads 1", async () => {
+    const data = await tempDir();
+    const cores = Math.min(64, availableParallelism());
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    await cli.ready();
+    if (cores > 1) expect(cli.stdout()).toMatch(new RegExp(`^  threads\\s+${cores}\\s`, "m"));
+    else expect(cli.stdout()).not.toMatch(/threads\s/);
+    cli.proc.kill("SIGTERM");
+    await cli.exited();
+    const one = runCli(["start", COUNTER, "--threads", "1", "--port", "0", "--data", data]);
+    await one.ready();
+    expect(one.stdout()).not.toMatch(/threads\s/);
+    one.proc.kill("SIGTERM");
+    await one.exited();
   });
 
   it("runs @callable() methods over WebSocket RPC", async () => {

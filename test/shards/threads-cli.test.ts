@@ -71,7 +71,7 @@ describe("hearth start --threads", () => {
     await stop(cli);
 
     // One thread again, same data: every agent kept its state.
-    const single = runCli(["start", APP, "--port", "0", "--data", dataDir]);
+    const single = runCli(["start", APP, "--threads", "1", "--port", "0", "--data", dataDir]);
     const singleUrl = await single.ready();
     expect(single.stdout()).not.toMatch(/threads\s/);
     for (const name of [...threadOf.keys()].slice(0, 6)) expect((await getJson(`${singleUrl}/agents/room/${name}`)).count).toBe(4);
@@ -107,7 +107,7 @@ describe("hearth start --threads", () => {
     };
     await threadedRun(1, undefined);
     // One thread: round 1 fires from its own index, rebuilt from the agents' files; round 2 goes into it.
-    const single = runCli(["start", APP, "--port", "0", "--data", dataDir], { env });
+    const single = runCli(["start", APP, "--threads", "1", "--port", "0", "--data", dataDir], { env });
     const singleUrl = await single.ready();
     await waitFired(timers(1));
     await schedule(singleUrl, timers(2));
