@@ -23,6 +23,8 @@ interface Habit {
   lastSeenUsed: number;
   /** The time between the last two sweeps that saw it used (ms); undefined until two have. */
   rhythm: number | undefined;
+  /** Sweeps in a row that saw it used: a busy connection. */
+  streak: number;
 }
 
 const habits = new WeakMap<Parkable, Habit>();
@@ -30,7 +32,7 @@ const habits = new WeakMap<Parkable, Habit>();
 function habitOf(db: Parkable): Habit {
   let habit = habits.get(db);
   if (habit === undefined) {
-    habit = { openUntil: 0, lastSeenUsed: Number.NEGATIVE_INFINITY, rhythm: undefined };
+    habit = { openUntil: 0, lastSeenUsed: Number.NEGATIVE_INFINITY, rhythm: undefined, streak: 0 };
     habits.set(db, habit);
   }
   return habit;
@@ -49,19 +51,24 @@ export function keepConnectionOpen(db: Parkable, ms: number): void {
  * One sweep's look at a connection at `now`: used since the last look, it stays open, and the time
  * since a sweep last saw it used is the rhythm of its traffic (after an idle gap of up to
  * `keepRhythmUpToMs`, it stays open for 1.5 times that gap rather than being reopened at every
- * message); unused and not kept open, it is parked. Returns whether it is parked.
+ * message); used at several sweeps in a row, it stays open for as many sweeps again (up to
+ * `keepRhythmUpToMs`), so a busy agent's random pause of a second does not cost a reopen; unused and
+ * not kept open, it is parked. Returns whether it is parked.
  */
 function parkIfIdle(db: Parkable, now: number): boolean {
   const habit = habitOf(db);
   if (db.takeUse()) {
     const gap = now - habit.lastSeenUsed;
     habit.lastSeenUsed = now;
+    habit.streak++;
     if (Number.isFinite(gap)) {
       habit.rhythm = gap;
       if (gap > sweepMs * 1.5 && gap <= LIMITS.keepRhythmUpToMs) habit.openUntil = Math.max(habit.openUntil, now + gap * 1.5);
     }
+    if (habit.streak >= 2) habit.openUntil = Math.max(habit.openUntil, now + Math.min(habit.streak * sweepMs, LIMITS.keepRhythmUpToMs));
     return false;
   }
+  habit.streak = 0;
   return now >= habit.openUntil && db.park();
 }
 

@@ -130,16 +130,40 @@ describe("the rhythm of an agent's traffic", () => {
     expect(performance.now() - secondSeen).toBeGreaterThanOrEqual(1.5 * (secondSeen - firstSeen) - 5);
   });
 
-  it("does not keep open a connection used at sweeps in a row", () => {
+  it("keeps a connection used at sweeps in a row open for as many sweeps again, then parks it", () => {
+    const [busy, once] = make(2);
+    busy!.execScript("CREATE TABLE t (x)");
+    busy!.flush();
+    once!.execScript("CREATE TABLE t (x)");
+    once!.flush();
+    parkIdleConnections(); // both used once: no streak yet
+    for (let sweep = 0; sweep < 3; sweep++) {
+      busy!.statement("SELECT 1").get();
+      busy!.flush();
+      parkIdleConnections(); // used at every sweep: a streak of 2, then 3, then 4
+    }
+    expect(once!.parked).toBe(true); // used at one sweep only: parked after a sweep without use
+    // Idle now, but busy for four sweeps in a row: kept open for four sweep periods from its last use.
+    parkIdleConnections();
+    expect(busy!.parked).toBe(false);
+    expect(nextUseExpected(busy!, performance.now())).toBeGreaterThan(Number.NEGATIVE_INFINITY);
+  });
+
+  it("parks a busy connection once it has been idle for as long as it was busy", async () => {
+    setConnectionParking(20);
     const [busy] = make(1);
     busy!.execScript("CREATE TABLE t (x)");
     busy!.flush();
     parkIdleConnections();
     busy!.statement("SELECT 1").get();
     busy!.flush();
-    parkIdleConnections(); // used at two sweeps in a row: a gap of one period is no rhythm
-    parkIdleConnections();
-    expect(busy!.parked).toBe(true);
+    parkIdleConnections(); // a streak of 2: kept open for two sweep periods (40 ms)
+    const lastSeen = performance.now();
+    while (!busy!.parked) {
+      await sleep(10);
+      parkIdleConnections();
+    }
+    expect(performance.now() - lastSeen).toBeGreaterThanOrEqual(40 - 5);
   });
 });
 
