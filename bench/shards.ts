@@ -5,7 +5,7 @@
  * server's CPU per request, the ratio 2 threads / 1 thread — and that the load generator shares the
  * machine's cores with the server.
  *
- *   npm run build && npx node bench/shards.ts [--duration 5] [--agents 1000] [--threads 1,2]
+ *   npm run build && npx node bench/shards.ts [--duration 5] [--agents 1000] [--threads 1,2] [--rounds 3]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -18,6 +18,8 @@ const DURATION = Number(flag("duration") ?? 5);
 const AGENTS = Number(flag("agents") ?? 1_000);
 const THREADS = (flag("threads") ?? "1,2").split(",").map(Number);
 const CONNECTIONS = 64;
+/** Rounds, each running every thread count once in turn: this VM's rates vary by ±30 % run to run, so the medians are reported. */
+const ROUNDS = Number(flag("rounds") ?? 3);
 
 interface Served {
   url: string;
@@ -79,6 +81,8 @@ async function measure(binary: string, threads: number): Promise<{ many: Load & 
   try {
     log(`${threads} thread(s): creating ${AGENTS} agents (unmeasured)`);
     await wrk(binary, server.url, AGENTS, 3);
+    // A warm-up at the measured load: connections parked while agents were being created are open again.
+    await wrk(binary, server.url, AGENTS, 4);
     const timed = async (agents: number | undefined): Promise<Load & { cpuUs: number }> => {
       const before = usageOf(server.pid)?.cpuSeconds ?? 0;
       const load = await wrk(binary, server.url, agents, DURATION);
@@ -103,14 +107,22 @@ if ("missing" in found) {
 } else {
   const rows: Row[] = [];
   const rate = (load: Load): number => load.requests / load.seconds;
-  const results = new Map<number, Awaited<ReturnType<typeof measure>>>();
-  for (const threads of THREADS) {
-    const result = await measure(found.binary, threads);
+  type Measured = Awaited<ReturnType<typeof measure>>;
+  const runs = new Map<number, Measured[]>(THREADS.map((threads) => [threads, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const threads of THREADS) runs.get(threads)!.push(await measure(found.binary, threads));
+  }
+  /** The run whose rate is the median of the rounds (its p99, errors and CPU with it). */
+  const median = (list: Measured[], pick: (one: Measured) => Load & { cpuUs: number }) => [...list].sort((a, b) => rate(pick(a)) - rate(pick(b)))[Math.floor(list.length / 2)]!;
+  const results = new Map<number, Measured>();
+  for (const [threads, list] of runs) {
+    const result = { many: median(list, (one) => one.many).many, one: median(list, (one) => one.one).one };
     results.set(threads, result);
-    const note = (load: Load & { cpuUs: number }) =>
-      `wrk -t1 -c${CONNECTIONS}, ${DURATION}s; p99 ${load.p99ms.toFixed(1)} ms; ${load.errors} errors; server CPU ${load.cpuUs.toFixed(0)} µs per request`;
-    rows.push({ bench: "shards", metric: `POST setState + INSERT over ${AGENTS} agents, --threads ${threads}`, value: rate(result.many), unit: "req/s", note: note(result.many) });
-    rows.push({ bench: "shards", metric: `the same POST to one agent, --threads ${threads}`, value: rate(result.one), unit: "req/s", note: note(result.one) });
+    const spread = (pick: (one: Measured) => Load) => list.map((one) => Math.round(rate(pick(one))).toLocaleString("en-US")).join(", ");
+    const note = (load: Load & { cpuUs: number }, all: string) =>
+      `wrk -t1 -c${CONNECTIONS}, ${DURATION}s; median of ${list.length} rounds (${all}); p99 ${load.p99ms.toFixed(1)} ms; ${load.errors} errors; server CPU ${load.cpuUs.toFixed(0)} µs per request`;
+    rows.push({ bench: "shards", metric: `POST setState + INSERT over ${AGENTS} agents, --threads ${threads}`, value: rate(result.many), unit: "req/s", note: note(result.many, spread((one) => one.many)) });
+    rows.push({ bench: "shards", metric: `the same POST to one agent, --threads ${threads}`, value: rate(result.one), unit: "req/s", note: note(result.one, spread((one) => one.one)) });
   }
   const base = results.get(1);
   for (const [threads, result] of results) {
