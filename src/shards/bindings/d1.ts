@@ -3,8 +3,7 @@ import { D1Database } from "../../d1/database.ts";
 import { D1Engine, type QueryOutput } from "../../d1/engine.ts";
 import { d1DatabasePath } from "../../d1/paths.ts";
 import type { D1ExecResult } from "../../d1/types.ts";
-import type { HeldFiles } from "./kv.ts";
-import { heldObjects, remoteCaller, type ServiceShard } from "./held.ts";
+import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
 
 /** The service kind of D1 databases; a call names the database by its `database_name`. */
 export const D1_SERVICE = "~d1";

@@ -1,4 +1,13 @@
+import type { Durability } from "../../limits.ts";
+import type { Clock } from "../../time/clock.ts";
 import type { Shard, ShardService } from "../shard.ts";
+
+/** Where the first thread keeps the project's files (the data directory, as one thread would), and how. */
+export interface HeldFiles {
+  dataDir: string;
+  durability: Durability;
+  clock: Clock;
+}
 
 /** What the thread bindings need of their shard: whether it holds the services, serving and calling them. */
 export type ServiceShard = Pick<Shard, "holdsServices" | "serve" | "callService">;
@@ -15,7 +24,7 @@ export function heldObjects<T extends object>(objects: { get(name: string): T | 
   return {
     invoke(name, method, args) {
       const target = objects.get(name);
-      if (target === undefined) throw new Error(`No ${what} ${JSON.stringify(name)} is open on the first thread`);
+      if (target === undefined) throw new Error(name === "" ? `No ${what} is open on the first thread` : `No ${what} ${JSON.stringify(name)} is open on the first thread`);
       if (!allowed.has(method)) throw new Error(`Unknown ${what} operation ${JSON.stringify(method)}`);
       return (target[method as keyof T] as (...values: unknown[]) => unknown).apply(target, args);
     },

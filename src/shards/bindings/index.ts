@@ -11,15 +11,14 @@ import type { HostPlacement } from "../../host/placement.ts";
 import type { KvNamespace } from "../../kv/namespace.ts";
 import type { QueueBackend } from "../../queues/backend.ts";
 import { threadD1Databases } from "./d1.ts";
-import type { ServiceShard } from "./held.ts";
-import { threadKvNamespaces, type HeldFiles } from "./kv.ts";
+import type { HeldFiles, ServiceShard } from "./held.ts";
+import { threadKvNamespaces } from "./kv.ts";
 import { threadQueueStore } from "./queues.ts";
 import { threadRateLimits, type RateLimitBindings } from "./rate-limits.ts";
 import { threadWorkflows } from "./workflows.ts";
 
-export type { HeldFiles } from "./kv.ts";
 export type { RateLimitBinding, RateLimitBindings } from "./rate-limits.ts";
-export type { ServiceShard } from "./held.ts";
+export type { HeldFiles, ServiceShard } from "./held.ts";
 
 /** The factories of one shard's shared bindings. */
 export interface ThreadBindings {

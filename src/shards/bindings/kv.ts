@@ -2,19 +2,11 @@ import { join } from "node:path";
 import type { KvBackend, StoredEntry, StoredKey } from "../../kv/backend.ts";
 import { KvNamespace } from "../../kv/namespace.ts";
 import { KvStore } from "../../kv/store.ts";
-import type { Durability } from "../../limits.ts";
 import type { Clock } from "../../time/clock.ts";
-import { heldObjects, remoteCaller, type ServiceShard } from "./held.ts";
+import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
 
 /** The service kind of KV namespaces; a call names the namespace by its id. */
 export const KV_SERVICE = "~kv";
-
-/** Where the holder keeps the project's files, and how. */
-export interface HeldFiles {
-  dataDir: string;
-  durability: Durability;
-  clock: Clock;
-}
 
 /**
  * KV namespaces shared by the threads of one process: the first thread opens each namespace's file

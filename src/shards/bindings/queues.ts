@@ -2,8 +2,7 @@ import { join } from "node:path";
 import type { LeasedMessage, QueueBackend, ReadyMessages } from "../../queues/backend.ts";
 import { openQueueStore, type QueueStore } from "../../queues/store.ts";
 import type { QueueMetrics } from "../../queues/types.ts";
-import type { HeldFiles } from "./kv.ts";
-import { heldObjects, remoteCaller, type ServiceShard } from "./held.ts";
+import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
 
 /** The service kind of the queues' store (one per process: `queues.sqlite`). */
 export const QUEUES_SERVICE = "~queues";

@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import type { RateLimitConfig } from "../../config/types.ts";
 import { openRateLimitStore, RateLimiter, type RateLimitOptions, type RateLimitOutcome } from "../../ratelimit/index.ts";
-import type { HeldFiles } from "./kv.ts";
-import { heldObjects, remoteCaller, type ServiceShard } from "./held.ts";
+import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
 
 /** The service kind of rate limiters; a call names the binding. */
 export const RATE_LIMIT_SERVICE = "~ratelimit";
@@ -38,7 +37,7 @@ export function threadRateLimits(shard: ServiceShard, files: HeldFiles): (limits
     const limiters = new Map(limits.map((limit) => [limit.name, new RateLimiter(store, limit)]));
     shard.serve(RATE_LIMIT_SERVICE, heldObjects(limiters, ["limit"], "rate limiter"));
     return { bindings: Object.fromEntries(limiters), close: () => store.close() };
-  }
+  };
 }
 
 function remoteLimiter(shard: ServiceShard, name: string): RateLimitBinding {
