@@ -1,7 +1,7 @@
 import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, ROOT, cleanup, isAlive, requireBuild, runCli, tempDir, until } from "./helpers.ts";
+import { cleanEnv, cleanup, FIXTURES, isAlive, requireBuild, ROOT, runCli, tempDir, until } from "./helpers.ts";
 
 beforeAll(requireBuild);
 afterEach(cleanup);
@@ -34,7 +34,9 @@ async function edit(path: string, from: string, to: string): Promise<void> {
 describe("hearth dev", () => {
   it("restarts the server when the entry changes, survives a broken save, and stops its child", async () => {
     const { dir, entry } = await project();
-    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
+    const asShipped = cleanEnv();
+    delete asShipped.HEARTH_THREADS; // dev's own default, not the suite's (cleanEnv)
+    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir, env: asShipped });
     const url = await cli.ready();
     expect(cli.stdout()).toContain("hearth dev · src/index.ts");
     expect(cli.stdout()).toMatch(/agents\s+Versioned\s+→/);

@@ -45,10 +45,16 @@ export interface CliProcess {
 const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 
-/** Environment for child processes: no colours and none of the variables the tests set themselves. */
+/**
+ * Environment for child processes: no colours and none of the variables the tests set themselves.
+ * A server runs one thread unless the test asks for more (`--threads`, or `HEARTH_THREADS` in
+ * `extra`): a second thread doubles what every start costs, and the suite starts ~90 servers; the
+ * threads' own tests (test/shards/, and start's default in test/cli/start.test.ts) run several.
+ * `HEARTH_TEST_THREADS=auto npm test` starts every one of them as `hearth start` does by default.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...extra };
-  for (const key of ["FORCE_COLOR", "HEARTH_PORT", "HEARTH_HOST", "HEARTH_DATA_DIR", "HEARTH_DEV_SUPERVISED"]) {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_THREADS: process.env.HEARTH_TEST_THREADS ?? "1", ...extra };
+  for (const key of ["FORCE_COLOR", "HEARTH_PORT", "HEARTH_HOST", "HEARTH_DATA_DIR", "HEARTH_DEV_SUPERVISED", "HEARTH_TEST_THREADS"]) {
     if (!(key in extra)) delete env[key];
   }
   return env;
@@ -56,9 +62,12 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 /** Runs `node dist/cli/main.js ...args`; the process is killed by {@link cleanup} if still alive. */
 export function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  const env = options.env ?? cleanEnv();
+  // A cluster node runs one thread (--cluster refuses more), whatever HEARTH_TEST_THREADS says.
+  if (args.includes("--cluster") && env.HEARTH_THREADS !== undefined) env.HEARTH_THREADS = "1";
   const proc = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: options.env ?? cleanEnv(),
+    env,
     stdio: ["ignore", "pipe", "pipe"],
   });
   live.add(proc);

@@ -74,7 +74,9 @@ describe("hearth start", () => {
   it("runs one thread per core by default, and one with --threads 1", async () => {
     const data = await tempDir();
     const cores = Math.min(64, availableParallelism());
-    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);
+    const asShipped = cleanEnv();
+    delete asShipped.HEARTH_THREADS; // the suite's one thread (cleanEnv) is not the default checked here
+    const cli = runCli(["start", COUNTER, "--port", "0", "--data", data], { env: asShipped });
     await cli.ready();
     if (cores > 1) expect(cli.stdout()).toMatch(new RegExp(`^  threads\\s+${cores}\\s`, "m"));
     else expect(cli.stdout()).not.toMatch(/threads\s/);
