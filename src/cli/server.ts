@@ -199,7 +199,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   if (inspector && inspectorView) inspectorView.attach(inspector.handle.joinCluster(inspectorView));
   if (inspector && threadView) threadView.attach(inspector.handle.joinCluster(threadView));
   const peer = !inspector && threadView && sharding?.inspectorPeer ? startThreadInspectorPeer(host, observability, sharding, project.dataDir) : undefined;
-  if (peer && threadView) threadView.attach(peer.joinCluster(threadView));
+  if (peer && threadView) threadView.attach(peer.joinCluster(threadView), (deliver) => peer.watch(deliver));
   runtime.start();
   return {
     banner: {

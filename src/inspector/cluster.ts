@@ -5,6 +5,7 @@
  * inspector never touches Postgres.
  */
 import type { Role } from "./security.ts";
+import type { StreamRelay } from "./stream.ts";
 
 /** An inspector request sent to another node, run there by its own inspector under the caller's role. */
 export interface ForwardedRequest {
@@ -70,6 +71,8 @@ export interface InspectorCluster {
   countByClass(): Promise<Array<{ class: string; total: number }>>;
   /** The nodes that are alive or draining, this one included. */
   nodes(): Promise<ClusterNodeInfo[]>;
+  /** The other hosts' live events, logs and spans, for the live stream (the threads of one process; a cluster's stay per node). */
+  readonly relay?: StreamRelay;
   /** Runs `request` on `nodeId`'s inspector; rejects when the node cannot be reached or does not answer within `timeoutMs`. */
   send(nodeId: string, request: ForwardedRequest, timeoutMs: number): Promise<ForwardedAnswer>;
 }

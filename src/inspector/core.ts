@@ -24,7 +24,7 @@ import { teamRunRoutes } from "./routes/team-runs.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { Credentials, randomToken } from "./security.ts";
 import type { InspectorSources } from "./sources.ts";
-import { LiveStream } from "./stream.ts";
+import { LiveStream, streamData, watchSources, type RelayedMessage } from "./stream.ts";
 import { TeamRunIndex } from "./team-run-index.ts";
 
 /** What the inspector reads and keeps, with or without a listener of its own. */
@@ -105,6 +105,7 @@ export function inspectorCore(options: InspectorCoreOptions, credentials: Creden
     info,
     joinCluster(cluster) {
       clusterRef.current = cluster;
+      if (cluster.relay) stream.addRelay(cluster.relay);
       return forwardedDispatch({ routes: [...routes, ...clusterInternalRoutes], sources, stream, audit, info });
     },
     close() {
@@ -121,6 +122,8 @@ export function inspectorCore(options: InspectorCoreOptions, credentials: Creden
 export interface InspectorPeer {
   /** Joins `cluster` (whose inspector forwards here); returns what runs the forwarded requests. */
   joinCluster(cluster: InspectorCluster): ForwardedDispatch;
+  /** Sends this host's live events, logs and spans to `deliver`, batched per turn of the event loop, until the returned function is called. */
+  watch(deliver: (messages: RelayedMessage[]) => void): () => void;
   close(): void;
 }
 
@@ -136,5 +139,22 @@ export interface InspectorPeer {
 export function startInspectorPeer(options: InspectorCoreOptions): InspectorPeer {
   // Sign-in happens on the inspector that forwards: these tokens are never handed out.
   const core = inspectorCore(options, new Credentials(randomToken(), randomToken()));
-  return { joinCluster: (cluster) => core.joinCluster(cluster), close: () => core.close() };
+  return {
+    joinCluster: (cluster) => core.joinCluster(cluster),
+    watch(deliver) {
+      let batch: RelayedMessage[] = [];
+      const stops = watchSources(core.sources, undefined, (topic, value, className, agent) => {
+        if (batch.push({ topic, data: streamData(value), ...(className !== undefined ? { className } : {}), ...(agent !== undefined ? { agent } : {}) }) > 1) return;
+        setImmediate(() => {
+          const sent = batch;
+          batch = [];
+          deliver(sent);
+        });
+      });
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
+    close: () => core.close(),
+  };
 }

@@ -21,6 +21,54 @@ export const MAX_STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** How long sources stay subscribed after the last stream closed, for resumes. */
 const LINGER_MS = 60_000;
 
+/** A message of another host's stream, serialized there: a thread of the same process relays its own. */
+export interface RelayedMessage {
+  topic: Topic;
+  data: string;
+  className?: string;
+  agent?: string;
+}
+
+/** Another host whose events, logs and spans this stream shows while someone watches (the other threads of `--threads N`). */
+export interface StreamRelay {
+  /** Starts sending its messages to `deliver`; returns what stops that. */
+  watch(deliver: (messages: readonly RelayedMessage[]) => void): () => void;
+}
+
+/**
+ * Subscribes to everything a stream shows — every `agents:*` channel, the log and span sources, the
+ * metric samples — and hands each to `publish` with its class and agent; returns the unsubscribers.
+ * The stream does this while someone watches; a thread relaying to another's stream does the same.
+ */
+export function watchSources(sources: InspectorSources, metrics: MetricsHistory | undefined, publish: (topic: Topic, value: unknown, className?: string, agent?: string) => void): Array<() => void> {
+  const stops: Array<() => void> = [];
+  for (const key of Object.keys(channels) as ChannelKey[]) {
+    stops.push(
+      subscribe(key, (event) => {
+        const e = event as { agent?: string; name?: string };
+        publish("events", event, e.agent, e.name);
+      }),
+    );
+  }
+  const fields = (value: Record<string, unknown>): [string | undefined, string | undefined] => [
+    typeof value.class === "string" ? value.class : undefined,
+    typeof value.agent === "string" ? value.agent : undefined,
+  ];
+  if (sources.logs?.subscribe) stops.push(sources.logs.subscribe((entry) => publish("logs", entry, ...fields(entry))));
+  if (sources.spans?.subscribe) stops.push(sources.spans.subscribe((span) => publish("spans", span, ...fields(span))));
+  if (metrics) stops.push(metrics.onSample((series) => publish("metrics", { at: Date.now(), series })));
+  return stops;
+}
+
+/** `value` as a stream message's data: a value JSON cannot carry becomes a note, not an exception (it comes from agents' code). */
+export function streamData(value: unknown): string {
+  try {
+    return toJson(value);
+  } catch (error) {
+    return JSON.stringify({ unserializable: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 interface Message {
   id: number;
   topic: Topic;
@@ -53,6 +101,7 @@ export class LiveStream {
   #nextId = 1;
   #unsubscribe: Array<() => void> = [];
   #linger: NodeJS.Timeout | undefined;
+  readonly #relays: StreamRelay[] = [];
 
   constructor(options: LiveStreamOptions) {
     this.#options = options;
@@ -103,15 +152,18 @@ export class LiveStream {
     this.#stop();
   }
 
+  /** Shows `relay`'s messages too, whenever this stream's sources are subscribed (from now on if they are). */
+  addRelay(relay: StreamRelay): void {
+    this.#relays.push(relay);
+    if (this.#unsubscribe.length > 0) this.#unsubscribe.push(this.#watchRelay(relay));
+  }
+
   /** Adds a message for every stream that wants it (and to the resume buffer). */
   publish(topic: Topic, value: unknown, className?: string, agent?: string): void {
-    let data: string;
-    try {
-      data = toJson(value);
-    } catch (error) {
-      // Called from inside agents' code (diagnostics channels): a value JSON cannot carry must not throw there.
-      data = JSON.stringify({ unserializable: error instanceof Error ? error.message : String(error) });
-    }
+    this.#publishData(topic, streamData(value), className, agent);
+  }
+
+  #publishData(topic: Topic, data: string, className: string | undefined, agent: string | undefined): void {
     const message: Message = { id: this.#nextId++, topic, className, agent, data };
     this.#buffer.push(message);
     if (this.#buffer.length > (this.#options.bufferSize ?? INSPECTOR_LIMITS.streamBufferSize)) this.#buffer.shift();
@@ -135,21 +187,14 @@ export class LiveStream {
     this.#linger = undefined;
     if (this.#unsubscribe.length > 0) return;
     const { sources, metrics } = this.#options;
-    for (const key of Object.keys(channels) as ChannelKey[]) {
-      this.#unsubscribe.push(
-        subscribe(key, (event) => {
-          const e = event as { agent?: string; name?: string };
-          this.publish("events", event, e.agent, e.name);
-        }),
-      );
-    }
-    const fields = (value: Record<string, unknown>): [string | undefined, string | undefined] => [
-      typeof value.class === "string" ? value.class : undefined,
-      typeof value.agent === "string" ? value.agent : undefined,
-    ];
-    if (sources.logs?.subscribe) this.#unsubscribe.push(sources.logs.subscribe((entry) => this.publish("logs", entry, ...fields(entry))));
-    if (sources.spans?.subscribe) this.#unsubscribe.push(sources.spans.subscribe((span) => this.publish("spans", span, ...fields(span))));
-    if (metrics) this.#unsubscribe.push(metrics.onSample((series) => this.publish("metrics", { at: Date.now(), series })));
+    this.#unsubscribe.push(...watchSources(sources, metrics, (topic, value, className, agent) => this.publish(topic, value, className, agent)));
+    for (const relay of this.#relays) this.#unsubscribe.push(this.#watchRelay(relay));
+  }
+
+  #watchRelay(relay: StreamRelay): () => void {
+    return relay.watch((messages) => {
+      for (const message of messages) this.#publishData(message.topic, message.data, message.className, message.agent);
+    });
   }
 
   #scheduleUnsubscribe(): void {

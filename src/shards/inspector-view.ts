@@ -1,6 +1,7 @@
 import type { Host } from "../host/host.ts";
 import { encodeCursor } from "../host/catalog.ts";
 import type { ClusterAgentRow, ClusterNodeInfo, ForwardedAnswer, ForwardedDispatch, ForwardedRequest, InspectorCluster, InspectorTarget } from "../inspector/cluster.ts";
+import type { RelayedMessage, StreamRelay } from "../inspector/stream.ts";
 import { shardOf } from "./placement.ts";
 import { SERVICE_HOLDER, type Shard } from "./shard.ts";
 
@@ -15,8 +16,12 @@ interface ThreadPage {
 
 /** The inspector's view of the threads of one process, and this thread's side of it. */
 export interface ThreadInspectorView extends InspectorCluster {
-  /** Where requests forwarded to this thread run (its inspector, or a peer's); until then they are refused. */
-  attach(dispatch: ForwardedDispatch | undefined): void;
+  /**
+   * Where requests forwarded to this thread run (its inspector, or a peer's; until then they are
+   * refused), and where its live messages come from while the first thread's stream is watched.
+   */
+  attach(dispatch: ForwardedDispatch | undefined, watch?: StreamRelay["watch"]): void;
+  readonly relay: StreamRelay;
 }
 
 /** The name a thread goes by in the inspector (its "node"). */
@@ -36,6 +41,12 @@ export function threadNodeId(index: number): string {
  */
 export function threadInspectorView(shard: Pick<Shard, "index" | "count" | "serve" | "callShard">, host: Pick<Host, "storageSlugOf" | "catalog">): ThreadInspectorView {
   let dispatch: ForwardedDispatch | undefined;
+  /** This thread's own live messages, and what stops sending them to the watching thread. */
+  let watchHere: StreamRelay["watch"] | undefined;
+  let stopSending: (() => void) | undefined;
+  /** On the watching thread: where the others' messages go while its stream is subscribed. */
+  let sink: ((messages: readonly RelayedMessage[]) => void) | undefined;
+  const ignore = (): void => undefined;
   const nodeId = threadNodeId(shard.index);
   const slugOf = (className: string): string | undefined => {
     try {
@@ -55,6 +66,20 @@ export function threadInspectorView(shard: Pick<Shard, "index" | "count" | "serv
           return agentsHere(args[0] as Parameters<InspectorCluster["listAgents"]>[0]);
         case "countByClass":
           return host.catalog.countByClass();
+        case "watch": {
+          // Thread `args[0]`'s stream is watched: this thread's events, logs and spans go there, a batch per turn.
+          const watcher = args[0] as number;
+          stopSending?.();
+          stopSending = watchHere?.((messages) => void shard.callShard(watcher, INSPECTOR_SERVICE, "", "relayed", [messages]).catch(ignore));
+          return undefined;
+        }
+        case "unwatch":
+          stopSending?.();
+          stopSending = undefined;
+          return undefined;
+        case "relayed":
+          sink?.(args[0] as RelayedMessage[]);
+          return undefined;
         default:
           throw new Error(`Unknown inspector operation ${JSON.stringify(method)}`);
       }
@@ -84,8 +109,20 @@ export function threadInspectorView(shard: Pick<Shard, "index" | "count" | "serv
 
   return {
     nodeId,
-    attach(next) {
+    attach(next, watch) {
       dispatch = next;
+      watchHere = watch;
+    },
+    relay: {
+      watch(deliver) {
+        sink = deliver;
+        const others = threads.filter((thread) => thread !== shard.index);
+        for (const thread of others) void shard.callShard(thread, INSPECTOR_SERVICE, "", "watch", [shard.index]).catch(ignore);
+        return () => {
+          sink = undefined;
+          for (const thread of others) void shard.callShard(thread, INSPECTOR_SERVICE, "", "unwatch", []).catch(ignore);
+        };
+      },
     },
     async agentTarget(className, name): Promise<InspectorTarget> {
       const slug = slugOf(className);

@@ -29,7 +29,7 @@ export interface ShardIdentity {
  */
 export const SERVICE_HOLDER = 0;
 
-/** Something the holder serves to every shard: `invoke` runs one call on its `name` (a namespace, a database …). */
+/** Something a shard serves to the others (the holder's bindings, every shard's inspector): `invoke` runs one call on its `name` (a namespace, a database …). */
 export interface ShardService {
   invoke(name: string, method: string, args: unknown[]): unknown;
 }

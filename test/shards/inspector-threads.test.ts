@@ -81,4 +81,34 @@ describe("hearth start --threads 2 --inspector", () => {
     const nodes = new Set(traces.json.items!.map((item) => item.node));
     expect(nodes).toEqual(new Set(["thread-0", "thread-1"]));
   });
+
+  test("the live stream carries the second thread's logs and events", async () => {
+    const name = [...byThread].find(([thread]) => thread !== 0)![1][1]!;
+    const abort = new AbortController();
+    const response = await fetch(`${inspector}/api/stream?topics=logs,events&agent=${name}`, { headers: { authorization: `Bearer ${VIEWER}` }, signal: abort.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = "";
+    // One read at a time: a read that lost a race to the timer still gets the next chunk.
+    let pending: Promise<ReadableStreamReadResult<string>> | undefined;
+    const seen = async (pattern: RegExp, path: string): Promise<boolean> => {
+      for (const deadline = Date.now() + 10_000; !pattern.test(received) && Date.now() < deadline; ) {
+        pending ??= reader.read();
+        const next = await Promise.race([pending, new Promise<undefined>((resolve) => setTimeout(resolve, 200))]);
+        if (next !== undefined) {
+          pending = undefined;
+          if (next.value) received += next.value;
+        }
+        // The stream subscribes the other thread when it opens: ask again until what it causes shows.
+        if (!pattern.test(received)) await fetch(`${url}/agents/room/${name}${path}`, { headers: { connection: "close" } });
+      }
+      return pattern.test(received);
+    };
+    expect(await seen(new RegExp(`event: logs\ndata: [^\n]*logged by /agents/room/${name}`), "?log")).toBe(true);
+    // A request that changes the agent's state: its agents:* state event.
+    const stateEvent = new RegExp(`event: events\ndata: [^\n]*"state:update"[^\n]*"${name}"`);
+    await seen(stateEvent, "");
+    expect(received).toMatch(stateEvent);
+    abort.abort();
+  });
 });
