@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanEnv, cleanup, freePort, requireBuild, runCli, tempDir } from "../cli/helpers.ts";
+import { inspectorApi, type InspectorCall } from "../support/inspector-api.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 
 const APP = join(import.meta.dirname, "..", "cluster", "fixtures", "list-app.ts");
@@ -18,14 +19,7 @@ interface NodeProcess {
 
 describe.skipIf(postgresUnavailable() !== undefined)("hearth start --cluster --inspector", () => {
   const nodes: NodeProcess[] = [];
-  const api = async (node: NodeProcess, path: string, init: { method?: string; body?: unknown; as?: "admin" } = {}) => {
-    const response = await fetch(`${node.inspector}${path}`, {
-      method: init.method ?? "GET",
-      headers: { authorization: `Bearer ${init.as === "admin" ? ADMIN : VIEWER}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> & { items?: Array<Record<string, unknown>> } };
-  };
+  const api = (node: NodeProcess, path: string, call?: InspectorCall) => inspectorApi(node.inspector, VIEWER, ADMIN)(path, call);
 
   beforeAll(async () => {
     requireBuild();

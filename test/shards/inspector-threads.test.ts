@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cleanEnv, cleanup, freePort, requireBuild, runCli, tempDir, type CliProcess } from "../cli/helpers.ts";
+import { inspectorApi } from "../support/inspector-api.ts";
 
 const APP = join("test", "shards", "fixtures", "threads-app.ts");
 const VIEWER = "viewer-token-for-the-threads-test";
@@ -16,14 +17,7 @@ describe("hearth start --threads 2 --inspector", () => {
   let inspector: string;
   /** Agents by the thread that runs them (threadId 0 is the first). */
   const byThread = new Map<number, string[]>();
-  const api = async (path: string, init: { method?: string; body?: unknown; as?: "admin" } = {}) => {
-    const response = await fetch(`${inspector}${path}`, {
-      method: init.method ?? "GET",
-      headers: { authorization: `Bearer ${init.as === "admin" ? ADMIN : VIEWER}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}) },
-      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-    });
-    return { status: response.status, json: (await response.json()) as Record<string, unknown> & { items?: Array<Record<string, unknown>> } };
-  };
+  const api = inspectorApi(() => inspector, VIEWER, ADMIN);
 
   beforeAll(async () => {
     requireBuild();
