@@ -37,7 +37,10 @@ export function threadNodeId(index: number): string {
  * makes one (it serves {@link INSPECTOR_SERVICE}); the first thread's inspector joins it.
  * @example
  * const view = threadInspectorView(shard, host);
- * view.attach(index === 0 ? inspector.joinCluster(view) : startInspectorPeer({ host, stateDir }).joinCluster(view));
+ * view.attach(inspector.joinCluster(view)); // the first thread, whose inspector listens
+ * // every other thread:
+ * const peer = startInspectorPeer({ host, stateDir });
+ * view.attach(peer.joinCluster(view), (deliver) => peer.watch(deliver));
  */
 export function threadInspectorView(shard: Pick<Shard, "index" | "count" | "serve" | "callShard">, host: Pick<Host, "storageSlugOf" | "catalog">): ThreadInspectorView {
   let dispatch: ForwardedDispatch | undefined;
