@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Host } from "../host/host.ts";
 import { hasWorkflows, workflowCounts } from "../host/introspect.ts";
-import { startInspector, type InspectorHandle } from "../inspector/index.ts";
+import { startInspector, startInspectorPeer, type InspectorCoreOptions, type InspectorHandle, type InspectorPeer } from "../inspector/index.ts";
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
 import { createLogger } from "../observability/logs/logger.ts";
@@ -133,17 +133,11 @@ export async function startCliInspector(
   const port = options.inspectorPort ?? (options.port === 0 ? 0 : context.serverPort + 1);
   const hostname = options.inspectorHost ?? "127.0.0.1";
   const handle = await startInspector({
-    host: context.host,
+    ...inspectorSources(context),
     port,
     hostname,
     allowRemote: options.inspectorHost !== undefined,
     ...(options.inspectorAllowedHosts ? { allowedHosts: options.inspectorAllowedHosts } : {}),
-    version: context.version,
-    ...(context.metrics ? { metrics: context.metrics } : {}),
-    logStore: context.stores.logStore,
-    problemStore: context.stores.problems,
-    alertEngine: context.stores.alerts,
-    ...(context.stores.tracing ? { spanStore: context.stores.tracing.store } : {}),
   });
   const forget = writeInspectorEndpoint(context.host.dataDir, { url: handle.url, token: handle.token });
   return {
@@ -154,4 +148,28 @@ export async function startCliInspector(
       ...(handle.warning ? { warning: handle.warning } : {}),
     },
   };
+}
+
+/** What the inspector reads here: the host, its metrics and the observability stores. */
+type InspectorContext = ObservabilityContext & { metrics: HearthMetrics | undefined; stores: ObservabilityStores; version: string };
+
+function inspectorSources(context: InspectorContext): InspectorCoreOptions {
+  return {
+    host: context.host,
+    version: context.version,
+    ...(context.metrics ? { metrics: context.metrics } : {}),
+    logStore: context.stores.logStore,
+    problemStore: context.stores.problems,
+    alertEngine: context.stores.alerts,
+    ...(context.stores.tracing ? { spanStore: context.stores.tracing.store } : {}),
+  };
+}
+
+/**
+ * The inspector of a thread that is not the first, under `--threads N`: no listener, it answers what
+ * the first thread's inspector forwards (this thread's agents, traces and logs). Its audit log and
+ * team-run index are in `stateDir`.
+ */
+export function startCliInspectorPeer(context: InspectorContext, stateDir: string): InspectorPeer {
+  return startInspectorPeer({ ...inspectorSources(context), stateDir });
 }

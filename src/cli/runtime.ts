@@ -54,7 +54,7 @@ export interface RuntimeShard {
   queueStore?: PlatformOptions["queueStore"];
   /** Where the rate limiters count when not in a local file (threads: the first thread counts for all). */
   rateLimits?: PlatformOptions["rateLimits"];
-  /** Queue consumers and cron triggers run in another thread of this process: none here. */
+  /** Set under threads: true when queue consumers and cron triggers run in another thread of this process (none here). */
   eventsElsewhere?: boolean;
   /** The environment's secrets when not in the data directory (a cluster's Postgres): secrets are then shared. */
   secrets?: SecretStore;
@@ -87,6 +87,7 @@ function unshardable(config: NonNullable<Project["config"]> | undefined, workflo
   // limits count per location, approximately, the same way.
   if (config.rateLimits.length > 0 && shard.mode !== "--cluster" && !shard.rateLimits) uses.push("rate limits");
   if ((config.queueProducers.length > 0 || config.queueConsumers.length > 0) && !shard.queueStore) uses.push("queues");
+  // Crons run once per process: gated between processes (a cluster), or on one of its threads (eventsElsewhere says which).
   if (config.crons.length > 0 && !shard.cronGate && shard.eventsElsewhere === undefined) uses.push("cron triggers");
   return uses;
 }

@@ -11,7 +11,6 @@ import type { Host } from "../host/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
-import { startInspectorPeer, type InspectorPeer } from "../inspector/index.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
 import { threadInspectorView } from "../shards/inspector-view.ts";
 import { prepareShardLayout, shardStateDir } from "../shards/layout.ts";
@@ -23,7 +22,7 @@ import { CliError } from "./errors.ts";
 import { isSupervised } from "./ipc.ts";
 import { printWarning } from "./output.ts";
 import { runInOrder } from "./in-order.ts";
-import { startCliInspector, startCliObservability } from "./observability.ts";
+import { startCliInspector, startCliInspectorPeer, startCliObservability } from "./observability.ts";
 import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
@@ -70,7 +69,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
   const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;
-  const clusterHost: { current?: Host } = {}; // the host is made after its placement (a cluster's, or a thread's)
+  const madeHost: { current?: Host } = {}; // the host is made after its placement (a cluster's, or a thread's bindings)
   // The shared bindings (KV, cron claims) use a small pool of their own, so their traffic cannot starve
   // the node's commits and leases; it connects only if the project has such bindings.
   const bindingsPool = cluster && options.cluster ? createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
@@ -92,11 +91,11 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
         stateDir: shardStateDir(project.dataDir, sharding.shard.index, sharding.threads),
         mode: `--threads ${sharding.threads}`,
         // KV, D1, rate limits, queues and workflows are the first thread's, reached from the others.
-        ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => clusterHost.current),
+        ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => madeHost.current),
       }
     : cluster
       ? {
-          ...cluster.hostOptions(() => clusterHost.current!),
+          ...cluster.hostOptions(() => madeHost.current!),
           stateDir: project.dataDir,
           mode: "--cluster",
           cronGate: clusterCronGate({ pool: bindingsPool!, nodeId: cluster.nodeId }),
@@ -104,7 +103,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
           queueStore: () => openPostgresQueueStore(bindingsPool!),
           ...(secrets ? { secrets } : {}),
           d1Database: clusterD1(cluster, { dataDir: project.dataDir }),
-          workflows: () => clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => clusterHost.current }),
+          workflows: () => clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => madeHost.current }),
         }
       : undefined;
   let runtime: Awaited<ReturnType<typeof openEntryRuntime>>;
@@ -117,7 +116,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     throw error;
   }
   const { host, entry } = runtime;
-  clusterHost.current = host;
+  madeHost.current = host;
   for (const warning of runtime.warnings) printWarning(warning);
   let observability: ReturnType<typeof startCliObservability>;
   try {
@@ -198,7 +197,10 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
 
   if (inspector && inspectorView) inspectorView.attach(inspector.handle.joinCluster(inspectorView));
   if (inspector && threadView) threadView.attach(inspector.handle.joinCluster(threadView));
-  const peer = !inspector && threadView && sharding?.inspectorPeer ? startThreadInspectorPeer(host, observability, sharding, project.dataDir) : undefined;
+  const peer =
+    !inspector && sharding?.inspectorPeer
+      ? startCliInspectorPeer({ dev, host, metrics, stores: observability.stores, version: readVersion() }, join(shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), "inspector"))
+      : undefined;
   if (peer && threadView) threadView.attach(peer.joinCluster(threadView), (deliver) => peer.watch(deliver));
   runtime.start();
   return {
@@ -244,21 +246,6 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
         () => cluster?.close(),
       ]),
   };
-}
-
-/** What answers the first thread's inspector about this thread's agents, traces and logs. */
-function startThreadInspectorPeer(host: Host, observability: ReturnType<typeof startCliObservability>, sharding: ServerShard, dataDir: string): InspectorPeer {
-  const { stores, metrics } = observability;
-  return startInspectorPeer({
-    host,
-    ...(metrics ? { metrics } : {}),
-    logStore: stores.logStore,
-    problemStore: stores.problems,
-    alertEngine: stores.alerts,
-    ...(stores.tracing ? { spanStore: stores.tracing.store } : {}),
-    stateDir: join(shardStateDir(dataDir, sharding.shard.index, sharding.threads), "inspector"),
-    version: readVersion(),
-  });
 }
 
 /** KV writes still on their way are committed (or fail) before the pool goes. */
