@@ -1,4 +1,3 @@
-import MailComposer from "nodemailer/lib/mail-composer";
 import { decodeWords } from "postal-mime";
 import { EmailError } from "./errors.ts";
 import { resolveOutbound } from "./outbound.ts";
@@ -29,6 +28,8 @@ export async function replyToEmail(identity: AgentIdentity, email: AgentEmail, o
   const original = email.headers.get("message-id")?.trim();
   const references = [...(email.headers.get("references")?.split(/\s+/).filter(Boolean) ?? []), ...(original ? [original] : [])];
   const html = /html/i.test(options.contentType ?? "");
+  // Loaded on the first reply: most servers never answer mail, and nodemailer is a large load at start.
+  const { default: MailComposer } = await import("nodemailer/lib/mail-composer");
   const composer = new MailComposer({
     from: { name: options.fromName ?? "", address: email.to },
     to: email.from,

@@ -1,5 +1,4 @@
-import { createTransport, type Transporter } from "nodemailer";
-import type { SendMailOptions } from "nodemailer";
+import type { SendMailOptions, Transporter } from "nodemailer";
 import { isRawEmailMessage, rawBytes } from "./email-message.ts";
 import { EmailError } from "./errors.ts";
 import { parseHeaderBlock } from "./headers.ts";
@@ -20,7 +19,9 @@ export const SMTP_URL_VAR = "HEARTH_SMTP_URL";
 export class SmtpEmailBinding implements SendEmail {
   /** The server, with any password hidden: safe to print. */
   readonly server: string;
-  readonly #transport: Transporter;
+  readonly #url: string;
+  // nodemailer is loaded at the first send: a server that never sends mail does not pay for it at start.
+  #transport: Promise<Transporter> | undefined;
 
   constructor(url: string) {
     let parsed: URL;
@@ -34,13 +35,14 @@ export class SmtpEmailBinding implements SendEmail {
     }
     if (parsed.password) parsed.password = "***";
     this.server = parsed.toString();
-    this.#transport = createTransport(url);
+    this.#url = url;
   }
 
   async send(message: RawEmailMessage | EmailMessageBuilder): Promise<EmailSendResult> {
     const options = isRawEmailMessage(message) ? await rawOptions(message) : builderOptions(message);
     try {
-      const info = (await this.#transport.sendMail(options)) as { messageId?: string; rejected?: unknown[] };
+      this.#transport ??= import("nodemailer").then(({ createTransport }) => createTransport(this.#url));
+      const info = (await (await this.#transport).sendMail(options)) as { messageId?: string; rejected?: unknown[] };
       const messageId = options.raw ? (messageIdOf(options.raw as Uint8Array) ?? info.messageId ?? "") : (info.messageId ?? "");
       return { messageId };
     } catch (error) {

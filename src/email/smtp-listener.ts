@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerDataStream } from "smtp-server";
+import type { SMTPServerDataStream } from "smtp-server";
 import { ByteBudget } from "./byte-budget.ts";
 import { deliverTo, receivedMail, type RecipientOutcome } from "./deliver.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
@@ -60,6 +60,8 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
   }
   const hostname = options.hostname ?? "127.0.0.1";
 
+  // Loaded only when a listener starts: smtp-server (and the nodemailer it uses) is a large load.
+  const { SMTPServer } = await import("smtp-server");
   const server = new SMTPServer({
     ...(options.serverName ? { name: options.serverName } : {}),
     banner: "Hearth",
