@@ -171,7 +171,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
       ...(sharding && metrics ? { exposeMetrics: () => sharding.shard.gatherMetrics() } : {}),
       // Every cluster node answers /metrics with the whole cluster's, labelled by node (?scope=node: its own).
       ...(cluster && metrics ? { exposeMetrics: cluster.metrics(() => metrics.expose()) } : {}),
-      ...(sharding ? { reusePort: true } : {}),
+      ...(sharding ? { reusePort: true, handOff: sharding.shard.handOff() } : {}),
     });
   } catch (error) {
     await mail.close().catch(() => undefined);
@@ -179,6 +179,9 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     await observability.close();
     throw listenError(error, settings);
   }
+
+  // Requests the other threads' servers hand over are answered by this one, as its own.
+  sharding?.shard.answerWith(server.url, server.answer);
 
   let inspector: Awaited<ReturnType<typeof startCliInspector>>;
   try {

@@ -18,6 +18,18 @@ export function toAbortableRequest(incoming: IncomingMessage, origin: string): A
   return abortableRequest(url, init);
 }
 
+/**
+ * The Request (and its abort) of a request another thread received and handed over whole: its method,
+ * target (`/path?query`), Node's raw header list and its complete body.
+ */
+export function handedRequest(method: string, target: string, rawHeaders: readonly string[], body: Uint8Array | null, origin: string): AbortableRequest {
+  const headers = new Headers();
+  for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
+  const hasBody = body !== null && method !== "GET" && method !== "HEAD";
+  const init = { method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
+  return abortableRequest(target.startsWith("/") ? origin + target : target, init);
+}
+
 function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
   // Node's `incoming.headers` is built on first read: the framing headers are picked up here instead.
   const raw = incoming.rawHeaders;

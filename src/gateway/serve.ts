@@ -50,6 +50,20 @@ export interface ServeOptions {
   reusePort?: boolean;
   /** What `GET /metrics` answers instead of the metrics' own text (the threads' or the cluster's metrics, merged); given the request's URL. */
   exposeMetrics?: (url: string) => Promise<string>;
+  /**
+   * Plain HTTP requests another server answers (the threads of `hearth start`, for another thread's
+   * agents): asked first, before this server builds anything for the request.
+   */
+  handOff?: RequestHandOff;
+}
+
+/**
+ * Takes requests that another server answers off this one, as Node received them: no web Request,
+ * Response, span or metric is made for them here (the server that answers makes its own).
+ */
+export interface RequestHandOff {
+  /** Answers the request on `outgoing` and returns true; false leaves it to this server. */
+  take(incoming: IncomingMessage, outgoing: ServerResponse): boolean;
 }
 
 export interface HearthServer {
@@ -58,6 +72,11 @@ export interface HearthServer {
   readonly port: number;
   /** Stops accepting, closes WebSockets (1001) and open HTTP connections. */
   close(): Promise<void>;
+  /**
+   * Answers `request` as this server answers what it receives (metrics, trace, the worker's fetch, a
+   * 500 for an exception): for a request another server handed over ({@link RequestHandOff}).
+   */
+  answer(request: Request): Promise<Response>;
 }
 
 /** The ExecutionContext of requests the server answers: `waitUntil` work runs on, its failures are logged. */
@@ -132,6 +151,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       }
       return;
     }
+    if (options.handOff?.take(incoming, outgoing)) return;
     void answer(incoming, outgoing);
   });
 
@@ -174,6 +194,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   return {
     url,
     port,
+    answer: run,
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");

@@ -14,6 +14,17 @@ export interface WireRequest {
   readonly body: Uint8Array | null;
 }
 
+/**
+ * A request as Node received it, handed whole to the thread that answers it (see hand-off.ts): the
+ * target (`/path?query`), Node's raw header list (name, value, name, value …) and the complete body.
+ */
+export interface WireHandedRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly rawHeaders: string[];
+  readonly body: Uint8Array | null;
+}
+
 export interface WireResponseHead {
   readonly status: number;
   readonly statusText: string;

@@ -2,7 +2,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
 import { isWebSocketUpgrade } from "../host/upgrade.ts";
-import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, type WireRequest, type WireResponseHead } from "./codec.ts";
+import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
 import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
@@ -16,6 +16,8 @@ export interface LinkHandler {
   metrics(): Promise<string>;
   /** A call on a service this shard holds for the process (see Shard.serve). */
   service(kind: string, name: string, method: string, args: unknown[]): Promise<unknown>;
+  /** A request another shard's server handed over, answered as this shard's server answers its own. */
+  http(request: WireHandedRequest, signal: AbortSignal): Promise<Response>;
   /** The shard's worker fetch, with the gateway's handling of upgrades: see {@link acceptUpgrade}. */
   fetch(request: Request): Promise<Response>;
   /** Whether the worker accepted the upgrade: its response is an agent's marker or carries a WebSocketPair end. */
@@ -26,9 +28,23 @@ export interface LinkHandler {
   acceptSocket(className: string, name: string, socket: RelaySocket, request: Request): void;
 }
 
+/**
+ * Where the response to a handed-over request goes, as it arrives: the head, body chunks, the end (or
+ * a failure). `flush` follows the last of them in each message from the other shard.
+ */
+export interface ResponseSink {
+  head(head: WireResponseHead): void;
+  chunk(data: Uint8Array): void;
+  end(): void;
+  fail(error: Error): void;
+  flush(): void;
+}
+
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  /** Set for handed-over requests: where their response goes. */
+  sink?: ResponseSink;
   /** Set for requests: the body's stream, once the head arrived. */
   body?: ReadableStreamDefaultController<Uint8Array>;
   /** The socket id reserved for an upgrade request. */
@@ -52,6 +68,8 @@ export class ShardLink {
   readonly #edges = new Map<number, EdgeEndpoint>();
   /** Sockets of this shard's agents whose client is on the other shard. */
   readonly #relays = new Map<number, RelaySocket>();
+  /** Sinks that got part of a response from the message being read: flushed after it. */
+  readonly #touched = new Set<ResponseSink>();
   #nextId = 1;
   #outbox: LinkMessage[] = [];
   #closed: Error | undefined;
@@ -62,6 +80,8 @@ export class ShardLink {
     this.#handler = handler;
     port.on("message", (batch: LinkMessage[]) => {
       for (const message of batch) this.#receive(message);
+      for (const sink of this.#touched) sink.flush();
+      this.#touched.clear();
     });
     port.on("close", () => this.fail(new Error(`Shard ${peer} is gone`)));
   }
@@ -99,6 +119,22 @@ export class ShardLink {
     return this.#call({ op: "fetch", request: wire, ...(socket !== undefined ? { socket } : {}) }, upgrade ? undefined : request.signal, socket) as Promise<Response>;
   }
 
+  /**
+   * Has the other shard answer a request this shard's server received; the response goes to `sink`.
+   * Returns what cancels it (the client went away).
+   */
+  http(request: WireHandedRequest, sink: ResponseSink): () => void {
+    if (this.#closed) {
+      sink.fail(this.#closed);
+      sink.flush();
+      return () => {};
+    }
+    const id = this.#nextId++;
+    this.#pending.set(id, { resolve: () => {}, reject: () => {}, sink });
+    this.#send({ t: "call", id, op: "http", request });
+    return () => this.#cancel(id);
+  }
+
   /** Hands a client socket of this shard to an agent of the other: its frames are relayed both ways. */
   openSocket(className: string, name: string, ws: WebSocket, request: Request): void {
     const sid = this.#nextId++;
@@ -116,6 +152,8 @@ export class ShardLink {
     for (const pending of this.#pending.values()) {
       pending.reject(reason);
       pending.body?.error(reason);
+      pending.sink?.fail(reason);
+      pending.sink?.flush();
     }
     this.#pending.clear();
     for (const edge of this.#edges.values()) edge.close(1012, "The agent's thread stopped");
@@ -145,6 +183,7 @@ export class ShardLink {
     this.#pending.delete(id);
     pending.reject(new Error("The request was aborted"));
     pending.body?.error(new Error("The request was aborted"));
+    if (pending.sink) this.#touched.delete(pending.sink);
     this.#send({ t: "cancel", id });
   }
 
@@ -183,17 +222,25 @@ export class ShardLink {
         const error = errorFromWire(message.error);
         pending?.reject(error);
         pending?.body?.error(error);
+        if (pending?.sink) this.#touch(pending.sink).fail(error);
         return;
       }
-      case "head":
+      case "head": {
+        const sink = this.#pending.get(message.id)?.sink;
+        if (sink) return this.#touch(sink).head(message.head);
         return this.#head(message.id, message.head, message.upgrade);
-      case "chunk":
-        this.#pending.get(message.id)?.body?.enqueue(message.data);
+      }
+      case "chunk": {
+        const pending = this.#pending.get(message.id);
+        if (pending?.sink) this.#touch(pending.sink).chunk(message.data);
+        else pending?.body?.enqueue(message.data);
         return;
+      }
       case "end": {
         const pending = this.#pending.get(message.id);
         this.#pending.delete(message.id);
         pending?.body?.close();
+        if (pending?.sink) this.#touch(pending.sink).end();
         return;
       }
       case "cancel":
@@ -222,6 +269,11 @@ export class ShardLink {
         return;
       }
     }
+  }
+
+  #touch(sink: ResponseSink): ResponseSink {
+    this.#touched.add(sink);
+    return sink;
   }
 
   /** The pending call `id`, removed unless its body is still streaming. */
@@ -300,6 +352,18 @@ export class ShardLink {
         return answer(this.#handler.metrics());
       case "service":
         return answer(this.#handler.service(message.kind, message.name, message.method, message.args));
+      case "http": {
+        const abort = new AbortController();
+        this.#serving.set(id, abort);
+        void this.#handler.http(message.request, abort.signal).then(
+          (response) => this.#respond(id, response, undefined),
+          (error: unknown) => {
+            this.#serving.delete(id);
+            this.#send({ t: "fail", id, error: errorToWire(error) });
+          },
+        );
+        return;
+      }
       case "request":
       case "fetch": {
         const abort = new AbortController();

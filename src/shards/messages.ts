@@ -1,5 +1,5 @@
 import type { AgentCaller } from "../agent/context.ts";
-import type { WireError, WireRequest, WireResponseHead } from "./codec.ts";
+import type { WireError, WireHandedRequest, WireRequest, WireResponseHead } from "./codec.ts";
 
 /** A call one shard makes on another. */
 export type Call =
@@ -15,7 +15,9 @@ export type Call =
    * A request the receiving shard's worker fetch answers (the gateway found the agent it is for on
    * that shard). `socket`: an upgrade request, and the socket id the caller reserved for it.
    */
-  | { op: "fetch"; request: WireRequest; socket?: number };
+  | { op: "fetch"; request: WireRequest; socket?: number }
+  /** A plain HTTP request the caller's server received for an agent of the receiving shard, which answers it as its own server would. */
+  | { op: "http"; request: WireHandedRequest };
 
 /** What a shard answers to a request: how the socket of an accepted upgrade continues. */
 export type Upgrade = "relay";

@@ -9,6 +9,9 @@ import type { HostPlacement, RemoteActors } from "../host/placement.ts";
 import { isWebSocketUpgrade, upgradeTargetOf } from "../host/upgrade.ts";
 import { spliceToNetwork } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
+import { handedRequest } from "../gateway/node-adapter.ts";
+import type { RequestHandOff } from "../gateway/serve.ts";
+import { handOffRequests } from "./hand-off.ts";
 import { ShardLink, type LinkHandler } from "./link.ts";
 import { shardOf } from "./placement.ts";
 import type { RelaySocket } from "./relay-socket.ts";
@@ -32,6 +35,12 @@ export const SERVICE_HOLDER = 0;
 /** Something a shard serves to the others (the holder's bindings, every shard's inspector): `invoke` runs one call on its `name` (a namespace, a database …). */
 export interface ShardService {
   invoke(name: string, method: string, args: unknown[]): unknown;
+}
+
+/** How this shard's server answers a request: the one it handed requests go through. */
+interface Answering {
+  origin: string;
+  answer: (request: Request) => Promise<Response>;
 }
 
 /** The host and the worker fetch a shard runs, once they exist. */
@@ -58,6 +67,9 @@ export class Shard implements HostPlacement {
   readonly remote: RemoteActors;
   readonly #links = new Map<number, ShardLink>();
   #attached: Attached | undefined;
+  #answering: Answering | undefined;
+  /** Requests handed over before this shard's server listened. */
+  #waitingServer: Array<() => void> = [];
   /** Calls that arrived before the host was ready. */
   #waiting: Array<() => void> = [];
   readonly #services = new Map<string, ShardService>();
@@ -115,6 +127,26 @@ export class Shard implements HostPlacement {
   }
 
   /**
+   * This shard's server listens: requests other shards' servers hand over ({@link handOff}) are
+   * answered by `answer` (the server's metrics, trace and worker fetch), as if they came to it.
+   */
+  answerWith(origin: string, answer: (request: Request) => Promise<Response>): void {
+    this.#answering = { origin, answer };
+    for (const run of this.#waitingServer.splice(0)) run();
+  }
+
+  /**
+   * What this shard's server hands to another: a plain HTTP request for an agent of that shard, by
+   * its URL (the default `/agents/<class>/<name>` routes), taken before anything is built for it.
+   */
+  handOff(): RequestHandOff {
+    return handOffRequests((target) => {
+      const owner = this.#ownerOfPath(target);
+      return owner === undefined || owner === this.index ? undefined : this.#links.get(owner);
+    });
+  }
+
+  /**
    * The worker's fetch as this shard serves it: a request whose URL names an agent of another shard
    * (the default `/agents/<class>/<name>` routes) is answered there.
    */
@@ -140,7 +172,12 @@ export class Shard implements HostPlacement {
 
   #ownerOfUrl(url: string, env: Record<string, unknown>): number | undefined {
     // "http://host:port/agents/<slug>/<name>…": the path starts after the third slash.
-    const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+    return this.#ownerOfPath(url.slice(url.indexOf("/", url.indexOf("//") + 2)), env);
+  }
+
+  /** The shard a request for `path` (`/agents/<slug>/<name>…`) belongs to; undefined for any shard. */
+  #ownerOfPath(path: string, env = this.#attached?.host.env): number | undefined {
+    if (env === undefined) return undefined;
     // `hearth dev`'s hand-fired handlers (cron triggers) run where the process's triggers are.
     if (path.startsWith("/cdn-cgi/handler/")) return SERVICE_HOLDER;
     if (!path.startsWith("/agents/")) return undefined;
@@ -157,6 +194,12 @@ export class Shard implements HostPlacement {
     return this.#links.get(shardOf(this.#attached.host.storageSlugOf(className), name, this.count))!;
   }
 
+  /** Waits for this shard's server when a request is handed over before it listens. */
+  #serverReady(): Promise<Answering> {
+    if (this.#answering) return Promise.resolve(this.#answering);
+    return new Promise((resolve) => this.#waitingServer.push(() => resolve(this.#answering!)));
+  }
+
   /** Waits for the host when a call arrives before it exists. */
   #ready(): Promise<Attached> {
     if (this.#attached) return Promise.resolve(this.#attached);
@@ -169,6 +212,12 @@ export class Shard implements HostPlacement {
       start: async (className, name, props) => (await this.#ready()).host.start(className, name, props),
       request: async (className, name, request) => (await this.#ready()).host.request(className, name, request),
       fetch: async (request) => (await this.#ready()).fetch(request),
+      http: async (wire, signal) => {
+        const { origin, answer } = await this.#serverReady();
+        const { request, abort } = handedRequest(wire.method, wire.target, wire.rawHeaders, wire.body, origin);
+        signal.addEventListener("abort", abort, { once: true });
+        return answer(request);
+      },
       metrics: async () => (await this.#ready()).metrics?.() ?? "",
       // After the host is ready: the services are registered before it (bindings first, then the host).
       service: async (kind, name, method, args) => (await this.#ready(), this.#invokeService(kind, name, method, args)),

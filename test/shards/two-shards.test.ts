@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -15,9 +16,13 @@ import {
   type WorkersWebSocket,
 } from "../../src/index.ts";
 import { agentsOnlyFetch } from "../../src/gateway/serve.ts";
+import { MAX_FORWARDED_BODY_BYTES } from "../../src/shards/codec.ts";
 import { Shard } from "../../src/shards/shard.ts";
 import { shardOf } from "../../src/shards/placement.ts";
 import { TestSocket, tempDir } from "../support/harness.ts";
+
+/** The host whose `/endless` stream was cancelled (its client went away). */
+let endlessCancelled: string | undefined;
 
 /** Which host ran an event: each host's env carries its own marker. */
 class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, { count: number }> {
@@ -55,8 +60,24 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
     return stub.add(by);
   }
 
-  override onRequest(request: Request): Response {
-    if (new URL(request.url).pathname.endsWith("/stream")) {
+  override async onRequest(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (path.endsWith("/echo")) {
+      const body = await request.text();
+      return Response.json({ host: this.env.HOST, url: request.url, body, header: request.headers.get("x-test") }, { status: 201, statusText: "Made" });
+    }
+    if (path.endsWith("/endless")) {
+      // A chunk every 10 ms until the reader goes away: `endlessCancelled` says when it did.
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          controller.enqueue(new TextEncoder().encode("tick\n"));
+        },
+        cancel: () => void (endlessCancelled = this.env.HOST),
+      });
+      return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+    }
+    if (path.endsWith("/stream")) {
       let n = 0;
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -109,7 +130,8 @@ async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
     const shard = new Shard({ index, count: 2, ports: new Map([[1 - index, port]]) });
     const host = new Host({ dataDir, agents: { Counter }, durableObjects: { ROOM: Chatroom }, vars: { HOST: `shard-${index}` }, placement: shard, stateDir: join(dataDir, "shards", `${index}`) });
     shard.attach(host, (request) => workerFetch(request, host.env));
-    const server = await serve({ host, port: 0, fetch: shard.route(workerFetch) });
+    const server = await serve({ host, port: 0, fetch: shard.route(workerFetch), handOff: shard.handOff() });
+    shard.answerWith(server.url, server.answer);
     nodes.push({ host, shard, server });
   }
   return nodes as [Node, Node];
@@ -202,6 +224,38 @@ describe("two shards", () => {
     expect(streamed.headers.get("x-host")).toBe("shard-1");
     expect(await streamed.text()).toBe("chunk 0\nchunk 1\nchunk 2\n");
     expect(nodes[0].host.stats.liveAgents).toBe(0);
+  });
+
+  it("hands a request over whole: target, headers, body and status; a body over the limit gets 413 from the receiving server", async () => {
+    const remote = nameOn(1, "echo");
+    const body = "é".repeat(70_000); // several TCP segments, so several chunks of the incoming body
+    const response = await fetch(`${nodes[0].server.url}/agents/counter/${remote}/echo?q=1`, { method: "PUT", body, headers: { "x-test": "kept" } });
+    expect([response.status, response.statusText]).toEqual([201, "Made"]);
+    expect(await response.json()).toEqual({ host: "shard-1", url: `${nodes[1].server.url}/agents/counter/${remote}/echo?q=1`, body, header: "kept" });
+
+    // Refused from the declared length alone, before the body is read; the connection is closed after.
+    const { port } = new URL(nodes[0].server.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        socket.write(`POST /agents/counter/${remote}/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_FORWARDED_BODY_BYTES + 1}\r\nconnection: close\r\n\r\nabc`);
+      });
+      let text = "";
+      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
+      socket.on("end", () => resolve(text)).on("error", reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 413 /);
+    expect(raw).toContain(`the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
+    expect(nodes[1].host.stats.liveAgents).toBe(1); // only the echo agent: the refused request reached no agent
+  });
+
+  it("stops a handed-over response stream on the agent's shard when the client goes away", async () => {
+    endlessCancelled = undefined;
+    const abort = new AbortController();
+    const response = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(1, "endless")}/endless`, { signal: abort.signal });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("tick");
+    abort.abort();
+    await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
   });
 
   it("relays a WebSocket to the agent's shard: state, RPC, and the close", async () => {

@@ -1,0 +1,147 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { discardBody } from "../gateway/incoming-body.ts";
+import type { RequestHandOff } from "../gateway/serve.ts";
+import { MAX_FORWARDED_BODY_BYTES, type WireHandedRequest, type WireResponseHead } from "./codec.ts";
+import type { ResponseSink, ShardLink } from "./link.ts";
+
+/**
+ * The server's side of a request for another thread's agent: taken as Node received it (its target,
+ * raw headers and whole body) and handed to the agent's thread, whose server answers it as its own;
+ * the response is written back as it arrives. Nothing web-standard is built on this thread — no
+ * Request, Response or stream, no span or metric (the answering thread makes those): a request
+ * handed over costs this thread about what Node's HTTP layer costs.
+ * @example
+ * serve({ host, handOff: handOffRequests((target) => shard.linkForTarget(target)) });
+ */
+export function handOffRequests(linkFor: (target: string) => ShardLink | undefined): RequestHandOff {
+  return {
+    take(incoming, outgoing) {
+      const target = incoming.url;
+      if (target === undefined || !target.startsWith("/")) return false;
+      const link = linkFor(target);
+      if (link === undefined) return false;
+      const method = incoming.method ?? "GET";
+      const send = (body: Uint8Array | null): void => {
+        const request: WireHandedRequest = { method, target, rawHeaders: incoming.rawHeaders, body };
+        const sink = new OutgoingSink(outgoing);
+        const cancel = link.http(request, sink);
+        outgoing.once("close", () => {
+          if (!outgoing.writableFinished) cancel();
+        });
+      };
+      if (hasBody(incoming, method)) readBody(incoming, outgoing, send);
+      else {
+        discardBody(incoming); // a GET's body, say: dropped, as the gateway drops a body nobody read
+        send(null);
+      }
+      return true;
+    },
+  };
+}
+
+/** Whether the request has a body to hand over (as the gateway decides: framed, and not GET or HEAD). */
+function hasBody(incoming: IncomingMessage, method: string): boolean {
+  if (method === "GET" || method === "HEAD") return false;
+  const headers = incoming.headers;
+  return headers["transfer-encoding"] !== undefined || Number(headers["content-length"] ?? 0) > 0;
+}
+
+/** Reads the whole body (at most MAX_FORWARDED_BODY_BYTES: a 413 past it), then `send`s it. */
+function readBody(incoming: IncomingMessage, outgoing: ServerResponse, send: (body: Uint8Array) => void): void {
+  const declared = Number(incoming.headers["content-length"] ?? 0);
+  if (declared > MAX_FORWARDED_BODY_BYTES) return tooLarge(incoming, outgoing, declared);
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  const onData = (chunk: Buffer): void => {
+    bytes += chunk.byteLength;
+    if (bytes > MAX_FORWARDED_BODY_BYTES) {
+      incoming.off("data", onData);
+      incoming.off("end", onEnd);
+      return tooLarge(incoming, outgoing, bytes);
+    }
+    chunks.push(chunk);
+  };
+  const onEnd = (): void => {
+    const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+    send(new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength));
+  };
+  incoming.on("data", onData);
+  incoming.once("end", onEnd);
+  // A client gone mid-body: nothing is handed over, the socket is already closed.
+  incoming.once("error", () => incoming.off("end", onEnd));
+}
+
+function tooLarge(incoming: IncomingMessage, outgoing: ServerResponse, bytes: number): void {
+  discardBody(incoming);
+  const message = `A request body of ${bytes} bytes cannot be handed to the agent's thread: the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`;
+  outgoing.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
+}
+
+/**
+ * Writes a handed-over request's response to Node's ServerResponse. What arrives in one message is
+ * written at its flush: a whole response (the common case) leaves in one write with a content-length,
+ * a stream (SSE) sends its head at once and each chunk as it comes.
+ */
+class OutgoingSink implements ResponseSink {
+  readonly #outgoing: ServerResponse;
+  #head: WireResponseHead | undefined;
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #failed: Error | undefined;
+  #written = false;
+
+  constructor(outgoing: ServerResponse) {
+    this.#outgoing = outgoing;
+  }
+
+  head(head: WireResponseHead): void {
+    this.#head = head;
+  }
+
+  chunk(data: Uint8Array): void {
+    this.#chunks.push(data);
+  }
+
+  end(): void {
+    this.#ended = true;
+  }
+
+  fail(error: Error): void {
+    this.#failed = error;
+  }
+
+  flush(): void {
+    const outgoing = this.#outgoing;
+    if (outgoing.destroyed) return;
+    if (this.#failed !== undefined) {
+      // Before the head: the client gets the 500 the gateway makes of a failed fetch; after, a cut response.
+      if (this.#written) outgoing.destroy(this.#failed);
+      else outgoing.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: this.#failed.message }));
+      return;
+    }
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    if (!this.#written) {
+      const head = this.#head;
+      if (head === undefined) return;
+      this.#written = true;
+      const headers: string[] = [];
+      let framed = false;
+      for (const [name, value] of head.headers) {
+        headers.push(name, value);
+        if (name === "content-length" || name === "transfer-encoding") framed = true;
+      }
+      if (this.#ended) {
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        if (!framed && body.byteLength > 0) headers.push("content-length", String(body.byteLength));
+        outgoing.writeHead(head.status, head.statusText || undefined, headers);
+        outgoing.end(body.byteLength > 0 ? body : undefined);
+        return;
+      }
+      outgoing.writeHead(head.status, head.statusText || undefined, headers);
+      if (chunks.length === 0) outgoing.flushHeaders();
+    }
+    for (const chunk of chunks) outgoing.write(chunk);
+    if (this.#ended) outgoing.end();
+  }
+}
