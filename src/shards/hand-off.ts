@@ -29,7 +29,8 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
           if (!outgoing.writableFinished) cancel();
         });
       };
-      if (hasBody(incoming, method)) readBody(incoming, outgoing, send);
+      const declared = declaredBody(incoming, method);
+      if (declared > 0) readBody(incoming, outgoing, declared, send);
       else {
         discardBody(incoming); // a GET's body, say: dropped, as the gateway drops a body nobody read
         send(null);
@@ -39,17 +40,26 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
   };
 }
 
-/** Whether the request has a body to hand over (as the gateway decides: framed, and not GET or HEAD). */
-function hasBody(incoming: IncomingMessage, method: string): boolean {
-  if (method === "GET" || method === "HEAD") return false;
-  const headers = incoming.headers;
-  return headers["transfer-encoding"] !== undefined || Number(headers["content-length"] ?? 0) > 0;
+/**
+ * The body's declared length (Infinity when chunked), or 0 when there is no body to hand over (as the
+ * gateway decides: framed, and not GET or HEAD). Read from the raw list: Node builds `headers` on
+ * first use.
+ */
+function declaredBody(incoming: IncomingMessage, method: string): number {
+  if (method === "GET" || method === "HEAD") return 0;
+  const raw = incoming.rawHeaders;
+  let length = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return Number.POSITIVE_INFINITY;
+    if (name.length === 14 && name.toLowerCase() === "content-length") length = Number(raw[i + 1]) || 0;
+  }
+  return length;
 }
 
 /** Reads the whole body (at most MAX_FORWARDED_BODY_BYTES: a 413 past it), then `send`s it. */
-function readBody(incoming: IncomingMessage, outgoing: ServerResponse, send: (body: Uint8Array) => void): void {
-  const declared = Number(incoming.headers["content-length"] ?? 0);
-  if (declared > MAX_FORWARDED_BODY_BYTES) return tooLarge(incoming, outgoing, declared);
+function readBody(incoming: IncomingMessage, outgoing: ServerResponse, declared: number, send: (body: Uint8Array) => void): void {
+  if (declared !== Number.POSITIVE_INFINITY && declared > MAX_FORWARDED_BODY_BYTES) return tooLarge(incoming, outgoing, declared);
   const chunks: Buffer[] = [];
   let bytes = 0;
   const onData = (chunk: Buffer): void => {

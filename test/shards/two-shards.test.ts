@@ -233,6 +233,12 @@ describe("two shards", () => {
     expect([response.status, response.statusText]).toEqual([201, "Made"]);
     expect(await response.json()).toEqual({ host: "shard-1", url: `${nodes[1].server.url}/agents/counter/${remote}/echo?q=1`, body, header: "kept" });
 
+    // A chunked body (no length declared) is read whole before it is handed over.
+    const parts = ["first ", "second"];
+    const chunked = new ReadableStream<Uint8Array>({ pull: (controller) => void (parts.length > 0 ? controller.enqueue(new TextEncoder().encode(parts.shift())) : controller.close()) });
+    const streamed = await fetch(`${nodes[0].server.url}/agents/counter/${remote}/echo`, { method: "POST", body: chunked, duplex: "half" } as RequestInit);
+    expect(((await streamed.json()) as { body: string }).body).toBe("first second");
+
     // Refused from the declared length alone, before the body is read; the connection is closed after.
     const { port } = new URL(nodes[0].server.url);
     const raw = await new Promise<string>((resolve, reject) => {
