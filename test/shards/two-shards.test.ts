@@ -254,6 +254,15 @@ describe("two shards", () => {
     expect(nodes[1].host.stats.liveAgents).toBe(1); // only the echo agent: the refused request reached no agent
   });
 
+  it("answers 500 with the reason when the agent's shard is gone, and keeps serving its own agents", async () => {
+    nodes[1].shard.close();
+    const response = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(1, "gone")}`, { method: "POST", body: "x" });
+    expect(response.status).toBe(500);
+    expect(((await response.json()) as { error: string }).error).toMatch(/link is closed|Shard 1 is gone/);
+    const own = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(0, "here")}`, { method: "POST", body: "x" });
+    expect(await own.json()).toEqual({ host: "shard-0", method: "POST" });
+  });
+
   it("stops a handed-over response stream on the agent's shard when the client goes away", async () => {
     endlessCancelled = undefined;
     const abort = new AbortController();
