@@ -12,6 +12,12 @@ export interface ForwardOptions {
   route(className: string, name: string): Promise<Route>;
   /** The owner moved, or did not answer: look its lease up again next time. */
   forget(className: string, name: string): void;
+  /**
+   * Whether this node holds the actor at this instant. Checked again right before a route found "here"
+   * is served: the lease may have been handed over while the route was awaited, and the host refuses
+   * an actor it does not hold.
+   */
+  holds(className: string, name: string): boolean;
   /** This node's own host, for actors the route finds here after all (just claimed). */
   local: RemoteActors;
   /** The cluster's shared key for requests between nodes. */
@@ -39,7 +45,13 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
     const deadline = performance.now() + options.retryForMs;
     for (let wait = 25; ; wait = Math.min(wait * 2, 500)) {
       const route = await options.route(className, name);
-      if (route.here) return onHere();
+      if (route.here && options.holds(className, name)) return onHere();
+      if (route.here) {
+        // Handed over since the route was found: look again (nothing ran here).
+        if (performance.now() > deadline) return new Response(`${className}/${name}: no live node holds it after ${options.retryForMs} ms`, { status: 503 });
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        continue;
+      }
       let response: Response | undefined;
       try {
         response = await attempt(route);

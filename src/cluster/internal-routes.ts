@@ -15,6 +15,8 @@ export interface InternalRouteOptions {
   local: RemoteActors;
   /** Where the actor is served, claiming it here when nobody live holds it. */
   route(className: string, name: string): Promise<Route>;
+  /** Whether this node holds the actor at this instant (checked again right before it is served). */
+  holds(className: string, name: string): boolean;
   /** This node's own metrics (Prometheus text), for a node gathering the cluster's; undefined when not served. */
   metrics?: () => string | undefined;
 }
@@ -50,18 +52,21 @@ async function answer(operation: Operation, className: string, name: string, req
     return moved(`${className}/${name}: ${(error as Error).message}`);
   }
   if (!route.here) return moved(`${className}/${name} is held by node ${route.nodeId}`);
+  // What follows the last await reaches the host in the same turn: a lease handed over meanwhile
+  // (a node stopping) is "moved", not the host's refusal of an actor it does not hold.
+  const payload = operation === "agent" ? undefined : new Uint8Array(await request.arrayBuffer());
+  if (!options.holds(className, name)) return moved(`${className}/${name} was handed to another node`);
   if (operation === "agent") {
     // A relayed socket (forward.ts relaySocket): the server completes the upgrade and hands the socket
     // to the host, which finds the agent here; onRequest is not a socket's way in.
     if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request: originalRequest(request) });
     return options.local.request(className, name, originalRequest(request));
   }
-  const payload = new Uint8Array(await request.arrayBuffer());
   if (operation === "start") {
-    const props = deserialize(payload) as Record<string, unknown> | null;
+    const props = deserialize(payload!) as Record<string, unknown> | null;
     return invokeAnswer(await options.local.start(className, name, props ?? undefined).then(() => ({ value: undefined }), (error: unknown) => ({ error: errorShape(error) })));
   }
-  const { method, args, caller } = deserialize(payload) as InvokeMessage;
+  const { method, args, caller } = deserialize(payload!) as InvokeMessage;
   return invokeAnswer(await options.local.invoke(className, name, method, args, caller).then((value) => ({ value }), (error: unknown) => ({ error: errorShape(error) })));
 }
 

@@ -131,6 +131,7 @@ export class ClusterNode {
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
       forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
+      holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)),
       local: this.#local,
       key: this.#key,
       retryForMs: this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000,
@@ -209,7 +210,7 @@ export class ClusterNode {
   wrapFetch(fetch: WorkerFetch): WorkerFetch {
     if (this.#host === undefined) throw new Error("ClusterNode.wrapFetch: call hostOptions() first, when making the host");
     return this.#gate.wrap(
-      withInternalRoutes(fetch, { key: this.#key, local: this.#local, route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)), metrics: () => this.#localMetrics?.() }),
+      withInternalRoutes(fetch, { key: this.#key, local: this.#local, route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)), holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)), metrics: () => this.#localMetrics?.() }),
     );
   }
 
