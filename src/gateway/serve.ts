@@ -123,15 +123,18 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         return response;
       };
 
+  /** A plain (not upgrade) request's response: a WebSocket the worker answered it with is refused. */
+  const plain = (response: Response): Response => {
+    const webSocket = webSocketOfResponse(response);
+    if (!webSocket) return response;
+    refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
+    return notAnUpgrade();
+  };
+
   const answer = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
     try {
       const request = parseRequest(incoming, origin.value, outgoing);
-      let response = request instanceof Response ? request : await run(request);
-      const webSocket = webSocketOfResponse(response);
-      if (webSocket) {
-        refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
-        response = notAnUpgrade();
-      }
+      const response = plain(request instanceof Response ? request : await run(request));
       await writeResponse(response, outgoing);
       discardBody(incoming); // a body the handler never read (a 401 before reading, say)
     } catch (error) {
@@ -194,7 +197,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   return {
     url,
     port,
-    answer: run,
+    answer: async (request) => plain(await run(request)),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");

@@ -66,6 +66,12 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
       const body = await request.text();
       return Response.json({ host: this.env.HOST, url: request.url, body, header: request.headers.get("x-test") }, { status: 201, statusText: "Made" });
     }
+    if (path.endsWith("/pair")) {
+      // A WebSocket in answer to a plain request: the server must refuse it, on whichever thread.
+      const { 0: client, 1: server } = new WebSocketPair();
+      server.accept();
+      return new Response(null, { status: 101, webSocket: client } as ResponseInit);
+    }
     if (path.endsWith("/endless")) {
       // A chunk every 10 ms until the reader goes away: `endlessCancelled` says when it did.
       const stream = new ReadableStream<Uint8Array>({
@@ -252,6 +258,14 @@ describe("two shards", () => {
     expect(raw).toMatch(/^HTTP\/1\.1 413 /);
     expect(raw).toContain(`the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
     expect(nodes[1].host.stats.liveAgents).toBe(1); // only the echo agent: the refused request reached no agent
+  });
+
+  it("refuses a WebSocket given in answer to a plain request handed over, as for one served where it arrived", async () => {
+    for (const index of [0, 1] as const) {
+      const response = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(index, "pair")}/pair`);
+      expect(response.status).toBe(500);
+      expect(((await response.json()) as { error: string }).error).toMatch(/WebSocket \(status 101\) a request without/);
+    }
   });
 
   it("answers 500 with the reason when the agent's shard is gone, and keeps serving its own agents", async () => {
