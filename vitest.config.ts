@@ -17,10 +17,10 @@ export default defineConfig({
     isolate: false,
     // Most suites wait on sockets, child processes and timers, not the CPU: on a small machine one
     // worker per spare core (vitest's default) leaves it idle. Measured on 2 cores: 342 s → 222 s
-    // (1 → 3 workers). A fourth was slower while each file loaded the runtime again (2026-12-03:
-    // 490 s with 3, 549 s with 4); with one module graph per worker it is faster (2026-12-04, 3,036
-    // tests: 397 s with 3, 352 s with 4; the machine was 67 % busy with 3).
-    maxWorkers: Math.max(4, availableParallelism() - 1),
+    // (1 → 3 workers). A fourth is slower where it counts: in `npm test` lint and typecheck run
+    // alongside, and a fresh-clone CI run with 4 took 483 s of vitest (455 s with 3) and timed out two
+    // crash tests (2026-12-04; vitest alone, 4 took 352 s against 397 s).
+    maxWorkers: Math.max(3, availableParallelism() - 1),
     projects: [
       { extends: true, test: { name: "hearth", include: ["test/**/*.test.ts", "examples/**/*.test.ts"] } },
       // The client suites again, against three cluster nodes behind a round-robin balancer on a real
