@@ -11,7 +11,8 @@ import type { ResponseSink, ShardLink } from "./link.ts";
  * Request, Response or stream, no span or metric (the answering thread makes those): a request
  * handed over costs this thread about what Node's HTTP layer costs.
  * @example
- * serve({ host, handOff: handOffRequests((target) => shard.linkForTarget(target)) });
+ * // Shard.handOff() is this, with the link to the shard that owns the target's agent:
+ * serve({ host, handOff: handOffRequests((target) => (target.startsWith("/agents/room/") ? linkToShard1 : undefined)) });
  */
 export function handOffRequests(linkFor: (target: string) => ShardLink | undefined): RequestHandOff {
   return {
