@@ -23,28 +23,38 @@ export function toAbortableRequest(incoming: IncomingMessage, origin: string): A
  * target (`/path?query`), Node's raw header list and its complete body.
  */
 export function handedRequest(method: string, target: string, rawHeaders: readonly string[], body: Uint8Array | null, origin: string): AbortableRequest {
-  const headers = new Headers();
-  for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
   const hasBody = body !== null && method !== "GET" && method !== "HEAD";
-  const init = { method, headers, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
+  const init = { method, headers: headersOf(rawHeaders), body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
   return abortableRequest(target.startsWith("/") ? origin + target : target, init);
 }
 
-function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
-  // Node's `incoming.headers` is built on first read: the framing headers are picked up here instead.
-  const raw = incoming.rawHeaders;
-  // A Headers is the cheapest init: the Request copies its list at once (pairs go through webidl).
-  const headers = new Headers();
-  let framed = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    const value = raw[i + 1]!;
-    headers.append(name, value);
-    if (name.length === 17 ? name.toLowerCase() === "transfer-encoding" : name.length === 14 && name.toLowerCase() === "content-length" && Number(value) > 0) framed = true;
+/**
+ * The length of the body a request declares in Node's raw header list: Infinity when chunked, 0 when
+ * it has none. Read from the raw list because Node builds `incoming.headers` on first read.
+ */
+export function declaredBodyLength(rawHeaders: readonly string[]): number {
+  let length = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return Number.POSITIVE_INFINITY;
+    if (name.length === 14 && name.toLowerCase() === "content-length") length = Number(rawHeaders[i + 1]) || 0;
   }
+  return length;
+}
+
+/** A Headers of Node's raw list: the cheapest init of a Request, which copies its list at once (pairs go through webidl). */
+function headersOf(rawHeaders: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
+  return headers;
+}
+
+function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
+  const raw = incoming.rawHeaders;
+  const headers = headersOf(raw);
   const method = incoming.method ?? "GET";
   // A body stream only when there can be a body: wrapping every POST costs more than the request.
-  const hasBody = framed && method !== "GET" && method !== "HEAD";
+  const hasBody = method !== "GET" && method !== "HEAD" && declaredBodyLength(raw) > 0;
   const target = incoming.url ?? "/";
   const init = {
     method,
@@ -54,6 +64,20 @@ function requestInit(incoming: IncomingMessage, origin: string): { url: string; 
     duplex: hasBody ? "half" : undefined,
   } as RequestInit;
   return { url: target.startsWith("/") ? origin + target : target, init };
+}
+
+/**
+ * A response's headers as the flat [name, value, name, value…] list Node takes as is (each Set-Cookie
+ * on its own), and whether they frame the body themselves (content-length or transfer-encoding).
+ */
+export function nodeHeaders(entries: Iterable<[string, string]>): { headers: string[]; framed: boolean } {
+  const headers: string[] = [];
+  let framed = false;
+  for (const [name, value] of entries) {
+    headers.push(name, value);
+    if (name === "content-length" || name === "transfer-encoding") framed = true;
+  }
+  return { headers, framed };
 }
 
 const PENDING = Symbol("pending");
@@ -71,13 +95,7 @@ function ifReady(read: Promise<Read>): Promise<Read | typeof PENDING> {
  * headers at once and each chunk as it comes, with backpressure.
  */
 export async function writeResponse(response: Response, outgoing: ServerResponse): Promise<void> {
-  // Node takes a flat [name, value, name, value…] list as is; forEach gives each Set-Cookie on its own.
-  const headers: string[] = [];
-  let framed = false;
-  response.headers.forEach((value, key) => {
-    headers.push(key, value);
-    if (key === "content-length" || key === "transfer-encoding") framed = true;
-  });
+  const { headers, framed } = nodeHeaders(response.headers);
   const head = () => outgoing.writeHead(response.status, response.statusText || undefined, headers);
   const body = response.body;
   if (body === null) {

@@ -91,6 +91,7 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
   ReferenceError: ReferenceError as ErrorConstructor,
 };
 
-function bodyTooLarge(bytes: number): RangeError {
+/** The error of a body over MAX_FORWARDED_BODY_BYTES (a 413's message when a server hands a request over). */
+export function bodyTooLarge(bytes: number): RangeError {
   return new RangeError(`A request body of ${bytes} bytes cannot be handed to another thread: the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
 }

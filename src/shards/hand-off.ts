@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { discardBody } from "../gateway/incoming-body.ts";
+import { declaredBodyLength, nodeHeaders } from "../gateway/node-adapter.ts";
 import type { RequestHandOff } from "../gateway/serve.ts";
-import { MAX_FORWARDED_BODY_BYTES, type WireHandedRequest, type WireResponseHead } from "./codec.ts";
+import { MAX_FORWARDED_BODY_BYTES, bodyTooLarge, type WireHandedRequest, type WireResponseHead } from "./codec.ts";
 import type { ResponseSink, ShardLink } from "./link.ts";
 
 /**
@@ -30,7 +31,7 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
           if (!outgoing.writableFinished) cancel();
         });
       };
-      const declared = declaredBody(incoming, method);
+      const declared = method === "GET" || method === "HEAD" ? 0 : declaredBodyLength(incoming.rawHeaders);
       if (declared > 0) readBody(incoming, outgoing, declared, send);
       else {
         discardBody(incoming); // a GET's body, say: dropped, as the gateway drops a body nobody read
@@ -39,23 +40,6 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
       return true;
     },
   };
-}
-
-/**
- * The body's declared length (Infinity when chunked), or 0 when there is no body to hand over (as the
- * gateway decides: framed, and not GET or HEAD). Read from the raw list: Node builds `headers` on
- * first use.
- */
-function declaredBody(incoming: IncomingMessage, method: string): number {
-  if (method === "GET" || method === "HEAD") return 0;
-  const raw = incoming.rawHeaders;
-  let length = 0;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return Number.POSITIVE_INFINITY;
-    if (name.length === 14 && name.toLowerCase() === "content-length") length = Number(raw[i + 1]) || 0;
-  }
-  return length;
 }
 
 /** Reads the whole body (at most MAX_FORWARDED_BODY_BYTES: a 413 past it), then `send`s it. */
@@ -84,8 +68,7 @@ function readBody(incoming: IncomingMessage, outgoing: ServerResponse, declared:
 
 function tooLarge(incoming: IncomingMessage, outgoing: ServerResponse, bytes: number): void {
   discardBody(incoming);
-  const message = `A request body of ${bytes} bytes cannot be handed to the agent's thread: the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`;
-  outgoing.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ error: message }));
+  outgoing.writeHead(413, { "content-type": "application/json" }).end(JSON.stringify({ error: bodyTooLarge(bytes).message }));
 }
 
 /**
@@ -136,12 +119,7 @@ class OutgoingSink implements ResponseSink {
       const head = this.#head;
       if (head === undefined) return;
       this.#written = true;
-      const headers: string[] = [];
-      let framed = false;
-      for (const [name, value] of head.headers) {
-        headers.push(name, value);
-        if (name === "content-length" || name === "transfer-encoding") framed = true;
-      }
+      const { headers, framed } = nodeHeaders(head.headers);
       if (this.#ended) {
         const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         if (!framed && body.byteLength > 0) headers.push("content-length", String(body.byteLength));
