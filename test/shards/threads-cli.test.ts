@@ -53,8 +53,12 @@ describe("hearth start --threads", () => {
     // /metrics on any thread: every thread's series, labelled, as one valid exposition. A request is
     // counted once, by the agent's thread, whichever thread's server the kernel gave its connection
     // (a request for another thread's agent is handed over before anything is measured).
+    // The label is the thread's index (0: the main thread); an agent knows Node's threadId, which also
+    // counts other workers the process started (a loader's hooks thread), so map by order.
+    const threadIds = [...new Set(threadOf.values())].sort((a, b) => a - b);
+    const labelOf = (name: string) => String(threadIds.indexOf(threadOf.get(name)!));
     const madeTo = new Map<string, number>();
-    const made = (name: string, times: number) => madeTo.set(String(threadOf.get(name)), (madeTo.get(String(threadOf.get(name))) ?? 0) + times);
+    const made = (name: string, times: number) => madeTo.set(labelOf(name), (madeTo.get(labelOf(name)) ?? 0) + times);
     for (const name of threadOf.keys()) made(name, 2);
     made(caller, 1);
     for (const name of [...threadOf.keys()].slice(0, 4)) made(name, 1);
