@@ -11,6 +11,7 @@ import type { WorkerLoader } from "../sandbox/loader.ts";
 import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { FacetTreeReplication, HostOptions, TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
+import { closeFilePool } from "../storage/file-pool.ts";
 import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
@@ -268,6 +269,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.#time.close();
     this.catalog.close();
     this.#loader?.close();
+    await closeFilePool(this.dataDir);
   }
 
   /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */

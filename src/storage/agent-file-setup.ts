@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { takePooledDatabase } from "./file-pool.ts";
 import { settleLeftovers } from "./settle.ts";
-import { recordUnsettled } from "./unsettled-log.ts";
+import { agentsFolderOf, recordUnsettled } from "./unsettled-log.ts";
 
 /** Version of Hearth's own tables in an agent's file (`PRAGMA user_version`). */
 export const SCHEMA_VERSION = 1;
@@ -68,18 +69,27 @@ export function currentBootStamp(): number {
  * an unsettled file is treated as empty (see `connection.ts`).
  */
 export function createAgentFile(path: string, stamp: number): void {
-  // A -wal file left from an earlier file at this path (a destroyed agent) must not be replayed.
-  rmSync(`${path}-wal`, { force: true });
-  const bytes = Buffer.from(templateBytes());
-  bytes.writeInt32BE(stamp, STAMP_OFFSET);
   if (stamp !== 0) {
     recordUnsettled(path, settleLeftovers);
+    if (takePooledDatabase(agentsFolderOf(resolve(path)), path, stamp, stampedTemplate)) return;
+  }
+  // A -wal file left from an earlier file at this path (a destroyed agent) must not be replayed.
+  rmSync(`${path}-wal`, { force: true });
+  const bytes = stampedTemplate(stamp);
+  if (stamp !== 0) {
     writeNew(path, bytes, false);
     return;
   }
   const temporary = `${path}.new`;
   writeNew(temporary, bytes, true);
   renameSync(temporary, path);
+}
+
+/** The template's bytes with `stamp` in the header. */
+function stampedTemplate(stamp: number): Buffer {
+  const bytes = Buffer.from(templateBytes());
+  bytes.writeInt32BE(stamp, STAMP_OFFSET);
+  return bytes;
 }
 
 function writeNew(path: string, bytes: Buffer, sync: boolean): void {

@@ -1,11 +1,12 @@
 import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { LIMITS, type Durability } from "../limits.ts";
 import { currentBootStamp } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+import { takePooledWal } from "./file-pool.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -13,6 +14,7 @@ import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose 
 import { fileClosed, fileOpened } from "./settle.ts";
 import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts";
 import { splitStatements } from "./split-statements.ts";
+import { agentsFolderOf } from "./unsettled-log.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 
@@ -470,6 +472,7 @@ function syncAtClose(db: DatabaseSync): void {
  */
 function keepEmptyWal(path: string): void {
   try {
+    if (takePooledWal(agentsFolderOf(resolve(path)), path)) return;
     closeSync(openSync(`${path}-wal`, "a"));
   } catch {
     // The directory is gone (the agent was deleted): nothing to keep.

@@ -66,7 +66,7 @@ function takeOverEarlierLogs(folder: string, recover: (files: string[]) => Promi
   const taken: string[] = [];
   for (const name of readdirSync(folder)) {
     const owner = name.startsWith(`.taken${LOG}.`) ? name.split(".")[3] : name.startsWith(`${LOG}.`) ? name.split(".")[2] : undefined;
-    if (owner === undefined || isLive(Number(owner))) continue;
+    if (owner === undefined || isLiveProcess(Number(owner))) continue;
     const mine = join(folder, `.taken${LOG}.${process.pid}.${threadId}.${taken.length}`);
     try {
       renameSync(join(folder, name), mine);
@@ -87,7 +87,7 @@ function takeOverEarlierLogs(folder: string, recover: (files: string[]) => Promi
 }
 
 /** Whether a process of this id runs (this one included); a log of a live process is not taken. */
-function isLive(pid: number): boolean {
+export function isLiveProcess(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {

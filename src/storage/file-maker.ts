@@ -1,0 +1,50 @@
+/**
+ * The thread that makes a pool's files (file-pool.ts): the stamped template as `.db` files and empty
+ * `.wal` files, in batches of {@link POOL_BATCH}, each batch in a folder of its own. A batch is
+ * published (its count raised in shared memory) only once all its files exist, and takes only come
+ * from published batches: the slow part of a creation (the kernel finding a free inode, with the
+ * folder locked) never holds a folder the event loop renames out of. Once `target` files of each
+ * kind are made and not yet taken, the thread sleeps until a take wakes it.
+ */
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
+import { workerData } from "node:worker_threads";
+import { POOL_BATCH, SLOT, batchFolder, pooledFile, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+
+const { dir, database, target, shared } = workerData as FileMakerData;
+const slots = new Int32Array(shared);
+/** The oldest batch of each kind not yet removed. */
+const oldest: Record<PoolKind, number> = { db: 0, wal: 0 };
+
+function makeBatch(kind: PoolKind): boolean {
+  const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
+  const count = Atomics.load(slots, made);
+  const used = Atomics.load(slots, taken);
+  removeEmptied(kind, used);
+  if (count - used >= target) return false;
+  mkdirSync(batchFolder(dir, kind, count));
+  for (let index = count; index < count + POOL_BATCH; index++) {
+    const file = pooledFile(dir, kind, index);
+    if (kind === "db") writeFileSync(file, database, { flag: "wx" });
+    else closeSync(openSync(file, "wx"));
+  }
+  Atomics.store(slots, made, count + POOL_BATCH);
+  return true;
+}
+
+/** Removes the folders of batches whose files were all taken. */
+function removeEmptied(kind: PoolKind, used: number): void {
+  while ((oldest[kind] + 1) * POOL_BATCH <= used) {
+    rmSync(batchFolder(dir, kind, oldest[kind] * POOL_BATCH), { recursive: true, force: true });
+    oldest[kind]++;
+  }
+}
+
+try {
+  while (Atomics.load(slots, SLOT.stop) === 0) {
+    const asked = Atomics.load(slots, SLOT.wake);
+    const madeOne = makeBatch("wal") || makeBatch("db");
+    if (!madeOne) Atomics.wait(slots, SLOT.wake, asked, 1_000);
+  }
+} catch {
+  Atomics.store(slots, SLOT.failed, 1); // the folder is gone or the disk full: files are made on the spot
+}

@@ -1,0 +1,205 @@
+/**
+ * Agent files made ahead of need, off the event loop. Creating a file is the dearest thing a new agent
+ * does to the file system: on ext4 the kernel spends 50–700 µs of CPU finding a free inode (more right
+ * after many files were deleted, as SQLite deletes every -wal at every close), where a rename costs
+ * ~20 µs. So once a thread creates agents in a burst, a maker thread (file-maker.ts) keeps new
+ * database files (the template's bytes with this boot's stamp) and empty -wal files ready in
+ * `<agents>/.pool/<pid>.<thread>.<n>/`, and a new agent renames them into place
+ * (docs/decisions/0024-file-pool.md).
+ *
+ * Only for files written without fsync (relaxed durability): a pooled database is byte for byte what
+ * `createAgentFile` would write, and it is listed as unsettled when it is taken. A pool that fails (a
+ * full disk, its folder removed) is dropped, and files are made on the spot as before.
+ */
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { threadId, Worker } from "node:worker_threads";
+import { pooledFile, SLOT, SLOT_COUNT, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+import { isLiveProcess } from "./unsettled-log.ts";
+
+const POOL_DIR = ".pool";
+/** Files of each kind the maker keeps ready. */
+const READY = 32;
+/** New files within one second that start a folder's pool: a few agents are made on the spot, a burst is not. */
+const BURST = 16;
+
+const MAKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./file-maker.ts" : "./file-maker.js", import.meta.url);
+
+class FilePool {
+  readonly stamp: number;
+  readonly #dir: string;
+  readonly #slots: Int32Array;
+  readonly #maker: Worker;
+  readonly #exited: Promise<void>;
+
+  constructor(dir: string, stamp: number, database: Buffer) {
+    this.#dir = dir;
+    this.stamp = stamp;
+    const shared = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
+    this.#slots = new Int32Array(shared);
+    const data: FileMakerData = { dir, database, target: READY, shared };
+    // No loaders from the parent (`--import tsx`): the maker is plain code Node runs or strips itself.
+    this.#maker = new Worker(MAKER_URL, { workerData: data, execArgv: [] });
+    this.#maker.unref();
+    this.#exited = new Promise((resolve) => this.#maker.once("exit", () => resolve()));
+    this.#maker.once("error", () => Atomics.store(this.#slots, SLOT.failed, 1));
+  }
+
+  /** True once the maker failed: the pool is dropped and files are made on the spot. */
+  get failed(): boolean {
+    return Atomics.load(this.#slots, SLOT.failed) !== 0;
+  }
+
+  /** The path of the next made file of `kind`; undefined when none is ready. {@link moved} once it is moved away. */
+  next(kind: PoolKind): string | undefined {
+    const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
+    const next = Atomics.load(this.#slots, taken);
+    return next < Atomics.load(this.#slots, made) ? pooledFile(this.#dir, kind, next) : undefined;
+  }
+
+  /** The file {@link next} gave is gone from the pool: the maker may remove its emptied batch and make more. */
+  moved(kind: PoolKind): void {
+    Atomics.add(this.#slots, kind === "db" ? SLOT.takenDb : SLOT.takenWal, 1);
+    Atomics.add(this.#slots, SLOT.wake, 1);
+    Atomics.notify(this.#slots, SLOT.wake);
+  }
+
+  /** Made and not yet taken, by kind. */
+  get ready(): { db: number; wal: number } {
+    const s = this.#slots;
+    return { db: Atomics.load(s, SLOT.madeDb) - Atomics.load(s, SLOT.takenDb), wal: Atomics.load(s, SLOT.madeWal) - Atomics.load(s, SLOT.takenWal) };
+  }
+
+  /** Stops the maker, waits for it, removes the pool's folder. */
+  async close(): Promise<void> {
+    Atomics.store(this.#slots, SLOT.stop, 1);
+    Atomics.notify(this.#slots, SLOT.wake);
+    await this.#exited;
+    await rm(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** This thread's pools, by agents folder. */
+const pools = new Map<string, FilePool>();
+/** New files made on the spot per folder in the current second: a burst starts the folder's pool. */
+const recent = new Map<string, { second: number; count: number }>();
+let poolSerial = 0;
+
+/**
+ * Moves a pooled new database to `path`: first an empty -wal over any left at the path (a destroyed
+ * agent's, which must never be replayed into the new file), then the database. False when there is
+ * no pool or nothing ready; the caller then writes the file itself (a burst of those starts a pool).
+ * @example if (!takePooledDatabase(folder, path, stamp, stampedTemplate)) writeTheFile(path);
+ */
+export function takePooledDatabase(agentsFolder: string, path: string, stamp: number, database: (stamp: number) => Buffer): boolean {
+  const pool = usable(agentsFolder);
+  if (pool === undefined) {
+    if (isBurst(agentsFolder)) startPool(agentsFolder, stamp, database(stamp));
+    return false;
+  }
+  const wal = pool.next("wal");
+  const db = pool.next("db");
+  if (pool.stamp !== stamp || wal === undefined || db === undefined) return false;
+  try {
+    renameSync(wal, `${path}-wal`);
+    pool.moved("wal");
+    renameSync(db, path);
+    pool.moved("db");
+    return true;
+  } catch {
+    dropPool(agentsFolder, pool);
+    return false;
+  }
+}
+
+/**
+ * Gives `path` (a database just closed) a pooled empty -wal, unless it has one: a -wal SQLite kept
+ * is never replaced (a hard link fails where the name exists). False when the folder has no pool or
+ * none is ready.
+ */
+export function takePooledWal(agentsFolder: string, path: string): boolean {
+  const pool = usable(agentsFolder);
+  const wal = pool?.next("wal");
+  if (pool === undefined || wal === undefined) return false;
+  try {
+    linkSync(wal, `${path}-wal`);
+    unlinkSync(wal); // the inode lives on under the agent's name: nothing is freed
+    pool.moved("wal");
+    return true;
+  } catch (error) {
+    // EEXIST: the database kept its -wal (SQLite could not checkpoint it), which stays as it is.
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") dropPool(agentsFolder, pool);
+    return (error as NodeJS.ErrnoException).code === "EEXIST";
+  }
+}
+
+/** Stops the pool of `<dataDir>/agents`, if any, and removes its files (the host closes). */
+export async function closeFilePool(dataDir: string): Promise<void> {
+  const folder = join(dataDir, "agents");
+  recent.delete(folder);
+  const pool = pools.get(folder);
+  if (pool === undefined) return;
+  pools.delete(folder);
+  await pool.close();
+}
+
+/** The agents folders this thread keeps a pool for (tests). */
+export function pooledFolders(): string[] {
+  return [...pools.keys()];
+}
+
+/** How many files of each kind a folder's pool holds ready to take (tests); undefined without a pool. */
+export function pooledReady(agentsFolder: string): { db: number; wal: number } | undefined {
+  return pools.get(agentsFolder)?.ready;
+}
+
+function isBurst(agentsFolder: string): boolean {
+  const second = Math.floor(performance.now() / 1000);
+  const seen = recent.get(agentsFolder);
+  if (seen === undefined || seen.second !== second) {
+    recent.set(agentsFolder, { second, count: 1 });
+    return false;
+  }
+  return ++seen.count >= BURST;
+}
+
+/** Starts a folder's pool; not for files outside the usual layout (tests, tools), made where they are. */
+function startPool(agentsFolder: string, stamp: number, database: Buffer): void {
+  if (basename(agentsFolder) !== "agents" || !existsSync(agentsFolder)) return;
+  const root = join(agentsFolder, POOL_DIR);
+  removeLeftPools(root);
+  const dir = join(root, `${process.pid}.${threadId}.${poolSerial++}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch {
+    return;
+  }
+  pools.set(agentsFolder, new FilePool(dir, stamp, database));
+}
+
+/** The folder's pool, unless it failed (then it is dropped: a later burst starts another). */
+function usable(agentsFolder: string): FilePool | undefined {
+  const pool = pools.get(agentsFolder);
+  if (pool === undefined || !pool.failed) return pool;
+  dropPool(agentsFolder, pool);
+  return undefined;
+}
+
+function dropPool(agentsFolder: string, pool: FilePool): void {
+  if (pools.get(agentsFolder) === pool) pools.delete(agentsFolder);
+  void pool.close().catch(() => {});
+}
+
+/** Pools of processes that are gone (killed before they removed theirs): stale files, removed in the background. */
+function removeLeftPools(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!isLiveProcess(Number(name.split(".")[0]))) void rm(join(root, name), { recursive: true, force: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,192 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/agent/agent.ts";
+import { Host } from "../../src/host/host.ts";
+import { createAgentFile, readStamp } from "../../src/storage/agent-file-setup.ts";
+import { AgentDatabase } from "../../src/storage/database.ts";
+import { closeFilePool, pooledFolders, pooledReady, takePooledWal } from "../../src/storage/file-pool.ts";
+import { whenFilesSettled } from "../../src/storage/settle.ts";
+import { closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
+
+const STAMP = 0x2468_1357;
+const dataDirs: string[] = [];
+
+afterEach(async () => {
+  for (const dir of dataDirs) await closeFilePool(dir);
+  await whenFilesSettled();
+  closeUnsettledLogs();
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function dataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-file-pool-"));
+  dataDirs.push(dir);
+  mkdirSync(join(dir, "agents", "counter", "ab"), { recursive: true });
+  return dir;
+}
+
+const fileOf = (dir: string, i: number) => join(dir, "agents", "counter", "ab", `a${i}.sqlite`);
+
+/** Inode numbers of the files the pool holds ready now, by kind. */
+function pooledInodes(dir: string): { db: Set<number>; wal: Set<number> } {
+  const found = { db: new Set<number>(), wal: new Set<number>() };
+  const root = join(dir, "agents", ".pool");
+  for (const pool of existsSync(root) ? readdirSync(root) : []) {
+    for (const batch of readdirSync(join(root, pool))) {
+      const kind = batch.startsWith("db-") ? found.db : found.wal;
+      for (const file of readdirSync(join(root, pool, batch))) kind.add(statSync(join(root, pool, batch, file)).ino);
+    }
+  }
+  return found;
+}
+
+/** Makes new files until the folder has a pool with files of both kinds made; returns how many were made. */
+async function startPool(dir: string): Promise<number> {
+  let made = 0;
+  while (!pooledFolders().includes(join(dir, "agents"))) {
+    createAgentFile(fileOf(dir, made++), STAMP);
+    expect(made).toBeLessThan(10_000);
+  }
+  await poolReady(dir);
+  return made;
+}
+
+/** Waits until the folder's pool has files of both kinds ready to take (made and published by its maker). */
+async function poolReady(dir: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; ; ) {
+    const ready = pooledReady(join(dir, "agents"));
+    if (ready !== undefined && ready.db > 1 && ready.wal > 1) return;
+    expect(Date.now()).toBeLessThan(deadline);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("the pool of new agent files", () => {
+  it("starts with a burst of new files and then hands out files made ahead: the stamped template and an empty -wal", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    const ready = pooledInodes(dir);
+    const path = fileOf(dir, made);
+    createAgentFile(path, STAMP);
+    expect(ready.db.has(statSync(path).ino)).toBe(true);
+    expect(ready.wal.has(statSync(`${path}-wal`).ino)).toBe(true);
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    expect(readStamp(path)).toBe(STAMP);
+    // Byte for byte the file made on the spot, and a working database.
+    expect(readFileSync(path).equals(readFileSync(fileOf(dir, 0)))).toBe(true);
+    const db = new AgentDatabase({ path, durability: "relaxed", identity: "counter/pooled", currentOwner: () => undefined, bootStamp: STAMP });
+    db.execScript("CREATE TABLE notes (text TEXT)");
+    db.statement("INSERT INTO notes (text) VALUES ('kept')").run();
+    db.close();
+    const again = new AgentDatabase({ path, durability: "relaxed", identity: "counter/pooled", currentOwner: () => undefined, bootStamp: STAMP });
+    expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "kept" }]);
+    again.close();
+  });
+
+  it("replaces a -wal left at the path by a destroyed agent with an empty one, so it is never replayed", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    const path = fileOf(dir, made);
+    writeFileSync(`${path}-wal`, Buffer.alloc(4096, 7));
+    createAgentFile(path, STAMP);
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    const db = new AgentDatabase({ path, durability: "relaxed", identity: "counter/fresh", currentOwner: () => undefined, bootStamp: STAMP });
+    expect(db.hasTable("notes")).toBe(false);
+    db.close();
+  });
+
+  it("gives a closed database an empty -wal from the pool, and never replaces a -wal SQLite kept", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    const closed = fileOf(dir, made);
+    createAgentFile(closed, STAMP);
+    rmSync(`${closed}-wal`);
+    const ready = pooledInodes(dir).wal;
+    expect(takePooledWal(join(dir, "agents"), closed)).toBe(true);
+    expect(ready.has(statSync(`${closed}-wal`).ino)).toBe(true);
+
+    const kept = fileOf(dir, made + 1);
+    createAgentFile(kept, STAMP);
+    writeFileSync(`${kept}-wal`, "frames SQLite could not checkpoint");
+    expect(takePooledWal(join(dir, "agents"), kept)).toBe(true);
+    expect(readFileSync(`${kept}-wal`, "utf8")).toBe("frames SQLite could not checkpoint");
+  });
+
+  it("is not used for files outside an agents folder, nor for strict durability (stamp 0)", async () => {
+    const dir = dataDir();
+    const elsewhere = join(dir, "loose");
+    mkdirSync(elsewhere);
+    for (let i = 0; i < 40; i++) createAgentFile(join(elsewhere, `f${i}.sqlite`), STAMP);
+    expect(pooledFolders()).not.toContain(elsewhere);
+
+    const made = await startPool(dir);
+    const ready = pooledInodes(dir).db;
+    const strict = fileOf(dir, made);
+    createAgentFile(strict, 0);
+    expect(readStamp(strict)).toBe(0);
+    expect(ready.has(statSync(strict).ino)).toBe(false);
+  });
+
+  it("falls back to making files on the spot when its folder is removed under it", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    rmSync(join(dir, "agents", ".pool"), { recursive: true, force: true, maxRetries: 20 }); // the maker may be writing into it
+    for (let i = made; i < made + 40; i++) {
+      const path = fileOf(dir, i);
+      createAgentFile(path, STAMP);
+      expect(readStamp(path)).toBe(STAMP);
+    }
+  });
+
+  it("removes the pools of processes that are gone when a new one starts", async () => {
+    const dir = dataDir();
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+    const stale = join(dir, "agents", ".pool", `${gone}.0.0`, "db-0");
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, "0"), "stale");
+    await startPool(dir);
+    for (const deadline = Date.now() + 20_000; existsSync(stale); ) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  });
+});
+
+class Counter extends Agent<unknown, { count: number }> {
+  override initialState = { count: 0 };
+  override onRequest(): Response {
+    this.setState({ count: this.state.count + 1 });
+    return Response.json(this.state);
+  }
+}
+
+describe("a host creating agents in a burst", () => {
+  it("creates them from its pool, keeps their state, and removes the pool when it closes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-file-pool-host-"));
+    dataDirs.push(dir);
+    const host = new Host({ dataDir: dir, agents: { Counter } });
+    const ask = async (name: string) => (await (await host.request("Counter", name, new Request(`http://x/agents/counter/${name}`))).json()) as { count: number };
+    let made = 0;
+    while (!pooledFolders().includes(join(dir, "agents"))) {
+      expect((await ask(`burst-${made++}`)).count).toBe(1);
+      expect(made).toBeLessThan(10_000);
+    }
+    await poolReady(dir);
+    const ready = pooledInodes(dir).db;
+    expect((await ask("from-the-pool")).count).toBe(1);
+    const file = readdirSync(join(dir, "agents", "counter"), { recursive: true }).map(String).find((name) => name.includes("from-the-pool-"))!;
+    expect(ready.has(statSync(join(dir, "agents", "counter", file)).ino)).toBe(true);
+    await host.close();
+    expect(readdirSync(join(dir, "agents", ".pool"))).toEqual([]);
+    expect(pooledFolders()).not.toContain(join(dir, "agents"));
+
+    const again = new Host({ dataDir: dir, agents: { Counter } });
+    const reopened = async (name: string) => (await (await again.request("Counter", name, new Request(`http://x/agents/counter/${name}`))).json()) as { count: number };
+    expect((await reopened("from-the-pool")).count).toBe(2);
+    expect((await reopened("burst-0")).count).toBe(2);
+    await again.close();
+  });
+});
