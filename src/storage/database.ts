@@ -6,7 +6,7 @@ import { currentBootStamp } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
-import { takePooledWal } from "./file-pool.ts";
+import { holdWal, returnHeldWal, takePooledWal } from "./file-pool.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -60,6 +60,8 @@ export interface AgentDatabaseOptions {
  */
 export class AgentDatabase implements Parkable {
   readonly path: string;
+  /** Where the file's pool of new files lives (file-pool.ts). */
+  readonly #agentsFolder: string;
   #db: DatabaseSync | undefined;
   #parked = false;
   /** Used since the last parking sweep. */
@@ -68,6 +70,8 @@ export class AgentDatabase implements Parkable {
   #unsettled = false;
   /** The file was made by the open of this connection (a new agent). */
   #created = false;
+  /** The -wal's second name while the file is open (file-pool.ts): its inode outlives SQLite's delete at close. */
+  #heldWal: string | undefined;
   /** A quiet session (connection.ts): no fsync and no automatic checkpoint until closed in order or hardened. */
   #quiet = false;
   #sinceWalCheck = 0;
@@ -91,6 +95,7 @@ export class AgentDatabase implements Parkable {
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
     this.path = options.path;
+    this.#agentsFolder = agentsFolderOf(resolve(options.path));
     this.#releases = options.replication === undefined ? undefined : new ReleaseQueue();
     this.#connect();
   }
@@ -323,6 +328,7 @@ export class AgentDatabase implements Parkable {
       }),
     );
     this.#db = db;
+    this.#heldWal = holdWal(this.#agentsFolder, options.path);
     this.#unsettled = unsettled;
     this.#created = created;
     this.#quiet = quiet;
@@ -368,9 +374,11 @@ export class AgentDatabase implements Parkable {
       if (this.#syncFd !== undefined) closeSync(this.#syncFd);
       this.#syncFd = undefined;
       this.#quiet = false;
-      // Not at a new agent's first close: those come in bursts (one more file creation each, stalled
-      // behind the settles' syncs), and many are never woken; their first wake creates the -wal once.
-      if (!this.#created) keepEmptyWal(this.path);
+      const held = this.#heldWal;
+      this.#heldWal = undefined;
+      // Otherwise not at a new agent's first close: those come in bursts (one more file creation each,
+      // stalled behind the settles' syncs), and many are never woken; their first wake creates the -wal once.
+      if (held !== undefined ? !returnHeldWal(held, this.path) : !this.#created) keepEmptyWal(this.#agentsFolder, this.path);
       fileClosed(this.path, this.#unsettled);
     }
   }
@@ -470,9 +478,9 @@ function syncAtClose(db: DatabaseSync): void {
  * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
  * Flag "a" never truncates, so a -wal that SQLite kept (a close that could not checkpoint) is untouched.
  */
-function keepEmptyWal(path: string): void {
+function keepEmptyWal(agentsFolder: string, path: string): void {
   try {
-    if (takePooledWal(agentsFolderOf(resolve(path)), path)) return;
+    if (takePooledWal(agentsFolder, path)) return;
     closeSync(openSync(`${path}-wal`, "a"));
   } catch {
     // The directory is gone (the agent was deleted): nothing to keep.

@@ -11,7 +11,7 @@
  * `createAgentFile` would write, and it is listed as unsettled when it is taken. A pool that fails (a
  * full disk, its folder removed) is dropped, and files are made on the spot as before.
  */
-import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, unlinkSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, truncateSync, unlinkSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { threadId, Worker } from "node:worker_threads";
@@ -29,6 +29,9 @@ const MAKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./file-maker.ts" : 
 class FilePool {
   readonly stamp: number;
   readonly #dir: string;
+  /** Where open databases' -wal files get their second name ({@link holdWal}); apart from the maker's folders. */
+  readonly #heldDir: string;
+  #held = 0;
   readonly #slots: Int32Array;
   readonly #maker: Worker;
   readonly #exited: Promise<void>;
@@ -36,6 +39,8 @@ class FilePool {
   constructor(dir: string, stamp: number, database: Buffer) {
     this.#dir = dir;
     this.stamp = stamp;
+    this.#heldDir = join(dir, "held");
+    mkdirSync(this.#heldDir);
     const shared = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.#slots = new Int32Array(shared);
     const data: FileMakerData = { dir, database, target: READY, shared };
@@ -65,6 +70,11 @@ class FilePool {
     Atomics.notify(this.#slots, SLOT.wake);
   }
 
+  /** A new name for a held -wal. */
+  heldName(): string {
+    return join(this.#heldDir, String(this.#held++));
+  }
+
   /** Made and not yet taken, by kind. */
   get ready(): { db: number; wal: number } {
     const s = this.#slots;
@@ -75,6 +85,7 @@ class FilePool {
   async close(): Promise<void> {
     Atomics.store(this.#slots, SLOT.stop, 1);
     Atomics.notify(this.#slots, SLOT.wake);
+    this.#maker.ref(); // unref'd while it serves; a close awaited as the last thing a program does must see it end
     await this.#exited;
     await rm(this.#dir, { recursive: true, force: true });
   }
@@ -131,6 +142,43 @@ export function takePooledWal(agentsFolder: string, path: string): boolean {
     // EEXIST: the database kept its -wal (SQLite could not checkpoint it), which stays as it is.
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") dropPool(agentsFolder, pool);
     return (error as NodeJS.ErrnoException).code === "EEXIST";
+  }
+}
+
+/**
+ * Gives the -wal of a database just opened a second name in the folder's pool, so SQLite's delete at
+ * close frees no inode and the same file comes back, emptied, as the database's -wal
+ * ({@link returnHeldWal}): no file is freed or created per close. Undefined without a pool.
+ */
+export function holdWal(agentsFolder: string, path: string): string | undefined {
+  const pool = usable(agentsFolder);
+  if (pool === undefined) return undefined;
+  const held = pool.heldName();
+  try {
+    linkSync(`${path}-wal`, held);
+    return held;
+  } catch {
+    return undefined; // no -wal to hold (SQLite makes it at the first read): the close makes one as before
+  }
+}
+
+/**
+ * After its database closed: when SQLite deleted the -wal (after a complete checkpoint, so its frames
+ * are all in the database), the held file is emptied and linked back under the -wal's name; a -wal
+ * SQLite kept is the same file with frames still to replay, and stays as it is. The held name goes
+ * either way. False when that failed (the caller then makes an empty -wal itself).
+ */
+export function returnHeldWal(held: string, path: string): boolean {
+  try {
+    if (!existsSync(`${path}-wal`)) {
+      truncateSync(held, 0);
+      linkSync(held, `${path}-wal`);
+    }
+    unlinkSync(held);
+    return true;
+  } catch {
+    rmSync(held, { force: true });
+    return false;
   }
 }
 

@@ -7,7 +7,7 @@ import { Agent } from "../../src/agent/agent.ts";
 import { Host } from "../../src/host/host.ts";
 import { createAgentFile, readStamp } from "../../src/storage/agent-file-setup.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
-import { closeFilePool, pooledFolders, pooledReady, takePooledWal } from "../../src/storage/file-pool.ts";
+import { closeFilePool, holdWal, pooledFolders, pooledReady, returnHeldWal, takePooledWal } from "../../src/storage/file-pool.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
 
@@ -113,6 +113,40 @@ describe("the pool of new agent files", () => {
     writeFileSync(`${kept}-wal`, "frames SQLite could not checkpoint");
     expect(takePooledWal(join(dir, "agents"), kept)).toBe(true);
     expect(readFileSync(`${kept}-wal`, "utf8")).toBe("frames SQLite could not checkpoint");
+  });
+
+  it("keeps an open database's -wal under a second name, and gives the same file back, emptied, when SQLite deletes it at close", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    const path = fileOf(dir, made);
+    createAgentFile(path, STAMP);
+    const open = () => new AgentDatabase({ path, durability: "relaxed", identity: "counter/held", currentOwner: () => undefined, bootStamp: STAMP });
+    const db = open();
+    db.execScript("CREATE TABLE notes (text TEXT)");
+    db.statement("INSERT INTO notes (text) VALUES ('one')").run();
+    db.flush();
+    const wal = statSync(`${path}-wal`);
+    expect(wal.size).toBeGreaterThan(0);
+    expect(wal.nlink).toBe(2); // its second name, in the pool
+    db.close();
+    const after = statSync(`${path}-wal`);
+    expect([after.ino, after.size, after.nlink]).toEqual([wal.ino, 0, 1]);
+    const again = open();
+    expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "one" }]);
+    again.close();
+  });
+
+  it("leaves a -wal SQLite kept at close as it is, frames and all, and drops only the second name", async () => {
+    const dir = dataDir();
+    const made = await startPool(dir);
+    const path = fileOf(dir, made);
+    createAgentFile(path, STAMP);
+    writeFileSync(`${path}-wal`, "frames to replay");
+    const held = holdWal(join(dir, "agents"), path)!;
+    expect(statSync(held).ino).toBe(statSync(`${path}-wal`).ino);
+    expect(returnHeldWal(held, path)).toBe(true);
+    expect(readFileSync(`${path}-wal`, "utf8")).toBe("frames to replay");
+    expect(existsSync(held)).toBe(false);
   });
 
   it("is not used for files outside an agents folder, nor for strict durability (stamp 0)", async () => {
