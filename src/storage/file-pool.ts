@@ -220,10 +220,11 @@ function startPool(agentsFolder: string, stamp: number, database: Buffer): void 
   const dir = join(root, `${process.pid}.${threadId}.${poolSerial++}`);
   try {
     mkdirSync(dir, { recursive: true });
+    pools.set(agentsFolder, new FilePool(dir, stamp, database));
   } catch {
-    return;
+    // No folder or no thread for it: files are made on the spot, as without a pool.
+    rmSync(dir, { recursive: true, force: true });
   }
-  pools.set(agentsFolder, new FilePool(dir, stamp, database));
 }
 
 /** The folder's pool, unless it failed (then it is dropped: a later burst starts another). */
