@@ -53,7 +53,7 @@ try {
     value: step.p99,
     unit: "ms",
     goal: { op: "<=", value: P99_BOUND_MS },
-    note: `p50 ${step.p50.toFixed(1)} ms; ${step.replies} replies in ${WINDOW}s, ${step.errors} errors; server CPU ${(step.cpu * 100).toFixed(0)}% of a core; RSS ${(step.rss / 2 ** 20).toFixed(0)} MiB (${((step.rss - rssBefore) / step.users / 1024).toFixed(1)} KB per user over the idle server); ramp ${step.rampSeconds.toFixed(0)}s`,
+    note: step.failed ? `not reached: ${step.failed}` : `p50 ${step.p50.toFixed(1)} ms; ${step.replies} replies in ${WINDOW}s, ${step.errors} errors; server CPU ${(step.cpu * 100).toFixed(0)}% of a core; RSS ${(step.rss / 2 ** 20).toFixed(0)} MiB (${((step.rss - rssBefore) / step.users / 1024).toFixed(1)} KB per user over the idle server); ramp ${step.rampSeconds.toFixed(0)}s`,
   }));
   const passing = steps.filter((step) => step.p99 <= P99_BOUND_MS).at(-1);
   rows.push({

@@ -30,6 +30,8 @@ export interface UsersStep {
   cpu: number;
   /** Seconds it took to connect this step's new users and have each send once. */
   rampSeconds: number;
+  /** Why the step could not be reached (its users could not all connect); p99 is then Infinity. */
+  failed?: string;
 }
 
 interface User {
@@ -80,12 +82,21 @@ childMain<UsersInput, UsersStep[]>(async (input) => {
   try {
     for (const target of input.steps) {
       const rampStart = performance.now();
-      for (let index = users.length; index < target; index += 200) {
-        const batch = await Promise.all(Array.from({ length: Math.min(200, target - index) }, (_, i) => connect(index + i)));
-        const now = performance.now();
-        // Phases spread over the interval from now on.
-        for (const user of batch) user.next = now + Math.random() * input.intervalSeconds * 1000;
-        users.push(...batch);
+      try {
+        for (let index = users.length; index < target; index += 200) {
+          const batch = await Promise.all(Array.from({ length: Math.min(200, target - index) }, (_, i) => connect(index + i)));
+          const now = performance.now();
+          // Phases spread over the interval from now on.
+          for (const user of batch) user.next = now + Math.random() * input.intervalSeconds * 1000;
+          users.push(...batch);
+        }
+      } catch (error) {
+        // A server out of descriptors resets the connections it cannot take (libuv's answer to EMFILE).
+        const failed = `${users.length} of ${target} users connected, then: ${error instanceof Error ? error.message : String(error)}`;
+        const rampSeconds = (performance.now() - rampStart) / 1000;
+        results.push({ users: target, replies: 0, errors: 0, p50: Number.POSITIVE_INFINITY, p99: Number.POSITIVE_INFINITY, rss: usageOf(input.serverPid)?.rss ?? 0, cpu: 0, rampSeconds, failed });
+        process.stderr.write(`  ${target} users: not reached (${failed})\n`);
+        break;
       }
       await new Promise((resolve) => setTimeout(resolve, input.intervalSeconds * 1000));
       const rampSeconds = (performance.now() - rampStart) / 1000;
