@@ -29,6 +29,7 @@ function dataDir(): string {
 }
 
 const fileOf = (dir: string, i: number) => join(dir, "agents", "counter", "ab", `a${i}.sqlite`);
+const openDatabase = (path: string, identity: string) => new AgentDatabase({ path, durability: "relaxed", identity, currentOwner: () => undefined, bootStamp: STAMP });
 
 /** Inode numbers of the files the pool holds ready now, by kind. */
 function pooledInodes(dir: string): { db: Set<number>; wal: Set<number> } {
@@ -77,11 +78,11 @@ describe("the pool of new agent files", () => {
     expect(readStamp(path)).toBe(STAMP);
     // Byte for byte the file made on the spot, and a working database.
     expect(readFileSync(path).equals(readFileSync(fileOf(dir, 0)))).toBe(true);
-    const db = new AgentDatabase({ path, durability: "relaxed", identity: "counter/pooled", currentOwner: () => undefined, bootStamp: STAMP });
+    const db = openDatabase(path, "counter/pooled");
     db.execScript("CREATE TABLE notes (text TEXT)");
     db.statement("INSERT INTO notes (text) VALUES ('kept')").run();
     db.close();
-    const again = new AgentDatabase({ path, durability: "relaxed", identity: "counter/pooled", currentOwner: () => undefined, bootStamp: STAMP });
+    const again = openDatabase(path, "counter/pooled");
     expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "kept" }]);
     again.close();
   });
@@ -93,7 +94,7 @@ describe("the pool of new agent files", () => {
     writeFileSync(`${path}-wal`, Buffer.alloc(4096, 7));
     createAgentFile(path, STAMP);
     expect(statSync(`${path}-wal`).size).toBe(0);
-    const db = new AgentDatabase({ path, durability: "relaxed", identity: "counter/fresh", currentOwner: () => undefined, bootStamp: STAMP });
+    const db = openDatabase(path, "counter/fresh");
     expect(db.hasTable("notes")).toBe(false);
     db.close();
   });
@@ -120,7 +121,7 @@ describe("the pool of new agent files", () => {
     const made = await startPool(dir);
     const path = fileOf(dir, made);
     createAgentFile(path, STAMP);
-    const open = () => new AgentDatabase({ path, durability: "relaxed", identity: "counter/held", currentOwner: () => undefined, bootStamp: STAMP });
+    const open = () => openDatabase(path, "counter/held");
     const db = open();
     db.execScript("CREATE TABLE notes (text TEXT)");
     db.statement("INSERT INTO notes (text) VALUES ('one')").run();
