@@ -139,8 +139,9 @@ export function takePooledWal(agentsFolder: string, path: string): boolean {
     pool.moved("wal");
     return true;
   } catch (error) {
-    // EEXIST: the database kept its -wal (SQLite could not checkpoint it), which stays as it is.
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") dropPool(agentsFolder, pool);
+    // EEXIST: the database kept its -wal (SQLite could not checkpoint it), which stays as it is. Any
+    // other failure (a file system without hard links) leaves the caller to make the -wal; the pool
+    // still serves new databases, whose failures drop it.
     return (error as NodeJS.ErrnoException).code === "EEXIST";
   }
 }
