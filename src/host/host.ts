@@ -260,12 +260,7 @@ export class Host implements CellHost, AgentDispatcher {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     this.#time.stop();
-    for (const cell of this.#cells.values()) {
-      this.#time.reconcile(cell);
-      this.catalog.left(cell.place);
-      cell.close();
-    }
-    this.#cells.clear();
+    for (const cell of [...this.#cells.values()]) this.#hibernate(cell);
     this.#time.close();
     this.catalog.close();
     this.#loader?.close();

@@ -476,7 +476,8 @@ function syncAtClose(db: DatabaseSync): void {
  * SQLite deletes the -wal file when the connection closes and creates it again at the next open's
  * first read: a file creation on the wake's path. Made here instead, at close (hibernation, parking),
  * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
- * Flag "a" never truncates, so a -wal that SQLite kept (a close that could not checkpoint) is untouched.
+ * From the folder's pool when it has one (decision 0024), else created; neither ever replaces a -wal
+ * SQLite kept (a close that could not checkpoint): the pool links, and flag "a" never truncates.
  */
 function keepEmptyWal(agentsFolder: string, path: string): void {
   try {
