@@ -133,6 +133,7 @@ export class Host implements CellHost, AgentDispatcher {
       clock: this.clock,
       hungTaskAfterMs,
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
+      maxLiveAgents: this.maxLiveAgents,
       workflows,
       workflowsOnDemand: placement?.workflows !== undefined,
       ...(placement?.workflowPartition ? { workflowPartition: placement.workflowPartition } : {}),

@@ -13,6 +13,7 @@ import { fiberWakeInFile } from "../fiber/index-rebuild.ts";
 import { rebuildDueIndex, type WakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
 import type { AgentDatabase } from "../storage/database.ts";
+import { openConnectionCap } from "../storage/parking.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import type { Clock } from "../time/clock.ts";
 import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
@@ -47,6 +48,8 @@ export interface TimekeeperOptions {
   hungTaskAfterMs: number;
   /** Index entries woken at once. */
   concurrency: number;
+  /** The host's bound on agents in memory (agents started ahead of their schedules count against it). */
+  maxLiveAgents: number;
   workflows: ReadonlyMap<string, WorkflowClass>;
   /** The instances run wherever a placement says (a cluster's holding node): the engine opens only on {@link Timekeeper.openWorkflows}. */
   workflowsOnDemand?: boolean;
@@ -160,6 +163,7 @@ export class Timekeeper {
       concurrency: options.concurrency,
       retryAfterMs: options.hungTaskAfterMs,
       report: options.report,
+      wakeAhead: { limit: () => startAheadLimit(options.concurrency, options.maxLiveAgents) },
       wake: (slug, name) => {
         if (!slug.startsWith(WORKFLOW_PREFIX)) {
           // An agent this host no longer holds (a cluster node that lost it): its holder's index has
@@ -316,4 +320,15 @@ class ObservedDueIndex extends DueIndex {
     }
     return result;
   }
+}
+
+/**
+ * How many agents may be started ahead of their schedules and wait for them: half of what can stay in
+ * memory with its database open — fewer, and a burst of schedules due together (a thousand agents
+ * whose first runs fall in the same second) finds most agents still asleep at its time; more, and
+ * starting the later ones parks or sheds the earlier ones before they run. At least twice the
+ * dispatcher's concurrency.
+ */
+function startAheadLimit(concurrency: number, maxLiveAgents: number): number {
+  return Math.max(2 * concurrency, Math.floor(Math.min(maxLiveAgents, openConnectionCap()) / 2));
 }

@@ -5,8 +5,11 @@ import { dueKey, type DueEntry, type DueIndex } from "./due-index.ts";
 export interface WakeAheadOptions {
   /** An entry's agent is started this long before it is due (ms). Default {@link WAKE_AHEAD_DEFAULTS}.ms. */
   ms: number;
-  /** Agents started ahead whose entries have not come due yet, at most (a flood of schedules does not start everything). */
-  limit: number;
+  /**
+   * Agents started ahead whose entries have not come due yet, at most (a flood of schedules does not
+   * start everything). A function is read at every pass: the room for open agents changes as they come and go.
+   */
+  limit: number | (() => number);
   /** Starts under way at once (each opens a database on the event loop). */
   parallel: number;
 }
@@ -91,8 +94,13 @@ export class WakeAhead {
     if (full) this.#arm();
   }
 
+  #limit(): number {
+    const { limit } = this.#options;
+    return typeof limit === "number" ? limit : limit();
+  }
+
   #blocked(): boolean {
-    return this.#started.size >= this.#options.limit || this.#starting >= this.#options.parallel;
+    return this.#started.size >= this.#limit() || this.#starting >= this.#options.parallel;
   }
 
   #cancel(): void {
@@ -129,7 +137,7 @@ export class WakeAhead {
     const overdue = this.#deps.index.earliest();
     if (overdue !== null && overdue < now - BEHIND_MS) return this.#arm(now + BEHIND_MS);
     const horizon = now + this.#options.ms;
-    const room = Math.min(this.#options.limit - this.#started.size, this.#options.parallel - this.#starting);
+    const room = Math.min(this.#limit() - this.#started.size, this.#options.parallel - this.#starting);
     if (room > 0) {
       const rows = this.#deps.index.dueAfter(this.#cursor, horizon, room);
       for (const row of rows) {
@@ -160,7 +168,7 @@ export class WakeAhead {
   }
 
   #forgetStale(): void {
-    if (this.#started.size < this.#options.limit) return;
+    if (this.#started.size < this.#limit()) return;
     const before = this.#deps.clock.now() - STALE_AFTER_MS;
     for (const [key, at] of this.#started) if (at < before) this.#started.delete(key);
   }

@@ -32,7 +32,7 @@ afterEach(() => {
   dir = undefined;
 });
 
-function setup(options: { limit?: number; warm?: (name: string) => Promise<void>; next?: (name: string) => number | null } = {}): Setup {
+function setup(options: { limit?: number | (() => number); warm?: (name: string) => Promise<void>; next?: (name: string) => number | null } = {}): Setup {
   dir = mkdtempSync(join(tmpdir(), "hearth-wake-ahead-"));
   const clock = new VirtualClock({ start: T });
   const index = new DueIndex(join(dir, "host.sqlite"), "relaxed");
@@ -165,6 +165,21 @@ describe("waking agents ahead of their due time", () => {
     expect(s.warmed.length).toBe(30);
     expect(new Set(s.warmed.map(([name]) => name)).size).toBe(30);
     expect(s.warmed.every(([, at]) => at === 4_000)).toBe(true);
+  });
+
+  it("a limit given as a function is read again: raised, the next look starts the agents it held back", async () => {
+    let room = 2;
+    const s = setup({ limit: () => room });
+    s.index.lowerMany(Array.from({ length: 4 }, (_, i) => ({ slug: "a", name: `same${i}`, at: T + 5_000 })));
+    s.dispatcher.start();
+    await s.clock.advance(4_000);
+    for (let i = 0; i < 5; i++) await settle();
+    expect(s.warmed.map(([name]) => name)).toEqual(["same0", "same1"]);
+    room = 10;
+    s.dispatcher.lower("a", "same4", T + 5_000); // any new entry looks again
+    for (let i = 0; i < 20 && s.warmed.length < 5; i++) await settle();
+    expect(s.warmed.map(([name]) => name).sort()).toEqual(["same0", "same1", "same2", "same3", "same4"]);
+    expect(s.woken).toEqual([]);
   });
 
   it("starts nothing ahead while the dispatcher is behind (an entry overdue and not leased)", async () => {
