@@ -85,8 +85,8 @@ export function createAgentFile(path: string, stamp: number): void {
   renameSync(temporary, path);
 }
 
-/** The template's bytes with `stamp` in the header. */
-function stampedTemplate(stamp: number): Buffer {
+/** The template's bytes with `stamp` in the header (what a new agent file starts as). */
+export function stampedTemplate(stamp: number): Buffer {
   const bytes = Buffer.from(templateBytes());
   bytes.writeInt32BE(stamp, STAMP_OFFSET);
   return bytes;

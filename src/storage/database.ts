@@ -2,11 +2,11 @@ import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { LIMITS, type Durability } from "../limits.ts";
-import { currentBootStamp } from "./agent-file-setup.ts";
+import { currentBootStamp, stampedTemplate } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
-import { holdWal, returnHeldWal, takePooledWal } from "./file-pool.ts";
+import { holdWal, madeOnTheSpot, returnHeldWal, takePooledWal } from "./file-pool.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -476,13 +476,15 @@ function syncAtClose(db: DatabaseSync): void {
  * SQLite deletes the -wal file when the connection closes and creates it again at the next open's
  * first read: a file creation on the wake's path. Made here instead, at close (hibernation, parking),
  * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
- * From the folder's pool when it has one (decision 0024), else created; neither ever replaces a -wal
- * SQLite kept (a close that could not checkpoint): the pool links, and flag "a" never truncates.
+ * From the folder's pool when it has one (decision 0024), else created (a burst of those starts the
+ * pool); neither ever replaces a -wal SQLite kept (a close that could not checkpoint): the pool
+ * links, and flag "a" never truncates.
  */
 function keepEmptyWal(agentsFolder: string, path: string): void {
   try {
     if (takePooledWal(agentsFolder, path)) return;
     closeSync(openSync(`${path}-wal`, "a"));
+    madeOnTheSpot(agentsFolder, currentBootStamp(), stampedTemplate);
   } catch {
     // The directory is gone (the agent was deleted): nothing to keep.
   }

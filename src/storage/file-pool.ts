@@ -106,7 +106,7 @@ let poolSerial = 0;
 export function takePooledDatabase(agentsFolder: string, path: string, stamp: number, database: (stamp: number) => Buffer): boolean {
   const pool = usable(agentsFolder);
   if (pool === undefined) {
-    if (isBurst(agentsFolder)) startPool(agentsFolder, stamp, database(stamp));
+    madeOnTheSpot(agentsFolder, stamp, database);
     return false;
   }
   const wal = pool.next("wal");
@@ -122,6 +122,16 @@ export function takePooledDatabase(agentsFolder: string, path: string, stamp: nu
     dropPool(agentsFolder, pool);
     return false;
   }
+}
+
+/**
+ * A file was made on the spot in `agentsFolder` (a new database, or the empty -wal a close leaves): a
+ * burst of those starts the folder's pool. A server restarted on existing agents creates no new
+ * databases, but each close of an agent opened before a pool existed makes a -wal.
+ * @example if (!takePooledWal(folder, path)) { makeTheWal(path); madeOnTheSpot(folder, stamp, stampedTemplate); }
+ */
+export function madeOnTheSpot(agentsFolder: string, stamp: number, database: (stamp: number) => Buffer): void {
+  if (!pools.has(agentsFolder) && isBurst(agentsFolder)) startPool(agentsFolder, stamp, database(stamp));
 }
 
 /**

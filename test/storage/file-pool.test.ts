@@ -137,6 +137,28 @@ describe("the pool of new agent files", () => {
     again.close();
   });
 
+  it("starts with a burst of closes that each make an empty -wal too (a server restarted on its agents), and then gives closes pooled ones", async () => {
+    const dir = dataDir();
+    const count = 24;
+    for (let i = 0; i < count; i++) createAgentFile(fileOf(dir, i), STAMP);
+    await closeFilePool(dir); // as after a restart: files on disk, no pool, no burst counted
+    expect(pooledFolders()).not.toContain(join(dir, "agents"));
+    const cycle = (i: number) => {
+      const db = openDatabase(fileOf(dir, i), `counter/${i}`);
+      db.statement("SELECT 1").get();
+      db.close();
+    };
+    const openBefore = openDatabase(fileOf(dir, 20), "counter/20");
+    openBefore.statement("SELECT 1").get();
+    for (let i = 0; i < 16; i++) cycle(i); // sixteen closes, each -wal made on the spot
+    expect(pooledFolders()).toContain(join(dir, "agents"));
+    await poolReady(dir);
+    const ready = pooledInodes(dir).wal;
+    openBefore.close(); // opened before the pool: its close takes a pooled -wal instead of making one
+    expect(ready.has(statSync(`${fileOf(dir, 20)}-wal`).ino)).toBe(true);
+    expect(statSync(`${fileOf(dir, 20)}-wal`).size).toBe(0);
+  });
+
   it("leaves a -wal SQLite kept at close as it is, frames and all, and drops only the second name", async () => {
     const dir = dataDir();
     const made = await startPool(dir);
