@@ -181,7 +181,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   }
 
   // Requests the other threads' servers hand over are answered by this one, as its own.
-  sharding?.shard.answerWith(server.url, server.answer);
+  sharding?.shard.answerWith(server.url, server.answer, server.adopt);
 
   let inspector: Awaited<ReturnType<typeof startCliInspector>>;
   try {

@@ -8,6 +8,7 @@ import { discardBody } from "./incoming-body.ts";
 import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
+import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
@@ -64,6 +65,11 @@ export interface ServeOptions {
 export interface RequestHandOff {
   /** Answers the request on `outgoing` and returns true; false leaves it to this server. */
   take(incoming: IncomingMessage, outgoing: ServerResponse): boolean;
+  /**
+   * Takes an upgrade request's whole connection to the server that answers it (connection-transfer.ts)
+   * and returns true; false leaves it to this server.
+   */
+  takeUpgrade?(incoming: IncomingMessage, socket: Duplex, head: Buffer): boolean;
 }
 
 export interface HearthServer {
@@ -77,6 +83,8 @@ export interface HearthServer {
    * 500 for an exception): for a request another server handed over ({@link RequestHandOff}).
    */
   answer(request: Request): Promise<Response>;
+  /** Serves a client connection another server moved here ({@link RequestHandOff.takeUpgrade}) as if the client had connected here. */
+  adopt(moved: MovedConnection): void;
 }
 
 /** The ExecutionContext of requests the server answers: `waitUntil` work runs on, its failures are logged. */
@@ -159,6 +167,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (options.handOff?.takeUpgrade?.(incoming, socket, head)) return;
     socket.on("error", () => socket.destroy());
     const request = parseRequest(incoming, origin.value);
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
@@ -198,6 +207,11 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     url,
     port,
     answer: async (request) => plain(await run(request)),
+    adopt: (moved) => {
+      const socket = socketOfMoved(moved);
+      if (server.listening) server.emit("connection", socket);
+      else socket.destroy(); // moved here while this server closes: the client reconnects
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");

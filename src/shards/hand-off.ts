@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { moveUpgrade } from "../gateway/connection-transfer.ts";
 import { discardBody } from "../gateway/incoming-body.ts";
 import { declaredBodyLength, nodeHeaders } from "../gateway/node-adapter.ts";
 import type { RequestHandOff } from "../gateway/serve.ts";
@@ -17,6 +18,13 @@ import type { ResponseSink, ShardLink } from "./link.ts";
  */
 export function handOffRequests(linkFor: (target: string) => ShardLink | undefined): RequestHandOff {
   return {
+    // A WebSocket's upgrade for another thread's agent: the whole connection moves there, so its
+    // frames never cross between threads (a relayed socket is what is left when it cannot move).
+    takeUpgrade(incoming, socket, head) {
+      const target = incoming.url;
+      const link = target === undefined || !target.startsWith("/") ? undefined : linkFor(target);
+      return link !== undefined && moveUpgrade(incoming, socket, head, (moved) => link.moveConnection(moved));
+    },
     take(incoming, outgoing) {
       const target = incoming.url;
       if (target === undefined || !target.startsWith("/")) return false;

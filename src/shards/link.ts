@@ -1,4 +1,5 @@
-import type { MessagePort } from "node:worker_threads";
+import type { MessagePort, TransferListItem } from "node:worker_threads";
+import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
 import { isWebSocketUpgrade } from "../host/upgrade.ts";
@@ -26,6 +27,8 @@ export interface LinkHandler {
   acceptUpgrade(response: Response, socket: RelaySocket): void;
   /** A client socket for an agent of this shard, held by the other shard. */
   acceptSocket(className: string, name: string, socket: RelaySocket, request: Request): void;
+  /** A client connection the other shard's server moved to this shard's server. */
+  connection(moved: MovedConnection): void;
 }
 
 /**
@@ -71,6 +74,7 @@ export class ShardLink {
   /** Sinks that got part of a response from the message being read: flushed after it. */
   readonly #touched = new Set<ResponseSink>();
   #nextId = 1;
+  #moved = 0;
   #outbox: LinkMessage[] = [];
   #closed: Error | undefined;
 
@@ -102,6 +106,26 @@ export class ShardLink {
   /** Calls `method` of the service `kind`/`name` the other shard holds. */
   service(kind: string, name: string, method: string, args: unknown[]): Promise<unknown> {
     return this.#call({ op: "service", kind, name, method, args });
+  }
+
+  /**
+   * Moves a client connection to the other shard's server, now and on its own (the handle goes in the
+   * transfer list). Throws when the link is closed or the handle cannot be moved: the caller keeps it.
+   */
+  moveConnection(moved: MovedConnection): void {
+    if (this.#closed) throw this.#closed;
+    this.#port.postMessage([{ t: "connection", moved }] satisfies LinkMessage[], [moved.handle as TransferListItem]);
+    this.#moved++;
+  }
+
+  /** Client connections moved to the other shard so far ({@link moveConnection}). */
+  get movedConnections(): number {
+    return this.#moved;
+  }
+
+  /** WebSockets relayed over this link now, whichever side holds their client. */
+  get relayedSockets(): number {
+    return this.#edges.size + this.#relays.size;
   }
 
   /** A stub's fetch: a WebSocket upgrade the object accepts (a Durable Object's WebSocketPair) comes back relayed. */
@@ -249,6 +273,8 @@ export class ShardLink {
         return;
       case "open":
         return this.#open(message.sid, message.className, message.name, message.request);
+      case "connection":
+        return this.#handler.connection(message.moved);
       case "frames": {
         if (message.toOwner) {
           const relay = this.#relays.get(message.sid);

@@ -1,4 +1,5 @@
 import type { AgentCaller } from "../agent/context.ts";
+import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WireError, WireHandedRequest, WireRequest, WireResponseHead } from "./codec.ts";
 
 /** A call one shard makes on another. */
@@ -39,4 +40,10 @@ export type LinkMessage =
   /** Edge → owner: a client socket for this agent; the owner accepts it over a relay. */
   | { t: "open"; sid: number; className: string; name: string; request: WireRequest }
   | { t: "frames"; sid: number; toOwner: boolean; data: Array<string | ArrayBuffer> }
-  | { t: "close"; sid: number; toOwner: boolean; code: number; reason: string };
+  | { t: "close"; sid: number; toOwner: boolean; code: number; reason: string }
+  /**
+   * Edge → owner: a client connection whose upgrade request names one of the owner's agents, moved
+   * whole (gateway/connection-transfer.ts); the owner's server serves it from its request on. Sent
+   * alone, with the handle in the transfer list.
+   */
+  | { t: "connection"; moved: MovedConnection };

@@ -1,4 +1,5 @@
 import type { MessagePort } from "node:worker_threads";
+import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../host/host.ts";
@@ -41,6 +42,8 @@ export interface ShardService {
 interface Answering {
   origin: string;
   answer: (request: Request) => Promise<Response>;
+  /** Takes up a client connection another shard's server moved here. */
+  adopt: (moved: MovedConnection) => void;
 }
 
 /** The host and the worker fetch a shard runs, once they exist. */
@@ -128,10 +131,11 @@ export class Shard implements HostPlacement {
 
   /**
    * This shard's server listens: requests other shards' servers hand over ({@link handOff}) are
-   * answered by `answer` (the server's metrics, trace and worker fetch), as if they came to it.
+   * answered by `answer` (the server's metrics, trace and worker fetch), as if they came to it, and
+   * connections they move here are taken up by `adopt`.
    */
-  answerWith(origin: string, answer: (request: Request) => Promise<Response>): void {
-    this.#answering = { origin, answer };
+  answerWith(origin: string, answer: (request: Request) => Promise<Response>, adopt: (moved: MovedConnection) => void): void {
+    this.#answering = { origin, answer, adopt };
     for (const run of this.#waitingServer.splice(0)) run();
   }
 
@@ -163,6 +167,17 @@ export class Shard implements HostPlacement {
     const own = { label: String(this.index), text: this.#attached?.metrics?.() ?? "" };
     const others = await Promise.all([...this.#links.values()].map(async (link) => ({ label: String(link.peer), text: await link.metrics() })));
     return mergeExpositions([own, ...others].sort((a, b) => Number(a.label) - Number(b.label)), "thread");
+  }
+
+  /** Client connections this shard's server moved to their agent's shard, and WebSockets relayed between this shard and others now. */
+  get connections(): { moved: number; relayed: number } {
+    let moved = 0;
+    let relayed = 0;
+    for (const link of this.#links.values()) {
+      moved += link.movedConnections;
+      relayed += link.relayedSockets;
+    }
+    return { moved, relayed };
   }
 
   /** Closes the links: calls waiting on other shards fail. */
@@ -218,6 +233,7 @@ export class Shard implements HostPlacement {
         signal.addEventListener("abort", abort, { once: true });
         return answer(request);
       },
+      connection: (moved) => void this.#serverReady().then(({ adopt }) => adopt(moved)),
       metrics: async () => (await this.#ready()).metrics?.() ?? "",
       // After the host is ready: the services are registered before it (bindings first, then the host).
       service: async (kind, name, method, args) => (await this.#ready(), this.#invokeService(kind, name, method, args)),

@@ -137,7 +137,7 @@ async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
     const host = new Host({ dataDir, agents: { Counter }, durableObjects: { ROOM: Chatroom }, vars: { HOST: `shard-${index}` }, placement: shard, stateDir: join(dataDir, "shards", `${index}`) });
     shard.attach(host, (request) => workerFetch(request, host.env));
     const server = await serve({ host, port: 0, fetch: shard.route(workerFetch), handOff: shard.handOff() });
-    shard.answerWith(server.url, server.answer);
+    shard.answerWith(server.url, server.answer, server.adopt);
     nodes.push({ host, shard, server });
   }
   return nodes as [Node, Node];
@@ -287,7 +287,7 @@ describe("two shards", () => {
     await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
   });
 
-  it("relays a WebSocket to the agent's shard: state, RPC, and the close", async () => {
+  it("moves a WebSocket's connection to the agent's shard: state, RPC, and the close, with no frame relayed", async () => {
     const remote = nameOn(1);
     const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/agents/counter/${remote}`);
     await socket.waitForType("cf_agent_state");
@@ -295,6 +295,8 @@ describe("two shards", () => {
     expect(reply.result).toEqual({ count: 4, host: "shard-1" });
     expect(nodes[1].host.stats.sockets).toBe(1);
     expect(nodes[0].host.stats.sockets).toBe(0);
+    expect(nodes[0].shard.connections).toEqual({ moved: 1, relayed: 0 });
+    expect(nodes[1].shard.connections).toEqual({ moved: 0, relayed: 0 });
     socket.close();
     await socket.waitClosed();
     for (let i = 0; i < 200 && nodes[1].host.stats.sockets > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -306,7 +308,7 @@ describe("two shards", () => {
     direct.close();
   });
 
-  it("keeps a relayed socket across the agent's hibernation", async () => {
+  it("keeps a moved socket across the agent's hibernation", async () => {
     const remote = nameOn(1);
     const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/agents/counter/${remote}`);
     await socket.waitForType("cf_agent_state");
@@ -325,6 +327,8 @@ describe("two shards", () => {
       const socket = await TestSocket.open(`${nodes[0].server.url.replace("http", "ws")}/room/room-${i}`);
       socket.send("hello");
       expect(await socket.waitFor((frame) => typeof frame === "string" && frame.endsWith(":hello"))).toBe(`${owner}:hello`);
+      // A route of the worker's own (not /agents/…): the upgrade is answered where it arrived, the socket relayed.
+      expect(nodes[0].shard.connections.relayed).toBe(owner === "shard-1" ? 1 : 0);
       socket.close();
       await socket.waitClosed();
     }
