@@ -13,6 +13,7 @@ import { executionContext, serve, type HearthServer, type WorkerFetch } from "..
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
 import { threadInspectorView } from "../shards/inspector-view.ts";
+import { addShardMetrics } from "../shards/metrics.ts";
 import { prepareShardLayout, shardStateDir } from "../shards/layout.ts";
 import { systemClock } from "../time/clock.ts";
 import type { Shard } from "../shards/shard.ts";
@@ -159,6 +160,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   // The first thread's inspector shows every thread: each is one of its "nodes".
   const threadView = sharding ? threadInspectorView(sharding.shard, host) : undefined;
   if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env), metrics && (() => metrics.expose()));
+  if (sharding && metrics) addShardMetrics(metrics.registry, sharding.shard);
   let server: HearthServer;
   try {
     server = await serve({

@@ -71,12 +71,21 @@ describe("hearth start --threads", () => {
       expect(counted).toEqual(madeTo);
     }
 
-    // WebSockets, whichever thread accepted the connection.
-    for (const [name, thread] of [...threadOf].slice(0, 6)) {
+    // WebSockets, whichever thread accepted the connection: one that reached the other thread moved
+    // there whole, so none is relayed while they are open (decision 0025).
+    const sockets: TestSocket[] = [];
+    for (const [name, thread] of [...threadOf].slice(0, 12)) {
       const socket = await TestSocket.open(`${url.replace("http", "ws")}/agents/room/${name}`);
       const state = await socket.waitForType("cf_agent_state");
       expect(state.state).toEqual({ count: 2 });
       expect((await socket.call("bump")).result).toEqual({ count: 3, thread });
+      sockets.push(socket);
+    }
+    const families = parsePrometheusText(await (await fetch(`${url}/metrics`, { headers: { connection: "close" } })).text());
+    const total = (family: string) => families.find((f) => f.name === family)!.samples.reduce((sum, sample) => sum + sample.value, 0);
+    expect(total("hearth_thread_websockets_relayed")).toBe(0);
+    expect(total("hearth_thread_connections_moved_total")).toBeLessThanOrEqual(12);
+    for (const socket of sockets) {
       socket.close();
       await socket.waitClosed();
     }
