@@ -8,7 +8,7 @@
  */
 import { Host } from "../dist/index.js";
 import { whenFilesSettled } from "../dist/storage/settle.js";
-import { Counter } from "./lib/agents.ts";
+import { Counter, postToCounters } from "./lib/agents.ts";
 import { flag, withDataDir } from "./lib/common.ts";
 
 const AGENTS = Number(flag("agents") ?? 2_000);
@@ -20,14 +20,7 @@ await withDataDir("new-agents-inprocess", flag("dir"), async (dataDir) => {
     const cpu = process.cpuUsage();
     const thread = process.threadCpuUsage();
     const start = performance.now();
-    for (let next = 0; next < AGENTS; ) {
-      const batch: Array<Promise<string>> = [];
-      for (; batch.length < PARALLEL && next < AGENTS; next++) {
-        const name = `new-${next}`;
-        batch.push(host.request("Counter", name, new Request(`http://bench/agents/counter/${name}`, { method: "POST", body: "{}" })).then((response) => response.text()));
-      }
-      await Promise.all(batch);
-    }
+    await postToCounters(host, AGENTS, (i) => `new-${i}`, PARALLEL);
     const seconds = (performance.now() - start) / 1000;
     const perAgent = (usage: { user: number; system: number }) => `${((usage.user + usage.system) / AGENTS / 1000).toFixed(2)} ms (system ${(usage.system / AGENTS / 1000).toFixed(2)})`;
     console.log(`${AGENTS} new agents in ${seconds.toFixed(2)} s: ${Math.round(AGENTS / seconds)}/s; CPU per agent ${perAgent(process.cpuUsage(cpu))}, on the event loop ${perAgent(process.threadCpuUsage(thread))}`);

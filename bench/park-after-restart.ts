@@ -9,22 +9,13 @@
  */
 import { Host } from "../dist/index.js";
 import { whenFilesSettled } from "../dist/storage/settle.js";
-import { Counter } from "./lib/agents.ts";
+import { Counter, postToCounters } from "./lib/agents.ts";
 import { flag, withDataDir } from "./lib/common.ts";
 
 const AGENTS = Number(flag("agents") ?? 2_000);
 const PARALLEL = 16;
 
-async function postToAll(host: Host): Promise<void> {
-  for (let next = 0; next < AGENTS; ) {
-    const batch: Array<Promise<string>> = [];
-    for (; batch.length < PARALLEL && next < AGENTS; next++) {
-      const name = `parked-${next}`;
-      batch.push(host.request("Counter", name, new Request(`http://bench/agents/counter/${name}`, { method: "POST", body: "{}" })).then((response) => response.text()));
-    }
-    await Promise.all(batch);
-  }
-}
+const postToAll = (host: Host): Promise<void> => postToCounters(host, AGENTS, (i) => `parked-${i}`, PARALLEL);
 
 /** Runs `work`; returns the event loop's CPU per agent (µs) and the wall time per agent (µs). */
 async function timed(work: () => unknown): Promise<string> {

@@ -1,5 +1,5 @@
 /** The agents under test. Callables are listed in `static callables` (no decorators needed). */
-import { Agent } from "../../dist/index.js";
+import { Agent, type Host } from "../../dist/index.js";
 import { HANDLE } from "../../dist/agent/agent-base.js";
 
 export interface CounterState {
@@ -88,4 +88,20 @@ export function timeStartUps(cls: { prototype: object }): { stop(): number[] } {
       return times;
     },
   };
+}
+
+/**
+ * POSTs `{}` to the Counter of each name (`name(i)` for i below `count`) through `host.request`,
+ * `parallel` at a time, reading every answer: the in-process way to create or wake many Counters.
+ * @example await postToCounters(host, 2_000, (i) => `new-${i}`, 16);
+ */
+export async function postToCounters(host: Host, count: number, name: (index: number) => string, parallel: number): Promise<void> {
+  for (let next = 0; next < count; ) {
+    const batch: Array<Promise<string>> = [];
+    for (; batch.length < parallel && next < count; next++) {
+      const agent = name(next);
+      batch.push(host.request("Counter", agent, new Request(`http://bench/agents/counter/${agent}`, { method: "POST", body: "{}" })).then((response) => response.text()));
+    }
+    await Promise.all(batch);
+  }
 }
