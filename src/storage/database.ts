@@ -378,7 +378,7 @@ export class AgentDatabase implements Parkable {
       this.#heldWal = undefined;
       // Otherwise not at a new agent's first close: those come in bursts (one more file creation each,
       // stalled behind the settles' syncs), and many are never woken; their first wake creates the -wal once.
-      if (held !== undefined ? !returnHeldWal(held, this.path) : !this.#created) keepEmptyWal(this.#agentsFolder, this.path);
+      if (held !== undefined ? !returnHeldWal(held, this.path) : !this.#created) keepEmptyWal(this.#agentsFolder, this.path, this.#options.durability);
       fileClosed(this.path, this.#unsettled);
     }
   }
@@ -480,11 +480,12 @@ function syncAtClose(db: DatabaseSync): void {
  * pool); neither ever replaces a -wal SQLite kept (a close that could not checkpoint): the pool
  * links, and flag "a" never truncates.
  */
-function keepEmptyWal(agentsFolder: string, path: string): void {
+function keepEmptyWal(agentsFolder: string, path: string, durability: Durability): void {
   try {
     if (takePooledWal(agentsFolder, path)) return;
     closeSync(openSync(`${path}-wal`, "a"));
-    madeOnTheSpot(agentsFolder, currentBootStamp(), stampedTemplate);
+    // As new files do, for relaxed durability only (a pool's databases carry this boot's stamp).
+    if (durability === "relaxed") madeOnTheSpot(agentsFolder, currentBootStamp(), stampedTemplate);
   } catch {
     // The directory is gone (the agent was deleted): nothing to keep.
   }
