@@ -36,22 +36,47 @@ export interface MovedConnection {
  * if (moveUpgrade(incoming, socket, head, (moved) => port.postMessage(moved, [moved.handle]))) return;
  */
 export function moveUpgrade(incoming: IncomingMessage, socket: Duplex, head: Buffer, send: (moved: MovedConnection) => void): boolean {
+  return socket instanceof Socket && moveSocket(socket, Buffer.concat([requestHead(incoming), head]), send);
+}
+
+/**
+ * Takes a connection off this thread, `received` being what was read from it so far (the socket's own
+ * unread buffer is added): as {@link moveUpgrade}, for a socket no server has parsed anything of.
+ * @example
+ * if (!moveSocket(socket, firstChunk, send)) { socket.unshift(firstChunk); server.emit("connection", socket); }
+ */
+export function moveSocket(socket: Socket, received: Buffer, send: (moved: MovedConnection) => void): boolean {
   const handle = (socket as Partial<{ _handle: TcpHandle | null }>)._handle;
-  if (!(socket instanceof Socket) || handle == null || typeof handle.readStop !== "function" || typeof handle.readStart !== "function") return false;
+  if (handle == null || typeof handle.readStop !== "function" || typeof handle.readStart !== "function") return false;
   handle.readStop();
   const unread = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-  const received = Buffer.concat([requestHead(incoming), head, ...(unread ? [unread] : [])]);
+  const all = unread ? Buffer.concat([received, unread]) : received;
   try {
-    send({ handle, received: new Uint8Array(received.buffer, received.byteOffset, received.byteLength) });
+    send({ handle, received: new Uint8Array(all.buffer, all.byteOffset, all.byteLength) });
   } catch {
     if (unread) socket.unshift(unread);
-    handle.readStart(); // as it was: the socket reads on for whoever answers the upgrade here
+    handle.readStart(); // as it was: the socket reads on for whoever answers it here
     return false;
   }
   // The handle lives on in the other thread: this socket only drops it (no close of the connection).
   (socket as unknown as { _handle: TcpHandle | null })._handle = null;
   socket.destroy();
   return true;
+}
+
+/**
+ * The request target in the first bytes a client sent (`/agents/room/a?x=1` of `GET /agents/room/a?x=1
+ * HTTP/1.1`); undefined until the request line is complete in them, or when it is not an origin-form
+ * target. Only for routing: the server that answers parses the request itself.
+ */
+export function requestTarget(first: Buffer): string | undefined {
+  const end = first.indexOf("\r\n");
+  if (end === -1) return undefined;
+  const line = first.toString("latin1", 0, end);
+  const start = line.indexOf(" ") + 1;
+  const stop = line.indexOf(" ", start);
+  if (start === 0 || stop === -1 || line.charCodeAt(start) !== 0x2f) return undefined;
+  return line.slice(start, stop);
 }
 
 /**

@@ -8,6 +8,7 @@ import { discardBody } from "./incoming-body.ts";
 import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
+import { routeConnections, type ConnectionRoute } from "./connection-router.ts";
 import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
@@ -70,6 +71,11 @@ export interface RequestHandOff {
    * and returns true; false leaves it to this server.
    */
   takeUpgrade?(incoming: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /**
+   * Routes new connections by their first request's target (connection-router.ts): a sender that
+   * moves the connection to the server that answers that target, or undefined to serve it here.
+   */
+  connectionFor?: ConnectionRoute;
 }
 
 export interface HearthServer {
@@ -191,14 +197,17 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       .catch(() => socket.destroy());
   });
 
+  // With connections routed, a net server in front accepts them and gives this one those it keeps.
+  const connectionFor = options.handOff?.connectionFor;
+  const listening = connectionFor ? routeConnections(server, connectionFor) : server;
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ port: options.port ?? 8787, host: hostname, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
-      server.off("error", reject);
+    listening.once("error", reject);
+    listening.listen({ port: options.port ?? 8787, host: hostname, ...(options.reusePort ? { reusePort: true } : {}) }, () => {
+      listening.off("error", reject);
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
+  const { port } = listening.address() as AddressInfo;
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${shown}:${port}`;
   origin.value = url;
@@ -209,14 +218,15 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     answer: async (request) => plain(await run(request)),
     adopt: (moved) => {
       const socket = socketOfMoved(moved);
-      if (server.listening) server.emit("connection", socket);
+      if (listening.listening) server.emit("connection", socket);
       else socket.destroy(); // moved here while this server closes: the client reconnects
     },
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");
         sockets.close();
-        server.close(() => resolve());
+        if (listening === server) server.close(() => resolve());
+        else listening.close(() => resolve()); // this server never listened: its connections are closed below
         server.closeAllConnections();
         if (options.metrics === true) metrics?.close();
       }),

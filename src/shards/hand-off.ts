@@ -18,6 +18,12 @@ import type { ResponseSink, ShardLink } from "./link.ts";
  */
 export function handOffRequests(linkFor: (target: string) => ShardLink | undefined): RequestHandOff {
   return {
+    // A new connection whose first request is for another thread's agent moves there before anything
+    // of it is parsed here: a client that keeps asking that agent is then served by its thread alone.
+    connectionFor(target) {
+      const link = linkFor(target);
+      return link === undefined ? undefined : (moved) => link.moveConnection(moved);
+    },
     // A WebSocket's upgrade for another thread's agent: the whole connection moves there, so its
     // frames never cross between threads (a relayed socket is what is left when it cannot move).
     takeUpgrade(incoming, socket, head) {

@@ -143,6 +143,21 @@ async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
   return nodes as [Node, Node];
 }
 
+/** Sends each of `requests` on one raw connection (after the previous answer began) and returns all that came back until it closed. */
+async function rawExchange(url: string, requests: string[]): Promise<string> {
+  const { port } = new URL(url);
+  return new Promise<string>((resolve, reject) => {
+    let text = "";
+    const pending = [...requests];
+    const socket = connect(Number(port), "127.0.0.1", () => socket.write(pending.shift()!));
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      if (pending.length > 0) socket.write(pending.shift()!);
+    });
+    socket.on("end", () => resolve(text)).on("error", reject);
+  });
+}
+
 /** A name that shard `index` owns. */
 function nameOn(index: number, prefix = "n"): string {
   for (let i = 0; ; i++) if (shardOf("counter", `${prefix}${i}`, 2) === index) return `${prefix}${i}`;
@@ -246,18 +261,23 @@ describe("two shards", () => {
     expect(((await streamed.json()) as { body: string }).body).toBe("first second");
 
     // Refused from the declared length alone, before the body is read; the connection is closed after.
-    const { port } = new URL(nodes[0].server.url);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), "127.0.0.1", () => {
-        socket.write(`POST /agents/counter/${remote}/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_FORWARDED_BODY_BYTES + 1}\r\nconnection: close\r\n\r\nabc`);
-      });
-      let text = "";
-      socket.setEncoding("utf8").on("data", (chunk: string) => (text += chunk));
-      socket.on("end", () => resolve(text)).on("error", reject);
-    });
-    expect(raw).toMatch(/^HTTP\/1\.1 413 /);
+    // (A connection whose first request is for this shard stays here: its later requests are handed over.)
+    const raw = await rawExchange(nodes[0].server.url, [
+      `GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`,
+      `POST /agents/counter/${remote}/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${MAX_FORWARDED_BODY_BYTES + 1}\r\nconnection: close\r\n\r\nabc`,
+    ]);
+    expect(raw).toMatch(/^HTTP\/1\.1 200 [\s\S]*HTTP\/1\.1 413 /);
     expect(raw).toContain(`the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
     expect(nodes[1].host.stats.liveAgents).toBe(1); // only the echo agent: the refused request reached no agent
+  });
+
+  it("moves a connection whose first request is for the other shard's agent there: its later requests are answered there directly", async () => {
+    const remote = nameOn(1, "echo");
+    const ask = (body: string, last = false) => `PUT /agents/counter/${remote}/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n${last ? "connection: close\r\n" : ""}\r\n${body}`;
+    const raw = await rawExchange(nodes[0].server.url, [ask("one"), ask("two"), ask("three", true)]);
+    const bodies = [...raw.matchAll(/\{"host":"([^"]+)","url":"[^"]*","body":"([^"]*)"/g)].map((match) => `${match[1]}:${match[2]}`);
+    expect(bodies).toEqual(["shard-1:one", "shard-1:two", "shard-1:three"]);
+    expect(nodes[0].shard.connections.moved).toBe(1);
   });
 
   it("refuses a WebSocket given in answer to a plain request handed over, as for one served where it arrived", async () => {
