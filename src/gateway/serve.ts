@@ -207,6 +207,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       resolve();
     });
   });
+  // Node's HTTP server tracks its connections (closeAllConnections, headers and request timeouts) from
+  // its "listening" event: told so when the server in front of it listens.
+  if (listening !== server) server.emit("listening");
   const { port } = listening.address() as AddressInfo;
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${shown}:${port}`;
@@ -226,7 +229,10 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");
         sockets.close();
         if (listening === server) server.close(() => resolve());
-        else listening.close(() => resolve()); // this server never listened: its connections are closed below
+        else {
+          server.close(() => {}); // stops its connection checks; it never listened itself
+          listening.close(() => resolve());
+        }
         server.closeAllConnections();
         if (options.metrics === true) metrics?.close();
       }),

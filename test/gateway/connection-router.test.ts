@@ -1,7 +1,12 @@
-import { createServer } from "node:http";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent as HttpAgent, createServer, get } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { routeConnections } from "../../src/gateway/connection-router.ts";
+import { serve } from "../../src/gateway/serve.ts";
+import { Host } from "../../src/host/host.ts";
 import { requestTarget } from "../../src/gateway/connection-transfer.ts";
 
 const cleanups: Array<() => unknown> = [];
@@ -61,5 +66,25 @@ describe("routing connections by their first request", () => {
     await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
     cleanups.push(() => new Promise((resolve) => front.close(resolve)));
     expect(await exchange((front.address() as AddressInfo).port, "")).toBe("");
+  });
+});
+
+describe("a server whose connections are routed", () => {
+  it("closes its kept-alive connections when it closes (its HTTP server tracks what the router gives it)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-router-"));
+    const host = new Host({ dataDir, agents: {} });
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }), () => host.close());
+    const server = await serve({ host, port: 0, handOff: { take: () => false, connectionFor: () => undefined } });
+    const agent = new HttpAgent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    const status = await new Promise<number>((resolve, reject) => {
+      get(`${server.url}/nothing-here`, { agent }, (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+      }).on("error", reject);
+    });
+    expect(status).toBe(404);
+    const closed = await Promise.race([server.close().then(() => "closed"), new Promise((resolve) => setTimeout(() => resolve("still open after 3 s"), 3_000))]);
+    expect(closed).toBe("closed");
   });
 });
