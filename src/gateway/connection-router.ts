@@ -7,7 +7,7 @@
  * (docs/decisions/0025-connection-transfer.md).
  */
 import type { Server as HttpServer } from "node:http";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { moveSocket, requestTarget, type MovedConnection } from "./connection-transfer.ts";
 
 /** Where a connection goes by its first request's target: a sender that moves it, or undefined to keep it here. */
@@ -34,14 +34,9 @@ export function routeConnections(http: HttpServer, route: ConnectionRoute): Serv
       const target = requestTarget(first);
       const send = target === undefined ? undefined : route(target);
       if (send !== undefined && moveSocket(socket, first, send)) return;
-      take(http, socket, first);
+      socket.unshift(first);
+      http.emit("connection", socket);
     });
     socket.resume();
   });
-}
-
-/** Gives `socket` to this thread's HTTP server, its first bytes first. */
-function take(http: HttpServer, socket: Socket, first: Buffer): void {
-  socket.unshift(first);
-  http.emit("connection", socket);
 }

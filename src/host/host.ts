@@ -33,7 +33,6 @@ import { Timekeeper } from "./timekeeper.ts";
 export type { AgentClass, HostOptions, TaskErrorReport } from "./host-options.ts";
 
 /** Root places kept for reuse; the map starts over past this many (a scan over many agents). */
-const PLACE_CACHE_SIZE = 10_000;
 /** Agents the idle sweep hibernates per turn of the event loop; it goes on in the next turn. */
 const HIBERNATIONS_PER_TURN = 32;
 
@@ -99,7 +98,6 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #loader: WorkerLoader | undefined;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   readonly #placement: HostPlacement | undefined;
-  readonly #places = new Map<string, CellPlace>();
   readonly #facetTrees: FacetTreeReplication | undefined;
   #closed = false;
 
@@ -409,16 +407,9 @@ export class Host implements CellHost, AgentDispatcher {
     return actorStub((task) => this.#deliverAt(place, task));
   }
 
-  /** Where a root agent lives: its file path is a hash of its name, so places are kept (bounded) rather than made per event. */
+  /** Where a root agent lives (its file path is kept by agentFilePath, not hashed per event). */
   #rootPlace(binding: AgentBinding, name: string): CellPlace {
-    const key = `${binding.slug}\0${name}`;
-    let place = this.#places.get(key);
-    if (place === undefined) {
-      place = rootPlace(this.dataDir, binding.slug, validateAgentName(name));
-      if (this.#places.size >= PLACE_CACHE_SIZE) this.#places.clear();
-      this.#places.set(key, place);
-    }
-    return place;
+    return rootPlace(this.dataDir, binding.slug, validateAgentName(name));
   }
 
   /** How to start the actor at a place from what is stored: a root by its class; a child by its file's record. */

@@ -3,10 +3,10 @@ import { join } from "node:path";
 
 /**
  * Paths made lately, oldest first: a path costs a SHA-256 and a Unicode normalization (~2–4 µs), and
- * every delivery to an agent by its index entry (a schedule run, a placed stub) asks for one.
+ * every event delivered to an agent (a request, a schedule run, a stub's call) asks for one.
  */
 const recentPaths = new Map<string, string>();
-const RECENT_PATHS = 4_096;
+const RECENT_PATHS = 10_000;
 
 /**
  * Where an agent's database lives: `<dataDir>/agents/<class>/<xx>/<slug>-<hash>.sqlite`.

@@ -47,8 +47,8 @@ describe("agent file paths made lately", () => {
     const first = agentFilePath("/data/one", "counter", "alice");
     expect(agentFilePath("/data/two", "counter", "alice")).toBe(first.replace("/data/one/", "/data/two/"));
     expect(agentFilePath("/data/one", "timer", "alice")).not.toBe(first);
-    const made = Array.from({ length: 5_000 }, (_, i) => agentFilePath("/data/one", "counter", `n${i}`));
-    expect(new Set(made).size).toBe(5_000);
+    const made = Array.from({ length: 12_000 }, (_, i) => agentFilePath("/data/one", "counter", `n${i}`));
+    expect(new Set(made).size).toBe(12_000);
     expect(agentFilePath("/data/one", "counter", "alice")).toBe(first);
     expect(agentFilePath("/data/one", "counter", "n0")).toBe(made[0]);
   });
