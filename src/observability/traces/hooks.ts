@@ -16,28 +16,31 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**
  * Runs one HTTP request: a request id (the incoming `x-request-id` when it is 1–128 safe characters,
- * else a new UUID) every log line inside carries, and — tracing on — a SERVER span continuing the
+ * else the server span's id, or a new UUID while only logs read it) every log line inside carries, and — tracing on — a SERVER span continuing the
  * caller's `traceparent`, ended when the response is ready. With tracing off and no logger made yet,
  * only calls `fn`.
  * @example const response = await traceHttpRequest(request, () => fetch(request, env, ctx));
  */
 export function traceHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {
   if (!tracingOn() && !logContextRead()) return fn();
-  const incoming = request.headers.get("x-request-id");
-  const requestId = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  if (!tracingOn()) return runWithLogContext({ requestId }, fn);
-  const remote = parseTraceparent(request.headers.get("traceparent"));
+  const headers = request.headers;
+  const incoming = headers.get("x-request-id");
+  const given = incoming !== null && SANE_REQUEST_ID.test(incoming) ? incoming : undefined;
+  if (!tracingOn()) return runWithLogContext({ requestId: given ?? randomUUID() }, fn);
+  const remote = parseTraceparent(headers.get("traceparent"));
   const parent = remote ? trace.setSpanContext(rootContext(), remote) : activeContext();
-  const path = pathnameOf(request.url);
+  const url = request.url;
   const attributes: Attributes = {
     [sc.HTTP_REQUEST_METHOD]: request.method,
-    [sc.URL_PATH]: path,
-    [sc.URL_SCHEME]: request.url.startsWith("https:") ? "https" : "http",
-    [sc.HEARTH_REQUEST_ID]: requestId,
+    [sc.URL_PATH]: pathnameOf(url),
+    [sc.URL_SCHEME]: url.startsWith("https:") ? "https" : "http",
   };
-  const agent = request.headers.get("user-agent");
+  const agent = headers.get("user-agent");
   if (agent) attributes[sc.USER_AGENT_ORIGINAL] = agent;
-  const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes }, parent);
+  const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes, attributesOwned: true }, parent);
+  // Without an id from the client, the request's own span id is its id: unique, and one random draw fewer.
+  const requestId = given ?? span.spanContext().spanId;
+  span.setAttribute(sc.HEARTH_REQUEST_ID, requestId);
   // The request id rides in the trace context (log lines read it from there): one context switch, not two.
   return withContext(trace.setSpan(parent.setValue(REQUEST_ID, requestId), span), fn).then(
     (response) => {
@@ -67,7 +70,7 @@ export function traceAgentEvent<T>(className: string, name: string, event: strin
   if (!tracingOn()) return fn();
   return withSpan(
     detail === undefined ? event : `${event} ${detail}`,
-    { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event } },
+    { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event }, attributesOwned: true },
     fn,
     root ? rootContext() : undefined,
   );
@@ -91,7 +94,7 @@ export function traceInvokeAgent<T>(className: string, name: string, conversatio
   };
   if (conversationId) attributes[sc.GEN_AI_CONVERSATION_ID] = conversationId;
   const caller = conversationId ? { className, name, conversationId } : { className, name };
-  return withSpan(`invoke_agent ${className}`, { kind: SpanKind.INTERNAL, attributes }, fn, parent.setValue(GEN_AI_CALLER, caller));
+  return withSpan(`invoke_agent ${className}`, { kind: SpanKind.INTERNAL, attributes, attributesOwned: true }, fn, parent.setValue(GEN_AI_CALLER, caller));
 }
 
 /**
@@ -147,5 +150,6 @@ export function traceTeamStep<T>(team: string, runId: string, member: string, pa
   return withSpan(`team step ${member}`, {
     kind: SpanKind.INTERNAL,
     attributes: { [sc.GEN_AI_WORKFLOW_NAME]: team, [sc.HEARTH_TEAM_RUN]: runId, [sc.HEARTH_EVENT]: "team_step", "hearth.team.member": member, "hearth.team.path": path },
+    attributesOwned: true,
   }, fn);
 }

@@ -1,18 +1,24 @@
 import { randomFillSync } from "node:crypto";
 import { TraceFlags, type SpanContext } from "@opentelemetry/api";
 
-/** Random bytes drawn in blocks: one `randomFillSync` per 512 ids instead of one per id. */
+/**
+ * Random hex digits drawn in blocks: one `randomFillSync` and one hex conversion per 512 ids, each id
+ * then a slice of the block's text (half the cost of converting each id on its own).
+ */
 const POOL_BYTES = 4096;
 const pool = Buffer.alloc(POOL_BYTES);
-let offset = POOL_BYTES;
+let digits = "";
+let offset = 0;
 
 function randomHex(bytes: number): string {
-  if (offset + bytes > POOL_BYTES) {
+  const length = bytes * 2;
+  if (offset + length > digits.length) {
     randomFillSync(pool);
+    digits = pool.toString("hex");
     offset = 0;
   }
-  const hex = pool.toString("hex", offset, offset + bytes);
-  offset += bytes;
+  const hex = digits.slice(offset, offset + length);
+  offset += length;
   return hex;
 }
 

@@ -31,6 +31,8 @@ export interface HearthSpanInit {
   readonly kind: SpanKind;
   readonly startTime?: TimeInput;
   readonly attributes?: Attributes;
+  /** `attributes` was made for this span alone: the span keeps that object instead of copying it. */
+  readonly attributesOwned?: boolean;
   readonly links?: readonly Link[];
   /** The application's own span for the same operation (its SDK is registered): every call goes to it too. */
   readonly delegate?: Span;
@@ -48,7 +50,7 @@ export class HearthSpan implements Span {
   readonly #init: HearthSpanInit;
   #name: string;
   readonly #start: number;
-  readonly #attributes: Record<string, AttributeValue> = {};
+  readonly #attributes: Record<string, AttributeValue>;
   #attributeCount = 0;
   #events: SpanEventRecord[] | undefined;
   #links: SpanLinkRecord[] | undefined;
@@ -61,7 +63,13 @@ export class HearthSpan implements Span {
     this.#context = init.context;
     this.#name = init.name;
     this.#start = toMs(init.startTime);
-    if (init.attributes) this.#put(init.attributes);
+    const given = init.attributes;
+    if (given !== undefined && init.attributesOwned === true && this.#adoptable(given)) {
+      this.#attributes = given as Record<string, AttributeValue>;
+    } else {
+      this.#attributes = {};
+      if (given) this.#put(given);
+    }
     if (init.links) for (const link of init.links) this.#link(link);
   }
 
@@ -169,6 +177,23 @@ export class HearthSpan implements Span {
       dropped: this.#dropped || undefined,
     };
     this.#init.onEnd(record);
+  }
+
+  /**
+   * Whether a hook's own attributes object can be kept as it is (within the limits once long strings
+   * are cut in place, no undefined values); counts them when it can.
+   */
+  #adoptable(attributes: Attributes): boolean {
+    let count = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (value === undefined) return false;
+      if (typeof value === "string" && value.length > SPAN_LIMITS.maxAttributeLength) attributes[key] = limitValue(value);
+      count++;
+    }
+    if (count > SPAN_LIMITS.maxAttributes) return false;
+    this.#attributeCount = count;
+    return true;
   }
 
   #put(attributes: Attributes): void {

@@ -104,6 +104,8 @@ function ended(record: SpanRecord): void {
 export interface StartSpanOptions {
   readonly kind?: SpanKind;
   readonly attributes?: Attributes;
+  /** `attributes` was made for this span alone (a hook's own object): the span keeps it instead of a copy. */
+  readonly attributesOwned?: boolean;
   readonly links?: Link[];
 }
 
@@ -116,7 +118,8 @@ export function startSpan(name: string, options: StartSpanOptions = {}, parent: 
   const current = state;
   const parentSpan = trace.getSpan(parent);
   const parentContext = parentSpan?.spanContext();
-  const hasParent = parentContext !== undefined && trace.isSpanContextValid(parentContext);
+  // A Hearth span's ids are valid by construction: the check (two regular expressions) is for others'.
+  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || trace.isSpanContextValid(parentContext));
   const record = current !== undefined && sampled(current, hasParent ? parentContext : undefined, parentSpan);
   const kind = options.kind ?? SpanKind.INTERNAL;
   const delegate = current?.appTracer?.startSpan(name, { kind, attributes: options.attributes, links: options.links }, parent);
@@ -139,6 +142,7 @@ export function startSpan(name: string, options: StartSpanOptions = {}, parent: 
     name,
     kind,
     attributes: options.attributes,
+    attributesOwned: options.attributesOwned,
     links: options.links,
     delegate,
     onEnd: ended,

@@ -91,6 +91,31 @@ describe("a span's long attribute value", () => {
   });
 });
 
+describe("a hook's own attributes object", () => {
+  const context = { traceId: hex(2, 32), spanId: hex(2, 16), traceFlags: 1 };
+  it("is kept with its long values cut in place, and counts toward the attribute limit", () => {
+    const ended: SpanRecord[] = [];
+    const attributes = { path: "p".repeat(SPAN_LIMITS.maxAttributeLength + 50), method: "GET" };
+    const span = new HearthSpan({ context, parentSpanId: undefined, name: "GET", kind: 1, attributes, attributesOwned: true, onEnd: (record) => ended.push(record) });
+    for (let i = 0; i < SPAN_LIMITS.maxAttributes; i++) span.setAttribute(`extra ${i}`, i);
+    span.end();
+    expect(ended[0]!.attributes.path).toBe(`${"p".repeat(SPAN_LIMITS.maxAttributeLength - 1)}…`);
+    expect(Object.keys(ended[0]!.attributes)).toHaveLength(SPAN_LIMITS.maxAttributes);
+    expect(ended[0]!.dropped).toBe(2); // the two it started with took two places
+  });
+
+  it("is copied instead when it holds an undefined value or more than the limit", () => {
+    const ended: SpanRecord[] = [];
+    const holey = { a: 1, b: undefined };
+    new HearthSpan({ context, parentSpanId: undefined, name: "x", kind: 0, attributes: holey, attributesOwned: true, onEnd: (record) => ended.push(record) }).end();
+    expect(ended[0]!.attributes).toEqual({ a: 1 });
+    const many = Object.fromEntries(Array.from({ length: SPAN_LIMITS.maxAttributes + 3 }, (_, i) => [`k${i}`, i]));
+    new HearthSpan({ context, parentSpanId: undefined, name: "y", kind: 0, attributes: many, attributesOwned: true, onEnd: (record) => ended.push(record) }).end();
+    expect(Object.keys(ended[1]!.attributes)).toHaveLength(SPAN_LIMITS.maxAttributes);
+    expect(ended[1]!.dropped).toBe(3);
+  });
+});
+
 /** The same rules over plain arrays: traces in the order first seen, the oldest leaves first. */
 class Model {
   readonly traces = new Map<string, SpanRecord[]>();

@@ -195,6 +195,7 @@ describe("SpanStore's file with sampleRatio below 1", () => {
     const child = span(3_000, { name: "child" });
     store.add(child);
     store.add({ ...span(3_000, { name: "failed root" }), status: { code: 2, message: "boom" } });
+    store.add(span(3_000, { name: "after" })); // a trace the file keeps gets its later spans too
     store.add({ ...span(3_001, { name: "chat gpt-5" }), attributes: { "gen_ai.operation.name": "chat" } });
     store.add(span(3_002, { name: "slow", ms: 800 }));
     store.flush();
@@ -205,7 +206,7 @@ describe("SpanStore's file with sampleRatio below 1", () => {
     const ordinary = reopened.stats().traces - 3;
     expect(ordinary).toBeGreaterThan(120);
     expect(ordinary).toBeLessThan(280);
-    expect(reopened.getTrace(hex(3_001, 32))!.spans.map((s) => s.name).sort()).toEqual(["child", "failed root"]);
+    expect(reopened.getTrace(hex(3_001, 32))!.spans.map((s) => s.name).sort()).toEqual(["after", "child", "failed root"]);
     expect(reopened.getTrace(hex(3_002, 32))!.spans.map((s) => s.name)).toEqual(["chat gpt-5"]);
     expect(reopened.getTrace(hex(3_003, 32))!.spans.map((s) => s.name)).toEqual(["slow"]);
   });
