@@ -11,9 +11,21 @@ const KINDS: readonly SpanKindName[] = ["internal", "server", "client", "produce
 const KIND_CODES: Readonly<Record<SpanKindName, number>> = { internal: 0, server: 1, client: 2, producer: 3, consumer: 4 };
 
 /** Bytes before a record's variable part (see {@link SpanCodec.encode}). */
-export const RECORD_HEADER = 48;
-/** Where the header's fields for the ring's bookkeeping sit: record size, trace slot and its generation, the trace's previous record. */
+export const RECORD_HEADER = 40;
+/**
+ * Where the header's fields for the ring's bookkeeping sit: record size, trace slot and its
+ * generation, the trace's previous record (an offset; {@link NO_PREVIOUS} for none).
+ */
 export const OFFSET = { size: 0, slot: 4, generation: 8, previous: 16 } as const;
+/** The `previous` of a trace's first record. */
+export const NO_PREVIOUS = 0xffffffff;
+/** Where the header's own fields sit (after the ring's). */
+const FLAGS = 12;
+const KIND = 14;
+const STATUS = 15;
+const DROPPED = 20;
+const STARTED = 24;
+const ENDED = 32;
 
 const FLAG_PARENT = 1;
 const FLAG_MESSAGE = 2;
@@ -26,11 +38,26 @@ const TAG_TRUE = 3;
 const TAG_FALSE = 4;
 const TAG_ARRAY = 5;
 const TAG_NULL = 6;
+/** A string value written as an index into the table of repeated strings (a class, an event, a short name). */
+const TAG_TOKEN = 7;
 
+/**
+ * An id's tag is the count of bytes it was written as (its hex digits decoded: half the room of its
+ * text, and read back in lower case, as W3C writes ids), or this for one that is not hex, written as text.
+ */
+const ID_TEXT = 0;
 /** A string written inline rather than as an index into the table of repeated strings. */
 const INLINE = 0xffff;
-/** Distinct attribute keys and span names remembered; later ones are written out each time. */
+/** Distinct attribute keys and span names remembered; later ones are written out each time. (With the values' share, the table stays below {@link INLINE}.) */
 const MAX_TABLE = 4_096;
+/**
+ * Distinct short string values remembered (class names, events, methods, agent names): values repeat
+ * far more than they vary, and once this many are known, new ones are written out each time. Kept
+ * apart from the keys' share of the table, so values never crowd the keys out.
+ */
+const MAX_VALUES = 4_096;
+/** Values longer than this are always written out. */
+const MAX_VALUE_TOKEN = 64;
 
 const EMPTY: readonly never[] = Object.freeze([]);
 const UNSET: SpanStatusRecord = Object.freeze({ code: 0 });
@@ -45,6 +72,9 @@ export class SpanCodec {
   #at = 0;
   readonly #index = new Map<string, number>();
   readonly #table: string[] = [];
+  /** Strings of the table added as keys and names, and as values (each share has its own bound). */
+  #keys = 0;
+  #values = 0;
 
   /** Where {@link encode} wrote its last record. */
   get scratch(): Buffer {
@@ -64,9 +94,9 @@ export class SpanCodec {
     if (status.message !== undefined) flags |= FLAG_MESSAGE;
     if (span.events.length > 0) flags |= FLAG_EVENTS;
     if (span.links.length > 0) flags |= FLAG_LINKS;
-    this.#text(span.traceId);
-    this.#text(span.spanId);
-    if (span.parentSpanId !== undefined) this.#text(span.parentSpanId);
+    this.#id(span.traceId, 16);
+    this.#id(span.spanId, 8);
+    if (span.parentSpanId !== undefined) this.#id(span.parentSpanId, 8);
     this.#token(span.name);
     this.#attributes(span.attributes);
     if (status.message !== undefined) this.#text(status.message);
@@ -81,30 +111,30 @@ export class SpanCodec {
     if (span.links.length > 0) {
       this.#u32(span.links.length);
       for (const link of span.links) {
-        this.#text(link.traceId);
-        this.#text(link.spanId);
+        this.#id(link.traceId, 16);
+        this.#id(link.spanId, 8);
         this.#attributes(link.attributes);
       }
     }
     const view = this.#view;
     view.setUint32(OFFSET.size, this.#at, true);
-    view.setUint16(12, flags, true);
-    view.setUint8(14, KIND_CODES[span.kind] ?? 0);
-    view.setUint8(15, status.code);
-    view.setFloat64(24, span.startedAt, true);
-    view.setFloat64(32, span.endedAt, true);
-    view.setUint32(40, span.dropped ?? 0, true);
+    view.setUint16(FLAGS, flags, true);
+    view.setUint8(KIND, KIND_CODES[span.kind] ?? 0);
+    view.setUint8(STATUS, status.code);
+    view.setUint32(DROPPED, span.dropped ?? 0, true);
+    view.setFloat64(STARTED, span.startedAt, true);
+    view.setFloat64(ENDED, span.endedAt, true);
     return this.#at;
   }
 
   /** Reads the record at `offset` of `bytes` (a buffer this codec's records were copied into). */
   decode(bytes: Buffer, view: DataView, offset: number): SpanRecord {
     const reader = new Reader(bytes, view, offset + RECORD_HEADER, this.#table);
-    const flags = view.getUint16(offset + 12, true);
-    const code = view.getUint8(offset + 15) as 0 | 1 | 2;
-    const traceId = reader.text();
-    const spanId = reader.text();
-    const parentSpanId = flags & FLAG_PARENT ? reader.text() : undefined;
+    const flags = view.getUint16(offset + FLAGS, true);
+    const code = view.getUint8(offset + STATUS) as 0 | 1 | 2;
+    const traceId = reader.id();
+    const spanId = reader.id();
+    const parentSpanId = flags & FLAG_PARENT ? reader.id() : undefined;
     const name = reader.token();
     const attributes = reader.attributes();
     const status: SpanStatusRecord = flags & FLAG_MESSAGE ? { code, message: reader.text() } : code === 0 ? UNSET : { code };
@@ -123,22 +153,22 @@ export class SpanCodec {
     if (flags & FLAG_LINKS) {
       const list: SpanLinkRecord[] = [];
       for (let i = reader.u32(); i > 0; i--) {
-        const linkTrace = reader.text();
-        const linkSpan = reader.text();
+        const linkTrace = reader.id();
+        const linkSpan = reader.id();
         const linkAttributes = reader.attributes();
         list.push(Object.keys(linkAttributes).length > 0 ? { traceId: linkTrace, spanId: linkSpan, attributes: linkAttributes } : { traceId: linkTrace, spanId: linkSpan });
       }
       links = list;
     }
-    const dropped = view.getUint32(offset + 40, true);
+    const dropped = view.getUint32(offset + DROPPED, true);
     return {
       traceId,
       spanId,
       parentSpanId,
       name,
-      kind: KINDS[view.getUint8(offset + 14)] ?? "internal",
-      startedAt: view.getFloat64(offset + 24, true),
-      endedAt: view.getFloat64(offset + 32, true),
+      kind: KINDS[view.getUint8(offset + KIND)] ?? "internal",
+      startedAt: view.getFloat64(offset + STARTED, true),
+      endedAt: view.getFloat64(offset + ENDED, true),
       status,
       attributes,
       events,
@@ -164,6 +194,14 @@ export class SpanCodec {
 
   #value(value: AttributeValue | null | undefined): void {
     if (typeof value === "string") {
+      const index = value.length <= MAX_VALUE_TOKEN ? this.#valueIndex(value) : undefined;
+      if (index !== undefined) {
+        this.#room(3);
+        this.#view.setUint8(this.#at, TAG_TOKEN);
+        this.#view.setUint16(this.#at + 1, index, true);
+        this.#at += 3;
+        return;
+      }
       this.#u8(TAG_STRING);
       this.#text(value);
     } else if (typeof value === "number") {
@@ -183,7 +221,8 @@ export class SpanCodec {
   /** A string that repeats (a key, a span name): its table index, or inline once the table is full. */
   #token(value: string): void {
     let index = this.#index.get(value);
-    if (index === undefined && this.#table.length < MAX_TABLE && value.length <= 256) {
+    if (index === undefined && this.#keys < MAX_TABLE && value.length <= 256) {
+      this.#keys++;
       index = this.#table.length;
       this.#table.push(value);
       this.#index.set(value, index);
@@ -196,6 +235,28 @@ export class SpanCodec {
     }
     this.#view.setUint16(this.#at, INLINE, true);
     this.#at += 2;
+    this.#text(value);
+  }
+
+  /** The table index of a short value, adding it while there is room for values. */
+  #valueIndex(value: string): number | undefined {
+    const index = this.#index.get(value);
+    if (index !== undefined || this.#values >= MAX_VALUES) return index;
+    this.#values++;
+    this.#table.push(value);
+    this.#index.set(value, this.#table.length - 1);
+    return this.#table.length - 1;
+  }
+
+  /** A trace or span id of `bytes` bytes: those bytes when it is that many in hex, else its text. */
+  #id(value: string, bytes: number): void {
+    this.#room(1 + 4 + value.length * 3);
+    if (value.length === bytes * 2 && this.#scratch.write(value, this.#at + 1, bytes, "hex") === bytes) {
+      this.#view.setUint8(this.#at, bytes);
+      this.#at += 1 + bytes;
+      return;
+    }
+    this.#u8(ID_TEXT);
     this.#text(value);
   }
 
@@ -257,6 +318,15 @@ class Reader {
     return value;
   }
 
+  id(): string {
+    const bytes = this.view.getUint8(this.at);
+    this.at += 1;
+    if (bytes === ID_TEXT) return this.text();
+    const value = this.bytes.toString("hex", this.at, this.at + bytes);
+    this.at += bytes;
+    return value;
+  }
+
   text(): string {
     const length = this.u32();
     const value = this.bytes.toString("utf8", this.at, this.at + length);
@@ -285,6 +355,11 @@ class Reader {
     switch (tag) {
       case TAG_STRING:
         return this.text();
+      case TAG_TOKEN: {
+        const index = this.view.getUint16(this.at, true);
+        this.at += 2;
+        return this.table[index]!;
+      }
       case TAG_NUMBER:
         return this.f64();
       case TAG_TRUE:

@@ -12,7 +12,7 @@
  * more than half of it holds records. Writing over the same few megabytes keeps them in the CPU's
  * caches; sweeping 32 MB of cold memory cost more than encoding the span.
  */
-import { OFFSET, RECORD_HEADER, SpanCodec } from "./span-codec.ts";
+import { NO_PREVIOUS, OFFSET, RECORD_HEADER, SpanCodec } from "./span-codec.ts";
 import type { SpanRecord } from "./span-record.ts";
 
 /** The ring's limits. */
@@ -26,7 +26,6 @@ export interface SpanRingLimits {
 /** Why a span was not kept. */
 export type NotKept = "trace full" | "too large";
 
-const NO_RECORD = -1;
 /** Where the ring first wraps (the soft end doubles from here while busy). */
 const INITIAL_END = 256 * 1024;
 
@@ -46,8 +45,10 @@ export class SpanRing {
   readonly #slots = new Map<string, number>();
   readonly #traceOf: Array<string | undefined> = [];
   readonly #generation: Uint32Array;
-  readonly #last: Float64Array;
+  readonly #last: Uint32Array;
   readonly #count: Uint32Array;
+  /** A byte per trace for the store's own use (see {@link mark}); 0 when the trace is first kept. */
+  readonly #marks: Uint8Array;
   readonly #free: number[] = [];
   #spans = 0;
   #evicted = 0;
@@ -58,8 +59,9 @@ export class SpanRing {
     this.#end = Math.min(this.#capacity, INITIAL_END);
     const slots = limits.maxTraces + 1; // one more while a new trace waits for the oldest to leave
     this.#generation = new Uint32Array(slots);
-    this.#last = new Float64Array(slots);
+    this.#last = new Uint32Array(slots);
     this.#count = new Uint32Array(slots);
+    this.#marks = new Uint8Array(slots);
     for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
   }
 
@@ -85,25 +87,38 @@ export class SpanRing {
     return this.#slots.has(traceId);
   }
 
-  /** Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns why not when it is not kept. */
-  add(span: SpanRecord): NotKept | undefined {
+  /**
+   * Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns the slot of its trace
+   * (for {@link mark}), or why the span was not kept.
+   */
+  add(span: SpanRecord): number | NotKept {
     let slot = this.#slots.get(span.traceId);
     if (slot !== undefined && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
     const size = this.#codec.encode(span);
     if (size > this.#capacity / 2) return "too large";
+    const evicted = this.#evicted;
     const at = this.#place(size);
-    // Looked up again: making room may have evicted this very trace.
-    slot = this.#slots.get(span.traceId) ?? this.#open(span.traceId);
+    // Looked up again when making room evicted a trace: it may have been this very one.
+    if (slot === undefined || this.#evicted !== evicted) slot = this.#slots.get(span.traceId) ?? this.#open(span.traceId);
     this.#codec.scratch.copy(this.#bytes!, at, 0, size);
     const view = this.#view!;
     view.setUint32(at + OFFSET.slot, slot, true);
     view.setUint32(at + OFFSET.generation, this.#generation[slot]!, true);
-    view.setFloat64(at + OFFSET.previous, this.#count[slot]! > 0 ? this.#last[slot]! : NO_RECORD, true);
+    view.setUint32(at + OFFSET.previous, this.#count[slot]! > 0 ? this.#last[slot]! : NO_PREVIOUS, true);
     this.#last[slot] = at;
     this.#count[slot] = this.#count[slot]! + 1;
     this.#spans++;
     while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest();
-    return undefined;
+    return slot;
+  }
+
+  /** The byte the store keeps for the trace in `slot` (what {@link add} returned, while the trace is kept). */
+  mark(slot: number): number {
+    return this.#marks[slot]!;
+  }
+
+  setMark(slot: number, value: number): void {
+    this.#marks[slot] = value;
   }
 
   /** One trace's spans in the order they ended; undefined when the ring does not hold it. */
@@ -111,7 +126,7 @@ export class SpanRing {
     const slot = this.#slots.get(traceId);
     if (slot === undefined) return undefined;
     const spans: SpanRecord[] = [];
-    for (let at = this.#last[slot]!; at !== NO_RECORD; at = this.#view!.getFloat64(at + OFFSET.previous, true)) {
+    for (let at = this.#last[slot]!; at !== NO_PREVIOUS; at = this.#view!.getUint32(at + OFFSET.previous, true)) {
       spans.push(this.#codec.decode(this.#bytes!, this.#view!, at));
     }
     return spans.reverse();
@@ -210,6 +225,7 @@ export class SpanRing {
     this.#slots.set(traceId, slot);
     this.#traceOf[slot] = traceId;
     this.#count[slot] = 0;
+    this.#marks[slot] = 0;
     return slot;
   }
 

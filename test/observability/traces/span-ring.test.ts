@@ -64,6 +64,33 @@ describe("SpanCodec", () => {
     }
   });
 
+  it("writes hex ids as bytes and any other id as text, and short values beyond its table of values as text", () => {
+    const codec = new SpanCodec();
+    const roundTrip = (span: SpanRecord): SpanRecord => {
+      const copy = Buffer.from(codec.scratch.subarray(0, codec.encode(span)));
+      return codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0);
+    };
+    const base = makeSpan(random(7), 1);
+    const hexSize = codec.encode(base);
+    // Ids that are not hex of their size (another SDK's, a link given by hand) come back as they were.
+    const odd = { ...base, traceId: "not a trace id", spanId: "12345", parentSpanId: "zz".repeat(8), links: [{ traceId: "x", spanId: "y" }] };
+    expect(roundTrip(odd)).toEqual(odd);
+    expect(codec.encode(base)).toBe(hexSize);
+    expect(codec.encode({ ...base, traceId: "q".repeat(32) })).toBeGreaterThan(hexSize + 15); // text: 4 + 32 bytes, not 16
+    // Upper-case hex reads back in lower case, the W3C form.
+    expect(roundTrip({ ...base, traceId: "ABCDEF".padEnd(32, "0") }).traceId).toBe("abcdef".padEnd(32, "0"));
+    // 6,000 distinct agent names: the first 4,096 become table entries, the rest are written out, all read back.
+    for (let i = 0; i < 6_000; i++) {
+      const span = { ...base, attributes: { "hearth.agent.name": `agent-${i}`, "url.path": `/agents/a/agent-${i}` } };
+      expect(roundTrip(span).attributes).toEqual(span.attributes);
+    }
+    // Keys keep their own share of the table: a new key after all those values is still a table entry.
+    const withNewKey = { ...base, attributes: { "a.key.first.seen.late": 1 } };
+    codec.encode(withNewKey);
+    expect(codec.encode(withNewKey)).toBe(codec.encode({ ...base, attributes: { "hearth.agent.class": 1 } })); // both 2-byte indexes
+    expect(roundTrip(withNewKey).attributes).toEqual({ "a.key.first.seen.late": 1 });
+  });
+
   it("keeps attribute keys and names beyond its table of repeated strings", () => {
     const codec = new SpanCodec();
     const next = random(2);
@@ -147,15 +174,27 @@ function expectSame(ring: SpanRing, model: Model): void {
   expect(ring.spanCount).toBe([...model.traces.values()].reduce((sum, list) => sum + list.length, 0));
 }
 
+/** What the ring's add says, as the model says it: undefined when kept (the ring gives the trace's slot). */
+const outcome = (result: number | string): string | undefined => (typeof result === "number" ? undefined : result);
+
 describe("SpanRing", () => {
   it("holds what the plain model holds through thousands of adds, wraps and evictions by count", () => {
     const limits = { maxBytes: 64 * 1024, maxSpans: 60, maxTraces: 12, maxSpansPerTrace: 9 };
     const ring = new SpanRing(limits);
     const model = new Model(limits);
     const next = random(3);
+    const marks = new Map<string, number>();
     for (let i = 0; i < 6_000; i++) {
       const span = makeSpan(next, Math.floor(next() * 30)); // 30 trace ids for 12 places: traces leave and come back
-      expect(ring.add(span)).toBe(model.add(span));
+      // A trace's mark lasts while it is kept and starts at 0 when it comes back after leaving.
+      const markBefore = model.traces.has(span.traceId) ? (marks.get(span.traceId) ?? 0) : 0;
+      const added = ring.add(span);
+      expect(outcome(added)).toBe(model.add(span));
+      if (typeof added === "number") {
+        expect(ring.mark(added)).toBe(markBefore);
+        ring.setMark(added, (i % 255) + 1);
+        marks.set(span.traceId, (i % 255) + 1);
+      }
       if (i % 97 === 0) expectSame(ring, model);
       if (i % 89 === 0) {
         for (const [traceId, spans] of model.traces) expect(ring.trace(traceId)).toEqual(spans);
@@ -174,7 +213,7 @@ describe("SpanRing", () => {
       const trace = Math.floor(next() * 40);
       const span = makeSpan(next, trace, next() < 0.02 ? 3_000 : 0); // now and then a span of several KB
       const had = model.traces.get(span.traceId)?.length ?? 0;
-      expect(ring.add(span)).toBeUndefined();
+      expect(outcome(ring.add(span))).toBeUndefined();
       // Bytes ran out: the ring evicted its oldest traces, possibly this span's own (which then starts again).
       if (had > 0 && ring.trace(span.traceId)!.length === 1) model.traces.delete(span.traceId);
       model.add(span);
@@ -189,7 +228,7 @@ describe("SpanRing", () => {
     const ring = new SpanRing({ maxBytes: 8 * 1024, maxSpans: 100, maxTraces: 10, maxSpansPerTrace: 1 });
     const next = random(5);
     expect(ring.add({ ...makeSpan(next, 1), attributes: { big: "x".repeat(5_000) } })).toBe("too large");
-    expect(ring.add(makeSpan(next, 1))).toBeUndefined();
+    expect(outcome(ring.add(makeSpan(next, 1)))).toBeUndefined();
     expect(ring.add(makeSpan(next, 1))).toBe("trace full");
     expect(ring.spanCount).toBe(1);
   });
