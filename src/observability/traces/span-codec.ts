@@ -5,6 +5,7 @@
  * more than making the span. Bytes in one preallocated buffer cost it nothing.
  */
 import type { AttributeValue } from "@opentelemetry/api";
+import * as sc from "./semconv.ts";
 import type { SpanEventRecord, SpanKindName, SpanLinkRecord, SpanRecord, SpanStatusRecord } from "./span-record.ts";
 
 const KINDS: readonly SpanKindName[] = ["internal", "server", "client", "producer", "consumer"];
@@ -58,6 +59,31 @@ const MAX_TABLE = 4_096;
 const MAX_VALUES = 4_096;
 /** Values longer than this are always written out. */
 const MAX_VALUE_TOKEN = 64;
+/**
+ * The attributes whose values repeat: a class, an event, a method, an agent's name or path, a model.
+ * Others (a request id, a message) are mostly new each time and are always written out, so they never
+ * fill the table.
+ */
+const REPEATING_VALUES: ReadonlySet<string> = new Set([
+  sc.HEARTH_AGENT_CLASS,
+  sc.HEARTH_AGENT_NAME,
+  sc.HEARTH_EVENT,
+  sc.HTTP_REQUEST_METHOD,
+  sc.URL_PATH,
+  sc.URL_SCHEME,
+  sc.USER_AGENT_ORIGINAL,
+  sc.ERROR_TYPE,
+  sc.GEN_AI_OPERATION_NAME,
+  sc.GEN_AI_PROVIDER_NAME,
+  sc.GEN_AI_AGENT_NAME,
+  sc.GEN_AI_AGENT_ID,
+  sc.GEN_AI_REQUEST_MODEL,
+  sc.GEN_AI_RESPONSE_MODEL,
+  sc.GEN_AI_TOOL_NAME,
+  sc.GEN_AI_TOOL_TYPE,
+  sc.GEN_AI_WORKFLOW_NAME,
+  sc.HEARTH_QUEUE_NAME,
+]);
 
 const EMPTY: readonly never[] = Object.freeze([]);
 const UNSET: SpanStatusRecord = Object.freeze({ code: 0 });
@@ -75,6 +101,8 @@ export class SpanCodec {
   /** Strings of the table added as keys and names, and as values (each share has its own bound). */
   #keys = 0;
   #values = 0;
+  /** By table index: whether the key's short string values are written as table indexes too ({@link REPEATING_VALUES}). */
+  readonly #repeating: boolean[] = [];
 
   /** Where {@link encode} wrote its last record. */
   get scratch(): Buffer {
@@ -185,8 +213,9 @@ export class SpanCodec {
     for (const key in attributes) {
       const value = attributes[key];
       if (value === undefined) continue;
-      this.#token(key);
-      this.#value(value);
+      const index = this.#token(key);
+      if (typeof value === "string" && value.length <= MAX_VALUE_TOKEN && index !== INLINE && this.#repeating[index] === true) this.#repeatingValue(value);
+      else this.#value(value);
       count++;
     }
     this.#view.setUint32(countAt, count, true);
@@ -194,14 +223,6 @@ export class SpanCodec {
 
   #value(value: AttributeValue | null | undefined): void {
     if (typeof value === "string") {
-      const index = value.length <= MAX_VALUE_TOKEN ? this.#valueIndex(value) : undefined;
-      if (index !== undefined) {
-        this.#room(3);
-        this.#view.setUint8(this.#at, TAG_TOKEN);
-        this.#view.setUint16(this.#at + 1, index, true);
-        this.#at += 3;
-        return;
-      }
       this.#u8(TAG_STRING);
       this.#text(value);
     } else if (typeof value === "number") {
@@ -218,34 +239,46 @@ export class SpanCodec {
     }
   }
 
-  /** A string that repeats (a key, a span name): its table index, or inline once the table is full. */
-  #token(value: string): void {
+  /** A string that repeats (a key, a span name): its table index, or inline once the table is full. Returns what it wrote ({@link INLINE} for inline). */
+  #token(value: string): number {
     let index = this.#index.get(value);
     if (index === undefined && this.#keys < MAX_TABLE && value.length <= 256) {
       this.#keys++;
       index = this.#table.length;
       this.#table.push(value);
       this.#index.set(value, index);
+      this.#repeating[index] = REPEATING_VALUES.has(value);
     }
     this.#room(2);
     if (index !== undefined) {
       this.#view.setUint16(this.#at, index, true);
       this.#at += 2;
-      return;
+      return index;
     }
     this.#view.setUint16(this.#at, INLINE, true);
     this.#at += 2;
     this.#text(value);
+    return INLINE;
   }
 
-  /** The table index of a short value, adding it while there is room for values. */
-  #valueIndex(value: string): number | undefined {
-    const index = this.#index.get(value);
-    if (index !== undefined || this.#values >= MAX_VALUES) return index;
-    this.#values++;
-    this.#table.push(value);
-    this.#index.set(value, this.#table.length - 1);
-    return this.#table.length - 1;
+  /** A short value of a {@link REPEATING_VALUES} attribute: its table index, added while there is room for values. */
+  #repeatingValue(value: string): void {
+    let index = this.#index.get(value);
+    if (index === undefined && this.#values < MAX_VALUES) {
+      this.#values++;
+      index = this.#table.length;
+      this.#table.push(value);
+      this.#index.set(value, index);
+    }
+    if (index === undefined) {
+      this.#u8(TAG_STRING);
+      this.#text(value);
+      return;
+    }
+    this.#room(3);
+    this.#view.setUint8(this.#at, TAG_TOKEN);
+    this.#view.setUint16(this.#at + 1, index, true);
+    this.#at += 3;
   }
 
   /** A trace or span id of `bytes` bytes: those bytes when it is that many in hex, else its text. */

@@ -91,6 +91,15 @@ describe("SpanCodec", () => {
     expect(roundTrip(withNewKey).attributes).toEqual({ "a.key.first.seen.late": 1 });
   });
 
+  it("writes values that are new each time (request ids) out, so they never fill the table of values", () => {
+    const codec = new SpanCodec();
+    const base = makeSpan(random(8), 1);
+    for (let i = 0; i < 5_000; i++) codec.encode({ ...base, attributes: { "hearth.request.id": hex(i, 16) } });
+    const named = (name: string) => codec.encode({ ...base, attributes: { "hearth.agent.name": name } });
+    named("seen");
+    expect(named("first seen now")).toBe(named("seen")); // still room: a 3-byte index for each name
+  });
+
   it("keeps attribute keys and names beyond its table of repeated strings", () => {
     const codec = new SpanCodec();
     const next = random(2);
