@@ -7,6 +7,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 export interface HostEvent {
   /** What the context carrier captured when the event was sent (the sender's trace context), if any. */
   readonly carried: unknown;
+  /**
+   * The context of the event's own outermost work while it runs (its span), when its carrier put one
+   * here instead of entering it: it then wins over `carried`. Set and cleared by the carrier's owner.
+   */
+  own?: unknown;
   /** Its place in the order contexts are entered (see {@link nextEntry}). */
   readonly entered: number;
 }

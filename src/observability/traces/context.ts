@@ -73,9 +73,41 @@ export function activeContext(): Context {
   if (useGlobal) return otelContext.active();
   const frame = own.getStore();
   const event = currentEvent();
-  if (event !== undefined && event.carried !== undefined && (frame === undefined || event.entered > frame.entered)) return event.carried as Context;
+  if (event !== undefined && (frame === undefined || event.entered > frame.entered)) {
+    const context = event.own ?? event.carried;
+    if (context !== undefined) return context as Context;
+  }
   return frame?.context ?? OWN_ROOT;
 }
+
+/**
+ * Runs `fn` with `ctx` active, where `ctx` is the context of the current event's own outermost span:
+ * put on the event while `fn` runs (no context frame: one per event is the costliest part of a span)
+ * when the event's context is the active one and holds no span of its own yet; otherwise entered as
+ * {@link withContext} does. `done` must be called once the span's work is over: it takes `ctx` off the
+ * event again, so what the event does afterwards runs in the context it had before.
+ */
+export function withEventContext<T>(ctx: Context, fn: () => T): { result: T; done: () => void } {
+  if (!useGlobal) {
+    const event = currentEvent();
+    const frame = own.getStore();
+    if (event !== undefined && event.own === undefined && (frame === undefined || event.entered > frame.entered)) {
+      event.own = ctx;
+      const done = () => {
+        if (event.own === ctx) event.own = undefined;
+      };
+      try {
+        return { result: fn(), done };
+      } catch (error) {
+        done();
+        throw error;
+      }
+    }
+  }
+  return { result: withContext(ctx, fn), done: NOTHING };
+}
+
+const NOTHING = (): void => {};
 
 /** The empty context new traces start from. */
 export function rootContext(): Context {

@@ -10,7 +10,7 @@ import { activeContext, rootContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
-import { NOT_RECORDING, recordError, REQUEST_ID, startSpan, tracingOn, withSpan } from "./tracer.ts";
+import { NOT_RECORDING, recordError, REQUEST_ID, startSpan, tracingOn, withEventSpan, withSpan } from "./tracer.ts";
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -68,7 +68,7 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
  */
 export function traceAgentEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root = false): T {
   if (!tracingOn()) return fn();
-  return withSpan(
+  return withEventSpan(
     detail === undefined ? event : `${event} ${detail}`,
     { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event }, attributesOwned: true },
     fn,

@@ -137,7 +137,7 @@ export class SpanStore {
     let mark = this.#ring.mark(slot);
     if (mark === FILE_UNDECIDED) {
       if (this.#written.has(span.traceId)) mark = FILE_WRITTEN; // written before it left memory
-      else if (ratio > 0 && Number.parseInt(span.traceId.slice(-8), 16) / 0xffffffff < ratio) return this.#startWriting(span, slot);
+      else if (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio) return this.#startWriting(span, slot);
       else mark = FILE_NOT_YET;
       this.#ring.setMark(slot, mark);
     }
@@ -299,4 +299,15 @@ export class SpanStore {
     this.#dropped++;
     return undefined;
   }
+}
+
+/** The last 8 hex digits of a trace id as a number (random in a W3C id): which share of traces it falls in. Read in place, not sliced and parsed. */
+function idTail(traceId: string): number {
+  let value = 0;
+  for (let i = Math.max(0, traceId.length - 8); i < traceId.length; i++) {
+    const code = traceId.charCodeAt(i) | 0x20; // lower case
+    const digit = code >= 0x30 && code <= 0x39 ? code - 0x30 : code >= 0x61 && code <= 0x66 ? code - 0x57 : 0;
+    value = value * 16 + digit;
+  }
+  return value;
 }

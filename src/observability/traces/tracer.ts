@@ -12,7 +12,7 @@ import {
   type Tracer,
 } from "@opentelemetry/api";
 import { readLogContext, setTraceIdSource, type TracedIds } from "../logs/context.ts";
-import { activeContext, carryTraceContext, globalContextManagerWorks, useGlobalContext, withContext } from "./context.ts";
+import { activeContext, carryTraceContext, globalContextManagerWorks, useGlobalContext, withContext, withEventContext } from "./context.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
 import { HearthSpan } from "./span.ts";
@@ -194,6 +194,44 @@ export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: 
       },
     ) as T;
   }
+  span.end();
+  return result;
+}
+
+/**
+ * {@link withSpan} for the outermost span of an agent event (its request, RPC, message, schedule run):
+ * the span's context is put on the event rather than entered (see `withEventContext`), and taken off
+ * when the span ends.
+ */
+export function withEventSpan<T>(name: string, options: StartSpanOptions, fn: () => T, parent?: Context): T {
+  if (state === undefined) return fn();
+  const base = parent ?? activeContext();
+  const span = startSpan(name, options, base);
+  let entered: { result: T; done: () => void };
+  try {
+    entered = withEventContext(trace.setSpan(base, span), fn);
+  } catch (error) {
+    recordError(span, error);
+    span.end();
+    throw error;
+  }
+  const { result, done } = entered;
+  if (result instanceof Promise) {
+    return result.then(
+      (value: unknown) => {
+        done();
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        done();
+        recordError(span, error);
+        span.end();
+        throw error;
+      },
+    ) as T;
+  }
+  done();
   span.end();
   return result;
 }
