@@ -112,6 +112,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "inspector", file: "inspector.ts", what: "inspector: first-load JavaScript, overview and agents list of 100,000 agents in headless Chromium", timeoutMs: 300_000 },
   // Alternating rounds of each mode; --before <dist> adds a build without observability to compare.
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
+  { name: "tracing-cost", file: "tracing-cost.ts", what: "what tracing adds to a request and an RPC call, in-process (no sockets), off and on alternating in child processes", timeoutMs: 600_000 },
   // The cluster (issue 19): each starts its own PostgreSQL (Debian's binaries, as the tests do).
   { name: "cluster-commit", file: "cluster-commit.ts", what: "cluster: commit latency and throughput, 100 / 1,000 / 10,000 agents, batched vs one INSERT per commit vs single node; WAL bytes per commit", timeoutMs: 900_000 },
   { name: "cluster-nodes", file: "cluster-nodes.ts", what: "cluster: req/s over 1,000 agents with 1, 2 and 3 node processes (to the owner, and to any node)", timeoutMs: 600_000 },

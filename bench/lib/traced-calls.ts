@@ -1,0 +1,76 @@
+/**
+ * The child of bench/tracing-cost.ts: one agent in this process, no sockets; HTTP requests through
+ * `traceHttpRequest` around `host.request` (as the gateway calls them) and RPC calls through a stub,
+ * 16 in flight, with tracing off or on (every trace kept in memory, 1% in the file, as `hearth dev`
+ * keeps them). Returns this process's CPU microseconds per operation for each round.
+ */
+import { pathToFileURL } from "node:url";
+import { childMain, withDataDir } from "./common.ts";
+
+export interface TracedCallsInput {
+  /** The dist/ directory of the build to measure. */
+  dist: string;
+  tracing: boolean;
+  rounds: number;
+  httpPerRound: number;
+  rpcPerRound: number;
+}
+
+export interface TracedCallsResult {
+  httpCpu: number[];
+  rpcCpu: number[];
+}
+
+type Dist = typeof import("../../dist/index.js");
+type Traces = typeof import("../../dist/observability/traces/index.js");
+
+const IN_FLIGHT = 16;
+
+childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
+  const dist = (await import(pathToFileURL(`${input.dist}/index.js`).href)) as Dist;
+  const traces = (await import(pathToFileURL(`${input.dist}/observability/traces/index.js`).href)) as Traces;
+  class Counter extends dist.Agent<unknown, { count: number }> {
+    static callables = ["ping"];
+    override initialState = { count: 0 };
+    override onStart(): void {
+      this.sql`CREATE TABLE IF NOT EXISTS hits (n INTEGER NOT NULL, at INTEGER NOT NULL)`;
+    }
+    override onRequest(): Response {
+      const count = this.state.count + 1;
+      this.setState({ count });
+      this.sql`INSERT INTO hits (n, at) VALUES (${count}, ${Date.now()})`;
+      return Response.json({ count });
+    }
+    ping(): boolean {
+      return true;
+    }
+  }
+  return withDataDir("traced-calls", undefined, async (dataDir) => {
+    const host = new dist.Host({ dataDir, agents: { Counter } });
+    const tracing = input.tracing ? traces.enableTracing({ otlp: false, aiSdk: false, store: { persist: { path: `${dataDir}/spans.sqlite`, sampleRatio: 0.01 } } }) : undefined;
+    const stub = (await dist.getAgentByName(host.env.Counter as never, "hot")) as unknown as { ping(): Promise<boolean> };
+    const http = async (): Promise<void> => {
+      const request = new Request("http://bench/agents/counter/hot", { method: "POST", body: "{}", headers: { "user-agent": "bench" } });
+      await (await traces.traceHttpRequest(request, () => host.request("Counter", "hot", request))).text();
+    };
+    const cpuPer = async (count: number, call: () => Promise<unknown>): Promise<number> => {
+      const before = process.cpuUsage();
+      let next = 0;
+      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+        while (next++ < count) await call();
+      }));
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / count;
+    };
+    await cpuPer(input.httpPerRound, http); // warm-up: compiles the code, creates the file
+    await cpuPer(input.rpcPerRound, () => stub.ping());
+    const result: TracedCallsResult = { httpCpu: [], rpcCpu: [] };
+    for (let round = 0; round < input.rounds; round++) {
+      result.httpCpu.push(await cpuPer(input.httpPerRound, http));
+      result.rpcCpu.push(await cpuPer(input.rpcPerRound, () => stub.ping()));
+    }
+    await tracing?.close();
+    await host.close();
+    return result;
+  });
+});
