@@ -12,6 +12,9 @@ import { loadedDurableObjectClass, type DurableObjectClassOptions, type LoadedDu
 import { LIMITS } from "../limits.ts";
 import { Sandbox, SandboxError, type OutboundHandler, type SandboxLimits, type SandboxOptions } from "./sandbox.ts";
 import type { SandboxEngine } from "./engine.ts";
+import { WorkerError } from "./worker-error.ts";
+
+export { WorkerError };
 
 export interface WorkerCode {
   mainModule: string;
@@ -50,17 +53,6 @@ export interface WorkerLoaderOptions {
   maxWarmWorkers?: number;
   /** The engine of every sandbox this loader starts; default the process-wide worker pool (a warm worker keeps its thread). */
   engine?: SandboxEngine;
-}
-
-/** An error thrown inside the sandbox, rethrown at the stub. `limit` names an exceeded limit. */
-export class WorkerError extends Error {
-  readonly limit: string | undefined;
-
-  constructor(name: string, message: string, limit?: string) {
-    super(message);
-    this.limit = limit;
-    this.name = name;
-  }
 }
 
 interface Warm {

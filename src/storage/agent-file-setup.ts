@@ -1,9 +1,10 @@
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { takePooledDatabase } from "./file-pool.ts";
+import { STAMP_OFFSET } from "./file-stamp.ts";
 import { settleLeftovers } from "./settle.ts";
 import { agentsFolderOf, recordUnsettled } from "./unsettled-log.ts";
 
@@ -16,8 +17,6 @@ export const SCHEMA_SQL = `
   CREATE TABLE _hearth_state (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
   CREATE TABLE _hearth_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`;
 
-/** Where SQLite keeps `PRAGMA application_id` in the file's header: Hearth's "unsettled" stamp. */
-export const STAMP_OFFSET = 68;
 
 let template: Buffer | undefined;
 
@@ -97,20 +96,6 @@ function writeNew(path: string, bytes: Buffer, sync: boolean): void {
   try {
     writeSync(fd, bytes);
     if (sync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * The stamp in a file's header read without SQLite (for a file SQLite refuses to open); undefined
- * when the file is too short to have one.
- */
-export function readStamp(path: string): number | undefined {
-  const fd = openSync(path, "r");
-  try {
-    const header = Buffer.alloc(4);
-    return readSync(fd, header, 0, 4, STAMP_OFFSET) === 4 ? header.readInt32BE(0) : undefined;
   } finally {
     closeSync(fd);
   }

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
-import { SCHEMA_SQL, SCHEMA_VERSION, createAgentFile, readStamp } from "./agent-file-setup.ts";
+import { SCHEMA_SQL, SCHEMA_VERSION, createAgentFile } from "./agent-file-setup.ts";
+import { readStamp } from "./file-stamp.ts";
 
 const knownDirs = new Set<string>();
 

@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { STAMP_OFFSET, readStamp } from "./agent-file-setup.ts";
+import { STAMP_OFFSET, readStamp } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";
 import { agentsFolderOf, clearUnsettledLogs } from "./unsettled-log.ts";
 

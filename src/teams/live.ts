@@ -3,8 +3,6 @@
  * of each run, per owner agent; the team definitions by name (a run resumed after a restart finds its
  * definition here); and the two writes every state change makes — the journal row and the event.
  */
-import { AGENT_RUNTIME } from "../agent/agent-base.ts";
-import type { AgentRuntime } from "../agent/runtime.ts";
 import type { TeamEvent, TeamJournal, TeamRunStatus } from "./journal.ts";
 import { reportTeamRun } from "./run-signal.ts";
 import { streamEvent } from "./stream.ts";
@@ -51,12 +49,6 @@ export function agentTeams(agent: object): AgentTeams {
   let state = byAgent.get(agent);
   if (!state) byAgent.set(agent, (state = { live: new Map(), watchers: new Map() }));
   return state;
-}
-
-export function runtimeOf(agent: object): AgentRuntime {
-  const runtime = (agent as { [AGENT_RUNTIME]?: AgentRuntime })[AGENT_RUNTIME];
-  if (!runtime) throw new TypeError("A team run belongs to an agent: pass `this` from an Agent's method");
-  return runtime;
 }
 
 export function finish(agent: object, journal: TeamJournal, id: string, status: TeamRunStatus, now: number, end: { output?: unknown; error?: { name: string; message: string } }): void {

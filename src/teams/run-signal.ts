@@ -7,7 +7,7 @@ import { channel } from "node:diagnostics_channel";
 import { DEFAULT_PRICES, type ModelPrice } from "../observability/cost/prices.ts";
 import { costOf } from "./budget.ts";
 import { TERMINAL_STATUSES, type TeamJournal, type TeamRunStatus } from "./journal.ts";
-import { runtimeOf } from "./live.ts";
+import { runtimeOf } from "./runtime-of.ts";
 import type { MemberUsage } from "./member.ts";
 
 /** The channel team runs report on. */

@@ -5,7 +5,8 @@
 import { RunStopped, type PendingApproval } from "./errors.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
-import { agentTeams, emitEvent, finish, runtimeOf, teamNamed } from "./live.ts";
+import { agentTeams, emitEvent, finish, teamNamed } from "./live.ts";
+import { runtimeOf } from "./runtime-of.ts";
 import { CHILD_RUN_KIND, NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
 
 /** A handle on one run: its record, its events, and the controls. */

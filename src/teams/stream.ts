@@ -5,11 +5,10 @@
  * run ends or it sends `hearth_team_unwatch`. Watches are stored in the owner's SQLite, so they hold
  * while the agent hibernates (its sockets stay open) and wakes for an approval.
  */
-import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import type { Connection } from "../agent/connection.ts";
 import { registerFrameHandler } from "../agent/frame-handlers.ts";
-import type { AgentRuntime } from "../agent/runtime.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent } from "./journal.ts";
+import { runtimeOf } from "./runtime-of.ts";
 
 /** Frame types of team streams. */
 export const TEAM_FRAMES = { watch: "hearth_team_watch", unwatch: "hearth_team_unwatch", event: "hearth_team_event", error: "hearth_team_error" } as const;
@@ -21,10 +20,6 @@ export const MAX_WATCHERS_PER_RUN = 1_000;
 
 /** Per agent instance: run id → connection ids (loaded from the table on first use). */
 const watching = new WeakMap<object, Map<string, Set<string>>>();
-
-function runtimeOf(agent: object): AgentRuntime {
-  return (agent as { [AGENT_RUNTIME]: AgentRuntime })[AGENT_RUNTIME];
-}
 
 function watchersOf(agent: object): Map<string, Set<string>> {
   let map = watching.get(agent);

@@ -11,7 +11,8 @@ import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type Mo
 import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
-import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, runtimeOf, teamNamed, type LiveRun } from "./live.ts";
+import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, teamNamed, type LiveRun } from "./live.ts";
+import { runtimeOf } from "./runtime-of.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
 import { registerTeamPrices, reportTeamRun } from "./run-signal.ts";

@@ -10,7 +10,7 @@ import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { fnMember, pipeline, route, step, team, teamRun } from "../../src/teams/index.ts";
 import { TeamJournal } from "../../src/teams/journal.ts";
-import { runtimeOf } from "../../src/teams/live.ts";
+import { runtimeOf } from "../../src/teams/runtime-of.ts";
 import { journaledInput, MAX_JOURNALED_INPUT_CHARS, truncationMarker, type JournaledInput } from "../../src/teams/step-inputs.ts";
 
 const received: number[] = [];

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { replicate } from "../../../src/cluster/replica/capture.ts";
 import { MemoryLog } from "../../../src/cluster/replica/memory-log.ts";
 import { historyPosition, logPosition, restoreAgentFile } from "../../../src/cluster/replica/restore.ts";
-import { STAMP_OFFSET } from "../../../src/storage/agent-file-setup.ts";
+import { STAMP_OFFSET } from "../../../src/storage/file-stamp.ts";
 import { openAgentFile } from "../../../src/storage/connection.ts";
 import { commit, dumpTables, openAgent, removeScratch, scratchDir } from "./helpers.ts";
 

@@ -1,0 +1,22 @@
+import { closeSync, openSync, readSync } from "node:fs";
+
+/**
+ * Where SQLite keeps `PRAGMA application_id` in a file's header: Hearth's "unsettled" stamp (the boot
+ * that wrote the file without fsync; 0 once it is durable, see settle.ts).
+ */
+export const STAMP_OFFSET = 68;
+
+/**
+ * The stamp in a file's header read without SQLite (for a file SQLite refuses to open); undefined
+ * when the file is too short to have one.
+ * @example if ((readStamp(path) ?? 0) !== 0) settleFile(path);
+ */
+export function readStamp(path: string): number | undefined {
+  const fd = openSync(path, "r");
+  try {
+    const header = Buffer.alloc(4);
+    return readSync(fd, header, 0, 4, STAMP_OFFSET) === 4 ? header.readInt32BE(0) : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
