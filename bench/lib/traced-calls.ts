@@ -19,16 +19,28 @@ export interface TracedCallsInput {
 export interface TracedCallsResult {
   httpCpu: number[];
   rpcCpu: number[];
+  /**
+   * With tracing off: CPU per request (ns) of the hooks an HTTP request passes while nothing is on —
+   * `traceHttpRequest`, the mailbox's `carryContext`, `traceAgentEvent`, the state event's
+   * `emitAgentEvent` — less the same loop calling the handlers directly, per round.
+   */
+  idleHooksNs: number[];
 }
 
 type Dist = typeof import("../../dist/index.js");
 type Traces = typeof import("../../dist/observability/traces/index.js");
+type Hooks = typeof import("../../dist/observability/traces/hooks.js");
+type Events = typeof import("../../dist/observability/events/emit.js");
+type EventContext = typeof import("../../dist/host/event-context.js");
 
 const IN_FLIGHT = 16;
 
 childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
   const dist = (await import(pathToFileURL(`${input.dist}/index.js`).href)) as Dist;
   const traces = (await import(pathToFileURL(`${input.dist}/observability/traces/index.js`).href)) as Traces;
+  const hooks = (await import(pathToFileURL(`${input.dist}/observability/traces/hooks.js`).href)) as Hooks;
+  const events = (await import(pathToFileURL(`${input.dist}/observability/events/emit.js`).href)) as Events;
+  const eventContext = (await import(pathToFileURL(`${input.dist}/host/event-context.js`).href)) as EventContext;
   class Counter extends dist.Agent<unknown, { count: number }> {
     static callables = ["ping"];
     override initialState = { count: 0 };
@@ -64,10 +76,30 @@ childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
     };
     await cpuPer(input.httpPerRound, http); // warm-up: compiles the code, creates the file
     await cpuPer(input.rpcPerRound, () => stub.ping());
-    const result: TracedCallsResult = { httpCpu: [], rpcCpu: [] };
+    const result: TracedCallsResult = { httpCpu: [], rpcCpu: [], idleHooksNs: [] };
+    const agent = { name: "hot" };
+    const request = new Request("http://bench/agents/counter/hot", { method: "POST", body: "{}", headers: { "user-agent": "bench" } });
+    const answer = Promise.resolve(new Response("ok"));
+    const withHooks = (): Promise<Response> =>
+      hooks.traceHttpRequest(request, () => {
+        eventContext.carryContext();
+        return hooks.traceAgentEvent("Counter", "hot", "onRequest", undefined, () => {
+          events.emitAgentEvent(agent, "state:update");
+          return answer;
+        });
+      });
+    const without = (): Promise<Response> => answer;
+    const loopNs = async (fn: () => Promise<Response>): Promise<number> => {
+      const count = 200_000;
+      const before = process.cpuUsage();
+      for (let i = 0; i < count; i++) await fn();
+      const used = process.cpuUsage(before);
+      return ((used.user + used.system) * 1000) / count;
+    };
     for (let round = 0; round < input.rounds; round++) {
       result.httpCpu.push(await cpuPer(input.httpPerRound, http));
       result.rpcCpu.push(await cpuPer(input.rpcPerRound, () => stub.ping()));
+      if (!input.tracing) result.idleHooksNs.push((await loopNs(withHooks)) - (await loopNs(without)));
     }
     await tracing?.close();
     await host.close();
