@@ -17,6 +17,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { emit, flag, log, runChild, withDataDir, type Row } from "./lib/common.ts";
+import { counterOn } from "./lib/dist-counter.ts";
 import type { HttpLoadInput, HttpLoadResult } from "./lib/http-load.ts";
 import type { WsLoadInput, WsLoadResult } from "./lib/ws-load.ts";
 
@@ -30,26 +31,6 @@ const KINDS = new Set((flag("kinds") ?? "http,ws").split(","));
 
 type Dist = typeof import("../dist/index.js");
 type Mode = "before" | "off" | "on";
-
-/** The benchmark's agent, built on the given dist's Agent (a class from another build cannot run on this one's host). */
-function counterOf(dist: Dist) {
-  return class Counter extends dist.Agent<unknown, { count: number }> {
-    static callables = ["ping"];
-    override initialState = { count: 0 };
-    override onStart(): void {
-      this.sql`CREATE TABLE IF NOT EXISTS hits (n INTEGER NOT NULL, at INTEGER NOT NULL)`;
-    }
-    override onRequest(): Response {
-      const count = this.state.count + 1;
-      this.setState({ count });
-      this.sql`INSERT INTO hits (n, at) VALUES (${count}, ${Date.now()})`;
-      return Response.json({ count });
-    }
-    ping(): boolean {
-      return true;
-    }
-  };
-}
 
 /** Turns everything on; returns what turns it off again. */
 async function allOn(dataDir: string): Promise<() => Promise<void>> {
@@ -94,7 +75,7 @@ async function measure(mode: Mode): Promise<Measured> {
   const distUrl = mode === "before" ? pathToFileURL(`${BEFORE}/index.js`).href : new URL("../dist/index.js", import.meta.url).href;
   const dist = (await import(distUrl)) as Dist;
   return withDataDir(`observability-${mode}`, undefined, async (dataDir) => {
-    const host = new dist.Host({ dataDir, agents: { Counter: counterOf(dist) } });
+    const host = new dist.Host({ dataDir, agents: { Counter: counterOn(dist) } });
     const turnOff = mode === "on" ? await allOn(dataDir) : undefined;
     const server = await dist.serve({ host, port: 0, ...(mode === "on" && PARTS.has("metrics") ? { metrics: true } : {}) });
     try {

@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { childMain, withDataDir } from "./common.ts";
+import { counterOn } from "./dist-counter.ts";
 
 export interface TracedCallsInput {
   /** The dist/ directory of the build to measure. */
@@ -41,22 +42,7 @@ childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
   const hooks = (await import(pathToFileURL(`${input.dist}/observability/traces/hooks.js`).href)) as Hooks;
   const events = (await import(pathToFileURL(`${input.dist}/observability/events/emit.js`).href)) as Events;
   const eventContext = (await import(pathToFileURL(`${input.dist}/host/event-context.js`).href)) as EventContext;
-  class Counter extends dist.Agent<unknown, { count: number }> {
-    static callables = ["ping"];
-    override initialState = { count: 0 };
-    override onStart(): void {
-      this.sql`CREATE TABLE IF NOT EXISTS hits (n INTEGER NOT NULL, at INTEGER NOT NULL)`;
-    }
-    override onRequest(): Response {
-      const count = this.state.count + 1;
-      this.setState({ count });
-      this.sql`INSERT INTO hits (n, at) VALUES (${count}, ${Date.now()})`;
-      return Response.json({ count });
-    }
-    ping(): boolean {
-      return true;
-    }
-  }
+  const Counter = counterOn(dist);
   return withDataDir("traced-calls", undefined, async (dataDir) => {
     const host = new dist.Host({ dataDir, agents: { Counter } });
     const tracing = input.tracing ? traces.enableTracing({ otlp: false, aiSdk: false, store: { persist: { path: `${dataDir}/spans.sqlite`, sampleRatio: 0.01 } } }) : undefined;
