@@ -177,25 +177,9 @@ export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: 
   try {
     result = withContext(trace.setSpan(base, span), () => fn(span));
   } catch (error) {
-    recordError(span, error);
-    span.end();
-    throw error;
+    return failed(span, error);
   }
-  if (result instanceof Promise) {
-    return result.then(
-      (value: unknown) => {
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        recordError(span, error);
-        span.end();
-        throw error;
-      },
-    ) as T;
-  }
-  span.end();
-  return result;
+  return endWhenSettled(span, result, undefined);
 }
 
 /**
@@ -211,29 +195,36 @@ export function withEventSpan<T>(name: string, options: StartSpanOptions, fn: ()
   try {
     entered = withEventContext(trace.setSpan(base, span), fn);
   } catch (error) {
-    recordError(span, error);
+    return failed(span, error);
+  }
+  return endWhenSettled(span, entered.result, entered.done);
+}
+
+/** Ends `span` when `result` settles (at once when it is not a promise), after `done`; a rejection marks it failed. */
+function endWhenSettled<T>(span: Span, result: T, done: (() => void) | undefined): T {
+  if (!(result instanceof Promise)) {
+    done?.();
     span.end();
-    throw error;
+    return result;
   }
-  const { result, done } = entered;
-  if (result instanceof Promise) {
-    return result.then(
-      (value: unknown) => {
-        done();
-        span.end();
-        return value;
-      },
-      (error: unknown) => {
-        done();
-        recordError(span, error);
-        span.end();
-        throw error;
-      },
-    ) as T;
-  }
-  done();
+  return result.then(
+    (value: unknown) => {
+      done?.();
+      span.end();
+      return value;
+    },
+    (error: unknown) => {
+      done?.();
+      return failed(span, error);
+    },
+  ) as T;
+}
+
+/** Marks `span` failed with `error`, ends it and throws `error` on. */
+function failed(span: Span, error: unknown): never {
+  recordError(span, error);
   span.end();
-  return result;
+  throw error;
 }
 
 /** A span that records nothing: what hooks hand their function while tracing is off. */
