@@ -32,7 +32,6 @@ import { Timekeeper } from "./timekeeper.ts";
 
 export type { AgentClass, HostOptions, TaskErrorReport } from "./host-options.ts";
 
-/** Root places kept for reuse; the map starts over past this many (a scan over many agents). */
 /** Agents the idle sweep hibernates per turn of the event loop; it goes on in the next turn. */
 const HIBERNATIONS_PER_TURN = 32;
 

@@ -1,6 +1,6 @@
 /**
- * A thread's own series in its `/metrics` under `--threads`: WebSocket connections moved to their
- * agent's thread (decision 0025) and sockets still relayed between threads.
+ * A thread's own series in its `/metrics` under `--threads`: client connections moved to their
+ * agent's thread (decision 0025) and WebSockets still relayed between threads.
  */
 import type { MetricsRegistry } from "../observability/metrics/registry.ts";
 import type { Shard } from "./shard.ts";
@@ -13,7 +13,7 @@ import type { Shard } from "./shard.ts";
 export function addShardMetrics(registry: MetricsRegistry, shard: Shard): void {
   const moved = registry.counter({
     name: "hearth_thread_connections_moved_total",
-    help: "Client connections this thread's server moved to the thread of their agent (WebSocket upgrades).",
+    help: "Client connections this thread's server moved to the thread of their agent: WebSocket upgrades, and HTTP connections whose first request named an agent of another thread.",
   });
   registry.gauge({
     name: "hearth_thread_websockets_relayed",

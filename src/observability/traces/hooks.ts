@@ -16,9 +16,9 @@ const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
 /**
  * Runs one HTTP request: a request id (the incoming `x-request-id` when it is 1–128 safe characters,
- * else the server span's id, or a new UUID while only logs read it) every log line inside carries, and — tracing on — a SERVER span continuing the
- * caller's `traceparent`, ended when the response is ready. With tracing off and no logger made yet,
- * only calls `fn`.
+ * else the server span's id, or a new UUID while only logs read it) every log line inside carries,
+ * and — tracing on — a SERVER span continuing the caller's `traceparent`, ended when the response is
+ * ready. With tracing off and no logger made yet, only calls `fn`.
  * @example const response = await traceHttpRequest(request, () => fetch(request, env, ctx));
  */
 export function traceHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {

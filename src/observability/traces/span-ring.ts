@@ -47,8 +47,6 @@ export class SpanRing {
   readonly #generation: Uint32Array;
   readonly #last: Uint32Array;
   readonly #count: Uint32Array;
-  /** A byte per trace for the store's own use (see {@link mark}); 0 when the trace is first kept. */
-  readonly #marks: Uint8Array;
   readonly #free: number[] = [];
   #spans = 0;
   #evicted = 0;
@@ -61,7 +59,6 @@ export class SpanRing {
     this.#generation = new Uint32Array(slots);
     this.#last = new Uint32Array(slots);
     this.#count = new Uint32Array(slots);
-    this.#marks = new Uint8Array(slots);
     for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
   }
 
@@ -87,11 +84,8 @@ export class SpanRing {
     return this.#slots.has(traceId);
   }
 
-  /**
-   * Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns the slot of its trace
-   * (for {@link mark}), or why the span was not kept.
-   */
-  add(span: SpanRecord): number | NotKept {
+  /** Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns why not when it is not kept. */
+  add(span: SpanRecord): NotKept | undefined {
     let slot = this.#slots.get(span.traceId);
     if (slot !== undefined && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
     const size = this.#codec.encode(span);
@@ -109,16 +103,7 @@ export class SpanRing {
     this.#count[slot] = this.#count[slot]! + 1;
     this.#spans++;
     while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest();
-    return slot;
-  }
-
-  /** The byte the store keeps for the trace in `slot` (what {@link add} returned, while the trace is kept). */
-  mark(slot: number): number {
-    return this.#marks[slot]!;
-  }
-
-  setMark(slot: number, value: number): void {
-    this.#marks[slot] = value;
+    return undefined;
   }
 
   /** One trace's spans in the order they ended; undefined when the ring does not hold it. */
@@ -225,7 +210,6 @@ export class SpanRing {
     this.#slots.set(traceId, slot);
     this.#traceOf[slot] = traceId;
     this.#count[slot] = 0;
-    this.#marks[slot] = 0;
     return slot;
   }
 

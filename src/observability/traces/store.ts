@@ -49,10 +49,6 @@ const FILE_SCAN_CHUNK = 500;
 /** Bounds of `maxBytes`: a span must fit in half of it; beyond 1 GiB a store of recent spans is a database. */
 const MIN_BYTES = 64 * 1024;
 const MAX_BYTES = 1024 * 1024 * 1024;
-/** What the ring's mark of a trace says about the file: not looked at yet, written, not written so far. */
-const FILE_UNDECIDED = 0;
-const FILE_WRITTEN = 1;
-const FILE_NOT_YET = 2;
 /** Pending spans that make the write happen on the next turn instead of at the next interval. */
 const FLUSH_AT_PENDING = 2_000;
 
@@ -126,29 +122,16 @@ export class SpanStore {
     }
   }
 
-  /**
-   * Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier
-   * spans). Whether the trace id falls in the sampled share is worked out once per trace, at its first
-   * span, and kept in the ring's mark for the trace (`slot`): this runs for every span.
-   */
-  #toFile(span: SpanRecord, slot: number): boolean {
+  /** Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier spans). */
+  #toFile(span: SpanRecord): boolean {
     const { ratio, slowMs } = this.#sampling;
-    if (ratio >= 1) return (this.#pending.push(span), true);
-    let mark = this.#ring.mark(slot);
-    if (mark === FILE_UNDECIDED) {
-      if (this.#written.has(span.traceId)) mark = FILE_WRITTEN; // written before it left memory
-      else if (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio) return this.#startWriting(span, slot);
-      else mark = FILE_NOT_YET;
-      this.#ring.setMark(slot, mark);
-    }
-    if (mark === FILE_WRITTEN) return (this.#pending.push(span), true);
-    if (span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined || span.endedAt - span.startedAt >= slowMs) return this.#startWriting(span, slot);
-    return false;
-  }
-
-  /** From now on the trace of `span` goes to the file: its spans in memory now, then each later one. */
-  #startWriting(span: SpanRecord, slot: number): true {
-    this.#ring.setMark(slot, FILE_WRITTEN);
+    if (ratio >= 1 || this.#written.has(span.traceId)) return (this.#pending.push(span), true);
+    const worth =
+      span.status.code === 2 ||
+      span.attributes[GEN_AI_OPERATION_NAME] !== undefined ||
+      span.endedAt - span.startedAt >= slowMs ||
+      (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio);
+    if (!worth) return false;
     this.#written.add(span.traceId);
     if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
     this.#pending.push(...(this.#ring.trace(span.traceId) ?? [span]));
@@ -157,9 +140,8 @@ export class SpanStore {
 
   /** Adds a finished span (the tracer's span listener calls this). */
   add(span: SpanRecord): void {
-    const slot = this.#keep(span);
-    if (slot === undefined) return;
-    if (this.#table && this.#toFile(span, slot)) {
+    if (!this.#keep(span)) return;
+    if (this.#table && this.#toFile(span)) {
       if (this.#pending.length >= FLUSH_AT_PENDING && !this.#soon) {
         this.#soon = true;
         realSetImmediate(this.#flushNow);
@@ -292,12 +274,10 @@ export class SpanStore {
     this.flush();
   };
 
-  /** Keeps `span` in memory; returns its trace's slot in the ring, or undefined when it is dropped. */
-  #keep(span: SpanRecord): number | undefined {
-    const slot = this.#ring.add(span);
-    if (typeof slot === "number") return slot;
+  #keep(span: SpanRecord): boolean {
+    if (this.#ring.add(span) === undefined) return true;
     this.#dropped++;
-    return undefined;
+    return false;
   }
 }
 
