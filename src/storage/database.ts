@@ -6,7 +6,7 @@ import { currentBootStamp, stampedTemplate } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
-import { holdWal, madeOnTheSpot, returnHeldWal, takePooledWal } from "./file-pool.ts";
+import { holdWal, madeOnTheSpot, returnHeldWal, takePooledWal, type HeldWal } from "./file-pool.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -71,7 +71,7 @@ export class AgentDatabase implements Parkable {
   /** The file was made by the open of this connection (a new agent). */
   #created = false;
   /** The -wal's second name while the file is open (file-pool.ts): its inode outlives SQLite's delete at close. */
-  #heldWal: string | undefined;
+  #heldWal: HeldWal | undefined;
   /** A quiet session (connection.ts): no fsync and no automatic checkpoint until closed in order or hardened. */
   #quiet = false;
   #sinceWalCheck = 0;

@@ -10,9 +10,35 @@ export const SLOT = {
   wake: 4,
   stop: 5,
   failed: 6,
+  /** Held -wal files the event loop handed back to be emptied and made pooled -wal files again. */
+  returned: 7,
+  /** Of those, how many the maker took out of {@link RETURN_RING} (their entries are free again). */
+  reused: 8,
 } as const;
 
-export const SLOT_COUNT = 7;
+/**
+ * Entries for held files handed back and not yet reused, after the counters: each is the number of a
+ * file in the pool's `held/` folder. Full (the maker behind), a close empties its -wal itself.
+ */
+export const RETURN_RING = 64;
+const COUNTERS = 9;
+
+export const SLOT_COUNT = COUNTERS + RETURN_RING;
+
+/** The slot of the ring entry for the `n`th file handed back. */
+export function returnSlot(n: number): number {
+  return COUNTERS + (n % RETURN_RING);
+}
+
+/** The folder where open databases' -wal files get their second name; apart from the maker's batches. */
+export function heldFolder(dir: string): string {
+  return join(dir, "held");
+}
+
+/** Held file `index` of a pool. */
+export function heldFile(dir: string, index: number): string {
+  return join(heldFolder(dir), String(index));
+}
 
 /** Files per batch folder. */
 export const POOL_BATCH = 16;

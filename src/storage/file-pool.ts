@@ -15,7 +15,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, trunc
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { threadId, Worker } from "node:worker_threads";
-import { pooledFile, SLOT, SLOT_COUNT, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+import { heldFile, heldFolder, pooledFile, RETURN_RING, returnSlot, SLOT, SLOT_COUNT, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
 import { isLiveProcess } from "./unsettled-log.ts";
 
 const POOL_DIR = ".pool";
@@ -29,8 +29,6 @@ const MAKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./file-maker.ts" : 
 class FilePool {
   readonly stamp: number;
   readonly #dir: string;
-  /** Where open databases' -wal files get their second name ({@link holdWal}); apart from the maker's folders. */
-  readonly #heldDir: string;
   #held = 0;
   readonly #slots: Int32Array;
   readonly #maker: Worker;
@@ -39,8 +37,7 @@ class FilePool {
   constructor(dir: string, stamp: number, database: Buffer) {
     this.#dir = dir;
     this.stamp = stamp;
-    this.#heldDir = join(dir, "held");
-    mkdirSync(this.#heldDir);
+    mkdirSync(heldFolder(dir));
     const shared = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.#slots = new Int32Array(shared);
     const data: FileMakerData = { dir, database, target: READY, shared };
@@ -70,9 +67,29 @@ class FilePool {
     Atomics.notify(this.#slots, SLOT.wake);
   }
 
-  /** A new name for a held -wal. */
-  heldName(): string {
-    return join(this.#heldDir, String(this.#held++));
+  /** A new second name for an open database's -wal ({@link holdWal}). */
+  hold(): HeldWal {
+    const index = this.#held++;
+    return { file: heldFile(this.#dir, index), index, pool: this };
+  }
+
+  /** Whether the maker has room to take back one more held file. */
+  get canTakeBack(): boolean {
+    return Atomics.load(this.#slots, SLOT.returned) - Atomics.load(this.#slots, SLOT.reused) < RETURN_RING;
+  }
+
+  /** Hands a held file no database uses any more to the maker, which empties it and pools it again. */
+  takeBack(held: HeldWal): void {
+    const n = Atomics.load(this.#slots, SLOT.returned);
+    Atomics.store(this.#slots, returnSlot(n), held.index);
+    Atomics.store(this.#slots, SLOT.returned, n + 1);
+    Atomics.add(this.#slots, SLOT.wake, 1);
+    Atomics.notify(this.#slots, SLOT.wake);
+  }
+
+  /** True once the pool was closed or dropped. */
+  get closed(): boolean {
+    return Atomics.load(this.#slots, SLOT.stop) !== 0;
   }
 
   /** Made and not yet taken, by kind. */
@@ -156,17 +173,24 @@ export function takePooledWal(agentsFolder: string, path: string): boolean {
   }
 }
 
+/** An open database's -wal under a second name in a pool's `held/` folder. */
+export interface HeldWal {
+  readonly file: string;
+  readonly index: number;
+  readonly pool: FilePool;
+}
+
 /**
  * Gives the -wal of a database just opened a second name in the folder's pool, so SQLite's delete at
- * close frees no inode and the same file comes back, emptied, as the database's -wal
- * ({@link returnHeldWal}): no file is freed or created per close. Undefined without a pool.
+ * close frees no inode ({@link returnHeldWal}): no file is freed or created per close. Undefined
+ * without a pool.
  */
-export function holdWal(agentsFolder: string, path: string): string | undefined {
+export function holdWal(agentsFolder: string, path: string): HeldWal | undefined {
   const pool = usable(agentsFolder);
   if (pool === undefined) return undefined;
-  const held = pool.heldName();
+  const held = pool.hold();
   try {
-    linkSync(`${path}-wal`, held);
+    linkSync(`${path}-wal`, held.file);
     return held;
   } catch {
     return undefined; // no -wal to hold (SQLite makes it at the first read): the close makes one as before
@@ -174,21 +198,35 @@ export function holdWal(agentsFolder: string, path: string): string | undefined 
 }
 
 /**
- * After its database closed: when SQLite deleted the -wal (after a complete checkpoint, so its frames
- * are all in the database), the held file is emptied and linked back under the -wal's name; a -wal
- * SQLite kept is the same file with frames still to replay, and stays as it is. The held name goes
- * either way. False when that failed (the caller then makes an empty -wal itself).
+ * After its database closed. A -wal SQLite kept (a checkpoint that could not finish) is the held file
+ * with frames still to replay: it stays as it is and only the held name goes. When SQLite deleted the
+ * -wal (after a complete checkpoint, so its frames are all in the database), the database gets an
+ * empty -wal from the pool and the held file goes back to the maker, which empties it on its own
+ * thread: emptying a file that was synced frees its blocks, 60–250 µs on ext4 mounted with `discard`,
+ * the dearest step of a close. Without a ready -wal or room in the maker's ring, the held file is
+ * emptied here and linked back. False when that failed (the caller then makes an empty -wal itself).
  */
-export function returnHeldWal(held: string, path: string): boolean {
+export function returnHeldWal(held: HeldWal, path: string): boolean {
+  const wal = `${path}-wal`;
   try {
-    if (!existsSync(`${path}-wal`)) {
-      truncateSync(held, 0);
-      linkSync(held, `${path}-wal`);
+    if (existsSync(wal)) {
+      unlinkSync(held.file);
+      return true;
     }
-    unlinkSync(held);
+    const pool = held.pool;
+    const ready = !pool.closed && !pool.failed && pool.canTakeBack ? pool.next("wal") : undefined;
+    if (ready !== undefined) {
+      renameSync(ready, wal); // no -wal at the path, checked above: the database's thread alone makes one
+      pool.takeBack(held); // before the take wakes the maker: the batch it then makes reuses this file
+      pool.moved("wal");
+      return true;
+    }
+    truncateSync(held.file, 0);
+    linkSync(held.file, wal);
+    unlinkSync(held.file);
     return true;
   } catch {
-    rmSync(held, { force: true });
+    rmSync(held.file, { force: true });
     return false;
   }
 }

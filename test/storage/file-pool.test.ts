@@ -38,6 +38,7 @@ function pooledInodes(dir: string): { db: Set<number>; wal: Set<number> } {
   const root = join(dir, "agents", ".pool");
   for (const pool of existsSync(root) ? readdirSync(root) : []) {
     for (const batch of readdirSync(join(root, pool))) {
+      if (!/^(db|wal)-/.test(batch)) continue; // held/: the second names of open databases' -wal files
       const kind = batch.startsWith("db-") ? found.db : found.wal;
       for (const file of readdirSync(join(root, pool, batch))) kind.add(statSync(join(root, pool, batch, file)).ino);
     }
@@ -117,7 +118,7 @@ describe("the pool of new agent files", () => {
     expect(readFileSync(`${kept}-wal`, "utf8")).toBe("frames SQLite could not checkpoint");
   });
 
-  it("keeps an open database's -wal under a second name, and gives the same file back, emptied, when SQLite deletes it at close", async () => {
+  it("keeps an open database's -wal under a second name; at close the database gets a pooled empty -wal and the maker empties the old one and pools it again", async () => {
     const dir = dataDir();
     const made = await startPool(dir);
     const path = fileOf(dir, made);
@@ -130,9 +131,23 @@ describe("the pool of new agent files", () => {
     const wal = statSync(`${path}-wal`);
     expect(wal.size).toBeGreaterThan(0);
     expect(wal.nlink).toBe(2); // its second name, in the pool
+    const ready = pooledInodes(dir).wal;
     db.close();
     const after = statSync(`${path}-wal`);
-    expect([after.ino, after.size, after.nlink]).toEqual([wal.ino, 0, 1]);
+    expect(ready.has(after.ino)).toBe(true);
+    expect([after.size, after.nlink]).toEqual([0, 1]);
+    // The maker empties the old file, and its next batch of -wal files reuses it: no file made or freed.
+    const root = join(dir, "agents", ".pool");
+    const named = (where: RegExp) =>
+      readdirSync(root, { recursive: true }).map(String).filter((name) => where.test(name) && statSync(join(root, name)).ino === wal.ino);
+    let taken = 0;
+    for (const deadline = Date.now() + 20_000; named(/\/wal-\d+\/\d+$/).length === 0; ) {
+      expect(Date.now()).toBeLessThan(deadline);
+      if (named(/\/held\/\d+$/).some((name) => statSync(join(root, name)).size === 0)) createAgentFile(fileOf(dir, made + 1 + taken++), STAMP);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(named(/\/wal-\d+\/\d+$/).map((name) => statSync(join(root, name)).size)).toEqual([0]);
+    expect(taken).toBeLessThanOrEqual(48); // reused by the next batch the maker makes, not some later one
     const again = open();
     expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "one" }]);
     again.close();
@@ -167,10 +182,10 @@ describe("the pool of new agent files", () => {
     createAgentFile(path, STAMP);
     writeFileSync(`${path}-wal`, "frames to replay");
     const held = holdWal(join(dir, "agents"), path)!;
-    expect(statSync(held).ino).toBe(statSync(`${path}-wal`).ino);
+    expect(statSync(held.file).ino).toBe(statSync(`${path}-wal`).ino);
     expect(returnHeldWal(held, path)).toBe(true);
     expect(readFileSync(`${path}-wal`, "utf8")).toBe("frames to replay");
-    expect(existsSync(held)).toBe(false);
+    expect(existsSync(held.file)).toBe(false);
   });
 
   it("is not used for files outside an agents folder, nor for strict durability (stamp 0)", async () => {
