@@ -138,15 +138,30 @@ describe("the pool of new agent files", () => {
     expect([after.size, after.nlink]).toEqual([0, 1]);
     // The maker empties the old file, and its next batch of -wal files reuses it: no file made or freed.
     const root = join(dir, "agents", ".pool");
-    const named = (where: RegExp) =>
-      readdirSync(root, { recursive: true }).map(String).filter((name) => where.test(name) && statSync(join(root, name)).ino === wal.ino);
+    // Sizes of the old file under the names that match. The maker moves files and removes emptied
+    // batch folders meanwhile: a listing that meets a removed folder is taken again.
+    const list = (): string[] => {
+      for (;;) {
+        try {
+          return readdirSync(root, { recursive: true }).map(String);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        }
+      }
+    };
+    const sizesAt = (where: RegExp) =>
+      list()
+        .filter((name) => where.test(name))
+        .map((name) => statSync(join(root, name), { throwIfNoEntry: false }))
+        .filter((stat) => stat?.ino === wal.ino)
+        .map((stat) => stat!.size);
     let taken = 0;
-    for (const deadline = Date.now() + 20_000; named(/\/wal-\d+\/\d+$/).length === 0; ) {
+    for (const deadline = Date.now() + 20_000; sizesAt(/\/wal-\d+\/\d+$/).length === 0; ) {
       expect(Date.now()).toBeLessThan(deadline);
-      if (named(/\/held\/\d+$/).some((name) => statSync(join(root, name)).size === 0)) createAgentFile(fileOf(dir, made + 1 + taken++), STAMP);
+      if (sizesAt(/\/held\/\d+$/).includes(0)) createAgentFile(fileOf(dir, made + 1 + taken++), STAMP);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(named(/\/wal-\d+\/\d+$/).map((name) => statSync(join(root, name)).size)).toEqual([0]);
+    expect(sizesAt(/\/wal-\d+\/\d+$/)).toEqual([0]);
     expect(taken).toBeLessThanOrEqual(48); // reused by the next batch the maker makes, not some later one
     const again = open();
     expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "one" }]);
