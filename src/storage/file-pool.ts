@@ -202,8 +202,8 @@ export function holdWal(agentsFolder: string, path: string): HeldWal | undefined
  * with frames still to replay: it stays as it is and only the held name goes. When SQLite deleted the
  * -wal (after a complete checkpoint, so its frames are all in the database), the database gets an
  * empty -wal from the pool and the held file goes back to the maker, which empties it on its own
- * thread: emptying a file that was synced frees its blocks, 60–250 µs on ext4 mounted with `discard`,
- * the dearest step of a close. Without a ready -wal or room in the maker's ring, the held file is
+ * thread: emptying a file that was synced frees its blocks (~70 µs alone on ext4 mounted with
+ * `discard`, more under load), the dearest step of a close. Without a ready -wal or room in the maker's ring, the held file is
  * emptied here and linked back. False when that failed (the caller then makes an empty -wal itself).
  */
 export function returnHeldWal(held: HeldWal, path: string): boolean {
