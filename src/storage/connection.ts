@@ -66,7 +66,9 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
   }
   try {
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
-    header = readHeader(db);
+    // A file this open just made is the template with a known header: reading it back is a statement
+    // over two pragmas, the dearest part of a new agent's open after SQLite's own.
+    header = created ? { stamp: durability === "strict" ? 0 : bootStamp, version: SCHEMA_VERSION, identity: undefined } : readHeader(db);
   } catch (error) {
     db.close();
     if (isLocked(error) || !isStale(readStampOrUndefined(path), bootStamp)) throw describeOpenError(error, path);
