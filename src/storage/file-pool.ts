@@ -63,8 +63,7 @@ class FilePool {
   /** The file {@link next} gave is gone from the pool: the maker may remove its emptied batch and make more. */
   moved(kind: PoolKind): void {
     Atomics.add(this.#slots, kind === "db" ? SLOT.takenDb : SLOT.takenWal, 1);
-    Atomics.add(this.#slots, SLOT.wake, 1);
-    Atomics.notify(this.#slots, SLOT.wake);
+    this.#wakeMaker();
   }
 
   /** A new second name for an open database's -wal ({@link holdWal}). */
@@ -73,9 +72,10 @@ class FilePool {
     return { file: heldFile(this.#dir, index), index, pool: this };
   }
 
-  /** Whether the maker has room to take back one more held file. */
+  /** Whether the maker runs and has room to take back one more held file. */
   get canTakeBack(): boolean {
-    return Atomics.load(this.#slots, SLOT.returned) - Atomics.load(this.#slots, SLOT.reused) < RETURN_RING;
+    const s = this.#slots;
+    return Atomics.load(s, SLOT.stop) === 0 && !this.failed && Atomics.load(s, SLOT.returned) - Atomics.load(s, SLOT.reused) < RETURN_RING;
   }
 
   /** Hands a held file no database uses any more to the maker, which empties it and pools it again. */
@@ -83,13 +83,12 @@ class FilePool {
     const n = Atomics.load(this.#slots, SLOT.returned);
     Atomics.store(this.#slots, returnSlot(n), held.index);
     Atomics.store(this.#slots, SLOT.returned, n + 1);
-    Atomics.add(this.#slots, SLOT.wake, 1);
-    Atomics.notify(this.#slots, SLOT.wake);
+    this.#wakeMaker();
   }
 
-  /** True once the pool was closed or dropped. */
-  get closed(): boolean {
-    return Atomics.load(this.#slots, SLOT.stop) !== 0;
+  #wakeMaker(): void {
+    Atomics.add(this.#slots, SLOT.wake, 1);
+    Atomics.notify(this.#slots, SLOT.wake);
   }
 
   /** Made and not yet taken, by kind. */
@@ -214,7 +213,7 @@ export function returnHeldWal(held: HeldWal, path: string): boolean {
       return true;
     }
     const pool = held.pool;
-    const ready = !pool.closed && !pool.failed && pool.canTakeBack ? pool.next("wal") : undefined;
+    const ready = pool.canTakeBack ? pool.next("wal") : undefined;
     if (ready !== undefined) {
       renameSync(ready, wal); // no -wal at the path, checked above: the database's thread alone makes one
       pool.takeBack(held); // before the take wakes the maker: the batch it then makes reuses this file
