@@ -8,14 +8,15 @@
  * SQLite file without Hearth, to separate file-system cost from runtime cost.
  */
 import { Host, serve } from "../dist/index.js";
+import { whenFilesSettled } from "../dist/storage/settle.js";
 import { Counter } from "./lib/agents.ts";
-import { SHM_DIR, emit, log, runChild, shmAvailable, withDataDir, type Row } from "./lib/common.ts";
+import { SHM_DIR, collectDataDirs, emit, findWrk, log, runChild, shmAvailable, withDataDir, type Row, type Wrk } from "./lib/common.ts";
 import type { HttpLoadInput, HttpLoadResult } from "./lib/http-load.ts";
 import { measureHearthCreate, measureRawCosts } from "./lib/raw-sqlite.ts";
 
 const CONNECTIONS = 16;
 
-async function overHttp(base: string | undefined, where: string, duration: number): Promise<Row[]> {
+async function overHttp(base: string | undefined, where: string, duration: number, wrk?: Wrk): Promise<Row[]> {
   return withDataDir("new-agents", base, async (dataDir) => {
     const host = new Host({ dataDir, agents: { Counter } });
     const server = await serve({ host, port: 0 });
@@ -30,14 +31,15 @@ async function overHttp(base: string | undefined, where: string, duration: numbe
           pipelining: 1,
           duration,
           distinctPrefix: `fresh-${process.pid}`,
+          ...(wrk ? { tool: "wrk", wrkBinary: wrk.binary } : {}),
         } satisfies HttpLoadInput,
         (duration + 30) * 1000,
       );
-      log(`${where}: ${result.ok} new agents in ${result.duration}s, non2xx ${result.non2xx}, errors ${result.errors}; live ${host.stats.liveAgents}`);
+      log(`${where}, ${result.tool}: ${result.ok} new agents in ${result.duration}s, non2xx ${result.non2xx}, errors ${result.errors}; live ${host.stats.liveAgents}`);
       return [
         {
           bench: "2 new-agents",
-          metric: `first request to a never-seen agent (HTTP POST), data dir on ${where}`,
+          metric: `first request to a never-seen agent (HTTP POST), data dir on ${where}, ${result.tool}`,
           value: result.rate,
           unit: "agents/s",
           goal: { op: ">=", value: 2_000 },
@@ -49,6 +51,8 @@ async function overHttp(base: string | undefined, where: string, duration: numbe
     } finally {
       await server.close();
       await host.close();
+      // Files made without an fsync are settled in the background: their folder must still be there.
+      await whenFilesSettled();
     }
   });
 }
@@ -74,11 +78,20 @@ async function rawRows(base: string | undefined, where: string): Promise<Row[]> 
   ];
 }
 
+// Data directories are deleted at the end: deleting one run's files makes the next run's creations dearer.
+const emptyTrash = collectDataDirs();
+// autocannon is itself a busy Node process on the same cores; wrk (C) leaves the server more of them.
+const found = findWrk();
+const wrk = "missing" in found ? undefined : found;
+if ("missing" in found) log(found.missing);
 const rows: Row[] = [];
 rows.push(...(await overHttp(undefined, "disk (os.tmpdir)", 5)));
+if (wrk) rows.push(...(await overHttp(undefined, "disk (os.tmpdir)", 5, wrk)));
 rows.push(...(await rawRows(undefined, "disk")));
 if (shmAvailable()) {
   rows.push(...(await overHttp(SHM_DIR, "tmpfs (/dev/shm)", 4)));
+  if (wrk) rows.push(...(await overHttp(SHM_DIR, "tmpfs (/dev/shm)", 4, wrk)));
   rows.push(...(await rawRows(SHM_DIR, "tmpfs")));
 }
+emptyTrash();
 emit(rows);

@@ -23,10 +23,10 @@
  * Benchmarks import the built package (dist/): run `npm run build` first when calling this directly.
  */
 import { fork } from "node:child_process";
-import { writeFileSync, existsSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { writeFileSync, existsSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { BENCH_DIR, SHM_DIR, benchCommit, collectDataDirs, flag, markdownTable, trashFolder, type Row } from "./lib/common.ts";
+import { BENCH_DIR, benchCommit, collectDataDirs, flag, markdownTable, type Row } from "./lib/common.ts";
 
 interface Benchmark {
   name: string;
@@ -182,11 +182,7 @@ console.error(
 if (load1! > 0.5) console.error("  warning: the machine is not idle; figures will be lower and noisier than they should be");
 
 // Each benchmark's data directories are deleted at the end, not between benchmarks (see removeDir).
-const trashId = String(process.pid);
-collectDataDirs(trashId);
-const emptyTrash = () => {
-  for (const base of [tmpdir(), SHM_DIR]) rmSync(trashFolder(base, trashId), { recursive: true, force: true });
-};
+const emptyTrash = collectDataDirs();
 process.once("SIGINT", () => {
   emptyTrash();
   process.exit(130);

@@ -52,9 +52,17 @@ export function trashFolder(base: string, id: string): string {
   return join(base, `hearth-bench-trash-${id}`);
 }
 
-/** Marks this process as the runner whose children leave their data directories for it to delete. */
-export function collectDataDirs(id: string): void {
+/**
+ * Makes this process (and its children) leave data directories aside, as bench/run.ts does, unless a
+ * runner already collects them; returns what deletes them, to call once the measurements are done.
+ */
+export function collectDataDirs(): () => void {
+  if (process.env[TRASH_ENV] !== undefined) return () => {};
+  const id = String(process.pid);
   process.env[TRASH_ENV] = id;
+  return () => {
+    for (const base of [tmpdir(), SHM_DIR]) rmSync(trashFolder(base, id), { recursive: true, force: true });
+  };
 }
 
 export function removeDir(dir: string): void {

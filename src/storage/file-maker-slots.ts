@@ -45,9 +45,22 @@ export const POOL_BATCH = 16;
 
 export type PoolKind = "db" | "wal";
 
+/**
+ * Batch folders of each kind, used in turn: batch `b` goes to folder `b % BATCH_FOLDERS` once the
+ * batch before it there is all taken. A folder is never removed while the pool runs: on ext4 without
+ * a journal, every inode freed in the last minutes is passed over, one by one, by each creation in
+ * its block group, so removing a folder per batch made every later file dearer to create.
+ */
+export const BATCH_FOLDERS = 8;
+
+/** The batch that file `index` belongs to. */
+export function batchOf(index: number): number {
+  return Math.floor(index / POOL_BATCH);
+}
+
 /** The folder of the batch that holds file `index` of `kind`. */
 export function batchFolder(dir: string, kind: PoolKind, index: number): string {
-  return join(dir, `${kind}-${Math.floor(index / POOL_BATCH)}`);
+  return join(dir, `${kind}-${batchOf(index) % BATCH_FOLDERS}`);
 }
 
 /** File `index` of `kind` in a pool's folder. */

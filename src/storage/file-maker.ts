@@ -1,6 +1,7 @@
 /**
  * The thread that makes a pool's files (file-pool.ts): the stamped template as `.db` files and empty
- * `.wal` files, in batches of {@link POOL_BATCH}, each batch in a folder of its own. A batch is
+ * `.wal` files, in batches of {@link POOL_BATCH}, each batch in a folder of its own (a few folders
+ * used in turn, see {@link BATCH_FOLDERS}). A batch is
  * published (its count raised in shared memory) only once all its files exist, and takes only come
  * from published batches: the slow part of a creation (the kernel finding a free inode, with the
  * folder locked) never holds a folder the event loop renames out of. Once `target` files of each
@@ -10,14 +11,12 @@
  * they arrive, and become the next pooled -wal files instead of new ones: a close then neither frees
  * a file's blocks on the event loop nor makes the maker create an inode.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { workerData } from "node:worker_threads";
-import { POOL_BATCH, SLOT, batchFolder, heldFile, pooledFile, returnSlot, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+import { BATCH_FOLDERS, POOL_BATCH, SLOT, batchFolder, batchOf, heldFile, pooledFile, returnSlot, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
 
 const { dir, database, target, shared } = workerData as FileMakerData;
 const slots = new Int32Array(shared);
-/** The oldest batch of each kind not yet removed. */
-const oldest: Record<PoolKind, number> = { db: 0, wal: 0 };
 /** Files handed back that were emptied (the first `emptied`) and reused (the first `reused`), in the order they came. */
 let emptied = 0;
 let reused = 0;
@@ -42,9 +41,10 @@ function makeBatch(kind: PoolKind): boolean {
   const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
   const count = Atomics.load(slots, made);
   const used = Atomics.load(slots, taken);
-  removeEmptied(kind, used);
   if (count - used >= target) return false;
-  mkdirSync(batchFolder(dir, kind, count));
+  // The folder's previous batch must be all taken (with target < (BATCH_FOLDERS - 1) batches, it is).
+  if (used < (batchOf(count) - BATCH_FOLDERS + 1) * POOL_BATCH) return false;
+  mkdirSync(batchFolder(dir, kind, count), { recursive: true });
   for (let index = count; index < count + POOL_BATCH; index++) {
     const file = pooledFile(dir, kind, index);
     if (kind === "db") writeFileSync(file, database, { flag: "wx" });
@@ -52,14 +52,6 @@ function makeBatch(kind: PoolKind): boolean {
   }
   Atomics.store(slots, made, count + POOL_BATCH);
   return true;
-}
-
-/** Removes the folders of batches whose files were all taken. */
-function removeEmptied(kind: PoolKind, used: number): void {
-  while ((oldest[kind] + 1) * POOL_BATCH <= used) {
-    rmSync(batchFolder(dir, kind, oldest[kind] * POOL_BATCH), { recursive: true, force: true });
-    oldest[kind]++;
-  }
 }
 
 try {

@@ -8,6 +8,7 @@ import { Host } from "../../src/host/host.ts";
 import { createAgentFile } from "../../src/storage/agent-file-setup.ts";
 import { readStamp } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
+import { BATCH_FOLDERS, POOL_BATCH } from "../../src/storage/file-maker-slots.ts";
 import { closeFilePool, holdWal, pooledFolders, pooledReady, returnHeldWal, takePooledWal } from "../../src/storage/file-pool.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
@@ -87,6 +88,28 @@ describe("the pool of new agent files", () => {
     const again = openDatabase(path, "counter/pooled");
     expect(again.statement("SELECT text FROM notes").all()).toEqual([{ text: "kept" }]);
     again.close();
+  });
+
+  it("makes batch after batch in the same few folders: no folder is removed or made again while it runs", async () => {
+    const dir = dataDir();
+    let made = await startPool(dir);
+    const root = join(dir, "agents", ".pool");
+    const folders = () => {
+      const [pool] = readdirSync(root);
+      const found = new Map<string, number>();
+      for (const name of readdirSync(join(root, pool!))) if (/^(db|wal)-/.test(name)) found.set(name, statSync(join(root, pool!, name)).ino);
+      return found;
+    };
+    // Take ten times what the folders hold, waiting for the maker whenever it is behind.
+    const before = new Map<string, number>();
+    for (let round = 0; round < 10 * BATCH_FOLDERS; round++) {
+      for (let i = 0; i < POOL_BATCH; i++) createAgentFile(fileOf(dir, made++), STAMP);
+      await poolReady(dir);
+      for (const [name, inode] of folders()) if (!before.has(name)) before.set(name, inode);
+    }
+    const after = folders();
+    expect(after.size).toBe(2 * BATCH_FOLDERS);
+    expect(after).toEqual(before);
   });
 
   it("replaces a -wal left at the path by a destroyed agent with an empty one, so it is never replayed", async () => {
