@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { STAMP_OFFSET, readStamp } from "./file-stamp.ts";
@@ -102,12 +102,12 @@ async function runBatch(): Promise<void> {
   const batch = queue.splice(0);
   try {
     const folders = [...new Set(batch.map(agentsFolderOf))];
-    if (await syncFileSystems(folders)) {
+    if (await syncPresent(folders)) {
       for (let k = 0; k < batch.length; k += CLEAR_CHUNK) {
         for (const path of batch.slice(k, k + CLEAR_CHUNK)) clearStamp(path);
         await new Promise((resolve) => setImmediate(resolve));
       }
-      if (!(await syncFileSystems(folders))) throw new Error("sync -f failed after the stamps were cleared");
+      if (!(await syncPresent(folders))) throw new Error("sync -f failed after the stamps were cleared");
     } else {
       for (const path of batch) await settleFile(path).catch(reportUnsettled(path));
     }
@@ -146,6 +146,19 @@ function reportUnsettled(path: string): (error: unknown) => void {
     // reboot before its next close would make it read as empty.
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") console.error(`[hearth] could not make ${path} durable:`, error);
   };
+}
+
+/**
+ * Syncs the file systems of the folders that still exist: files in a removed folder (a data directory
+ * deleted right after its host closed) are gone and need nothing. A sync that failed while a folder
+ * was being removed is tried once more with the folders left.
+ */
+async function syncPresent(folders: string[]): Promise<boolean> {
+  for (let attempt = 0; ; attempt++) {
+    const present = folders.filter((folder) => existsSync(folder));
+    if (await syncFileSystems(present)) return true;
+    if (attempt === 1 || present.every((folder) => existsSync(folder))) return false;
+  }
 }
 
 /** Clears a settled file's stamp unless it was opened since it was queued. */

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createAgentFile, currentBootStamp } from "../../src/storage/agent-file-setup.ts";
 import { readStamp } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
@@ -45,6 +45,32 @@ function writeNote(db: AgentDatabase, text: string): void {
 }
 
 describe("agent files made from the template", () => {
+  it("are gone without a word when their folder is removed while they are being settled", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-agent-files-"));
+    dirs.push(dir);
+    // More files than the settle clears in one turn, so that it yields between its two syncs.
+    const paths = Array.from({ length: 300 }, (_, i) => join(dir, `a${i}.sqlite`));
+    for (const path of paths) open(path).close();
+    const errors: unknown[][] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void errors.push(args));
+    try {
+      // The folder goes once the settle has synced and cleared the first file's stamp.
+      await new Promise<void>((resolve) => {
+        const look = (): void => {
+          if (readStamp(paths[0]!) !== 0) return void setImmediate(look);
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        look();
+      });
+      await whenFilesSettled();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(existsSync(dir)).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
   it("are written without fsync in relaxed durability, stamped with the boot, and settled after close", async () => {
     const path = tempPath();
     const db = open(path);
