@@ -69,7 +69,7 @@ export function currentBootStamp(): number {
  */
 export function createAgentFile(path: string, stamp: number): void {
   if (stamp !== 0) {
-    recordUnsettled(path, settleLeftovers);
+    recordUnsettled(path, stamp, settleLeftovers);
     if (takePooledDatabase(agentsFolderOf(resolve(path)), path, stamp, stampedTemplate)) return;
   }
   // A -wal file left from an earlier file at this path (a destroyed agent) must not be replayed.

@@ -52,13 +52,18 @@ export function fileClosed(path: string, unsettled: boolean): void {
   pump();
 }
 
-/** Settles files an earlier process left unsettled (from its log); resolves when they are done. */
-export function settleLeftovers(files: string[]): Promise<void> {
+/**
+ * Settles files an earlier process left unsettled (from its log) that carry `stamp`, this boot's:
+ * one stamped by an earlier boot was written without fsync before the machine went down and may be
+ * torn, so it stays stamped and its next open treats it as empty (connection.ts). Resolves when the
+ * files are done.
+ */
+export function settleLeftovers(files: string[], stamp: number): Promise<void> {
   for (const file of files) {
     const key = resolve(file);
     // An open file is settled at its close; reading another one's header here opens and closes a
     // descriptor, which would drop SQLite's lock on a file this process has open.
-    if (openFiles.has(key) || queued.has(key) || !isStamped(key)) continue;
+    if (openFiles.has(key) || queued.has(key) || stampOf(key) !== stamp) continue;
     queued.add(key);
     queue.push(key);
   }
@@ -132,11 +137,12 @@ async function runBatch(): Promise<void> {
   }
 }
 
-function isStamped(file: string): boolean {
+/** The file's stamp; 0 when it has none or cannot be read. */
+function stampOf(file: string): number {
   try {
-    return (readStamp(file) ?? 0) !== 0;
+    return readStamp(file) ?? 0;
   } catch {
-    return false;
+    return 0;
   }
 }
 

@@ -24,16 +24,19 @@ export function agentsFolderOf(file: string): string {
   return basename(folder) === "agents" ? folder : dirname(file);
 }
 
+/** Settles the files an earlier process's log lists, those stamped `stamp` (this boot's). */
+export type RecoverUnsettled = (files: string[], stamp: number) => Promise<void>;
+
 /**
- * Notes a file about to be written without fsync. The first note in a data dir by this process
- * first hands the earlier process's log to `recover`.
+ * Notes a file about to be written without fsync, stamped `stamp`. The first note in a data dir by
+ * this process first hands the earlier process's log to `recover`.
  */
-export function recordUnsettled(path: string, recover: (files: string[]) => Promise<void>): void {
+export function recordUnsettled(path: string, stamp: number, recover: RecoverUnsettled): void {
   const file = resolve(path);
   const folder = agentsFolderOf(file);
   let fd = logs.get(folder);
   if (fd === undefined) {
-    takeOverEarlierLogs(folder, recover);
+    takeOverEarlierLogs(folder, stamp, recover);
     fd = openSync(join(folder, MINE), "a");
     logs.set(folder, fd);
   }
@@ -61,7 +64,7 @@ export function closeUnsettledLogs(): void {
  * Renames the logs left by processes that are gone, settles what they list with this boot's stamp,
  * then removes them. Logs of this process (other threads) and of live processes are theirs.
  */
-function takeOverEarlierLogs(folder: string, recover: (files: string[]) => Promise<void>): void {
+function takeOverEarlierLogs(folder: string, stamp: number, recover: RecoverUnsettled): void {
   if (!existsSync(folder)) return;
   const taken: string[] = [];
   for (const name of readdirSync(folder)) {
@@ -80,7 +83,7 @@ function takeOverEarlierLogs(folder: string, recover: (files: string[]) => Promi
   for (const log of taken) {
     for (const line of readFileSync(log, "utf8").split("\n")) if (line.endsWith(".sqlite")) files.add(line);
   }
-  void recover([...files]).finally(() => {
+  void recover([...files], stamp).finally(() => {
     // Left until then: a process killed meanwhile leaves them for the next one, under its name.
     for (const log of taken) rmSync(log, { force: true });
   });

@@ -1,6 +1,6 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createAgentFile, currentBootStamp } from "../../src/storage/agent-file-setup.ts";
@@ -210,7 +210,12 @@ describe("the log of unsettled files", () => {
     const bytes = readFileSync(path);
     bytes.writeInt32BE(currentBootStamp(), 68);
     writeFileSync(path, bytes);
-    writeFileSync(join(agents, ".unsettled.99999999.0"), `${path}\n`); // no such process: it was killed
+    // And one it left before the machine went down: stamped by that boot, so it may be torn.
+    const torn = join(agents, "counter", "ef", "c.sqlite");
+    mkdirSync(dirname(torn), { recursive: true });
+    bytes.writeInt32BE(EARLIER_BOOT, 68);
+    writeFileSync(torn, bytes);
+    writeFileSync(join(agents, ".unsettled.99999999.0"), `${path}\n${torn}\n`); // no such process: it was killed
     writeFileSync(join(agents, `.unsettled.${process.pid}.${threadId + 1}`), ""); // another thread of this process: left alone
     expect(readStamp(path)).toBe(currentBootStamp());
     closeUnsettledLogs(); // what a new process starts with: no log open yet
@@ -219,6 +224,9 @@ describe("the log of unsettled files", () => {
     expect(readStamp(path)).toBe(0);
     expect(readdirSync(agents).filter((name) => name.includes(".unsettled")).sort()).toEqual([log, `.unsettled.${process.pid}.${threadId + 1}`].sort());
     expect(notes(open(path, currentBootStamp()))).toEqual(["left unsettled"]);
+    // Never settled: its next open finds it from an earlier boot and starts the agent empty.
+    expect(readStamp(torn)).toBe(EARLIER_BOOT);
+    expect(notes(open(torn, currentBootStamp()))).toEqual([]);
   });
 
   it("lives next to the agents folder, and next to a file outside that layout", () => {
