@@ -16,6 +16,11 @@ export const LIMITS = {
   /** Idle time after which an agent leaves memory and its database is closed. */
   hibernateAfterMs: 10_000,
   /**
+   * How long `Host.close()` waits, at most, for the agent files it closed that were written without
+   * fsync (relaxed durability) to be made durable; what is left then is settled by the next process.
+   */
+  closeSettleWithinMs: 10_000,
+  /**
    * An in-memory agent's SQLite connection unused for one to two of these periods is closed (parked)
    * and reopened by its next statement: an idle live agent then costs its JS objects, not ~180 KB of
    * SQLite. 0 keeps connections open.

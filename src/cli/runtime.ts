@@ -8,7 +8,6 @@ import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../host/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
-import { whenFilesSettled } from "../storage/settle.ts";
 import { systemClock } from "../time/clock.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
 import type { BannerInfo } from "./banner.ts";
@@ -134,7 +133,7 @@ export async function openEntryRuntime(project: Project, cwd: string, shard?: Ru
   const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
   setWorkerEnv(host.env);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
-  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => closeHost(host) };
+  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
 }
 
 /**
@@ -249,7 +248,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       close: () =>
         runInOrder([
           () => running.close(),
-          () => closeHost(openedHost),
+          () => openedHost.close(),
           () => settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS),
           async () => platform.queues?.close(),
           () => platform.close(),
@@ -263,18 +262,6 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     throw new CliError("config", (error as Error).message, { cause: error });
   }
 }
-
-/**
- * Closes the host, then waits (bounded) for the agent files it closed to be settled: files created
- * without an fsync in relaxed durability are made durable in the background (storage/settle.ts).
- */
-async function closeHost(host: Host): Promise<void> {
-  await host.close();
-  await settleWithin(whenFilesSettled(), SETTLE_GRACE_MS);
-}
-
-/** How long shutdown waits for agent files to be settled (synced) before the process exits. */
-const SETTLE_GRACE_MS = 10_000;
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
 const WAIT_UNTIL_GRACE_MS = 5_000;

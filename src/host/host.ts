@@ -12,6 +12,7 @@ import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { FacetTreeReplication, HostOptions, TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { closeFilePool } from "../storage/file-pool.ts";
+import { settleQueuedFiles } from "../storage/settle.ts";
 import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
@@ -247,7 +248,11 @@ export class Host implements CellHost, AgentDispatcher {
     return count;
   }
 
-  /** Stops taking events, closes every WebSocket (1001), waits up to `drainMs` for running events, then commits and closes every database. */
+  /**
+   * Stops taking events, closes every WebSocket (1001), waits up to `drainMs` for running events, then
+   * commits and closes every database, and waits (up to `LIMITS.closeSettleWithinMs`) for the files
+   * written without fsync to be made durable.
+   */
   async close({ drainMs = 5_000 }: { drainMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -263,6 +268,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.catalog.close();
     this.#loader?.close();
     await closeFilePool(this.dataDir);
+    await settleQueuedFiles(LIMITS.closeSettleWithinMs);
   }
 
   /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */

@@ -85,6 +85,24 @@ export function whenFilesSettled(): Promise<void> {
   return idle.promise;
 }
 
+/**
+ * Starts settling every file queued so far now, without waiting to gather more, and resolves once
+ * they are settled or `withinMs` has passed, whichever comes first (what is left then is settled by
+ * the next process on the data dir, as after a crash).
+ * @example
+ * await settleQueuedFiles(10_000); // a host closing: its files are durable before the process exits
+ */
+export async function settleQueuedFiles(withinMs: number): Promise<void> {
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    timer = undefined;
+    void runBatch();
+  }
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([whenFilesSettled(), new Promise<void>((resolve) => (grace = setTimeout(resolve, withinMs)))]);
+  clearTimeout(grace);
+}
+
 /** Files waiting to be settled or being settled now. */
 export function unsettledCount(): number {
   return queued.size;
