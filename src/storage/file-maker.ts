@@ -1,10 +1,10 @@
 /**
  * The thread that makes a pool's files (file-pool.ts): the stamped template as `.db` files and empty
  * `.wal` files, in batches of {@link POOL_BATCH}, each batch in a folder of its own (a few folders
- * used in turn, see {@link BATCH_FOLDERS}). A batch is
- * published (its count raised in shared memory) only once all its files exist, and takes only come
- * from published batches: the slow part of a creation (the kernel finding a free inode, with the
- * folder locked) never holds a folder the event loop renames out of. Once `target` files of each
+ * used in turn, see {@link BATCH_FOLDERS}). A batch is published (its count raised in shared
+ * memory) only once all its files exist, and takes only come from published batches: the slow part
+ * of a creation (the kernel finding a free inode, with the folder locked) never holds a folder the
+ * event loop renames out of. Once `target` files of each
  * kind are made and not yet taken, the thread sleeps until a take wakes it.
  *
  * Held -wal files the event loop hands back (file-pool.ts `returnHeldWal`) are emptied here as soon as
