@@ -4,8 +4,8 @@
  * used in turn, see {@link BATCH_FOLDERS}). A batch is published (its count raised in shared
  * memory) only once all its files exist, and takes only come from published batches: the slow part
  * of a creation (the kernel finding a free inode, with the folder locked) never holds a folder the
- * event loop renames out of. Once `target` files of each
- * kind are made and not yet taken, the thread sleeps until a take wakes it.
+ * event loop renames out of. Once `target` files of each kind are made and not yet taken, the
+ * thread sleeps until a take wakes it.
  *
  * Held -wal files the event loop hands back (file-pool.ts `returnHeldWal`) are emptied here as soon as
  * they arrive, and become the next pooled -wal files instead of new ones: a close then neither frees
