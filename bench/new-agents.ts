@@ -8,7 +8,6 @@
  * SQLite file without Hearth, to separate file-system cost from runtime cost.
  */
 import { Host, serve } from "../dist/index.js";
-import { whenFilesSettled } from "../dist/storage/settle.js";
 import { Counter } from "./lib/agents.ts";
 import { SHM_DIR, collectDataDirs, emit, findWrk, log, runChild, shmAvailable, withDataDir, type Row, type Wrk } from "./lib/common.ts";
 import type { HttpLoadInput, HttpLoadResult } from "./lib/http-load.ts";
@@ -50,9 +49,7 @@ async function overHttp(base: string | undefined, where: string, duration: numbe
       ];
     } finally {
       await server.close();
-      await host.close();
-      // Files made without an fsync are settled in the background: their folder must still be there.
-      await whenFilesSettled();
+      await host.close(); // waits until the files it made without fsync are settled
     }
   });
 }

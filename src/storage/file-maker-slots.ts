@@ -45,6 +45,16 @@ export const POOL_BATCH = 16;
 
 export type PoolKind = "db" | "wal";
 
+const COUNTERS_OF: Readonly<Record<PoolKind, { made: number; taken: number }>> = {
+  db: { made: SLOT.madeDb, taken: SLOT.takenDb },
+  wal: { made: SLOT.madeWal, taken: SLOT.takenWal },
+};
+
+/** The slots counting the files of `kind` made and taken. */
+export function countersOf(kind: PoolKind): { made: number; taken: number } {
+  return COUNTERS_OF[kind];
+}
+
 /**
  * Batch folders of each kind, used in turn: batch `b` goes to folder `b % BATCH_FOLDERS` once the
  * batch before it there is all taken. A folder is never removed while the pool runs: on ext4 without

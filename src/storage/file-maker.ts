@@ -13,7 +13,7 @@
  */
 import { closeSync, mkdirSync, openSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import { workerData } from "node:worker_threads";
-import { BATCH_FOLDERS, POOL_BATCH, SLOT, batchFolder, batchOf, heldFile, pooledFile, returnSlot, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+import { BATCH_FOLDERS, POOL_BATCH, SLOT, batchFolder, batchOf, countersOf, heldFile, pooledFile, returnSlot, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
 
 const { dir, database, target, shared } = workerData as FileMakerData;
 const slots = new Int32Array(shared);
@@ -38,7 +38,7 @@ function reuse(file: string): boolean {
 }
 
 function makeBatch(kind: PoolKind): boolean {
-  const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
+  const { made, taken } = countersOf(kind);
   const count = Atomics.load(slots, made);
   const used = Atomics.load(slots, taken);
   if (count - used >= target) return false;

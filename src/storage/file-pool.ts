@@ -15,7 +15,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, trunc
 import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { threadId, Worker } from "node:worker_threads";
-import { heldFile, heldFolder, pooledFile, RETURN_RING, returnSlot, SLOT, SLOT_COUNT, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
+import { countersOf, heldFile, heldFolder, pooledFile, RETURN_RING, returnSlot, SLOT, SLOT_COUNT, type FileMakerData, type PoolKind } from "./file-maker-slots.ts";
 import { isLiveProcess } from "./unsettled-log.ts";
 
 const POOL_DIR = ".pool";
@@ -55,7 +55,7 @@ class FilePool {
 
   /** The path of the next made file of `kind`; undefined when none is ready. {@link moved} once it is moved away. */
   next(kind: PoolKind): string | undefined {
-    const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
+    const { made, taken } = countersOf(kind);
     const next = Atomics.load(this.#slots, taken);
     return next < Atomics.load(this.#slots, made) ? pooledFile(this.#dir, kind, next) : undefined;
   }
@@ -67,9 +67,8 @@ class FilePool {
    * event loop while agents were made one after another.
    */
   moved(kind: PoolKind): void {
-    const [made, taken] = kind === "db" ? [SLOT.madeDb, SLOT.takenDb] : [SLOT.madeWal, SLOT.takenWal];
-    const left = Atomics.load(this.#slots, made) - (Atomics.add(this.#slots, taken, 1) + 1);
-    if (left < READY) this.#wakeMaker();
+    Atomics.add(this.#slots, countersOf(kind).taken, 1);
+    if (this.#left(kind) < READY) this.#wakeMaker();
   }
 
   /** A new second name for an open database's -wal ({@link holdWal}). */
@@ -103,8 +102,13 @@ class FilePool {
 
   /** Made and not yet taken, by kind. */
   get ready(): { db: number; wal: number } {
-    const s = this.#slots;
-    return { db: Atomics.load(s, SLOT.madeDb) - Atomics.load(s, SLOT.takenDb), wal: Atomics.load(s, SLOT.madeWal) - Atomics.load(s, SLOT.takenWal) };
+    return { db: this.#left("db"), wal: this.#left("wal") };
+  }
+
+  /** Files of `kind` made and not yet taken. */
+  #left(kind: PoolKind): number {
+    const { made, taken } = countersOf(kind);
+    return Atomics.load(this.#slots, made) - Atomics.load(this.#slots, taken);
   }
 
   /** Stops the maker, waits for it, removes the pool's folder. */
