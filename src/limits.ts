@@ -27,6 +27,15 @@ export const LIMITS = {
    */
   parkIdleConnectionAfterMs: 1_000,
   /**
+   * While more than this many SQLite connections are open on a thread, those opened and not used
+   * again (no rhythm or streak yet) are also swept every `parkCrowdedConnectionAfterMs`: each open
+   * connection makes every open in the process dearer (SQLite's default VFS walks its list of open
+   * files) and holds ~150 KB.
+   */
+  crowdedOpenConnections: 256,
+  /** The sweep period while connections are crowded (see `crowdedOpenConnections`). */
+  parkCrowdedConnectionAfterMs: 100,
+  /**
    * Most open SQLite connections when the process's descriptor limit cannot be read; otherwise the
    * cap follows what that limit leaves after sockets (storage/descriptor-budget.ts), or is set
    * (`setOpenConnectionCap`). Above it idle connections are parked.

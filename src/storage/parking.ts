@@ -55,7 +55,7 @@ export function keepConnectionOpen(db: Parkable, ms: number): void {
  * `keepRhythmUpToMs`), so a busy agent's random pause of a second does not cost a reopen; unused and
  * not kept open, it is parked. Returns whether it is parked.
  */
-function parkIfIdle(db: Parkable, now: number): boolean {
+function parkIfIdle(db: Parkable, now: number, period: number): boolean {
   const habit = habitOf(db);
   if (db.takeUse()) {
     const gap = now - habit.lastSeenUsed;
@@ -63,13 +63,19 @@ function parkIfIdle(db: Parkable, now: number): boolean {
     habit.streak++;
     if (Number.isFinite(gap)) {
       habit.rhythm = gap;
-      if (gap > sweepMs * 1.5 && gap <= LIMITS.keepRhythmUpToMs) habit.openUntil = Math.max(habit.openUntil, now + gap * 1.5);
+      if (gap > period * 1.5 && gap <= LIMITS.keepRhythmUpToMs) habit.openUntil = Math.max(habit.openUntil, now + gap * 1.5);
     }
-    if (habit.streak >= 2) habit.openUntil = Math.max(habit.openUntil, now + Math.min(habit.streak * sweepMs, LIMITS.keepRhythmUpToMs));
+    if (habit.streak >= 2) habit.openUntil = Math.max(habit.openUntil, now + Math.min(habit.streak * period, LIMITS.keepRhythmUpToMs));
     return false;
   }
   habit.streak = 0;
   return now >= habit.openUntil && db.park();
+}
+
+/** Not yet seen used again after a gap, nor at sweeps in a row: what a crowded sweep looks at. */
+function isFresh(db: Parkable): boolean {
+  const habit = habits.get(db);
+  return habit === undefined || (habit.rhythm === undefined && habit.streak < 2);
 }
 
 /**
@@ -87,6 +93,12 @@ const open: Parkable[] = [];
 const slots = new Map<Parkable, number>();
 let timer: ReturnType<typeof setInterval> | undefined;
 let sweepMs: number = LIMITS.parkIdleConnectionAfterMs;
+/** When the timer last swept every connection, and last swept any (a crowded sweep looks at fresh ones only). */
+let lastSweepAt = performance.now();
+let lastLookAt = lastSweepAt;
+/** The sweep in progress: the time since the previous look at the connections it looks at, and whether it looks at fresh ones only. */
+let sweptPeriod: number = sweepMs;
+let freshOnly = false;
 const DEFAULT_CAP = DESCRIPTOR_LIMIT === undefined ? LIMITS.maxOpenConnectionsFallback : Math.max(64, Math.floor(DESCRIPTOR_LIMIT / 5));
 let cap: number = DEFAULT_CAP;
 /** The cap follows the descriptors the process holds (unless set); looked at every few seconds. */
@@ -99,6 +111,8 @@ let sweeping: Parkable[] | undefined;
 
 /** Connections a timer sweep parks per turn of the event loop: closing hundreds at once stalls replies. */
 const PARKS_PER_TURN = 32;
+/** Connections a timer sweep looks at per turn: thousands kept open by their rhythm are swept ten times a second while crowded. */
+const LOOKS_PER_TURN = 2_048;
 /** Connections an open over the cap parks (one, unless the cap fell: the rest follow turn by turn). */
 const PARKS_PER_OPEN = 4;
 
@@ -108,10 +122,37 @@ export function watchConnection(db: Parkable): void {
   slots.set(db, open.length);
   open.push(db);
   if (open.length > openTarget()) makeRoom(db, PARKS_PER_OPEN);
-  if (timer === undefined && sweepMs > 0) {
-    timer = setInterval(sweepInTurns, sweepMs);
-    timer.unref();
-  }
+  if (timer === undefined && sweepMs > 0) startTicking();
+}
+
+/**
+ * The sweep timer ticks at the crowded period (or `sweepMs` when shorter). A tick sweeps every
+ * watched connection when `sweepMs` has passed since the last such sweep; in between, while more than
+ * `crowdedOpenConnections` are open, it sweeps the fresh ones only (opened and used once, with no
+ * rhythm or streak yet). A burst of new agents used once each then keeps a few hundred connections
+ * open rather than one to two seconds' worth of them, which made every open in the burst dearer
+ * (SQLite walks its list of open files at each open). A connection used again moves out of the fresh
+ * ones and is swept at `sweepMs`, as before: steady traffic is not reopened more often.
+ */
+function startTicking(): void {
+  lastSweepAt = lastLookAt = performance.now();
+  timer = setInterval(tick, Math.min(sweepMs, LIMITS.parkCrowdedConnectionAfterMs));
+  timer.unref();
+}
+
+function tick(): void {
+  const now = performance.now();
+  // Half a tick early counts: interval timers drift.
+  const whole = now - lastSweepAt >= sweepMs - Math.min(sweepMs, LIMITS.parkCrowdedConnectionAfterMs) / 2;
+  if (!whole && open.length <= LIMITS.crowdedOpenConnections) return;
+  if (followDescriptors && now >= nextLook) followHeldDescriptors();
+  if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
+  sweptPeriod = whole ? now - lastSweepAt : now - lastLookAt;
+  if (whole) lastSweepAt = now;
+  lastLookAt = now;
+  freshOnly = !whole;
+  sweeping = [...open];
+  continueSweep();
 }
 
 /** The connection was closed or parked: nothing to watch. */
@@ -140,25 +181,19 @@ export function parkIdleConnections(): number {
   const now = performance.now();
   let parked = 0;
   for (const db of [...open]) {
-    if (parkIfIdle(db, now)) parked++;
+    if (parkIfIdle(db, now, sweepMs)) parked++;
   }
   return parked;
-}
-
-function sweepInTurns(): void {
-  if (followDescriptors && performance.now() >= nextLook) followHeldDescriptors();
-  if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
-  sweeping = [...open];
-  continueSweep();
 }
 
 function continueSweep(): void {
   const pending = sweeping!;
   const now = performance.now();
   let parked = 0;
-  while (pending.length > 0 && parked < PARKS_PER_TURN) {
+  let looked = 0;
+  while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN) {
     const db = pending.pop()!;
-    if (slots.has(db) && parkIfIdle(db, now)) parked++;
+    if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, sweptPeriod)) parked++;
   }
   if (pending.length === 0) sweeping = undefined;
   else setImmediate(continueSweep);
@@ -279,10 +314,7 @@ export function setConnectionParking(everyMs: number): void {
   sweepMs = everyMs;
   if (timer !== undefined) clearInterval(timer);
   timer = undefined;
-  if (open.length > 0 && sweepMs > 0) {
-    timer = setInterval(sweepInTurns, sweepMs);
-    timer.unref();
-  }
+  if (open.length > 0 && sweepMs > 0) startTicking();
 }
 
 /**

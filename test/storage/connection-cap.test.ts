@@ -175,6 +175,53 @@ class Idle extends Agent {
   }
 }
 
+describe("crowded connections", () => {
+  it("sweeps idle connections every crowded period while more than crowdedOpenConnections are open, and every parkIdleConnectionAfterMs otherwise", async () => {
+    setConnectionParking(60_000); // the ordinary sweep does not come during this test
+    const few = make(10);
+    for (const db of few) {
+      db.execScript("CREATE TABLE t (x)");
+      db.flush();
+    }
+    await sleep(LIMITS.parkCrowdedConnectionAfterMs * 4);
+    expect(few.every((db) => !db.parked)).toBe(true); // a few open: left for the ordinary sweep
+    const many = make(LIMITS.crowdedOpenConnections);
+    for (const db of many) {
+      db.execScript("CREATE TABLE t (x)");
+      db.flush();
+    }
+    expect(openConnectionCount()).toBe(LIMITS.crowdedOpenConnections + 10);
+    // Crowded: a sweep sees each one used, the next parks every one idle since, the few included.
+    for (const deadline = performance.now() + 20_000; openConnectionCount() > 0 && performance.now() < deadline; ) await sleep(20);
+    expect(openConnectionCount()).toBe(0);
+    expect([...few, ...many].every((db) => db.parked)).toBe(true);
+    expect(many[7]!.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(0); // reopened on use
+  });
+
+  it("leaves a connection used again to the ordinary sweep, however crowded", async () => {
+    setConnectionParking(60_000);
+    const dbs = make(LIMITS.crowdedOpenConnections + 40);
+    for (const db of dbs) {
+      db.execScript("CREATE TABLE t (x)");
+      db.flush();
+    }
+    const until = async (done: () => boolean) => {
+      for (const deadline = performance.now() + 20_000; !done() && performance.now() < deadline; ) await sleep(20);
+    };
+    await until(() => openConnectionCount() === 0); // fresh and idle: parked by crowded sweeps
+    for (const db of dbs) {
+      db.statement("INSERT INTO t VALUES (1)").run(); // used again: reopened, crowded again
+      db.flush();
+    }
+    expect(openConnectionCount()).toBe(dbs.length);
+    // A sweep sees each one used again after a gap: it has a rhythm now, and only the ordinary sweep
+    // (a minute away) may park it, long after its rhythm (1.5 times a gap of well under a second) ran out.
+    await sleep(2_000);
+    expect(openConnectionCount()).toBe(dbs.length);
+    expect(dbs.some((db) => db.parked)).toBe(false);
+  });
+});
+
 describe("hibernating many idle agents", () => {
   it("hibernates all of them, a few per turn of the event loop", async () => {
     t = await createTestEnv({ agents: { Idle }, host: { hibernateAfterMs: 40 } });
