@@ -44,14 +44,14 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const runAs = process.getuid?.() === 0 ? userIds("postgres") : undefined;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-pg-"));
   if (runAs) fs.chownSync(dataDir, runAs.uid, runAs.gid);
-  const port = await freePort();
+  let port = await freePort();
   const run = (tool: string, args: string[]): void => {
     const result = spawnSync(path.join(bin, tool), args, { uid: runAs?.uid, gid: runAs?.gid, encoding: "utf8", cwd: dataDir });
     if (result.status !== 0) throw new Error(`${tool} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
   };
   const pgdata = path.join(dataDir, "data");
   run("initdb", ["-D", pgdata, "-A", "trust", "-U", "hearth", "--no-sync", "-E", "UTF8"]);
-  const settings = [
+  const settings = (): string => [
     `-p ${port}`,
     `-k ${dataDir}`,
     "-c listen_addresses=127.0.0.1",
@@ -60,8 +60,21 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
     `-c synchronous_commit=${options.durable ? "on" : "off"}`,
     "-c full_page_writes=on",
   ].join(" ");
-  const start = (): void => run("pg_ctl", ["-D", pgdata, "-l", path.join(dataDir, "log"), "-o", settings, "-w", "start"]);
-  start();
+  const log = path.join(dataDir, "log");
+  const start = (): void => run("pg_ctl", ["-D", pgdata, "-l", log, "-o", settings(), "-w", "start"]);
+  // The free port is only free until someone binds it: another test file may take it between
+  // freePort() and Postgres's bind. Then take another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      start();
+      break;
+    } catch (error) {
+      const taken = fs.existsSync(log) && fs.readFileSync(log, "utf8").includes("Address already in use");
+      if (!taken || attempt >= 5) throw error;
+      fs.rmSync(log, { force: true });
+      port = await freePort();
+    }
+  }
   const url = `postgres://hearth@127.0.0.1:${port}/postgres`;
   let stopped = false;
   const stop = (): void => {
