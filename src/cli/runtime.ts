@@ -9,6 +9,7 @@ import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../host/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
 import { systemClock } from "../time/clock.ts";
+import { waitAtMost } from "../time/wait-at-most.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
 import type { BannerInfo } from "./banner.ts";
 import { exportVars, loadVarFiles } from "./env-files.ts";
@@ -249,7 +250,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
         runInOrder([
           () => running.close(),
           () => openedHost.close(),
-          () => settleWithin(lingering.settled(), WAIT_UNTIL_GRACE_MS),
+          () => waitAtMost(lingering.settled(), WAIT_UNTIL_GRACE_MS),
           async () => platform.queues?.close(),
           () => platform.close(),
         ]),
@@ -265,12 +266,6 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
 const WAIT_UNTIL_GRACE_MS = 5_000;
-
-async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
 
 /** One short line per binding kind for the banner: `KV CACHE, SESSIONS`. */
 function describeBindings(config: NonNullable<Project["config"]>): string[] {

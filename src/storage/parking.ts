@@ -96,9 +96,6 @@ let sweepMs: number = LIMITS.parkIdleConnectionAfterMs;
 /** When the timer last swept every connection, and last swept any (a crowded sweep looks at fresh ones only). */
 let lastSweepAt = performance.now();
 let lastLookAt = lastSweepAt;
-/** The sweep in progress: the time since the previous look at the connections it looks at, and whether it looks at fresh ones only. */
-let sweptPeriod: number = sweepMs;
-let freshOnly = false;
 const DEFAULT_CAP = DESCRIPTOR_LIMIT === undefined ? LIMITS.maxOpenConnectionsFallback : Math.max(64, Math.floor(DESCRIPTOR_LIMIT / 5));
 let cap: number = DEFAULT_CAP;
 /** The cap follows the descriptors the process holds (unless set); looked at every few seconds. */
@@ -106,8 +103,11 @@ let followDescriptors = DESCRIPTOR_LIMIT !== undefined;
 let nextLook = 0;
 /** How often the cap is worked out again from the descriptors held (a look is one stat of /proc/self/fd). */
 const LOOK_EVERY_MS = 1_000;
-/** A timer sweep in progress, continued turn by turn: its remaining connections. */
-let sweeping: Parkable[] | undefined;
+/**
+ * A timer sweep in progress, continued turn by turn: its remaining connections, the time since the
+ * previous look at the connections it looks at, and whether it looks at fresh ones only.
+ */
+let sweeping: { pending: Parkable[]; period: number; freshOnly: boolean } | undefined;
 
 /** Connections a timer sweep parks per turn of the event loop: closing hundreds at once stalls replies. */
 const PARKS_PER_TURN = 32;
@@ -147,11 +147,9 @@ function tick(): void {
   if (!whole && open.length <= LIMITS.crowdedOpenConnections) return;
   if (followDescriptors && now >= nextLook) followHeldDescriptors();
   if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
-  sweptPeriod = whole ? now - lastSweepAt : now - lastLookAt;
+  sweeping = { pending: [...open], period: now - (whole ? lastSweepAt : lastLookAt), freshOnly: !whole };
   if (whole) lastSweepAt = now;
   lastLookAt = now;
-  freshOnly = !whole;
-  sweeping = [...open];
   continueSweep();
 }
 
@@ -187,13 +185,13 @@ export function parkIdleConnections(): number {
 }
 
 function continueSweep(): void {
-  const pending = sweeping!;
+  const { pending, period, freshOnly } = sweeping!;
   const now = performance.now();
   let parked = 0;
   let looked = 0;
   while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN) {
     const db = pending.pop()!;
-    if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, sweptPeriod)) parked++;
+    if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, period)) parked++;
   }
   if (pending.length === 0) sweeping = undefined;
   else setImmediate(continueSweep);

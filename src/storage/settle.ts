@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { waitAtMost } from "../time/wait-at-most.ts";
 import { STAMP_OFFSET, readStamp } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";
 import { agentsFolderOf, clearUnsettledLogs } from "./unsettled-log.ts";
@@ -98,9 +99,7 @@ export async function settleQueuedFiles(withinMs: number): Promise<void> {
     timer = undefined;
     void runBatch();
   }
-  let grace: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([whenFilesSettled(), new Promise<void>((resolve) => (grace = setTimeout(resolve, withinMs)))]);
-  clearTimeout(grace);
+  await waitAtMost(whenFilesSettled(), withinMs);
 }
 
 /** Files waiting to be settled or being settled now. */

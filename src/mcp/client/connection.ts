@@ -17,6 +17,7 @@ import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createRpcTransport, createTransport, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
 import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
 import { answerElicitation, clientCapabilities } from "./elicitation.ts";
+import { waitAtMost } from "../../time/wait-at-most.ts";
 
 /** What a connection needs from the agent that owns it. */
 export interface ConnectionHost {
@@ -215,7 +216,7 @@ export class McpConnection implements OperationTarget {
     this.#transport = undefined;
     const ending = terminate ? await this.#sessionToEnd(transport, removed) : undefined;
     if (ending?.terminateSession) {
-      await Promise.race([ending.terminateSession().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      await waitAtMost(ending.terminateSession().catch(() => {}), 2_000);
     }
     await client?.close().catch(() => {});
   }

@@ -5,6 +5,7 @@
  * {@link McpClientManager} (`this.mcp`).
  */
 import { readFileSync } from "node:fs";
+import { waitAtMost } from "../../time/wait-at-most.ts";
 import type { AgentDatabase } from "../../storage/database.ts";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { callbackResponse, callbackUrl, isCallbackPath } from "./callback.ts";
@@ -248,9 +249,7 @@ export class McpRuntime implements ConnectionHost {
     if (pending.length === 0) return;
     const all = Promise.all(pending).then(() => {});
     if (timeoutMs === undefined) return all;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
+    await waitAtMost(all, timeoutMs);
   }
 
   // ConnectionHost
