@@ -3,7 +3,7 @@
  * WebSockets that survive hibernation, and RPC — served from one Node process.
  * @packageDocumentation
  */
-export { Agent, type ConnectionContext, type StateSource } from "./agent/agent.ts";
+export { Agent, type ConnectionContext, type StateSource } from "./platform/agent.ts";
 export { callable, type CallableOptions, type CallableList, type StandardSchema } from "./agent/callable.ts";
 export { Connection } from "./agent/connection.ts";
 export { getCurrentAgent, type CurrentAgent, type AgentCaller } from "./agent/context.ts";
@@ -11,7 +11,9 @@ export type { AgentStaticOptions } from "./agent/options.ts";
 export type { RetryCallOptions } from "./agent/retry.ts";
 export { StreamingResponse } from "./agent/rpc.ts";
 export type { AgentContext, AgentStorage } from "./agent/runtime.ts";
-export { Host, type HostOptions, type AgentClass, type TaskErrorReport } from "./host/host.ts";
+export { Host, type HostOptions, type AgentClass, type TaskErrorReport } from "./platform/host.ts";
+export { ActorHost, type ActorHostOptions } from "./host/host.ts";
+export type { TimedWork, TimedWorkHost, TimedEntry } from "./host/timed-work.ts";
 export type {
   Schedule,
   ScheduleType,

@@ -1,4 +1,4 @@
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { frames, parseIncoming } from "../protocol/frames.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";

@@ -5,7 +5,7 @@
  */
 import type { UIMessage } from "ai";
 import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
-import { Agent, HANDLE } from "../agent/agent.ts";
+import { Agent, HANDLE } from "../platform/agent.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { isAgentNamespace } from "../host/namespace.ts";
 import type { SubAgentClass } from "../sub-agents/sub-agent-agent.ts";

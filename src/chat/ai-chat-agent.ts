@@ -5,7 +5,7 @@
  */
 import type { UIMessage, UIMessageChunk } from "ai";
 import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
-import { HANDLE } from "../agent/agent.ts";
+import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { traceAgentEvent, traceInvokeAgent } from "../observability/traces/hooks.ts";

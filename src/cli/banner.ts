@@ -1,5 +1,5 @@
 import { styleText } from "node:util";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import type { Command } from "./args.ts";
 
 /** What the startup banner shows. */

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { Host } from "../host/host.ts";
-import { hasWorkflows, workflowCounts } from "../host/introspect.ts";
+import type { Host } from "../platform/host.ts";
+import { hasWorkflows, workflowCounts } from "../platform/host.ts";
 import { startInspector, startInspectorPeer, type InspectorCoreOptions, type InspectorHandle, type InspectorPeer } from "../inspector/index.ts";
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";

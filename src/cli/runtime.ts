@@ -6,8 +6,9 @@ import { openPlatform, type Platform, type PlatformOptions } from "../worker/pla
 import { setWorkerEnv } from "../worker/worker-env.ts";
 import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
-import { Host, type HostOptions } from "../host/host.ts";
+import { Host, type HostOptions } from "../platform/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
+import type { WorkflowPlacement } from "../workflow/hosted-workflows.ts";
 import { systemClock } from "../time/clock.ts";
 import { waitAtMost } from "../time/wait-at-most.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
@@ -59,18 +60,14 @@ export interface RuntimeShard {
   /** The environment's secrets when not in the data directory (a cluster's Postgres): secrets are then shared. */
   secrets?: SecretStore;
   /** Where workflow instances run when not in this host (the cluster's nodes holding their partitions): workflows are then shared. */
-  workflows?: () => Pick<HostPlacement, "workflows" | "workflowPartition">;
+  workflows?: () => WorkflowPlacement | undefined;
 }
 
-function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Pick<HostOptions, "placement" | "stateDir" | "replication"> {
+function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Partial<Pick<HostOptions, "placement" | "stateDir" | "replication" | "workflowPlacement">> {
   if (!shard) return {};
   // The shared workflows' placement only where there are workflows (a cluster's claims their instances).
-  const base = shard.placement;
-  const placement: HostPlacement =
-    shard.workflows && Object.keys(workflows).length > 0
-      ? { owns: (slug, name) => base.owns(slug, name), remote: base.remote, ...(base.time ? { time: base.time } : {}), ...shard.workflows() }
-      : base;
-  return { placement, stateDir: shard.stateDir, ...(shard.replication ? { replication: shard.replication } : {}) };
+  const workflowPlacement = shard.workflows && Object.keys(workflows).length > 0 ? shard.workflows() : undefined;
+  return { placement: shard.placement, stateDir: shard.stateDir, ...(shard.replication ? { replication: shard.replication } : {}), ...(workflowPlacement ? { workflowPlacement } : {}) };
 }
 
 /**

@@ -7,7 +7,7 @@ import { clusterD1 } from "../cluster/bindings/d1.ts";
 import { clusterWorkflows } from "../cluster/workflows.ts";
 import { clusterInspectorView } from "../cluster/inspector-view.ts";
 import { withInspectorRoute } from "../cluster/internal-routes.ts";
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";

@@ -14,7 +14,7 @@ import { readClientFrame, stateFrame } from "./frames.ts";
 import { Handshake } from "./handshake.ts";
 import type { Identity } from "./handshake.ts";
 import { IdentityHistory } from "./identity-change.ts";
-import { camelCaseToKebabCase } from "./kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { PendingCalls } from "./pending-calls.ts";
 import type { CallOptionsInput } from "./pending-calls.ts";
 import { ReadySignal } from "./ready.ts";

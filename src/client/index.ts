@@ -33,7 +33,7 @@ export type {
 } from "./agent-types.ts";
 export { AgentConnectionError, isTerminalCloseEvent } from "./connection-error.ts";
 export type { IdentityChangeHandler } from "./identity-change.ts";
-export { camelCaseToKebabCase } from "./kebab.ts";
+export { camelCaseToKebabCase } from "../protocol/kebab.ts";
 export { AgentCallError, DEFAULT_CALL_TIMEOUT_MS, splitCallOptions } from "./pending-calls.ts";
 export type { McpServerInfo, McpServersState } from "./frames.ts";
 export type { CallOptions, CallOptionsInput, StreamCallbacks, StreamOptions } from "./pending-calls.ts";

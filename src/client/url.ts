@@ -1,4 +1,4 @@
-import { camelCaseToKebabCase } from "./kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 
 const SCHEME = /^(https?|wss?):\/\//i;
 

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 import type { ClusterAgentRow, ClusterNodeInfo, ForwardedAnswer, ForwardedDispatch, ForwardedRequest, InspectorCluster, InspectorTarget } from "../inspector/cluster.ts";
 import { INSPECTOR_LIMITS } from "../inspector/limits.ts";
 import { INSPECTOR_PATH } from "./internal-routes.ts";

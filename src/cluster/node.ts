@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { WorkerFetch } from "../gateway/serve.ts";
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 import type { FacetTreeReplication } from "../host/host-options.ts";
 import { placeFromIndex } from "../host/place.ts";
 import type { HostPlacement, RemoteActors } from "../host/placement.ts";

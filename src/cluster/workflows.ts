@@ -1,9 +1,8 @@
-import type { Host } from "../host/host.ts";
-import type { HostPlacement } from "../host/placement.ts";
-import { workflowStorePath } from "../host/timekeeper.ts";
+import type { Host } from "../platform/host.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import type { WorkflowApi } from "../workflow/api.ts";
 import type { WorkflowEngine, WorkflowOrigin } from "../workflow/engine.ts";
+import { workflowStorePath, type WorkflowPlacement } from "../workflow/hosted-workflows.ts";
 import { prepareInstances } from "../workflow/create-options.ts";
 import { WorkflowStateError } from "../workflow/errors.ts";
 import type { WorkflowInstanceCreateOptions } from "../workflow/types.ts";
@@ -62,19 +61,19 @@ export interface ClusterWorkflowsOptions {
  * that sleep, wait or were running on a node that died resume on another (as after kill -9 on one
  * node), and a node that joins takes its share once nothing is under way in it. An answer leaves the
  * holder only once the commits it may have read are in the log.
- * Returns what the host's placement takes: the API its bindings call and the partition of an instance.
+ * Returns the host's workflow placement: the API its bindings call and the partition of an instance.
  * @example
  * const { placement, replication } = node.hostOptions(() => host);
- * const workflows = clusterWorkflows(node, { stateDir: dataDir, host: () => host });
- * const host = new Host({ dataDir, workflows: { Onboarding }, placement: { ...placement, ...workflows }, replication });
+ * const workflowPlacement = clusterWorkflows(node, { stateDir: dataDir, host: () => host });
+ * const host = new Host({ dataDir, workflows: { Onboarding }, placement, workflowPlacement, replication });
  */
-export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWorkflowsOptions): Required<Pick<HostPlacement, "workflows" | "workflowPartition">> {
+export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWorkflowsOptions): Required<WorkflowPlacement> {
   const runner = () => {
-    const host = options.host();
-    if (host === undefined) throw new Error("this cluster node is still starting: its host is not made yet");
-    return host.workflowRunner;
+    const workflows = options.host()?.workflows;
+    if (workflows === undefined) throw new Error("this cluster node is still starting: its host is not made yet");
+    return workflows;
   };
-  const engineHere = (partition: string, replication: () => DatabaseReplication): WorkflowEngine => runner().workflowEngine(partition) ?? runner().openWorkflows(replication(), partition);
+  const engineHere = (partition: string, replication: () => DatabaseReplication): WorkflowEngine => runner().engine(partition) ?? runner().open(replication(), partition);
   /** Calls under way on each partition held here: it moves only when none is. */
   const calls = new Map<string, number>();
 
@@ -95,8 +94,8 @@ export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWor
         calls.set(partition, calls.get(partition)! - 1);
       }
     },
-    release: (partition) => runner().closeWorkflows(partition),
-    movable: (partition) => (calls.get(partition) ?? 0) === 0 && (options.host()?.workflowRunner.workflowEngine(partition)?.runningCount ?? 0) === 0,
+    release: (partition) => runner().closePartition(partition),
+    movable: (partition) => (calls.get(partition) ?? 0) === 0 && (options.host()?.workflows?.engine(partition)?.runningCount ?? 0) === 0,
   });
   node.keepHeld(WORKFLOWS_SERVICE, WORKFLOW_PARTITION_NAMES, () => options.host() !== undefined);
 
@@ -121,7 +120,7 @@ export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWor
     createBatch,
     exists: (workflow, id) => call(workflow, id, "exists", [id]),
     // Synchronous: known only where the partition is held; agents elsewhere follow the instances' callbacks.
-    peek: (workflow, id) => options.host()?.workflowRunner.workflowEngine(workflowPartitionOf(workflow, id))?.peek(workflow, id),
+    peek: (workflow, id) => options.host()?.workflows?.engine(workflowPartitionOf(workflow, id))?.peek(workflow, id),
     status: (workflow, id) => call(workflow, id, "status", [id]),
     pause: (workflow, id) => call(workflow, id, "pause", [id]),
     resume: (workflow, id) => call(workflow, id, "resume", [id]),
@@ -129,7 +128,7 @@ export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWor
     restart: (workflow, id) => call(workflow, id, "restart", [id]),
     sendEvent: (workflow, id, event) => call(workflow, id, "sendEvent", [id, event]),
   };
-  return { workflows, workflowPartition: workflowPartitionOf };
+  return { api: workflows, partition: workflowPartitionOf };
 }
 
 /** One call on the engine this node runs. */

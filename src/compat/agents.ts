@@ -5,7 +5,7 @@
  * @module
  */
 export * from "../index.ts";
-export { camelCaseToKebabCase } from "../client/kebab.ts";
+export { camelCaseToKebabCase } from "../protocol/kebab.ts";
 export {
   /** The Agents SDK's earlier name of {@link callable}. */
   callable as unstable_callable,

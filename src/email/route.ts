@@ -1,4 +1,4 @@
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { AgentNameError } from "../host/names.ts";
 import { openBridge, type AgentEmailPayload } from "./bridge.ts";

@@ -1,4 +1,6 @@
 import type { DatabaseSync } from "node:sqlite";
+import type { FileWakeSource } from "../schedule/rebuild-index.ts";
+import { FIBERS_TABLE } from "./fiber-store.ts";
 
 /**
  * For rebuilding the host's due index from agent files (when `host.sqlite` is missing): when the
@@ -16,3 +18,6 @@ export function fiberWakeInFile(db: DatabaseSync, now: number): number | null {
     .get(now) as { at: number | null } | undefined;
   return row?.at ?? null;
 }
+
+/** Fibers as a wake source of the host (see `FileWakeSource`): an agent with fibers awaiting recovery is woken for them. */
+export const FIBER_WAKES: FileWakeSource = { table: FIBERS_TABLE, read: fiberWakeInFile };

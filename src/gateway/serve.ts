@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { Host } from "../host/host.ts";
+import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { discardBody } from "./incoming-body.ts";
 import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";

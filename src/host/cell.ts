@@ -1,4 +1,4 @@
-import { HANDLE } from "../agent/agent.ts";
+import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime, type SocketEvents } from "../agent/runtime.ts";
 import { AgentDatabase } from "../storage/database.ts";

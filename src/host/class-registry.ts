@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { Agent } from "../agent/agent.ts";
+import { AgentBase } from "../agent/agent-base.ts";
 import type { AgentContextWithRuntime } from "../agent/runtime.ts";
 import { optionsOf } from "../agent/options.ts";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { actorKindOf, type Actor, type ActorDispatcher, type ActorKind } from "./actor.ts";
 import type { AgentBinding } from "./cell.ts";
 import { extendsClassNamed } from "./class-names.ts";
@@ -74,13 +74,13 @@ export function registerClasses(dispatcher: ActorDispatcher, options: ClassRegis
 
   const addAgent = (className: string, ctor: AnyClass, key: string, bound: boolean): void => {
     optionsOf(ctor as never); // a wrong `static options` fails at start-up, not at the first request
-    const AgentClass = ctor as unknown as new (ctx: AgentContextWithRuntime, env: unknown) => Agent;
+    const AgentClass = ctor as unknown as new (ctx: AgentContextWithRuntime, env: unknown) => AgentBase;
     add(
       className,
       key,
       (slug) => ({
         create: (ctx, env) => new AgentClass(ctx, env) as unknown as Actor,
-        namespace: new AgentNamespace(dispatcher, className, slug, AgentClass),
+        namespace: new AgentNamespace(dispatcher, className, slug, AgentClass as never),
       }),
       bound,
     );
@@ -117,7 +117,7 @@ export function registerClasses(dispatcher: ActorDispatcher, options: ClassRegis
 }
 
 function isAgentClass(ctor: unknown): ctor is AnyClass {
-  return typeof ctor === "function" && ctor.prototype instanceof Agent;
+  return typeof ctor === "function" && ctor.prototype instanceof AgentBase;
 }
 
 /** Names a base class that failed `instanceof` because it comes from another copy of hearth. */

@@ -1,14 +1,16 @@
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import type { Durability } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
-import type { WorkflowClass } from "../workflow/entrypoint.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import type { HostPlacement } from "./placement.ts";
+import type { TimedWork } from "./timed-work.ts";
+import type { FileWakeSource } from "../schedule/rebuild-index.ts";
 
 /** An Agent subclass. */
 export type AgentClass = abstract new (...args: never[]) => Agent;
 
-export interface HostOptions {
+/** The options of the core actor host; `Host` (the one applications make) adds workflows to them. */
+export interface ActorHostOptions {
   /** Where agent databases live. Created if missing. */
   dataDir: string;
   /** Agent classes by binding name; each becomes `env[name]`. */
@@ -24,15 +26,19 @@ export interface HostOptions {
    * and facet classes (`ctx.exports`), with no `env` binding and no URL of their own.
    */
   exportedClasses?: Record<string, abstract new (...args: never[]) => unknown>;
-  /** Workflow classes by binding name; each becomes `env[name]` (a WorkflowBinding). */
-  workflows?: Record<string, WorkflowClass>;
   /** Plain variables added to `env` (from .env / .dev.vars). */
   vars?: Record<string, unknown>;
   /**
    * Other values added to `env` under their names: platform bindings (KV, D1, queues, …) built
-   * outside the host. A name may not clash with an agent class, a workflow or a variable.
+   * outside the host. A name may not clash with an agent class or a variable.
    */
   bindings?: Record<string, unknown>;
+  /** Values added to `env` only under names nothing else took (`LOADER`, unless the app binds its own). */
+  defaultBindings?: Record<string, unknown>;
+  /** Durable work besides agents that the host's due index wakes (workflow instances); see timed-work.ts. */
+  timedWork?: readonly TimedWork[];
+  /** What else in an agent's file asks the host to wake it, besides its schedules and queue (fibers awaiting recovery). */
+  wakeSources?: readonly FileWakeSource[];
   /**
    * The storage directory name of an agent binding (default: its kebab-case name). A wrangler project
    * keys storage by class name, so renaming a binding keeps its agents' data.
@@ -65,7 +71,7 @@ export interface HostOptions {
   /** With `replication`: how facet trees deleted or cloned on disk reach the replica (a cluster's log). */
   facetTrees?: FacetTreeReplication;
   /**
-   * Where the host keeps its own files (the schedule index, the catalog, workflow instances); default
+   * Where the host keeps its own files (the schedule index, the catalog, timed work's files); default
    * `dataDir`. Hosts sharing one data directory each need their own.
    */
   stateDir?: string;

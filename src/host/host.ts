@@ -1,15 +1,13 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { WebSocket } from "ws";
-import { Agent, HANDLE } from "../agent/agent.ts";
+import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { AgentCaller } from "../agent/context.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
-import type { WorkerLoader } from "../sandbox/loader.ts";
-import type { WorkflowEngine } from "../workflow/engine.ts";
-import type { FacetTreeReplication, HostOptions, TaskErrorReport } from "./host-options.ts";
+import type { ActorHostOptions, FacetTreeReplication, TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { closeFilePool } from "../storage/file-pool.ts";
 import { settleQueuedFiles } from "../storage/settle.ts";
@@ -31,19 +29,21 @@ import { AgentCatalog } from "./catalog.ts";
 import { SocketHub } from "./socket-hub.ts";
 import { Timekeeper } from "./timekeeper.ts";
 
-export type { AgentClass, HostOptions, TaskErrorReport } from "./host-options.ts";
+export type { ActorHostOptions, AgentClass, TaskErrorReport } from "./host-options.ts";
 
 /** Agents the idle sweep hibernates per turn of the event loop; it goes on in the next turn. */
 const HIBERNATIONS_PER_TURN = 32;
 
 /**
- * Runs agents in this process: exactly one live instance per (class, name), created on first use,
- * hibernated when idle, woken by the next request or message.
+ * Runs actors in this process: exactly one live instance per (class, name), created on first use,
+ * hibernated when idle, woken by the next request or message. The core of `Host` (platform/host.ts),
+ * which plugs workflows and Dynamic Workers into it; capabilities reach it through `bindings`,
+ * `defaultBindings` and `timedWork` only.
  * @example
- * const host = new Host({ dataDir: ".hearth", agents: { Counter } });
+ * const host = new ActorHost({ dataDir: ".hearth", agents: { Counter } });
  * const server = await serve({ host, port: 8787 });
  */
-export class Host implements CellHost, AgentDispatcher {
+export class ActorHost implements CellHost, AgentDispatcher {
   readonly dataDir: string;
   readonly durability: Durability;
   readonly hibernateAfterMs: number;
@@ -82,7 +82,7 @@ export class Host implements CellHost, AgentDispatcher {
       if (replicated) this.#cells.get(placeKey(parent))?.db.holdOutputUntil(replicated);
     },
   };
-  readonly #socketView: SocketHostView = ((host: Host): SocketHostView => ({
+  readonly #socketView: SocketHostView = ((host: ActorHost): SocketHostView => ({
     hub: host.#sockets,
     get maxMessageBytes(): number {
       return host.maxMessageBytes;
@@ -95,13 +95,12 @@ export class Host implements CellHost, AgentDispatcher {
   readonly #sweeper: NodeJS.Timeout;
   readonly #bySlug: Map<string, AgentBinding>;
   readonly #time: Timekeeper;
-  readonly #loader: WorkerLoader | undefined;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
   readonly #placement: HostPlacement | undefined;
   readonly #facetTrees: FacetTreeReplication | undefined;
   #closed = false;
 
-  constructor(options: HostOptions) {
+  constructor(options: ActorHostOptions) {
     this.dataDir = resolve(options.dataDir);
     this.durability = checkedDurability(options.durability);
     this.hibernateAfterMs = positive("hibernateAfterMs", options.hibernateAfterMs ?? LIMITS.hibernateAfterMs);
@@ -119,9 +118,7 @@ export class Host implements CellHost, AgentDispatcher {
     this.#bindings = registry.byName;
     this.exports = registry.exports;
     this.#bySlug = registry.bySlug;
-    const { env, workflows, loader } = buildHostEnv(options, registry.namespaces, () => placement?.workflows ?? this.#workflowEngine());
-    this.#loader = loader;
-    this.env = env;
+    const env = (this.env = buildHostEnv(options, registry.namespaces));
     const stateDir = resolve(options.stateDir ?? this.dataDir);
     this.#time = new Timekeeper({
       dataDir: this.dataDir,
@@ -132,20 +129,19 @@ export class Host implements CellHost, AgentDispatcher {
       hungTaskAfterMs,
       concurrency: Math.max(1, Math.min(LIMITS.taskConcurrency, Math.floor(this.maxLiveAgents / 2))),
       maxLiveAgents: this.maxLiveAgents,
-      workflows,
-      workflowsOnDemand: placement?.workflows !== undefined,
-      ...(placement?.workflowPartition ? { workflowPartition: placement.workflowPartition } : {}),
+      timedWork: options.timedWork ?? [],
+      wakeSources: options.wakeSources ?? [],
       deliver: (slug, name, step) => {
         if (!this.#bySlug.has(slug)) return Promise.reject(new Error(`No agent class is registered for /${slug}/ any more; its schedules wait`));
         return this.#deliverAt(placeFromIndex(this.dataDir, slug, name), (actor) => actor[HANDLE.scoped](() => step(actor[HANDLE.tasks]())));
       },
-      engineHost: {
+      timedWorkHost: {
         env,
         // A sub-agent's workflows name it by its root and path (root name, then child names after NULs).
         agentStub: (className, name) => {
           if (name.includes("\0")) return this.#placedStub(className, name) as never;
           const namespace = env[className];
-          return namespace instanceof AgentNamespace ? (namespace as AgentNamespace<Agent>).getByName(name) : undefined;
+          return namespace instanceof AgentNamespace ? ((namespace as AgentNamespace).getByName(name) as unknown as Record<string, unknown>) : undefined;
         },
         notifyAgent: async (className, name, method, args) => {
           if (this.#closed || !this.#bindings.has(className)) return;
@@ -266,7 +262,6 @@ export class Host implements CellHost, AgentDispatcher {
     for (const cell of [...this.#cells.values()]) this.#hibernate(cell);
     this.#time.close();
     this.catalog.close();
-    this.#loader?.close();
     await closeFilePool(this.dataDir);
     await settleQueuedFiles(LIMITS.closeSettleWithinMs);
   }
@@ -274,11 +269,6 @@ export class Host implements CellHost, AgentDispatcher {
   /** Resolves when no scheduled or queued work is running (tests: after advancing a virtual clock). */
   tasksIdle(): Promise<void> {
     return this.#time.idle();
-  }
-
-  /** Workflow instances executing now (sleeping and waiting ones are not in memory). */
-  get workflowStats(): { running: number } {
-    return { running: this.#time.workflowEngines.reduce((sum, engine) => sum + engine.runningCount, 0) };
   }
 
   /** Agents with scheduled or queued work, and when the earliest is due (epoch ms). */
@@ -292,14 +282,9 @@ export class Host implements CellHost, AgentDispatcher {
     return at === null ? null : new Date(at);
   }
 
-  /** Opens and closes the workflow engine where a placement runs it on demand (a cluster node holding the instances). */
-  get workflowRunner(): Pick<Timekeeper, "workflowEngine" | "openWorkflows" | "closeWorkflows"> {
-    return this.#time;
-  }
-
-  /** What src/host/introspect.ts reads: the workflow engines open here (one, or a cluster node's partitions) and whether an agent is in memory now. */
-  get internals(): { workflowEngines: readonly WorkflowEngine[]; isLive(className: string, name: string): boolean } {
-    return { workflowEngines: this.#time.workflowEngines, isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };
+  /** What src/host/introspect.ts reads: whether an agent is in memory now. */
+  get internals(): { isLive(className: string, name: string): boolean } {
+    return { isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };
   }
 
   // CellHost
@@ -473,12 +458,6 @@ export class Host implements CellHost, AgentDispatcher {
     this.#sockets.dropEmptySettings(cell.key);
     this.#time.reconcile(cell);
     cell.close();
-  }
-
-  #workflowEngine(): WorkflowEngine {
-    const engine = this.#time.workflows;
-    if (!engine) throw new Error("This host runs no workflows");
-    return engine;
   }
 
   #reportTaskError(className: string, name: string, error: Error): void {

@@ -8,10 +8,8 @@
 import { AGENT_RUNTIME, AgentBase, HANDLE } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import type { AgentDatabase } from "../storage/database.ts";
-import { isWorkflowBinding } from "../workflow/binding.ts";
-import type { WorkflowEngine } from "../workflow/engine.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
-import type { Host } from "./host.ts";
+import type { ActorHost as Host } from "./host.ts";
 
 /** What a visit sees: the actor, and for an Agent its instance, runtime and database. */
 export interface AgentVisit {
@@ -60,13 +58,11 @@ export async function visitAgent<T>(host: Host, className: string, name: string,
 }
 
 /**
- * What the host tells about itself beyond the public API: its workflow engines open here (one; a
- * cluster node: one per partition it holds), and which agents are in memory.
+ * What the host tells about itself beyond the public API: which agents are in memory.
  * @example
- * const running = hostInternals(host).workflowEngines.reduce((sum, engine) => sum + engine.runningCount, 0);
  * const inMemory = hostInternals(host).isLive("Counter", "a");
  */
-export function hostInternals(host: Host): { workflowEngines: readonly WorkflowEngine[]; isLive(className: string, name: string): boolean } {
+export function hostInternals(host: Host): { isLive(className: string, name: string): boolean } {
   return host.internals;
 }
 
@@ -86,30 +82,4 @@ function hasSubAgent(agent: AgentBase | undefined, step: ActorPathStep): boolean
   const list = (agent as { listSubAgents?: (cls?: string) => Array<{ className: string; name: string }> } | undefined)?.listSubAgents;
   if (typeof list !== "function") return false;
   return list.call(agent, step.className).some((child) => child.name === step.name);
-}
-
-/**
- * Whether the host binds any workflow (`env.<WORKFLOW>`): on a cluster node that holds no partition
- * yet, it has workflows but no engine open.
- * @example
- * if (hasWorkflows(host)) console.log(workflowCounts(host));
- */
-export function hasWorkflows(host: Host): boolean {
-  return Object.values(host.env).some(isWorkflowBinding);
-}
-
-/**
- * How many workflow instances the engines open here have in each status (summed over a cluster
- * node's partitions); empty without workflows.
- * @example
- * const counts = workflowCounts(host); // { waiting: 3, complete: 12 }
- */
-export function workflowCounts(host: Host): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const engine of host.internals.workflowEngines) {
-    for (const { status, n } of engine.store.all<{ status: string; n: number }>("SELECT status, count(*) AS n FROM instances GROUP BY status")) {
-      counts[status] = (counts[status] ?? 0) + n;
-    }
-  }
-  return counts;
 }

@@ -1,4 +1,4 @@
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorDispatcher } from "./actor.ts";
 import { validateAgentName } from "./names.ts";

@@ -1,4 +1,3 @@
-import type { WorkflowApi } from "../workflow/api.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
 import type { ActorDispatcher, ActorPathStep } from "./actor.ts";
@@ -16,16 +15,6 @@ export interface HostPlacement {
   readonly remote: RemoteActors;
   /** Durable time across hosts (a cluster): told of root agents' next wakes, able to add one. */
   readonly time?: PlacementTime;
-  /**
-   * Where the workflow instances run (a cluster: the node that holds them). The host then opens its
-   * engine only when told to ({@link Host.workflowRunner}); its bindings call this.
-   */
-  readonly workflows?: WorkflowApi;
-  /**
-   * Which of the engines the host may open on demand holds an instance (a cluster splits the
-   * instances into partitions, each held by one node); without it, one engine holds them all.
-   */
-  readonly workflowPartition?: (workflow: string, id: string) => string;
 }
 
 /**

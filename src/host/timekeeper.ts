@@ -8,38 +8,18 @@ import { indexName } from "./place.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, dueIndexPath, type DueEntry } from "../schedule/due-index.ts";
-import { FIBERS_TABLE } from "../fiber/fiber-store.ts";
-import { fiberWakeInFile } from "../fiber/index-rebuild.ts";
-import { rebuildDueIndex, type WakeSource } from "../schedule/rebuild-index.ts";
+import { rebuildDueIndex, type FileWakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { openConnectionCap } from "../storage/parking.ts";
-import type { DatabaseReplication } from "../storage/replication.ts";
 import type { Clock } from "../time/clock.ts";
-import { WorkflowEngine, type EngineHost } from "../workflow/engine.ts";
-import type { WorkflowClass } from "../workflow/entrypoint.ts";
-import { WorkflowStore } from "../workflow/store.ts";
+import { isTimedWorkSlug, type TimedWork, type TimedWorkHost } from "./timed-work.ts";
 
-/** Index entries of workflow instances carry this prefix instead of an agent class slug. */
-const WORKFLOW_PREFIX = "workflow:";
-
-/**
- * The file of a host's workflow instances: `workflows.sqlite`, or `workflows-<partition>.sqlite` for
- * one partition of them (a cluster spreads the instances over nodes by partition).
- */
-export function workflowStorePath(stateDir: string, partition = ""): string {
-  return join(stateDir, partition === "" ? "workflows.sqlite" : `workflows-${partition}.sqlite`);
-}
-/**
- * What else in an agent's file asks the host to wake it, besides its schedules and queue: the table
- * it is kept in (an agent without it has nothing to read), and how it is read.
- */
-const WAKE_SOURCES: ReadonlyArray<{ table: string; read: WakeSource }> = [{ table: FIBERS_TABLE, read: fiberWakeInFile }];
 
 export interface TimekeeperOptions {
   /** Where the agents' files are (read to rebuild a missing index). */
   dataDir: string;
-  /** Where the index, the workflow store and the task journal live. */
+  /** Where the index and the task journal live. */
   stateDir: string;
   /** Only these root agents get index entries from a rebuild (a host that runs some of the agents). */
   owns?: (slug: string, name: string) => boolean;
@@ -50,16 +30,15 @@ export interface TimekeeperOptions {
   concurrency: number;
   /** The host's bound on agents in memory (agents started ahead of their schedules count against it). */
   maxLiveAgents: number;
-  workflows: ReadonlyMap<string, WorkflowClass>;
-  /** The instances run wherever a placement says (a cluster's holding node): the engine opens only on {@link Timekeeper.openWorkflows}. */
-  workflowsOnDemand?: boolean;
-  /** Which engine (partition) holds an instance, when a placement splits them; default: one engine, `""`. */
-  workflowPartition?: (workflow: string, id: string) => string;
+  /** What else in an agent's file asks for a wake, besides its schedules and queue (fibers awaiting recovery). */
+  wakeSources: readonly FileWakeSource[];
+  /** Work besides agents the index wakes (workflow instances), each under its own slug prefix. */
+  timedWork: readonly TimedWork[];
   /** Runs a step against an agent's tasks (by class slug), in its mailbox. */
   deliver: TaskDelivery;
-  /** The engine's view of the host: env, agent stubs and hooks. */
-  engineHost: Omit<EngineHost, "clock" | "wakeAt">;
-  /** Problems of scheduled work; `who` is an agent class slug or "workflow:<binding>". */
+  /** What timed work sees of the host besides the index: env, agent stubs and hooks. */
+  timedWorkHost: Omit<TimedWorkHost, "clock" | "durability" | "stateDir" | "lowerTimers">;
+  /** Problems of scheduled work; `who` is an agent class slug or a timed work's prefix and key ("workflow:<binding>"). */
   report: (who: string, name: string, error: Error) => void;
   /** Told whenever a root agent's entry in the index changes (a cluster keeps a shared copy; see `PlacementTime` in placement.ts). */
   nextWakeChanged?: (slug: string, name: string, at: number | null) => void;
@@ -67,20 +46,17 @@ export interface TimekeeperOptions {
 
 /**
  * Everything about durable time for one host: the due index (`host.sqlite`), its dispatcher, the
- * agents' task runner and the workflow engine (`workflows.sqlite`), wired so that one timer serves
- * agents' schedules and workflow instances' sleeps, waits and retries alike.
+ * agents' task runner and the timed work plugged in (workflow instances), wired so that one timer
+ * serves agents' schedules and workflow instances' sleeps, waits and retries alike.
  */
 export class Timekeeper {
   readonly index: DueIndex;
   readonly dispatcher: TaskDispatcher;
-  /** The engines open here, by partition (`""`: a host's only one). */
-  readonly #engines = new Map<string, WorkflowEngine>();
-  readonly #openEngine: ((partition: string, replication?: DatabaseReplication) => WorkflowEngine) | undefined;
-  readonly #partitionOf: (workflow: string, id: string) => string;
+  readonly #timedWork: readonly TimedWork[];
+  readonly #wakeSources: readonly FileWakeSource[];
   readonly #journal: RunJournal;
   readonly #clock: Clock;
   #stopped = false;
-  #wakes: DueEntry[] = [];
   /** The index file was missing: waiting workflow instances have no timers in it. */
   readonly #freshIndex: boolean;
 
@@ -99,7 +75,7 @@ export class Timekeeper {
       const tasks = cell.instance[HANDLE.tasks]();
       let known = tasks.hasTasks;
       let at = known ? tasks.nextDue() : null;
-      for (const source of WAKE_SOURCES) {
+      for (const source of this.#wakeSources) {
         if (!cell.db.hasTable(source.table)) continue;
         const wake = source.read(liveReader(cell.db), this.#clock.now());
         if (wake === null) continue;
@@ -115,7 +91,8 @@ export class Timekeeper {
 
   constructor(options: TimekeeperOptions) {
     this.#clock = options.clock;
-    this.#partitionOf = options.workflowPartition ?? (() => "");
+    this.#timedWork = options.timedWork;
+    this.#wakeSources = options.wakeSources;
     const indexPath = dueIndexPath(options.stateDir);
     this.#freshIndex = !existsSync(indexPath);
     const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
@@ -124,26 +101,24 @@ export class Timekeeper {
       const started = performance.now();
       const { agents, entries } = rebuildDueIndex(options.dataDir, this.index, {
         now: options.clock.now(),
-        wakeSources: WAKE_SOURCES.map(({ read }) => read),
+        wakeSources: options.wakeSources.map(({ read }) => read),
         ...(options.owns ? { owns: options.owns } : {}),
       });
       const ms = Math.round(performance.now() - started);
       console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
     }
-    if (options.workflows.size > 0) {
-      // Timers of instances that park are written in one batch, committed before the store's commit
-      // that marks them waiting: a waiting instance always has its timer.
-      this.#openEngine = (partition, replication) => {
-        const store = new WorkflowStore(workflowStorePath(options.stateDir, partition), options.durability, () => this.#flushWakes(), replication);
-        return new WorkflowEngine(store, options.workflows, {
-          ...options.engineHost,
-          clock: options.clock,
-          wakeAt: (workflow, id, at) => {
-            this.#wakes.push({ slug: WORKFLOW_PREFIX + workflow, name: id, at });
-          },
-        });
-      };
-      if (!options.workflowsOnDemand) this.#engines.set("", this.#openEngine(""));
+    for (const work of options.timedWork) {
+      work.attach({
+        ...options.timedWorkHost,
+        clock: options.clock,
+        durability: options.durability,
+        stateDir: options.stateDir,
+        lowerTimers: (entries) => {
+          const list: DueEntry[] = [];
+          for (const { key, name, at } of entries) list.push({ slug: work.prefix + key, name, at });
+          if (list.length > 0) this.dispatcher.lowerMany(list);
+        },
+      });
     }
     const journalPath = join(options.stateDir, "tasks.journal");
     const unfinished = RunJournal.recover(journalPath);
@@ -165,82 +140,41 @@ export class Timekeeper {
       report: options.report,
       wakeAhead: { limit: () => startAheadLimit(options.concurrency, options.maxLiveAgents) },
       wake: (slug, name) => {
-        if (!slug.startsWith(WORKFLOW_PREFIX)) {
+        const work = this.#workOf(slug);
+        if (work === undefined) {
           // An agent this host no longer holds (a cluster node that lost it): its holder's index has
           // the entry (restored with the agent), so this one goes instead of failing on every retry.
           const owns = options.owns;
           if (owns && !owns(slug, name.split("\0")[0]!)) return Promise.resolve(null);
           return runAgentTasks(slug, name);
         }
-        // The entry goes once the instance is durably running (then the boot scan covers a crash);
-        // the instance sets its next timer itself when it waits again.
-        // An instance of a partition held elsewhere now: its holder armed its own timer when it opened it.
-        const workflow = slug.slice(WORKFLOW_PREFIX.length);
-        return this.#engines.get(this.#partitionOf(workflow, name))?.wake(workflow, name) ?? Promise.resolve(null);
+        return work.wake(slug.slice(work.prefix.length), name);
       },
-      // Agents are started ahead of their due time (decision 0017); workflow instances need no start.
-      warm: (slug, name) => (slug.startsWith(WORKFLOW_PREFIX) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
+      // Agents are started ahead of their due time (decision 0017); timed work needs no start.
+      warm: (slug, name) => (isTimedWorkSlug(slug) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
     });
   }
 
-  /** The workflow engine of a host that runs all its instances in one (partition `""`), while it runs here. */
-  get workflows(): WorkflowEngine | undefined {
-    return this.#engines.get("");
+  /** The timed work an index slug belongs to; undefined for an agent's. */
+  #workOf(slug: string): TimedWork | undefined {
+    if (!isTimedWorkSlug(slug)) return undefined;
+    return this.#timedWork.find((work) => slug.startsWith(work.prefix));
   }
 
-  /** Every workflow engine open here (a cluster node: one per partition it holds). */
-  get workflowEngines(): WorkflowEngine[] {
-    return [...this.#engines.values()];
-  }
-
-  /** The engine of `partition`, while it is open here. */
-  workflowEngine(partition: string): WorkflowEngine | undefined {
-    return this.#engines.get(partition);
-  }
-
-  /**
-   * Opens the engine of `partition` where it runs on demand (a cluster node that now holds those
-   * instances, its file rebuilt from the log): every unfinished instance resumes, waiting ones get
-   * their timers here.
-   */
-  openWorkflows(replication?: DatabaseReplication, partition = ""): WorkflowEngine {
-    const open = this.#engines.get(partition);
-    if (open) return open;
-    if (!this.#openEngine) throw new Error("This host runs no workflows");
-    const engine = this.#openEngine(partition, replication);
-    this.#engines.set(partition, engine);
-    engine.boot({ includeWaiting: true });
-    return engine;
-  }
-
-  /** Closes the engine of `partition` opened on demand (its instances moved elsewhere); its timers here then find nothing. */
-  closeWorkflows(partition = ""): void {
-    const engine = this.#engines.get(partition);
-    this.#engines.delete(partition);
-    engine?.close();
-  }
-
-  /** Arms the timer and resumes the workflow instances that were running. */
+  /** Arms the timer and resumes the timed work that was running (workflow instances). */
   start(): void {
     this.dispatcher.start();
-    for (const engine of this.#engines.values()) engine.boot({ includeWaiting: this.#freshIndex });
+    for (const work of this.#timedWork) work.start(this.#freshIndex);
   }
 
-  /** Resolves when no scheduled task runs and no workflow instance executes. */
+  /** Resolves when no scheduled task runs and no timed work executes. */
   async idle(): Promise<void> {
     for (;;) {
       await this.dispatcher.idle();
-      await Promise.all(this.workflowEngines.map((engine) => engine.idle()));
-      if (this.dispatcher.inFlight === 0 && this.workflowEngines.every((engine) => engine.runningCount === 0)) return;
+      await Promise.all(this.#timedWork.map((work) => work.idle()));
+      if (this.dispatcher.inFlight === 0 && this.#timedWork.every((work) => work.running === 0)) return;
       await new Promise((resolve) => setImmediate(resolve));
     }
-  }
-
-  #flushWakes(): void {
-    if (this.#wakes.length === 0) return;
-    const wakes = this.#wakes;
-    this.#wakes = [];
-    this.dispatcher.lowerMany(wakes);
   }
 
   stop(): void {
@@ -249,10 +183,8 @@ export class Timekeeper {
   }
 
   close(): void {
-    this.#flushWakes();
     this.stop();
-    for (const engine of this.#engines.values()) engine.close();
-    this.#engines.clear();
+    for (const work of this.#timedWork) work.close();
     this.index.close();
     this.#journal.close();
   }
@@ -269,7 +201,7 @@ function liveReader(db: AgentDatabase): DatabaseSync {
 
 /**
  * The due index, telling `changed` of every change to the earliest entry of a root agent's tree (the
- * root and its sub-agents and facets: one read before and after each write; workflow instances' entries
+ * root and its sub-agents and facets: one read before and after each write; timed work's entries
  * are not told). Every write path of the dispatcher, the wake-ahead and a rebuild goes through these
  * methods, so no change is missed.
  */
@@ -303,7 +235,7 @@ class ObservedDueIndex extends DueIndex {
   #observe<R>(entries: ReadonlyArray<{ slug: string; name: string }>, write: () => R): R {
     const trees = new Map<string, { slug: string; root: string; before: number | null }>();
     for (const { slug, name } of entries) {
-      if (slug.startsWith(WORKFLOW_PREFIX)) continue;
+      if (isTimedWorkSlug(slug)) continue;
       const root = name.split("\0")[0]!;
       const key = `${slug}\0${root}`;
       if (!trees.has(key)) trees.set(key, { slug, root, before: this.earliestInTree(slug, root) });

@@ -3,7 +3,7 @@
  * inspector needs only these few methods of each store. A section whose source is missing answers
  * 404 `not_enabled` (see docs/inspector/api.md).
  */
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 
 /** A page of a list, as the API answers it. */
 export interface SourcePage<T> {

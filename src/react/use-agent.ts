@@ -14,7 +14,7 @@ import { readClientFrame, stateFrame } from "../client/frames.ts";
 import { Handshake } from "../client/handshake.ts";
 import type { Identity } from "../client/handshake.ts";
 import { IdentityHistory } from "../client/identity-change.ts";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { PendingCalls } from "../client/pending-calls.ts";
 import type { CallOptionsInput } from "../client/pending-calls.ts";
 import { ReadySignal } from "../client/ready.ts";

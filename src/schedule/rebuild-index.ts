@@ -11,6 +11,16 @@ import { earliestDue, QUEUE_HEAD_SQL, SCHEDULES_NEXT_DUE_SQL, type TaskRow } fro
 export type WakeSource = (db: DatabaseSync, now: number) => number | null;
 
 /**
+ * Something else in an agent's file that asks the host to wake it, besides its schedules and queue
+ * (fibers awaiting recovery): the table it is kept in (an agent without it has nothing to read), and
+ * how it is read.
+ */
+export interface FileWakeSource {
+  readonly table: string;
+  readonly read: WakeSource;
+}
+
+/**
  * Recreates the host's due index from the agents' own databases: run when the index file is missing
  * but agent files exist (a data directory from before the index, or an index deleted by hand).
  * Every agent file is opened once; that is slow for many agents, so it happens only then.

@@ -1,4 +1,4 @@
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 import { encodeCursor } from "../host/catalog.ts";
 import type { ClusterAgentRow, ClusterNodeInfo, ForwardedAnswer, ForwardedDispatch, ForwardedRequest, InspectorCluster, InspectorTarget } from "../inspector/cluster.ts";
 import type { RelayedMessage, StreamRelay } from "../inspector/stream.ts";

@@ -2,7 +2,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
-import type { Host } from "../host/host.ts";
+import type { Host } from "../platform/host.ts";
 import { decodePathSegment, findNamespace } from "../gateway/route.ts";
 import { currentLogContext, logContextRead } from "../observability/logs/context.ts";
 import { mergeExpositions } from "../observability/metrics/merge.ts";

@@ -1,5 +1,5 @@
 import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { EmailAgent } from "../email/email-agent.ts";
 import { checkFacetName, checkFacetDepth } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";

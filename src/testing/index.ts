@@ -15,11 +15,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import { AgentClient, type AgentSocketOptions } from "../client/agent-client.ts";
 import type { UntypedMethods } from "../client/stub.ts";
 import { serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
-import { Host, type AgentClass, type HostOptions } from "../host/host.ts";
+import { Host, type AgentClass, type HostOptions } from "../platform/host.ts";
 import type { AgentNamespace, AgentStub } from "../host/namespace.ts";
 import { systemClock, VirtualClock } from "../time/clock.ts";
 import type { Duration } from "../time/duration.ts";

@@ -1,6 +1,6 @@
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import type { ProjectConfig } from "../config/types.ts";
-import { Agent } from "../agent/agent.ts";
+import { Agent } from "../platform/agent.ts";
 import { actorKindOf } from "../host/actor.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
 import type { AgentClass } from "../host/host.ts";

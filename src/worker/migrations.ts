@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { forgetClassInDueIndex } from "../schedule/due-index.ts";
-import { camelCaseToKebabCase } from "../client/kebab.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { EXPORTS_TAG_PREFIX } from "../config/index.ts";
 import type { MigrationStep } from "../config/types.ts";
 

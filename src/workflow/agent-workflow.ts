@@ -1,4 +1,4 @@
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import type { AgentWorkflowEvent, AgentWorkflowStep, DefaultProgress, WaitForApprovalOptions, WorkflowCallbackBody } from "./agent-types.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, waitForDecision, WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
 import { NonRetryableError, WorkflowRejectedError } from "./errors.ts";

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from "node:v8";
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";

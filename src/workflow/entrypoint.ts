@@ -1,4 +1,4 @@
-import type { Agent } from "../agent/agent.ts";
+import type { Agent } from "../platform/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import type { ApprovalEventPayload, WaitForApprovalOptions, WorkflowCallback, WorkflowCallbackBody } from "./agent-types.ts";
 import { WorkflowRejectedError } from "./errors.ts";

@@ -6,7 +6,7 @@
  */
 import type { UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "vitest";
-import type { Agent } from "../../src/agent/agent.ts";
+import type { Agent } from "../../src/platform/agent.ts";
 import { AgentClient } from "../../src/client/index.ts";
 import type { AgentBaseMember, AgentStub, AgentSocketOptions, ClientParameters } from "../../src/client/index.ts";
 import { useAgent, useAgentChat } from "../../src/react/index.ts";

@@ -107,7 +107,7 @@ describe.skipIf(postgresUnavailable() !== undefined)("workflows in a cluster: in
       const instance = await creator.steps.create({ id, params: { nap: 10 } });
       await until(`${id} waiting for its event`, () => instance.status(), (status) => status.status === "waiting" && effects.includes(`${id}:first`));
       expect(holderOf(nodes, workflowPartitionOf("Steps", id))).toBe(runner);
-      expect(runner.host.workflowRunner.workflowEngine(workflowPartitionOf("Steps", id))?.exists("Steps", id)).toBe(true);
+      expect(runner.host.workflows?.engine(workflowPartitionOf("Steps", id))?.exists("Steps", id)).toBe(true);
       await expect(creator.steps.create({ id, params: { nap: 10 } })).rejects.toThrow(`Steps instance ${id} already exists`);
       await (await runner.steps.get(id)).sendEvent({ type: "approval", payload: { ok: true } });
       const done = await until(`${id} complete`, async () => (await creator.steps.get(id)).status(), (status) => status.status === "complete");

@@ -6,7 +6,7 @@ import { connect, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { routeConnections } from "../../src/gateway/connection-router.ts";
 import { serve } from "../../src/gateway/serve.ts";
-import { Host } from "../../src/host/host.ts";
+import { ActorHost as Host } from "../../src/host/host.ts";
 import { requestTarget } from "../../src/gateway/connection-transfer.ts";
 
 const cleanups: Array<() => unknown> = [];

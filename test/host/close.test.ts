@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../src/agent/agent.ts";
-import { Host } from "../../src/host/host.ts";
+import { Agent } from "../../src/platform/agent.ts";
+import { ActorHost as Host } from "../../src/host/host.ts";
 import { readStamp } from "../../src/storage/file-stamp.ts";
 
 const dirs: string[] = [];

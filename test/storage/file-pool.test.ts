@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../src/agent/agent.ts";
-import { Host } from "../../src/host/host.ts";
+import { Agent } from "../../src/platform/agent.ts";
+import { ActorHost as Host } from "../../src/host/host.ts";
 import { createAgentFile } from "../../src/storage/agent-file-setup.ts";
 import { readStamp } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";

@@ -2,7 +2,7 @@
  * `GET /api/overview`: the home page's numbers, from the host, the metrics and the problems store.
  */
 import type { ELDHistogram } from "node:perf_hooks";
-import { hasWorkflows, workflowCounts } from "../../host/introspect.ts";
+import { hasWorkflows, workflowCounts } from "../../platform/host.ts";
 import type { Series } from "../metrics-history.ts";
 import type { MetricsHistory } from "../metrics-history.ts";
 import type { Route, RouteContext } from "../router.ts";

@@ -4,7 +4,7 @@
  * `env` bindings, which reach wherever an instance runs (docs/inspector/api.md §Workflows).
  */
 import { deserialize } from "node:v8";
-import { hasWorkflows, hostInternals } from "../../host/introspect.ts";
+import { hasWorkflows } from "../../platform/host.ts";
 import { isWorkflowBinding, type WorkflowBinding, type WorkflowInstance } from "../../workflow/binding.ts";
 import type { WorkflowEngine } from "../../workflow/engine.ts";
 import { WorkflowStateError } from "../../workflow/errors.ts";
@@ -17,7 +17,7 @@ const ACTIONS = ["pause", "resume", "terminate", "restart"] as const;
 /** The engines open here; "not enabled" for a project without workflows. */
 function enginesOf(ctx: RouteContext): readonly WorkflowEngine[] {
   if (!hasWorkflows(ctx.sources.host)) throw notEnabled("Workflows");
-  return hostInternals(ctx.sources.host).workflowEngines;
+  return ctx.sources.host.workflowEngines;
 }
 
 function decoded(bytes: Uint8Array | null): unknown {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from "@modelcontextprotocol/server";
-import type { Agent } from "../../agent/agent.ts";
+import type { Agent } from "../../platform/agent.ts";
 import { callerOfCurrentScope } from "../../agent/context.ts";
 import { isAgentNamespace, type AgentNamespace, type AgentStub } from "../../host/namespace.ts";
 import type { McpRpcReply } from "./server-transport.ts";

@@ -8,7 +8,7 @@ import {
   type McpServer,
   type RequestId,
 } from "@modelcontextprotocol/server";
-import { Agent, HANDLE } from "../../agent/agent.ts";
+import { Agent, HANDLE } from "../../platform/agent.ts";
 import { AGENT_RUNTIME } from "../../agent/agent-base.ts";
 import type { SocketRecord } from "../../agent/connection.ts";
 import { RPC_AGENT_PREFIX } from "../rpc/client-transport.ts";

@@ -6,10 +6,10 @@ import { registerRuntimeGauges } from "./runtime-gauges.ts";
 import { costOfTokens, type ModelPrice } from "../cost/prices.ts";
 import { subscribeSignals } from "./signals.ts";
 
-/** What the metrics read from the host at scrape time; `Host` has all of it. */
+/** What the metrics read from the host at scrape time; `Host` has all of it (an `ActorHost` runs no workflows). */
 export interface MetricsHostView {
   classStats(): Map<string, { live: number; hibernatedWithSockets: number; sockets: number }>;
-  readonly workflowStats: { running: number };
+  readonly workflowStats?: { running: number };
   readonly pendingTasks: { agents: number; nextAt: number | null };
   classNameOf(slug: string): string;
   readonly exports: Record<string, unknown>;
@@ -137,7 +137,7 @@ export function createHearthMetrics(options: HearthMetricsOptions): HearthMetric
     help: "Workflow instances by status.",
     labelNames: ["status"],
     collect: (gauge) => {
-      if (!options.workflowStates) return gauge.set({ status: "running" }, host.workflowStats.running);
+      if (!options.workflowStates) return gauge.set({ status: "running" }, host.workflowStats?.running ?? 0);
       for (const { status, count } of options.workflowStates()) gauge.set({ status }, count);
     },
   });

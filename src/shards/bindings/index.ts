@@ -6,8 +6,8 @@
  */
 import type { D1Database } from "../../d1/database.ts";
 import type { RateLimitConfig } from "../../config/types.ts";
-import type { Host } from "../../host/host.ts";
-import type { HostPlacement } from "../../host/placement.ts";
+import type { Host } from "../../platform/host.ts";
+import type { WorkflowPlacement } from "../../workflow/hosted-workflows.ts";
 import type { KvNamespace } from "../../kv/namespace.ts";
 import type { QueueBackend } from "../../queues/backend.ts";
 import { threadD1Databases } from "./d1.ts";
@@ -26,8 +26,8 @@ export interface ThreadBindings {
   d1Database(databaseName: string): D1Database;
   queueStore(): QueueBackend;
   rateLimits(limits: readonly RateLimitConfig[]): RateLimitBindings;
-  /** What the host's placement takes for workflows (nothing on the first thread, which runs the engine). */
-  workflows(): Pick<HostPlacement, "workflows">;
+  /** Where the host's workflows run (undefined on the first thread, which runs the engine). */
+  workflows(): WorkflowPlacement | undefined;
   /** Queue consumers and cron triggers run once per process, on the first thread: true elsewhere. */
   eventsElsewhere: boolean;
 }

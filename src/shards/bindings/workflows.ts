@@ -1,7 +1,7 @@
-import type { Host } from "../../host/host.ts";
-import type { HostPlacement } from "../../host/placement.ts";
+import type { Host } from "../../platform/host.ts";
 import type { WorkflowApi } from "../../workflow/api.ts";
 import type { WorkflowEngine } from "../../workflow/engine.ts";
+import type { WorkflowPlacement } from "../../workflow/hosted-workflows.ts";
 import type { InstanceStatus } from "../../workflow/types.ts";
 import { heldObjects, remoteCaller, type ServiceShard } from "./held.ts";
 
@@ -15,16 +15,16 @@ const METHODS = ["create", "createBatch", "exists", "status", "pause", "resume",
  * Workflow instances shared by the threads of one process: the first thread's host runs the one
  * engine (its file, timers and steps, as on one thread), and `env.<WORKFLOW>` on every other thread
  * reaches it. Steps call agents through `env` like any code, so an instance reaches the agents of
- * every thread. Returns what the host's placement takes: on the first thread nothing (the host opens
- * its engine itself), elsewhere the API its bindings call.
+ * every thread. Returns the host's workflow placement: on the first thread none (the host opens its
+ * engine itself), elsewhere the API its bindings call.
  * @example
- * const placement = { ...shardPlacement, ...threadWorkflows(shard, () => host) };
+ * const host = new Host({ dataDir, agents, workflows, workflowPlacement: threadWorkflows(shard, () => host) });
  */
-export function threadWorkflows(shard: ServiceShard, host: () => Host | undefined): Pick<HostPlacement, "workflows"> {
+export function threadWorkflows(shard: ServiceShard, host: () => Host | undefined): WorkflowPlacement | undefined {
   if (shard.holdsServices) {
-    const engines = { get: (name: string): WorkflowEngine | undefined => (name === "" ? host()?.workflowRunner.workflowEngine("") : undefined) };
+    const engines = { get: (name: string): WorkflowEngine | undefined => (name === "" ? host()?.workflows?.engine("") : undefined) };
     shard.serve(WORKFLOWS_SERVICE, heldObjects(engines, [...METHODS], "workflow engine"));
-    return {};
+    return undefined;
   }
   const call = remoteCaller(shard, WORKFLOWS_SERVICE, "");
   const workflows: WorkflowApi = {
@@ -40,5 +40,5 @@ export function threadWorkflows(shard: ServiceShard, host: () => Host | undefine
     restart: (workflow, id) => call<void>("restart", workflow, id),
     sendEvent: (workflow, id, event) => call<void>("sendEvent", workflow, id, event),
   };
-  return { workflows };
+  return { api: workflows };
 }

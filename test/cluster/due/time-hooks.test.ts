@@ -54,9 +54,10 @@ describe("the host's due index tells its placement of root agents' trees' next w
       hungTaskAfterMs: 60_000,
       concurrency: 4,
       maxLiveAgents: 16,
-      workflows: new Map(),
+      timedWork: [],
+      wakeSources: [],
       deliver: () => Promise.reject(new Error("no agents here")),
-      engineHost: { env: {}, agentStub: () => undefined, notifyAgent: () => Promise.resolve() },
+      timedWorkHost: { env: {}, agentStub: () => undefined, notifyAgent: () => Promise.resolve() },
       report: () => {},
       nextWakeChanged: (slug, name, at) => told.push([slug, name, at]),
     });
@@ -107,9 +108,10 @@ describe("the host's due index tells its placement of root agents' trees' next w
       hungTaskAfterMs: 60_000,
       concurrency: 4,
       maxLiveAgents: 16,
-      workflows: new Map(),
+      timedWork: [],
+      wakeSources: [],
       deliver: () => Promise.reject(new Error("no agents here")),
-      engineHost: { env: {}, agentStub: () => undefined, notifyAgent: () => Promise.resolve() },
+      timedWorkHost: { env: {}, agentStub: () => undefined, notifyAgent: () => Promise.resolve() },
       report: () => {},
       nextWakeChanged: () => {
         throw new Error("listener broke");

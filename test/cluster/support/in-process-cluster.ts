@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import type { WorkerFetch } from "../../../src/gateway/serve.ts";
-import type { HostOptions } from "../../../src/host/host.ts";
+import type { HostOptions } from "../../../src/platform/host.ts";
 import { sharedPostgres, type TestPostgres } from "../../support/postgres.ts";
 import { startBalancer, type Balancer } from "./balancer.ts";
 import { startTestNode, type TestNode } from "./test-node.ts";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { ClusterNode } from "../../../src/cluster/node.ts";
 import { clusterWorkflows } from "../../../src/cluster/workflows.ts";
 import { serve, type HearthServer, type ServeOptions, type WorkerFetch } from "../../../src/gateway/serve.ts";
-import { Host, type HostOptions } from "../../../src/host/host.ts";
+import { Host, type HostOptions } from "../../../src/platform/host.ts";
 import { routeAgentRequest } from "../../../src/index.ts";
 import { whenFilesSettled } from "../../../src/storage/settle.ts";
 import { freePort } from "../../support/ports.ts";
@@ -46,7 +46,7 @@ export async function startTestNode(connectionString: string, id: string, option
   const { placement, replication, facetTrees } = node.hostOptions(() => ref.host!);
   const hostOptions = options.host ?? { agents: {} };
   const workflows = hostOptions.workflows && Object.keys(hostOptions.workflows).length > 0 ? clusterWorkflows(node, { stateDir: dir, host: () => ref.host }) : undefined;
-  const host = new Host({ ...hostOptions, dataDir: dir, placement: workflows ? { ...placement, ...workflows } : placement, replication, facetTrees });
+  const host = new Host({ ...hostOptions, dataDir: dir, placement, ...(workflows ? { workflowPlacement: workflows } : {}), replication, facetTrees });
   ref.host = host;
   const fetch = node.wrapFetch(options.fetch ?? (async (request, env) => (await routeAgentRequest(request, env)) ?? new Response("Not found", { status: 404 })));
   const server = await serve({ host, port, fetch, ...options.serve?.(host, node) });

@@ -753,7 +753,7 @@ var IdentityHistory = class {
   }
 };
 
-// src/client/kebab.ts
+// src/protocol/kebab.ts
 function camelCaseToKebabCase(name) {
   const upper = name.toUpperCase();
   if (name === upper && name !== name.toLowerCase()) {
@@ -951,7 +951,12 @@ function encodeInstanceName(name) {
 }
 function agentSteps(address) {
   const sub = Array.isArray(address.sub) ? address.sub : [];
-  return [{ agent: address.agent, name: address.name || "default" }, ...sub.map(({ agent, name }) => ({ agent, name }))];
+  const text = (value) => typeof value === "string" ? value : "";
+  const steps = sub.map((step) => {
+    const { agent, name } = typeof step === "object" && step !== null ? step : {};
+    return { agent: text(agent), name: text(name) };
+  });
+  return [{ agent: address.agent, name: address.name || "default" }, ...steps];
 }
 var SUB_AGENT_SEGMENT = "sub";
 function agentPath(address) {

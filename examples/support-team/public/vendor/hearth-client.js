@@ -753,7 +753,7 @@ var IdentityHistory = class {
   }
 };
 
-// src/client/kebab.ts
+// src/protocol/kebab.ts
 function camelCaseToKebabCase(name) {
   const upper = name.toUpperCase();
   if (name === upper && name !== name.toLowerCase()) {

@@ -1,6 +1,6 @@
 import { SubAgentAgent } from "../sub-agents/sub-agent-agent.ts";
 
-export { HANDLE, type ConnectionContext, type StateSource } from "./agent-base.ts";
+export { HANDLE, type ConnectionContext, type StateSource } from "../agent/agent-base.ts";
 
 /**
  * Base class of every agent: an addressable actor with its own SQLite database, state synced to
