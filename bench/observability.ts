@@ -34,7 +34,7 @@ type Mode = "before" | "off" | "on";
 
 /** Turns everything on; returns what turns it off again. */
 async function allOn(dataDir: string): Promise<() => Promise<void>> {
-  const events = await import("../dist/observability/events/index.js");
+  const events = await import("../dist/events/index.js");
   const logs = await import("../dist/observability/logs/index.js");
   const store = await import("../dist/observability/store/index.js");
   const traces = await import("../dist/observability/traces/index.js");

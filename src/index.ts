@@ -67,7 +67,9 @@ export {
   type SubAgentStub,
 } from "./sub-agents/index.ts";
 export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } from "./gateway/route.ts";
-export { serve, type ServeOptions, type HearthServer, type WorkerFetch, type ExecutionContext } from "./gateway/serve.ts";
+export { serve, type ServeOptions } from "./platform/serve.ts";
+export type { HearthServer, WorkerFetch, ExecutionContext } from "./gateway/serve.ts";
+export type { RequestMetrics, RequestOutcome } from "./gateway/request-metrics.ts";
 export type { CorsOption } from "./gateway/cors.ts";
 export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult } from "./storage/sql.ts";
 export { KvStorage, type KvListOptions } from "./storage/kv.ts";

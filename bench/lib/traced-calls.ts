@@ -1,6 +1,6 @@
 /**
  * The child of bench/tracing-cost.ts: one agent in this process, no sockets; HTTP requests through
- * `traceHttpRequest` around `host.request` (as the gateway calls them) and RPC calls through a stub,
+ * the gateway's instrumentation around `host.request` (as the gateway calls it) and RPC calls through a stub,
  * 16 in flight, with tracing off or on (every trace kept in memory, 1% in the file, as `hearth dev`
  * keeps them). Returns this process's CPU microseconds per operation for each round.
  */
@@ -22,8 +22,9 @@ export interface TracedCallsResult {
   rpcCpu: number[];
   /**
    * With tracing off: CPU per request (ns) of the hooks an HTTP request passes while nothing is on —
-   * `traceHttpRequest`, the mailbox's `carryContext`, `traceAgentEvent`, the state event's
-   * `emitAgentEvent` — less the same loop calling the handlers directly, per round.
+   * `instrumentHttpRequest`, the mailbox's `carryContext`, `instrumentActorEvent`, the state event's
+   * `emitAgentEvent` (what the core calls; a build from before agent/instrumentation.ts: the trace
+   * hooks it called directly) — less the same loop calling the handlers directly, per round.
    */
   idleHooksNs: number[];
 }
@@ -31,8 +32,9 @@ export interface TracedCallsResult {
 type Dist = typeof import("../../dist/index.js");
 type Traces = typeof import("../../dist/observability/traces/index.js");
 type Hooks = typeof import("../../dist/observability/traces/hooks.js");
-type Events = typeof import("../../dist/observability/events/emit.js");
+type Events = typeof import("../../dist/events/emit.js");
 type EventContext = typeof import("../../dist/host/event-context.js");
+type Instrumentation = typeof import("../../dist/agent/instrumentation.js");
 
 const IN_FLIGHT = 16;
 
@@ -40,8 +42,12 @@ childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
   const dist = (await import(pathToFileURL(`${input.dist}/index.js`).href)) as Dist;
   const traces = (await import(pathToFileURL(`${input.dist}/observability/traces/index.js`).href)) as Traces;
   const hooks = (await import(pathToFileURL(`${input.dist}/observability/traces/hooks.js`).href)) as Hooks;
-  const events = (await import(pathToFileURL(`${input.dist}/observability/events/emit.js`).href)) as Events;
+  // Builds from before decision 0027 kept the events under observability/.
+  const events = (await import(pathToFileURL(`${input.dist}/events/emit.js`).href).catch(() => import(pathToFileURL(`${input.dist}/observability/events/emit.js`).href))) as Events;
   const eventContext = (await import(pathToFileURL(`${input.dist}/host/event-context.js`).href)) as EventContext;
+  const instrumentation = (await import(pathToFileURL(`${input.dist}/agent/instrumentation.js`).href).catch(() => undefined)) as Instrumentation | undefined;
+  const aroundRequest = instrumentation?.instrumentHttpRequest ?? traces.traceHttpRequest;
+  const aroundEvent = instrumentation?.instrumentActorEvent ?? hooks.traceAgentEvent;
   const Counter = counterOn(dist);
   return withDataDir("traced-calls", undefined, async (dataDir) => {
     const host = new dist.Host({ dataDir, agents: { Counter } });
@@ -49,7 +55,7 @@ childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
     const stub = (await dist.getAgentByName(host.env.Counter as never, "hot")) as unknown as { ping(): Promise<boolean> };
     const http = async (): Promise<void> => {
       const request = new Request("http://bench/agents/counter/hot", { method: "POST", body: "{}", headers: { "user-agent": "bench" } });
-      await (await traces.traceHttpRequest(request, () => host.request("Counter", "hot", request))).text();
+      await (await aroundRequest(request, () => host.request("Counter", "hot", request))).text();
     };
     const cpuPer = async (count: number, call: () => Promise<unknown>): Promise<number> => {
       const before = process.cpuUsage();
@@ -67,9 +73,9 @@ childMain<TracedCallsInput, TracedCallsResult>(async (input) => {
     const request = new Request("http://bench/agents/counter/hot", { method: "POST", body: "{}", headers: { "user-agent": "bench" } });
     const answer = Promise.resolve(new Response("ok"));
     const withHooks = (): Promise<Response> =>
-      hooks.traceHttpRequest(request, () => {
+      aroundRequest(request, () => {
         eventContext.carryContext();
-        return hooks.traceAgentEvent("Counter", "hot", "onRequest", undefined, () => {
+        return aroundEvent("Counter", "hot", "onRequest", undefined, () => {
           events.emitAgentEvent(agent, "state:update");
           return answer;
         });

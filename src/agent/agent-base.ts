@@ -4,14 +4,14 @@ import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";
 import { featureFrameHandler } from "./frame-handlers.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
-import { traceAgentEvent } from "../observability/traces/hooks.ts";
+import { instrumentActorEvent } from "./instrumentation.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
 import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
 import { handleRpc, messageOf } from "./rpc.ts";
 import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
 import { StateStore } from "./state-store.ts";
-import { emitAgentEvent, genericObservability, type Observability } from "../observability/events/index.ts";
+import { emitAgentEvent, genericObservability, type Observability } from "../events/index.ts";
 
 /** Passed to connection hooks: the HTTP request that opened the WebSocket. */
 export interface ConnectionContext {
@@ -334,7 +334,7 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.request](request: Request): Promise<Response> {
     try {
-      const response: unknown = await this.#scope(() => traceAgentEvent(this.#runtime.className, this.#runtime.name, "onRequest", undefined, () => this.onRequest(request)), { request });
+      const response: unknown = await this.#scope(() => instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onRequest", undefined, () => this.onRequest(request)), { request });
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.onRequest must return a Response, got ${typeof response}`);
       }
@@ -390,7 +390,7 @@ export class AgentBase<Env = unknown, State = unknown> {
           keepAlive: () => this.#runtime.keepAlive(),
           rollback: () => this.#runtime.db.rollbackCurrent(),
         };
-        await traceAgentEvent(target.className, this.#runtime.name, "rpc", String(incoming.frame.method), () => handleRpc(target, connection, incoming.frame)).catch((error: unknown) => {
+        await instrumentActorEvent(target.className, this.#runtime.name, "rpc", String(incoming.frame.method), () => handleRpc(target, connection, incoming.frame)).catch((error: unknown) => {
           this.#reportError(error, connection);
           throw error;
         });
@@ -402,7 +402,7 @@ export class AgentBase<Env = unknown, State = unknown> {
         return;
       }
       const feature = incoming.kind === "other" ? featureFrameHandler(incoming.frame) : undefined;
-      if (feature && incoming.kind === "other") return traceAgentEvent(this.#runtime.className, this.#runtime.name, "onMessage", String(incoming.frame!.type), () => feature(this, connection, incoming.frame!));
+      if (feature && incoming.kind === "other") return instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onMessage", String(incoming.frame!.type), () => feature(this, connection, incoming.frame!));
     }
     if (this.onMessage === AgentBase.prototype.onMessage) {
       connection.send(
@@ -411,7 +411,7 @@ export class AgentBase<Env = unknown, State = unknown> {
       return;
     }
     try {
-      await traceAgentEvent(this.#runtime.className, this.#runtime.name, "onMessage", undefined, () => this.onMessage(connection, message));
+      await instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onMessage", undefined, () => this.onMessage(connection, message));
     } catch (error) {
       this.#reportError(error, connection);
       throw error;
@@ -429,7 +429,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     if (typeof fn !== "function" || method === "constructor") {
       throw new TypeError(`${this.#runtime.className} has no method "${method}"`);
     }
-    return await this.#scope(() => traceAgentEvent(this.#runtime.className, this.#runtime.name, "rpc", method, () => fn.apply(this, args)), { caller });
+    return await this.#scope(() => instrumentActorEvent(this.#runtime.className, this.#runtime.name, "rpc", method, () => fn.apply(this, args)), { caller });
   }
 
   #clientState(connection: Connection, state: State): void {

@@ -1,7 +1,7 @@
 import { frames, type RpcRequestFrame } from "../protocol/frames.ts";
 import { callableOptions, validateArgs } from "./callable.ts";
 import type { Connection } from "./connection.ts";
-import { emitAgentEvent, wantsEvent } from "../observability/events/index.ts";
+import { emitAgentEvent, wantsEvent } from "../events/index.ts";
 
 /**
  * Handed to a streaming callable as its first argument.

@@ -8,10 +8,11 @@ import { AGENT_RUNTIME, REPORT_ERROR } from "../agent/agent-base.ts";
 import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
-import { traceAgentEvent, traceInvokeAgent } from "../observability/traces/hooks.ts";
+import { traceInvokeAgent } from "../observability/traces/hooks.ts";
+import { instrumentActorEvent } from "../agent/instrumentation.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
-import { emitAgentEvent, emitChatFrame, emitChatResult } from "../observability/events/index.ts";
+import { emitAgentEvent, emitChatFrame, emitChatResult } from "../events/index.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
 import type { SqlValue } from "../storage/sql.ts";
 import { AGENT_TOOL_TURN, AgentToolHost } from "./agent-tool-host.ts";
@@ -374,7 +375,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
     try {
       emitChatFrame(this, parsed.frame, () => this.messages);
       const frame = parsed.frame;
-      await traceAgentEvent(this[AGENT_RUNTIME].className, this.name, "onMessage", frame.type, () => this.#chat.handle(connection, frame));
+      await instrumentActorEvent(this[AGENT_RUNTIME].className, this.name, "onMessage", frame.type, () => this.#chat.handle(connection, frame));
     } catch (error) {
       // Undo the frame's writes before the error reply leaves (output of a failed event is dropped).
       this[AGENT_RUNTIME].db.rollbackCurrent();

@@ -3,8 +3,8 @@
  * resume handshake, and runs turns through the agent's `onChatMessage`. The agent class only
  * routes its entry points here.
  */
-import { emitAgentEvent } from "../observability/events/index.ts";
-import { reportModelUsage } from "../observability/metrics/signals.ts";
+import { emitAgentEvent } from "../events/index.ts";
+import { reportModelUsage } from "../agent/signals.ts";
 import { generateId, type UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
 import { messageOf } from "../agent/rpc.ts";

@@ -5,7 +5,7 @@
  * approved ends as `output-error`; see `settleInterruptedToolCalls`). This reports which.
  */
 import type { UIMessage } from "ai";
-import { emitAgentEvent } from "../observability/events/index.ts";
+import { emitAgentEvent } from "../events/index.ts";
 
 type ToolRecord = { toolCallId?: unknown; state?: unknown; type?: unknown };
 

@@ -3,7 +3,7 @@
  * Agents SDK's names and payloads (see docs/observability/events.md). Builders run only when
  * someone listens (`emitAgentEvent`), so an agent nobody observes pays a closure per turn at most.
  */
-import { emitAgentEvent } from "../observability/events/index.ts";
+import { emitAgentEvent } from "../events/index.ts";
 import type { ChatRecoveryKind } from "./recovery-types.ts";
 import type { TurnSpec } from "./turn-runner.ts";
 

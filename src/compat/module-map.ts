@@ -24,7 +24,7 @@ export const MAPPED_MODULES: Readonly<Record<string, { url: string; what: string
   "agents/mcp": { url: sibling("../mcp/index"), what: "hearth/mcp" },
   "agents/workflows": { url: sibling("../workflow/index"), what: "hearth/workflows (AgentWorkflow)" },
   "agents/email": { url: sibling("../email/index"), what: "hearth/email" },
-  "agents/observability": { url: sibling("../observability/events/index"), what: "hearth/observability (agents:* events, subscribe)" },
+  "agents/observability": { url: sibling("../events/index"), what: "hearth/observability (agents:* events, subscribe)" },
   "agents/codemode/ai": { url: sibling("../codemode/index"), what: "hearth/codemode" },
   "cloudflare:workers": { url: sibling("./cloudflare-workers"), what: "env, waitUntil, WorkerEntrypoint, WorkflowEntrypoint, RpcTarget" },
   "cloudflare:workflows": { url: sibling("./cloudflare-workflows"), what: "NonRetryableError" },

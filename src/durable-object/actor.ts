@@ -4,7 +4,7 @@ import { runInAgentScope, type AgentCaller } from "../agent/context.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime } from "../agent/runtime.ts";
 import type { Actor } from "../host/actor.ts";
 import { currentEvent } from "../host/event-context.ts";
-import { traceAgentEvent } from "../observability/traces/hooks.ts";
+import { instrumentActorEvent } from "../agent/instrumentation.ts";
 import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
@@ -155,7 +155,7 @@ export class DurableObjectActor implements Actor {
 
   /** Runs one event of the object inside a span named after it (nothing more while tracing is off). */
   #traced<T>(event: string, detail: string | undefined, fn: () => T): T {
-    return traceAgentEvent(this.#runtime.className, this.#runtime.name, event, detail, fn);
+    return instrumentActorEvent(this.#runtime.className, this.#runtime.name, event, detail, fn);
   }
 
   async #socketHandler(handler: "webSocketMessage" | "webSocketClose" | "webSocketError", record: SocketRecord, ...args: unknown[]): Promise<void> {

@@ -1,5 +1,5 @@
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
-import type { Schedule } from "../schedule/types.ts";
+import { ALARM_CALLBACK, type Schedule } from "../schedule/types.ts";
 
 /** What `alarm(alarmInfo)` receives. */
 export interface AlarmInvocationInfo {
@@ -8,8 +8,7 @@ export interface AlarmInvocationInfo {
   readonly isRetry: boolean;
 }
 
-/** The task callback an alarm runs under (a method of the object handed to the tasks). */
-export const ALARM_CALLBACK = "alarm";
+export { ALARM_CALLBACK };
 
 /** Cloudflare retries a failing alarm with exponential backoff from 2 s, up to 6 times. */
 export const ALARM_RETRY = Object.freeze({ maxAttempts: 7, baseDelayMs: 2_000, maxDelayMs: 64_000 });

@@ -3,7 +3,7 @@ import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { FiberAgent } from "../fiber/fiber-agent.ts";
 import { replyToEmail, sendAgentEmail } from "./agent-email.ts";
 import { agentEmailFrom, type AgentEmailPayload } from "./bridge.ts";
-import { emailReceived, emailReplied, emailSent, emitAgentEvent } from "../observability/events/index.ts";
+import { emailReceived, emailReplied, emailSent, emitAgentEvent } from "../events/index.ts";
 import type { AgentEmail, EmailSendResult, ReplyToEmailOptions, SendEmailOptions } from "./types.ts";
 
 /** The email layer of {@link Agent}: mail routed here by `routeAgentEmail`, replies and new mail over SMTP. */

@@ -27,7 +27,7 @@ import {
   inspection,
   isSettled,
 } from "./validate.ts";
-import { emitAgentEvent } from "../observability/events/index.ts";
+import { emitAgentEvent } from "../events/index.ts";
 
 /** What an agent's fibers need from the runtime that hosts the agent. */
 export interface FiberHost {

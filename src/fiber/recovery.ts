@@ -1,5 +1,5 @@
 import { messageOf } from "../agent/rpc.ts";
-import type { EventType, PayloadOf } from "../observability/events/types.ts";
+import type { EventType, PayloadOf } from "../events/types.ts";
 import type { FiberRow, FiberStore } from "./fiber-store.ts";
 import { recoveryBackoff } from "./limits.ts";
 import type { FiberRecoveryContext, FiberRecoveryResult } from "./types.ts";

@@ -2,8 +2,8 @@ import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { parseSubAgentSteps } from "../sub-agents/paths.ts";
-import { routeSubAgentRequest } from "../sub-agents/routing.ts";
+import { decodePathSegment } from "./path-segment.ts";
+import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -97,15 +97,6 @@ export function findNamespace(env: object, slug: string): AgentNamespace | undef
     }
   }
   return undefined;
-}
-
-/** Clients that do not encode names (e.g. "100%") still reach their agent: bad escapes stay as typed. */
-export function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {

@@ -13,8 +13,8 @@ import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
-import { createHearthMetrics, pathnameOf, type HearthMetrics } from "../observability/metrics/index.ts";
-import { traceHttpRequest } from "../observability/traces/hooks.ts";
+import { pathnameOf, type RequestMetrics } from "./request-metrics.ts";
+import { instrumentHttpRequest } from "../agent/instrumentation.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -41,10 +41,10 @@ export interface ServeOptions {
   /** Default 127.0.0.1. */
   hostname?: string;
   /**
-   * Serve Prometheus metrics at `GET /metrics` (ahead of the worker's own routes) and measure every
-   * request: `true` for Hearth's metrics over this host, or a HearthMetrics to share. Default false.
+   * Metrics to feed with every request and to serve at `GET /metrics` (ahead of the worker's own
+   * routes), e.g. a `HearthMetrics`. Default none. (`serve` from `hearth` also takes `true`.)
    */
-  metrics?: boolean | HearthMetrics;
+  metrics?: RequestMetrics | false;
   /**
    * Let other servers of this process listen on the same port (SO_REUSEPORT: the kernel spreads
    * connections over them): the threads of `hearth start --threads N`. Linux and the BSDs only.
@@ -115,8 +115,8 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
   const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
 
-  const metrics = options.metrics === true ? createHearthMetrics({ host }) : options.metrics || undefined;
-  const call = (request: Request): Promise<Response> => traceHttpRequest(request, () => callWorker(request));
+  const metrics = options.metrics || undefined;
+  const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
       return await fetch(request, host.env, executionContext);
@@ -234,7 +234,6 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
           listening.close(() => resolve());
         }
         server.closeAllConnections();
-        if (options.metrics === true) metrics?.close();
       }),
   };
 }

@@ -6,7 +6,7 @@
  * stream open, agents pay nothing for events.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { channels, subscribe, type ChannelKey } from "../observability/events/index.ts";
+import { channels, subscribe, type ChannelKey } from "../events/index.ts";
 import { ApiError, badRequest, toJson } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import type { MetricsHistory } from "./metrics-history.ts";

@@ -1,4 +1,5 @@
 import { SubAgentAgent } from "../sub-agents/sub-agent-agent.ts";
+import "./observability.ts"; // observability's wrappers around every agent's events
 
 export { HANDLE, type ConnectionContext, type StateSource } from "../agent/agent-base.ts";
 

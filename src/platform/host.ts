@@ -5,6 +5,7 @@
  * is where they meet.
  */
 import { ActorHost, type ActorHostOptions } from "../host/host.ts";
+import "./observability.ts"; // observability's wrappers around every request and event
 import { FIBER_WAKES } from "../fiber/index-rebuild.ts";
 import { WorkerLoader } from "../sandbox/loader.ts";
 import type { WorkflowClass } from "../workflow/entrypoint.ts";

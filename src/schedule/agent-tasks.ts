@@ -15,10 +15,10 @@ import type {
   TaskFailure,
   TaskRef,
 } from "./types.ts";
-import { emitAgentEvent } from "../observability/events/index.ts";
-import { reportScheduleLag } from "../observability/metrics/signals.ts";
-import { ALARM_CALLBACK } from "../durable-object/alarm.ts";
-import { traceAgentEvent } from "../observability/traces/hooks.ts";
+import { emitAgentEvent } from "../events/index.ts";
+import { reportScheduleLag } from "../agent/signals.ts";
+import { ALARM_CALLBACK } from "./types.ts";
+import { instrumentActorEvent } from "../agent/instrumentation.ts";
 
 /** What an agent's tasks need from the runtime that hosts the agent. */
 export interface TaskRuntime {
@@ -305,7 +305,7 @@ export class AgentTasks {
       reportScheduleLag(this.#runtime.className, row.due_at, now);
       emitAgentEvent(this.#agent, runEventOf(ref, row), () => retryOf(ref, row, this.#retryOf(row).maxAttempts));
       const alarm = row.callback === ALARM_CALLBACK;
-      await traceAgentEvent(this.#runtime.className, this.#runtime.name, alarm ? "alarm" : ref.kind, alarm ? undefined : row.callback, () => method(decodePayload(row.payload), record), true);
+      await instrumentActorEvent(this.#runtime.className, this.#runtime.name, alarm ? "alarm" : ref.kind, alarm ? undefined : row.callback, () => method(decodePayload(row.payload), record), true);
     } catch (error) {
       this.#reportError(error);
       throw error;

@@ -81,3 +81,6 @@ export interface TaskRef {
   kind: "schedule" | "queue";
   id: string;
 }
+
+/** The task callback a Durable Object's alarm runs under (a method of the object handed to the tasks): its runs are traced as `alarm`. */
+export const ALARM_CALLBACK = "alarm";

@@ -35,25 +35,3 @@ export function buildAgentPath(path: ReadonlyArray<AgentPathStep>, options: Buil
 export function buildAgentUrl(origin: string | URL, path: ReadonlyArray<AgentPathStep>, options?: BuildAgentPathOptions): URL {
   return new URL(buildAgentPath(path, options), origin);
 }
-
-/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them. */
-export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
-  const steps: Array<{ segment: string; name: string }> = [];
-  let remaining = rest;
-  for (;;) {
-    const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
-    if (!match) break;
-    steps.push({ segment: match[1]!, name: decodeSegment(match[2]!) });
-    remaining = match[3]!;
-  }
-  return { steps, leafPath: remaining };
-}
-
-/** Clients that do not encode names still reach their agent: bad escapes stay as typed. */
-export function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}

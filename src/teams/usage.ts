@@ -1,6 +1,6 @@
 /** Usage reported by the AI SDK, in the member usage the budget counts. */
 import type { LanguageModel, LanguageModelUsage } from "ai";
-import { reportModelUsage } from "../observability/metrics/signals.ts";
+import { reportModelUsage } from "../agent/signals.ts";
 import type { MemberUsage } from "./member.ts";
 
 /** The model's id as the price table knows it. */

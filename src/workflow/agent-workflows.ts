@@ -15,7 +15,7 @@ import { newWorkflowId, randomId } from "./ids.ts";
 import { resolveRetention } from "./retention.ts";
 import { isFinal, toWorkflowInfo, WorkflowTracking, type TrackingRow } from "./tracking.ts";
 import type { InstanceStatus } from "./types.ts";
-import { emitAgentEvent, workflowControlEvent } from "../observability/events/index.ts";
+import { emitAgentEvent, workflowControlEvent } from "../events/index.ts";
 
 /** What the agent side needs of the `Agent` (its state, clients and hooks). */
 export interface WorkflowAgent {

@@ -3,28 +3,16 @@
  * a module that needs it. (Type-only imports are erased and do not count.) A cycle makes load order
  * matter and hides which layer depends on which; the fix is a small module both sides import.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-
-const SRC = fileURLToPath(new URL("../../src", import.meta.url));
-/** `import … from "./x.ts"` and `export … from "./x.ts"`, not `import type` / `export type`. */
-const VALUE_IMPORT = /^(?:import|export)\s+(?!type\b)[^;]*?\sfrom\s+"(\.[^"]+)"/gm;
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return sourceFiles(path);
-    return entry.name.endsWith(".ts") ? [path] : [];
-  });
-}
+import { sourceFiles, SRC, valueImports } from "./source-tree.ts";
 
 function importGraph(files: readonly string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const text = readFileSync(file, "utf8");
-    const targets = [...text.matchAll(VALUE_IMPORT)].map((match) => resolve(dirname(file), match[1]!)).filter((target) => existsSync(target));
+    const targets = valueImports(file, text).map((specifier) => resolve(dirname(file), specifier)).filter((target) => existsSync(target));
     graph.set(file, targets);
   }
   return graph;

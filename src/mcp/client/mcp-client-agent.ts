@@ -1,7 +1,7 @@
 import { AGENT_RUNTIME, HANDLE, MCP_STATE, REPORT_ERROR } from "../../agent/agent-base.ts";
 import type { SocketRecord } from "../../agent/connection.ts";
 import type { AgentNamespace } from "../../host/namespace.ts";
-import { emitMcpEvents } from "../../observability/events/index.ts";
+import { emitMcpEvents } from "../../events/index.ts";
 import { frames } from "../../protocol/frames.ts";
 import { WorkflowAgent } from "../../workflow/workflow-agent.ts";
 import type { McpClientManager } from "./manager.ts";

@@ -1,10 +1,11 @@
+import type { RequestOutcome } from "../../gateway/request-metrics.ts";
 import { systemClock } from "../../time/clock.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./exposition.ts";
 import { MetricsRegistry, type RegistryOptions } from "./registry.ts";
 import { requestClass } from "./request-class.ts";
 import { registerRuntimeGauges } from "./runtime-gauges.ts";
 import { costOfTokens, type ModelPrice } from "../cost/prices.ts";
-import { subscribeSignals } from "./signals.ts";
+import { subscribeSignals } from "../../agent/signals.ts";
 
 /** What the metrics read from the host at scrape time; `Host` has all of it (an `ActorHost` runs no workflows). */
 export interface MetricsHostView {
@@ -47,16 +48,7 @@ export interface TokenUsage {
 }
 
 /** How one HTTP request (or WebSocket upgrade) ended, for {@link HearthMetrics.observeRequest}. */
-export interface RequestOutcome {
-  method: string;
-  /** The request path: only its class segment is kept. */
-  pathname: string;
-  status: number;
-  /** Time to the response (headers), in seconds. */
-  seconds: number;
-  /** True when the worker's fetch threw (answered 500 by the gateway). */
-  threw?: boolean;
-}
+export type { RequestOutcome };
 
 /** Hearth's metrics over one host: what `GET /metrics` serves. */
 export interface HearthMetrics {

@@ -1,5 +1,5 @@
-import type { ObservabilityEvent } from "../events/types.ts";
-import { subscribe } from "../events/subscribe.ts";
+import type { ObservabilityEvent } from "../../events/types.ts";
+import { subscribe } from "../../events/subscribe.ts";
 import { LEVEL_VALUES } from "../logs/levels.ts";
 import { ErrorBuckets } from "./error-buckets.ts";
 import { fingerprintOf, topUserFrame } from "./fingerprint.ts";

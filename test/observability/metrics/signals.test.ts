@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { AIChatAgent, type ChatFinishCallback } from "../../../src/chat/index.ts";
 import { Agent } from "../../../src/index.ts";
 import { createHearthMetrics, type HearthMetrics } from "../../../src/observability/metrics/index.ts";
-import { reportModelUsage } from "../../../src/observability/metrics/signals.ts";
+import { reportModelUsage } from "../../../src/agent/signals.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
 import { scriptedModel, textStream, usage } from "../../chat/helpers.ts";
 import { parsePrometheusText, valueOf } from "./prom-text.ts";

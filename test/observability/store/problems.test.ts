@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { genericObservability } from "../../../src/observability/events/index.ts";
+import { genericObservability } from "../../../src/events/index.ts";
 import { createLogger } from "../../../src/observability/logs/index.ts";
 import {
   LogStore,

@@ -7,6 +7,7 @@ import { bytes, num, time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { ChatTab } from "./instance/chat.tsx";
+import { instanceHref } from "./instance/href.ts";
 import { ChildrenTab } from "./instance/children.tsx";
 import { ConnectionsTab } from "./instance/connections.tsx";
 import { LiveTab } from "./instance/live.tsx";
@@ -41,11 +42,6 @@ const TABS: { id: string; label: string; needs?: Feature }[] = [
   { id: "children", label: "Sub-agents & facets" },
   { id: "live", label: "Events & logs" },
 ];
-
-/** A link to an instance's tab, keeping the sub-agent path. */
-export function instanceHref(agent: AgentRef, tab: string, query: Record<string, string | undefined> = {}): string {
-  return href(["agents", agent.class, agent.name, tab], { sub: agent.sub, ...query });
-}
 
 export function InstanceView({ agent, tab }: { agent: AgentRef; tab: string }) {
   const info = useApi<Instance>(agentPath(agent));

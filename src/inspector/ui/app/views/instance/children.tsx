@@ -11,7 +11,7 @@ import { Loaded } from "../../components/status.tsx";
 import { num, time, usd, parseJsonInput } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
 import { teamRunHref } from "../team-runs.tsx";
-import { instanceHref } from "../instance.tsx";
+import { instanceHref } from "./href.ts";
 
 interface Children {
   subAgents: { class: string; name: string }[];

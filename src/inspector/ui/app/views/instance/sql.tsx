@@ -6,7 +6,7 @@ import { Loaded } from "../../components/status.tsx";
 import { num } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
 import { route } from "../../router.ts";
-import { instanceHref } from "../instance.tsx";
+import { instanceHref } from "./href.ts";
 import { SqlConsole } from "./sql-console.tsx";
 import { Grid } from "./sql-grid.tsx";
 

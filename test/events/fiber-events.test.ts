@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, type FiberRecoveryContext } from "../../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
 class Worker extends Agent {

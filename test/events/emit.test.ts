@@ -9,8 +9,8 @@ import {
   subscribe,
   wantsEvent,
   type ObservabilityEvent,
-} from "../../../src/observability/events/index.ts";
-import { MAPPED_MODULES } from "../../../src/compat/module-map.ts";
+} from "../../src/events/index.ts";
+import { MAPPED_MODULES } from "../../src/compat/module-map.ts";
 
 class Probe {
   name = "probe-1";

@@ -1,9 +1,9 @@
 import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ChatRecoveryConfig } from "../../../src/chat/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
-import { Chat, chatEnv, resetWorld, world } from "../../chat/fixture.ts";
-import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, toolCallStream, until, userMessage } from "../../chat/helpers.ts";
+import type { ChatRecoveryConfig } from "../../src/chat/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { Chat, chatEnv, resetWorld, world } from "../chat/fixture.ts";
+import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, toolCallStream, until, userMessage } from "../chat/helpers.ts";
 import { collect, type Collected } from "./collect.ts";
 
 /** A chat whose turns a restart cut short are recovered. */

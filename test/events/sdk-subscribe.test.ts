@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { TS_HOOKS } from "../../support/child.ts";
+import { TS_HOOKS } from "../support/child.ts";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = fileURLToPath(new URL("./fixtures/sdk-subscriber.ts", import.meta.url));
 
 describe("the Agents SDK's own agents/observability", () => {

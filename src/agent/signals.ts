@@ -4,7 +4,7 @@
  * `hasSubscribers` read and builds nothing. The channels are process-wide, like a Prometheus target.
  */
 import { channel } from "node:diagnostics_channel";
-import { currentScope } from "../../agent/context.ts";
+import { currentScope } from "./context.ts";
 
 /** A model call's usage, reported on {@link MODEL_USAGE_CHANNEL}. */
 export interface ModelUsageSignal {

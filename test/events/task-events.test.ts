@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
 const failures = new Map<string, number>();

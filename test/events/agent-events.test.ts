@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, callable } from "../../../src/index.ts";
-import type { ObservabilityEvent } from "../../../src/observability/events/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { Agent, callable } from "../../src/index.ts";
+import type { ObservabilityEvent } from "../../src/events/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
 const emitted: ObservabilityEvent[] = [];

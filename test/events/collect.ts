@@ -1,4 +1,4 @@
-import { channels, subscribe, type ChannelKey, type ObservabilityEvent } from "../../../src/observability/events/index.ts";
+import { channels, subscribe, type ChannelKey, type ObservabilityEvent } from "../../src/events/index.ts";
 
 /** Events seen on every `agents:*` channel (through `subscribe`), with the channel each came on. */
 export interface Collected {

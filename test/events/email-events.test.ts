@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startSmtpListener, type SmtpListener } from "../../../src/email/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
-import { sendMail, startMailSink, type MailSink } from "../../email/helpers.ts";
-import { email, Inbox } from "../../email/inbox-agent.ts";
+import { startSmtpListener, type SmtpListener } from "../../src/email/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { sendMail, startMailSink, type MailSink } from "../email/helpers.ts";
+import { email, Inbox } from "../email/inbox-agent.ts";
 import { collect, type Collected } from "./collect.ts";
 
 let sink: MailSink | undefined;

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../../src/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
-import { WorkflowEntrypoint } from "../../../src/workflow/entrypoint.ts";
-import type { WorkflowEvent, WorkflowStep } from "../../../src/workflow/types.ts";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { WorkflowEntrypoint } from "../../src/workflow/entrypoint.ts";
+import type { WorkflowEvent, WorkflowStep } from "../../src/workflow/types.ts";
 import { collect, type Collected } from "./collect.ts";
 
 class Desk extends Agent {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent } from "../../../src/index.ts";
-import type { AgentNamespace } from "../../../src/host/namespace.ts";
-import { McpAgent, McpServer } from "../../../src/mcp/index.ts";
-import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { Agent } from "../../src/index.ts";
+import type { AgentNamespace } from "../../src/host/namespace.ts";
+import { McpAgent, McpServer } from "../../src/mcp/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
 type Env = { Tools: AgentNamespace<Tools> };

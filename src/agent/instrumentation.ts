@@ -1,0 +1,38 @@
+/**
+ * What observability wraps around the core's units of work: each HTTP request the gateway serves
+ * and each event an actor runs (a request, an RPC call, a message, a scheduled run). The core calls
+ * the two functions below; until something is installed they only call `fn` — one check, so a
+ * server nobody watches pays nothing. Observability (tracing, request ids for log lines) installs
+ * itself through {@link setInstrumentation}; the core never imports it.
+ */
+
+/** The wrappers observability installs. */
+export interface Instrumentation {
+  /** Runs one HTTP request the gateway serves. */
+  httpRequest(request: Request, fn: () => Promise<Response>): Promise<Response>;
+  /**
+   * Runs one event of an actor, named `event` (`onRequest`, `rpc`, `onMessage`, …) with an optional
+   * `detail` (the method, the frame type). `root`: work a timer started, which begins its own trace.
+   */
+  actorEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root: boolean): T;
+}
+
+let installed: Instrumentation | undefined;
+
+/**
+ * Installs (or, with undefined, removes) the process's instrumentation.
+ * @example setInstrumentation({ httpRequest: traceHttpRequest, actorEvent: traceAgentEvent });
+ */
+export function setInstrumentation(instrumentation: Instrumentation | undefined): void {
+  installed = instrumentation;
+}
+
+/** Runs one HTTP request inside whatever instrumentation is installed. */
+export function instrumentHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {
+  return installed === undefined ? fn() : installed.httpRequest(request, fn);
+}
+
+/** Runs one actor event inside whatever instrumentation is installed. */
+export function instrumentActorEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root = false): T {
+  return installed === undefined ? fn() : installed.actorEvent(className, name, event, detail, fn, root);
+}

@@ -1,0 +1,53 @@
+/**
+ * Requests for a sub-agent: `/sub/{class}/{name}` after its parent's address (repeated for deeper
+ * children), as `routeAgentRequest` serves them and `routeSubAgentRequest` routes them below a
+ * parent reached some other way. The walk down the tree is the host's (`toSubAgent`).
+ */
+import { HANDLE } from "../agent/agent-base.ts";
+import { STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
+import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
+import { decodePathSegment } from "./path-segment.ts";
+
+/** The address behind an agent stub (`what` names the caller in the error for anything else). */
+export function stubAddressOf(stub: unknown, what: string): StubAddress {
+  const address = typeof stub === "object" && stub !== null ? (stub as Record<symbol, StubAddress | undefined>)[STUB_ADDRESS] : undefined;
+  if (!address) throw new TypeError(`${what}: the parent must be an agent stub (getAgentByName(env.X, name) or getSubAgentByName(…))`);
+  return address;
+}
+
+/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them. */
+export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
+  const steps: Array<{ segment: string; name: string }> = [];
+  let remaining = rest;
+  for (;;) {
+    const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
+    if (!match) break;
+    steps.push({ segment: match[1]!, name: decodePathSegment(match[2]!) });
+    remaining = match[3]!;
+  }
+  return { steps, leafPath: remaining };
+}
+
+/**
+ * Routes `/sub/{child}/{name}[/…]` (repeated for deeper children) below a parent you reached yourself:
+ * each parent's `onBeforeSubAgent` runs, the children are created on first use, and the last one gets
+ * the request with only the path after its address (HTTP or a WebSocket upgrade).
+ * @example
+ * const inbox = await getAgentByName(env.Inbox, userId);
+ * return routeSubAgentRequest(request, inbox, { fromPath: "/sub/thread/t-1/messages" });
+ */
+export async function routeSubAgentRequest(request: Request, parent: unknown, options: { fromPath?: string } = {}): Promise<Response> {
+  const address = stubAddressOf(parent, "routeSubAgentRequest");
+  const fromPath = options.fromPath ?? new URL(request.url).pathname;
+  const { steps, leafPath } = parseSubAgentSteps(fromPath);
+  if (steps.length === 0) return Response.json({ error: `No /sub/{class}/{name} in ${fromPath}` }, { status: 400 });
+  const all = [...address.steps, ...steps.map((step) => ({ className: step.segment, name: step.name }))];
+  return address.dispatcher.toSubAgent(address.className, address.name, all, request, (actor, forwarded, place) => {
+    const original = forwarded ?? request;
+    const url = new URL(original.url);
+    url.pathname = leafPath === "" ? "/" : leafPath;
+    const leaf = new Request(url, original);
+    if (isWebSocketUpgrade(leaf)) return upgradeResponse({ className: address.className, name: address.name, request: leaf, place });
+    return actor[HANDLE.request](leaf);
+  });
+}
