@@ -70,6 +70,7 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
     err: (line) => (line.startsWith("error ") ? printError(line.slice("error ".length)) : process.stderr.write(`${line}\n`)),
     processEnv: process.env,
     cwd,
+    clusterSecrets: async () => (await import("../cluster/bindings/secret-command.ts")).CLUSTER_SECRETS,
   });
 }
 

@@ -4,4 +4,4 @@
  */
 export { DurableObjectFacets, LOADED_CLASS, type LoadedClass, type FacetStartupOptions, type FacetStub } from "./facets.ts";
 export { MAX_FACET_DEPTH, MAX_FACET_NAME_LENGTH } from "./limits.ts";
-export type { LoadedDurableObjectClass, DurableObjectClassOptions } from "./loaded-class.ts";
+export type { LoadedDurableObjectClass, DurableObjectClassOptions } from "../sandbox/loaded-class.ts";

@@ -8,7 +8,7 @@
  * `getDurableObjectClass(name)` gives a class for a facet: every facet made from it gets a sandbox
  * of its own (not the warm one), loaded from the same code (the factory's result is kept per id).
  */
-import { loadedDurableObjectClass, type DurableObjectClassOptions, type LoadedDurableObjectClass } from "../facets/loaded-class.ts";
+import { loadedDurableObjectClass, type DurableObjectClassOptions, type LoadedDurableObjectClass } from "./loaded-class.ts";
 import { LIMITS } from "../limits.ts";
 import { Sandbox, SandboxError, type OutboundHandler, type SandboxLimits, type SandboxOptions } from "./sandbox.ts";
 import type { SandboxEngine } from "./engine.ts";

@@ -14,44 +14,29 @@ export interface CommandStore {
 }
 
 /**
- * Opens the data directory's store, or the cluster's when `cluster` is given. The cluster's modules
- * (and the Postgres client) are loaded only then, so a single node's command does not load them. The
- * key is checked by the commands that need it, not here: `list` and `delete` work without one.
+ * How a command reaches a cluster's secrets (cluster/bindings/secret-command.ts). Given by the
+ * caller, so that this folder loads nothing of the cluster, and a single node's command nothing of
+ * Postgres.
  */
-export async function openCommandStore(options: { dataDir: string; envName: string | undefined; keyEnv: string | undefined; cluster: CommandCluster | undefined }): Promise<CommandStore> {
-  const { dataDir, envName, keyEnv, cluster } = options;
-  if (cluster === undefined) return { store: openSecretStore({ dataDir, envName, keyEnv }), inCluster: false, close: async () => {} };
-  const [{ createClusterPool }, { openPostgresSecretStore }] = await Promise.all([import("../cluster/pg/pool.ts"), import("../cluster/bindings/secret-store.ts")]);
-  const pool = createClusterPool({ connectionString: cluster.connectionString, max: 2, applicationName: "hearth-secret" });
-  try {
-    const store = await openPostgresSecretStore(pool, { schema: cluster.schema, envName, keyEnv, checkKey: false, watch: false });
-    return {
-      store,
-      inCluster: true,
-      close: async () => {
-        await store.close();
-        await pool.end();
-      },
-    };
-  } catch (error) {
-    await pool.end();
-    throw error;
-  }
+export interface ClusterSecrets {
+  /** The cluster's store. The key is checked by the commands that need it: `list` and `delete` work without one. */
+  open(options: { cluster: CommandCluster; envName: string | undefined; keyEnv: string | undefined }): Promise<CommandStore>;
+  /** `hearth secret import`: the data directory's secrets of one environment copied into the cluster. */
+  importDataDir(options: { dataDir: string; envName: string | undefined; keyEnv: string | undefined; cluster: CommandCluster; replace: boolean }): Promise<{ imported: string[]; kept: string[] }>;
 }
 
-/** `hearth secret import`: the data directory's secrets of one environment copied into the cluster. */
-export async function importIntoCluster(options: {
-  dataDir: string;
-  envName: string | undefined;
-  keyEnv: string | undefined;
-  cluster: CommandCluster;
-  replace: boolean;
-}): Promise<{ imported: string[]; kept: string[] }> {
-  const [{ createClusterPool }, { importDataDirSecrets }] = await Promise.all([import("../cluster/pg/pool.ts"), import("../cluster/bindings/secret-import.ts")]);
-  const pool = createClusterPool({ connectionString: options.cluster.connectionString, max: 2, applicationName: "hearth-secret" });
-  try {
-    return await importDataDirSecrets(pool, { dataDir: options.dataDir, envName: options.envName, keyEnv: options.keyEnv, schema: options.cluster.schema, replace: options.replace });
-  } finally {
-    await pool.end();
-  }
+/** Opens the data directory's store, or the cluster's when `cluster` is given (through `clusterSecrets`). */
+export async function openCommandStore(
+  options: { dataDir: string; envName: string | undefined; keyEnv: string | undefined; cluster: CommandCluster | undefined },
+  clusterSecrets: (() => Promise<ClusterSecrets>) | undefined,
+): Promise<CommandStore> {
+  const { dataDir, envName, keyEnv, cluster } = options;
+  if (cluster === undefined) return { store: openSecretStore({ dataDir, envName, keyEnv }), inCluster: false, close: async () => {} };
+  return (await reachCluster(clusterSecrets)).open({ cluster, envName, keyEnv });
+}
+
+/** The cluster's side, or a clear error where the caller gave none. */
+export async function reachCluster(clusterSecrets: (() => Promise<ClusterSecrets>) | undefined): Promise<ClusterSecrets> {
+  if (clusterSecrets === undefined) throw new Error("this command was given no way to reach a cluster (SecretCommandIo.clusterSecrets)");
+  return clusterSecrets();
 }

@@ -1,15 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { EXIT_FAILURE, EXIT_USAGE } from "../cli/errors.ts";
 import { parseBulkInput } from "./bulk.ts";
 import { showName } from "./errors.ts";
 import { KEY_ENV_VAR, keyFilePath } from "./key.ts";
+import { PromptInterruptedError, readHiddenLine, readPipedValue } from "./read-value.ts";
+import { openCommandStore, reachCluster, type ClusterSecrets, type CommandCluster } from "./command-store.ts";
+import type { SecretStore } from "./store.ts";
 
 /** The variable that names the cluster, as for `hearth start`: `hearth secret` then works on the cluster's secrets. */
 export const CLUSTER_ENV_VAR = "HEARTH_CLUSTER";
-import { PromptInterruptedError, readHiddenLine, readPipedValue } from "./read-value.ts";
-import { importIntoCluster, openCommandStore, type CommandCluster } from "./command-store.ts";
-import type { SecretStore } from "./store.ts";
+
+/** The exit codes every `hearth` command returns (cli/errors.ts): a usage error, and a failure. */
+const EXIT_USAGE = 2;
+const EXIT_FAILURE = 1;
 
 /** What `hearth secret …` reads and writes, passed in so it runs the same in a test. */
 export interface SecretCommandIo {
@@ -28,6 +31,8 @@ export interface SecretCommandIo {
   processEnv: NodeJS.ProcessEnv;
   /** Resolves a relative `bulk` file; default `process.cwd()`. */
   cwd?: string;
+  /** Loads what reaches a cluster's secrets (`--cluster`); the CLI gives cluster/bindings/secret-command.ts. */
+  clusterSecrets?: () => Promise<ClusterSecrets>;
 }
 
 /** The `hearth secret --help` text. */
@@ -104,7 +109,7 @@ export async function runSecretCommand(argv: string[], io: SecretCommandIo): Pro
     const cluster = clusterOf(args, io.processEnv);
     if (args.replace && args.command !== "import") throw new UsageError("--replace is for import only");
     if (args.command === "import") return await importCommand(io, args, { dataDir, envName, keyEnv, cluster });
-    const opened = await openCommandStore({ dataDir, envName: envName === "" ? undefined : envName, keyEnv, cluster });
+    const opened = await openCommandStore({ dataDir, envName: envName === "" ? undefined : envName, keyEnv, cluster }, io.clusterSecrets);
     close = opened.close;
     const { store, inCluster } = opened;
     const context: CommandContext = { io, store, dataDir, cwd, inCluster, where: describeEnv(store.envName, inCluster) };
@@ -164,7 +169,7 @@ async function importCommand(
   noPositionals(args, "import");
   if (options.cluster === undefined) throw new UsageError(`import copies the data directory's secrets into a cluster: give --cluster <postgres-url> or set ${CLUSTER_ENV_VAR}`);
   const envName = options.envName === "" ? undefined : options.envName;
-  const result = await importIntoCluster({ ...options, envName, cluster: options.cluster, replace: args.replace });
+  const result = await (await reachCluster(io.clusterSecrets)).importDataDir({ ...options, envName, cluster: options.cluster, replace: args.replace });
   for (const name of result.imported) io.out(`Imported secret ${name}`);
   for (const name of result.kept) io.out(`Kept secret ${name}: the cluster has it already (--replace overwrites it)`);
   io.out(`${count(result.imported.length, "secret")} imported, ${result.kept.length} kept, for ${describeEnv(envName, true)}.`);

@@ -3,7 +3,7 @@
  * hands each customer a facet running that customer's code, and a registry of the code by worker id.
  */
 import { DurableObject, type DurableObjectNamespace } from "../../src/index.ts";
-import type { DurableObjectClassOptions } from "../../src/facets/loaded-class.ts";
+import type { DurableObjectClassOptions } from "../../src/sandbox/loaded-class.ts";
 import type { WorkerCode, WorkerLoader } from "../../src/sandbox/index.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
 

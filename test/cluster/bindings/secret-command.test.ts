@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { openPostgresSecretStore, secretTables } from "../../../src/cluster/bindings/index.ts";
 import { openSecretStore, runSecretCommand, type SecretCommandIo } from "../../../src/secrets/index.ts";
+import { CLUSTER_SECRETS } from "../../../src/cluster/bindings/secret-command.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
 import { KEY_A, KEY_B } from "../../secrets/contract.ts";
 import { VALUE } from "../../secrets/helpers.ts";
@@ -27,6 +28,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<
     out: (line) => out.push(line),
     err: (line) => err.push(line),
     processEnv: env,
+    clusterSecrets: async () => CLUSTER_SECRETS,
     cwd: root!,
   };
   const status = await runSecretCommand(argv, io);

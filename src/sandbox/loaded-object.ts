@@ -6,13 +6,13 @@ import type { DurableObjectNamespace } from "../durable-object/namespace.ts";
 import type { DurableObjectState } from "../durable-object/state.ts";
 import type { Actor } from "../host/actor.ts";
 import { LIMITS } from "../limits.ts";
-import { DURABLE_OBJECT_PRELUDE } from "../sandbox/durable-object-prelude.ts";
-import { durableObjectOps, type DurableObjectOps } from "../sandbox/durable-object-ops.ts";
-import type { SandboxEngine } from "../sandbox/engine.ts";
-import type { WorkerCode } from "../sandbox/loader.ts";
-import { WorkerError } from "../sandbox/worker-error.ts";
-import { Sandbox, type RunResult, type SandboxLimits } from "../sandbox/sandbox.ts";
-import { fromWireResponse, toWireRequest, type WireMessage } from "../sandbox/wire.ts";
+import { DURABLE_OBJECT_PRELUDE } from "./durable-object-prelude.ts";
+import { durableObjectOps, type DurableObjectOps } from "./durable-object-ops.ts";
+import type { SandboxEngine } from "./engine.ts";
+import type { WorkerCode } from "./loader.ts";
+import { WorkerError } from "./worker-error.ts";
+import { Sandbox, type RunResult, type SandboxLimits } from "./sandbox.ts";
+import { fromWireResponse, toWireRequest, type WireMessage } from "./wire.ts";
 import { requireJson } from "./loaded-json.ts";
 
 /** What a facet of a class loaded from code is made from (`getDurableObjectClass(exportName, { props, limits })`). */

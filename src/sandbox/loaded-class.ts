@@ -1,7 +1,7 @@
-import type { SandboxEngine } from "../sandbox/engine.ts";
-import type { WorkerCode } from "../sandbox/loader.ts";
-import type { SandboxLimits } from "../sandbox/sandbox.ts";
-import { LOADED_CLASS, type LoadedClass } from "./facets.ts";
+import type { SandboxEngine } from "./engine.ts";
+import type { WorkerCode } from "./loader.ts";
+import type { SandboxLimits } from "./sandbox.ts";
+import { LOADED_CLASS, type LoadedClass } from "../facets/facets.ts";
 import { requireJson } from "./loaded-json.ts";
 import { createLoadedActor } from "./loaded-object.ts";
 
