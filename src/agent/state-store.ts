@@ -11,6 +11,12 @@ const CHUNK_CHARS = 512 * 1024;
 export class StateStore {
   readonly #db: AgentDatabase;
   #cache: { value: unknown; json: string | undefined } | undefined;
+  /**
+   * How many rows the table holds, when known (after a read or a write; not after a rollback): a
+   * state that fits one row replaces row 0 alone when no later rows are left to delete — one
+   * statement per `setState` instead of two.
+   */
+  #rows: number | undefined;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -20,6 +26,7 @@ export class StateStore {
   read(): { value: unknown; json: string | undefined } | undefined {
     if (this.#cache) return this.#cache;
     const rows = this.#db.statement("SELECT data FROM _hearth_state ORDER BY chunk").all();
+    this.#rows = rows.length;
     if (rows.length === 0) return undefined;
     const json = rows.length === 1 ? (rows[0]!.data as string) : rows.map((r) => r.data as string).join("");
     this.#cache = { value: JSON.parse(json), json };
@@ -34,9 +41,11 @@ export class StateStore {
     }
     if (json === undefined) {
       this.#db.statement("DELETE FROM _hearth_state").run();
+      this.#rows = 0;
     } else if (json.length <= CHUNK_CHARS) {
       this.#db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(json);
-      this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
+      if (this.#rows === undefined || this.#rows > 1) this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
+      this.#rows = 1;
     } else {
       this.#db.statement("DELETE FROM _hearth_state").run();
       const insert = this.#db.statement("INSERT INTO _hearth_state (chunk, data) VALUES (?, ?)");
@@ -46,6 +55,7 @@ export class StateStore {
         if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
         insert.run(chunk, json.slice(start, end));
         start = end;
+        this.#rows = chunk + 1;
       }
     }
     // Keep a private copy: later mutation of the caller's object must not change what we serve.
@@ -53,9 +63,10 @@ export class StateStore {
     return json;
   }
 
-  /** Forgets the in-memory copy (after a rollback). */
+  /** Forgets the in-memory copy and the row count (after a rollback). */
   invalidate(): void {
     this.#cache = undefined;
+    this.#rows = undefined;
   }
 }
 

@@ -1,0 +1,84 @@
+/**
+ * State larger than one row (512 K characters of JSON) is split over rows; a later state of one row
+ * replaces row 0 and deletes the rest only when rows beyond it may exist. These check that no row of
+ * an earlier, larger state survives — across a rolled-back event, and across hibernation, where the
+ * state is read back from the file.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent, callable, getAgentByName, Host } from "../../src/index.ts";
+import { agentFilePath } from "../../src/storage/agent-file.ts";
+
+const BIG = "x".repeat(1_200_000); // three rows of JSON
+
+class Notebook extends Agent<unknown, { text: string }> {
+  override initialState = { text: "" };
+
+  @callable() write(text: string): number {
+    this.setState({ text });
+    return this.state.text.length;
+  }
+
+  /** Sets the state, then fails: the event's writes are rolled back. */
+  @callable() writeThenFail(text: string): void {
+    this.setState({ text });
+    throw new Error("changed my mind");
+  }
+
+  @callable() read(): string {
+    return this.state.text;
+  }
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The chunks of state in the agent's file (read after the host closed it). */
+function stateRows(dataDir: string, name: string): number[] {
+  const db = new DatabaseSync(agentFilePath(dataDir, "notebook", name), { readOnly: true });
+  try {
+    return db.prepare("SELECT chunk FROM _hearth_state ORDER BY chunk").all().map((row) => Number(row.chunk));
+  } finally {
+    db.close();
+  }
+}
+
+describe("state rows", () => {
+  it("a small state after a large one leaves no row of the large one, in memory or after a wake", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-state-rows-"));
+    dirs.push(dataDir);
+    let host = new Host({ dataDir, agents: { Notebook } });
+    const book = await getAgentByName(host.env.Notebook as never, "a") as unknown as Notebook;
+    expect(await book.write(BIG)).toBe(BIG.length);
+    expect(await book.write("small")).toBe(5);
+    expect(await book.write("smaller")).toBe(7);
+    await host.close();
+    expect(stateRows(dataDir, "a")).toEqual([0]);
+    host = new Host({ dataDir, agents: { Notebook } });
+    const woken = await getAgentByName(host.env.Notebook as never, "a") as unknown as Notebook;
+    expect(await woken.read()).toBe("smaller");
+    await host.close();
+  });
+
+  it("a small state written after a rolled-back one still removes the rows of the large state the rollback restored", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-state-rows-"));
+    dirs.push(dataDir);
+    let host = new Host({ dataDir, agents: { Notebook } });
+    const book = await getAgentByName(host.env.Notebook as never, "b") as unknown as Notebook;
+    expect(await book.write(BIG)).toBe(BIG.length);
+    // The failed event replaced the three rows with one; its rollback brings the three back.
+    await expect(book.writeThenFail("gone")).rejects.toThrow("changed my mind");
+    expect(await book.write("small")).toBe(5);
+    await host.close();
+    expect(stateRows(dataDir, "b")).toEqual([0]);
+    host = new Host({ dataDir, agents: { Notebook } });
+    const woken = await getAgentByName(host.env.Notebook as never, "b") as unknown as Notebook;
+    expect(await woken.read()).toBe("small");
+    await host.close();
+  });
+});
