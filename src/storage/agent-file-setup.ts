@@ -17,6 +17,9 @@ export const SCHEMA_SQL = `
   CREATE TABLE _hearth_state (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
   CREATE TABLE _hearth_kv (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;`;
 
+/** The tables of {@link SCHEMA_SQL}: all a file made from the template has (known without asking SQLite). */
+export const SCHEMA_TABLES: readonly string[] = ["_hearth_meta", "_hearth_state", "_hearth_kv"];
+
 
 let template: Buffer | undefined;
 

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { LIMITS, type Durability } from "../limits.ts";
-import { currentBootStamp, stampedTemplate } from "./agent-file-setup.ts";
+import { currentBootStamp, SCHEMA_TABLES, stampedTemplate } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
@@ -331,6 +331,8 @@ export class AgentDatabase implements Parkable {
     this.#heldWal = holdWal(this.#agentsFolder, options.path);
     this.#unsettled = unsettled;
     this.#created = created;
+    // A file this open made is the template: its tables are known (a new agent's layers ask at start).
+    if (created) this.#tables = new Set(SCHEMA_TABLES);
     this.#quiet = quiet;
     this.#sinceWalCheck = 0;
     this.#used = true;

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createAgentFile, currentBootStamp } from "../../src/storage/agent-file-setup.ts";
+import { DatabaseSync } from "node:sqlite";
+import { createAgentFile, currentBootStamp, SCHEMA_TABLES } from "../../src/storage/agent-file-setup.ts";
 import { readStamp } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
@@ -163,6 +164,21 @@ describe("agent files made from the template", () => {
     again.close();
     expect(statSync(`${path}-wal`).size).toBe(0);
     expect(notes(open(path))).toEqual(["a", "b"]);
+  });
+
+  it("know the tables of a file they made from the template without asking SQLite, and learn new ones", () => {
+    const path = tempPath();
+    const db = open(path);
+    expect(SCHEMA_TABLES.map((table) => db.hasTable(table))).toEqual(SCHEMA_TABLES.map(() => true));
+    expect(db.hasTable("notes")).toBe(false);
+    writeNote(db, "a");
+    expect(db.hasTable("notes")).toBe(true);
+    db.close();
+    // What SQLite lists in the template is what the list says (plus the table written since).
+    const raw = new DatabaseSync(path, { readOnly: true });
+    const tables = raw.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((row) => String(row.name));
+    raw.close();
+    expect(tables).toEqual([...SCHEMA_TABLES, "notes"].sort());
   });
 
   it("claim a template file whose identity was lost, and refuse a file of another agent", () => {
