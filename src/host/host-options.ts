@@ -1,4 +1,4 @@
-import type { Agent } from "../platform/agent.ts";
+import type { AgentBase } from "../agent/agent-base.ts";
 import type { Durability } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
@@ -6,8 +6,8 @@ import type { HostPlacement } from "./placement.ts";
 import type { TimedWork } from "./timed-work.ts";
 import type { FileWakeSource } from "../schedule/rebuild-index.ts";
 
-/** An Agent subclass. */
-export type AgentClass = abstract new (...args: never[]) => Agent;
+/** An Agent subclass (the core needs only what every agent has: `AgentBase`). */
+export type AgentClass = abstract new (...args: never[]) => AgentBase;
 
 /** The options of the core actor host; `Host` (the one applications make) adds workflows to them. */
 export interface ActorHostOptions {
