@@ -52,8 +52,8 @@ export interface OpenedAgentFile {
  */
 export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
   const { path, durability, bootStamp } = options;
-  ensureDirectory(path);
   const created = !existsSync(path);
+  if (created) ensureDirectory(path); // an existing file's folder exists: one stat per wake, not two
   // Read before SQLite opens the WAL: a quiet session needs one with no frames in it.
   const emptyWal = !created && options.allowQuiet === true && durability === "relaxed" && (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0;
   if (created) createAgentFile(path, durability === "strict" ? 0 : bootStamp);
