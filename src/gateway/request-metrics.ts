@@ -24,16 +24,3 @@ export interface RequestMetrics {
   /** What `GET /metrics` answers. */
   expose(): string;
 }
-
-/** The path of an absolute URL without parsing all of it (a `new URL` per request costs more than the metrics). */
-export function pathnameOf(url: string): string {
-  const scheme = url.indexOf("://");
-  const start = url.indexOf("/", scheme === -1 ? 0 : scheme + 3);
-  if (start === -1) return "/";
-  let end = url.length;
-  for (const mark of ["?", "#"]) {
-    const at = url.indexOf(mark, start);
-    if (at !== -1 && at < end) end = at;
-  }
-  return url.slice(start, end);
-}

@@ -2,7 +2,7 @@ import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { decodePathSegment } from "./path-segment.ts";
+import { decodePathSegment, pathnameOf } from "./url-path.ts";
 import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
 
 /** Which agent a request is for, as the hooks see it. */
@@ -42,10 +42,11 @@ export interface RouteOptions {
  */
 export async function routeAgentRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
   const prefix = options.prefix === undefined ? "agents" : options.prefix.replace(/^\/+|\/+$/g, "");
-  const url = new URL(request.url);
+  // A Request's url is serialized already: its path is read off the string, not parsed again.
+  const pathname = pathnameOf(request.url);
   const head = `/${prefix}/`;
-  if (!url.pathname.startsWith(head)) return null;
-  const [slug = "", encodedName = "", ...restSegments] = url.pathname.slice(head.length).split("/");
+  if (!pathname.startsWith(head)) return null;
+  const [slug = "", encodedName = "", ...restSegments] = pathname.slice(head.length).split("/");
   if (slug === "" || encodedName === "") return null;
   const rest = restSegments.length > 0 ? `/${restSegments.join("/")}` : "";
   const cors = corsHeaders(options.cors);

@@ -13,7 +13,8 @@ import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
-import { pathnameOf, type RequestMetrics } from "./request-metrics.ts";
+import type { RequestMetrics } from "./request-metrics.ts";
+import { pathnameOf } from "./url-path.ts";
 import { instrumentHttpRequest } from "../agent/instrumentation.ts";
 
 /** Passed as the third argument of a worker's fetch. */
