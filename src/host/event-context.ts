@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { eventOfFrame, runInEventFrame } from "../agent/context.ts";
 
 /**
  * The event (request, message, RPC…) whose code is running, followed across awaits. Storage uses it
@@ -16,9 +16,8 @@ export interface HostEvent {
   readonly entered: number;
 }
 
-export const eventContext = new AsyncLocalStorage<HostEvent>();
-
-export const currentEvent = (): HostEvent | undefined => eventContext.getStore();
+/** The running event: kept in the agent context's frame (agent/context.ts), with the event's agent scope. */
+export const currentEvent = (): HostEvent | undefined => eventOfFrame() as HostEvent | undefined;
 
 let entries = 0;
 
@@ -55,6 +54,6 @@ export function carryContext(): unknown {
 /** Runs `fn` as `event`: in the carrier's context when it must be entered, else just with the event current. */
 export function runEvent<T>(event: HostEvent, fn: () => T): T {
   const enter = carrier?.enter;
-  if (enter === undefined || event.carried === undefined) return eventContext.run(event, fn);
-  return enter(event.carried, () => eventContext.run(event, fn));
+  if (enter === undefined || event.carried === undefined) return runInEventFrame(event, fn);
+  return enter(event.carried, () => runInEventFrame(event, fn));
 }

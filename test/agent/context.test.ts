@@ -122,6 +122,22 @@ describe("getCurrentAgent()", () => {
 });
 
 describe("getCallableMethods() and isConnectionProtocolEnabled()", () => {
+  it("keeps each event's agent apart while many agents' events interleave their awaits, and a timer an event set still sees its agent", async () => {
+    harness = await startHarness({ Worker, Boss });
+    const names = Array.from({ length: 12 }, (_, i) => `w${i}`);
+    // Each request awaits a timer inside its event: the events of the twelve agents run interleaved.
+    const seen = await Promise.all(names.map(async (name) => (await (await fetch(`${harness!.url}/agents/worker/${name}/x`)).json()) as { agent: string }));
+    expect(seen.map((one) => one.agent)).toEqual(names);
+    const socket = await TestSocket.open(`${harness.wsUrl}/agents/worker/w3?_pk=conn-3`);
+    await socket.waitForType("ctx");
+    const [a, b] = await Promise.all([socket.call("inCallable"), socket.call("inCallable")]);
+    expect([a.result, b.result]).toEqual([
+      { label: "callable", agent: "w3", connection: "conn-3", request: null, caller: null },
+      { label: "callable", agent: "w3", connection: "conn-3", request: null, caller: null },
+    ]);
+    socket.close();
+  });
+
   it("lists decorated methods with their options", async () => {
     t = await createTestEnv({ agents: { Worker, Boss } });
     const list = await t.get<Worker>("Worker", "w3").callables();
