@@ -1,6 +1,7 @@
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorClassBinding, ActorDispatcher } from "../host/actor.ts";
 import { checkObjectName, DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
+import { copyAcross, copyArguments } from "../host/copy.ts";
 
 type Method = (...args: never[]) => unknown;
 type Handler = "fetch" | "alarm" | "webSocketMessage" | "webSocketClose" | "webSocketError" | "constructor";
@@ -120,7 +121,7 @@ export class DurableObjectNamespace<T = unknown> {
         // Not thenable: `await stub` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>
-          structuredClone(await dispatcher.invoke(className, hex, property, structuredClone(args), callerOfCurrentScope()));
+          copyAcross(await dispatcher.invoke(className, hex, property, copyArguments(args), callerOfCurrentScope()));
       },
     });
   }

@@ -350,6 +350,10 @@ export class ActorHost implements CellHost, AgentDispatcher {
   #deliver<T>(className: string, name: string, task: (actor: Actor) => T | Promise<T>): Promise<T> {
     try {
       const binding = this.#binding(className);
+      // A live root agent by its key alone: no place, file path or name check per event (its name was
+      // checked when it was made; a NUL would name a child's key instead, so such a name goes the long way).
+      const live = this.#closed || typeof name !== "string" || name.includes("\0") ? undefined : this.#cells.get(`${binding.slug}\0${name}`);
+      if (live !== undefined) return live.mailbox.deliver(() => task(live.instance));
       return this.#deliverAt(this.#rootPlace(binding, name), task);
     } catch (error) {
       return Promise.reject(error);

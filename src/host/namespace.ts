@@ -3,6 +3,7 @@ import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorDispatcher } from "./actor.ts";
 import { validateAgentName } from "./names.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
+import { copyAcross, copyArguments } from "./copy.ts";
 
 /** What a namespace needs from the host to reach an agent. */
 export type AgentDispatcher = ActorDispatcher;
@@ -134,7 +135,7 @@ export class AgentNamespace<T extends Agent = Agent> {
         // Not thenable: `await getAgentByName(...)` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>
-          structuredClone(await dispatcher.invoke(className, name, property, structuredClone(args), callerOfCurrentScope()));
+          copyAcross(await dispatcher.invoke(className, name, property, copyArguments(args), callerOfCurrentScope()));
       },
     });
   }

@@ -1,6 +1,7 @@
 import { HANDLE } from "../agent/agent-base.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { Actor } from "./actor.ts";
+import { copyAcross, copyArguments } from "./copy.ts";
 
 /** Runs a task on one actor (waking it), in its mailbox. */
 export type ActorDelivery = <R>(task: (actor: Actor) => R | Promise<R>) => Promise<R>;
@@ -21,9 +22,9 @@ export function actorStub(deliver: ActorDelivery): Record<string, unknown> {
       // Not thenable: `await stub` must yield the stub itself.
       if (typeof property !== "string" || property === "then") return undefined;
       return async (...args: unknown[]) => {
-        const copied = structuredClone(args);
+        const copied = copyArguments(args);
         const caller = callerOfCurrentScope();
-        return structuredClone(await deliver((actor) => actor[HANDLE.invoke](property, copied, caller)));
+        return copyAcross(await deliver((actor) => actor[HANDLE.invoke](property, copied, caller)));
       };
     },
   });

@@ -5,6 +5,7 @@ import { STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
 import { stubAddressOf } from "../gateway/sub-agent-route.ts";
 import type { SubAgentClass } from "./sub-agent-agent.ts";
 import type { SubAgentStub } from "./stub.ts";
+import { copyAcross, copyArguments } from "../host/copy.ts";
 
 /**
  * A stub for the sub-agent `cls`/`name` of `parent` from outside it: RPC only (each call goes through
@@ -27,12 +28,12 @@ export async function getSubAgentByName<T>(parent: unknown, cls: SubAgentClass<T
       }
       if (typeof property !== "string" || property === "then") return undefined;
       return async (...args: unknown[]) => {
-        const copied = structuredClone(args);
+        const copied = copyArguments(args);
         const caller = callerOfCurrentScope();
         const result = await address.dispatcher.toSubAgent(address.className, address.name, steps, undefined, (actor) =>
           actor[HANDLE.invoke](property, copied, caller),
         );
-        return structuredClone(result);
+        return copyAcross(result);
       };
     },
   });
