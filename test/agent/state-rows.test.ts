@@ -48,37 +48,43 @@ function stateRows(dataDir: string, name: string): number[] {
   }
 }
 
+/** Runs `fn` on a fresh host over `dataDir` with the notebook `name`, then closes the host. */
+async function withNotebook(dataDir: string, name: string, fn: (book: Notebook) => Promise<void>): Promise<void> {
+  const host = new Host({ dataDir, agents: { Notebook } });
+  try {
+    await fn((await getAgentByName(host.env.Notebook as never, name)) as unknown as Notebook);
+  } finally {
+    await host.close();
+  }
+}
+
+function tempDataDir(): string {
+  const dataDir = mkdtempSync(join(tmpdir(), "hearth-state-rows-"));
+  dirs.push(dataDir);
+  return dataDir;
+}
+
 describe("state rows", () => {
   it("a small state after a large one leaves no row of the large one, in memory or after a wake", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "hearth-state-rows-"));
-    dirs.push(dataDir);
-    let host = new Host({ dataDir, agents: { Notebook } });
-    const book = await getAgentByName(host.env.Notebook as never, "a") as unknown as Notebook;
-    expect(await book.write(BIG)).toBe(BIG.length);
-    expect(await book.write("small")).toBe(5);
-    expect(await book.write("smaller")).toBe(7);
-    await host.close();
+    const dataDir = tempDataDir();
+    await withNotebook(dataDir, "a", async (book) => {
+      expect(await book.write(BIG)).toBe(BIG.length);
+      expect(await book.write("small")).toBe(5);
+      expect(await book.write("smaller")).toBe(7);
+    });
     expect(stateRows(dataDir, "a")).toEqual([0]);
-    host = new Host({ dataDir, agents: { Notebook } });
-    const woken = await getAgentByName(host.env.Notebook as never, "a") as unknown as Notebook;
-    expect(await woken.read()).toBe("smaller");
-    await host.close();
+    await withNotebook(dataDir, "a", async (woken) => expect(await woken.read()).toBe("smaller"));
   });
 
   it("a small state written after a rolled-back one still removes the rows of the large state the rollback restored", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "hearth-state-rows-"));
-    dirs.push(dataDir);
-    let host = new Host({ dataDir, agents: { Notebook } });
-    const book = await getAgentByName(host.env.Notebook as never, "b") as unknown as Notebook;
-    expect(await book.write(BIG)).toBe(BIG.length);
-    // The failed event replaced the three rows with one; its rollback brings the three back.
-    await expect(book.writeThenFail("gone")).rejects.toThrow("changed my mind");
-    expect(await book.write("small")).toBe(5);
-    await host.close();
+    const dataDir = tempDataDir();
+    await withNotebook(dataDir, "b", async (book) => {
+      expect(await book.write(BIG)).toBe(BIG.length);
+      // The failed event replaced the three rows with one; its rollback brings the three back.
+      await expect(book.writeThenFail("gone")).rejects.toThrow("changed my mind");
+      expect(await book.write("small")).toBe(5);
+    });
     expect(stateRows(dataDir, "b")).toEqual([0]);
-    host = new Host({ dataDir, agents: { Notebook } });
-    const woken = await getAgentByName(host.env.Notebook as never, "b") as unknown as Notebook;
-    expect(await woken.read()).toBe("small");
-    await host.close();
+    await withNotebook(dataDir, "b", async (woken) => expect(await woken.read()).toBe("small"));
   });
 });
