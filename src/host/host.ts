@@ -15,7 +15,7 @@ import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { Children, childStart, removePlaceFiles, replicateTreeChange, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
-import { childPlace, indexName, placeFromIndex, placeKey, rootPlace, type CellPlace } from "./place.ts";
+import { childPlace, indexName, placeFromIndex, placeKey, rootKey, rootPlace, type CellPlace } from "./place.ts";
 import { actorStub } from "./stub.ts";
 import { countByClass, type ClassCounts } from "./class-stats.ts";
 import { walkToSubAgent } from "./sub-agent-walk.ts";
@@ -352,7 +352,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
       const binding = this.#binding(className);
       // A live root agent by its key alone: no place, file path or name check per event (its name was
       // checked when it was made; a NUL would name a child's key instead, so such a name goes the long way).
-      const live = this.#closed || typeof name !== "string" || name.includes("\0") ? undefined : this.#cells.get(`${binding.slug}\0${name}`);
+      const live = this.#closed || typeof name !== "string" || name.includes("\0") ? undefined : this.#cells.get(rootKey(binding.slug, name));
       if (live !== undefined) return live.mailbox.deliver(() => task(live.instance));
       return this.#deliverAt(this.#rootPlace(binding, name), task);
     } catch (error) {

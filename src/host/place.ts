@@ -41,7 +41,12 @@ export function indexName(place: CellPlace): string {
 
 /** The host's key of a place (also the socket hub's). */
 export function placeKey(place: CellPlace): string {
-  return `${place.rootSlug}${SEPARATOR}${indexName(place)}`;
+  return rootKey(place.rootSlug, indexName(place));
+}
+
+/** The host's key of a root actor (`name` a valid name: with a NUL it would spell a child's key). */
+export function rootKey(slug: string, name: string): string {
+  return `${slug}${SEPARATOR}${name}`;
 }
 
 /** The place an index entry names. */

@@ -35,7 +35,7 @@ export interface TimedWorkHost {
  * const host = new ActorHost({ dataDir, agents, timedWork: [new HostedWorkflows({ Onboarding })] });
  */
 export interface TimedWork {
-  /** Its entries' slug prefix. It ends in ":", which no agent's slug contains. */
+  /** Its entries' slug prefix; it ends in ":" (an agent's storage slug is a kebab-case class name). */
   readonly prefix: string;
   /** Called once while the host is built. */
   attach(host: TimedWorkHost): void;
@@ -48,9 +48,4 @@ export interface TimedWork {
   /** Resolves when none of its tasks runs. */
   idle(): Promise<void>;
   close(): void;
-}
-
-/** Whether a due-index slug belongs to timed work rather than to an agent class. */
-export function isTimedWorkSlug(slug: string): boolean {
-  return slug.includes(":");
 }

@@ -13,7 +13,7 @@ import { RunJournal } from "../schedule/run-journal.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { openConnectionCap } from "../storage/parking.ts";
 import type { Clock } from "../time/clock.ts";
-import { isTimedWorkSlug, type TimedWork, type TimedWorkHost } from "./timed-work.ts";
+import type { TimedWork, TimedWorkHost } from "./timed-work.ts";
 
 
 export interface TimekeeperOptions {
@@ -91,12 +91,17 @@ export class Timekeeper {
 
   constructor(options: TimekeeperOptions) {
     this.#clock = options.clock;
+    // Checked before any file opens: a refused setting leaves nothing behind.
+    for (const work of options.timedWork) {
+      if (!/^[a-z][a-z0-9-]*:$/.test(work.prefix)) throw new TypeError(`A timed work's prefix is a lower-case word ending in ":" (it must not look like an agent's storage slug), got ${JSON.stringify(work.prefix)}`);
+    }
     this.#timedWork = options.timedWork;
     this.#wakeSources = options.wakeSources;
     const indexPath = dueIndexPath(options.stateDir);
     this.#freshIndex = !existsSync(indexPath);
     const rebuild = this.#freshIndex && existsSync(join(options.dataDir, "agents"));
-    this.index = options.nextWakeChanged ? new ObservedDueIndex(indexPath, options.durability, options.nextWakeChanged) : new DueIndex(indexPath, options.durability);
+    const isTimedWork = (slug: string) => this.#workOf(slug) !== undefined;
+    this.index = options.nextWakeChanged ? new ObservedDueIndex(indexPath, options.durability, options.nextWakeChanged, isTimedWork) : new DueIndex(indexPath, options.durability);
     if (rebuild) {
       const started = performance.now();
       const { agents, entries } = rebuildDueIndex(options.dataDir, this.index, {
@@ -151,13 +156,12 @@ export class Timekeeper {
         return work.wake(slug.slice(work.prefix.length), name);
       },
       // Agents are started ahead of their due time (decision 0017); timed work needs no start.
-      warm: (slug, name) => (isTimedWorkSlug(slug) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
+      warm: (slug, name) => (isTimedWork(slug) ? Promise.resolve() : options.deliver(slug, name, (tasks) => tasks.warm())),
     });
   }
 
   /** The timed work an index slug belongs to; undefined for an agent's. */
   #workOf(slug: string): TimedWork | undefined {
-    if (!isTimedWorkSlug(slug)) return undefined;
     return this.#timedWork.find((work) => slug.startsWith(work.prefix));
   }
 
@@ -208,9 +212,12 @@ function liveReader(db: AgentDatabase): DatabaseSync {
 class ObservedDueIndex extends DueIndex {
   readonly #changed: (slug: string, name: string, at: number | null) => void;
 
-  constructor(path: string, durability: Durability, changed: (slug: string, name: string, at: number | null) => void) {
+  readonly #isTimedWork: (slug: string) => boolean;
+
+  constructor(path: string, durability: Durability, changed: (slug: string, name: string, at: number | null) => void, isTimedWork: (slug: string) => boolean) {
     super(path, durability);
     this.#changed = changed;
+    this.#isTimedWork = isTimedWork;
   }
 
   override lower(slug: string, name: string, at: number): void {
@@ -235,7 +242,7 @@ class ObservedDueIndex extends DueIndex {
   #observe<R>(entries: ReadonlyArray<{ slug: string; name: string }>, write: () => R): R {
     const trees = new Map<string, { slug: string; root: string; before: number | null }>();
     for (const { slug, name } of entries) {
-      if (isTimedWorkSlug(slug)) continue;
+      if (this.#isTimedWork(slug)) continue;
       const root = name.split("\0")[0]!;
       const key = `${slug}\0${root}`;
       if (!trees.has(key)) trees.set(key, { slug, root, before: this.earliestInTree(slug, root) });

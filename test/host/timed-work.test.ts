@@ -13,7 +13,7 @@ const T = Date.UTC(2026, 0, 1);
 
 /** Reminders as timed work: each is woken once at its time, or again `repeatMs` later while `repeats` lasts. */
 class Reminders implements TimedWork {
-  readonly prefix = "reminder:";
+  prefix = "reminder:";
   readonly woken: Array<{ key: string; name: string; at: number }> = [];
   host: TimedWorkHost | undefined;
   started: boolean[] = [];
@@ -80,6 +80,13 @@ describe("timed work plugged into the core host", () => {
 
     await host.close();
     expect(reminders.closed).toBe(true);
+  });
+
+  it("is refused, with the rule, when its prefix could be mistaken for an agent's storage slug", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-timed-work-"));
+    dirs.push(dataDir);
+    const odd = Object.assign(new Reminders(), { prefix: "reminder" });
+    expect(() => new ActorHost({ dataDir, agents: {}, timedWork: [odd] })).toThrow(/prefix is a lower-case word ending in ":"/);
   });
 
   it("keeps its timers in the host's index across a restart", async () => {

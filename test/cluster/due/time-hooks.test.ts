@@ -8,6 +8,7 @@ import { writeDue } from "../../../src/cluster/pg/due.ts";
 import { clusterTables } from "../../../src/cluster/pg/schema.ts";
 import { placeFromIndex } from "../../../src/host/place.ts";
 import { Timekeeper } from "../../../src/host/timekeeper.ts";
+import type { TimedWork } from "../../../src/host/timed-work.ts";
 import { Agent, Host, VirtualClock } from "../../../src/index.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
 import { pgFixture, waitFor } from "../pg/fixture.ts";
@@ -43,6 +44,17 @@ async function agentWithSchedule(dataDir: string, name: string, seconds: number)
   }
 }
 
+/** Timed work under the workflows' prefix that does nothing: what matters here is whose entries are whose. */
+const WORKFLOW_ENTRIES: TimedWork = {
+  prefix: "workflow:",
+  attach: () => {},
+  wake: () => Promise.resolve(null),
+  start: () => {},
+  running: 0,
+  idle: () => Promise.resolve(),
+  close: () => {},
+};
+
 describe("the host's due index tells its placement of root agents' trees' next wakes", () => {
   function timekeeper(told: Array<[string, string, number | null]>): Timekeeper {
     const dir = tempDir();
@@ -54,7 +66,8 @@ describe("the host's due index tells its placement of root agents' trees' next w
       hungTaskAfterMs: 60_000,
       concurrency: 4,
       maxLiveAgents: 16,
-      timedWork: [],
+      // Workflow instances' entries, as a host with workflows has them (workflow/hosted-workflows.ts).
+      timedWork: [WORKFLOW_ENTRIES],
       wakeSources: [],
       deliver: () => Promise.reject(new Error("no agents here")),
       timedWorkHost: { env: {}, agentStub: () => undefined, notifyAgent: () => Promise.resolve() },
