@@ -125,6 +125,9 @@ export class InspectorUi {
     await page.getByLabel("Admin token").fill(ADMIN_TOKEN);
     await page.getByRole("dialog").getByRole("button", { name: "Unlock" }).click();
     await page.getByText("Admin: writes unlocked").waitFor();
+    // The dialog has gone by then: were it still modal, the page behind it would be inert, and what
+    // a person typed next would be lost.
+    if (await page.getByRole("dialog").isVisible()) throw new Error("the unlock dialog is still open after writes were unlocked");
   }
 
   /** Goes to a route of the open page (hash navigation, no reload). */

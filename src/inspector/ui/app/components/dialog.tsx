@@ -1,6 +1,6 @@
 /** A modal <dialog>: focus moves into it, Escape closes it, focus returns to the opener. */
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef } from "preact/hooks";
 
 export function Dialog({
   open,
@@ -14,7 +14,9 @@ export function Dialog({
   children: ComponentChildren;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
+  // A layout effect, so the modal opens and closes in the same task as the render that asks for it:
+  // while a closed dialog stays modal, the page behind it is inert and takes no focus or typing.
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (dialog === null) return;
     if (open && !dialog.open) dialog.showModal();
