@@ -5,9 +5,11 @@
  * process. The kernel gives each connection to either thread; with two, about half the upgrades arrive
  * at the thread that does not hold their agent and are moved to the one that does (decision 0025).
  * Reports calls per second, the server's CPU per call and the ratio 2 threads / 1 thread, rounds in
- * turn, medians. The load generator shares the machine's cores with the server.
+ * turn, medians. The load generator shares the machine's cores with the server: `--client lean`
+ * (lib/ws-load-lean.ts, plain sockets, a few µs per call) leaves the server more of them than `--client
+ * ws` (lib/ws-load.ts, the `ws` library); both by default, each with its own ratio and its own CPU per call.
  *
- *   npm run build && npx node bench/shards-ws.ts [--sockets 200] [--inflight 4] [--duration 5] [--rounds 3]
+ *   npm run build && npx node bench/shards-ws.ts [--sockets 200] [--inflight 4] [--duration 5] [--rounds 3] [--client lean,ws]
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,14 +23,19 @@ const INFLIGHT = Number(flag("inflight") ?? 4);
 const DURATION = Number(flag("duration") ?? 5);
 const ROUNDS = Number(flag("rounds") ?? 3);
 const THREADS = (flag("threads") ?? "1,2").split(",").map(Number);
+const CLIENTS = (flag("client") ?? "lean,ws").split(",") as Client[];
+type Client = "lean" | "ws";
+const GENERATOR: Record<Client, string> = { lean: "ws-load-lean.ts", ws: "ws-load.ts" };
+for (const client of CLIENTS) if (!(client in GENERATOR)) throw new Error(`--client: lean or ws, got ${client}`);
 
 interface Measured {
   rate: number;
   cpuUs: number;
+  clientCpuUs: number;
   p99: number;
 }
 
-async function measure(threads: number): Promise<Measured> {
+async function measure(threads: number, client: Client): Promise<Measured> {
   const dataDir = mkdtempSync(join(tmpdir(), `hearth-shards-ws-${threads}-`));
   const server = await startEntry(join(BENCH_DIR, "lib", "shard-app.ts"), threads, dataDir, "/agents/counter/warm");
   try {
@@ -44,11 +51,20 @@ async function measure(threads: number): Promise<Measured> {
       connectConcurrency: 16,
       serverPid: server.pid,
     };
-    const result = await runChild<WsLoadResult>("ws-load.ts", input, (DURATION + 60) * 1000);
+    const result = await runChild<WsLoadResult>(GENERATOR[client], input, (DURATION + 60) * 1000);
     if (result.errors > 0) throw new Error(`--threads ${threads}: ${result.errors} calls failed`);
+    if (result.calls === 0) throw new Error(`--threads ${threads}, ${client} client: no call completed`);
     const cpuUs = result.serverCpuSeconds === undefined ? Number.NaN : (result.serverCpuSeconds * 1e6) / result.calls;
-    log(`  --threads ${threads}: ${Math.round(result.rate)} calls/s, ${cpuUs.toFixed(1)} µs server CPU per call, p99 ${result.latencyP99.toFixed(1)} ms`);
-    return { rate: result.rate, cpuUs, p99: result.latencyP99 };
+    const clientCpuUs = result.clientCpuSeconds === undefined ? Number.NaN : (result.clientCpuSeconds * 1e6) / result.calls;
+    log(
+      `  ${client} client, --threads ${threads}: ${Math.round(result.rate)} calls/s, ${cpuUs.toFixed(1)} µs server CPU per call, ` +
+        `${clientCpuUs.toFixed(1)} µs client CPU per call, p99 ${result.latencyP99.toFixed(1)} ms`,
+    );
+    // Every reply counted must be a real increment: the agents' counts (warm-up included) cover them.
+    const counts = await Promise.all(input.names.map(async (name) => ((await (await fetch(`${server.url}/agents/counter/${name}`)).json()) as { count: number }).count));
+    const total = counts.reduce((sum, count) => sum + count, 0);
+    if (total < result.calls) throw new Error(`--threads ${threads}, ${client} client: ${result.calls} replies counted, but the agents counted ${total} increments`);
+    return { rate: result.rate, cpuUs, clientCpuUs, p99: result.latencyP99 };
   } finally {
     await server.close();
     removeDir(dataDir);
@@ -56,23 +72,41 @@ async function measure(threads: number): Promise<Measured> {
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const results = new Map<number, Measured[]>(THREADS.map((threads) => [threads, []]));
+const results = new Map<string, Measured[]>();
+const key = (client: Client, threads: number) => `${client}/${threads}`;
 for (let round = 1; round <= ROUNDS; round++) {
   log(`round ${round}`);
-  for (const threads of THREADS) results.get(threads)!.push(await measure(threads));
+  for (const client of CLIENTS) {
+    for (const threads of THREADS) {
+      const runs = results.get(key(client, threads)) ?? [];
+      runs.push(await measure(threads, client));
+      results.set(key(client, threads), runs);
+    }
+  }
 }
 const rows: Row[] = [];
-for (const [threads, runs] of results) {
-  rows.push({
-    bench: "shards-ws",
-    metric: `WebSocket RPC increment(1), ${SOCKETS} clients each with its own agent, ${INFLIGHT} in flight each, --threads ${threads}`,
-    value: Math.round(median(runs.map((r) => r.rate))),
-    unit: "calls/s",
-    note: `median of ${runs.length} (${runs.map((r) => Math.round(r.rate)).join(", ")}); server CPU ${median(runs.map((r) => r.cpuUs)).toFixed(1)} µs per call; p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms`,
-  });
-}
-if (THREADS.includes(1) && THREADS.includes(2)) {
-  const ratio = median(results.get(2)!.map((r) => r.rate)) / median(results.get(1)!.map((r) => r.rate));
-  rows.push({ bench: "shards-ws", metric: "2 threads / 1 thread, WebSocket RPC over many agents", value: Number(ratio.toFixed(2)), unit: "×", goal: { op: ">=", value: 1.7 } });
+for (const client of CLIENTS) {
+  for (const threads of THREADS) {
+    const runs = results.get(key(client, threads))!;
+    rows.push({
+      bench: "shards-ws",
+      metric: `WebSocket RPC increment(1), ${SOCKETS} clients each with its own agent, ${INFLIGHT} in flight each, ${client} client, --threads ${threads}`,
+      value: Math.round(median(runs.map((r) => r.rate))),
+      unit: "calls/s",
+      note:
+        `median of ${runs.length} (${runs.map((r) => Math.round(r.rate)).join(", ")}); server CPU ${median(runs.map((r) => r.cpuUs)).toFixed(1)} µs per call; ` +
+        `load generator ${median(runs.map((r) => r.clientCpuUs)).toFixed(1)} µs per call; p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms`,
+    });
+  }
+  if (THREADS.includes(1) && THREADS.includes(2)) {
+    const rate = (threads: number) => median(results.get(key(client, threads))!.map((r) => r.rate));
+    rows.push({
+      bench: "shards-ws",
+      metric: `2 threads / 1 thread, WebSocket RPC over many agents, ${client} client`,
+      value: Number((rate(2) / rate(1)).toFixed(2)),
+      unit: "×",
+      goal: { op: ">=", value: 1.7 },
+    });
+  }
 }
 emit(rows);

@@ -37,6 +37,8 @@ export interface WsLoadResult {
   otherFrames: number;
   /** CPU seconds the server process used over the measured seconds (with `serverPid`, on Linux). */
   serverCpuSeconds?: number;
+  /** CPU seconds the load generator itself used over the measured seconds: its share of the machine. */
+  clientCpuSeconds?: number;
 }
 
 interface Client {
@@ -102,10 +104,12 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
 
   await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
   const cpuBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
+  const clientBefore = process.cpuUsage();
   measuring = true;
   const start = process.hrtime.bigint();
   await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
   measuring = false;
+  const client = process.cpuUsage(clientBefore);
   const cpuAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
   stopped = true;
   const duration = Number(process.hrtime.bigint() - start) / 1e9;
@@ -130,6 +134,7 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
     connectSeconds,
     otherFrames,
     serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+    clientCpuSeconds: (client.user + client.system) / 1e6,
   };
 }
 
