@@ -1,7 +1,9 @@
 /**
  * Threads: the same HTTP workload served by `hearth start --threads 1` and `--threads 2` (each a
  * process of its own, data on disk), loaded by wrk in a third process: POSTs (setState + INSERT) spread
- * at random over 1,000 agents, and the same POST to one agent. Reports requests per second, the
+ * at random over 1,000 agents, and the same POST to one agent. Then the POST over 200 keep-alive
+ * connections each keeping to an agent of its own (a user's browser and its agent), loaded by
+ * lib/http-load-lean.ts (wrk cannot tie a connection to an agent). Reports requests per second, the
  * server's CPU per request, the ratio 2 threads / 1 thread — and that the load generator shares the
  * machine's cores with the server.
  *
@@ -11,13 +13,16 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCH_DIR, emit, findWrk, flag, log, removeDir, type Row } from "./lib/common.ts";
+import { BENCH_DIR, emit, findWrk, flag, log, removeDir, runChild, type Row } from "./lib/common.ts";
 import { startEntry, usageOf } from "./lib/do-server.ts";
+import type { HttpLeanInput, HttpLeanResult } from "./lib/http-load-lean.ts";
 
 const DURATION = Number(flag("duration") ?? 5);
 const AGENTS = Number(flag("agents") ?? 1_000);
 const THREADS = (flag("threads") ?? "1,2").split(",").map(Number);
 const CONNECTIONS = 64;
+/** Connections of the workload where each keeps to its own agent (one of the first agents each). */
+const STICKY = 200;
 /** Rounds, each running every thread count once in turn: this VM's rates vary by ±30 % run to run, so the medians are reported. */
 const ROUNDS = Number(flag("rounds") ?? 3);
 
@@ -75,7 +80,25 @@ async function wrk(binary: string, url: string, agents: number | undefined, seco
   }
 }
 
-async function measure(binary: string, threads: number): Promise<{ many: Load & { cpuUs: number }; one: Load & { cpuUs: number } }> {
+/** Each of {@link STICKY} connections POSTing to an agent of its own, one request in flight each. */
+async function sticky(server: Served): Promise<Load & { cpuUs: number; clientUs: number }> {
+  const input: HttpLeanInput = {
+    origin: server.url,
+    paths: Array.from({ length: STICKY }, (_, i) => `/agents/counter/a${i + 1}`),
+    connections: STICKY,
+    body: "{}",
+    warmup: 2,
+    duration: DURATION,
+    serverPid: server.pid,
+  };
+  const result = await runChild<HttpLeanResult>("http-load-lean.ts", input, (DURATION + 60) * 1000);
+  const per = (seconds: number | undefined) => ((seconds ?? Number.NaN) * 1e6) / Math.max(1, result.requests);
+  return { requests: result.requests, seconds: result.duration, errors: result.errors, p99ms: result.latencyP99, cpuUs: per(result.serverCpuSeconds), clientUs: per(result.clientCpuSeconds) };
+}
+
+type Timed = Load & { cpuUs: number; clientUs?: number };
+
+async function measure(binary: string, threads: number): Promise<{ many: Timed; sticky: Timed; one: Timed }> {
   const dataDir = mkdtempSync(join(tmpdir(), `hearth-shards-${threads}-`));
   const server = await startServer(threads, dataDir);
   try {
@@ -91,10 +114,12 @@ async function measure(binary: string, threads: number): Promise<{ many: Load & 
     };
     log(`${threads} thread(s): ${AGENTS} agents, ${DURATION}s`);
     const many = await timed(AGENTS);
+    log(`${threads} thread(s): ${STICKY} connections, each to its own agent, ${DURATION}s`);
+    const own = await sticky(server);
     log(`${threads} thread(s): one agent, ${DURATION}s`);
     await wrk(binary, server.url, undefined, 1);
     const one = await timed(undefined);
-    return { many, one };
+    return { many, sticky: own, one };
   } finally {
     await server.close();
     removeDir(dataDir);
@@ -113,15 +138,23 @@ if ("missing" in found) {
     for (const threads of THREADS) runs.get(threads)!.push(await measure(found.binary, threads));
   }
   /** The run whose rate is the median of the rounds (its p99, errors and CPU with it). */
-  const median = (list: Measured[], pick: (one: Measured) => Load & { cpuUs: number }) => [...list].sort((a, b) => rate(pick(a)) - rate(pick(b)))[Math.floor(list.length / 2)]!;
+  const median = (list: Measured[], pick: (one: Measured) => Timed) => pick([...list].sort((a, b) => rate(pick(a)) - rate(pick(b)))[Math.floor(list.length / 2)]!);
   const results = new Map<number, Measured>();
   for (const [threads, list] of runs) {
-    const result = { many: median(list, (one) => one.many).many, one: median(list, (one) => one.one).one };
+    const result = { many: median(list, (one) => one.many), sticky: median(list, (one) => one.sticky), one: median(list, (one) => one.one) };
     results.set(threads, result);
     const spread = (pick: (one: Measured) => Load) => list.map((one) => Math.round(rate(pick(one))).toLocaleString("en-US")).join(", ");
-    const note = (load: Load & { cpuUs: number }, all: string) =>
-      `wrk -t1 -c${CONNECTIONS}, ${DURATION}s; median of ${list.length} rounds (${all}); p99 ${load.p99ms.toFixed(1)} ms; ${load.errors} errors; server CPU ${load.cpuUs.toFixed(0)} µs per request`;
+    const note = (load: Timed, all: string, client = `wrk -t1 -c${CONNECTIONS}`) =>
+      `${client}, ${DURATION}s; median of ${list.length} rounds (${all}); p99 ${load.p99ms.toFixed(1)} ms; ${load.errors} errors; server CPU ${load.cpuUs.toFixed(0)} µs per request` +
+      (load.clientUs === undefined ? "" : `; load generator ${load.clientUs.toFixed(1)} µs per request`);
     rows.push({ bench: "shards", metric: `POST setState + INSERT over ${AGENTS} agents, --threads ${threads}`, value: rate(result.many), unit: "req/s", note: note(result.many, spread((one) => one.many)) });
+    rows.push({
+      bench: "shards",
+      metric: `the same POST over ${STICKY} connections, each to an agent of its own, --threads ${threads}`,
+      value: rate(result.sticky),
+      unit: "req/s",
+      note: note(result.sticky, spread((one) => one.sticky), `lib/http-load-lean.ts, ${STICKY} connections, one request in flight each`),
+    });
     rows.push({ bench: "shards", metric: `the same POST to one agent, --threads ${threads}`, value: rate(result.one), unit: "req/s", note: note(result.one, spread((one) => one.one)) });
   }
   const base = results.get(1);
@@ -134,6 +167,14 @@ if ("missing" in found) {
       unit: "×",
       goal: { op: ">=", value: 1.7 },
       note: `${availableParallelism()} cores, shared with wrk (one thread)`,
+    });
+    rows.push({
+      bench: "shards",
+      metric: `${STICKY} connections each to its own agent: --threads ${threads} / --threads 1`,
+      value: rate(result.sticky) / rate(base.sticky),
+      unit: "×",
+      goal: { op: ">=", value: 1.7 },
+      note: `${availableParallelism()} cores, shared with the load generator (one Node process)`,
     });
     rows.push({ bench: "shards", metric: `one agent: --threads ${threads} / --threads 1`, value: rate(result.one) / rate(base.one), unit: "×", note: "the second thread parses HTTP for half the connections" });
   }
