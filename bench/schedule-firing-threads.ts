@@ -6,11 +6,17 @@
  * over HTTP once the server is idle again. Server CPU per run is the process's CPU from the window's
  * start until then. Data on disk and on tmpfs (`--dir disk|shm|both`).
  *
- *   npm run build && npx node bench/schedule-firing-threads.ts [--agents 1000] [--per-agent 10] [--threads 1,2]
+ * `--mode hibernated` (or `both`) runs the server with `hibernateAfterMs: 1000` (a hearth.config.ts in
+ * its working directory): the agents leave memory during the lead, as the in-process benchmark's
+ * hibernated round has them, so waking them (ahead of their runs, or at them) is part of the lateness.
+ *
+ *   npm run build && npx node bench/schedule-firing-threads.ts [--agents 1000] [--per-agent 10] [--threads 1,2] [--mode live|hibernated|both]
  */
 import { BENCH_DIR, SHM_DIR, emit, flag, log, percentile, shmAvailable, sleep, tempDataDir, removeDir, type Row } from "./lib/common.ts";
 import { firingPlan } from "./lib/time-agents.ts";
 import { startEntry, usageOf } from "./lib/do-server.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const AGENTS = Number(flag("agents") ?? 1_000);
@@ -29,9 +35,21 @@ async function pooled<T>(items: readonly T[], work: (item: T) => Promise<void>):
   }));
 }
 
-async function measure(threads: number, where: string, base: string | undefined): Promise<Row> {
+type Mode = "live" | "hibernated";
+/** Idle agents leave memory after this in the hibernated mode: well inside the lead before the window. */
+const HIBERNATE_AFTER_MS = 1_000;
+
+/** A working directory whose hearth.config.ts has idle agents hibernate after {@link HIBERNATE_AFTER_MS}. */
+function hibernatingProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-firing-hibernated-"));
+  writeFileSync(join(dir, "hearth.config.ts"), `export default { hibernateAfterMs: ${HIBERNATE_AFTER_MS} };\n`);
+  return dir;
+}
+
+async function measure(threads: number, where: string, base: string | undefined, mode: Mode): Promise<Row> {
   const dataDir = tempDataDir(`firing-threads-${threads}`, base);
-  const server = await startEntry(join(BENCH_DIR, "lib", "timer-app.ts"), threads, dataDir, "/agents/alarm/warm", ["--no-traces", "--no-metrics"]);
+  const project = mode === "hibernated" ? hibernatingProject() : undefined;
+  const server = await startEntry(join(BENCH_DIR, "lib", "timer-app.ts"), threads, dataDir, "/agents/alarm/warm", ["--no-traces", "--no-metrics"], project);
   try {
     const names = Array.from({ length: AGENTS }, (_, i) => `alarm-${i}`);
     const total = AGENTS * PER_AGENT;
@@ -68,10 +86,10 @@ async function measure(threads: number, where: string, base: string | undefined)
     const sorted = lateness.sort((x, y) => x - y);
     const cpuUs = before && after ? ((after.cpuSeconds - before.cpuSeconds) * 1e6) / total : Number.NaN;
     const p = (q: number) => percentile(sorted, q).toFixed(1);
-    log(`${where}, --threads ${threads}: lateness p50 ${p(50)} p90 ${p(90)} p99 ${p(99)} max ${p(100)} ms; server CPU ~${cpuUs.toFixed(0)} µs per run`);
+    log(`${where}, ${mode}, --threads ${threads}: lateness p50 ${p(50)} p90 ${p(90)} p99 ${p(99)} max ${p(100)} ms; server CPU ~${cpuUs.toFixed(0)} µs per run`);
     return {
       bench: "schedule-firing-threads",
-      metric: `lateness p99, ${total.toLocaleString("en-US")} schedules due within 1 s over ${AGENTS.toLocaleString("en-US")} live agents, hearth start --threads ${threads}, ${where}`,
+      metric: `lateness p99, ${total.toLocaleString("en-US")} schedules due within 1 s over ${AGENTS.toLocaleString("en-US")} ${mode === "live" ? "live agents" : `agents hibernated during the lead (hibernateAfterMs ${HIBERNATE_AFTER_MS})`}, hearth start --threads ${threads}, ${where}`,
       value: percentile(sorted, 99),
       unit: "ms",
       goal: { op: "<=", value: 10 },
@@ -80,13 +98,19 @@ async function measure(threads: number, where: string, base: string | undefined)
   } finally {
     await server.close();
     removeDir(dataDir);
+    if (project !== undefined) removeDir(project);
   }
 }
 
 const dirs = flag("dir") ?? "both";
+const modeFlag = flag("mode") ?? "both";
+if (!["live", "hibernated", "both"].includes(modeFlag)) throw new Error(`--mode: live, hibernated or both, got ${modeFlag}`);
+const modes: Mode[] = modeFlag === "both" ? ["live", "hibernated"] : [modeFlag as Mode];
 const out: Row[] = [];
-for (const threads of THREADS) {
-  if (dirs !== "shm") out.push(await measure(threads, "disk (os.tmpdir)", undefined));
-  if (dirs !== "disk" && shmAvailable()) out.push(await measure(threads, "tmpfs (/dev/shm)", SHM_DIR));
+for (const mode of modes) {
+  for (const threads of THREADS) {
+    if (dirs !== "shm") out.push(await measure(threads, "disk (os.tmpdir)", undefined, mode));
+    if (dirs !== "disk" && shmAvailable()) out.push(await measure(threads, "tmpfs (/dev/shm)", SHM_DIR, mode));
+  }
 }
 emit(out);

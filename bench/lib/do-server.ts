@@ -120,14 +120,23 @@ export async function startHearth(projectDir: string, dataDir: string, durabilit
 
 /**
  * Runs `hearth start <entry> --threads N` with its data in `dataDir` (and `extraArgs`), logging only
- * warnings, and resolves once `readyPath` answers 200.
+ * warnings, and resolves once `readyPath` answers 200. `cwd`: where it runs (a hearth.config.ts there
+ * applies).
  * @example
  * const server = await startEntry(join(BENCH_DIR, "lib", "shard-app.ts"), 2, dataDir, "/agents/counter/warm");
  */
-export async function startEntry(entry: string, threads: number, dataDir: string, readyPath: string, extraArgs: readonly string[] = []): Promise<ServerProcess> {
+export async function startEntry(
+  entry: string,
+  threads: number,
+  dataDir: string,
+  readyPath: string,
+  extraArgs: readonly string[] = [],
+  cwd?: string,
+): Promise<ServerProcess> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", HEARTH_LOG_LEVEL: "warn" };
   const child = spawn(process.execPath, [HEARTH_CLI, "start", entry, "--threads", String(threads), "--port", String(port), "--data", dataDir, ...extraArgs], {
+    ...(cwd === undefined ? {} : { cwd }),
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
