@@ -5,6 +5,7 @@
  * more than making the span. Bytes in one preallocated buffer cost it nothing.
  */
 import type { AttributeValue } from "@opentelemetry/api";
+import { writeIdBytes } from "./ids.ts";
 import * as sc from "./semconv.ts";
 import type { SpanEventRecord, SpanKindName, SpanLinkRecord, SpanRecord, SpanStatusRecord } from "./span-record.ts";
 
@@ -284,7 +285,7 @@ export class SpanCodec {
   /** A trace or span id of `bytes` bytes: those bytes when it is that many in hex, else its text. */
   #id(value: string, bytes: number): void {
     this.#room(1 + 4 + value.length * 3);
-    if (value.length === bytes * 2 && this.#scratch.write(value, this.#at + 1, bytes, "hex") === bytes) {
+    if (writeIdBytes(this.#scratch, this.#at + 1, value, bytes)) {
       this.#view.setUint8(this.#at, bytes);
       this.#at += 1 + bytes;
       return;

@@ -75,6 +75,9 @@ describe("SpanCodec", () => {
     // Ids that are not hex of their size (another SDK's, a link given by hand) come back as they were.
     const odd = { ...base, traceId: "not a trace id", spanId: "12345", parentSpanId: "zz".repeat(8), links: [{ traceId: "x", spanId: "y" }] };
     expect(roundTrip(odd)).toEqual(odd);
+    // Hex-sized but not hex to the end (a bad last digit, a character beyond ASCII): text, read back whole.
+    const almost = { ...base, traceId: `${"a".repeat(31)}g`, spanId: `${"0".repeat(15)}\u0130`, parentSpanId: `\u00e9${"1".repeat(15)}` };
+    expect(roundTrip(almost)).toEqual(almost);
     expect(codec.encode(base)).toBe(hexSize);
     expect(codec.encode({ ...base, traceId: "q".repeat(32) })).toBeGreaterThan(hexSize + 15); // text: 4 + 32 bytes, not 16
     // Upper-case hex reads back in lower case, the W3C form.
