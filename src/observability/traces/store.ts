@@ -91,7 +91,10 @@ export class SpanStore {
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
-  /** Traces the file keeps (see {@link SpanFileSampling}), newest last; bounded like the traces in memory. */
+  /**
+   * Traces the file keeps for a span's error, model call or slowness (see {@link SpanFileSampling}),
+   * newest last; bounded like the traces in memory. Those the ratio keeps are known by their ids.
+   */
   readonly #written = new Set<string>();
   readonly #sampling: { ratio: number; slowMs: number };
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -125,12 +128,11 @@ export class SpanStore {
   /** Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier spans). */
   #toFile(span: SpanRecord): boolean {
     const { ratio, slowMs } = this.#sampling;
-    if (ratio >= 1 || this.#written.has(span.traceId)) return (this.#pending.push(span), true);
-    const worth =
-      span.status.code === 2 ||
-      span.attributes[GEN_AI_OPERATION_NAME] !== undefined ||
-      span.endedAt - span.startedAt >= slowMs ||
-      (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio);
+    // A trace the ratio keeps is known by its id alone: each of its spans goes to the file as it ends.
+    if (ratio >= 1 || (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio)) return (this.#pending.push(span), true);
+    // Traces kept for what one of their spans showed are remembered; most spans find none to look up.
+    if (this.#written.size > 0 && this.#written.has(span.traceId)) return (this.#pending.push(span), true);
+    const worth = span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined || span.endedAt - span.startedAt >= slowMs;
     if (!worth) return false;
     this.#written.add(span.traceId);
     if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);

@@ -191,6 +191,9 @@ describe("SpanStore's file with sampleRatio below 1", () => {
     const now = () => 5_000_000; // the spans' times are small numbers: retention must not see them as old
     const store = open({ maxTraces: 5_000, maxSpans: 50_000, persist: { path, sampleRatio: 0.1, slowMs: 500 }, now });
     for (let i = 0; i < 2_000; i++) store.add({ ...span(i), traceId: randomBytes(16).toString("hex") });
+    // Traces of three spans each, ending one after another: the ratio keeps a trace whole or not at all.
+    const threes = Array.from({ length: 600 }, () => randomBytes(16).toString("hex"));
+    for (const traceId of threes) for (const name of ["a", "b", "c"]) store.add({ ...span(4_000, { name }), traceId });
     // A child ends first; the error on its parent makes the file keep both.
     const child = span(3_000, { name: "child" });
     store.add(child);
@@ -203,7 +206,12 @@ describe("SpanStore's file with sampleRatio below 1", () => {
     stores.length = 0;
     const reopened = open({ maxTraces: 5_000, maxSpans: 50_000, persist: { path }, now });
     // About 10% of 2,000 random trace ids (binomial: 200 ± 13; the bounds are 6 standard deviations out).
-    const ordinary = reopened.stats().traces - 3;
+    const kept = threes.filter((traceId) => reopened.getTrace(traceId) !== undefined);
+    for (const traceId of kept) expect(reopened.getTrace(traceId)!.spans.map((s) => s.name)).toEqual(["a", "b", "c"]);
+    // About 10% of 600 (60 ± 7; the bounds are 5 standard deviations out).
+    expect(kept.length).toBeGreaterThan(23);
+    expect(kept.length).toBeLessThan(97);
+    const ordinary = reopened.stats().traces - 3 - kept.length;
     expect(ordinary).toBeGreaterThan(120);
     expect(ordinary).toBeLessThan(280);
     expect(reopened.getTrace(hex(3_001, 32))!.spans.map((s) => s.name).sort()).toEqual(["after", "child", "failed root"]);
