@@ -12,11 +12,13 @@ export class StateStore {
   readonly #db: AgentDatabase;
   #cache: { value: unknown; json: string | undefined } | undefined;
   /**
-   * How many rows the table holds, when known (after a read or a write; not after a rollback): a
-   * state that fits one row replaces row 0 alone when no later rows are left to delete — one
-   * statement per `setState` instead of two.
+   * How many rows the table holds, when known (after a read or a write; not after a rollback, nor
+   * after the agent's own SQL named a Hearth table): a state that fits one row replaces row 0 alone
+   * when no later rows are left to delete — one statement per `setState` instead of two.
    */
   #rows: number | undefined;
+  /** The database's count of agent SQL naming Hearth's tables when {@link #rows} was last known. */
+  #touches = 0;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -26,7 +28,7 @@ export class StateStore {
   read(): { value: unknown; json: string | undefined } | undefined {
     if (this.#cache) return this.#cache;
     const rows = this.#db.statement("SELECT data FROM _hearth_state ORDER BY chunk").all();
-    this.#rows = rows.length;
+    this.#knowRows(rows.length);
     if (rows.length === 0) return undefined;
     const json = rows.length === 1 ? (rows[0]!.data as string) : rows.map((r) => r.data as string).join("");
     this.#cache = { value: JSON.parse(json), json };
@@ -39,28 +41,37 @@ export class StateStore {
     if (json !== undefined && json.length > LIMITS.maxStateBytes) {
       throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
     }
+    // Unknown until the statements below have all run: one that fails may leave any number.
+    const known = this.#db.internalTouches === this.#touches ? this.#rows : undefined;
+    this.#rows = undefined;
     if (json === undefined) {
       this.#db.statement("DELETE FROM _hearth_state").run();
-      this.#rows = 0;
+      this.#knowRows(0);
     } else if (json.length <= CHUNK_CHARS) {
       this.#db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(json);
-      if (this.#rows === undefined || this.#rows > 1) this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
-      this.#rows = 1;
+      if (known === undefined || known > 1) this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
+      this.#knowRows(1);
     } else {
       this.#db.statement("DELETE FROM _hearth_state").run();
       const insert = this.#db.statement("INSERT INTO _hearth_state (chunk, data) VALUES (?, ?)");
-      for (let start = 0, chunk = 0; start < json.length; chunk++) {
+      let chunks = 0;
+      for (let start = 0; start < json.length; chunks++) {
         let end = Math.min(start + CHUNK_CHARS, json.length);
         // Never split a surrogate pair: a lone half would not survive UTF-8 storage.
         if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
-        insert.run(chunk, json.slice(start, end));
+        insert.run(chunks, json.slice(start, end));
         start = end;
-        this.#rows = chunk + 1;
       }
+      this.#knowRows(chunks);
     }
     // Keep a private copy: later mutation of the caller's object must not change what we serve.
     this.#cache = { value: json === undefined ? undefined : JSON.parse(json), json };
     return json;
+  }
+
+  #knowRows(rows: number): void {
+    this.#rows = rows;
+    this.#touches = this.#db.internalTouches;
   }
 
   /** Forgets the in-memory copy and the row count (after a rollback). */

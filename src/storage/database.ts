@@ -12,13 +12,13 @@ import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose } from "./quiet-close.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
-import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts";
+import { refuseTransactionControl } from "./refused-statements.ts";
 import { splitStatements } from "./split-statements.ts";
+import { INTERNAL_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 
-const STATEMENT_CACHE_SIZE = 256;
 /** Statements between two looks at a quiet session's WAL size. */
 const WAL_CHECK_EVERY = 256;
 
@@ -79,7 +79,7 @@ export class AgentDatabase implements Parkable {
   #closing: Closing | undefined;
   /** A descriptor of the database file, opened to sync it; closed after the connection (before, it would drop SQLite's lock). */
   #syncFd: number | undefined;
-  #statements = new Map<string, StatementSync>();
+  readonly #statements = new StatementCache();
   #transaction!: ImplicitTransaction;
   /** The open connection's replica link (replicated databases only). */
   #link: ReplicaLink | undefined;
@@ -90,7 +90,8 @@ export class AgentDatabase implements Parkable {
   /** The file's tables, read once and kept until the schema may have changed; undefined = not read. */
   #tables: Set<string> | undefined;
   /** Cached statements that change the schema: running one again drops {@link #tables}. */
-  readonly #schemaStatements = new Set<string>();
+  /** Statements of the agent's own SQL run so far that named one of Hearth's tables (see {@link internalTouches}). */
+  #internalTouches = 0;
 
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
@@ -157,27 +158,27 @@ export class AgentDatabase implements Parkable {
   statement(query: string): StatementSync {
     const db = this.#open("SQL");
     this.#transaction.join();
-    let statement = this.#statements.get(query);
-    if (statement !== undefined) {
-      if (this.#schemaStatements.size > 0 && this.#schemaStatements.has(query)) this.#tables = undefined;
-    } else {
-      refuseTransactionControl(query);
-      if (SCHEMA_CHANGE.test(query)) {
-        this.#schemaStatements.add(query);
-        this.#tables = undefined;
-      }
-      try {
-        statement = db.prepare(query);
-      } catch (error) {
-        throw new SqlError(error, query);
-      }
-      if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
-        this.#statements.clear();
-        this.#schemaStatements.clear();
-      }
-      this.#statements.set(query, statement);
-    }
+    const statement = this.#statements.prepare(db, query);
+    if (this.#statements.changesSchema(query)) this.#tables = undefined;
     return statement;
+  }
+
+  /** {@link statement} for the agent's own SQL (`this.sql`, `storage.sql.exec`): counts those naming Hearth's tables. */
+  userStatement(query: string): StatementSync {
+    const statement = this.statement(query);
+    if (this.#statements.namesInternalTable(query)) this.#internalTouches++;
+    return statement;
+  }
+
+  /** {@link execScript} for the agent's own SQL: counted like {@link userStatement}. */
+  userScript(script: string): void {
+    if (INTERNAL_TABLE.test(script)) this.#internalTouches++;
+    this.execScript(script);
+  }
+
+  /** Statements of the agent's own SQL that named a `_hearth_…` table so far: caches of those tables start over when it moves. */
+  get internalTouches(): number {
+    return this.#internalTouches;
   }
 
   /** Runs statements that take no parameters and return nothing (schema changes, several at once). */
@@ -369,7 +370,6 @@ export class AgentDatabase implements Parkable {
     this.#link?.detach();
     this.#link = undefined;
     this.#statements.clear();
-    this.#schemaStatements.clear();
     try {
       db.close();
     } finally {

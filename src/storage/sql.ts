@@ -91,10 +91,10 @@ export class SqlStorage {
       if (bindings.length > 0) {
         throw new SqlError(new Error("Bindings are only allowed with a single statement"), query);
       }
-      this.#db.execScript(statements.slice(0, -1).join(";\n"));
+      this.#db.userScript(statements.slice(0, -1).join(";\n"));
       return this.exec<T>(statements.at(-1)!);
     }
-    return runCursor<T>(this.#db.statement(query), query, bindings);
+    return runCursor<T>(this.#db.userStatement(query), query, bindings);
   }
 
   /** Size of the database file in bytes. */
@@ -126,7 +126,7 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
 /** Runs a tagged-template query: the template parts are joined with `?` and the values are bound. */
 export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray, values: SqlValue[]): T[] {
   const query = strings.join("?");
-  const statement = db.statement(query);
+  const statement = db.userStatement(query);
   const inputs = values.map((value, index) => toSqlInput(value, index, query));
   try {
     statement.setReturnArrays(false);

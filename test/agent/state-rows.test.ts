@@ -31,6 +31,20 @@ class Notebook extends Agent<unknown, { text: string }> {
   @callable() read(): string {
     return this.state.text;
   }
+
+  /** A row put into the state table by the agent's own SQL (a restore done by hand), then a small state. */
+  @callable() smuggleRowThenWrite(text: string): number {
+    this.sql`INSERT INTO _hearth_state (chunk, data) VALUES (1, ${'"tail"'})`;
+    this.setState({ text });
+    return this.state.text.length;
+  }
+
+  /** The same through ctx.storage.sql. */
+  @callable() smuggleRowByExecThenWrite(text: string): number {
+    this.ctx.storage.sql.exec("INSERT INTO _hearth_state (chunk, data) VALUES (2, '\"tail\"')");
+    this.setState({ text });
+    return this.state.text.length;
+  }
 }
 
 const dirs: string[] = [];
@@ -86,5 +100,16 @@ describe("state rows", () => {
     });
     expect(stateRows(dataDir, "b")).toEqual([0]);
     await withNotebook(dataDir, "b", async (woken) => expect(await woken.read()).toBe("small"));
+  });
+
+  it("a small state after the agent's own SQL added rows to the state table leaves none of them", async () => {
+    const dataDir = tempDataDir();
+    await withNotebook(dataDir, "c", async (book) => {
+      expect(await book.write("first")).toBe(5); // the row count is known: one
+      expect(await book.smuggleRowThenWrite("second")).toBe(6);
+      expect(await book.smuggleRowByExecThenWrite("third")).toBe(5);
+    });
+    expect(stateRows(dataDir, "c")).toEqual([0]);
+    await withNotebook(dataDir, "c", async (woken) => expect(await woken.read()).toBe("third"));
   });
 });

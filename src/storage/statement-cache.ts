@@ -1,0 +1,59 @@
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { SqlError } from "./errors.ts";
+import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts";
+
+/** Prepared statements kept per connection; past this many the cache starts over. */
+const STATEMENT_CACHE_SIZE = 256;
+/** Hearth's own tables (`_hearth_state`, `_hearth_schedules`…) all start so. */
+export const INTERNAL_TABLE = /_hearth_/i;
+
+/**
+ * One connection's prepared statements by their text, and what a text tells about running it: that
+ * it changes the schema (a cached list of tables is stale), or that it names one of Hearth's own
+ * tables (what Hearth keeps in memory about that table may be stale, when the agent's own SQL ran it).
+ * Each text is looked at once, when it is prepared; the lookups per run cost nothing for a connection
+ * with no such statement cached.
+ * @example
+ * const statement = cache.prepare(db, "INSERT INTO t VALUES (?)");
+ * if (cache.changesSchema("DROP TABLE t")) tables = undefined;
+ */
+export class StatementCache {
+  readonly #statements = new Map<string, StatementSync>();
+  readonly #schemaChanging = new Set<string>();
+  readonly #namingInternal = new Set<string>();
+
+  /** The statement for `query`, prepared on `db` the first time (a transaction control statement is refused). */
+  prepare(db: DatabaseSync, query: string): StatementSync {
+    const cached = this.#statements.get(query);
+    if (cached !== undefined) return cached;
+    refuseTransactionControl(query);
+    let statement: StatementSync;
+    try {
+      statement = db.prepare(query);
+    } catch (error) {
+      throw new SqlError(error, query);
+    }
+    if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.clear();
+    this.#statements.set(query, statement);
+    if (SCHEMA_CHANGE.test(query)) this.#schemaChanging.add(query);
+    if (INTERNAL_TABLE.test(query)) this.#namingInternal.add(query);
+    return statement;
+  }
+
+  /** Whether `query` (prepared here) may create, drop or alter a table. */
+  changesSchema(query: string): boolean {
+    return this.#schemaChanging.size > 0 && this.#schemaChanging.has(query);
+  }
+
+  /** Whether `query` (prepared here) names one of Hearth's own tables. */
+  namesInternalTable(query: string): boolean {
+    return this.#namingInternal.size > 0 && this.#namingInternal.has(query);
+  }
+
+  /** Forgets every statement (the connection closed, or the cache is full). */
+  clear(): void {
+    this.#statements.clear();
+    this.#schemaChanging.clear();
+    this.#namingInternal.clear();
+  }
+}
