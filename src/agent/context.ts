@@ -23,6 +23,8 @@ export interface CurrentAgent<T = unknown> {
 
 interface Scope {
   readonly agent: object;
+  /** The host's object whose events this scope runs in, when it is not `agent` (a Durable Object's actor). */
+  readonly owner?: object;
   readonly className: string;
   readonly name: string;
   readonly connection?: Connection;
@@ -38,15 +40,21 @@ interface Scope {
  */
 interface Frame {
   readonly event: object | undefined;
-  /** Set by the event's first scope (no frame of its own); a scope inside it enters a frame. */
+  /** The agent the event was delivered to: only its scope may take the event's frame. */
+  readonly owner: object | undefined;
+  /** The owner's first scope in the event took this frame (put itself here instead of entering one). */
+  claimed: boolean;
   scope: Scope | undefined;
 }
 
 const frames = new AsyncLocalStorage<Frame>();
 
-/** @internal Runs `fn` as the host's event `event` (host/event-context.ts `runEvent`), with no agent scope yet. */
-export function runInEventFrame<T>(event: object, fn: () => T): T {
-  return frames.run({ event, scope: undefined }, fn);
+/**
+ * @internal Runs `fn` as the host's event `event` (host/event-context.ts `runEvent`), delivered to
+ * `owner`, with no agent scope until one is entered: not the scope of whatever started it.
+ */
+export function runInEventFrame<T>(event: object, owner: object | undefined, fn: () => T): T {
+  return frames.run({ event, owner, claimed: false, scope: undefined }, fn);
 }
 
 /** @internal The host's event whose code is running (host/event-context.ts `currentEvent`). */
@@ -56,16 +64,18 @@ export function eventOfFrame(): object | undefined {
 
 /**
  * @internal Runs `fn` as an event of `scope.agent`: getCurrentAgent() sees it, across awaits. The
- * first scope of an event is put on the event's frame (what runs after it in the same event still
- * sees it); a scope inside another enters a frame of its own, keeping the event.
+ * event's owner's first scope is put on the event's frame (what runs after it in the same event still
+ * sees it); any other scope — inside another, or another agent's made while this event runs (a
+ * constructor) — enters a frame of its own, keeping the event.
  */
 export function runInAgentScope<T>(scope: Scope, fn: () => T): T {
   const frame = frames.getStore();
-  if (frame !== undefined && frame.event !== undefined && frame.scope === undefined) {
+  if (frame !== undefined && !frame.claimed && frame.owner !== undefined && frame.owner === (scope.owner ?? scope.agent)) {
+    frame.claimed = true;
     frame.scope = scope;
     return fn();
   }
-  return frames.run({ event: frame?.event, scope }, fn);
+  return frames.run({ event: frame?.event, owner: frame?.owner, claimed: true, scope }, fn);
 }
 
 /** @internal The caller to record for a stub call made now (from inside an agent, or from outside). */

@@ -1,5 +1,6 @@
 import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
+import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { RUNTIME, type AgentContextWithRuntime, type AgentRuntime, type SocketEvents } from "../agent/runtime.ts";
 import { AgentDatabase } from "../storage/database.ts";
 import { DurableObjectStorage, type AlarmSlot } from "../storage/durable-storage.ts";
@@ -116,6 +117,7 @@ export class ActorCell implements AgentRuntime {
       this.db.close();
       throw error;
     }
+    this.mailbox.owner = this.instance;
     const start = async () => {
       try {
         await this.instance[HANDLE.start](props);
@@ -218,7 +220,10 @@ export class ActorCell implements AgentRuntime {
     // Called from the event that already holds the gate exclusively (onStart): run it in place,
     // queueing it behind itself would wait forever.
     if (this.mailbox.holdsExclusively(currentEvent())) return fn();
-    return this.mailbox.deliver(fn, true);
+    // The callback is the caller's work: it runs in the caller's scope (getCurrentAgent(), a stub
+    // call's caller), wherever the gate lets it start.
+    const scope = currentScope();
+    return this.mailbox.deliver(scope === undefined ? fn : () => runInAgentScope(scope, fn), true);
   }
 
   waitUntil(promise: Promise<unknown>): void {

@@ -14,6 +14,8 @@ export interface HostEvent {
   own?: unknown;
   /** Its place in the order contexts are entered (see {@link nextEntry}). */
   readonly entered: number;
+  /** The agent it was delivered to (whose scope may take its context frame; agent/context.ts). */
+  readonly owner?: object;
 }
 
 /** The running event: kept in the agent context's frame (agent/context.ts), with the event's agent scope. */
@@ -54,6 +56,6 @@ export function carryContext(): unknown {
 /** Runs `fn` as `event`: in the carrier's context when it must be entered, else just with the event current. */
 export function runEvent<T>(event: HostEvent, fn: () => T): T {
   const enter = carrier?.enter;
-  if (enter === undefined || event.carried === undefined) return runInEventFrame(event, fn);
-  return enter(event.carried, () => runInEventFrame(event, fn));
+  if (enter === undefined || event.carried === undefined) return runInEventFrame(event, event.owner, fn);
+  return enter(event.carried, () => runInEventFrame(event, event.owner, fn));
 }

@@ -38,6 +38,8 @@ export class Mailbox {
   /** The async event to check at the end of this turn; one pending check per mailbox at most. */
   #checkTarget: object | undefined;
   #checkScheduled = false;
+  /** The agent whose events these are (set once it exists): its events carry it (event-context.ts `owner`). */
+  owner: object | undefined;
 
   constructor(hooks: MailboxHooks) {
     this.#hooks = hooks;
@@ -76,7 +78,7 @@ export class Mailbox {
   }
 
   #start(entry: Entry): void {
-    const event: HostEvent = { carried: entry.carried, entered: nextEntry() };
+    const event: HostEvent = { carried: entry.carried, entered: nextEntry(), owner: this.owner };
     this.#running++;
     this.#holder = event;
     this.#holderExclusive = entry.exclusive;

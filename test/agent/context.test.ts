@@ -43,6 +43,14 @@ class Worker extends Agent<Env> {
   async fromStub() {
     return describeContext("stub");
   }
+  /** Work under blockConcurrencyWhile: the gate opens for it once this event has waited a turn. */
+  async underBlock() {
+    return this.ctx.blockConcurrencyWhile(() => describeContext("block"));
+  }
+  /** A stub call made from under blockConcurrencyWhile. */
+  async delegateUnderBlock() {
+    return this.ctx.blockConcurrencyWhile(async () => (await getAgentByName(this.env.Worker, "w9")).fromStub());
+  }
   async scheduleIt() {
     await this.schedule(1, "fire");
   }
@@ -109,6 +117,13 @@ describe("getCurrentAgent()", () => {
       caller: { kind: "agent", className: "Boss", name: "b1" },
     });
     expect(await env.Worker.getByName("w1").fromStub()).toMatchObject({ caller: { kind: "external" } });
+  });
+
+  it("runs blockConcurrencyWhile's work in the scope it was called from, and stub calls from it name that agent", async () => {
+    harness = await startHarness({ Worker, Boss });
+    const env = harness.host.env as Env;
+    expect(await env.Worker.getByName("w1").underBlock()).toEqual({ label: "block", agent: "w1", connection: null, request: null, caller: { kind: "external" } });
+    expect(await env.Worker.getByName("w1").delegateUnderBlock()).toMatchObject({ agent: "w9", caller: { kind: "agent", className: "Worker", name: "w1" } });
   });
 
   it("is set for scheduled callbacks, and empty outside any agent", async () => {
