@@ -220,10 +220,23 @@ export class ActorCell implements AgentRuntime {
     // Called from the event that already holds the gate exclusively (onStart): run it in place,
     // queueing it behind itself would wait forever.
     if (this.mailbox.holdsExclusively(currentEvent())) return fn();
-    // The callback is the caller's work: it runs in the caller's scope (getCurrentAgent(), a stub
-    // call's caller), wherever the gate lets it start.
-    const scope = currentScope();
+    // The callback is this agent's work: called from one of its own events (or its constructor), it
+    // runs in that scope (getCurrentAgent(), a stub call's caller), wherever the gate lets it start.
+    const scope = this.#ownScope();
     return this.mailbox.deliver(scope === undefined ? fn : () => runInAgentScope(scope, fn), true);
+  }
+
+  /**
+   * The running scope when it is this agent's own. While the agent is being built, a scope of its
+   * class and name is its constructor's (a Durable Object's runs in one); any other is whoever
+   * built it — another agent whose call woke this one — and is not this agent's.
+   */
+  #ownScope(): ReturnType<typeof currentScope> {
+    const scope = currentScope();
+    if (scope === undefined) return undefined;
+    const instance = this.instance as Actor | undefined;
+    if (instance !== undefined) return (scope.owner ?? scope.agent) === instance ? scope : undefined;
+    return scope.className === this.binding.className && scope.name === this.name ? scope : undefined;
   }
 
   waitUntil(promise: Promise<unknown>): void {

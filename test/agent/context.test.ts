@@ -4,7 +4,7 @@ import type { AgentNamespace } from "../../src/host/namespace.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 
-type Env = { Worker: AgentNamespace<Worker>; Boss: AgentNamespace<Boss> };
+type Env = { Worker: AgentNamespace<Worker>; Boss: AgentNamespace<Boss>; Builder: AgentNamespace<Builder> };
 
 /** A helper outside any class: it finds the agent through the context alone. */
 async function describeContext(label: string) {
@@ -70,6 +70,22 @@ class Boss extends Agent<Env> {
     const worker = await getAgentByName(this.env.Worker, "w1");
     return worker.fromStub();
   }
+  /** Wakes a Builder with a stub call: the Builder is constructed inside this agent's event. */
+  async wakeBuilder() {
+    return (await getAgentByName(this.env.Builder, "b")).built();
+  }
+}
+
+/** Records, under blockConcurrencyWhile in its constructor, what that work saw of the context. */
+class Builder extends Agent<Env> {
+  #built: Promise<unknown>;
+  constructor(ctx: ConstructorParameters<typeof Agent<Env>>[0], env: Env) {
+    super(ctx, env);
+    this.#built = ctx.blockConcurrencyWhile(() => describeContext("built"));
+  }
+  async built() {
+    return this.#built;
+  }
 }
 
 class Raw extends Agent {
@@ -124,6 +140,12 @@ describe("getCurrentAgent()", () => {
     const env = harness.host.env as Env;
     expect(await env.Worker.getByName("w1").underBlock()).toEqual({ label: "block", agent: "w1", connection: null, request: null, caller: { kind: "external" } });
     expect(await env.Worker.getByName("w1").delegateUnderBlock()).toMatchObject({ agent: "w9", caller: { kind: "agent", className: "Worker", name: "w1" } });
+  });
+
+  it("does not run a new agent's start-up work as the agent whose call woke it", async () => {
+    harness = await startHarness({ Worker, Boss, Builder });
+    const env = harness.host.env as Env;
+    expect(await env.Boss.getByName("b1").wakeBuilder()).toEqual({ label: "built", agent: null, connection: null, request: null, caller: null });
   });
 
   it("is set for scheduled callbacks, and empty outside any agent", async () => {
