@@ -13,11 +13,11 @@ export class StateStore {
   #cache: { value: unknown; json: string | undefined } | undefined;
   /**
    * How many rows the table holds, when known (after a read or a write; not after a rollback, nor
-   * after the agent's own SQL named a Hearth table): a state that fits one row replaces row 0 alone
+   * after the agent's own SQL named the state table): a state that fits one row replaces row 0 alone
    * when no later rows are left to delete — one statement per `setState` instead of two.
    */
   #rows: number | undefined;
-  /** The database's count of agent SQL naming Hearth's tables when {@link #rows} was last known. */
+  /** The database's count of agent SQL naming the state table when {@link #rows} was last known. */
   #touches = 0;
 
   constructor(db: AgentDatabase) {
@@ -42,7 +42,7 @@ export class StateStore {
       throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
     }
     // Unknown until the statements below have all run: one that fails may leave any number.
-    const known = this.#db.internalTouches === this.#touches ? this.#rows : undefined;
+    const known = this.#db.stateTableTouches === this.#touches ? this.#rows : undefined;
     this.#rows = undefined;
     if (json === undefined) {
       this.#db.statement("DELETE FROM _hearth_state").run();
@@ -71,7 +71,7 @@ export class StateStore {
 
   #knowRows(rows: number): void {
     this.#rows = rows;
-    this.#touches = this.#db.internalTouches;
+    this.#touches = this.#db.stateTableTouches;
   }
 
   /** Forgets the in-memory copy and the row count (after a rollback). */

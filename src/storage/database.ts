@@ -14,7 +14,7 @@ import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose 
 import { fileClosed, fileOpened } from "./settle.ts";
 import { refuseTransactionControl } from "./refused-statements.ts";
 import { splitStatements } from "./split-statements.ts";
-import { INTERNAL_TABLE, StatementCache } from "./statement-cache.ts";
+import { STATE_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
@@ -90,8 +90,8 @@ export class AgentDatabase implements Parkable {
   /** The file's tables, read once and kept until the schema may have changed; undefined = not read. */
   #tables: Set<string> | undefined;
   /** Cached statements that change the schema: running one again drops {@link #tables}. */
-  /** Statements of the agent's own SQL run so far that named one of Hearth's tables (see {@link internalTouches}). */
-  #internalTouches = 0;
+  /** Statements of the agent's own SQL run so far that named the state table (see {@link stateTableTouches}). */
+  #stateTableTouches = 0;
 
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
@@ -163,22 +163,22 @@ export class AgentDatabase implements Parkable {
     return statement;
   }
 
-  /** {@link statement} for the agent's own SQL (`this.sql`, `storage.sql.exec`): counts those naming Hearth's tables. */
+  /** {@link statement} for the agent's own SQL (`this.sql`, `storage.sql.exec`): counts those naming the state table. */
   userStatement(query: string): StatementSync {
     const statement = this.statement(query);
-    if (this.#statements.namesInternalTable(query)) this.#internalTouches++;
+    if (this.#statements.namesStateTable(query)) this.#stateTableTouches++;
     return statement;
   }
 
   /** {@link execScript} for the agent's own SQL: counted like {@link userStatement}. */
   userScript(script: string): void {
-    if (INTERNAL_TABLE.test(script)) this.#internalTouches++;
+    if (STATE_TABLE.test(script)) this.#stateTableTouches++;
     this.execScript(script);
   }
 
-  /** Statements of the agent's own SQL that named a `_hearth_…` table so far: caches of those tables start over when it moves. */
-  get internalTouches(): number {
-    return this.#internalTouches;
+  /** Statements of the agent's own SQL that named `_hearth_state` so far: the state's row count starts over when it moves. */
+  get stateTableTouches(): number {
+    return this.#stateTableTouches;
   }
 
   /** Runs statements that take no parameters and return nothing (schema changes, several at once). */

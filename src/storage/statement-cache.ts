@@ -4,13 +4,13 @@ import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts
 
 /** Prepared statements kept per connection; past this many the cache starts over. */
 const STATEMENT_CACHE_SIZE = 256;
-/** Hearth's own tables (`_hearth_state`, `_hearth_schedules`…) all start so. */
-export const INTERNAL_TABLE = /_hearth_/i;
+/** The agent's state table, which the agent's state keeps a count of rows of (agent/state-store.ts). */
+export const STATE_TABLE = /_hearth_state/i;
 
 /**
  * One connection's prepared statements by their text, and what a text tells about running it: that
- * it changes the schema (a cached list of tables is stale), or that it names one of Hearth's own
- * tables (what Hearth keeps in memory about that table may be stale, when the agent's own SQL ran it).
+ * it changes the schema (a cached list of tables is stale), or that it names the state table (what
+ * Hearth keeps in memory about that table may be stale, when the agent's own SQL ran it).
  * Each text is looked at once, when it is prepared; the lookups per run cost nothing for a connection
  * with no such statement cached.
  * @example
@@ -20,7 +20,7 @@ export const INTERNAL_TABLE = /_hearth_/i;
 export class StatementCache {
   readonly #statements = new Map<string, StatementSync>();
   readonly #schemaChanging = new Set<string>();
-  readonly #namingInternal = new Set<string>();
+  readonly #namingState = new Set<string>();
 
   /** The statement for `query`, prepared on `db` the first time (a transaction control statement is refused). */
   prepare(db: DatabaseSync, query: string): StatementSync {
@@ -36,7 +36,7 @@ export class StatementCache {
     if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.clear();
     this.#statements.set(query, statement);
     if (SCHEMA_CHANGE.test(query)) this.#schemaChanging.add(query);
-    if (INTERNAL_TABLE.test(query)) this.#namingInternal.add(query);
+    if (STATE_TABLE.test(query)) this.#namingState.add(query);
     return statement;
   }
 
@@ -45,15 +45,15 @@ export class StatementCache {
     return this.#schemaChanging.size > 0 && this.#schemaChanging.has(query);
   }
 
-  /** Whether `query` (prepared here) names one of Hearth's own tables. */
-  namesInternalTable(query: string): boolean {
-    return this.#namingInternal.size > 0 && this.#namingInternal.has(query);
+  /** Whether `query` (prepared here) names the state table. */
+  namesStateTable(query: string): boolean {
+    return this.#namingState.size > 0 && this.#namingState.has(query);
   }
 
   /** Forgets every statement (the connection closed, or the cache is full). */
   clear(): void {
     this.#statements.clear();
     this.#schemaChanging.clear();
-    this.#namingInternal.clear();
+    this.#namingState.clear();
   }
 }
