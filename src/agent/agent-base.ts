@@ -325,7 +325,7 @@ export class AgentBase<Env = unknown, State = unknown> {
   }
 
   #scope<T>(fn: () => T, extra?: { connection?: Connection; request?: Request; caller?: AgentCaller }): T {
-    return runInAgentScope({ agent: this, className: this.#runtime.className, name: this.#runtime.name, ...extra }, fn);
+    return runInAgentScope({ agent: this, runtime: this.#runtime, className: this.#runtime.className, name: this.#runtime.name, ...extra }, fn);
   }
 
   async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {

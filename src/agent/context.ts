@@ -23,8 +23,8 @@ export interface CurrentAgent<T = unknown> {
 
 interface Scope {
   readonly agent: object;
-  /** The host's object whose events this scope runs in, when it is not `agent` (a Durable Object's actor). */
-  readonly owner?: object;
+  /** The host's record of the agent (its runtime): the scope is that agent's own, whatever `agent` is. */
+  readonly runtime: object;
   readonly className: string;
   readonly name: string;
   readonly connection?: Connection;
@@ -40,7 +40,7 @@ interface Scope {
  */
 interface Frame {
   readonly event: object | undefined;
-  /** The agent the event was delivered to: only its scope may take the event's frame. */
+  /** The runtime of the agent the event was delivered to: only that agent's scope may take the event's frame. */
   readonly owner: object | undefined;
   /** The owner's first scope in the event took this frame (put itself here instead of entering one). */
   claimed: boolean;
@@ -70,7 +70,7 @@ export function eventOfFrame(): object | undefined {
  */
 export function runInAgentScope<T>(scope: Scope, fn: () => T): T {
   const frame = frames.getStore();
-  if (frame !== undefined && !frame.claimed && frame.owner !== undefined && frame.owner === (scope.owner ?? scope.agent)) {
+  if (frame !== undefined && !frame.claimed && frame.owner !== undefined && frame.owner === scope.runtime) {
     frame.claimed = true;
     frame.scope = scope;
     return fn();

@@ -292,7 +292,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
           const connection = connectionId === undefined ? undefined : this.getConnection(connectionId);
           const turn = () => traceInvokeAgent(runtime.className, this.name, this.name, fn); // the conversation is the instance
           if (scope?.agent === this && (connection === undefined || scope.connection?.id === connection.id)) return turn();
-          return runInAgentScope({ agent: this, className: runtime.className, name: this.name, ...(connection ? { connection } : {}) }, turn);
+          return runInAgentScope({ agent: this, runtime, className: runtime.className, name: this.name, ...(connection ? { connection } : {}) }, turn);
         },
       });
       if (this.#up) this.#engine.started();

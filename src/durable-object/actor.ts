@@ -173,7 +173,7 @@ export class DurableObjectActor implements Actor {
 
   #scoped<T>(fn: () => T, caller?: AgentCaller): T {
     const runtime = this.#runtime;
-    return runInAgentScope({ agent: this.#object ?? this, owner: this, className: runtime.className, name: runtime.name, caller }, () =>
+    return runInAgentScope({ agent: this.#object ?? this, runtime, className: runtime.className, name: runtime.name, caller }, () =>
       runAsSocketOwner(this.#owner, fn),
     );
   }

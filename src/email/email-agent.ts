@@ -25,12 +25,13 @@ export class EmailAgent<Env = unknown, State = unknown> extends FiberAgent<Env, 
   /** @internal routeAgentEmail delivers here: plain data, the message itself stays with the router. */
   async _onEmail(payload: AgentEmailPayload): Promise<void> {
     const email = agentEmailFrom(payload);
-    const { className, name } = this[AGENT_RUNTIME];
+    const runtime = this[AGENT_RUNTIME];
+    const { className, name } = runtime;
     const caller = currentScope()?.caller;
     try {
       // getCurrentAgent().email is this email while onEmail (and what it calls) runs.
       emitAgentEvent(this, "email:receive", () => emailReceived(email));
-      await runInAgentScope({ agent: this, className, name, email, ...(caller ? { caller } : {}) }, () => this.onEmail(email));
+      await runInAgentScope({ agent: this, runtime, className, name, email, ...(caller ? { caller } : {}) }, () => this.onEmail(email));
     } catch (error) {
       this[REPORT_ERROR](error);
       throw error;

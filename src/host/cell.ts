@@ -104,6 +104,7 @@ export class ActorCell implements AgentRuntime {
         this.#host.touched(this);
       },
     });
+    this.mailbox.owner = this;
     const ctx: AgentContextWithRuntime = {
       id: { name, toString: () => `${binding.slug}/${name}` },
       storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM }),
@@ -117,7 +118,7 @@ export class ActorCell implements AgentRuntime {
       this.db.close();
       throw error;
     }
-    this.mailbox.owner = this.instance;
+
     const start = async () => {
       try {
         await this.instance[HANDLE.start](props);
@@ -227,16 +228,12 @@ export class ActorCell implements AgentRuntime {
   }
 
   /**
-   * The running scope when it is this agent's own. While the agent is being built, a scope of its
-   * class and name is its constructor's (a Durable Object's runs in one); any other is whoever
-   * built it — another agent whose call woke this one — and is not this agent's.
+   * The running scope when it is this agent's own (an event of it, or a Durable Object's constructor),
+   * not that of whoever built or called it.
    */
   #ownScope(): ReturnType<typeof currentScope> {
     const scope = currentScope();
-    if (scope === undefined) return undefined;
-    const instance = this.instance as Actor | undefined;
-    if (instance !== undefined) return (scope.owner ?? scope.agent) === instance ? scope : undefined;
-    return scope.className === this.binding.className && scope.name === this.name ? scope : undefined;
+    return scope?.runtime === this ? scope : undefined;
   }
 
   waitUntil(promise: Promise<unknown>): void {

@@ -14,7 +14,7 @@ export interface HostEvent {
   own?: unknown;
   /** Its place in the order contexts are entered (see {@link nextEntry}). */
   readonly entered: number;
-  /** The agent it was delivered to (whose scope may take its context frame; agent/context.ts). */
+  /** The runtime of the agent it was delivered to (whose scope may take its context frame; agent/context.ts). */
   readonly owner?: object;
 }
 

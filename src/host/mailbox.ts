@@ -38,7 +38,7 @@ export class Mailbox {
   /** The async event to check at the end of this turn; one pending check per mailbox at most. */
   #checkTarget: object | undefined;
   #checkScheduled = false;
-  /** The agent whose events these are (set once it exists): its events carry it (event-context.ts `owner`). */
+  /** The runtime (cell) of the agent whose events these are: its events carry it (event-context.ts `owner`). */
   owner: object | undefined;
 
   constructor(hooks: MailboxHooks) {

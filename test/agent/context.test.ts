@@ -86,6 +86,9 @@ class Builder extends Agent<Env> {
   async built() {
     return this.#built;
   }
+  async childBuilt() {
+    return (await this.subAgent(Builder, "b")).built();
+  }
 }
 
 class Raw extends Agent {
@@ -142,10 +145,12 @@ describe("getCurrentAgent()", () => {
     expect(await env.Worker.getByName("w1").delegateUnderBlock()).toMatchObject({ agent: "w9", caller: { kind: "agent", className: "Worker", name: "w1" } });
   });
 
-  it("does not run a new agent's start-up work as the agent whose call woke it", async () => {
+  it("does not run a new agent's start-up work as the agent whose call woke it, even one of the same class and name", async () => {
     harness = await startHarness({ Worker, Boss, Builder });
     const env = harness.host.env as Env;
     expect(await env.Boss.getByName("b1").wakeBuilder()).toEqual({ label: "built", agent: null, connection: null, request: null, caller: null });
+    // The root Builder "b" builds a sub-agent Builder "b" from its own event: same class, same name.
+    expect(await env.Builder.getByName("b").childBuilt()).toEqual({ label: "built", agent: null, connection: null, request: null, caller: null });
   });
 
   it("is set for scheduled callbacks, and empty outside any agent", async () => {

@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { callerOfCurrentScope, runInAgentScope, runInEventFrame } from "../../src/agent/context.ts";
 
-const scopeOf = (agent: object, name: string) => ({ agent, className: "Thing", name });
+/** A scope of the agent whose runtime is `runtime` (the agent object itself stands for it here). */
+const scopeOf = (runtime: object, name: string) => ({ agent: runtime, runtime, className: "Thing", name });
 
 describe("event frames and agent scopes", () => {
   it("lets only the event's own agent take its frame", () => {
