@@ -1,6 +1,9 @@
 import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 
+/** A trigger whose text names the state table (`_` matches any character: a superset, which is safe). */
+const TRIGGER_ON_STATE = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%_hearth_state%' LIMIT 1";
+
 /** State is JSON split over rows of this many characters, so no single row holds a large state. */
 const CHUNK_CHARS = 512 * 1024;
 
@@ -19,6 +22,11 @@ export class StateStore {
   #rows: number | undefined;
   /** The database's count of agent SQL naming the state table when {@link #rows} was last known. */
   #touches = 0;
+  /**
+   * Whether a trigger names the state table: rows may then come and go with statements that do not
+   * name it, and no count is trusted. Looked up once per wake, and again after agent SQL named the table.
+   */
+  #triggers: boolean | undefined;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -42,7 +50,7 @@ export class StateStore {
       throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
     }
     // Unknown until the statements below have all run: one that fails may leave any number.
-    const known = this.#db.stateTableTouches === this.#touches ? this.#rows : undefined;
+    const known = this.#rows !== undefined && this.#trustsRows() ? this.#rows : undefined;
     this.#rows = undefined;
     if (json === undefined) {
       this.#db.statement("DELETE FROM _hearth_state").run();
@@ -70,14 +78,23 @@ export class StateStore {
   }
 
   #knowRows(rows: number): void {
+    // A statement naming the table since the last look may have made (or dropped) a trigger.
+    if (this.#db.stateTableTouches !== this.#touches) this.#triggers = undefined;
     this.#rows = rows;
     this.#touches = this.#db.stateTableTouches;
+  }
+
+  #trustsRows(): boolean {
+    if (this.#db.stateTableTouches !== this.#touches) return false;
+    this.#triggers ??= this.#db.statement(TRIGGER_ON_STATE).get() !== undefined;
+    return !this.#triggers;
   }
 
   /** Forgets the in-memory copy and the row count (after a rollback). */
   invalidate(): void {
     this.#cache = undefined;
     this.#rows = undefined;
+    this.#triggers = undefined;
   }
 }
 

@@ -39,6 +39,19 @@ class Notebook extends Agent<unknown, { text: string }> {
     return this.state.text.length;
   }
 
+  /** A trigger on a table of its own that puts a second row into the state table. */
+  @callable() addStateTrigger(): void {
+    this.sql`CREATE TABLE IF NOT EXISTS notes (body TEXT)`;
+    this.sql`CREATE TRIGGER IF NOT EXISTS notes_to_state AFTER INSERT ON notes BEGIN INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (1, '"tail"'); END`;
+  }
+
+  /** Fires that trigger, then a small state. */
+  @callable() noteThenWrite(text: string): number {
+    this.sql`INSERT INTO notes (body) VALUES (${text})`;
+    this.setState({ text });
+    return this.state.text.length;
+  }
+
   /** The same through ctx.storage.sql. */
   @callable() smuggleRowByExecThenWrite(text: string): number {
     this.ctx.storage.sql.exec("INSERT INTO _hearth_state (chunk, data) VALUES (2, '\"tail\"')");
@@ -111,5 +124,23 @@ describe("state rows", () => {
     });
     expect(stateRows(dataDir, "c")).toEqual([0]);
     await withNotebook(dataDir, "c", async (woken) => expect(await woken.read()).toBe("third"));
+  });
+
+  it("a small state after a trigger put rows into the state table leaves none of them, before and after a wake", async () => {
+    const dataDir = tempDataDir();
+    await withNotebook(dataDir, "d", async (book) => {
+      await book.addStateTrigger();
+      expect(await book.write("first")).toBe(5);
+      expect(await book.noteThenWrite("second")).toBe(6);
+    });
+    expect(stateRows(dataDir, "d")).toEqual([0]);
+    // Woken: the trigger is in the file, and the state it wrote is read back before it fires again.
+    await withNotebook(dataDir, "d", async (woken) => {
+      expect(await woken.read()).toBe("second");
+      expect(await woken.write("third")).toBe(5);
+      expect(await woken.noteThenWrite("fourth")).toBe(6);
+    });
+    expect(stateRows(dataDir, "d")).toEqual([0]);
+    await withNotebook(dataDir, "d", async (woken) => expect(await woken.read()).toBe("fourth"));
   });
 });
