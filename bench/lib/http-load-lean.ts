@@ -8,7 +8,7 @@
  */
 import { connect as connectTcp, type Socket } from "node:net";
 import { childMain, percentile } from "./common.ts";
-import { usageOf } from "./do-server.ts";
+import { measureWindow } from "./measured-window.ts";
 
 export interface HttpLeanInput {
   /** http://host:port */
@@ -128,16 +128,8 @@ async function run(input: HttpLeanInput): Promise<HttpLeanResult> {
     };
     return connection;
   });
-  await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
-  const serverBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
-  const clientBefore = process.cpuUsage();
-  measuring = true;
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
-  measuring = false;
-  const duration = (performance.now() - start) / 1000;
-  const client = process.cpuUsage(clientBefore);
-  const serverAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
+  const window = await measureWindow(input, (on) => (measuring = on));
+  const duration = window.seconds;
   await Promise.all(connections.map((connection) => connection.stop()));
   latencies.sort((a, b) => a - b);
   return {
@@ -147,8 +139,8 @@ async function run(input: HttpLeanInput): Promise<HttpLeanResult> {
     rate: requests / duration,
     latencyP50: percentile(latencies, 50),
     latencyP99: percentile(latencies, 99),
-    serverCpuSeconds: serverBefore !== undefined && serverAfter !== undefined ? serverAfter - serverBefore : undefined,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
+    serverCpuSeconds: window.serverCpuSeconds,
+    clientCpuSeconds: window.clientCpuSeconds,
   };
 }
 

@@ -12,9 +12,9 @@
  */
 import { randomBytes } from "node:crypto";
 import { connect as connectTcp, type Socket } from "node:net";
-import { childMain, percentile } from "./common.ts";
-import { usageOf } from "./do-server.ts";
-import type { WsLoadInput, WsLoadResult } from "./ws-load.ts";
+import { childMain } from "./common.ts";
+import { measureWindow } from "./measured-window.ts";
+import { openSockets, wsLoadResult, type WsLoadInput, type WsLoadResult } from "./ws-load-common.ts";
 
 const MASK = [0x5a, 0x17, 0xc3, 0x8e] as const;
 const RPC_REPLY = Buffer.from('{"type":"rpc"');
@@ -161,16 +161,7 @@ class LeanClient {
 async function run(input: WsLoadInput): Promise<WsLoadResult> {
   const argsJson = JSON.stringify(input.args);
   const methodJson = JSON.stringify(input.method);
-  const clients: LeanClient[] = [];
-  const connectStart = process.hrtime.bigint();
-  for (let i = 0; i < input.sockets; i += input.connectConcurrency) {
-    const batch: Promise<LeanClient>[] = [];
-    for (let j = i; j < Math.min(input.sockets, i + input.connectConcurrency); j++) {
-      batch.push(LeanClient.open(`${input.baseUrl}${encodeURIComponent(input.names[j % input.names.length]!)}`));
-    }
-    clients.push(...(await Promise.all(batch)));
-  }
-  const connectSeconds = Number(process.hrtime.bigint() - connectStart) / 1e9;
+  const { sockets: clients, connectSeconds } = await openSockets(input, (url) => LeanClient.open(url));
 
   let measuring = false;
   let stopped = false;
@@ -209,32 +200,10 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
   }
   for (const client of clients) for (let k = 0; k < input.inflight; k++) send(client);
 
-  await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
-  const cpuBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
-  const clientBefore = process.cpuUsage();
-  measuring = true;
-  const start = process.hrtime.bigint();
-  await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
-  measuring = false;
-  const client = process.cpuUsage(clientBefore);
-  const cpuAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
+  const window = await measureWindow(input, (on) => (measuring = on));
   stopped = true;
-  const duration = Number(process.hrtime.bigint() - start) / 1e9;
-
   await Promise.all(clients.map((c) => c.close()));
-  latencies.sort((a, b) => a - b);
-  return {
-    calls,
-    errors,
-    duration,
-    rate: calls / duration,
-    latencyP50: percentile(latencies, 50),
-    latencyP99: percentile(latencies, 99),
-    connectSeconds,
-    otherFrames,
-    serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
-  };
+  return wsLoadResult({ calls, errors, latencies, connectSeconds, otherFrames }, window);
 }
 
 childMain(run);

@@ -4,42 +4,11 @@
  * counts completed round trips during `duration` seconds after `warmup` seconds.
  */
 import WebSocket from "ws";
-import { childMain, percentile } from "./common.ts";
-import { usageOf } from "./do-server.ts";
+import { childMain } from "./common.ts";
+import { measureWindow } from "./measured-window.ts";
+import { openSockets, wsLoadResult, type WsLoadInput, type WsLoadResult } from "./ws-load-common.ts";
 
-export interface WsLoadInput {
-  /** ws://host:port/agents/<class>/ (agent names are appended, URI-encoded). */
-  baseUrl: string;
-  names: string[];
-  sockets: number;
-  inflight: number;
-  method: string;
-  args: unknown[];
-  warmup: number;
-  duration: number;
-  /** Sockets connecting at once. */
-  connectConcurrency: number;
-  /** The server's process id, when it is another process: its CPU time is read over the measured seconds. */
-  serverPid?: number;
-}
-
-export interface WsLoadResult {
-  calls: number;
-  errors: number;
-  /** Seconds actually measured. */
-  duration: number;
-  rate: number;
-  latencyP50: number;
-  latencyP99: number;
-  /** Seconds to open every socket (each open also wakes or creates its agent). */
-  connectSeconds: number;
-  /** Frames that were not RPC replies (state broadcasts, identity…), during the measurement. */
-  otherFrames: number;
-  /** CPU seconds the server process used over the measured seconds (with `serverPid`, on Linux). */
-  serverCpuSeconds?: number;
-  /** CPU seconds the load generator itself used over the measured seconds: its share of the machine. */
-  clientCpuSeconds?: number;
-}
+export type { WsLoadInput, WsLoadResult } from "./ws-load-common.ts";
 
 interface Client {
   ws: WebSocket;
@@ -58,16 +27,8 @@ function connect(url: string): Promise<WebSocket> {
 async function run(input: WsLoadInput): Promise<WsLoadResult> {
   const argsJson = JSON.stringify(input.args);
   const methodJson = JSON.stringify(input.method);
-  const clients: Client[] = [];
-  const connectStart = process.hrtime.bigint();
-  for (let i = 0; i < input.sockets; i += input.connectConcurrency) {
-    const batch: Promise<WebSocket>[] = [];
-    for (let j = i; j < Math.min(input.sockets, i + input.connectConcurrency); j++) {
-      batch.push(connect(`${input.baseUrl}${encodeURIComponent(input.names[j % input.names.length]!)}`));
-    }
-    for (const ws of await Promise.all(batch)) clients.push({ ws, sent: new Map(), next: 0 });
-  }
-  const connectSeconds = Number(process.hrtime.bigint() - connectStart) / 1e9;
+  const { sockets, connectSeconds } = await openSockets(input, connect);
+  const clients: Client[] = sockets.map((ws) => ({ ws, sent: new Map(), next: 0 }));
 
   let measuring = false;
   let stopped = false;
@@ -102,17 +63,8 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
   }
   for (const client of clients) for (let k = 0; k < input.inflight; k++) send(client);
 
-  await new Promise((resolve) => setTimeout(resolve, input.warmup * 1000));
-  const cpuBefore = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
-  const clientBefore = process.cpuUsage();
-  measuring = true;
-  const start = process.hrtime.bigint();
-  await new Promise((resolve) => setTimeout(resolve, input.duration * 1000));
-  measuring = false;
-  const client = process.cpuUsage(clientBefore);
-  const cpuAfter = input.serverPid === undefined ? undefined : usageOf(input.serverPid)?.cpuSeconds;
+  const window = await measureWindow(input, (on) => (measuring = on));
   stopped = true;
-  const duration = Number(process.hrtime.bigint() - start) / 1e9;
 
   await Promise.all(
     clients.map(
@@ -123,19 +75,8 @@ async function run(input: WsLoadInput): Promise<WsLoadResult> {
         }),
     ),
   );
-  latencies.sort((a, b) => a - b);
-  return {
-    calls,
-    errors,
-    duration,
-    rate: calls / duration,
-    latencyP50: percentile(latencies, 50),
-    latencyP99: percentile(latencies, 99),
-    connectSeconds,
-    otherFrames,
-    serverCpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
-  };
+  return wsLoadResult({ calls, errors, latencies, connectSeconds, otherFrames }, window);
 }
+
 
 childMain(run);
