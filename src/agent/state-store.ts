@@ -1,9 +1,6 @@
 import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 
-/** A trigger whose text names the state table (`_` matches any character: a superset, which is safe). */
-const TRIGGER_ON_STATE = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%_hearth_state%' LIMIT 1";
-
 /** State is JSON split over rows of this many characters, so no single row holds a large state. */
 const CHUNK_CHARS = 512 * 1024;
 
@@ -16,17 +13,13 @@ export class StateStore {
   #cache: { value: unknown; json: string | undefined } | undefined;
   /**
    * How many rows the table holds, when known (after a read or a write; not after a rollback, nor
-   * after the agent's own SQL named the state table): a state that fits one row replaces row 0 alone
-   * when no later rows are left to delete — one statement per `setState` instead of two.
+   * after the agent's own SQL named the state table, nor while a trigger names it): a state that fits
+   * one row replaces row 0 alone when no later rows are left to delete — one statement per `setState`
+   * instead of two.
    */
   #rows: number | undefined;
   /** The database's count of agent SQL naming the state table when {@link #rows} was last known. */
   #touches = 0;
-  /**
-   * Whether a trigger names the state table: rows may then come and go with statements that do not
-   * name it, and no count is trusted. Looked up once per wake, and again after agent SQL named the table.
-   */
-  #triggers: boolean | undefined;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -50,7 +43,8 @@ export class StateStore {
       throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
     }
     // Unknown until the statements below have all run: one that fails may leave any number.
-    const known = this.#rows !== undefined && this.#trustsRows() ? this.#rows : undefined;
+    const trusted = this.#db.stateTableTouches === this.#touches && !this.#db.stateTableHasTriggers;
+    const known = trusted ? this.#rows : undefined;
     this.#rows = undefined;
     if (json === undefined) {
       this.#db.statement("DELETE FROM _hearth_state").run();
@@ -78,23 +72,14 @@ export class StateStore {
   }
 
   #knowRows(rows: number): void {
-    // A statement naming the table since the last look may have made (or dropped) a trigger.
-    if (this.#db.stateTableTouches !== this.#touches) this.#triggers = undefined;
     this.#rows = rows;
     this.#touches = this.#db.stateTableTouches;
-  }
-
-  #trustsRows(): boolean {
-    if (this.#db.stateTableTouches !== this.#touches) return false;
-    this.#triggers ??= this.#db.statement(TRIGGER_ON_STATE).get() !== undefined;
-    return !this.#triggers;
   }
 
   /** Forgets the in-memory copy and the row count (after a rollback). */
   invalidate(): void {
     this.#cache = undefined;
     this.#rows = undefined;
-    this.#triggers = undefined;
   }
 }
 

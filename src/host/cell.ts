@@ -103,8 +103,7 @@ export class ActorCell implements AgentRuntime {
         this.lastActive = performance.now();
         this.#host.touched(this);
       },
-    });
-    this.mailbox.owner = this;
+    }, this);
     const ctx: AgentContextWithRuntime = {
       id: { name, toString: () => `${binding.slug}/${name}` },
       storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM }),
@@ -118,7 +117,6 @@ export class ActorCell implements AgentRuntime {
       this.db.close();
       throw error;
     }
-
     const start = async () => {
       try {
         await this.instance[HANDLE.start](props);

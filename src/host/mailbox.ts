@@ -39,10 +39,11 @@ export class Mailbox {
   #checkTarget: object | undefined;
   #checkScheduled = false;
   /** The runtime (cell) of the agent whose events these are: its events carry it (event-context.ts `owner`). */
-  owner: object | undefined;
+  readonly owner: object | undefined;
 
-  constructor(hooks: MailboxHooks) {
+  constructor(hooks: MailboxHooks, owner?: object) {
     this.#hooks = hooks;
+    this.owner = owner;
   }
 
   /** True while events are queued or running. */

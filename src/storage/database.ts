@@ -14,6 +14,7 @@ import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose 
 import { fileClosed, fileOpened } from "./settle.ts";
 import { refuseTransactionControl } from "./refused-statements.ts";
 import { splitStatements } from "./split-statements.ts";
+import { SchemaCache } from "./schema-cache.ts";
 import { STATE_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
 
@@ -87,9 +88,8 @@ export class AgentDatabase implements Parkable {
   readonly #releases: ReleaseQueue | undefined;
   readonly #options: AgentDatabaseOptions;
   #syncDepth = 0;
-  /** The file's tables, read once and kept until the schema may have changed; undefined = not read. */
-  #tables: Set<string> | undefined;
-  /** Cached statements that change the schema: running one again drops {@link #tables}. */
+  /** The file's tables and triggers, read once and kept until the schema may have changed. */
+  readonly #schema = new SchemaCache();
   /** Statements of the agent's own SQL run so far that named the state table (see {@link stateTableTouches}). */
   #stateTableTouches = 0;
 
@@ -159,7 +159,7 @@ export class AgentDatabase implements Parkable {
     const db = this.#open("SQL");
     this.#transaction.join();
     const statement = this.#statements.prepare(db, query);
-    if (this.#statements.changesSchema(query)) this.#tables = undefined;
+    if (this.#statements.changesSchema(query)) this.#schema.forget();
     return statement;
   }
 
@@ -191,22 +191,21 @@ export class AgentDatabase implements Parkable {
     } catch (error) {
       throw new SqlError(error, script);
     } finally {
-      this.#tables = undefined;
+      this.#schema.forget();
     }
   }
 
-  /**
-   * Whether the database has a table of this name. One read of the schema serves every check until
-   * it may have changed (a script, a CREATE/DROP/ALTER statement, a rollback): the capabilities of an
-   * agent each ask at start-up whether they have anything stored, and most have not.
-   */
+  /** Whether the database has a table of this name (one read of the schema serves until it may change). */
   hasTable(name: string): boolean {
-    if (this.#tables === undefined) {
-      const rows = this.#open("SQL").prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>;
-      this.#tables = new Set(rows.map((row) => row.name));
-    }
-    return this.#tables.has(name);
+    return this.#schema.hasTable(this.#connection, name);
   }
+
+  /** Whether a trigger names the state table: the state's rows may then change with statements that do not name it. */
+  get stateTableHasTriggers(): boolean {
+    return this.#schema.stateTableHasTriggers(this.#connection);
+  }
+
+  readonly #connection = (): DatabaseSync => this.#open("SQL");
 
   /**
    * Runs `fn` atomically inside the current transaction (a savepoint): if it throws, its writes are
@@ -223,7 +222,7 @@ export class AgentDatabase implements Parkable {
       return result;
     } catch (error) {
       db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
-      this.#tables = undefined;
+      this.#schema.forget();
       this.#options.onRollback?.();
       throw error;
     } finally {
@@ -333,7 +332,7 @@ export class AgentDatabase implements Parkable {
     this.#unsettled = unsettled;
     this.#created = created;
     // A file this open made is the template: its tables are known (a new agent's layers ask at start).
-    if (created) this.#tables = new Set(SCHEMA_TABLES);
+    if (created) this.#schema.knowTemplate(SCHEMA_TABLES);
     this.#quiet = quiet;
     this.#sinceWalCheck = 0;
     this.#used = true;
@@ -343,7 +342,7 @@ export class AgentDatabase implements Parkable {
       db,
       options.currentOwner,
       () => {
-        this.#tables = undefined; // a rolled-back CREATE TABLE is gone again
+        this.#schema.forget(); // a rolled-back CREATE TABLE is gone again
         options.onRollback?.();
       },
       replica,
