@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { abortableRequest, type AbortableRequest } from "./abortable-request.ts";
 import { incomingBody } from "./incoming-body.ts";
+import { takeCompleteBody } from "../web/complete-body-response.ts";
 
 /** Builds a web-standard Request from Node's IncomingMessage. */
 export function toRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request {
@@ -97,6 +98,13 @@ function ifReady(read: Promise<Read>): Promise<Read | typeof PENDING> {
 export async function writeResponse(response: Response, outgoing: ServerResponse): Promise<void> {
   const { headers, framed } = nodeHeaders(response.headers);
   const head = () => outgoing.writeHead(response.status, response.statusText || undefined, headers);
+  const text = takeCompleteBody(response);
+  if (text !== undefined) {
+    if (!framed) headers.push("content-length", String(Buffer.byteLength(text)));
+    head();
+    outgoing.end(text);
+    return;
+  }
   const body = response.body;
   if (body === null) {
     head();

@@ -7,6 +7,9 @@ import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFro
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
 import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
+import { takeCompleteBody } from "../web/complete-body-response.ts";
+
+const encoder = new TextEncoder();
 
 /** What a shard does with the calls another shard makes on it. */
 export interface LinkHandler {
@@ -424,7 +427,12 @@ export class ShardLink {
     }
     const abort = this.#serving.get(id);
     try {
-      if (response.body === null) return this.#send({ t: "head", id, head: responseHead(response) }), this.#send({ t: "end", id });
+      const text = takeCompleteBody(response); // a JSON or text answer: no stream to read back
+      if (text !== undefined || response.body === null) {
+        this.#send({ t: "head", id, head: responseHead(response) });
+        if (text) this.#send({ t: "chunk", id, data: encoder.encode(text) });
+        return this.#send({ t: "end", id });
+      }
       this.#send({ t: "head", id, head: responseHead(response) });
       const reader = response.body.getReader();
       abort?.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });

@@ -1,5 +1,6 @@
 import { WebSocketRequestResponsePair } from "./auto-response.ts";
 import { workersResponseClass } from "./response.ts";
+import { CompleteBodyResponse } from "../web/complete-body-response.ts";
 import { endOf, WebSocketPair, WorkersWebSocket } from "./socket.ts";
 
 const INSTALLED: unique symbol = Symbol.for("hearth.workersGlobals");
@@ -9,7 +10,8 @@ const INSTALLED: unique symbol = Symbol.for("hearth.workersGlobals");
  * `WebSocketPair`, `WebSocketRequestResponsePair`, `new Response(null, { status: 101, webSocket })`, the
  * `WebSocket.READY_STATE_*` constants, and `WebSocket.prototype.serializeAttachment` /
  * `deserializeAttachment` (libraries such as partyserver call them through the prototype). Node's own
- * WebSocket client keeps working. Idempotent.
+ * WebSocket client keeps working. The global Response is also one whose string bodies stay strings
+ * until read (web/complete-body-response.ts). Idempotent.
  */
 export function installWorkersGlobals(): void {
   const global = globalThis as unknown as Record<string | symbol, unknown>;
@@ -17,7 +19,10 @@ export function installWorkersGlobals(): void {
   global[INSTALLED] = true;
   global.WebSocketPair = WebSocketPair;
   global.WebSocketRequestResponsePair = WebSocketRequestResponsePair;
-  global.Response = workersResponseClass(globalThis.Response);
+  // Node's Response, with string bodies kept as strings until read (web/complete-body-response.ts),
+  // unless something replaced the global before: then that one.
+  const base = Object.getPrototypeOf(CompleteBodyResponse) === globalThis.Response ? CompleteBodyResponse : globalThis.Response;
+  global.Response = workersResponseClass(base);
   const NodeWebSocket = global.WebSocket as (abstract new (...args: never[]) => object) | undefined;
   if (NodeWebSocket) {
     for (const [name, value] of Object.entries({

@@ -49,7 +49,7 @@ export function workersResponseClass(base: typeof Response): typeof Response {
     }
 
     static [Symbol.hasInstance](value: unknown): boolean {
-      return Function.prototype[Symbol.hasInstance].call(base, value);
+      return value instanceof base;
     }
   }
   Object.defineProperty(WorkersResponse, "name", { value: "Response" });

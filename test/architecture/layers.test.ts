@@ -11,7 +11,8 @@ import { sourceFiles, SRC, valueImports } from "./source-tree.ts";
 
 /** The core's folders by layer: each may import its own folder and lower layers only. */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ["limits.ts", "time", "protocol", "events", "websocket"],
+  ["limits.ts", "time", "protocol", "events", "web"],
+  ["websocket"],
   ["storage"],
   ["agent"],
   ["schedule"],

@@ -1,0 +1,147 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { CompleteBodyResponse, takeCompleteBody } from "../../src/web/complete-body-response.ts";
+import { writeResponse } from "../../src/gateway/node-adapter.ts";
+
+/** Node's own Response, the behaviour to match. */
+const NativeResponse = Object.getPrototypeOf(CompleteBodyResponse) as typeof Response;
+
+type Make = (R: typeof Response) => Response;
+type Use = (response: Response) => unknown;
+
+/** What `use` gives (awaited), or the error's class and message, for either Response. */
+async function outcome(make: Make, use: Use, R: typeof Response): Promise<unknown> {
+  try {
+    const response = make(R);
+    const value = await use(response);
+    if (value instanceof ArrayBuffer || value instanceof Uint8Array) return { bytes: [...new Uint8Array(value)] };
+    if (value instanceof Blob) return { blob: value.type, text: await value.text() };
+    if (value instanceof Response) return { status: value.status, headers: [...value.headers], text: await value.text() };
+    if (value instanceof ReadableStream) return { stream: await new Response(value).text() };
+    return { value };
+  } catch (error) {
+    return { error: (error as Error).constructor.name, message: (error as Error).message };
+  }
+}
+
+const makes: Record<string, Make> = {
+  "Response.json(object)": (R) => R.json({ a: 1, text: "é ✓" }),
+  "Response.json with status and headers": (R) => R.json([1, 2], { status: 201, statusText: "Made", headers: { "x-a": "1" } }),
+  "Response.json with its own content-type": (R) => R.json("s", { headers: { "Content-Type": "application/vnd.x+json" } }),
+  "Response.json(undefined)": (R) => R.json(undefined),
+  "Response.json with a null-body status": (R) => R.json({}, { status: 204 }),
+  "Response.json with status 600": (R) => R.json({}, { status: 600 }),
+  "new Response(text)": (R) => new R("hello ✓"),
+  "new Response(empty text)": (R) => new R(""),
+  "new Response(text, headers)": (R) => new R("<p>", { status: 404, headers: [["content-type", "text/html"], ["set-cookie", "a=1"]] }),
+  "new Response(text) with status 304": (R) => new R("x", { status: 304 }),
+  "new Response(text) with a bad statusText": (R) => new R("x", { statusText: "a\nb" }),
+  "new Response(bytes)": (R) => new R(new Uint8Array([1, 2, 3])),
+  "new Response(null)": (R) => new R(null),
+};
+
+const uses: Record<string, Use> = {
+  "status and headers": (r) => ({ status: r.status, statusText: r.statusText, ok: r.ok, type: r.type, url: r.url, redirected: r.redirected, headers: [...r.headers] }),
+  "text()": (r) => r.text(),
+  "json()": (r) => r.json(),
+  "arrayBuffer()": (r) => r.arrayBuffer(),
+  "bytes()": (r) => r.bytes(),
+  "blob()": (r) => r.blob(),
+  "formData()": (r) => r.formData(),
+  "body stream": (r) => r.body ?? "no body",
+  "bodyUsed before and after text()": async (r) => [r.bodyUsed, await r.text(), r.bodyUsed],
+  "text() twice": async (r) => [await r.text(), await r.text()],
+  "json() after text()": async (r) => [await r.text(), await r.json()],
+  "body after text()": async (r) => [await r.text(), r.body === null ? null : { locked: r.body.locked }, r.bodyUsed],
+  "text() after the body is read": async (r) => [await new Response(r.body).text(), await r.text()],
+  "the same body stream twice": (r) => r.body === r.body,
+  "clone(), then both read": async (r) => {
+    const copy = r.clone();
+    return [copy instanceof NativeResponse, copy.status, [...copy.headers], await copy.text(), await r.text()];
+  },
+  "clone() after text()": async (r) => [await r.text(), r.clone()],
+  "clone() after the body was taken": async (r) => {
+    const reader = r.body?.getReader();
+    await reader?.read();
+    return r.clone();
+  },
+  "instanceof": (r) => [r instanceof NativeResponse, r instanceof Response, Object.prototype.toString.call(r)],
+};
+
+describe("CompleteBodyResponse", () => {
+  for (const [made, make] of Object.entries(makes)) {
+    it(`behaves as Node's Response: ${made}`, async () => {
+      for (const [used, use] of Object.entries(uses)) {
+        const expected = await outcome(make, use, NativeResponse);
+        const actual = await outcome(make, use, CompleteBodyResponse);
+        expect({ used, actual }).toEqual({ used, actual: expected });
+      }
+    });
+  }
+
+  it("keeps a string body as a string: taken once, then the body is used", async () => {
+    const response = CompleteBodyResponse.json({ count: 3 });
+    expect(takeCompleteBody(response)).toBe('{"count":3}');
+    expect(response.bodyUsed).toBe(true);
+    expect(takeCompleteBody(response)).toBeUndefined();
+    await expect(response.text()).rejects.toThrow(TypeError);
+  });
+
+  it("gives nothing to take once the body was read, nor for other bodies and other responses", async () => {
+    const read = new CompleteBodyResponse("x");
+    await read.text();
+    expect(takeCompleteBody(read)).toBeUndefined();
+    const streamed = new CompleteBodyResponse("x");
+    void streamed.body;
+    expect(takeCompleteBody(streamed)).toBeUndefined();
+    expect(takeCompleteBody(new CompleteBodyResponse(new Uint8Array([1])))).toBeUndefined();
+    expect(takeCompleteBody(NativeResponse.json({}))).toBeUndefined();
+  });
+
+  it("is the brand Node's fetch machinery checks: a clone and a body handed to another Response work", async () => {
+    const response = new CompleteBodyResponse("passed on", { headers: { "x-a": "1" } });
+    const wrapped = new NativeResponse(response.body, response);
+    expect(wrapped.headers.get("x-a")).toBe("1");
+    expect(await wrapped.text()).toBe("passed on");
+    expect(NativeResponse.prototype.clone.call(CompleteBodyResponse.json({})).status).toBe(200);
+  });
+});
+
+describe("writeResponse with a complete body", () => {
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+    server = undefined;
+  });
+
+  async function serveOne(make: () => Response): Promise<string> {
+    server = createServer((_incoming, outgoing) => void writeResponse(make(), outgoing));
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  }
+
+  it("sends it in one piece with the byte length of its UTF-8, and keeps the response's own headers", async () => {
+    const text = "naïve ✓ 🙂";
+    const url = await serveOne(() => new CompleteBodyResponse(text, { status: 202, headers: [["set-cookie", "a=1"], ["set-cookie", "b=2"]] }));
+    const res = await fetch(url);
+    expect(res.status).toBe(202);
+    expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(text)));
+    expect(res.headers.get("content-type")).toBe("text/plain;charset=UTF-8");
+    expect(res.headers.getSetCookie()).toEqual(["a=1", "b=2"]);
+    expect(await res.text()).toBe(text);
+  });
+
+  it("answers HEAD with the headers only, and a body read before writing is still sent", async () => {
+    const url = await serveOne(() => {
+      const response = CompleteBodyResponse.json({ big: "x".repeat(70_000) });
+      void response.body; // read as a stream before the server writes it
+      return response;
+    });
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe("");
+    const res = await fetch(url);
+    expect(((await res.json()) as { big: string }).big.length).toBe(70_000);
+  });
+});
