@@ -15,6 +15,7 @@ export function pathnameOf(url: string): string {
 
 /** Clients that do not encode names (e.g. "100%") still reach their agent: bad escapes stay as typed. */
 export function decodePathSegment(segment: string): string {
+  if (!segment.includes("%")) return segment; // nothing to decode: decodeURIComponent's scan costs more than a request's routing
   try {
     return decodeURIComponent(segment);
   } catch {

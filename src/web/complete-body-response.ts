@@ -22,6 +22,16 @@ const NativeResponse: typeof Response = ((globalThis as unknown as Record<symbol
 /** Statuses whose response may not have a body (the Fetch standard's "null body status"). */
 const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
 
+const TEXT_TYPE = "text/plain;charset=UTF-8";
+/** The content-type the next string body gets when it has none: `json()` and `clone()` set it just before theirs. */
+let defaultType: string | undefined = TEXT_TYPE;
+
+/** The members a subclass may override to change what the body is: the server then reads it through them. */
+const BODY_MEMBERS = ["body", "bodyUsed", "text", "json", "arrayBuffer", "bytes", "blob"];
+/** Per prototype: whether it leaves the body members as this class has them. */
+const plainPrototypes = new WeakMap<object, boolean>();
+
+let stringBody: (response: object) => string | undefined = () => undefined;
 let take: (response: Response) => string | undefined = () => undefined;
 
 /**
@@ -32,7 +42,7 @@ let take: (response: Response) => string | undefined = () => undefined;
  * await response.text(); // "hello", no stream made
  */
 export class CompleteBodyResponse extends NativeResponse {
-  /** The body, while no native body was made for it. */
+  /** The body, when it was given as a string (undefined for any other body). */
   #text: string | undefined;
   /** A native Response holding the body, made the first time the body is needed as bytes or a stream. */
   #native: Response | undefined;
@@ -40,77 +50,86 @@ export class CompleteBodyResponse extends NativeResponse {
   #used = false;
 
   constructor(body?: BodyInit | null, init?: ResponseInit) {
+    const type = defaultType;
+    defaultType = TEXT_TYPE;
     if (typeof body !== "string") {
       super(body, init);
       return;
     }
     super(null, init);
-    if (NULL_BODY_STATUSES.has(this.status)) throw new TypeError(`Response constructor: Invalid response status code ${this.status}`);
+    // Node's own members (not a subclass's: its fields are not set up yet).
+    const status = super.status;
+    if (NULL_BODY_STATUSES.has(status)) throw new TypeError(`Response constructor: Invalid response status code ${status}`);
     this.#text = body;
-    if (!this.headers.has("content-type")) this.headers.set("content-type", "text/plain;charset=UTF-8");
+    if (type !== undefined && !super.headers.has("content-type")) super.headers.set("content-type", type);
   }
 
   /** As Node's `Response.json`: the JSON stays a string until read. */
-  static override json(data: unknown, init?: ResponseInit): Response {
+  static override json(data: unknown, init: ResponseInit | undefined = undefined): Response {
     const text = JSON.stringify(data);
     if (text === undefined) throw new TypeError("Value is not JSON serializable");
-    // Set first, so the constructor's text/plain default does not apply.
-    const headers = new Headers(init?.headers);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new CompleteBodyResponse(text, { status: init?.status, statusText: init?.statusText, headers });
+    defaultType = "application/json";
+    return new CompleteBodyResponse(text, init);
   }
 
   override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
-    return this.#text === undefined ? super.body : this.#nativeBody().body;
+    return stringBody(this) === undefined ? super.body : this.#nativeBody().body;
   }
 
   override get bodyUsed(): boolean {
-    if (this.#native !== undefined) return this.#native.bodyUsed;
-    return this.#text === undefined ? super.bodyUsed : this.#used;
+    if (stringBody(this) === undefined) return super.bodyUsed;
+    return this.#native !== undefined ? this.#native.bodyUsed : this.#used;
   }
 
   override text(): Promise<string> {
-    if (this.#text === undefined) return super.text();
-    if (this.#native !== undefined || this.#used) return this.#nativeBody().text();
+    const text = stringBody(this);
+    if (text === undefined) return super.text();
+    if (this.#native !== undefined || this.#used || !readsBackAsItself(text)) return this.#nativeBody().text();
     this.#used = true;
-    return Promise.resolve(this.#text);
+    return Promise.resolve(text);
   }
 
   override json(): Promise<unknown> {
-    if (this.#text === undefined) return super.json();
-    if (this.#native !== undefined || this.#used) return this.#nativeBody().json();
-    const text = this.#text;
+    const text = stringBody(this);
+    if (text === undefined) return super.json();
+    if (this.#native !== undefined || this.#used || !readsBackAsItself(text)) return this.#nativeBody().json();
     this.#used = true;
     return new Promise((resolve) => resolve(JSON.parse(text)));
   }
 
   override arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#text === undefined ? super.arrayBuffer() : this.#nativeBody().arrayBuffer();
-  }
-
-  override blob(): Promise<Blob> {
-    return this.#text === undefined ? super.blob() : this.#nativeBody().blob();
+    return stringBody(this) === undefined ? super.arrayBuffer() : this.#nativeBody().arrayBuffer();
   }
 
   override bytes(): Promise<Uint8Array<ArrayBuffer>> {
-    return this.#text === undefined ? super.bytes() : this.#nativeBody().bytes();
+    return stringBody(this) === undefined ? super.bytes() : this.#nativeBody().bytes();
+  }
+
+  override blob(): Promise<Blob> {
+    if (stringBody(this) === undefined) return super.blob();
+    // The type comes from the headers as they are when the body has been read, as Node's does.
+    return this.#nativeBody().arrayBuffer().then((bytes) => new NativeResponse(bytes, { headers: super.headers }).blob());
   }
 
   override formData(): Promise<FormData> {
-    return this.#text === undefined ? super.formData() : this.#nativeBody().formData();
+    if (stringBody(this) === undefined) return super.formData();
+    return this.#nativeBody().arrayBuffer().then((bytes) => new NativeResponse(bytes, { headers: super.headers }).formData());
   }
 
   override clone(): Response {
-    if (this.#text === undefined) return super.clone();
-    if (this.bodyUsed) throw new TypeError("Response.clone: Body has already been consumed.");
-    const body = this.#native === undefined ? this.#text : this.#native.clone().body;
-    return new CompleteBodyResponse(body, { status: this.status, statusText: this.statusText, headers: this.headers });
+    const text = stringBody(this);
+    if (text === undefined) return super.clone();
+    const init = { status: super.status, statusText: super.statusText, headers: super.headers };
+    if (this.#native !== undefined) return new NativeResponse(this.#native.clone().body, init);
+    if (this.#used) throw new TypeError("Response.clone: Body has already been consumed.");
+    defaultType = undefined; // the headers are copied as they are, a removed content-type too
+    return new CompleteBodyResponse(text, init);
   }
 
-  /** The native Response that holds the body (made once; already read when the string was). */
+  /** A native Response holding the body, for its bytes and stream (made once; read already when the string was). */
   #nativeBody(): Response {
     if (this.#native === undefined) {
-      this.#native = new NativeResponse(this.#text, { headers: this.headers });
+      this.#native = new NativeResponse(this.#text);
       if (this.#used) void this.#native.text(); // read already: the native body is used too
     }
     return this.#native;
@@ -122,13 +141,34 @@ export class CompleteBodyResponse extends NativeResponse {
   }
 
   static {
+    stringBody = (response) => (#text in response ? response.#text : undefined);
     take = (response) => {
-      if (!(#text in response)) return undefined;
-      if (response.#text === undefined || response.#native !== undefined || response.#used) return undefined;
+      if (!(#text in response) || response.#text === undefined || response.#native !== undefined || response.#used) return undefined;
+      if (!plainBodyMembers(response)) return undefined;
       response.#used = true;
       return response.#text;
     };
   }
+}
+Object.defineProperty(CompleteBodyResponse, "name", { value: "Response" });
+
+/** Whether UTF-8 bytes of `text` decode to `text` again (no lone surrogate; no BOM, which decoding drops). */
+function readsBackAsItself(text: string): boolean {
+  return text.charCodeAt(0) !== 0xfeff && text.isWellFormed();
+}
+
+/** Whether a response's class (a subclass a user made, say) leaves the body members as they are here. */
+function plainBodyMembers(response: Response): boolean {
+  const prototype = Object.getPrototypeOf(response) as object;
+  let plain = plainPrototypes.get(prototype);
+  if (plain === undefined) {
+    plain = true;
+    for (let p: object | null = prototype; p !== null && p !== CompleteBodyResponse.prototype; p = Object.getPrototypeOf(p) as object | null) {
+      if (BODY_MEMBERS.some((name) => Object.hasOwn(p!, name))) plain = false;
+    }
+    plainPrototypes.set(prototype, plain);
+  }
+  return plain;
 }
 
 /**

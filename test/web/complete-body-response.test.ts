@@ -18,6 +18,7 @@ async function outcome(make: Make, use: Use, R: typeof Response): Promise<unknow
     if (value instanceof ArrayBuffer || value instanceof Uint8Array) return { bytes: [...new Uint8Array(value)] };
     if (value instanceof Blob) return { blob: value.type, text: await value.text() };
     if (value instanceof Response) return { status: value.status, headers: [...value.headers], text: await value.text() };
+    if (value instanceof FormData) return { form: [...value.entries()] };
     if (value instanceof ReadableStream) return { stream: await new Response(value).text() };
     return { value };
   } catch (error) {
@@ -37,6 +38,9 @@ const makes: Record<string, Make> = {
   "new Response(text, headers)": (R) => new R("<p>", { status: 404, headers: [["content-type", "text/html"], ["set-cookie", "a=1"]] }),
   "new Response(text) with status 304": (R) => new R("x", { status: 304 }),
   "new Response(text) with a bad statusText": (R) => new R("x", { statusText: "a\nb" }),
+  "new Response(text with a byte-order mark)": (R) => new R('\uFEFF{"a":1}'),
+  "new Response(text with a lone surrogate)": (R) => new R("a\uD800b"),
+  "new Response(form text)": (R) => new R("a=1&b=%C3%A9", { headers: { "content-type": "application/x-www-form-urlencoded" } }),
   "new Response(bytes)": (R) => new R(new Uint8Array([1, 2, 3])),
   "new Response(null)": (R) => new R(null),
 };
@@ -66,6 +70,22 @@ const uses: Record<string, Use> = {
     await reader?.read();
     return r.clone();
   },
+  "content-type changed after the body was read as a stream, then formData()": (r) => {
+    void r.body;
+    r.headers.set("content-type", "application/x-www-form-urlencoded");
+    return r.formData();
+  },
+  "content-type removed, then blob() and clone()": async (r) => {
+    r.headers.delete("content-type");
+    const copy = r.clone();
+    return [[...copy.headers], (await r.blob()).type, await copy.text()];
+  },
+  "content-type removed after the body was read as a stream, then clone()": (r) => {
+    void r.body;
+    r.headers.delete("content-type");
+    return r.clone();
+  },
+  "constructor name": (r) => [r.constructor.name, r.clone().constructor.name],
   "instanceof": (r) => [r instanceof NativeResponse, r instanceof Response, Object.prototype.toString.call(r)],
 };
 
@@ -99,12 +119,54 @@ describe("CompleteBodyResponse", () => {
     expect(takeCompleteBody(NativeResponse.json({}))).toBeUndefined();
   });
 
-  it("is the brand Node's fetch machinery checks: a clone and a body handed to another Response work", async () => {
+  it("is the brand Node's own machinery checks: its body handed to another Response works", async () => {
     const response = new CompleteBodyResponse("passed on", { headers: { "x-a": "1" } });
     const wrapped = new NativeResponse(response.body, response);
     expect(wrapped.headers.get("x-a")).toBe("1");
     expect(await wrapped.text()).toBe("passed on");
-    expect(NativeResponse.prototype.clone.call(CompleteBodyResponse.json({})).status).toBe(200);
+  });
+
+  it("its members called on other responses (fetch's, Response.error()) act as Node's", async () => {
+    const other = NativeResponse.json({ a: 1 });
+    expect(await CompleteBodyResponse.prototype.text.call(other)).toBe('{"a":1}');
+    expect(CompleteBodyResponse.prototype.clone.call(NativeResponse.error()).type).toBe("error");
+    const bodyOf = Object.getOwnPropertyDescriptor(CompleteBodyResponse.prototype, "body")!.get!;
+    expect(bodyOf.call(new NativeResponse(null))).toBeNull();
+    expect(Object.getOwnPropertyDescriptor(CompleteBodyResponse.prototype, "bodyUsed")!.get!.call(other)).toBe(true);
+  });
+
+  it("a subclass's members are its own: its fields exist when they run, and the server reads a body it overrides through it", async () => {
+    class Guarded extends CompleteBodyResponse {
+      readonly #seen = 1;
+      override get headers(): Headers {
+        void this.#seen; // throws if called before the subclass's fields exist
+        return super.headers;
+      }
+    }
+    expect(new Guarded("hi").headers.get("content-type")).toBe("text/plain;charset=UTF-8");
+    class Shouting extends CompleteBodyResponse {
+      override text(): Promise<string> {
+        return super.text().then((text) => text.toUpperCase());
+      }
+    }
+    const shouting = new Shouting("quiet");
+    expect(takeCompleteBody(shouting)).toBeUndefined();
+    expect(await shouting.text()).toBe("QUIET");
+    expect(takeCompleteBody(new Guarded("plain"))).toBe("plain");
+  });
+
+  it("Response.json checks its arguments as Node's does", () => {
+    for (const args of [[{}, 5], [{}, "x"], [undefined], [{}, { status: 99 }]] as const) {
+      const call = (R: typeof Response) => () => (R.json as (...a: unknown[]) => Response)(...args);
+      let nativeError: unknown;
+      try {
+        call(NativeResponse)();
+      } catch (error) {
+        nativeError = error;
+      }
+      expect(() => call(CompleteBodyResponse)()).toThrow((nativeError as Error).constructor as ErrorConstructor);
+    }
+    expect(CompleteBodyResponse.json.length).toBe(NativeResponse.json.length);
   });
 });
 
