@@ -16,6 +16,8 @@
  * not match the request's signal and the gateway falls back to passing a signal.
  */
 
+import { appendRawHeaders } from "./raw-headers.ts";
+
 const NativeAbortController = globalThis.AbortController;
 let caught: AbortController | undefined;
 
@@ -55,13 +57,15 @@ export interface AbortableRequest {
 }
 
 /**
- * Builds a Request with `init` (which must not carry a signal) whose signal `abort()` aborts.
+ * Builds a Request with `init` (which must not carry a signal) whose signal `abort()` aborts; with
+ * `rawHeaders` (Node's flat name, value… list), those are its headers.
  * @example
  * const { request, abort } = abortableRequest(url, { method: "POST", headers, body });
  * outgoing.on("close", () => { if (!outgoing.writableFinished) abort(); });
  */
-export function abortableRequest(url: string, init: RequestInit): AbortableRequest {
+export function abortableRequest(url: string, init: RequestInit, rawHeaders?: readonly string[]): AbortableRequest {
   const { request, controller } = catchController(() => new Request(url, init));
+  if (rawHeaders !== undefined) appendRawHeaders(request.headers, rawHeaders);
   if (controller === undefined) {
     // Not the Request this was written for: link a signal the ordinary way.
     const fallback = new NativeAbortController();

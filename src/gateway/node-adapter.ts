@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { abortableRequest, type AbortableRequest } from "./abortable-request.ts";
+import { appendRawHeaders } from "./raw-headers.ts";
 import { incomingBody } from "./incoming-body.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
 
@@ -7,7 +8,9 @@ import { takeCompleteBody } from "../web/complete-body-response.ts";
 export function toRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request {
   const { url, init } = requestInit(incoming, origin);
   init.signal = signal ?? null;
-  return new Request(url, init);
+  const request = new Request(url, init);
+  appendRawHeaders(request.headers, incoming.rawHeaders);
+  return request;
 }
 
 /**
@@ -16,7 +19,7 @@ export function toRequest(incoming: IncomingMessage, origin: string, signal?: Ab
  */
 export function toAbortableRequest(incoming: IncomingMessage, origin: string): AbortableRequest {
   const { url, init } = requestInit(incoming, origin);
-  return abortableRequest(url, init);
+  return abortableRequest(url, init, incoming.rawHeaders);
 }
 
 /**
@@ -25,8 +28,8 @@ export function toAbortableRequest(incoming: IncomingMessage, origin: string): A
  */
 export function handedRequest(method: string, target: string, rawHeaders: readonly string[], body: Uint8Array | null, origin: string): AbortableRequest {
   const hasBody = body !== null && method !== "GET" && method !== "HEAD";
-  const init = { method, headers: headersOf(rawHeaders), body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
-  return abortableRequest(target.startsWith("/") ? origin + target : target, init);
+  const init = { method, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
+  return abortableRequest(target.startsWith("/") ? origin + target : target, init, rawHeaders);
 }
 
 /**
@@ -43,23 +46,14 @@ export function declaredBodyLength(rawHeaders: readonly string[]): number {
   return length;
 }
 
-/** A Headers of Node's raw list: the cheapest init of a Request, which copies its list at once (pairs go through webidl). */
-function headersOf(rawHeaders: readonly string[]): Headers {
-  const headers = new Headers();
-  for (let i = 0; i < rawHeaders.length; i += 2) headers.append(rawHeaders[i]!, rawHeaders[i + 1]!);
-  return headers;
-}
-
 function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
   const raw = incoming.rawHeaders;
-  const headers = headersOf(raw);
   const method = incoming.method ?? "GET";
   // A body stream only when there can be a body: wrapping every POST costs more than the request.
   const hasBody = method !== "GET" && method !== "HEAD" && declaredBodyLength(raw) > 0;
   const target = incoming.url ?? "/";
   const init = {
     method,
-    headers,
     body: hasBody ? incomingBody(incoming) : null,
     // Required by fetch for streaming request bodies.
     duplex: hasBody ? "half" : undefined,
