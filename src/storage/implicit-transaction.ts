@@ -2,6 +2,16 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
 
+const TRANSACTION_SQL = {
+  begin: "BEGIN",
+  commit: "COMMIT",
+  rollback: "ROLLBACK",
+  savepoint: "SAVEPOINT hearth_event",
+  release: "RELEASE hearth_event",
+  rollbackTo: "ROLLBACK TO hearth_event",
+} as const;
+type TransactionStatement = keyof typeof TRANSACTION_SQL;
+
 /** Identifies who is writing, so one event's failure rolls back only its own writes. */
 export type TransactionOwner = object | undefined;
 
@@ -29,7 +39,7 @@ export class ImplicitTransaction {
   readonly #currentOwner: () => TransactionOwner;
   readonly #onRollback: () => void;
   /** Prepared at first use: a connection opened for one read (a wake, a reopen after parking) needs none. */
-  #prepared: Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync> | undefined;
+  #prepared: Partial<Record<TransactionStatement, StatementSync>> = {};
   #open = false;
   /** The event whose savepoint is open; writes from outside any event join the transaction directly. */
   #savepointOwner: TransactionOwner;
@@ -54,16 +64,9 @@ export class ImplicitTransaction {
     this.#replica = replica;
   }
 
-  get #sql(): Record<"begin" | "commit" | "rollback" | "savepoint" | "release" | "rollbackTo", StatementSync> {
-    this.#prepared ??= {
-      begin: this.#db.prepare("BEGIN"),
-      commit: this.#db.prepare("COMMIT"),
-      rollback: this.#db.prepare("ROLLBACK"),
-      savepoint: this.#db.prepare("SAVEPOINT hearth_event"),
-      release: this.#db.prepare("RELEASE hearth_event"),
-      rollbackTo: this.#db.prepare("ROLLBACK TO hearth_event"),
-    };
-    return this.#prepared;
+  /** Runs one of the transaction's own statements, prepared on its first use (most connections need BEGIN and COMMIT only). */
+  #run(name: TransactionStatement): void {
+    (this.#prepared[name] ??= this.#db.prepare(TRANSACTION_SQL[name])).run();
   }
 
   /** A transaction is open (writes or output wait for its commit). */
@@ -78,7 +81,7 @@ export class ImplicitTransaction {
     // running, awaiting), make its writes so far durable before this event's begin.
     if (owner !== undefined && this.#savepointOwner !== undefined && owner !== this.#savepointOwner) this.commit();
     if (!this.#open) {
-      this.#sql.begin.run();
+      this.#run("begin");
       this.#open = true;
       if (this.#replica !== undefined) this.#failuresAtBegin = this.#replica.releases.failures;
       if (!this.#commitScheduled) {
@@ -94,7 +97,7 @@ export class ImplicitTransaction {
       }
     }
     if (owner === undefined || owner === this.#savepointOwner) return;
-    this.#sql.savepoint.run();
+    this.#run("savepoint");
     this.#savepointOwner = owner;
     this.#ownsTransaction = false;
     this.#writers.add(owner);
@@ -124,7 +127,7 @@ export class ImplicitTransaction {
     if (owner !== undefined && owner === this.#savepointOwner) {
       if (failed) this.#rollbackEvent();
       else {
-        if (!this.#ownsTransaction) this.#sql.release.run();
+        if (!this.#ownsTransaction) this.#run("release");
         this.#savepointOwner = undefined;
         this.#ownsTransaction = false;
       }
@@ -156,11 +159,11 @@ export class ImplicitTransaction {
     const durable = this.#durable;
     this.#durable = undefined;
     try {
-      if (this.#savepointOwner !== undefined && !this.#ownsTransaction) this.#sql.release.run();
+      if (this.#savepointOwner !== undefined && !this.#ownsTransaction) this.#run("release");
       this.#savepointOwner = undefined;
       this.#ownsTransaction = false;
       this.#replica?.link.beforeCommit();
-      this.#sql.commit.run();
+      this.#run("commit");
     } catch (error) {
       const lost = new Error(`Commit failed, this event's writes were rolled back: ${(error as Error).message}`, { cause: error });
       for (const writer of this.#writers) this.#lost.set(writer, lost);
@@ -209,11 +212,11 @@ export class ImplicitTransaction {
     const failed = this.#savepointOwner;
     if (this.#ownsTransaction) {
       // Its writes are the whole transaction: undo it, and open the next as the turn expects.
-      this.#sql.rollback.run();
-      this.#sql.begin.run();
+      this.#run("rollback");
+      this.#run("begin");
     } else {
-      this.#sql.rollbackTo.run();
-      this.#sql.release.run();
+      this.#run("rollbackTo");
+      this.#run("release");
     }
     this.#savepointOwner = undefined;
     this.#ownsTransaction = false;
