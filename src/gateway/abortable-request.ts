@@ -58,9 +58,11 @@ export interface AbortableRequest {
 
 /**
  * Builds a Request with `init` (which must not carry a signal) whose signal `abort()` aborts; with
- * `rawHeaders` (Node's flat name, value… list), those are its headers.
+ * `rawHeaders` (Node's flat name, value… list), those are its headers — then `init` must carry no
+ * headers, and no body (a string, a Blob) that makes the constructor add a content-type of its own:
+ * the raw headers are appended to whatever the constructor set.
  * @example
- * const { request, abort } = abortableRequest(url, { method: "POST", headers, body });
+ * const { request, abort } = abortableRequest(url, { method: "POST", body: bytes }, incoming.rawHeaders);
  * outgoing.on("close", () => { if (!outgoing.writableFinished) abort(); });
  */
 export function abortableRequest(url: string, init: RequestInit, rawHeaders?: readonly string[]): AbortableRequest {

@@ -2,6 +2,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
 
+const ROLLED_BACK_BY_SQLITE = "SQLite rolled the transaction back (ON CONFLICT ROLLBACK, RAISE(ROLLBACK) or an I/O error)";
+
 const TRANSACTION_SQL = {
   begin: "BEGIN",
   commit: "COMMIT",
@@ -76,6 +78,7 @@ export class ImplicitTransaction {
 
   /** Called before every statement: opens the transaction and the running event's savepoint. */
   join(): void {
+    this.#checkAlive();
     const owner = this.#currentOwner();
     // Savepoints nest, they cannot interleave: if another event's savepoint is still open (it is
     // running, awaiting), make its writes so far durable before this event's begin.
@@ -115,10 +118,15 @@ export class ImplicitTransaction {
    * when they are durable, or undefined when nothing is pending.
    */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
+    this.#checkAlive();
     if (owner !== undefined && this.#lost.has(owner)) {
       const error = this.#lost.get(owner);
       this.#lost.delete(owner);
-      if (!failed) return Promise.reject(error);
+      if (!failed) {
+        // Told its writes were rolled back: so are those it made after the loss, and its output.
+        if (owner === this.#savepointOwner) this.#rollbackEvent();
+        return Promise.reject(error);
+      }
     }
     if (!this.#open && this.#replica !== undefined) {
       const released = this.#replica.releases.whenReleased(owner);
@@ -149,6 +157,7 @@ export class ImplicitTransaction {
 
   /** Undoes the running event's writes now (before an error reply leaves). */
   rollbackCurrent(): void {
+    this.#checkAlive();
     const owner = this.#currentOwner();
     if (owner !== undefined && owner === this.#savepointOwner) this.#rollbackEvent();
   }
@@ -159,6 +168,7 @@ export class ImplicitTransaction {
     const durable = this.#durable;
     this.#durable = undefined;
     try {
+      if (!this.#db.isTransaction) throw new Error(ROLLED_BACK_BY_SQLITE);
       if (this.#savepointOwner !== undefined && !this.#ownsTransaction) this.#run("release");
       this.#savepointOwner = undefined;
       this.#ownsTransaction = false;
@@ -166,9 +176,7 @@ export class ImplicitTransaction {
       this.#run("commit");
     } catch (error) {
       const lost = new Error(`Commit failed, this event's writes were rolled back: ${(error as Error).message}`, { cause: error });
-      for (const writer of this.#writers) this.#lost.set(writer, lost);
-      this.#abandon();
-      durable?.reject(lost);
+      this.#lose(lost, durable);
       throw lost;
     }
     this.#open = false;
@@ -207,6 +215,25 @@ export class ImplicitTransaction {
       console.error("[hearth] commit failed; the turn's writes were rolled back:", error);
     }
   };
+
+  /**
+   * The transaction is open in this object's books but SQLite has none: it rolled it back on its own
+   * (an `ON CONFLICT ROLLBACK`, a trigger's `RAISE(ROLLBACK)`, a full disk) inside an event that
+   * caught the error. Every write of it is gone: its writers' events fail, its waiters are rejected,
+   * its output is dropped — as when a commit fails — and nothing more runs outside a transaction.
+   */
+  #checkAlive(): void {
+    if (!this.#open || this.#db.isTransaction) return;
+    const durable = this.#durable;
+    this.#durable = undefined;
+    this.#lose(new Error(`Commit failed, this event's writes were rolled back: ${ROLLED_BACK_BY_SQLITE}`), durable);
+  }
+
+  #lose(lost: Error, durable: Deferred | undefined): void {
+    for (const writer of this.#writers) this.#lost.set(writer, lost);
+    this.#abandon();
+    durable?.reject(lost);
+  }
 
   #rollbackEvent(): void {
     const failed = this.#savepointOwner;

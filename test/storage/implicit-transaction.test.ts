@@ -52,9 +52,12 @@ afterEach(() => {
 
 function write(by: TransactionOwner, value: string): void {
   owner = by;
-  tx.join();
-  db.prepare("INSERT INTO t (v) VALUES (?)").run(value);
-  owner = undefined;
+  try {
+    tx.join();
+    db.prepare("INSERT INTO t (v) VALUES (?)").run(value);
+  } finally {
+    owner = undefined;
+  }
 }
 
 /** What a fresh connection reads: committed rows only. */
@@ -141,5 +144,63 @@ describe("ImplicitTransaction", () => {
     tx.commit();
     expect(committed()).toEqual(["kept"]);
     expect(rollbacks).toBe(1);
+  });
+
+  describe("when SQLite rolls the transaction back itself inside an event that catches the error", () => {
+    beforeEach(() => db.exec("CREATE TABLE once (v TEXT UNIQUE ON CONFLICT ROLLBACK); INSERT INTO once VALUES ('taken')"));
+
+    function collide(by: TransactionOwner): void {
+      owner = by;
+      tx.join();
+      expect(() => db.prepare("INSERT INTO once VALUES ('taken')").run()).toThrow(/UNIQUE/);
+      owner = undefined;
+    }
+
+    it("the event is told its writes were rolled back; a later event of the turn commits and sends its output", async () => {
+      const a = {};
+      const b = {};
+      const sent: string[] = [];
+      write(a, "a");
+      collide(a);
+      const aDurable = tx.endEvent(a, false);
+      write(b, "b");
+      owner = b;
+      tx.output(() => sent.push("b's frame"));
+      owner = undefined;
+      const bDurable = tx.endEvent(b, false);
+      tx.commit();
+      await expect(aDurable).rejects.toThrow(/rolled back/);
+      await bDurable;
+      expect(committed()).toEqual(["b"]);
+      expect(sent).toEqual(["b's frame"]);
+    });
+
+    it("what the event writes after the loss is rolled back with it, and its output dropped", async () => {
+      const a = {};
+      const sent: string[] = [];
+      write(a, "before");
+      collide(a);
+      write(a, "after");
+      owner = a;
+      tx.output(() => sent.push("a's frame"));
+      owner = undefined;
+      await expect(tx.endEvent(a, false)).rejects.toThrow(/rolled back/);
+      tx.commit();
+      expect(committed()).toEqual([]);
+      expect(sent).toEqual([]);
+    });
+
+    it("a trigger's RAISE(ROLLBACK) in the turn's second event fails both events of the turn", async () => {
+      db.exec("CREATE TRIGGER no_b BEFORE INSERT ON t WHEN NEW.v = 'b' BEGIN SELECT RAISE(ROLLBACK, 'no b'); END");
+      const a = {};
+      const b = {};
+      write(a, "a");
+      const aDurable = tx.endEvent(a, false);
+      expect(() => write(b, "b")).toThrow(/no b/);
+      await expect(tx.endEvent(b, false)).rejects.toThrow(/rolled back/);
+      await expect(aDurable).rejects.toThrow(/rolled back/);
+      tx.commit();
+      expect(committed()).toEqual([]);
+    });
   });
 });
