@@ -1,3 +1,5 @@
+import { takeCompleteBody } from "../web/complete-body-response.ts";
+
 /** `cors: true` allows any origin; an object sets exactly those headers. */
 export type CorsOption = boolean | Record<string, string>;
 
@@ -18,5 +20,7 @@ export function withCors(response: Response, headers: Record<string, string> | u
   if (!headers) return response;
   const merged = new Headers(response.headers);
   for (const [key, value] of Object.entries(headers)) merged.set(key, value);
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+  // A string body is handed on as the string: the copy is written in one call, as the original would be.
+  const body = takeCompleteBody(response) ?? response.body;
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: merged });
 }

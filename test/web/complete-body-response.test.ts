@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { CompleteBodyResponse, takeCompleteBody } from "../../src/web/complete-body-response.ts";
 import { writeResponse } from "../../src/gateway/node-adapter.ts";
+import { withCors } from "../../src/gateway/cors.ts";
 
 /** Node's own Response, the behaviour to match. */
 const NativeResponse = Object.getPrototypeOf(CompleteBodyResponse) as typeof Response;
@@ -167,6 +168,25 @@ describe("CompleteBodyResponse", () => {
       expect(() => call(CompleteBodyResponse)()).toThrow((nativeError as Error).constructor as ErrorConstructor);
     }
     expect(CompleteBodyResponse.json.length).toBe(NativeResponse.json.length);
+  });
+});
+
+describe("withCors", () => {
+  it("hands a string body on as the string, with the CORS headers added; any other body as its stream", async () => {
+    const Global = globalThis.Response;
+    globalThis.Response = CompleteBodyResponse;
+    try {
+      const copy = withCors(CompleteBodyResponse.json({ a: 1 }, { status: 201 }), { "access-control-allow-origin": "*" });
+      expect(copy.status).toBe(201);
+      expect(copy.headers.get("content-type")).toBe("application/json");
+      expect(copy.headers.get("access-control-allow-origin")).toBe("*");
+      expect(takeCompleteBody(copy)).toBe('{"a":1}');
+      const streamed = withCors(new NativeResponse(new Uint8Array([104, 105])), { "x-cors": "1" });
+      expect(takeCompleteBody(streamed)).toBeUndefined();
+      expect(await streamed.text()).toBe("hi");
+    } finally {
+      globalThis.Response = Global;
+    }
   });
 });
 
