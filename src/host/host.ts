@@ -28,10 +28,11 @@ import { checkedDurability, positive } from "./option-checks.ts";
 import { AgentCatalog } from "./catalog.ts";
 import { SocketHub } from "./socket-hub.ts";
 import { Timekeeper } from "./timekeeper.ts";
+import { CLOSING_MS_PER_TURN } from "../time/turn-budget.ts";
 
 export type { ActorHostOptions, AgentClass, TaskErrorReport } from "./host-options.ts";
 
-/** Agents the idle sweep hibernates per turn of the event loop; it goes on in the next turn. */
+/** Agents the idle sweep hibernates per turn of the event loop (fewer once CLOSING_MS_PER_TURN is spent); it goes on in the next turn. */
 const HIBERNATIONS_PER_TURN = 32;
 
 /**
@@ -93,6 +94,8 @@ export class ActorHost implements CellHost, AgentDispatcher {
     deliver: (place, task) => host.#deliverAt(place, task),
   }))(this);
   readonly #sweeper: NodeJS.Timeout;
+  /** The idle sweep goes on in the next turn: the timer's own sweep waits for it (one sweep per turn). */
+  #sweepContinues = false;
   readonly #bySlug: Map<string, AgentBinding>;
   readonly #time: Timekeeper;
   readonly #onTaskError: ((report: TaskErrorReport) => void) | undefined;
@@ -437,13 +440,22 @@ export class ActorHost implements CellHost, AgentDispatcher {
   }
 
   #sweep(): void {
-    const deadline = performance.now() - this.hibernateAfterMs;
+    if (this.#sweepContinues) return;
+    const started = performance.now();
+    const deadline = started - this.hibernateAfterMs;
     let hibernated = 0;
     for (const cell of this.#cells.values()) {
       if (cell.lastActive > deadline) break;
       if (!cell.idle) continue;
       // Each hibernation closes a file: a few per turn, so replies do not wait behind hundreds.
-      if (++hibernated > HIBERNATIONS_PER_TURN) return void setImmediate(() => this.#closed || this.#sweep());
+      if (hibernated > 0 && (hibernated >= HIBERNATIONS_PER_TURN || performance.now() - started > CLOSING_MS_PER_TURN)) {
+        this.#sweepContinues = true;
+        return void setImmediate(() => {
+          this.#sweepContinues = false;
+          if (!this.#closed) this.#sweep();
+        });
+      }
+      hibernated++;
       this.#hibernate(cell);
     }
   }

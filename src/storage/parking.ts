@@ -1,4 +1,5 @@
 import { closeSync, openSync } from "node:fs";
+import { CLOSING_MS_PER_TURN } from "../time/turn-budget.ts";
 import { LIMITS } from "../limits.ts";
 import { DESCRIPTOR_LIMIT, capFromDescriptors } from "./descriptor-budget.ts";
 import { quietClosesPending } from "./quiet-close.ts";
@@ -109,7 +110,7 @@ const LOOK_EVERY_MS = 1_000;
  */
 let sweeping: { pending: Parkable[]; period: number; freshOnly: boolean } | undefined;
 
-/** Connections a timer sweep parks per turn of the event loop: closing hundreds at once stalls replies. */
+/** Connections a timer sweep parks per turn of the event loop (fewer once CLOSING_MS_PER_TURN is spent): closing hundreds at once stalls replies. */
 const PARKS_PER_TURN = 32;
 /** Connections a timer sweep looks at per turn: thousands kept open by their rhythm are swept ten times a second while crowded. */
 const LOOKS_PER_TURN = 2_048;
@@ -189,7 +190,8 @@ function continueSweep(): void {
   const now = performance.now();
   let parked = 0;
   let looked = 0;
-  while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN) {
+  const spent = () => parked > 0 && performance.now() - now > CLOSING_MS_PER_TURN;
+  while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN && !spent()) {
     const db = pending.pop()!;
     if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, period)) parked++;
   }

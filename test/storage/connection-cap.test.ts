@@ -8,6 +8,8 @@ import { AgentDatabase } from "../../src/storage/database.ts";
 import { nextUseExpected, openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap } from "../../src/storage/parking.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { Agent } from "../../src/index.ts";
+import { HANDLE } from "../../src/agent/agent-base.ts";
+import { CLOSING_MS_PER_TURN } from "../../src/time/turn-budget.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 
 const defaultCap = openConnectionCap();
@@ -230,6 +232,38 @@ describe("hibernating many idle agents", () => {
     for (let wait = 0; wait < 200 && t.host.stats.liveAgents > 0; wait++) await sleep(10);
     expect(t.host.stats.liveAgents).toBe(0);
     expect(await t.get<Idle>("Idle", "i7").ping()).toBe("pong");
+  });
+});
+
+/** An agent whose leaving memory takes a millisecond of the event loop (a slow close on a busy disk). */
+class SlowToLeave extends Agent {
+  static callables = { ping: {} };
+  ping(): string {
+    this.sql`SELECT 1`;
+    return "pong";
+  }
+  override [HANDLE.unload](): void {
+    for (const end = performance.now() + 1; performance.now() < end; );
+  }
+}
+
+describe("hibernating agents whose closes are slow", () => {
+  it("stops for the turn once closing took CLOSING_MS_PER_TURN, and goes on in the next turns", async () => {
+    t = await createTestEnv({ agents: { SlowToLeave }, host: { hibernateAfterMs: 40 } });
+    await Promise.all(Array.from({ length: 24 }, (_, i) => t!.get<SlowToLeave>("SlowToLeave", `s${i}`).ping()));
+    const perTurn: number[] = [];
+    let live = t.host.stats.liveAgents;
+    // Turn by turn until all have left (the sweep starts once they have been idle for 40 ms).
+    for (const deadline = performance.now() + 20_000; live > 0 && performance.now() < deadline; ) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const now = t.host.stats.liveAgents;
+      if (now < live) perTurn.push(live - now);
+      live = now;
+    }
+    expect(live).toBe(0);
+    // Each close takes ≥ 1 ms: a turn stops after the one that passes the budget.
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(Math.ceil(CLOSING_MS_PER_TURN) + 1);
+    expect(perTurn.length).toBeGreaterThan(1);
   });
 });
 
