@@ -441,14 +441,15 @@ export class ActorHost implements CellHost, AgentDispatcher {
 
   #sweep(): void {
     if (this.#sweepContinues) return;
-    const started = performance.now();
-    const deadline = started - this.hibernateAfterMs;
+    const deadline = performance.now() - this.hibernateAfterMs;
     let hibernated = 0;
+    let closingSince = 0; // the budget counts closes, not the walk past busy agents
     for (const cell of this.#cells.values()) {
       if (cell.lastActive > deadline) break;
       if (!cell.idle) continue;
       // Each hibernation closes a file: a few per turn, so replies do not wait behind hundreds.
-      if (hibernated > 0 && (hibernated >= HIBERNATIONS_PER_TURN || performance.now() - started > CLOSING_MS_PER_TURN)) {
+      if (hibernated === 0) closingSince = performance.now();
+      else if (hibernated >= HIBERNATIONS_PER_TURN || performance.now() - closingSince > CLOSING_MS_PER_TURN) {
         this.#sweepContinues = true;
         return void setImmediate(() => {
           this.#sweepContinues = false;

@@ -97,8 +97,9 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
 
 /**
  * A file written without fsync since its creation in this boot checkpoints every 64 WAL pages, not
- * SQLite's 1,000: with no fsync a checkpoint is cheap, and the WAL then stays a few hundred KB that
- * are written over again instead of growing to 4 MB per agent. A thousand busy agents otherwise keep
+ * SQLite's 1,000: with no fsync a checkpoint is cheap, and with small commits the WAL then stays a few
+ * hundred KB that are written over again instead of growing to 4 MB per agent (a large transaction
+ * still grows it, until the close). A thousand busy agents otherwise keep
  * gigabytes of WAL pages dirty, and their closes (the checkpoint, emptying the -wal) stall on the disk
  * for tens of milliseconds each.
  */

@@ -190,9 +190,11 @@ function continueSweep(): void {
   const now = performance.now();
   let parked = 0;
   let looked = 0;
-  const spent = () => parked > 0 && performance.now() - now > CLOSING_MS_PER_TURN;
+  let closingSince = 0; // the budget counts closes, not the look at connections kept open
+  const spent = () => parked > 0 && performance.now() - closingSince > CLOSING_MS_PER_TURN;
   while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN && !spent()) {
     const db = pending.pop()!;
+    if (parked === 0) closingSince = performance.now();
     if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, period)) parked++;
   }
   if (pending.length === 0) sweeping = undefined;

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { waitAtMost } from "../time/wait-at-most.ts";
@@ -65,11 +66,36 @@ export function settleLeftovers(files: string[], stamp: number): Promise<void> {
     // An open file is settled at its close; reading another one's header here opens and closes a
     // descriptor, which would drop SQLite's lock on a file this process has open.
     if (openFiles.has(key) || queued.has(key) || stampOf(key) !== stamp) continue;
+    if (!checkpointLeftover(key)) continue;
     queued.add(key);
     queue.push(key);
   }
   pump();
   return whenFilesSettled();
+}
+
+/**
+ * A file a killed process had open may keep its newest pages in its -wal, the header page among them
+ * with the stamp in it: a stamp cleared in the database file alone would leave that copy to be read
+ * at the next open, and after a reboot the file would be taken for torn. The -wal is moved into the
+ * database file first (SQLite's checkpoint, which also empties it), so the stamp the settle clears is
+ * the only one. False when that failed: the file then stays stamped, as before.
+ */
+function checkpointLeftover(path: string): boolean {
+  if ((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) return true;
+  try {
+    const db = new DatabaseSync(path);
+    try {
+      // As the runtime opens agent files: the WAL index in memory, no -shm file left behind.
+      db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA wal_checkpoint(TRUNCATE)");
+    } finally {
+      db.close();
+    }
+    return true;
+  } catch (error) {
+    console.error(`[hearth] could not move the -wal of ${path} into it after a crash; it stays unsettled:`, error);
+    return false;
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * How long one turn of the event loop may spend closing agent files (parking idle connections,
- * hibernating idle agents) before the rest waits for the next turn. A close costs 0.1–1 ms on disk
+ * How long one sweep that closes agent files (the host's idle sweep, hibernating agents; parking's
+ * sweep of idle connections) may spend closing them in one turn of the event loop before the rest
+ * waits for the next turn. Each sweep has its own; closes made to stay under a cap (too many live
+ * agents, too many open connections) are not counted against it. A close costs 0.1–1 ms on disk
  * (its checkpoint, and emptying the -wal when the pool cannot take it back): a thousand agents going
  * idle together would otherwise hold every reply of those turns for tens of milliseconds each.
  */

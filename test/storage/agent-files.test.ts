@@ -245,6 +245,27 @@ describe("the log of unsettled files", () => {
     expect(notes(open(torn, currentBootStamp()))).toEqual([]);
   });
 
+  it("settles a file a killed process left with pages in its -wal, so that a later boot does not take it for torn", async () => {
+    const path = tempPath();
+    const agents = join(path, "..", "..", "..");
+    const db = open(path, currentBootStamp());
+    writeNote(db, "in the wal"); // a new table: the header page, stamp and all, is in the -wal too
+    // The process is killed here: it leaves the file and its -wal as they are now, listed in its log.
+    const left = join(agents, "counter", "cd", "killed.sqlite");
+    mkdirSync(dirname(left), { recursive: true });
+    copyFileSync(path, left);
+    copyFileSync(`${path}-wal`, `${left}-wal`);
+    expect(statSync(`${left}-wal`).size).toBeGreaterThan(0);
+    writeFileSync(join(agents, ".unsettled.99999999.0"), `${left}\n`);
+    closeUnsettledLogs(); // what a new process starts with
+    open(join(agents, "counter", "ef", "new.sqlite"), currentBootStamp()).close(); // takes the logs over
+    await whenFilesSettled();
+    expect(readStamp(left)).toBe(0);
+    expect(existsSync(`${left}-shm`)).toBe(false);
+    // The machine restarts before the agent is opened again: the next boot finds it settled.
+    expect(notes(open(left, currentBootStamp() ^ 1))).toEqual(["in the wal"]);
+  });
+
   it("lives next to the agents folder, and next to a file outside that layout", () => {
     expect(agentsFolderOf("/data/agents/counter/ab/x.sqlite")).toBe("/data/agents");
     expect(agentsFolderOf("/data/agents/counter/ab/x.facets/child-1.facets/y.sqlite")).toBe("/data/agents");

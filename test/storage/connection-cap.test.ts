@@ -244,6 +244,7 @@ class SlowToLeave extends Agent {
   }
   override [HANDLE.unload](): void {
     for (const end = performance.now() + 1; performance.now() < end; );
+    super[HANDLE.unload]();
   }
 }
 

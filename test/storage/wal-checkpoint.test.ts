@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, it } from "vitest";
-import { currentBootStamp } from "../../src/storage/agent-file-setup.ts";
 import { openAgentFile } from "../../src/storage/connection.ts";
 
+/** A boot's stamp (any non-zero value: files made under it are unsettled until they are synced). */
+const THIS_BOOT = 0x1234_5678;
 let dir: string | undefined;
 let db: DatabaseSync | undefined;
 afterEach(() => {
@@ -18,7 +19,7 @@ afterEach(() => {
 function open(durability: "relaxed" | "strict"): { db: DatabaseSync; path: string; unsettled: boolean } {
   dir = mkdtempSync(join(tmpdir(), "hearth-wal-"));
   const path = join(dir, "agent.sqlite");
-  const opened = openAgentFile({ path, durability, identity: "test/agent", bootStamp: currentBootStamp() });
+  const opened = openAgentFile({ path, durability, identity: "test/agent", bootStamp: THIS_BOOT });
   db = opened.db;
   return { db: opened.db, path, unsettled: opened.unsettled };
 }
