@@ -92,13 +92,14 @@ function ifReady(read: Promise<Read>): Promise<Read | typeof PENDING> {
 export async function writeResponse(response: Response, outgoing: ServerResponse): Promise<void> {
   const { headers, framed } = nodeHeaders(response.headers);
   const head = () => outgoing.writeHead(response.status, response.statusText || undefined, headers);
-  const text = takeCompleteBody(response);
-  if (text !== undefined) {
-    if (!framed) headers.push("content-length", String(Buffer.byteLength(text)));
+  /** A body known whole: one write, with its length unless the headers frame it already. */
+  const endWhole = (whole: string | Uint8Array) => {
+    if (!framed) headers.push("content-length", String(typeof whole === "string" ? Buffer.byteLength(whole) : whole.byteLength));
     head();
-    outgoing.end(text);
-    return;
-  }
+    outgoing.end(whole);
+  };
+  const text = takeCompleteBody(response);
+  if (text !== undefined) return endWhole(text);
   const body = response.body;
   if (body === null) {
     head();
@@ -117,12 +118,7 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
       }
       read = reader.read();
       const second = await ifReady(read);
-      if (second !== PENDING && second.done) {
-        if (!framed) headers.push("content-length", String(first.value.byteLength));
-        head();
-        outgoing.end(first.value);
-        return;
-      }
+      if (second !== PENDING && second.done) return endWhole(first.value);
       head();
       outgoing.write(first.value);
     } else {

@@ -428,12 +428,11 @@ export class ShardLink {
     const abort = this.#serving.get(id);
     try {
       const text = takeCompleteBody(response); // a JSON or text answer: no stream to read back
+      this.#send({ t: "head", id, head: responseHead(response) });
       if (text !== undefined || response.body === null) {
-        this.#send({ t: "head", id, head: responseHead(response) });
         if (text) this.#send({ t: "chunk", id, data: encoder.encode(text) });
         return this.#send({ t: "end", id });
       }
-      this.#send({ t: "head", id, head: responseHead(response) });
       const reader = response.body.getReader();
       abort?.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
       for (;;) {

@@ -165,8 +165,6 @@ export class ImplicitTransaction {
   /** Commits now (end of turn, an event waiting on outside I/O, close). */
   commit(): void {
     if (!this.#open) return;
-    const durable = this.#durable;
-    this.#durable = undefined;
     try {
       if (!this.#db.isTransaction) throw new Error(ROLLED_BACK_BY_SQLITE);
       if (this.#savepointOwner !== undefined && !this.#ownsTransaction) this.#run("release");
@@ -175,10 +173,10 @@ export class ImplicitTransaction {
       this.#replica?.link.beforeCommit();
       this.#run("commit");
     } catch (error) {
-      const lost = new Error(`Commit failed, this event's writes were rolled back: ${(error as Error).message}`, { cause: error });
-      this.#lose(lost, durable);
-      throw lost;
+      throw this.#lose(error);
     }
+    const durable = this.#durable;
+    this.#durable = undefined;
     this.#open = false;
     if (this.#replica !== undefined) return this.#replicate(durable);
     this.#writers.clear();
@@ -223,16 +221,18 @@ export class ImplicitTransaction {
    * its output is dropped — as when a commit fails — and nothing more runs outside a transaction.
    */
   #checkAlive(): void {
-    if (!this.#open || this.#db.isTransaction) return;
-    const durable = this.#durable;
-    this.#durable = undefined;
-    this.#lose(new Error(`Commit failed, this event's writes were rolled back: ${ROLLED_BACK_BY_SQLITE}`), durable);
+    if (this.#open && !this.#db.isTransaction) this.#lose(new Error(ROLLED_BACK_BY_SQLITE));
   }
 
-  #lose(lost: Error, durable: Deferred | undefined): void {
+  /** The open transaction is gone (its commit failed, or SQLite rolled it back): returns the error its writers and waiters get. */
+  #lose(cause: unknown): Error {
+    const lost = new Error(`Commit failed, this event's writes were rolled back: ${(cause as Error).message}`, { cause });
+    const durable = this.#durable;
+    this.#durable = undefined;
     for (const writer of this.#writers) this.#lost.set(writer, lost);
     this.#abandon();
     durable?.reject(lost);
+    return lost;
   }
 
   #rollbackEvent(): void {

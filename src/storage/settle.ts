@@ -23,6 +23,8 @@ const queue: string[] = [];
 const queued = new Set<string>();
 /** Queued files opened since they were queued: their settle must not clear the stamp. */
 const reopened = new Set<string>();
+/** Queued files an earlier process left (it was killed): their -wal is moved into them before the first sync. */
+const leftovers = new Set<string>();
 /** Queued files closed again while their settle ran: queued once more when it ends. */
 const again = new Set<string>();
 let running = false;
@@ -66,7 +68,7 @@ export function settleLeftovers(files: string[], stamp: number): Promise<void> {
     // An open file is settled at its close; reading another one's header here opens and closes a
     // descriptor, which would drop SQLite's lock on a file this process has open.
     if (openFiles.has(key) || queued.has(key) || stampOf(key) !== stamp) continue;
-    if (!checkpointLeftover(key)) continue;
+    leftovers.add(key);
     queued.add(key);
     queue.push(key);
   }
@@ -77,10 +79,25 @@ export function settleLeftovers(files: string[], stamp: number): Promise<void> {
 /**
  * A file a killed process had open may keep its newest pages in its -wal, the header page among them
  * with the stamp in it: a stamp cleared in the database file alone would leave that copy to be read
- * at the next open, and after a reboot the file would be taken for torn. The -wal is moved into the
- * database file first (SQLite's checkpoint, which also empties it), so the stamp the settle clears is
- * the only one. False when that failed: the file then stays stamped, as before.
+ * at the next open, and after a reboot the file would be taken for torn. So the leftovers of `batch`
+ * get their -wal moved into the database file first (SQLite's checkpoint, which also empties it),
+ * a chunk per turn, before the sync that makes them durable; the stamp the settle clears is then the
+ * only one. Returns those where that failed: they stay stamped, as before.
  */
+async function checkpointLeftovers(batch: string[]): Promise<Set<string>> {
+  const failed = new Set<string>();
+  const due = batch.filter((path) => leftovers.has(path));
+  for (let k = 0; k < due.length; k += CLEAR_CHUNK) {
+    for (const path of due.slice(k, k + CLEAR_CHUNK)) {
+      // Opened again meanwhile: its connection replays the -wal, and its close settles it.
+      if (openFiles.has(path) || reopened.has(path)) continue;
+      if (!checkpointLeftover(path)) failed.add(path);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return failed;
+}
+
 function checkpointLeftover(path: string): boolean {
   if ((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) return true;
   try {
@@ -139,7 +156,8 @@ function pump(): void {
 }
 
 /**
- * Settles every queued file: one file-system sync makes their pages and directory entries durable,
+ * Settles every queued file (a killed process's leftovers get their -wal moved in first): one
+ * file-system sync makes their pages and directory entries durable,
  * then each stamp is cleared (on this thread, right after checking the file is not open again), and
  * a second sync makes the cleared stamps durable. Two journal commits for a whole batch, instead of
  * three fsyncs per file that would stall the main thread's file creations behind them.
@@ -150,20 +168,22 @@ async function runBatch(): Promise<void> {
   const batch = queue.splice(0);
   try {
     const folders = [...new Set(batch.map(agentsFolderOf))];
+    const keepStamped = await checkpointLeftovers(batch);
     if (await syncPresent(folders)) {
       for (let k = 0; k < batch.length; k += CLEAR_CHUNK) {
-        for (const path of batch.slice(k, k + CLEAR_CHUNK)) clearStamp(path);
+        for (const path of batch.slice(k, k + CLEAR_CHUNK)) if (!keepStamped.has(path)) clearStamp(path);
         await new Promise((resolve) => setImmediate(resolve));
       }
       if (!(await syncPresent(folders))) throw new Error("sync -f failed after the stamps were cleared");
     } else {
-      for (const path of batch) await settleFile(path).catch(reportUnsettled(path));
+      for (const path of batch) if (!keepStamped.has(path)) await settleFile(path).catch(reportUnsettled(path));
     }
   } catch (error) {
     console.error(`[hearth] could not make ${batch.length} agent files durable:`, error);
   } finally {
     for (const path of batch) {
       queued.delete(path);
+      leftovers.delete(path);
       reopened.delete(path);
       if (again.delete(path)) {
         queued.add(path);
