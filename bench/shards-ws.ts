@@ -15,7 +15,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCH_DIR, emit, flag, log, removeDir, runChild, type Row } from "./lib/common.ts";
-import { startEntry } from "./lib/do-server.ts";
+import { availableParallelism } from "node:os";
+import { scalingCeiling, startEntry } from "./lib/do-server.ts";
 import type { WsLoadInput, WsLoadResult } from "./lib/ws-load.ts";
 
 const SOCKETS = Number(flag("sockets") ?? 200);
@@ -107,6 +108,25 @@ for (const client of CLIENTS) {
       unit: "×",
       goal: { op: ">=", value: 1.7 },
     });
+    const ceiling = (threads: number) =>
+      scalingCeiling({
+        threads: 2,
+        cores: availableParallelism(),
+        oneThreadRate: rate(1),
+        serverUs: median(results.get(key(client, threads))!.map((r) => r.cpuUs)),
+        clientUs: median(results.get(key(client, threads))!.map((r) => r.clientCpuUs)),
+      });
+    const ideal = ceiling(1);
+    const measured = ceiling(2);
+    if (ideal !== undefined && measured !== undefined) {
+      rows.push({
+        bench: "shards-ws",
+        metric: `the most 2 threads / 1 thread can be on ${availableParallelism()} cores shared with the ${client} client`,
+        value: Number(ideal.toFixed(2)),
+        unit: "×",
+        note: `cores ÷ (server + load generator CPU per call with 1 thread) ÷ the 1-thread rate: threads that cost nothing extra stop here; at the CPU per call measured with 2 threads, ${measured.toFixed(2)}×`,
+      });
+    }
   }
 }
 emit(rows);

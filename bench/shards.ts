@@ -14,7 +14,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCH_DIR, emit, findWrk, flag, log, removeDir, runChild, type Row } from "./lib/common.ts";
-import { startEntry, usageOf } from "./lib/do-server.ts";
+import { exitedChildrenCpuSeconds, scalingCeiling, startEntry, usageOf } from "./lib/do-server.ts";
 import type { HttpLeanInput, HttpLeanResult } from "./lib/http-load-lean.ts";
 
 const DURATION = Number(flag("duration") ?? 5);
@@ -41,6 +41,8 @@ interface Load {
   seconds: number;
   errors: number;
   p99ms: number;
+  /** The load generator's CPU (seconds) over the run, when known. */
+  clientCpuSeconds?: number;
 }
 
 /** wrk POSTing to `/agents/counter/<name>`: one name, or one of `agents` names at random per request. */
@@ -63,6 +65,7 @@ async function wrk(binary: string, url: string, agents: number | undefined, seco
         "end",
       ].join("\n"),
     );
+    const clientBefore = exitedChildrenCpuSeconds();
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(binary, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
@@ -74,7 +77,9 @@ async function wrk(binary: string, url: string, agents: number | undefined, seco
     const line = output.split("\n").find((text) => text.startsWith('{"requests"'));
     if (!line) throw new Error(`wrk printed no summary:\n${output}`);
     const summary = JSON.parse(line) as { requests: number; duration: number; errors: number; p99: number };
-    return { requests: summary.requests, seconds: summary.duration / 1e6, errors: summary.errors, p99ms: summary.p99 / 1000 };
+    const clientAfter = exitedChildrenCpuSeconds();
+    const clientCpuSeconds = clientBefore === undefined || clientAfter === undefined ? undefined : clientAfter - clientBefore;
+    return { requests: summary.requests, seconds: summary.duration / 1e6, errors: summary.errors, p99ms: summary.p99 / 1000, clientCpuSeconds };
   } finally {
     removeDir(dir);
   }
@@ -106,11 +111,12 @@ async function measure(binary: string, threads: number): Promise<{ many: Timed; 
     await wrk(binary, server.url, AGENTS, 3);
     // A warm-up at the measured load: connections parked while agents were being created are open again.
     await wrk(binary, server.url, AGENTS, 4);
-    const timed = async (agents: number | undefined): Promise<Load & { cpuUs: number }> => {
+    const timed = async (agents: number | undefined): Promise<Timed> => {
       const before = usageOf(server.pid)?.cpuSeconds ?? 0;
       const load = await wrk(binary, server.url, agents, DURATION);
       const after = usageOf(server.pid)?.cpuSeconds ?? 0;
-      return { ...load, cpuUs: ((after - before) * 1e6) / Math.max(1, load.requests) };
+      const per = (seconds: number) => (seconds * 1e6) / Math.max(1, load.requests);
+      return { ...load, cpuUs: per(after - before), clientUs: load.clientCpuSeconds === undefined ? undefined : per(load.clientCpuSeconds) };
     };
     log(`${threads} thread(s): ${AGENTS} agents, ${DURATION}s`);
     const many = await timed(AGENTS);
@@ -176,6 +182,23 @@ if ("missing" in found) {
       goal: { op: ">=", value: 1.7 },
       note: `${availableParallelism()} cores, shared with the load generator (one Node process)`,
     });
+    for (const [what, pick, client] of [
+      [`${AGENTS} agents`, (one: Measured) => one.many, "wrk"],
+      [`${STICKY} connections each to its own agent`, (one: Measured) => one.sticky, "the load generator"],
+    ] as const) {
+      const ceiling = (load: Timed) =>
+        scalingCeiling({ threads, cores: availableParallelism(), oneThreadRate: rate(pick(base)), serverUs: load.cpuUs, clientUs: load.clientUs ?? Number.NaN });
+      const ideal = ceiling(pick(base));
+      const measured = ceiling(pick(result));
+      if (ideal === undefined || measured === undefined) continue;
+      rows.push({
+        bench: "shards",
+        metric: `${what}: the most --threads ${threads} / --threads 1 can be on ${availableParallelism()} cores shared with ${client}`,
+        value: Number(ideal.toFixed(2)),
+        unit: "×",
+        note: `cores ÷ (server + load generator CPU per request with 1 thread) ÷ the 1-thread rate: threads that cost nothing extra stop here; at the CPU per request measured with ${threads} threads, ${measured.toFixed(2)}×`,
+      });
+    }
     rows.push({ bench: "shards", metric: `one agent: --threads ${threads} / --threads 1`, value: rate(result.one) / rate(base.one), unit: "×", note: "the second thread parses HTTP for half the connections" });
   }
   emit(rows);

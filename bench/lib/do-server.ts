@@ -46,6 +46,37 @@ export function usageOf(pid: number): ProcessUsage | undefined {
   }
 }
 
+/**
+ * CPU time (user + system, seconds) of this process's children that have exited and been waited for
+ * (`cutime` + `cstime` of /proc/self/stat): what a load generator such as wrk used, read before and
+ * after it runs. Undefined off Linux.
+ */
+export function exitedChildrenCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The most `threads` threads can gain over one on a machine of `cores` cores that the load generator
+ * shares: when every operation costs `serverUs + clientUs` of CPU, the cores carry at most
+ * `cores / (serverUs + clientUs)` operations a second, whatever the server does. With the CPU per
+ * operation measured on one thread, this is what threads that cost nothing extra could reach; with the
+ * figures measured on `threads` threads, what the run could reach at its own CPU per operation.
+ * Undefined when a figure is missing.
+ * @example scalingCeiling({ threads: 2, cores: 2, oneThreadRate: 37_900, serverUs: 28.1, clientUs: 6.3 }) // 1.53
+ */
+export function scalingCeiling(input: { threads: number; cores: number; oneThreadRate: number; serverUs: number; clientUs: number }): number | undefined {
+  const perOp = input.serverUs + input.clientUs;
+  if (!(perOp > 0) || !(input.oneThreadRate > 0)) return undefined;
+  return Math.min(input.threads, (input.cores * 1e6) / perOp / input.oneThreadRate);
+}
+
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();
