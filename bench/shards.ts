@@ -3,7 +3,8 @@
  * process of its own, data on disk), loaded by wrk in a third process: POSTs (setState + INSERT) spread
  * at random over 1,000 agents, and the same POST to one agent. Then the POST over 200 keep-alive
  * connections each keeping to an agent of its own (a user's browser and its agent), loaded by
- * lib/http-load-lean.ts (wrk cannot tie a connection to an agent). Reports requests per second, the
+ * lib/http-load-lean.ts (wrk cannot tie a connection to an agent); and new agents on disk, each POST to
+ * a name never used (wrk -c16). Reports requests per second, the
  * server's CPU per request, the ratio 2 threads / 1 thread — and that the load generator shares the
  * machine's cores with the server.
  *
@@ -23,6 +24,8 @@ const THREADS = (flag("threads") ?? "1,2").split(",").map(Number);
 const CONNECTIONS = 64;
 /** Connections of the workload where each keeps to its own agent (one of the first agents each). */
 const STICKY = 200;
+/** Connections of the new-agents workload (each request a name never used: its agent is created). */
+const FRESH_CONNECTIONS = 16;
 /** Rounds, each running every thread count once in turn: this VM's rates vary by ±30 % run to run, so the medians are reported. */
 const ROUNDS = Number(flag("rounds") ?? 3);
 
@@ -45,8 +48,11 @@ interface Load {
   clientCpuSeconds?: number;
 }
 
-/** wrk POSTing to `/agents/counter/<name>`: one name, or one of `agents` names at random per request. */
-async function wrk(binary: string, url: string, agents: number | undefined, seconds: number): Promise<Load> {
+/**
+ * wrk POSTing to `/agents/counter/<name>`: one name, one of `agents` names at random per request, or
+ * (`{ fresh }`) a name never used before per request, each creating an agent.
+ */
+async function wrk(binary: string, url: string, agents: number | undefined | { fresh: string }, seconds: number, connections = CONNECTIONS): Promise<Load> {
   const dir = mkdtempSync(join(tmpdir(), "hearth-shards-wrk-"));
   try {
     const script = join(dir, "load.lua");
@@ -58,7 +64,9 @@ async function wrk(binary: string, url: string, agents: number | undefined, seco
         'wrk.headers["Content-Type"] = "application/json"',
         agents === undefined
           ? 'function request() return wrk.format(nil, "/agents/counter/solo") end'
-          : `function request() return wrk.format(nil, "/agents/counter/a" .. math.random(${agents})) end`,
+          : typeof agents === "object"
+            ? `local n = 0\nfunction request() n = n + 1; return wrk.format(nil, "/agents/counter/${agents.fresh}" .. n) end`
+            : `function request() return wrk.format(nil, "/agents/counter/a" .. math.random(${agents})) end`,
         "function done(summary, latency, requests)",
         "  local e = summary.errors",
         '  io.write(string.format(\'\\n{"requests":%d,"duration":%d,"errors":%d,"p99":%d}\\n\', summary.requests, summary.duration, e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(99)))',
@@ -67,7 +75,7 @@ async function wrk(binary: string, url: string, agents: number | undefined, seco
     );
     const clientBefore = exitedChildrenCpuSeconds();
     const output = await new Promise<string>((resolve, reject) => {
-      const child = spawn(binary, ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn(binary, ["-t1", `-c${connections}`, `-d${seconds}s`, "-s", script, url], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
@@ -103,7 +111,7 @@ async function sticky(server: Served): Promise<Load & { cpuUs: number; clientUs:
 
 type Timed = Load & { cpuUs: number; clientUs?: number };
 
-async function measure(binary: string, threads: number): Promise<{ many: Timed; sticky: Timed; one: Timed }> {
+async function measure(binary: string, threads: number): Promise<{ many: Timed; sticky: Timed; one: Timed; fresh: Timed }> {
   const dataDir = mkdtempSync(join(tmpdir(), `hearth-shards-${threads}-`));
   const server = await startServer(threads, dataDir);
   try {
@@ -111,9 +119,9 @@ async function measure(binary: string, threads: number): Promise<{ many: Timed; 
     await wrk(binary, server.url, AGENTS, 3);
     // A warm-up at the measured load: connections parked while agents were being created are open again.
     await wrk(binary, server.url, AGENTS, 4);
-    const timed = async (agents: number | undefined): Promise<Timed> => {
+    const timed = async (agents: number | undefined | { fresh: string }, connections?: number): Promise<Timed> => {
       const before = usageOf(server.pid)?.cpuSeconds ?? 0;
-      const load = await wrk(binary, server.url, agents, DURATION);
+      const load = await wrk(binary, server.url, agents, DURATION, connections);
       const after = usageOf(server.pid)?.cpuSeconds ?? 0;
       const per = (seconds: number) => (seconds * 1e6) / Math.max(1, load.requests);
       return { ...load, cpuUs: per(after - before), clientUs: load.clientCpuSeconds === undefined ? undefined : per(load.clientCpuSeconds) };
@@ -125,7 +133,10 @@ async function measure(binary: string, threads: number): Promise<{ many: Timed; 
     log(`${threads} thread(s): one agent, ${DURATION}s`);
     await wrk(binary, server.url, undefined, 1);
     const one = await timed(undefined);
-    return { many, sticky: own, one };
+    log(`${threads} thread(s): new agents, ${DURATION}s`);
+    await wrk(binary, server.url, { fresh: "warm-" }, 2, FRESH_CONNECTIONS);
+    const fresh = await timed({ fresh: "new-" }, FRESH_CONNECTIONS);
+    return { many, sticky: own, one, fresh };
   } finally {
     await server.close();
     removeDir(dataDir);
@@ -147,7 +158,7 @@ if ("missing" in found) {
   const median = (list: Measured[], pick: (one: Measured) => Timed) => pick([...list].sort((a, b) => rate(pick(a)) - rate(pick(b)))[Math.floor(list.length / 2)]!);
   const results = new Map<number, Measured>();
   for (const [threads, list] of runs) {
-    const result = { many: median(list, (one) => one.many), sticky: median(list, (one) => one.sticky), one: median(list, (one) => one.one) };
+    const result = { many: median(list, (one) => one.many), sticky: median(list, (one) => one.sticky), one: median(list, (one) => one.one), fresh: median(list, (one) => one.fresh) };
     results.set(threads, result);
     const spread = (pick: (one: Measured) => Load) => list.map((one) => Math.round(rate(pick(one))).toLocaleString("en-US")).join(", ");
     const note = (load: Timed, all: string, client = `wrk -t1 -c${CONNECTIONS}`) =>
@@ -162,6 +173,14 @@ if ("missing" in found) {
       note: note(result.sticky, spread((one) => one.sticky), `lib/http-load-lean.ts, ${STICKY} connections, one request in flight each`),
     });
     rows.push({ bench: "shards", metric: `the same POST to one agent, --threads ${threads}`, value: rate(result.one), unit: "req/s", note: note(result.one, spread((one) => one.one)) });
+    rows.push({
+      bench: "shards",
+      metric: `new agents on disk (the same POST, each to a name never used), --threads ${threads}`,
+      value: rate(result.fresh),
+      unit: "agents/s",
+      goal: { op: ">=", value: 2_000 },
+      note: note(result.fresh, spread((one) => one.fresh), `wrk -t1 -c${FRESH_CONNECTIONS}`),
+    });
   }
   const base = results.get(1);
   for (const [threads, result] of results) {
@@ -185,6 +204,7 @@ if ("missing" in found) {
     for (const [what, pick, client] of [
       [`${AGENTS} agents`, (one: Measured) => one.many, "wrk"],
       [`${STICKY} connections each to its own agent`, (one: Measured) => one.sticky, "the load generator"],
+      ["new agents", (one: Measured) => one.fresh, "wrk"],
     ] as const) {
       const ceiling = (load: Timed) =>
         scalingCeiling({ threads, cores: availableParallelism(), oneThreadRate: rate(pick(base)), serverUs: load.cpuUs, clientUs: load.clientUs ?? Number.NaN });
