@@ -91,6 +91,37 @@ describe("incomingBody", () => {
     await expect(received).rejects.toThrow(/aborted/);
   });
 
+  it("attaches nothing to the message until a reader asks, and the body that arrived meanwhile is read whole", async () => {
+    let incoming!: IncomingMessage;
+    let body: ReadableStream<Uint8Array> | undefined;
+    const port = await listen((b, i) => {
+      body = b;
+      incoming = i;
+    });
+    const client = httpRequest({ port, method: "POST", headers: { "content-length": 11 } });
+    client.on("error", () => {});
+    client.end("hello world");
+    await expect.poll(() => body !== undefined && incoming.complete).toBe(true);
+    expect(incoming.listenerCount("data") + incoming.listenerCount("end") + incoming.listenerCount("close")).toBe(0);
+    expect((await readAll(body!)).toString()).toBe("hello world");
+  });
+
+  it("fails the reader whose first read comes after the client went away in the middle of the body", async () => {
+    let incoming!: IncomingMessage;
+    let body: ReadableStream<Uint8Array> | undefined;
+    const port = await listen((b, i) => {
+      body = b;
+      incoming = i;
+    });
+    const client = httpRequest({ port, method: "POST", headers: { "content-length": 1000 } });
+    client.on("error", () => {});
+    client.write("only the first part");
+    await expect.poll(() => body !== undefined).toBe(true);
+    client.destroy();
+    await expect.poll(() => incoming.destroyed).toBe(true);
+    await expect(readAll(body!)).rejects.toThrow(/aborted/);
+  });
+
   it("drops the rest of the body when the stream is cancelled, keeping the message (the answer still goes out)", async () => {
     let incoming!: IncomingMessage;
     let body: ReadableStream<Uint8Array> | undefined;
