@@ -21,6 +21,9 @@ export function withCors(response: Response, headers: Record<string, string> | u
   const merged = new Headers(response.headers);
   for (const [key, value] of Object.entries(headers)) merged.set(key, value);
   // A string body is handed on as the string: the copy is written in one call, as the original would be.
-  const body = takeCompleteBody(response) ?? response.body;
-  return new Response(body, { status: response.status, statusText: response.statusText, headers: merged });
+  const text = takeCompleteBody(response);
+  const copy = new Response(text ?? response.body, { status: response.status, statusText: response.statusText, headers: merged });
+  // A string given to the constructor brings a content-type of its own: not where the handler removed it.
+  if (text !== undefined && !merged.has("content-type")) copy.headers.delete("content-type");
+  return copy;
 }

@@ -141,9 +141,10 @@ export class CompleteBodyResponse extends NativeResponse {
   }
 
   static {
-    stringBody = (response) => (#text in response ? response.#text : undefined);
+    // Not `#text in` a primitive (a member called with one as `this`): that throws at once, where Node's member rejects.
+    stringBody = (response) => (isObject(response) && #text in response ? response.#text : undefined);
     take = (response) => {
-      if (!(#text in response) || response.#text === undefined || response.#native !== undefined || response.#used) return undefined;
+      if (!isObject(response) || !(#text in response) || response.#text === undefined || response.#native !== undefined || response.#used) return undefined;
       if (!plainBodyMembers(response)) return undefined;
       response.#used = true;
       return response.#text;
@@ -151,6 +152,10 @@ export class CompleteBodyResponse extends NativeResponse {
   }
 }
 Object.defineProperty(CompleteBodyResponse, "name", { value: "Response" });
+
+function isObject(value: unknown): value is object {
+  return (typeof value === "object" && value !== null) || typeof value === "function";
+}
 
 /** Whether UTF-8 bytes of `text` decode to `text` again (no lone surrogate; no BOM, which decoding drops). */
 function readsBackAsItself(text: string): boolean {

@@ -134,6 +134,21 @@ describe("CompleteBodyResponse", () => {
     const bodyOf = Object.getOwnPropertyDescriptor(CompleteBodyResponse.prototype, "body")!.get!;
     expect(bodyOf.call(new NativeResponse(null))).toBeNull();
     expect(Object.getOwnPropertyDescriptor(CompleteBodyResponse.prototype, "bodyUsed")!.get!.call(other)).toBe(true);
+    // Called on no response at all: a rejected promise (or a throw) exactly where Node's member gives one.
+    for (const member of ["text", "json", "arrayBuffer", "blob", "clone"] as const) {
+      for (const self of [undefined, null, 1, "x"]) {
+        const outcome = (R: typeof Response) => {
+          try {
+            const result: unknown = (R.prototype[member] as () => unknown).call(self);
+            if (result instanceof Promise) result.catch(() => {});
+            return result instanceof Promise ? "promise" : "value";
+          } catch {
+            return "throw";
+          }
+        };
+        expect(`${member} on ${String(self)}: ${outcome(CompleteBodyResponse)}`).toBe(`${member} on ${String(self)}: ${outcome(NativeResponse)}`);
+      }
+    }
   });
 
   it("a subclass's members are its own: its fields exist when they run, and the server reads a body it overrides through it", async () => {
@@ -184,6 +199,12 @@ describe("withCors", () => {
       const streamed = withCors(new NativeResponse(new Uint8Array([104, 105])), { "x-cors": "1" });
       expect(takeCompleteBody(streamed)).toBeUndefined();
       expect(await streamed.text()).toBe("hi");
+      // A content-type the handler removed stays removed: the copy's constructor must not add its own.
+      const untyped = new CompleteBodyResponse("plain");
+      untyped.headers.delete("content-type");
+      const copied = withCors(untyped, { "access-control-allow-origin": "*" });
+      expect(copied.headers.get("content-type")).toBeNull();
+      expect(takeCompleteBody(copied)).toBe("plain");
     } finally {
       globalThis.Response = Global;
     }
