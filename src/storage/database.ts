@@ -5,7 +5,7 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES, stampedTemplate } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
-import { ImplicitTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+import { ImplicitTransaction, LostWrites, type TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, madeOnTheSpot, returnHeldWal, takePooledWal, type HeldWal } from "./file-pool.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
@@ -86,6 +86,8 @@ export class AgentDatabase implements Parkable {
   #link: ReplicaLink | undefined;
   /** Output waiting for replication; outlives connections (parking), so order holds across them. */
   readonly #releases: ReleaseQueue | undefined;
+  /** Events whose writes were lost while they ran, kept across connections (a park does not forget them). */
+  readonly #lostWrites = new LostWrites();
   readonly #options: AgentDatabaseOptions;
   #syncDepth = 0;
   /** The file's tables and triggers, read once and kept until the schema may have changed. */
@@ -253,6 +255,7 @@ export class AgentDatabase implements Parkable {
    */
   output(send: () => void): void {
     if (this.#db !== undefined) this.#transaction.output(send);
+    else if (this.#lostWrites.of(this.#options.currentOwner()) !== undefined) return; // its event is told its writes were rolled back
     else if (this.#releases === undefined) send();
     else this.#releases.output(send);
   }
@@ -271,6 +274,9 @@ export class AgentDatabase implements Parkable {
   /** An event settled; resolves when its writes are durable (undefined: nothing pending). */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     if (this.#db !== undefined) return this.#transaction.endEvent(owner, failed);
+    // Parked since: an event whose writes were lost before is still told so.
+    const lost = this.#lostWrites.take(owner);
+    if (lost !== undefined && !failed) return Promise.reject(lost);
     const released = this.#releases?.whenReleased(owner);
     return failed ? released?.catch(() => {}) : released;
   }
@@ -346,6 +352,7 @@ export class AgentDatabase implements Parkable {
         options.onRollback?.();
       },
       replica,
+      this.#lostWrites,
     );
     fileOpened(options.path, unsettled);
     watchConnection(this);

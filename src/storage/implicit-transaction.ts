@@ -17,6 +17,31 @@ type TransactionStatement = keyof typeof TRANSACTION_SQL;
 /** Identifies who is writing, so one event's failure rolls back only its own writes. */
 export type TransactionOwner = object | undefined;
 
+/**
+ * Events whose writes were lost (a failed commit, or SQLite's own rollback) while they were still
+ * running, with the error each gets. Kept by the database across its connections: a connection
+ * parked while such an event awaits must not forget it.
+ */
+export class LostWrites {
+  readonly #errors = new WeakMap<object, unknown>();
+
+  mark(owner: object, error: unknown): void {
+    this.#errors.set(owner, error);
+  }
+
+  /** The error `owner`'s writes were lost with, if they were. */
+  of(owner: TransactionOwner): unknown {
+    return owner === undefined ? undefined : this.#errors.get(owner);
+  }
+
+  /** As {@link of}, and forgets it (the event ended). */
+  take(owner: TransactionOwner): unknown {
+    const error = this.of(owner);
+    if (error !== undefined) this.#errors.delete(owner!);
+    return error;
+  }
+}
+
 interface Deferred {
   promise: Promise<void>;
   resolve(): void;
@@ -52,18 +77,25 @@ export class ImplicitTransaction {
   #commitScheduled = false;
   /** Events that wrote in the open transaction; if its commit fails, their writes are gone. */
   #writers = new Set<object>();
-  /** Events whose writes were lost to a failed commit while they were still running. */
-  #lost = new WeakMap<object, unknown>();
+  /** Events whose writes were lost while they were still running (shared by the database's connections). */
+  readonly #lost: LostWrites;
   /** Set when the database is replicated: commits pass through it before their output leaves. */
   readonly #replica: { link: ReplicaLink; releases: ReleaseQueue } | undefined;
   /** Replication failures when the open transaction began (replicated databases only). */
   #failuresAtBegin = 0;
 
-  constructor(db: DatabaseSync, currentOwner: () => TransactionOwner, onRollback: () => void, replica?: { link: ReplicaLink; releases: ReleaseQueue }) {
+  constructor(
+    db: DatabaseSync,
+    currentOwner: () => TransactionOwner,
+    onRollback: () => void,
+    replica?: { link: ReplicaLink; releases: ReleaseQueue },
+    lost: LostWrites = new LostWrites(),
+  ) {
     this.#db = db;
     this.#currentOwner = currentOwner;
     this.#onRollback = onRollback;
     this.#replica = replica;
+    this.#lost = lost;
   }
 
   /** Runs one of the transaction's own statements, prepared on its first use (most connections need BEGIN and COMMIT only). */
@@ -76,10 +108,16 @@ export class ImplicitTransaction {
     return this.#open;
   }
 
-  /** Called before every statement: opens the transaction and the running event's savepoint. */
+  /**
+   * Called before every statement: opens the transaction and the running event's savepoint. An event
+   * whose writes were lost runs no more statements: it was told they were rolled back, and anything
+   * it wrote now could be committed by a later turn.
+   */
   join(): void {
     this.#checkAlive();
     const owner = this.#currentOwner();
+    const lost = this.#lost.of(owner);
+    if (lost !== undefined) throw lost;
     // Savepoints nest, they cannot interleave: if another event's savepoint is still open (it is
     // running, awaiting), make its writes so far durable before this event's begin.
     if (owner !== undefined && this.#savepointOwner !== undefined && owner !== this.#savepointOwner) this.commit();
@@ -106,9 +144,11 @@ export class ImplicitTransaction {
     this.#writers.add(owner);
   }
 
-  /** Sends now when nothing is pending, else when the transaction commits. */
+  /** Sends now when nothing is pending, else when the transaction commits; never for an event whose writes were lost. */
   output(send: () => void): void {
-    if (this.#open) this.#held.push({ owner: this.#currentOwner(), send });
+    const owner = this.#currentOwner();
+    if (this.#lost.of(owner) !== undefined) return;
+    if (this.#open) this.#held.push({ owner, send });
     else if (this.#replica === undefined) send();
     else this.#replica.releases.output(send);
   }
@@ -119,15 +159,9 @@ export class ImplicitTransaction {
    */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     this.#checkAlive();
-    if (owner !== undefined && this.#lost.has(owner)) {
-      const error = this.#lost.get(owner);
-      this.#lost.delete(owner);
-      if (!failed) {
-        // Told its writes were rolled back: so are those it made after the loss, and its output.
-        if (owner === this.#savepointOwner) this.#rollbackEvent();
-        return Promise.reject(error);
-      }
-    }
+    // Its writes were lost while it ran (it wrote nothing since: `join` refused it).
+    const lost = this.#lost.take(owner);
+    if (lost !== undefined && !failed) return Promise.reject(lost);
     if (!this.#open && this.#replica !== undefined) {
       const released = this.#replica.releases.whenReleased(owner);
       return failed ? released?.catch(() => {}) : released;
@@ -229,7 +263,7 @@ export class ImplicitTransaction {
     const lost = new Error(`Commit failed, this event's writes were rolled back: ${(cause as Error).message}`, { cause });
     const durable = this.#durable;
     this.#durable = undefined;
-    for (const writer of this.#writers) this.#lost.set(writer, lost);
+    for (const writer of this.#writers) this.#lost.mark(writer, lost);
     this.#abandon();
     durable?.reject(lost);
     return lost;

@@ -280,3 +280,31 @@ describe("running out of file descriptors", () => {
     expect(result.warnings[0]).toMatch(/^\[hearth\] the process ran out of file descriptors with \d+ SQLite connections open: the cap on open connections \(maxOpenConnections\) is now \d+\. Raise the limit \(ulimit -n\) or lower maxOpenConnections\.$/);
   });
 });
+
+describe("a connection parked while an event whose writes were lost awaits", () => {
+  it("still tells that event its writes were rolled back, and drops what it sends", async () => {
+    let owner: object | undefined;
+    const dir = mkdtempSync(join(tmpdir(), "hearth-lost-"));
+    dirs.push(dir);
+    const db = new AgentDatabase({ path: join(dir, "lost.sqlite"), durability: "relaxed", identity: "counter/lost", currentOwner: () => owner });
+    open.push(db);
+    db.execScript("CREATE TABLE t (v TEXT); CREATE TABLE once (v TEXT UNIQUE ON CONFLICT ROLLBACK); INSERT INTO once VALUES ('taken')");
+    db.flush();
+    const event = {};
+    owner = event;
+    db.statement("INSERT INTO t VALUES ('before')").run();
+    expect(() => db.statement("INSERT INTO once VALUES ('taken')").run()).toThrow(/UNIQUE/); // the handler catches it
+    owner = undefined;
+    expect(() => db.flush()).toThrow(/rolled back/); // the event awaits outside I/O: its turn's commit finds the loss
+    parkIdleConnections();
+    parkIdleConnections();
+    expect(db.parked).toBe(true);
+    const sent: string[] = [];
+    owner = event;
+    db.output(() => sent.push("after the loss"));
+    owner = undefined;
+    await expect(db.endEvent(event, false)).rejects.toThrow(/rolled back/);
+    expect(sent).toEqual([]);
+    expect(db.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(0);
+  });
+});

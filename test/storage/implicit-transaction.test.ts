@@ -175,18 +175,35 @@ describe("ImplicitTransaction", () => {
       expect(sent).toEqual(["b's frame"]);
     });
 
-    it("what the event writes after the loss is rolled back with it, and its output dropped", async () => {
+    it("the event runs no statement after the loss, and its output is dropped", async () => {
       const a = {};
       const sent: string[] = [];
       write(a, "before");
       collide(a);
-      write(a, "after");
+      expect(() => write(a, "after")).toThrow(/rolled back/);
       owner = a;
       tx.output(() => sent.push("a's frame"));
       owner = undefined;
       await expect(tx.endEvent(a, false)).rejects.toThrow(/rolled back/);
       tx.commit();
       expect(committed()).toEqual([]);
+      expect(sent).toEqual([]);
+    });
+
+    it("nor after a commit in between (an event that awaits outside I/O): nothing it does afterwards is committed or sent", async () => {
+      const a = {};
+      const sent: string[] = [];
+      write(a, "before");
+      collide(a);
+      expect(() => tx.commit()).toThrow(/rolled back/); // the yield's flush finds the loss
+      expect(() => write(a, "after")).toThrow(/rolled back/);
+      owner = a;
+      tx.output(() => sent.push("a's frame"));
+      owner = undefined;
+      write({}, "other"); // another event's turn commits
+      tx.commit();
+      await expect(tx.endEvent(a, false)).rejects.toThrow(/rolled back/);
+      expect(committed()).toEqual(["other"]);
       expect(sent).toEqual([]);
     });
 
