@@ -51,6 +51,13 @@ export const LIMITS = {
    * WAL grows past this many bytes starts checkpointing with syncs, as any other session.
    */
   quietWalBytes: 16 * 1024 * 1024,
+  /**
+   * How long an agent file's open waits for a lock another connection of this process holds on a file
+   * written without fsync: after a crash, the settle of a killed process's files (run by whichever
+   * thread first creates an agent file) checkpoints each with a connection of its own. Any other lock
+   * is refused at once (a second Hearth on the same data directory).
+   */
+  unsettledFileLockWaitMs: 5_000,
   /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. Open files are bounded apart from it (`setOpenConnectionCap`). */
   maxLiveAgents: 16_384,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import type { Durability } from "../limits.ts";
+import { LIMITS, type Durability } from "../limits.ts";
 import { SCHEMA_SQL, SCHEMA_VERSION, createAgentFile } from "./agent-file-setup.ts";
-import { readStamp } from "./file-stamp.ts";
+import { readStamp, settlingMarkerOf } from "./file-stamp.ts";
 
 const knownDirs = new Set<string>();
 
@@ -57,22 +57,31 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
   // Read before SQLite opens the WAL: a quiet session needs one with no frames in it.
   const emptyWal = !created && options.allowQuiet === true && durability === "relaxed" && (statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0;
   if (created) createAgentFile(path, durability === "strict" ? 0 : bootStamp);
-  let db: DatabaseSync;
+  let db = openDatabase(path);
   let header: FileHeader;
   try {
-    db = new DatabaseSync(path, OPEN_OPTIONS);
-  } catch (error) {
-    throw describeOpenError(error, path);
-  }
-  try {
-    db.exec("PRAGMA locking_mode = EXCLUSIVE");
     // A file this open just made is the template with a known header: reading it back is a statement
     // over two pragmas, the dearest part of a new agent's open after SQLite's own.
-    header = created ? { stamp: durability === "strict" ? 0 : bootStamp, version: SCHEMA_VERSION, identity: undefined } : readHeader(db);
+    header = lockAndRead(db, created ? { stamp: durability === "strict" ? 0 : bootStamp, version: SCHEMA_VERSION, identity: undefined } : undefined);
   } catch (error) {
     db.close();
-    if (isLocked(error) || !isStale(readStampOrUndefined(path), bootStamp)) throw describeOpenError(error, path);
-    return reopenEmpty(options, "cannot be read");
+    const stamp = readStampOrUndefined(path);
+    if (!isLocked(error)) {
+      if (!isStale(stamp, bootStamp)) throw describeOpenError(error, path);
+      return reopenEmpty(options, "cannot be read");
+    }
+    // Locked while another thread of this process checkpoints it, a killed process's file (settle.ts):
+    // that takes moments, so wait for it. Otherwise one more try at once (the checkpoint may have just
+    // ended), and any other lock is refused.
+    if (stamp === undefined || stamp === 0) throw describeOpenError(error, path);
+    db = openDatabase(path, existsSync(settlingMarkerOf(path)) ? LIMITS.unsettledFileLockWaitMs : 0);
+    try {
+      header = lockAndRead(db, undefined);
+      db.exec("PRAGMA busy_timeout = 0");
+    } catch (again) {
+      db.close();
+      throw describeOpenError(again, path);
+    }
   }
   if (isStale(header.stamp, bootStamp)) {
     db.close();
@@ -107,6 +116,20 @@ const UNSETTLED_PRAGMAS = "PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint =
 const QUIET_PRAGMAS = "PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = 0";
 /** What a quiet session becomes when it must checkpoint while open: SQLite's own ordering, with its syncs. */
 export const HARDEN_PRAGMAS = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 1000";
+
+function openDatabase(path: string, waitForLockMs?: number): DatabaseSync {
+  try {
+    return new DatabaseSync(path, waitForLockMs === undefined ? OPEN_OPTIONS : { ...OPEN_OPTIONS, timeout: waitForLockMs });
+  } catch (error) {
+    throw describeOpenError(error, path);
+  }
+}
+
+/** Takes the exclusive lock (the first read does) and reads the header; `known`: a file just made, not read back. */
+function lockAndRead(db: DatabaseSync, known: FileHeader | undefined): FileHeader {
+  db.exec("PRAGMA locking_mode = EXCLUSIVE");
+  return known ?? readHeader(db);
+}
 
 interface FileHeader {
   stamp: number;

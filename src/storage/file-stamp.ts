@@ -20,3 +20,12 @@ export function readStamp(path: string): number | undefined {
     closeSync(fd);
   }
 }
+
+/**
+ * The file that exists while a thread of this process checkpoints a killed process's file before
+ * clearing its stamp (settle.ts): an open of that agent meanwhile finds it locked, and waits for the
+ * checkpoint instead of taking the lock for another process's.
+ */
+export function settlingMarkerOf(path: string): string {
+  return `${path}-settling`;
+}

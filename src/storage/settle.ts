@@ -1,9 +1,9 @@
-import { closeSync, existsSync, openSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { waitAtMost } from "../time/wait-at-most.ts";
-import { STAMP_OFFSET, readStamp } from "./file-stamp.ts";
+import { STAMP_OFFSET, readStamp, settlingMarkerOf } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";
 import { agentsFolderOf, clearUnsettledLogs } from "./unsettled-log.ts";
 
@@ -100,7 +100,10 @@ async function checkpointLeftovers(batch: string[]): Promise<Set<string>> {
 
 function checkpointLeftover(path: string): boolean {
   if ((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) return true;
+  // The agent may belong to another thread, which may open it meanwhile: the marker makes it wait.
+  const marker = settlingMarkerOf(path);
   try {
+    closeSync(openSync(marker, "w"));
     const db = new DatabaseSync(path);
     try {
       // As the runtime opens agent files: the WAL index in memory, no -shm file left behind.
@@ -112,6 +115,8 @@ function checkpointLeftover(path: string): boolean {
   } catch (error) {
     console.error(`[hearth] could not move the -wal of ${path} into it after a crash; it stays unsettled:`, error);
     return false;
+  } finally {
+    rmSync(marker, { force: true });
   }
 }
 

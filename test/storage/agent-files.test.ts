@@ -1,11 +1,11 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { threadId } from "node:worker_threads";
+import { threadId, Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DatabaseSync } from "node:sqlite";
 import { createAgentFile, currentBootStamp, SCHEMA_TABLES } from "../../src/storage/agent-file-setup.ts";
-import { readStamp } from "../../src/storage/file-stamp.ts";
+import { readStamp, settlingMarkerOf } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { agentsFolderOf, closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
@@ -265,6 +265,47 @@ describe("the log of unsettled files", () => {
     // The machine restarts before the agent is opened again: the next boot finds it settled.
     expect(notes(open(left, currentBootStamp() ^ 1))).toEqual(["in the wal"]);
   });
+
+  it("a thread opening an agent while another thread of the process checkpoints its leftover file waits for it; any other lock is refused at once", async () => {
+    const path = tempPath();
+    writeNote(open(path, currentBootStamp()), "kept");
+    opened.pop()!.close(); // stamped: written without fsync in this boot
+    /** Another thread holds the file's exclusive lock for a while, as the settle's checkpoint does; `released[0]` turns 1 just before it lets go. */
+    const holdLock = async (released: Int32Array): Promise<{ exited: Promise<unknown> }> => {
+      const code = `
+        const { DatabaseSync } = require("node:sqlite");
+        const { parentPort, workerData } = require("node:worker_threads");
+        const db = new DatabaseSync(workerData.path);
+        db.exec("PRAGMA locking_mode = EXCLUSIVE");
+        db.prepare("SELECT count(*) FROM notes").get();
+        parentPort.postMessage("locked");
+        setTimeout(() => {
+          Atomics.store(workerData.released, 0, 1);
+          db.close();
+        }, 2000);`;
+      const worker = new Worker(code, { eval: true, workerData: { path, released } });
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      await new Promise((resolve) => worker.once("message", resolve));
+      return { exited };
+    };
+    // The settle's marker is there: the open waits until the other thread lets go.
+    writeFileSync(settlingMarkerOf(path), "");
+    let released = new Int32Array(new SharedArrayBuffer(4));
+    let holder = await holdLock(released);
+    expect(Atomics.load(released, 0)).toBe(0);
+    const db = open(path, currentBootStamp());
+    expect(notes(db)).toEqual(["kept"]);
+    expect(Atomics.load(released, 0)).toBe(1);
+    db.close();
+    await holder.exited;
+    rmSync(settlingMarkerOf(path));
+    // No marker: another process's lock, refused at once.
+    released = new Int32Array(new SharedArrayBuffer(4));
+    holder = await holdLock(released);
+    expect(() => notes(open(path, currentBootStamp()))).toThrow(/locked by another process/);
+    expect(Atomics.load(released, 0)).toBe(0);
+    await holder.exited;
+  }, 20_000);
 
   it("lives next to the agents folder, and next to a file outside that layout", () => {
     expect(agentsFolderOf("/data/agents/counter/ab/x.sqlite")).toBe("/data/agents");
