@@ -37,13 +37,13 @@ export function newSpanId(): string {
   return id === ZERO_SPAN ? newSpanId() : id;
 }
 
-/** A hex digit's value by its char code (lower or upper case), -1 for anything else. */
+/**
+ * A hex digit's value by its char code, -1 for anything else. Lower case only: ids are read back in
+ * lower case, so an id in upper case must be kept as the text it is (else the store would index it
+ * under one spelling and give it back under another).
+ */
 const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let digit = 0; digit < 16; digit++) {
-  const lower = digit.toString(16);
-  HEX_VALUE[lower.charCodeAt(0)] = digit;
-  HEX_VALUE[lower.toUpperCase().charCodeAt(0)] = digit;
-}
+for (let digit = 0; digit < 16; digit++) HEX_VALUE[digit.toString(16).charCodeAt(0)] = digit;
 
 /**
  * Writes the `bytes` bytes an id of `bytes * 2` hex digits stands for into `target` at `at`; false

@@ -102,7 +102,8 @@ export class SpanRing {
     this.#last[slot] = at;
     this.#count[slot] = this.#count[slot]! + 1;
     this.#spans++;
-    while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest();
+    // Never the trace just added to: the span would leave at once, with its trace's earlier spans.
+    while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest(slot);
     return undefined;
   }
 
@@ -172,13 +173,33 @@ export class SpanRing {
     return this.#claim(0, size);
   }
 
-  /** Evicts the trace of the oldest live record and moves the tail past records of evicted traces. */
-  #evictOldest(): void {
+  /**
+   * Evicts the trace of the oldest live record (of those not of trace slot `keep`) and moves the tail
+   * past records of evicted traces.
+   */
+  #evictOldest(keep?: number): void {
     this.#skipDead();
     if (this.#records === 0) return;
-    this.#close(this.#view!.getUint32(this.#tail + OFFSET.slot, true));
+    const oldest = this.#view!.getUint32(this.#tail + OFFSET.slot, true);
+    const slot = oldest === keep ? this.#oldestOtherThan(keep) : oldest;
+    if (slot === undefined) return;
+    this.#close(slot);
     this.#evicted++;
     this.#skipDead();
+  }
+
+  /** The slot of the oldest live record not of trace slot `keep`, walking from the tail; undefined when there is none. */
+  #oldestOtherThan(keep: number): number | undefined {
+    let at = this.#tail;
+    for (let left = this.#records; left > 0; left--) {
+      at = this.#unwrapped(at);
+      if (this.#live(at)) {
+        const slot = this.#view!.getUint32(at + OFFSET.slot, true);
+        if (slot !== keep) return slot;
+      }
+      at += this.#view!.getUint32(at + OFFSET.size, true);
+    }
+    return undefined;
   }
 
   /** Moves the tail past records of evicted traces (and past where the ring wrapped). */

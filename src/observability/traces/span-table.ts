@@ -86,35 +86,56 @@ export class SpanTable {
     return rows.map((row) => JSON.parse(String(row.data)) as TraceSummary).sort(compareNewestFirst);
   }
 
-  /** The newest `count` spans, oldest first (to refill the memory store at start). */
-  newest(count: number): SpanRecord[] {
-    const rows = this.#db.prepare("SELECT data FROM spans ORDER BY id DESC LIMIT ?").all(count);
-    return rows.reverse().map((row) => JSON.parse(String(row.data)) as SpanRecord);
+  /**
+   * The newest traces, whole, `count` spans at most, their spans oldest first (to refill the memory
+   * store at start: a trace cut part-way would be listed as less than it was).
+   */
+  newestTraces(count: number): SpanRecord[] {
+    const recent = this.#db
+      .prepare("SELECT trace_id, max(id) AS last FROM (SELECT id, trace_id FROM spans ORDER BY id DESC LIMIT ?) GROUP BY trace_id ORDER BY last DESC")
+      .all(count);
+    const size = this.#db.prepare("SELECT count(*) AS n FROM spans WHERE trace_id = ?");
+    const rows = this.#db.prepare("SELECT id, data FROM spans WHERE trace_id = ?");
+    const kept: Array<{ id: number; data: string }> = [];
+    let total = 0;
+    for (const row of recent) {
+      const traceId = String(row.trace_id);
+      const n = Number(size.get(traceId)?.n ?? 0);
+      if (total + n > count) break;
+      total += n;
+      for (const row of rows.all(traceId)) kept.push({ id: Number(row.id), data: String(row.data) });
+    }
+    return kept.sort((a, b) => a.id - b.id).map((row) => JSON.parse(row.data) as SpanRecord);
   }
 
-  /** Deletes spans older than the age limit and beyond the row limit; returns how many went. */
+  /**
+   * Deletes the traces with a span older than the age limit (among the oldest rows) or beyond the row
+   * limit, each whole and its summary with it (a trace cut part-way would be listed as more than it
+   * still is); returns how many spans went.
+   */
   retain(): number {
     this.#sinceRetention = 0;
     this.#retainedAt = this.#now();
     // Spans are written in about the order they end: the oldest ids are the oldest spans. Walking the
-    // oldest rows by id spares an index on ended_at (one B-tree write less per span).
-    const old = this.#db
-      .prepare("DELETE FROM spans WHERE id IN (SELECT id FROM spans ORDER BY id LIMIT ?) AND ended_at < ?")
-      .run(AGE_SCAN_ROWS, this.#retainedAt - this.#retention.maxAgeMs);
-    // Ids only grow (the newest row is never deleted first), so the newest id minus the limit is the
-    // line: no OFFSET scan over the rows kept.
-    const over = this.#db.prepare("DELETE FROM spans WHERE id <= (SELECT max(id) FROM spans) - ?").run(this.#retention.maxRows);
-    const removed = Number(old.changes) + Number(over.changes);
-    // A trace whose spans are all gone leaves the list too. Only traces that started before the oldest
-    // span left can have lost spans, so the check walks those (by the started_at index), not every trace.
-    if (removed > 0) {
-      this.#db
-        .prepare(
-          `DELETE FROM traces WHERE started_at < coalesce((SELECT ended_at FROM spans ORDER BY id LIMIT 1), 1e300)
-             AND NOT EXISTS (SELECT 1 FROM spans WHERE spans.trace_id = traces.trace_id)`,
-        )
-        .run();
-    }
+    // oldest rows by id spares an index on ended_at (one B-tree write less per span). Ids only grow, so
+    // the newest id minus the limit is the row limit's line: no OFFSET scan over the rows kept.
+    const leaving = this.#db
+      .prepare(
+        `SELECT trace_id FROM spans WHERE id IN (SELECT id FROM spans ORDER BY id LIMIT ?) AND ended_at < ?
+         UNION SELECT trace_id FROM spans WHERE id <= (SELECT max(id) FROM spans) - ?`,
+      )
+      .all(AGE_SCAN_ROWS, this.#retainedAt - this.#retention.maxAgeMs, this.#retention.maxRows);
+    if (leaving.length === 0) return 0;
+    const spans = this.#db.prepare("DELETE FROM spans WHERE trace_id = ?");
+    const summary = this.#db.prepare("DELETE FROM traces WHERE trace_id = ?");
+    let removed = 0;
+    inTransaction(this.#db, () => {
+      for (const row of leaving) {
+        const traceId = String(row.trace_id);
+        removed += Number(spans.run(traceId).changes);
+        summary.run(traceId);
+      }
+    });
     return removed;
   }
 

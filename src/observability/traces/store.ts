@@ -111,6 +111,8 @@ export class SpanStore {
     for (const [key, value] of Object.entries(this.#limits)) {
       if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`traces ${key} must be a positive integer, got ${value}`);
     }
+    // One trace alone may not hold more than the store does.
+    this.#limits.maxSpansPerTrace = Math.min(this.#limits.maxSpansPerTrace, this.#limits.maxSpans);
     if (this.#limits.maxBytes < MIN_BYTES || this.#limits.maxBytes > MAX_BYTES) {
       throw new RangeError(`traces maxBytes must be from ${MIN_BYTES} to ${MAX_BYTES}, got ${this.#limits.maxBytes}`);
     }
@@ -121,7 +123,11 @@ export class SpanStore {
     if (options.persist) {
       const { path, durability, sampleRatio: _ratio, slowMs: _slow, ...retention } = options.persist;
       this.#table = new SpanTable(path, durability ?? "relaxed", retention, options.now ?? Date.now);
-      for (const span of this.#table.newest(this.#limits.maxSpans)) this.#keep(span);
+      // Traces the file holds already: their later spans go to it as they end, never their earlier ones again.
+      for (const span of this.#table.newestTraces(this.#limits.maxSpans)) {
+        this.#keep(span);
+        this.#remember(span.traceId);
+      }
     }
   }
 
@@ -134,10 +140,15 @@ export class SpanStore {
     if (this.#written.size > 0 && this.#written.has(span.traceId)) return (this.#pending.push(span), true);
     const worth = span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined || span.endedAt - span.startedAt >= slowMs;
     if (!worth) return false;
-    this.#written.add(span.traceId);
-    if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
+    this.#remember(span.traceId);
     this.#pending.push(...(this.#ring.trace(span.traceId) ?? [span]));
     return true;
+  }
+
+  /** A trace the file keeps (bounded like the traces in memory; the oldest is forgotten first). */
+  #remember(traceId: string): void {
+    this.#written.add(traceId);
+    if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
   }
 
   /** Adds a finished span (the tracer's span listener calls this). */
@@ -170,20 +181,21 @@ export class SpanStore {
     checkTraceQuery(query);
     const limit = query.limit ?? DEFAULT_TRACE_PAGE;
     const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
-    const items = this.#matchingInMemory(query, after, limit + 1);
-    let scannedTo: Position | undefined;
+    let items = this.#matchingInMemory(query, after, limit + 1);
     if (this.#table) {
       this.flush();
       const file = this.#matchingInFile(query, after, limit + 1);
       items.push(...file.items);
       items.sort(compareNewestFirst);
-      scannedTo = file.scannedTo;
+      const scannedTo = file.scannedTo;
+      if (scannedTo) {
+        // The file scan stopped at its bound: nothing older than where it stopped is known yet, from
+        // memory either, or the file's traces in between would be skipped for good.
+        items = items.filter((item) => compareNewestFirst(item, scannedTo) <= 0);
+        if (items.length <= limit) return { items, cursor: makeCursor(scannedTo) };
+      }
     }
-    if (items.length <= limit) {
-      // The file scan stopped at its bound: the next page goes on from where it stopped.
-      if (scannedTo) return { items: items.filter((item) => compareNewestFirst(item, scannedTo) <= 0), cursor: makeCursor(scannedTo) };
-      return { items };
-    }
+    if (items.length <= limit) return { items };
     const page = items.slice(0, limit);
     return { items: page, cursor: makeCursor(page[page.length - 1]!) };
   }
@@ -222,15 +234,19 @@ export class SpanStore {
     return { items };
   }
 
-  /** One trace's spans in start order, from memory or the SQLite file; undefined when unknown. */
+  /**
+   * One trace's spans in start order, from memory and the SQLite file (memory may hold part of a trace
+   * the file has whole: one that left memory and came back with a later span); undefined when unknown.
+   */
   getTrace(traceId: string): TraceDetail | undefined {
-    let spans: SpanRecord[] | undefined = this.#ring.trace(traceId);
-    if (!spans?.length && this.#table) {
+    const bySpan = new Map<string, SpanRecord>();
+    if (this.#table) {
       this.flush();
-      spans = this.#table.trace(traceId);
+      for (const span of this.#table.trace(traceId)) bySpan.set(span.spanId, span);
     }
-    if (!spans?.length) return undefined;
-    return { traceId, spans: [...spans].sort((a, b) => a.startedAt - b.startedAt) };
+    for (const span of this.#ring.trace(traceId) ?? []) bySpan.set(span.spanId, span);
+    if (bySpan.size === 0) return undefined;
+    return { traceId, spans: [...bySpan.values()].sort((a, b) => a.startedAt - b.startedAt) };
   }
 
   /** Calls `listener` with each span as it is added (live views). Returns a function that stops it. */

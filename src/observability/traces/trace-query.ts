@@ -65,7 +65,10 @@ export function makeCursor(trace: { startedAt: number; traceId: string }): strin
   return `${trace.startedAt}_${trace.traceId}`;
 }
 
+/** What {@link makeCursor} made, back: the start time before the first `_`, the trace id (any text) after it. */
 export function parseCursor(cursor: string): { startedAt: number; traceId: string } | undefined {
-  const match = /^(\d+(?:\.\d+)?)_([0-9a-f]{32})$/.exec(cursor);
-  return match ? { startedAt: Number(match[1]), traceId: match[2]! } : undefined;
+  const at = cursor.indexOf("_");
+  if (at <= 0 || at === cursor.length - 1) return undefined;
+  const startedAt = Number(cursor.slice(0, at));
+  return Number.isFinite(startedAt) ? { startedAt, traceId: cursor.slice(at + 1) } : undefined;
 }

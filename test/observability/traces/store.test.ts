@@ -184,6 +184,86 @@ describe("SpanStore with a SQLite file", () => {
   });
 });
 
+describe("SpanStore's edges", () => {
+  const tempPath = () => join((dir = mkdtempSync(join(tmpdir(), "hearth-spans-"))), "spans.sqlite");
+  const now = () => 10_000_000; // the spans' times are small numbers: retention must not see them as old
+
+  it("keeps traces whose ids differ only in case apart, and pages over ids of any form", () => {
+    const store = open();
+    const lower = "0af7651916cd43dd8448eb211c80319c";
+    store.add({ ...span(1), traceId: lower.toUpperCase() });
+    store.add({ ...span(2), traceId: lower });
+    store.add({ ...span(3), traceId: "trace-from-elsewhere" });
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = store.listTraces({ limit: 1, ...(cursor ? { cursor } : {}) });
+      ids.push(...page.items.map((item) => item.traceId));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(ids.sort()).toEqual([lower.toUpperCase(), lower, "trace-from-elsewhere"].sort());
+    expect(store.getTrace(lower.toUpperCase())!.spans).toHaveLength(1);
+  });
+
+  it("never evicts the trace a span is being added to, to keep the span count", () => {
+    const path = tempPath();
+    const store = open({ maxSpans: 3, persist: { path, sampleRatio: 0 }, now });
+    store.add(span(1));
+    store.add(span(1));
+    store.add(span(2));
+    store.add({ ...span(1), status: { code: 2, message: "boom" } }); // worth keeping: trace 1 goes to the file whole
+    expect(store.getTrace(span(2).traceId)).toBeUndefined(); // the other, younger trace left instead
+    expect(store.stats()).toMatchObject({ traces: 1, spans: 3 });
+    store.close();
+    stores.length = 0;
+    expect(open({ persist: { path }, now }).getTrace(span(1).traceId)?.spans).toHaveLength(3);
+  });
+
+  it("after a restart, writes a kept trace's later spans once, and gives a trace whole from memory and the file together", () => {
+    const path = tempPath();
+    const first = open({ persist: { path, sampleRatio: 0 }, now });
+    first.add(span(1));
+    first.add({ ...span(1), status: { code: 2, message: "boom" } });
+    first.close();
+    stores.length = 0;
+    const second = open({ maxTraces: 1, persist: { path, sampleRatio: 0 }, now });
+    second.add({ ...span(1), status: { code: 2, message: "again" } });
+    second.add(span(2)); // trace 1 leaves memory
+    second.add({ ...span(1), name: "late" }); // and comes back with a later span
+    const spans = second.getTrace(span(1).traceId)!.spans;
+    expect(spans).toHaveLength(4);
+    expect(new Set(spans.map((s) => s.spanId)).size).toBe(4);
+  });
+
+  it("pages on from where a bounded file scan stopped, so that file traces older than memory's are not skipped", () => {
+    const store = open({ maxTraces: 10, persist: { path: tempPath() }, now: () => 10_000_000 });
+    const tagged = (trace: number, start: number, cls: string) => ({ ...span(trace, { start }), attributes: { "hearth.agent.class": cls } });
+    for (let i = 0; i < 3; i++) store.add(tagged(1 + i, 100 + i, "A")); // matching, only in the file in the end
+    for (let i = 0; i < 20_600; i++) store.add(tagged(100 + i, 10_000 + i, "B")); // newer, not matching: more than one scan
+    for (let i = 0; i < 10; i++) store.add(tagged(50_000 + i, 50 + i, "A")); // matching, in memory, the oldest
+    const starts: number[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 50; pages++) {
+      const page = store.listTraces({ class: "A", limit: 5, ...(cursor ? { cursor } : {}) });
+      starts.push(...page.items.map((item) => item.startedAt));
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+    expect(starts).toEqual([102, 101, 100, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50]);
+  });
+
+  it("retention deletes whole traces, with their summaries", () => {
+    const store = open({ maxTraces: 1, persist: { path: tempPath(), maxRows: 2 }, now: () => 10_000_000 });
+    store.add(span(1, { start: 100 }));
+    store.add(span(1, { start: 101 }));
+    store.add(span(2, { start: 200 }));
+    expect(store.retain()).toBe(2); // trace 1's two spans: one was beyond the row limit
+    store.add(span(3, { start: 300 })); // memory now holds trace 3 alone
+    expect(store.listTraces().items.map((item) => item.startedAt)).toEqual([300, 200]);
+    expect(store.getTrace(hex(2, 32))).toBeUndefined();
+  });
+});
+
 describe("SpanStore's file with sampleRatio below 1", () => {
   it("writes whole traces that had an error, a model call or a slow span, and about sampleRatio of the rest", () => {
     dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
