@@ -106,6 +106,9 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
     outgoing.end();
     return;
   }
+  // The client went away before the answer was ready: the body is for nobody (an endless stream
+  // would otherwise be read until the process ends).
+  if (outgoing.destroyed) return void body.cancel().catch(() => {});
   const reader = body.getReader();
   try {
     let read = reader.read();
@@ -135,6 +138,7 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
 
 async function pipeRest(reader: ReadableStreamDefaultReader<Uint8Array>, next: Promise<Read>, outgoing: ServerResponse) {
   const abort = () => void reader.cancel().catch(() => {});
+  if (outgoing.destroyed) return abort(); // closed while the first chunk was awaited: no close event is coming
   outgoing.once("close", abort);
   try {
     for (let read = next; ; read = reader.read()) {

@@ -385,7 +385,7 @@ export class ShardLink {
         const abort = new AbortController();
         this.#serving.set(id, abort);
         void this.#handler.http(message.request, abort.signal).then(
-          (response) => this.#respond(id, response, undefined),
+          (response) => this.#respond(id, response, undefined, abort),
           (error: unknown) => {
             this.#serving.delete(id);
             this.#send({ t: "fail", id, error: errorToWire(error) });
@@ -400,7 +400,7 @@ export class ShardLink {
         const request = requestFromWire(message.request, abort.signal);
         const response = message.op === "request" ? this.#handler.request(message.className, message.name, request) : this.#handler.fetch(request);
         void response.then(
-          (response) => this.#respond(id, response, message.socket),
+          (response) => this.#respond(id, response, message.socket, abort),
           (error: unknown) => {
             this.#serving.delete(id);
             this.#send({ t: "fail", id, error: errorToWire(error) });
@@ -411,7 +411,12 @@ export class ShardLink {
     }
   }
 
-  async #respond(id: number, response: Response, socket: number | undefined): Promise<void> {
+  /**
+   * Sends `response` back as it is read. `abort` is the call's own controller, kept by the caller: the
+   * client may have gone (a `cancel`) before the response was ready, and then its body is cancelled
+   * and nothing is sent — an endless stream would otherwise be read for nobody.
+   */
+  async #respond(id: number, response: Response, socket: number | undefined, abort: AbortController): Promise<void> {
     if (socket !== undefined && this.#handler.isUpgrade(response)) {
       this.#serving.delete(id);
       const relay = new RelaySocket(this.#ownerOutlet(socket));
@@ -425,7 +430,12 @@ export class ShardLink {
       }
       return;
     }
-    const abort = this.#serving.get(id);
+    if (abort.signal.aborted) {
+      this.#serving.delete(id);
+      takeCompleteBody(response);
+      await response.body?.cancel().catch(() => {});
+      return;
+    }
     try {
       const text = takeCompleteBody(response); // a JSON or text answer: no stream to read back
       this.#send({ t: "head", id, head: responseHead(response) });
@@ -434,15 +444,15 @@ export class ShardLink {
         return this.#send({ t: "end", id });
       }
       const reader = response.body.getReader();
-      abort?.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+      abort.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || abort?.signal.aborted) break;
+        if (done || abort.signal.aborted) break;
         this.#send({ t: "chunk", id, data: new Uint8Array(copyBytes(value)) });
       }
-      if (!abort?.signal.aborted) this.#send({ t: "end", id });
+      if (!abort.signal.aborted) this.#send({ t: "end", id });
     } catch (error) {
-      if (!abort?.signal.aborted) this.#send({ t: "fail", id, error: errorToWire(error) });
+      if (!abort.signal.aborted) this.#send({ t: "fail", id, error: errorToWire(error) });
     } finally {
       this.#serving.delete(id);
     }

@@ -23,6 +23,8 @@ import { TestSocket, tempDir } from "../support/harness.ts";
 
 /** The host whose `/endless` stream was cancelled (its client went away). */
 let endlessCancelled: string | undefined;
+/** The host where a request to `/after-abort` waits for its client to go away. */
+let waitingForAbort: string | undefined;
 
 /** Which host ran an event: each host's env carries its own marker. */
 class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, { count: number }> {
@@ -72,7 +74,12 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
       server.accept();
       return new Response(null, { status: 101, webSocket: client } as ResponseInit);
     }
-    if (path.endsWith("/endless")) {
+    if (path.endsWith("/after-abort")) {
+      // Answers only once its client has gone, with the endless stream: nobody is there to read it.
+      waitingForAbort = this.env.HOST;
+      await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+    }
+    if (path.endsWith("/endless") || path.endsWith("/after-abort")) {
       // A chunk every 10 ms until the reader goes away: `endlessCancelled` says when it did.
       const stream = new ReadableStream<Uint8Array>({
         async pull(controller) {
@@ -305,6 +312,33 @@ describe("two shards", () => {
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("tick");
     abort.abort();
     await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
+  });
+
+  it("cancels a response that is ready only after its client went away, instead of reading it for nobody: on a moved connection and handed over", async () => {
+    endlessCancelled = undefined;
+    waitingForAbort = undefined;
+    const abort = new AbortController();
+    const answered = fetch(`${nodes[0].server.url}/agents/counter/${nameOn(1, "late")}/after-abort`, { signal: abort.signal }).catch(() => "aborted");
+    await expect.poll(() => waitingForAbort, { timeout: 5_000 }).toBe("shard-1");
+    abort.abort();
+    expect(await answered).toBe("aborted");
+    await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
+
+    // The same on a connection kept by shard 0 (its first request was for shard 0's agent), whose
+    // request for shard 1's agent is handed over.
+    endlessCancelled = undefined;
+    waitingForAbort = undefined;
+    const socket = connect(Number(new URL(nodes[0].server.url).port), "127.0.0.1");
+    socket.on("error", () => {});
+    let received = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk));
+    socket.write(`GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await expect.poll(() => received.includes("shard-0"), { timeout: 5_000 }).toBe(true);
+    socket.write(`GET /agents/counter/${nameOn(1, "late")}/after-abort HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await expect.poll(() => waitingForAbort, { timeout: 5_000 }).toBe("shard-1");
+    socket.destroy();
+    await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
+    expect(nodes[0].shard.connections.moved).toBe(1); // only the first fetch's connection moved
   });
 
   it("moves a WebSocket's connection to the agent's shard: state, RPC, and the close, with no frame relayed", async () => {
