@@ -266,9 +266,17 @@ function parseRequest(incoming: IncomingMessage, origin: string, outgoing?: Abor
     outgoing.on("close", abortIfCut);
     return request;
   } catch (error) {
-    const status = /method/i.test(asError(error).message) ? 405 : 400;
-    return Response.json({ error: `Cannot handle ${incoming.method} ${incoming.url}: ${asError(error).message}` }, { status });
+    return unrepresentableRequest(incoming.method, incoming.url, error);
   }
+}
+
+/**
+ * The 405 (a method fetch refuses: TRACE, CONNECT, TRACK) or 400 (`OPTIONS *`, a bad URL) answer to a
+ * request no Request can represent: for one received here, or handed over by another thread.
+ */
+export function unrepresentableRequest(method: string | undefined, target: string | undefined, error: unknown): Response {
+  const status = /method/i.test(asError(error).message) ? 405 : 400;
+  return Response.json({ error: `Cannot handle ${method} ${target}: ${asError(error).message}` }, { status });
 }
 
 /** A 101 response to a request that asked for no upgrade. */

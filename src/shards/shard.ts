@@ -12,7 +12,7 @@ import { isWebSocketUpgrade, upgradeTargetOf } from "../host/upgrade.ts";
 import { spliceToNetwork } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import { handedRequest } from "../gateway/node-adapter.ts";
-import type { RequestHandOff } from "../gateway/serve.ts";
+import { unrepresentableRequest, type RequestHandOff } from "../gateway/serve.ts";
 import { handOffRequests } from "./hand-off.ts";
 import { ShardLink, type LinkHandler } from "./link.ts";
 import { shardOf } from "./placement.ts";
@@ -230,7 +230,13 @@ export class Shard implements HostPlacement {
       fetch: async (request) => (await this.#ready()).fetch(request),
       http: async (wire, signal) => {
         const { origin, answer } = await this.#serverReady();
-        const { request, abort } = handedRequest(wire.method, wire.target, wire.rawHeaders, wire.body, origin);
+        let handed: ReturnType<typeof handedRequest>;
+        try {
+          handed = handedRequest(wire.method, wire.target, wire.rawHeaders, wire.body, origin);
+        } catch (error) {
+          return unrepresentableRequest(wire.method, wire.target, error); // as the receiving server answers its own
+        }
+        const { request, abort } = handed;
         signal.addEventListener("abort", abort, { once: true });
         return answer(request);
       },

@@ -278,6 +278,17 @@ describe("two shards", () => {
     expect(nodes[1].host.stats.liveAgents).toBe(1); // only the echo agent: the refused request reached no agent
   });
 
+  it("answers a method no Request can carry with 405 whether the request is handed over or not", async () => {
+    const here = await rawExchange(nodes[0].server.url, [`TRACE /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`]);
+    expect(here).toMatch(/^HTTP\/1\.1 405 /);
+    // A connection kept by shard 0 (its first request was for shard 0's agent): the TRACE is handed over.
+    const there = await rawExchange(nodes[0].server.url, [
+      `GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`,
+      `TRACE /agents/counter/${nameOn(1, "there")} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+    ]);
+    expect(there.match(/HTTP\/1\.1 \d+/g)).toEqual(["HTTP/1.1 200", "HTTP/1.1 405"]); // a body has no line end before the next head
+  });
+
   it("moves a connection whose first request is for the other shard's agent there: its later requests are answered there directly", async () => {
     const remote = nameOn(1, "echo");
     const ask = (body: string, last = false) => `PUT /agents/counter/${remote}/echo HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n${last ? "connection: close\r\n" : ""}\r\n${body}`;
