@@ -50,6 +50,11 @@ export interface RunningServer {
   banner: BannerInfo;
   /** Stops accepting requests, closes connections, then closes the host (flushing agent storage). */
   stop(): Promise<void>;
+  /**
+   * The first half of {@link stop}: stops accepting requests and closes connections, the host still
+   * running (another thread's requests handed here are still answered). `stop` after it does the rest.
+   */
+  stopServing?(): Promise<void>;
 }
 
 /**
@@ -208,6 +213,9 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
       : undefined;
   if (peer && threadView) threadView.attach(peer.joinCluster(threadView), (deliver) => peer.watch(deliver));
   runtime.start();
+  let serving: Promise<void> | undefined;
+  const stopServing = (): Promise<void> =>
+    (serving ??= runInOrder([() => inspector?.handle.close(), () => peer?.close(), () => cluster?.drain(), () => server.close()]));
   return {
     banner: {
       command: options.command,
@@ -237,12 +245,10 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
     },
     // A cluster node first hands its agents over while still listening (new requests are turned away
     // with a retryable 503, peers claim the agents at once), and leaves the cluster last.
+    stopServing,
     stop: () =>
       runInOrder([
-        () => inspector?.handle.close(),
-        () => peer?.close(),
-        () => cluster?.drain(),
-        () => server.close(),
+        stopServing,
         () => mail.close(),
         () => runtime.close(),
         () => observability.close(),

@@ -16,6 +16,12 @@ const shard = new Shard({ index: data.index, count: data.count, ports: new Map(d
 try {
   const running = await startServer(data.options, data.cwd, { shard, threads: data.count, inspectorPeer: data.inspectorPeer });
   parentPort!.on("message", (message: { type: string }) => {
+    if (message.type === "stop-serving") {
+      void (running.stopServing?.() ?? Promise.resolve())
+        .catch((error: unknown) => process.stderr.write(`hearth: thread ${data.index} stopped serving with an error: ${describeUnexpected(error)}\n`))
+        .finally(() => report({ type: "stopped-serving" }));
+      return;
+    }
     if (message.type !== "stop") return;
     void running
       .stop()

@@ -25,7 +25,7 @@ export interface ShardThreadData {
 }
 
 /** What a shard thread reports. */
-export type ShardThreadReport = { type: "ready" } | { type: "failed"; kind: CliErrorKind; message: string } | { type: "stopped" };
+export type ShardThreadReport = { type: "ready" } | { type: "failed"; kind: CliErrorKind; message: string } | { type: "stopped-serving" } | { type: "stopped" };
 
 /**
  * `hearth start --threads N`: this thread is shard 0 (with the inspector and mail), and
@@ -48,7 +48,13 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   );
   const threads = started.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
   const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
-  const stopAll = (): Promise<void> => runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close()]);
+  // Every thread stops accepting and closes its connections first, while all hosts still run: a
+  // request one thread took before it stopped is still answered by the agent's thread (stopping a
+  // thread whole while the others served left them answering its agents' requests with 500s).
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([running.stopServing?.(), ...threads.map((thread) => thread.stopServing())]);
+    await runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close()]);
+  };
   if (failure) {
     await stopAll().catch(() => undefined);
     throw failure.reason;
@@ -78,6 +84,8 @@ function meshPorts(count: number): Array<Map<number, MessagePort>> {
 
 interface ShardThread {
   readonly index: number;
+  /** Stops accepting and closes connections; its host keeps running until {@link stop}. */
+  stopServing(): Promise<void>;
   stop(): Promise<void>;
   onCrash(listener: (detail: string) => void): void;
 }
@@ -105,6 +113,17 @@ function startShardThread(data: ShardThreadData): Promise<ShardThread> {
       resolve({
         index: data.index,
         onCrash: (listener) => void (crashed = listener),
+        stopServing: () =>
+          new Promise<void>((done) => {
+            const onReport = (next: ShardThreadReport) => {
+              if (next.type !== "stopped-serving") return;
+              worker.off("message", onReport);
+              done();
+            };
+            worker.on("message", onReport);
+            void exited.then(() => done());
+            worker.postMessage({ type: "stop-serving" });
+          }),
         stop: async () => {
           stopping = true;
           worker.postMessage({ type: "stop" });

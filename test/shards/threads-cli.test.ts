@@ -99,6 +99,40 @@ describe("hearth start --threads", () => {
     await stop(single);
   });
 
+  it("stops every thread's listening before any thread's agents: requests during a shutdown are answered or refused, never a 500", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const cli = runCli(["start", APP, "--threads", "2", "--port", "0", "--data", dataDir]);
+    const url = await cli.ready();
+    // Names on both threads; each request on a new connection (the kernel spreads those over the threads).
+    const names = Array.from({ length: 8 }, (_, i) => `stopping-${i}`);
+    const statuses = new Map<number, number>();
+    let refused = 0;
+    let sending = true;
+    const loop = async (name: string) => {
+      while (sending) {
+        try {
+          const response = await fetch(`${url}/agents/room/${name}`, { headers: { connection: "close" } });
+          await response.arrayBuffer();
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        } catch {
+          refused++; // the listener closed, or the connection was cut: the client retries elsewhere
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    };
+    const loops = names.map(loop);
+    await expect.poll(() => statuses.get(200) ?? 0).toBeGreaterThan(50);
+    // Events still running on both threads keep their hosts closing for a while after the signal.
+    for (const name of names) void fetch(`${url}/agents/room/${name}?wait=1500`).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    cli.proc.kill("SIGTERM");
+    expect((await cli.exited()).code).toBe(0);
+    sending = false;
+    await Promise.all(loops);
+    expect([...statuses.keys()]).toEqual([200]);
+    expect(refused).toBeGreaterThan(0);
+  });
+
   it("fires schedules made under one thread count after a restart with another (2 → 1 → 2)", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
     const timers = (round: number) => Array.from({ length: 6 }, (_, i) => `timer-${round}-${i}`);
