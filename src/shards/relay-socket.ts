@@ -6,6 +6,8 @@ export interface RelayOutlet {
   close(code: number, reason: string): void;
 }
 
+/** Frames kept for a socket nobody listens to yet (beyond, they are dropped: no host takes that long). */
+const MAX_EARLY_FRAMES = 1_024;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
@@ -19,11 +21,29 @@ const CLOSED = 3;
 export class RelaySocket extends EventEmitter {
   #state: number = OPEN;
   readonly #outlet: RelayOutlet;
+  /**
+   * Frames that came before anyone listened: the host attaches its listener a moment after the socket
+   * is made, and a client may send right after the handshake, in the same batch as the upgrade.
+   */
+  #early: Array<string | ArrayBuffer> | undefined = [];
 
   constructor(outlet: RelayOutlet) {
     super();
     this.#outlet = outlet;
+    this.on("newListener", this.#onListener);
   }
+
+  readonly #onListener = (event: string | symbol): void => {
+    if (event !== "message") return;
+    this.off("newListener", this.#onListener);
+    // Once the listener is in place (newListener comes just before it is), in order: frames that come
+    // meanwhile join the queue.
+    queueMicrotask(() => {
+      const early = this.#early!;
+      this.#early = undefined;
+      for (const data of early) this.receive(data);
+    });
+  };
 
   get readyState(): number {
     return this.#state;
@@ -47,6 +67,10 @@ export class RelaySocket extends EventEmitter {
   /** A frame from the client. */
   receive(data: string | ArrayBuffer): void {
     if (this.#state === CLOSED) return;
+    if (this.#early !== undefined) {
+      if (this.#early.length < MAX_EARLY_FRAMES) this.#early.push(data);
+      return;
+    }
     if (typeof data === "string") this.emit("message", Buffer.from(data, "utf8"), false);
     else this.emit("message", Buffer.from(data), true);
   }
