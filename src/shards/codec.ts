@@ -95,3 +95,10 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
 export function bodyTooLarge(bytes: number): RangeError {
   return new RangeError(`A request body of ${bytes} bytes cannot be handed to another thread: the limit is ${MAX_FORWARDED_BODY_BYTES} bytes (MAX_FORWARDED_BODY_BYTES)`);
 }
+
+/** `wire` with `headers` set (replacing any of the same name). */
+export function withHeaders(wire: WireRequest, headers: ReadonlyArray<[string, string]> | undefined): WireRequest {
+  if (!headers || headers.length === 0) return wire;
+  const names = new Set(headers.map(([name]) => name));
+  return { ...wire, headers: [...wire.headers.filter(([name]) => !names.has(name)), ...headers] };
+}

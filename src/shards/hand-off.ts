@@ -94,6 +94,8 @@ class OutgoingSink implements ResponseSink {
   readonly #outgoing: ServerResponse;
   #head: WireResponseHead | undefined;
   #chunks: Uint8Array[] = [];
+  /** What tells the other shard each chunk left, in order: called once the socket takes more. */
+  #leaving: Array<() => void> = [];
   #ended = false;
   #failed: Error | undefined;
   #written = false;
@@ -106,8 +108,9 @@ class OutgoingSink implements ResponseSink {
     this.#head = head;
   }
 
-  chunk(data: Uint8Array): void {
+  chunk(data: Uint8Array, written: () => void): void {
     this.#chunks.push(data);
+    this.#leaving.push(written);
   }
 
   end(): void {
@@ -146,5 +149,16 @@ class OutgoingSink implements ResponseSink {
     }
     for (const chunk of chunks) outgoing.write(chunk);
     if (this.#ended) outgoing.end();
+    this.#acknowledge();
+  }
+
+  /** The chunks written so far left: at once, or when the socket drains (a slow client holds the other shard back). */
+  #acknowledge(): void {
+    const leaving = this.#leaving;
+    if (leaving.length === 0) return;
+    this.#leaving = [];
+    const all = () => leaving.forEach((done) => done());
+    if (this.#outgoing.writableNeedDrain) this.#outgoing.once("drain", all);
+    else all();
   }
 }

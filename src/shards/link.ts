@@ -3,13 +3,15 @@ import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
 import { isWebSocketUpgrade } from "../host/upgrade.ts";
-import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
+import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
 import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
+import { SendWindow } from "./send-window.ts";
 
 const encoder = new TextEncoder();
+
 
 /** What a shard does with the calls another shard makes on it. */
 export interface LinkHandler {
@@ -40,7 +42,8 @@ export interface LinkHandler {
  */
 export interface ResponseSink {
   head(head: WireResponseHead): void;
-  chunk(data: Uint8Array): void;
+  /** A chunk of the body; `written` once it left (the other shard sends more only as chunks leave). */
+  chunk(data: Uint8Array, written: () => void): void;
   end(): void;
   fail(error: Error): void;
   flush(): void;
@@ -53,6 +56,8 @@ interface Pending {
   sink?: ResponseSink;
   /** Set for requests: the body's stream, once the head arrived. */
   body?: ReadableStreamDefaultController<Uint8Array>;
+  /** Bytes of the body queued in that stream and not yet acknowledged (they are once read). */
+  queued?: number;
   /** The socket id reserved for an upgrade request. */
   socket?: number;
 }
@@ -68,6 +73,8 @@ export class ShardLink {
   readonly #port: MessagePort;
   readonly #handler: LinkHandler;
   readonly #pending = new Map<number, Pending>();
+  /** Response bodies this shard is sending, by call id. */
+  readonly #windows = new Map<number, SendWindow>();
   /** Responses this side is streaming to the other: aborted when the caller cancels. */
   readonly #serving = new Map<number, AbortController>();
   /** Sockets whose client is on this shard (this side is the edge). */
@@ -187,6 +194,7 @@ export class ShardLink {
     this.#edges.clear();
     for (const relay of this.#relays.values()) relay.receiveClose(1006, "");
     this.#relays.clear();
+    for (const window of this.#windows.values()) window.release();
   }
 
   close(): void {
@@ -212,6 +220,14 @@ export class ShardLink {
     pending.body?.error(new Error("The request was aborted"));
     if (pending.sink) this.#touched.delete(pending.sink);
     this.#send({ t: "cancel", id });
+  }
+
+  /** Acknowledges `bytes` of response `id`; acks of one response in the same turn share a message. */
+  #ack(id: number, bytes: number): void {
+    if (this.#closed || !this.#pending.has(id)) return;
+    const last = this.#outbox.at(-1);
+    if (last?.t === "ack" && last.id === id) last.bytes += bytes;
+    else this.#send({ t: "ack", id, bytes });
   }
 
   #send(message: LinkMessage): void {
@@ -259,8 +275,16 @@ export class ShardLink {
       }
       case "chunk": {
         const pending = this.#pending.get(message.id);
-        if (pending?.sink) this.#touch(pending.sink).chunk(message.data);
-        else pending?.body?.enqueue(message.data);
+        const bytes = message.data.byteLength;
+        if (pending?.sink) this.#touch(pending.sink).chunk(message.data, () => this.#ack(message.id, bytes));
+        else if (pending?.body) {
+          pending.body.enqueue(message.data);
+          pending.queued = (pending.queued ?? 0) + bytes;
+        }
+        return;
+      }
+      case "ack": {
+        this.#windows.get(message.id)?.acknowledged(message.bytes);
         return;
       }
       case "end": {
@@ -273,6 +297,7 @@ export class ShardLink {
       case "cancel":
         this.#serving.get(message.id)?.abort();
         this.#serving.delete(message.id);
+        this.#windows.get(message.id)?.release();
         return;
       case "open":
         return this.#open(message.sid, message.className, message.name, message.request);
@@ -325,6 +350,11 @@ export class ShardLink {
     let body: ReadableStreamDefaultController<Uint8Array> | undefined;
     const stream = new ReadableStream<Uint8Array>({
       start: (controller) => void (body = controller),
+      // The reader took what was queued: the other shard may send as much again.
+      pull: () => {
+        if (pending.queued) this.#ack(id, pending.queued);
+        pending.queued = 0;
+      },
       cancel: () => this.#cancel(id),
     });
     pending.body = body!;
@@ -445,23 +475,24 @@ export class ShardLink {
       }
       const reader = response.body.getReader();
       abort.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
+      // At most STREAM_WINDOW_BYTES sent and not yet gone on from the other side: a client that reads
+      // slowly (or not at all) holds the stream here, as a client of this thread's server would.
+      const window = new SendWindow();
+      this.#windows.set(id, window);
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || abort.signal.aborted) break;
+        if (done || abort.signal.aborted || this.#closed) break;
         this.#send({ t: "chunk", id, data: new Uint8Array(copyBytes(value)) });
+        window.sent(value.byteLength);
+        await window.room();
+        if (abort.signal.aborted || this.#closed) break;
       }
       if (!abort.signal.aborted) this.#send({ t: "end", id });
     } catch (error) {
       if (!abort.signal.aborted) this.#send({ t: "fail", id, error: errorToWire(error) });
     } finally {
       this.#serving.delete(id);
+      this.#windows.delete(id);
     }
   }
-}
-
-/** `wire` with `headers` set (replacing any of the same name). */
-function withHeaders(wire: WireRequest, headers: ReadonlyArray<[string, string]> | undefined): WireRequest {
-  if (!headers || headers.length === 0) return wire;
-  const names = new Set(headers.map(([name]) => name));
-  return { ...wire, headers: [...wire.headers.filter(([name]) => !names.has(name)), ...headers] };
 }

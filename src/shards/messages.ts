@@ -37,6 +37,8 @@ export type LinkMessage =
   | { t: "end"; id: number }
   /** The caller went away: the far side aborts the request and stops streaming. */
   | { t: "cancel"; id: number }
+  /** Caller → answerer: this many bytes of the response body left the caller (written to its client, or read): the answerer may send as many more. */
+  | { t: "ack"; id: number; bytes: number }
   /** Edge → owner: a client socket for this agent; the owner accepts it over a relay. */
   | { t: "open"; sid: number; className: string; name: string; request: WireRequest }
   | { t: "frames"; sid: number; toOwner: boolean; data: Array<string | ArrayBuffer> }

@@ -25,6 +25,8 @@ import { TestSocket, tempDir } from "../support/harness.ts";
 let endlessCancelled: string | undefined;
 /** The host where a request to `/after-abort` waits for its client to go away. */
 let waitingForAbort: string | undefined;
+/** Bytes of `/big` streams read so far. */
+let bigPulled = 0;
 
 /** Which host ran an event: each host's env carries its own marker. */
 class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, { count: number }> {
@@ -89,6 +91,17 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
         cancel: () => void (endlessCancelled = this.env.HOST),
       });
       return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+    }
+    if (path.endsWith("/big")) {
+      // As much as anyone reads, 64 KiB at a time.
+      const chunk = new Uint8Array(64 * 1024);
+      const stream = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          bigPulled += chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "application/octet-stream" } });
     }
     if (path.endsWith("/stream")) {
       let n = 0;
@@ -350,6 +363,23 @@ describe("two shards", () => {
     socket.destroy();
     await expect.poll(() => endlessCancelled, { timeout: 5_000 }).toBe("shard-1");
     expect(nodes[0].shard.connections.moved).toBe(1); // only the first fetch's connection moved
+  });
+
+  it("sends a handed-over response no faster than its client reads it", async () => {
+    bigPulled = 0;
+    const socket = connect(Number(new URL(nodes[0].server.url).port), "127.0.0.1");
+    socket.on("error", () => {});
+    let received = "";
+    socket.setEncoding("latin1").on("data", (chunk: string) => (received += chunk));
+    socket.write(`GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await expect.poll(() => received.includes("shard-0"), { timeout: 5_000 }).toBe(true);
+    socket.pause(); // the client reads nothing more
+    socket.write(`GET /agents/counter/${nameOn(1, "big")}/big HTTP/1.1\r\nhost: x\r\n\r\n`);
+    await expect.poll(() => bigPulled, { timeout: 5_000 }).toBeGreaterThan(0);
+    const limit = 32 * 1024 * 1024;
+    for (let waited = 0; waited < 1_000 && bigPulled < limit; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(bigPulled).toBeLessThan(limit); // a window and the sockets' buffers, not the stream's all
+    socket.destroy();
   });
 
   it("moves a WebSocket's connection to the agent's shard: state, RPC, and the close, with no frame relayed", async () => {
