@@ -86,6 +86,15 @@ export class SpanTable {
     return rows.map((row) => JSON.parse(String(row.data)) as TraceSummary).sort(compareNewestFirst);
   }
 
+  /** The stored summaries of those of `traceIds` the file has, by trace id. */
+  summaries(traceIds: readonly string[]): Map<string, TraceSummary> {
+    const found = new Map<string, TraceSummary>();
+    if (traceIds.length === 0) return found;
+    const rows = this.#db.prepare("SELECT trace_id, data FROM traces WHERE trace_id IN (SELECT value FROM json_each(?))").all(JSON.stringify(traceIds));
+    for (const row of rows) found.set(String(row.trace_id), JSON.parse(String(row.data)) as TraceSummary);
+    return found;
+  }
+
   /**
    * The newest traces, whole, `count` spans at most, their spans oldest first (to refill the memory
    * store at start: a trace cut part-way would be listed as less than it was).

@@ -133,16 +133,21 @@ export class SpanStore {
 
   /** Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier spans). */
   #toFile(span: SpanRecord): boolean {
-    const { ratio, slowMs } = this.#sampling;
-    // A trace the ratio keeps is known by its id alone: each of its spans goes to the file as it ends.
-    if (ratio >= 1 || (ratio > 0 && idTail(span.traceId) / 0xffffffff < ratio)) return (this.#pending.push(span), true);
-    // Traces kept for what one of their spans showed are remembered; most spans find none to look up.
-    if (this.#written.size > 0 && this.#written.has(span.traceId)) return (this.#pending.push(span), true);
+    const { slowMs } = this.#sampling;
+    if (this.#inFile(span.traceId)) return (this.#pending.push(span), true);
     const worth = span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined || span.endedAt - span.startedAt >= slowMs;
     if (!worth) return false;
     this.#remember(span.traceId);
     this.#pending.push(...(this.#ring.trace(span.traceId) ?? [span]));
     return true;
+  }
+
+  /** Whether the file keeps trace `traceId` (every span of it goes there). */
+  #inFile(traceId: string): boolean {
+    const { ratio } = this.#sampling;
+    // A trace the ratio keeps is known by its id alone; those kept for what one of their spans showed
+    // are remembered (most spans find none to look up).
+    return ratio >= 1 || (ratio > 0 && idTail(traceId) / 0xffffffff < ratio) || (this.#written.size > 0 && this.#written.has(traceId));
   }
 
   /** A trace the file keeps (bounded like the traces in memory; the oldest is forgotten first). */
@@ -174,7 +179,7 @@ export class SpanStore {
 
   /**
    * Traces newest first, filtered, one page at a time: those in memory and, with persistence, those
-   * in the file (a trace in both is listed once, as memory has it).
+   * in the file (a trace in both is listed once, with the summary that counts more of its spans).
    * @example store.listTraces({ model: "gpt-4o", minDurationMs: 1000, limit: 20 })
    */
   listTraces(query: TraceQuery = {}): TracePage {
@@ -201,7 +206,17 @@ export class SpanStore {
   }
 
   #matchingInMemory(query: TraceQuery, after: Position | undefined, count: number): TraceSummary[] {
-    const all = [...this.#ring.grouped()].map(([traceId, spans]) => summarizeTrace(traceId, spans)).sort(compareNewestFirst);
+    const groups = [...this.#ring.grouped()];
+    // Memory may hold part of a trace the file has whole (one that left memory and came back with a
+    // later span): the file's summary of it then counts more.
+    const whole = this.#table?.summaries(groups.flatMap(([traceId]) => (this.#inFile(traceId) ? [traceId] : [])));
+    const all = groups
+      .map(([traceId, spans]) => {
+        const own = summarizeTrace(traceId, spans);
+        const file = whole?.get(traceId);
+        return file !== undefined && file.spans > own.spans ? file : own;
+      })
+      .sort(compareNewestFirst);
     const items: TraceSummary[] = [];
     for (const trace of all) {
       if (after && compareNewestFirst(trace, after) <= 0) continue;

@@ -233,6 +233,8 @@ describe("SpanStore's edges", () => {
     const spans = second.getTrace(span(1).traceId)!.spans;
     expect(spans).toHaveLength(4);
     expect(new Set(spans.map((s) => s.spanId)).size).toBe(4);
+    // Listed as the file has it whole, not as the one span memory holds now.
+    expect(second.listTraces().items.find((item) => item.traceId === span(1).traceId)?.spans).toBe(4);
   });
 
   it("pages on from where a bounded file scan stopped, so that file traces older than memory's are not skipped", () => {
