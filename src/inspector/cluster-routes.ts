@@ -96,6 +96,8 @@ const GATHERS: Record<string, (ctx: RouteContext, cluster: InspectorCluster, loc
   "GET /api/workflows": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/workflows", "updatedAt", (query) => answered(local, withQuery(ctx, query))) }),
   "GET /api/team-runs": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/team-runs", "startedAt", (query) => answered(local, withQuery(ctx, query)), teamRunKey) }),
   "GET /api/traces/:traceId": (ctx, cluster, local) => clusterTrace(ctx, cluster, () => answered(local, ctx)),
+  // Each node (thread) audits the changes to its own agents, in its own file.
+  "GET /api/audit": async (ctx, cluster, local) => ({ json: await mergedPage(ctx, cluster, "/api/audit", "at", (query) => answered(local, withQuery(ctx, query))) }),
 };
 
 /**

@@ -23,13 +23,22 @@ export interface QueryResult {
   truncated: boolean;
 }
 
-/** PRAGMAs that only read, allowed with an argument in read mode (`PRAGMA table_info(t)`). */
-const READING_PRAGMAS = new Set([
+/** PRAGMAs that take a table or index to describe, allowed with that argument in read mode (`PRAGMA table_info(t)`). */
+const DESCRIBING_PRAGMAS = new Set([
   "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
-  "foreign_key_check", "integrity_check", "quick_check", "database_list", "collation_list", "function_list",
-  "pragma_list", "compile_options", "page_count", "page_size", "freelist_count", "user_version", "schema_version",
-  "journal_mode", "encoding", "application_id",
+  "foreign_key_check", "integrity_check", "quick_check",
 ]);
+/**
+ * PRAGMAs allowed bare in read mode (`PRAGMA page_count`): each only tells its value then. Any other
+ * form of a PRAGMA sets something on the agent's own connection, which no rollback undoes.
+ */
+const READING_PRAGMAS = new Set([
+  ...DESCRIBING_PRAGMAS, "database_list", "collation_list", "function_list", "pragma_list", "compile_options", "page_count",
+  "page_size", "freelist_count", "user_version", "schema_version", "data_version", "journal_mode", "encoding", "application_id",
+  "foreign_keys", "synchronous", "cache_size", "auto_vacuum", "max_page_count", "locking_mode", "temp_store", "wal_autocheckpoint",
+]);
+/** A PRAGMA in the one shape read mode allows: `PRAGMA [schema.]name` or `PRAGMA [schema.]name(argument)`. */
+const PRAGMA_SHAPE = /^PRAGMA\s+(?:(?:\w+|"\w+")\s*\.\s*)?(?:"(\w+)"|\[(\w+)\]|`(\w+)`|(\w+))\s*(\(\s*(?:\w+|'[^']*'|"[^"]*")\s*\))?\s*;?\s*$/i;
 
 const ROLLBACK = Symbol("rollback");
 
@@ -40,9 +49,10 @@ export function isFrameworkTable(name: string): boolean {
 
 /**
  * Runs `sql` with `params`. Read-only unless `write`; one statement in read mode (and whenever
- * params are given), any number in write mode.
+ * params are given), any number in write mode. A recursive query only for an `admin` (see
+ * {@link refuseRecursive}).
  */
-export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write: boolean): QueryResult {
+export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write: boolean, admin = write): QueryResult {
   if (typeof sql !== "string" || sql.trim() === "") throw badRequest("sql must be a non-empty string");
   if (sql.length > INSPECTOR_LIMITS.maxSqlChars) throw badRequest(`sql is longer than ${INSPECTOR_LIMITS.maxSqlChars} characters (the inspector's limit)`);
   const statements = splitStatements(sql);
@@ -51,7 +61,7 @@ export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write
   if (statements.length > 1 && (!write || bound.length > 0)) {
     throw badRequest(`One statement per query (got ${statements.length})${write ? " when params are given" : " in read-only mode"}`);
   }
-  if (!write) return readOnly(db, statements[0]!, bound);
+  if (!write) return readOnly(db, statements[0]!, bound, admin);
   try {
     return db.transactionSync(() => {
       let result: QueryResult = { columns: [], rows: [], rowsAffected: 0, truncated: false };
@@ -67,8 +77,9 @@ export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write
   }
 }
 
-function readOnly(db: AgentDatabase, text: string, bound: unknown[]): QueryResult {
+function readOnly(db: AgentDatabase, text: string, bound: unknown[], admin: boolean): QueryResult {
   refuseWriting(text);
+  if (!admin) refuseRecursive(db, text);
   let result: QueryResult | undefined;
   try {
     db.transactionSync(() => {
@@ -122,12 +133,34 @@ function refuseWriting(text: string): void {
   const body = text.replace(/^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/, "");
   const keyword = /^[a-z]+/i.exec(body)?.[0]?.toUpperCase() ?? "";
   if (keyword === "PRAGMA") {
-    const pragma = /^PRAGMA\s+(?:[\w]+\s*\.\s*)?(\w+)\s*(\(|=)?/i.exec(body);
-    const name = pragma?.[1]?.toLowerCase() ?? "";
-    if (pragma?.[2] === "=" || (pragma?.[2] === "(" && !READING_PRAGMAS.has(name))) throw readOnlyRefusal(`PRAGMA ${name} with a value`);
+    // No comment inside, one exact shape, a name known to only read in that shape.
+    const shape = /--|\/\*/.test(body) ? null : PRAGMA_SHAPE.exec(body);
+    const name = (shape?.[1] ?? shape?.[2] ?? shape?.[3] ?? shape?.[4] ?? "").toLowerCase();
+    const allowed = shape !== null && (shape[5] === undefined ? READING_PRAGMAS.has(name) : DESCRIBING_PRAGMAS.has(name));
+    const named = name || /^PRAGMA\s+(?:[\w"]+\s*\.\s*)?["[`]?(\w+)/i.exec(body)?.[1]?.toLowerCase();
+    if (!allowed) throw readOnlyRefusal(named ? `PRAGMA ${named} in this form` : "This PRAGMA");
     return;
   }
   if (!["SELECT", "WITH", "VALUES", "EXPLAIN"].includes(keyword)) throw readOnlyRefusal(keyword || "this statement");
+}
+
+/**
+ * A viewer's recursive query is refused: the console runs on the agent's thread and has no way to
+ * stop a query, and a recursive one may never end (`WITH c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM
+ * c) SELECT count(*) FROM c`), which would stop the agent — and every agent of its thread — for good.
+ * (An admin, who may change anything already, may run one.) SQLite's own query plan tells (its
+ * "RECURSIVE STEP"), whatever the SQL's spelling.
+ */
+function refuseRecursive(db: AgentDatabase, text: string): void {
+  let plan: Array<Record<string, unknown>>;
+  try {
+    plan = db.statement(`EXPLAIN QUERY PLAN ${text}`).all() as Array<Record<string, unknown>>;
+  } catch {
+    return; // not a query with a plan (a PRAGMA, bad SQL): running it gives the answer or the error
+  }
+  if (plan.some((row) => /RECURSIVE STEP/i.test(String(row.detail ?? "")))) {
+    throw new ApiError(403, "recursive_query", "A recursive query needs the admin token: the SQL console runs on the agent's thread, which cannot stop a query that never ends");
+  }
 }
 
 function readOnlyRefusal(what: string): ApiError {

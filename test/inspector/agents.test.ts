@@ -89,9 +89,30 @@ describe("inspector agents API", () => {
 
   it("caps a read at 1,000 rows and says it was truncated", async () => {
     const f = await withAgent();
-    const result = (await query(f, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT i FROM n")).json();
+    const counting = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) SELECT i FROM n";
+    const result = (await query(f, counting, {}, "admin")).json();
     expect(result.rows).toHaveLength(1000);
     expect(result.truncated).toBe(true);
+    // A viewer's recursive query is refused, however it is spelled: nothing could stop one that never ends.
+    for (const sql of [counting, "WITH c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"]) {
+      const refused = await query(f, sql);
+      expect(refused.status).toBe(403);
+      expect(refused.json().error.code).toBe("recursive_query");
+    }
+  });
+
+  it("allows a PRAGMA in read-only mode only in a form that reads", async () => {
+    const f = await withAgent();
+    await f.t.get<Notebook>("Notebook", "a").note("keep");
+    expect((await query(f, "PRAGMA page_count")).status).toBe(200);
+    expect((await query(f, "PRAGMA main.table_info(notes)")).status).toBe(200);
+    expect((await query(f, 'PRAGMA "table_info"(\'notes\')')).status).toBe(200);
+    for (const sql of ["PRAGMA/**/max_page_count=1", 'PRAGMA "ignore_check_constraints" = 1', "PRAGMA cache_size(100)", "PRAGMA max_page_count -- comment\n= 1", "PRAGMA wal_checkpoint", "PRAGMA optimize"]) {
+      const response = await query(f, sql);
+      expect(response.status, sql).toBe(403);
+      expect(response.json().error.code, sql).toBe("read_only");
+    }
+    expect((await query(f, "PRAGMA max_page_count")).json().rows[0][0]).toBeGreaterThan(1_000);
   });
 
   it.each([
@@ -100,7 +121,7 @@ describe("inspector agents API", () => {
     ["DELETE FROM notes", "DELETE is refused"],
     ["DROP TABLE notes", "DROP is refused"],
     ["ATTACH DATABASE '/tmp/x.sqlite' AS x", "ATTACH is refused"],
-    ["PRAGMA user_version = 5", "PRAGMA user_version with a value is refused"],
+    ["PRAGMA user_version = 5", "PRAGMA user_version in this form is refused"],
     ["WITH x AS (SELECT 1) DELETE FROM notes", "A write is refused"],
     ["CREATE TABLE t (a)", "CREATE is refused"],
   ])("refuses a write in read-only mode: %s", async (sql, message) => {

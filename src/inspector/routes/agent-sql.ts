@@ -31,7 +31,7 @@ export const agentSqlRoutes: Route[] = [
     handler: async (ctx) => {
       const body = await ctx.body();
       const write = body.write === true;
-      if (!write) return { json: await inAgentBase(ctx, ({ db }) => runQuery(db, body.sql, body.params, false)) };
+      if (!write) return { json: await inAgentBase(ctx, ({ db }) => runQuery(db, body.sql, body.params, false, ctx.role === "admin")) };
       if (ctx.role !== "admin") throw new ApiError(403, "admin_required", "SQL writes need the admin token (write: true was sent with a viewer's credentials)");
       const address = agentAddress(ctx);
       const result = await ctx.audited("sql.write", address.label, { sql: body.sql, params: body.params ?? null }, () =>
