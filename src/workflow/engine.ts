@@ -374,7 +374,7 @@ export class WorkflowEngine implements RunHost {
   /** `run` returned: the instance is complete (unless it left memory or was stopped meanwhile). */
   async #finish(entry: Running, row: InstanceRow, output: unknown): Promise<void> {
     const { run } = entry;
-    if (run.suspended || run.stopped) return;
+    if (this.#ended(run)) return;
     let bytes: Uint8Array | null;
     try {
       bytes = output === undefined ? null : serialize(output);
@@ -390,9 +390,24 @@ export class WorkflowEngine implements RunHost {
 
   async #fail(entry: Running, row: InstanceRow, error: unknown): Promise<void> {
     const { run } = entry;
-    if (run.suspended || run.stopped) return;
+    if (this.#ended(run)) return;
     const stored = toStoredError(error);
     await this.#end(entry, row, "errored", { error: JSON.stringify(stored) }, entry.runtime?.reported.error ? undefined : { type: "error", error: stored.message });
+  }
+
+  /**
+   * Whether this execution may not record its end: it left memory, or was stopped. A pause during the
+   * last step stops a run that then ends rather than parks at a next step: it is let go as a park is
+   * (a resume then runs the instance again, its steps replayed), or it would hold its place forever.
+   */
+  #ended(run: WorkflowRun): boolean {
+    if (run.suspended) return true;
+    if (!run.stopped) return false;
+    if (!run.fenced) {
+      run.suspended = true;
+      this.suspend(run, null);
+    }
+    return true;
   }
 
   /** Records the end; then, if this execution ended the instance, `report` goes to the starting agent. */

@@ -18,6 +18,19 @@ class Approval extends WorkflowEntrypoint<unknown, { timeout?: string }> {
   }
 }
 
+/** One step that waits for the test to let it finish. */
+let releaseOnly: () => void = () => {};
+class OneStep extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const v = await step.do("only", async () => {
+      log.push("only");
+      await new Promise<void>((resolve) => (releaseOnly = resolve));
+      return 42;
+    });
+    return { v };
+  }
+}
+
 class Ticker extends WorkflowEntrypoint {
   async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
     for (let i = 0; i < 5; i++) {
@@ -45,7 +58,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep }, start: START });
   return t;
 }
 
@@ -105,6 +118,20 @@ describe("pause, resume, terminate, restart", () => {
     expect(await instance.status()).toEqual({ status: "complete", output: "done" });
     await expect(instance.resume()).rejects.toThrow(/it is complete, not paused/);
     await expect(instance.pause()).rejects.toThrow(/already complete/);
+  });
+
+  it("a pause during the last step lets go of the instance: a resume completes it from the recorded step", async () => {
+    const t = await env();
+    const instance = await wf(t, "OneStep").create({ id: "last" });
+    await expect.poll(() => log.includes("only")).toBe(true);
+    await instance.pause();
+    releaseOnly(); // the step ends while paused: the run returns instead of parking at a next step
+    await t.clock.settle(); // which held forever while the stopped run kept its place
+    expect(await instance.status()).toEqual({ status: "paused" });
+    await instance.resume();
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "complete", output: { v: 42 } });
+    expect(log.filter((entry) => entry === "only")).toEqual(["only"]); // recorded once, replayed
   });
 
   it("terminates for good, and restart runs from the start", async () => {
