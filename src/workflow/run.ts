@@ -57,6 +57,8 @@ export class WorkflowRun {
   readonly #occurrences = new Map<string, number>();
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
   readonly #bySeq = new Map<number, string>();
+  /** Recorded steps this execution has called again (replayed) so far. */
+  readonly #replayed = new Set<string>();
   #seq = 0;
   #executing = 0;
   #waits: Array<number | null> = [];
@@ -235,16 +237,22 @@ export class WorkflowRun {
       throw new NonRetryableError(`This instance reached ${LIMITS.maxStepsPerInstance} steps (maxStepsPerInstance)`, "RangeError");
     }
     const recorded = this.#byKey.get(key);
-    const atSeq = this.#bySeq.get(seq);
-    if ((recorded && recorded.seq !== seq) || (atSeq !== undefined && atSeq !== key)) {
-      const there = atSeq !== undefined ? describeKey(atSeq) : `step #${recorded!.seq + 1}`;
-      throw new WorkflowNondeterminismError(
-        `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${there} there. ` +
-          "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
-          "restart the instance or keep the old code for instances in flight.",
-      );
+    // Steps are matched by name and occurrence, not by the order they are called in: branches run in
+    // parallel (Promise.all) call their later steps in whatever order their earlier ones ended. A new
+    // step while recorded ones were not called again is code that changed under the instance.
+    if (recorded === undefined) {
+      const missing = this.#firstNotReplayed();
+      if (missing !== undefined) {
+        const there = missing.seq === seq ? "there" : `as step #${missing.seq + 1}`;
+        throw new WorkflowNondeterminismError(
+          `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${describeKey(missing.key)} ${there}, not called again. ` +
+            "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
+            "restart the instance or keep the old code for instances in flight.",
+        );
+      }
+      return { key, seq, row: undefined };
     }
-    if (!recorded) return { key, seq, row: undefined };
+    this.#replayed.add(key);
     const needsBody = recorded.status === "done" || recorded.status === "failed";
     const body = needsBody
       ? this.#host.store.get<{ result: Uint8Array | null; error: string | null }>(
@@ -255,6 +263,17 @@ export class WorkflowRun {
         )
       : undefined;
     return { key, seq, row: { ...recorded, result: body?.result ?? null, error: body?.error ?? null } };
+  }
+
+  /** The first recorded step (by its place) this execution has not called again, if any. */
+  #firstNotReplayed(): { key: string; seq: number } | undefined {
+    if (this.#replayed.size >= this.#byKey.size) return undefined;
+    const places = [...this.#bySeq.keys()].sort((a, b) => a - b);
+    for (const place of places) {
+      const key = this.#bySeq.get(place)!;
+      if (!this.#replayed.has(key)) return { key, seq: place };
+    }
+    return undefined;
   }
 
   async #record(
@@ -302,6 +321,7 @@ export class WorkflowRun {
       const row = { key, seq, kind, status, attempts: fields.attempts ?? 0, wake_at: fields.wakeAt ?? null };
       this.#byKey.set(key, row);
       this.#bySeq.set(seq, key);
+      this.#replayed.add(key); // called in this execution: not one a later new step waits for
     }
     return stale;
   }

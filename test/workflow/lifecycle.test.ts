@@ -18,6 +18,24 @@ class Approval extends WorkflowEntrypoint<unknown, { timeout?: string }> {
   }
 }
 
+/** Two branches of two steps each; branch a's first step ends later than b's the first time. */
+class Parallel extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const branch = async (name: string, slow: boolean) => {
+      const first = await step.do(`${name}1`, async () => {
+        log.push(`${name}1`);
+        if (slow) await new Promise((resolve) => setTimeout(resolve, 30));
+        return `${name}1`;
+      });
+      const second = await step.do(`${name}2`, () => (log.push(`${name}2`), `${name}2`));
+      return `${first} ${second}`;
+    };
+    const both = await Promise.all([branch("a", true), branch("b", false)]);
+    await step.sleep("rest", "1 hour");
+    return both;
+  }
+}
+
 /** One step that waits for the test to let it finish. */
 let releaseOnly: () => void = () => {};
 class OneStep extends WorkflowEntrypoint {
@@ -58,7 +76,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep, Parallel }, start: START });
   return t;
 }
 
@@ -200,7 +218,19 @@ describe("code changed under a running instance", () => {
     const status = await instance.status();
     expect(status.status).toBe("errored");
     expect(status.error?.name).toBe("WorkflowNondeterminismError");
-    expect(status.error?.message).toMatch(/step #2 is now "three", but this instance recorded "two" there/);
+    expect(status.error?.message).toMatch(/step #2 is now "three", but this instance recorded "two" there, not called again/);
+  });
+});
+
+describe("steps in parallel branches", () => {
+  it("replay by name whatever order the branches call their later steps in", async () => {
+    const t = await env();
+    const instance = await wf(t, "Parallel").create({ id: "p" });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.clock.advance("1 hour"); // a new execution replays both branches, whose first steps now end at once
+    expect(await instance.status()).toEqual({ status: "complete", output: ["a1 a2", "b1 b2"] });
+    expect(log.sort()).toEqual(["a1", "a2", "b1", "b2"]); // each ran once
   });
 });
 
