@@ -66,7 +66,7 @@ export function checkOrigin(request: IncomingMessage, host: string): void {
 export class Credentials {
   readonly #viewer: string;
   readonly #admin: string;
-  readonly #sessions = new Map<string, { role: Role; expiresAt: number }>();
+  readonly #sessions = new Map<string, { role: Role; expiresAt: number; proof: string }>();
 
   constructor(viewerToken: string, adminToken: string) {
     this.#viewer = viewerToken;
@@ -93,28 +93,50 @@ export class Credentials {
     const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
     if (session !== undefined) {
       const entry = this.#sessions.get(session);
-      if (entry && entry.expiresAt > Date.now()) return entry.role;
+      if (entry && entry.expiresAt > Date.now()) {
+        // The cookie alone is not enough: a browser sends it to every port of the host (cookies know
+        // no ports), so any local server the user visits would get it. The page keeps the proof in
+        // storage of its own origin, port included, and sends it with every call.
+        if (!sameToken(sessionProofOf(request) ?? "", entry.proof)) throw unauthorized(`The session needs its proof: the ${SESSION_PROOF_HEADER} header the inspector's page sends`);
+        return entry.role;
+      }
       this.#sessions.delete(session);
       throw unauthorized("The session has expired or the inspector restarted: sign in with the token again");
     }
     throw unauthorized("No credentials: send Authorization: Bearer <token> or sign in with POST /api/session");
   }
 
-  /** A new session for `role`; returns the cookie value. */
-  openSession(role: Role): string {
+  /** A new session for `role`: the cookie's value, and the proof the page sends with it (see {@link roleOf}). */
+  openSession(role: Role): { id: string; proof: string } {
     const id = randomToken();
+    const proof = randomToken();
     if (this.#sessions.size >= INSPECTOR_LIMITS.maxSessions) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);
     }
-    this.#sessions.set(id, { role, expiresAt: Date.now() + INSPECTOR_LIMITS.sessionTtlMs });
-    return id;
+    this.#sessions.set(id, { role, expiresAt: Date.now() + INSPECTOR_LIMITS.sessionTtlMs, proof });
+    return { id, proof };
   }
 
   closeSession(request: IncomingMessage): void {
     const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
     if (session !== undefined) this.#sessions.delete(session);
   }
+}
+
+/** The header that carries a session's proof next to its cookie. */
+export const SESSION_PROOF_HEADER = "x-hearth-session";
+
+/**
+ * A session's proof: the header, or — for the live stream alone, which a browser's EventSource opens
+ * without headers — the `session` query parameter.
+ */
+function sessionProofOf(request: IncomingMessage): string | undefined {
+  const header = request.headers[SESSION_PROOF_HEADER];
+  if (typeof header === "string") return header;
+  const url = request.url ?? "";
+  if (!url.startsWith("/api/stream?")) return undefined;
+  return new URLSearchParams(url.slice(url.indexOf("?") + 1)).get("session") ?? undefined;
 }
 
 /** The `Set-Cookie` value of a session (or of its removal, with an empty id). */

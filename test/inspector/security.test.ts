@@ -65,19 +65,26 @@ describe("inspector security", () => {
     expect(response.json().error).toEqual({ code: "admin_required", message: "PUT /api/agents/Notebook/a/state changes data: it needs the admin token" });
   });
 
-  it("exchanges a token for an HttpOnly SameSite=Strict cookie session, and signs out", async () => {
+  it("exchanges a token for an HttpOnly SameSite=Strict cookie session that needs the page's proof beside it, and signs out", async () => {
     fixture = await startFixture();
     const wrong = await fixture.api("/api/session", { method: "POST", as: null, body: { token: "nope-nope-nope-nope" } });
     expect(wrong.status).toBe(401);
     const login = await fixture.api("/api/session", { method: "POST", as: null, body: { token: fixture.inspector.adminToken } });
-    expect(login.json()).toEqual({ role: "admin" });
+    const { role, proof } = login.json() as { role: string; proof: string };
+    expect(role).toBe("admin");
     const cookie = String(login.headers["set-cookie"]);
     expect(cookie).toMatch(/^hearth_inspector=[\w-]+; HttpOnly; SameSite=Strict; Path=\//);
     const session = cookie.split(";")[0]!;
-    const me = await fixture.api("/api/session", { as: null, headers: { cookie: session } });
+    // The cookie alone is refused: a browser sends it to every port of the host, the page's proof it does not.
+    const cookieOnly = await fixture.api("/api/agents/Notebook/a/state", { method: "PUT", as: null, headers: { cookie: session }, body: { state: { n: 1 } } });
+    expect(cookieOnly.status).toBe(401);
+    expect(cookieOnly.json().error.message).toContain("x-hearth-session");
+    const withProof = { cookie: session, "x-hearth-session": proof };
+    expect((await fixture.api("/api/session", { as: null, headers: { cookie: session, "x-hearth-session": "not-the-proof" } })).status).toBe(401);
+    const me = await fixture.api("/api/session", { as: null, headers: withProof });
     expect(me.json()).toMatchObject({ role: "admin", readOnly: false, host: { dataDir: fixture.t.dataDir, pid: process.pid } });
-    await fixture.api("/api/session", { method: "DELETE", as: null, headers: { cookie: session } });
-    const after = await fixture.api("/api/session", { as: null, headers: { cookie: session } });
+    await fixture.api("/api/session", { method: "DELETE", as: null, headers: withProof });
+    const after = await fixture.api("/api/session", { as: null, headers: withProof });
     expect(after.status).toBe(401);
     expect(after.json().error.message).toContain("session has expired");
   });

@@ -1,5 +1,6 @@
 /**
- * Signing in and out (`/api/session`): a token exchanged for an HttpOnly cookie session.
+ * Signing in and out (`/api/session`): a token exchanged for an HttpOnly cookie session and the proof
+ * the page sends with it (security.ts says why the cookie alone is not enough).
  */
 import { ApiError, badRequest } from "../http.ts";
 import type { Route } from "../router.ts";
@@ -16,7 +17,8 @@ export function sessionRoutes(credentials: Credentials): Route[] {
         if (typeof body.token !== "string" || body.token === "") throw badRequest("The body must be { token: string }");
         const role = credentials.roleOfToken(body.token);
         if (!role) throw new ApiError(401, "unauthorized", "The token is not this inspector's viewer or admin token");
-        return { json: { role }, headers: { "set-cookie": sessionCookie(credentials.openSession(role)) } };
+        const { id, proof } = credentials.openSession(role);
+        return { json: { role, proof }, headers: { "set-cookie": sessionCookie(id) } };
       },
     },
     {

@@ -1,6 +1,6 @@
 /**
  * The inspector's HTTP API (docs/inspector/api.md), as the UI calls it: JSON in and out, the
- * session cookie for credentials, errors as {@link ApiError}.
+ * session cookie and its proof for credentials, errors as {@link ApiError}.
  */
 import { signal } from "@preact/signals";
 
@@ -22,6 +22,17 @@ export interface Page<T> {
   next: string | null;
 }
 
+const PROOF_KEY = "hearth-inspector-session-proof";
+
+/**
+ * The session's proof, sent with the cookie on every call: a browser sends the cookie to every port
+ * of this host, but keeps this page's storage to its own origin, port included.
+ */
+export const sessionProof = {
+  get: (): string | undefined => localStorage.getItem(PROOF_KEY) ?? undefined,
+  set: (proof: string | undefined): void => (proof === undefined ? localStorage.removeItem(PROOF_KEY) : localStorage.setItem(PROOF_KEY, proof)),
+};
+
 /** Set when a call answers 401: the session ended (restart of the host, cookie cleared). */
 export const unauthorized = signal(false);
 
@@ -29,7 +40,8 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** Calls the API; throws {@link ApiError} with the server's code and message on 4xx/5xx. */
 export async function api<T>(path: string, method: Method = "GET", body?: unknown): Promise<T> {
-  const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+  const proof = sessionProof.get();
+  const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json", ...(proof ? { "x-hearth-session": proof } : {}) } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...init.headers, "content-type": "application/json" };

@@ -4,7 +4,7 @@
  * admin token, typed into "Unlock writes", upgrades the same cookie.
  */
 import { signal } from "@preact/signals";
-import { api, ApiError, unauthorized } from "./api.ts";
+import { api, ApiError, sessionProof, unauthorized } from "./api.ts";
 import { parseHash, route } from "./router.ts";
 
 export type Role = "viewer" | "admin";
@@ -53,7 +53,8 @@ export function takeTokenFromFragment(): string | undefined {
 
 /** Exchanges a token for the session cookie; throws {@link ApiError} on a wrong token. */
 export async function signIn(token: string): Promise<Role> {
-  const answer = await api<{ role: Role }>("/api/session", "POST", { token });
+  const answer = await api<{ role: Role; proof: string }>("/api/session", "POST", { token });
+  sessionProof.set(answer.proof);
   await refreshSession();
   return answer.role;
 }
@@ -72,6 +73,7 @@ export async function refreshSession(): Promise<void> {
 
 export async function signOut(): Promise<void> {
   await api("/api/session", "DELETE").catch(() => undefined);
+  sessionProof.set(undefined);
   session.value = { status: "signed-out" };
 }
 

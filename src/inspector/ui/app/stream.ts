@@ -3,7 +3,7 @@
  * multiplexed, resumed by the browser with Last-Event-ID after a dropped connection.
  */
 import { useEffect, useState } from "preact/hooks";
-import { withQuery } from "./api.ts";
+import { sessionProof, withQuery } from "./api.ts";
 
 export type Topic = "logs" | "events" | "spans" | "metrics";
 
@@ -35,8 +35,9 @@ export function useStream(
   const key = `${topics.join(",")}|${filter.class ?? ""}|${filter.agent ?? ""}|${enabled}`;
   useEffect(() => {
     if (!enabled) return undefined;
+    // An EventSource sends no headers: the session's proof rides in the query, to this origin alone.
     const source = new EventSource(
-      withQuery("/api/stream", { topics: topics.join(","), class: filter.class, agent: filter.agent }),
+      withQuery("/api/stream", { topics: topics.join(","), class: filter.class, agent: filter.agent, session: sessionProof.get() }),
     );
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
