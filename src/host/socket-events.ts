@@ -4,7 +4,7 @@ import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { LIMITS } from "../limits.ts";
-import { chatRequestError, frames, sniffChatRequestId, sniffRpcId } from "../protocol/frames.ts";
+import { chatRequestError, frames, sniffFrame } from "../protocol/frames.ts";
 import type { Actor } from "./actor.ts";
 import { corkedSocket } from "./corked-socket.ts";
 import type { CellPlace } from "./place.ts";
@@ -45,17 +45,32 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     connected: false,
   };
   host.hub.add(key, record)?.socket.close(4000, "Replaced by a newer connection with the same id");
-  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => onFrame(host, place, record, data, isBinary));
+  // Frames wait for onConnect to end, in order: before it, the connection has no tags, state or
+  // read-only flag yet, and an event that awaits lets the next one in (Cloudflare answers the upgrade
+  // only once onConnect ended, so nothing can come sooner there).
+  let waiting: Array<() => void> | undefined = [];
+  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    if (waiting !== undefined) waiting.push(() => onFrame(host, place, record, data, isBinary));
+    else onFrame(host, place, record, data, isBinary);
+  });
   ws.on("close", (code: number, reason: Buffer) => {
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
     if (!host.hub.remove(key, record) || host.closed) return;
     host.deliver(place, (actor) => actor[HANDLE.close](record, code, reason.toString(), code !== 1006)).catch(() => {});
   });
   ws.on("error", (error: Error) => console.error(`[hearth] socket ${label}#${id}:`, error.message));
-  host.deliver(place, (actor) => actor[HANDLE.connect](record, request)).catch((error: unknown) => {
-    host.hub.remove(key, record);
-    ws.close(1011, truncate(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
-  });
+  host.deliver(place, (actor) => actor[HANDLE.connect](record, request)).then(
+    () => {
+      const early = waiting ?? [];
+      waiting = undefined;
+      for (const deliver of early) deliver();
+    },
+    (error: unknown) => {
+      waiting = undefined; // dropped: the socket closes
+      host.hub.remove(key, record);
+      ws.close(1011, truncate(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
+    },
+  );
 }
 
 /**
@@ -85,10 +100,11 @@ function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, d
   const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
   if (buffer.length > host.maxMessageBytes) {
     const error = `Message of ${buffer.length} bytes exceeds the limit of ${host.maxMessageBytes} bytes (maxMessageBytes)`;
-    const head = isBinary ? "" : buffer.subarray(0, 512).toString();
-    const rpcId = sniffRpcId(head);
-    const chatId = rpcId === undefined ? sniffChatRequestId(head) : undefined;
-    record.socket.send(rpcId ? frames.rpcError(rpcId, error) : chatId ? chatRequestError(chatId, error) : frames.error(error));
+    const sniffed = isBinary ? undefined : sniffFrame(buffer.subarray(0, 512).toString(), buffer.subarray(-512).toString());
+    if (sniffed?.kind === "rpc") record.socket.send(frames.rpcError(sniffed.id, error));
+    else if (sniffed?.kind === "chat") record.socket.send(chatRequestError(sniffed.id, error));
+    else if (sniffed?.kind === "state") record.socket.send(frames.stateError(error));
+    else record.socket.send(frames.error(error));
     return;
   }
   const message = isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) : buffer.toString("utf8");

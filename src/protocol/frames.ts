@@ -85,19 +85,24 @@ export const frames = {
     JSON.stringify({ type: `workflow_${event}`, ...rest }),
 };
 
-/** For a frame too large to parse: finds an RPC id near the start so the caller's promise can fail. */
-export function sniffRpcId(head: string): string | undefined {
-  if (!/"type"\s*:\s*"rpc"/.test(head)) return undefined;
-  return /"id"\s*:\s*"([^"\\]{1,128})"/.exec(head)?.[1];
-}
-
 /**
- * The id of a chat request in the head of a frame too large to parse, so the refusal can end that
- * request on the client (a chat request carries the whole conversation, so it is the frame that grows).
+ * What a frame too large to parse is, read from its two ends (its head and its tail, a few hundred
+ * characters each), so that its refusal reaches the caller the way its protocol expects: an RPC's
+ * promise fails, a chat request ends, a client `setState` gets `cf_agent_state_error`. Clients put
+ * the top-level fields first (Hearth's) or after the payload (Cloudflare's `{args,id,method,type}`,
+ * `{state,type}`), so the id is taken from the end the type was found at.
+ * @example sniffFrame('{"args":["…"],"id":"7","method":"m","type":"rpc"}'.slice(0, 512), '…"id":"7","method":"m","type":"rpc"}') // { kind: "rpc", id: "7" }
  */
-export function sniffChatRequestId(head: string): string | undefined {
-  if (!/"type"\s*:\s*"cf_agent_use_chat_request"/.test(head)) return undefined;
-  return /"id"\s*:\s*"([^"\\]{1,256})"/.exec(head)?.[1];
+export function sniffFrame(head: string, tail: string): { kind: "rpc" | "chat"; id: string } | { kind: "state" } | undefined {
+  for (const [end, first] of [[head, true], [tail, false]] as const) {
+    const kind = /"type"\s*:\s*"rpc"/.test(end) ? "rpc" : /"type"\s*:\s*"cf_agent_use_chat_request"/.test(end) ? "chat" : /"type"\s*:\s*"cf_agent_state"/.test(end) ? "state" : undefined;
+    if (kind === undefined) continue;
+    if (kind === "state") return { kind };
+    const ids = [...end.matchAll(/"id"\s*:\s*"([^"\\]{1,256})"/g)].map((match) => match[1]!);
+    const id = first ? ids[0] : ids.at(-1);
+    if (id !== undefined) return { kind, id };
+  }
+  return undefined;
 }
 
 /** Ends a chat request with an error (what `useAgentChat` shows as the chat's error). */

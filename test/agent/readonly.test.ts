@@ -38,6 +38,31 @@ class Board extends Agent<unknown, { count: number }> {
   }
 }
 
+/** An onConnect that awaits (a lookup): what the connection sends meanwhile must wait for it. */
+class SlowToConnect extends Agent<unknown, { owner: string }> {
+  initialState = { owner: "admin" };
+  seen: string[] = [];
+
+  shouldConnectionBeReadonly(): boolean {
+    return true;
+  }
+
+  async onConnect(connection: Connection): Promise<void> {
+    this.seen.push("onConnect:start");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    connection.setState({ user: "u1" });
+    this.seen.push("onConnect:end");
+  }
+
+  onMessage(connection: Connection, message: string | ArrayBuffer): void {
+    this.seen.push(`onMessage:${String(message)}:${JSON.stringify(connection.state)}`);
+  }
+
+  log(): { seen: string[]; owner: string } {
+    return { seen: this.seen, owner: this.state.owner };
+  }
+}
+
 let harness: Harness | undefined;
 afterEach(async () => {
   await harness?.close();
@@ -71,6 +96,18 @@ describe("read-only connections", () => {
     expect(viewer.frames).not.toContain("ok");
     viewer.close();
     editor.close();
+  });
+
+  it("holds what a connection sends until its onConnect ended: a read-only one cannot slip a state change in before", async () => {
+    harness = await startHarness({ SlowToConnect });
+    const socket = await TestSocket.open(`${harness.wsUrl}/agents/slow-to-connect/s1`);
+    socket.send({ type: "cf_agent_state", state: { owner: "attacker" } }); // at once: onConnect is still awaiting
+    socket.send("hello");
+    expect(await socket.waitForType("cf_agent_state_error")).toEqual({ type: "cf_agent_state_error", error: "Connection is readonly" });
+    const agent = harness.host.env.SlowToConnect as { getByName(name: string): { log(): Promise<{ seen: string[]; owner: string }> } };
+    await expect.poll(async () => (await agent.getByName("s1").log()).seen.length).toBe(3);
+    expect(await agent.getByName("s1").log()).toEqual({ seen: ["onConnect:start", "onConnect:end", 'onMessage:hello:{"user":"u1"}'], owner: "admin" });
+    socket.close();
   });
 
   it("still refuses a state frame from a read-only connection with cf_agent_state_error", async () => {

@@ -187,6 +187,15 @@ describe("bad input", () => {
     const tooBig = await socket.waitFor((f) => typeof f === "object" && f.id === "huge", mark);
     expect(tooBig).toMatchObject({ success: false });
     expect(String((tooBig as { error: string }).error)).toMatch(/exceeds the limit of 65536 bytes \(maxMessageBytes\)/);
+    // Cloudflare's client puts the fields after the payload ({args,id,method,type}, {state,type}): the
+    // refusal still reaches the call, and a client setState still hears it was refused.
+    mark = socket.frames.length;
+    socket.send(JSON.stringify({ args: ["x".repeat(100 * 1024), { id: "inner" }], id: "tail-first", method: "add", type: "rpc" }));
+    expect(await socket.waitFor((f) => typeof f === "object" && f.id === "tail-first", mark)).toMatchObject({ type: "rpc", success: false });
+    mark = socket.frames.length;
+    socket.send(JSON.stringify({ state: { big: "x".repeat(100 * 1024) }, type: "cf_agent_state" }));
+    expect(String((await socket.waitForType("cf_agent_state_error", mark)).error)).toMatch(/maxMessageBytes/);
+    mark = socket.frames.length;
     socket.send("x".repeat(70 * 1024));
     expect(String((await socket.waitForType("hearth_error", mark)).error)).toMatch(/maxMessageBytes/);
 
