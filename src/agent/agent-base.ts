@@ -282,9 +282,14 @@ export class AgentBase<Env = unknown, State = unknown> {
     }
   }
 
-  #reportError(error: unknown, connection?: Connection): void {
+  /**
+   * Errors of the agent's own handlers (onConnect, onMessage, a callable, a refused state) reach
+   * `onError(error)`, one argument, as Cloudflare's Agent calls it for them: an override written
+   * `onError(error)` gets the error, not the connection. The two-argument form is the socket's.
+   */
+  #reportError(error: unknown): void {
     try {
-      const pending = connection ? this.onError(connection, error) : this.onError(error);
+      const pending = this.onError(error);
       if (pending instanceof Promise) pending.catch((e: unknown) => console.error("[hearth] onError failed:", e));
     } catch (e) {
       console.error("[hearth] onError failed:", e);
@@ -370,7 +375,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     try {
       await this.onConnect(connection, ctx);
     } catch (error) {
-      this.#reportError(error, connection);
+      this.#reportError(error);
       throw error;
     }
   }
@@ -391,7 +396,7 @@ export class AgentBase<Env = unknown, State = unknown> {
           rollback: () => this.#runtime.db.rollbackCurrent(),
         };
         await instrumentActorEvent(target.className, this.#runtime.name, "rpc", String(incoming.frame.method), () => handleRpc(target, connection, incoming.frame)).catch((error: unknown) => {
-          this.#reportError(error, connection);
+          this.#reportError(error);
           throw error;
         });
         return;
@@ -413,7 +418,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     try {
       await instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onMessage", undefined, () => this.onMessage(connection, message));
     } catch (error) {
-      this.#reportError(error, connection);
+      this.#reportError(error);
       throw error;
     }
   }
@@ -441,7 +446,7 @@ export class AgentBase<Env = unknown, State = unknown> {
       this.validateStateChange(state, connection);
     } catch (error) {
       connection.send(frames.stateError("State update rejected"));
-      this.#reportError(new Error(`State update rejected: ${messageOf(error)}`, { cause: error }), connection);
+      this.#reportError(new Error(`State update rejected: ${messageOf(error)}`, { cause: error }));
       return;
     }
     this.#commitState(state, connection);
