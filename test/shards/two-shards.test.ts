@@ -1,4 +1,4 @@
-import { connect } from "node:net";
+import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -178,6 +178,22 @@ async function rawExchange(url: string, requests: string[]): Promise<string> {
   });
 }
 
+/**
+ * A raw connection to `url` whose first request was for shard 0's agent, answered: the connection
+ * stays on shard 0, and its later requests for shard 1's agents are handed over one by one.
+ */
+async function keptByShard0(url: string): Promise<Socket> {
+  const socket = connect(Number(new URL(url).port), "127.0.0.1");
+  socket.on("error", () => {});
+  let received = "";
+  const reading = (chunk: Buffer) => void (received += chunk.toString("latin1"));
+  socket.on("data", reading);
+  socket.write(`GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`);
+  await expect.poll(() => received.includes("shard-0"), { timeout: 5_000 }).toBe(true);
+  socket.off("data", reading);
+  return socket;
+}
+
 /** A name that shard `index` owns. */
 function nameOn(index: number, prefix = "n"): string {
   for (let i = 0; ; i++) if (shardOf("counter", `${prefix}${i}`, 2) === index) return `${prefix}${i}`;
@@ -352,12 +368,7 @@ describe("two shards", () => {
     // request for shard 1's agent is handed over.
     endlessCancelled = undefined;
     waitingForAbort = undefined;
-    const socket = connect(Number(new URL(nodes[0].server.url).port), "127.0.0.1");
-    socket.on("error", () => {});
-    let received = "";
-    socket.setEncoding("utf8").on("data", (chunk: string) => (received += chunk));
-    socket.write(`GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`);
-    await expect.poll(() => received.includes("shard-0"), { timeout: 5_000 }).toBe(true);
+    const socket = await keptByShard0(nodes[0].server.url);
     socket.write(`GET /agents/counter/${nameOn(1, "late")}/after-abort HTTP/1.1\r\nhost: x\r\n\r\n`);
     await expect.poll(() => waitingForAbort, { timeout: 5_000 }).toBe("shard-1");
     socket.destroy();
@@ -367,12 +378,7 @@ describe("two shards", () => {
 
   it("sends a handed-over response no faster than its client reads it", async () => {
     bigPulled = 0;
-    const socket = connect(Number(new URL(nodes[0].server.url).port), "127.0.0.1");
-    socket.on("error", () => {});
-    let received = "";
-    socket.setEncoding("latin1").on("data", (chunk: string) => (received += chunk));
-    socket.write(`GET /agents/counter/${nameOn(0, "here")} HTTP/1.1\r\nhost: x\r\n\r\n`);
-    await expect.poll(() => received.includes("shard-0"), { timeout: 5_000 }).toBe(true);
+    const socket = await keptByShard0(nodes[0].server.url);
     socket.pause(); // the client reads nothing more
     socket.write(`GET /agents/counter/${nameOn(1, "big")}/big HTTP/1.1\r\nhost: x\r\n\r\n`);
     await expect.poll(() => bigPulled, { timeout: 5_000 }).toBeGreaterThan(0);
