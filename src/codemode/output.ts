@@ -78,7 +78,9 @@ export function safeJson(value: unknown): string | undefined {
 export function shapeOutput(run: ExecuteResult, maxResultChars: number, maxLogChars: number): CodeToolOutput {
   const output: CodeToolOutput = { logs: boundLogs(run.logs, maxLogChars) };
   if (run.error !== undefined) {
-    output.error = run.error;
+    // Handed to the model as a result is: cut to the same size.
+    const { name, message } = run.error;
+    output.error = { ...run.error, name: name.slice(0, 256), message: message.length > maxResultChars ? message.slice(0, maxResultChars) + truncationMarker(message.length, maxResultChars) : message };
     return output;
   }
   if (run.result === undefined) return output;

@@ -115,8 +115,14 @@ const extensionPrefix = cfg.extension ? cfg.extension + "." : null;
 // ---- dispatcher ----
 let main = null;
 function errorOf(e) {
-  if (e instanceof Error) return { name: String(e.name), message: String(e.message) };
-  return { name: "Error", message: show(e, true) };
+  // Never throws: a throw here would reject the dispatch with a value the host must read outside
+  // the meter (a hostile getter, toJSON or name).
+  try {
+    if (e instanceof Error) return { name: String(e.name), message: String(e.message) };
+    return { name: "Error", message: show(e, true) };
+  } catch {
+    return { name: "Error", message: "an error whose name or message could not be read" };
+  }
 }
 function encode(value) {
   if (value === undefined) return '{"ok":true}';

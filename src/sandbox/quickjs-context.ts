@@ -212,16 +212,27 @@ export class QuickJSEngineContext implements EngineContext {
     let name = "Error";
     let message: string;
     try {
-      const dumped: unknown = this.#ctx.dump(handle);
+      // Inside the meter: dumping runs the value's own code (toJSON, getters), which must not get
+      // past the call's CPU and wall limits.
+      const dumped: unknown = this.#enter(() => this.#ctx.dump(handle));
       if (dumped && typeof dumped === "object") {
         const d = dumped as { name?: unknown; message?: unknown };
         name = typeof d.name === "string" ? d.name : name;
         message = typeof d.message === "string" ? d.message : JSON.stringify(dumped);
       } else message = String(dumped);
-    } catch {
+    } catch (error) {
+      const stopped = this.#limitError();
+      if (stopped) {
+        handle.dispose();
+        return stopped;
+      }
+      if (error instanceof EngineError) {
+        handle.dispose();
+        return error;
+      }
       message = "out of memory";
     } finally {
-      handle.dispose();
+      if (handle.alive) handle.dispose();
     }
     if (message === "out of memory") return (this.#dead = new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true));
     const error = new Error(message);

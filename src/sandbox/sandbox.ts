@@ -223,7 +223,8 @@ export class Sandbox {
       if (!parsed.ok) {
         const error = parsed.error ?? { name: "Error", message: "unknown error" };
         if (error.message === "out of memory") throw new EngineError(`memory limit of ${mib(this.#limits.memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true);
-        return { error };
+        // An error's text counts against the output cap as a result does: it is cut, marked so.
+        return { error: { name: cutText(String(error.name), 256), message: cutText(String(error.message), this.#limits.maxOutputBytes) } };
       }
       const resultBytes = bytesOf(answer);
       if (resultBytes > this.#limits.maxOutputBytes) {
@@ -378,4 +379,11 @@ function urlOp(payload: string): string {
 
 function mib(bytes: number): string {
   return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+}
+
+/** `text`, cut to about `max` UTF-16 units with a note of what was left out (bytes ≥ units, so a cut text stays under a byte cap of `max`). */
+function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const note = ` … (${text.length - max} more characters cut: maxOutputBytes)`;
+  return text.slice(0, Math.max(0, max - note.length)) + note;
 }

@@ -333,3 +333,34 @@ describe("hostile programs: other tenants and capabilities", () => {
     expect(r.result).toMatch(/not JSON-compatible/);
   });
 });
+
+describe("errors built to run code when the host reads them", () => {
+  it("are read inside the limits: a name getter that throws, a toJSON that never ends", async () => {
+    const { inThreadEngine, WorkerPoolEngine } = await import("../../src/sandbox/index.ts");
+    const pool = new WorkerPoolEngine({ size: 1 });
+    try {
+      for (const engine of [inThreadEngine(), pool]) {
+        const s = await sandbox({ engine, cpuMs: 50 });
+        // errorOf's own read of the name throws: before, that rejection was dumped (toJSON and all) outside the meter.
+        const thrown = await s.runFunction(`async () => {
+          const e = new Error("x");
+          Object.defineProperty(e, "name", { get() { throw { toJSON() { for (;;) {} } }; } });
+          throw e;
+        }`);
+        expect(thrown.error?.message).toBe("an error whose name or message could not be read");
+        // A value thrown as it is, dumped by the host: its toJSON runs inside the call's CPU limit.
+        const loaded = await s.runFunction(`async () => { throw { toJSON() { for (;;) {} } }; }`);
+        expect(loaded.error?.message ?? "").toMatch(/CPU|cpuMs|could not be read|Error/);
+        // An error's text is cut to the output cap, as a result is.
+        const long = await (await sandbox({ engine, maxOutputBytes: 1_000 })).runFunction(`async () => { throw new Error("x".repeat(100000)); }`);
+        expect(long.error!.message.length).toBeLessThanOrEqual(1_000);
+        expect(long.error!.message).toMatch(/more characters cut: maxOutputBytes\)$/);
+        // The engine still serves another sandbox.
+        expect(await (await sandbox({ engine })).runFunction("async () => 1 + 1")).toEqual({ result: 2, logs: [] });
+      }
+    } finally {
+      await pool.close();
+    }
+  }, 30_000);
+});
+
