@@ -184,3 +184,16 @@ describe("the worker pool", () => {
     expect(child.status).toBe(0);
   });
 });
+
+describe("a worker stuck where no limit is checked", () => {
+  it("is stopped once a call outlives its wall-clock limit and the host's grace, and the pool goes on with another", async () => {
+    const engine = pool(1, { hostAnswerGraceMs: 100 });
+    const s = await sandbox(engine, { wallMs: 300 });
+    // One native search, quadratic, with no bytecode run inside it: minutes, with no interrupt.
+    const stuck = await s.runFunction(`async () => "a".repeat(1 << 19).indexOf("a".repeat(1 << 17) + "b")`).catch((error: unknown) => error);
+    expect(String((stuck as Error).message ?? (stuck as { error?: { message: string } }).error?.message)).toMatch(/stuck where no limit is checked/);
+    const next = await sandbox(engine);
+    expect(await next.runFunction("async () => 'still serving'")).toEqual({ result: "still serving", logs: [] });
+  }, 30_000);
+});
+

@@ -91,7 +91,7 @@ export class PoolContext implements EngineContext, WorkerGuest {
     if (this.#disposed) throw new EngineError("the sandbox was disposed", undefined, true);
     this.#deadline = budget.deadline;
     this.#scope = new AsyncResource("HearthSandboxCall");
-    const outcome = await this.#worker.call(request);
+    const outcome = await this.#worker.call(request, budget.deadline);
     if (!outcome.alive && !this.#disposed) {
       this.#dead ??= outcome.error instanceof EngineError ? outcome.error : new EngineError("the sandbox was stopped", undefined, true);
     }

@@ -52,6 +52,9 @@ const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker-main.ts" 
 const WORKER_EXEC_ARGV: string[] | undefined =
   WORKER_URL.pathname.endsWith(".js") || (process.features as { typescript?: string | false }).typescript ? [] : undefined;
 
+/** Beyond the host's grace for a slow answer, how long a call may still take before its worker counts as stuck. */
+const STUCK_MARGIN_MS = 1_000;
+
 export interface PoolWorkerOptions {
   stackSizeMb: number;
   hostAnswerGraceMs: number;
@@ -72,9 +75,12 @@ export class PoolWorker {
   /** Nested calls the host thread is waiting for (a turn is held only from the outermost answer). */
   #nesting = 0;
   readonly #onGone: (worker: PoolWorker) => void;
+  /** How long past a call's wall-clock deadline the worker may still answer it (see {@link call}). */
+  readonly #stuckAfterMs: number;
 
   constructor(options: PoolWorkerOptions, onGone: (worker: PoolWorker) => void) {
     this.#onGone = onGone;
+    this.#stuckAfterMs = options.hostAnswerGraceMs + STUCK_MARGIN_MS;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(8);
     const setup: WorkerSetup = { signal, port: port2, hostAnswerGraceMs: options.hostAnswerGraceMs };
@@ -115,12 +121,28 @@ export class PoolWorker {
     if (!this.#dead) this.#worker.postMessage(message);
   }
 
-  /** Sends a call (evalScript, evalModule, invoke) and resolves with its answer. */
-  call(message: CallRequest): Promise<CallOutcome> {
+  /**
+   * Sends a call (evalScript, evalModule, invoke) and resolves with its answer. A call still
+   * unanswered long after its wall-clock `deadline` (the host's own grace for slow answers, and a
+   * little more) has the worker stopped: its engine is stuck where no limit is checked (a native
+   * builtin running for minutes), and every sandbox placed on it would wait behind it for good. The
+   * pool starts another.
+   */
+  call(message: CallRequest, deadline: number): Promise<CallOutcome> {
     if (this.#dead) return Promise.reject(this.#dead);
     const call = this.#nextCall++;
     return new Promise<CallOutcome>((resolve, reject) => {
-      this.#calls.set(call, { resolve, reject });
+      const watchdog = setTimeout(() => {
+        if (!this.#calls.has(call)) return;
+        this.#die("a call did not end within its wall-clock limit and the host's grace: the engine was stuck where no limit is checked");
+        void this.#worker.terminate();
+      }, Math.max(0, deadline - performance.now()) + this.#stuckAfterMs);
+      watchdog.unref();
+      const settled = <T>(settle: (value: T) => void) => (value: T) => {
+        clearTimeout(watchdog);
+        settle(value);
+      };
+      this.#calls.set(call, { resolve: settled(resolve), reject: settled(reject) });
       if (this.#calls.size === 1) this.#worker.ref();
       this.#worker.postMessage({ ...message, call } as ToWorker);
     });
