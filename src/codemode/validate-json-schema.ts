@@ -58,14 +58,23 @@ function check(schema: JsonSchema, value: unknown, path: string, root: JsonSchem
   else if (typeof value === "object" && value !== null) checkObject(schema, value as Record<string, unknown>, path, root, errors, depth);
 
   for (const sub of schemaList(schema.allOf)) check(sub, value, path, root, errors, depth + 1);
+  // Each option is checked once, its problems kept for the message: checking again to explain a
+  // failure doubled the work at every level of nested options.
   const anyOf = schemaList(schema.anyOf);
-  if (anyOf.length > 0 && !anyOf.some((s) => matches(s, value, root, depth))) {
-    errors.push(`${path}: does not match any of the allowed shapes${firstProblem(anyOf, value, path, root, depth)}`);
+  if (anyOf.length > 0) {
+    const failed: string[][] = [];
+    for (const option of anyOf) {
+      const problems = problemsOf(option, value, path, root, depth);
+      if (problems.length === 0) break;
+      failed.push(problems);
+    }
+    if (failed.length === anyOf.length) errors.push(`${path}: does not match any of the allowed shapes${closest(failed)}`);
   }
   const oneOf = schemaList(schema.oneOf);
   if (oneOf.length > 0) {
-    const count = oneOf.filter((s) => matches(s, value, root, depth)).length;
-    if (count === 0) errors.push(`${path}: does not match any of the allowed shapes${firstProblem(oneOf, value, path, root, depth)}`);
+    const tried = oneOf.map((option) => problemsOf(option, value, path, root, depth));
+    const count = tried.filter((problems) => problems.length === 0).length;
+    if (count === 0) errors.push(`${path}: does not match any of the allowed shapes${closest(tried)}`);
     else if (count > 1) errors.push(`${path}: matches more than one of the allowed shapes`);
   }
   if (isSchema(schema.not) && matches(schema.not, value, root, depth)) errors.push(`${path}: matches a forbidden shape`);
@@ -81,14 +90,16 @@ function matches(schema: JsonSchema, value: unknown, root: JsonSchema, depth: nu
   return errors.length === 0;
 }
 
-/** The closest option's first problem, to make an `anyOf` failure actionable. */
-function firstProblem(options: JsonSchema[], value: unknown, path: string, root: JsonSchema, depth: number): string {
-  let best: string[] | undefined;
-  for (const option of options) {
-    const errors: string[] = [];
-    check(option, value, path, root, errors, depth + 1);
-    if (best === undefined || errors.length < best.length) best = errors;
-  }
+function problemsOf(schema: JsonSchema, value: unknown, path: string, root: JsonSchema, depth: number): string[] {
+  const errors: string[] = [];
+  check(schema, value, path, root, errors, depth + 1);
+  return errors;
+}
+
+/** The closest option's first problem (of each option's problems), to make an `anyOf` failure actionable. */
+function closest(tried: readonly string[][]): string {
+  let best: readonly string[] | undefined;
+  for (const problems of tried) if (best === undefined || problems.length < best.length) best = problems;
   return best?.[0] === undefined ? "" : ` (closest: ${best[0]})`;
 }
 
