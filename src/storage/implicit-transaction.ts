@@ -24,14 +24,17 @@ export type TransactionOwner = object | undefined;
  */
 export class LostWrites {
   readonly #errors = new WeakMap<object, unknown>();
+  /** Whether any loss was ever marked: until then every statement's look-up is skipped (losses are rare). */
+  #any = false;
 
   mark(owner: object, error: unknown): void {
+    this.#any = true;
     this.#errors.set(owner, error);
   }
 
   /** The error `owner`'s writes were lost with, if they were. */
   of(owner: TransactionOwner): unknown {
-    return owner === undefined ? undefined : this.#errors.get(owner);
+    return owner === undefined || !this.#any ? undefined : this.#errors.get(owner);
   }
 
   /** As {@link of}, and forgets it (the event ended). */

@@ -6,6 +6,7 @@ import type { Clock } from "../time/clock.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
 import { prepareInstances } from "./create-options.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
+import { peekInstance, statusOfRow } from "./instance-status.ts";
 import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd } from "./runtime.ts";
@@ -141,28 +142,12 @@ export class WorkflowEngine implements RunHost {
   }
 
   status(workflow: string, id: string): InstanceStatus {
-    const row = this.#row(workflow, id);
-    if (!row) return { status: "unknown" };
-    return {
-      status: row.status,
-      ...(row.output === null ? {} : { output: deserialize(row.output) as unknown }),
-      ...(row.error === null ? {} : { error: JSON.parse(row.error) as { name: string; message: string } }),
-    };
+    return statusOfRow(this.#row(workflow, id));
   }
 
   /** Status, error and time of the last change, without reading the output: for agents' tracking rows. */
-  peek(workflow: string, id: string): { status: WorkflowInstanceStatus; error?: { name: string; message: string }; updatedAt: number } | undefined {
-    const row = this.store.get<{ status: WorkflowInstanceStatus; error: string | null; updated_at: number }>(
-      "SELECT status, error, updated_at FROM instances WHERE workflow = ? AND id = ?",
-      workflow,
-      id,
-    );
-    if (!row) return undefined;
-    return {
-      status: row.status,
-      ...(row.error === null ? {} : { error: JSON.parse(row.error) as { name: string; message: string } }),
-      updatedAt: row.updated_at,
-    };
+  peek(workflow: string, id: string): ReturnType<typeof peekInstance> {
+    return peekInstance(this.store, workflow, id);
   }
 
   async pause(workflow: string, id: string): Promise<void> {

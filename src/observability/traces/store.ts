@@ -255,11 +255,13 @@ export class SpanStore {
    */
   getTrace(traceId: string): TraceDetail | undefined {
     const bySpan = new Map<string, SpanRecord>();
-    if (this.#table) {
+    const inMemory = this.#ring.trace(traceId);
+    // The file only when it may hold more: the trace is not in memory, or the file keeps it.
+    if (this.#table && (inMemory === undefined || this.#inFile(traceId))) {
       this.flush();
       for (const span of this.#table.trace(traceId)) bySpan.set(span.spanId, span);
     }
-    for (const span of this.#ring.trace(traceId) ?? []) bySpan.set(span.spanId, span);
+    for (const span of inMemory ?? []) bySpan.set(span.spanId, span);
     if (bySpan.size === 0) return undefined;
     return { traceId, spans: [...bySpan.values()].sort((a, b) => a.startedAt - b.startedAt) };
   }
