@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { threadId, Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DatabaseSync } from "node:sqlite";
 import { createAgentFile, currentBootStamp, SCHEMA_TABLES } from "../../src/storage/agent-file-setup.ts";
-import { readStamp, settlingMarkerOf } from "../../src/storage/file-stamp.ts";
+import { readStamp, settlingMarkerOf, STAMP_OFFSET } from "../../src/storage/file-stamp.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { agentsFolderOf, closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
@@ -269,7 +269,17 @@ describe("the log of unsettled files", () => {
   it("a thread opening an agent while another thread of the process checkpoints its leftover file waits for it; any other lock is refused at once", async () => {
     const path = tempPath();
     writeNote(open(path, currentBootStamp()), "kept");
-    opened.pop()!.close(); // stamped: written without fsync in this boot
+    opened.pop()!.close();
+    /** Stamped as a killed process of this boot leaves it (the settle of this close has cleared it by then). */
+    const stampAsLeftover = async () => {
+      await whenFilesSettled();
+      const fd = openSync(path, "r+");
+      const stamp = Buffer.alloc(4);
+      stamp.writeInt32BE(currentBootStamp());
+      writeSync(fd, stamp, 0, 4, STAMP_OFFSET);
+      closeSync(fd);
+    };
+    await stampAsLeftover();
     /** Another thread holds the file's exclusive lock for a while, as the settle's checkpoint does; `released[0]` turns 1 just before it lets go. */
     const holdLock = async (released: Int32Array): Promise<{ exited: Promise<unknown> }> => {
       const code = `
@@ -299,6 +309,7 @@ describe("the log of unsettled files", () => {
     db.close();
     await holder.exited;
     rmSync(settlingMarkerOf(path));
+    await stampAsLeftover();
     // No marker: another process's lock, refused at once.
     released = new Int32Array(new SharedArrayBuffer(4));
     holder = await holdLock(released);
