@@ -2,11 +2,12 @@ import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { LIMITS, type Durability } from "../limits.ts";
-import { currentBootStamp, SCHEMA_TABLES, stampedTemplate } from "./agent-file-setup.ts";
+import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction, LostWrites, type TransactionOwner } from "./implicit-transaction.ts";
-import { holdWal, madeOnTheSpot, returnHeldWal, takePooledWal, type HeldWal } from "./file-pool.ts";
+import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
+import { keepEmptyWal, syncAtClose } from "./close-files.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -19,6 +20,8 @@ import { STATE_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
+/** What node:sqlite's `setAuthorizer` calls: (action code, two arguments, database, trigger or view) → SQLITE_OK / DENY / IGNORE. */
+export type SqlAuthorizer = (action: number, arg1: string | null, arg2: string | null, database: string | null, trigger: string | null) => number;
 
 /** Statements between two looks at a quiet session's WAL size. */
 const WAL_CHECK_EVERY = 256;
@@ -163,6 +166,21 @@ export class AgentDatabase implements Parkable {
     const statement = this.#statements.prepare(db, query);
     if (this.#statements.changesSchema(query)) this.#schema.forget();
     return statement;
+  }
+
+  /**
+   * A statement prepared for one use (not cached), `authorize` asked about each thing it does while
+   * SQLite compiles it (node:sqlite's `setAuthorizer`); runs inside the implicit transaction.
+   */
+  authorizedStatement(query: string, authorize: SqlAuthorizer): StatementSync {
+    const db = this.#open("SQL");
+    this.#transaction.join();
+    db.setAuthorizer(authorize);
+    try {
+      return db.prepare(query);
+    } finally {
+      db.setAuthorizer(null);
+    }
   }
 
   /** {@link statement} for the agent's own SQL (`this.sql`, `storage.sql.exec`): counts those naming the state table. */
@@ -463,38 +481,5 @@ export class AgentDatabase implements Parkable {
     if ((statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0) <= LIMITS.quietWalBytes) return;
     db.exec(HARDEN_PRAGMAS);
     this.#quiet = false;
-  }
-}
-
-/**
- * A quiet session closing on this thread: SQLite's checkpoint at close then syncs the WAL before it
- * writes the database file and the file before it deletes the WAL. (A transaction left open by a
- * failed commit is rolled back first: the setting cannot change inside one.)
- */
-function syncAtClose(db: DatabaseSync): void {
-  try {
-    if (db.isTransaction) db.exec("ROLLBACK");
-    db.exec(HARDEN_PRAGMAS);
-  } catch {
-    // The connection is unusable; its close cannot checkpoint either.
-  }
-}
-
-/**
- * SQLite deletes the -wal file when the connection closes and creates it again at the next open's
- * first read: a file creation on the wake's path. Made here instead, at close (hibernation, parking),
- * empty: SQLite reads an empty -wal as "nothing to replay" (docs/decisions/0016-agent-files.md).
- * From the folder's pool when it has one (decision 0024), else created (a burst of those starts the
- * pool); neither ever replaces a -wal SQLite kept (a close that could not checkpoint): the pool
- * links, and flag "a" never truncates.
- */
-function keepEmptyWal(agentsFolder: string, path: string, durability: Durability): void {
-  try {
-    if (takePooledWal(agentsFolder, path)) return;
-    closeSync(openSync(`${path}-wal`, "a"));
-    // As new files do, for relaxed durability only (a pool's databases carry this boot's stamp).
-    if (durability === "relaxed") madeOnTheSpot(agentsFolder, currentBootStamp(), stampedTemplate);
-  } catch {
-    // The directory is gone (the agent was deleted): nothing to keep.
   }
 }

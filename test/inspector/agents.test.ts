@@ -101,6 +101,40 @@ describe("inspector agents API", () => {
     }
   });
 
+  it("refuses a viewer's query whose work the data's size does not bound, and runs the ones it does", async () => {
+    const f = await withAgent();
+    for (const body of ["one", "two", "three"]) await f.t.get<Notebook>("Notebook", "a").note(body);
+    const costly = [
+      "SELECT count(*) FROM notes a, notes b", // a cross join
+      "SELECT count(*) FROM notes a JOIN notes b ON a.body < b.body", // a join on an inequality
+      "SELECT (SELECT count(*) FROM notes c WHERE c.body > n.body) FROM notes n", // a correlated subquery over the table
+      "WITH t AS (SELECT * FROM notes) SELECT count(*) FROM t, t AS u",
+      "SELECT length(zeroblob(10))", // the size does not matter: 1e9 would be a gigabyte on the agent's thread
+      'SELECT length("ZeroBlob"(10))',
+      "SELECT length(printf('%.*c', 10, 'x'))",
+      "SELECT length(replace(replace('ab', 'a', 'aaaaaaaaaa'), 'a', 'aaaaaaaaaa'))",
+    ];
+    for (const sql of costly) {
+      const refused = await query(f, sql);
+      expect(refused.status, sql).toBe(403);
+      expect(refused.json().error.code, sql).toBe("costly_query");
+      expect((await query(f, sql, {}, "admin")).status, sql).toBe(200);
+    }
+    const bounded = [
+      "SELECT a.body, b.body FROM notes a JOIN notes b ON a.id = b.id",
+      "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body",
+      "SELECT body FROM notes UNION ALL SELECT body FROM notes",
+      "SELECT (SELECT count(*) FROM notes), body FROM notes",
+      "SELECT body FROM notes WHERE body IN (SELECT body FROM notes WHERE id > 1)",
+      "SELECT body, count(*) FROM notes GROUP BY body ORDER BY 2 DESC",
+      "SELECT * FROM pragma_table_info('notes')",
+      "SELECT upper(body) FROM notes WHERE id > 1",
+      "EXPLAIN SELECT * FROM notes a, notes b",
+    ];
+    for (const sql of bounded) expect((await query(f, sql)).status, sql).toBe(200);
+    expect((await query(f, "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body")).json().rows).toEqual([[3]]);
+  });
+
   it("allows a PRAGMA in read-only mode only in a form that reads", async () => {
     const f = await withAgent();
     await f.t.get<Notebook>("Notebook", "a").note("keep");
