@@ -8,6 +8,7 @@ import { generateDeclarations, toolIdentifiers, type ToolSignature } from "./dec
 import type { HostFunction } from "./executor.ts";
 import { MAX_CATALOGUE_OPERATIONS } from "./limits.ts";
 import { errorShape } from "./output.ts";
+import { RunCalls } from "./run-calls.ts";
 import type { ApiOperation, ApiSource } from "./source.ts";
 import { validateJsonSchema } from "./validate-json-schema.ts";
 
@@ -63,22 +64,28 @@ export class CodeApi {
     return generateDeclarations(signatures);
   }
 
-  /** One host function per operation: validate the input, then call the source. */
-  hostFunctions(execution: ToolExecutionOptions<unknown>): Record<string, HostFunction> {
+  /**
+   * One host function per operation: validate the input, then call the source if the run is still
+   * on. Without `run` (the functions used outside a code run) calls are refused only once aborted.
+   */
+  hostFunctions(execution: ToolExecutionOptions<unknown>, run = new RunCalls(execution.abortSignal)): Record<string, HostFunction> {
     const fns: Record<string, HostFunction> = Object.create(null) as Record<string, HostFunction>;
     let calls = 0;
     for (const op of this.operations) {
       fns[op.identifier] = async (raw?: unknown) => {
         const call = ++calls;
-        if (execution.abortSignal?.aborted) throw new Error("codemode: the run was aborted");
+        run.check(op.identifier);
         const input = raw === undefined && isObjectRoot(op.operation) ? {} : raw;
         const valid = await validate(op, input);
-        try {
-          return await op.source.call(op.operation.name, valid, {
+        const running = run.start(op.identifier, async () =>
+          op.source.call(op.operation.name, valid, {
             toolCallId: `${execution.toolCallId}:${call}:${op.operation.name}`,
-            abortSignal: execution.abortSignal,
+            abortSignal: run.signal,
             execution,
-          });
+          }),
+        );
+        try {
+          return await running;
         } catch (error) {
           const shape = errorShape(error);
           const failure = new Error(`codemode.${op.identifier} failed: ${shape.message}`);

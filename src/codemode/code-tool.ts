@@ -5,6 +5,7 @@ import { tool, type Tool, type ToolExecutionOptions } from "ai";
 import { z } from "zod";
 import type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
 import { errorShape, isAsyncIterable, issuesOf, lastOf, shapeOutput, type CodeToolOutput } from "./output.ts";
+import { RunCalls } from "./run-calls.ts";
 import { declarationsOf, exposedTools, type CodeModeTools, type ExposedTool } from "./tools.ts";
 import { validateJsonSchema } from "./validate-json-schema.ts";
 
@@ -101,14 +102,17 @@ export function createCodeTool(options: CodeToolOptions): Tool<{ code: string },
     }),
     execute: async ({ code }, execution): Promise<CodeToolOutput> => {
       const executor = options.executor ?? (await defaultExecutor());
-      const fns = hostFunctions(exposed, execution);
+      const calls = new RunCalls(execution.abortSignal);
       let run: ExecuteResult;
       try {
-        run = await executor.execute(normalizeCode(code), fns);
+        run = await executor.execute(normalizeCode(code), hostFunctions(exposed, execution, calls));
       } catch (error) {
         run = { error: errorShape(error), logs: [] };
       }
-      return shapeOutput(run, maxResultChars, maxLogChars);
+      const reports = await calls.end(run.error !== undefined);
+      const output = shapeOutput(run, maxResultChars, maxLogChars);
+      output.logs.push(...reports);
+      return output;
     },
   });
 }
@@ -120,26 +124,29 @@ async function defaultExecutor(): Promise<CodeExecutor> {
   return (await sandboxExecutorModule).sandboxExecutor();
 }
 
-/** One host function per exposed tool: validate the input, then execute the tool. */
-function hostFunctions(exposed: readonly ExposedTool[], execution: ToolExecutionOptions<unknown>): Record<string, HostFunction> {
+/** One host function per exposed tool: validate the input, then execute the tool if the run is still on. */
+function hostFunctions(exposed: readonly ExposedTool[], execution: ToolExecutionOptions<unknown>, run: RunCalls): Record<string, HostFunction> {
   const fns: Record<string, HostFunction> = Object.create(null) as Record<string, HostFunction>;
   let calls = 0;
   for (const t of exposed) {
     fns[t.identifier] = async (raw?: unknown) => {
       const call = ++calls;
-      if (execution.abortSignal?.aborted) throw new Error("codemode: the run was aborted");
+      run.check(t.identifier);
       const input = raw === undefined && isObjectRoot(t) ? {} : raw;
       const valid = await validateInput(t, input);
       const execute = t.tool.execute;
       if (execute === undefined) throw new Error(`codemode.${t.identifier} cannot be executed`);
-      try {
+      const running = run.start(t.identifier, async () => {
         const output: unknown = await execute(valid, {
           toolCallId: `${execution.toolCallId}:${call}:${t.name}`,
           messages: execution.messages,
-          abortSignal: execution.abortSignal,
+          abortSignal: run.signal,
           context: execution.context,
         });
         return isAsyncIterable(output) ? await lastOf(output) : output;
+      });
+      try {
+        return await running;
       } catch (error) {
         const shape = errorShape(error);
         const failure = new Error(`codemode.${t.identifier} failed: ${shape.message}`);

@@ -33,6 +33,11 @@ export interface ExecuteResult {
  * Runs `code` (source of an `async () => { … }` function) with `fns` reachable as the object
  * `codemode` (`codemode.getWeather(input)` calls `fns.getWeather(input)` on the host).
  *
+ * The run ends when the returned promise settles: from then on the code tools refuse every call of
+ * `fns` (it rejects, the tool never runs), so an executor that lets the code linger, or delivers a
+ * call late, cannot make a tool run unseen. Calls already running then are waited for by the code
+ * tool, not by the executor.
+ *
  * @example
  * ```ts
  * const executor: CodeExecutor = {

@@ -21,7 +21,10 @@ export interface CodeToolOutput {
   error?: { name: string; message: string; limit?: string };
   /** Set when `result` was cut to `maxResultChars`. */
   truncated?: true;
-  /** Console output, one entry per call; non-`log` levels are prefixed (`[warn] …`). */
+  /**
+   * Console output, one entry per call; non-`log` levels are prefixed (`[warn] …`). Then, outside
+   * the bound, a `[warn]` line per tool call that was still running when the run ended.
+   */
   logs: string[];
 }
 

@@ -55,6 +55,7 @@ export interface ApiOperation {
 export interface ApiCallContext {
   /** `<code tool call id>:<call number>:<operation name>`. */
   readonly toolCallId: string;
+  /** Fires when the code tool's call is aborted, or when the run failed while this call was running. */
   readonly abortSignal?: AbortSignal | undefined;
   /** The execution options of the code tool's own call. */
   readonly execution: ToolExecutionOptions<unknown>;

@@ -9,6 +9,7 @@ import type { CodeApi } from "../api.ts";
 import { normalizeCode } from "../code-tool.ts";
 import type { CodeExecutor, ExecuteResult } from "../executor.ts";
 import { errorShape, shapeOutput, type CodeToolOutput } from "../output.ts";
+import { RunCalls } from "../run-calls.ts";
 
 /** Options of {@link createExecuteTool}. */
 export interface ExecuteToolOptions {
@@ -55,14 +56,18 @@ export function createExecuteTool(options: ExecuteToolOptions): Tool<{ code: str
     description: options.description,
     inputSchema: z.object({ code: z.string().describe("Source of an async arrow function: async () => { … }") }),
     execute: async ({ code }, execution): Promise<CodeToolOutput> => {
+      const calls = new RunCalls(execution.abortSignal);
       let run: ExecuteResult;
       try {
         const executor = await options.executor();
-        run = await executor.execute(withNamedMisses(normalizeCode(code)), options.api.hostFunctions(execution));
+        run = await executor.execute(withNamedMisses(normalizeCode(code)), options.api.hostFunctions(execution, calls));
       } catch (error) {
         run = { error: errorShape(error), logs: [] };
       }
-      return shapeOutput(run, options.maxResultChars, options.maxLogChars);
+      const reports = await calls.end(run.error !== undefined);
+      const output = shapeOutput(run, options.maxResultChars, options.maxLogChars);
+      output.logs.push(...reports);
+      return output;
     },
   });
 }

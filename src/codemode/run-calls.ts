@@ -1,0 +1,83 @@
+/**
+ * The tool calls of one code run. Code can start a call without awaiting it, or be stopped by a
+ * limit while a call runs; a call can also reach the host after the run ended (delivered late by
+ * the sandbox, or from an executor that leaves the code alive). Whatever a run set off must show in
+ * its output, so:
+ * - a call that had not started its tool when the run ended is refused, and never executes;
+ * - a call that had started is waited for before the output is returned, and reported in its logs
+ *   (after a failed run — error, limit — its abort signal fires first).
+ */
+import { errorShape } from "./output.ts";
+
+/** Reports of calls left running, one line each up to this many, then one line for the rest. */
+const MAX_REPORTED_CALLS = 10;
+/** A failed call's error, as quoted in its report. */
+const MAX_REPORTED_ERROR_CHARS = 200;
+
+interface RunningCall {
+  readonly identifier: string;
+  /** How the call ended: "completed" or "failed: <why>"; never rejects. */
+  readonly outcome: Promise<string>;
+}
+
+/** One run's gate and its started calls. */
+export class RunCalls {
+  /** Given to every call's tool: the code tool's own abort signal, or the run's failure. */
+  readonly signal: AbortSignal;
+  readonly #failed = new AbortController();
+  readonly #running = new Set<RunningCall>();
+  #ended = false;
+
+  constructor(outer: AbortSignal | undefined) {
+    this.signal = outer === undefined ? this.#failed.signal : AbortSignal.any([outer, this.#failed.signal]);
+  }
+
+  /** Throws unless `codemode.<identifier>` may still start: the run has not ended and was not aborted. */
+  check(identifier: string): void {
+    if (this.#ended) throw new Error(`codemode: the run has ended; codemode.${identifier} was not called`);
+    if (this.signal.aborted) throw new Error(`codemode: the run was aborted; codemode.${identifier} was not called`);
+  }
+
+  /**
+   * Runs the tool of `codemode.<identifier>`, or throws (synchronously) if the run has ended. Checked
+   * again here, just before the tool, because validation (the tool's own, maybe async) may outlast the run.
+   */
+  start<T>(identifier: string, execute: () => Promise<T>): Promise<T> {
+    this.check(identifier);
+    const result = execute();
+    const settled = (outcome: string): string => {
+      this.#running.delete(call);
+      return outcome;
+    };
+    const call: RunningCall = {
+      identifier,
+      outcome: result.then(
+        () => settled("completed"),
+        (error: unknown) => settled(`failed: ${errorShape(error).message.slice(0, MAX_REPORTED_ERROR_CHARS)}`),
+      ),
+    };
+    this.#running.add(call);
+    return result;
+  }
+
+  /**
+   * Ends the run: later calls are refused; calls still running are aborted if the run failed, then
+   * waited for. Returns a report line per such call, for the output's logs.
+   */
+  async end(failed: boolean): Promise<string[]> {
+    this.#ended = true;
+    const running = [...this.#running];
+    if (running.length === 0) return [];
+    if (failed) this.#failed.abort(new Error("codemode: the run has ended"));
+    const outcomes = await Promise.all(running.map((call) => call.outcome));
+    const lines = running
+      .slice(0, MAX_REPORTED_CALLS)
+      .map((call, i) => `[warn] codemode.${call.identifier} was still running when the run ended; the run waited for it: it ${outcomes[i]}`);
+    if (running.length > MAX_REPORTED_CALLS) {
+      const rest = outcomes.slice(MAX_REPORTED_CALLS);
+      const failures = rest.filter((outcome) => outcome !== "completed").length;
+      lines.push(`[warn] ${rest.length} more calls were still running when the run ended; the run waited for them: ${rest.length - failures} completed, ${failures} failed`);
+    }
+    return lines;
+  }
+}
