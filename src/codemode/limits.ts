@@ -125,3 +125,16 @@ export const MAX_ERROR_BODY_CHARS = 500;
  * ```
  */
 export const DEFAULT_SEARCH_CPU_MS = 500;
+
+/**
+ * How long a code tool waits, after its run ended, for tool calls the code left running (ms). A
+ * call still running then is reported as such and its result is not in the output: a tool that
+ * ignores its abort signal must not hold the model's turn for good.
+ *
+ * @example
+ * ```ts
+ * // a call left running longer than this shows as "[warn] codemode.send was still running … 30 s after"
+ * RUN_END_WAIT_MS; // 30_000
+ * ```
+ */
+export const RUN_END_WAIT_MS = 30_000;

@@ -4,9 +4,10 @@
  * the sandbox, or from an executor that leaves the code alive). Whatever a run set off must show in
  * its output, so:
  * - a call that had not started its tool when the run ended is refused, and never executes;
- * - a call that had started is waited for before the output is returned, and reported in its logs
- *   (after a failed run — error, limit — its abort signal fires first).
+ * - a call that had started is waited for (up to `RUN_END_WAIT_MS`) before the output is returned,
+ *   and reported in its logs (after a failed run — error, limit — its abort signal fires first).
  */
+import { RUN_END_WAIT_MS } from "./limits.ts";
 import { errorShape } from "./output.ts";
 
 /** Reports of calls left running, one line each up to this many, then one line for the rest. */
@@ -64,19 +65,29 @@ export class RunCalls {
    * Ends the run: later calls are refused; calls still running are aborted if the run failed, then
    * waited for. Returns a report line per such call, for the output's logs.
    */
-  async end(failed: boolean): Promise<string[]> {
+  async end(failed: boolean, waitMs = RUN_END_WAIT_MS): Promise<string[]> {
     this.#ended = true;
     const running = [...this.#running];
     if (running.length === 0) return [];
     if (failed) this.#failed.abort(new Error("codemode: the run has ended"));
-    const outcomes = await Promise.all(running.map((call) => call.outcome));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = `was still running ${waitMs / 1000} s after the run ended; its result is not in this output`;
+    const waited = new Promise<string>((resolve) => (timer = setTimeout(resolve, waitMs, late)));
+    const outcomes = await Promise.all(running.map((call) => Promise.race([call.outcome, waited])));
+    clearTimeout(timer);
     const lines = running
       .slice(0, MAX_REPORTED_CALLS)
-      .map((call, i) => `[warn] codemode.${call.identifier} was still running when the run ended; the run waited for it: it ${outcomes[i]}`);
+      .map((call, i) =>
+        outcomes[i] === late
+          ? `[warn] codemode.${call.identifier} ${late}`
+          : `[warn] codemode.${call.identifier} was still running when the run ended; the run waited for it: it ${outcomes[i]}`,
+      );
     if (running.length > MAX_REPORTED_CALLS) {
       const rest = outcomes.slice(MAX_REPORTED_CALLS);
-      const failures = rest.filter((outcome) => outcome !== "completed").length;
-      lines.push(`[warn] ${rest.length} more calls were still running when the run ended; the run waited for them: ${rest.length - failures} completed, ${failures} failed`);
+      const stillRunning = rest.filter((outcome) => outcome === late).length;
+      const completed = rest.filter((outcome) => outcome === "completed").length;
+      const failures = rest.length - stillRunning - completed;
+      lines.push(`[warn] ${rest.length} more calls were still running when the run ended; the run waited for them: ${completed} completed, ${failures} failed, ${stillRunning} still running after ${waitMs / 1000} s`);
     }
     return lines;
   }

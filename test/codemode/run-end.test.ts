@@ -7,6 +7,7 @@
 import { jsonSchema, tool, type Tool, type ToolExecutionOptions } from "ai";
 import { afterEach, describe, expect, it } from "vitest";
 import { createCodeTool, createCodeTools, sandboxExecutor, type CodeExecutor, type CodeModeTools, type CodeToolOutput } from "../../src/codemode/index.ts";
+import { RunCalls } from "../../src/codemode/run-calls.ts";
 
 type CodeTool = Tool<{ code: string }, CodeToolOutput>;
 
@@ -122,7 +123,7 @@ describe.each(entryPoints)("%s: tool calls and the end of the run", (_name, make
     expect(state.finished).toHaveLength(12);
     expect(out.logs).toHaveLength(11);
     expect(out.logs[9]).toBe("[warn] codemode.send was still running when the run ended; the run waited for it: it completed");
-    expect(out.logs[10]).toBe("[warn] 2 more calls were still running when the run ended; the run waited for them: 2 completed, 0 failed");
+    expect(out.logs[10]).toBe("[warn] 2 more calls were still running when the run ended; the run waited for them: 2 completed, 0 failed, 0 still running after 30 s");
   });
 
   it("a call whose input was still being validated when the run ended never executes", async () => {
@@ -190,5 +191,20 @@ describe.each(entryPoints)("%s: tool calls and the end of the run", (_name, make
     const out = await output;
     expect(out.error?.message).toContain("codemode: the run was aborted; codemode.send was not called");
     expect(state.started).toEqual([]);
+  });
+});
+
+describe("the wait for calls left running", () => {
+  it("is bounded: a tool that ignores its abort signal is reported still running, and the run's output is returned", async () => {
+    const calls = new RunCalls(undefined);
+    let aborted = false;
+    void calls.start("hang", () => {
+      calls.signal.addEventListener("abort", () => (aborted = true));
+      return new Promise<never>(() => {}); // never settles, whatever the signal says
+    });
+    const reports = await calls.end(true, 50);
+    expect(aborted).toBe(true);
+    expect(reports).toEqual(["[warn] codemode.hang was still running 0.05 s after the run ended; its result is not in this output"]);
+    expect(() => calls.check("hang")).toThrow("codemode: the run has ended; codemode.hang was not called");
   });
 });
