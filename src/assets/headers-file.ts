@@ -9,6 +9,14 @@ import { compileUrlPattern, fillPlaceholders, matchUrlPattern, type UrlPattern }
 
 export const HEADERS_FILE_NAME = "_headers";
 
+/**
+ * What `Headers` accepts, checked when the file is read: a name or value it refuses would throw on
+ * every response the block matches. Names are HTTP tokens; values are Latin-1 without NUL, CR or
+ * LF (filled-in placeholders come from the URL, which is ASCII).
+ */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]+$/;
+
 interface HeaderRule {
   readonly pattern: UrlPattern;
   /** Lower-case names; a name given twice in one block has its values joined with ", ". */
@@ -95,7 +103,9 @@ export class HeaderRules {
         continue;
       }
       if (line.startsWith("! ")) {
-        current.unset.push(line.slice(2).trim());
+        const name = line.slice(2).trim();
+        if (!HEADER_NAME.test(name)) this.warnings.push(`${at}: skipped, "${name}" is not a header name`);
+        else current.unset.push(name);
         continue;
       }
       const colon = line.indexOf(":");
@@ -105,12 +115,16 @@ export class HeaderRules {
       }
       const name = line.slice(0, colon).trim().toLowerCase();
       const value = line.slice(colon + 1).trim();
-      if (name === "" || /\s/.test(name)) {
+      if (!HEADER_NAME.test(name)) {
         this.warnings.push(`${at}: skipped, "${name}" is not a header name`);
         continue;
       }
       if (value === "") {
         this.warnings.push(`${at}: skipped, no value for ${name}`);
+        continue;
+      }
+      if (!HEADER_VALUE.test(value)) {
+        this.warnings.push(`${at}: skipped, the value of ${name} holds NUL, CR, LF or a character above U+00FF`);
         continue;
       }
       const before = current.set.get(name);

@@ -98,6 +98,24 @@ describe("_headers", () => {
     ]);
   });
 
+  it("skips names and values a response header cannot carry, and serves the rest", async () => {
+    const router = withHeaders(
+      ["/*", "  X(Bad): 1", "  X-Wide: 日本", "  X-Cr: a\rb", "  ! Bad/Name", "  X-Latin: café", "  X-Good: yes"].join("\n"),
+    );
+    const page = await get(router, "/page");
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe("PAGE");
+    expect(page.headers.get("x-good")).toBe("yes");
+    expect(page.headers.get("x-latin")).toBe("café");
+    expect((await get(router, "/nope")).status).toBe(404);
+    expect(router.warnings).toEqual([
+      'assets: _headers:2: skipped, "x(bad)" is not a header name',
+      "assets: _headers:3: skipped, the value of x-wide holds NUL, CR, LF or a character above U+00FF",
+      "assets: _headers:4: skipped, the value of x-cr holds NUL, CR, LF or a character above U+00FF",
+      'assets: _headers:5: skipped, "Bad/Name" is not a header name',
+    ]);
+  });
+
   it("keeps at most 100 rules", async () => {
     const text = Array.from({ length: 101 }, (_, i) => `/p${i}\n  X-N: ${i}`).join("\n");
     const router = withHeaders(text);
