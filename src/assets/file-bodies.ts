@@ -1,21 +1,64 @@
-import { createReadStream, type ReadStream } from "node:fs";
-import { Readable } from "node:stream";
+import { open, type FileHandle } from "node:fs/promises";
+
+/** Bytes read from disk per chunk of a streamed body. */
+const CHUNK_BYTES = 256 * 1024;
+
+interface OpenBody {
+  handle: FileHandle;
+  controller: ReadableStreamDefaultController<Uint8Array>;
+}
 
 /**
- * Response bodies streamed from disk. Each open file is tracked until it is read to the end or
- * cancelled, so `close()` can release the ones a client never finished.
+ * Response bodies streamed from disk. A file is opened when its body is first read, not when the
+ * response is made: a response nobody reads (a worker that looks at `env.ASSETS.fetch`'s status and
+ * answers something else) holds no descriptor. Each open file is tracked until it is read to the end
+ * or cancelled, so `close()` can release the ones a client never finished.
  * @example
  * const body = bodies.open("/srv/dist/video.mp4", size);
  */
 export class FileBodies {
-  readonly #open = new Set<ReadStream>();
+  readonly #open = new Set<OpenBody>();
+  #closed = false;
 
   /** The first `size` bytes of `filePath` as a web stream (a file that grew since `stat` is cut there). */
   open(filePath: string, size: number): ReadableStream<Uint8Array> {
-    const stream = createReadStream(filePath, { start: 0, end: Math.max(0, size - 1), highWaterMark: 256 * 1024 });
-    this.#open.add(stream);
-    stream.once("close", () => this.#open.delete(stream));
-    return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
+    let body: OpenBody | undefined;
+    let position = 0;
+    const release = async (): Promise<void> => {
+      const done = body;
+      body = undefined;
+      if (done === undefined) return;
+      this.#open.delete(done);
+      await done.handle.close().catch(() => {});
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          try {
+            if (this.#closed) throw new Error(`The file ${filePath} was closed before its response was read`);
+            if (body === undefined) {
+              body = { handle: await open(filePath, "r"), controller };
+              this.#open.add(body);
+            }
+            const length = Math.min(CHUNK_BYTES, size - position);
+            const { bytesRead, buffer } = length > 0 ? await body.handle.read(new Uint8Array(length), 0, length, position) : { bytesRead: 0, buffer: new Uint8Array(0) };
+            position += bytesRead;
+            if (bytesRead > 0) controller.enqueue(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+            // The end, or a file that shrank since `stat`: what there was is what is sent.
+            if (bytesRead === 0 || position >= size) {
+              await release();
+              controller.close();
+            }
+          } catch (error) {
+            await release();
+            controller.error(error);
+          }
+        },
+        cancel: release,
+      },
+      // Nothing is read (and no file opened) before the body's reader asks.
+      { highWaterMark: 0 },
+    );
   }
 
   /** Files being read now. */
@@ -23,9 +66,13 @@ export class FileBodies {
     return this.#open.size;
   }
 
-  /** Closes every file still being read; their responses end with an error. */
+  /** Closes every file still being read; their responses end with an error, as do those not read yet. */
   close(): void {
-    for (const stream of this.#open) stream.destroy();
+    this.#closed = true;
+    for (const body of this.#open) {
+      body.controller.error(new Error("The assets were closed while this response was being read"));
+      void body.handle.close().catch(() => {});
+    }
     this.#open.clear();
   }
 }

@@ -3,6 +3,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ASSET_CACHE_CONTROL } from "../../src/assets/index.ts";
+import { AssetServer } from "../../src/assets/asset-server.ts";
+import { scanAssets } from "../../src/assets/manifest.ts";
 import { Sites, echoWorker, get } from "./fixture.ts";
 
 const sites = new Sites();
@@ -120,6 +122,25 @@ describe("large assets", () => {
     const router = sites.router({ "video.bin": big });
     const responses = await Promise.all(Array.from({ length: 8 }, () => get(router, "/video.bin", { method: "HEAD" })));
     expect(new Set(responses.map((response) => response.headers.get("etag")))).toEqual(new Set([etagOf(big)]));
+  });
+
+  it("opens a large file only when its body is read: responses nobody reads hold no file", async () => {
+    const server = new AssetServer({ manifest: scanAssets(sites.make({ "video.bin": big }).site), htmlHandling: "auto-trailing-slash", notFoundHandling: "none" });
+    try {
+      // A worker that looks at env.ASSETS.fetch's status and answers something else.
+      for (let i = 0; i < 20; i++) expect((await server.fetch(new Request("http://x/video.bin"))).status).toBe(200);
+      expect(server.openFiles).toBe(0);
+      const read = await server.fetch(new Request("http://x/video.bin"));
+      const reader = read.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      expect(server.openFiles).toBe(1);
+      await reader.cancel();
+      expect(server.openFiles).toBe(0);
+      expect(Buffer.from(await (await server.fetch(new Request("http://x/video.bin"))).arrayBuffer()).equals(big)).toBe(true);
+      expect(server.openFiles).toBe(0);
+    } finally {
+      server.close();
+    }
   });
 
   it("closes the files of unfinished responses on close(): their bodies fail instead of hanging", async () => {
