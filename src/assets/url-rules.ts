@@ -49,7 +49,8 @@ export function matchUrlPattern(pattern: UrlPattern, url: URL): Record<string, s
 
 /** `template` with each `:name` it holds replaced by its captured value; unknown names stay as written. */
 export function fillPlaceholders(template: string, values: Record<string, string>): string {
-  return template.replace(/:([A-Za-z]\w*)/g, (whole, name: string) => values[name] ?? whole);
+  // Own names only: `:constructor` or `:toString` must not find Object.prototype's functions.
+  return template.replace(/:([A-Za-z]\w*)/g, (whole, name: string) => (Object.hasOwn(values, name) ? values[name]! : whole));
 }
 
 /** True when the pattern has a splat or a placeholder (a "dynamic" rule). */

@@ -43,6 +43,13 @@ describe("_redirects", () => {
     expect(await redirectOf(await get(router, "/twice"))).toEqual([302, "/x/y"]);
   });
 
+  it("leaves a name it did not capture as written, even one Object.prototype has (:constructor, :toString)", async () => {
+    const router = withRedirects(["/docs/:page /help/:page?from=:constructor#:toString 301"]);
+    expect(await redirectOf(await get(router, "/docs/intro"))).toEqual([301, "/help/intro?from=:constructor#:toString"]);
+    const headers = sites.router({ ...FILES, _headers: "/*\n  X-Note: :valueOf" });
+    expect((await get(headers, "/new")).headers.get("x-note")).toBe(":valueOf");
+  });
+
   it("rewrites with 200: the target's asset at the requested URL; a rewrite to nothing is the assets' 404, not the worker's", async () => {
     const worker = echoWorker();
     const router = withRedirects(["/users/:id /users/id 200", "/ghost /nothing-here 200"], worker.fetch);
