@@ -79,7 +79,12 @@ function parseLine(raw: string): IgnoreRule | undefined {
   const anchored = line.includes("/");
   line = line.replace(/^\/+/, "");
   const body = globToRegExpSource(line);
-  return { negated, directoryOnly, regExp: new RegExp(anchored ? `^${body}$` : `^(?:.*/)?${body}$`) };
+  try {
+    return { negated, directoryOnly, regExp: new RegExp(anchored ? `^${body}$` : `^(?:.*/)?${body}$`) };
+  } catch {
+    // A class JavaScript refuses (a reversed range such as `[z-a]`, which matches nothing in git) leaves the rule out.
+    return undefined;
+  }
 }
 
 /** gitignore's glob as a regular expression over a `/`-separated relative path. */

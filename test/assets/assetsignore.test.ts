@@ -70,4 +70,13 @@ describe(".assetsignore", () => {
     expect(list.ignores("_headers")).toBe(true);
     expect(list.ignores("x/_headers")).toBe(false);
   });
+
+  it("takes a class with a reversed range as matching nothing, as git does, instead of failing to start", async () => {
+    const list = IgnoreList.parse(["[z-a].txt", "*.map"].join("\n"));
+    expect(list.ignores("b.txt")).toBe(false);
+    expect(list.ignores("app.js.map")).toBe(true);
+    const router = sites.router({ "b.txt": "B", "app.js.map": "{}", ".assetsignore": "[z-a].txt\n*.map" });
+    expect((await get(router, "/b.txt")).status).toBe(200);
+    expect((await get(router, "/app.js.map")).status).toBe(404);
+  });
 });
