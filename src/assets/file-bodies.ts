@@ -39,6 +39,8 @@ export class FileBodies {
             if (body === undefined) {
               body = { handle: await open(filePath, "r"), controller };
               this.#open.add(body);
+              // Closed while the file was opening: released below, as a close would have.
+              if (this.#closed) throw new Error(`The file ${filePath} was closed before its response was read`);
             }
             const length = Math.min(CHUNK_BYTES, size - position);
             const { bytesRead, buffer } = length > 0 ? await body.handle.read(new Uint8Array(length), 0, length, position) : { bytesRead: 0, buffer: new Uint8Array(0) };
