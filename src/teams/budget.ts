@@ -77,7 +77,8 @@ export function resolveLimits(...layers: Array<TeamLimits | undefined>): Require
     if (!layer) continue;
     for (const [key, value] of Object.entries(layer)) {
       if (value === undefined) continue;
-      if (typeof value !== "number" || !(value >= 0)) throw new TypeError(`Team limit ${key} must be a number ≥ 0 (got ${String(value)})`);
+      // Finite: limits are journaled as JSON, where Infinity turns into null and the run could not resume.
+      if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new TypeError(`Team limit ${key} must be a finite number ≥ 0 (got ${String(value)})`);
       if (!(key in DEFAULT_TEAM_LIMITS)) throw new TypeError(`Unknown team limit "${key}" (known: ${Object.keys(DEFAULT_TEAM_LIMITS).join(", ")})`);
       (limits as Record<string, number>)[key] = value;
     }

@@ -12,7 +12,7 @@ import { callMember } from "./member-call.ts";
 import type { StepNode, TeamNode } from "./nodes.ts";
 import { capChars } from "./caps.ts";
 import { at, nameOf } from "./places.ts";
-import { checkRunning, effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import { checkRunning, effect, setLongTimeout, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
 import { executeSupervisor } from "./supervisor.ts";
 
 /** Runs `node` on `input` at `place`; resolves with its output. */
@@ -107,12 +107,12 @@ function backoff(options: StepNode["options"], attempt: number): number {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    const timer = setTimeout(() => {
+    const cancelTimer = setLongTimeout(() => {
       signal.removeEventListener("abort", onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
-      clearTimeout(timer);
+      cancelTimer();
       reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     };
     signal.addEventListener("abort", onAbort, { once: true });

@@ -131,21 +131,34 @@ export function withTimeout(parent: AbortSignal, ms: number | undefined, makeErr
   const onAbort = () => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener("abort", onAbort, { once: true });
-  const timer =
+  const cancelTimer =
     ms === undefined
       ? undefined
-      : setTimeout(() => {
+      : setLongTimeout(() => {
           timedOut = true;
           controller.abort(makeError());
         }, ms);
   return {
     signal: controller.signal,
     clear: () => {
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       parent.removeEventListener("abort", onAbort);
     },
     timedOut: () => timedOut,
   };
+}
+
+/** Longest delay a Node timer holds; a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `setTimeout` for any delay (longer ones wait in steps a timer can hold); returns the cancel function. */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (left: number) => {
+    timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
 }
 
 /** Resolves with `promise`, or rejects when `signal` aborts (with its reason). */

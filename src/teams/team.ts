@@ -17,7 +17,7 @@ import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
 import { registerTeamPrices, reportTeamRun } from "./run-signal.ts";
 import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
-import type { RunScope } from "./scope.ts";
+import { setLongTimeout, type RunScope } from "./scope.ts";
 import { shapeHash } from "./shape.ts";
 
 /** Options of {@link team}. */
@@ -191,7 +191,7 @@ export class Team<I = unknown, O = unknown> {
     const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
     const remaining = budget.limits.wallMs - record.elapsedMs;
-    const timer = setTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), Math.max(0, remaining));
+    const cancelTimer = setLongTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), remaining);
     if (record.status !== "running") {
       journal.setStatus(id, "running", now());
       if (steps.size === 0) reportTeamRun(agent, journal, id, "run-running"); // no run-resumed event follows
@@ -231,7 +231,7 @@ export class Team<I = unknown, O = unknown> {
         finish(agent, journal, id, "failed", now(), { error: errorInfo(error) });
       }
     } finally {
-      clearTimeout(timer);
+      cancelTimer();
       if (runtime.db.isOpen) {
         journal.addElapsed(id, performance.now() - startedAt);
         await journal.committed();

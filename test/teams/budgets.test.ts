@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { fnMember, loop, parallel, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
+import { fnMember, loop, parallel, step, team, teamRun, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
 
 const spent: string[] = [];
 /** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
@@ -31,12 +31,16 @@ const teams = {
     onExhausted: "degrade",
   }),
   perMember: team("b-per-member", loop(step(spender("chatty", { tokens: 300 }), { limits: { tokens: 500 } }), { until: () => false, maxIterations: 5 })),
+  longWall: team("b-long-wall", spender("patient", { tokens: 300 }), { limits: { wallMs: 30 * 24 * 3_600_000 } }),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
 class Owner extends Agent {
   async start(which: keyof typeof teams): Promise<string> {
     return (await teams[which].start(this, "go")).id;
+  }
+  async startWith(which: keyof typeof teams, limits: TeamLimits): Promise<string> {
+    return (await teams[which].start(this, "go", { limits })).id;
   }
   async result(id: string): Promise<unknown> {
     return teamRun(this, id).result();
@@ -118,5 +122,16 @@ describe("team budgets", () => {
     const o = await owner();
     const id = await o.start("endless");
     await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: calls would reach 101 calls (limit 100");
+  });
+
+  it("a limit that JSON cannot hold is refused at start instead of leaving the run running for ever", async () => {
+    const o = await owner();
+    await expect(o.startWith("longWall", { tokens: Infinity })).rejects.toThrow("Team limit tokens must be a finite number");
+    expect(() => team("b-unbounded", fnMember("free", () => "free"), { limits: { costUsd: Infinity } })).toThrow("Team limit costUsd must be a finite number");
+  });
+
+  it("a wallMs longer than a timer can hold does not end the run at once", async () => {
+    const o = await owner();
+    expect(await o.result(await o.start("longWall"))).toBe("patient");
   });
 });
