@@ -55,6 +55,8 @@ export class BudgetExceededError extends Error {
 
 /** What one call may spend, reserved before it runs. */
 export interface Reservation {
+  /** The call itself (1), so calls in flight count against `calls` as their tokens do. */
+  calls: number;
   tokens: number;
   costUsd: number;
   toolCalls: number;
@@ -100,7 +102,7 @@ export class RunBudget {
   readonly #limits: Required<TeamLimits>;
   readonly #prices: Readonly<Record<string, ModelPrice>>;
   readonly spent: Spent = { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 };
-  readonly #reserved: Reservation = { tokens: 0, costUsd: 0, toolCalls: 0 };
+  readonly #reserved: Reservation = { calls: 0, tokens: 0, costUsd: 0, toolCalls: 0 };
   /** Per member: spent (finished calls) and reserved (calls in flight), for the member's own limits. */
   readonly #members = new Map<string, { spent: Spent; reserved: Reservation }>();
 
@@ -138,7 +140,7 @@ export class RunBudget {
 
   #member(name: string): { spent: Spent; reserved: Reservation } {
     let entry = this.#members.get(name);
-    if (!entry) this.#members.set(name, (entry = { spent: { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 }, reserved: { tokens: 0, costUsd: 0, toolCalls: 0 } }));
+    if (!entry) this.#members.set(name, (entry = { spent: { tokens: 0, costUsd: 0, toolCalls: 0, calls: 0 }, reserved: { calls: 0, tokens: 0, costUsd: 0, toolCalls: 0 } }));
     return entry;
   }
 
@@ -158,7 +160,7 @@ export class RunBudget {
         throw new BudgetExceededError(limit, `Team run budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (limit ${format(max)}; spent ${format(used)} plus calls in flight)`);
       }
     };
-    check("calls", this.spent.calls, 1, "calls");
+    check("calls", this.spent.calls + this.#reserved.calls, 1, "calls");
     check("tokens", this.spent.tokens + this.#reserved.tokens, tokens, "tokens");
     check("costUsd", this.spent.costUsd + this.#reserved.costUsd, costUsd, "USD");
     check("toolCalls", this.spent.toolCalls + this.#reserved.toolCalls, toolCalls, "tool calls");
@@ -169,17 +171,19 @@ export class RunBudget {
           throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (its limit ${format(max)} in this run)`);
         }
       };
-      mine("calls", own.spent.calls, 1, "calls");
+      mine("calls", own.spent.calls + own.reserved.calls, 1, "calls");
       mine("tokens", own.spent.tokens + own.reserved.tokens, Math.min(tokens, member.tokens ?? tokens), "tokens");
       mine("costUsd", own.spent.costUsd + own.reserved.costUsd, costUsd, "USD");
       mine("toolCalls", own.spent.toolCalls + own.reserved.toolCalls, toolCalls, "tool calls");
     }
-    const reservation = { tokens, costUsd, toolCalls, ...(own ? { member: memberName } : {}) };
+    const reservation = { calls: 1, tokens, costUsd, toolCalls, ...(own ? { member: memberName } : {}) };
     if (own) {
+      own.reserved.calls += 1;
       own.reserved.tokens += tokens;
       own.reserved.costUsd += costUsd;
       own.reserved.toolCalls += toolCalls;
     }
+    this.#reserved.calls += 1;
     this.#reserved.tokens += tokens;
     this.#reserved.costUsd += costUsd;
     this.#reserved.toolCalls += toolCalls;
@@ -190,10 +194,12 @@ export class RunBudget {
   release(reservation: Reservation): void {
     const own = reservation.member !== undefined ? this.#members.get(reservation.member) : undefined;
     if (own) {
+      own.reserved.calls -= reservation.calls;
       own.reserved.tokens -= reservation.tokens;
       own.reserved.costUsd -= reservation.costUsd;
       own.reserved.toolCalls -= reservation.toolCalls;
     }
+    this.#reserved.calls -= reservation.calls;
     this.#reserved.tokens -= reservation.tokens;
     this.#reserved.costUsd -= reservation.costUsd;
     this.#reserved.toolCalls -= reservation.toolCalls;

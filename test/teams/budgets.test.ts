@@ -31,6 +31,9 @@ const teams = {
     onExhausted: "degrade",
   }),
   perMember: team("b-per-member", loop(step(spender("chatty", { tokens: 300 }), { limits: { tokens: 500 } }), { until: () => false, maxIterations: 5 })),
+  callsParallel: team("b-calls-parallel", parallel({ a: fnMember("a", () => (spent.push("a"), "a")), b: fnMember("b", () => (spent.push("b"), "b")), c: fnMember("c", () => (spent.push("c"), "c")) }), {
+    limits: { calls: 2 },
+  }),
   longWall: team("b-long-wall", spender("patient", { tokens: 300 }), { limits: { wallMs: 30 * 24 * 3_600_000 } }),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
@@ -133,5 +136,12 @@ describe("team budgets", () => {
   it("a wallMs longer than a timer can hold does not end the run at once", async () => {
     const o = await owner();
     expect(await o.result(await o.start("longWall"))).toBe("patient");
+  });
+
+  it("calls in flight count against the calls limit: parallel branches cannot make more calls than it allows", async () => {
+    const o = await owner();
+    const id = await o.start("callsParallel");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: calls would reach 3 calls (limit 2");
+    expect(spent.length).toBeLessThanOrEqual(2);
   });
 });
