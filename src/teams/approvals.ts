@@ -3,10 +3,11 @@
  * is written as waiting and the run suspends (siblings in a parallel branch go on). A budget request
  * (the `ask` policy) is an approval whose value is the extension.
  */
-import type { BudgetExceededError } from "./budget.ts";
+import type { BudgetExceededError, RunBudget, TeamLimits } from "./budget.ts";
 import { ApprovalRejectedError, RunSuspended, type PendingApproval } from "./errors.ts";
 import type { ApprovalNode } from "./nodes.ts";
 import { at } from "./places.ts";
+import type { StepRecord } from "./journal.ts";
 import type { RunScope, StepPlace } from "./scope.ts";
 
 /**
@@ -31,4 +32,18 @@ export async function waitForApproval(scope: RunScope, node: ApprovalNode, input
 /** Asks for a budget extension (the `ask` policy); resolves with the extension once approved. */
 export function askForBudget(scope: RunScope, error: BudgetExceededError, place: StepPlace): Promise<unknown> {
   return waitForApproval(scope, { kind: "approval", prompt: () => `${error.message}. Approve to extend the ${error.limit} budget.` }, { limit: error.limit }, at(place, "budget"), "budget");
+}
+
+/**
+ * Applies every budget extension granted so far, in the order they were granted. Done once when an
+ * execution starts: every grant is journaled before the run goes on (an approval relaunches it), so a
+ * grant whose call finished long ago still holds after the run waited, paused or restarted.
+ */
+export function applyGrantedBudgets(budget: RunBudget, steps: ReadonlyMap<string, StepRecord>): void {
+  const granted = [...steps.values()].filter((step) => step.kind === "approval:budget" && step.status === "done");
+  granted.sort((a, b) => a.at - b.at || (a.path < b.path ? -1 : 1));
+  for (const step of granted) {
+    const output = step.output as (TeamLimits & { limit?: keyof TeamLimits }) | null | undefined;
+    budget.extend(output?.limit, output ?? undefined);
+  }
 }

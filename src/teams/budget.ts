@@ -119,9 +119,10 @@ export class RunBudget {
    * Raises limits (an approved request for more): each given limit grows by its amount; with none
    * given, `exhausted` doubles.
    */
-  extend(exhausted: keyof TeamLimits, amounts: TeamLimits | undefined): void {
-    const numeric = Object.entries(amounts ?? {}).filter(([key, value]) => typeof value === "number" && value > 0 && key in this.#limits) as Array<[string, number]>;
-    const given = numeric.length > 0 ? numeric : [[exhausted, this.#limits[exhausted]] as [string, number]];
+  extend(exhausted: keyof TeamLimits | undefined, amounts: TeamLimits | undefined): void {
+    const numeric = Object.entries(amounts ?? {}).filter(([key, value]) => typeof value === "number" && Number.isFinite(value) && value > 0 && key in this.#limits) as Array<[string, number]>;
+    if (numeric.length === 0 && (exhausted === undefined || !(exhausted in this.#limits))) return;
+    const given = numeric.length > 0 ? numeric : [[exhausted!, this.#limits[exhausted!]] as [string, number]];
     const limits = this.#limits as Record<string, number>;
     for (const [key, value] of given) limits[key] = (limits[key] ?? 0) + value;
   }

@@ -84,8 +84,9 @@ async function withBudgetRequests<T>(scope: RunScope, place: StepPlace, run: () 
       return await run();
     } catch (error) {
       if (!(error instanceof BudgetExceededError) || scope.policy !== "ask" || scope.steps.get(place.path)) throw error;
-      const extension = await askForBudget(scope, error, at(place, `budget-${request}`));
-      scope.budget.extend(error.limit, extension as Parameters<typeof scope.budget.extend>[1]);
+      // A grant returned here was applied when this execution started (applyGrantedBudgets): if the
+      // call still does not fit, the next request asks for more.
+      await askForBudget(scope, error, at(place, `budget-${request}`));
     }
   }
 }

@@ -88,7 +88,7 @@ export class TeamRun<O = unknown> {
   async approve(path: string, value?: unknown): Promise<void> {
     await this.#decide(
       path,
-      (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: value === undefined ? waiting.input : structuredClone(value), at: now }),
+      (waiting, now) => ({ path, kind: waiting.kind, status: "done", output: approvedValue(waiting, value), at: now }),
       (run, childPath) => run.approve(childPath, value),
     );
   }
@@ -168,6 +168,16 @@ export class TeamRun<O = unknown> {
     if (!statuses.includes(record.status)) return;
     teamNamed(record.team).continue(this.#agent, this.id);
   }
+}
+
+/**
+ * What an approval is journaled with: the value given, else the step's input. A budget grant keeps the
+ * limit that ran out, so the grant can be applied again when the run resumes.
+ */
+function approvedValue(waiting: { kind: string; input: unknown }, value: unknown): unknown {
+  if (waiting.kind !== "approval:budget") return value === undefined ? waiting.input : structuredClone(value);
+  const { limit } = waiting.input as { limit: string };
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? { ...(structuredClone(value) as object), limit } : { limit };
 }
 
 /** Resolves once the run stops executing (it ended, waits for approval, or is paused). */

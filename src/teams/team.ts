@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
 import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import type { FlowControl } from "../flow-control/index.ts";
+import { applyGrantedBudgets } from "./approvals.ts";
 import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
@@ -190,6 +191,7 @@ export class Team<I = unknown, O = unknown> {
     const steps = journal.steps(id);
     const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
+    applyGrantedBudgets(budget, steps);
     const remaining = budget.limits.wallMs - record.elapsedMs;
     const cancelTimer = setLongTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), remaining);
     if (record.status !== "running") {

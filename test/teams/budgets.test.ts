@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { fnMember, loop, parallel, step, team, teamRun, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
+import { approval, fnMember, loop, parallel, pipeline, step, team, teamRun, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
 
 const spent: string[] = [];
 /** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
@@ -35,6 +35,10 @@ const teams = {
     limits: { calls: 2 },
   }),
   longWall: team("b-long-wall", spender("patient", { tokens: 300 }), { limits: { wallMs: 30 * 24 * 3_600_000 } }),
+  grantedThenPause: team("b-granted", pipeline(spender("big", { tokens: 300 }), approval("Go on?"), fnMember("after", () => (spent.push("after"), "after"))), {
+    limits: { tokens: 100 },
+    onExhausted: "ask",
+  }),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -143,5 +147,20 @@ describe("team budgets", () => {
     const id = await o.start("callsParallel");
     await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: calls would reach 3 calls (limit 2");
     expect(spent.length).toBeLessThanOrEqual(2);
+  });
+
+  it("ask: a granted extension still holds after the run waited again (it is re-applied from the journal)", async () => {
+    const o = await owner();
+    const id = await o.start("grantedThenPause");
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "budget"));
+    const [ask] = await o.approvals(id);
+    await o.approve(id, ask!.path, { tokens: 1000 });
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "step"));
+    const [step] = await o.approvals(id);
+    await o.approve(id, step!.path);
+    await until(async () => (await o.record(id)).status === "completed" || (await o.approvals(id)).length > 0);
+    expect(await o.approvals(id)).toEqual([]);
+    expect(await o.result(id)).toBe("after");
+    expect((await o.events(id)).filter((e) => e.type === "approval-requested")).toHaveLength(2);
   });
 });
