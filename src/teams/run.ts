@@ -149,18 +149,20 @@ export class TeamRun<O = unknown> {
 
   /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */
   async cancel(reason = "cancelled"): Promise<void> {
-    await this.#forEachChildRun((run) => run.cancel(reason));
     const live = agentTeams(this.#agent).live.get(this.id);
     if (live) {
       live.controller.abort(new RunStopped("cancel", reason));
       await live.done;
-      return;
     }
+    // Also when it was executing: it may have suspended or paused before it saw the abort.
     const journal = this.#journal();
     const record = journal.run(this.id);
-    if (!record || TERMINAL_STATUSES.has(record.status)) return;
-    finish(this.#agent, journal, this.id, "cancelled", runtimeOf(this.#agent).clock.now(), { error: { name: "TeamRunCancelledError", message: reason } });
-    await journal.committed();
+    if (record && !TERMINAL_STATUSES.has(record.status)) {
+      finish(this.#agent, journal, this.id, "cancelled", runtimeOf(this.#agent).clock.now(), { error: { name: "TeamRunCancelledError", message: reason } });
+      await journal.committed();
+    }
+    // After this run ended: a member's run that stops tells this one, which must not go on then.
+    await this.#forEachChildRun((run) => run.cancel(reason));
   }
 
   #continueIf(statuses: TeamRunStatus[]): void {

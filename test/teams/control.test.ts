@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { fnMember, parallel, pipeline, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
+import { approval, fnMember, parallel, pipeline, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
 
 const log: string[] = [];
 const gates = new Map<string, () => void>();
@@ -25,6 +25,7 @@ const teams = {
   fan: team("c-fan", pipeline(parallel({ a: waiter("a"), b: waiter("b") }), quick("after"))),
   steps: team("c-steps", pipeline(waiter("first"), quick("second"))),
   slow: team("c-slow", step(waiter("slow"), { timeoutMs: 50, fallback: quick("quick") })),
+  ask: team("c-ask", pipeline(quick("before"), approval("Go on?"), quick("after"))),
   wall: team("c-wall", waiter("forever"), { limits: { wallMs: 100 } }),
 } satisfies Record<string, { name: string }>;
 
@@ -34,6 +35,18 @@ class Owner extends Agent {
   }
   async cancel(id: string): Promise<void> {
     await teamRun(this, id).cancel("the user gave up");
+  }
+  /** Cancels the run the moment it asks for an approval (while it is still suspending). */
+  async startCancelledAtApproval(): Promise<string> {
+    const run = await teams.ask.start(this, "go");
+    await new Promise<void>((resolve, reject) => {
+      const stop = run.watch((event) => {
+        if (event.type !== "approval-requested") return;
+        stop();
+        run.cancel("no approvals today").then(resolve, reject);
+      });
+    });
+    return run.id;
   }
   pause(id: string): void {
     teamRun(this, id).pause();
@@ -111,5 +124,15 @@ describe("team run control", () => {
     await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: wallMs (limit 100 ms of running time)");
     expect((await o.status(id)).error?.name).toBe("BudgetExceededError");
     expect(log).toContain("aborted forever");
+  });
+
+  it("a cancel that lands while the run suspends for an approval still cancels it", async () => {
+    const o = await owner();
+    const id = await o.startCancelledAtApproval();
+    const record = await o.status(id);
+    expect(record.status).toBe("cancelled");
+    expect(record.error).toEqual({ name: "TeamRunCancelledError", message: "no approvals today" });
+    await expect(o.result(id)).rejects.toThrow("no approvals today");
+    expect(log).not.toContain("run after");
   });
 });
