@@ -16,7 +16,7 @@ export async function executeChoice(scope: RunScope, node: RouteNode | FallbackN
   switch (node.kind) {
     case "route": {
       const chosen = await chooseRoute(scope, node, input, place);
-      return execute(scope, node.routes[chosen]!, input, at(place, chosen));
+      return execute(scope, node.routes[chosen]!, input, at(place, routeSegment(chosen)));
     }
     case "fallback":
       return executeFallback(scope, node, input, place, execute);
@@ -25,12 +25,22 @@ export async function executeChoice(scope: RunScope, node: RouteNode | FallbackN
   }
 }
 
+/**
+ * Where a route runs: its name, unless that is the decision's own place ("decision"); names starting
+ * with "~" are escaped too, so no two routes share a place.
+ */
+function routeSegment(name: string): string {
+  return name === DECISION || name.startsWith("~") ? `~${name}` : name;
+}
+
+const DECISION = "decision";
+
 /** The route's decision: journaled (with how it was made) before the route runs. */
 async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, place: StepPlace): Promise<string> {
   const byCode = node.by ? node.by(input) : undefined;
   if (byCode !== undefined) {
     if (!(byCode in node.routes)) throw new TeamRoutingError(`route() code chose "${byCode}", which is not one of its routes (${Object.keys(node.routes).join(", ")})`);
-    await effect(scope, at(place, "decision"), { kind: "decision", counts: false, report: true, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
+    await effect(scope, at(place, DECISION), { kind: "decision", counts: false, report: true, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
     return byCode;
   }
   const classifier = node.classify;
@@ -38,7 +48,7 @@ async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, pla
     if (node.default === undefined) throw new TeamRoutingError("route() code chose no route and there is no classifier or default");
     return node.default;
   }
-  const decision = await effect(scope, at(place, "decision"), {
+  const decision = await effect(scope, at(place, DECISION), {
     kind: "model",
     report: true,
     input,

@@ -42,6 +42,7 @@ const teams = {
     "t-route",
     route({ routes: { billing: echo("billing"), support: echo("support") }, by: (q) => (String(q).includes("invoice") ? "billing" : undefined), default: "support" }),
   ),
+  routeNamedDecision: team("t-route-decision", route({ routes: { decision: echo("decide"), other: echo("other") }, by: (q) => (String(q) === "other" ? "other" : "decision") })),
   parallel: team("t-parallel", parallel({ pro: echo("pro"), con: echo("con") }, { reduce: (r) => `${String(r.pro)} vs ${String(r.con)}` })),
   map: team("t-map", map(echo("sum"), { items: (s) => String(s).split(","), concurrency: 2 })),
   branch: team("t-branch", branch((q) => String(q).length > 5, { then: echo("long"), else: echo("short") })),
@@ -149,6 +150,12 @@ describe("team patterns", () => {
     const d = await desk();
     expect(await d.run("route", "my invoice")).toBe("billing(my invoice)");
     expect(await d.run("route", "hello")).toBe("support(hello)");
+  });
+
+  it("route: a route may be called \"decision\" (its journal place is not the routing decision's)", async () => {
+    const d = await desk();
+    expect(await d.run("routeNamedDecision", "q")).toBe("decide(q)");
+    expect(calls).toEqual(["decide"]);
   });
 
   it("parallel merges with its reducer; map keeps item order", async () => {
