@@ -62,13 +62,13 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   /** Stops the child; its data stays and its next use restarts it. */
   abortSubAgent(cls: SubAgentClass | string, name: string, reason?: unknown): void {
     const className = this.#classNameOf(cls);
-    this[AGENT_RUNTIME].children.abort(facetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`));
+    this[AGENT_RUNTIME].children.abort(checkedFacetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`));
   }
 
   /** Deletes the child: its data, its own sub-agents, its schedules. Idempotent. */
   async deleteSubAgent(cls: SubAgentClass | string, name: string): Promise<void> {
     const className = this.#classNameOf(cls);
-    this[AGENT_RUNTIME].children.delete(facetName(className, name));
+    this[AGENT_RUNTIME].children.delete(checkedFacetName(className, name));
     this.#subAgents.remove(className, name);
   }
 
@@ -156,10 +156,9 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
 
   /** The child's facet name; throws when the name or the depth is out of bounds. */
   #checkChild(className: string, name: string): string {
-    if (typeof name !== "string" || name.length === 0) throw new TypeError("A sub-agent name must be a non-empty string");
-    if (name.includes("\0")) throw new TypeError("A sub-agent name must not contain NUL characters");
+    const facet = checkedFacetName(className, name);
     checkFacetDepth(this[AGENT_RUNTIME].depth);
-    return checkFacetName(facetName(className, name));
+    return facet;
   }
 
   get #subAgents(): SubAgentRegistry {
@@ -189,6 +188,16 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
 
 function facetName(className: string, name: string): string {
   return `${className}${FACET_SEPARATOR}${name}`;
+}
+
+/**
+ * The child's facet name, checked: a NUL would spell a grandchild's place (names are NUL-separated in
+ * keys and the schedule index), so aborting or deleting by it would reach into another child's tree.
+ */
+function checkedFacetName(className: string, name: string): string {
+  if (typeof name !== "string" || name.length === 0) throw new TypeError("A sub-agent name must be a non-empty string");
+  if (name.includes("\0")) throw new TypeError("A sub-agent name must not contain NUL characters");
+  return checkFacetName(facetName(className, name));
 }
 
 function stepOf(facet: string): AgentPathStep {

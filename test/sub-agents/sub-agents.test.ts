@@ -43,6 +43,10 @@ class Thread extends Agent<unknown, { messages: string[] }> {
     return Response.json({ path: new URL(request.url).pathname, name: this.name, messages: this.state.messages });
   }
 
+  async remindNested(name: string): Promise<string> {
+    return (await this.subAgent(Thread, name)).remind();
+  }
+
   async nest(name: string): Promise<number> {
     const child = await this.subAgent(Thread, name);
     return child.add("deep");
@@ -89,6 +93,10 @@ class Inbox extends Agent {
 
   async parentFromChild(thread: string): Promise<number> {
     return (await this.subAgent(Thread, thread)).askParent();
+  }
+
+  async remindNested(thread: string, child: string): Promise<string> {
+    return (await this.subAgent(Thread, thread)).remindNested(child);
   }
 
   async nested(thread: string, child: string): Promise<number> {
@@ -162,6 +170,18 @@ describe("sub-agents", () => {
     await harness.host.tasksIdle();
     expect(fired).toEqual([]);
     expect(await inbox.countOf("t1")).toBe(0);
+  });
+
+  it("refuses to abort or delete by a name no sub-agent can have (a NUL spelled a grandchild's place)", async () => {
+    const clock = new VirtualClock({ start: Date.parse("2026-03-01T00:00:00Z") });
+    harness = await startHarness({ Inbox, Thread }, { clock });
+    const inbox = await inboxOf(harness, "ada");
+    await inbox.remindNested("t1", "deeper");
+    await expect(inbox.drop("t1\0Thread:deeper")).rejects.toThrow("must not contain NUL");
+    await expect(inbox.suspend("t1\0Thread:deeper")).rejects.toThrow("must not contain NUL");
+    await clock.advance("61 s");
+    await harness.host.tasksIdle();
+    expect(fired).toEqual(["deeper"]);
   });
 
   it("runs a sub-agent's schedules while its parent sleeps", async () => {
