@@ -49,8 +49,9 @@ export type ClientMessagesCheck<M> = { ok: true; messages: M[] } | { ok: false; 
 
 /**
  * A client's messages made safe to store: assistant messages the server stored are replaced by
- * the stored copy; assistant messages it never produced, tool parts outside them, changed roles,
- * system messages (unless accepted) and, when `acceptNew` is false, new messages are refused.
+ * the stored copy, and empty ones it never produced are left out; other assistant messages it
+ * never produced, tool parts outside them, changed roles, system messages (unless accepted) and,
+ * when `acceptNew` is false, new messages are refused.
  */
 export function checkClientMessages<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], rules: ClientMessageRules): ClientMessagesCheck<M> {
   const byId = new Map(stored.map((m) => [m.id, m]));
@@ -67,7 +68,9 @@ export function checkClientMessages<M extends UIMessage>(incoming: readonly M[],
         messages.push(known);
         continue;
       }
-      if (message.id === rules.liveMessageId || (rules.pruned && !seenKnown)) continue;
+      // An empty one is what a client keeps of a reply that failed or was stopped before its first
+      // part (the server stored nothing): it carries nothing, so it is left out, not refused.
+      if (message.id === rules.liveMessageId || message.parts.length === 0 || (rules.pruned && !seenKnown)) continue;
       return { ok: false, error: `${where} is an assistant message this agent did not produce; assistant messages come only from the agent` };
     }
     if (message.role === "system" && !rules.acceptSystem) {

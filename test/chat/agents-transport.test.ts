@@ -7,6 +7,7 @@
 import { WebSocketChatTransport } from "agents/chat/transport";
 import { AgentClient } from "agents/client";
 import { jsonSchema, tool, type UIMessage } from "ai";
+import { MockLanguageModelV4, convertArrayToReadableStream } from "ai/test";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, holdTurns, resetWorld } from "./fixture.ts";
@@ -63,6 +64,30 @@ describe("agents/chat WebSocketChatTransport against Hearth", () => {
     await chat.sendMessage({ text: "Once more" });
     expect(chat.messages.map(messageText)).toEqual(["Hi", "Hello from Hearth.", "Once more", "Again."]);
     expect(await t.get<Chat>("Chat", "a1").storedRows()).toBe(4);
+  });
+
+  test("after a model call that failed before any output, the next message is answered", async () => {
+    // The client keeps the empty assistant message its stream started; the server never stored one.
+    let calls = 0;
+    const failing = new MockLanguageModelV4({
+      doStream: async () => {
+        if (++calls === 1) throw new Error("invalid API key");
+        return { stream: convertArrayToReadableStream(textStream("Working now.")) };
+      },
+    });
+    resetWorld(failing);
+    ({ t } = await chatEnv());
+    const { transport } = await connect("a5");
+    const chat = new NodeChat({ transport });
+    await chat.sendMessage({ text: "Hi" });
+    expect(chat.status).toBe("error");
+    expect(chat.messages.at(-1)).toMatchObject({ role: "assistant", parts: [] });
+
+    await chat.sendMessage({ text: "Try again" });
+    expect(chat.error).toBeUndefined();
+    expect(lastText(chat)).toBe("Working now.");
+    const stored = (await t.get<Chat>("Chat", "a5").history()) as UIMessage[];
+    expect(stored.map(messageText)).toEqual(["Hi", "Try again", "Working now."]);
   });
 
   test("a dropped socket mid-stream: resumeStream replays what was missed and follows the stream to its end", async () => {
