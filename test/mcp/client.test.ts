@@ -164,6 +164,18 @@ describe("coming back", () => {
     expect((await woken.servers()).servers[id]!.state).toBe("ready");
   });
 
+  it("starts a new session when the server no longer knows its own, and the call goes through", async () => {
+    const agent = t.get<Assistant>("Assistant", "a");
+    const { id } = await agent.mount("remote", remote.url);
+    expect(remote.sessionsOpened).toBe(1);
+    // The protocol's rule: a 404 for a request with a session id means starting a new session.
+    remote.forgetSessions();
+    expect(await agent.call(id, "add", { a: 2, b: 5 })).toEqual({ content: [{ type: "text", text: "7" }] });
+    expect(remote.sessionsOpened).toBe(2);
+    expect((await agent.servers()).servers[id]!.state).toBe("ready");
+    expect(await agent.call(id, "echo", { text: "still" })).toEqual({ content: [{ type: "text", text: "still" }] });
+  });
+
   it("reconnects with backoff when a ready server drops", async () => {
     const agent = t.get<Assistant>("Assistant", "a");
     const { id } = await agent.mount("remote", remote.url);

@@ -10,7 +10,7 @@ import { operationScope, type Operation } from "./fetch-guard.ts";
 import { resolveLimits, type McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
 import { SqlOAuthProvider } from "./oauth-provider.ts";
-import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationTarget } from "./operation.ts";
+import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationSpec, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import { Reconnect } from "./reconnect.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
@@ -178,24 +178,43 @@ export class McpConnection implements OperationTarget {
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
-    const client = await this.#usable();
-    const tool = this.catalog?.tools.find((t) => t.name === name);
-    const result = await runOperation(this, callSpec(`tools/call "${clip(name, 100)}"`, options, this.limits), (request) =>
-      client.callTool({ name, arguments: args }, tool ? { ...request, toolDefinition: tool } : request),
-    );
+    const spec = callSpec(`tools/call "${clip(name, 100)}"`, options, this.limits);
+    const result = await this.#request(spec, (client, request) => {
+      const tool = this.catalog?.tools.find((t) => t.name === name);
+      return client.callTool({ name, arguments: args }, tool ? { ...request, toolDefinition: tool } : request);
+    });
     return result as CallToolResult;
   }
 
   async readResource(uri: string, options: McpCallOptions = {}): Promise<ReadResourceResult> {
-    const client = await this.#usable();
-    return runOperation(this, callSpec(`resources/read "${clip(uri, 200)}"`, options, this.limits), (request) => client.readResource({ uri }, request));
+    return this.#request(callSpec(`resources/read "${clip(uri, 200)}"`, options, this.limits), (client, request) => client.readResource({ uri }, request));
   }
 
   async getPrompt(name: string, args: Record<string, string> | undefined, options: McpCallOptions = {}): Promise<GetPromptResult> {
-    const client = await this.#usable();
-    return runOperation(this, callSpec(`prompts/get "${clip(name, 100)}"`, options, this.limits), (request) =>
+    return this.#request(callSpec(`prompts/get "${clip(name, 100)}"`, options, this.limits), (client, request) =>
       client.getPrompt(args ? { name, arguments: args } : { name }, request),
     );
+  }
+
+  /**
+   * One request on the open client. A 404 means the server no longer knows the session (it expired
+   * it, or restarted): as the protocol requires, a new session is started and the request, which
+   * the server did not take, is sent once more on it.
+   */
+  async #request<T>(spec: OperationSpec, send: (client: Client, request: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+    const client = await this.#usable();
+    try {
+      return await runOperation(this, spec, (request) => send(client, request));
+    } catch (error) {
+      if (httpStatusOf(error) !== 404 || this.#closed || spec.signal?.aborted) throw error;
+      if (client === this.#client) {
+        this.#dropClient();
+        this.#set("connecting");
+      }
+      await this.connect(this.#reconnect.enabled, this.catalog !== undefined);
+      const renewed = await this.#usable();
+      return runOperation(this, spec, (request) => send(renewed, request));
+    }
   }
 
   /**
