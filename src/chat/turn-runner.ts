@@ -185,16 +185,27 @@ async function turn<M extends UIMessage>(
   let failure: string | undefined;
   let failedStoring = false;
   let errorSent = false;
-  const emit = (chunk: UIMessageChunk) => {
+  // Reading stops when the turn is aborted, or here when the reply grows past the limit.
+  const reading = new AbortController();
+  /** Stores, sends and assembles a chunk; false, doing none of it, when it would take the reply past the limit. */
+  const emit = (chunk: UIMessageChunk): boolean => {
     const body = JSON.stringify(chunk);
-    streamed += body.length;
+    const bytes = Buffer.byteLength(body);
+    // Checked before anything goes out: one huge chunk (a tool's result) would otherwise reach
+    // every client and leave an answer too large to store, of which nothing would be kept.
+    if (streamed + bytes > budget) {
+      status = "error";
+      failure = tooLarge("The reply", streamed + bytes + (limits.maxChatMessageBytes - budget), limits);
+      reading.abort(new Error(failure));
+      return false;
+    }
+    streamed += bytes;
     const seq = host.streams.append(requestId, body);
     spec.observe?.(body);
     host.broadcastChunk(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
     assembler.push(chunk);
+    return true;
   };
-  // Reading stops when the turn is aborted, or here when the reply grows past the limit.
-  const reading = new AbortController();
   const stopReading = () => reading.abort(signal.reason);
   signal.addEventListener("abort", stopReading, { once: true });
   try {
@@ -208,28 +219,22 @@ async function turn<M extends UIMessage>(
         const id = base?.id ?? generateId();
         if (chunk.type !== "start" && !continuation) {
           host.setLive({ requestId, continuation, messageId: id });
-          emit({ type: "start", messageId: id });
+          if (!emit({ type: "start", messageId: id })) break;
         }
         if (chunk.type === "start") {
           const { messageId, ...rest } = chunk;
           host.setLive({ requestId, continuation, messageId: continuation ? id : (messageId ?? id) });
-          emit(continuation ? rest : { ...rest, messageId: messageId ?? id });
+          if (!emit(continuation ? rest : { ...rest, messageId: messageId ?? id })) break;
           continue;
         }
       }
-      emit(chunk);
+      if (!emit(chunk)) break;
       if (chunk.type === "error") {
         // Clients stop reading the request at this frame; the turn goes on to its end.
         host.broadcastChunk(chatFrames.response({ id: requestId, body: chunk.errorText, done: false, error: true, continuation }));
         status = "error";
         failure ??= chunk.errorText;
         errorSent = true;
-      }
-      if (streamed > budget) {
-        status = "error";
-        failure = tooLarge("The reply", streamed + (limits.maxChatMessageBytes - budget), limits);
-        reading.abort(new Error(failure));
-        break;
       }
     }
     if (signal.aborted && status !== "error") status = "aborted";

@@ -3,11 +3,11 @@
  * with an error that says what is wrong (and which limit, when one was hit); the agent keeps
  * serving.
  */
-import type { UIMessage } from "ai";
+import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, holdTurns, resetWorld, TinyChat } from "./fixture.ts";
-import { ChatClient, messageText, scriptedModel, textOf, textStream, userMessage, type Frame } from "./helpers.ts";
+import { ChatClient, messageText, scriptedModel, textOf, textStream, usage, userMessage, type Frame } from "./helpers.ts";
 
 let t: TestEnv;
 afterEach(async () => {
@@ -148,6 +148,43 @@ describe("oversized input and output", () => {
     expect(Buffer.byteLength(JSON.stringify(history[1]))).toBeLessThanOrEqual(2000);
     expect(messageText(history[1]).length).toBeLessThan(400 * 5 - 1);
     expect(await t.get<TinyChat>("TinyChat", "o3").streamRows()).toBe(0);
+    client.close();
+  });
+
+  test("a tool result too large for the reply is neither sent nor stored; what came before it is, and the chat goes on", async () => {
+    const page = tool({
+      inputSchema: jsonSchema<{ url: string }>({ type: "object", properties: { url: { type: "string" } } }),
+      execute: async () => "x".repeat(5_000),
+    });
+    resetWorld(
+      scriptedModel(
+        [
+          { type: "stream-start", warnings: [] },
+          { type: "text-start", id: "t1" },
+          { type: "text-delta", id: "t1", delta: "Fetching it." },
+          { type: "text-end", id: "t1" },
+          { type: "tool-call", toolCallId: "p1", toolName: "page", input: JSON.stringify({ url: "https://example.com" }) },
+          { type: "finish", finishReason: { unified: "tool-calls", raw: "tool-calls" }, usage: usage(5, 5) },
+        ],
+        textStream("Too long to read."),
+      ),
+      { page },
+    );
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "o5", "", "tiny-chat");
+    const id = client.send([userMessage("u1", "read example.com")]);
+    expect(await errorOf(client, id)).toMatch(/The reply is \d+ bytes of JSON; the limit is 2000 \(maxChatMessageBytes\)/);
+    // No frame carried the result: it alone is over the limit.
+    expect(client.responses(id).every((frame) => (frame.body as string).length < 2_000)).toBe(true);
+    const history = (await t.get<TinyChat>("TinyChat", "o5").history()) as UIMessage[];
+    expect(history.map((m) => m.role)).toEqual(["user", "assistant"]);
+    expect(messageText(history[1])).toBe("Fetching it.");
+    expect(history[1]!.parts.find((part) => part.type === "tool-page")).toMatchObject({ state: "output-error" });
+    // The client's copy of the answer is one the agent stored: the next request is taken.
+    resetWorld(scriptedModel(textStream("Next.")));
+    const next = client.send([...history, userMessage("u2", "never mind")]);
+    expect(await client.done(next)).toMatchObject({ outcome: "completed" });
     client.close();
   });
 
