@@ -67,7 +67,8 @@ export class QueueProducer<Body = unknown> {
 
   /**
    * Sends up to 100 messages (at most 256,000 bytes together) in one transaction: all are stored or
-   * none. Each message's own `delaySeconds` beats the batch's, which beats `delivery_delay`.
+   * none. Each message's own `delaySeconds` beats the batch's, which beats `delivery_delay`. The
+   * iterable is read only up to the first message over a limit.
    *
    * @throws TypeError for an empty batch or a message the content type refuses
    * @throws Error "Queue sendBatch failed: …" for a batch over a limit or a bad delay
@@ -76,29 +77,30 @@ export class QueueProducer<Body = unknown> {
     if (messages === null || typeof (messages as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function") {
       throw new TypeError("sendBatch() requires an iterable of messages");
     }
-    const requests = [...messages];
-    if (requests.length === 0) throw new TypeError("sendBatch() requires at least one message");
-    if (requests.length > QUEUE_LIMITS.maxBatchMessages) {
-      throw new Error(`Queue sendBatch failed: batch message count of ${requests.length} exceeds limit of ${QUEUE_LIMITS.maxBatchMessages}`);
-    }
     const batchDelay =
       options.delaySeconds === undefined ? this.#deliveryDelay : checkDelaySeconds(options.delaySeconds, "Queue sendBatch failed: message delay");
-    const rows = requests.map((request) => {
-      if (typeof request !== "object" || request === null) throw new TypeError("sendBatch(): each message must be an object { body, contentType?, delaySeconds? }");
-      return this.#message(request.body, request.contentType, request.delaySeconds, batchDelay, "Queue sendBatch failed:");
-    });
+    // An array's length is known without reading it; any other iterable is counted as it is read.
+    if (Array.isArray(messages) && messages.length > QUEUE_LIMITS.maxBatchMessages) throw batchCountError(messages.length);
+    // The limits are checked message by message, so a huge or endless iterable is read only up to
+    // the first message over a limit (leaving the for-of closes a generator).
+    const rows: NewMessage[] = [];
     let total = 0;
-    for (const row of rows) {
+    for (const request of messages) {
+      if (rows.length === QUEUE_LIMITS.maxBatchMessages) throw batchCountError(rows.length + 1);
+      if (typeof request !== "object" || request === null) throw new TypeError("sendBatch(): each message must be an object { body, contentType?, delaySeconds? }");
+      const row = this.#message(request.body, request.contentType, request.delaySeconds, batchDelay, "Queue sendBatch failed:");
       if (row.body.byteLength > QUEUE_LIMITS.maxMessageBytes) {
         throw new Error(
           `Queue sendBatch failed: message in batch has length ${row.body.byteLength} bytes which exceeds single message size limit of ${QUEUE_LIMITS.maxMessageBytes}`,
         );
       }
       total += row.body.byteLength;
+      if (total > QUEUE_LIMITS.maxBatchBytes) {
+        throw new Error(`Queue sendBatch failed: batch size of ${total} bytes exceeds limit of ${QUEUE_LIMITS.maxBatchBytes}`);
+      }
+      rows.push(row);
     }
-    if (total > QUEUE_LIMITS.maxBatchBytes) {
-      throw new Error(`Queue sendBatch failed: batch size of ${total} bytes exceeds limit of ${QUEUE_LIMITS.maxBatchBytes}`);
-    }
+    if (rows.length === 0) throw new TypeError("sendBatch() requires at least one message");
     return { metadata: { metrics: await this.#store.enqueue(rows) } };
   }
 
@@ -114,6 +116,10 @@ export class QueueProducer<Body = unknown> {
     const now = this.#store.clock.now();
     return { queue: this.#queue, id: randomUUID().replaceAll("-", ""), contentType: type, body: bytes, sentAt: now, visibleAt: now + delay * 1000, traceparent: currentTraceparent() ?? null };
   }
+}
+
+function batchCountError(count: number): Error {
+  return new Error(`Queue sendBatch failed: batch message count of ${count} exceeds limit of ${QUEUE_LIMITS.maxBatchMessages}`);
 }
 
 /**

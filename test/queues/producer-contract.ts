@@ -176,6 +176,34 @@ export function producerContract(make: () => QueueHarness | Promise<QueueHarness
       );
       expect((await jobs.metrics()).backlogCount).toBe(100);
     });
+
+    it("reads an iterable only up to the first message over a limit, and sends nothing of it", async () => {
+      const jobs = fx.producer();
+      let read = 0;
+      let closed = 0;
+      // Long enough to be over the limits, finite so that a full read ends.
+      function* many(count: number, body: () => unknown) {
+        try {
+          while (read < count) {
+            read += 1;
+            yield { body: body(), contentType: "text" as const };
+          }
+        } finally {
+          closed += 1;
+        }
+      }
+      await expect(jobs.sendBatch(many(10_000, () => String(read)))).rejects.toThrow(
+        "Queue sendBatch failed: batch message count of 101 exceeds limit of 100",
+      );
+      expect({ read, closed }).toEqual({ read: 101, closed: 1 });
+      read = 0;
+      const big = "x".repeat(100_000);
+      await expect(jobs.sendBatch(many(10, () => big))).rejects.toThrow(
+        "Queue sendBatch failed: batch size of 300000 bytes exceeds limit of 256000",
+      );
+      expect({ read, closed }).toEqual({ read: 3, closed: 2 });
+      expect((await jobs.metrics()).backlogCount).toBe(0);
+    });
   });
 
   describe("delays", () => {
