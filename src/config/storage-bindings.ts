@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { deadLetterCycle, describeDeadLetterCycle } from "./dead-letter.ts";
 import type { KeyPath } from "./key-path.ts";
 import {
   asTable,
@@ -125,6 +126,7 @@ function readProducers(ctx: CheckContext, value: unknown, at: KeyPath): QueuePro
 
 function readConsumers(ctx: CheckContext, value: unknown, at: KeyPath): QueueConsumerConfig[] {
   const consumers: QueueConsumerConfig[] = [];
+  const paths: KeyPath[] = [];
   const seen = new Map<string, KeyPath>();
   for (const { table, at: item } of tablesOf(ctx, value, at)) {
     warnUnknownKeys(
@@ -166,6 +168,16 @@ function readConsumers(ctx: CheckContext, value: unknown, at: KeyPath): QueueCon
       table.max_concurrency === null ? undefined : optionalNumber(ctx, table, "max_concurrency", item, { min: 1, max: limits.maxConcurrency.max });
     if (maxConcurrency !== undefined) consumer.maxConcurrency = maxConcurrency;
     consumers.push(consumer);
+    paths.push(item);
+  }
+  const cycle = deadLetterCycle(consumers);
+  if (cycle !== undefined) {
+    const first = consumers.findIndex((consumer) => consumer.queue === cycle[0]);
+    fail(
+      ctx,
+      [...paths[first]!, "dead_letter_queue"],
+      `makes a cycle of dead letter queues: ${describeDeadLetterCycle(cycle)} (a message failing in each would move round it until retention); end it with a queue that has no dead_letter_queue`,
+    );
   }
   return consumers;
 }

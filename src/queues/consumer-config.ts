@@ -1,3 +1,4 @@
+import { deadLetterCycle, describeDeadLetterCycle } from "../config/dead-letter.ts";
 import type { QueueConsumerConfig } from "../config/types.ts";
 import { CONSUMER_DEFAULTS, QUEUE_LIMITS } from "./limits.ts";
 
@@ -16,7 +17,8 @@ export interface ConsumerSettings {
 /**
  * Checks consumer configs (`queues.consumers`) against Cloudflare's limits: one consumer per queue,
  * `max_batch_size` 1-100, `max_batch_timeout` 0-60 s, `max_retries` 0-100, `retry_delay` 0-43200 s,
- * `max_concurrency` 1-250, a dead letter queue other than the queue itself.
+ * `max_concurrency` 1-250, a dead letter queue other than the queue itself, and no cycle of dead
+ * letter queues (a → b → a).
  *
  * @throws RangeError / TypeError naming the queue and the setting
  * @example
@@ -24,7 +26,7 @@ export interface ConsumerSettings {
  */
 export function consumerSettings(configs: readonly QueueConsumerConfig[]): ConsumerSettings[] {
   const seen = new Set<string>();
-  return configs.map((config) => {
+  const settings = configs.map((config): ConsumerSettings => {
     const queue = config.queue;
     if (typeof queue !== "string" || queue === "") throw new TypeError("Queue consumer: queue must be a non-empty string");
     if (seen.has(queue)) throw new RangeError(`Queue consumer "${queue}": the queue has two consumers; a queue has at most one`);
@@ -43,6 +45,11 @@ export function consumerSettings(configs: readonly QueueConsumerConfig[]): Consu
       maxConcurrency: integer(config.maxConcurrency ?? CONSUMER_DEFAULTS.maxConcurrency, 1, QUEUE_LIMITS.maxConcurrency, `${what} max_concurrency`),
     };
   });
+  const cycle = deadLetterCycle(settings);
+  if (cycle !== undefined) {
+    throw new RangeError(`Queue consumer "${cycle[0]}": dead_letter_queue makes a cycle of dead letter queues: ${describeDeadLetterCycle(cycle)}`);
+  }
+  return settings;
 }
 
 function integer(value: unknown, min: number, max: number, what: string): number {

@@ -163,6 +163,35 @@ describe("queue errors", () => {
     );
   });
 
+  it("refuse dead letter queues that make a cycle, naming it", () => {
+    expect(
+      failure({
+        queues: {
+          consumers: [
+            { queue: "jobs", dead_letter_queue: "jobs-dlq" },
+            { queue: "jobs-dlq", dead_letter_queue: "jobs" },
+          ],
+        },
+      }),
+    ).toBe(
+      'wrangler.jsonc:6: queues.consumers[0].dead_letter_queue makes a cycle of dead letter queues: "jobs" → "jobs-dlq" → "jobs" (a message failing in each would move round it until retention); end it with a queue that has no dead_letter_queue',
+    );
+    const longer = [
+      { queue: "a", dead_letter_queue: "b" },
+      { queue: "x", dead_letter_queue: "b" },
+      { queue: "b", dead_letter_queue: "c" },
+      { queue: "c", dead_letter_queue: "b" },
+    ];
+    expect(failure({ queues: { consumers: longer } })).toMatch(
+      /^wrangler\.jsonc:\d+: queues\.consumers\[2\]\.dead_letter_queue makes a cycle of dead letter queues: "b" → "c" → "b" /,
+    );
+    // A chain that ends, or that ends in a queue nobody consumes (its messages are kept), is fine.
+    const chain = { queues: { consumers: [{ queue: "a", dead_letter_queue: "b" }, { queue: "b", dead_letter_queue: "c" }, { queue: "c" }] } };
+    expect(loadJson(project(), chain).queueConsumers.map((consumer) => consumer.deadLetterQueue)).toEqual(["b", "c", undefined]);
+    const unconsumed = { queues: { consumers: [{ queue: "a", dead_letter_queue: "b" }, { queue: "b", dead_letter_queue: "a", type: "http_pull" }] } };
+    expect(loadJson(project(), unconsumed).queueConsumers).toHaveLength(1);
+  });
+
   it("skip http_pull consumers with a warning", () => {
     const config = loadJson(project(), { queues: { consumers: [{ queue: "jobs", type: "http_pull" }] } });
     expect(config.queueConsumers).toEqual([]);

@@ -66,6 +66,15 @@ describe("consumer settings", () => {
     expect(make({ maxConcurrency: 251 })).toThrow('Queue consumer "jobs": max_concurrency must be an integer from 1 to 250, got 251');
     expect(make({ deadLetterQueue: "jobs" })).toThrow('Queue consumer "jobs": dead_letter_queue cannot be the queue itself');
     expect(make({ deadLetterQueue: "" })).toThrow('Queue consumer "jobs": dead_letter_queue must be a non-empty string');
+    const cycle = (consumers: Parameters<typeof consumer>[]) => () =>
+      new QueueConsumers({ store: fx.store, consumers: consumers.map((args) => consumer(...args)), deliver: async () => {} });
+    expect(cycle([["jobs", { deadLetterQueue: "dlq" }], ["dlq", { deadLetterQueue: "jobs" }]])).toThrow(
+      'Queue consumer "jobs": dead_letter_queue makes a cycle of dead letter queues: "jobs" → "dlq" → "jobs"',
+    );
+    expect(cycle([["a", { deadLetterQueue: "b" }], ["b", { deadLetterQueue: "c" }], ["c", { deadLetterQueue: "a" }]])).toThrow(
+      '"a" → "b" → "c" → "a"',
+    );
+    expect(cycle([["a", { deadLetterQueue: "b" }], ["b", { deadLetterQueue: "c" }], ["c"]])).not.toThrow();
     expect(make({}, "")).toThrow("Queue consumer: queue must be a non-empty string");
     expect(
       () => new QueueConsumers({ store: fx.store, consumers: [consumer("jobs"), consumer("jobs")], deliver: async () => {} }),
