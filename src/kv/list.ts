@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { checkKeyLength, toKeyString } from "./keys.ts";
 import { kvFailure } from "./errors.ts";
 import { KV_LIMITS } from "./limits.ts";
@@ -48,8 +49,26 @@ export function encodeCursor(lastKey: string): string {
   return Buffer.from(lastKey, "utf8").toString("base64url");
 }
 
+/** The longest cursor {@link encodeCursor} makes: the base64url of a key of the most bytes. */
+const MAX_CURSOR_LENGTH = Math.ceil((KV_LIMITS.maxKeyBytes * 4) / 3);
+
+/** The error of a cursor `list` did not make, as a Worker sees it. */
+export function invalidCursor(): Error {
+  return kvFailure("GET", 400, "Invalid cursor: pass back the cursor of a previous list() unchanged.");
+}
+
+/**
+ * The key a cursor of {@link encodeCursor} continues after. Base64url decoding skips characters it
+ * does not know, so anything else would quietly list from some other key: the cursor must be the
+ * exact base64url (no padding) of well-formed UTF-8 naming a key that can be stored.
+ */
 function decodeCursor(cursor: string): string {
-  return Buffer.from(cursor, "base64url").toString("utf8");
+  if (cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
+  const bytes = Buffer.from(cursor, "base64url");
+  if (bytes.toString("base64url") !== cursor || !isUtf8(bytes)) throw invalidCursor();
+  const key = bytes.toString("utf8");
+  if (key === "." || key === ".." || bytes.byteLength > KV_LIMITS.maxKeyBytes) throw invalidCursor();
+  return key;
 }
 
 /**

@@ -114,6 +114,40 @@ export function kvContract(open: () => Promise<KvUnderTest>): void {
     expect((await kv.list({ prefix: "none" })).keys).toEqual([]);
   });
 
+  it("refuses a cursor that no listing made, and takes back every cursor it made", async () => {
+    const { kv } = await open();
+    const names = ["a", "b", "é", "😀", "\uFEFFbom", "k".repeat(512)];
+    await Promise.all(names.map((name) => kv.put(name, "v")));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await kv.list({ limit: 1, cursor });
+      seen.push(...page.keys.map((key) => key.name));
+      if (page.list_complete) break;
+      cursor = page.cursor;
+    }
+    expect(seen).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+    const valid = Buffer.from("a", "utf8").toString("base64url");
+    const invalid = [
+      "not a cursor!",
+      `${valid}==`,
+      `${valid}.`,
+      "YQ=",
+      "Y",
+      "YR",
+      Buffer.from([0xff, 0xfe]).toString("base64url"),
+      Buffer.from([0xed, 0xa0, 0x80]).toString("base64url"),
+      Buffer.from(".", "utf8").toString("base64url"),
+      Buffer.from("k".repeat(513), "utf8").toString("base64url"),
+      "A".repeat(100_000),
+    ];
+    for (const bad of invalid) {
+      const error = await rejection(kv.list({ cursor: bad }));
+      expect(error.message, bad).toBe("KV GET failed: 400 Invalid cursor: pass back the cursor of a previous list() unchanged.");
+    }
+    expect((await kv.list({ cursor: valid })).keys[0]?.name).toBe("b");
+  });
+
   it("never returns an expired key", async () => {
     const { kv, clock } = await open();
     await kv.put("ttl", "v", { expirationTtl: 60, metadata: { m: 1 } });

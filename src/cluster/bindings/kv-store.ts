@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type pg from "pg";
 import type { KvBackend, StoredEntry, StoredKey, StoredValue } from "../../kv/backend.ts";
 import { kvFailure, type KvMethod } from "../../kv/errors.ts";
+import { invalidCursor } from "../../kv/list.ts";
 import type { Clock } from "../../time/clock.ts";
 import { KvPurger } from "./kv-purge.ts";
 import { ensureKvTable, kvTableName } from "./kv-table.ts";
@@ -91,15 +92,14 @@ export class PostgresKvStore implements KvBackend {
   }
 
   async list(from: string, after: string, before: string | undefined, nowSeconds: number, limit: number): Promise<StoredKey[]> {
-    // No stored key holds U+0000: a prefix with one matches nothing, and a cursor with one (only a
-    // hand-made cursor can have it) continues after its part before the U+0000.
+    // No stored key holds U+0000: a prefix with one matches nothing, and a cursor with one was not
+    // made by a listing here, so it is refused like any other such cursor.
+    if (after.includes(NUL)) throw invalidCursor();
     if (from.includes(NUL)) return [];
-    const cut = after.indexOf(NUL);
-    const since = cut === -1 ? after : after.slice(0, cut);
     const { rows } =
       before === undefined
-        ? await this.#read<KeyRow>("GET", this.#sql.listOpen, [this.#namespace, from, since, nowSeconds, limit])
-        : await this.#read<KeyRow>("GET", this.#sql.listBounded, [this.#namespace, from, since, before, nowSeconds, limit]);
+        ? await this.#read<KeyRow>("GET", this.#sql.listOpen, [this.#namespace, from, after, nowSeconds, limit])
+        : await this.#read<KeyRow>("GET", this.#sql.listBounded, [this.#namespace, from, after, before, nowSeconds, limit]);
     return rows.map(([name, expiration, metadata]) => ({ name, expiration: expiration === null ? null : Number(expiration), metadata }));
   }
 
