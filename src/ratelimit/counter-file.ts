@@ -111,19 +111,22 @@ export class CounterFile {
     db.exec("BEGIN");
     try {
       for (const window of this.#windows.values()) {
-        if (window.stale) {
-          this.#prune.run(window.namespaceId, window.period, window.epoch);
-          window.stale = false;
-        }
+        if (window.stale) this.#prune.run(window.namespaceId, window.period, window.epoch);
         for (const key of window.dirty) {
           this.#upsert.run(window.namespaceId, window.period, key, window.epoch, window.counts.get(key) ?? 0);
         }
-        window.dirty.clear();
       }
       db.exec("COMMIT");
     } catch (error) {
-      db.exec("ROLLBACK");
+      // SQLite may have rolled back already (a full disk, an I/O error); a second ROLLBACK would
+      // throw and hide why the batch failed.
+      if (db.isTransaction) db.exec("ROLLBACK");
       throw error;
+    }
+    // Only a committed batch is saved: after a failure every window of it is written at the next flush.
+    for (const window of this.#windows.values()) {
+      window.stale = false;
+      window.dirty.clear();
     }
   }
 

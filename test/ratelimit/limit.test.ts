@@ -107,6 +107,35 @@ describe("RateLimiter.limit", () => {
     expect(rowCount(path)).toBe(0);
   });
 
+  it("writes every window of a batch that failed again at the next flush", async () => {
+    const { store, path, clock } = freshStore();
+    store.close();
+    // A failure part way through a batch, after other windows were written: SQLite rolls the whole
+    // transaction back, as it does on a full disk or an I/O error.
+    const setup = new DatabaseSync(path);
+    setup.exec(`CREATE TRIGGER fail_once BEFORE INSERT ON counters WHEN NEW.key = 'boom' AND NEW.count < 2
+      BEGIN SELECT RAISE(ROLLBACK, 'disk full'); END`);
+    setup.close();
+    const reopened = openRateLimitStore(path, { clock, flushIntervalMs: 3_600_000 });
+    const first = new RateLimiter(reopened, { namespaceId: "1", limit: 5, period: 60 });
+    const second = new RateLimiter(reopened, { namespaceId: "2", limit: 5, period: 60 });
+    await first.limit({ key: "a" });
+    await second.limit({ key: "x" });
+    reopened.flush();
+    await clock.advance("1 minute");
+    await first.limit({ key: "a" });
+    await second.limit({ key: "boom" });
+    expect(() => reopened.flush()).toThrow("disk full");
+    await second.limit({ key: "boom" });
+    reopened.flush();
+    reopened.close();
+    const window = Math.floor(clock.now() / 60_000);
+    expect(rows(path)).toEqual([
+      { namespace_id: "1", key: "a", window, count: 1 },
+      { namespace_id: "2", key: "boom", window, count: 2 },
+    ]);
+  });
+
   it("starts from a clean window when the clock passes a window boundary between calls", async () => {
     const { store, clock } = freshStore();
     const limiter = new RateLimiter(store, { namespaceId: "1", limit: 1, period: 60 });
@@ -122,6 +151,19 @@ function rowCount(path: string): number {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
     return Number(db.prepare("SELECT COUNT(*) AS n FROM counters").get()!.n);
+  } finally {
+    db.close();
+  }
+}
+
+/** The counters table, in key order (the store must be closed). */
+function rows(path: string): Array<{ namespace_id: string; key: string; window: number; count: number }> {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return db
+      .prepare("SELECT namespace_id, key, window, count FROM counters ORDER BY namespace_id, key")
+      .all()
+      .map((row) => ({ namespace_id: String(row.namespace_id), key: String(row.key), window: Number(row.window), count: Number(row.count) }));
   } finally {
     db.close();
   }
