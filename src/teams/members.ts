@@ -21,12 +21,27 @@ export interface MemberOptions {
   inputSchema?: Record<string, unknown>;
 }
 
+/** What a code member's function gets: the call's context, plus `usage` to report what it spent. */
+export interface FnMemberContext extends MemberCallContext {
+  /**
+   * Reports usage the code spent (e.g. a model it called itself): each report adds to the call's, which
+   * the run's budget and usage totals count once the call returns, as a model member's. The call is
+   * priced with the first model reported unless the reports give `costUsd` (give it when it used several).
+   */
+  usage(usage: MemberUsage): void;
+}
+
 /**
- * A member that runs code. Return the output, or `{ output, usage }` via `ctx.usage(...)`.
+ * A member that runs code. Return the output; report what it spent with `ctx.usage(...)`.
  * @example
  * const normalise = fnMember("normalise", (text: string) => text.trim().toLowerCase());
+ * const summarise = fnMember("summarise", async (text: string, ctx) => {
+ *   const { text: summary, usage } = await generateText({ model, prompt: text, abortSignal: ctx.signal });
+ *   ctx.usage({ model: "gpt-5-mini", inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
+ *   return summary;
+ * });
  */
-export function fnMember<I, O>(name: string, fn: (input: I, context: MemberCallContext) => O | Promise<O>, options: MemberOptions = {}): TeamMember<I, O> {
+export function fnMember<I, O>(name: string, fn: (input: I, context: FnMemberContext) => O | Promise<O>, options: MemberOptions = {}): TeamMember<I, O> {
   checkName(name);
   return {
     kind: "member",
@@ -34,9 +49,28 @@ export function fnMember<I, O>(name: string, fn: (input: I, context: MemberCallC
     estimate: { tokens: 0 },
     ...options,
     async call(input, context) {
-      return { output: await fn(input, context) };
+      let spent: MemberUsage | undefined;
+      const output = await fn(input, { ...context, usage: (usage) => void (spent = addUsage(spent, usage)) });
+      return { output, ...(spent ? { usage: spent } : {}) };
     },
   };
+}
+
+/** `total` plus `usage` (validated: a count that is not a finite number ≥ 0 is a caller's mistake). */
+function addUsage(total: MemberUsage | undefined, usage: MemberUsage): MemberUsage {
+  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
+    const value = usage[key];
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) throw new TypeError(`Usage ${key} must be a finite number ≥ 0 (got ${String(value)})`);
+  }
+  const sum = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
+  const merged: MemberUsage = { ...total };
+  const model = total?.model ?? usage.model;
+  if (model !== undefined) merged.model = model;
+  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
+    const value = sum(total?.[key], usage[key]);
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
 }
 
 /** Options of {@link modelMember}. */

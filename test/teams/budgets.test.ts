@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { approval, fnMember, loop, parallel, pipeline, step, team, teamRun, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
+import { TeamJournal } from "../../src/teams/journal.ts";
+import { usageTotals } from "../../src/teams/run-signal.ts";
+import { runtimeOf } from "../../src/teams/runtime-of.ts";
+import { approval, fnMember, loop, parallel, pipeline, step, team, teamRun, type FnMemberContext, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
 
 const spent: string[] = [];
 /** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
@@ -21,6 +24,13 @@ function spender(name: string, estimate?: { tokens: number }): TeamMember<unknow
     },
   };
 }
+/** Code that calls a model itself twice per call and reports what each call spent. */
+function reporter(n: unknown, context: FnMemberContext): number {
+  spent.push("reporter");
+  context.usage({ model: "gpt-5-mini", inputTokens: 400, outputTokens: 200 });
+  context.usage({ inputTokens: 100, toolCalls: 2 });
+  return typeof n === "number" ? n + 1 : 1;
+}
 const five = { a: spender("a"), b: spender("b"), c: spender("c"), d: spender("d"), e: spender("e") };
 
 const teams = {
@@ -39,6 +49,8 @@ const teams = {
     limits: { tokens: 100 },
     onExhausted: "ask",
   }),
+  reporting: team("b-reporting", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { tokens: 2_000 } }),
+  reportingTools: team("b-reporting-tools", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { toolCalls: 3 } }),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -57,6 +69,9 @@ class Owner extends Agent {
   }
   events(id: string) {
     return teamRun(this, id).events();
+  }
+  steps(id: string) {
+    return [...new TeamJournal(runtimeOf(this).db).steps(id).values()];
   }
   approvals(id: string) {
     return teamRun(this, id).approvals();
@@ -162,5 +177,24 @@ describe("team budgets", () => {
     expect(await o.approvals(id)).toEqual([]);
     expect(await o.result(id)).toBe("after");
     expect((await o.events(id)).filter((e) => e.type === "approval-requested")).toHaveLength(2);
+  });
+
+  it("a code member's usage reported with ctx.usage counts in the run's budget and usage", async () => {
+    const o = await owner();
+    const id = await o.start("reporting");
+    // 700 tokens a call: the third brings the run to 2,100, over its 2,000.
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: tokens spent 2100 (limit 2000)");
+    expect(spent).toEqual(["reporter", "reporter", "reporter"]);
+    const finished = (await o.events(id)).filter((e) => e.type === "step-finished");
+    expect(finished[0]!.data).toEqual({ kind: "member", usage: { model: "gpt-5-mini", inputTokens: 500, outputTokens: 200, toolCalls: 2 } });
+    const steps = (await o.steps(id)).filter((step) => step.kind === "member");
+    expect(usageTotals("b-reporting", steps.map((step) => step.usage)).tokens).toBe(2100);
+  });
+
+  it("a code member's reported tool calls count against the toolCalls limit", async () => {
+    const o = await owner();
+    const id = await o.start("reportingTools");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: toolCalls spent 4 (limit 3)");
+    expect(spent).toEqual(["reporter", "reporter"]);
   });
 });
