@@ -34,8 +34,10 @@ export function teamNamed(name: string): ContinuableTeam {
 export interface LiveRun {
   controller: AbortController;
   done: Promise<void>;
-  /** Asked to go on while it was ending (an approval just after it suspended): execute again. */
+  /** Asked to go on while it was ending (an approval just after it suspended, a resume after a pause): execute again. */
   again: boolean;
+  /** The last stop asked of this execution: the run ends as the last pause or resume said; a cancel is final. */
+  stop?: "pause" | "cancel";
 }
 
 /** Per agent: runs executing now, and watchers of runs (live or not). */

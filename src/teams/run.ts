@@ -126,9 +126,24 @@ export class TeamRun<O = unknown> {
     if (step.kind !== "approval:nested") this.#continueIf(["waiting", "running"]);
   }
 
-  /** Stops the run after the steps under way; `resume()` goes on from there. */
+  /**
+   * Stops the run after the steps under way; `resume()` goes on from there. The last of pause and resume
+   * holds, also while the run is still stopping (a run suspending for an approval ends paused).
+   */
   pause(reason = "paused"): void {
-    agentTeams(this.#agent).live.get(this.id)?.controller.abort(new RunStopped("pause", reason));
+    const live = agentTeams(this.#agent).live.get(this.id);
+    if (live && live.stop !== "cancel") {
+      live.stop = "pause";
+      live.again = false;
+      live.controller.abort(new RunStopped("pause", reason));
+      // It stopped for an approval just now and is still ending: it is paused rather than waiting.
+      const journal = this.#journal();
+      if (journal.run(this.id)?.status === "waiting") {
+        const now = runtimeOf(this.#agent).clock.now();
+        journal.setStatus(this.id, "paused", now);
+        emitEvent(this.#agent, journal, { runId: this.id, type: "run-paused", data: { reason }, at: now });
+      }
+    }
     void this.#forEachChildRun((run) => Promise.resolve(run.pause(reason))).catch((error: unknown) => console.error(`[hearth] team run ${this.id}: pausing a member's run failed:`, error));
   }
 
@@ -142,8 +157,14 @@ export class TeamRun<O = unknown> {
     }
   }
 
-  /** Goes on with a paused or waiting run. */
+  /** Goes on with a paused or waiting run (or one a pause is still stopping: it goes on once stopped). */
   resume(): void {
+    const live = agentTeams(this.#agent).live.get(this.id);
+    if (live?.stop === "pause") {
+      live.stop = undefined;
+      live.again = true;
+      return;
+    }
     this.#continueIf(["paused", "waiting"]);
   }
 
@@ -151,6 +172,8 @@ export class TeamRun<O = unknown> {
   async cancel(reason = "cancelled"): Promise<void> {
     const live = agentTeams(this.#agent).live.get(this.id);
     if (live) {
+      live.stop = "cancel";
+      live.again = false;
       live.controller.abort(new RunStopped("cancel", reason));
       await live.done;
     }

@@ -173,7 +173,8 @@ export class Team<I = unknown, O = unknown> {
       })
       .finally(() => {
         if (state.live.get(id) === live) state.live.delete(id);
-        if (live.again && !controller.signal.aborted) this.#launch(agent, id);
+        // Once more if asked to, unless the last word was a pause or a cancel; a resume after a pause clears it.
+        if (live.again && live.stop === undefined && (!controller.signal.aborted || isPause(controller.signal.reason))) this.#launch(agent, id);
       });
   }
 
@@ -219,12 +220,14 @@ export class Team<I = unknown, O = unknown> {
       finish(agent, journal, id, "completed", now(), { output });
       this.#prune(journal);
     } catch (error) {
-      if (error instanceof RunSuspended) {
+      const paused: unknown = controller.signal.reason;
+      if (error instanceof RunSuspended && !isPause(paused)) {
         journal.setStatus(id, "waiting", now());
         scope.emit("run-waiting", undefined, { approvals: error.approvals });
-      } else if (error instanceof RunStopped && error.how === "pause") {
+      } else if (error instanceof RunSuspended || (error instanceof RunStopped && error.how === "pause")) {
+        // A pause that landed while the run suspended for an approval wins: resuming waits for it again.
         journal.setStatus(id, "paused", now());
-        scope.emit("run-paused", undefined, { reason: error.reason });
+        scope.emit("run-paused", undefined, { reason: isPause(paused) ? paused.reason : "paused" });
       } else if (error instanceof RunStopped && error.how === "cancel") {
         finish(agent, journal, id, "cancelled", now(), { error: { name: "TeamRunCancelledError", message: error.reason } });
       } else if (error instanceof RunStopped) {
@@ -278,6 +281,10 @@ function tellParent(runtime: ReturnType<typeof runtimeOf>, parent: { team: strin
       if (status === "waiting" || status === "running") teamNamed(parent.team).continue(actor, parent.runId);
     })
     .catch((error: unknown) => console.error(`[hearth] team run ${parent.runId}: could not be told that a member run stopped:`, error));
+}
+
+function isPause(reason: unknown): reason is RunStopped {
+  return reason instanceof RunStopped && reason.how === "pause";
 }
 
 function pick(options: StartTeamRunOptions): { key?: string; conversation?: string } {

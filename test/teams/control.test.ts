@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { agentTeams } from "../../src/teams/live.ts";
 import { approval, fnMember, parallel, pipeline, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
 
 const log: string[] = [];
@@ -47,6 +48,32 @@ class Owner extends Agent {
       });
     });
     return run.id;
+  }
+  /** Pauses the run the moment it asks for an approval, or says it waits (while it is still suspending). */
+  async startPausedAtApproval(on: "approval-requested" | "run-waiting"): Promise<string> {
+    const run = await teams.ask.start(this, "go");
+    await new Promise<void>((resolve) => {
+      const stop = run.watch((event) => {
+        if (event.type !== on) return;
+        stop();
+        run.pause("not now");
+        resolve();
+      });
+    });
+    return run.id;
+  }
+  approvals(id: string) {
+    return teamRun(this, id).approvals();
+  }
+  async approve(id: string, path: string): Promise<void> {
+    await teamRun(this, id).approve(path);
+  }
+  /** Calls pause and resume in a row, in one turn: the run has not stopped yet when they land. */
+  control(id: string, calls: Array<"pause" | "resume">): void {
+    for (const call of calls) teamRun(this, id)[call]();
+  }
+  executing(id: string): boolean {
+    return agentTeams(this).live.has(id);
   }
   pause(id: string): void {
     teamRun(this, id).pause();
@@ -134,5 +161,42 @@ describe("team run control", () => {
     expect(record.error).toEqual({ name: "TeamRunCancelledError", message: "no approvals today" });
     await expect(o.result(id)).rejects.toThrow("no approvals today");
     expect(log).not.toContain("run after");
+  });
+
+  it("pause then resume before the run stopped: it goes on to the end", async () => {
+    const o = await owner();
+    const id = await o.start("steps");
+    await until(() => gates.has("first"));
+    gates.clear();
+    await o.control(id, ["pause", "resume"]);
+    await until(() => gates.has("first"));
+    expect((await o.status(id)).status).toBe("running");
+    gates.get("first")!();
+    expect(await o.result(id)).toBe("second");
+    expect(log).toEqual(["start first", "aborted first", "start first", "run second"]);
+  });
+
+  it("pause, resume, pause before the run stopped: it ends paused", async () => {
+    const o = await owner();
+    const id = await o.start("steps");
+    await until(() => gates.has("first"));
+    await o.control(id, ["pause", "resume", "pause"]);
+    // Once no execution is left, none was started again: it ended where the last pause left it.
+    await until(async () => !(await o.executing(id)));
+    expect((await o.status(id)).status).toBe("paused");
+    expect(log).toEqual(["start first", "aborted first"]);
+  });
+
+  it.each(["approval-requested", "run-waiting"] as const)("a pause that lands while the run suspends for an approval (at %s) leaves it paused; resuming waits for the approval again", async (on) => {
+    const o = await owner();
+    const id = await o.startPausedAtApproval(on);
+    await until(async () => !(await o.executing(id)));
+    expect((await o.status(id)).status).toBe("paused");
+    await o.resume(id);
+    await until(async () => (await o.status(id)).status === "waiting");
+    const [ask] = await o.approvals(id);
+    await o.approve(id, ask!.path);
+    expect(await o.result(id)).toBe("after");
+    expect(log).toEqual(["run before", "run after"]);
   });
 });
