@@ -34,7 +34,7 @@ export interface TeamRunRecord {
   limits: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;
-  /** Milliseconds the run spent running (not waiting or paused): what wallMs bounds. */
+  /** Milliseconds the run spent running (not waiting or paused), saved as it runs: what wallMs bounds. */
   elapsedMs: number;
 }
 

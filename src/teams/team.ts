@@ -18,7 +18,8 @@ import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
 import { registerTeamPrices, reportTeamRun } from "./run-signal.ts";
 import { Scratchpad, type ScratchpadSpec } from "./scratchpad.ts";
-import { setLongTimeout, type RunScope } from "./scope.ts";
+import type { RunScope } from "./scope.ts";
+import type { Clock } from "../time/clock.ts";
 import { shapeHash } from "./shape.ts";
 
 /** Options of {@link team}. */
@@ -193,8 +194,24 @@ export class Team<I = unknown, O = unknown> {
     const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
     applyGrantedBudgets(budget, steps);
+    // Wall time is the owner's clock, saved as it passes (not only when an execution ends): a run whose
+    // host dies mid-step counts the time it spent, instead of starting over at every boot.
+    const clock = runtime.clock;
+    let counted = clock.now();
+    const saveElapsed = () => {
+      const at = clock.now();
+      journal.addElapsed(id, at - counted);
+      counted = at;
+    };
+    const outOfTime = () => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`));
     const remaining = budget.limits.wallMs - record.elapsedMs;
-    const cancelTimer = setLongTimeout(() => controller.abort(new RunStopped("wallMs", `Team run budget exhausted: wallMs (limit ${budget.limits.wallMs} ms of running time)`)), remaining);
+    if (remaining <= 0) outOfTime();
+    const cancelTimer = remaining > 0 ? clock.setTimer(counted + remaining, outOfTime) : () => {};
+    const stopSaving = saveElapsedEvery(clock, elapsedSaveMs(budget.limits.wallMs), () => {
+      if (!runtime.db.isOpen) return false; // closed under it: the next boot goes on from what was saved
+      saveElapsed();
+      return true;
+    });
     if (record.status !== "running") {
       journal.setStatus(id, "running", now());
       if (steps.size === 0) reportTeamRun(agent, journal, id, "run-running"); // no run-resumed event follows
@@ -214,7 +231,6 @@ export class Team<I = unknown, O = unknown> {
       now,
       emit: (type, path, data) => emitEvent(agent, journal, { runId: id, type, ...(path !== undefined ? { path } : {}), ...(data !== undefined ? { data } : {}), at: now() }),
     };
-    const startedAt = performance.now();
     try {
       const output = await execute(scope, this.root, record.input, { path: "", depth: 0, signal: controller.signal });
       finish(agent, journal, id, "completed", now(), { output });
@@ -237,8 +253,9 @@ export class Team<I = unknown, O = unknown> {
       }
     } finally {
       cancelTimer();
+      stopSaving();
       if (runtime.db.isOpen) {
-        journal.addElapsed(id, performance.now() - startedAt);
+        saveElapsed();
         await journal.committed();
         if (record.parent) tellParent(runtime, record.parent);
       }
@@ -281,6 +298,23 @@ function tellParent(runtime: ReturnType<typeof runtimeOf>, parent: { team: strin
       if (status === "waiting" || status === "running") teamNamed(parent.team).continue(actor, parent.runId);
     })
     .catch((error: unknown) => console.error(`[hearth] team run ${parent.runId}: could not be told that a member run stopped:`, error));
+}
+
+/** How often an executing run saves its elapsed time: a tenth of its wallMs, within 100 ms – 10 s. */
+function elapsedSaveMs(wallMs: number): number {
+  return Math.min(10_000, Math.max(100, wallMs / 10));
+}
+
+/** Calls `save` every `ms` on `clock` while it returns true; returns the stop function. */
+function saveElapsedEvery(clock: Clock, ms: number, save: () => boolean): () => void {
+  let cancel = () => {};
+  const arm = () => {
+    cancel = clock.setTimer(clock.now() + ms, () => {
+      if (save()) arm();
+    });
+  };
+  arm();
+  return () => cancel();
 }
 
 function isPause(reason: unknown): reason is RunStopped {
