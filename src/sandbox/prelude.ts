@@ -10,32 +10,66 @@ const G = globalThis;
 delete G.__hearth_sync; delete G.__hearth_async;
 const cfg = JSON.parse(sync("config", "{}"));
 const define = (name, value) => Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
-// ---- memory: buffers are allocated outside the engine's own count, so every MiB of new ones asks
-// the engine to measure the heap against memoryBytes (it throws once the limit is passed); an
-// allocation whose size is known beforehand (a buffer of n bytes, a string repeated n times) is
-// checked before it is made, so one that would cross the limit never happens ----
+// ---- memory: buffers are allocated outside the engine's own count, and builtins that copy or grow
+// them run no bytecode the interrupt could stop at, so every MiB they make asks the engine to measure
+// the heap against memoryBytes (it throws once the limit is passed); an allocation whose size is
+// known beforehand (a buffer of n bytes, a string repeated n times) is checked before it is made, so
+// one that would cross the limit never happens. What the checks use is taken now: the code may
+// replace any global, method or getter later. (The engine also measures at host calls, interrupts
+// and the end of each call, whatever ran.) ----
 {
+  const apply = Reflect.apply, defineProperty = Object.defineProperty, isArray = Array.isArray, evaluate = eval;
+  const kit = { __proto__: null, apply, construct: Reflect.construct, defineProperty, describe: Object.getOwnPropertyDescriptor, protoOf: Object.getPrototypeOf, Proxy, G };
   let made = 0;
-  const measure = (bytes) => { made += bytes; if (made >= 1048576) { made = 0; sync("memory", "0"); } };
-  const ahead = (bytes) => { if (bytes >= 65536 && bytes === bytes) sync("memory", String(bytes)); };
-  const count = (n) => (typeof n === "number" && n > 0 ? n : 0);
-  for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
-    const C = G[name];
-    if (typeof C !== "function") continue;
-    const unit = C.BYTES_PER_ELEMENT || 1;
-    define(name, new Proxy(C, { construct(target, args, newTarget) { ahead(count(args[0]) * unit); const value = Reflect.construct(target, args, newTarget); measure(value.byteLength); return value; } }));
-  }
-  // Builtins that make large strings in one step run no bytecode the interrupt could stop at.
-  const measured = (proto, names, planned) => {
-    for (const name of names) {
-      const original = proto[name];
+  // A size the code made up (NaN, say, from a length it controls) must not stop the count for good.
+  const measure = kit.measure = (bytes) => { if (bytes > 0) made += bytes; if (made >= 1048576) { made = 0; sync("memory", "0"); } };
+  const ahead = kit.ahead = (bytes) => { if (bytes >= 65536) sync("memory", "" + bytes); };
+  // A size: 0, an array's (8 bytes a value in this 32-bit build); 1, a string's (a byte a character,
+  // at least); else read with a getter taken at start (0 for another kind of value).
+  const sizeOf = kit.sizeOf = (get, value) => {
+    if (get === 0) return isArray(value) ? value.length * 8 : 0;
+    if (get === 1) return typeof value === "string" ? value.length : 0;
+    try { return apply(get, value, []); } catch { return 0; }
+  };
+  // A length converted here, once, and handed on as a number: an object's valueOf could tell the engine another.
+  const length = kit.length = (args) => { if (args[0] === undefined) return 0; const n = +args[0]; args[0] = n; return n > 0 ? n : 0; };
+  // Builtins that allocate in one step: measured after (a method that returns nothing: its receiver);
+  // checked before where the size is known (plan 1: a new length, less the current one; 2: a repeat count).
+  kit.wrap = (owner, names, size, plan) => {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i], original = owner[name];
       if (typeof original !== "function") continue;
-      Object.defineProperty(proto, name, { value: { [name](...args) { if (planned) ahead(planned(this, name, args)); const value = original.apply(this, args); if (typeof value === "string") measure(value.length); return value; } }[name], writable: true, configurable: true, enumerable: false });
+      defineProperty(owner, name, { __proto__: null, value: { [name](...args) {
+        if (plan === 1) ahead(length(args) - sizeOf(size, this));
+        else if (plan === 2) ahead(typeof this === "string" ? this.length * length(args) : 0);
+        const value = apply(original, this, args);
+        measure(sizeOf(size, value === undefined ? this : value));
+        return value;
+      } }[name], writable: true, configurable: true, enumerable: false });
     }
   };
-  measured(String.prototype, ["repeat", "padStart", "padEnd"], (self, name, args) => (typeof self === "string" ? (name === "repeat" ? self.length * count(args[0]) : count(args[0])) : 0));
-  measured(String.prototype, ["concat", "replaceAll"]);
-  measured(Array.prototype, ["join"]);
+  kit.wrap(Array, ["from"], 0);
+  kit.wrap(Array.prototype, ["fill"], 0);
+  kit.wrap(String.prototype, ["padStart", "padEnd"], 1, 1);
+  kit.wrap(String.prototype, ["repeat"], 1, 2);
+  kit.wrap(String.prototype, ["concat", "replaceAll"], 1);
+  kit.wrap(Array.prototype, ["join"], 1);
+  // Buffers and typed arrays are wrapped when the code first names one of their constructors (no
+  // other way leads to one), by code compiled then (buffer-prelude.ts), with what was taken here.
+  const lazy = kit.lazy = { __proto__: null };
+  let installed = false;
+  for (const name of ["ArrayBuffer", "SharedArrayBuffer", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array", "Float16Array", "Float32Array", "Float64Array", "BigInt64Array", "BigUint64Array"]) {
+    if (typeof G[name] !== "function") continue;
+    lazy[name] = [G[name], function get() {
+      if (!installed) {
+        const install = evaluate(sync("buffers", ""));
+        installed = true;
+        install(kit);
+      }
+      return G[name];
+    }];
+    defineProperty(G, name, { configurable: true, enumerable: false, get: lazy[name][1], set(value) { defineProperty(G, name, { __proto__: null, value, writable: true, configurable: true, enumerable: false }); } });
+  }
 }
 
 function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }

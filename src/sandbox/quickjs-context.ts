@@ -50,7 +50,11 @@ export class QuickJSEngineContext implements EngineContext {
     this.#host = options.host;
     this.#memoryBytes = options.memoryBytes;
     this.#release = release;
-    this.#meter = new CallMeter(options.memoryBytes, shard.memory, () => this.memoryUsage);
+    // Past its limit, the runtime's own limit (which sees one allocation at a time) refuses everything.
+    const refuse = (): void => {
+      if (this.#rt.alive) this.#rt.setMemoryLimit(1);
+    };
+    this.#meter = new CallMeter(options.memoryBytes, shard.memory, () => this.#walkHeap(), refuse);
     this.#rt = shard.module.newRuntime();
     this.#rt.setMemoryLimit(options.memoryBytes);
     this.#rt.setMaxStackSize(LIMITS.sandboxStackBytes);
@@ -75,6 +79,13 @@ export class QuickJSEngineContext implements EngineContext {
   }
 
   get memoryUsage(): number {
+    if (!this.alive) return 0;
+    // The walk made as the last call ended still holds: nothing has run since.
+    return this.#meter.heapSinceRun ?? this.#walkHeap();
+  }
+
+  /** Bytes in use by the heap: a walk of it, in proportion to its size. */
+  #walkHeap(): number {
     if (!this.alive) return 0;
     try {
       const usage = this.#rt.computeMemoryUsage();
@@ -106,11 +117,13 @@ export class QuickJSEngineContext implements EngineContext {
         this.#meter.checkMemory(Number(payload) || 0);
         return ctx.undefined;
       }
+      this.#meter.checkHostCall();
       const answer = this.#host.syncCall(op, payload);
       return answer === undefined ? ctx.undefined : ctx.newString(answer);
     });
     const async = ctx.newFunction("__hearth_async", (...args) => {
       const [op, payload] = strings(args);
+      this.#meter.checkHostCall();
       if (this.#pending.size >= LIMITS.maxPendingHostCalls) {
         throw new RangeError(`too many host calls in flight: at most ${LIMITS.maxPendingHostCalls} (maxPendingHostCalls)`);
       }
@@ -161,6 +174,9 @@ export class QuickJSEngineContext implements EngineContext {
     if (this.#dead) throw this.#dead;
     if (this.#disposed) throw new EngineError("the sandbox was disposed", undefined, true);
     const sp = this.#shard.stack?.save();
+    // The instance's growth from here on is this sandbox's (the shard asks its meter before growing).
+    const outer = this.#shard.running;
+    this.#shard.running = this.#meter;
     this.#meter.enter();
     try {
       return fn();
@@ -178,6 +194,7 @@ export class QuickJSEngineContext implements EngineContext {
       }
       throw error;
     } finally {
+      this.#shard.running = outer;
       this.#meter.exit();
     }
   }
@@ -200,6 +217,33 @@ export class QuickJSEngineContext implements EngineContext {
   #begin(budget: Budget): void {
     if (this.#dead) throw this.#dead;
     this.#meter.begin(budget);
+    const limit = this.#limitError();
+    if (limit) throw limit;
+  }
+
+  /**
+   * Runs a call, then walks the heap: what the call kept counts however it was allocated (a builtin
+   * the prelude does not wrap, a check the code got around). Over the limit, the call fails with it
+   * and the sandbox is stopped, as at any other check.
+   */
+  async #measured<T>(call: () => Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await call();
+    } catch (error) {
+      // A limit that stopped the sandbox wins; the code's own error gives way to the memory limit.
+      if (!(error instanceof EngineError && error.fatal)) this.#checkHeapAtEnd();
+      throw error;
+    }
+    this.#checkHeapAtEnd();
+    return value;
+  }
+
+  #checkHeapAtEnd(): void {
+    if (this.#dead || this.#disposed) return;
+    this.#meter.finish();
+    const limit = this.#limitError();
+    if (limit) throw limit;
   }
 
   /** Converts an exception handle into an Error (or the limit that caused it), disposing it. */
@@ -289,15 +333,17 @@ export class QuickJSEngineContext implements EngineContext {
 
   async evalScript(source: string, filename: string, budget: Budget): Promise<void> {
     this.#begin(budget);
-    const result = this.#enter(() => this.#ctx.evalCode(source, filename, { type: "global" }));
-    if (result.error) throw this.#failure(result.error);
-    result.value.dispose();
+    await this.#measured(async () => {
+      const result = this.#enter(() => this.#ctx.evalCode(source, filename, { type: "global" }));
+      if (result.error) throw this.#failure(result.error);
+      result.value.dispose();
+    });
   }
 
   async evalModule(source: string, filename: string, modules: Record<string, string>, budget: Budget): Promise<void> {
     this.#calls++;
     try {
-      await this.#evalModule(source, filename, modules, budget);
+      await this.#measured(() => this.#evalModule(source, filename, modules, budget));
     } finally {
       this.#callEnded();
     }
@@ -325,7 +371,7 @@ export class QuickJSEngineContext implements EngineContext {
   async invoke(name: string, args: string[], budget: Budget): Promise<string> {
     this.#calls++;
     try {
-      return await this.#invoke(name, args, budget);
+      return await this.#measured(() => this.#invoke(name, args, budget));
     } finally {
       this.#callEnded();
     }

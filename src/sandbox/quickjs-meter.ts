@@ -3,15 +3,26 @@
  * CPU time inside the engine (the thread's CPU time, summed over the call's entries into the
  * engine), the wall clock, and memory. Memory is measured two ways, because this QuickJS build cannot
  * read malloc's usable sizes, so its own limit sees each allocation alone (a loop of large strings
- * passes it): the heap walk (what the sandbox's objects hold; it misses strings built by
- * concatenation), and how much the WebAssembly instance's memory grew while this sandbox ran during
- * this call (everything it allocated and kept).
+ * passes it): the heap walk (what the sandbox's objects hold, buffers included; it misses strings
+ * built by concatenation), and how much the WebAssembly instance's memory grew while this sandbox
+ * ran during this call (everything it allocated and kept). Builtins that copy or grow in a loop of
+ * their own run no check, so neither measure may wait for the sandbox's code to pass one: the
+ * growth is seen as the instance asks for it (past the limit, the sandbox's runtime refuses every
+ * allocation from then on), and the heap is walked at interrupts, host calls and returns to the host
+ * (at most every few ms) and at the end of every call.
  */
 import { threadCpuMs } from "./cpu-clock.ts";
 import { EngineError, type Budget, type LimitName } from "./engine.ts";
 
-/** How often a running sandbox's heap is measured against its memory limit, at an interrupt. */
+/** How often a running sandbox's heap is walked at an interrupt, a host call or a return to the host. */
 const MEMORY_CHECK_INTERVAL_MS = 5;
+/**
+ * A walk costs in proportion to the heap: after one, the next waits at least this many times as long
+ * as it took (a large heap is walked less often, a tenth of the time at most)...
+ */
+const WALK_SPACING = 10;
+/** ...and one that took less than this (a small heap: most sandboxes) is made at the end of every call. */
+const CHEAP_WALK_MS = 0.1;
 
 export class CallMeter {
   readonly #memoryBytes: number;
@@ -19,6 +30,9 @@ export class CallMeter {
   readonly #memory: WebAssembly.Memory | undefined;
   /** Bytes in use by the sandbox's heap (the heap walk). */
   readonly #heapUsed: () => number;
+  /** Makes the engine refuse the sandbox's allocations from now on. */
+  readonly #refuseAllocations: () => void;
+  #refused = false;
   #budget: Budget | undefined;
   #running = false;
   #enteredAt = 0;
@@ -26,15 +40,21 @@ export class CallMeter {
   #callStart = 0;
   #stopReason: LimitName | undefined;
   #nextMemoryCheck = 0;
+  /** How long the last heap walk took, and what it found. */
+  #walkMs = 0;
+  #walkedHeap = 0;
+  /** The heap was walked after the engine last returned (nothing has run since). */
+  #walkedSinceRun = false;
   /** Bytes the instance's memory grew while this sandbox ran in the current call (before the current entry). */
   #grown = 0;
   /** The instance's memory size when the current entry began. */
   #heapAtEnter = 0;
 
-  constructor(memoryBytes: number, memory: WebAssembly.Memory | undefined, heapUsed: () => number) {
+  constructor(memoryBytes: number, memory: WebAssembly.Memory | undefined, heapUsed: () => number, refuseAllocations: () => void) {
     this.#memoryBytes = memoryBytes;
     this.#memory = memory;
     this.#heapUsed = heapUsed;
+    this.#refuseAllocations = refuseAllocations;
   }
 
   /** Whether the sandbox's code is running now (inside an entry into the engine). */
@@ -47,27 +67,56 @@ export class CallMeter {
     return this.#budget!.deadline;
   }
 
+  /** The heap as walked after the engine last returned, if it was (nothing has run since). */
+  get heapSinceRun(): number | undefined {
+    return this.#walkedSinceRun ? this.#walkedHeap : undefined;
+  }
+
   /** A new call with its own budget: nothing used yet, no limit reached. */
   begin(budget: Budget): void {
     this.#budget = budget;
     this.#cpuUsed = 0;
     this.#grown = 0;
-    this.#stopReason = undefined;
+    // Stopped at the memory limit after its call ended (a host answer settled): the sandbox can allocate nothing.
+    this.#stopReason = this.#refused ? "memoryBytes" : undefined;
     this.#callStart = performance.now();
   }
 
   /** The engine is entered: its CPU time and the instance's memory growth count from now. */
   enter(): void {
     this.#running = true;
+    this.#walkedSinceRun = false;
     this.#enteredAt = threadCpuMs();
     this.#heapAtEnter = this.#memory ? this.#memory.buffer.byteLength : 0;
   }
 
-  /** The engine returned: adds this entry's CPU time and memory growth to the call's. */
+  /** The engine returned: adds this entry's CPU time and memory growth to the call's, and checks the memory. */
   exit(): void {
     this.#running = false;
     this.#cpuUsed += threadCpuMs() - this.#enteredAt;
     if (this.#memory) this.#grown += this.#memory.buffer.byteLength - this.#heapAtEnter;
+    this.#poll(performance.now());
+  }
+
+  /**
+   * The instance is about to grow by at least `bytes` while this sandbox runs. Once the call's
+   * growth passes the limit, the call stops at it and the engine refuses the sandbox's further
+   * allocations: a builtin looping on its own runs no check, and would take the shared instance to
+   * its cap. What it grows by (the allocator takes more than it needs) is counted at the next check.
+   */
+  grows(bytes: number): void {
+    if (this.#stopReason === "memoryBytes" || this.#grownNow() + bytes > this.#memoryBytes) this.#stopAtMemory();
+  }
+
+  /**
+   * The call stops at the memory limit, and the engine refuses the sandbox's allocations from now on:
+   * code that caught the error raised at a check could go on allocating in builtins that run none.
+   */
+  #stopAtMemory(): void {
+    this.#stopReason ??= "memoryBytes";
+    if (this.#refused) return;
+    this.#refused = true;
+    this.#refuseAllocations();
   }
 
   /** Records that `reason` stopped the call. */
@@ -84,14 +133,35 @@ export class CallMeter {
   shouldInterrupt(): boolean {
     const budget = this.#budget;
     if (!this.#running || !budget) return false;
+    if (this.#stopReason !== undefined) return true;
     const now = performance.now();
     if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
     else if (now > budget.deadline) this.#stopReason = "wallMs";
-    else if (now >= this.#nextMemoryCheck) {
-      this.#nextMemoryCheck = now + MEMORY_CHECK_INTERVAL_MS;
-      if (this.#overMemory()) this.#stopReason = "memoryBytes";
-    }
+    else this.#poll(now);
     return this.#stopReason !== undefined;
+  }
+
+  /**
+   * A host call from the sandbox's code: checks the memory as an interrupt does, and throws into
+   * that code once a limit stopped the call (the host's operation is not made).
+   */
+  checkHostCall(): void {
+    this.#poll(performance.now());
+    this.#throwIfStopped();
+  }
+
+  /**
+   * The end of a call, whatever ran: the growth is checked, and the heap walked unless that was just
+   * done, or is costly and was done lately while the call grew nothing; over the limit, the call
+   * stops at it.
+   */
+  finish(): void {
+    if (this.#stopReason !== undefined || !this.#budget) return;
+    const now = performance.now();
+    if (this.#grownNow() > this.#memoryBytes) this.#stopAtMemory();
+    else if (!this.#walkedSinceRun && (this.#walkMs < CHEAP_WALK_MS || this.#grown > 0 || now >= this.#nextMemoryCheck)) {
+      if (this.#walk(now) > this.#memoryBytes) this.#stopAtMemory();
+    }
   }
 
   /**
@@ -104,12 +174,35 @@ export class CallMeter {
   checkMemory(ahead = 0): void {
     const budget = this.#budget;
     if (this.#stopReason === undefined && budget) {
-      if (this.#overMemory(ahead)) this.#stopReason = "memoryBytes";
+      if (this.#grownNow() > this.#memoryBytes || ahead > this.#memoryBytes || this.#walk(performance.now()) + ahead > this.#memoryBytes) this.#stopAtMemory();
       else if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
       else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
     }
+    this.#throwIfStopped();
+  }
+
+  #throwIfStopped(): void {
     if (this.#stopReason === "memoryBytes") throw new Error("out of memory");
     if (this.#stopReason !== undefined) throw new Error(`the call was stopped (${this.#stopReason})`);
+  }
+
+  /**
+   * The memory check of an interrupt, a host call or a return to the host: the growth (a subtraction)
+   * every time, the heap walk (work in proportion to the heap) at most every MEMORY_CHECK_INTERVAL_MS.
+   */
+  #poll(now: number): void {
+    if (this.#stopReason !== undefined || !this.#budget) return;
+    if (this.#grownNow() > this.#memoryBytes) this.#stopAtMemory();
+    else if (now >= this.#nextMemoryCheck && this.#walk(now) > this.#memoryBytes) this.#stopAtMemory();
+  }
+
+  /** Walks the heap (begun at `now`): the bytes in use. */
+  #walk(now: number): number {
+    const used = (this.#walkedHeap = this.#heapUsed());
+    this.#walkMs = performance.now() - now;
+    this.#nextMemoryCheck = now + Math.max(MEMORY_CHECK_INTERVAL_MS, WALK_SPACING * this.#walkMs);
+    this.#walkedSinceRun = !this.#running;
+    return used;
   }
 
   /** The error of the limit that stopped the call, if one did. */
@@ -126,12 +219,12 @@ export class CallMeter {
     return new EngineError(message, reason, true);
   }
 
-  #overMemory(ahead = 0): boolean {
+  /** The instance's growth charged to this call so far. */
+  #grownNow(): number {
     const memory = this.#memory;
-    const grown = memory && this.#running ? this.#grown + (memory.buffer.byteLength - this.#heapAtEnter) : this.#grown;
-    if (grown > this.#memoryBytes) return true;
-    return ahead > this.#memoryBytes || this.#heapUsed() + ahead > this.#memoryBytes;
+    return memory && this.#running ? this.#grown + (memory.buffer.byteLength - this.#heapAtEnter) : this.#grown;
   }
+
 }
 
 /** `32 MiB`, or bytes when not a whole number of MiB. */

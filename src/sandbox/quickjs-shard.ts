@@ -7,6 +7,7 @@
  */
 import type { QuickJSWASMModule } from "quickjs-emscripten-core";
 import type { QuickJSEngineContext } from "./quickjs-context.ts";
+import type { CallMeter } from "./quickjs-meter.ts";
 import { newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
 
 /** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
@@ -17,13 +18,18 @@ export interface Shard {
   stack: StackOps | undefined;
   /** The instance's memory: its growth while a sandbox runs is that sandbox's allocation. */
   memory: WebAssembly.Memory | undefined;
+  /** The meter of the sandbox running now (one runs at a time): told before the instance's memory grows. */
+  running: CallMeter | undefined;
   committed: number;
   contexts: Set<QuickJSEngineContext>;
   retired: boolean;
 }
 
 export async function newShard(): Promise<Shard> {
-  return { ...(await newQuickJSInstance()), committed: 0, contexts: new Set(), retired: false };
+  const state = { running: undefined as CallMeter | undefined, committed: 0, contexts: new Set<QuickJSEngineContext>(), retired: false };
+  // Growth while no sandbox runs (the host making a runtime) is the host's.
+  const instance = await newQuickJSInstance((bytes) => state.running?.grows(bytes));
+  return Object.assign(state, instance);
 }
 
 /** Called when a shard can no longer be trusted with new sandboxes. */

@@ -1,7 +1,7 @@
 /**
  * The QuickJS WebAssembly module: compiled once from the file in the npm package, instantiated per
- * shard, warmed up once, and the shadow-stack operations that let a shard survive a native stack
- * overflow (see quickjs-engine.ts).
+ * shard, warmed up once, the shadow-stack operations that let a shard survive a native stack
+ * overflow (see quickjs-engine.ts), and a watch told before the instance's memory grows.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -40,17 +40,24 @@ function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
   return { save: save as () => number, restore: restore as (sp: number) => void };
 }
 
+/** Told before the instance's memory grows, with the bytes an allocation needs beyond its current size. */
+export type GrowthWatch = (bytes: number) => void;
+
 /**
  * A fresh instance of the compiled module, warmed up, with its shadow-stack operations if found and
- * its memory (imported by the module: found among the imports, whatever its minified name).
+ * its memory (imported by the module: found among the imports, whatever its minified name), whose
+ * growth `watch` is told of where the build has the expected shape (else growth is only seen after).
  */
-export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined; memory: WebAssembly.Memory | undefined }> {
+export async function newQuickJSInstance(
+  watch: GrowthWatch = () => undefined,
+): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined; memory: WebAssembly.Memory | undefined }> {
   const wasm = compiledModule();
   let exports: WebAssembly.Exports | undefined;
   let memory: WebAssembly.Memory | undefined;
   const variant = newVariant(releaseSync, {
     emscriptenModule: {
       instantiateWasm(imports: WebAssembly.Imports, done: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void) {
+        watchGrowth(imports, () => memory?.buffer.byteLength ?? 0, watch);
         const instance = new WebAssembly.Instance(wasm, imports);
         exports = instance.exports;
         memory = findMemory(imports, exports);
@@ -62,6 +69,31 @@ export async function newQuickJSInstance(): Promise<{ module: QuickJSWASMModule;
   const module = await newQuickJSWASMModuleFromVariant(variant);
   if (!warmedUp) warmUp(module);
   return { module, stack: exports ? stackOps(exports) : undefined, memory };
+}
+
+/**
+ * Puts `watch` in front of the import through which the allocator grows the memory (Emscripten's
+ * heap resize: the one import that calls `grow`; checked by shape, as the stack operations are).
+ * A builtin that allocates in a loop of its own runs no check of the engine's: only here can the
+ * engine learn of its growth before the instance reaches its 2 GiB cap. The growth itself goes on:
+ * the host's own allocations in the instance (a string handed in) do not expect to fail.
+ */
+function watchGrowth(imports: WebAssembly.Imports, size: () => number, watch: GrowthWatch): void {
+  const found: Array<{ namespace: WebAssembly.ModuleImports; name: string; resize: (requested: number) => unknown }> = [];
+  for (const namespace of Object.values(imports)) {
+    for (const [name, value] of Object.entries(namespace)) {
+      if (typeof value === "function" && value.length === 1 && Function.prototype.toString.call(value).includes(".grow(")) {
+        found.push({ namespace, name, resize: value as (requested: number) => unknown });
+      }
+    }
+  }
+  if (found.length !== 1) return;
+  const { namespace, name, resize } = found[0]!;
+  // The argument is the total size wanted, as an unsigned 32-bit number.
+  namespace[name] = (requested: number) => {
+    watch(Math.max(0, (requested >>> 0) - size()));
+    return resize(requested);
+  };
 }
 
 function findMemory(imports: WebAssembly.Imports, exports: WebAssembly.Exports): WebAssembly.Memory | undefined {

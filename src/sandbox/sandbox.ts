@@ -12,6 +12,7 @@
 import { LIMITS } from "../limits.ts";
 import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
 import type { SandboxExtension } from "./extension.ts";
+import { BUFFER_PRELUDE } from "./buffer-prelude.ts";
 import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
 import { describeEnv, type Capability } from "./env-shape.ts";
 import { workerPoolEngine } from "./pool/pool.ts";
@@ -114,11 +115,12 @@ export class Sandbox {
     let sandbox: Sandbox | undefined = undefined;
     const host: EngineHost = {
       syncCall: (op, payload) =>
-        op === "config" ? config : op === "web" ? WEB_PRELUDE : op === "extension" ? extension?.source : sandbox!.#syncCall(op, payload),
+        op === "config" ? config : op === "web" ? WEB_PRELUDE : op === "buffers" ? BUFFER_PRELUDE : op === "extension" ? extension?.source : sandbox!.#syncCall(op, payload),
       asyncCall: (op, payload) => sandbox!.#asyncCall(op, payload),
       // An extension's sync operations are a guest's storage, inside the host's implicit transaction.
       holdsTurn: (op) => extension?.sync !== undefined && op.startsWith(`${extension.name}.`),
-      constants: extension ? { config, extension: extension.source } : { config },
+      // The buffer checks (small) too: a worker answers them without a round trip when the code first uses a buffer.
+      constants: extension ? { config, buffers: BUFFER_PRELUDE, extension: extension.source } : { config, buffers: BUFFER_PRELUDE },
     };
     const engine = options.engine ?? workerPoolEngine();
     // Set up with a larger budget than a call: the prelude is ours, not the sandbox's code.
