@@ -90,6 +90,8 @@ async function untilNeverCalled(count: number): Promise<void> {
   while (neverCalls < count) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 const limited: FacetCode = { worker: "customer-v1", options: { limits: { cpuMs: 100, memoryBytes: 16 * 1024 * 1024, wallMs: 1_000 } } };
+/** cpuMs alone can stop a loop: on a loaded machine 100 ms of CPU may take more than `limited`'s second of wall clock. */
+const cpuBound: FacetCode = { worker: "customer-v1", options: { limits: { cpuMs: 100, memoryBytes: 16 * 1024 * 1024, wallMs: 120_000 } } };
 // Room to reach the memory limit before the CPU budget (building a MiB of string takes a few ms here).
 const roomyCpu: FacetCode = { worker: "customer-v1", options: { limits: { cpuMs: 5_000, memoryBytes: 16 * 1024 * 1024 } } };
 
@@ -118,15 +120,15 @@ describe("a facet's code at its limits", () => {
 
   it("stops an endless loop at cpuMs while the operator and other customers are served; the next call gets a fresh sandbox", async () => {
     const host = await start();
-    expect(await host.call("acme", limited, "bump")).toEqual({ value: { inMemory: 1, stored: 1 } });
-    const spinning = host.call("acme", limited, "spin");
-    const [spun, ping, other] = await Promise.all([spinning, host.ping(), host.call("globex", limited, "bump")]);
+    expect(await host.call("acme", cpuBound, "bump")).toEqual({ value: { inMemory: 1, stored: 1 } });
+    const spinning = host.call("acme", cpuBound, "spin");
+    const [spun, ping, other] = await Promise.all([spinning, host.ping(), host.call("globex", cpuBound, "bump")]);
     expect(spun).toEqual({ error: { name: "SandboxLimitError", message: "CPU budget of 100 ms exceeded (cpuMs)", limit: "cpuMs" } });
     expect(ping).toBe("pong");
     expect(other).toEqual({ value: { inMemory: 1, stored: 1 } });
     // A fresh sandbox: the constructor ran again (in-memory state is gone); the stored data is there, without the loop's write.
-    expect(await host.call("acme", limited, "bump")).toEqual({ value: { inMemory: 1, stored: 2 } });
-    expect(await host.call("acme", limited, "entries")).toEqual({ value: ["bump", "bump"] });
+    expect(await host.call("acme", cpuBound, "bump")).toEqual({ value: { inMemory: 1, stored: 2 } });
+    expect(await host.call("acme", cpuBound, "entries")).toEqual({ value: ["bump", "bump"] });
   });
 
   it("stops a memory bomb at memoryBytes", async () => {
