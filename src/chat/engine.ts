@@ -21,7 +21,7 @@ import type { ChatRecoveryContext, ChatRecoveryKind, ChatRecoveryOptions, Resolv
 import { admitRequest } from "./requests.ts";
 import { ResumeCoordinator, type LiveStream } from "./resume.ts";
 import { sanitizeStoredMessage } from "./sanitize.ts";
-import { CHAT_SCHEMA } from "./schema.ts";
+import { ensureChatSchema } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
 import { checkClientMessages, mergeIncoming } from "./merge.ts";
 import type { MessageConcurrency } from "./submit-policy.ts";
@@ -95,7 +95,7 @@ export class ChatEngine<M extends UIMessage> {
 
   constructor(host: EngineHost<M>) {
     this.#host = host;
-    host.execScript(CHAT_SCHEMA);
+    ensureChatSchema(host.sql, (script) => host.execScript(script));
     this.messages = new MessageStore<M>(host.sql, host.now, () => host.limits().maxConversationBytes);
     this.streams = new StreamStore(host.sql, host.now);
     this.usage = new UsageStore(host.sql, () => host.limits().maxUsageRows);

@@ -4,9 +4,11 @@
  * when a turn is queued but not streaming yet (the answer follows when it starts or ends), or
  * `cf_agent_stream_resume_none`. The client acknowledges with `cf_agent_stream_resume_ack {id}` and
  * receives every stored chunk (`replay: true`), then either `replayComplete` (the stream is live and
- * continues) or `done` (the stream was cut short by a restart). Until it acknowledges, a notified
- * connection gets no live chunks of that stream, so nothing arrives twice or out of order; every
- * other frame (the turn's end, the conversation) reaches it as usual. An acknowledgement that
+ * continues) or `done` (the stream was cut short by a restart), or, for a turn that ended in an
+ * error, the error frame (kept until the next turn starts, so a client away then still learns of
+ * it, as in the Agents SDK). Until it acknowledges, a notified connection gets no live chunks of
+ * that stream, so nothing arrives twice or out of order; every other frame (the turn's end, the
+ * conversation) reaches it as usual. An acknowledgement that
  * comes after the stream ended gets its `done` frame, with the turn's outcome.
  */
 import { chatFrames, type ChatOutcome } from "./frames.ts";
@@ -87,7 +89,7 @@ export class ResumeCoordinator {
       return;
     }
     const stored = this.#host.streams.current();
-    if (stored?.status === "interrupted") return this.#offer(connectionId, stored.requestId, probeId, false);
+    if (stored && stored.status !== "streaming") return this.#offer(connectionId, stored.requestId, probeId, false);
     this.#host.send(connectionId, chatFrames.resumeNone(probeId));
   }
 
@@ -126,6 +128,12 @@ export class ResumeCoordinator {
     }
     if (live?.requestId === requestId) {
       this.#host.send(connectionId, chatFrames.response({ id: requestId, body: "", done: false, replay: true, replayComplete: true, continuation }));
+    } else if (stored.error !== undefined) {
+      // As a live client saw it end: the error, on the stream the client resumed.
+      this.#host.send(
+        connectionId,
+        chatFrames.response({ id: requestId, body: stored.error, done: true, error: true, replay: true, continuation, outcome: "error", messageIds: stored.messageIds }),
+      );
     } else {
       this.#host.send(
         connectionId,
@@ -168,7 +176,12 @@ export class ResumeCoordinator {
 
   /** No turn is left to wait for: connections still waiting hear that there is nothing to resume. */
   settled(): void {
-    for (const [connectionId, probeId] of this.#waiting) this.#host.send(connectionId, chatFrames.resumeNone(probeId));
+    // A turn that failed before it streamed is offered, so they learn how it ended.
+    const failed = this.#host.streams.current();
+    for (const [connectionId, probeId] of this.#waiting) {
+      if (failed?.error !== undefined) this.#offer(connectionId, failed.requestId, probeId, false);
+      else this.#host.send(connectionId, chatFrames.resumeNone(probeId));
+    }
     this.#waiting.clear();
   }
 

@@ -2,6 +2,8 @@
  * Every chat table, created by one script the first time an agent's chat is used (see
  * `ChatEngine`). An agent that never chats has none, and its wakes skip the chat entirely.
  */
+import type { SqlTag } from "../storage/sql.ts";
+
 export const CHAT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS hearth_chat_messages (
   id TEXT PRIMARY KEY, position INTEGER NOT NULL, role TEXT NOT NULL, message TEXT NOT NULL,
@@ -10,7 +12,7 @@ CREATE TABLE IF NOT EXISTS hearth_chat_messages (
 CREATE INDEX IF NOT EXISTS hearth_chat_messages_position ON hearth_chat_messages (position);
 CREATE TABLE IF NOT EXISTS hearth_chat_streams (
   request_id TEXT PRIMARY KEY, status TEXT NOT NULL, continuation INTEGER NOT NULL, message_ids TEXT,
-  anchor_id TEXT, base_id TEXT, started_at INTEGER NOT NULL
+  anchor_id TEXT, base_id TEXT, started_at INTEGER NOT NULL, error TEXT
 );
 CREATE TABLE IF NOT EXISTS hearth_chat_chunks (
   request_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (request_id, seq)
@@ -36,3 +38,15 @@ CREATE TABLE IF NOT EXISTS hearth_chat_incidents (
 
 /** A table of the chat schema: present when the chat tables exist (the script creates them together). */
 export const CHAT_STREAMS_TABLE = "hearth_chat_streams";
+
+/** Columns added after the tables were first created: an older agent's tables get them when its chat starts. */
+const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: "hearth_chat_streams", column: "error", type: "TEXT" }];
+
+/** Creates the chat tables, or brings an older agent's up to date. */
+export function ensureChatSchema(sql: SqlTag, execScript: (script: string) => void): void {
+  execScript(CHAT_SCHEMA);
+  for (const { table, column, type } of ADDED_COLUMNS) {
+    const present = sql<{ n: number }>`SELECT count(*) AS n FROM pragma_table_info(${table}) WHERE name = ${column}`[0]!.n > 0;
+    if (!present) execScript(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}

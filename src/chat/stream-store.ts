@@ -2,12 +2,13 @@
  * The stream of the running turn, chunk by chunk, in the agent's own SQLite: each chunk is written
  * before it is broadcast (the output gate sends it once the write is committed), so a client that
  * reconnects gets everything it missed, even after a restart. The rows go when the turn completes;
- * a turn cut short by a restart stays as "interrupted" until the next turn or a clear, so late
- * clients can still replay it.
+ * a turn cut short by a restart stays as "interrupted" until the next turn or a clear, and one that
+ * ended in an error stays as "error" (with its error) until the next turn starts, so late clients
+ * can still replay it and learn how it ended.
  */
 import type { SqlTag } from "../storage/sql.ts";
 
-export type StreamStatus = "streaming" | "interrupted";
+export type StreamStatus = "streaming" | "interrupted" | "error";
 
 /** One stored stream: the chunks of a turn plus what its frames need. */
 export interface StoredStream {
@@ -20,6 +21,8 @@ export interface StoredStream {
   anchorId: string | undefined;
   /** The assistant message the turn continues, when it continues one. */
   baseId: string | undefined;
+  /** How a stream with status "error" ended. */
+  error?: string;
 }
 
 interface StreamRow {
@@ -29,6 +32,7 @@ interface StreamRow {
   message_ids: string | null;
   anchor_id: string | null;
   base_id: string | null;
+  error: string | null;
 }
 
 const PAGE = 500;
@@ -44,7 +48,7 @@ export class StreamStore {
   }
 
   /** Opens the stream of a turn; any earlier stream (an interrupted one) is dropped. */
-  start(stream: Omit<StoredStream, "status">): void {
+  start(stream: Omit<StoredStream, "status" | "error">): void {
     this.clearAll();
     this.#sql`INSERT INTO hearth_chat_streams (request_id, status, continuation, message_ids, anchor_id, base_id, started_at)
       VALUES (${stream.requestId}, 'streaming', ${stream.continuation ? 1 : 0},
@@ -65,18 +69,36 @@ export class StreamStore {
     this.#sql`DELETE FROM hearth_chat_streams WHERE request_id = ${requestId}`;
   }
 
+  /**
+   * The turn ended in an error: its chunks stay, with the error, for clients that reconnect (the
+   * resume handshake replays them and the error, as the Agents SDK does). A turn that failed before
+   * it streamed anything gets a stream of no chunks.
+   */
+  fail(stream: Omit<StoredStream, "status" | "error">, error: string): void {
+    if (this.current()?.requestId !== stream.requestId) this.start(stream);
+    this.#sql`UPDATE hearth_chat_streams SET status = 'error', error = ${error} WHERE request_id = ${stream.requestId}`;
+  }
+
+  /** A new turn starts: the error of the last one is no longer the conversation's latest outcome. */
+  dropFailed(): void {
+    for (const { request_id } of this.#sql<{ request_id: string }>`SELECT request_id FROM hearth_chat_streams WHERE status = 'error'`) {
+      this.finish(request_id);
+    }
+  }
+
   /** The stored stream, if any (there is at most one: turns run one at a time). */
   current(): StoredStream | undefined {
-    const row = this.#sql<StreamRow>`SELECT request_id, status, continuation, message_ids, anchor_id, base_id
+    const row = this.#sql<StreamRow>`SELECT request_id, status, continuation, message_ids, anchor_id, base_id, error
       FROM hearth_chat_streams ORDER BY started_at DESC LIMIT 1`[0];
     if (!row) return undefined;
     return {
       requestId: row.request_id,
-      status: row.status === "streaming" ? "streaming" : "interrupted",
+      status: row.status === "streaming" || row.status === "error" ? row.status : "interrupted",
       continuation: row.continuation === 1,
       messageIds: row.message_ids ? (JSON.parse(row.message_ids) as string[]) : undefined,
       anchorId: row.anchor_id ?? undefined,
       baseId: row.base_id ?? undefined,
+      ...(row.status === "error" ? { error: row.error ?? "the reply ended with an error" } : {}),
     };
   }
 

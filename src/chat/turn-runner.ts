@@ -131,6 +131,15 @@ async function turn<M extends UIMessage>(
     state.terminalSent = true;
     host.broadcastTerminal(frame);
   };
+  const stream = { requestId, continuation, messageIds: spec.messageIds, anchorId: last?.id, baseId: base?.id };
+  /** A failure before anything streamed: kept for clients that reconnect, then sent. */
+  const failEarly = (message: string) => {
+    host.streams.fail(stream, message);
+    sendTerminal(terminal("error", message));
+    return end("error", undefined, message);
+  };
+  // This turn's outcome supersedes the last one's error.
+  host.streams.dropFailed();
 
   let reply: ChatReply | undefined;
   try {
@@ -152,8 +161,7 @@ async function turn<M extends UIMessage>(
     if (stalled === undefined) host.report(error);
     const message = stalled ?? messageOf(error);
     host.failed("turn", message);
-    sendTerminal(terminal("error", message));
-    return end("error", undefined, message);
+    return failEarly(message);
   }
   if (host.gone()) return end("aborted", undefined);
   if (reply === undefined || signal.aborted) {
@@ -167,12 +175,11 @@ async function turn<M extends UIMessage>(
     const message = `onChatMessage answered HTTP ${reply.status}${text ? `: ${text}` : ""}`;
     if (host.gone()) return end("aborted", undefined);
     host.failed("turn", message);
-    sendTerminal(terminal("error", message));
-    return end("error", undefined, message);
+    return failEarly(message);
   }
 
   state.streaming = true;
-  host.streams.start({ requestId, continuation, messageIds: spec.messageIds, anchorId: last?.id, baseId: base?.id });
+  host.streams.start(stream);
   host.setLive({ requestId, continuation });
   host.resume.streamStarted(requestId);
 
@@ -283,7 +290,9 @@ async function turn<M extends UIMessage>(
   } else message = undefined;
   // Connections offered the stream that have not acknowledged yet get it whole when they do.
   const owed = host.resume.excluded.size > 0 ? [...host.streams.chunks(requestId)] : [];
-  host.streams.finish(requestId);
+  // An error stays replayable until the next turn: a client away when it happened learns of it.
+  if (status === "error") host.streams.fail(stream, failure ?? "the reply ended with an error");
+  else host.streams.finish(requestId);
   host.setLive(undefined);
   const closing = errorSent
     ? chatFrames.response({ id: requestId, body: "", done: true, continuation, messageIds: spec.messageIds, outcome: "error" })

@@ -147,7 +147,8 @@ describe("oversized input and output", () => {
     expect(history.map((m) => m.role)).toEqual(["user", "assistant"]);
     expect(Buffer.byteLength(JSON.stringify(history[1]))).toBeLessThanOrEqual(2000);
     expect(messageText(history[1]).length).toBeLessThan(400 * 5 - 1);
-    expect(await t.get<TinyChat>("TinyChat", "o3").streamRows()).toBe(0);
+    // Its chunks stay, for a client that reconnects to learn how it ended, until the next turn.
+    expect(await t.get<TinyChat>("TinyChat", "o3").streamRows()).toBeGreaterThan(0);
     client.close();
   });
 

@@ -73,6 +73,12 @@ export class Gate {
     this.#controller.enqueue({ type: "text-delta", id: "g1", delta });
   }
 
+  /** Ends the stream with a model error. */
+  fail(message: string): void {
+    this.#controller.enqueue({ type: "error", error: new Error(message) });
+    this.#controller.close();
+  }
+
   /** Ends the text and the step. */
   finish(): void {
     this.#controller.enqueue({ type: "text-end", id: "g1" });

@@ -6,8 +6,8 @@
 import type { UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
-import { Chat, chatEnv, resetWorld } from "./fixture.ts";
-import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, until, userMessage, type Frame } from "./helpers.ts";
+import { Chat, chatEnv, holdTurns, resetWorld, world } from "./fixture.ts";
+import { ChatClient, chunksOf, Gate, messageText, scriptedModel, textOf, textStream, until, userMessage, type Frame } from "./helpers.ts";
 
 let t: TestEnv;
 afterEach(async () => {
@@ -74,6 +74,67 @@ describe("resume after a reconnect", () => {
     client.socket.send({ type: "cf_agent_stream_resume_ack", id: "gone" });
     expect(await client.done("gone")).toMatchObject({ body: "", done: true, replay: true });
     client.close();
+  });
+});
+
+describe("resume of a turn that ended in an error", () => {
+  test("a client away when the turn failed gets its chunks and its error over the handshake, until the next turn", async () => {
+    const gate = new Gate();
+    resetWorld(scriptedModel(gate.stream, textStream("fine")));
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const first = await ChatClient.open(ws, "e1");
+    const id = first.send([userMessage("u1", "hi")]);
+    gate.text("Partial ");
+    await until(() => textOf(first.responses(id)) === "Partial ", "the first words");
+    first.close();
+    gate.fail("the provider is overloaded");
+    await until(() => world.responses.length === 1, "the turn's end");
+    const error = world.responses[0]!.error!;
+
+    const back = await ChatClient.open(ws, "e1");
+    back.socket.send({ type: "cf_agent_stream_resume_request", probeId: "p1" });
+    expect(await back.waitForType("cf_agent_stream_resuming")).toEqual({ type: "cf_agent_stream_resuming", id, probeId: "p1" });
+    back.socket.send({ type: "cf_agent_stream_resume_ack", id });
+    const done = await back.done(id);
+    // What a live client saw: the chunks (the error's among them), then the error ending the stream.
+    expect(done).toMatchObject({ body: error, done: true, error: true, replay: true, outcome: "error", messageIds: ["u1"] });
+    const replayed = back.responses(id);
+    expect(replayed.every((f) => f.replay === true)).toBe(true);
+    expect(textOf(replayed)).toBe("Partial ");
+    expect(chunksOf(replayed)).toContainEqual({ type: "error", errorText: error });
+    expect(replayed.at(-1)).toBe(done);
+
+    // The next turn supersedes it.
+    const next = back.send([...((await t.get<Chat>("Chat", "e1").history()) as UIMessage[]), userMessage("u2", "again")]);
+    expect(await back.done(next)).toMatchObject({ outcome: "completed" });
+    const mark = back.frames.length;
+    back.socket.send({ type: "cf_agent_stream_resume_request", probeId: "p2" });
+    expect(await back.waitForType("cf_agent_stream_resume_none", mark)).toMatchObject({ probeId: "p2" });
+    back.close();
+  });
+
+  test("a reply that failed before streaming anything is reported the same way, also after a restart", async () => {
+    resetWorld(scriptedModel(textStream("unused")));
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const release = holdTurns();
+    const first = await ChatClient.open(ws, "e2");
+    const id = first.send([userMessage("u1", "hi")], { explode: true });
+    await until(() => world.options.length === 1, "the turn's start");
+    first.close();
+    release();
+    await until(() => world.responses.length === 1, "the turn's end");
+    await t.restart();
+    ws = (await t.url()).replace(/^http/, "ws");
+
+    const back = await ChatClient.open(ws, "e2");
+    back.socket.send({ type: "cf_agent_stream_resume_request" });
+    expect(await back.waitForType("cf_agent_stream_resuming")).toEqual({ type: "cf_agent_stream_resuming", id });
+    back.socket.send({ type: "cf_agent_stream_resume_ack", id });
+    expect(await back.done(id)).toMatchObject({ body: "no model configured for this tenant", error: true, replay: true, outcome: "error" });
+    expect(back.responses(id)).toHaveLength(1);
+    back.close();
   });
 });
 
