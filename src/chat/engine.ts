@@ -28,7 +28,7 @@ import type { MessageConcurrency } from "./submit-policy.ts";
 import { awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { applyClientAnswer, type AnswerHost } from "./client-answer.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
-import { queueSlot, TurnQueue } from "./turn-queue.ts";
+import { queueSlot, TurnQueue, type SkipReason } from "./turn-queue.ts";
 import { emitTranscriptRepaired, markInterrupted } from "./transcript-repair.ts";
 import { emitRecoveryEvent, emitRequestFailed, emitTurnStart, recoveryOutcome, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
 import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
@@ -219,15 +219,19 @@ export class ChatEngine<M extends UIMessage> {
    * was cut short by a restart. With recovery on, a turn that ran in a fiber is left to
    * {@link recoverFiber}. Otherwise its model call cannot continue; the message streamed so far is
    * stored (marked `interrupted`, its unfinished server tool calls ended as errors) and the stream
-   * stays replayable for clients that reconnect. An approved tool call that no turn ran yet gets its
-   * continuation.
+   * stays replayable for clients that reconnect. A tool answer whose continuation never started, and
+   * an approved tool call that no turn ran yet, get their continuation.
    */
   async startup(): Promise<void> {
     const recovering = this.#host.recovery() !== undefined && this.#store.hasTurns();
     const stored = this.streams.current();
     if (stored?.status === "streaming" && !(recovering && this.#store.turn(stored.requestId))) await this.#settleInterrupted(stored.requestId);
-    // An approval applied whose continuation never ran (the queue was full, or the process stopped in between).
-    if (!recovering && awaitsContinuation(this.messages.last()) && !this.queue.busy) this.#continue(undefined);
+    if (this.queue.busy) return;
+    // An answer applied whose continuation never started (the queue was full, or the process stopped in between).
+    const last = this.messages.last();
+    const marked = this.#contexts.continuationDue;
+    if ((marked && last?.role === "assistant" && !awaitsClient(last)) || (!recovering && awaitsContinuation(last))) this.#continue(undefined);
+    else if (marked) this.#contexts.continuationDue = false;
   }
 
   /** The agent has started: recovery continuations scheduled during start-up may run (after onStart). */
@@ -272,6 +276,7 @@ export class ChatEngine<M extends UIMessage> {
     this.streams.clearAll();
     this.#store.clearAll();
     this.#saveContext({ body: undefined, clientTools: undefined });
+    this.#contexts.continuationDue = false;
     this.#live = undefined;
     this.resume.streamEnded();
     this.resume.settled();
@@ -292,6 +297,7 @@ export class ChatEngine<M extends UIMessage> {
    */
   reset(): void {
     this.queue.clear(new Error("The turn state was reset"));
+    this.#contexts.continuationDue = false;
     const incident = this.#store.current();
     if (incident && this.#store.close(incident.rootRequestId)) this.#broadcast(chatFrames.recovering(false, incident.requestId));
   }
@@ -333,10 +339,19 @@ export class ChatEngine<M extends UIMessage> {
     return { messages: this.messages, keepLast: () => this.#host.keepLast(), broadcast: (frame) => this.#broadcast(frame) };
   }
 
+  /** Queues the continuation after a tool answer: due in storage until it starts, so a process that stops first runs it at its next start, once. */
   #continue(originId: string | undefined): "accepted" | "dropped" | "full" {
     const requestId = generateId();
     const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context(), trigger: "auto-continuation" };
-    return this.queue.add({ id: requestId, kind: "continuation", run: async (signal) => void (await this.#turn(spec, signal)), skip: () => {} });
+    this.#contexts.continuationDue = true;
+    const run = async (signal: AbortSignal) => {
+      this.#contexts.continuationDue = false; // in the commit that starts the turn
+      await this.#turn(spec, signal);
+    };
+    const skip = (reason: SkipReason) => {
+      if (reason !== "dropped") this.#contexts.continuationDue = false; // dropped: the agent is leaving memory; its next start runs it
+    };
+    return this.queue.add({ id: requestId, kind: "continuation", run, skip });
   }
 
   /**

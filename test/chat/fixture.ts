@@ -18,7 +18,9 @@ export const world: {
   errors: unknown[];
   /** While set, onChatMessage waits for it before answering (a turn that has not started streaming). */
   hold: Promise<void> | undefined;
-} = { model: scriptedModel(textStream("hello")), tools: {}, responses: [], usage: [], options: [], messages: [], errors: [], hold: undefined };
+  /** While true, onChatMessage answers nothing (a turn that only takes its place in the queue). */
+  quiet: boolean;
+} = { model: scriptedModel(textStream("hello")), tools: {}, responses: [], usage: [], options: [], messages: [], errors: [], hold: undefined, quiet: false };
 
 export function resetWorld(model: LanguageModel, tools: ToolSet = {}): void {
   world.model = model;
@@ -29,6 +31,7 @@ export function resetWorld(model: LanguageModel, tools: ToolSet = {}): void {
   world.messages = [];
   world.errors = [];
   world.hold = undefined;
+  world.quiet = false;
 }
 
 /** Makes the next turns wait in onChatMessage until the returned function is called. */
@@ -45,6 +48,7 @@ export class Chat extends AIChatAgent {
   async onChatMessage(onFinish: ChatFinishCallback, options: OnChatMessageOptions) {
     world.options.push(options);
     await world.hold;
+    if (world.quiet) return undefined;
     if (options.body?.explode) throw new Error("no model configured for this tenant");
     const result = streamText({
       model: world.model,
@@ -97,6 +101,11 @@ export class Chat extends AIChatAgent {
 
   async save(messages: UIMessage[]) {
     return this.saveMessages(messages);
+  }
+
+  /** A server turn over the conversation as it is. */
+  async idle(): Promise<string> {
+    return (await this.saveMessages((messages) => messages)).status;
   }
 
   async store(messages: UIMessage[]) {

@@ -8,7 +8,7 @@ import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, holdTurns, resetWorld, world } from "./fixture.ts";
-import { ChatClient, chunksOf, messageText, scriptedModel, textStream, toolCallStream, userMessage, type Frame } from "./helpers.ts";
+import { ChatClient, chunksOf, messageText, scriptedModel, textStream, toolCallStream, until, userMessage, type Frame } from "./helpers.ts";
 
 let t: TestEnv;
 afterEach(async () => {
@@ -55,6 +55,53 @@ describe("server tools", () => {
 });
 
 describe("client tools", () => {
+  test("a result whose continuation had not started when the process stopped is continued at the next start, once", async () => {
+    const model = scriptedModel(toolCallStream("c1", "getLocation", {}), textStream("You are in Paris."));
+    resetWorld(model);
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "t5");
+    await client.done(client.send([userMessage("u1", "where am I?")], { clientTools: [{ name: "getLocation" }] }));
+    const stub = t.get<Chat>("Chat", "t5");
+    // Two server turns that answer nothing: the first holds the queue while the result comes in,
+    // the second, queued after the result, holds the continuation back when the process stops.
+    world.quiet = true;
+    const releaseFirst = holdTurns();
+    const first = stub.idle();
+    await until(() => world.options.length === 2, "the first server turn");
+    client.socket.send({ type: "cf_agent_tool_result", toolCallId: "c1", toolName: "getLocation", output: { city: "Paris" }, autoContinue: true });
+    client.socket.send({ type: "cf_agent_stream_resume_request", probeId: "k1" });
+    await client.waitForType("cf_agent_stream_pending"); // the result is queued
+    const second = stub.idle().catch(() => "gone");
+    releaseFirst();
+    const releaseSecond = holdTurns();
+    expect(await first).toBe("completed");
+    await client.waitForType("cf_agent_message_updated");
+    await until(() => world.options.length === 3, "the second server turn");
+    client.close();
+    world.hold = undefined;
+    world.quiet = false;
+    await t.restart();
+
+    ws = (await t.url()).replace(/^http/, "ws");
+    const back = await ChatClient.open(ws, "t5");
+    const answered = async () => messageText(((await t.get<Chat>("Chat", "t5").history()) as UIMessage[])[1]) === "You are in Paris.";
+    await until(answered, "the continuation");
+    expect(model.prompts).toHaveLength(2);
+    expect(JSON.stringify(model.prompts[1])).toContain("Paris");
+    back.close();
+    await t.restart();
+    // Nothing runs at this start: resume_none says no turn runs or waits.
+    const later = await ChatClient.open((await t.url()).replace(/^http/, "ws"), "t5");
+    later.socket.send({ type: "cf_agent_stream_resume_request" });
+    expect(await later.waitForType("cf_agent_stream_resume_none")).toMatchObject({ reason: "idle" });
+    later.close();
+    expect(((await t.get<Chat>("Chat", "t5").history()) as UIMessage[]).map(messageText)).toEqual(["where am I?", "You are in Paris."]);
+    expect(model.prompts).toHaveLength(2);
+    releaseSecond();
+    await second;
+  });
+
   test("the turn waits for the client's result, then continues the same message", async () => {
     const model = scriptedModel(toolCallStream("c1", "getLocation", {}), textStream("You are in Paris."));
     resetWorld(model);
