@@ -44,6 +44,12 @@ export class MessageStore<M extends UIMessage> {
     return this.#messages!;
   }
 
+  /** The size of the stored conversation (all messages as JSON), in bytes. */
+  get bytes(): number {
+    if (this.#messages === undefined) this.#load();
+    return this.#bytes;
+  }
+
   find(id: string): M | undefined {
     return this.list.find((message) => message.id === id);
   }

@@ -185,7 +185,10 @@ async function turn<M extends UIMessage>(
 
   const assembler = new Assembler<M>(base);
   const limits = host.limits();
-  const budget = limits.maxChatMessageBytes - (base ? Buffer.byteLength(JSON.stringify(base)) : 0);
+  const baseBytes = base ? Buffer.byteLength(JSON.stringify(base)) : 0;
+  // The reply also fits the conversation: clients never show what the agent will not store.
+  const room = limits.maxConversationBytes - (host.messages.bytes - baseBytes);
+  const budget = Math.min(limits.maxChatMessageBytes - baseBytes, room);
   let streamed = 0;
   let first = true;
   let status: ChatOutcome = "completed";
@@ -202,7 +205,10 @@ async function turn<M extends UIMessage>(
     // every client and leave an answer too large to store, of which nothing would be kept.
     if (streamed + bytes > budget) {
       status = "error";
-      failure = tooLarge("The reply", streamed + bytes + (limits.maxChatMessageBytes - budget), limits);
+      failure =
+        streamed + bytes > limits.maxChatMessageBytes - baseBytes
+          ? tooLarge("The reply", streamed + bytes + baseBytes, limits)
+          : `The reply would make the conversation ${limits.maxConversationBytes - room + streamed + bytes} bytes of JSON; the limit is ${limits.maxConversationBytes} (maxConversationBytes)`;
       reading.abort(new Error(failure));
       return false;
     }
@@ -301,6 +307,8 @@ async function turn<M extends UIMessage>(
   host.resume.streamEnded({ requestId, continuation, outcome: status, messageIds: spec.messageIds, bodies: owed, terminal: closing });
   sendTerminal(closing);
   if (message) host.broadcast(chatFrames.messages(host.messages.list), continuation ? undefined : spec.originId);
+  // Not stored after all: every client, the sender too, drops its copy of what streamed.
+  else if (failedStoring) host.broadcast(chatFrames.messages(host.messages.list));
   if (status === "error") host.failed(failedStoring ? "persist" : "stream", failure ?? "the reply ended with an error");
   return end(status, message, failure);
 }

@@ -7,7 +7,7 @@ import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, resetWorld, world } from "./fixture.ts";
-import { ChatClient, Gate, scriptedModel, textOf, textStream, toolCallStream, userMessage, until, type Frame } from "./helpers.ts";
+import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, toolCallStream, userMessage, until, type Frame } from "./helpers.ts";
 
 let t: TestEnv;
 afterEach(async () => {
@@ -153,10 +153,20 @@ describe("bounded storage", () => {
     const client = await ChatClient.open(ws, "b2", "", "bounded-chat");
     expect(await errorBody(client, client.send([userMessage("u1", "x".repeat(5000))]))).toMatch(/maxConversationBytes/);
     expect(world.options).toHaveLength(0);
-    // A reply that would pass the limit ends the turn with an error naming it; it is not stored.
+    // A reply is cut at the chunk that would take the conversation past the limit, with an error
+    // naming it; what the clients got of it is what is stored.
     const id = client.send([userMessage("u1", "hi")]);
-    expect(await errorBody(client, id)).toMatch(/maxConversationBytes/);
-    expect(((await t.get<Chat>("BoundedChat", "b2").history()) as UIMessage[]).map((m) => m.id)).toEqual(["u1"]);
+    expect(await errorBody(client, id)).toMatch(/^The reply would make the conversation \d+ bytes of JSON; the limit is 4000 \(maxConversationBytes\)$/);
+    const history = (await t.get<Chat>("BoundedChat", "b2").history()) as UIMessage[];
+    expect(history.map((m) => m.role)).toEqual(["user", "assistant"]);
+    const received = textOf(client.responses(id));
+    expect(received).toMatch(/^(y )+$/);
+    expect(messageText(history[1])).toBe(received);
+    // So the client's copy of it is the agent's: the next request carrying it is taken.
+    resetWorld(scriptedModel(textStream("ok")));
+    const copy: UIMessage = { id: history[1]!.id, role: "assistant", parts: [{ type: "text", text: received }] };
+    const next = client.send([userMessage("u1", "hi"), copy, userMessage("u2", "and?")]);
+    expect(await client.done(next)).toMatchObject({ outcome: "completed" });
     client.close();
   });
 });
