@@ -9,68 +9,31 @@ import { generateId, type UIMessage } from "ai";
 import type { Connection } from "../agent/connection.ts";
 import { messageOf } from "../agent/rpc.ts";
 import { frames as protocolFrames } from "../protocol/frames.ts";
-import type { SqlTag } from "../storage/sql.ts";
 import { ContextStore, type RequestContext } from "./context-store.ts";
 import { CHAT_FRAMES, chatFrames, type ChatFrame } from "./frames.ts";
-import type { ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, MessageStore } from "./message-store.ts";
 import { ProgrammaticTurns } from "./programmatic.ts";
 import { CHAT_FIBER_PREFIX, ChatRecovery, type InterruptedFiber } from "./recovery.ts";
 import { RecoveryStore } from "./recovery-store.ts";
-import type { ChatRecoveryContext, ChatRecoveryKind, ChatRecoveryOptions, ResolvedChatRecoveryConfig } from "./recovery-types.ts";
+import type { ChatRecoveryKind } from "./recovery-types.ts";
 import { admitRequest } from "./requests.ts";
 import { ResumeCoordinator, type LiveStream } from "./resume.ts";
 import { sanitizeStoredMessage } from "./sanitize.ts";
 import { ensureChatSchema } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
 import { checkClientMessages, mergeIncoming } from "./merge.ts";
-import type { MessageConcurrency } from "./submit-policy.ts";
 import { awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { applyClientAnswer, type AnswerHost } from "./client-answer.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
 import { queueSlot, TurnQueue, type SkipReason } from "./turn-queue.ts";
 import { emitTranscriptRepaired, markInterrupted } from "./transcript-repair.ts";
 import { emitRecoveryEvent, emitRequestFailed, emitTurnStart, recoveryOutcome, type RecoveryEventFields, type RecoveryEventType } from "./turn-events.ts";
-import type { ChatFinishCallback, ChatResponseResult, OnChatMessageOptions } from "./types.ts";
-import type { ChatReply } from "./ui-stream.ts";
-import { UsageStore, type ChatUsageRecord, type UsageEvent } from "./usage.ts";
+import type { ChatResponseResult } from "./types.ts";
+import { UsageStore, type UsageEvent } from "./usage.ts";
 import { validateMessages } from "./validate.ts";
 
-/** What the engine needs from its agent. */
-export interface EngineHost<M extends UIMessage> {
-  /** The agent itself: what its `agents:chat` events are emitted from. */
-  readonly agent: object;
-  readonly sql: SqlTag;
-  /** Runs a script of statements without bindings (the chat schema). */
-  execScript(script: string): void;
-  now(): number;
-  connections(): Iterable<Connection>;
-  /** The connection with this id, if it is still open. */
-  getConnection(id: string): Connection | undefined;
-  keepAlive(): () => void;
-  report(error: unknown): void;
-  reply(onFinish: ChatFinishCallback, options: OnChatMessageOptions): Promise<ChatReply | undefined>;
-  responded(result: ChatResponseResult<M>): void | Promise<void>;
-  usage(record: ChatUsageRecord): void | Promise<void>;
-  concurrency(): MessageConcurrency;
-  limits(): ChatLimits;
-  keepLast(): number | undefined;
-  /** Clients may send `role: "system"` messages (`acceptClientSystemMessages`). */
-  acceptSystem(): boolean;
-  /** `chatRecovery`, resolved; undefined when off. */
-  recovery(): ResolvedChatRecoveryConfig | undefined;
-  /** The agent's `runFiber`: `fn` starts once the fiber's record (and the turn's) is committed. */
-  runFiber<T>(name: string, fn: () => Promise<T>): Promise<T>;
-  /** The agent's `onChatRecovery`. */
-  recovered(ctx: ChatRecoveryContext): Promise<ChatRecoveryOptions | void> | ChatRecoveryOptions | void;
-  /** The agent's `sanitizeMessageForPersistence` (after the built-in cleaning). */
-  sanitize(message: M): M;
-  /**
-   * Runs `fn` as an event of the agent with the connection `connectionId` (when still open), so the
-   * turn's code and its tools see the agent (and the requesting client) in `getCurrentAgent()`.
-   */
-  scoped<T>(connectionId: string | undefined, fn: () => T): T;
-}
+import type { EngineHost } from "./engine-host.ts";
+export type { EngineHost } from "./engine-host.ts";
 
 /** Frames that change the conversation: refused from read-only connections. */
 const WRITES = new Set<string>([CHAT_FRAMES.request, CHAT_FRAMES.messages, CHAT_FRAMES.clear, CHAT_FRAMES.cancel, CHAT_FRAMES.toolResult, CHAT_FRAMES.toolApproval]);
