@@ -18,6 +18,7 @@ import { hasInitialize, initializeIn, initializeOf, replayHandshake, replayRpcHa
 import { mcpContextOf, type McpRequestContext } from "./request-context.ts";
 import { currentMcpRequestId, extendRequestContext, trackCurrentRequest } from "./request-extra.ts";
 import { createAgentMcpEndpoint, type McpHandler, type McpServeOptions } from "./serve.ts";
+import { mcpSessionEnded } from "./session-limit.ts";
 import { SessionStore, type StoredSession } from "./session-store.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { SseServerTransport } from "./sse-transport.ts";
@@ -81,6 +82,15 @@ export abstract class McpAgent<
       return;
     }
     await this.destroy();
+  }
+
+  /** Removes the session with its storage; the endpoint that counted it (`maxSessions`) frees its place. */
+  override async destroy(): Promise<void> {
+    try {
+      await super.destroy();
+    } finally {
+      mcpSessionEnded(this.name);
+    }
   }
 
   /** The MCP session id this instance serves (for an RPC server: `<name>:<session>`). */

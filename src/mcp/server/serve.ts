@@ -7,6 +7,7 @@ import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
 import { attachMcpContext, ownerOfProps, propsOfExecutionContext, sessionAgentName } from "./request-context.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { routeSse, routeStreamable } from "./routes.ts";
+import { MAX_MCP_SESSIONS, SessionSlots } from "./session-limit.ts";
 
 /** Largest JSON-RPC POST body an MCP endpoint reads (option `maxRequestBytes`). */
 export const MAX_MCP_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -53,6 +54,11 @@ export interface McpServeOptions {
    * on a slow tool. Milliseconds or a duration string; 0 turns them off. Default 25 s.
    */
   keepAliveInterval?: Duration;
+  /**
+   * Live sessions (Streamable HTTP and legacy SSE) this endpoint holds at most; an `initialize` past
+   * it gets HTTP 503 until a session ends (DELETE, expiry, closed stream). Default 10,000.
+   */
+  maxSessions?: number;
 }
 
 /** A worker-style fetch handler: `export default MyMcp.serve("/mcp")`. */
@@ -87,6 +93,7 @@ export function createAgentMcpEndpoint(
   const sessionTtlMs = parseDuration(options.sessionTtl ?? MCP_SESSION_TTL, "sessionTtl");
   const keepAliveMs = parseDuration(options.keepAliveInterval ?? MCP_SSE_KEEPALIVE_MS, "keepAliveInterval");
   const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
+  const sessions = new SessionSlots(options.maxSessions ?? MAX_MCP_SESSIONS);
   /** The binding never changes for an env: looked up once, not on every request. */
   const namespaces = new WeakMap<object, AgentNamespace>();
 
@@ -129,6 +136,8 @@ export function createAgentMcpEndpoint(
 
       const name = sessionAgentName(transport, route.sessionId);
       if (!route.isNew && !(await namespace.known(name))) return withCors(sessionNotFound(), cors);
+      if (!route.isNew) sessions.note(name);
+      else if (!(await sessions.take(name, (session) => namespace.known(session)))) return withCors(tooManySessions(sessions.max), cors);
       attachMcpContext(request, {
         transport,
         sessionId: route.sessionId,
@@ -147,6 +156,13 @@ export function createAgentMcpEndpoint(
       }
     },
   };
+}
+
+/** Every session is an agent with its own file, so their number is bounded (`maxSessions`). */
+function tooManySessions(max: number): Response {
+  return jsonRpcError(503, -32000, `Service unavailable: this MCP endpoint holds its limit of ${max} live sessions (maxSessions); retry once one ends`, {
+    "retry-after": "60",
+  });
 }
 
 /**

@@ -1,0 +1,82 @@
+/** Live sessions one MCP endpoint holds at most, by default (option `maxSessions`). */
+export const MAX_MCP_SESSIONS = 10_000;
+
+/** At the limit, sessions that ended out of sight (on another node) are looked for at most this often. */
+const SWEEP_INTERVAL_MS = 1_000;
+
+/** The endpoints that counted each session agent, so the agent's end frees its place in each. */
+const holders = new Map<string, Set<SessionSlots>>();
+
+/** A session's agent removed itself (DELETE, expiry, closed stream): its place is free again. */
+export function mcpSessionEnded(name: string): void {
+  const slots = holders.get(name);
+  if (slots === undefined) return;
+  holders.delete(name);
+  for (const slot of slots) slot.release(name);
+}
+
+/**
+ * The live sessions of one endpoint. Every session is an agent with its own SQLite file kept until it
+ * ends or expires, so without a bound a loop of anonymous `initialize` requests fills the disk.
+ * Counted in this process: sessions opened before a restart count again once a client uses them.
+ */
+export class SessionSlots {
+  readonly max: number;
+  readonly #live = new Set<string>();
+  #lastSweep = Number.NEGATIVE_INFINITY;
+  #sweeping: Promise<void> | undefined;
+
+  constructor(max: number) {
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError(`serve({ maxSessions }): expected a positive integer, got ${String(max)}`);
+    this.max = max;
+  }
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  /** Counts a session that already exists (opened before a restart, or by another endpoint). */
+  note(name: string): void {
+    this.#add(name);
+  }
+
+  /**
+   * Takes a place for a new session; false at the limit. `known` tells whether a session still
+   * exists, for sessions whose end this process did not see.
+   */
+  async take(name: string, known: (name: string) => Promise<boolean>): Promise<boolean> {
+    if (this.#live.size >= this.max) await this.#sweep(known);
+    if (this.#live.size >= this.max) return false;
+    this.#add(name);
+    return true;
+  }
+
+  release(name: string): void {
+    this.#live.delete(name);
+    const slots = holders.get(name);
+    slots?.delete(this);
+    if (slots?.size === 0) holders.delete(name);
+  }
+
+  #add(name: string): void {
+    if (this.#live.has(name)) return;
+    this.#live.add(name);
+    let slots = holders.get(name);
+    if (slots === undefined) holders.set(name, (slots = new Set()));
+    slots.add(this);
+  }
+
+  #sweep(known: (name: string) => Promise<boolean>): Promise<void> {
+    // Bounded: a flood of refused initialize requests must not check every session each time.
+    if (this.#sweeping !== undefined) return this.#sweeping;
+    if (Date.now() - this.#lastSweep < SWEEP_INTERVAL_MS) return Promise.resolve();
+    this.#lastSweep = Date.now();
+    this.#sweeping = (async () => {
+      for (const name of [...this.#live]) if (!(await known(name))) this.release(name);
+    })()
+      // A failed look-up frees nothing: the endpoint stays at its limit.
+      .catch(() => {})
+      .finally(() => (this.#sweeping = undefined));
+    return this.#sweeping;
+  }
+}
