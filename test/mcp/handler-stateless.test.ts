@@ -179,6 +179,34 @@ describe("createMcpHandler", () => {
     expect(answers.map(textOf)).toEqual(["Hello, A!", "Hello, B!", "Hello, C!"]);
   });
 
+  it("serves a single McpServer instance while a subscriptions/listen stream stays open", async () => {
+    const url = await serveHandler(createMcpHandler(createServer()));
+    const modern = await connect(`${url}/mcp`, { modern: true });
+    const subscription = await modern.client.listen({ toolsListChanged: true });
+    expect(textOf(await modern.client.callTool({ name: "hello", arguments: { name: "Ada" } }))).toBe("Hello, Ada!");
+    const other = await connect(`${url}/mcp`, { modern: true });
+    expect(textOf(await other.client.callTool({ name: "hello", arguments: { name: "Lin" } }))).toBe("Hello, Lin!");
+    await subscription.close();
+  });
+
+  it("serves a single McpServer instance after an answer whose body nobody reads", async () => {
+    const handler = createMcpHandler(createServer());
+    const post = (id: number, method: string, params: Record<string, unknown>) =>
+      handler.fetch(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        }),
+        { parsedBody: { jsonrpc: "2.0", id, method, params } },
+      );
+    const unread = await post(1, "tools/call", { name: "hello", arguments: { name: "A" } });
+    expect(unread.headers.get("content-type")).toContain("text/event-stream");
+    const next = await post(2, "tools/call", { name: "hello", arguments: { name: "B" } });
+    expect(await next.text()).toContain("Hello, B!");
+    await unread.body?.cancel();
+  });
+
   it("protects the endpoint with auth: metadata, 401 without a token, the token's identity with one", async () => {
     const issuer = await startOAuthServer();
     try {

@@ -17,7 +17,7 @@ import { propsOfExecutionContext } from "./request-context.ts";
 import { extendRequestContext } from "./request-extra.ts";
 import { jsonRpcError } from "./responses.ts";
 import { statelessLegacyHandler } from "./stateless-legacy.ts";
-import { watchBody } from "./streaming.ts";
+import { watchProduction } from "./streaming.ts";
 
 /** CORS headers of a `createMcpHandler` endpoint (each replaces its default). */
 export interface McpCorsOptions {
@@ -161,13 +161,14 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
       return withCors(jsonRpcError(500, -32603, "Internal server error"), cors);
     }
   };
-  const lock = typeof server === "function" ? undefined : new Lock();
+  const single = typeof server === "function" ? undefined : server instanceof McpServer ? server.server : server;
+  const lock = single === undefined ? undefined : new Lock();
   const fetch = async (request: Request, envOrOptions?: unknown, ctx?: unknown): Promise<Response> => {
     const requestOptions = ctx === undefined && isRequestOptions(envOrOptions) ? envOrOptions : {};
-    if (lock === undefined) return serve(request, requestOptions, ctx);
-    const release = await lock.acquire();
+    if (lock === undefined || single === undefined) return serve(request, requestOptions, ctx);
+    const release = once(await lock.acquire());
     try {
-      return watchBody(await serve(request, requestOptions, ctx), release);
+      return holdWhileServing(await serve(request, requestOptions, ctx), request.signal, single, release);
     } catch (error) {
       release();
       throw error;
@@ -186,6 +187,35 @@ function oneAtATime(server: McpServer | Server): McpServerFactory {
   return async () => {
     if (low.transport !== undefined) await server.close();
     return server;
+  };
+}
+
+/**
+ * The single server's turn lasts while it still produces this response: not past a complete answer
+ * (JSON, or a stream it finished writing, read or not), not past the client going away, and not at all
+ * for a stream it has no part in (`subscriptions/listen` is fed by the notifier), so later requests
+ * are served.
+ */
+function holdWhileServing(response: Response, signal: AbortSignal, server: Server, release: () => void): Response {
+  const streaming = response.headers.get("content-type")?.includes("text/event-stream") === true;
+  if (response.body === null || !streaming || server.transport === undefined || signal.aborted) {
+    release();
+    return response;
+  }
+  const gone = () => release();
+  signal.addEventListener("abort", gone, { once: true });
+  return watchProduction(response, () => {
+    signal.removeEventListener("abort", gone);
+    release();
+  });
+}
+
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
   };
 }
 

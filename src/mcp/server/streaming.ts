@@ -34,3 +34,45 @@ export function watchBody(response: Response, ended: () => void): Response {
   });
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
+
+/**
+ * A response whose body is read as fast as it is produced, so `ended` runs once when the producer
+ * finished (or failed), or when the client cancelled — whether or not anyone reads it. What the client
+ * has not read yet waits in the returned body. The status and headers are kept.
+ */
+export function watchProduction(response: Response, ended: () => void): Response {
+  if (response.body === null) {
+    ended();
+    return response;
+  }
+  const reader = response.body.getReader();
+  let out!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      out = controller;
+    },
+    cancel(reason) {
+      ended();
+      return reader.cancel(reason);
+    },
+  });
+  void (async () => {
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        out.enqueue(chunk.value);
+      }
+      out.close();
+    } catch (error) {
+      try {
+        out.error(error);
+      } catch {
+        // Already cancelled by the client.
+      }
+    } finally {
+      ended();
+    }
+  })();
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
