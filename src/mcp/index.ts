@@ -20,6 +20,7 @@ export type { McpAuthOptions } from "./server/auth.ts";
 export type { McpHandler, McpServeOptions, McpServeTransport } from "./server/serve.ts";
 export { MAX_MCP_REQUEST_BYTES, MCP_SSE_KEEPALIVE_MS } from "./server/serve.ts";
 export { MAX_MCP_SESSIONS } from "./server/session-limit.ts";
+export { MAX_MCP_SSE_BUFFER_BYTES } from "./server/sse-transport.ts";
 export { MAX_STORED_EVENTS } from "./server/event-store.ts";
 export type { McpRequestExtra, McpRequestInfo } from "./server/request-extra.ts";
 export {

@@ -303,7 +303,9 @@ export abstract class McpAgent<
   async #handleSse(request: Request, context: McpRequestContext): Promise<Response> {
     if (request.method === "GET") {
       await this.#start();
-      const transport = new SseServerTransport(context.sessionId, context.messagePath ?? "/sse/message");
+      const transport = new SseServerTransport(context.sessionId, context.messagePath ?? "/sse/message", context.sseBufferBytes);
+      // Kept through connect (the SDK chains it): a stream ended for a client that stopped reading is logged.
+      transport.onerror = (error) => this.onError(error);
       this.#sse = transport;
       this.#adoptProps(context, undefined);
       this.#sessions.create({ id: context.sessionId, transport: "sse", initialize: null, props: this.props, owner: context.owner, ttlMs: context.sessionTtlMs });

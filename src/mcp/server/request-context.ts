@@ -25,6 +25,8 @@ export interface McpRequestContext {
   readonly sessionTtlMs: number;
   /** Interval of `: keepalive` comments on SSE streams (ms; 0: none). */
   readonly keepAliveMs: number;
+  /** Unread bytes a legacy SSE stream keeps before it is ended. */
+  readonly sseBufferBytes: number;
   /** Path clients POST to on the legacy SSE transport, e.g. "/sse/message". */
   readonly messagePath?: string;
 }

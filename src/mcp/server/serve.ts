@@ -8,6 +8,7 @@ import { attachMcpContext, ownerOfProps, propsOfExecutionContext, sessionAgentNa
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { routeSse, routeStreamable } from "./routes.ts";
 import { MAX_MCP_SESSIONS, SessionSlots } from "./session-limit.ts";
+import { MAX_MCP_SSE_BUFFER_BYTES } from "./sse-transport.ts";
 
 /** Largest JSON-RPC POST body an MCP endpoint reads (option `maxRequestBytes`). */
 export const MAX_MCP_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -59,6 +60,11 @@ export interface McpServeOptions {
    * it gets HTTP 503 until a session ends (DELETE, expiry, closed stream). Default 10,000.
    */
   maxSessions?: number;
+  /**
+   * Bytes of events a legacy SSE stream keeps for a client that does not read them; past it the stream
+   * and its session end (logged). Default 8 MiB.
+   */
+  maxSseBufferBytes?: number;
 }
 
 /** A worker-style fetch handler: `export default MyMcp.serve("/mcp")`. */
@@ -94,6 +100,10 @@ export function createAgentMcpEndpoint(
   const keepAliveMs = parseDuration(options.keepAliveInterval ?? MCP_SSE_KEEPALIVE_MS, "keepAliveInterval");
   const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
   const sessions = new SessionSlots(options.maxSessions ?? MAX_MCP_SESSIONS);
+  const sseBufferBytes = options.maxSseBufferBytes ?? MAX_MCP_SSE_BUFFER_BYTES;
+  if (!Number.isSafeInteger(sseBufferBytes) || sseBufferBytes < 1) {
+    throw new RangeError(`serve({ maxSseBufferBytes }): expected a positive integer, got ${String(sseBufferBytes)}`);
+  }
   /** The binding never changes for an env: looked up once, not on every request. */
   const namespaces = new WeakMap<object, AgentNamespace>();
 
@@ -143,6 +153,7 @@ export function createAgentMcpEndpoint(
         sessionId: route.sessionId,
         sessionTtlMs,
         keepAliveMs,
+        sseBufferBytes,
         ...(route.body !== undefined ? { parsedBody: route.body } : {}),
         ...auth,
         ...(transport === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),

@@ -3,6 +3,9 @@ import { jsonRpcError } from "./responses.ts";
 
 const encoder = new TextEncoder();
 
+/** Bytes of events a legacy SSE stream keeps for a client that does not read them (option `maxSseBufferBytes`). */
+export const MAX_MCP_SSE_BUFFER_BYTES = 8 * 1024 * 1024;
+
 /**
  * The legacy HTTP+SSE transport (protocol 2024-11-05): the client holds a GET event stream, learns
  * from its first `endpoint` event where to POST, and receives every reply on the stream. The session
@@ -14,14 +17,19 @@ export class SseServerTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: Transport["onmessage"];
   readonly #endpoint: string;
+  readonly #maxBufferBytes: number;
   #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #closed = false;
   #keepAlive: ReturnType<typeof setInterval> | undefined;
 
-  /** `endpoint`: the URL (path and query) the client must POST its messages to. */
-  constructor(sessionId: string, endpoint: string) {
+  /**
+   * `endpoint`: the URL (path and query) the client must POST its messages to. `maxBufferBytes`: unread
+   * output past which the stream is ended.
+   */
+  constructor(sessionId: string, endpoint: string, maxBufferBytes = MAX_MCP_SSE_BUFFER_BYTES) {
     this.sessionId = sessionId;
     this.#endpoint = endpoint;
+    this.#maxBufferBytes = maxBufferBytes;
   }
 
   get closed(): boolean {
@@ -45,7 +53,7 @@ export class SseServerTransport implements Transport {
         }
       },
       cancel: () => void this.close(),
-    });
+    }, { highWaterMark: this.#maxBufferBytes, size: (chunk) => chunk.byteLength });
     return new Response(body, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", "x-accel-buffering": "no" },
     });
@@ -68,6 +76,7 @@ export class SseServerTransport implements Transport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) throw new Error("The SSE stream of this session is closed");
     this.#write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    if (this.#closed) throw new Error(`The SSE stream of this session was closed: more than ${this.#maxBufferBytes} bytes unread (maxSseBufferBytes)`);
   }
 
   async close(): Promise<void> {
@@ -83,10 +92,29 @@ export class SseServerTransport implements Transport {
   }
 
   #write(text: string): void {
+    const controller = this.#controller;
+    if (this.#closed || controller === undefined) return;
+    // Events queue here until the client reads them; one that never reads would grow it without end.
+    if ((controller.desiredSize ?? 0) < 0) {
+      this.#overflow(controller);
+      return;
+    }
     try {
-      this.#controller?.enqueue(encoder.encode(text));
+      controller.enqueue(encoder.encode(text));
     } catch {
       void this.close();
     }
+  }
+
+  #overflow(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    const error = new Error(
+      `MCP SSE session ${this.sessionId} closed: its client left more than ${this.#maxBufferBytes} bytes unread (maxSseBufferBytes)`,
+    );
+    this.#closed = true;
+    clearInterval(this.#keepAlive);
+    // error() drops what is queued at once; close() would keep it until the client read it.
+    controller.error(error);
+    this.onerror?.(error);
+    this.onclose?.();
   }
 }
