@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import type { AgentDatabase } from "./database.ts";
 
 /**
@@ -41,7 +42,7 @@ export function encodeValue(value: unknown): Uint8Array {
 }
 
 export function decodeValue<T>(bytes: Uint8Array): T {
-  return deserialize(bytes) as T;
+  return deserializeClone(bytes) as T;
 }
 
 /** Checks list options with Cloudflare's rules and messages (workerd's `compileListOptions`). */

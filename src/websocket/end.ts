@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import { closeEvent, errorEvent, messageEvent, type SocketMessage } from "./events.ts";
 import { dispatchGuarded } from "./listeners.ts";
 import { currentSocketOwner, type SocketOwner } from "./owner.ts";
@@ -172,7 +173,7 @@ export class SocketEnd {
   }
 
   deserializeAttachment(): unknown {
-    return this.attachment === undefined ? null : deserialize(this.attachment);
+    return this.attachment === undefined ? null : deserializeClone(this.attachment);
   }
 
   // Incoming, from the peer or the network

@@ -231,6 +231,14 @@ describe("WebSocketPair in memory", () => {
     expect(got).toEqual(["early", "late"]);
   });
 
+  it("gives attachments back with typed arrays that own their bytes", () => {
+    const { 1: server } = new WebSocketPair();
+    server.serializeAttachment({ key: new Uint8Array([9, 8, 7]) });
+    const { key } = server.deserializeAttachment() as { key: Uint8Array };
+    expect(key.byteOffset).toBe(0);
+    expect(new Uint8Array(key.buffer)).toEqual(new Uint8Array([9, 8, 7]));
+  });
+
   it("refuses send() and close() before accept(), with the Workers runtime's text", () => {
     const { 1: server } = new WebSocketPair();
     const message = "You must call one of accept() or state.acceptWebSocket() on this WebSocket before sending messages.";

@@ -54,6 +54,24 @@ describe("get / put / delete", () => {
     expect(await storage.get("user")).toBeUndefined();
   });
 
+  it("reads typed arrays back as copies that own their bytes, as a structured clone does", async () => {
+    const { storage } = openStorage();
+    const bytes = new Uint8Array([1, 2, 3]);
+    // One byte in, so Node's reader would hand back an unaligned Float64Array over its shared pool.
+    await storage.put("views", { bytes, floats: new Float64Array([1.5, -2]), view: new DataView(new Uint8Array([7, 8]).buffer), buffer: Buffer.from("hi") });
+    await storage.put("bytes", bytes);
+    const views = (await storage.get<{ bytes: Uint8Array; floats: Float64Array; view: DataView; buffer: Buffer }>("views"))!;
+    for (const view of [views.bytes, views.floats, views.view, views.buffer, (await storage.get<Uint8Array>("bytes"))!]) {
+      expect(view.byteOffset).toBe(0);
+      expect(view.buffer.byteLength).toBe(view.byteLength);
+    }
+    expect([...new Uint8Array(views.bytes.buffer)]).toEqual([1, 2, 3]);
+    expect([...new Float64Array(views.floats.buffer)]).toEqual([1.5, -2]);
+    expect(views.view.getUint8(1)).toBe(8);
+    expect(views.buffer.toString()).toBe("hi");
+    expect(new Uint8Array((await storage.list<Uint8Array>()).get("bytes")!.buffer)).toEqual(bytes);
+  });
+
   it("has batch forms: get(keys) returns a Map in key order without the missing, delete(keys) a count", async () => {
     const { storage } = openStorage();
     await storage.put({ b: 2, a: 1, c: 3, skipped: undefined });
