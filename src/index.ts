@@ -71,7 +71,7 @@ export { serve, type ServeOptions } from "./platform/serve.ts";
 export type { HearthServer, WorkerFetch, ExecutionContext } from "./gateway/serve.ts";
 export type { RequestMetrics, RequestOutcome } from "./gateway/request-metrics.ts";
 export type { CorsOption } from "./gateway/cors.ts";
-export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult } from "./storage/sql.ts";
+export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult, type SqlStorageValue } from "./storage/sql.ts";
 export { KvStorage, type KvListOptions } from "./storage/kv.ts";
 export { SqlError, StorageClosedError } from "./storage/errors.ts";
 export { LIMITS, type Durability } from "./limits.ts";

@@ -3,14 +3,16 @@ import type { AgentDatabase } from "./database.ts";
 import { SqlError } from "./errors.ts";
 import { splitStatements } from "./split-statements.ts";
 
-/** A value that can be bound to a `?` placeholder. */
-export type SqlValue = string | number | bigint | boolean | null | Uint8Array | ArrayBuffer;
+/** A value that can be bound to a `?` placeholder; any typed array or DataView binds its bytes as a BLOB. */
+export type SqlValue = string | number | bigint | boolean | null | ArrayBufferView | ArrayBuffer;
 
 /** The shape of an agent's `` this.sql`…` `` tag, for helpers that run SQL on an agent's behalf. */
 export type SqlTag = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => T[];
 /** A value SQLite returns. */
 export type SqlResult = string | number | bigint | null | Uint8Array;
-export type SqlRow = Record<string, SqlResult>;
+/** A value of a `ctx.storage.sql.exec` row: BLOBs are ArrayBuffers, as on Cloudflare. */
+export type SqlStorageValue = string | number | bigint | null | ArrayBuffer;
+export type SqlRow = Record<string, SqlStorageValue>;
 
 /**
  * The result of {@link SqlStorage.exec}: iterable rows plus counters.
@@ -23,10 +25,10 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
   readonly rowsRead: number;
   /** Rows inserted, updated or deleted. */
   readonly rowsWritten: number;
-  readonly #rows: SqlResult[][];
+  readonly #rows: SqlStorageValue[][];
   #position = 0;
 
-  constructor(columnNames: string[], rows: SqlResult[][], rowsWritten: number) {
+  constructor(columnNames: string[], rows: SqlStorageValue[][], rowsWritten: number) {
     this.columnNames = columnNames;
     this.#rows = rows;
     this.rowsRead = rows.length;
@@ -48,7 +50,7 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
   }
 
   /** Remaining rows as arrays of values in column order. */
-  *raw(): IterableIterator<SqlResult[]> {
+  *raw(): IterableIterator<SqlStorageValue[]> {
     while (this.#position < this.#rows.length) yield this.#rows[this.#position++]!;
   }
 
@@ -63,7 +65,7 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
     return { next: () => this.next() };
   }
 
-  #toObject(row: SqlResult[]): T {
+  #toObject(row: SqlStorageValue[]): T {
     const object: SqlRow = {};
     for (let i = 0; i < this.columnNames.length; i++) object[this.columnNames[i]!] = row[i]!;
     return object as T;
@@ -115,7 +117,7 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
     const rows = statement.all(...values) as unknown as SqlResult[][];
     return new SqlCursor<T>(
       columns.map((c) => c.name),
-      rows,
+      rows.map((row) => row.map(storageValue)),
       0,
     );
   } catch (error) {
@@ -140,6 +142,16 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
   }
 }
 
+/**
+ * Cloudflare hands BLOBs out as ArrayBuffers: `new Float32Array(row.embedding)` must view the bytes,
+ * where over a Uint8Array it would convert each byte to a float.
+ */
+function storageValue(value: SqlResult): SqlStorageValue {
+  if (!(value instanceof Uint8Array)) return value;
+  const { buffer, byteOffset, byteLength } = value;
+  return byteOffset === 0 && buffer.byteLength === byteLength && buffer instanceof ArrayBuffer ? buffer : value.slice().buffer;
+}
+
 function toSqlInput(value: SqlValue, index: number, query: string): SQLInputValue {
   if (typeof value === "boolean") return value ? 1 : 0;
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
@@ -147,6 +159,8 @@ function toSqlInput(value: SqlValue, index: number, query: string): SQLInputValu
     return value;
   }
   if (value instanceof Uint8Array) return value;
+  // Any other typed array or DataView binds its bytes, as on Cloudflare (a Float32Array of embeddings, say).
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   throw new SqlError(
     new TypeError(`Cannot bind ${value === undefined ? "undefined" : typeof value} as parameter ${index + 1}`),
     query,

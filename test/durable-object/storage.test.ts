@@ -88,6 +88,22 @@ class Store extends DurableObject {
     return { keys: [...(await this.ctx.storage.list()).keys()], alarm: await this.ctx.storage.getAlarm(), tables };
   }
 
+  /** Embeddings kept as BLOBs, the usual way: bound as a Float32Array, read back through the ArrayBuffer. */
+  embeddings(): Record<string, unknown> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS vectors (id TEXT PRIMARY KEY, embedding BLOB)");
+    sql.exec("INSERT INTO vectors VALUES (?, ?)", "a", new Float32Array([0.5, -1, 2]));
+    sql.exec("INSERT INTO vectors VALUES (?, ?)", "b", new Uint8Array([1, 2, 3, 4]).buffer);
+    const rows = sql.exec<{ id: string; embedding: ArrayBuffer }>("SELECT id, embedding FROM vectors ORDER BY id").toArray();
+    const raw = [...sql.exec("SELECT embedding FROM vectors WHERE id = 'b'").raw()][0]![0];
+    return {
+      buffers: rows.map((row) => row.embedding instanceof ArrayBuffer),
+      vector: [...new Float32Array(rows[0]!.embedding)],
+      bytes: [...new Uint8Array(rows[1]!.embedding)],
+      raw: raw instanceof ArrayBuffer ? new DataView(raw).getUint8(3) : raw,
+    };
+  }
+
   async synced(): Promise<string> {
     await this.ctx.storage.put("sync", "me");
     await this.ctx.storage.sync();
@@ -144,6 +160,11 @@ describe("ctx.storage inside Durable Object events", () => {
       notes: ["first", "second"],
       deleted: 1,
     });
+  });
+
+  it("sql.exec binds any typed array as a BLOB and gives BLOBs back as ArrayBuffers, as Cloudflare does", async () => {
+    const { stores } = await start();
+    expect(await stores.getByName("vectors").embeddings()).toEqual({ buffers: [true, true], vector: [0.5, -1, 2], bytes: [1, 2, 3, 4], raw: 4 });
   });
 
   it("runs transaction() and transactionSync() inside an event", async () => {
