@@ -37,13 +37,22 @@ export class DurableAlarm {
   set(scheduledTime: number): void {
     if (!this.#hasHandler()) throw new TypeError("Your Durable Object class must have an alarm() handler in order to call setAlarm()");
     const tasks = this.#tasks();
-    for (const schedule of this.#pending()) tasks.cancelSchedule(schedule.id);
+    this.#cancelAll(tasks);
     tasks.schedule(new Date(scheduledTime), ALARM_CALLBACK, undefined, { retry: ALARM_RETRY });
   }
 
   delete(): void {
-    const tasks = this.#tasks();
-    for (const schedule of this.#pending()) tasks.cancelSchedule(schedule.id);
+    this.#cancelAll(this.#tasks());
+  }
+
+  /**
+   * The running alarm's row goes too: there is one alarm, so a run that then fails must not come back
+   * as a retry beside the time just set (or after a delete). A run whose own event fails has this
+   * cancel undone with its other writes, and is retried as before.
+   */
+  #cancelAll(tasks: AgentTasks): void {
+    if (!tasks.hasTasks) return;
+    for (const schedule of tasks.listSchedules()) if (schedule.callback === ALARM_CALLBACK) tasks.cancelSchedule(schedule.id);
   }
 
   /** Runs `handler` as the alarm of `schedule`; the task layer retries it if it throws. */

@@ -11,7 +11,18 @@ const START = Date.parse("2026-01-01T00:00:00Z");
 const runs: Array<{ name: string; at: number; retryCount: number; isRetry: boolean; alarmDuringRun: number | null }> = [];
 let clock: VirtualClock;
 
-type Plan = { fail?: boolean; rescheduleIn?: number; times?: number; deleteInside?: boolean };
+type Plan = { fail?: boolean; rescheduleIn?: number; times?: number; deleteInside?: boolean; hold?: boolean };
+/** Where a held alarm() waits (outside I/O: other events get in) until the test releases it. */
+let held: { reached: Promise<void>; arrive(): void; released: Promise<void>; release(): void } | undefined;
+
+function holdAlarm(): NonNullable<typeof held> {
+  let arrive!: () => void;
+  let release!: () => void;
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  held = { reached, arrive, released, release };
+  return held;
+}
 
 class Alarmed extends DurableObject {
   async set(at: number | string): Promise<number | null> {
@@ -50,6 +61,10 @@ class Alarmed extends DurableObject {
       isRetry: info?.isRetry ?? false,
       alarmDuringRun: await this.ctx.storage.getAlarm(),
     });
+    if (plan.hold && held) {
+      held.arrive();
+      await held.released;
+    }
     if (plan.fail) throw new Error("the alarm failed");
     const done = runs.filter((run) => run.name === this.ctx.id.name).length;
     if (plan.rescheduleIn !== undefined && done < (plan.times ?? 1)) {
@@ -83,6 +98,7 @@ afterEach(async () => {
   for (const host of hosts.splice(0)) await host.close();
   for (const dir of dirs.splice(0)) dir.remove();
   runs.length = 0;
+  held = undefined;
 });
 
 function start(dataDir?: string, cls: abstract new (...args: never[]) => unknown = Alarmed): { host: Host; alarms: Namespace; dataDir: string } {
@@ -212,6 +228,44 @@ describe("retries", () => {
     await a.plan({});
     await clock.advance("10 min");
     expect(runs.map((run) => run.retryCount)).toEqual([0, 1]);
+  });
+});
+
+describe("changed by another event while alarm() runs", () => {
+  it("a setAlarm made meanwhile replaces the failing run's retry: one alarm, at the time set", async () => {
+    const { alarms } = start();
+    const a = alarms.getByName("moved");
+    await a.plan({ fail: true, hold: true });
+    const gate = holdAlarm();
+    await a.set(START + 1000);
+    const advanced = clock.advance("1 s");
+    await gate.reached;
+    expect(await a.set(START + 300_000)).toBe(START + 300_000);
+    await a.plan({});
+    gate.release();
+    await advanced;
+    expect(await a.get()).toBe(START + 300_000);
+    await clock.advance("10 min");
+    expect(runs.map((run) => [run.at - START, run.retryCount])).toEqual([
+      [1000, 0],
+      [300_000, 0],
+    ]);
+  });
+
+  it("a deleteAlarm made meanwhile leaves the failing run without a retry", async () => {
+    const { alarms } = start();
+    const a = alarms.getByName("cancelled");
+    await a.plan({ fail: true, hold: true });
+    const gate = holdAlarm();
+    await a.set(START + 1000);
+    const advanced = clock.advance("1 s");
+    await gate.reached;
+    expect(await a.remove()).toBeNull();
+    gate.release();
+    await advanced;
+    await clock.advance("10 min");
+    expect(runs).toHaveLength(1);
+    expect(await a.get()).toBeNull();
   });
 });
 
