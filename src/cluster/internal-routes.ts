@@ -1,5 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
-import { deserialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import { attachCarried } from "../gateway/carried-context.ts";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { RemoteActors } from "../host/placement.ts";
@@ -63,10 +63,10 @@ async function answer(operation: Operation, className: string, name: string, req
     return options.local.request(className, name, originalRequest(request));
   }
   if (operation === "start") {
-    const props = deserialize(payload!) as Record<string, unknown> | null;
+    const props = deserializeClone(payload!) as Record<string, unknown> | null;
     return invokeAnswer(await options.local.start(className, name, props ?? undefined).then(() => ({ value: undefined }), (error: unknown) => ({ error: errorShape(error) })));
   }
-  const { method, args, caller } = deserialize(payload!) as InvokeMessage;
+  const { method, args, caller } = deserializeClone(payload!) as InvokeMessage;
   return invokeAnswer(await options.local.invoke(className, name, method, args, caller).then((value) => ({ value }), (error: unknown) => ({ error: errorShape(error) })));
 }
 
@@ -103,6 +103,6 @@ function originalRequest(request: Request): Request {
   headers.delete(CLUSTER_HEADERS.url);
   headers.delete(CLUSTER_HEADERS.carried);
   const original = new Request(url, { method: request.method, headers, body: request.body, signal: request.signal, ...(request.body ? { duplex: "half" } : {}) } as RequestInit);
-  if (carried !== null) attachCarried(original, deserialize(Buffer.from(carried, "base64")) as Record<string, unknown>);
+  if (carried !== null) attachCarried(original, deserializeClone(Buffer.from(carried, "base64")) as Record<string, unknown>);
   return original;
 }

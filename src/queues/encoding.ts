@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import type { QueueContentType } from "./types.ts";
 
 const CONTENT_TYPES: ReadonlySet<string> = new Set<QueueContentType>(["text", "bytes", "json", "v8"]);
@@ -61,7 +62,7 @@ export function decodeBody(bytes: Uint8Array, contentType: QueueContentType): un
     case "bytes":
       return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     case "v8":
-      return deserialize(bytes);
+      return deserializeClone(bytes);
   }
 }
 

@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import type { Agent } from "../platform/agent.ts";
 import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
@@ -329,7 +330,7 @@ export class WorkflowEngine implements RunHost {
         );
     }
     const event = {
-      payload: (row.params === null ? undefined : deserialize(row.params)) as never,
+      payload: (row.params === null ? undefined : deserializeClone(row.params)) as never,
       timestamp: new Date(row.created_at),
       instanceId: id,
     };

@@ -2,7 +2,7 @@
  * An instance's status as the API reports it, read from its stored row: the whole status (with the
  * output), or a peek without the output for agents' tracking rows.
  */
-import { deserialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceStatus } from "./types.ts";
 
@@ -13,7 +13,7 @@ export function statusOfRow(row: InstanceRow | undefined): InstanceStatus {
   if (!row) return { status: "unknown" };
   return {
     status: row.status,
-    ...(row.output === null ? {} : { output: deserialize(row.output) as unknown }),
+    ...(row.output === null ? {} : { output: deserializeClone(row.output) as unknown }),
     ...(row.error === null ? {} : { error: JSON.parse(row.error) as StoredError }),
   };
 }

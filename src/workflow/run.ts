@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import { formatDuration, parseDuration, type Duration } from "../time/duration.ts";
@@ -107,7 +108,7 @@ export class WorkflowRun {
     const retries = resolveRetries(name, config);
     const { key, seq, row } = this.#enter(name);
     if (this.#frozen) return this.#wait(null);
-    if (row?.status === "done") return deserialize(row.result!) as T;
+    if (row?.status === "done") return deserializeClone(row.result!) as T;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
     const now = this.#host.clock.now();
     if (row?.status === "retrying" && row.wake_at! > now) return this.#wait(row.wake_at);
@@ -125,7 +126,7 @@ export class WorkflowRun {
     if ("stale" in outcome) return this.#wait(null);
     if ("error" in outcome) throw outcome.error;
     if ("wakeAt" in outcome) return this.#wait(outcome.wakeAt);
-    return deserialize(outcome.bytes) as T;
+    return deserializeClone(outcome.bytes) as T;
   }
 
   /** One attempt of a step, recorded: done, failed for good, or retrying after a backoff. */
@@ -185,7 +186,7 @@ export class WorkflowRun {
     const timeout = options.timeout === undefined ? EVENT_TIMEOUT_MS : parseDuration(options.timeout, `step.waitForEvent("${name}") timeout`);
     const { key, seq, row } = this.#enter(name);
     if (this.#frozen) return this.#wait(null);
-    if (row?.status === "done") return deserialize(row.result!) as WorkflowStepEvent<T>;
+    if (row?.status === "done") return deserializeClone(row.result!) as WorkflowStepEvent<T>;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
     const { store, clock } = this.#host;
     const event = store.get<{ seq: number; type: string; payload: Uint8Array | null; at: number }>(
@@ -196,7 +197,7 @@ export class WorkflowRun {
     );
     if (event) {
       const value: WorkflowStepEvent<T> = {
-        payload: (event.payload === null ? undefined : deserialize(event.payload)) as T,
+        payload: (event.payload === null ? undefined : deserializeClone(event.payload)) as T,
         timestamp: new Date(event.at),
         type: event.type,
       };

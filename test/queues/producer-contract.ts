@@ -51,7 +51,7 @@ export function producerContract(make: () => QueueHarness | Promise<QueueHarness
       await jobs.send("hello ☃", { contentType: "text" });
       await jobs.send(bytes, { contentType: "bytes" });
       await jobs.send(bytes.buffer, { contentType: "bytes" });
-      await jobs.send({ when, map: new Map([["k", 1n]]) }, { contentType: "v8" });
+      await jobs.send({ when, map: new Map([["k", 1n]]), view: new Uint8Array([7, 8, 9]) }, { contentType: "v8" });
       await jobs.send("json string", { contentType: "JSON" as "json" }); // the case does not matter, as in workerd
       fx.consumers([consumer("jobs", { maxBatchSize: 6 })]);
       await fx.settle();
@@ -61,7 +61,9 @@ export function producerContract(make: () => QueueHarness | Promise<QueueHarness
       expect(view).toBeInstanceOf(ArrayBuffer);
       expect([...new Uint8Array(view as ArrayBuffer)]).toEqual([1, 2, 255]);
       expect([...new Uint8Array(buffer as ArrayBuffer)]).toEqual([1, 2, 255]);
-      expect(v8).toEqual({ when, map: new Map([["k", 1n]]) });
+      expect(v8).toEqual({ when, map: new Map([["k", 1n]]), view: new Uint8Array([7, 8, 9]) });
+      // A structured clone's typed array owns its bytes: its buffer is not a view into the stored message.
+      expect((v8 as { view: Uint8Array }).view.buffer.byteLength).toBe(3);
       expect(string).toBe("json string");
     });
 

@@ -74,6 +74,14 @@ class Parallel extends WorkflowEntrypoint {
   }
 }
 
+class Bytes extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const view = await step.do("bytes", () => new Uint8Array([1, 2, 3]));
+    await step.sleep("rest", "1 minute");
+    return { view, bufferBytes: view.buffer.byteLength };
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   attempts.clear();
@@ -83,7 +91,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel, Bytes }, start: START });
   return t;
 }
 
@@ -134,6 +142,17 @@ describe("step.do retries", () => {
     await t.clock.advance("1 hour");
     expect(await (await binding(t, "Caught").get("c")).status()).toEqual({ status: "complete", output: "recovered from nope" });
     expect(effects).toEqual(["fails", "recover"]);
+  });
+
+  it("gives a replayed step's typed array back with an ArrayBuffer of its own, as a structured clone does", async () => {
+    const t = await env();
+    await binding(t, "Bytes").create({ id: "b" });
+    await t.clock.settle();
+    await t.restart(); // the step's result is read back from the journal
+    await t.clock.advance("1 minute");
+    const status = await (await binding(t, "Bytes").get("b")).status();
+    expect(status).toEqual({ status: "complete", output: { view: new Uint8Array([1, 2, 3]), bufferBytes: 3 } });
+    expect((status.output as { view: Uint8Array }).view.buffer.byteLength).toBe(3);
   });
 
   it("refuses bad step options with a clear error", async () => {

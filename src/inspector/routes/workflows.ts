@@ -3,7 +3,7 @@
  * the partitions it holds), and start / event / pause / resume / terminate / restart through the
  * `env` bindings, which reach wherever an instance runs (docs/inspector/api.md §Workflows).
  */
-import { deserialize } from "node:v8";
+import { deserializeClone } from "../../web/structured-clone.ts";
 import { hasWorkflows } from "../../platform/host.ts";
 import { isWorkflowBinding, type WorkflowBinding, type WorkflowInstance } from "../../workflow/binding.ts";
 import type { WorkflowEngine } from "../../workflow/engine.ts";
@@ -23,7 +23,7 @@ function enginesOf(ctx: RouteContext): readonly WorkflowEngine[] {
 function decoded(bytes: Uint8Array | null): unknown {
   if (bytes === null) return null;
   try {
-    return deserialize(bytes) as unknown;
+    return deserializeClone(bytes) as unknown;
   } catch {
     return { $unreadable: bytes.byteLength };
   }
