@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { toStartArgs, type RunOptions } from "./args.ts";
 import { formatBanner, formatReload, formatReloadFailed, formatStartFailed } from "./banner.ts";
 import { VAR_FILES } from "./env-files.ts";
 import { CliError, EXIT_FAILURE, isRecoverable, type CliErrorKind } from "./errors.ts";
 import { SUPERVISED_ENV, isChildMessage, type ChildMessage } from "./ipc.ts";
 import { printError } from "./output.ts";
-import { resolveProject, type Project } from "./project.ts";
+import { configPathOf, configWatchFiles, resolveProject, type Project } from "./project.ts";
 import { watchFiles, type Watcher } from "./watcher.ts";
 
 const DEBOUNCE_MS = 150;
@@ -29,10 +29,13 @@ type Outcome =
 export async function runDev(options: RunOptions, cwd: string): Promise<void> {
   // A broken config is worth waiting on (the user fixes it and saves); the child reports it.
   let project: Project | undefined;
+  // Until the config reads, the project is watched where that config is (a project directory, --config).
+  let brokenConfig: string | undefined;
   try {
     project = await resolveProject(options, cwd);
   } catch (error) {
     if (!(error instanceof CliError) || error.kind !== "config") throw error;
+    brokenConfig = configPathOf(options, cwd);
   }
   const display = project?.entry.display ?? options.entry ?? "the project";
   // The child resolves the project again at every restart, so settings the command line left open
@@ -162,12 +165,13 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
   // Changes seen before the first start has finished are queued like any other.
   busy = true;
   const watcher: Watcher = watchFiles({
-    dir: project?.dir ?? cwd,
+    dir: project?.dir ?? (brokenConfig !== undefined ? dirname(brokenConfig) : cwd),
     ignoreDirs: [project?.options.dataDir ?? current.dataDir],
-    files: project?.watchFiles ?? [
-      ...[...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name)),
-      ...(options.configPath !== undefined ? [options.configPath] : []),
-    ],
+    files:
+      project?.watchFiles ??
+      (brokenConfig !== undefined
+        ? configWatchFiles(brokenConfig, options.envName)
+        : [...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name))),
     anyFileDirs: project?.config?.assets ? [project.config.assets.directory] : [],
     debounceMs: DEBOUNCE_MS,
     onChange: (paths) => void restart(describeChange(paths, cwd)),

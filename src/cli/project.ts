@@ -37,10 +37,7 @@ export interface Project {
  */
 export async function resolveProject(given: RunOptions, cwd: string): Promise<Project> {
   const options = projectDirectoryAsConfig(given, cwd);
-  const configPath = options.configPath ?? findWranglerConfig(cwd);
-  if (options.configPath !== undefined && !existsSync(options.configPath)) {
-    throw new CliError("usage", `--config: no such file ${options.configPath}`);
-  }
+  const configPath = configPathOf(options, cwd);
   let config: ProjectConfig | undefined;
   if (configPath !== undefined) {
     try {
@@ -66,10 +63,28 @@ export async function resolveProject(given: RunOptions, cwd: string): Promise<Pr
   const settings = await loadHearthConfig(config?.dir ?? cwd);
   const applied = applySettings(options, settings, config, cwd);
   const dataDir = environmentDataDir(applied.dataDir, options.envName);
-  const watchFiles = config
-    ? [config.path, join(config.dir, HEARTH_CONFIG_FILE), ...devVarsFiles(config.dir, options.envName)]
-    : VAR_FILES.map((name) => join(cwd, name));
+  const watchFiles = config ? configWatchFiles(config.path, options.envName) : VAR_FILES.map((name) => join(cwd, name));
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
+}
+
+/**
+ * The wrangler config the project is read from: `--config`, the one in a project directory given as
+ * the entry, else one in the working directory; undefined when there is none.
+ *
+ * @throws {CliError} "usage" when `--config` names no file, or a directory given as the entry has no config.
+ */
+export function configPathOf(given: RunOptions, cwd: string): string | undefined {
+  const options = projectDirectoryAsConfig(given, cwd);
+  if (options.configPath !== undefined && !existsSync(options.configPath)) {
+    throw new CliError("usage", `--config: no such file ${options.configPath}`);
+  }
+  return options.configPath ?? findWranglerConfig(cwd);
+}
+
+/** The files besides code whose change restarts `dev`: the config, hearth.config.ts and the vars files beside it. */
+export function configWatchFiles(configPath: string, envName: string | undefined): string[] {
+  const dir = dirname(configPath);
+  return [configPath, join(dir, HEARTH_CONFIG_FILE), ...devVarsFiles(dir, envName)];
 }
 
 /** `hearth dev examples/app`: a directory given as the entry means the wrangler config in it. */

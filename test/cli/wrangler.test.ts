@@ -184,3 +184,18 @@ export default {
     expect(await (await fetch(`${base}/new.txt`)).text()).toBe("fresh");
   });
 });
+
+describe("hearth dev with a broken config keeps watching that config", () => {
+  it("a project directory given on the command line starts once its config is fixed", async () => {
+    const cwd = await project({
+      "app/wrangler.jsonc": `{ "main": "src/index.ts", "vars": 5 }`,
+      "app/src/index.ts": `export default { fetch: () => new Response("fixed") };\n`,
+    });
+    const server = runCli(["dev", "app", "--port", "0"], { cwd });
+    await server.waitFor(/could not be served .* fix it and save to retry/);
+    expect(server.stderr()).toContain("wrangler.jsonc:1: vars must be an object (got 5)");
+    writeFileSync(join(cwd, "app", "wrangler.jsonc"), `{ "main": "src/index.ts", "vars": { "A": "1" } }`);
+    const base = await server.ready();
+    expect(await (await fetch(base)).text()).toBe("fixed");
+  });
+});
