@@ -191,18 +191,20 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
   sharding?.shard.answerWith(server.url, server.answer, server.adopt);
 
   let inspector: Awaited<ReturnType<typeof startCliInspector>>;
+  const serverPort = Number(new URL(server.url).port);
   try {
-    inspector = await startCliInspector(options, {
+    // The settings as resolved: a port from hearth.config.ts or wrangler's `dev` counts as --port.
+    inspector = await startCliInspector(settings, {
       dev,
       host,
-      serverPort: Number(new URL(server.url).port),
+      serverPort,
       metrics: observability.metrics,
       stores: observability.stores,
       version: readVersion(),
     });
   } catch (error) {
     await runInOrder([() => server.close(), () => mail.close(), () => runtime.close(), () => observability.close()]).catch(() => undefined);
-    throw inspectorError(error, options);
+    throw inspectorError(error, settings, serverPort);
   }
 
   if (inspector && inspectorView) inspectorView.attach(inspector.handle.joinCluster(inspectorView));
@@ -274,9 +276,9 @@ async function joinCluster(cluster: NonNullable<RunOptions["cluster"]>, dataDir:
   }
 }
 
-function inspectorError(error: unknown, options: RunOptions): CliError {
+function inspectorError(error: unknown, options: RunOptions, serverPort: number): CliError {
   const code = (error as { code?: unknown } | null)?.code;
-  const port = options.inspectorPort ?? (options.port === 0 ? 0 : options.port + 1);
+  const port = options.inspectorPort ?? serverPort + 1;
   if (code === "EADDRINUSE") {
     return new CliError("port-in-use", `The inspector's port ${port} is already in use. Pick another with --inspector-port <n>, or turn it off with --no-inspector.`, { cause: error });
   }

@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, requireBuild, ROOT, runCli, tempDir } from "./helpers.ts";
@@ -56,6 +58,36 @@ describe("hearth start --inspector", () => {
     expect(none.stderr()).toContain(`No running inspector for ${data}`);
   });
 });
+
+describe("the inspector's port in use", () => {
+  it("is named as the port of the server wrangler's dev.port chose, plus one", async () => {
+    // A server port whose next port is taken by someone else.
+    const { port, blocker } = await portBeforeTakenOne();
+    try {
+      const dir = await tempDir("hearth-inspector-port-");
+      writeFileSync(join(dir, "wrangler.jsonc"), JSON.stringify({ main: "index.ts", dev: { port } }));
+      writeFileSync(join(dir, "index.ts"), `export default { fetch: () => new Response("ok") };\n`);
+      const cli = runCli(["start", "--inspector", "--data", join(dir, "data")], { cwd: dir });
+      expect((await cli.exited()).code).toBe(1);
+      expect(cli.stderr()).toContain(`The inspector's port ${port + 1} is already in use`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+async function portBeforeTakenOne(): Promise<{ port: number; blocker: Server }> {
+  for (;;) {
+    const blocker = createServer().listen(0, "127.0.0.1");
+    await once(blocker, "listening");
+    const taken = (blocker.address() as AddressInfo).port;
+    const probe = createServer().listen(taken - 1, "127.0.0.1");
+    const free = await Promise.race([once(probe, "listening").then(() => true), once(probe, "error").then(() => false)]);
+    probe.close();
+    if (free) return { port: taken - 1, blocker };
+    blocker.close();
+  }
+}
 
 describe("alerts in hearth.config.ts", () => {
   it("loads rules and contact points at start, and refuses a bad rule with a clear startup error", async () => {
