@@ -103,12 +103,17 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
       );
     },
   });
-  server.on("error", (error) => console.error("[hearth] smtp:", error));
+  // A failure to listen (a taken port) rejects below and is reported once, without a stack trace.
+  let listening = false;
+  server.on("error", (error) => {
+    if (listening) console.error("[hearth] smtp:", error);
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.server.once("error", reject);
     server.listen(options.port ?? 2525, hostname, () => {
       server.server.off("error", reject);
+      listening = true;
       resolve();
     });
   });

@@ -42,6 +42,23 @@ describe("hearth errors and usage", () => {
     }
   });
 
+  it("names a taken --smtp-port once, without a stack trace", async () => {
+    const blocker = createServer();
+    blocker.listen(0, "127.0.0.1");
+    await once(blocker, "listening");
+    const address = blocker.address();
+    if (address === null || typeof address === "string") throw new Error("no port");
+    try {
+      const cli = runCli(["start", "examples/counter/src/index.ts", "--port", "0", "--smtp-port", String(address.port), "--data", await tempDir()]);
+      expect((await cli.exited()).code).toBe(1);
+      expect(cli.stderr()).toContain(`Port ${address.port} is already in use on 127.0.0.1. Stop the other server or pick another port with --smtp-port <n>`);
+      expect(cli.output()).not.toContain("EADDRINUSE");
+      expect(cli.output()).not.toMatch(/\n\s+at |\\n\s+at /);
+    } finally {
+      blocker.close();
+    }
+  });
+
   it("reports an entry that throws while importing", async () => {
     const cli = runCli(["start", join(FIXTURES, "throws.ts"), "--port", "0", "--data", await tempDir()]);
     const { code } = await cli.exited();
