@@ -55,8 +55,25 @@ export function agentSegment(binding: string): string {
 
 const label = (text: string): string => styleText("dim", text.padEnd(8));
 
+/** Wildcard addresses a server listens on, and the loopback address a browser on this machine reaches it at. */
+const WILDCARDS: Readonly<Record<string, string>> = { "0.0.0.0": "127.0.0.1", "[::]": "[::1]" };
+
+/**
+ * A URL someone can open: a server on every address (`--host 0.0.0.0` or `::`) is shown at loopback,
+ * since `http://0.0.0.0:8787` is not an address to connect to (browsers on some systems refuse it).
+ *
+ * @example
+ * reachableUrl("http://0.0.0.0:8787/metrics"); // "http://127.0.0.1:8787/metrics"
+ */
+export function reachableUrl(url: string): string {
+  const match = /^([a-z]+:\/\/)(0\.0\.0\.0|\[::\])(?=[:/]|$)/.exec(url);
+  return match === null ? url : `${match[1]}${WILDCARDS[match[2] ?? ""] ?? match[2]}${url.slice(match[0].length)}`;
+}
+
 /** The multi-line banner printed once the server listens. */
-export function formatBanner(info: BannerInfo): string {
+export function formatBanner(shown: BannerInfo): string {
+  const listensEverywhere = reachableUrl(shown.url) !== shown.url;
+  const info = reachableBanner(shown);
   const lines = [`${styleText("bold", `hearth ${info.command}`)} · ${info.entry}`];
   if (info.project) {
     lines.push(`  ${label("config")} ${info.project.config}${info.project.env !== undefined ? `  (env: ${styleText("bold", info.project.env)})` : ""}`);
@@ -103,14 +120,27 @@ export function formatBanner(info: BannerInfo): string {
     const next = pending.nextAt === null ? "" : `, next due ${new Date(pending.nextAt).toISOString()}`;
     lines.push(`  ${label("tasks")} ${pending.agents} agent${pending.agents === 1 ? "" : "s"} with scheduled work${next}`);
   }
-  lines.push(`  ${label("ready")} ${styleText("green", info.url)}`);
+  const everywhere = listensEverywhere ? `  (listening on every address: ${new URL(shown.url).hostname})` : "";
+  lines.push(`  ${label("ready")} ${styleText("green", info.url)}${everywhere}`);
   return lines.join("\n");
+}
+
+/** The banner's URLs as someone on this machine opens them. */
+function reachableBanner(info: BannerInfo): BannerInfo {
+  const email = info.email && { ...info.email, ...(info.email.webhook !== undefined ? { webhook: reachableUrl(info.email.webhook) } : {}) };
+  return {
+    ...info,
+    url: reachableUrl(info.url),
+    ...(info.metrics !== undefined ? { metrics: reachableUrl(info.metrics) } : {}),
+    ...(info.inspector ? { inspector: { ...info.inspector, url: reachableUrl(info.inspector.url) } } : {}),
+    ...(email ? { email } : {}),
+  };
 }
 
 /** The one line printed when `dev` has restarted the server. */
 export function formatReload(reason: string, url: string, agents: readonly string[]): string {
   const served = agents.length > 0 ? ` · ${agents.join(", ")}` : "";
-  return `  ${label("reload")} ${reason} → ${styleText("green", url)}${served}`;
+  return `  ${label("reload")} ${reason} → ${styleText("green", reachableUrl(url))}${served}`;
 }
 
 /** The one line printed when `dev` could not restart the server and waits for the next change. */

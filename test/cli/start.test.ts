@@ -50,6 +50,18 @@ describe("hearth start", () => {
     expect(banner).toContain(`metrics  ${url}/metrics`);
   });
 
+  it("on every address (--host 0.0.0.0), shows URLs a browser on this machine can open", async () => {
+    const cli = runCli(["start", COUNTER, "--host", "0.0.0.0", "--port", "0", "--data", await tempDir()]);
+    const url = await cli.ready();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const banner = cli.stdout();
+    expect(banner).not.toContain("0.0.0.0:");
+    expect(banner).toMatch(new RegExp(`agents\\s+Counter\\s+→ ${url}/agents/counter/:name`));
+    expect(banner).toContain(`metrics  ${url}/metrics`);
+    expect(banner).toContain(`ready    ${url}  (listening on every address: 0.0.0.0)`);
+    expect(await post(`${url}/agents/counter/alice`)).toBe("1");
+  });
+
   it("serves Prometheus metrics at /metrics, without instance names; --no-metrics turns it off", async () => {
     const data = await tempDir();
     const cli = runCli(["start", COUNTER, "--port", "0", "--data", data]);

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseCommandLine, toStartArgs } from "../../src/cli/args.ts";
-import { agentSegment, formatBanner } from "../../src/cli/banner.ts";
+import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { isIgnoredPath, isWatchedFile } from "../../src/cli/watcher.ts";
@@ -167,6 +167,13 @@ describe("banner", () => {
     expect(agentSegment("Counter")).toBe("counter");
     expect(agentSegment("ChatRoom")).toBe("chat-room");
     expect(agentSegment("MY_AGENT")).toBe("my-agent");
+  });
+
+  it("shows a server on every address at loopback", () => {
+    expect(reachableUrl("http://0.0.0.0:8787/metrics")).toBe("http://127.0.0.1:8787/metrics");
+    expect(reachableUrl("http://[::]:8787")).toBe("http://[::1]:8787");
+    expect(reachableUrl("http://0.0.0.0.nip.io:8787")).toBe("http://0.0.0.0.nip.io:8787");
+    expect(reachableUrl("http://192.168.1.5:8787")).toBe("http://192.168.1.5:8787");
   });
 
   it("lists every agent with its route", () => {
