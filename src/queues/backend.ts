@@ -48,7 +48,10 @@ export interface ReadyMessages {
   count: number;
   /** When the first of them became deliverable (undefined when count is 0). */
   since: number | undefined;
-  /** When count is 0: when the next message becomes deliverable, if any is stored. */
+  /**
+   * When the next message not deliverable at `now` becomes deliverable, if any is stored: it may fill
+   * a partial batch before its timeout, so the consumer looks again then.
+   */
   next: number | undefined;
 }
 
@@ -89,7 +92,7 @@ export interface QueueBackend {
   backlogs(): QueueBacklog[];
   /** The backlog of a queue: every message not yet acknowledged. */
   metrics(queue: string): Awaitable<QueueMetrics>;
-  /** Messages of `queue` deliverable at `now` (up to `limit`), or when the next one will be. */
+  /** Messages of `queue` deliverable at `now` (up to `limit`), and when the next one not yet deliverable will be. */
   ready(queue: string, now: number, limit: number): Awaitable<ReadyMessages>;
   /** Takes up to `limit` deliverable messages of `queue`, oldest first, and counts the delivery. */
   lease(queue: string, now: number, limit: number): Awaitable<LeasedMessage[]>;

@@ -13,7 +13,8 @@ export type DeliverBatch = (batch: MessageBatch) => Promise<void>;
 
 /**
  * Delivers the messages of one queue to its consumer: a batch as soon as `maxBatchSize` messages are
- * ready, or `maxBatchTimeout` after the first of them became ready; at most `maxConcurrency` batches
+ * ready (also when a delayed or retried one becomes ready and fills it), or `maxBatchTimeout` after the
+ * first of them became ready; at most `maxConcurrency` batches
  * at a time. Applies the consumer's acks and retries, and dead-letters or drops a message whose
  * retries are used up.
  */
@@ -115,7 +116,8 @@ export class QueueWorker {
       }
       const deadline = ready.since! + maxBatchTimeoutMs;
       if (ready.count < maxBatchSize && now < deadline) {
-        this.#armTimer(deadline);
+        // A delayed or retried message ready before the deadline may fill the batch: look again then.
+        this.#armTimer(ready.next === undefined ? deadline : Math.min(deadline, ready.next));
         break;
       }
       // Leased even when stop() came meanwhile: stop() waits for this pump, then for the batch.

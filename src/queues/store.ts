@@ -133,8 +133,8 @@ export class QueueStore implements QueueBackend {
   }
 
   /**
-   * Messages of `queue` deliverable at `now` (up to `limit`), and when the first of them became
-   * deliverable; when there are none, the time the next one becomes deliverable, if any.
+   * Messages of `queue` deliverable at `now` (up to `limit`), when the first of them became
+   * deliverable, and when the next one not yet deliverable becomes deliverable, if any.
    */
   ready(queue: string, now: number, limit: number): ReadyMessages {
     const row = this.#statement(
@@ -142,9 +142,8 @@ export class QueueStore implements QueueBackend {
        WHERE queue = ? AND leased = 0 AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)`,
     ).get(queue, now, limit)!;
     const count = Number(row.n);
-    if (count > 0) return { count, since: row.since as number, next: undefined };
-    const next = this.#statement("SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND leased = 0").get(queue)?.at;
-    return { count: 0, since: undefined, next: typeof next === "number" ? next : undefined };
+    const next = this.#statement("SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND leased = 0 AND visible_at > ?").get(queue, now)?.at;
+    return { count, since: count > 0 ? (row.since as number) : undefined, next: typeof next === "number" ? next : undefined };
   }
 
   /** Takes up to `limit` deliverable messages of `queue`, oldest first, and counts the delivery. */

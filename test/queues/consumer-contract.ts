@@ -53,6 +53,32 @@ export function consumerContract(make: () => QueueHarness | Promise<QueueHarness
       expect(fx.deliveries).toEqual([expect.objectContaining({ at: START + 5000, messages: [expect.objectContaining({ body: "a" }), expect.objectContaining({ body: "b" })] })]);
     });
 
+    it("delivers a partial batch as soon as a delayed message becomes ready and fills it", async () => {
+      fx.consumers([consumer("jobs", { maxBatchSize: 2, maxBatchTimeout: 60 })]);
+      await sendAll(["a"]);
+      await fx.producer().send("b", { delaySeconds: 5 });
+      await fx.clock.advance(5000);
+      await fx.settle();
+      expect(fx.deliveries.map((d) => ({ at: d.at, bodies: d.messages.map((m) => m.body) }))).toEqual([{ at: START + 5000, bodies: ["a", "b"] }]);
+    });
+
+    it("delivers a partial batch as soon as a retried message becomes ready and fills it", async () => {
+      fx.handle = (batch) => {
+        for (const message of batch.messages) if (message.body === "x" && message.attempts === 1) message.retry({ delaySeconds: 10 });
+      };
+      fx.consumers([consumer("jobs", { maxBatchSize: 2, maxBatchTimeout: 30 })]);
+      await sendTogether(["x", "y"]);
+      await fx.settle();
+      await fx.clock.advance(1000);
+      await sendAll(["z"]);
+      await fx.clock.advanceTo(START + 10_000);
+      await fx.settle();
+      expect(fx.deliveries.map((d) => ({ at: d.at, bodies: d.messages.map((m) => m.body) }))).toEqual([
+        { at: START, bodies: ["x", "y"] },
+        { at: START + 10_000, bodies: ["z", "x"] },
+      ]);
+    });
+
     it("with max_batch_timeout 0, delivers whatever is ready at once", async () => {
       fx.consumers([consumer("jobs", { maxBatchSize: 100, maxBatchTimeout: 0 })]);
       await sendAll(["only"]);

@@ -5,7 +5,10 @@ import type pg from "pg";
 export interface QueueStatements {
   /** $1..$7 parallel arrays of the messages, $8 the channel, $9 the writer. Rows: queue, backlog count, bytes, oldest sent_at. */
   insert: pg.QueryConfig;
-  /** $1 queue, $2 now, $3 limit. One row: ready count (up to the limit), the queue's earliest available_at. */
+  /**
+   * $1 queue, $2 now, $3 limit. One row: ready count (up to the limit), the earliest available_at up to
+   * now, and the earliest after now (a delayed or retried message, or a lease that may lapse).
+   */
   ready: pg.QueryConfig;
   /** $1 queue, $2 now, $3 limit, $4 lease deadline, $5 lease. */
   lease: pg.QueryConfig;
@@ -60,7 +63,8 @@ export function queueStatements(table: string, counts: string): QueueStatements 
     ready: named(
       "ready",
       `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${ready}) AS r),
-              (SELECT min(available_at) FROM ${table} WHERE queue = $1)`,
+              (SELECT min(available_at) FROM ${table} WHERE queue = $1 AND available_at <= $2),
+              (SELECT min(available_at) FROM ${table} WHERE queue = $1 AND available_at > $2)`,
     ),
     // SKIP LOCKED: nodes leasing the same queue at once take different messages instead of waiting.
     lease: named(

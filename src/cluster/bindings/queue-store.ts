@@ -114,10 +114,9 @@ export class PostgresQueueStore implements QueueBackend {
   }
 
   async ready(queue: string, now: number, limit: number): Promise<ReadyMessages> {
-    const [count, first] = (await this.#query<[string, string | null]>(this.#sql.ready, [queue, now, limit])).rows[0]!;
+    const [count, since, next] = (await this.#query<[string, string | null, string | null]>(this.#sql.ready, [queue, now, limit])).rows[0]!;
     const n = Number(count);
-    if (n > 0) return { count: n, since: Number(first), next: undefined };
-    return { count: 0, since: undefined, next: first === null ? undefined : Number(first) };
+    return { count: n, since: n > 0 && since !== null ? Number(since) : undefined, next: next === null ? undefined : Number(next) };
   }
 
   async lease(queue: string, now: number, limit: number): Promise<LeasedMessage[]> {
