@@ -40,9 +40,15 @@ export interface StepPlace {
 /** Runs a node at a place: the tree walk, handed to the pattern modules (which it imports). */
 export type Execute = (scope: RunScope, node: TeamNode, input: unknown, place: StepPlace) => Promise<unknown>;
 
-/** `parent/segment` (the root's children have no leading slash). */
+const SEGMENT_ESCAPES: Readonly<Record<string, string>> = { "/": "∕", "∕": "%E2%88%95", "%": "%25" };
+
+/**
+ * `parent/segment` (the root's children have no leading slash). A name's "/" is written "∕" (U+2215),
+ * so "/" only ever separates segments; "∕" itself and "%" are percent-encoded so that no two names
+ * share a segment. Names without "/", "∕" or "%" are their own segment, as they always were.
+ */
 export function childPath(parent: string, segment: string): string {
-  const clean = segment.replaceAll("/", "∕");
+  const clean = segment.replace(/[/∕%]/gu, (char) => SEGMENT_ESCAPES[char]!);
   return parent === "" ? clean : `${parent}/${clean}`;
 }
 

@@ -44,6 +44,8 @@ const teams = {
   ),
   routeNamedDecision: team("t-route-decision", route({ routes: { decision: echo("decide"), other: echo("other") }, by: (q) => (String(q) === "other" ? "other" : "decision") })),
   parallel: team("t-parallel", parallel({ pro: echo("pro"), con: echo("con") }, { reduce: (r) => `${String(r.pro)} vs ${String(r.con)}` })),
+  // One at a time: a branch sharing a journal place with the one before would replay its result.
+  lookalikes: team("t-lookalikes", parallel({ "a/b": echo("slash"), "a∕b": echo("division"), "a%E2%88%95b": echo("escaped"), "a%25": echo("percent") }, { concurrency: 1 })),
   map: team("t-map", map(echo("sum"), { items: (s) => String(s).split(","), concurrency: 2 })),
   branch: team("t-branch", branch((q) => String(q).length > 5, { then: echo("long"), else: echo("short") })),
   loop: team("t-loop", loop(fnMember("inc", (n: number) => n + 1), { until: (n) => (n as number) >= 3, maxIterations: 5 })),
@@ -101,6 +103,9 @@ class Desk extends Agent {
   }
   async reject(id: string, path: string): Promise<void> {
     await teamRun(this, id).reject(path, "no thanks");
+  }
+  stepPaths(id: string): (string | undefined)[] {
+    return teamRun(this, id).events().filter((event) => event.type === "step-finished").map((event) => event.path);
   }
   async result(id: string): Promise<unknown> {
     return teamRun(this, id).result();
@@ -162,6 +167,15 @@ describe("team patterns", () => {
     const d = await desk();
     expect(await d.run("parallel", "x")).toBe("pro(x) vs con(x)");
     expect(await d.run("map", "1,2,3")).toEqual(["sum(1)", "sum(2)", "sum(3)"]);
+  });
+
+  it("parallel: branch names that differ only in \"/\", \"∕\" or \"%\" have journal places of their own", async () => {
+    const d = await desk();
+    const id = await d.start("lookalikes", "x");
+    expect(await d.result(id)).toEqual({ "a/b": "slash(x)", "a∕b": "division(x)", "a%E2%88%95b": "escaped(x)", "a%25": "percent(x)" });
+    expect(calls).toEqual(["slash", "division", "escaped", "percent"]);
+    // A name without "∕" or "%" keeps the place it always had: journals written before still replay.
+    expect(await d.stepPaths(id)).toEqual(["a∕b", "a%E2%88%95b", "a%25E2%2588%2595b", "a%2525"]);
   });
 
   it("branch and loop (with its exit and its limit)", async () => {
