@@ -10,7 +10,7 @@ import {
   tablesOf,
   warnUnknownKeys,
 } from "./read.ts";
-import type { MigrationStep } from "./types.ts";
+import type { DurableObjectBindingConfig, MigrationStep } from "./types.ts";
 
 /** Tags of steps derived from `exports` start with this, so they never clash with hand-written tags. */
 export const EXPORTS_TAG_PREFIX = "exports:";
@@ -51,6 +51,39 @@ function renames(ctx: CheckContext, value: unknown, at: KeyPath): { from: string
     checkIdentifier(ctx, from, [...item, "from"], "class name");
     checkIdentifier(ctx, to, [...item, "to"], "class name");
     return { from, to };
+  });
+}
+
+/**
+ * Refuses a `durable_objects.bindings[]` entry whose class the migrations renamed away or deleted
+ * (and did not create again), as Cloudflare does: a renamed class's old name would otherwise reach the
+ * storage its new name now holds (two live classes on one store). Classes no migration names are left alone.
+ */
+export function checkBoundClassesLive(
+  ctx: CheckContext,
+  bindings: readonly DurableObjectBindingConfig[],
+  steps: readonly MigrationStep[],
+  at: KeyPath,
+): void {
+  const gone = new Map<string, { step: MigrationStep; renamedTo?: string }>();
+  for (const step of steps) {
+    for (const { from, to } of step.renamedClasses) {
+      gone.set(from, { step, renamedTo: to });
+      gone.delete(to);
+    }
+    for (const name of [...step.newClasses, ...step.newSqliteClasses]) gone.delete(name);
+    for (const name of step.deletedClasses) gone.set(name, { step });
+  }
+  bindings.forEach((binding, index) => {
+    const fate = gone.get(binding.className);
+    if (fate === undefined || binding.scriptName !== undefined) return;
+    const by = fate.step.tag.startsWith(EXPORTS_TAG_PREFIX) ? `exports.${binding.className}` : `migration "${fate.step.tag}"`;
+    const what = fate.renamedTo === undefined ? `deleted by ${by}: remove the binding` : `renamed to ${fate.renamedTo} by ${by}: bind ${fate.renamedTo} instead`;
+    fail(
+      ctx,
+      [...at, "bindings", index, "class_name"],
+      `"${binding.className}" of binding ${binding.name} was ${what} (a class a migration renamed away or deleted cannot be bound)`,
+    );
   });
 }
 

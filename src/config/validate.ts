@@ -4,7 +4,7 @@ import { checkBindingNames } from "./binding-names.ts";
 import type { ResolvedEnvironment, ResolvedKey } from "./environment.ts";
 import type { KeyPath } from "./key-path.ts";
 import { IGNORED_WITH_WARNING, isKnownKey } from "./keys.ts";
-import { readExports, readMigrations } from "./migrations.ts";
+import { checkBoundClassesLive, readExports, readMigrations } from "./migrations.ts";
 import {
   asTable,
   type CheckContext,
@@ -76,6 +76,8 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
     dev: read("dev", readDev, {}),
     warnings: ctx.warnings,
   };
+  const durableObjectsAt = entry("durable_objects")?.at;
+  if (durableObjectsAt !== undefined) checkBoundClassesLive(ctx, config.durableObjects, config.migrations, durableObjectsAt);
   collectUnsupported(ctx, resolved);
   checkBindingNames(ctx);
   warnAboutIgnoredKeys(ctx, resolved);

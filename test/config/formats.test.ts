@@ -18,7 +18,7 @@ const JSONC = `{
   "durable_objects": {
     "bindings": [
       { "name": "CHAT", "class_name": "ChatAgent" },
-      { "name": "COUNTER", "class_name": "Counter" },
+      { "name": "COUNTER", "class_name": "Tally" },
     ],
   },
   "migrations": [
@@ -63,7 +63,7 @@ class_name = "ChatAgent"
 
 [[durable_objects.bindings]]
 name = "COUNTER"
-class_name = "Counter"
+class_name = "Tally"
 
 [[migrations]]
 tag = "v1"
@@ -162,7 +162,7 @@ function expectedConfig(dir: string, file: string): ProjectConfig {
     compatibilityFlags: ["nodejs_compat"],
     durableObjects: [
       { name: "CHAT", className: "ChatAgent" },
-      { name: "COUNTER", className: "Counter" },
+      { name: "COUNTER", className: "Tally" },
     ],
     migrations: [
       { tag: "v1", newClasses: [], newSqliteClasses: ["ChatAgent", "Counter"], renamedClasses: [], deletedClasses: [] },

@@ -44,6 +44,38 @@ describe("migrations", () => {
     );
   });
 
+  it("refuse a binding to a class a migration renamed away or deleted, naming the binding, class and tag", () => {
+    const v1 = { tag: "v1", new_sqlite_classes: ["Counter", "Old"] };
+    const bound = (className: string, ...later: unknown[]) => ({
+      durable_objects: { bindings: [{ name: "COUNTER", class_name: className }] },
+      migrations: [v1, ...later],
+    });
+    const renamed = { tag: "v2", renamed_classes: [{ from: "Counter", to: "Counter2" }] };
+    expect(configError(() => loadJson(project(), bound("Counter", renamed))).message).toBe(
+      'wrangler.jsonc:6: durable_objects.bindings[0].class_name "Counter" of binding COUNTER was renamed to Counter2 by migration "v2": ' +
+        "bind Counter2 instead (a class a migration renamed away or deleted cannot be bound)",
+    );
+    expect(configError(() => loadJson(project(), bound("Old", { tag: "v2", deleted_classes: ["Old"] }))).message).toBe(
+      'wrangler.jsonc:6: durable_objects.bindings[0].class_name "Old" of binding COUNTER was deleted by migration "v2": ' +
+        "remove the binding (a class a migration renamed away or deleted cannot be bound)",
+    );
+    // The rename's target, a class created again after its deletion, and a class no migration names are bound as usual.
+    expect(loadJson(project(), bound("Counter2", renamed)).durableObjects).toEqual([{ name: "COUNTER", className: "Counter2" }]);
+    const recreated = bound("Old", { tag: "v2", deleted_classes: ["Old"] }, { tag: "v3", new_classes: ["Old"] });
+    expect(loadJson(project(), recreated).durableObjects).toEqual([{ name: "COUNTER", className: "Old" }]);
+    expect(loadJson(project(), bound("Unlisted", renamed)).durableObjects).toEqual([{ name: "COUNTER", className: "Unlisted" }]);
+  });
+
+  it("refuse a binding to a class the exports form renames away", () => {
+    const config = {
+      durable_objects: { bindings: [{ name: "COUNTER", class_name: "Counter" }] },
+      exports: { Counter: { type: "durable-object", state: "renamed", renamed_to: "Tally" }, Tally: { type: "durable-object", storage: "sqlite" } },
+    };
+    expect(configError(() => loadJson(project(), config)).message).toMatch(
+      /^wrangler\.jsonc:6: durable_objects\.bindings\[0\]\.class_name "Counter" of binding COUNTER was renamed to Tally by exports\.Counter: bind Tally instead/,
+    );
+  });
+
   it("ignore transferred_classes with a warning", () => {
     const config = loadJson(project(), { migrations: [{ tag: "v1", transferred_classes: [{ from: "A", from_script: "w", to: "A" }] }] });
     expect(config.migrations).toEqual([step("v1", {})]);
