@@ -1,4 +1,4 @@
-import { applyMigrations } from "../worker/migrations.ts";
+import { planMigrations } from "../worker/migrations.ts";
 import { bindClasses } from "../worker/classes.ts";
 import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
@@ -185,10 +185,12 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     setWorkerEnv({ ...loaded.vars, ...platform.bindings });
     const entry = await loadEntry(project.entry.path, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
-    const migrations = applyMigrations(project.dataDir, config.migrations, config.path, {
+    const migrations = planMigrations(project.dataDir, config.migrations, config.path, {
       boundClasses: config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.className),
     });
     const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);
+    // Recorded only once the classes are found: a start that fails on them leaves the data directory as it was.
+    migrations.commit();
     host = newHost({
       dataDir: project.dataDir,
       agents: bound.agents,

@@ -29,16 +29,17 @@ export interface ApplyMigrationsOptions {
   boundClasses?: readonly string[];
 }
 
+/** Migrations worked out but not yet applied: {@link MigrationPlan.commit} changes the data directory. */
+export interface MigrationPlan extends MigrationOutcome {
+  /** Removes deleted classes' data and records the new steps; nothing on disk changes before this. */
+  commit(): void;
+}
+
 /**
  * Applies the migrations the data directory has not seen yet, in order, and records them
- * (`<dataDir>/migrations.json`). A rename keeps the data where it is and points the new class at it
- * (an agent's file name is derived from its storage name, so moving files would lose them); a delete
- * removes the class's agents and their pending schedules. Tags already applied must still be the
- * start of the list: migrations are append-only, as on Cloudflare. Every step is checked before
- * anything changes, so a refused migration leaves the data as it was.
+ * (`<dataDir>/migrations.json`). See {@link planMigrations}; this is the plan committed at once.
  *
- * @throws {Error} when the recorded history and the config disagree, a rename's target already has
- *   agents of its own, or a deleted class is still bound.
+ * @throws {Error} as {@link planMigrations} does.
  * @example
  * const { applied, storage } = applyMigrations(".hearth", config.migrations, config.path, {
  *   boundClasses: config.durableObjects.map((binding) => binding.className),
@@ -50,13 +51,40 @@ export function applyMigrations(
   configName: string,
   options: ApplyMigrationsOptions = {},
 ): MigrationOutcome {
+  const plan = planMigrations(dataDir, steps, configName, options);
+  plan.commit();
+  return { applied: plan.applied, storage: plan.storage };
+}
+
+/**
+ * Works out the migrations the data directory has not seen yet, in order, without changing it, so
+ * the caller can check the classes they leave before anything is recorded. A rename keeps the data
+ * where it is and points the new class at it (an agent's file name is derived from its storage name,
+ * so moving files would lose them); a delete removes the class's agents and their pending schedules.
+ * Tags already applied must still be the start of the list: migrations are append-only, as on
+ * Cloudflare. Every step is checked before anything changes, so a refused migration leaves the data
+ * as it was.
+ *
+ * @throws {Error} when the recorded history and the config disagree, a rename's target already has
+ *   agents of its own, or a deleted class is still bound.
+ * @example
+ * const plan = planMigrations(".hearth", config.migrations, config.path);
+ * const bound = bindClasses(config, exports, "src/index.ts", plan.storage);
+ * plan.commit();
+ */
+export function planMigrations(
+  dataDir: string,
+  steps: readonly MigrationStep[],
+  configName: string,
+  options: ApplyMigrationsOptions = {},
+): MigrationPlan {
   const statePath = join(dataDir, STATE_FILE);
   const state = readState(statePath);
   const context: PlanContext = { dataDir, configName, bound: new Set(options.boundClasses ?? []) };
   // The declarative `exports` form has no history: each of its changes is applied once, by tag.
   if (steps.some((step) => step.tag.startsWith(EXPORTS_TAG_PREFIX))) {
     const done = new Set(state.applied);
-    return applySteps(context, statePath, state, steps.filter((step) => !done.has(step.tag)));
+    return planFresh(context, statePath, state, steps.filter((step) => !done.has(step.tag)));
   }
   state.applied.forEach((tag, index) => {
     if (steps[index]?.tag !== tag) {
@@ -66,7 +94,7 @@ export function applyMigrations(
       );
     }
   });
-  return applySteps(context, statePath, state, steps.slice(state.applied.length));
+  return planFresh(context, statePath, state, steps.slice(state.applied.length));
 }
 
 interface PlanContext {
@@ -75,14 +103,16 @@ interface PlanContext {
   bound: ReadonlySet<string>;
 }
 
-function applySteps(context: PlanContext, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationOutcome {
+function planFresh(context: PlanContext, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationPlan {
   const removed = planSteps(context, state, fresh);
-  for (const storage of removed) {
-    rmSync(join(context.dataDir, "agents", storage), { recursive: true, force: true });
-    forgetClassInDueIndex(context.dataDir, storage);
-  }
-  if (fresh.length > 0) writeState(statePath, state);
-  return { applied: fresh.map((step) => step.tag), storage: { ...state.storage } };
+  const commit = (): void => {
+    for (const storage of removed) {
+      rmSync(join(context.dataDir, "agents", storage), { recursive: true, force: true });
+      forgetClassInDueIndex(context.dataDir, storage);
+    }
+    if (fresh.length > 0) writeState(statePath, state);
+  };
+  return { applied: fresh.map((step) => step.tag), storage: { ...state.storage }, commit };
 }
 
 /**

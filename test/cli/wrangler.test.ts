@@ -1,6 +1,6 @@
 /** `hearth dev` / `start` on wrangler projects written into temporary directories: config errors, unsupported bindings, module mapping, hearth.config.ts. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
@@ -44,6 +44,22 @@ describe("wrangler config errors stop start-up with one clear message", () => {
     const { status, output } = start(dir);
     expect(status).toBe(1);
     expect(output).toContain(`durable_objects.bindings[0].class_name: class "ChatRoom" is not exported by src/index.ts (it exports Counter)`);
+  });
+
+  it("a binding to a class the entry does not export records none of the migrations", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({
+        main: "src/index.ts",
+        durable_objects: { bindings: [{ name: "Chat", class_name: "ChatRoom" }] },
+        migrations: [{ tag: "v1", new_sqlite_classes: ["ChatRoom"] }],
+      }),
+      "src/index.ts": AGENT,
+    });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toContain(`class "ChatRoom" is not exported`);
+    // Fixing the config (even rewriting v1) must start as if this start had never happened.
+    expect(existsSync(join(dir, ".hearth", "migrations.json"))).toBe(false);
   });
 
   it("an environment that does not exist", async () => {

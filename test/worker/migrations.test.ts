@@ -12,7 +12,7 @@ import type { MigrationStep } from "../../src/config/types.ts";
 import { Agent, Host, type AgentNamespace } from "../../src/index.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
 import { bindClasses } from "../../src/worker/classes.ts";
-import { applyMigrations } from "../../src/worker/migrations.ts";
+import { applyMigrations, planMigrations } from "../../src/worker/migrations.ts";
 import { thrown } from "../support/thrown.ts";
 import { projectConfig, step, useTempDirs } from "./helpers.ts";
 
@@ -218,6 +218,18 @@ describe("deleted_classes", () => {
     );
     expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(true);
     expect(applyMigrations(dataDir, [v1], "wrangler.jsonc").applied).toEqual([]);
+  });
+
+  it("changes nothing on disk until a plan is committed", () => {
+    const dataDir = newDir();
+    mkdirSync(join(dataDir, "agents", "old-name"), { recursive: true });
+    const plan = planMigrations(dataDir, [v1, step("v3", { deletedClasses: ["OldName"] })], "wrangler.jsonc");
+    expect(plan.applied).toEqual(["v1", "v3"]);
+    expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(true);
+    expect(existsSync(join(dataDir, "migrations.json"))).toBe(false);
+    plan.commit();
+    expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toEqual({ applied: ["v1", "v3"], storage: {} });
   });
 
   it("checks every new step before deleting anything", () => {
