@@ -5,13 +5,16 @@ import { type CheckContext, fail, type NamedBinding } from "./read.ts";
 /**
  * `env.X` holds one thing, so a name may be declared once across every binding kind (KV, D1,
  * Durable Objects, queues, vars, unsupported ones…). The one exception: a var and a required
- * secret may share a name (the var is the local stand-in for the secret).
+ * secret may share a name (the var is the local stand-in for the secret). `__proto__` is refused.
  *
  * @throws {ConfigError} at the declaration further down the file, naming the other.
  */
 export function checkBindingNames(ctx: CheckContext): void {
   const seen = new Map<string, NamedBinding>();
   for (const named of ctx.names) {
+    if (named.name === "__proto__") {
+      fail(ctx, named.at, `cannot be named "__proto__": env.__proto__ is the object's prototype in JavaScript, not a value it can hold; use another name`);
+    }
     const first = seen.get(named.name);
     if (first === undefined) {
       seen.set(named.name, named);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename, extname, resolve } from "node:path";
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { type Node, parseTree, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { ConfigError } from "./errors.ts";
 
@@ -98,14 +98,30 @@ export function parseConfigText(
 
 function parseJsoncText(text: string, fileName: string, file: string): unknown {
   const errors: ParseError[] = [];
-  const value: unknown = parseJsonc(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const tree = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   const first = errors[0];
   if (first !== undefined) {
     const { line, column } = lineAndColumn(text, first.offset);
     const code = printParseErrorCode(first.error);
     throw new ConfigError(`${fileName}:${line}:${column}: ${JSON_PROBLEMS[code] ?? code}`, { file, line, column });
   }
-  return value;
+  return tree === undefined ? undefined : valueOf(tree);
+}
+
+/**
+ * A JSONC tree as values. Keys are defined rather than assigned, so `"__proto__"` stays a key (as
+ * smol-toml keeps it) instead of setting the object's prototype; a repeated key keeps its last value.
+ */
+function valueOf(node: Node): unknown {
+  if (node.type === "array") return (node.children ?? []).map(valueOf);
+  if (node.type !== "object") return node.value as unknown;
+  const table: Record<string, unknown> = {};
+  for (const property of node.children ?? []) {
+    const [key, value] = property.children ?? [];
+    if (key === undefined || value === undefined) continue;
+    Object.defineProperty(table, key.value as string, { value: valueOf(value), enumerable: true, writable: true, configurable: true });
+  }
+  return table;
 }
 
 function parseTomlText(text: string, fileName: string, file: string): unknown {

@@ -7,6 +7,28 @@ import { configError, useProjectDirs } from "./fixture.ts";
 const project = useProjectDirs();
 
 describe("parsing JSONC", () => {
+  it('keeps a "__proto__" key as a key, as TOML does, instead of setting the prototype', () => {
+    const raw = parseConfigText('{ "vars": { "__proto__": { "polluted": true }, "A": "1" } }', "wrangler.jsonc", "jsonc");
+    const vars = raw.vars as Record<string, unknown>;
+    expect(Object.keys(vars)).toEqual(["__proto__", "A"]);
+    expect(Object.getPrototypeOf(vars)).toBe(Object.prototype);
+    expect(parseConfigText('[vars]\n__proto__ = "x"\n', "wrangler.toml", "toml")).toEqual(
+      parseConfigText('{ "vars": { "__proto__": "x" } }', "wrangler.jsonc", "jsonc"),
+    );
+  });
+
+  it('refuses a var or binding named "__proto__", which env cannot hold, in both formats', () => {
+    const problem = 'cannot be named "__proto__": env.__proto__ is the object\'s prototype in JavaScript, not a value it can hold; use another name';
+    const load = (files: Record<string, string>, name: string) => configError(() => loadProjectConfig({ path: join(project(files), name) })).message;
+    expect(load({ "wrangler.jsonc": '{\n  "vars": {\n    "A": "1",\n    "__proto__": "x"\n  }\n}\n' }, "wrangler.jsonc")).toBe(
+      `wrangler.jsonc:4: vars.__proto__ ${problem}`,
+    );
+    expect(load({ "wrangler.toml": '[vars]\n__proto__ = "x"\n' }, "wrangler.toml")).toBe(`wrangler.toml:2: vars.__proto__ ${problem}`);
+    expect(load({ "wrangler.jsonc": '{ "kv_namespaces": [{ "binding": "__proto__" }] }' }, "wrangler.jsonc")).toBe(
+      `wrangler.jsonc:1: kv_namespaces[0].binding ${problem}`,
+    );
+  });
+
   it("accepts comments and trailing commas", () => {
     const text = [
       "// a project",
