@@ -90,6 +90,10 @@ function compatibilityDate(ctx: CheckContext, found: ResolvedKey | undefined): s
   if (typeof value !== "string" || !ISO_DATE.test(value) || Number.isNaN(Date.parse(value))) {
     fail(ctx, found.at, `must be a date written as a string, "YYYY-MM-DD" (got ${describeValue(value)})`);
   }
+  // Date.parse rolls an impossible day over ("2024-02-31" is March 2nd): the date must read back as written.
+  if (new Date(value).toISOString().slice(0, 10) !== value) {
+    fail(ctx, found.at, `must be a real calendar date, "YYYY-MM-DD" (got ${describeValue(value)}, which does not exist)`);
+  }
   return value;
 }
 

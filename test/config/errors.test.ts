@@ -50,6 +50,14 @@ describe("config errors name the file, line and key path", () => {
     );
   });
 
+  it("for a compatibility date that does not exist", () => {
+    expect(failure({ compatibility_date: "2024-02-31" })).toBe(
+      'wrangler.jsonc:2: compatibility_date must be a real calendar date, "YYYY-MM-DD" (got "2024-02-31", which does not exist)',
+    );
+    expect(failure({ compatibility_date: "2023-02-29" })).toMatch(/^wrangler\.jsonc:2: compatibility_date must be a real calendar date/);
+    expect(loadJson(project(), { compatibility_date: "2024-02-29" }).compatibilityDate).toBe("2024-02-29");
+  });
+
   it("for a TOML date where a string belongs (dates are not JSON)", () => {
     const dir = project({ "wrangler.toml": 'compatibility_date = 2025-01-01\n[vars]\nSINCE = 2024-05-01\n' });
     const path = join(dir, "wrangler.toml");
