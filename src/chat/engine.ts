@@ -50,6 +50,8 @@ export class ChatEngine<M extends UIMessage> {
   readonly #recovery: ChatRecovery<M>;
   readonly #host: EngineHost<M>;
   #live: LiveStream | undefined;
+  /** Continuations in the turn queue, not started yet. */
+  #continuationsQueued = 0;
   /** Bumped by a clear: turns started before it store nothing and send nothing more. */
   #generation = 0;
   #gone = false;
@@ -308,13 +310,16 @@ export class ChatEngine<M extends UIMessage> {
     const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context(), trigger: "auto-continuation" };
     this.#contexts.continuationDue = true;
     const run = async (signal: AbortSignal) => {
-      this.#contexts.continuationDue = false; // in the commit that starts the turn
+      this.#continuationsQueued--;
       await this.#turn(spec, signal);
     };
     const skip = (reason: SkipReason) => {
+      this.#continuationsQueued--;
       if (reason !== "dropped") this.#contexts.continuationDue = false; // dropped: the agent is leaving memory; its next start runs it
     };
-    return this.queue.add({ id: requestId, kind: "continuation", run, skip });
+    const added = this.queue.add({ id: requestId, kind: "continuation", run, skip });
+    if (added === "accepted") this.#continuationsQueued++;
+    return added;
   }
 
   /**
@@ -374,6 +379,10 @@ export class ChatEngine<M extends UIMessage> {
   }
 
   async #execute(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>> {
+    // In the commit that starts it: with no continuation queued, any turn answers the stored
+    // conversation, a tool result left waiting too (the queue was full); left due, the flag would
+    // start a turn nobody asked for at the next start. A queued one stays due until it starts.
+    if (this.#continuationsQueued === 0) this.#contexts.continuationDue = false;
     const generation = this.#generation;
     const stale = () => this.#gone || this.#generation !== generation;
     const host: TurnHost<M> = {

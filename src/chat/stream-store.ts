@@ -72,10 +72,12 @@ export class StreamStore {
   /**
    * The turn ended in an error: its chunks stay, with the error, for clients that reconnect (the
    * resume handshake replays them and the error, as the Agents SDK does). A turn that failed before
-   * it streamed anything gets a stream of no chunks.
+   * it streamed anything gets a stream of no chunks, and so does one whose reply was not stored
+   * (`chunks: "drop"`): only its error is replayed.
    */
-  fail(stream: Omit<StoredStream, "status" | "error">, error: string): void {
+  fail(stream: Omit<StoredStream, "status" | "error">, error: string, chunks: "keep" | "drop" = "keep"): void {
     if (this.current()?.requestId !== stream.requestId) this.start(stream);
+    if (chunks === "drop") this.#sql`DELETE FROM hearth_chat_chunks WHERE request_id = ${stream.requestId}`;
     this.#sql`UPDATE hearth_chat_streams SET status = 'error', error = ${error} WHERE request_id = ${stream.requestId}`;
   }
 

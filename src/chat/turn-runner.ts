@@ -187,13 +187,17 @@ async function turn<M extends UIMessage>(
   const limits = host.limits();
   const baseBytes = base ? Buffer.byteLength(JSON.stringify(base)) : 0;
   // The reply also fits the conversation: clients never show what the agent will not store.
-  const room = limits.maxConversationBytes - (host.messages.bytes - baseBytes);
+  // A continuation's stored message is replaced by itself plus what streams: the room is what the
+  // conversation has left, its base counted in both.
+  const room = limits.maxConversationBytes - host.messages.bytes;
   const budget = Math.min(limits.maxChatMessageBytes - baseBytes, room);
   let streamed = 0;
   let first = true;
   let status: ChatOutcome = "completed";
   let failure: string | undefined;
   let failedStoring = false;
+  /** The reply was assembled but not stored (too large): no client may keep what streamed of it. */
+  let notStored = false;
   let errorSent = false;
   // Reading stops when the turn is aborted, or here when the reply grows past the limit.
   const reading = new AbortController();
@@ -282,6 +286,7 @@ async function turn<M extends UIMessage>(
       status = "error";
       failure = tooLarge(`The reply ${JSON.stringify(message.id)}`, bytes, limits);
       message = undefined;
+      notStored = true;
     } else {
       try {
         host.messages.put(message, last?.id, host.keepLast());
@@ -290,6 +295,7 @@ async function turn<M extends UIMessage>(
         status = "error";
         failure = `The reply ${JSON.stringify(message.id)} was not stored: ${error.message}`;
         failedStoring = true;
+        notStored = true;
         message = undefined;
       }
     }
@@ -297,7 +303,8 @@ async function turn<M extends UIMessage>(
   // Connections offered the stream that have not acknowledged yet get it whole when they do.
   const owed = host.resume.excluded.size > 0 ? [...host.streams.chunks(requestId)] : [];
   // An error stays replayable until the next turn: a client away when it happened learns of it.
-  if (status === "error") host.streams.fail(stream, failure ?? "the reply ended with an error");
+  // (Without what streamed when the reply was not stored: a client replaying it would keep a copy the agent refuses.)
+  if (status === "error") host.streams.fail(stream, failure ?? "the reply ended with an error", notStored ? "drop" : "keep");
   else host.streams.finish(requestId);
   host.setLive(undefined);
   const closing = errorSent
@@ -308,7 +315,7 @@ async function turn<M extends UIMessage>(
   sendTerminal(closing);
   if (message) host.broadcast(chatFrames.messages(host.messages.list), continuation ? undefined : spec.originId);
   // Not stored after all: every client, the sender too, drops its copy of what streamed.
-  else if (failedStoring) host.broadcast(chatFrames.messages(host.messages.list));
+  else if (notStored) host.broadcast(chatFrames.messages(host.messages.list));
   if (status === "error") host.failed(failedStoring ? "persist" : "stream", failure ?? "the reply ended with an error");
   return end(status, message, failure);
 }
