@@ -4,10 +4,11 @@
  * agent of its thread. A viewer (read-only token) therefore runs only queries whose work is bounded
  * by the size of the data, read once:
  * - no recursive query (`WITH … UNION ALL SELECT … FROM c`), which may never end;
- * - no loop over a table inside another loop (a join with no usable index, a join on an inequality,
- *   a correlated subquery over a whole table): n × m rows;
+ * - no loop over a table inside another loop (a join on anything but a unique key, a join on an
+ *   inequality, a correlated subquery over a table): n × m rows;
  * - no function that makes a large value from a small one (`zeroblob(1e9)`, `printf('%.*c', …)`,
- *   nested `replace`): up to a gigabyte from one call.
+ *   nested `replace`): up to a gigabyte from one call; none whose work is the product of its
+ *   arguments' lengths (`ltrim`, `instr`); no window function (its frame grows with every row).
  * SQLite itself tells, whatever the SQL's spelling: its authorizer names every function and the
  * recursion while the statement compiles, and its query plan shows the loops. An admin, who may
  * change anything already, is not held to this.
@@ -18,6 +19,8 @@ import { ApiError } from "./http.ts";
 
 /** Functions whose result may be far larger than their arguments. */
 const AMPLIFYING_FUNCTIONS = new Set(["zeroblob", "randomblob", "printf", "format", "replace"]);
+/** Functions whose work is the product of their arguments' lengths (`ltrim(x, y)` compares each character of x with y's). */
+const QUADRATIC_FUNCTIONS = new Set(["ltrim", "rtrim", "trim", "instr"]);
 
 /** One row of `EXPLAIN QUERY PLAN`. */
 interface PlanRow {
@@ -32,11 +35,18 @@ interface PlanRow {
  * @example const statement = viewerStatement(db, "SELECT count(*) FROM notes");
  */
 export function viewerStatement(db: AgentDatabase, text: string): StatementSync {
+  if (/\bOVER\b/i.test(withoutLiterals(text))) {
+    // A window's frame grows row by row: group_concat or json_group_array over it copies n² bytes.
+    throw new ApiError(403, "costly_query", "A window function (OVER …) needs the admin token: its frame grows with every row, and what it builds with it, on the agent's thread");
+  }
   const refusal: { current?: ApiError } = {};
   const authorize: SqlAuthorizer = (action, _arg1, arg2) => {
+    const name = action === constants.SQLITE_FUNCTION ? arg2?.toLowerCase() : undefined;
     if (action === constants.SQLITE_RECURSIVE) refusal.current ??= recursiveRefusal();
-    else if (action === constants.SQLITE_FUNCTION && arg2 !== null && AMPLIFYING_FUNCTIONS.has(arg2.toLowerCase())) {
-      refusal.current ??= new ApiError(403, "costly_query", `${arg2.toLowerCase()}() needs the admin token: it can make a value far larger than its arguments on the agent's thread`);
+    else if (name !== undefined && AMPLIFYING_FUNCTIONS.has(name)) {
+      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: it can make a value far larger than its arguments on the agent's thread`);
+    } else if (name !== undefined && QUADRATIC_FUNCTIONS.has(name)) {
+      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: its work is the product of its arguments' lengths, on the agent's thread`);
     } else return constants.SQLITE_OK;
     return constants.SQLITE_DENY;
   };
@@ -47,7 +57,7 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
     if (refusal.current) throw refusal.current;
     void error; // not a query with a plan (a PRAGMA, an EXPLAIN, bad SQL): preparing it gives the answer or the error
   }
-  if (plan !== undefined) refuseCostlyPlan(plan);
+  if (plan !== undefined) refuseCostlyPlan(plan, (index) => isUniqueIndex(db, index));
   try {
     return db.authorizedStatement(text, authorize);
   } catch (error) {
@@ -55,7 +65,7 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
   }
 }
 
-function refuseCostlyPlan(plan: readonly PlanRow[]): void {
+function refuseCostlyPlan(plan: readonly PlanRow[], unique: (index: string) => boolean): void {
   if (plan.some((row) => /RECURSIVE STEP/i.test(row.detail))) throw recursiveRefusal();
   const children = new Map<number, PlanRow[]>();
   for (const row of plan) {
@@ -63,11 +73,11 @@ function refuseCostlyPlan(plan: readonly PlanRow[]): void {
     if (list) list.push(row);
     else children.set(row.parent, [row]);
   }
-  if (nestedLoops(children, 0) >= 2) {
+  if (nestedLoops(children, 0, unique) >= 2) {
     throw new ApiError(
       403,
       "costly_query",
-      "A query that loops over a table inside another loop (a join with no usable index or on an inequality, a correlated subquery over a whole table) needs the admin token: the SQL console runs on the agent's thread, which cannot stop a query",
+      "A query that loops over a table inside another loop (a join on anything but a unique key, or on an inequality; a correlated subquery over a table) needs the admin token: the SQL console runs on the agent's thread, which cannot stop a query",
     );
   }
 }
@@ -78,24 +88,43 @@ function refuseCostlyPlan(plan: readonly PlanRow[]): void {
  * ones before it, and so does a correlated subquery; other subqueries (materialized, a compound's
  * parts, a list for IN) run once.
  */
-function nestedLoops(children: ReadonlyMap<number, PlanRow[]>, parent: number): number {
+function nestedLoops(children: ReadonlyMap<number, PlanRow[]>, parent: number, unique: (index: string) => boolean): number {
   let loops = 0;
   let correlated = 0;
   let once = 0;
   for (const row of children.get(parent) ?? []) {
-    if (isLoop(row.detail)) loops++;
-    else if (/^CORRELATED /i.test(row.detail)) correlated = Math.max(correlated, nestedLoops(children, row.id));
-    else once = Math.max(once, nestedLoops(children, row.id));
+    if (isLoop(row.detail, unique)) loops++;
+    else if (/^CORRELATED /i.test(row.detail)) correlated = Math.max(correlated, nestedLoops(children, row.id, unique));
+    else once = Math.max(once, nestedLoops(children, row.id, unique));
   }
   return Math.max(loops + correlated, once);
 }
 
-/** A plan step that visits a whole table (or an open range of it) rather than the rows one key finds. */
-function isLoop(detail: string): boolean {
+/**
+ * A plan step that may visit many rows: a scan, or a search other than one unique key's row (a
+ * rowid or primary key, or a unique index, found by equality). An equality on a column with many
+ * equal values, or on an index SQLite builds for the query, reads all of them for each outer row.
+ */
+function isLoop(detail: string, unique: (index: string) => boolean): boolean {
   if (/^SCAN /i.test(detail)) return !/^SCAN CONSTANT ROW/i.test(detail);
   if (!/^SEARCH /i.test(detail)) return false;
   const constraint = /\(([^()]*)\)\s*(?:LEFT-JOIN|RIGHT-JOIN)?\s*$/i.exec(detail)?.[1];
-  return constraint === undefined || !/(?<![<>!])=/.test(constraint);
+  if (constraint === undefined || /[<>]/.test(constraint) || !constraint.includes("=")) return true;
+  if (/ USING (?:INTEGER )?PRIMARY KEY /i.test(detail)) return false;
+  const index = / USING (?:COVERING )?INDEX (\S+) /i.exec(detail)?.[1];
+  return index === undefined || !unique(index);
+}
+
+/** Whether `index` is a unique index of the agent's database (one SQLite made for a UNIQUE or PRIMARY KEY constraint, or CREATE UNIQUE INDEX). */
+function isUniqueIndex(db: AgentDatabase, index: string): boolean {
+  if (index.startsWith("sqlite_autoindex_")) return true;
+  const row = db.statement("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?").get(index) as { sql?: unknown } | undefined;
+  return typeof row?.sql === "string" && /^\s*CREATE\s+UNIQUE\s+INDEX/i.test(row.sql);
+}
+
+/** `sql` with its string literals, quoted names and comments blanked (a keyword test must not find words inside them). */
+function withoutLiterals(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g, " ");
 }
 
 function planRow(row: unknown): PlanRow {

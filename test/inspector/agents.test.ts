@@ -109,6 +109,11 @@ describe("inspector agents API", () => {
       "SELECT count(*) FROM notes a JOIN notes b ON a.body < b.body", // a join on an inequality
       "SELECT (SELECT count(*) FROM notes c WHERE c.body > n.body) FROM notes n", // a correlated subquery over the table
       "WITH t AS (SELECT * FROM notes) SELECT count(*) FROM t, t AS u",
+      "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body", // many equal values each: n × m
+      "WITH m AS MATERIALIZED (SELECT 0 AS k FROM notes) SELECT count(*) FROM m a JOIN m b ON a.k = b.k", // an index SQLite builds for the query
+      "SELECT sum((SELECT count(*) FROM notes b WHERE b.body = a.body)) FROM notes a",
+      "SELECT length(ltrim(group_concat(body, ''), 'xyz')) FROM notes",
+      "SELECT group_concat(body, ',') OVER (ORDER BY id) FROM notes", // a window's frame grows with every row
       "SELECT length(zeroblob(10))", // the size does not matter: 1e9 would be a gigabyte on the agent's thread
       'SELECT length("ZeroBlob"(10))',
       "SELECT length(printf('%.*c', 10, 'x'))",
@@ -122,8 +127,9 @@ describe("inspector agents API", () => {
     }
     const bounded = [
       "SELECT a.body, b.body FROM notes a JOIN notes b ON a.id = b.id",
-      "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body",
       "SELECT body FROM notes UNION ALL SELECT body FROM notes",
+      "SELECT group_concat(body, ',') FROM notes",
+      "SELECT 'game over', \"over\" FROM (SELECT 1 AS \"over\") -- over",
       "SELECT (SELECT count(*) FROM notes), body FROM notes",
       "SELECT body FROM notes WHERE body IN (SELECT body FROM notes WHERE id > 1)",
       "SELECT body, count(*) FROM notes GROUP BY body ORDER BY 2 DESC",
@@ -132,7 +138,11 @@ describe("inspector agents API", () => {
       "EXPLAIN SELECT * FROM notes a, notes b",
     ];
     for (const sql of bounded) expect((await query(f, sql)).status, sql).toBe(200);
-    expect((await query(f, "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body")).json().rows).toEqual([[3]]);
+    expect((await query(f, "SELECT count(*) FROM notes a JOIN notes b ON a.id = b.id")).json().rows).toEqual([[3]]);
+    // A unique index finds one row per outer row: the join on body runs once the index exists.
+    const joinOnBody = "SELECT count(*) FROM notes a JOIN notes b ON a.body = b.body";
+    expect((await query(f, "CREATE UNIQUE INDEX notes_body ON notes(body)", { write: true }, "admin")).status).toBe(200);
+    expect((await query(f, joinOnBody)).json().rows).toEqual([[3]]);
   });
 
   it("allows a PRAGMA in read-only mode only in a form that reads", async () => {
