@@ -49,7 +49,21 @@ const define = (name, value) => Object.defineProperty(G, name, { value, writable
     }
   };
   kit.wrap(Array, ["from"], 0);
-  kit.wrap(Array.prototype, ["fill"], 0);
+  // fill writes the elements of its range (a new Array(n)'s holes become values): charged for that
+  // range, not for the whole array at every call (an in-place fill of one element is 8 bytes).
+  {
+    const fill = Array.prototype.fill, trunc = Math.trunc, min = Math.min, max = Math.max;
+    const at = (value, len, fallback) => { if (value === undefined) return fallback; const n = trunc(+value) || 0; return n < 0 ? max(len + n, 0) : min(n, len); };
+    defineProperty(Array.prototype, "fill", { __proto__: null, value: { fill(...args) {
+      const len = isArray(this) ? this.length : 0;
+      const from = at(args[1], len, 0), to = at(args[2], len, len);
+      if (args.length > 1) args[1] = from;
+      if (args.length > 2) args[2] = to;
+      const value = apply(fill, this, args);
+      measure((to - from) * 8);
+      return value;
+    } }.fill, writable: true, configurable: true, enumerable: false });
+  }
   kit.wrap(String.prototype, ["padStart", "padEnd"], 1, 1);
   kit.wrap(String.prototype, ["repeat"], 1, 2);
   kit.wrap(String.prototype, ["concat", "replaceAll"], 1);

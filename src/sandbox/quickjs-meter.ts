@@ -174,7 +174,11 @@ export class CallMeter {
   checkMemory(ahead = 0): void {
     const budget = this.#budget;
     if (this.#stopReason === undefined && budget) {
-      if (this.#grownNow() > this.#memoryBytes || ahead > this.#memoryBytes || this.#walk(performance.now()) + ahead > this.#memoryBytes) this.#stopAtMemory();
+      // A measure after the fact (ahead 0) lets a recent walk stand: the instance's growth, checked
+      // every time, guards what came since; walking at every MiB of a loop cost more than its work.
+      const now = performance.now();
+      const heap = ahead > 0 || now >= this.#nextMemoryCheck ? this.#walk(now) : this.#walkedHeap;
+      if (this.#grownNow() > this.#memoryBytes || ahead > this.#memoryBytes || heap + ahead > this.#memoryBytes) this.#stopAtMemory();
       else if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
       else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
     }

@@ -103,6 +103,17 @@ describe("the memory limit, against allocations made in a short loop of builtins
       result: [8, 6, 5, 2, [1, 2], [6, 2, 4], [3, 2], [1, 2, 3], [2, 1, 3], [9, 1, 2], [1, 2], [4], 2, true, [0, 1], [7, 7], [1, 2, 3], [2, 3], [1, 2], [1, 2], [2, 1], [2], [1, 5], "abAB", '{"a":[1]}', 2],
       logs: [],
     });
+    // fill is charged for the range it writes: in-place fills of one element in a large heap stay
+    // cheap (charged for the whole array each time, each MiB walked the heap: seconds of CPU here).
+    const busy = await Sandbox.create({ engine: pool, memoryBytes: LIMIT, cpuMs: 2_000, wallMs: 60_000 });
+    sandboxes.push(busy);
+    const fills = await busy.runFunction(`async () => {
+      const objects = Array.from({ length: 100000 }, (_, i) => ({ i }));
+      const a = new Array(200000).fill(0);
+      for (let i = 0; i < 10000; i++) a.fill(1, i, i + 1);
+      return [objects.length, a[9999], a[10000], [1, 2, 3, 4].fill(9, -2), [1, 2, 3].fill(5, 1, 2)];
+    }`);
+    expect(fills).toEqual({ result: [100000, 1, 0, [1, 2, 9, 9], [1, 5, 3]], logs: [] });
     // A constructor's global set before the first use of any keeps what was set.
     const fresh = await sandbox(pool);
     expect((await fresh.runFunction("async () => { globalThis.Float64Array = 5; return [Float64Array, typeof Uint8Array, new Uint8Array(2).length]; }")).result).toEqual([5, "function", 2]);
