@@ -170,12 +170,15 @@ export class TeamRun<O = unknown> {
 
   /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */
   async cancel(reason = "cancelled"): Promise<void> {
-    const live = agentTeams(this.#agent).live.get(this.id);
-    if (live) {
+    // An approval or resume that lands while an execution stops may launch another: each is stopped
+    // in turn, so none is left running under a run journaled cancelled.
+    for (let live = agentTeams(this.#agent).live.get(this.id); live; ) {
       live.stop = "cancel";
       live.again = false;
       live.controller.abort(new RunStopped("cancel", reason));
       await live.done;
+      const next = agentTeams(this.#agent).live.get(this.id);
+      live = next === live ? undefined : next;
     }
     // Also when it was executing: it may have suspended or paused before it saw the abort.
     const journal = this.#journal();

@@ -194,6 +194,12 @@ export class Team<I = unknown, O = unknown> {
     const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
     applyGrantedBudgets(budget, steps);
+    // Before the timers are armed: a failure here leaves none behind (only the try below disarms them).
+    if (record.status !== "running") {
+      journal.setStatus(id, "running", now());
+      if (steps.size === 0) reportTeamRun(agent, journal, id, "run-running"); // no run-resumed event follows
+    }
+    if (steps.size > 0) emitEvent(agent, journal, { runId: id, type: "run-resumed", data: { steps: steps.size }, at: now() });
     // Wall time is the owner's clock, saved as it passes (not only when an execution ends): a run whose
     // host dies mid-step counts the time it spent, instead of starting over at every boot.
     const clock = runtime.clock;
@@ -212,11 +218,6 @@ export class Team<I = unknown, O = unknown> {
       saveElapsed();
       return true;
     });
-    if (record.status !== "running") {
-      journal.setStatus(id, "running", now());
-      if (steps.size === 0) reportTeamRun(agent, journal, id, "run-running"); // no run-resumed event follows
-    }
-    if (steps.size > 0) emitEvent(agent, journal, { runId: id, type: "run-resumed", data: { steps: steps.size }, at: now() });
     const scope: RunScope = {
       runId: id,
       team: this.name,
