@@ -71,3 +71,17 @@ it("frees the place of a legacy SSE session when its stream closes", async () =>
   controller.abort();
   await expect.poll(async () => (await initialize(url)).status).toBe(200);
 });
+
+it("frees the place of an initialize that opened no session", async () => {
+  const url = await start();
+  // The agent answers an initialize whose params it cannot read with an error, and keeps no session.
+  const broken = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: 7 } });
+  for (let i = 0; i < 3; i++) {
+    const refused = await fetch(url, { method: "POST", headers: JSON_AND_SSE, body: broken });
+    expect(refused.ok).toBe(false);
+    await refused.body?.cancel();
+  }
+  expect((await initialize(url)).status).toBe(200);
+  expect((await initialize(url)).status).toBe(200);
+  expect((await initialize(url)).status).toBe(503);
+});

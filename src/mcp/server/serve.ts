@@ -159,8 +159,12 @@ export function createAgentMcpEndpoint(
         ...(transport === "sse" ? { messagePath: `${messagePath}?sessionId=${encodeURIComponent(route.sessionId)}` } : {}),
       });
       try {
-        return withCors(await namespace.getByName(name).fetch(request), cors);
+        const response = await namespace.getByName(name).fetch(request);
+        // A refused or failed initialize opened no session: its place is free again.
+        if (route.isNew && !response.ok) sessions.release(name);
+        return withCors(response, cors);
       } catch (error) {
+        if (route.isNew) sessions.release(name);
         // The session ended (DELETE, expiry) while this request waited for it.
         if (!(await namespace.known(name))) return withCors(sessionNotFound(), cors);
         throw error;
