@@ -58,7 +58,7 @@ export interface TaskListQuery {
   /** Epoch ms: only tasks updated at or after it. */
   updatedAfter?: number;
   /** The last task of the previous page (newest first). */
-  before?: { updatedAt: number; id: string };
+  before?: { updatedAt: number; position: number };
   limit: number;
 }
 
@@ -151,16 +151,20 @@ export class A2ATaskStore {
     return rows.map((row) => ({ seq: row.seq, event: JSON.parse(row.event) as LoggedEvent }));
   }
 
-  /** Tasks newest first (by last change), with the row to continue from. */
-  list(query: TaskListQuery): Array<{ task: A2ATask; updatedAt: number }> {
+  /**
+   * Tasks newest first (by last change; changes in one millisecond, the task made later first), with
+   * the place to continue from. (Ids are random: as the tie-break they listed same-millisecond tasks
+   * in no order.)
+   */
+  list(query: TaskListQuery): Array<{ task: A2ATask; updatedAt: number; position: number }> {
     const { where, values } = conditions(query);
     if (query.before) {
-      where.push("(updated_at < ? OR (updated_at = ? AND id < ?))");
-      values.push(query.before.updatedAt, query.before.updatedAt, query.before.id);
+      where.push("(updated_at < ? OR (updated_at = ? AND rowid < ?))");
+      values.push(query.before.updatedAt, query.before.updatedAt, query.before.position);
     }
-    const sql = `SELECT task, updated_at FROM _hearth_a2a_tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY updated_at DESC, id DESC LIMIT ?`;
-    const rows = this.#db.statement(sql).all(...values, query.limit) as Array<{ task: string; updated_at: number }>;
-    return rows.map((row) => ({ task: JSON.parse(row.task) as A2ATask, updatedAt: row.updated_at }));
+    const sql = `SELECT rowid AS position, task, updated_at FROM _hearth_a2a_tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY updated_at DESC, rowid DESC LIMIT ?`;
+    const rows = this.#db.statement(sql).all(...values, query.limit) as Array<{ position: number; task: string; updated_at: number }>;
+    return rows.map((row) => ({ task: JSON.parse(row.task) as A2ATask, updatedAt: row.updated_at, position: Number(row.position) }));
   }
 
   /** Tasks matching the filters of `query` (its page ignored). */

@@ -100,7 +100,7 @@ export function list(call: A2ACall): A2AOutcome {
   return {
     result: {
       tasks: page.map((row) => taskOut(row.task, version, { historyLength, artifacts })),
-      nextPageToken: rows.length > pageSize && last ? encodeToken(last.updatedAt, last.task.id) : "",
+      nextPageToken: rows.length > pageSize && last ? encodeToken(last.updatedAt, last.position) : "",
       pageSize,
       totalSize: call.runner.state.store.count(filters),
     },
@@ -214,16 +214,16 @@ function timestampIn(value: unknown, field: string): number {
   return ms;
 }
 
-function encodeToken(updatedAt: number, id: string): string {
-  return Buffer.from(JSON.stringify([updatedAt, id])).toString("base64url");
+function encodeToken(updatedAt: number, position: number): string {
+  return Buffer.from(JSON.stringify([updatedAt, position])).toString("base64url");
 }
 
-function decodeToken(token: unknown): { updatedAt: number; id: string } {
+function decodeToken(token: unknown): { updatedAt: number; position: number } {
   const refuse = () => invalidParams("params.pageToken is not a token this agent gave (use nextPageToken from the previous page)");
   if (typeof token !== "string" || token.length > 1024) throw refuse();
   try {
     const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
-    if (Array.isArray(parsed) && typeof parsed[0] === "number" && typeof parsed[1] === "string") return { updatedAt: parsed[0], id: parsed[1] };
+    if (Array.isArray(parsed) && typeof parsed[0] === "number" && Number.isSafeInteger(parsed[1])) return { updatedAt: parsed[0], position: parsed[1] as number };
   } catch {
     // fall through
   }
