@@ -50,8 +50,6 @@ export class ChatEngine<M extends UIMessage> {
   readonly #recovery: ChatRecovery<M>;
   readonly #host: EngineHost<M>;
   #live: LiveStream | undefined;
-  /** Continuations in the turn queue, not started yet. */
-  #continuationsQueued = 0;
   /** Bumped by a clear: turns started before it store nothing and send nothing more. */
   #generation = 0;
   #gone = false;
@@ -309,17 +307,11 @@ export class ChatEngine<M extends UIMessage> {
     const requestId = generateId();
     const spec: TurnSpec = { requestId, continuation: true, originId, messageIds: undefined, ...this.#context(), trigger: "auto-continuation" };
     this.#contexts.continuationDue = true;
-    const run = async (signal: AbortSignal) => {
-      this.#continuationsQueued--;
-      await this.#turn(spec, signal);
-    };
+    const run = async (signal: AbortSignal) => void (await this.#turn(spec, signal));
     const skip = (reason: SkipReason) => {
-      this.#continuationsQueued--;
       if (reason !== "dropped") this.#contexts.continuationDue = false; // dropped: the agent is leaving memory; its next start runs it
     };
-    const added = this.queue.add({ id: requestId, kind: "continuation", run, skip });
-    if (added === "accepted") this.#continuationsQueued++;
-    return added;
+    return this.queue.add({ id: requestId, kind: "continuation", run, skip });
   }
 
   /**
@@ -382,7 +374,7 @@ export class ChatEngine<M extends UIMessage> {
     // In the commit that starts it: with no continuation queued, any turn answers the stored
     // conversation, a tool result left waiting too (the queue was full); left due, the flag would
     // start a turn nobody asked for at the next start. A queued one stays due until it starts.
-    if (this.#continuationsQueued === 0) this.#contexts.continuationDue = false;
+    if (!this.queue.waiting.some((job) => job.kind === "continuation")) this.#contexts.continuationDue = false;
     const generation = this.#generation;
     const stale = () => this.#gone || this.#generation !== generation;
     const host: TurnHost<M> = {

@@ -1,4 +1,5 @@
-import { deserialize, serialize } from "node:v8";
+import { serialize } from "node:v8";
+import { deserializeClone } from "../web/structured-clone.ts";
 import { WebSocket } from "ws";
 import type { RemoteActors } from "../host/placement.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
@@ -137,7 +138,7 @@ async function readInvokeAnswer(response: Response, what: string): Promise<unkno
   if (response.headers.get("content-type") !== "application/x-hearth-v8") {
     throw new Error(`${what}: the owning node answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
   }
-  const outcome = deserialize(new Uint8Array(await response.arrayBuffer())) as InvokeOutcome;
+  const outcome = deserializeClone(new Uint8Array(await response.arrayBuffer())) as InvokeOutcome;
   if ("value" in outcome) return outcome.value;
   const error = new Error(outcome.error.message);
   error.name = outcome.error.name;

@@ -7,7 +7,6 @@ import type { ToolExecutionOptions } from "ai";
 import { generateDeclarations, toolIdentifiers, type ToolSignature } from "./declarations.ts";
 import type { HostFunction } from "./executor.ts";
 import { MAX_CATALOGUE_OPERATIONS } from "./limits.ts";
-import { errorShape } from "./output.ts";
 import { RunCalls } from "./run-calls.ts";
 import type { ApiOperation, ApiSource } from "./source.ts";
 import { validateJsonSchema } from "./validate-json-schema.ts";
@@ -74,24 +73,14 @@ export class CodeApi {
     for (const op of this.operations) {
       fns[op.identifier] = async (raw?: unknown) => {
         const call = ++calls;
-        run.check(op.identifier);
         const input = raw === undefined && isObjectRoot(op.operation) ? {} : raw;
-        const valid = await validate(op, input);
-        const running = run.start(op.identifier, async () =>
+        return run.call(op.identifier, () => validate(op, input), (valid) =>
           op.source.call(op.operation.name, valid, {
             toolCallId: `${execution.toolCallId}:${call}:${op.operation.name}`,
             abortSignal: run.signal,
             execution,
           }),
         );
-        try {
-          return await running;
-        } catch (error) {
-          const shape = errorShape(error);
-          const failure = new Error(`codemode.${op.identifier} failed: ${shape.message}`);
-          failure.name = shape.name;
-          throw failure;
-        }
       };
     }
     return fns;

@@ -3,9 +3,9 @@
  */
 import { tool, type Tool, type ToolExecutionOptions } from "ai";
 import { z } from "zod";
-import type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
-import { errorShape, isAsyncIterable, issuesOf, lastOf, shapeOutput, type CodeToolOutput } from "./output.ts";
-import { RunCalls } from "./run-calls.ts";
+import type { CodeExecutor, HostFunction } from "./executor.ts";
+import { isAsyncIterable, issuesOf, lastOf, type CodeToolOutput } from "./output.ts";
+import { runCode, type RunCalls } from "./run-calls.ts";
 import { declarationsOf, exposedTools, type CodeModeTools, type ExposedTool } from "./tools.ts";
 import { validateJsonSchema } from "./validate-json-schema.ts";
 
@@ -100,20 +100,12 @@ export function createCodeTool(options: CodeToolOptions): Tool<{ code: string },
     inputSchema: z.object({
       code: z.string().describe("Source of an async arrow function: async () => { … }"),
     }),
-    execute: async ({ code }, execution): Promise<CodeToolOutput> => {
-      const executor = options.executor ?? (await defaultExecutor());
-      const calls = new RunCalls(execution.abortSignal);
-      let run: ExecuteResult;
-      try {
-        run = await executor.execute(normalizeCode(code), hostFunctions(exposed, execution, calls));
-      } catch (error) {
-        run = { error: errorShape(error), logs: [] };
-      }
-      const reports = await calls.end(run.error !== undefined);
-      const output = shapeOutput(run, maxResultChars, maxLogChars);
-      output.logs.push(...reports);
-      return output;
-    },
+    execute: async ({ code }, execution): Promise<CodeToolOutput> =>
+      runCode(
+        execution.abortSignal,
+        async (calls) => (options.executor ?? (await defaultExecutor())).execute(normalizeCode(code), hostFunctions(exposed, execution, calls)),
+        { maxResultChars, maxLogChars },
+      ),
   });
 }
 
@@ -131,12 +123,13 @@ function hostFunctions(exposed: readonly ExposedTool[], execution: ToolExecution
   for (const t of exposed) {
     fns[t.identifier] = async (raw?: unknown) => {
       const call = ++calls;
-      run.check(t.identifier);
       const input = raw === undefined && isObjectRoot(t) ? {} : raw;
-      const valid = await validateInput(t, input);
-      const execute = t.tool.execute;
-      if (execute === undefined) throw new Error(`codemode.${t.identifier} cannot be executed`);
-      const running = run.start(t.identifier, async () => {
+      const validated = async () => {
+        const valid = await validateInput(t, input);
+        if (t.tool.execute === undefined) throw new Error(`codemode.${t.identifier} cannot be executed`);
+        return { valid, execute: t.tool.execute };
+      };
+      return run.call(t.identifier, validated, async ({ valid, execute }) => {
         const output: unknown = await execute(valid, {
           toolCallId: `${execution.toolCallId}:${call}:${t.name}`,
           messages: execution.messages,
@@ -145,14 +138,6 @@ function hostFunctions(exposed: readonly ExposedTool[], execution: ToolExecution
         });
         return isAsyncIterable(output) ? await lastOf(output) : output;
       });
-      try {
-        return await running;
-      } catch (error) {
-        const shape = errorShape(error);
-        const failure = new Error(`codemode.${t.identifier} failed: ${shape.message}`);
-        failure.name = shape.name;
-        throw failure;
-      }
     };
   }
   return fns;

@@ -8,7 +8,8 @@
  *   and reported in its logs (after a failed run — error, limit — its abort signal fires first).
  */
 import { RUN_END_WAIT_MS } from "./limits.ts";
-import { errorShape } from "./output.ts";
+import type { ExecuteResult } from "./executor.ts";
+import { errorShape, shapeOutput, type CodeToolOutput } from "./output.ts";
 
 /** Reports of calls left running, one line each up to this many, then one line for the rest. */
 const MAX_REPORTED_CALLS = 10;
@@ -37,6 +38,24 @@ export class RunCalls {
   check(identifier: string): void {
     if (this.#ended) throw new Error(`codemode: the run has ended; codemode.${identifier} was not called`);
     if (this.signal.aborted) throw new Error(`codemode: the run was aborted; codemode.${identifier} was not called`);
+  }
+
+  /**
+   * One call of `codemode.<identifier>` from the code: refused once the run ended, `validate`d, then
+   * `execute`d as a call of this run; its failure comes back as `codemode.<identifier> failed: …`.
+   */
+  async call<V, T>(identifier: string, validate: () => Promise<V>, execute: (valid: V) => Promise<T>): Promise<T> {
+    this.check(identifier);
+    const valid = await validate();
+    const running = this.start(identifier, () => execute(valid));
+    try {
+      return await running;
+    } catch (error) {
+      const shape = errorShape(error);
+      const failure = new Error(`codemode.${identifier} failed: ${shape.message}`);
+      failure.name = shape.name;
+      throw failure;
+    }
   }
 
   /**
@@ -91,4 +110,26 @@ export class RunCalls {
     }
     return lines;
   }
+}
+
+/**
+ * One code run of a code tool: `run` executes the code with this run's host functions; its calls
+ * are settled (refused, waited for, reported) before the output is shaped to its limits.
+ */
+export async function runCode(
+  signal: AbortSignal | undefined,
+  run: (calls: RunCalls) => Promise<ExecuteResult>,
+  limits: { maxResultChars: number; maxLogChars: number },
+): Promise<CodeToolOutput> {
+  const calls = new RunCalls(signal);
+  let result: ExecuteResult;
+  try {
+    result = await run(calls);
+  } catch (error) {
+    result = { error: errorShape(error), logs: [] };
+  }
+  const reports = await calls.end(result.error !== undefined);
+  const output = shapeOutput(result, limits.maxResultChars, limits.maxLogChars);
+  output.logs.push(...reports);
+  return output;
 }

@@ -137,13 +137,14 @@ export class QueueStore implements QueueBackend {
    * deliverable, and when the next one not yet deliverable becomes deliverable, if any.
    */
   ready(queue: string, now: number, limit: number): ReadyMessages {
+    // One statement, as the pump asks at every pass.
     const row = this.#statement(
-      `SELECT COUNT(*) AS n, MIN(visible_at) AS since FROM (SELECT visible_at FROM queue_messages
-       WHERE queue = ? AND leased = 0 AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?)`,
+      `SELECT COUNT(*) AS n, MIN(visible_at) AS since,
+              (SELECT MIN(visible_at) FROM queue_messages WHERE queue = ?1 AND leased = 0 AND visible_at > ?2) AS next
+       FROM (SELECT visible_at FROM queue_messages WHERE queue = ?1 AND leased = 0 AND visible_at <= ?2 ORDER BY visible_at, seq LIMIT ?3)`,
     ).get(queue, now, limit)!;
     const count = Number(row.n);
-    const next = this.#statement("SELECT MIN(visible_at) AS at FROM queue_messages WHERE queue = ? AND leased = 0 AND visible_at > ?").get(queue, now)?.at;
-    return { count, since: count > 0 ? (row.since as number) : undefined, next: typeof next === "number" ? next : undefined };
+    return { count, since: count > 0 ? (row.since as number) : undefined, next: typeof row.next === "number" ? row.next : undefined };
   }
 
   /** Takes up to `limit` deliverable messages of `queue`, oldest first, and counts the delivery. */

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
-import { openHostDatabase } from "../storage/host-database.ts";
+import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";
 
 const SCHEMA_VERSION = 1;
@@ -108,21 +108,14 @@ export class CounterFile {
     this.#flushTimer = undefined;
     const db = this.#db;
     if (db === undefined) return;
-    db.exec("BEGIN");
-    try {
+    inTransaction(db, () => {
       for (const window of this.#windows.values()) {
         if (window.stale) this.#prune.run(window.namespaceId, window.period, window.epoch);
         for (const key of window.dirty) {
           this.#upsert.run(window.namespaceId, window.period, key, window.epoch, window.counts.get(key) ?? 0);
         }
       }
-      db.exec("COMMIT");
-    } catch (error) {
-      // SQLite may have rolled back already (a full disk, an I/O error); a second ROLLBACK would
-      // throw and hide why the batch failed.
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw error;
-    }
+    });
     // Only a committed batch is saved: after a failure every window of it is written at the next flush.
     for (const window of this.#windows.values()) {
       window.stale = false;

@@ -21,7 +21,7 @@ import { agentsFolderOf } from "./unsettled-log.ts";
 
 export type { TransactionOwner } from "./implicit-transaction.ts";
 /** What node:sqlite's `setAuthorizer` calls: (action code, two arguments, database, trigger or view) → SQLITE_OK / DENY / IGNORE. */
-export type SqlAuthorizer = (action: number, arg1: string | null, arg2: string | null, database: string | null, trigger: string | null) => number;
+export type SqlAuthorizer = NonNullable<Parameters<DatabaseSync["setAuthorizer"]>[0]>;
 
 /** Statements between two looks at a quiet session's WAL size. */
 const WAL_CHECK_EVERY = 256;

@@ -34,7 +34,9 @@ export function inTransaction(db: DatabaseSync, fn: () => void): void {
     fn();
     db.exec("COMMIT");
   } catch (error) {
-    db.exec("ROLLBACK");
+    // SQLite may have rolled back already (a full disk, an I/O error): a second ROLLBACK would throw
+    // and hide why the transaction failed.
+    if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
 }

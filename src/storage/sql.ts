@@ -114,10 +114,17 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       return new SqlCursor<T>([], [], Number(changes));
     }
     statement.setReturnArrays(true);
-    const rows = statement.all(...values) as unknown as SqlResult[][];
+    const rows = statement.all(...values) as unknown as SqlStorageValue[][];
+    // Fresh arrays from SQLite: only their BLOB cells change, in place (no copy of every row).
+    for (const row of rows) {
+      for (let i = 0; i < row.length; i++) {
+        const cell: unknown = row[i];
+        if (cell instanceof Uint8Array) row[i] = storageValue(cell);
+      }
+    }
     return new SqlCursor<T>(
       columns.map((c) => c.name),
-      rows.map((row) => row.map(storageValue)),
+      rows,
       0,
     );
   } catch (error) {
@@ -146,8 +153,7 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
  * Cloudflare hands BLOBs out as ArrayBuffers: `new Float32Array(row.embedding)` must view the bytes,
  * where over a Uint8Array it would convert each byte to a float.
  */
-function storageValue(value: SqlResult): SqlStorageValue {
-  if (!(value instanceof Uint8Array)) return value;
+function storageValue(value: Uint8Array): ArrayBuffer {
   const { buffer, byteOffset, byteLength } = value;
   return byteOffset === 0 && buffer.byteLength === byteLength && buffer instanceof ArrayBuffer ? buffer : value.slice().buffer;
 }

@@ -23,40 +23,26 @@ describe("hearth errors and usage", () => {
   });
 
   it("names the port in use, suggests --port and exits non-zero", async () => {
-    const blocker = createServer();
-    blocker.listen(0, "127.0.0.1");
-    await once(blocker, "listening");
-    const address = blocker.address();
-    if (address === null || typeof address === "string") throw new Error("no port");
-    try {
+    await withTakenPort(async (port) => {
       const clis = [];
-      for (const command of ["start", "dev"]) clis.push(runCli([command, "examples/counter/src/index.ts", "--port", String(address.port), "--data", await tempDir()]));
+      for (const command of ["start", "dev"]) clis.push(runCli([command, "examples/counter/src/index.ts", "--port", String(port), "--data", await tempDir()]));
       for (const cli of clis) {
         const { code } = await cli.exited();
         expect(code).toBe(1);
-        expect(cli.stderr()).toContain(`Port ${address.port} is already in use on 127.0.0.1`);
+        expect(cli.stderr()).toContain(`Port ${port} is already in use on 127.0.0.1`);
         expect(cli.stderr()).toContain("--port");
       }
-    } finally {
-      blocker.close();
-    }
+    });
   });
 
   it("names a taken --smtp-port once, without a stack trace", async () => {
-    const blocker = createServer();
-    blocker.listen(0, "127.0.0.1");
-    await once(blocker, "listening");
-    const address = blocker.address();
-    if (address === null || typeof address === "string") throw new Error("no port");
-    try {
-      const cli = runCli(["start", "examples/counter/src/index.ts", "--port", "0", "--smtp-port", String(address.port), "--data", await tempDir()]);
+    await withTakenPort(async (port) => {
+      const cli = runCli(["start", "examples/counter/src/index.ts", "--port", "0", "--smtp-port", String(port), "--data", await tempDir()]);
       expect((await cli.exited()).code).toBe(1);
-      expect(cli.stderr()).toContain(`Port ${address.port} is already in use on 127.0.0.1. Stop the other server or pick another port with --smtp-port <n>`);
+      expect(cli.stderr()).toContain(`Port ${port} is already in use on 127.0.0.1. Stop the other server or pick another port with --smtp-port <n>`);
       expect(cli.output()).not.toContain("EADDRINUSE");
       expect(cli.output()).not.toMatch(/\n\s+at |\\n\s+at /);
-    } finally {
-      blocker.close();
-    }
+    });
   });
 
   it("reports an entry that throws while importing", async () => {
@@ -112,3 +98,17 @@ describe("hearth errors and usage", () => {
     expect(version.stdout().trim()).toBe(pkg.version);
   });
 });
+
+/** Runs `fn` with a loopback port another server holds. */
+async function withTakenPort(fn: (port: number) => Promise<void>): Promise<void> {
+  const blocker = createServer();
+  blocker.listen(0, "127.0.0.1");
+  await once(blocker, "listening");
+  const address = blocker.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  try {
+    await fn(address.port);
+  } finally {
+    blocker.close();
+  }
+}

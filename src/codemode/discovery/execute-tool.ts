@@ -7,9 +7,9 @@ import { tool, type Tool } from "ai";
 import { z } from "zod";
 import type { CodeApi } from "../api.ts";
 import { normalizeCode } from "../code-tool.ts";
-import type { CodeExecutor, ExecuteResult } from "../executor.ts";
-import { errorShape, shapeOutput, type CodeToolOutput } from "../output.ts";
-import { RunCalls } from "../run-calls.ts";
+import type { CodeExecutor } from "../executor.ts";
+import type { CodeToolOutput } from "../output.ts";
+import { runCode } from "../run-calls.ts";
 
 /** Options of {@link createExecuteTool}. */
 export interface ExecuteToolOptions {
@@ -55,20 +55,12 @@ export function createExecuteTool(options: ExecuteToolOptions): Tool<{ code: str
   return tool({
     description: options.description,
     inputSchema: z.object({ code: z.string().describe("Source of an async arrow function: async () => { … }") }),
-    execute: async ({ code }, execution): Promise<CodeToolOutput> => {
-      const calls = new RunCalls(execution.abortSignal);
-      let run: ExecuteResult;
-      try {
-        const executor = await options.executor();
-        run = await executor.execute(withNamedMisses(normalizeCode(code)), options.api.hostFunctions(execution, calls));
-      } catch (error) {
-        run = { error: errorShape(error), logs: [] };
-      }
-      const reports = await calls.end(run.error !== undefined);
-      const output = shapeOutput(run, options.maxResultChars, options.maxLogChars);
-      output.logs.push(...reports);
-      return output;
-    },
+    execute: async ({ code }, execution): Promise<CodeToolOutput> =>
+      runCode(
+        execution.abortSignal,
+        async (calls) => (await options.executor()).execute(withNamedMisses(normalizeCode(code)), options.api.hostFunctions(execution, calls)),
+        { maxResultChars: options.maxResultChars, maxLogChars: options.maxLogChars },
+      ),
   });
 }
 

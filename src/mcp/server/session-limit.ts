@@ -33,10 +33,6 @@ export class SessionSlots {
     this.max = max;
   }
 
-  get size(): number {
-    return this.#live.size;
-  }
-
   /** Counts a session that already exists (opened before a restart, or by another endpoint). */
   note(name: string): void {
     this.#add(name);
