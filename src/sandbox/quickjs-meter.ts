@@ -18,11 +18,10 @@ import { EngineError, type Budget, type LimitName } from "./engine.ts";
 const MEMORY_CHECK_INTERVAL_MS = 5;
 /**
  * A walk costs in proportion to the heap: after one, the next waits at least this many times as long
- * as it took (a large heap is walked less often, a tenth of the time at most)...
+ * as it took (a large heap is walked less often, a tenth of the time at most). The end of a call
+ * always walks it (unless nothing ran since the last walk): what a call keeps must be seen then.
  */
 const WALK_SPACING = 10;
-/** ...and one that took less than this (a small heap: most sandboxes) is made at the end of every call. */
-const CHEAP_WALK_MS = 0.1;
 
 export class CallMeter {
   readonly #memoryBytes: number;
@@ -151,17 +150,14 @@ export class CallMeter {
   }
 
   /**
-   * The end of a call, whatever ran: the growth is checked, and the heap walked unless that was just
-   * done, or is costly and was done lately while the call grew nothing; over the limit, the call
-   * stops at it.
+   * The end of a call, whatever ran: the growth is checked, and the heap walked unless nothing ran
+   * since the last walk; over the limit, the call stops at it. (Skipping the walk when the instance
+   * did not grow missed what a call kept in memory an earlier sandbox had freed.)
    */
   finish(): void {
     if (this.#stopReason !== undefined || !this.#budget) return;
-    const now = performance.now();
     if (this.#grownNow() > this.#memoryBytes) this.#stopAtMemory();
-    else if (!this.#walkedSinceRun && (this.#walkMs < CHEAP_WALK_MS || this.#grown > 0 || now >= this.#nextMemoryCheck)) {
-      if (this.#walk(now) > this.#memoryBytes) this.#stopAtMemory();
-    }
+    else if (!this.#walkedSinceRun && this.#walk(performance.now()) > this.#memoryBytes) this.#stopAtMemory();
   }
 
   /**
