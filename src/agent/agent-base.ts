@@ -125,11 +125,12 @@ export class AgentBase<Env = unknown, State = unknown> {
   onStateUpdate(_state: State | undefined, _source: StateSource): void | Promise<void> {}
 
   /**
-   * Synchronous, parameterised SQL over the agent's own database.
+   * Synchronous, parameterised SQL over the agent's own database. BLOBs come back as ArrayBuffers,
+   * as on Cloudflare (`new Float32Array(row.embedding)` views the stored bytes).
    * @example
    * const rows = this.sql<{ content: string }>`SELECT content FROM turns WHERE at > ${since}`;
    */
-  sql<T = Record<string, string | number | bigint | null | Uint8Array>>(
+  sql<T = Record<string, string | number | bigint | null | ArrayBuffer>>(
     strings: TemplateStringsArray,
     ...values: SqlValue[]
   ): T[] {

@@ -143,7 +143,15 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
       statement.run(...inputs);
       return [];
     }
-    return statement.all(...inputs) as T[];
+    const rows = statement.all(...inputs) as Array<Record<string, unknown>>;
+    // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers, changed in place here.
+    for (const row of rows) {
+      for (const column in row) {
+        const cell = row[column];
+        if (cell instanceof Uint8Array) row[column] = storageValue(cell);
+      }
+    }
+    return rows as T[];
   } catch (error) {
     throw new SqlError(error, query);
   }
