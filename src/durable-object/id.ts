@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { LIMITS } from "../limits.ts";
 
-const ID_PATTERN = /^[0-9a-f]{64}$/;
+/** Either case, as workerd decodes it; ids are kept and given back in lower case. */
+const ID_PATTERN = /^[0-9a-f]{64}$/i;
 const BODY_HEX = 56;
 
 /**
@@ -47,15 +48,16 @@ export function uniqueIdHex(storageSlug: string): string {
   return body + checksum(storageSlug, body);
 }
 
-/** Checks an id string for a class; throws Cloudflare's TypeError for a malformed or foreign one. */
+/** Checks an id string for a class (64 hex digits in either case); its lower-case form, or Cloudflare's TypeError for a malformed or foreign one. */
 export function parseIdHex(storageSlug: string, value: unknown): string {
   if (typeof value !== "string" || !ID_PATTERN.test(value)) {
     throw new TypeError("Invalid Durable Object ID: must be a string of 64 hex digits.");
   }
-  if (checksum(storageSlug, value.slice(0, BODY_HEX)) !== value.slice(BODY_HEX)) {
+  const hex = value.toLowerCase();
+  if (checksum(storageSlug, hex.slice(0, BODY_HEX)) !== hex.slice(BODY_HEX)) {
     throw new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class.");
   }
-  return value;
+  return hex;
 }
 
 function checksum(storageSlug: string, body: string): string {

@@ -107,10 +107,15 @@ describe("ids", () => {
       new TypeError("Invalid Durable Object ID. The ID does not match this Durable Object class."),
     );
     expect(() => env.COUNTERS.get(other)).toThrow("does not match this Durable Object class");
-    for (const bad of ["", "xyz", counter.toString().toUpperCase(), `${counter.toString()}0`]) {
+    for (const bad of ["", "xyz", `${counter.toString()}0`, `${counter.toString().slice(1)}g`]) {
       expect(() => env.COUNTERS.idFromString(bad)).toThrow(new TypeError("Invalid Durable Object ID: must be a string of 64 hex digits."));
     }
     expect(env.COUNTERS.idFromString(counter.toString()).equals(counter)).toBe(true);
+    // workerd decodes hex in either case and gives the id back in lower case: the same object.
+    const upper = env.COUNTERS.idFromString(counter.toString().toUpperCase());
+    expect(upper.equals(counter)).toBe(true);
+    expect(upper.toString()).toBe(counter.toString());
+    expect(() => env.COUNTERS.idFromString(other.toString().toUpperCase())).toThrow("does not match this Durable Object class");
     expect(JSON.stringify({ id: counter })).toBe(`{"id":"${counter.toString()}"}`);
   });
 
