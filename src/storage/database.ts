@@ -5,7 +5,7 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
-import { ImplicitTransaction, LostWrites, type TransactionOwner } from "./implicit-transaction.ts";
+import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction, type TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
 import { keepEmptyWal, syncAtClose } from "./close-files.ts";
 import { ReleaseQueue } from "./release-queue.ts";
@@ -273,9 +273,7 @@ export class AgentDatabase implements Parkable {
    */
   output(send: () => void): void {
     if (this.#db !== undefined) this.#transaction.output(send);
-    else if (this.#lostWrites.of(this.#options.currentOwner()) !== undefined) return; // its event is told its writes were rolled back
-    else if (this.#releases === undefined) send();
-    else this.#releases.output(send);
+    else outputOutsideTransaction(this.#lostWrites, this.#releases, this.#options.currentOwner(), send);
   }
 
   /**
@@ -293,10 +291,7 @@ export class AgentDatabase implements Parkable {
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     if (this.#db !== undefined) return this.#transaction.endEvent(owner, failed);
     // Parked since: an event whose writes were lost before is still told so.
-    const lost = this.#lostWrites.take(owner);
-    if (lost !== undefined && !failed) return Promise.reject(lost);
-    const released = this.#releases?.whenReleased(owner);
-    return failed ? released?.catch(() => {}) : released;
+    return endEventOutsideTransaction(this.#lostWrites, this.#releases, owner, failed);
   }
 
   /**

@@ -45,6 +45,27 @@ export class LostWrites {
   }
 }
 
+/**
+ * Output made while no transaction is open (none began yet, or the connection is parked): never for an
+ * event whose writes were lost, else sent once the replica holds what came before (at once without one).
+ */
+export function outputOutsideTransaction(lost: LostWrites, releases: ReleaseQueue | undefined, owner: TransactionOwner, send: () => void): void {
+  if (lost.of(owner) !== undefined) return;
+  if (releases === undefined) send();
+  else releases.output(send);
+}
+
+/**
+ * An event that ends while no transaction is open: rejected with the error its writes were lost with,
+ * else settled when its output is released (a failed event's wait never rejects).
+ */
+export function endEventOutsideTransaction(lost: LostWrites, releases: ReleaseQueue | undefined, owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
+  const error = lost.take(owner);
+  if (error !== undefined && !failed) return Promise.reject(error);
+  const released = releases?.whenReleased(owner);
+  return failed ? released?.catch(() => {}) : released;
+}
+
 interface Deferred {
   promise: Promise<void>;
   resolve(): void;
@@ -150,10 +171,8 @@ export class ImplicitTransaction {
   /** Sends now when nothing is pending, else when the transaction commits; never for an event whose writes were lost. */
   output(send: () => void): void {
     const owner = this.#currentOwner();
-    if (this.#lost.of(owner) !== undefined) return;
-    if (this.#open) this.#held.push({ owner, send });
-    else if (this.#replica === undefined) send();
-    else this.#replica.releases.output(send);
+    if (!this.#open) outputOutsideTransaction(this.#lost, this.#replica?.releases, owner, send);
+    else if (this.#lost.of(owner) === undefined) this.#held.push({ owner, send });
   }
 
   /**
@@ -162,13 +181,10 @@ export class ImplicitTransaction {
    */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     this.#checkAlive();
+    if (!this.#open && this.#replica !== undefined) return endEventOutsideTransaction(this.#lost, this.#replica.releases, owner, failed);
     // Its writes were lost while it ran (it wrote nothing since: `join` refused it).
     const lost = this.#lost.take(owner);
     if (lost !== undefined && !failed) return Promise.reject(lost);
-    if (!this.#open && this.#replica !== undefined) {
-      const released = this.#replica.releases.whenReleased(owner);
-      return failed ? released?.catch(() => {}) : released;
-    }
     if (owner !== undefined && owner === this.#savepointOwner) {
       if (failed) this.#rollbackEvent();
       else {
