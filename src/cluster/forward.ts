@@ -2,6 +2,7 @@ import { serialize } from "node:v8";
 import { deserializeClone } from "../web/structured-clone.ts";
 import { WebSocket } from "ws";
 import type { RemoteActors } from "../host/placement.ts";
+import { closeReasonWithin } from "../websocket/close-reason.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { attachCarried, carriedValues } from "../gateway/carried-context.ts";
 import { CLUSTER_HEADERS, clusterPath, errorShape, invokeAnswer, type InvokeMessage, type InvokeOutcome } from "./wire.ts";
@@ -118,7 +119,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
           else relaySocket(client, route.address, className, name, request, options.key, () => options.forget(className, name));
           client.resume();
         },
-        (error: unknown) => client.close(1011, truncateReason(`no owner reachable: ${(error as Error).message}`)),
+        (error: unknown) => client.close(1011, closeReasonWithin(`no owner reachable: ${(error as Error).message}`)),
       );
     },
   };
@@ -207,7 +208,7 @@ function relaySocket(client: WebSocket, address: string, className: string, name
     ownerGone();
     // 503: the owner is shutting down (or the agent moved): connecting again finds the next one.
     const code = response.statusCode === 503 ? 1012 : 1011;
-    if (client.readyState === WebSocket.OPEN) client.close(code, truncateReason(`the owning node refused the socket (${response.statusCode})`));
+    if (client.readyState === WebSocket.OPEN) client.close(code, closeReasonWithin(`the owning node refused the socket (${response.statusCode})`));
     peer.terminate();
   });
   peer.on("error", () => {
@@ -222,6 +223,3 @@ function sendableCode(code: number, fallback: number): number {
   return code === 1005 || code === 1006 || code === 1015 || code < 1000 ? fallback : code;
 }
 
-function truncateReason(reason: string): string {
-  return Buffer.byteLength(reason) <= 123 ? reason : Buffer.from(reason).subarray(0, 120).toString() + "…";
-}

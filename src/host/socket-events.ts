@@ -4,6 +4,7 @@ import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { LIMITS } from "../limits.ts";
+import { closeReasonWithin } from "../websocket/close-reason.ts";
 import { chatRequestError, frames, sniffFrame } from "../protocol/frames.ts";
 import type { Actor } from "./actor.ts";
 import { corkedSocket } from "./corked-socket.ts";
@@ -68,7 +69,7 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     (error: unknown) => {
       waiting = undefined; // dropped: the socket closes
       host.hub.remove(key, record);
-      ws.close(1011, truncate(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
+      ws.close(1011, closeReasonWithin(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
     },
   );
 }
@@ -113,9 +114,3 @@ function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, d
   );
 }
 
-/** WebSocket close reasons are limited to 123 bytes. */
-function truncate(reason: string): string {
-  let out = reason;
-  while (Buffer.byteLength(out) > 123) out = out.slice(0, -2) + "…";
-  return out;
-}

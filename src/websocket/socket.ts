@@ -1,8 +1,7 @@
+import { MAX_CLOSE_REASON_BYTES } from "./close-reason.ts";
 import { NOT_ACCEPTED, READY_STATE, SocketEnd } from "./end.ts";
 import { guardListener } from "./listeners.ts";
 
-/** A close frame's reason fits in 123 bytes (125 of control-frame payload minus the code). */
-const MAX_CLOSE_REASON_BYTES = 123;
 
 const ends = new WeakMap<object, SocketEnd>();
 const INTERNAL: unique symbol = Symbol("hearth.websocket");
