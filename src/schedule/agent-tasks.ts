@@ -219,9 +219,11 @@ export class AgentTasks {
     return row ? toQueueItem<T>(row) : undefined;
   }
 
+  /** Queue items in order; with `key`, those whose payload's `key` is `value` (`===`, as Cloudflare compares: null and booleans too). */
   getQueues<T>(key?: string, value?: unknown): QueueItem<T>[] {
-    const match = key === undefined ? undefined : { key, value };
-    return this.#store.listQueue(match).map((row) => toQueueItem<T>(row));
+    const items = this.#store.listQueue().map((row) => toQueueItem<T>(row));
+    if (key === undefined) return items;
+    return items.filter(({ payload }) => typeof payload === "object" && payload !== null && (payload as Record<string, unknown>)[key] === value);
   }
 
   // Failures and the breaker
@@ -397,13 +399,17 @@ export class AgentTasks {
     }
   }
 
-  /** Validated now (against the class's defaults), not when the task fires; stored resolved. */
+  /**
+   * Validated now (against the class's defaults), not when the task fires; stored as given, as
+   * Cloudflare does: `getSchedule()` gives back what was passed, the defaults fill in at each run.
+   */
   #retryJson(retry: RetryOptions | undefined): string | null {
     if (retry === undefined) return null;
-    return JSON.stringify(resolveRetry(retry, this.#retryDefaults));
+    resolveRetry(retry, this.#retryDefaults);
+    return JSON.stringify(retry);
   }
 
-  /** A task's own policy (stored resolved), or the class's defaults as they are now. */
+  /** A task's own policy, completed with the class's defaults as they are now (else those defaults). */
   #retryOf(row: TaskRow): Required<RetryOptions> {
     if (row.retry === null) return this.#retryDefaults;
     try {

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS _hearth_schedules (
   attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
   tripped_at INTEGER, last_error TEXT, created_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS _hearth_schedules_next ON _hearth_schedules (due_at, id) WHERE tripped_at IS NULL;
+CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
 CREATE TABLE IF NOT EXISTS _hearth_queue (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, callback TEXT NOT NULL, payload TEXT,
   due_at INTEGER NOT NULL, retry TEXT, attempts INTEGER NOT NULL DEFAULT 0, started INTEGER NOT NULL DEFAULT 0,
@@ -61,8 +61,17 @@ export function earliestDue(scheduleAt: number | null | undefined, queueAt: numb
 
 const TABLE = { schedule: "_hearth_schedules", queue: "_hearth_queue" } as const;
 const DELETE_SQL = { schedule: `DELETE FROM ${TABLE.schedule} WHERE id = ?`, queue: `DELETE FROM ${TABLE.queue} WHERE id = ?` } as const;
-/** The two earliest schedules not stopped by the breaker: the one to run, and when the next is due. */
-const SCHEDULE_HEAD_SQL = "SELECT * FROM _hearth_schedules WHERE tripped_at IS NULL ORDER BY due_at, id LIMIT 2";
+/**
+ * The two earliest schedules not stopped by the breaker: the one to run, and when the next is due.
+ * Schedules due at the same time run in the order they were made (the rowid), as Cloudflare's do.
+ */
+const SCHEDULE_HEAD_SQL = "SELECT * FROM _hearth_schedules WHERE tripped_at IS NULL ORDER BY due_at, rowid LIMIT 2";
+/**
+ * Files from before the order above index (due_at, id): the index on due_at alone (whose rows end
+ * in the rowid) replaces it at the first write of each wake, so the head is found without a sort.
+ */
+const INDEX_UPGRADE = `CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
+DROP INDEX IF EXISTS _hearth_schedules_next;`;
 
 /**
  * The SQL of an agent's schedules, queue and failure log, in the agent's own database (so `destroy()`
@@ -71,6 +80,8 @@ const SCHEDULE_HEAD_SQL = "SELECT * FROM _hearth_schedules WHERE tripped_at IS N
 export class TaskStore {
   readonly #db: AgentDatabase;
   #exists: boolean | undefined;
+  /** The schedules' due index is the current one (checked at the first write). */
+  #indexed = false;
   /** Known to have no queue item (most agents never queue): skips the queue query. Undefined: unknown. */
   #queueEmpty: boolean | undefined;
 
@@ -86,14 +97,16 @@ export class TaskStore {
 
   /** Creates the tables if needed; every write starts here. */
   ensure(): void {
-    if (this.exists) return;
-    this.#db.execScript(SCHEMA);
+    if (this.#indexed) return;
+    this.#db.execScript(this.exists ? INDEX_UPGRADE : SCHEMA);
     this.#exists = true;
+    this.#indexed = true;
   }
 
   /** Forget cached knowledge (after a rollback the tables may be gone again). */
   invalidate(): void {
     this.#exists = undefined;
+    this.#indexed = false;
     this.#queueEmpty = undefined;
   }
 
@@ -157,18 +170,15 @@ export class TaskStore {
     return this.#db
       .statement(
         `SELECT * FROM _hearth_schedules WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR type = ?2)
-         AND (?3 IS NULL OR due_at >= ?3) AND (?4 IS NULL OR due_at <= ?4) ORDER BY due_at, id`,
+         AND (?3 IS NULL OR due_at >= ?3) AND (?4 IS NULL OR due_at <= ?4) ORDER BY due_at, rowid`,
       )
       .all(filter.id ?? null, filter.type ?? null, filter.start ?? null, filter.end ?? null) as unknown as TaskRow[];
   }
 
-  /** Queue items in order; optionally those whose JSON payload has `key` equal to `value`. */
-  listQueue(match?: { key: string; value: unknown }): TaskRow[] {
+  /** Queue items in order. */
+  listQueue(): TaskRow[] {
     if (!this.exists) return [];
-    if (!match) return this.#db.statement("SELECT * FROM _hearth_queue ORDER BY seq").all() as unknown as TaskRow[];
-    return this.#db
-      .statement("SELECT * FROM _hearth_queue WHERE json_valid(payload) AND json_extract(payload, ?) = ? ORDER BY seq")
-      .all(`$.${JSON.stringify(match.key)}`, match.value as string | number) as unknown as TaskRow[];
+    return this.#db.statement("SELECT * FROM _hearth_queue ORDER BY seq").all() as unknown as TaskRow[];
   }
 
   /** Ids of the queue items (of one callback, if given). */
