@@ -66,6 +66,15 @@ describe("inspector sections backed by the observability stores", () => {
     expect((await api("/api/traces/nope")).status).toBe(404);
     const logs = (await api("/api/logs?level=error")).json();
     expect(logs.items[0]).toMatchObject({ msg: "it broke", level: 50 });
+    // "true" and "false" are text where the API takes text: a word to search for, a class's name.
+    logStore.write(JSON.stringify({ level: 30, time: 6, msg: "a true story", agent: "false", name: "true" }));
+    expect((await api("/api/logs?q=true")).json().items.map((item: { msg: string }) => item.msg)).toEqual(["a true story"]);
+    expect((await api("/api/logs?class=false")).json().items.map((item: { msg: string }) => item.msg)).toEqual(["a true story"]);
+    expect((await api("/api/logs?agent=true")).json().items.map((item: { msg: string }) => item.msg)).toEqual(["a true story"]);
+    expect((await api("/api/traces?error=false")).json().items).toEqual([]);
+    const notBoolean = await api("/api/traces?error=yes");
+    expect(notBoolean.status).toBe(400);
+    expect(notBoolean.json().error.message).toBe('error must be true or false, got "yes"');
     const overview = (await api("/api/overview")).json();
     expect(overview.problems[0]).toMatchObject({ name: "TypeError", message: "x is undefined", count: 1, agent: { class: "Notebook", name: "a" } });
     const metricsJson = (await api("/api/metrics")).json();

@@ -7,8 +7,11 @@ import type { MetricsHistory } from "../metrics-history.ts";
 import type { Route, RouteContext } from "../router.ts";
 import type { SourceQuery } from "../sources.ts";
 
-/** The query string as a store query: numbers and booleans where the API defines them. */
-function sourceQuery(ctx: RouteContext, numeric: readonly string[] = []): SourceQuery {
+/**
+ * The query string as a store query: numbers and booleans where the API defines them, text elsewhere
+ * (`?q=true` searches for the word, `?class=false` names a class).
+ */
+function sourceQuery(ctx: RouteContext, numeric: readonly string[] = [], booleans: readonly string[] = []): SourceQuery {
   const query: SourceQuery = {};
   for (const [key, value] of ctx.query) {
     if (value === "") continue;
@@ -16,8 +19,10 @@ function sourceQuery(ctx: RouteContext, numeric: readonly string[] = []): Source
       const number = Number(value);
       if (!Number.isFinite(number)) throw badRequest(`${key} must be a number, got ${JSON.stringify(value)}`);
       query[key] = number;
-    } else if (value === "true" || value === "false") query[key] = value === "true";
-    else query[key] = value;
+    } else if (booleans.includes(key)) {
+      if (value !== "true" && value !== "false") throw badRequest(`${key} must be true or false, got ${JSON.stringify(value)}`);
+      query[key] = value === "true";
+    } else query[key] = value;
   }
   query.limit = pageLimit(ctx.query);
   return query;
@@ -55,7 +60,7 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       path: "/api/traces",
       handler: async (ctx) => {
         if (!ctx.sources.spans) throw notEnabled("Traces");
-        return { json: await ctx.sources.spans.list(sourceQuery(ctx, ["minDurationMs", "minCostUsd"])) };
+        return { json: await ctx.sources.spans.list(sourceQuery(ctx, ["minDurationMs", "minCostUsd"], ["error"])) };
       },
     },
     {
