@@ -72,7 +72,8 @@ export function alertSourceOf(engine: AlertEngine): AlertSource {
     test: async (id) => {
       if (!engine.getRule(id)) throw new ApiError(404, "not_found", `No alert rule ${JSON.stringify(id)}`);
       const result = await asBadRequestAsync(() => engine.test(id));
-      return { delivered: result.delivered, status: result.status ?? "no answer" };
+      const failed = result.results.find((one) => !one.delivered);
+      return failed?.error ? { delivered: result.delivered, status: result.status, error: failed.error } : { delivered: result.delivered, status: result.status };
     },
     addSilence: (silence) => ({ id: asBadRequest(() => engine.addSilence(silence as never)).id }),
     removeSilence: (id) => engine.deleteSilence(id),

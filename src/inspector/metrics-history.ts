@@ -15,6 +15,11 @@ export interface Series {
 const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
+/** A label value as written unescaped: `\\`, `\"` and `\n`, in one pass (`C:\\new` is a backslash and "new", not a newline). */
+function unescapeLabel(value: string): string {
+  return value.replace(/\\([\\"n])/g, (_, char: string) => (char === "n" ? "\n" : char));
+}
+
 /** Parses Prometheus text exposition (comments skipped, label values unescaped). */
 export function parseExposition(text: string): Series[] {
   const series: Series[] = [];
@@ -23,12 +28,20 @@ export function parseExposition(text: string): Series[] {
     const match = LINE.exec(line);
     if (!match) continue;
     const labels: Record<string, string> = {};
-    for (const label of (match[3] ?? "").matchAll(LABEL)) labels[label[1]!] = label[2]!.replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
+    for (const label of (match[3] ?? "").matchAll(LABEL)) labels[label[1]!] = unescapeLabel(label[2]!);
     const raw = match[4]!;
     const value = raw === "+Inf" ? Infinity : raw === "-Inf" ? -Infinity : Number(raw);
     series.push({ name: match[1]!, labels, value });
   }
   return series;
+}
+
+function localDay(at: number): string {
+  return new Date(at).toDateString();
+}
+
+function seriesKey(series: Series): string {
+  return `${series.name}\0${JSON.stringify(series.labels)}`;
 }
 
 /** Samples a metrics source every `everyMs` and keeps the last hour of each metric's total. */
@@ -38,6 +51,9 @@ export class MetricsHistory {
   readonly #timer: NodeJS.Timeout;
   readonly #listeners = new Set<(series: Series[]) => void>();
   #last: Series[] = [];
+  /** The local day of the last sample, and each series' value when that day began (empty: the process started that day). */
+  #day = localDay(Date.now());
+  #atDayStart = new Map<string, number>();
 
   constructor(source: MetricsSource, everyMs: number = INSPECTOR_LIMITS.metricsSampleMs) {
     this.#source = source;
@@ -47,7 +63,13 @@ export class MetricsHistory {
 
   /** The current series (read now). */
   current(): Series[] {
-    return parseExposition(this.#source.expose());
+    return parseExposition(this.#source.expose({ scrape: false }));
+  }
+
+  /** `series` less what each held when the local day began: counters' totals for today. */
+  sinceStartOfDay(series: readonly Series[]): Series[] {
+    if (this.#atDayStart.size === 0) return [...series];
+    return series.map((one) => ({ ...one, value: Math.max(0, one.value - (this.#atDayStart.get(seriesKey(one)) ?? 0)) }));
   }
 
   /** The series of the last sample. */
@@ -74,8 +96,14 @@ export class MetricsHistory {
     } catch {
       return;
     }
-    this.#last = series;
     const now = Date.now();
+    const day = localDay(now);
+    if (day !== this.#day) {
+      // The sample before midnight stands for the totals at midnight (at most one sample period off).
+      this.#day = day;
+      this.#atDayStart = new Map(this.#last.map((one) => [seriesKey(one), one.value]));
+    }
+    this.#last = series;
     const totals = new Map<string, number>();
     for (const one of series) {
       if (!Number.isFinite(one.value) || one.name.endsWith("_bucket")) continue;

@@ -16,8 +16,18 @@ export type SourceQuery = Record<string, string | number | boolean | undefined>;
 
 /** Prometheus metrics: the registry (or `createHearthMetrics(...)`) the host exposes at `/metrics`. */
 export interface MetricsSource {
-  /** The Prometheus text exposition. */
-  expose(): string;
+  /**
+   * The Prometheus text exposition. The inspector's own reads pass `scrape: false`: a registry whose
+   * values cover "since the previous scrape" must not start a new interval for them.
+   */
+  expose(options?: { scrape?: boolean }): string;
+}
+
+/** What a test notification of an alert rule did. */
+export interface AlertTestOutcome {
+  delivered: boolean;
+  status: number | null;
+  error?: string;
 }
 
 /** Spans kept locally (src/observability/traces). */
@@ -51,7 +61,8 @@ export interface AlertSource {
   addRule(rule: Record<string, unknown>): { id: string } | Promise<{ id: string }>;
   /** False when there was no such rule. */
   removeRule(id: string): boolean | Promise<boolean>;
-  test(id: string): { delivered: boolean; status: number | string } | Promise<{ delivered: boolean; status: number | string }>;
+  /** Sends a test notification: `status` is the HTTP status of the first failing contact point (else the last), null when none answered; `error` says why the first failing one failed. */
+  test(id: string): AlertTestOutcome | Promise<AlertTestOutcome>;
   addSilence(silence: Record<string, unknown>): { id: string } | Promise<{ id: string }>;
   removeSilence(id: string): boolean | Promise<boolean>;
   /** Contact points as shown to people: a URL's origin only, header names only (they may hold secrets). */

@@ -55,7 +55,12 @@ export function watchSources(sources: InspectorSources, metrics: MetricsHistory 
     typeof value.agent === "string" ? value.agent : undefined,
   ];
   if (sources.logs?.subscribe) stops.push(sources.logs.subscribe((entry) => publish("logs", entry, ...fields(entry))));
-  if (sources.spans?.subscribe) stops.push(sources.spans.subscribe((span) => publish("spans", span, ...fields(span))));
+  // A span names its agent in its attributes (the class and instance of the event it belongs to).
+  const spanFields = (span: Record<string, unknown>): [string | undefined, string | undefined] => {
+    const attributes = (typeof span.attributes === "object" && span.attributes !== null ? span.attributes : {}) as Record<string, unknown>;
+    return fields({ class: attributes["hearth.agent.class"], agent: attributes["hearth.agent.name"] });
+  };
+  if (sources.spans?.subscribe) stops.push(sources.spans.subscribe((span) => publish("spans", span, ...spanFields(span))));
   if (metrics) stops.push(metrics.onSample((series) => publish("metrics", { at: Date.now(), series })));
   return stops;
 }

@@ -112,3 +112,17 @@ describe("inspector: alert contact points", () => {
     expect(response.json().error.code).toBe("not_enabled");
   });
 });
+
+describe("inspector: testing a rule whose contact point does not answer", () => {
+  it("reports status null (none answered) and why, as docs/observability/alerts.md says", async () => {
+    const f = await withAlerts();
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", () => resolve()));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hook`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    expect((await f.api("/api/alerts/contact-points", { method: "POST", as: "admin", body: { name: "dead", kind: "webhook", url: deadUrl } })).status).toBe(201);
+    const deadRule = (await f.api("/api/alerts/rules", { method: "POST", as: "admin", body: { kind: "metric", name: "Dead end", metric: "hearth_agents", threshold: 1, severity: "info", contactPoints: ["dead"] } })).json().id as string;
+    const unanswered = (await f.api(`/api/alerts/rules/${deadRule}/test`, { method: "POST", as: "admin" })).json();
+    expect(unanswered).toEqual({ delivered: false, status: null, error: expect.stringMatching(/ECONNREFUSED|fetch failed|refused/) });
+  });
+});

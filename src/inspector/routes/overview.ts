@@ -81,7 +81,7 @@ async function overview(ctx: RouteContext, metrics: MetricsHistory | undefined, 
     schedules: { agentsWithTasks: pending.agents, nextAt: pending.nextAt, due: pending.nextAt !== null && pending.nextAt <= host.clock.now() ? pending.agents : 0, lagP99Ms: quantileMs(series, "hearth_schedule_lag_seconds_bucket", 0.99) },
     workflows: hasWorkflows(host) ? { running: count("running") + count("queued"), waiting: count("waiting"), paused: count("paused"), errored: count("errored"), complete: count("complete") } : null,
     teamRuns: teamRuns ? teamRuns.counts() : null,
-    tokens: { today: tokensByModel(series) },
+    tokens: { today: tokensByModel(metrics ? metrics.sinceStartOfDay(series) : series) },
     runtime: {
       eventLoopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : null,
       rssBytes: memory.rss,

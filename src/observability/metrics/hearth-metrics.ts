@@ -1,7 +1,7 @@
 import type { RequestOutcome } from "../../gateway/request-metrics.ts";
 import { systemClock } from "../../time/clock.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./exposition.ts";
-import { MetricsRegistry, type RegistryOptions } from "./registry.ts";
+import { MetricsRegistry, type ExposeOptions, type RegistryOptions } from "./registry.ts";
 import { requestClass } from "./request-class.ts";
 import { registerRuntimeGauges } from "./runtime-gauges.ts";
 import { costOfTokens, type ModelPrice } from "../cost/prices.ts";
@@ -60,8 +60,8 @@ export interface HearthMetrics {
   recordTokens(usage: TokenUsage): void;
   /** Records how late a schedule or queued task ran (seconds after it was due), by class. */
   recordScheduleLag(className: string, lagSeconds: number): void;
-  /** The Prometheus text exposition. */
-  expose(): string;
+  /** The Prometheus text exposition (`scrape: false` for a read that is not Prometheus's; see {@link MetricsRegistry.expose}). */
+  expose(options?: ExposeOptions): string;
   /** Stops the event-loop monitor. */
   close(): void;
 }
@@ -183,7 +183,7 @@ export function createHearthMetrics(options: HearthMetricsOptions): HearthMetric
     },
     recordTokens,
     recordScheduleLag,
-    expose: () => registry.expose(),
+    expose: (options) => registry.expose(options),
     close: () => {
       unsubscribe();
       stopRuntime();

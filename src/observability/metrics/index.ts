@@ -1,4 +1,4 @@
-export { MetricsRegistry, DEFAULT_MAX_SERIES_PER_METRIC, type RegistryOptions } from "./registry.ts";
+export { MetricsRegistry, DEFAULT_MAX_SERIES_PER_METRIC, type ExposeOptions, type RegistryOptions } from "./registry.ts";
 export { Counter, Gauge, Histogram, DEFAULT_BUCKETS, type GaugeOptions, type HistogramOptions } from "./metric-types.ts";
 export type { LabelValues, MetricOptions } from "./series.ts";
 export { writeExposition, PROMETHEUS_CONTENT_TYPE } from "./exposition.ts";

@@ -24,6 +24,12 @@ export type MetricSnapshot =
 /** Series one metric may hold by default; past it, new label combinations are dropped and counted. */
 export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
 
+/** How {@link MetricsRegistry.expose} reads. */
+export interface ExposeOptions {
+  /** False for a read that is not a Prometheus scrape: `afterScrape` hooks do not run. Default true. */
+  readonly scrape?: boolean;
+}
+
 export interface RegistryOptions {
   /** Series per metric before new label combinations are dropped. Default {@link DEFAULT_MAX_SERIES_PER_METRIC}. */
   maxSeriesPerMetric?: number;
@@ -43,6 +49,7 @@ export class MetricsRegistry {
   readonly #maxSeries: number;
   readonly #dropped: Counter<"metric">;
   readonly #beforeScrape: Array<() => void> = [];
+  readonly #afterScrape: Array<() => void> = [];
 
   constructor(options: RegistryOptions = {}) {
     const max = options.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC;
@@ -64,15 +71,28 @@ export class MetricsRegistry {
     return this.#add(new Histogram<L>(options, this.#maxSeries, this.#onDropped));
   }
 
-  /** Runs `hook` before every scrape (to sample a value that is read, not pushed). */
+  /** Runs `hook` before every exposition (to sample a value that is read, not pushed). */
   beforeScrape(hook: () => void): void {
     this.#beforeScrape.push(hook);
   }
 
-  /** The text exposition of every metric, callback gauges and hooks run first. */
-  expose(): string {
+  /**
+   * Runs `hook` after each scrape's exposition is written, not after other reads (`scrape: false`):
+   * to start a new interval for values that cover "since the previous scrape" (the event-loop delay).
+   */
+  afterScrape(hook: () => void): void {
+    this.#afterScrape.push(hook);
+  }
+
+  /**
+   * The text exposition of every metric, callback gauges and hooks run first. `scrape: false` for a
+   * read that is not Prometheus's (the inspector's charts): it leaves the scrape interval alone.
+   */
+  expose(options: ExposeOptions = {}): string {
     this.#collect();
-    return writeExposition([...this.#metrics.values(), this.#dropped]);
+    const text = writeExposition([...this.#metrics.values(), this.#dropped]);
+    if (options.scrape !== false) for (const hook of this.#afterScrape) hook();
+    return text;
   }
 
   /** Runs the scrape hooks and refills callback gauges. */
@@ -92,9 +112,8 @@ export class MetricsRegistry {
 
   /**
    * Every metric's series as plain values, for programs that evaluate metrics (alert rules, the
-   * inspector) without parsing the text format. Callback gauges are refilled first; `beforeScrape`
-   * hooks are not run, since they may reset what they sample (the event-loop delay) and a snapshot
-   * must not shorten the interval the next scrape reports.
+   * inspector) without parsing the text format. Callback gauges are refilled first; scrape hooks are
+   * not run: a snapshot must not shorten the interval the next scrape reports.
    * @example
    * const families = registry.snapshot();
    * const hits = families.find((f) => f.name === "app_hits_total"); // { type: "counter", series: [{ labels: { route: "/" }, value: 1 }] }

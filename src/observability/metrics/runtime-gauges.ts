@@ -8,28 +8,20 @@ import type { MetricsRegistry } from "./registry.ts";
 export function registerRuntimeGauges(registry: MetricsRegistry): () => void {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
-  let snapshot = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-  registry.beforeScrape(() => {
-    const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
-    snapshot = {
-      p50: seconds(delay.percentile(50)),
-      p90: seconds(delay.percentile(90)),
-      p99: seconds(delay.percentile(99)),
-      max: seconds(delay.max),
-      mean: seconds(delay.mean),
-    };
-    delay.reset();
-  });
+  const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+  // Read live at each exposition; only a Prometheus scrape starts the next interval (an inspector
+  // chart reading between scrapes must not hide a stall from the next scrape).
+  registry.afterScrape(() => delay.reset());
   registry.gauge({
     name: "hearth_eventloop_delay_seconds",
     help: "Event-loop delay since the previous scrape, by quantile (0.5, 0.9, 0.99), plus max and mean.",
     labelNames: ["stat"],
     collect: (gauge) => {
-      gauge.set({ stat: "p50" }, snapshot.p50);
-      gauge.set({ stat: "p90" }, snapshot.p90);
-      gauge.set({ stat: "p99" }, snapshot.p99);
-      gauge.set({ stat: "max" }, snapshot.max);
-      gauge.set({ stat: "mean" }, snapshot.mean);
+      gauge.set({ stat: "p50" }, seconds(delay.percentile(50)));
+      gauge.set({ stat: "p90" }, seconds(delay.percentile(90)));
+      gauge.set({ stat: "p99" }, seconds(delay.percentile(99)));
+      gauge.set({ stat: "max" }, seconds(delay.max));
+      gauge.set({ stat: "mean" }, seconds(delay.mean));
     },
   });
   registry.gauge({
