@@ -13,8 +13,9 @@ import { SqlOAuthProvider } from "./oauth-provider.ts";
 import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationSpec, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import { Reconnect } from "./reconnect.ts";
+import { ClientCalls, notFoundError, notFoundMeaning } from "./session-renewal.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
-import { createRpcTransport, createTransport, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
+import { createTransport, rpcTransportOf, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
 import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
 import { answerElicitation, clientCapabilities } from "./elicitation.ts";
 import { waitAtMost } from "../../time/wait-at-most.ts";
@@ -57,6 +58,8 @@ export class McpConnection implements OperationTarget {
   readonly #provider: SqlOAuthProvider;
   #client: Client | undefined;
   #transport: McpTransport | undefined;
+  /** Calls in flight per client: the client of a session the server forgot is closed after its last. */
+  readonly #calls = new ClientCalls();
   /** The transport kind that opened the current client (discovery records it). */
   #kind: TransportKind | undefined;
   #attempt: Promise<void> | undefined;
@@ -197,24 +200,38 @@ export class McpConnection implements OperationTarget {
   }
 
   /**
-   * One request on the open client. A 404 means the server no longer knows the session (it expired
-   * it, or restarted): as the protocol requires, a new session is started and the request, which
-   * the server did not take, is sent once more on it.
+   * One request on the open client. A 404 to a request that carried a session id means the server no
+   * longer knows the session (it expired it, or restarted): as the protocol requires, a new session is
+   * started and the request, which the server did not take, is sent once more on it.
    */
   async #request<T>(spec: OperationSpec, send: (client: Client, request: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
     const client = await this.#usable();
+    const transport = this.#transport;
     try {
-      return await runOperation(this, spec, (request) => send(client, request));
+      return await this.#calls.run(client, () => runOperation(this, spec, (request) => send(client, request)));
     } catch (error) {
-      if (httpStatusOf(error) !== 404 || this.#closed || spec.signal?.aborted) throw error;
-      if (client === this.#client) {
-        this.#dropClient();
-        this.#set("connecting");
-      }
-      await this.connect(this.#reconnect.enabled, this.catalog !== undefined);
-      const renewed = await this.#usable();
-      return runOperation(this, spec, (request) => send(renewed, request));
+      const meaning = notFoundMeaning(error, transport);
+      if (meaning === "not-found") throw notFoundError(this, this.record.url, spec.what, error);
+      if (meaning === undefined || this.#closed || spec.signal?.aborted) throw error;
+      const renewed = await this.#renewSession(client);
+      return this.#calls.run(renewed, () => runOperation(this, spec, (request) => send(renewed, request)));
     }
+  }
+
+  /**
+   * The client of a new session in place of `stale`'s. The first call to meet the 404 starts it; the
+   * calls that meet it while it starts (or after) wait for it and share it, and those still running
+   * on the old session finish there: closing its client now would abort them.
+   */
+  async #renewSession(stale: Client): Promise<Client> {
+    if (stale === this.#client) {
+      this.#client = undefined;
+      this.#transport = undefined;
+      this.#calls.retire(stale);
+      this.#set("connecting");
+      await this.connect(this.#reconnect.enabled, this.catalog !== undefined);
+    }
+    return this.#usable();
   }
 
   /**
@@ -237,7 +254,7 @@ export class McpConnection implements OperationTarget {
     if (ending?.terminateSession) {
       await waitAtMost(ending.terminateSession().catch(() => {}), 2_000);
     }
-    await client?.close().catch(() => {});
+    await Promise.all([client?.close().catch(() => {}), this.#calls.closeRetired()]);
   }
 
   /** The transport whose session `close(true)` ends, if any. */
@@ -245,7 +262,7 @@ export class McpConnection implements OperationTarget {
     if (this.record.transport !== "rpc") return transport;
     if (!removed) return undefined;
     // Not connected, an rpc server still has its session: a transport (never started) ends it.
-    return transport ?? this.#rpcTransport().catch(() => undefined);
+    return transport ?? rpcTransportOf(this.record, this.#host, this.label).catch(() => undefined);
   }
 
   /** OperationTarget: errors that mean this server now waits for authorization. */
@@ -341,7 +358,7 @@ export class McpConnection implements OperationTarget {
 
   async #handshake(kind: TransportKind): Promise<{ client: Client; transport: McpTransport }> {
     const { sdk } = loadedModules()!;
-    const transport = kind === "rpc" ? await this.#rpcTransport() : this.#makeTransport(kind);
+    const transport = kind === "rpc" ? await rpcTransportOf(this.record, this.#host, this.label) : this.#makeTransport(kind);
     const capabilities = clientCapabilities(this.record.options?.capabilities, this.#host.elicitation);
     const client = new sdk.Client(this.#host.clientInfo, { capabilities });
     if (capabilities.elicitation) {
@@ -362,17 +379,6 @@ export class McpConnection implements OperationTarget {
     client.setNotificationHandler("notifications/prompts/list_changed", rediscover);
     client.setNotificationHandler("notifications/resources/list_changed", rediscover);
     return { client, transport };
-  }
-
-  async #rpcTransport(): Promise<McpTransport> {
-    const rpc = this.record.options?.rpc;
-    const namespace = rpc && this.#host.binding(rpc.binding);
-    if (!rpc || namespace === undefined) {
-      throw new McpClientError("connection", `${this.label}: the agent binding ${JSON.stringify(rpc?.binding ?? "")} is not in this agent's env`, {
-        serverId: this.serverId,
-      });
-    }
-    return createRpcTransport({ namespace, name: this.record.url.slice("rpc:".length), session: this.#host.rpcSession, props: rpc.props });
   }
 
   #makeTransport(kind: Exclude<TransportKind, "rpc">): HttpTransport {

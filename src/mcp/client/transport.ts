@@ -4,10 +4,11 @@
  */
 import type { Transport } from "@modelcontextprotocol/client";
 import type { AgentNamespace } from "../../host/namespace.ts";
+import { McpClientError } from "./errors.ts";
 import { guardFetch, type FetchGuardOptions } from "./fetch-guard.ts";
 import { loadedModules } from "./modules.ts";
 import type { SqlOAuthProvider } from "./oauth-provider.ts";
-import type { Catalog, StoredTransport } from "./store.ts";
+import type { Catalog, ServerRecord, StoredTransport } from "./store.ts";
 
 export type TransportKind = Catalog["transport"];
 
@@ -63,4 +64,24 @@ export async function createRpcTransport(options: RpcTransportOptions): Promise<
   const { RpcClientTransport } = await import("../rpc/client-transport.ts");
   const namespace = options.namespace as ConstructorParameters<typeof RpcClientTransport>[0]["namespace"];
   return new RpcClientTransport({ namespace, name: options.name, session: options.session, ...(options.props ? { props: options.props } : {}) }) as McpTransport;
+}
+
+/**
+ * The `rpc` transport of a mounted server: the binding its options name, in the mounting agent's env,
+ * and that agent's own session (`host.rpcSession`).
+ */
+export function rpcTransportOf(
+  record: ServerRecord,
+  host: { binding(key: string): AgentNamespace | undefined; readonly rpcSession: string },
+  label: string,
+): Promise<McpTransport> {
+  const rpc = record.options?.rpc;
+  const namespace = rpc && host.binding(rpc.binding);
+  if (!rpc || namespace === undefined) {
+    const error = new McpClientError("connection", `${label}: the agent binding ${JSON.stringify(rpc?.binding ?? "")} is not in this agent's env`, {
+      serverId: record.id,
+    });
+    return Promise.reject(error);
+  }
+  return createRpcTransport({ namespace, name: record.url.slice("rpc:".length), session: host.rpcSession, props: rpc.props });
 }
