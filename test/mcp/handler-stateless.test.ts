@@ -179,6 +179,30 @@ describe("createMcpHandler", () => {
     expect(answers.map(textOf)).toEqual(["Hello, A!", "Hello, B!", "Hello, C!"]);
   });
 
+  it("serves a single McpServer instance to 2025 and 2026-07-28 clients in any order, each request negotiating its own version", async () => {
+    const server = createServer();
+    server.registerTool("client_name", {}, async () => text(server.server.getClientVersion()?.name ?? "none"));
+    const url = await serveHandler(createMcpHandler(server));
+    const connectAs = async (name: string, modern: boolean) => {
+      const client = new Client({ name, version: "1.0.0" }, modern ? { versionNegotiation: { mode: { pin: "2026-07-28" } } } : {});
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+      clients.push(client);
+      return client;
+    };
+    const modern = await connectAs("modern", true);
+    expect(textOf(await modern.callTool({ name: "hello", arguments: { name: "Ada" } }))).toBe("Hello, Ada!");
+    // The instance answered a 2026-07-28 request: a 2025 client still initializes and calls.
+    const legacy = await connectAs("legacy", false);
+    expect(legacy.getNegotiatedProtocolVersion()).not.toBe("2026-07-28");
+    expect(textOf(await legacy.callTool({ name: "hello", arguments: { name: "Lin" } }))).toBe("Hello, Lin!");
+    // No request sees the client of an earlier one: a 2025 call after the handshake names none.
+    expect(textOf(await modern.callTool({ name: "client_name", arguments: {} }))).toBe("modern");
+    expect(textOf(await legacy.callTool({ name: "client_name", arguments: {} }))).toBe("none");
+    expect(textOf(await modern.callTool({ name: "hello", arguments: { name: "Grace" } }))).toBe("Hello, Grace!");
+    const again = await connectAs("again", false);
+    expect(textOf(await again.callTool({ name: "hello", arguments: { name: "Kay" } }))).toBe("Hello, Kay!");
+  });
+
   it("serves a single McpServer instance while a subscriptions/listen stream stays open", async () => {
     const url = await serveHandler(createMcpHandler(createServer()));
     const modern = await connect(`${url}/mcp`, { modern: true });

@@ -186,8 +186,24 @@ function oneAtATime(server: McpServer | Server): McpServerFactory {
   const low = server instanceof McpServer ? server.server : server;
   return async () => {
     if (low.transport !== undefined) await server.close();
+    forgetLastExchange(low);
     return server;
   };
+}
+
+/**
+ * Makes the instance as a fresh one from a factory: no protocol version, no client. The SDK keeps
+ * both per instance (one instance, one connection) and neither `close()` nor `connect()` clears
+ * those a 2026-07-28 request set, so each request here negotiates its own: otherwise, once the
+ * instance had answered a 2026-07-28 request, a 2025 `initialize` got "Method not found", and a
+ * caller's client name and capabilities showed through to the next caller's requests. The fields are
+ * the SDK's own (not public): the test of a single instance serving both generations guards them.
+ */
+function forgetLastExchange(server: Server): void {
+  const state = server as unknown as { _negotiatedProtocolVersion?: string; _clientCapabilities?: unknown; _clientVersion?: unknown };
+  state._negotiatedProtocolVersion = undefined;
+  state._clientCapabilities = undefined;
+  state._clientVersion = undefined;
 }
 
 /**
