@@ -231,6 +231,51 @@ describe("createMcpHandler", () => {
     await unread.body?.cancel();
   });
 
+  it("cuts a single McpServer instance's answer whose reader leaves more than maxSseBufferBytes unread, and serves the next request", async () => {
+    const server = createServer();
+    let settled!: () => void;
+    const stopped = new Promise<void>((resolve) => (settled = resolve));
+    // 64 progress notifications of 64 KiB each (4 MiB) on the answer's event stream.
+    server.registerTool("flood", {}, async (ctx) => {
+      const progressToken = ctx.mcpReq._meta?.progressToken ?? 0;
+      try {
+        for (let i = 1; i <= 64; i++) {
+          await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken, progress: i, message: "x".repeat(64 * 1024) } });
+        }
+        return text("flooded");
+      } finally {
+        settled();
+      }
+    });
+    const errors: Error[] = [];
+    const handler = createMcpHandler(server, {
+      maxSseBufferBytes: 256 * 1024,
+      onerror: (error) => {
+        errors.push(error);
+        settled();
+      },
+    });
+    const post = (id: number, params: Record<string, unknown>) =>
+      handler.fetch(
+        new Request("http://localhost/mcp", {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params }),
+        }),
+        { parsedBody: { jsonrpc: "2.0", id, method: "tools/call", params } },
+      );
+    const unread = await post(1, { name: "flood", arguments: {}, _meta: { progressToken: 7 } });
+    expect(unread.headers.get("content-type")).toContain("text/event-stream");
+    // Nobody read it while it was produced (until the handler is done, or the answer was cut): it was
+    // cut once 256 KiB waited, and what waited was dropped.
+    await stopped;
+    await expect(new Response(unread.body).text()).rejects.toThrow(/more than 262144 bytes unread \(maxSseBufferBytes\)/);
+    expect(errors.map((error) => error.message).join("\n")).toMatch(/more than 262144 bytes unread \(maxSseBufferBytes\)/);
+    const next = await post(2, { name: "hello", arguments: { name: "B" } });
+    expect(await next.text()).toContain("Hello, B!");
+    expect(() => createMcpHandler(createServer(), { maxSseBufferBytes: 0 })).toThrow(/maxSseBufferBytes/);
+  });
+
   it("protects the endpoint with auth: metadata, 401 without a token, the token's identity with one", async () => {
     const issuer = await startOAuthServer();
     try {

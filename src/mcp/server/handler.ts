@@ -16,8 +16,9 @@ import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
 import { propsOfExecutionContext } from "./request-context.ts";
 import { extendRequestContext } from "./request-extra.ts";
 import { jsonRpcError } from "./responses.ts";
+import { MAX_MCP_SSE_BUFFER_BYTES } from "./sse-transport.ts";
 import { statelessLegacyHandler } from "./stateless-legacy.ts";
-import { watchProduction } from "./streaming.ts";
+import { watchProduction, type UnreadLimit } from "./streaming.ts";
 
 /** CORS headers of a `createMcpHandler` endpoint (each replaces its default). */
 export interface McpCorsOptions {
@@ -61,6 +62,12 @@ export interface CreateMcpHandlerOptions {
   maxRequestBodySize?: number;
   /** Open `subscriptions/listen` streams at most. Default: the SDK's, 1024. */
   maxSubscriptions?: number;
+  /**
+   * A single `McpServer` instance: bytes of an SSE answer kept for a client that does not read them
+   * (the instance moves on to the next request meanwhile); past it the answer is cut, with `onerror`
+   * told. Default 8 MiB.
+   */
+  maxSseBufferBytes?: number;
   /** Told about refused requests and errors outside any response. */
   onerror?: (error: Error) => void;
 }
@@ -114,6 +121,18 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
   const gate = options.auth ? bearerGate(options.auth) : undefined;
   const allowedHosts = options.allowedHostnames?.map((host) => host.toLowerCase());
   const produce = typeof server === "function" ? server : oneAtATime(server);
+  const sseBufferBytes = options.maxSseBufferBytes ?? MAX_MCP_SSE_BUFFER_BYTES;
+  if (!Number.isSafeInteger(sseBufferBytes) || sseBufferBytes < 1) {
+    throw new RangeError(`createMcpHandler({ maxSseBufferBytes }): expected a positive integer, got ${String(sseBufferBytes)}`);
+  }
+  const unread: UnreadLimit = {
+    bytes: sseBufferBytes,
+    exceeded() {
+      const error = new Error(`MCP answer cut: its client left more than ${sseBufferBytes} bytes unread (maxSseBufferBytes)`);
+      options.onerror?.(error);
+      return error;
+    },
+  };
   const factory = async (context: SdkRequestContext) => {
     const product = await produce(context);
     extendRequestContext(product);
@@ -168,7 +187,7 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
     if (lock === undefined || single === undefined) return serve(request, requestOptions, ctx);
     const release = once(await lock.acquire());
     try {
-      return holdWhileServing(await serve(request, requestOptions, ctx), request.signal, single, release);
+      return holdWhileServing(await serve(request, requestOptions, ctx), request.signal, single, release, unread);
     } catch (error) {
       release();
       throw error;
@@ -212,7 +231,7 @@ function forgetLastExchange(server: Server): void {
  * for a stream it has no part in (`subscriptions/listen` is fed by the notifier), so later requests
  * are served.
  */
-function holdWhileServing(response: Response, signal: AbortSignal, server: Server, release: () => void): Response {
+function holdWhileServing(response: Response, signal: AbortSignal, server: Server, release: () => void, unread: UnreadLimit): Response {
   const streaming = response.headers.get("content-type")?.includes("text/event-stream") === true;
   if (response.body === null || !streaming || server.transport === undefined || signal.aborted) {
     release();
@@ -220,10 +239,14 @@ function holdWhileServing(response: Response, signal: AbortSignal, server: Serve
   }
   const gone = () => release();
   signal.addEventListener("abort", gone, { once: true });
-  return watchProduction(response, () => {
-    signal.removeEventListener("abort", gone);
-    release();
-  });
+  return watchProduction(
+    response,
+    () => {
+      signal.removeEventListener("abort", gone);
+      release();
+    },
+    unread,
+  );
 }
 
 function once(fn: () => void): () => void {

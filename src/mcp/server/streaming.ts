@@ -35,33 +35,53 @@ export function watchBody(response: Response, ended: () => void): Response {
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** How much of a response `watchProduction` keeps for a client that does not read it. */
+export interface UnreadLimit {
+  /** Bytes produced and not yet read past which the response is cut. */
+  bytes: number;
+  /** The error the cut body ends with (built when the limit is passed). */
+  exceeded(): Error;
+}
+
 /**
  * A response whose body is read as fast as it is produced, so `ended` runs once when the producer
  * finished (or failed), or when the client cancelled — whether or not anyone reads it. What the client
- * has not read yet waits in the returned body. The status and headers are kept.
+ * has not read yet waits in the returned body, up to `unread.bytes`: past that the body errors with
+ * `unread.exceeded()`, what waited is dropped and the producer's body is cancelled, since a client
+ * that stops reading must not make the server hold output without bound. The status and headers are kept.
  */
-export function watchProduction(response: Response, ended: () => void): Response {
+export function watchProduction(response: Response, ended: () => void, unread: UnreadLimit): Response {
   if (response.body === null) {
     ended();
     return response;
   }
   const reader = response.body.getReader();
   let out!: ReadableStreamDefaultController<Uint8Array>;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      out = controller;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        out = controller;
+      },
+      cancel(reason) {
+        ended();
+        return reader.cancel(reason);
+      },
     },
-    cancel(reason) {
-      ended();
-      return reader.cancel(reason);
-    },
-  });
+    { highWaterMark: unread.bytes, size: (chunk) => chunk.byteLength },
+  );
   void (async () => {
     try {
       for (;;) {
         const chunk = await reader.read();
         if (chunk.done) break;
         out.enqueue(chunk.value);
+        if ((out.desiredSize ?? 0) < 0) {
+          const error = unread.exceeded();
+          // error() drops what is queued at once; close() would keep it until the client read it.
+          out.error(error);
+          await reader.cancel(error).catch(() => {});
+          return;
+        }
       }
       out.close();
     } catch (error) {
