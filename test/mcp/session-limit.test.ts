@@ -85,3 +85,30 @@ it("frees the place of an initialize that opened no session", async () => {
   expect((await initialize(url)).status).toBe(200);
   expect((await initialize(url)).status).toBe(503);
 });
+
+it("frees a session's place in every endpoint that counted it when it ends", async () => {
+  // Two paths serving one class: a session opened at one is known (and counted) at the other.
+  const first = Notes.serve("/a", { maxSessions: 1 });
+  const second = Notes.serve("/b", { maxSessions: 1 });
+  t = await createTestEnv({
+    agents: { Notes },
+    fetch: (request, env, ctx) => (new URL(request.url).pathname === "/a" ? first : second).fetch(request, env, ctx),
+  });
+  const origin = await t.url();
+  const opened = await initialize(`${origin}/a`);
+  expect(opened.status).toBe(200);
+  const used = await fetch(`${origin}/b`, {
+    method: "POST",
+    headers: { ...JSON_AND_SSE, "mcp-session-id": opened.sessionId! },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+  });
+  expect(used.status).toBe(200);
+  await used.text();
+  expect((await initialize(`${origin}/a`)).status).toBe(503);
+  expect((await initialize(`${origin}/b`)).status).toBe(503);
+
+  const ended = await fetch(`${origin}/b`, { method: "DELETE", headers: { "mcp-session-id": opened.sessionId! } });
+  expect(ended.status).toBe(204);
+  await expect.poll(async () => (await initialize(`${origin}/a`)).status).toBe(200);
+  await expect.poll(async () => (await initialize(`${origin}/b`)).status).toBe(200);
+});

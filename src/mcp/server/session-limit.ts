@@ -6,15 +6,15 @@ const SWEEP_INTERVAL_MS = 1_000;
 /** Sessions looked for at once in a sweep. */
 const SWEEP_BATCH = 64;
 
-/** The endpoints that counted each session agent, so the agent's end frees its place in each. */
-const holders = new Map<string, Set<SessionSlots>>();
+/**
+ * The endpoints counting at least one live session. A session's end is offered to each (there are
+ * as many as `serve()` calls): one that did not count it ignores it.
+ */
+const counting = new Set<SessionSlots>();
 
 /** A session's agent removed itself (DELETE, expiry, closed stream): its place is free again. */
 export function mcpSessionEnded(name: string): void {
-  const slots = holders.get(name);
-  if (slots === undefined) return;
-  holders.delete(name);
-  for (const slot of slots) slot.release(name);
+  for (const slots of counting) slots.release(name);
 }
 
 /**
@@ -51,17 +51,13 @@ export class SessionSlots {
 
   release(name: string): void {
     this.#live.delete(name);
-    const slots = holders.get(name);
-    slots?.delete(this);
-    if (slots?.size === 0) holders.delete(name);
+    // An endpoint without sessions is not kept reachable from here.
+    if (this.#live.size === 0) counting.delete(this);
   }
 
   #add(name: string): void {
-    if (this.#live.has(name)) return;
     this.#live.add(name);
-    let slots = holders.get(name);
-    if (slots === undefined) holders.set(name, (slots = new Set()));
-    slots.add(this);
+    counting.add(this);
   }
 
   #sweep(known: (name: string) => Promise<boolean>): Promise<void> {
