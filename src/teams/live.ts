@@ -3,8 +3,9 @@
  * of each run, per owner agent; the team definitions by name (a run resumed after a restart finds its
  * definition here); and the two writes every state change makes — the journal row and the event.
  */
-import type { TeamEvent, TeamJournal, TeamRunStatus } from "./journal.ts";
+import { TeamJournal, type TeamEvent, type TeamRunStatus } from "./journal.ts";
 import { reportTeamRun } from "./run-signal.ts";
+import { runtimeOf } from "./runtime-of.ts";
 import { streamEvent } from "./stream.ts";
 
 /** A definition a run can be continued by. */
@@ -73,4 +74,17 @@ export function emitEvent(agent: object, journal: TeamJournal, event: Omit<TeamE
     }
   }
   return stored;
+}
+
+/**
+ * A member run stopped (ended, or waits for a person): the parent's run goes on and reads it. If this
+ * message is lost in a crash, the parent's own check (`hearth:team.check`) finds the outcome later.
+ */
+export function tellParent(runtime: ReturnType<typeof runtimeOf>, parent: { team: string; runId: string }): void {
+  void runtime
+    .atParent((actor) => {
+      const status = new TeamJournal(runtimeOf(actor).db).run(parent.runId)?.status;
+      if (status === "waiting" || status === "running") teamNamed(parent.team).continue(actor, parent.runId);
+    })
+    .catch((error: unknown) => console.error(`[hearth] team run ${parent.runId}: could not be told that a member run stopped:`, error));
 }

@@ -7,8 +7,9 @@ import { HANDLE } from "../agent/agent-base.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { BudgetExceededError } from "./budget.ts";
 import { RunSuspended } from "./errors.ts";
+import type { StepRecord } from "./journal.ts";
 import { NESTED_CHECK_TASK } from "./live.ts";
-import { CHILD_RUN_KIND, NESTED_SEPARATOR, NestedSuspended } from "./team-member.ts";
+import { CHILD_RUN_KIND, decidedIn, NESTED_SEPARATOR, NestedSuspended, type NestedDecision } from "./team-member.ts";
 import { askForBudget } from "./approvals.ts";
 import type { MemberCallContext, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
@@ -37,14 +38,63 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
         owner: scope.owner,
         emit: (event) => void scope.emit("member-event", place.path, { member: member.name, ...event }),
       };
-      return raceSignal(traceTeamStep(scope.team, scope.runId, member.name, place.path, () => member.call(input, context)), signal);
+      try {
+        const result = await raceSignal(traceTeamStep(scope.team, scope.runId, member.name, place.path, () => member.call(input, context)), signal);
+        // Written before the step's own row, so a journal that holds the step holds these too.
+        settleNested(scope, place, decidedIn(result), true);
+        return result;
+      } catch (error) {
+        settleNested(scope, place, decidedIn(error), !(error instanceof RunSuspended) && !scope.signal.aborted);
+        throw error;
+      }
     },
   };
-  return withBudgetRequests(scope, place, () => effect(scope, place, work)).catch((error: unknown) => {
-    if (error instanceof NestedSuspended) return waitForNested(scope, error, place);
-    throw error;
-  });
+  return withBudgetRequests(scope, place, () => effect(scope, place, work)).then(
+    (output) => {
+      settleNested(scope, place, [], true); // a step journaled done by an older version may have left copies waiting
+      return output;
+    },
+    (error: unknown) => {
+      if (error instanceof NestedSuspended) return waitForNested(scope, error, place);
+      const status = scope.steps.get(place.path)?.status;
+      if (status === "done" || status === "failed") settleNested(scope, place, [], true);
+      throw error;
+    },
+  );
 }
+
+/**
+ * Settles this run's copies of approvals of a member's own run (`teamMember`) that no longer wait
+ * there: decided in the member's agent, they must not wait here. Once the member's call `ended`, any
+ * copy still waiting (the member's run ended without it) is withdrawn and the member's run is no
+ * longer one this run waits on.
+ */
+function settleNested(scope: RunScope, place: StepPlace, decided: NestedDecision[], ended: boolean): void {
+  const marker = scope.steps.get(`${place.path}${NESTED_SEPARATOR}run`);
+  if (marker?.status !== "waiting") return; // this member's run never waited, or was settled already
+  const settle = (row: StepRecord, outcome: Pick<StepRecord, "status" | "output" | "error">, data: Record<string, unknown>) => {
+    const settled: StepRecord = { path: row.path, kind: row.kind, status: outcome.status, ...("output" in outcome ? { output: outcome.output } : {}), ...(outcome.error ? { error: outcome.error } : {}), at: scope.now() };
+    scope.steps.set(row.path, settled);
+    scope.journal.writeStep(scope.runId, settled);
+    scope.emit("approval-resolved", row.path, data);
+  };
+  for (const decision of decided) {
+    const copy = scope.steps.get(decision.path);
+    if (copy?.kind === NESTED_APPROVAL_KIND && copy.status === "waiting") settle(copy, decision, { nested: true, decidedIn: "member" });
+  }
+  if (!ended) return;
+  const prefix = `${place.path}${NESTED_SEPARATOR}`;
+  for (const row of [...scope.steps.values()]) {
+    if (row.kind !== NESTED_APPROVAL_KIND || row.status !== "waiting" || !row.path.startsWith(prefix)) continue;
+    settle(row, { status: "failed", error: { name: "ApprovalWithdrawnError", message: "The member's own run ended without this approval" } }, { nested: true, withdrawn: true });
+  }
+  const done: StepRecord = { ...marker, status: "done", at: scope.now() };
+  scope.steps.set(marker.path, done);
+  scope.journal.writeStep(scope.runId, done);
+}
+
+/** The journal row (kind) of this run's copy of an approval a member's own run waits for. */
+const NESTED_APPROVAL_KIND = "approval:nested";
 
 /** Checks a member's own run again after this long, should its "I stopped" message be lost. */
 export const NESTED_CHECK_MS = 60_000;
@@ -63,7 +113,7 @@ async function waitForNested(scope: RunScope, suspended: NestedSuspended, place:
   }
   for (const approval of suspended.approvals) {
     if (scope.steps.get(approval.path)) continue;
-    const row = { path: approval.path, kind: "approval:nested", status: "waiting" as const, output: { prompt: approval.prompt, input: null, child: suspended.child, kind: approval.kind }, at: scope.now() };
+    const row = { path: approval.path, kind: NESTED_APPROVAL_KIND, status: "waiting" as const, output: { prompt: approval.prompt, input: null, child: suspended.child, kind: approval.kind }, at: scope.now() };
     scope.steps.set(approval.path, row);
     scope.journal.writeStep(scope.runId, row);
     scope.emit("approval-requested", approval.path, { prompt: approval.prompt, kind: approval.kind, nested: true });

@@ -5,7 +5,7 @@
 import { RunStopped, type PendingApproval } from "./errors.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
-import { agentTeams, emitEvent, finish, teamNamed } from "./live.ts";
+import { agentTeams, emitEvent, finish, tellParent, teamNamed } from "./live.ts";
 import { runtimeOf } from "./runtime-of.ts";
 import { CHILD_RUN_KIND, NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
 
@@ -119,6 +119,8 @@ export class TeamRun<O = unknown> {
       const childPath = path.slice(path.indexOf(NESTED_SEPARATOR) + NESTED_SEPARATOR.length);
       const owner = this.#agent as { [IN_SUB_AGENT]?: (cls: string, name: string, task: (child: object) => Promise<void>) => Promise<void> };
       await owner[IN_SUB_AGENT]!(child.className, child.instance, (actor) => forward(teamRun(actor, child.runId), childPath));
+      // Meanwhile the member's run may have gone on and told this one, which settled its copy already.
+      if (journal.steps(this.id).get(path)?.status !== "waiting") return;
     }
     journal.writeStep(this.id, decided);
     emitEvent(this.#agent, journal, { runId: this.id, type: "approval-resolved", path, at: now });
@@ -186,6 +188,8 @@ export class TeamRun<O = unknown> {
     if (record && !TERMINAL_STATUSES.has(record.status)) {
       finish(this.#agent, journal, this.id, "cancelled", runtimeOf(this.#agent).clock.now(), { error: { name: "TeamRunCancelledError", message: reason } });
       await journal.committed();
+      // A member's run cancelled in its own agent: no execution ends to tell the parent's run, which waits on it.
+      if (record.parent) tellParent(runtimeOf(this.#agent), record.parent);
     }
     // After this run ended: a member's run that stops tells this one, which must not go on then.
     await this.#forEachChildRun((run) => run.cancel(reason));

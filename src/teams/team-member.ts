@@ -26,14 +26,44 @@ export interface NestedChild {
   runId: string;
 }
 
+/**
+ * An approval of the member's run that was decided (approved: "done", rejected: "failed"), wherever
+ * that was: the parent's copy of it is settled the same way. `path` is the path in the parent's run.
+ */
+export interface NestedDecision {
+  path: string;
+  status: "done" | "failed";
+  output?: unknown;
+  error?: { name: string; message: string };
+}
+
 /** The child's run waits (for a person, or still runs): the parent's run waits too. */
 export class NestedSuspended extends RunSuspended {
   constructor(
     approvals: PendingApproval[],
     readonly child: NestedChild,
+    readonly decided: NestedDecision[],
   ) {
     super(approvals);
   }
+}
+
+/** Where a teamMember's result or error (when its run ended) carries the approvals its run decided. */
+const DECIDED: unique symbol = Symbol("hearth.team.decided");
+
+/**
+ * The approvals a member's run decided, carried by what its call returned or threw: approvals may be
+ * decided in the member's own agent, and the parent's copies must not go on waiting.
+ */
+export function decidedIn(outcome: unknown): NestedDecision[] {
+  if (outcome instanceof NestedSuspended) return outcome.decided;
+  return (typeof outcome === "object" && outcome !== null ? (outcome as { [DECIDED]?: NestedDecision[] })[DECIDED] : undefined) ?? [];
+}
+
+/** `outcome` carrying `decided` (not enumerable: it is not part of the output or the error). */
+function withDecided<T extends object>(outcome: T, decided: NestedDecision[]): T {
+  Object.defineProperty(outcome, DECIDED, { value: decided });
+  return outcome;
 }
 
 interface Snapshot {
@@ -42,6 +72,8 @@ interface Snapshot {
   output?: unknown;
   error?: { name: string; message: string };
   approvals: PendingApproval[];
+  /** Approvals of the child's run that were decided, with paths in the child's run. */
+  decided: NestedDecision[];
   usage: MemberUsage;
 }
 
@@ -76,12 +108,15 @@ export function teamMember<I = unknown, O = unknown>(cls: SubAgentClass, childTe
         const run = await childTeam.start(child, copied, { runId: idForKey("member", context.idempotencyKey), parent: { team: context.team, runId: context.runId } });
         return snapshotOf(child, run.id);
       });
-      if (snapshot.status === "completed") return { output: structuredClone(snapshot.output) as O, usage: snapshot.usage };
-      if (snapshot.status === "failed" || snapshot.status === "cancelled") throw new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status });
+      const inParent = (path: string) => `${context.path}${NESTED_SEPARATOR}${path}`;
+      const decided = snapshot.decided.map((decision) => ({ ...decision, path: inParent(decision.path) }));
+      if (snapshot.status === "completed") return withDecided({ output: structuredClone(snapshot.output) as O, usage: snapshot.usage }, decided);
+      if (snapshot.status === "failed" || snapshot.status === "cancelled") throw withDecided(new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status }), decided);
       const child = { className: snapshot.className, instance: where, runId: idForKey("member", context.idempotencyKey) };
       throw new NestedSuspended(
-        snapshot.approvals.map((approval) => ({ ...approval, path: `${context.path}${NESTED_SEPARATOR}${approval.path}` })),
+        snapshot.approvals.map((approval) => ({ ...approval, path: inParent(approval.path) })),
         child,
+        decided,
       );
     },
   };
@@ -92,10 +127,13 @@ function snapshotOf(child: object, runId: string): Snapshot {
   const journal = new TeamJournal(runtime.db);
   const record = journal.run(runId)!;
   const approvals: PendingApproval[] = [];
+  const decided: NestedDecision[] = [];
   const usage: Required<Pick<MemberUsage, "inputTokens" | "outputTokens" | "toolCalls">> = { inputTokens: 0, outputTokens: 0, toolCalls: 0 };
   for (const step of journal.steps(runId).values()) {
     if (step.status === "waiting" && step.kind !== CHILD_RUN_KIND) {
       approvals.push({ path: step.path, prompt: (step.output as { prompt: string }).prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
+    } else if (isApproval(step.kind) && step.status !== "waiting") {
+      decided.push({ path: step.path, status: step.status, ...("output" in step ? { output: step.output } : {}), ...(step.error ? { error: step.error } : {}) });
     }
     usage.inputTokens += step.usage?.inputTokens ?? 0;
     usage.outputTokens += step.usage?.outputTokens ?? 0;
@@ -107,6 +145,12 @@ function snapshotOf(child: object, runId: string): Snapshot {
     ...(record.output !== undefined ? { output: record.output } : {}),
     ...(record.error ? { error: record.error } : {}),
     approvals,
+    decided,
     usage,
   };
+}
+
+/** Approval rows: `approval:<kind>` while waiting or approved, `approval` once rejected. */
+function isApproval(kind: string): boolean {
+  return kind === "approval" || kind.startsWith("approval:");
 }

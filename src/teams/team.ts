@@ -12,7 +12,7 @@ import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type Mo
 import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
-import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, teamNamed, type LiveRun } from "./live.ts";
+import { agentTeams, emitEvent, finish, NESTED_CHECK_TASK, registerTeam, tellParent, teamNamed, type LiveRun } from "./live.ts";
 import { runtimeOf } from "./runtime-of.ts";
 import { checkNode, type TeamNode } from "./nodes.ts";
 import { TeamRun, untilStopped } from "./run.ts";
@@ -287,19 +287,6 @@ export function team<I = unknown, O = unknown>(name: string, root: TeamNode<I, O
   return new Team<I, O>(name, root, options);
 }
 
-
-/**
- * A member run stopped (ended, or waits for a person): the parent's run goes on and reads it. If this
- * message is lost in a crash, the parent's own check (`hearth:team.check`) finds the outcome later.
- */
-function tellParent(runtime: ReturnType<typeof runtimeOf>, parent: { team: string; runId: string }): void {
-  void runtime
-    .atParent((actor) => {
-      const status = new TeamJournal(runtimeOf(actor).db).run(parent.runId)?.status;
-      if (status === "waiting" || status === "running") teamNamed(parent.team).continue(actor, parent.runId);
-    })
-    .catch((error: unknown) => console.error(`[hearth] team run ${parent.runId}: could not be told that a member run stopped:`, error));
-}
 
 /** How often an executing run saves its elapsed time: a tenth of its wallMs, within 100 ms – 10 s. */
 function elapsedSaveMs(wallMs: number): number {
