@@ -23,7 +23,7 @@ export type {
   SupervisorNode,
   TeamNode,
 } from "./nodes.ts";
-export { fnMember, modelMember, subAgentMember, type FnMemberContext, type MemberOptions, type ModelMemberOptions, type SubAgentMemberOptions } from "./members.ts";
+export { fnMember, modelMember, subAgentMember, type FnMemberContext, type MemberOptions, type ModelMemberOptions, type SubAgentMemberCall, type SubAgentMemberOptions } from "./members.ts";
 export type { MemberCallContext, MemberEvent, MemberResult, MemberUsage, TeamMember } from "./member.ts";
 export { BudgetExceededError, DEFAULT_PRICES, DEFAULT_TEAM_LIMITS, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 export { ApprovalRejectedError, LoopLimitError, StepTimeoutError, TeamRoutingError, TeamStepError, type PendingApproval } from "./errors.ts";

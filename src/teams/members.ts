@@ -119,11 +119,26 @@ export interface SubAgentMemberOptions<I> extends MemberOptions {
   usage?: (result: unknown) => MemberUsage | undefined;
 }
 
+/**
+ * What a sub-agent member's method gets after its input: the member call's signal (aborted when the
+ * run is cancelled or paused, or the step times out: stop the work then) and its idempotency key.
+ * @example
+ * class Researcher extends Agent {
+ *   async research(topic: string, call?: SubAgentMemberCall) {
+ *     return searchEverything(topic, { signal: call?.signal });
+ *   }
+ * }
+ */
+export interface SubAgentMemberCall {
+  readonly signal: AbortSignal;
+  readonly idempotencyKey: string;
+}
+
 const CALLS_TABLE = "_hearth_team_member_calls";
 
 /**
  * A member that is a sub-agent of the run's owner: its own SQLite, URL and stream. The method is
- * called once per idempotency key.
+ * called once per idempotency key, with the input and a {@link SubAgentMemberCall} (its signal).
  * @example
  * const support = subAgentMember(SupportAgent, { method: "answer", description: "Account and billing questions" });
  */
@@ -140,7 +155,7 @@ export function subAgentMember<I = unknown, O = unknown>(cls: SubAgentClass, opt
       if (typeof owner[IN_SUB_AGENT] !== "function") throw new TypeError(`Team member ${name}: the run's owner is not an Agent, so it has no sub-agents`);
       const caller = callerOfCurrentScope();
       const copied = structuredClone(input);
-      const result = await owner[IN_SUB_AGENT](cls, instance ? instance(input) : name, (child) => callOnce(child, context.idempotencyKey, method, copied, caller));
+      const result = await owner[IN_SUB_AGENT](cls, instance ? instance(input) : name, (child) => callOnce(child, method, copied, { signal: context.signal, idempotencyKey: context.idempotencyKey }, caller));
       const output = structuredClone(result) as O;
       const spent = usage?.(output);
       return { output, ...(spent ? { usage: spent } : {}) };
@@ -149,7 +164,8 @@ export function subAgentMember<I = unknown, O = unknown>(cls: SubAgentClass, opt
 }
 
 /** Runs the child's method unless this key ran already; the key's row commits with the method's writes. */
-async function callOnce(child: object, key: string, method: string, input: unknown, caller: ReturnType<typeof callerOfCurrentScope>): Promise<unknown> {
+async function callOnce(child: object, method: string, input: unknown, call: SubAgentMemberCall, caller: ReturnType<typeof callerOfCurrentScope>): Promise<unknown> {
+  const key = call.idempotencyKey;
   const runtime = (child as { [AGENT_RUNTIME]?: AgentRuntime })[AGENT_RUNTIME];
   const invoke = (child as { [HANDLE.invoke]?: (method: string, args: unknown[], caller?: unknown) => Promise<unknown> })[HANDLE.invoke];
   if (!runtime || typeof invoke !== "function") throw new TypeError(`Team member: ${method}() is on something that is not an agent`);
@@ -157,7 +173,8 @@ async function callOnce(child: object, key: string, method: string, input: unkno
   if (!db.hasTable(CALLS_TABLE)) db.execScript(`CREATE TABLE IF NOT EXISTS ${CALLS_TABLE} (key TEXT PRIMARY KEY, output TEXT, at INTEGER NOT NULL) WITHOUT ROWID`);
   const done = db.statement(`SELECT output FROM ${CALLS_TABLE} WHERE key = ?`).get(key) as { output: string | null } | undefined;
   if (done) return done.output === null ? undefined : (JSON.parse(done.output) as unknown);
-  const output = await invoke.call(child, method, [input], caller);
+  // The signal goes along: a cancelled run must be able to stop the work it asked of the child.
+  const output = await invoke.call(child, method, [input, call], caller);
   db.statement(`INSERT OR REPLACE INTO ${CALLS_TABLE} (key, output, at) VALUES (?, ?, ?)`).run(key, output === undefined ? null : JSON.stringify(output), Date.now());
   return output;
 }

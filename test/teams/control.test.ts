@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { agentTeams } from "../../src/teams/live.ts";
-import { approval, fnMember, parallel, pipeline, step, team, teamRun, type TeamMember } from "../../src/teams/index.ts";
+import { approval, fnMember, parallel, pipeline, step, subAgentMember, team, teamRun, type SubAgentMemberCall, type TeamMember } from "../../src/teams/index.ts";
 
 const log: string[] = [];
 const gates = new Map<string, () => void>();
@@ -22,12 +22,27 @@ function waiter(name: string): TeamMember<unknown, string> {
 }
 const quick = (name: string) => fnMember(name, () => (log.push(`run ${name}`), name));
 
+/** A sub-agent whose method works until the test opens its gate, or the member call is stopped. */
+class Worker extends Agent {
+  work(input: string, call?: SubAgentMemberCall): Promise<string> {
+    log.push(`start worker ${input}`);
+    return new Promise<string>((resolve, reject) => {
+      gates.set("worker", () => resolve(`worked on ${input}`));
+      call?.signal.addEventListener("abort", () => {
+        log.push(`aborted worker: ${String(call.signal.reason)}`);
+        reject(new Error("stopped"));
+      });
+    });
+  }
+}
+
 const teams = {
   fan: team("c-fan", pipeline(parallel({ a: waiter("a"), b: waiter("b") }), quick("after"))),
   steps: team("c-steps", pipeline(waiter("first"), quick("second"))),
   slow: team("c-slow", step(waiter("slow"), { timeoutMs: 50, fallback: quick("quick") })),
   ask: team("c-ask", pipeline(quick("before"), approval("Go on?"), quick("after"))),
   wall: team("c-wall", waiter("forever"), { limits: { wallMs: 100 } }),
+  subAgent: team("c-sub-agent", pipeline(subAgentMember<string, string>(Worker, { name: "worker", method: "work" }), quick("after"))),
 } satisfies Record<string, { name: string }>;
 
 class Owner extends Agent {
@@ -98,7 +113,7 @@ afterEach(async () => {
 });
 
 async function owner(): Promise<Owner> {
-  t = await createTestEnv({ agents: { Owner }, time: "system" });
+  t = await createTestEnv({ agents: { Owner, Worker }, time: "system" });
   return t.get<Owner>("Owner", "o1") as unknown as Owner;
 }
 
@@ -198,5 +213,23 @@ describe("team run control", () => {
     await o.approve(id, ask!.path);
     expect(await o.result(id)).toBe("after");
     expect(log).toEqual(["run before", "run after"]);
+  });
+
+  it("cancel reaches a sub-agent member's method: its call's signal aborts", async () => {
+    const o = await owner();
+    const id = await o.start("subAgent");
+    await until(() => gates.has("worker"));
+    await o.cancel(id);
+    expect(log).toEqual(["start worker go", "aborted worker: RunStopped: the user gave up"]);
+    expect((await o.status(id)).status).toBe("cancelled");
+  });
+
+  it("a sub-agent member's method that honours its signal still answers when not stopped", async () => {
+    const o = await owner();
+    const id = await o.start("subAgent");
+    await until(() => gates.has("worker"));
+    gates.get("worker")!();
+    expect(await o.result(id)).toBe("after");
+    expect(log).toEqual(["start worker go", "run after"]);
   });
 });
