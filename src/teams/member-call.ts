@@ -11,7 +11,7 @@ import type { StepRecord } from "./journal.ts";
 import { NESTED_CHECK_TASK } from "./live.ts";
 import { CHILD_RUN_KIND, decidedIn, NESTED_SEPARATOR, NestedSuspended, type NestedDecision } from "./team-member.ts";
 import { askForBudget } from "./approvals.ts";
-import type { MemberCallContext, TeamMember } from "./member.ts";
+import type { MemberCallContext, MemberUsage, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
 import { at } from "./places.ts";
 import { effect, raceSignal, type RunScope, type StepPlace } from "./scope.ts";
@@ -28,7 +28,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
     input,
     ...(limits ? { limits } : {}),
     ...(member.estimate ? { estimate: member.estimate } : {}),
-    run: async (signal: AbortSignal) => {
+    run: async (signal: AbortSignal, report: (usage: MemberUsage) => void) => {
       const context: MemberCallContext = {
         runId: scope.runId,
         team: scope.team,
@@ -37,6 +37,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
         signal,
         owner: scope.owner,
         emit: (event) => void scope.emit("member-event", place.path, { member: member.name, ...event }),
+        usage: report,
       };
       try {
         const result = await raceSignal(traceTeamStep(scope.team, scope.runId, member.name, place.path, () => member.call(input, context)), signal);

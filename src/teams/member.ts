@@ -52,6 +52,12 @@ export interface MemberCallContext {
   readonly owner: object;
   /** Reports progress; each event is journaled and streamed to watchers of the run. */
   emit(event: MemberEvent): void;
+  /**
+   * Reports usage as it is spent (the reports add up), so that it counts even if the call then fails:
+   * a call that throws counts what it reported; one that returns counts its result's `usage`, or what
+   * it reported when the result has none. Absent where nobody counts (a call made outside a run).
+   */
+  usage?(usage: MemberUsage): void;
 }
 
 /** A member's answer. */

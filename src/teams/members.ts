@@ -9,7 +9,7 @@ import { callerOfCurrentScope } from "../agent/context.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { IN_SUB_AGENT, type SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
 import type { MemberCallContext, MemberResult, MemberUsage, TeamMember } from "./member.ts";
-import { modelUsage } from "./usage.ts";
+import { addUsage, modelUsage } from "./usage.ts";
 
 /** Options every member helper takes. */
 export interface MemberOptions {
@@ -25,8 +25,9 @@ export interface MemberOptions {
 export interface FnMemberContext extends MemberCallContext {
   /**
    * Reports usage the code spent (e.g. a model it called itself): each report adds to the call's, which
-   * the run's budget and usage totals count once the call returns, as a model member's. The call is
-   * priced with the first model reported unless the reports give `costUsd` (give it when it used several).
+   * the run's budget and usage totals count once the call returns, as a model member's — or fails: what
+   * was reported before the code threw counts too. The call is priced with the first model reported
+   * unless the reports give `costUsd` (give it when it used several).
    */
   usage(usage: MemberUsage): void;
 }
@@ -50,27 +51,14 @@ export function fnMember<I, O>(name: string, fn: (input: I, context: FnMemberCon
     ...options,
     async call(input, context) {
       let spent: MemberUsage | undefined;
-      const output = await fn(input, { ...context, usage: (usage) => void (spent = addUsage(spent, usage)) });
+      const report = (usage: MemberUsage) => {
+        spent = addUsage(spent, usage);
+        context.usage?.(usage); // counted even if the code throws after it spent
+      };
+      const output = await fn(input, { ...context, usage: report });
       return { output, ...(spent ? { usage: spent } : {}) };
     },
   };
-}
-
-/** `total` plus `usage` (validated: a count that is not a finite number ≥ 0 is a caller's mistake). */
-function addUsage(total: MemberUsage | undefined, usage: MemberUsage): MemberUsage {
-  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
-    const value = usage[key];
-    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) throw new TypeError(`Usage ${key} must be a finite number ≥ 0 (got ${String(value)})`);
-  }
-  const sum = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
-  const merged: MemberUsage = { ...total };
-  const model = total?.model ?? usage.model;
-  if (model !== undefined) merged.model = model;
-  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
-    const value = sum(total?.[key], usage[key]);
-    if (value !== undefined) merged[key] = value;
-  }
-  return merged;
 }
 
 /** Options of {@link modelMember}. */

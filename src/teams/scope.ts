@@ -9,6 +9,7 @@ import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
 import type { MemberUsage } from "./member.ts";
 import type { TeamNode } from "./nodes.ts";
 import type { Scratchpad } from "./scratchpad.ts";
+import { addUsage } from "./usage.ts";
 
 /** The shared state of one executing run. */
 export interface RunScope {
@@ -73,7 +74,8 @@ export interface Effect<T> {
   report?: boolean;
   /** What the step received (a member call's input): journaled when it starts, for people to read. */
   input?: unknown;
-  run(signal: AbortSignal): Promise<{ output: T; usage?: MemberUsage }>;
+  /** `report` takes usage as it is spent: counted if the work fails, or returns without `usage`. */
+  run(signal: AbortSignal, report: (usage: MemberUsage) => void): Promise<{ output: T; usage?: MemberUsage }>;
 }
 
 /**
@@ -89,37 +91,43 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   const reservation = counts ? scope.budget.reserve(work.estimate ?? {}, work.limits, work.member) : undefined;
   scope.emit("step-started", place.path, { kind: work.kind });
   if ("input" in work) scope.journal.writeStepInput(scope.runId, place.path, work.input);
+  let reported: MemberUsage | undefined;
+  const report = (usage: MemberUsage) => void (reported = addUsage(reported, usage));
   let result: { output: T; usage?: MemberUsage };
   try {
-    result = await work.run(place.signal);
+    result = await work.run(place.signal, report);
   } catch (error) {
     if (reservation) scope.budget.release(reservation);
     if (error instanceof RunSuspended) throw error;
     // A stop is not the step's failure: the step runs again when the run resumes.
     if (scope.signal.aborted) throw stopReason(scope);
     const info = errorInfo(error);
-    const record: StepRecord = { path: place.path, kind: work.kind, ...(work.member !== undefined ? { member: work.member } : {}), status: "failed", error: info, at: scope.now() };
-    if (counts) scope.budget.record(undefined, work.member);
+    // What it spent before it failed was spent all the same: journaled with the failure, so the budget
+    // (rebuilt from the journal when the run resumes) and the usage totals count it.
+    const spent = reported;
+    const record: StepRecord = { path: place.path, kind: work.kind, ...(work.member !== undefined ? { member: work.member } : {}), status: "failed", error: info, ...(spent ? { usage: spent } : {}), at: scope.now() };
+    if (counts) scope.budget.record(spent, work.member);
     scope.steps.set(place.path, record);
     scope.journal.writeStep(scope.runId, record);
-    scope.emit("step-failed", place.path, { kind: work.kind, error: info });
+    scope.emit("step-failed", place.path, { kind: work.kind, error: info, ...(spent ? { usage: spent } : {}) });
     await scope.journal.committed();
     throw error;
   }
   if (reservation) scope.budget.release(reservation);
+  const usage = result.usage ?? reported;
   const record: StepRecord = {
     path: place.path,
     kind: work.kind,
     ...(work.member !== undefined ? { member: work.member } : {}),
     status: "done",
     output: result.output,
-    ...(result.usage ? { usage: result.usage } : {}),
+    ...(usage ? { usage } : {}),
     at: scope.now(),
   };
-  if (counts) scope.budget.record(result.usage, work.member);
+  if (counts) scope.budget.record(usage, work.member);
   scope.steps.set(place.path, record);
   scope.journal.writeStep(scope.runId, record);
-  scope.emit("step-finished", place.path, { kind: work.kind, ...(result.usage ? { usage: result.usage } : {}), ...(work.report ? { output: result.output } : {}) });
+  scope.emit("step-finished", place.path, { kind: work.kind, ...(usage ? { usage } : {}), ...(work.report ? { output: result.output } : {}) });
   await scope.journal.committed();
   scope.budget.checkSpent();
   return result.output;

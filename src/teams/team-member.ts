@@ -111,7 +111,10 @@ export function teamMember<I = unknown, O = unknown>(cls: SubAgentClass, childTe
       const inParent = (path: string) => `${context.path}${NESTED_SEPARATOR}${path}`;
       const decided = snapshot.decided.map((decision) => ({ ...decision, path: inParent(decision.path) }));
       if (snapshot.status === "completed") return withDecided({ output: structuredClone(snapshot.output) as O, usage: snapshot.usage }, decided);
-      if (snapshot.status === "failed" || snapshot.status === "cancelled") throw withDecided(new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status }), decided);
+      if (snapshot.status === "failed" || snapshot.status === "cancelled") {
+        context.usage?.(snapshot.usage); // what the member's run spent before it ended counts here too
+        throw withDecided(new TeamStepError(snapshot.error ?? { name: "Error", message: snapshot.status }), decided);
+      }
       const child = { className: snapshot.className, instance: where, runId: idForKey("member", context.idempotencyKey) };
       throw new NestedSuspended(
         snapshot.approvals.map((approval) => ({ ...approval, path: inParent(approval.path) })),

@@ -18,3 +18,20 @@ export function modelUsage(model: LanguageModel, usage: LanguageModelUsage | und
     ...(toolCalls > 0 ? { toolCalls } : {}),
   };
 }
+
+/** `total` plus `usage` (validated: a count that is not a finite number ≥ 0 is a caller's mistake). */
+export function addUsage(total: MemberUsage | undefined, usage: MemberUsage): MemberUsage {
+  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
+    const value = usage[key];
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value) || value < 0)) throw new TypeError(`Usage ${key} must be a finite number ≥ 0 (got ${String(value)})`);
+  }
+  const sum = (a: number | undefined, b: number | undefined) => (a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0));
+  const merged: MemberUsage = { ...total };
+  const model = total?.model ?? usage.model;
+  if (model !== undefined) merged.model = model;
+  for (const key of ["inputTokens", "outputTokens", "toolCalls", "costUsd"] as const) {
+    const value = sum(total?.[key], usage[key]);
+    if (value !== undefined) merged[key] = value;
+  }
+  return merged;
+}

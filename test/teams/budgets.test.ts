@@ -4,7 +4,7 @@ import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { TeamJournal } from "../../src/teams/journal.ts";
 import { usageTotals } from "../../src/teams/run-signal.ts";
 import { runtimeOf } from "../../src/teams/runtime-of.ts";
-import { approval, fnMember, loop, parallel, pipeline, step, team, teamRun, type FnMemberContext, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
+import { approval, fnMember, loop, parallel, pipeline, step, team, teamMember, teamRun, type FnMemberContext, type TeamLimits, type TeamMember } from "../../src/teams/index.ts";
 
 const spent: string[] = [];
 /** A member that spends 300 tokens (after a short wait, so parallel calls overlap). */
@@ -32,6 +32,20 @@ function reporter(n: unknown, context: FnMemberContext): number {
   return typeof n === "number" ? n + 1 : 1;
 }
 const five = { a: spender("a"), b: spender("b"), c: spender("c"), d: spender("d"), e: spender("e") };
+/** Code that calls a model (500 tokens), reports it, then fails: on every call, or on the first only. */
+function spendsThenFails(name: string, failures = Infinity): TeamMember<unknown, string> {
+  let calls = 0;
+  return fnMember(name, (_input: unknown, context) => {
+    spent.push(name);
+    context.usage({ model: "gpt-5-mini", inputTokens: 400, outputTokens: 100 });
+    if (++calls <= failures) throw new Error(`${name}: the model's answer was unusable`);
+    return name;
+  });
+}
+
+/** A sub-agent whose team run spends, then fails. */
+class Analyst extends Agent {}
+const analysis = team("b-analysis", pipeline(fnMember("read", (_input: unknown, context) => (context.usage({ inputTokens: 250, outputTokens: 50 }), "read")), spendsThenFails("conclude")));
 
 const teams = {
   parallelFail: team("b-parallel", parallel(five), { limits: { tokens: 1000, reserveTokens: 300 } }),
@@ -51,6 +65,9 @@ const teams = {
   }),
   reporting: team("b-reporting", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { tokens: 2_000 } }),
   reportingTools: team("b-reporting-tools", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { toolCalls: 3 } }),
+  failedSpending: team("b-failed-spending", step(spendsThenFails("flaky-once", 1), { retries: 1, backoffMs: 0 }), { limits: { tokens: 400 } }),
+  failedThenFallback: team("b-failed-fallback", step(spendsThenFails("broken"), { fallback: fnMember("spare", () => "spare") })),
+  failedMemberRun: team("b-failed-member-run", step(teamMember(Analyst, analysis, { name: "analysis" }), { fallback: fnMember("spare", () => "spare") })),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -89,7 +106,7 @@ afterEach(async () => {
 });
 
 async function owner(): Promise<Owner> {
-  t = await createTestEnv({ agents: { Owner }, time: "system" });
+  t = await createTestEnv({ agents: { Owner, Analyst }, time: "system" });
   return t.get<Owner>("Owner", "o1") as unknown as Owner;
 }
 
@@ -196,5 +213,33 @@ describe("team budgets", () => {
     const id = await o.start("reportingTools");
     await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: toolCalls spent 4 (limit 3)");
     expect(spent).toEqual(["reporter", "reporter"]);
+  });
+
+  it("usage a member reported before it threw counts in the run's budget", async () => {
+    const o = await owner();
+    const id = await o.start("failedSpending");
+    // The failed attempt spent 500 tokens of the 400: the retry no longer fits.
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: tokens would reach 500 tokens (limit 400");
+    expect(spent).toEqual(["flaky-once"]);
+  });
+
+  it("usage a member reported before it threw counts in the run's usage totals and its step-failed event", async () => {
+    const o = await owner();
+    const id = await o.start("failedThenFallback");
+    expect(await o.result(id)).toBe("spare");
+    const failed = (await o.events(id)).find((e) => e.type === "step-failed")!;
+    expect(failed.data).toMatchObject({ kind: "member", usage: { model: "gpt-5-mini", inputTokens: 400, outputTokens: 100 } });
+    const steps = (await o.steps(id)).filter((step) => step.kind === "member");
+    expect(usageTotals("b-failed-fallback", steps.map((step) => step.usage)).tokens).toBe(500);
+  });
+
+  it("what a member's own team run spent before it failed counts in the parent's run", async () => {
+    const o = await owner();
+    const id = await o.start("failedMemberRun");
+    expect(await o.result(id)).toBe("spare");
+    const failed = (await o.steps(id)).find((step) => step.status === "failed")!;
+    expect(failed.error?.message).toBe("conclude: the model's answer was unusable");
+    // 300 tokens read, 500 spent by the step that failed, in the member's own run.
+    expect(usageTotals("b-failed-member-run", [failed.usage]).tokens).toBe(800);
   });
 });
