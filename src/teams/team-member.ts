@@ -11,6 +11,7 @@ import { RunSuspended, TeamStepError, type PendingApproval } from "./errors.ts";
 import { TeamJournal, type TeamRunStatus } from "./journal.ts";
 import type { MemberOptions } from "./members.ts";
 import { idForKey, type MemberResult, type MemberUsage, type TeamMember } from "./member.ts";
+import { usageTotals } from "./run-signal.ts";
 import type { Team } from "./team.ts";
 
 /** Separates the member's path from the child run's path in a nested approval's path. */
@@ -131,8 +132,11 @@ function snapshotOf(child: object, runId: string): Snapshot {
   const record = journal.run(runId)!;
   const approvals: PendingApproval[] = [];
   const decided: NestedDecision[] = [];
-  const usage: Required<Pick<MemberUsage, "inputTokens" | "outputTokens" | "toolCalls">> = { inputTokens: 0, outputTokens: 0, toolCalls: 0 };
-  for (const step of journal.steps(runId).values()) {
+  const usage: Required<Pick<MemberUsage, "inputTokens" | "outputTokens" | "toolCalls" | "costUsd">> = { inputTokens: 0, outputTokens: 0, toolCalls: 0, costUsd: 0 };
+  const steps = [...journal.steps(runId).values()];
+  // Priced here, with the member team's prices: the sum carries no model the parent could price it by.
+  usage.costUsd = usageTotals(record.team, steps.map((step) => step.usage)).costUsd;
+  for (const step of steps) {
     if (step.status === "waiting" && step.kind !== CHILD_RUN_KIND) {
       approvals.push({ path: step.path, prompt: (step.output as { prompt: string }).prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
     } else if (isApproval(step.kind) && step.status !== "waiting") {

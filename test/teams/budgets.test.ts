@@ -45,6 +45,10 @@ function spendsThenFails(name: string, failures = Infinity): TeamMember<unknown,
 
 /** A sub-agent whose team run spends, then fails. */
 class Analyst extends Agent {}
+/** A member's team run that spends 0.30 USD on a priced model (400k input, 100k output tokens of gpt-5-mini). */
+const costly = team("b-costly", fnMember("big-model", (_input: unknown, context) => (context.usage({ model: "gpt-5-mini", inputTokens: 400_000, outputTokens: 100_000 }), "big")), {
+  limits: { tokens: 1_000_000 },
+});
 const analysis = team("b-analysis", pipeline(fnMember("read", (_input: unknown, context) => (context.usage({ inputTokens: 250, outputTokens: 50 }), "read")), spendsThenFails("conclude")));
 
 const teams = {
@@ -68,6 +72,9 @@ const teams = {
   failedSpending: team("b-failed-spending", step(spendsThenFails("flaky-once", 1), { retries: 1, backoffMs: 0 }), { limits: { tokens: 400 } }),
   failedThenFallback: team("b-failed-fallback", step(spendsThenFails("broken"), { fallback: fnMember("spare", () => "spare") })),
   failedMemberRun: team("b-failed-member-run", step(teamMember(Analyst, analysis, { name: "analysis" }), { fallback: fnMember("spare", () => "spare") })),
+  costlyMember: team("b-costly-member", pipeline(teamMember(Analyst, costly, { name: "costly" }), fnMember("after", () => (spent.push("after"), "after"))), {
+    limits: { tokens: 1_000_000, costUsd: 0.25 },
+  }),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -241,5 +248,12 @@ describe("team budgets", () => {
     expect(failed.error?.message).toBe("conclude: the model's answer was unusable");
     // 300 tokens read, 500 spent by the step that failed, in the member's own run.
     expect(usageTotals("b-failed-member-run", [failed.usage]).tokens).toBe(800);
+  });
+
+  it("what a member's own team run cost counts against the parent's costUsd", async () => {
+    const o = await owner();
+    const id = await o.start("costlyMember");
+    await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: costUsd spent 0.3000 (limit 0.2500)");
+    expect(spent).toEqual([]);
   });
 });
