@@ -3,11 +3,11 @@
  * is written as waiting and the run suspends (siblings in a parallel branch go on). A budget request
  * (the `ask` policy) is an approval whose value is the extension.
  */
-import type { BudgetExceededError, RunBudget, TeamLimits } from "./budget.ts";
+import { extendLimits, resolveLimits, type BudgetExceededError, type TeamLimits } from "./budget.ts";
 import { ApprovalRejectedError, RunSuspended, type PendingApproval } from "./errors.ts";
 import type { ApprovalNode } from "./nodes.ts";
 import { at } from "./places.ts";
-import type { StepRecord } from "./journal.ts";
+import type { StepRecord, TeamJournal } from "./journal.ts";
 import type { RunScope, StepPlace } from "./scope.ts";
 
 /**
@@ -34,16 +34,38 @@ export function askForBudget(scope: RunScope, error: BudgetExceededError, place:
   return waitForApproval(scope, { kind: "approval", prompt: () => `${error.message}. Approve to extend the ${error.limit} budget.` }, { limit: error.limit }, at(place, "budget"), "budget");
 }
 
+/** A budget grant as journaled: the extension given, the limit that ran out, and whether the run's limits hold it. */
+type Grant = TeamLimits & { limit?: keyof TeamLimits; inLimits?: boolean };
+
 /**
- * Applies every budget extension granted so far, in the order they were granted. Done once when an
- * execution starts: every grant is journaled before the run goes on (an approval relaunches it), so a
- * grant whose call finished long ago still holds after the run waited, paused or restarted.
+ * Saves a granted extension into run `runId`'s limits (in the same write as the grant's approval, so
+ * one is never without the other); returns the grant to journal, marked as saved. An execution that
+ * starts later reads its limits, extensions included.
  */
-export function applyGrantedBudgets(budget: RunBudget, steps: ReadonlyMap<string, StepRecord>): void {
-  const granted = [...steps.values()].filter((step) => step.kind === "approval:budget" && step.status === "done");
-  granted.sort((a, b) => a.at - b.at || (a.path < b.path ? -1 : 1));
-  for (const step of granted) {
-    const output = step.output as (TeamLimits & { limit?: keyof TeamLimits }) | null | undefined;
-    budget.extend(output?.limit, output ?? undefined);
+export function saveGrant(journal: TeamJournal, runId: string, grant: Grant): Grant {
+  const record = journal.run(runId);
+  if (!record) throw new Error(`No team run ${runId} on this agent`);
+  journal.setLimits(runId, extendLimits(resolveLimits(record.limits as TeamLimits), grant.limit, grant));
+  return { ...grant, inLimits: true };
+}
+
+/**
+ * Saves into the run's limits the grants an older version journaled in their approvals only (it
+ * applied them again at every execution), in the order they were given; marked, they are saved once.
+ * Returns the limits in force.
+ */
+export function saveEarlierGrants(journal: TeamJournal, runId: string, steps: Map<string, StepRecord>, limits: Required<TeamLimits>): Required<TeamLimits> {
+  const earlier = [...steps.values()].filter((step) => step.kind === "approval:budget" && step.status === "done" && !(step.output as Grant | null)?.inLimits);
+  if (earlier.length === 0) return limits;
+  earlier.sort((a, b) => a.at - b.at || (a.path < b.path ? -1 : 1));
+  let extended = limits;
+  for (const step of earlier) {
+    const grant = (step.output ?? {}) as Grant;
+    extended = extendLimits(extended, grant.limit, grant);
+    const saved = { ...step, output: { ...grant, inLimits: true } };
+    steps.set(step.path, saved);
+    journal.writeStep(runId, saved);
   }
+  journal.setLimits(runId, extended);
+  return extended;
 }

@@ -88,6 +88,19 @@ export function resolveLimits(...layers: Array<TeamLimits | undefined>): Require
   return limits;
 }
 
+/**
+ * `limits` raised by an approved request for more: each given limit grows by its amount; with none
+ * given, `exhausted` doubles.
+ */
+export function extendLimits(limits: Required<TeamLimits>, exhausted: keyof TeamLimits | undefined, amounts: TeamLimits | undefined): Required<TeamLimits> {
+  const extended = { ...limits } as Record<string, number>;
+  const numeric = Object.entries(amounts ?? {}).filter(([key, value]) => typeof value === "number" && Number.isFinite(value) && value > 0 && key in limits) as Array<[string, number]>;
+  if (numeric.length === 0 && (exhausted === undefined || !(exhausted in limits))) return limits;
+  const given = numeric.length > 0 ? numeric : [[exhausted!, limits[exhausted!]] as [string, number]];
+  for (const [key, value] of given) extended[key] = (extended[key] ?? 0) + value;
+  return extended as Required<TeamLimits>;
+}
+
 /** The cost of `usage` in USD: what the member reported, else the price table's, else 0 for unknown models. */
 export function costOf(usage: MemberUsage | undefined, prices: Readonly<Record<string, ModelPrice>>): number {
   if (!usage) return 0;
@@ -113,18 +126,6 @@ export class RunBudget {
 
   get limits(): Required<TeamLimits> {
     return this.#limits;
-  }
-
-  /**
-   * Raises limits (an approved request for more): each given limit grows by its amount; with none
-   * given, `exhausted` doubles.
-   */
-  extend(exhausted: keyof TeamLimits | undefined, amounts: TeamLimits | undefined): void {
-    const numeric = Object.entries(amounts ?? {}).filter(([key, value]) => typeof value === "number" && Number.isFinite(value) && value > 0 && key in this.#limits) as Array<[string, number]>;
-    if (numeric.length === 0 && (exhausted === undefined || !(exhausted in this.#limits))) return;
-    const given = numeric.length > 0 ? numeric : [[exhausted!, this.#limits[exhausted!]] as [string, number]];
-    const limits = this.#limits as Record<string, number>;
-    for (const [key, value] of given) limits[key] = (limits[key] ?? 0) + value;
   }
 
   /** Counts a call that finished (from the journal, or just now), for the run and for its member. */

@@ -30,7 +30,7 @@ export interface TeamRunRecord {
   conversation?: string;
   /** The run (of the parent agent) this one is a member call of: told when this one stops. */
   parent?: { team: string; runId: string };
-  /** Limits the run started with (the defaults, the team's and the run's own); granted extensions are its budget approvals. */
+  /** Limits in force: those the run started with (the defaults, the team's and the run's own), raised by every extension granted since. */
   limits: Record<string, unknown>;
   createdAt: number;
   updatedAt: number;

@@ -135,8 +135,8 @@ async function withBudgetRequests<T>(scope: RunScope, place: StepPlace, run: () 
       return await run();
     } catch (error) {
       if (!(error instanceof BudgetExceededError) || scope.policy !== "ask" || scope.steps.get(place.path)) throw error;
-      // A grant returned here was applied when this execution started (applyGrantedBudgets): if the
-      // call still does not fit, the next request asks for more.
+      // A grant returned here is in the run's limits, which this execution read when it started: if
+      // the call still does not fit, the next request asks for more.
       await askForBudget(scope, error, at(place, `budget-${request}`));
     }
   }

@@ -2,6 +2,7 @@
  * A handle on one team run: its record, its events, its approvals, and the controls (pause, resume,
  * cancel). Works on runs executing now and on runs that wait, are paused or ended.
  */
+import { saveGrant } from "./approvals.ts";
 import { RunStopped, type PendingApproval } from "./errors.ts";
 import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, type TeamRunStatus } from "./journal.ts";
 import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
@@ -113,6 +114,7 @@ export class TeamRun<O = unknown> {
     if (!step || step.status !== "waiting" || step.kind === CHILD_RUN_KIND) throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
     const now = runtime.clock.now();
     const decided = decide({ kind: step.kind, input: (step.output as { input: unknown }).input }, now);
+    if (step.kind === "approval:budget" && decided.status === "done") decided.output = saveGrant(journal, this.id, decided.output as Parameters<typeof saveGrant>[2]);
     if (step.kind === "approval:nested") {
       // The approval belongs to a member's own run: decided there; that run tells this one when it stops.
       const { child } = step.output as { child: NestedChild };
@@ -204,7 +206,7 @@ export class TeamRun<O = unknown> {
 
 /**
  * What an approval is journaled with: the value given, else the step's input. A budget grant keeps the
- * limit that ran out, so the grant can be applied again when the run resumes.
+ * limit that ran out: granting nothing doubles that one.
  */
 function approvedValue(waiting: { kind: string; input: unknown }, value: unknown): unknown {
   if (waiting.kind !== "approval:budget") return value === undefined ? waiting.input : structuredClone(value);

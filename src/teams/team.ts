@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
 import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import type { FlowControl } from "../flow-control/index.ts";
-import { applyGrantedBudgets } from "./approvals.ts";
+import { saveEarlierGrants } from "./approvals.ts";
 import { DEFAULT_PRICES, resolveLimits, RunBudget, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 import { errorInfo, RunStopped, RunSuspended } from "./errors.ts";
 import { execute } from "./execute.ts";
@@ -191,9 +191,9 @@ export class Team<I = unknown, O = unknown> {
       return;
     }
     const steps = journal.steps(id);
-    const budget = new RunBudget(resolveLimits(record.limits as TeamLimits), this.#prices);
+    // The run's limits hold every extension granted; only grants journaled by an older version are saved now.
+    const budget = new RunBudget(saveEarlierGrants(journal, id, steps, resolveLimits(record.limits as TeamLimits)), this.#prices);
     for (const step of steps.values()) if ((step.kind === "member" || step.kind === "model") && step.status !== "waiting") budget.record(step.usage, step.member);
-    applyGrantedBudgets(budget, steps);
     // Before the timers are armed: a failure here leaves none behind (only the try below disarms them).
     if (record.status !== "running") {
       journal.setStatus(id, "running", now());

@@ -100,6 +100,14 @@ class Owner extends Agent {
   approvals(id: string) {
     return teamRun(this, id).approvals();
   }
+  /** Makes a granted extension look as an older version journaled it: in its approval only, not in the run's limits. */
+  journalGrantAsBefore(id: string, path: string, limits: TeamLimits): void {
+    const journal = new TeamJournal(runtimeOf(this).db);
+    const grant = journal.steps(id).get(path)!;
+    const { inLimits: _saved, ...before } = grant.output as Record<string, unknown>;
+    journal.writeStep(id, { ...grant, output: before });
+    journal.setLimits(id, { ...journal.run(id)!.limits, ...limits });
+  }
   async approve(id: string, path: string, value?: unknown): Promise<void> {
     await teamRun(this, id).approve(path, value);
   }
@@ -188,7 +196,7 @@ describe("team budgets", () => {
     expect(spent.length).toBeLessThanOrEqual(2);
   });
 
-  it("ask: a granted extension still holds after the run waited again (it is re-applied from the journal)", async () => {
+  it("ask: a granted extension still holds after the run waited again (it is in the run's limits)", async () => {
     const o = await owner();
     const id = await o.start("grantedThenPause");
     await until(async () => (await o.approvals(id)).some((a) => a.kind === "budget"));
@@ -255,5 +263,36 @@ describe("team budgets", () => {
     const id = await o.start("costlyMember");
     await expect(o.result(id)).rejects.toThrow("Team run budget exhausted: costUsd spent 0.3000 (limit 0.2500)");
     expect(spent).toEqual([]);
+  });
+
+  it("ask: a granted extension is saved into the run's limits", async () => {
+    const o = await owner();
+    const id = await o.start("grantedThenPause");
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "budget"));
+    expect((await o.record(id)).limits.tokens).toBe(100);
+    const [ask] = await o.approvals(id);
+    await o.approve(id, ask!.path, { tokens: 1000 });
+    expect((await o.record(id)).limits.tokens).toBe(1100);
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "step"));
+    expect((await o.record(id)).limits.tokens).toBe(1100);
+    // Approving nothing doubles the limit that ran out: saved as the doubled value.
+    const id2 = await o.start("grantedThenPause");
+    await until(async () => (await o.approvals(id2)).some((a) => a.kind === "budget"));
+    await o.approve(id2, (await o.approvals(id2))[0]!.path);
+    expect((await o.record(id2)).limits.tokens).toBe(200);
+  });
+
+  it("ask: an extension granted before grants were saved into the limits still holds, and is saved once", async () => {
+    const o = await owner();
+    const id = await o.start("grantedThenPause");
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "budget"));
+    const [ask] = await o.approvals(id);
+    await o.approve(id, ask!.path, { tokens: 1000 });
+    await until(async () => (await o.approvals(id)).some((a) => a.kind === "step"));
+    await o.journalGrantAsBefore(id, ask!.path, { tokens: 100 });
+    const [step] = await o.approvals(id);
+    await o.approve(id, step!.path);
+    expect(await o.result(id)).toBe("after");
+    expect((await o.record(id)).limits.tokens).toBe(1100);
   });
 });
