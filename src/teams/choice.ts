@@ -88,7 +88,7 @@ async function executeFallback(scope: RunScope, node: FallbackNode, input: unkno
   let lastError: unknown;
   for (const [i, option] of node.options.entries()) {
     const optionPlace = at(place, `${i}.${nameOf(option)}`);
-    const timeout = withTimeout(place.signal, node.timeoutMs, () => new StepTimeoutError(`${nameOf(option)} took longer than ${node.timeoutMs} ms`));
+    const timeout = withTimeout(scope.clock, place.signal, node.timeoutMs, () => new StepTimeoutError(`${nameOf(option)} took longer than ${node.timeoutMs} ms`));
     try {
       const output = await execute(scope, option, input, { ...optionPlace, signal: timeout.signal });
       if (!node.check || node.check(output)) return output;

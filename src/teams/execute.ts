@@ -12,7 +12,8 @@ import { callMember } from "./member-call.ts";
 import type { StepNode, TeamNode } from "./nodes.ts";
 import { capChars } from "./caps.ts";
 import { at, nameOf } from "./places.ts";
-import { checkRunning, effect, setLongTimeout, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import { checkRunning, effect, withTimeout, type RunScope, type StepPlace } from "./scope.ts";
+import type { Clock } from "../time/clock.ts";
 import { executeSupervisor } from "./supervisor.ts";
 
 /** Runs `node` on `input` at `place`; resolves with its output. */
@@ -58,7 +59,7 @@ async function executeStep(scope: RunScope, node: StepNode, input: unknown, plac
   const attempts = 1 + (options.retries ?? 0);
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const timeout = withTimeout(place.signal, options.timeoutMs, () => new StepTimeoutError(`${nameOf(node)} took longer than ${options.timeoutMs} ms`));
+    const timeout = withTimeout(scope.clock, place.signal, options.timeoutMs, () => new StepTimeoutError(`${nameOf(node)} took longer than ${options.timeoutMs} ms`));
     try {
       const attemptPlace = at(place, `@${attempt}`, timeout.signal);
       const raw = node.node.kind === "member" ? await callMember(scope, node.node, value, attemptPlace, options.limits) : await execute(scope, node.node, value, attemptPlace);
@@ -74,7 +75,7 @@ async function executeStep(scope: RunScope, node: StepNode, input: unknown, plac
       const retryable = options.retryOn ? options.retryOn(errorInfo(error)) : true;
       if (!retryable || attempt === attempts) break;
       scope.emit("step-retry", place.path, { attempt, error: errorInfo(error) });
-      await sleep(backoff(options, attempt), scope.signal);
+      await sleep(scope.clock, backoff(options, attempt), scope.signal);
     } finally {
       timeout.clear();
     }
@@ -104,13 +105,14 @@ function backoff(options: StepNode["options"], attempt: number): number {
   return delay / 2 + Math.random() * (delay / 2);
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms` on the owner's `clock`, or rejects when `signal` aborts. */
+function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    const cancelTimer = setLongTimeout(() => {
+    const cancelTimer = clock.setTimer(clock.now() + ms, () => {
       signal.removeEventListener("abort", onAbort);
       resolve();
-    }, ms);
+    });
     const onAbort = () => {
       cancelTimer();
       reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));

@@ -9,6 +9,7 @@ import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
 import type { MemberUsage } from "./member.ts";
 import type { TeamNode } from "./nodes.ts";
 import type { Scratchpad } from "./scratchpad.ts";
+import type { Clock } from "../time/clock.ts";
 import { addUsage } from "./usage.ts";
 
 /** The shared state of one executing run. */
@@ -27,6 +28,8 @@ export interface RunScope {
   readonly conversation: string | undefined;
   /** The run's scratchpad: step outputs saved by key (rebuilt by the walk when a run resumes). */
   readonly scratch: Scratchpad;
+  /** The owner's clock: wall time, step timeouts and retry backoff all run on it (virtual in tests). */
+  readonly clock: Clock;
   now(): number;
   emit(type: string, path: string | undefined, data?: unknown): TeamEvent;
 }
@@ -138,8 +141,11 @@ function stopReason(scope: RunScope): RunStopped {
   return reason instanceof RunStopped ? reason : new RunStopped("cancel", String(reason));
 }
 
-/** A signal aborted when `parent` is or after `ms` (with a StepTimeoutError); `clear` stops the timer. */
-export function withTimeout(parent: AbortSignal, ms: number | undefined, makeError: () => Error): { signal: AbortSignal; clear: () => void; timedOut: () => boolean } {
+/**
+ * A signal aborted when `parent` is or `ms` later on the owner's `clock` (with a StepTimeoutError);
+ * `clear` stops the timer.
+ */
+export function withTimeout(clock: Clock, parent: AbortSignal, ms: number | undefined, makeError: () => Error): { signal: AbortSignal; clear: () => void; timedOut: () => boolean } {
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = () => controller.abort(parent.reason);
@@ -148,10 +154,10 @@ export function withTimeout(parent: AbortSignal, ms: number | undefined, makeErr
   const cancelTimer =
     ms === undefined
       ? undefined
-      : setLongTimeout(() => {
+      : clock.setTimer(clock.now() + ms, () => {
           timedOut = true;
           controller.abort(makeError());
-        }, ms);
+        });
   return {
     signal: controller.signal,
     clear: () => {
@@ -160,19 +166,6 @@ export function withTimeout(parent: AbortSignal, ms: number | undefined, makeErr
     },
     timedOut: () => timedOut,
   };
-}
-
-/** Longest delay a Node timer holds; a longer one fires at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** `setTimeout` for any delay (longer ones wait in steps a timer can hold); returns the cancel function. */
-export function setLongTimeout(fn: () => void, ms: number): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (left: number) => {
-    timer = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, Math.max(0, left));
-  };
-  arm(ms);
-  return () => clearTimeout(timer);
 }
 
 /** Resolves with `promise`, or rejects when `signal` aborts (with its reason). */

@@ -229,6 +229,7 @@ export class Team<I = unknown, O = unknown> {
       signal: controller.signal,
       conversation: record.conversation,
       scratch: new Scratchpad(this.options.scratchpad),
+      clock,
       now,
       emit: (type, path, data) => emitEvent(agent, journal, { runId: id, type, ...(path !== undefined ? { path } : {}), ...(data !== undefined ? { data } : {}), at: now() }),
     };
