@@ -74,10 +74,14 @@ export class TeamRun<O = unknown> {
     };
   }
 
-  /** Approvals the run waits for (anywhere in its tree). */
+  /** Approvals the run waits for (anywhere in its tree); none once it ended. */
   approvals(): PendingApproval[] {
+    const journal = this.#journal();
+    const record = journal.run(this.id);
+    // An ended run keeps the rows of approvals it was waiting for (its history), but waits for none.
+    if (!record || TERMINAL_STATUSES.has(record.status)) return [];
     const pending: PendingApproval[] = [];
-    for (const step of this.#journal().steps(this.id).values()) {
+    for (const step of journal.steps(this.id).values()) {
       if (step.status !== "waiting" || step.kind === CHILD_RUN_KIND) continue;
       const { prompt } = step.output as { prompt: string };
       pending.push({ path: step.path, prompt, kind: step.kind === "approval:budget" ? "budget" : "step" });
@@ -110,6 +114,8 @@ export class TeamRun<O = unknown> {
   ): Promise<void> {
     const runtime = runtimeOf(this.#agent);
     const journal = this.#journal();
+    const status = this.record().status;
+    if (TERMINAL_STATUSES.has(status)) throw new Error(`Team run ${this.id} is ${status}: it waits for no approval`);
     const step = journal.steps(this.id).get(path);
     if (!step || step.status !== "waiting" || step.kind === CHILD_RUN_KIND) throw new Error(`Team run ${this.id} waits for no approval at "${path}"`);
     const now = runtime.clock.now();

@@ -232,4 +232,16 @@ describe("team run control", () => {
     expect(await o.result(id)).toBe("after");
     expect(log).toEqual(["start worker go", "run after"]);
   });
+
+  it("a run cancelled while it waits for an approval waits for none any more", async () => {
+    const o = await owner();
+    const id = await o.start("ask");
+    await until(async () => (await o.approvals(id)).length === 1);
+    const [ask] = await o.approvals(id);
+    await o.cancel(id);
+    expect(await o.approvals(id)).toEqual([]);
+    await expect(o.approve(id, ask!.path)).rejects.toThrow(`Team run ${id} is cancelled: it waits for no approval`);
+    expect((await o.status(id)).status).toBe("cancelled");
+    expect(log).toEqual(["run before"]);
+  });
 });
