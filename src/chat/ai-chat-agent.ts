@@ -77,7 +77,11 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   waitForMcpConnections: boolean | { timeout: number } = { timeout: 10_000 };
   /** Overrides of the chat limits (`CHAT_LIMITS`), e.g. `{ maxChatMessageBytes: 1 << 20 }`. */
   chatLimits: Partial<ChatLimits> = {};
-  /** Keep only the newest this many messages in storage (all by default). Does not limit what the model sees. */
+  /**
+   * Keep only the newest this many messages in storage (all by default). `this.messages` is the
+   * stored conversation, so `onChatMessage` gets these only, as with Cloudflare's AIChatAgent. The
+   * older messages a client still holds and sends back are not stored again.
+   */
   maxPersistedMessages: number | undefined = undefined;
   /**
    * Accept `role: "system"` messages from clients (off by default: a client could otherwise give

@@ -41,7 +41,10 @@ export interface ClientMessageRules {
   acceptNew: boolean;
   /** Id of the answer the running turn is streaming: a client's copy of it is left out (the turn stores it). */
   liveMessageId: string | undefined;
-  /** Older messages are pruned from storage (`maxPersistedMessages`): assistant messages the server no longer has, before the first one it has, are left out. */
+  /**
+   * Older messages are pruned from storage (`maxPersistedMessages`): the client's copies of what
+   * the store let go of, everything before the first message it still has, are left out.
+   */
   pruned: boolean;
 }
 
@@ -51,17 +54,25 @@ export type ClientMessagesCheck<M> = { ok: true; messages: M[] } | { ok: false; 
  * A client's messages made safe to store: assistant messages the server stored are replaced by
  * the stored copy, and empty ones it never produced are left out; other assistant messages it
  * never produced, tool parts outside them, changed roles, system messages (unless accepted) and,
- * when `acceptNew` is false, new messages are refused.
+ * when `acceptNew` is false, new messages are refused. With `pruned`, what the client holds before
+ * the first message still stored is left out.
  */
 export function checkClientMessages<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], rules: ClientMessageRules): ClientMessagesCheck<M> {
   const byId = new Map(stored.map((m) => [m.id, m]));
   const messages: M[] = [];
-  let seenKnown = false;
-  for (let i = 0; i < incoming.length; i++) {
+  const firstKnown = incoming.findIndex((m) => byId.has(m.id));
+  // A client keeps the whole conversation and sends it back with every request. Under pruning,
+  // what comes before the first message still stored is what the store let go of: taken as new it
+  // would be stored again (and count as the client's new messages, so a turn stored meanwhile
+  // would be put before it and then pruned in its place); checked, a system message the server
+  // added would be refused forever. So it is left out, unchecked.
+  const start = rules.pruned && firstKnown > 0 ? firstKnown : 0;
+  /** No message of the client's is stored: under pruning, its assistant messages may all be pruned ones. */
+  const noneKnown = firstKnown < 0;
+  for (let i = start; i < incoming.length; i++) {
     const message = incoming[i]!;
     const known = byId.get(message.id);
     const where = `messages[${i}] (${JSON.stringify(message.id)})`;
-    if (known) seenKnown = true;
     if (known && known.role !== message.role) return { ok: false, error: `${where} is stored with role "${known.role}"; a client may not change it to "${message.role}"` };
     if (message.role === "assistant") {
       if (known) {
@@ -70,7 +81,7 @@ export function checkClientMessages<M extends UIMessage>(incoming: readonly M[],
       }
       // An empty one is what a client keeps of a reply that failed or was stopped before its first
       // part (the server stored nothing): it carries nothing, so it is left out, not refused.
-      if (message.id === rules.liveMessageId || message.parts.length === 0 || (rules.pruned && !seenKnown)) continue;
+      if (message.id === rules.liveMessageId || message.parts.length === 0 || (rules.pruned && noneKnown)) continue;
       return { ok: false, error: `${where} is an assistant message this agent did not produce; assistant messages come only from the agent` };
     }
     if (message.role === "system" && !rules.acceptSystem) {
@@ -82,7 +93,7 @@ export function checkClientMessages<M extends UIMessage>(incoming: readonly M[],
     }
     if (hasToolParts(message)) return { ok: false, error: `${where} has tool parts; tool calls belong to assistant messages, and tool answers are sent as cf_agent_tool_result / cf_agent_tool_approval` };
     if (!known && !rules.acceptNew) {
-      if (rules.pruned && !seenKnown) continue;
+      if (rules.pruned && noneKnown) continue;
       return { ok: false, error: `${where} is not in the conversation; cf_agent_chat_messages may only edit, reorder or drop messages (send new ones as a chat request)` };
     }
     messages.push(message);

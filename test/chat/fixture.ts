@@ -141,9 +141,14 @@ export class BoundedChat extends Chat {
   chatLimits = { maxConversationBytes: 4_000, maxTurnIdleMs: 300 };
 }
 
+/** Keeps only the newest three messages in storage. */
+export class KeepLastChat extends Chat {
+  maxPersistedMessages = 3;
+}
+
 export async function chatEnv(options: { dataDir?: string; maxMessageBytes?: number } = {}): Promise<{ t: TestEnv; ws: string }> {
   const t = await createTestEnv({
-    agents: { Chat, LatestChat, DropChat, TinyChat, FollowUpChat, BoundedChat },
+    agents: { Chat, LatestChat, DropChat, TinyChat, FollowUpChat, BoundedChat, KeepLastChat },
     time: "system",
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     host: { ...(options.maxMessageBytes ? { maxMessageBytes: options.maxMessageBytes } : {}) },
