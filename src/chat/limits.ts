@@ -36,3 +36,13 @@ export function resolveChatLimits(overrides: Partial<ChatLimits> | undefined): C
   }
   return limits;
 }
+
+/**
+ * The error of a write that would take the stored conversation past `maxConversationBytes`, on
+ * every path (requests, edits, replies, recoveries): one wording, so clients and logs can match it.
+ * `cause` names what would do it ("The reply"); without it the conversation itself is the subject.
+ */
+export function conversationTooLarge(bytes: number, limit: number, cause?: string): string {
+  const subject = cause === undefined ? "the conversation would be" : `${cause} would make the conversation`;
+  return `${subject} ${bytes} bytes of JSON; the limit is ${limit} (maxConversationBytes)`;
+}

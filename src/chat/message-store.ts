@@ -6,6 +6,7 @@
  */
 import type { UIMessage } from "ai";
 import type { SqlTag } from "../storage/sql.ts";
+import { conversationTooLarge } from "./limits.ts";
 
 interface Row {
   id: string;
@@ -201,7 +202,7 @@ export class MessageStore<M extends UIMessage> {
 /** A write that would make the stored conversation larger than `maxConversationBytes`. */
 export class ConversationTooLargeError extends Error {
   constructor(bytes: number, limit: number) {
-    super(`the conversation would be ${bytes} bytes of JSON; the limit is ${limit} (maxConversationBytes)`);
+    super(conversationTooLarge(bytes, limit));
     this.name = "ConversationTooLargeError";
   }
 }

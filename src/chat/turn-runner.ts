@@ -7,7 +7,7 @@
 import { generateId, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 import { messageOf } from "../agent/rpc.ts";
 import { chatFrames, type ChatOutcome, type ClientToolSchema } from "./frames.ts";
-import type { ChatLimits } from "./limits.ts";
+import { conversationTooLarge, type ChatLimits } from "./limits.ts";
 import { ConversationTooLargeError, type MessageStore } from "./message-store.ts";
 import type { LiveStream, ResumeCoordinator } from "./resume.ts";
 import type { StreamStore } from "./stream-store.ts";
@@ -212,7 +212,7 @@ async function turn<M extends UIMessage>(
       failure =
         streamed + bytes > limits.maxChatMessageBytes - baseBytes
           ? tooLarge("The reply", streamed + bytes + baseBytes, limits)
-          : `The reply would make the conversation ${limits.maxConversationBytes - room + streamed + bytes} bytes of JSON; the limit is ${limits.maxConversationBytes} (maxConversationBytes)`;
+          : conversationTooLarge(limits.maxConversationBytes - room + streamed + bytes, limits.maxConversationBytes, "The reply");
       reading.abort(new Error(failure));
       return false;
     }

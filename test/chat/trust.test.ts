@@ -5,6 +5,8 @@
  */
 import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
+import { conversationTooLarge } from "../../src/chat/limits.ts";
+import { ConversationTooLargeError } from "../../src/chat/message-store.ts";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, resetWorld, world } from "./fixture.ts";
 import { ChatClient, Gate, messageText, scriptedModel, textOf, textStream, toolCallStream, userMessage, until, type Frame } from "./helpers.ts";
@@ -151,7 +153,9 @@ describe("bounded storage", () => {
     let ws: string;
     ({ t, ws } = await chatEnv());
     const client = await ChatClient.open(ws, "b2", "", "bounded-chat");
-    expect(await errorBody(client, client.send([userMessage("u1", "x".repeat(5000))]))).toMatch(/maxConversationBytes/);
+    expect(await errorBody(client, client.send([userMessage("u1", "x".repeat(5000))]))).toMatch(
+      /^cf_agent_use_chat_request: the conversation would be \d+ bytes of JSON; the limit is 4000 \(maxConversationBytes\)$/,
+    );
     expect(world.options).toHaveLength(0);
     // A reply is cut at the chunk that would take the conversation past the limit, with an error
     // naming it; what the clients got of it is what is stored.
@@ -168,6 +172,12 @@ describe("bounded storage", () => {
     const next = client.send([userMessage("u1", "hi"), copy, userMessage("u2", "and?")]);
     expect(await client.done(next)).toMatchObject({ outcome: "completed" });
     client.close();
+  });
+
+  test("every path words the maxConversationBytes error the same way", () => {
+    expect(conversationTooLarge(5000, 4000)).toBe("the conversation would be 5000 bytes of JSON; the limit is 4000 (maxConversationBytes)");
+    expect(conversationTooLarge(5000, 4000, "The reply")).toBe("The reply would make the conversation 5000 bytes of JSON; the limit is 4000 (maxConversationBytes)");
+    expect(new ConversationTooLargeError(5000, 4000).message).toBe(conversationTooLarge(5000, 4000));
   });
 });
 
