@@ -28,17 +28,36 @@ export function readMigrations(ctx: CheckContext, value: unknown, at: KeyPath): 
       names.forEach((name, index) => checkIdentifier(ctx, name, [...item, key, index], "class name"));
       return names;
     };
-    const step: MigrationStep = {
+    const transferredIn = transfers(ctx, table.transferred_classes, [...item, "transferred_classes"]);
+    if (transferredIn.length > 0) {
+      ctx.warnings.push(
+        `${ctx.source.fileName}: migration "${tag}": transferred_classes bring ${transferredIn.join(", ")} from another worker; ` +
+          `Hearth creates ${transferredIn.length === 1 ? "it" : "them"} empty (no other worker's data can arrive)`,
+      );
+    }
+    return {
       tag,
-      newClasses: classes("new_classes"),
+      // A transfer's target is a live class of this worker from then on (on Cloudflare it must be
+      // exported), so it counts as created, as an `expecting-transfer` export does.
+      newClasses: [...classes("new_classes"), ...transferredIn],
       newSqliteClasses: classes("new_sqlite_classes"),
       renamedClasses: renames(ctx, table.renamed_classes, [...item, "renamed_classes"]),
       deletedClasses: classes("deleted_classes"),
     };
-    if (table.transferred_classes !== undefined) {
-      ctx.warnings.push(`${ctx.source.fileName}: migration "${tag}": transferred_classes move classes between workers and are ignored by Hearth`);
-    }
-    return step;
+  });
+}
+
+/** `transferred_classes` (`{ from, from_script, to }`): the classes of this worker they bring in (`to`). */
+function transfers(ctx: CheckContext, value: unknown, at: KeyPath): string[] {
+  if (value === undefined) return [];
+  return tablesOf(ctx, value, at).map(({ table, at: item }) => {
+    warnUnknownKeys(ctx, table, ["from", "from_script", "to"], item);
+    const from = requiredString(ctx, table, "from", item);
+    requiredString(ctx, table, "from_script", item);
+    const to = requiredString(ctx, table, "to", item);
+    checkIdentifier(ctx, from, [...item, "from"], "class name");
+    checkIdentifier(ctx, to, [...item, "to"], "class name");
+    return to;
   });
 }
 
@@ -56,8 +75,11 @@ function renames(ctx: CheckContext, value: unknown, at: KeyPath): { from: string
 
 /**
  * Refuses a `durable_objects.bindings[]` entry whose class the migrations renamed away or deleted
- * (and did not create again), as Cloudflare does: a renamed class's old name would otherwise reach the
- * storage its new name now holds (two live classes on one store). Classes no migration names are left alone.
+ * (and did not bring back: created again, or the target of a later rename or transfer), as
+ * Cloudflare does: a renamed class's old name would otherwise reach the storage its new name now
+ * holds (two live classes on one store). Classes no migration names are left alone. Only the state
+ * after the last step counts; this is the one check of bound classes against the migrations (the
+ * migration plan at start-up does not check bindings again).
  */
 export function checkBoundClassesLive(
   ctx: CheckContext,

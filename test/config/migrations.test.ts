@@ -76,10 +76,26 @@ describe("migrations", () => {
     );
   });
 
-  it("ignore transferred_classes with a warning", () => {
-    const config = loadJson(project(), { migrations: [{ tag: "v1", transferred_classes: [{ from: "A", from_script: "w", to: "A" }] }] });
-    expect(config.migrations).toEqual([step("v1", {})]);
-    expect(config.warnings).toEqual(['wrangler.jsonc: migration "v1": transferred_classes move classes between workers and are ignored by Hearth']);
+  it("create the target of transferred_classes empty, with a warning", () => {
+    const config = loadJson(project(), { migrations: [{ tag: "v1", transferred_classes: [{ from: "A", from_script: "w", to: "B" }] }] });
+    expect(config.migrations).toEqual([step("v1", { newClasses: ["B"] })]);
+    expect(config.warnings).toEqual([
+      'wrangler.jsonc: migration "v1": transferred_classes bring B from another worker; Hearth creates it empty (no other worker\'s data can arrive)',
+    ]);
+    expect(configError(() => loadJson(project(), { migrations: [{ tag: "v1", transferred_classes: [{ from: "A", to: "B" }] }] })).message).toBe(
+      "wrangler.jsonc:6: migrations[0].transferred_classes[0].from_script is required",
+    );
+  });
+
+  it("bind a class deleted by one migration and brought back by a later rename or transfer", () => {
+    const bound = (later: unknown) => ({
+      durable_objects: { bindings: [{ name: "ROOM", class_name: "Room" }] },
+      migrations: [{ tag: "v1", new_sqlite_classes: ["Room", "Lobby"] }, { tag: "v2", deleted_classes: ["Room"] }, later],
+    });
+    const renamed = { tag: "v3", renamed_classes: [{ from: "Lobby", to: "Room" }] };
+    const transferred = { tag: "v3", transferred_classes: [{ from: "Room", from_script: "elsewhere", to: "Room" }] };
+    expect(loadJson(project(), bound(renamed)).durableObjects).toEqual([{ name: "ROOM", className: "Room" }]);
+    expect(loadJson(project(), bound(transferred)).durableObjects).toEqual([{ name: "ROOM", className: "Room" }]);
   });
 });
 
