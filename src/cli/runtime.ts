@@ -185,9 +185,10 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     setWorkerEnv({ ...loaded.vars, ...platform.bindings });
     const entry = await loadEntry(project.entry.path, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
-    const migrations = planMigrations(project.dataDir, config.migrations, config.path, {
-      boundClasses: config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.className),
-    });
+    // Bindings are not passed for the plan to check: loading the config already refused a binding to a
+    // class the migrations leave deleted or renamed away. The plan would check each deletion against
+    // today's bindings, refusing a class deleted once and brought back by a later step.
+    const migrations = planMigrations(project.dataDir, config.migrations, config.path);
     const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);
     // Recorded only once the classes are found: a start that fails on them leaves the data directory as it was.
     migrations.commit();

@@ -1,6 +1,6 @@
 /** `hearth dev` / `start` on wrangler projects written into temporary directories: config errors, unsupported bindings, module mapping, hearth.config.ts. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
@@ -60,6 +60,25 @@ describe("wrangler config errors stop start-up with one clear message", () => {
     expect(output).toContain(`class "ChatRoom" is not exported`);
     // Fixing the config (even rewriting v1) must start as if this start had never happened.
     expect(existsSync(join(dir, ".hearth", "migrations.json"))).toBe(false);
+  });
+
+  it("a class deleted by one migration and brought back by a later rename is bound on a fresh data directory", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({
+        main: "src/index.ts",
+        durable_objects: { bindings: [{ name: "COUNTER", class_name: "Counter" }] },
+        migrations: [
+          { tag: "v1", new_sqlite_classes: ["Counter", "Lobby"] },
+          { tag: "v2", deleted_classes: ["Counter"] },
+          { tag: "v3", renamed_classes: [{ from: "Lobby", to: "Counter" }] },
+        ],
+      }),
+      "src/index.ts": `${AGENT}export default { fetch: async (request, env) => (await routeAgentRequest(request, env)) ?? new Response("none", { status: 404 }) };\n`,
+    });
+    const server = runCli(["start", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    expect(await (await fetch(`${base}/agents/counter/a`)).text()).toBe("counter a");
+    expect(JSON.parse(readFileSync(join(dir, ".hearth", "migrations.json"), "utf8")).applied).toEqual(["v1", "v2", "v3"]);
   });
 
   it("an environment that does not exist", async () => {
