@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { devVarsFiles, findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
@@ -75,10 +75,28 @@ export async function resolveProject(given: RunOptions, cwd: string): Promise<Pr
  */
 export function configPathOf(given: RunOptions, cwd: string): string | undefined {
   const options = projectDirectoryAsConfig(given, cwd);
-  if (options.configPath !== undefined && !existsSync(options.configPath)) {
-    throw new CliError("usage", `--config: no such file ${options.configPath}`);
-  }
+  if (options.configPath !== undefined) checkConfigFile(options.configPath, cwd, `hearth ${options.command}`);
   return options.configPath ?? findWranglerConfig(cwd);
+}
+
+/**
+ * `--config` names the wrangler config file. A directory is refused as a usage mistake, saying what
+ * was expected: read as a config it failed on its missing extension, and `dev` took that for a
+ * config to wait on, watching the directory's parent. `projectCommand` (`hearth dev`) also offers
+ * the directory as the project argument.
+ *
+ * @throws {CliError} "usage" when `path` does not exist or is a directory.
+ */
+export function checkConfigFile(path: string, cwd: string, projectCommand?: string): void {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) throw new CliError("usage", `--config: no such file ${path}`);
+  if (!stat.isDirectory()) return;
+  const shown = relative(cwd, path) || ".";
+  const expected = `--config ${shown} is a directory; --config takes a wrangler config file (wrangler.jsonc, wrangler.json or wrangler.toml)`;
+  const inside = findWranglerConfig(path);
+  if (inside === undefined) throw new CliError("usage", `${expected}, and there is none in ${shown}`);
+  const file = `--config ${join(shown, basename(inside))}`;
+  throw new CliError("usage", `${expected}: use ${file}${projectCommand ? `, or give the directory as the project: ${projectCommand} ${shown}` : ""}`);
 }
 
 /** The files besides code whose change restarts `dev`: the config, hearth.config.ts and the vars files beside it. */

@@ -23,9 +23,12 @@ function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: 
   return { rest, ...found };
 }
 
-/** The wrangler config the tools read: `--config`, else the one in the working directory. */
+/** The wrangler config the tools read: `--config` (a file), else the one in the working directory. */
 async function configPathOf(cwd: string, flag: string | undefined): Promise<string | undefined> {
-  return flag !== undefined ? resolve(cwd, flag) : (await import("../config/index.ts")).findWranglerConfig(cwd);
+  if (flag === undefined) return (await import("../config/index.ts")).findWranglerConfig(cwd);
+  const path = resolve(cwd, flag);
+  (await import("./project.ts")).checkConfigFile(path, cwd);
+  return path;
 }
 
 async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {

@@ -81,6 +81,15 @@ describe("wrangler config errors stop start-up with one clear message", () => {
     expect(JSON.parse(readFileSync(join(dir, ".hearth", "migrations.json"), "utf8")).applied).toEqual(["v1", "v2", "v3"]);
   });
 
+  it("--config naming a directory stops dev at once, saying a config file was expected", async () => {
+    const dir = await project({ "app/wrangler.jsonc": JSON.stringify({ main: "src/index.ts" }), "app/src/index.ts": AGENT });
+    const result = spawnSync(process.execPath, [CLI, "dev", "--config", "app", "--port", "0"], { cwd: dir, env: cleanEnv(), encoding: "utf8", timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stdout + result.stderr).toContain(
+      `--config app is a directory; --config takes a wrangler config file (wrangler.jsonc, wrangler.json or wrangler.toml): use --config ${join("app", "wrangler.jsonc")}, or give the directory as the project: hearth dev app`,
+    );
+  });
+
   it("an environment that does not exist", async () => {
     const dir = await project({ "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", env: { staging: {} } }), "src/index.ts": AGENT });
     const { status, output } = start(dir, ["--env", "prod"]);
