@@ -72,7 +72,7 @@ export const USAGE = `Usage: hearth <command> [entry] [options]
 
 Commands:
   dev [entry]     Serve the project; restart when a .ts/.js/.json file under its
-                  directory, the wrangler config, .env or .dev.vars changes
+                  directory, the wrangler config or a vars file (below) changes
   start [entry]   Serve the project (no watching)
   secret put|delete|list|bulk   Production secrets, encrypted in the data directory
   d1 execute|migrations         D1 databases of the wrangler config (hearth d1 --help)
@@ -133,9 +133,16 @@ Environment:
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
                                 env.EMAIL, replies, forwards and this.sendEmail() use it.
   HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
-  Variables in ./.env, then ./.dev.vars (later file wins), are passed to agents as env.
-  Only names listed in those files reach agents; for those names a value already set
-  in the process environment wins (declare API_KEY= in .env, set the key in production).
+  HEARTH_* settings may also be written in ./.env or ./.dev.vars (the working directory).
+
+Vars (env of the worker and its agents; a later source wins):
+  With a wrangler config: its vars; secrets stored with hearth secret put; then, from the
+  config's directory, .dev.vars.<env> (with --env, when it exists) or else .dev.vars, or,
+  only when neither exists, .env, .env.local, .env.<env>, .env.<env>.local (later file
+  wins). The .dev.vars and .env files are never combined, as in wrangler.
+  Without one: ./.env, then ./.dev.vars (later file wins).
+  Either way, a name set in one of those is taken from the process environment when it is
+  set there too (declare API_KEY= in .dev.vars, set the key in production).
 `;
 
 const SUGGEST_HELP = "Run `hearth --help` for usage.";

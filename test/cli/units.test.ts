@@ -3,10 +3,12 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseCommandLine, toStartArgs } from "../../src/cli/args.ts";
+import { parseCommandLine, toStartArgs, USAGE } from "../../src/cli/args.ts";
 import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
 import { CliError } from "../../src/cli/errors.ts";
+import { loadProjectVars } from "../../src/cli/project-vars.ts";
+import { loadProjectConfig } from "../../src/config/index.ts";
 import { isIgnoredPath, isWatchedFile } from "../../src/cli/watcher.ts";
 
 const dirs: string[] = [];
@@ -139,6 +141,31 @@ describe("loadVarFiles", () => {
     const env: NodeJS.ProcessEnv = { KEEP: "mine" };
     exportVars({ KEEP: "theirs", NEW: "added" }, env);
     expect(env).toEqual({ KEEP: "mine", NEW: "added" });
+  });
+});
+
+describe("--help on vars files", () => {
+  it("says what the loaders do: with a config .dev.vars and .env never combine; without one both are read", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hearth-vars-"));
+    dirs.push(dir);
+    await writeFile(join(dir, "wrangler.jsonc"), `{ "main": "src/index.ts", "vars": { "A": "config" }, "env": { "staging": {} } }`);
+    await writeFile(join(dir, ".env"), "B=from-env\n");
+    await writeFile(join(dir, ".dev.vars"), "A=from-dev-vars\nC=3\n");
+    await writeFile(join(dir, ".dev.vars.staging"), "C=staging\n");
+    const load = (envName: string | undefined, processEnv: NodeJS.ProcessEnv) =>
+      loadProjectVars(loadProjectConfig({ path: join(dir, "wrangler.jsonc"), envName }), join(dir, ".hearth"), processEnv).vars;
+    expect(load(undefined, { C: "shell", D: "undeclared" })).toEqual({ A: "from-dev-vars", C: "shell" });
+    expect(load("staging", {})).toEqual({ C: "staging" });
+    expect(loadVarFiles(dir, {}).vars).toEqual({ A: "from-dev-vars", B: "from-env", C: "3" });
+    const help = USAGE.replace(/\s+/g, " ");
+    expect(help).toContain(
+      "With a wrangler config: its vars; secrets stored with hearth secret put; then, from the config's directory, .dev.vars.<env> " +
+        "(with --env, when it exists) or else .dev.vars, or, only when neither exists, .env, .env.local, .env.<env>, .env.<env>.local " +
+        "(later file wins). The .dev.vars and .env files are never combined, as in wrangler.",
+    );
+    expect(help).toContain("Without one: ./.env, then ./.dev.vars (later file wins).");
+    expect(help).toContain("a name set in one of those is taken from the process environment when it is set there too");
+    expect(help).not.toContain("Only names listed in those files reach agents");
   });
 });
 
