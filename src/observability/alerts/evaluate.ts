@@ -81,6 +81,8 @@ export function evaluateRule(rule: AlertRule, families: readonly MetricSnapshot[
   for (const key of keys) {
     const current = ctx.instances.get(key);
     const found = reading.values.get(key);
+    // No value yet (a windowed measure's first reading, as after a restart): the alert stays as it was.
+    if (found === undefined && reading.waiting?.has(key)) continue;
     const labels = found?.labels ?? current!.labels;
     const holds = found !== undefined && compare(found.value, rule.op, rule.threshold);
     const stepped = step(rule, current, { ruleId: rule.id, key, labels, holds, value: found?.value ?? null }, now);

@@ -10,6 +10,11 @@ export interface RuleReading {
   readonly health: "ok" | "no data" | "error";
   readonly detail: string | null;
   readonly values: Map<string, { labels: Labels; value: number; fingerprint?: string; message?: string }>;
+  /**
+   * Label sets whose windowed measure has no value yet (one reading so far, as after a restart): their
+   * alerts keep their state, since "not known yet" is not "the condition stopped holding".
+   */
+  readonly waiting?: ReadonlySet<string>;
 }
 
 /** The key of a label set: its pairs sorted by name. */
@@ -147,20 +152,24 @@ export function readMetricRule(rule: MetricRule, families: readonly MetricSnapsh
   }
 
   const seen = new Set<string>();
+  const waiting = new Set<string>();
   let why = "";
   for (const [key, entry] of groups) {
     const bufferKey = prefix + key;
     seen.add(bufferKey);
     const result = measure(rule, entry, buffer, bufferKey, now);
     if (typeof result === "number" && !Number.isNaN(result)) values.set(key, { labels: entry.labels, value: result });
-    else why = result === WAITING ? "waiting for a second sample in the window" : "no observations in the window";
+    else if (result === WAITING) {
+      waiting.add(key);
+      why = "waiting for a second sample in the window";
+    } else why = "no observations in the window";
   }
   buffer.forget(prefix, seen);
 
-  if (overflow > 0) return { health: "ok", detail: `more than ${maxInstances} label sets; ${overflow} series ignored`, values };
+  if (overflow > 0) return { health: "ok", detail: `more than ${maxInstances} label sets; ${overflow} series ignored`, values, waiting };
   if (groups.size === 0) return { health: "no data", detail: `no series of ${rule.metric} match`, values };
-  if (values.size === 0) return { health: "no data", detail: why, values };
-  return { health: "ok", detail: null, values };
+  if (values.size === 0) return { health: "no data", detail: why, values, waiting };
+  return { health: "ok", detail: null, values, waiting };
 }
 
 /** A windowed measure has seen only one sample so far. */

@@ -94,6 +94,32 @@ describe("alerts storage: history retention, persistence, config", () => {
     expect(receiver.received.map((r) => r.body.status)).toEqual(["firing", "resolved"]);
   });
 
+  it("a firing rate alert stays firing after a restart while its window has one reading, without resolving or notifying again", async () => {
+    const errorsTotal = registry.counter({ name: "app_errors_total", help: "Errors." });
+    const alerts = open();
+    alerts.addContactPoint({ name: "hook", kind: "webhook", url: receiver.url });
+    alerts.addRule({ kind: "metric", id: "rate", name: "Error rate", metric: "app_errors_total", measure: "rate", window: "1m", threshold: 0.5, severity: "critical" });
+    const tick = async (engine: AlertEngine): Promise<void> => {
+      errorsTotal.inc(undefined, 100);
+      await clock.advance("15s");
+      engine.evaluate();
+      await engine.idle();
+    };
+    errorsTotal.inc(undefined, 0);
+    alerts.evaluate(); // the first reading
+    await tick(alerts);
+    expect(alerts.status()[0]).toMatchObject({ state: "firing", health: "ok" });
+    alerts.close();
+
+    const again = open();
+    await tick(again); // the restarted engine's first reading: no rate yet
+    expect(again.status()[0]).toMatchObject({ state: "firing", since: START + 15_000, health: "no data", healthDetail: "waiting for a second sample in the window" });
+    await tick(again);
+    expect(again.status()[0]).toMatchObject({ state: "firing", since: START + 15_000, health: "ok", value: 100 / 15 });
+    expect(receiver.received.map((r) => r.body.status)).toEqual(["firing"]);
+    expect(again.history({ limit: 500 }).items.map((i) => i.state).reverse()).toEqual(["firing", "delivered"]);
+  });
+
   it("loads rules and contact points from a config, replacing the config's earlier ones and keeping the API's", () => {
     const alerts = open({
       config: {
