@@ -8,7 +8,7 @@ import { describeRule, silenceCovers } from "./describe.ts";
 import type { ErrorSource } from "./error-source.ts";
 import { alertLabels, buildNotification, evaluateRule } from "./evaluate.ts";
 import { ALERT_LIMITS } from "./limits.ts";
-import { ruleMisfit, SampleBuffer, type RuleReading } from "./metric-eval.ts";
+import { ruleMisfit, type RuleReading } from "./metric-eval.ts";
 import type { Notification } from "./payloads.ts";
 import type { InstanceState } from "./state-machine.ts";
 import { AlertStore, type Source } from "./store.ts";
@@ -17,6 +17,7 @@ import type {
 } from "./types.ts";
 import { AlertValidationError, fail, validateRule } from "./validate-rule.ts";
 import { validateContactPoint, validateSilence } from "./validate-targets.ts";
+import { WindowReadings } from "./window-readings.ts";
 
 /** Rules and contact points written in the config (`hearth.config`), loaded with {@link AlertEngine.loadConfig}. */
 export interface AlertsConfig {
@@ -73,7 +74,7 @@ export class AlertEngine {
   readonly #historyRows: number;
   readonly #historyAgeMs: number;
   readonly #deliverer: Deliverer;
-  readonly #buffer = new SampleBuffer();
+  readonly #windows = new WindowReadings();
   #rules = new Map<string, { rule: AlertRule; source: Source }>();
   #contactPoints = new Map<string, { contactPoint: ContactPoint; source: Source }>();
   #silences: Silence[];
@@ -343,7 +344,7 @@ export class AlertEngine {
     for (const key of this.#instancesOf(ruleId).keys()) this.#store.deleteInstance(ruleId, key);
     this.#instances.delete(ruleId);
     this.#health.delete(ruleId);
-    this.#buffer.forget(`${ruleId}\u0000`);
+    this.#windows.forget(`${ruleId}\u0000`);
   }
 
   #targets(rule: AlertRule): { found: ContactPoint[]; missing: string[] } {
@@ -355,7 +356,7 @@ export class AlertEngine {
   #context(rule: AlertRule, silences: readonly Silence[]) {
     return {
       store: this.#store,
-      buffer: this.#buffer,
+      windows: this.#windows,
       errors: this.#errors,
       silences,
       maxInstances: ALERT_LIMITS.maxInstancesPerRule,

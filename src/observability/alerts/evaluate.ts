@@ -2,19 +2,20 @@ import { createHash } from "node:crypto";
 import type { MetricSnapshot } from "../metrics/registry.ts";
 import { silenceCovers } from "./describe.ts";
 import type { ErrorSource } from "./error-source.ts";
-import { labelKey, readMetricRule, type RuleReading, type SampleBuffer } from "./metric-eval.ts";
+import { labelKey, readMetricRule, type RuleReading } from "./metric-eval.ts";
 import type { Notification } from "./payloads.ts";
 import { compare, step, type InstanceState } from "./state-machine.ts";
 import type { AlertStore } from "./store.ts";
 import { renderTemplate } from "./template.ts";
 import type { AlertRule, HistoryEvent, Silence } from "./types.ts";
+import type { WindowReadings } from "./window-readings.ts";
 
 type ErrorRule = Extract<AlertRule, { kind: "error" }>;
 
 /** What evaluating one rule needs from the engine. */
 export interface EvaluationContext {
   readonly store: AlertStore;
-  readonly buffer: SampleBuffer;
+  readonly windows: WindowReadings;
   readonly errors: ErrorSource | undefined;
   readonly silences: readonly Silence[];
   readonly maxInstances: number;
@@ -76,7 +77,7 @@ export function buildNotification(
  * transitions in the history, persists states and queues notifications (not for silenced alerts).
  */
 export function evaluateRule(rule: AlertRule, families: readonly MetricSnapshot[], ctx: EvaluationContext, now: number): RuleReading {
-  const reading = rule.kind === "metric" ? readMetricRule(rule, families, ctx.buffer, now, ctx.maxInstances) : readErrorRule(rule, ctx.errors, now, ctx.maxInstances);
+  const reading = rule.kind === "metric" ? readMetricRule(rule, families, ctx.windows, now, ctx.maxInstances) : readErrorRule(rule, ctx.errors, now, ctx.maxInstances);
   const keys = new Set([...reading.values.keys(), ...ctx.instances.keys()]);
   for (const key of keys) {
     const current = ctx.instances.get(key);

@@ -8,6 +8,11 @@ export const ALERT_LIMITS = {
   maxActiveSilences: 1000,
   /** Alerts (label sets) one rule may track; further series are ignored and reported in the rule's health. */
   maxInstancesPerRule: 1000,
+  /**
+   * Readings a `rate`, `increase` or windowed quantile keeps per series (besides the window's base and
+   * the newest): with more evaluations per window they are thinned to one per window / this.
+   */
+  readingsPerWindow: 240,
   /** Longest `window`, `for`, `keepFiringFor`. */
   maxWindowMs: 24 * 60 * 60_000,
   /** Shortest repeat interval. */

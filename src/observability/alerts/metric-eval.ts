@@ -1,6 +1,7 @@
 import type { HistogramSeriesSnapshot, MetricSnapshot } from "../metrics/registry.ts";
-import { bucketDelta, histogramQuantile, type CumulativeBucket } from "./quantile.ts";
+import { histogramQuantile, type CumulativeBucket } from "./quantile.ts";
 import type { AlertRule, LabelMatcher } from "./types.ts";
+import type { WindowReadings } from "./window-readings.ts";
 
 type MetricRule = Extract<AlertRule, { kind: "metric" }>;
 type Labels = Readonly<Record<string, string>>;
@@ -61,53 +62,6 @@ export function matchLabels(labels: Labels, matchers: Readonly<Record<string, La
   return Object.entries(matchers).every(([name, matcher]) => matchOne(labels[name] ?? "", matcher));
 }
 
-interface Sample {
-  readonly t: number;
-  readonly v: number | readonly CumulativeBucket[];
-}
-
-/**
- * Past readings of the series rules look at over a window (for `rate`, `increase` and windowed
- * quantiles), per rule and label set: the samples inside the window plus the newest one before it.
- */
-export class SampleBuffer {
-  readonly #samples = new Map<string, Sample[]>();
-
-  /** Adds a reading and answers the one to compare with (at or before `t - windowMs`, else the oldest), if older than `t`. */
-  push(key: string, sample: Sample, windowMs: number): Sample | undefined {
-    let list = this.#samples.get(key);
-    if (!list) this.#samples.set(key, (list = []));
-    list.push(sample);
-    const start = sample.t - windowMs;
-    let firstInside = list.findIndex((s) => s.t > start);
-    if (firstInside === -1) firstInside = list.length;
-    // Keep the newest sample at or before the window's start: it is the base of the window.
-    if (firstInside > 1) list.splice(0, firstInside - 1);
-    return list[0]!.t < sample.t ? list[0] : undefined;
-  }
-
-  /** All samples of `key` in time order (for counting resets across them). */
-  samples(key: string): readonly Sample[] {
-    return this.#samples.get(key) ?? [];
-  }
-
-  /** Forgets every key of a rule not in `keep` (series that went away, or the whole rule). */
-  forget(rulePrefix: string, keep: ReadonlySet<string> = new Set()): void {
-    for (const key of this.#samples.keys()) if (key.startsWith(rulePrefix) && !keep.has(key)) this.#samples.delete(key);
-  }
-}
-
-/** Sums values across series; with resets (a value lower than before) counted as starting again from 0. */
-function increaseOver(samples: readonly Sample[]): number {
-  let increase = 0;
-  for (let i = 1; i < samples.length; i++) {
-    const before = samples[i - 1]!.v as number;
-    const now = samples[i]!.v as number;
-    increase += now >= before ? now - before : now;
-  }
-  return increase;
-}
-
 function group(rule: MetricRule, labels: Labels): Labels {
   if (rule.by === null) return labels;
   return Object.fromEntries(rule.by.map((name) => [name, labels[name] ?? ""]));
@@ -122,12 +76,12 @@ function addBuckets(a: readonly CumulativeBucket[] | undefined, b: readonly Cumu
  * then takes the value, the rate or increase over the window, or a quantile. At most `maxInstances`
  * label sets; more are reported in the health detail.
  */
-export function readMetricRule(rule: MetricRule, families: readonly MetricSnapshot[], buffer: SampleBuffer, now: number, maxInstances: number): RuleReading {
+export function readMetricRule(rule: MetricRule, families: readonly MetricSnapshot[], windows: WindowReadings, now: number, maxInstances: number): RuleReading {
   const values: RuleReading["values"] = new Map();
   const prefix = `${rule.id}\u0000`;
   const family = families.find((f) => f.name === rule.metric);
   if (!family) {
-    buffer.forget(prefix);
+    windows.forget(prefix);
     return { health: "no data", detail: `metric ${rule.metric} is not registered`, values };
   }
   const misfit = ruleMisfit(rule, family.type);
@@ -155,16 +109,16 @@ export function readMetricRule(rule: MetricRule, families: readonly MetricSnapsh
   const waiting = new Set<string>();
   let why = "";
   for (const [key, entry] of groups) {
-    const bufferKey = prefix + key;
-    seen.add(bufferKey);
-    const result = measure(rule, entry, buffer, bufferKey, now);
+    const windowKey = prefix + key;
+    seen.add(windowKey);
+    const result = measure(rule, entry, windows, windowKey, now);
     if (typeof result === "number" && !Number.isNaN(result)) values.set(key, { labels: entry.labels, value: result });
     else if (result === WAITING) {
       waiting.add(key);
       why = "waiting for a second sample in the window";
     } else why = "no observations in the window";
   }
-  buffer.forget(prefix, seen);
+  windows.forget(prefix, seen);
 
   if (overflow > 0) return { health: "ok", detail: `more than ${maxInstances} label sets; ${overflow} series ignored`, values, waiting };
   if (groups.size === 0) return { health: "no data", detail: `no series of ${rule.metric} match`, values };
@@ -175,23 +129,23 @@ export function readMetricRule(rule: MetricRule, families: readonly MetricSnapsh
 /** A windowed measure has seen only one sample so far. */
 const WAITING = Symbol("waiting");
 
-function measure(rule: MetricRule, entry: { value: number; buckets?: CumulativeBucket[] }, buffer: SampleBuffer, key: string, now: number): number | undefined | typeof WAITING {
+function measure(rule: MetricRule, entry: { value: number; buckets?: CumulativeBucket[] }, windows: WindowReadings, key: string, now: number): number | undefined | typeof WAITING {
   switch (rule.measure) {
     case "value":
       return entry.value;
     case "rate":
     case "increase": {
-      const base = buffer.push(key, { t: now, v: entry.value }, rule.windowMs!);
-      if (!base) return WAITING;
-      const increase = increaseOver(buffer.samples(key));
-      return rule.measure === "increase" ? increase : increase / ((now - base.t) / 1000);
+      const grown = windows.add(key, now, [entry.value], rule.windowMs!);
+      if (!grown) return WAITING;
+      const increase = grown.increase[0]!;
+      return rule.measure === "increase" ? increase : increase / ((now - grown.since) / 1000);
     }
     case "quantile": {
       const buckets = entry.buckets ?? [];
       if (rule.windowMs === null) return histogramQuantile(rule.quantile!, buckets);
-      const base = buffer.push(key, { t: now, v: buckets }, rule.windowMs);
-      if (!base) return WAITING;
-      return histogramQuantile(rule.quantile!, bucketDelta(buckets, base.v as CumulativeBucket[]));
+      const grown = windows.add(key, now, buckets.map((b) => b.count), rule.windowMs, buckets.map((b) => b.le));
+      if (!grown) return WAITING;
+      return histogramQuantile(rule.quantile!, buckets.map((b, i) => ({ le: b.le, count: grown.increase[i]! })));
     }
   }
 }

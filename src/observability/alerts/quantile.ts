@@ -28,9 +28,3 @@ export function histogramQuantile(q: number, buckets: readonly CumulativeBucket[
   }
   return buckets.length > 1 ? buckets.at(-2)!.le : undefined;
 }
-
-/** Observations between two cumulative snapshots of the same buckets; a counter reset (any bucket lower) answers `now`. */
-export function bucketDelta(now: readonly CumulativeBucket[], before: readonly CumulativeBucket[]): CumulativeBucket[] {
-  const reset = now.some((bucket, i) => bucket.count < (before[i]?.count ?? 0));
-  return reset ? [...now] : now.map((bucket, i) => ({ le: bucket.le, count: bucket.count - (before[i]?.count ?? 0) }));
-}

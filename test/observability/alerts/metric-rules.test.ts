@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AlertEngine, histogramQuantile } from "../../../src/observability/alerts/index.ts";
+import { ALERT_LIMITS, AlertEngine, histogramQuantile } from "../../../src/observability/alerts/index.ts";
+import { WindowReadings } from "../../../src/observability/alerts/window-readings.ts";
 import { MetricsRegistry } from "../../../src/observability/metrics/index.ts";
 import type { MetricSnapshot } from "../../../src/observability/metrics/registry.ts";
 import { VirtualClock } from "../../../src/time/clock.ts";
@@ -73,6 +74,33 @@ describe("metric rules", () => {
     await step(7);
     expect(other.status()[0]).toMatchObject({ state: "firing", value: 12 });
     other.close();
+  });
+
+  it("keeps a bounded number of readings for a day-long window, and its rate stays exact across a counter reset", async () => {
+    let total = 0;
+    const source = { snapshot: (): MetricSnapshot[] => [{ name: "app_jobs_total", help: "Jobs.", type: "counter", series: [{ labels: {}, value: total }] }] };
+    const other = new AlertEngine({ path: join(dir.path, "other.sqlite"), metrics: source, clock });
+    other.addRule({ kind: "metric", id: "daily", name: "Daily", metric: "app_jobs_total", measure: "rate", window: "1d", threshold: 0, severity: "info" });
+    other.evaluate();
+    for (let i = 1; i <= 2 * 5760; i++) {
+      await clock.advance("15s");
+      total = i === 7000 ? 1 : total + 1; // one job per evaluation; the process restarted once
+      other.evaluate();
+    }
+    expect(other.status()[0]!.value).toBeCloseTo(1 / 15, 12);
+    other.close();
+
+    // What the engine keeps per series: readings at least window / readingsPerWindow apart, plus the base and the newest.
+    const windows = new WindowReadings();
+    const bounds = [0.1, 1, Infinity];
+    let grown: ReturnType<WindowReadings["add"]>;
+    for (let i = 1; i <= 3 * 5760; i++) {
+      grown = windows.add("p99", i * 15_000, [i, 2 * i, 3 * i], 86_400_000, bounds);
+      expect(windows.size("p99")).toBeLessThanOrEqual(ALERT_LIMITS.readingsPerWindow + 2);
+    }
+    // The base is at most window / readingsPerWindow (6 min) before the window's start.
+    expect(grown!.since).toBeGreaterThan(3 * 5760 * 15_000 - 86_400_000 - 360_000);
+    expect(grown!.increase).toEqual([1, 2, 3].map((n) => (n * (3 * 5760 * 15_000 - grown!.since)) / 15_000));
   });
 
   it("takes a histogram quantile over the window, and the value of a gauge with label matchers", async () => {
