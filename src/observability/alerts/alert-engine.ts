@@ -291,12 +291,20 @@ export class AlertEngine {
 
   /**
    * Replaces the rules and contact points that came from the config with `config`'s; those added
-   * through the API stay. Everything is checked first: on an error nothing changes.
+   * through the API stay. A contact point the config no longer lists but a rule added through the API
+   * still names is kept, as if added through the API (refusing the load would stop a start until that
+   * rule is changed, which needs the running server). Everything is checked first: on an error nothing
+   * changes.
    */
   loadConfig(config: AlertsConfig): void {
     const contactPoints = (config.contactPoints ?? []).map((c) => validateContactPoint(c));
     const rules = (config.rules ?? []).map((r) => validateRule(r));
-    const names = new Set([...contactPoints.map((c) => c.name), ...[...this.#contactPoints.values()].filter((c) => c.source === "api").map((c) => c.contactPoint.name)]);
+    const apiRules = [...this.#rules.values()].filter((r) => r.source === "api").map((r) => r.rule);
+    const adopted = [...this.#contactPoints.values()].filter(
+      (c) => c.source === "config" && !contactPoints.some((n) => n.name === c.contactPoint.name) && apiRules.some((r) => r.contactPoints.includes(c.contactPoint.name)),
+    );
+    const apiNames = [...this.#contactPoints.values()].filter((c) => c.source === "api").map((c) => c.contactPoint.name);
+    const names = new Set([...contactPoints.map((c) => c.name), ...apiNames, ...adopted.map((c) => c.contactPoint.name)]);
     for (const rule of rules) {
       const unknown = rule.contactPoints.find((name) => !names.has(name));
       if (unknown) fail("rule.contactPoints", `of rule ${JSON.stringify(rule.id)} names unknown contact point ${JSON.stringify(unknown)}`);
@@ -304,6 +312,10 @@ export class AlertEngine {
     }
     const now = this.#clock.now();
     for (const [id, entry] of this.#rules) if (entry.source === "config" && !rules.some((r) => r.id === id)) this.deleteRule(id);
+    for (const { contactPoint } of adopted) {
+      this.#store.putContactPoint(contactPoint, "api", now);
+      this.#contactPoints.set(contactPoint.name, { contactPoint, source: "api" });
+    }
     for (const [name, entry] of this.#contactPoints) {
       if (entry.source === "config" && !contactPoints.some((c) => c.name === name)) {
         this.#contactPoints.delete(name);

@@ -151,6 +151,27 @@ describe("alerts storage: history retention, persistence, config", () => {
     expect(again.listRules().map((r) => r.id)).toEqual(["a", "mine"]);
   });
 
+  it("a config reload keeps a contact point the config no longer lists while a rule added through the API names it", async () => {
+    const alerts = open({ config: { contactPoints: [{ name: "ops", kind: "webhook", url: receiver.url }, { name: "spare", kind: "webhook", url: receiver.url }] } });
+    alerts.addRule({ kind: "metric", id: "mine", name: "Mine", metric: "app_depth", threshold: 10, severity: "info", contactPoints: ["ops"] });
+    alerts.loadConfig({});
+    expect(alerts.listContactPoints().map((c) => c.name)).toEqual(["ops"]);
+    depth.set(undefined, 20);
+    alerts.evaluate();
+    await alerts.idle();
+    expect(receiver.received.map((r) => r.body.receiver)).toEqual(["ops"]);
+
+    // Kept as an API contact point: further loads leave it, and it can be deleted once no rule names it.
+    alerts.close();
+    const again = open();
+    again.loadConfig({});
+    expect(again.listContactPoints().map((c) => c.name)).toEqual(["ops"]);
+    expect(() => again.deleteContactPoint("ops")).toThrow('contactPoint.name "ops" is used by rule(s) mine; change or delete them first');
+    again.deleteRule("mine");
+    expect(again.deleteContactPoint("ops")).toBe(true);
+    expect(again.listContactPoints()).toEqual([]);
+  });
+
   it("deleting a rule forgets its alerts; a second engine on the same file is refused", async () => {
     const alerts = open();
     alerts.addRule({ kind: "metric", id: "deep", name: "Deep", metric: "app_depth", threshold: 10, severity: "info" });
