@@ -106,7 +106,12 @@ export class AlertEngine {
     if (this.#cancelTimer) return;
     const arm = (at: number): void => {
       this.#cancelTimer = this.#clock.setTimer(at, () => {
-        this.evaluate();
+        // Re-armed whatever happens: one failed evaluation must not end alerting for good.
+        try {
+          this.evaluate();
+        } catch (error) {
+          console.error("[hearth] alerts: an evaluation failed:", error);
+        }
         if (this.#cancelTimer) arm(Math.max(at + this.#intervalMs, this.#clock.now() + 1));
       });
     };
@@ -132,7 +137,10 @@ export class AlertEngine {
     return this.#deliverer.idle();
   }
 
-  /** Evaluates every enabled rule once, now. Errors of one rule show in its health, never thrown. */
+  /**
+   * Evaluates every enabled rule once, now. Errors of one rule show in its health; a failure to trim
+   * the history is logged. Nothing is thrown.
+   */
   evaluate(): void {
     if (this.#closed) return;
     const now = this.#clock.now();
@@ -157,8 +165,13 @@ export class AlertEngine {
         this.#health.set(rule.id, { health: "error", detail: (error as Error).message });
       }
     }
-    this.#store.trimHistory(this.#historyRows, now - this.#historyAgeMs);
-    this.#store.purgeSilences(now - this.#historyAgeMs);
+    try {
+      this.#store.trimHistory(this.#historyRows, now - this.#historyAgeMs);
+      this.#store.purgeSilences(now - this.#historyAgeMs);
+    } catch (error) {
+      // A full disk, say: the rules were evaluated; the trimming is tried again next time.
+      console.error("[hearth] alerts: trimming the history or silences failed:", error);
+    }
     this.#silences = this.#silences.filter((s) => s.until >= now - this.#historyAgeMs);
   }
 

@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DatabaseSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AlertEngine, type AlertEngineOptions } from "../../../src/observability/alerts/index.ts";
 import { MetricsRegistry, type Gauge } from "../../../src/observability/metrics/index.ts";
 import { VirtualClock } from "../../../src/time/clock.ts";
@@ -62,6 +63,32 @@ describe("alerts storage: history retention, persistence, config", () => {
     await clock.advance("1 day 1 s"); // the newest row is now older than a day
     alerts.evaluate();
     expect(alerts.history().items).toEqual([]);
+  });
+
+  it("goes on evaluating on its interval when trimming the history fails, and logs the failure", async () => {
+    open().close(); // makes the file and its tables
+    const db = new DatabaseSync(join(dir.path, "nested", "alerts.sqlite"));
+    db.exec("CREATE TRIGGER full_disk BEFORE DELETE ON alert_history BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;");
+    db.close();
+    const logged: unknown[][] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args));
+    try {
+      const alerts = open({ history: { maxRows: 1 } });
+      alerts.addRule({ kind: "metric", id: "deep", name: "Deep", metric: "app_depth", threshold: 10, severity: "info" });
+      alerts.start();
+      depth.set(undefined, 20);
+      await clock.advance("15s"); // firing: one history row
+      depth.set(undefined, 0);
+      await clock.advance("15s"); // resolved: a second row, and trimming it fails
+      expect(logged.map((args) => String(args[0]))).toEqual(["[hearth] alerts: trimming the history or silences failed:"]);
+      expect(String(logged[0]![1])).toContain("database or disk is full");
+      depth.set(undefined, 20);
+      await clock.advance("15s");
+      expect(alerts.status()[0]).toMatchObject({ state: "firing", since: START + 45_000 });
+      expect(alerts.history({ limit: 500 }).items.map((i) => i.state).reverse()).toEqual(["firing", "resolved", "firing"]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("keeps rules, contact points, silences and alert states across a restart, without notifying a firing alert again", async () => {
