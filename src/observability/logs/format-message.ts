@@ -1,9 +1,14 @@
+import type { Redactor } from "./redact.ts";
+import { sanitize } from "./sanitize.ts";
+
 /**
  * Fills printf-style placeholders the way pino does (its quick-format): `%s` String(value), `%d`/`%f`
  * number, `%i` integer, `%j`/`%o`/`%O` JSON (a string in single quotes, a function by its name), `%%` a
- * percent sign. Arguments without a placeholder are dropped, as pino drops them.
+ * percent sign. Arguments without a placeholder are dropped, as pino drops them. Objects are redacted
+ * before they become JSON: the finished message is only scrubbed for credential-shaped strings, and
+ * `{"password":"…"}` has no such shape.
  */
-export function formatMessage(template: string, args: readonly unknown[]): string {
+export function formatMessage(template: string, args: readonly unknown[], redactor: Redactor): string {
   if (args.length === 0 || !template.includes("%")) return template;
   let next = 0;
   return template.replace(/%([sdifjoO%])/g, (whole, kind: string) => {
@@ -21,7 +26,7 @@ export function formatMessage(template: string, args: readonly unknown[]): strin
       default:
         if (typeof arg === "string") return `'${arg}'`;
         if (typeof arg === "function") return arg.name || "<anonymous>";
-        return safeJson(arg);
+        return safeJson(typeof arg === "object" && arg !== null ? sanitize(arg, redactor) : arg);
     }
   });
 }

@@ -131,13 +131,13 @@ class JsonLogger implements Logger {
     let msg: string | undefined;
     if (isErrorLike(first)) {
       record.err = sanitize(first, shared.redactor);
-      msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1)) : first.message;
+      msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1), shared.redactor) : first.message;
     } else if (typeof first === "object" && first !== null) {
       const fields = sanitize(first, shared.redactor) as Record<string, unknown>;
       Object.assign(record, fields);
-      if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1));
+      if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1), shared.redactor);
     } else {
-      if (first !== undefined) msg = formatMessage(String(first), rest);
+      if (first !== undefined) msg = formatMessage(String(first), rest, shared.redactor);
     }
     if (msg !== undefined) record.msg = shared.redactor.scrub(msg);
     shared.onRecord?.(record);

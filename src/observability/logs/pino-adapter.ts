@@ -60,7 +60,8 @@ export function fromPino(pino: PinoLike, options: PinoAdapterOptions = {}): Logg
     ((first: unknown, ...rest: unknown[]) => {
       const target = pino[level].bind(pino);
       const context = withContext ? currentLogContext() : undefined;
-      const scrubbed = redactor ? rest.map((arg) => (typeof arg === "string" ? redactor.scrub(arg) : arg)) : rest;
+      // Arguments pino formats into the message (`%j`, `%o`): strings scrubbed, objects redacted copies.
+      const scrubbed = redactor ? rest.map((arg) => (typeof arg === "string" ? redactor.scrub(arg) : typeof arg === "object" && arg !== null ? sanitize(arg, redactor) : arg)) : rest;
       if (isErrorLike(first)) {
         target({ ...context, err: first }, ...(scrubbed.length ? scrubbed : [first.message]));
       } else if (typeof first === "object" && first !== null) {

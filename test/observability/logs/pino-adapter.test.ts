@@ -58,6 +58,17 @@ describe("fromPino", () => {
     ]);
   });
 
+  it("redacts objects passed for pino to format into the message (%j, %o)", () => {
+    const calls: Call[] = [];
+    const log = fromPino(pinoLike(calls));
+    log.info("login %j as %s", { user: "ada", password: "hunter2" }, "Bearer abcdef");
+    log.info({ n: 1 }, "obj %o", { apiKey: "abcd1234" });
+    expect(calls).toEqual([
+      { level: "info", bindings: {}, args: ["login %j as %s", { user: "ada", password: "[Redacted]" }, "[Redacted]"] },
+      { level: "info", bindings: {}, args: [{ n: 1 }, "obj %o", { apiKey: "[Redacted]" }] },
+    ]);
+  });
+
   it("adds the log context, and passes child bindings (redacted) to pino's child", () => {
     const calls: Call[] = [];
     const log = fromPino(pinoLike(calls)).child({ module: "m", apiKey: "k" });

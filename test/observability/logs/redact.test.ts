@@ -83,6 +83,21 @@ describe("redaction by default", () => {
     });
   });
 
+  it("redacts objects filled into the message by %j, %o and %O", () => {
+    const out = collector();
+    const log = createLogger({ destination: out, base: null, redact: ["user.ssn"] });
+    log.info("login %j", { user: "ada", password: "hunter2", apiKey: "abcd1234" });
+    log.info({ n: 1 }, "obj %o and %O", { token: "tok-secret-123" }, { user: { ssn: "111", name: "ada" } });
+    const loop: Record<string, unknown> = { id: 1, secret: "s3cr3t-value" };
+    loop.self = loop;
+    log.info("cycle %j", loop);
+    expect(out.records().map((r) => r.msg)).toEqual([
+      'login {"user":"ada","password":"[Redacted]","apiKey":"[Redacted]"}',
+      'obj {"token":"[Redacted]"} and {"user":{"ssn":"[Redacted]","name":"ada"}}',
+      'cycle {"id":1,"secret":"[Redacted]","self":"[Circular]"}',
+    ]);
+  });
+
   it("scrubs the exact values of known secrets wherever they appear", () => {
     const out = logOnce({ secrets: ["hunter2-db-pass", "abc"] }, { dsn: "postgres://u:hunter2-db-pass@db/x", short: "abc" }, "pw hunter2-db-pass");
     // Values shorter than 4 characters are not scrubbed (they would eat ordinary text).
