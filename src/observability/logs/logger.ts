@@ -130,7 +130,8 @@ class JsonLogger implements Logger {
     const [first, ...rest] = args;
     let msg: string | undefined;
     if (isErrorLike(first)) {
-      record.err = sanitize(first, shared.redactor);
+      // Sanitized where it lands, under `err`, so paths like "err.config.data" apply as they do to { err }.
+      record.err = (sanitize({ err: first }, shared.redactor) as { err?: unknown }).err;
       msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1), shared.redactor) : first.message;
     } else if (typeof first === "object" && first !== null) {
       const fields = sanitize(first, shared.redactor) as Record<string, unknown>;

@@ -125,6 +125,18 @@ describe("redaction by default", () => {
     expect(error.token).toBe("t0k3n");
   });
 
+  it("applies paths under err to an error logged on its own as to one given as { err }", () => {
+    const out = collector();
+    const log = createLogger({ destination: out, base: null, redact: ["err.config.data", "err.headers.*"] });
+    const error = Object.assign(new Error("request failed"), { config: { data: "card=4111111111111111", url: "/pay" }, headers: { a: "1" } });
+    log.error(error);
+    log.error({ err: error }, "with obj");
+    for (const record of out.records()) {
+      expect(record.err).toMatchObject({ message: "request failed", config: { data: "[Redacted]", url: "/pay" }, headers: { a: "[Redacted]" } });
+    }
+    expect(error.config.data).toBe("card=4111111111111111");
+  });
+
   it("redacts child bindings and the base too", () => {
     const out = collector();
     createLogger({ destination: out, base: { service: "api", apiKey: "k" } })
