@@ -124,7 +124,7 @@ class JsonLogger implements Logger {
   private write(level: number, args: readonly unknown[]): void {
     if (level < this.#threshold) return;
     const { shared } = this;
-    const record: LogRecord = { level, time: shared.now(), ...this.boundFields };
+    let record: LogRecord = { level, time: shared.now(), ...this.boundFields };
     const context = shared.context ? currentLogContext() : undefined;
     if (context) Object.assign(record, context);
     const [first, ...rest] = args;
@@ -141,15 +141,17 @@ class JsonLogger implements Logger {
       if (first !== undefined) msg = formatMessage(String(first), rest, shared.redactor);
     }
     if (msg !== undefined) record.msg = shared.redactor.scrub(msg);
+    // The line limit applies before anyone sees the record: the store and the pretty printer get the cut one too.
+    let line = JSON.stringify(record);
+    if (line.length * 3 > MAX_LINE_BYTES) {
+      const bytes = Buffer.byteLength(line);
+      if (bytes > MAX_LINE_BYTES) {
+        record = truncated(record, bytes, this.boundFields);
+        line = JSON.stringify(record);
+      }
+    }
     shared.onRecord?.(record);
-    shared.destination.write(this.render(record) + "\n");
-  }
-
-  private render(record: LogRecord): string {
-    if (this.shared.pretty) return formatPretty(record, this.shared.pretty);
-    const line = JSON.stringify(record);
-    if (line.length * 3 <= MAX_LINE_BYTES || Buffer.byteLength(line) <= MAX_LINE_BYTES) return line;
-    return JSON.stringify(truncated(record, Buffer.byteLength(line), this.boundFields));
+    shared.destination.write((shared.pretty ? formatPretty(record, shared.pretty) : line) + "\n");
   }
 }
 

@@ -1,6 +1,9 @@
-import { hostname } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createLogger, LEVEL_VALUES, MAX_LINE_BYTES, TRUNCATED_MSG_CHARS, type LogRecord } from "../../../src/observability/logs/index.ts";
+import { LogStore } from "../../../src/observability/store/index.ts";
 import { collector } from "./collect.ts";
 
 const NOW = 1_764_730_000_000;
@@ -159,6 +162,30 @@ describe("createLogger: pino's JSON shape", () => {
     expect(record).toMatchObject({ level: 30, module: "big", truncated: true, msg: "y".repeat(TRUNCATED_MSG_CHARS) });
     expect(record.bytes).toBeGreaterThan(MAX_LINE_BYTES);
     expect("blob" in record).toBe(false);
+  });
+
+  it("applies the line limit before the record reaches onRecord (the log store) or the pretty printer", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hearth-logs-"));
+    const store = new LogStore({ path: join(dir, "logs.sqlite") });
+    try {
+      const seen: LogRecord[] = [];
+      const out = collector();
+      const log = createLogger({ destination: out, base: null, now: () => NOW, onRecord: (r) => (seen.push(r), store.onRecord(r)) });
+      log.info({ blob: "b".repeat(1000) }, "y".repeat(5_000_000));
+      expect(seen).toEqual([{ level: 30, time: NOW, truncated: true, bytes: out.at(0).bytes, msg: "y".repeat(TRUNCATED_MSG_CHARS) }]);
+      expect(out.at(0)).toEqual(seen[0]);
+      store.flush();
+      const [stored] = store.query({ limit: 1 }).items;
+      expect(stored).toMatchObject({ truncated: true, msg: "y".repeat(TRUNCATED_MSG_CHARS) });
+
+      const pretty = collector();
+      createLogger({ destination: pretty, base: null, pretty: { colors: false } }).info("z".repeat(5_000_000));
+      expect(pretty.lines[0]!.length).toBeLessThan(MAX_LINE_BYTES);
+      expect(pretty.lines[0]).toContain("truncated=true");
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("hands every written record to onRecord", () => {
