@@ -4,7 +4,7 @@ import { formatMessage } from "./format-message.ts";
 import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
 import { formatPretty, type PrettyOptions } from "./pretty.ts";
 import { compileRedactor, type RedactOptions, type Redactor } from "./redact.ts";
-import { sanitize } from "./sanitize.ts";
+import { sanitize, thrownMessage } from "./sanitize.ts";
 import { isErrorLike } from "./serialize-error.ts";
 import type { LogFn, Logger, LogRecord } from "./types.ts";
 
@@ -124,23 +124,14 @@ class JsonLogger implements Logger {
   private write(level: number, args: readonly unknown[]): void {
     if (level < this.#threshold) return;
     const { shared } = this;
-    let record: LogRecord = { level, time: shared.now(), ...this.boundFields };
-    const context = shared.context ? currentLogContext() : undefined;
-    if (context) Object.assign(record, context);
-    const [first, ...rest] = args;
-    let msg: string | undefined;
-    if (isErrorLike(first)) {
-      // Sanitized where it lands, under `err`, so paths like "err.config.data" apply as they do to { err }.
-      record.err = (sanitize({ err: first }, shared.redactor) as { err?: unknown }).err;
-      msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1), shared.redactor) : first.message;
-    } else if (typeof first === "object" && first !== null) {
-      const fields = sanitize(first, shared.redactor) as Record<string, unknown>;
-      Object.assign(record, fields);
-      if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1), shared.redactor);
-    } else {
-      if (first !== undefined) msg = formatMessage(String(first), rest, shared.redactor);
+    const time = shared.now();
+    let record: LogRecord;
+    try {
+      record = this.build(level, time, args);
+    } catch (error) {
+      // A log call never throws into its caller (a toString that throws, say): the line says what failed.
+      record = { level, time, ...this.boundFields, msg: `[unloggable: ${shared.redactor.scrub(thrownMessage(error))}]` };
     }
-    if (msg !== undefined) record.msg = shared.redactor.scrub(msg);
     // The line limit applies before anyone sees the record: the store and the pretty printer get the cut one too.
     let line = JSON.stringify(record);
     if (line.length * 3 > MAX_LINE_BYTES) {
@@ -152,6 +143,30 @@ class JsonLogger implements Logger {
     }
     shared.onRecord?.(record);
     shared.destination.write((shared.pretty ? formatPretty(record, shared.pretty) : line) + "\n");
+  }
+
+  /** The record of one call: bindings, context, the object's fields or the error, and the message. */
+  private build(level: number, time: number, args: readonly unknown[]): LogRecord {
+    const { shared } = this;
+    const record: LogRecord = { level, time, ...this.boundFields };
+    const context = shared.context ? currentLogContext() : undefined;
+    if (context) Object.assign(record, context);
+    const [first, ...rest] = args;
+    let msg: string | undefined;
+    if (isErrorLike(first)) {
+      // Sanitized where it lands, under `err`, so paths like "err.config.data" apply as they do to { err }.
+      record.err = (sanitize({ err: first }, shared.redactor) as { err?: unknown }).err;
+      msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1), shared.redactor) : String(first.message);
+    } else if (typeof first === "object" && first !== null) {
+      const fields = sanitize(first, shared.redactor);
+      // Not a string (a toJSON's result, say, or "[Unreadable: …]"): Object.assign would spread its characters.
+      if (typeof fields === "object" && fields !== null) Object.assign(record, fields);
+      if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1), shared.redactor);
+    } else {
+      if (first !== undefined) msg = formatMessage(String(first), rest, shared.redactor);
+    }
+    if (msg !== undefined) record.msg = shared.redactor.scrub(msg);
+    return record;
   }
 }
 

@@ -153,6 +153,39 @@ describe("createLogger: pino's JSON shape", () => {
     expect(cyclic.self).toBe(cyclic);
   });
 
+  it("never throws: a toJSON returning this, a throwing getter, toJSON, toString or proxy trap", () => {
+    const out = collector();
+    const log = createLogger({ destination: out, base: null });
+    const fail = (what: string): never => {
+      throw new Error(`${what} failed`);
+    };
+    const self = { id: 1, toJSON: function (this: unknown) { return this; } };
+    const getter = Object.defineProperty({ ok: 1 }, "boom", { enumerable: true, get: () => fail("getter") });
+    const badJson = { toJSON: () => fail("toJSON") };
+    const badString = { toString: () => fail("toString Bearer abcdefgh") };
+    const trap = new Proxy({}, { ownKeys: () => fail("trap") });
+    expect(() => {
+      log.info(self, "self");
+      log.info({ nested: self }, "nested");
+      log.info(getter, "getter");
+      log.info({ badJson }, "toJSON");
+      log.info("to string %s", badString);
+      log.info(trap, "trap");
+      log.info({ trap });
+      log.info(new Date(0), "a date as the object");
+    }).not.toThrow();
+    expect(out.records().map(({ level: _l, time: _t, ...rest }) => rest)).toEqual([
+      { id: 1, msg: "self" },
+      { nested: { id: 1 }, msg: "nested" },
+      { ok: 1, boom: "[Unreadable: getter failed]", msg: "getter" },
+      { badJson: "[Unreadable: toJSON failed]", msg: "toJSON" },
+      { msg: "[unloggable: toString [Redacted] failed]" },
+      { msg: "trap" },
+      { trap: "[Unreadable: trap failed]" },
+      { msg: "a date as the object" },
+    ]);
+  });
+
   it(`cuts a record longer than ${MAX_LINE_BYTES} bytes, keeping level, bindings and the start of msg`, () => {
     const out = collector();
     const log = createLogger({ destination: out, base: null }).child({ module: "big" });
