@@ -1,7 +1,7 @@
-import { formatWithOptions } from "node:util";
+import { formatWithOptions, inspect } from "node:util";
 import { insideAgentEvent } from "./context.ts";
 import type { LevelName } from "./levels.ts";
-import { compileRedactor, type RedactOptions } from "./redact.ts";
+import { compileRedactor, type RedactOptions, type Redactor } from "./redact.ts";
 import { sanitize } from "./sanitize.ts";
 import { isErrorLike } from "./serialize-error.ts";
 import type { Logger } from "./types.ts";
@@ -52,8 +52,11 @@ export interface CaptureConsoleOptions {
 export function captureConsole(logger: Logger, options: CaptureConsoleOptions = {}): () => void {
   const target = options.console ?? console;
   const redactor = compileRedactor(options.redact);
-  // Objects become redacted copies (errors too, as their serialized form, keeping message and stack).
-  const redacted = (arg: unknown) => (typeof arg === "object" && arg !== null && !isErrorLike(arg) ? sanitize(arg, redactor) : arg);
+  // Objects become redacted copies, errors formatted into the message as well as the structured one.
+  const redacted = (arg: unknown): unknown => {
+    if (typeof arg !== "object" || arg === null) return arg;
+    return isErrorLike(arg) ? redactedError(arg, redactor) : sanitize(arg, redactor, { forInspect: true });
+  };
   const everywhere = options.everywhere === true;
   const outsideLogger = everywhere ? undefined : options.recordOutside;
   let active = true;
@@ -95,4 +98,25 @@ export function captureConsole(logger: Logger, options: CaptureConsoleOptions = 
       if (target[method] === wrappers.get(method)) target[method] = original;
     }
   };
+}
+
+/**
+ * What an error formatted into a message (not the trailing one, which stays structured) shows: its
+ * stack with the cause chain, then its other properties redacted, as util.inspect shows an error's
+ * own properties after its stack.
+ */
+function redactedError(error: Error, redactor: Redactor): object {
+  const copy = sanitize(error, redactor, { forInspect: true });
+  let text: string;
+  let properties: Record<string, unknown> = {};
+  if (typeof copy === "object" && copy !== null) {
+    const { type, message, stack, ...rest } = copy as Record<string, unknown>;
+    properties = rest;
+    text = typeof stack === "string" && stack !== "" ? stack : `${String(type)}: ${String(message)}`;
+    if (Object.keys(properties).length > 0) text += ` ${inspect(properties, { colors: false })}`;
+  } else {
+    text = String(copy);
+  }
+  // `%j` writes an error's own properties, as JSON.stringify does.
+  return { [inspect.custom]: () => text, toJSON: () => properties };
 }

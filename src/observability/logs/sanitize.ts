@@ -7,15 +7,32 @@ export const MAX_DEPTH = 10;
 /** A path being followed: which compiled path, and how many of its segments matched so far. */
 type PathState = readonly [path: readonly PathSegment[], matched: number];
 
+export interface SanitizeOptions {
+  /**
+   * The copy is for `util.inspect` (console capture), not JSON: Maps and Sets stay Maps and Sets (their
+   * entries redacted), Dates, RegExps and binary data stay as they are, since inspect shows their
+   * content where JSON would give `{}`.
+   */
+  readonly forInspect?: boolean;
+}
+
+/** What one sanitize call carries through the walk. */
+interface Walk {
+  readonly redactor: Redactor;
+  readonly forInspect: boolean;
+  /** The objects being walked (ancestors of the current value), to cut cycles. */
+  readonly seen: WeakSet<object>;
+}
+
 /**
  * A JSON-safe, redacted copy of `value`: errors serialized like pino's, secrets censored, cycles cut,
  * bigints as strings, `toJSON` honoured (once, as JSON.stringify calls it). The input is never
  * changed, and nothing is thrown: a getter, `toJSON` or proxy trap that throws gives
  * `"[Unreadable: <its message>]"` in place of what it guarded.
  */
-export function sanitize(value: unknown, redactor: Redactor): unknown {
+export function sanitize(value: unknown, redactor: Redactor, options: SanitizeOptions = {}): unknown {
   const rootStates: PathState[] = redactor.paths.map((path) => [path, 0] as const);
-  return walk(value, redactor, rootStates, 0, new WeakSet(), true);
+  return walk({ redactor, forInspect: options.forInspect === true, seen: new WeakSet() }, value, rootStates, 0, true);
 }
 
 /** The message of something thrown, without throwing again. */
@@ -32,55 +49,72 @@ function unreadable(error: unknown): string {
   return `[Unreadable: ${thrownMessage(error)}]`;
 }
 
-function walk(value: unknown, redactor: Redactor, states: readonly PathState[], depth: number, seen: WeakSet<object>, honourToJSON: boolean): unknown {
-  if (typeof value === "string") return redactor.scrub(value);
+function walk(w: Walk, value: unknown, states: readonly PathState[], depth: number, honourToJSON: boolean): unknown {
+  if (typeof value === "string") return w.redactor.scrub(value);
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "number") return Number.isFinite(value) ? value : null;
   if (typeof value === "function" || typeof value === "symbol") return undefined;
   if (value === null || typeof value !== "object") return value;
-  if (seen.has(value)) return "[Circular]";
+  if (w.seen.has(value)) return "[Circular]";
   try {
-    return walkObject(value, redactor, states, depth, seen, honourToJSON);
+    return walkObject(w, value, states, depth, honourToJSON);
   } catch (error) {
     return unreadable(error);
   }
 }
 
-function walkObject(value: object, redactor: Redactor, states: readonly PathState[], depth: number, seen: WeakSet<object>, honourToJSON: boolean): unknown {
+/** Values util.inspect shows by their content, which holds no keys to redact. */
+function shownAsIs(value: object): boolean {
+  return value instanceof Date || value instanceof RegExp || ArrayBuffer.isView(value) || value instanceof ArrayBuffer;
+}
+
+function walkObject(w: Walk, value: object, states: readonly PathState[], depth: number, honourToJSON: boolean): unknown {
   if (isErrorLike(value)) {
-    seen.add(value);
-    return walk(serializeError(value), redactor, states, depth, seen, true);
+    w.seen.add(value);
+    return walk(w, serializeError(value), states, depth, true);
   }
+  if (w.forInspect && shownAsIs(value)) return value;
   const toJSON = honourToJSON ? (value as { toJSON?: unknown }).toJSON : undefined;
   if (typeof toJSON === "function") {
     // As JSON.stringify: toJSON's result is written as it is, its own toJSON not called again (a
     // `toJSON() { return this }` would otherwise recurse forever).
     const json: unknown = toJSON.call(value);
-    return walk(json, redactor, states, depth, seen, false);
+    return walk(w, json, states, depth, false);
   }
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? "[Array]" : "[Object]";
-  seen.add(value);
+  w.seen.add(value);
   try {
-    if (Array.isArray(value)) {
-      return value.map((item, index) => {
-        const out = child(String(index), () => item, redactor, states, depth, seen);
+    if (Array.isArray(value) || (w.forInspect && value instanceof Set)) {
+      const items = [...(value as Iterable<unknown>)].map((item, index) => {
+        const out = child(w, String(index), () => item, states, depth);
         return out === undefined ? null : out;
       });
+      return value instanceof Set ? new Set(items) : items;
+    }
+    if (w.forInspect && value instanceof Map) {
+      const out = new Map<unknown, unknown>();
+      for (const [key, item] of value as Map<unknown, unknown>) {
+        // A string (or number) key is redacted as an object's key would be; any other key is walked as a value.
+        const name = typeof key === "string" || typeof key === "number" ? String(key) : undefined;
+        out.set(name === undefined ? walk(w, key, [], depth + 1, true) : key, child(w, name ?? "", () => item, states, depth));
+      }
+      return out;
     }
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value)) {
-      const item = child(key, () => (value as Record<string, unknown>)[key], redactor, states, depth, seen);
+      const item = child(w, key, () => (value as Record<string, unknown>)[key], states, depth);
       if (item !== undefined) out[key] = item;
     }
     return out;
   } finally {
     // Only ancestors count as cycles: the same object twice side by side is written twice.
-    seen.delete(value);
+    w.seen.delete(value);
   }
 }
 
 /** One property: censored by its name or path without being read, else read (a getter may throw) and walked. */
-function child(key: string, read: () => unknown, redactor: Redactor, states: readonly PathState[], depth: number, seen: WeakSet<object>): unknown {
+function child(w: Walk, key: string, read: () => unknown, states: readonly PathState[], depth: number): unknown {
+  const { redactor } = w;
   if (redactor.defaults && isSecretKey(key)) return redactor.censor;
   let next: PathState[] | undefined;
   for (const [path, matched] of states) {
@@ -95,5 +129,5 @@ function child(key: string, read: () => unknown, redactor: Redactor, states: rea
   } catch (error) {
     return unreadable(error);
   }
-  return walk(value, redactor, next ?? [], depth + 1, seen, true);
+  return walk(w, value, next ?? [], depth + 1, true);
 }

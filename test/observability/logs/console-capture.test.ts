@@ -23,6 +23,19 @@ class Chatty extends Agent {
   }
 }
 
+class Leaky extends Agent {
+  leak() {
+    const error = Object.assign(new Error("upstream failed"), { password: "hunter2", status: 502 });
+    console.error(error, "while calling the bank");
+    console.error("failed: %s (%o) then", error, { apiKey: "abcd1234" }, "retrying");
+    console.log("as json %j", error, "end");
+    console.log("map", new Map<unknown, unknown>([["region", "eu"], ["password", "hunter2"], [7, { token: "t" }]]));
+    console.log("set", new Set([1, { secret: "s" }]));
+    console.log("nested", { when: new Date(0), seen: new Set(["a"]), bytes: new Uint8Array([1]) });
+    return 1;
+  }
+}
+
 describe("captureConsole", () => {
   let t: TestEnv | undefined;
   let restore: (() => void) | undefined;
@@ -59,6 +72,33 @@ describe("captureConsole", () => {
     ]);
     expect(records[4]?.err).toMatchObject({ type: "Error", message: "broke" });
     expect(passed).toEqual([]);
+  });
+
+  it("redacts an error that is not the trailing argument, formatting it as the console would", async () => {
+    const out = collector();
+    restore = captureConsole(createLogger({ destination: out, base: null }));
+    t = await createTestEnv({ agents: { Leaky } });
+    await t.get<Leaky>("Leaky", "ada").leak();
+    const [first, second, third] = out.records().map((r) => r.msg as string);
+    expect(out.lines.join("")).not.toContain("hunter2");
+    expect(out.lines.join("")).not.toContain("abcd1234");
+    expect(first).toMatch(/^Error: upstream failed\n {4}at /);
+    expect(first).toMatch(/\{ password: '\[Redacted\]', status: 502 \} while calling the bank$/);
+    expect(second).toMatch(/^failed: Error: upstream failed\n/);
+    expect(second).toMatch(/\{ password: '\[Redacted\]', status: 502 \} \(\{ apiKey: '\[Redacted\]' \}\) then retrying$/);
+    expect(third).toBe('as json {"password":"[Redacted]","status":502} end');
+  });
+
+  it("keeps the content of Maps, Sets, Dates and binary data, redacted", async () => {
+    const out = collector();
+    restore = captureConsole(createLogger({ destination: out, base: null }));
+    t = await createTestEnv({ agents: { Leaky } });
+    await t.get<Leaky>("Leaky", "bo").leak();
+    expect(out.records().slice(3).map((r) => r.msg)).toEqual([
+      "map Map(3) {\n  'region' => 'eu',\n  'password' => '[Redacted]',\n  7 => { token: '[Redacted]' }\n}",
+      "set Set(2) { 1, { secret: '[Redacted]' } }",
+      "nested {\n  when: 1970-01-01T00:00:00.000Z,\n  seen: Set(1) { 'a' },\n  bytes: Uint8Array(1) [ 1 ]\n}",
+    ]);
   });
 
   it("carries the request id given inside the event", async () => {
