@@ -9,7 +9,7 @@ export interface RedactOptions {
   censor?: string;
   /**
    * Also redact well-known secret keys at any depth (authorization, cookie, password, token, apiKey,
-   * secret …) and values shaped like credentials (`Bearer …`, `sk-…`, `ghp_…`, JWTs). Default true.
+   * secret …) and values shaped like credentials (`Bearer …`, `sk-…`, `ghp_…`, `github_pat_…`, JWTs). Default true.
    */
   defaults?: boolean;
   /** Exact secret values (say, the host's secrets) scrubbed wherever they appear inside a string. */
@@ -74,9 +74,14 @@ export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key.toLowerCase().replace(/[-_]/g, ""));
 }
 
-/** Credentials recognisable by their shape, replaced inside any string. */
+/**
+ * Credentials recognisable by their shape, replaced inside any string. The auth scheme is matched in
+ * any case (HTTP's scheme names are case-insensitive: `authorization: bearer …`), but spelt otherwise
+ * than `Bearer` it needs 8 token characters, so prose ("the bearer of") is left alone. GitHub tokens:
+ * classic (`ghp_` …) and fine-grained (`github_pat_`).
+ */
 const SECRET_VALUE =
-  /\bBearer\s+[A-Za-z0-9\-._~+/]+=*|\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
+  /\bBearer\s+[A-Za-z0-9\-._~+/]+=*|\b[Bb][Ee][Aa][Rr][Ee][Rr]\s+[A-Za-z0-9\-._~+/]{8,}=*|\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_[A-Za-z0-9_]{20,}|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
 
 /** The compiled form of `RedactOptions`, used by the sanitizer. */
 export interface Redactor {

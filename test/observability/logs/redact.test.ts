@@ -98,6 +98,14 @@ describe("redaction by default", () => {
     ]);
   });
 
+  it("redacts a bearer token whatever the scheme's case, and GitHub's fine-grained tokens", () => {
+    const pat = "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVW";
+    const out = logOnce(undefined, { header: "authorization: bearer abcdefghijklmnop", shout: "BEARER abcdefgh12", pat }, `token ${pat} used`);
+    expect(out).toEqual({ header: "authorization: [Redacted]", shout: "[Redacted]", pat: "[Redacted]", msg: "token [Redacted] used" });
+    // Prose keeps its words: spelt otherwise than "Bearer", the scheme needs a token-length word after it.
+    expect(logOnce(undefined, { note: "the bearer of bad news" })).toEqual({ note: "the bearer of bad news" });
+  });
+
   it("scrubs the exact values of known secrets wherever they appear", () => {
     const out = logOnce({ secrets: ["hunter2-db-pass", "abc"] }, { dsn: "postgres://u:hunter2-db-pass@db/x", short: "abc" }, "pw hunter2-db-pass");
     // Values shorter than 4 characters are not scrubbed (they would eat ordinary text).
