@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readStreamBytesUpTo } from "../gateway/bounded-body.ts";
 import { EmailError } from "./errors.ts";
+import { toHeaders } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { AgentEmail, ForwardableEmailMessage } from "./types.ts";
@@ -47,7 +48,7 @@ export function agentEmailFrom(payload: AgentEmailPayload): AgentEmail {
   return {
     from: payload.from,
     to: payload.to,
-    headers: new Headers(payload.headers),
+    headers: toHeaders(payload.headers.map(([key, value]) => ({ key, value }))),
     rawSize: payload.rawSize,
     ...(payload.secureRouted ? { _secureRouted: true } : {}),
     getRaw: async () => {
