@@ -1,6 +1,6 @@
 import { EmailMessage, rawBytes } from "./email-message.ts";
 import { EmailError } from "./errors.ts";
-import { toHeaders } from "./headers.ts";
+import { parseHeaderBlock, toHeaders } from "./headers.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { EmailHeader, EmailSendResult, ForwardableEmailMessage, RawEmailMessage, SendEmail } from "./types.ts";
 
@@ -118,9 +118,14 @@ export class InboundEmail implements ForwardableEmailMessage {
     if (references > EMAIL_LIMITS.maxReferences) {
       throw new EmailError("limit", `This email has ${references} References entries; replies stop at ${EMAIL_LIMITS.maxReferences} (maxReferences) to break mail loops`);
     }
+    // Cloudflare's rules for reply(): sent from the domain that received the message, and threaded.
+    if (typeof message.from !== "string" || domainOf(message.from) !== domainOf(this.to)) {
+      throw new EmailError("invalid_message", `A reply is sent from the domain that received the email (${domainOf(this.to)}), not from ${JSON.stringify(message?.from)}`);
+    }
     this.#replied = true;
     try {
       const raw = await rawBytes(message.raw);
+      if (this.#fields.some((h) => h.key === "message-id")) requireThreading(raw);
       const result = await this.#outbound().send(new EmailMessage(message.from, message.to, raw));
       this.#sentOut = true;
       return result;
@@ -128,6 +133,23 @@ export class InboundEmail implements ForwardableEmailMessage {
       this.#replied = false;
       throw error;
     }
+  }
+}
+
+/** The domain of an address, lower case ("" when it has none). */
+function domainOf(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at < 0 ? "" : address.slice(at + 1).trim().replace(/>$/, "").toLowerCase();
+}
+
+/** A reply carries In-Reply-To and References (to the message it answers), as Cloudflare requires. */
+function requireThreading(raw: Uint8Array): void {
+  const fields = parseHeaderBlock(raw);
+  const missing = ["in-reply-to", "references"].filter((name) => !fields.some((h) => h.key === name && h.value !== ""));
+  if (missing.length > 0) {
+    const names = missing.map((name) => (name === "in-reply-to" ? "In-Reply-To" : "References"));
+    const what = names.length === 1 ? `a ${names[0]} header` : `${names.join(" and ")} headers`;
+    throw new EmailError("invalid_message", `A reply needs ${what} naming the email it answers (its Message-ID)`);
   }
 }
 
