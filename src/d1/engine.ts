@@ -7,6 +7,9 @@ import { checkParameterCount, QueryPlans, type QueryPlan } from "./plan.ts";
 import type { D1ExecResult, D1Meta } from "./types.ts";
 import { fromSqliteValue, toSqliteValue, type D1BoundValue, type D1Value } from "./values.ts";
 
+/** `meta.served_by_region`: one copy on this machine, in no Cloudflare region (D1 gives "WNAM", "EEUR", …). */
+const SERVED_BY_REGION = "local";
+
 /** One statement to run: its text and the values bound to it. */
 export interface BoundQuery {
   sql: string;
@@ -151,7 +154,9 @@ export class D1Engine {
     const changed = before !== undefined && (plan.changesSchema || changedBetween(before, after));
     const meta: D1Meta = {
       served_by: "hearth",
+      served_by_region: SERVED_BY_REGION,
       served_by_primary: true,
+      total_attempts: 1,
       duration,
       changes,
       last_row_id: after.lastRowId,

@@ -18,8 +18,12 @@ export interface D1Meta {
   changes: number;
   /** Always "hearth". */
   served_by: string;
+  /** Always "local": the one copy is on this machine. */
+  served_by_region: string;
   /** Always true: one machine, one copy, no replicas. */
   served_by_primary: boolean;
+  /** Always 1: a query is not retried. */
+  total_attempts: number;
   timings: { sql_duration_ms: number };
   [key: string]: unknown;
 }

@@ -20,7 +20,9 @@ describe("meta", () => {
       rows_read: 0,
       rows_written: 2,
       served_by: "hearth",
+      served_by_region: "local",
       served_by_primary: true,
+      total_attempts: 1,
     });
     expect(insert.meta.duration).toBeGreaterThanOrEqual(0);
     expect(insert.meta.timings.sql_duration_ms).toBe(insert.meta.duration);

@@ -4,20 +4,21 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
-import { createAddressBasedEmailResolver, EmailMessage, routeAgentEmail, type AgentEmail } from "../../src/email/index.ts";
+import { createAddressBasedEmailResolver, routeAgentEmail, type AgentEmail } from "../../src/email/index.ts";
 import { deliverTo, receivedMail } from "../../src/email/deliver.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { startMailSink, type MailSink } from "./helpers.ts";
 
 const outcomes: string[] = [];
 
-function reply(from: string, headers: string): EmailMessage {
-  return new EmailMessage(from, "ada@example.org", `From: ${from}\r\nTo: ada@example.org\r\nSubject: Re: hi\r\n${headers}\r\nok\r\n`);
+/** A reply as AgentEmail.reply takes it (Cloudflare's agents pass { from, to, raw }). */
+function reply(from: string, headers: string): { from: string; to: string; raw: string } {
+  return { from, to: "ada@example.org", raw: `From: ${from}\r\nTo: ada@example.org\r\nSubject: Re: hi\r\n${headers}\r\nok\r\n` };
 }
 
 class Desk extends Agent {
   async onEmail(email: AgentEmail): Promise<void> {
-    const attempts: Array<[string, EmailMessage]> = [
+    const attempts: Array<[string, ReturnType<typeof reply>]> = [
       ["another domain", reply("ceo@bank.example", "In-Reply-To: <m1@example.org>\r\nReferences: <m1@example.org>\r\n")],
       ["no threading", reply("desk@example.com", "")],
       ["no References", reply("desk@example.com", "In-Reply-To: <m1@example.org>\r\n")],
