@@ -108,7 +108,7 @@ export class AgentTasks {
       const expression = when.trim();
       if (!looksLikeCron(expression)) {
         throw new TypeError(
-          `schedule(): ${JSON.stringify(when)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, or an alias such as @daily); pass a Date or a number of seconds for one-off runs`,
+          `schedule(): ${JSON.stringify(when)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, 6 with seconds first, or an alias such as @daily); pass a Date or a number of seconds for one-off runs`,
         );
       }
       validateCron(expression, options.timezone);

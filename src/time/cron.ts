@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 
-const EXPECTED = "expected 5 fields: minute hour day-of-month month day-of-week, or an alias such as @daily";
+const EXPECTED = "expected 5 fields: minute hour day-of-month month day-of-week (6 with seconds first), or an alias such as @daily";
 
 // Written out here so the accepted aliases do not depend on croner's list (which also has @reboot).
 const ALIASES = new Map<string, string>([
@@ -25,7 +25,7 @@ const cache = new Map<string, Cron>();
 
 /**
  * Cheap syntactic check that a string is meant as a cron expression: it starts with "@" or has
- * exactly 5 whitespace-separated fields of cron characters. It does not validate; use
+ * 5 (or, seconds first, 6) whitespace-separated fields of cron characters. It does not validate; use
  * {@link validateCron} for that.
  *
  * @example
@@ -37,17 +37,19 @@ export function looksLikeCron(value: string): boolean {
   const text = value.trim();
   if (text.startsWith("@")) return true;
   const fields = text.split(/\s+/);
-  return fields.length === 5 && fields.every((field) => FIELD.test(field));
+  return (fields.length === 5 || fields.length === 6) && fields.every((field) => FIELD.test(field));
 }
 
 /**
- * Checks a 5-field cron expression (minute hour day-of-month month day-of-week, or an alias such as
- * "@daily") and an optional IANA time zone. Expressions that never run, such as Feb 30, are refused.
+ * Checks a cron expression — 5 fields (minute hour day-of-month month day-of-week), 6 with a seconds
+ * field first (as the Agents SDK's parser takes them), or an alias such as "@daily" — and an optional
+ * IANA time zone. Expressions that never run, such as Feb 30, are refused.
  *
  * @throws TypeError naming the expression or the time zone, with the reason
  * @example
  * validateCron("0 9 * * MON-FRI", "Europe/Berlin");
- * validateCron("0 0 * * * *"); // throws: 6 fields
+ * validateCron("*\/10 * * * * *"); // every 10 seconds
+ * validateCron("0 0 0 * * * *"); // throws: 7 fields
  */
 export function validateCron(expression: string, timezone?: string): void {
   const cron = compile(expression, timezone);
@@ -58,7 +60,7 @@ export function validateCron(expression: string, timezone?: string): void {
 
 /**
  * The first run time of a cron expression strictly after `afterMs`, as epoch milliseconds. Runs
- * fall on whole minutes. Without a time zone the expression is read in UTC. Compiled expressions
+ * fall on whole minutes (whole seconds with a seconds field). Without a time zone the expression is read in UTC. Compiled expressions
  * are cached, so calling this on every schedule fire is cheap.
  *
  * @throws TypeError for an invalid expression or time zone, or one that has no next run
@@ -108,7 +110,7 @@ function create(expression: string, timezone: string): Cron {
   }
   try {
     // No callback, so croner arms no timer: the object only computes run times.
-    return new Cron(pattern, { mode: "5-part", timezone });
+    return new Cron(pattern, { mode: pattern.split(/\s+/).length === 6 ? "6-part" : "5-part", timezone });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new TypeError(`Invalid cron expression ${JSON.stringify(expression)}: ${EXPECTED} (${reason})`, { cause: error });

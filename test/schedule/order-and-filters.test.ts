@@ -21,6 +21,9 @@ class Steps extends Agent {
   step(step: number): void {
     ran.push(step);
   }
+  async everyTenSeconds(): Promise<string> {
+    return (await this.schedule("*/10 * * * * *", "step", 10)).type;
+  }
   planned(): number[] {
     return this.getSchedules().map((schedule) => schedule.payload as number);
   }
@@ -89,6 +92,15 @@ describe("schedules due at the same time", () => {
     after.close();
     expect(indexes.map((row) => row.name)).toEqual(["_hearth_schedules_due"]);
     expect(plan.map((row) => String(row.detail)).join(" ")).not.toContain("TEMP B-TREE");
+  });
+});
+
+describe("a cron with a seconds field", () => {
+  it("runs on those seconds, as the Agents SDK's cron parser reads it", async () => {
+    t = await createTestEnv({ agents: { Steps }, start: START });
+    expect(await t.get<Steps>("Steps", "c").everyTenSeconds()).toBe("cron");
+    await t.clock.advance("35 s");
+    expect(ran).toEqual([10, 10, 10]);
   });
 });
 

@@ -17,12 +17,12 @@ function runs(expression: string, from: string, count: number, timezone?: string
 }
 
 describe("looksLikeCron", () => {
-  it.each(["* * * * *", "*/5 * * * *", "0 9 * * MON-FRI", "0 0 1,15 JAN-JUN *", "0 0 L * *", "0 0 * * FRI#2", "@daily", "@whatever", " 0 0 * * * "])(
+  it.each(["* * * * *", "*/5 * * * *", "0 9 * * MON-FRI", "0 0 1,15 JAN-JUN *", "0 0 L * *", "0 0 * * FRI#2", "@daily", "@whatever", " 0 0 * * * ", "*/10 * * * * *", "30 0 9 * * MON"])(
     "accepts %j",
     (value) => expect(looksLikeCron(value)).toBe(true),
   );
 
-  it.each(["10 seconds", "1 day 2 hours", "1 week 2 days 3h", "1w 2d 3h 4m 5s", "250", "* * * *", "0 0 * * * *", "", "2025-01-01T00:00:00Z"])(
+  it.each(["10 seconds", "1 day 2 hours", "1 week 2 days 3h", "1w 2d 3h 4m 5s", "250", "* * * *", "0 0 0 * * * *", "", "2025-01-01T00:00:00Z"])(
     "rejects %j",
     (value) => expect(looksLikeCron(value)).toBe(false),
   );
@@ -35,6 +35,11 @@ describe("nextCronTime", () => {
     expect(iso(nextCronTime("0 10 * * *", at("2025-01-31T10:00:00.001Z")))).toBe("2025-02-01T10:00:00.000Z");
     expect(iso(nextCronTime("* * * * *", at("2025-01-31T10:00:00.000Z")))).toBe("2025-01-31T10:01:00.000Z");
     expect(iso(nextCronTime("* * * * *", at("2025-01-31T10:00:30.500Z")))).toBe("2025-01-31T10:01:00.000Z");
+  });
+
+  it("takes a seconds field first, as the Agents SDK's cron parser does", () => {
+    expect(runs("*/10 * * * * *", "2025-01-31T10:00:05Z", 3)).toEqual(["2025-01-31T10:00:10.000Z", "2025-01-31T10:00:20.000Z", "2025-01-31T10:00:30.000Z"]);
+    expect(iso(nextCronTime("30 0 9 * * *", at("2025-01-31T09:00:30.000Z")))).toBe("2025-02-01T09:00:30.000Z");
   });
 
   it("follows a run from the previous one, never repeating it", () => {
@@ -146,13 +151,11 @@ describe("validateCron", () => {
     expect(() => validateCron("0 9 * * *", "America/New_York")).not.toThrow();
   });
 
-  it("refuses 6- and 7-field patterns", () => {
-    const error = thrown(() => validateCron("0 0 9 * * *"));
+  it("refuses 7-field patterns (a year field)", () => {
+    const error = thrown(() => validateCron("0 0 9 * * * 2030"));
     expect(error).toBeInstanceOf(TypeError);
-    expect(error.message).toContain('"0 0 9 * * *"');
-    expect(error.message).toContain("expected 5 fields: minute hour day-of-month month day-of-week, or an alias such as @daily");
-    expect(error.message).toMatch(/6 parts/);
-    expect(() => validateCron("0 0 9 * * * 2030")).toThrow(TypeError);
+    expect(error.message).toContain('"0 0 9 * * * 2030"');
+    expect(error.message).toContain("expected 5 fields: minute hour day-of-month month day-of-week (6 with seconds first), or an alias such as @daily");
   });
 
   it("refuses garbage with the expression, the expected form and croner's reason", () => {
