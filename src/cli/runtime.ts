@@ -189,6 +189,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     // class the migrations leave deleted or renamed away. The plan would check each deletion against
     // today's bindings, refusing a class deleted once and brought back by a later step.
     const migrations = planMigrations(project.dataDir, config.migrations, config.path);
+    warnings.push(...migrations.warnings);
     const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);
     // Recorded only once the classes are found: a start that fails on them leaves the data directory as it was.
     migrations.commit();

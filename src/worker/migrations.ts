@@ -17,6 +17,8 @@ interface MigrationState {
 export interface MigrationOutcome {
   /** Tags applied now. */
   applied: string[];
+  /** History the config no longer matches, as wrangler warns of it (removed or skipped steps). */
+  warnings: string[];
   /** Storage directory name per class, for every class that has data under another name. */
   storage: Record<string, string>;
 }
@@ -53,7 +55,7 @@ export function applyMigrations(
 ): MigrationOutcome {
   const plan = planMigrations(dataDir, steps, configName, options);
   plan.commit();
-  return { applied: plan.applied, storage: plan.storage };
+  return { applied: plan.applied, warnings: plan.warnings, storage: plan.storage };
 }
 
 /**
@@ -61,12 +63,14 @@ export function applyMigrations(
  * the caller can check the classes they leave before anything is recorded. A rename keeps the data
  * where it is and points the new class at it (an agent's file name is derived from its storage name,
  * so moving files would lose them); a delete removes the class's agents and their pending schedules.
- * Tags already applied must still be the start of the list: migrations are append-only, as on
- * Cloudflare. Every step is checked before anything changes, so a refused migration leaves the data
- * as it was.
+ * As wrangler does, the steps after the last applied tag the config still lists are applied; applied
+ * tags no longer listed, and unapplied steps placed before that tag, are warned of (what applied steps
+ * did stays; skipped steps are not run). Every step is checked before anything changes, so a refused
+ * migration leaves the data as it was.
  *
- * @throws {Error} when the recorded history and the config disagree, a rename's target already has
- *   agents of its own, or a deleted class is still bound.
+ * @throws {Error} when a rename's target already has agents of its own, a deleted class is still
+ *   bound, or — no applied tag listed any more (the history replaced) — a step would delete a class
+ *   that has agents, which may be newer than the deletion.
  * @example
  * const plan = planMigrations(".hearth", config.migrations, config.path);
  * const bound = bindClasses(config, exports, "src/index.ts", plan.storage);
@@ -86,24 +90,42 @@ export function planMigrations(
     const done = new Set(state.applied);
     return planFresh(context, statePath, state, steps.filter((step) => !done.has(step.tag)));
   }
-  state.applied.forEach((tag, index) => {
-    if (steps[index]?.tag !== tag) {
-      throw new Error(
-        `${configName}: the data directory ${dataDir} has migration "${tag}" applied as step ${index + 1}, but the config ` +
-          `lists ${steps[index] ? `"${steps[index].tag}"` : "fewer migrations"} there. Migrations are append-only: add new steps at the end.`,
-      );
-    }
-  });
-  return planFresh(context, statePath, state, steps.slice(state.applied.length));
+  const listed = new Map(steps.map((step, index) => [step.tag, index]));
+  const done = new Set(state.applied);
+  const last = Math.max(-1, ...state.applied.map((tag) => listed.get(tag) ?? -1));
+  const warnings: string[] = [];
+  const gone = state.applied.filter((tag) => !listed.has(tag));
+  if (gone.length > 0) {
+    warnings.push(
+      `${configName}: ${tagList(gone)} applied to ${dataDir} ${gone.length === 1 ? "is" : "are"} no longer listed in migrations; ` +
+        "what they did stays (migrations are append-only: add new steps at the end).",
+    );
+  }
+  const skipped = steps.slice(0, last + 1).filter((step) => !done.has(step.tag));
+  if (skipped.length > 0) {
+    warnings.push(
+      `${configName}: ${tagList(skipped.map((step) => step.tag))} ${skipped.length === 1 ? "comes" : "come"} before "${steps[last]!.tag}", ` +
+        "which is applied: skipped, as wrangler skips them. Add new steps at the end.",
+    );
+  }
+  const fresh = steps.slice(last + 1).filter((step) => !done.has(step.tag));
+  if (state.applied.length > 0 && last < 0) context.replacedHistory = [...state.applied];
+  return planFresh(context, statePath, state, fresh, warnings);
+}
+
+function tagList(tags: readonly string[]): string {
+  return `migration${tags.length === 1 ? "" : "s"} ${tags.map((tag) => JSON.stringify(tag)).join(", ")}`;
 }
 
 interface PlanContext {
   dataDir: string;
   configName: string;
   bound: ReadonlySet<string>;
+  /** The tags applied when none of them is listed any more: a deletion cannot be told from one already made. */
+  replacedHistory?: readonly string[];
 }
 
-function planFresh(context: PlanContext, statePath: string, state: MigrationState, fresh: readonly MigrationStep[]): MigrationPlan {
+function planFresh(context: PlanContext, statePath: string, state: MigrationState, fresh: readonly MigrationStep[], warnings: string[] = []): MigrationPlan {
   const removed = planSteps(context, state, fresh);
   const commit = (): void => {
     for (const storage of removed) {
@@ -112,7 +134,7 @@ function planFresh(context: PlanContext, statePath: string, state: MigrationStat
     }
     if (fresh.length > 0) writeState(statePath, state);
   };
-  return { applied: fresh.map((step) => step.tag), storage: { ...state.storage }, commit };
+  return { applied: fresh.map((step) => step.tag), warnings, storage: { ...state.storage }, commit };
 }
 
 /**
@@ -155,6 +177,13 @@ function planSteps(context: PlanContext, state: MigrationState, fresh: readonly 
         throw new Error(
           `${configName}: migration "${step.tag}" deletes class ${name}, but durable_objects.bindings still binds it. ` +
             `Remove the binding first (Cloudflare refuses this too); nothing was deleted.`,
+        );
+      }
+      if (context.replacedHistory && hasData(storageOf(name))) {
+        throw new Error(
+          `${configName}: migration "${step.tag}" deletes class ${name}, but none of the migrations applied to ${dataDir} ` +
+            `(${context.replacedHistory.join(", ")}) is listed any more, so its agents (${join(dataDir, "agents", storageOf(name))}) ` +
+            "may be newer than this deletion. Nothing was changed: list the applied migrations again, or remove that directory yourself.",
         );
       }
       removed.add(storageOf(name));

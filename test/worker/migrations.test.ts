@@ -1,7 +1,7 @@
 /**
  * Durable Object migrations against real data: a renamed class keeps its agents' state and SQL, a
  * deleted class loses its files and its rows in the host's schedule index, the recorded history
- * must stay the start of the config's list, and the declarative `exports` form is applied once per
+ * is matched as wrangler matches it (warnings, never a silent re-run), and the declarative `exports` form is applied once per
  * change whatever the order.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -80,20 +80,20 @@ describe("renamed_classes", () => {
   it("serves the renamed class from the old class's data, and a second apply changes nothing", async () => {
     const dataDir = newDir();
     const first = start(dataDir, [v1], { AGENT: "OldName" }, { OldName });
-    expect(first.outcome).toEqual({ applied: ["v1"], storage: {} });
+    expect(first.outcome).toMatchObject({ applied: ["v1"], storage: {} });
     await first.agent("AGENT", "alice").write("kept");
     await first.agent("AGENT", "alice").write("also kept");
     await stop(first.host);
 
     const second = start(dataDir, [v1, v2], { AGENT: "NewName" }, { NewName });
-    expect(second.outcome).toEqual({ applied: ["v2"], storage: { NewName: "old-name" } });
+    expect(second.outcome).toMatchObject({ applied: ["v2"], storage: { NewName: "old-name" } });
     expect(second.bound.storageNames).toEqual({ AGENT: "old-name" });
     expect(await second.agent("AGENT", "alice").read()).toEqual({ state: { notes: 2 }, notes: ["kept", "also kept"] });
     await second.agent("AGENT", "alice").write("after the rename");
     await stop(second.host);
 
     const third = start(dataDir, [v1, v2], { AGENT: "NewName" }, { NewName });
-    expect(third.outcome).toEqual({ applied: [], storage: { NewName: "old-name" } });
+    expect(third.outcome).toMatchObject({ applied: [], storage: { NewName: "old-name" } });
     expect(await third.agent("AGENT", "alice").read()).toEqual({ state: { notes: 3 }, notes: ["kept", "also kept", "after the rename"] });
   });
 
@@ -106,13 +106,13 @@ describe("renamed_classes", () => {
     const v3 = step("v3", { renamedClasses: [{ from: "NewName", to: "Keeper2" }] });
     class Keeper2 extends Notebook {}
     const chained = start(dataDir, [v1, v2, v3], { AGENT: "Keeper2" }, { Keeper2 });
-    expect(chained.outcome).toEqual({ applied: ["v2", "v3"], storage: { Keeper2: "old-name" } });
+    expect(chained.outcome).toMatchObject({ applied: ["v2", "v3"], storage: { Keeper2: "old-name" } });
     expect((await chained.agent("AGENT", "bob").read()).notes).toEqual(["original"]);
     await stop(chained.host);
 
     const v4 = step("v4", { renamedClasses: [{ from: "Keeper2", to: "OldName" }] });
     const back = start(dataDir, [v1, v2, v3, v4], { AGENT: "OldName" }, { OldName });
-    expect(back.outcome).toEqual({ applied: ["v4"], storage: {} });
+    expect(back.outcome).toMatchObject({ applied: ["v4"], storage: {} });
     expect((await back.agent("AGENT", "bob").read()).notes).toEqual(["original"]);
   });
 
@@ -122,7 +122,7 @@ describe("renamed_classes", () => {
     await first.agent("AGENT", "erin").write("new-name's own");
     await stop(first.host);
     const second = start(dataDir, [v1, v2], { AGENT: "NewName" }, { NewName });
-    expect(second.outcome).toEqual({ applied: ["v1", "v2"], storage: {} });
+    expect(second.outcome).toMatchObject({ applied: ["v1", "v2"], storage: {} });
     expect((await second.agent("AGENT", "erin").read()).notes).toEqual(["new-name's own"]);
   });
 
@@ -139,7 +139,7 @@ describe("renamed_classes", () => {
         "are not needed, or rename to another name. Nothing was changed.",
     );
     const again = start(dataDir, [v1], { OLD: "OldName", NEW: "NewName" }, { OldName, NewName });
-    expect(again.outcome).toEqual({ applied: [], storage: {} });
+    expect(again.outcome).toMatchObject({ applied: [], storage: {} });
     expect((await again.agent("OLD", "frank").read()).notes).toEqual(["old data"]);
     expect((await again.agent("NEW", "frank").read()).notes).toEqual(["new data"]);
   });
@@ -151,7 +151,7 @@ describe("renamed_classes", () => {
     await stop(first.host);
     const v3 = step("v3", { newSqliteClasses: ["OldName"] });
     const second = start(dataDir, [v1, v2, v3], { NEW: "NewName", OLD: "OldName" }, { NewName, OldName });
-    expect(second.outcome).toEqual({ applied: ["v2", "v3"], storage: { NewName: "old-name", OldName: "old-name-2" } });
+    expect(second.outcome).toMatchObject({ applied: ["v2", "v3"], storage: { NewName: "old-name", OldName: "old-name-2" } });
     expect((await second.agent("NEW", "gina").read()).notes).toEqual(["moved to NewName"]);
     expect((await second.agent("OLD", "gina").read()).notes).toEqual([]);
     await second.agent("OLD", "gina").write("a fresh OldName");
@@ -200,7 +200,7 @@ describe("deleted_classes", () => {
 
     const v3 = step("v3", { deletedClasses: ["NewName"] });
     const outcome = applyMigrations(dataDir, [v1, v2, v3], "wrangler.jsonc");
-    expect(outcome).toEqual({ applied: ["v3"], storage: {} });
+    expect(outcome).toMatchObject({ applied: ["v3"], storage: {} });
     expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(false);
     expect(dueSlugs(dataDir)).toEqual([]);
   });
@@ -229,7 +229,7 @@ describe("deleted_classes", () => {
     expect(existsSync(join(dataDir, "migrations.json"))).toBe(false);
     plan.commit();
     expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(false);
-    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toEqual({ applied: ["v1", "v3"], storage: {} });
+    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toMatchObject({ applied: ["v1", "v3"], storage: {} });
   });
 
   it("checks every new step before deleting anything", () => {
@@ -239,7 +239,7 @@ describe("deleted_classes", () => {
     const steps = [v1, step("v2", { deletedClasses: ["Keeper"] }), step("v3", { deletedClasses: ["OldName"] })];
     expect(() => applyMigrations(dataDir, steps, "wrangler.jsonc", { boundClasses: ["OldName"] })).toThrow(/"v3" deletes class OldName/);
     expect(existsSync(join(dataDir, "agents", "keeper"))).toBe(true);
-    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toEqual({ applied: ["v1"], storage: {} });
+    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toMatchObject({ applied: ["v1"], storage: {} });
   });
 
   it("works on a data directory that has no agents and no host.sqlite yet", () => {
@@ -250,31 +250,60 @@ describe("deleted_classes", () => {
   });
 });
 
-describe("append-only history", () => {
-  it("refuses a config whose list no longer starts with the applied tags, and changes nothing", () => {
+describe("a history the config no longer matches (as wrangler treats it)", () => {
+  it("warns of applied steps no longer listed, keeps what they did, and applies what follows the last listed one", async () => {
     const dataDir = newDir();
-    applyMigrations(dataDir, [v1, v2], "wrangler.jsonc");
+    const first = start(dataDir, [v1, v2], { KEEP: "Keeper" }, { Keeper });
+    await first.agent("KEEP", "kim").write("kept");
+    await first.host.close();
+
+    const shortened = planMigrations(dataDir, [v1], "wrangler.jsonc");
+    expect(shortened.applied).toEqual([]);
+    expect(shortened.warnings).toEqual([
+      `wrangler.jsonc: migration "v2" applied to ${dataDir} is no longer listed in migrations; what they did stays (migrations are append-only: add new steps at the end).`,
+    ]);
+
+    // v2 replaced by v2b after v1: wrangler sends v2b, the step after the last applied tag it finds.
+    const v2b = step("v2b", { newSqliteClasses: ["NewName"] });
+    const replaced = applyMigrations(dataDir, [v1, v2b], "wrangler.jsonc");
+    expect(replaced.applied).toEqual(["v2b"]);
+    expect(replaced.warnings).toHaveLength(1);
+    expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8")).applied).toEqual(["v1", "v2", "v2b"]);
+
+    // A step put before an applied one is skipped, as wrangler never sends it; reordering applied steps changes nothing.
+    const early = step("v0", { deletedClasses: ["Keeper"] });
+    const inserted = planMigrations(dataDir, [early, v1, v2, v2b], "wrangler.jsonc");
+    expect(inserted.applied).toEqual([]);
+    expect(inserted.warnings).toEqual([`wrangler.jsonc: migration "v0" comes before "v2b", which is applied: skipped, as wrangler skips them. Add new steps at the end.`]);
+    expect(planMigrations(dataDir, [v2b, v2, v1], "wrangler.jsonc")).toMatchObject({ applied: [], warnings: [] });
+    const again = start(dataDir, [early, v1, v2, v2b], { KEEP: "Keeper" }, { Keeper });
+    expect((await again.agent("KEEP", "kim").read()).notes).toEqual(["kept"]);
+  });
+
+  it("with none of the applied tags listed, applies the new steps but refuses a deletion of a class that has agents", async () => {
+    const dataDir = newDir();
+    const first = start(dataDir, [v1, v2], { KEEP: "Keeper" }, { Keeper });
+    await first.agent("KEEP", "kim").write("kept");
+    await first.host.close();
     const before = readFileSync(join(dataDir, "migrations.json"), "utf8");
 
-    const replaced = thrown(() => applyMigrations(dataDir, [v1, step("v2b", { deletedClasses: ["OldName"] })], "wrangler.jsonc"));
-    expect(replaced.message).toBe(
-      `wrangler.jsonc: the data directory ${dataDir} has migration "v2" applied as step 2, but the config lists "v2b" there. ` +
-        "Migrations are append-only: add new steps at the end.",
+    const deletion = thrown(() => applyMigrations(dataDir, [step("w1", { newSqliteClasses: ["NewName"] }), step("w2", { deletedClasses: ["Keeper"] })], "wrangler.jsonc"));
+    expect(deletion.message).toBe(
+      `wrangler.jsonc: migration "w2" deletes class Keeper, but none of the migrations applied to ${dataDir} (v1, v2) is listed any more, ` +
+        `so its agents (${join(dataDir, "agents", "keeper")}) may be newer than this deletion. Nothing was changed: list the applied migrations again, or remove that directory yourself.`,
     );
-    const shortened = thrown(() => applyMigrations(dataDir, [v1], "wrangler.jsonc"));
-    expect(shortened.message).toBe(
-      `wrangler.jsonc: the data directory ${dataDir} has migration "v2" applied as step 2, but the config lists fewer migrations there. ` +
-        "Migrations are append-only: add new steps at the end.",
-    );
-    const reordered = thrown(() => applyMigrations(dataDir, [v2, v1], "wrangler.jsonc"));
-    expect(reordered.message).toContain('has migration "v1" applied as step 1, but the config lists "v2" there');
     expect(readFileSync(join(dataDir, "migrations.json"), "utf8")).toBe(before);
+    expect(existsSync(join(dataDir, "agents", "keeper"))).toBe(true);
+
+    const fresh = applyMigrations(dataDir, [step("w1", { newSqliteClasses: ["NewName"] })], "wrangler.jsonc");
+    expect(fresh.applied).toEqual(["w1"]);
+    expect(fresh.warnings[0]).toContain('migrations "v1", "v2" applied to');
   });
 
   it("applies steps appended later, and only those", () => {
     const dataDir = newDir();
     expect(applyMigrations(dataDir, [v1], "wrangler.jsonc").applied).toEqual(["v1"]);
-    expect(applyMigrations(dataDir, [v1, v2], "wrangler.jsonc").applied).toEqual(["v2"]);
+    expect(applyMigrations(dataDir, [v1, v2], "wrangler.jsonc")).toMatchObject({ applied: ["v2"], warnings: [] });
     expect(applyMigrations(dataDir, [v1, v2], "wrangler.jsonc").applied).toEqual([]);
   });
 });
@@ -291,13 +320,13 @@ describe("the declarative exports form", () => {
     await stop(first.host);
 
     const second = start(dataDir, [rename, create], { AGENT: "NewName" }, { NewName });
-    expect(second.outcome).toEqual({ applied: ["exports:rename:OldName:NewName", "exports:create:NewName"], storage: { NewName: "old-name" } });
+    expect(second.outcome).toMatchObject({ applied: ["exports:rename:OldName:NewName", "exports:create:NewName"], storage: { NewName: "old-name" } });
     expect((await second.agent("AGENT", "dave").read()).notes).toEqual(["before"]);
     await stop(second.host);
 
     // The same declaration written in another order, then with a class added: nothing is applied twice.
-    expect(applyMigrations(dataDir, [create, rename], "wrangler.jsonc")).toEqual({ applied: [], storage: { NewName: "old-name" } });
-    expect(applyMigrations(dataDir, [createKeeper, create, rename], "wrangler.jsonc")).toEqual({
+    expect(applyMigrations(dataDir, [create, rename], "wrangler.jsonc")).toMatchObject({ applied: [], storage: { NewName: "old-name" } });
+    expect(applyMigrations(dataDir, [createKeeper, create, rename], "wrangler.jsonc")).toMatchObject({
       applied: ["exports:create:Keeper"],
       storage: { NewName: "old-name" },
     });
@@ -307,7 +336,7 @@ describe("the declarative exports form", () => {
     const dataDir = newDir();
     mkdirSync(join(dataDir, "agents", "old-name"), { recursive: true });
     applyMigrations(dataDir, [v1], "wrangler.jsonc");
-    expect(applyMigrations(dataDir, [rename, create], "wrangler.jsonc")).toEqual({
+    expect(applyMigrations(dataDir, [rename, create], "wrangler.jsonc")).toMatchObject({
       applied: ["exports:rename:OldName:NewName", "exports:create:NewName"],
       storage: { NewName: "old-name" },
     });
@@ -318,6 +347,6 @@ describe("the state file", () => {
   it("treats a state file without fields as empty", () => {
     const dataDir = newDir();
     writeFileSync(join(dataDir, "migrations.json"), "{}");
-    expect(applyMigrations(dataDir, [v1], "wrangler.jsonc")).toEqual({ applied: ["v1"], storage: {} });
+    expect(applyMigrations(dataDir, [v1], "wrangler.jsonc")).toMatchObject({ applied: ["v1"], storage: {} });
   });
 });
