@@ -106,6 +106,8 @@ function execute(statement: StatementSync, bound: unknown[]): QueryResult {
       return { columns, rows: [], rowsAffected: Number(changes), truncated: false };
     }
     const rows: unknown[][] = [];
+    // Rows as arrays: two columns of one name (`SELECT 1 AS a, 2 AS a`) are two cells, not one.
+    statement.setReturnArrays(true);
     const iterator = statement.iterate(...args);
     let truncated = false;
     for (const row of iterator) {
@@ -114,11 +116,13 @@ function execute(statement: StatementSync, bound: unknown[]): QueryResult {
         iterator.return?.();
         break;
       }
-      rows.push(columns.map((name) => cell((row as Record<string, unknown>)[name])));
+      rows.push((row as unknown as unknown[]).map(cell));
     }
     return { columns, rows, rowsAffected: 0, truncated };
   } catch (error) {
     throw asSqlError(error, true);
+  } finally {
+    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
   }
 }
 

@@ -46,8 +46,14 @@ export function readTablePage(db: AgentDatabase, table: string, offset: number, 
   if (!known) throw notFound(`The agent's database has no table or view ${JSON.stringify(table)}`);
   const statement = db.statement(`SELECT * FROM ${quote(table)} LIMIT ? OFFSET ?`);
   const columns = statement.columns().map((column) => column.name);
-  const found = statement.all(limit + 1, offset) as Array<Record<string, unknown>>;
-  const rows = found.slice(0, limit).map((row) => columns.map((name) => cell(row[name])));
+  statement.setReturnArrays(true); // a view may name two columns alike
+  let found: unknown[][];
+  try {
+    found = statement.all(limit + 1, offset) as unknown as unknown[][];
+  } finally {
+    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
+  }
+  const rows = found.slice(0, limit).map((row) => row.map(cell));
   return { columns, rows, nextOffset: found.length > limit ? offset + limit : null };
 }
 

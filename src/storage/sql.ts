@@ -114,7 +114,13 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       return new SqlCursor<T>([], [], Number(changes));
     }
     statement.setReturnArrays(true);
-    const rows = statement.all(...values) as unknown as SqlStorageValue[][];
+    let rows: SqlStorageValue[][];
+    try {
+      rows = statement.all(...values) as unknown as SqlStorageValue[][];
+    } finally {
+      // Statements are shared by SQL text: Hearth's own statements read rows as objects.
+      statement.setReturnArrays(false);
+    }
     // Fresh arrays from SQLite: only their BLOB cells change, in place (no copy of every row).
     for (const row of rows) {
       for (let i = 0; i < row.length; i++) {

@@ -60,3 +60,42 @@ describe("this.sql BLOBs", () => {
     await host.close();
   });
 });
+
+/** Reads its state through the same SQL text Hearth's own state read uses. */
+class Peeker extends Agent<unknown, { n: number }> {
+  override initialState = { n: 1 };
+
+  @callable() bump(): number {
+    this.setState({ n: this.state.n + 1 });
+    return this.state.n;
+  }
+
+  /** Fails after a change: the change is rolled back and the state is read from the file again. */
+  @callable() bumpThenFail(): void {
+    this.setState({ n: this.state.n + 100 });
+    throw new Error("no");
+  }
+
+  @callable() peek(): unknown[] {
+    return this.ctx.storage.sql.exec("SELECT data FROM _hearth_state ORDER BY chunk").raw().toArray();
+  }
+}
+
+describe("sql.exec on a statement Hearth also runs", () => {
+  it("leaves Hearth's own reads of it as they were (rows as objects)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-sql-shared-"));
+    dirs.push(dataDir);
+    const host = new Host({ dataDir, agents: { Peeker } });
+    const agent = await getAgentByName(host.env.Peeker as never, "p") as unknown as Peeker;
+    expect(await agent.bump()).toBe(2);
+    expect(await agent.peek()).toEqual([['{"n":2}']]);
+    await expect(agent.bumpThenFail()).rejects.toThrow("no");
+    expect(await agent.bump()).toBe(3); // the state is read back from the file through that statement
+    await host.close();
+    const again = new Host({ dataDir, agents: { Peeker } });
+    const reopened = await getAgentByName(again.env.Peeker as never, "p") as unknown as Peeker;
+    expect(await reopened.peek()).toEqual([['{"n":3}']]);
+    expect(await reopened.bump()).toBe(4);
+    await again.close();
+  });
+});

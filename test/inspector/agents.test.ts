@@ -79,6 +79,8 @@ describe("inspector agents API", () => {
     expect(read).toEqual({ columns: ["body"], rows: [["two"], ["three"]], rowsAffected: 0, truncated: false });
     const named = (await query(f, "SELECT count(*) AS n FROM notes WHERE body = :body", { params: { body: "one" } })).json();
     expect(named.rows).toEqual([[1]]);
+    // Two columns of one name are two cells (rows read as objects kept only the last).
+    expect((await query(f, "SELECT 1 AS a, 2 AS a, body FROM notes WHERE id = 1")).json()).toMatchObject({ columns: ["a", "a", "body"], rows: [[1, 2, "one"]] });
     expect((await query(f, "PRAGMA table_info(notes)")).status).toBe(200);
     const error = await query(f, "SELECT nope FROM notes");
     expect(error.status).toBe(400);
