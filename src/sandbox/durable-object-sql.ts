@@ -99,6 +99,8 @@ export function runSandboxedSql(db: AgentDatabase, query: string, bindings: unkn
     return { c: columns.map((c) => c.name), r: rows, rr: rows.length, rw: 0 };
   } catch (error) {
     throw error instanceof SqlError || error instanceof RangeError ? error : new SqlError(error, last);
+  } finally {
+    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
   }
 }
 
