@@ -77,7 +77,7 @@ class Peeker extends Agent<unknown, { n: number }> {
   }
 
   @callable() peek(): unknown[] {
-    return this.ctx.storage.sql.exec("SELECT data FROM _hearth_state ORDER BY chunk").raw().toArray();
+    return [...this.ctx.storage.sql.exec("SELECT data FROM _hearth_state ORDER BY chunk").raw()];
   }
 }
 
