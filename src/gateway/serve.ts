@@ -160,12 +160,18 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const server = createServer((incoming, outgoing) => {
     if (metrics && incoming.method === "GET" && (incoming.url === "/metrics" || incoming.url?.startsWith("/metrics?"))) {
       const head = { "content-type": metrics.contentType, "cache-control": "no-store" };
-      if (!options.exposeMetrics) outgoing.writeHead(200, head).end(metrics.expose());
+      const unavailable = (error: unknown) => outgoing.writeHead(500, { "content-type": "text/plain" }).end(`Metrics unavailable: ${asError(error).message}`);
+      if (options.exposeMetrics) options.exposeMetrics(incoming.url ?? "/metrics").then((text) => outgoing.writeHead(200, head).end(text), unavailable);
       else {
-        options.exposeMetrics(incoming.url ?? "/metrics").then(
-          (text) => outgoing.writeHead(200, head).end(text),
-          (error: unknown) => outgoing.writeHead(500, { "content-type": "text/plain" }).end(`Metrics unavailable: ${asError(error).message}`),
-        );
+        // A gauge's collect callback is the application's code: its throw is this scrape's 500, not the process's end.
+        let text: string;
+        try {
+          text = metrics.expose();
+        } catch (error) {
+          unavailable(error);
+          return;
+        }
+        outgoing.writeHead(200, head).end(text);
       }
       return;
     }

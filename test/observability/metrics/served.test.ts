@@ -154,4 +154,24 @@ describe("GET /metrics", () => {
     expect(response.status).toBe(404);
     expect(await response.text()).toContain("Not found: /metrics");
   });
+
+  it("answers 500 naming the error when an application gauge throws, and the server goes on", async () => {
+    await start({ metrics: "custom" });
+    let broken = true;
+    metrics!.registry.gauge({
+      name: "app_queue_depth",
+      help: "Jobs waiting.",
+      collect: (gauge) => {
+        if (broken) throw new Error("queue backend unreachable");
+        gauge.set(undefined, 3);
+      },
+    });
+    const failed = await fetch(`${server.url}/metrics`);
+    expect(failed.status).toBe(500);
+    expect(await failed.text()).toBe("Metrics unavailable: queue backend unreachable");
+    broken = false;
+    const { text } = await scrape();
+    expect(text).toContain("app_queue_depth 3");
+    expect((await fetch(`${server.url}/agents/notebook/a`)).status).toBe(200);
+  });
 });
