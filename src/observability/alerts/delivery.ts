@@ -82,9 +82,13 @@ export class Deliverer {
         headers: { "content-type": "application/json", "user-agent": "Hearth-Alerts", ...contactPoint.headers },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.#options.timeoutMs),
-        redirect: "error",
+        // Not followed (a secret header would go to wherever it points), and not retried: it answers the same each time.
+        redirect: "manual",
       });
       const text = (await response.text()).slice(0, 200);
+      if (response.status >= 300 && response.status < 400) {
+        return { status: response.status, error: `HTTP ${response.status}: redirects are not followed (Location: ${response.headers.get("location") ?? "none"}); give the contact point its final URL` };
+      }
       return response.ok ? { status: response.status, error: null } : { status: response.status, error: `HTTP ${response.status}${text ? `: ${text}` : ""}` };
     } catch (error) {
       const e = error as Error;

@@ -86,6 +86,19 @@ describe("webhook delivery", () => {
     expect(receiver.received).toHaveLength(3);
   });
 
+  it("does not follow nor retry a redirect, and says where it pointed", async () => {
+    open({ retries: 3, backoffMs: 1000 });
+    alerts.addContactPoint({ name: "hook", kind: "webhook", url: receiver.url, headers: { authorization: "Bearer s3" } });
+    alerts.addRule({ kind: "metric", id: "up", name: "Up", metric: "app_up", threshold: 0, severity: "info" });
+    receiver.answer(302);
+    alerts.evaluate();
+    await alerts.idle();
+    expect(receiver.received).toHaveLength(1);
+    expect(failures()).toEqual([
+      "delivery_failed hook: firing, HTTP 302: redirects are not followed (Location: https://elsewhere.example/hook); give the contact point its final URL (attempt 1, giving up)",
+    ]);
+  });
+
   it("records an unreachable receiver as a failure, never throwing into the evaluator", async () => {
     open({ retries: 0 });
     alerts.addContactPoint({ name: "gone", kind: "slack", url: `http://127.0.0.1:${await closedPort()}/x` });

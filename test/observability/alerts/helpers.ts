@@ -29,7 +29,8 @@ export async function startReceiver(): Promise<Receiver> {
     req.on("end", () => {
       received.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown> });
       const status = statuses.shift() ?? 200;
-      res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "nope");
+      const moved = status >= 300 && status < 400 ? { location: "https://elsewhere.example/hook" } : {};
+      res.writeHead(status, { "content-type": "text/plain", ...moved }).end(status === 200 ? "ok" : "nope");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
