@@ -42,6 +42,8 @@ export interface ObservabilityContext {
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
   /** Where the logs, spans and alerts are kept; default `<data>/observability` (each thread of a sharded server has its own). */
   dir?: string;
+  /** The project's secret values: scrubbed from every log line wherever they appear. */
+  secretValues?: readonly string[];
 }
 
 /**
@@ -60,11 +62,12 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   // Errors reach the problems through the log (the runtime logs every agent error); subscribing to
   // every agents:* channel as well would make each agent build all its events.
   const stopProblems = [problems.observe(logStore, { since: Date.now() - 86_400_000 })];
-  const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty", onRecord: logStore.onRecord });
+  const redact = { secrets: context.secretValues ?? [] };
+  const logger = createLogger({ level: options.logLevel ?? "info", pretty: format === "pretty", redact, onRecord: logStore.onRecord });
   // JSON output is for collectors: every console line of the process becomes a record then, the
   // runtime's own messages and a worker's fetch included; coloured output prints those as they are
   // and only keeps a record of each (so the runtime's errors still reach the problems).
-  const keepOnly = createLogger({ level: options.logLevel ?? "info", destination: { write: () => true }, onRecord: logStore.onRecord });
+  const keepOnly = createLogger({ level: options.logLevel ?? "info", destination: { write: () => true }, redact, onRecord: logStore.onRecord });
   const restoreConsole = captureConsole(logger, format === "json" ? { everywhere: true } : { recordOutside: keepOnly });
   const metrics =
     options.metrics === false

@@ -8,6 +8,8 @@ export interface ProjectVars {
   vars: Record<string, unknown>;
   /** The environment's secret store (also behind `secrets_store_secrets` bindings). */
   secrets: SecretStore;
+  /** The values of the secrets among them (stored, from vars files, or required): scrubbed from log lines. */
+  secretValues: string[];
   /** Vars files read. */
   files: string[];
   warnings: string[];
@@ -45,5 +47,7 @@ export function loadProjectVars(
   if (config.secretsRequired !== undefined) {
     assertRequiredSecrets(config.secretsRequired, vars, { configFile: config.path, envName: config.envName });
   }
-  return { vars, secrets, files: dev.files, warnings: dev.warnings };
+  const secretNames = new Set([...Object.keys(stored), ...Object.keys(dev.vars), ...(config.secretsRequired ?? [])]);
+  const secretValues = [...secretNames].map((name) => vars[name]).filter((value): value is string => typeof value === "string");
+  return { vars, secrets, secretValues, files: dev.files, warnings: dev.warnings };
 }

@@ -30,6 +30,8 @@ export interface Runtime {
   /** What the start-up banner adds for a wrangler project. */
   banner: Partial<BannerInfo>;
   warnings: string[];
+  /** The project's secret values, for the logs to scrub (none without a wrangler config). */
+  secretValues?: string[];
   /** Backlogs of the project's queues, for metrics (none without queues). */
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
   /** Starts queue consumers and cron triggers: called once the server listens. */
@@ -235,6 +237,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       entry,
       fetch: (request, _env, given) => composed.fetch(request, env, given.props === undefined ? ctx : { ...ctx, props: given.props }),
       warnings,
+      secretValues: loaded.secretValues,
       banner: {
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
         agents: Object.keys(bound.agents),

@@ -131,6 +131,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
       host,
       ...(sharding && sharding.shard.index > 0 ? { dir: join(shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), "observability") } : {}),
       ...(runtime.queueDepths ? { queueDepths: runtime.queueDepths } : {}),
+      ...(runtime.secretValues ? { secretValues: runtime.secretValues } : {}),
       ...(project.settings?.alerts ? { alerts: project.settings.alerts } : {}),
     });
   } catch (error) {

@@ -243,3 +243,28 @@ describe("hearth dev with a broken config keeps watching that config", () => {
     expect(await (await fetch(base)).text()).toBe("fixed");
   });
 });
+
+describe("the project's secrets in the logs", () => {
+  it("are scrubbed from every log line, wherever they appear", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", vars: { REGION: "eu-west" } }),
+      ".dev.vars": "API_TOKEN=tok-9f8e7d6c5b4a\n",
+      "src/index.ts": `export default {
+  fetch(request, env) {
+    console.log("calling upstream with " + env.API_TOKEN + " in " + env.REGION);
+    console.error(new Error("upstream refused key=" + env.API_TOKEN));
+    return new Response("done");
+  },
+};
+`,
+    });
+    const server = runCli(["start", "--port", "0", "--log-format", "json"], { cwd: dir });
+    const url = await server.ready();
+    expect(await (await fetch(url)).text()).toBe("done");
+    await server.waitFor(/upstream refused/);
+    const out = server.stdout();
+    expect(out).toContain("calling upstream with [Redacted] in eu-west");
+    expect(out).toContain("upstream refused key=[Redacted]");
+    expect(out).not.toContain("tok-9f8e7d6c5b4a");
+  });
+});
