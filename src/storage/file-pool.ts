@@ -123,8 +123,8 @@ class FilePool {
 
 /** This thread's pools, by agents folder. */
 const pools = new Map<string, FilePool>();
-/** New files made on the spot per folder in the current second: a burst starts the folder's pool. */
-const recent = new Map<string, { second: number; count: number }>();
+/** New files made on the spot per folder within a second of the first of them: a burst starts the folder's pool. */
+const recent = new Map<string, { since: number; count: number }>();
 let poolSerial = 0;
 
 /**
@@ -264,11 +264,12 @@ export function pooledReady(agentsFolder: string): { db: number; wal: number } |
   return pools.get(agentsFolder)?.ready;
 }
 
+/** A window from the first file on, not the clock's whole seconds: a burst across a second's edge is one burst. */
 function isBurst(agentsFolder: string): boolean {
-  const second = Math.floor(performance.now() / 1000);
+  const now = performance.now();
   const seen = recent.get(agentsFolder);
-  if (seen === undefined || seen.second !== second) {
-    recent.set(agentsFolder, { second, count: 1 });
+  if (seen === undefined || now - seen.since >= 1000) {
+    recent.set(agentsFolder, { since: now, count: 1 });
     return false;
   }
   return ++seen.count >= BURST;
