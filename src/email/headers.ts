@@ -40,9 +40,9 @@ const NOT_ASCII = /[\x80-\xff]/;
  * A header value held as its bytes (one character per byte) read as the text it spells: UTF-8 when
  * the bytes are valid UTF-8 (RFC 6532 headers, as Cloudflare decodes them), else as it is (no byte
  * is lost to U+FFFD).
- * @example headerText("GrÃ¼Ãe") // "Grüße"
+ * @example decodedHeaderValue("GrÃ¼Ãe") // "Grüße"
  */
-export function headerText(bytes: string): string {
+export function decodedHeaderValue(bytes: string): string {
   if (!NOT_ASCII.test(bytes)) return bytes;
   try {
     return STRICT_UTF8.decode(Buffer.from(bytes, "latin1"));
@@ -53,52 +53,19 @@ export function headerText(bytes: string): string {
 
 /**
  * An inbound message's headers: kept as bytes (what Node's `Headers` can hold) and read as text, so
- * `headers.get("subject")` of a UTF-8 subject is the subject, as on Cloudflare.
+ * `headers.get("subject")` of a UTF-8 subject is the subject, as on Cloudflare. Iterating gives the
+ * fields as held: a copy (`new Headers(email.headers)`, a `fetch`) takes them as they are, and sends
+ * the same bytes on.
  */
 class EmailHeaders extends Headers {
-  /** The fields as held: each byte one character (what another `Headers` can carry). */
-  byteEntries(): Array<[string, string]> {
-    return [...super.entries()];
-  }
-
   override get(name: string): string | null {
     const value = super.get(name);
-    return value === null ? null : headerText(value);
+    return value === null ? null : decodedHeaderValue(value);
   }
 
   override getSetCookie(): string[] {
-    return super.getSetCookie().map(headerText);
+    return super.getSetCookie().map(decodedHeaderValue);
   }
-
-  override forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    super.forEach((value, key) => callback.call(thisArg, headerText(value), key, this));
-  }
-
-  override entries(): HeadersIterator<[string, string]> {
-    const pairs = super.entries();
-    return (function* () {
-      for (const [key, value] of pairs) yield [key, headerText(value)] as [string, string];
-    })() as unknown as HeadersIterator<[string, string]>;
-  }
-
-  override values(): HeadersIterator<string> {
-    const values = super.values();
-    return (function* () {
-      for (const value of values) yield headerText(value);
-    })() as unknown as HeadersIterator<string>;
-  }
-
-  override [Symbol.iterator](): HeadersIterator<[string, string]> {
-    return this.entries();
-  }
-}
-
-/**
- * The fields of `headers` as pairs another `Headers` (or {@link toHeaders}) takes: an inbound
- * message's as bytes, any other's as they are.
- */
-export function headerPairs(headers: Headers): Array<[string, string]> {
-  return headers instanceof EmailHeaders ? headers.byteEntries() : [...headers];
 }
 
 /** A `Headers` object of the fields (those whose names HTTP also accepts; repeated fields are joined with ", "), read as text. */

@@ -125,7 +125,7 @@ export class InboundEmail implements ForwardableEmailMessage {
     this.#replied = true;
     try {
       const raw = await rawBytes(message.raw);
-      if (this.#fields.some((h) => h.key === "message-id")) requireThreading(raw);
+      if (this.#fields.some((h) => h.key === "message-id" && h.value.trim() !== "")) requireThreading(raw);
       const result = await this.#outbound().send(new EmailMessage(message.from, message.to, raw));
       this.#sentOut = true;
       return result;
@@ -142,7 +142,7 @@ function domainOf(address: string): string {
   return at < 0 ? "" : address.slice(at + 1).trim().replace(/>$/, "").toLowerCase();
 }
 
-/** A reply carries In-Reply-To and References (to the message it answers), as Cloudflare requires. */
+/** A reply carries In-Reply-To and References (to the message it answers, when it has a Message-ID), as Cloudflare requires. */
 function requireThreading(raw: Uint8Array): void {
   const fields = parseHeaderBlock(raw);
   const missing = ["in-reply-to", "references"].filter((name) => !fields.some((h) => h.key === name && h.value !== ""));

@@ -3,7 +3,6 @@ import { isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { AgentNameError } from "../host/names.ts";
 import { openBridge, type AgentEmailPayload } from "./bridge.ts";
 import { EmailError } from "./errors.ts";
-import { headerPairs } from "./headers.ts";
 import type { EmailRoutingOptions, ForwardableEmailMessage } from "./types.ts";
 
 /** The agent side of a routed email (Agent._onEmail). */
@@ -53,7 +52,7 @@ export async function routeAgentEmail<Env = Record<string, unknown>>(
       bridge: bridge.id,
       from: email.from,
       to: email.to,
-      headers: headerPairs(email.headers),
+      headers: [...email.headers],
       rawSize: email.rawSize,
       secureRouted: route._secureRouted === true,
     });

@@ -36,6 +36,18 @@ class Desk extends Agent {
   }
 }
 
+/** Answers with replyToEmail, whatever the message's Message-ID. */
+class Helper extends Agent {
+  async onEmail(email: AgentEmail): Promise<void> {
+    try {
+      await this.replyToEmail(email, { body: "On it" });
+      outcomes.push("sent");
+    } catch (error) {
+      outcomes.push((error as Error).message);
+    }
+  }
+}
+
 let t: TestEnv | undefined;
 let sink: MailSink | undefined;
 afterEach(async () => {
@@ -63,5 +75,17 @@ describe("reply()", () => {
     ]);
     const [sent] = await sink.waitFor(1);
     expect(sent!.parsed.inReplyTo).toBe("<m1@example.org>");
+  });
+
+  it("lets replyToEmail answer an email whose Message-ID is empty (nothing to thread to)", async () => {
+    sink = await startMailSink();
+    t = await createTestEnv({ agents: { Helper }, vars: { HEARTH_SMTP_URL: sink.url } });
+    const raw = Buffer.from("From: ada@example.org\r\nTo: helper@example.com\r\nSubject: hi\r\nMessage-ID:\r\n\r\nHello\r\n");
+    const handler = (message: Parameters<typeof routeAgentEmail>[0], env: Parameters<typeof routeAgentEmail>[1]) =>
+      routeAgentEmail(message, env, { resolver: createAddressBasedEmailResolver("Helper") });
+    await deliverTo(receivedMail(raw, "ada@example.org"), "helper@example.com", handler, t.env);
+    expect(outcomes).toEqual(["sent"]);
+    const [sent] = await sink.waitFor(1);
+    expect(sent!.parsed.subject).toBe("Re: hi");
   });
 });
