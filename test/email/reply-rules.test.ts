@@ -40,7 +40,7 @@ class Desk extends Agent {
 class Helper extends Agent {
   async onEmail(email: AgentEmail): Promise<void> {
     try {
-      await this.replyToEmail(email, { body: "On it" });
+      await this.replyToEmail(email, { fromName: "Helper", body: "On it" });
       outcomes.push("sent");
     } catch (error) {
       outcomes.push((error as Error).message);
