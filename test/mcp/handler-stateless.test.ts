@@ -276,6 +276,27 @@ describe("createMcpHandler", () => {
     expect(() => createMcpHandler(createServer(), { maxSseBufferBytes: 0 })).toThrow(/maxSseBufferBytes/);
   });
 
+  it("passes one event larger than maxSseBufferBytes to a client that reads it (only what is left waiting counts)", async () => {
+    const server = createServer();
+    server.registerTool("big", {}, async (ctx) => {
+      await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: ctx.mcpReq._meta?.progressToken ?? 0, progress: 1 } });
+      return text("y".repeat(1024 * 1024));
+    });
+    const handler = createMcpHandler(server, { maxSseBufferBytes: 256 * 1024 });
+    const params = { name: "big", arguments: {}, _meta: { progressToken: 3 } };
+    const answer = await handler.fetch(
+      new Request("http://localhost/mcp", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params }),
+      }),
+      { parsedBody: { jsonrpc: "2.0", id: 1, method: "tools/call", params } },
+    );
+    expect(answer.headers.get("content-type")).toContain("text/event-stream");
+    const body = await answer.text();
+    expect(body).toContain("y".repeat(1024 * 1024));
+  });
+
   it("protects the endpoint with auth: metadata, 401 without a token, the token's identity with one", async () => {
     const issuer = await startOAuthServer();
     try {

@@ -74,7 +74,8 @@ export function watchProduction(response: Response, ended: () => void, unread: U
       for (;;) {
         const chunk = await reader.read();
         if (chunk.done) break;
-        out.enqueue(chunk.value);
+        // Checked before the chunk goes in: one large event reaches a client that reads, more than
+        // the bound left waiting does not.
         if ((out.desiredSize ?? 0) < 0) {
           const error = unread.exceeded();
           // error() drops what is queued at once; close() would keep it until the client read it.
@@ -82,6 +83,7 @@ export function watchProduction(response: Response, ended: () => void, unread: U
           await reader.cancel(error).catch(() => {});
           return;
         }
+        out.enqueue(chunk.value);
       }
       out.close();
     } catch (error) {
