@@ -17,7 +17,8 @@ export const SEVERITIES: readonly Severity[] = ["critical", "warning", "info"];
 export const COMPARISONS: readonly Comparison[] = [">", ">=", "<", "<=", "==", "!="];
 const MEASURES: readonly MetricMeasure[] = ["value", "rate", "increase", "quantile"];
 const MATCHER_OPS = ["=", "!=", "=~", "!~"];
-const ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Not "." nor "..": the API names a rule in a URL path, where those two are not names. */
+const ID = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
@@ -121,7 +122,7 @@ function matchersField(raw: unknown): Record<string, LabelMatcher> {
 
 function slugOf(name: string): string {
   const slug = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
-  return slug === "" ? "rule" : slug;
+  return slug === "" || slug === "." || slug === ".." ? "rule" : slug;
 }
 
 function refuseUnknownFields(input: Input, known: Set<string>, kind: string): void {
@@ -143,7 +144,7 @@ export function validateRule(input: unknown): AlertRule {
   refuseUnknownFields(input, kind === "metric" ? METRIC_FIELDS : ERROR_FIELDS, kind);
   const name = stringField(input, "name", "rule.name", ALERT_LIMITS.maxNameLength, true)!;
   const id = stringField(input, "id", "rule.id", 64, false) ?? slugOf(name);
-  if (!ID.test(id)) fail("rule.id", `must be 1 to 64 letters, digits, "_", "-" or ".", got ${show(id)}`);
+  if (!ID.test(id)) fail("rule.id", `must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got ${show(id)}`);
   if (!SEVERITIES.includes(input.severity as Severity)) fail("rule.severity", `must be one of ${SEVERITIES.join(", ")}, got ${show(input.severity)}`);
   const op = input.op ?? ">";
   if (!COMPARISONS.includes(op as Comparison)) fail("rule.op", `must be one of ${COMPARISONS.join(" ")}, got ${show(op)}`);

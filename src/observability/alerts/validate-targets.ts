@@ -2,7 +2,8 @@ import { ALERT_LIMITS } from "./limits.ts";
 import type { ContactPoint, SilenceMatchers, Severity } from "./types.ts";
 import { fail, isRecord, labelsField, SEVERITIES, stringField } from "./validate-rule.ts";
 
-const CONTACT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Not "." nor "..": the API names a contact point in a URL path, where those two are not names. */
+const CONTACT_NAME = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -16,7 +17,7 @@ export function validateContactPoint(input: unknown): ContactPoint {
     if (!["name", "kind", "url", "headers"].includes(key)) fail(`contactPoint.${key}`, "is not a field of a contact point (name, kind, url, headers)");
   }
   const name = stringField(input, "name", "contactPoint.name", 64, true)!;
-  if (!CONTACT_NAME.test(name)) fail("contactPoint.name", `must be 1 to 64 letters, digits, "_", "-" or ".", got ${JSON.stringify(name)}`);
+  if (!CONTACT_NAME.test(name)) fail("contactPoint.name", `must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got ${JSON.stringify(name)}`);
   if (input.kind !== "slack" && input.kind !== "webhook") fail("contactPoint.kind", `must be "slack" or "webhook", got ${JSON.stringify(input.kind)}`);
   const url = stringField(input, "url", "contactPoint.url", ALERT_LIMITS.maxTextLength, true)!;
   let parsed: URL;

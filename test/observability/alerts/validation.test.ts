@@ -16,6 +16,7 @@ describe("rule validation", () => {
       labels: {}, contactPoints: [], sendResolved: true, enabled: true, matchers: {}, measure: "value", windowMs: 60_000, quantile: null, by: null,
     });
     expect(validateRule({ ...base, name: "  CPU / Memory!! " }).id).toBe("cpu-memory");
+    expect(validateRule({ ...base, name: ".." }).id).toBe("rule"); // a URL path cannot name "." or ".."
   });
 
   it.each([
@@ -24,7 +25,8 @@ describe("rule validation", () => {
     [bad({ treshold: 1 }), "rule.treshold is not a field of a metric rule"],
     [bad({ name: "" }), "rule.name must not be empty"],
     [bad({ name: "x".repeat(201) }), "rule.name must be at most 200 characters, got 201"],
-    [bad({ id: "has space" }), 'rule.id must be 1 to 64 letters, digits, "_", "-" or ".", got "has space"'],
+    [bad({ id: "has space" }), 'rule.id must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got "has space"'],
+    [bad({ id: ".." }), 'rule.id must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got ".."'],
     [bad({ severity: "page" }), 'rule.severity must be one of critical, warning, info, got "page"'],
     [bad({ op: "=>" }), 'rule.op must be one of > >= < <= == !=, got "=>"'],
     [bad({ threshold: "10" }), 'rule.threshold must be a finite number, got "10"'],
@@ -70,7 +72,8 @@ describe("contact point validation", () => {
     [{ name: "ops", kind: "email", url: "https://x" }, 'contactPoint.kind must be "slack" or "webhook", got "email"'],
     [{ name: "ops", kind: "slack", url: "not a url" }, 'contactPoint.url is not a URL: "not a url"'],
     [{ name: "ops", kind: "slack", url: "ftp://x/y" }, "contactPoint.url must be http: or https:, got ftp:"],
-    [{ name: "o p s", kind: "slack", url: "https://x" }, 'contactPoint.name must be 1 to 64 letters, digits, "_", "-" or ".", got "o p s"'],
+    [{ name: "o p s", kind: "slack", url: "https://x" }, 'contactPoint.name must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got "o p s"'],
+    [{ name: ".", kind: "slack", url: "https://x" }, 'contactPoint.name must be 1 to 64 letters, digits, "_", "-" or "." (not "." or ".." alone), got "."'],
     [{ name: "ops", kind: "slack", url: "https://x", headers: { "x y": "1" } }, "contactPoint.headers.x y is not a valid header name"],
     [{ name: "ops", kind: "slack", url: "https://x", headers: { a: "1\r\nb: 2" } }, "contactPoint.headers.a must be a string without line breaks"],
     [{ name: "ops", kind: "slack", url: "https://x", channel: "#ops" }, "contactPoint.channel is not a field of a contact point (name, kind, url, headers)"],
