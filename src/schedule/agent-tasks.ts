@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
-import { backoffDelay, DEFAULT_RETRY, resolveRetry, type RetryOptions } from "../time/backoff.ts";
+import { backoffDelay, DEFAULT_RETRY, type RetryOptions } from "../time/backoff.ts";
+import { runRetry, storedRetry } from "./retry-policy.ts";
 import type { Clock } from "../time/clock.ts";
 import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
@@ -399,24 +400,12 @@ export class AgentTasks {
     }
   }
 
-  /**
-   * Validated now (against the class's defaults), not when the task fires; stored as given, as
-   * Cloudflare does: `getSchedule()` gives back what was passed, the defaults fill in at each run.
-   */
   #retryJson(retry: RetryOptions | undefined): string | null {
-    if (retry === undefined) return null;
-    resolveRetry(retry, this.#retryDefaults);
-    return JSON.stringify(retry);
+    return storedRetry(retry, this.#retryDefaults);
   }
 
-  /** A task's own policy, completed with the class's defaults as they are now (else those defaults). */
   #retryOf(row: TaskRow): Required<RetryOptions> {
-    if (row.retry === null) return this.#retryDefaults;
-    try {
-      return resolveRetry(JSON.parse(row.retry) as RetryOptions, this.#retryDefaults);
-    } catch {
-      return this.#retryDefaults; // a row from an older policy that no longer validates
-    }
+    return runRetry(row.retry, this.#retryDefaults);
   }
 }
 
