@@ -72,6 +72,7 @@ const SCHEDULE_HEAD_SQL = "SELECT * FROM _hearth_schedules WHERE tripped_at IS N
  */
 const INDEX_UPGRADE = `CREATE INDEX IF NOT EXISTS _hearth_schedules_due ON _hearth_schedules (due_at) WHERE tripped_at IS NULL;
 DROP INDEX IF EXISTS _hearth_schedules_next;`;
+const OLD_INDEX_SQL = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = '_hearth_schedules_next'";
 
 /**
  * The SQL of an agent's schedules, queue and failure log, in the agent's own database (so `destroy()`
@@ -80,7 +81,7 @@ DROP INDEX IF EXISTS _hearth_schedules_next;`;
 export class TaskStore {
   readonly #db: AgentDatabase;
   #exists: boolean | undefined;
-  /** The schedules' due index is the current one (checked at the first write). */
+  /** The schedules' due index is known to be the current one (checked at the first write of each wake). */
   #indexed = false;
   /** Known to have no queue item (most agents never queue): skips the queue query. Undefined: unknown. */
   #queueEmpty: boolean | undefined;
@@ -98,7 +99,8 @@ export class TaskStore {
   /** Creates the tables if needed; every write starts here. */
   ensure(): void {
     if (this.#indexed) return;
-    this.#db.execScript(this.exists ? INDEX_UPGRADE : SCHEMA);
+    if (!this.exists) this.#db.execScript(SCHEMA);
+    else if (this.#db.statement(OLD_INDEX_SQL).get() !== undefined) this.#db.execScript(INDEX_UPGRADE); // a read, not DDL, once the file is upgraded
     this.#exists = true;
     this.#indexed = true;
   }
