@@ -11,6 +11,7 @@ import { ApiError, badRequest, toJson } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import type { MetricsHistory } from "./metrics-history.ts";
 import type { InspectorSources } from "./sources.ts";
+import { spanAgent } from "../observability/traces/trace-summary.ts";
 
 /** The topics a stream may ask for. */
 export const TOPICS = ["events", "logs", "spans", "metrics"] as const;
@@ -55,10 +56,10 @@ export function watchSources(sources: InspectorSources, metrics: MetricsHistory 
     typeof value.agent === "string" ? value.agent : undefined,
   ];
   if (sources.logs?.subscribe) stops.push(sources.logs.subscribe((entry) => publish("logs", entry, ...fields(entry))));
-  // A span names its agent in its attributes (the class and instance of the event it belongs to).
+  // A span names its agent in its attributes (Hearth's, or the GenAI conventions' on model and tool spans).
   const spanFields = (span: Record<string, unknown>): [string | undefined, string | undefined] => {
-    const attributes = (typeof span.attributes === "object" && span.attributes !== null ? span.attributes : {}) as Record<string, unknown>;
-    return fields({ class: attributes["hearth.agent.class"], agent: attributes["hearth.agent.name"] });
+    const { className, name } = spanAgent((typeof span.attributes === "object" && span.attributes !== null ? span.attributes : {}) as Record<string, unknown>);
+    return [className, name];
   };
   if (sources.spans?.subscribe) stops.push(sources.spans.subscribe((span) => publish("spans", span, ...spanFields(span))));
   if (metrics) stops.push(metrics.onSample((series) => publish("metrics", { at: Date.now(), series })));

@@ -95,10 +95,12 @@ describe("the live stream's filters", () => {
       events: [],
       links: [],
     });
-    for (let i = 0; !text.includes("wanted") && i < 200; i += 3) {
+    for (let i = 0; !text.includes("wanted") && i < 200; i += 4) {
       spanStore.add(span("other class", "Ledger", "ada", i));
       spanStore.add(span("other agent", "Notebook", "bob", i + 1));
-      spanStore.add(span("wanted", "Notebook", "ada", i + 2));
+      // A model call names its agent the GenAI way only.
+      spanStore.add({ ...span("other agent's model call", "", "", i + 2), attributes: { "gen_ai.agent.name": "Notebook", "gen_ai.agent.id": "bob" } });
+      spanStore.add(span("wanted", "Notebook", "ada", i + 3));
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await reading;
@@ -106,5 +108,6 @@ describe("the live stream's filters", () => {
     expect(text).toContain('"name":"wanted"');
     expect(text).not.toContain("other class");
     expect(text).not.toContain("other agent");
+    expect(text).not.toContain("model call");
   });
 });

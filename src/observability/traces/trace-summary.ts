@@ -14,6 +14,18 @@ import {
 } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
 
+/**
+ * The agent a span's attributes name: Hearth's own (`hearth.agent.*`), else the GenAI conventions'
+ * (`gen_ai.agent.*`, on model and tool spans).
+ * @example spanAgent(span.attributes) // { className: "Chat", name: "ada" }
+ */
+export function spanAgent(attributes: Readonly<Record<string, unknown>>): { className: string | undefined; name: string | undefined } {
+  return {
+    className: str(attributes[HEARTH_AGENT_CLASS]) ?? str(attributes[GEN_AI_AGENT_NAME]),
+    name: str(attributes[HEARTH_AGENT_NAME]) ?? str(attributes[GEN_AI_AGENT_ID]),
+  };
+}
+
 /** One trace in a list: what the inspector's trace table shows (docs/inspector/api.md §Traces). */
 export interface TraceSummary {
   readonly traceId: string;
@@ -66,11 +78,11 @@ export class TraceAccumulator {
     if (!span.parentSpanId) this.#root = span;
     const a = span.attributes;
     // The trace's agent is the outermost one: the earliest-starting span that names an agent.
-    const cls = str(a[HEARTH_AGENT_CLASS]) ?? str(a[GEN_AI_AGENT_NAME]);
-    if (cls !== undefined && span.startedAt < this.#agentAt) {
+    const agent = spanAgent(a);
+    if (agent.className !== undefined && span.startedAt < this.#agentAt) {
       this.#agentAt = span.startedAt;
-      this.#class = cls;
-      this.#agent = str(a[HEARTH_AGENT_NAME]) ?? str(a[GEN_AI_AGENT_ID]);
+      this.#class = agent.className;
+      this.#agent = agent.name;
     }
     this.#conversation ??= str(a[GEN_AI_CONVERSATION_ID]);
     if (span.status.code === 2) this.#error = true;
