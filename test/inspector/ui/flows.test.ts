@@ -249,7 +249,7 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     try {
       ui.alerts!.addContactPoint({ name: "refuses", kind: "webhook", url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/` });
       await row.getByRole("button", { name: "Test" }).click();
-      await expect(alert(page).textContent()).resolves.toBe("Test notification not delivered (400).");
+      await expect(alert(page).textContent()).resolves.toBe("Test notification not delivered: HTTP 400.");
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }

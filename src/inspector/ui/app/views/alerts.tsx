@@ -78,8 +78,8 @@ export function AlertsView() {
                           type="button"
                           onClick={() =>
                             void action.run(async () => {
-                              const res = await api<{ delivered: boolean; status: unknown }>(`/api/alerts/rules/${encodeURIComponent(r.id)}/test`, "POST");
-                              if (!res.delivered) throw new Error(`Test notification not delivered (${String(res.status)}).`);
+                              const res = await api<{ delivered: boolean; status: number | null; error?: string }>(`/api/alerts/rules/${encodeURIComponent(r.id)}/test`, "POST");
+                              if (!res.delivered) throw new Error(`Test notification not delivered: ${res.error ?? (res.status === null ? "no answer" : `HTTP ${res.status}`)}.`);
                             }, `Test notification for ${r.name} delivered.`)
                           }
                         >
