@@ -187,9 +187,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     setWorkerEnv({ ...loaded.vars, ...platform.bindings });
     const entry = await loadEntry(project.entry.path, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
-    // Bindings are not passed for the plan to check: loading the config already refused a binding to a
-    // class the migrations leave deleted or renamed away. The plan would check each deletion against
-    // today's bindings, refusing a class deleted once and brought back by a later step.
+    // Loading the config already refused a binding to a class the migrations leave deleted or renamed away.
     const migrations = planMigrations(project.dataDir, config.migrations, config.path);
     warnings.push(...migrations.warnings);
     const bound = bindClasses(config, entry.exports, entry.display, migrations.storage);

@@ -121,13 +121,7 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       // Statements are shared by SQL text: Hearth's own statements read rows as objects.
       statement.setReturnArrays(false);
     }
-    // Fresh arrays from SQLite: only their BLOB cells change, in place (no copy of every row).
-    for (const row of rows) {
-      for (let i = 0; i < row.length; i++) {
-        const cell: unknown = row[i];
-        if (cell instanceof Uint8Array) row[i] = storageValue(cell);
-      }
-    }
+    for (const row of rows) blobsAsArrayBuffers(row as unknown as Record<number, unknown>);
     return new SqlCursor<T>(
       columns.map((c) => c.name),
       rows,
@@ -150,16 +144,19 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
       return [];
     }
     const rows = statement.all(...inputs) as Array<Record<string, unknown>>;
-    // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers, changed in place here.
-    for (const row of rows) {
-      for (const column in row) {
-        const cell = row[column];
-        if (cell instanceof Uint8Array) row[column] = storageValue(cell);
-      }
-    }
+    // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers.
+    for (const row of rows) blobsAsArrayBuffers(row);
     return rows as T[];
   } catch (error) {
     throw new SqlError(error, query);
+  }
+}
+
+/** A row fresh from SQLite (an array or an object): its BLOB cells become ArrayBuffers, in place (no copy of the row). */
+function blobsAsArrayBuffers(row: Record<string | number, unknown>): void {
+  for (const column in row) {
+    const cell = row[column];
+    if (cell instanceof Uint8Array) row[column] = storageValue(cell);
   }
 }
 

@@ -25,12 +25,6 @@ export interface MigrationOutcome {
 
 const STATE_FILE = "migrations.json";
 
-/** Options of {@link applyMigrations}. */
-export interface ApplyMigrationsOptions {
-  /** Classes `durable_objects.bindings` binds in this worker: deleting one of them is refused, as on Cloudflare. */
-  boundClasses?: readonly string[];
-}
-
 /** Migrations worked out but not yet applied: {@link MigrationPlan.commit} changes the data directory. */
 export interface MigrationPlan extends MigrationOutcome {
   /** Removes deleted classes' data and records the new steps; nothing on disk changes before this. */
@@ -43,17 +37,10 @@ export interface MigrationPlan extends MigrationOutcome {
  *
  * @throws {Error} as {@link planMigrations} does.
  * @example
- * const { applied, storage } = applyMigrations(".hearth", config.migrations, config.path, {
- *   boundClasses: config.durableObjects.map((binding) => binding.className),
- * });
+ * const { applied, storage } = applyMigrations(".hearth", config.migrations, config.path);
  */
-export function applyMigrations(
-  dataDir: string,
-  steps: readonly MigrationStep[],
-  configName: string,
-  options: ApplyMigrationsOptions = {},
-): MigrationOutcome {
-  const plan = planMigrations(dataDir, steps, configName, options);
+export function applyMigrations(dataDir: string, steps: readonly MigrationStep[], configName: string): MigrationOutcome {
+  const plan = planMigrations(dataDir, steps, configName);
   plan.commit();
   return { applied: plan.applied, warnings: plan.warnings, storage: plan.storage };
 }
@@ -68,23 +55,20 @@ export function applyMigrations(
  * did stays; skipped steps are not run). Every step is checked before anything changes, so a refused
  * migration leaves the data as it was.
  *
- * @throws {Error} when a rename's target already has agents of its own, a deleted class is still
- *   bound, or — no applied tag listed any more (the history replaced) — a step would delete a class
- *   that has agents, which may be newer than the deletion.
+ * A binding to a class the steps leave deleted is refused when the config is read (config/), not here.
+ *
+ * @throws {Error} when a rename's target already has agents of its own, or — no applied tag listed
+ *   any more (the history replaced) — a step would delete a class that has agents, which may be newer
+ *   than the deletion.
  * @example
  * const plan = planMigrations(".hearth", config.migrations, config.path);
  * const bound = bindClasses(config, exports, "src/index.ts", plan.storage);
  * plan.commit();
  */
-export function planMigrations(
-  dataDir: string,
-  steps: readonly MigrationStep[],
-  configName: string,
-  options: ApplyMigrationsOptions = {},
-): MigrationPlan {
+export function planMigrations(dataDir: string, steps: readonly MigrationStep[], configName: string): MigrationPlan {
   const statePath = join(dataDir, STATE_FILE);
   const state = readState(statePath);
-  const context: PlanContext = { dataDir, configName, bound: new Set(options.boundClasses ?? []) };
+  const context: PlanContext = { dataDir, configName };
   // The declarative `exports` form has no history: each of its changes is applied once, by tag.
   if (steps.some((step) => step.tag.startsWith(EXPORTS_TAG_PREFIX))) {
     const done = new Set(state.applied);
@@ -120,7 +104,6 @@ function tagList(tags: readonly string[]): string {
 interface PlanContext {
   dataDir: string;
   configName: string;
-  bound: ReadonlySet<string>;
   /** The tags applied when none of them is listed any more: a deletion cannot be told from one already made. */
   replacedHistory?: readonly string[];
 }
@@ -173,12 +156,6 @@ function planSteps(context: PlanContext, state: MigrationState, fresh: readonly 
       state.storage[name] = unusedStorage(own, (candidate) => Object.values(state.storage).includes(candidate) || hasData(candidate));
     }
     for (const name of step.deletedClasses) {
-      if (context.bound.has(name)) {
-        throw new Error(
-          `${configName}: migration "${step.tag}" deletes class ${name}, but durable_objects.bindings still binds it. ` +
-            `Remove the binding first (Cloudflare refuses this too); nothing was deleted.`,
-        );
-      }
       if (context.replacedHistory && hasData(storageOf(name))) {
         throw new Error(
           `${configName}: migration "${step.tag}" deletes class ${name}, but none of the migrations applied to ${dataDir} ` +

@@ -205,21 +205,6 @@ describe("deleted_classes", () => {
     expect(dueSlugs(dataDir)).toEqual([]);
   });
 
-  it("refuses to delete a class that is still bound, and deletes nothing", async () => {
-    const dataDir = newDir();
-    const first = start(dataDir, [v1], { AGENT: "OldName" }, { OldName });
-    await first.agent("AGENT", "hal").write("still needed");
-    await stop(first.host);
-    const v3 = step("v3", { deletedClasses: ["OldName"] });
-    const error = thrown(() => applyMigrations(dataDir, [v1, v3], "wrangler.jsonc", { boundClasses: ["OldName"] }));
-    expect(error.message).toBe(
-      'wrangler.jsonc: migration "v3" deletes class OldName, but durable_objects.bindings still binds it. ' +
-        "Remove the binding first (Cloudflare refuses this too); nothing was deleted.",
-    );
-    expect(existsSync(join(dataDir, "agents", "old-name"))).toBe(true);
-    expect(applyMigrations(dataDir, [v1], "wrangler.jsonc").applied).toEqual([]);
-  });
-
   it("changes nothing on disk until a plan is committed", () => {
     const dataDir = newDir();
     mkdirSync(join(dataDir, "agents", "old-name"), { recursive: true });
@@ -234,10 +219,11 @@ describe("deleted_classes", () => {
 
   it("checks every new step before deleting anything", () => {
     const dataDir = newDir();
-    mkdirSync(join(dataDir, "agents", "keeper"), { recursive: true });
+    for (const storage of ["keeper", "old-name", "new-name"]) mkdirSync(join(dataDir, "agents", storage), { recursive: true });
     applyMigrations(dataDir, [v1], "wrangler.jsonc");
-    const steps = [v1, step("v2", { deletedClasses: ["Keeper"] }), step("v3", { deletedClasses: ["OldName"] })];
-    expect(() => applyMigrations(dataDir, steps, "wrangler.jsonc", { boundClasses: ["OldName"] })).toThrow(/"v3" deletes class OldName/);
+    // v3 is refused (its target has agents of its own): v2's deletion must not have happened either.
+    const steps = [v1, step("v2", { deletedClasses: ["Keeper"] }), step("v3", { renamedClasses: [{ from: "OldName", to: "NewName" }] })];
+    expect(() => applyMigrations(dataDir, steps, "wrangler.jsonc")).toThrow(/"v3" renames OldName to NewName, but NewName already has agents/);
     expect(existsSync(join(dataDir, "agents", "keeper"))).toBe(true);
     expect(JSON.parse(readFileSync(join(dataDir, "migrations.json"), "utf8"))).toMatchObject({ applied: ["v1"], storage: {} });
   });

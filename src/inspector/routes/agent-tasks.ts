@@ -5,6 +5,7 @@
 import { Cron } from "croner";
 import { HANDLE } from "../../agent/agent-base.ts";
 import type { Schedule } from "../../schedule/types.ts";
+import { MAX_CLOSE_REASON_BYTES } from "../../websocket/close-reason.ts";
 import { ApiError, badRequest, notFound } from "../http.ts";
 import type { Route } from "../router.ts";
 import { agentAddress, inAgentBase } from "./agent-address.ts";
@@ -101,7 +102,9 @@ export const agentTaskRoutes: Route[] = [
       if (typeof code !== "number" || !Number.isInteger(code) || !(code === 1000 || (code >= 3000 && code <= 4999))) {
         throw badRequest("code must be 1000 or from 3000 to 4999 (the close codes an application may send)");
       }
-      if (typeof reason !== "string" || Buffer.byteLength(reason) > 123) throw badRequest("reason must be a string of at most 123 bytes (the WebSocket limit)");
+      if (typeof reason !== "string" || Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+        throw badRequest(`reason must be a string of at most ${MAX_CLOSE_REASON_BYTES} bytes (the WebSocket limit)`);
+      }
       const address = agentAddress(ctx);
       await ctx.audited("connection.close", `${address.label}#${ctx.params.id}`, { code, reason }, () =>
         inAgentBase(ctx, ({ agent }) => {
