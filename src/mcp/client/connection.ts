@@ -218,11 +218,7 @@ export class McpConnection implements OperationTarget {
     }
   }
 
-  /**
-   * The client of a new session in place of `stale`'s. The first call to meet the 404 starts it; the
-   * calls that meet it while it starts (or after) wait for it and share it, and those still running
-   * on the old session finish there: closing its client now would abort them.
-   */
+  /** A new session's client in place of `stale`'s: started by the first call to meet the 404, shared by the next ones; calls still on the old one finish there. */
   async #renewSession(stale: Client): Promise<Client> {
     if (stale === this.#client) {
       this.#client = undefined;
