@@ -69,6 +69,11 @@ export function checkClientMessages<M extends UIMessage>(incoming: readonly M[],
   const start = rules.pruned && firstKnown > 0 ? firstKnown : 0;
   /** No message of the client's is stored: under pruning, its assistant messages may all be pruned ones. */
   const noneKnown = firstKnown < 0;
+  // An edit (nothing new allowed) from a client that holds none of what is stored: its messages are
+  // all pruned ones, and taking them would replace the conversation with nothing.
+  if (rules.pruned && noneKnown && !rules.acceptNew && incoming.length > 0 && stored.length > 0) {
+    return { ok: false, error: "none of these messages is stored any more (older ones are pruned: maxPersistedMessages); load the conversation again before editing it" };
+  }
   for (let i = start; i < incoming.length; i++) {
     const message = incoming[i]!;
     const known = byId.get(message.id);

@@ -70,4 +70,22 @@ describe("maxPersistedMessages", () => {
     expect(texts(await stub.history())).toEqual(["q2", "q3", "a2"]);
     client.close();
   });
+
+  test("an edit from a client that holds none of the stored messages is refused, not taken as clearing the conversation", async () => {
+    resetWorld(scriptedModel(textStream("unused")));
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "p3", "", "keep-last-chat");
+    const stub = t.get<KeepLastChat>("KeepLastChat", "p3");
+    const answer = (id: string, text: string): UIMessage => ({ id, role: "assistant", parts: [{ type: "text", text }] });
+    await stub.store([userMessage("u1", "q1"), answer("a1", "a1"), userMessage("u2", "q2"), answer("a2", "a2"), userMessage("u3", "q3")]);
+    expect(texts(await stub.history())).toEqual(["q2", "a2", "q3"]);
+    // A stale tab that only ever saw the first turn edits its copy: all of it was pruned.
+    const mark = client.frames.length;
+    client.socket.send({ type: "cf_agent_chat_messages", messages: [userMessage("u1", "q1 (edited)"), answer("a1", "a1")] });
+    const refused = await client.waitForType("hearth_error", mark);
+    expect(refused.error).toMatch(/none of these messages is stored any more/);
+    expect(texts(await stub.history())).toEqual(["q2", "a2", "q3"]);
+    client.close();
+  });
 });
