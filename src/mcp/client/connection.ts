@@ -408,7 +408,7 @@ export class McpConnection implements OperationTarget {
       if (client !== this.#client || this.state !== "ready" || !this.catalog) return;
       this.#discover(this.catalog.transport).then(
         () => this.#host.changed(),
-        (error: unknown) => this.#lost(error),
+        (error: unknown) => client === this.#client && this.#lost(error), // not a newer session's client
       );
     }, 100);
     this.#rediscoverTimer.unref();
