@@ -224,8 +224,13 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     const composed = composeWorkerFetch({ fetch: entry.fetch, assets: () => platform.assets, cron: dev ? () => running.cron : undefined });
     // Work a request hands to ctx.waitUntil finishes before the bindings close at shutdown.
     const lingering = trackedContext({ recordErrors: false });
-    const ctx: ExecutionContext = lingering.ctx;
-    forward = (request) => composed.worker(request, env, ctx);
+    // One context per request, as on Cloudflare (a handler's `ctx.props` is its request's alone); all share the tracker.
+    const requestContext = (props?: ExecutionContext["props"]): ExecutionContext => ({
+      waitUntil: (promise) => lingering.ctx.waitUntil(promise),
+      passThroughOnException: () => {},
+      ...(props === undefined ? {} : { props }),
+    });
+    forward = (request) => composed.worker(request, env, requestContext());
     for (const binding of config.unsupported) {
       warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
     }
@@ -233,7 +238,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     return {
       host,
       entry,
-      fetch: (request, _env, given) => composed.fetch(request, env, given.props === undefined ? ctx : { ...ctx, props: given.props }),
+      fetch: (request, _env, given) => composed.fetch(request, env, requestContext(given.props)),
       warnings,
       secretValues: loaded.secretValues,
       banner: {

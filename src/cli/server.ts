@@ -9,7 +9,7 @@ import { clusterInspectorView } from "../cluster/inspector-view.ts";
 import { withInspectorRoute } from "../cluster/internal-routes.ts";
 import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
-import { executionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
+import { newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
 import { threadInspectorView } from "../shards/inspector-view.ts";
@@ -41,7 +41,7 @@ export interface ServerShard {
 function peerFetch(fetch: WorkerFetch, env: Record<string, unknown>): (request: Request) => Promise<Response> {
   return async (request) => {
     // The request id and trace the handing thread sent along continue here.
-    return traceHttpRequest(request, async () => fetch(request, env, executionContext));
+    return traceHttpRequest(request, async () => fetch(request, env, newExecutionContext()));
   };
 }
 

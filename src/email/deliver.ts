@@ -43,7 +43,7 @@ export async function deliverTo(
   if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
   const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => resolveOutbound(env) });
   try {
-    await handler(message, env, executionContext);
+    await handler(message, env, newEmailContext());
   } catch (error) {
     message.markAnswered();
     const permanent = error instanceof EmailError && error.code === "unknown_agent";
@@ -57,7 +57,10 @@ export async function deliverTo(
   return { kind: "accepted", recipient };
 }
 
-const executionContext: EmailExecutionContext = {
-  waitUntil: (promise) => void promise.catch((error: unknown) => console.error("[hearth] email waitUntil:", error)),
-  passThroughOnException: () => {},
-};
+/** One context per message, as per request: what a handler puts on it is its own. */
+function newEmailContext(): EmailExecutionContext {
+  return {
+    waitUntil: (promise) => void Promise.resolve(promise).catch((error: unknown) => console.error("[hearth] email waitUntil:", error)),
+    passThroughOnException: () => {},
+  };
+}

@@ -94,11 +94,17 @@ export interface HearthServer {
   adopt(moved: MovedConnection): void;
 }
 
-/** The ExecutionContext of requests the server answers: `waitUntil` work runs on, its failures are logged. */
-export const executionContext: ExecutionContext = {
-  waitUntil: (promise) => void promise.catch((error: unknown) => console.error("[hearth] waitUntil:", error)),
-  passThroughOnException: () => {},
-};
+const waitUntil = (promise: Promise<unknown>): void => void Promise.resolve(promise).catch((error: unknown) => console.error("[hearth] waitUntil:", error));
+const passThroughOnException = (): void => {};
+
+/**
+ * A new ExecutionContext for one request: `waitUntil` work runs on, its failures are logged. One per
+ * request, as on Cloudflare: a handler (or a library such as workers-oauth-provider) sets `ctx.props`
+ * for its own request only.
+ */
+export function newExecutionContext(): ExecutionContext {
+  return { waitUntil, passThroughOnException };
+}
 
 /**
  * Serves a host over HTTP and WebSockets on Node's http server.
@@ -120,7 +126,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
-      return await fetch(request, host.env, executionContext);
+      return await fetch(request, host.env, newExecutionContext());
     } catch (error) {
       console.error(`[hearth] ${request.method} ${new URL(request.url).pathname}:`, error);
       const message = error instanceof Error ? error.message : String(error);

@@ -268,3 +268,29 @@ describe("the project's secrets in the logs", () => {
     expect(out).not.toContain("tok-9f8e7d6c5b4a");
   });
 });
+
+describe("each request's ctx", () => {
+  it("is its own: ctx.props set for one request is not seen by another", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts" }),
+      "src/index.ts": `export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    const user = url.searchParams.get("user");
+    if (user) ctx.props = { user }; // what an auth library does before calling the API handler
+    await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("wait") ?? 0)));
+    return Response.json({ asked: user, sees: ctx.props?.user ?? null });
+  },
+};
+`,
+    });
+    const server = runCli(["start", "--port", "0"], { cwd: dir });
+    const url = await server.ready();
+    const slow = fetch(`${url}/?user=alice&wait=300`).then((r) => r.json());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const quick = await (await fetch(`${url}/?user=bob`)).json();
+    expect(quick).toEqual({ asked: "bob", sees: "bob" });
+    expect(await slow).toEqual({ asked: "alice", sees: "alice" });
+    expect(await (await fetch(`${url}/`)).json()).toEqual({ asked: null, sees: null });
+  });
+});

@@ -142,3 +142,22 @@ describe("requests fetch cannot represent", () => {
     expect((await fetch(`${harness.url}/agents/feed/a/plain`)).status).toBe(200);
   });
 });
+
+describe("serve()'s ctx", () => {
+  it("is one per request: ctx.props set for one request is not seen by another", async () => {
+    harness = await startHarness({ Feed }, {
+      fetch: async (request, _env, ctx) => {
+        const url = new URL(request.url);
+        const user = url.searchParams.get("user");
+        if (user) (ctx as { props?: Record<string, unknown> }).props = { user };
+        await new Promise((resolve) => setTimeout(resolve, Number(url.searchParams.get("wait") ?? 0)));
+        return Response.json({ asked: user, sees: (ctx as { props?: { user?: string } }).props?.user ?? null });
+      },
+    });
+    const slow = fetch(`${harness.url}/?user=alice&wait=200`).then((r) => r.json());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(await (await fetch(`${harness.url}/?user=bob`)).json()).toEqual({ asked: "bob", sees: "bob" });
+    expect(await slow).toEqual({ asked: "alice", sees: "alice" });
+    expect(await (await fetch(`${harness.url}/`)).json()).toEqual({ asked: null, sees: null });
+  });
+});
