@@ -8,7 +8,7 @@ import { instrumentActorEvent } from "./instrumentation.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
 import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
-import { handleRpc, messageOf } from "./rpc.ts";
+import { abandonStreams, handleRpc, messageOf } from "./rpc.ts";
 import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
 import { StateStore } from "./state-store.ts";
 import { emitAgentEvent, genericObservability, type Observability } from "../events/index.ts";
@@ -426,6 +426,7 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.close](record: SocketRecord, code: number, reason: string, wasClean: boolean): Promise<void> {
     const connection = this.#connection(record);
+    abandonStreams(this, connection.id);
     emitAgentEvent(this, "disconnect", () => ({ connectionId: connection.id, code, reason }));
     await this.#scope(() => this.onClose(connection, code, reason, wasClean), { connection });
   }

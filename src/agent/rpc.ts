@@ -29,24 +29,32 @@ export class StreamingResponse {
     return this.#closed;
   }
 
-  /** Sends one chunk (`done: false`). */
-  send(chunk: unknown): void {
-    this.#assertOpen("send");
+  /** Sends one chunk (`done: false`). False, and nothing sent, once the stream ended (as on Cloudflare). */
+  send(chunk: unknown): boolean {
+    if (this.#ended("send")) return false;
     this.#connection.send(frames.rpcResult(this.#id, chunk, false));
+    return true;
   }
 
-  /** Sends the final frame (`done: true`), optionally with a last value. */
-  end(finalChunk?: unknown): void {
-    this.#assertOpen("end");
+  /** Sends the final frame (`done: true`), optionally with a last value. False once the stream ended. */
+  end(finalChunk?: unknown): boolean {
+    if (this.#ended("end")) return false;
     this.#close();
     this.#connection.send(frames.rpcResult(this.#id, finalChunk, true));
+    return true;
   }
 
-  /** Fails the call on the client. */
-  error(message: string): void {
-    this.#assertOpen("error");
+  /** Fails the call on the client. False once the stream ended. */
+  error(message: string): boolean {
+    if (this.#ended("error")) return false;
     this.#close();
     this.#connection.send(frames.rpcError(this.#id, message));
+    return true;
+  }
+
+  /** @internal Its connection closed: nothing can reach the client, and the agent need not stay for it. */
+  abandon(): void {
+    if (!this.#closed) this.#close();
   }
 
   #close(): void {
@@ -54,9 +62,35 @@ export class StreamingResponse {
     this.#release();
   }
 
-  #assertOpen(what: string): void {
-    if (this.#closed) throw new Error(`StreamingResponse.${what}(): the stream has already ended`);
+  /** Cloudflare's StreamingResponse ignores calls after the end, with a warning: a `finally { stream.end() }` must not fail the event. */
+  #ended(what: string): boolean {
+    if (this.#closed) console.warn(`StreamingResponse.${what}() called after the stream was closed`);
+    return this.#closed;
   }
+}
+
+/** Streams still open, by agent and connection id: released when their connection closes. */
+const openStreams = new WeakMap<object, Map<string, Set<StreamingResponse>>>();
+
+/** Releases the streams `connectionId` still had open on `instance` (its socket closed). */
+export function abandonStreams(instance: object, connectionId: string): void {
+  const byConnection = openStreams.get(instance);
+  const streams = byConnection?.get(connectionId);
+  if (streams === undefined) return;
+  byConnection!.delete(connectionId);
+  for (const stream of streams) stream.abandon();
+}
+
+function trackStream(instance: object, connectionId: string, stream: StreamingResponse): () => void {
+  let byConnection = openStreams.get(instance);
+  if (byConnection === undefined) openStreams.set(instance, (byConnection = new Map()));
+  let streams = byConnection.get(connectionId);
+  if (streams === undefined) byConnection.set(connectionId, (streams = new Set()));
+  streams.add(stream);
+  return () => {
+    streams.delete(stream);
+    if (streams.size === 0 && byConnection.get(connectionId) === streams) byConnection.delete(connectionId);
+  };
 }
 
 /** What handleRpc needs from the agent. */
@@ -95,7 +129,13 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
   try {
     const args = await validateArgs(method, options, frame.args);
     if (options.streaming) {
-      stream = new StreamingResponse(connection, id, target.keepAlive());
+      const release = target.keepAlive();
+      let untrack = (): void => {};
+      stream = new StreamingResponse(connection, id, () => {
+        untrack();
+        release();
+      });
+      untrack = trackStream(target.instance, connection.id, stream);
       emitAgentEvent(target.instance, "rpc", () => ({ method, streaming: true }));
       await fn.apply(target.instance, [stream, ...args]);
       return;
@@ -112,8 +152,10 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
   } catch (error) {
     target.rollback();
     emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));
-    if (stream === undefined) connection.send(frames.rpcError(id, messageOf(error)));
-    else if (!stream.isClosed) stream.error(messageOf(error));
+    // A stream ended before the failure had its last frame held for a commit that the rollback
+    // dropped: the client still waits, so it gets the error (after a frame that did go out, it is ignored).
+    if (stream === undefined || stream.isClosed) connection.send(frames.rpcError(id, messageOf(error)));
+    else stream.error(messageOf(error));
     throw error;
   }
 }

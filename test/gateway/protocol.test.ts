@@ -55,6 +55,25 @@ class Board extends Agent<unknown, { score: number }> {
     for (let i = from; i > 0; i--) stream.send(i);
     stream.end("liftoff");
   }
+  /** Cloudflare code often ends in a finally as well: a second end() is ignored, not an error. */
+  @callable({ streaming: true }) endTwice(stream: StreamingResponse) {
+    this.setState({ score: this.state.score + 1 });
+    stream.end("ok");
+    return stream.end("again");
+  }
+  /** Fails after its last frame: that frame waited for a commit the rollback dropped. */
+  @callable({ streaming: true }) endThenThrow(stream: StreamingResponse) {
+    this.setState({ score: 555 });
+    stream.end("ok");
+    throw new Error("failed after the end");
+  }
+  /** Returns with the stream open (its client is left waiting, as on Cloudflare). */
+  @callable({ streaming: true }) noEnd(stream: StreamingResponse) {
+    stream.send(1);
+  }
+  @callable() score() {
+    return this.state.score;
+  }
   notCallable() {
     return "secret";
   }
@@ -122,6 +141,42 @@ describe("wire protocol", () => {
       { type: "rpc", id: "s1", success: true, result: "liftoff", done: true },
     ]);
     socket.close();
+  });
+
+  it("ignores stream calls after the end, and answers a stream whose method failed after it ended", async () => {
+    const socket = await open("/agents/board/ends");
+    const warn = console.warn;
+    console.warn = () => {}; // the warning Cloudflare prints too
+    try {
+      socket.send({ type: "rpc", id: "e1", method: "endTwice", args: [] });
+      await socket.waitFor((f) => typeof f === "object" && f.id === "e1" && f.done === true);
+      socket.send({ type: "rpc", id: "e2", method: "endThenThrow", args: [] });
+      const failed = await socket.waitFor((f) => typeof f === "object" && f.id === "e2");
+      expect(failed).toMatchObject({ type: "rpc", id: "e2", success: false, error: "failed after the end" });
+      expect(socket.frames.filter((f) => typeof f === "object" && (f.id === "e1" || f.id === "e2"))).toEqual([
+        { type: "rpc", id: "e1", success: true, result: "ok", done: true },
+        { type: "rpc", id: "e2", success: false, error: "failed after the end" },
+      ]);
+      expect((await socket.call("score")).result).toBe(1); // endTwice's write kept, endThenThrow's rolled back
+    } finally {
+      console.warn = warn;
+    }
+    socket.close();
+  });
+
+  it("lets an agent hibernate once the client of a stream left open has gone", async () => {
+    const socket = await open("/agents/board/open-stream");
+    socket.send({ type: "rpc", id: "o1", method: "noEnd", args: [] });
+    await socket.waitFor((f) => typeof f === "object" && f.id === "o1");
+    socket.close();
+    await socket.waitClosed();
+    let hibernated = 0;
+    for (let i = 0; i < 200 && hibernated === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10)); // the close reaches the agent
+      hibernated = harness.host.hibernateIdleAgents();
+    }
+    expect(hibernated).toBe(1);
+    expect(harness.host.internals.isLive("Board", "open-stream")).toBe(false);
   });
 
   it("rejects state from read-only connections and invalid state, keeping the stored state", async () => {
