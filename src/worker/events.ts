@@ -104,14 +104,15 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
   };
 }
 
-/** Runs `controller`'s time only if this process claims it; a claimed run is marked done however it ends. */
+/**
+ * Runs `controller`'s time only if this process claims it. A run that succeeded is marked done; a
+ * failed one keeps its claim, so this process's retry a minute later claims it again (marked done,
+ * the retry would find it taken and return as if it had run).
+ */
 async function gatedRun(gate: NonNullable<WorkerEventsOptions["cronGate"]>, controller: ScheduledController, run: (controller: ScheduledController) => Promise<void>): Promise<void> {
   if (!(await gate.claim(controller.cron, controller.scheduledTime))) return;
-  try {
-    await run(controller);
-  } finally {
-    await gate.done(controller.cron, controller.scheduledTime).catch((error: unknown) => console.error(`[hearth] cron ${controller.cron}: recording the run as done failed:`, error));
-  }
+  await run(controller);
+  await gate.done(controller.cron, controller.scheduledTime).catch((error: unknown) => console.error(`[hearth] cron ${controller.cron}: recording the run as done failed:`, error));
 }
 
 function cronTriggers(options: WorkerEventsOptions, fire: (controller: ScheduledController) => Promise<void>): CronTriggers {

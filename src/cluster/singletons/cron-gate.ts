@@ -5,7 +5,7 @@ import { clusterTables } from "../pg/schema.ts";
 export interface CronGate {
   /** True when this node is the one to run `cron` for `scheduledTime` (ms since the epoch). */
   claim(cron: string, scheduledTime: number): Promise<boolean>;
-  /** The run this node claimed finished (successfully or not): nobody runs it again. */
+  /** The run this node claimed succeeded: nobody runs it again. (A failed run keeps its claim for this node's retry.) */
   done(cron: string, scheduledTime: number): Promise<void>;
 }
 

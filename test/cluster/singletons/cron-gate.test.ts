@@ -1,6 +1,12 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clusterCronGate } from "../../../src/cluster/singletons/cron-gate.ts";
+import { VirtualClock } from "../../../src/time/clock.ts";
+import { createWorkerEvents } from "../../../src/worker/events.ts";
+import { projectConfig } from "../../worker/helpers.ts";
 import { postgresUnavailable } from "../../support/postgres.ts";
 import { threeNodeRows } from "./three-nodes.ts";
 
@@ -36,5 +42,41 @@ describe.skipIf(unavailable !== undefined)("cron triggers once per cluster", () 
     expect(await b.claim("@hourly", 10)).toBe(true); // a died mid-run: at least once
     expect(await b.claim("@hourly", 20)).toBe(false); // finished: a late node catching up does not run it again
     await pool.query("UPDATE hearth.nodes SET state = 'alive' WHERE node_id = 'a'");
+  });
+
+  test("a failed run keeps its claim, so its retry a minute later runs it again", async () => {
+    const clock = new VirtualClock({ start: Date.parse("2025-01-01T09:59:30Z") });
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-cron-gate-"));
+    const attempts: number[] = [];
+    const events = createWorkerEvents({
+      config: projectConfig({ crons: ["0 * * * *"] }),
+      handlers: {
+        scheduled: (async (controller: { scheduledTime: number }) => {
+          attempts.push(controller.scheduledTime);
+          if (attempts.length === 1) throw new Error("transient failure");
+        }) as never,
+      },
+      env: {},
+      queueStore: undefined,
+      dataDir,
+      durability: "relaxed",
+      clock,
+      cronGate: clusterCronGate({ pool, nodeId: "a" }),
+    });
+    const error = console.error;
+    console.error = () => {}; // the failure is logged, as it should be
+    try {
+      events.start();
+      await clock.advance("1 minute"); // 10:00: the run fails
+      await events.cron!.idle();
+      await clock.advance("2 minutes"); // its retry is due a minute later
+      await events.cron!.idle();
+    } finally {
+      console.error = error;
+      await events.close();
+      clock.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    expect(attempts).toEqual([Date.parse("2025-01-01T10:00:00Z"), Date.parse("2025-01-01T10:00:00Z")]);
   });
 });
