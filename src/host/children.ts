@@ -65,6 +65,8 @@ interface ChildState {
   generation: number;
   reason: unknown;
   starting: Promise<void> | undefined;
+  /** The generation whose call made {@link starting}. */
+  startingGeneration: number;
   /** Rejected by abort/delete: fails the calls running on the child. */
   stop: StopSignal | undefined;
   /** Deliveries in progress. */
@@ -106,15 +108,27 @@ export class Children implements ChildActors {
         const cell = this.#host.live(place);
         if (cell) return await whileCurrent(state, cell.deliver(() => task(cell.instance)));
         if (!state.starting) {
-          state.starting = (async () => {
+          const starting: Promise<void> = (async () => {
             const resolved = await spec();
             if (state.generation !== generation) throw state.reason;
             // A parent deleted while one of its events still ran must not bring its children's files back.
             if (!existsSync(this.#parent.file)) throw new Error(`Cannot start the facet "${name}": its parent was deleted.`);
             if (!this.#host.live(place)) this.#host.start(place, resolved);
-          })().finally(() => (state.starting = undefined));
+          })().finally(() => {
+            if (state.starting === starting) state.starting = undefined;
+          });
+          state.starting = starting;
+          state.startingGeneration = generation;
         }
-        await state.starting;
+        const startedBy = state.startingGeneration;
+        try {
+          await state.starting;
+        } catch (error) {
+          // A start made for an older generation (aborted since) failed with its abort: this call, of
+          // the current one, starts the child again with its own spec.
+          if (startedBy !== generation && state.generation === generation) continue;
+          throw error;
+        }
       }
     } finally {
       // A child never aborted needs no record between calls (a missing one reads as generation 0):
@@ -173,7 +187,7 @@ export class Children implements ChildActors {
 
   #state(name: string): ChildState {
     let state = this.#states.get(name);
-    if (!state) this.#states.set(name, (state = { generation: 0, reason: undefined, starting: undefined, stop: undefined, pending: 0 }));
+    if (!state) this.#states.set(name, (state = { generation: 0, reason: undefined, starting: undefined, startingGeneration: 0, stop: undefined, pending: 0 }));
     return state;
   }
 }
