@@ -15,6 +15,9 @@ export type SubAgentClass<T = unknown> = abstract new (...args: never[]) => T;
 /** Key of the method that runs a task on a child's instance (see `SubAgentAgent`). */
 export const IN_SUB_AGENT: unique symbol = Symbol("hearth.inSubAgent");
 
+/** Key of the method a destroyed child calls on its parent: the parent forgets it (see `destroy`). */
+const FORGET_CHILD: unique symbol = Symbol("hearth.forgetChild");
+
 /** Separates the class from the name in a sub-agent's facet name (class names have no colon). */
 const FACET_SEPARATOR = ":";
 
@@ -63,6 +66,28 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   abortSubAgent(cls: SubAgentClass | string, name: string, reason?: unknown): void {
     const className = this.#classNameOf(cls);
     this[AGENT_RUNTIME].children.abort(checkedFacetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`));
+  }
+
+  /**
+   * Deletes this agent's database and closes its connections; a sub-agent is also forgotten by its
+   * parent (no longer listed), as Cloudflare's facets are. The parent learns it after this returns: a
+   * parent waiting on this very call must not hold it up.
+   */
+  override async destroy(): Promise<void> {
+    const self = this.selfPath.at(-1)!;
+    const runtime = this[AGENT_RUNTIME];
+    const hasParent = this.parentPath.length > 0;
+    await super.destroy();
+    if (hasParent) {
+      void runtime.atParent((parent) => (parent as unknown as SubAgentAgent)[FORGET_CHILD](self.className, self.name)).catch((error: unknown) => {
+        console.error(`[hearth] ${self.className}/${self.name} was destroyed, but its parent could not forget it:`, error);
+      });
+    }
+  }
+
+  /** @internal A child destroyed itself: it is no longer listed (unless it was used again since). */
+  [FORGET_CHILD](className: string, name: string): void {
+    if (!this[AGENT_RUNTIME].children.exists(checkedFacetName(className, name))) this.#subAgents.remove(className, name);
   }
 
   /** Deletes the child: its data, its own sub-agents, its schedules. Idempotent. */
