@@ -48,6 +48,8 @@ export interface ChildrenHost {
   stopTree(place: CellPlace, reason: unknown): void;
   /** The schedule index forgets a place and everything under it. */
   forgetTree(place: CellPlace): void;
+  /** The schedule index learns what a copied place's file asks for (its alarm, its tasks). */
+  indexPlace(place: CellPlace): void;
   /** The places of the running cells directly under `place` (their files are locked: read names from here). */
   liveChildren(place: CellPlace): CellPlace[];
   /** Files under `parent` were removed or copied beside the databases: a replica must learn it (a cluster). */
@@ -173,7 +175,10 @@ export class Children implements ChildActors {
     // of this process lands half-way (and the file lock keeps other processes out).
     for (const place of placesUnder(from, this.#host)) this.#host.live(place)?.flush();
     copyPlace(from, to, this.#host);
-    this.#host.treeChanged?.(this.#parent, { replaced: to, copied: [...placesUnder(to, this.#host)] });
+    const copied = [...placesUnder(to, this.#host)];
+    // The copies' alarms and schedules are due without anything waking them first, as the source's were.
+    for (const place of copied) this.#host.indexPlace(place);
+    this.#host.treeChanged?.(this.#parent, { replaced: to, copied });
   }
 
   exists(name: string): boolean {

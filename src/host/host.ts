@@ -74,6 +74,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
     start: (place, spec) => void this.#cellAt(place, () => this.#childSpec(place, spec)),
     stopTree: (place, reason) => this.#stopTree(place, reason),
     forgetTree: (place) => this.#time.dispatcher.forgetTree(place.rootSlug, indexName(place)),
+    indexPlace: (place) => this.#time.indexFile(place.file),
     liveChildren: (place) => {
       const prefix = placeKey(place) + "\0";
       return [...this.#cells.values()].filter((cell) => cell.key.startsWith(prefix) && !cell.key.slice(prefix.length).includes("\0")).map((cell) => cell.place);

@@ -8,7 +8,7 @@ import { indexName } from "./place.ts";
 import { agentTaskRunner, type TaskDelivery } from "../schedule/agent-runner.ts";
 import { TaskDispatcher } from "../schedule/dispatcher.ts";
 import { DueIndex, dueIndexPath, type DueEntry } from "../schedule/due-index.ts";
-import { rebuildDueIndex, type FileWakeSource } from "../schedule/rebuild-index.ts";
+import { readEntry, rebuildDueIndex, type FileWakeSource } from "../schedule/rebuild-index.ts";
 import { RunJournal } from "../schedule/run-journal.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { openConnectionCap } from "../storage/parking.ts";
@@ -87,6 +87,15 @@ export class Timekeeper {
     } catch (error) {
       console.error(`[hearth] ${cell.binding.className}/${cell.name}: could not update the schedule index:`, error);
     }
+  }
+
+  /**
+   * Indexes a file that arrived without its actor running (a facet copied by `clone`): its alarm and
+   * tasks are then due even while nothing wakes it.
+   */
+  indexFile(file: string): void {
+    const entry = readEntry(file, this.#clock.now(), this.#wakeSources.map(({ read }) => read));
+    if (entry !== undefined) this.dispatcher.lower(entry.slug, entry.name, entry.at);
   }
 
   constructor(options: TimekeeperOptions) {

@@ -59,7 +59,11 @@ function safeList(dir: string): string[] {
   }
 }
 
-function readEntry(file: string, now: number, wakeSources: readonly WakeSource[]): DueEntry | undefined {
+/**
+ * The index entry an agent file asks for (its earliest task or wake), read from the file while no
+ * agent has it open; undefined when nothing in it asks for a wake (or it cannot be read).
+ */
+export function readEntry(file: string, now: number, wakeSources: readonly WakeSource[]): DueEntry | undefined {
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(file);
