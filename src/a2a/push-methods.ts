@@ -44,6 +44,7 @@ export function pushDelete(call: A2ACall): A2AOutcome {
   requirePush(call);
   const { taskId, configId } = pushRefParams(call.params, call.version, true);
   requireTask(call, taskId);
-  if (!call.runner.state.store.deletePush(taskId, configId!)) throw invalidParams(`Task ${JSON.stringify(taskId)} has no push notification config ${JSON.stringify(configId)}`);
+  // Deleting is idempotent (A2A §3.1.10): a config already gone is the state the client asked for.
+  call.runner.state.store.deletePush(taskId, configId!);
   return { result: call.version === "1.0" ? {} : null };
 }

@@ -66,7 +66,7 @@ describe("push notifications", () => {
     expect(listed).toEqual({ configs: [expect.objectContaining({ taskId: task.id, url: hook, token: "tok-1", authentication: { scheme: "Bearer" } })], nextPageToken: "" });
   });
 
-  it("v0.3: set / get / list / delete, and the notification is the task in the v0.3 shape", async () => {
+  it("v0.3: set / get / list / delete (idempotent), and the notification is the task in the v0.3 shape", async () => {
     const { task } = await result(endpoint, "SendMessage", { message: userMessage("ask") });
     const hook = `${receiver.url}/v03`;
     const set = await result(endpoint, "tasks/pushNotificationConfig/set", { taskId: task.id, pushNotificationConfig: { id: "cfg", url: hook, token: "t03" } });
@@ -79,10 +79,10 @@ describe("push notifications", () => {
     expect(receiver.received.at(-1)!.body).toMatchObject({ kind: "task", id: task.id, status: { state: "completed" } });
     expect(await result(endpoint, "tasks/pushNotificationConfig/delete", { id: task.id, pushNotificationConfigId: "cfg" })).toBeNull();
     expect(await result(endpoint, "tasks/pushNotificationConfig/list", { id: task.id })).toEqual([]);
-    expect(await error(endpoint, "DeleteTaskPushNotificationConfig", { taskId: task.id, id: "cfg" })).toMatchObject({
-      code: -32602,
-      message: `Task "${task.id}" has no push notification config "cfg"`,
-    });
+    // Deleting is idempotent: the config is gone either way; an unknown task is still -32001.
+    expect(await result(endpoint, "DeleteTaskPushNotificationConfig", { taskId: task.id, id: "cfg" })).toEqual({});
+    expect(await result(endpoint, "tasks/pushNotificationConfig/delete", { id: task.id, pushNotificationConfigId: "never-set" })).toBeNull();
+    expect(await error(endpoint, "DeleteTaskPushNotificationConfig", { taskId: "no-such-task", id: "cfg" })).toMatchObject({ code: -32001 });
   });
 
   it("a failing receiver is retried until it answers", async () => {
