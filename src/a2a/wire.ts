@@ -206,15 +206,18 @@ export function taskIn(value: unknown, field = "task", fail: Fail = badResponse)
   };
 }
 
-/** A task for the wire; `historyLength` keeps only the last messages (0: none), `artifacts: false` drops outputs. */
+/**
+ * A task for the wire; `historyLength` keeps only the last messages, `artifacts: false` drops outputs.
+ * With `historyLength: 0` the `history` field is left out, as the spec says it SHOULD be (§3.2.4).
+ */
 export function taskOut(task: A2ATask, version: A2AProtocolVersion, view: { historyLength?: number; artifacts?: boolean } = {}): Json {
-  const history = view.historyLength === undefined ? task.history : view.historyLength === 0 ? [] : task.history.slice(-view.historyLength);
+  const history = view.historyLength === undefined ? task.history : view.historyLength === 0 ? undefined : task.history.slice(-view.historyLength);
   const body: Json = {
     id: task.id,
     contextId: task.contextId,
     status: statusOut(task.status, version),
     ...(view.artifacts === false ? {} : { artifacts: task.artifacts.map((artifact) => artifactOut(artifact, version)) }),
-    history: history.map((message) => messageOut(message, version)),
+    ...(history ? { history: history.map((message) => messageOut(message, version)) } : {}),
     ...(task.metadata ? { metadata: task.metadata } : {}),
   };
   return version === "1.0" ? { ...body, createdAt: task.createdAt, lastModified: task.lastModified } : { kind: "task", ...body };

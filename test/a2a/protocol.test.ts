@@ -97,8 +97,22 @@ describe("SendMessage and message/send", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const v03 = await result(endpoint, "tasks/get", { id: task.id, historyLength: 0 });
-    expect(v03).toMatchObject({ kind: "task", id: task.id, status: { state: "completed" }, history: [] });
+    expect(v03).toMatchObject({ kind: "task", id: task.id, status: { state: "completed" } });
     expect(v03.artifacts[0].parts).toEqual([{ kind: "text", text: "done g1" }]);
+  });
+
+  it("historyLength: 0 leaves the history field out (the spec: it SHOULD be omitted); n > 0 keeps the last n messages", async () => {
+    const { task } = await result(endpoint, "SendMessage", { message: userMessage("ask") });
+    expect(task.history).toHaveLength(2);
+    expect("history" in (await result(endpoint, "GetTask", { id: task.id, historyLength: 0 }))).toBe(false);
+    expect("history" in (await result(endpoint, "tasks/get", { id: task.id, historyLength: 0 }))).toBe(false);
+    expect((await result(endpoint, "GetTask", { id: task.id, historyLength: 1 })).history.map((m: Wire) => m.parts[0].text)).toEqual(["What is your name?"]);
+    const answered = await result(endpoint, "SendMessage", { message: userMessage("Ada", { taskId: task.id }), configuration: { historyLength: 0 } });
+    expect(answered.task.status.state).toBe("TASK_STATE_COMPLETED");
+    expect("history" in answered.task).toBe(false);
+    const listed = await result(endpoint, "ListTasks", {});
+    expect(listed.tasks.map((t: Wire) => "history" in t)).toEqual([false]);
+    expect((await result(endpoint, "ListTasks", { historyLength: 2 })).tasks[0].history).toHaveLength(2);
   });
 
   it("a failing executor fails the task with its message", async () => {
