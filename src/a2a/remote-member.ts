@@ -1,12 +1,15 @@
 /**
- * A remote A2A agent as a team member. The call's idempotency key is the message id: a call repeated
- * after a crash sends the same id, and the remote agent (a Hearth endpoint dedupes by message id)
- * answers with the task it started the first time instead of starting another. Events stream into
- * the run; a dropped stream is resumed from the last event seen; aborting the call cancels the task.
+ * A remote A2A agent as a team member. The call's idempotency key is the message id (hashed when too
+ * long for one): a call repeated after a crash sends the same id, and the remote agent (a Hearth
+ * endpoint dedupes by message id) answers with the task it started the first time instead of
+ * starting another. Events stream into the run; a dropped stream is resumed from the last event
+ * seen; aborting the call cancels the task.
  */
+import { createHash } from "node:crypto";
 import type { MemberCallContext, MemberResult, TeamMember } from "../teams/member.ts";
 import { A2AClient, type A2AClientOptions, type A2AStreamItem } from "./client.ts";
 import { A2A_ERROR_CODES, A2AError } from "./errors.ts";
+import { MAX_ID_LENGTH } from "./limits.ts";
 import { isFinalState, type A2AArtifact, type A2AMessage, type A2ATask, type A2ATaskState } from "./types.ts";
 
 export interface A2AMemberOptions extends A2AClientOptions {
@@ -47,10 +50,9 @@ export function a2aMember(options: A2AMemberOptions): TeamMember<string | A2AMes
     estimate: { tokens: 0 },
     ...(options.description !== undefined ? { description: options.description } : {}),
     async call(input, context): Promise<MemberResult<A2AResult>> {
+      const messageId = messageIdForKey(context.idempotencyKey);
       const message: A2AMessage =
-        typeof input === "string"
-          ? { messageId: context.idempotencyKey, role: "user", parts: [{ text: input }] }
-          : { ...input, messageId: input.messageId || context.idempotencyKey, role: "user" };
+        typeof input === "string" ? { messageId, role: "user", parts: [{ text: input }] } : { ...input, messageId: input.messageId || messageId, role: "user" };
       const task = await follow(client, message, context, maxReconnects);
       const { state } = task.status;
       if (state === "failed" || state === "rejected" || state === "canceled") {
@@ -61,6 +63,17 @@ export function a2aMember(options: A2AMemberOptions): TeamMember<string | A2AMes
       return { output: { taskId: task.id, contextId: task.contextId, state, text, artifacts: task.artifacts, task } };
     },
   };
+}
+
+/**
+ * The message id of a call: its idempotency key, or, for a key longer than an A2A endpoint takes (a
+ * Hearth endpoint refuses ids over 256 characters; deep team paths make long keys), the key's start
+ * and its SHA-256. The same key always gives the same id, so a repeated call still finds its task.
+ */
+function messageIdForKey(key: string): string {
+  if (key.length <= MAX_ID_LENGTH) return key;
+  const digest = createHash("sha256").update(key).digest("hex");
+  return `${key.slice(0, MAX_ID_LENGTH - digest.length - 1)}~${digest}`;
 }
 
 /** Streams the task of `message` to its final state (resuming a dropped stream) and returns it. */

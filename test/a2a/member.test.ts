@@ -121,6 +121,23 @@ describe("a2aMember", () => {
     expect(calls.filter((call) => call.text === "slow m1")).toHaveLength(1);
   });
 
+  it("a call with an idempotency key longer than a message id may be (a deep team path) sends a bounded id, the same for the same key", async () => {
+    const deepPath = Array.from({ length: 40 }, (_, i) => `step-${i}`).join("/");
+    const key = `run-1:${deepPath}/${"x".repeat(100)}`;
+    expect(key.length).toBeGreaterThan(256);
+    const first = await member().call("echo deep", callContext(key));
+    expect(first.output).toMatchObject({ state: "completed", text: "deep" });
+    const messageId = first.output.task.history[0]!.messageId;
+    expect(messageId.length).toBeLessThanOrEqual(256);
+    expect(messageId.startsWith("run-1:step-0/")).toBe(true);
+    const again = await member().call("echo deep", callContext(key));
+    expect(again.output.taskId).toBe(first.output.taskId);
+    expect(calls.filter((call) => call.text === "echo deep")).toHaveLength(1);
+    // A key differing only past the kept prefix is another call: another task.
+    const other = await member().call("echo deep", callContext(`${key}y`));
+    expect(other.output.taskId).not.toBe(first.output.taskId);
+  });
+
   it("aborting the call cancels the remote task", async () => {
     const controller = new AbortController();
     const context = callContext("key-abort", controller.signal);
