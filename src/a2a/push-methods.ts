@@ -9,7 +9,7 @@ function requirePush(call: A2ACall): void {
 }
 
 function requireTask(call: A2ACall, taskId: string): void {
-  if (!call.runner.state.store.get(taskId)) throw taskNotFound(taskId);
+  if (!call.runner.state.store.head(taskId)) throw taskNotFound(taskId);
 }
 
 export async function pushSet(call: A2ACall): Promise<A2AOutcome> {

@@ -191,8 +191,8 @@ function untilFinal(state: A2AAgentState, taskId: string, gone: AbortSignal): Pr
       if (event.kind === "status" && event.final) done();
     });
     gone.addEventListener("abort", done, { once: true });
-    const stored = state.store.get(taskId);
-    if (!stored || isFinalState(stored.task.status.state) || gone.aborted) done();
+    const head = state.store.head(taskId);
+    if (!head || isFinalState(head.state) || gone.aborted) done();
   });
 }
 

@@ -87,7 +87,7 @@ export class TaskRunner {
         this.setStatus(taskId, "working");
         await this.#config.executor({ ...message, taskId, contextId: task.contextId }, context);
         if (state.runs.get(taskId) !== run) return; // superseded by a newer execution
-        const now = state.store.get(taskId)?.task.status.state;
+        const now = state.store.head(taskId)?.state;
         if (now === "submitted" || now === "working") this.setStatus(taskId, "completed");
       } catch (error) {
         if (!state.store.isOpen || state.runs.get(taskId) !== run) return;
@@ -122,9 +122,9 @@ export class TaskRunner {
 
   /** Cancels a task that is not in a terminal state; the execution's signal is aborted. */
   cancel(taskId: string): A2ATask {
-    const stored = this.state.store.get(taskId);
-    if (!stored) throw taskNotFound(taskId);
-    const state = stored.task.status.state;
+    const head = this.state.store.head(taskId);
+    if (!head) throw taskNotFound(taskId);
+    const { state } = head;
     if (TERMINAL_STATES.has(state)) {
       throw new A2AError(A2A_ERROR_CODES.taskNotCancelable, `Task ${JSON.stringify(taskId)} is ${state}: a task in a terminal state cannot be canceled`, { taskId, state });
     }
@@ -152,20 +152,21 @@ export class TaskRunner {
 
   /**
    * Moves a task to `state` (a repeated state without a message is skipped). `keep` adds the message
-   * to the history. Returns false when the task was in a terminal state already.
+   * to the history. Returns false when the task was in a terminal state already. Reads only the
+   * task's head: an executor's progress must not cost the size of the task so far.
    */
   setStatus(taskId: string, state: A2ATaskState, message?: string | A2AMessage, keep = false): boolean {
-    const stored = this.state.store.get(taskId);
-    if (!stored) return false;
-    if (stored.task.status.state === state && message === undefined) return true;
-    const agentMessage = message === undefined ? undefined : toAgentMessage(message, taskId, stored.task.contextId);
+    const head = this.state.store.head(taskId);
+    if (!head) return false;
+    if (head.state === state && message === undefined) return true;
+    const agentMessage = message === undefined ? undefined : toAgentMessage(message, taskId, head.contextId);
     const status = { state, ...(agentMessage ? { message: agentMessage } : {}), timestamp: new Date(this.#now).toISOString() };
-    const event: LoggedEvent = { kind: "status", taskId, contextId: stored.task.contextId, status, final: isFinalState(state) };
-    return this.#record(taskId, event, keep ? agentMessage : undefined) !== undefined;
+    const event: LoggedEvent = { kind: "status", taskId, contextId: head.contextId, status, final: isFinalState(state) };
+    return this.#record(taskId, event, keep && agentMessage !== undefined) !== undefined;
   }
 
-  #record(taskId: string, event: LoggedEvent, keep?: A2AMessage): number | undefined {
-    const seq = this.state.store.append(taskId, event, this.#now, this.#config.limits.maxEventsPerTask, keep);
+  #record(taskId: string, event: LoggedEvent, inHistory = false): number | undefined {
+    const seq = this.state.store.append(taskId, event, this.#now, this.#config.limits.maxEventsPerTask, inHistory);
     if (seq === undefined) return undefined;
     notify(this.state, taskId, seq, event);
     if (event.kind === "status") queuePushes(this.state, taskId, seq, this.#config.push);
@@ -189,7 +190,7 @@ export class TaskRunner {
     } else if ("status" in update) {
       this.setStatus(taskId, update.status, update.message, update.message !== undefined && update.status !== "working");
     } else {
-      const current = this.state.store.get(taskId)?.task.status.state ?? "working";
+      const current = this.state.store.head(taskId)?.state ?? "working";
       this.setStatus(taskId, current === "submitted" ? "working" : current, update.message, true);
     }
   }

@@ -32,6 +32,7 @@ const textOf = (parts: Array<{ text?: string }>) => parts.map((part) => part.tex
  * - `hang`: runs until canceled;
  * - `resume <gate>`: waits for the gate, but finishes at once when resumed after a restart;
  * - `chunks`: one artifact in two appended chunks;
+ * - `partial <gate>`: two appended chunks and a progress message, then waits for the gate;
  * - `badappend`: an append without an artifact id (a mistake);
  * - `many`: twenty artifacts.
  */
@@ -65,6 +66,12 @@ export const deskExecutor: A2AExecutor = async (message, ctx) => {
     case "chunks":
       ctx.emit({ artifact: { artifactId: "story", name: "story", text: "Once " } });
       ctx.emit({ artifact: { artifactId: "story", text: "upon a time" }, append: true, lastChunk: true });
+      return;
+    case "partial":
+      ctx.emit({ artifact: { artifactId: "draft", name: "draft", text: "first " } });
+      ctx.emit({ artifact: { artifactId: "draft", text: "second" }, append: true });
+      ctx.emit({ status: "working", message: "halfway" });
+      await gate(arg).promise;
       return;
     case "badappend":
       ctx.emit({ artifact: { text: "orphan" }, append: true });

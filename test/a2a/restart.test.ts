@@ -62,6 +62,17 @@ describe("tasks across a host restart", () => {
     expect(failed.status).toMatchObject({ state: "TASK_STATE_FAILED", message: { parts: [{ text: "The host stopped while the task was running" }] } });
   });
 
+  it("the chunks and progress a task logged before the host stopped are in it after the restart", async () => {
+    let url = await restart();
+    const { task } = await result(`${url}/agents/strict-desk/s`, "SendMessage", { message: userMessage("partial never3"), configuration: { returnImmediately: true } });
+    await eventually(async () => (await result(`${url}/agents/strict-desk/s`, "GetTask", { id: task.id })).status.message?.parts[0].text === "halfway", "the progress message");
+    url = await restart();
+    const failed = await result(`${url}/agents/strict-desk/s`, "GetTask", { id: task.id });
+    expect(failed.status).toMatchObject({ state: "TASK_STATE_FAILED", message: { parts: [{ text: "The host stopped while the task was running" }] } });
+    expect(failed.artifacts).toEqual([{ artifactId: "draft", name: "draft", parts: [{ text: "first " }, { text: "second" }] }]);
+    expect(failed.history.map((m: { parts: Array<{ text: string }> }) => m.parts[0]!.text)).toEqual(["partial never3", "The host stopped while the task was running"]);
+  });
+
   it("a task waiting for input takes its answer after a restart (the executor runs again with the history)", async () => {
     let url = await restart();
     const { task } = await result(`${url}/agents/desk/main`, "SendMessage", { message: userMessage("ask") });
