@@ -3,6 +3,8 @@ import { randomId } from "./id.ts";
 
 /**
  * Callbacks for a streaming call: chunks, the final value, or an error.
+ * `onDone` and `onError` run once the call has settled; one that throws is
+ * reported with `console.error` and changes nothing about the call.
  *
  * @example
  * ```ts
@@ -126,6 +128,20 @@ export function splitCallOptions<T = unknown>(
 }
 
 /**
+ * Runs an application's `onDone`/`onError` after its call has settled. One
+ * that throws is reported rather than thrown: thrown, it would stop the
+ * loop rejecting the other calls (and `close()` itself), or escape into the
+ * socket's message listener.
+ */
+function notify(callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    console.error("[hearth] A stream callback of an RPC call threw:", error);
+  }
+}
+
+/**
  * The table of RPC calls waiting for a reply, shared by `AgentClient` and
  * `useAgent`. It numbers requests, matches `rpc` reply frames to them,
  * feeds stream chunks, and rejects calls whose connection went away.
@@ -179,8 +195,8 @@ export class PendingCalls {
         entry.timer = setTimeout(() => {
           this.#finish(id, entry);
           const message = `RPC call to ${method} timed out after ${limit}ms`;
-          stream?.onError?.(message);
           reject(new Error(message));
+          notify(() => stream?.onError?.(message));
         }, limit);
       }
       this.#calls.set(id, entry);
@@ -209,8 +225,8 @@ export class PendingCalls {
     if (!frame.success) {
       const message = frame.error ?? "RPC call failed";
       this.#finish(frame.id, entry);
-      entry.stream?.onError?.(message);
       entry.reject(new AgentCallError(message, entry.method));
+      notify(() => entry.stream?.onError?.(message));
       return true;
     }
     if (frame.done === false) {
@@ -218,8 +234,8 @@ export class PendingCalls {
       return true;
     }
     this.#finish(frame.id, entry);
-    entry.stream?.onDone?.(frame.result);
     entry.resolve(frame.result);
+    notify(() => entry.stream?.onDone?.(frame.result));
     return true;
   }
 
@@ -242,8 +258,8 @@ export class PendingCalls {
     for (const [id, entry] of [...this.#calls]) {
       if (!match(entry)) continue;
       this.#finish(id, entry);
-      entry.stream?.onError?.(reason);
       entry.reject(new Error(reason));
+      notify(() => entry.stream?.onError?.(reason));
     }
   }
 

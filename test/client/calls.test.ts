@@ -1,0 +1,165 @@
+/**
+ * How `AgentClient` settles RPC calls, against a real Hearth server on loopback: a stream callback
+ * that throws does not keep its call (or the other calls) from settling.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { Agent, Host, serve, type HearthServer, type StreamingResponse } from "../../src/index.ts";
+import { AgentClient } from "../../src/client/index.ts";
+import type { AgentClientOptions } from "../../src/client/index.ts";
+import { uniqueName } from "./helpers.ts";
+
+let releaseForever: () => void = () => {};
+const forever = new Promise<void>((resolve) => {
+  releaseForever = resolve;
+});
+
+/** An account: `pay` changes it, so a call that reached the agent shows in `paid`. */
+class Ledger extends Agent<unknown, { paid: number }> {
+  static callables = {
+    pay: {},
+    paid: {},
+    inspect: {},
+    finish: { streaming: true },
+    breakOff: { streaming: true },
+    hold: { streaming: true },
+  };
+  override initialState = { paid: 0 };
+
+  pay(amount: number): number {
+    this.setState({ paid: this.state.paid + amount });
+    return this.state.paid;
+  }
+
+  paid(): number {
+    return this.state.paid;
+  }
+
+  /** A name that loggers and runtimes also probe on objects. */
+  inspect(what: string): string {
+    return `inspected ${what}`;
+  }
+
+  finish(stream: StreamingResponse): void {
+    stream.send(1);
+    stream.end("final");
+  }
+
+  breakOff(stream: StreamingResponse): void {
+    stream.error("broke off");
+  }
+
+  /** Streams one chunk, then waits until the suite ends. */
+  async hold(stream: StreamingResponse): Promise<void> {
+    stream.send("started");
+    await forever;
+    stream.end("released");
+  }
+}
+
+let tmp: string;
+let host: Host;
+let server: HearthServer;
+const open: Array<{ close(): void }> = [];
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hearth-client-calls-"));
+  host = new Host({ dataDir: tmp, agents: { Ledger } });
+  server = await serve({ host, port: 0 });
+});
+afterEach(() => {
+  for (const client of open.splice(0)) client.close();
+  vi.restoreAllMocks();
+});
+afterAll(async () => {
+  releaseForever();
+  await server.close();
+  await host.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function connect(options: Omit<AgentClientOptions, "host" | "agent"> = {}) {
+  const client = new AgentClient({ host: server.url, agent: "Ledger", name: uniqueName("ledger"), ...options });
+  open.push(client);
+  return client;
+}
+
+/** Silences and records what the client reports with console.error. */
+function captureErrors(): unknown[][] {
+  const reported: unknown[][] = [];
+  vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void reported.push(args));
+  return reported;
+}
+
+describe("stream callbacks that throw", () => {
+  test("a throwing onDone still resolves its call, and the error is reported", async () => {
+    const reported = captureErrors();
+    const bug = new Error("bug in onDone");
+    const client = connect();
+    const result = await client.call("finish", [], {
+      stream: {
+        onDone: () => {
+          throw bug;
+        },
+      },
+    });
+    expect(result).toBe("final");
+    expect(reported.flat()).toContain(bug);
+  });
+
+  test("a throwing onError still rejects its call with the agent's message", async () => {
+    const reported = captureErrors();
+    const bug = new Error("bug in onError");
+    const client = connect();
+    const call = client.call("breakOff", [], {
+      onError: () => {
+        throw bug;
+      },
+    });
+    await expect(call).rejects.toThrow("broke off");
+    expect(reported.flat()).toContain(bug);
+  });
+
+  test("a throwing onError still rejects a call that timed out", async () => {
+    const reported = captureErrors();
+    const bug = new Error("bug in onError");
+    const client = connect({ startClosed: true });
+    const call = client.call("paid", [], {
+      stream: {
+        onError: () => {
+          throw bug;
+        },
+      },
+      timeout: 10,
+    });
+    await expect(call).rejects.toThrow("RPC call to paid timed out after 10ms");
+    expect(reported.flat()).toContain(bug);
+  });
+
+  test("close() rejects every call and closes the socket though one onError throws", async () => {
+    const reported = captureErrors();
+    const bug = new Error("bug in onError");
+    const client = connect();
+    const started: string[] = [];
+    const first = client.call("hold", [], {
+      onChunk: (chunk) => started.push(String(chunk)),
+      onError: () => {
+        throw bug;
+      },
+    });
+    const errors: string[] = [];
+    const second = client.call("hold", [], {
+      onChunk: (chunk) => started.push(String(chunk)),
+      onError: (message) => errors.push(message),
+    });
+    await vi.waitUntil(() => started.length === 2);
+    expect(() => client.close()).not.toThrow();
+    await expect(first).rejects.toThrow("Connection closed");
+    await expect(second).rejects.toThrow("Connection closed");
+    expect(errors).toEqual(["Connection closed"]);
+    expect(reported.flat()).toContain(bug);
+    expect(client.readyState === client.CLOSING || client.readyState === client.CLOSED).toBe(true);
+  });
+});
