@@ -126,7 +126,7 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.addEventListener("open", () => {
       this.#opened = true;
       this.connectionError = null;
-      this.#calls.markSent(this);
+      this.#calls.flush(this);
     });
     this.addEventListener("close", (event) => this.#onClose(event));
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
@@ -166,8 +166,11 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     if (this.#closed || (this.connectionError !== null && this.readyState === this.CLOSED)) {
       return Promise.reject(new Error(CLOSED));
     }
+    // A call is sent only on an open socket, never left in PartySocket's send buffer: the buffer
+    // would still deliver it after the call timed out or close() rejected it. Calls waiting here
+    // go out when the socket opens (see the "open" listener).
     return this.#calls.start<T>(
-      (request) => (this.send(request) ? this : null),
+      (request) => (this.readyState === this.OPEN && this.send(request) ? this : null),
       method,
       args,
       options,

@@ -146,7 +146,8 @@ function notify(callback: () => void): void {
  * `useAgent`. It numbers requests, matches `rpc` reply frames to them,
  * feeds stream chunks, and rejects calls whose connection went away.
  * A call is "sent on" the socket that transmitted it; calls made while no
- * socket was open wait until {@link PendingCalls.flush} or {@link PendingCalls.markSent}.
+ * socket was open wait here until {@link PendingCalls.flush}, not in a
+ * socket's send buffer, so one that times out or is rejected is never sent.
  *
  * @example
  * ```ts
@@ -166,9 +167,9 @@ export class PendingCalls {
   /**
    * Registers a call and hands its request frame to `transmit`, which sends
    * it and returns the socket it went out on, or `null` when it could not be
-   * sent yet (then {@link PendingCalls.flush} or {@link PendingCalls.markSent}
-   * deals with it once a socket opens). Calls without stream callbacks time
-   * out after `defaultTimeout` ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
+   * sent yet (then {@link PendingCalls.flush} sends it once a socket opens).
+   * Calls without stream callbacks time out after `defaultTimeout`
+   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
    */
   start<T>(
     transmit: (request: string) => object | null,
@@ -211,11 +212,6 @@ export class PendingCalls {
       socket.send(entry.request);
       entry.sentOn = socket;
     }
-  }
-
-  /** Marks buffered calls as sent on `socket` (its buffer was flushed on open). */
-  markSent(socket: object): void {
-    for (const entry of this.#calls.values()) entry.sentOn ??= socket;
   }
 
   /** Applies an `rpc` reply frame; returns false when no call has its id. */

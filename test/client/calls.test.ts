@@ -1,6 +1,7 @@
 /**
- * How `AgentClient` settles RPC calls, against a real Hearth server on loopback: a stream callback
- * that throws does not keep its call (or the other calls) from settling.
+ * How `AgentClient` settles and delivers RPC calls, against a real Hearth server on loopback: a
+ * stream callback that throws does not keep its call (or the other calls) from settling, and a
+ * call that failed locally (timed out, or rejected by `close()`) never reaches the agent afterwards.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -21,7 +22,6 @@ class Ledger extends Agent<unknown, { paid: number }> {
   static callables = {
     pay: {},
     paid: {},
-    inspect: {},
     finish: { streaming: true },
     breakOff: { streaming: true },
     hold: { streaming: true },
@@ -35,11 +35,6 @@ class Ledger extends Agent<unknown, { paid: number }> {
 
   paid(): number {
     return this.state.paid;
-  }
-
-  /** A name that loggers and runtimes also probe on objects. */
-  inspect(what: string): string {
-    return `inspected ${what}`;
   }
 
   finish(stream: StreamingResponse): void {
@@ -161,5 +156,34 @@ describe("stream callbacks that throw", () => {
     expect(errors).toEqual(["Connection closed"]);
     expect(reported.flat()).toContain(bug);
     expect(client.readyState === client.CLOSING || client.readyState === client.CLOSED).toBe(true);
+  });
+});
+
+describe("calls made while disconnected", () => {
+  test("a call that timed out before the connection opened never reaches the agent", async () => {
+    const client = connect({ startClosed: true });
+    await expect(client.call("pay", [100], { timeout: 10 })).rejects.toThrow("timed out");
+    const delivered = client.call<number>("pay", [1]);
+    client.reconnect();
+    expect(await delivered).toBe(1);
+    expect(await client.call("paid")).toBe(1);
+  });
+
+  test("a call rejected by close() is not sent when the client connects again", async () => {
+    const client = connect({ startClosed: true });
+    const dropped = client.call("pay", [100]);
+    client.close();
+    await expect(dropped).rejects.toThrow("Connection closed");
+    client.reconnect();
+    await client.ready;
+    expect(await client.call("paid")).toBe(0);
+  });
+
+  test("calls made before the connection opened are sent once it does, in order", async () => {
+    const client = connect({ startClosed: true });
+    const first = client.call<number>("pay", [2]);
+    const second = client.call<number>("pay", [3]);
+    client.reconnect();
+    expect(await Promise.all([first, second])).toEqual([2, 5]);
   });
 });
