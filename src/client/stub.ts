@@ -2,7 +2,11 @@ import type { UntypedAgentStub } from "./agent-types.ts";
 
 export type { AgentStub, UntypedMethods } from "./agent-types.ts";
 
-/** Keys that runtimes, test frameworks and loggers probe on arbitrary objects. */
+/**
+ * Keys that runtimes, test frameworks and loggers probe on arbitrary objects: the Agents SDK's
+ * `INTERNAL_JS_STUB_PROPS`. Not `inspect`: Node's `util.inspect` probes a symbol, not that name,
+ * and an agent may well have a callable called `inspect`.
+ */
 const PROBED_KEYS = new Set([
   "then",
   "catch",
@@ -12,7 +16,6 @@ const PROBED_KEYS = new Set([
   "valueOf",
   "constructor",
   "prototype",
-  "inspect",
   "$$typeof",
   "asymmetricMatch",
   "nodeType",

@@ -1,7 +1,8 @@
 /**
  * How `AgentClient` settles and delivers RPC calls, against a real Hearth server on loopback: a
- * stream callback that throws does not keep its call (or the other calls) from settling, and a
- * call that failed locally (timed out, or rejected by `close()`) never reaches the agent afterwards.
+ * stream callback that throws does not keep its call (or the other calls) from settling, a call
+ * that failed locally (timed out, or rejected by `close()`) never reaches the agent afterwards, and
+ * every callable, whatever its name, is reachable through `stub`.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -22,6 +23,7 @@ class Ledger extends Agent<unknown, { paid: number }> {
   static callables = {
     pay: {},
     paid: {},
+    inspect: {},
     finish: { streaming: true },
     breakOff: { streaming: true },
     hold: { streaming: true },
@@ -35,6 +37,11 @@ class Ledger extends Agent<unknown, { paid: number }> {
 
   paid(): number {
     return this.state.paid;
+  }
+
+  /** A name that loggers and runtimes also probe on objects. */
+  inspect(what: string): string {
+    return `inspected ${what}`;
   }
 
   finish(stream: StreamingResponse): void {
@@ -185,5 +192,19 @@ describe("calls made while disconnected", () => {
     const second = client.call<number>("pay", [3]);
     client.reconnect();
     expect(await Promise.all([first, second])).toEqual([2, 5]);
+  });
+});
+
+describe("stub", () => {
+  test('reaches a callable named "inspect"', async () => {
+    const client = connect();
+    const stub = client.stub as Record<string, (what: string) => Promise<string>>;
+    expect(await stub.inspect!("x")).toBe("inspected x");
+  });
+
+  test("is still neither thenable nor a React element", () => {
+    const client = connect({ startClosed: true });
+    const stub = client.stub as Record<string, unknown>;
+    expect([stub.then, stub.$$typeof, stub.toJSON]).toEqual([undefined, undefined, undefined]);
   });
 });
