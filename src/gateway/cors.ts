@@ -3,6 +3,18 @@ import { takeCompleteBody } from "../web/complete-body-response.ts";
 /** `cors: true` allows any origin; an object sets exactly those headers. */
 export type CorsOption = boolean | Record<string, string>;
 
+/**
+ * The Agents SDK's `cors` option of `routeAgentRequest`: `true` allows any
+ * origin; headers in any form `new Headers()` takes (a record, a `Headers`,
+ * `[name, value]` pairs) set exactly those.
+ *
+ * @example
+ * ```ts
+ * const cors: AgentCorsOption = new Headers({ "Access-Control-Allow-Origin": "https://app.example" });
+ * ```
+ */
+export type AgentCorsOption = boolean | HeadersInit;
+
 const DEFAULT_CORS: Record<string, string> = {
   "access-control-allow-origin": "*",
   "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
@@ -10,16 +22,21 @@ const DEFAULT_CORS: Record<string, string> = {
   "access-control-max-age": "86400",
 };
 
-export function corsHeaders(option: CorsOption | undefined): Record<string, string> | undefined {
+/**
+ * The CORS headers of a `cors` option, as a record, or undefined for none.
+ * Read through `new Headers()`: `Object.entries` finds nothing in a
+ * `Headers` and makes "0", "1"… of `[name, value]` pairs.
+ */
+export function corsHeaders(option: AgentCorsOption | undefined): Record<string, string> | undefined {
   if (!option) return undefined;
-  return option === true ? DEFAULT_CORS : option;
+  return option === true ? DEFAULT_CORS : Object.fromEntries(new Headers(option));
 }
 
 /** Copies a response with CORS headers added (responses from fetch may have immutable headers). */
-export function withCors(response: Response, headers: Record<string, string> | undefined): Response {
+export function withCors(response: Response, headers: HeadersInit | undefined): Response {
   if (!headers) return response;
   const merged = new Headers(response.headers);
-  for (const [key, value] of Object.entries(headers)) merged.set(key, value);
+  for (const [key, value] of new Headers(headers)) merged.set(key, value);
   // A string body is handed on as the string: the copy is written in one call, as the original would be.
   const text = takeCompleteBody(response);
   const copy = new Response(text ?? response.body, { status: response.status, statusText: response.statusText, headers: merged });

@@ -73,6 +73,26 @@ describe("routeAgentRequest", () => {
     }
   });
 
+  it.each([
+    ["a Headers object", new Headers({ "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true" })],
+    ["[name, value] pairs", [["Access-Control-Allow-Origin", "https://app.example"], ["Access-Control-Allow-Credentials", "true"]]],
+    ["a record", { "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true" }],
+  ])("sets the CORS headers given as %s (the Agents SDK's cors: HeadersInit)", async (_label, cors) => {
+    // RouteOptions still types `cors` as a record; code written for the Agents SDK passes the other forms.
+    const headersWorker: WorkerFetch = async (request, env) =>
+      (await routeAgentRequest(request, env, { cors: cors as Record<string, string> })) ?? new Response("worker 404", { status: 404 });
+    harness = await startHarness({ ChatRoom }, { fetch: headersWorker });
+    const origin = { origin: "https://app.example" };
+    const answered = await fetch(`${harness.url}/agents/chat-room/x`, { headers: origin });
+    const preflight = await fetch(`${harness.url}/agents/chat-room/x`, { method: "OPTIONS", headers: origin });
+    for (const res of [answered, preflight]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example");
+      expect(res.headers.get("access-control-allow-credentials")).toBe("true");
+      expect(res.headers.has("0")).toBe(false);
+    }
+  });
+
   it("rejects requests and upgrades that the hooks refuse", async () => {
     harness = await startHarness({ ChatRoom }, { fetch: worker });
     expect((await fetch(`${harness.url}/api/agents/chat-room/x`)).status).toBe(401);
