@@ -18,7 +18,7 @@ import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { PendingCalls } from "./pending-calls.ts";
 import type { CallOptionsInput } from "./pending-calls.ts";
 import { ReadySignal } from "./ready.ts";
-import { partySocketOptions } from "./socket-options.ts";
+import { partySocketOptions, socketPath } from "./socket-options.ts";
 import type { AgentSocketOptions, ReplacedPartySocketOption } from "./socket-options.ts";
 import { createStubProxy } from "./stub.ts";
 import { agentSteps, resolveHost } from "./url.ts";
@@ -63,11 +63,6 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
    * connected to a sub-agent; updated by the server's identity frame.
    */
   agent: string;
-  /**
-   * The address as given, root first: the top-level `{ agent, name }`, then
-   * each `sub` step. (PartySocket's `path` is the URL sub-path.)
-   */
-  readonly agentPath: ReadonlyArray<AgentPathStep>;
   /** The last state received or set, `undefined` until then. */
   state: State | undefined = undefined;
   /** True between the identity handshake and the next close. */
@@ -90,6 +85,10 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
   readonly #ready = new ReadySignal();
   readonly #identities = new IdentityHistory();
   readonly #policy: ClosePolicy;
+  /** The address, root first; `updateProperties` may change it. */
+  #steps: ReadonlyArray<AgentPathStep>;
+  /** The `prefix` option; `updateProperties` may change it. */
+  #prefix: string | undefined;
   #closed = false;
   /** Whether the current connection attempt opened, for the message of a terminal close. */
   #opened = false;
@@ -114,9 +113,9 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     self.socket = this;
     this.#policy = policy;
     this.#options = options;
-    const steps = agentSteps(options);
-    const leaf = steps[steps.length - 1]!;
-    this.agentPath = Object.freeze(steps.map((step) => Object.freeze(step)));
+    this.#steps = frozenSteps(options);
+    this.#prefix = options.prefix;
+    const leaf = this.#steps[this.#steps.length - 1]!;
     this.agent = camelCaseToKebabCase(leaf.agent);
     this.name = leaf.name;
     this.stub = createStubProxy<Stub>((method, args) => this.#call(method, args));
@@ -132,6 +131,14 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
     if (onClose) this.addEventListener("close", (event) => onClose(event));
     if (onError) this.addEventListener("error", (event) => onError(event));
+  }
+
+  /**
+   * The address as given, root first: the top-level `{ agent, name }`, then
+   * each `sub` step. (PartySocket's `path` is the URL sub-path.)
+   */
+  get agentPath(): ReadonlyArray<AgentPathStep> {
+    return this.#steps;
   }
 
   /**
@@ -154,6 +161,44 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.#closed = true;
     this.#calls.rejectAll(CLOSED);
     super.close(code, reason);
+  }
+
+  /**
+   * PartySocket's: changes options for the next connection (`reconnect()`
+   * makes one now). `room` (the instance name), `party` (the agent class,
+   * URL form) and `prefix` readdress the client, as in the Agents SDK, unless
+   * it has a `basePath`; calls not sent yet are then discarded, since they
+   * were meant for the previous instance.
+   */
+  override updateProperties(update: Partial<PartySocketOptions>): void {
+    const { room, party, prefix, ...rest } = update;
+    const readdress =
+      (room !== undefined || party !== undefined || prefix !== undefined) &&
+      rest.basePath === undefined &&
+      !this.#options.basePath;
+    const { agent, name } = this;
+    let basePath = rest.basePath;
+    if (readdress) {
+      // Hearth always hands PartySocket a basePath, which PartySocket prefers to room, party and prefix.
+      const [root, ...sub] = this.#steps;
+      const next = { agent: party ?? root!.agent, name: room ?? root!.name, prefix: prefix ?? this.#prefix, sub };
+      basePath = socketPath(next).basePath;
+      this.#steps = frozenSteps(next);
+      this.#prefix = next.prefix;
+    }
+    // PartySocket keeps `path` with its leading slash, and refuses it so when it rebuilds the URL.
+    super.updateProperties({ ...rest, basePath, path: (rest.path ?? this.path).replace(/^\/+/, "") });
+    if (readdress) {
+      this.#identities.reset();
+      this.#calls.rejectUnsent("Call discarded: the client was readdressed before it could be sent");
+      const leaf = this.#steps[this.#steps.length - 1]!;
+      this.agent = camelCaseToKebabCase(leaf.agent);
+      this.name = leaf.name;
+    } else {
+      // PartySocket sets `name` to its party name: the instance name stays.
+      this.agent = agent;
+      this.name = name;
+    }
   }
 
   /** Closes the current connection, if any, and connects again. */
@@ -233,6 +278,11 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.connectionError = error;
     this.#options.onConnectionError?.(error);
   }
+}
+
+/** The steps of an address, root first, frozen: `agentPath` hands them out. */
+function frozenSteps(address: Pick<AgentSocketOptions, "agent" | "name" | "sub">): ReadonlyArray<AgentPathStep> {
+  return Object.freeze(agentSteps(address).map((step) => Object.freeze(step)));
 }
 
 /**
