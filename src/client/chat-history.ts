@@ -22,6 +22,22 @@ export type AgentMessagesOptions = (
 };
 
 /**
+ * The agent, or the worker in front of it, answered a history request with
+ * an error status (a refused token, a server error): not an empty transcript.
+ */
+export class AgentMessagesError extends Error {
+  override name = "AgentMessagesError";
+  constructor(
+    /** The HTTP status of the answer. */
+    readonly status: number,
+    statusText: string,
+  ) {
+    // Without the URL: its query may carry a token.
+    super(`The chat history request was answered ${status}${statusText ? ` ${statusText}` : ""}`);
+  }
+}
+
+/**
  * Reads the stored transcript of a chat agent (`GET …/get-messages`), for a
  * first render before the WebSocket is up or outside React. Resolves with
  * `[]` when the agent answers with an error or an empty body.
@@ -33,11 +49,30 @@ export type AgentMessagesOptions = (
  * ```
  */
 export async function getAgentMessages<M extends UIMessage = UIMessage>(options: AgentMessagesOptions): Promise<M[]> {
+  try {
+    return await fetchAgentMessages<M>(options);
+  } catch (error) {
+    if (error instanceof AgentMessagesError) return [];
+    throw error;
+  }
+}
+
+/**
+ * {@link getAgentMessages}, but an error status rejects with
+ * {@link AgentMessagesError}: `useAgentChat` must not show a refused request
+ * as an empty transcript in place of the messages it has.
+ *
+ * @example
+ * ```ts
+ * const messages = await fetchAgentMessages({ url: "https://chat.example.com/agents/chat/support/get-messages?token=t" });
+ * ```
+ */
+export async function fetchAgentMessages<M extends UIMessage = UIMessage>(options: AgentMessagesOptions): Promise<M[]> {
   const url = "url" in options ? options.url : agentUrl({ ...options, path: "get-messages" });
   const response = await (options.fetch ?? fetch)(url, { credentials: options.credentials, headers: options.headers });
   if (!response.ok) {
     await response.body?.cancel();
-    return [];
+    throw new AgentMessagesError(response.status, response.statusText);
   }
   const text = await response.text();
   if (text.trim() === "") return [];

@@ -19,8 +19,10 @@ import type { ChatTurnEndEvent } from "./chat-turn-status.ts";
 export type AgentChatConnection = ChatConnection & {
   agent?: string;
   name?: string;
-  /** The socket's URL without query (a `PartySocket` property); the HTTP history URL is derived from it. */
+  /** The socket's URL without query (a `PartySocket` property). */
   roomUrl?: string;
+  /** The socket's URL with its query (a `PartySocket` property); the HTTP history URL is derived from it. */
+  url?: string;
   /** The agent's HTTP URL, where sockets offer it. */
   getHttpUrl?(): string;
 };

@@ -1,7 +1,7 @@
 import { Chat, useChat, type UseChatHelpers } from "@ai-sdk/react";
 import { generateId, type UIMessage } from "ai";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { getAgentMessages } from "../client/chat-history.ts";
+import { fetchAgentMessages } from "../client/chat-history.ts";
 import { CHAT_FRAME, chatControlFrame, chatMessagesFrame, readChatFrame, toolApprovalFrame, toolResultFrame } from "../client/chat-protocol.ts";
 import { AgentChatTransport } from "../client/chat-transport.ts";
 import {
@@ -21,14 +21,26 @@ import type { AddToolOutputOptions, AgentChatConnection, UseAgentChatOptions, Us
 export type { AddToolOutputOptions, AgentChatConnection, AgentToolCall, UseAgentChatOptions, UseAgentChatResult } from "./chat-types.ts";
 export type { ChatTurnEndEvent } from "./chat-turn-status.ts";
 
-/** The HTTP URL of the agent behind a socket, without query. */
+/**
+ * The HTTP URL of the agent behind a socket with the connection's query (an
+ * auth token, say), as the Agents SDK hands it to the history request and to
+ * `getInitialMessages`: only PartySocket's connection id `_pk` is left out.
+ */
 function httpUrlOf(agent: AgentChatConnection): string | undefined {
-  const raw = typeof agent.getHttpUrl === "function" ? agent.getHttpUrl() : agent.roomUrl?.replace(/^ws/, "http");
+  const raw = typeof agent.getHttpUrl === "function" ? agent.getHttpUrl() : (agent.url || agent.roomUrl)?.replace(/^ws/, "http");
   if (!raw) return undefined;
   const url = new URL(raw);
-  url.search = "";
+  url.searchParams.delete("_pk");
   url.hash = "";
-  return url.toString().replace(/\/$/, "");
+  url.pathname = url.pathname.replace(/\/$/, "");
+  return url.toString();
+}
+
+/** The URL of the agent's `get-messages` endpoint, with the query of `url`. */
+function messagesUrlOf(url: string): string {
+  const target = new URL(url);
+  target.pathname = `${target.pathname.replace(/\/$/, "")}/get-messages`;
+  return target.toString();
 }
 
 /**
@@ -82,7 +94,8 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   const latest = useRef(options);
   latest.current = options;
   const url = httpUrlOf(agent);
-  const chatKey = agent.roomUrl ?? url ?? `${agent.agent ?? ""}/${agent.name ?? ""}`;
+  // Without the query: a new token is the same conversation.
+  const chatKey = agent.roomUrl ?? url?.replace(/\?.*$/, "") ?? `${agent.agent ?? ""}/${agent.name ?? ""}`;
   const autoContinue = (): boolean => latest.current.autoContinueAfterToolResult !== false;
   const clientTools = (): unknown[] | undefined => extractClientToolSchemas(latest.current.tools);
 
@@ -187,7 +200,8 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
   /** No turn streams into the transcript right now (read live, not from the last render). */
   const idle = (): boolean => transport.activeTurnIds.length === 0 && !observer.active;
 
-  // The stored transcript, once per chat.
+  // The stored transcript, once per chat. A load that fails resolves undefined, so the messages
+  // already shown stay (a refused request is not an empty transcript).
   const [loadedKey, setLoadedKey] = useState<string | null>(null);
   const loadHistory = useCallback(async (): Promise<M[] | undefined> => {
     const load = latest.current.getInitialMessages;
@@ -196,7 +210,7 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
       if (load !== undefined) return await load({ agent: agent.agent ?? "", name: agent.name ?? "", url });
       if (url === undefined) return undefined;
       const { credentials, headers } = latest.current;
-      return await getAgentMessages<M>({ url: `${url}/get-messages`, credentials, headers });
+      return await fetchAgentMessages<M>({ url: messagesUrlOf(url), credentials, headers });
     } catch (error) {
       console.warn("[useAgentChat] Could not load the chat history:", error);
       return undefined;

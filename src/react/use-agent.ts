@@ -350,8 +350,27 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   result.call = call;
   result.stub = stub;
   result.setState = setState;
-  result.getHttpUrl = () => (socket.url || socket.roomUrl || "").replace(/^ws/, "http");
+  result.getHttpUrl = () => httpUrlOf(socket, latest.current.query);
   return result;
+}
+
+/**
+ * The instance's HTTP URL: the socket's URL, with the query it connected
+ * with. Before the socket has one (the first render), the room URL with a
+ * fixed `query`, so a request made then carries the same token; a query
+ * function has not run yet.
+ */
+function httpUrlOf(socket: PartySocket, query: AgentQuery | undefined): string {
+  let url = socket.url;
+  if (!url && socket.roomUrl) {
+    const params = new URLSearchParams();
+    if (query !== undefined && typeof query !== "function") {
+      for (const [key, value] of Object.entries(query)) if (value !== null && value !== undefined) params.append(key, value);
+    }
+    const search = params.toString();
+    url = search ? `${socket.roomUrl}?${search}` : socket.roomUrl;
+  }
+  return (url ?? "").replace(/^ws/, "http");
 }
 
 const HOOK_OWN_OPTIONS = ["host", "query", "queryDeps", "cacheTtl", "onMessage", "onOpen", "onClose"] as const;

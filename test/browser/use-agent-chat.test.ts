@@ -1,0 +1,117 @@
+/**
+ * `hearth/react`'s `useAgentChat` in a real browser, on a `useAgent` socket whose query carries an
+ * auth token that the worker checks on every request: the stored transcript is loaded with that
+ * query (as the Agents SDK does, without PartySocket's `_pk`), a history request that fails after
+ * a reconnect leaves the transcript shown.
+ *
+ * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
+ */
+import { fileURLToPath } from "node:url";
+import type { UIMessage } from "ai";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { BrowserApp, browserSuite, clickTestId as click, hasChromium, testIdText as text } from "../support/browser.ts";
+import { AIChatAgent } from "../../src/chat/index.ts";
+import { routeAgentRequest } from "../../src/index.ts";
+import { uniqueName } from "../client/helpers.ts";
+
+const FIXTURE = fileURLToPath(new URL("./fixtures/chat-app.tsx", import.meta.url));
+/** Upper bound for every wait on the page. */
+const WAIT = 10_000;
+
+/** The tests only read its stored transcript. */
+class Chat extends AIChatAgent {
+  override async onChatMessage(): Promise<Response> {
+    return new Response("unused");
+  }
+}
+
+const HTML = `<!doctype html>
+<html>
+  <head><meta charset="utf-8"><title>useAgentChat</title></head>
+  <body>
+    <p>getInitialMessages url: <output data-testid="loader-url"></output></p>
+    <div id="root"></div>
+    <script type="module" src="/app.js"></script>
+  </body>
+</html>`;
+
+const TRANSCRIPT: UIMessage[] = [
+  { id: "m1", role: "user", parts: [{ type: "text", text: "hi" }] },
+  { id: "m2", role: "assistant", parts: [{ type: "text", text: "hello" }] },
+];
+
+describe.skipIf(!hasChromium)(
+  browserSuite("useAgentChat in headless Chromium"),
+  () => {
+    const app = new BrowserApp();
+    /** The query of every history request, by room. */
+    const historyQueries = new Map<string, string[]>();
+    /** While true, history requests fail (503) after the token check. */
+    let historyFails = false;
+    const hasToken = (request: Request): boolean => new URL(request.url).searchParams.get("token") === "secret";
+
+    beforeAll(() =>
+      app.start({
+        tmpPrefix: "hearth-browser-chat-",
+        entry: FIXTURE,
+        html: HTML,
+        agents: { Chat },
+        timeout: WAIT,
+        // The worker refuses connections and requests without the token.
+        route: async (request, env) =>
+          (await routeAgentRequest(request, env, {
+            onBeforeConnect: (req) => (hasToken(req) ? undefined : new Response("no token", { status: 401 })),
+            onBeforeRequest: (req, { name }) => {
+              const url = new URL(req.url);
+              if (url.pathname.endsWith("/get-messages")) {
+                historyQueries.set(name, [...(historyQueries.get(name) ?? []), url.search]);
+                if (hasToken(req) && historyFails) return new Response("unavailable", { status: 503 });
+              }
+              return hasToken(req) ? undefined : new Response("no token", { status: 401 });
+            },
+          })) ?? undefined,
+      }),
+    );
+    afterAll(() => app.close());
+
+    /** Opens the page on a room whose agent already stores {@link TRANSCRIPT}. */
+    async function openRoom(search = ""): Promise<{ page: Page; room: string; warnings: string[] }> {
+      const room = uniqueName("room");
+      await app.host!.invoke("Chat", room, "persistMessages", [TRANSCRIPT]);
+      const page = await app.open(`?room=${room}${search}`);
+      const warnings: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "warning") warnings.push(message.text());
+      });
+      return { page, room, warnings };
+    }
+
+    test("loads the history with the connection's query, and keeps the transcript when a later load fails", async () => {
+      const { page, room, warnings } = await openRoom();
+      await expect.poll(text(page, "loading"), { timeout: WAIT }).toBe("false");
+      expect(await text(page, "count")()).toBe("2");
+      expect(historyQueries.get(room)).toEqual(["?token=secret"]);
+
+      // After a reconnect the history is read again; this time the request fails.
+      historyFails = true;
+      try {
+        await click(page, "reconnect");
+        await expect.poll(() => historyQueries.get(room)?.length, { timeout: WAIT }).toBe(2);
+        await expect.poll(() => warnings.find((warning) => warning.includes("Could not load the chat history")), { timeout: WAIT }).toMatch(/503/);
+      } finally {
+        historyFails = false;
+      }
+      expect(await text(page, "count")()).toBe("2");
+      expect(app.problems.filter((problem) => !problem.includes("Failed to load resource"))).toEqual([]);
+    });
+
+    test("getInitialMessages gets the agent's URL with the connection's query", async () => {
+      const { page } = await openRoom("&custom-loader");
+      await expect.poll(text(page, "loading"), { timeout: WAIT }).toBe("false");
+      const url = new URL((await text(page, "loader-url")()) ?? "");
+      expect(url.search).toBe("?token=secret");
+      expect(url.pathname).toMatch(/^\/agents\/chat\/room-[^/]+$/);
+    });
+  },
+);
