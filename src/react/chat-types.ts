@@ -110,6 +110,8 @@ export type UseAgentChatOptions<M extends UIMessage = UIMessage> = Omit<
   syncMessagesToServer?: boolean;
   /** Milliseconds to coalesce renders while streaming (default 50); `false` renders every chunk. */
   throttle?: number | false;
+  /** @deprecated Use `throttle`, which wins when both are given. */
+  experimental_throttle?: number;
   /**
    * Called once for each chat request that ends: this tab's (once `status` has settled, so it may
    * call `sendMessage`), another tab's, the agent's own, and ends replayed after a reconnect. Not

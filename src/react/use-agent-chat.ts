@@ -87,10 +87,13 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
     resume = true,
     cancelOnClientAbort = false,
     syncMessagesToServer: _sync,
-    throttle = 50,
+    throttle: throttleOption,
+    experimental_throttle: experimentalThrottle,
     onTurnEnd: _onTurnEnd,
     ...chatInit
   } = options;
+  // The Agents SDK's order: `throttle`, then its deprecated name, then 50 ms.
+  const throttle = throttleOption ?? experimentalThrottle ?? 50;
   const latest = useRef(options);
   latest.current = options;
   const url = httpUrlOf(agent);

@@ -2,12 +2,12 @@
  * `hearth/react`'s `useAgentChat` in a real browser, on a `useAgent` socket whose query carries an
  * auth token that the worker checks on every request: the stored transcript is loaded with that
  * query (as the Agents SDK does, without PartySocket's `_pk`), a history request that fails after
- * a reconnect leaves the transcript shown.
+ * a reconnect leaves the transcript shown, and `experimental_throttle` sets the render throttle.
  *
  * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import { fileURLToPath } from "node:url";
-import type { UIMessage } from "ai";
+import { createUIMessageStream, createUIMessageStreamResponse, type UIMessage } from "ai";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BrowserApp, browserSuite, clickTestId as click, hasChromium, testIdText as text } from "../support/browser.ts";
@@ -19,10 +19,27 @@ const FIXTURE = fileURLToPath(new URL("./fixtures/chat-app.tsx", import.meta.url
 /** Upper bound for every wait on the page. */
 const WAIT = 10_000;
 
-/** The tests only read its stored transcript. */
+/** Where a turn of `Chat` waits, between its two pieces of text and its end, until the test lets it go. */
+let hold: Promise<void> = Promise.resolve();
+
+/** Answers "first second" in two pieces, each followed by a transient data part marking it sent. */
 class Chat extends AIChatAgent {
   override async onChatMessage(): Promise<Response> {
-    return new Response("unused");
+    const held = hold;
+    const stream = createUIMessageStream({
+      execute: async ({ writer }) => {
+        writer.write({ type: "start" });
+        writer.write({ type: "text-start", id: "t" });
+        writer.write({ type: "text-delta", id: "t", delta: "first" });
+        writer.write({ type: "data-mark", data: "1", transient: true });
+        writer.write({ type: "text-delta", id: "t", delta: " second" });
+        writer.write({ type: "data-mark", data: "2", transient: true });
+        await held;
+        writer.write({ type: "text-end", id: "t" });
+        writer.write({ type: "finish" });
+      },
+    });
+    return createUIMessageStreamResponse({ stream });
   }
 }
 
@@ -30,7 +47,8 @@ const HTML = `<!doctype html>
 <html>
   <head><meta charset="utf-8"><title>useAgentChat</title></head>
   <body>
-    <p>getInitialMessages url: <output data-testid="loader-url"></output></p>
+    <p>data parts: <output data-testid="marks"></output>, transcripts rendered while streaming:
+      <output data-testid="streaming-transcripts">0</output>, getInitialMessages url: <output data-testid="loader-url"></output></p>
     <div id="root"></div>
     <script type="module" src="/app.js"></script>
   </body>
@@ -112,6 +130,31 @@ describe.skipIf(!hasChromium)(
       const url = new URL((await text(page, "loader-url")()) ?? "");
       expect(url.search).toBe("?token=secret");
       expect(url.pathname).toMatch(/^\/agents\/chat\/room-[^/]+$/);
+    });
+
+    test("experimental_throttle sets how often a streaming answer renders", async () => {
+      let release!: () => void;
+      hold = new Promise((resolve) => (release = resolve));
+      // Ten minutes: during this test only a change of status publishes the transcript.
+      const { page } = await openRoom("&experimental_throttle=600000");
+      await expect.poll(text(page, "loading"), { timeout: WAIT }).toBe("false");
+      try {
+        await click(page, "send");
+        // Both pieces of the answer are in the chat once the second mark has arrived. The change of
+        // status to "streaming" published one transcript; with the default throttle (50 ms) the
+        // pieces would publish another a moment later.
+        await expect.poll(text(page, "marks"), { timeout: WAIT }).toBe("1,2");
+        await expect.poll(text(page, "streaming-transcripts"), { timeout: WAIT }).toBe("1");
+        // Time for a 50 ms throttle to show; ten minutes cannot run out, whatever the machine's speed.
+        await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 500)));
+        expect(await text(page, "status")()).toBe("streaming");
+        expect(await text(page, "streaming-transcripts")()).toBe("1");
+      } finally {
+        release();
+      }
+      // The end of the turn is a change of status: the whole answer renders at once.
+      await expect.poll(text(page, "status"), { timeout: WAIT }).toBe("ready");
+      expect(await text(page, "answer")()).toBe("first second");
     });
   },
 );
