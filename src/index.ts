@@ -70,7 +70,7 @@ export { routeAgentRequest, type RouteOptions, type Lobby, type BeforeHook } fro
 export { serve, type ServeOptions } from "./platform/serve.ts";
 export type { HearthServer, WorkerFetch, ExecutionContext } from "./gateway/serve.ts";
 export type { RequestMetrics, RequestOutcome } from "./gateway/request-metrics.ts";
-export type { CorsOption } from "./gateway/cors.ts";
+export type { AgentCorsOption, CorsOption } from "./gateway/cors.ts";
 export { SqlCursor, SqlStorage, type SqlValue, type SqlRow, type SqlResult, type SqlStorageValue } from "./storage/sql.ts";
 export { KvStorage, type KvListOptions } from "./storage/kv.ts";
 export { SqlError, StorageClosedError } from "./storage/errors.ts";

@@ -1,6 +1,6 @@
 import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
-import { corsHeaders, withCors, type CorsOption } from "./cors.ts";
+import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodePathSegment, pathnameOf } from "./url-path.ts";
 import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
@@ -21,7 +21,8 @@ export type BeforeHook = (request: Request, lobby: Lobby) => Response | Request 
 export interface RouteOptions {
   /** First path segment(s). Default "agents". */
   prefix?: string;
-  cors?: CorsOption;
+  /** CORS headers on every answer and a 200 preflight: `true` for permissive ones, or the headers (`HeadersInit`), as on Cloudflare. */
+  cors?: AgentCorsOption;
   /** Runs before a WebSocket upgrade: authenticate here. */
   onBeforeConnect?: BeforeHook;
   /** Runs before an HTTP request reaches the agent. */

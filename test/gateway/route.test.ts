@@ -73,14 +73,13 @@ describe("routeAgentRequest", () => {
     }
   });
 
-  it.each([
+  it.each<[string, HeadersInit]>([
     ["a Headers object", new Headers({ "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true" })],
     ["[name, value] pairs", [["Access-Control-Allow-Origin", "https://app.example"], ["Access-Control-Allow-Credentials", "true"]]],
     ["a record", { "Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true" }],
   ])("sets the CORS headers given as %s (the Agents SDK's cors: HeadersInit)", async (_label, cors) => {
-    // RouteOptions still types `cors` as a record; code written for the Agents SDK passes the other forms.
     const headersWorker: WorkerFetch = async (request, env) =>
-      (await routeAgentRequest(request, env, { cors: cors as Record<string, string> })) ?? new Response("worker 404", { status: 404 });
+      (await routeAgentRequest(request, env, { cors })) ?? new Response("worker 404", { status: 404 });
     harness = await startHarness({ ChatRoom }, { fetch: headersWorker });
     const origin = { origin: "https://app.example" };
     const answered = await fetch(`${harness.url}/agents/chat-room/x`, { headers: origin });
