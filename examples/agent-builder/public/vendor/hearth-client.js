@@ -798,6 +798,13 @@ function splitCallOptions(options) {
   const { stream, timeout } = options;
   return { stream, timeout };
 }
+function notify(callback) {
+  try {
+    callback();
+  } catch (error) {
+    console.error("[hearth] A stream callback of an RPC call threw:", error);
+  }
+}
 var PendingCalls = class {
   #calls = /* @__PURE__ */ new Map();
   /** How many calls are waiting. */
@@ -807,9 +814,9 @@ var PendingCalls = class {
   /**
    * Registers a call and hands its request frame to `transmit`, which sends
    * it and returns the socket it went out on, or `null` when it could not be
-   * sent yet (then {@link PendingCalls.flush} or {@link PendingCalls.markSent}
-   * deals with it once a socket opens). Calls without stream callbacks time
-   * out after `defaultTimeout` ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
+   * sent yet (then {@link PendingCalls.flush} sends it once a socket opens).
+   * Calls without stream callbacks time out after `defaultTimeout`
+   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
    */
   start(transmit, method, args, options, defaultTimeout) {
     const { stream, timeout } = splitCallOptions(options);
@@ -830,8 +837,8 @@ var PendingCalls = class {
         entry.timer = setTimeout(() => {
           this.#finish(id, entry);
           const message = `RPC call to ${method} timed out after ${limit}ms`;
-          stream?.onError?.(message);
           reject(new Error(message));
+          notify(() => stream?.onError?.(message));
         }, limit);
       }
       this.#calls.set(id, entry);
@@ -846,10 +853,6 @@ var PendingCalls = class {
       entry.sentOn = socket;
     }
   }
-  /** Marks buffered calls as sent on `socket` (its buffer was flushed on open). */
-  markSent(socket) {
-    for (const entry of this.#calls.values()) entry.sentOn ??= socket;
-  }
   /** Applies an `rpc` reply frame; returns false when no call has its id. */
   settle(frame) {
     const entry = this.#calls.get(frame.id);
@@ -857,8 +860,8 @@ var PendingCalls = class {
     if (!frame.success) {
       const message = frame.error ?? "RPC call failed";
       this.#finish(frame.id, entry);
-      entry.stream?.onError?.(message);
       entry.reject(new AgentCallError(message, entry.method));
+      notify(() => entry.stream?.onError?.(message));
       return true;
     }
     if (frame.done === false) {
@@ -866,8 +869,8 @@ var PendingCalls = class {
       return true;
     }
     this.#finish(frame.id, entry);
-    entry.stream?.onDone?.(frame.result);
     entry.resolve(frame.result);
+    notify(() => entry.stream?.onDone?.(frame.result));
     return true;
   }
   /** Rejects the calls that were sent on `socket` (their replies will never come). */
@@ -886,8 +889,8 @@ var PendingCalls = class {
     for (const [id, entry] of [...this.#calls]) {
       if (!match(entry)) continue;
       this.#finish(id, entry);
-      entry.stream?.onError?.(reason);
       entry.reject(new Error(reason));
+      notify(() => entry.stream?.onError?.(reason));
     }
   }
   #finish(id, entry) {
@@ -1067,7 +1070,6 @@ var PROBED_KEYS = /* @__PURE__ */ new Set([
   "valueOf",
   "constructor",
   "prototype",
-  "inspect",
   "$$typeof",
   "asymmetricMatch",
   "nodeType",
@@ -1093,11 +1095,6 @@ var AgentClientSocket = class extends PartySocket {
    * connected to a sub-agent; updated by the server's identity frame.
    */
   agent;
-  /**
-   * The address as given, root first: the top-level `{ agent, name }`, then
-   * each `sub` step. (PartySocket's `path` is the URL sub-path.)
-   */
-  agentPath;
   /** The last state received or set, `undefined` until then. */
   state = void 0;
   /** True between the identity handshake and the next close. */
@@ -1119,6 +1116,10 @@ var AgentClientSocket = class extends PartySocket {
   #ready = new ReadySignal();
   #identities = new IdentityHistory();
   #policy;
+  /** The address, root first; `updateProperties` may change it. */
+  #steps;
+  /** The `prefix` option; `updateProperties` may change it. */
+  #prefix;
   #closed = false;
   /** Whether the current connection attempt opened, for the message of a terminal close. */
   #opened = false;
@@ -1142,9 +1143,9 @@ var AgentClientSocket = class extends PartySocket {
     self.socket = this;
     this.#policy = policy;
     this.#options = options;
-    const steps = agentSteps(options);
-    const leaf = steps[steps.length - 1];
-    this.agentPath = Object.freeze(steps.map((step) => Object.freeze(step)));
+    this.#steps = frozenSteps(options);
+    this.#prefix = options.prefix;
+    const leaf = this.#steps[this.#steps.length - 1];
     this.agent = camelCaseToKebabCase(leaf.agent);
     this.name = leaf.name;
     this.stub = createStubProxy((method, args) => this.#call(method, args));
@@ -1154,12 +1155,19 @@ var AgentClientSocket = class extends PartySocket {
     this.addEventListener("open", () => {
       this.#opened = true;
       this.connectionError = null;
-      this.#calls.markSent(this);
+      this.#calls.flush(this);
     });
     this.addEventListener("close", (event) => this.#onClose(event));
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
     if (onClose) this.addEventListener("close", (event) => onClose(event));
     if (onError) this.addEventListener("error", (event) => onError(event));
+  }
+  /**
+   * The address as given, root first: the top-level `{ agent, name }`, then
+   * each `sub` step. (PartySocket's `path` is the URL sub-path.)
+   */
+  get agentPath() {
+    return this.#steps;
   }
   /**
    * Settles once the server identified the instance (and, when it announced
@@ -1180,6 +1188,37 @@ var AgentClientSocket = class extends PartySocket {
     this.#calls.rejectAll(CLOSED);
     super.close(code, reason);
   }
+  /**
+   * PartySocket's: changes options for the next connection (`reconnect()`
+   * makes one now). `room` (the instance name), `party` (the agent class,
+   * URL form) and `prefix` readdress the client, as in the Agents SDK, unless
+   * it has a `basePath`; calls not sent yet are then discarded, since they
+   * were meant for the previous instance.
+   */
+  updateProperties(update) {
+    const { room, party, prefix, ...rest } = update;
+    const readdress = (room !== void 0 || party !== void 0 || prefix !== void 0) && rest.basePath === void 0 && !this.#options.basePath;
+    const { agent, name } = this;
+    let basePath = rest.basePath;
+    if (readdress) {
+      const [root, ...sub] = this.#steps;
+      const next = { agent: party ?? root.agent, name: room ?? root.name, prefix: prefix ?? this.#prefix, sub };
+      basePath = socketPath(next).basePath;
+      this.#steps = frozenSteps(next);
+      this.#prefix = next.prefix;
+    }
+    super.updateProperties({ ...rest, basePath, path: (rest.path ?? this.path).replace(/^\/+/, "") });
+    if (readdress) {
+      this.#identities.reset();
+      this.#calls.rejectUnsent("Call discarded: the client was readdressed before it could be sent");
+      const leaf = this.#steps[this.#steps.length - 1];
+      this.agent = camelCaseToKebabCase(leaf.agent);
+      this.name = leaf.name;
+    } else {
+      this.agent = agent;
+      this.name = name;
+    }
+  }
   /** Closes the current connection, if any, and connects again. */
   reconnect(code, reason) {
     this.#closed = false;
@@ -1190,7 +1229,7 @@ var AgentClientSocket = class extends PartySocket {
       return Promise.reject(new Error(CLOSED));
     }
     return this.#calls.start(
-      (request) => this.send(request) ? this : null,
+      (request) => this.readyState === this.OPEN && this.send(request) ? this : null,
       method,
       args,
       options,
@@ -1251,6 +1290,9 @@ var AgentClientSocket = class extends PartySocket {
     this.#options.onConnectionError?.(error);
   }
 };
+function frozenSteps(address) {
+  return Object.freeze(agentSteps(address).map((step) => Object.freeze(step)));
+}
 var AgentClient = AgentClientSocket;
 
 // src/client/agent-fetch.ts
@@ -1354,12 +1396,28 @@ function readChatFrame(data) {
 }
 
 // src/client/chat-history.ts
+var AgentMessagesError = class extends Error {
+  constructor(status, statusText) {
+    super(`The chat history request was answered ${status}${statusText ? ` ${statusText}` : ""}`);
+    this.status = status;
+  }
+  status;
+  name = "AgentMessagesError";
+};
 async function getAgentMessages(options) {
+  try {
+    return await fetchAgentMessages(options);
+  } catch (error) {
+    if (error instanceof AgentMessagesError) return [];
+    throw error;
+  }
+}
+async function fetchAgentMessages(options) {
   const url = "url" in options ? options.url : agentUrl({ ...options, path: "get-messages" });
   const response = await (options.fetch ?? fetch)(url, { credentials: options.credentials, headers: options.headers });
   if (!response.ok) {
     await response.body?.cancel();
-    return [];
+    throw new AgentMessagesError(response.status, response.statusText);
   }
   const text = await response.text();
   if (text.trim() === "") return [];
