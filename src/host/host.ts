@@ -313,8 +313,19 @@ export class ActorHost implements CellHost, AgentDispatcher {
 
   atParent<T>(cell: ActorCell, task: (parent: Actor) => T | Promise<T>): Promise<T> {
     if (cell.place.path.length === 0) return Promise.reject(new TypeError(`${cell.binding.className}/${cell.name} is not a sub-agent: it has no parent`));
-    const parent = cell.place.path.slice(0, -1).reduce((place, child) => childPlace(place, child), rootPlace(this.dataDir, cell.place.rootSlug, cell.place.rootName));
-    return this.#deliverAt(parent, task);
+    return this.#deliverAt(this.#parentPlace(cell), task);
+  }
+
+  atRunningParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean {
+    if (cell.place.path.length === 0) return false;
+    const parent = this.#cells.get(placeKey(this.#parentPlace(cell)));
+    if (parent === undefined || parent.closed) return false;
+    void parent.mailbox.deliver(() => task(parent.instance)).catch((error: unknown) => console.error(`[hearth] ${parent.binding.className}/${parent.name}:`, error));
+    return true;
+  }
+
+  #parentPlace(cell: ActorCell): CellPlace {
+    return cell.place.path.slice(0, -1).reduce((place, child) => childPlace(place, child), rootPlace(this.dataDir, cell.place.rootSlug, cell.place.rootName));
   }
 
   socketSettings(cell: ActorCell): Record<string, unknown> {

@@ -70,19 +70,18 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
 
   /**
    * Deletes this agent's database and closes its connections; a sub-agent is also forgotten by its
-   * parent (no longer listed), as Cloudflare's facets are. The parent learns it after this returns: a
-   * parent waiting on this very call must not hold it up.
+   * parent (no longer listed), as Cloudflare's facets are. The parent learns it after this returns (a
+   * parent waiting on this very call must not hold it up), and only while it is in memory: it is
+   * never woken, nor made again after its own destroy, for this.
    */
   override async destroy(): Promise<void> {
     const self = this.selfPath.at(-1)!;
     const runtime = this[AGENT_RUNTIME];
-    const hasParent = this.parentPath.length > 0;
     await super.destroy();
-    if (hasParent) {
-      void runtime.atParent((parent) => (parent as unknown as SubAgentAgent)[FORGET_CHILD](self.className, self.name)).catch((error: unknown) => {
-        console.error(`[hearth] ${self.className}/${self.name} was destroyed, but its parent could not forget it:`, error);
-      });
-    }
+    runtime.atRunningParent((parent) => {
+      const forget = (parent as unknown as Partial<Record<typeof FORGET_CHILD, (className: string, name: string) => void>>)[FORGET_CHILD];
+      forget?.call(parent, self.className, self.name); // a Durable Object facet parent keeps no list
+    });
   }
 
   /** @internal A child destroyed itself: it is no longer listed (unless it was used again since). */

@@ -2,7 +2,7 @@
  * A sub-agent that destroys itself is forgotten by its parent, as Cloudflare's facets are: no longer
  * listed, and its next use through the parent creates it afresh.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -17,7 +17,15 @@ class Thread extends Agent {
   async selfDestruct(): Promise<void> {
     await this.destroy();
   }
+  /** Destroys itself a moment later: after its parent, here. */
+  async destroySoon(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.destroy();
+    childDestroyed = true;
+  }
 }
+
+let childDestroyed = false;
 
 class Inbox extends Agent {
   async post(name: string): Promise<number> {
@@ -25,6 +33,13 @@ class Inbox extends Agent {
   }
   async close(name: string): Promise<void> {
     await (await this.subAgent(Thread, name)).selfDestruct();
+  }
+  async kick(name: string): Promise<void> {
+    const child = await this.subAgent(Thread, name);
+    void child.destroySoon().catch(() => {});
+  }
+  async gone(): Promise<void> {
+    await this.destroy();
   }
   info(name: string): { has: boolean; list: string[] } {
     return { has: this.hasSubAgent(Thread, name), list: this.listSubAgents().map((child) => child.name) };
@@ -49,6 +64,26 @@ describe("a sub-agent's destroy()", () => {
       expect(await inbox.info("t1")).toEqual({ has: false, list: ["t2"] });
       expect(await inbox.post("t1")).toBe(1);
       expect(await inbox.info("t1")).toEqual({ has: true, list: ["t2", "t1"] });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("never brings back a parent destroyed before the child destroyed itself", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "hearth-sub-destroy-"));
+    dirs.push(dataDir);
+    const host = new Host({ dataDir, agents: { Inbox, Thread } });
+    const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile() && e.name.endsWith(".sqlite")).map((e) => e.name);
+    try {
+      const inbox = (await getAgentByName(host.env.Inbox as never, "u2")) as unknown as Inbox;
+      await inbox.post("t1");
+      await inbox.kick("t1");
+      await inbox.gone();
+      expect(files(join(dataDir, "agents"))).toEqual([]);
+      for (let i = 0; i < 500 && !childDestroyed; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(childDestroyed).toBe(true);
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 5)); // whatever follows its destroy
+      expect(files(join(dataDir, "agents"))).toEqual([]);
     } finally {
       await host.close();
     }
