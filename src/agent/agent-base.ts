@@ -353,6 +353,8 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
     const connection = this.#connection(record);
+    // A reconnect with the same id replaced a socket the agent is not told closed: its streams end here.
+    abandonStreams(this, connection.id);
     return this.#scope(() => this.#connect(connection, record, request), { connection, request });
   }
 

@@ -17,6 +17,8 @@ export class StreamingResponse {
   readonly #id: string;
   readonly #release: () => void;
   #closed = false;
+  /** Its client left: later calls are dropped quietly (a method may go on producing for nobody). */
+  #abandoned = false;
 
   /** @internal */
   constructor(connection: Connection, id: string, release: () => void) {
@@ -54,7 +56,9 @@ export class StreamingResponse {
 
   /** @internal Its connection closed: nothing can reach the client, and the agent need not stay for it. */
   abandon(): void {
-    if (!this.#closed) this.#close();
+    if (this.#closed) return;
+    this.#abandoned = true;
+    this.#close();
   }
 
   #close(): void {
@@ -64,7 +68,7 @@ export class StreamingResponse {
 
   /** Cloudflare's StreamingResponse ignores calls after the end, with a warning: a `finally { stream.end() }` must not fail the event. */
   #ended(what: string): boolean {
-    if (this.#closed) console.warn(`StreamingResponse.${what}() called after the stream was closed`);
+    if (this.#closed && !this.#abandoned) console.warn(`StreamingResponse.${what}() called after the stream was closed`);
     return this.#closed;
   }
 }

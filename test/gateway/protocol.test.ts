@@ -22,6 +22,9 @@ const oneNumber: StandardSchema = {
 };
 
 const changes: Array<{ state: unknown; source: string }> = [];
+let resumeProducer: (() => void) | undefined;
+const closedIds: string[] = [];
+let producedAfterLeave: number | undefined;
 const received: Array<string | number> = [];
 
 class Board extends Agent<unknown, { score: number }> {
@@ -66,6 +69,17 @@ class Board extends Agent<unknown, { score: number }> {
     this.setState({ score: 555 });
     stream.end("ok");
     throw new Error("failed after the end");
+  }
+  onClose(connection: Connection) {
+    closedIds.push(connection.id);
+  }
+  /** Goes on sending after its client left, once `resumeProducer` is called. */
+  @callable({ streaming: true }) async produce(stream: StreamingResponse) {
+    stream.send("first");
+    await new Promise<void>((resolve) => (resumeProducer = resolve));
+    let sent = 0;
+    for (let i = 0; i < 100; i++) if (stream.send(i)) sent++;
+    producedAfterLeave = sent;
   }
   /** Returns with the stream open (its client is left waiting, as on Cloudflare). */
   @callable({ streaming: true }) noEnd(stream: StreamingResponse) {
@@ -177,6 +191,44 @@ describe("wire protocol", () => {
     }
     expect(hibernated).toBe(1);
     expect(harness.host.internals.isLive("Board", "open-stream")).toBe(false);
+  });
+
+  it("releases a stream left open when a reconnect with the same id replaces its socket", async () => {
+    const first = await open("/agents/board/replaced?_pk=same");
+    first.send({ type: "rpc", id: "r1", method: "noEnd", args: [] });
+    await first.waitFor((f) => typeof f === "object" && f.id === "r1");
+    const second = await open("/agents/board/replaced?_pk=same"); // the first socket is closed, 4000
+    await first.waitClosed();
+    await second.waitForType("cf_agent_mcp_servers"); // connected
+    // The agent may hibernate with the new socket open (a hibernatable WebSocket); the old stream no longer holds it.
+    let hibernated = 0;
+    for (let i = 0; i < 200 && hibernated === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      hibernated = harness.host.hibernateIdleAgents();
+    }
+    expect(hibernated).toBe(1);
+    second.close();
+  });
+
+  it("drops a stream's chunks quietly once its client has left", async () => {
+    const socket = await open("/agents/board/producer?_pk=producer-client");
+    socket.send({ type: "rpc", id: "p1", method: "produce", args: [] });
+    await socket.waitFor((f) => typeof f === "object" && f.id === "p1");
+    socket.close();
+    await socket.waitClosed();
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warnings.push(args);
+    try {
+      // The agent learns its client left (onClose), then the producer goes on.
+      for (let i = 0; i < 2000 && !closedIds.includes("producer-client"); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      resumeProducer!();
+      for (let i = 0; i < 2000 && producedAfterLeave === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      console.warn = warn;
+    }
+    expect(producedAfterLeave).toBe(0);
+    expect(warnings).toEqual([]);
   });
 
   it("rejects state from read-only connections and invalid state, keeping the stored state", async () => {
