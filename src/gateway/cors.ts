@@ -29,14 +29,22 @@ const DEFAULT_CORS: Record<string, string> = {
  */
 export function corsHeaders(option: AgentCorsOption | undefined): Record<string, string> | undefined {
   if (!option) return undefined;
-  return option === true ? DEFAULT_CORS : Object.fromEntries(new Headers(option));
+  if (option === true) return DEFAULT_CORS;
+  // Read once per option object (a route passes the same one with every request).
+  let headers = normalized.get(option);
+  if (headers === undefined) normalized.set(option, (headers = Object.fromEntries(new Headers(option))));
+  return headers;
 }
+
+const normalized = new WeakMap<object, Record<string, string>>();
 
 /** Copies a response with CORS headers added (responses from fetch may have immutable headers). */
 export function withCors(response: Response, headers: HeadersInit | undefined): Response {
   if (!headers) return response;
   const merged = new Headers(response.headers);
-  for (const [key, value] of new Headers(headers)) merged.set(key, value);
+  // A record (what corsHeaders gives) is read as it is; other forms through Headers.
+  const pairs = headers instanceof Headers || Array.isArray(headers) ? new Headers(headers) : Object.entries(headers);
+  for (const [key, value] of pairs) merged.set(key, value);
   // A string body is handed on as the string: the copy is written in one call, as the original would be.
   const text = takeCompleteBody(response);
   const copy = new Response(text ?? response.body, { status: response.status, statusText: response.statusText, headers: merged });

@@ -91,10 +91,11 @@ export class Timekeeper {
 
   /**
    * Indexes a file that arrived without its actor running (a facet copied by `clone`): its alarm and
-   * tasks are then due even while nothing wakes it.
+   * tasks are then due even while nothing wakes it. Not its fibers: those copied mid-run are still
+   * running in the source, and recovering them in the copy at once would do their work twice.
    */
   indexFile(file: string): void {
-    const entry = readEntry(file, this.#clock.now(), this.#wakeSources.map(({ read }) => read));
+    const entry = readEntry(file, this.#clock.now(), []);
     if (entry !== undefined) this.dispatcher.lower(entry.slug, entry.name, entry.at);
   }
 

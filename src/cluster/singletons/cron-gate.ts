@@ -36,8 +36,8 @@ export function clusterCronGate(options: { pool: pg.Pool; nodeId: string; schema
     },
     async done(cron, scheduledTime) {
       await options.pool.query(`UPDATE ${table} SET done = true WHERE cron = $1 AND scheduled_time = $2 AND node_id = $3`, [cron, scheduledTime, options.nodeId]);
-      // Old claims are of no use once their runs are long past.
-      await options.pool.query(`DELETE FROM ${table} WHERE done AND claimed_at < now() - interval '7 days'`);
+      // Old claims are of no use once their runs are long past, done or not (a failed run keeps its claim).
+      await options.pool.query(`DELETE FROM ${table} WHERE claimed_at < now() - interval '7 days'`);
     },
   };
 }
