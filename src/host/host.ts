@@ -317,8 +317,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
   }
 
   atRunningParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean {
-    if (cell.place.path.length === 0) return false;
-    const parent = this.#cells.get(placeKey(this.#parentPlace(cell)));
+    const parent = cell.place.path.length === 0 ? undefined : this.#cells.get(placeKey(this.#parentPlace(cell)));
     if (parent === undefined || parent.closed) return false;
     void parent.mailbox.deliver(() => task(parent.instance)).catch((error: unknown) => console.error(`[hearth] ${parent.binding.className}/${parent.name}:`, error));
     return true;
