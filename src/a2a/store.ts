@@ -13,6 +13,8 @@
 import type { AgentDatabase } from "../storage/database.ts";
 import type { A2AArtifact, A2AMessage, A2APushConfig, A2AProtocolVersion, A2AStreamEvent, A2ATask, A2ATaskState } from "./types.ts";
 import { isFinalState, TERMINAL_STATES } from "./types.ts";
+import { addMissingColumns, type AddedColumn } from "../storage/added-columns.ts";
+import { runTemplate } from "../storage/sql.ts";
 
 /** What the log holds: status changes and artifact updates. */
 export type LoggedEvent = Extract<A2AStreamEvent, { kind: "status" | "artifact" }>;
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS _hearth_a2a_push_configs (
 `;
 
 /** Columns added since the tables were first made: an older agent's tables get them on first use. */
-const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [
+const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "_hearth_a2a_tasks", column: "applied_seq", type: "INTEGER" },
   { table: "_hearth_a2a_events", column: "in_history", type: "INTEGER" },
 ];
@@ -100,10 +102,7 @@ export class A2ATaskStore {
   private constructor(db: AgentDatabase) {
     this.#db = db;
     db.execScript(SCHEMA);
-    for (const { table, column, type } of ADDED_COLUMNS) {
-      const present = (db.statement("SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = ?").get(table, column) as { n: number }).n > 0;
-      if (!present) db.execScript(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-    }
+    addMissingColumns(ADDED_COLUMNS, (strings, ...values) => runTemplate(db, strings, values), (script) => db.execScript(script));
   }
 
   /** The store of `db` (its tables created on first use). */
@@ -166,10 +165,10 @@ export class A2ATaskStore {
    * history. Costs the event's size: the task's JSON is only rewritten when the event stops the task
    * (terminal, or waiting for the client), so that a finished task reads without replaying its log.
    * Returns the event's seq, or undefined when the task is in a terminal state already (first terminal wins).
+   * `head`: the task's head when the caller just read it.
    * @throws RangeError past `maxEvents` events (a terminal status is still accepted)
    */
-  append(id: string, event: LoggedEvent, now: number, maxEvents: number, inHistory = false): number | undefined {
-    const head = this.head(id);
+  append(id: string, event: LoggedEvent, now: number, maxEvents: number, inHistory = false, head = this.head(id)): number | undefined {
     if (!head || TERMINAL_STATES.has(head.state)) return undefined;
     // A terminal status always fits: a task over the limit must still be able to end.
     const ends = event.kind === "status" && TERMINAL_STATES.has(event.status.state);

@@ -8,7 +8,7 @@ import { a2aState, notify, type A2AAgentState, type LiveRun } from "./agent-stat
 import { A2A_ERROR_CODES, A2AError, taskNotFound } from "./errors.ts";
 import type { A2ALimits } from "./limits.ts";
 import { queuePushes, type PushPolicy } from "./push-delivery.ts";
-import type { LoggedEvent } from "./store.ts";
+import type { LoggedEvent, TaskHead } from "./store.ts";
 import {
   isFinalState,
   TERMINAL_STATES,
@@ -162,11 +162,11 @@ export class TaskRunner {
     const agentMessage = message === undefined ? undefined : toAgentMessage(message, taskId, head.contextId);
     const status = { state, ...(agentMessage ? { message: agentMessage } : {}), timestamp: new Date(this.#now).toISOString() };
     const event: LoggedEvent = { kind: "status", taskId, contextId: head.contextId, status, final: isFinalState(state) };
-    return this.#record(taskId, event, keep && agentMessage !== undefined) !== undefined;
+    return this.#record(taskId, event, keep && agentMessage !== undefined, head) !== undefined;
   }
 
-  #record(taskId: string, event: LoggedEvent, inHistory = false): number | undefined {
-    const seq = this.state.store.append(taskId, event, this.#now, this.#config.limits.maxEventsPerTask, inHistory);
+  #record(taskId: string, event: LoggedEvent, inHistory = false, head?: TaskHead): number | undefined {
+    const seq = this.state.store.append(taskId, event, this.#now, this.#config.limits.maxEventsPerTask, inHistory, head);
     if (seq === undefined) return undefined;
     notify(this.state, taskId, seq, event);
     if (event.kind === "status") queuePushes(this.state, taskId, seq, this.#config.push);

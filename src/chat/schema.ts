@@ -3,6 +3,7 @@
  * `ChatEngine`). An agent that never chats has none, and its wakes skip the chat entirely.
  */
 import type { SqlTag } from "../storage/sql.ts";
+import { addMissingColumns, type AddedColumn } from "../storage/added-columns.ts";
 
 export const CHAT_SCHEMA = `
 CREATE TABLE IF NOT EXISTS hearth_chat_messages (
@@ -40,13 +41,10 @@ CREATE TABLE IF NOT EXISTS hearth_chat_incidents (
 export const CHAT_STREAMS_TABLE = "hearth_chat_streams";
 
 /** Columns added after the tables were first created: an older agent's tables get them when its chat starts. */
-const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; type: string }> = [{ table: "hearth_chat_streams", column: "error", type: "TEXT" }];
+const ADDED_COLUMNS: readonly AddedColumn[] = [{ table: "hearth_chat_streams", column: "error", type: "TEXT" }];
 
 /** Creates the chat tables, or brings an older agent's up to date. */
 export function ensureChatSchema(sql: SqlTag, execScript: (script: string) => void): void {
   execScript(CHAT_SCHEMA);
-  for (const { table, column, type } of ADDED_COLUMNS) {
-    const present = sql<{ n: number }>`SELECT count(*) AS n FROM pragma_table_info(${table}) WHERE name = ${column}`[0]!.n > 0;
-    if (!present) execScript(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-  }
+  addMissingColumns(ADDED_COLUMNS, sql, execScript);
 }

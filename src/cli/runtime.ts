@@ -4,7 +4,7 @@ import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from 
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
 import { setWorkerEnv } from "../worker/worker-env.ts";
-import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
+import { newExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../platform/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
@@ -225,12 +225,8 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     // Work a request hands to ctx.waitUntil finishes before the bindings close at shutdown.
     const lingering = trackedContext({ recordErrors: false });
     // One context per request, as on Cloudflare (a handler's `ctx.props` is its request's alone); all share the tracker.
-    const requestContext = (props?: ExecutionContext["props"]): ExecutionContext => ({
-      waitUntil: (promise) => lingering.ctx.waitUntil(promise),
-      passThroughOnException: () => {},
-      ...(props === undefined ? {} : { props }),
-    });
-    forward = (request) => composed.worker(request, env, requestContext());
+    const track = lingering.ctx.waitUntil;
+    forward = (request) => composed.worker(request, env, newExecutionContext({ track }));
     for (const binding of config.unsupported) {
       warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
     }
@@ -238,7 +234,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     return {
       host,
       entry,
-      fetch: (request, _env, given) => composed.fetch(request, env, requestContext(given.props)),
+      fetch: (request, _env, given) => composed.fetch(request, env, newExecutionContext({ track, props: given.props })),
       warnings,
       secretValues: loaded.secretValues,
       banner: {

@@ -2,7 +2,8 @@ import { EmailError } from "./errors.ts";
 import { parseHeaderBlock } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
 import { resolveOutbound } from "./outbound.ts";
-import type { EmailExecutionContext, EmailHeader, WorkerEmail } from "./types.ts";
+import { newExecutionContext } from "../gateway/serve.ts";
+import type { EmailHeader, WorkerEmail } from "./types.ts";
 
 /** One received message: its bytes, envelope sender and header fields (parsed once for all recipients). */
 export interface ReceivedMail {
@@ -43,7 +44,7 @@ export async function deliverTo(
   if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
   const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => resolveOutbound(env) });
   try {
-    await handler(message, env, newEmailContext());
+    await handler(message, env, newExecutionContext());
   } catch (error) {
     message.markAnswered();
     const permanent = error instanceof EmailError && error.code === "unknown_agent";
@@ -57,10 +58,4 @@ export async function deliverTo(
   return { kind: "accepted", recipient };
 }
 
-/** One context per message, as per request: what a handler puts on it is its own. */
-function newEmailContext(): EmailExecutionContext {
-  return {
-    waitUntil: (promise) => void Promise.resolve(promise).catch((error: unknown) => console.error("[hearth] email waitUntil:", error)),
-    passThroughOnException: () => {},
-  };
-}
+

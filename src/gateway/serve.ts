@@ -98,12 +98,15 @@ const waitUntil = (promise: Promise<unknown>): void => void Promise.resolve(prom
 const passThroughOnException = (): void => {};
 
 /**
- * A new ExecutionContext for one request: `waitUntil` work runs on, its failures are logged. One per
- * request, as on Cloudflare: a handler (or a library such as workers-oauth-provider) sets `ctx.props`
- * for its own request only.
+ * A new ExecutionContext for one request (or one email): `waitUntil` work runs on (handed to
+ * `track` when given), its failures are logged. One per request, as on Cloudflare: a handler (or a
+ * library such as workers-oauth-provider) sets `ctx.props` for its own request only.
+ * @example const ctx = newExecutionContext({ props: { user: "ada" } });
  */
-export function newExecutionContext(): ExecutionContext {
-  return { waitUntil, passThroughOnException };
+export function newExecutionContext(options: { track?: (promise: Promise<unknown>) => void; props?: ExecutionContext["props"] } = {}): ExecutionContext {
+  const ctx: ExecutionContext = { waitUntil: options.track ?? waitUntil, passThroughOnException };
+  if (options.props !== undefined) ctx.props = options.props;
+  return ctx;
 }
 
 /**

@@ -13,6 +13,7 @@ import { splitStatements } from "../storage/split-statements.ts";
 import { ApiError, badRequest, blobSummary } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import { viewerStatement } from "./sql-viewer-guard.ts";
+import { readingArrays } from "../storage/sql.ts";
 
 type SqlParam = string | number | bigint | null | Uint8Array;
 
@@ -105,24 +106,23 @@ function execute(statement: StatementSync, bound: unknown[]): QueryResult {
       const { changes } = statement.run(...args);
       return { columns, rows: [], rowsAffected: Number(changes), truncated: false };
     }
-    const rows: unknown[][] = [];
     // Rows as arrays: two columns of one name (`SELECT 1 AS a, 2 AS a`) are two cells, not one.
-    statement.setReturnArrays(true);
-    const iterator = statement.iterate(...args);
-    let truncated = false;
-    for (const row of iterator) {
-      if (rows.length >= INSPECTOR_LIMITS.maxQueryRows) {
-        truncated = true;
-        iterator.return?.();
-        break;
+    return readingArrays(statement, () => {
+      const rows: unknown[][] = [];
+      const iterator = statement.iterate(...args);
+      let truncated = false;
+      for (const row of iterator) {
+        if (rows.length >= INSPECTOR_LIMITS.maxQueryRows) {
+          truncated = true;
+          iterator.return?.();
+          break;
+        }
+        rows.push((row as unknown as unknown[]).map(cell));
       }
-      rows.push((row as unknown as unknown[]).map(cell));
-    }
-    return { columns, rows, rowsAffected: 0, truncated };
+      return { columns, rows, rowsAffected: 0, truncated };
+    });
   } catch (error) {
     throw asSqlError(error, true);
-  } finally {
-    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
   }
 }
 

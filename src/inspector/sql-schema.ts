@@ -5,6 +5,7 @@
 import type { AgentDatabase } from "../storage/database.ts";
 import { notFound } from "./http.ts";
 import { cell, isFrameworkTable } from "./sql-console.ts";
+import { readingArrays } from "../storage/sql.ts";
 
 /** One table or view. */
 export interface TableInfo {
@@ -46,13 +47,7 @@ export function readTablePage(db: AgentDatabase, table: string, offset: number, 
   if (!known) throw notFound(`The agent's database has no table or view ${JSON.stringify(table)}`);
   const statement = db.statement(`SELECT * FROM ${quote(table)} LIMIT ? OFFSET ?`);
   const columns = statement.columns().map((column) => column.name);
-  statement.setReturnArrays(true); // a view may name two columns alike
-  let found: unknown[][];
-  try {
-    found = statement.all(limit + 1, offset) as unknown as unknown[][];
-  } finally {
-    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
-  }
+  const found = readingArrays(statement, () => statement.all(limit + 1, offset) as unknown as unknown[][]); // a view may name two columns alike
   const rows = found.slice(0, limit).map((row) => row.map(cell));
   return { columns, rows, nextOffset: found.length > limit ? offset + limit : null };
 }

@@ -15,7 +15,7 @@ import type { SQLInputValue } from "node:sqlite";
 import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { SqlError } from "../storage/errors.ts";
-import type { SqlResult } from "../storage/sql.ts";
+import { readingArrays, type SqlResult } from "../storage/sql.ts";
 import { scanStatements } from "../storage/sql-text.ts";
 
 /** What an exec returns to the sandbox: columns, rows (values encoded, see below) and counters. */
@@ -83,24 +83,24 @@ export function runSandboxedSql(db: AgentDatabase, query: string, bindings: unkn
       const { changes } = statement.run(...values);
       return { c: [], r: [], rr: 0, rw: Number(changes) };
     }
-    statement.setReturnArrays(true);
-    const rows: unknown[][] = [];
-    let size = 0;
-    for (const row of statement.iterate(...values) as Iterable<SqlResult[]>) {
-      const encoded = row.map(column);
-      size += JSON.stringify(encoded).length + 1;
-      if (size > LIMITS.maxHostCallBytes) {
-        throw new RangeError(
-          `The result of this query is over the ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes) that can cross into the sandbox at once: read it in pages (LIMIT … OFFSET …)`,
-        );
+    const rows = readingArrays(statement, () => {
+      const encodedRows: unknown[][] = [];
+      let size = 0;
+      for (const row of statement.iterate(...values) as Iterable<SqlResult[]>) {
+        const encoded = row.map(column);
+        size += JSON.stringify(encoded).length + 1;
+        if (size > LIMITS.maxHostCallBytes) {
+          throw new RangeError(
+            `The result of this query is over the ${LIMITS.maxHostCallBytes} bytes (maxHostCallBytes) that can cross into the sandbox at once: read it in pages (LIMIT … OFFSET …)`,
+          );
+        }
+        encodedRows.push(encoded);
       }
-      rows.push(encoded);
-    }
+      return encodedRows;
+    });
     return { c: columns.map((c) => c.name), r: rows, rr: rows.length, rw: 0 };
   } catch (error) {
     throw error instanceof SqlError || error instanceof RangeError ? error : new SqlError(error, last);
-  } finally {
-    statement.setReturnArrays(false); // statements are shared by SQL text: Hearth's own read objects
   }
 }
 

@@ -113,14 +113,7 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       const { changes } = statement.run(...values);
       return new SqlCursor<T>([], [], Number(changes));
     }
-    statement.setReturnArrays(true);
-    let rows: SqlStorageValue[][];
-    try {
-      rows = statement.all(...values) as unknown as SqlStorageValue[][];
-    } finally {
-      // Statements are shared by SQL text: Hearth's own statements read rows as objects.
-      statement.setReturnArrays(false);
-    }
+    const rows = readingArrays(statement, () => statement.all(...values) as unknown as SqlStorageValue[][]);
     for (const row of rows) blobsAsArrayBuffers(row as unknown as Record<number, unknown>);
     return new SqlCursor<T>(
       columns.map((c) => c.name),
@@ -132,13 +125,25 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
   }
 }
 
+/**
+ * Runs `read` with `statement` giving rows as arrays (two columns of one name stay two cells), then
+ * puts it back: statements are shared by SQL text, and everything else reads rows as objects.
+ */
+export function readingArrays<T>(statement: StatementSync, read: () => T): T {
+  statement.setReturnArrays(true);
+  try {
+    return read();
+  } finally {
+    statement.setReturnArrays(false);
+  }
+}
+
 /** Runs a tagged-template query: the template parts are joined with `?` and the values are bound. */
 export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray, values: SqlValue[]): T[] {
   const query = strings.join("?");
   const statement = db.userStatement(query);
   const inputs = values.map((value, index) => toSqlInput(value, index, query));
   try {
-    statement.setReturnArrays(false);
     if (statement.columns().length === 0) {
       statement.run(...inputs);
       return [];
