@@ -47,14 +47,13 @@ export class ETagCache {
 }
 
 /**
- * True when `If-None-Match` names `etag`: `*`, or a list holding it (weak `W/` forms match too,
- * since a GET compares weakly).
+ * True when `If-None-Match` names `etag`, alone or in a list (weak `W/` forms match too, since a GET
+ * compares weakly). `*` matches nothing: Cloudflare's asset server answers 304 only to the asset's own
+ * ETag, so a `*` never turns a 404 page (or any answer) into an empty 304.
  */
 export function ifNoneMatchHits(header: string | null, etag: string): boolean {
   if (header === null) return false;
-  const wanted = header.trim();
-  if (wanted === "*") return true;
-  return wanted.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
 /** The strong ETag of some contents: SHA-256, the first 32 hex digits (as long as Cloudflare's), quoted. */

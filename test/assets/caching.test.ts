@@ -27,10 +27,10 @@ describe("asset ETags and 304", () => {
     expect((await get(router, "/a.txt")).headers.get("etag")).toBe(a.headers.get("etag"));
   });
 
-  it("answers 304 with no body to If-None-Match naming the ETag (strong, weak, in a list, or *)", async () => {
+  it("answers 304 with no body to If-None-Match naming the ETag (strong, weak, or in a list)", async () => {
     const router = sites.router({ "page.html": "<h1>hi</h1>" });
     const etag = (await get(router, "/page")).headers.get("etag")!;
-    for (const header of [etag, `W/${etag}`, `"nope", ${etag}`, "*"]) {
+    for (const header of [etag, `W/${etag}`, `"nope", ${etag}`]) {
       const response = await get(router, "/page", { headers: { "If-None-Match": header } });
       expect(response.status, header).toBe(304);
       expect(response.body, header).toBeNull();
@@ -41,6 +41,16 @@ describe("asset ETags and 304", () => {
     const miss = await get(router, "/page", { headers: { "If-None-Match": '"something-else"' } });
     expect(miss.status).toBe(200);
     expect(await miss.text()).toBe("<h1>hi</h1>");
+  });
+
+  it("answers If-None-Match: * in full, as Cloudflare does: a 404 page stays a 404 with its body", async () => {
+    const router = sites.router({ "page.html": "<h1>hi</h1>", "404.html": "gone" }, { notFoundHandling: "404-page" });
+    const page = await get(router, "/page", { headers: { "If-None-Match": "*" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe("<h1>hi</h1>");
+    const missing = await get(router, "/missing", { headers: { "If-None-Match": "*" } });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toBe("gone");
   });
 
   it("serves a small file from memory as often as asked, its bytes intact", async () => {

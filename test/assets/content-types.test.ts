@@ -29,6 +29,21 @@ describe("asset content types", () => {
     for (const [path, type] of Object.entries(expected)) expect(contentTypeOf(path), path).toBe(type);
   });
 
+  it("names the types beyond the web's own that wrangler's full table knows: documents, playlists, passes, archives, video", () => {
+    const expected: Record<string, string> = {
+      "/report.docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "/sheet.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "/live.m3u8": "application/vnd.apple.mpegurl",
+      "/ticket.pkpass": "application/vnd.apple.pkpass",
+      "/map.kml": "application/vnd.google-earth.kml+xml",
+      "/clip.avi": "video/x-msvideo",
+      "/movie.mkv": "video/x-matroska",
+      "/archive.7z": "application/x-7z-compressed",
+      "/bundle.tar": "application/x-tar",
+    };
+    for (const [path, type] of Object.entries(expected)) expect(contentTypeOf(path), path).toBe(type);
+  });
+
   it("sends the type with the file's exact bytes", async () => {
     const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
     const router = sites.router({ "bytes.bin": binary, "app.js": "console.log('é')", "data.json": '{"a":1}' });
