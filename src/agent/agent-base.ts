@@ -76,6 +76,8 @@ export class AgentBase<Env = unknown, State = unknown> {
   readonly #options: ResolvedAgentOptions;
   readonly #connections = new WeakMap<SocketRecord, Connection>();
   readonly #output = (send: () => void) => this.#runtime.db.output(send);
+  /** `initialState` is being checked by `validateStateChange` (see {@link state}). */
+  #seeding = false;
 
   constructor(ctx: AgentContext, env: Env) {
     const runtime = (ctx as Partial<AgentContextWithRuntime>)[RUNTIME];
@@ -94,14 +96,27 @@ export class AgentBase<Env = unknown, State = unknown> {
     return this.#runtime.name;
   }
 
-  /** Current state, read lazily from the agent's database; `initialState` until one is set. */
+  /**
+   * Current state, read lazily from the agent's database. The first read of an agent that has none
+   * stores `initialState` as a server change, as the Agents SDK does: `validateStateChange` sees it,
+   * connected clients get it, and `onStateChanged(initialState, "server")` runs.
+   */
   get state(): State {
     const stored = this.#state.read();
     if (stored) return stored.value as State;
     if (this.initialState === undefined) return undefined as State;
-    this.#state.write(this.initialState);
+    // A validator that reads `this.state` while the seed is checked sees the seed, not a second seeding.
+    if (this.#seeding) return this.initialState;
+    this.#seeding = true;
+    try {
+      this.validateStateChange(this.initialState, "server");
+    } finally {
+      this.#seeding = false;
+    }
+    this.#commitState(this.initialState, "server");
     return this.#state.read()!.value as State;
   }
+
 
   /**
    * Persists the whole state and broadcasts it to every protocol connection. Refused with "Connection

@@ -22,6 +22,7 @@ const oneNumber: StandardSchema = {
 };
 
 const changes: Array<{ state: unknown; source: string }> = [];
+const validated: unknown[] = [];
 let resumeProducer: (() => void) | undefined;
 const closedIds: string[] = [];
 let producedAfterLeave: number | undefined;
@@ -31,6 +32,7 @@ class Board extends Agent<unknown, { score: number }> {
   initialState = { score: 0 };
 
   validateStateChange(next: { score: number }) {
+    validated.push(next);
     if (typeof next?.score !== "number" || next.score < 0) throw new Error("score must be a non-negative number");
   }
   onStateChanged(state: { score: number } | undefined, source: StateSource) {
@@ -93,6 +95,23 @@ class Board extends Agent<unknown, { score: number }> {
   }
 }
 
+let badStartStored = false;
+
+/** Its initialState breaks its own rule: the first read throws and stores nothing. */
+class BadStart extends Agent<unknown, { score: number }> {
+  initialState = { score: -1 };
+  validateStateChange(next: { score: number }) {
+    if (next.score < 0) throw new Error("score must be a non-negative number");
+  }
+  onRequest() {
+    try {
+      return Response.json(this.state);
+    } finally {
+      badStartStored = this.sql<{ n: number }>`SELECT count(*) AS n FROM _hearth_state`[0]!.n > 0;
+    }
+  }
+}
+
 class Echo extends Agent {
   onMessage(conn: Connection, message: string | ArrayBuffer) {
     received.push(typeof message === "string" ? message : message.byteLength);
@@ -103,8 +122,10 @@ class Echo extends Agent {
 let harness: Harness;
 beforeEach(async () => {
   changes.length = 0;
+  validated.length = 0;
+  badStartStored = false;
   received.length = 0;
-  harness = await startHarness({ Board, Echo }, { maxMessageBytes: 64 * 1024 });
+  harness = await startHarness({ Board, BadStart, Echo }, { maxMessageBytes: 64 * 1024 });
 });
 afterEach(() => harness.close());
 
@@ -122,6 +143,24 @@ describe("wire protocol", () => {
     socket.close();
   });
 
+  it("stores initialState as a server change at the first read: validated, then onStateChanged, once", async () => {
+    const socket = await open("/agents/board/seeded");
+    await socket.waitForType("cf_agent_mcp_servers");
+    expect(validated).toEqual([{ score: 0 }]);
+    expect(changes).toEqual([{ state: { score: 0 }, source: "server" }]);
+    const again = await open("/agents/board/seeded");
+    await again.waitForType("cf_agent_mcp_servers");
+    expect(changes).toHaveLength(1);
+    [socket, again].forEach((s) => s.close());
+  });
+
+  it("refuses an initialState its own validator rejects, storing nothing", async () => {
+    const response = await fetch(`${harness.url}/agents/bad-start/one`);
+    expect(response.status).toBe(500);
+    expect(await response.text()).toContain("score must be a non-negative number");
+    expect(badStartStored).toBe(false);
+  });
+
   it("answers RPC, broadcasts state to others and reports the source", async () => {
     const a = await open("/agents/board/rpc?_pk=a");
     const b = await open("/agents/board/rpc?_pk=b");
@@ -136,6 +175,7 @@ describe("wire protocol", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(b.frames.slice(mark + 1).filter((f) => typeof f === "object" && f.type === "cf_agent_state")).toHaveLength(0);
     expect(changes).toEqual([
+      { state: { score: 0 }, source: "server" }, // initialState, stored at the first read
       { state: { score: 5 }, source: "server" },
       { state: { score: 42 }, source: "b" },
     ]);
