@@ -36,6 +36,8 @@ export type AgentStub<T extends Agent = Agent> = {
     ? (...args: A) => Promise<Awaited<R>>
     : never;
 } & {
+  /** The agent's id, as `idFromName(name)` gives it (a Durable Object stub's `id`). */
+  readonly id: AgentId;
   readonly name: string;
   fetch(input: Request | string | URL, init?: RequestInit): Promise<Response>;
 };
@@ -127,10 +129,12 @@ export class AgentNamespace<T extends Agent = Agent> {
       return dispatcher.request(className, name, request);
     };
     const address: StubAddress = { dispatcher, className, name, steps: [] };
+    const id = this.idFromName(name);
     return new Proxy({} as AgentStub<T>, {
       get(_target, property) {
         if (property === "fetch") return fetch;
         if (property === "name") return name;
+        if (property === "id") return id;
         if (property === STUB_ADDRESS) return address;
         // Not thenable: `await getAgentByName(...)` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;

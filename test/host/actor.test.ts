@@ -46,6 +46,9 @@ class Ledger extends Agent<{ Ledger: AgentNamespace<Ledger> }, { total: number }
   labels() {
     return this.sql<{ label: string }>`SELECT label FROM entries ORDER BY seq`.map((row) => row.label);
   }
+  ownId() {
+    return { name: this.ctx.id.name, text: this.ctx.id.toString() };
+  }
   whoAmI() {
     return { name: this.name, file: this.sql<{ file: string }>`SELECT file FROM pragma_database_list WHERE name = 'main'`[0]!.file };
   }
@@ -223,6 +226,14 @@ describe("actor host", () => {
     expect(await ledger(harness, "caller").askPeer("callee", "from-caller")).toBe(1);
     expect(await ledger(harness, "callee").labels()).toEqual(["from-caller"]);
     await expect((ledger(harness, "x") as unknown as { missing(): Promise<void> }).missing()).rejects.toThrow(/has no method "missing"/);
+  });
+
+  it("gives a stub the agent's id, as a Durable Object stub has one", async () => {
+    harness = await startHarness({ Ledger });
+    const stub = await getAgentByName(harness.host.env.Ledger as AgentNamespace<Ledger>, "ided");
+    expect(typeof stub.id).toBe("object");
+    expect(stub.id.name).toBe("ided");
+    expect(await stub.ownId()).toEqual({ name: "ided", text: stub.id.toString() });
   });
 
   it("destroy() deletes the database and closes its sockets; the next call starts afresh", async () => {
