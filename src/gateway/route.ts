@@ -32,7 +32,8 @@ export interface RouteOptions {
 }
 
 /**
- * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent.
+ * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent
+ * (a plain Durable Object binding's requests and upgrades to the object's own `fetch`, as in the SDK).
  * Returns null when the path is not `/{prefix}/{class}/{name}…` (so the worker's own routes, such as
  * `/agents/list`, still get their requests); an unknown class is a 400, as in the Agents SDK.
  * @example
@@ -56,7 +57,9 @@ export async function routeAgentRequest(request: Request, env: object, options: 
 
   const namespace = findNamespace(env, slug);
   if (!namespace) {
-    const known = Object.values(env).filter(isAgentNamespace).map((ns) => ns.slug);
+    const plain = findObjectNamespace(env, slug);
+    if (plain) return routeToObject(plain, request, encodedName, upgrade, options, cors);
+    const known = Object.values(env).filter((value) => isAgentNamespace(value) || isObjectNamespace(value)).map((ns) => (ns as { slug: string }).slug);
     return problem(400, `No agent class is served at /${prefix}/${slug}/ (known: ${known.join(", ") || "none"})`, cors);
   }
   let name: string;
@@ -99,6 +102,55 @@ export function findNamespace(env: object, slug: string): AgentNamespace | undef
     }
   }
   return undefined;
+}
+
+/**
+ * A plain Durable Object binding (`env.ROOMS`), as the Agents SDK's router serves it too: the class
+ * may be a partyserver-style server or any object with its own `fetch`.
+ */
+interface ObjectNamespace {
+  readonly slug: string;
+  readonly className: string;
+  idFromName(name: string): unknown;
+  get(id: unknown): { fetch(request: Request): Promise<Response> };
+}
+
+function isObjectNamespace(value: unknown): value is ObjectNamespace {
+  if (typeof value !== "object" || value === null || isAgentNamespace(value)) return false;
+  const candidate = value as Partial<ObjectNamespace>;
+  return typeof candidate.slug === "string" && typeof candidate.idFromName === "function" && typeof candidate.get === "function";
+}
+
+function findObjectNamespace(env: object, slug: string): ObjectNamespace | undefined {
+  return Object.values(env).find((value): value is ObjectNamespace => isObjectNamespace(value) && value.slug === slug);
+}
+
+/** `/{prefix}/{class}/{name}/…` of a plain Durable Object: the hooks run, then the object's own `fetch` answers (an upgrade too). */
+async function routeToObject(
+  namespace: ObjectNamespace,
+  request: Request,
+  encodedName: string,
+  upgrade: boolean,
+  options: RouteOptions,
+  cors: Record<string, string> | undefined,
+): Promise<Response> {
+  let id: unknown;
+  let name: string;
+  try {
+    name = decodePathSegment(encodedName);
+    id = namespace.idFromName(name);
+  } catch (error) {
+    return problem(400, error instanceof Error ? error.message : String(error), cors);
+  }
+  const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
+  let forwarded = request;
+  if (hook) {
+    const outcome = await hook(request, { party: namespace.slug, className: namespace.className, name });
+    if (outcome instanceof Response) return withCors(outcome, upgrade ? undefined : cors);
+    if (outcome instanceof Request) forwarded = outcome;
+  }
+  const response = await namespace.get(id).fetch(forwarded);
+  return upgrade ? response : withCors(response, cors);
 }
 
 function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {
