@@ -223,22 +223,25 @@ export class AgentBase<Env = unknown, State = unknown> {
     return retryWithBackoff(fn, options, this.#options.retry, this.#runtime.clock);
   }
 
-  /** Open connections, optionally only those carrying `tag`. */
+  /**
+   * Open connections, optionally only those carrying `tag`. A socket whose connect has not started
+   * yet (the agent's `onStart` runs first) is not among them.
+   */
   *getConnections<TState = unknown>(tag?: string): IterableIterator<Connection<TState>> {
     for (const record of this.#runtime.sockets()) {
-      if (tag === undefined || record.tags.includes(tag)) yield this.#connection(record) as Connection<TState>;
+      if (record.accepting !== true && (tag === undefined || record.tags.includes(tag))) yield this.#connection(record) as Connection<TState>;
     }
   }
 
   getConnection<TState = unknown>(id: string): Connection<TState> | undefined {
     const record = this.#runtime.socket(id);
-    return record ? (this.#connection(record) as Connection<TState>) : undefined;
+    return record && record.accepting !== true ? (this.#connection(record) as Connection<TState>) : undefined;
   }
 
   /** Sends `message` to every open connection except those whose id is in `without`. */
   broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
     for (const record of this.#runtime.sockets()) {
-      if (!without?.includes(record.id)) this.#connection(record).send(message);
+      if (record.accepting !== true && !without?.includes(record.id)) this.#connection(record).send(message);
     }
   }
 
@@ -377,6 +380,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     const ctx: ConnectionContext = { request };
     const extra = await this.getConnectionTags(connection, ctx);
     record.tags = normalizeTags(record.id, extra);
+    record.accepting = false; // accepted: among the agent's connections from here on
     record.readonly = this.shouldConnectionBeReadonly(connection, ctx);
     record.protocol = this.shouldSendProtocolMessages(connection, ctx);
     if (record.protocol) {

@@ -13,6 +13,11 @@ export interface SocketRecord {
   protocol: boolean;
   /** Set once the agent's onConnect ran; messages wait for it. */
   connected: boolean;
+  /**
+   * Set while a new socket waits for its connect (its tags are not known yet): it is not among the
+   * agent's connections until then, as on Cloudflare, where the socket is accepted only at its connect.
+   */
+  accepting?: boolean;
   /** When the host registered the socket (epoch ms; set by the socket hub). */
   connectedAt?: number;
 }

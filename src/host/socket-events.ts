@@ -44,6 +44,7 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     readonly: false,
     protocol: true,
     connected: false,
+    accepting: true,
   };
   host.hub.add(key, record)?.socket.close(4000, "Replaced by a newer connection with the same id");
   // Frames wait for onConnect to end, in order: before it, the connection has no tags, state or
