@@ -57,9 +57,6 @@ export class WorkflowRun {
   readonly #host: RunHost;
   readonly #occurrences = new Map<string, number>();
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
-  readonly #bySeq = new Map<number, string>();
-  /** Recorded steps this execution has called again (replayed) so far. */
-  readonly #replayed = new Set<string>();
   #seq = 0;
   #executing = 0;
   #waits: Array<number | null> = [];
@@ -76,10 +73,7 @@ export class WorkflowRun {
       workflow,
       id,
     );
-    for (const row of rows) {
-      this.#byKey.set(row.key, row);
-      this.#bySeq.set(row.seq, row.key);
-    }
+    for (const row of rows) this.#byKey.set(row.key, row);
     this.live = rows.length === 0;
   }
 
@@ -106,7 +100,7 @@ export class WorkflowRun {
 
   async #do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T> {
     const retries = resolveRetries(name, config);
-    const { key, seq, row } = this.#enter(name);
+    const { key, seq, row } = this.#enter(name, "do");
     if (this.#frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as T;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
@@ -165,7 +159,7 @@ export class WorkflowRun {
   }
 
   async #sleep(name: string, wakeAtOf: () => number): Promise<void> {
-    const { key, seq, row } = this.#enter(name);
+    const { key, seq, row } = this.#enter(name, "sleep");
     if (this.#frozen) return this.#wait(null);
     const now = this.#host.clock.now();
     if (row) {
@@ -184,7 +178,7 @@ export class WorkflowRun {
       throw new TypeError(`step.waitForEvent("${name}"): options.type must be a non-empty string`);
     }
     const timeout = options.timeout === undefined ? EVENT_TIMEOUT_MS : parseDuration(options.timeout, `step.waitForEvent("${name}") timeout`);
-    const { key, seq, row } = this.#enter(name);
+    const { key, seq, row } = this.#enter(name, "event");
     if (this.#frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as WorkflowStepEvent<T>;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
@@ -225,8 +219,8 @@ export class WorkflowRun {
     return this.stopped || this.suspended;
   }
 
-  /** A step is called: its key (name + occurrence) and its place must match what was recorded. */
-  #enter(name: string): { key: string; seq: number; row: StepRow | undefined } {
+  /** A step is called: its key (name + occurrence) finds what an earlier execution recorded for it. */
+  #enter(name: string, kind: StepRow["kind"]): { key: string; seq: number; row: StepRow | undefined } {
     if (typeof name !== "string" || name.length === 0 || name.length > LIMITS.maxStepNameLength) {
       throw new TypeError(`Step names are strings of 1-${LIMITS.maxStepNameLength} characters, got ${JSON.stringify(name)}`);
     }
@@ -237,23 +231,19 @@ export class WorkflowRun {
     if (seq >= LIMITS.maxStepsPerInstance) {
       throw new NonRetryableError(`This instance reached ${LIMITS.maxStepsPerInstance} steps (maxStepsPerInstance)`, "RangeError");
     }
+    // Looked up by name and occurrence alone, as Cloudflare does: parallel branches call their steps in
+    // whatever order their earlier ones ended, and steps run inside a recorded step are not called
+    // again, so a new step while recorded ones were not called again is no sign of changed code. Only
+    // another kind of step under a recorded key is: its record cannot answer it.
     const recorded = this.#byKey.get(key);
-    // Steps are matched by name and occurrence, not by the order they are called in: branches run in
-    // parallel (Promise.all) call their later steps in whatever order their earlier ones ended. A new
-    // step while recorded ones were not called again is code that changed under the instance.
-    if (recorded === undefined) {
-      const missing = this.#firstNotReplayed();
-      if (missing !== undefined) {
-        const there = missing.seq === seq ? "there" : `as step #${missing.seq + 1}`;
-        throw new WorkflowNondeterminismError(
-          `${this.workflow} instance ${this.id}: step #${seq + 1} is now ${describeKey(key)}, but this instance recorded ${describeKey(missing.key)} ${there}, not called again. ` +
-            "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
-            "restart the instance or keep the old code for instances in flight.",
-        );
-      }
-      return { key, seq, row: undefined };
+    if (recorded === undefined) return { key, seq, row: undefined };
+    if (recorded.kind !== kind) {
+      throw new WorkflowNondeterminismError(
+        `${this.workflow} instance ${this.id}: ${describeKey(key)} is now a ${STEP_CALLS[kind]}, but this instance recorded a ${STEP_CALLS[recorded.kind]} there. ` +
+          "The workflow's code changed under a running instance (or step names depend on something that is not replayed); " +
+          "restart the instance or keep the old code for instances in flight.",
+      );
     }
-    this.#replayed.add(key);
     const needsBody = recorded.status === "done" || recorded.status === "failed";
     const body = needsBody
       ? this.#host.store.get<{ result: Uint8Array | null; error: string | null }>(
@@ -264,17 +254,6 @@ export class WorkflowRun {
         )
       : undefined;
     return { key, seq, row: { ...recorded, result: body?.result ?? null, error: body?.error ?? null } };
-  }
-
-  /** The first recorded step (by its place) this execution has not called again, if any. */
-  #firstNotReplayed(): { key: string; seq: number } | undefined {
-    if (this.#replayed.size >= this.#byKey.size) return undefined;
-    const places = [...this.#bySeq.keys()].sort((a, b) => a - b);
-    for (const place of places) {
-      const key = this.#bySeq.get(place)!;
-      if (!this.#replayed.has(key)) return { key, seq: place };
-    }
-    return undefined;
   }
 
   async #record(
@@ -319,10 +298,7 @@ export class WorkflowRun {
     }
     if (stale) this.stopped = true;
     else {
-      const row = { key, seq, kind, status, attempts: fields.attempts ?? 0, wake_at: fields.wakeAt ?? null };
-      this.#byKey.set(key, row);
-      this.#bySeq.set(seq, key);
-      this.#replayed.add(key); // called in this execution: not one a later new step waits for
+      this.#byKey.set(key, { key, seq, kind, status, attempts: fields.attempts ?? 0, wake_at: fields.wakeAt ?? null });
     }
     return stale;
   }
@@ -381,6 +357,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+const STEP_CALLS: Record<StepRow["kind"], string> = { do: "step.do", sleep: "step.sleep", event: "step.waitForEvent" };
 
 function describeKey(key: string): string {
   const colon = key.indexOf(":");

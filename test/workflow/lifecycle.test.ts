@@ -7,6 +7,7 @@ import type { WorkflowEvent, WorkflowStep } from "../../src/workflow/types.ts";
 const START = Date.UTC(2031, 5, 1);
 const log: string[] = [];
 let stepNames = ["one", "two"];
+let restIsStep = false;
 
 class Approval extends WorkflowEntrypoint<unknown, { timeout?: string }> {
   async run(event: WorkflowEvent<{ timeout?: string }>, step: WorkflowStep) {
@@ -61,9 +62,40 @@ class Ticker extends WorkflowEntrypoint {
 
 class Changing extends WorkflowEntrypoint {
   async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
-    for (const name of stepNames) await step.do(name, () => name);
-    await step.sleep("rest", "1 hour");
-    await step.do("last", () => "last");
+    for (const name of stepNames) await step.do(name, () => (log.push(name), name));
+    if (restIsStep) await step.do("rest", () => "rest");
+    else await step.sleep("rest", "1 hour");
+    return step.do("last", () => "last");
+  }
+}
+
+/** Branches of different lengths: the sleeping one calls its step after the other's last one. */
+class Uneven extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const [first, second] = await Promise.all([
+      (async () => {
+        const a = await step.do("a", () => (log.push("a"), 1));
+        const b = await step.do("b", () => (log.push("b"), 2));
+        const d = await step.do("d", () => (log.push("d"), 3));
+        return a + b + d;
+      })(),
+      (async () => {
+        await step.sleep("s", "1 minute");
+        return step.do("c", () => (log.push("c"), 10));
+      })(),
+    ]);
+    return first + second;
+  }
+}
+
+/** Cloudflare's pattern for a race: the racing steps inside a step, so the winner is recorded. */
+class Racing extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    const winner = await step.do("Promise step", () =>
+      Promise.race([step.do("fast", () => (log.push("fast"), "fast")), step.do("slow", async () => (log.push("slow"), "slow"))]),
+    );
+    await step.sleep("Sleep step", "2 hours");
+    return step.do("Another step", () => (log.push("another"), `after ${winner}`));
   }
 }
 
@@ -71,12 +103,13 @@ let t: TestEnv | undefined;
 afterEach(async () => {
   log.length = 0;
   stepNames = ["one", "two"];
+  restIsStep = false;
   await t?.close();
   t = undefined;
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep, Parallel }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep, Parallel, Uneven, Racing }, start: START });
   return t;
 }
 
@@ -208,17 +241,27 @@ describe("creating instances", () => {
 });
 
 describe("code changed under a running instance", () => {
-  it("errors clearly instead of replaying the wrong steps", async () => {
+  it("runs a step added before recorded ones and replays those by name, as Cloudflare does", async () => {
     const t = await env();
     const instance = await wf(t, "Changing").create({ id: "c" });
     await t.clock.settle();
     expect(await instance.status()).toEqual({ status: "waiting" });
     stepNames = ["one", "three", "two"]; // a new step in the middle
     await t.clock.advance("1 hour");
+    expect(await instance.status()).toEqual({ status: "complete", output: "last" });
+    expect(log).toEqual(["one", "two", "three"]);
+  });
+
+  it("errors clearly when a recorded step is now another kind of step", async () => {
+    const t = await env();
+    const instance = await wf(t, "Changing").create({ id: "c" });
+    await t.clock.settle();
+    restIsStep = true; // the recorded sleep "rest" is now a step.do
+    await t.clock.advance("1 hour");
     const status = await instance.status();
     expect(status.status).toBe("errored");
     expect(status.error?.name).toBe("WorkflowNondeterminismError");
-    expect(status.error?.message).toMatch(/step #2 is now "three", but this instance recorded "two" there, not called again/);
+    expect(status.error?.message).toMatch(/"rest" is now a step\.do, but this instance recorded a step\.sleep there/);
   });
 });
 
@@ -231,6 +274,26 @@ describe("steps in parallel branches", () => {
     await t.clock.advance("1 hour"); // a new execution replays both branches, whose first steps now end at once
     expect(await instance.status()).toEqual({ status: "complete", output: ["a1 a2", "b1 b2"] });
     expect(log.sort()).toEqual(["a1", "a2", "b1", "b2"]); // each ran once
+  });
+
+  it("completes when a branch calls a new step after the other branch's last one", async () => {
+    const t = await env();
+    const instance = await wf(t, "Uneven").create({ id: "u" });
+    await t.clock.settle();
+    expect(log).toEqual(["a", "b", "d"]);
+    await t.clock.advance("1 minute"); // the replay calls a, b, d, then the new c
+    expect(await instance.status()).toEqual({ status: "complete", output: 16 });
+    expect(log).toEqual(["a", "b", "d", "c"]);
+  });
+
+  it("completes when steps run inside a recorded step, which are not called again on a replay", async () => {
+    const t = await env();
+    const instance = await wf(t, "Racing").create({ id: "r" });
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    await t.clock.advance("2 hours");
+    expect(await instance.status()).toEqual({ status: "complete", output: "after fast" });
+    expect(log).toEqual(["fast", "slow", "another"]);
   });
 });
 
