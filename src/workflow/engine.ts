@@ -337,7 +337,7 @@ export class WorkflowEngine implements RunHost {
     void Promise.resolve()
       .then(() => {
         const workflow = this.#instantiate(ctor, row, run, entry);
-        return workflow.run(event, workflow[EXTEND_STEP](run.step));
+        return Promise.race([run.fatal, workflow.run(event, workflow[EXTEND_STEP](run.step))]);
       })
       .then(
         (output) => this.#finish(entry, row, output),

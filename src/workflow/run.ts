@@ -54,6 +54,9 @@ export class WorkflowRun {
   suspended = false;
   /** The traceparent of the span that created the instance: each step's span continues its trace. */
   traceparent: string | undefined;
+  /** Rejects when the instance must end whatever `run` catches (a step's value that cannot be stored). */
+  readonly fatal: Promise<never>;
+  readonly #failInstance: (error: Error) => void;
   readonly #host: RunHost;
   readonly #occurrences = new Map<string, number>();
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
@@ -67,6 +70,10 @@ export class WorkflowRun {
     this.workflow = workflow;
     this.id = id;
     this.epoch = epoch;
+    let fail!: (error: Error) => void;
+    this.fatal = new Promise<never>((_, reject) => (fail = reject));
+    this.fatal.catch(() => {}); // the engine races it with `run`; a run never raced must not report it
+    this.#failInstance = fail;
     // What earlier executions recorded (without results: those are read when their step is reached).
     const rows = host.store.all<Omit<StepRow, "result" | "error">>(
       "SELECT key, seq, kind, status, attempts, wake_at FROM steps WHERE workflow = ? AND instance = ?",
@@ -132,30 +139,60 @@ export class WorkflowRun {
     attempt: number,
     retries: ReturnType<typeof resolveRetries>,
   ): Promise<{ bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true }> {
-    let bytes: Uint8Array;
+    let value: T;
     try {
       const step = () => fn({ attempt });
       const traced = () => traceFromParent(this.traceparent, `workflow step ${name}`, { attributes: { [HEARTH_WORKFLOW_INSTANCE]: this.id, [GEN_AI_WORKFLOW_NAME]: this.workflow } }, step);
-      const value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
+      value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
+    } catch (error) {
+      return this.#failedAttempt(key, seq, error, attempt, retries);
+    }
+    let bytes: Uint8Array;
+    try {
       bytes = serialize(value);
-      if (bytes.byteLength > LIMITS.maxStepResultBytes) {
-        throw new NonRetryableError(
-          `step.do("${name}") returned ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`,
-          "RangeError",
+    } catch (error) {
+      // Not a failed attempt: another one would repeat the step's side effects to return the same
+      // kind of value. As on Cloudflare, the instance ends, whatever `run` catches.
+      const reason = (error as Error).message;
+      const failure = new NonRetryableError(`Value returned from step "${name}" is not serialisable (${reason})`, "WorkflowFatalError");
+      const stale = await this.#record(key, seq, "do", "failed", { error: JSON.stringify(toStoredError(failure)), attempts: attempt });
+      if (!stale) {
+        this.#failInstance(
+          new NonRetryableError(
+            `The execution of the Workflow instance was terminated, as the step "${name}" returned a value which is not serialisable (${reason})`,
+            "WorkflowFatalError",
+          ),
         );
       }
-    } catch (error) {
-      const stored = JSON.stringify(toStoredError(error));
-      if (error instanceof NonRetryableError || attempt > retries.limit) {
-        const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt });
-        return stale ? { stale } : { error };
-      }
-      const wakeAt = this.#host.clock.now() + backoff(retries, attempt);
-      const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored });
-      return stale ? { stale } : { wakeAt };
+      return { stale: true };
+    }
+    if (bytes.byteLength > LIMITS.maxStepResultBytes) {
+      const error = new NonRetryableError(
+        `step.do("${name}") returned ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`,
+        "RangeError",
+      );
+      return this.#failedAttempt(key, seq, error, attempt, retries);
     }
     const stale = await this.#record(key, seq, "do", "done", { result: bytes, attempts: attempt });
     return stale ? { stale } : { bytes };
+  }
+
+  /** The attempt threw: the step fails for good, or is retried after its backoff. */
+  async #failedAttempt(
+    key: string,
+    seq: number,
+    error: unknown,
+    attempt: number,
+    retries: ReturnType<typeof resolveRetries>,
+  ): Promise<{ wakeAt: number } | { error: unknown } | { stale: true }> {
+    const stored = JSON.stringify(toStoredError(error));
+    if (error instanceof NonRetryableError || attempt > retries.limit) {
+      const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt });
+      return stale ? { stale } : { error };
+    }
+    const wakeAt = this.#host.clock.now() + backoff(retries, attempt);
+    const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored });
+    return stale ? { stale } : { wakeAt };
   }
 
   async #sleep(name: string, wakeAtOf: () => number): Promise<void> {

@@ -82,6 +82,21 @@ class Bytes extends WorkflowEntrypoint {
   }
 }
 
+/** A step returns what cannot be stored (a function inside); `run` tries to catch the failure. */
+class Unstorable extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    try {
+      await step.do("open", () => {
+        effects.push("open");
+        return { close: () => effects.push("close") };
+      });
+    } catch {
+      return "caught";
+    }
+    return "stored";
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   attempts.clear();
@@ -91,7 +106,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel, Bytes }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel, Bytes, Unstorable }, start: START });
   return t;
 }
 
@@ -153,6 +168,17 @@ describe("step.do retries", () => {
     const status = await (await binding(t, "Bytes").get("b")).status();
     expect(status).toEqual({ status: "complete", output: { view: new Uint8Array([1, 2, 3]), bufferBytes: 3 } });
     expect((status.output as { view: Uint8Array }).view.buffer.byteLength).toBe(3);
+  });
+
+  it("errors the instance at once, without retries, when a step returns a value that cannot be stored", async () => {
+    const t = await env();
+    const instance = await binding(t, "Unstorable").create({ id: "u" });
+    await t.clock.advance("1 hour");
+    expect(effects).toEqual(["open"]); // its side effects are not repeated
+    const status = await instance.status();
+    expect(status.status).toBe("errored"); // as on Cloudflare, `run` cannot catch it
+    expect(status.error?.name).toBe("WorkflowFatalError");
+    expect(status.error?.message).toMatch(/^The execution of the Workflow instance was terminated, as the step "open" returned a value which is not serialisable/);
   });
 
   it("refuses bad step options with a clear error", async () => {
