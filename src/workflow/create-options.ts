@@ -3,6 +3,7 @@ import { serialize } from "node:v8";
 import { LIMITS } from "../limits.ts";
 import { WorkflowStateError } from "./errors.ts";
 import { resolveRetention, type ResolvedRetention } from "./retention.ts";
+import type { WorkflowStore } from "./store.ts";
 import type { WorkflowInstanceCreateOptions } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,99}$/;
@@ -40,4 +41,28 @@ export function prepareInstances(workflow: string, list: readonly WorkflowInstan
     ids.add(id);
   }
   return prepared;
+}
+
+/** Writes the row of a prepared instance (inside the caller's transaction). */
+export function insertInstance(
+  store: WorkflowStore,
+  workflow: string,
+  { id, params, retention }: PreparedInstance,
+  fields: { status: "running" | "queued"; now: number; origin: { className: string; name: string } | undefined; traceparent: string | null },
+): void {
+  store.run(
+    `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name, success_retention, error_retention, traceparent)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    workflow,
+    id,
+    fields.status,
+    params,
+    fields.now,
+    fields.now,
+    fields.origin?.className ?? null,
+    fields.origin?.name ?? null,
+    retention.success,
+    retention.error,
+    fields.traceparent,
+  );
 }

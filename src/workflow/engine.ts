@@ -5,12 +5,13 @@ import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
-import { prepareInstances } from "./create-options.ts";
+import { insertInstance, prepareInstances } from "./create-options.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { peekInstance, statusOfRow } from "./instance-status.ts";
 import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd } from "./runtime.ts";
+import { prepareEvent } from "./events.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
@@ -57,6 +58,8 @@ export class WorkflowEngine implements RunHost {
   readonly #classes: ReadonlyMap<string, WorkflowClass>;
   readonly #host: EngineHost;
   readonly #running = new Map<string, Running>();
+  /** Runs that left memory, while something still holds them (a branch awaiting other work). */
+  readonly #outOfMemory = new WeakMap<WorkflowRun, Running>();
   /** Instances that could not start because maxRunningWorkflows were running. */
   readonly #backlog = new Set<string>();
   readonly #settled = new Set<Promise<unknown>>();
@@ -115,23 +118,9 @@ export class WorkflowEngine implements RunHost {
     let free = LIMITS.maxRunningWorkflows - this.#running.size;
     const traceparent = currentTraceparent() ?? null;
     await this.store.write(() => {
-      for (const { id, params, retention } of prepared) {
-        if (this.exists(workflow, id)) throw new WorkflowStateError(`${workflow} instance ${id} already exists`);
-        this.store.run(
-          `INSERT INTO instances (workflow, id, status, params, created_at, updated_at, agent_class, agent_name, success_retention, error_retention, traceparent)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          workflow,
-          id,
-          free-- > 0 ? "running" : "queued",
-          params,
-          now,
-          now,
-          origin?.className ?? null,
-          origin?.name ?? null,
-          retention.success,
-          retention.error,
-          traceparent,
-        );
+      for (const instance of prepared) {
+        if (this.exists(workflow, instance.id)) throw new WorkflowStateError(`${workflow} instance ${instance.id} already exists`);
+        insertInstance(this.store, workflow, instance, { status: free-- > 0 ? "running" : "queued", now, origin, traceparent });
       }
     });
     for (const { id } of prepared) void this.#start(workflow, id);
@@ -196,27 +185,10 @@ export class WorkflowEngine implements RunHost {
 
   async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {
     const row = this.#existing(workflow, id, "sendEvent");
-    if (typeof event?.type !== "string" || event.type.length === 0 || event.type.length > 256) {
-      throw new TypeError("sendEvent({ type, payload }): type must be a string of 1-256 characters");
-    }
-    if (FINAL.has(row.status)) {
-      throw new WorkflowStateError(`Cannot send an event to ${workflow} instance ${id}: it is ${row.status}`);
-    }
-    const payload = event.payload === undefined ? null : serialize(event.payload);
-    if (payload && payload.byteLength > LIMITS.maxWorkflowEventBytes) {
-      throw new RangeError(
-        `The event payload is ${payload.byteLength} bytes; the limit is ${LIMITS.maxWorkflowEventBytes} (maxWorkflowEventBytes)`,
-      );
-    }
+    const { type, payload } = prepareEvent(event);
+    if (FINAL.has(row.status)) throw new WorkflowStateError(`Cannot send an event to ${workflow} instance ${id}: it is ${row.status}`);
     await this.store.write(() => {
-      this.store.run(
-        "INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)",
-        workflow,
-        id,
-        event.type,
-        payload,
-        this.#host.clock.now(),
-      );
+      this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, this.#host.clock.now());
     });
     if (row.status !== "paused") void this.#start(workflow, id);
   }
@@ -261,6 +233,7 @@ export class WorkflowEngine implements RunHost {
     const entry = this.#running.get(key);
     if (entry?.run !== run) return;
     this.#running.delete(key);
+    this.#outOfMemory.set(run, entry);
     entry.settle();
     if (this.#closed) return;
     // The timer first: once it is committed, the instance cannot be forgotten.
@@ -280,6 +253,26 @@ export class WorkflowEngine implements RunHost {
     );
     if (entry.rerun) void this.#start(run.workflow, run.id);
     this.#drainBacklog();
+  }
+
+  /**
+   * A branch of a run that left memory reaches a step after other work (I/O, a timer of its own):
+   * the run comes back and goes on, unless the instance moved on (paused, ended, restarted) or another
+   * execution holds it, which replays that work itself. Not held to maxRunningWorkflows: the run was
+   * in memory all along, under the work it awaited.
+   */
+  revive(run: WorkflowRun): boolean {
+    const key = keyOf(run.workflow, run.id);
+    const entry = this.#outOfMemory.get(run);
+    if (!entry || this.#closed || run.fenced || this.#running.has(key)) return false;
+    const row = this.store.get<{ status: string; epoch: number }>("SELECT status, epoch FROM instances WHERE workflow = ? AND id = ?", run.workflow, run.id);
+    if (row?.epoch !== run.epoch || (row.status !== "waiting" && row.status !== "running")) return false;
+    this.#outOfMemory.delete(run);
+    entry.rerun = false;
+    this.#running.set(key, entry);
+    this.#track(new Promise<void>((resolve) => (entry.settle = resolve)));
+    entry.durable = this.#markRunning(run);
+    return true;
   }
 
   // Internals
@@ -310,25 +303,7 @@ export class WorkflowEngine implements RunHost {
     this.#track(new Promise<void>((resolve) => (settle = resolve)));
     const entry: Running = { run, rerun: false, settle, durable: Promise.resolve("started") };
     this.#running.set(key, entry);
-    if (row.status !== "running") {
-      entry.durable = this.store
-        .write(() => {
-          this.store.run(
-            "UPDATE instances SET status = 'running', updated_at = ? WHERE workflow = ? AND id = ? AND epoch = ?",
-            this.#host.clock.now(),
-            workflow,
-            id,
-            row.epoch,
-          );
-        })
-        .then(
-          () => "started" as const,
-          (error: unknown) => {
-            console.error(`[hearth] ${workflow}/${id}: could not record the start:`, error);
-            return "later" as const;
-          },
-        );
-    }
+    if (row.status !== "running") entry.durable = this.#markRunning(run);
     const event = {
       payload: (row.params === null ? undefined : deserializeClone(row.params)) as never,
       timestamp: new Date(row.created_at),
@@ -345,9 +320,29 @@ export class WorkflowEngine implements RunHost {
       )
       .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}:`, error))
       .finally(() => {
-        if (run.stopped || this.#running.get(key) !== entry) settle();
+        if (run.stopped || this.#running.get(key) !== entry) entry.settle();
       });
     return entry.durable;
+  }
+
+  /** Resolves with `"started"` once the instance is durably `running`. */
+  #markRunning(run: WorkflowRun): Promise<"started" | "later"> {
+    const write = this.store.write(() => {
+      this.store.run(
+        "UPDATE instances SET status = 'running', updated_at = ? WHERE workflow = ? AND id = ? AND epoch = ?",
+        this.#host.clock.now(),
+        run.workflow,
+        run.id,
+        run.epoch,
+      );
+    });
+    return write.then(
+      () => "started" as const,
+      (error: unknown) => {
+        console.error(`[hearth] ${run.workflow}/${run.id}: could not record the start:`, error);
+        return "later" as const;
+      },
+    );
   }
 
   #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun, entry: Running): WorkflowEntrypoint<unknown, unknown, Agent> {

@@ -27,6 +27,8 @@ export interface RunHost {
   readonly clock: Clock;
   /** Nothing is running and every branch waits: leave memory; wake at `at` (null: only an event or resume). */
   suspend(run: WorkflowRun, at: number | null): void;
+  /** A run that left memory calls a step: whether it may come back and go on. */
+  revive(run: WorkflowRun): boolean;
 }
 
 /** A promise that never settles: the branch waits until the instance is replayed. */
@@ -36,7 +38,8 @@ const parked = (): Promise<never> => new Promise<never>(() => {});
  * One execution of `run()` for one instance, from the top. Steps recorded by earlier executions return
  * their stored results; the first step without a record runs for real. When every branch of the run
  * waits (a sleep, an event, a retry's backoff) and no step is executing, the run is dropped and the
- * instance waits for its durable timer: a sleeping instance costs no memory.
+ * instance waits for its durable timer: a sleeping instance costs no memory. A branch that was awaiting
+ * other work and then calls a step brings the run back.
  */
 export class WorkflowRun {
   readonly workflow: string;
@@ -74,14 +77,19 @@ export class WorkflowRun {
     this.fatal = new Promise<never>((_, reject) => (fail = reject));
     this.fatal.catch(() => {}); // the engine races it with `run`; a run never raced must not report it
     this.#failInstance = fail;
-    // What earlier executions recorded (without results: those are read when their step is reached).
-    const rows = host.store.all<Omit<StepRow, "result" | "error">>(
+    this.live = this.#load() === 0;
+  }
+
+  /** Reads what earlier executions recorded (without results: those are read when their step is reached). */
+  #load(): number {
+    const rows = this.#host.store.all<Omit<StepRow, "result" | "error">>(
       "SELECT key, seq, kind, status, attempts, wake_at FROM steps WHERE workflow = ? AND instance = ?",
-      workflow,
-      id,
+      this.workflow,
+      this.id,
     );
+    this.#byKey.clear();
     for (const row of rows) this.#byKey.set(row.key, row);
-    this.live = rows.length === 0;
+    return rows.length;
   }
 
   readonly step: WorkflowStep = {
@@ -107,8 +115,9 @@ export class WorkflowRun {
 
   async #do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T> {
     const retries = resolveRetries(name, config);
+    const frozen = this.#frozen();
     const { key, seq, row } = this.#enter(name, "do");
-    if (this.#frozen) return this.#wait(null);
+    if (frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as T;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
     const now = this.#host.clock.now();
@@ -196,8 +205,9 @@ export class WorkflowRun {
   }
 
   async #sleep(name: string, wakeAtOf: () => number): Promise<void> {
+    const frozen = this.#frozen();
     const { key, seq, row } = this.#enter(name, "sleep");
-    if (this.#frozen) return this.#wait(null);
+    if (frozen) return this.#wait(null);
     const now = this.#host.clock.now();
     if (row) {
       if (row.wake_at! <= now) return;
@@ -215,8 +225,9 @@ export class WorkflowRun {
       throw new TypeError(`step.waitForEvent("${name}"): options.type must be a non-empty string`);
     }
     const timeout = options.timeout === undefined ? EVENT_TIMEOUT_MS : parseDuration(options.timeout, `step.waitForEvent("${name}") timeout`);
+    const frozen = this.#frozen();
     const { key, seq, row } = this.#enter(name, "event");
-    if (this.#frozen) return this.#wait(null);
+    if (frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as WorkflowStepEvent<T>;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
     const { store, clock } = this.#host;
@@ -251,9 +262,16 @@ export class WorkflowRun {
     return this.#wait(deadline);
   }
 
-  /** Stopped by the engine, or already out of memory: no new step may start in this execution. */
-  get #frozen(): boolean {
-    return this.stopped || this.suspended;
+  /** Stopped by the engine, or out of memory for good: no new step may start in this execution. */
+  #frozen(): boolean {
+    if (this.stopped) return true;
+    if (!this.suspended) return false;
+    // It left memory while this branch awaited other work (I/O, a timer), whose end could not be
+    // foreseen: it comes back, with what other executions recorded meanwhile.
+    if (!this.#host.revive(this)) return true;
+    this.suspended = false;
+    this.#load();
+    return false;
   }
 
   /** A step is called: its key (name + occurrence) finds what an earlier execution recorded for it. */

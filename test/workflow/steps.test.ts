@@ -97,6 +97,20 @@ class Unstorable extends WorkflowEntrypoint {
   }
 }
 
+/** One branch sleeps; the other does ordinary async work (not a step) before its step. */
+class Busy extends WorkflowEntrypoint<unknown, { ms?: number } | undefined> {
+  async run(event: WorkflowEvent<{ ms?: number } | undefined>, step: WorkflowStep) {
+    const [slept, computed] = await Promise.all([
+      step.sleep("nap", "1 minute").then(() => "slept"),
+      (async () => {
+        await new Promise((resolve) => setTimeout(resolve, event.payload?.ms ?? 20));
+        return step.do("compute", () => (effects.push("compute"), 42));
+      })(),
+    ]);
+    return { slept, computed };
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   attempts.clear();
@@ -106,7 +120,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel, Bytes, Unstorable }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Flaky, Caught, Many, Parallel, Bytes, Unstorable, Busy }, start: START });
   return t;
 }
 
@@ -203,6 +217,31 @@ describe("replay and limits", () => {
     await t.clock.advance("10 minutes");
     expect(await instance.status()).toEqual({ status: "complete", output: 3 });
     expect(effects).toEqual(["a", "b"]);
+  });
+
+  it("runs a branch's step after its other async work while another branch sleeps", async () => {
+    const t = await env();
+    const instance = await binding(t, "Busy").create({ id: "busy" });
+    await expect.poll(() => effects).toEqual(["compute"]); // no time advanced: the sleep is not over
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" });
+    expect(t.host.workflowStats.running).toBe(0);
+    await t.clock.advance("1 minute");
+    expect(await instance.status()).toEqual({ status: "complete", output: { slept: "slept", computed: 42 } });
+    expect(effects).toEqual(["compute"]); // replayed, not run again
+  });
+
+  it("does not go on with a branch's step once the instance was paused while that branch worked", async () => {
+    const t = await env();
+    const instance = await binding<{ ms: number }>(t, "Busy").create({ id: "paused", params: { ms: 200 } });
+    await t.clock.settle();
+    await instance.pause();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(effects).toEqual([]);
+    await instance.resume(); // a new execution does that work again and runs the step
+    await expect.poll(() => effects).toEqual(["compute"]);
+    await t.clock.advance("1 minute");
+    expect(await instance.status()).toEqual({ status: "complete", output: { slept: "slept", computed: 42 } });
   });
 
   it("keeps 25,000 steps and a 32 MiB step result", async () => {
