@@ -12,6 +12,7 @@ import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd } from "./runtime.ts";
 import { prepareEvent } from "./events.ts";
+import { queueUnbound, warnUnbound } from "./unbound.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
@@ -93,14 +94,8 @@ export class WorkflowEngine implements RunHost {
     const rows = this.store.all<{ workflow: string; id: string }>(
       `SELECT workflow, id FROM instances WHERE status IN (${statuses}) ORDER BY created_at`,
     );
-    const orphans = new Map<string, number>();
-    for (const row of rows) {
-      if (this.#classes.has(row.workflow)) void this.#start(row.workflow, row.id);
-      else orphans.set(row.workflow, (orphans.get(row.workflow) ?? 0) + 1);
-    }
-    for (const [workflow, count] of orphans) {
-      console.error(`[hearth] ${count} unfinished instance(s) of workflow ${workflow}, which is no longer bound; they wait until it is`);
-    }
+    for (const row of rows) if (this.#classes.has(row.workflow)) void this.#start(row.workflow, row.id);
+    warnUnbound(this.store, this.#classes);
     return rows.length;
   }
 
@@ -195,9 +190,9 @@ export class WorkflowEngine implements RunHost {
 
   /**
    * A durable timer of the instance fired. Resolves with the time the timer must be kept for (when
-   * the instance could not start yet), or null once the instance is durably running — only then may
-   * the timer go, or a crash in between would leave it waiting with nothing to wake it. For a
-   * finished instance the timer is its removal (`retention`).
+   * the instance could not start yet), or null once the instance is durably running (or queued, its
+   * class unbound) — only then may the timer go, or a crash in between would leave it waiting with
+   * nothing to wake it. For a finished instance the timer is its removal (`retention`).
    */
   async wake(workflow: string, id: string): Promise<number | null> {
     const row = this.store.get<{ status: WorkflowInstanceStatus; expires_at: number | null }>(
@@ -280,7 +275,8 @@ export class WorkflowEngine implements RunHost {
   /**
    * Starts an execution of the instance (or marks the running one for a replay). Resolves with
    * `"started"` once the instance is durably `running` — from then on a crash is recovered by the
-   * boot scan, so its timer may go — or `"later"` when it must wait for a free slot.
+   * boot scan, so its timer may go — or `queued` for a class not bound here (the boot scan of a host
+   * that binds it starts it), or `"later"` when it must wait for a free slot.
    */
   #start(workflow: string, id: string): Promise<"started" | "later"> {
     if (this.#closed) return Promise.resolve("later");
@@ -296,7 +292,8 @@ export class WorkflowEngine implements RunHost {
     }
     const row = this.#row(workflow, id);
     const ctor = this.#classes.get(workflow);
-    if (!row || !ctor || !["queued", "running", "waiting"].includes(row.status)) return Promise.resolve("started");
+    if (!row || !["queued", "running", "waiting"].includes(row.status)) return Promise.resolve("started");
+    if (!ctor) return queueUnbound(this.store, this.#host.clock, row);
     const run = new WorkflowRun(this, workflow, id, row.epoch);
     run.traceparent = row.traceparent ?? undefined;
     let settle!: () => void;
