@@ -161,12 +161,14 @@ export class WorkflowEngine implements RunHost {
     });
   }
 
-  /** Runs the instance again from the start with the same params; recorded steps are discarded. */
+  /** Runs the instance again from the start with the same params; recorded steps and pending events are discarded. */
   async restart(workflow: string, id: string): Promise<void> {
     this.#existing(workflow, id, "restart");
     this.#stopRun(workflow, id, true);
     await this.store.write(() => {
       this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
+      // As on Cloudflare: events the old run did not take are not for the new one.
+      this.store.run("DELETE FROM events WHERE workflow = ? AND instance = ?", workflow, id);
       this.store.run(
         `UPDATE instances SET status = 'queued', epoch = epoch + 1, output = NULL, error = NULL, expires_at = NULL, updated_at = ?
          WHERE workflow = ? AND id = ?`,

@@ -201,6 +201,20 @@ describe("pause, resume, terminate, restart", () => {
     expect(await instance.status()).toEqual({ status: "complete", output: "done" });
   });
 
+  it("restart drops the events the old run did not take", async () => {
+    const t = await env();
+    const instance = await wf(t, "Approval").create({ id: "ap" });
+    await t.clock.settle();
+    await instance.pause();
+    await instance.sendEvent({ type: "approve", payload: { ok: false } }); // kept: a paused instance takes nothing
+    await instance.restart();
+    await t.clock.settle();
+    expect(await instance.status()).toEqual({ status: "waiting" }); // for a new event
+    await instance.sendEvent({ type: "approve", payload: { ok: true } });
+    await t.clock.settle();
+    expect(await instance.status()).toMatchObject({ status: "complete", output: { sent: "hello" } });
+  });
+
   it("restart while sleeping forgets the old run", async () => {
     const t = await env();
     const instance = await wf(t, "Ticker").create({ id: "tk" });
