@@ -113,7 +113,7 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       const { changes } = statement.run(...values);
       return new SqlCursor<T>([], [], Number(changes));
     }
-    const rows = readingArrays(statement, () => statement.all(...values) as unknown as SqlStorageValue[][]);
+    const rows = readingArrays(statement, () => allRows(statement, values, readsOnly(query)) as unknown as SqlStorageValue[][]);
     for (const row of rows) blobsAsArrayBuffers(row as unknown as Record<number, unknown>);
     return new SqlCursor<T>(
       columns.map((c) => c.name),
@@ -148,14 +148,62 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
       statement.run(...inputs);
       return [];
     }
-    const rows = statement.all(...inputs) as Array<Record<string, unknown>>;
-    // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers.
+    const rows = allRows(statement, inputs, readsOnly(query)) as Array<Record<string, unknown>>;
+    // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers, INTEGERs as numbers.
     for (const row of rows) blobsAsArrayBuffers(row);
     return rows as T[];
   } catch (error) {
     throw new SqlError(error, query);
   }
 }
+
+/**
+ * A statement's rows, every INTEGER a number: Cloudflare converts each 64-bit INTEGER to the nearest
+ * double, where node:sqlite refuses one beyond ±2^53 unless it reads bigints, a cost on every
+ * integer. So a statement that only reads runs again reading bigints if its first run met such a
+ * value; one that may write (RETURNING, a PRAGMA) reads bigints from the start: its writes are done
+ * before its rows are read, and it must not run twice.
+ */
+function allRows(statement: StatementSync, values: SQLInputValue[], readOnly: boolean): unknown[] {
+  if (readOnly) {
+    try {
+      return statement.all(...values);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
+    }
+  }
+  statement.setReadBigInts(true);
+  let rows: unknown[];
+  try {
+    rows = statement.all(...values);
+  } finally {
+    statement.setReadBigInts(false);
+  }
+  for (const row of rows) bigintsAsNumbers(row as Record<string | number, unknown>);
+  return rows;
+}
+
+/** A row read with bigints (an array or an object): each becomes the nearest number, in place. */
+function bigintsAsNumbers(row: Record<string | number, unknown>): void {
+  for (const column in row) {
+    const cell = row[column];
+    if (typeof cell === "bigint") row[column] = Number(cell);
+  }
+}
+
+/**
+ * The statement cannot write (SELECT, VALUES, EXPLAIN, or WITH … without RETURNING, after leading
+ * comments), so running it a second time is safe. Anything else counts as one that may write.
+ */
+function readsOnly(query: string): boolean {
+  const match = LEADING_KEYWORD.exec(query);
+  if (match === null) return false;
+  const keyword = match[1]!.toUpperCase();
+  return keyword === "WITH" ? !RETURNING.test(query) : keyword === "SELECT" || keyword === "VALUES" || keyword === "EXPLAIN";
+}
+
+const LEADING_KEYWORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
+const RETURNING = /\bRETURNING\b/i;
 
 /** A row fresh from SQLite (an array or an object): its BLOB cells become ArrayBuffers, in place (no copy of the row). */
 function blobsAsArrayBuffers(row: Record<string | number, unknown>): void {

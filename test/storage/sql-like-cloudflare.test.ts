@@ -1,0 +1,63 @@
+/**
+ * `ctx.storage.sql` and `this.sql` answering as Cloudflare's (workerd's) do where plain node:sqlite
+ * would answer differently: INTEGERs beyond ±2^53, scripts with bindings, `one()`'s errors, the
+ * counters and `databaseSize`.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
+import { startHarness, type Harness } from "../support/harness.ts";
+
+type Binding = string | number | bigint | null;
+
+class Store extends Agent {
+  exec(query: string, ...bindings: Binding[]) {
+    const cursor = this.ctx.storage.sql.exec(query, ...bindings);
+    return { rows: cursor.toArray(), written: cursor.rowsWritten, read: cursor.rowsRead };
+  }
+  raw(query: string, ...bindings: Binding[]) {
+    return [...this.ctx.storage.sql.exec(query, ...bindings).raw()];
+  }
+  randoms(times: number) {
+    const kinds = new Set<string>();
+    for (let i = 0; i < times; i++) kinds.add(typeof this.ctx.storage.sql.exec("SELECT random() AS r").one().r);
+    return [...kinds];
+  }
+  tagBig() {
+    this.sql`CREATE TABLE IF NOT EXISTS tagged (id INTEGER PRIMARY KEY, v TEXT)`;
+    const inserted = this.sql<{ id: number }>`INSERT INTO tagged VALUES (${2n ** 60n + 1n}, ${"x"}) RETURNING id`;
+    const selected = this.sql<{ id: number; big: number }>`SELECT id, ${2n ** 62n + 3n} AS big FROM tagged`;
+    return { inserted, selected, count: this.sql<{ n: number }>`SELECT count(*) AS n FROM tagged`[0]!.n };
+  }
+}
+
+let harness: Harness;
+let store: Awaited<ReturnType<typeof getAgentByName<Store>>>;
+beforeEach(async () => {
+  harness = await startHarness({ Store });
+  store = await getAgentByName(harness.host.env.Store as AgentNamespace<Store>, "s");
+});
+afterEach(() => harness.close());
+
+describe("INTEGERs beyond ±2^53", () => {
+  it("read as the nearest number, as on Cloudflare", async () => {
+    expect((await store.exec("SELECT 9007199254740993 AS big, -9223372036854775808 AS min, 7 AS small")).rows).toEqual([
+      { big: 9007199254740992, min: -9223372036854775808, small: 7 },
+    ]);
+    expect(await store.raw("SELECT ? AS v", 2n ** 62n + 1n)).toEqual([[2 ** 62]]);
+    expect((await store.exec("WITH x(v) AS (SELECT 9007199254740993) SELECT v FROM x")).rows).toEqual([{ v: 9007199254740992 }]);
+    expect(await store.randoms(50)).toEqual(["number"]);
+  });
+
+  it("from RETURNING, without running the statement twice", async () => {
+    await store.exec("CREATE TABLE big (id INTEGER PRIMARY KEY, v TEXT)");
+    const inserted = await store.exec("INSERT INTO big VALUES (9007199254740993, 'x') RETURNING id, v");
+    expect(inserted.rows).toEqual([{ id: 9007199254740992, v: "x" }]);
+    const updated = await store.exec("UPDATE big SET v = v || 'y' RETURNING v, id + 2 AS next");
+    expect(updated.rows).toEqual([{ v: "xy", next: 9007199254740996 }]);
+    expect((await store.exec("SELECT count(*) AS n, max(v) AS v FROM big")).rows).toEqual([{ n: 1, v: "xy" }]);
+  });
+
+  it("through this.sql too", async () => {
+    expect(await store.tagBig()).toEqual({ inserted: [{ id: 2 ** 60 }], selected: [{ id: 2 ** 60, big: 2 ** 62 }], count: 1 });
+  });
+});
