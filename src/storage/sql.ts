@@ -1,7 +1,7 @@
 import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type { AgentDatabase } from "./database.ts";
 import { SqlError } from "./errors.ts";
-import { splitStatements } from "./split-statements.ts";
+import { scanStatements } from "./sql-text.ts";
 
 /** A value that can be bound to a `?` placeholder; any typed array or DataView binds its bytes as a BLOB. */
 export type SqlValue = string | number | bigint | boolean | null | ArrayBufferView | ArrayBuffer;
@@ -84,17 +84,20 @@ export class SqlStorage {
   }
 
   /**
-   * Runs one statement with `?` bindings, or a script of several statements without bindings
-   * (the cursor then holds the last statement's rows).
+   * Runs one statement with `?` bindings, or a script of several statements: the earlier ones run
+   * first, the last one takes the bindings and the cursor holds its rows. As on Cloudflare, only the
+   * last statement may have parameters.
    */
   exec<T extends SqlRow = SqlRow>(query: string, ...bindings: SqlValue[]): SqlCursor<T> {
-    const statements = splitStatements(query);
+    const statements = scanStatements(query);
     if (statements.length > 1) {
-      if (bindings.length > 0) {
-        throw new SqlError(new Error("Bindings are only allowed with a single statement"), query);
+      const earlier = statements.slice(0, -1);
+      if (earlier.some((statement) => statement.parameterCount > 0)) {
+        throw new SqlError(new Error("When executing multiple SQL statements in a single call, only the last statement can have parameters."), query);
       }
-      this.#db.userScript(statements.slice(0, -1).join(";\n"));
-      return this.exec<T>(statements.at(-1)!);
+      this.#db.userScript(earlier.map((statement) => statement.text).join(";\n"));
+      const last = statements.at(-1)!.text;
+      return runCursor<T>(this.#db.userStatement(last), last, bindings);
     }
     return runCursor<T>(this.#db.userStatement(query), query, bindings);
   }

@@ -61,3 +61,23 @@ describe("INTEGERs beyond ±2^53", () => {
     expect(await store.tagBig()).toEqual({ inserted: [{ id: 2 ** 60 }], selected: [{ id: 2 ** 60, big: 2 ** 62 }], count: 1 });
   });
 });
+
+describe("a script of several statements", () => {
+  it("binds the last statement", async () => {
+    expect((await store.exec("CREATE TABLE IF NOT EXISTS t(a); SELECT ?", 5)).rows).toEqual([{ "?": 5 }]);
+    expect((await store.exec("INSERT INTO t VALUES (1); INSERT INTO t VALUES (2); SELECT a FROM t WHERE a > ? ORDER BY a", 0)).rows).toEqual([{ a: 1 }, { a: 2 }]);
+    const inserted = await store.exec("DELETE FROM t; INSERT INTO t VALUES (?), (?)", 3, 4);
+    expect(inserted.written).toBe(2);
+    expect(await store.raw("SELECT a FROM t ORDER BY a")).toEqual([[3], [4]]);
+  });
+
+  it("refuses parameters in an earlier statement, with Cloudflare's message, before running any", async () => {
+    const message = "When executing multiple SQL statements in a single call, only the last statement can have parameters.";
+    await expect(store.exec("CREATE TABLE early (a); INSERT INTO early VALUES (?); SELECT 1", 1)).rejects.toThrow(message);
+    await expect(store.exec("CREATE TABLE early (a); INSERT INTO early VALUES (:a); SELECT 1")).rejects.toThrow(message);
+    await expect(store.exec("SELECT ?1; SELECT ?", 1)).rejects.toThrow(message);
+    expect((await store.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'early'")).rows).toEqual([{ n: 0 }]);
+    // A `?` in a string or a comment is no parameter.
+    expect((await store.exec("SELECT '?' /* ? */; SELECT ? AS v", 1)).rows).toEqual([{ v: 1 }]);
+  });
+});
