@@ -42,10 +42,11 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
     return out;
   }
 
-  /** The only row; throws unless exactly one row remains. */
+  /** The only row; throws unless exactly one row remains (with Cloudflare's messages, which code matches on). */
   one(): T {
     const rest = this.toArray();
-    if (rest.length !== 1) throw new Error(`Expected exactly one row, got ${rest.length}`);
+    if (rest.length === 0) throw new Error("Expected exactly one result from SQL query, but got no results.");
+    if (rest.length > 1) throw new Error("Expected exactly one result from SQL query, but got multiple results.");
     return rest[0]!;
   }
 

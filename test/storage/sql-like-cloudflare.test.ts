@@ -17,6 +17,13 @@ class Store extends Agent {
   raw(query: string, ...bindings: Binding[]) {
     return [...this.ctx.storage.sql.exec(query, ...bindings).raw()];
   }
+  one(query: string) {
+    try {
+      return this.ctx.storage.sql.exec(query).one();
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
   randoms(times: number) {
     const kinds = new Set<string>();
     for (let i = 0; i < times; i++) kinds.add(typeof this.ctx.storage.sql.exec("SELECT random() AS r").one().r);
@@ -79,5 +86,13 @@ describe("a script of several statements", () => {
     expect((await store.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'early'")).rows).toEqual([{ n: 0 }]);
     // A `?` in a string or a comment is no parameter.
     expect((await store.exec("SELECT '?' /* ? */; SELECT ? AS v", 1)).rows).toEqual([{ v: 1 }]);
+  });
+});
+
+describe("cursor.one()", () => {
+  it("throws Cloudflare's messages", async () => {
+    expect(await store.one("SELECT 1 AS a")).toEqual({ a: 1 });
+    expect(await store.one("SELECT 1 WHERE 0")).toEqual({ error: "Expected exactly one result from SQL query, but got no results." });
+    expect(await store.one("SELECT 1 UNION ALL SELECT 2")).toEqual({ error: "Expected exactly one result from SQL query, but got multiple results." });
   });
 });
