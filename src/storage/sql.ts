@@ -21,9 +21,9 @@ export type SqlRow = Record<string, SqlStorageValue>;
  */
 export class SqlCursor<T extends SqlRow = SqlRow> implements Iterable<T> {
   readonly columnNames: string[];
-  /** Rows this statement returned (SQLite does not expose rows scanned). */
+  /** Rows this statement returned (Cloudflare counts rows scanned, which node:sqlite does not expose). */
   readonly rowsRead: number;
-  /** Rows inserted, updated or deleted. */
+  /** Rows the statement inserted, updated or deleted (RETURNING or not); its triggers' writes are not counted. */
   readonly rowsWritten: number;
   readonly #rows: SqlStorageValue[][];
   #position = 0;
@@ -98,9 +98,9 @@ export class SqlStorage {
       }
       this.#db.userScript(earlier.map((statement) => statement.text).join(";\n"));
       const last = statements.at(-1)!.text;
-      return runCursor<T>(this.#db.userStatement(last), last, bindings);
+      return runCursor<T>(this.#db, last, bindings);
     }
-    return runCursor<T>(this.#db.userStatement(query), query, bindings);
+    return runCursor<T>(this.#db, query, bindings);
   }
 
   /** Size of the database file in bytes. */
@@ -109,7 +109,8 @@ export class SqlStorage {
   }
 }
 
-function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bindings: SqlValue[]): SqlCursor<T> {
+function runCursor<T extends SqlRow>(db: AgentDatabase, query: string, bindings: SqlValue[]): SqlCursor<T> {
+  const statement = db.userStatement(query);
   const values = bindings.map((value, index) => toSqlInput(value, index, query));
   try {
     const columns = statement.columns();
@@ -117,16 +118,29 @@ function runCursor<T extends SqlRow>(statement: StatementSync, query: string, bi
       const { changes } = statement.run(...values);
       return new SqlCursor<T>([], [], Number(changes));
     }
-    const rows = readingArrays(statement, () => allRows(statement, values, readsOnly(query)) as unknown as SqlStorageValue[][]);
+    const readOnly = readsOnly(query);
+    // A statement with rows that may write (RETURNING): node:sqlite tells its changes only without rows.
+    const changesBefore = readOnly ? 0 : totalChanges(db);
+    const rows = readingArrays(statement, () => allRows(statement, values, readOnly) as unknown as SqlStorageValue[][]);
     for (const row of rows) blobsAsArrayBuffers(row as unknown as Record<number, unknown>);
     return new SqlCursor<T>(
       columns.map((c) => c.name),
       rows,
-      0,
+      readOnly || totalChanges(db) === changesBefore ? 0 : changesOfLast(db),
     );
   } catch (error) {
     throw error instanceof SqlError ? error : new SqlError(error, query);
   }
+}
+
+/** Rows changed on this connection so far, triggers' included. */
+function totalChanges(db: AgentDatabase): number {
+  return Number(db.statement("SELECT total_changes() AS n").get()!.n);
+}
+
+/** Rows the last INSERT, UPDATE or DELETE to complete changed itself (not its triggers), as `run()` counts. */
+function changesOfLast(db: AgentDatabase): number {
+  return Number(db.statement("SELECT changes() AS n").get()!.n);
 }
 
 /**

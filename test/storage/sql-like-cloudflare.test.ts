@@ -96,3 +96,17 @@ describe("cursor.one()", () => {
     expect(await store.one("SELECT 1 UNION ALL SELECT 2")).toEqual({ error: "Expected exactly one result from SQL query, but got multiple results." });
   });
 });
+
+describe("rowsWritten", () => {
+  it("counts the rows a statement with RETURNING wrote", async () => {
+    await store.exec("CREATE TABLE r (id INTEGER PRIMARY KEY, v TEXT)");
+    const inserted = await store.exec("INSERT INTO r (v) VALUES ('a'), ('b'), ('c') RETURNING id");
+    expect(inserted).toEqual({ rows: [{ id: 1 }, { id: 2 }, { id: 3 }], written: 3, read: 3 });
+    expect((await store.exec("UPDATE r SET v = upper(v) WHERE id > 1 RETURNING v")).written).toBe(2);
+    expect((await store.exec("UPDATE r SET v = 'none' WHERE id > 100 RETURNING v")).written).toBe(0);
+    expect((await store.exec("SELECT v FROM r")).written).toBe(0);
+    expect((await store.exec("WITH gone(id) AS (VALUES (1)) DELETE FROM r WHERE id IN gone RETURNING id")).written).toBe(1);
+    expect((await store.exec("INSERT INTO r (v) VALUES ('d'); DELETE FROM r RETURNING id")).written).toBe(3);
+    expect((await store.exec("INSERT INTO r (v) VALUES (?)", "e")).written).toBe(1);
+  });
+});
