@@ -255,10 +255,12 @@ export class AgentDatabase implements Parkable {
     return this.#syncDepth > 0;
   }
 
-  /** Size of the database file in bytes (page count × page size). */
+  /** Bytes of the database's pages in use, as Cloudflare counts them: (page count − free pages) × page size. */
   get size(): number {
     const db = this.#open("databaseSize");
-    const row = db.prepare("SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()").get();
+    const row = db
+      .prepare("SELECT (page_count - freelist_count) * page_size AS size FROM pragma_page_count(), pragma_freelist_count(), pragma_page_size()")
+      .get();
     return Number(row?.size ?? 0);
   }
 

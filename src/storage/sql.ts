@@ -103,7 +103,7 @@ export class SqlStorage {
     return runCursor<T>(this.#db, query, bindings);
   }
 
-  /** Size of the database file in bytes. */
+  /** Bytes of the database's pages in use (free pages left out, as on Cloudflare). */
   get databaseSize(): number {
     return this.#db.size;
   }
