@@ -19,13 +19,26 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
   clientEnd.spliced = true;
   server.link({
     send: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
+    close: (code, reason) => closeNetwork(ws, code, reason),
   });
   for (const item of clientEnd.takeQueued()) {
     if (item.kind === "message") ws.send(item.data);
-    else if (item.kind === "close") ws.close(item.code === 1005 ? undefined : item.code, item.code === 1005 ? undefined : item.reason);
+    else if (item.kind === "close") closeNetwork(ws, item.code === 1005 ? undefined : item.code, item.code === 1005 ? undefined : item.reason);
   }
   listen(server, ws, maxMessageBytes);
+}
+
+/**
+ * Sends a close frame. One `ws` refuses (a code outside 1000–1014 and 3000–4999) drops the
+ * connection instead: `ws` is CLOSING by then and would wait for a close that never comes.
+ */
+function closeNetwork(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
+  try {
+    ws.close(code, reason);
+  } catch (error) {
+    console.error(`[hearth] a WebSocket close frame (code ${code}) could not be sent; the connection is dropped:`, error);
+    ws.terminate();
+  }
 }
 
 function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): void {

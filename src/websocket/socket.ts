@@ -92,14 +92,20 @@ export class WorkersWebSocket extends EventTarget {
   }
 
   /**
-   * Closes the socket. `code` is 1000–4999 except the codes no endpoint may send (1004, 1005, 1006,
-   * 1015); a `reason` (at most 123 bytes of UTF-8) needs a code. A second close() does nothing.
+   * Closes the socket. `code` is 1000–1003, 1007–1014 or 3000–4999 (Cloudflare also takes 1016–2999,
+   * which RFC 6455 reserves: the network library refuses to send them, so Hearth refuses them here and
+   * the socket stays open); a `reason` (at most 123 bytes of UTF-8) needs a code. A second close() does nothing.
    */
   close(code?: number, reason?: string): void {
     const end = endOf(this);
     if (!end.accepted) throw new TypeError(NOT_ACCEPTED);
     if (end.outgoingClosed) return; // checked first, as in the Workers runtime: closing twice is no error
     if (code !== undefined && !isSendableCloseCode(code)) throw new TypeError(`Invalid WebSocket close code: ${code}.`);
+    if (code !== undefined && code > 1015 && code < 3000) {
+      throw new TypeError(
+        `Invalid WebSocket close code: ${code}. Hearth sends 1000–1003, 1007–1014 and 3000–4999; 1016–2999 are reserved by RFC 6455 (Cloudflare accepts them, but clients may take them for a protocol error).`,
+      );
+    }
     if (reason !== undefined && code === undefined) throw new TypeError("If you specify a WebSocket close reason, you must also specify a code.");
     if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
       throw new TypeError(`The WebSocket close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8, got ${Buffer.byteLength(reason)}.`);
