@@ -125,7 +125,8 @@ class SqlStorageCursor {
   toArray() { const out = []; for (let n = this.next(); !n.done; n = this.next()) out.push(n.value); return out; }
   one() {
     const rest = this.toArray();
-    if (rest.length !== 1) throw new Error("Expected exactly one row, got " + rest.length);
+    if (rest.length === 0) throw new Error("Expected exactly one result from SQL query, but got no results.");
+    if (rest.length > 1) throw new Error("Expected exactly one result from SQL query, but got multiple results.");
     return rest[0];
   }
   raw() {

@@ -233,7 +233,7 @@ describe("a Durable Object loaded from code", () => {
     const host = await start();
     expect(await host.call("acme", code, "sqlError", "syntax")).toEqual({ value: { name: "SqlError", message: 'near "SELEC": syntax error' } });
     expect(await host.call("acme", code, "sqlError", "binding")).toEqual({ value: { name: "SqlError", message: "Cannot bind object as parameter 1" } });
-    expect(await host.call("acme", code, "sqlError", "one")).toEqual({ value: { name: "Error", message: "Expected exactly one row, got 0" } });
+    expect(await host.call("acme", code, "sqlError", "one")).toEqual({ value: { name: "Error", message: "Expected exactly one result from SQL query, but got no results." } });
     expect(await host.call("acme", code, "sqlError", "commit")).toMatchObject({ value: { name: "SqlError", message: expect.stringContaining("COMMIT is not allowed") } });
   });
 
