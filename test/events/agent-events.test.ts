@@ -68,8 +68,9 @@ describe("agent events", () => {
     await expect(client.call("missing", [])).rejects.toThrow(/does not exist/);
     const connectionId = (seen.events.find((event) => event.type === "connect")!.payload as { connectionId: string }).connectionId;
     client.close();
-    await expect.poll(() => seen.of("c1").length).toBe(7);
+    await expect.poll(() => seen.of("c1").length).toBe(8);
     expect(seen.of("c1")).toEqual([
+      ["state:update", {}], // initialState stored at the connect's first read, as in the SDK
       ["connect", { connectionId }],
       ["state:update", {}],
       ["rpc", { method: "increment", streaming: undefined }],
@@ -78,7 +79,7 @@ describe("agent events", () => {
       ["rpc:error", { method: "missing", error: 'Method "missing" does not exist on Counter' }],
       ["disconnect", { connectionId, code: 1000, reason: "" }],
     ]);
-    const first = seen.events.find((event) => event.name === "c1")!;
+    const first = seen.events.find((event) => event.name === "c1" && event.type === "connect")!;
     expect(first).toEqual({
       type: "connect",
       agent: "Counter",
@@ -88,6 +89,7 @@ describe("agent events", () => {
       channel: "lifecycle",
     });
     expect(seen.events.filter((event) => event.name === "c1").map((event) => event.channel)).toEqual([
+      "state",
       "lifecycle",
       "state",
       "rpc",
@@ -104,6 +106,7 @@ describe("agent events", () => {
     await counter.bump();
     await counter.wipe();
     expect(seen.of("c2")).toEqual([
+      ["state:update", {}], // initialState, stored at the first read
       ["state:update", {}],
       ["destroy", {}],
     ]);

@@ -14,8 +14,9 @@ describe("the Agents SDK's own agents/observability", () => {
       schedule: string;
       events: Array<{ type: string; agent: string; name: string; payload: Record<string, unknown>; timestamp: number }>;
     };
-    const connectionId = events[0]!.payload.connectionId;
+    const connectionId = events.find((event) => event.type === "connect")!.payload.connectionId;
     expect(events.map(({ type, agent, name, payload }) => ({ type, agent, name, payload }))).toEqual([
+      { type: "state:update", agent: "Counter", name: "sdk-1", payload: {} }, // initialState stored at the connect's first read
       { type: "connect", agent: "Counter", name: "sdk-1", payload: { connectionId } },
       { type: "state:update", agent: "Counter", name: "sdk-1", payload: {} },
       { type: "rpc", agent: "Counter", name: "sdk-1", payload: { method: "increment" } },
