@@ -22,7 +22,7 @@ export function edgeOfSocket(ws: WebSocket, outlet: RelayOutlet): EdgeEndpoint {
   ws.on("error", () => {}); // a close follows
   return {
     deliver: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code === 1005 ? undefined : code, code === 1005 ? undefined : reason),
+    close: (code, reason) => closeSafely((code, reason) => ws.close(code, reason), code, reason, () => ws.terminate()),
   };
 }
 
@@ -44,7 +44,28 @@ export function edgeOfPair(outlet: RelayOutlet): { response: Response; edge: Edg
     response,
     edge: {
       deliver: (data) => server.send(data),
-      close: (code, reason) => server.close(code === 1005 ? undefined : code, code === 1005 ? undefined : reason),
+      // A pair's end cannot drop its connection: an abnormal closure (1006) leaves as a close with no code.
+      close: (code, reason) => closeSafely((code, reason) => server.close(code, reason), code, reason, () => server.close()),
     },
   };
+}
+
+/**
+ * Closes the client's socket as the agent closed its end: 1005 (no code) as a close without one, 1006
+ * (abnormal) with `abort`. This runs inside the link's message handler, so it never throws: a close
+ * the socket refuses is logged and the socket closed without a code instead.
+ */
+function closeSafely(close: (code?: number, reason?: string) => void, code: number, reason: string, abort: () => void): void {
+  try {
+    if (code === 1005) close();
+    else if (code === 1006) abort();
+    else close(code, reason);
+  } catch (error) {
+    console.error(`[hearth] a relayed WebSocket could not be closed with code ${code}:`, error instanceof Error ? error.message : error);
+    try {
+      close();
+    } catch {
+      // already closed
+    }
+  }
 }

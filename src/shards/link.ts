@@ -9,6 +9,7 @@ import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
 import { SendWindow } from "./send-window.ts";
+import { closeReasonWithin } from "../websocket/close-reason.ts";
 
 const encoder = new TextEncoder();
 
@@ -391,7 +392,7 @@ export class ShardLink {
     try {
       this.#handler.acceptSocket(className, name, relay, requestFromWire(wire));
     } catch (error) {
-      relay.close(1011, String((error as Error).message ?? error).slice(0, 120));
+      relay.close(1011, closeReasonWithin(String((error as Error).message ?? error)));
     }
   }
 
@@ -456,7 +457,7 @@ export class ShardLink {
       try {
         this.#handler.acceptUpgrade(response, relay);
       } catch (error) {
-        relay.close(1011, String((error as Error).message ?? error).slice(0, 120));
+        relay.close(1011, closeReasonWithin(String((error as Error).message ?? error)));
       }
       return;
     }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { MAX_CLOSE_REASON_BYTES } from "../websocket/close-reason.ts";
 
 /** What a relayed socket needs from its link. */
 export interface RelayOutlet {
@@ -54,14 +55,22 @@ export class RelaySocket extends EventEmitter {
     this.#outlet.frames(typeof data === "string" ? data : copyBytes(data));
   }
 
+  /**
+   * Closes the socket, refusing what the `ws` socket it stands in for refuses (with the same errors):
+   * a code no endpoint may send, a reason over 123 bytes. Like `ws`, a reason without a code is ignored.
+   */
   close(code?: number, reason?: string): void {
     if (this.#state !== OPEN) return;
+    checkClose(code, reason);
     this.#state = CLOSING;
-    this.#outlet.close(code ?? 1005, reason ?? "");
+    this.#outlet.close(code ?? 1005, code === undefined ? "" : (reason ?? ""));
   }
 
+  /** Drops the connection: the client sees an abnormal closure (1006). */
   terminate(): void {
-    this.close(1006, "");
+    if (this.#state !== OPEN) return;
+    this.#state = CLOSING;
+    this.#outlet.close(1006, "");
   }
 
   /** A frame from the client. */
@@ -81,6 +90,23 @@ export class RelaySocket extends EventEmitter {
     this.#state = CLOSED;
     this.emit("close", code, Buffer.from(reason, "utf8"));
   }
+}
+
+/**
+ * What `ws` refuses in `close()` (its Sender.close), with its errors: on one thread the host closes a
+ * `ws` socket where this relay stands, so a bad close throws at the caller there as here.
+ */
+function checkClose(code: number | undefined, reason: string | undefined): void {
+  if (code === undefined) return;
+  if (typeof code !== "number" || !isValidStatusCode(code)) throw new TypeError("First argument must be a valid error code number");
+  if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+    throw new RangeError(`The message must not be greater than ${MAX_CLOSE_REASON_BYTES} bytes`);
+  }
+}
+
+/** The close codes `ws` sends (its validation.isValidStatusCode): 1000–1014 but 1004–1006, and 3000–4999. */
+function isValidStatusCode(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
 /** A copy of the bytes as an ArrayBuffer of their own (views into pooled buffers must not cross). */
