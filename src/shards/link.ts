@@ -9,10 +9,10 @@ import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
 import { SendWindow } from "./send-window.ts";
+import { Outbox } from "./outbox.ts";
 import { closeReasonWithin } from "../websocket/close-reason.ts";
 
 const encoder = new TextEncoder();
-
 
 /** What a shard does with the calls another shard makes on it. */
 export interface LinkHandler {
@@ -65,9 +65,8 @@ interface Pending {
 
 /**
  * One shard's end of the MessagePort to another: calls both ways (RPC, starts, HTTP requests with
- * streamed responses) and relayed WebSockets. Everything sent in one turn of the event loop leaves in
- * one postMessage: under load that is one structured clone and one wake-up of the other thread per
- * turn instead of one per message.
+ * streamed responses) and relayed WebSockets, sent through an {@link Outbox} (one postMessage per turn;
+ * calls to one agent in the order they were made).
  */
 export class ShardLink {
   readonly peer: number;
@@ -86,13 +85,17 @@ export class ShardLink {
   readonly #touched = new Set<ResponseSink>();
   #nextId = 1;
   #moved = 0;
-  #outbox: LinkMessage[] = [];
+  readonly #outbox: Outbox;
   #closed: Error | undefined;
 
   constructor(port: MessagePort, peer: number, handler: LinkHandler) {
     this.peer = peer;
     this.#port = port;
     this.#handler = handler;
+    this.#outbox = new Outbox(port, (message, error) => {
+      if (message.t === "call") this.#receive({ t: "fail", id: message.id, error: errorToWire(error) });
+      else if ("id" in message) port.postMessage([{ t: "fail", id: message.id, error: errorToWire(error) }]);
+    });
     port.on("message", (batch: LinkMessage[]) => {
       for (const message of batch) this.#receive(message);
       for (const sink of this.#touched) sink.flush();
@@ -139,12 +142,11 @@ export class ShardLink {
     return this.#edges.size + this.#relays.size;
   }
 
-  /** A stub's fetch: a WebSocket upgrade the object accepts (a Durable Object's WebSocketPair) comes back relayed. */
-  async request(className: string, name: string, request: Request): Promise<Response> {
-    const wire = await requestToWire(request);
+  /** A stub's fetch, in its place among the calls to the object; an upgrade it accepts (a WebSocketPair) comes back relayed. */
+  request(className: string, name: string, request: Request): Promise<Response> {
     const socket = isWebSocketUpgrade(request) ? this.#nextId++ : undefined;
-    const call: Call = { op: "request", className, name, request: wire, ...(socket !== undefined ? { socket } : {}) };
-    return this.#call(call, socket === undefined ? request.signal : undefined, socket) as Promise<Response>;
+    const call = requestToWire(request).then((wire): Call => ({ op: "request", className, name, request: wire, ...(socket !== undefined ? { socket } : {}) }));
+    return this.#call(call, socket === undefined ? request.signal : undefined, socket, lineOf(className, name)) as Promise<Response>;
   }
 
   /** Has the other shard's worker fetch answer `request`; an accepted upgrade comes back as a 101 with a relayed WebSocket. */
@@ -196,6 +198,7 @@ export class ShardLink {
     for (const relay of this.#relays.values()) relay.receiveClose(1006, "");
     this.#relays.clear();
     for (const window of this.#windows.values()) window.release();
+    this.#outbox.close();
   }
 
   close(): void {
@@ -203,12 +206,21 @@ export class ShardLink {
     this.#port.close();
   }
 
-  #call(call: Call, signal?: AbortSignal, socket?: number): Promise<unknown> {
+  /**
+   * Makes `call` (which may still be in the making: a request whose body is being read) and waits
+   * for its answer. With a `line` (the agent it is for), it leaves after the calls made before it there.
+   */
+  #call(call: Call | Promise<Call>, signal?: AbortSignal, socket?: number, line?: string): Promise<unknown> {
     if (this.#closed) return Promise.reject(this.#closed);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, ...(socket !== undefined ? { socket } : {}) });
-      this.#send({ t: "call", id, ...call });
+      if (call instanceof Promise) {
+        const message = call.then((ready): LinkMessage => ({ t: "call", id, ...ready }));
+        message.catch((error: unknown) => this.#settle(id, true)?.reject(error as Error));
+        this.#outbox.inLine(line ?? "", id, message);
+      } else if ("className" in call) this.#outbox.inLine(lineOf(call.className, call.name), id, { t: "call", id, ...call });
+      else this.#send({ t: "call", id, ...call });
       signal?.addEventListener("abort", () => this.#cancel(id), { once: true });
     });
   }
@@ -220,39 +232,19 @@ export class ShardLink {
     pending.reject(new Error("The request was aborted"));
     pending.body?.error(new Error("The request was aborted"));
     if (pending.sink) this.#touched.delete(pending.sink);
-    this.#send({ t: "cancel", id });
+    if (!this.#outbox.withdraw(id)) this.#send({ t: "cancel", id }); // a call that never left needs no cancel
   }
 
   /** Acknowledges `bytes` of response `id`; acks of one response in the same turn share a message. */
   #ack(id: number, bytes: number): void {
     if (this.#closed || !this.#pending.has(id)) return;
-    const last = this.#outbox.at(-1);
+    const last = this.#outbox.last();
     if (last?.t === "ack" && last.id === id) last.bytes += bytes;
     else this.#send({ t: "ack", id, bytes });
   }
 
   #send(message: LinkMessage): void {
-    if (this.#outbox.push(message) === 1) process.nextTick(() => this.#flush());
-  }
-
-  #flush(): void {
-    const batch = this.#outbox;
-    this.#outbox = [];
-    if (batch.length === 0 || this.#closed) return;
-    try {
-      this.#port.postMessage(batch);
-    } catch {
-      // Something in the batch cannot be cloned (a function in an RPC result, say): send one by one,
-      // and turn what fails into an error for its caller.
-      for (const message of batch) {
-        try {
-          this.#port.postMessage([message]);
-        } catch (error) {
-          if ("id" in message && message.t !== "call") this.#port.postMessage([{ t: "fail", id: message.id, error: errorToWire(error) }]);
-          else if (message.t === "call") this.#receive({ t: "fail", id: message.id, error: errorToWire(error) });
-        }
-      }
-    }
+    this.#outbox.send(message);
   }
 
   #receive(message: LinkMessage): void {
@@ -381,7 +373,7 @@ export class ShardLink {
 
   /** Frames of one socket sent one after another share a message. */
   #sendFrame(sid: number, toOwner: boolean, data: string | ArrayBuffer): void {
-    const last = this.#outbox.at(-1);
+    const last = this.#outbox.last();
     if (last?.t === "frames" && last.sid === sid && last.toOwner === toOwner) last.data.push(data);
     else this.#send({ t: "frames", sid, toOwner, data: [data] });
   }
@@ -496,4 +488,9 @@ export class ShardLink {
       this.#windows.delete(id);
     }
   }
+}
+
+/** The line of calls to one agent: they leave in the order they were made. */
+function lineOf(className: string, name: string): string {
+  return `${className}/${name}`;
 }

@@ -34,4 +34,29 @@ describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
     const stub = probes.probes.getByName(name);
     expect(await stub.where()).toBe(`shard-${threads - 1}`);
   });
+
+  it("keeps the order of a stub's fetches and calls, whatever bodies the fetches carry", async () => {
+    const stub = probes.probes.getByName(probes.nameOn(1));
+    const url = (text: string) => `http://probe/note?text=${text}`;
+    const made = [
+      stub.fetch(url("A")),
+      stub.note("B"),
+      stub.fetch(url("C"), { method: "POST", body: "c" }),
+      stub.note("D"),
+      stub.fetch(new Request(url("E"), { method: "POST", body: new Blob(["e"]).stream(), duplex: "half" } as RequestInit)),
+      stub.fetch(url("F")),
+      stub.note("G"),
+    ];
+    expect((await Promise.all(made)).map((answer) => (answer instanceof Response ? answer.status : "called"))).toEqual([200, "called", 200, "called", 200, 200, "called"]);
+    expect(await stub.noted()).toEqual(["A", "B", "C", "D", "E", "F", "G"]);
+  });
+
+  it("goes on with the calls behind a fetch whose body cannot be read", async () => {
+    const stub = probes.probes.getByName(probes.nameOn(1));
+    const failing = new ReadableStream({ pull: (controller) => controller.error(new Error("the body broke")) });
+    const broken = stub.fetch(new Request("http://probe/note?text=broken", { method: "POST", body: failing, duplex: "half" } as RequestInit)).catch(() => "failed");
+    await stub.note("after");
+    await broken;
+    expect((await stub.noted()).at(-1)).toBe("after");
+  });
 });
