@@ -1,7 +1,8 @@
 /**
- * Requests, responses and errors as plain values that cross a MessagePort (structured clone):
+ * Requests and responses as plain values that cross a MessagePort (structured clone):
  * what one shard hands another. Bodies of requests are read whole (bounded); response bodies stream
- * as chunks (see link.ts), so a server-sent event stream still arrives event by event.
+ * as chunks (see link.ts), so a server-sent event stream still arrives event by event. Errors: see
+ * error-wire.ts.
  */
 
 /** The largest request body forwarded to another shard: Cloudflare's request body limit on the free plan. */
@@ -29,12 +30,6 @@ export interface WireResponseHead {
   readonly status: number;
   readonly statusText: string;
   readonly headers: Array<[string, string]>;
-}
-
-export interface WireError {
-  readonly name: string;
-  readonly message: string;
-  readonly stack?: string;
 }
 
 /** Reads `request` into a {@link WireRequest}; a body over the limit fails with a message that names it. */
@@ -68,28 +63,6 @@ export function responseFromWire(head: WireResponseHead, body: ReadableStream<Ui
   const bodiless = head.status === 204 || head.status === 205 || head.status === 304 || (head.status >= 100 && head.status < 200);
   return new Response(bodiless ? null : body, { status: head.status, statusText: head.statusText, headers: head.headers });
 }
-
-export function errorToWire(error: unknown): WireError {
-  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack !== undefined ? { stack: error.stack } : {}) };
-  return { name: "Error", message: String(error) };
-}
-
-/** The error as the caller sees it: same name and message; the stack is the far shard's. */
-export function errorFromWire(wire: WireError): Error {
-  const ErrorClass = ERROR_CLASSES[wire.name] ?? Error;
-  const error = new ErrorClass(wire.message);
-  if (!(wire.name in ERROR_CLASSES)) error.name = wire.name;
-  if (wire.stack !== undefined) error.stack = wire.stack;
-  return error;
-}
-
-const ERROR_CLASSES: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError: TypeError as ErrorConstructor,
-  RangeError: RangeError as ErrorConstructor,
-  SyntaxError: SyntaxError as ErrorConstructor,
-  ReferenceError: ReferenceError as ErrorConstructor,
-};
 
 /** The error of a body over MAX_FORWARDED_BODY_BYTES (a 413's message when a server hands a request over). */
 export function bodyTooLarge(bytes: number): RangeError {

@@ -3,7 +3,8 @@ import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
 import { isWebSocketUpgrade } from "../host/upgrade.ts";
-import { errorFromWire, errorToWire, requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
+import { errorFromWire, errorToWire } from "./error-wire.ts";
+import { requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
 import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
@@ -52,7 +53,7 @@ export interface ResponseSink {
 
 interface Pending {
   resolve(value: unknown): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
   /** Set for handed-over requests: where their response goes. */
   sink?: ResponseSink;
   /** Set for requests: the body's stream, once the head arrived. */
@@ -217,7 +218,7 @@ export class ShardLink {
       this.#pending.set(id, { resolve, reject, ...(socket !== undefined ? { socket } : {}) });
       if (call instanceof Promise) {
         const message = call.then((ready): LinkMessage => ({ t: "call", id, ...ready }));
-        message.catch((error: unknown) => this.#settle(id, true)?.reject(error as Error));
+        message.catch((error: unknown) => this.#settle(id, true)?.reject(error));
         this.#outbox.inLine(line ?? "", id, message);
       } else if ("className" in call) this.#outbox.inLine(lineOf(call.className, call.name), id, { t: "call", id, ...call });
       else this.#send({ t: "call", id, ...call });
@@ -258,7 +259,7 @@ export class ShardLink {
         const error = errorFromWire(message.error);
         pending?.reject(error);
         pending?.body?.error(error);
-        if (pending?.sink) this.#touch(pending.sink).fail(error);
+        if (pending?.sink) this.#touch(pending.sink).fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
       case "head": {

@@ -1,6 +1,7 @@
 import type { AgentCaller } from "../agent/context.ts";
 import type { MovedConnection } from "../gateway/connection-transfer.ts";
-import type { WireError, WireHandedRequest, WireRequest, WireResponseHead } from "./codec.ts";
+import type { WireHandedRequest, WireRequest, WireResponseHead } from "./codec.ts";
+import type { WireError } from "./error-wire.ts";
 
 /** A call one shard makes on another. */
 export type Call =

@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestSocket } from "../support/harness.ts";
-import { startProbes, type Probes } from "./fixtures/probe.ts";
+import { EmailError, WorkflowStateError } from "../../src/index.ts";
+import { MyError, startProbes, type Probes } from "./fixtures/probe.ts";
 
 describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
   let probes: Probes;
@@ -58,5 +59,40 @@ describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
     await stub.note("after");
     await broken;
     expect((await stub.noted()).at(-1)).toBe("after");
+  });
+
+  it("brings errors back with their cause, aggregated errors, data properties and Hearth's classes; a thrown value as it is", async () => {
+    const stub = probes.probes.getByName(probes.nameOn(1));
+    const caught = (kind: string) => stub.fails(kind).then(() => expect.fail("no error"), (error: unknown) => error);
+
+    const mine = (await caught("mine")) as MyError;
+    // A class of the project's own code exists on both threads, but only one thread made the error:
+    // across threads it arrives as an Error with the class's name (decision 0018).
+    expect(mine instanceof MyError).toBe(threads === 1);
+    expect(mine).toBeInstanceOf(Error);
+    expect([mine.name, mine.message, mine.code]).toEqual(["MyError", "mine failed", "E_MINE"]);
+    expect(mine.cause).toBeInstanceOf(TypeError);
+    expect([(mine.cause as Error).message, (mine.cause as Error).cause]).toEqual(["inner", "the root"]);
+
+    const aggregate = (await caught("aggregate")) as AggregateError;
+    expect(aggregate).toBeInstanceOf(AggregateError);
+    expect(aggregate.message).toBe("several failed");
+    expect(aggregate.errors[0]).toBeInstanceOf(RangeError);
+    expect([(aggregate.errors[0] as Error).message, aggregate.errors[1]]).toEqual(["one", "two"]);
+
+    expect(await caught("string")).toBe("a plain string");
+    expect(await caught("object")).toEqual({ code: 42, detail: ["kept"] });
+
+    const d1 = (await caught("d1")) as Error;
+    expect(d1.message).toBe("D1_ERROR: no such table: missing: SQLITE_ERROR");
+    expect((d1.cause as Error).message).toBe("no such table: missing: SQLITE_ERROR");
+
+    const workflow = (await caught("workflow")) as Error;
+    expect(workflow).toBeInstanceOf(WorkflowStateError);
+    expect([workflow.name, workflow.message]).toEqual(["WorkflowStateError", "the instance is not paused"]);
+
+    const email = (await caught("email")) as EmailError;
+    expect(email).toBeInstanceOf(EmailError);
+    expect([email.name, email.code, email.permanent, email.responseCode]).toEqual(["EmailError", "send_failed", true, 550]);
   });
 });
