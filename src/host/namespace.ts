@@ -124,9 +124,21 @@ export class AgentNamespace<T extends Agent = Agent> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
+      // As fetch: an aborted signal rejects with its reason (an AbortError) at once, whatever the agent does.
+      const { signal } = request;
+      signal.throwIfAborted();
       // A WebSocket upgrade becomes this agent's connection when the worker returns the response.
       if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
-      return dispatcher.request(className, name, request);
+      const answered = dispatcher.request(className, name, request);
+      return new Promise<Response>((resolve, reject) => {
+        const abort = (): void => {
+          reject(signal.reason);
+          // The agent saw the abort on request.signal; an answer it still gives is for nobody.
+          answered.then((late) => late.body?.cancel().catch(() => {}), () => {});
+        };
+        signal.addEventListener("abort", abort, { once: true });
+        void answered.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+      });
     };
     const address: StubAddress = { dispatcher, className, name, steps: [] };
     const id = this.idFromName(name);

@@ -207,12 +207,12 @@ export class ShardLink {
     this.#port.close();
   }
 
-  /**
-   * Makes `call` (which may still be in the making: a request whose body is being read) and waits
-   * for its answer. With a `line` (the agent it is for), it leaves after the calls made before it there.
-   */
+  /** Makes `call` (a request's may wait for its body) and waits for the answer; with a `line` (its agent), after the calls made before it there. */
   #call(call: Call | Promise<Call>, signal?: AbortSignal, socket?: number, line?: string): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#closed);
+    if (this.#closed || signal?.aborted) {
+      if (call instanceof Promise) call.catch(() => {}); // its request is never sent
+      return Promise.reject(this.#closed ?? signal!.reason); // an aborted call, as fetch: nothing is sent
+    }
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, ...(socket !== undefined ? { socket } : {}) });
@@ -222,16 +222,17 @@ export class ShardLink {
         this.#outbox.inLine(line ?? "", id, message);
       } else if ("className" in call) this.#outbox.inLine(lineOf(call.className, call.name), id, { t: "call", id, ...call });
       else this.#send({ t: "call", id, ...call });
-      signal?.addEventListener("abort", () => this.#cancel(id), { once: true });
+      signal?.addEventListener("abort", () => this.#cancel(id, signal.reason), { once: true });
     });
   }
 
-  #cancel(id: number): void {
+  /** Ends the call `id` for its caller (with `reason`, as fetch ends an aborted request) and tells the other shard. */
+  #cancel(id: number, reason: unknown = new DOMException("This operation was aborted", "AbortError")): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
-    pending.reject(new Error("The request was aborted"));
-    pending.body?.error(new Error("The request was aborted"));
+    pending.reject(reason);
+    pending.body?.error(reason);
     if (pending.sink) this.#touched.delete(pending.sink);
     if (!this.#outbox.withdraw(id)) this.#send({ t: "cancel", id }); // a call that never left needs no cancel
   }

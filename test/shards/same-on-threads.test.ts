@@ -95,4 +95,21 @@ describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
     expect(email).toBeInstanceOf(EmailError);
     expect([email.name, email.code, email.permanent, email.responseCode]).toEqual(["EmailError", "send_failed", true, 550]);
   });
+
+  it("rejects a stub's fetch with an AbortError as soon as its signal aborts, and at once for a signal already aborted", async () => {
+    const stub = probes.probes.getByName(probes.nameOn(1));
+    const already = await stub.fetch("http://probe/slow", { signal: AbortSignal.abort() }).catch((error: unknown) => error);
+    expect(already).toBeInstanceOf(DOMException);
+    expect((already as DOMException).name).toBe("AbortError");
+
+    const controller = new AbortController();
+    const started = Date.now();
+    const aborted = stub.fetch("http://probe/slow", { signal: controller.signal }).catch((error: unknown) => error);
+    setTimeout(() => controller.abort(), 100);
+    const error = await aborted;
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe("AbortError");
+    expect(Date.now() - started).toBeLessThan(1_000); // the agent answers after 1.5 s
+    expect(await stub.where()).toBe(`shard-${threads - 1}`);
+  });
 });
