@@ -6,14 +6,12 @@ import { isWebSocketUpgrade } from "../host/upgrade.ts";
 import { errorFromWire, errorToWire } from "./error-wire.ts";
 import { requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
-import { RelaySocket, copyBytes, type RelayOutlet } from "./relay-socket.ts";
+import { RelaySocket, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
-import { takeCompleteBody } from "../web/complete-body-response.ts";
-import { SendWindow } from "./send-window.ts";
+import type { SendWindow } from "./send-window.ts";
+import { sendResponse } from "./respond.ts";
 import { Outbox } from "./outbox.ts";
 import { closeReasonWithin } from "../websocket/close-reason.ts";
-
-const encoder = new TextEncoder();
 
 /** What a shard does with the calls another shard makes on it. */
 export interface LinkHandler {
@@ -437,9 +435,9 @@ export class ShardLink {
   }
 
   /**
-   * Sends `response` back as it is read. `abort` is the call's own controller, kept by the caller: the
-   * client may have gone (a `cancel`) before the response was ready, and then its body is cancelled
-   * and nothing is sent — an endless stream would otherwise be read for nobody.
+   * Sends `response` back ({@link sendResponse}). `abort` is the call's own controller, kept by the
+   * caller: the client may have gone (a `cancel`) before the response was ready, and then its body is
+   * cancelled and nothing is sent — an endless stream would otherwise be read for nobody.
    */
   async #respond(id: number, response: Response, socket: number | undefined, abort: AbortController): Promise<void> {
     if (socket !== undefined && this.#handler.isUpgrade(response)) {
@@ -455,40 +453,8 @@ export class ShardLink {
       }
       return;
     }
-    if (abort.signal.aborted) {
-      this.#serving.delete(id);
-      takeCompleteBody(response);
-      await response.body?.cancel().catch(() => {});
-      return;
-    }
-    try {
-      const text = takeCompleteBody(response); // a JSON or text answer: no stream to read back
-      this.#send({ t: "head", id, head: responseHead(response) });
-      if (text !== undefined || response.body === null) {
-        if (text) this.#send({ t: "chunk", id, data: encoder.encode(text) });
-        return this.#send({ t: "end", id });
-      }
-      const reader = response.body.getReader();
-      abort.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true });
-      // At most STREAM_WINDOW_BYTES sent and not yet gone on from the other side: a client that reads
-      // slowly (or not at all) holds the stream here, as a client of this thread's server would.
-      const window = new SendWindow();
-      this.#windows.set(id, window);
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done || abort.signal.aborted || this.#closed) break;
-        this.#send({ t: "chunk", id, data: new Uint8Array(copyBytes(value)) });
-        window.sent(value.byteLength);
-        await window.room();
-        if (abort.signal.aborted || this.#closed) break;
-      }
-      if (!abort.signal.aborted) this.#send({ t: "end", id });
-    } catch (error) {
-      if (!abort.signal.aborted) this.#send({ t: "fail", id, error: errorToWire(error) });
-    } finally {
-      this.#serving.delete(id);
-      this.#windows.delete(id);
-    }
+    await sendResponse(id, response, abort.signal, { send: (message) => this.#send(message), closed: () => this.#closed !== undefined, windows: this.#windows });
+    this.#serving.delete(id);
   }
 }
 

@@ -2,10 +2,35 @@
  * One thread and two behave the same (decision 0018): each case runs on a plain host and on two shards
  * linked as `--threads 2` links its threads, with the agent on the second shard.
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestSocket } from "../support/harness.ts";
 import { EmailError, WorkflowStateError } from "../../src/index.ts";
-import { MyError, startProbes, type Probes } from "./fixtures/probe.ts";
+import { BIG_BYTES, MyError, startProbes, type Probes } from "./fixtures/probe.ts";
+
+/** GETs each of `paths` in turn over one kept-alive connection to `url`: each answer's headers and body length. */
+async function overOneConnection(url: string, paths: string[]): Promise<Array<{ headers: IncomingHttpHeaders; bytes: number }>> {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  const answers: Array<{ headers: IncomingHttpHeaders; bytes: number }> = [];
+  try {
+    for (const path of paths) {
+      answers.push(
+        await new Promise((resolve, reject) => {
+          httpRequest(`${url}${path}`, { agent }, (response) => {
+            let bytes = 0;
+            response.on("data", (chunk: Buffer) => void (bytes += chunk.byteLength));
+            response.on("end", () => resolve({ headers: response.headers, bytes }));
+          })
+            .on("error", reject)
+            .end();
+        }),
+      );
+    }
+  } finally {
+    agent.destroy();
+  }
+  return answers;
+}
 
 describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
   let probes: Probes;
@@ -111,5 +136,17 @@ describe.each([1, 2] as const)("with %i thread(s)", (threads) => {
     expect((error as DOMException).name).toBe("AbortError");
     expect(Date.now() - started).toBeLessThan(1_000); // the agent answers after 1.5 s
     expect(await stub.where()).toBe(`shard-${threads - 1}`);
+  });
+
+  it("answers a large binary body of another thread's agent with its content-length, handed over or through a stub", async () => {
+    const url = probes.nodes[0]!.server.url;
+    // The connection's first request is for an agent of the first thread: it stays there, and the next
+    // one, for the second thread's agent, is handed over.
+    const [here, handed] = await overOneConnection(url, [`/agents/probe/${probes.nameOn(0)}`, `/agents/probe/${probes.nameOn(1)}/big`]);
+    expect(here!.bytes).toBeGreaterThan(0);
+    expect(probes.nodes[0]!.shard?.connections.moved ?? 0).toBe(0);
+    expect([handed!.headers["content-length"], handed!.headers["transfer-encoding"], handed!.bytes]).toEqual([String(BIG_BYTES), undefined, BIG_BYTES]);
+    const [stubbed] = await overOneConnection(url, [`/room/${probes.nameOn(1)}/big`]);
+    expect([stubbed!.headers["content-length"], stubbed!.headers["transfer-encoding"], stubbed!.bytes]).toEqual([String(BIG_BYTES), undefined, BIG_BYTES]);
   });
 });
