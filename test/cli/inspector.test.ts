@@ -82,7 +82,11 @@ async function portBeforeTakenOne(): Promise<{ port: number; blocker: Server }> 
     await once(blocker, "listening");
     const taken = (blocker.address() as AddressInfo).port;
     const probe = createServer().listen(taken - 1, "127.0.0.1");
-    const free = await Promise.race([once(probe, "listening").then(() => true), once(probe, "error").then(() => false)]);
+    // One promise for both outcomes: `once(probe, "listening")` would reject on the "error" a taken port emits.
+    const free = await new Promise<boolean>((resolve) => {
+      probe.once("listening", () => resolve(true));
+      probe.once("error", () => resolve(false));
+    });
     probe.close();
     if (free) return { port: taken - 1, blocker };
     blocker.close();
