@@ -51,6 +51,7 @@ export class DurableObjectActor implements Actor {
     this.#alarm = new DurableAlarm(
       () => this[HANDLE.tasks](),
       () => typeof (this.#object ?? (ctor.prototype as DurableObjectHandlers)).alarm === "function",
+      () => runtime.clock.now(),
     );
     this.#owner = {
       run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),

@@ -21,13 +21,22 @@ export const ALARM_RETRY = Object.freeze({ maxAttempts: 7, baseDelayMs: 2_000, m
 export class DurableAlarm {
   readonly #tasks: () => AgentTasks;
   readonly #hasHandler: () => boolean;
+  readonly #now: () => number;
   /** The schedule running now (its row stays until it succeeds). */
   #running: string | undefined;
 
-  /** `hasHandler` says whether the object defines `alarm()`: without one, setAlarm() is refused. */
-  constructor(tasks: () => AgentTasks, hasHandler: () => boolean) {
+  /**
+   * `hasHandler` says whether the object defines `alarm()`: without one, setAlarm() is refused. `now`
+   * is the object's clock (virtual in tests): an alarm set before it is set to it.
+   */
+  constructor(tasks: () => AgentTasks, hasHandler: () => boolean, now: () => number) {
     this.#tasks = tasks;
     this.#hasHandler = hasHandler;
+    this.#now = now;
+  }
+
+  now(): number {
+    return this.#now();
   }
 
   get(): number | null {

@@ -21,6 +21,8 @@ export interface AlarmSlot {
   get(): number | null;
   set(scheduledTime: number): void;
   delete(): void;
+  /** The object's current time (its host's clock); Date.now() when absent. An alarm set before it is set to it. */
+  now?(): number;
 }
 
 export interface DurableObjectStorageHooks {
@@ -74,7 +76,7 @@ export class DurableObjectStorage extends StorageOperations {
    * The promise resolves with the closure's result, or rejects with its error.
    */
   transaction<T>(closure: (txn: DurableObjectTransaction) => Promise<T>): Promise<T> {
-    return runTransaction(this, openTransaction(this) ?? this.#direct, closure);
+    return runTransaction(this, openTransaction(this) ?? this.#direct, closure, () => this.now());
   }
 
   /** Runs `fn` atomically and synchronously (a savepoint); a throw undoes its writes, SQL included. */
@@ -120,6 +122,10 @@ export class DurableObjectStorage extends StorageOperations {
 
   protected target(_op: string): KvTarget {
     return openTransaction(this) ?? this.#direct;
+  }
+
+  protected override now(): number {
+    return this.#hooks.alarms.now?.() ?? Date.now();
   }
 }
 

@@ -41,11 +41,13 @@ export function openTransaction(storage: object): PendingWrites | undefined {
  */
 export class DurableObjectTransaction extends StorageOperations {
   readonly #state: TransactionState;
+  readonly #now: () => number;
 
   /** @internal Made by `DurableObjectStorage.transaction`. */
-  constructor(state: TransactionState) {
+  constructor(state: TransactionState, now: () => number) {
     super();
     this.#state = state;
+    this.#now = now;
   }
 
   /**
@@ -64,6 +66,10 @@ export class DurableObjectTransaction extends StorageOperations {
     throw new Error("Cannot call deleteAll() within a transaction");
   }
 
+  protected override now(): number {
+    return this.#now();
+  }
+
   protected target(op: string): KvTarget {
     if (this.#state.rolledBack) throw new Error(`Cannot ${op} on rolled back transaction`);
     const pending = this.#state.pending;
@@ -79,12 +85,17 @@ export class DurableObjectTransaction extends StorageOperations {
  * enclosing transaction): its writes are applied together when its promise resolves, and dropped
  * when it rejects or calls `txn.rollback()`.
  */
-export function runTransaction<T>(storage: object, beneath: KvTarget, closure: (txn: DurableObjectTransaction) => T | Promise<T>): Promise<T> {
+export function runTransaction<T>(
+  storage: object,
+  beneath: KvTarget,
+  closure: (txn: DurableObjectTransaction) => T | Promise<T>,
+  now: () => number,
+): Promise<T> {
   if (typeof closure !== "function") {
     return Promise.reject(new TypeError("transaction() takes a function: transaction(async (txn) => { … })"));
   }
   const state: TransactionState = { pending: new PendingWrites(beneath), rolledBack: false };
-  const txn = new DurableObjectTransaction(state);
+  const txn = new DurableObjectTransaction(state, now);
   const fail = (error: unknown): never => {
     state.pending = undefined;
     state.rolledBack = true;

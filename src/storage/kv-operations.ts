@@ -60,6 +60,11 @@ export abstract class StorageOperations {
   /** The target of operation `op` (named as in errors, e.g. "put()"); throws when there is none. */
   protected abstract target(op: string): KvTarget;
 
+  /** The object's current time (ms since the epoch): an alarm set before it is set to it. */
+  protected now(): number {
+    return Date.now();
+  }
+
   get<T = unknown>(key: string, options?: DurableObjectGetOptions): Promise<T | undefined>;
   get<T = unknown>(keys: string[], options?: DurableObjectGetOptions): Promise<Map<string, T>>;
   get<T = unknown>(keys: string | string[], _options?: DurableObjectGetOptions): Promise<T | undefined | Map<string, T>> {
@@ -133,11 +138,14 @@ export abstract class StorageOperations {
     return settle(() => this.target("getAlarm()").getAlarm());
   }
 
-  /** Sets the alarm (one per object) to a `Date` or a time in ms since the epoch. */
+  /**
+   * Sets the alarm (one per object) to a `Date` or a time in ms since the epoch. A time already past
+   * is stored as now, as workerd does: `getAlarm()` then returns about now, and the alarm runs at once.
+   */
   setAlarm(scheduledTime: number | Date, _options?: DurableObjectSetAlarmOptions): Promise<void> {
     return settle(() => {
       const time = alarmTime(scheduledTime);
-      this.target("setAlarm()").setAlarm(time);
+      this.target("setAlarm()").setAlarm(Math.max(time, this.now()));
     });
   }
 

@@ -13,6 +13,8 @@ let db: AgentDatabase;
 let storage: DurableObjectStorage;
 let alarm: number | null;
 let failAlarmSet = false;
+/** An alarm time in the future (one in the past is stored as now). */
+const LATER = 4_000_000_000_000;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "hearth-do-txn-"));
@@ -118,7 +120,7 @@ describe("transaction", () => {
     await storage.put("a", 1);
     const result = await storage.transaction(async (txn) => {
       await txn.put("a", 2);
-      await txn.setAlarm(1_000_000);
+      await txn.setAlarm(LATER);
       txn.rollback();
       txn.rollback(); // again: nothing
       await expect(txn.get("a")).rejects.toThrow(new Error("Cannot get() on rolled back transaction"));
@@ -198,19 +200,19 @@ describe("transaction", () => {
   });
 
   it("sets and deletes the alarm with the transaction", async () => {
-    await storage.setAlarm(1_000);
+    await storage.setAlarm(LATER);
     await storage.transaction(async (txn) => {
       await txn.deleteAlarm();
       expect(await txn.getAlarm()).toBeNull();
-      expect(alarm).toBe(1_000);
+      expect(alarm).toBe(LATER);
     });
     expect(alarm).toBeNull();
     await storage.transaction(async (txn) => {
-      await txn.setAlarm(new Date(2_000));
-      expect(await txn.getAlarm()).toBe(2_000);
+      await txn.setAlarm(new Date(LATER + 1));
+      expect(await txn.getAlarm()).toBe(LATER + 1);
       await expect(txn.setAlarm(-1)).rejects.toThrow("setAlarm() cannot be called with an alarm time <= 0");
     });
-    expect(alarm).toBe(2_000);
+    expect(alarm).toBe(LATER + 1);
   });
 
   it("applies all or nothing: a write that fails while applying undoes the others", async () => {
@@ -219,7 +221,7 @@ describe("transaction", () => {
       event(() =>
         storage.transaction(async (txn) => {
           await txn.put({ a: 1, b: 2 });
-          await txn.setAlarm(5_000);
+          await txn.setAlarm(LATER);
         }),
       ),
     ).rejects.toThrow("alarm store unavailable");

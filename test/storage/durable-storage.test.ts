@@ -228,14 +228,28 @@ describe("alarms", () => {
   it("forwards getAlarm, setAlarm and deleteAlarm to the host's alarm slot", async () => {
     const { storage, alarms } = openStorage();
     expect(await storage.getAlarm()).toBeNull();
-    await storage.setAlarm(1_700_000_000_000);
-    expect(alarms.at).toBe(1_700_000_000_000);
-    await storage.setAlarm(new Date(1_800_000_000_000), { allowUnconfirmed: true });
-    expect(await storage.getAlarm({ allowConcurrency: true })).toBe(1_800_000_000_000);
-    await storage.setAlarm(1_800_000_000_000.7);
-    expect(alarms.at).toBe(1_800_000_000_000);
+    await storage.setAlarm(4_700_000_000_000);
+    expect(alarms.at).toBe(4_700_000_000_000);
+    await storage.setAlarm(new Date(4_800_000_000_000), { allowUnconfirmed: true });
+    expect(await storage.getAlarm({ allowConcurrency: true })).toBe(4_800_000_000_000);
+    await storage.setAlarm(4_800_000_000_000.7);
+    expect(alarms.at).toBe(4_800_000_000_000);
     await storage.deleteAlarm();
     expect(await storage.getAlarm()).toBeNull();
+  });
+
+  it("stores a time already past as now, as workerd does", async () => {
+    const { storage, alarms } = openStorage();
+    const before = Date.now();
+    await storage.setAlarm(1_000);
+    expect(alarms.at).toBeGreaterThanOrEqual(before);
+    expect(alarms.at).toBeLessThanOrEqual(Date.now());
+    expect(await storage.getAlarm()).toBe(alarms.at);
+    await storage.transaction(async (txn) => {
+      await txn.setAlarm(new Date(5));
+      expect(await txn.getAlarm()).toBeGreaterThanOrEqual(before);
+    });
+    expect(alarms.at).toBeGreaterThanOrEqual(before);
   });
 
   it("refuses times that are not a Date or a number of ms, or are not after the epoch", async () => {
