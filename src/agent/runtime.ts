@@ -19,6 +19,8 @@ export interface AgentRuntime {
   keepAlive(): () => void;
   destroy(): Promise<void>;
   blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` with the input gate shut to other events, in the caller's context (`ctx.storage.transaction()`). */
+  criticalSection<T>(fn: () => Promise<T>): Promise<T>;
   waitUntil(promise: Promise<unknown>): void;
   /** Time source of schedules (virtual in tests). */
   readonly clock: Clock;

@@ -62,7 +62,12 @@ export class DurableObjectState<Props = unknown> {
     this.#sockets = init.sockets;
     this.facets = new DurableObjectFacets(init.runtime, () => this.id);
     // deleteAll() takes the facets' data with it, as on Cloudflare.
-    this.storage = new DurableObjectStorage(init.runtime.db, { alarms: init.alarm, deleteAll: () => init.runtime.children.deleteAll() });
+    const runtime = init.runtime;
+    this.storage = new DurableObjectStorage(runtime.db, {
+      alarms: init.alarm,
+      deleteAll: () => runtime.children.deleteAll(),
+      criticalSection: (fn) => runtime.criticalSection(fn),
+    });
   }
 
   /** No other event reaches the object until `fn` settles. */

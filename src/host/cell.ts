@@ -107,7 +107,7 @@ export class ActorCell implements AgentRuntime {
     }, this);
     const ctx: AgentContextWithRuntime = {
       id: { name, toString: () => `${binding.slug}/${name}` },
-      storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM }),
+      storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM, criticalSection: (fn) => this.criticalSection(fn) }),
       blockConcurrencyWhile: (fn) => this.blockConcurrencyWhile(fn),
       waitUntil: (promise) => this.waitUntil(promise),
       [RUNTIME]: this,
@@ -228,6 +228,15 @@ export class ActorCell implements AgentRuntime {
     // runs in that scope (getCurrentAgent(), a stub call's caller), wherever the gate lets it start.
     const scope = this.#ownScope();
     return this.mailbox.deliver(scope === undefined ? fn : () => runInAgentScope(scope, fn), true);
+  }
+
+  /**
+   * Runs `fn` with the input gate shut to every other event, in the caller's context: at once when
+   * the running event holds the gate, else when the events queued before it are done
+   * (`ctx.storage.transaction()`; Mailbox.criticalSection).
+   */
+  criticalSection<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mailbox.criticalSection(currentEvent(), fn);
   }
 
   /**

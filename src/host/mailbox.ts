@@ -26,7 +26,8 @@ export interface MailboxHooks {
  * current one finishes, or when it has been waiting on outside I/O (a fetch, a timer, another agent)
  * for a full turn of the event loop — as in Durable Objects, where awaiting storage keeps the gate
  * shut but awaiting the network opens it. Exclusive events (start-up, blockConcurrencyWhile) keep the
- * gate shut until they finish.
+ * gate shut until they finish; so does a critical section (a `ctx.storage.transaction()` closure)
+ * until it settles.
  */
 export class Mailbox {
   readonly #queue: Entry[] = [];
@@ -38,6 +39,8 @@ export class Mailbox {
   /** The async event to check at the end of this turn; one pending check per mailbox at most. */
   #checkTarget: object | undefined;
   #checkScheduled = false;
+  /** The critical section holding the gate: the event it runs for, and how many are nested in it. */
+  #section: { event: object | undefined; depth: number } | undefined;
   /** The runtime (cell) of the agent whose events these are: its events carry it (event-context.ts `owner`). */
   readonly owner: object | undefined;
 
@@ -46,9 +49,9 @@ export class Mailbox {
     this.owner = owner;
   }
 
-  /** True while events are queued or running. */
+  /** True while events are queued or running, or a critical section holds the gate. */
   get busy(): boolean {
-    return this.#running > 0 || this.#queue.length > 0;
+    return this.#running > 0 || this.#queue.length > 0 || this.#section !== undefined;
   }
 
   deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
@@ -58,9 +61,52 @@ export class Mailbox {
     });
   }
 
-  /** True when `event` holds the gate and keeps it shut until it finishes. */
+  /** True when `event` holds the gate and keeps it shut until it finishes, or runs the critical section that does. */
   holdsExclusively(event: object | undefined): boolean {
-    return event !== undefined && this.#holder === event && this.#holderExclusive;
+    return event !== undefined && ((this.#holder === event && this.#holderExclusive) || this.#section?.event === event);
+  }
+
+  /**
+   * Runs `fn` with the gate shut to every other event, in the caller's context (its writes are
+   * `event`'s): at once when `event` holds the gate — it then keeps it until `fn` settles, even while
+   * `fn` awaits outside I/O or after `event` finished — else once the events queued before it are done.
+   * Inside a section of the same event (or an exclusive event of it) it runs at once, nested.
+   */
+  criticalSection<T>(event: object | undefined, fn: () => Promise<T>): Promise<T> {
+    if (event !== undefined && (this.#holder === event || this.#section?.event === event)) return this.#inSection(event, fn);
+    // An exclusive event of its own holds the gate for it; when the gate is free it starts at once.
+    let release: (() => void) | undefined;
+    const acquired = new Promise<() => void>((resolve, reject) => {
+      const hold = () => new Promise<void>((done) => resolve((release = done)));
+      this.deliver(hold, true).catch(reject);
+    });
+    const run = (done: () => void): Promise<T> => {
+      const result = this.#inSection(event, fn);
+      result.then(done, done);
+      return result;
+    };
+    return release === undefined ? acquired.then(run) : run(release);
+  }
+
+  async #inSection<T>(event: object | undefined, fn: () => Promise<T>): Promise<T> {
+    const section = (this.#section ??= { event, depth: 0 });
+    section.depth++;
+    try {
+      return await fn();
+    } finally {
+      if (--section.depth === 0) {
+        this.#section = undefined;
+        this.#reopen(event);
+      }
+    }
+  }
+
+  /** A critical section ended: the next event starts, or the event holding the gate may yield it again as usual. */
+  #reopen(event: object | undefined): void {
+    if (this.#holder === undefined) {
+      this.#pump();
+      if (!this.busy) this.#hooks.idle();
+    } else if (this.#holder === event && !this.#holderExclusive) this.#checkAtEndOfTurn(event);
   }
 
   /** Fails every queued event (the agent could not start). */
@@ -72,7 +118,7 @@ export class Mailbox {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#holder === undefined && this.#queue.length > 0) this.#start(this.#queue.shift()!);
+      while (this.#holder === undefined && this.#section === undefined && this.#queue.length > 0) this.#start(this.#queue.shift()!);
     } finally {
       this.#pumping = false;
     }
@@ -98,7 +144,10 @@ export class Mailbox {
       (value) => this.#finish(event, entry, false, value),
       (error: unknown) => this.#finish(event, entry, true, error),
     );
-    if (entry.exclusive) return;
+    if (!entry.exclusive) this.#checkAtEndOfTurn(event);
+  }
+
+  #checkAtEndOfTurn(event: object): void {
     this.#checkTarget = event;
     if (!this.#checkScheduled) {
       this.#checkScheduled = true;
@@ -112,6 +161,7 @@ export class Mailbox {
     const event = this.#checkTarget;
     this.#checkTarget = undefined;
     if (event === undefined || this.#holder !== event) return; // finished (finish clears the holder)
+    if (this.#section !== undefined) return; // a critical section keeps the gate; its end looks again
     this.#hooks.yielded(event);
     this.#holder = undefined;
     this.#pump();

@@ -99,13 +99,16 @@ export function durableObjectOps({ storage, db }: SandboxedStorage): DurableObje
       const id = ++sequence;
       let decide!: (commit: boolean) => void;
       const decided = new Promise<boolean>((resolve) => (decide = resolve));
-      let txn: DurableObjectTransaction | undefined;
+      let opened!: (txn: DurableObjectTransaction) => void;
+      const open = new Promise<DurableObjectTransaction>((resolve) => (opened = resolve));
+      // It opens once the object's input gate lets it in (at once unless another event holds it).
       const done = storage.transaction(async (t) => {
-        txn = t;
+        opened(t);
         if (!(await decided)) throw new SandboxSideFailed();
       });
       done.catch(() => {}); // read by txn.close, or dropped with the event
-      if (!txn) throw new Error("the transaction did not open");
+      const notOpened = done.then(() => Promise.reject(new Error("the transaction did not open")));
+      const txn = await Promise.race([open, notOpened]);
       transactions.set(id, { txn, decide, done, open: true });
       return id;
     },

@@ -175,7 +175,9 @@ class SandboxedObject {
       this.#shape = this.#unwrap(await sandbox.extensionCall<{ fetch: boolean; alarm: boolean }>("describe", JSON.stringify({ className: spec.exportName })));
       const id = this.#state.id;
       const construct = JSON.stringify({ className: spec.exportName, id: String(id), name: id.name ?? null, props: spec.props ?? null });
-      await this.#after(this.#unwrap(await sandbox.extensionCall<EventAnswer>("construct", construct)));
+      const constructed = await sandbox.extensionCall<EventAnswer>("construct", construct);
+      this.#ops.endEvent();
+      await this.#after(this.#unwrap(constructed));
       this.#live = sandbox;
       return sandbox;
     } catch (error) {
@@ -192,6 +194,9 @@ class SandboxedObject {
     try {
       result = await sandbox.extensionCall<EventAnswer>(op, JSON.stringify(payload));
     } finally {
+      // A transaction it left open is dropped now: it holds the object's input gate, so the next
+      // event (where the sandbox would drop it) could not start.
+      this.#ops.endEvent();
       this.#dropIfStopped(sandbox);
     }
     const answer = this.#unwrap(result);

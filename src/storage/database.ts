@@ -5,7 +5,8 @@ import { LIMITS, type Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
-import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction, type TransactionOwner } from "./implicit-transaction.ts";
+import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction } from "./implicit-transaction.ts";
+import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
 import { keepEmptyWal, syncAtClose } from "./close-files.ts";
 import { ReleaseQueue } from "./release-queue.ts";
@@ -19,7 +20,7 @@ import { SchemaCache } from "./schema-cache.ts";
 import { STATE_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
 
-export type { TransactionOwner } from "./implicit-transaction.ts";
+export type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 /** What node:sqlite's `setAuthorizer` calls: (action code, two arguments, database, trigger or view) → SQLITE_OK / DENY / IGNORE. */
 export type SqlAuthorizer = NonNullable<Parameters<DatabaseSync["setAuthorizer"]>[0]>;
 
@@ -250,6 +251,22 @@ export class AgentDatabase implements Parkable {
     }
   }
 
+  /**
+   * Opens the savepoint of a `ctx.storage.transaction()` closure of the running event: its SQL and
+   * key-value writes are kept or undone together by {@link endTransaction}, and nothing commits
+   * while it is open (storage/durable-transaction.ts).
+   */
+  beginTransaction(): ExplicitSavepoint {
+    this.#open("transaction");
+    if (this.#syncDepth > 0) throw new Error("transaction() cannot be called inside transactionSync()");
+    return this.#transaction.beginExplicit();
+  }
+
+  /** Ends a savepoint of {@link beginTransaction}: kept, or undone. Nothing to do once the connection closed (it was undone then). */
+  endTransaction(savepoint: ExplicitSavepoint, keep: boolean): void {
+    if (this.#db !== undefined) this.#transaction.endExplicit(savepoint, keep);
+  }
+
   /** True while a {@link transactionSync} block runs: a commit now would break it. */
   get inTransactionSync(): boolean {
     return this.#syncDepth > 0;
@@ -378,7 +395,7 @@ export class AgentDatabase implements Parkable {
     const db = this.#db!;
     unwatchConnection(this);
     try {
-      this.flush();
+      this.#transaction.commitBeforeClose();
     } finally {
       this.#db = undefined;
       if (this.#quiet) syncAtClose(db);

@@ -1,5 +1,12 @@
 import type { AgentDatabase } from "./database.ts";
-import { DurableObjectTransaction, openTransaction, runTransaction } from "./durable-transaction.ts";
+import {
+  inOpenTransaction,
+  inTransactionClosure,
+  runTransaction,
+  type DurableObjectTransaction,
+  type TransactionHost,
+  type TransactionLine,
+} from "./durable-transaction.ts";
 import { KvStorage } from "./kv.ts";
 import { settle, StorageOperations, type DurableObjectPutOptions, type KvTarget } from "./kv-operations.ts";
 import { deleteEntry, listEntries, readEntry, writeEntry } from "./kv-table.ts";
@@ -33,6 +40,11 @@ export interface DurableObjectStorageHooks {
    * deleted after it, through {@link AlarmSlot.delete}.
    */
   deleteAll?: () => void;
+  /**
+   * Runs `fn` with the object's input gate shut to other events, in the caller's context (the host's
+   * cell): what `transaction()` runs its closure in. Without it, `fn` just runs.
+   */
+  criticalSection?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -50,6 +62,9 @@ export class DurableObjectStorage extends StorageOperations {
   readonly #db: AgentDatabase;
   readonly #hooks: DurableObjectStorageHooks;
   readonly #direct: KvTarget;
+  readonly #transactions: TransactionHost;
+  /** Settles when the top-level transaction closure running now ends; undefined when none runs. */
+  #running: Promise<void> | undefined;
 
   constructor(db: AgentDatabase, hooks: DurableObjectStorageHooks) {
     super();
@@ -68,15 +83,36 @@ export class DurableObjectStorage extends StorageOperations {
       deleteAlarm: () => alarms.delete(),
       batch: (fn) => db.transactionSync(fn),
     };
+    const line: TransactionLine = { tail: undefined };
+    this.#transactions = {
+      storage: this,
+      db,
+      direct: this.#direct,
+      now: () => this.now(),
+      line,
+      criticalSection: hooks.criticalSection ?? ((fn) => fn()),
+      running: (end) => {
+        const settled = end.then(
+          () => {},
+          () => {},
+        );
+        this.#running = settled;
+        void settled.then(() => {
+          if (this.#running === settled) this.#running = undefined;
+        });
+      },
+    };
   }
 
   /**
-   * Runs `closure` atomically: what it writes through `txn` (or directly through this storage) is
-   * applied all together when it resolves, and dropped if it throws or calls `txn.rollback()`.
-   * The promise resolves with the closure's result, or rejects with its error.
+   * Runs `closure` atomically and alone, as on Cloudflare: no other event of the object runs until it
+   * settles (it holds the input gate, even while it awaits outside I/O), and what it writes — through
+   * `txn`, directly through this storage, `sql` or `kv` — is kept when it resolves and undone, with the
+   * output it sent, when it throws or calls `txn.rollback()`. The promise resolves with the closure's
+   * result, or rejects with its error. Inside another transaction it nests.
    */
   transaction<T>(closure: (txn: DurableObjectTransaction) => Promise<T>): Promise<T> {
-    return runTransaction(this, openTransaction(this) ?? this.#direct, closure, () => this.now());
+    return runTransaction(this.#transactions, closure);
   }
 
   /** Runs `fn` atomically and synchronously (a savepoint); a throw undoes its writes, SQL included. */
@@ -90,8 +126,8 @@ export class DurableObjectStorage extends StorageOperations {
    * object's data.
    */
   deleteAll(_options?: DurableObjectPutOptions): Promise<void> {
-    return settle(() => {
-      if (openTransaction(this) !== undefined) throw new Error("Cannot call deleteAll() within a transaction");
+    return this.run(() => {
+      if (inOpenTransaction(this)) throw new Error("Cannot call deleteAll() within a transaction");
       this.#db.transactionSync(() => {
         wipeDatabase(this.#db);
         this.#hooks.deleteAll?.();
@@ -100,8 +136,12 @@ export class DurableObjectStorage extends StorageOperations {
     });
   }
 
-  /** Resolves once the writes made so far are committed (rejects if that commit fails). */
+  /**
+   * Resolves once the writes made so far are committed (rejects if that commit fails). Inside a
+   * `transaction()` closure it resolves at once: nothing commits before the closure ends.
+   */
   sync(): Promise<void> {
+    if (inOpenTransaction(this)) return Promise.resolve();
     return this.#db.whenCommitted() ?? Promise.resolve();
   }
 
@@ -121,7 +161,17 @@ export class DurableObjectStorage extends StorageOperations {
   }
 
   protected target(_op: string): KvTarget {
-    return openTransaction(this) ?? this.#direct;
+    return this.#direct;
+  }
+
+  /**
+   * While a transaction's closure runs, a call from outside it (an event that was waiting on I/O,
+   * code it left running) waits for it to end, as it would for the input gate on Cloudflare.
+   */
+  protected override run<T>(fn: () => T): Promise<T> {
+    const running = this.#running;
+    if (running === undefined || inTransactionClosure(this)) return settle(fn);
+    return running.then(() => this.run(fn));
   }
 
   protected override now(): number {

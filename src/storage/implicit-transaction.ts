@@ -17,6 +17,17 @@ type TransactionStatement = keyof typeof TRANSACTION_SQL;
 /** Identifies who is writing, so one event's failure rolls back only its own writes. */
 export type TransactionOwner = object | undefined;
 
+/** The savepoint of a running `ctx.storage.transaction()` closure (storage/durable-transaction.ts). */
+export interface ExplicitSavepoint {
+  /** 1 for a transaction, 2 for one inside it, … */
+  readonly depth: number;
+  /** False once released, undone, or gone with the whole transaction (a failed commit, a close). */
+  alive: boolean;
+}
+
+const IN_ANOTHER_TRANSACTION =
+  "Storage is inside another event's ctx.storage.transaction(): this statement cannot run until that closure ends (the object's input gate is shut for it; the async key-value API waits for it)";
+
 /**
  * Events whose writes were lost (a failed commit, or SQLite's own rollback) while they were still
  * running, with the error each gets. Kept by the database across its connections: a connection
@@ -96,7 +107,16 @@ export class ImplicitTransaction {
   #savepointOwner: TransactionOwner;
   /** The savepoint owner opened the transaction and has no SAVEPOINT: its writes are all the transaction holds. */
   #ownsTransaction = false;
-  #held: Array<{ owner: TransactionOwner; send: () => void }> = [];
+  /** Output waiting for the commit; `level`: the depth of the transaction() closure it was made in (0: none). */
+  #held: Array<{ owner: TransactionOwner; send: () => void; level: number }> = [];
+  /**
+   * Savepoints of the transaction() closures open now, outermost first, all of one owner's. While
+   * any is open nothing commits: a commit would make half a closure durable.
+   */
+  #explicit: ExplicitSavepoint[] = [];
+  #explicitOwner: TransactionOwner;
+  /** Events that finished while their transaction() closure was still open: they end when it does. */
+  #endsAfterExplicit: Array<{ owner: TransactionOwner; failed: boolean; later: Deferred }> = [];
   #durable: Deferred | undefined;
   #commitScheduled = false;
   /** Events that wrote in the open transaction; if its commit fails, their writes are gone. */
@@ -142,6 +162,9 @@ export class ImplicitTransaction {
     const owner = this.#currentOwner();
     const lost = this.#lost.of(owner);
     if (lost !== undefined) throw lost;
+    // Another event's transaction() closure is open: its savepoint cannot be committed nor nest this
+    // event's writes (they would go if it rolled back). On Cloudflare this code would wait for the gate.
+    if (this.#explicit.length > 0 && owner !== this.#explicitOwner) throw new Error(IN_ANOTHER_TRANSACTION);
     // Savepoints nest, they cannot interleave: if another event's savepoint is still open (it is
     // running, awaiting), make its writes so far durable before this event's begin.
     if (owner !== undefined && this.#savepointOwner !== undefined && owner !== this.#savepointOwner) this.commit();
@@ -172,7 +195,90 @@ export class ImplicitTransaction {
   output(send: () => void): void {
     const owner = this.#currentOwner();
     if (!this.#open) outputOutsideTransaction(this.#lost, this.#replica?.releases, owner, send);
-    else if (this.#lost.of(owner) === undefined) this.#held.push({ owner, send });
+    else if (this.#lost.of(owner) === undefined) {
+      this.#held.push({ owner, send, level: this.#explicit.length > 0 && owner === this.#explicitOwner ? this.#explicit.length : 0 });
+    }
+  }
+
+  /**
+   * Opens a savepoint for a transaction() closure of the running event (`SAVEPOINT hearth_txn_<depth>`).
+   * Until it ends nothing commits; other events' statements are refused (the closure holds the gate).
+   */
+  beginExplicit(): ExplicitSavepoint {
+    this.#checkAlive();
+    // A savepoint of another event left open under this one would release it with its own.
+    if (this.#explicit.length === 0 && this.#currentOwner() === undefined && this.#savepointOwner !== undefined) this.commit();
+    this.join();
+    const savepoint: ExplicitSavepoint = { depth: this.#explicit.length + 1, alive: true };
+    this.#db.exec(`SAVEPOINT hearth_txn_${savepoint.depth}`);
+    this.#explicitOwner = this.#currentOwner();
+    this.#explicit.push(savepoint);
+    return savepoint;
+  }
+
+  /**
+   * Ends a transaction() closure's savepoint: released into what encloses it (`keep`), or undone with
+   * the output made inside it. Savepoints opened inside it and still open end with it. Once the last
+   * one ends, events that finished meanwhile end and the commit of the turn follows.
+   */
+  endExplicit(savepoint: ExplicitSavepoint, keep: boolean): void {
+    this.#checkAlive();
+    const index = this.#explicit.indexOf(savepoint);
+    if (!savepoint.alive || index < 0) {
+      // Gone with the whole transaction: a closure that succeeded learns its writes were lost.
+      savepoint.alive = false;
+      const lost = this.#lost.of(this.#currentOwner());
+      if (keep && lost !== undefined) throw lost;
+      return;
+    }
+    for (const ended of this.#explicit.splice(index)) ended.alive = false;
+    const { depth } = savepoint;
+    try {
+      if (keep) {
+        this.#db.exec(`RELEASE hearth_txn_${depth}`);
+        for (const entry of this.#held) if (entry.level >= depth) entry.level = depth - 1;
+      } else {
+        this.#db.exec(`ROLLBACK TO hearth_txn_${depth}; RELEASE hearth_txn_${depth}`);
+        this.#held = this.#held.filter((entry) => entry.level < depth);
+        this.#onRollback();
+      }
+    } finally {
+      if (this.#explicit.length === 0) this.#explicitEnded();
+    }
+  }
+
+  /** Before the connection closes: a transaction() closure still open never finished, so it is undone; the rest commits. */
+  commitBeforeClose(): void {
+    if (this.#explicit.length > 0) this.endExplicit(this.#explicit[0]!, false);
+    this.commit();
+  }
+
+  /** The last open transaction() closure ended (or its savepoints are gone): the events that waited for it end, commits resume. */
+  #explicitEnded(): void {
+    this.#explicitOwner = undefined;
+    const ends = this.#endsAfterExplicit;
+    this.#endsAfterExplicit = [];
+    for (const { owner, failed, later } of ends) {
+      try {
+        const durable = this.endEvent(owner, failed);
+        if (durable === undefined) later.resolve();
+        else durable.then(later.resolve, later.reject);
+      } catch (error) {
+        later.reject(error);
+      }
+    }
+    if (this.#open && !this.#commitScheduled) {
+      this.#commitScheduled = true;
+      setImmediate(this.#endOfTurn);
+    }
+  }
+
+  /** The open savepoints went with a rollback of what encloses them. */
+  #dropExplicit(): void {
+    if (this.#explicit.length === 0) return;
+    for (const savepoint of this.#explicit) savepoint.alive = false;
+    this.#explicit = [];
+    this.#explicitEnded();
   }
 
   /**
@@ -181,6 +287,12 @@ export class ImplicitTransaction {
    */
   endEvent(owner: TransactionOwner, failed: boolean): Promise<void> | undefined {
     this.#checkAlive();
+    // Its transaction() closure is still open (not awaited): the event ends, and its output leaves, after it.
+    if (this.#explicit.length > 0 && owner !== undefined && owner === this.#explicitOwner) {
+      const later = deferred();
+      this.#endsAfterExplicit.push({ owner, failed, later });
+      return later.promise;
+    }
     if (!this.#open && this.#replica !== undefined) return endEventOutsideTransaction(this.#lost, this.#replica.releases, owner, failed);
     // Its writes were lost while it ran (it wrote nothing since: `join` refused it).
     const lost = this.#lost.take(owner);
@@ -215,9 +327,12 @@ export class ImplicitTransaction {
     if (owner !== undefined && owner === this.#savepointOwner) this.#rollbackEvent();
   }
 
-  /** Commits now (end of turn, an event waiting on outside I/O, close). */
+  /**
+   * Commits now (end of turn, an event waiting on outside I/O, close). Not while a transaction()
+   * closure is open: the commit follows its end.
+   */
   commit(): void {
-    if (!this.#open) return;
+    if (!this.#open || this.#explicit.length > 0) return;
     try {
       if (!this.#db.isTransaction) throw new Error(ROLLED_BACK_BY_SQLITE);
       if (this.#savepointOwner !== undefined && !this.#ownsTransaction) this.#run("release");
@@ -302,6 +417,7 @@ export class ImplicitTransaction {
     this.#ownsTransaction = false;
     this.#onRollback();
     this.#held = this.#held.filter((entry) => entry.owner !== failed);
+    this.#dropExplicit();
   }
 
   /** A commit failed (disk full, I/O error): nothing of the turn happened. */
@@ -317,6 +433,7 @@ export class ImplicitTransaction {
       // SQLite may already have rolled back.
     }
     this.#onRollback();
+    this.#dropExplicit();
   }
 
   #sendHeld(): void {

@@ -34,7 +34,7 @@ export interface DurableObjectSetAlarmOptions {
   allowUnconfirmed?: boolean;
 }
 
-/** Where the operations land: the database itself, or a transaction's pending writes. */
+/** Where the operations land: the object's database (inside a transaction's savepoint while one is open). */
 export interface KvTarget {
   /** A stored value, serialized. */
   read(key: string): Uint8Array | undefined;
@@ -60,6 +60,11 @@ export abstract class StorageOperations {
   /** The target of operation `op` (named as in errors, e.g. "put()"); throws when there is none. */
   protected abstract target(op: string): KvTarget;
 
+  /** Runs an operation now: its result or error as a settled promise. */
+  protected run<T>(fn: () => T): Promise<T> {
+    return settle(fn);
+  }
+
   /** The object's current time (ms since the epoch): an alarm set before it is set to it. */
   protected now(): number {
     return Date.now();
@@ -68,7 +73,7 @@ export abstract class StorageOperations {
   get<T = unknown>(key: string, options?: DurableObjectGetOptions): Promise<T | undefined>;
   get<T = unknown>(keys: string[], options?: DurableObjectGetOptions): Promise<Map<string, T>>;
   get<T = unknown>(keys: string | string[], _options?: DurableObjectGetOptions): Promise<T | undefined | Map<string, T>> {
-    return settle(() => {
+    return this.run(() => {
       const target = this.target("get()");
       if (typeof keys === "string") {
         const value = target.read(keys);
@@ -87,7 +92,7 @@ export abstract class StorageOperations {
   put<T>(key: string, value: T, options?: DurableObjectPutOptions): Promise<void>;
   put<T>(entries: Record<string, T>, options?: DurableObjectPutOptions): Promise<void>;
   put(keyOrEntries: string | Record<string, unknown>, value?: unknown, _options?: DurableObjectPutOptions): Promise<void> {
-    return settle(() => {
+    return this.run(() => {
       const target = this.target("put()");
       if (typeof keyOrEntries === "string") {
         if (value === undefined) throw new TypeError("put() called with undefined value.");
@@ -116,7 +121,7 @@ export abstract class StorageOperations {
   delete(key: string, options?: DurableObjectPutOptions): Promise<boolean>;
   delete(keys: string[], options?: DurableObjectPutOptions): Promise<number>;
   delete(keys: string | string[], _options?: DurableObjectPutOptions): Promise<boolean | number> {
-    return settle(() => {
+    return this.run(() => {
       const target = this.target("delete()");
       if (typeof keys === "string") return target.remove(keys);
       const list = keyList("delete", keys);
@@ -126,7 +131,7 @@ export abstract class StorageOperations {
 
   /** Entries in key order (UTF-8 bytes), descending with `reverse`. */
   list<T = unknown>(options?: DurableObjectListOptions): Promise<Map<string, T>> {
-    return settle(() => {
+    return this.run(() => {
       const target = this.target("list()");
       const query = compileListOptions(options);
       return new Map(target.list(query).map(([key, value]) => [key, decodeValue<T>(value)]));
@@ -135,7 +140,7 @@ export abstract class StorageOperations {
 
   /** The alarm's time in ms since the epoch, or null when none is set. */
   getAlarm(_options?: DurableObjectGetAlarmOptions): Promise<number | null> {
-    return settle(() => this.target("getAlarm()").getAlarm());
+    return this.run(() => this.target("getAlarm()").getAlarm());
   }
 
   /**
@@ -143,14 +148,14 @@ export abstract class StorageOperations {
    * is stored as now, as workerd does: `getAlarm()` then returns about now, and the alarm runs at once.
    */
   setAlarm(scheduledTime: number | Date, _options?: DurableObjectSetAlarmOptions): Promise<void> {
-    return settle(() => {
+    return this.run(() => {
       const time = alarmTime(scheduledTime);
       this.target("setAlarm()").setAlarm(Math.max(time, this.now()));
     });
   }
 
   deleteAlarm(_options?: DurableObjectSetAlarmOptions): Promise<void> {
-    return settle(() => this.target("deleteAlarm()").deleteAlarm());
+    return this.run(() => this.target("deleteAlarm()").deleteAlarm());
   }
 }
 

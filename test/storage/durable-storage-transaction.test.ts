@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync, rmSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -11,25 +12,30 @@ const events = new AsyncLocalStorage<object>();
 let dir: string;
 let db: AgentDatabase;
 let storage: DurableObjectStorage;
-let alarm: number | null;
 let failAlarmSet = false;
 /** An alarm time in the future (one in the past is stored as now). */
 const LATER = 4_000_000_000_000;
 
+/** The alarm as the host keeps it: a row of the object's own database (undone with a transaction). */
+function alarmSlot(): AlarmSlot {
+  db.execScript("CREATE TABLE IF NOT EXISTS test_alarm (at INTEGER)");
+  return {
+    get: () => (db.statement("SELECT at FROM test_alarm").get()?.at as number | undefined) ?? null,
+    set: (at) => {
+      if (failAlarmSet) throw new Error("alarm store unavailable");
+      db.statement("DELETE FROM test_alarm").run();
+      db.statement("INSERT INTO test_alarm VALUES (?)").run(at);
+    },
+    delete: () => void db.statement("DELETE FROM test_alarm").run(),
+  };
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "hearth-do-txn-"));
   db = new AgentDatabase({ path: join(dir, "txn.sqlite"), durability: "relaxed", identity: "txn/a", currentOwner: () => events.getStore() });
-  alarm = null;
   failAlarmSet = false;
-  const alarms: AlarmSlot = {
-    get: () => alarm,
-    set: (at) => {
-      if (failAlarmSet) throw new Error("alarm store unavailable");
-      alarm = at;
-    },
-    delete: () => void (alarm = null),
-  };
-  storage = new DurableObjectStorage(db, { alarms });
+  storage = new DurableObjectStorage(db, { alarms: alarmSlot() });
+  db.flush();
 });
 afterEach(() => {
   db.close();
@@ -58,6 +64,21 @@ async function turns(count = 3): Promise<void> {
 
 async function stored(): Promise<Record<string, unknown>> {
   return Object.fromEntries(await storage.list());
+}
+
+/** The alarm as stored. */
+function alarm(): number | null {
+  return (db.statement("SELECT at FROM test_alarm").get()?.at as number | undefined) ?? null;
+}
+
+/** What another connection reads from the file once `db` is closed: what was committed. */
+function committedKeys(): string[] {
+  const reader = new DatabaseSync(join(dir, "txn.sqlite"), { readOnly: true });
+  try {
+    return reader.prepare("SELECT key FROM _hearth_kv ORDER BY key").all().map((row) => String(row.key));
+  } finally {
+    reader.close();
+  }
 }
 
 describe("transaction", () => {
@@ -93,8 +114,8 @@ describe("transaction", () => {
       expect([...(await txn.list({ reverse: true, limit: 3 })).keys()]).toEqual(["e", "c", "bb"]);
       expect([...(await txn.list({ prefix: "b" })).keys()]).toEqual(["bb"]);
       expect([...(await txn.list({ startAfter: "a", end: "e" })).keys()]).toEqual(["bb", "c"]);
-      // Stored data is unchanged until the closure ends.
-      expect(storage.kv.get("a")).toBe("old");
+      // The synchronous kv reads the same database, inside the transaction (as on Cloudflare).
+      expect(storage.kv.get("a")).toBe("new");
     });
     expect(await stored()).toEqual({ a: "new", bb: "new", c: "old", e: "new" });
   });
@@ -132,7 +153,7 @@ describe("transaction", () => {
     });
     expect(result).toBe("rolled back");
     expect(await stored()).toEqual({ a: 1, after: true });
-    expect(alarm).toBeNull();
+    expect(alarm()).toBeNull();
   });
 
   it("refuses a txn used after its closure finished", async () => {
@@ -165,7 +186,7 @@ describe("transaction", () => {
       expect(await txn.get("x")).toBe(1);
       await txn.put("y", 2);
       expect(await storage.get("y")).toBe(2);
-      expect(storage.kv.get("y")).toBeUndefined(); // the synchronous kv reads what is stored
+      expect(storage.kv.get("y")).toBe(2); // the synchronous kv too: one database
       expect(await storage.delete("x")).toBe(true);
     });
     expect(await stored()).toEqual({ y: 2 });
@@ -187,7 +208,7 @@ describe("transaction", () => {
         ).rejects.toThrow("inner fails");
         expect(await outer.get("inner")).toBe(2);
         expect(await outer.get("failed-inner")).toBeUndefined();
-        expect(storage.kv.get("inner")).toBeUndefined();
+        expect(storage.kv.get("inner")).toBe(2);
         throw new Error("outer fails");
       }),
     ).rejects.toThrow("outer fails");
@@ -204,18 +225,24 @@ describe("transaction", () => {
     await storage.transaction(async (txn) => {
       await txn.deleteAlarm();
       expect(await txn.getAlarm()).toBeNull();
-      expect(alarm).toBe(LATER);
     });
-    expect(alarm).toBeNull();
+    expect(alarm()).toBeNull();
     await storage.transaction(async (txn) => {
       await txn.setAlarm(new Date(LATER + 1));
       expect(await txn.getAlarm()).toBe(LATER + 1);
       await expect(txn.setAlarm(-1)).rejects.toThrow("setAlarm() cannot be called with an alarm time <= 0");
     });
-    expect(alarm).toBe(LATER + 1);
+    expect(alarm()).toBe(LATER + 1);
+    await expect(
+      storage.transaction(async (txn) => {
+        await txn.setAlarm(LATER + 2);
+        throw new Error("undone");
+      }),
+    ).rejects.toThrow("undone");
+    expect(alarm()).toBe(LATER + 1);
   });
 
-  it("applies all or nothing: a write that fails while applying undoes the others", async () => {
+  it("refuses a failing write at the call; let through, the error undoes the others", async () => {
     failAlarmSet = true;
     await expect(
       event(() =>
@@ -226,6 +253,49 @@ describe("transaction", () => {
       ),
     ).rejects.toThrow("alarm store unavailable");
     expect(await stored()).toEqual({});
+  });
+
+  it("undoes its SQL with its other writes, on a throw and on rollback()", async () => {
+    storage.sql.exec("CREATE TABLE notes (text TEXT)");
+    const notes = () => storage.sql.exec<{ text: string }>("SELECT text FROM notes").toArray().map((row) => row.text);
+    await expect(
+      event(() =>
+        storage.transaction(async (txn) => {
+          storage.sql.exec("INSERT INTO notes VALUES ('should be undone')");
+          await txn.put("a", 1);
+          throw new Error("abort");
+        }),
+      ),
+    ).rejects.toThrow("abort");
+    await event(() =>
+      storage.transaction(async (txn) => {
+        storage.sql.exec("INSERT INTO notes VALUES ('rolled back')");
+        storage.kv.put("b", 2);
+        txn.rollback();
+        storage.sql.exec("INSERT INTO notes VALUES ('after the rollback')");
+      }),
+    );
+    expect(notes()).toEqual(["after the rollback"]);
+    expect(await stored()).toEqual({});
+  });
+
+  it("runs transactionSync inside, and refuses transaction() inside transactionSync", async () => {
+    await storage.transaction(async (txn) => {
+      storage.transactionSync(() => storage.kv.put("sync", 1));
+      expect(() =>
+        storage.transactionSync(() => {
+          storage.kv.put("sync-undone", 1);
+          throw new Error("sync undo");
+        }),
+      ).toThrow("sync undo");
+      expect(await txn.get("sync")).toBe(1);
+    });
+    expect(await stored()).toEqual({ sync: 1 });
+    let inner: Promise<unknown> | undefined;
+    storage.transactionSync(() => {
+      inner = storage.transaction(async () => 1);
+    });
+    await expect(inner).rejects.toThrow("transaction() cannot be called inside transactionSync()");
   });
 
   it("checks limits at the call: the closure can catch a refused write and go on", async () => {
@@ -251,57 +321,97 @@ describe("transaction", () => {
   });
 });
 
-describe("transaction awaiting outside I/O while other events run", () => {
-  it("keeps another event's writes when it rolls back, and hides its own until it ends", async () => {
+describe("transaction awaiting outside I/O", () => {
+  it("commits nothing of the closure before it ends: not at the end of a turn, nor when its event yields", async () => {
+    let release!: () => void;
+    const io = new Promise<void>((resolve) => (release = resolve));
+    const running = event(() =>
+      storage.transaction(async (txn) => {
+        await txn.put("txn-1", 1);
+        await io; // outside I/O: whole turns pass
+        await txn.put("txn-2", 2);
+      }),
+    );
+    let committed = false;
+    void db.whenCommitted()!.then(() => (committed = true));
+    await turns();
+    db.flush(); // what the mailbox does when an event waits on outside I/O
+    await turns();
+    expect(committed).toBe(false);
+    expect(db.busy).toBe(true); // and the connection cannot be parked meanwhile
+    expect(db.park()).toBe(false);
+    release();
+    await running;
+    expect(committed).toBe(true);
+    db.close();
+    expect(committedKeys()).toEqual(["txn-1", "txn-2"]);
+    db = new AgentDatabase({ path: join(dir, "txn.sqlite"), durability: "relaxed", identity: "txn/a", currentOwner: () => events.getStore() });
+  });
+
+  it("makes async calls from outside the closure wait for it, and refuses other events' SQL meanwhile", async () => {
     let release!: () => void;
     const io = new Promise<void>((resolve) => (release = resolve));
     const first = event(() =>
       storage.transaction(async (txn) => {
-        await txn.put("txn-1", 1);
-        await io; // outside I/O: whole turns pass, the host commits, other events run
-        await txn.put("txn-2", 2);
-        throw new Error("abandoned after the I/O");
+        const n = (await txn.get<number>("n")) ?? 0;
+        await io;
+        await txn.put("n", n + 1);
       }),
     );
     await turns();
-    db.flush(); // what the mailbox does when an event waits on outside I/O
-    await event(async () => {
-      expect(await storage.get("txn-1")).toBeUndefined();
-      await storage.put("other", "kept");
+    const other = event(async () => {
+      expect(() => storage.kv.get("n")).toThrow("Storage is inside another event's ctx.storage.transaction()");
+      const n = (await storage.get<number>("n")) ?? 0; // waits for the transaction
+      await storage.put("n", n + 1);
     });
     await turns();
     release();
-    await expect(first).rejects.toThrow("abandoned after the I/O");
-    expect(await stored()).toEqual({ other: "kept" });
+    await Promise.all([first, other]);
+    expect(await stored()).toEqual({ n: 2 });
   });
 
-  it("lands whole after the I/O, beside what other events wrote meanwhile", async () => {
-    let release!: () => void;
-    const io = new Promise<void>((resolve) => (release = resolve));
-    const first = event(() =>
-      storage.transaction(async (txn) => {
-        await txn.put("txn-1", 1);
-        await io;
-        expect(await txn.get("other")).toBe("kept"); // not isolated from committed writes
-        await txn.put("txn-2", 2);
-        return "ok";
-      }),
-    );
+  it("runs transactions one at a time, even two of one event", async () => {
+    const order: string[] = [];
+    const slow = async (name: string) => {
+      order.push(`${name} starts`);
+      await turns();
+      order.push(`${name} ends`);
+    };
+    await event(() => Promise.all([storage.transaction(() => slow("a")), storage.transaction(() => slow("b"))]));
+    expect(order).toEqual(["a starts", "a ends", "b starts", "b ends"]);
+  });
+
+  it("keeps the writes before it when the connection closes with the closure still open, and undoes the closure's", async () => {
+    await event(() => storage.put("committed", 1));
+    const owner = {};
+    const never = new Promise<void>(() => {});
+    void events.run(owner, async () => {
+      await storage.put("before", 1);
+      void storage.transaction(async (txn) => {
+        await txn.put("inside", 1);
+        await never;
+      });
+    });
     await turns();
+    db.close();
+    expect(committedKeys()).toEqual(["before", "committed"]);
+    db = new AgentDatabase({ path: join(dir, "txn.sqlite"), durability: "relaxed", identity: "txn/a", currentOwner: () => events.getStore() });
+  });
+
+  it("loses the whole closure, never half of it, when SQLite rolls the transaction back on its own", async () => {
+    storage.sql.exec("CREATE TABLE u (id INTEGER PRIMARY KEY)");
+    storage.sql.exec("INSERT INTO u VALUES (1)");
     db.flush();
-    await event(() => storage.put("other", "kept"));
-    const second = event(() =>
+    const result = event(() =>
       storage.transaction(async (txn) => {
-        await txn.put("second", 3);
-        expect(await txn.get("txn-1")).toBeUndefined(); // the first is still running
-        await turns();
-        expect(await txn.get("txn-1")).toBe(1); // committed meanwhile
+        await txn.put("a", 1);
+        expect(() => storage.sql.exec("INSERT OR ROLLBACK INTO u VALUES (1)")).toThrow("UNIQUE");
+        await txn.put("b", 2);
       }),
     );
-    release();
-    expect(await first).toBe("ok");
-    await second;
-    expect(await stored()).toEqual({ other: "kept", second: 3, "txn-1": 1, "txn-2": 2 });
+    await expect(result).rejects.toThrow("this event's writes were rolled back");
+    expect(await stored()).toEqual({});
+    expect(storage.sql.exec("SELECT count(*) AS n FROM u").one().n).toBe(1);
   });
 
   it("is part of its event: when the event fails afterwards, the transaction's writes go with it", async () => {
