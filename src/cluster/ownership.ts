@@ -42,6 +42,8 @@ export class Ownership {
   readonly #leaving = new Map<string, Promise<void>>();
   /** Owners elsewhere, as last looked up: used until forwarding to one fails or is answered "moved". */
   readonly #remote = new Map<string, Route & { here: false }>();
+  /** Counts {@link dropAll}s: a claim made before the last one belongs to a membership that is gone. */
+  #generation = 0;
 
   constructor(options: OwnershipOptions) {
     this.#store = options.store;
@@ -106,6 +108,7 @@ export class Ownership {
 
   /** This node's membership was lost: it holds nothing any more (a new incarnation claims again). */
   dropAll(): string[] {
+    this.#generation++;
     const ids = [...this.#owned.keys()];
     this.#owned.clear();
     return ids;
@@ -119,6 +122,19 @@ export class Ownership {
   }
 
   async #resolve(actorId: string): Promise<Route> {
+    for (let attempt = 1; ; attempt++) {
+      const route = await this.#resolveOnce(actorId);
+      if (route !== undefined) return route;
+      if (attempt >= MAX_VOIDED_CLAIMS) throw new Error(`${actorId}: this node (${this.#store.nodeId}) lost its membership during each of ${attempt} claims; it does not serve it`);
+    }
+  }
+
+  /**
+   * One lookup, claim and rebuild. Undefined when the claim was made void on the way: this node lost
+   * its membership ({@link dropAll}) while the history was read, so the lease it took belongs to an
+   * incarnation that no longer counts and another node may hold the agent by now.
+   */
+  async #resolveOnce(actorId: string): Promise<Route | undefined> {
     // A heartbeat late under load makes a node invalid by its own clock until the next renewal lands:
     // wait a little for it rather than fail the request at once (nothing is served meanwhile).
     for (const deadline = performance.now() + VALIDITY_WAIT_MS; !this.#store.valid && performance.now() < deadline; ) {
@@ -127,10 +143,13 @@ export class Ownership {
     if (!this.#store.valid) throw new Error(`this node (${this.#store.nodeId}) is not a live member of the cluster: it cannot serve ${actorId}`);
     const lease = await this.#store.lookup(actorId);
     if (lease.alive && lease.owner !== undefined && lease.owner !== this.#store.nodeId) return this.#remember(actorId, remote(actorId, lease.owner, lease.address));
+    const generation = this.#generation;
     const claim = await this.#store.claim(actorId);
     if (!claim.claimed) return this.#remember(actorId, remote(actorId, claim.owner, claim.address));
     this.#remote.delete(actorId);
     const history = await this.#store.history(actorId);
+    // Lost meanwhile: what was read is of a lease this node no longer holds (it joins again as a new incarnation).
+    if (generation !== this.#generation) return undefined;
     this.#restore(actorId, history);
     this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head });
     return { here: true };
@@ -139,6 +158,9 @@ export class Ownership {
 
 /** How long a route waits for this node's membership to be valid again before failing. */
 const VALIDITY_WAIT_MS = 2_000;
+
+/** Claims of one route made void by lost memberships before the route gives up. */
+const MAX_VOIDED_CLAIMS = 3;
 
 /** Remote owners remembered at most (the oldest looked-up are forgotten first). */
 const MAX_REMEMBERED_OWNERS = 100_000;
