@@ -1,4 +1,5 @@
 import type { ActorHistory } from "./log.ts";
+import { isConnectionError } from "./pg/errors.ts";
 
 /** Where an actor's events go: this node, or the node that holds its lease. */
 export type Route = { here: true } | { here: false; nodeId: string; address: string };
@@ -121,11 +122,24 @@ export class Ownership {
     return route;
   }
 
+  /**
+   * Every statement is bounded (src/cluster/pg/pool.ts), so this settles and the next route starts
+   * afresh: a lost connection (one gone silent, reset) is tried once more on another, then fails.
+   */
   async #resolve(actorId: string): Promise<Route> {
-    for (let attempt = 1; ; attempt++) {
-      const route = await this.#resolveOnce(actorId);
+    let retried = false;
+    let voided = 0;
+    for (;;) {
+      let route: Route | undefined;
+      try {
+        route = await this.#resolveOnce(actorId);
+      } catch (error) {
+        if (retried || !isConnectionError(error)) throw error;
+        retried = true;
+        continue;
+      }
       if (route !== undefined) return route;
-      if (attempt >= MAX_VOIDED_CLAIMS) throw new Error(`${actorId}: this node (${this.#store.nodeId}) lost its membership during each of ${attempt} claims; it does not serve it`);
+      if (++voided >= MAX_VOIDED_CLAIMS) throw new Error(`${actorId}: this node (${this.#store.nodeId}) lost its membership during each of ${voided} claims; it does not serve it`);
     }
   }
 

@@ -98,4 +98,35 @@ describe.skipIf(unavailable !== undefined)("nodes whose link to Postgres stalls"
     const { rows } = await db.query<{ owner: string }>("SELECT owner FROM hearth.actor_lease WHERE actor_id = 'list-agent/x'");
     expect(rows[0]?.owner).toBe("b");
   }, 60_000);
+
+  test("the connections open to Postgres go silent (no reset): requests are answered within the statement bound, and served again on new connections", async () => {
+    const { a, b, proxy } = await cluster("silent_links");
+    // Node a holds a few agents and has connections open in its pool.
+    const warm = await Promise.all(["w0", "w1", "w2", "w3"].map((name) => request(`${a.url}/agents/list-agent/${name}?value=1`, { method: "POST" })));
+    expect(warm.every((answer) => "status" in answer && answer.status === 200), JSON.stringify(warm)).toBe(true);
+    expect(proxy.freezeOpen()).toBeGreaterThan(1);
+    const frozenAt = performance.now();
+    const answers = await Promise.all(
+      ["y", "z"].map(async (name) => {
+        const answer = await request(`${a.url}/agents/list-agent/${name}?value=first`, { method: "POST" }, 40_000);
+        return { name, answer, afterMs: performance.now() - frozenAt };
+      }),
+    );
+    console.log(`connections frozen: ${answers.map(({ name, answer, afterMs }) => `${name} answered ${"status" in answer ? answer.status : answer.error} after ${afterMs.toFixed(0)} ms`).join(", ")}`);
+    for (const { name, answer, afterMs } of answers) {
+      expect("status" in answer, `${name}: ${JSON.stringify(answer)}\n${a.cli.output().slice(-2000)}`).toBe(true);
+      expect(afterMs, name).toBeLessThan(25_000);
+    }
+    // New connections pass: the node serves again (its membership may have been lost and joined again).
+    for (const name of ["y", "z", "w0"]) {
+      let last: unknown;
+      for (const started = performance.now(); performance.now() - started < 30_000; await sleep(200)) {
+        last = await request(`${a.url}/agents/list-agent/${name}?value=again`, { method: "POST" }, 15_000);
+        if ("status" in (last as object) && (last as { status: number }).status === 200) break;
+      }
+      expect(last, `${name}\n${a.cli.output().slice(-2000)}`).toMatchObject({ status: 200 });
+      expect(((last as { body: string[] }).body).at(-1)).toBe("again");
+    }
+    expect((await request(`${b.url}/agents/list-agent/w0`))).toMatchObject({ status: 200, body: expect.arrayContaining(["1", "again"]) });
+  }, 120_000);
 });

@@ -2,35 +2,49 @@ import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
 import type pg from "pg";
 import { to as copyTo } from "pg-copy-streams";
-import { checkout } from "./pool.ts";
+import { checkout, closeConnection, QueryTimeoutError, queryTimeoutOf } from "./pool.ts";
 
 /**
  * Runs `select` as `COPY (…) TO STDOUT (FORMAT binary)` and answers its rows as raw field bytes (null
  * for SQL NULL). node-postgres decodes every field of an ordinary result as text, so a bytea comes as
  * hex (twice its size, decoded in JS) and binary results come back corrupted; COPY's binary format
  * carries the bytes as they are (docs/benchmarks.md, restore). `select` takes no parameters: quote
- * values with {@link quoteLiteral}.
+ * values with {@link quoteLiteral}. Postgres silent for the pool's query bound (before the first bytes
+ * or between two) fails the read with a {@link QueryTimeoutError} and closes the connection.
  * @example
  * const rows = await copyRows(pool, `SELECT image FROM t WHERE id = ${quoteLiteral(id)}`);
  * const image = rows[0]?.[0]; // a Buffer
  */
 export async function copyRows(pool: pg.Pool, select: string): Promise<Array<Array<Buffer | null>>> {
   const client = await checkout(pool);
+  const timeoutMs = queryTimeoutOf(pool);
   let failed: unknown;
+  let silence: ReturnType<typeof setTimeout> | undefined;
   try {
     const chunks: Buffer[] = [];
+    const source = client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT binary)`));
+    const expectMore = (): void => {
+      clearTimeout(silence);
+      silence = setTimeout(() => {
+        closeConnection(client);
+        source.destroy(new QueryTimeoutError(timeoutMs, "send the next rows of a COPY"));
+      }, timeoutMs);
+    };
+    expectMore();
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
+        expectMore();
         chunks.push(chunk);
         done();
       },
     });
-    await pipeline(client.query(copyTo(`COPY (${select}) TO STDOUT (FORMAT binary)`)), sink);
+    await pipeline(source, sink);
     return parseBinaryCopy(Buffer.concat(chunks));
   } catch (error) {
     failed = error;
     throw error;
   } finally {
+    clearTimeout(silence);
     client.release(failed instanceof Error && !("code" in failed) ? failed : undefined);
   }
 }

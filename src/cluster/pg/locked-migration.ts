@@ -9,10 +9,14 @@ import { inTransaction } from "./pool.ts";
  */
 export async function inLockedMigration(pool: pg.Pool, lockName: string, migrate: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   await inTransaction(pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [lockName]);
+    // Waits for another node's migration: longer than a statement's usual bound.
+    await client.query({ text: "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", values: [lockName], query_timeout: MIGRATION_LOCK_TIMEOUT_MS } as pg.QueryConfig);
     await migrate(client);
   });
 }
+
+/** How long a migration waits for another node's migration of the same tables. */
+export const MIGRATION_LOCK_TIMEOUT_MS = 60_000;
 
 /** Migrations begun in this process, by pool and name; a failed one is forgotten so the next caller tries again. */
 const begun = new WeakMap<pg.Pool, Map<string, Promise<void>>>();
