@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ProjectConfig } from "../config/types.ts";
 import { CronTriggers, parseCronTrigger, type ScheduledController } from "../cron/index.ts";
+import { scheduledController } from "../cron/controller.ts";
 import type { Durability } from "../limits.ts";
 import { QueueConsumers, type MessageBatch, type QueueBackend } from "../queues/index.ts";
 import type { Clock } from "../time/clock.ts";
@@ -32,10 +33,21 @@ export interface WorkerEventsOptions {
    * When several processes run this worker (a cluster), decides which one runs each scheduled
    * time of a cron trigger: every process computes the schedule, only the claimer runs it.
    */
-  cronGate?: { claim(cron: string, scheduledTime: number): Promise<boolean>; done(cron: string, scheduledTime: number): Promise<void> };
+  cronGate?: CronGate;
   /** Another thread of this process delivers queue batches and cron triggers (`--threads`): nothing is delivered here. */
   elsewhere?: boolean;
 }
+
+/** Which process runs each scheduled time of a cron trigger, when several run this worker (src/cluster/singletons/cron-gate.ts). */
+export interface CronGate {
+  claim(cron: string, scheduledTime: number): Promise<boolean>;
+  done(cron: string, scheduledTime: number): Promise<void>;
+  /** Runs of `crons` whose claimer died before finishing them, now claimed by this process: each is run once. */
+  takeOrphans?(crons: readonly string[]): Promise<Array<{ cron: string; scheduledTime: number }>>;
+}
+
+/** How often a process with a cron gate looks for runs whose claimer died before finishing them. */
+export const ORPHANED_CRON_CHECK_MS = 5_000;
 
 /**
  * Prepares the delivery of queue batches to the worker's `queue(batch, env, ctx)` and cron triggers to its
@@ -57,6 +69,7 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
   const warnings: string[] = [];
   let queues: QueueConsumers | undefined;
   let cron: CronTriggers | undefined;
+  let orphans: OrphanedRuns | undefined;
   if (options.elsewhere) return { cron, queues, warnings, start() {}, close: async () => {} };
   // Both are built before either starts: a bad consumer setting or cron expression leaves nothing running.
   try {
@@ -83,6 +96,7 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
         const gate = options.cronGate;
         const run = (controller: ScheduledController): Promise<void> => invoke(scheduled, controller, env);
         cron = cronTriggers(options, gate === undefined ? run : (controller) => gatedRun(gate, controller, run));
+        if (gate?.takeOrphans !== undefined) orphans = new OrphanedRuns(gate as Required<CronGate>, config.crons, clock, run);
       }
     }
   } catch (error) {
@@ -96,10 +110,12 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
     start() {
       queues?.start();
       cron?.start();
+      orphans?.start();
     },
     async close() {
       await queues?.close();
       await cron?.close();
+      await orphans?.close();
     },
   };
 }
@@ -113,6 +129,58 @@ async function gatedRun(gate: NonNullable<WorkerEventsOptions["cronGate"]>, cont
   if (!(await gate.claim(controller.cron, controller.scheduledTime))) return;
   await run(controller);
   await gate.done(controller.cron, controller.scheduledTime).catch((error: unknown) => console.error(`[hearth] cron ${controller.cron}: recording the run as done failed:`, error));
+}
+
+/**
+ * Every {@link ORPHANED_CRON_CHECK_MS}, takes over the runs whose claimer died before finishing them
+ * (each is taken by one process) and runs each once; a run that succeeds is marked done, a failed one
+ * keeps its claim (it is not retried here).
+ */
+class OrphanedRuns {
+  readonly #running = new Set<Promise<void>>();
+  #cancel: (() => void) | undefined;
+  #closed = false;
+
+  constructor(
+    readonly gate: Required<CronGate>,
+    readonly crons: readonly string[],
+    readonly clock: Clock,
+    readonly run: (controller: ScheduledController) => Promise<void>,
+  ) {}
+
+  start(): void {
+    if (this.#closed || this.#cancel !== undefined || this.crons.length === 0) return;
+    this.#arm();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#cancel?.();
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running]);
+  }
+
+  #arm(): void {
+    this.#cancel = this.clock.setTimer(this.clock.now() + ORPHANED_CRON_CHECK_MS, async () => {
+      if (this.#closed) return;
+      await this.#check();
+      if (!this.#closed) this.#arm();
+    });
+  }
+
+  async #check(): Promise<void> {
+    // Postgres unreachable: the next check looks again (the runs stay claimed by their dead node until taken).
+    const taken = await this.gate.takeOrphans(this.crons).catch(() => []);
+    for (const { cron, scheduledTime } of taken) {
+      const when = new Date(scheduledTime).toISOString();
+      console.error(`[hearth] cron "${cron}": the run scheduled at ${when} was claimed by a node that died before finishing it; running it here`);
+      const running = this.run(scheduledController(cron, scheduledTime).controller).then(
+        () => this.gate.done(cron, scheduledTime).catch((error: unknown) => console.error(`[hearth] cron ${cron}: recording the run as done failed:`, error)),
+        (error: unknown) => console.error(`[hearth] cron "${cron}" run scheduled at ${when}, run again after its node died, failed; not retried:`, error),
+      );
+      this.#running.add(running);
+      void running.finally(() => this.#running.delete(running));
+    }
+  }
 }
 
 function cronTriggers(options: WorkerEventsOptions, fire: (controller: ScheduledController) => Promise<void>): CronTriggers {
