@@ -144,11 +144,24 @@ export async function inTransaction<T>(pool: pg.Pool, body: (client: pg.PoolClie
   }
 }
 
-/** The connection string without its password, for messages. */
+/**
+ * Query parameters of a connection string that node-postgres reads as settings and that carry a
+ * secret (`?password=` works as well as `user:password@`); matched without regard to case, as is any
+ * parameter whose name contains "password", "secret" or "token".
+ */
+const SECRET_PARAMETERS = /password|secret|token/i;
+
+/**
+ * The connection string without its secrets (the password in it, and query parameters such as
+ * `password` and `sslpassword`), for messages.
+ * @example
+ * redacted("postgres://hearth:pw@db/hearth?password=pw&sslmode=require"); // "postgres://hearth:***@db/hearth?password=***&sslmode=require"
+ */
 export function redacted(connectionString: string): string {
   try {
     const url = new URL(connectionString);
     if (url.password) url.password = "***";
+    for (const name of new Set(url.searchParams.keys())) if (SECRET_PARAMETERS.test(name)) url.searchParams.set(name, "***");
     return url.toString();
   } catch {
     return "(the connection string)";
