@@ -3,7 +3,7 @@ import { bindClasses } from "../worker/classes.ts";
 import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
-import { setWorkerEnv } from "../worker/worker-env.ts";
+import { lateBinding, setWorkerEnv } from "../worker/worker-env.ts";
 import { newExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../platform/host.ts";
@@ -128,6 +128,7 @@ export async function openEntryRuntime(project: Project, cwd: string, shard?: Ru
     throw new CliError("startup", (error as Error).message, { cause: error });
   }
   exportVars(vars, process.env);
+  setWorkerEnv({ ...vars }); // module scope of the entry reads `env` from cloudflare:workers as it is imported
   const entry = await loadEntry(project.entry.path, cwd);
   if (shard) refuseUnshardable(undefined, Object.keys(entry.workflows), shard);
   const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
@@ -184,7 +185,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
   let host: Host | undefined;
   let events: WorkerEvents | undefined;
   try {
-    setWorkerEnv({ ...loaded.vars, ...platform.bindings });
+    // The class bindings exist once the host does; at module scope they are stand-ins that reach it then.
+    const late = [...config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.name), ...config.workflows.map((workflow) => workflow.binding)];
+    setWorkerEnv({ ...loaded.vars, ...platform.bindings, ...Object.fromEntries(late.map((name) => [name, lateBinding(name, () => host?.env[name])])) });
     const entry = await loadEntry(project.entry.path, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
     // Loading the config already refused a binding to a class the migrations leave deleted or renamed away.
