@@ -132,7 +132,7 @@ export async function openEntryRuntime(project: Project, cwd: string, shard?: Ru
   const entry = await loadEntry(project.entry.path, cwd);
   if (shard) refuseUnshardable(undefined, Object.keys(entry.workflows), shard);
   const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
-  setWorkerEnv(host.env);
+  setWorkerEnv(host.env, true);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
   return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
 }
@@ -210,7 +210,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     });
     const env = host.env;
     for (const [alias, binding] of Object.entries(bound.aliases)) env[alias] = env[binding];
-    setWorkerEnv(env);
+    setWorkerEnv(env, true);
     events = createWorkerEvents({
       config,
       handlers: entry.handlers,

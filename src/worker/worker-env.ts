@@ -9,9 +9,14 @@ let target: Record<string, unknown> = {};
 /** Keys written (or deleted) through {@link workerEnv}: the application's, kept when the target changes. */
 const written = new Map<string | symbol, PropertyDescriptor | undefined>();
 
-/** Points the importable `env` at `env`, with what the application wrote through it so far. */
-export function setWorkerEnv(env: Record<string, unknown>): void {
+/**
+ * Points the importable `env` at `env`. `carryWrites`: the same worker's next env (the host's, after
+ * the module loaded), which keeps what the application wrote through `env` so far; otherwise a new
+ * load starts clean.
+ */
+export function setWorkerEnv(env: Record<string, unknown>, carryWrites = false): void {
   target = env;
+  if (!carryWrites) written.clear();
   for (const [key, descriptor] of written) {
     if (descriptor === undefined) Reflect.deleteProperty(target, key);
     else Reflect.defineProperty(target, key, descriptor);

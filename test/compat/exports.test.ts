@@ -41,12 +41,18 @@ describe('"cloudflare:workers"', () => {
     expect(JSON.stringify(env)).toBe('{"APP":"second","KV":{}}');
   });
 
-  it("env cannot be assigned to", () => {
-    setWorkerEnv({ APP: "kept" });
-    expect(() => {
-      (workers.env as Record<string, unknown>).APP = "changed";
-    }).toThrow(TypeError);
-    expect(workers.env.APP).toBe("kept");
+  it("writes to env go through to the worker's env and stay when the host's env replaces it, as workerd's env does", () => {
+    const first: Record<string, unknown> = { APP: "first" };
+    setWorkerEnv(first);
+    (workers.env as Record<string, unknown>).APP = "changed";
+    (workers.env as Record<string, unknown>).EXTRA = 1;
+    delete (workers.env as Record<string, unknown>).GONE;
+    expect(first).toEqual({ APP: "changed", EXTRA: 1 });
+    const host: Record<string, unknown> = { APP: "first", GONE: true, KV: {} };
+    setWorkerEnv(host, true);
+    expect(host).toEqual({ APP: "changed", EXTRA: 1, KV: {} });
+    setWorkerEnv({ APP: "next load" }); // a new load (a reload under hearth dev) starts clean
+    expect({ ...workers.env }).toEqual({ APP: "next load" });
   });
 
   it("WorkerEntrypoint keeps ctx and env; RpcTarget and WorkflowEntrypoint are Hearth's", () => {
