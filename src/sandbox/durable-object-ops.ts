@@ -12,6 +12,7 @@ import type { AgentDatabase } from "../storage/database.ts";
 import type { DurableObjectStorage, DurableObjectTransaction } from "../storage/durable-storage.ts";
 import { runSandboxedSql } from "./durable-object-sql.ts";
 import type { NestedCall } from "./extension.ts";
+import { parseFromSandbox } from "./wire.ts";
 
 /** What the ops need of the object's storage: its API, and its database for SQL (see durable-object-sql.ts). */
 export interface SandboxedStorage {
@@ -158,7 +159,7 @@ function forgetClosed(transactions: Map<number, OpenTransaction>): void {
 }
 
 function parse(payload: string): Record<string, unknown> {
-  const value: unknown = JSON.parse(payload);
+  const value = parseFromSandbox(payload, "a storage operation");
   if (typeof value !== "object" || value === null) throw new TypeError("a storage operation takes a JSON object");
   return value as Record<string, unknown>;
 }

@@ -11,7 +11,7 @@
  */
 export const DURABLE_OBJECT_PRELUDE = String.raw`(function (kit) {
 "use strict";
-const { sync, async_, cfg, show, tooBig, loadWeb, env } = kit;
+const { sync, async_, cfg, show, tooBig, loadWeb, env, json } = kit;
 const log = console.error;
 const PREFIX = "do.";
 const NO_SOCKETS = "WebSockets are not available to Durable Objects loaded from code on Hearth: answer over fetch() or RPC";
@@ -44,12 +44,12 @@ function rebuild(e) {
   return error;
 }
 function decode(answer) {
-  const a = JSON.parse(answer);
+  const a = json.parse(answer);
   if (a.e) throw rebuild(a.e);
   return a.m ? new Map(a.m) : a.v;
 }
 function encode(payload) {
-  const s = JSON.stringify(payload);
+  const s = json.stringify(payload);
   if (s.length > cfg.maxHostCallBytes) throw tooBig(s.length);
   return s;
 }

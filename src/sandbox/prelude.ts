@@ -8,7 +8,11 @@ export const PRELUDE = String.raw`(function (sync, async_) {
 "use strict";
 const G = globalThis;
 delete G.__hearth_sync; delete G.__hearth_async;
-const cfg = JSON.parse(sync("config", "{}"));
+// Everything that builds or reads what crosses to the host is taken now, before the code runs: the
+// code may replace JSON, String or any method later, and must not be able to shape the envelope.
+const stringify = JSON.stringify, parse = JSON.parse, json = Object.freeze({ __proto__: null, stringify, parse });
+const sliceString = String.prototype.slice, applyFn = Reflect.apply;
+const cfg = parse(sync("config", "{}"));
 const define = (name, value) => Object.defineProperty(G, name, { value, writable: true, configurable: true, enumerable: false });
 // ---- memory: buffers are allocated outside the engine's own count, and builtins that copy or grow
 // them run no bytecode the interrupt could stop at, so every MiB they make asks the engine to measure
@@ -89,24 +93,26 @@ const define = (name, value) => Object.defineProperty(G, name, { value, writable
 function tooBig(n) { return new RangeError("host call message of " + n + " bytes exceeds " + cfg.maxHostCallBytes + " bytes (maxHostCallBytes)"); }
 // ---- console ----
 function show(v, depth) {
-  if (typeof v === "string") return depth ? JSON.stringify(v) : v;
+  if (typeof v === "string") return depth ? stringify(v) : v;
   if (v === undefined) return "undefined";
   if (typeof v === "function") return "[Function " + (v.name || "anonymous") + "]";
   if (typeof v === "bigint") return v + "n";
   if (typeof v === "symbol") return v.toString();
   if (v instanceof Error) return (v.stack && !depth) ? v.name + ": " + v.message + "\n" + v.stack : v.name + ": " + v.message;
   if (v === null || typeof v !== "object") return String(v);
-  try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return "[" + (v.constructor && v.constructor.name || "Object") + "]"; }
+  try { const s = stringify(v); return s === undefined ? String(v) : s; } catch (e) { return "[" + (v.constructor && v.constructor.name || "Object") + "]"; }
 }
 let outputLeft = cfg.maxOutputBytes;
 const console_ = {};
 for (const level of ["log", "info", "warn", "error", "debug"]) {
   console_[level] = (...args) => {
     if (outputLeft <= 0) return;
-    let message = args.map((a) => show(a, false)).join(" ");
-    if (message.length > outputLeft) message = message.slice(0, outputLeft + 1);
-    const left = sync("log", JSON.stringify({ level, message }));
-    outputLeft = Number(left);
+    // Built with +=: always a string, whatever the code did to Array or String.
+    let message = "";
+    for (let i = 0; i < args.length; i++) message += (i === 0 ? "" : " ") + show(args[i], false);
+    if (message.length > outputLeft) message = applyFn(sliceString, message, [0, outputLeft + 1]);
+    const left = sync("log", stringify({ level, message }));
+    outputLeft = +left;
   };
 }
 console_.trace = console_.debug;
@@ -117,7 +123,7 @@ const evalIndirect = eval;
 const WEB_NAMES = ["TextEncoder", "TextDecoder", "btoa", "atob", "URL", "URLSearchParams", "Headers", "Request", "Response", "fetch"];
 let web = null;
 function loadWeb() {
-  if (web === null) web = evalIndirect(sync("web", ""))(sync, async_, cfg, define, show, tooBig);
+  if (web === null) web = evalIndirect(sync("web", ""))(sync, async_, cfg, define, show, tooBig, json);
   return web;
 }
 for (const name of WEB_NAMES) {
@@ -136,10 +142,10 @@ function build(shape) {
     const id = shape.id;
     return async function (...args) {
       let payload;
-      try { payload = JSON.stringify(args); } catch (e) { throw new TypeError("arguments of a host call must be JSON: " + e.message); }
+      try { payload = stringify(args); } catch (e) { throw new TypeError("arguments of a host call must be JSON: " + e.message); }
       if (payload.length > cfg.maxHostCallBytes) throw tooBig(payload.length);
-      const answer = await async_("call", JSON.stringify({ id, args: payload }));
-      return answer === "" ? undefined : JSON.parse(answer);
+      const answer = await async_("call", stringify({ id, args: payload }));
+      return answer === "" ? undefined : parse(answer);
     };
   }
   const o = {};
@@ -157,7 +163,7 @@ class RpcTarget {}
 Object.defineProperty(G, "__hearth_workers", { value: Object.freeze({ DurableObject, WorkerEntrypoint, RpcTarget }), writable: false, configurable: false, enumerable: false });
 
 // ---- the extension (more code for one kind of guest), given the bridges ----
-const extension = cfg.extension ? evalIndirect(sync("extension", ""))({ sync, async_, cfg, define, show, tooBig, loadWeb, env, main: () => main }) : null;
+const extension = cfg.extension ? evalIndirect(sync("extension", ""))({ sync, async_, cfg, define, show, tooBig, loadWeb, env, json, main: () => main }) : null;
 const extensionPrefix = cfg.extension ? cfg.extension + "." : null;
 
 // ---- dispatcher ----
@@ -166,7 +172,7 @@ function errorOf(e) {
   // Never throws: a throw here would reject the dispatch with a value the host must read outside
   // the meter (a hostile getter, toJSON or name).
   try {
-    if (e instanceof Error) return { name: String(e.name), message: String(e.message) };
+    if (e instanceof Error) return { name: "" + e.name, message: "" + e.message };
     return { name: "Error", message: show(e, true) };
   } catch {
     return { name: "Error", message: "an error whose name or message could not be read" };
@@ -174,13 +180,13 @@ function errorOf(e) {
 }
 function encode(value) {
   if (value === undefined) return '{"ok":true}';
-  const json = JSON.stringify(value);
-  if (json === undefined) return '{"ok":true}';
-  return '{"ok":true,"value":' + json + "}";
+  const text = stringify(value);
+  if (text === undefined) return '{"ok":true}';
+  return '{"ok":true,"value":' + text + "}";
 }
 async function dispatch(op, payload) {
   try {
-    const p = JSON.parse(payload);
+    const p = parse(payload);
     if (extension && op.startsWith(extensionPrefix)) return encode(await extension.dispatch(op.slice(extensionPrefix.length), p));
     if (op === "run") {
       const fn = (0, eval)("(" + p.source + "\n)");
@@ -192,18 +198,18 @@ async function dispatch(op, payload) {
       let fn = main[p.name];
       let self = main;
       if (typeof fn !== "function" && main.default && typeof main.default === "object" && p.name !== "then") { self = main.default; fn = self[p.name]; }
-      if (typeof fn !== "function") throw new TypeError("the main module exports no function named " + JSON.stringify(p.name));
+      if (typeof fn !== "function") throw new TypeError("the main module exports no function named " + stringify(p.name));
       return encode(await fn.apply(self, p.args));
     }
     if (op === "fetch") {
       const handler = main.default && typeof main.default.fetch === "function" ? main.default : null;
       if (!handler) throw new TypeError("the main module has no default export with a fetch() method");
       const res = await handler.fetch(loadWeb().fromWireRequest(p), env, { waitUntil() {}, passThroughOnException() {} });
-      return '{"ok":true,"value":' + JSON.stringify(loadWeb().wireResponse(res)) + "}";
+      return '{"ok":true,"value":' + stringify(loadWeb().wireResponse(res)) + "}";
     }
     throw new Error("unknown operation " + op);
   } catch (e) {
-    return JSON.stringify({ ok: false, error: errorOf(e) });
+    return stringify({ ok: false, error: errorOf(e) });
   }
 }
 Object.defineProperty(G, "__hearth_dispatch", { value: dispatch, writable: false, configurable: false, enumerable: false });
@@ -218,7 +224,7 @@ Object.defineProperty(G, "__hearth_main", { value: (ns) => { if (main) throw new
  * sandbox only when its code first touches one of them: compiling them costs more than the rest of a
  * sandbox's start.
  */
-export const WEB_PRELUDE = String.raw`(function (sync, async_, cfg, define, show, tooBig) {
+export const WEB_PRELUDE = String.raw`(function (sync, async_, cfg, define, show, tooBig, json) {
 "use strict";
 const G = globalThis;
 // ---- bytes, base64, text ----
@@ -290,7 +296,7 @@ define("atob", (s) => { const b = fromBase64(String(s).replace(/\s+/g, "")); let
 const URL_PARTS = ["href", "origin", "protocol", "username", "password", "host", "hostname", "port", "pathname", "search", "hash"];
 const urlState = new WeakMap();
 function parseURL(input, base) {
-  const r = JSON.parse(sync("url", JSON.stringify({ input: String(input), base: base === undefined ? undefined : String(base) })));
+  const r = json.parse(sync("url", json.stringify({ input: String(input), base: base === undefined ? undefined : String(base) })));
   if (r.error) throw new TypeError(r.error);
   return r;
 }
@@ -350,7 +356,7 @@ for (const part of URL_PARTS) {
     set(value) {
       if (part === "origin") return;
       const st = urlState.get(this);
-      const next = JSON.parse(sync("url", JSON.stringify({ input: st.href, set: part, value: String(value) })));
+      const next = json.parse(sync("url", json.stringify({ input: st.href, set: part, value: String(value) })));
       if (next.error) { if (part === "href") throw new TypeError(next.error); return; }
       const params = st.params;
       urlState.set(this, next);
@@ -462,8 +468,8 @@ function fromWireResponse(w, url) {
 }
 async function fetch(input, init) {
   const req = new Request(input, init);
-  const answer = await async_("fetch", JSON.stringify(wireRequest(req)));
-  return fromWireResponse(JSON.parse(answer), req.url);
+  const answer = await async_("fetch", json.stringify(wireRequest(req)));
+  return fromWireResponse(json.parse(answer), req.url);
 }
 define("fetch", fetch);
 

@@ -16,7 +16,7 @@ import { BUFFER_PRELUDE } from "./buffer-prelude.ts";
 import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
 import { describeEnv, type Capability } from "./env-shape.ts";
 import { workerPoolEngine } from "./pool/pool.ts";
-import { bytesOf, checkHostCallSize, fromWireResponse, hostCallTooBig, toWireRequest, type WireMessage } from "./wire.ts";
+import { bytesOf, checkHostCallSize, fromWireResponse, hostCallTooBig, nestsDeeper, parseFromSandbox, toWireRequest, tooDeep, type WireMessage } from "./wire.ts";
 
 export { fromWireResponse, toWireRequest, type WireMessage } from "./wire.ts";
 
@@ -221,7 +221,12 @@ export class Sandbox {
   async #dispatch<T>(op: string, payload: string): Promise<RunResult<T>> {
     return this.#serial(async () => {
       const answer = await this.#engineContext.invoke("__hearth_dispatch", [op, payload], this.#budget());
+      // The prelude's envelope; the value inside is the sandbox's to shape, so its nesting is checked before the host parses it.
+      if (nestsDeeper(answer)) {
+        return { error: { name: "SandboxLimitError", message: tooDeep("the result").message, limit: "maxJsonDepth" } };
+      }
       const parsed = JSON.parse(answer) as { ok: boolean; value?: T; error?: { name: string; message: string } };
+      if (typeof parsed !== "object" || parsed === null || typeof parsed.ok !== "boolean") throw new EngineError("the sandbox prelude returned an answer of the wrong shape", undefined, false);
       if (!parsed.ok) {
         const error = parsed.error ?? { name: "Error", message: "unknown error" };
         if (error.message === "out of memory") throw new EngineError(`memory limit of ${mib(this.#limits.memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true);
@@ -295,7 +300,7 @@ export class Sandbox {
   }
 
   #log(payload: string): string {
-    const { level, message } = JSON.parse(payload) as { level: LogLevel; message: string };
+    const { level, message } = parseFromSandbox(payload, "a console message") as { level: LogLevel; message: unknown };
     const left = this.#limits.maxOutputBytes - this.#outputUsed;
     if (this.#truncated || left <= 0) return "0";
     const lvl = LEVELS.has(level) ? level : "log";
@@ -327,10 +332,10 @@ export class Sandbox {
   }
 
   async #callCapability(payload: string): Promise<string> {
-    const { id, args } = JSON.parse(payload) as { id: unknown; args: unknown };
+    const { id, args } = parseFromSandbox(payload, "a host call") as { id: unknown; args: unknown };
     const capability = typeof id === "number" && Number.isInteger(id) ? this.#capabilities[id] : undefined;
     if (!capability || typeof args !== "string") throw new TypeError("unknown capability");
-    const list: unknown = JSON.parse(args);
+    const list: unknown = parseFromSandbox(args, "the argument list of a host call");
     if (!Array.isArray(list)) throw new TypeError("capability arguments must be an array");
     const result = await capability(...(list as unknown[]));
     if (result === undefined) return "";
@@ -344,7 +349,7 @@ export class Sandbox {
   }
 
   async #fetchOutbound(payload: string): Promise<string> {
-    const wire = JSON.parse(payload) as WireMessage;
+    const wire = parseFromSandbox(payload, "a fetch request") as WireMessage;
     const outbound = this.#outbound;
     if (!outbound) {
       throw new TypeError(`fetch(${JSON.stringify(String(wire.url))}) refused: this sandbox has no network access (globalOutbound is null)`);
@@ -365,7 +370,7 @@ export class Sandbox {
 
 /** URL parsing for the sandbox, with the host's WHATWG URL. */
 function urlOp(payload: string): string {
-  const p = JSON.parse(payload) as { input: string; base?: string; set?: string; value?: string };
+  const p = parseFromSandbox(payload, "a URL") as { input: string; base?: string; set?: string; value?: string };
   try {
     const url = new URL(p.input, p.base);
     if (p.set) {

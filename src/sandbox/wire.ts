@@ -14,6 +14,45 @@ export interface WireMessage {
   body: string | null;
 }
 
+/**
+ * Deepest nesting of arrays and objects the host accepts in JSON from a sandbox (`maxJsonDepth`): a
+ * result, a capability's arguments, a storage value. The host's own code (JSON, String, logging)
+ * recurses on nesting, and the text is the sandbox's to shape: checked before it is parsed.
+ */
+export const MAX_JSON_DEPTH = 1_000;
+
+/** The error of JSON from a sandbox nested deeper than MAX_JSON_DEPTH; `what` names it ("the result"). */
+export function tooDeep(what: string): RangeError {
+  return new RangeError(`${what} is nested more than ${MAX_JSON_DEPTH} levels deep (maxJsonDepth)`);
+}
+
+/** Whether JSON `text` nests arrays and objects more than `max` levels deep (text in strings does not count). */
+export function nestsDeeper(text: string, max = MAX_JSON_DEPTH): boolean {
+  // Each level takes two characters at least: a short text cannot be deep.
+  if (text.length <= 2 * max) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote (one not escaped).
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/** JSON from a sandbox, parsed once its nesting is known to be within MAX_JSON_DEPTH (else `tooDeep(what)` is thrown). */
+export function parseFromSandbox(text: string, what: string): unknown {
+  if (nestsDeeper(text)) throw tooDeep(what);
+  return JSON.parse(text) as unknown;
+}
+
 export function bytesOf(s: string): number {
   return Buffer.byteLength(s, "utf8");
 }

@@ -126,10 +126,10 @@ describe("hostile programs: pollution across the boundary", () => {
     expect(result["a"]).toBe(1);
   });
 
-  it("11. breaking the sandbox's own JSON/Promise only breaks that call", async () => {
+  it("11. breaking the sandbox's own JSON only breaks the code's own use of it, not what reaches the host", async () => {
     const s = await sandbox();
-    const r = await s.runFunction("async () => { JSON.stringify = () => { throw new Error('sabotage') }; return 1 }");
-    expect(r.error?.message).toMatch(/sabotage/);
+    expect(await s.runFunction("async () => { JSON.stringify = () => { throw new Error('sabotage') }; return 1 }")).toEqual({ result: 1, logs: [] });
+    expect((await s.runFunction("async () => JSON.stringify({ a: 1 })")).error?.message).toMatch(/sabotage/);
   });
 });
 
