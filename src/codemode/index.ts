@@ -51,4 +51,5 @@ export {
   MAX_ERROR_BODY_CHARS,
   MAX_FIND_RESULTS,
   MAX_REQUEST_BODY_BYTES,
+  MIN_LOG_LINE_CHARS,
 } from "./limits.ts";

@@ -46,6 +46,18 @@ export const MAX_CATALOGUE_DESCRIPTION_CHARS = 240;
 export const MAX_CATALOGUE_PARAMS_CHARS = 240;
 
 /**
+ * What one console line counts against `maxLogChars` at least, however short: empty lines use up
+ * the bound too (8,000 characters: 500 lines at most).
+ *
+ * @example
+ * ```ts
+ * // 10,000 empty lines under the default bound: 500 reach the model, then the truncation marker
+ * MIN_LOG_LINE_CHARS; // 16
+ * ```
+ */
+export const MIN_LOG_LINE_CHARS = 16;
+
+/**
  * Default bound on what one `search` run returns to the model, in characters of JSON.
  *
  * @example

@@ -3,6 +3,7 @@
  * JSON cut to a bound, console output cut to a bound. Shared by every code-mode tool.
  */
 import type { ExecuteResult } from "./executor.ts";
+import { MIN_LOG_LINE_CHARS } from "./limits.ts";
 
 /**
  * What the code tool returns to the model: `{ result, logs }`, `{ result, truncated, logs }` or
@@ -101,14 +102,16 @@ export function shapeOutput(run: ExecuteResult, maxResultChars: number, maxLogCh
 
 function boundLogs(logs: ExecuteResult["logs"], maxChars: number): string[] {
   const lines = logs.map((l) => (l.level === "log" ? l.message : `[${l.level}] ${l.message}`));
-  const total = lines.reduce((n, l) => n + l.length, 0);
+  // Every line counts MIN_LOG_LINE_CHARS at least: a flood of empty lines is bounded as text is.
+  const cost = (line: string) => Math.max(line.length, MIN_LOG_LINE_CHARS);
+  const total = lines.reduce((n, l) => n + cost(l), 0);
   if (total <= maxChars) return lines;
   const out: string[] = [];
   let budget = maxChars;
   for (const line of lines) {
     if (budget <= 0) break;
     out.push(line.length > budget ? line.slice(0, budget) : line);
-    budget -= line.length;
+    budget -= cost(line);
   }
   out.push(truncationMarker(total, maxChars).replace(/^… /, ""));
   return out;

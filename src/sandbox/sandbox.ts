@@ -70,6 +70,17 @@ export class SandboxError extends Error {
 
 const LEVELS = new Set<LogLevel>(["log", "info", "warn", "error", "debug"]);
 
+/**
+ * What one console entry counts against `maxOutputBytes` at least, however short its text: the host
+ * keeps an entry per call, so empty lines must use up the bound too (1 MiB: 65,536 entries at most).
+ */
+export const MIN_LOG_ENTRY_BYTES = 16;
+
+/** What a console entry counts against the output bound. */
+function entryBytes(message: string): number {
+  return Math.max(bytesOf(message), MIN_LOG_ENTRY_BYTES);
+}
+
 function positive(name: keyof SandboxLimits, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
@@ -275,7 +286,7 @@ export class Sandbox {
     const kept: RunResult["logs"] = [];
     let used = 0;
     for (const entry of this.#logs) {
-      const bytes = bytesOf(entry.message);
+      const bytes = entryBytes(entry.message);
       if (used + bytes > room) {
         const cut = Buffer.from(entry.message, "utf8").subarray(0, Math.max(0, room - used)).toString("utf8").replace(/\uFFFD$/, "");
         kept.push({ level: entry.level, message: `${cut}… [output truncated: ${this.#limits.maxOutputBytes} bytes exceeded (maxOutputBytes)]` });
@@ -304,12 +315,13 @@ export class Sandbox {
     const left = this.#limits.maxOutputBytes - this.#outputUsed;
     if (this.#truncated || left <= 0) return "0";
     const lvl = LEVELS.has(level) ? level : "log";
-    const bytes = bytesOf(String(message));
+    const text = typeof message === "string" ? message : String(message);
+    const bytes = entryBytes(text);
     if (bytes <= left) {
       this.#outputUsed += bytes;
-      this.#logs.push({ level: lvl, message: String(message) });
+      this.#logs.push({ level: lvl, message: text });
     } else {
-      const cut = Buffer.from(String(message), "utf8").subarray(0, left).toString("utf8").replace(/\uFFFD$/, "");
+      const cut = Buffer.from(text, "utf8").subarray(0, left).toString("utf8").replace(/\uFFFD$/, "");
       this.#logs.push({ level: lvl, message: `${cut}… [output truncated: ${this.#limits.maxOutputBytes} bytes exceeded (maxOutputBytes)]` });
       this.#outputUsed = this.#limits.maxOutputBytes;
       this.#truncated = true;

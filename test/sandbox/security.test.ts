@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Sandbox, SandboxError, type RunResult, type SandboxOptions } from "../../src/sandbox/index.ts";
+import { MIN_LOG_ENTRY_BYTES } from "../../src/sandbox/sandbox.ts";
 
 const open: Sandbox[] = [];
 async function sandbox(options?: SandboxOptions): Promise<Sandbox> {
@@ -229,6 +230,14 @@ describe("hostile programs: output", () => {
     expect(r.logs).toHaveLength(1);
     // The logs filled the budget; they are trimmed so that the result still fits.
     expect(r.logs[0]!.message).toMatch(/^x{4000,4096}… \[output truncated: 4096 bytes exceeded \(maxOutputBytes\)\]$/);
+  });
+
+  it("26a. a flood of empty console lines uses up maxOutputBytes as text does", async () => {
+    const r = await run("async () => { for (let i = 0; i < 5000; i++) console.log(''); for (let i = 0; i < 5000; i++) console.log(); return 'done' }", { maxOutputBytes: 1024, cpuMs: 5000 });
+    expect(r.result).toBe("done");
+    // 16 bytes an entry at least (MIN_LOG_ENTRY_BYTES): 64 entries fill 1,024 bytes.
+    expect(r.logs.length).toBeGreaterThan(0);
+    expect(r.logs.length).toBeLessThanOrEqual(1024 / MIN_LOG_ENTRY_BYTES + 1);
   });
 
   it("27. a result larger than maxOutputBytes is an error naming the limit", async () => {
