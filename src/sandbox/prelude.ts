@@ -4,6 +4,8 @@
  * calls (`__hearth_dispatch`). It only uses the two bridge functions, which it removes from the global
  * object; everything crossing them is a string (JSON; bytes as base64). Engine-independent.
  */
+import { SEARCH_GUARDS } from "./search-prelude.ts";
+
 export const PRELUDE = String.raw`(function (sync, async_) {
 "use strict";
 const G = globalThis;
@@ -68,6 +70,7 @@ const define = (name, value) => Object.defineProperty(G, name, { value, writable
       return value;
     } }.fill, writable: true, configurable: true, enumerable: false });
   }
+${SEARCH_GUARDS}
   kit.wrap(String.prototype, ["padStart", "padEnd"], 1, 1);
   kit.wrap(String.prototype, ["repeat"], 1, 2);
   kit.wrap(String.prototype, ["concat", "replaceAll"], 1);

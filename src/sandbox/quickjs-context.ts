@@ -19,6 +19,8 @@ import { isNativeStackOverflow } from "./quickjs-wasm.ts";
 
 /** The prelude's request for a heap measurement (handled here, never passed to the host). */
 const MEMORY_CHECK_OP = "memory";
+/** The prelude's request for a check of the call's CPU time and wall clock, between steps of a long native search (handled here). */
+const TIME_CHECK_OP = "time";
 /** Pending jobs run between two budget checks. */
 const JOB_BATCH = 256;
 
@@ -115,6 +117,10 @@ export class QuickJSEngineContext implements EngineContext {
       const [op, payload] = strings(args);
       if (op === MEMORY_CHECK_OP) {
         this.#meter.checkMemory(Number(payload) || 0);
+        return ctx.undefined;
+      }
+      if (op === TIME_CHECK_OP) {
+        this.#meter.checkTime();
         return ctx.undefined;
       }
       this.#meter.checkHostCall();

@@ -181,6 +181,19 @@ export class CallMeter {
     this.#throwIfStopped();
   }
 
+  /**
+   * Called by the prelude between the steps of a long native search, where the interrupt never
+   * comes: over the CPU budget or past the deadline, the run stops (the call then fails with that limit).
+   */
+  checkTime(): void {
+    const budget = this.#budget;
+    if (this.#stopReason === undefined && budget) {
+      if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+      else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
+    }
+    this.#throwIfStopped();
+  }
+
   #throwIfStopped(): void {
     if (this.#stopReason === "memoryBytes") throw new Error("out of memory");
     if (this.#stopReason !== undefined) throw new Error(`the call was stopped (${this.#stopReason})`);

@@ -9,6 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Sandbox, WorkerPoolEngine, inThreadEngine, type SandboxEngine, type SandboxExtension, type WorkerPoolOptions } from "../../src/sandbox/index.ts";
+import { POOL_LIMITS } from "../../src/sandbox/pool/limits.ts";
+
+/**
+ * One native search with no bytecode run inside it, so no interrupt: an array search comparing long
+ * strings of the same length, about 3 × 10^10 character comparisons (many seconds).
+ */
+const STUCK = `async () => { const a = new Array(1 << 18).fill("a".repeat(1 << 17)); return a.indexOf("a".repeat((1 << 17) - 1) + "b"); }`;
 
 /** Two workers shared by the tests that do not stop one (starting a worker is the slow part). */
 const shared = new WorkerPoolEngine({ size: 2 });
@@ -189,11 +196,25 @@ describe("a worker stuck where no limit is checked", () => {
   it("is stopped once a call outlives its wall-clock limit and the host's grace, and the pool goes on with another", async () => {
     const engine = pool(1, { hostAnswerGraceMs: 100 });
     const s = await sandbox(engine, { wallMs: 300 });
-    // One native search, quadratic, with no bytecode run inside it: minutes, with no interrupt.
-    const stuck = await s.runFunction(`async () => "a".repeat(1 << 19).indexOf("a".repeat(1 << 17) + "b")`).catch((error: unknown) => error);
+    const stuck = await s.runFunction(STUCK).catch((error: unknown) => error);
     expect(String((stuck as Error).message ?? (stuck as { error?: { message: string } }).error?.message)).toMatch(/stuck where no limit is checked/);
     const next = await sandbox(engine);
     expect(await next.runFunction("async () => 'still serving'")).toEqual({ result: "still serving", logs: [] });
   }, 30_000);
 });
 
+describe("a worker whose call is overdue", () => {
+  it("takes no new sandbox: the next one starts on another worker and runs at once", async () => {
+    const engine = pool(1, { hostAnswerGraceMs: 5_000 });
+    const s = await sandbox(engine, { wallMs: 200 });
+    const stuckWorker = engine.workers[0]!.threadId;
+    const stuck = s.runFunction(STUCK);
+    await new Promise((resolve) => setTimeout(resolve, 200 + POOL_LIMITS.overdueAfterMs + 300));
+    const next = await sandbox(engine);
+    expect(await next.runFunction("async () => 'elsewhere'")).toEqual({ result: "elsewhere", logs: [] });
+    expect(engine.workers.map((w) => w.threadId)).toContain(stuckWorker);
+    expect(engine.workers).toHaveLength(2);
+    await engine.close();
+    expect((await stuck).error?.message).toMatch(/worker thread stopped/);
+  }, 30_000);
+});

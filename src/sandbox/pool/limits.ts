@@ -16,6 +16,11 @@ export const POOL_LIMITS = {
   hostAnswerGraceMs: 30_000,
   /** How long past its call's wall-clock deadline the host thread waits for a nested call or a held turn. */
   hostWaitGraceMs: 5_000,
+  /**
+   * A worker with a call this long past its wall-clock deadline takes no new sandboxes (they go to
+   * another worker, started if need be: up to twice `size` while some are overdue).
+   */
+  overdueAfterMs: 250,
 } as const;
 
 /** Worker threads in the default pool: one per core the process may use. */

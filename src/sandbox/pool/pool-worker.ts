@@ -65,7 +65,7 @@ export class PoolWorker {
   readonly #worker: Worker;
   readonly #channel: SyncChannel<SyncToWorker, SyncToHost>;
   readonly guests = new Map<number, WorkerGuest>();
-  readonly #calls = new Map<number, { resolve: (outcome: CallOutcome) => void; reject: (error: Error) => void }>();
+  readonly #calls = new Map<number, { resolve: (outcome: CallOutcome) => void; reject: (error: Error) => void; deadline: number }>();
   #nextCall = 1;
   #warm: Promise<void> | undefined;
   #warmed: (() => void) | undefined;
@@ -117,6 +117,16 @@ export class PoolWorker {
     return this.#dead !== undefined;
   }
 
+  /**
+   * Whether a call in flight is past its wall-clock deadline by more than POOL_LIMITS.overdueAfterMs
+   * at `now`: the worker is stuck where no limit is checked (or waits on a slow host answer), and a
+   * sandbox placed on it would wait behind that call, then fail with it if the worker is stopped.
+   */
+  overdue(now: number): boolean {
+    for (const call of this.#calls.values()) if (now > call.deadline + POOL_LIMITS.overdueAfterMs) return true;
+    return false;
+  }
+
   post(message: ToWorker): void {
     if (!this.#dead) this.#worker.postMessage(message);
   }
@@ -142,7 +152,7 @@ export class PoolWorker {
         clearTimeout(watchdog);
         settle(value);
       };
-      this.#calls.set(call, { resolve: settled(resolve), reject: settled(reject) });
+      this.#calls.set(call, { resolve: settled(resolve), reject: settled(reject), deadline });
       if (this.#calls.size === 1) this.#worker.ref();
       this.#worker.postMessage({ ...message, call } as ToWorker);
     });

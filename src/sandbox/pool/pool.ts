@@ -94,15 +94,29 @@ export class WorkerPoolEngine implements SandboxEngine {
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 
-  /** The least-loaded worker, or a new one while some started worker holds sandboxes and there is room. */
+  /**
+   * The least-loaded worker, or a new one while some started worker holds sandboxes and there is room.
+   * A worker whose call is overdue (stuck in a builtin no limit stops, or waiting on a slow host) takes
+   * no new sandbox and leaves its place to a new worker, up to twice `size` workers in all.
+   */
   #pick(): PoolWorker {
+    const now = performance.now();
     let best: PoolWorker | undefined;
+    let stuck: PoolWorker | undefined;
+    let healthy = 0;
+    const better = (worker: PoolWorker, than: PoolWorker | undefined) => !than || worker.load < than.load || (worker.load === than.load && worker.busy < than.busy);
     for (const worker of this.#workers) {
       if (worker.dead) continue;
-      if (!best || worker.load < best.load || (worker.load === best.load && worker.busy < best.busy)) best = worker;
+      if (worker.overdue(now)) {
+        if (better(worker, stuck)) stuck = worker;
+        continue;
+      }
+      healthy++;
+      if (better(worker, best)) best = worker;
     }
-    if (best && (best.load === 0 || this.#workers.length >= this.size)) return best;
-    return this.#spawn();
+    if (best && (best.load === 0 || healthy >= this.size)) return best;
+    if (this.#workers.length < (stuck ? 2 * this.size : this.size) || (!best && !stuck)) return this.#spawn();
+    return best ?? stuck!;
   }
 
   #spawn(): PoolWorker {
