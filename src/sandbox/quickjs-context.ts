@@ -14,7 +14,7 @@ import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRunt
 import { LIMITS } from "../limits.ts";
 import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost } from "./engine.ts";
 import { CallMeter, mib } from "./quickjs-meter.ts";
-import { retireShard, type Shard } from "./quickjs-shard.ts";
+import { retireIfOutgrown, retireShard, type Shard } from "./quickjs-shard.ts";
 import { isNativeStackOverflow } from "./quickjs-wasm.ts";
 
 /** The prelude's request for a heap measurement (handled here, never passed to the host). */
@@ -240,6 +240,8 @@ export class QuickJSEngineContext implements EngineContext {
       // A limit that stopped the sandbox wins; the code's own error gives way to the memory limit.
       if (!(error instanceof EngineError && error.fatal)) this.#checkHeapAtEnd();
       throw error;
+    } finally {
+      retireIfOutgrown(this.#shard);
     }
     this.#checkHeapAtEnd();
     return value;

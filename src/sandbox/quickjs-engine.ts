@@ -38,6 +38,11 @@ export class QuickJSEngine implements SandboxEngine {
     return this.#shards.length;
   }
 
+  /** Bytes of WebAssembly memory held by the shards in use (for tests and benchmarks). */
+  get instanceBytes(): number {
+    return this.#shards.reduce((sum, shard) => sum + (shard.memory?.buffer.byteLength ?? 0), 0);
+  }
+
   async #shardFor(memoryBytes: number): Promise<Shard> {
     for (;;) {
       const fit = this.#shards.find((s) => !s.retired && (s.committed + memoryBytes <= SHARD_COMMIT_BYTES || s.contexts.size === 0));

@@ -13,6 +13,14 @@ import { newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
 /** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
 export const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
 
+/**
+ * How far an instance's memory may outgrow the sum of its sandboxes' limits (`shardSpareBytes`).
+ * WebAssembly memory never shrinks, and the allocator's growth and fragmentation are more than a
+ * sandbox's limit sees: an instance past this after a call is retired (it takes no new sandboxes and
+ * its memory is released once its last sandbox is disposed), so a worker does not ratchet up for good.
+ */
+export const SHARD_SPARE_BYTES = 64 * 1024 * 1024;
+
 export interface Shard {
   module: QuickJSWASMModule;
   stack: StackOps | undefined;
@@ -30,6 +38,11 @@ export async function newShard(): Promise<Shard> {
   // Growth while no sandbox runs (the host making a runtime) is the host's.
   const instance = await newQuickJSInstance((bytes) => state.running?.grows(bytes));
   return Object.assign(state, instance);
+}
+
+/** Retires `shard` if its instance's memory has outgrown its sandboxes' limits by more than SHARD_SPARE_BYTES. */
+export function retireIfOutgrown(shard: Shard): void {
+  if (!shard.retired && shard.memory && shard.memory.buffer.byteLength > shard.committed + SHARD_SPARE_BYTES) retireShard(shard);
 }
 
 /** Called when a shard can no longer be trusted with new sandboxes. */

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EngineError, QuickJSEngine, Sandbox, WorkerPoolEngine, type EngineContext, type SandboxEngine } from "../../src/sandbox/index.ts";
+import { SHARD_SPARE_BYTES } from "../../src/sandbox/quickjs-shard.ts";
 
 const MIB = 1024 * 1024;
 const LIMIT = 16 * MIB;
@@ -170,4 +171,20 @@ describe("the engine's own memory check, with no prelude", () => {
     await next.evalScript("globalThis.ok = 1", "next.js", budget());
     expect(next.alive).toBe(true);
   });
+});
+
+describe("the WebAssembly instance's memory", () => {
+  it("stays bounded over many sandboxes that each fill their memory limit, one after another", async () => {
+    const engine = new QuickJSEngine();
+    const sizes: number[] = [];
+    for (let run = 0; run < 12; run++) {
+      const s = await Sandbox.create({ engine });
+      const r = await s.runFunction("async () => { const a = []; let s = 'ab'.repeat(500000); for (;;) a.push(s.toUpperCase() + s.toLowerCase()); }");
+      expect(r.error?.limit).toBe("memoryBytes");
+      s.dispose();
+      sizes.push(engine.instanceBytes);
+    }
+    // Each run grew the instance by well over its 32 MiB limit; a retired instance is dropped with its last sandbox.
+    expect(Math.max(...sizes)).toBeLessThan(SHARD_SPARE_BYTES + 256 * MIB);
+  }, 120_000);
 });
