@@ -16,6 +16,7 @@ import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 import { pathnameOf } from "./url-path.ts";
 import { instrumentHttpRequest } from "../agent/instrumentation.ts";
+import { originOf } from "./arrival.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -65,8 +66,11 @@ export interface ServeOptions {
  * Response, span or metric is made for them here (the server that answers makes its own).
  */
 export interface RequestHandOff {
-  /** Answers the request on `outgoing` and returns true; false leaves it to this server. */
-  take(incoming: IncomingMessage, outgoing: ServerResponse): boolean;
+  /**
+   * Answers the request on `outgoing` and returns true; false leaves it to this server. `origin` is
+   * the origin of the request's URL as this server sees it (its Host, the scheme a local proxy reports).
+   */
+  take(incoming: IncomingMessage, outgoing: ServerResponse, origin: string): boolean;
   /**
    * Takes an upgrade request's whole connection to the server that answers it (connection-transfer.ts)
    * and returns true; false leaves it to this server.
@@ -94,6 +98,9 @@ export interface HearthServer {
   adopt(moved: MovedConnection): void;
 }
 
+/** Where an ExecutionContext the gateway made keeps the URL its server listens on (see {@link listenerOf}). */
+const LISTENER = Symbol.for("hearth.listener");
+
 const waitUntil = (promise: Promise<unknown>): void => void Promise.resolve(promise).catch((error: unknown) => console.error("[hearth] waitUntil:", error));
 const passThroughOnException = (): void => {};
 
@@ -103,10 +110,23 @@ const passThroughOnException = (): void => {};
  * library such as workers-oauth-provider) sets `ctx.props` for its own request only.
  * @example const ctx = newExecutionContext({ props: { user: "ada" } });
  */
-export function newExecutionContext(options: { track?: (promise: Promise<unknown>) => void; props?: ExecutionContext["props"] } = {}): ExecutionContext {
+export function newExecutionContext(options: { track?: (promise: Promise<unknown>) => void; props?: ExecutionContext["props"]; listener?: string } = {}): ExecutionContext {
   const ctx: ExecutionContext = { waitUntil: options.track ?? waitUntil, passThroughOnException };
   if (options.props !== undefined) ctx.props = options.props;
+  if (options.listener !== undefined) (ctx as ExecutionContext & { [LISTENER]?: string })[LISTENER] = options.listener;
   return ctx;
+}
+
+/**
+ * The URL the server that received a request listens on (`http://127.0.0.1:8787`), read off the
+ * request's `ctx`: `request.url` names the host the client asked for, this the address it reached
+ * (a DNS-rebinding check needs both). Undefined for a ctx no server made.
+ * @example if (listenerOf(ctx)?.startsWith("http://127.")) { … }
+ */
+export function listenerOf(ctx: unknown): string | undefined {
+  if (typeof ctx !== "object" || ctx === null) return undefined;
+  const listener = (ctx as { [LISTENER]?: unknown })[LISTENER];
+  return typeof listener === "string" ? listener : undefined;
 }
 
 /**
@@ -121,7 +141,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const { host } = options;
   const fetch = options.fetch ?? agentsOnlyFetch;
   const hostname = options.hostname ?? "127.0.0.1";
-  const origin = { value: "http://localhost" };
+  /** The address the server listens on (`127.0.0.1:8787`): a request's URL has it when its Host header is missing or invalid. */
+  const listenHost = { value: "localhost" };
+  const listener = { url: "http://localhost" };
   const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
   const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
 
@@ -129,7 +151,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
-      return await fetch(request, host.env, newExecutionContext());
+      return await fetch(request, host.env, newExecutionContext({ listener: listener.url }));
     } catch (error) {
       console.error(`[hearth] ${request.method} ${new URL(request.url).pathname}:`, error);
       const message = error instanceof Error ? error.message : String(error);
@@ -155,9 +177,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     return notAnUpgrade();
   };
 
-  const answer = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
+  const answer = async (incoming: IncomingMessage, outgoing: ServerResponse, origin: string): Promise<void> => {
     try {
-      const request = parseRequest(incoming, origin.value, outgoing);
+      const request = parseRequest(incoming, origin, outgoing);
       const response = plain(request instanceof Response ? request : await run(request));
       await writeResponse(response, outgoing);
       discardBody(incoming); // a body the handler never read (a 401 before reading, say)
@@ -184,14 +206,15 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       }
       return;
     }
-    if (options.handOff?.take(incoming, outgoing)) return;
-    void answer(incoming, outgoing);
+    const origin = originOf(incoming, listenHost.value);
+    if (options.handOff?.take(incoming, outgoing, origin)) return;
+    void answer(incoming, outgoing, origin);
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (options.handOff?.takeUpgrade?.(incoming, socket, head)) return;
     socket.on("error", () => socket.destroy());
-    const request = parseRequest(incoming, origin.value);
+    const request = parseRequest(incoming, originOf(incoming, listenHost.value));
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
     respond
       .then(async (response) => {
@@ -228,8 +251,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   if (listening !== server) server.emit("listening");
   const { port } = listening.address() as AddressInfo;
   const shown = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const url = `http://${shown}:${port}`;
-  origin.value = url;
+  listenHost.value = `${shown}:${port}`;
+  const url = `http://${listenHost.value}`;
+  listener.url = url;
 
   return {
     url,

@@ -17,11 +17,14 @@ export interface WireRequest {
 
 /**
  * A request as Node received it, handed whole to the thread that answers it (see hand-off.ts): the
- * target (`/path?query`), Node's raw header list (name, value, name, value …) and the complete body.
+ * target (`/path?query`), the origin of its URL as the receiving server saw it (only that server
+ * knows whether its peer is a trusted proxy), Node's raw header list (name, value, name, value …) and
+ * the complete body.
  */
 export interface WireHandedRequest {
   readonly method: string;
   readonly target: string;
+  readonly origin: string;
   readonly rawHeaders: string[];
   readonly body: Uint8Array | null;
 }

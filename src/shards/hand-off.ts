@@ -31,14 +31,14 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
       const link = target === undefined || !target.startsWith("/") ? undefined : linkFor(target);
       return link !== undefined && moveUpgrade(incoming, socket, head, (moved) => link.moveConnection(moved));
     },
-    take(incoming, outgoing) {
+    take(incoming, outgoing, origin) {
       const target = incoming.url;
       if (target === undefined || !target.startsWith("/")) return false;
       const link = linkFor(target);
       if (link === undefined) return false;
       const method = incoming.method ?? "GET";
       const send = (body: Uint8Array | null): void => {
-        const request: WireHandedRequest = { method, target, rawHeaders: incoming.rawHeaders, body };
+        const request: WireHandedRequest = { method, target, origin, rawHeaders: incoming.rawHeaders, body };
         const sink = new OutgoingSink(outgoing);
         const cancel = link.http(request, sink);
         outgoing.once("close", () => {

@@ -232,7 +232,7 @@ export class Shard implements HostPlacement {
         const { origin, answer } = await this.#serverReady();
         let handed: ReturnType<typeof handedRequest>;
         try {
-          handed = handedRequest(wire.method, wire.target, wire.rawHeaders, wire.body, origin);
+          handed = handedRequest(wire.method, wire.target, wire.rawHeaders, wire.body, wire.origin || origin);
         } catch (error) {
           return unrepresentableRequest(wire.method, wire.target, error); // as the receiving server answers its own
         }

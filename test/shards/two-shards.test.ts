@@ -288,7 +288,8 @@ describe("two shards", () => {
     const body = "é".repeat(70_000); // several TCP segments, so several chunks of the incoming body
     const response = await fetch(`${nodes[0].server.url}/agents/counter/${remote}/echo?q=1`, { method: "PUT", body, headers: { "x-test": "kept" } });
     expect([response.status, response.statusText]).toEqual([201, "Made"]);
-    expect(await response.json()).toEqual({ host: "shard-1", url: `${nodes[1].server.url}/agents/counter/${remote}/echo?q=1`, body, header: "kept" });
+    // The URL the client asked for (its Host: the server it reached), not the answering server's address.
+    expect(await response.json()).toEqual({ host: "shard-1", url: `${nodes[0].server.url}/agents/counter/${remote}/echo?q=1`, body, header: "kept" });
 
     // A chunked body (no length declared) is read whole before it is handed over.
     const parts = ["first ", "second"];

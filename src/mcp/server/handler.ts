@@ -12,7 +12,7 @@ import {
 import { withCors } from "../../gateway/cors.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { runWithAuthContext, type McpAuthContext } from "./auth-context.ts";
-import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
+import { checkHost, listenAddress, normalizePath, resourceUrl } from "./host-guard.ts";
 import { propsOfExecutionContext } from "./request-context.ts";
 import { extendRequestContext } from "./request-extra.ts";
 import { jsonRpcError } from "./responses.ts";
@@ -150,19 +150,20 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
 
   const serve = async (request: Request, requestOptions: McpHandlerRequestOptions, ctx: unknown): Promise<Response> => {
     const url = new URL(request.url);
+    const listen = listenAddress(ctx, url);
     const pathname = normalizePath(url.pathname);
     const isMetadata = options.auth !== undefined && pathname === resourceMetadataPath(route);
     if (pathname !== route && !isMetadata) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${route}`), cors);
-    const refused = checkHost(request, url, allowedHosts) ?? checkOrigin(request, options.allowedOriginHostnames);
+    const refused = checkHost(request, url, allowedHosts, listen) ?? checkOrigin(request, options.allowedOriginHostnames);
     if (refused) return withCors(refused, cors);
     if (request.method === "OPTIONS" && cors) return new Response(null, { status: 200, headers: cors });
     // Where clients without a token learn which authorization server to ask (RFC 9728).
-    if (isMetadata) return resourceMetadataResponse(resourceUrl(request, url, route, options.auth!.resource, allowedHosts), options.auth!, cors ?? {});
+    if (isMetadata) return resourceMetadataResponse(resourceUrl(request, url, route, options.auth!.resource, allowedHosts, listen), options.auth!, cors ?? {});
 
     let authInfo = requestOptions.authInfo;
     let props = propsOfExecutionContext(ctx);
     if (gate) {
-      const outcome = await gate(request, resourceUrl(request, url, route, options.auth?.resource, allowedHosts));
+      const outcome = await gate(request, resourceUrl(request, url, route, options.auth?.resource, allowedHosts, listen));
       if (!outcome.ok) return withCors(outcome.response, cors);
       authInfo = outcome.authInfo;
       props ??= outcome.props;

@@ -1,3 +1,4 @@
+import { listenerOf } from "../../gateway/serve.ts";
 import { jsonRpcError } from "./responses.ts";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
@@ -5,18 +6,27 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 const LOCAL_LISTEN = new Set([...LOOPBACK_HOSTS, "0.0.0.0", "[::]", "::"]);
 
 /**
- * DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends `Host: evil.example`.
- * Returns the 403 to answer with, or undefined when the request may proceed.
+ * The address the server that received a request listens on: the gateway's (kept on the request's
+ * `ctx`), else the request's own URL (a request made in the process, without a server).
  */
-export function checkHost(request: Request, url: URL, allowed: string[] | undefined): Response | undefined {
+export function listenAddress(ctx: unknown, url: URL): URL {
+  const listener = listenerOf(ctx);
+  return listener === undefined ? url : new URL(listener);
+}
+
+/**
+ * DNS rebinding: a page on evil.example resolved to 127.0.0.1 still sends `Host: evil.example`.
+ * Returns the 403 to answer with, or undefined when the request may proceed. `listen`: the address
+ * the server listens on ({@link listenAddress}); the request's URL names the host the client asked for.
+ */
+export function checkHost(request: Request, url: URL, allowed: string[] | undefined, listen: URL = url): Response | undefined {
   const host = request.headers.get("host") ?? url.host;
   const hostname = hostnameOf(host);
   if (allowed) {
     if (!allowed.includes(hostname)) return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not allowed (allowedHosts)`);
     return undefined;
   }
-  // The request URL carries the address the server listens on (the gateway builds it), not the Host header.
-  if (isLocalListener(url) && !LOOPBACK_HOSTS.has(hostname)) {
+  if (isLocalListener(listen) && !LOOPBACK_HOSTS.has(hostname)) {
     return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not a local name (set allowedHosts to serve it)`);
   }
   // A browser page from another site may not call a local endpoint (its Origin says where it comes from).
@@ -38,9 +48,9 @@ export function isLocalListener(url: URL): boolean {
  * what the client addressed (the Host header, checked against DNS rebinding first) — not the address
  * the server listens on, which a proxy or a host name hides.
  */
-export function resourceUrl(request: Request, url: URL, base: string, configured: string | undefined, allowedHosts: string[] | undefined): string {
+export function resourceUrl(request: Request, url: URL, base: string, configured: string | undefined, allowedHosts: string[] | undefined, listen: URL = url): string {
   if (configured !== undefined) return configured;
-  if (!allowedHosts && !isLocalListener(url)) {
+  if (!allowedHosts && !isLocalListener(listen)) {
     throw new TypeError("auth on a public interface needs auth.resource (the endpoint's public URL) or allowedHosts: the Host header alone cannot be trusted to name the resource tokens are for");
   }
   const forwarded = request.headers.get("x-forwarded-proto");

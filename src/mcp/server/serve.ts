@@ -3,7 +3,7 @@ import { withCors, type CorsOption } from "../../gateway/cors.ts";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
-import { checkHost, normalizePath, resourceUrl } from "./host-guard.ts";
+import { checkHost, listenAddress, normalizePath, resourceUrl } from "./host-guard.ts";
 import { attachMcpContext, ownerOfProps, propsOfExecutionContext, sessionAgentName } from "./request-context.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { routeSse, routeStreamable } from "./routes.ts";
@@ -111,24 +111,25 @@ export function createAgentMcpEndpoint(
     endpoint: { path: base, transport: kind },
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
+      const listen = listenAddress(ctx, url);
       const pathname = normalizePath(url.pathname);
       if (options.auth && pathname === resourceMetadataPath(base)) {
         if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: cors ?? {} });
-        const refused = checkHost(request, url, allowedHosts);
+        const refused = checkHost(request, url, allowedHosts, listen);
         if (refused) return withCors(refused, cors);
-        return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, allowedHosts), options.auth, cors ?? {});
+        return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, allowedHosts, listen), options.auth, cors ?? {});
       }
       const isMessage = kind !== "streamable-http" && pathname === messagePath;
       if (pathname !== base && !isMessage) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
       // Preflights answer 200, as on Cloudflare.
       if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: preflight(cors) });
 
-      const rebinding = checkHost(request, url, allowedHosts);
+      const rebinding = checkHost(request, url, allowedHosts, listen);
       if (rebinding) return withCors(rebinding, cors);
 
       let auth: { authInfo?: AuthInfo; props?: Record<string, unknown>; owner?: string } = {};
       if (gate) {
-        const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, allowedHosts));
+        const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, allowedHosts, listen));
         if (!outcome.ok) return withCors(outcome.response, cors);
         auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }

@@ -1,0 +1,84 @@
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { rawRequest } from "../gateway/raw-http.ts";
+import { cleanup, requireBuild, runCli, tempDir, type CliProcess } from "./helpers.ts";
+
+const APP = join("test", "cli", "fixtures", "edge-app.ts");
+
+interface Seen {
+  url: string;
+  ip: string | null;
+  thread: number;
+}
+
+/** GETs over one kept-alive connection (so a request for another thread's agent is handed over, not moved). */
+function oneConnection(base: string): { get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>; close(): void } {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+  return {
+    get: (path, headers = {}) =>
+      new Promise((resolve, reject) => {
+        const request = httpRequest(new URL(path, base), { agent, headers }, (response) => {
+          let body = "";
+          response.setEncoding("utf8").on("data", (chunk: string) => (body += chunk));
+          response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        });
+        request.on("error", reject);
+        request.end();
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+async function start(args: string[]): Promise<{ cli: CliProcess; url: string; port: number }> {
+  const cli = runCli(["start", APP, "--port", "0", "--data", await tempDir(), ...args]);
+  const url = await cli.ready();
+  return { cli, url, port: Number(new URL(url).port) };
+}
+
+/** Room names spread over the threads: each thread's index (by Node's threadId, in order) → names it owns. */
+async function namesByThread(url: string): Promise<Map<number, string[]>> {
+  const byThread = new Map<number, string[]>();
+  for (let i = 0; i < 12; i++) {
+    const name = `room-${i}`;
+    const seen = (await (await fetch(`${url}/agents/room/${name}`, { headers: { connection: "close" } })).json()) as Seen;
+    byThread.set(seen.thread, [...(byThread.get(seen.thread) ?? []), name]);
+  }
+  return byThread;
+}
+
+let running: CliProcess | undefined;
+beforeAll(() => requireBuild());
+afterEach(async () => {
+  running?.proc.kill("SIGTERM");
+  await running?.exited();
+  running = undefined;
+});
+afterAll(() => cleanup());
+
+describe("what a worker sees of the client under hearth start", () => {
+  it("request.url has the Host and the scheme a local proxy reports, on every thread", async () => {
+    for (const threads of ["1", "2"]) {
+      const { cli, url, port } = await start(["--threads", threads]);
+      running = cli;
+      const proxied = [["Host", "app.example.com"], ["X-Forwarded-Proto", "https"]] as Array<[string, string]>;
+      const direct = JSON.parse((await rawRequest("127.0.0.1", port, "/url", proxied)).body) as Seen;
+      expect(direct.url).toBe("https://app.example.com/url");
+      const byThread = await namesByThread(url);
+      expect(byThread.size).toBe(Number(threads));
+      // Over one connection: requests for the other thread's agents are handed over, with the URL seen where they arrived.
+      const connection = oneConnection(url);
+      for (const names of byThread.values()) {
+        for (const name of names) {
+          const response = await connection.get(`/agents/room/${name}?q=1`, { host: "app.example.com", "x-forwarded-proto": "https" });
+          expect((JSON.parse(response.body) as Seen).url).toBe(`https://app.example.com/agents/room/${name}?q=1`);
+        }
+      }
+      connection.close();
+      cli.proc.kill("SIGTERM");
+      await cli.exited();
+      running = undefined;
+    }
+  });
+});
+
