@@ -15,6 +15,8 @@ export interface Instrumentation {
    * `detail` (the method, the frame type). `root`: work a timer started, which begins its own trace.
    */
   actorEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root: boolean): T;
+  /** The id of the HTTP request running now (what its log lines carry), if it has one. */
+  requestId?(): string | undefined;
 }
 
 let installed: Instrumentation | undefined;
@@ -30,6 +32,14 @@ export function setInstrumentation(instrumentation: Instrumentation | undefined)
 /** Runs one HTTP request inside whatever instrumentation is installed. */
 export function instrumentHttpRequest(request: Request, fn: () => Promise<Response>): Promise<Response> {
   return installed === undefined ? fn() : installed.httpRequest(request, fn);
+}
+
+/**
+ * The id of the HTTP request running now, as its log lines carry it: undefined when nothing
+ * installed gives requests ids (no logger, no tracing).
+ */
+export function currentRequestId(): string | undefined {
+  return installed?.requestId?.();
 }
 
 /** Runs one actor event inside whatever instrumentation is installed. */

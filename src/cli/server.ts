@@ -179,7 +179,9 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
       ...(sharding && metrics ? { exposeMetrics: () => sharding.shard.gatherMetrics() } : {}),
       // Every cluster node answers /metrics with the whole cluster's, labelled by node (?scope=node: its own).
       ...(cluster && metrics ? { exposeMetrics: cluster.metrics(() => metrics.expose()) } : {}),
-      ...(sharding ? { reusePort: true, handOff: sharding.shard.handOff() } : {}),
+      // `hearth dev` shows an exception's message in the 500 it causes (as wrangler dev does); `hearth start` never does.
+      exposeErrors: dev,
+      ...(sharding ? { reusePort: true, handOff: sharding.shard.handOff({ exposeErrors: dev }) } : {}),
     });
   } catch (error) {
     await mail.close().catch(() => undefined);

@@ -15,7 +15,7 @@ import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 import { pathnameOf } from "./url-path.ts";
-import { instrumentHttpRequest } from "../agent/instrumentation.ts";
+import { currentRequestId, instrumentHttpRequest } from "../agent/instrumentation.ts";
 import { originOf } from "./arrival.ts";
 
 /** Passed as the third argument of a worker's fetch. */
@@ -59,6 +59,14 @@ export interface ServeOptions {
    * agents): asked first, before this server builds anything for the request.
    */
   handOff?: RequestHandOff;
+  /**
+   * Whether the 500 answered for an exception the worker's fetch throws carries the exception's
+   * message, `{"error":"<message>"}`, as `wrangler dev` shows it (`hearth dev` sets this). Default
+   * false: the client gets `{"error":"Internal Server Error"}` plus the request's `requestId` when it
+   * has one (the id its log lines carry), as on Cloudflare, which never shows a worker's exception to
+   * its client. Either way the error is logged in full.
+   */
+  exposeErrors?: boolean;
 }
 
 /**
@@ -148,14 +156,14 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
 
   const metrics = options.metrics || undefined;
+  const exposeErrors = options.exposeErrors === true;
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
       return await fetch(request, host.env, newExecutionContext({ listener: listener.url }));
     } catch (error) {
-      console.error(`[hearth] ${request.method} ${new URL(request.url).pathname}:`, error);
-      const message = error instanceof Error ? error.message : String(error);
-      return Object.assign(Response.json({ error: message }, { status: 500 }), { [THREW]: true });
+      console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}:`, error);
+      return Object.assign(internalError(error, exposeErrors), { [THREW]: true });
     }
   };
   const run = !metrics
@@ -317,6 +325,21 @@ export function unrepresentableRequest(method: string | undefined, target: strin
   const status = /method/i.test(asError(error).message) ? 405 : 400;
   return Response.json({ error: `Cannot handle ${method} ${target}: ${asError(error).message}` }, { status });
 }
+
+/**
+ * The 500 for an exception a worker threw: with `expose` (`hearth dev`), `{"error":"<message>"}`;
+ * else `{"error":"Internal Server Error"}` and the running request's id when it has one, so that
+ * nothing of the exception reaches the client but its log line can be found.
+ * @example internalError(new Error("db down"), false) // 500 {"error":"Internal Server Error","requestId":"…"}
+ */
+export function internalError(error: unknown, expose: boolean): Response {
+  if (expose) return Response.json({ error: asError(error).message }, { status: 500 });
+  const requestId = currentRequestId();
+  return Response.json(requestId === undefined ? { error: INTERNAL_ERROR } : { error: INTERNAL_ERROR, requestId }, { status: 500 });
+}
+
+/** What a client is told of an exception it may not see. */
+export const INTERNAL_ERROR = "Internal Server Error";
 
 /** A 101 response to a request that asked for no upgrade. */
 function notAnUpgrade(): Response {

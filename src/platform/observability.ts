@@ -5,6 +5,12 @@
  * only calls its function.
  */
 import { setInstrumentation } from "../agent/instrumentation.ts";
+import { currentLogContext, logContextRead } from "../observability/logs/context.ts";
 import { traceAgentEvent, traceHttpRequest } from "../observability/traces/hooks.ts";
 
-setInstrumentation({ httpRequest: traceHttpRequest, actorEvent: traceAgentEvent });
+setInstrumentation({
+  httpRequest: traceHttpRequest,
+  actorEvent: traceAgentEvent,
+  // Only once something reads log context: reading it here would turn request ids on for every request.
+  requestId: () => (logContextRead() ? currentLogContext()?.requestId : undefined),
+});

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { moveUpgrade } from "../gateway/connection-transfer.ts";
 import { discardBody } from "../gateway/incoming-body.ts";
 import { declaredBodyLength, nodeHeaders } from "../gateway/node-adapter.ts";
-import type { RequestHandOff } from "../gateway/serve.ts";
+import { INTERNAL_ERROR, type RequestHandOff } from "../gateway/serve.ts";
 import { MAX_FORWARDED_BODY_BYTES, bodyTooLarge, type WireHandedRequest, type WireResponseHead } from "./codec.ts";
 import type { ResponseSink, ShardLink } from "./link.ts";
 
@@ -16,7 +16,8 @@ import type { ResponseSink, ShardLink } from "./link.ts";
  * // Shard.handOff() is this, with the link to the shard that owns the target's agent:
  * serve({ host, handOff: handOffRequests((target) => (target.startsWith("/agents/room/") ? linkToShard1 : undefined)) });
  */
-export function handOffRequests(linkFor: (target: string) => ShardLink | undefined): RequestHandOff {
+export function handOffRequests(linkFor: (target: string) => ShardLink | undefined, options: HandOffOptions = {}): RequestHandOff {
+  const exposeErrors = options.exposeErrors === true;
   return {
     // A new connection whose first request is for another thread's agent moves there before anything
     // of it is parsed here: a client that keeps asking that agent is then served by its thread alone.
@@ -39,7 +40,7 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
       const method = incoming.method ?? "GET";
       const send = (body: Uint8Array | null): void => {
         const request: WireHandedRequest = { method, target, origin, rawHeaders: incoming.rawHeaders, body };
-        const sink = new OutgoingSink(outgoing);
+        const sink = new OutgoingSink(outgoing, exposeErrors ? undefined : `${method} ${target}`);
         const cancel = link.http(request, sink);
         outgoing.once("close", () => {
           if (!outgoing.writableFinished) cancel();
@@ -54,6 +55,12 @@ export function handOffRequests(linkFor: (target: string) => ShardLink | undefin
       return true;
     },
   };
+}
+
+/** How requests handed over are answered when the hand-over itself fails. */
+export interface HandOffOptions {
+  /** The 500 carries the failure's message (`hearth dev`), as serve()'s `exposeErrors`. Default: a generic body, the failure logged. */
+  exposeErrors?: boolean;
 }
 
 /** Reads the whole body (at most MAX_FORWARDED_BODY_BYTES: a 413 past it), then `send`s it. */
@@ -99,9 +106,12 @@ class OutgoingSink implements ResponseSink {
   #ended = false;
   #failed: Error | undefined;
   #written = false;
+  /** The request, for the log line of a failure the client is not told about; undefined when the client is told. */
+  readonly #hidden: string | undefined;
 
-  constructor(outgoing: ServerResponse) {
+  constructor(outgoing: ServerResponse, hidden: string | undefined) {
     this.#outgoing = outgoing;
+    this.#hidden = hidden;
   }
 
   head(head: WireResponseHead): void {
@@ -127,7 +137,11 @@ class OutgoingSink implements ResponseSink {
     if (this.#failed !== undefined) {
       // Before the head: the client gets the 500 the gateway makes of a failed fetch; after, a cut response.
       if (this.#written) outgoing.destroy(this.#failed);
-      else outgoing.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: this.#failed.message }));
+      else {
+        if (this.#hidden !== undefined) console.error(`[hearth] ${this.#hidden}:`, this.#failed);
+        const error = this.#hidden === undefined ? this.#failed.message : INTERNAL_ERROR;
+        outgoing.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error }));
+      }
       return;
     }
     const chunks = this.#chunks;

@@ -13,7 +13,7 @@ import { spliceToNetwork } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import { handedRequest } from "../gateway/node-adapter.ts";
 import { unrepresentableRequest, type RequestHandOff } from "../gateway/serve.ts";
-import { handOffRequests } from "./hand-off.ts";
+import { handOffRequests, type HandOffOptions } from "./hand-off.ts";
 import { ShardLink, type LinkHandler } from "./link.ts";
 import { shardOf } from "./placement.ts";
 import type { RelaySocket } from "./relay-socket.ts";
@@ -144,11 +144,11 @@ export class Shard implements HostPlacement {
    * What this shard's server hands to another: a plain HTTP request for an agent of that shard, by
    * its URL (the default `/agents/<class>/<name>` routes), taken before anything is built for it.
    */
-  handOff(): RequestHandOff {
+  handOff(options: HandOffOptions = {}): RequestHandOff {
     return handOffRequests((target) => {
       const owner = this.#ownerOfPath(target);
       return owner === undefined || owner === this.index ? undefined : this.#links.get(owner);
-    });
+    }, options);
   }
 
   /**

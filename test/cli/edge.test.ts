@@ -5,6 +5,8 @@ import { rawRequest } from "../gateway/raw-http.ts";
 import { cleanup, requireBuild, runCli, tempDir, type CliProcess } from "./helpers.ts";
 
 const APP = join("test", "cli", "fixtures", "edge-app.ts");
+/** What the fixture's `/boom` throws: nothing of it may reach a client of `hearth start`. */
+const SECRET = "connection to db://admin:hunter2@10.0.0.5 refused";
 
 interface Seen {
   url: string;
@@ -30,8 +32,8 @@ function oneConnection(base: string): { get(path: string, headers?: Record<strin
   };
 }
 
-async function start(args: string[]): Promise<{ cli: CliProcess; url: string; port: number }> {
-  const cli = runCli(["start", APP, "--port", "0", "--data", await tempDir(), ...args]);
+async function start(args: string[], command = "start"): Promise<{ cli: CliProcess; url: string; port: number }> {
+  const cli = runCli([command, APP, "--port", "0", "--data", await tempDir(), ...args]);
   const url = await cli.ready();
   return { cli, url, port: Number(new URL(url).port) };
 }
@@ -80,5 +82,38 @@ describe("what a worker sees of the client under hearth start", () => {
       running = undefined;
     }
   });
+
+  it("an exception answers a generic 500 with the request id, on every thread, and is logged in full", async () => {
+    const { cli, url } = await start(["--threads", "2"]);
+    running = cli;
+    const byThread = await namesByThread(url);
+    const connection = oneConnection(url);
+    let n = 0;
+    for (const path of ["/boom", ...[...byThread.values()].map((names) => `/agents/room/${names[0]}/boom`)]) {
+      const id = `req-boom-${n++}`;
+      const response = await connection.get(path, { "x-request-id": id });
+      expect(response.status).toBe(500);
+      expect(JSON.parse(response.body)).toEqual({ error: "Internal Server Error", requestId: id });
+      // The log line with that id has the whole error.
+      const line = await cli.waitFor(new RegExp(`\\{[^\\n]*"requestId":"${id}"[^\\n]*\\}`));
+      expect(line[0]).toContain("hunter2");
+    }
+    // Without an id from the client: the one Hearth made, which the log line carries too.
+    const response = await connection.get("/boom");
+    const { requestId } = JSON.parse(response.body) as { requestId: string };
+    expect(typeof requestId).toBe("string");
+    expect(response.body).not.toContain("hunter2");
+    await cli.waitFor(new RegExp(`"requestId":"${requestId}"[^\\n]*hunter2|hunter2[^\\n]*"requestId":"${requestId}"`));
+    connection.close();
+  });
 });
 
+describe("hearth dev", () => {
+  it("shows an exception's message in its 500", async () => {
+    const { cli, url } = await start([], "dev");
+    running = cli;
+    const response = await fetch(`${url}/boom`);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: SECRET });
+  });
+});

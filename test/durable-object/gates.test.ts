@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DurableObject, Host, WebSocketPair, type DurableObjectNamespace, type WorkersWebSocket } from "../../src/index.ts";
 import { startHarness, TestSocket, tempDir, type Harness } from "../support/harness.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 import { upgradeResponse } from "./helpers.ts";
 
 const order: string[] = [];
@@ -155,11 +156,14 @@ describe("implicit transactions", () => {
     expect(await ledger.keys()).toEqual(["boots"]);
   });
 
-  it("undo the writes of a fetch that throws; the caller gets a clear 500", async () => {
+  it("undo the writes of a fetch that throws; the caller gets a 500, the error is logged", async () => {
     const { harness, ledgers } = await start();
+    const errors = loggedErrors();
     const response = await fetch(`${harness.url}/ledgers/fetching?fail`);
+    errors.restore();
     expect(response.status).toBe(500);
-    expect(await response.json()).toEqual({ error: "fetch failed on purpose" });
+    expect(await response.json()).toMatchObject({ error: "Internal Server Error" }); // and the request id, when a logger reads ids
+    expect(errors.text()).toContain("fetch failed on purpose");
     expect(await ledgers.getByName("fetching").entries()).toEqual([]);
   });
 
@@ -196,9 +200,12 @@ describe("constructor failures", () => {
   it("fail the request with the constructor's error; the next request constructs again", async () => {
     const { harness, ledgers } = await start();
     constructorFailures = 1;
+    const errors = loggedErrors();
     const failed = await fetch(`${harness.url}/ledgers/fragile`);
+    errors.restore();
     expect(failed.status).toBe(500);
-    expect(await failed.json()).toEqual({ error: "the constructor could not reach its config" });
+    expect(await failed.json()).toMatchObject({ error: "Internal Server Error" }); // and the request id, when a logger reads ids
+    expect(errors.text()).toContain("the constructor could not reach its config");
     expect(harness.host.stats.liveAgents).toBe(0);
     const retried = await fetch(`${harness.url}/ledgers/fragile`);
     expect(retried.status).toBe(200);

@@ -9,6 +9,7 @@ import {
   type StreamingResponse,
 } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 
 /** A minimal Standard Schema: a tuple of one finite number. */
 const oneNumber: StandardSchema = {
@@ -155,9 +156,12 @@ describe("wire protocol", () => {
   });
 
   it("refuses an initialState its own validator rejects, storing nothing", async () => {
+    const errors = loggedErrors();
     const response = await fetch(`${harness.url}/agents/bad-start/one`);
+    errors.restore();
     expect(response.status).toBe(500);
-    expect(await response.text()).toContain("score must be a non-negative number");
+    expect(await response.json()).toMatchObject({ error: "Internal Server Error" }); // and the request id, when a logger reads ids
+    expect(errors.text()).toContain("score must be a non-negative number");
     expect(badStartStored).toBe(false);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, routeAgentRequest, type Connection, type ConnectionContext, type WorkerFetch } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 
 class ChatRoom extends Agent {
   onRequest(request: Request) {
@@ -108,14 +109,17 @@ describe("routeAgentRequest", () => {
       ["/agents/chat-room/", 404, /Not found/],
       ["/agents/chat-room/bad%00name", 400, /NUL/],
       ["/agents/no-such-class/x", 400, /No agent class is served at \/agents\/no-such-class\/ \(known: chat-room, broken\)/],
-      ["/agents/broken/x", 500, /must return a Response/],
+      ["/agents/broken/x", 500, /^Internal Server Error$/], // an exception: its message is logged, not sent
       ["/nowhere", 404, /Not found/],
     ];
+    const errors = loggedErrors();
     for (const [path, status, message] of cases) {
       const res = await fetch(`${harness.url}${path}`);
       expect(res.status, path).toBe(status);
       expect(((await res.json()) as { error: string }).error).toMatch(message);
     }
+    errors.restore();
+    expect(errors.text()).toMatch(/must return a Response/);
     // A name that is not valid percent-encoding is taken as typed.
     expect(await (await fetch(`${harness.url}/agents/chat-room/100%`)).json()).toMatchObject({ name: "100%" });
     // The agent that failed keeps serving others.

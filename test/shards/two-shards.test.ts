@@ -20,6 +20,7 @@ import { MAX_FORWARDED_BODY_BYTES } from "../../src/shards/codec.ts";
 import { Shard } from "../../src/shards/shard.ts";
 import { shardOf } from "../../src/shards/placement.ts";
 import { TestSocket, tempDir } from "../support/harness.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 
 /** The host whose `/endless` stream was cancelled (its client went away). */
 let endlessCancelled: string | undefined;
@@ -336,11 +337,14 @@ describe("two shards", () => {
     }
   });
 
-  it("answers 500 with the reason when the agent's shard is gone, and keeps serving its own agents", async () => {
+  it("answers 500 when the agent's shard is gone, logging the reason, and keeps serving its own agents", async () => {
     nodes[1].shard.close();
+    const errors = loggedErrors();
     const response = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(1, "gone")}`, { method: "POST", body: "x" });
+    errors.restore();
     expect(response.status).toBe(500);
-    expect(((await response.json()) as { error: string }).error).toMatch(/link is closed|Shard 1 is gone/);
+    expect(await response.json()).toEqual({ error: "Internal Server Error" });
+    expect(errors.text()).toMatch(/link is closed|Shard 1 is gone/);
     const own = await fetch(`${nodes[0].server.url}/agents/counter/${nameOn(0, "here")}`, { method: "POST", body: "x" });
     expect(await own.json()).toEqual({ host: "shard-0", method: "POST" });
   });
