@@ -160,7 +160,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
-      return await fetch(request, host.env, newExecutionContext({ listener: listener.url }));
+      const response: unknown = await fetch(request, host.env, newExecutionContext({ listener: listener.url }));
+      if (!(response instanceof Response)) throw new TypeError(NOT_A_RESPONSE);
+      return response;
     } catch (error) {
       console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}:`, error);
       return Object.assign(internalError(error, exposeErrors), { [THREW]: true });
@@ -337,6 +339,9 @@ export function internalError(error: unknown, expose: boolean): Response {
   const requestId = currentRequestId();
   return Response.json(requestId === undefined ? { error: INTERNAL_ERROR } : { error: INTERNAL_ERROR, requestId }, { status: 500 });
 }
+
+/** The error of a worker's fetch that gave something other than a Response: workerd's words. */
+export const NOT_A_RESPONSE = "Incorrect type for Promise: the Promise did not resolve to 'Response'.";
 
 /** What a client is told of an exception it may not see. */
 export const INTERNAL_ERROR = "Internal Server Error";

@@ -1,6 +1,6 @@
 import type { AssetRouter } from "../assets/index.ts";
 import type { CronTriggers } from "../cron/index.ts";
-import { agentsOnlyFetch, type ExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
+import { agentsOnlyFetch, NOT_A_RESPONSE, type ExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { runWithContext } from "./execution-context.ts";
 
 /** The paths that fire a cron trigger by hand in `hearth dev`, as `wrangler dev` offers them. */
@@ -21,8 +21,12 @@ export interface WorkerFetchOptions {
  */
 export function composeWorkerFetch(options: WorkerFetchOptions): { fetch: WorkerFetch; worker: (request: Request, env: Record<string, unknown>, ctx: ExecutionContext) => Promise<Response> } {
   const inner = options.fetch ?? agentsOnlyFetch;
-  const worker = async (request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> =>
-    runWithContext(ctx, () => inner(request, env, ctx));
+  // A handler that gives anything else than a Response fails its request, as on workerd (with its message).
+  const worker = async (request: Request, env: Record<string, unknown>, ctx: ExecutionContext): Promise<Response> => {
+    const response: unknown = await runWithContext(ctx, () => inner(request, env, ctx));
+    if (!(response instanceof Response)) throw new TypeError(NOT_A_RESPONSE);
+    return response;
+  };
   const fetch: WorkerFetch = async (request, env, ctx) => {
     if (options.cron !== undefined) {
       const scheduled = await fireScheduled(request, options.cron());

@@ -7,6 +7,7 @@ import { cleanup, requireBuild, runCli, tempDir, type CliProcess } from "./helpe
 const APP = join("test", "cli", "fixtures", "edge-app.ts");
 /** What the fixture's `/boom` throws: nothing of it may reach a client of `hearth start`. */
 const SECRET = "connection to db://admin:hunter2@10.0.0.5 refused";
+const NOT_A_RESPONSE = "Incorrect type for Promise: the Promise did not resolve to 'Response'.";
 
 interface Seen {
   url: string;
@@ -108,6 +109,30 @@ describe("what a worker sees of the client under hearth start", () => {
   });
 });
 
+describe("a fetch handler that gives something other than a Response", () => {
+  it("answers 500 and logs workerd's TypeError, on one thread and on two", async () => {
+    for (const threads of ["1", "2"]) {
+      const { cli, url } = await start(["--threads", threads]);
+      running = cli;
+      const byThread = await namesByThread(url);
+      const connection = oneConnection(url);
+      const paths = ["/not-response", ...[...byThread.values()].map((names) => `/agents/room/${names[0]}/not-response`)];
+      for (const path of paths) {
+        const response = await connection.get(path);
+        expect(response.status, path).toBe(500);
+        expect((JSON.parse(response.body) as { error: string }).error).toBe("Internal Server Error");
+      }
+      // Still serving on the same connection.
+      expect((await connection.get("/fine")).status).toBe(200);
+      connection.close();
+      await cli.waitFor(new RegExp(`(?:${NOT_A_RESPONSE.replace(/[.()']/g, "\\$&")}[^]*){${paths.length}}`));
+      cli.proc.kill("SIGTERM");
+      await cli.exited();
+      running = undefined;
+    }
+  });
+});
+
 describe("hearth dev", () => {
   it("shows an exception's message in its 500", async () => {
     const { cli, url } = await start([], "dev");
@@ -115,5 +140,8 @@ describe("hearth dev", () => {
     const response = await fetch(`${url}/boom`);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: SECRET });
+    const notResponse = await fetch(`${url}/not-response`);
+    expect(notResponse.status).toBe(500);
+    expect(await notResponse.json()).toEqual({ error: NOT_A_RESPONSE });
   });
 });

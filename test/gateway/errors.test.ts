@@ -1,29 +1,38 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Host, serve, type HearthServer, type WorkerFetch } from "../../src/index.ts";
 import { tempDir } from "../support/harness.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 import { rawRequest } from "./raw-http.ts";
 
 const SECRET = "connection to db://admin:hunter2@10.0.0.5 refused";
 
+const NOT_A_RESPONSE = "Incorrect type for Promise: the Promise did not resolve to 'Response'.";
+
 const worker: WorkerFetch = (request) => {
-  if (new URL(request.url).pathname === "/boom") throw new Error(SECRET);
+  const { pathname } = new URL(request.url);
+  if (pathname === "/boom") throw new Error(SECRET);
+  if (pathname === "/string") return "just a string" as unknown as Response;
+  if (pathname === "/nothing") return undefined as unknown as Response;
+  if (pathname === "/object") return Promise.resolve({ status: 200 } as unknown as Response);
+  if (pathname === "/upstream") return fetch(`${new URL(request.url).origin}/fine`); // Node's own Response: still a Response
   return new Response("ok");
 };
 
-let running: { host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> } | undefined;
+const running: Array<{ host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> }> = [];
 afterEach(async () => {
   vi.restoreAllMocks();
-  await running?.server.close();
-  await running?.host.close();
-  running?.dir.remove();
-  running = undefined;
+  for (const { server, host, dir } of running.splice(0)) {
+    await server.close();
+    await host.close();
+    dir.remove();
+  }
 });
 
 async function start(exposeErrors?: boolean): Promise<HearthServer> {
   const dir = tempDir();
   const host = new Host({ dataDir: dir.path, agents: {} });
   const server = await serve({ host, port: 0, fetch: worker, ...(exposeErrors === undefined ? {} : { exposeErrors }) });
-  running = { host, server, dir };
+  running.push({ host, server, dir });
   return server;
 }
 
@@ -50,5 +59,21 @@ describe("an exception in the worker's fetch", () => {
     const response = await fetch(`${server.url}/boom`);
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: SECRET });
+  });
+
+  it("a handler that gives something other than a Response: a logged TypeError and a 500, the connection kept", async () => {
+    const errors = loggedErrors();
+    const server = await start();
+    for (const path of ["/string", "/nothing", "/object"]) {
+      const response = await rawRequest("127.0.0.1", server.port, path, [["Host", "app.example.com"]]);
+      expect(response.status, path).toBe(500);
+      expect((JSON.parse(response.body) as { error: string }).error).toBe("Internal Server Error");
+    }
+    errors.restore();
+    expect(errors.text().split(`TypeError: ${NOT_A_RESPONSE}`)).toHaveLength(4);
+    expect(await (await fetch(`${server.url}/upstream`)).text()).toBe("ok");
+    const dev = await start(true);
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect(await (await fetch(`${dev.url}/string`)).json()).toEqual({ error: NOT_A_RESPONSE });
   });
 });
