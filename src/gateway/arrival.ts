@@ -1,16 +1,21 @@
 /**
  * Where a request arrived from, as Cloudflare shows it to a worker: `request.url` is the URL the
- * client asked for (its `Host`, and `https` when a local proxy says it terminated TLS).
+ * client asked for (its `Host`, and `https` when a local proxy says it terminated TLS), and
+ * `CF-Connecting-IP` is the client's address, whatever the client sent under that name.
  *
  * A proxy is trusted when the TCP peer is a loopback address (nginx on the same machine, as in
- * docs/deploy.md): only then does `X-Forwarded-Proto` count. Read off Node's raw header list in one
- * pass, without building Node's header object or parsing a URL.
+ * docs/deploy.md): only then do `X-Forwarded-Proto`, `CF-Connecting-IP`, `X-Real-IP` and
+ * `X-Forwarded-For` count. Read off Node's raw header list in one pass, without building Node's
+ * header object or parsing a URL.
  */
 import type { IncomingMessage } from "node:http";
 
 /** The headers read here, by length then lowercased name (the scan compares lengths first). */
 const HOST = "host";
 const FORWARDED_PROTO = "x-forwarded-proto";
+const CONNECTING_IP = "cf-connecting-ip";
+const REAL_IP = "x-real-ip";
+const FORWARDED_FOR = "x-forwarded-for";
 
 /** `name[:port]` or `[ipv6][:port]`: what a URL's authority may hold, minus userinfo; at most 253 + 6 characters. */
 const VALID_HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$/;
@@ -49,23 +54,76 @@ function forwardedHttps(value: string): boolean {
   return (comma === -1 ? value : value.slice(0, comma)).trim().toLowerCase() === "https";
 }
 
+/** The first address of a list (`X-Forwarded-For: client, proxy1`), trimmed; undefined when empty. */
+function firstAddress(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const comma = value.indexOf(",");
+  const first = (comma === -1 ? value : value.slice(0, comma)).trim();
+  return first === "" ? undefined : first;
+}
+
 /**
- * The origin of a request's URL (`https://app.example.com`): the Host header when it is a valid
- * host, else `listenHost` (the address the server listens on, `127.0.0.1:8787`); `https` only when
- * the peer is loopback and sends `X-Forwarded-Proto: https`.
- * @example originOf(incoming, "127.0.0.1:8787") // "http://app.example.com" for `Host: app.example.com`
+ * Reads where `incoming` came from: returns the origin of its URL (`https://app.example.com`) and
+ * sets its `CF-Connecting-IP` in Node's raw header list (`incoming.rawHeaders`, which the Request,
+ * a hand-over to another thread and a moved connection are all made from), replacing what the client
+ * sent under that name.
+ *
+ * - Origin: the Host header when it is a valid host ({@link isValidHost}), else `listenHost` (the
+ *   address the server listens on, `127.0.0.1:8787`); `https` only when the peer is loopback and
+ *   sends `X-Forwarded-Proto: https`.
+ * - CF-Connecting-IP: the TCP peer's address; when the peer is loopback (a local proxy), the
+ *   `CF-Connecting-IP` it set, else the first address of its `X-Real-IP`, else of `X-Forwarded-For`,
+ *   else the peer's.
+ *
+ * Node's `incoming.headers`, if something built it already, is not changed.
+ * @example const origin = arrive(incoming, "127.0.0.1:8787"); // "http://app.example.com"
  */
-export function originOf(incoming: IncomingMessage, listenHost: string): string {
+export function arrive(incoming: IncomingMessage, listenHost: string): string {
   const raw = incoming.rawHeaders;
   let host: string | undefined;
   let proto: string | undefined;
+  let connectingIp: string | undefined;
+  let connectingIps = 0;
+  let realIp: string | undefined;
+  let forwardedFor: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.length === 4) {
-      if (host === undefined && name.toLowerCase() === HOST) host = raw[i + 1]!;
-    } else if (name.length === 17 && proto === undefined && name.toLowerCase() === FORWARDED_PROTO) proto = raw[i + 1]!;
+    switch (name.length) {
+      case 4:
+        if (host === undefined && name.toLowerCase() === HOST) host = raw[i + 1]!;
+        break;
+      case 17:
+        if (proto === undefined && name.toLowerCase() === FORWARDED_PROTO) proto = raw[i + 1]!;
+        break;
+      case 16:
+        if (name.toLowerCase() === CONNECTING_IP) {
+          connectingIps += 1;
+          connectingIp ??= raw[i + 1]!.trim();
+        }
+        break;
+      case 9:
+        if (realIp === undefined && name.toLowerCase() === REAL_IP) realIp = raw[i + 1]!;
+        break;
+      case 15:
+        if (forwardedFor === undefined && name.toLowerCase() === FORWARDED_FOR) forwardedFor = raw[i + 1]!;
+        break;
+    }
   }
+  const peer = incoming.socket?.remoteAddress;
+  const proxied = isLoopback(peer);
+  const client = proxied ? (connectingIp || firstAddress(realIp) || firstAddress(forwardedFor) || peer) : peer;
+  if (connectingIps !== 1 || connectingIp !== client) setConnectingIp(raw, connectingIps, client);
   const authority = host !== undefined && isValidHost(host) ? host : listenHost;
-  const https = proto !== undefined && forwardedHttps(proto) && isLoopback(incoming.socket?.remoteAddress);
+  const https = proxied && proto !== undefined && forwardedHttps(proto);
   return `${https ? "https" : "http"}://${authority}`;
+}
+
+/** Leaves one `cf-connecting-ip: client` in the raw list (none when the client's address is unknown). */
+function setConnectingIp(raw: string[], present: number, client: string | undefined): void {
+  if (present > 0) {
+    for (let i = raw.length - 2; i >= 0; i -= 2) {
+      if (raw[i]!.length === 16 && raw[i]!.toLowerCase() === CONNECTING_IP) raw.splice(i, 2);
+    }
+  }
+  if (client !== undefined) raw.push(CONNECTING_IP, client);
 }

@@ -16,7 +16,7 @@ import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 import { pathnameOf } from "./url-path.ts";
 import { currentRequestId, instrumentHttpRequest } from "../agent/instrumentation.ts";
-import { originOf } from "./arrival.ts";
+import { arrive } from "./arrival.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -216,15 +216,18 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       }
       return;
     }
-    const origin = originOf(incoming, listenHost.value);
+    // Before a hand-over: the thread that answers gets the raw headers with the client address set here (only this thread knows the peer).
+    const origin = arrive(incoming, listenHost.value);
     if (options.handOff?.take(incoming, outgoing, origin)) return;
     void answer(incoming, outgoing, origin);
   });
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Before a move: the moved request's headers carry the client address set here (the new thread, with the same peer, finds the same).
+    const origin = arrive(incoming, listenHost.value);
     if (options.handOff?.takeUpgrade?.(incoming, socket, head)) return;
     socket.on("error", () => socket.destroy());
-    const request = parseRequest(incoming, originOf(incoming, listenHost.value));
+    const request = parseRequest(incoming, origin);
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
     respond
       .then(async (response) => {

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { rawRequest } from "../gateway/raw-http.ts";
+import { externalIPv4, rawRequest } from "../gateway/raw-http.ts";
 import { cleanup, requireBuild, runCli, tempDir, type CliProcess } from "./helpers.ts";
 
 const APP = join("test", "cli", "fixtures", "edge-app.ts");
@@ -106,6 +106,34 @@ describe("what a worker sees of the client under hearth start", () => {
     expect(response.body).not.toContain("hunter2");
     await cli.waitFor(new RegExp(`"requestId":"${requestId}"[^\\n]*hunter2|hunter2[^\\n]*"requestId":"${requestId}"`));
     connection.close();
+  });
+});
+
+describe("CF-Connecting-IP under hearth start --threads 2", () => {
+  it.skipIf(externalIPv4() === undefined)("is the peer's address on every thread, over moved connections and requests handed over", async () => {
+    const { cli, port } = await start(["--threads", "2", "--host", "0.0.0.0"]);
+    running = cli;
+    const loopback = `http://127.0.0.1:${port}`;
+    const external = externalIPv4()!;
+    const byThread = await namesByThread(loopback);
+    expect(byThread.size).toBe(2);
+    const spoofed: Record<string, string> = { "cf-connecting-ip": "203.0.113.66", "x-real-ip": "203.0.113.77", "x-forwarded-for": "203.0.113.88" };
+    const direct = oneConnection(`http://${external}:${port}`);
+    const proxied = oneConnection(loopback);
+    for (const names of byThread.values()) {
+      for (const name of names.slice(0, 3)) {
+        const path = `/agents/room/${name}`;
+        // A new connection each time: moved to the agent's thread before anything is parsed.
+        const fresh = await rawRequest(external, port, path, [["Host", "app.example.com"], ...Object.entries(spoofed)]);
+        expect((JSON.parse(fresh.body) as Seen).ip).toBe(external);
+        // One connection for all: the other thread's agents get the request handed over.
+        expect((JSON.parse((await direct.get(path, spoofed)).body) as Seen).ip).toBe(external);
+        // From loopback (a local proxy): the first address it forwards.
+        expect((JSON.parse((await proxied.get(path, { "x-forwarded-for": "198.51.100.7, 10.0.0.1" })).body) as Seen).ip).toBe("198.51.100.7");
+      }
+    }
+    direct.close();
+    proxied.close();
   });
 });
 
