@@ -59,14 +59,16 @@ describe("queues across kill -9", () => {
     const child = await startChild(CHILD, ["send", path]);
     // Killed right after a resolved send was reported, while the next ones are being sent.
     const started = performance.now();
-    const seen = await line(child, /^SENT 300$/);
-    // Once seen under a loaded machine: no SENT 300 within 90 s. Say how far it got, and what it said.
+    // 50 acknowledged sends are enough to kill it mid-stream; on a machine busy with other processes a
+    // send waiting for its fsync took ~0.5 s, and 300 of them did not fit in 90 s.
+    const seen = await line(child, /^SENT 50$/);
+    // Say how far it got, and what it said, if even 50 do not come.
     const sent = child.lines.filter((l) => l.startsWith("SENT ")).length;
     expect(seen, `${sent} sends resolved in ${Math.round(performance.now() - started)} ms; last line ${JSON.stringify(child.lines.at(-1))}; stderr: ${child.stderr()}`).not.toBeNull();
     child.proc.kill("SIGKILL");
     await child.exited;
     const acknowledged = child.lines.filter((line) => line.startsWith("SENT ")).map((line) => `m${line.slice(5)}`);
-    expect(acknowledged.length).toBeGreaterThan(300);
+    expect(acknowledged.length).toBeGreaterThan(50);
     const delivered = new Set((await drain(path)).map((message) => message.body));
     expect(acknowledged.filter((body) => !delivered.has(body))).toEqual([]);
   }, 180_000);
