@@ -10,7 +10,7 @@ import { systemClock, type Clock } from "../time/clock.ts";
 import type { ActorHostOptions, FacetTreeReplication, TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { closeFilePool } from "../storage/file-pool.ts";
-import { settleQueuedFiles } from "../storage/settle.ts";
+import { settleLeftAgentFiles, settleQueuedFiles } from "../storage/settle-files.ts";
 import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
@@ -161,8 +161,8 @@ export class ActorHost implements CellHost, AgentDispatcher {
     placement?.time?.attach({ lower: (slug, name, at) => this.#time.dispatcher.lower(slug, name, at) });
     this.#time.start();
     this.catalog = new AgentCatalog({ dataDir: this.dataDir, stateDir, ...(placement ? { owns: (slug: string, name: string) => placement.owns(slug, name) } : {}), durability: this.durability, clock: this.clock, classes: this.#bySlug });
-    const sweepEvery = Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)));
-    this.#sweeper = setInterval(() => this.#sweep(), sweepEvery).unref();
+    this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.min(1000, Math.floor(this.hibernateAfterMs / 4)))).unref();
+    settleLeftAgentFiles(this.dataDir); // what a killed process left unsettled, in the background
   }
 
   /** Agents in memory and open WebSockets. */

@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { waitAtMost } from "../time/wait-at-most.ts";
 import { STAMP_OFFSET, readStamp, settlingMarkerOf } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";
-import { agentsFolderOf, clearUnsettledLogs } from "./unsettled-log.ts";
+import { agentsFolderOf, clearUnsettledLogs, whenLogsTakenOver } from "./unsettled-log.ts";
 
 /** Closed files gathered for one batch: one file-system sync covers all of them. */
 const BATCH_DELAY_MS = 200;
@@ -73,7 +73,7 @@ export function settleLeftovers(files: string[], stamp: number): Promise<void> {
     queue.push(key);
   }
   pump();
-  return whenFilesSettled();
+  return whenQueueSettled();
 }
 
 /**
@@ -121,11 +121,17 @@ function checkpointLeftover(path: string): boolean {
 }
 
 /**
- * Resolves when every file queued so far is settled (or given up because it was opened again).
+ * Resolves when every file queued so far is settled (or given up because it was opened again), and
+ * what the logs of killed processes taken over so far list.
  * @example
  * await whenFilesSettled(); // after host.close(): every hibernated agent's file is durable
  */
-export function whenFilesSettled(): Promise<void> {
+export async function whenFilesSettled(): Promise<void> {
+  await whenLogsTakenOver();
+  await whenQueueSettled();
+}
+
+function whenQueueSettled(): Promise<void> {
   if (!running && timer === undefined && queue.length === 0) return Promise.resolve();
   if (idle === undefined) {
     let done!: () => void;
@@ -142,12 +148,17 @@ export function whenFilesSettled(): Promise<void> {
  * await settleQueuedFiles(10_000); // a host closing: its files are durable before the process exits
  */
 export async function settleQueuedFiles(withinMs: number): Promise<void> {
-  if (timer !== undefined) {
+  const startNow = (): void => {
+    if (timer === undefined) return;
     clearTimeout(timer);
     timer = undefined;
     void runBatch();
-  }
-  await waitAtMost(whenFilesSettled(), withinMs);
+  };
+  startNow();
+  // Files a killed process left, which a takeover is still reading from its logs, are settled too.
+  const takenOver = whenLogsTakenOver();
+  void takenOver.then(startNow);
+  await waitAtMost(Promise.all([whenQueueSettled(), takenOver.then(whenQueueSettled)]), withinMs);
 }
 
 /** Files waiting to be settled or being settled now. */

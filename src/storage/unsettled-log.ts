@@ -1,4 +1,5 @@
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { threadId } from "node:worker_threads";
 
@@ -6,13 +7,18 @@ import { threadId } from "node:worker_threads";
  * Which agent files were created without fsync, kept in `<dataDir>/agents/.unsettled.<pid>.<thread>`
  * (one absolute path a line, appended, never fsynced; one log per thread, as each thread settles the
  * files it closed). A process killed before its background settles ran leaves
- * files stamped with this boot: the next process on the data dir reads the log and settles them, so
- * a reboot later does not take them for torn. After a power loss the log may miss lines, but then
+ * files stamped with this boot: the next process on the data dir takes its log over when its host
+ * starts (or at its first new file, without a host) and settles them, so a reboot later does not take
+ * them for torn. After a power loss the log may miss lines, but then
  * the files it misses are stamped by an earlier boot and are caught at their open anyway.
  */
 const LOG = ".unsettled";
 const MINE = `${LOG}.${process.pid}.${threadId}`;
 const logs = new Map<string, number>();
+/** Agents folders whose dead processes' logs this thread has taken over. */
+const takenOver = new Set<string>();
+/** Takeovers whose settles are under way. */
+const takeovers = new Set<Promise<void>>();
 
 /** The agents folder a file belongs to: `<dataDir>/agents/<class>/<xx>/<file>`, facets below a root's `.facets`. */
 export function agentsFolderOf(file: string): string {
@@ -29,18 +35,43 @@ export type RecoverUnsettled = (files: string[], stamp: number) => Promise<void>
 
 /**
  * Notes a file about to be written without fsync, stamped `stamp`. The first note in a data dir by
- * this process first hands the earlier process's log to `recover`.
+ * this process first hands the earlier processes' logs to `recover` (when no host took them over).
  */
 export function recordUnsettled(path: string, stamp: number, recover: RecoverUnsettled): void {
   const file = resolve(path);
   const folder = agentsFolderOf(file);
+  takeOverUnsettledLogs(folder, stamp, recover);
+  writeSync(ownLog(folder), `${file}\n`);
+}
+
+/**
+ * Takes over the logs of processes on this data dir that are gone, once per agents folder: their
+ * names are read and the logs claimed now (a scan of the folder's names), and what they list is read
+ * and settled in the background; the logs are removed once that is done. A host calls it when it
+ * starts, so files a killed process left are settled whether or not agents are created.
+ * @example takeOverUnsettledLogs(join(dataDir, "agents"), currentBootStamp(), settleLeftovers);
+ */
+export function takeOverUnsettledLogs(folder: string, stamp: number, recover: RecoverUnsettled): void {
+  if (takenOver.has(folder)) return;
+  takenOver.add(folder);
+  const taken = claimEarlierLogs(folder);
+  if (taken.length === 0) return;
+  const done = settleTaken(taken, stamp, recover).finally(() => takeovers.delete(done));
+  takeovers.add(done);
+}
+
+/** Resolves when the logs taken over so far are settled and removed (a host closing waits for it). */
+export async function whenLogsTakenOver(): Promise<void> {
+  while (takeovers.size > 0) await Promise.all(takeovers);
+}
+
+function ownLog(folder: string): number {
   let fd = logs.get(folder);
   if (fd === undefined) {
-    takeOverEarlierLogs(folder, stamp, recover);
     fd = openSync(join(folder, MINE), "a");
     logs.set(folder, fd);
   }
-  writeSync(fd, `${file}\n`);
+  return fd;
 }
 
 /** Nothing is unsettled in this process any more: the logs start over. */
@@ -58,14 +89,16 @@ export function clearUnsettledLogs(): void {
 export function closeUnsettledLogs(): void {
   for (const fd of logs.values()) closeSync(fd);
   logs.clear();
+  takenOver.clear();
 }
 
 /**
- * Renames the logs left by processes that are gone, settles what they list with this boot's stamp,
- * then removes them. Logs of this process (other threads) and of live processes are theirs.
+ * Renames the logs left by processes that are gone to names of this process: they are this one's to
+ * settle (a process killed meanwhile leaves them for the next one, under its name). Logs of this
+ * process (other threads) and of live processes are theirs.
  */
-function takeOverEarlierLogs(folder: string, stamp: number, recover: RecoverUnsettled): void {
-  if (!existsSync(folder)) return;
+function claimEarlierLogs(folder: string): string[] {
+  if (!existsSync(folder)) return [];
   const taken: string[] = [];
   for (const name of readdirSync(folder)) {
     const owner = name.startsWith(`.taken${LOG}.`) ? name.split(".")[3] : name.startsWith(`${LOG}.`) ? name.split(".")[2] : undefined;
@@ -78,15 +111,22 @@ function takeOverEarlierLogs(folder: string, stamp: number, recover: RecoverUnse
       // Another process on this data dir took it (it will fail on the files' locks anyway).
     }
   }
-  if (taken.length === 0) return;
+  return taken;
+}
+
+/** Settles what the taken logs list with this boot's stamp, then removes them. */
+async function settleTaken(taken: string[], stamp: number, recover: RecoverUnsettled): Promise<void> {
   const files = new Set<string>();
-  for (const log of taken) {
-    for (const line of readFileSync(log, "utf8").split("\n")) if (line.endsWith(".sqlite")) files.add(line);
+  try {
+    for (const log of taken) {
+      for (const line of (await readFile(log, "utf8")).split("\n")) if (line.endsWith(".sqlite")) files.add(line);
+    }
+    await recover([...files], stamp);
+  } catch (error) {
+    console.error("[hearth] could not settle the agent files a stopped process left unsettled:", error);
+    return; // the logs stay, for the next process
   }
-  void recover([...files], stamp).finally(() => {
-    // Left until then: a process killed meanwhile leaves them for the next one, under its name.
-    for (const log of taken) rmSync(log, { force: true });
-  });
+  for (const log of taken) rmSync(log, { force: true });
 }
 
 /** Whether a process of this id runs (this one included); a log of a live process is not taken. */
