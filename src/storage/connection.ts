@@ -4,6 +4,8 @@ import { DatabaseSync } from "node:sqlite";
 import { LIMITS, type Durability } from "../limits.ts";
 import { SCHEMA_SQL, SCHEMA_VERSION, createAgentFile } from "./agent-file-setup.ts";
 import { readStamp, settlingMarkerOf } from "./file-stamp.ts";
+import { letGoOfLeftover } from "./settle.ts";
+import { listUnsettled } from "./unsettled-log.ts";
 
 const knownDirs = new Set<string>();
 
@@ -52,6 +54,7 @@ export interface OpenedAgentFile {
  */
 export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
   const { path, durability, bootStamp } = options;
+  letGoOfLeftover(path);
   const created = !existsSync(path);
   if (created) ensureDirectory(path); // an existing file's folder exists: one stat per wake, not two
   // Read before SQLite opens the WAL: a quiet session needs one with no frames in it.
@@ -70,11 +73,12 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
       if (!isStale(stamp, bootStamp)) throw describeOpenError(error, path);
       return reopenEmpty(options, "cannot be read");
     }
-    // Locked while another thread of this process checkpoints it, a killed process's file (settle.ts):
-    // that takes moments, so wait for it. Otherwise one more try at once (the checkpoint may have just
-    // ended), and any other lock is refused.
-    if (stamp === undefined || stamp === 0) throw describeOpenError(error, path);
-    db = openDatabase(path, existsSync(settlingMarkerOf(path)) ? LIMITS.unsettledFileLockWaitMs : 0);
+    // Locked while another thread of this process settles it, a killed process's file (settle.ts):
+    // that takes moments, so wait for it (its stamp may be cleared already). Otherwise one more try at
+    // once (the settle may have just ended), and any other lock is refused.
+    const settling = existsSync(settlingMarkerOf(path));
+    if (!settling && (stamp === undefined || stamp === 0)) throw describeOpenError(error, path);
+    db = openDatabase(path, settling ? LIMITS.unsettledFileLockWaitMs : 0);
     try {
       header = lockAndRead(db, undefined);
       db.exec("PRAGMA busy_timeout = 0");
@@ -93,6 +97,9 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
       settleInPlace(db);
       unsettled = false;
     }
+    // Not made by this open (a killed process's, say): listed in this thread's log while it is open
+    // unsettled, so that a crash now leaves it to the next process to settle (unsettled-log.ts).
+    if (unsettled && !created) listUnsettled(path);
     // Not for a file that needs its identity or schema written (the template's first open, an old file).
     const quiet = emptyWal && !unsettled && header.version === SCHEMA_VERSION && typeof header.identity === "string";
     db.exec(quiet ? QUIET_PRAGMAS : unsettled ? UNSETTLED_PRAGMAS : `PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}`);

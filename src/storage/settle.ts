@@ -3,7 +3,7 @@ import { DatabaseSync } from "node:sqlite";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { waitAtMost } from "../time/wait-at-most.ts";
-import { STAMP_OFFSET, readStamp, settlingMarkerOf } from "./file-stamp.ts";
+import { STAMP_OFFSET, settlingMarkerOf } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";
 import { agentsFolderOf, clearUnsettledLogs, whenLogsTakenOver } from "./unsettled-log.ts";
 
@@ -23,8 +23,15 @@ const queue: string[] = [];
 const queued = new Set<string>();
 /** Queued files opened since they were queued: their settle must not clear the stamp. */
 const reopened = new Set<string>();
-/** Queued files an earlier process left (it was killed): their -wal is moved into them before the first sync. */
-const leftovers = new Set<string>();
+/**
+ * Queued files an earlier process left (it was killed), with the stamp they are settled for: each is
+ * held under its lock from before the first sync until its stamp is cleared (see {@link holdLeftovers}).
+ */
+const leftovers = new Map<string, number>();
+/** Leftovers held in one batch at most: each holds a connection until its stamp is cleared. */
+const LEFTOVER_BATCH = 128;
+/** The connections holding the leftovers of the batch that runs, by file. */
+const held = new Map<string, DatabaseSync>();
 /** Queued files closed again while their settle ran: queued once more when it ends. */
 const again = new Set<string>();
 let running = false;
@@ -65,10 +72,9 @@ export function fileClosed(path: string, unsettled: boolean): void {
 export function settleLeftovers(files: string[], stamp: number): Promise<void> {
   for (const file of files) {
     const key = resolve(file);
-    // An open file is settled at its close; reading another one's header here opens and closes a
-    // descriptor, which would drop SQLite's lock on a file this process has open.
-    if (openFiles.has(key) || queued.has(key) || stampOf(key) !== stamp) continue;
-    leftovers.add(key);
+    // A file open here is listed in this thread's log (its open wrote it there) and settled at its close.
+    if (openFiles.has(key) || queued.has(key)) continue;
+    leftovers.set(key, stamp);
     queued.add(key);
     queue.push(key);
   }
@@ -77,46 +83,81 @@ export function settleLeftovers(files: string[], stamp: number): Promise<void> {
 }
 
 /**
- * A file a killed process had open may keep its newest pages in its -wal, the header page among them
- * with the stamp in it: a stamp cleared in the database file alone would leave that copy to be read
- * at the next open, and after a reboot the file would be taken for torn. So the leftovers of `batch`
- * get their -wal moved into the database file first (SQLite's checkpoint, which also empties it),
- * a chunk per turn, before the sync that makes them durable; the stamp the settle clears is then the
- * only one. Returns those where that failed: they stay stamped, as before.
+ * This thread is about to open `path`: a leftover the settle holds is let go at once (and keeps its
+ * stamp, settled at the file's close), instead of the open waiting for a lock its own thread holds.
  */
-async function checkpointLeftovers(batch: string[]): Promise<Set<string>> {
-  const failed = new Set<string>();
+export function letGoOfLeftover(path: string): void {
+  if (held.size === 0) return;
+  const key = resolve(path);
+  if (!held.has(key)) return;
+  reopened.add(key);
+  release(key);
+}
+
+/**
+ * A killed process's leftover may be open in another thread of this process (the thread that took
+ * its log over settles files of agents other threads own), whose connection writes without fsync
+ * while it carries the stamp: it must not be settled under it. So each leftover of `batch` is held
+ * under its exclusive lock, taken through SQLite (which knows this process's other connections; a
+ * descriptor opened and closed beside them would drop their locks), from before the first sync until
+ * its stamp is cleared: one held elsewhere is skipped (its opener lists it in its own log and settles
+ * it at its close), one that no longer carries `stamp` too. While it is held its
+ * `<file>-settling` mark makes an open in another thread wait for the lock instead of failing.
+ *
+ * A file a killed process had open may also keep its newest pages in its -wal, the header page among
+ * them with the stamp in it: a stamp cleared in the database file alone would leave that copy to be
+ * read at the next open, and after a reboot the file would be taken for torn. So the -wal is moved
+ * into the file first (SQLite's checkpoint, which also empties it), before the sync that makes it
+ * durable; the stamp the settle clears is then the only one. Returns the leftovers not held: they
+ * stay as they are.
+ */
+async function holdLeftovers(batch: string[]): Promise<Set<string>> {
+  const skipped = new Set<string>();
   const due = batch.filter((path) => leftovers.has(path));
   for (let k = 0; k < due.length; k += CLEAR_CHUNK) {
     for (const path of due.slice(k, k + CLEAR_CHUNK)) {
-      // Opened again meanwhile: its connection replays the -wal, and its close settles it.
-      if (openFiles.has(path) || reopened.has(path)) continue;
-      if (!checkpointLeftover(path)) failed.add(path);
+      // Opened here meanwhile: its connection replays the -wal, and its close settles it.
+      if (openFiles.has(path) || reopened.has(path) || !hold(path, leftovers.get(path)!)) skipped.add(path);
     }
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return failed;
+  return skipped;
 }
 
-function checkpointLeftover(path: string): boolean {
-  if ((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) === 0) return true;
-  // The agent may belong to another thread, which may open it meanwhile: the marker makes it wait.
+function hold(path: string, stamp: number): boolean {
+  if (!existsSync(path)) return false;
   const marker = settlingMarkerOf(path);
+  let db: DatabaseSync | undefined;
   try {
     closeSync(openSync(marker, "w"));
-    const db = new DatabaseSync(path);
-    try {
-      // As the runtime opens agent files: the WAL index in memory, no -shm file left behind.
-      db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA wal_checkpoint(TRUNCATE)");
-    } finally {
-      db.close();
-    }
+    db = new DatabaseSync(path, { timeout: 0 });
+    // As the runtime opens agent files: the WAL index in memory, no -shm file; the first read locks.
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    const { stamp: found } = db.prepare("SELECT application_id AS stamp FROM pragma_application_id").get() as { stamp: number };
+    if (found !== stamp) throw new Skipped();
+    if ((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0) db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    held.set(path, db);
     return true;
   } catch (error) {
-    console.error(`[hearth] could not move the -wal of ${path} into it after a crash; it stays unsettled:`, error);
-    return false;
-  } finally {
+    db?.close();
     rmSync(marker, { force: true });
+    if (!(error instanceof Skipped) && !/locked|busy/i.test(String(error))) {
+      console.error(`[hearth] could not settle ${path} after a crash; it stays unsettled:`, error);
+    }
+    return false;
+  }
+}
+
+class Skipped extends Error {}
+
+function release(path: string): void {
+  const db = held.get(path);
+  if (db === undefined) return;
+  held.delete(path);
+  try {
+    db.close();
+  } finally {
+    rmSync(settlingMarkerOf(path), { force: true });
   }
 }
 
@@ -168,11 +209,20 @@ export function unsettledCount(): number {
 
 function pump(): void {
   if (running || timer !== undefined || queue.length === 0) return;
-  timer = setTimeout(() => void runBatch(), queue.length >= BATCH_MAX ? 0 : BATCH_DELAY_MS);
+  timer = setTimeout(() => void runBatch(), queue.length >= BATCH_MAX || leftovers.size > 0 ? 0 : BATCH_DELAY_MS);
+}
+
+/** The queue's files, but no more leftovers than {@link LEFTOVER_BATCH}: the rest wait for the next batch. */
+function takeBatch(): string[] {
+  if (leftovers.size <= LEFTOVER_BATCH) return queue.splice(0);
+  let count = 0;
+  let end = 0;
+  for (; end < queue.length; end++) if (leftovers.has(queue[end]!) && ++count > LEFTOVER_BATCH) break;
+  return queue.splice(0, end);
 }
 
 /**
- * Settles every queued file (a killed process's leftovers get their -wal moved in first): one
+ * Settles every queued file (a killed process's leftovers are held and get their -wal moved in first): one
  * file-system sync makes their pages and directory entries durable,
  * then each stamp is cleared (on this thread, right after checking the file is not open again), and
  * a second sync makes the cleared stamps durable. Two journal commits for a whole batch, instead of
@@ -181,15 +231,16 @@ function pump(): void {
 async function runBatch(): Promise<void> {
   timer = undefined;
   running = true;
-  const batch = queue.splice(0);
+  const batch = takeBatch();
   try {
     const folders = [...new Set(batch.map(agentsFolderOf))];
-    const keepStamped = await checkpointLeftovers(batch);
+    const keepStamped = await holdLeftovers(batch);
     if (await syncPresent(folders)) {
       for (let k = 0; k < batch.length; k += CLEAR_CHUNK) {
         for (const path of batch.slice(k, k + CLEAR_CHUNK)) if (!keepStamped.has(path)) clearStamp(path);
         await new Promise((resolve) => setImmediate(resolve));
       }
+      for (const path of [...held.keys()]) release(path);
       if (!(await syncPresent(folders))) throw new Error("sync -f failed after the stamps were cleared");
     } else {
       for (const path of batch) if (!keepStamped.has(path)) await settleFile(path).catch(reportUnsettled(path));
@@ -197,6 +248,7 @@ async function runBatch(): Promise<void> {
   } catch (error) {
     console.error(`[hearth] could not make ${batch.length} agent files durable:`, error);
   } finally {
+    for (const path of [...held.keys()]) release(path);
     for (const path of batch) {
       queued.delete(path);
       leftovers.delete(path);
@@ -213,15 +265,6 @@ async function runBatch(): Promise<void> {
       idle?.resolve();
       idle = undefined;
     }
-  }
-}
-
-/** The file's stamp; 0 when it has none or cannot be read. */
-function stampOf(file: string): number {
-  try {
-    return readStamp(file) ?? 0;
-  } catch {
-    return 0;
   }
 }
 

@@ -45,6 +45,17 @@ export function recordUnsettled(path: string, stamp: number, recover: RecoverUns
 }
 
 /**
+ * Lists in this thread's log a file written without fsync that this process did not create (a killed
+ * process's, opened again before it was settled): a file open unsettled is always in the log of the
+ * thread that has it open, which keeps its log while it is (settle.ts), so a crash leaves it listed
+ * even after the log that listed it first was taken over and removed.
+ */
+export function listUnsettled(path: string): void {
+  const file = resolve(path);
+  writeSync(ownLog(agentsFolderOf(file)), `${file}\n`);
+}
+
+/**
  * Takes over the logs of processes on this data dir that are gone, once per agents folder: their
  * names are read and the logs claimed now (a scan of the folder's names), and what they list is read
  * and settled in the background; the logs are removed once that is done. A host calls it when it

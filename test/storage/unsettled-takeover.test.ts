@@ -1,12 +1,13 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
 import { ActorHost as Host } from "../../src/host/host.ts";
 import { currentBootStamp } from "../../src/storage/agent-file-setup.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
-import { readStamp, STAMP_OFFSET } from "../../src/storage/file-stamp.ts";
-import { whenFilesSettled } from "../../src/storage/settle.ts";
+import { readStamp, settlingMarkerOf, STAMP_OFFSET } from "../../src/storage/file-stamp.ts";
+import { settleLeftovers, whenFilesSettled } from "../../src/storage/settle.ts";
 import { closeUnsettledLogs } from "../../src/storage/unsettled-log.ts";
 
 /** A pid no process has: its logs are those of a process that was killed. */
@@ -111,5 +112,73 @@ describe("the logs of killed processes", () => {
     expect(paths.map((path) => readStamp(path))).toEqual([0, 0, 0]);
     expect(logsOf(data).filter((name) => name.includes(`${DEAD_PID}`) || name.startsWith(".taken"))).toEqual([]);
     expect(existsSync(join(data, "agents", `.unsettled.${DEAD_PID}.0`))).toBe(false);
+  });
+
+  it("keep a file listed that is open when they are taken over, until it is settled: a second crash before its close leaves it to the next process", async () => {
+    const data = dataDir();
+    const [x] = await leftByKilledProcess(data, ["x1"]);
+    // The next process serves x (its connection stays open), then creates y, and takes the log over.
+    const db = open(x!);
+    writeNote(db, "after the restart");
+    close(open(agentPath(data, "y1")));
+    await whenFilesSettled();
+    expect(existsSync(join(data, "agents", `.unsettled.${DEAD_PID}.0`))).toBe(false);
+    expect(readStamp(x!)).toBe(currentBootStamp()); // open: not settled under its connection
+    // Killed now: a log it leaves still lists x, for the process after it.
+    const listed = logsOf(data).flatMap((name) => readFileSync(join(data, "agents", name), "utf8").split("\n"));
+    expect(listed).toContain(x);
+    close(db);
+    await whenFilesSettled();
+    expect(readStamp(x!)).toBe(0);
+    expect(notes(open(x!, currentBootStamp() ^ 1))).toEqual([`${x} kept`, "after the restart"]);
+  });
+
+  it("never settle a file another thread of the process has open, nor drop that thread's lock on it", async () => {
+    const data = dataDir();
+    const [x] = await leftByKilledProcess(data, ["x2"]);
+    const code = `
+      const { DatabaseSync } = require("node:sqlite");
+      const { parentPort, workerData } = require("node:worker_threads");
+      const db = new DatabaseSync(workerData.path);
+      db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA synchronous = OFF");
+      db.prepare("SELECT count(*) FROM notes").get();
+      parentPort.postMessage("open");
+      parentPort.once("message", () => {
+        db.prepare("INSERT INTO notes (text) VALUES ('from the other thread')").run();
+        db.close();
+        parentPort.postMessage("closed");
+      });`;
+    const worker = new Worker(code, { eval: true, workerData: { path: x } });
+    try {
+      await new Promise((resolve) => worker.once("message", resolve));
+      await new Host({ dataDir: data, agents: {} }).close(); // takes the log over, settles what it can
+      expect(readStamp(x!)).toBe(currentBootStamp());
+      // Its lock still holds: an open from here is refused.
+      expect(() => notes(open(x!))).toThrow(/locked by another process/);
+      worker.postMessage("write");
+      await new Promise((resolve) => worker.once("message", resolve));
+    } finally {
+      await worker.terminate();
+    }
+    expect(notes(open(x!))).toEqual([`${x} kept`, "from the other thread"]);
+  });
+
+  it("let a file being settled go at once when the settle's own thread opens it", async () => {
+    const data = dataDir();
+    const [x] = await leftByKilledProcess(data, ["x3"]);
+    const settled = settleLeftovers([x!], currentBootStamp());
+    // Held from before its first sync until its stamp is cleared: a few turns of the event loop.
+    const giveUp = Date.now() + 5_000;
+    while (!existsSync(settlingMarkerOf(x!)) && Date.now() < giveUp) await new Promise((resolve) => setImmediate(resolve));
+    expect(existsSync(settlingMarkerOf(x!))).toBe(true);
+    const started = performance.now();
+    const db = open(x!);
+    expect(notes(db)).toEqual([`${x} kept`]);
+    expect(performance.now() - started).toBeLessThan(1_000); // no wait for a lock this thread holds
+    await settled;
+    expect(readStamp(x!)).toBe(currentBootStamp()); // opened: settled at its close
+    close(db);
+    await whenFilesSettled();
+    expect(readStamp(x!)).toBe(0);
   });
 });
