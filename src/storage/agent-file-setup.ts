@@ -72,7 +72,11 @@ export function currentBootStamp(): number {
  */
 export function createAgentFile(path: string, stamp: number): void {
   if (stamp !== 0) {
-    recordUnsettled(path, stamp, settleLeftovers);
+    try {
+      recordUnsettled(path, stamp, settleLeftovers);
+    } catch (error) {
+      throw creationError(path, error, 0, templateBytes().length);
+    }
     if (takePooledDatabase(agentsFolderOf(resolve(path)), path, stamp, stampedTemplate)) return;
   }
   // A -wal file left from an earlier file at this path (a destroyed agent) must not be replayed.
@@ -94,12 +98,32 @@ export function stampedTemplate(stamp: number): Buffer {
   return bytes;
 }
 
+/**
+ * Writes the whole of `bytes` to a new file at `path`. A write that stops short (a full disk) or
+ * fails removes the file: a truncated agent file would be refused as malformed at every open after
+ * (a relaxed one until a reboot, a strict one for good), where no file is an agent made again by the
+ * next request once there is room.
+ */
 function writeNew(path: string, bytes: Buffer, sync: boolean): void {
   const fd = openSync(path, sync ? "w" : "wx");
+  let written = 0;
   try {
-    writeSync(fd, bytes);
+    while (written < bytes.length) {
+      const count = writeSync(fd, bytes, written, bytes.length - written);
+      if (count === 0) throw Object.assign(new Error("no byte written"), { code: "ENOSPC" });
+      written += count;
+    }
     if (sync) fsyncSync(fd);
-  } finally {
+  } catch (error) {
     closeSync(fd);
+    rmSync(path, { force: true });
+    throw creationError(path, error, written, bytes.length);
   }
+  closeSync(fd);
+}
+
+function creationError(path: string, error: unknown, written: number, total: number): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  const why = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : (error as Error).message;
+  return new Error(`Cannot create agent file ${path}: ${why} (${written} of ${total} bytes written; nothing was kept, the next try starts it again)`, { cause: error });
 }
