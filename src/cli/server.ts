@@ -19,6 +19,7 @@ import { systemClock } from "../time/clock.ts";
 import type { Shard } from "../shards/shard.ts";
 import type { RunOptions } from "./args.ts";
 import type { BannerInfo } from "./banner.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { CliError } from "./errors.ts";
 import { isSupervised } from "./ipc.ts";
 import { printWarning } from "./output.ts";
@@ -64,6 +65,8 @@ export interface RunningServer {
  */
 export async function startServer(options: RunOptions, cwd: string, sharding?: ServerShard): Promise<RunningServer> {
   const project = await resolveProject(options, cwd);
+  // The data directory is this process's before anything in it is touched (threads.ts took it for threads).
+  const release = sharding ? undefined : lockDataDir(project.dataDir);
   // A data directory last served by several threads: its single-thread index and catalog are stale.
   if (!sharding) prepareShardLayout(project.dataDir, 1);
   // The descriptor limit is the process's: its threads share the connections it allows (a set cap is
@@ -260,6 +263,7 @@ export async function startServer(options: RunOptions, cwd: string, sharding?: S
         () => secrets?.close(),
         () => closeBindingsPool(bindingsPool),
         () => cluster?.close(),
+        () => release?.(),
       ]),
   };
 }

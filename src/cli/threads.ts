@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { prepareShardLayout } from "../shards/layout.ts";
 import { Shard } from "../shards/shard.ts";
 import type { RunOptions } from "./args.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { CliError, type CliErrorKind } from "./errors.ts";
 import { runInOrder } from "./in-order.ts";
 import { resolveProject } from "./project.ts";
@@ -35,11 +36,21 @@ export type ShardThreadReport = { type: "ready" } | { type: "failed"; kind: CliE
  */
 export async function startThreadedServer(options: RunOptions, cwd: string, count: number): Promise<RunningServer> {
   const project = await resolveProject(options, cwd);
-  const hadAgents = existsSync(join(project.dataDir, "agents"));
-  const rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
+  // Before the layout is touched: a change of thread count removes the host's files a running server uses.
+  const release = lockDataDir(project.dataDir);
   const mesh = meshPorts(count);
   const first = new Shard({ index: 0, count, ports: mesh[0]! });
-  const running = await startServer(options, cwd, { shard: first, threads: count });
+  let rebuilt: boolean;
+  let running: RunningServer;
+  try {
+    const hadAgents = existsSync(join(project.dataDir, "agents"));
+    rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
+    running = await startServer(options, cwd, { shard: first, threads: count });
+  } catch (error) {
+    first.close();
+    release();
+    throw error;
+  }
   const port = Number(new URL(running.banner.url).port);
   // The others listen on the port the first one got (which `--port 0` picked).
   const threadOptions: RunOptions = { ...options, port, inspector: false, smtpPort: undefined, defaulted: (options.defaulted ?? []).filter((what) => what !== "port") };
@@ -53,7 +64,7 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   // thread whole while the others served left them answering its agents' requests with 500s).
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([running.stopServing?.(), ...threads.map((thread) => thread.stopServing())]);
-    await runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close()]);
+    await runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close(), release]);
   };
   if (failure) {
     await stopAll().catch(() => undefined);

@@ -1,0 +1,75 @@
+import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { CliError } from "./errors.ts";
+
+/** The file whose lock says a Hearth process serves the data directory; its header holds that process's pid. */
+const LOCK_FILE = "hearth.lock";
+/** Where SQLite keeps `PRAGMA user_version` in a file's header: the pid of the process holding the lock. */
+const PID_OFFSET = 60;
+
+const held = new Map<string, { db: DatabaseSync; users: number }>();
+
+/**
+ * Takes the data directory for this process, before anything in it is touched (the shards' layout
+ * first of all, which a change of `--threads` removes): a second Hearth started on a directory a
+ * running one serves is refused here, whatever its thread count, with the pid of the one that has it.
+ * The lock is SQLite's exclusive lock on `<dataDir>/hearth.lock`, which the system drops when the
+ * process ends, however it ends; the threads of one process share it. Returns what lets it go.
+ *
+ * @throws {CliError} `startup` when another process holds the directory.
+ * @example const release = lockDataDir(".hearth"); try { serve(); } finally { release(); }
+ */
+export function lockDataDir(dataDir: string): () => void {
+  const dir = resolve(dataDir);
+  let lock = held.get(dir);
+  if (lock === undefined) {
+    lock = { db: takeLock(dir), users: 0 };
+    held.set(dir, lock);
+  }
+  const taken = lock;
+  taken.users++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--taken.users > 0) return;
+    held.delete(dir);
+    taken.db.close();
+  };
+}
+
+function takeLock(dir: string): DatabaseSync {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, LOCK_FILE);
+  const db = new DatabaseSync(path, { timeout: 0 });
+  try {
+    // The write takes the exclusive lock and, in this locking mode, keeps it until the close.
+    db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = ${process.pid}`);
+    return db;
+  } catch (error) {
+    db.close();
+    if (!/locked|busy/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    const pid = ownerOf(path);
+    throw new CliError(
+      "startup",
+      `${dir} is in use by another Hearth process${pid === undefined ? "" : ` (pid ${pid})`}: stop it first, or give this one another --data directory`,
+      { cause: error },
+    );
+  }
+}
+
+/** The pid the lock's holder wrote in its header (read without SQLite, which the lock keeps out). */
+function ownerOf(path: string): number | undefined {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const bytes = Buffer.alloc(4);
+      return readSync(fd, bytes, 0, 4, PID_OFFSET) === 4 && bytes.readInt32BE(0) > 0 ? bytes.readInt32BE(0) : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
