@@ -35,19 +35,16 @@ export class DurableAlarm {
     this.#now = now;
   }
 
-  now(): number {
-    return this.#now();
-  }
-
   get(): number | null {
     return this.#pending()[0]?.dueAt ?? null;
   }
 
+  /** A time already past is stored as now, as workerd does: `getAlarm()` then returns about now, and the alarm runs at once. */
   set(scheduledTime: number): void {
     if (!this.#hasHandler()) throw new TypeError("Your Durable Object class must have an alarm() handler in order to call setAlarm()");
     const tasks = this.#tasks();
     this.#cancelAll(tasks);
-    tasks.schedule(new Date(scheduledTime), ALARM_CALLBACK, undefined, { retry: ALARM_RETRY });
+    tasks.schedule(new Date(Math.max(scheduledTime, this.#now())), ALARM_CALLBACK, undefined, { retry: ALARM_RETRY });
   }
 
   delete(): void {

@@ -28,8 +28,6 @@ export interface AlarmSlot {
   get(): number | null;
   set(scheduledTime: number): void;
   delete(): void;
-  /** The object's current time (its host's clock); Date.now() when absent. An alarm set before it is set to it. */
-  now?(): number;
 }
 
 export interface DurableObjectStorageHooks {
@@ -88,7 +86,6 @@ export class DurableObjectStorage extends StorageOperations {
       storage: this,
       db,
       direct: this.#direct,
-      now: () => this.now(),
       line,
       criticalSection: hooks.criticalSection ?? ((fn) => fn()),
       running: (end) => {
@@ -172,10 +169,6 @@ export class DurableObjectStorage extends StorageOperations {
     const running = this.#running;
     if (running === undefined || inTransactionClosure(this)) return settle(fn);
     return running.then(() => this.run(fn));
-  }
-
-  protected override now(): number {
-    return this.#hooks.alarms.now?.() ?? Date.now();
   }
 }
 

@@ -28,7 +28,6 @@ export interface TransactionHost {
   readonly db: AgentDatabase;
   /** The key-value and alarm operations on the database (the storage's own). */
   readonly direct: KvTarget;
-  now(): number;
   /** Top-level transactions one at a time (across events too: one that waited on I/O, code without an event). */
   readonly line: TransactionLine;
   /** Runs `fn` with the object's input gate shut to other events, in the caller's context. */
@@ -93,10 +92,6 @@ export class DurableObjectTransaction extends StorageOperations {
   /** Not allowed in a transaction (workerd's error). */
   deleteAll(): never {
     throw new Error("Cannot call deleteAll() within a transaction");
-  }
-
-  protected override now(): number {
-    return this.#host.now();
   }
 
   protected target(op: string): KvTarget {

@@ -65,11 +65,6 @@ export abstract class StorageOperations {
     return settle(fn);
   }
 
-  /** The object's current time (ms since the epoch): an alarm set before it is set to it. */
-  protected now(): number {
-    return Date.now();
-  }
-
   get<T = unknown>(key: string, options?: DurableObjectGetOptions): Promise<T | undefined>;
   get<T = unknown>(keys: string[], options?: DurableObjectGetOptions): Promise<Map<string, T>>;
   get<T = unknown>(keys: string | string[], _options?: DurableObjectGetOptions): Promise<T | undefined | Map<string, T>> {
@@ -150,7 +145,7 @@ export abstract class StorageOperations {
   setAlarm(scheduledTime: number | Date, _options?: DurableObjectSetAlarmOptions): Promise<void> {
     return this.run(() => {
       const time = alarmTime(scheduledTime);
-      this.target("setAlarm()").setAlarm(Math.max(time, this.now()));
+      this.target("setAlarm()").setAlarm(time);
     });
   }
 

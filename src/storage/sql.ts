@@ -1,7 +1,7 @@
 import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type { AgentDatabase } from "./database.ts";
 import { SqlError } from "./errors.ts";
-import { scanStatements } from "./sql-text.ts";
+import { READ_ONLY_KEYWORDS, scanStatements } from "./sql-text.ts";
 
 /** A value that can be bound to a `?` placeholder; any typed array or DataView binds its bytes as a BLOB. */
 export type SqlValue = string | number | bigint | boolean | null | ArrayBufferView | ArrayBuffer;
@@ -118,29 +118,18 @@ function runCursor<T extends SqlRow>(db: AgentDatabase, query: string, bindings:
       const { changes } = statement.run(...values);
       return new SqlCursor<T>([], [], Number(changes));
     }
-    const readOnly = readsOnly(query);
-    // A statement with rows that may write (RETURNING): node:sqlite tells its changes only without rows.
-    const changesBefore = readOnly ? 0 : totalChanges(db);
+    const { readOnly, returnsWrites } = kindOf(statement, query);
     const rows = readingArrays(statement, () => allRows(statement, values, readOnly) as unknown as SqlStorageValue[][]);
     for (const row of rows) blobsAsArrayBuffers(row as unknown as Record<number, unknown>);
+    // With rows, node:sqlite does not tell the changes; a write's RETURNING gives one row per row it wrote itself.
     return new SqlCursor<T>(
       columns.map((c) => c.name),
       rows,
-      readOnly || totalChanges(db) === changesBefore ? 0 : changesOfLast(db),
+      returnsWrites ? rows.length : 0,
     );
   } catch (error) {
     throw error instanceof SqlError ? error : new SqlError(error, query);
   }
-}
-
-/** Rows changed on this connection so far, triggers' included. */
-function totalChanges(db: AgentDatabase): number {
-  return Number(db.statement("SELECT total_changes() AS n").get()!.n);
-}
-
-/** Rows the last INSERT, UPDATE or DELETE to complete changed itself (not its triggers), as `run()` counts. */
-function changesOfLast(db: AgentDatabase): number {
-  return Number(db.statement("SELECT changes() AS n").get()!.n);
 }
 
 /**
@@ -166,7 +155,7 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
       statement.run(...inputs);
       return [];
     }
-    const rows = allRows(statement, inputs, readsOnly(query)) as Array<Record<string, unknown>>;
+    const rows = allRows(statement, inputs, kindOf(statement, query).readOnly) as Array<Record<string, unknown>>;
     // Cloudflare's `this.sql` is `sql.exec`'s rows: BLOBs as ArrayBuffers, INTEGERs as numbers.
     for (const row of rows) blobsAsArrayBuffers(row);
     return rows as T[];
@@ -183,11 +172,12 @@ export function runTemplate<T>(db: AgentDatabase, strings: TemplateStringsArray,
  * before its rows are read, and it must not run twice.
  */
 function allRows(statement: StatementSync, values: SQLInputValue[], readOnly: boolean): unknown[] {
-  if (readOnly) {
+  if (readOnly && !readsBigInts.has(statement)) {
     try {
       return statement.all(...values);
     } catch (error) {
       if ((error as { code?: unknown }).code !== "ERR_OUT_OF_RANGE") throw error;
+      readsBigInts.add(statement); // such values are in its rows: read them as bigints from now on
     }
   }
   statement.setReadBigInts(true);
@@ -209,19 +199,38 @@ function bigintsAsNumbers(row: Record<string | number, unknown>): void {
   }
 }
 
+/** Statements (cached by text, so one per SQL text) whose rows held an INTEGER beyond ±2^53: read with bigints at once. */
+const readsBigInts = new WeakSet<StatementSync>();
+
 /**
- * The statement cannot write (SELECT, VALUES, EXPLAIN, or WITH … without RETURNING, after leading
- * comments), so running it a second time is safe. Anything else counts as one that may write.
+ * What a statement with rows is: `readOnly` when it cannot write (SELECT, VALUES, EXPLAIN, or WITH …
+ * without RETURNING), so running it a second time is safe; `returnsWrites` when its rows are the rows
+ * it wrote (INSERT, UPDATE, DELETE, REPLACE or WITH … with RETURNING). Worked out once per statement
+ * (statements are cached by text).
  */
-function readsOnly(query: string): boolean {
-  const match = LEADING_KEYWORD.exec(query);
-  if (match === null) return false;
-  const keyword = match[1]!.toUpperCase();
-  return keyword === "WITH" ? !RETURNING.test(query) : keyword === "SELECT" || keyword === "VALUES" || keyword === "EXPLAIN";
+function kindOf(statement: StatementSync, query: string): StatementKind {
+  let kind = kinds.get(statement);
+  if (kind === undefined) {
+    const keyword = LEADING_KEYWORD.exec(query)?.[1]!.toUpperCase() ?? "";
+    const returning = RETURNING.test(query);
+    const readOnly = keyword === "WITH" ? !returning : READ_ONLY_KEYWORDS.has(keyword);
+    kind = { readOnly, returnsWrites: !readOnly && returning && (keyword === "WITH" || WRITE_KEYWORDS.has(keyword)) };
+    kinds.set(statement, kind);
+  }
+  return kind;
 }
+
+interface StatementKind {
+  readonly readOnly: boolean;
+  readonly returnsWrites: boolean;
+}
+
+const kinds = new WeakMap<StatementSync, StatementKind>();
 
 const LEADING_KEYWORD = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/;
 const RETURNING = /\bRETURNING\b/i;
+/** Statements whose RETURNING rows are the rows they wrote. */
+const WRITE_KEYWORDS: ReadonlySet<string> = new Set(["INSERT", "UPDATE", "DELETE", "REPLACE"]);
 
 /** A row fresh from SQLite (an array or an object): its BLOB cells become ArrayBuffers, in place (no copy of the row). */
 function blobsAsArrayBuffers(row: Record<string | number, unknown>): void {

@@ -30,6 +30,14 @@ class Alarmed extends DurableObject {
     return this.ctx.storage.getAlarm();
   }
 
+  /** The same inside a transaction() closure. */
+  async setInTransaction(at: number): Promise<number | null> {
+    return this.ctx.storage.transaction(async (txn) => {
+      await txn.setAlarm(new Date(at));
+      return txn.getAlarm();
+    });
+  }
+
   async get(): Promise<number | null> {
     return this.ctx.storage.getAlarm();
   }
@@ -144,9 +152,10 @@ describe("setAlarm, getAlarm, deleteAlarm", () => {
     await clock.advance(250);
     expect(await alarms.getByName("late").set(START - 5000)).toBe(START + 250);
     expect(await alarms.getByName("late").get()).toBe(START + 250);
+    expect(await alarms.getByName("late-in-transaction").setInTransaction(5)).toBe(START + 250);
     await host.tasksIdle();
     await clock.advance(1);
-    expect(runs.map((run) => run.name)).toEqual(["late"]);
+    expect(runs.map((run) => run.name).sort()).toEqual(["late", "late-in-transaction"]);
   });
 
   it("refuses times that are not numbers or Dates, and times <= 0", async () => {
