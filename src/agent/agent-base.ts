@@ -228,8 +228,8 @@ export class AgentBase<Env = unknown, State = unknown> {
    * yet (the agent's `onStart` runs first) is not among them.
    */
   *getConnections<TState = unknown>(tag?: string): IterableIterator<Connection<TState>> {
-    for (const record of this.#runtime.sockets()) {
-      if (record.accepting !== true && (tag === undefined || record.tags.includes(tag))) yield this.#connection(record) as Connection<TState>;
+    for (const record of this.#accepted()) {
+      if (tag === undefined || record.tags.includes(tag)) yield this.#connection(record) as Connection<TState>;
     }
   }
 
@@ -240,9 +240,14 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   /** Sends `message` to every open connection except those whose id is in `without`. */
   broadcast(message: string | ArrayBuffer | ArrayBufferView, without?: readonly string[]): void {
-    for (const record of this.#runtime.sockets()) {
-      if (record.accepting !== true && !without?.includes(record.id)) this.#connection(record).send(message);
+    for (const record of this.#accepted()) {
+      if (!without?.includes(record.id)) this.#connection(record).send(message);
     }
+  }
+
+  /** The agent's sockets less those still waiting for their connect (see `SocketRecord.accepting`). */
+  *#accepted(): IterableIterator<SocketRecord> {
+    for (const record of this.#runtime.sockets()) if (record.accepting !== true) yield record;
   }
 
   /**

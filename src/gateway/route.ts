@@ -69,15 +69,8 @@ export async function routeAgentRequest(request: Request, env: object, options: 
     if (error instanceof AgentNameError) return problem(400, error.message, cors);
     throw error;
   }
-  const lobby: Lobby = { party: slug, className: namespace.className, name };
-
-  const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
-  let forwarded = request;
-  if (hook) {
-    const outcome = await hook(request, lobby);
-    if (outcome instanceof Response) return withCors(outcome, cors);
-    if (outcome instanceof Request) forwarded = outcome;
-  }
+  const forwarded = await runHook(request, { party: slug, className: namespace.className, name }, upgrade, options);
+  if (forwarded instanceof Response) return withCors(forwarded, cors);
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
   if (rest.startsWith("/sub/") && parseSubAgentSteps(rest).steps.length > 0) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
@@ -142,15 +135,17 @@ async function routeToObject(
   } catch (error) {
     return problem(400, error instanceof Error ? error.message : String(error), cors);
   }
-  const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
-  let forwarded = request;
-  if (hook) {
-    const outcome = await hook(request, { party: namespace.slug, className: namespace.className, name });
-    if (outcome instanceof Response) return withCors(outcome, upgrade ? undefined : cors);
-    if (outcome instanceof Request) forwarded = outcome;
-  }
+  const forwarded = await runHook(request, { party: namespace.slug, className: namespace.className, name }, upgrade, options);
+  if (forwarded instanceof Response) return withCors(forwarded, cors);
   const response = await namespace.get(id).fetch(forwarded);
   return upgrade ? response : withCors(response, cors);
+}
+
+/** `onBeforeConnect` (an upgrade) or `onBeforeRequest`: the Response it answers with, else the request to forward (rewritten or not). */
+async function runHook(request: Request, lobby: Lobby, upgrade: boolean, options: RouteOptions): Promise<Request | Response> {
+  const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
+  const outcome = hook === undefined ? undefined : await hook(request, lobby);
+  return outcome instanceof Response || outcome instanceof Request ? outcome : request;
 }
 
 function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {

@@ -141,12 +141,13 @@ export class AgentNamespace<T extends Agent = Agent> {
       });
     };
     const address: StubAddress = { dispatcher, className, name, steps: [] };
-    const id = this.idFromName(name);
+    const slug = this.slug;
+    let id: AgentId | undefined; // made when read: most stubs never are (the name is checked already)
     return new Proxy({} as AgentStub<T>, {
       get(_target, property) {
         if (property === "fetch") return fetch;
         if (property === "name") return name;
-        if (property === "id") return id;
+        if (property === "id") return (id ??= { name, toString: () => `${slug}/${name}` });
         if (property === STUB_ADDRESS) return address;
         // Not thenable: `await getAgentByName(...)` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;

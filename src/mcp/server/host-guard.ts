@@ -53,9 +53,8 @@ export function resourceUrl(request: Request, url: URL, base: string, configured
   if (!allowedHosts && !isLocalListener(listen)) {
     throw new TypeError("auth on a public interface needs auth.resource (the endpoint's public URL) or allowedHosts: the Host header alone cannot be trusted to name the resource tokens are for");
   }
-  const forwarded = request.headers.get("x-forwarded-proto");
-  const scheme = forwarded === "https" || forwarded === "http" ? forwarded : url.protocol.slice(0, -1);
-  return `${scheme}://${request.headers.get("host") ?? url.host}${base}`;
+  // The gateway built `url` from the Host header, and its scheme from X-Forwarded-Proto only when a proxy on loopback sent it.
+  return `${url.protocol}//${url.host}${base}`;
 }
 
 function hostnameOf(host: string): string {
