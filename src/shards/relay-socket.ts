@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { MAX_CLOSE_REASON_BYTES } from "../websocket/close-reason.ts";
+import { isSendableCloseCode, MAX_CLOSE_REASON_BYTES } from "../websocket/close-reason.ts";
 
 /** What a relayed socket needs from its link. */
 export interface RelayOutlet {
@@ -98,15 +98,10 @@ export class RelaySocket extends EventEmitter {
  */
 function checkClose(code: number | undefined, reason: string | undefined): void {
   if (code === undefined) return;
-  if (typeof code !== "number" || !isValidStatusCode(code)) throw new TypeError("First argument must be a valid error code number");
+  if (typeof code !== "number" || !isSendableCloseCode(code)) throw new TypeError("First argument must be a valid error code number");
   if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
     throw new RangeError(`The message must not be greater than ${MAX_CLOSE_REASON_BYTES} bytes`);
   }
-}
-
-/** The close codes `ws` sends (its validation.isValidStatusCode): 1000–1014 but 1004–1006, and 3000–4999. */
-function isValidStatusCode(code: number): boolean {
-  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
 }
 
 /** A copy of the bytes as an ArrayBuffer of their own (views into pooled buffers must not cross). */

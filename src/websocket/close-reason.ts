@@ -1,6 +1,16 @@
 /** A close frame's reason fits in 123 bytes (125 of control-frame payload minus the code). */
 export const MAX_CLOSE_REASON_BYTES = 123;
 
+/**
+ * The close codes a socket sends: 1000–1014 but 1004–1006 (no status, abnormal), and 3000–4999 — what
+ * the `ws` library sends. RFC 6455 reserves 1015–2999 (Cloudflare accepts 1016–2999; clients may take
+ * them for a protocol error).
+ * @example isSendableCloseCode(4000) // true
+ */
+export function isSendableCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
+}
+
 const ELLIPSIS = "…";
 const ELLIPSIS_BYTES = 3;
 

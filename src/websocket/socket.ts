@@ -1,4 +1,4 @@
-import { MAX_CLOSE_REASON_BYTES } from "./close-reason.ts";
+import { isSendableCloseCode, MAX_CLOSE_REASON_BYTES } from "./close-reason.ts";
 import { NOT_ACCEPTED, READY_STATE, SocketEnd } from "./end.ts";
 import { guardListener } from "./listeners.ts";
 
@@ -100,10 +100,11 @@ export class WorkersWebSocket extends EventTarget {
     const end = endOf(this);
     if (!end.accepted) throw new TypeError(NOT_ACCEPTED);
     if (end.outgoingClosed) return; // checked first, as in the Workers runtime: closing twice is no error
-    if (code !== undefined && !isSendableCloseCode(code)) throw new TypeError(`Invalid WebSocket close code: ${code}.`);
-    if (code !== undefined && code > 1015 && code < 3000) {
+    if (code !== undefined && !isSendableCloseCode(code)) {
       throw new TypeError(
-        `Invalid WebSocket close code: ${code}. Hearth sends 1000–1003, 1007–1014 and 3000–4999; 1016–2999 are reserved by RFC 6455 (Cloudflare accepts them, but clients may take them for a protocol error).`,
+        code > 1015 && code < 3000
+          ? `Invalid WebSocket close code: ${code}. Hearth sends 1000–1003, 1007–1014 and 3000–4999; 1016–2999 are reserved by RFC 6455 (Cloudflare accepts them, but clients may take them for a protocol error).`
+          : `Invalid WebSocket close code: ${code}.`,
       );
     }
     if (reason !== undefined && code === undefined) throw new TypeError("If you specify a WebSocket close reason, you must also specify a code.");
@@ -147,11 +148,6 @@ export class WebSocketPair {
     this[0] = socketOver(client);
     this[1] = socketOver(server);
   }
-}
-
-/** Codes an endpoint may send: 1000–4999 except those reserved for "no status", "abnormal" and TLS. */
-function isSendableCloseCode(code: number): boolean {
-  return Number.isInteger(code) && code >= 1000 && code < 5000 && code !== 1004 && code !== 1005 && code !== 1006 && code !== 1015;
 }
 
 function connect(from: SocketEnd, to: SocketEnd): void {
