@@ -30,7 +30,7 @@ let lastValidHost = "";
  * @example isValidHost("app.example.com:8443") // true
  * @example isValidHost("evil.example/@x") // false
  */
-export function isValidHost(value: string): boolean {
+function isValidHost(value: string): boolean {
   if (value === lastValidHost) return true;
   // The pattern keeps out what would change the URL's meaning (`@`, `/`, `?`, `#`, spaces); the
   // parse, what URLs refuse (a port over 65535, `foo.123` read as a bad IPv4 address).
@@ -43,7 +43,7 @@ export function isValidHost(value: string): boolean {
  * Whether `address` (a socket's `remoteAddress`) is a loopback address: 127.0.0.0/8, ::1, or an
  * IPv4-mapped 127.x address. Undefined (a socket already closed) is not.
  */
-export function isLoopback(address: string | undefined): boolean {
+function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false;
   return address.startsWith("127.") || address === "::1" || address.startsWith("::ffff:127.");
 }

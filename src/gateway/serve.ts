@@ -337,7 +337,7 @@ export function unrepresentableRequest(method: string | undefined, target: strin
  * nothing of the exception reaches the client but its log line can be found.
  * @example internalError(new Error("db down"), false) // 500 {"error":"Internal Server Error","requestId":"…"}
  */
-export function internalError(error: unknown, expose: boolean): Response {
+function internalError(error: unknown, expose: boolean): Response {
   if (expose) return Response.json({ error: asError(error).message }, { status: 500 });
   const requestId = currentRequestId();
   return Response.json(requestId === undefined ? { error: INTERNAL_ERROR } : { error: INTERNAL_ERROR, requestId }, { status: 500 });

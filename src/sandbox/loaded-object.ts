@@ -216,10 +216,9 @@ class SandboxedObject {
     await this.#holdWhileAlarmPending();
   }
 
-  /** A sandbox stopped by a limit is dropped (with the transactions it left open); the next event starts a fresh one. */
+  /** A sandbox stopped by a limit is dropped (its event's open transactions are gone already: #event ends them); the next event starts a fresh one. */
   #dropIfStopped(sandbox: Sandbox): void {
     if (sandbox.alive) return;
-    this.#ops.endEvent();
     sandbox.dispose();
     if (this.#live === sandbox) {
       this.#live = undefined;

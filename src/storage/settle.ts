@@ -197,9 +197,8 @@ export async function settleQueuedFiles(withinMs: number): Promise<void> {
   };
   startNow();
   // Files a killed process left, which a takeover is still reading from its logs, are settled too.
-  const takenOver = whenLogsTakenOver();
-  void takenOver.then(startNow);
-  await waitAtMost(Promise.all([whenQueueSettled(), takenOver.then(whenQueueSettled)]), withinMs);
+  void whenLogsTakenOver().then(startNow);
+  await waitAtMost(whenFilesSettled(), withinMs);
 }
 
 /** Files waiting to be settled or being settled now. */

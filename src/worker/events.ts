@@ -43,7 +43,7 @@ export interface CronGate {
   claim(cron: string, scheduledTime: number): Promise<boolean>;
   done(cron: string, scheduledTime: number): Promise<void>;
   /** Runs of `crons` whose claimer died before finishing them, now claimed by this process: each is run once. */
-  takeOrphans?(crons: readonly string[]): Promise<Array<{ cron: string; scheduledTime: number }>>;
+  takeOrphans(crons: readonly string[]): Promise<Array<{ cron: string; scheduledTime: number }>>;
 }
 
 /** How often a process with a cron gate looks for runs whose claimer died before finishing them. */
@@ -96,7 +96,7 @@ export function createWorkerEvents(options: WorkerEventsOptions): WorkerEvents {
         const gate = options.cronGate;
         const run = (controller: ScheduledController): Promise<void> => invoke(scheduled, controller, env);
         cron = cronTriggers(options, gate === undefined ? run : (controller) => gatedRun(gate, controller, run));
-        if (gate?.takeOrphans !== undefined) orphans = new OrphanedRuns(gate as Required<CronGate>, config.crons, clock, run);
+        if (gate !== undefined) orphans = new OrphanedRuns(gate, config.crons, clock, run);
       }
     }
   } catch (error) {
@@ -142,7 +142,7 @@ class OrphanedRuns {
   #closed = false;
 
   constructor(
-    readonly gate: Required<CronGate>,
+    readonly gate: CronGate,
     readonly crons: readonly string[],
     readonly clock: Clock,
     readonly run: (controller: ScheduledController) => Promise<void>,
