@@ -1,6 +1,7 @@
-import { closeSync, mkdirSync, openSync, readSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { readHeaderInt } from "../storage/file-stamp.ts";
 import { CliError } from "./errors.ts";
 
 /** The file whose lock says a Hearth process serves the data directory; its header holds that process's pid. */
@@ -62,13 +63,8 @@ function takeLock(dir: string): DatabaseSync {
 /** The pid the lock's holder wrote in its header (read without SQLite, which the lock keeps out). */
 function ownerOf(path: string): number | undefined {
   try {
-    const fd = openSync(path, "r");
-    try {
-      const bytes = Buffer.alloc(4);
-      return readSync(fd, bytes, 0, 4, PID_OFFSET) === 4 && bytes.readInt32BE(0) > 0 ? bytes.readInt32BE(0) : undefined;
-    } finally {
-      closeSync(fd);
-    }
+    const pid = readHeaderInt(path, PID_OFFSET);
+    return pid !== undefined && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
   }

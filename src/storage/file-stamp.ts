@@ -12,10 +12,19 @@ export const STAMP_OFFSET = 68;
  * @example if ((readStamp(path) ?? 0) !== 0) settleFile(path);
  */
 export function readStamp(path: string): number | undefined {
+  return readHeaderInt(path, STAMP_OFFSET);
+}
+
+/**
+ * The big-endian 32-bit integer at `offset` of a SQLite file's header, read without SQLite (whose
+ * lock may keep it out); undefined when the file is too short.
+ * @example readHeaderInt(path, 60) // user_version
+ */
+export function readHeaderInt(path: string, offset: number): number | undefined {
   const fd = openSync(path, "r");
   try {
     const header = Buffer.alloc(4);
-    return readSync(fd, header, 0, 4, STAMP_OFFSET) === 4 ? header.readInt32BE(0) : undefined;
+    return readSync(fd, header, 0, 4, offset) === 4 ? header.readInt32BE(0) : undefined;
   } finally {
     closeSync(fd);
   }
