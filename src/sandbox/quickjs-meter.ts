@@ -175,8 +175,7 @@ export class CallMeter {
       const now = performance.now();
       const heap = ahead > 0 || now >= this.#nextMemoryCheck ? this.#walk(now) : this.#walkedHeap;
       if (this.#grownNow() > this.#memoryBytes || ahead > this.#memoryBytes || heap + ahead > this.#memoryBytes) this.#stopAtMemory();
-      else if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
-      else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
+      else this.#checkClock(budget);
     }
     this.#throwIfStopped();
   }
@@ -187,11 +186,14 @@ export class CallMeter {
    */
   checkTime(): void {
     const budget = this.#budget;
-    if (this.#stopReason === undefined && budget) {
-      if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
-      else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
-    }
+    if (this.#stopReason === undefined && budget) this.#checkClock(budget);
     this.#throwIfStopped();
+  }
+
+  /** Stops the run once the call's CPU time or wall clock is spent. */
+  #checkClock(budget: Budget): void {
+    if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+    else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
   }
 
   #throwIfStopped(): void {
