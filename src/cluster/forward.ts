@@ -1,12 +1,12 @@
-import { serialize } from "node:v8";
-import { deserializeClone } from "../web/structured-clone.ts";
+import { deserializeClone, serializeClone } from "../web/structured-clone.ts";
 import { WebSocket } from "ws";
 import type { RemoteActors } from "../host/placement.ts";
 import { closeReasonWithin } from "../websocket/close-reason.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { attachCarried, carriedValues } from "../gateway/carried-context.ts";
-import { CLUSTER_HEADERS, clusterPath, errorShape, invokeAnswer, type InvokeMessage, type InvokeOutcome } from "./wire.ts";
+import { CLUSTER_HEADERS, clusterPath, settleInvoke, type InvokeMessage, type InvokeOutcome } from "./wire.ts";
 import type { Route } from "./ownership.ts";
+import { errorFromWire } from "../shards/error-wire.ts";
 
 /** How a node reaches the owner of an actor, and the key every internal request carries. */
 export interface ForwardOptions {
@@ -87,15 +87,12 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
     },
 
     async invoke(className, name, method, args, caller) {
-      const payload = serialize({ method, args, caller } satisfies InvokeMessage);
+      const payload = serializeClone({ method, args, caller } satisfies InvokeMessage);
       const response = await send(
         className,
         name,
         (route) => fetch(new URL(clusterPath("invoke", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: payload }),
-        async () => invokeAnswer(await options.local.invoke(className, name, method, args, caller).then(
-          (value) => ({ value }),
-          (error: unknown) => ({ error: errorShape(error) }),
-        )),
+        () => settleInvoke(options.local.invoke(className, name, method, args, caller)),
       );
       return readInvokeAnswer(response, `${className}/${name}.${method}`);
     },
@@ -104,8 +101,8 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       const response = await send(
         className,
         name,
-        (route) => fetch(new URL(clusterPath("start", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: serialize(props ?? null) }),
-        async () => invokeAnswer(await options.local.start(className, name, props).then(() => ({ value: undefined }), (error: unknown) => ({ error: errorShape(error) }))),
+        (route) => fetch(new URL(clusterPath("start", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: serializeClone(props ?? null) }),
+        () => settleInvoke(options.local.start(className, name, props).then(() => undefined)),
       );
       await readInvokeAnswer(response, `${className}/${name} start`);
     },
@@ -141,9 +138,7 @@ async function readInvokeAnswer(response: Response, what: string): Promise<unkno
   }
   const outcome = deserializeClone(new Uint8Array(await response.arrayBuffer())) as InvokeOutcome;
   if ("value" in outcome) return outcome.value;
-  const error = new Error(outcome.error.message);
-  error.name = outcome.error.name;
-  throw error;
+  throw errorFromWire(outcome.error);
 }
 
 function forwardedHeaders(request: Request, key: string): Headers {
@@ -152,7 +147,7 @@ function forwardedHeaders(request: Request, key: string): Headers {
   headers.set(CLUSTER_HEADERS.key, key);
   headers.set(CLUSTER_HEADERS.url, request.url);
   const carried = carriedValues(request);
-  if (carried !== undefined) headers.set(CLUSTER_HEADERS.carried, Buffer.from(serialize(carried)).toString("base64"));
+  if (carried !== undefined) headers.set(CLUSTER_HEADERS.carried, Buffer.from(serializeClone(carried)).toString("base64"));
   return headers;
 }
 

@@ -4,7 +4,7 @@ import { attachCarried } from "../gateway/carried-context.ts";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { RemoteActors } from "../host/placement.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { CLUSTER_HEADERS, CLUSTER_PATH_PREFIX, errorShape, invokeAnswer, type InvokeMessage, type Operation } from "./wire.ts";
+import { CLUSTER_HEADERS, CLUSTER_PATH_PREFIX, settleInvoke, type InvokeMessage, type Operation } from "./wire.ts";
 import { METRICS_PATH } from "./metrics.ts";
 import type { Route } from "./ownership.ts";
 
@@ -64,10 +64,10 @@ async function answer(operation: Operation, className: string, name: string, req
   }
   if (operation === "start") {
     const props = deserializeClone(payload!) as Record<string, unknown> | null;
-    return invokeAnswer(await options.local.start(className, name, props ?? undefined).then(() => ({ value: undefined }), (error: unknown) => ({ error: errorShape(error) })));
+    return settleInvoke(options.local.start(className, name, props ?? undefined).then(() => undefined));
   }
   const { method, args, caller } = deserializeClone(payload!) as InvokeMessage;
-  return invokeAnswer(await options.local.invoke(className, name, method, args, caller).then((value) => ({ value }), (error: unknown) => ({ error: errorShape(error) })));
+  return settleInvoke(options.local.invoke(className, name, method, args, caller));
 }
 
 /** Where a node runs an inspector request another node forwards (src/cluster/inspector-view.ts). */

@@ -1,5 +1,6 @@
-import { serialize } from "node:v8";
 import type { AgentCaller } from "../agent/context.ts";
+import { errorToWire, type WireError } from "../shards/error-wire.ts";
+import { serializeClone } from "../web/structured-clone.ts";
 
 /** The requests nodes send each other: paths, headers and the RPC envelope. */
 
@@ -30,14 +31,29 @@ export interface InvokeMessage {
   caller?: AgentCaller;
 }
 
-export type InvokeOutcome = { value: unknown } | { error: { name: string; message: string; stack?: string } };
+/**
+ * An invoke's result, or what it threw in the form threads use too (its class when both sides know it,
+ * `cause`, an AggregateError's `errors`, own data properties). A node of an older version sends only
+ * `{ name, message, stack }`, which reads back as an `Error` with that name.
+ */
+export type InvokeOutcome = { value: unknown } | { error: WireError };
 
 /** The HTTP answer to an internal invoke or start. */
-export function invokeAnswer(outcome: InvokeOutcome): Response {
-  return new Response(serialize(outcome), { headers: { "content-type": "application/x-hearth-v8" } });
+function invokeAnswer(outcome: InvokeOutcome): Response {
+  return new Response(serializeClone(outcome), { headers: { "content-type": "application/x-hearth-v8" } });
 }
 
-export function errorShape(error: unknown): { name: string; message: string; stack?: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) };
-  return { name: "Error", message: String(error) };
+/**
+ * The outcome of a local invoke or start, as the HTTP answer carries it. A result that cannot be
+ * cloned is the caller's clone error, as between threads.
+ */
+export function settleInvoke(work: Promise<unknown>): Promise<Response> {
+  const failed = (error: unknown) => invokeAnswer({ error: errorToWire(error) });
+  return work.then((value) => {
+    try {
+      return invokeAnswer({ value });
+    } catch (error) {
+      return failed(error);
+    }
+  }, failed);
 }

@@ -1,4 +1,4 @@
-import { DefaultDeserializer } from "node:v8";
+import { DefaultDeserializer, serialize } from "node:v8";
 
 /** Node's reader of the typed arrays and DataViews in a structured clone, which this module replaces. */
 const readView = (DefaultDeserializer.prototype as unknown as { _readHostObject(this: DefaultDeserializer): unknown })._readHostObject;
@@ -24,4 +24,17 @@ export function deserializeClone(bytes: Uint8Array): unknown {
   const reader = new OwnedViewsDeserializer(bytes);
   reader.readHeader();
   return reader.readValue();
+}
+
+/**
+ * `value` written with `node:v8`'s `serialize`; what cannot be cloned throws what `structuredClone`
+ * throws (a `DataCloneError` DOMException), not `serialize`'s plain Error.
+ * @example const bytes = serializeClone({ method, args }); // deserializeClone(bytes) on the other side
+ */
+export function serializeClone(value: unknown): ReturnType<typeof serialize> {
+  try {
+    return serialize(value);
+  } catch (error) {
+    throw new DOMException(error instanceof Error ? error.message : String(error), "DataCloneError");
+  }
 }
