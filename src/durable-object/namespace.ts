@@ -1,3 +1,4 @@
+import { answerUnlessAborted } from "../host/abortable-fetch.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorClassBinding, ActorDispatcher } from "../host/actor.ts";
 import { checkObjectName, DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
@@ -109,7 +110,7 @@ export class DurableObjectNamespace<T = unknown> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      return dispatcher.request(className, hex, request);
+      return answerUnlessAborted(request, () => dispatcher.request(className, hex, request));
     };
     return new Proxy({} as DurableObjectStub<T>, {
       get(_target, property) {

@@ -1,3 +1,4 @@
+import { answerUnlessAborted } from "./abortable-fetch.ts";
 import type { Agent } from "../platform/agent.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorDispatcher } from "./actor.ts";
@@ -124,21 +125,10 @@ export class AgentNamespace<T extends Agent = Agent> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      // As fetch: an aborted signal rejects with its reason (an AbortError) at once, whatever the agent does.
-      const { signal } = request;
-      signal.throwIfAborted();
+      request.signal.throwIfAborted();
       // A WebSocket upgrade becomes this agent's connection when the worker returns the response.
       if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
-      const answered = dispatcher.request(className, name, request);
-      return new Promise<Response>((resolve, reject) => {
-        const abort = (): void => {
-          reject(signal.reason);
-          // The agent saw the abort on request.signal; an answer it still gives is for nobody.
-          answered.then((late) => late.body?.cancel().catch(() => {}), () => {});
-        };
-        signal.addEventListener("abort", abort, { once: true });
-        void answered.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
-      });
+      return answerUnlessAborted(request, () => dispatcher.request(className, name, request));
     };
     const address: StubAddress = { dispatcher, className, name, steps: [] };
     const slug = this.slug;

@@ -2,6 +2,7 @@ import { HANDLE } from "../agent/agent-base.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { Actor } from "./actor.ts";
 import { copyAcross, copyArguments } from "./copy.ts";
+import { answerUnlessAborted } from "./abortable-fetch.ts";
 
 /** Runs a task on one actor (waking it), in its mailbox. */
 export type ActorDelivery = <R>(task: (actor: Actor) => R | Promise<R>) => Promise<R>;
@@ -14,7 +15,7 @@ export type ActorDelivery = <R>(task: (actor: Actor) => R | Promise<R>) => Promi
 export function actorStub(deliver: ActorDelivery): Record<string, unknown> {
   const fetch = (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
     const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-    return deliver((actor) => actor[HANDLE.request](request));
+    return answerUnlessAborted(request, () => deliver((actor) => actor[HANDLE.request](request)));
   };
   return new Proxy({} as Record<string, unknown>, {
     get(_target, property) {

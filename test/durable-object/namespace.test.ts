@@ -54,8 +54,21 @@ class Counter extends DurableObject<Env> {
 }
 
 class Other extends DurableObject {
+  sawAbort = false;
+
   ping(): string {
     return "pong";
+  }
+
+  /** Answers only once its request is aborted (then, for nobody). */
+  async fetch(request: Request): Promise<Response> {
+    await new Promise((resolve) => request.signal.addEventListener("abort", resolve, { once: true }));
+    this.sawAbort = true;
+    return new Response("too late");
+  }
+
+  aborted(): boolean {
+    return this.sawAbort;
   }
 }
 
@@ -180,6 +193,23 @@ describe("stubs", () => {
       await expect(stub[method]!(), method).rejects.toThrow(new TypeError(`The RPC receiver does not implement the method "${method}".`));
     }
     expect(await env.COUNTERS.getByName("rpc").increment()).toBe(1);
+  });
+
+  it("reject a fetch with an AbortError when its signal aborts, at once for one aborted already; the object sees the abort", async () => {
+    const { env } = hostOn();
+    const stub = env.OTHERS.getByName("slow");
+    const already = await stub.fetch("http://do/", { signal: AbortSignal.abort() }).catch((error: unknown) => error);
+    expect((already as DOMException).name).toBe("AbortError");
+    expect(await stub.aborted()).toBe(false); // never delivered
+
+    const controller = new AbortController();
+    const pending = stub.fetch("http://do/", { signal: controller.signal }).catch((error: unknown) => error);
+    await stub.ping(); // the fetch is under way
+    controller.abort();
+    const error = await pending;
+    expect(error).toBeInstanceOf(DOMException);
+    expect((error as DOMException).name).toBe("AbortError");
+    expect(await stub.aborted()).toBe(true);
   });
 
   it("pass errors thrown by a method to the caller", async () => {
