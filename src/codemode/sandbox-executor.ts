@@ -1,5 +1,5 @@
 /**
- * The default executor: a fresh hearth sandbox per run, with the tools as `codemode` in its env.
+ * The default executor: a fresh hearth sandbox per run, with the tools as `codemode` inside it.
  */
 import { Sandbox } from "../sandbox/index.ts";
 import type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
@@ -32,9 +32,9 @@ export interface SandboxExecutorOptions {
 export function sandboxExecutor(options: SandboxExecutorOptions = {}): CodeExecutor {
   return {
     async execute(code: string, fns: Readonly<Record<string, HostFunction>>): Promise<ExecuteResult> {
-      const sandbox = await Sandbox.create({ ...options, env: { codemode: { ...fns } }, globalOutbound: null });
+      const sandbox = await Sandbox.create({ ...options, env: { codemode: dispatcher(fns) }, globalOutbound: null });
       try {
-        const run = await sandbox.runFunction<unknown>(code);
+        const run = await sandbox.runFunction<unknown>(withNamespace(code, Object.keys(fns)));
         const result: ExecuteResult = { logs: run.logs };
         if (run.error !== undefined) result.error = run.error;
         else if (run.result !== undefined) result.result = run.result;
@@ -44,4 +44,37 @@ export function sandboxExecutor(options: SandboxExecutorOptions = {}): CodeExecu
       }
     },
   };
+}
+
+/**
+ * The one capability the sandbox gets: `(name, input?)` calls `fns[name]`. Passing the functions one
+ * by one as an env object would not do: the sandbox's env leaves out members named `constructor` or
+ * starting with `_` (an object's internals), and tool identifiers may be any of those.
+ */
+function dispatcher(fns: Readonly<Record<string, HostFunction>>): (name: unknown, ...args: unknown[]) => Promise<unknown> {
+  return async (name, ...args) => {
+    const fn = typeof name === "string" && Object.hasOwn(fns, name) ? fns[name] : undefined;
+    if (fn === undefined) throw new TypeError(`codemode.${String(name)} is not a function`);
+    return args.length === 0 ? fn() : fn(args[0]);
+  };
+}
+
+/**
+ * The code's function inside one that first makes `codemode` an object with one own method per
+ * name (defined, not assigned: `__proto__`, `constructor` or `toString` are methods like any other),
+ * each calling the dispatcher, and puts it where the code looks (`codemode`, `env.codemode`). The
+ * setup runs in a function of its own, so the code sees none of its names.
+ */
+function withNamespace(code: string, names: readonly string[]): string {
+  return `async () => {
+  (() => {
+    const call = codemode, api = {};
+    for (const name of ${JSON.stringify(names)}) {
+      Object.defineProperty(api, name, { value: { [name]: (...args) => call(name, ...args) }[name], writable: true, enumerable: true, configurable: true });
+    }
+    globalThis.codemode = env.codemode = api;
+  })();
+  return await (${code}
+)();
+}`;
 }

@@ -5,7 +5,7 @@
 import { jsonSchema, tool, type Tool, type ToolExecutionOptions } from "ai";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { createCodeTool, sandboxExecutor, type CodeToolOutput } from "../../src/codemode/index.ts";
+import { createCodeTool, createCodeTools, generateToolDeclarations, sandboxExecutor, type CodeToolOutput } from "../../src/codemode/index.ts";
 
 const options: ToolExecutionOptions<unknown> = { toolCallId: "call-9", messages: [], context: undefined };
 
@@ -104,5 +104,42 @@ describe("createCodeTool in the sandbox", () => {
     expect(loop.error).toMatchObject({ name: "SandboxLimitError", limit: "cpuMs" });
     expect(typeof process).toBe("object"); // the host is unharmed
     expect((await run(codeTool, "async () => typeof process + ' ' + typeof require")).result).toBe("undefined undefined");
+  });
+});
+
+/** A tool that answers its own name, for names the sandbox might treat as special. */
+const answering = (name: string) => tool({ description: `Answers ${name}.`, inputSchema: z.object({}), execute: async () => name });
+const oddNames = ["2fa", "_private", "-dash", "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "then", "ok"];
+const oddTools = Object.fromEntries(oddNames.map((name) => [name, answering(name)]));
+/** Each declared method called once; the result pairs each identifier with what its call answered. */
+const callEach = (ids: readonly string[]) => `async () => {
+  const out = [];
+  for (const id of ${JSON.stringify(ids)}) out.push([id, await codemode[id]({})]);
+  return out;
+}`;
+
+describe("tool names the sandbox could take for something else", () => {
+  const ids = ["_2fa", "_private", "_dash", "constructor", "__proto__", "toString", "hasOwnProperty", "valueOf", "then", "ok"];
+  const expected = ids.map((id, i) => [id, oddNames[i]]);
+
+  it("every declared method reaches its own tool (createCodeTool)", async () => {
+    const declarations = generateToolDeclarations(oddTools);
+    for (const id of ids) expect(declarations).toContain(`  ${id}(input?: `);
+    const codeTool = createCodeTool({ tools: oddTools });
+    expect(await run(codeTool, callEach(ids))).toEqual({ result: expected, logs: [] });
+    const keys = await run(codeTool, "async () => [Object.keys(codemode).sort(), env.codemode === codemode, typeof codemode.__proto__, codemode.constructor.name]");
+    expect(keys.result).toEqual([[...ids].sort(), true, "function", "constructor"]);
+    // Names nobody declared stay what they are on any object.
+    const plain = await run(createCodeTool({ tools: { ok: answering("ok") } }), "async () => [typeof codemode._private, codemode.constructor === Object, codemode.hasOwnProperty('ok')]");
+    expect(plain.result).toEqual(["undefined", true, true]);
+  });
+
+  it("every declared operation reaches its own tool (createCodeTools, both modes)", async () => {
+    for (const mode of ["declarations", "discovery"] as const) {
+      const { tools: made } = createCodeTools({ tools: oddTools, mode });
+      expect(await run(made.execute, callEach(ids))).toEqual({ result: expected, logs: [] });
+      const guessed = await run(made.execute, "async () => codemode._nope({})");
+      expect(guessed.error?.message).toBe("codemode._nope is not an operation of this API; find the operations and their names with the search tool");
+    }
   });
 });
