@@ -42,7 +42,7 @@ export interface ExecuteResult {
  * ```ts
  * const executor: CodeExecutor = {
  *   async execute(code, fns) {
- *     const run = new Function("codemode", `return (${code})()`); // NOT isolated: for tests only
+ *     const run = new Function("codemode", `return (${code}\n)()`); // NOT isolated: for tests only
  *     return { result: await run(fns), logs: [] };
  *   },
  * };

@@ -143,3 +143,13 @@ describe("tool names the sandbox could take for something else", () => {
     }
   });
 });
+
+describe("the model's code in the shapes models write it", () => {
+  it("code ending in a // comment runs in createCodeTools' execute and search", async () => {
+    const { tools: made } = createCodeTools({ tools: { ok: answering("ok") }, mode: "discovery" });
+    expect(await run(made.execute, "async () => {\n  return await codemode.ok({});\n}\n// done")).toEqual({ result: "ok", logs: [] });
+    expect(await run(made.execute, "async () => await codemode.ok({}) // the answer")).toEqual({ result: "ok", logs: [] });
+    const found = await run(made.search!, "async () => catalogue.operations.map((o) => o.name) // names only");
+    expect(found).toEqual({ result: ["ok"], logs: [] });
+  });
+});

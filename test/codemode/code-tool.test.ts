@@ -17,7 +17,7 @@ const inProcess: CodeExecutor = {
       logs.push({ level, message: args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ") });
     const console = { log: sink("log"), warn: sink("warn"), error: sink("error") };
     try {
-      const fn = new Function("codemode", "console", `"use strict"; return (${code});`)(fns, console) as () => Promise<unknown>;
+      const fn = new Function("codemode", "console", `"use strict"; return (${code}\n);`)(fns, console) as () => Promise<unknown>;
       return { result: await fn(), logs };
     } catch (error) {
       const e = error as Error;

@@ -66,19 +66,16 @@ export function createExecuteTool(options: ExecuteToolOptions): Tool<{ code: str
 
 /**
  * The model's function with `codemode` behind a proxy whose unknown methods throw a clear error
- * (rather than QuickJS's "not a function"), so a guessed name leads the model back to search.
+ * (rather than QuickJS's "not a function"), so a guessed name leads the model back to search. The
+ * proxy is the parameter of the function the code runs in: the code sees no other name of ours.
+ * The code ends on a line of its own, so a last `// comment` comments out nothing after it.
  */
 function withNamedMisses(fn: string): string {
-  return `async () => {
-  const api = codemode;
-  {
-    const codemode = new Proxy(api, {
-      get(target, key) {
-        if (typeof key !== "string" || key in target || key in Object.prototype || key === "then" || key === "toJSON") return target[key];
-        throw new TypeError("codemode." + key + " is not an operation of this API; find the operations and their names with the search tool");
-      },
-    });
-    return await (${fn})();
-  }
-}`;
+  return `async () => await (async (codemode) => await (${fn}
+)())(new Proxy(codemode, {
+  get(target, key) {
+    if (typeof key !== "string" || key in target || key in Object.prototype || key === "then" || key === "toJSON") return target[key];
+    throw new TypeError("codemode." + key + " is not an operation of this API; find the operations and their names with the search tool");
+  },
+}))`;
 }

@@ -92,6 +92,7 @@ function catalogueFunctions(api: CodeApi, entries: readonly CatalogueEntry[]): R
  * The model's function inside one that builds `catalogue` from the host functions, so any
  * executor (they only provide `codemode`) can run a search. The operations are copied in only when
  * the code mentions them: a search that only calls `find` and `declarations` moves no catalogue.
+ * The code ends on a line of its own, so a last `// comment` comments out nothing after it.
  */
 function withCatalogue(fn: string): string {
   const operations = fn.includes("operations") ? "await codemode.operations()" : "[]";
@@ -101,6 +102,7 @@ function withCatalogue(fn: string): string {
     find: (query, limit) => codemode.find({ query, limit }),
     declarations: (names, options) => codemode.declarations({ names, options }),
   });
-  return await (${fn})();
+  return await (${fn}
+)();
 }`;
 }
