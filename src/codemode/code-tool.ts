@@ -1,6 +1,7 @@
 /**
  * `createCodeTool`: one AI SDK tool that runs model-written code against a typed API of other tools.
  */
+import * as acorn from "acorn";
 import { tool, type Tool, type ToolExecutionOptions } from "ai";
 import { z } from "zod";
 import type { CodeExecutor, HostFunction } from "./executor.ts";
@@ -165,21 +166,62 @@ function isObjectRoot(t: ExposedTool): boolean {
 }
 
 /**
- * The model's code as a function expression: markdown fences are stripped; a bare body (no
- * `async () =>` / `function` head) is wrapped in `async () => { … }`.
+ * The model's code as a function expression, read with a JavaScript parser (acorn) rather than
+ * guessed from its first characters. Markdown fences are stripped, then:
+ * - a lone function (`async () => { … }`, `async function main() { … }`) is kept as it is, without
+ *   comments around it or a last `;`;
+ * - `export default <code>` is read as `<code>` (a function there, named or not, is kept);
+ * - otherwise the code is a body: wrapped in `async () => { … }`, its last statement returned when it
+ *   is an expression (`await codemode.ok({})`, `const r = …; r`, an IIFE `(async () => { … })()`);
+ *   a function there is called (helpers, then the main function). Code the parser refuses is wrapped
+ *   as it is, so the sandbox reports its syntax error.
  *
  * @example
  * ```ts
  * const fence = "`".repeat(3);
  * normalizeCode(`${fence}js\nasync () => 1\n${fence}`); // "async () => 1"
+ * normalizeCode("// the sum\nasync () => 1 + 1"); // "async () => 1 + 1"
  * normalizeCode("return 1;"); // "async () => {\nreturn 1;\n}"
+ * normalizeCode("const r = await codemode.ok({});\nr"); // "async () => {\nconst r = await codemode.ok({});\nreturn (r);\n}"
  * ```
  */
 export function normalizeCode(code: string): string {
   let source = code.trim();
-  const fenced = /^```[A-Za-z]*\s*\n([\s\S]*?)\n?```\s*$/.exec(source);
+  const fenced = /^```[\w+-]*[^\S\n]*\n([\s\S]*?)\n?```\s*$/.exec(source);
   if (fenced?.[1] !== undefined) source = fenced[1].trim();
-  const isFunction = /^(async\s+)?(\([^)]*\)|[A-Za-z_$][\w$]*)\s*=>/.test(source) || /^(async\s+)?function\b/.test(source);
-  return isFunction ? source.replace(/;\s*$/, "") : `async () => {\n${source}\n}`;
+  if (source === "") return "async () => {}";
+  const program = parseProgram(source);
+  const body = `async () => {\n${source}\n}`;
+  if (program === undefined) return body;
+  const [first] = program.body;
+  const last = program.body.at(-1);
+  if (program.body.length === 1 && first !== undefined) {
+    if (first.type === "ExpressionStatement" && isFunction(first.expression)) return source.slice(first.expression.start, first.expression.end);
+    if (first.type === "FunctionDeclaration") return source.slice(first.start, first.end);
+    if (first.type === "ExportDefaultDeclaration") {
+      const declared = first.declaration;
+      const text = source.slice(declared.start, declared.end);
+      return isFunction(declared) || declared.type === "FunctionDeclaration" ? text : normalizeCode(text);
+    }
+  }
+  if (last?.type !== "ExpressionStatement") return body;
+  const value = source.slice(last.expression.start, last.expression.end);
+  const returned = isFunction(last.expression) ? `(${value})()` : `(${value})`;
+  return `async () => {\n${source.slice(0, last.start)}return ${returned};\n}`;
 }
 
+/** The code as a module (await and return allowed at the top), else as a script; undefined if neither parses. */
+function parseProgram(source: string): acorn.Program | undefined {
+  for (const sourceType of ["module", "script"] as const) {
+    try {
+      return acorn.parse(source, { ecmaVersion: "latest", sourceType, allowReturnOutsideFunction: true, allowAwaitOutsideFunction: true });
+    } catch {
+      // the next reading, or none
+    }
+  }
+  return undefined;
+}
+
+function isFunction(node: acorn.Node): boolean {
+  return node.type === "ArrowFunctionExpression" || node.type === "FunctionExpression";
+}

@@ -145,10 +145,27 @@ describe("tool names the sandbox could take for something else", () => {
 });
 
 describe("the model's code in the shapes models write it", () => {
+  const codeTool = createCodeTool({ tools: { ok: answering("ok") } });
+  const shapes: Array<[string, string]> = [
+    ["a comment before the function", "// call the tool\nasync () => { return await codemode.ok({}); }"],
+    ["a comment after the function", "async () => await codemode.ok({}) // the answer"],
+    ["an IIFE", "(async () => { return await codemode.ok({}); })()"],
+    ["a bare await", "await codemode.ok({})"],
+    ["statements, then the value", "const r = await codemode.ok({});\nr"],
+    ["a named function", "async function main() { return await codemode.ok({}); }"],
+    ["helpers, then the main function", "const call = () => codemode.ok({});\nasync () => await call()"],
+    ["export default", "export default async () => await codemode.ok({});"],
+    ["a fenced block", "```javascript\nasync () => await codemode.ok({})\n```"],
+  ];
+
+  it("returns the value the code means, whatever its shape", async () => {
+    for (const [shape, code] of shapes) expect(await run(codeTool, code), shape).toEqual({ result: "ok", logs: [] });
+  });
+
   it("code ending in a // comment runs in createCodeTools' execute and search", async () => {
     const { tools: made } = createCodeTools({ tools: { ok: answering("ok") }, mode: "discovery" });
     expect(await run(made.execute, "async () => {\n  return await codemode.ok({});\n}\n// done")).toEqual({ result: "ok", logs: [] });
-    expect(await run(made.execute, "async () => await codemode.ok({}) // the answer")).toEqual({ result: "ok", logs: [] });
+    expect(await run(made.execute, "const r = await codemode.ok({}); r // the answer")).toEqual({ result: "ok", logs: [] });
     const found = await run(made.search!, "async () => catalogue.operations.map((o) => o.name) // names only");
     expect(found).toEqual({ result: ["ok"], logs: [] });
   });

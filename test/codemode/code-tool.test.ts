@@ -205,6 +205,33 @@ describe("createCodeTool", () => {
     const codeTool = createCodeTool({ tools, executor: inProcess });
     expect((await run(codeTool, "return await codemode.harmless();")).result).toBe("hi");
   });
+
+  it("reads the code with a parser: comments, IIFEs, bare expressions, named functions", async () => {
+    const fence = "`".repeat(3);
+    // A lone function is kept, without the comments around it.
+    expect(normalizeCode("// call the tool\nasync () => { return 1; }")).toBe("async () => { return 1; }");
+    expect(normalizeCode("/* sum */ async () => 1 + 1; // two")).toBe("async () => 1 + 1");
+    expect(normalizeCode("(async () => 1)")).toBe("async () => 1");
+    expect(normalizeCode("async function main() { return 3; } // main")).toBe("async function main() { return 3; }");
+    expect(normalizeCode(`${fence}javascript\n// run\nasync () => 1\n${fence}`)).toBe("async () => 1");
+    expect(normalizeCode("export default async () => 4;")).toBe("async () => 4");
+    expect(normalizeCode("export default async function () { return 5; }")).toBe("async function () { return 5; }");
+    expect(normalizeCode("export default await codemode.harmless();")).toBe("async () => {\nreturn (await codemode.harmless());\n}");
+    // A body returns its last expression.
+    expect(normalizeCode("(async () => { return 1; })()")).toBe("async () => {\nreturn ((async () => { return 1; })());\n}");
+    expect(normalizeCode("await codemode.harmless()")).toBe("async () => {\nreturn (await codemode.harmless());\n}");
+    expect(normalizeCode("const r = await codemode.harmless();\nr // the answer")).toBe("async () => {\nconst r = await codemode.harmless();\nreturn (r);\n}");
+    expect(normalizeCode("const f = () => 1;\nasync () => f()")).toBe("async () => {\nconst f = () => 1;\nreturn (async () => f())();\n}");
+    // A body without a last expression, empty code, and code the parser refuses are wrapped as they are.
+    expect(normalizeCode("if (x) return 1;\nreturn 2 // two")).toBe("async () => {\nif (x) return 1;\nreturn 2 // two\n}");
+    expect(normalizeCode("  ")).toBe("async () => {}");
+    expect(normalizeCode("const x: number = 1; x")).toBe("async () => {\nconst x: number = 1; x\n}");
+
+    const codeTool = createCodeTool({ tools, executor: inProcess });
+    for (const code of ["// hi\nasync () => await codemode.harmless()", "(async () => await codemode.harmless())()", "await codemode.harmless()", "const r = await codemode.harmless();\nr"]) {
+      expect(await run(codeTool, code)).toEqual({ result: "hi", logs: [] });
+    }
+  });
 });
 
 describe("validateJsonSchema", () => {
