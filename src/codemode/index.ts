@@ -39,6 +39,7 @@ export { mcpSource, type McpListedTool, type McpSourceOptions, type McpToolResul
 export { CATALOGUE_DECLARATIONS, type CatalogueEntry } from "./discovery/catalogue.ts";
 export { DECLARATIONS_INSTRUCTION, DISCOVERY_EXECUTE_DESCRIPTION } from "./discovery/execute-tool.ts";
 export {
+  DEFAULT_CODE_WALL_MS,
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_MAX_SEARCH_RESULT_CHARS,
   DEFAULT_REQUEST_TIMEOUT_MS,

@@ -150,3 +150,16 @@ export const DEFAULT_SEARCH_CPU_MS = 500;
  * ```
  */
 export const RUN_END_WAIT_MS = 30_000;
+
+/**
+ * Default wall clock of one code run in the default executor (`sandboxExecutor()`), in
+ * milliseconds. It includes the tool calls the code awaits, so it matches the time one OpenAPI
+ * request may take (`DEFAULT_REQUEST_TIMEOUT_MS`) rather than a plain sandbox's 5 s; CPU stays bound
+ * by the sandbox's own `cpuMs`.
+ *
+ * @example
+ * ```ts
+ * createCodeTool({ tools, executor: sandboxExecutor({ wallMs: DEFAULT_CODE_WALL_MS * 2 }) });
+ * ```
+ */
+export const DEFAULT_CODE_WALL_MS = 30_000;

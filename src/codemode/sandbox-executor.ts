@@ -3,14 +3,16 @@
  */
 import { Sandbox } from "../sandbox/index.ts";
 import type { CodeExecutor, ExecuteResult, HostFunction } from "./executor.ts";
+import { DEFAULT_CODE_WALL_MS } from "./limits.ts";
 
 /**
  * Limits of each run's sandbox; omitted fields take the sandbox's defaults (32 MiB, 50 ms CPU,
- * 5 s wall clock, 1 MiB output at the time of writing: see src/sandbox).
+ * 1 MiB output at the time of writing: see src/sandbox), except the wall clock: 30 s
+ * (`DEFAULT_CODE_WALL_MS`), since it includes the tool calls the code awaits.
  *
  * @example
  * ```ts
- * const limits: SandboxExecutorOptions = { cpuMs: 200, wallMs: 30_000 };
+ * const limits: SandboxExecutorOptions = { cpuMs: 200, wallMs: 60_000 };
  * ```
  */
 export interface SandboxExecutorOptions {
@@ -30,9 +32,10 @@ export interface SandboxExecutorOptions {
  * ```
  */
 export function sandboxExecutor(options: SandboxExecutorOptions = {}): CodeExecutor {
+  const limits = { ...options, wallMs: options.wallMs ?? DEFAULT_CODE_WALL_MS };
   return {
     async execute(code: string, fns: Readonly<Record<string, HostFunction>>): Promise<ExecuteResult> {
-      const sandbox = await Sandbox.create({ ...options, env: { codemode: dispatcher(fns) }, globalOutbound: null });
+      const sandbox = await Sandbox.create({ ...limits, env: { codemode: dispatcher(fns) }, globalOutbound: null });
       try {
         const run = await sandbox.runFunction<unknown>(withNamespace(code, Object.keys(fns)));
         const result: ExecuteResult = { logs: run.logs };

@@ -3,9 +3,10 @@
  * limits): the model's code runs isolated and reaches the tools only through `codemode`.
  */
 import { jsonSchema, tool, type Tool, type ToolExecutionOptions } from "ai";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { createCodeTool, createCodeTools, generateToolDeclarations, sandboxExecutor, type CodeToolOutput } from "../../src/codemode/index.ts";
+import { createCodeTool, createCodeTools, DEFAULT_CODE_WALL_MS, generateToolDeclarations, sandboxExecutor, type CodeToolOutput } from "../../src/codemode/index.ts";
+import { Sandbox } from "../../src/sandbox/index.ts";
 
 const options: ToolExecutionOptions<unknown> = { toolCallId: "call-9", messages: [], context: undefined };
 
@@ -168,5 +169,19 @@ describe("the model's code in the shapes models write it", () => {
     expect(await run(made.execute, "const r = await codemode.ok({}); r // the answer")).toEqual({ result: "ok", logs: [] });
     const found = await run(made.search!, "async () => catalogue.operations.map((o) => o.name) // names only");
     expect(found).toEqual({ result: ["ok"], logs: [] });
+  });
+});
+
+describe("the default executor's wall clock", () => {
+  it("is 30 s, as long as an OpenAPI request may take, unless given", async () => {
+    const create = vi.spyOn(Sandbox, "create");
+    try {
+      await run(createCodeTool({ tools: { ok: answering("ok") } }), "async () => 1");
+      await run(createCodeTool({ tools: { ok: answering("ok") }, executor: sandboxExecutor({ wallMs: 1_234 }) }), "async () => 1");
+      expect(create.mock.calls.map(([options]) => options?.wallMs)).toEqual([DEFAULT_CODE_WALL_MS, 1_234]);
+      expect(DEFAULT_CODE_WALL_MS).toBe(30_000);
+    } finally {
+      create.mockRestore();
+    }
   });
 });
