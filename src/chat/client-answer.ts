@@ -1,6 +1,6 @@
 /**
  * A client's tool result or approval applied to the stored conversation: the tool call is found,
- * checked (one of the client's tools, in a state that takes this answer), updated, stored and
+ * checked (a call the server cannot run itself, in a state that takes this answer), updated, stored and
  * broadcast. Refusals go back to the sending connection as error frames.
  */
 import type { UIMessage } from "ai";
@@ -30,7 +30,7 @@ export function applyClientAnswer<M extends UIMessage>(
   const update = applyToolAnswer(host.messages.list, toolCallId, answer, clientTools);
   if (update.kind === "not-found") return refuse(`no tool call ${JSON.stringify(toolCallId)} in this conversation`);
   if (update.kind === "server-tool") {
-    return refuse(`tool call ${JSON.stringify(toolCallId)} is of "${update.tool}", which is not one of the client's tools; its result comes from the agent`);
+    return refuse(`tool call ${JSON.stringify(toolCallId)} is of "${update.tool}", which the agent runs itself; its result comes from the agent`);
   }
   if (update.kind === "wrong-state") return refuse(`tool call ${JSON.stringify(toolCallId)} is in state "${update.state}" and takes no ${answer.kind}`);
   if (update.kind === "unchanged") return false;

@@ -152,7 +152,7 @@ export class ChatEngine<M extends UIMessage> {
       case CHAT_FRAMES.resumeAck:
         return this.resume.acknowledged(connection.id, frame.id);
       case CHAT_FRAMES.toolResult: {
-        // Results are taken for the tools the client declared when the call was made, not in this frame.
+        // The client's tools are those it declared when the call was made, not in this frame.
         const context = this.#context();
         const clientTools = clientToolNames(context.clientTools);
         if (frame.clientTools) this.#saveContext({ ...context, clientTools: frame.clientTools });

@@ -41,6 +41,16 @@ function runsOnClient(part: PartRecord, clientTools: ReadonlySet<string>): boole
   return part.providerExecuted !== true && clientTools.has(toolNameOf(part));
 }
 
+/**
+ * A tool call whose result a client may give: one the server cannot run itself. That is a call of
+ * one of the client's tools, or a stored call still waiting for its output (`input-available`): a
+ * turn ends every call of a tool the server executes with its output, or as an error when it is
+ * cut short, so a call stays waiting only when the server declares the tool without `execute`.
+ */
+function answerableByClient(part: PartRecord, clientTools: ReadonlySet<string>): boolean {
+  return part.providerExecuted !== true && (clientTools.has(toolNameOf(part)) || part.state === "input-available");
+}
+
 /** The error text of a tool call a cancel, an error or a restart cut short. */
 export const INTERRUPTED_TOOL = "interrupted before the tool finished";
 
@@ -69,15 +79,15 @@ export type ToolUpdate<M extends UIMessage> =
   | { kind: "unchanged"; message: M }
   | { kind: "not-found" }
   | { kind: "wrong-state"; state: string }
-  /** A result for a call the server runs (not one of the client's tools). */
+  /** A result for a call the server runs itself (its tool has an `execute`, or the provider ran it). */
   | { kind: "server-tool"; tool: string };
 
 export type ToolAnswer = { kind: "result"; output: unknown; failed: boolean; errorText: string | undefined } | { kind: "approval"; approved: boolean };
 
 /**
  * Applies a tool result or an approval to the message holding the call. A result is taken only
- * for a call of one of `clientTools` waiting for its output (`input-available`); an approval only
- * for a call waiting for one (`approval-requested`).
+ * for a call the server cannot run itself (see `answerableByClient`) waiting for its output
+ * (`input-available`); an approval only for a call waiting for one (`approval-requested`).
  */
 export function applyToolAnswer<M extends UIMessage>(messages: readonly M[], toolCallId: string, answer: ToolAnswer, clientTools: ReadonlySet<string>): ToolUpdate<M> {
   for (let m = messages.length - 1; m >= 0; m--) {
@@ -97,7 +107,7 @@ export function applyToolAnswer<M extends UIMessage>(messages: readonly M[], too
 }
 
 function withResult(part: PartRecord, answer: Extract<ToolAnswer, { kind: "result" }>, clientTools: ReadonlySet<string>): PartRecord | "final" | "server" | undefined {
-  if (!runsOnClient(part, clientTools)) return "server";
+  if (!answerableByClient(part, clientTools)) return "server";
   if (RANK[part.state] === 4) return "final";
   if (part.state !== "input-available") return undefined;
   const { errorText: _e, output: _o, ...rest } = part;

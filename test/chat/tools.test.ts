@@ -148,6 +148,31 @@ describe("client tools", () => {
     observer.close();
   });
 
+  test("a tool the agent declares without execute is answered by a client that declared no tools", async () => {
+    // The Agents SDK's client-side tool: the server has the tool but no `execute`; the page answers
+    // it from onToolCall with addToolOutput, without `tools` of its own (so no clientTools).
+    const model = scriptedModel(toolCallStream("c1", "getLocation", {}), textStream("You are in Paris."));
+    resetWorld(model, { getLocation: tool({ description: "The user's city", inputSchema: jsonSchema({ type: "object", properties: {} }) }) });
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "t6");
+    await client.done(client.send([userMessage("u1", "where am I?")]));
+    expect(world.options[0]!.clientTools).toBeUndefined();
+    const [, asked] = (await t.get<Chat>("Chat", "t6").history()) as UIMessage[];
+    expect(toolParts(asked)).toMatchObject([{ type: "tool-getLocation", toolCallId: "c1", state: "input-available" }]);
+
+    const mark = client.frames.length;
+    client.socket.send({ type: "cf_agent_tool_result", toolCallId: "c1", toolName: "getLocation", output: { city: "Paris" }, autoContinue: true });
+    await continuationDone(client, mark);
+    expect(client.frames.slice(mark).filter((f) => typeof f === "object" && f.type === "hearth_error")).toEqual([]);
+    expect(JSON.stringify(model.prompts[1])).toContain("Paris");
+    const history = (await t.get<Chat>("Chat", "t6").history()) as UIMessage[];
+    expect(history).toHaveLength(2);
+    expect(toolParts(history[1])).toMatchObject([{ state: "output-available", output: { city: "Paris" } }]);
+    expect(messageText(history[1])).toBe("You are in Paris.");
+    client.close();
+  });
+
   test("parallel calls: the turn continues once, after the last result", async () => {
     const model = scriptedModel(
       [

@@ -108,10 +108,26 @@ describe("tool answers", () => {
     await client.done(client.send([userMessage("u1", "delete a")]));
     const mark = client.frames.length;
     client.socket.send({ type: "cf_agent_tool_result", toolCallId: "d2", toolName: "remove", output: { removed: "a" }, autoContinue: true });
-    expect(await hearthError(client, mark)).toMatch(/not one of the client's tools/);
+    expect(await hearthError(client, mark)).toMatch(/"d2" is of "remove", which the agent runs itself/);
     const history = (await t.get<Chat>("Chat", "s5").history()) as UIMessage[];
     expect(history[1]!.parts.find((p) => p.type === "tool-remove")).toMatchObject({ state: "approval-requested" });
     expect(model.prompts).toHaveLength(1);
+    client.close();
+  });
+
+  test("a tool result for a server tool that ran is refused, whatever tools the client declares", async () => {
+    const model = scriptedModel(toolCallStream("w1", "weather", {}), textStream("Sunny."));
+    resetWorld(model, { weather: tool({ inputSchema: jsonSchema({ type: "object" }), execute: async () => ({ sky: "clear" }) }) });
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "s7");
+    await client.done(client.send([userMessage("u1", "weather?")]));
+    const mark = client.frames.length;
+    client.socket.send({ type: "cf_agent_tool_result", toolCallId: "w1", toolName: "weather", output: { sky: "storm" }, autoContinue: true, clientTools: [{ name: "weather" }] });
+    expect(await hearthError(client, mark)).toMatch(/"w1" is of "weather", which the agent runs itself/);
+    const history = (await t.get<Chat>("Chat", "s7").history()) as UIMessage[];
+    expect(history[1]!.parts.find((p) => p.type === "tool-weather")).toMatchObject({ state: "output-available", output: { sky: "clear" } });
+    expect(model.prompts).toHaveLength(2);
     client.close();
   });
 
