@@ -1,11 +1,16 @@
 /**
  * Follows chat turns that no transport stream reads: a continuation the agent
- * runs after a tool result or approval, or a turn another tab started. Their
- * chunks are folded into the transcript with the AI SDK's own message builder.
+ * runs after a tool result or approval, or a turn another tab or the agent
+ * itself started. Their chunks are folded into the transcript with the AI SDK's
+ * own message builder, and their data parts reported as the AI SDK reports a
+ * stream it reads itself (`onData`).
  */
-import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { readUIMessageStream, type ChatOnDataCallback, type UIMessage, type UIMessageChunk } from "ai";
 import { nextChunk, parseChunk } from "../client/chat-chunks.ts";
 import type { ChatResponseFrame } from "../client/chat-protocol.ts";
+
+/** The data part a `data-*` chunk carries, as `onData` gets it. */
+type DataPart<M extends UIMessage> = Parameters<ChatOnDataCallback<M>>[0];
 
 /** What the observer reads and changes. */
 export interface TurnObserverHost<M extends UIMessage> {
@@ -20,6 +25,8 @@ export interface TurnObserverHost<M extends UIMessage> {
   activeChanged(active: boolean): void;
   /** A turn was first seen after its start (a page that connected mid-turn): join it by a resume. */
   joinLate(id: string): void;
+  /** A data part (`data-*` chunk) of a followed turn, transient or not, once each. */
+  data(part: DataPart<M>): void;
   generateId(): string;
 }
 
@@ -105,7 +112,11 @@ export class TurnObserver<M extends UIMessage> {
       return;
     }
     const chunk = nextChunk(turn, frame, turn.continuation);
-    if (chunk !== undefined) turn.controller.enqueue(chunk);
+    if (chunk !== undefined) {
+      turn.controller.enqueue(chunk);
+      // A copy: the message builder keeps the chunk as the message's part and updates it in place.
+      if (chunk.type.startsWith("data-")) this.#host.data({ ...chunk } as DataPart<M>);
+    }
     if (frame.done) this.#end(turn);
   }
 

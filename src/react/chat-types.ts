@@ -64,6 +64,8 @@ export interface AgentToolCall {
 /**
  * Options for {@link useAgentChat}; the AI SDK's `useChat` options (`onFinish`,
  * `onError`, `onData`, `generateId`, `sendAutomaticallyWhen`, …) pass through.
+ * `onData` gets the data parts of every turn shown, also of those this tab did
+ * not start: continuations, other tabs' turns and the agent's own.
  *
  * @example
  * ```ts

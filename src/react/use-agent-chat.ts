@@ -123,6 +123,8 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
         update: (change) => helpers.current?.setMessages(change),
         activeChanged: setServerStreaming,
         joinLate: (id) => handlers.current.joinLate(id),
+        // The AI SDK reports the data parts of the streams it reads; these it does not read.
+        data: (part) => latest.current.onData?.(part),
         generateId,
       }),
   );

@@ -2,7 +2,9 @@
  * `hearth/react`'s `useAgentChat` in a real browser, on a `useAgent` socket whose query carries an
  * auth token that the worker checks on every request: the stored transcript is loaded with that
  * query (as the Agents SDK does, without PartySocket's `_pk`), a history request that fails after
- * a reconnect leaves the transcript shown, and `experimental_throttle` sets the render throttle.
+ * a reconnect leaves the transcript shown, `experimental_throttle` sets the render throttle, a
+ * tool the agent declares without `execute` is answered from `onToolCall`, and `onData` gets the
+ * data parts of turns the page did not start (a continuation, another tab's turn).
  *
  * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
@@ -43,6 +45,34 @@ class Chat extends AIChatAgent {
   }
 }
 
+/**
+ * Asks the page for the user's city with a tool call it leaves waiting (a tool the agent declares
+ * without `execute`); the continuation after the page's answer sends a transient data part, then
+ * answers with the city.
+ */
+class ToolChat extends AIChatAgent {
+  override async onChatMessage(): Promise<Response> {
+    const last = this.messages.at(-1);
+    const answer = last?.role === "assistant" ? last.parts.find((part) => part.type === "tool-getLocation" && part.state === "output-available") : undefined;
+    const city = (answer as { output?: { city?: string } } | undefined)?.output?.city;
+    const stream = createUIMessageStream({
+      execute: ({ writer }) => {
+        writer.write({ type: "start" });
+        if (city === undefined) {
+          writer.write({ type: "tool-input-available", toolCallId: "where-1", toolName: "getLocation", input: {} });
+        } else {
+          writer.write({ type: "data-mark", data: "continuation", transient: true });
+          writer.write({ type: "text-start", id: "t" });
+          writer.write({ type: "text-delta", id: "t", delta: `You are in ${city}.` });
+          writer.write({ type: "text-end", id: "t" });
+        }
+        writer.write({ type: "finish" });
+      },
+    });
+    return createUIMessageStreamResponse({ stream });
+  }
+}
+
 const HTML = `<!doctype html>
 <html>
   <head><meta charset="utf-8"><title>useAgentChat</title></head>
@@ -74,7 +104,7 @@ describe.skipIf(!hasChromium)(
         tmpPrefix: "hearth-browser-chat-",
         entry: FIXTURE,
         html: HTML,
-        agents: { Chat },
+        agents: { Chat, ToolChat },
         timeout: WAIT,
         // The worker refuses connections and requests without the token.
         route: async (request, env) =>
@@ -94,8 +124,7 @@ describe.skipIf(!hasChromium)(
     afterAll(() => app.close());
 
     /** Opens the page on a room whose agent already stores {@link TRANSCRIPT}. */
-    async function openRoom(search = ""): Promise<{ page: Page; room: string; warnings: string[] }> {
-      const room = uniqueName("room");
+    async function openRoom(search = "", room = uniqueName("room")): Promise<{ page: Page; room: string; warnings: string[] }> {
       await app.host!.invoke("Chat", room, "persistMessages", [TRANSCRIPT]);
       const page = await app.open(`?room=${room}${search}`);
       const warnings: string[] = [];
@@ -155,6 +184,29 @@ describe.skipIf(!hasChromium)(
       // The end of the turn is a change of status: the whole answer renders at once.
       await expect.poll(text(page, "status"), { timeout: WAIT }).toBe("ready");
       expect(await text(page, "answer")()).toBe("first second");
+    });
+
+    test("a tool the agent declares without execute is answered from onToolCall; onData gets the continuation's data parts", async () => {
+      const before = app.problems.length;
+      const page = await app.open(`?agent=ToolChat&room=${uniqueName("room")}`);
+      await expect.poll(text(page, "loading"), { timeout: WAIT }).toBe("false");
+      await click(page, "send");
+      await expect.poll(text(page, "answer"), { timeout: WAIT }).toBe("You are in Paris.");
+      await expect.poll(text(page, "marks"), { timeout: WAIT }).toBe("continuation");
+      expect(app.problems.slice(before)).toEqual([]);
+    });
+
+    test("onData gets the data parts of another tab's turn", async () => {
+      const before = app.problems.length;
+      const { page: sender, room } = await openRoom();
+      const { page: watcher } = await openRoom("", room);
+      await expect.poll(text(sender, "loading"), { timeout: WAIT }).toBe("false");
+      await expect.poll(text(watcher, "loading"), { timeout: WAIT }).toBe("false");
+      await click(sender, "send");
+      await expect.poll(text(sender, "marks"), { timeout: WAIT }).toBe("1,2");
+      await expect.poll(text(watcher, "answer"), { timeout: WAIT }).toBe("first second");
+      expect(await text(watcher, "marks")()).toBe("1,2");
+      expect(app.problems.slice(before)).toEqual([]);
     });
   },
 );

@@ -195,6 +195,7 @@ describe("AgentChatTransport against an AIChatAgent", () => {
         if (!active) settled.push(lastText(transcript));
       },
       joinLate: () => {},
+      data: () => {},
       generateId: () => crypto.randomUUID(),
     });
     // The acknowledgement of the resumed stream is held back until the turn has ended.

@@ -9,13 +9,14 @@ import { applyMessageUpdate, mergeServerMessages, pendingToolCalls, prependMissi
 import { TurnObserver } from "../../src/react/chat-observer.ts";
 
 function host(initial: UIMessage[]) {
-  const state = { messages: initial, active: [] as boolean[], late: [] as string[] };
+  const state = { messages: initial, active: [] as boolean[], late: [] as string[], data: [] as unknown[] };
   let next = 0;
   const observer = new TurnObserver<UIMessage>({
     messages: () => state.messages,
     update: (change) => void (state.messages = change(state.messages)),
     activeChanged: (active) => state.active.push(active),
     joinLate: (id) => state.late.push(id),
+    data: (part) => state.data.push(part),
     generateId: () => `local-${next++}`,
   });
   return { state, observer };
@@ -105,6 +106,28 @@ describe("TurnObserver", () => {
     observer.handle(frame("r3", null));
     await settle();
     expect(state.messages[1]!.parts.at(-1)).toMatchObject({ type: "text", text: "one two" });
+  });
+
+  test("data parts of a followed turn are reported, transient ones too, each once across a replay", async () => {
+    const { state, observer } = host([user, waiting]);
+    observer.handle(frame("c2", { type: "start" }, { continuation: true, seq: 0 }));
+    observer.handle(frame("c2", { type: "data-progress", id: "p", data: { step: 1 } }, { continuation: true, seq: 1 }));
+    observer.handle(frame("c2", { type: "data-mark", data: "thinking", transient: true }, { continuation: true, seq: 2 }));
+    observer.interrupt();
+    observer.reattach("c2");
+    observer.handle(frame("c2", { type: "start" }, { continuation: true, seq: 0, replay: true }));
+    observer.handle(frame("c2", { type: "data-progress", id: "p", data: { step: 1 } }, { continuation: true, seq: 1, replay: true }));
+    observer.handle(frame("c2", { type: "data-mark", data: "thinking", transient: true }, { continuation: true, seq: 2, replay: true }));
+    observer.handle(frame("c2", { type: "data-progress", id: "p", data: { step: 2 } }, { continuation: true, seq: 3, replay: true }));
+    observer.handle(frame("c2", null, { continuation: true }));
+    await settle();
+    expect(state.data).toEqual([
+      { type: "data-progress", id: "p", data: { step: 1 } },
+      { type: "data-mark", data: "thinking", transient: true },
+      { type: "data-progress", id: "p", data: { step: 2 } },
+    ]);
+    // The transient part is not kept in the message; the other one is, reconciled by id.
+    expect(state.messages[1]!.parts.filter((part) => part.type.startsWith("data-"))).toEqual([{ type: "data-progress", id: "p", data: { step: 2 } }]);
   });
 
   test("interrupted turns the agent could not resume end", () => {
