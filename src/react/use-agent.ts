@@ -281,15 +281,29 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   });
   socketRef.current = socket;
 
-  // A replaced socket (new address or options) or an unmount ends the calls made on the old one;
-  // calls not sent yet are dropped rather than delivered to a different instance.
-  useEffect(
-    () => () => {
-      calls.rejectSentOn(socket, CLOSED);
-      calls.rejectUnsent("Call discarded: the connection was replaced before it could be sent");
-    },
-    [calls, socket],
-  );
+  // A replaced socket (new address or options) ends the calls sent on it. Calls not sent yet are
+  // dropped when the address changes, rather than delivered to a different instance; a new socket
+  // for the same address sends them.
+  const previous = useRef<{ socket: PartySocket; addressKey: string } | null>(null);
+  useEffect(() => {
+    const before = previous.current;
+    previous.current = { socket, addressKey };
+    if (before === null) return;
+    if (before.socket !== socket) calls.rejectSentOn(before.socket, CLOSED);
+    if (before.addressKey !== addressKey) calls.rejectUnsent("Call discarded: the agent address changed before it could be sent");
+  }, [calls, socket, addressKey]);
+  // An unmount ends every call. Strict Mode's rehearsal of one (effects cleaned up, then at once run
+  // again, the socket kept) does not: a call made in a mount effect goes out when the socket opens.
+  const mounted = useRef(false);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+      queueMicrotask(() => {
+        if (!mounted.current) calls.rejectAll(CLOSED);
+      });
+    };
+  }, [calls]);
 
   // A new address is a new instance: no identity change to report, and resolved ready signals of other addresses go.
   useEffect(() => {

@@ -1,6 +1,8 @@
 /**
  * `hearth/react`'s `useAgent` in a real browser: a React page bundled with
  * esbuild, served by a Hearth server on loopback, opened in headless Chromium.
+ * Calls, state sync, a reload and a call made as the page mounts (Strict
+ * Mode too).
  *
  * Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`);
  * without it the suite is skipped.
@@ -22,12 +24,16 @@ const CLIENT_COUNT = 42;
 const INSTANCE = "lobby/β 1";
 
 class Counter extends Agent<unknown, { count: number }> {
-  static callables = ["increment"];
+  static callables = ["increment", "whoami"];
   override initialState = { count: 0 };
 
   increment(by: number): number {
     this.setState({ count: this.state.count + by });
     return this.state.count;
+  }
+
+  whoami(): string {
+    return this.name;
   }
 
   /** Server-side read for the test; not callable from clients. */
@@ -39,7 +45,11 @@ class Counter extends Agent<unknown, { count: number }> {
 const HTML = `<!doctype html>
 <html>
   <head><meta charset="utf-8"><title>useAgent</title></head>
-  <body><div id="root"></div><script type="module" src="/app.js"></script></body>
+  <body>
+    <p>calls on mount: <output data-testid="mount-calls"></output></p>
+    <div id="root"></div>
+    <script type="module" src="/app.js"></script>
+  </body>
 </html>`;
 
 
@@ -99,6 +109,15 @@ describe.skipIf(!hasChromium)(
       // The agent itself, read on the server, agrees with what the pages show.
       expect(await app.host?.invoke("Counter", INSTANCE, "read", [])).toBe(CLIENT_COUNT + 1);
 
+      expect(problems).toEqual([]);
+    });
+
+    test("a call made as the page mounts goes out once the socket opens, in Strict Mode too", async () => {
+      const plain = await app.open("?name=mount-plain");
+      await expect.poll(text(plain, "mount-calls"), { timeout: WAIT }).toBe("ok:mount-plain");
+      // Strict Mode runs the mount effects twice, with a rehearsed unmount in between: both calls are answered.
+      const strict = await app.open("?name=mount-strict&strict");
+      await expect.poll(text(strict, "mount-calls"), { timeout: WAIT }).toBe("ok:mount-strict,ok:mount-strict");
       expect(problems).toEqual([]);
     });
 
