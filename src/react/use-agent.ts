@@ -143,6 +143,9 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   latest.current = options;
   const addressRef = useRef(addressKey);
   addressRef.current = addressKey;
+  const destination: Destination = { basePath: address.basePath, path: address.path, host: resolved?.host };
+  const destinationRef = useRef(destination);
+  destinationRef.current = destination;
   const socketRef = useRef<PartySocket | null>(null);
 
   const [calls] = useState(() => new PendingCalls());
@@ -208,9 +211,17 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     if (!ready) readies.set(key, (ready = new ReadySignal()));
     return ready;
   };
+  /**
+   * The socket of the hook's address; null for one render after the address changed, while
+   * `usePartySocket` still returns the previous address's socket (it makes the new one in an effect).
+   */
+  const liveSocket = (): PartySocket | null => {
+    const current = socketRef.current;
+    return current !== null && connectsTo(current, destinationRef.current) ? current : null;
+  };
   const identify = (target: object, found: Identity | undefined): void => {
     if (!found) return;
-    if (target === socketRef.current) {
+    if (target === liveSocket()) {
       identities.record(found, latest.current.onIdentityChange);
       readyFor(addressRef.current).resolve();
     }
@@ -227,7 +238,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     shouldReconnectOnClose: policy.decide,
     onOpen(event) {
       if (event.target) opened.add(event.target);
-      const current = socketRef.current;
+      const current = liveSocket();
       if (current) calls.flush(current);
       setFailure(null);
       latest.current.onOpen?.(event);
@@ -263,7 +274,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
       if (target !== null) {
         handshakeOf(target).reset();
         calls.rejectSentOn(target, CLOSED);
-        if (target === socketRef.current) {
+        if (target === liveSocket()) {
           readyFor(addressRef.current).reset();
           const reconnecting = target.shouldReconnect && !final;
           if (!reconnecting) calls.rejectUnsent(CLOSED);
@@ -328,12 +339,13 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
 
   const call = useCallback<UntypedAgentCall>(
     <T>(method: string, args: unknown[] = [], callOptions?: CallOptionsInput<T>): Promise<T> => {
-      const current = socketRef.current;
+      const current = liveSocket();
       if (current !== null && failedRef.current !== null && current.readyState === current.CLOSED) {
         return Promise.reject(new Error(CLOSED));
       }
       return calls.start<T>(
         (request) => {
+          // Waits for the socket when it is not open, or is still the previous address's.
           if (current === null || current.readyState !== current.OPEN) return null;
           current.send(request);
           return current;
@@ -352,7 +364,8 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     setStateValue(next);
     latest.current.onStateUpdate?.(next, "client");
   }, []);
-  const current = identity?.socket === socket ? identity : undefined;
+  // The identity of this socket, if it connects to this render's address (not the previous one's).
+  const current = identity?.socket === socket && connectsTo(socket, destination) ? identity : undefined;
   const result = socket as unknown as AgentSocketWith<unknown, unknown, UntypedAgentCall>;
   result.agent = current?.agent ?? kebab;
   result.name = current?.name ?? instance;
@@ -366,6 +379,23 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   result.setState = setState;
   result.getHttpUrl = () => httpUrlOf(socket, latest.current.query);
   return result;
+}
+
+/** Where a socket connects: the URL path options and, when given, the host. */
+interface Destination {
+  basePath: string;
+  path: string | undefined;
+  host: string | undefined;
+}
+
+/** Whether `socket` was made for `destination`. */
+function connectsTo(socket: PartySocket, destination: Destination): boolean {
+  const options = socket.partySocketOptions;
+  return (
+    options.basePath === destination.basePath &&
+    (options.path || undefined) === destination.path &&
+    (destination.host === undefined || options.host === destination.host)
+  );
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * `hearth/react`'s `useAgent` in a real browser: a React page bundled with
  * esbuild, served by a Hearth server on loopback, opened in headless Chromium.
- * Calls, state sync, a reload and a call made as the page mounts (Strict
- * Mode too).
+ * Calls, state sync, a reload, a call made as the page mounts (Strict Mode
+ * too) and a change of instance.
  *
  * Needs Chromium at /usr/bin/chromium (Debian: `apt-get install chromium`);
  * without it the suite is skipped.
@@ -46,7 +46,8 @@ const HTML = `<!doctype html>
 <html>
   <head><meta charset="utf-8"><title>useAgent</title></head>
   <body>
-    <p>calls on mount: <output data-testid="mount-calls"></output></p>
+    <p>calls on mount: <output data-testid="mount-calls"></output>; calls once identified: <output data-testid="identified-calls"></output></p>
+    <p>renders (name:identified): <output data-testid="renders"></output></p>
     <div id="root"></div>
     <script type="module" src="/app.js"></script>
   </body>
@@ -118,6 +119,23 @@ describe.skipIf(!hasChromium)(
       // Strict Mode runs the mount effects twice, with a rehearsed unmount in between: both calls are answered.
       const strict = await app.open("?name=mount-strict&strict");
       await expect.poll(text(strict, "mount-calls"), { timeout: WAIT }).toBe("ok:mount-strict,ok:mount-strict");
+      expect(problems).toEqual([]);
+    });
+
+    test("after a change of instance, the hook says it is identified only once the new instance is", async () => {
+      const page = await app.open("?name=switch-a&strict");
+      await expect.poll(text(page, "identified-calls"), { timeout: WAIT }).toBe("switch-a→switch-a");
+      const before = ((await text(page, "renders")()) ?? "").split(",").length;
+      await click(page, "switch");
+      await expect.poll(text(page, "identity"), { timeout: WAIT }).toBe("counter/switch-a-next");
+      await expect.poll(async () => (await text(page, "identified-calls")())?.endsWith("switch-a-next→switch-a-next"), { timeout: WAIT }).toBe(true);
+      await expect.poll(text(page, "identified"), { timeout: WAIT }).toBe("true");
+      // No render after the switch shows the old instance as the one connected, nor the new one
+      // as identified before it is: the effect waiting for `identified` ran once, on the new instance.
+      const after = ((await text(page, "renders")()) ?? "").split(",").slice(before);
+      expect(after.filter((render) => render.endsWith(":true") && render !== "switch-a-next:true")).toEqual([]);
+      expect(after).toContain("switch-a-next:false");
+      expect(await text(page, "identified-calls")()).toBe("switch-a→switch-a,switch-a-next→switch-a-next");
       expect(problems).toEqual([]);
     });
 
