@@ -31,6 +31,8 @@ export interface ChatConnection {
  * ```
  */
 export interface ChatRequestInfo<M extends UIMessage = UIMessage> {
+  /** The id of the AI SDK chat sending the request. */
+  chatId: string;
   messages: M[];
   trigger: "submit-message" | "regenerate-message";
   messageId: string | undefined;
@@ -166,8 +168,8 @@ export class AgentChatTransport<M extends UIMessage = UIMessage> implements Chat
   }
 
   async sendMessages(options: Parameters<ChatTransport<M>["sendMessages"]>[0]): Promise<ReadableStream<UIMessageChunk>> {
-    const { messages, trigger, messageId, abortSignal, body } = options;
-    const extra = (await this.#options.body?.({ messages, trigger, messageId })) ?? {};
+    const { chatId, messages, trigger, messageId, abortSignal, body } = options;
+    const extra = (await this.#options.body?.({ chatId, messages, trigger, messageId })) ?? {};
     if (abortSignal?.aborted) throw abortError();
     const id = randomId();
     const last = messages.at(-1);

@@ -141,12 +141,13 @@ export function useAgentChat<M extends UIMessage>(options: UseAgentChatOptions<M
           if (messageId !== undefined && messageIds === undefined) handlers.current.turnSkipped(messageId);
         },
         isObserved: (id) => observer.has(id),
-        body: async ({ messages, trigger, messageId }) => {
+        // One transport for every conversation the hook shows: `chatId` is the one sending.
+        body: async ({ chatId, messages, trigger, messageId }) => {
           const { body, prepareSendMessagesRequest } = latest.current;
           const extra: Record<string, unknown> = { ...(typeof body === "function" ? await body() : body) };
           const tools = clientTools();
           if (tools !== undefined) extra.clientTools = tools;
-          const prepared = await prepareSendMessagesRequest?.({ id: chatKey, messages, trigger, messageId });
+          const prepared = await prepareSendMessagesRequest?.({ id: chatId, messages, trigger, messageId });
           return { ...extra, ...prepared?.body };
         },
       }),

@@ -4,7 +4,8 @@
  * query (as the Agents SDK does, without PartySocket's `_pk`), a history request that fails after
  * a reconnect leaves the transcript shown, `experimental_throttle` sets the render throttle, a
  * tool the agent declares without `execute` is answered from `onToolCall`, and `onData` gets the
- * data parts of turns the page did not start (a continuation, another tab's turn).
+ * data parts of turns the page did not start (a continuation, another tab's turn), and
+ * `prepareSendMessagesRequest` gets the id of the conversation shown, also after a change of room.
  *
  * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
@@ -78,7 +79,8 @@ const HTML = `<!doctype html>
   <head><meta charset="utf-8"><title>useAgentChat</title></head>
   <body>
     <p>data parts: <output data-testid="marks"></output>, transcripts rendered while streaming:
-      <output data-testid="streaming-transcripts">0</output>, getInitialMessages url: <output data-testid="loader-url"></output></p>
+      <output data-testid="streaming-transcripts">0</output>, getInitialMessages url: <output data-testid="loader-url"></output>,
+      prepareSendMessagesRequest ids: <output data-testid="prepared-ids"></output></p>
     <div id="root"></div>
     <script type="module" src="/app.js"></script>
   </body>
@@ -194,6 +196,20 @@ describe.skipIf(!hasChromium)(
       await expect.poll(text(page, "answer"), { timeout: WAIT }).toBe("You are in Paris.");
       await expect.poll(text(page, "marks"), { timeout: WAIT }).toBe("continuation");
       expect(app.problems.slice(before)).toEqual([]);
+    });
+
+    test("prepareSendMessagesRequest gets the id of the conversation shown, also after a change of room", async () => {
+      const { page, room } = await openRoom();
+      await expect.poll(text(page, "loading"), { timeout: WAIT }).toBe("false");
+      await click(page, "send");
+      await expect.poll(text(page, "answer"), { timeout: WAIT }).toBe("first second");
+      await app.host!.invoke("Chat", `${room}-b`, "persistMessages", [TRANSCRIPT]);
+      await click(page, "next-room");
+      await expect.poll(text(page, "count"), { timeout: WAIT }).toBe("2");
+      await click(page, "send");
+      await expect.poll(async () => (await text(page, "prepared-ids")())?.split(" ").length, { timeout: WAIT }).toBe(2);
+      const ids = ((await text(page, "prepared-ids")()) ?? "").split(" ").map((id) => new URL(id).pathname);
+      expect(ids).toEqual([`/agents/chat/${room}`, `/agents/chat/${room}-b`]);
     });
 
     test("onData gets the data parts of another tab's turn", async () => {

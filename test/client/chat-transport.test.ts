@@ -65,7 +65,14 @@ const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 describe("AgentChatTransport", () => {
   test("sends a turn as cf_agent_use_chat_request and streams its chunks until done", async () => {
     const socket = new FakeSocket();
-    const transport = new AgentChatTransport({ agent: socket, body: () => ({ timezone: "UTC" }) });
+    const asked: unknown[] = [];
+    const transport = new AgentChatTransport({
+      agent: socket,
+      body: (request) => {
+        asked.push(request);
+        return { timezone: "UTC" };
+      },
+    });
     const stream = await transport.sendMessages({
       chatId: "c",
       messages: [user],
@@ -83,6 +90,7 @@ describe("AgentChatTransport", () => {
       timezone: "UTC",
       extra: 1,
     });
+    expect(asked).toEqual([{ chatId: "c", messages: [user], trigger: "submit-message", messageId: undefined }]);
     socket.chunk(id, { type: "start", messageId: "a1" }, { seq: 0 });
     socket.chunk(id, text("Hi"), { seq: 1 });
     socket.done(id);
