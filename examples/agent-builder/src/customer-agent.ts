@@ -9,6 +9,7 @@ import { callable, type StateSource, type WorkerLoader } from "hearth";
 import { AIChatAgent, chatModelFromEnv, type ChatFinishCallback, type ChatModelChoice, type OnChatMessageOptions } from "hearth/chat";
 import { checkTool, checkToolLoads, runCustomerTool, toolSetOf, type CustomerTool } from "./customer-tools.ts";
 import { BUILDER_LIMITS } from "./limits.ts";
+import { modelErrorMessage } from "./model-error.ts";
 
 /** What the agent reads from `env`: the loader, model keys (see `chatModelFromEnv`) and the demo model's pace. */
 export interface Env {
@@ -98,7 +99,8 @@ export class CustomerAgent extends AIChatAgent<Env, CustomerState> {
       abortSignal,
       onFinish,
     });
-    return result.toUIMessageStreamResponse();
+    // The customer's page shows why a reply failed (a refused key, an unknown model), never the key itself.
+    return result.toUIMessageStreamResponse({ onError: (error) => modelErrorMessage(error, this.env), redactToolErrors: false });
   }
 
   #run(customerTool: CustomerTool, input: string): Promise<unknown> {

@@ -14,6 +14,7 @@ import {
   type ChatModelChoice,
   type OnChatMessageOptions,
 } from "hearth/chat";
+import { modelErrorMessage } from "./model-error.ts";
 
 /** Variables the agent reads: model keys (see `chatModelFromEnv`) and the demo model's pace. */
 export type Env = Record<string, string | undefined>;
@@ -68,7 +69,8 @@ export class Chat extends AIChatAgent<Env, ChatState> {
       abortSignal,
       onFinish,
     });
-    return result.toUIMessageStreamResponse();
+    // The page shows why a reply failed (a refused key, an unknown model), never the key itself.
+    return result.toUIMessageStreamResponse({ onError: (error) => modelErrorMessage(error, this.env), redactToolErrors: false });
   }
 
   #model(): Promise<ChatModelChoice> {
