@@ -51,3 +51,18 @@ it("cancels a reminder", async () => {
   expect(await board.inbox()).toEqual([]);
   expect(await board.upcoming()).toEqual([]);
 });
+
+it("answers a request it cannot use with 400 and the reason, and sets nothing", async () => {
+  const post = async (query: string) => {
+    const response = await t.fetch(`/agents/reminders/ada?${query}`, { method: "POST" });
+    return { status: response.status, body: (await response.json()) as { error?: string; at?: string } };
+  };
+  expect(await post("in=abc")).toEqual({ status: 400, body: { error: 'in is a number of seconds, such as in=60; got "abc"' } });
+  expect((await post("in=")).status).toBe(400);
+  expect((await post("in=-5")).status).toBe(400);
+  expect(await post("in=99999999999")).toEqual({ status: 400, body: { error: "A delay is a number of seconds from 0 to 31536000 (a year); got 99999999999" } });
+  expect(await post("in=60&text=")).toEqual({ status: 400, body: { error: "A reminder's text is 1 to 1000 characters" } });
+  await expect(t.get<Reminders>("Reminders", "ada").remind("next tuesday", "x")).rejects.toThrow("an ISO date such as 2030-03-05T09:00:00Z");
+  expect(await t.get<Reminders>("Reminders", "ada").upcoming()).toEqual([]);
+  expect(await post("in=90&text=stretch")).toEqual({ status: 200, body: { id: expect.any(String), at: "2030-03-01T12:01:30.000Z" } });
+});

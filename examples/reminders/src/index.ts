@@ -6,6 +6,32 @@ interface Reminder {
   text: string;
 }
 
+/** The furthest ahead a reminder may be set, in seconds (a year). */
+const MAX_DELAY_SECONDS = 365 * 24 * 60 * 60;
+/** The longest reminder text, in characters. */
+const MAX_TEXT_CHARS = 1_000;
+
+/** A reminder asked for with a time or a text that cannot be used; the HTTP API answers it with 400. */
+export class BadReminder extends RangeError {
+  override name = "BadReminder";
+}
+
+/** When a reminder is due: `when` seconds from now, or the ISO date `when`. Throws BadReminder otherwise. */
+function dueAt(when: unknown): number | Date {
+  if (typeof when === "number") {
+    if (Number.isFinite(when) && when >= 0 && when <= MAX_DELAY_SECONDS) return when;
+    throw new BadReminder(`A delay is a number of seconds from 0 to ${MAX_DELAY_SECONDS} (a year); got ${when}`);
+  }
+  const date = typeof when === "string" ? new Date(when) : undefined;
+  if (date !== undefined && !Number.isNaN(date.getTime())) return date;
+  throw new BadReminder(`A reminder's time is a number of seconds or an ISO date such as 2030-03-05T09:00:00Z; got ${JSON.stringify(when)}`);
+}
+
+function checkText(text: unknown): string {
+  if (typeof text === "string" && text.trim() !== "" && text.length <= MAX_TEXT_CHARS) return text;
+  throw new BadReminder(`A reminder's text is 1 to ${MAX_TEXT_CHARS} characters`);
+}
+
 /**
  * One reminder board per name: `/agents/reminders/<name>`. Reminders are durable schedules in the
  * agent's own database: they fire after restarts, and a missed daily digest runs once on the way up.
@@ -19,8 +45,7 @@ export class Reminders extends Agent<Env> {
 
   /** Remind in `seconds`, or at an ISO date. */
   @callable() async remind(when: number | string, text: string): Promise<Schedule<Reminder>> {
-    const at = typeof when === "number" ? when : new Date(when);
-    return this.schedule(at, "deliver", { text });
+    return this.schedule(dueAt(when), "deliver", { text: checkText(text) });
   }
 
   @callable() async upcoming(): Promise<Array<{ id: string; text: string; at: string }>> {
@@ -56,8 +81,16 @@ export class Reminders extends Agent<Env> {
     // POST /agents/reminders/<name>?in=60&text=stretch
     const url = new URL(request.url);
     if (request.method === "POST") {
-      const schedule = await this.remind(Number(url.searchParams.get("in") ?? 60), url.searchParams.get("text") ?? "ping");
-      return Response.json({ id: schedule.id, at: new Date(schedule.dueAt).toISOString() });
+      const seconds = url.searchParams.get("in") ?? "60";
+      try {
+        // Number("") is 0 and Number("abc") NaN: only digits (a decimal point allowed) are a delay.
+        if (!/^\s*\d+(\.\d+)?\s*$/.test(seconds)) throw new BadReminder(`in is a number of seconds, such as in=60; got ${JSON.stringify(seconds)}`);
+        const schedule = await this.remind(Number(seconds), url.searchParams.get("text") ?? "ping");
+        return Response.json({ id: schedule.id, at: new Date(schedule.dueAt).toISOString() });
+      } catch (error) {
+        if (error instanceof BadReminder) return Response.json({ error: error.message }, { status: 400 });
+        throw error;
+      }
     }
     return Response.json({ upcoming: await this.upcoming(), inbox: this.inbox() });
   }
