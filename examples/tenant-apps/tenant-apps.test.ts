@@ -1,4 +1,7 @@
 // Per-tenant code: each customer's apps run in their own sandboxes, with only their own data.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createTestEnv, type TestEnv } from "hearth/testing";
 import { Tenant } from "./src/index.ts";
@@ -54,4 +57,17 @@ it("contains hostile apps: no network, no host, bounded CPU; the agent keeps ser
     { name: "spin", version: 1 },
   ]);
   await expect(acme.deploy("../etc", "x")).rejects.toThrow(/App names/);
+});
+
+it("deploys from the command line as the README shows (deploy.ts, over the agent's WebSocket)", async () => {
+  const host = new URL(await t.url()).host;
+  const run = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [fileURLToPath(new URL("./deploy.ts", import.meta.url)), ...args, host]);
+  const { stdout } = await run("acme", "counter", fileURLToPath(new URL("./apps/counter.js", import.meta.url)));
+  expect(stdout).toBe(`acme/counter version 1: http://${host}/agents/tenant/acme/apps/counter/\n`);
+  expect(await (await t.fetch("/agents/tenant/acme/apps/counter/hello")).json()).toEqual({ visits: 1, path: "/agents/tenant/acme/apps/counter/hello" });
+  await expect(run("acme", "../etc", fileURLToPath(new URL("./apps/counter.js", import.meta.url)))).rejects.toMatchObject({
+    code: 1,
+    stderr: "deploy failed: App names are 1-40 of a-z, 0-9 and -, starting with a letter\n",
+  });
 });
