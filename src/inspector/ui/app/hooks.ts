@@ -1,5 +1,5 @@
 /** Loading data from the API into a view. */
-import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useState } from "preact/hooks";
 import { api } from "./api.ts";
 
 export interface Resource<T> {
@@ -9,29 +9,38 @@ export interface Resource<T> {
   reload: () => void;
 }
 
-/** GETs `path` (skipped while null) and again on `reload()`, or every `refreshMs` when given. */
+/** What a GET answered, and for which path. */
+interface Answer<T> {
+  path: string | null;
+  data: T | undefined;
+  error: Error | undefined;
+}
+
+/**
+ * GETs `path` (skipped while null) and again on `reload()`, or every `refreshMs` when given. What was
+ * read belongs to its path: once the path changes (another agent, another run), nothing of the last
+ * one's answer is shown while the new one loads.
+ */
 export function useApi<T>(path: string | null, refreshMs?: number): Resource<T> {
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<Error | undefined>(undefined);
-  const [loading, setLoading] = useState(path !== null);
+  const [answer, setAnswer] = useState<Answer<T>>({ path: null, data: undefined, error: undefined });
+  const [fetching, setFetching] = useState(false);
   const [tick, setTick] = useState(0);
-  const current = useRef(path);
-  current.current = path;
   useEffect(() => {
     if (path === null) return undefined;
     let live = true;
-    setLoading(true);
+    setFetching(true);
     api<T>(path).then(
       (value) => {
         if (!live) return;
-        setData(value);
-        setError(undefined);
-        setLoading(false);
+        setAnswer({ path, data: value, error: undefined });
+        setFetching(false);
       },
       (failure: unknown) => {
         if (!live) return;
-        setError(failure instanceof Error ? failure : new Error(String(failure)));
-        setLoading(false);
+        const error = failure instanceof Error ? failure : new Error(String(failure));
+        // A refresh that failed keeps what this path showed, under the error.
+        setAnswer((old) => ({ path, data: old.path === path ? old.data : undefined, error }));
+        setFetching(false);
       },
     );
     return () => {
@@ -44,7 +53,8 @@ export function useApi<T>(path: string | null, refreshMs?: number): Resource<T> 
     return () => clearInterval(timer);
   }, [refreshMs, path]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  return { data, error, loading, reload };
+  const own = path !== null && answer.path === path;
+  return { data: own ? answer.data : undefined, error: own ? answer.error : undefined, loading: path !== null && (!own || fetching), reload };
 }
 
 /** Runs an action (a write), remembering whether it is busy and how it failed. */

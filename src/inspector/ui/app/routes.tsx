@@ -15,6 +15,10 @@ import { route } from "./router.ts";
 
 const MetricsView = lazy(() => import("./views/metrics.tsx"));
 
+/**
+ * The routed view. A view showing one thing (an instance, a run, a trace) is keyed by what it shows:
+ * moving to another one starts afresh, with nothing typed, ticked or paged carried over.
+ */
 export function Routed() {
   const { segments, query } = route.value;
   const [section = "", a, b, c, d] = segments;
@@ -22,18 +26,22 @@ export function Routed() {
     case "":
       return <OverviewView />;
     case "agents":
-      if (a !== undefined && b !== undefined)
-        return <InstanceView agent={{ class: a, name: b, sub: query.get("sub") ?? undefined }} tab={c ?? "state"} />;
+      if (a !== undefined && b !== undefined) {
+        const sub = query.get("sub") ?? undefined;
+        return <InstanceView key={keyOf(a, b, sub)} agent={{ class: a, name: b, sub }} tab={c ?? "state"} />;
+      }
       return <AgentsView agentClass={a} query={query} />;
     case "workflows":
-      if (a !== undefined && b !== undefined) return <WorkflowView workflow={a} id={b} />;
+      if (a !== undefined && b !== undefined) return <WorkflowView key={keyOf(a, b)} workflow={a} id={b} />;
       return <WorkflowsView query={query} />;
     case "team-runs":
-      if (a !== undefined && b !== undefined && c !== undefined)
-        return <TeamRunView agentClass={a} name={b} runId={c} sub={query.get("sub") ?? undefined} />;
+      if (a !== undefined && b !== undefined && c !== undefined) {
+        const sub = query.get("sub") ?? undefined;
+        return <TeamRunView key={keyOf(a, b, c, sub)} agentClass={a} name={b} runId={c} sub={sub} />;
+      }
       return <TeamRunsView query={query} />;
     case "traces":
-      if (a !== undefined) return <TraceView traceId={a} spanId={query.get("span") ?? d} view={query.get("view")} />;
+      if (a !== undefined) return <TraceView key={a} traceId={a} spanId={query.get("span") ?? d} view={query.get("view")} />;
       return <TracesView query={query} />;
     case "logs":
       return <LogsView query={query} />;
@@ -53,4 +61,9 @@ export function Routed() {
         </section>
       );
   }
+}
+
+/** One key for the parts that name what a view shows (JSON: no two lists of names give the same key). */
+function keyOf(...parts: Array<string | undefined>): string {
+  return JSON.stringify(parts);
 }

@@ -21,8 +21,17 @@ export interface StreamFilter {
 /** Most messages a live view keeps; older ones scroll away. */
 export const LIVE_BUFFER = 500;
 
+/** What a view's stream has shown, and for which topics and filter. */
+interface Shown {
+  subject: string;
+  messages: StreamMessage[];
+}
+
+const NONE: StreamMessage[] = [];
+
 /**
- * Subscribes while `enabled`; newest message last, at most {@link LIVE_BUFFER}.
+ * Subscribes while `enabled`; newest message last, at most {@link LIVE_BUFFER}. Messages belong to
+ * their topics and filter: another agent's view starts empty, while pausing keeps what was shown.
  * `connected` is false while the browser reconnects.
  */
 export function useStream(
@@ -30,9 +39,9 @@ export function useStream(
   filter: StreamFilter,
   enabled = true,
 ): { messages: StreamMessage[]; connected: boolean; clear: () => void } {
-  const [messages, setMessages] = useState<StreamMessage[]>([]);
+  const subject = `${topics.join(",")}|${filter.class ?? ""}|${filter.agent ?? ""}`;
+  const [shown, setShown] = useState<Shown>({ subject, messages: NONE });
   const [connected, setConnected] = useState(false);
-  const key = `${topics.join(",")}|${filter.class ?? ""}|${filter.agent ?? ""}|${enabled}`;
   useEffect(() => {
     if (!enabled) return undefined;
     // An EventSource sends no headers: the session's proof rides in the query, to this origin alone.
@@ -49,7 +58,8 @@ export function useStream(
         } catch {
           data = event.data;
         }
-        setMessages((old) => [...old.slice(-(LIVE_BUFFER - 1)), { topic, id: event.lastEventId, data }]);
+        const message = { topic, id: event.lastEventId, data };
+        setShown((old) => ({ subject, messages: [...(old.subject === subject ? old.messages : NONE).slice(-(LIVE_BUFFER - 1)), message] }));
       };
       source.addEventListener(topic, listener);
       return listener;
@@ -59,6 +69,6 @@ export function useStream(
       source.close();
       setConnected(false);
     };
-  }, [key]);
-  return { messages, connected, clear: () => setMessages([]) };
+  }, [subject, enabled]);
+  return { messages: shown.subject === subject ? shown.messages : NONE, connected, clear: () => setShown({ subject, messages: NONE }) };
 }
