@@ -15,7 +15,7 @@ import type { AgentDatabase } from "../../storage/database.ts";
 import { ApiError, badRequest, cursorOffset, notFound, offsetCursor, pageLimit, storedJson } from "../http.ts";
 import type { Route, RouteContext } from "../router.ts";
 import { subLabel, type IndexedTeamRun, type TeamRunIndex } from "../team-run-index.ts";
-import { inAgentBase, type AgentAddress } from "./agent-address.ts";
+import { agentAddress, inAgentBase, type AgentAddress } from "./agent-address.ts";
 
 const STATUSES: readonly TeamRunStatus[] = ["running", "waiting", "paused", "completed", "failed", "cancelled"];
 
@@ -119,6 +119,11 @@ function onRun<T>(ctx: RouteContext, act: (run: TeamRun, status: TeamRunStatus) 
   });
 }
 
+/** A run's audit target: its owner's whole path (a sub-agent's included), then the run id. */
+function runTarget(ctx: RouteContext): string {
+  return `${agentAddress(ctx).label}/${ctx.params.runId!}`;
+}
+
 function stateError(message: string): ApiError {
   return new ApiError(409, "team_run_state", message);
 }
@@ -149,7 +154,7 @@ function control(action: "cancel" | "pause" | "resume", allowed: readonly TeamRu
     handler: async (ctx) => {
       const body = await ctx.body();
       const reason = optionalString(body, "reason");
-      const target = `${ctx.params.class}/${ctx.params.name}/${ctx.params.runId}`;
+      const target = runTarget(ctx);
       const status = await ctx.audited(`team-run.${action}`, target, reason === undefined ? {} : { reason }, async () => {
         const after = await onRun(ctx, async (run, before) => {
           if (!allowed.includes(before)) throw stateError(`Team run ${run.id} is ${before}: only a ${allowed.join(" or ")} run can be ${action === "cancel" ? "cancelled" : action === "pause" ? "paused" : "resumed"}`);
@@ -173,7 +178,7 @@ function decision(action: "approve" | "reject"): Route {
       if (typeof body.path !== "string" || body.path === "") throw badRequest(`The body must be { path: string${action === "approve" ? ", value?" : ", reason?: string"} } (path: one of the run's approvals)`);
       const path = body.path;
       const reason = action === "reject" ? optionalString(body, "reason") : undefined;
-      const target = `${ctx.params.class}/${ctx.params.name}/${ctx.params.runId}`;
+      const target = runTarget(ctx);
       const status = await ctx.audited(`team-run.${action}`, target, { path, ...(reason === undefined ? {} : { reason }) }, async () => ({
         result: await onRun(ctx, async (run) => {
           await refusedAs409(() => (action === "approve" ? run.approve(path, body.value) : run.reject(path, reason)));
@@ -198,7 +203,7 @@ function restartRoute(): Route {
       const body = await ctx.body();
       const newRunId = optionalString(body, "runId");
       const from = ctx.params.runId!;
-      const target = `${ctx.params.class}/${ctx.params.name}/${from}`;
+      const target = runTarget(ctx);
       // The audit row names the new run: `detail` is read once the change is done.
       const detail: Record<string, unknown> = { runId: newRunId ?? null };
       const runId = await ctx.audited("team-run.restart", target, detail, async () => {
@@ -266,7 +271,7 @@ export function teamRunRoutes(index: TeamRunIndex): Route[] {
         if (typeof body.team !== "string" || body.team === "") throw badRequest("The body must be { team: string, input?, runId?: string }");
         const runId = optionalString(body, "runId");
         const team = body.team;
-        const target = `${ctx.params.class}/${ctx.params.name}`;
+        const target = agentAddress(ctx).label;
         const id = await ctx.audited("team-run.start", target, { team, runId: runId ?? null }, async () => {
           const definition = definedTeam(team);
           const run = await inAgentBase(ctx, ({ agent }) =>
