@@ -244,7 +244,7 @@ export class WorkflowRun {
         type: event.type,
       };
       this.live = true;
-      if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq })) return this.#wait(null);
+      if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq, awaits: options.type })) return this.#wait(null);
       return value;
     }
     const deadline = row?.wake_at ?? clock.now() + timeout;
@@ -252,12 +252,12 @@ export class WorkflowRun {
       const error = new WorkflowTimeoutError(
         `step.waitForEvent("${name}") received no "${options.type}" event within ${formatDuration(timeout)}`,
       );
-      if (await this.#record(key, seq, "event", "failed", { error: JSON.stringify(toStoredError(error)) })) return this.#wait(null);
+      if (await this.#record(key, seq, "event", "failed", { error: JSON.stringify(toStoredError(error)), awaits: options.type })) return this.#wait(null);
       throw error;
     }
     if (!row) {
       this.live = true;
-      if (await this.#record(key, seq, "event", "waiting", { wakeAt: deadline })) return this.#wait(null);
+      if (await this.#record(key, seq, "event", "waiting", { wakeAt: deadline, awaits: options.type })) return this.#wait(null);
     }
     return this.#wait(deadline);
   }
@@ -316,7 +316,7 @@ export class WorkflowRun {
     seq: number,
     kind: StepRow["kind"],
     status: StepRow["status"],
-    fields: { result?: Uint8Array; error?: string; attempts?: number; wakeAt?: number; consume?: number },
+    fields: { result?: Uint8Array; error?: string; attempts?: number; wakeAt?: number; consume?: number; awaits?: string },
   ): Promise<boolean> {
     const { store } = this.#host;
     let stale = false;
@@ -330,10 +330,10 @@ export class WorkflowRun {
           return;
         }
         store.run(
-          `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at, awaits)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
-             error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at`,
+             error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at, awaits = excluded.awaits`,
           this.workflow,
           this.id,
           key,
@@ -344,6 +344,7 @@ export class WorkflowRun {
           fields.error ?? null,
           fields.attempts ?? 0,
           fields.wakeAt ?? null,
+          fields.awaits ?? null,
         );
         if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
       });

@@ -54,15 +54,24 @@ CREATE TABLE IF NOT EXISTS instances (
 CREATE INDEX IF NOT EXISTS instances_active ON instances (status) WHERE status IN ('queued', 'running');
 CREATE TABLE IF NOT EXISTS steps (
   workflow TEXT NOT NULL, instance TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
-  status TEXT NOT NULL, result BLOB, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, wake_at INTEGER,
+  status TEXT NOT NULL, result BLOB, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, wake_at INTEGER, awaits TEXT,
   PRIMARY KEY (workflow, instance, key));
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL, instance TEXT NOT NULL, type TEXT NOT NULL,
   payload BLOB, at INTEGER NOT NULL, consumed INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, seq) WHERE consumed = 0;`;
 
-/** Columns added after the first release, for files written before them. */
-const ADDED_COLUMNS = ["success_retention INTEGER", "error_retention INTEGER", "expires_at INTEGER", "traceparent TEXT"];
+/**
+ * Columns added after the first release, for files written before them. `steps.awaits`: the event type
+ * a `waitForEvent` step waits for (null for other steps, and for steps recorded before it was kept).
+ */
+const ADDED_COLUMNS: ReadonlyArray<{ table: "instances" | "steps"; column: string }> = [
+  { table: "instances", column: "success_retention INTEGER" },
+  { table: "instances", column: "error_retention INTEGER" },
+  { table: "instances", column: "expires_at INTEGER" },
+  { table: "instances", column: "traceparent TEXT" },
+  { table: "steps", column: "awaits TEXT" },
+];
 const AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS instances_expiring ON instances (expires_at) WHERE expires_at IS NOT NULL;";
 
 type Deferred = { resolve(): void; reject(error: unknown): void };
@@ -193,9 +202,10 @@ export class WorkflowStore {
   }
 
   #migrate(): void {
-    const present = new Set(this.#db.prepare("SELECT name FROM pragma_table_info('instances')").all().map((row) => String(row.name)));
-    for (const column of ADDED_COLUMNS) {
-      if (!present.has(column.split(" ")[0]!)) this.#db.exec(`ALTER TABLE instances ADD COLUMN ${column}`);
+    const present = (table: string) => new Set(this.#db.prepare("SELECT name FROM pragma_table_info(?)").all(table).map((row) => String(row.name)));
+    const columns = { instances: present("instances"), steps: present("steps") };
+    for (const { table, column } of ADDED_COLUMNS) {
+      if (!columns[table].has(column.split(" ")[0]!)) this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
     }
     this.#db.exec(AFTER_MIGRATION);
   }

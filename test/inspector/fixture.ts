@@ -85,7 +85,8 @@ export class Notebook extends Agent<unknown, NotebookState> {
 export class Approval extends WorkflowEntrypoint<unknown, { doc: string }> {
   async run(event: WorkflowEvent<{ doc: string }>, step: WorkflowStep): Promise<string> {
     const checked = await step.do("check", async () => `checked ${event.payload.doc}`);
-    const answer = await step.waitForEvent<{ ok: boolean }>("answer", { type: "answer", timeout: "1 day" });
+    // The step's name and the event type it waits for differ: the inspector must tell them apart.
+    const answer = await step.waitForEvent<{ ok: boolean }>("review", { type: "answer", timeout: "1 day" });
     return `${checked}: ${answer.payload.ok ? "approved" : "refused"}`;
   }
 }

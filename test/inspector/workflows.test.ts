@@ -8,7 +8,7 @@ afterEach(async () => {
 });
 
 describe("inspector workflows API", () => {
-  it("starts an instance, shows its steps, sends it an event and sees it complete", async () => {
+  it("starts an instance, shows its steps (a waiting one with the event type it waits for), sends it that event and sees it complete", async () => {
     const f = (fixture = await startFixture());
     const viewer = await f.api("/api/workflows/Approval", { method: "POST", body: { id: "doc-1", params: { doc: "plan" } } });
     expect(viewer.status).toBe(403);
@@ -22,7 +22,7 @@ describe("inspector workflows API", () => {
     expect(waiting).toMatchObject({ workflow: "Approval", id: "doc-1", params: { doc: "plan" } });
     expect(waiting.steps).toEqual([
       { name: "check", kind: "do", status: "done", attempts: 1, startedAt: null, endedAt: null, output: "checked plan" },
-      expect.objectContaining({ name: "answer", kind: "waitForEvent", status: "waiting", waitingFor: "answer" }),
+      expect.objectContaining({ name: "review", kind: "waitForEvent", status: "waiting", waitingFor: "answer" }),
     ]);
     const list = (await f.api("/api/workflows?workflow=Approval&status=waiting")).json();
     expect(list.items).toEqual([expect.objectContaining({ workflow: "Approval", id: "doc-1", status: "waiting" })]);

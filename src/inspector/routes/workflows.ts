@@ -86,8 +86,8 @@ function detail(ctx: RouteContext) {
     id,
   )!;
   const steps = engine.store
-    .all<{ key: string; seq: number; kind: keyof typeof STEP_KINDS; status: string; result: Uint8Array | null; error: string | null; attempts: number; wake_at: number | null }>(
-      "SELECT key, seq, kind, status, result, error, attempts, wake_at FROM steps WHERE workflow = ? AND instance = ? ORDER BY seq",
+    .all<{ key: string; seq: number; kind: keyof typeof STEP_KINDS; status: string; result: Uint8Array | null; error: string | null; attempts: number; wake_at: number | null; awaits: string | null }>(
+      "SELECT key, seq, kind, status, result, error, attempts, wake_at, awaits FROM steps WHERE workflow = ? AND instance = ? ORDER BY seq",
       workflow,
       id,
     )
@@ -103,7 +103,8 @@ function detail(ctx: RouteContext) {
         ...(step.status === "done" ? { output: decoded(step.result) } : {}),
         ...(step.error === null ? {} : { error: errorOf(step.error) }),
         ...(step.wake_at === null ? {} : { wakeAt: step.wake_at }),
-        ...(step.status === "waiting" ? { waitingFor: name } : {}),
+        // The event type `sendEvent` must carry to end the wait (the step's name is `name`).
+        ...(step.status === "waiting" && step.awaits !== null ? { waitingFor: step.awaits } : {}),
       };
     });
   return {

@@ -205,7 +205,9 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/workflows/Approval/from-the-page");
     const status = page.getByTestId("workflow-status");
     await expect.poll(() => status.textContent(), { timeout: WAIT }).toBe("waiting");
-    await page.getByLabel("Event type").fill("approve");
+    // The form is filled in with the event type the step waits for ("approve"), not the step's name ("approval").
+    await expect.poll(() => page.getByLabel("Event type").inputValue(), { timeout: WAIT }).toBe("approve");
+    await page.getByText("waiting for an event of type “approve”").waitFor({ state: "attached" });
     await page.getByLabel("Payload (JSON)").fill("{ok: yes}");
     await page.getByRole("button", { name: "Send event" }).click();
     await expect(alert(page).textContent()).resolves.toBe("The payload must be JSON.");

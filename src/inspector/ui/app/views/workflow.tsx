@@ -20,6 +20,7 @@ interface Step {
   input?: unknown;
   output?: unknown;
   error?: unknown;
+  /** While a waitForEvent step waits: the event type it waits for (not the step's name). */
   waitingFor?: string;
   /** When a sleep (or a retry's backoff, or an event's timeout) ends. */
   wakeAt?: number | null;
@@ -85,7 +86,7 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
                 <button type="button" onClick={control("terminate")}>Terminate</button>
                 <button type="button" onClick={control("restart")}>Restart</button>
               </div>
-              <SendEvent base={base} waitingFor={data.steps.find((s) => s.waitingFor !== undefined)?.waitingFor} />
+              <SendEventFor base={base} steps={data.steps} />
             </AdminOnly>
             <ActionResult error={action.error} message={action.message} />
             <h2>Steps</h2>
@@ -102,7 +103,7 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
                   <>
                     <p class="muted small">
                       {time(s.startedAt)} → {time(s.endedAt)} ({duration(s.startedAt != null && s.endedAt != null ? s.endedAt - s.startedAt : null)})
-                      {s.waitingFor !== undefined && <> · waiting for event “{s.waitingFor}”</>}
+                      {s.waitingFor !== undefined && <> · waiting for an event of type “{s.waitingFor}”</>}
                       {s.wakeAt != null && <> · wakes {time(s.wakeAt)}</>}
                     </p>
                     {s.input !== undefined && <><h3>Input</h3><JsonView value={s.input} label={`Input of ${s.name}`} /></>}
@@ -127,8 +128,17 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
   );
 }
 
-function SendEvent({ base, waitingFor }: { base: string; waitingFor: string | undefined }) {
-  const [type, setType] = useState(waitingFor ?? "");
+/**
+ * The send-event form, its type filled in with the one the waiting step awaits; filled in anew when
+ * the instance comes to wait for another (or starts waiting after the page opened).
+ */
+function SendEventFor({ base, steps }: { base: string; steps: readonly Step[] }) {
+  const awaited = steps.find((s) => s.waitingFor !== undefined)?.waitingFor;
+  return <SendEvent key={awaited ?? ""} base={base} awaited={awaited} />;
+}
+
+function SendEvent({ base, awaited }: { base: string; awaited: string | undefined }) {
+  const [type, setType] = useState(awaited ?? "");
   const [payload, setPayload] = useState("{}");
   const action = useAction();
   async function submit(event: Event) {
