@@ -1,5 +1,6 @@
 /** Tables and paging. */
 import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
 
 export interface Column<T> {
   title: string;
@@ -80,3 +81,15 @@ export function Pager({
     </nav>
   );
 }
+
+/**
+ * The cursor stack of a {@link Pager} for a list whose filters are `scope` (say, the URL query): other
+ * filters are another list, which starts at its first page.
+ */
+export function usePageCursors(scope: string): [string[], (cursors: string[]) => void] {
+  const [paged, setPaged] = useState<{ scope: string; cursors: string[] }>({ scope, cursors: [] });
+  const cursors = paged.scope === scope ? paged.cursors : NO_CURSORS;
+  return [cursors, (next) => setPaged({ scope, cursors: next })];
+}
+
+const NO_CURSORS: string[] = [];

@@ -1,7 +1,7 @@
 /** Agents: classes, then a class's instances with a name search. */
 import { useState } from "preact/hooks";
 import { withQuery, type Page } from "../api.ts";
-import { Pager, Table } from "../components/table.tsx";
+import { Pager, Table, usePageCursors } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
 import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { ago, bytes, num, time } from "../format.ts";
@@ -73,14 +73,13 @@ export function AgentsView({ agentClass, query }: { agentClass: string | undefin
 }
 
 function Instances({ agentClass, q }: { agentClass: string; q: string }) {
-  const [cursors, setCursors] = useState<string[]>([]);
+  const [cursors, setCursors] = usePageCursors(q);
   const [search, setSearch] = useState(q);
   const page = useApi<Page<InstanceRow> & { missingNodes?: string[] }>(
     withQuery("/api/agents", { class: agentClass, q, cursor: cursors.at(-1), limit: 50 }),
   );
   function submit(event: Event) {
     event.preventDefault();
-    setCursors([]);
     navigate(href(["agents", agentClass], { q: search.trim() }), true);
   }
   return (

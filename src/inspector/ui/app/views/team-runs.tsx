@@ -1,12 +1,11 @@
 /** Team runs: the list with filters, and one run's steps on a timeline. */
-import { useState } from "preact/hooks";
 import { api, withQuery, type Page } from "../api.ts";
 import { AdminOnly } from "../components/admin.tsx";
 import { ActionResult } from "../components/status.tsx";
 import { useAction } from "../hooks.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { JsonView } from "../components/json-view.tsx";
-import { Pager, Table } from "../components/table.tsx";
+import { Pager, Table, usePageCursors } from "../components/table.tsx";
 import { Timeline } from "../components/timeline.tsx";
 import { Loaded } from "../components/status.tsx";
 import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
@@ -93,7 +92,7 @@ const FIELDS: FilterField[] = [
 ];
 
 export function TeamRunsView({ query }: { query: URLSearchParams }) {
-  const [cursors, setCursors] = useState<string[]>([]);
+  const [cursors, setCursors] = usePageCursors(query.toString());
   const list = useApi<Page<RunRow> & { missingNodes?: string[] }>(withQuery("/api/team-runs", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }), 3000);
   return (
     <section>

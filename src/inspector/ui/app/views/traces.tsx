@@ -1,8 +1,7 @@
 /** Traces: the kept traces, filtered by class, instance, conversation, model, error, duration, cost. */
-import { useState } from "preact/hooks";
 import { withQuery, type Page } from "../api.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
-import { Pager, Table } from "../components/table.tsx";
+import { Pager, Table, usePageCursors } from "../components/table.tsx";
 import { Loaded } from "../components/status.tsx";
 import { inCluster, MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { duration, num, time, usd } from "../format.ts";
@@ -35,7 +34,7 @@ const FIELDS: FilterField[] = [
 ];
 
 export function TracesView({ query }: { query: URLSearchParams }) {
-  const [cursors, setCursors] = useState<string[]>([]);
+  const [cursors, setCursors] = usePageCursors(query.toString());
   const list = useApi<Page<TraceRow> & { missingNodes?: string[] }>(withQuery("/api/traces", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }));
   return (
     <section>

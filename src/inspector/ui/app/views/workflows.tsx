@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, withQuery, type Page } from "../api.ts";
 import { AdminOnly } from "../components/admin.tsx";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
-import { Pager, Table } from "../components/table.tsx";
+import { Pager, Table, usePageCursors } from "../components/table.tsx";
 import { ActionResult, Loaded } from "../components/status.tsx";
 import { ago, time, parseJsonInput } from "../format.ts";
 import { useAction, useApi } from "../hooks.ts";
@@ -34,7 +34,7 @@ export function errorText(error: WorkflowRow["error"] | unknown): string {
 }
 
 export function WorkflowsView({ query }: { query: URLSearchParams }) {
-  const [cursors, setCursors] = useState<string[]>([]);
+  const [cursors, setCursors] = usePageCursors(query.toString());
   const list = useApi<Page<WorkflowRow>>(
     withQuery("/api/workflows", { ...filterValues(FIELDS, query), cursor: cursors.at(-1) }),
     3000,
