@@ -132,6 +132,17 @@ function parseArgs(argv: readonly string[]): Parsed {
   return { positional, flags };
 }
 
+/** The token of a `#token=…` fragment (URL-encoded in the banner's link; one with a stray `%` is taken as written). */
+function tokenOfFragment(hash: string): string | undefined {
+  const raw = /(?:^#|&)token=([^&]+)/.exec(hash)?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 function connection(parsed: Parsed, env: NodeJS.ProcessEnv): { base: URL; token: string; adminToken: string | undefined } {
   const raw = flag(parsed, "url") ?? env.HEARTH_INSPECTOR_URL;
   if (!raw) throw new UsageError("The inspector's URL is missing: pass --url or set HEARTH_INSPECTOR_URL (hearth dev prints it in its banner)");
@@ -141,7 +152,7 @@ function connection(parsed: Parsed, env: NodeJS.ProcessEnv): { base: URL; token:
   } catch {
     throw new UsageError(`--url is not a URL: ${JSON.stringify(raw)}`);
   }
-  const fromUrl = /(?:^#|&)token=([^&]+)/.exec(base.hash)?.[1];
+  const fromUrl = tokenOfFragment(base.hash);
   base.hash = "";
   const token = flag(parsed, "token") ?? env.HEARTH_INSPECTOR_TOKEN ?? fromUrl;
   if (!token) throw new UsageError("The inspector's token is missing: pass --token or set HEARTH_INSPECTOR_TOKEN");

@@ -46,7 +46,7 @@ export interface InspectorOptions extends InspectorCoreOptions {
 export interface InspectorHandle {
   /** Base URL, e.g. `http://127.0.0.1:8788/`. */
   url: string;
-  /** The URL to open: the base URL with `#token=<viewer token>` (the fragment never reaches a server). */
+  /** The URL to open: the base URL with `#token=<viewer token, URL-encoded>` (the fragment never reaches a server). */
   openUrl: string;
   port: number;
   token: string;
@@ -117,7 +117,8 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   let closed: Promise<void> | undefined;
   return {
     url,
-    openUrl: `${url}#token=${token}`,
+    // Encoded: a token may hold "+", "%", "&" or "#", which the page and `hearth inspect` decode.
+    openUrl: `${url}#token=${encodeURIComponent(token)}`,
     port,
     token,
     adminToken: admin.token,

@@ -39,6 +39,16 @@ describe("hearth inspect", () => {
     expect(result.json().state.count).toBe(3);
   });
 
+  it("takes a token holding +, %, & and # from the banner's URL, where it is URL-encoded", async () => {
+    const token = "viewer+token%41&to=/#x?y-0123";
+    const f = (fixture = await startFixture({ token }));
+    await f.t.get<Notebook>("Notebook", "a").add(2);
+    expect(f.inspector.openUrl).toBe(`${f.inspector.url}#token=${encodeURIComponent(token)}`);
+    const result = await inspect(["state", "Notebook/a", "--url", f.inspector.openUrl], {});
+    expect(result.err).toBe("");
+    expect(result.json().state.count).toBe(2);
+  });
+
   it("changes state and calls methods with the admin token, and is refused without it", async () => {
     const { env, adminEnv } = await live();
     const refused = await inspect(["set-state", "Notebook/a", '{"count":9,"title":"cli"}'], env);

@@ -68,7 +68,7 @@ describe.skipIf(!hasChromium || postgresUnavailable() !== undefined)(browserSuit
     context.setDefaultTimeout(WAIT);
     page = await context.newPage();
     page.on("pageerror", (error) => problems.push(`pageerror: ${error.message}`));
-    await page.goto(`${a.inspector.openUrl}&to=${encodeURIComponent("/agents/Ledger")}`);
+    await page.goto(`${a.inspector.openUrl}&to=/agents/Ledger`);
     await page.getByTestId("role-badge").waitFor();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   }, 90_000);

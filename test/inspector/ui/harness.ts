@@ -114,7 +114,8 @@ export class InspectorUi {
   }
 
   async #load(page: Page, route: string): Promise<Page> {
-    await page.goto(`${this.inspector!.openUrl}&to=${encodeURIComponent(route)}`);
+    // `to` is the rest of the fragment, as written (docs/inspector/ui.md).
+    await page.goto(`${this.inspector!.openUrl}&to=${route}`);
     await page.getByTestId("role-badge").waitFor();
     return page;
   }

@@ -6,6 +6,7 @@
 import { signal } from "@preact/signals";
 import { api, ApiError, sessionProof, unauthorized } from "./api.ts";
 import { parseHash, route } from "./router.ts";
+import { parseSignInFragment } from "./sign-in-link.ts";
 
 export type Role = "viewer" | "admin";
 
@@ -38,17 +39,14 @@ export function isAdmin(): boolean {
   return state.status === "ready" && state.session.role === "admin";
 }
 
-/** Takes `token=` out of the fragment, keeping any route after it (`#token=…&to=/agents`). */
+/** Takes `token=` out of the fragment, keeping any route after it (`#token=…&to=/agents`; sign-in-link.ts). */
 export function takeTokenFromFragment(): string | undefined {
-  const hash = location.hash.replace(/^#/, "");
-  if (!hash.startsWith("token=")) return undefined;
-  const params = new URLSearchParams(hash);
-  const token = params.get("token") ?? undefined;
-  const to = params.get("to");
-  history.replaceState(null, "", `${location.pathname}${location.search}#${to ?? "/"}`);
+  const link = parseSignInFragment(location.hash);
+  if (link === undefined) return undefined;
+  history.replaceState(null, "", `${location.pathname}${location.search}#${link.to ?? "/"}`);
   // replaceState fires no hashchange: tell the router.
   route.value = parseHash(location.hash);
-  return token;
+  return link.token;
 }
 
 /** Exchanges a token for the session cookie; throws {@link ApiError} on a wrong token. */
