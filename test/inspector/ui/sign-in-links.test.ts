@@ -1,6 +1,7 @@
 /**
  * The sign-in link (`#token=…&to=…`): a token holding `+`, `%`, `&` and `#` signs in from the link the
- * inspector prints, and `to` opens its route as written — its own query and its encoded names kept.
+ * inspector prints, and `to` opens its route as written — its own query and its encoded names kept;
+ * a link opened in a tab already signed in is taken too, its token kept out of the address and history.
  * Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import type { Page } from "playwright-core";
@@ -53,6 +54,21 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI: sign-in links"), { tim
   test("to= encoded whole, as links made with encodeURIComponent have it, is decoded once", async () => {
     const page = await openAsAdmin(encodeURIComponent("/logs?level=warn&class=Notes"));
     expect(await page.evaluate(() => location.hash)).toBe("#/logs?level=warn&class=Notes");
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("a sign-in link opened in a tab already signed in signs in with its token and leaves it in neither the address nor the history", async () => {
+    const page = await ui.fresh("/");
+    expect(await page.getByTestId("role-badge").textContent()).toBe("Read-only");
+    await ui.go(page, `token=${ui.adminToken}&to=/agents`);
+    await page.getByText("Admin: writes unlocked").waitFor();
+    await page.getByRole("heading", { name: "Agents", exact: true }).waitFor();
+    expect(await page.evaluate(() => location.hash)).toBe("#/agents");
+    await page.goBack();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/");
+    await page.goForward();
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/agents");
+    expect(page.url()).not.toContain("token=");
     expect(ui.problems).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * so the server serves one index.html and every view can be bookmarked or shared.
  */
 import { signal } from "@preact/signals";
+import { isSignInFragment } from "./sign-in-link.ts";
 
 /** The current route: path segments (decoded) and the query after `?`. */
 export interface Route {
@@ -41,7 +42,8 @@ export function href(segments: readonly string[], query: Record<string, string |
 export const route = signal<Route>(parseHash(location.hash));
 
 addEventListener("hashchange", () => {
-  route.value = parseHash(location.hash);
+  // A sign-in link's fragment is not a route: the session takes the token out and routes to its `to`.
+  if (!isSignInFragment(location.hash)) route.value = parseHash(location.hash);
 });
 
 /** Goes to a hash link; `replace` keeps the history entry (filters typed into a form). */

@@ -75,20 +75,29 @@ export async function signOut(): Promise<void> {
   session.value = { status: "signed-out" };
 }
 
-/** Starts the session: the fragment's token if there is one, else the cookie. */
-export async function startSession(): Promise<void> {
+/**
+ * Signs in with the token of a sign-in link in the address, taking it out of the address bar (and of
+ * the history entry); false when there is none.
+ */
+async function signInFromLink(): Promise<boolean> {
   const token = takeTokenFromFragment();
-  if (token !== undefined) {
-    try {
-      await signIn(token);
-      return;
-    } catch (error) {
-      session.value = {
-        status: "signed-out",
-        error: error instanceof ApiError && error.status === 401 ? "That token was not accepted." : String(error),
-      };
-      return;
-    }
+  if (token === undefined) return false;
+  try {
+    await signIn(token);
+  } catch (error) {
+    session.value = {
+      status: "signed-out",
+      error: error instanceof ApiError && error.status === 401 ? "That token was not accepted." : String(error),
+    };
   }
-  await refreshSession();
+  return true;
+}
+
+/**
+ * Starts the session: the fragment's token if there is one, else the cookie. A sign-in link opened
+ * later in this tab (a hash change, no reload) is taken the same way.
+ */
+export async function startSession(): Promise<void> {
+  addEventListener("hashchange", () => void signInFromLink());
+  if (!(await signInFromLink())) await refreshSession();
 }
