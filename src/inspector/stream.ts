@@ -178,8 +178,10 @@ export class LiveStream {
 
   #send(client: Client, message: Message): void {
     if (!client.topics.has(message.topic)) return;
-    if (client.className !== undefined && message.className !== undefined && client.className !== message.className) return;
-    if (client.agent !== undefined && message.agent !== undefined && client.agent !== message.agent) return;
+    // A filtered stream shows that class's or instance's messages alone: not the host's own log lines
+    // or metric samples, which name no agent.
+    if (client.className !== undefined && client.className !== message.className) return;
+    if (client.agent !== undefined && client.agent !== message.agent) return;
     if (client.response.destroyed || client.response.writableEnded) return;
     if (client.response.writableLength > MAX_STREAM_BACKLOG_BYTES) {
       client.response.destroy();

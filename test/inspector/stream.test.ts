@@ -1,5 +1,6 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { LogStore } from "../../src/observability/store/index.ts";
 import { startFixture, until, type Fixture, type Notebook } from "./fixture.ts";
 
 let fixture: Fixture | undefined;
@@ -65,6 +66,25 @@ describe("inspector live stream", () => {
     const resumed = await openStream(f, "topics=events", { "last-event-id": first.id });
     await until(() => (resumed.messages.length >= all.messages.filter((m) => Number(m.id) > Number(first.id)).length ? true : undefined), "the resumed messages");
     expect(resumed.messages[0]!.id).toBe(String(Number(first.id) + 1));
+  });
+
+  it("leaves out of a class or instance filter what names no agent, such as the host's own log lines", async () => {
+    const logs = new LogStore();
+    try {
+      const f = (fixture = await startFixture({ logStore: logs }));
+      const all = await openStream(f, "topics=logs");
+      const ofClass = await openStream(f, "topics=logs&class=Notebook");
+      const ofA = await openStream(f, "topics=logs&class=Notebook&agent=a");
+      logs.onRecord({ level: 30, time: Date.now(), msg: "the host's own line" });
+      logs.onRecord({ level: 30, time: Date.now(), msg: "a line of a", agent: "Notebook", name: "a" });
+      logs.onRecord({ level: 30, time: Date.now(), msg: "a line of b", agent: "Notebook", name: "b" });
+      await until(() => (all.messages.length === 3 && ofClass.messages.length >= 2 && ofA.messages.length >= 1 ? true : undefined), "the lines to arrive");
+      expect(all.messages.map((m) => m.data.msg)).toEqual(["the host's own line", "a line of a", "a line of b"]);
+      expect(ofClass.messages.map((m) => m.data.msg)).toEqual(["a line of a", "a line of b"]);
+      expect(ofA.messages.map((m) => m.data.msg)).toEqual(["a line of a"]);
+    } finally {
+      logs.close();
+    }
   });
 
   it("refuses an unknown topic and more than the cap of open streams", async () => {

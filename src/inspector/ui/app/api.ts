@@ -91,8 +91,8 @@ export function childSub(parent: AgentRef, child: { class: string; name: string 
   return parent.sub === undefined || parent.sub === "" ? own : `${parent.sub}/${own}`;
 }
 
-/** A `sub` path for reading: `Class/name › Class/name`. */
-export function subLabel(sub: string): string {
+/** A `sub` path's `[class, name]` pairs, decoded. */
+function subPairs(sub: string): Array<[string, string]> {
   const parts = sub.split("/").map((part) => {
     try {
       return decodeURIComponent(part);
@@ -100,9 +100,25 @@ export function subLabel(sub: string): string {
       return part;
     }
   });
-  const pairs: string[] = [];
-  for (let i = 0; i < parts.length; i += 2) pairs.push(`${parts[i]}/${parts[i + 1] ?? ""}`);
-  return pairs.join(" › ");
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < parts.length; i += 2) pairs.push([parts[i] ?? "", parts[i + 1] ?? ""]);
+  return pairs;
+}
+
+/** A `sub` path for reading: `Class/name › Class/name`. */
+export function subLabel(sub: string): string {
+  return subPairs(sub)
+    .map(([className, name]) => `${className}/${name}`)
+    .join(" › ");
+}
+
+/**
+ * The class and name the agent itself goes by — a sub-agent's own, not its root's: what its events
+ * and log lines carry.
+ */
+export function ownName(agent: AgentRef): { class: string; name: string } {
+  const last = agent.sub === undefined || agent.sub === "" ? undefined : subPairs(agent.sub).at(-1);
+  return last === undefined ? { class: agent.class, name: agent.name } : { class: last[0], name: last[1] };
 }
 
 /** `/api/agents/:class/:name{rest}`, with `?sub=` for a sub-agent. */

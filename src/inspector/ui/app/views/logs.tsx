@@ -9,6 +9,7 @@ import { time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { useStream } from "../stream.ts";
+import { levelName, matchesLogFilter } from "./log-filter.ts";
 
 export interface LogRecord {
   time: number | string;
@@ -31,20 +32,6 @@ const FIELDS: FilterField[] = [
 ];
 
 const SHOWN = new Set(["id", "time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId", "node"]);
-
-/** pino's numeric levels by name. */
-const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
-
-export function levelName(level: string | number): string {
-  return typeof level === "number" ? (LEVEL_NAMES[level] ?? String(level)) : level;
-}
-
-/** A live line passes the level filter when it is at that level or above (as the server's filter does). */
-function atLeast(level: string | number, minimum: string): boolean {
-  const value = typeof level === "number" ? level : Number(Object.entries(LEVEL_NAMES).find(([, n]) => n === level)?.[0] ?? 0);
-  const floor = Number(Object.entries(LEVEL_NAMES).find(([, n]) => n === minimum)?.[0] ?? 0);
-  return value >= floor;
-}
 
 export function LogLine({ record }: { record: LogRecord }) {
   const extra = Object.entries(record).filter(([k]) => !SHOWN.has(k));
@@ -119,12 +106,8 @@ function SearchedLogs({ query }: { query: URLSearchParams }) {
 function LiveLogs({ query }: { query: URLSearchParams }) {
   const filter = filterValues(FIELDS, query);
   const { messages, connected } = useStream(["logs"], { class: filter["class"], agent: filter["agent"] });
-  const level = filter["level"];
-  const text = filter["q"]?.toLowerCase();
-  const lines = messages
-    .map((m) => m.data as LogRecord)
-    .filter((r) => level === undefined || atLeast(r.level, level))
-    .filter((r) => text === undefined || JSON.stringify(r).toLowerCase().includes(text));
+  // The lines the search with the same filters would find.
+  const lines = messages.map((m) => m.data as LogRecord).filter((r) => matchesLogFilter(r, filter));
   return (
     <>
       <p class="muted small" role="status">

@@ -1,6 +1,6 @@
 /** Live events and logs of one instance, from the event stream. */
 import { useState } from "preact/hooks";
-import type { AgentRef } from "../../api.ts";
+import { ownName, type AgentRef } from "../../api.ts";
 import { LogLine, type LogRecord } from "../logs.tsx";
 import { brief, time } from "../../format.ts";
 import { useStream } from "../../stream.ts";
@@ -14,7 +14,9 @@ interface AgentEvent {
 
 export function LiveTab({ agent }: { agent: AgentRef }) {
   const [paused, setPaused] = useState(false);
-  const { messages, connected, clear } = useStream(["events", "logs"], { class: agent.class, agent: agent.name }, !paused);
+  // A sub-agent's events and log lines carry its own class and name, not its root's.
+  const own = ownName(agent);
+  const { messages, connected, clear } = useStream(["events", "logs"], { class: own.class, agent: own.name }, !paused);
   return (
     <>
       <div class="row">
