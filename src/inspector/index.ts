@@ -113,6 +113,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
+  credentials.listeningOn(port);
   const url = `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/`;
   let closed: Promise<void> | undefined;
   return {

@@ -86,7 +86,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
   return {
     openapi: "3.1.0",
     info: { title: "Hearth inspector API", version, description: "See docs/inspector/api.md" },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, cookie: { type: "apiKey", in: "cookie", name: "hearth_inspector" } } },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" }, cookie: { type: "apiKey", in: "cookie", name: "hearth_inspector_<port>", description: "Named after the inspector's port, e.g. hearth_inspector_8788" } } },
     security: [{ bearer: [] }, { cookie: [] }],
     paths,
   };

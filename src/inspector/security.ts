@@ -11,8 +11,14 @@ import { INSPECTOR_LIMITS } from "./limits.ts";
 /** What a caller may do: look (`viewer`) or also change (`admin`). */
 export type Role = "viewer" | "admin";
 
-/** The cookie that carries a session after `POST /api/session`. */
-export const SESSION_COOKIE = "hearth_inspector";
+/**
+ * The cookie that carries a session after `POST /api/session`, named after the inspector's port:
+ * browsers keep one cookie jar per host name, whatever the port, so inspectors on one machine would
+ * otherwise overwrite each other's session and sign each other out.
+ */
+export function sessionCookieName(port: number | undefined): string {
+  return port === undefined ? "hearth_inspector" : `hearth_inspector_${port}`;
+}
 
 /** A fresh random token (256 bits, base64url). */
 export function randomToken(): string {
@@ -67,10 +73,22 @@ export class Credentials {
   readonly #viewer: string;
   readonly #admin: string;
   readonly #sessions = new Map<string, { role: Role; expiresAt: number; proof: string }>();
+  #cookieName = sessionCookieName(undefined);
 
   constructor(viewerToken: string, adminToken: string) {
     this.#viewer = viewerToken;
     this.#admin = adminToken;
+  }
+
+  /** Names the session cookie after `port`, once the inspector listens there (before any request). */
+  listeningOn(port: number): void {
+    this.#cookieName = sessionCookieName(port);
+  }
+
+  /** The `Set-Cookie` value of a session (or of its removal, with an empty id). */
+  cookie(id: string): string {
+    const expiry = id === "" ? "; Max-Age=0" : `; Max-Age=${Math.floor(INSPECTOR_LIMITS.sessionTtlMs / 1000)}`;
+    return `${this.#cookieName}=${id}; HttpOnly; SameSite=Strict; Path=/${expiry}`;
   }
 
   /** The role a token grants, or undefined for a wrong one. */
@@ -90,7 +108,7 @@ export class Credentials {
       if (!role) throw unauthorized("The bearer token is not this inspector's token");
       return role;
     }
-    const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    const session = cookieValue(request.headers.cookie, this.#cookieName);
     if (session !== undefined) {
       const entry = this.#sessions.get(session);
       if (entry && entry.expiresAt > Date.now()) {
@@ -119,7 +137,7 @@ export class Credentials {
   }
 
   closeSession(request: IncomingMessage): void {
-    const session = cookieValue(request.headers.cookie, SESSION_COOKIE);
+    const session = cookieValue(request.headers.cookie, this.#cookieName);
     if (session !== undefined) this.#sessions.delete(session);
   }
 }
@@ -137,12 +155,6 @@ function sessionProofOf(request: IncomingMessage): string | undefined {
   const url = request.url ?? "";
   if (!url.startsWith("/api/stream?")) return undefined;
   return new URLSearchParams(url.slice(url.indexOf("?") + 1)).get("session") ?? undefined;
-}
-
-/** The `Set-Cookie` value of a session (or of its removal, with an empty id). */
-export function sessionCookie(id: string): string {
-  const expiry = id === "" ? "; Max-Age=0" : `; Max-Age=${Math.floor(INSPECTOR_LIMITS.sessionTtlMs / 1000)}`;
-  return `${SESSION_COOKIE}=${id}; HttpOnly; SameSite=Strict; Path=/${expiry}`;
 }
 
 function unauthorized(message: string): ApiError {

@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startInspector } from "../../src/inspector/index.ts";
+import { startInspector, type InspectorHandle } from "../../src/inspector/index.ts";
 import { defaultUiDir } from "../../src/inspector/static.ts";
 import { createTestEnv } from "../../src/testing/index.ts";
-import { Notebook, startFixture, type Fixture } from "./fixture.ts";
+import { Notebook, raw, startFixture, type Fixture } from "./fixture.ts";
 
 let fixture: Fixture | undefined;
 const dirs: string[] = [];
@@ -73,7 +73,7 @@ describe("inspector security", () => {
     const { role, proof } = login.json() as { role: string; proof: string };
     expect(role).toBe("admin");
     const cookie = String(login.headers["set-cookie"]);
-    expect(cookie).toMatch(/^hearth_inspector=[\w-]+; HttpOnly; SameSite=Strict; Path=\//);
+    expect(cookie).toMatch(new RegExp(`^hearth_inspector_${fixture.inspector.port}=[\\w-]+; HttpOnly; SameSite=Strict; Path=/`));
     const session = cookie.split(";")[0]!;
     // The cookie alone is refused: a browser sends it to every port of the host, the page's proof it does not.
     const cookieOnly = await fixture.api("/api/agents/Notebook/a/state", { method: "PUT", as: null, headers: { cookie: session }, body: { state: { n: 1 } } });
@@ -87,6 +87,28 @@ describe("inspector security", () => {
     const after = await fixture.api("/api/session", { as: null, headers: withProof });
     expect(after.status).toBe(401);
     expect(after.json().error.message).toContain("session has expired");
+  });
+
+  it("keeps the sessions of two inspectors on one host apart: each cookie is named after its port", async () => {
+    fixture = await startFixture();
+    const other = await startInspector({ host: fixture.t.host, env: {} });
+    try {
+      // A browser keeps one cookie jar per host name: it sends both cookies to both ports.
+      const signIn = async (inspector: InspectorHandle) => {
+        const answer = await raw(new URL("/api/session", inspector.url).toString(), { method: "POST", body: { token: inspector.token } });
+        return { cookie: String(answer.headers["set-cookie"]).split(";")[0]!, proof: (answer.json() as { proof: string }).proof };
+      };
+      const first = await signIn(fixture.inspector);
+      const second = await signIn(other);
+      expect(first.cookie.split("=")[0]).toBe(`hearth_inspector_${fixture.inspector.port}`);
+      expect(second.cookie.split("=")[0]).toBe(`hearth_inspector_${other.port}`);
+      const jar = `${first.cookie}; ${second.cookie}`;
+      const me = (inspector: InspectorHandle, proof: string) => raw(new URL("/api/session", inspector.url).toString(), { headers: { cookie: jar, "x-hearth-session": proof } });
+      expect((await me(fixture.inspector, first.proof)).status).toBe(200);
+      expect((await me(other, second.proof)).status).toBe(200);
+    } finally {
+      await other.close();
+    }
   });
 
   it("sends nosniff and no-store on the API, and a CSP on the UI", async () => {

@@ -4,7 +4,7 @@
  */
 import { ApiError, badRequest } from "../http.ts";
 import type { Route } from "../router.ts";
-import { sessionCookie, type Credentials } from "../security.ts";
+import type { Credentials } from "../security.ts";
 
 export function sessionRoutes(credentials: Credentials): Route[] {
   return [
@@ -18,7 +18,7 @@ export function sessionRoutes(credentials: Credentials): Route[] {
         const role = credentials.roleOfToken(body.token);
         if (!role) throw new ApiError(401, "unauthorized", "The token is not this inspector's viewer or admin token");
         const { id, proof } = credentials.openSession(role);
-        return { json: { role, proof }, headers: { "set-cookie": sessionCookie(id) } };
+        return { json: { role, proof }, headers: { "set-cookie": credentials.cookie(id) } };
       },
     },
     {
@@ -38,7 +38,7 @@ export function sessionRoutes(credentials: Credentials): Route[] {
       open: true,
       handler: (ctx) => {
         credentials.closeSession(ctx.request);
-        return { json: { signedOut: true }, headers: { "set-cookie": sessionCookie("") } };
+        return { json: { signedOut: true }, headers: { "set-cookie": credentials.cookie("") } };
       },
     },
   ];
