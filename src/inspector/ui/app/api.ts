@@ -40,21 +40,31 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /** Calls the API; throws {@link ApiError} with the server's code and message on 4xx/5xx. */
 export async function api<T>(path: string, method: Method = "GET", body?: unknown): Promise<T> {
+  const text = await call(path, method, "application/json", body);
+  return (text === "" ? undefined : safeParse(text)) as T;
+}
+
+/** GETs a text answer (the Prometheus exposition at `/metrics`) with the session; errors as {@link api}'s. */
+export function apiText(path: string): Promise<string> {
+  return call(path, "GET", "text/plain");
+}
+
+/** One call with the session's cookie and proof; the answer's text, or {@link ApiError} on 4xx/5xx. */
+async function call(path: string, method: Method, accept: string, body?: unknown): Promise<string> {
   const proof = sessionProof.get();
-  const init: RequestInit = { method, credentials: "same-origin", headers: { accept: "application/json", ...(proof ? { "x-hearth-session": proof } : {}) } };
+  const init: RequestInit = { method, credentials: "same-origin", headers: { accept, ...(proof ? { "x-hearth-session": proof } : {}) } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...init.headers, "content-type": "application/json" };
   }
   const response = await fetch(path, init);
   const text = await response.text();
-  const parsed: unknown = text === "" ? undefined : safeParse(text);
   if (!response.ok) {
     if (response.status === 401 && path !== "/api/session") unauthorized.value = true;
-    const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const error = (safeParse(text) as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(response.status, error?.code ?? `http_${response.status}`, error?.message ?? response.statusText);
   }
-  return parsed as T;
+  return text;
 }
 
 function safeParse(text: string): unknown {

@@ -11,6 +11,7 @@ import { num } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { theme } from "../theme.ts";
+import { PrometheusText } from "./prometheus-text.tsx";
 
 interface Metrics {
   series: { name: string; labels: Record<string, string>; value: number }[];
@@ -27,9 +28,7 @@ export default function MetricsView({ query }: { query: URLSearchParams }) {
   return (
     <section>
       <h1>Metrics</h1>
-      <p>
-        <a href="/metrics">Prometheus text at /metrics</a>
-      </p>
+      <PrometheusText />
       <Loaded resource={metrics}>
         {(data) => {
           const names = Object.keys(data.history).sort();
