@@ -1,7 +1,7 @@
 /**
  * The Metrics view: the Prometheus text shown in the page and downloaded, read with the page's session
- * (a plain link to /metrics is refused: it cannot send the session's proof). Needs Chromium at
- * /usr/bin/chromium; without it the suite is skipped.
+ * (a plain link to /metrics is refused: it cannot send the session's proof); a `name` that is no
+ * metric picks no chart. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -27,6 +27,13 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI: the Metrics view"), { 
     const file = await download;
     expect(file.suggestedFilename()).toBe("metrics.txt");
     expect(readFileSync(await file.path(), "utf8")).toMatch(/^# TYPE hearth_agents /m);
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("a chart name that is not a metric, such as constructor, shows no chart and no error", async () => {
+    const page = await ui.fresh("/metrics?name=constructor");
+    await page.getByRole("heading", { name: "Current values" }).waitFor();
+    expect(await page.locator("figure.chart").count()).toBe(0);
     expect(ui.problems).toEqual([]);
   });
 });

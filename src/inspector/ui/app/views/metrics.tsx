@@ -32,7 +32,8 @@ export default function MetricsView({ query }: { query: URLSearchParams }) {
       <Loaded resource={metrics}>
         {(data) => {
           const names = Object.keys(data.history).sort();
-          const shown = picked.length > 0 ? picked.filter((n) => n in data.history) : names.slice(0, DEFAULT_CHARTS);
+          // Own keys only: `?name=constructor` names no metric (`in` would find Object.prototype's).
+          const shown = picked.length > 0 ? picked.filter((n) => Object.hasOwn(data.history, n)) : names.slice(0, DEFAULT_CHARTS);
           return (
             <>
               <nav aria-label="Charts" class="chips">
