@@ -75,14 +75,14 @@ function safeParse(text: string): unknown {
   }
 }
 
-/** `/api/…` with a query string built from the defined, non-empty values. */
+/** `/api/…` with a query string built from the defined, non-empty values (after any the path has, such as `?sub=`). */
 export function withQuery(path: string, query: Record<string, string | number | boolean | undefined | null>): string {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (value !== undefined && value !== null && value !== "") params.set(key, String(value));
   }
   const search = params.toString();
-  return search === "" ? path : `${path}?${search}`;
+  return search === "" ? path : `${path}${path.includes("?") ? "&" : "?"}${search}`;
 }
 
 /**

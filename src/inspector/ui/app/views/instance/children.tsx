@@ -1,12 +1,12 @@
 /** Sub-agents and facets of an instance, and the team runs it owns. */
 import type { RunRow } from "../team-runs.tsx";
 import { useState } from "preact/hooks";
-import { agentPath, api, childSub, type AgentRef } from "../../api.ts";
+import { agentPath, api, childSub, withQuery, type AgentRef, type Page } from "../../api.ts";
 import { AdminOnly } from "../../components/admin.tsx";
 import { ActionResult } from "../../components/status.tsx";
 import { useAction } from "../../hooks.ts";
 import { navigate } from "../../router.ts";
-import { Table } from "../../components/table.tsx";
+import { Pager, Table } from "../../components/table.tsx";
 import { Loaded } from "../../components/status.tsx";
 import { num, time, usd, parseJsonInput } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
@@ -25,7 +25,6 @@ function childRef(parent: AgentRef, child: { class: string; name: string }): Age
 
 export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: boolean }) {
   const children = useApi<Children>(agentPath(agent, "/children"));
-  const runs = useApi<RunRow[] | { items: RunRow[] }>(teamRuns ? agentPath(agent, "/team-runs") : null);
   return (
     <>
       <h2>Sub-agents</h2>
@@ -63,30 +62,42 @@ export function ChildrenTab({ agent, teamRuns }: { agent: AgentRef; teamRuns: bo
       {teamRuns && (
         <>
           <h2>Team runs</h2>
-          <Loaded resource={runs}>
-            {(data) => (
-              <Table
-                caption="Team runs of this agent"
-                rows={Array.isArray(data) ? data : data.items}
-                rowKey={(r) => r.runId}
-                empty="No team runs."
-                columns={[
-                  { title: "Run", cell: (r) => <a href={teamRunHref(r)}>{r.runId}</a> },
-                  { title: "Team", cell: (r) => r.team },
-                  { title: "Status", cell: (r) => r.status },
-                  { title: "Started", cell: (r) => time(r.startedAt) },
-                  { title: "Tokens", cell: (r) => num(r.tokens), numeric: true },
-                  { title: "Cost", cell: (r) => usd(r.costUsd), numeric: true },
-                ]}
-              />
-            )}
-          </Loaded>
+          <OwnedTeamRuns agent={agent} />
           <AdminOnly what="starting a team run">
             <StartTeamRun agent={agent} />
           </AdminOnly>
         </>
       )}
     </>
+  );
+}
+
+/** The team runs this agent owns, newest first, a page at a time. */
+function OwnedTeamRuns({ agent }: { agent: AgentRef }) {
+  const [cursors, setCursors] = useState<string[]>([]);
+  const runs = useApi<Page<RunRow>>(withQuery(agentPath(agent, "/team-runs"), { cursor: cursors.at(-1) }));
+  return (
+    <Loaded resource={runs}>
+      {(data) => (
+        <>
+          <Table
+            caption="Team runs of this agent"
+            rows={data.items}
+            rowKey={(r) => r.runId}
+            empty="No team runs."
+            columns={[
+              { title: "Run", cell: (r) => <a href={teamRunHref(r)}>{r.runId}</a> },
+              { title: "Team", cell: (r) => r.team },
+              { title: "Status", cell: (r) => r.status },
+              { title: "Started", cell: (r) => time(r.startedAt) },
+              { title: "Tokens", cell: (r) => num(r.tokens), numeric: true },
+              { title: "Cost", cell: (r) => usd(r.costUsd), numeric: true },
+            ]}
+          />
+          <Pager cursors={cursors} next={data.next} onChange={setCursors} />
+        </>
+      )}
+    </Loaded>
   );
 }
 
