@@ -10,6 +10,7 @@ export default defineConfig({
     reporters: ["default", "./test/support/summary-reporter.ts"],
     // One PostgreSQL server for the cluster's test files (skipped where PostgreSQL is not installed).
     globalSetup: ["./test/support/postgres-global.ts"],
+    setupFiles: ["./test/support/fake-timers-setup.ts"],
     pool: "forks",
     // One module graph per worker, not per file: most files import the whole runtime, and loading it
     // again for each of ~300 files cost ~360 s of CPU (2026-12-03: 363 s → 87 s of "import"). Files
