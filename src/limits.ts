@@ -16,6 +16,12 @@ export const LIMITS = {
   /** Idle time after which an agent leaves memory and its database is closed. */
   hibernateAfterMs: 10_000,
   /**
+   * Time without an incoming event after which an agent kept from hibernating only by timers its code
+   * set (setTimeout, setInterval) leaves memory all the same; its timers are cancelled. Cloudflare
+   * evicts such a Durable Object after 70–140 s.
+   */
+  evictAfterMs: 70_000,
+  /**
    * How long `Host.close()` waits, at most, for the agent files it closed that were written without
    * fsync (relaxed durability) to be made durable; what is left then is settled by the next process.
    */

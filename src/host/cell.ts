@@ -6,6 +6,7 @@ import { AgentDatabase } from "../storage/database.ts";
 import { DurableObjectStorage, type AlarmSlot } from "../storage/durable-storage.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import type { Clock } from "../time/clock.ts";
+import { ActorTimers } from "./actor-timers.ts";
 import { currentEvent } from "./event-context.ts";
 import { Mailbox } from "./mailbox.ts";
 import type { Actor } from "./actor.ts";
@@ -69,6 +70,8 @@ export class ActorCell implements AgentRuntime {
   readonly mailbox: Mailbox;
   readonly instance: Actor;
   lastActive = performance.now();
+  /** The setTimeout / setInterval timers its code set (actor-timers.ts). */
+  readonly timers = new ActorTimers(this);
   #keepAlive = 0;
   #host: CellHost;
   #closed = false;
@@ -153,8 +156,13 @@ export class ActorCell implements AgentRuntime {
     this.#host.tasksChanged(this, at);
   }
 
-  /** In memory with nothing to do: may hibernate. */
+  /** In memory with nothing to do, no timer of its code pending: may hibernate. */
   get idle(): boolean {
+    return this.quiet && !this.timers.pending;
+  }
+
+  /** No event runs or waits and nothing holds it (waitUntil, an open accept()ed socket): only its timers may be pending. */
+  get quiet(): boolean {
     return !this.mailbox.busy && this.#keepAlive === 0;
   }
 
@@ -256,10 +264,11 @@ export class ActorCell implements AgentRuntime {
       .catch(() => {});
   }
 
-  /** Commits and closes the database; the cell is unusable afterwards. */
+  /** Commits and closes the database and cancels its code's timers; the cell is unusable afterwards. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.timers.close();
     try {
       this.instance[HANDLE.unload]();
     } catch (error) {

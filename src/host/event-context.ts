@@ -16,6 +16,8 @@ export interface HostEvent {
   readonly entered: number;
   /** The runtime of the agent it was delivered to (whose scope may take its context frame; agent/context.ts). */
   readonly owner?: object;
+  /** Set once the event finished (what it started may still run: a timer, a promise it did not await). */
+  done?: boolean;
 }
 
 /** The running event: kept in the agent context's frame (agent/context.ts), with the event's agent scope. */

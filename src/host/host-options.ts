@@ -48,6 +48,12 @@ export interface ActorHostOptions {
   durability?: Durability;
   /** Idle time before an agent hibernates. Default 10 s. */
   hibernateAfterMs?: number;
+  /**
+   * Time without incoming events after which an agent that only its own pending timers (setTimeout,
+   * setInterval) keep from hibernating leaves memory anyway, its timers cancelled. Default 70 s; never
+   * less than `hibernateAfterMs`.
+   */
+  evictAfterMs?: number;
   /** Largest accepted WebSocket frame. Default 1 MiB. */
   maxMessageBytes?: number;
   /** Agents kept in memory at once. Default 4,096. */

@@ -48,6 +48,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
   readonly dataDir: string;
   readonly durability: Durability;
   readonly hibernateAfterMs: number;
+  readonly evictAfterMs: number;
   readonly maxMessageBytes: number;
   readonly maxLiveAgents: number;
   readonly clock: Clock;
@@ -108,6 +109,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
     this.dataDir = resolve(options.dataDir);
     this.durability = checkedDurability(options.durability);
     this.hibernateAfterMs = positive("hibernateAfterMs", options.hibernateAfterMs ?? LIMITS.hibernateAfterMs);
+    this.evictAfterMs = Math.max(this.hibernateAfterMs, positive("evictAfterMs", options.evictAfterMs ?? LIMITS.evictAfterMs));
     this.maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? LIMITS.maxMessageBytes);
     this.maxLiveAgents = positive("maxLiveAgents", options.maxLiveAgents ?? LIMITS.maxLiveAgents);
     this.clock = options.clock ?? systemClock;
@@ -236,16 +238,11 @@ export class ActorHost implements CellHost, AgentDispatcher {
     return walkToSubAgent((place, deliver) => this.#deliverAt(place, deliver), this.#rootPlace(this.#binding(className), name), steps, request, task);
   }
 
-  /** Hibernates every idle agent now (the sweeper does this after `hibernateAfterMs`). */
+  /** Hibernates every idle agent now (the sweeper does this after `hibernateAfterMs`); one with pending timers of its own is not idle. */
   hibernateIdleAgents(): number {
-    let count = 0;
-    for (const cell of [...this.#cells.values()]) {
-      if (cell.idle) {
-        this.#hibernate(cell);
-        count++;
-      }
-    }
-    return count;
+    const idle = [...this.#cells.values()].filter((cell) => cell.idle);
+    for (const cell of idle) this.#hibernate(cell);
+    return idle.length;
   }
 
   /**
@@ -452,12 +449,15 @@ export class ActorHost implements CellHost, AgentDispatcher {
 
   #sweep(): void {
     if (this.#sweepContinues) return;
-    const deadline = performance.now() - this.hibernateAfterMs;
+    const now = performance.now();
+    const deadline = now - this.hibernateAfterMs;
+    // Past this, only an event running or waiting, or a hold (waitUntil, an accept()ed socket), keeps an agent: its own timers no longer do.
+    const evictBefore = now - this.evictAfterMs;
     let hibernated = 0;
     let closingSince = 0; // the budget counts closes, not the walk past busy agents
     for (const cell of this.#cells.values()) {
       if (cell.lastActive > deadline) break;
-      if (!cell.idle) continue;
+      if (!(cell.lastActive <= evictBefore ? cell.quiet : cell.idle)) continue;
       // Each hibernation closes a file: a few per turn, so replies do not wait behind hundreds.
       if (hibernated === 0) closingSince = performance.now();
       else if (hibernated >= HIBERNATIONS_PER_TURN || performance.now() - closingSince > CLOSING_MS_PER_TURN) {

@@ -125,7 +125,7 @@ export class Mailbox {
   }
 
   #start(entry: Entry): void {
-    const event: HostEvent = { carried: entry.carried, entered: nextEntry(), owner: this.owner };
+    const event: HostEvent = { carried: entry.carried, entered: nextEntry(), owner: this.owner, done: false };
     this.#running++;
     this.#holder = event;
     this.#holderExclusive = entry.exclusive;
@@ -167,7 +167,8 @@ export class Mailbox {
     this.#pump();
   };
 
-  #finish(event: object, entry: Entry, failed: boolean, value: unknown): void {
+  #finish(event: HostEvent, entry: Entry, failed: boolean, value: unknown): void {
+    event.done = true;
     this.#running--;
     let durable: Promise<void> | undefined;
     try {

@@ -1,4 +1,5 @@
 import { syncFileSystems } from "./syncfs.ts";
+import { setTimeout } from "node:timers"; // process-wide: never an actor's timer (host/actor-timers.ts)
 
 /**
  * The close of a quiet connection (docs/decisions/0022-quiet-sessions.md), in the order that keeps the

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket as NetworkSocket, WebSocketServer } from "ws";
@@ -29,12 +30,18 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
 }
 
 /**
+ * Runs outside any event (the context at module load): the timer `ws` arms at a close (to drop a peer
+ * that never answers) is the connection's, not that of the actor whose event closed it.
+ */
+const outsideEvents = AsyncLocalStorage.snapshot();
+
+/**
  * Sends a close frame. One `ws` refuses (a code outside 1000–1014 and 3000–4999) drops the
  * connection instead: `ws` is CLOSING by then and would wait for a close that never comes.
  */
 function closeNetwork(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
   try {
-    ws.close(code, reason);
+    outsideEvents(() => ws.close(code, reason));
   } catch (error) {
     console.error(`[hearth] a WebSocket close frame (code ${code}) could not be sent; the connection is dropped:`, error);
     ws.terminate();
