@@ -174,11 +174,11 @@ function relaySocket(client: WebSocket, address: string, className: string, name
   const target = new URL(clusterPath("agent", className, name), address);
   target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
   const headers: Record<string, string> = { [CLUSTER_HEADERS.key]: key, [CLUSTER_HEADERS.url]: request.url };
+  // No subprotocol: the client's handshake here chose none, as an agent's 101 names none.
   for (const [header, value] of request.headers) {
-    if (!/^(host|connection|upgrade|sec-websocket-(key|version|extensions))$/i.test(header)) headers[header] = value;
+    if (!/^(host|connection|upgrade|sec-websocket-(key|version|extensions|protocol))$/i.test(header)) headers[header] = value;
   }
-  const protocols = request.headers.get("sec-websocket-protocol")?.split(",").map((protocol) => protocol.trim()) ?? [];
-  const peer = new WebSocket(target, protocols, { headers, perMessageDeflate: false });
+  const peer = new WebSocket(target, { headers, perMessageDeflate: false });
   const queued: Array<[Buffer | ArrayBuffer | Buffer[], boolean]> = [];
   client.on("message", (data, isBinary) => {
     if (peer.readyState === WebSocket.OPEN) peer.send(data, { binary: isBinary });

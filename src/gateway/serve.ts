@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { WebSocketServer } from "ws";
 import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { discardBody } from "./incoming-body.ts";
@@ -11,6 +10,7 @@ import { upgradeTargetOf } from "../host/upgrade.ts";
 import { routeConnections, type ConnectionRoute } from "./connection-router.ts";
 import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
+import { answerUpgradeWith, handshakeServer } from "../websocket/handshake.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
@@ -153,7 +153,8 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const listenHost = { value: "localhost" };
   const listener = { url: "http://localhost" };
   const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
-  const sockets = new WebSocketServer({ noServer: true, maxPayload: hardMax, perMessageDeflate: false });
+  // A handshake answers as the worker's 101 did: its subprotocol (or none), its headers.
+  const sockets = handshakeServer({ maxPayload: hardMax, perMessageDeflate: false });
 
   const metrics = options.metrics || undefined;
   const exposeErrors = options.exposeErrors === true;
@@ -233,6 +234,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       .then(async (response) => {
         const pairEnd = webSocketOfResponse(response);
         if (pairEnd) {
+          answerUpgradeWith(incoming, response.headers);
           upgradeToPair(sockets, incoming, socket, head, pairEnd, host.maxMessageBytes);
           return;
         }

@@ -27,10 +27,11 @@ export function edgeOfSocket(ws: WebSocket, outlet: RelayOutlet): EdgeEndpoint {
 }
 
 /**
- * A WebSocketPair whose client end goes into a 101 response (the server splices it to the network as
- * it does any worker's) and whose other end relays through `outlet`.
+ * A WebSocketPair whose client end goes into a 101 response with the owner's 101 `headers` (the
+ * server splices it to the network as it does any worker's, answering with those) and whose other end
+ * relays through `outlet`.
  */
-export function edgeOfPair(outlet: RelayOutlet): { response: Response; edge: EdgeEndpoint } {
+export function edgeOfPair(outlet: RelayOutlet, headers: HeadersInit = []): { response: Response; edge: EdgeEndpoint } {
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
   server.addEventListener("message", (event) => outlet.frames((event as MessageEvent<string | ArrayBuffer>).data));
@@ -39,7 +40,7 @@ export function edgeOfPair(outlet: RelayOutlet): { response: Response; edge: Edg
     outlet.close(code, reason);
   });
   installWorkersGlobals(); // the Workers runtime's Response, which takes a 101 with a webSocket
-  const response = new Response(null, { status: 101, webSocket: client } as WorkersResponseInit);
+  const response = new Response(null, { status: 101, webSocket: client, headers } as WorkersResponseInit);
   return {
     response,
     edge: {

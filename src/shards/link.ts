@@ -2,7 +2,7 @@ import type { MessagePort, TransferListItem } from "node:worker_threads";
 import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
-import { isWebSocketUpgrade } from "../host/upgrade.ts";
+import { isWebSocketUpgrade, upgradeTargetOf } from "../host/upgrade.ts";
 import { errorFromWire, errorToWire } from "./error-wire.ts";
 import { requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
@@ -335,7 +335,7 @@ export class ShardLink {
     if (!pending) return;
     if (upgrade === "relay" && pending.socket !== undefined) {
       this.#pending.delete(id);
-      const { response, edge } = edgeOfPair(this.#edgeOutlet(pending.socket));
+      const { response, edge } = edgeOfPair(this.#edgeOutlet(pending.socket), head.headers);
       this.#edges.set(pending.socket, edge);
       pending.resolve(response);
       return;
@@ -444,8 +444,10 @@ export class ShardLink {
       this.#serving.delete(id);
       const relay = new RelaySocket(this.#ownerOutlet(socket));
       this.#relays.set(socket, relay);
-      // The head goes first, so the edge has its end of the socket before any frame arrives.
-      this.#send({ t: "head", id, head: responseHead(response), upgrade: "relay" });
+      // The head goes first, so the edge has its end of the socket before any frame arrives. Its headers
+      // answer the client's handshake there; an agent's marker has none for the client.
+      const head = responseHead(response);
+      this.#send({ t: "head", id, head: upgradeTargetOf(response) ? { ...head, headers: [] } : head, upgrade: "relay" });
       try {
         this.#handler.acceptUpgrade(response, relay);
       } catch (error) {

@@ -19,6 +19,7 @@ import { agentsOnlyFetch } from "../../src/gateway/serve.ts";
 import { MAX_FORWARDED_BODY_BYTES } from "../../src/shards/codec.ts";
 import { Shard } from "../../src/shards/shard.ts";
 import { shardOf } from "../../src/shards/placement.ts";
+import { handshake } from "../support/handshake.ts";
 import { TestSocket, tempDir } from "../support/harness.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
 
@@ -121,10 +122,13 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
 
 /** A plain Durable Object that accepts hibernatable sockets and answers with the host it runs on. */
 class Chatroom extends DurableObject<{ HOST: string }> {
-  fetch(): Response {
+  /** `?proto=` names the subprotocol of its 101, which also sets a cookie. */
+  fetch(request: Request): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    return new Response(null, { status: 101, webSocket: client } as ResponseInit);
+    const proto = new URL(request.url).searchParams.get("proto");
+    const headers: HeadersInit = proto === null ? [] : [["Sec-WebSocket-Protocol", proto], ["Set-Cookie", `room=${this.env.HOST}`]];
+    return new Response(null, { status: 101, webSocket: client, headers } as ResponseInit);
   }
 
   webSocketMessage(ws: WorkersWebSocket, message: string | ArrayBuffer): void {
@@ -439,5 +443,16 @@ describe("two shards", () => {
       await socket.waitClosed();
     }
     expect(seen).toEqual(new Set(["shard-0", "shard-1"]));
+  });
+
+  it("answers a relayed Durable Object socket's handshake with the object's 101: its subprotocol and headers", async () => {
+    let name = "";
+    for (let i = 0; name === ""; i++) {
+      const room = (nodes[0].host.env.ROOM as DurableObjectNamespace).getByName(`proto-${i}`) as unknown as { host(): Promise<string> };
+      if ((await room.host()) === "shard-1") name = `proto-${i}`;
+    }
+    const { status, headers } = await handshake(`${nodes[0].server.url}/room/${name}?proto=b`, ["a", "b"]);
+    expect({ status, protocol: headers["sec-websocket-protocol"], cookie: headers["set-cookie"] }).toEqual({ status: 101, protocol: "b", cookie: ["room=shard-1"] });
+    expect(nodes[0].shard.connections.relayed).toBe(1);
   });
 });
