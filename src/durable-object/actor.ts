@@ -9,6 +9,8 @@ import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
 import { ALARM_CALLBACK, DurableAlarm, type AlarmInvocationInfo } from "./alarm.ts";
+import { webSocketOfResponse } from "../websocket/response.ts";
+import { AcceptedEnds } from "./accepted-ends.ts";
 import { HibernatableSockets } from "./hibernation.ts";
 import { DurableObjectId } from "./id.ts";
 import type { DurableObjectNamespace } from "./namespace.ts";
@@ -39,24 +41,30 @@ export class DurableObjectActor implements Actor {
   readonly #runtime: AgentRuntime;
   readonly #object: DurableObjectHandlers & Record<string, unknown>;
   readonly #sockets: HibernatableSockets;
+  readonly #accepted = new AcceptedEnds();
   readonly #alarm: DurableAlarm;
   readonly #owner: SocketOwner;
   #tasks: AgentTasks | undefined;
   #startup: Array<Promise<unknown>> = [];
+  /** Out of memory: events of its `accept()`ed sockets no longer reach it. */
+  #unloaded = false;
 
   constructor(ctor: DurableObjectConstructor, ctx: AgentContextWithRuntime, env: Record<string, unknown>, namespace: DurableObjectNamespace) {
     const runtime = ctx[RUNTIME];
     this.#runtime = runtime;
-    this.#sockets = new HibernatableSockets(runtime);
+    this.#sockets = new HibernatableSockets(runtime, this.#accepted);
     this.#alarm = new DurableAlarm(
       () => this[HANDLE.tasks](),
       () => typeof (this.#object ?? (ctor.prototype as DurableObjectHandlers)).alarm === "function",
       () => runtime.clock.now(),
     );
     this.#owner = {
-      run: (event) => void runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error)),
+      run: (event) => {
+        if (this.#unloaded) return;
+        runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error));
+      },
       output: (send) => holdOutput(runtime, send),
-      hold: () => runtime.keepAlive(),
+      hold: (end) => this.#accepted.holdOpen(end, () => runtime.keepAlive()),
       reportError: (error) => this.onError(error),
     };
     const state = new DurableObjectState({
@@ -83,16 +91,16 @@ export class DurableObjectActor implements Actor {
     const fetch = this.#object.fetch;
     if (typeof fetch !== "function") throw new TypeError(`${this.#runtime.className} has no fetch() handler.`);
     const event = currentEvent();
+    let response: unknown;
     try {
-      const response: unknown = await this.#scoped(() => this.#traced("fetch", undefined, () => fetch.call(this.#object, request)));
+      response = await this.#scoped(() => this.#traced("fetch", undefined, () => fetch.call(this.#object, request)));
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
       }
       return response;
-    } catch (error) {
-      // Sockets it accepted can never be reached: their other end was not returned. Close them.
-      if (event) this.#sockets.closeUnclaimed(event, "The Durable Object's fetch() failed before returning this WebSocket");
-      throw error;
+    } finally {
+      // Sockets it accepted whose other end it did not return can never be reached: they close.
+      if (event) this.#accepted.closeUnreachable(event, response instanceof Response ? webSocketOfResponse(response) : undefined);
     }
   }
 
@@ -134,7 +142,11 @@ export class DurableObjectActor implements Actor {
     return this.#tasks;
   }
 
-  [HANDLE.unload](): void {}
+  /** Its `accept()`ed sockets kept it from hibernating: it is stopped (a facet aborted or deleted, the host closing), so they close. */
+  [HANDLE.unload](): void {
+    this.#unloaded = true;
+    this.#accepted.closeOpen(this.#runtime.lineage.path.length > 0 ? "Facet stopped" : "Durable Object stopped");
+  }
 
   [HANDLE.scoped]<T>(fn: () => T): T {
     return this.#scoped(fn);

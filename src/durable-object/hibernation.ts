@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { RawSocket, SocketRecord } from "../agent/connection.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
-import { currentEvent } from "../host/event-context.ts";
 import { MAX_AUTO_RESPONSE_BYTES, WebSocketRequestResponsePair } from "../websocket/auto-response.ts";
 import type { SocketEnd, SocketReceiver } from "../websocket/end.ts";
+import type { AcceptedEnds } from "./accepted-ends.ts";
 import { endOf, socketOver, type WorkersWebSocket } from "../websocket/socket.ts";
 
 /** Cloudflare's limits: distinct tags per socket, characters per tag, auto-response bytes, event timeout (7 days). */
@@ -29,12 +29,13 @@ export class HibernatableSockets {
   readonly #runtime: AgentRuntime;
   readonly #objects = new WeakMap<SocketRecord, WorkersWebSocket>();
   readonly #settings: Settings;
-  /** Ends accepted by each event still running or recently run (a failed fetch closes its unclaimed ones). */
-  readonly #acceptedBy = new WeakMap<object, SocketEnd[]>();
+  /** What each event accepted: a fetch that hands none of them out closes them (accepted-ends.ts). */
+  readonly #accepted: AcceptedEnds;
 
-  constructor(runtime: AgentRuntime) {
+  constructor(runtime: AgentRuntime, accepted: AcceptedEnds) {
     this.#runtime = runtime;
     this.#settings = runtime.socketSettings() as Settings;
+    this.#accepted = accepted;
   }
 
   accept(ws: WorkersWebSocket, tags: readonly string[] = []): void {
@@ -70,26 +71,7 @@ export class HibernatableSockets {
     endsOfRecords.set(record, end);
     this.#objects.set(record, ws);
     end.acceptForActor(receiver, checked);
-    const event = currentEvent();
-    if (event) {
-      const accepted = this.#acceptedBy.get(event);
-      if (accepted) accepted.push(end);
-      else this.#acceptedBy.set(event, [end]);
-    }
-  }
-
-  /**
-   * Closes (1011) the sockets `event` accepted whose other end was never handed out (not returned in
-   * a 101, not accepted): after a failed fetch nobody could ever reach them, and they would linger.
-   */
-  closeUnclaimed(event: object, reason: string): void {
-    for (const end of this.#acceptedBy.get(event) ?? []) {
-      const client = end.peer;
-      if (!client || client.accepted || client.spliced) continue;
-      client.spliced = true;
-      end.receiveClose(1011, reason, false);
-    }
-    this.#acceptedBy.delete(event);
+    this.#accepted.add(end);
   }
 
   /** The object this instance uses for a socket record (made on first use after a wake). */

@@ -1,4 +1,6 @@
 import { answerUnlessAborted } from "../host/abortable-fetch.ts";
+import { currentEvent } from "../host/event-context.ts";
+import { handOut } from "../websocket/handed-out.ts";
 import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorClassBinding, ActorDispatcher } from "../host/actor.ts";
 import { checkObjectName, DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
@@ -110,7 +112,9 @@ export class DurableObjectNamespace<T = unknown> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      return answerUnlessAborted(request, () => dispatcher.request(className, hex, request));
+      const answered = answerUnlessAborted(request, () => dispatcher.request(className, hex, request));
+      // To a worker's request: a 101 it drops is dropped when it ends (an actor's own events are not requests).
+      return currentEvent() === undefined ? answered.then(handOut) : answered;
     };
     return new Proxy({} as DurableObjectStub<T>, {
       get(_target, property) {

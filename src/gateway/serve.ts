@@ -10,6 +10,7 @@ import { upgradeTargetOf } from "../host/upgrade.ts";
 import { routeConnections, type ConnectionRoute } from "./connection-router.ts";
 import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
+import { droppingUnreturnedSockets } from "../websocket/handed-out.ts";
 import { answerUpgradeWith, handshakeServer } from "../websocket/handshake.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
@@ -161,7 +162,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
-      const response: unknown = await fetch(request, host.env, newExecutionContext({ listener: listener.url }));
+      const response: unknown = await droppingUnreturnedSockets(() => fetch(request, host.env, newExecutionContext({ listener: listener.url })));
       if (!(response instanceof Response)) throw new TypeError(NOT_A_RESPONSE);
       return response;
     } catch (error) {

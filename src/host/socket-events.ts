@@ -4,7 +4,7 @@ import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { LIMITS } from "../limits.ts";
-import { closeReasonWithin } from "../websocket/close-reason.ts";
+import { closeReasonWithin, DISCONNECTED } from "../websocket/close-reason.ts";
 import { chatRequestError, frames, sniffFrame } from "../protocol/frames.ts";
 import type { Actor } from "./actor.ts";
 import { corkedSocket } from "./corked-socket.ts";
@@ -58,7 +58,9 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
   ws.on("close", (code: number, reason: Buffer) => {
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
     if (!host.hub.remove(key, record) || host.closed) return;
-    host.deliver(place, (actor) => actor[HANDLE.close](record, code, reason.toString(), code !== 1006)).catch(() => {});
+    // Without a close frame (1006): the Workers runtime's reason, as partyserver's webSocketClose gets it there.
+    const text = code === 1006 ? DISCONNECTED : reason.toString();
+    host.deliver(place, (actor) => actor[HANDLE.close](record, code, text, code !== 1006)).catch(() => {});
   });
   ws.on("error", (error: Error) => console.error(`[hearth] socket ${label}#${id}:`, error.message));
   host.deliver(place, (actor) => actor[HANDLE.connect](record, request)).then(

@@ -1,6 +1,9 @@
 /** A close frame's reason fits in 123 bytes (125 of control-frame payload minus the code). */
 export const MAX_CLOSE_REASON_BYTES = 123;
 
+/** The Workers runtime's reason for an abnormal closure (1006): the connection ended without a close frame. */
+export const DISCONNECTED = "WebSocket disconnected without sending Close frame.";
+
 /**
  * The close codes a socket sends: 1000–1014 but 1004–1006 (no status, abnormal), and 3000–4999 — what
  * the `ws` library sends. RFC 6455 reserves 1015–2999 (Cloudflare accepts 1016–2999; clients may take

@@ -1,5 +1,6 @@
 import { serialize } from "node:v8";
 import { deserializeClone } from "../web/structured-clone.ts";
+import { DISCONNECTED } from "./close-reason.ts";
 import { closeEvent, errorEvent, messageEvent, type SocketMessage } from "./events.ts";
 import { dispatchGuarded } from "./listeners.ts";
 import { currentSocketOwner, type SocketOwner } from "./owner.ts";
@@ -92,7 +93,7 @@ export class SocketEnd {
     this.#acceptedAs = "events";
     const owner = currentSocketOwner();
     // An open socket keeps its Durable Object in memory: its listeners live in that instance.
-    const release = owner?.hold();
+    const release = owner?.hold(this);
     // A listener that throws fails the event it ran in (through the owner's gate), and is logged.
     const fire = (event: Event): void => {
       const errors = dispatchGuarded(target, event);
@@ -174,6 +175,19 @@ export class SocketEnd {
 
   deserializeAttachment(): unknown {
     return this.attachment === undefined ? null : deserializeClone(this.attachment);
+  }
+
+  /**
+   * The other end of the pair was dropped unused (never returned in a 101, never accepted): nothing can
+   * reach this one any more, and it sees an abnormal closure, as in the Workers runtime. False when the
+   * other end was used.
+   */
+  dropUnusedPeer(): boolean {
+    const peer = this.peer;
+    if (!peer || peer.accepted || peer.spliced) return false;
+    peer.spliced = true;
+    this.receiveClose(1006, DISCONNECTED, false);
+    return true;
   }
 
   // Incoming, from the peer or the network

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket as NetworkSocket, WebSocketServer } from "ws";
+import { DISCONNECTED } from "./close-reason.ts";
 import type { SocketEnd } from "./end.ts";
 import { endOf, type WorkersWebSocket } from "./socket.ts";
 
@@ -57,14 +58,15 @@ function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): 
     }
     server.receive(isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer : buffer.toString("utf8"));
   });
-  ws.on("close", (code: number, reason: Buffer) => server.receiveClose(code, reason.toString(), code !== 1006));
+  // A connection that ended without a close frame (1006) has the Workers runtime's reason.
+  ws.on("close", (code: number, reason: Buffer) => server.receiveClose(code, code === 1006 ? DISCONNECTED : reason.toString(), code !== 1006));
   ws.on("error", (error: Error) => server.receiveError(error));
 }
 
 /**
  * Completes the HTTP upgrade for a 101 response that carries `client`, then splices the pair to the
  * new socket. If the client goes away before the upgrade completes, the end its worker or Durable
- * Object kept sees a close (1006), so it is not left open.
+ * Object kept sees an abnormal closure (1006), so it is not left open.
  */
 export function upgradeToPair(
   server: WebSocketServer,
@@ -78,7 +80,7 @@ export function upgradeToPair(
   const gone = (): void => {
     if (settled) return;
     settled = true;
-    closePair(client, 1006, "The client went away before the WebSocket upgrade completed", false);
+    closePair(client, 1006, DISCONNECTED, false);
   };
   if (socket.destroyed) return gone();
   socket.once("close", gone);

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { SocketEnd } from "./end.ts";
 
 /**
  * The actor whose event is running, as the WebSocket layer needs it: a socket accepted (or written to)
@@ -10,8 +11,8 @@ export interface SocketOwner {
   run(event: () => void): void;
   /** Sends once the writes made so far are committed (the output gate). */
   output(send: () => void): void;
-  /** Keeps the actor in memory until the returned function is called. */
-  hold(): () => void;
+  /** `end` was accepted with `accept()` in the actor's event: keeps the actor in memory until the returned function is called. */
+  hold(end: SocketEnd): () => void;
   /** Reports an error of the actor's code that no event can fail on (an async listener's rejection). */
   reportError(error: unknown): void;
 }

@@ -6,6 +6,8 @@ import { connect } from "node:net";
 import { WebSocket as RawClient } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/limits.ts";
+import { DISCONNECTED } from "../../src/websocket/close-reason.ts";
+import { handshake } from "../support/handshake.ts";
 import { TestSocket, type Harness } from "../support/harness.ts";
 import { constructed, log, logs, startRooms, upgradeGate, who, type Rooms } from "./hibernation-room.ts";
 import { deferred, until } from "./helpers.ts";
@@ -36,6 +38,16 @@ describe("close and error handlers", () => {
     await until(() => log("closing").some((line) => line.startsWith("close")), "webSocketClose");
     expect(log("closing")).toEqual(["message who", "close ada 4002 leaving true"]);
     expect(constructed.get("closing")).toBe(2);
+  });
+
+  it("deliver a connection dropped without a close frame as 1006 with the Workers runtime's reason", async () => {
+    const { harness } = await start();
+    const raw = new RawClient(`${harness.wsUrl}/rooms/abrupt?user=ann`);
+    await new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject));
+    await until(() => harness.host.stats.sockets === 1, "the socket to be accepted");
+    raw.terminate();
+    await until(() => log("abrupt").length > 0, "webSocketClose");
+    expect(log("abrupt")).toEqual([`close ann 1006 ${DISCONNECTED} false`]);
   });
 
   it("deliver the close of a socket the object closed itself", async () => {
@@ -90,16 +102,42 @@ describe("upgrades that do not complete", () => {
     await new Promise((resolve) => tcp.once("close", resolve));
     upgradeGate.slow.resolve();
     await until(() => log("gone").length > 0, "webSocketClose");
-    expect(log("gone")).toEqual(["close zed 1006 The client went away before the WebSocket upgrade completed false"]);
+    expect(log("gone")).toEqual(["close zed 1006 WebSocket disconnected without sending Close frame. false"]);
     expect(harness.host.stats.sockets).toBe(0);
   });
 
-  it("close the socket a fetch accepted before it failed (1011)", async () => {
+  it("close the socket a fetch accepted before it failed (1006)", async () => {
     const { harness } = await start();
     await expect(TestSocket.open(`${harness.wsUrl}/rooms/failed?user=zoe&fail=1`)).rejects.toThrow();
     await until(() => log("failed").length > 0, "webSocketClose");
-    expect(log("failed")).toEqual(["close zoe 1011 The Durable Object's fetch() failed before returning this WebSocket false"]);
+    expect(log("failed")).toEqual([`close zoe 1006 ${DISCONNECTED} false`]);
     expect(harness.host.stats.sockets).toBe(0);
+  });
+
+  it("close the socket a fetch accepted but did not return (it answered 403), as the Workers runtime drops its client end", async () => {
+    const { harness, rooms } = await start();
+    expect((await fetch(`${harness.url}/rooms/denied?user=ann&deny=1`)).status).toBe(403);
+    expect(await handshake(`${harness.url}/rooms/denied?user=bea&deny=1`)).toMatchObject({ status: 403 });
+    await until(() => log("denied").length === 2, "webSocketClose");
+    expect(log("denied")).toEqual([`close ann 1006 ${DISCONNECTED} false`, `close bea 1006 ${DISCONNECTED} false`]);
+    expect(await rooms.getByName("denied").count()).toBe(0);
+    expect(harness.host.stats.sockets).toBe(0);
+  });
+
+  it("close the object's socket when the worker drops the 101 it returned", async () => {
+    const { harness, rooms } = await start();
+    expect(await handshake(`${harness.url}/rooms/dropped?user=cy&drop=1`)).toMatchObject({ status: 401 });
+    await until(() => log("dropped").length > 0, "webSocketClose");
+    expect(log("dropped")).toEqual([`close cy 1006 ${DISCONNECTED} false`]);
+    expect(await rooms.getByName("dropped").count()).toBe(0);
+  });
+
+  it("close a socket accepted with accept() that the fetch did not return, and let the object hibernate", async () => {
+    const { harness } = await start();
+    expect((await fetch(`${harness.url}/rooms/pinned?accept=1`)).status).toBe(403);
+    await until(() => log("pinned").length > 0, "the close event");
+    expect(log("pinned")).toEqual([`closed 1006 ${DISCONNECTED} false`]);
+    expect(harness.host.hibernateIdleAgents()).toBe(1);
   });
 });
 

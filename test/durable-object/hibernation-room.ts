@@ -39,12 +39,22 @@ export class Room extends DurableObject {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const { 0: client, 1: server } = new WebSocketPair();
+    if (url.searchParams.has("accept")) {
+      // The accept() API, then no 101: the socket's close event is all it ever gets.
+      server.accept();
+      server.addEventListener("close", (event) => {
+        const { code, reason, wasClean } = event as CloseEvent;
+        this.#log.push(`closed ${code} ${reason} ${wasClean}`);
+      });
+      return new Response("denied", { status: 403 });
+    }
     this.ctx.acceptWebSocket(server, url.searchParams.getAll("tag"));
     server.serializeAttachment({ user: url.searchParams.get("user") } satisfies Attachment);
     (server as unknown as { marker: string }).marker = "set at accept";
     this.#accepted.add(server);
     if (url.searchParams.has("slow")) await upgradeGate.slow?.promise;
     if (url.searchParams.has("fail")) throw new Error("fetch failed after acceptWebSocket");
+    if (url.searchParams.has("deny")) return new Response("denied", { status: 403 });
     return upgradeResponse(client);
   }
 
@@ -165,6 +175,11 @@ export class Room extends DurableObject {
     }
   }
 
+  /** How many sockets it has accepted with acceptWebSocket (and not seen close). */
+  count(): number {
+    return this.ctx.getWebSockets().length;
+  }
+
   /** Accepts in-memory sockets up to the per-object limit, then one more; the error of that one. */
   fill(): { accepted: number; error: string } {
     let accepted = 0;
@@ -182,9 +197,11 @@ export class Room extends DurableObject {
 
 export type Rooms = DurableObjectNamespace<Room>;
 
+/** `/rooms/<name>` reaches the room; with `?drop`, the worker answers 401 instead of the room's 101. */
 export const worker = async (request: Request, env: Record<string, unknown>): Promise<Response> => {
-  const name = new URL(request.url).pathname.split("/")[2] ?? "default";
-  return (env.ROOMS as Rooms).getByName(name).fetch(request);
+  const url = new URL(request.url);
+  const response = await (env.ROOMS as Rooms).getByName(url.pathname.split("/")[2] ?? "default").fetch(request);
+  return url.searchParams.has("drop") ? new Response("not you", { status: 401 }) : response;
 };
 
 export async function startRooms(options: Partial<HostOptions> = {}): Promise<{ harness: Harness; rooms: Rooms }> {

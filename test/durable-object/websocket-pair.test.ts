@@ -199,6 +199,17 @@ describe("accept() in a Durable Object", () => {
     raw.terminate();
   });
 
+  it("dispatches a close (1006, the Workers runtime's reason) when the client drops the connection without a close frame", async () => {
+    const seen = log("dropped");
+    const { harness } = await start();
+    const raw = new RawClient(`${harness.wsUrl}/pipes/dropped`);
+    await new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject));
+    raw.terminate();
+    await until(() => seen.length > 0, "the close event");
+    expect(seen).toEqual(["close 1006 WebSocket disconnected without sending Close frame."]);
+    await until(() => harness.host.hibernateIdleAgents() === 1, "the object to be let go");
+  });
+
   it("carries binary messages as ArrayBuffers both ways", async () => {
     const seen = log("bin");
     const { harness } = await start();

@@ -1,9 +1,12 @@
+import { WebSocket as RawClient } from "ws";
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, type Connection, type ConnectionContext } from "../../src/index.ts";
+import { DISCONNECTED } from "../../src/websocket/close-reason.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 
 let starts = 0;
 const closed: Array<{ id: string; code: number }> = [];
+const reasons = new Map<string, string>();
 
 class Room extends Agent<unknown, { topic: string }> {
   initialState = { topic: "none" };
@@ -16,8 +19,9 @@ class Room extends Agent<unknown, { topic: string }> {
   onConnect(conn: Connection, ctx: ConnectionContext) {
     conn.setState({ user: new URL(ctx.request.url).searchParams.get("user") ?? "anon" });
   }
-  onClose(conn: Connection, code: number) {
+  onClose(conn: Connection, code: number, reason: string) {
     closed.push({ id: conn.id, code });
+    reasons.set(conn.id, reason);
   }
   onMessage(conn: Connection, message: string | ArrayBuffer) {
     if (message === "whoami") {
@@ -83,5 +87,15 @@ describe("hibernation", () => {
     expect(closed.find((c) => c.id === "leaver")).toEqual({ id: "leaver", code: 4001 });
     expect(starts).toBe(startsBefore + 1);
     expect(harness.host.stats.sockets).toBe(0);
+  });
+
+  it("gives onClose the Workers runtime's reason for a connection dropped without a close frame (1006)", async () => {
+    harness = await startHarness({ Room }, { hibernateAfterMs: 50 });
+    const raw = new RawClient(`${harness.wsUrl}/agents/room/abrupt?_pk=dropper`);
+    await new Promise((resolve, reject) => raw.once("open", resolve).once("error", reject));
+    await until(() => harness!.host.stats.sockets === 1);
+    raw.terminate();
+    await until(() => closed.some((c) => c.id === "dropper"));
+    expect({ ...closed.find((c) => c.id === "dropper"), reason: reasons.get("dropper") }).toEqual({ id: "dropper", code: 1006, reason: DISCONNECTED });
   });
 });
