@@ -6,9 +6,9 @@ import type { SocketEnd, SocketReceiver } from "../websocket/end.ts";
 import type { AcceptedEnds } from "./accepted-ends.ts";
 import { endOf, socketOver, type WorkersWebSocket } from "../websocket/socket.ts";
 
-/** Cloudflare's limits: distinct tags per socket, characters per tag, auto-response bytes, event timeout (7 days). */
+/** Cloudflare's limits: distinct tags per socket, UTF-8 bytes per tag, auto-response bytes, event timeout (7 days). */
 const MAX_TAGS = 10;
-const MAX_TAG_LENGTH = 256;
+const MAX_TAG_BYTES = 256;
 const MAX_EVENT_TIMEOUT_MS = 604_800_000;
 
 /** The end behind each socket an actor accepted; records outlive the actor's instances, so this is module-wide. */
@@ -86,6 +86,7 @@ export class HibernatableSockets {
     return object;
   }
 
+  /** As the Workers runtime lists them: all of them newest first (it adds each at the front), those with `tag` oldest first. */
   list(tag?: string): WorkersWebSocket[] {
     const sockets: WorkersWebSocket[] = [];
     for (const record of this.#runtime.sockets()) {
@@ -93,7 +94,7 @@ export class HibernatableSockets {
       const object = this.objectOf(record);
       if (object) sockets.push(object);
     }
-    return sockets;
+    return tag === undefined ? sockets.reverse() : sockets;
   }
 
   tagsOf(ws: WorkersWebSocket): string[] {
@@ -144,14 +145,19 @@ export class HibernatableSockets {
   }
 }
 
-/** Distinct tags, checked as the Workers runtime does (the count is of distinct tags; empty ones are fine). */
+/**
+ * Distinct tags, checked as the Workers runtime does: each converted to a string (`42` is `"42"`; a
+ * symbol is a TypeError), at most 256 bytes of UTF-8 each, the count of distinct tags at most 10
+ * (empty ones are fine).
+ */
 function checkTags(tags: unknown): string[] {
   if (!Array.isArray(tags)) throw new TypeError("acceptWebSocket(): tags must be an array of strings");
   const distinct = new Set<string>();
-  for (const tag of tags as unknown[]) {
-    if (typeof tag !== "string") throw new TypeError(`acceptWebSocket(): tags must be strings, got ${typeof tag}`);
+  for (const value of tags as unknown[]) {
+    if (typeof value === "symbol") throw new TypeError("acceptWebSocket(): a tag cannot be a Symbol");
+    const tag = String(value);
     if (distinct.size >= MAX_TAGS) throw new Error(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
-    if (tag.length > MAX_TAG_LENGTH) throw new Error(`"${tag}" is longer than the max tag length (${MAX_TAG_LENGTH} characters).`);
+    if (Buffer.byteLength(tag) > MAX_TAG_BYTES) throw new Error(`"${tag}" is longer than the max tag length (${MAX_TAG_BYTES} characters).`);
     distinct.add(tag);
   }
   return [...distinct];

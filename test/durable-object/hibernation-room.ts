@@ -72,6 +72,9 @@ export class Room extends DurableObject {
           autoResponseAt: this.ctx.getWebSocketAutoResponseTimestamp(ws)?.toISOString() ?? null,
         }),
       );
+    } else if (text.startsWith("order")) {
+      const tag = text.split(" ")[1];
+      ws.send(JSON.stringify({ order: this.ctx.getWebSockets(tag).map((peer) => (peer.deserializeAttachment() as Attachment).user) }));
     } else if (text.startsWith("count ")) {
       ws.send(JSON.stringify({ count: this.ctx.getWebSockets(text.slice("count ".length)).length }));
     } else if (text === "bye") {

@@ -41,7 +41,22 @@ describe("tags", () => {
     }
   });
 
-  it("refuses more than 10 distinct tags and tags over 256 characters, with the Workers runtime's texts", async () => {
+  it("lists all sockets newest first and those of a tag oldest first, as the Workers runtime does, after a wake too", async () => {
+    const { harness } = await start();
+    const ada = await TestSocket.open(`${harness.wsUrl}/rooms/order?user=ada&tag=red`);
+    await TestSocket.open(`${harness.wsUrl}/rooms/order?user=bob&tag=red`);
+    await TestSocket.open(`${harness.wsUrl}/rooms/order?user=eve&tag=red`);
+    for (const wake of [false, true]) {
+      if (wake) expect(harness.host.hibernateIdleAgents()).toBe(1);
+      for (const [ask, order] of [["order", ["eve", "bob", "ada"]], ["order red", ["ada", "bob", "eve"]]] as const) {
+        const from = ada.frames.length;
+        ada.send(ask);
+        expect(await ada.waitFor((f) => typeof f === "object" && "order" in f, from)).toEqual({ order });
+      }
+    }
+  });
+
+  it("refuses more than 10 distinct tags and tags over 256 bytes of UTF-8, with the Workers runtime's texts; other values become strings", async () => {
     const { rooms } = await start();
     const room = rooms.getByName("limits");
     const ten = Array.from({ length: 10 }, (_, i) => `t${i}`);
@@ -54,8 +69,13 @@ describe("tags", () => {
       error: `"${"y".repeat(257)}" is longer than the max tag length (256 characters).`,
       name: "Error",
     });
+    expect(await room.acceptTags(["é".repeat(128)])).toEqual({ tags: ["é".repeat(128)] }); // 256 bytes
+    expect(await room.acceptTags(["é".repeat(129)])).toEqual({
+      error: `"${"é".repeat(129)}" is longer than the max tag length (256 characters).`,
+      name: "Error",
+    });
     expect(await room.acceptTags([""])).toEqual({ tags: [""] });
-    expect(await room.acceptTags([42])).toMatchObject({ name: "TypeError" });
+    expect(await room.acceptTags([42, true, null])).toEqual({ tags: ["42", "true", "null"] });
     expect(await room.acceptTags("red")).toMatchObject({ name: "TypeError", error: "acceptWebSocket(): tags must be an array of strings" });
   });
 
