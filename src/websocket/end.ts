@@ -54,7 +54,7 @@ export class SocketEnd {
   #link: SocketLink | undefined;
   #receiver: SocketReceiver | undefined;
   #queue: Incoming[] = [];
-  #acceptedAs: "none" | "events" | "actor" = "none";
+  #acceptedAs: "none" | "events" | "actor" | "runtime" = "none";
   /** Code on this side called close(): a send now is a bug worth an error. */
   #closedByCall = false;
   /** A close frame went out (a close() call, or the automatic reply to the peer's close). */
@@ -132,6 +132,12 @@ export class SocketEnd {
     this.checkAcceptableForActor();
     this.#acceptedAs = "actor";
     this.tags = tags;
+    this.#accept(receiver);
+  }
+
+  /** Taken by the runtime itself, for a connection it relays (an outbound WebSocket): incoming traffic goes to `receiver`. */
+  acceptForRuntime(receiver: SocketReceiver): void {
+    this.#acceptedAs = "runtime";
     this.#accept(receiver);
   }
 

@@ -1,13 +1,15 @@
 import { WebSocketRequestResponsePair } from "./auto-response.ts";
 import { workersResponseClass } from "./response.ts";
 import { CompleteBodyResponse } from "../web/complete-body-response.ts";
+import { fetchWithWebSockets } from "./outbound.ts";
 import { endOf, WebSocketPair, WorkersWebSocket } from "./socket.ts";
 
 const INSTALLED: unique symbol = Symbol.for("hearth.workersGlobals");
 
 /**
  * Installs the Workers runtime's WebSocket globals that Durable Object code uses to accept sockets:
- * `WebSocketPair`, `WebSocketRequestResponsePair`, `new Response(null, { status: 101, webSocket })`, the
+ * `WebSocketPair`, `WebSocketRequestResponsePair`, `new Response(null, { status: 101, webSocket })`,
+ * `fetch` with `Upgrade: websocket` as a WebSocket client (outbound.ts), the
  * `WebSocket.READY_STATE_*` constants, and `WebSocket.prototype.serializeAttachment` /
  * `deserializeAttachment` (libraries such as partyserver call them through the prototype). Node's own
  * WebSocket client keeps working. The global Response is also one whose string bodies stay strings
@@ -18,6 +20,8 @@ export function installWorkersGlobals(): void {
   if (global[INSTALLED]) return;
   global[INSTALLED] = true;
   global.WebSocketPair = WebSocketPair;
+  // `fetch(url, { headers: { Upgrade: "websocket" } })` opens a WebSocket, as a Worker's fetch does.
+  if (typeof global.fetch === "function") global.fetch = fetchWithWebSockets(global.fetch as typeof fetch);
   global.WebSocketRequestResponsePair = WebSocketRequestResponsePair;
   // Node's Response, with string bodies kept as strings until read (web/complete-body-response.ts),
   // unless something replaced the global before: then that one.

@@ -40,7 +40,7 @@ const outsideEvents = AsyncLocalStorage.snapshot();
  * Sends a close frame. One `ws` refuses (a code outside 1000–1014 and 3000–4999) drops the
  * connection instead: `ws` is CLOSING by then and would wait for a close that never comes.
  */
-function closeNetwork(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
+export function closeNetwork(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
   try {
     outsideEvents(() => ws.close(code, reason));
   } catch (error) {
