@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanEnv, cleanup, FIXTURES, isAlive, requireBuild, ROOT, runCli, tempDir, until } from "./helpers.ts";
@@ -72,6 +72,32 @@ describe("hearth dev", () => {
     cli.proc.kill("SIGTERM");
     expect((await cli.exited()).code).toBe(0);
     await until(() => !isAlive(third.pid), "the server child exited with the dev process");
+  });
+
+  it("reloads at every save when the editor replaces the file (atomic save), not only the first", async () => {
+    const { dir, entry } = await project();
+    const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
+    const url = await cli.ready();
+    expect((await version(url)).version).toBe("v1");
+    const saves = [
+      { to: "v2", how: "rename" },
+      { to: "v3", how: "rename" },
+      { to: "v4", how: "in place" },
+    ];
+    let from = "v1";
+    for (const { to, how } of saves) {
+      const mark = cli.output().length;
+      const text = (await readFile(entry, "utf8")).replace(`"${from}"`, `"${to}"`);
+      if (how === "rename") {
+        await writeFile(`${entry}.tmp`, text);
+        await rename(`${entry}.tmp`, entry);
+      } else {
+        await writeFile(entry, text);
+      }
+      await cli.waitFor(/reload\s+src\/index\.ts changed → http/, mark);
+      expect((await version(url)).version, `after a save ${how} to ${to}`).toBe(to);
+      from = to;
+    }
   });
 
   it("reloads when .dev.vars changes", async () => {
