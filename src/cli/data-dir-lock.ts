@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync, type Stats } from "node:fs";
 import { join, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { readHeaderInt } from "../storage/file-stamp.ts";
@@ -18,7 +18,7 @@ const held = new Map<string, { db: DatabaseSync; users: number }>();
  * The lock is SQLite's exclusive lock on `<dataDir>/hearth.lock`, which the system drops when the
  * process ends, however it ends; the threads of one process share it. Returns what lets it go.
  *
- * @throws {CliError} `startup` when another process holds the directory.
+ * @throws {CliError} `startup` when another process holds the directory, or it cannot be made or written.
  * @example const release = lockDataDir(".hearth"); try { serve(); } finally { release(); }
  */
 export function lockDataDir(dataDir: string): () => void {
@@ -41,22 +41,55 @@ export function lockDataDir(dataDir: string): () => void {
 }
 
 function takeLock(dir: string): DatabaseSync {
-  mkdirSync(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
-  const db = new DatabaseSync(path, { timeout: 0 });
+  let db: DatabaseSync;
+  try {
+    mkdirSync(dir, { recursive: true });
+    db = new DatabaseSync(path, { timeout: 0 });
+  } catch (error) {
+    throw unusableDataDir(dir, error);
+  }
   try {
     // The write takes the exclusive lock and, in this locking mode, keeps it until the close.
     db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA user_version = ${process.pid}`);
     return db;
   } catch (error) {
     db.close();
-    if (!/locked|busy/i.test(error instanceof Error ? error.message : String(error))) throw error;
+    if (!/locked|busy/i.test(error instanceof Error ? error.message : String(error))) throw unusableDataDir(dir, error);
     const pid = ownerOf(path);
     throw new CliError(
       "startup",
       `${dir} is in use by another Hearth process${pid === undefined ? "" : ` (pid ${pid})`}: stop it first, or give this one another --data directory`,
       { cause: error },
     );
+  }
+}
+
+/** Why the data directory cannot be used, in one line: a file where it should be, no permission, a read-only disk … */
+function unusableDataDir(dir: string, error: unknown): CliError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const reason =
+    code === "EEXIST" || code === "ENOTDIR"
+      ? statOf(dir)?.isDirectory() === false
+        ? "it is a file, not a directory"
+        : "a part of its path is a file, not a directory"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "EROFS"
+          ? "the file system is read-only"
+          : code === "ENOSPC"
+            ? "no space left on the device"
+            : error instanceof Error
+              ? error.message
+              : String(error);
+  return new CliError("startup", `cannot use data directory ${dir}: ${reason}${code !== undefined && /^E[A-Z]+$/.test(code) && !reason.includes(code) ? ` (${code})` : ""}`, { cause: error });
+}
+
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

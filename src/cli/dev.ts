@@ -17,7 +17,7 @@ const CHILD_STOP_TIMEOUT_MS = 8_000;
 
 type Outcome =
   | { ok: true; message: Extract<ChildMessage, { type: "ready" }> }
-  | { ok: false; fatal: boolean; detail: string };
+  | { ok: false; fatal: boolean; detail: string; reported?: boolean };
 
 /**
  * `hearth dev`: runs `hearth start` with the same options in a child process and restarts it when
@@ -83,7 +83,8 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
         if (!settled) {
           settled = true;
           const fatal = failedKind !== undefined && !isRecoverable(failedKind);
-          resolve({ ok: false, fatal, detail: `server ${how}` });
+          // A server that said why it failed has printed the reason: that line is the whole story.
+          resolve({ ok: false, fatal, detail: `server ${how}`, reported: failedKind !== undefined });
         } else if (!stopping && !stoppedOnPurpose.has(proc)) {
           printError(`server ${how}; waiting for changes`);
         }
@@ -135,7 +136,7 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
       return true;
     }
     if (outcome.fatal) {
-      printError(`${outcome.detail}; stopping`);
+      if (outcome.reported !== true) printError(`${outcome.detail}; stopping`);
       return false;
     }
     if (reason === undefined) process.stdout.write(`${formatStartFailed(display, outcome.detail)}\n`);

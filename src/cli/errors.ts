@@ -27,6 +27,16 @@ export function isRecoverable(kind: CliErrorKind): boolean {
   return kind === "entry-not-found" || kind === "entry-failed" || kind === "nothing-to-serve" || kind === "config";
 }
 
+/**
+ * The kind of a failure that is not a {@link CliError}: one the system reports (a file or directory
+ * that cannot be made, read or written, no space left …) is the environment's, which no edit of the
+ * project fixes (`startup`); anything else may come from the project's code, so it is undefined.
+ */
+export function kindOfUnexpected(error: unknown): CliErrorKind | undefined {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return typeof syscall === "string" && typeof code === "string" && /^E[A-Z0-9]+$/.test(code) ? "startup" : undefined;
+}
+
 /** The text printed for an error that is not a {@link CliError}: its stack when there is one. */
 export function describeUnexpected(error: unknown): string {
   if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;

@@ -1,6 +1,6 @@
 import { defaultThreads, type RunOptions } from "./args.ts";
 import { formatBanner } from "./banner.ts";
-import { CliError } from "./errors.ts";
+import { CliError, kindOfUnexpected } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
 import { startServer, type RunningServer } from "./server.ts";
 import { startThreadedServer } from "./threads.ts";
@@ -21,7 +21,9 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
     const threads = options.threads ?? (supervised || options.cluster ? 1 : defaultThreads());
     running = threads > 1 ? await startThreadedServer(options, cwd, threads) : await startServer(options, cwd);
   } catch (error) {
-    if (supervised && error instanceof CliError) await tellParent({ type: "failed", kind: error.kind });
+    // `hearth dev` waits for an edit after a failure the project can fix, and stops on one it cannot.
+    const kind = error instanceof CliError ? error.kind : kindOfUnexpected(error);
+    if (supervised && kind !== undefined) await tellParent({ type: "failed", kind });
     throw error;
   }
 

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +19,29 @@ describe("hearth errors and usage", () => {
       expect(cli.stderr()).toContain("Entry file not found: src/does-not-exist.ts");
       expect(cli.stderr()).toContain(join(ROOT, "src/does-not-exist.ts"));
       expect(cli.stderr()).not.toMatch(/\n\s+at /); // no stack trace for an expected error
+    }
+  });
+
+  it("says in one line why the data directory cannot be used, and exits 1 (dev too, instead of waiting)", async () => {
+    const dir = await tempDir();
+    const file = join(dir, "a-file");
+    writeFileSync(file, "not a directory\n");
+    const cases: Array<[string, RegExp]> = [
+      [file, /it is a file, not a directory/],
+      [join(file, "data"), /a part of its path is a file, not a directory/],
+    ];
+    // sysfs refuses new directories to everyone.
+    if (existsSync("/sys/kernel")) cases.push(["/sys/hearth-data", /permission denied|not permitted|read-only/]);
+    const clis = cases.flatMap(([data]) => ["start", "dev"].map((command) => runCli([command, "examples/counter/src/index.ts", "--port", "0", "--data", data])));
+    for (const [i, cli] of clis.entries()) {
+      const [data, reason] = cases[Math.floor(i / 2)]!;
+      const { code } = await cli.exited();
+      expect(code, cli.output()).toBe(1);
+      const lines = cli.stderr().trim().split("\n");
+      expect(lines, cli.output()).toHaveLength(1);
+      expect(lines[0]).toContain(`cannot use data directory ${data}: `);
+      expect(lines[0]).toMatch(reason);
+      expect(cli.output()).not.toContain("waiting");
     }
   });
 

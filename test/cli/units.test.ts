@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseCommandLine, toStartArgs, USAGE } from "../../src/cli/args.ts";
 import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
-import { CliError } from "../../src/cli/errors.ts";
+import { CliError, isRecoverable, kindOfUnexpected } from "../../src/cli/errors.ts";
 import { loadProjectVars } from "../../src/cli/project-vars.ts";
 import { loadProjectConfig } from "../../src/config/index.ts";
 import { isIgnoredPath, isWatchedFile } from "../../src/cli/watcher.ts";
@@ -166,6 +166,22 @@ describe("--help on vars files", () => {
     expect(help).toContain("Without one: ./.env, then ./.dev.vars (later file wins).");
     expect(help).toContain("a name set in one of those is taken from the process environment when it is set there too");
     expect(help).not.toContain("Only names listed in those files reach agents");
+  });
+});
+
+describe("failures hearth dev does not wait on", () => {
+  it("stops on what the system refuses (a directory it cannot make, no space), waits on the project's own errors", async () => {
+    const { mkdirSync } = await import("node:fs");
+    let refused: unknown;
+    try {
+      mkdirSync(join(import.meta.dirname, "helpers.ts", "inside-a-file"));
+    } catch (error) {
+      refused = error;
+    }
+    expect(kindOfUnexpected(refused)).toBe("startup");
+    expect(isRecoverable(kindOfUnexpected(refused)!)).toBe(false);
+    expect(kindOfUnexpected(new TypeError("this.foo is not a function"))).toBeUndefined();
+    expect(kindOfUnexpected(Object.assign(new Error("custom"), { code: "E_MY_APP" }))).toBeUndefined();
   });
 });
 
