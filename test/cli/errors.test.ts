@@ -1,9 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FIXTURES, ROOT, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+import { CLI, FIXTURES, ROOT, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
 
 beforeAll(requireBuild);
 afterEach(cleanup);
@@ -109,6 +110,15 @@ describe("hearth errors and usage", () => {
     }
   });
 
+  // A system Node older than the runtime's: the one a global `npm i -g hearth` may run under.
+  const oldNode = olderNode("/usr/bin/node");
+  it.skipIf(oldNode === undefined)("refuses a Node older than 22.12 in one line, before loading the runtime", () => {
+    const result = spawnSync(oldNode!.path, [CLI, "start", "examples/counter/src/index.ts", "--port", "0"], { cwd: ROOT, encoding: "utf8", env: cleanEnv() });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(`error Hearth needs Node ≥ 22.12; this is ${oldNode!.version}`);
+    expect(result.stdout).toBe("");
+  });
+
   it("prints help and the version", async () => {
     const help = runCli(["--help"]);
     const version = runCli(["--version"]);
@@ -134,4 +144,12 @@ async function withTakenPort(fn: (port: number) => Promise<void>): Promise<void>
   } finally {
     blocker.close();
   }
+}
+
+/** The Node at `path` and its version, when it is there and older than 22.12. */
+function olderNode(path: string): { path: string; version: string } | undefined {
+  if (!existsSync(path)) return undefined;
+  const version = spawnSync(path, ["--version"], { encoding: "utf8" }).stdout?.trim() ?? "";
+  const [major = 0, minor = 0] = version.replace(/^v/, "").split(".").map(Number);
+  return major > 0 && (major < 22 || (major === 22 && minor < 12)) ? { path, version } : undefined;
 }
