@@ -9,6 +9,7 @@ import { workerHandlers, type WorkerHandlers } from "../worker/handlers.ts";
 import { MAPPED_MODULES, registerModuleMap } from "../compat/module-map.ts";
 import { actorKindOf } from "../host/actor.ts";
 import { CliError } from "./errors.ts";
+import { formatSyntaxProblems, syntaxProblemsOf } from "./syntax-errors.ts";
 
 /** What an entry module offers to serve. */
 export interface EntryModule {
@@ -83,10 +84,21 @@ export async function loadEntry(entry: string, cwd: string): Promise<EntryModule
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (error) {
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    throw new CliError("entry-failed", `${display} threw while loading:\n${detail}${hintFor(error)}`, { cause: error });
+    throw new CliError("entry-failed", `${await describeLoadError(error, path, display, cwd)}${hintFor(error)}`, { cause: error });
   }
   return inspectModule(mod, path, display);
+}
+
+/**
+ * What importing the entry failed on. A syntax error is shown where it is, with the lines around it,
+ * and without the stack of the compiler that found it; anything else with its stack.
+ */
+async function describeLoadError(error: unknown, path: string, display: string, cwd: string): Promise<string> {
+  const problems = await syntaxProblemsOf(error, path);
+  if (problems === undefined) return `${display} threw while loading:\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  if (problems.length === 0) return `${display} could not be loaded: ${(error as Error).name}: ${(error as Error).message} (in a module it imports)`;
+  const elsewhere = problems.every((problem) => problem.file !== path) ? `\n  (imported while loading ${display})` : "";
+  return `${formatSyntaxProblems(problems, cwd)}${elsewhere}`;
 }
 
 /** A hint for load errors that usually mean the entry was compiled as CommonJS. */

@@ -63,6 +63,10 @@ describe("hearth dev", () => {
     mark = cli.output().length;
     await edit(entry, `const VERSION = "v2";`, `const VERSION = ;`);
     await cli.waitFor(/reload\s+src\/index\.ts changed → failed .*waiting for changes/, mark);
+    // Where the mistake is, not the compiler's stack.
+    expect(cli.output().slice(mark)).toContain(`syntax error in src/index.ts:`);
+    expect(cli.output().slice(mark)).toMatch(/> +\d+ \| const VERSION = ;/);
+    expect(cli.output().slice(mark)).not.toMatch(/\n\s+at /);
 
     mark = cli.output().length;
     await edit(entry, `const VERSION = ;`, `const VERSION = "v3";`);

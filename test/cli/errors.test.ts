@@ -77,6 +77,27 @@ describe("hearth errors and usage", () => {
     expect(cli.stderr()).toContain("kaboom while importing the entry");
   });
 
+  it("shows a syntax error where it is, with its line, and no compiler stack", async () => {
+    const dir = await tempDir();
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+    writeFileSync(join(dir, "broken.ts"), 'export class A {\n  f() { return "x" }\n}}\n');
+    writeFileSync(join(dir, "broken.js"), 'export class A {\n  f() { return "x" }\n}}\n');
+    writeFileSync(join(dir, "imports.ts"), 'import "./lib.ts";\nexport const x = 1;\n');
+    writeFileSync(join(dir, "lib.ts"), "export const a = ;\n");
+    const run = (entry: string) => runCli(["start", entry, "--port", "0", "--data", join(dir, ".hearth")], { cwd: dir });
+    const [ts, js, imported] = [run("broken.ts"), run("broken.js"), run("imports.ts")];
+    for (const [cli, file] of [[ts, "broken.ts"], [js, "broken.js"]] as const) {
+      expect((await cli.exited()).code).toBe(1);
+      expect(cli.stderr()).toContain(`syntax error in ${file}:3:2: Unexpected "}"`);
+      expect(cli.stderr()).toContain('    2 |   f() { return "x" }\n  > 3 | }}\n      |  ^');
+      expect(cli.stderr()).not.toMatch(/\n\s+at /);
+      expect(cli.stderr()).not.toContain("esbuild");
+    }
+    expect((await imported.exited()).code).toBe(1);
+    expect(imported.stderr()).toContain('syntax error in lib.ts:1:18: Unexpected ";"\n  > 1 | export const a = ;\n      |                  ^\n  (imported while loading imports.ts)');
+    expect(imported.stderr()).not.toMatch(/\n\s+at /);
+  });
+
   it("warns about an entry without agents but still serves its fetch", async () => {
     const cli = runCli(["start", join(FIXTURES, "worker-only.ts"), "--port", "0", "--data", await tempDir()]);
     const url = await cli.ready();
