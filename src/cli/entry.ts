@@ -108,6 +108,14 @@ function hintFor(error: unknown): string {
     return `\n  hint: Hearth's ${missing[1]} (${MAPPED_MODULES[missing[1] ?? ""]?.what}) has no ${missing[2]} yet; docs/compat.md lists what is covered.`;
   }
   const code = (error as { code?: unknown } | null)?.code;
+  // esbuild's "Top-level await is currently not supported with the "cjs" output format", and the like.
+  const cjsOnly = /with the "cjs" output format/.test((error as Error | null)?.message ?? "");
+  if (cjsOnly) {
+    return (
+      `\n  hint: the file was compiled as CommonJS (its package.json has no "type": "module"), which does not allow` +
+      ` this. Add "type": "module" to the nearest package.json, or name the file .mts / .mjs.`
+    );
+  }
   if (code !== "ERR_PACKAGE_PATH_NOT_EXPORTED" && code !== "ERR_REQUIRE_ESM") return "";
   return (
     `\n  hint: the entry was loaded as CommonJS, but hearth is an ES module. Add "type": "module" to the` +
@@ -206,10 +214,11 @@ export function isAgentClass(value: unknown): value is AgentClass {
 
 /**
  * The default export. A project without `"type": "module"` is compiled to CommonJS, whose
- * `export default` arrives as `module.exports.default` behind an `__esModule` marker.
+ * `export default` arrives as `module.exports.default` behind an `__esModule` marker; without one
+ * (only named exports), `module.exports` itself is not a default export.
  */
 export function defaultOf(mod: Record<string, unknown>): unknown {
   const value = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
-  if (typeof value === "object" && value !== null && value.__esModule === true && "default" in value) return value.default;
+  if (typeof value === "object" && value !== null && value.__esModule === true) return value.default;
   return value;
 }

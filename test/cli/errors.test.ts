@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -84,7 +84,7 @@ describe("hearth errors and usage", () => {
     writeFileSync(join(dir, "broken.js"), 'export class A {\n  f() { return "x" }\n}}\n');
     writeFileSync(join(dir, "imports.ts"), 'import "./lib.ts";\nexport const x = 1;\n');
     writeFileSync(join(dir, "lib.ts"), "export const a = ;\n");
-    const run = (entry: string) => runCli(["start", entry, "--port", "0", "--data", join(dir, ".hearth")], { cwd: dir });
+    const run = (entry: string) => runCli(["start", entry, "--port", "0", "--data", join(dir, `.hearth-${entry}`)], { cwd: dir });
     const [ts, js, imported] = [run("broken.ts"), run("broken.js"), run("imports.ts")];
     for (const [cli, file] of [[ts, "broken.ts"], [js, "broken.js"]] as const) {
       expect((await cli.exited()).code).toBe(1);
@@ -96,6 +96,27 @@ describe("hearth errors and usage", () => {
     expect((await imported.exited()).code).toBe(1);
     expect(imported.stderr()).toContain('syntax error in lib.ts:1:18: Unexpected ";"\n  > 1 | export const a = ;\n      |                  ^\n  (imported while loading imports.ts)');
     expect(imported.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it("serves a CommonJS project's named agents without a warning, and says how to allow top-level await", async () => {
+    const dir = await tempDir();
+    // npm init's package.json: CommonJS.
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "cjs-app", version: "1.0.0", type: "commonjs" }));
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(ROOT, join(dir, "node_modules", "hearth"), "dir");
+    writeFileSync(join(dir, "only.ts"), 'import { Agent } from "hearth";\nexport class Only extends Agent { onRequest() { return new Response("only"); } }\n');
+    writeFileSync(join(dir, "tla.ts"), 'import { Agent } from "hearth";\nconst v = await Promise.resolve(1);\nexport class Tla extends Agent {}\n');
+    const only = runCli(["start", "only.ts", "--port", "0", "--data", join(dir, "d1")], { cwd: dir });
+    const tla = runCli(["start", "tla.ts", "--port", "0", "--data", join(dir, "d2")], { cwd: dir });
+    const url = await only.ready();
+    expect(await (await fetch(`${url}/agents/only/a`)).text()).toBe("only");
+    expect(only.stderr()).not.toContain("default export");
+    expect(only.stderr()).toBe("");
+
+    expect((await tla.exited()).code).toBe(1);
+    expect(tla.stderr()).toContain("tla.ts:2:11: Top-level await is currently not supported");
+    expect(tla.stderr()).toContain('hint: the file was compiled as CommonJS (its package.json has no "type": "module")');
+    expect(tla.stderr()).not.toMatch(/\n\s+at /);
   });
 
   it("warns about an entry without agents but still serves its fetch", async () => {

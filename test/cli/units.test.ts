@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parseCommandLine, toStartArgs, USAGE } from "../../src/cli/args.ts";
 import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
+import { defaultOf } from "../../src/cli/entry.ts";
 import { CliError, isRecoverable, kindOfUnexpected } from "../../src/cli/errors.ts";
 import { loadProjectVars } from "../../src/cli/project-vars.ts";
 import { loadProjectConfig } from "../../src/config/index.ts";
@@ -166,6 +167,18 @@ describe("--help on vars files", () => {
     expect(help).toContain("Without one: ./.env, then ./.dev.vars (later file wins).");
     expect(help).toContain("a name set in one of those is taken from the process environment when it is set there too");
     expect(help).not.toContain("Only names listed in those files reach agents");
+  });
+});
+
+describe("an entry's default export", () => {
+  it("is export default, also when compiled to CommonJS; a CommonJS module with only named exports has none", () => {
+    const handler = { fetch: () => new Response("") };
+    expect(defaultOf({ default: handler })).toBe(handler);
+    expect(defaultOf({ default: { __esModule: true, default: handler, Counter: class {} } })).toBe(handler);
+    expect(defaultOf({ default: { __esModule: true, Counter: class {} }, Counter: class {} })).toBeUndefined();
+    // module.exports = { fetch } in plain CommonJS is the default export.
+    expect(defaultOf({ default: handler, fetch: handler.fetch })).toBe(handler);
+    expect(defaultOf({ Counter: class {} })).toBeUndefined();
   });
 });
 
