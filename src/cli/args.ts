@@ -147,6 +147,75 @@ Vars (env of the worker and its agents; a later source wins):
 
 const SUGGEST_HELP = "Run `hearth --help` for usage.";
 
+/** The flags of `hearth dev` and `hearth start`. */
+const SERVE_OPTIONS = {
+  port: { type: "string" },
+  host: { type: "string" },
+  data: { type: "string" },
+  durability: { type: "string" },
+  "smtp-port": { type: "string" },
+  threads: { type: "string" },
+  cluster: { type: "string" },
+  "node-id": { type: "string" },
+  advertise: { type: "string" },
+  "no-metrics": { type: "boolean" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  "no-traces": { type: "boolean" },
+  inspector: { type: "boolean" },
+  "no-inspector": { type: "boolean" },
+  "inspector-port": { type: "string" },
+  "inspector-host": { type: "string" },
+  "inspector-allowed-hosts": { type: "string" },
+  env: { type: "string", short: "e" },
+  config: { type: "string", short: "c" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const satisfies Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/** The commands, `dev` and `start` first, then the tools (tools.ts). */
+export const COMMANDS: readonly string[] = ["dev", "start", "secret", "d1", "inspect", "cluster"];
+
+/** What `parseArgs` refused, as this command says it: the unknown flag with the one meant, a missing value. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const unknown = /^Unknown option '([^']+)'/.exec(message);
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && unknown) {
+    const given = unknown[1] ?? "";
+    const names = Object.entries(SERVE_OPTIONS).flatMap(([name, option]) => [`--${name}`, ...("short" in option ? [`-${option.short}`] : [])]);
+    const meant = closest(given.replace(/=.*$/, ""), names);
+    return `unknown option ${given}${meant ? ` (did you mean ${meant}?)` : ""}`;
+  }
+  const missing = /^Option '(-[^ ']+)(?:, (--[^ ']+))? <value>' argument missing/.exec(message);
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && missing) return `${missing[2] ?? missing[1]} needs a value.`;
+  return message;
+}
+
+/** The candidate `given` most likely mistyped from: within two edits (or a prefix of it), else undefined. */
+export function closest(given: string, candidates: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = name.startsWith(given) && given.length >= 4 ? 1 : editDistance(given, name);
+    if (distance <= Math.min(2, Math.floor(name.length / 3)) && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
 /**
  * Reads the command line. Flags win over `HEARTH_*` variables in `env`, which win over defaults.
  * Relative paths resolve against `cwd`.
@@ -160,34 +229,10 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       args: [...argv],
       allowPositionals: true,
       strict: true,
-      options: {
-        port: { type: "string" },
-        host: { type: "string" },
-        data: { type: "string" },
-        durability: { type: "string" },
-        "smtp-port": { type: "string" },
-        threads: { type: "string" },
-        cluster: { type: "string" },
-        "node-id": { type: "string" },
-        advertise: { type: "string" },
-        "no-metrics": { type: "boolean" },
-        "log-level": { type: "string" },
-        "log-format": { type: "string" },
-        "no-traces": { type: "boolean" },
-        inspector: { type: "boolean" },
-        "no-inspector": { type: "boolean" },
-        "inspector-port": { type: "string" },
-        "inspector-host": { type: "string" },
-        "inspector-allowed-hosts": { type: "string" },
-        env: { type: "string", short: "e" },
-        config: { type: "string", short: "c" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
+      options: SERVE_OPTIONS,
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new CliError("usage", `${message}\n${SUGGEST_HELP}`);
+    throw new CliError("usage", `${describeParseError(error)}\n${SUGGEST_HELP}`);
   }
   const { values, positionals } = parsed;
   if (values.help === true) return { kind: "help" };
@@ -196,7 +241,9 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const [command, entry, ...extra] = positionals;
   if (command === undefined) throw new CliError("usage", `Missing command.\n${USAGE}`);
   if (command !== "dev" && command !== "start") {
-    throw new CliError("usage", `Unknown command "${command}" (expected dev or start).\n${SUGGEST_HELP}`);
+    const meant = closest(command, COMMANDS);
+    const list = `${COMMANDS.slice(0, -1).join(", ")} or ${COMMANDS.at(-1)}`;
+    throw new CliError("usage", `Unknown command "${command}"${meant ? `: did you mean ${meant}?` : ""} (expected ${list}).\n${SUGGEST_HELP}`);
   }
   if (extra.length > 0) throw new CliError("usage", `Unexpected argument "${extra[0]}".\n${SUGGEST_HELP}`);
 
@@ -221,6 +268,13 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.inspector === true && values["no-inspector"] === true) throw new CliError("usage", `--inspector and --no-inspector contradict each other.\n${SUGGEST_HELP}`);
   const inspectorFlag = values.inspector === true ? true : values["no-inspector"] === true ? false : env.HEARTH_INSPECTOR === "1" ? true : env.HEARTH_INSPECTOR === "0" ? false : undefined;
   const inspectorPort = parsePort(values["inspector-port"], "--inspector-port") ?? parsePort(env.HEARTH_INSPECTOR_PORT, "HEARTH_INSPECTOR_PORT");
+  // The inspector listens on a port of its own: the server's would be taken by the server itself.
+  // (A port left to hearth.config.ts or wrangler's `dev` is compared once the server listens: server.ts.)
+  if (inspectorPort !== undefined && inspectorPort !== 0 && inspectorPort === givenPort && (inspectorFlag ?? command === "dev")) {
+    const inspectorSource = values["inspector-port"] !== undefined ? "--inspector-port" : "HEARTH_INSPECTOR_PORT";
+    const portSource = values.port !== undefined ? "--port" : "HEARTH_PORT";
+    throw new CliError("usage", `${inspectorSource} and ${portSource} must differ (both are ${port}): the inspector needs a port of its own; without ${inspectorSource} it listens on --port + 1.\n${SUGGEST_HELP}`);
+  }
   const inspectorHost = nonEmpty(values["inspector-host"], "--inspector-host") ?? nonEmpty(env.HEARTH_INSPECTOR_HOST, "HEARTH_INSPECTOR_HOST");
   const allowedHostsText = nonEmpty(values["inspector-allowed-hosts"], "--inspector-allowed-hosts") ?? nonEmpty(env.HEARTH_INSPECTOR_ALLOWED_HOSTS, "HEARTH_INSPECTOR_ALLOWED_HOSTS");
   const inspectorAllowedHosts = allowedHostsText?.split(",").map((name) => name.trim()).filter((name) => name !== "");

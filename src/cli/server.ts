@@ -286,6 +286,9 @@ async function joinCluster(cluster: NonNullable<RunOptions["cluster"]>, dataDir:
 function inspectorError(error: unknown, options: RunOptions, serverPort: number): CliError {
   const code = (error as { code?: unknown } | null)?.code;
   const port = options.inspectorPort ?? serverPort + 1;
+  if (code === "EADDRINUSE" && port === serverPort) {
+    return new CliError("startup", `The inspector's port and the server's must differ: both are ${port}. Pick another with --inspector-port <n>, or turn it off with --no-inspector.`, { cause: error });
+  }
   if (code === "EADDRINUSE") {
     return new CliError("port-in-use", `The inspector's port ${port} is already in use. Pick another with --inspector-port <n>, or turn it off with --no-inspector.`, { cause: error });
   }

@@ -136,7 +136,13 @@ describe("hearth errors and usage", () => {
 
   it("rejects unknown flags and bad values with exit code 2", async () => {
     const cases: Array<[string[], string]> = [
-      [["start", "x.ts", "--prot", "1"], "Unknown option '--prot'"],
+      [["start", "x.ts", "--prot", "1"], "error unknown option --prot (did you mean --port?)\nRun `hearth --help` for usage."],
+      [["dev", "x.ts", "--inspectr"], "unknown option --inspectr (did you mean --inspector?)"],
+      [["start", "x.ts", "--frobnicate"], "error unknown option --frobnicate\n"],
+      [["start", "x.ts", "--port"], "error --port needs a value."],
+      [["frobnicate"], 'Unknown command "frobnicate" (expected dev, start, secret, d1, inspect or cluster)'],
+      [["strat", "x.ts"], 'Unknown command "strat": did you mean start?'],
+      [["dev", "x.ts", "--port", "9380", "--inspector-port", "9380"], "--inspector-port and --port must differ (both are 9380): the inspector needs a port of its own"],
       [["start", "x.ts", "--port", "http"], "--port must be a port number"],
       [["start", "x.ts", "--durability", "maybe"], '--durability must be "strict" or "relaxed"'],
       [["serve", "x.ts"], 'Unknown command "serve"'],
@@ -149,6 +155,7 @@ describe("hearth errors and usage", () => {
       const { code } = await cli.exited();
       expect(code, args.join(" ")).toBe(2);
       expect(cli.stderr()).toContain(message);
+      expect(cli.stderr(), args.join(" ")).not.toContain("To specify a positional argument");
     }
   });
 

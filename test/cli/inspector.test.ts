@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, requireBuild, ROOT, runCli, tempDir } from "./helpers.ts";
+import { cleanup, freePort, requireBuild, ROOT, runCli, tempDir } from "./helpers.ts";
 
 const COUNTER = "examples/counter/src/index.ts";
 
@@ -73,6 +73,19 @@ describe("the inspector's port in use", () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe("the inspector on the server's own port", () => {
+  it("says the two must differ, when wrangler's dev.port is the --inspector-port given", async () => {
+    const port = await freePort();
+    const dir = await tempDir("hearth-inspector-port-");
+    writeFileSync(join(dir, "wrangler.jsonc"), JSON.stringify({ main: "index.ts", dev: { port } }));
+    writeFileSync(join(dir, "index.ts"), `export default { fetch: () => new Response("ok") };\n`);
+    const cli = runCli(["start", "--inspector", "--inspector-port", String(port), "--data", join(dir, "data")], { cwd: dir });
+    expect((await cli.exited()).code).toBe(1);
+    expect(cli.stderr()).toContain(`The inspector's port and the server's must differ: both are ${port}.`);
+    expect(cli.stderr()).not.toContain("already in use");
   });
 });
 

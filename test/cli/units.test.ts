@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseCommandLine, toStartArgs, USAGE } from "../../src/cli/args.ts";
+import { closest, COMMANDS, parseCommandLine, toStartArgs, USAGE } from "../../src/cli/args.ts";
+import { TOOLS } from "../../src/cli/tools.ts";
 import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
 import { defaultOf } from "../../src/cli/entry.ts";
@@ -167,6 +168,15 @@ describe("--help on vars files", () => {
     expect(help).toContain("Without one: ./.env, then ./.dev.vars (later file wins).");
     expect(help).toContain("a name set in one of those is taken from the process environment when it is set there too");
     expect(help).not.toContain("Only names listed in those files reach agents");
+  });
+});
+
+describe("commands", () => {
+  it("names every command an unknown one could have meant", () => {
+    expect([...COMMANDS].sort()).toEqual(["dev", "start", ...Object.keys(TOOLS)].sort());
+    expect(closest("strat", COMMANDS)).toBe("start");
+    expect(closest("--prot", ["--port", "--host"])).toBe("--port");
+    expect(closest("--frobnicate", ["--port", "--host"])).toBeUndefined();
   });
 });
 
