@@ -4,7 +4,8 @@ import { runTemplate, type SqlValue } from "../storage/sql.ts";
 import { callableMethods, type CallableOptions } from "./callable.ts";
 import { featureFrameHandler } from "./frame-handlers.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
-import { instrumentActorEvent } from "./instrumentation.ts";
+import { instrumentActorEvent, markErrorLogged } from "./instrumentation.ts";
+import { pathnameOf } from "../gateway/url-path.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
 import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
@@ -172,7 +173,10 @@ export class AgentBase<Env = unknown, State = unknown> {
   /** Called with errors from handlers. The default logs them. */
   onError(connectionOrError: Connection | unknown, error?: unknown): void | Promise<void> {
     const cause = connectionOrError instanceof Connection ? error : connectionOrError;
-    console.error(`[hearth] ${this.#runtime.className}/${this.name}:`, cause);
+    // In a request, the line names it too, and is the request's only one: the gateway does not log the error again.
+    const request = currentScope()?.request;
+    console.error(`[hearth] ${this.#runtime.className}/${this.name}${request ? ` (${request.method} ${pathnameOf(request.url)})` : ""}:`, cause);
+    markErrorLogged(cause);
   }
 
   /** Extra tags for a new connection (the id is always the first tag). */

@@ -46,3 +46,15 @@ export function currentRequestId(): string | undefined {
 export function instrumentActorEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root = false): T {
   return installed === undefined ? fn() : installed.actorEvent(className, name, event, detail, fn, root);
 }
+
+const logged = new WeakSet<object>();
+
+/** Marks an error an agent's default `onError` has logged, with the agent and the request: the gateway does not log it again. */
+export function markErrorLogged(error: unknown): void {
+  if (typeof error === "object" && error !== null) logged.add(error);
+}
+
+/** Whether an agent has logged this error already (see {@link markErrorLogged}). */
+export function wasErrorLogged(error: unknown): boolean {
+  return typeof error === "object" && error !== null && logged.has(error);
+}

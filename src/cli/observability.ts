@@ -5,7 +5,7 @@ import { startInspector, startInspectorPeer, type InspectorCoreOptions, type Ins
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
 import { createLogger } from "../observability/logs/logger.ts";
-import type { Logger } from "../observability/logs/types.ts";
+import type { LogRecord, Logger } from "../observability/logs/types.ts";
 import { createHearthMetrics, type HearthMetrics } from "../observability/metrics/hearth-metrics.ts";
 import { costOfTokens } from "../observability/cost/prices.ts";
 import { LogStore } from "../observability/store/log-store.ts";
@@ -46,6 +46,40 @@ export interface ObservabilityContext {
   secretValues?: readonly string[];
 }
 
+/** The console capture from the start of `hearth start` until the observability takes over, and what it recorded. */
+let startup: { restore: () => void; records: LogRecord[] } | undefined;
+/** Records kept from before the log store opens: start-up says little, a loop that logs must not fill memory. */
+const STARTUP_RECORDS = 1_000;
+
+/**
+ * From here until {@link startCliObservability}, console lines go where they will go then: with JSON
+ * logs, every line becomes a JSON line (the runtime's own messages while it opens the data directory
+ * included); with coloured ones, lines print as they are. Either way each is kept, and handed to the
+ * log store once it opens. Called first thing by `hearth start` (and each thread's server); once per
+ * thread. Returns whether this call began the capture.
+ */
+export function captureStartupConsole(options: RunOptions, dev: boolean): boolean {
+  if (startup !== undefined) return false;
+  const records: LogRecord[] = [];
+  const keep = (record: LogRecord): void => {
+    if (records.length < STARTUP_RECORDS) records.push(record);
+  };
+  const level = options.logLevel ?? "info";
+  const json = (options.logFormat ?? (dev ? "pretty" : "json")) === "json";
+  const logger = createLogger({ level, pretty: !json, onRecord: keep });
+  const keepOnly = createLogger({ level, destination: { write: () => true }, onRecord: keep });
+  startup = { restore: captureConsole(logger, json ? { everywhere: true } : { recordOutside: keepOnly }), records };
+  return true;
+}
+
+/** Ends the start-up capture (a server that failed to start, in a process that goes on); returns what it recorded. */
+export function endStartupConsole(): LogRecord[] {
+  const ended = startup;
+  startup = undefined;
+  ended?.restore();
+  return ended?.records ?? [];
+}
+
 /**
  * Sets up what a served project reports: a logger on stdout at `--log-level` whose records are also
  * kept (`<data>/observability/logs.sqlite`) and grouped into problems, `console.*` inside an agent's
@@ -57,7 +91,9 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   const dir = context.dir ?? join(context.host.dataDir, "observability");
   const durability = context.host.durability;
   const format = options.logFormat ?? (context.dev ? "pretty" : "json");
+  const earlier = endStartupConsole();
   const logStore = new LogStore({ path: join(dir, "logs.sqlite"), durability });
+  for (const record of earlier) logStore.onRecord(record);
   const problems = new ProblemStore();
   // Errors reach the problems through the log (the runtime logs every agent error); subscribing to
   // every agents:* channel as well would make each agent build all its events.

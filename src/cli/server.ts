@@ -24,7 +24,7 @@ import { CliError } from "./errors.ts";
 import { isSupervised } from "./ipc.ts";
 import { printWarning } from "./output.ts";
 import { runInOrder } from "./in-order.ts";
-import { startCliInspector, startCliInspectorPeer, startCliObservability } from "./observability.ts";
+import { captureStartupConsole, endStartupConsole, startCliInspector, startCliInspectorPeer, startCliObservability } from "./observability.ts";
 import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
@@ -64,6 +64,18 @@ export interface RunningServer {
  * @throws {CliError} when the entry cannot be loaded, serves nothing, or the port cannot be bound.
  */
 export async function startServer(options: RunOptions, cwd: string, sharding?: ServerShard): Promise<RunningServer> {
+  // A thread's server too: its runtime's first lines are log records like the rest (a no-op where runStart did it).
+  const capturing = captureStartupConsole(options, options.command === "dev" || isSupervised());
+  try {
+    return await openServer(options, cwd, sharding);
+  } catch (error) {
+    // The console is the process's again, should it go on without this server.
+    if (capturing) endStartupConsole();
+    throw error;
+  }
+}
+
+async function openServer(options: RunOptions, cwd: string, sharding: ServerShard | undefined): Promise<RunningServer> {
   const project = await resolveProject(options, cwd);
   // The data directory is this process's before anything in it is touched (threads.ts took it for threads).
   const release = sharding ? undefined : lockDataDir(project.dataDir);

@@ -2,6 +2,7 @@ import { defaultThreads, type RunOptions } from "./args.ts";
 import { formatBanner } from "./banner.ts";
 import { CliError, kindOfUnexpected } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
+import { captureStartupConsole } from "./observability.ts";
 import { startServer, type RunningServer } from "./server.ts";
 import { startThreadedServer } from "./threads.ts";
 
@@ -15,6 +16,8 @@ const STOP_TIMEOUT_MS = 10_000;
  */
 export async function runStart(options: RunOptions, cwd: string): Promise<void> {
   const supervised = isSupervised();
+  // JSON logs are JSON from the first line: the runtime speaks while it opens the data directory.
+  captureStartupConsole(options, options.command === "dev" || supervised);
   let running: RunningServer;
   try {
     // One thread per core unless told otherwise; `hearth dev` (which supervises this) and a cluster node run one.

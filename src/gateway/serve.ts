@@ -16,7 +16,7 @@ import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
 import { pathnameOf } from "./url-path.ts";
-import { currentRequestId, instrumentHttpRequest } from "../agent/instrumentation.ts";
+import { currentRequestId, instrumentHttpRequest, wasErrorLogged } from "../agent/instrumentation.ts";
 import { arrive } from "./arrival.ts";
 
 /** Passed as the third argument of a worker's fetch. */
@@ -166,7 +166,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       if (!(response instanceof Response)) throw new TypeError(NOT_A_RESPONSE);
       return response;
     } catch (error) {
-      console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}:`, error);
+      if (!wasErrorLogged(error)) console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}:`, error);
       return Object.assign(internalError(error, exposeErrors), { [THREW]: true });
     }
   };

@@ -1,3 +1,5 @@
+import { readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
 
@@ -42,6 +44,38 @@ describe("hearth start: logs", () => {
     const failure = jsonLines(cli.stdout()).find((line) => JSON.stringify(line).includes("fell over"));
     expect(failure).toMatchObject({ level: 50, err: { message: "the chatty agent fell over" } });
     expect(cli.stderr()).not.toContain("fell over");
+  });
+
+  it("logs an agent's failed request once, with the agent and the request", async () => {
+    const data = await tempDir();
+    const cli = runCli(["start", CHATTY, "--port", "0", "--data", data]);
+    const url = await cli.ready();
+    expect((await fetch(`${url}/agents/chatty/ada/boom`)).status).toBe(500);
+    await cli.waitFor(/fell over/);
+    // Anything else the gateway would log comes right after: give it the time to.
+    expect((await fetch(`${url}/agents/chatty/bo`)).status).toBe(200);
+    await cli.waitFor(/handling \/agents\/chatty\/bo/);
+    const failures = jsonLines(cli.stdout()).filter((line) => JSON.stringify(line).includes("fell over"));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ level: 50, agent: "Chatty", name: "ada", msg: "[hearth] Chatty/ada (GET /agents/chatty/ada/boom):" });
+    expect(failures[0]?.requestId).toEqual(expect.any(String));
+  });
+
+  it("writes the runtime's messages from before the server listens as JSON lines too", async () => {
+    const data = await tempDir();
+    const first = runCli(["start", CHATTY, "--port", "0", "--data", data]);
+    await (await fetch(`${await first.ready()}/agents/chatty/ada`)).text();
+    first.proc.kill("SIGTERM");
+    expect((await first.exited()).code).toBe(0);
+    // Without its schedule index the runtime rebuilds it while it opens the data directory, and says so.
+    for (const name of readdirSync(data)) if (name.startsWith("host.sqlite")) rmSync(join(data, name));
+    const cli = runCli(["start", CHATTY, "--port", "0", "--data", data]);
+    await cli.ready();
+    const beforeBanner = cli.stdout().slice(0, cli.stdout().indexOf("hearth start ·")).split("\n").filter((line) => line !== "");
+    expect(beforeBanner.length).toBeGreaterThan(0);
+    for (const line of beforeBanner) expect(line).toMatch(/^\{.*\}$/);
+    expect(jsonLines(cli.stdout()).map((line) => line.msg)).toContainEqual(expect.stringContaining("[hearth] rebuilt the schedule index"));
+    expect(cli.stderr()).not.toContain("[hearth]");
   });
 
   it("prints readable lines with --log-format pretty, and nothing below --log-level", async () => {
