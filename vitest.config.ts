@@ -1,9 +1,25 @@
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { hearthDecorators } from "./src/testing/vitest.ts";
 
+/**
+ * `hearth` and `hearth/*` (what the examples import) resolve to the sources, as the tests' own imports
+ * do: one copy of the runtime per worker. Resolved to the built package instead, a worker that ran an
+ * example first had the package's Workers globals (WebSocketPair, the 101 Response) installed, which
+ * the sources' server did not recognise, and the WebSocket tests that followed it there failed.
+ */
+const exportsMap = (JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { exports: Record<string, string | { import: string }> }).exports;
+const packageToSources = Object.entries(exportsMap)
+  .filter(([, target]) => typeof target === "object" && target.import.startsWith("./dist/"))
+  .map(([subpath, target]) => ({
+    find: new RegExp(`^hearth${subpath.slice(1).replaceAll("/", "\\/")}$`),
+    replacement: new URL((target as { import: string }).import.replace("./dist/", "./src/").replace(/\.js$/, ".ts"), import.meta.url).pathname,
+  }));
+
 export default defineConfig({
   plugins: [hearthDecorators()],
+  resolve: { alias: packageToSources },
   test: {
     testTimeout: 30_000,
     hookTimeout: 30_000,
