@@ -16,7 +16,7 @@
  * not match the request's signal and the gateway falls back to passing a signal.
  */
 
-import { appendRawHeaders } from "./raw-headers.ts";
+import { appendRawHeaders } from "../web/raw-headers.ts";
 
 const NativeAbortController = globalThis.AbortController;
 let caught: AbortController | undefined;

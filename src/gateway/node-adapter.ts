@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { abortableRequest, type AbortableRequest } from "./abortable-request.ts";
-import { appendRawHeaders } from "./raw-headers.ts";
+import { appendRawHeaders } from "../web/raw-headers.ts";
 import { incomingBody } from "./incoming-body.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
 

@@ -75,6 +75,8 @@ function cancels(timer: Timer, event: HostEvent | null): boolean {
   return owns(timer) && (event === null || event.done === true);
 }
 
+/** Marks the wrappers below. */
+const TRACKING: unique symbol = Symbol("hearth.actorTimerTracking");
 const tracked = { setTimeout: undefined as unknown, setInterval: undefined as unknown };
 
 /**
@@ -85,6 +87,8 @@ const tracked = { setTimeout: undefined as unknown, setInterval: undefined as un
 function installTimerTracking(): void {
   if (globalThis.setTimeout === tracked.setTimeout && globalThis.setInterval === tracked.setInterval) return;
   const wrap = <F extends (...args: never[]) => Timer>(original: F, repeats: boolean): F => {
+    // Ours already (put back by fake timers that wrapped it): wrapping it again would count twice, and nest once more per round.
+    if ((original as unknown as Record<symbol, unknown>)[TRACKING] === true) return original;
     const wrapped = function (this: unknown, ...args: Parameters<F>): Timer {
       const timer = original.apply(this, args);
       const event = currentEvent();
@@ -94,6 +98,7 @@ function installTimerTracking(): void {
     } as unknown as F;
     const custom = (original as unknown as Record<symbol, unknown>)[promisify.custom];
     if (custom !== undefined) Object.defineProperty(wrapped, promisify.custom, { value: custom });
+    Object.defineProperty(wrapped, TRACKING, { value: true });
     return wrapped;
   };
   globalThis.setTimeout = tracked.setTimeout = wrap(globalThis.setTimeout ?? nodeSetTimeout, false) as typeof setTimeout;

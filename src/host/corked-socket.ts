@@ -1,19 +1,13 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 import type { RawSocket } from "../agent/connection.ts";
+import { closeOutsideEvents } from "../websocket/network.ts";
 
 /**
  * A WebSocket whose frames sent in one turn of the event loop leave in one write: the TCP socket is
  * corked at the first send and uncorked on the next tick. An RPC reply plus a state broadcast would
  * otherwise cost one syscall each, which dominates the server's time under load.
  */
-/**
- * Runs outside any event (the context at module load): the timer `ws` arms at a close (to drop a peer
- * that never answers) is the connection's, not one of the agent's own (host/actor-timers.ts).
- */
-const outsideEvents = AsyncLocalStorage.snapshot();
-
 export function corkedSocket(ws: WebSocket): RawSocket {
   // `ws` keeps its net.Socket on a private field; without it, sends are simply not batched.
   const tcp = (ws as unknown as { _socket?: Socket })._socket;
@@ -30,7 +24,7 @@ export function corkedSocket(ws: WebSocket): RawSocket {
       ws.send(data);
     },
     close(code, reason) {
-      outsideEvents(() => ws.close(code, reason));
+      closeOutsideEvents(ws, code, reason);
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Actor } from "./actor.ts";
 import { corkedSocket } from "./corked-socket.ts";
 import type { CellPlace } from "./place.ts";
 import type { SocketHub } from "./socket-hub.ts";
+import { frameBytes } from "../websocket/network.ts";
 
 /** What the socket plumbing needs from the host. */
 export interface SocketHostView {
@@ -101,7 +102,7 @@ export function adoptActorSocket(host: SocketHostView, place: CellPlace, key: st
 }
 
 function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  const buffer = frameBytes(data);
   if (buffer.length > host.maxMessageBytes) {
     const error = `Message of ${buffer.length} bytes exceeds the limit of ${host.maxMessageBytes} bytes (maxMessageBytes)`;
     const sniffed = isBinary ? undefined : sniffFrame(buffer.subarray(0, 512).toString(), buffer.subarray(-512).toString());

@@ -3,6 +3,7 @@ import { installWorkersGlobals } from "../websocket/globals.ts";
 import type { WorkersResponseInit } from "../websocket/response.ts";
 import { WebSocketPair } from "../websocket/socket.ts";
 import type { RelayOutlet } from "./relay-socket.ts";
+import { frameBytes } from "../websocket/network.ts";
 
 /** The shard's end of a client socket whose agent runs on another shard. */
 export interface EdgeEndpoint {
@@ -15,7 +16,7 @@ export interface EdgeEndpoint {
 /** Relays an upgraded client socket (`ws`): its frames and its close go out through `outlet`. */
 export function edgeOfSocket(ws: WebSocket, outlet: RelayOutlet): EdgeEndpoint {
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const buffer = frameBytes(data);
     outlet.frames(isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer : buffer.toString("utf8"));
   });
   ws.on("close", (code: number, reason: Buffer) => outlet.close(code, reason.toString()));

@@ -30,11 +30,17 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
   listen(server, ws, maxMessageBytes);
 }
 
-/**
- * Runs outside any event (the context at module load): the timer `ws` arms at a close (to drop a peer
- * that never answers) is the connection's, not that of the actor whose event closed it.
- */
+/** Runs a function in the context at module load: outside any actor's event. */
 const outsideEvents = AsyncLocalStorage.snapshot();
+
+/**
+ * `ws.close(code, reason)` outside any event: the timer `ws` arms at a close (to drop a peer that
+ * never answers) is the connection's, not that of the actor whose event closed it
+ * (host/actor-timers.ts). Throws what `ws` throws for a code or reason it refuses.
+ */
+export function closeOutsideEvents(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
+  outsideEvents(() => ws.close(code, reason));
+}
 
 /**
  * Sends a close frame. One `ws` refuses (a code outside 1000–1014 and 3000–4999) drops the
@@ -42,7 +48,7 @@ const outsideEvents = AsyncLocalStorage.snapshot();
  */
 export function closeNetwork(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
   try {
-    outsideEvents(() => ws.close(code, reason));
+    closeOutsideEvents(ws, code, reason);
   } catch (error) {
     console.error(`[hearth] a WebSocket close frame (code ${code}) could not be sent; the connection is dropped:`, error);
     ws.terminate();
@@ -51,7 +57,7 @@ export function closeNetwork(ws: NetworkSocket, code: number | undefined, reason
 
 function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): void {
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const buffer = frameBytes(data);
     if (buffer.length > maxMessageBytes) {
       ws.close(1009, `Message of ${buffer.length} bytes exceeds the limit of ${maxMessageBytes} bytes (maxMessageBytes)`);
       return;
@@ -110,4 +116,9 @@ function closePair(client: WorkersWebSocket, code: number, reason: string, wasCl
   clientEnd.spliced = true;
   clientEnd.peer?.receiveClose(code, reason, wasClean);
   clientEnd.close(); // closed on this side too: nothing more goes anywhere
+}
+
+/** A frame's payload as `ws` hands it over (one Buffer, fragments, or an ArrayBuffer), as one Buffer. */
+export function frameBytes(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
 }

@@ -3,7 +3,8 @@ import { WebSocket as NetworkSocket } from "ws";
 import { LIMITS } from "../limits.ts";
 import { DISCONNECTED } from "./close-reason.ts";
 import type { SocketEnd } from "./end.ts";
-import { closeNetwork } from "./network.ts";
+import { closeNetwork, frameBytes } from "./network.ts";
+import { appendRawHeaders } from "../web/raw-headers.ts";
 import type { WorkersResponseInit } from "./response.ts";
 import { endOf, WebSocketPair } from "./socket.ts";
 
@@ -100,7 +101,7 @@ function relay(bridge: SocketEnd, ws: NetworkSocket): void {
     error: () => ws.terminate(),
   });
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const buffer = frameBytes(data);
     bridge.send(isBinary ? buffer : buffer.toString("utf8"));
   });
   ws.on("close", (code: number, reason: Buffer) => {
@@ -113,7 +114,6 @@ function relay(bridge: SocketEnd, ws: NetworkSocket): void {
 
 function headersOf(message: IncomingMessage | undefined): Headers {
   const headers = new Headers();
-  const raw = message?.rawHeaders ?? [];
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!);
+  appendRawHeaders(headers, message?.rawHeaders ?? []);
   return headers;
 }
