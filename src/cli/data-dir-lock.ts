@@ -65,24 +65,24 @@ function takeLock(dir: string): DatabaseSync {
   }
 }
 
+/** What the system's refusals mean for a data directory. */
+const REASONS: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "the file system is read-only",
+  ENOSPC: "no space left on the device",
+};
+
 /** Why the data directory cannot be used, in one line: a file where it should be, no permission, a read-only disk … */
 function unusableDataDir(dir: string, error: unknown): CliError {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  const reason =
-    code === "EEXIST" || code === "ENOTDIR"
-      ? statOf(dir)?.isDirectory() === false
-        ? "it is a file, not a directory"
-        : "a part of its path is a file, not a directory"
-      : code === "EACCES" || code === "EPERM"
-        ? "permission denied"
-        : code === "EROFS"
-          ? "the file system is read-only"
-          : code === "ENOSPC"
-            ? "no space left on the device"
-            : error instanceof Error
-              ? error.message
-              : String(error);
-  return new CliError("startup", `cannot use data directory ${dir}: ${reason}${code !== undefined && /^E[A-Z]+$/.test(code) && !reason.includes(code) ? ` (${code})` : ""}`, { cause: error });
+  let reason: string;
+  if (code === "EEXIST" || code === "ENOTDIR") {
+    reason = statOf(dir)?.isDirectory() === false ? "it is a file, not a directory" : "a part of its path is a file, not a directory";
+  } else if (code !== undefined && REASONS[code] !== undefined) reason = REASONS[code];
+  else reason = error instanceof Error ? error.message : String(error);
+  const suffix = code !== undefined && /^E[A-Z]+$/.test(code) && !reason.includes(code) ? ` (${code})` : "";
+  return new CliError("startup", `cannot use data directory ${dir}: ${reason}${suffix}`, { cause: error });
 }
 
 function statOf(path: string): Stats | undefined {

@@ -17,7 +17,7 @@ const CHILD_STOP_TIMEOUT_MS = 8_000;
 
 type Outcome =
   | { ok: true; message: Extract<ChildMessage, { type: "ready" }> }
-  | { ok: false; fatal: boolean; detail: string; reported?: boolean };
+  | { ok: false; fatal: boolean; detail: string };
 
 /**
  * `hearth dev`: runs `hearth start` with the same options in a child process and restarts it when
@@ -83,8 +83,7 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
         if (!settled) {
           settled = true;
           const fatal = failedKind !== undefined && !isRecoverable(failedKind);
-          // A server that said why it failed has printed the reason: that line is the whole story.
-          resolve({ ok: false, fatal, detail: `server ${how}`, reported: failedKind !== undefined });
+          resolve({ ok: false, fatal, detail: `server ${how}` });
         } else if (!stopping && !stoppedOnPurpose.has(proc)) {
           printError(`server ${how}; waiting for changes`);
         }
@@ -92,7 +91,8 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
       proc.on("error", (error) => {
         if (!settled) {
           settled = true;
-          resolve({ ok: false, fatal: true, detail: `could not start the server: ${error.message}` });
+          printError(`could not start the server: ${error.message}; stopping`);
+          resolve({ ok: false, fatal: true, detail: error.message });
         }
       });
     });
@@ -135,10 +135,8 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
       everReady = true;
       return true;
     }
-    if (outcome.fatal) {
-      if (outcome.reported !== true) printError(`${outcome.detail}; stopping`);
-      return false;
-    }
+    // Fatal only when the server said why (that line is the whole story) or could not be started (said above).
+    if (outcome.fatal) return false;
     if (reason === undefined) process.stdout.write(`${formatStartFailed(display, outcome.detail)}\n`);
     else process.stdout.write(`${formatReloadFailed(reason, outcome.detail)}\n`);
     return true;

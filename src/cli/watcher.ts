@@ -216,7 +216,7 @@ export function watchFiles(options: WatchOptions): Watcher {
   closers.push(
     new TreeWatcher(options.dir, skip, (path) => {
       if (path === undefined) record(undefined);
-      else if (!skip(path) && isWatchedFile(relative(options.dir, path))) record(path);
+      else if (isWatchedFile(relative(options.dir, path)) && !options.ignoreDirs.some((dir) => isInside(path, dir))) record(path);
     }, failed),
   );
   for (const dir of options.anyFileDirs ?? []) {
