@@ -5,6 +5,7 @@ import { callableMethods, type CallableOptions } from "./callable.ts";
 import { featureFrameHandler } from "./frame-handlers.ts";
 import { Connection, type SocketRecord } from "./connection.ts";
 import { instrumentActorEvent, markErrorLogged } from "./instrumentation.ts";
+import { pathnameOf } from "../web/url-path.ts";
 import { currentScope, runInAgentScope, type AgentCaller } from "./context.ts";
 import { optionsOf, type ResolvedAgentOptions } from "./options.ts";
 import { retryWithBackoff, type RetryCallOptions } from "./retry.ts";
@@ -157,7 +158,7 @@ export class AgentBase<Env = unknown, State = unknown> {
 
   /** Handles plain HTTP requests to `/agents/<class>/<name>/…`. */
   onRequest(request: Request): Response | Promise<Response> {
-    return new Response(`${this.#runtime.className} does not handle HTTP requests (no onRequest): ${request.method} ${new URL(request.url).pathname}`, {
+    return new Response(`${this.#runtime.className} does not handle HTTP requests (no onRequest): ${request.method} ${pathnameOf(request.url)}`, {
       status: 404,
     });
   }
@@ -174,7 +175,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     const cause = connectionOrError instanceof Connection ? error : connectionOrError;
     // In a request, the line names it too, and is the request's only one: the gateway does not log the error again.
     const request = currentScope()?.request;
-    console.error(`[hearth] ${this.#runtime.className}/${this.name}${request ? ` (${request.method} ${new URL(request.url).pathname})` : ""}:`, cause);
+    console.error(`[hearth] ${this.#runtime.className}/${this.name}${request ? ` (${request.method} ${pathnameOf(request.url)})` : ""}:`, cause);
     markErrorLogged(cause);
   }
 

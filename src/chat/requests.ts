@@ -18,6 +18,7 @@ import type { TurnQueue, TurnJob } from "./turn-queue.ts";
 import type { TurnSpec } from "./turn-runner.ts";
 import type { ChatResponseResult } from "./types.ts";
 import { validateMessages } from "./validate.ts";
+import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
 
 /** What request admission needs from the engine. */
 export interface RequestHost<M extends UIMessage> {

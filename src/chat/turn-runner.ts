@@ -18,6 +18,7 @@ import { readReply, type ChatReply } from "./ui-stream.ts";
 import type { UsageEvent } from "./usage.ts";
 import { tooLarge } from "./validate.ts";
 import type { TurnAdmission, TurnTrigger } from "./turn-events.ts";
+import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
 
 export interface TurnHost<M extends UIMessage> {
   readonly messages: MessageStore<M>;

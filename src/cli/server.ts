@@ -29,6 +29,7 @@ import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
 import { defaultOpenConnectionCap, followDescriptorLimit, setOpenConnectionCap } from "../storage/parking.ts";
+import { droppingUnreturnedSockets } from "../websocket/handed-out.ts";
 
 /** The shard a server is, when agents are spread over threads (see threads.ts). */
 export interface ServerShard {
@@ -42,7 +43,7 @@ export interface ServerShard {
 function peerFetch(fetch: WorkerFetch, env: Record<string, unknown>): (request: Request) => Promise<Response> {
   return async (request) => {
     // The request id and trace the handing thread sent along continue here.
-    return traceHttpRequest(request, async () => fetch(request, env, newExecutionContext()));
+    return traceHttpRequest(request, () => droppingUnreturnedSockets(() => fetch(request, env, newExecutionContext())));
   };
 }
 

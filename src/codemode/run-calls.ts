@@ -10,6 +10,7 @@
 import { RUN_END_WAIT_MS } from "./limits.ts";
 import type { ExecuteResult } from "./executor.ts";
 import { errorShape, shapeOutput, type CodeToolOutput } from "./output.ts";
+import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
 
 /** Reports of calls left running, one line each up to this many, then one line for the rest. */
 const MAX_REPORTED_CALLS = 10;

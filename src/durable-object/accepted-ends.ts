@@ -17,11 +17,10 @@ export class AcceptedEnds {
   /** Ends accepted with `accept()` and still open. */
   readonly #open = new Set<SocketEnd>();
 
-  /** `end` was accepted with `accept()`: `keep` holds the instance until the returned release is called (at its close). */
-  holdOpen(end: SocketEnd, keep: () => () => void): () => void {
+  /** `end` was accepted with `accept()`, holding the instance until `release` (at its close); returns what ends the hold. */
+  holdOpen(end: SocketEnd, release: () => void): () => void {
     this.add(end);
     this.#open.add(end);
-    const release = keep();
     return () => {
       this.#open.delete(end);
       release();

@@ -64,7 +64,7 @@ export class DurableObjectActor implements Actor {
         runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error));
       },
       output: (send) => holdOutput(runtime, send),
-      hold: (end) => this.#accepted.holdOpen(end, () => runtime.keepAlive()),
+      hold: (end) => this.#accepted.holdOpen(end, runtime.keepAlive()),
       reportError: (error) => this.onError(error),
     };
     const state = new DurableObjectState({

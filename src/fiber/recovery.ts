@@ -4,6 +4,7 @@ import type { FiberRow, FiberStore } from "./fiber-store.ts";
 import { recoveryBackoff } from "./limits.ts";
 import type { FiberRecoveryContext, FiberRecoveryResult } from "./types.ts";
 import { encodeResult, isObject, parse } from "./validate.ts";
+import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
 
 export interface RecoveryDeps {
   store: FiberStore;

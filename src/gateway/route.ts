@@ -2,7 +2,7 @@ import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { decodePathSegment, pathnameOf } from "./url-path.ts";
+import { decodePathSegment, pathnameOf } from "../web/url-path.ts";
 import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
 
 /** Which agent a request is for, as the hooks see it. */

@@ -15,7 +15,7 @@ import { answerUpgradeWith, handshakeServer } from "../websocket/handshake.ts";
 import { refuseUpgradeResponse, upgradeToPair } from "../websocket/network.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
 import type { RequestMetrics } from "./request-metrics.ts";
-import { pathnameOf } from "./url-path.ts";
+import { pathnameOf } from "../web/url-path.ts";
 import { currentRequestId, instrumentHttpRequest, wasErrorLogged } from "../agent/instrumentation.ts";
 import { arrive } from "./arrival.ts";
 

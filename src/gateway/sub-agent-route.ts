@@ -6,7 +6,7 @@
 import { HANDLE } from "../agent/agent-base.ts";
 import { STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { decodePathSegment } from "./url-path.ts";
+import { decodePathSegment } from "../web/url-path.ts";
 
 /** The address behind an agent stub (`what` names the caller in the error for anything else). */
 export function stubAddressOf(stub: unknown, what: string): StubAddress {

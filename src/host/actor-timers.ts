@@ -1,4 +1,4 @@
-import { clearTimeout as nodeClearTimeout, setInterval as nodeSetInterval, setTimeout as nodeSetTimeout } from "node:timers";
+import { clearTimeout as nodeClearTimeout } from "node:timers";
 import { promisify } from "node:util";
 import { currentEvent, type HostEvent } from "./event-context.ts";
 
@@ -49,7 +49,8 @@ export class ActorTimers {
   }
 
   add(timer: Timer, event: HostEvent, repeats: boolean): void {
-    if (typeof timer?.hasRef !== "function") return; // not Node's (a test's fake timers)
+    // Node's Timeout marks itself `_destroyed` once fired or cleared; fake timers (a test's) never do: not tracked.
+    if (typeof (timer as Timer & { _destroyed?: unknown })?._destroyed !== "boolean") return;
     if (this.#closed) {
       // Once the code that set it had its chance to unref it (Node's libraries do so at once).
       queueMicrotask(() => cancels(timer, repeats ? null : event) && nodeClearTimeout(timer));
@@ -77,7 +78,7 @@ function cancels(timer: Timer, event: HostEvent | null): boolean {
 
 /** Marks the wrappers below. */
 const TRACKING: unique symbol = Symbol("hearth.actorTimerTracking");
-const tracked = { setTimeout: undefined as unknown, setInterval: undefined as unknown };
+const isTracking = (fn: unknown): boolean => (fn as Record<symbol, unknown> | undefined)?.[TRACKING] === true;
 
 /**
  * Puts the tracking in front of the global `setTimeout` and `setInterval` (idempotent; again when
@@ -85,10 +86,10 @@ const tracked = { setTimeout: undefined as unknown, setInterval: undefined as un
  * timers unchanged; Hearth's own process-wide timers use `node:timers`.
  */
 function installTimerTracking(): void {
-  if (globalThis.setTimeout === tracked.setTimeout && globalThis.setInterval === tracked.setInterval) return;
+  if (isTracking(globalThis.setTimeout) && isTracking(globalThis.setInterval)) return;
   const wrap = <F extends (...args: never[]) => Timer>(original: F, repeats: boolean): F => {
     // Ours already (put back by fake timers that wrapped it): wrapping it again would count twice, and nest once more per round.
-    if ((original as unknown as Record<symbol, unknown>)[TRACKING] === true) return original;
+    if (isTracking(original)) return original;
     const wrapped = function (this: unknown, ...args: Parameters<F>): Timer {
       const timer = original.apply(this, args);
       const event = currentEvent();
@@ -101,6 +102,6 @@ function installTimerTracking(): void {
     Object.defineProperty(wrapped, TRACKING, { value: true });
     return wrapped;
   };
-  globalThis.setTimeout = tracked.setTimeout = wrap(globalThis.setTimeout ?? nodeSetTimeout, false) as typeof setTimeout;
-  globalThis.setInterval = tracked.setInterval = wrap(globalThis.setInterval ?? nodeSetInterval, true) as typeof setInterval;
+  globalThis.setTimeout = wrap(globalThis.setTimeout, false) as typeof setTimeout;
+  globalThis.setInterval = wrap(globalThis.setInterval, true) as typeof setInterval;
 }

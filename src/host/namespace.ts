@@ -125,9 +125,11 @@ export class AgentNamespace<T extends Agent = Agent> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      request.signal.throwIfAborted();
       // A WebSocket upgrade becomes this agent's connection when the worker returns the response.
-      if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
+      if (isWebSocketUpgrade(request)) {
+        request.signal.throwIfAborted();
+        return upgradeResponse({ className, name, request });
+      }
       return answerUnlessAborted(request, () => dispatcher.request(className, name, request));
     };
     const address: StubAddress = { dispatcher, className, name, steps: [] };

@@ -4,7 +4,7 @@ import type { WebSocket } from "ws";
 import type { ExecutionContext, WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../platform/host.ts";
 import { findNamespace } from "../gateway/route.ts";
-import { decodePathSegment } from "../gateway/url-path.ts";
+import { decodePathSegment } from "../web/url-path.ts";
 import { currentLogContext, logContextRead } from "../observability/logs/context.ts";
 import { mergeExpositions } from "../observability/metrics/merge.ts";
 import type { HostPlacement, RemoteActors } from "../host/placement.ts";

@@ -1,3 +1,4 @@
+import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
 /**
  * Waits for `work` to settle or for `ms` to pass, whichever comes first; the timer is cleared either
  * way, so it never holds the process open. A rejection of `work` within the time is thrown on.

@@ -20,4 +20,4 @@ export function requestClass(pathname: string, prefix: string, classOf: (slug: s
   return classOf(decoded) ?? NO_CLASS;
 }
 
-export { pathnameOf } from "../../gateway/url-path.ts";
+export { pathnameOf } from "../../web/url-path.ts";

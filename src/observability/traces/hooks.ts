@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { logContextRead, runWithLogContext } from "../logs/context.ts";
-import { pathnameOf } from "../../gateway/url-path.ts";
+import { pathnameOf } from "../../web/url-path.ts";
 import { activeContext, rootContext, withContext } from "./context.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
