@@ -8,6 +8,8 @@ export interface SyntaxProblem {
   line: number;
   column: number;
   text: string;
+  /** The file's lines (empty when it could not be read), for the lines shown around the error. */
+  lines: readonly string[];
 }
 
 /** esbuild's lines in a failed transform's message: `<file>:<line>:<column, 0-based, in bytes>: ERROR: <text>`. */
@@ -21,12 +23,15 @@ const ESBUILD_LINE = /^(.+):(\d+):(\d+): ERROR: (.*)$/;
 export async function syntaxProblemsOf(error: unknown, entryPath: string): Promise<SyntaxProblem[] | undefined> {
   if (!(error instanceof Error)) return undefined;
   if (error.name === "TransformError" || error.message.startsWith("Transform failed with")) {
+    const sources = new Map<string, string[]>();
     const problems = error.message.split("\n").flatMap((line) => {
       const match = ESBUILD_LINE.exec(line);
       if (match === null) return [];
       const [, file = "", lineNumber = "0", byteColumn = "0", text = ""] = match;
       const path = isAbsolute(file) ? file : resolve(file);
-      return [{ file: path, line: Number(lineNumber), column: characterColumn(path, Number(lineNumber), Number(byteColumn)), text }];
+      const lines = sources.get(path) ?? linesOf(path);
+      sources.set(path, lines);
+      return [problemAt(path, lines, Number(lineNumber), Number(byteColumn), text)];
     });
     return problems.length > 0 ? problems : undefined;
   }
@@ -44,34 +49,31 @@ async function parseProblems(path: string): Promise<SyntaxProblem[] | undefined>
   const loaders: Record<string, "js" | "jsx" | "ts" | "tsx"> = { ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx", ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx" };
   const loader = loaders[extname(path).toLowerCase()];
   if (loader === undefined) return undefined;
+  const lines = linesOf(path);
   try {
     const { transform } = await import("esbuild");
-    await transform(readFileSync(path, "utf8"), { loader, sourcefile: path, format: "esm", logLevel: "silent" });
+    await transform(lines.join("\n"), { loader, sourcefile: path, format: "esm", logLevel: "silent" });
     return undefined;
   } catch (error) {
-    const errors = (error as { errors?: Array<{ text: string; location: { line: number; column: number; lineText: string } | null }> }).errors;
-    const problems = (errors ?? []).flatMap(({ text, location }) =>
-      location === null ? [] : [{ file: path, line: location.line, column: charactersIn(location.lineText, location.column) + 1, text }],
-    );
+    const errors = (error as { errors?: Array<{ text: string; location: { line: number; column: number } | null }> }).errors;
+    const problems = (errors ?? []).flatMap(({ text, location }) => (location === null ? [] : [problemAt(path, lines, location.line, location.column, text)]));
     return problems.length > 0 ? problems : undefined;
   }
 }
 
-/** The 1-based column, in characters, of a 0-based byte offset into a line of `path`. */
-function characterColumn(path: string, line: number, byteColumn: number): number {
-  const text = lineOf(path, line);
-  return (text === undefined ? byteColumn : charactersIn(text, byteColumn)) + 1;
+/** A problem at a 0-based byte offset into a line of `lines`: its column is 1-based, in characters. */
+function problemAt(file: string, lines: readonly string[], line: number, byteColumn: number, text: string): SyntaxProblem {
+  const lineText = lines[line - 1];
+  const column = (lineText === undefined ? byteColumn : Buffer.from(lineText, "utf8").subarray(0, byteColumn).toString("utf8").length) + 1;
+  return { file, line, column, text, lines };
 }
 
-function charactersIn(line: string, bytes: number): number {
-  return Buffer.from(line, "utf8").subarray(0, bytes).toString("utf8").length;
-}
-
-function lineOf(path: string, line: number): string | undefined {
+/** The lines of `path`, read once for every problem in it; none when it cannot be read. */
+function linesOf(path: string): string[] {
   try {
-    return readFileSync(path, "utf8").split(/\r?\n/)[line - 1];
+    return readFileSync(path, "utf8").split(/\r?\n/);
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -82,21 +84,15 @@ function lineOf(path: string, line: number): string | undefined {
  */
 export function formatSyntaxProblems(problems: readonly SyntaxProblem[], cwd: string): string {
   return problems
-    .map(({ file, line, column, text }) => {
+    .map(({ file, line, column, text, lines }) => {
       const rel = relative(cwd, file);
       const shown = rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !isAbsolute(rel) ? rel : file;
-      return [`syntax error in ${shown}:${line}:${column}: ${text}`, ...codeFrame(file, line, column)].join("\n");
+      return [`syntax error in ${shown}:${line}:${column}: ${text}`, ...codeFrame(lines, line, column)].join("\n");
     })
     .join("\n");
 }
 
-function codeFrame(path: string, line: number, column: number): string[] {
-  let lines: string[];
-  try {
-    lines = readFileSync(path, "utf8").split(/\r?\n/);
-  } catch {
-    return [];
-  }
+function codeFrame(lines: readonly string[], line: number, column: number): string[] {
   if (line < 1 || line > lines.length) return [];
   const width = String(line).length;
   const numbered = (n: number, mark: string): string => `  ${mark} ${String(n).padStart(width)} | ${lines[n - 1] ?? ""}`;
