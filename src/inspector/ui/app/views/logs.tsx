@@ -1,15 +1,17 @@
 /** Logs: search the kept logs, or tail them live. Each line links to its agent and trace. */
-import { useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
+import { LEVEL_NAMES, LEVEL_VALUES } from "../../../../observability/logs/levels.ts";
+import type { LogEntry } from "../../../../observability/store/log-entry.ts";
+import { compileFilter, matches, type CompiledFilter } from "../../../../observability/store/log-query.ts";
 import { withQuery, type Page } from "../api.ts";
 import { FilterForm, filterValues, type FilterField } from "../components/filters.tsx";
 import { Pager } from "../components/table.tsx";
-import { Loaded } from "../components/status.tsx";
+import { ErrorNote, Loaded } from "../components/status.tsx";
 import { MissingNodes, NodeBadge } from "../components/cluster.tsx";
 import { time } from "../format.ts";
 import { useApi } from "../hooks.ts";
 import { href } from "../router.ts";
 import { useStream } from "../stream.ts";
-import { levelName, matchesLogFilter } from "./log-filter.ts";
 
 export interface LogRecord {
   time: number | string;
@@ -30,6 +32,11 @@ const FIELDS: FilterField[] = [
   { name: "traceId", label: "Trace id" },
   { name: "q", label: "Text" },
 ];
+
+/** The name of pino's numeric level (an unknown number as itself). */
+function levelName(level: string | number): string {
+  return typeof level === "number" ? (LEVEL_NAMES.find((name) => LEVEL_VALUES[name] === level) ?? String(level)) : level;
+}
 
 const SHOWN = new Set(["id", "time", "level", "msg", "class", "agent", "requestId", "traceId", "spanId", "node"]);
 
@@ -106,13 +113,15 @@ function SearchedLogs({ query }: { query: URLSearchParams }) {
 function LiveLogs({ query }: { query: URLSearchParams }) {
   const filter = filterValues(FIELDS, query);
   const { messages, connected } = useStream(["logs"], { class: filter["class"], agent: filter["agent"] });
-  // The lines the search with the same filters would find.
-  const lines = messages.map((m) => m.data as LogRecord).filter((r) => matchesLogFilter(r, filter));
+  // The lines the search with the same filters would find; none when the search would refuse the filters.
+  const compiled = useMemo(() => liveFilter(filter), [query.toString()]);
+  const lines = compiled instanceof Error ? [] : messages.map((m) => m.data as LogEntry & LogRecord).filter((entry) => matches(entry, compiled));
   return (
     <>
       <p class="muted small" role="status">
         {connected ? "Live: new lines appear at the bottom." : "Connecting…"}
       </p>
+      {compiled instanceof Error && <ErrorNote error={compiled} />}
       <ol class="log">
         {lines.map((r, i) => (
           <LogLine key={i} record={r} />
@@ -120,4 +129,13 @@ function LiveLogs({ query }: { query: URLSearchParams }) {
       </ol>
     </>
   );
+}
+
+/** The search's filter of the URL's fields, or why the search would refuse them (an unknown level). */
+function liveFilter(filter: Record<string, string | undefined>): CompiledFilter | Error {
+  try {
+    return compileFilter({ level: filter["level"], class: filter["class"], agent: filter["agent"], traceId: filter["traceId"], q: filter["q"] });
+  } catch (error) {
+    return error as Error;
+  }
 }
