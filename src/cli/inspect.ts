@@ -4,6 +4,7 @@
  * (`--admin-token` for changes) or HEARTH_INSPECTOR_URL / HEARTH_INSPECTOR_TOKEN /
  * HEARTH_INSPECTOR_ADMIN_TOKEN; a URL carrying `#token=…` (as the banner prints it) brings its token.
  */
+import { parseSignInFragment } from "../inspector/sign-in-link.ts";
 
 /** Exit statuses: 0 done, 1 the API refused or failed, 2 a usage error. */
 export const INSPECT_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -132,17 +133,6 @@ function parseArgs(argv: readonly string[]): Parsed {
   return { positional, flags };
 }
 
-/** The token of a `#token=…` fragment (URL-encoded in the banner's link; one with a stray `%` is taken as written). */
-function tokenOfFragment(hash: string): string | undefined {
-  const raw = /(?:^#|&)token=([^&]+)/.exec(hash)?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
 function connection(parsed: Parsed, env: NodeJS.ProcessEnv): { base: URL; token: string; adminToken: string | undefined } {
   const raw = flag(parsed, "url") ?? env.HEARTH_INSPECTOR_URL;
   if (!raw) throw new UsageError("The inspector's URL is missing: pass --url or set HEARTH_INSPECTOR_URL (hearth dev prints it in its banner)");
@@ -152,7 +142,7 @@ function connection(parsed: Parsed, env: NodeJS.ProcessEnv): { base: URL; token:
   } catch {
     throw new UsageError(`--url is not a URL: ${JSON.stringify(raw)}`);
   }
-  const fromUrl = tokenOfFragment(base.hash);
+  const fromUrl = parseSignInFragment(base.hash)?.token;
   base.hash = "";
   const token = flag(parsed, "token") ?? env.HEARTH_INSPECTOR_TOKEN ?? fromUrl;
   if (!token) throw new UsageError("The inspector's token is missing: pass --token or set HEARTH_INSPECTOR_TOKEN");

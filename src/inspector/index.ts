@@ -13,6 +13,7 @@ import type { ForwardedDispatch, InspectorCluster } from "./cluster.ts";
 import { inspectorCore, type InspectorCoreOptions } from "./core.ts";
 import { Credentials, isLoopbackHost, randomToken } from "./security.ts";
 import { inspectorHandler } from "./server.ts";
+import { signInFragment } from "./sign-in-link.ts";
 import { defaultUiDir } from "./static.ts";
 
 export type { InspectorSources, MetricsSource, SpanSource, LogSource, ProblemSource, AlertSource, CatalogSource, SourcePage, SourceQuery } from "./sources.ts";
@@ -118,8 +119,7 @@ export async function startInspector(options: InspectorOptions): Promise<Inspect
   let closed: Promise<void> | undefined;
   return {
     url,
-    // Encoded: a token may hold "+", "%", "&" or "#", which the page and `hearth inspect` decode.
-    openUrl: `${url}#token=${encodeURIComponent(token)}`,
+    openUrl: `${url}${signInFragment(token)}`,
     port,
     token,
     adminToken: admin.token,

@@ -3,7 +3,7 @@
  * so the server serves one index.html and every view can be bookmarked or shared.
  */
 import { signal } from "@preact/signals";
-import { isSignInFragment } from "./sign-in-link.ts";
+import { isSignInFragment } from "../../sign-in-link.ts";
 
 /** The current route: path segments (decoded) and the query after `?`. */
 export interface Route {

@@ -6,7 +6,7 @@
 import { signal } from "@preact/signals";
 import { api, ApiError, sessionProof, unauthorized } from "./api.ts";
 import { parseHash, route } from "./router.ts";
-import { parseSignInFragment } from "./sign-in-link.ts";
+import { parseSignInFragment } from "../../sign-in-link.ts";
 
 export type Role = "viewer" | "admin";
 
@@ -39,7 +39,7 @@ export function isAdmin(): boolean {
   return state.status === "ready" && state.session.role === "admin";
 }
 
-/** Takes `token=` out of the fragment, keeping any route after it (`#token=…&to=/agents`; sign-in-link.ts). */
+/** Takes `token=` out of the fragment, keeping any route after it (`#token=…&to=/agents`; src/inspector/sign-in-link.ts). */
 export function takeTokenFromFragment(): string | undefined {
   const link = parseSignInFragment(location.hash);
   if (link === undefined) return undefined;

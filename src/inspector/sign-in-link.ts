@@ -4,7 +4,8 @@
  * `+`, `%` or `&` (the banner's link encodes them), and `to` is everything after `to=`, taken as it is
  * written, so a route keeps its own query (`&to=/logs?level=error&class=Notes`) and its encoded names
  * (`&to=/agents/Notes/q3%2Fplans`). A `to` that does not start with `/` was URL-encoded whole (say, with
- * encodeURIComponent) and is decoded once.
+ * encodeURIComponent) and is decoded once. Written by the inspector's banner, read by the UI and by
+ * `hearth inspect --url`.
  */
 
 export interface SignInLink {
@@ -15,6 +16,15 @@ export interface SignInLink {
 
 const TOKEN = "token=";
 const TO = "&to=";
+
+/**
+ * The fragment of a sign-in link (with its `#`): the token URL-encoded, then the route to open, if
+ * any, as written (`/logs?level=error`).
+ * @example `${inspector.url}${signInFragment(token, "/agents/Chat/alice")}`
+ */
+export function signInFragment(token: string, to?: string): string {
+  return `#${TOKEN}${encodeURIComponent(token)}${to === undefined ? "" : `${TO}${to}`}`;
+}
 
 /** True when `hash` (with or without its `#`) is a sign-in link's. */
 export function isSignInFragment(hash: string): boolean {
