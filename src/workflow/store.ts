@@ -1,7 +1,9 @@
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
+import { addMissingColumns, type AddedColumn } from "../storage/added-columns.ts";
 import { openHostDatabase } from "../storage/host-database.ts";
 import type { DatabaseReplication, ReplicaLink } from "../storage/replication.ts";
+import type { SqlTag, SqlValue } from "../storage/sql.ts";
 import type { WorkflowInstanceStatus } from "./types.ts";
 
 /** An instance row. Params and output are structured-clone bytes. */
@@ -65,12 +67,12 @@ CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, s
  * Columns added after the first release, for files written before them. `steps.awaits`: the event type
  * a `waitForEvent` step waits for (null for other steps, and for steps recorded before it was kept).
  */
-const ADDED_COLUMNS: ReadonlyArray<{ table: "instances" | "steps"; column: string }> = [
-  { table: "instances", column: "success_retention INTEGER" },
-  { table: "instances", column: "error_retention INTEGER" },
-  { table: "instances", column: "expires_at INTEGER" },
-  { table: "instances", column: "traceparent TEXT" },
-  { table: "steps", column: "awaits TEXT" },
+const ADDED_COLUMNS: readonly AddedColumn[] = [
+  { table: "instances", column: "success_retention", type: "INTEGER" },
+  { table: "instances", column: "error_retention", type: "INTEGER" },
+  { table: "instances", column: "expires_at", type: "INTEGER" },
+  { table: "instances", column: "traceparent", type: "TEXT" },
+  { table: "steps", column: "awaits", type: "TEXT" },
 ];
 const AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS instances_expiring ON instances (expires_at) WHERE expires_at IS NOT NULL;";
 
@@ -202,11 +204,8 @@ export class WorkflowStore {
   }
 
   #migrate(): void {
-    const present = (table: string) => new Set(this.#db.prepare("SELECT name FROM pragma_table_info(?)").all(table).map((row) => String(row.name)));
-    const columns = { instances: present("instances"), steps: present("steps") };
-    for (const { table, column } of ADDED_COLUMNS) {
-      if (!columns[table].has(column.split(" ")[0]!)) this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column}`);
-    }
+    const sql: SqlTag = <T>(strings: TemplateStringsArray, ...values: SqlValue[]) => this.#db.prepare(strings.join("?")).all(...(values as SQLInputValue[])) as T[];
+    addMissingColumns(ADDED_COLUMNS, sql, (script) => this.#db.exec(script));
     this.#db.exec(AFTER_MIGRATION);
   }
 
