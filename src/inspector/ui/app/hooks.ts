@@ -19,9 +19,10 @@ interface Answer<T> {
 /**
  * GETs `path` (skipped while null) and again on `reload()`, or every `refreshMs` when given. What was
  * read belongs to its path: once the path changes (another agent, another run), nothing of the last
- * one's answer is shown while the new one loads.
+ * one's answer is shown while the new one loads. `read` fetches a path (JSON by default; `apiText`
+ * for text).
  */
-export function useApi<T>(path: string | null, refreshMs?: number): Resource<T> {
+export function useApi<T>(path: string | null, refreshMs?: number, read: (path: string) => Promise<T> = api): Resource<T> {
   const [answer, setAnswer] = useState<Answer<T>>({ path: null, data: undefined, error: undefined });
   const [fetching, setFetching] = useState(false);
   const [tick, setTick] = useState(0);
@@ -29,7 +30,7 @@ export function useApi<T>(path: string | null, refreshMs?: number): Resource<T> 
     if (path === null) return undefined;
     let live = true;
     setFetching(true);
-    api<T>(path).then(
+    read(path).then(
       (value) => {
         if (!live) return;
         setAnswer({ path, data: value, error: undefined });

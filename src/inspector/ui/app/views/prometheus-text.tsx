@@ -5,48 +5,40 @@
  */
 import { useState } from "preact/hooks";
 import { apiText } from "../api.ts";
-import { ErrorNote } from "../components/status.tsx";
+import { Loaded } from "../components/status.tsx";
+import { useApi } from "../hooks.ts";
 
 export function PrometheusText() {
-  const [text, setText] = useState<string | undefined>(undefined);
-  const [error, setError] = useState<Error | undefined>(undefined);
-  const load = () =>
-    apiText("/metrics").then(
-      (value) => {
-        setText(value);
-        setError(undefined);
-      },
-      (failure: unknown) => setError(failure instanceof Error ? failure : new Error(String(failure))),
-    );
+  const [opened, setOpened] = useState(false);
+  const metrics = useApi<string>(opened ? "/metrics" : null, undefined, apiText);
   return (
     <details
       class="card"
       onToggle={(event) => {
-        if (event.currentTarget.open && text === undefined) void load();
+        if (!event.currentTarget.open) return;
+        if (!opened) setOpened(true);
+        else if (metrics.data === undefined && !metrics.loading) metrics.reload(); // read again after a failure
       }}
     >
       <summary>Prometheus text (GET /metrics)</summary>
-      <ErrorNote error={error} />
-      {text === undefined ? (
-        error === undefined && (
-          <p class="muted" role="status">
-            Loading…
-          </p>
-        )
-      ) : (
-        <>
-          <div class="row">
-            <button type="button" onClick={() => void load()}>
-              Refresh
-            </button>
-            <button type="button" onClick={() => download(text)}>
-              Download metrics.txt
-            </button>
-          </div>
-          <pre class="pre mono small scroll-box" tabIndex={0} aria-label="Prometheus text">
-            {text}
-          </pre>
-        </>
+      {opened && (
+        <Loaded resource={metrics}>
+          {(text) => (
+            <>
+              <div class="row">
+                <button type="button" onClick={metrics.reload}>
+                  Refresh
+                </button>
+                <button type="button" onClick={() => download(text)}>
+                  Download metrics.txt
+                </button>
+              </div>
+              <pre class="pre mono small scroll-box" tabIndex={0} aria-label="Prometheus text">
+                {text}
+              </pre>
+            </>
+          )}
+        </Loaded>
       )}
     </details>
   );
