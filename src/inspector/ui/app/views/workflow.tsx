@@ -51,6 +51,8 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
   const action = useAction();
   const status = detail.data?.status;
   if (status !== undefined && FINISHED.has(status) !== settled) setSettled(FINISHED.has(status));
+  // The event type the waiting step awaits: the send-event form is filled in anew when it changes.
+  const awaited = detail.data?.steps.find((s) => s.waitingFor !== undefined)?.waitingFor;
   const control = (verb: string) => () =>
     void action.run(() => api(`${base}/${verb}`, "POST"), `${verb[0]?.toUpperCase()}${verb.slice(1)} requested.`).then(detail.reload);
   return (
@@ -86,7 +88,7 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
                 <button type="button" onClick={control("terminate")}>Terminate</button>
                 <button type="button" onClick={control("restart")}>Restart</button>
               </div>
-              <SendEventFor base={base} steps={data.steps} />
+              <SendEvent key={awaited ?? ""} base={base} awaited={awaited} />
             </AdminOnly>
             <ActionResult error={action.error} message={action.message} />
             <h2>Steps</h2>
@@ -129,14 +131,9 @@ export function WorkflowView({ workflow, id }: { workflow: string; id: string })
 }
 
 /**
- * The send-event form, its type filled in with the one the waiting step awaits; filled in anew when
- * the instance comes to wait for another (or starts waiting after the page opened).
+ * The send-event form, its type filled in with the one the waiting step awaits (keyed by it, so it is
+ * filled in anew when the instance comes to wait for another, or starts waiting after the page opened).
  */
-function SendEventFor({ base, steps }: { base: string; steps: readonly Step[] }) {
-  const awaited = steps.find((s) => s.waitingFor !== undefined)?.waitingFor;
-  return <SendEvent key={awaited ?? ""} base={base} awaited={awaited} />;
-}
-
 function SendEvent({ base, awaited }: { base: string; awaited: string | undefined }) {
   const [type, setType] = useState(awaited ?? "");
   const [payload, setPayload] = useState("{}");
