@@ -16,7 +16,7 @@ export type Role = "viewer" | "admin";
  * browsers keep one cookie jar per host name, whatever the port, so inspectors on one machine would
  * otherwise overwrite each other's session and sign each other out.
  */
-export function sessionCookieName(port: number | undefined): string {
+function sessionCookieName(port: number | undefined): string {
   return port === undefined ? "hearth_inspector" : `hearth_inspector_${port}`;
 }
 
