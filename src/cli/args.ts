@@ -5,7 +5,6 @@ import { MAX_SHARDS } from "../shards/placement.ts";
 import { tracesDisabledByEnv } from "../observability/traces/env.ts";
 import { parseArgs } from "node:util";
 import { CliError } from "./errors.ts";
-import { TOOLS } from "./tools.ts";
 
 /** The two ways to serve an entry: `dev` watches and restarts, `start` serves in this process. */
 export type Command = "dev" | "start";
@@ -175,7 +174,7 @@ const SERVE_OPTIONS = {
 } as const satisfies Record<string, { type: "string" | "boolean"; short?: string }>;
 
 /** The commands, `dev` and `start` first, then the tools (tools.ts). */
-export const COMMANDS: readonly string[] = ["dev", "start", ...Object.keys(TOOLS)];
+export const COMMANDS: readonly string[] = ["dev", "start", "secret", "d1", "inspect", "cluster"];
 
 /** What `parseArgs` refused, as this command says it: the unknown flag with the one meant, a missing value. */
 function describeParseError(error: unknown): string {
