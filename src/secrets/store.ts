@@ -88,10 +88,11 @@ export function secretsFilePath(dataDir: string, envName?: string): string {
 }
 
 /**
- * Opens an environment's secret store. Nothing is created until the first put. A malformed
- * `keyEnv` is refused here, before anything is read.
+ * Opens an environment's secret store. Nothing is created until the first put. The key is read only
+ * when a value is encrypted or decrypted (or {@link SecretStore.verifyKey} is called): `list`,
+ * `has` and `delete` work with a malformed `keyEnv`, which the others refuse (`KEY_INVALID`).
  *
- * @throws {SecretStoreError} `KEY_INVALID` for a malformed `keyEnv`, `ENV_INVALID` for a bad environment name.
+ * @throws {SecretStoreError} `ENV_INVALID` for a bad environment name.
  * @example
  * const store = openSecretStore({ dataDir: ".hearth", envName: "production", keyEnv: process.env.HEARTH_SECRET_KEY });
  * store.put("API_KEY", "s3cret");
@@ -106,7 +107,9 @@ class SecretsFileStore implements FileSecretStore {
   readonly path: string;
   readonly envName: string | undefined;
   readonly #dataDir: string;
-  readonly #envKey: SecretKey | undefined;
+  /** `HEARTH_SECRET_KEY` as given, parsed on first use. */
+  readonly #envKeyText: string | undefined;
+  #envKey: SecretKey | undefined;
   #fileKey: SecretKey | undefined;
   #cached: { signature: FileSignature; contents: SecretsFileContents } | undefined;
 
@@ -116,7 +119,7 @@ class SecretsFileStore implements FileSecretStore {
     this.path = secretsFilePath(options.dataDir, this.envName);
     // An empty HEARTH_SECRET_KEY= counts as unset, as an exported-but-empty variable usually means.
     const keyEnv = options.keyEnv?.trim();
-    this.#envKey = keyEnv === undefined || keyEnv === "" ? undefined : parseKey(keyEnv, KEY_ENV_VAR);
+    this.#envKeyText = keyEnv === undefined || keyEnv === "" ? undefined : keyEnv;
   }
 
   get location(): string {
@@ -212,7 +215,7 @@ class SecretsFileStore implements FileSecretStore {
   }
 
   #currentKey(): SecretKey | undefined {
-    if (this.#envKey !== undefined) return this.#envKey;
+    if (this.#envKeyText !== undefined) return (this.#envKey ??= parseKey(this.#envKeyText, KEY_ENV_VAR));
     this.#fileKey ??= readKeyFile(keyFilePath(this.#dataDir));
     return this.#fileKey;
   }

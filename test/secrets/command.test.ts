@@ -142,7 +142,7 @@ describe("hearth secret put", () => {
     expect(result.status).toBe(1);
     expect(result.err[0]).toMatch(/^error cannot decrypt secrets: the key does not match the one the secrets in .* were written with/);
     expect(stdin.readableEnded).toBe(false);
-    const bad = await run(["list"], { env: { HEARTH_SECRET_KEY: "not-a-key" } });
+    const bad = await run(["put", "B"], { stdin: Readable.from([Buffer.from("never read\n")]), env: { HEARTH_SECRET_KEY: "not-a-key" } });
     expect(bad.status).toBe(1);
     expect(bad.err[0]).toContain("HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes");
     expect(bad.printed).not.toContain("not-a-key");
@@ -163,6 +163,26 @@ describe("hearth secret list and delete", () => {
     expect(result.printed).not.toContain(VALUE);
     expect(result.printed).not.toContain("b-value");
     expect((await run(["list", "extra"])).status).toBe(2);
+  });
+
+  it("need no key: they work with a malformed HEARTH_SECRET_KEY, which a put and a bulk refuse", async () => {
+    await run(["put", "A"], { stdin: VALUE });
+    await run(["put", "B"], { stdin: "b-value" });
+    const env = { HEARTH_SECRET_KEY: "not-a-key" };
+    const listed = await run(["list"], { env });
+    expect(listed.status).toBe(0);
+    expect(JSON.parse(listed.out.join("\n"))).toEqual([
+      { name: "A", type: "secret_text" },
+      { name: "B", type: "secret_text" },
+    ]);
+    expect(await run(["delete", "A"], { env })).toMatchObject({ status: 0, out: ["Deleted secret A for the top-level environment."] });
+    for (const refused of [await run(["put", "C"], { stdin: "c", env }), await run(["bulk"], { stdin: "C=c\n", env })]) {
+      expect(refused.status).toBe(1);
+      expect(refused.err[0]).toBe(
+        "error HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes written as 64 hexadecimal characters or as base64 (44 characters; `openssl rand -base64 32` makes one)",
+      );
+    }
+    expect(openSecretStore({ dataDir: dirs.dataDir() }).all()).toEqual({ B: "b-value" });
   });
 
   it("deletes, and says when there was nothing to delete", async () => {

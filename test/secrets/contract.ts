@@ -189,7 +189,8 @@ export function secretStoreContract(subject: ContractSubject): void {
 
   it("refuses a malformed HEARTH_SECRET_KEY without repeating it", async () => {
     const open = await subject.setup();
-    const error = await expectStoreError(() => open({ keyEnv: "not-a-key-ZZZ" }), "KEY_INVALID", "HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes");
+    // Refused when the store opens, or at the latest before any value is read or written.
+    const error = await expectStoreError(async () => (await open({ keyEnv: "not-a-key-ZZZ" })).verifyKey(), "KEY_INVALID", "HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes");
     expect(error.message).not.toContain("not-a-key-ZZZ");
   });
 

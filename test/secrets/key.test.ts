@@ -48,7 +48,7 @@ describe("HEARTH_SECRET_KEY", () => {
     `${KEY.toString("base64").slice(0, 20)}!!${KEY.toString("base64").slice(22)}`,
   ];
   it.each(BAD)("refuses a malformed key, naming the expected forms and not echoing it (%#)", (text) => {
-    const error = errorOf(() => openSecretStore({ dataDir: dirs.dataDir(), keyEnv: text }));
+    const error = errorOf(() => openSecretStore({ dataDir: dirs.dataDir(), keyEnv: text }).verifyKey());
     expect(error.code).toBe("KEY_INVALID");
     expect(error.message).toBe(
       "HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes written as 64 hexadecimal characters or as base64 (44 characters; `openssl rand -base64 32` makes one)",
