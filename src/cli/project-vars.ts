@@ -1,6 +1,6 @@
 import { assertRequiredSecrets, loadDevVars } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
-import { openSecretStore, type SecretStore } from "../secrets/index.ts";
+import { openSecretStore, secretNameClashes, storedSecretClashMessage, type SecretStore } from "../secrets/index.ts";
 
 /** A wrangler project's vars and secrets, merged. */
 export interface ProjectVars {
@@ -19,10 +19,12 @@ export interface ProjectVars {
  * Merges, later winning: config `vars` < secrets stored with `hearth secret put` < `.dev.vars(.<env>)`
  * or the `.env` family < the process environment, for names declared in any of those (so a
  * deployment can set a var or a secret in its environment). Then checks `secrets.required`.
+ * A stored secret named like a config var or binding stops start-up, as Cloudflare refuses the pair.
  *
  * `secrets`: the environment's store when it is not the data directory's (a cluster's Postgres).
  *
- * @throws {Error} for a missing required secret, or a secret store that cannot be read (wrong key).
+ * @throws {Error} for a missing required secret, a stored secret named like a var or a binding (a line
+ *   for each), or a secret store that cannot be read (wrong key).
  */
 export function loadProjectVars(
   config: ProjectConfig,
@@ -30,7 +32,10 @@ export function loadProjectVars(
   processEnv: NodeJS.ProcessEnv,
   secrets: SecretStore = openSecretStore({ dataDir: baseDataDir, envName: config.envName, keyEnv: processEnv.HEARTH_SECRET_KEY }),
 ): ProjectVars {
-  const stored = secrets.list().length > 0 ? secrets.all() : {};
+  const names = secrets.list();
+  const clashes = secretNameClashes(names, config);
+  if (clashes.length > 0) throw new Error(clashes.map((clash) => storedSecretClashMessage(clash, config, secrets.location)).join("\n"));
+  const stored = names.length > 0 ? secrets.all() : {};
   const dev = loadDevVars({
     dir: config.dir,
     envName: config.envName,

@@ -54,9 +54,10 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
 async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   let flags: ReturnType<typeof projectFlags>;
   let dataDir: string;
+  let path: string | undefined;
   try {
     flags = projectFlags(argv);
-    const path = await configPathOf(cwd, flags.config);
+    path = await configPathOf(cwd, flags.config);
     const { baseDataDir } = await import("./project.ts");
     dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
   } catch (error) {
@@ -73,6 +74,7 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
     err: (line) => (line.startsWith("error ") ? printError(line.slice("error ".length)) : process.stderr.write(`${line}\n`)),
     processEnv: process.env,
     cwd,
+    ...(path !== undefined ? { configPath: path } : {}),
     clusterSecrets: async () => (await import("../cluster/bindings/secret-command.ts")).CLUSTER_SECRETS,
   });
 }

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { loadProjectConfig } from "../config/load.ts";
+import type { ProjectConfig } from "../config/types.ts";
 import { parseBulkInput } from "./bulk.ts";
+import { secretNameClashes, secretPutClashMessage } from "./clashes.ts";
 import { showName } from "./errors.ts";
 import { KEY_ENV_VAR, keyFilePath } from "./key.ts";
 import { PromptInterruptedError, readHiddenLine, readPipedValue } from "./read-value.ts";
@@ -31,6 +34,8 @@ export interface SecretCommandIo {
   processEnv: NodeJS.ProcessEnv;
   /** Resolves a relative `bulk` file; default `process.cwd()`. */
   cwd?: string;
+  /** The project's wrangler config, when there is one: `put` and `bulk` refuse a name its vars or bindings use (of `--env`). */
+  configPath?: string;
   /** Loads what reaches a cluster's secrets (`--cluster`); the CLI gives cluster/bindings/secret-command.ts. */
   clusterSecrets?: () => Promise<ClusterSecrets>;
 }
@@ -60,7 +65,8 @@ Options:
 Secrets are encrypted with ${KEY_ENV_VAR} (32 bytes, hex or base64) when it is set,
 else with <data>/secret.key, created with mode 0600 on the first put. A cluster's
 secrets are encrypted with ${KEY_ENV_VAR} only: set it, the same on every node.
-Values are never printed.`;
+As wrangler does, put and bulk refuse a name the wrangler config (of --env) gives
+to a var or a binding. Values are never printed.`;
 
 interface ParsedArgs {
   help: boolean;
@@ -112,7 +118,7 @@ export async function runSecretCommand(argv: string[], io: SecretCommandIo): Pro
     const opened = await openCommandStore({ dataDir, envName: envName === "" ? undefined : envName, keyEnv, cluster }, io.clusterSecrets);
     close = opened.close;
     const { store, inCluster } = opened;
-    const context: CommandContext = { io, store, dataDir, cwd, inCluster, where: describeEnv(store.envName, inCluster) };
+    const context: CommandContext = { io, store, dataDir, cwd, inCluster, where: describeEnv(store.envName, inCluster), configEnv: envName };
     switch (args.command) {
       case "put":
         return await put(context, onePositional(args, "put"));
@@ -184,11 +190,15 @@ interface CommandContext {
   /** The store is the cluster's: no key file is made or announced. */
   inCluster: boolean;
   where: string;
+  /** The environment of the config whose names are refused. */
+  configEnv: string | undefined;
 }
 
-async function put({ io, store, dataDir, inCluster, where }: CommandContext, name: string): Promise<number> {
+async function put(context: CommandContext, name: string): Promise<number> {
+  const { io, store, dataDir, inCluster, where } = context;
   // Checked before asking for the value, so a typo in the name or a wrong key does not cost typing the secret.
   store.has(name);
+  if (refusedConfigNames(context, [name])) return EXIT_FAILURE;
   store.verifyKey();
   let value: string;
   if (io.isTTY) {
@@ -218,11 +228,14 @@ async function remove({ io, store, where }: CommandContext, name: string): Promi
   return 0;
 }
 
-async function bulk({ io, store, dataDir, cwd, inCluster, where }: CommandContext, args: ParsedArgs): Promise<number> {
+async function bulk(context: CommandContext, args: ParsedArgs): Promise<number> {
+  const { io, store, dataDir, cwd, inCluster, where } = context;
   if (args.positionals.length > 1) throw new UsageError("bulk takes at most one argument, the file");
   const file = args.positionals[0];
   const text = file === undefined ? await readPipedValue(io.stdin) : readFileSync(resolve(cwd, file), "utf8");
   const changes = parseBulkInput(text, file ?? "stdin");
+  // Deleting such a secret stays allowed: it is how a clash is undone.
+  if (refusedConfigNames(context, changes.filter(([, value]) => value !== null).map(([name]) => name))) return EXIT_FAILURE;
   const createsKey = !inCluster && reportsNewKey(io, dataDir);
   const applied = await store.apply(changes);
   for (const name of applied.saved) io.out(`Saved secret ${name}`);
@@ -232,6 +245,27 @@ async function bulk({ io, store, dataDir, cwd, inCluster, where }: CommandContex
   io.out(`${count(applied.saved.length, "secret")} saved, ${applied.deleted.length} deleted, for ${where}.`);
   if (createsKey && existsSync(keyFilePath(dataDir))) announceKeyFile(io, dataDir);
   return 0;
+}
+
+/**
+ * Refuses names the project's config gives to a var or a binding, as `wrangler secret put` does (the
+ * secret would replace the var in `env`, or be hidden by the binding): an error line for each; true
+ * when there was one. A config that cannot be read (being edited, or without that environment) is
+ * reported, and does not stop the command.
+ */
+function refusedConfigNames({ io, configEnv }: CommandContext, names: string[]): boolean {
+  const path = io.configPath;
+  if (path === undefined || names.length === 0) return false;
+  let config: ProjectConfig;
+  try {
+    config = loadProjectConfig({ path, envName: configEnv });
+  } catch (error) {
+    io.err(`warning the names were not checked against the config's vars and bindings: ${(error as Error).message}`);
+    return false;
+  }
+  const clashes = secretNameClashes(names, config);
+  for (const clash of clashes) io.err(`error ${secretPutClashMessage(clash, config)}`);
+  return clashes.length > 0;
 }
 
 /** Whether a put may create the key file (no key yet): then the command says where it went. */
