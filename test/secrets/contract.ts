@@ -189,9 +189,19 @@ export function secretStoreContract(subject: ContractSubject): void {
 
   it("refuses a malformed HEARTH_SECRET_KEY without repeating it", async () => {
     const open = await subject.setup();
-    // Refused when the store opens, or at the latest before any value is read or written.
+    // Refused before any value is read or written.
     const error = await expectStoreError(async () => (await open({ keyEnv: "not-a-key-ZZZ" })).verifyKey(), "KEY_INVALID", "HEARTH_SECRET_KEY is not a usable key: it must be 32 bytes");
     expect(error.message).not.toContain("not-a-key-ZZZ");
+  });
+
+  it("with a malformed HEARTH_SECRET_KEY, names and deletes still work (they need no key)", async () => {
+    const open = await subject.setup();
+    await (await open({ keyEnv: KEY_A })).put("A", VALUE);
+    const malformed = await open({ keyEnv: "not-a-key-ZZZ" });
+    expect(malformed.list()).toEqual(["A"]);
+    await expectStoreError(() => malformed.get("A"), "KEY_INVALID", "HEARTH_SECRET_KEY is not a usable key");
+    expect(await malformed.delete("A")).toBe(true);
+    expect((await open({ keyEnv: KEY_A })).list()).toEqual([]);
   });
 
   it("with another key: reads and puts are refused, names and deletes still work, nothing is lost", async () => {

@@ -81,7 +81,9 @@ class ClusterSecretStore implements PostgresSecretStore {
   readonly #pool: pg.Pool;
   readonly #tables: SecretTables;
   readonly #env: string;
-  readonly #key: SecretKey | undefined;
+  /** `HEARTH_SECRET_KEY` as given, parsed on first use: names and deletes need no key, so a malformed one does not stop them. */
+  readonly #keyText: string | undefined;
+  #key: SecretKey | undefined;
   readonly #onError: (error: unknown) => void;
   #snapshot: SecretSnapshot = { generation: 0, keyId: null, secrets: new Map() };
   #watch: SecretWatch | undefined;
@@ -98,7 +100,7 @@ class ClusterSecretStore implements PostgresSecretStore {
     this.location = `${this.#tables.secrets} (${this.envName === undefined ? "the top-level environment" : `environment ${this.envName}`})`;
     // An empty HEARTH_SECRET_KEY= counts as unset, as with the file store.
     const keyEnv = options.keyEnv?.trim();
-    this.#key = keyEnv === undefined || keyEnv === "" ? undefined : parseKey(keyEnv, KEY_ENV_VAR);
+    this.#keyText = keyEnv === undefined || keyEnv === "" ? undefined : keyEnv;
     this.#onError = options.onError ?? ((error) => this.#report(error));
   }
 
@@ -250,7 +252,7 @@ class ClusterSecretStore implements PostgresSecretStore {
   }
 
   #keyFor(snapshot: SecretSnapshot, use: "read" | "write"): SecretKey {
-    const key = this.#key;
+    const key = this.#keyText === undefined ? undefined : (this.#key ??= parseKey(this.#keyText, KEY_ENV_VAR));
     if (key === undefined) {
       throw new SecretStoreError(
         "KEY_MISSING",
