@@ -20,6 +20,12 @@ export interface OtlpExporterOptions {
   maxRetries?: number;
   /** First retry delay, doubled each time (a `Retry-After` header wins), at most 30 s. Default 1 s. */
   retryBaseMs?: number;
+  /**
+   * How long `shutdown()` and `flush()` wait for the collector. At this deadline `shutdown()` stops
+   * retrying, aborts the POST in flight and drops what is left (one line says how many); `flush()`
+   * returns, leaving the spans queued. Default 3 s.
+   */
+  shutdownTimeoutMs?: number;
   /** The fetch to use. Default globalThis.fetch. */
   fetch?: typeof fetch;
 }
@@ -32,7 +38,7 @@ export interface OtlpExporterStats {
   readonly failedBatches: number;
 }
 
-export const DEFAULT_OTLP_EXPORTER = { timeoutMs: 10_000, maxQueueSize: 2_048, maxBatchSize: 512, flushIntervalMs: 5_000, maxRetries: 5, retryBaseMs: 1_000 } as const;
+export const DEFAULT_OTLP_EXPORTER = { timeoutMs: 10_000, maxQueueSize: 2_048, maxBatchSize: 512, flushIntervalMs: 5_000, maxRetries: 5, retryBaseMs: 1_000, shutdownTimeoutMs: 3_000 } as const;
 const MAX_RETRY_DELAY_MS = 30_000;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 // Real timers on purpose: a test's virtual clock must not hold exports back.
@@ -55,6 +61,11 @@ export class OtlpTraceExporter {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sending: Promise<void> | undefined;
   #closed = false;
+  #shuttingDown: Promise<void> | undefined;
+  /** Aborted at the shutdown deadline: the backoff ends, the POST in flight is cancelled. */
+  readonly #stop = new AbortController();
+  /** Why the last POST failed, for the line shutdown prints when it gives up. */
+  #lastFailure = "";
   #sent = 0;
   #dropped = 0;
   #failedBatches = 0;
@@ -62,7 +73,7 @@ export class OtlpTraceExporter {
 
   constructor(options: OtlpExporterOptions) {
     this.#options = { ...DEFAULT_OTLP_EXPORTER, ...options };
-    for (const key of ["timeoutMs", "maxQueueSize", "maxBatchSize", "flushIntervalMs", "retryBaseMs"] as const) {
+    for (const key of ["timeoutMs", "maxQueueSize", "maxBatchSize", "flushIntervalMs", "retryBaseMs", "shutdownTimeoutMs"] as const) {
       const value = this.#options[key];
       if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`OTLP exporter ${key} must be a positive number, got ${value}`);
     }
@@ -90,19 +101,61 @@ export class OtlpTraceExporter {
     }
   }
 
-  /** Sends everything queued now; resolves when the queue is empty (or what could not be sent was dropped). */
+  /**
+   * Sends everything queued now; resolves when the queue is empty (or what could not be sent was
+   * dropped), or at `shutdownTimeoutMs` with the rest still queued.
+   */
   async flush(): Promise<void> {
-    while (this.#queue.length > 0 || this.#sending) {
-      this.#startSending();
-      await this.#sending;
+    const wait = { over: false };
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      deadline = realSetTimeout(() => {
+        wait.over = true;
+        resolve();
+      }, this.#options.shutdownTimeoutMs);
+    });
+    try {
+      await Promise.race([this.#sendAll(wait), late]);
+    } finally {
+      realClearTimeout(deadline);
     }
   }
 
-  /** Flushes, then refuses new spans. */
-  async shutdown(): Promise<void> {
-    await this.flush();
+  /**
+   * Refuses new spans and sends what is queued, for at most `shutdownTimeoutMs`: then retries stop,
+   * the POST in flight is aborted and what is left is dropped (counted, and said in one line).
+   */
+  shutdown(): Promise<void> {
     this.#closed = true;
+    return (this.#shuttingDown ??= this.#shutDown());
+  }
+
+  async #shutDown(): Promise<void> {
     if (this.#timer !== undefined) realClearTimeout(this.#timer);
+    this.#timer = undefined;
+    // Not unref'd: a stopping process stays up until the spans are sent or the deadline passes.
+    const deadline = realSetTimeout(() => this.#stop.abort(), this.#options.shutdownTimeoutMs);
+    const droppedBefore = this.#dropped;
+    try {
+      await this.#sendAll({ over: false });
+    } finally {
+      realClearTimeout(deadline);
+    }
+    if (!this.#stop.signal.aborted) return;
+    this.#dropped += this.#queue.length;
+    this.#queue = [];
+    const lost = this.#dropped - droppedBefore;
+    console.error(
+      `[hearth] OTLP export to ${this.#options.endpoint} stopped at its ${this.#options.shutdownTimeoutMs / 1000} s shutdown deadline (${this.#lastFailure || "no answer"}); ${lost} ${lost === 1 ? "span" : "spans"} dropped`,
+    );
+  }
+
+  /** Sends batch after batch until the queue is empty, the shutdown deadline passed or the caller's wait is over. */
+  async #sendAll(wait: { over: boolean }): Promise<void> {
+    while ((this.#queue.length > 0 || this.#sending) && !this.#stop.signal.aborted && !wait.over) {
+      this.#startSending();
+      await this.#sending;
+    }
   }
 
   stats(): OtlpExporterStats {
@@ -110,13 +163,14 @@ export class OtlpTraceExporter {
   }
 
   #startSending(): void {
-    if (this.#sending || this.#queue.length === 0) return;
+    if (this.#sending || this.#queue.length === 0 || this.#stop.signal.aborted) return;
     if (this.#timer !== undefined) {
       realClearTimeout(this.#timer);
       this.#timer = undefined;
     }
     this.#sending = this.#drain().finally(() => {
       this.#sending = undefined;
+      if (this.#closed) return; // shutdown sends the rest itself
       if (this.#queue.length >= this.#options.maxBatchSize) this.#startSending();
       else if (this.#queue.length > 0 && this.#timer === undefined) {
         this.#timer = realSetTimeout(() => {
@@ -137,6 +191,12 @@ export class OtlpTraceExporter {
         this.#sent += batch.length;
         return;
       }
+      if (this.#stop.signal.aborted) {
+        // Past the shutdown deadline: counted in the line shutdown prints.
+        this.#dropped += batch.length;
+        return;
+      }
+      this.#lastFailure = outcome.reason;
       if (!outcome.retry || attempt >= this.#options.maxRetries) {
         this.#failedBatches++;
         this.#dropped += batch.length;
@@ -144,12 +204,31 @@ export class OtlpTraceExporter {
         return;
       }
       const backoff = Math.min(MAX_RETRY_DELAY_MS, outcome.retryAfterMs ?? this.#options.retryBaseMs * 2 ** attempt);
-      await new Promise((resolve) => realSetTimeout(resolve, backoff).unref?.());
+      if (!(await this.#pause(backoff))) {
+        this.#dropped += batch.length;
+        return;
+      }
     }
   }
 
+  /** Waits `ms` (without keeping the process up); false when the shutdown deadline cut it short. */
+  #pause(ms: number): Promise<boolean> {
+    const stop = this.#stop.signal;
+    if (stop.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        realClearTimeout(timer);
+        stop.removeEventListener("abort", done);
+        resolve(!stop.aborted);
+      };
+      const timer = realSetTimeout(done, ms);
+      timer.unref?.();
+      stop.addEventListener("abort", done);
+    });
+  }
+
   async #post(body: string): Promise<{ ok: true } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
-    const signal = AbortSignal.timeout(this.#options.timeoutMs);
+    const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
     try {
       const response = await this.#fetch(this.#options.endpoint, {
         method: "POST",

@@ -30,7 +30,7 @@ export interface Tracing {
   readonly exporter: OtlpTraceExporter | undefined;
   /** True when spans also go to the application's registered OpenTelemetry SDK. */
   readonly forwardsToApplication: boolean;
-  /** Flushes the exporter and the store's file, and turns tracing off. */
+  /** Flushes the exporter (for at most its `shutdownTimeoutMs`) and the store's file, and turns tracing off. */
   close(): Promise<void>;
 }
 
@@ -81,9 +81,13 @@ export async function disableTracing(): Promise<void> {
   current = undefined;
   stopTracer();
   for (const off of was.off) off();
-  await was.tracing.exporter?.shutdown();
-  if (was.ownsStore) was.tracing.store.close();
-  else was.tracing.store.flush();
+  try {
+    // Bounded by the exporter's shutdown deadline: a collector that is down cannot hold the close up.
+    await was.tracing.exporter?.shutdown();
+  } finally {
+    if (was.ownsStore) was.tracing.store.close();
+    else was.tracing.store.flush();
+  }
 }
 
 /** The tracing setup while on (the inspector reads `store` from it). */
