@@ -1,4 +1,5 @@
 import type { AttributeValue } from "@opentelemetry/api";
+import { checkOtlpEndpoint, checkOtlpHeaders, withoutUserinfo } from "./otlp-check.ts";
 import { toOtlpJson } from "./otlp-json.ts";
 import type { SpanRecord } from "./span-record.ts";
 
@@ -57,6 +58,8 @@ const SCOPE = { name: "hearth" };
 export class OtlpTraceExporter {
   readonly #options: Required<Omit<OtlpExporterOptions, "headers" | "resource" | "fetch">> & Pick<OtlpExporterOptions, "headers" | "resource">;
   readonly #fetch: typeof fetch;
+  /** The endpoint as messages show it. */
+  readonly #where: string;
   #queue: SpanRecord[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sending: Promise<void> | undefined;
@@ -80,6 +83,9 @@ export class OtlpTraceExporter {
     if (!(Number.isInteger(this.#options.maxRetries) && this.#options.maxRetries >= 0)) {
       throw new RangeError(`OTLP exporter maxRetries must be an integer >= 0, got ${this.#options.maxRetries}`);
     }
+    checkOtlpEndpoint(this.#options.endpoint, "the OTLP exporter's endpoint option");
+    checkOtlpHeaders(this.#options.headers ?? {}, "the OTLP exporter's headers option");
+    this.#where = withoutUserinfo(this.#options.endpoint);
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
@@ -146,7 +152,7 @@ export class OtlpTraceExporter {
     this.#queue = [];
     const lost = this.#dropped - droppedBefore;
     console.error(
-      `[hearth] OTLP export to ${this.#options.endpoint} stopped at its ${this.#options.shutdownTimeoutMs / 1000} s shutdown deadline (${this.#lastFailure || "no answer"}); ${lost} ${lost === 1 ? "span" : "spans"} dropped`,
+      `[hearth] OTLP export to ${this.#where} stopped at its ${this.#options.shutdownTimeoutMs / 1000} s shutdown deadline (${this.#lastFailure || "no answer"}); ${lost} ${lost === 1 ? "span" : "spans"} dropped`,
     );
   }
 
@@ -200,7 +206,7 @@ export class OtlpTraceExporter {
       if (!outcome.retry || attempt >= this.#options.maxRetries) {
         this.#failedBatches++;
         this.#dropped += batch.length;
-        this.#complain(`[hearth] OTLP export to ${this.#options.endpoint} failed (${outcome.reason}); ${batch.length} spans dropped`);
+        this.#complain(`[hearth] OTLP export to ${this.#where} failed (${outcome.reason}); ${batch.length} spans dropped`);
         return;
       }
       const backoff = Math.min(MAX_RETRY_DELAY_MS, outcome.retryAfterMs ?? this.#options.retryBaseMs * 2 ** attempt);
@@ -229,13 +235,15 @@ export class OtlpTraceExporter {
 
   async #post(body: string): Promise<{ ok: true } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
+    let request: Request;
     try {
-      const response = await this.#fetch(this.#options.endpoint, {
-        method: "POST",
-        headers: { ...this.#options.headers, "content-type": "application/json" },
-        body,
-        signal,
-      });
+      request = new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal });
+    } catch (error) {
+      // Nothing was sent: the same request would fail the same way on every retry.
+      return { ok: false, retry: false, reason: `the request could not be made: ${this.#describe(error)}` };
+    }
+    try {
+      const response = await this.#fetch(request);
       await response.arrayBuffer().catch(() => undefined);
       if (response.ok) return { ok: true };
       const retryAfter = Number(response.headers.get("retry-after"));
@@ -246,8 +254,16 @@ export class OtlpTraceExporter {
         ...(Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has("retry-after") ? { retryAfterMs: retryAfter * 1000 } : {}),
       };
     } catch (error) {
-      return { ok: false, retry: true, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, retry: true, reason: this.#describe(error) };
     }
+  }
+
+  /** An error's message and cause (fetch's "fetch failed" says little alone), with no credential in it. */
+  #describe(error: unknown): string {
+    const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
+    let text = withoutUserinfo(`${error instanceof Error ? error.message : String(error)}${cause}`);
+    for (const value of Object.values(this.#options.headers ?? {})) if (value.length >= 4) text = text.replaceAll(value, "[Redacted]");
+    return text;
   }
 
   /** At most one complaint a minute: an unreachable collector must not flood the log. */

@@ -51,8 +51,13 @@ export function enableTracing(options: TracingOptions = {}): Tracing {
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`traces sampleRatio must be between 0 and 1, got ${ratio}`);
   let exporter: OtlpTraceExporter | undefined;
   if (options.otlp !== false) {
-    const settings = options.otlp ?? otlpConfigFromEnv(options.env ?? process.env);
-    if (settings) exporter = new OtlpTraceExporter(settings);
+    const fromEnv = options.otlp === undefined ? otlpConfigFromEnv(options.env ?? process.env) : undefined;
+    if (options.otlp) exporter = new OtlpTraceExporter(options.otlp);
+    else if (fromEnv) {
+      const { warnings, ...settings } = fromEnv;
+      exporter = new OtlpTraceExporter(settings);
+      for (const warning of warnings) warnOnce(warning);
+    }
   }
   const ownsStore = !(options.store instanceof SpanStore);
   const store = options.store instanceof SpanStore ? options.store : new SpanStore(options.store);
@@ -88,6 +93,15 @@ export async function disableTracing(): Promise<void> {
     if (was.ownsStore) was.tracing.store.close();
     else was.tracing.store.flush();
   }
+}
+
+const warned = new Set<string>();
+
+/** A setting's warning, printed once per process however often tracing is turned on. */
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
 }
 
 /** The tracing setup while on (the inspector reads `store` from it). */
