@@ -9,7 +9,7 @@ export type OtlpAnyValue =
   | { stringValue: string }
   | { boolValue: boolean }
   | { intValue: string }
-  | { doubleValue: number }
+  | { doubleValue: number | "NaN" | "Infinity" | "-Infinity" }
   | { arrayValue: { values: OtlpAnyValue[] } };
 
 export interface OtlpKeyValue {
@@ -20,9 +20,21 @@ export interface OtlpKeyValue {
 function anyValue(value: AttributeValue | null | undefined): OtlpAnyValue {
   if (typeof value === "string") return { stringValue: value };
   if (typeof value === "boolean") return { boolValue: value };
-  if (typeof value === "number") return Number.isInteger(value) ? { intValue: String(value) } : { doubleValue: value };
+  if (typeof value === "number") return numberValue(value);
   if (Array.isArray(value)) return { arrayValue: { values: (value as Array<AttributeValue | null | undefined>).map(anyValue) } };
   return { stringValue: "" };
+}
+
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * An int64 (as a decimal string) for a whole number in int64's range, else a double; protojson
+ * spells non-finite doubles as strings. (`String(1e21)` is "1e+21", which no receiver takes as an int64.)
+ */
+function numberValue(value: number): OtlpAnyValue {
+  if (Number.isInteger(value) && value >= -INT64_LIMIT && value < INT64_LIMIT) return { intValue: BigInt(value).toString() };
+  if (Number.isFinite(value)) return { doubleValue: value };
+  return { doubleValue: Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity" };
 }
 
 function keyValues(attributes: Readonly<Record<string, AttributeValue>> | undefined): OtlpKeyValue[] {

@@ -101,6 +101,25 @@ describe("OTLP export", () => {
     expect(attr(child!.attributes, "error.type")).toEqual({ stringValue: "TypeError" });
   });
 
+  it("sends numbers as protojson reads them: int64 only for whole numbers in its range, non-finite doubles as strings", async () => {
+    const exporter = new OtlpTraceExporter({ endpoint: url });
+    const attributes = { small: -42, edge: 2 ** 62, big: 1e21, past: 2 ** 63, half: 0.5, nan: NaN, inf: Infinity, ninf: -Infinity, list: [7, 1e21, NaN, -Infinity] };
+    exporter.export({ ...record("numbers"), attributes });
+    await exporter.flush();
+    const sent = spansOf(received[0]!)[0]!.attributes;
+    expect(Object.fromEntries(sent.map((a) => [a.key, a.value]))).toEqual({
+      small: { intValue: "-42" },
+      edge: { intValue: "4611686018427387904" },
+      big: { doubleValue: 1e21 },
+      past: { doubleValue: 2 ** 63 },
+      half: { doubleValue: 0.5 },
+      nan: { doubleValue: "NaN" },
+      inf: { doubleValue: "Infinity" },
+      ninf: { doubleValue: "-Infinity" },
+      list: { arrayValue: { values: [{ intValue: "7" }, { doubleValue: 1e21 }, { doubleValue: "NaN" }, { doubleValue: "-Infinity" }] } },
+    });
+  });
+
   it("sends in batches of maxBatchSize", async () => {
     const exporter = new OtlpTraceExporter({ endpoint: `${url}/custom`, maxBatchSize: 2, flushIntervalMs: 60_000 });
     for (let i = 0; i < 5; i++) exporter.export(record(`s${i}`));
