@@ -1,6 +1,8 @@
 import type { AttributeValue } from "@opentelemetry/api";
 import { checkOtlpEndpoint, checkOtlpHeaders, withoutUserinfo } from "./otlp-check.ts";
 import { toOtlpJson } from "./otlp-json.ts";
+import { partialSuccessOf, type PartialSuccess } from "./otlp-response.ts";
+import { backoffMs, MAX_RETRY_DELAY_MS, retryAfterMs } from "./otlp-retry.ts";
 import type { SpanRecord } from "./span-record.ts";
 
 /** Settings of the OTLP/HTTP JSON exporter. */
@@ -19,7 +21,10 @@ export interface OtlpExporterOptions {
   flushIntervalMs?: number;
   /** Retries of a batch after 429, 502, 503, 504 or a network error, before it is dropped. Default 5. */
   maxRetries?: number;
-  /** First retry delay, doubled each time (a `Retry-After` header wins), at most 30 s. Default 1 s. */
+  /**
+   * First retry delay, doubled each time, at most 30 s, with up to half of it taken off at random; a
+   * `Retry-After` header (seconds or an HTTP-date, at most 30 s) wins. Default 1 s.
+   */
   retryBaseMs?: number;
   /**
    * How long `shutdown()` and `flush()` wait for the collector. At this deadline `shutdown()` stops
@@ -34,13 +39,20 @@ export interface OtlpExporterOptions {
 /** What the exporter did so far. */
 export interface OtlpExporterStats {
   readonly queued: number;
+  /** Spans the collector took. */
   readonly sent: number;
+  /** Spans the collector answered for but refused (OTLP's `partialSuccess.rejectedSpans`). */
+  readonly rejected: number;
+  /** Spans never delivered: the queue was full, the batch failed, or shutdown's deadline passed. */
   readonly dropped: number;
   readonly failedBatches: number;
 }
 
 export const DEFAULT_OTLP_EXPORTER = { timeoutMs: 10_000, maxQueueSize: 2_048, maxBatchSize: 512, flushIntervalMs: 5_000, maxRetries: 5, retryBaseMs: 1_000, shutdownTimeoutMs: 3_000 } as const;
-const MAX_RETRY_DELAY_MS = 30_000;
+/** Lines about the same trouble (failed batches, refused spans, a full queue) are this far apart at least. */
+const COMPLAINT_EVERY_MS = 60_000;
+/** A collector's message is cut to this many characters in a line. */
+const MAX_COLLECTOR_MESSAGE = 500;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 // Real timers on purpose: a test's virtual clock must not hold exports back.
 const realSetTimeout = globalThis.setTimeout;
@@ -71,8 +83,13 @@ export class OtlpTraceExporter {
   #lastFailure = "";
   #sent = 0;
   #dropped = 0;
+  #rejected = 0;
   #failedBatches = 0;
-  #lastComplaint = 0;
+  /** When each kind of complaint was last printed. */
+  readonly #complained = new Map<string, number>();
+  /** Spans dropped because the queue was full, not yet reported; the report waiting for its minute. */
+  #fullQueueDrops = 0;
+  #fullQueueReport: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: OtlpExporterOptions) {
     this.#options = { ...DEFAULT_OTLP_EXPORTER, ...options };
@@ -91,8 +108,14 @@ export class OtlpTraceExporter {
 
   /** Queues a span; drops it (counted in `stats().dropped`) when the queue is full or the exporter shut down. */
   export(span: SpanRecord): void {
-    if (this.#closed || this.#queue.length >= this.#options.maxQueueSize) {
+    if (this.#closed) {
       this.#dropped++;
+      return;
+    }
+    if (this.#queue.length >= this.#options.maxQueueSize) {
+      this.#dropped++;
+      this.#fullQueueDrops++;
+      this.#reportFullQueue();
       return;
     }
     this.#queue.push(span);
@@ -139,6 +162,9 @@ export class OtlpTraceExporter {
   async #shutDown(): Promise<void> {
     if (this.#timer !== undefined) realClearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#fullQueueReport !== undefined) realClearTimeout(this.#fullQueueReport);
+    this.#fullQueueReport = undefined;
+    if (this.#fullQueueDrops > 0) this.#printFullQueue();
     // Not unref'd: a stopping process stays up until the spans are sent or the deadline passes.
     const deadline = realSetTimeout(() => this.#stop.abort(), this.#options.shutdownTimeoutMs);
     const droppedBefore = this.#dropped;
@@ -165,7 +191,7 @@ export class OtlpTraceExporter {
   }
 
   stats(): OtlpExporterStats {
-    return { queued: this.#queue.length, sent: this.#sent, dropped: this.#dropped, failedBatches: this.#failedBatches };
+    return { queued: this.#queue.length, sent: this.#sent, rejected: this.#rejected, dropped: this.#dropped, failedBatches: this.#failedBatches };
   }
 
   #startSending(): void {
@@ -194,7 +220,7 @@ export class OtlpTraceExporter {
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.#post(body);
       if (outcome.ok) {
-        this.#sent += batch.length;
+        this.#delivered(batch.length, outcome.partial);
         return;
       }
       if (this.#stop.signal.aborted) {
@@ -206,10 +232,10 @@ export class OtlpTraceExporter {
       if (!outcome.retry || attempt >= this.#options.maxRetries) {
         this.#failedBatches++;
         this.#dropped += batch.length;
-        this.#complain(`[hearth] OTLP export to ${this.#where} failed (${outcome.reason}); ${batch.length} spans dropped`);
+        this.#complain("failed", `[hearth] OTLP export to ${this.#where} failed (${outcome.reason}); ${batch.length} spans dropped`);
         return;
       }
-      const backoff = Math.min(MAX_RETRY_DELAY_MS, outcome.retryAfterMs ?? this.#options.retryBaseMs * 2 ** attempt);
+      const backoff = outcome.retryAfterMs !== undefined ? Math.min(MAX_RETRY_DELAY_MS, outcome.retryAfterMs) : backoffMs(this.#options.retryBaseMs, attempt);
       if (!(await this.#pause(backoff))) {
         this.#dropped += batch.length;
         return;
@@ -233,7 +259,22 @@ export class OtlpTraceExporter {
     });
   }
 
-  async #post(body: string): Promise<{ ok: true } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
+  /** Counts a batch the collector answered 2xx for, less what it said it refused (and says why, at most once a minute). */
+  #delivered(spans: number, partial: PartialSuccess | undefined): void {
+    const rejected = Math.min(spans, partial?.rejectedSpans ?? 0);
+    this.#sent += spans - rejected;
+    this.#rejected += rejected;
+    if (partial === undefined) return;
+    const why = withoutUserinfo(partial.errorMessage.slice(0, MAX_COLLECTOR_MESSAGE)) || "no reason given";
+    this.#complain(
+      "rejected",
+      rejected > 0
+        ? `[hearth] the OTLP collector at ${this.#where} refused ${rejected} of ${spans} spans: ${why}`
+        : `[hearth] the OTLP collector at ${this.#where} took the spans with a warning: ${why}`,
+    );
+  }
+
+  async #post(body: string): Promise<{ ok: true; partial?: PartialSuccess } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
     let request: Request;
     try {
@@ -244,15 +285,13 @@ export class OtlpTraceExporter {
     }
     try {
       const response = await this.#fetch(request);
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { ok: true };
-      const retryAfter = Number(response.headers.get("retry-after"));
-      return {
-        ok: false,
-        retry: RETRYABLE.has(response.status),
-        reason: `HTTP ${response.status}`,
-        ...(Number.isFinite(retryAfter) && retryAfter >= 0 && response.headers.has("retry-after") ? { retryAfterMs: retryAfter * 1000 } : {}),
-      };
+      const text = await response.text().catch(() => "");
+      if (response.ok) {
+        const partial = partialSuccessOf(text);
+        return partial ? { ok: true, partial } : { ok: true };
+      }
+      const retryAfter = retryAfterMs(response.headers.get("retry-after"), Date.now());
+      return { ok: false, retry: RETRYABLE.has(response.status), reason: `HTTP ${response.status}`, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
     } catch (error) {
       return { ok: false, retry: true, reason: this.#describe(error) };
     }
@@ -266,11 +305,35 @@ export class OtlpTraceExporter {
     return text;
   }
 
-  /** At most one complaint a minute: an unreachable collector must not flood the log. */
-  #complain(message: string): void {
+  /** At most one complaint of a kind a minute: an unreachable collector must not flood the log. */
+  #complain(kind: string, message: string): void {
     const now = Date.now();
-    if (now - this.#lastComplaint < 60_000) return;
-    this.#lastComplaint = now;
+    if (now - (this.#complained.get(kind) ?? -Infinity) < COMPLAINT_EVERY_MS) return;
+    this.#complained.set(kind, now);
     console.error(message);
+  }
+
+  /** Says how many spans a full queue dropped: at once the first time, then at most once a minute with the count since. */
+  #reportFullQueue(): void {
+    if (this.#fullQueueReport !== undefined) return;
+    const wait = (this.#complained.get("queue") ?? -Infinity) + COMPLAINT_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.#printFullQueue();
+      return;
+    }
+    this.#fullQueueReport = realSetTimeout(() => {
+      this.#fullQueueReport = undefined;
+      this.#printFullQueue();
+    }, wait);
+    this.#fullQueueReport.unref?.();
+  }
+
+  #printFullQueue(): void {
+    const count = this.#fullQueueDrops;
+    this.#fullQueueDrops = 0;
+    this.#complained.set("queue", Date.now());
+    console.error(
+      `[hearth] OTLP export to ${this.#where} is behind: its queue of ${this.#options.maxQueueSize} spans is full; ${count} new ${count === 1 ? "span" : "spans"} dropped`,
+    );
   }
 }

@@ -33,8 +33,8 @@ interface OtlpSpan {
 let server: Server;
 let url: string;
 let received: Received[];
-/** Status codes to answer with, in order; 200 once they run out. */
-let answers: number[];
+/** What to answer with, in order (a status, or a status with headers and body); 200 once they run out. */
+let answers: Array<number | { status: number; headers?: Record<string, string>; body?: string }>;
 
 beforeEach(async () => {
   received = [];
@@ -44,8 +44,9 @@ beforeEach(async () => {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       received.push({ path: req.url ?? "", headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Received["body"] });
-      const status = answers.shift() ?? 200;
-      res.writeHead(status, status === 503 ? { "retry-after": "0" } : {}).end("{}");
+      const answer = answers.shift() ?? 200;
+      if (typeof answer === "number") res.writeHead(answer, answer === 503 ? { "retry-after": "0" } : {}).end("{}");
+      else res.writeHead(answer.status, answer.headers).end(answer.body ?? "{}");
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -126,7 +127,7 @@ describe("OTLP export", () => {
     await exporter.flush();
     expect(received.map((r) => spansOf(r).map((s) => s.name))).toEqual([["s0", "s1"], ["s2", "s3"], ["s4"]]);
     expect(received[0]!.path).toBe("/custom");
-    expect(exporter.stats()).toEqual({ queued: 0, sent: 5, dropped: 0, failedBatches: 0 });
+    expect(exporter.stats()).toEqual({ queued: 0, sent: 5, rejected: 0, dropped: 0, failedBatches: 0 });
   });
 
   it("retries after 503 (honouring Retry-After) and sends the same batch", async () => {
@@ -150,14 +151,42 @@ describe("OTLP export", () => {
     expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([`[hearth] OTLP export to ${url} failed (HTTP 400); 1 spans dropped`]);
   });
 
-  it("drops new spans while the queue is full, without waiting", async () => {
+  it("drops new spans while the queue is full, without waiting, and says how many at most once a minute", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const exporter = new OtlpTraceExporter({ endpoint: url, maxQueueSize: 2, flushIntervalMs: 60_000 });
-    for (let i = 0; i < 3; i++) exporter.export(record(`q${i}`));
-    expect(exporter.stats()).toMatchObject({ queued: 2, dropped: 1 });
+    for (let i = 0; i < 5; i++) exporter.export(record(`q${i}`));
+    expect(exporter.stats()).toMatchObject({ queued: 2, dropped: 3 });
+    const full = (count: string) => `[hearth] OTLP export to ${url} is behind: its queue of 2 spans is full; ${count} dropped`;
+    // The first drop is told at once; the next ones wait for the minute to pass, or for shutdown.
+    expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([full("1 new span")]);
     await exporter.shutdown();
+    expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([full("1 new span"), full("2 new spans")]);
     expect(received.flatMap((r) => spansOf(r).map((s) => s.name))).toEqual(["q0", "q1"]);
     exporter.export(record("late"));
-    expect(exporter.stats()).toMatchObject({ queued: 0, sent: 2, dropped: 2 });
+    expect(exporter.stats()).toMatchObject({ queued: 0, sent: 2, dropped: 4 });
+  });
+
+  it("counts spans a collector refused in a 200 (partialSuccess) apart from those sent, and says why once a minute", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const partial = (rejected: string, message: string) => ({ status: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ partialSuccess: { rejectedSpans: rejected, errorMessage: message } }) });
+    answers = [partial("2", "2 spans are older than the retention window"), partial("1", "again")];
+    const exporter = new OtlpTraceExporter({ endpoint: url, flushIntervalMs: 60_000 });
+    for (const name of ["new", "old1", "old2"]) exporter.export(record(name));
+    await exporter.flush();
+    exporter.export(record("old3"));
+    await exporter.flush();
+    expect(exporter.stats()).toMatchObject({ sent: 1, rejected: 3, dropped: 0, failedBatches: 0 });
+    expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([`[hearth] the OTLP collector at ${url} refused 2 of 3 spans: 2 spans are older than the retention window`]);
+  });
+
+  it("honours a Retry-After given as an HTTP-date", async () => {
+    answers = [{ status: 503, headers: { "retry-after": new Date(Date.now() - 60_000).toUTCString() } }];
+    // Without the header's word the retry would be a minute away, past flush's deadline.
+    const exporter = new OtlpTraceExporter({ endpoint: url, retryBaseMs: 60_000 });
+    exporter.export(record("soon"));
+    await exporter.flush();
+    expect(received.map((r) => spansOf(r)[0]!.name)).toEqual(["soon", "soon"]);
+    expect(exporter.stats()).toMatchObject({ sent: 1, dropped: 0 });
   });
 
   it("refuses bad settings with errors that name them", () => {
