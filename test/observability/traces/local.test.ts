@@ -253,7 +253,7 @@ describe("the local store without an application SDK", () => {
     expect(off.requestId).toMatch(/^[0-9a-f-]{36}$/);
     const before = enableTracing({ otlp: false });
     expect(() => enableTracing({ sampleRatio: 2 })).toThrow("traces sampleRatio must be between 0 and 1, got 2");
-    expect(() => enableTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://x" } })).toThrow('OTLP traces endpoint "ftp://x/v1/traces" is not an http(s) URL (from OTEL_EXPORTER_OTLP_ENDPOINT)');
+    expect(() => enableTracing({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: "ftp://x" } })).toThrow('OTLP traces endpoint "ftp://x" is not an http(s) URL (from OTEL_EXPORTER_OTLP_ENDPOINT)');
     expect(tracingOn()).toBe(true); // the tracing that was on stays on
     withSpan("still recorded", {}, () => {});
     expect(before.store.stats().spans).toBe(1);
