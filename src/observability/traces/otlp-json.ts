@@ -72,6 +72,8 @@ export function toOtlpJson(spans: readonly SpanRecord[], resource: Readonly<Reco
               endTimeUnixNano: nanos(span.endedAt),
               attributes: keyValues(span.attributes),
               ...(span.dropped ? { droppedAttributesCount: span.dropped } : {}),
+              ...(span.droppedEvents ? { droppedEventsCount: span.droppedEvents } : {}),
+              ...(span.droppedLinks ? { droppedLinksCount: span.droppedLinks } : {}),
               events: span.events.map((event) => ({ timeUnixNano: nanos(event.time), name: event.name, attributes: keyValues(event.attributes) })),
               links: span.links.map((link) => ({ traceId: link.traceId, spanId: link.spanId, attributes: keyValues(link.attributes) })),
               status: span.status.message ? { code: span.status.code, message: span.status.message } : { code: span.status.code },

@@ -33,6 +33,8 @@ const FLAG_PARENT = 1;
 const FLAG_MESSAGE = 2;
 const FLAG_EVENTS = 4;
 const FLAG_LINKS = 8;
+/** Events or links were dropped: both counts follow the links (the header has room for the attributes' count only). */
+const FLAG_DROPPED_MORE = 16;
 
 const TAG_STRING = 1;
 const TAG_NUMBER = 2;
@@ -123,6 +125,7 @@ export class SpanCodec {
     if (status.message !== undefined) flags |= FLAG_MESSAGE;
     if (span.events.length > 0) flags |= FLAG_EVENTS;
     if (span.links.length > 0) flags |= FLAG_LINKS;
+    if (span.droppedEvents || span.droppedLinks) flags |= FLAG_DROPPED_MORE;
     this.#id(span.traceId, 16);
     this.#id(span.spanId, 8);
     if (span.parentSpanId !== undefined) this.#id(span.parentSpanId, 8);
@@ -144,6 +147,10 @@ export class SpanCodec {
         this.#id(link.spanId, 8);
         this.#attributes(link.attributes);
       }
+    }
+    if (flags & FLAG_DROPPED_MORE) {
+      this.#u32(span.droppedEvents ?? 0);
+      this.#u32(span.droppedLinks ?? 0);
     }
     const view = this.#view;
     view.setUint32(OFFSET.size, this.#at, true);
@@ -189,6 +196,8 @@ export class SpanCodec {
       }
       links = list;
     }
+    const droppedEvents = flags & FLAG_DROPPED_MORE ? reader.u32() : 0;
+    const droppedLinks = flags & FLAG_DROPPED_MORE ? reader.u32() : 0;
     const dropped = view.getUint32(offset + DROPPED, true);
     return {
       traceId,
@@ -203,6 +212,8 @@ export class SpanCodec {
       events,
       links,
       dropped: dropped || undefined,
+      droppedEvents: droppedEvents || undefined,
+      droppedLinks: droppedLinks || undefined,
     };
   }
 

@@ -40,17 +40,21 @@ export interface SpanRecord {
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly events: readonly SpanEventRecord[];
   readonly links: readonly SpanLinkRecord[];
-  /** Attributes, events or links dropped by the per-span limits. */
+  /** Attributes dropped by the per-span limit (OTLP's `droppedAttributesCount`). */
   readonly dropped?: number;
+  /** Events dropped by the per-span limit, exceptions included (`droppedEventsCount`). */
+  readonly droppedEvents?: number;
+  /** Links dropped by the per-span limit (`droppedLinksCount`). */
+  readonly droppedLinks?: number;
 }
 
 /** Per-span limits: what a span keeps when code writes more. */
 export const SPAN_LIMITS = {
   /** Attributes per span; later ones are dropped (counted in `dropped`). */
   maxAttributes: 128,
-  /** Events per span (exceptions included). */
+  /** Events per span (exceptions included); later ones are dropped (counted in `droppedEvents`). */
   maxEvents: 128,
-  /** Links per span. */
+  /** Links per span; later ones are dropped (counted in `droppedLinks`). */
   maxLinks: 32,
   /** Characters of a string attribute value; longer values are cut and end with "…". */
   maxAttributeLength: 4096,

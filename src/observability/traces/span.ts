@@ -55,7 +55,9 @@ export class HearthSpan implements Span {
   #events: SpanEventRecord[] | undefined;
   #links: SpanLinkRecord[] | undefined;
   #status: SpanStatusRecord = { code: 0 };
-  #dropped = 0;
+  #droppedAttributes = 0;
+  #droppedEvents = 0;
+  #droppedLinks = 0;
   #ended = false;
 
   constructor(init: HearthSpanInit) {
@@ -103,7 +105,7 @@ export class HearthSpan implements Span {
     const time = toMs(timed ? attributesOrStartTime : startTime);
     const attributes = timed || attributesOrStartTime === undefined ? undefined : clean(attributesOrStartTime);
     const events = (this.#events ??= []);
-    if (events.length >= SPAN_LIMITS.maxEvents) this.#dropped++;
+    if (events.length >= SPAN_LIMITS.maxEvents) this.#droppedEvents++;
     else events.push(attributes ? { name, time, attributes } : { name, time });
     return this;
   }
@@ -153,7 +155,7 @@ export class HearthSpan implements Span {
       if (exception.stack) attributes[EXCEPTION_STACKTRACE] = exception.stack;
     }
     const events = (this.#events ??= []);
-    if (events.length >= SPAN_LIMITS.maxEvents) this.#dropped++;
+    if (events.length >= SPAN_LIMITS.maxEvents) this.#droppedEvents++;
     else events.push({ name: EXCEPTION_EVENT, time: toMs(time), attributes: clean(attributes) });
   }
 
@@ -174,7 +176,9 @@ export class HearthSpan implements Span {
       attributes: this.#attributes,
       events: this.#events ?? NONE,
       links: this.#links ?? NONE,
-      dropped: this.#dropped || undefined,
+      dropped: this.#droppedAttributes || undefined,
+      droppedEvents: this.#droppedEvents || undefined,
+      droppedLinks: this.#droppedLinks || undefined,
     };
     this.#init.onEnd(record);
   }
@@ -206,7 +210,7 @@ export class HearthSpan implements Span {
   #set(key: string, value: AttributeValue): void {
     if (!(key in this.#attributes)) {
       if (this.#attributeCount >= SPAN_LIMITS.maxAttributes) {
-        this.#dropped++;
+        this.#droppedAttributes++;
         return;
       }
       this.#attributeCount++;
@@ -217,7 +221,7 @@ export class HearthSpan implements Span {
   #link(link: Link): void {
     const links = (this.#links ??= []);
     if (links.length >= SPAN_LIMITS.maxLinks) {
-      this.#dropped++;
+      this.#droppedLinks++;
       return;
     }
     const { traceId, spanId } = link.context;

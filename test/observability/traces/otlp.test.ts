@@ -121,6 +121,20 @@ describe("OTLP export", () => {
     });
   });
 
+  it("counts attributes, events and links dropped by the per-span limits each in its own field, in OTLP and in the local store", async () => {
+    const tracing = enableTracing({ otlp: { endpoint: url } });
+    const linked = { context: { traceId: "c".repeat(32), spanId: "d".repeat(16), traceFlags: 1 } };
+    const traceId = withSpan("crowded", {}, (span) => {
+      for (let i = 0; i < 129; i++) span.setAttribute(`a${i}`, i);
+      for (let i = 0; i < 130; i++) span.addEvent(`e${i}`);
+      for (let i = 0; i < 35; i++) span.addLink(linked);
+      return span.spanContext().traceId;
+    });
+    await tracing.exporter!.flush();
+    expect(spansOf(received[0]!)[0]).toMatchObject({ droppedAttributesCount: 1, droppedEventsCount: 2, droppedLinksCount: 3 });
+    expect(tracing.store.getTrace(traceId)?.spans[0]).toMatchObject({ dropped: 1, droppedEvents: 2, droppedLinks: 3 });
+  });
+
   it("sends in batches of maxBatchSize", async () => {
     const exporter = new OtlpTraceExporter({ endpoint: `${url}/custom`, maxBatchSize: 2, flushIntervalMs: 60_000 });
     for (let i = 0; i < 5; i++) exporter.export(record(`s${i}`));

@@ -48,6 +48,8 @@ function makeSpan(next: () => number, trace: number, extra = 0): SpanRecord {
     events: failed ? [{ name: "exception", time: start + 1, attributes: { "exception.message": text(20) } }, { name: "retry", time: start + 2 }] : [],
     links: next() < 0.05 ? [{ traceId: hex(7, 32), spanId: hex(8, 16) }, { traceId: hex(9, 32), spanId: hex(10, 16), attributes: { why: "started by" } }] : [],
     dropped: next() < 0.05 ? 3 : undefined,
+    droppedEvents: next() < 0.05 ? 130 : undefined,
+    droppedLinks: next() < 0.05 ? 70_000 : undefined,
   };
 }
 
