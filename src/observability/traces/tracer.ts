@@ -7,11 +7,13 @@ import {
   TraceFlags,
   type Attributes,
   type Context,
+  type Exception,
   type Link,
   type Span,
   type Tracer,
 } from "@opentelemetry/api";
 import { readLogContext, setTraceIdSource, type TracedIds } from "../logs/context.ts";
+import { compileRedactor } from "../logs/redact.ts";
 import { activeContext, carryTraceContext, globalContextManagerWorks, useGlobalContext, withContext, withEventContext } from "./context.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
@@ -28,10 +30,18 @@ export interface TracerSettings {
    * span follow its decision; 0 records nothing while still passing trace context on.
    */
   readonly sampleRatio?: number;
+  /**
+   * Secret values (say, the project's secrets) taken out of the error messages and stacks spans record,
+   * as the logs take them out of their lines. Values shaped like credentials (`Bearer …`, `sk-…`,
+   * `ghp_…`, JWTs) are taken out always.
+   */
+  readonly secrets?: readonly string[];
 }
 
 interface TracerState {
   readonly sampleRatio: number;
+  /** Replaces secrets in a text recorded on a span (the log redactor's rules). */
+  readonly scrub: (text: string) => string;
   /** The application's tracer, when its OpenTelemetry SDK is registered globally. */
   readonly appTracer: Tracer | undefined;
 }
@@ -59,7 +69,7 @@ export function startTracer(settings: TracerSettings = {}): void {
   const appTracer = delegate === NOOP_PROVIDER ? undefined : provider.getTracer(INSTRUMENTATION);
   useGlobalContext(globalContextManagerWorks());
   carryTraceContext(true);
-  state = { sampleRatio: ratio, appTracer };
+  state = { sampleRatio: ratio, appTracer, scrub: compileRedactor({ secrets: settings.secrets ?? [] }).scrub };
   setTraceIdSource(activeIds);
   readLogContext(); // spans carry the request id; log lines carry the span
 }
@@ -156,12 +166,23 @@ function sampled(current: TracerState, parent: { traceFlags: number; isRemote?: 
   return current.sampleRatio >= 1 || (current.sampleRatio > 0 && Math.random() < current.sampleRatio);
 }
 
-/** Marks `span` failed with `error`: status ERROR, an `exception` event and `error.type`. */
+/**
+ * Marks `span` failed with `error`: status ERROR, an `exception` event and `error.type`. Secrets in the
+ * message and stack are replaced first (see {@link TracerSettings.secrets}): spans are kept in a file
+ * and sent to a collector, as logs are.
+ */
 export function recordError(span: Span, error: unknown): void {
   const err = error instanceof Error ? error : new Error(String(error));
-  span.recordException(err);
-  span.setAttribute(ERROR_TYPE, err.name || "Error");
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  const scrub = state?.scrub ?? String;
+  const name = err.name || "Error";
+  const message = scrub(err.message);
+  const code = (err as { code?: unknown }).code;
+  const exception: Exception = { name, message };
+  if (err.stack) exception.stack = scrub(err.stack);
+  if (typeof code === "string" || typeof code === "number") exception.code = code;
+  span.recordException(exception);
+  span.setAttribute(ERROR_TYPE, name);
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }
 
 /**
