@@ -7,8 +7,9 @@ import type { SpanRecord } from "./span-record.ts";
 
 /** Settings of the OTLP/HTTP JSON exporter. */
 export interface OtlpExporterOptions {
-  /** The full traces URL, e.g. "http://127.0.0.1:4318/v1/traces". */
+  /** The full traces URL, e.g. "http://127.0.0.1:4318/v1/traces"; no user name or password (send an Authorization header). */
   endpoint: string;
+  /** Sent with every POST; each must be sendable (an HTTP token name, a Latin-1 value), else the constructor throws. */
   headers?: Readonly<Record<string, string>>;
   resource?: Readonly<Record<string, AttributeValue>>;
   /** One POST's time limit. Default 10 s. */
