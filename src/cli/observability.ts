@@ -116,7 +116,12 @@ export function startCliObservability(options: RunOptions, context: Observabilit
   const tracing: Tracing | undefined =
     options.traces === false
       ? undefined
-      : enableTracing({ store: { persist: { path: join(dir, "spans.sqlite"), durability, sampleRatio: SPAN_FILE_SAMPLE } }, costOf: (model, input, output) => costOfTokens(model, input, output) });
+      : enableTracing({
+          store: { persist: { path: join(dir, "spans.sqlite"), durability, sampleRatio: SPAN_FILE_SAMPLE } },
+          costOf: (model, input, output) => costOfTokens(model, input, output),
+          // The project's secret values, as the logs have them: an error quoting one is recorded without it.
+          secrets: redact.secrets,
+        });
   const alerts = new AlertEngine({ path: join(dir, "alerts.sqlite"), durability, errors: problems, ...(metrics ? { metrics: metrics.registry } : {}) });
   try {
     if (context.alerts) alerts.loadConfig(context.alerts);

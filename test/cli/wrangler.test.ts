@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
 
@@ -266,6 +267,38 @@ describe("the project's secrets in the logs", () => {
     expect(out).toContain("calling upstream with [Redacted] in eu-west");
     expect(out).toContain("upstream refused key=[Redacted]");
     expect(out).not.toContain("tok-9f8e7d6c5b4a");
+  });
+
+  it("are scrubbed from the errors a trace records", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", durable_objects: { bindings: [{ name: "Upstream", class_name: "Upstream" }] }, migrations: [{ tag: "v1", new_sqlite_classes: ["Upstream"] }] }),
+      ".dev.vars": "API_TOKEN=tok-9f8e7d6c5b4a\n",
+      "src/index.ts": `import { Agent, routeAgentRequest } from "agents";
+export class Upstream extends Agent {
+  onRequest() {
+    throw new Error("upstream refused key=" + this.env.API_TOKEN);
+  }
+}
+export default { fetch: (request, env) => routeAgentRequest(request, env) };
+`,
+    });
+    const data = join(dir, "data");
+    const server = runCli(["start", "--port", "0", "--data", data], { cwd: dir });
+    const url = await server.ready();
+    expect((await fetch(`${url}/agents/upstream/a`)).status).toBe(500);
+    await server.waitFor(/upstream refused/);
+    server.proc.kill("SIGTERM");
+    expect((await server.exited()).code).toBe(0);
+    // A trace with an error is always written to the span file; every text in it is read back.
+    const spans = new DatabaseSync(join(data, "observability", "spans.sqlite"), { readOnly: true });
+    try {
+      const tables = spans.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all().map((row) => String(row.name));
+      const stored = JSON.stringify(tables.map((table) => spans.prepare(`SELECT * FROM "${table}"`).all()));
+      expect(stored).toContain("upstream refused key=[Redacted]");
+      expect(stored).not.toContain("tok-9f8e7d6c5b4a");
+    } finally {
+      spans.close();
+    }
   });
 });
 
