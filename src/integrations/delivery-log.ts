@@ -1,6 +1,8 @@
 /**
  * The inbound webhook deliveries an agent has acted on, in its own SQLite, so a replayed or retried
- * delivery is recognised and not acted on twice. Bounded by age and by rows.
+ * delivery is recognised and not acted on twice: by the sender's delivery id (the same on its
+ * retries) and by the signature that verified it (the same on a replay, whatever the replay changed
+ * in the unsigned headers). Bounded by age and by rows.
  */
 import type { AgentDatabase } from "../storage/database.ts";
 
@@ -18,9 +20,15 @@ const TABLE = "_hearth_webhook_deliveries";
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, delivery_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+  signature TEXT,
   UNIQUE (source, delivery_id)
 );
-CREATE INDEX IF NOT EXISTS ${TABLE}_age ON ${TABLE} (received_at);`;
+CREATE INDEX IF NOT EXISTS ${TABLE}_age ON ${TABLE} (received_at);
+CREATE INDEX IF NOT EXISTS ${TABLE}_signature ON ${TABLE} (source, signature);`;
+/** The signature column came later: a table from an earlier version gets it on its next record. */
+const ADD_SIGNATURE = `
+ALTER TABLE ${TABLE} ADD COLUMN signature TEXT;
+CREATE INDEX IF NOT EXISTS ${TABLE}_signature ON ${TABLE} (source, signature);`;
 
 export function resolveRetention(retention: DeliveryRetention | undefined): Required<DeliveryRetention> {
   const days = retention?.days ?? DEFAULT_DELIVERY_RETENTION.days;
@@ -30,19 +38,40 @@ export function resolveRetention(retention: DeliveryRetention | undefined): Requ
   return { days, maxRows };
 }
 
-/** Whether `deliveryId` from `source` was acted on (and is still remembered). */
-export function wasDelivered(db: AgentDatabase, source: string, deliveryId: string): boolean {
-  if (!db.hasTable(TABLE)) return false;
-  return db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND delivery_id = ?`).get(source, deliveryId) !== undefined;
+/** What identifies a delivery: either one seen before makes it a duplicate. */
+export interface DeliveryKeys {
+  deliveryId: string;
+  /** The signatures a copy of it may carry (hex); the one that verified it is recorded. */
+  signatures: readonly string[];
 }
 
-/** Records a delivery as acted on, then forgets what is past the retention. */
-export function recordDelivery(db: AgentDatabase, source: string, deliveryId: string, now: number, retention: Required<DeliveryRetention>): void {
+/** Whether a delivery with this id, or signed with one of these signatures, was acted on (and is still remembered). */
+export function wasDelivered(db: AgentDatabase, source: string, keys: DeliveryKeys): boolean {
+  if (!db.hasTable(TABLE)) return false;
+  if (db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND delivery_id = ?`).get(source, keys.deliveryId) !== undefined) return true;
+  if (!hasSignatureColumn(db) || keys.signatures.length === 0) return false;
+  const marks = keys.signatures.map(() => "?").join(", ");
+  return db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND signature IN (${marks})`).get(source, ...keys.signatures) !== undefined;
+}
+
+/** Records a delivery as acted on, with the signature that verified it, then forgets what is past the retention. */
+export function recordDelivery(
+  db: AgentDatabase,
+  source: string,
+  delivery: { deliveryId: string; signature: string },
+  now: number,
+  retention: Required<DeliveryRetention>,
+): void {
   if (!db.hasTable(TABLE)) db.execScript(SCHEMA);
-  db.statement(`INSERT INTO ${TABLE} (source, delivery_id, received_at) VALUES (?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING`)
-    .run(source, deliveryId, now);
+  else if (!hasSignatureColumn(db)) db.execScript(ADD_SIGNATURE);
+  db.statement(`INSERT INTO ${TABLE} (source, delivery_id, received_at, signature) VALUES (?, ?, ?, ?) ON CONFLICT (source, delivery_id) DO NOTHING`)
+    .run(source, delivery.deliveryId, now, delivery.signature);
   db.statement(`DELETE FROM ${TABLE} WHERE received_at < ?`).run(now - retention.days * 86_400_000);
   db.statement(`DELETE FROM ${TABLE} WHERE seq <= (SELECT max(seq) FROM ${TABLE}) - ?`).run(retention.maxRows);
+}
+
+function hasSignatureColumn(db: AgentDatabase): boolean {
+  return db.statement(`SELECT 1 AS x FROM pragma_table_info('${TABLE}') WHERE name = 'signature'`).get() !== undefined;
 }
 
 /** Delivery ids remembered, newest first (for inspection and tests). */

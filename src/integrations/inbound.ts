@@ -1,14 +1,15 @@
 /**
- * Inbound webhooks for an agent's `onRequest`: the signature is verified, the delivery id checked
- * against the deliveries the agent already acted on (in its own SQLite), and the handler called once
- * per delivery id — a sender's retry or an attacker's replay is answered 200 and not acted on again.
+ * Inbound webhooks for an agent's `onRequest`: the signature is verified, the delivery checked against
+ * the deliveries the agent already acted on (in its own SQLite) by its id and by its signature, and the
+ * handler called once per delivery — a sender's retry (same id) or an attacker's replay (same signature,
+ * whatever unsigned header it changed) is answered 200 and not acted on again.
  */
 import { AGENT_RUNTIME } from "../agent/agent-base.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { recordDelivery, resolveRetention, wasDelivered, type DeliveryRetention } from "./delivery-log.ts";
 import {
   DEFAULT_MAX_WEBHOOK_BODY_BYTES,
-  verifyWebhook,
+  verifyDelivery,
   WebhookRequestError,
   WebhookSignatureError,
   type WebhookStyle,
@@ -32,9 +33,10 @@ export interface HandleWebhookOptions<P = unknown> {
   /** The shared secret; several during a rotation. */
   secret: string | readonly string[];
   /**
-   * Acts on a delivery: called once per delivery id. Throwing fails the request (the host answers
-   * 500) and records nothing, so the sender's retry runs it again. A Response it returns is the
-   * answer (recorded as done only when it is 2xx); otherwise the answer is 200 `{ ok: true, deliveryId }`.
+   * Acts on a delivery: called once per delivery (a request with an id or a signature already acted
+   * on is a duplicate). Throwing fails the request (the host answers 500) and records nothing, so the
+   * sender's retry runs it again. A Response it returns is the answer (recorded as done only when it
+   * is 2xx); otherwise the answer is 200 `{ ok: true, deliveryId }`.
    */
   onDelivery(payload: P, delivery: WebhookDelivery): unknown;
   /** Names the sender in the delivery log, so two senders' ids cannot collide. Default: the style. */
@@ -79,9 +81,9 @@ export async function handleWebhook<P = unknown>(agent: object, request: Request
     return Response.json({ error: `Webhook refused: method ${request.method}; webhooks are POSTed` }, { status: 405, headers: { allow: "POST" } });
   }
 
-  let verified;
+  let checked;
   try {
-    verified = await verifyWebhook(request, {
+    checked = await verifyDelivery(request, {
       style: options.style,
       secret: options.secret,
       toleranceSeconds: options.toleranceSeconds,
@@ -93,6 +95,7 @@ export async function handleWebhook<P = unknown>(agent: object, request: Request
     if (error instanceof WebhookRequestError) return Response.json({ error: error.message }, { status: error.status });
     throw error;
   }
+  const verified = checked.webhook;
   const { deliveryId } = verified;
   if (deliveryId.length > MAX_DELIVERY_ID_LENGTH) {
     return Response.json({ error: `Webhook refused: the delivery id is ${deliveryId.length} characters; the limit is ${MAX_DELIVERY_ID_LENGTH}` }, { status: 400 });
@@ -108,15 +111,18 @@ export async function handleWebhook<P = unknown>(agent: object, request: Request
   }
 
   const running = inFlightOf(agent);
-  const key = `${source}\n${deliveryId}`;
+  const ownKeys = [`${source}\nid:${deliveryId}`, `${source}\nsig:${verified.signature}`];
+  const copyKeys = [ownKeys[0]!, ...checked.signatures.map((signature) => `${source}\nsig:${signature}`)];
+  const inFlightCopy = () => copyKeys.map((key) => running.get(key)).find((first) => first !== undefined);
   // A copy of this delivery is being acted on (the sender retried early): its outcome decides.
-  for (let first = running.get(key); first; first = running.get(key)) {
+  for (let first = inFlightCopy(); first; first = inFlightCopy()) {
     if (await first) return duplicate(deliveryId);
   }
-  if (wasDelivered(runtime.db, source, deliveryId)) return duplicate(deliveryId);
+  if (wasDelivered(runtime.db, source, { deliveryId, signatures: checked.signatures })) return duplicate(deliveryId);
 
   let settle!: (done: boolean) => void;
-  running.set(key, new Promise<boolean>((resolve) => (settle = resolve)));
+  const acting = new Promise<boolean>((resolve) => (settle = resolve));
+  for (const key of ownKeys) running.set(key, acting);
   let done = false;
   try {
     const answer: unknown = await options.onDelivery(payload as P, {
@@ -127,12 +133,12 @@ export async function handleWebhook<P = unknown>(agent: object, request: Request
     });
     const response = answer instanceof Response ? answer : Response.json({ ok: true, deliveryId });
     if (response.ok) {
-      recordDelivery(runtime.db, source, deliveryId, runtime.clock.now(), retention);
+      recordDelivery(runtime.db, source, verified, runtime.clock.now(), retention);
       done = true;
     }
     return response;
   } finally {
-    running.delete(key);
+    for (const key of ownKeys) running.delete(key);
     settle(done);
   }
 }

@@ -30,9 +30,15 @@ export interface VerifiedWebhook {
   /**
    * The sender's id of this delivery, the same on its retries: X-GitHub-Delivery, the Stripe event's
    * `id`, the Slack event's `event_id`, X-Hearth-Delivery. When the sender gives none, the signature
-   * itself (prefixed "sig:"), which a replay of the same request repeats.
+   * that matched (prefixed "sig:"), which a replay of the same request repeats.
    */
   deliveryId: string;
+  /**
+   * The signature that matched, lower-case hex: an HMAC over what was signed, so a replay repeats it
+   * whatever it changes in the unsigned headers (X-GitHub-Delivery and X-Hearth-Delivery are not
+   * signed). De-duplicate on it as well as on `deliveryId`.
+   */
+  signature: string;
   /** The signed time, Unix seconds (undefined for the github style). */
   timestamp: number | undefined;
   /** The raw body bytes that were verified. */
@@ -95,6 +101,21 @@ const SCHEMES: Record<WebhookStyle, Scheme> = {
  * const { deliveryId } = await verifyWebhook(request, { style: "github", secret: env.GITHUB_WEBHOOK_SECRET });
  */
 export async function verifyWebhook(input: WebhookInput, options: VerifyWebhookOptions): Promise<VerifiedWebhook> {
+  return (await verifyDelivery(input, options)).webhook;
+}
+
+/** A verified webhook, with every signature a copy of it could be verified by. */
+export interface VerifiedDelivery {
+  webhook: VerifiedWebhook;
+  /**
+   * What was signed, signed with each of the secrets (lower-case hex): a copy of this delivery matches
+   * one of them, even one that dropped or added entries of a signature list.
+   */
+  signatures: readonly string[];
+}
+
+/** {@link verifyWebhook}, for a de-duplication that must also know the copies of a delivery. */
+export async function verifyDelivery(input: WebhookInput, options: VerifyWebhookOptions): Promise<VerifiedDelivery> {
   const secrets = checkOptions(options);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY_BYTES;
   const body = input instanceof Request ? await readBody(input, maxBodyBytes) : toBytes(input.body);
@@ -129,14 +150,20 @@ export async function verifyWebhook(input: WebhookInput, options: VerifyWebhookO
   }
 
   // The signature first: a stale timestamp on a forged request says nothing worth knowing.
-  if (!matchesAny(signatures, secrets.map(signed))) {
+  const expected = secrets.map(signed);
+  const matched = matchedSignature(signatures, expected);
+  if (matched === undefined) {
     throw new WebhookSignatureError(
       "bad-signature",
       `Webhook refused: the ${scheme.signatureHeader} signature does not match the body (${style} style; check the secret, and that the raw body is verified unchanged)`,
     );
   }
   if (timestamp !== undefined) checkTolerance(timestamp, options);
-  return { deliveryId: deliveryIdOf(style, scheme, header, body, signatures[0]!), timestamp, body };
+  const signature = matched.toString("hex");
+  return {
+    webhook: { deliveryId: deliveryIdOf(style, scheme, header, body, signature), signature, timestamp, body },
+    signatures: expected.map((bytes) => bytes.toString("hex")),
+  };
 }
 
 /** Options of {@link signWebhook}. */
@@ -194,15 +221,20 @@ function hmac(secret: string, parts: Array<string | Uint8Array>): Buffer {
   return mac.digest();
 }
 
-/** Constant time per comparison; a signature that is not 64 hex digits never matches. */
-function matchesAny(given: readonly string[], expected: readonly Buffer[]): boolean {
-  let match = false;
+/**
+ * The expected signature some given one equals (of the first secret, when several match), or
+ * undefined. Constant time per comparison; a signature that is not 64 hex digits never matches.
+ */
+function matchedSignature(given: readonly string[], expected: readonly Buffer[]): Buffer | undefined {
+  let match: number | undefined;
   for (const text of given) {
     if (!/^[0-9a-fA-F]{64}$/.test(text)) continue;
     const bytes = Buffer.from(text, "hex");
-    for (const candidate of expected) if (timingSafeEqual(bytes, candidate)) match = true;
+    expected.forEach((candidate, i) => {
+      if (timingSafeEqual(bytes, candidate) && (match === undefined || i < match)) match = i;
+    });
   }
-  return match;
+  return match === undefined ? undefined : expected[match];
 }
 
 function checkTolerance(timestamp: number, options: VerifyWebhookOptions): void {
@@ -229,7 +261,7 @@ function deliveryIdOf(style: WebhookStyle, scheme: Scheme, header: (name: string
     if (id !== undefined) return id;
     if (style === "stripe") throw new WebhookRequestError(400, 'Webhook refused: a stripe-style body must be a JSON event with a string "id"');
   }
-  return `sig:${signature.toLowerCase()}`;
+  return `sig:${signature}`;
 }
 
 function jsonField(body: Uint8Array, key: string): string | undefined {

@@ -38,7 +38,18 @@ class Hooks extends Agent {
     return this.sql<{ delivery: string; payload: string }>`SELECT delivery, payload FROM acted`;
   }
   deliveries() {
-    return listDeliveries((this as unknown as { [AGENT_RUNTIME]: AgentRuntime })[AGENT_RUNTIME].db);
+    return listDeliveries(this.#db());
+  }
+  /** The delivery log as an earlier version made it, without the signature column. */
+  makeOldDeliveryLog(receivedAt: number) {
+    this.#db().execScript(`CREATE TABLE _hearth_webhook_deliveries (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, delivery_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+      UNIQUE (source, delivery_id)
+    )`);
+    this.#db().statement("INSERT INTO _hearth_webhook_deliveries (source, delivery_id, received_at) VALUES ('hmac', 'old-1', ?)").run(receivedAt);
+  }
+  #db() {
+    return (this as unknown as { [AGENT_RUNTIME]: AgentRuntime })[AGENT_RUNTIME].db;
   }
 }
 
@@ -76,6 +87,98 @@ describe("handleWebhook", () => {
     const hooks = t!.get<Hooks>("Hooks", "h1");
     expect(await hooks.acted()).toEqual([{ delivery: "gh-1", payload: '{"action":"opened"}' }]);
     expect(await hooks.deliveries()).toEqual([{ source: "github", deliveryId: "gh-1", receivedAt: START }]);
+  });
+
+  it("refuses a replay whose unsigned delivery header was changed, and still takes a new delivery", async () => {
+    await env();
+    const body = JSON.stringify({ deploy: "prod" });
+    const headers = signWebhook(body, { secret: SECRET, timestamp: nowSeconds(), deliveryId: "d-1" });
+    expect(await (await post(body, headers)).json()).toEqual({ ok: true, deliveryId: "d-1" });
+    // The same signed request with another X-Hearth-Delivery: the signature is the same, so it is the same delivery.
+    const replay = await post(body, { ...headers, "X-Hearth-Delivery": "d-2" });
+    expect(await replay.json()).toEqual({ ok: true, duplicate: true, deliveryId: "d-2" });
+    // The sender's own retry signs afresh (a new time) and keeps the id: caught by the id.
+    await t!.clock.advance("10 seconds");
+    const retry = signWebhook(body, { secret: SECRET, timestamp: nowSeconds(), deliveryId: "d-1" });
+    expect(await (await post(body, retry)).json()).toEqual({ ok: true, duplicate: true, deliveryId: "d-1" });
+    // A genuine new delivery, even with the same body, is acted on.
+    const next = signWebhook(body, { secret: SECRET, timestamp: nowSeconds(), deliveryId: "d-3" });
+    expect(await (await post(body, next)).json()).toEqual({ ok: true, deliveryId: "d-3" });
+    expect((await t!.get<Hooks>("Hooks", "h1").acted()).map((row) => row.delivery)).toEqual(["d-1", "d-3"]);
+  });
+
+  it("refuses a replay with a made-up signature put before the real one, when the id comes from the signature", async () => {
+    await env();
+    const body = JSON.stringify({ command: "restart" });
+    const { "X-Hearth-Signature": signature } = signWebhook(body, { secret: SECRET, timestamp: nowSeconds() });
+    const real = signature!.split("v1=")[1]!;
+    const first = await post(body, { "X-Hearth-Signature": signature! });
+    expect(await first.json()).toEqual({ ok: true, deliveryId: `sig:${real}` });
+    const [t0, v1] = signature!.split(",");
+    for (const forged of [`${t0},v1=${"ab".repeat(32)},${v1}`, `${t0},v1=${"cd".repeat(32)},${v1!.toUpperCase().replace("V1=", "v1=")}`]) {
+      const replay = await post(body, { "X-Hearth-Signature": forged });
+      expect(await replay.json()).toEqual({ ok: true, duplicate: true, deliveryId: `sig:${real}` });
+    }
+    expect(await t!.get<Hooks>("Hooks", "h1").acted()).toHaveLength(1);
+  });
+
+  it("refuses a replay keeping only one of the sender's valid signatures, during a rotation", async () => {
+    await env();
+    control.options = { secret: ["old-secret", "new-secret"] };
+    const body = JSON.stringify({ rotated: true });
+    const t0 = nowSeconds();
+    const sign = (secret: string) => signWebhook(body, { secret, timestamp: t0 })["X-Hearth-Signature"]!.split(",")[1]!;
+    const both = { "X-Hearth-Signature": `t=${t0},${sign("old-secret")},${sign("new-secret")}`, "X-Hearth-Delivery": "r-1" };
+    expect(await (await post(body, both)).json()).toEqual({ ok: true, deliveryId: "r-1" });
+    for (const kept of ["old-secret", "new-secret"]) {
+      const replay = await post(body, { "X-Hearth-Signature": `t=${t0},${sign(kept)}`, "X-Hearth-Delivery": `r-${kept}` });
+      expect(await replay.json()).toMatchObject({ duplicate: true });
+    }
+    expect(await t!.get<Hooks>("Hooks", "h1").acted()).toHaveLength(1);
+  });
+
+  it("refuses a GitHub replay with another X-GitHub-Delivery, however late (GitHub signs no time)", async () => {
+    await env();
+    const body = JSON.stringify({ action: "opened", number: 7 });
+    const headers = signWebhook(body, { style: "github", secret: SECRET, deliveryId: "gh-1" });
+    expect(await (await post(body, headers, "github")).json()).toEqual({ ok: true, deliveryId: "gh-1" });
+    await t!.clock.advance("2 days");
+    const replay = await post(body, { ...headers, "X-GitHub-Delivery": "gh-forged" }, "github");
+    expect(await replay.json()).toEqual({ ok: true, duplicate: true, deliveryId: "gh-forged" });
+    const other = JSON.stringify({ action: "closed", number: 7 });
+    expect(await (await post(other, signWebhook(other, { style: "github", secret: SECRET, deliveryId: "gh-2" }), "github")).json()).toEqual({
+      ok: true,
+      deliveryId: "gh-2",
+    });
+    expect((await t!.get<Hooks>("Hooks", "h1").acted()).map((row) => row.delivery)).toEqual(["gh-1", "gh-2"]);
+  });
+
+  it("refuses a copy with another delivery header while the first is still being acted on", async () => {
+    await env();
+    let open!: () => void;
+    control.gate = new Promise<void>((resolve) => (open = resolve));
+    const body = JSON.stringify({ n: 3 });
+    const headers = signWebhook(body, { secret: SECRET, timestamp: nowSeconds(), deliveryId: "d-a" });
+    const first = post(body, headers);
+    const hooks = t!.get<Hooks>("Hooks", "h1");
+    while ((await hooks.acted()).length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const copy = post(body, { ...headers, "X-Hearth-Delivery": "d-b" });
+    open();
+    expect(await (await first).json()).toEqual({ ok: true, deliveryId: "d-a" });
+    expect(await (await copy).json()).toEqual({ ok: true, duplicate: true, deliveryId: "d-b" });
+    expect(await hooks.acted()).toHaveLength(1);
+  });
+
+  it("keeps the delivery log of an earlier version, adding the signature column on the next record", async () => {
+    await env();
+    const hooks = t!.get<Hooks>("Hooks", "h1");
+    await hooks.makeOldDeliveryLog(START);
+    const old = await post("{}", signWebhook("{}", { secret: SECRET, timestamp: nowSeconds(), deliveryId: "old-1" }));
+    expect(await old.json()).toEqual({ ok: true, duplicate: true, deliveryId: "old-1" });
+    const headers = signWebhook("{}", { secret: SECRET, timestamp: nowSeconds(), deliveryId: "new-1" });
+    expect(await (await post("{}", headers)).json()).toEqual({ ok: true, deliveryId: "new-1" });
+    expect(await (await post("{}", { ...headers, "X-Hearth-Delivery": "new-2" })).json()).toMatchObject({ duplicate: true });
+    expect((await hooks.deliveries()).map((d) => d.deliveryId)).toEqual(["new-1", "old-1"]);
   });
 
   it("refuses a bad signature with 401 and the reason, acting on nothing", async () => {
@@ -166,7 +269,7 @@ describe("handleWebhook", () => {
     await env();
     control.options = { retention: { maxRows: 2, days: 1 } };
     const hooks = t!.get<Hooks>("Hooks", "h1");
-    for (const id of ["a", "b", "c"]) await post("{}", signWebhook("{}", { secret: SECRET, timestamp: nowSeconds(), deliveryId: id }));
+    for (const id of ["a", "b", "c"]) await post(`"${id}"`, signWebhook(`"${id}"`, { secret: SECRET, timestamp: nowSeconds(), deliveryId: id }));
     expect((await hooks.deliveries()).map((d) => d.deliveryId)).toEqual(["c", "b"]);
     await t!.clock.advance("25 hours");
     await post("{}", signWebhook("{}", { secret: SECRET, timestamp: nowSeconds(), deliveryId: "d" }));

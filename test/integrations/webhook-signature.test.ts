@@ -42,6 +42,18 @@ describe("verifyWebhook", () => {
     expect(verified).toMatchObject({ deliveryId: "evt_123", timestamp: T });
   });
 
+  it("returns the signature that matched, and takes the id from it when the sender gives none, whatever else the header lists", async () => {
+    const body = JSON.stringify({ n: 1 });
+    const real = createHmac("sha256", SECRET).update(`${T}.${body}`).digest("hex");
+    for (const header of [`t=${T},v1=${real}`, `t=${T},v1=${"ab".repeat(32)},v1=${real}`, `t=${T},v1=${"0".repeat(64)},v1=${real.toUpperCase()},v1=zz`]) {
+      const verified = await verifyWebhook({ headers: { "X-Hearth-Signature": header }, body }, { style: "hmac", secret: SECRET, now: NOW });
+      expect(verified).toMatchObject({ deliveryId: `sig:${real}`, signature: real });
+    }
+    const github = signWebhook(body, { style: "github", secret: SECRET, deliveryId: "gh-1" });
+    const verified = await verifyWebhook({ headers: github, body }, { style: "github", secret: ["other", SECRET] });
+    expect(verified).toMatchObject({ deliveryId: "gh-1", signature: github["X-Hub-Signature-256"]!.slice("sha256=".length) });
+  });
+
   it("verifies Slack's v0 scheme and takes event_id, or the signature when there is none", async () => {
     const body = JSON.stringify({ type: "event_callback", event_id: "Ev01" });
     const headers = signWebhook(body, { style: "slack", secret: SECRET, timestamp: T });
