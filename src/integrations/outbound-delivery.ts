@@ -8,6 +8,7 @@ import type { Clock } from "../time/clock.ts";
 import { assertPublicLiteral, OutboundAddressError } from "./address-guard.ts";
 import { CircuitBreakers, CircuitOpenError, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { createFetch, retryAfterMs, type PolicyFetch } from "./fetch-policy.ts";
+import { toHeaders } from "./outbound-headers.ts";
 import type { OutboxRow } from "./outbox-store.ts";
 import { signWebhook } from "./webhook-signature.ts";
 
@@ -72,19 +73,21 @@ function fetcherFor(clock: Clock, policy: DeliveryPolicy): PolicyFetch {
   return fetcher;
 }
 
-/** Sends `row` once and says how it went. Never throws for the receiver's failures. */
+/**
+ * Sends `row` once and says how it went. Never throws: whatever fails becomes an outcome, so the
+ * delivery is retried or becomes a dead letter rather than staying pending.
+ */
 export async function deliverOnce(row: OutboxRow, policy: DeliveryPolicy, clock: Clock): Promise<DeliveryOutcome> {
-  const headers = new Headers(JSON.parse(row.headers ?? "{}") as Record<string, string>);
-  const body = new Uint8Array(row.body ?? new Uint8Array(0));
-  if (row.style === "hearth") {
-    headers.set("x-hearth-delivery", row.id);
-    if (row.secret) {
-      const signed = signWebhook(body, { secret: row.secret, timestamp: Math.floor(clock.now() / 1000), deliveryId: row.id });
-      for (const [name, value] of Object.entries(signed)) headers.set(name, value);
-    }
+  let request: ReturnType<typeof prepare>;
+  try {
+    request = prepare(row, policy, clock);
+  } catch (error) {
+    // Nothing was sent, and the same row would fail the same way on every attempt.
+    return { kind: "permanent", status: null, error: `The webhook cannot be sent: ${describe(error)}` };
   }
   try {
-    const response = await fetcherFor(clock, policy)(row.url, { method: "POST", headers, body, redirect: "manual" });
+    const { send, headers, body } = request;
+    const response = await send(row.url, { method: "POST", headers, body, redirect: "manual" });
     const { status } = response;
     if (status >= 200 && status < 300) {
       await response.body?.cancel();
@@ -102,6 +105,22 @@ export async function deliverOnce(row: OutboxRow, policy: DeliveryPolicy, clock:
     if (error instanceof CircuitOpenError) return { kind: "retry", status: null, error: error.message, waitMs: Math.max(0, error.retryAt - clock.now()) };
     return { kind: "retry", status: null, error: describe(error) };
   }
+}
+
+/** The request of one attempt, signed now. A row recorded by an earlier version may hold what fetch refuses. */
+function prepare(row: OutboxRow, policy: DeliveryPolicy, clock: Clock): { send: PolicyFetch; headers: Headers; body: Uint8Array<ArrayBuffer> } {
+  const url = new URL(row.url);
+  if (url.username !== "" || url.password !== "") throw new TypeError("its URL holds credentials (user:password@), which fetch does not send");
+  const headers = toHeaders(JSON.parse(row.headers ?? "{}") as Record<string, unknown>);
+  const body = new Uint8Array(row.body ?? new Uint8Array(0));
+  if (row.style === "hearth") {
+    headers.set("x-hearth-delivery", row.id);
+    if (row.secret) {
+      const signed = signWebhook(body, { secret: row.secret, timestamp: Math.floor(clock.now() / 1000), deliveryId: row.id });
+      for (const [name, value] of Object.entries(signed)) headers.set(name, value);
+    }
+  }
+  return { send: fetcherFor(clock, policy), headers, body };
 }
 
 function describe(error: unknown): string {

@@ -11,6 +11,7 @@ import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.ts";
 import { CircuitBreakers, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { checkDestinationSync, deliverOnce, type DeliveryPolicy } from "./outbound-delivery.ts";
+import { toHeaders } from "./outbound-headers.ts";
 import { runtimeOf } from "./inbound.ts";
 import { MAX_PENDING_WEBHOOKS, OutboxStore, type OutboxRow, type OutboxStatus } from "./outbox-store.ts";
 
@@ -98,7 +99,7 @@ interface TaskScheduler {
  * (a method, `onRequest`, a team step); the delivery is stored with that event's writes and sent
  * after it, by the agent's own task, retried with backoff until it succeeds or becomes a dead letter.
  *
- * @throws TypeError for a bad URL or body; RangeError past a size limit or MAX_PENDING_WEBHOOKS;
+ * @throws TypeError for a bad URL (or one holding credentials), body or header; RangeError past a size limit or MAX_PENDING_WEBHOOKS;
  *   OutboundAddressError for an address literal that is not allowed (a host name is checked when sent)
  * @example
  * sendWebhook(this, { style: "slack", url: this.env.SLACK_WEBHOOK_URL, body: { text: `CRITICAL: ${summary}` } });
@@ -122,8 +123,7 @@ export function sendWebhook(agent: object, message: WebhookMessage, options: Sen
   };
   checkDestinationSync(url, policy);
   const body = encodeBody(style, message.body);
-  const headers = { "content-type": body.contentType, ...lowerKeys(message.headers ?? {}) };
-  const headersJson = JSON.stringify(headers);
+  const headersJson = JSON.stringify(Object.fromEntries(checkHeaders(message.headers ?? {}, body.contentType)));
   if (Buffer.byteLength(headersJson) > MAX_OUTBOUND_HEADERS_BYTES) {
     throw new RangeError(`sendWebhook: the headers are ${Buffer.byteLength(headersJson)} bytes of JSON; the limit is ${MAX_OUTBOUND_HEADERS_BYTES}`);
   }
@@ -243,6 +243,10 @@ function parseUrl(text: unknown): URL {
     throw new TypeError("sendWebhook: `url` must be an absolute http(s) URL");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`sendWebhook: \`url\` must be http: or https:, got ${JSON.stringify(url.protocol)}`);
+  // fetch refuses such a URL on every attempt; the credentials belong in a header.
+  if (url.username !== "" || url.password !== "") {
+    throw new TypeError("sendWebhook: `url` must not hold credentials (user:password@); send them in a header, e.g. headers: { authorization: … }");
+  }
   return url;
 }
 
@@ -282,11 +286,11 @@ function encodeBody(style: "hearth" | "slack", body: unknown): { bytes: Uint8Arr
   return { bytes, contentType };
 }
 
-function lowerKeys(headers: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) {
-    if (typeof value !== "string") throw new TypeError(`sendWebhook: header ${JSON.stringify(key)} must be a string`);
-    out[key.toLowerCase()] = value;
+/** The headers as fetch will take them (names lower-cased), or a TypeError naming the bad one. */
+function checkHeaders(headers: Record<string, string>, contentType: string): Headers {
+  try {
+    return toHeaders(headers, { "content-type": contentType });
+  } catch (error) {
+    throw new TypeError(`sendWebhook: ${(error as Error).message}`, { cause: error });
   }
-  return out;
 }

@@ -39,6 +39,13 @@ class Notifier extends Agent {
   discard(id: string) {
     return discardDeadLetter(this, id);
   }
+  /** A webhook as an earlier version may have recorded it, with headers or a URL fetch refuses. */
+  sendAsRecordedBefore(message: WebhookMessage, options: SendWebhookOptions, stored: { headers?: string; url?: string }) {
+    const id = sendWebhook(this, message, options);
+    if (stored.headers !== undefined) this.sql`UPDATE _hearth_webhook_outbox SET headers = ${stored.headers} WHERE id = ${id}`;
+    if (stored.url !== undefined) this.sql`UPDATE _hearth_webhook_outbox SET url = ${stored.url} WHERE id = ${id}`;
+    return id;
+  }
   sendMany(url: string, count: number) {
     for (let i = 0; i < count; i++) sendWebhook(this, { url, body: { i } }, { allowPrivate: true });
   }
@@ -230,6 +237,50 @@ describe("sendWebhook", () => {
     await expect(n.send({ url, body: {} }, { retry: { maxAttempts: 0 } })).rejects.toThrow("retry.maxAttempts must be >= 1, got 0");
     await expect(n.send({ url, body: {} }, { circuitBreaker: { coolDownMs: -1 } })).rejects.toThrow("circuitBreaker.coolDownMs must be a finite number >= 0, got -1");
     await expect(n.send({ style: "teams" as "slack", url, body: "x" })).rejects.toThrow('sendWebhook: style must be "hearth" or "slack", got "teams"');
+  });
+
+  it("refuses headers fetch cannot send and a URL holding credentials, naming the header and never its value", async () => {
+    const n = await notifier();
+    const url = "https://hooks.example.com/x";
+    await expect(n.send({ url, body: {}, headers: { "x-token": "abc\nInjected: yes" } })).rejects.toThrow(
+      'sendWebhook: header "x-token" is not valid: its value holds a line break, a NUL or a character past U+00FF',
+    );
+    await expect(n.send({ url, body: {}, headers: { "x token": "abc" } })).rejects.toThrow(
+      "sendWebhook: header \"x token\" is not valid: a header name is letters, digits and !#$%&'*+-.^_`|~ only",
+    );
+    await expect(n.send({ url, body: {}, headers: { "Transfer-Encoding": "chunked" } })).rejects.toThrow(
+      'sendWebhook: header "Transfer-Encoding" is not valid: the HTTP client sets it itself',
+    );
+    await expect(n.send({ url, body: {}, headers: { "x-n": 5 as unknown as string } })).rejects.toThrow('sendWebhook: header "x-n" must be a string');
+    await expect(n.send({ url: "https://user:hunter2@hooks.example.com/x", body: {} })).rejects.toThrow(
+      "sendWebhook: `url` must not hold credentials (user:password@); send them in a header, e.g. headers: { authorization: … }",
+    );
+    const error = await n.send({ url, body: {}, headers: { authorization: "Bearer secret-token\r\nX-Injected: 1" } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe('sendWebhook: header "authorization" is not valid: its value holds a line break, a NUL or a character past U+00FF');
+  });
+
+  it("makes a dead letter of a recorded webhook fetch cannot send, rather than leaving it pending", async () => {
+    const hook = await receiver(200);
+    const n = await notifier();
+    const badHeader = await n.sendAsRecordedBefore({ url: hook.url, body: {} }, FAST, { headers: JSON.stringify({ "x-token": "a\nb" }) });
+    const badName = await n.sendAsRecordedBefore({ url: hook.url, body: {} }, FAST, { headers: JSON.stringify({ "x token": "a" }) });
+    const withCredentials = await n.sendAsRecordedBefore({ url: hook.url, body: {} }, FAST, { url: `http://user:pw@127.0.0.1:${hook.port}/x` });
+    await t!.clock.settle();
+    expect(await n.status(badHeader)).toMatchObject({
+      status: "dead",
+      attempts: 1,
+      lastError: 'The webhook cannot be sent: header "x-token" is not valid: its value holds a line break, a NUL or a character past U+00FF',
+    });
+    expect(await n.status(badName)).toMatchObject({ status: "dead", attempts: 1, lastError: expect.stringContaining('header "x token" is not valid') as unknown });
+    expect(await n.status(withCredentials)).toMatchObject({
+      status: "dead",
+      attempts: 1,
+      lastError: "The webhook cannot be sent: its URL holds credentials (user:password@), which fetch does not send",
+    });
+    expect(hook.received).toHaveLength(0);
+    // Nothing of it is pending any more: it no longer counts toward MAX_PENDING_WEBHOOKS.
+    expect((await n.dead()).map((letter) => letter.id).sort()).toEqual([badHeader, badName, withCredentials].sort());
   });
 
   it("refuses more than MAX_PENDING_WEBHOOKS pending deliveries", { timeout: 60_000 }, async () => {
