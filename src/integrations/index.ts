@@ -67,4 +67,4 @@ export {
   type WebhookMessage,
 } from "./outbound.ts";
 export { MAX_DEAD_LETTERS, MAX_DELIVERED_KEPT, MAX_PENDING_WEBHOOKS, type OutboxStatus } from "./outbox-store.ts";
-export { MAX_WEBHOOK_RETRY_AFTER_MS } from "./outbound-delivery.ts";
+export { MAX_WEBHOOK_ERROR_BODY_BYTES, MAX_WEBHOOK_RETRY_AFTER_MS } from "./outbound-delivery.ts";

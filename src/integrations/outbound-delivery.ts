@@ -33,6 +33,8 @@ const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 export const MAX_WEBHOOK_RETRY_AFTER_MS = 3_600_000;
 /** How much of a failed answer's body is kept as the error, in characters. */
 const ERROR_BODY_CHARS = 300;
+/** How much of a failed answer's body is read, in bytes; the rest is never downloaded (it may be huge). */
+export const MAX_WEBHOOK_ERROR_BODY_BYTES = 4096;
 const MAX_CACHED_FETCHES = 64;
 
 /** The refusals that need no DNS, made when the webhook is recorded. */
@@ -93,7 +95,7 @@ export async function deliverOnce(row: OutboxRow, policy: DeliveryPolicy, clock:
       await response.body?.cancel();
       return { kind: "delivered", status };
     }
-    const text = (await response.text().catch(() => "")).trim().slice(0, ERROR_BODY_CHARS);
+    const text = (await bodyStart(response)).trim().slice(0, ERROR_BODY_CHARS);
     const error = `HTTP ${status}${text ? `: ${text}` : ""}`;
     if (RETRY_STATUSES.has(status)) {
       const wait = retryAfterMs(response.headers.get("retry-after"), clock.now());
@@ -105,6 +107,27 @@ export async function deliverOnce(row: OutboxRow, policy: DeliveryPolicy, clock:
     if (error instanceof CircuitOpenError) return { kind: "retry", status: null, error: error.message, waitMs: Math.max(0, error.retryAt - clock.now()) };
     return { kind: "retry", status: null, error: describe(error) };
   }
+}
+
+/** The first MAX_WEBHOOK_ERROR_BODY_BYTES of a body as text; the rest of the stream is cancelled. */
+async function bodyStart(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_WEBHOOK_ERROR_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body cut short: what arrived is still worth showing.
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_WEBHOOK_ERROR_BODY_BYTES));
 }
 
 /** The request of one attempt, signed now. A row recorded by an earlier version may hold what fetch refuses. */

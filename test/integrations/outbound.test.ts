@@ -145,6 +145,31 @@ describe("sendWebhook", () => {
     expect((await n.dead()).map((d) => d.id)).toEqual([moved]);
   });
 
+  it("reads only the start of a failed answer's body and hangs up on the rest", async () => {
+    const full = 256 * 1024 * 1024;
+    const stream = { written: 0, closed: false, ended: false };
+    const server = await startServer(async (_req, res) => {
+      res.on("close", () => (stream.closed = true));
+      res.writeHead(500, { "content-type": "text/plain" });
+      const chunk = Buffer.alloc(64 * 1024, "x");
+      while (stream.written < full && !stream.closed) {
+        stream.written += chunk.length;
+        if (!res.write(chunk)) await new Promise((resolve) => (res.once("drain", resolve), res.once("close", resolve)));
+      }
+      if (!stream.closed) res.end(() => (stream.ended = true));
+    });
+    servers.push(server);
+    const n = await notifier();
+    const id = await n.send({ url: server.url, body: {} }, { ...FAST, retry: { maxAttempts: 1 } });
+    await t!.clock.settle();
+    expect(await n.status(id)).toMatchObject({ status: "dead", attempts: 1, lastStatus: 500, lastError: `HTTP 500: ${"x".repeat(300)} (attempt 1 of 1)` });
+    const deadline = Date.now() + 10_000;
+    while (!stream.closed && !stream.ended && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The connection was closed while the server was still writing: most of the body was never sent.
+    expect(stream).toMatchObject({ closed: true, ended: false });
+    expect(stream.written).toBeLessThan(full / 4);
+  });
+
   it("holds deliveries back while the receiver's circuit is open, unless the breaker is off", async () => {
     const hook = await receiver(500, 500, 200);
     const n = await notifier();
