@@ -8,7 +8,7 @@ import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.t
 import { systemClock, type Clock } from "../time/clock.ts";
 import { OutboundAddressError, type AddressGuardOptions } from "./address-guard.ts";
 import { CircuitBreakers, type CircuitBreakerOptions } from "./circuit-breaker.ts";
-import { createGuardedFetch } from "./guarded-fetch.ts";
+import { createGuardedFetch, OutboundRedirectError } from "./guarded-fetch.ts";
 
 /** Options of {@link createFetch}. */
 export interface FetchPolicyOptions extends AddressGuardOptions {
@@ -56,7 +56,8 @@ const BREAKER_STATUSES = new Set([500, 502, 503, 504]);
  * Makes a fetch with the policy. Only network errors, timeouts and the statuses 408, 425, 429, 500,
  * 502, 503 and 504 are retried, and only for GET, HEAD, OPTIONS, PUT, DELETE and TRACE or a request
  * with an `Idempotency-Key` header; after the last attempt the last response is returned (or the
- * last error thrown). The caller's abort signal ends everything at once.
+ * last error thrown). The caller's abort signal ends everything at once. A refused destination or
+ * redirect (OutboundAddressError, OutboundRedirectError) is thrown at once, not counted against the host.
  *
  * @example
  * const fetchPolicy = createFetch({ timeoutMs: 5_000, retry: { maxAttempts: 4 } });
@@ -111,8 +112,8 @@ export function createFetch(options: FetchPolicyOptions = {}): PolicyFetch {
           throw request.signal.reason;
         }
         const failure = timer.signal.aborted ? (timer.signal.reason as Error) : error;
-        // A refused destination is not the host's failure, nor worth another try.
-        if (failure instanceof OutboundAddressError) {
+        // A refused destination or redirect is not the host's failure, nor worth another try.
+        if (failure instanceof OutboundAddressError || failure instanceof OutboundRedirectError) {
           release?.(undefined);
           throw failure;
         }

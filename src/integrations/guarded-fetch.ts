@@ -38,6 +38,26 @@ export type GuardedFetch = typeof fetch & {
 /** Redirects followed by default. */
 export const DEFAULT_MAX_REDIRECTS = 20;
 
+/** Error codes of {@link OutboundRedirectError}. */
+export type OutboundRedirectErrorCode = "OUTBOUND_REDIRECT_REFUSED" | "OUTBOUND_TOO_MANY_REDIRECTS";
+
+/**
+ * A redirect the request's own settings refuse: one answered while `redirect` is "error", or one past
+ * `maxRedirects`. The host did answer, so this says nothing about its health and a retry gets the same
+ * answer. A TypeError, as fetch's own redirect errors are; the message names the origin only.
+ */
+export class OutboundRedirectError extends TypeError {
+  override readonly name = "OutboundRedirectError";
+  readonly code: OutboundRedirectErrorCode;
+  /** The origin of the requested URL (for "error": of the hop that answered the redirect). */
+  readonly origin: string;
+  constructor(message: string, details: { code: OutboundRedirectErrorCode; origin: string }) {
+    super(message);
+    this.code = details.code;
+    this.origin = details.origin;
+  }
+}
+
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 /** Headers dropped when a redirect leaves the origin (they are credentials for the first one). */
 const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
@@ -67,7 +87,8 @@ function loadUndiciAgent(): Promise<DispatcherClass | undefined> {
 /**
  * Makes a fetch that refuses destinations {@link assertPublicDestination} refuses, at every redirect
  * and (with undici installed) at connect time. Request bodies are buffered so that a 307/308
- * redirect can send them again. A refused destination rejects with {@link OutboundAddressError}.
+ * redirect can send them again. A refused destination rejects with {@link OutboundAddressError}; a
+ * redirect refused by `redirect: "error"` or past `maxRedirects`, with {@link OutboundRedirectError}.
  *
  * @example
  * const guarded = createGuardedFetch({ allowHosts: ["hooks.internal"] });
@@ -103,8 +124,14 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFe
       const location = response.headers.get("location");
       if (location === null) return response;
       await response.body?.cancel();
-      if (request.redirect === "error") throw new TypeError(`fetch failed: ${url.origin} answered a redirect and redirect is "error"`);
-      if (redirects >= maxRedirects) throw new TypeError(`fetch failed: more than ${maxRedirects} redirects (maxRedirects) from ${request.url.split("?")[0]}`);
+      if (request.redirect === "error") {
+        throw new OutboundRedirectError(`fetch failed: ${url.origin} answered a redirect and redirect is "error"`, { code: "OUTBOUND_REDIRECT_REFUSED", origin: url.origin });
+      }
+      if (redirects >= maxRedirects) {
+        // The origin only: a webhook URL's path is often its secret.
+        const origin = new URL(request.url).origin;
+        throw new OutboundRedirectError(`fetch failed: more than ${maxRedirects} redirects (maxRedirects) from ${origin}`, { code: "OUTBOUND_TOO_MANY_REDIRECTS", origin });
+      }
       const next = await checkDestination(new URL(location, url), allow, lookup);
       hop = redirected(hop, response.status, url, next);
       url = next;

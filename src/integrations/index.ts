@@ -16,7 +16,14 @@ export {
   type LookupAddress,
   type OutboundAddressErrorCode,
 } from "./address-guard.ts";
-export { createGuardedFetch, DEFAULT_MAX_REDIRECTS, type GuardedFetch, type GuardedFetchOptions } from "./guarded-fetch.ts";
+export {
+  createGuardedFetch,
+  DEFAULT_MAX_REDIRECTS,
+  OutboundRedirectError,
+  type GuardedFetch,
+  type GuardedFetchOptions,
+  type OutboundRedirectErrorCode,
+} from "./guarded-fetch.ts";
 export {
   CircuitBreakers,
   CircuitOpenError,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { assertPublicDestination, classifyAddress, OutboundAddressError, type HostLookup } from "../../src/integrations/address-guard.ts";
-import { createGuardedFetch, type GuardedFetch } from "../../src/integrations/guarded-fetch.ts";
+import { createGuardedFetch, OutboundRedirectError, type GuardedFetch } from "../../src/integrations/guarded-fetch.ts";
 import { inCidr } from "../../src/integrations/ip-ranges.ts";
 import { startServer, type TestServer } from "./http-server.ts";
 
@@ -179,7 +179,11 @@ describe("createGuardedFetch", () => {
     expect(await away.text()).toBe("PUT /there auth=- body=b");
     const manual = await guarded(`${origin.url}/away`, { redirect: "manual" });
     expect(manual.status).toBe(307);
-    await expect(guarded(`${origin.url}/away`, { redirect: "error" })).rejects.toThrow('answered a redirect and redirect is "error"');
+    await expect(guarded(`${origin.url}/away`, { redirect: "error" })).rejects.toMatchObject({
+      name: "OutboundRedirectError",
+      message: `fetch failed: ${origin.url} answered a redirect and redirect is "error"`,
+      code: "OUTBOUND_REDIRECT_REFUSED",
+    });
   });
 
   it("stops after maxRedirects", async () => {
@@ -191,7 +195,15 @@ describe("createGuardedFetch", () => {
     servers.push(loop);
     const guarded = createGuardedFetch({ allowPrivate: true, maxRedirects: 3 });
     fetches.push(guarded);
-    await expect(guarded(`${loop.url}/start?key=secret`)).rejects.toThrow(`fetch failed: more than 3 redirects (maxRedirects) from ${loop.url}/start`);
+    const error = await guarded(`${loop.url}/start/hook-secret?key=secret`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutboundRedirectError);
+    expect(error).toBeInstanceOf(TypeError);
+    // The origin only: the path and query (often a webhook URL's secret) stay out of the message.
+    expect(error).toMatchObject({
+      message: `fetch failed: more than 3 redirects (maxRedirects) from ${loop.url}`,
+      code: "OUTBOUND_TOO_MANY_REDIRECTS",
+      origin: loop.url,
+    });
     expect(loop.received).toHaveLength(4);
   });
 

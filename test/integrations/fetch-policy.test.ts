@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { OutboundAddressError } from "../../src/integrations/address-guard.ts";
 import { CircuitBreakers, CircuitOpenError } from "../../src/integrations/circuit-breaker.ts";
 import { createFetch, retryAfterMs, type FetchPolicyOptions, type PolicyFetch } from "../../src/integrations/fetch-policy.ts";
+import { OutboundRedirectError } from "../../src/integrations/guarded-fetch.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
 import { startServer, type TestServer } from "./http-server.ts";
 
@@ -224,6 +225,27 @@ describe("guard and options", () => {
     const allowed = createFetch({ allowHosts: ["127.0.0.1"] });
     fetches.push(allowed);
     expect((await allowed(`${server.url}/`)).status).toBe(200);
+  });
+
+  it("neither retries a refused redirect nor counts it against the host", async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(302, { location: "/again" });
+      res.end();
+    });
+    const f = policy({ retry: { maxAttempts: 3 }, circuitBreaker: { failureThreshold: 2 }, maxRedirects: 1 });
+    const host = `127.0.0.1:${server.port}`;
+    for (let call = 0; call < 2; call++) {
+      await expect(f(`${server.url}/hook/secret`, { redirect: "error" })).rejects.toMatchObject({ name: "OutboundRedirectError", code: "OUTBOUND_REDIRECT_REFUSED" });
+    }
+    expect(server.received).toHaveLength(2); // one request per call
+    for (let call = 0; call < 2; call++) {
+      const error = await f(`${server.url}/hook/secret?token=t`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OutboundRedirectError);
+      expect((error as Error).message).toBe(`fetch failed: more than 1 redirects (maxRedirects) from ${server.url}`);
+    }
+    expect(server.received).toHaveLength(6); // the request and its one redirect, per call
+    expect(slept).toEqual([]);
+    expect(f.breakers!.state(host)).toEqual({ state: "closed", failures: 0 });
   });
 
   it("validates its options where they are given", () => {
