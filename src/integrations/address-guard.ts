@@ -185,10 +185,7 @@ function parseUrl(url: string | URL): URL {
   try {
     parsed = url instanceof URL ? url : new URL(String(url));
   } catch {
-    // Only its start: a webhook URL's path often is its secret.
-    const text = String(url);
-    const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-    throw new OutboundAddressError(`Outbound request refused: ${JSON.stringify(shown)} is not a valid absolute URL`, {
+    throw new OutboundAddressError(`Outbound request refused: ${JSON.stringify(hostPartOf(String(url)))} is not a valid absolute URL`, {
       code: "OUTBOUND_BAD_URL",
     });
   }
@@ -199,6 +196,16 @@ function parseUrl(url: string | URL): URL {
     );
   }
   return parsed;
+}
+
+/**
+ * What would be the scheme and host of text that is not a URL, at most 40 characters, with "…" for
+ * what was left out: never its path or query, which a webhook URL's secret often is.
+ */
+function hostPartOf(text: string): string {
+  const start = /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*/i.exec(text)?.[0] ?? "";
+  const shown = start.slice(0, 40);
+  return shown.length < text.length ? `${shown}…` : shown;
 }
 
 /** The URL's host without IPv6 brackets and without a trailing dot, lower case. */

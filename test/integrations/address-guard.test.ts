@@ -96,6 +96,11 @@ describe("assertPublicDestination", () => {
     );
     await expect(assertPublicDestination("ftp://example.com/x")).rejects.toMatchObject({ code: "OUTBOUND_BAD_SCHEME" });
     await expect(assertPublicDestination("not a url")).rejects.toThrow('Outbound request refused: "not a url" is not a valid absolute URL');
+    // A URL missing its scheme: the host part is shown, never the path that is often the secret.
+    await expect(assertPublicDestination("hooks.slack.com/services/T0001/B0001/s3cr3t")).rejects.toThrow(
+      'Outbound request refused: "hooks.slack.com…" is not a valid absolute URL',
+    );
+    await expect(assertPublicDestination("http://[bad/path?token=s3cr3t")).rejects.toThrow('Outbound request refused: "http://[bad…" is not a valid absolute URL');
   });
 
   it("allows what allowPrivate or allowHosts allows, and nothing more", async () => {
