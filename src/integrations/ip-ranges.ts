@@ -1,7 +1,7 @@
 /**
  * Which IP addresses are not on the public internet: the ranges an outbound request from an agent is
- * refused unless allowed. IPv6 forms that carry an IPv4 address (mapped, compatible, NAT64, 6to4)
- * are judged by the IPv4 address inside them, so `::ffff:127.0.0.1` is loopback too.
+ * refused unless allowed. IPv6 forms that carry an IPv4 address (mapped, translated, compatible,
+ * NAT64, 6to4) are judged by the IPv4 address inside them, so `::ffff:127.0.0.1` is loopback too.
  */
 import { isIPv4, isIPv6 } from "node:net";
 
@@ -52,7 +52,12 @@ const V4: ReadonlyArray<[string, AddressKind]> = [
 const V6: ReadonlyArray<[string, AddressKind]> = [
   ["::/128", "unspecified"],
   ["::1/128", "loopback"],
+  // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the operator's prefix length
+  // (RFC 6052), so it cannot be read safely; the whole prefix is refused.
+  ["64:ff9b:1::/48", "reserved"],
   ["100::/64", "reserved"],
+  // Teredo: an IPv4 client (and server) behind a tunnel; obsolete, refused whole.
+  ["2001::/32", "reserved"],
   ["2001:db8::/32", "reserved"],
   ["fc00::/7", "private"],
   ["fec0::/10", "private"],
@@ -161,12 +166,14 @@ function prefixMatches(bytes: Uint8Array, network: Uint8Array, bits: number): bo
 }
 
 /**
- * The IPv4 address inside an IPv6 one that carries it: mapped (::ffff:a.b.c.d), compatible
- * (::a.b.c.d, deprecated), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
+ * The IPv4 address inside an IPv6 one that carries it: mapped (::ffff:a.b.c.d), translated (SIIT,
+ * ::ffff:0:a.b.c.d), compatible (::a.b.c.d, deprecated), NAT64 (64:ff9b::a.b.c.d) and 6to4
+ * (2002:aabb:ccdd::).
  */
 function embeddedIPv4(bytes: Uint8Array): Uint8Array | undefined {
   const zeros = (from: number, to: number) => bytes.slice(from, to).every((b) => b === 0);
   if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return bytes.slice(12);
+  if (zeros(0, 8) && bytes[8] === 0xff && bytes[9] === 0xff && zeros(10, 12)) return bytes.slice(12);
   // ::a.b.c.d, but not :: and ::1 themselves (judged as IPv6).
   if (zeros(0, 12) && !(zeros(12, 15) && bytes[15]! <= 1)) return bytes.slice(12);
   if (bytes[0] === 0x00 && bytes[1] === 0x64 && bytes[2] === 0xff && bytes[3] === 0x9b && zeros(4, 12)) return bytes.slice(12);

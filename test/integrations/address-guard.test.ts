@@ -42,11 +42,31 @@ describe("classifyAddress", () => {
     ["::ffff:a9fe:a9fe", "link-local"],
     ["64:ff9b::10.0.0.1", "private"],
     ["2002:0a00:0001::", "private"],
+    ["::ffff:0:7f00:1", "loopback"],
+    ["::ffff:0:10.0.0.1", "private"],
+    ["::ffff:0:a9fe:a9fe", "link-local"],
+    ["64:ff9b:1::7f00:1", "reserved"],
+    ["64:ff9b:1::8.8.8.8", "reserved"],
+    ["64:ff9b:1:7f00:0:100::", "reserved"],
+    ["2001:0:4136:e378:8000:63bf:3fff:fdd2", "reserved"],
+    ["2001:0:0:0:0:0:80ff:fffe", "reserved"],
   ])("%s is %s", (address, kind) => {
     expect(classifyAddress(address)?.kind).toBe(kind);
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"])("%s is public", (address) => {
+  it("names the range of the refused IPv6 forms", () => {
+    expect(classifyAddress("::ffff:0:7f00:1")).toEqual({ kind: "loopback", range: "127.0.0.0/8" });
+    expect(classifyAddress("64:ff9b:1::7f00:1")).toEqual({ kind: "reserved", range: "64:ff9b:1::/48" });
+    expect(classifyAddress("2001::1")).toEqual({ kind: "reserved", range: "2001::/32" });
+  });
+
+  it("refuses the translated, local-use NAT64 and Teredo forms of a URL's host", async () => {
+    for (const host of ["[::ffff:0:7f00:1]", "[64:ff9b:1::a00:1]", "[2001:0:4136:e378:8000:63bf:3fff:fdd2]"]) {
+      await expect(assertPublicDestination(`http://${host}/`)).rejects.toMatchObject({ code: "OUTBOUND_ADDRESS_REFUSED" });
+    }
+  });
+
+  it.each(["93.184.216.34", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "::ffff:0:8.8.8.8", "64:ff9b::8.8.8.8", "2001:4860:4860::8888"])("%s is public", (address) => {
     expect(classifyAddress(address)).toBeUndefined();
   });
 
