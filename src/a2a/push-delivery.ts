@@ -94,8 +94,10 @@ async function sendNotification(config: A2APushConfig, body: unknown, payload: P
     signal: AbortSignal.timeout(payload.timeoutMs),
   });
   await response.body?.cancel().catch(() => {});
+  // The origin only: a push URL's path often carries the receiver's secret, and this message is logged.
+  const origin = new URL(config.url).origin;
   if (response.status >= 300 && response.status < 400) {
-    throw new Error(`Push notification to ${config.url} was answered with a redirect (HTTP ${response.status}); redirects are not followed`);
+    throw new Error(`Push notification to ${origin} was answered with a redirect (HTTP ${response.status}); redirects are not followed`);
   }
-  if (!response.ok) throw new Error(`Push notification to ${config.url} failed: HTTP ${response.status}`);
+  if (!response.ok) throw new Error(`Push notification to ${origin} failed: HTTP ${response.status}`);
 }

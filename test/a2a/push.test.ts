@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { startHarness, type Harness } from "../support/harness.ts";
 import { Desk, gate, resetDesk, StrictDesk } from "./desk.ts";
 import { error, eventually, result, userMessage, userMessageV03, type Wire } from "./spec-client.ts";
@@ -97,12 +97,19 @@ describe("push notifications", () => {
   });
 
   it("never follows a redirect: the attempt fails and is retried at the same URL", async () => {
+    const logged = vi.spyOn(console, "error");
     receiver.status.set("/moved", 302);
     const { task } = await result(endpoint, "SendMessage", { message: userMessage("ask") });
     await result(endpoint, "CreateTaskPushNotificationConfig", { taskId: task.id, url: `${receiver.url}/moved` });
     await result(endpoint, "CancelTask", { id: task.id });
     await eventually(() => receiver.received.filter((r) => r.path === "/moved").length === 3, "three attempts (maxAttempts)");
     expect(receiver.received.map((r) => r.path)).toEqual(["/moved", "/moved", "/moved"]);
+    // The failure is logged with the receiver's origin, never its path (which often holds a secret).
+    const lines = logged.mock.calls.map((args) => args.map(String).join(" ")).filter((line) => line.includes("Push notification to"));
+    logged.mockRestore();
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join("\n")).toContain(`Push notification to ${receiver.url} was answered with a redirect (HTTP 302)`);
+    expect(lines.join("\n")).not.toContain("/moved");
   });
 
   it("refuses a private or loopback address by default, at registration", async () => {
