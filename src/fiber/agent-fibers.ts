@@ -1,22 +1,23 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
 import { messageOf } from "../agent/rpc.ts";
-import type { AgentDatabase } from "../storage/database.ts";
-import type { Clock } from "../time/clock.ts";
 import { FiberStore, type FiberRow } from "./fiber-store.ts";
+import { currentFiber } from "./current-fiber.ts";
+import type { FiberAgent, FiberHost, FiberOptions } from "./fiber-host.ts";
+import { FiberNotStartedError } from "./errors.ts";
 import { FIBER_LIMITS } from "./limits.ts";
 import { FiberRecovery } from "./recovery.ts";
 import type {
   DeleteFibersOptions,
   FiberContext,
   FiberInspection,
-  FiberRecoveryContext,
   FiberRecoveryResult,
   ListFibersOptions,
   StartFiberOptions,
   StartFiberResult,
 } from "./types.ts";
 import {
+  checkFunction,
   checkId,
   checkLimit,
   checkName,
@@ -29,37 +30,6 @@ import {
 } from "./validate.ts";
 import { emitAgentEvent } from "../events/index.ts";
 
-/** What an agent's fibers need from the runtime that hosts the agent. */
-export interface FiberHost {
-  readonly className: string;
-  readonly name: string;
-  readonly db: AgentDatabase;
-  readonly clock: Clock;
-  /** Holds the agent in memory until the returned function is called. */
-  keepAlive(): () => void;
-  /** The host must wake the agent by `at`, even after a crash (the host's due index). */
-  tasksChanged(at: number): void;
-  /** Runs `fn` as an event no other event interleaves with: a recovery pass of the live agent. */
-  blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>;
-}
-
-/** What the fibers need from the agent. */
-export interface FiberAgent {
-  /** Calls the agent's onFiberRecovered (overridable, so through the agent, in its scope). */
-  recovered(ctx: FiberRecoveryContext): Promise<void | FiberRecoveryResult> | void | FiberRecoveryResult;
-  /** Reports to the agent's onError. */
-  report(error: unknown): void;
-  /** The agent itself: its `agents:fiber` events carry its class and name. */
-  readonly agent?: object;
-}
-
-/** The class's fiber options, resolved from `static options`. */
-export interface FiberOptions {
-  readonly keepAliveIntervalMs: number;
-  readonly fiberRecoveryMaxAgeMs: number;
-  readonly fiberRecoveryScanDeadlineMs: number;
-}
-
 interface Running {
   readonly name: string;
   readonly controller: AbortController;
@@ -69,9 +39,6 @@ interface Running {
   /** Set until the fiber's record is committed and its function may start: fails the start. */
   refuse: ((error: Error) => void) | undefined;
 }
-
-/** The fiber whose function is running, followed across awaits: what `this.stash()` writes to. */
-const currentFiber = new AsyncLocalStorage<{ id: string; stash: (data: unknown) => void }>();
 
 /**
  * Runs code outside any event (the context at module load): a read made during a rollback or a
@@ -376,22 +343,35 @@ export class AgentFibers {
     const stash = (data: unknown) => this.#stash(id, data);
     const startedAt = Date.now();
     emitAgentEvent(this.#agent, "fiber:run:started", () => ({ fiberId: id, fiberName: running.name, managed: running.managed }));
+    let outcome: { value: T } | { error: unknown };
     try {
-      const result = await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null }));
-      this.#finish(id, running, null);
-      emitAgentEvent(this.#agent, "fiber:run:completed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, elapsedMs: Date.now() - startedAt }));
-      return result;
+      outcome = { value: await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null })) };
     } catch (error) {
-      this.#finish(id, running, { error });
-      emitAgentEvent(this.#agent, "fiber:run:failed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, error: messageOf(error), elapsedMs: Date.now() - startedAt }));
-      throw error;
+      outcome = { error };
+    }
+    try {
+      // Still running (not recovered by a pass meanwhile) until its end is recorded.
+      await this.#finish(id, running, "error" in outcome ? outcome : null);
     } finally {
       this.#running.delete(id);
       running.release();
     }
+    const elapsedMs = Date.now() - startedAt;
+    if ("error" in outcome) {
+      const error = messageOf(outcome.error);
+      emitAgentEvent(this.#agent, "fiber:run:failed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, error, elapsedMs }));
+      throw outcome.error;
+    }
+    emitAgentEvent(this.#agent, "fiber:run:completed", () => ({ fiberId: id, fiberName: running.name, managed: running.managed, elapsedMs }));
+    return outcome.value;
   }
 
-  /** Durable when it returns: the checkpoint commits at once (with what the transaction holds so far). */
+  /**
+   * Durable when it returns: the checkpoint commits at once (with what the transaction holds so far).
+   * While another event's `ctx.storage.transaction()` closure is open nothing of the agent commits
+   * (and this code's statements are refused): the checkpoint is then written and committed as soon
+   * as that closure ends, before anything else runs.
+   */
   #stash(id: string, data: unknown): void {
     if (!this.#running.has(id)) throw new Error(`stash(): fiber ${id} has ended; a checkpoint is written while its function runs`);
     if (this.#host.db.inTransactionSync) {
@@ -400,27 +380,33 @@ export class AgentFibers {
       );
     }
     const json = encodeJson("stash(): the checkpoint", data);
-    this.#store.setSnapshot(id, json);
-    this.#store.commit();
+    const later = this.#host.db.whenWritable(() => {
+      this.#store.setSnapshot(id, json);
+      this.#store.commit();
+    });
+    later?.catch((error: unknown) => this.#report(new Error(`Fiber ${id}: its checkpoint could not be written: ${messageOf(error)}`, { cause: error })));
   }
 
-  /** The function ended: a runFiber row goes, a startFiber row records how it ended. */
-  #finish(id: string, running: Running, failure: { error: unknown } | null): void {
+  /**
+   * The function ended: a runFiber row goes, a startFiber row records how it ended. Committed at
+   * once, or — while another event's `ctx.storage.transaction()` closure refuses this code's
+   * statements — as soon as that closure ends. Never rejects.
+   */
+  async #finish(id: string, running: Running, failure: { error: unknown } | null): Promise<void> {
     if (this.#left) return; // this instance's storage is closed; the row is recovered at the next start
-    try {
+    const record = () => {
       // Committed at once: a fiber that ended must not be recovered, whatever the event that started it does next.
-      if (!running.managed) {
-        this.#store.delete(id);
-        this.#store.commit();
-        return;
-      }
-      const now = this.#host.clock.now();
-      if (failure === null) this.#store.settleRunning(id, "completed", null, now);
-      else this.#store.settleRunning(id, running.controller.signal.aborted ? "aborted" : "error", messageOf(failure.error), now);
+      if (!running.managed) this.#store.delete(id);
+      else if (failure === null) this.#store.settleRunning(id, "completed", null, this.#host.clock.now());
+      else this.#store.settleRunning(id, running.controller.signal.aborted ? "aborted" : "error", messageOf(failure.error), this.#host.clock.now());
       this.#store.commit();
-      this.#notify(id);
+    };
+    try {
+      await this.#host.db.whenWritable(record);
     } catch (error) {
       this.#report(new Error(`Fiber ${id} ended but could not be recorded as ended; it will be recovered at the next start: ${messageOf(error)}`, { cause: error }));
+    } finally {
+      this.#notify(id);
     }
   }
 
@@ -481,16 +467,4 @@ export class AgentFibers {
     }
     if (at !== null) this.#host.tasksChanged(at);
   }
-}
-
-/** A fiber whose record was never committed: its function did not run. */
-class FiberNotStartedError extends Error {
-  constructor(name: string, why: string) {
-    super(`Fiber ${JSON.stringify(name)} did not start: ${why}`);
-    this.name = "FiberNotStartedError";
-  }
-}
-
-function checkFunction(api: string, fn: unknown): void {
-  if (typeof fn !== "function") throw new TypeError(`${api}(): the second argument must be a function (ctx) => Promise`);
 }

@@ -16,7 +16,10 @@ export interface FiberContext {
   id: string;
   /** Aborted when the fiber is cancelled (`cancelFiber`); check it before visible side effects. */
   signal: AbortSignal;
-  /** Replaces the checkpoint with `data` (JSON); durable when it returns. */
+  /**
+   * Replaces the checkpoint with `data` (JSON); durable when it returns, or, while another event's
+   * `ctx.storage.transaction()` closure is open, as soon as that closure ends.
+   */
   stash(data: unknown): void;
   /** Always null while running; the last checkpoint reaches `onFiberRecovered` instead. */
   snapshot: unknown | null;

@@ -13,6 +13,11 @@ export function checkName(api: string, name: unknown): asserts name is string {
   }
 }
 
+/** The function given to runFiber / startFiber. */
+export function checkFunction(api: string, fn: unknown): void {
+  if (typeof fn !== "function") throw new TypeError(`${api}(): the second argument must be a function (ctx) => Promise`);
+}
+
 /** A `fiberId` or `idempotencyKey`: 1-256 characters, not blank. */
 export function checkId(api: string, what: string, value: unknown): asserts value is string {
   if (typeof value !== "string" || value.trim().length === 0 || value.length > FIBER_LIMITS.maxFiberIdLength) {

@@ -267,6 +267,11 @@ export class AgentDatabase implements Parkable {
     if (this.#db !== undefined) this.#transaction.endExplicit(savepoint, keep);
   }
 
+  /** `write` now, or once another event's transaction() closure ends (ImplicitTransaction.whenWritable). */
+  whenWritable(write: () => void): Promise<void> | undefined {
+    return this.#transaction.whenWritable(write);
+  }
+
   /** True while a {@link transactionSync} block runs: a commit now would break it. */
   get inTransactionSync(): boolean {
     return this.#syncDepth > 0;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
@@ -115,6 +116,8 @@ export class ImplicitTransaction {
    */
   #explicit: ExplicitSavepoint[] = [];
   #explicitOwner: TransactionOwner;
+  /** Writes waiting for another event's transaction() closure to end ({@link whenWritable}), in their callers' contexts. */
+  #writesAfterExplicit: Array<() => void> = [];
   /** Events that finished while their transaction() closure was still open: they end when it does. */
   #endsAfterExplicit: Array<{ owner: TransactionOwner; failed: boolean; later: Deferred }> = [];
   #durable: Deferred | undefined;
@@ -247,6 +250,31 @@ export class ImplicitTransaction {
     }
   }
 
+  /**
+   * Runs `write` now (undefined), or — while another event's transaction() closure is open, which
+   * refuses the running code's statements — right after the last closure ends, before anything else
+   * runs and before the commit that follows, in the caller's context (the promise settles then).
+   * For the runtime's own bookkeeping that must not fail for that reason (a fiber's checkpoint, its end).
+   */
+  whenWritable(write: () => void): Promise<void> | undefined {
+    if (this.#explicit.length === 0 || this.#currentOwner() === this.#explicitOwner) {
+      write();
+      return undefined;
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#writesAfterExplicit.push(
+        AsyncLocalStorage.bind(() => {
+          try {
+            write();
+            resolve();
+          } catch (error) {
+            reject(error as Error);
+          }
+        }),
+      );
+    });
+  }
+
   /** Before the connection closes: a transaction() closure still open never finished, so it is undone; the rest commits. */
   commitBeforeClose(): void {
     if (this.#explicit.length > 0) this.endExplicit(this.#explicit[0]!, false);
@@ -267,6 +295,9 @@ export class ImplicitTransaction {
         later.reject(error);
       }
     }
+    const writes = this.#writesAfterExplicit;
+    this.#writesAfterExplicit = [];
+    for (const write of writes) write();
     if (this.#open && !this.#commitScheduled) {
       this.#commitScheduled = true;
       setImmediate(this.#endOfTurn);
