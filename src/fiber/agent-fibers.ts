@@ -249,7 +249,11 @@ export class AgentFibers {
     }
   }
 
-  /** The agent leaves memory (hibernation, shutdown): fibers still running here are recovered at its next start, at once. */
+  /**
+   * The agent leaves memory (hibernation, eviction, destroy, shutdown): fibers still running here are
+   * recovered at its next start, at once, so their functions are told to stop (`ctx.signal` aborts):
+   * one that went on would repeat what its recovery does.
+   */
   leave(): void {
     if (this.#left) return;
     try {
@@ -257,6 +261,11 @@ export class AgentFibers {
     } finally {
       this.#left = true;
       for (const id of [...this.#waiters.keys()]) this.#notify(id);
+      const reason = new DOMException(
+        `${this.#host.className}/${this.#host.name} left memory (shutdown, eviction or destroy); the fiber is recovered at the agent's next start`,
+        "AbortError",
+      );
+      for (const running of this.#running.values()) running.controller.abort(reason);
     }
   }
 

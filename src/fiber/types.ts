@@ -14,7 +14,10 @@
 export interface FiberContext {
   /** This execution's id (the row in the agent's database). */
   id: string;
-  /** Aborted when the fiber is cancelled (`cancelFiber`); check it before visible side effects. */
+  /**
+   * Aborted when the fiber is cancelled (`cancelFiber`) and when the agent leaves memory (its fiber is
+   * then recovered at the next start); check it before visible side effects.
+   */
   signal: AbortSignal;
   /**
    * Replaces the checkpoint with `data` (JSON); durable when it returns, or, while another event's
