@@ -147,7 +147,9 @@ export class AgentFibers {
   /** `this.stash(data)`: the checkpoint of the fiber whose function is running this code. */
   stash(data: unknown): void {
     const fiber = currentFiber.getStore();
-    if (!fiber) throw new Error("stash() was called outside a fiber: call it from inside the function given to runFiber or startFiber");
+    if (fiber?.owner !== this) {
+      throw new Error("stash() was called outside a fiber of this agent: call it from inside the function given to its runFiber or startFiber");
+    }
     fiber.stash(data);
   }
 
@@ -354,7 +356,7 @@ export class AgentFibers {
     emitAgentEvent(this.#agent, "fiber:run:started", () => ({ fiberId: id, fiberName: running.name, managed: running.managed }));
     let outcome: { value: T } | { error: unknown };
     try {
-      outcome = { value: await currentFiber.run({ id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null })) };
+      outcome = { value: await currentFiber.run({ owner: this, id, stash }, () => fn({ id, signal: running.controller.signal, stash, snapshot: null })) };
     } catch (error) {
       outcome = { error };
     }

@@ -112,7 +112,7 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
    * Replaces the checkpoint of the fiber running this code (like `ctx.stash`); durable when it
    * returns: it commits the open transaction, with whatever the running events wrote so far (while
    * another event's `ctx.storage.transaction()` closure is open, as soon as it ends). Throws outside
-   * a fiber, and inside `ctx.storage.transactionSync` (a commit would end the block).
+   * a fiber of this agent, and inside `ctx.storage.transactionSync` (a commit would end the block).
    * @example this.stash({ done: steps.slice(0, i) });
    */
   stash(data: unknown): void {
