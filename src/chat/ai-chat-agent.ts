@@ -10,6 +10,7 @@ import type { SocketRecord } from "../agent/connection.ts";
 import { currentScope, runInAgentScope } from "../agent/context.ts";
 import { traceInvokeAgent } from "../observability/traces/hooks.ts";
 import { instrumentActorEvent } from "../agent/instrumentation.ts";
+import { RUN_FEATURE_FIBER } from "../fiber/feature-recovery.ts";
 import { RECOVER_OWN_FIBER } from "../fiber/fiber-agent.ts";
 import type { FiberRecoveryContext } from "../fiber/types.ts";
 import { emitAgentEvent, emitChatFrame, emitChatResult } from "../events/index.ts";
@@ -286,7 +287,7 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
         keepLast: () => this.maxPersistedMessages,
         acceptSystem: () => this.acceptClientSystemMessages,
         recovery: () => this.#chatRecovery(),
-        runFiber: (name, fn) => this.runFiber(name, () => fn()),
+        runFiber: (name, fn) => this[RUN_FEATURE_FIBER](name, () => fn()),
         recovered: (ctx) => this.onChatRecovery(ctx),
         sanitize: (message) => this.sanitizeMessageForPersistence(message),
         scoped: (connectionId, fn) => {

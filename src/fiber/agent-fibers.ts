@@ -102,10 +102,11 @@ export class AgentFibers {
     });
   }
 
-  run<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
+  /** `runFiber`; `feature`: a built-in feature's fiber, whose name may use the reserved prefix. */
+  run<T>(name: string, fn: (ctx: FiberContext) => Promise<T>, feature = false): Promise<T> {
     let execution: Promise<T>;
     try {
-      checkName("runFiber", name);
+      checkName("runFiber", name, feature);
       checkFunction("runFiber", fn);
       const id = randomUUID();
       execution = this.#begin({ id, name, managed: false }).then(() => this.#execute(id, fn));

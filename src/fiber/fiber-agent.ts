@@ -2,7 +2,7 @@ import { AGENT_OPTIONS, AGENT_RUNTIME, HANDLE, REPORT_ERROR } from "../agent/age
 import { McpClientAgent } from "../mcp/client/mcp-client-agent.ts";
 import type { AgentTasks } from "../schedule/agent-tasks.ts";
 import { AgentFibers } from "./agent-fibers.ts";
-import { recoverFeatureFiber } from "./feature-recovery.ts";
+import { recoverFeatureFiber, RUN_FEATURE_FIBER } from "./feature-recovery.ts";
 import { FIBERS_TABLE } from "./fiber-store.ts";
 import type {
   DeleteFibersOptions,
@@ -46,6 +46,11 @@ export class FiberAgent<Env = unknown, State = unknown> extends McpClientAgent<E
    */
   runFiber<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
     return this.#fiberApi.run(name, fn);
+  }
+
+  /** @internal A built-in feature's fiber (see {@link RUN_FEATURE_FIBER}). */
+  [RUN_FEATURE_FIBER]<T>(name: string, fn: (ctx: FiberContext) => Promise<T>): Promise<T> {
+    return this.#fiberApi.run(name, fn, true);
   }
 
   /**

@@ -6,10 +6,21 @@ import type { FiberInspection, FiberRecoveryResult, FiberStatus } from "./types.
 const STATUSES: readonly FiberStatus[] = ["pending", "running", "completed", "aborted", "interrupted", "error"];
 const RESULT_STATUSES = ["completed", "error", "aborted", "interrupted"] as const;
 
-/** A fiber name: a non-empty string of at most maxFiberNameLength characters. */
-export function checkName(api: string, name: unknown): asserts name is string {
+/** Names of the fibers built-in features run (a team run, a chat turn): their recovery is the feature's, not onFiberRecovered's. */
+export const RESERVED_FIBER_PREFIX = "hearth:";
+
+/**
+ * A fiber name: a non-empty string of at most maxFiberNameLength characters, not starting with the
+ * reserved prefix unless a built-in feature starts it (`feature`).
+ */
+export function checkName(api: string, name: unknown, feature = false): asserts name is string {
   if (typeof name !== "string" || name.length === 0 || name.length > FIBER_LIMITS.maxFiberNameLength) {
     throw new TypeError(`${api}(): the name must be a string of 1-${FIBER_LIMITS.maxFiberNameLength} characters (maxFiberNameLength)`);
+  }
+  if (!feature && name.startsWith(RESERVED_FIBER_PREFIX)) {
+    throw new TypeError(
+      `${api}(): fiber names starting with "${RESERVED_FIBER_PREFIX}" are reserved for Hearth's built-in features (their recovery never reaches onFiberRecovered); got ${JSON.stringify(name)}`,
+    );
   }
 }
 

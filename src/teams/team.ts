@@ -4,7 +4,7 @@
  * goes on from its journal. `waiting` (for approvals) and `paused` runs hold no memory.
  */
 import { randomUUID } from "node:crypto";
-import { registerFiberRecoverer } from "../fiber/feature-recovery.ts";
+import { registerFiberRecoverer, RUN_FEATURE_FIBER, type FeatureFiberRunner } from "../fiber/feature-recovery.ts";
 import { registerTaskHandler } from "../schedule/task-handlers.ts";
 import type { FlowControl } from "../flow-control/index.ts";
 import { saveEarlierGrants } from "./approvals.ts";
@@ -165,9 +165,9 @@ export class Team<I = unknown, O = unknown> {
     const controller = new AbortController();
     const live: LiveRun = { controller, done: Promise.resolve(), again: false };
     state.live.set(id, live);
-    const fibers = agent as { runFiber?: (name: string, fn: () => Promise<void>) => Promise<void> };
+    const fibers = agent as Partial<FeatureFiberRunner>;
     const execution = () => this.#execute(agent, id, controller);
-    live.done = (typeof fibers.runFiber === "function" ? fibers.runFiber.call(agent, FIBER_PREFIX + id, execution) : execution())
+    live.done = (typeof fibers[RUN_FEATURE_FIBER] === "function" ? fibers[RUN_FEATURE_FIBER](FIBER_PREFIX + id, execution) : execution())
       .catch((error: unknown) => {
         // Storage closed under it (shutdown, eviction): the fiber is recovered at the next start.
         if (runtimeOf(agent).db.isOpen) console.error(`[hearth] team run ${this.name}/${id}:`, error);
