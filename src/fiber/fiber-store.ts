@@ -114,10 +114,14 @@ export class FiberStore {
     );
   }
 
-  /** Fibers recorded as pending or running (at start-up: those whose process ended while they ran). */
+  /**
+   * Fibers recorded as pending or running (at start-up: those whose process ended while they ran),
+   * oldest first. Fibers started in the same millisecond go in the order they were recorded: the
+   * table's rowid (every table of it has one, so no migration), not their random ids.
+   */
   unfinished(): FiberRow[] {
     if (!this.exists) return [];
-    return this.#db.statement("SELECT * FROM _hearth_fibers WHERE status IN ('pending', 'running') ORDER BY created_at, id").all() as unknown as FiberRow[];
+    return this.#db.statement("SELECT * FROM _hearth_fibers WHERE status IN ('pending', 'running') ORDER BY created_at, rowid").all() as unknown as FiberRow[];
   }
 
   /** The fiber's process ended while it ran: it is interrupted and awaits its recovery from `at`. */
@@ -134,7 +138,7 @@ export class FiberStore {
   dueForRecovery(now: number): FiberRow[] {
     if (!this.exists) return [];
     return this.#db
-      .statement("SELECT * FROM _hearth_fibers WHERE recover_at IS NOT NULL AND recover_at <= ? ORDER BY created_at, id")
+      .statement("SELECT * FROM _hearth_fibers WHERE recover_at IS NOT NULL AND recover_at <= ? ORDER BY created_at, rowid")
       .all(now) as unknown as FiberRow[];
   }
 
@@ -194,7 +198,7 @@ export class FiberStore {
     return this.#db
       .statement(
         `SELECT * FROM _hearth_fibers WHERE managed = 1 AND (?1 IS NULL OR name = ?1)
-         AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2))) ORDER BY created_at DESC, id DESC LIMIT ?3`,
+         AND (?2 IS NULL OR status IN (SELECT value FROM json_each(?2))) ORDER BY created_at DESC, rowid DESC LIMIT ?3`,
       )
       .all(name ?? null, statuses ? JSON.stringify(statuses) : null, limit) as unknown as FiberRow[];
   }
@@ -206,7 +210,7 @@ export class FiberStore {
     return this.#write(
       `DELETE FROM _hearth_fibers WHERE id IN (SELECT id FROM _hearth_fibers WHERE managed = 1
        AND status IN (SELECT value FROM json_each(?1)) AND (?2 IS NULL OR settled_at < ?2)
-       ORDER BY settled_at, created_at LIMIT ?3)`,
+       ORDER BY settled_at, created_at, rowid LIMIT ?3)`,
       JSON.stringify(settled),
       settledBefore ?? null,
       limit,
