@@ -469,7 +469,7 @@ export class AgentFibers {
   #announce(leaving: boolean): void {
     if (this.#destroyed) return;
     const now = this.#host.clock.now();
-    let at: number | null = this.#running.size > 0 ? (leaving ? now : now + this.#intervalMs) : null;
+    let at: number | null = this.#running.size > 0 ? (leaving ? now : this.#nextHeartbeat(now)) : null;
     // Leaving, every recovery counts (a hook still running here is cut short); in memory, those
     // whose hook runs need no wake, and one already due is looked at again an interval later.
     const recovery = this.#store.nextRecovery(leaving ? undefined : this.#recovery.inFlight);
@@ -478,5 +478,13 @@ export class AgentFibers {
       at = at === null ? wake : Math.min(at, wake);
     }
     if (at !== null) this.#host.tasksChanged(at);
+  }
+
+  /**
+   * One interval on; during a virtual clock's advance, not before its end (Clock.advancingTo): the
+   * heartbeat only notices a crash, and a test advancing days would otherwise wake every interval.
+   */
+  #nextHeartbeat(now: number): number {
+    return Math.max(now + this.#intervalMs, this.#host.clock.advancingTo ?? now);
   }
 }

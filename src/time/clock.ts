@@ -7,6 +7,12 @@ export interface Clock {
   now(): number;
   /** Calls `fn` at or after time `at` (epoch ms). Returns a function that cancels it. A promise returned by `fn` is awaited by virtual clocks (to know when fired work is finished). */
   setTimer(at: number, fn: () => void | Promise<void>): () => void;
+  /**
+   * Virtual clocks only: while an advance runs, the time it moves to. A periodic wake that only
+   * exists to notice a crash (a fiber's heartbeat) may wait until then: time jumps, no process
+   * crashes in between, and a wake every few virtual seconds of a days-long advance is all cost.
+   */
+  readonly advancingTo?: number | undefined;
 }
 
 // Taken at load, so the system clock stays real while a VirtualClock (or a test) fakes the globals.
@@ -99,6 +105,7 @@ export class VirtualClock implements Clock {
   #advancing: Promise<void> = Promise.resolve();
   #immediate: ReturnType<typeof setImmediate> | undefined;
   #fake: FakeDate | undefined;
+  #advancingTo: number | undefined;
   /**
    * Awaited after fired timers, before time moves on: the owner of the clock (a test environment)
    * says when the work they started has settled.
@@ -119,6 +126,11 @@ export class VirtualClock implements Clock {
   /** Current virtual time, epoch milliseconds. */
   now(): number {
     return this.#now;
+  }
+
+  /** While an advance runs, the time it moves to (see Clock.advancingTo). */
+  get advancingTo(): number | undefined {
+    return this.#advancingTo;
   }
 
   /** Timers armed and not yet fired or cancelled. */
@@ -199,12 +211,17 @@ export class VirtualClock implements Clock {
   }
 
   async #advanceTo(target: number): Promise<void> {
-    await this.settle();
-    for (let next = this.#earliest(target); next !== undefined; next = this.#earliest(target)) {
-      this.#setNow(Math.max(this.#now, next.at));
+    this.#advancingTo = Math.max(this.#now, target);
+    try {
       await this.settle();
+      for (let next = this.#earliest(target); next !== undefined; next = this.#earliest(target)) {
+        this.#setNow(Math.max(this.#now, next.at));
+        await this.settle();
+      }
+      this.#setNow(Math.max(this.#now, target));
+    } finally {
+      this.#advancingTo = undefined;
     }
-    this.#setNow(Math.max(this.#now, target));
   }
 
   #setNow(ms: number): void {
