@@ -55,7 +55,8 @@ export interface TestClock {
   now(): Date;
   /**
    * Moves time forward, firing every schedule, cron run, queue item and retry that falls due, in
-   * time order, and waits until their callbacks finished.
+   * time order, and waits until their callbacks finished. A callback that throws does not reject it:
+   * the error goes to the agent's `onError`, the failure to `getTaskFailures()` after its last attempt.
    * @example await t.clock.advance("1 day"); await t.clock.advance(30_000);
    */
   advance(by: Duration): Promise<void>;
@@ -76,7 +77,10 @@ export interface TestEnv {
   get<T extends Agent = Agent>(binding: string, name: string): AgentStub<T>;
   /** An HTTP request through the real server on loopback; `path` like "/agents/counter/a". */
   fetch(path: string, init?: RequestInit): Promise<Response>;
-  /** A `hearth/client` AgentClient over a real WebSocket, resolved once the agent identified itself. */
+  /**
+   * A `hearth/client` AgentClient over a real WebSocket, resolved once the agent identified itself;
+   * rejected with the close code and reason if the connection closes first (`onConnect` threw).
+   */
   connect<State = unknown, Methods extends object = UntypedMethods>(
     binding: string,
     name: string,
@@ -88,12 +92,13 @@ export interface TestEnv {
   hibernate(): number;
   /**
    * Closes the host as a shutdown would and starts a new one on the same data and clock; with
-   * `downFor`, virtual time moves on while it is down (what was due meanwhile runs at the restart).
+   * `downFor`, virtual time moves on while it is down, and what was due meanwhile runs at the
+   * restart, which returns once it has (as `advance` does).
    */
   restart(options?: { downFor?: Duration }): Promise<void>;
   /**
    * Closes clients, server and host (waiting up to `drainMs`, default 1 s, for running events);
-   * removes the temporary data directory; restores `Date`.
+   * restores `Date`; removes the temporary data directory. Every step runs even if one fails.
    */
   close(options?: { drainMs?: number }): Promise<void>;
 }
@@ -192,26 +197,68 @@ export async function createTestEnv(options: TestEnvOptions): Promise<TestEnv> {
       socketOptions: Omit<AgentSocketOptions<State>, "agent" | "name"> = {},
     ) {
       const client = new AgentClient<State, Methods>({ ...socketOptions, host: await url(), agent: binding, name });
-      clients.add(client as unknown as AgentClient<never, object>);
-      await client.ready;
+      const held = client as unknown as AgentClient<never, object>;
+      clients.add(held);
+      try {
+        await identified(held, `connect(${JSON.stringify(binding)}, ${JSON.stringify(name)})`);
+      } catch (error) {
+        clients.delete(held);
+        client.close();
+        throw error;
+      }
       return client;
     },
     url,
     hibernate: () => host.hibernateIdleAgents(),
     async restart({ downFor } = {}) {
+      if (downFor !== undefined && !virtualClock) throw new Error("restart({ downFor }) needs virtual time");
       await closeNetwork();
       await host.close();
-      if (downFor !== undefined) {
-        if (!virtualClock) throw new Error("restart({ downFor }) needs virtual time");
-        await virtualClock.advance(downFor);
-      }
+      if (downFor !== undefined) await virtualClock!.advance(downFor);
       host = makeHost();
+      // What fell due while it was down runs now, and the restart waits for it (as advance does).
+      if (downFor !== undefined) await clock.settle();
     },
     async close({ drainMs = 1000 } = {}) {
-      await closeNetwork();
-      await host.close({ drainMs });
-      virtualClock?.dispose();
-      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+      // Every step runs even if one before it fails: Date restored, the directory removed.
+      await runAll([
+        closeNetwork,
+        () => host.close({ drainMs }),
+        () => virtualClock?.dispose(),
+        () => {
+          if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+        },
+      ]);
     },
   };
+}
+
+/**
+ * Resolves once the agent identified itself on `client`; rejects with the close code and reason if
+ * the connection closes first (the agent refused it: `onConnect` threw, …), instead of waiting
+ * through the client's reconnects.
+ */
+function identified(client: AgentClient<never, object>, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onClose = (event: CloseEvent) => {
+      const reason = event.reason ? `: ${event.reason}` : "";
+      reject(new Error(`${what}: the connection closed before the agent identified itself (code ${event.code}${reason})`));
+    };
+    client.addEventListener("close", onClose);
+    client.ready.then(resolve, reject).finally(() => client.removeEventListener("close", onClose));
+  });
+}
+
+/** Runs every step, in order, whatever the ones before did; then throws the first failure (all of them if several). */
+async function runAll(steps: ReadonlyArray<() => unknown>): Promise<void> {
+  const errors: unknown[] = [];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length > 1) throw new AggregateError(errors, `close(): ${errors.length} steps failed`);
 }
