@@ -28,7 +28,12 @@ const ACK: MessageFate = { kind: "ack" };
  */
 export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
   readonly queue: string;
-  readonly messages: readonly Message<Body>[];
+  /**
+   * A new ordinary array of the batch's messages at every read, as in workerd: a handler may sort,
+   * reverse or splice it without touching the batch. An own getter without a setter (read-only, and
+   * listed by `console.log` and `JSON.stringify` like the other fields).
+   */
+  declare readonly messages: Message<Body>[];
   readonly metadata: { metrics: QueueMetrics };
   readonly #fates: (MessageFate | undefined)[];
   #batchFate: MessageFate | undefined;
@@ -38,7 +43,8 @@ export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
     this.queue = queue;
     this.metadata = { metrics };
     this.#fates = delivered.map(() => undefined);
-    this.messages = Object.freeze(delivered.map((message, index) => this.#message(message, index)));
+    const messages = delivered.map((message, index) => this.#message(message, index));
+    Object.defineProperty(this, "messages", { get: () => [...messages], enumerable: true });
   }
 
   ackAll(): void {

@@ -126,4 +126,27 @@ describe("ConsumerBatch", () => {
     ]);
     expect(Object.isFrozen(batch.messages[0])).toBe(true);
   });
+
+  it("gives an ordinary array of the messages at every read, which the handler may sort, reverse or splice", () => {
+    const batch = make();
+    const sorted = batch.messages.sort((a, b) => String(b.body).localeCompare(String(a.body)));
+    expect(sorted.map((m) => m.body)).toEqual(["c", "b", "a"]);
+    expect(batch.messages.reverse().map((m) => m.body)).toEqual(["c", "b", "a"]);
+    expect(batch.messages.splice(0, 2).map((m) => m.body)).toEqual(["a", "b"]);
+    // The batch is untouched, and the messages are the same objects, still deciding their own fate.
+    expect(batch.messages.map((m) => m.body)).toEqual(["a", "b", "c"]);
+    expect(batch.messages).not.toBe(batch.messages);
+    expect(sorted[0]).toBe(batch.messages[2]);
+    sorted[0]!.retry({ delaySeconds: 4 });
+    expect(batch.finish(true)).toEqual([ACK, ACK, retry(4)]);
+  });
+
+  it("does not let the messages property be replaced", () => {
+    const batch = make();
+    expect(() => {
+      (batch as { messages: unknown }).messages = [];
+    }).toThrow(TypeError);
+    expect(batch.messages).toHaveLength(3);
+    expect(JSON.parse(JSON.stringify(batch)).messages.map((m: { body: string }) => m.body)).toEqual(["a", "b", "c"]);
+  });
 });

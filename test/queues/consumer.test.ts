@@ -35,6 +35,30 @@ describe("backlogs", () => {
   });
 });
 
+describe("batch.messages in the handler", () => {
+  it("can be sorted, reversed and spliced without failing the batch", async () => {
+    const seen: unknown[][] = [];
+    fx.handle = (batch) => {
+      const byBody = batch.messages.sort((a, b) => String(b.body).localeCompare(String(a.body)));
+      seen.push(byBody.map((m) => m.body));
+      seen.push(batch.messages.reverse().map((m) => m.body));
+      batch.messages.splice(0, 1);
+      if (byBody[0]!.attempts === 1) byBody[0]!.retry(); // "c": delivered once more
+    };
+    fx.consumers([consumer("jobs", { maxBatchSize: 3, maxBatchTimeout: 0 })]);
+    await Promise.all(["a", "b", "c"].map((body) => fx.producer().send(body)));
+    await fx.settle();
+    expect(seen.slice(0, 2)).toEqual([
+      ["c", "b", "a"],
+      ["c", "b", "a"],
+    ]);
+    expect(fx.deliveries.map((d) => d.messages.map((m) => [m.body, m.attempts]))).toEqual([
+      [["a", 1], ["b", 1], ["c", 1]],
+      [["c", 2]],
+    ]);
+  });
+});
+
 describe("stop and restart", () => {
   it("stops delivering on stop() and goes on from the store after a restart", async () => {
     const consumers = fx.consumers([consumer("jobs", { maxBatchSize: 2, maxBatchTimeout: 5 })]);
