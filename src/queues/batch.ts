@@ -61,6 +61,8 @@ export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
     if (this.#batchFate?.kind === "ack") {
       return warn(this.queue, "Received a call to retryAll() after ackAll() was already called. Calling retryAll() after calling ackAll() has no effect.");
     }
+    // As for retry(): a later retryAll() only changes the delay; without one the earlier delay stays.
+    if (this.#batchFate?.kind === "retry" && delaySeconds === undefined) return;
     this.#batchFate = { kind: "retry", delaySeconds };
   }
 

@@ -104,6 +104,18 @@ describe("ConsumerBatch", () => {
     expect(warnings()).toEqual([]);
   });
 
+  it("lets a later retryAll() change only the delay", () => {
+    const kept = make();
+    kept.retryAll({ delaySeconds: 600 });
+    kept.retryAll();
+    expect(kept.finish(true)).toEqual([retry(600), retry(600), retry(600)]);
+    const changed = make();
+    changed.retryAll({ delaySeconds: 600 });
+    changed.retryAll({ delaySeconds: 0 });
+    expect(changed.finish(true)).toEqual([retry(0), retry(0), retry(0)]);
+    expect(warnings()).toEqual([]);
+  });
+
   it("ignores calls once the delivery ended", () => {
     const batch = make();
     expect(batch.finish(true)).toEqual([ACK, ACK, ACK]);
