@@ -54,11 +54,13 @@ export class QueueProducer<Body = unknown> {
    * Sends one message. The body must fit its content type (default "json") and be at most 128,000
    * bytes once serialised; `delaySeconds` (0 to 43200) holds it back.
    *
-   * @throws TypeError for an undefined body, an unknown content type or a body of the wrong type
+   * @throws TypeError for an undefined body, an unknown content type, a body of the wrong type or
+   *   options that are not an object (null means none, as in workerd)
    * @throws Error "Queue send failed: …" for a body over the size limit or a bad delay
    */
-  async send(body: Body, options: QueueSendOptions = {}): Promise<QueueSendResponse> {
-    const message = this.#message(body, options.contentType, options.delaySeconds, this.#deliveryDelay, "Queue send failed:");
+  async send(body: Body, options?: QueueSendOptions | null): Promise<QueueSendResponse> {
+    const { contentType, delaySeconds } = optionsOf(options, "send()", "{ contentType?, delaySeconds? }");
+    const message = this.#message(body, contentType, delaySeconds, this.#deliveryDelay, "Queue send failed:");
     if (message.body.byteLength > QUEUE_LIMITS.maxMessageBytes) {
       throw new Error(`Queue send failed: message length of ${message.body.byteLength} bytes exceeds limit of ${QUEUE_LIMITS.maxMessageBytes}`);
     }
@@ -70,15 +72,16 @@ export class QueueProducer<Body = unknown> {
    * none. Each message's own `delaySeconds` beats the batch's, which beats `delivery_delay`. The
    * iterable is read only up to the first message over a limit.
    *
-   * @throws TypeError for an empty batch or a message the content type refuses
+   * @throws TypeError for an empty batch, a message the content type refuses or options that are not
+   *   an object (null means none)
    * @throws Error "Queue sendBatch failed: …" for a batch over a limit or a bad delay
    */
-  async sendBatch(messages: Iterable<MessageSendRequest<Body>>, options: QueueSendBatchOptions = {}): Promise<QueueSendBatchResponse> {
+  async sendBatch(messages: Iterable<MessageSendRequest<Body>>, options?: QueueSendBatchOptions | null): Promise<QueueSendBatchResponse> {
     if (messages === null || typeof (messages as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== "function") {
       throw new TypeError("sendBatch() requires an iterable of messages");
     }
-    const batchDelay =
-      options.delaySeconds === undefined ? this.#deliveryDelay : checkDelaySeconds(options.delaySeconds, "Queue sendBatch failed: message delay");
+    const { delaySeconds } = optionsOf(options, "sendBatch()", "{ delaySeconds? }");
+    const batchDelay = delaySeconds === undefined ? this.#deliveryDelay : checkDelaySeconds(delaySeconds, "Queue sendBatch failed: message delay");
     // An array's length is known without reading it; any other iterable is counted as it is read.
     if (Array.isArray(messages) && messages.length > QUEUE_LIMITS.maxBatchMessages) throw batchCountError(messages.length);
     // The limits are checked message by message, so a huge or endless iterable is read only up to
@@ -116,6 +119,21 @@ export class QueueProducer<Body = unknown> {
     const now = this.#store.clock.now();
     return { queue: this.#queue, id: randomUUID().replaceAll("-", ""), contentType: type, body: bytes, sentAt: now, visibleAt: now + delay * 1000, traceparent: currentTraceparent() ?? null };
   }
+}
+
+/**
+ * The options argument of send / sendBatch: undefined or null mean none (workerd reads null as an empty
+ * options object); anything else that is not an object is refused.
+ *
+ * @throws TypeError naming the call and the argument
+ */
+function optionsOf<Options extends object>(options: Options | null | undefined, call: string, shape: string): Partial<Options> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object" && typeof options !== "function") {
+    const got = typeof options === "string" ? JSON.stringify(options) : String(options);
+    throw new TypeError(`${call}: the options argument must be an object ${shape}, undefined or null (got ${typeof options} ${got})`);
+  }
+  return options;
 }
 
 function batchCountError(count: number): Error {

@@ -19,6 +19,30 @@ afterEach(async () => {
   await fx.dispose();
 });
 
+describe("the options argument", () => {
+  it("takes null as no options, as workerd does", async () => {
+    const jobs = fx.producer("jobs", 30);
+    await jobs.send("one", null);
+    await jobs.sendBatch([{ body: "two" }], null);
+    expect((await jobs.metrics()).backlogCount).toBe(2);
+    fx.consumers([{ queue: "jobs", maxBatchSize: 2, maxBatchTimeout: 0 }]);
+    await fx.clock.advance("30 seconds"); // delivery_delay still applies
+    await fx.settle();
+    expect(fx.deliveries.map((d) => d.messages.map((m) => m.body))).toEqual([["one", "two"]]);
+  });
+
+  it("refuses options that are not an object, naming the argument", async () => {
+    const jobs = fx.producer();
+    await expect(jobs.send("x", 5 as never)).rejects.toThrow(
+      new TypeError("send(): the options argument must be an object { contentType?, delaySeconds? }, undefined or null (got number 5)"),
+    );
+    await expect(jobs.sendBatch([{ body: "x" }], "fast" as never)).rejects.toThrow(
+      new TypeError('sendBatch(): the options argument must be an object { delaySeconds? }, undefined or null (got string "fast")'),
+    );
+    expect((await jobs.metrics()).backlogCount).toBe(0);
+  });
+});
+
 describe("the store", () => {
   it("has committed a send once it resolved: a second opening of the file sees it", async () => {
     await fx.producer().send({ task: "resize" });
