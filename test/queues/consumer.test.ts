@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { QueueConsumers } from "../../src/queues/consumers.ts";
+import type { Message } from "../../src/queues/types.ts";
 import { consumerContract } from "./consumer-contract.ts";
 import { QueueFixture, consumer } from "./helpers.ts";
 
@@ -39,10 +40,12 @@ describe("batch.messages in the handler", () => {
   it("can be sorted, reversed and spliced without failing the batch", async () => {
     const seen: unknown[][] = [];
     fx.handle = (batch) => {
-      const byBody = batch.messages.sort((a, b) => String(b.body).localeCompare(String(a.body)));
+      // workers-types declares a readonly array; at run time it is an ordinary one, as in workerd.
+      const messages = () => batch.messages as Message[];
+      const byBody = messages().sort((a, b) => String(b.body).localeCompare(String(a.body)));
       seen.push(byBody.map((m) => m.body));
-      seen.push(batch.messages.reverse().map((m) => m.body));
-      batch.messages.splice(0, 1);
+      seen.push(messages().reverse().map((m) => m.body));
+      messages().splice(0, 1);
       if (byBody[0]!.attempts === 1) byBody[0]!.retry(); // "c": delivered once more
     };
     fx.consumers([consumer("jobs", { maxBatchSize: 3, maxBatchTimeout: 0 })]);

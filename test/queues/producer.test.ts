@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openQueueStore } from "../../src/queues/store.ts";
 import { producerContract } from "./producer-contract.ts";
-import { QueueFixture } from "./helpers.ts";
+import { QueueFixture, consumer } from "./helpers.ts";
 
 describe("producers on the SQLite store", () => {
   producerContract(() => new QueueFixture());
@@ -25,7 +25,7 @@ describe("the options argument", () => {
     await jobs.send("one", null);
     await jobs.sendBatch([{ body: "two" }], null);
     expect((await jobs.metrics()).backlogCount).toBe(2);
-    fx.consumers([{ queue: "jobs", maxBatchSize: 2, maxBatchTimeout: 0 }]);
+    fx.consumers([consumer("jobs", { maxBatchSize: 2, maxBatchTimeout: 0 })]);
     await fx.clock.advance("30 seconds"); // delivery_delay still applies
     await fx.settle();
     expect(fx.deliveries.map((d) => d.messages.map((m) => m.body))).toEqual([["one", "two"]]);
