@@ -2,7 +2,8 @@ import type { Clock } from "../time/clock.ts";
 import { ConsumerBatch, type MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
-import type { LeasedMessage, QueueBackend, Settlement } from "./backend.ts";
+import type { LeasedMessage, QueueBackend } from "./backend.ts";
+import { describeSettlement, settleBatch } from "./settlement.ts";
 import type { MessageBatch, QueueMetrics } from "./types.ts";
 import { SpanKind } from "@opentelemetry/api";
 import { traceFromParent } from "../observability/traces/hooks.ts";
@@ -10,6 +11,12 @@ import { HEARTH_QUEUE_NAME } from "../observability/traces/semconv.ts";
 
 /** Delivers one batch to the worker's `queue` handler; rejecting means the handler failed. */
 export type DeliverBatch = (batch: MessageBatch) => Promise<void>;
+
+/** How one invocation of the consumer ended: each delivered message's fate, and why it failed, if it did. */
+interface Invocation {
+  fates: MessageFate[];
+  failure: { kind: "failed"; error: unknown } | undefined;
+}
 
 /**
  * Delivers the messages of one queue to its consumer: a batch as soon as `maxBatchSize` messages are
@@ -142,29 +149,40 @@ export class QueueWorker {
 
   async #deliverBatch(leased: LeasedMessage[], metrics: QueueMetrics): Promise<void> {
     const { queue } = this.#settings;
-    let succeeded = false;
-    let batch: ConsumerBatch | undefined;
+    const { fates, failure } = await this.#invoke(leased, metrics);
+    const settlement = settleBatch(this.#settings, this.#clock.now(), leased, fates);
+    if (failure !== undefined) {
+      console.error(`[hearth] queue "${queue}": the consumer failed on a batch of ${leased.length} (${describeSettlement(settlement)}):`, failure.error);
+    }
     try {
-      const messages = leased.map((message) => ({
+      await this.#store.settle(queue, settlement);
+    } catch (error) {
+      // The messages stay leased until their lease ends (the next start, on one node), then go out again.
+      console.error(`[hearth] queue "${queue}": could not record the outcome of a batch:`, error);
+    }
+  }
+
+  /** Hands the batch to the consumer and returns each message's fate. */
+  async #invoke(delivered: LeasedMessage[], metrics: QueueMetrics): Promise<Invocation> {
+    const { queue } = this.#settings;
+    let batch: ConsumerBatch | undefined;
+    let failure: Invocation["failure"];
+    try {
+      const messages = delivered.map((message) => ({
         id: message.id,
         timestamp: new Date(message.sentAt),
         body: decodeBody(message.body, message.contentType),
         attempts: message.attempts,
       }));
-      batch = new ConsumerBatch(queue, messages, metrics);
-      const delivering = batch;
-      await traceFromParent(leased[0]?.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes: { [HEARTH_QUEUE_NAME]: queue, "messaging.batch.message_count": leased.length } }, () => this.#deliver(delivering));
-      succeeded = true;
+      const delivering = new ConsumerBatch(queue, messages, metrics);
+      batch = delivering;
+      const attributes = { [HEARTH_QUEUE_NAME]: queue, "messaging.batch.message_count": delivered.length };
+      await traceFromParent(delivered[0]!.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes }, () => this.#deliver(delivering));
     } catch (error) {
-      console.error(`[hearth] queue "${queue}": the consumer failed; its batch of ${leased.length} will be retried:`, error);
+      failure = { kind: "failed", error };
     }
-    const fates = batch?.finish(succeeded) ?? leased.map((): MessageFate => ({ kind: "retry", delaySeconds: undefined }));
-    try {
-      await this.#store.settle(queue, this.#settlement(leased, fates));
-    } catch (error) {
-      // The messages stay leased until their lease ends (the next start, on one node), then go out again.
-      console.error(`[hearth] queue "${queue}": could not record the outcome of a batch:`, error);
-    }
+    const fates = batch?.finish(failure === undefined) ?? delivered.map((): MessageFate => ({ kind: "retry", delaySeconds: undefined }));
+    return { fates, failure };
   }
 
   /** The queue's metrics for the batch; when the store cannot answer, those of the batch alone. */
@@ -176,31 +194,6 @@ export class QueueWorker {
       const oldest = Math.min(...leased.map((message) => message.sentAt));
       return { backlogCount: leased.length, backlogBytes: leased.reduce((sum, message) => sum + message.size, 0), oldestMessageTimestamp: new Date(oldest) };
     }
-  }
-
-  #settlement(leased: LeasedMessage[], fates: MessageFate[]): Settlement {
-    const { queue, maxRetries, deadLetterQueue, retryDelay } = this.#settings;
-    const settlement: Settlement = { acked: [], retried: [], deadLettered: [], dropped: [] };
-    const now = this.#clock.now();
-    leased.forEach((message, index) => {
-      const fate = fates[index]!;
-      if (fate.kind === "ack") {
-        settlement.acked.push(message);
-      } else if (message.attempts <= maxRetries) {
-        settlement.retried.push({ message, visibleAt: now + (fate.delaySeconds ?? retryDelay) * 1000 });
-      } else if (deadLetterQueue !== undefined) {
-        console.warn(
-          `[hearth] queue "${queue}": message ${message.id} moved to dead letter queue "${deadLetterQueue}" after ${message.attempts} failed attempt(s)`,
-        );
-        settlement.deadLettered.push({ message, queue: deadLetterQueue });
-      } else {
-        console.warn(
-          `[hearth] queue "${queue}": message ${message.id} dropped after ${message.attempts} failed attempt(s) (no dead_letter_queue configured)`,
-        );
-        settlement.dropped.push(message);
-      }
-    });
-    return settlement;
   }
 
   #armTimer(at: number | undefined): void {

@@ -165,7 +165,7 @@ export function consumerContract(make: () => QueueHarness | Promise<QueueHarness
       await sendTogether(["a", "b", "c"]);
       await fx.settle();
       expect(fx.deliveries.map((d) => d.messages.map((m) => `${String(m.body)}${m.attempts}`))).toEqual([["a1", "b1", "c1"], ["a2", "c2"]]);
-      expect(console.error).toHaveBeenCalledWith('[hearth] queue "jobs": the consumer failed; its batch of 3 will be retried:', expect.any(Error));
+      expect(console.error).toHaveBeenCalledWith('[hearth] queue "jobs": the consumer failed on a batch of 3 (2 retried, 1 acked):', expect.any(Error));
     });
 
     it("retries messages retried on their own, acking the rest when the handler resolves", async () => {

@@ -36,6 +36,38 @@ describe("backlogs", () => {
   });
 });
 
+describe("the log line of a failed batch", () => {
+  /** x is retried once on its own; then x (attempt 2), y and z (attempt 1) come as one batch whose handler acks z and throws. */
+  async function failMixedBatch(deadLetterQueue: string | undefined): Promise<unknown[][]> {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    let calls = 0;
+    fx.handle = (batch) => {
+      calls++;
+      if (calls === 1) return batch.messages[0]!.retry({ delaySeconds: 10 });
+      if (calls > 2) return; // y, retried: acked
+      batch.messages.find((m) => m.body === "z")!.ack();
+      throw new Error("boom");
+    };
+    fx.consumers([consumer("jobs", { maxBatchSize: 3, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue })]);
+    await fx.producer().send("x");
+    await fx.settle();
+    await fx.producer().sendBatch([{ body: "y" }, { body: "z" }], { delaySeconds: 10 });
+    await fx.clock.advance("10 seconds");
+    await fx.settle();
+    expect(fx.deliveries.map((d) => d.messages.map((m) => `${String(m.body)}${m.attempts}`))).toEqual([["x1"], ["x2", "y1", "z1"], ["y2"]]);
+    return error.mock.calls;
+  }
+
+  it("says how many messages were retried, dead-lettered and acked", async () => {
+    expect(await failMixedBatch("dlq")).toEqual([['[hearth] queue "jobs": the consumer failed on a batch of 3 (1 retried, 1 dead-lettered, 1 acked):', new Error("boom")]]);
+  });
+
+  it("says how many were dropped when there is no dead letter queue", async () => {
+    expect(await failMixedBatch(undefined)).toEqual([['[hearth] queue "jobs": the consumer failed on a batch of 3 (1 retried, 1 dropped, 1 acked):', new Error("boom")]]);
+  });
+});
+
 describe("batch.messages in the handler", () => {
   it("can be sorted, reversed and spliced without failing the batch", async () => {
     const seen: unknown[][] = [];
