@@ -24,7 +24,9 @@ export interface QueueConsumersOptions {
  * (`max_batch_size`, `max_batch_timeout`), with Cloudflare's ack/retry semantics, retries with
  * `retry_delay`, and a `dead_letter_queue` once `max_retries` retries are used up. A queue without a
  * consumer keeps its messages. Delivery is at least once: a batch in flight when the process dies is
- * delivered again after the restart (on one node) or once its lease ends (in a cluster, by any node).
+ * delivered again after the restart (on one node) or once its lease ends (in a cluster, by any node);
+ * a message whose `max_retries + 1` deliveries all ended that way goes to the dead letter queue at its
+ * next lease instead.
  *
  * @example
  * const consumers = new QueueConsumers({

@@ -3,7 +3,7 @@ import { ConsumerBatch, type MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
 import type { LeasedMessage, QueueBackend } from "./backend.ts";
-import { describeSettlement, settleBatch } from "./settlement.ts";
+import { describeSettlement, settleBatch, usedUp } from "./settlement.ts";
 import type { MessageBatch, QueueMetrics } from "./types.ts";
 import { SpanKind } from "@opentelemetry/api";
 import { traceFromParent } from "../observability/traces/hooks.ts";
@@ -23,7 +23,7 @@ interface Invocation {
  * ready (also when a delayed or retried one becomes ready and fills it), or `maxBatchTimeout` after the
  * first of them became ready; at most `maxConcurrency` batches
  * at a time. Applies the consumer's acks and retries, and dead-letters or drops a message whose
- * retries are used up.
+ * retries are used up, or whose deliveries all ended with the process (without handing it out again).
  */
 export class QueueWorker {
   readonly #settings: ConsumerSettings;
@@ -148,11 +148,14 @@ export class QueueWorker {
   }
 
   async #deliverBatch(leased: LeasedMessage[], metrics: QueueMetrics): Promise<void> {
-    const { queue } = this.#settings;
-    const { fates, failure } = await this.#invoke(leased, metrics);
-    const settlement = settleBatch(this.#settings, this.#clock.now(), leased, fates);
+    const { queue, maxRetries } = this.#settings;
+    const spent = leased.filter((message) => usedUp(message, maxRetries));
+    const delivered = spent.length === 0 ? leased : leased.filter((message) => !usedUp(message, maxRetries));
+    const outcome: Invocation = delivered.length === 0 ? { fates: [], failure: undefined } : await this.#invoke(delivered, metrics);
+    const settlement = settleBatch(this.#settings, this.#clock.now(), delivered, outcome.fates, spent);
+    const failure = outcome.failure;
     if (failure !== undefined) {
-      console.error(`[hearth] queue "${queue}": the consumer failed on a batch of ${leased.length} (${describeSettlement(settlement)}):`, failure.error);
+      console.error(`[hearth] queue "${queue}": the consumer failed on a batch of ${delivered.length} (${describeSettlement(settlement)}):`, failure.error);
     }
     try {
       await this.#store.settle(queue, settlement);

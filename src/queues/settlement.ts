@@ -3,15 +3,25 @@ import type { MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 
 /**
+ * Whether a message just leased has used up its deliveries without one of them ending: `attempts`
+ * counts this lease too, so more than `max_retries + 1` means `max_retries + 1` deliveries before it
+ * ended with the process (a crash, a kill) or with an outcome that could not be recorded. Such a
+ * message is not handed to the consumer again: it would crash the process again, forever.
+ */
+export function usedUp(message: LeasedMessage, maxRetries: number): boolean {
+  return message.attempts > maxRetries + 1;
+}
+
+/**
  * What becomes of the messages of one batch: `delivered[i]` went to the consumer and its decision is
- * `fates[i]`. A message retried once too often goes to the dead letter queue, or is dropped without
- * one; each is logged.
+ * `fates[i]`; `spent` were leased with the batch but, {@link usedUp}, not delivered. A message retried
+ * once too often, or spent, goes to the dead letter queue, or is dropped without one; each is logged.
  *
  * @example
- * const settlement = settleBatch(settings, clock.now(), delivered, batch.finish(true));
+ * const settlement = settleBatch(settings, clock.now(), delivered, batch.finish(true), spent);
  * await store.settle(settings.queue, settlement);
  */
-export function settleBatch(settings: ConsumerSettings, now: number, delivered: LeasedMessage[], fates: MessageFate[]): Settlement {
+export function settleBatch(settings: ConsumerSettings, now: number, delivered: LeasedMessage[], fates: MessageFate[], spent: LeasedMessage[]): Settlement {
   const { maxRetries, retryDelay } = settings;
   const settlement: Settlement = { acked: [], retried: [], deadLettered: [], dropped: [] };
   delivered.forEach((message, index) => {
@@ -20,6 +30,15 @@ export function settleBatch(settings: ConsumerSettings, now: number, delivered: 
     else if (message.attempts <= maxRetries) settlement.retried.push({ message, visibleAt: now + (fate.delaySeconds ?? retryDelay) * 1000 });
     else giveUp(settings, settlement, message, `after ${message.attempts} failed attempt(s)`);
   });
+  for (const message of spent) {
+    const deliveries = message.attempts - 1;
+    giveUp(
+      settings,
+      settlement,
+      message,
+      `without being delivered again: its ${deliveries} deliveries (max_retries ${maxRetries} + 1) all ended without an outcome (the process stopped mid-batch, or the outcome could not be recorded)`,
+    );
+  }
   return settlement;
 }
 

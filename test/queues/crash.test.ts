@@ -1,12 +1,13 @@
 /**
- * Durability across kill -9: a message whose send resolved is delivered after a crash, and a batch
- * in flight when the process died is delivered again (at least once).
+ * Durability across kill -9: a message whose send resolved is delivered after a crash, a batch in
+ * flight when the process died is delivered again (at least once), and a message that kills the
+ * process at every delivery ends in the dead letter queue instead of looping forever.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { QueueConsumers } from "../../src/queues/consumers.ts";
 import { QueueProducer } from "../../src/queues/producer.ts";
 import { openQueueStore } from "../../src/queues/store.ts";
@@ -17,6 +18,7 @@ const CHILD = fileURLToPath(new URL("./fixtures/queue-child.ts", import.meta.url
 const dirs: string[] = [];
 
 afterEach(() => {
+  vi.restoreAllMocks();
   killChildren();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -89,5 +91,54 @@ describe("queues across kill -9", () => {
 
     const got = await drain(path);
     expect(got.map((m) => `${String(m.body)}${m.attempts}`).sort()).toEqual(["a2", "b2", "c2", "d2", "e2", "f1", "g1"]);
+  });
+
+  it("dead-letters, without delivering it again, a message whose max_retries + 1 deliveries all crashed the process", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const path = tempFile();
+    const clock = new VirtualClock();
+    const store = openQueueStore({ path, clock });
+    await new QueueProducer({ store, queue: "jobs" }).send("poison");
+    store.close();
+    clock.dispose();
+
+    // max_retries 1: two deliveries, each killing the process (kill -9 while the handler runs).
+    for (const attempt of [1, 2]) {
+      const child = await startChild(CHILD, ["consume", path, "1", "dlq"]);
+      expect(await line(child, new RegExp(`^GOT poison ${attempt}$`)), child.stderr()).not.toBeNull();
+      child.proc.kill("SIGKILL");
+      await child.exited;
+    }
+
+    // The next process: "poison" goes to the dead letter queue; "fine", leased with it, is delivered.
+    const after = new VirtualClock();
+    const reopened = openQueueStore({ path, clock: after });
+    await new QueueProducer({ store: reopened, queue: "jobs" }).send("fine");
+    const got: string[] = [];
+    const consumers = new QueueConsumers({
+      store: reopened,
+      consumers: [
+        { queue: "jobs", maxBatchSize: 5, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: "dlq" },
+        { queue: "dlq", maxBatchSize: 5, maxBatchTimeout: 0, maxRetries: 3 },
+      ],
+      deliver: async (batch) => {
+        for (const message of batch.messages) got.push(`${batch.queue}:${String(message.body)}${message.attempts}`);
+      },
+    });
+    consumers.start();
+    try {
+      await consumers.idle();
+      expect(got.sort()).toEqual(["dlq:poison1", "jobs:fine1"]);
+      expect((await new QueueProducer({ store: reopened, queue: "jobs" }).metrics()).backlogCount).toBe(0);
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^\[hearth\] queue "jobs": message [0-9a-f]{32} moved to dead letter queue "dlq" without being delivered again: its 2 deliveries \(max_retries 1 \+ 1\) all ended without an outcome/,
+        ),
+      );
+    } finally {
+      await consumers.close();
+      reopened.close();
+      after.dispose();
+    }
   });
 });

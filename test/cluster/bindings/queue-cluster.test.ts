@@ -164,6 +164,29 @@ describe.skipIf(postgresUnavailable() !== undefined)("queues shared by the nodes
     expect(got).toEqual(["a:2"]);
   });
 
+  it("dead-letters, without delivering it again, a message whose max_retries + 1 deliveries all ended with their node", async () => {
+    const [a, b] = await cluster();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    await a.producer().send("poison");
+    // max_retries 1: two deliveries, each by a node that died with it (its lease lapsed unrenewed).
+    expect((await a.store.lease("jobs", START, 10)).map((m) => m.attempts)).toEqual([1]);
+    expect((await a.store.lease("jobs", START + LEASE_MS, 10)).map((m) => m.attempts)).toEqual([2]);
+    await a.store.close();
+    await b.clock.advance(2 * LEASE_MS);
+    await b.producer().send("fine");
+    const got: string[] = [];
+    b.consume(
+      [consumer("jobs", { maxBatchSize: 10, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: "dlq" }), consumer("dlq", { maxBatchSize: 10, maxBatchTimeout: 0 })],
+      (_node, batch) => {
+        for (const message of batch.messages) got.push(`${batch.queue}:${String(message.body)}${message.attempts}`);
+      },
+    );
+    await waitFor("both deliveries", () => got.length === 2);
+    expect(got.sort()).toEqual(["dlq:poison1", "jobs:fine1"]);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/moved to dead letter queue "dlq" without being delivered again: its 2 deliveries \(max_retries 1 \+ 1\)/));
+    await waitFor("an empty queue", async () => (await b.producer().metrics()).backlogCount === 0);
+  });
+
   it("changes nothing when a node settles a batch whose lease it lost", async () => {
     const [a, b, schema] = await cluster();
     await a.producer().sendBatch([{ body: "acked late" }, { body: "retried late" }, { body: "dead late" }]);
