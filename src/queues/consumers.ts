@@ -1,6 +1,7 @@
 import type { QueueConsumerConfig } from "../config/types.ts";
 import type { Clock } from "../time/clock.ts";
 import { consumerSettings } from "./consumer-config.ts";
+import { QUEUE_LIMITS } from "./limits.ts";
 import { QueueWorker, type DeliverBatch } from "./queue-worker.ts";
 import type { QueueBackend } from "./backend.ts";
 
@@ -17,6 +18,11 @@ export interface QueueConsumersOptions {
    * message not retried; rejecting retries every message not acknowledged.
    */
   deliver: DeliverBatch;
+  /**
+   * Longest wall-clock time of one invocation (the handler and its `waitUntil` work), real ms; after it
+   * the batch counts as failed. Default {@link QUEUE_LIMITS.consumerWallClockMs} (15 minutes, Cloudflare's).
+   */
+  wallClockLimitMs?: number;
 }
 
 /**
@@ -26,7 +32,7 @@ export interface QueueConsumersOptions {
  * consumer keeps its messages. Delivery is at least once: a batch in flight when the process dies is
  * delivered again after the restart (on one node) or once its lease ends (in a cluster, by any node);
  * a message whose `max_retries + 1` deliveries all ended that way goes to the dead letter queue at its
- * next lease instead.
+ * next lease instead. An invocation still running after `wallClockLimitMs` (15 min) counts as failed.
  *
  * @example
  * const consumers = new QueueConsumers({
@@ -44,12 +50,16 @@ export class QueueConsumers {
   readonly #waiters = new Set<() => void>();
   #unsubscribe: (() => void) | undefined;
 
-  /** @throws RangeError / TypeError for a consumer setting outside Cloudflare's limits */
+  /** @throws RangeError / TypeError for a consumer setting outside Cloudflare's limits, or a bad `wallClockLimitMs` */
   constructor(options: QueueConsumersOptions) {
     this.#store = options.store;
     const clock = options.clock ?? options.store.clock;
+    const limit = options.wallClockLimitMs ?? QUEUE_LIMITS.consumerWallClockMs;
+    if (typeof limit !== "number" || !(limit > 0) || !Number.isFinite(limit)) {
+      throw new RangeError(`QueueConsumers: wallClockLimitMs must be a positive number of ms, got ${String(limit)}`);
+    }
     for (const settings of consumerSettings(options.consumers)) {
-      this.#workers.set(settings.queue, new QueueWorker(settings, options.store, clock, options.deliver, () => this.#changed()));
+      this.#workers.set(settings.queue, new QueueWorker(settings, options.store, clock, options.deliver, limit, () => this.#changed()));
     }
   }
 

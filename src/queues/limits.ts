@@ -21,6 +21,11 @@ export const QUEUE_LIMITS = {
   maxRetries: 100,
   /** Largest `max_concurrency`. */
   maxConcurrency: 250,
+  /**
+   * Wall-clock time of one consumer invocation (the handler and its `waitUntil` work), real time: after
+   * it the batch counts as failed (retried, or dead-lettered) and the invocation's later calls are ignored.
+   */
+  consumerWallClockMs: 15 * 60_000,
 } as const;
 
 /** Consumer settings when the config leaves them out, as on Cloudflare. */

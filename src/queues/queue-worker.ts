@@ -1,4 +1,5 @@
 import type { Clock } from "../time/clock.ts";
+import { formatDuration } from "../time/duration.ts";
 import { ConsumerBatch, type MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
@@ -15,7 +16,7 @@ export type DeliverBatch = (batch: MessageBatch) => Promise<void>;
 /** How one invocation of the consumer ended: each delivered message's fate, and why it failed, if it did. */
 interface Invocation {
   fates: MessageFate[];
-  failure: { kind: "failed"; error: unknown } | undefined;
+  failure: { kind: "failed"; error: unknown } | { kind: "timed out" } | undefined;
 }
 
 /**
@@ -24,12 +25,14 @@ interface Invocation {
  * first of them became ready; at most `maxConcurrency` batches
  * at a time. Applies the consumer's acks and retries, and dead-letters or drops a message whose
  * retries are used up, or whose deliveries all ended with the process (without handing it out again).
+ * An invocation still running after `wallClockLimitMs` counts as failed.
  */
 export class QueueWorker {
   readonly #settings: ConsumerSettings;
   readonly #store: QueueBackend;
   readonly #clock: Clock;
   readonly #deliver: DeliverBatch;
+  readonly #wallClockLimitMs: number;
   readonly #onChange: () => void;
   readonly #inFlight = new Set<Promise<void>>();
   #pumpQueued = false;
@@ -40,11 +43,12 @@ export class QueueWorker {
   #timer: { at: number; cancel: () => void } | undefined;
   #stopped = true;
 
-  constructor(settings: ConsumerSettings, store: QueueBackend, clock: Clock, deliver: DeliverBatch, onChange: () => void) {
+  constructor(settings: ConsumerSettings, store: QueueBackend, clock: Clock, deliver: DeliverBatch, wallClockLimitMs: number, onChange: () => void) {
     this.#settings = settings;
     this.#store = store;
     this.#clock = clock;
     this.#deliver = deliver;
+    this.#wallClockLimitMs = wallClockLimitMs;
     this.#onChange = onChange;
   }
 
@@ -154,8 +158,14 @@ export class QueueWorker {
     const outcome: Invocation = delivered.length === 0 ? { fates: [], failure: undefined } : await this.#invoke(delivered, metrics);
     const settlement = settleBatch(this.#settings, this.#clock.now(), delivered, outcome.fates, spent);
     const failure = outcome.failure;
-    if (failure !== undefined) {
+    if (failure?.kind === "failed") {
       console.error(`[hearth] queue "${queue}": the consumer failed on a batch of ${delivered.length} (${describeSettlement(settlement)}):`, failure.error);
+    } else if (failure?.kind === "timed out") {
+      console.error(
+        `[hearth] queue "${queue}": the consumer did not finish within ${formatDuration(this.#wallClockLimitMs)} (the wall-clock limit of a consumer invocation, ` +
+          `QUEUE_LIMITS.consumerWallClockMs): its batch of ${delivered.length} counts as failed (${describeSettlement(settlement)}); ` +
+          "its later ack(), retry(), ackAll() and retryAll() calls are ignored",
+      );
     }
     try {
       await this.#store.settle(queue, settlement);
@@ -165,10 +175,14 @@ export class QueueWorker {
     }
   }
 
-  /** Hands the batch to the consumer and returns each message's fate. */
+  /**
+   * Hands the batch to the consumer and returns each message's fate. An invocation still running after
+   * the wall-clock limit counts as failed: its batch is settled now, whatever the handler does later.
+   */
   async #invoke(delivered: LeasedMessage[], metrics: QueueMetrics): Promise<Invocation> {
     const { queue } = this.#settings;
     let batch: ConsumerBatch | undefined;
+    let timer: NodeJS.Timeout | undefined;
     let failure: Invocation["failure"];
     try {
       const messages = delivered.map((message) => ({
@@ -180,9 +194,20 @@ export class QueueWorker {
       const delivering = new ConsumerBatch(queue, messages, metrics);
       batch = delivering;
       const attributes = { [HEARTH_QUEUE_NAME]: queue, "messaging.batch.message_count": delivered.length };
-      await traceFromParent(delivered[0]!.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes }, () => this.#deliver(delivering));
+      const running = traceFromParent(delivered[0]!.traceparent ?? undefined, `process ${queue}`, { kind: SpanKind.CONSUMER, attributes }, () => this.#deliver(delivering));
+      // Real time on purpose, as Cloudflare's limit: a handler that never settles is stuck in this world.
+      const timedOut = new Promise<"timed out">((resolve) => {
+        timer = setTimeout(() => resolve("timed out"), this.#wallClockLimitMs);
+        timer.unref();
+      });
+      if ((await Promise.race([running, timedOut])) === "timed out") {
+        running.catch(() => {}); // its end, whenever it comes, decides nothing
+        failure = { kind: "timed out" };
+      }
     } catch (error) {
       failure = { kind: "failed", error };
+    } finally {
+      clearTimeout(timer);
     }
     const fates = batch?.finish(failure === undefined) ?? delivered.map((): MessageFate => ({ kind: "retry", delaySeconds: undefined }));
     return { fates, failure };

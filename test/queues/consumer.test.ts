@@ -4,9 +4,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { QueueConsumers } from "../../src/queues/consumers.ts";
-import type { Message } from "../../src/queues/types.ts";
+import type { Message, MessageBatch } from "../../src/queues/types.ts";
 import { consumerContract } from "./consumer-contract.ts";
-import { QueueFixture, consumer } from "./helpers.ts";
+import { QueueFixture, consumer, waitFor } from "./helpers.ts";
 
 describe("consumers on the SQLite store", () => {
   consumerContract(() => new QueueFixture());
@@ -33,6 +33,46 @@ describe("backlogs", () => {
     await sendAll(["a", "bb"]);
     await fx.settle();
     expect(fx.store.backlogs().filter((b) => b.messages > 0)).toEqual([{ queue: "dlq", messages: 2, bytes: 7 }]);
+  });
+});
+
+describe("the wall-clock limit of a consumer invocation", () => {
+  it("fails a batch whose handler never settles, retries or dead-letters it, and ignores the invocation's later calls", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const hung: MessageBatch[] = [];
+    const release = Promise.withResolvers<void>();
+    fx.handle = (batch) => {
+      if (batch.queue === "dlq") return;
+      // The second delivery acks through the first, timed-out, invocation: too late, ignored.
+      hung[0]?.messages[0]!.ack();
+      hung.push(batch);
+      return release.promise;
+    };
+    fx.consumers([consumer("jobs", { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 1, deadLetterQueue: "dlq" }), consumer("dlq", { maxBatchSize: 1, maxBatchTimeout: 0 })], {
+      wallClockLimitMs: 50,
+    });
+    await fx.producer().send("stuck");
+    await waitFor("the dead letter", () => fx.bodies("dlq").length === 1);
+    expect(fx.deliveries.map((d) => `${d.queue}:${String(d.messages[0]!.body)}${d.messages[0]!.attempts}`)).toEqual(["jobs:stuck1", "jobs:stuck2", "dlq:stuck1"]);
+    const limit = (outcome: string) =>
+      `[hearth] queue "jobs": the consumer did not finish within 50 ms (the wall-clock limit of a consumer invocation, QUEUE_LIMITS.consumerWallClockMs): its batch of 1 counts as failed (${outcome}); its later ack(), retry(), ackAll() and retryAll() calls are ignored`;
+    expect(error.mock.calls).toEqual([[limit("1 retried")], [limit("1 dead-lettered")]]);
+    expect(warn).toHaveBeenCalledWith(`[hearth] queue "jobs": Received a call to ack() on message ${hung[0]!.messages[0]!.id} after the delivery of the batch ended; it has no effect.`);
+    // The handlers end at last: that decides nothing more.
+    release.resolve();
+    hung[1]!.retryAll();
+    await fx.settle();
+    expect(fx.deliveries).toHaveLength(3);
+    expect([(await fx.metrics("jobs")).backlogCount, (await fx.metrics("dlq")).backlogCount]).toEqual([0, 0]);
+  });
+
+  it("refuses a limit that is not a positive number of ms", () => {
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => new QueueConsumers({ store: fx.store, consumers: [consumer("jobs")], deliver: async () => {}, wallClockLimitMs: bad })).toThrow(
+        `QueueConsumers: wallClockLimitMs must be a positive number of ms, got ${bad}`,
+      );
+    }
   });
 });
 

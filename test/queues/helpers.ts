@@ -50,8 +50,9 @@ export class QueueHarness<Store extends QueueBackend = QueueBackend> {
     return this.producer(queue).metrics();
   }
 
-  consumers(configs: QueueConsumerConfig[]): QueueConsumers {
+  consumers(configs: QueueConsumerConfig[], options: { wallClockLimitMs?: number } = {}): QueueConsumers {
     const consumers = new QueueConsumers({
+      ...options,
       store: this.store,
       consumers: configs,
       deliver: async (batch) => {
@@ -118,5 +119,14 @@ export class QueueFixture extends QueueHarness<QueueStore> {
     await this.stopConsumers();
     this.store.close();
     this.store = openQueueStore({ path: this.path, clock: this.clock });
+  }
+}
+
+/** Waits until `check` returns true, polling every 10 ms (real time); throws after `timeoutMs`. */
+export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
