@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { deadLetterCycle, describeDeadLetterCycle } from "./dead-letter.ts";
-import type { KeyPath } from "./key-path.ts";
+import { formatKeyPath, type KeyPath } from "./key-path.ts";
 import {
   asTable,
   bindingName,
@@ -143,6 +143,10 @@ function readConsumers(ctx: CheckContext, value: unknown, at: KeyPath): QueueCon
       continue;
     }
     if (type !== undefined && type !== "worker") fail(ctx, [...item, "type"], `must be "worker" or "http_pull" (got ${describeValue(type)})`);
+    if (table.visibility_timeout_ms !== undefined) {
+      const key = formatKeyPath([...item, "visibility_timeout_ms"]);
+      ctx.warnings.push(`${ctx.source.fileName}: ${key} is not supported: it applies to pull consumers, which Hearth does not serve (ignored)`);
+    }
     const first = seen.get(queue);
     if (first !== undefined) fail(ctx, [...item, "queue"], `"${queue}" already has a consumer (a queue has one consumer)`);
     seen.set(queue, item);
@@ -163,7 +167,7 @@ function readConsumers(ctx: CheckContext, value: unknown, at: KeyPath): QueueCon
     }
     const retryDelay = optionalNumber(ctx, table, "retry_delay", item, { min: 0, max: limits.maxDelaySeconds });
     if (retryDelay !== undefined) consumer.retryDelay = retryDelay;
-    // null asks Cloudflare to scale automatically: the same as leaving it out.
+    // null asks Cloudflare to scale automatically; Hearth does not scale: the same as leaving it out (1).
     const maxConcurrency =
       table.max_concurrency === null ? undefined : optionalNumber(ctx, table, "max_concurrency", item, { min: 1, max: limits.maxConcurrency.max });
     if (maxConcurrency !== undefined) consumer.maxConcurrency = maxConcurrency;
