@@ -11,8 +11,15 @@ export const QUEUE_LIMITS = {
   maxBatchBytes: 256_000,
   /** Longest `delaySeconds` (send, sendBatch, retry, retryAll, `delivery_delay`, `retry_delay`): 12 hours. */
   maxDelaySeconds: 43_200,
-  /** Messages older than this are deleted, delivered or not. */
-  retentionMs: 14 * 24 * 60 * 60 * 1000,
+  /**
+   * Default retention: messages sent longer ago are deleted, delivered or not. Cloudflare's default,
+   * 4 days (a queue setting there, `message_retention_period`; here the store's `retentionSeconds`).
+   */
+  retentionMs: 4 * 24 * 60 * 60 * 1000,
+  /** Shortest retention a store accepts, seconds (Cloudflare's minimum). */
+  minRetentionSeconds: 60,
+  /** Longest retention a store accepts, seconds: 14 days (Cloudflare's maximum). */
+  maxRetentionSeconds: 14 * 24 * 60 * 60,
   /** Largest `max_batch_size`. */
   maxBatchSize: 100,
   /** Largest `max_batch_timeout`, seconds. */

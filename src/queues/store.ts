@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";
-import { QUEUE_LIMITS } from "./limits.ts";
+import { purgedWarning, retentionMs } from "./retention.ts";
 import type { LeasedMessage, NewMessage, QueueBackend, QueueBacklog, ReadyMessages, Settlement } from "./backend.ts";
 import type { QueueContentType, QueueMetrics } from "./types.ts";
 
@@ -16,6 +16,12 @@ export interface QueueStoreOptions {
   clock: Clock;
   /** "relaxed" (default): a sent message survives a process crash; "strict": also a power loss. */
   durability?: Durability;
+  /**
+   * How long a message is kept after its send, delivered or not, seconds: 60 to 1,209,600 (14 days),
+   * for every queue of the store; default 345,600 (4 days), Cloudflare's default
+   * `message_retention_period`. Messages already stored are held to it too, from the next purge.
+   */
+  retentionSeconds?: number;
 }
 
 const SCHEMA = `
@@ -35,7 +41,7 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS queue_messages_ready ON queue_messages (queue, leased, visible_at, seq);
   CREATE INDEX IF NOT EXISTS queue_messages_age ON queue_messages (queue, sent_at);`;
 
-/** How often messages past the retention period are looked for. */
+/** How often messages past the retention period are looked for (at most: a shorter retention, that often). */
 const PURGE_EVERY_MS = 60 * 60 * 1000;
 
 interface PendingWrite {
@@ -53,7 +59,8 @@ interface Backlog {
 /**
  * Opens (or creates) the queue store: one SQLite file for every queue of a data directory. Messages
  * that were being delivered when the process died are made available again, so each is delivered at
- * least once; messages past the 14-day retention are deleted now and every hour.
+ * least once; messages past the retention (`retentionSeconds`, default 4 days) are deleted now and
+ * every hour (or every retention period, when shorter).
  *
  * @example
  * const store = openQueueStore({ path: join(dataDir, "queues.sqlite"), clock: systemClock });
@@ -73,6 +80,7 @@ export function openQueueStore(options: QueueStoreOptions): QueueStore {
  */
 export class QueueStore implements QueueBackend {
   readonly clock: Clock;
+  readonly #retentionMs: number;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   readonly #backlog = new Map<string, Backlog>();
@@ -82,8 +90,10 @@ export class QueueStore implements QueueBackend {
   #cancelPurge: (() => void) | undefined;
   #closed = false;
 
+  /** @throws RangeError for a `retentionSeconds` outside 60 to 1,209,600 */
   constructor(options: QueueStoreOptions) {
     this.clock = options.clock;
+    this.#retentionMs = retentionMs(options.retentionSeconds, "openQueueStore");
     this.#db = openHostDatabase(options.path, options.durability ?? "relaxed", "queue store", SCHEMA);
     // Nothing is in flight in a process that has just started: leases of a dead process end here.
     this.#db.exec("UPDATE queue_messages SET leased = 0 WHERE leased = 1");
@@ -191,9 +201,9 @@ export class QueueStore implements QueueBackend {
     for (const target of new Set(settlement.deadLettered.map((entry) => entry.queue))) this.#notify(target);
   }
 
-  /** Deletes messages sent more than 14 days ago (not those being delivered); returns how many. */
+  /** Deletes messages sent longer ago than the retention (not those being delivered); returns how many. */
   purgeExpired(): number {
-    const cutoff = this.clock.now() - QUEUE_LIMITS.retentionMs;
+    const cutoff = this.clock.now() - this.#retentionMs;
     const changes: [queue: string, messages: number, bytes: number][] = [];
     inTransaction(this.#db, () => {
       for (const queue of this.#backlog.keys()) {
@@ -210,7 +220,7 @@ export class QueueStore implements QueueBackend {
       this.#count(queue, messages, bytes);
       purged -= messages;
     }
-    if (purged > 0) console.warn(`[hearth] queues: deleted ${purged} message(s) older than the 14-day retention`);
+    if (purged > 0) console.warn(purgedWarning(purged, this.#retentionMs));
     return purged;
   }
 
@@ -283,7 +293,7 @@ export class QueueStore implements QueueBackend {
   }
 
   #armPurge(): void {
-    this.#cancelPurge = this.clock.setTimer(this.clock.now() + PURGE_EVERY_MS, () => {
+    this.#cancelPurge = this.clock.setTimer(this.clock.now() + Math.min(PURGE_EVERY_MS, this.#retentionMs), () => {
       if (this.#closed) return;
       this.purgeExpired();
       this.#armPurge();
