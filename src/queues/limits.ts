@@ -12,10 +12,12 @@ export const QUEUE_LIMITS = {
   /** Longest `delaySeconds` (send, sendBatch, retry, retryAll, `delivery_delay`, `retry_delay`): 12 hours. */
   maxDelaySeconds: 43_200,
   /**
-   * Default retention: messages sent longer ago are deleted, delivered or not. Cloudflare's default,
-   * 4 days (a queue setting there, `message_retention_period`; here the store's `retentionSeconds`).
+   * Default retention: messages sent longer ago are deleted, delivered or not. 14 days, the most
+   * Cloudflare allows (its default is 4, a per-queue setting, `message_retention_period`, that no
+   * wrangler key carries): a shorter default would delete what earlier versions kept. A store's
+   * `retentionSeconds` sets another.
    */
-  retentionMs: 4 * 24 * 60 * 60 * 1000,
+  retentionMs: 14 * 24 * 60 * 60 * 1000,
   /** Shortest retention a store accepts, seconds (Cloudflare's minimum). */
   minRetentionSeconds: 60,
   /** Longest retention a store accepts, seconds: 14 days (Cloudflare's maximum). */

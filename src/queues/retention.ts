@@ -5,11 +5,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Checks a store's `retentionSeconds` (Cloudflare's `message_retention_period`): an integer from 60
- * to 1,209,600 (14 days); undefined is the default, 4 days. Returns milliseconds.
+ * to 1,209,600 (14 days); undefined is the default, 14 days. Returns milliseconds.
  *
  * @throws RangeError naming the option and its bounds
  * @example
- * retentionMs(undefined, "openQueueStore"); // 345_600_000
+ * retentionMs(undefined, "openQueueStore"); // 1_209_600_000
  * retentionMs(600, "openQueueStore");       // 600_000
  */
 export function retentionMs(retentionSeconds: unknown, owner: string): number {
@@ -22,7 +22,7 @@ export function retentionMs(retentionSeconds: unknown, owner: string): number {
 }
 
 /**
- * The warning logged when a purge deleted messages, e.g. "deleted 3 message(s) older than the 4-day
+ * The warning logged when a purge deleted messages, e.g. "deleted 3 message(s) older than the 14-day
  * retention" (a retention that is not whole days reads "the 10 m retention").
  */
 export function purgedWarning(purged: number, retentionMs: number): string {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { LeasedMessage, NewMessage, QueueBackend, QueueBacklog, ReadyMessages, Settlement } from "../../queues/backend.ts";
 import { QUEUE_LIMITS } from "../../queues/limits.ts";
+import { purgedWarning } from "../../queues/retention.ts";
 import type { QueueContentType, QueueMetrics } from "../../queues/types.ts";
 import type { Clock } from "../../time/clock.ts";
 import { QueueListener } from "./queue-listener.ts";
@@ -163,7 +164,7 @@ export class PostgresQueueStore implements QueueBackend {
     if (retried.length > 0) this.#wake(queue);
   }
 
-  /** Deletes messages sent more than 14 days ago (not those being delivered); returns how many. */
+  /** Deletes messages sent longer ago than the default retention (not those being delivered); returns how many. */
   async purgeExpired(): Promise<number> {
     const now = this.clock.now();
     let purged = 0;
@@ -173,7 +174,7 @@ export class PostgresQueueStore implements QueueBackend {
       purged += deleted;
       if (deleted < PURGE_BATCH) break;
     }
-    if (purged > 0) console.warn(`[hearth] queues: deleted ${purged} message(s) older than the 14-day retention`);
+    if (purged > 0) console.warn(purgedWarning(purged, QUEUE_LIMITS.retentionMs));
     return purged;
   }
 
