@@ -2,7 +2,7 @@ import { AgentNameError, validateAgentName } from "../host/names.ts";
 import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/namespace.ts";
 import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { decodePathSegment, pathnameOf } from "../web/url-path.ts";
+import { decodeNameSegment, MalformedPathSegmentError, pathnameOf } from "../web/url-path.ts";
 import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
 
 /** Which agent a request is for, as the hooks see it. */
@@ -35,7 +35,9 @@ export interface RouteOptions {
  * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent
  * (a plain Durable Object binding's requests and upgrades to the object's own `fetch`, as in the SDK).
  * Returns null when the path is not `/{prefix}/{class}/{name}…` (so the worker's own routes, such as
- * `/agents/list`, still get their requests); an unknown class is a 400, as in the Agents SDK.
+ * `/agents/list`, still get their requests); an unknown class is a 400, as in the Agents SDK (the
+ * classes that are served are logged, not shown to the client), and so is a name that is not valid
+ * percent-encoding.
  * @example
  * export default {
  *   fetch: async (req: Request, env: Env) =>
@@ -53,27 +55,28 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   const rest = restSegments.length > 0 ? `/${restSegments.join("/")}` : "";
   const cors = corsHeaders(options.cors);
   const upgrade = isWebSocketUpgrade(request);
-  if (cors && request.method === "OPTIONS" && !upgrade) return new Response(null, { status: 200, headers: cors });
-
+  // A preflight is answered once the class is known, as partyserver answers it.
+  const preflight = cors !== undefined && request.method === "OPTIONS" && !upgrade;
   const namespace = findNamespace(env, slug);
   if (!namespace) {
     const plain = findObjectNamespace(env, slug);
-    if (plain) return routeToObject(plain, request, encodedName, upgrade, options, cors);
-    const known = Object.values(env).filter((value) => isAgentNamespace(value) || isObjectNamespace(value)).map((ns) => (ns as { slug: string }).slug);
-    return problem(400, `No agent class is served at /${prefix}/${slug}/ (known: ${known.join(", ") || "none"})`, cors);
+    if (!plain) return unknownClass(request, env, `/${prefix}/${slug}/`, cors);
+    if (preflight) return new Response(null, { status: 200, headers: cors });
+    return routeToObject(plain, request, encodedName, upgrade, options, cors);
   }
+  if (preflight) return new Response(null, { status: 200, headers: cors });
   let name: string;
   try {
-    name = validateAgentName(decodePathSegment(encodedName));
+    name = validateAgentName(decodeNameSegment(encodedName));
   } catch (error) {
-    if (error instanceof AgentNameError) return problem(400, error.message, cors);
+    if (error instanceof AgentNameError || error instanceof MalformedPathSegmentError) return problem(400, error.message, cors);
     throw error;
   }
   const forwarded = await runHook(request, { party: slug, className: namespace.className, name }, upgrade, options);
   if (forwarded instanceof Response) return withCors(forwarded, cors);
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
-  if (rest.startsWith("/sub/") && parseSubAgentSteps(rest).steps.length > 0) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
+  if (rest.startsWith("/sub/") && hasSubAgentSteps(rest)) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }
@@ -130,7 +133,7 @@ async function routeToObject(
   let id: unknown;
   let name: string;
   try {
-    name = decodePathSegment(encodedName);
+    name = decodeNameSegment(encodedName);
     id = namespace.idFromName(name);
   } catch (error) {
     return problem(400, error instanceof Error ? error.message : String(error), cors);
@@ -146,6 +149,26 @@ async function runHook(request: Request, lobby: Lobby, upgrade: boolean, options
   const hook = upgrade ? options.onBeforeConnect : options.onBeforeRequest;
   const outcome = hook === undefined ? undefined : await hook(request, lobby);
   return outcome instanceof Response || outcome instanceof Request ? outcome : request;
+}
+
+/**
+ * The 400 for a class nobody serves, as partyserver answers it: which classes are served is logged
+ * for whoever runs the server, not shown to the client.
+ */
+function unknownClass(request: Request, env: object, path: string, cors: Record<string, string> | undefined): Response {
+  const known = Object.values(env).filter((value) => isAgentNamespace(value) || isObjectNamespace(value)).map((ns) => (ns as { slug: string }).slug);
+  console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}: no agent class is served at ${path} (served: ${known.join(", ") || "none"}); is the class exported and bound?`);
+  return problem(400, `Invalid request: no agent class is served at ${path}`, cors);
+}
+
+/** Whether `rest` starts with `/sub/{class}/{name}`: a name with a bad escape counts, and is refused below. */
+function hasSubAgentSteps(rest: string): boolean {
+  try {
+    return parseSubAgentSteps(rest).steps.length > 0;
+  } catch (error) {
+    if (error instanceof MalformedPathSegmentError) return true;
+    throw error;
+  }
 }
 
 function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {

@@ -6,7 +6,7 @@
 import { HANDLE } from "../agent/agent-base.ts";
 import { STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
-import { decodePathSegment } from "../web/url-path.ts";
+import { decodeNameSegment, MalformedPathSegmentError } from "../web/url-path.ts";
 
 /** The address behind an agent stub (`what` names the caller in the error for anything else). */
 export function stubAddressOf(stub: unknown, what: string): StubAddress {
@@ -15,14 +15,14 @@ export function stubAddressOf(stub: unknown, what: string): StubAddress {
   return address;
 }
 
-/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them. */
+/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them; a name that is not valid percent-encoding throws a MalformedPathSegmentError. */
 export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
   const steps: Array<{ segment: string; name: string }> = [];
   let remaining = rest;
   for (;;) {
     const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
     if (!match) break;
-    steps.push({ segment: match[1]!, name: decodePathSegment(match[2]!) });
+    steps.push({ segment: match[1]!, name: decodeNameSegment(match[2]!) });
     remaining = match[3]!;
   }
   return { steps, leafPath: remaining };
@@ -39,7 +39,14 @@ export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: stri
 export async function routeSubAgentRequest(request: Request, parent: unknown, options: { fromPath?: string } = {}): Promise<Response> {
   const address = stubAddressOf(parent, "routeSubAgentRequest");
   const fromPath = options.fromPath ?? new URL(request.url).pathname;
-  const { steps, leafPath } = parseSubAgentSteps(fromPath);
+  let parsed: ReturnType<typeof parseSubAgentSteps>;
+  try {
+    parsed = parseSubAgentSteps(fromPath);
+  } catch (error) {
+    if (error instanceof MalformedPathSegmentError) return Response.json({ error: error.message }, { status: 400 });
+    throw error;
+  }
+  const { steps, leafPath } = parsed;
   if (steps.length === 0) return Response.json({ error: `No /sub/{class}/{name} in ${fromPath}` }, { status: 400 });
   const all = [...address.steps, ...steps.map((step) => ({ className: step.segment, name: step.name }))];
   return address.dispatcher.toSubAgent(address.className, address.name, all, request, (actor, forwarded, place) => {

@@ -13,12 +13,37 @@ export function pathnameOf(url: string): string {
   return url.slice(start, end);
 }
 
-/** Clients that do not encode names (e.g. "100%") still reach their agent: bad escapes stay as typed. */
+/**
+ * A path segment decoded, where a bad escape (`100%`, `%ED%A0%80`) stays as typed: for placing a
+ * request (which thread's agent it is for) without failing on it. Routing refuses such a name
+ * ({@link decodeNameSegment}), wherever it was placed.
+ */
 export function decodePathSegment(segment: string): string {
   if (!segment.includes("%")) return segment; // nothing to decode: decodeURIComponent's scan costs more than a request's routing
   try {
     return decodeURIComponent(segment);
   } catch {
     return segment;
+  }
+}
+
+/** A path segment that is not valid percent-encoding of UTF-8 (`100%`, `%ED%A0%80`, a lone surrogate's bytes). */
+export class MalformedPathSegmentError extends TypeError {
+  override name = "MalformedPathSegmentError";
+}
+
+/**
+ * A name in a path (an agent's, a sub-agent's) decoded; a segment that is not valid percent-encoding
+ * throws {@link MalformedPathSegmentError}: taken as typed, `%ED%A0%80` and `%25ED%25A0%2580` would
+ * name the same agent.
+ * @example decodeNameSegment("caf%C3%A9") // "café"
+ * @example decodeNameSegment("100%") // throws
+ */
+export function decodeNameSegment(segment: string): string {
+  if (!segment.includes("%")) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MalformedPathSegmentError(`The name ${JSON.stringify(segment.slice(0, 100))} in the path is not valid percent-encoding (encode names with encodeURIComponent)`);
   }
 }

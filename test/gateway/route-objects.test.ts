@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Agent, DurableObject, routeAgentRequest, WebSocketPair, type WorkersWebSocket } from "../../src/index.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 import { upgradeResponse } from "../durable-object/helpers.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 
 class Chat extends Agent {
   onRequest(): Response {
@@ -63,9 +64,13 @@ describe("routeAgentRequest and plain Durable Objects", () => {
     expect(await first.json()).toEqual({ name: "room-1", seen: 1, path: "/agents/whiteboard/room-1/draw", user: "anonymous" });
     expect(await (await fetch(`${harness.url}/agents/whiteboard/room-1`)).json()).toMatchObject({ seen: 2 });
     expect((await fetch(`${harness.url}/agents/whiteboard/room-1`, { headers: { "x-user": "mallory" } })).status).toBe(403);
+    const errors = loggedErrors();
     const unknown = await fetch(`${harness.url}/agents/nothing/x`);
+    errors.restore();
     expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain("known: chat, whiteboard");
+    expect(await unknown.json()).toEqual({ error: "Invalid request: no agent class is served at /agents/nothing/" });
+    expect(errors.text()).toContain("(served: chat, whiteboard)");
+    expect((await fetch(`${harness.url}/agents/whiteboard/%ED%A0%80`)).status).toBe(400); // not valid percent-encoding
   });
 
   it("hands a WebSocket upgrade to the object", async () => {

@@ -64,6 +64,11 @@ describe("routeAgentRequest", () => {
     const preflight = await fetch(`${harness.url}/api/agents/chat-room/x`, { method: "OPTIONS" });
     expect(preflight.status).toBe(200);
     expect(preflight.headers.get("access-control-allow-methods")).toContain("POST");
+    // A preflight for a class nobody serves is refused, as partyserver refuses it (the class is checked first).
+    const errors = loggedErrors();
+    const unknown = await fetch(`${harness.url}/api/agents/no-such-class/x`, { method: "OPTIONS" });
+    errors.restore();
+    expect(unknown.status).toBe(400);
     const other = await fetch(`${harness.url}/elsewhere`);
     expect(other.status).toBe(404);
     expect(await other.text()).toBe("worker 404");
@@ -108,7 +113,12 @@ describe("routeAgentRequest", () => {
       [`/agents/chat-room/${"x".repeat(5000)}`, 400, /limit is 4096 \(maxNameBytes\)/],
       ["/agents/chat-room/", 404, /Not found/],
       ["/agents/chat-room/bad%00name", 400, /NUL/],
-      ["/agents/no-such-class/x", 400, /No agent class is served at \/agents\/no-such-class\/ \(known: chat-room, broken\)/],
+      // Which classes are served is for the log, not for anonymous clients (as partyserver).
+      ["/agents/no-such-class/x", 400, /^Invalid request: no agent class is served at \/agents\/no-such-class\/$/],
+      // Not valid percent-encoding: refused, not taken as typed (`%25ED%25A0%2580` names the agent "%ED%A0%80").
+      ["/agents/chat-room/%ED%A0%80", 400, /not valid percent-encoding/],
+      ["/agents/chat-room/100%", 400, /"100%" in the path is not valid percent-encoding/],
+      ["/agents/chat-room/a/sub/chat-room/%E0%A4%A", 400, /not valid percent-encoding/],
       ["/agents/broken/x", 500, /^Internal Server Error$/], // an exception: its message is logged, not sent
       ["/nowhere", 404, /Not found/],
     ];
@@ -120,8 +130,9 @@ describe("routeAgentRequest", () => {
     }
     errors.restore();
     expect(errors.text()).toMatch(/must return a Response/);
-    // A name that is not valid percent-encoding is taken as typed.
-    expect(await (await fetch(`${harness.url}/agents/chat-room/100%`)).json()).toMatchObject({ name: "100%" });
+    expect(errors.text()).toContain("[hearth] GET /agents/no-such-class/x: no agent class is served at /agents/no-such-class/ (served: chat-room, broken)");
+    expect(await (await fetch(`${harness.url}/agents/chat-room/%25ED%25A0%2580`)).json()).toMatchObject({ name: "%ED%A0%80" });
+    expect(await (await fetch(`${harness.url}/agents/chat-room/100%25`)).json()).toMatchObject({ name: "100%" });
     // The agent that failed keeps serving others.
     expect((await fetch(`${harness.url}/agents/chat-room/fine`)).status).toBe(200);
   });
