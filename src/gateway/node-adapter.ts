@@ -29,7 +29,7 @@ export function toAbortableRequest(incoming: IncomingMessage, origin: string): A
 export function handedRequest(method: string, target: string, rawHeaders: readonly string[], body: Uint8Array | null, origin: string): AbortableRequest {
   const hasBody = body !== null && method !== "GET" && method !== "HEAD";
   const init = { method, body: hasBody ? (body as Uint8Array<ArrayBuffer>) : null } as RequestInit;
-  return abortableRequest(target.startsWith("/") ? origin + target : target, init, rawHeaders);
+  return abortableRequest(urlOf(target, origin), init, rawHeaders);
 }
 
 /**
@@ -49,16 +49,31 @@ export function declaredBodyLength(rawHeaders: readonly string[]): number {
 function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
   const raw = incoming.rawHeaders;
   const method = incoming.method ?? "GET";
+  const url = urlOf(incoming.url ?? "/", origin);
   // A body stream only when there can be a body: wrapping every POST costs more than the request.
   const hasBody = method !== "GET" && method !== "HEAD" && declaredBodyLength(raw) > 0;
-  const target = incoming.url ?? "/";
   const init = {
     method,
     body: hasBody ? incomingBody(incoming) : null,
     // Required by fetch for streaming request bodies.
     duplex: hasBody ? "half" : undefined,
   } as RequestInit;
-  return { url: target.startsWith("/") ? origin + target : target, init };
+  return { url, init };
+}
+
+/**
+ * The URL of a request for `target` (its request line's) on `origin` (the one arrival.ts computed
+ * from the Host header and a trusted proxy's scheme). An absolute-form target (`http://other/path?q`,
+ * what clients send to proxies) counts for its path and query only: a client cannot name another host
+ * or scheme than the Host check and the proxy allow. Any other form (`*`, another scheme) throws.
+ * @example urlOf("https://bank.example/info?a=1", "http://app.example") // "http://app.example/info?a=1"
+ */
+export function urlOf(target: string, origin: string): string {
+  if (target.charCodeAt(0) === 0x2f) return origin + target; // "/": the origin form every client sends a server
+  const authority = /^https?:\/\/[^/?#]*/i.exec(target);
+  if (authority === null) throw new TypeError(`the request target must be a path or an http(s) URL, not ${JSON.stringify(target.slice(0, 100))}`);
+  const rest = target.slice(authority[0].length);
+  return origin + (rest.charCodeAt(0) === 0x2f ? rest : `/${rest}`);
 }
 
 /**

@@ -56,6 +56,22 @@ describe("request.url", () => {
     expect(await urlSeen("127.0.0.1", port, "/agents/probe/b?x=1", [["Host", "app.example.com"], ["X-Forwarded-Proto", "https"]])).toBe("https://app.example.com/agents/probe/b?x=1");
   });
 
+  it("takes only the path and query of an absolute-form target: a client cannot name another host or scheme", async () => {
+    harness = await startHarness({ Probe }, { fetch: worker });
+    const { port } = harness.server;
+    const host: Array<[string, string]> = [["Host", "app.example.com"]];
+    expect(await urlSeen("127.0.0.1", port, "https://bank.example/info?a=1", host)).toBe("http://app.example.com/info?a=1");
+    expect(await urlSeen("127.0.0.1", port, "HTTP://other.example:99/agents/probe/a", host)).toBe("http://app.example.com/agents/probe/a");
+    expect(await urlSeen("127.0.0.1", port, "http://other.example?x=1", host)).toBe("http://app.example.com/?x=1");
+    // The scheme still comes from a local proxy's word only.
+    expect(await urlSeen("127.0.0.1", port, "http://other.example/info", [...host, ["X-Forwarded-Proto", "https"]])).toBe("https://app.example.com/info");
+    for (const target of ["ftp://files.example/x", "ws://other.example/agents/probe/a"]) {
+      const response = await rawRequest("127.0.0.1", port, target, host);
+      expect(response.status, target).toBe(400);
+      expect(response.body).toContain("the request target must be a path or an http(s) URL");
+    }
+  });
+
   it("gives a WebSocket's agent the URL the client asked for", async () => {
     harness = await startHarness({ Probe }, { fetch: worker });
     const urlOf = async (headers: Record<string, string>): Promise<string> => {
