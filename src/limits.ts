@@ -66,6 +66,16 @@ export const LIMITS = {
   unsettledFileLockWaitMs: 5_000,
   /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. Open files are bounded apart from it (`setOpenConnectionCap`). */
   maxLiveAgents: 16_384,
+  /** Largest request line plus headers the HTTP server reads (Node's `maxHeaderSize`); Cloudflare takes 128 KB of headers. Past it: 431. */
+  maxRequestHeaderBytes: 128 * 1024,
+  /**
+   * How long the HTTP server keeps an idle keep-alive connection open: longer than a proxy in front
+   * keeps its idle upstream connections (nginx: 60 s), so that the proxy, not the server, closes them
+   * and never sends a request on a connection the server is closing (a sporadic 502).
+   */
+  keepAliveTimeoutMs: 65_000,
+  /** Time a client has to send a request's headers (408 past it); kept above `keepAliveTimeoutMs`, the usual pairing behind a proxy or load balancer. */
+  headersTimeoutMs: 66_000,
   /** Largest agent state (`setState`), JSON-encoded. Stored in chunks, so far above SQLite's row size. */
   maxStateBytes: 256 * 1024 * 1024,
   /** Largest payload of a schedule or queue item, JSON-encoded. */

@@ -200,7 +200,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     }
   };
 
-  const server = createServer((incoming, outgoing) => {
+  const server = createServer({ maxHeaderSize: LIMITS.maxRequestHeaderBytes }, (incoming, outgoing) => {
     if (metrics && incoming.method === "GET" && (incoming.url === "/metrics" || incoming.url?.startsWith("/metrics?"))) {
       const head = { "content-type": metrics.contentType, "cache-control": "no-store" };
       const unavailable = (error: unknown) => outgoing.writeHead(500, { "content-type": "text/plain" }).end(`Metrics unavailable: ${asError(error).message}`);
@@ -223,6 +223,10 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     if (options.handOff?.take(incoming, outgoing, origin)) return;
     void answer(incoming, outgoing, origin);
   });
+  // Longer than a proxy keeps its idle connections to this server (deploy/nginx.conf, docs/deploy.md):
+  // the proxy closes them, and never sends a request on one this server is closing at that moment.
+  server.keepAliveTimeout = LIMITS.keepAliveTimeoutMs;
+  server.headersTimeout = LIMITS.headersTimeoutMs;
 
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
     // Before a move: the moved request's headers carry the client address set here (the new thread, with the same peer, finds the same).

@@ -56,3 +56,77 @@ export function externalIPv4(): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Writes `data` on a fresh connection to `127.0.0.1:port` and returns every byte that came back,
+ * once the server closed the connection or `enough` says so (the socket is then closed here).
+ * @example await rawExchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+ */
+export function rawExchange(port: number, data: string | Buffer, enough?: (received: Buffer) => boolean): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    const chunks: Buffer[] = [];
+    const finish = () => {
+      socket.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (enough?.(Buffer.concat(chunks))) finish();
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => (error.code === "ECONNRESET" ? finish() : reject(error)));
+    socket.on("close", finish);
+    socket.write(typeof data === "string" ? Buffer.from(data, "latin1") : data);
+  });
+}
+
+export interface ParsedResponse {
+  status: number;
+  /** Each header line as sent, name lowercased: `[name, value]`, in order (repeated names kept). */
+  lines: Array<[string, string]>;
+  /** The body's bytes, unchunked. */
+  body: Buffer;
+}
+
+/**
+ * The responses in `bytes`, one after the other (pipelined), framed by their content-length or
+ * chunks; those at the indices in `heads` (answers to HEAD), a 204 and a 304 have no body whatever
+ * their headers say.
+ */
+export function parseResponses(bytes: Buffer, heads: readonly number[] = []): ParsedResponse[] {
+  const responses: ParsedResponse[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const split = bytes.indexOf("\r\n\r\n", at);
+    if (split === -1) break;
+    const [statusLine = "", ...headerLines] = bytes.toString("latin1", at, split).split("\r\n");
+    const lines = headerLines.map((line): [string, string] => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]);
+    const header = (name: string) => lines.find(([key]) => key === name)?.[1];
+    at = split + 4;
+    const status = Number(statusLine.split(" ")[1]);
+    let body: Buffer = Buffer.alloc(0);
+    if (heads.includes(responses.length) || status === 204 || status === 304) {
+      // no body
+    } else if (header("transfer-encoding") === "chunked") {
+      const parts: Buffer[] = [];
+      for (;;) {
+        const end = bytes.indexOf("\r\n", at);
+        const size = parseInt(bytes.toString("latin1", at, end), 16);
+        at = end + 2;
+        if (!size) {
+          at += 2;
+          break;
+        }
+        parts.push(bytes.subarray(at, at + size));
+        at += size + 2;
+      }
+      body = Buffer.concat(parts);
+    } else {
+      const length = Number(header("content-length") ?? bytes.length - at);
+      body = bytes.subarray(at, at + length);
+      at += length;
+    }
+    responses.push({ status, lines, body });
+  }
+  return responses;
+}
