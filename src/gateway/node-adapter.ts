@@ -77,17 +77,41 @@ export function urlOf(target: string, origin: string): string {
 }
 
 /**
+ * Headers of a response that concern one connection only (RFC 9110 §7.6.1): never passed on from a
+ * worker's response, which may be an upstream's (`return fetch(…)`) with its own connection's
+ * `Connection` and `Keep-Alive`. The server frames the body itself (length or chunks) and speaks for
+ * its own connection; `Upgrade` goes only with a 101, which is written elsewhere.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-connection", "proxy-authenticate", "proxy-authorization"]);
+
+/**
  * A response's headers as the flat [name, value, name, value…] list Node takes as is (each Set-Cookie
- * on its own), and whether they frame the body themselves (content-length or transfer-encoding).
+ * on its own), without hop-by-hop headers ({@link HOP_BY_HOP}, and those its `Connection` names), and
+ * whether they frame the body themselves (a content-length: see sendable-response.ts, which leaves
+ * one only when it is true).
  */
 export function nodeHeaders(entries: Iterable<[string, string]>): { headers: string[]; framed: boolean } {
   const headers: string[] = [];
   let framed = false;
+  let connection: string | undefined;
   for (const [name, value] of entries) {
+    if (HOP_BY_HOP.has(name)) {
+      if (name === "connection") connection = value;
+      continue;
+    }
     headers.push(name, value);
-    if (name === "content-length" || name === "transfer-encoding") framed = true;
+    if (name === "content-length") framed = true;
   }
+  if (connection !== undefined) dropNamed(headers, connection);
   return { headers, framed };
+}
+
+/** Removes from a flat header list the headers a `Connection` value names (`Connection: x-hop` makes `x-hop` hop-by-hop). */
+function dropNamed(headers: string[], connection: string): void {
+  const named = new Set(connection.split(",").map((token) => token.trim().toLowerCase()));
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (named.has(headers[i]!)) headers.splice(i, 2);
+  }
 }
 
 const PENDING = Symbol("pending");

@@ -5,6 +5,7 @@ import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { discardBody } from "./incoming-body.ts";
 import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { sendableResponse } from "./sendable-response.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
 import { routeConnections, type ConnectionRoute } from "./connection-router.ts";
@@ -193,7 +194,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     try {
       const request = parseRequest(incoming, origin, outgoing);
       const response = plain(request instanceof Response ? request : await run(request));
-      await writeResponse(response, outgoing);
+      await writeResponse(sendableResponse(response, incoming.method ?? "GET"), outgoing);
       discardBody(incoming); // a body the handler never read (a 401 before reading, say)
     } catch (error) {
       outgoing.destroy(asError(error));
@@ -278,7 +279,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   return {
     url,
     port,
-    answer: async (request) => plain(await run(request)),
+    answer: async (request) => sendableResponse(plain(await run(request)), request.method),
     adopt: (moved) => {
       const socket = socketOfMoved(moved);
       if (listening.listening) server.emit("connection", socket);

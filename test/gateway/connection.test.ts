@@ -3,8 +3,16 @@ import { LIMITS, type WorkerFetch } from "../../src/index.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
 import { parseResponses, rawExchange, rawRequest } from "./raw-http.ts";
 
+/** Whether the endless stream was cancelled (its reader went away). */
+let endlessCancelled = false;
+
 const worker: WorkerFetch = (request) => {
   const path = new URL(request.url).pathname;
+  if (path === "/endless") {
+    // A chunk whenever asked, for ever: only a cancel stops it.
+    const chunk = new Uint8Array(16 * 1024);
+    return new Response(new ReadableStream({ pull: (controller) => controller.enqueue(chunk), cancel: () => void (endlessCancelled = true) }));
+  }
   if (path === "/cookie") return Response.json({ cookie: request.headers.get("cookie")?.length ?? 0 });
   return new Response("fine");
 };
@@ -13,6 +21,18 @@ let harness: Harness;
 afterEach(() => harness.close());
 
 describe("HTTP connections", () => {
+  it("answers HEAD with the head only: an endless body is cancelled, and the next request on the connection is answered", async () => {
+    harness = await startHarness({}, { fetch: worker });
+    endlessCancelled = false;
+    const head = (path: string) => `HEAD ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+    const bytes = await rawExchange(harness.server.port, head("/endless") + head("/fine") + "GET /fine HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const [endless, fine, get] = parseResponses(bytes, [0, 1]);
+    expect(endless!.status).toBe(200);
+    expect(fine!.lines).toContainEqual(["content-length", "4"]); // a whole body's length, as GET would send it
+    expect(get!.body.toString()).toBe("fine");
+    await expect.poll(() => endlessCancelled).toBe(true);
+  });
+
   it("reads request headers up to 128 KiB, as Cloudflare: a 20 KB cookie is fine", async () => {
     harness = await startHarness({}, { fetch: worker });
     expect(LIMITS.maxRequestHeaderBytes).toBe(128 * 1024);
