@@ -1,8 +1,9 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { validateHeaderName, validateHeaderValue, type IncomingMessage, type ServerResponse } from "node:http";
 import { abortableRequest, type AbortableRequest } from "./abortable-request.ts";
 import { appendRawHeaders } from "../web/raw-headers.ts";
 import { incomingBody } from "./incoming-body.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
+import { pathnameOf } from "../web/url-path.ts";
 
 /** Builds a web-standard Request from Node's IncomingMessage. */
 export function toRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request {
@@ -123,12 +124,22 @@ function ifReady(read: Promise<Read>): Promise<Read | typeof PENDING> {
   return Promise.race([read, pending]);
 }
 
+/** What {@link writeResponse} does with a response it cannot send (logged as `[hearth] GET /path: …` either way). */
+export interface WriteFailureOptions {
+  /** Whether the 500 sent in its place carries the failure's message (`hearth dev`). Default: `Internal Server Error`. */
+  expose?: boolean;
+}
+
 /**
  * Writes a web-standard Response to Node's ServerResponse. A body that is already complete (a string,
  * JSON, bytes) leaves in one write with a content-length; a stream (SSE, a model's tokens) sends its
  * headers at once and each chunk as it comes, with backpressure.
+ *
+ * A response that cannot be sent is logged, never a silent reset: before its head went out (a header
+ * value Node refuses, a body that fails before its first chunk) the client gets a 500 instead; after,
+ * the connection is closed (the client sees a cut response). Never rejects.
  */
-export async function writeResponse(response: Response, outgoing: ServerResponse): Promise<void> {
+export async function writeResponse(response: Response, outgoing: ServerResponse, failure: WriteFailureOptions = {}): Promise<void> {
   const { headers, framed } = nodeHeaders(response.headers);
   const head = () => outgoing.writeHead(response.status, response.statusText || undefined, headers);
   /** A body known whole: one write, with its length unless the headers frame it already. */
@@ -137,19 +148,21 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
     head();
     outgoing.end(whole);
   };
-  const text = takeCompleteBody(response);
-  if (text !== undefined) return endWhole(text);
-  const body = response.body;
-  if (body === null) {
-    head();
-    outgoing.end();
-    return;
-  }
-  // The client went away before the answer was ready: the body is for nobody (an endless stream
-  // would otherwise be read until the process ends).
-  if (outgoing.destroyed) return void body.cancel().catch(() => {});
-  const reader = body.getReader();
+  let body: ReadableStream<Uint8Array> | null = null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
+    const text = takeCompleteBody(response);
+    if (text !== undefined) return endWhole(text);
+    body = response.body;
+    if (body === null) {
+      head();
+      outgoing.end();
+      return;
+    }
+    // The client went away before the answer was ready: the body is for nobody (an endless stream
+    // would otherwise be read until the process ends).
+    if (outgoing.destroyed) return void body.cancel().catch(() => {});
+    reader = body.getReader();
     let read = reader.read();
     const first = await ifReady(read);
     if (first !== PENDING) {
@@ -171,7 +184,26 @@ export async function writeResponse(response: Response, outgoing: ServerResponse
     }
     await pipeRest(reader, read, outgoing);
   } catch (error) {
-    outgoing.destroy(error instanceof Error ? error : new Error(String(error)));
+    void (reader ?? body)?.cancel().catch(() => {});
+    writeFailed(error instanceof Error ? error : new Error(String(error)), outgoing, failure);
+  }
+}
+
+/** A response that could not be sent: logged, and a 500 in its place while its head has not gone out. */
+function writeFailed(error: Error, outgoing: ServerResponse, failure: WriteFailureOptions): void {
+  if (outgoing.destroyed) return; // the client went away: nobody to tell
+  const request = `${outgoing.req.method ?? "GET"} ${pathnameOf(outgoing.req.url ?? "/")}`;
+  if (outgoing.headersSent) {
+    console.error(`[hearth] ${request}: the response was cut off after its head was sent:`, error);
+    outgoing.destroy(error);
+    return;
+  }
+  console.error(`[hearth] ${request}: the response could not be sent, a 500 went in its place:`, error);
+  const body = JSON.stringify({ error: failure.expose === true ? error.message : "Internal Server Error" });
+  try {
+    outgoing.writeHead(500, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]).end(body);
+  } catch {
+    outgoing.destroy(error);
   }
 }
 
@@ -202,6 +234,19 @@ export async function writeRawResponse(response: Response, socket: NodeJS.Writab
   lines.push(`content-length: ${body.length}`, "connection: close", "", "");
   socket.write(lines.join("\r\n"));
   socket.end(body);
+}
+
+/** The error Node would throw for a header it cannot write (a control character in a value, say), if any. */
+export function invalidHeader(headers: Iterable<[string, string]>): Error | undefined {
+  try {
+    for (const [name, value] of headers) {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    }
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 function statusText(status: number): string {

@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { discardBody } from "./incoming-body.ts";
-import { toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { invalidHeader, toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { sendableResponse } from "./sendable-response.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
@@ -160,6 +160,8 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
 
   const metrics = options.metrics || undefined;
   const exposeErrors = options.exposeErrors === true;
+  /** What a response that cannot be written becomes: a 500 with the failure's message under exposeErrors. */
+  const failure = { expose: exposeErrors };
   const call = (request: Request): Promise<Response> => instrumentHttpRequest(request, () => callWorker(request));
   const callWorker = async (request: Request): Promise<Response> => {
     try {
@@ -194,7 +196,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     try {
       const request = parseRequest(incoming, origin, outgoing);
       const response = plain(request instanceof Response ? request : await run(request));
-      await writeResponse(sendableResponse(response, incoming.method ?? "GET"), outgoing);
+      await writeResponse(sendableResponse(response, incoming.method ?? "GET"), outgoing, failure);
       discardBody(incoming); // a body the handler never read (a 401 before reading, say)
     } catch (error) {
       outgoing.destroy(asError(error));
@@ -279,7 +281,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   return {
     url,
     port,
-    answer: async (request) => sendableResponse(plain(await run(request)), request.method),
+    answer: async (request) => handedBack(sendableResponse(plain(await run(request)), request.method), request, exposeErrors),
     adopt: (moved) => {
       const socket = socketOfMoved(moved);
       if (listening.listening) server.emit("connection", socket);
@@ -309,6 +311,19 @@ type Abortable = ServerResponse & { [ABORT]?: () => void };
  */
 function abortIfCut(this: Abortable): void {
   if (!this.writableFinished) this[ABORT]?.();
+}
+
+/**
+ * A response to a request another thread's server received, as that server will write it: one with
+ * a header Node refuses (a control character in a value) becomes a logged 500 here, as it would be on
+ * the thread that received it (which writes the head as it comes).
+ */
+function handedBack(response: Response, request: Request, expose: boolean): Response {
+  const problem = invalidHeader(response.headers);
+  if (problem === undefined) return response;
+  void response.body?.cancel().catch(() => {});
+  console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}: the response could not be sent, a 500 went in its place:`, problem);
+  return Response.json({ error: expose ? problem.message : INTERNAL_ERROR }, { status: 500 });
 }
 
 /** Marks the 500 the gateway made of a worker's exception (told apart from a 500 the worker chose). */

@@ -160,7 +160,7 @@ describe("a response the worker made", () => {
     expect(after!.body.toString()).toBe("fine");
   });
 
-  it("is cut off when its stream is shorter or longer than its Content-Length", async () => {
+  it("is cut off (and logged) when its stream is shorter or longer than its Content-Length", async () => {
     const errors = loggedErrors();
     try {
       for (const path of ["/short-stream", "/long-stream"]) {
@@ -170,6 +170,8 @@ describe("a response the worker made", () => {
         expect(text).not.toContain("fine"); // the connection was closed: nothing after the cut response
         expect(bytes.length - bytes.indexOf("\r\n\r\n") - 4).toBeLessThan(10);
       }
+      await expect.poll(() => errors.text()).toMatch(/GET \/long-stream: the response was cut off[^\n]*longer than its Content-Length of 10 bytes/);
+      expect(errors.text()).toMatch(/GET \/short-stream: the response was cut off[^\n]*is 3 bytes, but its Content-Length says 10/);
     } finally {
       errors.restore();
     }
