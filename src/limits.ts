@@ -68,6 +68,8 @@ export const LIMITS = {
   maxLiveAgents: 16_384,
   /** Largest request line plus headers the HTTP server reads (Node's `maxHeaderSize`); Cloudflare takes 128 KB of headers. Past it: 431. */
   maxRequestHeaderBytes: 128 * 1024,
+  /** How much of the body of a refused WebSocket upgrade's response is read and sent: an error page, not a download. */
+  maxRefusedUpgradeBodyBytes: 64 * 1024,
   /**
    * How long the HTTP server keeps an idle keep-alive connection open: longer than a proxy in front
    * keeps its idle upstream connections (nginx: 60 s), so that the proxy, not the server, closes them

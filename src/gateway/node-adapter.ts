@@ -1,8 +1,10 @@
 import { validateHeaderName, validateHeaderValue, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { abortableRequest, type AbortableRequest } from "./abortable-request.ts";
 import { appendRawHeaders } from "../web/raw-headers.ts";
 import { incomingBody } from "./incoming-body.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
+import { LIMITS } from "../limits.ts";
 import { pathnameOf } from "../web/url-path.ts";
 
 /** Builds a web-standard Request from Node's IncomingMessage. */
@@ -224,13 +226,23 @@ async function pipeRest(reader: ReadableStreamDefaultReader<Uint8Array>, next: P
   }
 }
 
-/** Writes a Response on a raw socket (an upgrade request that was refused) and closes it. */
-export async function writeRawResponse(response: Response, socket: NodeJS.WritableStream & { destroy(): void }): Promise<void> {
-  const body = Buffer.from(await response.arrayBuffer());
+/**
+ * Writes a Response on a raw socket (an upgrade request that was refused) and closes it. At most
+ * `LIMITS.maxRefusedUpgradeBodyBytes` of its body are read and sent (an error page, not a download);
+ * the rest is cancelled, and so is the body when the client goes away first. A header Node would
+ * refuse makes it a 500, logged with `request` (`GET /path`).
+ */
+export async function writeRawResponse(response: Response, socket: Duplex, request = "upgrade"): Promise<void> {
+  const body = await boundedBody(response, socket);
+  if (socket.destroyed) return; // the client went away
+  const { headers } = nodeHeaders(response.headers);
+  const problem = invalidHeader(response.headers);
+  if (problem !== undefined) {
+    console.error(`[hearth] ${request}: the response could not be sent, a 500 went in its place:`, problem);
+    return writeRawResponse(Response.json({ error: "Internal Server Error" }, { status: 500 }), socket, request);
+  }
   const lines = [`HTTP/1.1 ${response.status} ${response.statusText || statusText(response.status)}`];
-  response.headers.forEach((value, key) => {
-    if (key !== "content-length" && key !== "connection") lines.push(`${key}: ${value}`);
-  });
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] !== "content-length") lines.push(`${headers[i]}: ${headers[i + 1]}`);
   lines.push(`content-length: ${body.length}`, "connection: close", "", "");
   socket.write(lines.join("\r\n"));
   socket.end(body);
@@ -247,6 +259,37 @@ export function invalidHeader(headers: Iterable<[string, string]>): Error | unde
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** Up to LIMITS.maxRefusedUpgradeBodyBytes of a response's body; reading stops (the body is cancelled) there or when the socket closes. */
+async function boundedBody(response: Response, socket: Duplex): Promise<Buffer> {
+  const text = takeCompleteBody(response);
+  if (text !== undefined) return Buffer.from(text).subarray(0, LIMITS.maxRefusedUpgradeBodyBytes);
+  if (response.body === null) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  const stop = () => void reader.cancel().catch(() => {});
+  // A client that ends its side is gone too: an upgrade's socket is not closed for it (Node's HTTP
+  // server keeps connections half-open), and the body would be awaited for nobody.
+  const ended = () => socket.destroy();
+  socket.once("close", stop);
+  socket.once("end", ended);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < LIMITS.maxRefusedUpgradeBodyBytes && !socket.destroyed) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body that fails: what was read of it is sent.
+  } finally {
+    socket.off("close", stop);
+    socket.off("end", ended);
+    stop();
+  }
+  return Buffer.concat(chunks).subarray(0, LIMITS.maxRefusedUpgradeBodyBytes);
 }
 
 function statusText(status: number): string {

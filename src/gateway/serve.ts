@@ -249,7 +249,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         const target = upgradeTargetOf(response);
         if (!target) {
           const refusal = response.status === 200 ? new Response("Expected a WebSocket upgrade response", { status: 500 }) : response;
-          await writeRawResponse(refusal, socket);
+          await writeRawResponse(refusal, socket, `${incoming.method ?? "GET"} ${pathnameOf(incoming.url ?? "/")}`);
           return;
         }
         sockets.handleUpgrade(incoming, socket, head, (ws) => {
