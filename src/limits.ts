@@ -66,6 +66,12 @@ export const LIMITS = {
   unsettledFileLockWaitMs: 5_000,
   /** Agents kept in memory at once; above it the least recently used idle agents hibernate early. Open files are bounded apart from it (`setOpenConnectionCap`). */
   maxLiveAgents: 16_384,
+  /**
+   * Largest request body the HTTP server takes, as on Cloudflare (100 MB on the Free and Pro plans):
+   * a larger declared length is refused with 413 before anything is read, a chunked body fails once
+   * past it (`serve({ maxRequestBodyBytes })`).
+   */
+  maxRequestBodyBytes: 100 * 1024 * 1024,
   /** Largest request line plus headers the HTTP server reads (Node's `maxHeaderSize`); Cloudflare takes 128 KB of headers. Past it: 431. */
   maxRequestHeaderBytes: 128 * 1024,
   /** How much of the body of a refused WebSocket upgrade's response is read and sent: an error page, not a download. */

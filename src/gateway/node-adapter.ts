@@ -7,9 +7,12 @@ import { takeCompleteBody } from "../web/complete-body-response.ts";
 import { LIMITS } from "../limits.ts";
 import { pathnameOf } from "../web/url-path.ts";
 
-/** Builds a web-standard Request from Node's IncomingMessage. */
-export function toRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal): Request {
-  const { url, init } = requestInit(incoming, origin);
+/**
+ * Builds a web-standard Request from Node's IncomingMessage; its body stream fails past `maxBodyBytes`
+ * (see incomingBody).
+ */
+export function toRequest(incoming: IncomingMessage, origin: string, signal?: AbortSignal, maxBodyBytes = Number.POSITIVE_INFINITY): Request {
+  const { url, init } = requestInit(incoming, origin, maxBodyBytes);
   init.signal = signal ?? null;
   const request = new Request(url, init);
   appendRawHeaders(request.headers, incoming.rawHeaders);
@@ -20,8 +23,8 @@ export function toRequest(incoming: IncomingMessage, origin: string, signal?: Ab
  * {@link toRequest} for the gateway: the request's signal is aborted by calling `abort()` (when the
  * client goes away), which costs far less per request than a signal passed in (see abortable-request.ts).
  */
-export function toAbortableRequest(incoming: IncomingMessage, origin: string): AbortableRequest {
-  const { url, init } = requestInit(incoming, origin);
+export function toAbortableRequest(incoming: IncomingMessage, origin: string, maxBodyBytes = Number.POSITIVE_INFINITY): AbortableRequest {
+  const { url, init } = requestInit(incoming, origin, maxBodyBytes);
   return abortableRequest(url, init, incoming.rawHeaders);
 }
 
@@ -49,7 +52,7 @@ export function declaredBodyLength(rawHeaders: readonly string[]): number {
   return length;
 }
 
-function requestInit(incoming: IncomingMessage, origin: string): { url: string; init: RequestInit } {
+function requestInit(incoming: IncomingMessage, origin: string, maxBodyBytes: number): { url: string; init: RequestInit } {
   const raw = incoming.rawHeaders;
   const method = incoming.method ?? "GET";
   const url = urlOf(incoming.url ?? "/", origin);
@@ -57,7 +60,7 @@ function requestInit(incoming: IncomingMessage, origin: string): { url: string; 
   const hasBody = method !== "GET" && method !== "HEAD" && declaredBodyLength(raw) > 0;
   const init = {
     method,
-    body: hasBody ? incomingBody(incoming) : null,
+    body: hasBody ? incomingBody(incoming, maxBodyBytes) : null,
     // Required by fetch for streaming request bodies.
     duplex: hasBody ? "half" : undefined,
   } as RequestInit;

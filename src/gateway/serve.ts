@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
-import { discardBody } from "./incoming-body.ts";
-import { invalidHeader, toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { bodyLimitPassed, discardBody } from "./incoming-body.ts";
+import { declaredBodyLength, invalidHeader, toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { bodyTooLargeResponse, checkedBodyLimit, refuseDeclaredBody } from "./request-body-limit.ts";
 import { sendableResponse } from "./sendable-response.ts";
 import { routeAgentRequest } from "./route.ts";
 import { upgradeTargetOf } from "../host/upgrade.ts";
@@ -69,6 +70,13 @@ export interface ServeOptions {
    * its client. Either way the error is logged in full.
    */
   exposeErrors?: boolean;
+  /**
+   * Largest request body, in bytes (default `LIMITS.maxRequestBodyBytes`, 100 MiB, as on Cloudflare).
+   * A larger declared length gets 413 before anything is read; a chunked body that grows past it fails
+   * the handler's read of it, and the client gets 413 unless the response had begun. The connection is
+   * closed after either.
+   */
+  maxRequestBodyBytes?: number;
 }
 
 /**
@@ -151,6 +159,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   const { host } = options;
   const fetch = options.fetch ?? agentsOnlyFetch;
   const hostname = options.hostname ?? "127.0.0.1";
+  const maxBodyBytes = checkedBodyLimit(options.maxRequestBodyBytes, LIMITS.maxRequestBodyBytes);
   /** The address the server listens on (`127.0.0.1:8787`): a request's URL has it when its Host header is missing or invalid. */
   const listenHost = { value: "localhost" };
   const listener = { url: "http://localhost" };
@@ -194,10 +203,19 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
 
   const answer = async (incoming: IncomingMessage, outgoing: ServerResponse, origin: string): Promise<void> => {
     try {
-      const request = parseRequest(incoming, origin, outgoing);
-      const response = plain(request instanceof Response ? request : await run(request));
+      const request = parseRequest(incoming, origin, maxBodyBytes, outgoing);
+      let response = plain(request instanceof Response ? request : await run(request));
+      const passed = bodyLimitPassed(incoming);
+      if (passed !== undefined) {
+        // The body went past the limit while the handler read it: whatever it answered (a 500 for the
+        // read's error, most likely), the client is told why. The rest of the body is never read.
+        void response.body?.cancel().catch(() => {});
+        response = bodyTooLargeResponse(passed);
+        outgoing.shouldKeepAlive = false;
+      }
       await writeResponse(sendableResponse(response, incoming.method ?? "GET"), outgoing, failure);
-      discardBody(incoming); // a body the handler never read (a 401 before reading, say)
+      if (bodyLimitPassed(incoming) !== undefined) closeWhenSent(outgoing); // went past it while the response was written
+      else discardBody(incoming); // a body the handler never read (a 401 before reading, say)
     } catch (error) {
       outgoing.destroy(asError(error));
     }
@@ -224,6 +242,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     // Before a hand-over: the thread that answers gets the raw headers with the client address set here (only this thread knows the peer).
     const origin = arrive(incoming, listenHost.value);
     if (options.handOff?.take(incoming, outgoing, origin)) return;
+    if (refuseDeclaredBody(declaredBodyLength(incoming.rawHeaders), outgoing, maxBodyBytes)) return;
     void answer(incoming, outgoing, origin);
   });
   // Longer than a proxy keeps its idle connections to this server (deploy/nginx.conf, docs/deploy.md):
@@ -236,7 +255,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     const origin = arrive(incoming, listenHost.value);
     if (options.handOff?.takeUpgrade?.(incoming, socket, head)) return;
     socket.on("error", () => socket.destroy());
-    const request = parseRequest(incoming, origin);
+    const request = parseRequest(incoming, origin, maxBodyBytes);
     const respond = request instanceof Response ? Promise.resolve(request) : run(request);
     respond
       .then(async (response) => {
@@ -313,6 +332,13 @@ function abortIfCut(this: Abortable): void {
   if (!this.writableFinished) this[ABORT]?.();
 }
 
+/** Ends the connection once `outgoing` is sent: what is left of the request's body is never read. */
+function closeWhenSent(outgoing: ServerResponse): void {
+  const close = () => outgoing.socket?.end();
+  if (outgoing.writableFinished) close();
+  else outgoing.once("finish", close);
+}
+
 /**
  * A response to a request another thread's server received, as that server will write it: one with
  * a header Node refuses (a control character in a value) becomes a logged 500 here, as it would be on
@@ -333,10 +359,10 @@ const THREW = Symbol("hearth.threw");
  * A Request, or the 400/405 answer for what fetch cannot represent (TRACE, `OPTIONS *`, bad URLs).
  * With `outgoing`, the request's signal aborts when the client goes away before its response ends.
  */
-function parseRequest(incoming: IncomingMessage, origin: string, outgoing?: Abortable): Request | Response {
+function parseRequest(incoming: IncomingMessage, origin: string, maxBodyBytes: number, outgoing?: Abortable): Request | Response {
   try {
-    if (outgoing === undefined) return toRequest(incoming, origin);
-    const { request, abort } = toAbortableRequest(incoming, origin);
+    if (outgoing === undefined) return toRequest(incoming, origin, undefined, maxBodyBytes);
+    const { request, abort } = toAbortableRequest(incoming, origin, maxBodyBytes);
     outgoing[ABORT] = abort;
     outgoing.on("close", abortIfCut);
     return request;
