@@ -206,7 +206,8 @@ function writeFailed(error: Error, outgoing: ServerResponse, failure: WriteFailu
   console.error(`[hearth] ${request}: the response could not be sent, a 500 went in its place:`, error);
   const body = JSON.stringify({ error: failure.expose === true ? error.message : "Internal Server Error" });
   try {
-    outgoing.writeHead(500, ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]).end(body);
+    // Its reason given: the refused head left its own ("OK") as the response's statusMessage.
+    outgoing.writeHead(500, "Internal Server Error", ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]).end(body);
   } catch {
     outgoing.destroy(error);
   }

@@ -51,6 +51,7 @@ describe("a response that cannot be written", () => {
     const errors = loggedErrors();
     try {
       const bytes = await rawExchange(server.port, get("/control") + get("/delete") + get("/fails-at-once") + get("/after", "Connection: close\r\n"));
+      expect(bytes.toString("latin1").match(/HTTP\/1\.1 \d{3} [^\r]*/g)).toEqual([...Array<string>(3).fill("HTTP/1.1 500 Internal Server Error"), "HTTP/1.1 200 OK"]);
       const [control, deleted, failed, after] = parseResponses(bytes);
       for (const response of [control, deleted, failed]) {
         expect(response!.status).toBe(500);
