@@ -27,13 +27,12 @@ export type AgentMessagesOptions = (
  */
 export class AgentMessagesError extends Error {
   override name = "AgentMessagesError";
-  constructor(
-    /** The HTTP status of the answer. */
-    readonly status: number,
-    statusText: string,
-  ) {
+  /** The HTTP status of the answer. */
+  readonly status: number;
+  constructor(status: number, statusText: string) {
     // Without the URL: its query may carry a token.
     super(`The chat history request was answered ${status}${statusText ? ` ${statusText}` : ""}`);
+    this.status = status;
   }
 }
 

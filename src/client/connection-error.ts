@@ -88,11 +88,15 @@ interface ReconnectingSocket {
 export class ClosePolicy {
   #final = false;
 
-  constructor(
-    private readonly socket: () => ReconnectingSocket | null | undefined,
-    private readonly custom: () => ((event: CloseEvent) => boolean) | undefined,
-    private readonly maxRetries: () => number | undefined,
-  ) {}
+  private readonly socket: () => ReconnectingSocket | null | undefined;
+  private readonly custom: () => ((event: CloseEvent) => boolean) | undefined;
+  private readonly maxRetries: () => number | undefined;
+
+  constructor(socket: () => ReconnectingSocket | null | undefined, custom: () => ((event: CloseEvent) => boolean) | undefined, maxRetries: () => number | undefined) {
+    this.socket = socket;
+    this.custom = custom;
+    this.maxRetries = maxRetries;
+  }
 
   /** `PartySocket` asks this before it schedules the next attempt, so `retryCount` still counts the one that closed. */
   readonly decide = (event: CloseEvent): boolean => {

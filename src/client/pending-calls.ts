@@ -80,12 +80,11 @@ export type CallOptionsInput<T = unknown> = StreamCallbacks<T> | CallOptions<T>;
  */
 export class AgentCallError extends Error {
   override name = "AgentCallError";
-  constructor(
-    message: string,
-    /** The method that was called. */
-    readonly method: string,
-  ) {
+  /** The method that was called. */
+  readonly method: string;
+  constructor(message: string, method: string) {
     super(message);
+    this.method = method;
   }
 }
 

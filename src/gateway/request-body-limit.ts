@@ -8,8 +8,10 @@ import type { ServerResponse } from "node:http";
 /** The error a body stream fails with past `maxBytes`: the request's 413 says the same. */
 export class RequestBodyTooLargeError extends RangeError {
   override name = "RequestBodyTooLargeError";
-  constructor(readonly maxBytes: number) {
+  readonly maxBytes: number;
+  constructor(maxBytes: number) {
     super(tooLargeMessage(maxBytes));
+    this.maxBytes = maxBytes;
   }
 }
 

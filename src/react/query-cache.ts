@@ -46,10 +46,13 @@ export class QueryCache {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
-  constructor(
-    private readonly source: () => QuerySource,
-    private readonly onExpire: () => void,
-  ) {}
+  private readonly source: () => QuerySource;
+  private readonly onExpire: () => void;
+
+  constructor(source: () => QuerySource, onExpire: () => void) {
+    this.source = source;
+    this.onExpire = onExpire;
+  }
 
   /** The parameters for the next connection attempt: the cached result, or a new call of the function. */
   readonly provider = (): Promise<QueryParams> => {

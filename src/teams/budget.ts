@@ -45,11 +45,10 @@ export { DEFAULT_PRICES, type ModelPrice } from "../observability/cost/prices.ts
 /** Thrown when a call does not fit; `limit` names the budget that ran out. */
 export class BudgetExceededError extends Error {
   override readonly name = "BudgetExceededError";
-  constructor(
-    readonly limit: keyof TeamLimits,
-    message: string,
-  ) {
+  readonly limit: keyof TeamLimits;
+  constructor(limit: keyof TeamLimits, message: string) {
     super(message);
+    this.limit = limit;
   }
 }
 

@@ -48,19 +48,22 @@ export interface PendingApproval {
 /** Not a failure: the run waits for approvals and stops until they are given. */
 export class RunSuspended extends Error {
   override readonly name = "RunSuspended";
-  constructor(readonly approvals: PendingApproval[]) {
+  readonly approvals: PendingApproval[];
+  constructor(approvals: PendingApproval[]) {
     super(`The team run waits for ${approvals.length} approval(s)`);
+    this.approvals = approvals;
   }
 }
 
 /** Not a failure: the run was paused or cancelled while this step ran. */
 export class RunStopped extends Error {
   override readonly name = "RunStopped";
-  constructor(
-    readonly how: "pause" | "cancel" | "wallMs",
-    readonly reason: string,
-  ) {
+  readonly how: "pause" | "cancel" | "wallMs";
+  readonly reason: string;
+  constructor(how: "pause" | "cancel" | "wallMs", reason: string) {
     super(reason);
+    this.how = how;
+    this.reason = reason;
   }
 }
 

@@ -40,12 +40,12 @@ export interface NestedDecision {
 
 /** The child's run waits (for a person, or still runs): the parent's run waits too. */
 export class NestedSuspended extends RunSuspended {
-  constructor(
-    approvals: PendingApproval[],
-    readonly child: NestedChild,
-    readonly decided: NestedDecision[],
-  ) {
+  readonly child: NestedChild;
+  readonly decided: NestedDecision[];
+  constructor(approvals: PendingApproval[], child: NestedChild, decided: NestedDecision[]) {
     super(approvals);
+    this.child = child;
+    this.decided = decided;
   }
 }
 

@@ -141,12 +141,17 @@ class OrphanedRuns {
   #cancel: (() => void) | undefined;
   #closed = false;
 
-  constructor(
-    readonly gate: CronGate,
-    readonly crons: readonly string[],
-    readonly clock: Clock,
-    readonly run: (controller: ScheduledController) => Promise<void>,
-  ) {}
+  readonly gate: CronGate;
+  readonly crons: readonly string[];
+  readonly clock: Clock;
+  readonly run: (controller: ScheduledController) => Promise<void>;
+
+  constructor(gate: CronGate, crons: readonly string[], clock: Clock, run: (controller: ScheduledController) => Promise<void>) {
+    this.gate = gate;
+    this.crons = crons;
+    this.clock = clock;
+    this.run = run;
+  }
 
   start(): void {
     if (this.#closed || this.#cancel !== undefined || this.crons.length === 0) return;

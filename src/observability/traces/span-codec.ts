@@ -344,12 +344,17 @@ export class SpanCodec {
 
 /** Reads one record's variable part, front to back. */
 class Reader {
-  constructor(
-    private readonly bytes: Buffer,
-    private readonly view: DataView,
-    private at: number,
-    private readonly table: readonly string[],
-  ) {}
+  private readonly bytes: Buffer;
+  private readonly view: DataView;
+  private at: number;
+  private readonly table: readonly string[];
+
+  constructor(bytes: Buffer, view: DataView, at: number, table: readonly string[]) {
+    this.bytes = bytes;
+    this.view = view;
+    this.at = at;
+    this.table = table;
+  }
 
   u32(): number {
     const value = this.view.getUint32(this.at, true);

@@ -135,7 +135,10 @@ class Tally {
     reordered: 0,
   };
   readonly examples = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, [] as AnomalyExample[]])) as Record<AnomalyKind, AnomalyExample[]>;
-  constructor(readonly maxExamples: number) {}
+  readonly maxExamples: number;
+  constructor(maxExamples: number) {
+    this.maxExamples = maxExamples;
+  }
 
   add(kind: AnomalyKind, key: string, message: () => string): void {
     this.counts[kind]++;

@@ -26,11 +26,14 @@ class Direction {
   #timer: NodeJS.Timeout | undefined;
   #done = false;
 
-  constructor(
-    readonly from: net.Socket,
-    readonly to: net.Socket,
-    readonly count: (bytes: number) => void,
-  ) {
+  readonly from: net.Socket;
+  readonly to: net.Socket;
+  readonly count: (bytes: number) => void;
+
+  constructor(from: net.Socket, to: net.Socket, count: (bytes: number) => void) {
+    this.from = from;
+    this.to = to;
+    this.count = count;
     from.on("data", (chunk: Buffer) => this.#push({ kind: "data", chunk, due: performance.now() + this.#delay }));
     from.on("end", () => this.#push({ kind: "end", due: performance.now() + this.#delay }));
     // A reset or error of `from` becomes an RST to `to`; "close" after "end" is the normal end of the stream.
@@ -115,11 +118,14 @@ export class FaultLink {
   #toClient: Direction | undefined;
   #finished = false;
 
-  constructor(
-    readonly client: net.Socket,
-    readonly target: { readonly host: string; readonly port: number },
-    readonly counters: LinkCounters,
-  ) {
+  readonly client: net.Socket;
+  readonly target: { readonly host: string; readonly port: number };
+  readonly counters: LinkCounters;
+
+  constructor(client: net.Socket, target: { readonly host: string; readonly port: number }, counters: LinkCounters) {
+    this.client = client;
+    this.target = target;
+    this.counters = counters;
     client.on("error", () => {});
     client.on("close", () => this.#checkClosed());
   }

@@ -82,11 +82,14 @@ class Link {
   readonly #toTarget: Item[] = [];
   readonly #toClient: Item[] = [];
 
-  constructor(
-    readonly client: net.Socket,
-    readonly upstream: net.Socket,
-    readonly held: () => boolean,
-  ) {
+  readonly client: net.Socket;
+  readonly upstream: net.Socket;
+  readonly held: () => boolean;
+
+  constructor(client: net.Socket, upstream: net.Socket, held: () => boolean) {
+    this.client = client;
+    this.upstream = upstream;
+    this.held = held;
     for (const [from, to, queue] of [
       [client, upstream, this.#toTarget],
       [upstream, client, this.#toClient],

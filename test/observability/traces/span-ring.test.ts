@@ -161,7 +161,10 @@ describe("a hook's own attributes object", () => {
 /** The same rules over plain arrays: traces in the order first seen, the oldest leaves first. */
 class Model {
   readonly traces = new Map<string, SpanRecord[]>();
-  constructor(private readonly limits: SpanRingLimits) {}
+  private readonly limits: SpanRingLimits;
+  constructor(limits: SpanRingLimits) {
+    this.limits = limits;
+  }
 
   add(span: SpanRecord): "trace full" | undefined {
     const trace = this.traces.get(span.traceId);
