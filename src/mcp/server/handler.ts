@@ -15,6 +15,7 @@ import { runWithAuthContext, type McpAuthContext } from "./auth-context.ts";
 import { checkHost, listenAddress, normalizePath, resourceUrl } from "./host-guard.ts";
 import { propsOfExecutionContext } from "./request-context.ts";
 import { extendRequestContext } from "./request-extra.ts";
+import { isSdkV1Server, isSdkV2Server } from "./server-generation.ts";
 import { jsonRpcError } from "./responses.ts";
 import { MAX_MCP_SSE_BUFFER_BYTES } from "./sse-transport.ts";
 import { statelessLegacyHandler } from "./stateless-legacy.ts";
@@ -90,6 +91,10 @@ export type StatelessMcpHandler = ((request: Request, env?: unknown, ctx?: unkno
   close(): Promise<void>;
 };
 
+const V1_UNSUPPORTED =
+  "createMcpHandler: this McpServer comes from @modelcontextprotocol/sdk v1.x; Hearth's createMcpHandler serves the v2 " +
+  'McpServer (import { McpServer } from "hearth/mcp"). Build it with that one, or serve the v1 server from an McpAgent, which accepts both';
+
 const DEFAULT_CORS: Required<McpCorsOptions> = {
   origin: "*",
   headers: "Content-Type, Accept, Authorization, mcp-session-id, MCP-Protocol-Version, Mcp-Method, Mcp-Name",
@@ -113,7 +118,8 @@ const DEFAULT_CORS: Required<McpCorsOptions> = {
  * export default { fetch: createMcpHandler(createServer) };
  */
 export function createMcpHandler(server: McpServerFactory | McpServer | Server, options: CreateMcpHandlerOptions = {}): StatelessMcpHandler {
-  if (typeof server !== "function" && !(server instanceof McpServer) && !(server instanceof Server)) {
+  if (typeof server !== "function" && !isSdkV2Server(server)) {
+    if (isSdkV1Server(server)) throw new TypeError(V1_UNSUPPORTED);
     throw new TypeError("createMcpHandler needs an McpServer (or Server) from hearth/mcp, or a function returning a new one per request");
   }
   const route = normalizePath(options.route ?? "/mcp");
@@ -134,7 +140,10 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
     },
   };
   const factory = async (context: SdkRequestContext) => {
-    const product = await produce(context);
+    const product: unknown = await produce(context);
+    if (!isSdkV2Server(product)) {
+      throw new TypeError(isSdkV1Server(product) ? V1_UNSUPPORTED : `createMcpHandler: the factory returned ${typeof product}, not an McpServer (or Server) from hearth/mcp`);
+    }
     extendRequestContext(product);
     return product;
   };

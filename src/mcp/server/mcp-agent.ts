@@ -1,11 +1,9 @@
 import {
-  Server,
   WebStandardStreamableHTTPServerTransport,
   type ElicitRequestFormParams,
   type ElicitRequestURLParams,
   type ElicitResult,
   type JSONRPCMessage,
-  type McpServer,
   type RequestId,
 } from "@modelcontextprotocol/server";
 import { Agent, HANDLE } from "../../platform/agent.ts";
@@ -21,7 +19,9 @@ import { createAgentMcpEndpoint, type McpHandler, type McpServeOptions } from ".
 import { mcpSessionEnded } from "./session-limit.ts";
 import { SessionStore, type StoredSession } from "./session-store.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
+import { assertMcpServer, isSdkV1Server, lowLevelServerOf, type AnyMcpServer } from "./server-generation.ts";
 import { SseServerTransport } from "./sse-transport.ts";
+import { reportMcpError } from "./report-error.ts";
 import { watchBody } from "./streaming.ts";
 
 /** Any McpAgent subclass, as `serve()` receives it. */
@@ -51,8 +51,11 @@ export abstract class McpAgent<
   State = unknown,
   Props extends Record<string, unknown> = Record<string, unknown>,
 > extends Agent<Env, State> {
-  /** The MCP server of this session; `McpServer` (or the SDK's low-level `Server`). */
-  abstract server: McpServer | Server;
+  /**
+   * The MCP server of this session: `McpServer` (or the SDK's low-level `Server`) from `hearth/mcp`,
+   * or from `@modelcontextprotocol/sdk` v1.x as Cloudflare's examples build it.
+   */
+  abstract server: AnyMcpServer;
   /** The caller's identity: the worker's `ctx.props`, the verified token, or the RPC client's props; kept with the session. */
   props: Props | undefined;
   #sessionStore: SessionStore | undefined;
@@ -124,7 +127,8 @@ export abstract class McpAgent<
     params: ElicitRequestFormParams | ElicitRequestURLParams,
     options?: { relatedRequestId?: RequestId; timeout?: number },
   ): Promise<ElicitResult> {
-    const server = this.server instanceof Server ? this.server : this.server.server;
+    assertMcpServer(this.server, this[AGENT_RUNTIME].className);
+    const server = lowLevelServerOf(this.server);
     const relatedRequestId = options?.relatedRequestId ?? currentMcpRequestId();
     const release = await this.keepAlive();
     try {
@@ -193,7 +197,7 @@ export abstract class McpAgent<
     try {
       return await this.#handle(request, context);
     } catch (error) {
-      this.onError(error);
+      this.#reportError(error, request);
       return jsonRpcError(500, -32603, "Internal error (logged by the server)");
     }
   }
@@ -305,7 +309,7 @@ export abstract class McpAgent<
       await this.#start();
       const transport = new SseServerTransport(context.sessionId, context.messagePath ?? "/sse/message", context.sseBufferBytes);
       // Kept through connect (the SDK chains it): a stream ended for a client that stopped reading is logged.
-      transport.onerror = (error) => this.onError(error);
+      transport.onerror = (error) => this.#reportError(error);
       this.#sse = transport;
       this.#adoptProps(context, undefined);
       this.#sessions.create({ id: context.sessionId, transport: "sse", initialize: null, props: this.props, owner: context.owner, ttlMs: context.sessionTtlMs });
@@ -332,7 +336,7 @@ export abstract class McpAgent<
         const transport = new RpcServerTransport({ clock: this[AGENT_RUNTIME].clock, ...this.getRpcTransportOptions() });
         // A handler waiting for the client (an elicitation) lives in memory: stay until it is done.
         transport.onpending = (count) => this.#holdForRpc(count > 0);
-        transport.onerror = (error) => this.onError(error);
+        transport.onerror = (error) => this.#reportError(error);
         await this.#connect(transport);
         if (stored?.initialize !== undefined && stored.initialize !== null) await replayRpcHandshake(transport, stored.initialize);
         return transport;
@@ -357,20 +361,26 @@ export abstract class McpAgent<
 
   /** Connects the server, with `extra.requestInfo` for its handlers and each request known to them. */
   async #connect(transport: WebStandardStreamableHTTPServerTransport | SseServerTransport | RpcServerTransport): Promise<void> {
+    assertMcpServer(this.server, this[AGENT_RUNTIME].className);
     extendRequestContext(this.server);
     await this.server.connect(transport);
-    trackCurrentRequest(transport);
+    trackCurrentRequest(transport, isSdkV1Server(this.server));
+  }
+
+  /** An error of the MCP layer: to `onError`, and to the log even when an override of it does not log. */
+  #reportError(error: unknown, request?: Request): void {
+    reportMcpError(this, `${this[AGENT_RUNTIME].className}/${this.name}`, error, request);
   }
 
   #armExpiry(ttlMs: number): void {
     // One pending check at a time; it re-arms itself while the session is in use.
-    void this.schedule(new Date(this.#now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.onError(error));
+    void this.schedule(new Date(this.#now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.#reportError(error));
   }
 
   /** After the current response has left: the session's storage goes, schedules included. */
   #destroySoon(): void {
     setTimeout(() => {
-      if (!this.#unloaded) void this.destroy().catch((error: unknown) => this.onError(error));
+      if (!this.#unloaded) void this.destroy().catch((error: unknown) => this.#reportError(error));
     }, 0);
   }
 

@@ -4,12 +4,12 @@ import {
   Server,
   type AuthInfo,
   type JSONRPCMessage,
-  type McpServer,
   type MessageExtraInfo,
   type RequestId,
   type ServerContext,
   type Transport,
 } from "@modelcontextprotocol/server";
+import { isSdkV2Server, withV1RequestInfo, type AnyMcpServer } from "./server-generation.ts";
 
 /** The HTTP request behind an MCP message, as handlers see it in `extra.requestInfo`. */
 export interface McpRequestInfo {
@@ -39,9 +39,11 @@ const currentRequest = new AsyncLocalStorage<RequestId>();
 
 /**
  * Adds `requestInfo`, `requestId` and `authInfo` to the context every handler of `server` receives.
- * The SDK builds that context in its (protected) `buildContext`; this wraps it on the instance.
+ * The v2 SDK builds that context in its (protected) `buildContext`; this wraps it on the instance.
+ * A v1 server builds them itself, from the transport info (see {@link trackCurrentRequest}).
  */
-export function extendRequestContext(server: McpServer | Server): void {
+export function extendRequestContext(server: AnyMcpServer): void {
+  if (!isSdkV2Server(server)) return;
   const low = server instanceof Server ? server : server.server;
   if (extended.has(low)) return;
   extended.add(low);
@@ -59,11 +61,13 @@ export function extendRequestContext(server: McpServer | Server): void {
 /**
  * After `server.connect(transport)`: each request's handler runs knowing the id of the request it
  * serves, so server-to-client requests it makes (`McpAgent.elicitInput`) travel with that request.
+ * For a v1 server (`v1`), each message also carries the HTTP request in the form v1 reads.
  */
-export function trackCurrentRequest(transport: Transport): void {
+export function trackCurrentRequest(transport: Transport, v1 = false): void {
   const deliver = transport.onmessage;
   if (deliver === undefined) return;
-  transport.onmessage = <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => {
+  transport.onmessage = <T extends JSONRPCMessage>(message: T, given?: MessageExtraInfo) => {
+    const extra = v1 ? withV1RequestInfo(given) : given;
     if (isJSONRPCRequest(message)) currentRequest.run(message.id, () => deliver(message, extra));
     else deliver(message, extra);
   };
