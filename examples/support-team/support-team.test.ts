@@ -235,7 +235,7 @@ describe("examples/support-team under hearth dev", () => {
     // Specialists have no address of their own, and their desk refuses requests from outside.
     const direct = await fetch(`${example.base}/agents/support-specialist/support`);
     expect(direct.status).toBe(400);
-    expect(await direct.json()).toEqual({ error: "No agent class is served at /agents/support-specialist/ (known: desk)" });
+    expect(await direct.json()).toEqual({ error: "Invalid request: no agent class is served at /agents/support-specialist/" });
     const through = await fetch(`${example.base}/agents/desk/nina/sub/support-specialist/support`);
     expect(through.status).toBe(404);
     expect(await through.json()).toEqual({ error: "Specialists are reached through the team: ask the desk" });
