@@ -38,7 +38,7 @@ const warned = new Set<string>();
 
 /**
  * The agent's side of workflows: starting instances on its behalf (so they call back through
- * `this.agent`), tracking them in its own SQLite (`_hearth_workflows`), controlling them by id, and
+ * `this.agent`), tracking them in its own SQLite (`cf_agents_workflows`), controlling them by id, and
  * receiving their callbacks.
  */
 export class AgentWorkflows {

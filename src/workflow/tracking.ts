@@ -22,25 +22,35 @@ export interface TrackingRow {
   completed_at: number | null;
 }
 
-// Cloudflare's `cf_agents_workflows`, under Hearth's own table prefix; an instance id is tracked once.
-const TABLE = `CREATE TABLE _hearth_workflows (
+/** The tracking table, named as in Cloudflare's SDK so an agent's own SQL can read and write it. */
+export const TRACKING_TABLE = "cf_agents_workflows";
+/** Its name before it took the SDK's: renamed on first use (see docs/decisions/0005-workflows.md). */
+const OLD_TABLE = "_hearth_workflows";
+
+// The SDK's columns; an instance id is tracked once. Times are ms since the epoch.
+const TABLE = `CREATE TABLE cf_agents_workflows (
   id TEXT PRIMARY KEY NOT NULL, workflow_id TEXT NOT NULL UNIQUE, workflow_name TEXT NOT NULL,
   status TEXT NOT NULL, metadata TEXT, error_name TEXT, error_message TEXT,
   created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, completed_at INTEGER);
-CREATE INDEX _hearth_workflows_by_created ON _hearth_workflows (created_at, workflow_id);
-CREATE INDEX _hearth_workflows_by_status ON _hearth_workflows (status);
-CREATE INDEX _hearth_workflows_by_name ON _hearth_workflows (workflow_name);`;
+CREATE INDEX cf_agents_workflows_by_created ON cf_agents_workflows (created_at, workflow_id);
+CREATE INDEX cf_agents_workflows_by_status ON cf_agents_workflows (status);
+CREATE INDEX cf_agents_workflows_by_name ON cf_agents_workflows (workflow_name);`;
 
 // The first version kept id, name, creation time and metadata only; its rows get a status at the next read.
-const FROM_V1 = `ALTER TABLE _hearth_workflows RENAME TO _hearth_workflows_v1;
+const FROM_V1 = `ALTER TABLE cf_agents_workflows RENAME TO _hearth_workflows_v1;
 ${TABLE}
-INSERT OR IGNORE INTO _hearth_workflows (id, workflow_id, workflow_name, status, metadata, created_at, updated_at)
+INSERT OR IGNORE INTO cf_agents_workflows (id, workflow_id, workflow_name, status, metadata, created_at, updated_at)
   SELECT lower(hex(randomblob(12))), workflow_id, workflow_name, 'unknown', metadata, created_at, created_at
   FROM _hearth_workflows_v1 ORDER BY created_at DESC;
 DROP TABLE _hearth_workflows_v1;`;
 
+/** Whether an agent's database holds a tracking table, under its name or its old one (for the inspector). */
+export function hasWorkflowTracking(db: Pick<AgentDatabase, "hasTable">): boolean {
+  return db.hasTable(TRACKING_TABLE) || db.hasTable(OLD_TABLE);
+}
+
 /**
- * The agent's record of the workflow instances it started (`_hearth_workflows` in its own SQLite):
+ * The agent's record of the workflow instances it started (`cf_agents_workflows` in its own SQLite):
  * status, error and times as last seen, metadata to query by. Created on first use.
  */
 export class WorkflowTracking {
@@ -54,8 +64,11 @@ export class WorkflowTracking {
   /** Whether the table exists (an agent that never started a workflow has none). */
   exists(): boolean {
     if (this.#ready) return true;
-    if (!this.#db.hasTable("_hearth_workflows")) return false;
-    const columns = this.#db.statement("SELECT name FROM pragma_table_info('_hearth_workflows')").all() as Array<{ name: string }>;
+    if (!this.#db.hasTable(TRACKING_TABLE)) {
+      if (!this.#db.hasTable(OLD_TABLE)) return false;
+      this.#db.execScript(`ALTER TABLE ${OLD_TABLE} RENAME TO ${TRACKING_TABLE}`);
+    }
+    const columns = this.#db.statement(`SELECT name FROM pragma_table_info('${TRACKING_TABLE}')`).all() as Array<{ name: string }>;
     if (columns.length === 0) return false;
     if (!columns.some((column) => column.name === "status")) this.#db.execScript(FROM_V1);
     this.#ready = true;
@@ -71,7 +84,7 @@ export class WorkflowTracking {
     if (this.get(row.workflowId)) throw new Error(`Workflow with ID "${row.workflowId}" is already being tracked`);
     this.#db
       .statement(
-        `INSERT INTO _hearth_workflows (id, workflow_id, workflow_name, status, metadata, created_at, updated_at)
+        `INSERT INTO cf_agents_workflows (id, workflow_id, workflow_name, status, metadata, created_at, updated_at)
          VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
       )
       .run(row.id, row.workflowId, row.workflowName, row.metadata, row.now, row.now);
@@ -79,14 +92,14 @@ export class WorkflowTracking {
 
   get(workflowId: string): TrackingRow | undefined {
     if (!this.exists()) return undefined;
-    return this.#db.statement("SELECT * FROM _hearth_workflows WHERE workflow_id = ?").get(workflowId) as TrackingRow | undefined;
+    return this.#db.statement("SELECT * FROM cf_agents_workflows WHERE workflow_id = ?").get(workflowId) as TrackingRow | undefined;
   }
 
   /** Rows whose status can still change, for a refresh from the engine. */
   unfinished(): Array<Pick<TrackingRow, "workflow_id" | "workflow_name" | "status">> {
     if (!this.exists()) return [];
     return this.#db
-      .statement("SELECT workflow_id, workflow_name, status FROM _hearth_workflows WHERE status NOT IN ('complete', 'errored', 'terminated')")
+      .statement("SELECT workflow_id, workflow_name, status FROM cf_agents_workflows WHERE status NOT IN ('complete', 'errored', 'terminated')")
       .all() as Array<Pick<TrackingRow, "workflow_id" | "workflow_name" | "status">>;
   }
 
@@ -95,7 +108,7 @@ export class WorkflowTracking {
     if (!this.exists()) return false;
     const changes = this.#db
       .statement(
-        `UPDATE _hearth_workflows SET status = ?, error_name = ?, error_message = ?, updated_at = ?,
+        `UPDATE cf_agents_workflows SET status = ?, error_name = ?, error_message = ?, updated_at = ?,
            completed_at = CASE WHEN ? THEN coalesce(completed_at, ?) ELSE NULL END
          WHERE workflow_id = ? AND (status IS NOT ? OR error_name IS NOT ? OR error_message IS NOT ?)`,
       )
@@ -119,7 +132,7 @@ export class WorkflowTracking {
     if (!this.exists()) return;
     this.#db
       .statement(
-        `UPDATE _hearth_workflows SET status = 'queued', created_at = ?, updated_at = ?, completed_at = NULL,
+        `UPDATE cf_agents_workflows SET status = 'queued', created_at = ?, updated_at = ?, completed_at = NULL,
            error_name = NULL, error_message = NULL WHERE workflow_id = ?`,
       )
       .run(now, now, workflowId);
@@ -132,8 +145,8 @@ export class WorkflowTracking {
     const where = whereOf(criteria, "getWorkflows");
     const cursor = criteria.cursor === undefined ? undefined : decodeCursor(criteria.cursor);
     if (!this.exists()) return { rows: [], total: 0, nextCursor: null };
-    const total = (this.#db.statement(`SELECT count(*) AS n FROM _hearth_workflows WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
-    let sql = `SELECT * FROM _hearth_workflows WHERE ${where.sql}`;
+    const total = (this.#db.statement(`SELECT count(*) AS n FROM cf_agents_workflows WHERE ${where.sql}`).get(...where.params) as { n: number }).n;
+    let sql = `SELECT * FROM cf_agents_workflows WHERE ${where.sql}`;
     const params = [...where.params];
     if (cursor) {
       const cmp = order === "asc" ? ">" : "<";
@@ -151,7 +164,7 @@ export class WorkflowTracking {
 
   delete(workflowId: string): boolean {
     if (!this.exists()) return false;
-    return Number(this.#db.statement("DELETE FROM _hearth_workflows WHERE workflow_id = ?").run(workflowId).changes) > 0;
+    return Number(this.#db.statement("DELETE FROM cf_agents_workflows WHERE workflow_id = ?").run(workflowId).changes) > 0;
   }
 
   deleteWhere(criteria: WorkflowDeleteCriteria): number {
@@ -163,13 +176,13 @@ export class WorkflowTracking {
       where.params.push(before.getTime());
     }
     if (!this.exists()) return 0;
-    return Number(this.#db.statement(`DELETE FROM _hearth_workflows WHERE ${where.sql}`).run(...where.params).changes);
+    return Number(this.#db.statement(`DELETE FROM cf_agents_workflows WHERE ${where.sql}`).run(...where.params).changes);
   }
 
   /** Moves every row of binding `from` to binding `to`; returns how many. */
   rename(from: string, to: string): number {
     if (!this.exists()) return 0;
-    return Number(this.#db.statement("UPDATE _hearth_workflows SET workflow_name = ? WHERE workflow_name = ?").run(to, from).changes);
+    return Number(this.#db.statement("UPDATE cf_agents_workflows SET workflow_name = ? WHERE workflow_name = ?").run(to, from).changes);
   }
 
   /** Rows per binding name, split into active and finished: for the start-up check of bindings. */
@@ -180,7 +193,7 @@ export class WorkflowTracking {
         `SELECT workflow_name, count(*) AS total,
            sum(status NOT IN ('complete', 'errored', 'terminated')) AS active,
            sum(status IN ('complete', 'errored', 'terminated')) AS completed
-         FROM _hearth_workflows GROUP BY workflow_name`,
+         FROM cf_agents_workflows GROUP BY workflow_name`,
       )
       .all() as Array<{ workflow_name: string; total: number; active: number; completed: number }>;
   }

@@ -39,7 +39,7 @@ class Board extends Agent {
   }
   /** The stored row, read without going through the API. */
   row(id: string) {
-    return this.sql<{ status: string }>`SELECT status FROM _hearth_workflows WHERE workflow_id = ${id}`[0];
+    return this.sql<{ status: string }>`SELECT status FROM cf_agents_workflows WHERE workflow_id = ${id}`[0];
   }
   status(name: string, id: string) {
     return this.getWorkflowStatus(name, id);

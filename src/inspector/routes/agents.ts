@@ -5,6 +5,7 @@ import { AgentNamespace } from "../../host/namespace.ts";
 import { hostInternals } from "../../host/introspect.ts";
 import { ApiError, notEnabled, pageLimit } from "../http.ts";
 import type { Route, RouteContext } from "../router.ts";
+import { hasWorkflowTracking } from "../../workflow/tracking.ts";
 import { agentAddress, inAgent, inAgentBase } from "./agent-address.ts";
 
 /** One class as `GET /api/classes` lists it. */
@@ -72,7 +73,7 @@ async function agentDetail(ctx: RouteContext) {
       if (db?.hasTable("hearth_chat_messages")) features.push("chat");
       if (has("getMcpServers")) features.push("mcp");
       if (has("getSchedules")) features.push("schedules");
-      if (db?.hasTable("_hearth_workflows")) features.push("workflows");
+      if (db && hasWorkflowTracking(db)) features.push("workflows");
       if (has("listSubAgents")) features.push("sub-agents");
       if (db?.hasTable("_hearth_team_runs")) features.push("team-runs");
     }
