@@ -101,9 +101,19 @@ export abstract class AgentWorkflow<
       if (!stub) throw new NonRetryableError(`${runtime.workflow} instance ${runtime.instanceId} was not started by an agent (runWorkflow): there is no agent state to change`);
       return stub as unknown as WorkflowFacingAgent;
     };
-    // Recorded steps: delivered once (retried on failure), returned from the record on replay.
+    // Recorded steps: delivered once (retried on failure), returned from the record on replay. Each
+    // failed attempt is logged: the step is Hearth's, so the user's code never sees its errors.
+    const toAgent = (name: string, send: () => Promise<void>) =>
+      step.do(name, async ({ attempt }) => {
+        try {
+          await send();
+        } catch (error) {
+          console.error(reportStepFailure(runtime, name, attempt, error));
+          throw error;
+        }
+      });
     const tell = (name: string, body: WorkflowCallbackBody) =>
-      step.do(name, async () => {
+      toAgent(name, async () => {
         if (runtime.agentStub()) await agent()._workflow_handleCallback(runtime.callback(body));
       });
     return {
@@ -120,13 +130,13 @@ export abstract class AgentWorkflow<
         await tell("__agent_sendEvent", { type: "event", event });
       },
       updateAgentState: async (state: unknown) => {
-        await step.do("__agent_updateState", () => agent()._workflow_updateState("set", state));
+        await toAgent("__agent_updateState", () => agent()._workflow_updateState("set", state));
       },
       mergeAgentState: async (partialState: Record<string, unknown>) => {
-        await step.do("__agent_mergeState", () => agent()._workflow_updateState("merge", partialState));
+        await toAgent("__agent_mergeState", () => agent()._workflow_updateState("merge", partialState));
       },
       resetAgentState: async () => {
-        await step.do("__agent_resetState", () => agent()._workflow_updateState("reset"));
+        await toAgent("__agent_resetState", () => agent()._workflow_updateState("reset"));
       },
     };
   }
@@ -134,4 +144,11 @@ export abstract class AgentWorkflow<
   get #runtime(): WorkflowRuntime {
     return this.ctx[WORKFLOW_RUNTIME];
   }
+}
+
+/** One line for a failed attempt of a step that messages the agent: which instance, which agent, which attempt, why. */
+function reportStepFailure(runtime: WorkflowRuntime, step: string, attempt: number, error: unknown): string {
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const agent = runtime.agentLabel ?? "(no agent)";
+  return `[hearth] ${runtime.workflow}/${runtime.instanceId}: ${step} to ${agent} failed (attempt ${attempt}): ${reason.replace(/\s+/g, " ").trim()}`;
 }

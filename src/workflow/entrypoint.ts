@@ -10,6 +10,8 @@ export interface WorkflowRuntime {
   readonly instanceId: string;
   /** The agent that started the instance with `runWorkflow`, if one did. */
   agentStub(): AgentStub | undefined;
+  /** That agent as `Class/name`, for log lines; undefined without one. */
+  readonly agentLabel: string | undefined;
   /** False while recorded steps are being replayed: side effects outside steps are skipped then. */
   readonly live: boolean;
   /** Set by `step.reportComplete` / `step.reportError`: the engine then does not report the end itself. */

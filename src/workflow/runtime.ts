@@ -20,6 +20,7 @@ export function createRuntime(row: InstanceRow, run: WorkflowRun, host: EngineHo
     workflow: row.workflow,
     instanceId: row.id,
     agentStub: () => (origin ? host.agentStub(origin.className, origin.name) : undefined),
+    agentLabel: origin ? `${origin.className}/${origin.name.replaceAll("\0", "/")}` : undefined,
     get live() {
       return run.live && !run.stopped;
     },
