@@ -57,6 +57,15 @@ export function runInEventFrame<T>(event: object, owner: object | undefined, fn:
   return frames.run({ event, owner, claimed: false, scope: undefined }, fn);
 }
 
+/**
+ * @internal Runs `fn` outside any event and agent scope, across its awaits: for work of no agent (a
+ * workflow instance's execution) started from inside one agent's event, which must not log as, or be
+ * seen by `getCurrentAgent()` as, that agent.
+ */
+export function runOutsideEvents<T>(fn: () => T): T {
+  return frames.exit(fn);
+}
+
 /** @internal The host's event whose code is running (host/event-context.ts `currentEvent`). */
 export function eventOfFrame(): object | undefined {
   return frames.getStore()?.event;

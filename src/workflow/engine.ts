@@ -17,6 +17,7 @@ import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
 import { currentTraceparent } from "../observability/traces/hooks.ts";
+import { runOutsideEvents } from "../agent/context.ts";
 
 /** What the engine needs from the host. */
 export interface EngineHost {
@@ -308,19 +309,23 @@ export class WorkflowEngine implements RunHost {
       timestamp: new Date(row.created_at),
       instanceId: id,
     };
-    void Promise.resolve()
-      .then(() => {
-        const workflow = this.#instantiate(ctor, row, run, entry);
-        return Promise.race([run.fatal, workflow.run(event, workflow[EXTEND_STEP](run.step))]);
-      })
-      .then(
-        (output) => this.#finish(entry, row, output),
-        (error: unknown) => this.#fail(entry, row, error),
-      )
-      .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}:`, error))
-      .finally(() => {
-        if (run.stopped || this.#running.get(key) !== entry) entry.settle();
-      });
+    // Outside the event that started or woke it (an agent's RPC, another instance's end): the run is
+    // no agent's, and must not log as one or have its calls attributed to one.
+    runOutsideEvents(() => {
+      void Promise.resolve()
+        .then(() => {
+          const workflow = this.#instantiate(ctor, row, run, entry);
+          return Promise.race([run.fatal, workflow.run(event, workflow[EXTEND_STEP](run.step))]);
+        })
+        .then(
+          (output) => this.#finish(entry, row, output),
+          (error: unknown) => this.#fail(entry, row, error),
+        )
+        .catch((error: unknown) => console.error(`[hearth] ${workflow}/${id}:`, error))
+        .finally(() => {
+          if (run.stopped || this.#running.get(key) !== entry) entry.settle();
+        });
+    });
     return entry.durable;
   }
 
