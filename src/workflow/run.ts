@@ -128,7 +128,7 @@ export class WorkflowRun {
     this.#executing++;
     let outcome: { bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true };
     try {
-      outcome = await this.#attempt(name, key, seq, fn, attempt, retries);
+      outcome = await this.#attempt(name, key, seq, fn, attempt, retries, now);
     } finally {
       this.#executing--;
       this.#scheduleCheck();
@@ -147,6 +147,7 @@ export class WorkflowRun {
     fn: (ctx: WorkflowStepContext) => Promise<T> | T,
     attempt: number,
     retries: ReturnType<typeof resolveRetries>,
+    startedAt: number,
   ): Promise<{ bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true }> {
     let value: T;
     try {
@@ -154,7 +155,7 @@ export class WorkflowRun {
       const traced = () => traceFromParent(this.traceparent, `workflow step ${name}`, { attributes: { [HEARTH_WORKFLOW_INSTANCE]: this.id, [GEN_AI_WORKFLOW_NAME]: this.workflow } }, step);
       value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
     } catch (error) {
-      return this.#failedAttempt(key, seq, error, attempt, retries);
+      return this.#failedAttempt(key, seq, error, attempt, retries, startedAt);
     }
     let bytes: Uint8Array;
     try {
@@ -164,7 +165,7 @@ export class WorkflowRun {
       // kind of value. As on Cloudflare, the instance ends, whatever `run` catches.
       const reason = (error as Error).message;
       const failure = new NonRetryableError(`Value returned from step "${name}" is not serialisable (${reason})`, "WorkflowFatalError");
-      const stale = await this.#record(key, seq, "do", "failed", { error: JSON.stringify(toStoredError(failure)), attempts: attempt });
+      const stale = await this.#record(key, seq, "do", "failed", { error: JSON.stringify(toStoredError(failure)), attempts: attempt, startedAt });
       if (!stale) {
         this.#failInstance(
           new NonRetryableError(
@@ -180,9 +181,9 @@ export class WorkflowRun {
         `step.do("${name}") returned ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`,
         "RangeError",
       );
-      return this.#failedAttempt(key, seq, error, attempt, retries);
+      return this.#failedAttempt(key, seq, error, attempt, retries, startedAt);
     }
-    const stale = await this.#record(key, seq, "do", "done", { result: bytes, attempts: attempt });
+    const stale = await this.#record(key, seq, "do", "done", { result: bytes, attempts: attempt, startedAt });
     return stale ? { stale } : { bytes };
   }
 
@@ -193,14 +194,15 @@ export class WorkflowRun {
     error: unknown,
     attempt: number,
     retries: ReturnType<typeof resolveRetries>,
+    startedAt: number,
   ): Promise<{ wakeAt: number } | { error: unknown } | { stale: true }> {
     const stored = JSON.stringify(toStoredError(error));
     if (error instanceof NonRetryableError || attempt > retries.limit) {
-      const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt });
+      const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt, startedAt });
       return stale ? { stale } : { error };
     }
     const wakeAt = this.#host.clock.now() + backoff(retries, attempt);
-    const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored });
+    const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored, startedAt });
     return stale ? { stale } : { wakeAt };
   }
 
@@ -316,7 +318,7 @@ export class WorkflowRun {
     seq: number,
     kind: StepRow["kind"],
     status: StepRow["status"],
-    fields: { result?: Uint8Array; error?: string; attempts?: number; wakeAt?: number; consume?: number; awaits?: string },
+    fields: { result?: Uint8Array; error?: string; attempts?: number; wakeAt?: number; consume?: number; awaits?: string; startedAt?: number },
   ): Promise<boolean> {
     const { store } = this.#host;
     let stale = false;
@@ -329,11 +331,14 @@ export class WorkflowRun {
           stale = true;
           return;
         }
+        // The step began at its first record (or, for a `do` step, when its first attempt began); it ends when done or failed.
+        const now = this.#host.clock.now();
         store.run(
-          `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at, awaits)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO steps (workflow, instance, key, seq, kind, status, result, error, attempts, wake_at, awaits, started_at, ended_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (workflow, instance, key) DO UPDATE SET status = excluded.status, result = excluded.result,
-             error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at, awaits = excluded.awaits`,
+             error = excluded.error, attempts = excluded.attempts, wake_at = excluded.wake_at, awaits = excluded.awaits,
+             started_at = coalesce(steps.started_at, excluded.started_at), ended_at = excluded.ended_at`,
           this.workflow,
           this.id,
           key,
@@ -345,6 +350,8 @@ export class WorkflowRun {
           fields.attempts ?? 0,
           fields.wakeAt ?? null,
           fields.awaits ?? null,
+          fields.startedAt ?? now,
+          status === "done" || status === "failed" ? now : null,
         );
         if (fields.consume !== undefined) store.run("UPDATE events SET consumed = 1 WHERE seq = ?", fields.consume);
       });

@@ -57,6 +57,7 @@ CREATE INDEX IF NOT EXISTS instances_active ON instances (status) WHERE status I
 CREATE TABLE IF NOT EXISTS steps (
   workflow TEXT NOT NULL, instance TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
   status TEXT NOT NULL, result BLOB, error TEXT, attempts INTEGER NOT NULL DEFAULT 0, wake_at INTEGER, awaits TEXT,
+  started_at INTEGER, ended_at INTEGER,
   PRIMARY KEY (workflow, instance, key));
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, workflow TEXT NOT NULL, instance TEXT NOT NULL, type TEXT NOT NULL,
@@ -66,6 +67,8 @@ CREATE INDEX IF NOT EXISTS events_pending ON events (workflow, instance, type, s
 /**
  * Columns added after the first release, for files written before them. `steps.awaits`: the event type
  * a `waitForEvent` step waits for (null for other steps, and for steps recorded before it was kept).
+ * `steps.started_at` / `ended_at`: when the step began (a `do` step's first attempt, a sleep, a wait)
+ * and when it was done or failed for good (ms; null for steps recorded before they were kept).
  */
 const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "instances", column: "success_retention", type: "INTEGER" },
@@ -73,6 +76,8 @@ const ADDED_COLUMNS: readonly AddedColumn[] = [
   { table: "instances", column: "expires_at", type: "INTEGER" },
   { table: "instances", column: "traceparent", type: "TEXT" },
   { table: "steps", column: "awaits", type: "TEXT" },
+  { table: "steps", column: "started_at", type: "INTEGER" },
+  { table: "steps", column: "ended_at", type: "INTEGER" },
 ];
 const AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS instances_expiring ON instances (expires_at) WHERE expires_at IS NOT NULL;";
 

@@ -21,18 +21,24 @@ describe("inspector workflows API", () => {
     }, "the instance to wait for its event");
     expect(waiting).toMatchObject({ workflow: "Approval", id: "doc-1", params: { doc: "plan" } });
     expect(waiting.steps).toEqual([
-      { name: "check", kind: "do", status: "done", attempts: 1, startedAt: null, endedAt: null, output: "checked plan" },
-      expect.objectContaining({ name: "review", kind: "waitForEvent", status: "waiting", waitingFor: "answer" }),
+      { name: "check", kind: "do", status: "done", attempts: 1, startedAt: expect.any(Number), endedAt: expect.any(Number), output: "checked plan" },
+      expect.objectContaining({ name: "review", kind: "waitForEvent", status: "waiting", waitingFor: "answer", startedAt: expect.any(Number), endedAt: null }),
     ]);
+    const [check, review] = waiting.steps as Array<{ startedAt: number; endedAt: number }>;
+    expect(check!.endedAt).toBeGreaterThanOrEqual(check!.startedAt);
+    expect(review!.startedAt).toBeGreaterThanOrEqual(check!.endedAt);
     const list = (await f.api("/api/workflows?workflow=Approval&status=waiting")).json();
     expect(list.items).toEqual([expect.objectContaining({ workflow: "Approval", id: "doc-1", status: "waiting" })]);
     expect((await f.api("/api/workflows?status=complete")).json().items).toEqual([]);
+    await f.t.clock.advance("1 minute"); // the wait lasts a minute: its times show it
     await f.api("/api/workflows/Approval/doc-1/event", { method: "POST", as: "admin", body: { type: "answer", payload: { ok: true } } });
     const done = await until(async () => {
       const detail = (await f.api("/api/workflows/Approval/doc-1")).json();
       return detail.status === "complete" ? detail : undefined;
     }, "the instance to complete");
     expect(done.output).toBe("checked plan: approved");
+    expect(done.steps[1]).toMatchObject({ name: "review", status: "done", startedAt: review!.startedAt });
+    expect(done.steps[1].endedAt - review!.startedAt).toBeGreaterThanOrEqual(60_000);
     const actions = (await f.api("/api/audit")).json().items.map((entry: { action: string; target: string }) => `${entry.action} ${entry.target}`);
     expect(actions).toEqual(["workflow.event Approval/doc-1", "workflow.start Approval"]);
   });

@@ -86,20 +86,34 @@ function detail(ctx: RouteContext) {
     id,
   )!;
   const steps = engine.store
-    .all<{ key: string; seq: number; kind: keyof typeof STEP_KINDS; status: string; result: Uint8Array | null; error: string | null; attempts: number; wake_at: number | null; awaits: string | null }>(
-      "SELECT key, seq, kind, status, result, error, attempts, wake_at, awaits FROM steps WHERE workflow = ? AND instance = ? ORDER BY seq",
+    .all<{
+      key: string;
+      seq: number;
+      kind: keyof typeof STEP_KINDS;
+      status: string;
+      result: Uint8Array | null;
+      error: string | null;
+      attempts: number;
+      wake_at: number | null;
+      awaits: string | null;
+      started_at: number | null;
+      ended_at: number | null;
+    }>(
+      "SELECT key, seq, kind, status, result, error, attempts, wake_at, awaits, started_at, ended_at FROM steps WHERE workflow = ? AND instance = ? ORDER BY seq",
       workflow,
       id,
     )
     .map((step) => {
+      const now = ctx.sources.host.clock.now();
       const name = step.key.slice(step.key.indexOf(":") + 1);
       return {
         name,
         kind: STEP_KINDS[step.kind] ?? step.kind,
         status: step.status,
         attempts: step.attempts,
-        startedAt: null,
-        endedAt: null,
+        startedAt: step.started_at,
+        // A sleep is never recorded again: it ended when its time came.
+        endedAt: step.ended_at ?? (step.kind === "sleep" && step.wake_at !== null && step.wake_at <= now ? step.wake_at : null),
         ...(step.status === "done" ? { output: decoded(step.result) } : {}),
         ...(step.error === null ? {} : { error: errorOf(step.error) }),
         ...(step.wake_at === null ? {} : { wakeAt: step.wake_at }),
