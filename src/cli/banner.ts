@@ -87,7 +87,10 @@ export function formatBanner(shown: BannerInfo): string {
   if (info.durableObjects && info.durableObjects.length > 0) {
     lines.push(`  ${label("objects")} ${info.durableObjects.join(", ")}  (Durable Objects: env.<name>.getByName() in the worker's fetch)`);
   }
-  if (info.workflows && info.workflows.length > 0) lines.push(`  ${label("workflow")} ${info.workflows.join(", ")}  (env.<name>.create())`);
+  // One line per binding, with the call that starts an instance of it.
+  (info.workflows ?? []).forEach((name, index) => {
+    lines.push(`  ${index === 0 ? label("workflow") : " ".repeat(8)} ${name}  (env.${name}.create())`);
+  });
   if (info.mcp) {
     const kind = info.mcp.transport === "sse" ? "legacy SSE" : info.mcp.transport === "auto" ? "Streamable HTTP + legacy SSE" : "Streamable HTTP";
     lines.push(`  ${label("mcp")} ${styleText("cyan", info.url + info.mcp.path)}  (${kind}; one agent per session)`);

@@ -262,6 +262,17 @@ describe("banner", () => {
     ]);
   });
 
+  it("names each workflow binding in the call that starts an instance", () => {
+    const text = stripVTControlCharacters(
+      formatBanner({ command: "dev", entry: "w.ts", agents: ["TaskAgent"], workflows: ["TASK_WORKFLOW", "Cleanup"], hasFetch: false, url: "http://h", dataDir: "/d", durability: "relaxed" }),
+    );
+    expect(text.split("\n").filter((line) => line.includes("create()"))).toEqual([
+      "  workflow TASK_WORKFLOW  (env.TASK_WORKFLOW.create())",
+      "           Cleanup  (env.Cleanup.create())",
+    ]);
+    expect(text).not.toContain("<name>");
+  });
+
   it("shows the MCP endpoint when the default export is one", () => {
     const text = stripVTControlCharacters(
       formatBanner({
