@@ -14,37 +14,49 @@ interface ResolveResult {
   shortCircuit?: boolean;
   format?: string | null | undefined;
 }
-interface LoadResult {
-  format: string;
-  source?: string | ArrayBuffer | Uint8Array | null | undefined;
-  shortCircuit?: boolean;
-}
 type NextResolve = (specifier: string, context?: unknown) => ResolveResult | Promise<ResolveResult>;
-type NextLoad = (url: string, context?: unknown) => LoadResult | Promise<LoadResult>;
 
-/** URLs of modules Hearth does not provide: loading one throws, naming it. */
-const UNAVAILABLE = "hearth-unavailable:";
+/** The `code` of the error an unmapped Cloudflare or Agents SDK module fails with. */
+export const MODULE_NOT_PROVIDED = "ERR_HEARTH_MODULE_NOT_PROVIDED";
 
 let data: HookData = { map: {}, prefixes: [] };
 
-/** Where a specifier resolves, when it is one of the mapped (or claimed but unmapped) modules. */
-export function resolveMapped(specifier: string, hookData: HookData): ResolveResult | undefined {
-  const mapped = hookData.map[specifier];
-  if (mapped !== undefined) return { url: mapped, shortCircuit: true };
-  if (hookData.prefixes.some((prefix) => specifier.startsWith(prefix))) {
-    return { url: UNAVAILABLE + encodeURIComponent(specifier), shortCircuit: true, format: "commonjs" };
-  }
-  return undefined;
+/** What an unmapped module fails with: its name, what Hearth maps, and where that is described. */
+export function notProvidedMessage(specifier: string, hookData: HookData): string {
+  return (
+    `Hearth does not provide "${specifier}" yet. Modules it maps: ${Object.keys(hookData.map).join(", ")}. ` +
+    `See docs/compat.md for what each covers.`
+  );
 }
 
-/** The source of an unavailable module: it throws when evaluated (from `import` or `require`). */
-export function loadUnavailable(url: string, hookData: HookData): LoadResult | undefined {
-  if (!url.startsWith(UNAVAILABLE)) return undefined;
-  const specifier = decodeURIComponent(url.slice(UNAVAILABLE.length));
-  const message =
-    `Hearth does not provide "${specifier}" yet. Modules it maps: ${Object.keys(hookData.map).join(", ")}. ` +
-    `See docs/compat.md for what each covers.`;
-  return { format: "commonjs", source: `throw new Error(${JSON.stringify(message)});`, shortCircuit: true };
+/**
+ * Where a specifier resolves, when it is one of the mapped modules; undefined for a module that is not
+ * Cloudflare's or the Agents SDK's.
+ *
+ * @throws {Error} code {@link MODULE_NOT_PROVIDED} for a claimed but unmapped module. Thrown here, at
+ *   resolution, rather than by a stand-in module: an ES module links its named imports before any
+ *   module runs, so a stand-in would fail first with Node's "does not provide an export named …".
+ */
+export function resolveMapped(specifier: string, hookData: HookData, parentURL?: string): ResolveResult | undefined {
+  const mapped = hookData.map[specifier];
+  if (mapped !== undefined) return { url: mapped, shortCircuit: true };
+  if (!hookData.prefixes.some((prefix) => specifier.startsWith(prefix))) return undefined;
+  const error = new Error(notProvidedMessage(specifier, hookData)) as Error & { code: string };
+  error.code = MODULE_NOT_PROVIDED;
+  // The hooks' own frames say nothing to the project: the stack names the importing file instead.
+  error.stack = `Error: ${error.message}${parentURL === undefined ? "" : `\n    imported by ${displayPath(parentURL)}`}`;
+  throw error;
+}
+
+/** A file URL as its path; any other URL as it is. */
+function displayPath(url: string): string {
+  return url.startsWith("file://") ? decodeURIComponent(new URL(url).pathname) : url;
+}
+
+/** The importing module's URL, from a resolve hook's context. */
+export function parentOf(context: unknown): string | undefined {
+  const parentURL = (context as { parentURL?: unknown } | null | undefined)?.parentURL;
+  return typeof parentURL === "string" ? parentURL : undefined;
 }
 
 // The async hooks (module.register).
@@ -53,9 +65,5 @@ export function initialize(received: HookData): void {
 }
 
 export function resolve(specifier: string, context: unknown, next: NextResolve): ResolveResult | Promise<ResolveResult> {
-  return resolveMapped(specifier, data) ?? next(specifier, context);
-}
-
-export function load(url: string, context: unknown, next: NextLoad): LoadResult | Promise<LoadResult> {
-  return loadUnavailable(url, data) ?? next(url, context);
+  return resolveMapped(specifier, data, parentOf(context)) ?? next(specifier, context);
 }

@@ -1,5 +1,5 @@
 import * as nodeModule from "node:module";
-import { loadUnavailable, resolveMapped, type HookData } from "./module-hooks.ts";
+import { parentOf, resolveMapped, type HookData } from "./module-hooks.ts";
 
 // Resolved next to this file, so the mapped modules are the very ones the host itself loaded
 // (`instanceof Agent` holds): .ts files when running from source, .js from dist/.
@@ -50,8 +50,7 @@ export function registerModuleMap(): void {
   if (typeof registerHooks === "function") {
     registerHooks({
       resolve: (specifier: string, context: unknown, next: (specifier: string, context: unknown) => unknown) =>
-        resolveMapped(specifier, data) ?? next(specifier, context),
-      load: (url: string, context: unknown, next: (url: string, context: unknown) => unknown) => loadUnavailable(url, data) ?? next(url, context),
+        resolveMapped(specifier, data, parentOf(context)) ?? next(specifier, context),
     });
   } else {
     nodeModule.register(sibling("./module-hooks"), { data });

@@ -163,6 +163,19 @@ export default {
     expect(output).toContain(`Hearth does not provide "agents/voice" yet`);
   });
 
+  it("an Agents SDK module Hearth does not provide fails with the same message in a \"type\": \"module\" project, whose named imports link first", async () => {
+    const dir = await project({
+      "package.json": JSON.stringify({ type: "module" }),
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", durable_objects: { bindings: [{ name: "Counter", class_name: "Counter" }] } }),
+      "src/index.ts": `${AGENT}import { Voice } from "agents/voice";\nexport const voice = Voice;\n`,
+    });
+    const { status, output } = start(dir);
+    expect(status).toBe(1);
+    expect(output).toContain(`Hearth does not provide "agents/voice" yet`);
+    expect(output).toContain(`imported by ${join(dir, "src/index.ts")}`);
+    expect(output).not.toContain("does not provide an export named");
+  });
+
   it("hearth.config.ts settings apply to a \"type\": \"module\" project; an unknown setting is refused", async () => {
     const dir = await project({
       "package.json": JSON.stringify({ type: "module" }),

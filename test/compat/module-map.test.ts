@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadUnavailable, resolveMapped, type HookData } from "../../src/compat/module-hooks.ts";
+import { MODULE_NOT_PROVIDED, resolveMapped, type HookData } from "../../src/compat/module-hooks.ts";
 import { MAPPED_MODULES, OWNED_PREFIXES } from "../../src/compat/module-map.ts";
 
 const SRC = new URL("../../src/", import.meta.url);
@@ -143,6 +143,7 @@ describe("registerModuleMap in a plain Node process", () => {
 
   it("fails an unmapped agents/* or cloudflare:* module with a message naming it, from import and require", async () => {
     const dir = project({
+      "named-import.mjs": `import { createMcpHandler } from "agents/mcp/not-a-module"; export { createMcpHandler };`,
       "main.mjs": `
         import { createRequire } from "node:module";
         import { registerModuleMap } from ${src("compat/module-map.ts")};
@@ -155,6 +156,7 @@ describe("registerModuleMap in a plain Node process", () => {
           importSockets: await outcome(() => import("cloudflare:sockets")),
           aiChatSubpath: await outcome(() => import("@cloudflare/ai-chat/server")),
           again: await outcome(() => import("agents/voice")),
+          namedImport: await outcome(() => import("./named-import.mjs")),
         }));
       `,
     });
@@ -164,6 +166,7 @@ describe("registerModuleMap in a plain Node process", () => {
       importSockets: unavailable("cloudflare:sockets"),
       aiChatSubpath: unavailable("@cloudflare/ai-chat/server"),
       again: unavailable("agents/voice"),
+      namedImport: unavailable("agents/mcp/not-a-module"),
     });
   });
 
@@ -244,20 +247,17 @@ describe("the map itself", () => {
     }
   });
 
-  it("claims exactly the Agents SDK's and Cloudflare's names", () => {
+  it("claims exactly the Agents SDK's and Cloudflare's names, failing an unmapped one at resolution", () => {
     const data: HookData = { map: { agents: "file:///hearth/agents.ts" }, prefixes: [...OWNED_PREFIXES] };
     expect(resolveMapped("agents", data)).toEqual({ url: "file:///hearth/agents.ts", shortCircuit: true });
     for (const claimed of ["agents/voice", "cloudflare:sockets", "@cloudflare/ai-chat/server"]) {
-      expect(resolveMapped(claimed, data)).toEqual({ url: `hearth-unavailable:${encodeURIComponent(claimed)}`, shortCircuit: true, format: "commonjs" });
+      const message = `Hearth does not provide "${claimed}" yet. Modules it maps: agents. See docs/compat.md for what each covers.`;
+      expect(() => resolveMapped(claimed, data, "file:///app/src/my%20worker.ts")).toThrow(
+        expect.objectContaining({ message, code: MODULE_NOT_PROVIDED, stack: `Error: ${message}\n    imported by /app/src/my worker.ts` }),
+      );
     }
     for (const free of ["agentsmith", "cloudflare", "@cloudflare/workers-types", "./agents", "node:path"]) {
       expect(resolveMapped(free, data)).toBeUndefined();
     }
-    expect(loadUnavailable("file:///elsewhere.js", data)).toBeUndefined();
-    expect(loadUnavailable("hearth-unavailable:agents%2Fvoice", data)).toEqual({
-      format: "commonjs",
-      source: `throw new Error(${JSON.stringify('Hearth does not provide "agents/voice" yet. Modules it maps: agents. See docs/compat.md for what each covers.')});`,
-      shortCircuit: true,
-    });
   });
 });
