@@ -22,6 +22,7 @@ export const MAPPED_MODULES: Readonly<Record<string, { url: string; what: string
   "@cloudflare/ai-chat": { url: sibling("../chat/index"), what: "hearth/chat (AIChatAgent)" },
   "@cloudflare/ai-chat/react": { url: sibling("../react/index"), what: "hearth/react (useAgentChat)" },
   "agents/mcp": { url: sibling("../mcp/index"), what: "hearth/mcp" },
+  "agents/mcp/server": { url: sibling("./agents-mcp-server"), what: "hearth/mcp (createMcpHandler, getMcpAuthContext)" },
   "agents/workflows": { url: sibling("../workflow/index"), what: "hearth/workflows (AgentWorkflow)" },
   "agents/email": { url: sibling("../email/index"), what: "hearth/email" },
   "agents/observability": { url: sibling("../events/index"), what: "hearth/observability (agents:* events, subscribe)" },

@@ -1,10 +1,10 @@
 /** `hearth dev` / `start` on wrangler projects written into temporary directories: config errors, unsupported bindings, module mapping, hearth.config.ts. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CLI, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
+import { CLI, ROOT, cleanEnv, cleanup, requireBuild, runCli, tempDir } from "./helpers.ts";
 
 beforeAll(requireBuild);
 afterEach(cleanup);
@@ -174,6 +174,37 @@ export default {
     expect(output).toContain(`Hearth does not provide "agents/voice" yet`);
     expect(output).toContain(`imported by ${join(dir, "src/index.ts")}`);
     expect(output).not.toContain("does not provide an export named");
+  });
+
+  it("agents/mcp/server's createMcpHandler serves a \"type\": \"module\" project's MCP endpoint, as Cloudflare's mcp-worker example writes it", async () => {
+    const dir = await project({
+      "package.json": JSON.stringify({ type: "module" }),
+      "wrangler.jsonc": JSON.stringify({ main: "src/server.ts" }),
+      "src/server.ts": `import { McpServer } from "@modelcontextprotocol/server";
+import { createMcpHandler, getMcpAuthContext } from "agents/mcp/server";
+function createServer() {
+  const server = new McpServer({ name: "Hello MCP Server", version: "1.0.0" });
+  server.registerTool("hello", { description: "Returns a greeting" }, async () => ({
+    content: [{ type: "text", text: "Hello from " + typeof getMcpAuthContext }],
+  }));
+  return server;
+}
+export default createMcpHandler(createServer);
+`,
+    });
+    mkdirSync(join(dir, "node_modules", "@modelcontextprotocol"), { recursive: true });
+    symlinkSync(join(ROOT, "node_modules", "@modelcontextprotocol", "server"), join(dir, "node_modules", "@modelcontextprotocol", "server"), "dir");
+    const server = runCli(["start", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    const call = (id: number, method: string, params: unknown) =>
+      fetch(`${base}/mcp`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" },
+        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+      }).then((response) => response.text());
+    const clientInfo = { name: "test", version: "1.0.0" };
+    expect(await call(1, "initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo })).toContain('"name":"Hello MCP Server"');
+    expect(await call(2, "tools/call", { name: "hello", arguments: {} })).toContain('"text":"Hello from function"');
   });
 
   it("hearth.config.ts settings apply to a \"type\": \"module\" project; an unknown setting is refused", async () => {

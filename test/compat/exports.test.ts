@@ -4,6 +4,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import * as agents from "../../src/compat/agents.ts";
+import * as agentsMcpServer from "../../src/compat/agents-mcp-server.ts";
+import * as hearthMcp from "../../src/mcp/index.ts";
 import * as workers from "../../src/compat/cloudflare-workers.ts";
 import { EmailMessage } from "../../src/compat/cloudflare-email.ts";
 import { NonRetryableError } from "../../src/compat/cloudflare-workflows.ts";
@@ -21,6 +23,14 @@ describe('"agents"', () => {
     }
     expect(agents.unstable_callable).toBe(hearth.callable);
     expect(agents.camelCaseToKebabCase("ChatRoom")).toBe("chat-room");
+  });
+});
+
+describe('"agents/mcp/server"', () => {
+  it("exports what the Agents SDK's subpath exports, as Hearth's stateless MCP endpoint", () => {
+    expect(Object.keys(agentsMcpServer).sort()).toEqual(["createMcpHandler", "getMcpAuthContext"]);
+    expect(agentsMcpServer.createMcpHandler).toBe(hearthMcp.createMcpHandler);
+    expect(agentsMcpServer.getMcpAuthContext).toBe(hearthMcp.getMcpAuthContext);
   });
 });
 
