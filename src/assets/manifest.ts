@@ -34,14 +34,16 @@ export interface AssetManifest {
  * Walks `directory` once and lists the files to serve, leaving out what `.assetsignore` names,
  * `_headers`, `_redirects` and `.assetsignore` itself. A symlink is followed when it points to a
  * file inside the directory; symlinked directories and links leaving the directory are skipped.
- * Throws {@link AssetsConfigError} when the directory is missing, a file is over
- * `limits.maxFileBytes` or there are more than `limits.maxFiles` files.
+ * A directory that does not exist (yet) has no files. Throws {@link AssetsConfigError} when the
+ * path is not a directory, a file is over `limits.maxFileBytes` or there are more than
+ * `limits.maxFiles` files.
  * @example
  * const manifest = scanAssets("/srv/site/dist");
  * manifest.get("/index.html")?.contentType; // "text/html; charset=utf-8"
  */
 export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS): AssetManifest {
-  if (!existsSync(directory)) throw new AssetsConfigError(`assets.directory "${directory}" does not exist`);
+  // Not built yet (a vite build makes it): nothing to serve, every request falls through; the config warns.
+  if (!existsSync(directory)) return { directory, fileCount: 0, warnings: [], get: () => undefined };
   if (!statSync(directory).isDirectory()) throw new AssetsConfigError(`assets.directory "${directory}" is not a directory`);
   const root = realpathSync(directory);
   const ignoreFile = join(directory, IGNORE_FILE_NAME);

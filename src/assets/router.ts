@@ -43,12 +43,13 @@ export interface AssetRouter {
 
 /**
  * Serves `config.directory` in front of (or behind) a worker, as Cloudflare does. The directory
- * is scanned once, now: restart to pick up changes. Without `run_worker_first`, a request goes to
+ * is scanned once, now: restart to pick up changes (a directory that does not exist yet serves
+ * nothing until then). Without `run_worker_first`, a request goes to
  * the assets when a file answers it (after `html_handling`), or when it is a navigation and
  * `not_found_handling` has a page for it; everything else goes to the worker. `true` sends
  * everything to the worker first; an array of path patterns sends matching paths to the worker
  * and `!`-patterns to the assets, the rest as without it. With no worker, the assets answer all,
- * misses with a 404. Throws `AssetsConfigError` for a missing directory, a file over 25 MiB,
+ * misses with a 404. Throws `AssetsConfigError` for a path that is not a directory, a file over 25 MiB,
  * more than 100,000 files or invalid `run_worker_first` rules.
  * @example
  * const router = createAssetRouter(project.assets, (request) => worker.fetch(request, env, ctx));

@@ -19,7 +19,10 @@ export function readAssets(ctx: CheckContext, value: unknown, at: KeyPath): Asse
   if (directory === undefined) fail(ctx, [...at, "directory"], "is required: the folder of static files to serve");
   const absolute = resolve(ctx.dir, directory);
   if (!existsSync(absolute)) {
-    ctx.warnings.push(`${ctx.source.fileName}: assets.directory "${directory}" does not exist (yet): no static files are served until it does`);
+    ctx.warnings.push(
+      `${ctx.source.fileName}: assets.directory "${directory}" does not exist (yet): no static files are served until it does ` +
+        `and the server restarts (hearth dev restarts by itself when a build writes .js files into it)`,
+    );
   }
   const config: AssetsConfig = {
     directory: absolute,

@@ -1,4 +1,4 @@
-import { truncateSync, writeFileSync } from "node:fs";
+import { mkdirSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ASSET_LIMITS, AssetsConfigError } from "../../src/assets/index.ts";
@@ -42,9 +42,20 @@ describe("asset limits", () => {
     expect(() => sites.routerAt(site, {}, undefined, { maxFileBytes: 4 })).toThrow('Asset too large: "e.txt" is 5 bytes; an asset may be at most 4 bytes');
   });
 
-  it("refuses a missing directory, or a file given as the directory", () => {
+  it("serves nothing from a directory not built yet, letting every request through to the worker; refuses a file given as the directory", async () => {
     const { site, root } = sites.make({ "a.txt": "a" });
-    expect(() => sites.routerAt(join(root, "dist"))).toThrow(`assets.directory "${join(root, "dist")}" does not exist`);
+    const worker = async (request: Request) => new Response(`worker ${new URL(request.url).pathname}`);
+    const unbuilt = sites.routerAt(join(root, "dist"), { notFoundHandling: "single-page-application" }, worker);
+    expect(unbuilt.fileCount).toBe(0);
+    expect(unbuilt.warnings).toEqual([]);
+    const navigation = await unbuilt.fetch(new Request("http://localhost/settings", { headers: { "Sec-Fetch-Mode": "navigate" } }));
+    expect(await navigation.text()).toBe("worker /settings");
+    expect(await (await unbuilt.fetch(new Request("http://localhost/index.html"))).text()).toBe("worker /index.html");
+    expect((await unbuilt.binding.fetch("http://localhost/index.html")).status).toBe(404);
+    // Built later: the next router over it (the next start) serves it.
+    mkdirSync(join(root, "dist"));
+    writeFileSync(join(root, "dist", "index.html"), "BUILT");
+    expect(await (await sites.routerAt(join(root, "dist"), {}, worker).fetch(new Request("http://localhost/"))).text()).toBe("BUILT");
     expect(() => sites.routerAt(join(site, "a.txt"))).toThrow(`assets.directory "${join(site, "a.txt")}" is not a directory`);
   });
 });

@@ -272,6 +272,25 @@ export default createMcpHandler(createServer);
     await server.ready(mark);
     expect(await (await fetch(`${base}/new.txt`)).text()).toBe("fresh");
   });
+
+  it("hearth dev starts with a warning while the assets directory is not built, and serves it once a build writes it", async () => {
+    const dir = await project({
+      "wrangler.jsonc": JSON.stringify({ main: "src/index.ts", assets: { directory: "dist/client", not_found_handling: "single-page-application" } }),
+      "src/index.ts": `export default { fetch: () => new Response("worker") };\n`,
+    });
+    const server = runCli(["dev", "--port", "0"], { cwd: dir });
+    const base = await server.ready();
+    expect(server.output()).toContain('wrangler.jsonc: assets.directory "dist/client" does not exist (yet)');
+    expect(await (await fetch(`${base}/`, { headers: { "Sec-Fetch-Mode": "navigate" } })).text()).toBe("worker");
+    const mark = server.output().length;
+    // What a vite client build writes: the page and its scripts.
+    mkdirSync(join(dir, "dist", "client", "assets"), { recursive: true });
+    writeFileSync(join(dir, "dist", "client", "index.html"), "<h1>built</h1>");
+    writeFileSync(join(dir, "dist", "client", "assets", "index-3f2a.js"), "console.log('app');");
+    await server.ready(mark);
+    expect(await (await fetch(`${base}/`, { headers: { "Sec-Fetch-Mode": "navigate" } })).text()).toBe("<h1>built</h1>");
+    expect(await (await fetch(`${base}/assets/index-3f2a.js`)).text()).toBe("console.log('app');");
+  });
 });
 
 describe("hearth dev with a broken config keeps watching that config", () => {

@@ -228,7 +228,10 @@ describe("assets errors", () => {
   it("fill the defaults and warn when the directory does not exist yet", () => {
     const config = loadJson(project(), { assets: { directory: "dist" } });
     expect(config.assets).toEqual({ directory: join(config.dir, "dist"), htmlHandling: "auto-trailing-slash", notFoundHandling: "none", runWorkerFirst: false });
-    expect(config.warnings).toEqual(['wrangler.jsonc: assets.directory "dist" does not exist (yet): no static files are served until it does']);
+    expect(config.warnings).toEqual([
+      'wrangler.jsonc: assets.directory "dist" does not exist (yet): no static files are served until it does and the server restarts' +
+        " (hearth dev restarts by itself when a build writes .js files into it)",
+    ]);
   });
 });
 
