@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { KeyPath } from "./key-path.ts";
 import { asTable, bindingName, type CheckContext, describeValue, fail, optionalString, warnUnknownKeys } from "./read.ts";
 import type { AssetsConfig, HtmlHandling, NotFoundHandling } from "./types.ts";
@@ -16,7 +16,7 @@ export function readAssets(ctx: CheckContext, value: unknown, at: KeyPath): Asse
   const table = asTable(ctx, value, at);
   warnUnknownKeys(ctx, table, ["directory", "binding", "html_handling", "not_found_handling", "run_worker_first"], at);
   const directory = optionalString(ctx, table, "directory", at);
-  if (directory === undefined) fail(ctx, [...at, "directory"], "is required: the folder of static files to serve");
+  if (directory === undefined) fail(ctx, [...at, "directory"], `is required: the folder of static files to serve${viteHint(ctx.dir)}`);
   const absolute = resolve(ctx.dir, directory);
   if (!existsSync(absolute)) {
     ctx.warnings.push(
@@ -32,6 +32,21 @@ export function readAssets(ctx: CheckContext, value: unknown, at: KeyPath): Asse
   };
   if (table.binding !== undefined) config.binding = bindingName(ctx, table, "binding", at);
   return config;
+}
+
+/** Vite's config file names: a project with one is usually built with `@cloudflare/vite-plugin`. */
+const VITE_CONFIGS = ["vite.config.ts", "vite.config.mts", "vite.config.js", "vite.config.mjs", "vite.config.cjs", "vite.config.cts"];
+
+/**
+ * What to do in a `@cloudflare/vite-plugin` project, whose `assets` block has no `directory`: the
+ * plugin writes it into the config it generates at build time, which Hearth does not read.
+ */
+function viteHint(dir: string): string {
+  if (!VITE_CONFIGS.some((name) => existsSync(join(dir, name)))) return "";
+  return (
+    `. With @cloudflare/vite-plugin the plugin fills it in at build time; on Hearth, run \`vite build\` and set ` +
+    `"directory": "./dist/client" (the plugin's client output; <build.outDir>/client when vite.config sets build.outDir)`
+  );
 }
 
 function oneOf<T extends string>(ctx: CheckContext, value: unknown, path: KeyPath, choices: readonly T[]): T | undefined {

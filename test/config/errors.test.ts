@@ -36,6 +36,15 @@ describe("config errors name the file, line and key path", () => {
     );
   });
 
+  it("for an assets block without a directory in a @cloudflare/vite-plugin project, saying where the plugin's build puts the files", () => {
+    const dir = project({ "vite.config.ts": `import { cloudflare } from "@cloudflare/vite-plugin";\nexport default { plugins: [cloudflare()] };\n` });
+    expect(configError(() => loadJson(dir, { main: "src/server.ts", assets: { not_found_handling: "single-page-application" } })).message).toBe(
+      "wrangler.jsonc:3: assets.directory is required: the folder of static files to serve. With @cloudflare/vite-plugin the plugin fills it in" +
+        ' at build time; on Hearth, run `vite build` and set "directory": "./dist/client" (the plugin\'s client output;' +
+        " <build.outDir>/client when vite.config sets build.outDir)",
+    );
+  });
+
   it("in TOML as in JSONC, with the line of the key", () => {
     const toml = ['name = "app"', "", "[[ratelimits]]", 'name = "LIMITER"', 'namespace_id = "1001"', "simple = { limit = 100, period = 30 }"].join("\n");
     const dir = project({ "wrangler.toml": toml });
