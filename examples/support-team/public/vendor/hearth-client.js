@@ -642,15 +642,15 @@ function isTerminalCloseEvent(event) {
   return event.code === 1008 || event.code >= 4e3 && event.code <= 4999;
 }
 var ClosePolicy = class {
+  #final = false;
+  socket;
+  custom;
+  maxRetries;
   constructor(socket, custom, maxRetries) {
     this.socket = socket;
     this.custom = custom;
     this.maxRetries = maxRetries;
   }
-  socket;
-  custom;
-  maxRetries;
-  #final = false;
   /** `PartySocket` asks this before it schedules the next attempt, so `retryCount` still counts the one that closed. */
   decide = (event) => {
     const reconnect = (this.custom()?.(event) ?? true) && !isTerminalCloseEvent(event);
@@ -783,12 +783,13 @@ function randomId() {
 // src/client/pending-calls.ts
 var DEFAULT_CALL_TIMEOUT_MS = 3e4;
 var AgentCallError = class extends Error {
+  name = "AgentCallError";
+  /** The method that was called. */
+  method;
   constructor(message, method) {
     super(message);
     this.method = method;
   }
-  method;
-  name = "AgentCallError";
 };
 function splitCallOptions(options) {
   if (options === void 0) return { stream: void 0, timeout: void 0 };
