@@ -42,3 +42,28 @@ export async function readBodyWithLimit(request: Request, maxBytes: number): Pro
   const bytes = await readBodyBytesWithLimit(request, maxBytes);
   return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
+
+/**
+ * The first `maxBytes` of a body stream, for messages and refusals that show the start of a body
+ * without holding all of it (a receiver may answer with gigabytes). Reading stops there, at the
+ * stream's end, when it fails (what arrived is kept) or when `stopped()` says so; the rest is
+ * cancelled.
+ * @example const start = await readAtMost(response.body.getReader(), 4096);
+ */
+export async function readAtMost(reader: ReadableStreamDefaultReader<Uint8Array>, maxBytes: number, stopped: () => boolean = () => false): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < maxBytes && !stopped()) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    // A body that fails partway: what arrived is still worth showing.
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes);
+}

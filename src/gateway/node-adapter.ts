@@ -6,6 +6,7 @@ import { incomingBody } from "./incoming-body.ts";
 import { takeCompleteBody } from "../web/complete-body-response.ts";
 import { LIMITS } from "../limits.ts";
 import { pathnameOf } from "../web/url-path.ts";
+import { readAtMost } from "./bounded-body.ts";
 
 /**
  * Builds a web-standard Request from Node's IncomingMessage; its body stream fails past `maxBodyBytes`
@@ -277,23 +278,12 @@ async function boundedBody(response: Response, socket: Duplex): Promise<Buffer> 
   const ended = () => socket.destroy();
   socket.once("close", stop);
   socket.once("end", ended);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
-    while (size < LIMITS.maxRefusedUpgradeBodyBytes && !socket.destroyed) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body that fails: what was read of it is sent.
+    return await readAtMost(reader, LIMITS.maxRefusedUpgradeBodyBytes, () => socket.destroyed);
   } finally {
     socket.off("close", stop);
     socket.off("end", ended);
-    stop();
   }
-  return Buffer.concat(chunks).subarray(0, LIMITS.maxRefusedUpgradeBodyBytes);
 }
 
 function statusText(status: number): string {

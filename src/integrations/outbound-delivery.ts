@@ -5,6 +5,7 @@
  */
 import type { RetryOptions } from "../time/backoff.ts";
 import type { Clock } from "../time/clock.ts";
+import { readAtMost } from "../gateway/bounded-body.ts";
 import { assertPublicLiteral, OutboundAddressError } from "./address-guard.ts";
 import { CircuitBreakers, CircuitOpenError, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { createFetch, retryAfterMs, type PolicyFetch } from "./fetch-policy.ts";
@@ -113,21 +114,7 @@ export async function deliverOnce(row: OutboxRow, policy: DeliveryPolicy, clock:
 async function bodyStart(response: Response): Promise<string> {
   const reader = response.body?.getReader();
   if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_WEBHOOK_ERROR_BODY_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    // A body cut short: what arrived is still worth showing.
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_WEBHOOK_ERROR_BODY_BYTES));
+  return new TextDecoder().decode(await readAtMost(reader, MAX_WEBHOOK_ERROR_BODY_BYTES));
 }
 
 /** The request of one attempt, signed now. A row recorded by an earlier version may hold what fetch refuses. */
