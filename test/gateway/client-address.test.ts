@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { Agent, Host, routeAgentRequest, serve, type Connection, type ConnectionContext, type HearthServer, type WorkerFetch } from "../../src/index.ts";
-import { tempDir } from "../support/harness.ts";
+import { Agent, routeAgentRequest, type Connection, type ConnectionContext, type HearthServer, type WorkerFetch } from "../../src/index.ts";
 import { externalIPv4, rawRequest } from "./raw-http.ts";
+import { startedServers } from "./started-servers.ts";
 
 class Probe extends Agent {
   onRequest(request: Request) {
@@ -16,21 +16,10 @@ class Probe extends Agent {
 /** Answers with the CF-Connecting-IP the worker sees (what a rate limit would be keyed by); the agents under /agents. */
 const worker: WorkerFetch = async (request, env) => (await routeAgentRequest(request, env)) ?? Response.json({ ip: request.headers.get("cf-connecting-ip") });
 
-const running: Array<{ host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> }> = [];
-afterEach(async () => {
-  for (const { server, host, dir } of running.splice(0)) {
-    await server.close();
-    await host.close();
-    dir.remove();
-  }
-});
+const startServer = startedServers();
 
 async function start(hostname = "127.0.0.1"): Promise<HearthServer> {
-  const dir = tempDir();
-  const host = new Host({ dataDir: dir.path, agents: { Probe } });
-  const server = await serve({ host, port: 0, hostname, fetch: worker });
-  running.push({ host, server, dir });
-  return server;
+  return startServer({ Probe }, { hostname, fetch: worker });
 }
 
 async function ipSeen(address: string, port: number, path: string, headers: Array<[string, string]>): Promise<string | null> {

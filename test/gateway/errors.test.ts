@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { Host, serve, type HearthServer, type WorkerFetch } from "../../src/index.ts";
-import { tempDir } from "../support/harness.ts";
+import type { HearthServer, WorkerFetch } from "../../src/index.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
 import { rawRequest } from "./raw-http.ts";
+import { startedServers } from "./started-servers.ts";
 
 const SECRET = "connection to db://admin:hunter2@10.0.0.5 refused";
 
@@ -18,22 +18,13 @@ const worker: WorkerFetch = (request) => {
   return new Response("ok");
 };
 
-const running: Array<{ host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> }> = [];
-afterEach(async () => {
+const startServer = startedServers();
+afterEach(() => {
   vi.restoreAllMocks();
-  for (const { server, host, dir } of running.splice(0)) {
-    await server.close();
-    await host.close();
-    dir.remove();
-  }
 });
 
 async function start(exposeErrors?: boolean): Promise<HearthServer> {
-  const dir = tempDir();
-  const host = new Host({ dataDir: dir.path, agents: {} });
-  const server = await serve({ host, port: 0, fetch: worker, ...(exposeErrors === undefined ? {} : { exposeErrors }) });
-  running.push({ host, server, dir });
-  return server;
+  return startServer({}, { fetch: worker, ...(exposeErrors === undefined ? {} : { exposeErrors }) });
 }
 
 describe("an exception in the worker's fetch", () => {

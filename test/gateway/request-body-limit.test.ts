@@ -1,9 +1,10 @@
 import { request as httpRequest } from "node:http";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Agent, Host, LIMITS, routeAgentRequest, serve, type HearthServer, type WorkerFetch } from "../../src/index.ts";
 import { tempDir } from "../support/harness.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
 import { rawExchange } from "./raw-http.ts";
+import { startedServers } from "./started-servers.ts";
 
 const LIMIT = 64 * 1024;
 
@@ -25,22 +26,11 @@ const worker: WorkerFetch = async (request, env) => {
   return Response.json({ bytes: bytes.byteLength });
 };
 
-const running: Array<{ host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> }> = [];
-afterEach(async () => {
-  for (const { server, host, dir } of running.splice(0)) {
-    await server.close();
-    await host.close();
-    dir.remove();
-  }
-});
+const startServer = startedServers();
 
 /** A server whose body limit is LIMIT, or serve()'s default. */
 async function start(maxRequestBodyBytes: number | "default" = LIMIT): Promise<HearthServer> {
-  const dir = tempDir();
-  const host = new Host({ dataDir: dir.path, agents: { Upload } });
-  const server = await serve({ host, port: 0, fetch: worker, ...(maxRequestBodyBytes === "default" ? {} : { maxRequestBodyBytes }) });
-  running.push({ host, server, dir });
-  return server;
+  return startServer({ Upload }, { fetch: worker, ...(maxRequestBodyBytes === "default" ? {} : { maxRequestBodyBytes }) });
 }
 
 /** Sends a chunked POST of `total` bytes in 16 KiB chunks (stopping when the server answers) and returns the answer. */

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { Host, serve, type HearthServer, type WorkerFetch } from "../../src/index.ts";
-import { tempDir } from "../support/harness.ts";
+import { describe, expect, it } from "vitest";
+import type { HearthServer, WorkerFetch } from "../../src/index.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
 import { parseResponses, rawExchange } from "./raw-http.ts";
+import { startedServers } from "./started-servers.ts";
 
 const encoder = new TextEncoder();
 
@@ -26,21 +26,10 @@ const worker: WorkerFetch = (request) => {
   return new Response("fine");
 };
 
-const running: Array<{ host: Host; server: HearthServer; dir: ReturnType<typeof tempDir> }> = [];
-afterEach(async () => {
-  for (const { server, host, dir } of running.splice(0)) {
-    await server.close();
-    await host.close();
-    dir.remove();
-  }
-});
+const startServer = startedServers();
 
 async function start(exposeErrors = false): Promise<HearthServer> {
-  const dir = tempDir();
-  const host = new Host({ dataDir: dir.path, agents: {} });
-  const server = await serve({ host, port: 0, fetch: worker, exposeErrors });
-  running.push({ host, server, dir });
-  return server;
+  return startServer({}, { fetch: worker, exposeErrors });
 }
 
 const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
