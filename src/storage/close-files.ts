@@ -1,10 +1,34 @@
 /** What closing an agent's connection does to its files: the last syncs, and the empty -wal kept for the next open. */
-import { closeSync, openSync } from "node:fs";
+import { closeSync, fsyncSync, openSync } from "node:fs";
 import type { DatabaseSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { currentBootStamp, stampedTemplate } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS } from "./connection.ts";
 import { madeOnTheSpot, takePooledWal } from "./file-pool.ts";
+
+/**
+ * The database file synced by Hearth itself (a quiet session's close, decision 0022), through a
+ * descriptor of its own opened at the first sync. Closed only after the connection: closing any
+ * descriptor of a file drops the process's POSIX locks on it, SQLite's included.
+ */
+export class DatabaseFileSync {
+  readonly #path: string;
+  #fd: number | undefined;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  sync(): void {
+    this.#fd ??= openSync(this.#path, "r");
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
 
 /**
  * A quiet session closing on this thread: SQLite's checkpoint at close then syncs the WAL before it

@@ -1,14 +1,14 @@
-import { closeSync, fsyncSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import { LIMITS, type Durability } from "../limits.ts";
+import type { Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction } from "./implicit-transaction.ts";
 import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
-import { keepEmptyWal, syncAtClose } from "./close-files.ts";
+import { DatabaseFileSync, keepEmptyWal, syncAtClose } from "./close-files.ts";
+import { QuietWalWatch } from "./quiet-wal.ts";
 import { ReleaseQueue } from "./release-queue.ts";
 import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
@@ -23,9 +23,6 @@ import { agentsFolderOf } from "./unsettled-log.ts";
 export type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 /** What node:sqlite's `setAuthorizer` calls: (action code, two arguments, database, trigger or view) → SQLITE_OK / DENY / IGNORE. */
 export type SqlAuthorizer = NonNullable<Parameters<DatabaseSync["setAuthorizer"]>[0]>;
-
-/** Statements between two looks at a quiet session's WAL size. */
-const WAL_CHECK_EVERY = 256;
 
 /** A quiet session's connection on its way to closing in the background (quiet-close.ts). */
 interface Closing {
@@ -79,11 +76,11 @@ export class AgentDatabase implements Parkable {
   #heldWal: HeldWal | undefined;
   /** A quiet session (connection.ts): no fsync and no automatic checkpoint until closed in order or hardened. */
   #quiet = false;
-  #sinceWalCheck = 0;
+  readonly #walWatch = new QuietWalWatch();
   /** Parked, its connection still closing in the background; the next statement takes it back. */
   #closing: Closing | undefined;
-  /** A descriptor of the database file, opened to sync it; closed after the connection (before, it would drop SQLite's lock). */
-  #syncFd: number | undefined;
+  /** Syncs the database file itself; its descriptor is closed after the connection (before, it would drop SQLite's lock). */
+  readonly #fileSync: DatabaseFileSync;
   readonly #statements = new StatementCache();
   #transaction!: ImplicitTransaction;
   /** The open connection's replica link (replicated databases only). */
@@ -102,6 +99,7 @@ export class AgentDatabase implements Parkable {
   constructor(options: AgentDatabaseOptions) {
     this.#options = options;
     this.path = options.path;
+    this.#fileSync = new DatabaseFileSync(options.path);
     this.#agentsFolder = agentsFolderOf(resolve(options.path));
     this.#releases = options.replication === undefined ? undefined : new ReleaseQueue();
     this.#connect();
@@ -344,7 +342,7 @@ export class AgentDatabase implements Parkable {
   #open(what: string): DatabaseSync {
     this.#used = true;
     if (this.#db !== undefined) {
-      if (this.#quiet && ++this.#sinceWalCheck >= WAL_CHECK_EVERY) this.#checkWal(this.#db);
+      if (this.#quiet && this.#walWatch.hardenedAfterStatement(this.#db, this.path)) this.#quiet = false;
       return this.#db;
     }
     if (!this.#parked) throw new StorageClosedError(what);
@@ -377,7 +375,7 @@ export class AgentDatabase implements Parkable {
     // A file this open made is the template: its tables are known (a new agent's layers ask at start).
     if (created) this.#schema.knowTemplate(SCHEMA_TABLES);
     this.#quiet = quiet;
-    this.#sinceWalCheck = 0;
+    this.#walWatch.reset();
     this.#used = true;
     this.#link = options.replication?.attach(db);
     const replica = this.#link === undefined ? undefined : { link: this.#link, releases: this.#releases! };
@@ -416,8 +414,7 @@ export class AgentDatabase implements Parkable {
     try {
       db.close();
     } finally {
-      if (this.#syncFd !== undefined) closeSync(this.#syncFd);
-      this.#syncFd = undefined;
+      this.#fileSync.close();
       this.#quiet = false;
       const held = this.#heldWal;
       this.#heldWal = undefined;
@@ -467,7 +464,7 @@ export class AgentDatabase implements Parkable {
     this.#closing = undefined;
     cancelQuietClose(closing.item);
     if (closing.copied) {
-      this.#syncDatabaseFile();
+      this.#fileSync.sync();
       closing.db.exec(HARDEN_PRAGMAS);
       this.#quiet = false;
     }
@@ -480,25 +477,8 @@ export class AgentDatabase implements Parkable {
   /** Closes on this thread, with syncs: what a quiet park does when it cannot wait (hibernation, shutdown). */
   #closeHardened(closing: Closing): void {
     // Copied already: SQLite's close finds nothing to copy and would not sync the database file.
-    if (closing.copied) this.#syncDatabaseFile();
+    if (closing.copied) this.#fileSync.sync();
     syncAtClose(closing.db);
     this.#closed(closing.db);
-  }
-
-  #syncDatabaseFile(): void {
-    this.#syncFd ??= openSync(this.path, "r");
-    fsyncSync(this.#syncFd);
-  }
-
-  /**
-   * A quiet session's WAL only grows: past `LIMITS.quietWalBytes` the session is hardened (outside a
-   * transaction, where SQLite allows it) and checkpoints as usual from its next commit.
-   */
-  #checkWal(db: DatabaseSync): void {
-    if (db.isTransaction) return;
-    this.#sinceWalCheck = 0;
-    if ((statSync(`${this.path}-wal`, { throwIfNoEntry: false })?.size ?? 0) <= LIMITS.quietWalBytes) return;
-    db.exec(HARDEN_PRAGMAS);
-    this.#quiet = false;
   }
 }
