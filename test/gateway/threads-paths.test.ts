@@ -6,17 +6,14 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
-import { MessageChannel } from "node:worker_threads";
 import * as zlib from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Agent, Host, serve, type HearthServer } from "../../src/index.ts";
+import { Agent } from "../../src/index.ts";
 import { agentsOnlyFetch } from "../../src/gateway/serve.ts";
-import { shardOf } from "../../src/shards/placement.ts";
-import { Shard } from "../../src/shards/shard.ts";
 import { tempDir } from "../support/harness.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
 import { parseResponses, rawExchange } from "./raw-http.ts";
+import { closeTwoShards, nameOn as nameOfShard, startTwoShards, type ShardNode } from "../shards/support/two-shards.ts";
 
 const LIMIT = 64 * 1024;
 const ORIGINAL = "gzip from upstream ".repeat(1_000);
@@ -48,30 +45,7 @@ class Room extends Agent<{ HOST: string }> {
   }
 }
 
-interface Node {
-  host: Host;
-  shard: Shard;
-  server: HearthServer;
-}
-
-async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
-  const { port1, port2 } = new MessageChannel();
-  const nodes: Node[] = [];
-  for (const [index, port] of [[0, port1], [1, port2]] as const) {
-    const shard = new Shard({ index, count: 2, ports: new Map([[1 - index, port]]) });
-    const host = new Host({ dataDir, agents: { Room }, vars: { HOST: `shard-${index}` }, placement: shard, stateDir: join(dataDir, "shards", `${index}`) });
-    shard.attach(host, (request) => agentsOnlyFetch(request, host.env));
-    const server = await serve({ host, port: 0, fetch: shard.route(agentsOnlyFetch), handOff: shard.handOff(), maxRequestBodyBytes: LIMIT });
-    shard.answerWith(server.url, server.answer, server.adopt);
-    nodes.push({ host, shard, server });
-  }
-  return nodes as [Node, Node];
-}
-
-/** A name that shard `index` owns. */
-function nameOn(index: number, prefix = "n"): string {
-  for (let i = 0; ; i++) if (shardOf("room", `${prefix}${i}`, 2) === index) return `${prefix}${i}`;
-}
+const nameOn = (index: number, prefix?: string) => nameOfShard("room", index, prefix);
 
 /** A request for shard 0's agent: sent first on a connection to shard 0's server, it keeps the connection there. */
 const keepHere = `GET /agents/room/${nameOn(0, "here")} HTTP/1.1\r\nHost: x\r\n\r\n`;
@@ -79,17 +53,13 @@ const remote = nameOn(1, "there");
 
 describe("the gateway across threads", () => {
   let dir: ReturnType<typeof tempDir>;
-  let nodes: [Node, Node];
+  let nodes: [ShardNode, ShardNode];
   beforeEach(async () => {
     dir = tempDir();
-    nodes = await startTwoShards(dir.path);
+    nodes = await startTwoShards(dir.path, { agents: { Room } }, agentsOnlyFetch, { maxRequestBodyBytes: LIMIT });
   });
   afterEach(async () => {
-    for (const node of nodes) {
-      await node.server.close();
-      await node.host.close();
-      node.shard.close();
-    }
+    await closeTwoShards(nodes);
     dir.remove();
   });
 

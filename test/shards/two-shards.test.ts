@@ -1,27 +1,22 @@
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
-import { MessageChannel } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   Agent,
   DurableObject,
-  Host,
   WebSocketPair,
   callable,
   getAgentByName,
-  serve,
   type AgentNamespace,
   type DurableObjectNamespace,
-  type HearthServer,
   type WorkersWebSocket,
 } from "../../src/index.ts";
 import { agentsOnlyFetch } from "../../src/gateway/serve.ts";
 import { MAX_FORWARDED_BODY_BYTES } from "../../src/shards/codec.ts";
-import { Shard } from "../../src/shards/shard.ts";
 import { shardOf } from "../../src/shards/placement.ts";
 import { handshake } from "../support/handshake.ts";
 import { TestSocket, tempDir } from "../support/harness.ts";
 import { loggedErrors } from "../support/logged-errors.ts";
+import { closeTwoShards, nameOn as nameOfShard, startTwoShards, type ShardNode } from "./support/two-shards.ts";
 
 /** The host whose `/endless` stream was cancelled (its client went away). */
 let endlessCancelled: string | undefined;
@@ -147,26 +142,8 @@ function workerFetch(request: Request, env: Record<string, unknown>): Promise<Re
   return agentsOnlyFetch(request, env);
 }
 
-interface Node {
-  host: Host;
-  shard: Shard;
-  server: HearthServer;
-}
-
-/** Two shards in this thread, linked by a MessageChannel, over one data directory. */
-async function startTwoShards(dataDir: string): Promise<[Node, Node]> {
-  const { port1, port2 } = new MessageChannel();
-  const nodes: Node[] = [];
-  for (const [index, port] of [[0, port1], [1, port2]] as const) {
-    const shard = new Shard({ index, count: 2, ports: new Map([[1 - index, port]]) });
-    const host = new Host({ dataDir, agents: { Counter }, durableObjects: { ROOM: Chatroom }, vars: { HOST: `shard-${index}` }, placement: shard, stateDir: join(dataDir, "shards", `${index}`) });
-    shard.attach(host, (request) => workerFetch(request, host.env));
-    const server = await serve({ host, port: 0, fetch: shard.route(workerFetch), handOff: shard.handOff() });
-    shard.answerWith(server.url, server.answer, server.adopt);
-    nodes.push({ host, shard, server });
-  }
-  return nodes as [Node, Node];
-}
+const startShards = (dataDir: string) => startTwoShards(dataDir, { agents: { Counter }, durableObjects: { ROOM: Chatroom } }, workerFetch);
+const nameOn = (index: number, prefix?: string) => nameOfShard("counter", index, prefix);
 
 /** Sends each of `requests` on one raw connection (after the previous answer began) and returns all that came back until it closed. */
 async function rawExchange(url: string, requests: string[]): Promise<string> {
@@ -199,24 +176,16 @@ async function keptByShard0(url: string): Promise<Socket> {
   return socket;
 }
 
-/** A name that shard `index` owns. */
-function nameOn(index: number, prefix = "n"): string {
-  for (let i = 0; ; i++) if (shardOf("counter", `${prefix}${i}`, 2) === index) return `${prefix}${i}`;
-}
 
 describe("two shards", () => {
   let dir: ReturnType<typeof tempDir>;
-  let nodes: [Node, Node];
+  let nodes: [ShardNode, ShardNode];
   beforeEach(async () => {
     dir = tempDir();
-    nodes = await startTwoShards(dir.path);
+    nodes = await startShards(dir.path);
   });
   afterEach(async () => {
-    for (const node of nodes) {
-      await node.server.close();
-      await node.host.close();
-      node.shard.close();
-    }
+    await closeTwoShards(nodes);
     dir.remove();
   });
 
