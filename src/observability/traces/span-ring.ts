@@ -4,9 +4,11 @@
  * garbage collector has to trace or copy; reading decodes (queries are rare, spans are not).
  *
  * Order: records sit in the order spans ended, so the record at the tail belongs to the trace seen
- * first of those kept — evicting that trace is "the oldest trace leaves first". A trace's records
- * are chained newest to oldest through each record's `previous` offset; no record of a live trace is
- * ever overwritten, because the tail only moves past records of evicted traces.
+ * first of those kept — evicting that trace is "the oldest trace leaves first". The traces kept are
+ * also chained in the order first seen (so the oldest is known without reading the ring), and each
+ * trace's records newest to oldest through each record's `previous` offset; no record of a live trace
+ * is ever overwritten, because the tail only moves past records of evicted traces. Trace ids are
+ * indexed without JavaScript objects (trace-index.ts).
  *
  * Size: the ring wraps at a soft end that starts small and doubles (up to `maxBytes`) only while
  * more than half of it holds records. Writing over the same few megabytes keeps them in the CPU's
@@ -14,6 +16,7 @@
  */
 import { NO_PREVIOUS, OFFSET, RECORD_HEADER, SpanCodec } from "./span-codec.ts";
 import type { SpanRecord } from "./span-record.ts";
+import { TraceIndex } from "./trace-index.ts";
 
 /** The ring's limits. */
 export interface SpanRingLimits {
@@ -42,8 +45,19 @@ export class SpanRing {
   #tail = 0;
   /** Records between tail and head, live or not. */
   #records = 0;
-  readonly #slots = new Map<string, number>();
-  readonly #traceOf: Array<string | undefined> = [];
+  readonly #index: TraceIndex;
+  /** 1 for a slot holding a trace. */
+  readonly #open: Uint8Array;
+  #traces = 0;
+  /** The traces kept, oldest first seen to newest: a list through each slot's `#newer` and `#older`. */
+  readonly #newer: Int32Array;
+  readonly #older: Int32Array;
+  #oldest = -1;
+  #newest = -1;
+  /** The slot of the trace added to last, and its id and generation: a trace's next span finds it without a lookup. */
+  #lastId: string | undefined;
+  #lastSlot = 0;
+  #lastGeneration = 0;
   readonly #generation: Uint32Array;
   readonly #last: Uint32Array;
   readonly #count: Uint32Array;
@@ -59,11 +73,15 @@ export class SpanRing {
     this.#generation = new Uint32Array(slots);
     this.#last = new Uint32Array(slots);
     this.#count = new Uint32Array(slots);
+    this.#open = new Uint8Array(slots);
+    this.#newer = new Int32Array(slots).fill(-1);
+    this.#older = new Int32Array(slots).fill(-1);
+    this.#index = new TraceIndex(slots);
     for (let slot = slots - 1; slot >= 0; slot--) this.#free.push(slot);
   }
 
   get traceCount(): number {
-    return this.#slots.size;
+    return this.#traces;
   }
 
   get spanCount(): number {
@@ -81,19 +99,22 @@ export class SpanRing {
   }
 
   has(traceId: string): boolean {
-    return this.#slots.has(traceId);
+    return this.#slotOf(traceId) >= 0;
   }
 
   /** Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns why not when it is not kept. */
   add(span: SpanRecord): NotKept | undefined {
-    let slot = this.#slots.get(span.traceId);
-    if (slot !== undefined && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
+    let slot = this.#slotOf(span.traceId);
+    if (slot >= 0 && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
     const size = this.#codec.encode(span);
     if (size > this.#capacity / 2) return "too large";
     const evicted = this.#evicted;
     const at = this.#place(size);
     // Looked up again when making room evicted a trace: it may have been this very one.
-    if (slot === undefined || this.#evicted !== evicted) slot = this.#slots.get(span.traceId) ?? this.#open(span.traceId);
+    if (slot < 0 || this.#evicted !== evicted) {
+      slot = this.#slotOf(span.traceId);
+      if (slot < 0) slot = this.#openTrace(span.traceId);
+    }
     this.#codec.scratch.copy(this.#bytes!, at, 0, size);
     const view = this.#view!;
     view.setUint32(at + OFFSET.slot, slot, true);
@@ -103,14 +124,19 @@ export class SpanRing {
     this.#count[slot] = this.#count[slot]! + 1;
     this.#spans++;
     // Never the trace just added to: the span would leave at once, with its trace's earlier spans.
-    while (this.#slots.size > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#slots.size > 1)) this.#evictOldest(slot);
+    while (this.#traces > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces > 1)) this.#evictOldest(slot);
+    if (this.#open[slot] === 1) {
+      this.#lastId = span.traceId;
+      this.#lastSlot = slot;
+      this.#lastGeneration = this.#generation[slot]!;
+    }
     return undefined;
   }
 
   /** One trace's spans in the order they ended; undefined when the ring does not hold it. */
   trace(traceId: string): SpanRecord[] | undefined {
-    const slot = this.#slots.get(traceId);
-    if (slot === undefined) return undefined;
+    const slot = this.#slotOf(traceId);
+    if (slot < 0) return undefined;
     const spans: SpanRecord[] = [];
     for (let at = this.#last[slot]!; at !== NO_PREVIOUS; at = this.#view!.getUint32(at + OFFSET.previous, true)) {
       spans.push(this.#codec.decode(this.#bytes!, this.#view!, at));
@@ -173,33 +199,16 @@ export class SpanRing {
     return this.#claim(0, size);
   }
 
-  /**
-   * Evicts the trace of the oldest live record (of those not of trace slot `keep`) and moves the tail
-   * past records of evicted traces.
-   */
+  /** Evicts the oldest trace (other than that of slot `keep`) and moves the tail past records of evicted traces. */
   #evictOldest(keep?: number): void {
-    this.#skipDead();
-    if (this.#records === 0) return;
-    const oldest = this.#view!.getUint32(this.#tail + OFFSET.slot, true);
-    const slot = oldest === keep ? this.#oldestOtherThan(keep) : oldest;
-    if (slot === undefined) return;
+    const slot = this.#oldest === keep ? this.#newer[this.#oldest]! : this.#oldest;
+    if (slot < 0) {
+      this.#skipDead();
+      return;
+    }
     this.#close(slot);
     this.#evicted++;
     this.#skipDead();
-  }
-
-  /** The slot of the oldest live record not of trace slot `keep`, walking from the tail; undefined when there is none. */
-  #oldestOtherThan(keep: number): number | undefined {
-    let at = this.#tail;
-    for (let left = this.#records; left > 0; left--) {
-      at = this.#unwrapped(at);
-      if (this.#live(at)) {
-        const slot = this.#view!.getUint32(at + OFFSET.slot, true);
-        if (slot !== keep) return slot;
-      }
-      at += this.#view!.getUint32(at + OFFSET.size, true);
-    }
-    return undefined;
   }
 
   /** Moves the tail past records of evicted traces (and past where the ring wrapped). */
@@ -223,20 +232,40 @@ export class SpanRing {
 
   #live(at: number): boolean {
     const slot = this.#view!.getUint32(at + OFFSET.slot, true);
-    return this.#traceOf[slot] !== undefined && this.#generation[slot] === this.#view!.getUint32(at + OFFSET.generation, true);
+    return this.#open[slot] === 1 && this.#generation[slot] === this.#view!.getUint32(at + OFFSET.generation, true);
   }
 
-  #open(traceId: string): number {
+  /** The slot holding `traceId`, or -1. */
+  #slotOf(traceId: string): number {
+    const last = this.#lastSlot;
+    if (traceId === this.#lastId && this.#open[last] === 1 && this.#generation[last] === this.#lastGeneration) return last;
+    return this.#index.find(traceId);
+  }
+
+  #openTrace(traceId: string): number {
     const slot = this.#free.pop()!;
-    this.#slots.set(traceId, slot);
-    this.#traceOf[slot] = traceId;
+    this.#index.add(traceId, slot);
+    this.#open[slot] = 1;
+    this.#traces++;
     this.#count[slot] = 0;
+    this.#older[slot] = this.#newest;
+    this.#newer[slot] = -1;
+    if (this.#newest >= 0) this.#newer[this.#newest] = slot;
+    else this.#oldest = slot;
+    this.#newest = slot;
     return slot;
   }
 
   #close(slot: number): void {
-    this.#slots.delete(this.#traceOf[slot]!);
-    this.#traceOf[slot] = undefined;
+    this.#index.remove(slot);
+    this.#open[slot] = 0;
+    this.#traces--;
+    const older = this.#older[slot]!;
+    const newer = this.#newer[slot]!;
+    if (older >= 0) this.#newer[older] = newer;
+    else this.#oldest = newer;
+    if (newer >= 0) this.#older[newer] = older;
+    else this.#newest = older;
     this.#spans -= this.#count[slot]!;
     this.#count[slot] = 0;
     this.#generation[slot] = (this.#generation[slot]! + 1) >>> 0;
