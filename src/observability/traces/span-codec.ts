@@ -126,7 +126,7 @@ export class SpanCodec {
     if (span.events.length > 0) flags |= FLAG_EVENTS;
     if (span.links.length > 0) flags |= FLAG_LINKS;
     if (span.droppedEvents || span.droppedLinks) flags |= FLAG_DROPPED_MORE;
-    this.#id(span.traceId, 16);
+    // No trace id: the ring keeps it once per trace (see decode).
     this.#id(span.spanId, 8);
     if (span.parentSpanId !== undefined) this.#id(span.parentSpanId, 8);
     this.#token(span.name);
@@ -163,12 +163,14 @@ export class SpanCodec {
     return this.#at;
   }
 
-  /** Reads the record at `offset` of `bytes` (a buffer this codec's records were copied into). */
-  decode(bytes: Buffer, view: DataView, offset: number): SpanRecord {
+  /**
+   * Reads the record at `offset` of `bytes` (a buffer this codec's records were copied into), a span
+   * of trace `traceId` (records do not repeat their trace's id).
+   */
+  decode(bytes: Buffer, view: DataView, offset: number, traceId: string): SpanRecord {
     const reader = new Reader(bytes, view, offset + RECORD_HEADER, this.#table);
     const flags = view.getUint16(offset + FLAGS, true);
     const code = view.getUint8(offset + STATUS) as 0 | 1 | 2;
-    const traceId = reader.id();
     const spanId = reader.id();
     const parentSpanId = flags & FLAG_PARENT ? reader.id() : undefined;
     const name = reader.token();

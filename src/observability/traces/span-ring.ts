@@ -139,7 +139,7 @@ export class SpanRing {
     if (slot < 0) return undefined;
     const spans: SpanRecord[] = [];
     for (let at = this.#last[slot]!; at !== NO_PREVIOUS; at = this.#view!.getUint32(at + OFFSET.previous, true)) {
-      spans.push(this.#codec.decode(this.#bytes!, this.#view!, at));
+      spans.push(this.#codec.decode(this.#bytes!, this.#view!, at, traceId));
     }
     return spans.reverse();
   }
@@ -147,11 +147,13 @@ export class SpanRing {
   /** Every kept span, oldest first, grouped by trace in the order each trace was first seen. */
   grouped(): Map<string, SpanRecord[]> {
     const out = new Map<string, SpanRecord[]>();
+    const ids: string[] = []; // by slot: each live record's slot holds one trace
     let at = this.#tail;
     for (let left = this.#records; left > 0; left--) {
       at = this.#unwrapped(at);
       if (this.#live(at)) {
-        const span = this.#codec.decode(this.#bytes!, this.#view!, at);
+        const slot = this.#view!.getUint32(at + OFFSET.slot, true);
+        const span = this.#codec.decode(this.#bytes!, this.#view!, at, (ids[slot] ??= this.#index.idOf(slot)));
         const list = out.get(span.traceId);
         if (list) list.push(span);
         else out.set(span.traceId, [span]);

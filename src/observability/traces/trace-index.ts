@@ -10,6 +10,7 @@ import { randomFillSync } from "node:crypto";
 import { writeIdBytes } from "./ids.ts";
 
 const ID_BYTES = 16;
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
 
 export class TraceIndex {
   /** Each slot's id, for slots indexed by bytes. */
@@ -27,6 +28,9 @@ export class TraceIndex {
   readonly #keyWords = new Uint32Array(this.#key.buffer);
   /** Per process: ids a client sends cannot be chosen to land on one place. */
   readonly #seed: number;
+  /** The id last parsed into `#key` (a lookup that found nothing is mostly followed by an add of the same id), and its hash. */
+  #parsed: string | undefined;
+  #parsedHash = 0;
 
   constructor(slots: number) {
     this.#ids = new Uint8Array(slots * ID_BYTES);
@@ -42,9 +46,9 @@ export class TraceIndex {
 
   /** The slot holding `traceId`, or -1. */
   find(traceId: string): number {
-    if (!writeIdBytes(this.#key, 0, traceId, ID_BYTES)) return this.#text.get(traceId) ?? -1;
+    if (!this.#parse(traceId)) return this.#text.get(traceId) ?? -1;
     const key = this.#keyWords;
-    const hash = this.#hash(key);
+    const hash = this.#parsedHash;
     const words = this.#words;
     for (let at = hash & this.#mask; ; at = (at + 1) & this.#mask) {
       const entry = this.#table[at]!;
@@ -57,7 +61,7 @@ export class TraceIndex {
 
   /** Records that `slot` holds `traceId` (not indexed yet: {@link find} gave -1). */
   add(traceId: string, slot: number): void {
-    if (!writeIdBytes(this.#key, 0, traceId, ID_BYTES)) {
+    if (!this.#parse(traceId)) {
       this.#text.set(traceId, slot);
       this.#textOf[slot] = traceId;
       return;
@@ -68,7 +72,7 @@ export class TraceIndex {
     this.#words[w + 1] = key[1]!;
     this.#words[w + 2] = key[2]!;
     this.#words[w + 3] = key[3]!;
-    const hash = this.#hash(key);
+    const hash = this.#parsedHash;
     this.#hashes[slot] = hash;
     let at = hash & this.#mask;
     while (this.#table[at] !== 0) at = (at + 1) & this.#mask;
@@ -97,6 +101,27 @@ export class TraceIndex {
       }
     }
     table[hole] = 0;
+  }
+
+  /** The id `slot` holds, as it was added. */
+  idOf(slot: number): string {
+    const text = this.#textOf[slot];
+    if (text !== undefined) return text;
+    let id = "";
+    for (let i = slot * ID_BYTES; i < (slot + 1) * ID_BYTES; i++) id += HEX[this.#ids[i]!];
+    return id;
+  }
+
+  /** Parses `traceId` into `#key` (and hashes it) unless it is there already; false when it is not 32 lowercase hex digits. */
+  #parse(traceId: string): boolean {
+    if (traceId === this.#parsed) return true;
+    if (!writeIdBytes(this.#key, 0, traceId, ID_BYTES)) {
+      this.#parsed = undefined; // the key was partly written over
+      return false;
+    }
+    this.#parsed = traceId;
+    this.#parsedHash = this.#hash(this.#keyWords);
+    return true;
   }
 
   #hash(key: Uint32Array): number {

@@ -61,7 +61,7 @@ describe("SpanCodec", () => {
       const span = makeSpan(next, i, i % 50 === 0 ? 5_000 : 0);
       const size = codec.encode(span);
       const copy = Buffer.from(codec.scratch.subarray(0, size));
-      const decoded = codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0);
+      const decoded = codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0, span.traceId);
       expect(decoded).toEqual(span);
     }
   });
@@ -70,7 +70,7 @@ describe("SpanCodec", () => {
     const codec = new SpanCodec();
     const roundTrip = (span: SpanRecord): SpanRecord => {
       const copy = Buffer.from(codec.scratch.subarray(0, codec.encode(span)));
-      return codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0);
+      return codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0, span.traceId);
     };
     const base = makeSpan(random(7), 1);
     const hexSize = codec.encode(base);
@@ -81,10 +81,11 @@ describe("SpanCodec", () => {
     const almost = { ...base, traceId: `${"a".repeat(31)}g`, spanId: `${"0".repeat(15)}\u0130`, parentSpanId: `\u00e9${"1".repeat(15)}` };
     expect(roundTrip(almost)).toEqual(almost);
     expect(codec.encode(base)).toBe(hexSize);
-    expect(codec.encode({ ...base, traceId: "q".repeat(32) })).toBeGreaterThan(hexSize + 15); // text: 4 + 32 bytes, not 16
+    expect(codec.encode({ ...base, spanId: "q".repeat(16) })).toBeGreaterThan(hexSize + 11); // text: 4 + 16 bytes, not 8
+    expect(codec.encode({ ...base, traceId: "q".repeat(32) })).toBe(hexSize); // the trace id is the ring's, once per trace
     // Upper-case hex is kept as the text it is: read back as given, as the store indexes it.
-    const upper = { ...base, traceId: "ABCDEF".padEnd(32, "0") };
-    expect(roundTrip(upper).traceId).toBe(upper.traceId);
+    const upper = { ...base, spanId: "ABCDEF".padEnd(16, "0") };
+    expect(roundTrip(upper).spanId).toBe(upper.spanId);
     // 6,000 distinct agent names: the first 4,096 become table entries, the rest are written out, all read back.
     for (let i = 0; i < 6_000; i++) {
       const span = { ...base, attributes: { "hearth.agent.name": `agent-${i}`, "url.path": `/agents/a/agent-${i}` } };
@@ -113,7 +114,7 @@ describe("SpanCodec", () => {
       const span = { ...makeSpan(next, i), name: `name ${i}`, attributes: { [`key ${i}`]: i } };
       const size = codec.encode(span);
       const copy = Buffer.from(codec.scratch.subarray(0, size));
-      expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0)).toMatchObject({ name: `name ${i}`, attributes: { [`key ${i}`]: i } });
+      expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0, "t")).toMatchObject({ name: `name ${i}`, attributes: { [`key ${i}`]: i } });
     }
   });
 });
@@ -129,7 +130,7 @@ describe("a span's long attribute value", () => {
     expect(value).toBe(`${"a".repeat(SPAN_LIMITS.maxAttributeLength - 2)}…`);
     const codec = new SpanCodec();
     const copy = Buffer.from(codec.scratch.subarray(0, codec.encode(ended[0]!)));
-    expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0).attributes.cut).toBe(value);
+    expect(codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0, "t").attributes.cut).toBe(value);
   });
 });
 
