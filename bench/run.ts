@@ -13,6 +13,7 @@
  *   node bench/run.ts --only vs-workerd --markdown /tmp/vs-workerd.md      # Hearth vs workerd, same Agents SDK Worker; writes the docs table
  *   node bench/run.ts --only shards,shard-transport,active-agents          # threads: scaling, crossing cost, active agents per core
  *   node bench/run.ts --only observability --before /tmp/pre16/dist      # observability's cost
+ *   node bench/run.ts --only tracing-cost,tracing-socket                   # what tracing adds: in-process, and served over sockets
  *   node bench/run.ts --only cluster-commit,cluster-nodes,cluster-failover,cluster-restore,cluster-register   # the cluster on Postgres
  *   npx tsx bench/cluster-soak.ts --rounds 10                               # the cluster's fault scenarios, longer
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
@@ -113,6 +114,7 @@ const BENCHMARKS: Benchmark[] = [
   // Alternating rounds of each mode; --before <dist> adds a build without observability to compare.
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
   { name: "tracing-cost", file: "tracing-cost.ts", what: "what tracing adds to a request and an RPC call, in-process (no sockets), off and on alternating in child processes", timeoutMs: 600_000 },
+  { name: "tracing-socket", file: "tracing-socket.ts", what: "what tracing costs a served request over sockets: hearth start --threads 1 with the defaults vs --no-traces, wrk, servers alternating", timeoutMs: 600_000 },
   // The cluster (issue 19): each starts its own PostgreSQL (Debian's binaries, as the tests do).
   { name: "cluster-commit", file: "cluster-commit.ts", what: "cluster: commit latency and throughput, 100 / 1,000 / 10,000 agents, batched vs one INSERT per commit vs single node; WAL bytes per commit", timeoutMs: 900_000 },
   { name: "cluster-nodes", file: "cluster-nodes.ts", what: "cluster: req/s over 1,000 agents with 1, 2 and 3 node processes (to the owner, and to any node)", timeoutMs: 600_000 },
