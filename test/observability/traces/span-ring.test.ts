@@ -5,22 +5,11 @@
  * plain list of traces with the same rules holds.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../support/seeded-random.ts";
 import { SpanCodec } from "../../../src/observability/traces/span-codec.ts";
 import { SPAN_LIMITS, type SpanRecord } from "../../../src/observability/traces/span-record.ts";
 import { HearthSpan } from "../../../src/observability/traces/span.ts";
 import { SpanRing, type SpanRingLimits } from "../../../src/observability/traces/span-ring.ts";
-
-/** A seeded generator: the same failures on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
 let spanSeq = 0;
@@ -55,7 +44,7 @@ function makeSpan(next: () => number, trace: number, extra = 0): SpanRecord {
 
 describe("SpanCodec", () => {
   it("decodes what it encoded, for every kind of attribute, events, links and status", () => {
-    const next = random(1);
+    const next = seededRandom(1);
     const codec = new SpanCodec();
     for (let i = 0; i < 500; i++) {
       const span = makeSpan(next, i, i % 50 === 0 ? 5_000 : 0);
@@ -72,7 +61,7 @@ describe("SpanCodec", () => {
       const copy = Buffer.from(codec.scratch.subarray(0, codec.encode(span)));
       return codec.decode(copy, new DataView(copy.buffer, copy.byteOffset, copy.byteLength), 0, span.traceId);
     };
-    const base = makeSpan(random(7), 1);
+    const base = makeSpan(seededRandom(7), 1);
     const hexSize = codec.encode(base);
     // Ids that are not hex of their size (another SDK's, a link given by hand) come back as they were.
     const odd = { ...base, traceId: "not a trace id", spanId: "12345", parentSpanId: "zz".repeat(8), links: [{ traceId: "x", spanId: "y" }] };
@@ -100,7 +89,7 @@ describe("SpanCodec", () => {
 
   it("writes values that are new each time (request ids) out, so they never fill the table of values", () => {
     const codec = new SpanCodec();
-    const base = makeSpan(random(8), 1);
+    const base = makeSpan(seededRandom(8), 1);
     for (let i = 0; i < 5_000; i++) codec.encode({ ...base, attributes: { "hearth.request.id": hex(i, 16) } });
     const named = (name: string) => codec.encode({ ...base, attributes: { "hearth.agent.name": name } });
     named("seen");
@@ -109,7 +98,7 @@ describe("SpanCodec", () => {
 
   it("keeps attribute keys and names beyond its table of repeated strings", () => {
     const codec = new SpanCodec();
-    const next = random(2);
+    const next = seededRandom(2);
     for (let i = 0; i < 5_000; i++) {
       const span = { ...makeSpan(next, i), name: `name ${i}`, attributes: { [`key ${i}`]: i } };
       const size = codec.encode(span);
@@ -198,7 +187,7 @@ describe("SpanRing", () => {
     const limits = { maxBytes: 64 * 1024, maxSpans: 60, maxTraces: 12, maxSpansPerTrace: 9 };
     const ring = new SpanRing(limits);
     const model = new Model(limits);
-    const next = random(3);
+    const next = seededRandom(3);
     for (let i = 0; i < 6_000; i++) {
       const span = makeSpan(next, Math.floor(next() * 30)); // 30 trace ids for 12 places: traces leave and come back
       expect(ring.add(span)).toBe(model.add(span));
@@ -215,7 +204,7 @@ describe("SpanRing", () => {
     const limits = { maxBytes: 16 * 1024, maxSpans: 10_000, maxTraces: 1_000, maxSpansPerTrace: 1_000 };
     const ring = new SpanRing(limits);
     const model = new Model(limits);
-    const next = random(4);
+    const next = seededRandom(4);
     for (let i = 0; i < 4_000; i++) {
       const trace = Math.floor(next() * 40);
       const span = makeSpan(next, trace, next() < 0.02 ? 3_000 : 0); // now and then a span of several KB
@@ -233,7 +222,7 @@ describe("SpanRing", () => {
 
   it("refuses a span larger than half its bytes, and a span of a full trace", () => {
     const ring = new SpanRing({ maxBytes: 8 * 1024, maxSpans: 100, maxTraces: 10, maxSpansPerTrace: 1 });
-    const next = random(5);
+    const next = seededRandom(5);
     expect(ring.add({ ...makeSpan(next, 1), attributes: { big: "x".repeat(5_000) } })).toBe("too large");
     expect(ring.add(makeSpan(next, 1))).toBeUndefined();
     expect(ring.add(makeSpan(next, 1))).toBe("trace full");
@@ -242,7 +231,7 @@ describe("SpanRing", () => {
 
   it("starts small and grows its soft end only while it is busy", () => {
     const ring = new SpanRing({ maxBytes: 32 * 1024 * 1024, maxSpans: 100_000, maxTraces: 100, maxSpansPerTrace: 10 });
-    const next = random(6);
+    const next = seededRandom(6);
     expect(ring.bytes).toBe(0); // nothing allocated before the first span
     for (let i = 0; i < 20_000; i++) ring.add(makeSpan(next, i));
     // 100 small traces live: the ring wraps within its first 256 KB instead of sweeping 32 MB.

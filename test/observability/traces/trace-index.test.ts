@@ -4,18 +4,8 @@
  * exactly what a `Map` would, including after removals in the middle of a probe run.
  */
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../support/seeded-random.ts";
 import { TraceIndex } from "../../../src/observability/traces/trace-index.ts";
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, "0");
 
@@ -25,7 +15,7 @@ describe("TraceIndex", () => {
     const index = new TraceIndex(slots);
     const model = new Map<string, number>();
     const free = Array.from({ length: slots }, (_, slot) => slot);
-    const next = random(11);
+    const next = seededRandom(11);
     const ids = [
       ...Array.from({ length: 60 }, (_, i) => hex(i + 1, 32)), // differ in the last byte only
       ...Array.from({ length: 40 }, (_, i) => `${hex(i, 2)}${"ab".repeat(15)}`), // differ in the first byte only
