@@ -318,9 +318,9 @@ export class AgentBase<Env = unknown, State = unknown> {
   #reportError(error: unknown): void {
     try {
       const pending = this.onError(error);
-      if (pending instanceof Promise) pending.catch((e: unknown) => console.error("[hearth] onError failed:", e));
+      if (pending instanceof Promise) pending.catch((e: unknown) => console.error(`[hearth] ${this.#runtime.className}/${this.name}: onError failed:`, e));
     } catch (e) {
-      console.error("[hearth] onError failed:", e);
+      console.error(`[hearth] ${this.#runtime.className}/${this.name}: onError failed:`, e);
     }
   }
 

@@ -22,7 +22,7 @@ export const MODULE_NOT_PROVIDED = "ERR_HEARTH_MODULE_NOT_PROVIDED";
 let data: HookData = { map: {}, prefixes: [] };
 
 /** What an unmapped module fails with: its name, what Hearth maps, and where that is described. */
-export function notProvidedMessage(specifier: string, hookData: HookData): string {
+function notProvidedMessage(specifier: string, hookData: HookData): string {
   return (
     `Hearth does not provide "${specifier}" yet. Modules it maps: ${Object.keys(hookData.map).join(", ")}. ` +
     `See docs/compat.md for what each covers.`
@@ -54,7 +54,7 @@ function displayPath(url: string): string {
 }
 
 /** The importing module's URL, from a resolve hook's context. */
-export function parentOf(context: unknown): string | undefined {
+function parentOf(context: unknown): string | undefined {
   const parentURL = (context as { parentURL?: unknown } | null | undefined)?.parentURL;
   return typeof parentURL === "string" ? parentURL : undefined;
 }

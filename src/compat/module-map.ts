@@ -1,5 +1,5 @@
 import * as nodeModule from "node:module";
-import { parentOf, resolveMapped, type HookData } from "./module-hooks.ts";
+import { initialize, resolve, type HookData } from "./module-hooks.ts";
 
 // Resolved next to this file, so the mapped modules are the very ones the host itself loaded
 // (`instanceof Agent` holds): .ts files when running from source, .js from dist/.
@@ -49,10 +49,8 @@ export function registerModuleMap(): void {
   // In-thread hooks also see `require`, which tsx uses for a project that is not "type": "module".
   const { registerHooks } = nodeModule as { registerHooks?: (hooks: object) => unknown };
   if (typeof registerHooks === "function") {
-    registerHooks({
-      resolve: (specifier: string, context: unknown, next: (specifier: string, context: unknown) => unknown) =>
-        resolveMapped(specifier, data, parentOf(context)) ?? next(specifier, context),
-    });
+    initialize(data);
+    registerHooks({ resolve });
   } else {
     nodeModule.register(sibling("./module-hooks"), { data });
   }

@@ -264,11 +264,13 @@ export class AgentFibers {
     } finally {
       this.#left = true;
       for (const id of [...this.#waiters.keys()]) this.#notify(id);
-      const reason = new DOMException(
-        `${this.#host.className}/${this.#host.name} left memory (shutdown, eviction or destroy); the fiber is recovered at the agent's next start`,
-        "AbortError",
-      );
-      for (const running of this.#running.values()) running.controller.abort(reason);
+      if (this.#running.size > 0) {
+        const reason = new DOMException(
+          `${this.#host.className}/${this.#host.name} left memory (shutdown, eviction or destroy); the fiber is recovered at the agent's next start`,
+          "AbortError",
+        );
+        for (const running of this.#running.values()) running.controller.abort(reason);
+      }
     }
   }
 

@@ -25,7 +25,7 @@ const ENCODERS: Readonly<Record<string, (() => Encoder) | undefined>> = {
 /**
  * The encoder a `Content-Encoding` value asks for: one coding Node can write. Undefined for
  * `identity`, for codings it cannot (the body is then sent as it is, as fetch left it: fetch decodes
- * only what it knows) and for lists of several codings (see {@link isCodingList}).
+ * only what it knows).
  * @example encoderFor("gzip") // () => a Gzip stream
  */
 export function encoderFor(contentEncoding: string): (() => Encoder) | undefined {
@@ -33,10 +33,6 @@ export function encoderFor(contentEncoding: string): (() => Encoder) | undefined
   return Object.hasOwn(ENCODERS, coding) ? ENCODERS[coding] : undefined;
 }
 
-/** Whether a `Content-Encoding` value names several codings (`deflate, gzip`): fetch decodes every one it knows. */
-export function isCodingList(contentEncoding: string): boolean {
-  return contentEncoding.includes(",");
-}
 
 /**
  * `body` encoded by `encoder`, as a stream read as the client takes it: each chunk of the body is

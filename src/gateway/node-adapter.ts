@@ -243,8 +243,7 @@ export async function writeRawResponse(response: Response, socket: Duplex, reque
   const { headers } = nodeHeaders(response.headers);
   const problem = invalidHeader(response.headers);
   if (problem !== undefined) {
-    console.error(`[hearth] ${request}: the response could not be sent, a 500 went in its place:`, problem);
-    return writeRawResponse(Response.json({ error: "Internal Server Error" }, { status: 500 }), socket, request);
+    return writeRawResponse(unsendable(request, problem), socket, request);
   }
   const lines = [`HTTP/1.1 ${response.status} ${response.statusText || statusText(response.status)}`];
   for (let i = 0; i < headers.length; i += 2) if (headers[i] !== "content-length") lines.push(`${headers[i]}: ${headers[i + 1]}`);
@@ -289,4 +288,14 @@ async function boundedBody(response: Response, socket: Duplex): Promise<Buffer> 
 function statusText(status: number): string {
   const known: Record<number, string> = { 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error", 503: "Service Unavailable" };
   return known[status] ?? "Error";
+}
+
+/**
+ * The 500 sent in place of a response that cannot be written (a header Node refuses), its reason
+ * logged with the request: with `expose` (`hearth dev`) the body says why.
+ * @example return unsendable("GET /x", new TypeError("Invalid character in header content"));
+ */
+export function unsendable(request: string, error: Error, expose = false): Response {
+  console.error(`[hearth] ${request}: the response could not be sent, a 500 went in its place:`, error);
+  return Response.json({ error: expose ? error.message : "Internal Server Error" }, { status: 500 });
 }

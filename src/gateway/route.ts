@@ -3,7 +3,7 @@ import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/n
 import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError, pathnameOf } from "../web/url-path.ts";
-import { parseSubAgentSteps, routeSubAgentRequest } from "./sub-agent-route.ts";
+import { routeSubAgentRequest } from "./sub-agent-route.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -76,7 +76,7 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   if (forwarded instanceof Response) return withCors(forwarded, cors);
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
-  if (rest.startsWith("/sub/") && hasSubAgentSteps(rest)) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
+  if (SUB_AGENT_STEP.test(rest)) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }
@@ -161,15 +161,8 @@ function unknownClass(request: Request, env: object, path: string, cors: Record<
   return problem(400, `Invalid request: no agent class is served at ${path}`, cors);
 }
 
-/** Whether `rest` starts with `/sub/{class}/{name}`: a name with a bad escape counts, and is refused below. */
-function hasSubAgentSteps(rest: string): boolean {
-  try {
-    return parseSubAgentSteps(rest).steps.length > 0;
-  } catch (error) {
-    if (error instanceof MalformedPathSegmentError) return true;
-    throw error;
-  }
-}
+/** A path that goes on to `/sub/{class}/{name}`: a sub-agent's (a name with a bad escape is refused there). */
+const SUB_AGENT_STEP = /^\/sub\/[^/]+\/[^/]/;
 
 function problem(status: number, error: string, cors: Record<string, string> | undefined): Response {
   return Response.json({ error }, { status, headers: cors });

@@ -31,6 +31,7 @@ export function sendableResponse(response: Response, method: string): Response {
   if (coding === null && length === null && !head) return response;
   if (NO_CONTENT.has(response.status)) return length === null ? response : rebuilt(response, null, without(headers, "content-length"));
   const encoders = coding === null ? undefined : encodersOf(coding);
+  if (encoders === undefined && length === null && !head) return response; // a coding Node cannot write goes as it is
   const text = takeCompleteBody(response);
   const body = text === undefined ? response.body : null;
   if (head) {
@@ -45,7 +46,7 @@ export function sendableResponse(response: Response, method: string): Response {
     for (const encoder of encoders) encoded = encodedBody(encoded, encoder);
     return rebuilt(response, encoded, without(headers, "content-length"));
   }
-  if (length === null) return text === undefined ? response : rebuilt(response, text, headers);
+  if (length === null) return response;
   // A declared length: a whole body's own is written in its place; a stream is held to it.
   if (body === null) return rebuilt(response, text ?? null, without(headers, "content-length"));
   const declared = Number(length);

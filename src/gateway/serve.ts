@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import type { ActorHost as Host } from "../host/host.ts";
 import { LIMITS } from "../limits.ts";
 import { bodyLimitPassed, discardBody } from "./incoming-body.ts";
-import { declaredBodyLength, invalidHeader, toAbortableRequest, toRequest, writeRawResponse, writeResponse } from "./node-adapter.ts";
+import { declaredBodyLength, invalidHeader, toAbortableRequest, toRequest, unsendable, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { bodyTooLargeResponse, checkedBodyLimit, refuseDeclaredBody } from "./request-body-limit.ts";
 import { sendableResponse } from "./sendable-response.ts";
 import { routeAgentRequest } from "./route.ts";
@@ -348,8 +348,7 @@ function handedBack(response: Response, request: Request, expose: boolean): Resp
   const problem = invalidHeader(response.headers);
   if (problem === undefined) return response;
   void response.body?.cancel().catch(() => {});
-  console.error(`[hearth] ${request.method} ${pathnameOf(request.url)}: the response could not be sent, a 500 went in its place:`, problem);
-  return Response.json({ error: expose ? problem.message : INTERNAL_ERROR }, { status: 500 });
+  return unsendable(`${request.method} ${pathnameOf(request.url)}`, problem, expose);
 }
 
 /** Marks the 500 the gateway made of a worker's exception (told apart from a 500 the worker chose). */

@@ -17,6 +17,7 @@ export interface DeliveryRetention {
 export const DEFAULT_DELIVERY_RETENTION: Required<DeliveryRetention> = Object.freeze({ days: 7, maxRows: 10_000 });
 
 const TABLE = "_hearth_webhook_deliveries";
+const SIGNATURE_INDEX = `CREATE INDEX IF NOT EXISTS ${TABLE}_signature ON ${TABLE} (source, signature);`;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ${TABLE} (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, delivery_id TEXT NOT NULL, received_at INTEGER NOT NULL,
@@ -24,11 +25,11 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   UNIQUE (source, delivery_id)
 );
 CREATE INDEX IF NOT EXISTS ${TABLE}_age ON ${TABLE} (received_at);
-CREATE INDEX IF NOT EXISTS ${TABLE}_signature ON ${TABLE} (source, signature);`;
+${SIGNATURE_INDEX}`;
 /** The signature column came later: a table from an earlier version gets it on its next record. */
 const ADD_SIGNATURE = `
 ALTER TABLE ${TABLE} ADD COLUMN signature TEXT;
-CREATE INDEX IF NOT EXISTS ${TABLE}_signature ON ${TABLE} (source, signature);`;
+${SIGNATURE_INDEX}`;
 
 export function resolveRetention(retention: DeliveryRetention | undefined): Required<DeliveryRetention> {
   const days = retention?.days ?? DEFAULT_DELIVERY_RETENTION.days;
@@ -48,10 +49,12 @@ export interface DeliveryKeys {
 /** Whether a delivery with this id, or signed with one of these signatures, was acted on (and is still remembered). */
 export function wasDelivered(db: AgentDatabase, source: string, keys: DeliveryKeys): boolean {
   if (!db.hasTable(TABLE)) return false;
-  if (db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND delivery_id = ?`).get(source, keys.deliveryId) !== undefined) return true;
-  if (!hasSignatureColumn(db) || keys.signatures.length === 0) return false;
+  if (keys.signatures.length === 0 || !hasSignatureColumn(db)) {
+    return db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND delivery_id = ?`).get(source, keys.deliveryId) !== undefined;
+  }
   const marks = keys.signatures.map(() => "?").join(", ");
-  return db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND signature IN (${marks})`).get(source, ...keys.signatures) !== undefined;
+  const seen = db.statement(`SELECT 1 AS x FROM ${TABLE} WHERE source = ? AND (delivery_id = ? OR signature IN (${marks}))`);
+  return seen.get(source, keys.deliveryId, ...keys.signatures) !== undefined;
 }
 
 /** Records a delivery as acted on, with the signature that verified it, then forgets what is past the retention. */

@@ -6,6 +6,7 @@
  */
 import { backoffDelay, resolveRetry, type RetryOptions } from "../time/backoff.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
+import { retryAfterMs } from "../web/retry-after.ts";
 import { OutboundAddressError, type AddressGuardOptions } from "./address-guard.ts";
 import { CircuitBreakers, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { createGuardedFetch, OutboundRedirectError } from "./guarded-fetch.ts";
@@ -135,20 +136,6 @@ export function createFetch(options: FetchPolicyOptions = {}): PolicyFetch {
   return Object.assign(policyFetch, { breakers, close: () => guarded.close() }) as PolicyFetch;
 }
 
-/**
- * The wait a `Retry-After` header asks for, in ms: delay-seconds or an HTTP date; undefined when
- * absent or unreadable. A date in the past means no wait.
- * @example
- * retryAfterMs("120", Date.now()); // 120000
- */
-export function retryAfterMs(header: string | null, now: number): number | undefined {
-  if (header === null) return undefined;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
 function attemptTimeout(clock: Clock, ms: number, url: string): { signal: AbortSignal; cancel(): void } {
   const controller = new AbortController();
   const origin = new URL(url).origin;
@@ -176,3 +163,6 @@ function clockSleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Read by the retries here and by outbound webhooks; its home is web/retry-after.ts. */
+export { retryAfterMs };

@@ -7,7 +7,7 @@
  * Headers fetch refuses to send, or that the HTTP client must compute itself: each would fail (or
  * corrupt) every attempt.
  */
-export const UNSENDABLE_HEADERS: ReadonlySet<string> = new Set(["content-length", "transfer-encoding", "keep-alive", "upgrade", "expect"]);
+const UNSENDABLE_HEADERS: ReadonlySet<string> = new Set(["content-length", "transfer-encoding", "keep-alive", "upgrade", "expect"]);
 
 /** An HTTP field name (RFC 9110 token). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -2,6 +2,9 @@
  * The limits of Cloudflare Queues that Hearth enforces, with Cloudflare's values (1 KB = 1000 bytes,
  * as in Cloudflare's limits page). Each is listed in docs/bindings/queues.md.
  */
+/** 14 days: Cloudflare's longest retention, and Hearth's default. */
+const MAX_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
 export const QUEUE_LIMITS = {
   /** Largest message body, serialised (UTF-8 text, JSON text, the bytes, or the V8 serialisation). */
   maxMessageBytes: 128_000,
@@ -17,11 +20,11 @@ export const QUEUE_LIMITS = {
    * wrangler key carries): a shorter default would delete what earlier versions kept. A store's
    * `retentionSeconds` sets another.
    */
-  retentionMs: 14 * 24 * 60 * 60 * 1000,
+  retentionMs: MAX_RETENTION_SECONDS * 1000,
   /** Shortest retention a store accepts, seconds (Cloudflare's minimum). */
   minRetentionSeconds: 60,
   /** Longest retention a store accepts, seconds: 14 days (Cloudflare's maximum). */
-  maxRetentionSeconds: 14 * 24 * 60 * 60,
+  maxRetentionSeconds: MAX_RETENTION_SECONDS,
   /** Largest `max_batch_size`. */
   maxBatchSize: 100,
   /** Largest `max_batch_timeout`, seconds. */

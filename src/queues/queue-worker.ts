@@ -153,8 +153,9 @@ export class QueueWorker {
 
   async #deliverBatch(leased: LeasedMessage[], metrics: QueueMetrics): Promise<void> {
     const { queue, maxRetries } = this.#settings;
-    const spent = leased.filter((message) => usedUp(message, maxRetries));
-    const delivered = spent.length === 0 ? leased : leased.filter((message) => !usedUp(message, maxRetries));
+    const spent: LeasedMessage[] = [];
+    const delivered: LeasedMessage[] = [];
+    for (const message of leased) (usedUp(message, maxRetries) ? spent : delivered).push(message);
     const outcome: Invocation = delivered.length === 0 ? { fates: [], failure: undefined } : await this.#invoke(delivered, metrics);
     const settlement = settleBatch(this.#settings, this.#clock.now(), delivered, outcome.fates, spent);
     const failure = outcome.failure;

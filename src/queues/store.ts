@@ -18,8 +18,8 @@ export interface QueueStoreOptions {
   durability?: Durability;
   /**
    * How long a message is kept after its send, delivered or not, seconds: 60 to 1,209,600 (14 days),
-   * for every queue of the store; default 345,600 (4 days), Cloudflare's default
-   * `message_retention_period`. Messages already stored are held to it too, from the next purge.
+   * for every queue of the store; default 1,209,600 (14 days, Cloudflare's longest; its default
+   * `message_retention_period` is 4 days). Messages already stored are held to it too, from the next purge.
    */
   retentionSeconds?: number;
 }
@@ -59,7 +59,7 @@ interface Backlog {
 /**
  * Opens (or creates) the queue store: one SQLite file for every queue of a data directory. Messages
  * that were being delivered when the process died are made available again, so each is delivered at
- * least once; messages past the retention (`retentionSeconds`, default 4 days) are deleted now and
+ * least once; messages past the retention (`retentionSeconds`, default 14 days) are deleted now and
  * every hour (or every retention period, when shorter).
  *
  * @example

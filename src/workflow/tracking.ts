@@ -23,7 +23,7 @@ export interface TrackingRow {
 }
 
 /** The tracking table, named as in Cloudflare's SDK so an agent's own SQL can read and write it. */
-export const TRACKING_TABLE = "cf_agents_workflows";
+const TRACKING_TABLE = "cf_agents_workflows";
 /** Its name before it took the SDK's: renamed on first use (see docs/decisions/0005-workflows.md). */
 const OLD_TABLE = "_hearth_workflows";
 

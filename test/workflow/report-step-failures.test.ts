@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { AgentWorkflow, type AgentWorkflowEvent, type AgentWorkflowStep, type WorkflowBinding } from "../../src/workflow/index.ts";
+import { loggedErrors } from "../support/logged-errors.ts";
 
 const START = Date.UTC(2033, 5, 1);
 
@@ -42,20 +43,17 @@ class Report extends AgentWorkflow<Desk, { failures: number }> {
 }
 
 let t: TestEnv | undefined;
-const errors: string[] = [];
-let realError: typeof console.error;
+let errors: ReturnType<typeof loggedErrors>;
 beforeEach(() => {
-  realError = console.error;
-  errors.length = 0;
-  console.error = (...args: unknown[]) => void errors.push(args.map(String).join(" "));
+  errors = loggedErrors();
 });
 afterEach(async () => {
-  console.error = realError;
+  errors.restore();
   await t?.close();
   t = undefined;
 });
 
-const attemptLines = () => errors.filter((line) => line.includes("__agent_reportComplete"));
+const attemptLines = () => errors.text().split("\n").filter((line) => line.includes("__agent_reportComplete"));
 
 describe("report steps whose agent hook throws", () => {
   it("logs each failed attempt on one line with the instance, the agent and the error, and completes once the hook succeeds", async () => {

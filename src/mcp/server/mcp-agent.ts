@@ -369,7 +369,7 @@ export abstract class McpAgent<
 
   /** An error of the MCP layer: to `onError`, and to the log even when an override of it does not log. */
   #reportError(error: unknown, request?: Request): void {
-    reportMcpError(this, `${this[AGENT_RUNTIME].className}/${this.name}`, error, request);
+    reportMcpError(this, error, request);
   }
 
   #armExpiry(ttlMs: number): void {

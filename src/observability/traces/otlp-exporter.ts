@@ -1,8 +1,11 @@
 import type { AttributeValue } from "@opentelemetry/api";
+import { compileRedactor } from "../logs/redact.ts";
+import { waitAtMost } from "../../time/wait-at-most.ts";
 import { checkOtlpEndpoint, checkOtlpHeaders, withoutUserinfo } from "./otlp-check.ts";
 import { toOtlpJson } from "./otlp-json.ts";
 import { partialSuccessOf, type PartialSuccess } from "./otlp-response.ts";
-import { backoffMs, MAX_RETRY_DELAY_MS, retryAfterMs } from "./otlp-retry.ts";
+import { retryAfterMs } from "../../web/retry-after.ts";
+import { backoffMs, MAX_RETRY_DELAY_MS } from "./otlp-retry.ts";
 import type { SpanRecord } from "./span-record.ts";
 
 /** Settings of the OTLP/HTTP JSON exporter. */
@@ -82,6 +85,8 @@ export class OtlpTraceExporter {
   readonly #stop = new AbortController();
   /** Why the last POST failed, for the line shutdown prints when it gives up. */
   #lastFailure = "";
+  /** Takes header values (API keys) and credential-shaped text out of what is printed. */
+  readonly #scrub: (text: string) => string;
   #sent = 0;
   #dropped = 0;
   #rejected = 0;
@@ -104,6 +109,7 @@ export class OtlpTraceExporter {
     checkOtlpEndpoint(this.#options.endpoint, "the OTLP exporter's endpoint option");
     checkOtlpHeaders(this.#options.headers ?? {}, "the OTLP exporter's headers option");
     this.#where = withoutUserinfo(this.#options.endpoint);
+    this.#scrub = compileRedactor({ secrets: Object.values(this.#options.headers ?? {}) }).scrub;
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
@@ -137,17 +143,10 @@ export class OtlpTraceExporter {
    */
   async flush(): Promise<void> {
     const wait = { over: false };
-    let deadline: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => {
-      deadline = realSetTimeout(() => {
-        wait.over = true;
-        resolve();
-      }, this.#options.shutdownTimeoutMs);
-    });
     try {
-      await Promise.race([this.#sendAll(wait), late]);
+      await waitAtMost(this.#sendAll(wait), this.#options.shutdownTimeoutMs);
     } finally {
-      realClearTimeout(deadline);
+      wait.over = true; // past the deadline, retries stop
     }
   }
 
@@ -277,15 +276,9 @@ export class OtlpTraceExporter {
 
   async #post(body: string): Promise<{ ok: true; partial?: PartialSuccess } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
-    let request: Request;
     try {
-      request = new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal });
-    } catch (error) {
-      // Nothing was sent: the same request would fail the same way on every retry.
-      return { ok: false, retry: false, reason: `the request could not be made: ${this.#describe(error)}` };
-    }
-    try {
-      const response = await this.#fetch(request);
+      // The endpoint and headers were checked when the exporter was made: the request can be built.
+      const response = await this.#fetch(new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal }));
       const text = await response.text().catch(() => "");
       if (response.ok) {
         const partial = partialSuccessOf(text);
@@ -301,9 +294,7 @@ export class OtlpTraceExporter {
   /** An error's message and cause (fetch's "fetch failed" says little alone), with no credential in it. */
   #describe(error: unknown): string {
     const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-    let text = withoutUserinfo(`${error instanceof Error ? error.message : String(error)}${cause}`);
-    for (const value of Object.values(this.#options.headers ?? {})) if (value.length >= 4) text = text.replaceAll(value, "[Redacted]");
-    return text;
+    return this.#scrub(withoutUserinfo(`${error instanceof Error ? error.message : String(error)}${cause}`));
   }
 
   /** At most one complaint of a kind a minute: an unreachable collector must not flood the log. */

@@ -1,28 +1,8 @@
 /** When the OTLP exporter tries a batch again. */
+import { backoffDelay } from "../../time/backoff.ts";
 
 /** The longest wait before a retry, whatever the collector asks for. */
 export const MAX_RETRY_DELAY_MS = 30_000;
-
-/** HTTP-dates other than IMF-fixdate, which recipients still accept (RFC 9110 §5.6.7). */
-const RFC_850 = /^[A-Za-z]+, \d{2}-[A-Za-z]{3}-\d{2} \d{2}:\d{2}:\d{2} GMT$/;
-const ASCTIME = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}$/;
-const IMF_FIXDATE = /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
-
-/**
- * A `Retry-After` header as milliseconds from `now`: delay-seconds or an HTTP-date (a date past is 0).
- * Undefined when absent or neither. The caller caps it at {@link MAX_RETRY_DELAY_MS}.
- * @example retryAfterMs("120", Date.now()) // 120000
- * @example retryAfterMs("Wed, 21 Oct 2015 07:28:00 GMT", Date.parse("2015-10-21T07:27:00Z")) // 60000
- */
-export function retryAfterMs(header: string | null, now: number): number | undefined {
-  const text = header?.trim();
-  if (!text) return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  let at = Number.NaN;
-  if (IMF_FIXDATE.test(text) || RFC_850.test(text)) at = Date.parse(text);
-  else if (ASCTIME.test(text)) at = Date.parse(`${text} GMT`); // asctime has no zone; HTTP-dates are GMT
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 /**
  * The wait before retry `attempt` (0 for the first): `baseMs` doubled each time, at most
@@ -30,6 +10,5 @@ export function retryAfterMs(header: string | null, now: number): number | undef
  * do not all come back at the same moment.
  */
 export function backoffMs(baseMs: number, attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** attempt);
-  return ceiling / 2 + (ceiling / 2) * random();
+  return backoffDelay(attempt + 1, { maxAttempts: 1, baseDelayMs: baseMs, maxDelayMs: MAX_RETRY_DELAY_MS }, random);
 }

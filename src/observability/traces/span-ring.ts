@@ -46,9 +46,6 @@ export class SpanRing {
   /** Records between tail and head, live or not. */
   #records = 0;
   readonly #index: TraceIndex;
-  /** 1 for a slot holding a trace. */
-  readonly #open: Uint8Array;
-  #traces = 0;
   /** The traces kept, oldest first seen to newest: a list through each slot's `#newer` and `#older`. */
   readonly #newer: Int32Array;
   readonly #older: Int32Array;
@@ -73,7 +70,6 @@ export class SpanRing {
     this.#generation = new Uint32Array(slots);
     this.#last = new Uint32Array(slots);
     this.#count = new Uint32Array(slots);
-    this.#open = new Uint8Array(slots);
     this.#newer = new Int32Array(slots).fill(-1);
     this.#older = new Int32Array(slots).fill(-1);
     this.#index = new TraceIndex(slots);
@@ -81,7 +77,7 @@ export class SpanRing {
   }
 
   get traceCount(): number {
-    return this.#traces;
+    return this.#generation.length - this.#free.length; // a slot is held or free
   }
 
   get spanCount(): number {
@@ -124,12 +120,10 @@ export class SpanRing {
     this.#count[slot] = this.#count[slot]! + 1;
     this.#spans++;
     // Never the trace just added to: the span would leave at once, with its trace's earlier spans.
-    while (this.#traces > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.#traces > 1)) this.#evictOldest(slot);
-    if (this.#open[slot] === 1) {
-      this.#lastId = span.traceId;
-      this.#lastSlot = slot;
-      this.#lastGeneration = this.#generation[slot]!;
-    }
+    while (this.traceCount > this.#limits.maxTraces || (this.#spans > this.#limits.maxSpans && this.traceCount > 1)) this.#evictOldest(slot);
+    this.#lastId = span.traceId;
+    this.#lastSlot = slot;
+    this.#lastGeneration = this.#generation[slot]!;
     return undefined;
   }
 
@@ -234,21 +228,20 @@ export class SpanRing {
 
   #live(at: number): boolean {
     const slot = this.#view!.getUint32(at + OFFSET.slot, true);
-    return this.#open[slot] === 1 && this.#generation[slot] === this.#view!.getUint32(at + OFFSET.generation, true);
+    // Closing a slot moves its generation on: a record of an evicted trace never matches again.
+    return this.#generation[slot] === this.#view!.getUint32(at + OFFSET.generation, true);
   }
 
   /** The slot holding `traceId`, or -1. */
   #slotOf(traceId: string): number {
     const last = this.#lastSlot;
-    if (traceId === this.#lastId && this.#open[last] === 1 && this.#generation[last] === this.#lastGeneration) return last;
+    if (traceId === this.#lastId && this.#generation[last] === this.#lastGeneration) return last;
     return this.#index.find(traceId);
   }
 
   #openTrace(traceId: string): number {
     const slot = this.#free.pop()!;
     this.#index.add(traceId, slot);
-    this.#open[slot] = 1;
-    this.#traces++;
     this.#count[slot] = 0;
     this.#older[slot] = this.#newest;
     this.#newer[slot] = -1;
@@ -260,8 +253,6 @@ export class SpanRing {
 
   #close(slot: number): void {
     this.#index.remove(slot);
-    this.#open[slot] = 0;
-    this.#traces--;
     const older = this.#older[slot]!;
     const newer = this.#newer[slot]!;
     if (older >= 0) this.#newer[older] = newer;

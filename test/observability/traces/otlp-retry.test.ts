@@ -3,7 +3,8 @@
  * with jitter under its cap.
  */
 import { describe, expect, it } from "vitest";
-import { backoffMs, MAX_RETRY_DELAY_MS, retryAfterMs } from "../../../src/observability/traces/otlp-retry.ts";
+import { backoffMs, MAX_RETRY_DELAY_MS } from "../../../src/observability/traces/otlp-retry.ts";
+import { retryAfterMs } from "../../../src/web/retry-after.ts";
 
 const NOW = Date.parse("2015-10-21T07:27:00Z");
 
