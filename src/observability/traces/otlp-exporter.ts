@@ -1,6 +1,5 @@
 import type { AttributeValue } from "@opentelemetry/api";
 import { compileRedactor } from "../logs/redact.ts";
-import { waitAtMost } from "../../time/wait-at-most.ts";
 import { checkOtlpEndpoint, checkOtlpHeaders, withoutUserinfo } from "./otlp-check.ts";
 import { toOtlpJson } from "./otlp-json.ts";
 import { partialSuccessOf, type PartialSuccess } from "./otlp-response.ts";
@@ -142,11 +141,20 @@ export class OtlpTraceExporter {
    * dropped), or at `shutdownTimeoutMs` with the rest still queued.
    */
   async flush(): Promise<void> {
+    // The deadline is the exporter's own timer (taken from the global when this module loaded), as
+    // every timer here: a test's fake timers, installed later, must not hold it back.
     const wait = { over: false };
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      deadline = realSetTimeout(() => {
+        wait.over = true;
+        resolve();
+      }, this.#options.shutdownTimeoutMs);
+    });
     try {
-      await waitAtMost(this.#sendAll(wait), this.#options.shutdownTimeoutMs);
+      await Promise.race([this.#sendAll(wait), late]);
     } finally {
-      wait.over = true; // past the deadline, retries stop
+      realClearTimeout(deadline);
     }
   }
 
