@@ -32,6 +32,8 @@ export interface MailboxHooks {
 export class Mailbox {
   readonly #queue: Entry[] = [];
   readonly #hooks: MailboxHooks;
+  /** The entry whose `deliver` is pumping now: started there, it runs in its sender's async context. */
+  #arriving: Entry | undefined;
   #holder: object | undefined;
   #holderExclusive = false;
   #running = 0;
@@ -56,8 +58,15 @@ export class Mailbox {
 
   deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive, carried: carryContext() });
-      this.#pump();
+      const entry: Entry = { task, resolve: resolve as (value: unknown) => void, reject, exclusive, carried: carryContext() };
+      const outer = this.#arriving;
+      this.#queue.push(entry);
+      this.#arriving = entry;
+      try {
+        this.#pump();
+      } finally {
+        this.#arriving = outer;
+      }
     });
   }
 
@@ -131,7 +140,7 @@ export class Mailbox {
     this.#holderExclusive = entry.exclusive;
     let result: unknown;
     try {
-      result = runEvent(event, entry.task);
+      result = runEvent(event, entry.task, entry !== this.#arriving);
     } catch (error) {
       this.#finish(event, entry, true, error);
       return;
@@ -169,6 +178,8 @@ export class Mailbox {
 
   #finish(event: HostEvent, entry: Entry, failed: boolean, value: unknown): void {
     event.done = true;
+    event.carried = undefined; // see HostEvent.carried
+    entry.carried = undefined;
     this.#running--;
     let durable: Promise<void> | undefined;
     try {

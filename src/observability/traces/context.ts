@@ -119,9 +119,18 @@ export function withContext<T>(ctx: Context, fn: () => T): T {
   return useGlobal ? otelContext.with(ctx, fn) : own.run({ context: ctx, entered: nextEntry() }, fn);
 }
 
-/** Carries the sender's trace context into each mailbox event (own storage: read from the event; global manager: entered). */
-const OWN_CARRIER: ContextCarrier = { capture: activeContext };
-const GLOBAL_CARRIER: ContextCarrier = { capture: activeContext, enter: (carried, fn) => otelContext.with(carried as Context, fn) };
+/**
+ * Carries the sender's trace context into each mailbox event. Own storage: read from the event while
+ * it runs; an event that waited in the queue also gets it entered as the outermost frame (`entered`
+ * 0, so the event's own context wins while it runs), for the work it leaves running after it finished
+ * (not when it is the context there already).
+ * Global manager: entered for every event.
+ */
+const OWN_CARRIER: ContextCarrier = {
+  capture: activeContext,
+  enter: (carried, fn) => ((own.getStore()?.context ?? OWN_ROOT) === carried ? fn() : own.run({ context: carried as Context, entered: 0 }, fn)),
+};
+const GLOBAL_CARRIER: ContextCarrier = { capture: activeContext, enter: (carried, fn) => otelContext.with(carried as Context, fn), enterEveryEvent: true };
 
 /** Starts (true) or stops carrying trace context into mailbox events. */
 export function carryTraceContext(on: boolean): void {

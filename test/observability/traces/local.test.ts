@@ -15,8 +15,11 @@ import { ChatClient, scriptedModel, textStream, toolCallStream, userMessage } fr
 import { consumer, QueueFixture } from "../../queues/helpers.ts";
 import { Front, Helper, Research, world } from "./fixture.ts";
 
+/** What Probe.workLater's work left running after the call returned saw as its trace, by label. */
+const seenLater = new Map<string, string | undefined>();
+
 class Probe extends Agent {
-  static callables = ["work"];
+  static callables = ["work", "workLater"];
   onRequest(): Response {
     return Response.json(currentLogContext() ?? {});
   }
@@ -29,6 +32,10 @@ class Probe extends Agent {
   }
   async work(label: string): Promise<string> {
     await Promise.resolve();
+    return label;
+  }
+  workLater(label: string): string {
+    void new Promise((resolve) => setImmediate(resolve)).then(() => seenLater.set(label, currentLogContext()?.trace_id));
     return label;
   }
 }
@@ -140,6 +147,25 @@ describe("the local store without an application SDK", () => {
       const caller = byName(spans, `caller ${label}`);
       expect(rpcs.filter((r) => r.parentSpanId === caller.spanId && r.traceId === caller.traceId)).toHaveLength(1);
     }
+  });
+
+  it("keeps each queued call's context for the work it leaves running after it returned", async () => {
+    tracing = enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Probe } });
+    const stub = t.get<Probe>("Probe", "p1b");
+    await stub.work("warm"); // started: the calls below queue up behind one another
+    const callers = new Map<string, string>();
+    await Promise.all(
+      ["A", "B", "C", "D"].map((label) =>
+        withSpan(`caller ${label}`, {}, (span) => {
+          callers.set(label, span.spanContext().traceId);
+          return stub.workLater(label);
+        }),
+      ),
+    );
+    await waitFor(() => seenLater.size === 4);
+    expect(new Set(callers.values()).size).toBe(4);
+    for (const [label, traceId] of callers) expect(seenLater.get(label), label).toBe(traceId);
   });
 
   it("gives each request a request id (reusing a sane x-request-id) that logs carry with the trace ids", async () => {
