@@ -5,7 +5,14 @@ import { eventOfFrame, runInEventFrame } from "../agent/context.ts";
  * as the owner of the implicit transaction, so one event's failure undoes only its own writes.
  */
 export interface HostEvent {
-  /** What the context carrier captured when the event was sent (the sender's trace context), if any. */
+  /**
+   * What the context carrier captured when the event was sent (the sender's trace context), if any,
+   * until the event finishes: then the mailbox drops it. An event object can outlive the event (work it
+   * left running holds it) or be allocated in the old generation from the start (V8 does so for
+   * objects made where earlier ones survived), and an old object keeps every young one it points to
+   * alive until the next full collection — here a request's whole trace context, request after
+   * request. Work left running reads the context from the frame the carrier entered instead.
+   */
   carried: unknown;
   /**
    * The context of the event's own outermost work while it runs (its span), when its carrier put one
@@ -35,16 +42,13 @@ export function nextEntry(): number {
 
 /**
  * What carries a sender's context into the event it sends. The mailbox calls `capture` when an event
- * is sent and keeps the result on the event until the event finishes. `enter` runs the event inside it:
- * every event when the carrier cannot read it from the event itself (`enterEveryEvent`), else only an
- * event that waited in the queue — which otherwise runs in the async context of the event whose end
- * started it, and whose work left running after it finished must not find that one. Set by the tracer
- * while tracing is on.
+ * is sent and keeps the result on the event while it runs; `enter`, when given, runs the event inside
+ * it (for a context the carrier cannot read from the event itself, or that work the event leaves
+ * running must find once the event dropped it). Set by the tracer while tracing is on.
  */
 export interface ContextCarrier {
   capture(): unknown;
   enter?<T>(carried: unknown, fn: () => T): T;
-  readonly enterEveryEvent?: boolean;
 }
 
 let carrier: ContextCarrier | undefined;
@@ -59,12 +63,9 @@ export function carryContext(): unknown {
   return carrier?.capture();
 }
 
-/**
- * Runs `fn` as `event`: in the carrier's context when it must be entered (see {@link ContextCarrier};
- * `waited`: the event waited in the queue), else just with the event current.
- */
-export function runEvent<T>(event: HostEvent, fn: () => T, waited: boolean): T {
+/** Runs `fn` as `event`: in the carrier's context when it must be entered, else just with the event current. */
+export function runEvent<T>(event: HostEvent, fn: () => T): T {
   const enter = carrier?.enter;
-  if (enter === undefined || event.carried === undefined || !(waited || carrier!.enterEveryEvent === true)) return runInEventFrame(event, event.owner, fn);
+  if (enter === undefined || event.carried === undefined) return runInEventFrame(event, event.owner, fn);
   return enter(event.carried, () => runInEventFrame(event, event.owner, fn));
 }

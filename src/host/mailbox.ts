@@ -32,8 +32,6 @@ export interface MailboxHooks {
 export class Mailbox {
   readonly #queue: Entry[] = [];
   readonly #hooks: MailboxHooks;
-  /** The entry whose `deliver` is pumping now: started there, it runs in its sender's async context. */
-  #arriving: Entry | undefined;
   #holder: object | undefined;
   #holderExclusive = false;
   #running = 0;
@@ -58,15 +56,8 @@ export class Mailbox {
 
   deliver<T>(task: () => T | Promise<T>, exclusive = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { task, resolve: resolve as (value: unknown) => void, reject, exclusive, carried: carryContext() };
-      const outer = this.#arriving;
-      this.#queue.push(entry);
-      this.#arriving = entry;
-      try {
-        this.#pump();
-      } finally {
-        this.#arriving = outer;
-      }
+      this.#queue.push({ task, resolve: resolve as (value: unknown) => void, reject, exclusive, carried: carryContext() });
+      this.#pump();
     });
   }
 
@@ -140,7 +131,7 @@ export class Mailbox {
     this.#holderExclusive = entry.exclusive;
     let result: unknown;
     try {
-      result = runEvent(event, entry.task, entry !== this.#arriving);
+      result = runEvent(event, entry.task);
     } catch (error) {
       this.#finish(event, entry, true, error);
       return;

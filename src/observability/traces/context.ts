@@ -121,16 +121,18 @@ export function withContext<T>(ctx: Context, fn: () => T): T {
 
 /**
  * Carries the sender's trace context into each mailbox event. Own storage: read from the event while
- * it runs; an event that waited in the queue also gets it entered as the outermost frame (`entered`
- * 0, so the event's own context wins while it runs), for the work it leaves running after it finished
- * (not when it is the context there already).
- * Global manager: entered for every event.
+ * it runs (no frame per event), and entered as the event's outermost frame only when the frame the
+ * event starts in holds another context — an event that waited in the queue starts in the frame of
+ * whichever event's end started it, and a call from inside another event's span has that span on its
+ * event, not in a frame — so that work the event leaves running, once the event dropped its context,
+ * finds it there. `entered` 0: the event's own context still wins while it runs. Global manager:
+ * entered for every event.
  */
 const OWN_CARRIER: ContextCarrier = {
   capture: activeContext,
   enter: (carried, fn) => ((own.getStore()?.context ?? OWN_ROOT) === carried ? fn() : own.run({ context: carried as Context, entered: 0 }, fn)),
 };
-const GLOBAL_CARRIER: ContextCarrier = { capture: activeContext, enter: (carried, fn) => otelContext.with(carried as Context, fn), enterEveryEvent: true };
+const GLOBAL_CARRIER: ContextCarrier = { capture: activeContext, enter: (carried, fn) => otelContext.with(carried as Context, fn) };
 
 /** Starts (true) or stops carrying trace context into mailbox events. */
 export function carryTraceContext(on: boolean): void {

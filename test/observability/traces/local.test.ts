@@ -15,11 +15,11 @@ import { ChatClient, scriptedModel, textStream, toolCallStream, userMessage } fr
 import { consumer, QueueFixture } from "../../queues/helpers.ts";
 import { Front, Helper, Research, world } from "./fixture.ts";
 
-/** What Probe.workLater's work left running after the call returned saw as its trace, by label. */
-const seenLater = new Map<string, string | undefined>();
+/** What Probe.workLater's work left running after the call returned saw as its trace and span, by label. */
+const seenLater = new Map<string, { trace_id?: string; span_id?: string } | undefined>();
 
 class Probe extends Agent {
-  static callables = ["work", "workLater"];
+  static callables = ["work", "workLater", "relayLater"];
   onRequest(): Response {
     return Response.json(currentLogContext() ?? {});
   }
@@ -35,8 +35,11 @@ class Probe extends Agent {
     return label;
   }
   workLater(label: string): string {
-    void new Promise((resolve) => setImmediate(resolve)).then(() => seenLater.set(label, currentLogContext()?.trace_id));
+    void new Promise((resolve) => setImmediate(resolve)).then(() => seenLater.set(label, currentLogContext()));
     return label;
+  }
+  async relayLater(label: string): Promise<string> {
+    return (await this.subAgent(Probe, "relayed")).workLater(label);
   }
 }
 
@@ -163,9 +166,23 @@ describe("the local store without an application SDK", () => {
         }),
       ),
     );
-    await waitFor(() => seenLater.size === 4);
+    await waitFor(() => ["A", "B", "C", "D"].every((label) => seenLater.has(label)));
     expect(new Set(callers.values()).size).toBe(4);
-    for (const [label, traceId] of callers) expect(seenLater.get(label), label).toBe(traceId);
+    for (const [label, traceId] of callers) expect(seenLater.get(label)?.trace_id, label).toBe(traceId);
+  });
+
+  it("keeps the calling agent's span for the work a call from inside its event leaves running", async () => {
+    tracing = enableTracing({ otlp: false });
+    t = await createTestEnv({ agents: { Probe } });
+    await withSpan("caller", {}, () => t!.get<Probe>("Probe", "p1c").relayLater("R"));
+    await waitFor(() => seenLater.has("R"));
+    const seen = seenLater.get("R")!;
+    const spans = tracing.store.getTrace(seen.trace_id!)!.spans;
+    // The relayed call's span is a child of the caller agent's event span: the work it left running
+    // sees that span too, not the context of the frame the call started in (the test's "caller").
+    const relayed = byName(spans, "rpc workLater");
+    expect(byName(spans, "rpc relayLater").spanId).toBe(relayed.parentSpanId);
+    expect(seen.span_id).toBe(relayed.parentSpanId);
   });
 
   it("gives each request a request id (reusing a sane x-request-id) that logs carry with the trace ids", async () => {
