@@ -3,7 +3,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
 
-const ROLLED_BACK_BY_SQLITE = "SQLite rolled the transaction back (ON CONFLICT ROLLBACK, RAISE(ROLLBACK) or an I/O error)";
+/** What a transaction is told when SQLite undid it on its own; its events then fail with it. */
+export const ROLLED_BACK_BY_SQLITE = "SQLite rolled the transaction back (ON CONFLICT ROLLBACK, RAISE(ROLLBACK) or an I/O error)";
 
 const TRANSACTION_SQL = {
   begin: "BEGIN",

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { SqlError } from "./errors.ts";
-import { SCHEMA_CHANGE, refuseTransactionControl } from "./refused-statements.ts";
+import { changesSchema, refuseTransactionControl } from "./refused-statements.ts";
 
 /** Prepared statements kept per connection; past this many the cache starts over. */
 const STATEMENT_CACHE_SIZE = 256;
@@ -35,7 +35,7 @@ export class StatementCache {
     }
     if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.clear();
     this.#statements.set(query, statement);
-    if (SCHEMA_CHANGE.test(query)) this.#schemaChanging.add(query);
+    if (changesSchema(query)) this.#schemaChanging.add(query);
     if (STATE_TABLE.test(query)) this.#namingState.add(query);
     return statement;
   }

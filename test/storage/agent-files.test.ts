@@ -198,6 +198,11 @@ describe("agent files made from the template", () => {
     const db = open(tempPath());
     expect(() => db.statement("PRAGMA application_id = 0")).toThrow(/PRAGMA application_id is reserved: Hearth marks files written without fsync with it/);
     expect(() => db.execScript("CREATE TABLE t (x); PRAGMA main.application_id = 7")).toThrow(/PRAGMA application_id is reserved/);
+    // Whatever SQLite reads as white space before or inside the pragma.
+    for (const query of ["; PRAGMA application_id = 7", "/* x */;PRAGMA/**/application_id = 7", "PRAGMA main./* x */application_id = 7", "PRAGMA -- x\n application_id = 7"]) {
+      expect(() => db.statement(query), query).toThrow(/PRAGMA application_id is reserved/);
+    }
+    expect(db.statement("PRAGMA user_version").get()).toEqual({ user_version: expect.any(Number) });
     expect(db.hasTable("t")).toBe(false);
     db.close();
   });

@@ -31,6 +31,11 @@ describe("AgentDatabase.hasTable", () => {
     expect(db.hasTable("notes")).toBe(false);
     db.statement("CREATE TABLE IF NOT EXISTS notes (text TEXT)").run();
     expect(db.hasTable("notes")).toBe(true);
+    // What SQLite skips before a statement (empty statements, comments) does not hide the change.
+    db.statement("; -- gone\n DROP TABLE notes").run();
+    expect(db.hasTable("notes")).toBe(false);
+    db.statement("CREATE TABLE IF NOT EXISTS notes (text TEXT)").run();
+    expect(db.hasTable("notes")).toBe(true);
 
     expect(() =>
       db.transactionSync(() => {

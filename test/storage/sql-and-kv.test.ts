@@ -76,7 +76,7 @@ describe("ctx.storage.sql.exec", () => {
   });
 
   it("refuses transaction control, which Hearth does itself", async () => {
-    for (const query of ["BEGIN", "commit", "  -- c\nROLLBACK", "SAVEPOINT x", "RELEASE hearth_event", "CREATE TABLE z (a); END"]) {
+    for (const query of ["BEGIN", "commit", "  -- c\nROLLBACK", "SAVEPOINT x", "RELEASE hearth_event", "CREATE TABLE z (a); END", "; COMMIT", " ;; /* x */ ; ROLLBACK"]) {
       await expect(store.exec(query), query).rejects.toThrow(/is not allowed: Hearth commits each event's writes itself/);
     }
   });
