@@ -20,6 +20,7 @@ import type { RequestMetrics } from "./request-metrics.ts";
 import { pathnameOf } from "../web/url-path.ts";
 import { currentRequestId, instrumentHttpRequest, wasErrorLogged } from "../agent/instrumentation.ts";
 import { arrive } from "./arrival.ts";
+import { ALLOWED_METHODS, continueAfter, isWebSocketUpgrade, refuseConnect, refuseOtherUpgrade } from "./edge-requests.ts";
 
 /** Passed as the third argument of a worker's fetch. */
 export interface ExecutionContext {
@@ -193,8 +194,13 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         return response;
       };
 
-  /** A plain (not upgrade) request's response: a WebSocket the worker answered it with is refused. */
+  /**
+   * A plain (not upgrade) request's response: a WebSocket the worker answered it with is refused, and
+   * so is an agent's acceptance of a handshake that was not one (`Upgrade: websocket` without
+   * `Connection: Upgrade`, which Node serves as a plain request).
+   */
   const plain = (response: Response): Response => {
+    if (upgradeTargetOf(response) !== undefined) return notAHandshake();
     const webSocket = webSocketOfResponse(response);
     if (!webSocket) return response;
     refuseUpgradeResponse(webSocket, "The request had no Upgrade: websocket header");
@@ -221,7 +227,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     }
   };
 
-  const server = createServer({ maxHeaderSize: LIMITS.maxRequestHeaderBytes }, (incoming, outgoing) => {
+  const server = createServer({ maxHeaderSize: LIMITS.maxRequestHeaderBytes, shouldUpgradeCallback: isWebSocketUpgrade }, (incoming, outgoing) => {
     if (metrics && incoming.method === "GET" && (incoming.url === "/metrics" || incoming.url?.startsWith("/metrics?"))) {
       const head = { "content-type": metrics.contentType, "cache-control": "no-store" };
       const unavailable = (error: unknown) => outgoing.writeHead(500, { "content-type": "text/plain" }).end(`Metrics unavailable: ${asError(error).message}`);
@@ -250,7 +256,11 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   server.keepAliveTimeout = LIMITS.keepAliveTimeoutMs;
   server.headersTimeout = LIMITS.headersTimeoutMs;
 
+  continueAfter(server, (incoming, outgoing) => refuseDeclaredBody(declaredBodyLength(incoming.rawHeaders), outgoing, maxBodyBytes));
+  refuseConnect(server);
+
   server.on("upgrade", (incoming: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!isWebSocketUpgrade(incoming)) return refuseOtherUpgrade(incoming, socket);
     // Before a move: the moved request's headers carry the client address set here (the new thread, with the same peer, finds the same).
     const origin = arrive(incoming, listenHost.value);
     if (options.handOff?.takeUpgrade?.(incoming, socket, head)) return;
@@ -375,8 +385,9 @@ function parseRequest(incoming: IncomingMessage, origin: string, maxBodyBytes: n
  * request no Request can represent: for one received here, or handed over by another thread.
  */
 export function unrepresentableRequest(method: string | undefined, target: string | undefined, error: unknown): Response {
-  const status = /method/i.test(asError(error).message) ? 405 : 400;
-  return Response.json({ error: `Cannot handle ${method} ${target}: ${asError(error).message}` }, { status });
+  const body = { error: `Cannot handle ${method} ${target}: ${asError(error).message}` };
+  if (/method/i.test(asError(error).message)) return Response.json(body, { status: 405, headers: { allow: ALLOWED_METHODS } });
+  return Response.json(body, { status: 400 });
 }
 
 /**
@@ -396,6 +407,11 @@ export const NOT_A_RESPONSE = "Incorrect type for Promise: the Promise did not r
 
 /** What a client is told of an exception it may not see. */
 export const INTERNAL_ERROR = "Internal Server Error";
+
+/** The answer to an agent route's handshake that lacked `Connection: Upgrade` (RFC 6455 §4.2.1: a 400). */
+function notAHandshake(): Response {
+  return Response.json({ error: "A WebSocket handshake needs Connection: Upgrade with Upgrade: websocket" }, { status: 400 });
+}
 
 /** A 101 response to a request that asked for no upgrade. */
 function notAnUpgrade(): Response {
