@@ -11,6 +11,8 @@ export const LIMITS = {
   maxNameBytes: 4096,
   /** Largest per-connection state (`conn.setState`), JSON-encoded, kept across hibernation. */
   maxConnectionStateBytes: 16 * 1024,
+  /** What a client may send on a new WebSocket before the agent's onConnect ended (held until then); more closes it with 1009. */
+  maxBytesWhileConnecting: 4 * 1024 * 1024,
   /** Open WebSockets per agent instance. */
   maxConnectionsPerAgent: 32_768,
   /** Idle time after which an agent leaves memory and its database is closed. */

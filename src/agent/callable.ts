@@ -46,9 +46,8 @@ export function callable(options: CallableOptions = {}) {
   return decorate;
 }
 
-/** The callable options for `instance[method]`, or undefined when the method is not callable. */
-export function callableOptions(instance: object, method: string): CallableOptions | undefined {
-  const fn = (instance as Record<string, unknown>)[method];
+/** The callable options for `instance[method]` (`fn`, when the caller read it already), or undefined when the method is not callable. */
+export function callableOptions(instance: object, method: string, fn: unknown = (instance as Record<string, unknown>)[method]): CallableOptions | undefined {
   if (typeof fn !== "function") return undefined;
   const fromDecorator = marked.get(fn);
   if (fromDecorator) return fromDecorator;

@@ -1,4 +1,5 @@
 import { LIMITS } from "../limits.ts";
+import { checkCloseArguments } from "../websocket/close-reason.ts";
 
 /** What the host keeps per open WebSocket. It outlives agent instances: hibernation keeps it. */
 export interface SocketRecord {
@@ -126,7 +127,13 @@ export class Connection<State = unknown> {
     });
   }
 
+  /**
+   * Closes the connection once the event's writes are committed. Arguments a socket cannot send (a
+   * code outside 1000–1003, 1007–1014, 3000–4999; a reason without a code or over 123 bytes of UTF-8)
+   * throw here, as the Workers runtime's `close` does, instead of failing later where nobody sees it.
+   */
   close(code?: number, reason?: string): void {
+    checkCloseArguments(code, reason);
     const socket = this.#record.socket;
     this.#output(() => socket.close(code, reason));
   }

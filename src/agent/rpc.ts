@@ -112,13 +112,20 @@ export interface RpcTarget {
  */
 export async function handleRpc(target: RpcTarget, connection: Connection, frame: RpcRequestFrame): Promise<void> {
   const { id, method } = frame;
-  const fn = (target.instance as Record<string, unknown>)[method];
+  let fn: unknown;
+  try {
+    fn = (target.instance as Record<string, unknown>)[method]; // a getter may throw: the client still gets its reply
+  } catch (error) {
+    connection.send(frames.rpcError(id, messageOf(error)));
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));
+    throw error;
+  }
   if (typeof fn !== "function") {
     connection.send(frames.rpcError(id, `Method "${method}" does not exist on ${target.className}`));
     emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: `Method "${method}" does not exist on ${target.className}` }));
     return;
   }
-  const options = callableOptions(target.instance, method);
+  const options = callableOptions(target.instance, method, fn);
   if (!options) {
     connection.send(
       frames.rpcError(

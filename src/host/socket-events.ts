@@ -52,16 +52,26 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
   // read-only flag yet, and an event that awaits lets the next one in (Cloudflare answers the upgrade
   // only once onConnect ended, so nothing can come sooner there).
   let waiting: Array<() => void> | undefined = [];
+  let waitingBytes = 0;
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    if (waiting !== undefined) waiting.push(() => onFrame(host, place, record, data, isBinary));
-    else onFrame(host, place, record, data, isBinary);
+    if (waiting === undefined) return onFrame(host, place, record, data, isBinary);
+    waitingBytes += frameBytes(data).length;
+    if (waitingBytes > LIMITS.maxBytesWhileConnecting) {
+      waiting = [];
+      ws.close(1009, closeReasonWithin(`Sent more than ${LIMITS.maxBytesWhileConnecting} bytes before onConnect ended (maxBytesWhileConnecting)`));
+      return;
+    }
+    waiting.push(() => onFrame(host, place, record, data, isBinary));
   });
   ws.on("close", (code: number, reason: Buffer) => {
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
     if (!host.hub.remove(key, record) || host.closed) return;
     // Without a close frame (1006): the Workers runtime's reason, as partyserver's webSocketClose gets it there.
     const text = code === 1006 ? DISCONNECTED : reason.toString();
-    host.deliver(place, (actor) => actor[HANDLE.close](record, code, text, code !== 1006)).catch(() => {});
+    const deliverClose = () => void host.deliver(place, (actor) => actor[HANDLE.close](record, code, text, code !== 1006)).catch(() => {});
+    // After the frames that came before it, still waiting for onConnect to end.
+    if (waiting !== undefined) waiting.push(deliverClose);
+    else deliverClose();
   });
   ws.on("error", (error: Error) => console.error(`[hearth] socket ${label}#${id}:`, error.message));
   host.deliver(place, (actor) => actor[HANDLE.connect](record, request)).then(

@@ -14,6 +14,25 @@ export function isSendableCloseCode(code: number): boolean {
   return Number.isInteger(code) && ((code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999));
 }
 
+/**
+ * Throws the Workers runtime's TypeError for close arguments a socket cannot send: a code outside
+ * {@link isSendableCloseCode}, a reason without a code, a reason over {@link MAX_CLOSE_REASON_BYTES}.
+ * @example checkCloseArguments(4000, "bye") // fine; checkCloseArguments(1005) throws
+ */
+export function checkCloseArguments(code: number | undefined, reason: string | undefined): void {
+  if (code !== undefined && !isSendableCloseCode(code)) {
+    throw new TypeError(
+      code > 1015 && code < 3000
+        ? `Invalid WebSocket close code: ${code}. Hearth sends 1000–1003, 1007–1014 and 3000–4999; 1016–2999 are reserved by RFC 6455 (Cloudflare accepts them, but clients may take them for a protocol error).`
+        : `Invalid WebSocket close code: ${code}.`,
+    );
+  }
+  if (reason !== undefined && code === undefined) throw new TypeError("If you specify a WebSocket close reason, you must also specify a code.");
+  if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
+    throw new TypeError(`The WebSocket close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8, got ${Buffer.byteLength(reason)}.`);
+  }
+}
+
 const ELLIPSIS = "…";
 const ELLIPSIS_BYTES = 3;
 

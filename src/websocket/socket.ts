@@ -1,4 +1,4 @@
-import { isSendableCloseCode, MAX_CLOSE_REASON_BYTES } from "./close-reason.ts";
+import { checkCloseArguments } from "./close-reason.ts";
 import { NOT_ACCEPTED, READY_STATE, SocketEnd } from "./end.ts";
 import { guardListener } from "./listeners.ts";
 
@@ -100,17 +100,7 @@ export class WorkersWebSocket extends EventTarget {
     const end = endOf(this);
     if (!end.accepted) throw new TypeError(NOT_ACCEPTED);
     if (end.outgoingClosed) return; // checked first, as in the Workers runtime: closing twice is no error
-    if (code !== undefined && !isSendableCloseCode(code)) {
-      throw new TypeError(
-        code > 1015 && code < 3000
-          ? `Invalid WebSocket close code: ${code}. Hearth sends 1000–1003, 1007–1014 and 3000–4999; 1016–2999 are reserved by RFC 6455 (Cloudflare accepts them, but clients may take them for a protocol error).`
-          : `Invalid WebSocket close code: ${code}.`,
-      );
-    }
-    if (reason !== undefined && code === undefined) throw new TypeError("If you specify a WebSocket close reason, you must also specify a code.");
-    if (reason !== undefined && Buffer.byteLength(reason) > MAX_CLOSE_REASON_BYTES) {
-      throw new TypeError(`The WebSocket close reason must be at most ${MAX_CLOSE_REASON_BYTES} bytes of UTF-8, got ${Buffer.byteLength(reason)}.`);
-    }
+    checkCloseArguments(code, reason);
     end.close(code, reason);
   }
 
