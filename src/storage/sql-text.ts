@@ -20,6 +20,8 @@ const IDENTIFIER_START = /[A-Za-z_\u0080-\uffff]/;
 const IDENTIFIER_PART = /[A-Za-z0-9_$\u0080-\uffff]/;
 const WORD = /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y;
 const DIGITS = /[0-9]+/y;
+/** The name of a `:`, `@` or `$` parameter: what SQLite's tokenizer reads as one (digits first too). */
+const PARAMETER_NAME = /[A-Za-z0-9_$\u0080-\uffff]+/y;
 
 /** Splits `sql` into statements and reads each one's parameters. Comment-only pieces are dropped. */
 export function scanStatements(sql: string): ScannedStatement[] {
@@ -51,8 +53,8 @@ export function scanStatements(sql: string): ScannedStatement[] {
       }
       state.hasContent = true;
     } else if ((ch === ":" || ch === "@" || ch === "$") && isNamedParameterAt(sql, i)) {
-      WORD.lastIndex = i + 1;
-      const name = WORD.exec(sql)![0];
+      PARAMETER_NAME.lastIndex = i + 1;
+      const name = PARAMETER_NAME.exec(sql)![0];
       state.namedParameter ??= ch + name;
       state.parameterCount += 1;
       state.hasContent = true;
@@ -130,10 +132,13 @@ function skipQuoted(sql: string, open: number, close: string): number {
   }
 }
 
-/** `:name` / `@name` / `$name` not glued to an identifier before it (`a$b` is one identifier). */
+/**
+ * `:name` / `@name` / `$name` not glued to an identifier before it (`a$b` is one identifier). The name
+ * may start with a digit (`$1`, `:1`, `@1`): SQLite takes those as named parameters too.
+ */
 function isNamedParameterAt(sql: string, i: number): boolean {
   const next = sql[i + 1];
-  if (next === undefined || !IDENTIFIER_START.test(next)) return false;
+  if (next === undefined || !IDENTIFIER_PART.test(next)) return false;
   const previous = i > 0 ? sql[i - 1]! : " ";
   return !IDENTIFIER_PART.test(previous);
 }

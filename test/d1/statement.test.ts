@@ -67,6 +67,15 @@ describe("prepare and bind", () => {
       const error = await errorOf(db.prepare(sql).bind(1).all());
       expect(error.message).toMatch(/^D1_ERROR: named parameters are not supported \(found [:@$]name\); D1 binds only \? and \?NNN parameters/);
     }
+    // Numbered names too (SQLite's `$1`, `:1`, `@1`), bound or not: unbound, SQLite would run them as NULL.
+    await db.exec("CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('keep')");
+    for (const sql of ["SELECT $1", "SELECT :1", "SELECT @1 AS x", "UPDATE kept SET v = @1"]) {
+      for (const statement of [db.prepare(sql), db.prepare(sql).bind("x")]) {
+        const error = await errorOf(statement.run());
+        expect(error.message, sql).toMatch(/^D1_ERROR: named parameters are not supported \(found [:@$]1\)/);
+      }
+    }
+    expect(await db.prepare("SELECT v FROM kept").all()).toMatchObject({ results: [{ v: "keep" }] });
   });
 
   it("counts ?NNN parameters as SQLite does and refuses too many or too few values", async () => {
