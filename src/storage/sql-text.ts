@@ -1,5 +1,5 @@
 /**
- * What D1 needs to know about a query's text before it runs: its statements (node:sqlite's
+ * What D1 and an agent's `sql.exec` need to know about a query's text before it runs: its statements (node:sqlite's
  * prepare() silently ignores everything after the first), each one's parameters (node:sqlite does
  * not expose sqlite3_bind_parameter_count), and its first keyword. One pass over the text that
  * skips quoted strings, quoted identifiers and comments.
@@ -55,8 +55,13 @@ export function scanStatements(sql: string): ScannedStatement[] {
     } else if ((ch === ":" || ch === "@" || ch === "$") && isNamedParameterAt(sql, i)) {
       PARAMETER_NAME.lastIndex = i + 1;
       const name = PARAMETER_NAME.exec(sql)![0];
-      state.namedParameter ??= ch + name;
-      state.parameterCount += 1;
+      // Each new name takes the next index, as in SQLite; a name used again keeps its own.
+      const key = ch + name;
+      state.namedParameter ??= key;
+      if (!state.names?.has(key)) {
+        (state.names ??= new Set()).add(key);
+        state.parameterCount += 1;
+      }
       state.hasContent = true;
       i += 1 + name.length;
     } else if (IDENTIFIER_START.test(ch)) {
@@ -83,6 +88,8 @@ interface ScanState {
   hasContent: boolean;
   parameterCount: number;
   namedParameter: string | undefined;
+  /** The named parameters seen so far (made at the first one). */
+  names?: Set<string>;
   /** The first three keywords: enough to recognise CREATE [TEMP] TRIGGER. */
   words: string[];
   /** Inside a trigger body (BEGIN … END), semicolons do not end the statement. */

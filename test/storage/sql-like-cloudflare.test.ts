@@ -1,6 +1,6 @@
 /**
  * `ctx.storage.sql` and `this.sql` answering as Cloudflare's (workerd's) do where plain node:sqlite
- * would answer differently: INTEGERs beyond ±2^53, scripts with bindings, `one()`'s errors, the
+ * would answer differently: INTEGERs beyond ±2^53, scripts with bindings, the count of bindings, `one()`'s errors, the
  * counters and `databaseSize`.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -89,6 +89,21 @@ describe("a script of several statements", () => {
     expect((await store.exec("SELECT count(*) AS n FROM sqlite_master WHERE name = 'early'")).rows).toEqual([{ n: 0 }]);
     // A `?` in a string or a comment is no parameter.
     expect((await store.exec("SELECT '?' /* ? */; SELECT ? AS v", 1)).rows).toEqual([{ v: 1 }]);
+  });
+});
+
+describe("bindings", () => {
+  it("must match the statement's parameters, with workerd's message: an unbound one never runs as NULL", async () => {
+    await store.exec("CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('keep')");
+    const message = /^Wrong number of parameter bindings for SQL query\./;
+    for (const query of ["UPDATE kept SET v = ?", "UPDATE kept SET v = ?2", "UPDATE kept SET v = $1", "UPDATE kept SET v = :v", "SELECT ? AS x"]) {
+      await expect(store.exec(query), query).rejects.toThrow(message);
+    }
+    await expect(store.exec("SELECT 1 AS x", 5)).rejects.toThrow(message);
+    await expect(store.exec("SELECT ?, ?", 1)).rejects.toThrow(message);
+    expect((await store.exec("SELECT v FROM kept")).rows).toEqual([{ v: "keep" }]);
+    // A number used twice is one parameter, as SQLite counts it.
+    expect((await store.exec("SELECT ?1 AS a, ?1 AS b", 7)).rows).toEqual([{ a: 7, b: 7 }]);
   });
 });
 
