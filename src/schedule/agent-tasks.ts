@@ -5,6 +5,7 @@ import { backoffDelay, DEFAULT_RETRY, type RetryOptions } from "../time/backoff.
 import { runRetry, storedRetry } from "./retry-policy.ts";
 import type { Clock } from "../time/clock.ts";
 import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
+import { dueTime } from "../time/duration.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
@@ -104,7 +105,8 @@ export class AgentTasks {
       if (!Number.isFinite(when) || when < 0) {
         throw new RangeError(`schedule(): a delay is a number of seconds >= 0, got ${when}`);
       }
-      row = { ...base, type: "delayed", due_at: now + Math.round(when * 1000), delay_ms: Math.round(when * 1000) };
+      const delayMs = Math.round(when * 1000);
+      row = { ...base, type: "delayed", due_at: dueTime(now + delayMs, `schedule(): a delay of ${when} seconds`), delay_ms: delayMs };
     } else if (typeof when === "string") {
       const expression = when.trim();
       if (!looksLikeCron(expression)) {
@@ -144,6 +146,7 @@ export class AgentTasks {
       );
     }
     const intervalMs = Math.round(intervalSeconds * 1000);
+    dueTime(this.#runtime.clock.now() + intervalMs, `scheduleEvery(): an interval of ${intervalSeconds} seconds`);
     const json = encodePayload(payload);
     const retry = this.#retryJson(options.retry);
     // Idempotent: calling it again (say, in every onStart) returns the schedule that exists.

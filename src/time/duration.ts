@@ -36,7 +36,8 @@ const BARE_NUMBER = new RegExp(`^${NUMBER}$`);
  *
  * @param value - the duration
  * @param what - names the value in error messages, e.g. "retry delay"
- * @throws TypeError when the value cannot be read; RangeError when it is negative or not finite
+ * @throws TypeError when the value cannot be read; RangeError when it is negative, not finite or
+ *   beyond {@link LATEST_TIME_MS}
  * @example
  * parseDuration("1 day 2 hours"); // 93_600_000
  * parseDuration("30s");           // 30_000
@@ -66,7 +67,23 @@ function checkRange(ms: number, what: string, original: Duration): number {
   const shown = typeof original === "string" ? JSON.stringify(original) : String(original);
   if (!Number.isFinite(ms)) throw new RangeError(`${what} must be a finite number of milliseconds, got ${shown}`);
   if (ms < 0) throw new RangeError(`${what} must not be negative, got ${shown}`);
+  if (ms > LATEST_TIME_MS) throw new RangeError(`${what} must be at most ${LATEST_TIME_MS} ms (about 273,000 years), got ${shown}`);
   return ms;
+}
+
+/**
+ * The latest time a `Date` can hold (year 275760), in milliseconds since the epoch: the bound of
+ * every due time Hearth stores. Beyond 2^53 a time stored in SQLite cannot even be read back.
+ */
+export const LATEST_TIME_MS = 8.64e15;
+
+/**
+ * `at` (a time in milliseconds) when it is one a Date can hold; else a RangeError naming `what`.
+ * @example dueTime(now + delayMs, "schedule(): the delay") // now + delayMs, or throws for 1e13 seconds
+ */
+export function dueTime(at: number, what: string): number {
+  if (!(at <= LATEST_TIME_MS)) throw new RangeError(`${what} ends after the latest time a Date can hold (${new Date(LATEST_TIME_MS).toISOString()}), at ${at} ms`);
+  return at;
 }
 
 /**

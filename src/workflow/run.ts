@@ -2,7 +2,7 @@ import { serialize } from "node:v8";
 import { deserializeClone } from "../web/structured-clone.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
-import { formatDuration, parseDuration, type Duration } from "../time/duration.ts";
+import { dueTime, formatDuration, parseDuration, type Duration } from "../time/duration.ts";
 import {
   fromStoredError,
   NonRetryableError,
@@ -103,12 +103,13 @@ export class WorkflowRun {
       if (typeof fn !== "function") return Promise.reject(new TypeError(`step.do("${name}"): the last argument must be a function`));
       return this.#do(name, config, fn);
     },
-    sleep: (name: string, duration: Duration) => this.#sleep(name, () => this.#host.clock.now() + parseDuration(duration, `step.sleep("${name}")`)),
+    sleep: (name: string, duration: Duration) =>
+      this.#sleep(name, () => dueTime(this.#host.clock.now() + parseDuration(duration, `step.sleep("${name}")`), `step.sleep("${name}")`)),
     sleepUntil: (name: string, timestamp: Date | number) =>
       this.#sleep(name, () => {
         const at = typeof timestamp === "number" ? timestamp : timestamp.getTime();
         if (!Number.isFinite(at)) throw new TypeError(`step.sleepUntil("${name}"): invalid date`);
-        return at;
+        return dueTime(at, `step.sleepUntil("${name}")`);
       }),
     waitForEvent: <T>(name: string, options: { type: string; timeout?: Duration }) => this.#waitForEvent<T>(name, options),
   };
@@ -249,7 +250,7 @@ export class WorkflowRun {
       if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq, awaits: options.type })) return this.#wait(null);
       return value;
     }
-    const deadline = row?.wake_at ?? clock.now() + timeout;
+    const deadline = row?.wake_at ?? dueTime(clock.now() + timeout, `step.waitForEvent("${name}") timeout`);
     if (deadline <= clock.now()) {
       const error = new WorkflowTimeoutError(
         `step.waitForEvent("${name}") received no "${options.type}" event within ${formatDuration(timeout)}`,

@@ -130,6 +130,18 @@ describe("schedule()", () => {
     await expect(p.badWhen({})).rejects.toThrow(/Date, a number of seconds, or a cron string/);
     expect(await p.list()).toEqual([]);
   });
+
+  it("refuses a delay or interval ending after the latest time a Date holds, and the host keeps running the others", async () => {
+    const p = await planner();
+    await expect(p.in(1e13)).rejects.toThrow(/schedule\(\): a delay of 10000000000000 seconds ends after the latest time a Date can hold/);
+    await expect(p.every(1e13)).rejects.toThrow(/scheduleEvery\(\): an interval of 10000000000000 seconds ends after the latest time/);
+    expect(await p.list()).toEqual([]);
+    // Before, the host's due index kept the time and every later firing crashed the process.
+    const other = await planner("other");
+    await other.in(5, "after");
+    await t!.clock.advance("10 seconds");
+    expect((await other.ran()).map((r) => r.payload)).toEqual(["after"]);
+  });
 });
 
 describe("scheduleEvery()", () => {

@@ -37,6 +37,15 @@ class Parallel extends WorkflowEntrypoint {
   }
 }
 
+/** Sleeps past the latest time a Date holds, or until a time given as milliseconds. */
+class Forever extends WorkflowEntrypoint<unknown, { until?: number }> {
+  async run(event: WorkflowEvent<{ until?: number }>, step: WorkflowStep) {
+    if (event.payload?.until !== undefined) await step.sleepUntil("until", event.payload.until);
+    else await step.sleep("nap", "300000 years");
+    return "woke";
+  }
+}
+
 /** One step that waits for the test to let it finish. */
 let releaseOnly: () => void = () => {};
 class OneStep extends WorkflowEntrypoint {
@@ -109,7 +118,7 @@ afterEach(async () => {
 });
 
 async function env() {
-  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep, Parallel, Uneven, Racing }, start: START });
+  t ??= await createTestEnv({ agents: {}, workflows: { Approval, Ticker, Changing, OneStep, Parallel, Uneven, Racing, Forever }, start: START });
   return t;
 }
 
@@ -150,6 +159,17 @@ describe("waitForEvent", () => {
       status: "errored",
       error: { name: "WorkflowTimeoutError", message: 'step.waitForEvent("approval") received no "approve" event within 2 h' },
     });
+  });
+});
+
+describe("sleeping past the latest time a Date holds", () => {
+  it("fails the instance with a RangeError instead of leaving it running", async () => {
+    const t = await env();
+    const long = await wf(t, "Forever").create({ id: "f1" });
+    const until = await wf<{ until: number }>(t, "Forever").create({ id: "f2", params: { until: 1e300 } });
+    await t.clock.settle();
+    expect(await long.status()).toMatchObject({ status: "errored", error: { name: "RangeError", message: expect.stringMatching(/step\.sleep\("nap"\) must be at most/) } });
+    expect(await until.status()).toMatchObject({ status: "errored", error: { name: "RangeError", message: expect.stringMatching(/step\.sleepUntil\("until"\) ends after the latest time/) } });
   });
 });
 
