@@ -120,6 +120,18 @@ describe("nextCronTime", () => {
       "2025-11-02T06:30:00.000Z",
       "2025-11-02T07:00:00.000Z",
     ]);
+    // A job of fixed hours runs once at each wall-clock time, however many times it names in the hour
+    // clocks go back over (New York, 2025-11-02: 01:00–02:00 EDT, then again EST).
+    for (const [expression, times] of [
+      ["0,30 1 * * *", ["05:00", "05:30"]],
+      ["*/30 1 * * *", ["05:00", "05:30"]],
+      ["0 1,2 * * *", ["05:00", "07:00"]],
+      ["0 30 1 * * *", ["05:30"]],
+    ] as const) {
+      const day = runs(expression, "2025-11-02T04:00:00Z", times.length + 1, "America/New_York");
+      expect(day.slice(0, times.length), expression).toEqual(times.map((time) => `2025-11-02T${time}:00.000Z`));
+      expect(day.at(-1)! > "2025-11-03", expression).toBe(true);
+    }
   });
 
   it("throws when there is no next run", () => {
