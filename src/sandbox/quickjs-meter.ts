@@ -230,7 +230,7 @@ export class CallMeter {
         ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)`
         : reason === "memoryBytes"
           ? `memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`
-          : `wall-clock timeout of ${Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
+          : `wall-clock timeout of ${budget.wallMs ?? Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
     return new EngineError(message, reason, true);
   }
 

@@ -226,7 +226,7 @@ export class Sandbox {
   }
 
   #budget(): Budget {
-    return { cpuMs: this.#limits.cpuMs, deadline: performance.now() + this.#limits.wallMs };
+    return { cpuMs: this.#limits.cpuMs, deadline: performance.now() + this.#limits.wallMs, wallMs: this.#limits.wallMs };
   }
 
   async #dispatch<T>(op: string, payload: string): Promise<RunResult<T>> {

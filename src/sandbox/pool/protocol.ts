@@ -20,6 +20,8 @@ import { EngineError, type LimitName } from "../engine.ts";
 export interface WireBudget {
   cpuMs: number;
   wallMsLeft: number;
+  /** The wall-clock limit as configured (Budget.wallMs). */
+  wallMs?: number;
 }
 
 /** An error as it crosses: an engine failure carries its limit and whether the context is dead. */
