@@ -120,7 +120,8 @@ export class Timekeeper {
         ...(options.owns ? { owns: options.owns } : {}),
       });
       const ms = Math.round(performance.now() - started);
-      console.error(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
+      // Routine (a new thread count, a data dir moved in, a lost index file): said, not alarmed about.
+      console.log(`[hearth] rebuilt the schedule index (${indexPath}) from ${agents} agent files in ${ms} ms: ${entries} with pending work`);
     }
     for (const work of options.timedWork) {
       work.attach({
