@@ -7,6 +7,7 @@ import { DEFAULTS, type RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
 import { defaultOf, registerProjectLoader, resolveEntry } from "./entry.ts";
 import { CliError } from "./errors.ts";
+import { isSupervised } from "./ipc.ts";
 
 /** The optional file of Hearth-only settings, next to the wrangler config (or in the working directory). */
 export const HEARTH_CONFIG_FILE = "hearth.config.ts";
@@ -51,12 +52,11 @@ export async function resolveProject(given: RunOptions, cwd: string): Promise<Pr
 
   const entryPath = options.entry ?? config?.main;
   if (entryPath === undefined) {
-    throw new CliError(
-      "usage",
-      config
-        ? `${relative(cwd, config.path) || config.path} has no "main": add "main": "src/index.ts" or give the entry: hearth ${options.command} src/index.ts`
-        : `Missing entry file: hearth ${options.command} <entry>, e.g. hearth ${options.command} src/index.ts — or run it in a directory with a wrangler config.`,
-    );
+    // The server `hearth dev` runs is a `start`: its user typed `dev`.
+    const command = isSupervised() ? "dev" : options.command;
+    // A config without "main" is the config's to fix: `hearth dev` waits for the next save, as for any config error.
+    if (config) throw new CliError("config", `${relative(cwd, config.path) || config.path} has no "main": add "main": "src/index.ts" or give the entry: hearth ${command} src/index.ts`);
+    throw new CliError("usage", `Missing entry file: hearth ${command} <entry>, e.g. hearth ${command} src/index.ts — or run it in a directory with a wrangler config.`);
   }
   const entry = resolveEntry(entryPath, cwd);
   const dir = config?.dir ?? dirname(entry.path);

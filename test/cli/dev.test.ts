@@ -117,6 +117,26 @@ describe("hearth dev", () => {
     expect(after.pid).not.toBe(before.pid);
   });
 
+  it("waits for the next save when the wrangler config loses its main, and names dev in the hint", async () => {
+    const { dir } = await project();
+    const config = join(dir, "wrangler.jsonc");
+    const bindings = `"durable_objects": { "bindings": [{ "name": "Versioned", "class_name": "Versioned" }] }, "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Versioned"] }]`;
+    await writeFile(config, `{\n  "name": "dev-fixture",\n  "main": "src/index.ts",\n  ${bindings}\n}\n`);
+    const cli = runCli(["dev", "--port", "0"], { cwd: dir });
+    const url = await cli.ready();
+    expect((await version(url)).version).toBe("v1");
+
+    let mark = cli.output().length;
+    await edit(config, `"main": "src/index.ts"`, `"mian": "src/index.ts"`);
+    await cli.waitFor(/waiting for changes/, mark);
+    expect(cli.output().slice(mark)).toContain(`wrangler.jsonc has no "main": add "main": "src/index.ts" or give the entry: hearth dev src/index.ts`);
+    expect(isAlive(cli.proc.pid!)).toBe(true);
+
+    mark = cli.output().length;
+    await edit(config, `"mian"`, `"main"`);
+    expect((await version(await cli.ready(mark))).version).toBe("v1");
+  });
+
   it("stops on SIGINT like Ctrl-C, taking the child down", async () => {
     const { dir } = await project();
     const cli = runCli(["dev", "src/index.ts", "--port", "0"], { cwd: dir });
