@@ -242,8 +242,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       secretValues: loaded.secretValues,
       banner: {
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
-        agents: Object.keys(bound.agents),
-        durableObjects: Object.keys(bound.durableObjects),
+        // A second binding of a class is served at its own name's URL too (the same instances).
+        agents: [...Object.keys(bound.agents), ...Object.keys(bound.aliases).filter((alias) => bound.aliases[alias]! in bound.agents)],
+        durableObjects: [...Object.keys(bound.durableObjects), ...Object.keys(bound.aliases).filter((alias) => bound.aliases[alias]! in bound.durableObjects)],
         project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
         bindings: describeBindings(config),
         ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),

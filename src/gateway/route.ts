@@ -4,6 +4,7 @@ import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError, pathnameOf } from "../web/url-path.ts";
 import { routeSubAgentRequest } from "./sub-agent-route.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -91,7 +92,9 @@ export function findNamespace(env: object, slug: string): AgentNamespace | undef
   // Checked against env each time: a binding replaced or removed is not served from the cache.
   if (hit !== undefined && (env as Record<string, unknown>)[hit.key] === hit.namespace) return hit.namespace;
   for (const [key, value] of Object.entries(env)) {
-    if (isAgentNamespace(value) && value.slug === slug) {
+    // By its class's URL segment, or by the binding's own name, as the Agents SDK routes every binding
+    // (a second binding of a class, `env.Other`, is served at /agents/other/ too: the same instances).
+    if (isAgentNamespace(value) && (value.slug === slug || camelCaseToKebabCase(key) === slug)) {
       if (known === undefined) namespacesByEnv.set(env, (known = new Map()));
       known.set(slug, { key, namespace: value });
       return value;
@@ -118,7 +121,10 @@ function isObjectNamespace(value: unknown): value is ObjectNamespace {
 }
 
 function findObjectNamespace(env: object, slug: string): ObjectNamespace | undefined {
-  return Object.values(env).find((value): value is ObjectNamespace => isObjectNamespace(value) && value.slug === slug);
+  for (const [key, value] of Object.entries(env)) {
+    if (isObjectNamespace(value) && (value.slug === slug || camelCaseToKebabCase(key) === slug)) return value;
+  }
+  return undefined;
 }
 
 /** `/{prefix}/{class}/{name}/…` of a plain Durable Object: the hooks run, then the object's own `fetch` answers (an upgrade too). */

@@ -142,6 +142,16 @@ describe("routeAgentRequest", () => {
     await expect(TestSocket.open(`${harness.wsUrl}/agents/ghost/x`)).rejects.toThrow(/failed/);
   });
 
+  it("serves a binding at its own name's URL too, as the Agents SDK routes every binding: a second binding of a class reaches the same instances", async () => {
+    harness = await startHarness({ ChatRoom });
+    const env: Record<string, unknown> = { ChatRoom: harness.host.env.ChatRoom, LobbyRoom: harness.host.env.ChatRoom };
+    const byClass = await routeAgentRequest(new Request("http://localhost/agents/chat-room/a"), env);
+    const byBinding = await routeAgentRequest(new Request("http://localhost/agents/lobby-room/a"), env);
+    expect(byClass?.status).toBe(200);
+    expect(await byBinding?.json()).toEqual({ ...((await byClass?.json()) as object), path: "/agents/lobby-room/a" });
+    expect((await routeAgentRequest(new Request("http://localhost/agents/nobody/a"), env))?.status).toBe(400);
+  });
+
   it("follows env when a binding is replaced or removed after it was first routed to", async () => {
     harness = await startHarness({ ChatRoom, Broken });
     const env: Record<string, unknown> = { Room: harness.host.env.ChatRoom };
