@@ -1,6 +1,6 @@
 import { assertRequiredSecrets, loadDevVars } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
-import { openSecretStore, secretNameClashes, storedSecretClashMessage, type SecretStore } from "../secrets/index.ts";
+import { openSecretStore, secretNameClashes, storedSecretClashMessage, varsFileClashMessage, type SecretStore } from "../secrets/index.ts";
 
 /** A wrangler project's vars and secrets, merged. */
 export interface ProjectVars {
@@ -19,7 +19,8 @@ export interface ProjectVars {
  * Merges, later winning: config `vars` < secrets stored with `hearth secret put` < `.dev.vars(.<env>)`
  * or the `.env` family < the process environment, for names declared in any of those (so a
  * deployment can set a var or a secret in its environment). Then checks `secrets.required`.
- * A stored secret named like a config var or binding stops start-up, as Cloudflare refuses the pair.
+ * A stored secret named like a config var or binding stops start-up, as Cloudflare refuses the pair;
+ * so does a var from a vars file named like a binding.
  *
  * `secrets`: the environment's store when it is not the data directory's (a cluster's Postgres).
  *
@@ -43,6 +44,9 @@ export function loadProjectVars(
     secretsRequired: config.secretsRequired,
     configVarNames: Object.keys(config.vars),
   });
+  // A var may replace a config var (that is what the files are for); a binding's name it may not take.
+  const hidden = secretNameClashes(Object.keys(dev.vars), config).filter((clash) => clash.kind === "binding");
+  if (hidden.length > 0) throw new Error(hidden.map((clash) => varsFileClashMessage(clash, config, dev.files)).join("\n"));
   const vars: Record<string, unknown> = { ...config.vars, ...stored, ...dev.vars };
   const declared = new Set([...Object.keys(config.vars), ...Object.keys(stored), ...Object.keys(dev.vars), ...(config.secretsRequired ?? [])]);
   for (const name of declared) {

@@ -49,6 +49,17 @@ export function storedSecretClashMessage(clash: SecretNameClash, config: Project
   );
 }
 
+/**
+ * Why a server does not start with a var from a vars file (`.dev.vars`, `.env`) named like a binding:
+ * the binding would silently hide it, or it the binding.
+ *
+ * @param files the vars files read (absolute paths).
+ */
+export function varsFileClashMessage(clash: SecretNameClash, config: ProjectConfig, files: readonly string[]): string {
+  const from = files.map((file) => basename(file)).join(" or ") || "a vars file";
+  return `The var ${clash.name} from ${from} has the name of ${clash.declared} in ${basename(config.path)}: env.${clash.name} holds one value. Rename the var.`;
+}
+
 /** Why `hearth secret put` / `bulk` refuses the name, as wrangler does (its error 10053). */
 export function secretPutClashMessage(clash: SecretNameClash, config: ProjectConfig): string {
   return (

@@ -7,7 +7,7 @@
 export { secretsStoreBindings, SecretsStoreSecret, type SecretReader } from "./binding.ts";
 export { parseBulkInput } from "./bulk.ts";
 export { SecretKey } from "./cipher.ts";
-export { secretNameClashes, secretPutClashMessage, storedSecretClashMessage, type SecretNameClash } from "./clashes.ts";
+export { secretNameClashes, secretPutClashMessage, storedSecretClashMessage, varsFileClashMessage, type SecretNameClash } from "./clashes.ts";
 export { CLUSTER_ENV_VAR, runSecretCommand, SECRET_USAGE, type SecretCommandIo } from "./command.ts";
 export { SecretStoreError, type SecretStoreErrorCode } from "./errors.ts";
 export { KEY_ENV_VAR, KEY_FILE_NAME, keyFilePath, parseKey } from "./key.ts";

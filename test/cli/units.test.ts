@@ -171,6 +171,19 @@ describe("--help on vars files", () => {
   });
 });
 
+describe("vars files and bindings", () => {
+  it("refuses a var named like a binding, naming the file and the binding; a var may still replace a config var", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hearth-vars-"));
+    dirs.push(dir);
+    await writeFile(join(dir, "wrangler.jsonc"), `{ "main": "src/index.ts", "vars": { "GREETING": "config" }, "kv_namespaces": [{ "binding": "KV", "id": "a" }] }`);
+    await writeFile(join(dir, ".dev.vars"), "GREETING=from-file\nKV=oops\n");
+    const load = () => loadProjectVars(loadProjectConfig({ path: join(dir, "wrangler.jsonc") }), join(dir, ".hearth"), {});
+    expect(load).toThrow("The var KV from .dev.vars has the name of the kv_namespaces binding KV in wrangler.jsonc: env.KV holds one value. Rename the var.");
+    await writeFile(join(dir, ".dev.vars"), "GREETING=from-file\n");
+    expect(load().vars).toEqual({ GREETING: "from-file" });
+  });
+});
+
 describe("commands", () => {
   it("names every command an unknown one could have meant", () => {
     expect([...COMMANDS].sort()).toEqual(["dev", "start", ...Object.keys(TOOLS)].sort());
