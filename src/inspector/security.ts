@@ -41,9 +41,12 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-/** The host name of a `Host` header (without the port). */
+/** The host name of a `Host` header (without the port); a bracketed address followed by anything but a port is returned whole (and allowed by no check). */
 export function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith("[")) return hostHeader.slice(0, hostHeader.indexOf("]") + 1);
+  if (hostHeader.startsWith("[")) {
+    const end = hostHeader.indexOf("]") + 1;
+    return end > 0 && /^(:\d*)?$/.test(hostHeader.slice(end)) ? hostHeader.slice(0, end) : hostHeader;
+  }
   const colon = hostHeader.lastIndexOf(":");
   return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
 }

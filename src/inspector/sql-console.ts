@@ -145,7 +145,9 @@ function refuseWriting(text: string): void {
     if (!allowed) throw readOnlyRefusal(named ? `PRAGMA ${named} in this form` : "This PRAGMA");
     return;
   }
-  if (!["SELECT", "WITH", "VALUES", "EXPLAIN"].includes(keyword)) throw readOnlyRefusal(keyword || "this statement");
+  // SQLite prepares what EXPLAIN explains, and a PRAGMA takes effect when prepared: what follows is checked as itself.
+  if (keyword === "EXPLAIN") return refuseWriting(body.replace(/^EXPLAIN(\s+QUERY\s+PLAN)?\b/i, ""));
+  if (!["SELECT", "WITH", "VALUES"].includes(keyword)) throw readOnlyRefusal(keyword || "this statement");
 }
 
 function readOnlyRefusal(what: string): ApiError {

@@ -153,12 +153,14 @@ describe("inspector agents API", () => {
     expect((await query(f, "PRAGMA page_count")).status).toBe(200);
     expect((await query(f, "PRAGMA main.table_info(notes)")).status).toBe(200);
     expect((await query(f, 'PRAGMA "table_info"(\'notes\')')).status).toBe(200);
-    for (const sql of ["PRAGMA/**/max_page_count=1", 'PRAGMA "ignore_check_constraints" = 1', "PRAGMA cache_size(100)", "PRAGMA max_page_count -- comment\n= 1", "PRAGMA wal_checkpoint", "PRAGMA optimize"]) {
+    // EXPLAIN prepares what it explains, and a PRAGMA takes effect when prepared: checked as itself.
+    for (const sql of ["PRAGMA/**/max_page_count=1", 'PRAGMA "ignore_check_constraints" = 1', "PRAGMA cache_size(100)", "PRAGMA max_page_count -- comment\n= 1", "PRAGMA wal_checkpoint", "PRAGMA optimize", "EXPLAIN PRAGMA ignore_check_constraints = ON", "explain query plan PRAGMA recursive_triggers = 1", "EXPLAIN DELETE FROM notes"]) {
       const response = await query(f, sql);
       expect(response.status, sql).toBe(403);
       expect(response.json().error.code, sql).toBe("read_only");
     }
     expect((await query(f, "PRAGMA max_page_count")).json().rows[0][0]).toBeGreaterThan(1_000);
+    expect((await query(f, "EXPLAIN QUERY PLAN SELECT * FROM notes")).status).toBe(200);
   });
 
   it.each([

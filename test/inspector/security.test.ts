@@ -34,6 +34,8 @@ describe("inspector security", () => {
     expect(response.status).toBe(403);
     expect(response.json().error).toEqual({ code: "bad_host", message: expect.stringContaining('Host "evil.example:80" is not allowed') });
     expect((await fixture.api("/", { headers: { host: "evil.example" } })).status).toBe(403);
+    // A bracketed loopback address followed by anything but a port is not a loopback Host.
+    expect((await fixture.api("/api/overview", { headers: { host: "[::1]evil.example" } })).status).toBe(403);
     expect((await fixture.api("/api/overview", { headers: { host: `localhost:${fixture.inspector.port}` } })).status).toBe(200);
   });
 
