@@ -6,8 +6,9 @@ import {
   type AuthInfo,
   type OAuthTokenVerifier,
 } from "@modelcontextprotocol/server";
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from "jose";
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
 import { messageOf } from "../../agent/rpc.ts";
+import { jsonRpcError } from "./responses.ts";
 
 /**
  * Protects an MCP endpoint as an OAuth 2.1 protected resource: every request needs a bearer token,
@@ -91,7 +92,13 @@ export function bearerGate(options: McpAuthOptions): (request: Request, resource
       });
       return { ok: true, authInfo, props: (options.props ?? defaultProps)(authInfo) };
     } catch (error) {
-      const known = error instanceof OAuthError ? error : new OAuthError(OAuthErrorCode.InvalidToken, messageOf(error));
+      // Not a verdict on the token (a database or key set out of reach): the client keeps its token,
+      // and the reason stays in the server's log.
+      if (!(error instanceof OAuthError)) {
+        console.error("[hearth] MCP: verifying a bearer token failed:", error);
+        return { ok: false, response: jsonRpcError(500, -32603, "Internal server error: the token could not be verified") };
+      }
+      const known = error;
       return {
         ok: false,
         response: bearerAuthChallengeResponse(known, {
@@ -113,6 +120,8 @@ function jwksVerifier(options: NonNullable<McpAuthOptions["jwks"]>): (token: str
         ...(audience ? { audience } : {}),
       }));
     } catch (error) {
+      // A key set out of reach (a network error, jose's timeout) says nothing of the token: rethrown, a 500.
+      if (!(error instanceof errors.JOSEError) || error instanceof errors.JWKSTimeout) throw error;
       throw new OAuthError(OAuthErrorCode.InvalidToken, `Invalid access token: ${messageOf(error)}`);
     }
     const scope = typeof payload.scope === "string" ? payload.scope : "";

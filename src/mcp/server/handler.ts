@@ -180,9 +180,11 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
     const identity = options.authContext ?? (props ? { props } : undefined);
     const forwarded = { ...requestOptions, ...(authInfo ? { authInfo } : {}) };
     try {
-      const isLegacy = legacy !== undefined && (await isLegacyRequest(request, requestOptions.parsedBody));
+      const isLegacy =
+        legacy !== undefined &&
+        (await isLegacyRequest(request, requestOptions.parsedBody, options.maxRequestBodySize !== undefined ? { maxRequestBodySize: options.maxRequestBodySize } : undefined));
       const response = await runWithAuthContext(identity, () =>
-        isLegacy ? legacy(request, authInfo) : sdk.fetch(request, forwarded),
+        isLegacy ? legacy(request, authInfo, requestOptions.parsedBody) : sdk.fetch(request, forwarded),
       );
       return withCors(response, cors);
     } catch (error) {

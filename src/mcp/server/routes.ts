@@ -9,8 +9,11 @@ import { jsonRpcError } from "./responses.ts";
 
 const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** The session a request addresses (`isNew`: it opens one) and its parsed body. */
-export type Route = { sessionId: string; isNew: boolean; body?: unknown };
+/**
+ * The session a request addresses (`isNew`: it opens one) and its parsed body. `ifKnown`: the answer
+ * once the session is known to exist (an unknown one is a 404 first, as MCP asks of ended sessions).
+ */
+export type Route = { sessionId: string; isNew: boolean; body?: unknown; ifKnown?: Response };
 
 export async function routeStreamable(request: Request, maxBytes: number): Promise<Route | Response> {
   const header = request.headers.get("mcp-session-id");
@@ -33,7 +36,7 @@ export async function routeStreamable(request: Request, maxBytes: number): Promi
   const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
   const initializing = hasInitialize(body);
   if (header !== null) {
-    if (initializing) return jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
+    if (initializing) return { sessionId: header, isNew: false, body, ifKnown: jsonRpcError(400, -32600, "Invalid Request: this session is already initialized") };
     return { sessionId: header, isNew: false, body };
   }
   if (!initializing) {

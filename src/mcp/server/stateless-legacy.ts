@@ -28,8 +28,8 @@ const NO_SESSION_FOR_QUESTIONS =
 export function statelessLegacyHandler(
   factory: McpServerFactory,
   options: StatelessLegacyOptions = {},
-): (request: Request, authInfo: AuthInfo | undefined) => Promise<Response> {
-  return async (request, authInfo) => {
+): (request: Request, authInfo: AuthInfo | undefined, parsedBody?: unknown) => Promise<Response> {
+  return async (request, authInfo, parsedBody) => {
     if (request.method !== "POST") {
       return jsonRpcError(405, -32000, "Method not allowed: this stateless MCP endpoint has no sessions (POST only)", { allow: "POST, OPTIONS" });
     }
@@ -58,7 +58,8 @@ export function statelessLegacyHandler(
     try {
       await server.connect(transport);
       request.signal.addEventListener("abort", teardown, { once: true });
-      const response = await transport.handleRequest(request, authInfo ? { authInfo } : undefined);
+      // A body the caller already read (the direct-call form's `parsedBody`) is not read again.
+      const response = await transport.handleRequest(request, { ...(authInfo ? { authInfo } : {}), ...(parsedBody !== undefined ? { parsedBody } : {}) });
       if (!response.headers.get("content-type")?.includes("text/event-stream")) {
         teardown();
         return response;
