@@ -10,6 +10,7 @@
 import type { StatementSync } from "node:sqlite";
 import type { AgentDatabase } from "../storage/database.ts";
 import { splitStatements } from "../storage/split-statements.ts";
+import { leadingLength } from "../storage/refused-statements.ts";
 import { ApiError, badRequest, blobSummary } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import { viewerStatement } from "./sql-viewer-guard.ts";
@@ -134,7 +135,7 @@ export function cell(value: unknown): unknown {
 }
 
 function refuseWriting(text: string): void {
-  const body = text.replace(/^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/, "");
+  const body = text.slice(leadingLength(text));
   const keyword = /^[a-z]+/i.exec(body)?.[0]?.toUpperCase() ?? "";
   if (keyword === "PRAGMA") {
     // No comment inside, one exact shape, a name known to only read in that shape.

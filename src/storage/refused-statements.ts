@@ -20,7 +20,7 @@ export function changesSchema(query: string): boolean {
  * comments, and empty statements (`;`), so that `"; COMMIT"` is a COMMIT to it. A scan rather than a
  * pattern: a pattern over runs of comments backtracks without end on text it does not match.
  */
-function leadingLength(query: string): number {
+export function leadingLength(query: string): number {
   let at = 0;
   while (at < query.length) {
     const char = query[at]!;
