@@ -8,10 +8,10 @@
  * with the same load. Issue 16's goal: tracing ≤ 5 % of the req/s.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_DIR, emit, findWrk, flag, log, tempDataDir, removeDir, sleep, type Row, type Wrk } from "./lib/common.ts";
+import { freePort, usageOf } from "./lib/do-server.ts";
 
 const REPO = flag("repo") ?? join(BENCH_DIR, "..");
 const PAIRS = Number(flag("pairs") ?? 3);
@@ -22,21 +22,11 @@ const found = findWrk();
 if ("missing" in found) throw new Error(`bench tracing-socket needs wrk: ${found.missing}`);
 const wrk: Wrk = found;
 
-/** A port nothing listens on now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
-
 /** User + system CPU seconds of process `pid` so far (Linux). */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  const usage = usageOf(pid);
+  if (usage === undefined) throw new Error(`cannot read the CPU time of process ${pid}`);
+  return usage.cpuSeconds;
 }
 
 function runWrk(url: string, script: string, seconds: number): Promise<{ requests: number; non2xx: number }> {

@@ -211,17 +211,8 @@ export function childMain<I, T>(fn: (input: I) => Promise<T>): void {
   });
 }
 
-/** mulberry32: a small deterministic PRNG, so a benchmark's "random" input is the same every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small deterministic PRNG, so a benchmark's "random" input is the same every run (the tests' one). */
+export { seededRandom as mulberry32 } from "../../test/support/seeded-random.ts";
 
 /** A load generator found on this machine: `wrk` (C, one thread per `-t`) is far lighter than autocannon. */
 export interface Wrk {

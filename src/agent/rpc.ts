@@ -112,32 +112,21 @@ export interface RpcTarget {
  */
 export async function handleRpc(target: RpcTarget, connection: Connection, frame: RpcRequestFrame): Promise<void> {
   const { id, method } = frame;
-  let fn: unknown;
-  try {
-    fn = (target.instance as Record<string, unknown>)[method]; // a getter may throw: the client still gets its reply
-  } catch (error) {
-    connection.send(frames.rpcError(id, messageOf(error)));
-    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));
-    throw error;
-  }
-  if (typeof fn !== "function") {
-    connection.send(frames.rpcError(id, `Method "${method}" does not exist on ${target.className}`));
-    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: `Method "${method}" does not exist on ${target.className}` }));
-    return;
-  }
-  const options = callableOptions(target.instance, method, fn);
-  if (!options) {
-    connection.send(
-      frames.rpcError(
-        id,
-        `Method "${method}" of ${target.className} is not callable: mark it with @callable() or list it in static callables`,
-      ),
-    );
-    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: `Method "${method}" of ${target.className} is not callable` }));
-    return;
-  }
+  /** The error reply, and the `rpc:error` event (in the Agents SDK's words, which may be shorter). */
+  const refuse = (error: string, event = error): void => {
+    connection.send(frames.rpcError(id, error));
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: event }));
+  };
   let stream: StreamingResponse | undefined;
   try {
+    // Inside the try: a getter may throw, and the client still gets its reply.
+    const fn = (target.instance as Record<string, unknown>)[method];
+    if (typeof fn !== "function") return refuse(`Method "${method}" does not exist on ${target.className}`);
+    const options = callableOptions(target.instance, method, fn);
+    if (!options) {
+      const notCallable = `Method "${method}" of ${target.className} is not callable`;
+      return refuse(`${notCallable}: mark it with @callable() or list it in static callables`, notCallable);
+    }
     const args = await validateArgs(method, options, frame.args);
     if (options.streaming) {
       const release = target.keepAlive();

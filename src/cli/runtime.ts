@@ -1,5 +1,5 @@
 import { planMigrations } from "../worker/migrations.ts";
-import { bindClasses } from "../worker/classes.ts";
+import { bindClasses, type BoundClasses } from "../worker/classes.ts";
 import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
@@ -243,8 +243,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       banner: {
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
         // A second binding of a class is served at its own name's URL too (the same instances).
-        agents: [...Object.keys(bound.agents), ...Object.keys(bound.aliases).filter((alias) => bound.aliases[alias]! in bound.agents)],
-        durableObjects: [...Object.keys(bound.durableObjects), ...Object.keys(bound.aliases).filter((alias) => bound.aliases[alias]! in bound.durableObjects)],
+        ...servedBindings(bound),
         project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
         bindings: describeBindings(config),
         ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),
@@ -290,4 +289,12 @@ function describeBindings(config: NonNullable<Project["config"]>): string[] {
   add("send_email", config.sendEmail.map((mail) => mail.name));
   if (config.assets?.binding !== undefined) add("assets", [config.assets.binding]);
   return lines;
+}
+
+/** The agent and Durable Object bindings served by URL, each class's aliases after it. */
+function servedBindings(bound: BoundClasses): { agents: string[]; durableObjects: string[] } {
+  const agents = Object.keys(bound.agents);
+  const durableObjects = Object.keys(bound.durableObjects);
+  for (const [alias, first] of Object.entries(bound.aliases)) (first in bound.agents ? agents : durableObjects).push(alias);
+  return { agents, durableObjects };
 }

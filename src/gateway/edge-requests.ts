@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
+import { writeRawResponse } from "./node-adapter.ts";
 
 /** The methods an answer of 405 lists in `Allow` (any other a Request can carry reaches the worker too). */
 export const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -23,8 +24,8 @@ export function isWebSocketUpgrade(incoming: IncomingMessage): boolean {
 
 /** The answer, on a Node older than 24.9, to an upgrade other than WebSocket (see {@link isWebSocketUpgrade}). */
 export function refuseOtherUpgrade(incoming: IncomingMessage, socket: Duplex): void {
-  const body = JSON.stringify({ error: `Upgrade: ${incoming.headers.upgrade ?? ""} is not served here; send the request without it` });
-  socket.end(`HTTP/1.1 501 Not Implemented\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const refusal = Response.json({ error: `Upgrade: ${incoming.headers.upgrade ?? ""} is not served here; send the request without it` }, { status: 501 });
+  void writeRawResponse(refusal, socket, `${incoming.method ?? "GET"} upgrade`).catch(() => socket.destroy());
 }
 
 /**
@@ -44,7 +45,7 @@ export function continueAfter(server: Server, refuse: (incoming: IncomingMessage
 export function refuseConnect(server: Server): void {
   server.on("connect", (_incoming: IncomingMessage, socket: Duplex) => {
     socket.on("error", () => socket.destroy());
-    const body = JSON.stringify({ error: "CONNECT is not served here" });
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nallow: ${ALLOWED_METHODS}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const refusal = Response.json({ error: "CONNECT is not served here" }, { status: 405, headers: { allow: ALLOWED_METHODS } });
+    void writeRawResponse(refusal, socket, "CONNECT").catch(() => socket.destroy());
   });
 }

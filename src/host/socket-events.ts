@@ -54,14 +54,15 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
   let waiting: Array<() => void> | undefined = [];
   let waitingBytes = 0;
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-    if (waiting === undefined) return onFrame(host, place, record, data, isBinary);
-    waitingBytes += frameBytes(data).length;
+    const buffer = frameBytes(data);
+    if (waiting === undefined) return onFrame(host, place, record, buffer, isBinary);
+    waitingBytes += buffer.length;
     if (waitingBytes > LIMITS.maxBytesWhileConnecting) {
       waiting = [];
       ws.close(1009, closeReasonWithin(`Sent more than ${LIMITS.maxBytesWhileConnecting} bytes before onConnect ended (maxBytesWhileConnecting)`));
       return;
     }
-    waiting.push(() => onFrame(host, place, record, data, isBinary));
+    waiting.push(() => onFrame(host, place, record, buffer, isBinary));
   });
   ws.on("close", (code: number, reason: Buffer) => {
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
@@ -111,8 +112,7 @@ export function adoptActorSocket(host: SocketHostView, place: CellPlace, key: st
   };
 }
 
-function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
-  const buffer = frameBytes(data);
+function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, buffer: Buffer, isBinary: boolean): void {
   if (buffer.length > host.maxMessageBytes) {
     const error = `Message of ${buffer.length} bytes exceeds the limit of ${host.maxMessageBytes} bytes (maxMessageBytes)`;
     const sniffed = isBinary ? undefined : sniffFrame(buffer.subarray(0, 512).toString(), buffer.subarray(-512).toString());

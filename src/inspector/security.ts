@@ -7,6 +7,7 @@ import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 import { ApiError } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
+import { hostnameOf } from "../web/host-header.ts";
 
 /** What a caller may do: look (`viewer`) or also change (`admin`). */
 export type Role = "viewer" | "admin";
@@ -39,16 +40,6 @@ export function isLoopbackHost(host: string): boolean {
   if (isIP(bare) === 4) return bare.startsWith("127.");
   if (isIP(bare) === 6) return bare === "::1" || bare.startsWith("::ffff:127.");
   return false;
-}
-
-/** The host name of a `Host` header (without the port); a bracketed address followed by anything but a port is returned whole (and allowed by no check). */
-export function hostnameOf(hostHeader: string): string {
-  if (hostHeader.startsWith("[")) {
-    const end = hostHeader.indexOf("]") + 1;
-    return end > 0 && /^(:\d*)?$/.test(hostHeader.slice(end)) ? hostHeader.slice(0, end) : hostHeader;
-  }
-  const colon = hostHeader.lastIndexOf(":");
-  return colon === -1 ? hostHeader : hostHeader.slice(0, colon);
 }
 
 /** Checks the request's `Host`: a loopback name or one of `allowedHosts`, else 403 `bad_host`. */

@@ -164,5 +164,3 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Read by the retries here and by outbound webhooks; its home is web/retry-after.ts. */
-export { retryAfterMs };

@@ -37,10 +37,10 @@ export {
   DEFAULT_FETCH_TIMEOUT_MS,
   DEFAULT_MAX_RETRY_AFTER_MS,
   MAX_FETCH_TIMEOUT_MS,
-  retryAfterMs,
   type FetchPolicyOptions,
   type PolicyFetch,
 } from "./fetch-policy.ts";
+export { retryAfterMs } from "../web/retry-after.ts";
 export {
   DEFAULT_MAX_WEBHOOK_BODY_BYTES,
   DEFAULT_TOLERANCE_SECONDS,

@@ -42,7 +42,7 @@ export interface Budget {
   cpuMs: number;
   deadline: number;
   /** The wall-clock limit as configured, for the error that names it (the deadline was set a moment before the call starts). */
-  wallMs?: number;
+  wallMs: number;
 }
 
 /** A failure of the engine or a limit, as opposed to an exception thrown by the sandboxed code. */

@@ -36,7 +36,6 @@ export class CallMeter {
   #running = false;
   #enteredAt = 0;
   #cpuUsed = 0;
-  #callStart = 0;
   #stopReason: LimitName | undefined;
   #nextMemoryCheck = 0;
   /** How long the last heap walk took, and what it found. */
@@ -78,7 +77,6 @@ export class CallMeter {
     this.#grown = 0;
     // Stopped at the memory limit after its call ended (a host answer settled): the sandbox can allocate nothing.
     this.#stopReason = this.#refused ? "memoryBytes" : undefined;
-    this.#callStart = performance.now();
   }
 
   /** The engine is entered: its CPU time and the instance's memory growth count from now. */
@@ -230,7 +228,7 @@ export class CallMeter {
         ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)`
         : reason === "memoryBytes"
           ? `memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`
-          : `wall-clock timeout of ${budget.wallMs ?? Math.round(budget.deadline - this.#callStart)} ms (wallMs)`;
+          : `wall-clock timeout of ${budget.wallMs} ms (wallMs)`;
     return new EngineError(message, reason, true);
   }
 

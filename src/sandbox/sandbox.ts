@@ -138,7 +138,7 @@ export class Sandbox {
     const context = await engine.createContext({ memoryBytes: limits.memoryBytes, host });
     sandbox = new Sandbox(context, limits, capabilities, options.globalOutbound ?? null, extension);
     try {
-      await context.evalScript(PRELUDE, "hearth:prelude", { cpuMs: Math.max(limits.cpuMs, 1000), deadline: performance.now() + Math.max(limits.wallMs, 5000) });
+      await context.evalScript(PRELUDE, "hearth:prelude", { cpuMs: Math.max(limits.cpuMs, 1000), deadline: performance.now() + Math.max(limits.wallMs, 5000), wallMs: Math.max(limits.wallMs, 5000) });
     } catch (error) {
       context.dispose();
       throw new SandboxError(`the sandbox could not start: ${(error as Error).message}`, error instanceof EngineError ? error.limit : undefined);

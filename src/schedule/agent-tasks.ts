@@ -5,7 +5,7 @@ import { backoffDelay, DEFAULT_RETRY, type RetryOptions } from "../time/backoff.
 import { runRetry, storedRetry } from "./retry-policy.ts";
 import type { Clock } from "../time/clock.ts";
 import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
-import { dueTime } from "../time/duration.ts";
+import { dueTime, LATEST_TIME_MS } from "../time/duration.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
@@ -146,25 +146,25 @@ export class AgentTasks {
       );
     }
     const intervalMs = Math.round(intervalSeconds * 1000);
-    dueTime(this.#runtime.clock.now() + intervalMs, `scheduleEvery(): an interval of ${intervalSeconds} seconds`);
+    const now = this.#runtime.clock.now();
+    const dueAt = dueTime(now + intervalMs, `scheduleEvery(): an interval of ${intervalSeconds} seconds`);
     const json = encodePayload(payload);
     const retry = this.#retryJson(options.retry);
     // Idempotent: calling it again (say, in every onStart) returns the schedule that exists.
     const existing = this.#store.findSame({ callback, payload: json, type: "interval", interval_ms: intervalMs });
     if (existing) return toSchedule<T>(existing);
-    const now = this.#runtime.clock.now();
     const inserted = this.#store.insertSchedule({
       id: randomUUID(),
       callback,
       payload: json,
       type: "interval",
-      due_at: now + intervalMs,
+      due_at: dueAt,
       interval_ms: intervalMs,
       retry,
       created_at: now,
     });
     emitAgentEvent(this.#agent, "schedule:create", () => ({ callback, id: inserted.id }));
-    this.#tasksChanged(now + intervalMs);
+    this.#tasksChanged(dueAt);
     return toSchedule<T>(inserted);
   }
 
@@ -356,7 +356,7 @@ export class AgentTasks {
     const retry = this.#retryOf(row);
     const attempts = row.attempts + 1;
     if (attempts < retry.maxAttempts) {
-      const dueAt = now + backoffDelay(attempts, retry);
+      const dueAt = Math.min(now + backoffDelay(attempts, retry), LATEST_TIME_MS); // a retry delay of ages waits until then
       this.#store.update(ref, { due_at: dueAt, attempts, started, last_error: error, tripped_at: null });
       this.#tasksChanged(dueAt);
       return;

@@ -4,7 +4,7 @@ import type { Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
-import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction, ROLLED_BACK_BY_SQLITE } from "./implicit-transaction.ts";
+import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction } from "./implicit-transaction.ts";
 import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
 import { DatabaseFileSync, keepEmptyWal, syncAtClose } from "./close-files.ts";
@@ -239,15 +239,19 @@ export class AgentDatabase implements Parkable {
       const result = fn();
       // `fn` caught the error of a statement SQLite answered by undoing the whole transaction (an ON
       // CONFLICT ROLLBACK, a trigger's RAISE(ROLLBACK), an I/O error): the savepoint went with it.
-      if (!db.isTransaction) throw new Error(ROLLED_BACK_BY_SQLITE);
+      this.#transaction.throwIfRolledBack();
       db.exec("RELEASE hearth_tx");
       return result;
     } catch (error) {
-      // Only while the savepoint is there; otherwise the event's transaction is gone as well, and
-      // the implicit transaction tells its writers at their next statement or the commit.
-      if (db.isTransaction) db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
-      this.#schema.forget();
-      this.#options.onRollback?.();
+      if (db.isTransaction) {
+        db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
+        this.#schema.forget();
+        this.#options.onRollback?.();
+      } else {
+        // The savepoint went with the whole transaction: the implicit transaction's own handling (its
+        // writers told their writes are lost, the caches dropped once).
+        this.#transaction.noticeRollback();
+      }
       throw error;
     } finally {
       this.#syncDepth--;

@@ -3,8 +3,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
 
-/** What a transaction is told when SQLite undid it on its own; its events then fail with it. */
-export const ROLLED_BACK_BY_SQLITE = "SQLite rolled the transaction back (ON CONFLICT ROLLBACK, RAISE(ROLLBACK) or an I/O error)";
+const ROLLED_BACK_BY_SQLITE = "SQLite rolled the transaction back (ON CONFLICT ROLLBACK, RAISE(ROLLBACK) or an I/O error)";
 
 const TRANSACTION_SQL = {
   begin: "BEGIN",
@@ -420,6 +419,22 @@ export class ImplicitTransaction {
    * caught the error. Every write of it is gone: its writers' events fail, its waiters are rejected,
    * its output is dropped — as when a commit fails — and nothing more runs outside a transaction.
    */
+  /**
+   * Throws when SQLite undid the open transaction on its own (see below): the running event's error
+   * (its writes are lost, as its later statements and its end are told), else that one's cause.
+   * For a caller that swallowed the statement's error and goes on (`transactionSync`).
+   */
+  throwIfRolledBack(): void {
+    if (!this.#open || this.#db.isTransaction) return;
+    this.noticeRollback();
+    throw this.#lost.of(this.#currentOwner()) ?? new Error(ROLLED_BACK_BY_SQLITE);
+  }
+
+  /** Takes note now if SQLite undid the open transaction on its own (its writers lost, the caches dropped), as the next statement would. */
+  noticeRollback(): void {
+    this.#checkAlive();
+  }
+
   #checkAlive(): void {
     if (this.#open && !this.#db.isTransaction) this.#lose(new Error(ROLLED_BACK_BY_SQLITE));
   }

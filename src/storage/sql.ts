@@ -92,15 +92,16 @@ export class SqlStorage {
   exec<T extends SqlRow = SqlRow>(query: string, ...bindings: SqlValue[]): SqlCursor<T> {
     const statements = scanStatements(query);
     const last = statements.at(-1);
-    if (statements.slice(0, -1).some((statement) => statement.parameterCount > 0)) {
+    const earlier = statements.slice(0, -1);
+    if (earlier.some((statement) => statement.parameterCount > 0)) {
       throw new SqlError(new Error("When executing multiple SQL statements in a single call, only the last statement can have parameters."), query);
     }
     // As the Workers runtime: SQLite would run a parameter left unbound as NULL, and refuse one too many only vaguely.
     if (last !== undefined && bindings.length !== last.parameterCount) {
       throw new SqlError(new Error(`Wrong number of parameter bindings for SQL query. (${bindings.length} given, ${last.parameterCount} in the statement)`), query);
     }
-    if (statements.length > 1) {
-      this.#db.userScript(statements.slice(0, -1).map((statement) => statement.text).join(";\n"));
+    if (earlier.length > 0) {
+      this.#db.userScript(earlier.map((statement) => statement.text).join(";\n"));
       return runCursor<T>(this.#db, last!.text, bindings);
     }
     return runCursor<T>(this.#db, query, bindings);

@@ -71,38 +71,15 @@ export function validateCron(expression: string, timezone?: string): void {
 export function nextCronTime(expression: string, afterMs: number, timezone?: string): number {
   if (!Number.isFinite(afterMs)) throw new RangeError(`nextCronTime: afterMs must be finite epoch milliseconds, got ${afterMs}`);
   const cron = compile(expression, timezone);
-  const once = timezone !== undefined && hasFixedHour(expression);
   let next = cron.nextRun(new Date(afterMs));
-  // croner works in whole seconds; make "strictly after" hold whatever the milliseconds. An expression
-  // of fixed hours runs at a wall-clock time once, also in the hour a time zone repeats when its
-  // clocks go back (croner would run it in both passes); one of wildcard hours follows real time, as in cron.
-  while (next !== null && (next.getTime() <= afterMs || (once && isSecondPass(next.getTime(), timezone)))) next = cron.nextRun(next);
+  // croner works in whole seconds; make "strictly after" hold whatever the milliseconds.
+  while (next !== null && next.getTime() <= afterMs) next = cron.nextRun(next);
   if (next === null) {
     throw new TypeError(
       `Cron expression ${JSON.stringify(expression)} has no run after ${new Date(afterMs).toISOString()}`,
     );
   }
   return next.getTime();
-}
-
-/** Whether the expression's hour field names hours (not `*` or `*\/n`): an alias other than @hourly, or such a field. */
-function hasFixedHour(expression: string): boolean {
-  const text = expression.trim();
-  const fields = (ALIASES.get(text.toLowerCase()) ?? text).split(/\s+/);
-  const hour = fields[fields.length === 6 ? 2 : 1] ?? "*";
-  return !hour.startsWith("*");
-}
-
-const wallClocks = new Map<string, Intl.DateTimeFormat>();
-
-/** Whether the wall-clock time at `ms` in `zone` was also the time an hour before: the second pass of an hour clocks went back over. */
-function isSecondPass(ms: number, zone: string): boolean {
-  let format = wallClocks.get(zone);
-  if (format === undefined) {
-    format = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-    wallClocks.set(zone, format);
-  }
-  return format.format(ms) === format.format(ms - 3_600_000);
 }
 
 /** A compiled expression, from the cache when possible (least recently used entries are dropped). */
@@ -133,7 +110,9 @@ function create(expression: string, timezone: string): Cron {
   }
   try {
     // No callback, so croner arms no timer: the object only computes run times.
-    return new Cron(pattern, { mode: pattern.split(/\s+/).length === 6 ? "6-part" : "5-part", timezone });
+    // "no-wildcard": a job of fixed times (lists included) runs once in the hour a time zone repeats
+    // when its clocks go back; one with a wildcard or a step follows real time, as in cron.
+    return new Cron(pattern, { mode: pattern.split(/\s+/).length === 6 ? "6-part" : "5-part", timezone, fixedTimeRule: "no-wildcard" });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new TypeError(`Invalid cron expression ${JSON.stringify(expression)}: ${EXPECTED} (${reason})`, { cause: error });

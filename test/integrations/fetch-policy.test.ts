@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { OutboundAddressError } from "../../src/integrations/address-guard.ts";
 import { CircuitBreakers, CircuitOpenError } from "../../src/integrations/circuit-breaker.ts";
-import { createFetch, retryAfterMs, type FetchPolicyOptions, type PolicyFetch } from "../../src/integrations/fetch-policy.ts";
+import { createFetch, type FetchPolicyOptions, type PolicyFetch } from "../../src/integrations/fetch-policy.ts";
+import { retryAfterMs } from "../../src/web/retry-after.ts";
 import { OutboundRedirectError } from "../../src/integrations/guarded-fetch.ts";
 import { VirtualClock } from "../../src/time/clock.ts";
 import { startServer, type TestServer } from "./http-server.ts";

@@ -228,6 +228,8 @@ describe("McpAgent over Streamable HTTP", () => {
     const rebinding = await rawPost(url(), "/mcp", { host: "evil.example:80", "content-type": "application/json" }, "{}");
     expect(rebinding.status).toBe(403);
     expect(rebinding.body).toContain("allowedHosts");
+    // A bracketed loopback address followed by another name is not a loopback Host.
+    expect((await rawPost(url(), "/mcp", { host: "[::1]evil.example", "content-type": "application/json" }, "{}")).status).toBe(403);
     expect((await fetch(`${url()}/elsewhere`)).status).toBe(404);
   });
 });

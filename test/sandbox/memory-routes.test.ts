@@ -128,8 +128,8 @@ async function bare(engine: QuickJSEngine): Promise<EngineContext> {
   return context;
 }
 
-function budget(): { cpuMs: number; deadline: number } {
-  return { cpuMs: ROOMY.cpuMs, deadline: performance.now() + ROOMY.wallMs };
+function budget(): { cpuMs: number; deadline: number; wallMs: number } {
+  return { cpuMs: ROOMY.cpuMs, deadline: performance.now() + ROOMY.wallMs, wallMs: ROOMY.wallMs };
 }
 
 async function stoppedBy(run: Promise<unknown>): Promise<unknown> {

@@ -120,11 +120,12 @@ describe("nextCronTime", () => {
       "2025-11-02T06:30:00.000Z",
       "2025-11-02T07:00:00.000Z",
     ]);
-    // A job of fixed hours runs once at each wall-clock time, however many times it names in the hour
-    // clocks go back over (New York, 2025-11-02: 01:00–02:00 EDT, then again EST).
+    // A job of fixed times (lists too) runs once at each wall-clock time in the hour clocks go back
+    // over (New York, 2025-11-02: 01:00–02:00 EDT, then again EST); one with a step or a wildcard
+    // follows real time, as in cron.
     for (const [expression, times] of [
       ["0,30 1 * * *", ["05:00", "05:30"]],
-      ["*/30 1 * * *", ["05:00", "05:30"]],
+      ["*/30 1 * * *", ["05:00", "05:30", "06:00", "06:30"]],
       ["0 1,2 * * *", ["05:00", "07:00"]],
       ["0 30 1 * * *", ["05:30"]],
     ] as const) {

@@ -1,5 +1,6 @@
 import { listenerOf } from "../../gateway/serve.ts";
 import { jsonRpcError } from "./responses.ts";
+import { hostnameOf } from "../../web/host-header.ts";
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 /** Listening on every interface includes loopback: such a server is protected as a local one. */
@@ -21,7 +22,7 @@ export function listenAddress(ctx: unknown, url: URL): URL {
  */
 export function checkHost(request: Request, url: URL, allowed: string[] | undefined, listen: URL = url): Response | undefined {
   const host = request.headers.get("host") ?? url.host;
-  const hostname = hostnameOf(host);
+  const hostname = hostnameOf(host).toLowerCase();
   if (allowed) {
     if (!allowed.includes(hostname)) return jsonRpcError(403, -32000, `Forbidden: Host ${JSON.stringify(host)} is not allowed (allowedHosts)`);
     return undefined;
@@ -57,10 +58,6 @@ export function resourceUrl(request: Request, url: URL, base: string, configured
   return `${url.protocol}//${url.host}${base}`;
 }
 
-function hostnameOf(host: string): string {
-  if (host.startsWith("[")) return host.slice(0, host.indexOf("]") + 1);
-  return host.split(":")[0]!.toLowerCase();
-}
 
 /** "/mcp/" → "/mcp", "" → "/", "mcp" → "/mcp". */
 export function normalizePath(path: string): string {

@@ -62,6 +62,8 @@ export abstract class McpAgent<
   #started: Promise<void> | undefined;
   #openStreams = 0;
   #unloaded = false;
+  /** Ended (DELETE, or an initialize the SDK refused) and about to be destroyed: its session answers 404. */
+  #ended = false;
   #streamable: Promise<WebStandardStreamableHTTPServerTransport> | undefined;
   #sse: SseServerTransport | undefined;
   #rpc: Promise<RpcServerTransport> | undefined;
@@ -230,6 +232,8 @@ export abstract class McpAgent<
 
   async #handle(request: Request, context: McpRequestContext): Promise<Response> {
     if (context.transport === "sse") return this.#handleSse(request, context);
+    // Ended by DELETE and about to go: MCP answers an ended session's requests with 404.
+    if (this.#ended) return sessionNotFound();
     const stored = this.#sessions.read();
     // A leaked session id is useless to anyone else: it answers only to the identity that opened it
     // (the token's subject, or the ctx.props it was opened with), and an anonymous one to no identity.
@@ -238,6 +242,9 @@ export abstract class McpAgent<
     this.#sessions.touch(this.#now());
 
     const isNew = stored === undefined;
+    if (request.headers.has("mcp-session-id") && hasInitialize(context.parsedBody)) {
+      return isNew ? sessionNotFound() : jsonRpcError(400, -32600, "Invalid Request: this session is already initialized");
+    }
     if (this.#streamable === undefined) {
       if (isNew && !hasInitialize(context.parsedBody)) return sessionNotFound();
       this.#streamable = this.#openStreamable(context, stored);
@@ -379,6 +386,7 @@ export abstract class McpAgent<
 
   /** After the current response has left: the session's storage goes, schedules included. */
   #destroySoon(): void {
+    this.#ended = true;
     setTimeout(() => {
       if (!this.#unloaded) void this.destroy().catch((error: unknown) => this.#reportError(error));
     }, 0);

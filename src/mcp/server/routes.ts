@@ -9,11 +9,8 @@ import { jsonRpcError } from "./responses.ts";
 
 const SESSION_ID = /^[\x21-\x7e]{1,128}$/;
 
-/**
- * The session a request addresses (`isNew`: it opens one) and its parsed body. `ifKnown`: the answer
- * once the session is known to exist (an unknown one is a 404 first, as MCP asks of ended sessions).
- */
-export type Route = { sessionId: string; isNew: boolean; body?: unknown; ifKnown?: Response };
+/** The session a request addresses (`isNew`: it opens one) and its parsed body. */
+export type Route = { sessionId: string; isNew: boolean; body?: unknown };
 
 export async function routeStreamable(request: Request, maxBytes: number): Promise<Route | Response> {
   const header = request.headers.get("mcp-session-id");
@@ -36,7 +33,7 @@ export async function routeStreamable(request: Request, maxBytes: number): Promi
   const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
   const initializing = hasInitialize(body);
   if (header !== null) {
-    if (initializing) return { sessionId: header, isNew: false, body, ifKnown: jsonRpcError(400, -32600, "Invalid Request: this session is already initialized") };
+    // An initialize on a session: the session's agent refuses it (a 404 first when the session is unknown or ended).
     return { sessionId: header, isNew: false, body };
   }
   if (!initializing) {

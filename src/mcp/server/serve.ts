@@ -147,7 +147,6 @@ export function createAgentMcpEndpoint(
 
       const name = sessionAgentName(transport, route.sessionId);
       if (!route.isNew && !(await namespace.known(name))) return withCors(sessionNotFound(), cors);
-      if (route.ifKnown !== undefined) return withCors(route.ifKnown, cors);
       if (!route.isNew) sessions.note(name);
       else if (!(await sessions.take(name, (session) => namespace.known(session)))) return withCors(tooManySessions(sessions.max), cors);
       attachMcpContext(request, {

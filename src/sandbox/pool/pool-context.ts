@@ -8,7 +8,7 @@ import type { PoolWorker, WorkerGuest } from "./pool-worker.ts";
 import type { CallRequest, WireBudget } from "./protocol.ts";
 
 function wireBudget(budget: Budget): WireBudget {
-  return { cpuMs: budget.cpuMs, wallMsLeft: budget.deadline - performance.now(), ...(budget.wallMs === undefined ? {} : { wallMs: budget.wallMs }) };
+  return { cpuMs: budget.cpuMs, wallMsLeft: budget.deadline - performance.now(), wallMs: budget.wallMs };
 }
 
 export class PoolContext implements EngineContext, WorkerGuest {

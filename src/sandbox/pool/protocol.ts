@@ -21,7 +21,7 @@ export interface WireBudget {
   cpuMs: number;
   wallMsLeft: number;
   /** The wall-clock limit as configured (Budget.wallMs). */
-  wallMs?: number;
+  wallMs: number;
 }
 
 /** An error as it crosses: an engine failure carries its limit and whether the context is dead. */

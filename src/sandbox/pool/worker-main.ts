@@ -57,7 +57,7 @@ function release(): void {
 }
 
 function localBudget(budget: WireBudget): Budget {
-  return { cpuMs: budget.cpuMs, deadline: performance.now() + budget.wallMsLeft, ...(budget.wallMs === undefined ? {} : { wallMs: budget.wallMs }) };
+  return { cpuMs: budget.cpuMs, deadline: performance.now() + budget.wallMsLeft, wallMs: budget.wallMs };
 }
 
 function hostOf(ctx: number, entry: () => Entry | undefined): EngineHost {
