@@ -20,6 +20,8 @@ export class StateStore {
   #rows: number | undefined;
   /** The database's count of agent SQL naming the state table when {@link #rows} was last known. */
   #touches = 0;
+  /** Nothing was written through this store yet. */
+  #unwritten = true;
 
   constructor(db: AgentDatabase) {
     this.#db = db;
@@ -28,6 +30,12 @@ export class StateStore {
   /** The stored state, or undefined when none was ever stored. */
   read(): { value: unknown; json: string | undefined } | undefined {
     if (this.#cache) return this.#cache;
+    // A new agent's file, made from the template by this connection's open, has no state: unless the
+    // agent's own SQL named the table since, there is nothing to read (a statement fewer per new agent).
+    if (this.#unwritten && this.#db.madeByThisOpen && this.#db.stateTableTouches === 0) {
+      this.#knowRows(0);
+      return undefined;
+    }
     const rows = this.#db.statement("SELECT data FROM _hearth_state ORDER BY chunk").all();
     this.#knowRows(rows.length);
     if (rows.length === 0) return undefined;
@@ -42,6 +50,7 @@ export class StateStore {
     if (json !== undefined && json.length > LIMITS.maxStateBytes) {
       throw new RangeError(`State is ${json.length} characters of JSON; the limit is ${LIMITS.maxStateBytes} (maxStateBytes)`);
     }
+    this.#unwritten = false;
     // Unknown until the statements below have all run: one that fails may leave any number.
     const trusted = this.#db.stateTableTouches === this.#touches && !this.#db.stateTableHasTriggers;
     const known = trusted ? this.#rows : undefined;

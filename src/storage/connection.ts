@@ -24,6 +24,8 @@ export interface AgentFileOptions {
   bootStamp: number;
   /** May run as a quiet session (relaxed durability only; see {@link OpenedAgentFile.quiet}). */
   allowQuiet?: boolean;
+  /** A file this open makes gets its identity from the caller ({@link OpenedAgentFile.identityToWrite}), not at once. */
+  deferIdentity?: boolean;
 }
 
 /**
@@ -41,7 +43,15 @@ export interface OpenedAgentFile {
    * again). docs/decisions/0022-quiet-sessions.md says why that keeps the file intact.
    */
   quiet: boolean;
+  /**
+   * The identity row a file made by this open still needs (`deferIdentity`): the caller writes it with
+   * its first transaction ({@link IDENTITY_SQL}). Until then the file is the template and the next open claims it.
+   */
+  identityToWrite: string | undefined;
 }
+
+/** Writes a file's identity row (bound to the identity). */
+export const IDENTITY_SQL = "INSERT INTO _hearth_meta (key, value) VALUES ('identity', ?)";
 
 /**
  * Opens an agent's file, creating it from the template when there is none. Exclusive locking: one
@@ -103,8 +113,9 @@ export function openAgentFile(options: AgentFileOptions): OpenedAgentFile {
     // Not for a file that needs its identity or schema written (the template's first open, an old file).
     const quiet = emptyWal && !unsettled && header.version === SCHEMA_VERSION && typeof header.identity === "string";
     db.exec(quiet ? QUIET_PRAGMAS : unsettled ? UNSETTLED_PRAGMAS : `PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"}`);
-    migrate(db, header, options.identity);
-    return { db, unsettled, created, quiet };
+    const deferred = created && options.deferIdentity === true;
+    migrate(db, header, deferred ? undefined : options.identity);
+    return { db, unsettled, created, quiet, identityToWrite: deferred ? options.identity : undefined };
   } catch (error) {
     db.close();
     throw describeOpenError(error, path);
@@ -193,17 +204,19 @@ function settleInPlace(db: DatabaseSync): void {
   db.exec("PRAGMA synchronous = FULL; PRAGMA wal_checkpoint(TRUNCATE); PRAGMA application_id = 0; PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-function migrate(db: DatabaseSync, header: FileHeader, identity: string): void {
+/** Brings Hearth's tables up to date and checks the identity; writes it when the file has none (`identity` undefined: the caller does). */
+function migrate(db: DatabaseSync, header: FileHeader, identity: string | undefined): void {
   if (header.version === 0) {
     // An empty file not made from the template (an older Hearth left it, or it was made elsewhere).
     db.exec(`PRAGMA journal_mode = WAL; BEGIN; ${SCHEMA_SQL} PRAGMA user_version = ${SCHEMA_VERSION}; COMMIT;`);
   } else if (header.version > SCHEMA_VERSION) {
     throw new Error(`was written by a newer Hearth (schema ${header.version}, this one knows ${SCHEMA_VERSION})`);
   }
+  if (identity === undefined) return;
   const stored = header.identity ?? undefined;
-  // A file from the template gets its identity at its first open; lost with the writes after it, the
-  // file is the template again and is claimed again.
-  if (stored === undefined) db.prepare("INSERT INTO _hearth_meta (key, value) VALUES ('identity', ?)").run(identity);
+  // A file from the template gets its identity at its first open (or with its first transaction);
+  // lost with the writes after it, the file is the template again and is claimed again.
+  if (stored === undefined) db.prepare(IDENTITY_SQL).run(identity);
   else if (stored !== identity) {
     throw new Error(`belongs to another agent (${JSON.stringify(stored)}), not ${JSON.stringify(identity)}`);
   }

@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
-import { HARDEN_PRAGMAS, openAgentFile } from "./connection.ts";
+import { HARDEN_PRAGMAS, IDENTITY_SQL, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { endEventOutsideTransaction, ImplicitTransaction, LostWrites, outputOutsideTransaction } from "./implicit-transaction.ts";
 import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
@@ -139,6 +139,14 @@ export class AgentDatabase implements Parkable {
     return this.#transaction.pending || this.#syncDepth > 0;
   }
 
+  /**
+   * The open connection's file was made by its open, from the template (a new agent): Hearth's tables
+   * held no rows then. False while parked.
+   */
+  get madeByThisOpen(): boolean {
+    return this.#db !== undefined && this.#created;
+  }
+
   /** A statement ran since the parking sweep last looked. */
   get used(): boolean {
     return this.#used;
@@ -163,7 +171,7 @@ export class AgentDatabase implements Parkable {
     const db = this.#open("SQL");
     this.#transaction.join();
     const statement = this.#statements.prepare(db, query);
-    if (this.#statements.changesSchema(query)) this.#schema.forget();
+    if (this.#statements.changesSchema(query)) this.#schema.changed(query);
     return statement;
   }
 
@@ -203,14 +211,15 @@ export class AgentDatabase implements Parkable {
   /** Runs statements that take no parameters and return nothing (schema changes, several at once). */
   execScript(script: string): void {
     const db = this.#open("SQL");
-    for (const statement of splitStatements(script)) refuseTransactionControl(statement);
+    const statements = splitStatements(script);
+    for (const statement of statements) refuseTransactionControl(statement);
     this.#transaction.join();
     try {
       db.exec(script);
     } catch (error) {
       throw new SqlError(error, script);
     } finally {
-      this.#schema.forget();
+      this.#schema.scriptRan(statements);
     }
   }
 
@@ -367,7 +376,7 @@ export class AgentDatabase implements Parkable {
 
   #connect(): void {
     const options = this.#options;
-    const { db, unsettled, created, quiet } = openWithDescriptors(() =>
+    const { db, unsettled, created, quiet, identityToWrite } = openWithDescriptors(() =>
       openAgentFile({
         path: options.path,
         durability: options.durability,
@@ -375,6 +384,8 @@ export class AgentDatabase implements Parkable {
         bootStamp: options.bootStamp ?? currentBootStamp(),
         // A replicated database's commits are the cluster's to order; its file closes the usual way.
         allowQuiet: options.replication === undefined,
+        // Into the first transaction (a commit fewer per new agent), but not into a replica's log.
+        deferIdentity: options.replication === undefined,
       }),
     );
     this.#db = db;
@@ -398,6 +409,7 @@ export class AgentDatabase implements Parkable {
       replica,
       this.#lostWrites,
     );
+    if (identityToWrite !== undefined) this.#transaction.writeFirst(() => db.prepare(IDENTITY_SQL).run(identityToWrite));
     fileOpened(options.path, unsettled);
     watchConnection(this);
   }

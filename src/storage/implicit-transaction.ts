@@ -130,6 +130,8 @@ export class ImplicitTransaction {
   readonly #replica: { link: ReplicaLink; releases: ReleaseQueue } | undefined;
   /** Replication failures when the open transaction began (replicated databases only). */
   #failuresAtBegin = 0;
+  /** Runs at the start of every transaction until one commits ({@link writeFirst}). */
+  #firstWrite: (() => void) | undefined;
 
   constructor(
     db: DatabaseSync,
@@ -148,6 +150,15 @@ export class ImplicitTransaction {
   /** Runs one of the transaction's own statements, prepared on its first use (most connections need BEGIN and COMMIT only). */
   #run(name: TransactionStatement): void {
     (this.#prepared[name] ??= this.#db.prepare(TRANSACTION_SQL[name])).run();
+  }
+
+  /**
+   * `write` goes into the next transaction, at its start, and again into the one after it until one
+   * commits; before the connection closes it runs on its own if none did. For a new file's own row
+   * (its identity), which then costs no commit of its own.
+   */
+  writeFirst(write: () => void): void {
+    this.#firstWrite = write;
   }
 
   /** A transaction is open (writes or output wait for its commit). */
@@ -179,6 +190,7 @@ export class ImplicitTransaction {
         this.#commitScheduled = true;
         setImmediate(this.#endOfTurn);
       }
+      this.#firstWrite?.();
       // Replicated databases keep a savepoint per event: their log follows every statement.
       if (owner !== undefined && this.#replica === undefined) {
         this.#savepointOwner = owner;
@@ -279,6 +291,9 @@ export class ImplicitTransaction {
   commitBeforeClose(): void {
     if (this.#explicit.length > 0) this.endExplicit(this.#explicit[0]!, false);
     this.commit();
+    const write = this.#firstWrite;
+    this.#firstWrite = undefined;
+    write?.(); // no transaction committed on this connection: on its own
   }
 
   /** The last open transaction() closure ended (or its savepoints are gone): the events that waited for it end, commits resume. */
@@ -374,6 +389,7 @@ export class ImplicitTransaction {
     } catch (error) {
       throw this.#lose(error);
     }
+    this.#firstWrite = undefined;
     const durable = this.#durable;
     this.#durable = undefined;
     this.#open = false;
@@ -456,6 +472,7 @@ export class ImplicitTransaction {
       // Its writes are the whole transaction: undo it, and open the next as the turn expects.
       this.#run("rollback");
       this.#run("begin");
+      this.#firstWrite?.();
     } else {
       this.#run("rollbackTo");
       this.#run("release");
