@@ -87,6 +87,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "shards", file: "shards.ts", what: "hearth start --threads 1 vs 2: POSTs over 1,000 agents at random, over 200 connections each to its own agent, to one agent, and new agents; req/s, CPU per request, ratio, and what the cores allow", timeoutMs: 300_000 },
   { name: "shards-ws", file: "shards-ws.ts", what: "WebSocket RPC over 200 agents on hearth start --threads 1 and 2 (upgrades moved to their agent's thread), lean and ws clients", timeoutMs: 300_000 },
   { name: "shard-transport", file: "shard-transport.ts", what: "a forwarded request + response between worker threads vs between processes (IPC)" },
+  { name: "sqlite-open-threads", file: "sqlite-open-threads.ts", what: "bare node:sqlite: open + lock + INSERT + close of agent-like files, one thread vs two at once, SQLite's default VFS vs unix-none", timeoutMs: 300_000 },
   // Grows the number of users until reply p99 passes 50 ms: minutes, not seconds.
   {
     name: "active-agents",
