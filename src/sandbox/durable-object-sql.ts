@@ -16,6 +16,7 @@ import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { SqlError } from "../storage/errors.ts";
 import { readingArrays, type SqlResult } from "../storage/sql.ts";
+import { leadingLength } from "../storage/refused-statements.ts";
 import { scanStatements } from "../storage/sql-text.ts";
 
 /** What an exec returns to the sandbox: columns, rows (values encoded, see below) and counters. */
@@ -42,6 +43,7 @@ const ALLOWED_PRAGMAS = new Set([
 ]);
 const FILE_STATEMENTS = new Set(["ATTACH", "DETACH", "VACUUM"]);
 const LEADING_COMMENTS = /^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/;
+const EXPLAIN = /^EXPLAIN(?:\s+QUERY\s+PLAN)?\b/i;
 const PRAGMA = /^PRAGMA\s+(?:(\w+)\s*\.\s*)?(\w+)\s*($|=|\()/i;
 
 /** Refuses what sandboxed SQL may not do (see the module comment); returns the statements. */
@@ -50,7 +52,9 @@ export function checkSandboxedSql(query: string): string[] {
     throw new SqlError(new Error("access to Hearth's internal tables (_hearth_*) is not allowed: use ctx.storage's key-value and alarm methods"), query);
   }
   const statements = scanStatements(query);
-  for (const { keyword, text } of statements) {
+  for (const statement of statements) {
+    // SQLite prepares what EXPLAIN explains, and a PRAGMA takes effect when prepared: checked as itself.
+    const { keyword, text } = explained(statement);
     if (FILE_STATEMENTS.has(keyword)) {
       throw new SqlError(new Error(`${keyword} is not allowed: a Durable Object loaded from code has one database, its own`), query);
     }
@@ -64,6 +68,14 @@ export function checkSandboxedSql(query: string): string[] {
     }
   }
   return statements.map((statement) => statement.text);
+}
+
+/** The statement an `EXPLAIN [QUERY PLAN]` prefix explains (the statement itself without one). */
+function explained(statement: { keyword: string; text: string }): { keyword: string; text: string } {
+  if (statement.keyword !== "EXPLAIN") return statement;
+  let text = statement.text.slice(leadingLength(statement.text)).replace(EXPLAIN, "");
+  text = text.slice(leadingLength(text));
+  return { keyword: /^\w+/.exec(text)?.[0].toUpperCase() ?? "", text };
 }
 
 /** Runs one statement with bindings, or a script of several without (the result is the last one's). */

@@ -143,6 +143,10 @@ describe("customers' code in facets", () => {
       "PRAGMA writable_schema = 1": expect.stringMatching(/^SqlError: PRAGMA writable_schema is not allowed here/),
       'PRAGMA "cache_size" = 1000000': expect.stringMatching(/^SqlError: PRAGMA \(unreadable\) is not allowed here/),
       "PRAGMA temp.table_info(notes)": expect.stringMatching(/^SqlError: PRAGMA table_info is not allowed here/),
+      // SQLite applies a PRAGMA when it prepares it, EXPLAIN or not: soft_heap_limit is the whole process's.
+      "EXPLAIN PRAGMA soft_heap_limit = 1": expect.stringMatching(/^SqlError: PRAGMA soft_heap_limit is not allowed here/),
+      "explain query plan /* x */ PRAGMA query_only = 1": expect.stringMatching(/^SqlError: PRAGMA query_only is not allowed here/),
+      "EXPLAIN VACUUM INTO '/tmp/hearth-stolen.sqlite'": "SqlError: VACUUM is not allowed: a Durable Object loaded from code has one database, its own",
       "SELECT * FROM _hearth_meta": "SqlError: access to Hearth's internal tables (_hearth_*) is not allowed: use ctx.storage's key-value and alarm methods",
       "UPDATE \"_HEARTH_META\" SET value = 'Hosts' WHERE key = 'facet-class'":
         "SqlError: access to Hearth's internal tables (_hearth_*) is not allowed: use ctx.storage's key-value and alarm methods",
@@ -150,6 +154,7 @@ describe("customers' code in facets", () => {
     for (const [query, error] of Object.entries(refused)) {
       expect(await host.call("alice", alice, "sql", query), query).toEqual({ value: { error } });
     }
+    expect(await host.call("alice", alice, "sql", "EXPLAIN QUERY PLAN SELECT * FROM notes")).toMatchObject({ value: { rows: [expect.objectContaining({ detail: expect.stringMatching(/SCAN notes/) })] } });
     expect(await host.call("alice", alice, "sql", "PRAGMA table_info(notes)")).toMatchObject({ value: { rows: [{ name: "text", type: "TEXT" }] } });
     expect(await host.call("alice", alice, "sql", "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notes'")).toEqual({
       value: { rows: [{ name: "notes" }] },
