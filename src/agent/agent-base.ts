@@ -35,6 +35,7 @@ const UNLOAD: unique symbol = Symbol("hearth.unload");
 const SCOPED: unique symbol = Symbol("hearth.scoped");
 const SOCKET_ERROR: unique symbol = Symbol("hearth.socketError");
 const OPEN_CHILD: unique symbol = Symbol("hearth.openChild");
+const WIPED: unique symbol = Symbol("hearth.wiped");
 /** @internal */
 export const AGENT_RUNTIME: unique symbol = Symbol("hearth.agentRuntime");
 /** @internal */
@@ -56,6 +57,7 @@ export const HANDLE = {
   scoped: SCOPED,
   socketError: SOCKET_ERROR,
   openChild: OPEN_CHILD,
+  wiped: WIPED,
 } as const;
 
 const MAX_TAGS = 10;
@@ -343,6 +345,12 @@ export class AgentBase<Env = unknown, State = unknown> {
   [MCP_STATE](): unknown {
     return undefined;
   }
+
+  /**
+   * @internal `ctx.storage.deleteAll()` is wiping the agent's storage, inside its transaction: the
+   * layers forget what they keep of it in Hearth's own tables (the child facets are deleted by the host).
+   */
+  [HANDLE.wiped](): void {}
 
   /** @internal The agent leaves memory (hibernation, destroy, host shutdown): release what it holds. */
   [HANDLE.unload](): void {}

@@ -23,6 +23,8 @@ export interface Actor {
    */
   [HANDLE.openChild]?(className: string | object, name: string, request?: Request): Promise<OpenedChild | Response>;
   [HANDLE.invalidate](): void;
+  /** `ctx.storage.deleteAll()` is wiping the actor's storage (inside its transaction), children included. */
+  [HANDLE.wiped]?(): void;
   [HANDLE.tasks](): AgentTasks;
   [HANDLE.unload](): void;
   [HANDLE.scoped]<T>(fn: () => T): T;

@@ -110,7 +110,15 @@ export class ActorCell implements AgentRuntime {
     }, this);
     const ctx: AgentContextWithRuntime = {
       id: { name, toString: () => `${binding.slug}/${name}` },
-      storage: new DurableObjectStorage(this.db, { alarms: AGENT_ALARM, criticalSection: (fn) => this.criticalSection(fn) }),
+      storage: new DurableObjectStorage(this.db, {
+        alarms: AGENT_ALARM,
+        // Its sub-agents (facets) go with it, as a Durable Object's facets do, and as on Cloudflare.
+        deleteAll: () => {
+          this.children.deleteAll();
+          this.instance[HANDLE.wiped]?.();
+        },
+        criticalSection: (fn) => this.criticalSection(fn),
+      }),
       blockConcurrencyWhile: (fn) => this.blockConcurrencyWhile(fn),
       waitUntil: (promise) => this.waitUntil(promise),
       [RUNTIME]: this,

@@ -34,6 +34,11 @@ export class SubAgentRegistry {
     if (this.#db.hasTable("_hearth_sub_agents")) this.#db.statement("DELETE FROM _hearth_sub_agents WHERE class = ? AND name = ?").run(className, name);
   }
 
+  /** Forgets every child (the parent's storage was wiped). */
+  clear(): void {
+    if (this.#db.hasTable("_hearth_sub_agents")) this.#db.statement("DELETE FROM _hearth_sub_agents").run();
+  }
+
   has(className: string, name: string): boolean {
     if (!this.#db.hasTable("_hearth_sub_agents")) return false;
     return this.#db.statement("SELECT 1 FROM _hearth_sub_agents WHERE class = ? AND name = ?").get(className, name) !== undefined;

@@ -89,6 +89,12 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     if (!this[AGENT_RUNTIME].children.exists(checkedFacetName(className, name))) this.#subAgents.remove(className, name);
   }
 
+  /** @internal The storage was wiped (`ctx.storage.deleteAll()`): the children went with it, and so does their list. */
+  override [HANDLE.wiped](): void {
+    super[HANDLE.wiped]();
+    this.#subAgents.clear();
+  }
+
   /** Deletes the child: its data, its own sub-agents, its schedules. Idempotent. */
   async deleteSubAgent(cls: SubAgentClass | string, name: string): Promise<void> {
     const className = this.#classNameOf(cls);
@@ -191,7 +197,11 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   }
 
   #classNameOf(cls: SubAgentClass | string): string {
-    if (typeof cls === "string") return cls;
+    if (typeof cls === "string") {
+      // Only a bound class: no other string can reach a facet (a class's name has no colon, the separator).
+      if (isAgentNamespace(this[AGENT_RUNTIME].exports[cls])) return cls;
+      throw new TypeError(`Sub-agent class "${cls}" not found in worker exports`);
+    }
     for (const [binding, value] of Object.entries(this[AGENT_RUNTIME].exports)) {
       if (isAgentNamespace(value) && value.agentClass === cls) return binding;
     }

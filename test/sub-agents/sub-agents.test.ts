@@ -79,6 +79,16 @@ class Inbox extends Agent {
     await this.deleteSubAgent(Thread, thread);
   }
 
+  /** Wipes the inbox's storage: its threads go with it. */
+  async wipe(): Promise<void> {
+    await this.ctx.storage.deleteAll();
+  }
+
+  /** A thread addressed by a class string, as the Agents SDK allows. */
+  async postByClassName(className: string, thread: string, text: string): Promise<number> {
+    return (await this.subAgent<Thread>(className, thread)).add(text);
+  }
+
   suspend(thread: string): void {
     this.abortSubAgent(Thread, thread, new Error("suspended"));
   }
@@ -170,6 +180,31 @@ describe("sub-agents", () => {
     await harness.host.tasksIdle();
     expect(fired).toEqual([]);
     expect(await inbox.countOf("t1")).toBe(0);
+  });
+
+  it("deletes every sub-agent and the list of them with ctx.storage.deleteAll()", async () => {
+    harness = await startHarness({ Inbox, Thread });
+    const inbox = await inboxOf(harness, "ada");
+    await inbox.post("private", "a secret");
+    await inbox.nested("private", "deeper");
+    const files = () => readdirSync(join(harness!.dataDir, "agents", "inbox"), { recursive: true }).map(String).filter((file) => file.endsWith(".sqlite"));
+    expect(files().length).toBe(3);
+    await inbox.wipe();
+    expect(await inbox.list()).toEqual([]);
+    expect(await inbox.has("private")).toBe(false);
+    expect(files().length).toBe(1); // the inbox's own file
+    expect(await inbox.countOf("private")).toBe(0);
+  });
+
+  it("takes a class string only when it names a bound class: no other string reaches a facet", async () => {
+    harness = await startHarness({ Inbox, Thread });
+    const inbox = await inboxOf(harness, "ada");
+    expect(await inbox.postByClassName("Thread", "b:c", "one")).toBe(1);
+    // "Thread:b" + "c" spelled the same facet as "Thread" + "b:c".
+    await expect(inbox.postByClassName("Thread:b", "c", "two")).rejects.toThrow('Sub-agent class "Thread:b" not found in worker exports');
+    await expect(inbox.postByClassName("Nope", "c", "two")).rejects.toThrow('Sub-agent class "Nope" not found in worker exports');
+    expect(await inbox.list()).toEqual([{ className: "Thread", name: "b:c" }]);
+    expect(await inbox.countOf("b:c")).toBe(1);
   });
 
   it("refuses to abort or delete by a name no sub-agent can have (a NUL spelled a grandchild's place)", async () => {
