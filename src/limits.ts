@@ -3,9 +3,12 @@
  * error message names the option that raises it.
  */
 export const LIMITS = {
-  /** Largest WebSocket frame an agent accepts; bigger frames get an error reply, the socket stays open. */
-  maxMessageBytes: 1024 * 1024,
-  /** Frames above this are not even buffered: the socket is closed with 1009. At least 4× maxMessageBytes. */
+  /**
+   * Largest WebSocket frame an agent accepts, Cloudflare's 32 MiB (a chat client sends the whole
+   * conversation in every request); bigger frames get an error reply, the socket stays open.
+   */
+  maxMessageBytes: 32 * 1024 * 1024,
+  /** Frames above `hardMaxMessageBytes(maxMessageBytes)` are not even buffered: the socket is closed with 1009. */
   hardMaxMessageBytesFloor: 16 * 1024 * 1024,
   /** Longest agent instance name, in UTF-8 bytes. */
   maxNameBytes: 4096,
@@ -129,4 +132,9 @@ export const LIMITS = {
 } as const;
 
 /** Durability of agent storage. See docs/decisions/0002-durability.md. */
+/** Frames above this are not buffered (the socket is closed with 1009): 1 MiB over the frame limit, at least `hardMaxMessageBytesFloor`. */
+export function hardMaxMessageBytes(maxMessageBytes: number): number {
+  return Math.max(LIMITS.hardMaxMessageBytesFloor, maxMessageBytes + 1024 * 1024);
+}
+
 export type Durability = "strict" | "relaxed";

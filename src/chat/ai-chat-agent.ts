@@ -232,12 +232,16 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   }
 
   /**
-   * Replaces the stored conversation without running a turn, and sends it to every client.
+   * Stores messages without running a turn, as the Agents SDK does: each replaces the stored message
+   * of its id where it is, new ones are appended, nothing else is dropped; then the conversation goes
+   * to every client (but the connections in `excludeBroadcastIds`). With `_deleteStaleRows` the list
+   * becomes the whole conversation (what is not in it is deleted).
    * @example
-   * await this.persistMessages(this.messages.filter((m) => m.role !== "system"));
+   * await this.persistMessages([...this.messages, note]);
+   * await this.persistMessages(this.messages.filter((m) => m.role !== "system"), [], { _deleteStaleRows: true });
    */
-  async persistMessages(messages: Message[]): Promise<void> {
-    await this.#chat.persist(messages);
+  async persistMessages(messages: Message[], excludeBroadcastIds: string[] = [], options: { _deleteStaleRows?: boolean } = {}): Promise<void> {
+    await this.#chat.persist(messages, { exact: options._deleteStaleRows === true, excluded: new Set(excludeBroadcastIds) });
   }
 
   /**

@@ -21,7 +21,7 @@ import { ResumeCoordinator, type LiveStream } from "./resume.ts";
 import { sanitizeStoredMessage } from "./sanitize.ts";
 import { ensureChatSchema } from "./schema.ts";
 import { StreamStore } from "./stream-store.ts";
-import { checkClientMessages, mergeIncoming } from "./merge.ts";
+import { checkClientMessages, mergeIncoming, upsertMessages } from "./merge.ts";
 import { awaitsClient, awaitsContinuation, type ToolAnswer } from "./tool-parts.ts";
 import { applyClientAnswer, type AnswerHost } from "./client-answer.ts";
 import { assembleStored, clientToolNames, runTurn, type TurnHost, type TurnSpec } from "./turn-runner.ts";
@@ -246,12 +246,15 @@ export class ChatEngine<M extends UIMessage> {
     this.#broadcast(chatFrames.clear(), exceptId);
   }
 
-  /** Replaces the stored conversation and tells every client. */
-  async persist(messages: M[]): Promise<void> {
+  /**
+   * Stores `messages` into the conversation (each replaces the stored one of its id, new ones are
+   * appended; `exact`: they become the whole conversation) and tells every client but `excluded`.
+   */
+  async persist(messages: M[], options: { exact?: boolean; excluded?: ReadonlySet<string> } = {}): Promise<void> {
     const checked = await validateMessages<M>(messages, this.#host.limits());
     if (!checked.ok) throw new TypeError(`persistMessages: ${checked.error}`);
-    this.messages.replaceAll(this.#sanitizeNew(mergeIncoming(checked.messages, this.messages.list, true)), this.#host.keepLast());
-    this.#broadcast(chatFrames.messages(this.messages.list));
+    this.messages.replaceAll(this.#sanitizeNew(upsertMessages(checked.messages, this.messages.list, options.exact === true)), this.#host.keepLast());
+    this.#broadcast(chatFrames.messages(this.messages.list), undefined, options.excluded);
   }
 
   /**

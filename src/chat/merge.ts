@@ -33,6 +33,20 @@ export function mergeIncoming<M extends UIMessage>(incoming: readonly M[], store
   return [...merged.slice(0, firstNew), ...unseen, ...merged.slice(firstNew)];
 }
 
+/**
+ * Messages stored from the server's own code (`persistMessages`, `saveMessages`), as the Agents SDK
+ * stores them: each replaces the stored message of its id where it is, and those the conversation
+ * does not have yet come after it, in their order; nothing stored is dropped (tool parts the server
+ * has further along win, as for a client). `exact`: the list becomes the whole conversation.
+ */
+export function upsertMessages<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], exact: boolean): M[] {
+  const merged = keepServerToolState(incoming, stored);
+  if (exact) return merged;
+  const byId = new Map(merged.map((message) => [message.id, message]));
+  const storedIds = new Set(stored.map((message) => message.id));
+  return [...stored.map((message) => byId.get(message.id) ?? message), ...merged.filter((message) => !storedIds.has(message.id))];
+}
+
 /** What a client may send, for {@link checkClientMessages}. */
 export interface ClientMessageRules {
   /** `role: "system"` messages are accepted (the class's `acceptClientSystemMessages`). */

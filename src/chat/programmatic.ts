@@ -19,7 +19,7 @@ export interface ProgrammaticHost<M extends UIMessage> {
   generation(): number;
   context(): RequestContext;
   saveContext(context: RequestContext): void;
-  /** Validates, cleans, stores and broadcasts `messages` as the conversation. */
+  /** Validates, cleans, stores (each by its id, new ones appended) and broadcasts `messages`. */
   persist(messages: M[]): Promise<void>;
   turn(spec: TurnSpec, signal: AbortSignal): Promise<ChatResponseResult<M>>;
 }

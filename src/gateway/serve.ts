@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { ActorHost as Host } from "../host/host.ts";
-import { LIMITS } from "../limits.ts";
+import { hardMaxMessageBytes, LIMITS } from "../limits.ts";
 import { bodyLimitPassed, discardBody } from "./incoming-body.ts";
 import { declaredBodyLength, invalidHeader, toAbortableRequest, toRequest, unsendable, writeRawResponse, writeResponse } from "./node-adapter.ts";
 import { bodyTooLargeResponse, checkedBodyLimit, refuseDeclaredBody } from "./request-body-limit.ts";
@@ -164,7 +164,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
   /** The address the server listens on (`127.0.0.1:8787`): a request's URL has it when its Host header is missing or invalid. */
   const listenHost = { value: "localhost" };
   const listener = { url: "http://localhost" };
-  const hardMax = Math.max(LIMITS.hardMaxMessageBytesFloor, host.maxMessageBytes * 4);
+  const hardMax = hardMaxMessageBytes(host.maxMessageBytes);
   // A handshake answers as the worker's 101 did: its subprotocol (or none), its headers.
   const sockets = handshakeServer({ maxPayload: hardMax, perMessageDeflate: false });
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { WebSocket as NetworkSocket } from "ws";
-import { LIMITS } from "../limits.ts";
+import { hardMaxMessageBytes, LIMITS } from "../limits.ts";
 import { DISCONNECTED } from "./close-reason.ts";
 import type { SocketEnd } from "./end.ts";
 import { closeNetwork, frameBytes } from "./network.ts";
@@ -53,7 +53,7 @@ function openWebSocket(request: Request): Promise<Response> {
   return new Promise<Response>((resolve, reject) => {
     const signal = request.signal;
     if (signal.aborted) return reject(signal.reason);
-    const ws = new NetworkSocket(url, protocols, { headers, perMessageDeflate: false, maxPayload: Math.max(LIMITS.hardMaxMessageBytesFloor, LIMITS.maxMessageBytes * 4) });
+    const ws = new NetworkSocket(url, protocols, { headers, perMessageDeflate: false, maxPayload: hardMaxMessageBytes(LIMITS.maxMessageBytes) });
     let head: IncomingMessage | undefined;
     const abort = (): void => {
       ws.terminate();

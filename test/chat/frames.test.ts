@@ -122,6 +122,20 @@ describe("oversized input and output", () => {
     client.close();
   });
 
+  test("a conversation past 1 MiB goes on: a chat request carries all of it, and frames may be 32 MiB as on Cloudflare", async () => {
+    resetWorld(scriptedModel(textStream("first"), textStream("second")));
+    let ws: string;
+    ({ t, ws } = await chatEnv());
+    const client = await ChatClient.open(ws, "o0");
+    const first = client.send([userMessage("u1", "x".repeat(700_000))]);
+    expect(await client.done(first)).toMatchObject({ outcome: "completed" });
+    const stored = (await t.get<Chat>("Chat", "o0").history()) as UIMessage[];
+    const second = client.send([...stored, userMessage("u2", "y".repeat(500_000))]);
+    expect(await client.done(second)).toMatchObject({ outcome: "completed" });
+    expect(((await t.get<Chat>("Chat", "o0").history()) as UIMessage[]).map((message) => message.id).slice(-2)[0]).toBe("u2");
+    client.close();
+  });
+
   test("a message over maxChatMessageBytes, or too many messages, is refused naming the limit", async () => {
     resetWorld(scriptedModel(textStream("ok")));
     let ws: string;

@@ -52,6 +52,10 @@ class ControlChat extends Chat {
     this.resetTurnState();
   }
 
+  async persist(messages: UIMessage[], exclude: string[] = [], exact = false): Promise<void> {
+    await this.persistMessages(messages, exclude, exact ? { _deleteStaleRows: true } : {});
+  }
+
   /** Drops data parts the app keeps to itself. */
   protected sanitizeMessageForPersistence(message: UIMessage): UIMessage {
     return { ...message, parts: message.parts.filter((part) => part.type !== "data-debug") };
@@ -75,6 +79,39 @@ const removeTool = {
     execute: async ({ path }) => ({ removed: path }),
   }),
 };
+
+describe("persistMessages and saveMessages store as the Agents SDK does", () => {
+  test("a message replaces the stored one of its id where it is; new ones are appended; nothing is dropped", async () => {
+    resetWorld(scriptedModel(textStream("first answer"), textStream("second answer")));
+    await env();
+    const stub = t.get<ControlChat>("ControlChat", "p1");
+    await stub.beginSave([userMessage("u1", "hello")]);
+    expect((await stub.saved()).status).toBe("completed");
+    await stub.persist([userMessage("u1", "hello, edited")]);
+    expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["hello, edited", "first answer"]);
+    // saveMessages with the new message only: the conversation so far stays before it.
+    await stub.beginSave([userMessage("u2", "and more")]);
+    expect((await stub.saved()).status).toBe("completed");
+    expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["hello, edited", "first answer", "and more", "second answer"]);
+  });
+
+  test("_deleteStaleRows makes the list the whole conversation; excludeBroadcastIds are not sent it", async () => {
+    resetWorld(scriptedModel(textStream("an answer")));
+    const ws = await env();
+    const watcher = await ChatClient.open(ws, "p2", "", "control-chat");
+    const left = await ChatClient.open(ws, "p2", "?_pk=left-tab", "control-chat");
+    const stub = t.get<ControlChat>("ControlChat", "p2");
+    await stub.beginSave([userMessage("u1", "hello")]);
+    expect((await stub.saved()).status).toBe("completed");
+    await stub.persist([userMessage("u1", "only this")], ["left-tab"], true);
+    expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["only this"]);
+    const persisted = (f: unknown) => typeof f === "object" && f !== null && (f as { type?: unknown }).type === "cf_agent_chat_messages" && JSON.stringify(f).includes("only this");
+    await until(() => watcher.frames.some(persisted), "the other client is sent the conversation");
+    expect(left.frames.filter(persisted)).toEqual([]);
+    watcher.close();
+    left.close();
+  });
+});
 
 describe("saveMessages", () => {
   test("resolves to { requestId, status } when the turn ends; every client sees it", async () => {
