@@ -95,6 +95,15 @@ describe("persistMessages and saveMessages store as the Agents SDK does", () => 
     expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["hello, edited", "first answer", "and more", "second answer"]);
   });
 
+  test("a message is stored as sent, with fields the AI SDK's schema does not know", async () => {
+    resetWorld(scriptedModel(textStream("unused")));
+    await env();
+    const stub = t.get<ControlChat>("ControlChat", "p3");
+    const message = { id: "u1", role: "user", createdAt: "2026-12-06T08:00:00.000Z", parts: [{ type: "text", text: "bonjour", lang: "fr" }] } as unknown as UIMessage;
+    await stub.persist([message]);
+    expect(await stub.history()).toEqual([message]);
+  });
+
   test("_deleteStaleRows makes the list the whole conversation; excludeBroadcastIds are not sent it", async () => {
     resetWorld(scriptedModel(textStream("an answer")));
     const ws = await env();
