@@ -94,14 +94,26 @@ export class AIChatAgent<Env = unknown, State = unknown, Message extends UIMessa
   #recovery: { source: ChatRecoveryConfig; resolved: ResolvedChatRecoveryConfig | undefined } | undefined;
   /** Start-up (onStart included) is over. */
   #up = false;
+  /** What {@link messages} gives: the stored list it was copied from (or set over), and the array. */
+  #view: { stored: readonly Message[]; messages: Message[] } | undefined;
 
   /**
-   * The conversation, oldest first (a copy of the list; treat the messages as read-only).
+   * The conversation, oldest first, as the Agents SDK's `messages` field: one array until the stored
+   * conversation changes, which code may change or replace in memory; `persistMessages` stores it.
    * @example
    * const modelMessages = await convertToModelMessages(this.messages);
+   * this.messages.push(note);
+   * await this.persistMessages(this.messages);
    */
   get messages(): Message[] {
-    return [...this.#chat.messages.list];
+    const stored = this.#chat.messages.list;
+    if (this.#view?.stored !== stored) this.#view = { stored, messages: [...stored] };
+    return this.#view.messages;
+  }
+
+  set messages(messages: Message[]) {
+    if (!Array.isArray(messages)) throw new TypeError("messages must be an array of UI messages");
+    this.#view = { stored: this.#chat.messages.list, messages };
   }
 
   /** @internal The headless turn of an agent-tool run: `saveMessages` with the run's input, its chunks observed. */

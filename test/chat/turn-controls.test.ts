@@ -52,6 +52,23 @@ class ControlChat extends Chat {
     this.resetTurnState();
   }
 
+  /** The Agents SDK's way: change `this.messages`, then store it. */
+  async pushAndStore(message: UIMessage): Promise<void> {
+    this.messages.push(message);
+    await this.persistMessages(this.messages);
+  }
+
+  /** The stored conversation's texts, from its table. */
+  storedTexts(): string[] {
+    return this.sql<{ message: string }>`SELECT message FROM hearth_chat_messages ORDER BY position`.map((row) => messageText(JSON.parse(row.message) as UIMessage));
+  }
+
+  /** `this.messages` replaced in memory: what code reads until the conversation changes. */
+  replaceInMemory(): number {
+    this.messages = [];
+    return this.messages.length;
+  }
+
   async persist(messages: UIMessage[], exclude: string[] = [], exact = false): Promise<void> {
     await this.persistMessages(messages, exclude, exact ? { _deleteStaleRows: true } : {});
   }
@@ -93,6 +110,18 @@ describe("persistMessages and saveMessages store as the Agents SDK does", () => 
     await stub.beginSave([userMessage("u2", "and more")]);
     expect((await stub.saved()).status).toBe("completed");
     expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["hello, edited", "first answer", "and more", "second answer"]);
+  });
+
+  test("this.messages is one array code may push to and store, or replace in memory", async () => {
+    resetWorld(scriptedModel(textStream("unused")));
+    await env();
+    const stub = t.get<ControlChat>("ControlChat", "p4");
+    await stub.persist([userMessage("u1", "first")]);
+    await stub.pushAndStore(userMessage("u2", "a note"));
+    expect(((await stub.history()) as UIMessage[]).map(messageText)).toEqual(["first", "a note"]);
+    expect(await stub.replaceInMemory()).toBe(0);
+    expect(await stub.history()).toEqual([]);
+    expect(await stub.storedTexts()).toEqual(["first", "a note"]);
   });
 
   test("a message is stored as sent, with fields the AI SDK's schema does not know", async () => {
