@@ -27,6 +27,8 @@ export interface AITool<Input = unknown, Output = unknown> {
   description?: string;
   /** JSON Schema of the input. */
   parameters?: JSONSchema7;
+  /** @deprecated The older name of {@link parameters}, still taken (as by the Agents SDK). */
+  inputSchema?: JSONSchema7;
   /** Runs the tool in the client; tools without it only have their schema sent. */
   execute?(input: Input): Output | Promise<Output>;
 }
@@ -48,7 +50,8 @@ export function extractClientToolSchemas(tools: Record<string, AITool> | undefin
     .map(([name, tool]) => ({
       name,
       ...(tool.description !== undefined ? { description: tool.description } : {}),
-      ...(tool.parameters !== undefined ? { parameters: tool.parameters } : {}),
+      // `inputSchema` is the older name the Agents SDK still takes.
+      ...((tool.parameters ?? tool.inputSchema) !== undefined ? { parameters: tool.parameters ?? tool.inputSchema } : {}),
     }));
   return schemas.length > 0 ? schemas : undefined;
 }
