@@ -19,6 +19,7 @@ import type { UsageEvent } from "./usage.ts";
 import { tooLarge } from "./validate.ts";
 import type { TurnAdmission, TurnTrigger } from "./turn-events.ts";
 import { setTimeout } from "node:timers"; // the runtime's own: never an actor's timer (host/actor-timers.ts)
+import { ToolCallStates } from "./replayed-chunks.ts";
 
 export interface TurnHost<M extends UIMessage> {
   readonly messages: MessageStore<M>;
@@ -185,6 +186,7 @@ async function turn<M extends UIMessage>(
   host.resume.streamStarted(requestId);
 
   const assembler = new Assembler<M>(base);
+  const toolCalls = new ToolCallStates(base);
   const limits = host.limits();
   const baseBytes = base ? Buffer.byteLength(JSON.stringify(base)) : 0;
   // The reply also fits the conversation: clients never show what the agent will not store.
@@ -204,6 +206,7 @@ async function turn<M extends UIMessage>(
   const reading = new AbortController();
   /** Stores, sends and assembles a chunk; false, doing none of it, when it would take the reply past the limit. */
   const emit = (chunk: UIMessageChunk): boolean => {
+    if (toolCalls.isReplay(chunk)) return true; // a provider repeating an earlier call: nothing to store or send
     const body = JSON.stringify(chunk);
     const bytes = Buffer.byteLength(body);
     // Checked before anything goes out: one huge chunk (a tool's result) would otherwise reach
@@ -222,6 +225,7 @@ async function turn<M extends UIMessage>(
     spec.observe?.(body);
     host.broadcastChunk(chatFrames.response({ id: requestId, body, done: false, seq, continuation }));
     assembler.push(chunk);
+    toolCalls.note(chunk);
     return true;
   };
   const stopReading = () => reading.abort(signal.reason);
