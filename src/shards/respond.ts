@@ -55,7 +55,7 @@ export async function sendResponse(id: number, response: Response, abort: AbortS
       const second = await ifReady(read);
       if (second !== PENDING && second.done) {
         link.send(head);
-        link.send({ t: "chunk", id, data: new Uint8Array(copyBytes(first.value)) });
+        link.send({ t: "chunk", id, data: chunkBytes(first.value) });
         return link.send({ t: "end", id });
       }
     }
@@ -64,8 +64,9 @@ export async function sendResponse(id: number, response: Response, abort: AbortS
     const window = new SendWindow();
     link.windows.set(id, window);
     if (first !== PENDING && !first.done) {
-      link.send({ t: "chunk", id, data: new Uint8Array(copyBytes(first.value)) });
-      window.sent(first.value.byteLength);
+      const data = chunkBytes(first.value);
+      link.send({ t: "chunk", id, data });
+      window.sent(data.byteLength);
       await window.room();
     }
     // At most STREAM_WINDOW_BYTES sent and not yet gone on from the other side: a client that reads
@@ -73,8 +74,9 @@ export async function sendResponse(id: number, response: Response, abort: AbortS
     for (; !abort.aborted && !link.closed(); read = reader.read()) {
       const { done, value } = await read;
       if (done || abort.aborted || link.closed()) break;
-      link.send({ t: "chunk", id, data: new Uint8Array(copyBytes(value)) });
-      window.sent(value.byteLength);
+      const data = chunkBytes(value);
+      link.send({ t: "chunk", id, data });
+      window.sent(data.byteLength);
       await window.room();
     }
     if (!abort.aborted) link.send({ t: "end", id });
@@ -83,4 +85,14 @@ export async function sendResponse(id: number, response: Response, abort: AbortS
   } finally {
     link.windows.delete(id);
   }
+}
+
+/**
+ * A body chunk as bytes for the link: bytes copied, a string encoded as UTF-8 (a Response whose
+ * stream yields strings is written so by this thread's server too); anything else is an error.
+ */
+function chunkBytes(value: unknown): Uint8Array {
+  if (typeof value === "string") return encoder.encode(value);
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return new Uint8Array(copyBytes(value));
+  throw new TypeError(`A response body chunk must be a Uint8Array (or a string), not ${value === null ? "null" : typeof value}`);
 }

@@ -55,6 +55,12 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
     return () => {};
   }
 
+  /** Agent to agent over HTTP: the body of another counter's answer to `path`, wherever it runs. */
+  async fetchText(other: string, path: string): Promise<string> {
+    const stub = await getAgentByName(this.env.Counter, other);
+    return (await stub.fetch(new Request(`http://counter/agents/counter/${other}/${path}`))).text();
+  }
+
   /** Agent to agent: calls another counter by name, wherever it runs. */
   async relay(other: string, by: number): Promise<{ count: number; host: string }> {
     const stub = await getAgentByName(this.env.Counter, other);
@@ -99,6 +105,18 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
         },
       });
       return new Response(stream, { headers: { "content-type": "application/octet-stream" } });
+    }
+    if (path.endsWith("/strings")) {
+      // A stream of strings, as an event stream is often written: this thread's server writes them as UTF-8.
+      let n = 0;
+      const stream = new ReadableStream<string>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          controller.enqueue(`data: ${n}é\n\n`);
+          if (++n === 3) controller.close();
+        },
+      });
+      return new Response(stream as unknown as ReadableStream<Uint8Array>, { headers: { "content-type": "text/event-stream" } });
     }
     if (path.endsWith("/stream")) {
       let n = 0;
@@ -254,7 +272,14 @@ describe("two shards", () => {
     const streamed = await fetch(`${nodes[0].server.url}/agents/counter/${remote}/stream`);
     expect(streamed.headers.get("x-host")).toBe("shard-1");
     expect(await streamed.text()).toBe("chunk 0\nchunk 1\nchunk 2\n");
+    for (const node of nodes) {
+      expect(await (await fetch(`${node.server.url}/agents/counter/${remote}/strings`)).text()).toBe("data: 0é\n\ndata: 1é\n\ndata: 2é\n\n");
+    }
     expect(nodes[0].host.stats.liveAgents).toBe(0);
+    // The same through another shard's agent: the answer crosses the link chunk by chunk.
+    const caller = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, nameOn(0));
+    expect(await caller.fetchText(remote, "strings")).toBe("data: 0é\n\ndata: 1é\n\ndata: 2é\n\n");
+    expect(await caller.fetchText(remote, "stream")).toBe("chunk 0\nchunk 1\nchunk 2\n");
   });
 
   it("hands a request over whole: target, headers, body and status; a body over the limit gets 413 from the receiving server", async () => {
