@@ -64,7 +64,10 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   // thread whole while the others served left them answering its agents' requests with 500s).
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([running.stopServing?.(), ...threads.map((thread) => thread.stopServing())]);
-    await runInOrder([...threads.map((thread) => () => thread.stop()), () => running.stop(), () => first.close(), release]);
+    // The hosts then stop together: each waits for its running work (drainMs), and one after
+    // another they would take that wait once per thread, past the CLI's limit on stopping.
+    const hosts = await Promise.allSettled([...threads.map((thread) => thread.stop()), running.stop()]);
+    await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => first.close(), release]);
   };
   if (failure) {
     await stopAll().catch(() => undefined);
@@ -72,7 +75,7 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   }
   for (const thread of threads) {
     thread.onCrash((detail) => {
-      process.stderr.write(`hearth: thread ${thread.index} stopped unexpectedly (${detail}); stopping the server\n`);
+      process.stderr.write(`hearth: thread ${thread.index} stopped unexpectedly; stopping the server\n${detail}\n`);
       void stopAll().finally(() => process.exit(1));
     });
   }
@@ -107,13 +110,16 @@ function startShardThread(data: ShardThreadData): Promise<ShardThread> {
   const worker = new Worker(entry, { workerData: data, transferList: data.ports.map(([, port]) => port) });
   let stopping = false;
   let crashed: ((detail: string) => void) | undefined;
+  /** A crash is reported once: the error (with its stack, as on one thread), or else the exit code. */
+  let reported = false;
+  const report = (detail: string): void => {
+    if (stopping || reported) return;
+    reported = true;
+    crashed?.(detail);
+  };
   const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
-  worker.on("error", (error) => {
-    if (!stopping) crashed?.(error.message);
-  });
-  void exited.then((code) => {
-    if (!stopping) crashed?.(`exit code ${code}`);
-  });
+  worker.on("error", (error) => report(error.stack ?? error.message));
+  void exited.then((code) => report(`exit code ${code}`));
   return new Promise((resolve, reject) => {
     const failBeforeReady = (detail: string) => reject(new CliError("startup", `Thread ${data.index} of ${data.count} could not start: ${detail}`));
     worker.once("error", (error) => failBeforeReady(error.message));
@@ -137,10 +143,17 @@ function startShardThread(data: ShardThreadData): Promise<ShardThread> {
           }),
         stop: async () => {
           stopping = true;
+          const stopped = new Promise<void>((done) => {
+            worker.on("message", (next: ShardThreadReport) => next.type === "stopped" && done());
+            void exited.then(() => done());
+          });
           worker.postMessage({ type: "stop" });
           const timer = setTimeout(() => void worker.terminate(), THREAD_STOP_MS);
-          await exited;
+          await stopped;
           clearTimeout(timer);
+          // Its host is closed: what its code left running (an agent's timer) ends with the thread,
+          // as the process's exit ends it on one thread, instead of holding the thread THREAD_STOP_MS.
+          await worker.terminate();
         },
       });
     });

@@ -133,6 +133,39 @@ describe("hearth start --threads", () => {
     expect(refused).toBeGreaterThan(0);
   });
 
+  it("stops in time when agents on every thread are busy: the threads' hosts wait for their work together, not one after another", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const cli = runCli(["start", APP, "--threads", "2", "--port", "0", "--data", dataDir]);
+    const url = await cli.ready();
+    const threads = new Set<number>();
+    for (let i = 0; threads.size < 2 && i < 64; i++) {
+      const name = `busy-${i}`;
+      threads.add(Number((await getJson(`${url}/agents/room/${name}?count`)).thread));
+      // Longer than a host waits for running work (5 s): each host waits its whole drain.
+      void fetch(`${url}/agents/room/${name}?wait=30000`).catch(() => {});
+    }
+    expect(threads.size).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cli.proc.kill("SIGTERM");
+    // Past its limit on stopping (10 s) the CLI gives up with exit code 1.
+    expect((await cli.exited()).code).toBe(0);
+    expect(cli.stderr()).not.toMatch(/did not stop/);
+  });
+
+  it("reports a crash of another thread's code once, with its stack, and stops", async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
+    const cli = runCli(["start", APP, "--threads", "2", "--port", "0", "--data", dataDir]);
+    const url = await cli.ready();
+    let name = "";
+    for (let i = 0; i < 64 && name === ""; i++) if (Number((await getJson(`${url}/agents/room/crash-${i}?count`)).thread) !== 0) name = `crash-${i}`;
+    expect(name).not.toBe("");
+    await fetch(`${url}/agents/room/${name}?crash`).catch(() => {});
+    expect((await cli.exited()).code).toBe(1);
+    const stderr = cli.stderr();
+    expect(stderr.match(/stopped unexpectedly/g)).toHaveLength(1);
+    expect(stderr).toMatch(/Error: a crash outside any event\n\s+at .*threads-app\.ts:\d+/);
+  });
+
   it("fires schedules made under one thread count after a restart with another (2 → 1 → 2)", async () => {
     dataDir = mkdtempSync(join(tmpdir(), "hearth-threads-"));
     const timers = (round: number) => Array.from({ length: 6 }, (_, i) => `timer-${round}-${i}`);
