@@ -53,6 +53,7 @@ export type {
   WorkflowStep,
   WorkflowStepConfig,
   WorkflowStepContext,
+  WorkflowRetryDelay,
   WorkflowStepEvent,
   WorkflowBackoff,
   WorkflowInstanceStatus,

@@ -11,13 +11,13 @@ import {
   WorkflowTimeoutError,
 } from "./errors.ts";
 import type { StepRow, WorkflowStore } from "./store.ts";
-import type { WorkflowBackoff, WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
+import { backoff, resolveRetries, retryDelay, type StepRetries } from "./step-config.ts";
+import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
 import { traceFromParent } from "../observability/traces/hooks.ts";
 import { tracingOn } from "../observability/traces/tracer.ts";
 import { GEN_AI_WORKFLOW_NAME, HEARTH_WORKFLOW_INSTANCE } from "../observability/traces/semconv.ts";
 
 /** Defaults of `step.do` (as in Cloudflare Workflows). */
-export const STEP_DEFAULTS = { limit: 5, delay: 10_000, backoff: "exponential" as WorkflowBackoff, timeout: 10 * 60_000 };
 /** Default timeout of `step.waitForEvent`. */
 export const EVENT_TIMEOUT_MS = 24 * 3600_000;
 
@@ -63,6 +63,8 @@ export class WorkflowRun {
   readonly #host: RunHost;
   readonly #occurrences = new Map<string, number>();
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
+  /** Keys recorded by earlier executions not reached yet by this one: once none is left, what runs is new (live). */
+  readonly #toReplay = new Set<string>();
   #seq = 0;
   #executing = 0;
   #waits: Array<number | null> = [];
@@ -88,7 +90,11 @@ export class WorkflowRun {
       this.id,
     );
     this.#byKey.clear();
-    for (const row of rows) this.#byKey.set(row.key, row);
+    this.#toReplay.clear();
+    for (const row of rows) {
+      this.#byKey.set(row.key, row);
+      this.#toReplay.add(row.key);
+    }
     return rows.length;
   }
 
@@ -99,7 +105,7 @@ export class WorkflowRun {
       maybeFn?: (ctx: WorkflowStepContext) => Promise<T> | T,
     ): Promise<T> => {
       const fn = typeof configOrFn === "function" ? configOrFn : maybeFn;
-      const config = typeof configOrFn === "function" ? {} : configOrFn;
+      const config = typeof configOrFn === "function" ? {} : (configOrFn ?? {});
       if (typeof fn !== "function") return Promise.reject(new TypeError(`step.do("${name}"): the last argument must be a function`));
       return this.#do(name, config, fn);
     },
@@ -117,7 +123,7 @@ export class WorkflowRun {
   async #do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T> {
     const retries = resolveRetries(name, config);
     const frozen = this.#frozen();
-    const { key, seq, row } = this.#enter(name, "do");
+    const { key, seq, row, occurrence } = this.#enter(name, "do");
     if (frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as T;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
@@ -129,7 +135,8 @@ export class WorkflowRun {
     this.#executing++;
     let outcome: { bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true };
     try {
-      outcome = await this.#attempt(name, key, seq, fn, attempt, retries, now);
+      const ctx: WorkflowStepContext = { step: { name, count: occurrence + 1 }, attempt, config: retries.shown };
+      outcome = await this.#attempt(name, key, seq, fn, ctx, retries, now);
     } finally {
       this.#executing--;
       this.#scheduleCheck();
@@ -146,17 +153,18 @@ export class WorkflowRun {
     key: string,
     seq: number,
     fn: (ctx: WorkflowStepContext) => Promise<T> | T,
-    attempt: number,
-    retries: ReturnType<typeof resolveRetries>,
+    ctx: WorkflowStepContext,
+    retries: StepRetries,
     startedAt: number,
   ): Promise<{ bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true }> {
+    const { attempt } = ctx;
     let value: T;
     try {
-      const step = () => fn({ attempt });
+      const step = () => fn(ctx);
       const traced = () => traceFromParent(this.traceparent, `workflow step ${name}`, { attributes: { [HEARTH_WORKFLOW_INSTANCE]: this.id, [GEN_AI_WORKFLOW_NAME]: this.workflow } }, step);
       value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
     } catch (error) {
-      return this.#failedAttempt(key, seq, error, attempt, retries, startedAt);
+      return this.#failedAttempt(name, key, seq, error, ctx, retries, startedAt);
     }
     let bytes: Uint8Array;
     try {
@@ -182,7 +190,7 @@ export class WorkflowRun {
         `step.do("${name}") returned ${bytes.byteLength} bytes; the limit is ${LIMITS.maxStepResultBytes} (maxStepResultBytes)`,
         "RangeError",
       );
-      return this.#failedAttempt(key, seq, error, attempt, retries, startedAt);
+      return this.#failedAttempt(name, key, seq, error, ctx, retries, startedAt);
     }
     const stale = await this.#record(key, seq, "do", "done", { result: bytes, attempts: attempt, startedAt });
     return stale ? { stale } : { bytes };
@@ -190,19 +198,30 @@ export class WorkflowRun {
 
   /** The attempt threw: the step fails for good, or is retried after its backoff. */
   async #failedAttempt(
+    name: string,
     key: string,
     seq: number,
-    error: unknown,
-    attempt: number,
-    retries: ReturnType<typeof resolveRetries>,
+    thrown: unknown,
+    ctx: WorkflowStepContext,
+    retries: StepRetries,
     startedAt: number,
   ): Promise<{ wakeAt: number } | { error: unknown } | { stale: true }> {
+    const { attempt } = ctx;
+    let error = thrown;
+    let delay = 0;
+    if (!(error instanceof NonRetryableError) && attempt <= retries.limit) {
+      try {
+        delay = await retryDelay(name, retries, ctx, error);
+      } catch (failure) {
+        error = new NonRetryableError(`step.do("${name}"): its retries.delay function failed (${(failure as Error).message}) after: ${(thrown as Error)?.message ?? String(thrown)}`);
+      }
+    }
     const stored = JSON.stringify(toStoredError(error));
     if (error instanceof NonRetryableError || attempt > retries.limit) {
       const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt, startedAt });
       return stale ? { stale } : { error };
     }
-    const wakeAt = this.#host.clock.now() + backoff(retries, attempt);
+    const wakeAt = this.#host.clock.now() + backoff({ delay, backoff: retries.backoff }, attempt);
     const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored, startedAt });
     return stale ? { stale } : { wakeAt };
   }
@@ -278,7 +297,7 @@ export class WorkflowRun {
   }
 
   /** A step is called: its key (name + occurrence) finds what an earlier execution recorded for it. */
-  #enter(name: string, kind: StepRow["kind"]): { key: string; seq: number; row: StepRow | undefined } {
+  #enter(name: string, kind: StepRow["kind"]): { key: string; seq: number; occurrence: number; row: StepRow | undefined } {
     if (typeof name !== "string" || name.length === 0 || name.length > LIMITS.maxStepNameLength) {
       throw new TypeError(`Step names are strings of 1-${LIMITS.maxStepNameLength} characters, got ${JSON.stringify(name)}`);
     }
@@ -294,7 +313,10 @@ export class WorkflowRun {
     // again, so a new step while recorded ones were not called again is no sign of changed code. Only
     // another kind of step under a recorded key is: its record cannot answer it.
     const recorded = this.#byKey.get(key);
-    if (recorded === undefined) return { key, seq, row: undefined };
+    // The last recorded step reached again: whatever follows (a sleep that ended, a progress report
+    // after the step) runs for the first time.
+    if (this.#toReplay.delete(key) && this.#toReplay.size === 0) this.live = true;
+    if (recorded === undefined) return { key, seq, occurrence, row: undefined };
     if (recorded.kind !== kind) {
       throw new WorkflowNondeterminismError(
         `${this.workflow} instance ${this.id}: ${describeKey(key)} is now a ${STEP_CALLS[kind]}, but this instance recorded a ${STEP_CALLS[recorded.kind]} there. ` +
@@ -311,7 +333,7 @@ export class WorkflowRun {
           key,
         )
       : undefined;
-    return { key, seq, row: { ...recorded, result: body?.result ?? null, error: body?.error ?? null } };
+    return { key, seq, occurrence, row: { ...recorded, result: body?.result ?? null, error: body?.error ?? null } };
   }
 
   async #record(
@@ -386,29 +408,6 @@ export class WorkflowRun {
       this.#host.suspend(this, times.length === 0 ? null : Math.min(...times));
     });
   }
-}
-
-function resolveRetries(name: string, config: WorkflowStepConfig): { limit: number; delay: number; backoff: WorkflowBackoff; timeout: number } {
-  const retries = config.retries;
-  const limit = retries?.limit ?? STEP_DEFAULTS.limit;
-  if (!Number.isInteger(limit) || limit < 0 || limit > 1000) {
-    throw new RangeError(`step.do("${name}"): retries.limit must be an integer from 0 to 1000, got ${String(limit)}`);
-  }
-  const delay = retries?.delay === undefined ? STEP_DEFAULTS.delay : parseDuration(retries.delay, `step.do("${name}") retries.delay`);
-  const kind = retries?.backoff ?? STEP_DEFAULTS.backoff;
-  if (kind !== "constant" && kind !== "linear" && kind !== "exponential") {
-    throw new TypeError(`step.do("${name}"): retries.backoff must be "constant", "linear" or "exponential", got ${JSON.stringify(kind)}`);
-  }
-  const timeout = config.timeout === undefined ? STEP_DEFAULTS.timeout : parseDuration(config.timeout, `step.do("${name}") timeout`);
-  if (timeout <= 0) throw new RangeError(`step.do("${name}"): timeout must be above 0`);
-  return { limit, delay, backoff: kind, timeout };
-}
-
-/** Delay before retry number `retry` (1-based). */
-export function backoff(retries: { delay: number; backoff: WorkflowBackoff }, retry: number): number {
-  if (retries.backoff === "constant") return retries.delay;
-  if (retries.backoff === "linear") return retries.delay * retry;
-  return retries.delay * 2 ** (retry - 1);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {

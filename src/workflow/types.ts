@@ -10,13 +10,22 @@ export interface WorkflowEvent<Params = unknown> {
 /** Backoff between retries of a failing `step.do`: constant d, linear d·n, exponential d·2^(n−1). */
 export type WorkflowBackoff = "constant" | "linear" | "exponential";
 
+/**
+ * A retry's delay worked out from the failed attempt (its step context and error): ms or
+ * "30 seconds", fed into the backoff. Throwing, taking over 5 s or giving no duration fails the step
+ * without more retries.
+ * @example
+ * { limit: 5, delay: ({ ctx, error }) => (error.message.includes("rate limit") ? `${ctx.attempt * 30} seconds` : "10 seconds") }
+ */
+export type WorkflowRetryDelay = (failed: { ctx: WorkflowStepContext; error: Error }) => Duration | Promise<Duration>;
+
 /** Options of `step.do`. */
 export interface WorkflowStepConfig {
   retries?: {
     /** Retries after the first attempt. Default 5. */
     limit: number;
-    /** Delay before the first retry, as ms or "10 seconds". Default 10 s. */
-    delay: Duration;
+    /** Delay before the first retry, as ms or "10 seconds", or a function of the failed attempt. Default 10 s. */
+    delay: Duration | WorkflowRetryDelay;
     /** Default "exponential". */
     backoff?: WorkflowBackoff;
   };
@@ -26,8 +35,12 @@ export interface WorkflowStepConfig {
 
 /** Passed to a step's function. */
 export interface WorkflowStepContext {
+  /** The step's name, and how many times `step.do` was called with it so far in this run (1 the first time). */
+  step: { name: string; count: number };
   /** 1 for the first attempt, 2 for the first retry… */
   attempt: number;
+  /** The step's configuration, with the defaults where it sets none. */
+  config: WorkflowStepConfig;
 }
 
 /** An event delivered by `instance.sendEvent` and returned by `step.waitForEvent`. */

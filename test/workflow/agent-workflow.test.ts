@@ -77,6 +77,7 @@ class Pipeline extends AgentWorkflow<Studio, { mode: Mode }, { stage: string }> 
     await step.mergeAgentState({ tag: "merged" });
     await step.sendEvent({ kind: "halfway" });
     await step.sleep("pause", "1 hour"); // the rest runs in a new execution that replays everything above
+    await this.reportProgress({ stage: "woke" }); // first reported in that execution: after the last recorded step
     if (event.payload.mode === "reportComplete") {
       await step.reportComplete({ early: true });
       return { late: true };
@@ -140,6 +141,7 @@ describe("AgentWorkflow", () => {
       `ran Pipeline/${id}`,
       `progress Pipeline/${id} {"stage":"noted"}`,
       `event Pipeline/${id} {"kind":"halfway"}`,
+      `progress Pipeline/${id} {"stage":"woke"}`,
       `complete Pipeline/${id} {"done":true}`,
     ]);
     await expect.poll(() => client.state).toEqual({ count: 0 }); // resetAgentState: back to initialState
@@ -181,8 +183,8 @@ describe("AgentWorkflow", () => {
     const id = await central.start();
     await t.clock.advance("1 hour");
     const callbacks = await central.callbacks();
-    expect(callbacks.map(({ type }) => type)).toEqual(["progress", "event", "complete"]);
-    expect(callbacks[2]).toEqual({ workflowName: "Pipeline", workflowId: id, type: "complete", result: { done: true }, timestamp: Date.UTC(2032, 0, 1, 1) });
+    expect(callbacks.map(({ type }) => type)).toEqual(["progress", "event", "progress", "complete"]);
+    expect(callbacks[3]).toEqual({ workflowName: "Pipeline", workflowId: id, type: "complete", result: { done: true }, timestamp: Date.UTC(2032, 0, 1, 1) });
     expect(callbacks[0]).toMatchObject({ type: "progress", progress: { stage: "noted" } });
   });
 
