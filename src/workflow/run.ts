@@ -216,13 +216,15 @@ export class WorkflowRun {
         error = new NonRetryableError(`step.do("${name}"): its retries.delay function failed (${(failure as Error).message}) after: ${(thrown as Error)?.message ?? String(thrown)}`);
       }
     }
-    const stored = JSON.stringify(toStoredError(error));
+    const stored = toStoredError(error);
     if (error instanceof NonRetryableError || attempt > retries.limit) {
-      const stale = await this.#record(key, seq, "do", "failed", { error: stored, attempts: attempt, startedAt });
-      return stale ? { stale } : { error };
+      const stale = await this.#record(key, seq, "do", "failed", { error: JSON.stringify(stored), attempts: attempt, startedAt });
+      // What every later execution will throw here (the error as stored), not the object itself: a
+      // \`run\` that looks at more than its name and message would take another path after a replay.
+      return stale ? { stale } : { error: fromStoredError(stored) };
     }
     const wakeAt = this.#host.clock.now() + backoff({ delay, backoff: retries.backoff }, attempt);
-    const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: stored, startedAt });
+    const stale = await this.#record(key, seq, "do", "retrying", { attempts: attempt, wakeAt, error: JSON.stringify(stored), startedAt });
     return stale ? { stale } : { wakeAt };
   }
 

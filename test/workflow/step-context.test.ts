@@ -68,6 +68,33 @@ class BadDelay extends WorkflowEntrypoint {
   }
 }
 
+class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number) {
+    super(`HTTP ${status}`);
+    this.name = "HttpError";
+    this.status = status;
+  }
+}
+
+/** Catches a step's failure by more than its name and message, then sleeps: the next execution replays the catch. */
+class Lookup extends WorkflowEntrypoint {
+  async run(event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    let seen: string;
+    try {
+      await step.do("lookup", { retries: { limit: 0, delay: 0 } }, () => {
+        throw new HttpError(404);
+      });
+      seen = "found";
+    } catch (error) {
+      seen = `${(error as Error).name} ${(error as Error).message} status=${String((error as { status?: number }).status)} HttpError=${String(error instanceof HttpError)}`;
+    }
+    note(`${event.instanceId}:${seen}`);
+    await step.sleep("later", "1 hour");
+    return seen;
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   attempts.clear();
@@ -76,7 +103,7 @@ afterEach(async () => {
 });
 
 async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: {}, workflows: { Context, RateLimited, BadDelay }, start: START });
+  t = await createTestEnv({ agents: {}, workflows: { Context, RateLimited, BadDelay, Lookup }, start: START });
   return t;
 }
 
@@ -112,5 +139,14 @@ describe("step.do", () => {
     const status = await instance.status();
     expect(status).toMatchObject({ status: "errored", error: { name: "NonRetryableError" } });
     expect((status as { error: { message: string } }).error.message).toMatch(/retries\.delay function failed \(no delay known\) after: connection reset/);
+  });
+
+  it("throws a failed step's error as every replay will: its name and message, the same the first time as after a restart", async () => {
+    const t = await env();
+    const instance = await (t.env.Lookup as WorkflowBinding).create({ id: "l" });
+    await t.clock.advance("2 hours");
+    const seen = [...attempts.keys()].filter((key) => key.startsWith("l:"));
+    expect(seen).toEqual(["l:HttpError HTTP 404 status=undefined HttpError=false"]);
+    expect(await instance.status()).toEqual({ status: "complete", output: "HttpError HTTP 404 status=undefined HttpError=false" });
   });
 });
