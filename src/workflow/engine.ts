@@ -386,7 +386,12 @@ export class WorkflowEngine implements RunHost {
    * (a resume then runs the instance again, its steps replayed), or it would hold its place forever.
    */
   #ended(run: WorkflowRun): boolean {
-    if (run.suspended) return true;
+    if (run.suspended) {
+      // It left memory while this branch awaited other work (a fetch) beside a waiting one: the end
+      // brings it back to be recorded, as a step called then would (unless the instance moved on).
+      if (run.stopped || !this.revive(run)) return true;
+      run.suspended = false;
+    }
     if (!run.stopped) return false;
     if (!run.fenced) {
       run.suspended = true;

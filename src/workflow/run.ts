@@ -89,11 +89,12 @@ export class WorkflowRun {
       this.workflow,
       this.id,
     );
+    // Again after a revive: steps other executions recorded meanwhile are still to be reached.
+    const known = new Set(this.#byKey.keys());
     this.#byKey.clear();
-    this.#toReplay.clear();
     for (const row of rows) {
       this.#byKey.set(row.key, row);
-      this.#toReplay.add(row.key);
+      if (!known.has(row.key)) this.#toReplay.add(row.key);
     }
     return rows.length;
   }

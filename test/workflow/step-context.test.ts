@@ -95,6 +95,20 @@ class Lookup extends WorkflowEntrypoint {
   }
 }
 
+/** One branch waits for a cancel (a day); the other does a step, then other work (a fetch), and returns. */
+class Cancellable extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    return Promise.race([
+      step.waitForEvent("cancel", { type: "cancel", timeout: "1 day" }).then(() => "cancelled"),
+      (async () => {
+        const value = await step.do("work", () => 42);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // work outside any step
+        return `done ${value}`;
+      })(),
+    ]);
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   attempts.clear();
@@ -103,7 +117,7 @@ afterEach(async () => {
 });
 
 async function env(): Promise<TestEnv> {
-  t = await createTestEnv({ agents: {}, workflows: { Context, RateLimited, BadDelay, Lookup }, start: START });
+  t = await createTestEnv({ agents: {}, workflows: { Context, RateLimited, BadDelay, Lookup, Cancellable }, start: START });
   return t;
 }
 
@@ -148,5 +162,12 @@ describe("step.do", () => {
     const seen = [...attempts.keys()].filter((key) => key.startsWith("l:"));
     expect(seen).toEqual(["l:HttpError HTTP 404 status=undefined HttpError=false"]);
     expect(await instance.status()).toEqual({ status: "complete", output: "HttpError HTTP 404 status=undefined HttpError=false" });
+  });
+
+  it("records what run() returns while another branch waits, though the run left memory during the other work", async () => {
+    const t = await env();
+    const instance = await (t.env.Cancellable as WorkflowBinding).create({ id: "x" });
+    await t.clock.settle();
+    await expect.poll(async () => await instance.status(), { timeout: 5_000 }).toEqual({ status: "complete", output: "done 42" });
   });
 });
