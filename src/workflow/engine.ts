@@ -188,7 +188,10 @@ export class WorkflowEngine implements RunHost {
     await this.store.write(() => {
       this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, this.#host.clock.now());
     });
-    if (row.status !== "paused") void this.#start(workflow, id);
+    if (row.status === "paused") return;
+    // A run in memory (another branch runs a step) takes it at once; a replay would find it too.
+    this.#running.get(keyOf(workflow, id))?.run.eventArrived(type);
+    void this.#start(workflow, id);
   }
 
   /**
