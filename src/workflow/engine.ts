@@ -165,6 +165,7 @@ export class WorkflowEngine implements RunHost {
   /** Runs the instance again from the start with the same params; recorded steps and pending events are discarded. */
   async restart(workflow: string, id: string): Promise<void> {
     this.#existing(workflow, id, "restart");
+    const old = this.#running.get(keyOf(workflow, id))?.run;
     this.#stopRun(workflow, id, true);
     await this.store.write(() => {
       this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
@@ -178,7 +179,9 @@ export class WorkflowEngine implements RunHost {
         id,
       );
     });
-    void this.#start(workflow, id);
+    // The new execution starts once the old one's step functions have returned (their results are
+    // dropped): a step running at the restart never runs twice at once (two card charges in flight).
+    void (old?.whenStepsDone() ?? Promise.resolve()).then(() => this.#start(workflow, id));
   }
 
   async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {

@@ -84,6 +84,8 @@ export class WorkflowRun {
   readonly #toReplay = new Set<string>();
   #seq = 0;
   #executing = 0;
+  /** Waiting for {@link whenStepsDone}. */
+  readonly #whenIdle: Array<() => void> = [];
   readonly #waits: RunWaits;
   /** Events a branch is taking now (its record is being written): no other branch may take them. */
   readonly #taking = new Set<number>();
@@ -168,6 +170,7 @@ export class WorkflowRun {
     } finally {
       this.#executing--;
       this.#scheduleCheck();
+      this.#noticeIdle();
     }
     if ("stale" in outcome) return this.#wait(null);
     if ("error" in outcome) throw outcome.error;
@@ -436,6 +439,7 @@ export class WorkflowRun {
     } finally {
       this.#executing--;
       this.#scheduleCheck();
+      this.#noticeIdle();
     }
     if (stale) this.stopped = true;
     else {
@@ -452,6 +456,17 @@ export class WorkflowRun {
     const waiting = this.#waits.wait(at, again, event);
     this.#scheduleCheck();
     return waiting;
+  }
+
+  /** Settles once no step function of this execution runs and no record of it is being written. */
+  whenStepsDone(): Promise<void> {
+    if (this.#executing === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#whenIdle.push(resolve));
+  }
+
+  #noticeIdle(): void {
+    if (this.#executing > 0 || this.#whenIdle.length === 0) return;
+    for (const resolve of this.#whenIdle.splice(0)) resolve();
   }
 
   /** An event of `type` was sent to the instance: a branch waiting for one in memory takes it. */

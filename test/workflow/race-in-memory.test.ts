@@ -45,6 +45,18 @@ class RetryBeside extends WorkflowEntrypoint {
   }
 }
 
+/** A charge that takes a while: the restart must not start a second one while it runs. */
+class Charge extends WorkflowEntrypoint {
+  async run(_event: WorkflowEvent<unknown>, step: WorkflowStep) {
+    return step.do("charge card", async () => {
+      notes.push("charge start");
+      await work;
+      notes.push("charged");
+      return "charged";
+    });
+  }
+}
+
 let t: TestEnv | undefined;
 afterEach(async () => {
   finish();
@@ -58,7 +70,7 @@ async function env(): Promise<TestEnv> {
   work = new Promise<void>((resolve) => (finish = resolve));
   // The system clock: a virtual clock's advance first waits for the host to be idle, and the long job
   // runs until the test ends it.
-  t = await createTestEnv({ agents: {}, workflows: { CancelRace, DeadlineRace, RetryBeside }, time: "system" });
+  t = await createTestEnv({ agents: {}, workflows: { CancelRace, DeadlineRace, RetryBeside, Charge }, time: "system" });
   return t;
 }
 
@@ -86,5 +98,19 @@ describe("a branch waiting beside a running step", () => {
     finish();
     await expect.poll(async () => await instance.status()).toEqual({ status: "complete", output: ["finished", "ok"] });
     expect(notes).toEqual(["flaky attempt 1 while the long job runs", "flaky attempt 2 while the long job runs"]);
+  });
+});
+
+describe("restart during a running step", () => {
+  it("starts the new execution once the old one's step returned: never the same step twice at once", async () => {
+    const t = await env();
+    const instance = await (t.env.Charge as WorkflowBinding).create({ id: "pay" });
+    await expect.poll(() => notes).toEqual(["charge start"]);
+    await instance.restart();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(notes).toEqual(["charge start"]);
+    finish();
+    await expect.poll(async () => await instance.status(), { timeout: 10_000 }).toEqual({ status: "complete", output: "charged" });
+    expect(notes).toEqual(["charge start", "charged", "charge start", "charged"]);
   });
 });
