@@ -84,6 +84,8 @@ export class DurableObjectNamespace<T = unknown> {
   get(id: DurableObjectId, _options?: DurableObjectGetOptions): DurableObjectStub<T> {
     if (!(id instanceof DurableObjectId)) throw new TypeError("get() takes a DurableObjectId from idFromName, idFromString or newUniqueId");
     const hex = parseIdHex(this.#storageSlug, id.toString()); // an id of another class is refused
+    // The object may run on another thread, whose namespace never saw the name: its ctx.id.name.
+    if (id.name !== undefined) this.#dispatcher.learnName?.(this.className, hex, id.name);
     return this.#stub(id, hex);
   }
 
@@ -96,9 +98,14 @@ export class DurableObjectNamespace<T = unknown> {
     return this;
   }
 
-  /** @internal The name an id was made from, if this process made it. */
+  /** @internal The name an id was made from, if this thread made it or was told (`learnName`). */
   nameOf(hex: string): string | undefined {
     return this.#names.get(hex);
+  }
+
+  /** @internal Told by the thread that made the id `hex` from `name` (the host runs the object here). */
+  learnName(hex: string, name: string): void {
+    this.#remember(hex, name);
   }
 
   #remember(hex: string, name: string): void {

@@ -65,6 +65,11 @@ export interface ActorDispatcher {
   /** Like `exists`, also for agents another host (a cluster node) holds: asked where they are known. */
   existsAnywhere?(className: string, name: string): Promise<boolean>;
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
+  /**
+   * The name the instance `name` (a Durable Object's id) was made from, told by the code that made
+   * the id, for the host that runs it (its `ctx.id.name`); a hint, ahead of the calls that follow.
+   */
+  learnName?(className: string, name: string, idName: string): void;
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
   /**
    * Runs `task` on the sub-agent at the end of `steps` below the root `className`/`name`, each parent

@@ -37,6 +37,8 @@ export interface RemoteActors {
   request(className: string, name: string, request: Request): Promise<Response>;
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
+  /** See ActorDispatcher.learnName. */
+  learnName?(className: string, name: string, idName: string): void;
   /** An upgraded client socket for the agent: this host keeps the socket and relays its frames. */
   acceptSocket(className: string, name: string, ws: WebSocket, request: Request): void;
   /** Whether the agent was ever created, wherever it lives, without creating it (a cluster asks Postgres). */
@@ -58,6 +60,7 @@ export function placedDispatcher(local: ActorDispatcher, placement: HostPlacemen
       return fileExists(className, name) || ((await placement.remote.exists?.(className, name)) ?? false);
     },
     start: (className, name, props) => (owns(className, name) ? local.start(className, name, props) : placement.remote.start(className, name, props)),
+    learnName: (className, name, idName) => (owns(className, name) ? local.learnName?.(className, name, idName) : placement.remote.learnName?.(className, name, idName)),
     invoke: (className, name, method, args, caller) =>
       owns(className, name) ? local.invoke(className, name, method, args, caller) : placement.remote.invoke(className, name, method, args, caller),
     toSubAgent: <T>(className: string, name: string, steps: readonly ActorPathStep[], request: Request | undefined, task: Parameters<ActorDispatcher["toSubAgent"]>[4]) => {

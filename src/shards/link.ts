@@ -17,6 +17,8 @@ import { closeReasonWithin } from "../websocket/close-reason.ts";
 export interface LinkHandler {
   invoke(className: string, name: string, method: string, args: unknown[], caller?: AgentCaller): Promise<unknown>;
   start(className: string, name: string, props?: Record<string, unknown>): Promise<void>;
+  /** The name the id `name` was made from, for the object's `ctx.id.name` (see ActorDispatcher.learnName). */
+  learnName(className: string, name: string, idName: string): Promise<void>;
   request(className: string, name: string, request: Request): Promise<Response>;
   /** This shard's metrics in the Prometheus text format ("" without metrics). */
   metrics(): Promise<string>;
@@ -109,6 +111,11 @@ export class ShardLink {
 
   async start(className: string, name: string, props?: Record<string, unknown>): Promise<void> {
     await this.#call({ op: "start", className, name, ...(props ? { props } : {}) });
+  }
+
+  /** Tells the other shard the name an id was made from; sent ahead of the calls that follow (the link keeps their order). */
+  learnName(className: string, name: string, idName: string): void {
+    this.#call({ op: "name", className, name, idName }).catch(() => {}); // a hint: a closed link fails the calls that follow it anyway
   }
 
   /** The other shard's metrics text. */
@@ -400,6 +407,8 @@ export class ShardLink {
         return answer(this.#handler.invoke(message.className, message.name, message.method, message.args, message.caller));
       case "start":
         return answer(this.#handler.start(message.className, message.name, message.props));
+      case "name":
+        return answer(this.#handler.learnName(message.className, message.name, message.idName));
       case "metrics":
         return answer(this.#handler.metrics());
       case "service":

@@ -7,6 +7,7 @@ import type { WireError } from "./error-wire.ts";
 export type Call =
   | { op: "invoke"; className: string; name: string; method: string; args: unknown[]; caller?: AgentCaller }
   | { op: "start"; className: string; name: string; props?: Record<string, unknown> }
+  | { op: "name"; className: string; name: string; idName: string }
   /** The shard's metrics text, for a `/metrics` answered on another thread. */
   | { op: "metrics" }
   /** A call on a service the receiving shard holds for the whole process (a KV namespace, the workflow engine …). */

@@ -87,6 +87,7 @@ export class Shard implements HostPlacement {
       request: (className, name, request) => this.#linkTo(className, name).request(className, name, request),
       invoke: (className, name, method, args, caller) => this.#linkTo(className, name).invoke(className, name, method, args, caller),
       start: (className, name, props) => this.#linkTo(className, name).start(className, name, props),
+      learnName: (className, name, idName) => this.#linkTo(className, name).learnName(className, name, idName),
       acceptSocket: (className, name, ws, request) => this.#linkTo(className, name).openSocket(className, name, ws, request),
     };
   }
@@ -226,6 +227,7 @@ export class Shard implements HostPlacement {
     return {
       invoke: async (className, name, method, args, caller) => (await this.#ready()).host.invoke(className, name, method, args, caller),
       start: async (className, name, props) => (await this.#ready()).host.start(className, name, props),
+      learnName: async (className, name, idName) => (await this.#ready()).host.learnName(className, name, idName),
       request: async (className, name, request) => (await this.#ready()).host.request(className, name, request),
       fetch: async (request) => (await this.#ready()).fetch(request),
       http: async (wire, signal) => {

@@ -151,6 +151,11 @@ class Chatroom extends DurableObject<{ HOST: string }> {
   host(): string {
     return this.env.HOST;
   }
+
+  /** `ctx.id.name`: the name the id was made from, wherever the stub was made. */
+  idName(): string | undefined {
+    return this.ctx.id.name;
+  }
 }
 
 /** The worker: `/room/<name>` reaches a Chatroom through its namespace, the rest are agents. */
@@ -437,6 +442,17 @@ describe("two shards", () => {
       await socket.waitClosed();
     }
     expect(seen).toEqual(new Set(["shard-0", "shard-1"]));
+  });
+
+  it("gives a Durable Object its id's name when the stub was made on another thread", async () => {
+    const rooms = nodes[0].host.env.ROOM as DurableObjectNamespace<Chatroom>;
+    const hosts = new Set<string>();
+    for (let i = 0; i < 8; i++) {
+      const stub = rooms.getByName(`named-${i}`);
+      hosts.add(await stub.host());
+      expect(await stub.idName()).toBe(`named-${i}`);
+    }
+    expect([...hosts].sort()).toEqual(["shard-0", "shard-1"]);
   });
 
   it("answers a relayed Durable Object socket's handshake with the object's 101: its subprotocol and headers", async () => {
