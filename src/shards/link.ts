@@ -56,8 +56,11 @@ interface Pending {
   reject(error: unknown): void;
   /** Set for handed-over requests: where their response goes. */
   sink?: ResponseSink;
-  /** Set for requests: the body's stream, once the head arrived. */
-  body?: ReadableStreamDefaultController<Uint8Array>;
+  /**
+   * Set for requests: the body's stream, once the head arrived. Held weakly: a response its caller
+   * drops unread is collected as on one thread, and the other shard is told to stop ({@link unread}).
+   */
+  body?: WeakRef<ReadableStreamDefaultController<Uint8Array>>;
   /** Bytes of the body queued in that stream and not yet acknowledged (they are once read). */
   queued?: number;
   /** The socket id reserved for an upgrade request. */
@@ -74,6 +77,14 @@ export class ShardLink {
   readonly #port: MessagePort;
   readonly #handler: LinkHandler;
   readonly #pending = new Map<number, Pending>();
+  /**
+   * Response bodies from the other shard, by call id: one collected while still pending was dropped
+   * unread by its caller, and the other shard, which holds its stream until it is read, is told to
+   * stop (a thread of its own lets go of such a body the same way, by collecting it).
+   */
+  readonly #unread = new FinalizationRegistry<number>((id) => {
+    if (this.#pending.get(id)?.body?.deref() === undefined) this.#cancel(id);
+  });
   /** Response bodies this shard is sending, by call id. */
   readonly #windows = new Map<number, SendWindow>();
   /** Responses this side is streaming to the other: aborted when the caller cancels. */
@@ -194,7 +205,7 @@ export class ShardLink {
     this.#closed = reason;
     for (const pending of this.#pending.values()) {
       pending.reject(reason);
-      pending.body?.error(reason);
+      pending.body?.deref()?.error(reason);
       pending.sink?.fail(reason);
       pending.sink?.flush();
     }
@@ -237,7 +248,7 @@ export class ShardLink {
     if (!pending) return;
     this.#pending.delete(id);
     pending.reject(reason);
-    pending.body?.error(reason);
+    pending.body?.deref()?.error(reason);
     if (pending.sink) this.#touched.delete(pending.sink);
     if (!this.#outbox.withdraw(id)) this.#send({ t: "cancel", id }); // a call that never left needs no cancel
   }
@@ -264,7 +275,7 @@ export class ShardLink {
         const pending = this.#settle(message.id, true);
         const error = errorFromWire(message.error);
         pending?.reject(error);
-        pending?.body?.error(error);
+        pending?.body?.deref()?.error(error);
         if (pending?.sink) this.#touch(pending.sink).fail(error instanceof Error ? error : new Error(String(error)));
         return;
       }
@@ -278,7 +289,7 @@ export class ShardLink {
         const bytes = message.data.byteLength;
         if (pending?.sink) this.#touch(pending.sink).chunk(message.data, () => this.#ack(message.id, bytes));
         else if (pending?.body) {
-          pending.body.enqueue(message.data);
+          pending.body.deref()?.enqueue(message.data);
           pending.queued = (pending.queued ?? 0) + bytes;
         }
         return;
@@ -290,7 +301,7 @@ export class ShardLink {
       case "end": {
         const pending = this.#pending.get(message.id);
         this.#pending.delete(message.id);
-        pending?.body?.close();
+        pending?.body?.deref()?.close();
         if (pending?.sink) this.#touch(pending.sink).end();
         return;
       }
@@ -357,8 +368,12 @@ export class ShardLink {
       },
       cancel: () => this.#cancel(id),
     });
-    pending.body = body!;
+    pending.body = new WeakRef(body!);
+    this.#unread.register(stream, id);
     pending.resolve(responseFromWire(head, stream));
+    // Settled: its resolving functions (which keep the promise, and so the response) are let go of
+    // (for a function that closes over nothing here: this scope holds the stream).
+    pending.resolve = pending.reject = settled;
   }
 
   #edgeOutlet(sid: number): RelayOutlet {
@@ -473,3 +488,6 @@ export class ShardLink {
 function lineOf(className: string, name: string): string {
   return `${className}/${name}`;
 }
+
+/** What a settled call's resolving functions become. */
+function settled(): void {}

@@ -1,4 +1,6 @@
 import { connect, type Socket } from "node:net";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   Agent,
@@ -24,6 +26,8 @@ let endlessCancelled: string | undefined;
 let waitingForAbort: string | undefined;
 /** Bytes of `/big` streams read so far. */
 let bigPulled = 0;
+/** `/big` streams cancelled (their reader went away). */
+let bigCancelled = 0;
 
 /** Which host ran an event: each host's env carries its own marker. */
 class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, { count: number }> {
@@ -53,6 +57,12 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
 
   unclonable(): () => void {
     return () => {};
+  }
+
+  /** Agent to agent over HTTP, the answer's body dropped unread: its status only. */
+  async fetchStatus(other: string, path: string): Promise<number> {
+    const stub = await getAgentByName(this.env.Counter, other);
+    return (await stub.fetch(new Request(`http://counter/agents/counter/${other}/${path}`))).status;
   }
 
   /** Agent to agent over HTTP: the body of another counter's answer to `path`, wherever it runs. */
@@ -102,6 +112,9 @@ class Counter extends Agent<{ HOST: string; Counter: AgentNamespace<Counter> }, 
         pull(controller) {
           bigPulled += chunk.byteLength;
           controller.enqueue(chunk);
+        },
+        cancel() {
+          bigCancelled++;
         },
       });
       return new Response(stream, { headers: { "content-type": "application/octet-stream" } });
@@ -442,6 +455,24 @@ describe("two shards", () => {
       await socket.waitClosed();
     }
     expect(seen).toEqual(new Set(["shard-0", "shard-1"]));
+  });
+
+  it("lets go of a response from another thread's agent that its caller dropped unread, as one thread does", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    const caller = await getAgentByName(nodes[0].host.env.Counter as AgentNamespace<Counter>, nameOn(0));
+    const before = bigCancelled;
+    expect(await caller.fetchStatus(nameOn(1), "big")).toBe(200);
+    await expect
+      .poll(
+        async () => {
+          gc();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return bigCancelled;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(before + 1);
   });
 
   it("gives a Durable Object its id's name when the stub was made on another thread", async () => {
