@@ -71,7 +71,9 @@ export class DurableObjectFacets {
       if (typeof options !== "object" || options === null) throw new TypeError("A facet's startup callback must return { class, id? }");
       return { ...classSpec(options.class, this.#runtime.exports), id: options.id ?? this.#parentId() };
     };
-    return actorStub((task) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
+    const stub = actorStub((task) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
+    children.stubMade(name, stub);
+    return stub;
   }
 
   /** Shuts the facet down; its data stays. Calls through existing stubs throw `reason`. */

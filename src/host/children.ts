@@ -26,6 +26,8 @@ export interface ChildActors {
   deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T>;
   /** Stubs remember this; abort, delete and clone move it on. */
   generation(name: string): number;
+  /** A stub of the child `name` was made (it keeps the generation it saw): the child's record lives while any such stub does. */
+  stubMade(name: string, stub: object): void;
   /** Stops the running child (and its children); its data stays. Later calls through older stubs throw `reason`. */
   abort(name: string, reason: unknown): void;
   /** Aborts the child and deletes its data and its children's. */
@@ -90,6 +92,12 @@ export class Children implements ChildActors {
   readonly #parent: CellPlace;
   readonly #host: ChildrenHost;
   readonly #states = new Map<string, ChildState>();
+  /**
+   * Stubs alive per child name, whatever generation they saw: an aborted or deleted name's record
+   * (its generation and reason) is kept only while one is, not for the life of the host.
+   */
+  readonly #stubs = new Map<string, number>();
+  readonly #collected = new FinalizationRegistry<string>((name) => this.#stubGone(name));
 
   constructor(parent: CellPlace, host: ChildrenHost) {
     this.#parent = parent;
@@ -98,6 +106,29 @@ export class Children implements ChildActors {
 
   generation(name: string): number {
     return this.#states.get(name)?.generation ?? 0;
+  }
+
+  /** Children whose record (generation, abort reason) is kept now (tests: it must not grow with names used once). */
+  get records(): number {
+    return this.#states.size;
+  }
+
+  stubMade(name: string, stub: object): void {
+    this.#stubs.set(name, (this.#stubs.get(name) ?? 0) + 1);
+    this.#collected.register(stub, name);
+  }
+
+  #stubGone(name: string): void {
+    const left = (this.#stubs.get(name) ?? 1) - 1;
+    if (left > 0) return void this.#stubs.set(name, left);
+    this.#stubs.delete(name);
+    this.#forgetIfUnused(name);
+  }
+
+  /** No call runs on the child and no stub could see its generation: its record goes (a missing one reads as generation 0). */
+  #forgetIfUnused(name: string): void {
+    const state = this.#states.get(name);
+    if (state !== undefined && state.pending === 0 && !this.#stubs.has(name)) this.#states.delete(name);
   }
 
   async deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T> {
@@ -133,9 +164,9 @@ export class Children implements ChildActors {
         }
       }
     } finally {
-      // A child never aborted needs no record between calls (a missing one reads as generation 0):
-      // a parent's hibernated children cost it no memory.
-      if (--state.pending === 0 && state.generation === 0 && this.#states.get(name) === state) this.#states.delete(name);
+      // A child never aborted needs no record between calls (a missing one reads as generation 0),
+      // nor one no stub could look at: a parent's hibernated or deleted children cost it no memory.
+      if (--state.pending === 0 && this.#states.get(name) === state && (state.generation === 0 || !this.#stubs.has(name))) this.#states.delete(name);
     }
   }
 
@@ -146,6 +177,7 @@ export class Children implements ChildActors {
     state.stop?.reject(reason);
     state.stop = undefined;
     this.#host.stopTree(childPlace(this.#parent, name), reason);
+    this.#forgetIfUnused(name);
   }
 
   delete(name: string): void {

@@ -43,12 +43,14 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     const generation = children.generation(facet);
     const hidden = methodNamesOf(SubAgentAgent.prototype);
     const stub = actorStub((task) => children.deliver(facet, generation, () => ({ className, id: name }), task));
-    return new Proxy(stub, {
+    const typed = new Proxy(stub, {
       get(target, property, receiver) {
         if (typeof property === "string" && (hidden.has(property) || property === "fetch")) return undefined;
         return Reflect.get(target, property, receiver) as unknown;
       },
     }) as SubAgentStub<T>;
+    children.stubMade(facet, typed);
+    return typed;
   }
 
   /**
