@@ -401,6 +401,9 @@ export class AgentBase<Env = unknown, State = unknown> {
     record.readonly = this.shouldConnectionBeReadonly(connection, ctx);
     record.protocol = this.shouldSendProtocolMessages(connection, ctx);
     if (record.protocol) {
+      // The frames share the connect event's fate: a failing onConnect sends none of them (the client
+      // sees the close, not a greeting), whether or not reading the state needed a statement.
+      this.#runtime.db.joinTransaction();
       const state = this.state;
       if (this.#options.sendIdentityOnConnect) connection.send(frames.identity(this.name, camelCaseToKebabCase(this.#runtime.className), state !== undefined));
       if (state !== undefined) {

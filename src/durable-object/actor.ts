@@ -199,12 +199,9 @@ export class DurableObjectActor implements Actor {
  */
 function holdOutput(runtime: AgentRuntime, send: () => void): void {
   const db = runtime.db;
-  if (db.isOpen && currentEvent() !== undefined) db.statement(OPEN_TRANSACTION);
+  if (db.isOpen && currentEvent() !== undefined) db.joinTransaction();
   db.output(send);
 }
-
-/** A statement that joins (opens) the event's implicit transaction and touches nothing. */
-const OPEN_TRANSACTION = "SELECT 1";
 
 /** The name an object's id was made from: known to the namespace that made it, else stored by an earlier start. */
 function nameOf(runtime: AgentRuntime, namespace: DurableObjectNamespace): string | undefined {

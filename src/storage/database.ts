@@ -166,6 +166,15 @@ export class AgentDatabase implements Parkable {
     keepConnectionOpen(this, ms);
   }
 
+  /**
+   * Opens the running event's transaction, if none is open: output from here on waits for the
+   * event's writes, and is dropped if the event fails (without a transaction, output leaves at once).
+   */
+  joinTransaction(): void {
+    this.#open("transaction");
+    this.#transaction.join();
+  }
+
   /** A cached prepared statement; runs inside the implicit transaction. */
   statement(query: string): StatementSync {
     const db = this.#open("SQL");
