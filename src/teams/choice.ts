@@ -35,18 +35,28 @@ function routeSegment(name: string): string {
 
 const DECISION = "decision";
 
-/** The route's decision: journaled (with how it was made) before the route runs. */
+/**
+ * The route's decision: journaled (with how it was made) before the route runs. A resumed run takes
+ * the journaled route, however it was made and whatever the code or the model would say now.
+ */
 async function chooseRoute(scope: RunScope, node: RouteNode, input: unknown, place: StepPlace): Promise<string> {
   const byCode = node.by ? node.by(input) : undefined;
-  if (byCode !== undefined) {
-    if (!(byCode in node.routes)) throw new TeamRoutingError(`route() code chose "${byCode}", which is not one of its routes (${Object.keys(node.routes).join(", ")})`);
-    await effect(scope, at(place, DECISION), { kind: "decision", counts: false, report: true, run: () => Promise.resolve({ output: { route: byCode, by: "code" } }) });
-    return byCode;
-  }
   const classifier = node.classify;
-  if (!classifier) {
-    if (node.default === undefined) throw new TeamRoutingError("route() code chose no route and there is no classifier or default");
-    return node.default;
+  if (byCode !== undefined || !classifier) {
+    const decided = await effect(scope, at(place, DECISION), {
+      kind: "decision",
+      counts: false,
+      report: true,
+      run: () => {
+        if (byCode === undefined) {
+          if (node.default === undefined) throw new TeamRoutingError("route() code chose no route and there is no classifier or default");
+          return Promise.resolve({ output: { route: node.default, by: "default" } });
+        }
+        if (!(byCode in node.routes)) throw new TeamRoutingError(`route() code chose "${byCode}", which is not one of its routes (${Object.keys(node.routes).join(", ")})`);
+        return Promise.resolve({ output: { route: byCode, by: "code" } });
+      },
+    });
+    return (decided as { route: string }).route;
   }
   const decision = await effect(scope, at(place, DECISION), {
     kind: "model",

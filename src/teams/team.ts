@@ -233,10 +233,11 @@ export class Team<I = unknown, O = unknown> {
       now,
       emit: (type, path, data) => emitEvent(agent, journal, { runId: id, type, ...(path !== undefined ? { path } : {}), ...(data !== undefined ? { data } : {}), at: now() }),
     };
+    let ended = false;
     try {
       const output = await execute(scope, this.root, record.input, { path: "", depth: 0, signal: controller.signal });
       finish(agent, journal, id, "completed", now(), { output });
-      this.#prune(journal);
+      ended = true;
     } catch (error) {
       const paused: unknown = controller.signal.reason;
       if (error instanceof RunSuspended && !isPause(paused)) {
@@ -248,14 +249,19 @@ export class Team<I = unknown, O = unknown> {
         scope.emit("run-paused", undefined, { reason: isPause(paused) ? paused.reason : "paused" });
       } else if (error instanceof RunStopped && error.how === "cancel") {
         finish(agent, journal, id, "cancelled", now(), { error: { name: "TeamRunCancelledError", message: error.reason } });
+        ended = true;
       } else if (error instanceof RunStopped) {
         finish(agent, journal, id, "failed", now(), { error: { name: "BudgetExceededError", message: error.reason } });
+        ended = true;
       } else {
         finish(agent, journal, id, "failed", now(), { error: errorInfo(error) });
+        ended = true;
       }
     } finally {
       cancelTimer();
       stopSaving();
+      // Failed and cancelled runs count toward keepFinishedRuns as completed ones do.
+      if (ended && runtime.db.isOpen) this.#prune(journal);
       if (runtime.db.isOpen) {
         saveElapsed();
         await journal.committed();
@@ -264,9 +270,10 @@ export class Team<I = unknown, O = unknown> {
     }
   }
 
-  #finishedSincePrune = 0;
+  /** From 31: the first run a process finishes prunes (a process that finishes few runs still does). */
+  #finishedSincePrune = 31;
 
-  /** Every 32nd completion: finished runs over `keepFinishedRuns` go (ids read, not whole runs). */
+  /** Every 32nd run that ends (completed, failed or cancelled): finished runs over `keepFinishedRuns` go (ids read, not whole runs). */
   #prune(journal: TeamJournal): void {
     if (++this.#finishedSincePrune < 32) return;
     this.#finishedSincePrune = 0;
