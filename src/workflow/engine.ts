@@ -60,6 +60,8 @@ export class WorkflowEngine implements RunHost {
   readonly #classes: ReadonlyMap<string, WorkflowClass>;
   readonly #host: EngineHost;
   readonly #running = new Map<string, Running>();
+  /** Instances whose stopped execution still runs step functions: no new execution starts before they return. */
+  readonly #finishing = new Map<string, Promise<void>>();
   /** Runs that left memory, while something still holds them (a branch awaiting other work). */
   readonly #outOfMemory = new WeakMap<WorkflowRun, Running>();
   /** Instances that could not start because maxRunningWorkflows were running. */
@@ -165,7 +167,6 @@ export class WorkflowEngine implements RunHost {
   /** Runs the instance again from the start with the same params; recorded steps and pending events are discarded. */
   async restart(workflow: string, id: string): Promise<void> {
     this.#existing(workflow, id, "restart");
-    const old = this.#running.get(keyOf(workflow, id))?.run;
     this.#stopRun(workflow, id, true);
     await this.store.write(() => {
       this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
@@ -179,9 +180,7 @@ export class WorkflowEngine implements RunHost {
         id,
       );
     });
-    // The new execution starts once the old one's step functions have returned (their results are
-    // dropped): a step running at the restart never runs twice at once (two card charges in flight).
-    void (old?.whenStepsDone() ?? Promise.resolve()).then(() => this.#start(workflow, id));
+    void this.#start(workflow, id); // once the old execution's step functions returned (#stopRun)
   }
 
   async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {
@@ -191,10 +190,7 @@ export class WorkflowEngine implements RunHost {
     await this.store.write(() => {
       this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, this.#host.clock.now());
     });
-    if (row.status === "paused") return;
-    // A run in memory (another branch runs a step) takes it at once; a replay would find it too.
-    this.#running.get(keyOf(workflow, id))?.run.eventArrived(type);
-    void this.#start(workflow, id);
+    if (row.status !== "paused") void this.#start(workflow, id);
   }
 
   /**
@@ -290,6 +286,8 @@ export class WorkflowEngine implements RunHost {
   #start(workflow: string, id: string): Promise<"started" | "later"> {
     if (this.#closed) return Promise.resolve("later");
     const key = keyOf(workflow, id);
+    const finishing = this.#finishing.get(key);
+    if (finishing !== undefined) return finishing.then(() => this.#start(workflow, id));
     const current = this.#running.get(key);
     if (current) {
       current.rerun = true;
@@ -458,6 +456,12 @@ export class WorkflowEngine implements RunHost {
       entry.run.fenced = true;
       this.#running.delete(key);
       entry.settle();
+      // No execution of the instance starts until this one's step functions have returned (their
+      // results are dropped): a step running at a restart never runs twice at once (two card charges).
+      const finishing = Promise.all([this.#finishing.get(key), entry.run.whenStepsDone()]).then(() => {
+        if (this.#finishing.get(key) === finishing) this.#finishing.delete(key);
+      });
+      this.#finishing.set(key, finishing);
     }
   }
 

@@ -12,7 +12,6 @@ import {
 } from "./errors.ts";
 import type { StepRow, WorkflowStore } from "./store.ts";
 import { backoff, resolveRetries, retryDelay, type StepRetries } from "./step-config.ts";
-import { RunWaits } from "./waits.ts";
 import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
 import { traceFromParent } from "../observability/traces/hooks.ts";
 import { tracingOn } from "../observability/traces/tracer.ts";
@@ -32,24 +31,8 @@ export interface RunHost {
   revive(run: WorkflowRun): boolean;
 }
 
-/** A step.do as its attempts need it. */
-interface DoStep<T> {
-  name: string;
-  key: string;
-  seq: number;
-  occurrence: number;
-  fn: (ctx: WorkflowStepContext) => Promise<T> | T;
-  retries: StepRetries;
-}
-
-/** A waitForEvent step as its looks for the event need it. */
-interface EventStep {
-  name: string;
-  key: string;
-  seq: number;
-  type: string;
-  timeout: number;
-}
+/** A promise that never settles: the branch waits until the instance is replayed. */
+const parked = (): Promise<never> => new Promise<never>(() => {});
 
 /**
  * One execution of `run()` for one instance, from the top. Steps recorded by earlier executions return
@@ -86,14 +69,11 @@ export class WorkflowRun {
   #executing = 0;
   /** Waiting for {@link whenStepsDone}. */
   readonly #whenIdle: Array<() => void> = [];
-  readonly #waits: RunWaits;
-  /** Events a branch is taking now (its record is being written): no other branch may take them. */
-  readonly #taking = new Set<number>();
+  #waits: Array<number | null> = [];
   #checkScheduled = false;
 
   constructor(host: RunHost, workflow: string, id: string, epoch: number) {
     this.#host = host;
-    this.#waits = new RunWaits(host.clock);
     this.workflow = workflow;
     this.id = id;
     this.epoch = epoch;
@@ -150,17 +130,10 @@ export class WorkflowRun {
     if (frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as T;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
-    return this.#doAttempt({ name, key, seq, occurrence, fn, retries }, row?.attempts ?? 0, row?.status === "retrying" ? row.wake_at! : 0);
-  }
-
-  /** The step's next attempt once `dueAt` passed (a retry's backoff: waited for in memory, or until the replay). */
-  async #doAttempt<T>(step: DoStep<T>, attempts: number, dueAt: number): Promise<T> {
-    const { name, key, seq, occurrence, fn, retries } = step;
     const now = this.#host.clock.now();
-    if (dueAt > now) return this.#wait(dueAt, () => this.#doAttempt(step, attempts, dueAt));
-    if (this.stopped) return this.#wait(null); // woken in memory after a pause or a terminate
+    if (row?.status === "retrying" && row.wake_at! > now) return this.#wait(row.wake_at);
     this.live = true;
-    const attempt = attempts + 1;
+    const attempt = (row?.attempts ?? 0) + 1;
     // Counted while the step's function runs: the run cannot leave memory in the middle of it.
     this.#executing++;
     let outcome: { bytes: Uint8Array } | { wakeAt: number } | { error: unknown } | { stale: true };
@@ -174,7 +147,7 @@ export class WorkflowRun {
     }
     if ("stale" in outcome) return this.#wait(null);
     if ("error" in outcome) throw outcome.error;
-    if ("wakeAt" in outcome) return this.#wait(outcome.wakeAt, () => this.#doAttempt(step, attempt, outcome.wakeAt));
+    if ("wakeAt" in outcome) return this.#wait(outcome.wakeAt);
     return deserializeClone(outcome.bytes) as T;
   }
 
@@ -264,16 +237,15 @@ export class WorkflowRun {
     const { key, seq, row } = this.#enter(name, "sleep");
     if (frozen) return this.#wait(null);
     const now = this.#host.clock.now();
-    const ended = () => Promise.resolve();
     if (row) {
       if (row.wake_at! <= now) return;
-      return this.#wait(row.wake_at, ended);
+      return this.#wait(row.wake_at);
     }
     const wakeAt = wakeAtOf();
     this.live = true;
     if (await this.#record(key, seq, "sleep", "sleeping", { wakeAt })) return this.#wait(null);
     if (wakeAt <= this.#host.clock.now()) return;
-    return this.#wait(wakeAt, ended);
+    return this.#wait(wakeAt);
   }
 
   async #waitForEvent<T>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowStepEvent<T>> {
@@ -286,28 +258,13 @@ export class WorkflowRun {
     if (frozen) return this.#wait(null);
     if (row?.status === "done") return deserializeClone(row.result!) as WorkflowStepEvent<T>;
     if (row?.status === "failed") throw fromStoredError(JSON.parse(row.error!));
-    return this.#takeEvent<T>({ name, key, seq, type: options.type, timeout }, row?.wake_at ?? undefined);
-  }
-
-  /**
-   * The event a waitForEvent step waits for, if it arrived (recorded and returned), else its timeout
-   * if it passed (recorded and thrown); else the branch waits for either, in memory or until the
-   * replay. `deadline`: recorded already (undefined: the first time the step is reached).
-   */
-  async #takeEvent<T>(step: EventStep, deadline: number | undefined): Promise<WorkflowStepEvent<T>> {
-    const { name, key, seq, type, timeout } = step;
-    if (this.stopped) return this.#wait(null);
     const { store, clock } = this.#host;
-    // Not one another branch of this run is taking now (its record is being written).
-    const event = store
-      .all<{ seq: number; type: string; payload: Uint8Array | null; at: number }>(
-        "SELECT seq, type, payload, at FROM events WHERE workflow = ? AND instance = ? AND type = ? AND consumed = 0 ORDER BY seq LIMIT ?",
-        this.workflow,
-        this.id,
-        type,
-        this.#taking.size + 1,
-      )
-      .find((candidate) => !this.#taking.has(candidate.seq));
+    const event = store.get<{ seq: number; type: string; payload: Uint8Array | null; at: number }>(
+      "SELECT seq, type, payload, at FROM events WHERE workflow = ? AND instance = ? AND type = ? AND consumed = 0 ORDER BY seq LIMIT 1",
+      this.workflow,
+      this.id,
+      options.type,
+    );
     if (event) {
       const value: WorkflowStepEvent<T> = {
         payload: (event.payload === null ? undefined : deserializeClone(event.payload)) as T,
@@ -315,30 +272,22 @@ export class WorkflowRun {
         type: event.type,
       };
       this.live = true;
-      this.#taking.add(event.seq);
-      try {
-        if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq, awaits: type })) return this.#wait(null);
-      } finally {
-        this.#taking.delete(event.seq);
-      }
+      if (await this.#record(key, seq, "event", "done", { result: serialize(value), consume: event.seq, awaits: options.type })) return this.#wait(null);
       return value;
     }
-    const recorded = deadline !== undefined;
-    deadline ??= dueTime(clock.now() + timeout, `step.waitForEvent("${name}") timeout`);
+    const deadline = row?.wake_at ?? dueTime(clock.now() + timeout, `step.waitForEvent("${name}") timeout`);
     if (deadline <= clock.now()) {
       const error = new WorkflowTimeoutError(
-        `step.waitForEvent("${name}") received no "${type}" event within ${formatDuration(timeout)}`,
+        `step.waitForEvent("${name}") received no "${options.type}" event within ${formatDuration(timeout)}`,
       );
-      if (await this.#record(key, seq, "event", "failed", { error: JSON.stringify(toStoredError(error)), awaits: type })) return this.#wait(null);
+      if (await this.#record(key, seq, "event", "failed", { error: JSON.stringify(toStoredError(error)), awaits: options.type })) return this.#wait(null);
       throw error;
     }
-    if (!recorded) {
+    if (!row) {
       this.live = true;
-      if (await this.#record(key, seq, "event", "waiting", { wakeAt: deadline, awaits: type })) return this.#wait(null);
-      return this.#takeEvent<T>(step, deadline); // an event sent while the record was written is here now
+      if (await this.#record(key, seq, "event", "waiting", { wakeAt: deadline, awaits: options.type })) return this.#wait(null);
     }
-    const due = deadline;
-    return this.#wait(due, () => this.#takeEvent<T>(step, due), type);
+    return this.#wait(deadline);
   }
 
   /** Stopped by the engine, or out of memory for good: no new step may start in this execution. */
@@ -349,7 +298,6 @@ export class WorkflowRun {
     // foreseen: it comes back, with what other executions recorded meanwhile.
     if (!this.#host.revive(this)) return true;
     this.suspended = false;
-    this.#waits.backInMemory();
     this.#load();
     return false;
   }
@@ -448,16 +396,6 @@ export class WorkflowRun {
     return stale;
   }
 
-  /**
-   * This branch waits for `at` (or, with null, for a replay); `again` goes on with it when that time
-   * comes (or an event of type `event` arrives) while the run is in memory (waits.ts).
-   */
-  #wait<T = never>(at: number | null, again?: () => Promise<T>, event?: string): Promise<T> {
-    const waiting = this.#waits.wait(at, again, event);
-    this.#scheduleCheck();
-    return waiting;
-  }
-
   /** Settles once no step function of this execution runs and no record of it is being written. */
   whenStepsDone(): Promise<void> {
     if (this.#executing === 0) return Promise.resolve();
@@ -469,9 +407,11 @@ export class WorkflowRun {
     for (const resolve of this.#whenIdle.splice(0)) resolve();
   }
 
-  /** An event of `type` was sent to the instance: a branch waiting for one in memory takes it. */
-  eventArrived(type: string): void {
-    this.#waits.eventArrived(type);
+  /** This branch waits for `at` (or, with null, for an event or a resume): it never settles here. */
+  #wait(at: number | null): Promise<never> {
+    this.#waits.push(at);
+    this.#scheduleCheck();
+    return parked();
   }
 
   #scheduleCheck(): void {
@@ -480,10 +420,10 @@ export class WorkflowRun {
     // After a full turn: a step that just finished lets the workflow continue into its next step first.
     setImmediate(() => {
       this.#checkScheduled = false;
-      if (this.suspended || this.#executing > 0 || this.#waits.count === 0) return;
+      if (this.suspended || this.#executing > 0 || this.#waits.length === 0) return;
       this.suspended = true;
-      this.#waits.leftMemory();
-      this.#host.suspend(this, this.#waits.earliest());
+      const times = this.#waits.filter((at): at is number => at !== null);
+      this.#host.suspend(this, times.length === 0 ? null : Math.min(...times));
     });
   }
 }
