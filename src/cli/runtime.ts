@@ -63,6 +63,8 @@ export interface RuntimeShard {
   secrets?: SecretStore;
   /** Where workflow instances run when not in this host (the cluster's nodes holding their partitions): workflows are then shared. */
   workflows?: () => WorkflowPlacement | undefined;
+  /** Settles when the other threads stopped: the bindings this one serves them (KV, D1, queues, workflows) close after it. */
+  bindingsOutlive?: () => Promise<void>;
 }
 
 function shardOptions(shard: RuntimeShard | undefined, workflows: Record<string, unknown>): Partial<Pick<HostOptions, "placement" | "stateDir" | "replication" | "workflowPlacement">> {
@@ -257,6 +259,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
           () => running.close(),
           () => openedHost.close(),
           () => waitAtMost(lingering.settled(), WAIT_UNTIL_GRACE_MS),
+          () => shard?.bindingsOutlive?.(),
           async () => platform.queues?.close(),
           () => platform.close(),
         ]),

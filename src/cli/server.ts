@@ -37,6 +37,8 @@ export interface ServerShard {
   threads: number;
   /** The first thread runs the inspector: this thread answers what it forwards (its agents, traces, logs). */
   inspectorPeer?: boolean;
+  /** Settles when the other threads stopped (see RuntimeShard.bindingsOutlive). */
+  bindingsOutlive?: () => Promise<void>;
 }
 
 /** What other shards' requests get on this one: the worker's fetch, continuing the request id and trace they send. */
@@ -112,6 +114,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         placement: sharding.shard,
         stateDir: shardStateDir(project.dataDir, sharding.shard.index, sharding.threads),
         mode: `--threads ${sharding.threads}`,
+        ...(sharding.bindingsOutlive ? { bindingsOutlive: sharding.bindingsOutlive } : {}),
         // KV, D1, rate limits, queues and workflows are the first thread's, reached from the others.
         ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => madeHost.current),
       }

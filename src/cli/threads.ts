@@ -39,13 +39,15 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   // Before the layout is touched: a change of thread count removes the host's files a running server uses.
   const release = lockDataDir(project.dataDir);
   const mesh = meshPorts(count);
+  /** The other threads' stop: this thread's bindings, which they use, close only after it. */
+  let othersStopped: Promise<void> = Promise.resolve();
   const first = new Shard({ index: 0, count, ports: mesh[0]! });
   let rebuilt: boolean;
   let running: RunningServer;
   try {
     const hadAgents = existsSync(join(project.dataDir, "agents"));
     rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
-    running = await startServer(options, cwd, { shard: first, threads: count });
+    running = await startServer(options, cwd, { shard: first, threads: count, bindingsOutlive: () => othersStopped });
   } catch (error) {
     first.close();
     release();
@@ -65,8 +67,11 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([running.stopServing?.(), ...threads.map((thread) => thread.stopServing())]);
     // The hosts then stop together: each waits for its running work (drainMs), and one after
-    // another they would take that wait once per thread, past the CLI's limit on stopping.
-    const hosts = await Promise.allSettled([...threads.map((thread) => thread.stop()), running.stop()]);
+    // another they would take that wait once per thread, past the CLI's limit on stopping. This
+    // thread's bindings (KV, D1, queues, workflows), which the others reach, close after them.
+    const others = Promise.allSettled(threads.map((thread) => thread.stop()));
+    othersStopped = others.then(() => undefined);
+    const hosts = (await Promise.all([others, Promise.allSettled([running.stop()])])).flat();
     await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => first.close(), release]);
   };
   if (failure) {

@@ -23,6 +23,7 @@ export class Room extends DurableObject {
       switch (op) {
         case "where": return null;
         case "kv-put": return env.CACHE.put(q("k"), q("v"));
+        case "kv-put-later": return new Promise((resolve) => setTimeout(resolve, Number(q("ms")))).then(() => env.CACHE.put(q("k"), q("v")));
         case "kv-get": return env.CACHE.get(q("k"));
         case "kv-list": return (await env.CACHE.list({ prefix: q("prefix") })).keys.map((key) => key.name);
         case "d1-init": return env.DB.exec("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
@@ -192,4 +193,24 @@ describe("hearth start --threads 2: a project's bindings are shared by the threa
     expect(done).toMatchObject({ status: "complete", output: { first: 0, second: 0, said: "hello" } });
     await stop(again.cli);
   }, 90_000);
+
+  it("keeps the first thread's bindings open while another thread's agents finish at a stop", async () => {
+    const { cli, url } = await start(2);
+    const ask = async (room: string, op: string, query: Record<string, string> = {}, base = url): Promise<{ status: number; answer: Answer }> => {
+      const response = await fetch(`${base}/room/${room}/${op}?${new URLSearchParams(query)}`, { headers: { connection: "close" } });
+      return { status: response.status, answer: (await response.json()) as Answer };
+    };
+    let second = "";
+    for (let i = 0; second === "" && i < 64; i++) if ((await ask(`late-${i}`, "where")).answer.thread === 1) second = `late-${i}`;
+    expect(second).not.toBe("");
+    // Thread 1's object writes KV 1.5 s into the stop (its client's connection is cut at the stop; the
+    // event goes on while its host drains); the first thread, idle, has long drained by then.
+    void ask(second, "kv-put-later", { k: "written-late", v: "yes", ms: "1500" }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    cli.proc.kill("SIGTERM");
+    expect((await cli.exited()).code).toBe(0);
+    const again = await start(1);
+    expect((await ask(second, "kv-get", { k: "written-late" }, again.url)).answer).toEqual({ thread: 0, value: "yes" });
+    await stop(again.cli);
+  });
 });
