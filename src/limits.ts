@@ -131,10 +131,10 @@ export const LIMITS = {
   maxWarmWorkers: 256,
 } as const;
 
-/** Durability of agent storage. See docs/decisions/0002-durability.md. */
 /** Frames above this are not buffered (the socket is closed with 1009): 1 MiB over the frame limit, at least `hardMaxMessageBytesFloor`. */
 export function hardMaxMessageBytes(maxMessageBytes: number): number {
   return Math.max(LIMITS.hardMaxMessageBytesFloor, maxMessageBytes + 1024 * 1024);
 }
 
+/** Durability of agent storage. See docs/decisions/0002-durability.md. */
 export type Durability = "strict" | "relaxed";

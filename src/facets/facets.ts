@@ -1,6 +1,6 @@
 import type { AgentRuntime } from "../agent/runtime.ts";
 import type { ChildSpec } from "../host/children.ts";
-import { actorStub } from "../host/stub.ts";
+import { actorStub, type ActorDelivery } from "../host/stub.ts";
 import { checkFacetDepth, checkFacetName } from "./limits.ts";
 
 /**
@@ -71,9 +71,10 @@ export class DurableObjectFacets {
       if (typeof options !== "object" || options === null) throw new TypeError("A facet's startup callback must return { class, id? }");
       return { ...classSpec(options.class, this.#runtime.exports), id: options.id ?? this.#parentId() };
     };
-    const stub = actorStub((task) => children.deliver(name, generation, spec, task)) as FacetStub<T>;
-    children.stubMade(name, stub);
-    return stub;
+    // What every method taken from the stub keeps (not the stub itself): counted until it is collected.
+    const deliver: ActorDelivery = (task) => children.deliver(name, generation, spec, task);
+    children.stubMade(name, deliver);
+    return actorStub(deliver) as FacetStub<T>;
   }
 
   /** Shuts the facet down; its data stays. Calls through existing stubs throw `reason`. */

@@ -26,8 +26,11 @@ export interface ChildActors {
   deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T>;
   /** Stubs remember this; abort, delete and clone move it on. */
   generation(name: string): number;
-  /** A stub of the child `name` was made (it keeps the generation it saw): the child's record lives while any such stub does. */
-  stubMade(name: string, stub: object): void;
+  /**
+   * A stub of the child `name` was made; `holder` is what the stub and every method taken from it
+   * keep (its delivery, with the generation it saw): the child's record lives while any holder does.
+   */
+  stubMade(name: string, holder: object): void;
   /** Stops the running child (and its children); its data stays. Later calls through older stubs throw `reason`. */
   abort(name: string, reason: unknown): void;
   /** Aborts the child and deletes its data and its children's. */
@@ -113,9 +116,9 @@ export class Children implements ChildActors {
     return this.#states.size;
   }
 
-  stubMade(name: string, stub: object): void {
+  stubMade(name: string, holder: object): void {
     this.#stubs.set(name, (this.#stubs.get(name) ?? 0) + 1);
-    this.#collected.register(stub, name);
+    this.#collected.register(holder, name);
   }
 
   #stubGone(name: string): void {

@@ -73,10 +73,13 @@ export function checkSandboxedSql(query: string): string[] {
 /** The statement an `EXPLAIN [QUERY PLAN]` prefix explains (the statement itself without one). */
 function explained(statement: { keyword: string; text: string }): { keyword: string; text: string } {
   if (statement.keyword !== "EXPLAIN") return statement;
-  let text = statement.text.slice(leadingLength(statement.text)).replace(EXPLAIN, "");
+  // SQLite reads a comment as white space anywhere: EXPLAIN /**/ QUERY--\nPLAN is still the prefix.
+  let text = statement.text.replace(COMMENTS, " ").trimStart().replace(EXPLAIN, "");
   text = text.slice(leadingLength(text));
   return { keyword: /^\w+/.exec(text)?.[0].toUpperCase() ?? "", text };
 }
+
+const COMMENTS = /\/\*[\s\S]*?(?:\*\/|$)|--[^\n]*/g;
 
 /** Runs one statement with bindings, or a script of several without (the result is the last one's). */
 export function runSandboxedSql(db: AgentDatabase, query: string, bindings: unknown[]): SandboxSqlResult {

@@ -4,7 +4,7 @@ import { EmailAgent } from "../email/email-agent.ts";
 import { checkFacetName, checkFacetDepth } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";
 import { isAgentNamespace } from "../host/namespace.ts";
-import { actorStub } from "../host/stub.ts";
+import { actorStub, type ActorDelivery } from "../host/stub.ts";
 import type { AgentPathStep } from "./paths.ts";
 import { SubAgentRegistry, type SubAgentInfo } from "./registry.ts";
 import { methodNamesOf, type SubAgentStub } from "./stub.ts";
@@ -42,15 +42,15 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     const children = this[AGENT_RUNTIME].children;
     const generation = children.generation(facet);
     const hidden = methodNamesOf(SubAgentAgent.prototype);
-    const stub = actorStub((task) => children.deliver(facet, generation, () => ({ className, id: name }), task));
-    const typed = new Proxy(stub, {
+    // What every method taken from the stub keeps (not the stub itself): counted until it is collected.
+    const deliver: ActorDelivery = (task) => children.deliver(facet, generation, () => ({ className, id: name }), task);
+    children.stubMade(facet, deliver);
+    return new Proxy(actorStub(deliver), {
       get(target, property, receiver) {
         if (typeof property === "string" && (hidden.has(property) || property === "fetch")) return undefined;
         return Reflect.get(target, property, receiver) as unknown;
       },
     }) as SubAgentStub<T>;
-    children.stubMade(facet, typed);
-    return typed;
   }
 
   /**

@@ -146,6 +146,9 @@ describe("customers' code in facets", () => {
       // SQLite applies a PRAGMA when it prepares it, EXPLAIN or not: soft_heap_limit is the whole process's.
       "EXPLAIN PRAGMA soft_heap_limit = 1": expect.stringMatching(/^SqlError: PRAGMA soft_heap_limit is not allowed here/),
       "explain query plan /* x */ PRAGMA query_only = 1": expect.stringMatching(/^SqlError: PRAGMA query_only is not allowed here/),
+      "EXPLAIN /**/ QUERY PLAN PRAGMA cache_size = 7": expect.stringMatching(/^SqlError: PRAGMA cache_size is not allowed here/),
+      "EXPLAIN QUERY/**/PLAN PRAGMA cache_size = 8": expect.stringMatching(/^SqlError: PRAGMA cache_size is not allowed here/),
+      "EXPLAIN--x\nQUERY PLAN PRAGMA cache_size = 9": expect.stringMatching(/^SqlError: PRAGMA cache_size is not allowed here/),
       "EXPLAIN VACUUM INTO '/tmp/hearth-stolen.sqlite'": "SqlError: VACUUM is not allowed: a Durable Object loaded from code has one database, its own",
       "SELECT * FROM _hearth_meta": "SqlError: access to Hearth's internal tables (_hearth_*) is not allowed: use ctx.storage's key-value and alarm methods",
       "UPDATE \"_HEARTH_META\" SET value = 'Hosts' WHERE key = 'facet-class'":

@@ -36,6 +36,21 @@ class Sessions extends Agent {
     }
   }
 
+  /** Keeps only a method taken from a stub, then deletes the child: calls through the method must go on failing. */
+  async holdMethodThenDelete(name: string): Promise<void> {
+    const stub = await this.subAgent(Session, name);
+    this.held = stub.ping;
+    await this.deleteSubAgent(Session, name);
+  }
+
+  async callHeld(): Promise<string> {
+    try {
+      return await (this.held as () => Promise<string>)();
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   drop(): void {
     this.held = undefined;
   }
@@ -77,5 +92,19 @@ describe("deleted children", () => {
         { timeout: 10_000 },
       )
       .toBe(0);
+  });
+
+  it("keep one while only a method taken from such a stub is alive", async () => {
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    harness = await startHarness({ Sessions, Session });
+    const sessions = await getAgentByName(harness.host.env.Sessions as AgentNamespace<Sessions>, "s");
+    await sessions.holdMethodThenDelete("by-method");
+    for (let i = 0; i < 5; i++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await sessions.callHeld()).toBe("Facet was deleted.");
+    expect(await sessions.records()).toBe(1);
   });
 });
