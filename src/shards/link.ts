@@ -77,6 +77,8 @@ export class ShardLink {
   readonly #port: MessagePort;
   readonly #handler: LinkHandler;
   readonly #pending = new Map<number, Pending>();
+  /** Ids whose name was told the other shard lately (see {@link learnName}). */
+  readonly #told = new Set<string>();
   /**
    * Response bodies from the other shard, by call id: one collected while still pending was dropped
    * unread by its caller, and the other shard, which holds its stream until it is read, is told to
@@ -124,8 +126,15 @@ export class ShardLink {
     await this.#call({ op: "start", className, name, ...(props ? { props } : {}) });
   }
 
-  /** Tells the other shard the name an id was made from; sent ahead of the calls that follow (the link keeps their order). */
+  /**
+   * Tells the other shard the name an id was made from; sent ahead of the calls that follow (the link
+   * keeps their order), once per id while it is among the last TOLD_NAMES told.
+   */
   learnName(className: string, name: string, idName: string): void {
+    const key = `${className}\0${name}`;
+    if (this.#told.has(key)) return;
+    if (this.#told.size >= TOLD_NAMES) this.#told.delete(this.#told.values().next().value!);
+    this.#told.add(key);
     this.#call({ op: "name", className, name, idName }).catch(() => {}); // a hint: a closed link fails the calls that follow it anyway
   }
 
@@ -488,6 +497,9 @@ export class ShardLink {
 function lineOf(className: string, name: string): string {
   return `${className}/${name}`;
 }
+
+/** Ids whose names a link remembers having told (the other shard keeps up to 100,000, and an object stores its name in its file when it starts). */
+const TOLD_NAMES = 10_000;
 
 /** What a settled call's resolving functions become. */
 function settled(): void {}
