@@ -17,7 +17,6 @@ import { traceFromParent } from "../observability/traces/hooks.ts";
 import { tracingOn } from "../observability/traces/tracer.ts";
 import { GEN_AI_WORKFLOW_NAME, HEARTH_WORKFLOW_INSTANCE } from "../observability/traces/semconv.ts";
 
-/** Defaults of `step.do` (as in Cloudflare Workflows). */
 /** Default timeout of `step.waitForEvent`. */
 export const EVENT_TIMEOUT_MS = 24 * 3600_000;
 

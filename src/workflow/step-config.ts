@@ -6,6 +6,7 @@
 import { formatDuration, parseDuration, type Duration } from "../time/duration.ts";
 import type { WorkflowBackoff, WorkflowRetryDelay, WorkflowStepConfig, WorkflowStepContext } from "./types.ts";
 
+/** Defaults of `step.do` (as in Cloudflare Workflows). */
 export const STEP_DEFAULTS = { limit: 5, delay: 10_000, backoff: "exponential" as WorkflowBackoff, timeout: 10 * 60_000 };
 /** How long a `retries.delay` function may take, as on Cloudflare: past it the step fails without more retries. */
 export const DELAY_FUNCTION_TIMEOUT_MS = 5_000;
