@@ -34,7 +34,7 @@ export async function executeFanOut(scope: RunScope, node: ParallelNode | MapNod
  * Runs `count` tasks, at most `concurrency` at once. The first real failure aborts the rest and is
  * thrown once all have stopped; approvals asked by several branches are thrown together.
  */
-async function runAll(scope: RunScope, count: number, concurrency: number, place: StepPlace, task: (index: number, signal: AbortSignal) => Promise<unknown>): Promise<unknown[]> {
+export async function runAll(scope: RunScope, count: number, concurrency: number, place: StepPlace, task: (index: number, signal: AbortSignal) => Promise<unknown>): Promise<unknown[]> {
   const group = new AbortController();
   const onParentAbort = () => group.abort(place.signal.reason);
   place.signal.addEventListener("abort", onParentAbort, { once: true });

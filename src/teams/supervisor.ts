@@ -6,6 +6,7 @@
 import { generateText, jsonSchema, tool, type JSONSchema7, type ModelMessage, type ToolSet } from "ai";
 import { LoopLimitError } from "./errors.ts";
 import { capChars } from "./caps.ts";
+import { runAll } from "./fan-out.ts";
 import { callMember } from "./member-call.ts";
 import { at } from "./places.ts";
 import type { SupervisorNode } from "./nodes.ts";
@@ -55,8 +56,11 @@ export async function executeSupervisor(scope: RunScope, node: SupervisorNode, i
       messages.push({ role: "user", content: feedback });
       continue;
     }
-    const results = await Promise.all(
-      turn.toolCalls.map(async (call, k) => {
+    // As a fan-out's branches: the first failure aborts the other delegations of the turn, and the
+    // turn ends once all of them have settled (none goes on under a failed run or beside a fallback).
+    const calls = turn.toolCalls;
+    const results = (await runAll(scope, calls.length, calls.length, turnPlace, async (k, signal) => {
+        const call = calls[k]!;
         const member = members.get(call.toolName);
         if (!member) return { call, output: `There is no member named ${call.toolName}.` };
         let memberInput: unknown = call.input;
@@ -66,11 +70,10 @@ export async function executeSupervisor(scope: RunScope, node: SupervisorNode, i
         // The same request twice is answered from the first: supervisors must not loop on a member.
         const key = `${member.name}\0${JSON.stringify(memberInput)}`;
         if (done.has(key)) return { call, output: done.get(key) };
-        const output = await callMember(scope, member, memberInput, { ...at(turnPlace, `${k}.${member.name}`), depth: place.depth + 1 });
+        const output = await callMember(scope, member, memberInput, { ...at(turnPlace, `${k}.${member.name}`), depth: place.depth + 1, signal });
         done.set(key, output);
         return { call, output };
-      }),
-    );
+      })) as Array<{ call: (typeof calls)[number]; output: unknown }>;
     messages.push({
       role: "tool",
       content: results.map(({ call, output }) => ({
