@@ -206,14 +206,24 @@ export class RunBudget {
     this.#reserved.toolCalls -= reservation.toolCalls;
   }
 
-  /** Throws when what was spent already crossed a limit (a call spent more than it reserved). */
-  checkSpent(): void {
+  /**
+   * Throws when what was spent already crossed a limit (a call spent more than it reserved): the
+   * run's, or the limits of `memberName` (`member`), which a member's call is bound by too.
+   */
+  checkSpent(member?: TeamLimits, memberName?: string): void {
     for (const [limit, used] of [
       ["tokens", this.spent.tokens],
       ["costUsd", this.spent.costUsd],
       ["toolCalls", this.spent.toolCalls],
     ] as const) {
       if (used > this.#limits[limit]) throw new BudgetExceededError(limit, `Team run budget exhausted: ${limit} spent ${format(used)} (limit ${format(this.#limits[limit])})`);
+    }
+    const own = member && memberName !== undefined ? this.#members.get(memberName) : undefined;
+    if (!own || !member) return;
+    for (const limit of ["tokens", "costUsd", "toolCalls"] as const) {
+      const max = member[limit];
+      const used = own.spent[limit];
+      if (max !== undefined && used > max) throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} spent ${format(used)} (its limit ${format(max)} in this run)`);
     }
   }
 }

@@ -132,7 +132,7 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   scope.journal.writeStep(scope.runId, record);
   scope.emit("step-finished", place.path, { kind: work.kind, ...(usage ? { usage } : {}), ...(work.report ? { output: result.output } : {}) });
   await scope.journal.committed();
-  scope.budget.checkSpent();
+  scope.budget.checkSpent(work.limits, work.member);
   return result.output;
 }
 

@@ -67,6 +67,7 @@ const teams = {
     limits: { tokens: 100 },
     onExhausted: "ask",
   }),
+  memberOverspends: team("b-member-overspends", pipeline(step(fnMember("reporter", reporter), { limits: { tokens: 100 } }), fnMember("after", () => (spent.push("after"), "after")))),
   reporting: team("b-reporting", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { tokens: 2_000 } }),
   reportingTools: team("b-reporting-tools", loop(fnMember("reporter", reporter), { until: () => false, maxIterations: 5 }), { limits: { toolCalls: 3 } }),
   failedSpending: team("b-failed-spending", step(spendsThenFails("flaky-once", 1), { retries: 1, backoffMs: 0 }), { limits: { tokens: 400 } }),
@@ -170,6 +171,13 @@ describe("team budgets", () => {
     const id = await o.start("perMember");
     await expect(o.result(id)).rejects.toThrow("Member chatty budget exhausted: tokens would reach 600 tokens (its limit 500 in this run)");
     expect(spent).toEqual(["chatty"]);
+  });
+
+  it("a member's call that spends past its own limit stops the run after that call, as the run's limit does", async () => {
+    const o = await owner();
+    const id = await o.start("memberOverspends");
+    await expect(o.result(id)).rejects.toThrow("Member reporter budget exhausted: tokens spent 700 (its limit 100 in this run)");
+    expect(spent).toEqual(["reporter"]);
   });
 
   it("an endless loop is stopped by the default call limit", async () => {
