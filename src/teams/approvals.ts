@@ -17,6 +17,9 @@ import type { RunScope, StepPlace } from "./scope.ts";
 export async function waitForApproval(scope: RunScope, node: ApprovalNode, input: unknown, place: StepPlace, kind: PendingApproval["kind"] = "step"): Promise<unknown> {
   const record = scope.steps.get(place.path);
   if (record?.status === "done") return record.output;
+  // Withdrawn (its branch was moved past): on a replay it waits as it did then, and the sibling's
+  // recorded failure moves the run past it again (see withdrawApprovals).
+  if (record?.status === "failed" && record.error?.name === WITHDRAWN) throw new RunSuspended([{ path: place.path, prompt: "", kind }]);
   if (record?.status === "failed") throw new ApprovalRejectedError(record.error?.message ?? "rejected");
   const prompt = record?.status === "waiting" ? (record.output as { prompt: string }).prompt : node.prompt(input);
   if (!record) {
@@ -27,6 +30,24 @@ export async function waitForApproval(scope: RunScope, node: ApprovalNode, input
     await scope.journal.committed();
   }
   throw new RunSuspended([{ path: place.path, prompt, kind }]);
+}
+
+/** The error a withdrawn approval's row carries. */
+const WITHDRAWN = "ApprovalWithdrawnError";
+
+/**
+ * Approvals of branches the run moved past (a sibling branch failed): settled as withdrawn, so none
+ * is offered or can be answered any more (answering one ran what came after it in an abandoned branch).
+ */
+export function withdrawApprovals(scope: RunScope, approvals: readonly PendingApproval[], why: string): void {
+  for (const { path } of approvals) {
+    const row = scope.steps.get(path);
+    if (row?.status !== "waiting") continue;
+    const withdrawn: StepRecord = { path, kind: row.kind, status: "failed", error: { name: WITHDRAWN, message: why }, at: scope.now() };
+    scope.steps.set(path, withdrawn);
+    scope.journal.writeStep(scope.runId, withdrawn);
+    scope.emit("approval-resolved", path, { withdrawn: true });
+  }
 }
 
 /** Asks for a budget extension (the `ask` policy); resolves with the extension once approved. */

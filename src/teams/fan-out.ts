@@ -3,6 +3,7 @@
  * each is journaled and resumed on its own. A branch that fails stops its siblings; branches waiting
  * for approval let the others finish first, and a finished branch is never run again.
  */
+import { withdrawApprovals } from "./approvals.ts";
 import { errorInfo, isFinal, RunStopped, RunSuspended, type PendingApproval } from "./errors.ts";
 import { at } from "./places.ts";
 import type { MapNode, ParallelNode } from "./nodes.ts";
@@ -62,7 +63,10 @@ export async function runAll(scope: RunScope, count: number, concurrency: number
   } finally {
     place.signal.removeEventListener("abort", onParentAbort);
   }
-  if (failure) throw failure.error;
+  if (failure) {
+    withdrawApprovals(scope, waiting, `a sibling branch failed: ${errorInfo(failure.error).message}`);
+    throw failure.error;
+  }
   if (waiting.length > 0) throw new RunSuspended(waiting);
   return outputs;
 }

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
-import { approval, fnMember, pipeline, route, team, teamRun } from "../../src/teams/index.ts";
+import { approval, fallback, fnMember, parallel, pipeline, route, team, teamRun } from "../../src/teams/index.ts";
 
 let pick = "a";
 const calls: string[] = [];
@@ -28,7 +28,28 @@ const failing = team(
   { keepFinishedRuns: 2 },
 );
 
+/** A parallel whose branch a waits for an approval while branch b fails: the fallback's manual path runs instead. */
+const abandoned = team(
+  "abandoned-branch",
+  fallback([
+    parallel({
+      a: pipeline(approval("send the email?"), fnMember("send", () => (calls.push("EMAIL SENT"), "sent"))),
+      b: fnMember("flaky", async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw new Error("flaky down");
+      }),
+    }),
+    pipeline(approval("manual path?"), fnMember("manual", () => (calls.push("manual"), "manual"))),
+  ]),
+);
+
 class Desk extends Agent {
+  async startAbandoned(): Promise<string> {
+    return (await abandoned.start(this, "q")).id;
+  }
+  approvals(id: string) {
+    return teamRun(this, id).approvals();
+  }
   async failMany(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       const run = await failing.start(this, i);
@@ -77,5 +98,16 @@ describe("a resumed team run", () => {
     await desk.failMany(40);
     // Pruned at the 1st and the 33rd end: 2 kept then, and the 7 ended since.
     expect(await desk.kept()).toBe(9);
+  });
+
+  it("withdraws the approvals of a branch it moved past: only the fallback's is offered, the other refused", async () => {
+    t = await createTestEnv({ agents: { Desk }, time: "system" });
+    const desk = t.get<Desk>("Desk", "d3");
+    const id = await desk.startAbandoned();
+    await expect.poll(async () => (await desk.approvals(id)).map((pending) => pending.prompt)).toEqual(["manual path?"]);
+    await expect(desk.approve(id, "0.parallel/a/0.approval")).rejects.toThrow(/waits for no approval/);
+    await desk.approve(id, "1.pipeline/0.approval");
+    await expect.poll(async () => (await desk.status(id)).status).toBe("completed");
+    expect(calls).toEqual(["manual"]);
   });
 });
