@@ -1,5 +1,7 @@
 import { withGlobal } from "@sinonjs/fake-timers";
 import { parseDuration, type Duration } from "./duration.ts";
+// Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
+import { clearImmediate as realClearImmediate, clearTimeout as realClearTimeout, setImmediate as realSetImmediate, setTimeout as realSetTimeout } from "node:timers";
 
 /** Time source for schedules: the host reads the time and arms its single timer through it. */
 export interface Clock {
@@ -17,10 +19,6 @@ export interface Clock {
 
 // Taken at load, so the system clock stays real while a VirtualClock (or a test) fakes the globals.
 const RealDate = globalThis.Date;
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
-const realSetImmediate = globalThis.setImmediate;
-const realClearImmediate = globalThis.clearImmediate;
 
 type FakeDate = ReturnType<ReturnType<typeof withGlobal>["install"]>;
 

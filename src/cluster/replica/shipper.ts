@@ -1,7 +1,6 @@
+// Node's own: a test's fake timers on the global object must not stop shipping.
+import { setImmediate as realSetImmediate } from "node:timers";
 import type { LogAppender, LogEntryKind } from "../log.ts";
-
-// Taken at load: a test's fake timers must not stop shipping.
-const realSetImmediate = globalThis.setImmediate;
 
 /** A settleable promise; rejections are delivered to each waiter, never unhandled here. */
 export interface Waiter {

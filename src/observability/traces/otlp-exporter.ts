@@ -6,6 +6,8 @@ import { partialSuccessOf, type PartialSuccess } from "./otlp-response.ts";
 import { retryAfterMs } from "../../web/retry-after.ts";
 import { backoffMs, MAX_RETRY_DELAY_MS } from "./otlp-retry.ts";
 import type { SpanRecord } from "./span-record.ts";
+// Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
+import { clearTimeout as realClearTimeout, setTimeout as realSetTimeout } from "node:timers";
 
 /** Settings of the OTLP/HTTP JSON exporter. */
 export interface OtlpExporterOptions {
@@ -57,10 +59,9 @@ const COMPLAINT_EVERY_MS = 60_000;
 /** A collector's message is cut to this many characters in a line. */
 const MAX_COLLECTOR_MESSAGE = 500;
 const RETRYABLE = new Set([429, 502, 503, 504]);
-// Real timers on purpose: a test's virtual clock must not hold exports back.
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
 const SCOPE = { name: "hearth" };
+/** POSTs in flight with their signals, held strongly until they settle (see #post). */
+const inFlight = new Set<readonly unknown[]>();
 
 /**
  * Sends finished spans to an OTLP/HTTP endpoint as JSON, in batches, from a bounded queue, one POST at
@@ -141,8 +142,7 @@ export class OtlpTraceExporter {
    * dropped), or at `shutdownTimeoutMs` with the rest still queued.
    */
   async flush(): Promise<void> {
-    // The deadline is the exporter's own timer (taken from the global when this module loaded), as
-    // every timer here: a test's fake timers, installed later, must not hold it back.
+    // The deadline is Node's own timer, as every timer here: a test's fake timers must not hold it back.
     const wait = { over: false };
     let deadline: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((resolve) => {
@@ -284,9 +284,15 @@ export class OtlpTraceExporter {
 
   async #post(body: string): Promise<{ ok: true; partial?: PartialSuccess } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
+    // Held until the POST settles: a signal made by AbortSignal.any, and the Request that follows it,
+    // are referenced only weakly by what aborts them, and a collected one no longer aborts the fetch
+    // (the shutdown deadline then waited for a collector that never answers).
+    const request = new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal });
+    const held = [request, signal];
+    inFlight.add(held);
     try {
       // The endpoint and headers were checked when the exporter was made: the request can be built.
-      const response = await this.#fetch(new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal }));
+      const response = await this.#fetch(request);
       const text = await response.text().catch(() => "");
       if (response.ok) {
         const partial = partialSuccessOf(text);
@@ -296,6 +302,8 @@ export class OtlpTraceExporter {
       return { ok: false, retry: RETRYABLE.has(response.status), reason: `HTTP ${response.status}`, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
     } catch (error) {
       return { ok: false, retry: true, reason: this.#describe(error) };
+    } finally {
+      inFlight.delete(held);
     }
   }
 

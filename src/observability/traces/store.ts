@@ -5,6 +5,8 @@ import { SpanRing } from "./span-ring.ts";
 import { SpanTable, type SpanRetention } from "./span-table.ts";
 import { checkTraceQuery, compareNewestFirst, DEFAULT_TRACE_PAGE, makeCursor, matchesTrace, parseCursor, type TracePage, type TraceQuery } from "./trace-query.ts";
 import { summarizeTrace, type TraceSummary } from "./trace-summary.ts";
+// Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
+import { clearTimeout as realClearTimeout, setImmediate as realSetImmediate, setTimeout as realSetTimeout } from "node:timers";
 
 /** The memory limits of the span store, and where it persists. */
 export interface SpanStoreOptions {
@@ -70,10 +72,6 @@ export interface SpanStoreStats {
   readonly bytes: number;
 }
 
-// Real timers on purpose: a test's virtual clock must not hold writes back.
-const realSetImmediate = globalThis.setImmediate;
-const realSetTimeout = globalThis.setTimeout;
-const realClearTimeout = globalThis.clearTimeout;
 
 /**
  * Keeps recent spans for the inspector: a bounded in-memory set of whole traces (the oldest trace

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -36,11 +38,11 @@ async function collector(mode: "503" | "never"): Promise<{ url: string; requests
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`, requests: () => requests };
 }
 
-/** Waits until `condition` holds, polling; fails after `ms`. */
+/** Waits until `condition` holds, polling; fails after `ms` (of the monotonic clock: `Date` may be a test's virtual one). */
 async function until(condition: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   while (!condition()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
+    if (performance.now() > end) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
@@ -71,6 +73,11 @@ describe("OTLP exporter shutdown deadline", () => {
     const tracing = enableTracing({ otlp: { endpoint: url, flushIntervalMs: 1, shutdownTimeoutMs: 100 }, store: { persist: { path } } });
     withSpan("unsent", {}, () => undefined);
     await until(() => requests() === 1);
+    // A collection while the POST waits: what aborts it at the deadline must not have been collected.
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    gc();
+    gc();
     await expect(tracing.close()).resolves.toBeUndefined();
     expect(tracing.exporter!.stats()).toMatchObject({ queued: 0, sent: 0, dropped: 1 });
     expect(errors.mock.calls.map((call) => String(call[0]))).toEqual([`[hearth] OTLP export to ${url} stopped at its 0.1 s shutdown deadline (no answer); 1 span dropped`]);
