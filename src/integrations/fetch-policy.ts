@@ -10,6 +10,7 @@ import { retryAfterMs } from "../web/retry-after.ts";
 import { OutboundAddressError, type AddressGuardOptions } from "./address-guard.ts";
 import { CircuitBreakers, type CircuitBreakerOptions } from "./circuit-breaker.ts";
 import { createGuardedFetch, OutboundRedirectError } from "./guarded-fetch.ts";
+import { holding } from "../web/holding.ts";
 
 /** Options of {@link createFetch}. */
 export interface FetchPolicyOptions extends AddressGuardOptions {
@@ -105,7 +106,8 @@ export function createFetch(options: FetchPolicyOptions = {}): PolicyFetch {
       const signal = AbortSignal.any([request.signal, timer.signal]);
       let response: Response;
       try {
-        response = await guarded(request.url, { method: request.method, headers: request.headers, body, signal, redirect: request.redirect });
+        // Held while the request runs (web/holding.ts): collected, neither the timeout nor the caller's abort would reach it.
+        response = await holding(signal, guarded(request.url, { method: request.method, headers: request.headers, body, signal, redirect: request.redirect }));
       } catch (error) {
         timer.cancel();
         if (request.signal.aborted) {

@@ -6,6 +6,7 @@
  */
 import { MAX_ERROR_BODY_CHARS, MAX_REQUEST_BODY_BYTES } from "../limits.ts";
 import type { HttpPlan } from "./operations.ts";
+import { holding } from "../../web/holding.ts";
 
 /** Credentials and limits of the HTTP calls; see `OpenApiSourceOptions`. */
 export interface HttpSettings {
@@ -53,15 +54,11 @@ export async function sendRequest(plan: HttpPlan, input: Record<string, unknown>
   for (const [key, value] of Object.entries(await settings.headers())) headers.set(key, value);
 
   const timeout = AbortSignal.timeout(settings.timeoutMs);
+  const stop = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
   let response: Response;
   try {
-    response = await settings.fetch(url, {
-      method: plan.method,
-      headers,
-      ...(body === undefined ? {} : { body }),
-      redirect: "manual",
-      signal: signal === undefined ? timeout : AbortSignal.any([signal, timeout]),
-    });
+    // Held while the request runs (web/holding.ts): collected, neither the timeout nor the caller's abort would reach it.
+    response = await holding(stop, settings.fetch(url, { method: plan.method, headers, ...(body === undefined ? {} : { body }), redirect: "manual", signal: stop }));
   } catch (error) {
     if (timeout.aborted) throw new Error(`${where}: no answer within ${settings.timeoutMs} ms (timeoutMs)`, { cause: error });
     throw new Error(`${where}: the request failed: ${(error as Error).message}`, { cause: error });

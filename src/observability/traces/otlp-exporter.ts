@@ -8,6 +8,7 @@ import { backoffMs, MAX_RETRY_DELAY_MS } from "./otlp-retry.ts";
 import type { SpanRecord } from "./span-record.ts";
 // Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
 import { clearTimeout as realClearTimeout, setTimeout as realSetTimeout } from "node:timers";
+import { holding } from "../../web/holding.ts";
 
 /** Settings of the OTLP/HTTP JSON exporter. */
 export interface OtlpExporterOptions {
@@ -60,8 +61,6 @@ const COMPLAINT_EVERY_MS = 60_000;
 const MAX_COLLECTOR_MESSAGE = 500;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 const SCOPE = { name: "hearth" };
-/** POSTs in flight with their signals, held strongly until they settle (see #post). */
-const inFlight = new Set<readonly unknown[]>();
 
 /**
  * Sends finished spans to an OTLP/HTTP endpoint as JSON, in batches, from a bounded queue, one POST at
@@ -284,15 +283,12 @@ export class OtlpTraceExporter {
 
   async #post(body: string): Promise<{ ok: true; partial?: PartialSuccess } | { ok: false; retry: boolean; reason: string; retryAfterMs?: number }> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]);
-    // Held until the POST settles: a signal made by AbortSignal.any, and the Request that follows it,
-    // are referenced only weakly by what aborts them, and a collected one no longer aborts the fetch
-    // (the shutdown deadline then waited for a collector that never answers).
-    const request = new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal });
-    const held = [request, signal];
-    inFlight.add(held);
     try {
       // The endpoint and headers were checked when the exporter was made: the request can be built.
-      const response = await this.#fetch(request);
+      // The request and its signal are held until the POST settles (web/holding.ts): collected, they
+      // aborted nothing, and the shutdown deadline waited for a collector that never answers.
+      const request = new Request(this.#options.endpoint, { method: "POST", headers: { ...this.#options.headers, "content-type": "application/json" }, body, signal });
+      const response = await holding([request, signal], this.#fetch(request));
       const text = await response.text().catch(() => "");
       if (response.ok) {
         const partial = partialSuccessOf(text);
@@ -302,8 +298,6 @@ export class OtlpTraceExporter {
       return { ok: false, retry: RETRYABLE.has(response.status), reason: `HTTP ${response.status}`, ...(retryAfter !== undefined ? { retryAfterMs: retryAfter } : {}) };
     } catch (error) {
       return { ok: false, retry: true, reason: this.#describe(error) };
-    } finally {
-      inFlight.delete(held);
     }
   }
 
