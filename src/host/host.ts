@@ -187,11 +187,6 @@ export class ActorHost implements CellHost, AgentDispatcher {
     return this.#deliver(className, name, (agent) => agent[HANDLE.request](request));
   }
 
-  /** See ActorDispatcher.learnName: handed to the class's namespace, if it keeps such names (Durable Objects). */
-  learnName(className: string, name: string, idName: string): void {
-    (this.exports[className] as { learnName?(name: string, idName: string): void } | undefined)?.learnName?.(name, idName);
-  }
-
   /** True when the agent is in memory or has storage on disk; never creates it. */
   exists(className: string, name: string): boolean {
     const place = this.#rootPlace(this.#binding(className), name);

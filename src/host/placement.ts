@@ -60,7 +60,8 @@ export function placedDispatcher(local: ActorDispatcher, placement: HostPlacemen
       return fileExists(className, name) || ((await placement.remote.exists?.(className, name)) ?? false);
     },
     start: (className, name, props) => (owns(className, name) ? local.start(className, name, props) : placement.remote.start(className, name, props)),
-    learnName: (className, name, idName) => (owns(className, name) ? local.learnName?.(className, name, idName) : placement.remote.learnName?.(className, name, idName)),
+    // Where this host owns the object, its own namespace made the id and knows the name already.
+    learnName: (className, name, idName) => (owns(className, name) ? undefined : placement.remote.learnName?.(className, name, idName)),
     invoke: (className, name, method, args, caller) =>
       owns(className, name) ? local.invoke(className, name, method, args, caller) : placement.remote.invoke(className, name, method, args, caller),
     toSubAgent: <T>(className: string, name: string, steps: readonly ActorPathStep[], request: Request | undefined, task: Parameters<ActorDispatcher["toSubAgent"]>[4]) => {

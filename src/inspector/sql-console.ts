@@ -10,7 +10,7 @@
 import type { StatementSync } from "node:sqlite";
 import type { AgentDatabase } from "../storage/database.ts";
 import { splitStatements } from "../storage/split-statements.ts";
-import { leadingLength } from "../storage/refused-statements.ts";
+import { explainedText, leadingLength } from "../storage/refused-statements.ts";
 import { ApiError, badRequest, blobSummary } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import { viewerStatement } from "./sql-viewer-guard.ts";
@@ -147,7 +147,7 @@ function refuseWriting(text: string): void {
     return;
   }
   // SQLite prepares what EXPLAIN explains, and a PRAGMA takes effect when prepared: what follows is checked as itself.
-  if (keyword === "EXPLAIN") return refuseWriting(body.replace(/^EXPLAIN(\s+QUERY\s+PLAN)?\b/i, ""));
+  if (keyword === "EXPLAIN") return refuseWriting(explainedText(body)!);
   if (!["SELECT", "WITH", "VALUES"].includes(keyword)) throw readOnlyRefusal(keyword || "this statement");
 }
 

@@ -16,7 +16,7 @@ import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { SqlError } from "../storage/errors.ts";
 import { readingArrays, type SqlResult } from "../storage/sql.ts";
-import { leadingLength } from "../storage/refused-statements.ts";
+import { explainedText } from "../storage/refused-statements.ts";
 import { scanStatements } from "../storage/sql-text.ts";
 
 /** What an exec returns to the sandbox: columns, rows (values encoded, see below) and counters. */
@@ -43,7 +43,6 @@ const ALLOWED_PRAGMAS = new Set([
 ]);
 const FILE_STATEMENTS = new Set(["ATTACH", "DETACH", "VACUUM"]);
 const LEADING_COMMENTS = /^(\s*(--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/))*\s*/;
-const EXPLAIN = /^EXPLAIN(?:\s+QUERY\s+PLAN)?\b/i;
 const PRAGMA = /^PRAGMA\s+(?:(\w+)\s*\.\s*)?(\w+)\s*($|=|\()/i;
 
 /** Refuses what sandboxed SQL may not do (see the module comment); returns the statements. */
@@ -72,14 +71,9 @@ export function checkSandboxedSql(query: string): string[] {
 
 /** The statement an `EXPLAIN [QUERY PLAN]` prefix explains (the statement itself without one). */
 function explained(statement: { keyword: string; text: string }): { keyword: string; text: string } {
-  if (statement.keyword !== "EXPLAIN") return statement;
-  // SQLite reads a comment as white space anywhere: EXPLAIN /**/ QUERY--\nPLAN is still the prefix.
-  let text = statement.text.replace(COMMENTS, " ").trimStart().replace(EXPLAIN, "");
-  text = text.slice(leadingLength(text));
-  return { keyword: /^\w+/.exec(text)?.[0].toUpperCase() ?? "", text };
+  const text = statement.keyword === "EXPLAIN" ? explainedText(statement.text) : undefined;
+  return text === undefined ? statement : { keyword: /^\w+/.exec(text)?.[0].toUpperCase() ?? "", text };
 }
-
-const COMMENTS = /\/\*[\s\S]*?(?:\*\/|$)|--[^\n]*/g;
 
 /** Runs one statement with bindings, or a script of several without (the result is the last one's). */
 export function runSandboxedSql(db: AgentDatabase, query: string, bindings: unknown[]): SandboxSqlResult {

@@ -4,7 +4,8 @@ import { discardBody } from "../gateway/incoming-body.ts";
 import { declaredBodyLength, nodeHeaders } from "../gateway/node-adapter.ts";
 import { INTERNAL_ERROR, type RequestHandOff } from "../gateway/serve.ts";
 import { MAX_FORWARDED_BODY_BYTES, bodyTooLarge, type WireHandedRequest, type WireResponseHead } from "./codec.ts";
-import type { ResponseSink, ShardLink } from "./link.ts";
+import type { ResponseSink } from "./link-handler.ts";
+import type { ShardLink } from "./link.ts";
 
 /**
  * The server's side of a request for another thread's agent: taken as Node received it (its target,

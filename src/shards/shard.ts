@@ -14,7 +14,8 @@ import { webSocketOfResponse } from "../websocket/response.ts";
 import { handedRequest } from "../gateway/node-adapter.ts";
 import { unrepresentableRequest, type RequestHandOff } from "../gateway/serve.ts";
 import { handOffRequests, type HandOffOptions } from "./hand-off.ts";
-import { ShardLink, type LinkHandler } from "./link.ts";
+import type { LinkHandler } from "./link-handler.ts";
+import { ShardLink } from "./link.ts";
 import { shardOf } from "./placement.ts";
 import type { RelaySocket } from "./relay-socket.ts";
 
@@ -227,7 +228,11 @@ export class Shard implements HostPlacement {
     return {
       invoke: async (className, name, method, args, caller) => (await this.#ready()).host.invoke(className, name, method, args, caller),
       start: async (className, name, props) => (await this.#ready()).host.start(className, name, props),
-      learnName: async (className, name, idName) => (await this.#ready()).host.learnName(className, name, idName),
+      // Handed to the class's namespace, if it keeps such names (Durable Objects).
+      learnName: async (className, name, idName) => {
+        const namespace = (await this.#ready()).host.exports[className] as { learnName?(name: string, idName: string): void } | undefined;
+        namespace?.learnName?.(name, idName);
+      },
       request: async (className, name, request) => (await this.#ready()).host.request(className, name, request),
       fetch: async (request) => (await this.#ready()).fetch(request),
       http: async (wire, signal) => {

@@ -1,6 +1,5 @@
 import { dirname, resolve } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { Durability } from "../limits.ts";
 import { currentBootStamp, SCHEMA_TABLES } from "./agent-file-setup.ts";
 import { HARDEN_PRAGMAS, IDENTITY_SQL, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
@@ -11,7 +10,7 @@ import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
 import { DatabaseFileSync, keepEmptyWal, syncAtClose } from "./close-files.ts";
 import { QuietWalWatch } from "./quiet-wal.ts";
 import { ReleaseQueue } from "./release-queue.ts";
-import type { DatabaseReplication, ReplicaLink } from "./replication.ts";
+import type { ReplicaLink } from "./replication.ts";
 import { closingReserve, keepConnectionOpen, openWithDescriptors, unwatchConnection, watchConnection, type Parkable } from "./parking.ts";
 import { cancelQuietClose, queueQuietClose, quietClosesPending, type QuietClose } from "./quiet-close.ts";
 import { fileClosed, fileOpened } from "./settle.ts";
@@ -20,10 +19,10 @@ import { splitStatements } from "./split-statements.ts";
 import { SchemaCache } from "./schema-cache.ts";
 import { STATE_TABLE, StatementCache } from "./statement-cache.ts";
 import { agentsFolderOf } from "./unsettled-log.ts";
+import type { AgentDatabaseOptions, SqlAuthorizer } from "./database-options.ts";
 
 export type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
-/** What node:sqlite's `setAuthorizer` calls: (action code, two arguments, database, trigger or view) → SQLITE_OK / DENY / IGNORE. */
-export type SqlAuthorizer = NonNullable<Parameters<DatabaseSync["setAuthorizer"]>[0]>;
+export type { AgentDatabaseOptions, SqlAuthorizer } from "./database-options.ts";
 
 /** A quiet session's connection on its way to closing in the background (quiet-close.ts). */
 interface Closing {
@@ -33,20 +32,6 @@ interface Closing {
   copied: boolean;
 }
 
-export interface AgentDatabaseOptions {
-  path: string;
-  durability: Durability;
-  /** Stored in the file and checked on every open: a hash collision or a moved file fails loudly. */
-  identity: string;
-  /** Returns the event currently running (from async context); writes are attributed to it. */
-  currentOwner: () => TransactionOwner;
-  /** Called after an implicit transaction rolled back, so in-memory caches can be dropped. */
-  onRollback?: () => void;
-  /** This boot's stamp for files written without fsync (default: from the OS; 0: always fsync new files). */
-  bootStamp?: number;
-  /** Where commits go before their output leaves (a cluster's log); none: the local COMMIT is final. */
-  replication?: DatabaseReplication;
-}
 
 /**
  * One agent's SQLite database: opening (`connection.ts`), cached statements, and the implicit

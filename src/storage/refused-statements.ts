@@ -36,6 +36,21 @@ export function leadingLength(query: string): number {
   return at;
 }
 
+/**
+ * What an `EXPLAIN` or `EXPLAIN QUERY PLAN` statement explains (what SQLite skips between its words
+ * skipped too), or undefined when `query` is no EXPLAIN. SQLite prepares the statement it explains,
+ * and a PRAGMA takes effect when prepared: a check of SQL must look at this as itself.
+ */
+export function explainedText(query: string): string | undefined {
+  const skip = (text: string) => text.slice(leadingLength(text));
+  let text = skip(query);
+  if (!/^EXPLAIN\b/i.test(text)) return undefined;
+  text = skip(text.slice("EXPLAIN".length));
+  if (!/^QUERY\b/i.test(text)) return text;
+  const plan = skip(text.slice("QUERY".length));
+  return /^PLAN\b/i.test(plan) ? skip(plan.slice("PLAN".length)) : text;
+}
+
 /** Transactions are implicit; a user's COMMIT or ROLLBACK would break every event's atomicity. */
 export function refuseTransactionControl(query: string): void {
   const text = query.slice(leadingLength(query));

@@ -1,7 +1,6 @@
 import { serialize } from "node:v8";
 import { deserializeClone } from "../web/structured-clone.ts";
 import type { Agent } from "../platform/agent.ts";
-import type { AgentStub } from "../host/namespace.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
 import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
@@ -18,23 +17,9 @@ import type { InstanceRow, WorkflowStore } from "./store.ts";
 import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
 import { currentTraceparent } from "../observability/traces/hooks.ts";
 import { runOutsideEvents } from "../agent/context.ts";
+import type { EngineHost, WorkflowOrigin } from "./engine-host.ts";
 
-/** What the engine needs from the host. */
-export interface EngineHost {
-  readonly env: Record<string, unknown>;
-  readonly clock: Clock;
-  /** A durable timer: wake the instance at `at`, even after a restart. */
-  wakeAt(workflow: string, id: string, at: number): void;
-  agentStub(className: string, name: string): AgentStub | undefined;
-  /** Calls a method on an agent (callbacks, broadcasts); failures are logged, not thrown. */
-  notifyAgent(className: string, name: string, method: string, args: unknown[]): Promise<void>;
-}
-
-/** The agent that started an instance. */
-export interface WorkflowOrigin {
-  className: string;
-  name: string;
-}
+export type { EngineHost, WorkflowOrigin } from "./engine-host.ts";
 
 interface Running {
   run: WorkflowRun;
