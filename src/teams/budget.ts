@@ -42,13 +42,18 @@ export const DEFAULT_TEAM_LIMITS: Required<TeamLimits> = {
 
 export { DEFAULT_PRICES, type ModelPrice } from "../observability/cost/prices.ts";
 
-/** Thrown when a call does not fit; `limit` names the budget that ran out. */
+/**
+ * Thrown when a call does not fit; `limit` names the budget that ran out, `member` the member whose
+ * own limit it is (absent for the run's limits).
+ */
 export class BudgetExceededError extends Error {
   override readonly name = "BudgetExceededError";
   readonly limit: keyof TeamLimits;
-  constructor(limit: keyof TeamLimits, message: string) {
+  readonly member: string | undefined;
+  constructor(limit: keyof TeamLimits, message: string, member?: string) {
     super(message);
     this.limit = limit;
+    this.member = member;
   }
 }
 
@@ -169,7 +174,7 @@ export class RunBudget {
       const mine = (limit: keyof TeamLimits, used: number, adding: number, unit: string) => {
         const max = member[limit];
         if (max !== undefined && used + adding > max) {
-          throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (its limit ${format(max)} in this run)`);
+          throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} would reach ${format(used + adding)} ${unit} (its limit ${format(max)} in this run)`, memberName);
         }
       };
       mine("calls", own.spent.calls + own.reserved.calls, 1, "calls");
@@ -223,7 +228,7 @@ export class RunBudget {
     for (const limit of ["tokens", "costUsd", "toolCalls"] as const) {
       const max = member[limit];
       const used = own.spent[limit];
-      if (max !== undefined && used > max) throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} spent ${format(used)} (its limit ${format(max)} in this run)`);
+      if (max !== undefined && used > max) throw new BudgetExceededError(limit, `Member ${memberName} budget exhausted: ${limit} spent ${format(used)} (its limit ${format(max)} in this run)`, memberName);
     }
   }
 }

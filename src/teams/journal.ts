@@ -235,12 +235,23 @@ export class TeamJournal {
     return readStepInputs(this.#db, runId);
   }
 
-  appendEvent(event: Omit<TeamEvent, "seq">): TeamEvent {
-    let seq = this.#nextSeq.get(event.runId);
+  /** How many events run `runId` has stored (its last event's seq). */
+  eventCount(runId: string): number {
+    return this.#seqAfterLast(runId) - 1;
+  }
+
+  #seqAfterLast(runId: string): number {
+    let seq = this.#nextSeq.get(runId);
     if (seq === undefined) {
-      const row = this.#db.statement("SELECT max(seq) AS seq FROM _hearth_team_events WHERE run_id = ?").get(event.runId) as { seq: number | null };
+      const row = this.#db.statement("SELECT max(seq) AS seq FROM _hearth_team_events WHERE run_id = ?").get(runId) as { seq: number | null };
       seq = (row.seq ?? 0) + 1;
+      this.#nextSeq.set(runId, seq);
     }
+    return seq;
+  }
+
+  appendEvent(event: Omit<TeamEvent, "seq">): TeamEvent {
+    const seq = this.#seqAfterLast(event.runId);
     this.#nextSeq.set(event.runId, seq + 1);
     this.#db
       .statement("INSERT INTO _hearth_team_events (run_id, seq, type, path, data, at) VALUES (?, ?, ?, ?, ?, ?)")

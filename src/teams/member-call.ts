@@ -11,11 +11,29 @@ import type { StepRecord } from "./journal.ts";
 import { NESTED_CHECK_TASK } from "./live.ts";
 import { CHILD_RUN_KIND, decidedIn, NESTED_SEPARATOR, NestedSuspended, type NestedDecision } from "./team-member.ts";
 import { askForBudget } from "./approvals.ts";
-import type { MemberCallContext, MemberUsage, TeamMember } from "./member.ts";
+import type { MemberCallContext, MemberEvent, MemberUsage, TeamMember } from "./member.ts";
 import type { StepNode } from "./nodes.ts";
 import { at } from "./places.ts";
 import { effect, raceSignal, type RunScope, type StepPlace } from "./scope.ts";
 import { traceTeamStep } from "../observability/traces/hooks.ts";
+
+/** JSON characters one member event's `data` may hold (documented in docs/limits.md). */
+export const MAX_MEMBER_EVENT_CHARS = 262_144;
+/** Events one run may store; member events past it are refused (the engine's own are bounded by `calls`). */
+export const MAX_RUN_EVENTS = 100_000;
+
+/** A member's progress report, journaled and streamed; too large or too many is refused, nothing stored. */
+function emitMemberEvent(scope: RunScope, place: StepPlace, member: string, event: MemberEvent): void {
+  if (event === null || typeof event !== "object" || typeof event.type !== "string") throw new TypeError("A team member event is an object with a string `type`");
+  const chars = event.data === undefined ? 0 : (JSON.stringify(event.data) ?? "").length;
+  if (chars > MAX_MEMBER_EVENT_CHARS) {
+    throw new RangeError(`A team member event holds at most ${MAX_MEMBER_EVENT_CHARS} characters of JSON in its data (got ${chars}); nothing was stored`);
+  }
+  if (scope.journal.eventCount(scope.runId) >= MAX_RUN_EVENTS) {
+    throw new RangeError(`Team run ${scope.runId} stores at most ${MAX_RUN_EVENTS} events; member ${member}'s event was not stored (emit less often, e.g. batch text deltas)`);
+  }
+  scope.emit("member-event", place.path, { member, ...event });
+}
 
 /** Calls a member once for this path (its journaled result after a restart). */
 export function callMember(scope: RunScope, member: TeamMember, input: unknown, place: StepPlace, limits?: StepNode["options"]["limits"]): Promise<unknown> {
@@ -36,7 +54,7 @@ export function callMember(scope: RunScope, member: TeamMember, input: unknown, 
         idempotencyKey: `${scope.runId}:${place.path}`,
         signal,
         owner: scope.owner,
-        emit: (event) => void scope.emit("member-event", place.path, { member: member.name, ...event }),
+        emit: (event) => emitMemberEvent(scope, place, member.name, event),
         usage: report,
       };
       try {
@@ -135,6 +153,8 @@ async function withBudgetRequests<T>(scope: RunScope, place: StepPlace, run: () 
       return await run();
     } catch (error) {
       if (!(error instanceof BudgetExceededError) || scope.policy !== "ask" || scope.steps.get(place.path)) throw error;
+      // A member's own limit is not the run's: an extension of the run's limits could never fit it.
+      if (error.member !== undefined) throw error;
       // A grant returned here is in the run's limits, which this execution read when it started: if
       // the call still does not fit, the next request asks for more.
       await askForBudget(scope, error, at(place, `budget-${request}`));

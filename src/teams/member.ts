@@ -50,7 +50,10 @@ export interface MemberCallContext {
   readonly signal: AbortSignal;
   /** The agent that owns the run (its `env`, sub-agents and storage). */
   readonly owner: object;
-  /** Reports progress; each event is journaled and streamed to watchers of the run. */
+  /**
+   * Reports progress; each event is journaled and streamed to watchers of the run. Throws a
+   * `RangeError` for `data` over 262,144 characters of JSON, or once the run stores 100,000 events.
+   */
   emit(event: MemberEvent): void;
   /**
    * Reports usage as it is spent (the reports add up), so that it counts even if the call then fails:

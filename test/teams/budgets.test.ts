@@ -59,6 +59,9 @@ const teams = {
     onExhausted: "degrade",
   }),
   perMember: team("b-per-member", loop(step(spender("chatty", { tokens: 300 }), { limits: { tokens: 500 } }), { until: () => false, maxIterations: 5 })),
+  perMemberAsk: team("b-per-member-ask", loop(step(spender("chatty", { tokens: 300 }), { limits: { tokens: 500 } }), { until: () => false, maxIterations: 5 }), {
+    onExhausted: "ask",
+  }),
   callsParallel: team("b-calls-parallel", parallel({ a: fnMember("a", () => (spent.push("a"), "a")), b: fnMember("b", () => (spent.push("b"), "b")), c: fnMember("c", () => (spent.push("c"), "c")) }), {
     limits: { calls: 2 },
   }),
@@ -76,6 +79,24 @@ const teams = {
   costlyMember: team("b-costly-member", pipeline(teamMember(Analyst, costly, { name: "costly" }), fnMember("after", () => (spent.push("after"), "after"))), {
     limits: { tokens: 1_000_000, costUsd: 0.25 },
   }),
+  loudEvent: team("b-loud-event", fnMember("loud", (_input: unknown, context) => {
+    try {
+      context.emit({ type: "status", data: "x".repeat(262_145) });
+    } catch (error) {
+      context.emit({ type: "status", data: "small" });
+      return String(error);
+    }
+    return "stored";
+  })),
+  manyEvents: team("b-many-events", fnMember("chatter", (_input: unknown, context) => {
+    for (let n = 1; ; n++) {
+      try {
+        context.emit({ type: "text-delta", data: n });
+      } catch (error) {
+        return `${n}: ${String(error)}`;
+      }
+    }
+  })),
   endless: team("b-endless", loop(fnMember("again", (n: number) => n + 1), { until: () => false, maxIterations: 1000 })),
 } satisfies Record<string, { name: string }>;
 
@@ -172,6 +193,31 @@ describe("team budgets", () => {
     await expect(o.result(id)).rejects.toThrow("Member chatty budget exhausted: tokens would reach 600 tokens (its limit 500 in this run)");
     expect(spent).toEqual(["chatty"]);
   });
+
+  it("ask: a member's own limit fails the run instead of asking for a run extension that could never fit it", async () => {
+    const o = await owner();
+    const id = await o.start("perMemberAsk");
+    await expect(o.result(id)).rejects.toThrow("Member chatty budget exhausted: tokens would reach 600 tokens (its limit 500 in this run)");
+    expect(await o.approvals(id)).toEqual([]);
+    expect((await o.events(id)).some((e) => e.type === "approval-requested")).toBe(false);
+    expect(spent).toEqual(["chatty"]);
+  });
+
+  it("a member event over 256 KiB of JSON is refused with a clear error, and nothing of it is stored", async () => {
+    const o = await owner();
+    const id = await o.start("loudEvent");
+    expect(await o.result(id)).toBe("RangeError: A team member event holds at most 262144 characters of JSON in its data (got 262147); nothing was stored");
+    const stored = (await o.events(id)).filter((e) => e.type === "member-event");
+    expect(stored.map((e) => (e.data as { data: unknown }).data)).toEqual(["small"]);
+  });
+
+  it("a run stores at most 100,000 events: a member's next one is refused with a clear error", async () => {
+    const o = await owner();
+    const id = await o.start("manyEvents");
+    const answer = String(await o.result(id));
+    // run-started and step-started came first: the member stored 99,998 of its own.
+    expect(answer).toBe(`99999: RangeError: Team run ${id} stores at most 100000 events; member chatter's event was not stored (emit less often, e.g. batch text deltas)`);
+  }, 60_000);
 
   it("a member's call that spends past its own limit stops the run after that call, as the run's limit does", async () => {
     const o = await owner();
