@@ -13,6 +13,10 @@ export interface LiveRun {
   readonly controller: AbortController;
   /** Set while the executor waits in `requireInput`: resolves it with the client's next message. */
   waiter?: (message: A2AMessage) => void;
+  /** Lets the agent leave memory while the executor waits for the client (a next message then starts it again, `resumed`). */
+  idle(): void;
+  /** Holds the agent in memory again: the executor runs. */
+  busy(): void;
 }
 
 /** Called with every event logged for a task, after it was written (maybe not yet committed). */

@@ -74,6 +74,9 @@ registerTaskHandler(PUSH_TASK, async (agent, raw) => {
   const target = store.push(payload.taskId, payload.configId);
   const stored = store.get(payload.taskId);
   if (!target || !stored) return; // deleted since: nothing to send
+  // A later change queued a notification of its own, which reports the task as it is then: this one
+  // would only say the same twice.
+  if (store.statusChangedAfter(payload.taskId, payload.seq)) return;
   // The task as it is now: a retried notification reports the latest state, never an older one.
   const body = target.version === "1.0" ? { task: taskOut(stored.task, "1.0") } : taskOut(stored.task, "0.3");
   await sendNotification(target.config, body, payload);

@@ -3,6 +3,7 @@
  * `…/.well-known/agent-card.json`, v1.0 method names and v0.3's, tasks in the agent's own SQLite.
  */
 import { readBodyWithLimit } from "../gateway/bounded-body.ts";
+import { runtimeOf } from "./agent-state.ts";
 import { buildCard } from "./card.ts";
 import { A2A_ERROR_CODES, A2AError } from "./errors.ts";
 import { headerVersion, lookupMethod, type A2AOperation } from "./methods.ts";
@@ -44,6 +45,14 @@ export async function handleA2ARequest(agent: object, request: Request, options:
   }
   if (cardPath) {
     if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET");
+    if (config.basePath === undefined && runtimeOf(agent).name === ".well-known") {
+      // A client given the endpoint without a trailing slash resolved the card's relative path against
+      // its parent: the router took ".well-known" for the agent's name.
+      return Response.json(
+        { error: `No A2A agent card at ${url.pathname}: this path names an agent called ".well-known". Give the client the card's URL (<endpoint>/.well-known/agent-card.json), or the endpoint ending with "/"` },
+        { status: 404 },
+      );
+    }
     const card = buildCard(config.card, { url: url.origin + basePath, pushNotifications: config.push !== undefined, extendedAgentCard: config.extendedCard !== undefined });
     return Response.json(card, { headers: { "cache-control": "public, max-age=300" } });
   }

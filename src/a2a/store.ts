@@ -186,9 +186,17 @@ export class A2ATaskStore {
     return seq;
   }
 
-  /** Events after `afterSeq`, oldest first. */
-  events(id: string, afterSeq: number): Array<{ seq: number; event: LoggedEvent }> {
-    const rows = this.#db.statement("SELECT seq, event FROM _hearth_a2a_events WHERE task_id = ? AND seq > ? ORDER BY seq").all(id, afterSeq) as Array<{
+  /** Whether the task's status changed after the event logged at `seq`. */
+  statusChangedAfter(id: string, seq: number): boolean {
+    const row = this.#db
+      .statement("SELECT 1 AS later FROM _hearth_a2a_events WHERE task_id = ? AND seq > ? AND json_extract(event, '$.kind') = 'status' LIMIT 1")
+      .get(id, seq);
+    return row !== undefined;
+  }
+
+  /** Events after `afterSeq`, oldest first; at most `limit`. */
+  events(id: string, afterSeq: number, limit = -1): Array<{ seq: number; event: LoggedEvent }> {
+    const rows = this.#db.statement("SELECT seq, event FROM _hearth_a2a_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?").all(id, afterSeq, limit) as Array<{
       seq: number;
       event: string;
     }>;

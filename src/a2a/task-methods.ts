@@ -40,28 +40,24 @@ export async function send(call: A2ACall, streaming: boolean): Promise<A2AOutcom
 
   // A message id seen before names its task: nothing starts again.
   let taskId = state.store.taskOfMessage(message.messageId);
-  let go = (): void => {};
-  let moving = false;
+  const stream = (id: string) => taskStream({ state, taskId: id, version, rpcId: call.rpcId, keepAliveMs: call.options.limits.sseKeepAliveMs });
+  let response: Response | undefined;
   if (taskId === undefined) {
     if (message.taskId !== undefined) {
       const id = (taskId = message.taskId);
       checkContinuation(state, id, message.contextId);
       if (push) addPush(call, id, push);
-      go = () => runner.continue(id, message);
-      moving = true;
+      // The task moves first: a stream starts from it working, not from the question it asked.
+      runner.continue(id, message);
     } else {
       const id = (taskId = runner.create(message).id);
       if (push) addPush(call, id, push);
-      go = () => runner.start(id, message, false);
+      // The stream starts from the task as submitted, so it carries every event of its execution.
+      if (streaming) response = stream(id);
+      runner.start(id, message, false);
     }
   }
-  if (streaming) {
-    // The stream attaches before the executor starts, so it carries every event of this message.
-    const response = taskStream({ state, taskId, version, rpcId: call.rpcId, keepAliveMs: call.options.limits.sseKeepAliveMs, moving });
-    go();
-    return { response };
-  }
-  go();
+  if (streaming) return { response: response ?? stream(taskId) };
   if (blocking) await untilFinal(state, taskId, call.request.signal);
   const task = current(state, taskId);
   const body = taskOut(task, version, historyLength === undefined ? {} : { historyLength });
@@ -86,9 +82,12 @@ export function list(call: A2ACall): A2AOutcome {
   const pageSize = optionalCount(params.pageSize ?? params.limit, "params.pageSize") ?? DEFAULT_PAGE_SIZE;
   if (pageSize < 1 || pageSize > max) throw invalidParams(`params.pageSize must be between 1 and ${max} (maxPageSize), got ${pageSize}`);
   const token = params.pageToken ?? params.cursor;
+  // What a proto3 serialiser sends for a field not set ("", UNSPECIFIED, null) filters nothing.
+  const contextId = unset(params.contextId) ? undefined : params.contextId;
+  const status = [params.status, params.state].find((value) => !unset(value) && value !== "TASK_STATE_UNSPECIFIED");
   const filters = {
-    ...(params.contextId !== undefined ? { contextId: idIn(params.contextId, "params.contextId") } : {}),
-    ...(params.status !== undefined || params.state !== undefined ? { state: stateIn(params.status ?? params.state, "params.status") } : {}),
+    ...(contextId !== undefined ? { contextId: idIn(contextId, "params.contextId") } : {}),
+    ...(status !== undefined ? { state: stateIn(status, "params.status") } : {}),
     ...(params.statusTimestampAfter !== undefined ? { updatedAfter: timestampIn(params.statusTimestampAfter, "params.statusTimestampAfter") } : {}),
   };
   const before = token === undefined || token === null || token === "" ? undefined : decodeToken(token);
@@ -194,6 +193,10 @@ function untilFinal(state: A2AAgentState, taskId: string, gone: AbortSignal): Pr
     const head = state.store.head(taskId);
     if (!head || isFinalState(head.state) || gone.aborted) done();
   });
+}
+
+function unset(value: unknown): boolean {
+  return value === undefined || value === null || value === "";
 }
 
 function optionalRecord(value: unknown, field: string): Json {

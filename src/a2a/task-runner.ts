@@ -66,9 +66,16 @@ export class TaskRunner {
     const stored = state.store.get(taskId);
     if (!stored) return;
     const controller = new AbortController();
-    const run: LiveRun = { controller };
+    let release: (() => void) | undefined = state.runtime.keepAlive();
+    const run: LiveRun = {
+      controller,
+      idle: () => {
+        release?.();
+        release = undefined;
+      },
+      busy: () => void (release ??= state.runtime.keepAlive()),
+    };
     state.runs.set(taskId, run);
-    const release = state.runtime.keepAlive();
     const { task } = stored;
     const context: A2AExecutionContext = {
       agent: state.agent,
@@ -99,18 +106,27 @@ export class TaskRunner {
       .catch((error: unknown) => console.error(`[hearth] A2A task ${taskId}:`, error))
       .finally(() => {
         if (state.runs.get(taskId) === run) state.runs.delete(taskId);
-        release();
+        run.idle();
       });
   }
 
   /** A client's next message on a task waiting for input: to the executor waiting for it, or a new execution. */
   continue(taskId: string, message: A2AMessage): void {
     const { state } = this;
+    const max = this.#config.limits.maxEventsPerTask;
+    if ((state.store.head(taskId)?.lastSeq ?? 0) >= max) {
+      // Its "working" would not fit: the task ends here rather than wait for a message it cannot take.
+      const reason = `Task ${taskId} reached the limit of ${max} events (maxEventsPerTask); it takes no more messages`;
+      this.setStatus(taskId, "failed", reason, true);
+      state.runs.get(taskId)?.controller.abort(new Error(reason));
+      throw new A2AError(A2A_ERROR_CODES.unsupportedOperation, reason, { taskId });
+    }
     state.store.addUserMessage(taskId, message, this.#now);
     const run = state.runs.get(taskId);
     const waiter = run?.waiter;
     if (run && waiter) {
       run.waiter = undefined;
+      run.busy();
       this.setStatus(taskId, "working");
       waiter(message);
       return;
@@ -209,7 +225,10 @@ export class TaskRunner {
         run.waiter = undefined;
         signal.removeEventListener("abort", onAbort);
         reject(new Error(`Task ${taskId} has ended; it takes no more input`));
+        return;
       }
+      // A client may never answer: the agent may leave memory meanwhile (this wait is then dropped).
+      run.idle();
     });
   }
 }

@@ -4,6 +4,10 @@
  * id it saw (`Last-Event-ID`) to SubscribeToTask / tasks/resubscribe and gets what it missed, then the
  * live events. An event leaves only once it is committed, so a replay never lacks one a client saw.
  * The stream ends after a final event (a terminal state, or one waiting for the client).
+ *
+ * The stream is read from the task's log as the client takes it, a page at a time: a client that
+ * reads slowly, or not at all, holds one page in memory, not the task's whole log (a replay from 0 of
+ * a long task, or a task that keeps emitting while nobody reads).
  */
 import { listen, type A2AAgentState } from "./agent-state.ts";
 import { isFinalState, type A2AProtocolVersion, type A2AStreamEvent } from "./types.ts";
@@ -18,77 +22,99 @@ export interface TaskStreamOptions {
   rpcId: JsonRpcId;
   /** Replay the events after this seq; undefined: start with the task as it is now. */
   afterSeq?: number;
-  /** The task is about to move (a message on it was just accepted): its current state does not end the stream. */
-  moving?: boolean;
   keepAliveMs: number;
 }
+
+/** Events read from the log for one write to the client. */
+export const STREAM_PAGE_EVENTS = 32;
 
 const encoder = new TextEncoder();
 
 export const SSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-accel-buffering": "no" };
 
-/** The SSE response following one task. */
+/** The SSE response following one task. Events are read from the log as the client reads. */
 export function taskStream(options: TaskStreamOptions): Response {
   const { state, taskId, version, rpcId } = options;
+  /** The seq of the last event read for the client. */
+  let sent = options.afterSeq;
+  /** The first frame (the task as it was when the stream was made), until it is read. */
+  let pending: string | undefined;
+  /** The log's last seq when the stream started: a final event up to it is replayed, it does not end the stream. */
+  let replayedUpTo = 0;
+  /** The task was final when the stream started: it ends once caught up. */
+  let endsWhenCaughtUp = false;
   let closed = false;
+  let keepAliveDue = false;
+  let wake: (() => void) | undefined;
   let stop = (): void => {};
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      let chain = Promise.resolve();
-      let lastSeen = 0;
-      const end = (): void => {
-        if (closed) return;
-        closed = true;
+  const frame = (seq: number, event: A2AStreamEvent): string => `id: ${seq}\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: rpcId, result: eventOut(event, version) })}\n\n`;
+  /** What the client gets next, read synchronously: frames, and whether the last one ends the stream. */
+  const next = (): { text: string; final: boolean } => {
+    let text = "";
+    for (const { seq, event } of state.store.events(taskId, sent ?? 0, STREAM_PAGE_EVENTS)) {
+      text += frame(seq, event);
+      sent = seq;
+      if (seq > replayedUpTo && event.kind === "status" && event.final) return { text, final: true };
+    }
+    return { text, final: false };
+  };
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        // The task as it is now, or the place to replay from: taken here, when the stream is made.
+        const stored = state.store.get(taskId);
+        if (!stored) return controller.close();
+        replayedUpTo = stored.lastSeq;
+        endsWhenCaughtUp = isFinalState(stored.task.status.state);
+        if (sent === undefined) {
+          sent = stored.lastSeq;
+          pending = frame(stored.lastSeq, { kind: "task", task: stored.task });
+        }
+        const unlisten = listen(state, taskId, () => wake?.());
+        const timer = setInterval(() => {
+          keepAliveDue = true;
+          wake?.();
+        }, options.keepAliveMs);
+        timer.unref();
+        stop = () => {
+          closed = true;
+          unlisten();
+          clearInterval(timer);
+          wake?.();
+        };
+      },
+      async pull(controller) {
+        const end = (): void => {
+          stop();
+          controller.close();
+        };
+        while (!closed) {
+          const ahead = pending !== undefined ? { text: pending, final: false } : next();
+          pending = undefined;
+          if (ahead.text !== "") {
+            // What was read is in the transaction this waits for, or in one before it.
+            await state.store.committed();
+            if (closed) return;
+            controller.enqueue(encoder.encode(ahead.text));
+            if (ahead.final) end();
+            return;
+          }
+          if (endsWhenCaughtUp && (sent ?? 0) >= replayedUpTo) return end();
+          if (keepAliveDue) {
+            keepAliveDue = false;
+            controller.enqueue(encoder.encode(": keep-alive\n\n"));
+            return;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      cancel() {
         stop();
-        controller.close();
-      };
-      const fail = (error: unknown): void => {
-        if (closed) return;
-        closed = true;
-        stop();
-        controller.error(error);
-      };
-      // Frames leave in order, each once what it reports is committed.
-      const step = (fn: () => void | Promise<void>): void => {
-        chain = chain.then(fn).catch(fail);
-      };
-      const write = (text: string): void => {
-        if (!closed) controller.enqueue(encoder.encode(text));
-      };
-      const send = (seq: number, event: A2AStreamEvent): void => {
-        const frame = `id: ${seq}\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: rpcId, result: eventOut(event, version) })}\n\n`;
-        step(async () => {
-          await state.store.committed();
-          write(frame);
-        });
-      };
-      const unlisten = listen(state, taskId, (seq, event) => {
-        if (seq <= lastSeen) return;
-        lastSeen = seq;
-        send(seq, event);
-        if (event.kind === "status" && event.final) step(end);
-      });
-      const timer = setInterval(() => step(() => write(": keep-alive\n\n")), options.keepAliveMs);
-      timer.unref();
-      stop = () => {
-        unlisten();
-        clearInterval(timer);
-      };
-      // Listening and reading happen in one synchronous block: no event can fall between them.
-      const stored = state.store.get(taskId);
-      if (!stored) {
-        end();
-        return;
-      }
-      if (options.afterSeq === undefined) send(stored.lastSeq, { kind: "task", task: stored.task });
-      else for (const { seq, event } of state.store.events(taskId, options.afterSeq)) send(seq, event);
-      lastSeen = stored.lastSeq;
-      if (!options.moving && isFinalState(stored.task.status.state)) step(end);
+      },
     },
-    cancel() {
-      closed = true;
-      stop();
-    },
-  });
+    // Pulled only when the client reads: nothing is queued ahead of it.
+    { highWaterMark: 0 },
+  );
   return new Response(body, { headers: SSE_HEADERS });
 }

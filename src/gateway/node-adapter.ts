@@ -214,6 +214,19 @@ function writeFailed(error: Error, outgoing: ServerResponse, failure: WriteFailu
   }
 }
 
+/** Resolves when `outgoing` takes more, or closes (a client gone while its buffer was full sends no "drain"). */
+function drainedOrClosed(outgoing: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      outgoing.off("drain", done);
+      outgoing.off("close", done);
+      resolve();
+    };
+    outgoing.on("drain", done);
+    outgoing.on("close", done);
+  });
+}
+
 async function pipeRest(reader: ReadableStreamDefaultReader<Uint8Array>, next: Promise<Read>, outgoing: ServerResponse) {
   const abort = () => void reader.cancel().catch(() => {});
   if (outgoing.destroyed) return abort(); // closed while the first chunk was awaited: no close event is coming
@@ -222,7 +235,7 @@ async function pipeRest(reader: ReadableStreamDefaultReader<Uint8Array>, next: P
     for (let read = next; ; read = reader.read()) {
       const { done, value } = await read;
       if (done) break;
-      if (!outgoing.write(value)) await new Promise<void>((resolve) => outgoing.once("drain", resolve));
+      if (!outgoing.write(value)) await drainedOrClosed(outgoing);
       if (outgoing.destroyed) return;
     }
     outgoing.end();

@@ -28,6 +28,7 @@ const textOf = (parts: Array<{ text?: string }>) => parts.map((part) => part.tex
  * - `echo <x>`: an artifact with <x>;
  * - `slow <gate>`: progress, then waits for the gate, then an artifact;
  * - `ask`: asks for a name, answers "Hello <name>";
+ * - `chatty`: three progress messages, then asks (six events by then);
  * - `fail`: throws;
  * - `hang`: runs until canceled;
  * - `resume <gate>`: waits for the gate, but finishes at once when resumed after a restart;
@@ -52,6 +53,12 @@ export const deskExecutor: A2AExecutor = async (message, ctx) => {
     case "ask": {
       const answer = await ctx.requireInput("What is your name?");
       ctx.emit({ artifact: { name: "greeting", text: `Hello ${textOf(answer.parts)}` } });
+      return;
+    }
+    case "chatty": {
+      for (const word of ["one", "two", "three"]) ctx.emit({ status: "working", message: word });
+      const answer = await ctx.requireInput("And then?");
+      ctx.emit({ artifact: { name: "answer", text: textOf(answer.parts) } });
       return;
     }
     case "fail":

@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { handleA2ARequest, type A2AExecutor } from "../../src/a2a/index.ts";
 import { A2ATaskStore, type LoggedEvent } from "../../src/a2a/store.ts";
+import { STREAM_PAGE_EVENTS } from "../../src/a2a/task-stream.ts";
 import type { A2ATask } from "../../src/a2a/types.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { startHarness, type Harness } from "../support/harness.ts";
@@ -118,6 +119,38 @@ describe("a task with many appended chunks and progress messages", () => {
     expect(done.artifacts[0].metadata).toEqual({ lang: "en", done: true });
     expect(done.history.map((m: Wire) => m.parts[0].text)).toEqual(["stream 10 pause", "halfway there"]);
     expect(Date.parse(done.lastModified)).toBeGreaterThanOrEqual(Date.parse(mid.lastModified));
+  });
+});
+
+describe("a stream of a long task", () => {
+  it("reads the task's log as the client takes it, a page at a time, not all of it when the stream starts", async () => {
+    const n = 600;
+    const { task } = await result(endpoint, "SendMessage", { message: userMessage(`stream ${n}`) });
+    expect(task.status.state).toBe("TASK_STATE_COMPLETED");
+    const events = vi.spyOn(A2ATaskStore.prototype, "events");
+    const rowsRead = () => events.mock.results.reduce((sum, outcome) => sum + (outcome.type === "return" ? (outcome.value as unknown[]).length : 0), 0);
+    try {
+      // In-process, without sockets: nothing but this reader takes from the stream.
+      const request = new Request(endpoint, {
+        method: "POST",
+        headers: { "content-type": "application/json", "last-event-id": "0" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "SubscribeToTask", params: { id: task.id } }),
+      });
+      const response = await harness.host.request("Streamer", "main", request);
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toMatch(/^id: 1\n/);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(rowsRead()).toBeLessThanOrEqual(STREAM_PAGE_EVENTS);
+      let text = new TextDecoder().decode(first.value);
+      for (let read = await reader.read(); !read.done; read = await reader.read()) text += new TextDecoder().decode(read.value);
+      // Every event once, in order, then the end: submitted, working, the first chunk, n chunks, n progress messages, completed.
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+      expect(ids).toEqual(Array.from({ length: 2 * n + 4 }, (_, i) => i + 1));
+      expect(rowsRead()).toBe(2 * n + 4);
+    } finally {
+      events.mockRestore();
+    }
   });
 });
 

@@ -134,6 +134,34 @@ describe("SendMessage and message/send", () => {
     });
   });
 
+  it("a task waiting for input lets its agent leave memory; the answer then starts the executor again, resumed", async () => {
+    const first = (await result(endpoint, "SendMessage", { message: userMessage("ask") })).task;
+    expect(first.status.state).toBe("TASK_STATE_INPUT_REQUIRED");
+    await harness.host.tasksIdle();
+    expect(harness.host.hibernateIdleAgents()).toBe(1);
+    expect(harness.host.internals.isLive("Desk", "main")).toBe(false);
+    const second = (await result(endpoint, "SendMessage", { message: userMessage("Ada", { taskId: first.id }) })).task;
+    expect(second.status.state).toBe("TASK_STATE_COMPLETED");
+    const { calls } = await import("./desk.ts");
+    expect(calls.map((call) => [call.text, call.resumed])).toEqual([
+      ["ask", false],
+      ["Ada", true],
+    ]);
+  });
+
+  it("an answer to a task at maxEventsPerTask is refused with the limit named and ends the task; nothing is left waiting", async () => {
+    const strict = `${harness.url}/agents/strict-desk/limit`;
+    // submitted, working, three progress messages, input-required: six events, the limit.
+    const { task } = await result(strict, "SendMessage", { message: userMessage("chatty") });
+    expect(task.status.state).toBe("TASK_STATE_INPUT_REQUIRED");
+    const reason = `Task ${task.id} reached the limit of 6 events (maxEventsPerTask); it takes no more messages`;
+    expect(await error(strict, "SendMessage", { message: userMessage("Ada", { taskId: task.id }) })).toMatchObject({ code: -32004, message: reason });
+    const after = await result(strict, "GetTask", { id: task.id });
+    expect(after.status).toMatchObject({ state: "TASK_STATE_FAILED", message: { parts: [{ text: reason }] } });
+    // The answer was not taken: it is not in the history.
+    expect(after.history.map((m: Wire) => m.parts[0].text)).toEqual(["chatty", "And then?", reason]);
+  });
+
   it("a message id already seen returns its task instead of starting another", async () => {
     const message = userMessage("echo once");
     const a = (await result(endpoint, "SendMessage", { message })).task;
@@ -210,6 +238,9 @@ describe("tasks", () => {
     expect(c1.tasks[0]).toMatchObject({ kind: "task", status: { state: "completed" } });
     expect(c1.tasks[0].artifacts).toHaveLength(1);
     expect((await result(endpoint, "ListTasks", { status: "TASK_STATE_FAILED" })).tasks).toEqual([]);
+    // What a proto3 serialiser sends for fields not set filters nothing.
+    const unset = await result(endpoint, "ListTasks", { status: "TASK_STATE_UNSPECIFIED", contextId: "", pageToken: "" });
+    expect(unset.tasks.map((t: Wire) => t.id)).toEqual([...ids].reverse());
     expect(await error(endpoint, "ListTasks", { pageSize: 101 })).toMatchObject({ code: -32602, message: "params.pageSize must be between 1 and 100 (maxPageSize), got 101" });
     expect(await error(endpoint, "ListTasks", { pageToken: "garbage" })).toMatchObject({
       code: -32602,
@@ -306,6 +337,14 @@ describe("options", () => {
     const elsewhere = await fetch(`${harness.url}/agents/routed-desk/r/other`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(elsewhere.status).toBe(404);
     expect(await elsewhere.json()).toEqual({ error: "No A2A endpoint at /agents/routed-desk/r/other (it is at /agents/routed-desk/r/a2a)" });
+  });
+
+  it("a card asked for under the endpoint's parent (a client given the endpoint without a trailing slash) is a 404 that says so", async () => {
+    const response = await fetch(`${harness.url}/agents/desk/.well-known/agent-card.json`);
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as Wire).error).toBe(
+      'No A2A agent card at /agents/desk/.well-known/agent-card.json: this path names an agent called ".well-known". Give the client the card\'s URL (<endpoint>/.well-known/agent-card.json), or the endpoint ending with "/"',
+    );
   });
 
   it("are checked: executor, card, onInterrupted, basePath, push timeout, limits", () => {

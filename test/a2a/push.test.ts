@@ -66,6 +66,16 @@ describe("push notifications", () => {
     expect(listed).toEqual({ configs: [expect.objectContaining({ taskId: task.id, url: hook, token: "tok-1", authentication: { scheme: "Bearer" } })], nextPageToken: "" });
   });
 
+  it("a notification whose task changed again before it was sent is left to the later one: no state is reported twice", async () => {
+    const hook = `${receiver.url}/fast`;
+    const { task } = await result(endpoint, "SendMessage", { message: userMessage("echo quick"), configuration: { taskPushNotificationConfig: { url: hook } } });
+    expect(task.status.state).toBe("TASK_STATE_COMPLETED");
+    await eventually(() => states("/fast").includes("TASK_STATE_COMPLETED"), "the completed notification");
+    await harness.host.tasksIdle();
+    // working and completed were both logged before either notification was sent: one says it all.
+    expect(states("/fast")).toEqual(["TASK_STATE_COMPLETED"]);
+  });
+
   it("v0.3: set / get / list / delete (idempotent), and the notification is the task in the v0.3 shape", async () => {
     const { task } = await result(endpoint, "SendMessage", { message: userMessage("ask") });
     const hook = `${receiver.url}/v03`;

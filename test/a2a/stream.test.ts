@@ -51,6 +51,17 @@ describe("SendStreamingMessage and message/stream", () => {
     expect(more.at(-1).statusUpdate.status.state).toBe("TASK_STATE_COMPLETED");
     expect(more.find((item) => item.artifactUpdate)?.artifactUpdate.artifact.parts).toEqual([{ text: "Hello Grace" }]);
   });
+
+  it("a continuation's stream starts from the task working, not from the question it was waiting on", async () => {
+    const first = await SpecStream.open(endpoint, "message/stream", { message: userMessageV03("ask") });
+    const taskId = (await first.rest())[0]!.data.result.id;
+    const second = await SpecStream.open(endpoint, "message/stream", { message: userMessageV03("Grace", { taskId }) });
+    const items = (await second.rest()).map((frame) => frame.data.result);
+    // A client that takes a first task frame in input-required as final would stop here with nothing.
+    expect(items[0]).toMatchObject({ kind: "task", id: taskId, status: { state: "working" } });
+    expect(items.map((item) => item.kind)).toEqual(["task", "artifact-update", "status-update"]);
+    expect(items.at(-1)).toMatchObject({ status: { state: "completed" }, final: true });
+  });
 });
 
 describe("resubscribing", () => {
