@@ -131,7 +131,8 @@ Environment:
   HEARTH_INSPECTOR_TOKEN, HEARTH_INSPECTOR_ADMIN_TOKEN  Fixed inspector tokens (else random; the
                                 admin token is kept in <data>/inspector/admin-token).
   HEARTH_SMTP_URL               Outbound mail server, e.g. smtps://user:pass@smtp.example.com:465:
-                                env.EMAIL, replies, forwards and this.sendEmail() use it.
+                                Replies, forwards and this.sendEmail() use it; env.EMAIL
+                                too when there is no wrangler config.
   HEARTH_EMAIL_WEBHOOK_SECRET   Turns on POST /_hearth/email (raw message, Authorization: Bearer <secret>).
   HEARTH_* settings may also be written in ./.env or ./.dev.vars (the working directory).
 

@@ -103,7 +103,7 @@ export function formatBanner(shown: BannerInfo): string {
   if (info.metrics) lines.push(`  ${label("metrics")} ${styleText("cyan", info.metrics)}  (Prometheus; --no-metrics turns it off)`);
   if (info.email?.smtp) lines.push(`  ${label("smtp")} ${styleText("cyan", info.email.smtp)}  (mail → the default export's email())`);
   if (info.email?.webhook) lines.push(`  ${label("webhook")} POST ${styleText("cyan", info.email.webhook)}  (raw mail; Authorization: Bearer …)`);
-  if (info.email?.outbound) lines.push(`  ${label("mail out")} ${info.email.outbound}  (env.EMAIL)`);
+  if (info.email?.outbound) lines.push(`  ${label("mail out")} ${info.email.outbound}  (replies, forwards, this.sendEmail(); env.EMAIL without a wrangler config)`);
   (info.bindings ?? []).forEach((line, index) => lines.push(`  ${index === 0 ? label("bindings") : " ".repeat(8)} ${line}`));
   if (info.assets) lines.push(`  ${label("assets")} ${info.assets}`);
   if (info.crons && info.crons.length > 0) {

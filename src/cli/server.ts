@@ -167,6 +167,8 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
       smtpPort: settings.smtpPort,
       hostname: settings.host,
       vars: process.env,
+      // A wrangler project's env holds only what its config declares.
+      bindEmail: project.config === undefined,
     });
   } catch (error) {
     await runtime.close().catch(() => undefined);

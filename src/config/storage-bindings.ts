@@ -76,26 +76,49 @@ export function readD1Databases(ctx: CheckContext, value: unknown, at: KeyPath):
 
 /** `ratelimits`: `namespace_id` a positive integer string, `simple.limit` a positive integer, `simple.period` 10 or 60. */
 export function readRateLimits(ctx: CheckContext, value: unknown, at: KeyPath): RateLimitConfig[] {
-  return tablesOf(ctx, value, at).map(({ table, at: item }) => {
-    warnUnknownKeys(ctx, table, ["name", "namespace_id", "simple"], item);
-    const name = bindingName(ctx, table, "name", item);
-    const namespaceId = table.namespace_id;
-    if (namespaceId === undefined) fail(ctx, [...item, "namespace_id"], "is required");
-    if (typeof namespaceId !== "string" || !/^\d+$/.test(namespaceId) || /^0+$/.test(namespaceId)) {
-      fail(ctx, [...item, "namespace_id"], `must be a positive integer written as a string, e.g. "1001" (got ${describeValue(namespaceId)})`);
-    }
-    if (table.simple === undefined) fail(ctx, [...item, "simple"], "is required: { limit, period }");
-    const simpleAt = [...item, "simple"];
-    const simple = asTable(ctx, table.simple, simpleAt);
-    warnUnknownKeys(ctx, simple, ["limit", "period"], simpleAt);
-    const limit = optionalNumber(ctx, simple, "limit", simpleAt, { min: 1 });
-    if (limit === undefined) fail(ctx, [...simpleAt, "limit"], "is required");
-    const period = simple.period;
-    if (period !== 10 && period !== 60) {
-      fail(ctx, [...simpleAt, "period"], period === undefined ? "is required (10 or 60)" : `must be 10 or 60 (got ${describeValue(period)})`);
-    }
-    return { name, namespaceId, limit, period };
-  });
+  return tablesOf(ctx, value, at).map(({ table, at: item }) => readRateLimit(ctx, table, item, ["name", "namespace_id", "simple"]));
+}
+
+/** The `type` of an `unsafe.bindings` entry that is a rate limiter (wrangler's form before `ratelimits`). */
+export const UNSAFE_RATE_LIMIT_TYPE = "ratelimit";
+
+/**
+ * The rate limiters of `unsafe.bindings`: entries `{ name, type = "ratelimit", namespace_id, simple }`,
+ * the form Cloudflare documented before `ratelimits`, read with the same checks. Other entries are
+ * left alone (they are unsupported bindings, see `collectUnsupported`).
+ */
+export function readUnsafeRateLimits(ctx: CheckContext, value: unknown, at: KeyPath): RateLimitConfig[] {
+  const unsafe = asTable(ctx, value, at);
+  if (unsafe.bindings === undefined) return [];
+  return tablesOf(ctx, unsafe.bindings, [...at, "bindings"])
+    .filter(({ table }) => isUnsafeRateLimit(table))
+    .map(({ table, at: item }) => readRateLimit(ctx, table, item, ["name", "type", "namespace_id", "simple"]));
+}
+
+/** Whether an `unsafe.bindings` entry is a rate limiter. */
+export function isUnsafeRateLimit(table: Record<string, unknown>): boolean {
+  return table.type === UNSAFE_RATE_LIMIT_TYPE;
+}
+
+function readRateLimit(ctx: CheckContext, table: Record<string, unknown>, item: KeyPath, keys: readonly string[]): RateLimitConfig {
+  warnUnknownKeys(ctx, table, keys, item);
+  const name = bindingName(ctx, table, "name", item);
+  const namespaceId = table.namespace_id;
+  if (namespaceId === undefined) fail(ctx, [...item, "namespace_id"], "is required");
+  if (typeof namespaceId !== "string" || !/^\d+$/.test(namespaceId) || /^0+$/.test(namespaceId)) {
+    fail(ctx, [...item, "namespace_id"], `must be a positive integer written as a string, e.g. "1001" (got ${describeValue(namespaceId)})`);
+  }
+  if (table.simple === undefined) fail(ctx, [...item, "simple"], "is required: { limit, period }");
+  const simpleAt = [...item, "simple"];
+  const simple = asTable(ctx, table.simple, simpleAt);
+  warnUnknownKeys(ctx, simple, ["limit", "period"], simpleAt);
+  const limit = optionalNumber(ctx, simple, "limit", simpleAt, { min: 1 });
+  if (limit === undefined) fail(ctx, [...simpleAt, "limit"], "is required");
+  const period = simple.period;
+  if (period !== 10 && period !== 60) {
+    fail(ctx, [...simpleAt, "period"], period === undefined ? "is required (10 or 60)" : `must be 10 or 60 (got ${describeValue(period)})`);
+  }
+  return { name, namespaceId, limit, period };
 }
 
 /** `queues.producers` and `queues.consumers`, consumer settings defaulted and checked against their maxima. */

@@ -2,6 +2,7 @@ import type { KeyPath } from "./key-path.ts";
 import { whereOf } from "./locate.ts";
 import type { ResolvedEnvironment } from "./environment.ts";
 import { asTable, bindingName, type CheckContext, type RawTable, tablesOf } from "./read.ts";
+import { isUnsafeRateLimit } from "./storage-bindings.ts";
 
 /** How a binding kind is written: one table (`ai = { binding }`) or an array of them. */
 type Shape = "single" | "list";
@@ -75,6 +76,8 @@ export function collectUnsupported(ctx: CheckContext, resolved: ResolvedEnvironm
     const table = asTable(ctx, entry.value, entry.at);
     if (table.bindings === undefined) continue;
     for (const { table: binding, at } of tablesOf(ctx, table.bindings, [...entry.at, "bindings"])) {
+      // An unsafe rate limiter (wrangler's form before `ratelimits`) is read as a rate limit config.
+      if (key === "unsafe" && isUnsafeRateLimit(binding)) continue;
       addUnsupported(ctx, key, bindingName(ctx, binding, "name", at), [...at, "name"], key === "unsafe" ? UNSAFE_INSTEAD : LOGFWDR_INSTEAD);
     }
   }

@@ -16,7 +16,7 @@ import {
   optionalStringArray,
   warnUnknownKeys,
 } from "./read.ts";
-import { readD1Databases, readKvNamespaces, readQueues, readRateLimits } from "./storage-bindings.ts";
+import { readD1Databases, readKvNamespaces, readQueues, readRateLimits, readUnsafeRateLimits } from "./storage-bindings.ts";
 import type { MigrationStep, ProjectConfig } from "./types.ts";
 import { collectUnsupported } from "./unsupported.ts";
 import { readDurableObjects, readSecretsStoreSecrets, readSendEmail, readWorkerLoaders, readWorkflows } from "./worker-bindings.ts";
@@ -63,7 +63,7 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
     secretsRequired: read("secrets", readSecrets, undefined),
     kvNamespaces: read("kv_namespaces", readKvNamespaces, []),
     d1Databases: read("d1_databases", readD1Databases, []),
-    rateLimits: read("ratelimits", readRateLimits, []),
+    rateLimits: [...read("ratelimits", readRateLimits, []), ...read("unsafe", readUnsafeRateLimits, [])],
     queueProducers: queues.producers,
     queueConsumers: queues.consumers,
     crons: read("triggers", readCrons, []),

@@ -1,7 +1,7 @@
 import { EmailError } from "./errors.ts";
 import { parseHeaderBlock } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
-import { resolveOutbound } from "./outbound.ts";
+import { hostOutbound } from "./outbound.ts";
 import { newExecutionContext } from "../gateway/serve.ts";
 import type { EmailHeader, WorkerEmail } from "./types.ts";
 
@@ -33,7 +33,9 @@ export function isFinal(outcome: RecipientOutcome): boolean {
 /**
  * Hands a received message to the worker's email handler for one recipient (`message.to`, as with
  * Cloudflare). Each recipient is its own delivery, so that a failure for one never makes the
- * sender send the message again to another.
+ * sender send the message again to another. Its `forward()` and `reply()` go out through the host's
+ * own transport (`HEARTH_SMTP_URL`), never through the worker's `env.EMAIL`: on Cloudflare they belong
+ * to Email Routing, and a `send_email` binding's address restrictions do not apply to them.
  */
 export async function deliverTo(
   mail: ReceivedMail,
@@ -42,7 +44,7 @@ export async function deliverTo(
   env: Record<string, unknown>,
 ): Promise<RecipientOutcome> {
   if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
-  const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => resolveOutbound(env) });
+  const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => hostOutbound(env) });
   try {
     await handler(message, env, newExecutionContext());
   } catch (error) {

@@ -152,18 +152,42 @@ export function isSendEmail(value: unknown): value is SendEmail {
 
 /**
  * The outbound transport for `env`: `env.EMAIL` when it is a `send_email`-shaped binding, else the
- * SMTP server of `HEARTH_SMTP_URL` (in `env`, then in the process environment).
+ * SMTP server of `HEARTH_SMTP_URL` (in `env`, then in the process environment). What
+ * `this.sendEmail()` uses without a `binding`.
  * @throws {EmailError} "not_configured" naming both ways to configure one.
  */
 export function resolveOutbound(env: Record<string, unknown> | undefined): SendEmail {
   const bound = env?.EMAIL;
   if (isSendEmail(bound)) return bound;
-  const fromEnv = env?.[SMTP_URL_VAR];
-  const url = typeof fromEnv === "string" && fromEnv !== "" ? fromEnv : process.env[SMTP_URL_VAR];
+  const url = smtpUrlOf(env);
   if (url) return smtpBindingFor(url);
   throw new EmailError(
     "not_configured",
     `No outbound mail transport: set ${SMTP_URL_VAR} (e.g. smtps://user:pass@smtp.example.com:465) in the environment or .env, ` +
       `bind a send_email-shaped object as env.EMAIL, or pass { binding } to sendEmail`,
   );
+}
+
+/**
+ * The host's own outbound transport, the SMTP server of `HEARTH_SMTP_URL` (in `env`, then in the
+ * process environment): what `forward()` and `reply()` of a received email go through. On Cloudflare
+ * those belong to Email Routing, not to a `send_email` binding, so the worker's `env.EMAIL` (and the
+ * `destination_address` / `allowed_sender_addresses` restrictions of a `send_email` binding so named)
+ * play no part.
+ * @throws {EmailError} "not_configured" saying how to set HEARTH_SMTP_URL.
+ */
+export function hostOutbound(env: Record<string, unknown> | undefined): SendEmail {
+  const url = smtpUrlOf(env);
+  if (url) return smtpBindingFor(url);
+  throw new EmailError(
+    "not_configured",
+    `No outbound mail server for forward() and reply(): set ${SMTP_URL_VAR} (e.g. smtps://user:pass@smtp.example.com:465) in the environment or .env`,
+  );
+}
+
+/** `HEARTH_SMTP_URL` from `env` (a var), else from the process environment; undefined when unset or empty. */
+function smtpUrlOf(env: Record<string, unknown> | undefined): string | undefined {
+  const fromEnv = env?.[SMTP_URL_VAR];
+  const url = typeof fromEnv === "string" && fromEnv !== "" ? fromEnv : process.env[SMTP_URL_VAR];
+  return url === undefined || url === "" ? undefined : url;
 }

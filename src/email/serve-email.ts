@@ -9,8 +9,16 @@ import { createMailWebhook, WEBHOOK_AUTH_VAR, WEBHOOK_PATH, WEBHOOK_SECRET_VAR, 
 export const SMTP_PORT_VAR = "HEARTH_SMTP_PORT";
 
 export interface EmailServiceOptions {
-  /** The host's env: gets `EMAIL` (an SMTP binding) when HEARTH_SMTP_URL is set and the name is free. */
+  /** The host's env: gets `EMAIL` (an SMTP binding) when HEARTH_SMTP_URL is set, `bindEmail` allows it and the name is free. */
   env: Record<string, unknown>;
+  /**
+   * Whether to bind an unrestricted `env.EMAIL` over HEARTH_SMTP_URL (default true). Meant for an entry
+   * served without a wrangler config, which has no way to declare a binding. Pass false for a wrangler
+   * project: its env holds only the bindings its config declares (a `send_email` binding sends through
+   * HEARTH_SMTP_URL itself, with its address restrictions). Replies and forwards of received mail use
+   * HEARTH_SMTP_URL either way.
+   */
+  bindEmail?: boolean;
   /** The worker's `email` export. */
   handler: WorkerEmail | undefined;
   /** The worker's `fetch` export, if any. */
@@ -38,8 +46,8 @@ export interface EmailService {
 }
 
 /**
- * Starts what the environment and flags ask for: `env.EMAIL` over HEARTH_SMTP_URL, the SMTP
- * listener on `smtpPort`, the webhook at `/_hearth/email` with HEARTH_EMAIL_WEBHOOK_SECRET (signed
+ * Starts what the environment and flags ask for: `env.EMAIL` over HEARTH_SMTP_URL (unless `bindEmail`
+ * is false), the SMTP listener on `smtpPort`, the webhook at `/_hearth/email` with HEARTH_EMAIL_WEBHOOK_SECRET (signed
  * requests with HEARTH_EMAIL_WEBHOOK_AUTH=signature).
  * @example
  * const mail = await startEmailService({ env: host.env, handler: entry.email, fetch: entry.fetch, smtpPort: 2525, hostname: "127.0.0.1", vars: process.env });
@@ -52,8 +60,11 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
   if (url) {
     const binding = smtpBindingFor(url);
     outbound = binding.server;
-    if (!("EMAIL" in options.env)) options.env.EMAIL = binding;
-    else warnings.push(`env.EMAIL is already defined, so the ${SMTP_URL_VAR} binding is not bound there (it still sends for agents without a binding).`);
+    // A wrangler project (bindEmail false) gets no binding its config does not declare.
+    if (options.bindEmail !== false) {
+      if (!("EMAIL" in options.env)) options.env.EMAIL = binding;
+      else warnings.push(`env.EMAIL is already defined, so the ${SMTP_URL_VAR} binding is not bound there (it still sends replies, forwards, and for agents without a binding).`);
+    }
   }
 
   let fetch = options.fetch;

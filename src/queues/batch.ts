@@ -68,12 +68,20 @@ export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
 
   /**
    * Ends the delivery and returns each message's fate, in order. When the handler succeeded, a message
-   * nobody decided is acknowledged; when it failed, it is retried.
+   * nobody decided is acknowledged; when it failed, it is retried. A message retried without a delay
+   * takes the delay of `retryAll()`, whichever was called first (as Miniflare does): the delay is the
+   * message's own, else the batch's, else the consumer's `retry_delay`.
    */
   finish(succeeded: boolean): MessageFate[] {
     this.#finished = true;
     const fallback: MessageFate = succeeded ? ACK : { kind: "retry", delaySeconds: undefined };
-    return this.#fates.map((fate) => fate ?? this.#batchFate ?? fallback);
+    const batchFate = this.#batchFate;
+    return this.#fates.map((fate) => {
+      if (fate === undefined) return batchFate ?? fallback;
+      const batchDelay = batchFate?.kind === "retry" ? batchFate.delaySeconds : undefined;
+      if (fate.kind === "retry" && fate.delaySeconds === undefined && batchDelay !== undefined) return { kind: "retry", delaySeconds: batchDelay };
+      return fate;
+    });
   }
 
   #message(delivered: DeliveredMessage<Body>, index: number): Message<Body> {

@@ -38,6 +38,13 @@ export const QUEUE_LIMITS = {
    * it the batch counts as failed (retried, or dead-lettered) and the invocation's later calls are ignored.
    */
   consumerWallClockMs: 15 * 60_000,
+  /**
+   * Hearth's own: the first wait before the outcome of a batch that the store could not record (a full
+   * disk, an I/O error) is written again, real ms on the system clock; it doubles at each failure.
+   */
+  settleRetryFirstMs: 1_000,
+  /** Hearth's own: the longest wait between two tries of an outcome the store could not record, ms. */
+  settleRetryMaxMs: 60_000,
 } as const;
 
 /** Consumer settings when the config leaves them out, as on Cloudflare. */

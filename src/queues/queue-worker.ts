@@ -3,7 +3,8 @@ import { formatDuration } from "../time/duration.ts";
 import { ConsumerBatch, type MessageFate } from "./batch.ts";
 import type { ConsumerSettings } from "./consumer-config.ts";
 import { decodeBody } from "./encoding.ts";
-import type { LeasedMessage, QueueBackend } from "./backend.ts";
+import { QUEUE_LIMITS } from "./limits.ts";
+import type { LeasedMessage, QueueBackend, Settlement } from "./backend.ts";
 import { describeSettlement, settleBatch, usedUp } from "./settlement.ts";
 import type { MessageBatch, QueueMetrics } from "./types.ts";
 import { SpanKind } from "@opentelemetry/api";
@@ -25,7 +26,10 @@ interface Invocation {
  * first of them became ready; at most `maxConcurrency` batches
  * at a time. Applies the consumer's acks and retries, and dead-letters or drops a message whose
  * retries are used up, or whose deliveries all ended with the process (without handing it out again).
- * An invocation still running after `wallClockLimitMs` counts as failed.
+ * An invocation still running after `wallClockLimitMs` counts as failed. The outcome of a batch that
+ * the store could not record (a full disk, a lost connection) is written again with backoff
+ * (`QUEUE_LIMITS.settleRetryFirstMs` doubling up to `settleRetryMaxMs`), so its messages are
+ * not left leased until the next start.
  */
 export class QueueWorker {
   readonly #settings: ConsumerSettings;
@@ -42,6 +46,13 @@ export class QueueWorker {
   #again = false;
   #timer: { at: number; cancel: () => void } | undefined;
   #stopped = true;
+  /** Outcomes of batches the store could not record yet, oldest first: written again with backoff. */
+  readonly #unsettled: Settlement[] = [];
+  /** The timer of the next try of {@link QueueWorker.#unsettled}, and the wait after it if it fails. */
+  #settleRetry: { cancel: () => void } | undefined;
+  #settleBackoffMs: number = QUEUE_LIMITS.settleRetryFirstMs;
+  /** The try running now, so two never write the same outcome at once. */
+  #resettling: Promise<void> | undefined;
 
   constructor(settings: ConsumerSettings, store: QueueBackend, clock: Clock, deliver: DeliverBatch, wallClockLimitMs: number, onChange: () => void) {
     this.#settings = settings;
@@ -56,21 +67,29 @@ export class QueueWorker {
     return this.#settings.queue;
   }
 
-  /** No batch is being delivered and none is about to be looked for. */
+  /** No batch is being delivered or its outcome written, and none is about to be looked for. */
   get idle(): boolean {
-    return !this.#pumpQueued && this.#pumping === undefined && this.#inFlight.size === 0;
+    return !this.#pumpQueued && this.#pumping === undefined && this.#inFlight.size === 0 && this.#resettling === undefined;
   }
 
   start(): void {
     this.#stopped = false;
+    if (this.#unsettled.length > 0) this.#scheduleResettle();
     this.wake();
   }
 
-  /** Stops delivering: no new batch starts; resolves when the batches in flight are settled. */
+  /**
+   * Stops delivering: no new batch starts; resolves when the batches in flight are settled. Outcomes
+   * the store could not record are tried once more; those that still fail stay leased (until the next
+   * start on one node, until their lease ends in a cluster).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer();
     while (this.#pumping !== undefined || this.#inFlight.size > 0) await Promise.all([this.#pumping, ...this.#inFlight]);
+    this.#settleRetry?.cancel();
+    this.#settleRetry = undefined;
+    await this.#resettle();
   }
 
   /** Looks for ready messages soon (once per turn of the event loop, however many sends there were). */
@@ -171,8 +190,57 @@ export class QueueWorker {
     try {
       await this.#store.settle(queue, settlement);
     } catch (error) {
-      // The messages stay leased until their lease ends (the next start, on one node), then go out again.
-      console.error(`[hearth] queue "${queue}": could not record the outcome of a batch:`, error);
+      // Written again with backoff: left as it is, the messages would stay leased until the next start.
+      console.error(`[hearth] queue "${queue}": could not record the outcome of a batch (${describeSettlement(settlement)}); it is written again with backoff:`, error);
+      this.#unsettled.push(settlement);
+      this.#scheduleResettle();
+    }
+  }
+
+  /** Arms the next try of the outcomes not recorded yet, unless one is armed or running. */
+  #scheduleResettle(): void {
+    if (this.#settleRetry !== undefined || this.#resettling !== undefined || this.#stopped) return;
+    const cancel = this.#clock.setTimer(this.#clock.now() + this.#settleBackoffMs, () => {
+      if (this.#settleRetry?.cancel === cancel) this.#settleRetry = undefined;
+      return this.#resettle();
+    });
+    this.#settleRetry = { cancel };
+  }
+
+  /**
+   * Writes the outcomes not recorded yet, oldest first. The store applies an outcome only to messages
+   * still leased by its batch, so writing one again changes nothing that moved on meanwhile. On a
+   * failure the rest wait for the next try, after twice the wait (at most `QUEUE_LIMITS.settleRetryMaxMs`).
+   */
+  async #resettle(): Promise<void> {
+    if (this.#resettling !== undefined) return this.#resettling;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#resettling = promise;
+    const { queue } = this.#settings;
+    try {
+      while (this.#unsettled.length > 0) {
+        const settlement = this.#unsettled[0]!;
+        try {
+          await this.#store.settle(queue, settlement);
+        } catch (error) {
+          this.#settleBackoffMs = Math.min(this.#settleBackoffMs * 2, QUEUE_LIMITS.settleRetryMaxMs);
+          const next = this.#stopped
+            ? "its messages stay leased until the next start (or, in a cluster, until their lease ends)"
+            : `trying again in ${formatDuration(this.#settleBackoffMs)}`;
+          console.error(`[hearth] queue "${queue}": still could not record the outcome of a batch (${describeSettlement(settlement)}); ${next}:`, error);
+          return;
+        }
+        this.#unsettled.shift();
+        this.#settleBackoffMs = QUEUE_LIMITS.settleRetryFirstMs;
+        console.warn(`[hearth] queue "${queue}": recorded the outcome of a batch that could not be recorded before (${describeSettlement(settlement)})`);
+      }
+    } finally {
+      this.#resettling = undefined;
+      resolve();
+      if (this.#unsettled.length > 0) this.#scheduleResettle();
+      // Retried messages are deliverable again (at their delay): look for them.
+      this.wake();
+      this.#onChange();
     }
   }
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadProjectConfig } from "../../src/config/load.ts";
 import { UNSUPPORTED_BINDING_KINDS } from "../../src/config/unsupported.ts";
-import { loadJson, useProjectDirs } from "./fixture.ts";
+import { configError, loadJson, useProjectDirs } from "./fixture.ts";
 
 const project = useProjectDirs();
 
@@ -158,5 +158,72 @@ describe("unknown and unapplied keys", () => {
     expect(config.warnings).toEqual([
       'wrangler.jsonc: workflows "f": "schedules" are not run by Hearth; start the workflow from a cron trigger (triggers.crons) instead',
     ]);
+  });
+});
+
+describe("unsafe rate limiters (wrangler's form before `ratelimits`)", () => {
+  it("are read as rate limit configs from wrangler.toml, and other unsafe bindings stay unsupported", () => {
+    const toml = [
+      'name = "app"', // 1
+      "", // 2
+      "[[unsafe.bindings]]", // 3
+      'name = "MY_RATE_LIMITER"', // 4
+      'type = "ratelimit"', // 5
+      'namespace_id = "1001"', // 6
+      "simple = { limit = 100, period = 60 }", // 7
+      "", // 8
+      "[[unsafe.bindings]]", // 9
+      'name = "INTERNAL"', // 10
+      'type = "something_else"', // 11
+    ].join("\n");
+    const dir = project({ "wrangler.toml": toml });
+    const config = loadProjectConfig({ path: join(dir, "wrangler.toml") });
+    expect(config.rateLimits).toEqual([{ name: "MY_RATE_LIMITER", namespaceId: "1001", limit: 100, period: 60 }]);
+    expect(config.unsupported.map(({ binding, key, where }) => [binding, key, where])).toEqual([["INTERNAL", "unsafe", "wrangler.toml:10"]]);
+    expect(config.warnings).toEqual([]);
+  });
+
+  it("are read from wrangler.jsonc and its environments, after the `ratelimits` ones", () => {
+    const config = loadJson(
+      project(),
+      {
+        name: "app",
+        env: {
+          staging: {
+            ratelimits: [{ name: "NEW_FORM", namespace_id: "1", simple: { limit: 5, period: 10 } }],
+            unsafe: { bindings: [{ name: "OLD_FORM", type: "ratelimit", namespace_id: "2", simple: { limit: 7, period: 60 } }] },
+          },
+        },
+      },
+      "staging",
+    );
+    expect(config.rateLimits).toEqual([
+      { name: "NEW_FORM", namespaceId: "1", limit: 5, period: 10 },
+      { name: "OLD_FORM", namespaceId: "2", limit: 7, period: 60 },
+    ]);
+    expect(config.unsupported).toEqual([]);
+  });
+
+  it("are checked as `ratelimits` are, at their own key path", () => {
+    const limiter = (entry: Record<string, unknown>): unknown => ({
+      unsafe: { bindings: [{ name: "LIMITER", type: "ratelimit", namespace_id: "1001", simple: { limit: 1, period: 60 }, ...entry }] },
+    });
+    const failure = (config: unknown): string => configError(() => loadJson(project(), config)).message;
+    expect(failure(limiter({ simple: { limit: 100, period: 30 } }))).toBe("wrangler.jsonc:10: unsafe.bindings[0].simple.period must be 10 or 60 (got 30)");
+    expect(failure(limiter({ namespace_id: 1001 }))).toBe(
+      'wrangler.jsonc:7: unsafe.bindings[0].namespace_id must be a positive integer written as a string, e.g. "1001" (got 1001)',
+    );
+    expect(failure(limiter({ simple: undefined }))).toBe("wrangler.jsonc:4: unsafe.bindings[0].simple is required: { limit, period }");
+    expect(failure({ ...(limiter({}) as object), ratelimits: [{ name: "LIMITER", namespace_id: "1", simple: { limit: 1, period: 10 } }] })).toMatch(
+      /^wrangler\.jsonc:\d+: ratelimits\[0\]\.name is "LIMITER", a name already used by unsafe\.bindings\[0\]\.name /,
+    );
+  });
+
+  it("warn about keys a rate limiter does not have", () => {
+    const config = loadJson(project(), {
+      unsafe: { bindings: [{ name: "LIMITER", type: "ratelimit", namespace_id: "1", simple: { limit: 1, period: 10 }, extra: 1 }] },
+    });
+    expect(config.rateLimits).toEqual([{ name: "LIMITER", namespaceId: "1", limit: 1, period: 10 }]);
+    expect(config.warnings).toEqual(['wrangler.jsonc: unknown key "extra" in unsafe.bindings[0] (ignored)']);
   });
 });

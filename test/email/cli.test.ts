@@ -40,7 +40,7 @@ describe("hearth dev|start --smtp-port", () => {
     );
     expect(banner).toContain("smtp     smtp://127.0.0.1:2525  (mail → the default export's email())");
     expect(banner).toContain("webhook  POST http://127.0.0.1:8787/_hearth/email");
-    expect(banner).toContain("mail out smtps://u:***@mail.example.com/  (env.EMAIL)");
+    expect(banner).toContain("mail out smtps://u:***@mail.example.com/  (replies, forwards, this.sendEmail(); env.EMAIL without a wrangler config)");
     const without = stripVTControlCharacters(
       formatBanner({ command: "start", entry: "app.ts", agents: [], hasFetch: false, url: "http://x", dataDir: "/d", durability: "relaxed" }),
     );

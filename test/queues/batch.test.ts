@@ -104,6 +104,23 @@ describe("ConsumerBatch", () => {
     expect(warnings()).toEqual([]);
   });
 
+  it("gives a message retried without a delay the delay of a later retryAll()", () => {
+    const batch = make();
+    batch.messages[0]!.retry();
+    batch.messages[1]!.retry({ delaySeconds: 3 });
+    batch.retryAll({ delaySeconds: 600 });
+    expect(batch.finish(true)).toEqual([retry(600), retry(3), retry(600)]);
+    const failed = make();
+    failed.messages[0]!.retry();
+    failed.retryAll({ delaySeconds: 60 });
+    expect(failed.finish(false)).toEqual([retry(60), retry(60), retry(60)]);
+    const noDelay = make();
+    noDelay.messages[0]!.retry();
+    noDelay.retryAll();
+    expect(noDelay.finish(true)).toEqual([retry(), retry(), retry()]);
+    expect(warnings()).toEqual([]);
+  });
+
   it("lets a later retryAll() change only the delay", () => {
     const kept = make();
     kept.retryAll({ delaySeconds: 600 });

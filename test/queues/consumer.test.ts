@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { QueueConsumers } from "../../src/queues/consumers.ts";
 import type { Message, MessageBatch } from "../../src/queues/types.ts";
 import { consumerContract } from "./consumer-contract.ts";
-import { QueueFixture, consumer, waitFor } from "./helpers.ts";
+import { QueueFixture, START, consumer, waitFor } from "./helpers.ts";
 
 describe("consumers on the SQLite store", () => {
   consumerContract(() => new QueueFixture());
@@ -33,6 +33,24 @@ describe("backlogs", () => {
     await sendAll(["a", "bb"]);
     await fx.settle();
     expect(fx.store.backlogs().filter((b) => b.messages > 0)).toEqual([{ queue: "dlq", messages: 2, bytes: 7 }]);
+  });
+});
+
+describe("retry delays", () => {
+  it("redelivers a message retried without a delay after the delay of a later retryAll(), not at once", async () => {
+    fx.handle = (batch) => {
+      if (batch.messages[0]!.attempts > 1) return;
+      batch.messages[0]!.retry();
+      batch.retryAll({ delaySeconds: 600 });
+    };
+    fx.consumers([consumer("jobs", { maxBatchSize: 2, maxBatchTimeout: 0, retryDelay: 0 })]);
+    await fx.producer().sendBatch([{ body: "own-retry" }, { body: "only-retryAll" }]);
+    await fx.settle();
+    await fx.clock.advance("20 minutes");
+    await fx.settle();
+    const at = (body: string) => fx.deliveries.filter((d) => d.messages.some((m) => m.body === body)).map((d) => d.at - START);
+    expect(at("own-retry")).toEqual([0, 600_000]);
+    expect(at("only-retryAll")).toEqual([0, 600_000]);
   });
 });
 
@@ -131,6 +149,76 @@ describe("batch.messages in the handler", () => {
       [["a", 1], ["b", 1], ["c", 1]],
       [["c", 2]],
     ]);
+  });
+});
+
+describe("an outcome the store could not record", () => {
+  /** Makes the store's next `times` settles throw, as a full disk does; returns how many were refused. */
+  const failSettles = (times: number) => {
+    const settle = fx.store.settle.bind(fx.store);
+    let left = times;
+    vi.spyOn(fx.store, "settle").mockImplementation((queue, settlement) => {
+      if (left > 0) {
+        left--;
+        throw new Error("SQLITE_FULL: database or disk is full");
+      }
+      return settle(queue, settlement);
+    });
+    return () => times - left;
+  };
+  const attempts = () => fx.deliveries.map((d) => d.messages.map((m) => `${m.body}#${m.attempts}`).join(","));
+
+  it("is written again, so a retried message is delivered again without a restart", async () => {
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const refused = failSettles(1);
+    fx.handle = (batch) => {
+      if (batch.messages[0]!.attempts === 1) throw new Error("transient");
+    };
+    fx.consumers([consumer("jobs", { maxBatchSize: 1, maxBatchTimeout: 0, maxRetries: 3 })]);
+    await fx.producer().send("a");
+    await fx.settle();
+    expect(refused()).toBe(1);
+    await fx.clock.advance("1 hour");
+    await fx.settle();
+    expect(attempts()).toEqual(["a#1", "a#2"]);
+    expect((await fx.metrics()).backlogCount).toBe(0);
+    expect(error.mock.calls.map((call) => String(call[0]))).toContainEqual(
+      '[hearth] queue "jobs": could not record the outcome of a batch (1 retried); it is written again with backoff:',
+    );
+    expect(warn.mock.calls.map((call) => String(call[0]))).toContainEqual(
+      '[hearth] queue "jobs": recorded the outcome of a batch that could not be recorded before (1 retried)',
+    );
+  });
+
+  it("keeps being written again while the store fails, and an ack is not delivered again", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const refused = failSettles(5);
+    fx.consumers([consumer("jobs", { maxBatchSize: 1, maxBatchTimeout: 0 })]);
+    await fx.producer().send("a");
+    await fx.settle();
+    await fx.clock.advance("1 hour");
+    await fx.settle();
+    expect(refused()).toBe(5);
+    await fx.producer().send("b");
+    await fx.settle();
+    expect(attempts()).toEqual(["a#1", "b#1"]);
+    expect((await fx.metrics()).backlogCount).toBe(0);
+  });
+
+  it("is tried once more on stop(), and otherwise delivered again after the restart", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    failSettles(2);
+    fx.consumers([consumer("jobs", { maxBatchSize: 1, maxBatchTimeout: 0 })]);
+    await fx.producer().send("a");
+    await fx.settle();
+    await fx.reopen();
+    fx.consumers([consumer("jobs", { maxBatchSize: 1, maxBatchTimeout: 0 })]);
+    await fx.settle();
+    expect(attempts()).toEqual(["a#1", "a#2"]);
+    expect((await fx.metrics()).backlogCount).toBe(0);
   });
 });
 
