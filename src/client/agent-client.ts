@@ -52,6 +52,9 @@ export type AgentClientOptions<State = unknown> = Omit<PartySocketOptions, Repla
 
 const CLOSED = "Connection closed";
 
+/** What `send` accepts. */
+type Message = Parameters<PartySocket["send"]>[0];
+
 /**
  * The class behind {@link AgentClient}: a reconnecting WebSocket to one
  * agent instance, speaking the agent protocol. Its type parameters are the
@@ -63,7 +66,10 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
    * connected to a sub-agent; updated by the server's identity frame.
    */
   agent: string;
-  /** The last state received or set, `undefined` until then. */
+  /**
+   * The last state received or set, `undefined` until then; back to
+   * `undefined` when `updateProperties` readdresses the client.
+   */
   state: State | undefined = undefined;
   /** True between the identity handshake and the next close. */
   identified = false;
@@ -118,6 +124,7 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     const leaf = this.#steps[this.#steps.length - 1]!;
     this.agent = camelCaseToKebabCase(leaf.agent);
     this.name = leaf.name;
+    this.room = this.#room();
     this.stub = createStubProxy<Stub>((method, args) => this.#call(method, args));
     const call: UntypedAgentCall = (method, args, callOptions) => this.#call(method, args, callOptions);
     this.call = call as Call;
@@ -125,7 +132,8 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.addEventListener("open", () => {
       this.#opened = true;
       this.connectionError = null;
-      this.#calls.flush(this);
+      // Calls, state updates and frames sent while the socket was not open, in the order they were made.
+      this.#calls.flush(this, (data) => this.#transmit(data));
     });
     this.addEventListener("close", (event) => this.#onClose(event));
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
@@ -149,6 +157,29 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     return this.#ready.promise;
   }
 
+  /**
+   * PartySocket's, keeping one order with calls: while the socket is not
+   * open, the frame waits with the calls made meanwhile and goes out after
+   * the ones made before it (PartySocket's own buffer would send it first).
+   * Returns true when the frame went out at once.
+   */
+  override send(data: Message): boolean {
+    if (this.readyState === this.OPEN && !this.#calls.queued) return super.send(data);
+    const limit = this.#options.maxEnqueuedMessages ?? Number.POSITIVE_INFINITY;
+    if (this.#calls.heldFrames.length < limit) this.#calls.hold(data);
+    return false;
+  }
+
+  /** PartySocket's, counting the frames waiting for the socket to open too. */
+  override get bufferedAmount(): number {
+    return this.#calls.heldFrames.reduce((total, frame) => total + frameSize(frame), super.bufferedAmount);
+  }
+
+  /** PartySocket's: the frames passed to `send` and not transmitted yet (waiting calls stay). */
+  override drainQueuedMessages(): Message[] {
+    return [...super.drainQueuedMessages(), ...this.#calls.drainFrames()];
+  }
+
   /** Replaces the agent's state; other clients receive it, and `onStateUpdate` runs with source "client". */
   setState(state: State): void {
     this.send(stateFrame(state));
@@ -168,7 +199,8 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
    * makes one now). `room` (the instance name), `party` (the agent class,
    * URL form) and `prefix` readdress the client, as in the Agents SDK, unless
    * it has a `basePath`; calls not sent yet are then discarded, since they
-   * were meant for the previous instance.
+   * were meant for the previous instance, and `state` is `undefined` until
+   * the new instance sends its own.
    */
   override updateProperties(update: Partial<PartySocketOptions>): void {
     const { room, party, prefix, ...rest } = update;
@@ -177,6 +209,7 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
       rest.basePath === undefined &&
       !this.#options.basePath;
     const { agent, name } = this;
+    const previousRoom = this.room;
     let basePath = rest.basePath;
     if (readdress) {
       // Hearth always hands PartySocket a basePath, which PartySocket prefers to room, party and prefix.
@@ -194,10 +227,14 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
       const leaf = this.#steps[this.#steps.length - 1]!;
       this.agent = camelCaseToKebabCase(leaf.agent);
       this.name = leaf.name;
+      this.room = this.#room();
+      // The previous instance's state is not the new one's.
+      this.state = undefined;
     } else {
       // PartySocket sets `name` to its party name: the instance name stays.
       this.agent = agent;
       this.name = name;
+      this.room = previousRoom;
     }
   }
 
@@ -213,14 +250,28 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     }
     // A call is sent only on an open socket, never left in PartySocket's send buffer: the buffer
     // would still deliver it after the call timed out or close() rejected it. Calls waiting here
-    // go out when the socket opens (see the "open" listener).
+    // go out when the socket opens (see the "open" listener), in one order with the frames `send`
+    // held meanwhile; while any wait, a new call waits behind them.
     return this.#calls.start<T>(
-      (request) => (this.readyState === this.OPEN && this.send(request) ? this : null),
+      (request) => (this.readyState === this.OPEN && !this.#calls.queued && this.#transmit(request) ? this : null),
       method,
       args,
       options,
       this.#options.defaultCallTimeout,
     );
+  }
+
+  /** Sends on the open socket, past the ordering of {@link AgentClientSocket.send}. */
+  #transmit(data: Message): boolean {
+    return super.send(data);
+  }
+
+  /**
+   * PartySocket's `room`, as in the Agents SDK: the (top-level) instance
+   * name; undefined with `basePath`, where the server picks the instance.
+   */
+  #room(): string | undefined {
+    return this.#options.basePath ? undefined : this.#steps[0]!.name;
   }
 
   #onMessage(data: unknown): void {
@@ -278,6 +329,13 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.connectionError = error;
     this.#options.onConnectionError?.(error);
   }
+}
+
+/** The size in bytes (characters, for text) of a frame, as `bufferedAmount` counts it. */
+function frameSize(frame: unknown): number {
+  if (typeof frame === "string") return frame.length;
+  if (typeof Blob !== "undefined" && frame instanceof Blob) return frame.size;
+  return (frame as { byteLength?: number }).byteLength ?? 0;
 }
 
 /** The steps of an address, root first, frozen: `agentPath` hands them out. */

@@ -95,7 +95,11 @@ export interface CallSocket {
   send(data: string): unknown;
 }
 
+/** What a WebSocket sends: a frame held by {@link PendingCalls.hold}. */
+export type OutgoingFrame = string | ArrayBuffer | Blob | ArrayBufferView<ArrayBuffer>;
+
 interface Entry {
+  id: string;
   method: string;
   request: string;
   sentOn: object | null;
@@ -147,6 +151,9 @@ function notify(callback: () => void): void {
  * A call is "sent on" the socket that transmitted it; calls made while no
  * socket was open wait here until {@link PendingCalls.flush}, not in a
  * socket's send buffer, so one that times out or is rejected is never sent.
+ * Other frames made meanwhile (a state update, the application's own
+ * `send`) can wait in the same outbox ({@link PendingCalls.hold}), so the
+ * flush sends everything in the order it was made.
  *
  * @example
  * ```ts
@@ -157,10 +164,37 @@ function notify(callback: () => void): void {
  */
 export class PendingCalls {
   readonly #calls = new Map<string, Entry>();
+  /** What waits for {@link PendingCalls.flush}, in the order it was made: unsent calls and held frames. */
+  #outbox: Array<Entry | { frame: OutgoingFrame }> = [];
 
   /** How many calls are waiting. */
   get size(): number {
     return this.#calls.size;
+  }
+
+  /** Whether calls or held frames wait to be sent: a frame sent now would overtake them. */
+  get queued(): boolean {
+    return this.#outbox.length > 0;
+  }
+
+  /** The frames held by {@link PendingCalls.hold} and not sent yet, oldest first. */
+  get heldFrames(): OutgoingFrame[] {
+    return this.#outbox.flatMap((item) => ("frame" in item ? [item.frame] : []));
+  }
+
+  /**
+   * Holds a frame that is not a call until {@link PendingCalls.flush}, which
+   * sends it after the calls and frames that were queued before it.
+   */
+  hold(frame: OutgoingFrame): void {
+    this.#outbox.push({ frame });
+  }
+
+  /** Removes and returns the held frames (the waiting calls stay queued). */
+  drainFrames(): OutgoingFrame[] {
+    const frames = this.heldFrames;
+    this.#outbox = this.#outbox.filter((item) => !("frame" in item));
+    return frames;
   }
 
   /**
@@ -168,7 +202,9 @@ export class PendingCalls {
    * it and returns the socket it went out on, or `null` when it could not be
    * sent yet (then {@link PendingCalls.flush} sends it once a socket opens).
    * Calls without stream callbacks time out after `defaultTimeout`
-   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
+   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined). Arguments JSON cannot
+   * encode (a cycle, a BigInt) reject the call, as a failed send would,
+   * rather than throw at the caller.
    */
   start<T>(
     transmit: (request: string) => object | null,
@@ -180,9 +216,16 @@ export class PendingCalls {
     const { stream, timeout } = splitCallOptions(options as CallOptionsInput | undefined);
     const limit = timeout ?? (stream ? undefined : (defaultTimeout ?? DEFAULT_CALL_TIMEOUT_MS));
     const id = randomId();
-    const request = JSON.stringify({ type: "rpc", id, method, args });
+    let request: string;
+    try {
+      request = JSON.stringify({ type: "rpc", id, method, args });
+    } catch (error) {
+      // A circular React event from `onClick={agent.stub.save}`, say: the caller awaits a promise.
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise<T>((resolve, reject) => {
       const entry: Entry = {
+        id,
         method,
         request,
         sentOn: null,
@@ -201,15 +244,26 @@ export class PendingCalls {
       }
       this.#calls.set(id, entry);
       entry.sentOn = transmit(request);
+      if (entry.sentOn === null) this.#outbox.push(entry);
     });
   }
 
-  /** Sends every call that has not been sent yet over `socket`. */
-  flush(socket: CallSocket): void {
-    for (const entry of this.#calls.values()) {
-      if (entry.sentOn !== null) continue;
-      socket.send(entry.request);
-      entry.sentOn = socket;
+  /**
+   * Sends every call that has not been sent yet, and the held frames, in the
+   * order they were made, with `send` (by default `socket.send`); the calls
+   * are then "sent on" `socket`.
+   */
+  flush(socket: CallSocket | object, send: (data: OutgoingFrame) => unknown = (data) => (socket as CallSocket).send(data as string)): void {
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const item of outbox) {
+      if ("frame" in item) {
+        send(item.frame);
+        continue;
+      }
+      if (item.sentOn !== null || this.#calls.get(item.id) !== item) continue;
+      send(item.request);
+      item.sentOn = socket;
     }
   }
 
@@ -261,5 +315,6 @@ export class PendingCalls {
   #finish(id: string, entry: Entry): void {
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     this.#calls.delete(id);
+    if (entry.sentOn === null) this.#outbox = this.#outbox.filter((item) => item !== entry);
   }
 }

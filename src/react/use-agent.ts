@@ -71,14 +71,24 @@ export type { AgentPathStep } from "../client/url.ts";
 export type AgentSocketWith<State, Stub, Call> = Omit<PartySocket, "path"> & {
   /** The agent class in URL form (the last `sub` step's, if any); updated by the server's identity frame. */
   agent: string;
-  /** The instance name (the last `sub` step's, if any); updated by the server's identity frame. */
+  /**
+   * The instance name (the last `sub` step's, if any); updated by the
+   * server's identity frame, and kept through a reconnect until the address
+   * changes.
+   */
   name: string;
+  /**
+   * PartySocket's `room`, as in the Agents SDK: the top-level instance name;
+   * undefined with `basePath`, where the server picks the instance.
+   */
+  room: string | undefined;
   /** The address as given, root first: the top-level `{ agent, name }`, then each `sub` step. */
   path: ReadonlyArray<AgentPathStep>;
   /** True between the identity handshake and the next close. */
   identified: boolean;
   /** Settles once the server identified the instance; a new promise replaces it after a disconnect. */
   ready: Promise<void>;
+  /** The last state received or set for this address; `undefined` until then, and again after the address changes. */
   state: State | undefined;
   /** Why the connection ended for good (see `onConnectionError`); null while it is up or reconnecting. */
   connectionError: AgentConnectionError | null;
@@ -160,8 +170,11 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
         () => latest.current.maxRetries,
       ),
   );
-  const [state, setStateValue] = useState<unknown>(undefined);
-  const [identity, setIdentity] = useState<(Identity & { socket: object }) | null>(null);
+  // The state with the address it belongs to: another address's state is never shown.
+  const [state, setStateValue] = useState<{ value: unknown; address: string } | null>(null);
+  // The last identity and the socket it came from. A close only clears `identified`: the name stays
+  // (with `basePath` the server picked it) until the address changes.
+  const [identity, setIdentity] = useState<(Identity & { socket: PartySocket; identified: boolean }) | null>(null);
   // Sockets whose current attempt opened: a terminal close of one that never did says so.
   const [opened] = useState(() => new WeakSet<object>());
   const [failure, setFailure] = useState<{ error: AgentConnectionError; socket: object } | null>(null);
@@ -219,13 +232,13 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     const current = socketRef.current;
     return current !== null && connectsTo(current, destinationRef.current) ? current : null;
   };
-  const identify = (target: object, found: Identity | undefined): void => {
+  const identify = (target: PartySocket, found: Identity | undefined): void => {
     if (!found) return;
     if (target === liveSocket()) {
       identities.record(found, latest.current.onIdentityChange);
       readyFor(addressRef.current).resolve();
     }
-    setIdentity({ ...found, socket: target });
+    setIdentity({ ...found, socket: target, identified: true });
     latest.current.onIdentity?.(found.name, found.agent);
   };
 
@@ -244,14 +257,14 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
       latest.current.onOpen?.(event);
     },
     onMessage(event) {
-      const target = event.target ?? socketRef.current;
+      const target = (event.target as PartySocket | null) ?? socketRef.current;
       const frame = readClientFrame(event.data);
       if (frame === undefined || target === null) return latest.current.onMessage?.(event);
       switch (frame.type) {
         case "cf_agent_identity":
           return identify(target, handshakeOf(target).identity(frame));
         case "cf_agent_state":
-          setStateValue(frame.state);
+          if (target === liveSocket()) setStateValue({ value: frame.state, address: addressRef.current });
           try {
             latest.current.onStateUpdate?.(frame.state, "server");
           } finally {
@@ -286,7 +299,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
           }
         }
       }
-      setIdentity((current) => (current?.socket === target ? null : current));
+      setIdentity((current) => (current?.socket === target && current.identified ? { ...current, identified: false } : current));
       latest.current.onClose?.(event);
     },
   });
@@ -316,9 +329,11 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     };
   }, [calls]);
 
-  // A new address is a new instance: no identity change to report, and resolved ready signals of other addresses go.
+  // A new address is a new instance: no identity change to report, the previous identity goes, and so
+  // do resolved ready signals of other addresses.
   useEffect(() => {
     identities.reset();
+    setIdentity((current) => (current !== null && !connectsTo(current.socket, destinationRef.current) ? null : current));
     for (const [key, ready] of readies) if (key !== addressKey && ready.resolved) readies.delete(key);
   }, [identities, readies, addressKey]);
 
@@ -361,18 +376,20 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   const stub = useMemo(() => createStubProxy((method, args) => call(method, args)), [call]);
   const setState = useCallback((next: unknown) => {
     socketRef.current?.send(stateFrame(next));
-    setStateValue(next);
+    setStateValue({ value: next, address: addressRef.current });
     latest.current.onStateUpdate?.(next, "client");
   }, []);
-  // The identity of this socket, if it connects to this render's address (not the previous one's).
-  const current = identity?.socket === socket && connectsTo(socket, destination) ? identity : undefined;
+  // The last identity, if it came from this render's address (not the previous one's): through a
+  // reconnect it keeps naming the instance, though no longer `identified`.
+  const known = identity !== null && connectsTo(identity.socket, destination) ? identity : undefined;
   const result = socket as unknown as AgentSocketWith<unknown, unknown, UntypedAgentCall>;
-  result.agent = current?.agent ?? kebab;
-  result.name = current?.name ?? instance;
+  result.agent = known?.agent ?? kebab;
+  result.name = known?.name ?? instance;
+  result.room = options.basePath ? undefined : steps[0]!.name;
   result.path = steps;
-  result.identified = current !== undefined;
+  result.identified = known !== undefined && known.identified && known.socket === socket;
   result.ready = readyFor(addressKey).promise;
-  result.state = state;
+  result.state = state?.address === addressKey ? state.value : undefined;
   result.connectionError = failed;
   result.call = call;
   result.stub = stub;

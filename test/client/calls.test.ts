@@ -193,6 +193,54 @@ describe("calls made while disconnected", () => {
     client.reconnect();
     expect(await Promise.all([first, second])).toEqual([2, 5]);
   });
+
+  test("setState and send made meanwhile keep their place among the calls, as in the Agents SDK", async () => {
+    const client = connect({ startClosed: true });
+    const first = client.call<number>("pay", [2]);
+    client.setState({ paid: 100 });
+    const second = client.call<number>("paid");
+    client.send(JSON.stringify({ type: "cf_agent_state", state: { paid: 200 } }));
+    const dropped = client.call<number>("pay", [1000], { timeout: 1 });
+    const third = client.call<number>("pay", [1]);
+    await expect(dropped).rejects.toThrow("timed out");
+    client.reconnect();
+    // pay(2), then the state 100, paid(), the state 200, and pay(1): the timed-out call is never sent.
+    // (PartySocket's own buffer would send both frames first, before the open event sends the calls.)
+    expect(await Promise.all([first, second, third])).toEqual([2, 100, 201]);
+  });
+
+  test("frames waiting for the socket count in bufferedAmount and come out of drainQueuedMessages", async () => {
+    const client = connect({ startClosed: true });
+    const frame = JSON.stringify({ type: "cf_agent_state", state: { paid: 5 } });
+    const call = client.call<number>("paid");
+    expect(client.send(frame)).toBe(false);
+    expect(client.bufferedAmount).toBe(frame.length);
+    expect(client.drainQueuedMessages()).toEqual([frame]);
+    expect(client.bufferedAmount).toBe(0);
+    // The call still waits, and the drained frame is not sent.
+    client.reconnect();
+    expect(await call).toBe(0);
+    expect(await client.call("paid")).toBe(0);
+  });
+});
+
+describe("arguments JSON cannot encode", () => {
+  test("call() and the stub return a rejected promise rather than throw", async () => {
+    const client = connect();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    let viaCall: Promise<unknown> | undefined;
+    let viaStub: Promise<unknown> | undefined;
+    // A click handler `onClick={client.stub.pay}` passes a circular event object.
+    expect(() => {
+      viaCall = client.call("pay", [cyclic]);
+      viaStub = (client.stub as Record<string, (...args: unknown[]) => Promise<unknown>>).pay!(cyclic);
+    }).not.toThrow();
+    await expect(viaCall).rejects.toThrow(/circular/i);
+    await expect(viaStub).rejects.toThrow(/circular/i);
+    await expect(client.call("pay", [10n])).rejects.toThrow(TypeError);
+    expect(await client.call("paid")).toBe(0);
+  });
 });
 
 describe("stub", () => {

@@ -112,6 +112,41 @@ describe("AgentClient.updateProperties", () => {
     expect(await client.call("whoami")).toBe(`Room/${name}`);
   });
 
+  test("room is the top-level instance name, as in the Agents SDK, and follows a readdress", async () => {
+    const [a, b] = [uniqueName("a"), uniqueName("b")];
+    const { client } = connect({ name: a, path: "settings", startClosed: true });
+    expect(client.room).toBe(a);
+    client.updateProperties({ room: b });
+    expect(client.room).toBe(b);
+    client.updateProperties({ party: "lobby", query: { token: "t" } });
+    expect(client.room).toBe(b);
+    client.reconnect();
+    expect(await client.call("whoami")).toBe(`Lobby/${b}`);
+    expect(client.room).toBe(b);
+
+    expect(connect({ startClosed: true }).client.room).toBe("default");
+    expect(connect({ name: a, sub: [{ agent: "Lobby", name: "t1" }], startClosed: true }).client.room).toBe(a);
+    // With basePath the server picks the instance: PartySocket has no room, as with the SDK.
+    expect(connect({ basePath: "agents/room/x", startClosed: true }).client.room).toBeUndefined();
+  });
+
+  test("a readdress drops the previous instance's state", async () => {
+    const [a, b] = [uniqueName("a"), uniqueName("b")];
+    const updates: unknown[] = [];
+    const { client } = connect({ name: a, onStateUpdate: (state) => updates.push(state) });
+    await client.ready;
+    client.setState({ owner: a });
+    expect(client.state).toEqual({ owner: a });
+    client.updateProperties({ query: { token: "t" } });
+    expect(client.state).toEqual({ owner: a });
+    client.updateProperties({ room: b });
+    expect(client.state).toBeUndefined();
+    client.reconnect();
+    expect(await client.call("whoami")).toBe(`Room/${b}`);
+    expect(client.state).toBeUndefined();
+    expect(updates).toEqual([{ owner: a }]);
+  });
+
   test("a call still waiting for the old address is not sent to the new one", async () => {
     const [a, b] = [uniqueName("a"), uniqueName("b")];
     const { client } = connect({ name: a, startClosed: true });
