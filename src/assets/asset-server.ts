@@ -1,4 +1,4 @@
-import { statSync, type Stats } from "node:fs";
+import { realpathSync, statSync, type Stats } from "node:fs";
 import type { HtmlHandling, NotFoundHandling } from "../config/types.ts";
 import { ETagCache, ifNoneMatchHits } from "./etag.ts";
 import { FileBodies } from "./file-bodies.ts";
@@ -112,6 +112,9 @@ export class AssetServer {
     // A synchronous stat: a few microseconds, where the thread pool's round trip costs tens.
     let version: Stats;
     try {
+      // A path that leads elsewhere now (replaced by a symlink since the scan, or one of its
+      // directories) may leave the assets directory: the scan's check holds only for what it saw.
+      if (realpathSync.native(file.filePath) !== file.filePath) return notFound();
       version = statSync(file.filePath);
     } catch {
       return notFound(); // removed since the scan

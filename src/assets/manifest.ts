@@ -8,7 +8,10 @@ import { ASSET_LIMITS, AssetsConfigError } from "./limits.ts";
 export interface AssetFile {
   /** Its decoded URL path: "/" + the path relative to the directory, e.g. "/blog/index.html". */
   readonly pathname: string;
-  /** Absolute path on disk (a symlink's target). */
+  /**
+   * Its real path on disk when the directory was scanned (a symlink's target): a request finds the
+   * file there, and refuses it if that path leads elsewhere by then (a link made since the scan).
+   */
   readonly filePath: string;
   readonly contentType: string;
 }
@@ -47,7 +50,16 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
   if (!statSync(directory).isDirectory()) throw new AssetsConfigError(`assets.directory "${directory}" is not a directory`);
   const root = realpathSync(directory);
   const ignoreFile = join(directory, IGNORE_FILE_NAME);
-  const ignoreList = IgnoreList.parse(existsSync(ignoreFile) ? readFileSync(ignoreFile, "utf8") : undefined);
+  const hasIgnoreFile = existsSync(ignoreFile);
+  // A Pages-style server bundle (Astro's and SvelteKit's adapters write dist/_worker.js/): served as an
+  // asset, it would publish the server's code. wrangler refuses it the same way.
+  if (!hasIgnoreFile && existsSync(join(directory, WORKER_BUNDLE))) {
+    throw new AssetsConfigError(
+      `${join(directory, WORKER_BUNDLE)} would be served as an asset, publishing your server-side code. ` +
+        `Remove it, or add an ${IGNORE_FILE_NAME} file to ${directory} containing "${WORKER_BUNDLE}" (an empty ${IGNORE_FILE_NAME} serves it on purpose).`,
+    );
+  }
+  const ignoreList = IgnoreList.parse(hasIgnoreFile ? readFileSync(ignoreFile, "utf8") : undefined);
   const files = new Map<string, AssetFile>();
   const warnings: string[] = [];
 
@@ -79,7 +91,7 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
       if (entry.isDirectory()) {
         if (!ignoreList.ignores(relativePath, true)) pending.push(absolute);
       } else if (entry.isFile()) {
-        if (!ignoreList.ignores(relativePath)) add(relativePath, absolute, statSync(absolute).size);
+        if (!ignoreList.ignores(relativePath)) add(relativePath, join(root, relative(directory, absolute)), statSync(absolute).size);
       } else if (entry.isSymbolicLink() && !ignoreList.ignores(relativePath)) {
         const target = followLink(absolute, root);
         if (typeof target === "string") warnings.push(`${relativePath}: ${target}`);
@@ -95,6 +107,9 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
     get: (pathname) => files.get(pathname),
   };
 }
+
+/** A Pages "advanced mode" server bundle, file or directory, at the root of the assets directory. */
+const WORKER_BUNDLE = "_worker.js";
 
 /** Files that usually hold secrets or server configuration: a sign the directory is the project's root, not its build output. */
 const SECRETS_LOOKING = /(^|\/)(\.dev\.vars|\.env)(\.[^/]*)?$|^wrangler\.(jsonc?|toml)$/;

@@ -127,7 +127,7 @@ export async function assertPublicDestination(url: string | URL, options: Addres
 
 /** {@link assertPublicDestination} with a compiled allow list. Returns the parsed URL. */
 export async function checkDestination(url: string | URL, allow: AllowList, lookup: HostLookup = defaultLookup): Promise<URL> {
-  const parsed = parseUrl(url);
+  const parsed = parseOutboundUrl(url);
   const hostname = hostOf(parsed);
   if (allow.allowPrivate || hostAllowedByName(hostname, allow)) return parsed;
   if (isIP(hostname)) {
@@ -148,7 +148,7 @@ export async function checkDestination(url: string | URL, allow: AllowList, look
  * assertPublicLiteral("http://10.0.0.5/hook"); // OutboundAddressError: … 10.0.0.5 is a private address …
  */
 export function assertPublicLiteral(url: string | URL, options: AddressGuardOptions = {}): void {
-  const parsed = parseUrl(url);
+  const parsed = parseOutboundUrl(url);
   const allow = compileAllowList(options);
   const hostname = hostOf(parsed);
   if (allow.allowPrivate || hostAllowedByName(hostname, allow) || !isIP(hostname)) return;
@@ -180,7 +180,8 @@ export async function resolve(url: URL, hostname: string, lookup: HostLookup): P
   return addresses;
 }
 
-function parseUrl(url: string | URL): URL {
+/** `url` as an http(s) URL, or an {@link OutboundAddressError} that shows its scheme and host only. */
+export function parseOutboundUrl(url: string | URL): URL {
   let parsed: URL;
   try {
     parsed = url instanceof URL ? url : new URL(String(url));
@@ -204,7 +205,10 @@ function parseUrl(url: string | URL): URL {
  */
 function hostPartOf(text: string): string {
   const start = /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*/i.exec(text)?.[0] ?? "";
-  const shown = start.slice(0, 40);
+  // Nor a user and password before an @.
+  const at = start.lastIndexOf("@");
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(start)?.[0] ?? "";
+  const shown = (at === -1 ? start : `${scheme}…@${start.slice(at + 1)}`).slice(0, 40);
   return shown.length < text.length ? `${shown}…` : shown;
 }
 

@@ -12,6 +12,7 @@ import {
   compileAllowList,
   defaultLookup,
   OutboundAddressError,
+  parseOutboundUrl,
   type AddressGuardOptions,
   type HostLookup,
 } from "./address-guard.ts";
@@ -113,6 +114,9 @@ export function createGuardedFetch(options: GuardedFetchOptions = {}): GuardedFe
   };
 
   const guarded = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    // A URL Request cannot parse is named by the guard's message, which shows its host only: Node's own
+    // shows the whole URL, and a webhook URL's path is often its secret.
+    if (!(input instanceof Request)) parseOutboundUrl(String(input));
     const request = new Request(input, init);
     const body = request.body === null ? undefined : await request.arrayBuffer();
     const extra = await getDispatcher();

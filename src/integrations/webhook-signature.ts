@@ -140,7 +140,7 @@ export async function verifyDelivery(input: WebhookInput, options: VerifyWebhook
     signatures = [raw.slice("v0=".length)];
     signed = (secret) => hmac(secret, [`v0:${ts}:`, body]);
   } else {
-    const fields = parseFields(raw);
+    const fields = parseFields(raw, scheme.signatureHeader);
     const t = fields.get("t")?.[0];
     if (t === undefined) throw malformed(scheme.signatureHeader, "has no t=<unix time> field");
     timestamp = parseTimestamp(t, scheme.signatureHeader);
@@ -274,14 +274,22 @@ function jsonField(body: Uint8Array, key: string): string | undefined {
   }
 }
 
+/** Fields one signature header may hold (`t=…,v1=…,v1=…`): a sender rotating secrets sends a few. */
+export const MAX_SIGNATURE_FIELDS = 16;
+
 /** `t=1,v1=a,v1=b` into t → [1], v1 → [a, b]; unknown fields are kept and ignored. */
-function parseFields(header: string): Map<string, string[]> {
+function parseFields(header: string, name: string): Map<string, string[]> {
   const fields = new Map<string, string[]>();
-  for (const part of header.split(",")) {
+  const parts = header.split(",", MAX_SIGNATURE_FIELDS + 1);
+  // Refused before any signature is computed: the header comes from anyone who can reach the URL.
+  if (parts.length > MAX_SIGNATURE_FIELDS) throw malformed(name, `has more than ${MAX_SIGNATURE_FIELDS} fields (MAX_SIGNATURE_FIELDS)`);
+  for (const part of parts) {
     const eq = part.indexOf("=");
     if (eq <= 0) continue;
     const key = part.slice(0, eq).trim();
-    fields.set(key, [...(fields.get(key) ?? []), part.slice(eq + 1).trim()]);
+    const values = fields.get(key);
+    if (values) values.push(part.slice(eq + 1).trim());
+    else fields.set(key, [part.slice(eq + 1).trim()]);
   }
   return fields;
 }

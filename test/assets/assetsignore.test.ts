@@ -34,6 +34,15 @@ describe(".assetsignore", () => {
     expect(router.fileCount).toBe(5);
   });
 
+  it("refuses to start with a Pages _worker.js server bundle and no .assetsignore; listed there it is never served", async () => {
+    expect(() => sites.router({ "index.html": "HOME", "_worker.js/index.js": "const STRIPE_KEY = 'sk_live_1'" })).toThrow(
+      /_worker\.js would be served as an asset, publishing your server-side code\. Remove it, or add an \.assetsignore file to .* containing "_worker\.js"/,
+    );
+    const router = sites.router({ ".assetsignore": "_worker.js", "index.html": "HOME", "_worker.js/index.js": "const STRIPE_KEY = 'sk_live_1'" });
+    expect((await get(router, "/_worker.js/index.js")).status).toBe(404);
+    expect((await get(router, "/index.html")).status).toBe(307);
+  });
+
   it("never serves .assetsignore, _headers or _redirects at the root, with or without an ignore file", async () => {
     const router = sites.router({ _headers: "/x\n  X-A: 1", _redirects: "/a /b", "index.html": "HOME", "docs/_headers": "NESTED" });
     for (const path of ["/_headers", "/_redirects"]) expect((await get(router, path)).status, path).toBe(404);

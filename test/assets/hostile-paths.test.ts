@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -117,6 +117,27 @@ describe("symlinks in the assets directory", () => {
       "assets: leak.txt: a symlink that leaves the assets directory, skipped",
       "assets: linked-dir: a symlink that leaves the assets directory, skipped",
     ]);
+  });
+});
+
+describe("a file replaced by a symlink after the scan", () => {
+  it("is not served once its path leads out of the directory: the file itself, or one of its directories", async () => {
+    const { site, root } = siteBesideSecret({ "index.html": "HOME", "app.txt": "APP", "sub/page.txt": "PAGE" });
+    const router = sites.routerAt(site);
+    expect(await (await get(router, "/app.txt")).text()).toBe("APP");
+    expect(await (await get(router, "/sub/page.txt")).text()).toBe("PAGE");
+    // A build in watch mode, a deploy script: the files change under the running server.
+    rmSync(join(site, "app.txt"));
+    symlinkSync(join(root, "secret.txt"), join(site, "app.txt"));
+    mkdirSync(join(root, "elsewhere"));
+    writeFileSync(join(root, "elsewhere", "page.txt"), SECRET);
+    rmSync(join(site, "sub"), { recursive: true });
+    symlinkSync(join(root, "elsewhere"), join(site, "sub"));
+    for (const path of ["/app.txt", "/sub/page.txt"]) {
+      const response = await get(router, path);
+      expect(response.status, path).toBe(404);
+      expect(await response.text(), path).not.toContain(SECRET);
+    }
   });
 });
 

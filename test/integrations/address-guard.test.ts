@@ -121,6 +121,15 @@ describe("assertPublicDestination", () => {
       'Outbound request refused: "hooks.slack.com…" is not a valid absolute URL',
     );
     await expect(assertPublicDestination("http://[bad/path?token=s3cr3t")).rejects.toThrow('Outbound request refused: "http://[bad…" is not a valid absolute URL');
+    // Nor a user and password.
+    await expect(assertPublicDestination("https://bot:hunter2@exa mple.com/hook")).rejects.toThrow('Outbound request refused: "https://…@exa mple.com…" is not a valid absolute URL');
+  });
+
+  it("a guarded fetch of a URL that does not parse names its host only, not its credentials or its path", async () => {
+    const refused = (await createGuardedFetch()("https://bot:hunter2@exa mple.com/services/s3cr3t").catch((error: unknown) => error)) as Error;
+    expect(refused).toBeInstanceOf(Error);
+    expect(refused.message).toBe('Outbound request refused: "https://…@exa mple.com…" is not a valid absolute URL');
+    expect(String(refused.stack)).not.toMatch(/hunter2|s3cr3t/);
   });
 
   it("allows what allowPrivate or allowHosts allows, and nothing more", async () => {

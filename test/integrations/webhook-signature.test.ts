@@ -115,6 +115,19 @@ describe("verifyWebhook", () => {
     );
   });
 
+  it("refuses a signature header of more than 16 fields before computing any signature; 16 are read", async () => {
+    const body = JSON.stringify({ id: "evt_1" });
+    const good = createHmac("sha256", SECRET).update(`${T}.${body}`).digest("hex");
+    const fifteenWrong = Array.from({ length: 14 }, (_, i) => `v1=${String(i).padStart(64, "0")}`).join(",");
+    const sixteen = `t=${T},${fifteenWrong},v1=${good}`;
+    expect(sixteen.split(",")).toHaveLength(16);
+    expect(await verifyWebhook({ headers: { "Stripe-Signature": sixteen }, body }, { style: "stripe", secret: SECRET, now: NOW })).toMatchObject({ deliveryId: "evt_1" });
+    for (const header of [`${sixteen},v1=00`, `t=${T},${"v1=0,".repeat(25_000)}v1=${good}`]) {
+      const refused = await verifyWebhook({ headers: { "Stripe-Signature": header }, body }, { style: "stripe", secret: SECRET, now: NOW }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 401, reason: "malformed-header", message: "Webhook refused: the Stripe-Signature header has more than 16 fields (MAX_SIGNATURE_FIELDS)" });
+    }
+  });
+
   it("refuses a timestamp outside the tolerance, either way, after checking the signature", async () => {
     const body = "{}";
     const old = signWebhook(body, { secret: SECRET, timestamp: T - 301 });
