@@ -112,6 +112,23 @@ class Worker extends Agent {
     });
   }
 
+  /** runFiber / startFiber awaited inside a transaction() closure: refused at once, the closure's writes undone. */
+  async fiberInClosure(kind: "run" | "start") {
+    try {
+      return await this.ctx.storage.transaction(async () => {
+        this.sql`INSERT INTO notes VALUES ('in the closure')`;
+        if (kind === "run") return await this.runFiber("in-closure", () => Promise.resolve("ran"));
+        return (await this.startFiber("in-closure-managed", () => Promise.resolve())).status;
+      });
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
+  ping() {
+    return "pong";
+  }
+
   notes() {
     return this.sql<{ what: string }>`SELECT what FROM notes`.map((row) => row.what);
   }
@@ -178,6 +195,22 @@ describe("a fiber and the event that starts it", () => {
     gates.get("managed").open();
     await expect.poll(async () => (await w.rows()).map((row) => row.status)).toEqual(["completed"]);
     expect(reported).toEqual([]);
+  });
+
+  it("a fiber started inside ctx.storage.transaction() is refused with a clear error instead of waiting for the closure for ever", async () => {
+    const w = (await env()).get<Worker>("Worker", "a");
+    for (const [kind, name] of [
+      ["run", "in-closure"],
+      ["start", "in-closure-managed"],
+    ] as const) {
+      expect(await w.fiberInClosure(kind)).toBe(
+        `A fiber cannot start inside ctx.storage.transaction(): it starts once its record is committed, which is when the closure ends; start "${name}" after the closure`,
+      );
+    }
+    // The agent goes on: its input gate is open again, and the closures' writes were undone.
+    expect(await w.ping()).toBe("pong");
+    expect(await w.notes()).toEqual([]);
+    expect(await w.rows()).toEqual([]);
   });
 
   it("stash() inside transactionSync is refused with a clear error; the block is undone, the fiber goes on", async () => {
