@@ -1,10 +1,11 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { planMigrations } from "../worker/migrations.ts";
 import { bindClasses, type BoundClasses } from "../worker/classes.ts";
 import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
 import { lateBinding, setWorkerEnv } from "../worker/worker-env.ts";
-import { newExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
+import { listenerOf, newExecutionContext, type ExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../platform/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
@@ -231,7 +232,12 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     const lingering = trackedContext({ recordErrors: false });
     // One context per request, as on Cloudflare (a handler's `ctx.props` is its request's alone); all share the tracker.
     const track = lingering.ctx.waitUntil;
-    forward = (request) => composed.worker(request, env, newExecutionContext({ track }));
+    // The worker reached through the assets router (a request no asset answers) or a binding: it keeps
+    // the address its request came in on, which the MCP transport's DNS-rebinding guard checks.
+    forward = (request) => {
+      const listener = listenerOf(arrivedOn.getStore());
+      return composed.worker(request, env, newExecutionContext({ track, ...(listener !== undefined ? { listener } : {}) }));
+    };
     for (const binding of config.unsupported) {
       warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
     }
@@ -239,7 +245,11 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     return {
       host,
       entry,
-      fetch: (request, _env, given) => composed.fetch(request, env, newExecutionContext({ track, props: given.props })),
+      fetch: (request, _env, given) => {
+        const listener = listenerOf(given);
+        const ctx = newExecutionContext({ track, props: given.props, ...(listener !== undefined ? { listener } : {}) });
+        return arrivedOn.run(given, () => composed.fetch(request, env, ctx));
+      },
       warnings,
       secretValues: loaded.secretValues,
       banner: {
@@ -257,8 +267,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       close: () =>
         runInOrder([
           () => running.close(),
-          () => openedHost.close(),
+          // Before the agents close: waitUntil work may still call them.
           () => waitAtMost(lingering.settled(), WAIT_UNTIL_GRACE_MS),
+          () => openedHost.close(),
           () => shard?.bindingsOutlive?.(),
           async () => platform.queues?.close(),
           () => platform.close(),
@@ -275,6 +286,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
 const WAIT_UNTIL_GRACE_MS = 5_000;
+
+/** The ExecutionContext of the served request being handled, for the worker reached from it through the assets router. */
+const arrivedOn = new AsyncLocalStorage<ExecutionContext>();
 
 /** One short line per binding kind for the banner: `KV CACHE, SESSIONS`. */
 function describeBindings(config: NonNullable<Project["config"]>): string[] {

@@ -41,11 +41,15 @@ export interface ServerShard {
   bindingsOutlive?: () => Promise<void>;
 }
 
-/** What other shards' requests get on this one: the worker's fetch, continuing the request id and trace they send. */
-function peerFetch(fetch: WorkerFetch, env: Record<string, unknown>): (request: Request) => Promise<Response> {
+/**
+ * What other shards' requests get on this one: the worker's fetch, continuing the request id and trace
+ * they send. `listener()` is the address the threads' servers share (what the MCP transport's
+ * DNS-rebinding guard checks a request's Host against).
+ */
+function peerFetch(fetch: WorkerFetch, env: Record<string, unknown>, listener: () => string): (request: Request) => Promise<Response> {
   return async (request) => {
     // The request id and trace the handing thread sent along continue here.
-    return traceHttpRequest(request, () => droppingUnreturnedSockets(() => fetch(request, env, newExecutionContext())));
+    return traceHttpRequest(request, () => droppingUnreturnedSockets(() => fetch(request, env, newExecutionContext({ listener: listener() }))));
   };
 }
 
@@ -186,7 +190,9 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   const metrics = observability.metrics;
   // The first thread's inspector shows every thread: each is one of its "nodes".
   const threadView = sharding ? threadInspectorView(sharding.shard, host) : undefined;
-  if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env), metrics && (() => metrics.expose()));
+  // Every thread listens on the same address (reusePort); its URL is known once this one listens.
+  let listenUrl = `http://${settings.host.includes(":") ? `[${settings.host}]` : settings.host}:${settings.port}`;
+  if (sharding) sharding.shard.attach(host, peerFetch(workerFetch, host.env, () => listenUrl), metrics && (() => metrics.expose()));
   if (sharding && metrics) addShardMetrics(metrics.registry, sharding.shard);
   let server: HearthServer;
   try {
@@ -211,6 +217,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
     throw listenError(error, settings);
   }
 
+  listenUrl = server.url;
   // Requests the other threads' servers hand over are answered by this one, as its own.
   sharding?.shard.answerWith(server.url, server.answer, server.adopt);
 
