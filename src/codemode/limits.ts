@@ -163,3 +163,52 @@ export const RUN_END_WAIT_MS = 30_000;
  * ```
  */
 export const DEFAULT_CODE_WALL_MS = 30_000;
+
+/**
+ * Most checks one validation of a tool's input against its JSON Schema makes (a check: one value of
+ * the input against one schema, `anyOf`/`oneOf` options and `$ref`s included). It runs on the host's
+ * thread, so an input the schema makes costly (nested unions) is refused once past it, with
+ * `input: too complex to validate: more than MAX_VALIDATION_CHECKS (100000) checks against the schema`.
+ *
+ * @example
+ * ```ts
+ * validateJsonSchema(schema, input); // at most MAX_VALIDATION_CHECKS checks, whatever the input
+ * ```
+ */
+export const MAX_VALIDATION_CHECKS = 100_000;
+
+/**
+ * Deepest nesting of a tool's input (objects and arrays) its JSON Schema is checked through; a value
+ * nested deeper where the schema still describes it is refused (`input.a.b…: nested more than 64
+ * levels deep`).
+ *
+ * @example
+ * ```ts
+ * // a filter of 16 nested and/or expressions ({ op, args: [...] }) is 32 levels: within it
+ * MAX_VALIDATION_DEPTH; // 64
+ * ```
+ */
+export const MAX_VALIDATION_DEPTH = 64;
+
+/**
+ * Most characters of one `catalogue.find(query)`; a longer query is refused
+ * (`catalogue.find: the query is N characters, more than MAX_FIND_QUERY_CHARS (1000)`). Ranking runs
+ * on the host's thread, costing each distinct word of the query a look at every operation.
+ *
+ * @example
+ * ```ts
+ * await catalogue.find("list the open issues of a repository"); // 6 words, 37 characters
+ * ```
+ */
+export const MAX_FIND_QUERY_CHARS = 1_000;
+
+/**
+ * Most distinct words (after stop words are dropped) one `catalogue.find(query)` ranks by; a query
+ * with more is refused (`catalogue.find: the query has N distinct words, more than MAX_FIND_QUERY_WORDS (32)`).
+ *
+ * @example
+ * ```ts
+ * await catalogue.find("create update delete label"); // 4 words
+ * ```
+ */
+export const MAX_FIND_QUERY_WORDS = 32;

@@ -7,15 +7,40 @@
  * `allOf`, `not` and local `$ref`s. `format` and other annotations are not checked.
  */
 import { isSchema, recordOf, resolvePointer, schemaList, type JsonSchema } from "./declarations.ts";
+import { MAX_VALIDATION_CHECKS, MAX_VALIDATION_DEPTH } from "./limits.ts";
 
 type SchemaObject = { readonly [key: string]: unknown };
 
 const MAX_ERRORS = 10;
-const MAX_DEPTH = 64;
+
+/**
+ * Most schema steps (`$ref`, `allOf`, an `anyOf`/`oneOf` option, `not`) taken at one place of the
+ * input without a step into it: the bound on `$ref` cycles (`a: { $ref: "#/$defs/a" }`), which
+ * consume no input. Steps into the input are bounded by MAX_VALIDATION_DEPTH.
+ */
+const MAX_SCHEMA_STEPS = 32;
+
+/** Thrown past MAX_VALIDATION_CHECKS, caught by validateJsonSchema: the whole validation stops. */
+class TooComplex extends Error {}
+
+/** Where problems go: at most `max` (an option of a union stops at its first); `depth` is the input depth of the first. */
+interface Sink {
+  readonly errors: string[];
+  readonly max: number;
+  depth: number;
+}
+
+/** One validation: the root its `$ref`s resolve against, and the checks made so far. */
+interface Run {
+  readonly root: JsonSchema;
+  checks: number;
+}
 
 /**
  * Validates `value`; returns the problems found (at most ten), each as `path: message`, or an empty
- * list when the value matches.
+ * list when the value matches. The work is bounded: an option of `anyOf`/`oneOf` (and `not`) is
+ * checked only until its first problem, and one validation makes at most MAX_VALIDATION_CHECKS
+ * checks (one value against one schema) before the input is refused as too complex.
  *
  * @example
  * ```ts
@@ -24,89 +49,116 @@ const MAX_DEPTH = 64;
  * ```
  */
 export function validateJsonSchema(schema: JsonSchema, value: unknown, path = "input"): string[] {
-  const errors: string[] = [];
-  check(schema, value, path, schema, errors, 0);
-  return errors.slice(0, MAX_ERRORS);
+  const sink: Sink = { errors: [], max: MAX_ERRORS, depth: 0 };
+  try {
+    check(schema, value, path, { root: schema, checks: 0 }, sink, 0, 0);
+  } catch (error) {
+    if (!(error instanceof TooComplex)) throw error;
+    return [`${path}: too complex to validate: more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`];
+  }
+  return sink.errors;
 }
 
-function check(schema: JsonSchema, value: unknown, path: string, root: JsonSchema, errors: string[], depth: number): void {
-  if (errors.length >= MAX_ERRORS) return;
+function add(sink: Sink, depth: number, problem: string): void {
+  if (sink.errors.length >= sink.max) return;
+  if (sink.errors.length === 0) sink.depth = depth;
+  sink.errors.push(problem);
+}
+
+function full(sink: Sink): boolean {
+  return sink.errors.length >= sink.max;
+}
+
+/**
+ * Checks `value` against `schema`. `depth`: how deep `value` sits in the input (objects and arrays
+ * stepped into); `steps`: schema steps taken at this place of the input.
+ */
+function check(schema: JsonSchema, value: unknown, path: string, run: Run, sink: Sink, depth: number, steps: number): void {
+  if (full(sink)) return;
+  if (++run.checks > MAX_VALIDATION_CHECKS) throw new TooComplex();
   if (schema === true) return;
-  if (schema === false) return void errors.push(`${path}: not allowed`);
-  if (depth > MAX_DEPTH) return void errors.push(`${path}: schema nested too deeply`);
+  if (schema === false) return add(sink, depth, `${path}: not allowed`);
+  if (depth > MAX_VALIDATION_DEPTH) return add(sink, depth, `${path}: nested more than ${MAX_VALIDATION_DEPTH} levels deep`);
+  if (steps > MAX_SCHEMA_STEPS) return add(sink, depth, `${path}: the schema's references go round in a cycle here (${MAX_SCHEMA_STEPS} steps without reading further into the input)`);
   const ref = schema.$ref;
   if (typeof ref === "string") {
-    const target = ref.startsWith("#") ? resolvePointer(root, ref.slice(1)) : undefined;
-    if (target !== undefined) check(target, value, path, root, errors, depth + 1);
-    if (!hasOtherKeywords(schema)) return;
+    const target = ref.startsWith("#") ? resolvePointer(run.root, ref.slice(1)) : undefined;
+    if (target !== undefined) check(target, value, path, run, sink, depth, steps + 1);
+    if (!hasOtherKeywords(schema) || full(sink)) return;
   }
   if (value === null && schema.nullable === true) return;
 
   const types = typeList(schema.type);
   if (types.length > 0 && !types.some((t) => matchesType(t, value))) {
-    return void errors.push(`${path}: expected ${types.join(" or ")}, got ${describe(value)}`);
+    return add(sink, depth, `${path}: expected ${types.join(" or ")}, got ${describe(value)}`);
   }
   if ("const" in schema && !deepEqual(schema.const, value)) {
-    errors.push(`${path}: expected ${JSON.stringify(schema.const)}`);
+    add(sink, depth, `${path}: expected ${JSON.stringify(schema.const)}`);
   }
   if (Array.isArray(schema.enum) && !schema.enum.some((e) => deepEqual(e, value))) {
-    errors.push(`${path}: expected one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`);
+    add(sink, depth, `${path}: expected one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`);
   }
-  if (typeof value === "string") checkString(schema, value, path, errors);
-  if (typeof value === "number") checkNumber(schema, value, path, errors);
-  if (Array.isArray(value)) checkArray(schema, value, path, root, errors, depth);
-  else if (typeof value === "object" && value !== null) checkObject(schema, value as Record<string, unknown>, path, root, errors, depth);
+  if (typeof value === "string") checkString(schema, value, path, sink, depth);
+  if (typeof value === "number") checkNumber(schema, value, path, sink, depth);
+  if (Array.isArray(value)) checkArray(schema, value, path, run, sink, depth);
+  else if (typeof value === "object" && value !== null) checkObject(schema, value as Record<string, unknown>, path, run, sink, depth);
 
-  for (const sub of schemaList(schema.allOf)) check(sub, value, path, root, errors, depth + 1);
-  // Each option is checked once, its problems kept for the message: checking again to explain a
-  // failure doubled the work at every level of nested options.
+  for (const sub of schemaList(schema.allOf)) {
+    if (full(sink)) return;
+    check(sub, value, path, run, sink, depth, steps + 1);
+  }
+  // Each option is checked once and only to its first problem (enough to know it fails, and to
+  // tell how far into the value it got): checking an option through, or again to explain a
+  // failure, multiplied the work at every level of nested options.
   const anyOf = schemaList(schema.anyOf);
-  if (anyOf.length > 0) {
-    const failed: string[][] = [];
+  if (anyOf.length > 0 && !full(sink)) {
+    const failed: Sink[] = [];
     for (const option of anyOf) {
-      const problems = problemsOf(option, value, path, root, depth);
-      if (problems.length === 0) break;
-      failed.push(problems);
+      const tried = attempt(option, value, path, run, depth, steps);
+      if (tried.errors.length === 0) break;
+      failed.push(tried);
     }
-    if (failed.length === anyOf.length) errors.push(`${path}: does not match any of the allowed shapes${closest(failed)}`);
+    if (failed.length === anyOf.length) add(sink, depth, `${path}: does not match any of the allowed shapes${closest(failed)}`);
   }
   const oneOf = schemaList(schema.oneOf);
-  if (oneOf.length > 0) {
-    const tried = oneOf.map((option) => problemsOf(option, value, path, root, depth));
-    const count = tried.filter((problems) => problems.length === 0).length;
-    if (count === 0) errors.push(`${path}: does not match any of the allowed shapes${closest(tried)}`);
-    else if (count > 1) errors.push(`${path}: matches more than one of the allowed shapes`);
+  if (oneOf.length > 0 && !full(sink)) {
+    const failed: Sink[] = [];
+    let matched = 0;
+    for (const option of oneOf) {
+      const tried = attempt(option, value, path, run, depth, steps);
+      if (tried.errors.length > 0) failed.push(tried);
+      else if (++matched > 1) break;
+    }
+    if (matched === 0) add(sink, depth, `${path}: does not match any of the allowed shapes${closest(failed)}`);
+    else if (matched > 1) add(sink, depth, `${path}: matches more than one of the allowed shapes`);
   }
-  if (isSchema(schema.not) && matches(schema.not, value, root, depth)) errors.push(`${path}: matches a forbidden shape`);
+  if (isSchema(schema.not) && !full(sink) && attempt(schema.not, value, path, run, depth, steps).errors.length === 0) {
+    add(sink, depth, `${path}: matches a forbidden shape`);
+  }
 }
 
 function hasOtherKeywords(schema: SchemaObject): boolean {
   return Object.keys(schema).some((k) => k !== "$ref" && k !== "description" && k !== "title" && k !== "$defs" && k !== "definitions");
 }
 
-function matches(schema: JsonSchema, value: unknown, root: JsonSchema, depth: number): boolean {
-  const errors: string[] = [];
-  check(schema, value, "", root, errors, depth + 1);
-  return errors.length === 0;
+/** Checks `value` against one option (of `anyOf`, `oneOf`, `not`) up to its first problem. */
+function attempt(schema: JsonSchema, value: unknown, path: string, run: Run, depth: number, steps: number): Sink {
+  const sink: Sink = { errors: [], max: 1, depth };
+  check(schema, value, path, run, sink, depth, steps + 1);
+  return sink;
 }
 
-function problemsOf(schema: JsonSchema, value: unknown, path: string, root: JsonSchema, depth: number): string[] {
-  const errors: string[] = [];
-  check(schema, value, path, root, errors, depth + 1);
-  return errors;
+/** The problem of the option that got furthest into the value (the first of those), to make a union's failure actionable. */
+function closest(failed: readonly Sink[]): string {
+  let best: Sink | undefined;
+  for (const tried of failed) if (best === undefined || tried.depth > best.depth) best = tried;
+  return best?.errors[0] === undefined ? "" : ` (closest: ${best.errors[0]})`;
 }
 
-/** The closest option's first problem (of each option's problems), to make an `anyOf` failure actionable. */
-function closest(tried: readonly string[][]): string {
-  let best: readonly string[] | undefined;
-  for (const problems of tried) if (best === undefined || problems.length < best.length) best = problems;
-  return best?.[0] === undefined ? "" : ` (closest: ${best[0]})`;
-}
-
-function checkString(schema: SchemaObject, value: string, path: string, errors: string[]): void {
+function checkString(schema: SchemaObject, value: string, path: string, sink: Sink, depth: number): void {
   const length = [...value].length;
-  if (typeof schema.minLength === "number" && length < schema.minLength) errors.push(`${path}: shorter than ${schema.minLength} characters`);
-  if (typeof schema.maxLength === "number" && length > schema.maxLength) errors.push(`${path}: longer than ${schema.maxLength} characters`);
+  if (typeof schema.minLength === "number" && length < schema.minLength) add(sink, depth, `${path}: shorter than ${schema.minLength} characters`);
+  if (typeof schema.maxLength === "number" && length > schema.maxLength) add(sink, depth, `${path}: longer than ${schema.maxLength} characters`);
   if (typeof schema.pattern === "string") {
     let re: RegExp | undefined;
     try {
@@ -114,33 +166,33 @@ function checkString(schema: SchemaObject, value: string, path: string, errors: 
     } catch {
       re = undefined;
     }
-    if (re !== undefined && !re.test(value)) errors.push(`${path}: does not match the pattern ${schema.pattern}`);
+    if (re !== undefined && !re.test(value)) add(sink, depth, `${path}: does not match the pattern ${schema.pattern}`);
   }
 }
 
-function checkNumber(schema: SchemaObject, value: number, path: string, errors: string[]): void {
-  if (typeof schema.minimum === "number" && value < schema.minimum) errors.push(`${path}: less than ${schema.minimum}`);
-  if (typeof schema.maximum === "number" && value > schema.maximum) errors.push(`${path}: greater than ${schema.maximum}`);
-  if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) errors.push(`${path}: not greater than ${schema.exclusiveMinimum}`);
-  if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum) errors.push(`${path}: not less than ${schema.exclusiveMaximum}`);
+function checkNumber(schema: SchemaObject, value: number, path: string, sink: Sink, depth: number): void {
+  if (typeof schema.minimum === "number" && value < schema.minimum) add(sink, depth, `${path}: less than ${schema.minimum}`);
+  if (typeof schema.maximum === "number" && value > schema.maximum) add(sink, depth, `${path}: greater than ${schema.maximum}`);
+  if (typeof schema.exclusiveMinimum === "number" && value <= schema.exclusiveMinimum) add(sink, depth, `${path}: not greater than ${schema.exclusiveMinimum}`);
+  if (typeof schema.exclusiveMaximum === "number" && value >= schema.exclusiveMaximum) add(sink, depth, `${path}: not less than ${schema.exclusiveMaximum}`);
 }
 
-function checkArray(schema: SchemaObject, value: unknown[], path: string, root: JsonSchema, errors: string[], depth: number): void {
-  if (typeof schema.minItems === "number" && value.length < schema.minItems) errors.push(`${path}: fewer than ${schema.minItems} items`);
-  if (typeof schema.maxItems === "number" && value.length > schema.maxItems) errors.push(`${path}: more than ${schema.maxItems} items`);
+function checkArray(schema: SchemaObject, value: unknown[], path: string, run: Run, sink: Sink, depth: number): void {
+  if (typeof schema.minItems === "number" && value.length < schema.minItems) add(sink, depth, `${path}: fewer than ${schema.minItems} items`);
+  if (typeof schema.maxItems === "number" && value.length > schema.maxItems) add(sink, depth, `${path}: more than ${schema.maxItems} items`);
   const tuple = Array.isArray(schema.prefixItems) ? schemaList(schema.prefixItems) : Array.isArray(schema.items) ? schemaList(schema.items) : [];
   const rest = Array.isArray(schema.prefixItems) ? schema.items : Array.isArray(schema.items) ? schema.additionalItems : schema.items;
-  value.forEach((item, i) => {
+  for (let i = 0; i < value.length && !full(sink); i++) {
     const sub = i < tuple.length ? tuple[i] : rest;
-    if (isSchema(sub)) check(sub, item, `${path}[${i}]`, root, errors, depth + 1);
-  });
+    if (isSchema(sub)) check(sub, value[i], `${path}[${i}]`, run, sink, depth + 1, 0);
+  }
 }
 
-function checkObject(schema: SchemaObject, value: Record<string, unknown>, path: string, root: JsonSchema, errors: string[], depth: number): void {
+function checkObject(schema: SchemaObject, value: Record<string, unknown>, path: string, run: Run, sink: Sink, depth: number): void {
   const properties = recordOf(schema.properties);
   if (Array.isArray(schema.required)) {
     for (const key of schema.required) {
-      if (typeof key === "string" && !Object.hasOwn(value, key)) errors.push(`${path}: missing required property ${JSON.stringify(key)}`);
+      if (typeof key === "string" && !Object.hasOwn(value, key)) add(sink, depth, `${path}: missing required property ${JSON.stringify(key)}`);
     }
   }
   const patterns = Object.entries(recordOf(schema.patternProperties)).flatMap(([p, s]) => {
@@ -150,25 +202,34 @@ function checkObject(schema: SchemaObject, value: Record<string, unknown>, path:
       return [];
     }
   });
-  for (const key of Object.keys(value)) {
+  let keys = Object.keys(value);
+  // Trying an option, its plain values first: a discriminator ({ op: "and" }) fails the wrong
+  // option at once, before a nested value after it in the object is checked through.
+  if (sink.max === 1) keys = [...keys.filter((k) => !isNested(value[k])), ...keys.filter((k) => isNested(value[k]))];
+  for (const key of keys) {
+    if (full(sink)) return;
     const child = `${path}.${key}`;
     const prop = properties[key];
     let known = false;
     if (Object.hasOwn(properties, key) && isSchema(prop)) {
       known = true;
-      check(prop, value[key], child, root, errors, depth + 1);
+      check(prop, value[key], child, run, sink, depth + 1, 0);
     }
     for (const [re, sub] of patterns) {
       if (re.test(key)) {
         known = true;
-        check(sub, value[key], child, root, errors, depth + 1);
+        check(sub, value[key], child, run, sink, depth + 1, 0);
       }
     }
     if (!known && isSchema(schema.additionalProperties)) {
-      if (schema.additionalProperties === false) errors.push(`${child}: unknown property`);
-      else check(schema.additionalProperties, value[key], child, root, errors, depth + 1);
+      if (schema.additionalProperties === false) add(sink, depth + 1, `${child}: unknown property`);
+      else check(schema.additionalProperties, value[key], child, run, sink, depth + 1, 0);
     }
   }
+}
+
+function isNested(value: unknown): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function typeList(type: unknown): string[] {

@@ -282,11 +282,12 @@ export class QuickJSEngineContext implements EngineContext {
         handle.dispose();
         return error;
       }
-      message = "out of memory";
+      message = "an error whose value could not be read";
     } finally {
       if (handle.alive) handle.dispose();
     }
-    if (message === "out of memory") return (this.#dead = new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true));
+    // The memory limit is the meter's to report (its stop reason, above): an error that only says
+    // "out of memory" may be the code's own, and must not stop a sandbox within its limit.
     const error = new Error(message);
     error.name = name;
     return error;

@@ -13,6 +13,7 @@ import {
   type CodeModeTool,
   type CodeToolOutput,
 } from "../../src/codemode/index.ts";
+import { rank, wordsOf, type CatalogueEntry } from "../../src/codemode/discovery/catalogue.ts";
 import { startShopServer, type ShopServer } from "./fixtures/shop-server.ts";
 
 const spec = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "shop.openapi.json"), "utf8")) as object;
@@ -30,6 +31,25 @@ function syntheticSource(count: number): ApiSource {
     })),
     call: async (name, input) => ({ name, input }),
   };
+}
+
+/** Ranking as a scan of every entry's words (what `rank` computes through the catalogue's vocabulary). */
+function scanRank(entries: readonly CatalogueEntry[], query: string, limit: number): string[] {
+  const has = (words: readonly string[], word: string) =>
+    words.some((known) => known === word || (word.length >= 4 && (known.startsWith(word) || (known.length >= 4 && word.startsWith(known)))));
+  const words = [...new Set(wordsOf(query))];
+  return entries
+    .map((entry, order) => {
+      const name = wordsOf(entry.name);
+      const where = [...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)];
+      const text = wordsOf(entry.description);
+      const score = words.reduce((sum, word) => sum + (has(name, word) ? 3 : has(where, word) ? 2 : has(text, word) ? 1 : 0), 0);
+      return { name: entry.name, order, score, length: name.length };
+    })
+    .filter((s) => s.score > 0)
+    .sort((a, b) => b.score - a.score || a.length - b.length || a.order - b.order)
+    .slice(0, limit)
+    .map((s) => s.name);
 }
 
 let shop: ShopServer;
@@ -95,6 +115,33 @@ describe("discovery mode", () => {
     expect(bigLimit.error?.message).toBe("catalogue.find: limit must be an integer from 1 to MAX_FIND_RESULTS (50)");
     const noQuery = await run(tools.search, `async () => catalogue.find()`);
     expect(noQuery.error?.message).toBe("catalogue.find(query, limit?): query must be a string");
+  });
+
+  it("bounds the query of find (MAX_FIND_QUERY_CHARS, MAX_FIND_QUERY_WORDS): ranking runs on the host's thread", async () => {
+    const { tools } = createCodeTools({ sources: [syntheticSource(40)], mode: "discovery" });
+    const long = await run(tools.search, `async () => catalogue.find("operation ".repeat(100) + "x")`);
+    expect(long.error?.message).toBe("catalogue.find: the query is 1001 characters, more than MAX_FIND_QUERY_CHARS (1000); search with a few keywords");
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(" ");
+    const many = await run(tools.search, `async () => catalogue.find(${JSON.stringify(`${words(33)} operation`)})`);
+    expect(many.error?.message).toBe("catalogue.find: the query has 34 distinct words, more than MAX_FIND_QUERY_WORDS (32); search with a few keywords");
+    // Repeated words count once; up to the bound, find ranks as usual.
+    const fits = await run(tools.search, `async () => (await catalogue.find(${JSON.stringify(`${words(31)} operation operation operation`)}, 2)).map((o) => o.name)`);
+    expect(fits).toEqual({ result: ["op0", "op1"], logs: [] });
+  });
+
+  it("ranks through the catalogue's vocabulary exactly as a scan of every entry's words does", () => {
+    const entries: CatalogueEntry[] = [
+      { name: "repos_listIssues", description: "List the issues of a repository.", route: "GET /repos/{owner}/{repo}/issues", tags: ["issues"], params: "" },
+      { name: "issues_create", description: "Create an issue in a repository", route: "POST /repos/{owner}/{repo}/issues", tags: ["issues"], params: "" },
+      { name: "repos_get", description: "Get a repository", route: "GET /repos/{owner}/{repo}", tags: ["repos"], params: "" },
+      { name: "labels_removeLabel", description: "Remove a label from an issue; labelling is per repository", tags: ["labels", "issues"], params: "" },
+      { name: "users_getAuthenticated", description: "The authenticated user (the owner of the token)", route: "GET /user", tags: [], params: "" },
+      { name: "op", description: "", tags: ["ops"], params: "" },
+    ];
+    const queries = ["list issues of a repository", "repo", "repositories", "labelling label", "auth user token", "get", "op ops", "issue create repos get", "xyz", "", "Labels", "owner"];
+    for (const query of queries) {
+      for (const limit of [1, 3, 10]) expect(rank(entries, query, limit).map((e) => e.name), `${query} (${limit})`).toEqual(scanRank(entries, query, limit));
+    }
   });
 
   it("cuts long catalogue descriptions and parameter summaries to 240 characters", async () => {

@@ -1,6 +1,8 @@
 // The OpenAPI capability against a real loopback server, code running in a real sandbox: the host
 // adds credentials the code never sees, stays under the API's base URL, bounds what it reads.
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { ToolExecutionOptions } from "ai";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -76,10 +78,54 @@ it("adds credentials on the host: code in the sandbox cannot read them", async (
 
 it("refuses a URL outside the API's base URL, before sending anything", async () => {
   const out = await run(`async () => codemode.getPage({ page: ".." })`);
-  expect(out.error?.message).toBe(`codemode.getPage failed: refused: ${shop.origin}/ is outside the API's servers (${shop.baseUrl})`);
+  expect(out.error?.message).toBe(
+    'codemode.getPage failed: GET /{page}: path parameter "page" cannot be "..": URLs resolve "." and ".." segments, so the request would reach another endpoint',
+  );
   const encoded = await run(`async () => codemode.getPage({ page: "../../admin?x=" })`);
   expect(encoded.error?.message).toContain("answered 404 Not Found"); // one path segment, percent-encoded: stays under /v1
   expect(shop.requests.map((r) => r.url)).toEqual([`/v1/..%2F..%2Fadmin%3Fx%3D?api_key=${KEY}`]);
+});
+
+it('refuses path parameters that URLs resolve as a step ("." or ".."): the request would reach another endpoint, credentials and all', async () => {
+  const pathParam = (name: string) => ({ name, in: "path", required: true, schema: { type: "string" } });
+  const labels = {
+    openapi: "3.1.0",
+    servers: [{ url: "https://api.example.com/v1" }],
+    paths: {
+      "/repos/{owner}/{repo}/issues/{n}/labels/{name}": { delete: { operationId: "removeLabel", parameters: [pathParam("owner"), pathParam("repo"), pathParam("n"), pathParam("name")] } },
+      "/files/{stem}.{ext}": { get: { operationId: "getFile", parameters: [pathParam("stem"), pathParam("ext")] } },
+    },
+  };
+  const sent: string[] = [];
+  const source = openApiSource(labels, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+    fetch: async (url, init) => {
+      sent.push(`${init?.method} ${String(url)}`);
+      return new Response(null, { status: 204 });
+    },
+  });
+  const call = async (name: string, input: Record<string, unknown>) => {
+    try {
+      return await source.call(name, input, { toolCallId: "c", messages: [] } as never);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const stepUp = 'URLs resolve "." and ".." segments, so the request would reach another endpoint';
+  const route = "DELETE /repos/{owner}/{repo}/issues/{n}/labels/{name}";
+  expect(await call("removeLabel", { owner: "o", repo: "r", n: "1", name: ".." })).toBe(`${route}: path parameter "name" cannot be "..": ${stepUp}`);
+  expect(await call("removeLabel", { owner: ".", repo: "r", n: "1", name: "bug" })).toBe(`${route}: path parameter "owner" cannot be ".": ${stepUp}`);
+  expect(await call("getFile", { stem: "", ext: "" })).toBe(`GET /files/{stem}.{ext}: path parameters "stem" and "ext" cannot make the segment ".": ${stepUp}`);
+  expect(sent).toEqual([]);
+  // Dots inside a value, or an encoded dot (its % is encoded in turn), stay one segment of the value.
+  await call("removeLabel", { owner: "o", repo: "r", n: "1", name: "..." });
+  await call("removeLabel", { owner: "o", repo: "r", n: "1", name: "%2e%2e" });
+  await call("getFile", { stem: "notes", ext: "md" });
+  expect(sent).toEqual([
+    "DELETE https://api.example.com/v1/repos/o/r/issues/1/labels/...",
+    "DELETE https://api.example.com/v1/repos/o/r/issues/1/labels/%252e%252e",
+    "GET https://api.example.com/v1/files/notes.md",
+  ]);
 });
 
 it("does not follow redirects, so credentials never travel to another host", async () => {
@@ -125,6 +171,32 @@ it("bounds the request body (MAX_REQUEST_BODY_BYTES) and the time of a request (
   const slow = await run(`async () => codemode.slowReport()`, { timeoutMs: 300 });
   expect(slow.error?.message).toBe("codemode.slowReport failed: GET /slow: no answer within 300 ms (timeoutMs)");
   expect(shop.requests.map((r) => r.url.split("?")[0])).toEqual(["/v1/slow"]);
+});
+
+it("maps a body that stops coming as the headers' wait is mapped: the time bound (timeoutMs), or a dropped connection", async () => {
+  // Headers and the start of a JSON body at once, then nothing more (or the connection dropped).
+  const server = createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.write("[1,");
+    if (req.url === "/v1/dropped") setTimeout(() => res.destroy(), 50);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const stalled = {
+      openapi: "3.1.0",
+      servers: [{ url: `http://127.0.0.1:${port}/v1` }],
+      paths: { "/items": { get: { operationId: "listItems" } }, "/dropped": { get: { operationId: "dropped" } } },
+    };
+    const { tools } = createCodeTools({ sources: [openApiSource(stalled, { timeoutMs: 300 })], mode: "declarations" });
+    const out = (await tools.execute.execute!({ code: "async () => codemode.listItems()" }, execution)) as CodeToolOutput;
+    expect(out.error?.message).toBe("codemode.listItems failed: GET /items: no answer within 300 ms (timeoutMs)");
+    const dropped = (await tools.execute.execute!({ code: "async () => codemode.dropped()" }, execution)) as CodeToolOutput;
+    expect(dropped.error?.message).toMatch(/^codemode\.dropped failed: GET \/dropped: the request failed: \w/);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 it("needs an absolute server URL: a document with only relative servers and no baseUrl cannot call", async () => {

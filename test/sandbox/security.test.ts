@@ -221,6 +221,21 @@ describe("hostile programs: stack and memory", () => {
     const r = await run("async () => new Uint8Array(1 << 30).length", { cpuMs: 60_000, wallMs: 60_000 });
     expect(r.error).toEqual({ name: "SandboxLimitError", message: "memory limit of 32 MiB exceeded (memoryBytes)", limit: "memoryBytes" });
   });
+
+  it("25a. an error of the code's own that says 'out of memory' is its error: the sandbox stays, the memory limit is not reported", async () => {
+    const s = await sandbox({ memoryBytes: 4 * 1024 * 1024, cpuMs: 5000 });
+    expect(await s.runFunction("async () => { globalThis.n = 1; throw new Error('out of memory') }")).toEqual({ error: { name: "Error", message: "out of memory" }, logs: [] });
+    expect(await s.runFunction("async () => { throw new InternalError('out of memory') }")).toEqual({ error: { name: "InternalError", message: "out of memory" }, logs: [] });
+    expect(s.alive).toBe(true);
+    expect(await s.runFunction("async () => globalThis.n")).toEqual({ result: 1, logs: [] }); // still warm
+    // The engine's own memory limit is still the limit: seen by its meter, not read from an error's text.
+    const bomb = await s.runFunction("async () => { const a = []; for (let i = 0; ; i++) try { a.push({ i, s: [i, i, i] }) } catch { throw new Error('caught: ' + i) } }");
+    expect(bomb.error).toEqual({ name: "SandboxLimitError", message: "memory limit of 4 MiB exceeded (memoryBytes)", limit: "memoryBytes" });
+    expect(s.alive).toBe(false);
+    // A module whose top-level code throws it fails to load with that error, not with the memory limit.
+    const loaded = await sandbox();
+    await expect(loaded.load({ "m.js": "throw new Error('out of memory')" }, "m.js")).rejects.toMatchObject({ message: "Error: out of memory", limit: undefined });
+  });
 });
 
 describe("hostile programs: output", () => {

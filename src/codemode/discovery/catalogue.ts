@@ -102,7 +102,10 @@ function shortType(value: unknown, root: JsonSchema, depth: number): string {
  * The entries best matching `query`: each query word found in the name counts 3, in the route or a
  * tag 2, in the description 1 (a word also matches one it starts, or that starts it, from 4 letters:
  * "repo" and "repository"); ties go to the shorter name, then to the catalogue's order; entries
- * matching nothing are left out.
+ * matching nothing are left out. Each query word is looked up once in the catalogue's vocabulary
+ * (its distinct words, indexed once per catalogue), not in every entry: the work is the query's
+ * words × (vocabulary + entries), and `catalogue.find` bounds the query (MAX_FIND_QUERY_CHARS,
+ * MAX_FIND_QUERY_WORDS) before calling this.
  *
  * @example
  * ```ts
@@ -112,67 +115,80 @@ function shortType(value: unknown, root: JsonSchema, depth: number): string {
 export function rank(entries: readonly CatalogueEntry[], query: string, limit: number): CatalogueEntry[] {
   const words = [...new Set(wordsOf(query))];
   if (words.length === 0) return [];
-  const scored = indexOf(entries).map(({ entry, name, where, text, length }, order) => {
-    let score = 0;
-    for (const word of words) score += has(name, word) ? 3 : has(where, word) ? 2 : has(text, word) ? 1 : 0;
-    return { entry, order, score, length };
-  });
+  const index = indexOf(entries);
+  const scores = new Uint32Array(entries.length);
+  const best = new Uint8Array(entries.length);
+  for (const word of words) {
+    best.fill(0);
+    const mark = (postings: Postings): void => {
+      for (const i of postings.name) best[i] = 3;
+      for (const i of postings.where) if (best[i]! < 2) best[i] = 2;
+      for (const i of postings.text) if (best[i]! < 1) best[i] = 1;
+    };
+    if (word.length < 4) {
+      const postings = index.vocabulary.get(word);
+      if (postings !== undefined) mark(postings);
+    } else {
+      for (const [known, postings] of index.vocabulary) if (matches(known, word)) mark(postings);
+    }
+    for (let i = 0; i < scores.length; i++) scores[i]! += best[i]!;
+  }
+  const scored: Array<{ order: number; score: number; length: number }> = [];
+  for (let order = 0; order < scores.length; order++) if (scores[order]! > 0) scored.push({ order, score: scores[order]!, length: index.lengths[order]! });
   return scored
-    .filter((s) => s.score > 0)
     .sort((a, b) => b.score - a.score || a.length - b.length || a.order - b.order)
     .slice(0, limit)
-    .map((s) => s.entry);
-}
-
-interface IndexedEntry {
-  entry: CatalogueEntry;
-  name: WordSet;
-  where: WordSet;
-  text: WordSet;
-  length: number;
-}
-
-/** The words of each entry, computed once per catalogue (a search runs many finds over the same one). */
-const indexes = new WeakMap<readonly CatalogueEntry[], IndexedEntry[]>();
-
-function indexOf(entries: readonly CatalogueEntry[]): IndexedEntry[] {
-  let index = indexes.get(entries);
-  if (index === undefined) {
-    index = entries.map((entry) => {
-      const nameWords = wordsOf(entry.name);
-      return {
-        entry,
-        name: wordSet(nameWords),
-        where: wordSet([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)]),
-        text: wordSet(wordsOf(entry.description)),
-        length: nameWords.length,
-      };
-    });
-    indexes.set(entries, index);
-  }
-  return index;
+    .map((s) => entries[s.order]!);
 }
 
 /**
- * Whether the words hold `word`, or (from 4 letters) a word it starts or that starts it; `joined`
- * is the words as ` a b c`, so "a word that starts with it" is one native substring search.
+ * Whether a catalogue word matches a query word of 4 letters or more: the same word, one it starts
+ * ("repo" in "repository"), or, from 4 letters, one that starts it.
  */
-function has(words: WordSet, word: string): boolean {
-  if (words.set.has(word)) return true;
-  if (word.length < 4) return false;
-  if (words.joined.includes(` ${word}`)) return true;
-  for (let end = 4; end < word.length; end++) if (words.set.has(word.slice(0, end))) return true;
-  return false;
+function matches(known: string, word: string): boolean {
+  if (known.length >= word.length) return known.startsWith(word);
+  return known.length >= 4 && word.startsWith(known);
 }
 
-interface WordSet {
-  set: ReadonlySet<string>;
-  joined: string;
+/** The entries (their positions) a word is found in: in their name, their route or tags, their description. */
+interface Postings {
+  name: number[];
+  where: number[];
+  text: number[];
 }
 
-function wordSet(words: readonly string[]): WordSet {
-  const set = new Set(words);
-  return { set, joined: ` ${[...set].join(" ")}` };
+interface CatalogueIndex {
+  /** Each distinct word of the catalogue, with the entries it is in. */
+  vocabulary: Map<string, Postings>;
+  /** Each entry's number of name words (ties go to the shorter name). */
+  lengths: number[];
+}
+
+/** The words of a catalogue, indexed once per catalogue (a search runs many finds over the same one). */
+const indexes = new WeakMap<readonly CatalogueEntry[], CatalogueIndex>();
+
+function indexOf(entries: readonly CatalogueEntry[]): CatalogueIndex {
+  let index = indexes.get(entries);
+  if (index === undefined) {
+    const vocabulary = new Map<string, Postings>();
+    const post = (words: readonly string[], field: keyof Postings, i: number): void => {
+      for (const word of new Set(words)) {
+        let postings = vocabulary.get(word);
+        if (postings === undefined) vocabulary.set(word, (postings = { name: [], where: [], text: [] }));
+        postings[field].push(i);
+      }
+    };
+    const lengths = entries.map((entry, i) => {
+      const nameWords = wordsOf(entry.name);
+      post(nameWords, "name", i);
+      post([...wordsOf(entry.route ?? ""), ...entry.tags.flatMap(wordsOf)], "where", i);
+      post(wordsOf(entry.description), "text", i);
+      return nameWords.length;
+    });
+    index = { vocabulary, lengths };
+    indexes.set(entries, index);
+  }
+  return index;
 }
 
 const STOP = new Set(["a", "an", "the", "of", "for", "to", "in", "on", "by", "and", "or", "with", "all", "its"]);

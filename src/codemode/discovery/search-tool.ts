@@ -6,10 +6,10 @@ import { tool, type Tool } from "ai";
 import { z } from "zod";
 import type { CodeApi } from "../api.ts";
 import type { CodeExecutor, ExecuteResult, HostFunction } from "../executor.ts";
-import { MAX_DECLARATION_REQUEST, MAX_FIND_RESULTS } from "../limits.ts";
+import { MAX_DECLARATION_REQUEST, MAX_FIND_QUERY_CHARS, MAX_FIND_QUERY_WORDS, MAX_FIND_RESULTS } from "../limits.ts";
 import { normalizeCode } from "../code-tool.ts";
 import { errorShape, shapeOutput, type CodeToolOutput } from "../output.ts";
-import { CATALOGUE_DECLARATIONS, catalogueOf, rank, type CatalogueEntry } from "./catalogue.ts";
+import { CATALOGUE_DECLARATIONS, catalogueOf, rank, wordsOf, type CatalogueEntry } from "./catalogue.ts";
 
 /** Options of {@link createSearchTool}. */
 export interface SearchToolOptions {
@@ -64,6 +64,14 @@ function catalogueFunctions(api: CodeApi, entries: readonly CatalogueEntry[]): R
   const find: HostFunction = async (args?: unknown) => {
     const { query, limit } = (typeof args === "object" && args !== null ? args : {}) as { query?: unknown; limit?: unknown };
     if (typeof query !== "string") throw new TypeError("catalogue.find(query, limit?): query must be a string");
+    // Ranking runs here, on the host's thread, at a cost of each distinct word times every operation: the query is bounded.
+    if (query.length > MAX_FIND_QUERY_CHARS) {
+      throw new RangeError(`catalogue.find: the query is ${query.length} characters, more than MAX_FIND_QUERY_CHARS (${MAX_FIND_QUERY_CHARS}); search with a few keywords`);
+    }
+    const words = new Set(wordsOf(query)).size;
+    if (words > MAX_FIND_QUERY_WORDS) {
+      throw new RangeError(`catalogue.find: the query has ${words} distinct words, more than MAX_FIND_QUERY_WORDS (${MAX_FIND_QUERY_WORDS}); search with a few keywords`);
+    }
     const n = limit === undefined ? 10 : limit;
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_FIND_RESULTS) {
       throw new RangeError(`catalogue.find: limit must be an integer from 1 to MAX_FIND_RESULTS (${MAX_FIND_RESULTS})`);

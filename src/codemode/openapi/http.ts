@@ -29,10 +29,11 @@ export async function sendRequest(plan: HttpPlan, input: Record<string, unknown>
   for (const field of plan.fields) {
     const value = input[field.key];
     if (value === undefined) continue;
-    if (field.in === "path") path = path.replaceAll(`{${field.name}}`, encodeURIComponent(scalar(value)));
+    if (field.in === "path") path = path.replaceAll(`{${field.name}}`, pathValue(where, field.key, value));
     else if (field.in === "header") headers.set(field.name, Array.isArray(value) ? value.map(scalar).join(",") : scalar(value));
     else query.push(...queryPairs(field.name, value, field.style, field.explode));
   }
+  refuseDotSegments(where, plan, path);
   const target = new URL(`${base.href.replace(/\/$/, "")}${path.startsWith("/") ? path : `/${path}`}`);
   if (!isUnder(target, base)) {
     throw new Error(`refused: ${target.origin}${target.pathname} is outside the API's servers (${settings.bases.map((b) => b.href).join(", ")})`);
@@ -55,19 +56,23 @@ export async function sendRequest(plan: HttpPlan, input: Record<string, unknown>
 
   const timeout = AbortSignal.timeout(settings.timeoutMs);
   const stop = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+  // The same errors while the headers or the body are awaited: the time bound covers both.
+  const failed = (error: unknown): Error =>
+    timeout.aborted
+      ? new Error(`${where}: no answer within ${settings.timeoutMs} ms (timeoutMs)`, { cause: error })
+      : new Error(`${where}: the request failed: ${(error as Error).message}`, { cause: error });
   let response: Response;
   try {
     // Held while the request runs (web/holding.ts): collected, neither the timeout nor the caller's abort would reach it.
     response = await holding(stop, settings.fetch(url, { method: plan.method, headers, ...(body === undefined ? {} : { body }), redirect: "manual", signal: stop }));
   } catch (error) {
-    if (timeout.aborted) throw new Error(`${where}: no answer within ${settings.timeoutMs} ms (timeoutMs)`, { cause: error });
-    throw new Error(`${where}: the request failed: ${(error as Error).message}`, { cause: error });
+    throw failed(error);
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
     throw new Error(`${where} answered ${response.status} (a redirect, not followed: credentials stay with the API's servers)`);
   }
-  const text = await readBounded(response, settings.maxResponseBytes, where);
+  const text = await holding(stop, readBounded(response, settings.maxResponseBytes, where, failed));
   if (!response.ok) {
     const shown = text.length > MAX_ERROR_BODY_CHARS ? `${text.slice(0, MAX_ERROR_BODY_CHARS)}… [${text.length} characters]` : text;
     throw new Error(`${where} answered ${response.status} ${response.statusText}${shown === "" ? "" : `: ${shown}`}`);
@@ -90,7 +95,8 @@ function isUnder(target: URL, base: URL): boolean {
   return target.pathname === prefix || target.pathname.startsWith(`${prefix}/`) || prefix === "";
 }
 
-async function readBounded(response: Response, max: number, where: string): Promise<string> {
+/** The body as text, at most `max` bytes; a failed read (the time bound, an abort, a dropped connection) is mapped by `failed`. */
+async function readBounded(response: Response, max: number, where: string, failed: (error: unknown) => Error): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
   const tooBig = (size?: number) =>
     new RangeError(`${where}: the response is ${size === undefined ? "larger than" : `${size} bytes, more than`} maxResponseBytes (${max})`);
@@ -103,7 +109,13 @@ async function readBounded(response: Response, max: number, where: string): Prom
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      throw failed(error);
+    }
+    const { done, value } = chunk;
     if (done) break;
     total += value.byteLength;
     if (total > max) {
@@ -113,6 +125,40 @@ async function readBounded(response: Response, max: number, where: string): Prom
     chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * A path parameter's value, percent-encoded: one segment of the path, never `.` or `..`, which the
+ * URL parser resolves (drops, or steps up over the segment before), so the request would reach
+ * another endpoint of the API with the host's credentials (`…/labels/..` is `…/issues/1/`).
+ */
+function pathValue(where: string, key: string, value: unknown): string {
+  const encoded = encodeURIComponent(scalar(value));
+  if (encoded === "." || encoded === "..") throw dotSegmentError(where, [key], encoded);
+  return encoded;
+}
+
+/** A segment the parameters made (`{a}{b}` with "." twice) that URLs resolve as `.` or `..`: refused as pathValue refuses one value. */
+function refuseDotSegments(where: string, plan: HttpPlan, path: string): void {
+  const template = plan.path.split("/");
+  path.split("/").forEach((segment, i) => {
+    const written = template[i] ?? "";
+    if (!isDotSegment(segment) || isDotSegment(written)) return;
+    const names = [...written.matchAll(/\{([^}]+)\}/g)].map((m) => plan.fields.find((f) => f.in === "path" && f.name === m[1])?.key ?? m[1] ?? "");
+    throw dotSegmentError(where, names, segment);
+  });
+}
+
+/** "." or ".." as the URL parser reads a path segment (`%2e` is a dot there). */
+function isDotSegment(segment: string): boolean {
+  const dots = segment.replace(/%2e/gi, ".");
+  return dots === "." || dots === "..";
+}
+
+function dotSegmentError(where: string, keys: readonly string[], segment: string): Error {
+  const names = keys.map((k) => JSON.stringify(k)).join(" and ");
+  const what = keys.length === 1 ? `path parameter ${names} cannot be` : `path parameters ${names} cannot make the segment`;
+  return new Error(`${where}: ${what} ${JSON.stringify(segment)}: URLs resolve "." and ".." segments, so the request would reach another endpoint`);
 }
 
 function scalar(value: unknown): string {
