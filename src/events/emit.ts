@@ -3,7 +3,10 @@ import type { EventType, Observability, ObservabilityEvent, PayloadOf } from "./
 
 /**
  * The default `observability` of every agent: publishes each event on its `agents:*` diagnostics
- * channel. Silent (and free) while nobody subscribes.
+ * channel. Silent (and free) while nobody subscribes. Handlers added with `subscribe()` are guarded
+ * (their errors are logged); a handler added through `node:diagnostics_channel` itself
+ * (`channels.x.subscribe(fn)`) must not throw: Node rethrows its error as an uncaught exception on the
+ * next tick, which ends the process, out of this function's reach.
  * @example
  * class Audited extends Agent {
  *   observability = { emit: (event) => { audit(event); genericObservability.emit(event); } };
@@ -25,7 +28,8 @@ type EventSource = object;
  * someone will see it: with the default observability, only when the event's channel has
  * subscribers; nothing at all when the agent set `observability = undefined`. A builder returning
  * `undefined` cancels the event (say, cancelling a schedule that does not exist). Never throws:
- * telemetry must not change the agent's behaviour.
+ * telemetry must not change the agent's behaviour (see {@link genericObservability} for the one case
+ * it cannot cover: a raw diagnostics-channel handler that throws).
  * @example
  * emitAgentEvent(this, "rpc", () => ({ method }));
  */

@@ -9,13 +9,17 @@ export interface SqlExecutor {
 }
 
 const TABLE = "_hearth_flow_rate_limits";
-const prepared = new WeakSet<SqlExecutor>();
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (name TEXT NOT NULL, key TEXT NOT NULL, tat REAL NOT NULL, PRIMARY KEY (name, key)) WITHOUT ROWID`;
 
 /**
  * A token bucket per key (the generic cell rate algorithm), one row per key in the agent's own SQLite:
  * `limit` calls at once, then one more every `periodMs / limit`. The row holds the key's "theoretical
  * arrival time"; a refused call changes nothing. The check and the write happen in one synchronous
  * step of the agent's single thread, so concurrent callers cannot overshoot.
+ *
+ * The table is created at the first take, and again whenever a take finds it gone: a rollback of the
+ * transaction that created it (an event that failed, a `transaction()` closure undone) takes it away,
+ * so no cache outside the database can say it exists.
  */
 export class RateLimitCounter {
   readonly #sql: SqlExecutor;
@@ -24,20 +28,35 @@ export class RateLimitCounter {
   /** The time one call uses of the bucket. */
   readonly #intervalMs: number;
   #calls = 0;
+  /** This counter ran its `CREATE TABLE IF NOT EXISTS` (a rollback may have undone it since: see take). */
+  #created = false;
 
   constructor(sql: SqlExecutor, name: string, limit: number, periodMs: number) {
     this.#sql = sql;
     this.#name = name;
     this.#periodMs = periodMs;
     this.#intervalMs = periodMs / limit;
-    if (!prepared.has(sql)) {
-      sql.exec(`CREATE TABLE IF NOT EXISTS ${TABLE} (name TEXT NOT NULL, key TEXT NOT NULL, tat REAL NOT NULL, PRIMARY KEY (name, key)) WITHOUT ROWID`);
-      prepared.add(sql);
-    }
   }
 
   /** Takes one call for `key` at `now`: 0 when admitted, else the ms until a call would be. */
   take(key: string, now: number): number {
+    if (!this.#created) this.#create();
+    try {
+      return this.#take(key, now);
+    } catch (error) {
+      // Rolled back since this counter created it (or since another made it): make it again, once.
+      if (!isMissingTable(error)) throw error;
+      this.#create();
+      return this.#take(key, now);
+    }
+  }
+
+  #create(): void {
+    this.#sql.exec(CREATE_TABLE);
+    this.#created = true;
+  }
+
+  #take(key: string, now: number): number {
     if (++this.#calls % FLOW_CONTROL_LIMITS.counterPruneEvery === 0) {
       // Rows whose time has passed hold a full bucket, the same as no row: they can go.
       this.#sql.exec(`DELETE FROM ${TABLE} WHERE name = ? AND tat <= ?`, this.#name, now);
@@ -56,4 +75,9 @@ export class RateLimitCounter {
     );
     return 0;
   }
+}
+
+/** A statement failed because the counter's table is not there (SQLite's message, as node:sqlite and Cloudflare give it). */
+function isMissingTable(error: unknown): boolean {
+  return error instanceof Error && error.message.includes(`no such table: ${TABLE}`);
 }

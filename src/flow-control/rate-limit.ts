@@ -1,4 +1,5 @@
-import { getCurrentAgent } from "../agent/context.ts";
+import { currentScope, getCurrentAgent } from "../agent/context.ts";
+import type { AgentRuntime } from "../agent/runtime.ts";
 import type { Clock } from "../time/clock.ts";
 import { RateLimitedError } from "./errors.ts";
 import { FLOW_CONTROL_LIMITS } from "./limits.ts";
@@ -105,21 +106,40 @@ function counterRateLimit<I>(options: RateLimitCounterOptions<I>): FlowControl<I
     kinds: ["rateLimit"],
     async run<T>(input: I, work: Work<I, T>, runOptions: RunOptions = {}): Promise<T> {
       const { key, signal } = callStart(keyOf, input, runOptions);
-      const sql = options.storage ?? agentStorage();
+      const { sql, commit } = counterStorage(options.storage);
       let counter = counters.get(sql);
       if (counter === undefined) counters.set(sql, (counter = new RateLimitCounter(sql, name, limit, periodMs)));
       const retryAfterMs = counter.take(key, clockOf(options.clock).now());
       if (retryAfterMs > 0) throw new RateLimitedError(key, retryAfterMs, rule);
+      // The admitted call is counted for good before its work runs: were the count left in the event's
+      // transaction, work that fails would undo it, and failing calls would never be limited.
+      commit?.();
       return invoke(work, input, signal);
     },
   };
 }
 
-function agentStorage(): SqlExecutor {
+/**
+ * Where the counter's rows go, and — when that is the running agent's own database — how to commit
+ * them at once. A Hearth agent's writes join its event's implicit transaction, which is rolled back
+ * if the event fails; committing right after the take (with whatever the event wrote before it, as a
+ * fiber's checkpoint does) keeps the count. Not inside a `transactionSync()` block, which a commit
+ * would break; inside a `ctx.storage.transaction()` closure the commit waits for the closure's end
+ * (the database defers it), so the count goes with the closure if it is undone.
+ */
+function counterStorage(given: SqlExecutor | undefined): { sql: SqlExecutor; commit: (() => void) | undefined } {
   const agent = getCurrentAgent<{ ctx?: { storage?: { sql?: SqlExecutor } } }>().agent;
-  const sql = agent?.ctx?.storage?.sql;
+  const own = agent?.ctx?.storage?.sql;
+  const sql = given ?? own;
   if (sql === undefined) {
     throw new Error("rateLimit: no storage for the counter: pass `storage` (ctx.storage.sql) or call run() from inside an agent's event");
   }
-  return sql;
+  const db = sql === own ? (currentScope()?.runtime as Partial<AgentRuntime> | undefined)?.db : undefined;
+  if (db === undefined || typeof db.flush !== "function") return { sql, commit: undefined };
+  return {
+    sql,
+    commit: () => {
+      if (!db.inTransactionSync) db.flush();
+    },
+  };
 }

@@ -114,6 +114,43 @@ describe("emitAgentEvent", () => {
     expect(channels.lifecycle.hasSubscribers).toBe(false);
   });
 
+  it("keeps a throwing subscribe() callback from reaching the process: logged once per kind, later events still delivered", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    const errors: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => errors.push(args);
+    const delivered: string[] = [];
+    const thrownAt: string[] = [];
+    try {
+      stops.push(
+        subscribe("lifecycle", (event) => {
+          thrownAt.push(event.type);
+          throw new Error(`buggy subscriber on ${event.type}`);
+        }),
+      );
+      stops.push(subscribe("lifecycle", (event) => delivered.push(event.type)));
+      expect(() => emitAgentEvent(new Probe(), "destroy")).not.toThrow();
+      expect(() => emitAgentEvent(new Probe(), "destroy")).not.toThrow();
+      // Node's diagnostics_channel rethrows a handler's error on the next tick: let that pass.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      emitAgentEvent(new Probe(), "connect", () => ({ connectionId: "c1" }));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      console.error = original;
+      process.off("uncaughtException", onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+    expect(thrownAt).toEqual(["destroy", "destroy", "connect"]);
+    expect(delivered).toEqual(["destroy", "destroy", "connect"]);
+    // The same error twice is logged once; another error of the same subscriber is logged too.
+    expect(errors.map(([line, error]) => [line, (error as Error).message])).toEqual([
+      ["[hearth] observability: a subscriber of agents:lifecycle threw (the event went on; errors like this one of this subscriber are not logged again):", "buggy subscriber on destroy"],
+      ["[hearth] observability: a subscriber of agents:lifecycle threw (the event went on; errors like this one of this subscriber are not logged again):", "buggy subscriber on connect"],
+    ]);
+  });
+
   it("hands every event to an agent's own observability, subscribers or not", () => {
     class Logged extends Probe {
       readonly log: ObservabilityEvent[] = [];

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Agent, type FiberRecoveryContext } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { subscribe } from "../../src/events/index.ts";
 import { collect, type Collected } from "./collect.ts";
 
 class Worker extends Agent {
@@ -69,6 +70,34 @@ describe("fiber events", () => {
     ]);
     expect(ids[1]).toBe(ids[0]);
     expect(new Set(seen.events.map((event) => event.channel))).toEqual(new Set(["fiber"]));
+  });
+
+  it("a subscriber that throws on every fiber event harms neither the agent nor the process", async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    const original = console.error;
+    const logged: unknown[] = [];
+    console.error = (...args: unknown[]) => logged.push(args[0]);
+    const stop = subscribe("fiber", (event) => {
+      throw new Error(`buggy subscriber on ${event.type}`);
+    });
+    try {
+      t = await createTestEnv({ agents: { Worker }, start: Date.UTC(2031, 0, 1) });
+      seen = collect();
+      const worker = t.get<Worker>("Worker", "w2");
+      expect(await worker.work()).toBe("done");
+      await new Promise<void>((resolve) => setImmediate(resolve)); // where Node would rethrow it
+      expect(await worker.work()).toBe("done");
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    } finally {
+      stop();
+      console.error = original;
+      process.off("uncaughtException", onUncaught);
+    }
+    expect(uncaught).toEqual([]);
+    expect(seen.of("w2").map(([type]) => type)).toEqual(["fiber:run:started", "fiber:run:completed", "fiber:run:started", "fiber:run:completed"]);
+    expect(logged.filter((line) => String(line).includes("a subscriber of agents:fiber threw"))).toHaveLength(2); // once per kind
   });
 
   it("recovery after a restart: detected, interrupted, attempt, then handled — or failed and tried again", async () => {

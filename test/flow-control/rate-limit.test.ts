@@ -1,6 +1,8 @@
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
+import { Agent } from "../../src/index.ts";
 import { rateLimit, RateLimitedError } from "../../src/flow-control/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { openRateLimitStore, RateLimiter } from "../../src/ratelimit/index.ts";
 import { rejectionOf, sqliteExecutor, START, tempDir, virtualClock } from "./setup.ts";
 
@@ -89,6 +91,86 @@ describe("rateLimit with a counter in SQLite", () => {
     expect(() => rateLimit({ limit: 1, periodMs: 1000, period: 60 } as never)).toThrow(
       "rateLimit: unknown option period (known: limit, periodMs, key, name, storage, clock)",
     );
+  });
+});
+
+/** Calls of an agent's limited work per user, for the tests below. */
+const ranFor = new Map<string, number>();
+const perUser = rateLimit<string>({ limit: 2, periodMs: 60_000, key: (user) => user });
+
+class Limited extends Agent {
+  async call(user: string, fail: boolean): Promise<string> {
+    return perUser.run(user, () => {
+      ranFor.set(user, (ranFor.get(user) ?? 0) + 1);
+      if (fail) throw new Error("handler failed");
+      return "ok";
+    });
+  }
+  /** A limited call inside a ctx.storage.transaction() closure that is then undone. */
+  async undone(user: string): Promise<string> {
+    try {
+      await this.ctx.storage.transaction(async () => {
+        await perUser.run(user, () => "ok");
+        throw new Error("undo");
+      });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return "kept";
+  }
+  /** A limited call started inside a transactionSync() block (its take runs there, synchronously). */
+  inSyncBlock(user: string): Promise<string> {
+    let call!: Promise<string>;
+    this.ctx.storage.transactionSync(() => {
+      call = perUser.run(user, () => "ok");
+    });
+    return call;
+  }
+}
+
+/** What a call ended with: its value, or its error's message. */
+const outcome = (call: Promise<string>): Promise<string> => call.then(String, (error: Error) => error.message);
+
+describe("rateLimit with the counter in the running agent's own SQLite", () => {
+  let t: TestEnv | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+    ranFor.clear();
+  });
+
+  it("counts admitted calls whose work fails, durably, and keeps serving other keys", async () => {
+    t = await createTestEnv({ agents: { Limited } });
+    const agent = t.get<Limited>("Limited", "a1");
+    const out: string[] = [];
+    for (let i = 0; i < 4; i++) out.push(await outcome(agent.call("alice", true)));
+    for (let i = 0; i < 3; i++) out.push(await outcome(agent.call("bob", false)));
+    const refused = (user: string) => `Rate limit reached for key "${user}" (2 per 60000 ms); retry after 30 s`;
+    expect(out).toEqual(["handler failed", "handler failed", refused("alice"), refused("alice"), "ok", "ok", refused("bob")]);
+    expect(Object.fromEntries(ranFor)).toEqual({ alice: 2, bob: 2 });
+    // The counts were committed, not left to a transaction the failed events rolled back.
+    await t.restart();
+    expect(await outcome(t.get<Limited>("Limited", "a1").call("alice", false))).toBe(refused("alice"));
+    expect(ranFor.get("alice")).toBe(2);
+  });
+
+  it("makes its table again when a rollback took it away", async () => {
+    t = await createTestEnv({ agents: { Limited } });
+    const agent = t.get<Limited>("Limited", "a2");
+    // The first take creates the table inside the closure; undoing the closure drops it (and the count).
+    expect(await agent.undone("alice")).toBe("undo");
+    expect(await outcome(agent.call("bob", false))).toBe("ok");
+    expect(await outcome(agent.call("alice", false))).toBe("ok");
+    expect(await outcome(agent.call("alice", false))).toBe("ok");
+    expect(await outcome(agent.call("alice", false))).toContain('Rate limit reached for key "alice"');
+  });
+
+  it("does not commit inside a transactionSync() block", async () => {
+    t = await createTestEnv({ agents: { Limited } });
+    const agent = t.get<Limited>("Limited", "a3");
+    expect(await agent.inSyncBlock("alice")).toBe("ok");
+    expect(await agent.inSyncBlock("alice")).toBe("ok");
+    expect(await outcome(agent.inSyncBlock("alice"))).toContain('Rate limit reached for key "alice"');
   });
 });
 
