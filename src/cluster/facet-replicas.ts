@@ -21,8 +21,12 @@ export interface FacetReplicasOptions {
   append(entry: LogEntry): Promise<void>;
   /** The lease this node holds for a root agent, if it holds it. */
   held(rootId: string): OwnedActor | undefined;
-  /** A write of the root's tree failed (fenced, or its outcome unknown): the tree's copy here is given up. */
-  lost(rootId: string, error: unknown): void;
+  /**
+   * A write of the root's tree made under lease `epoch` failed (fenced, or its outcome unknown): the
+   * tree's copy here is given up — only while that lease is still the one held (a late failure of an
+   * earlier lease's write leaves a copy claimed since alone).
+   */
+  lost(rootId: string, error: unknown, epoch: number): void;
 }
 
 interface FacetReplica {
@@ -145,7 +149,7 @@ export class FacetReplicas implements FacetTreeReplication {
     const barrier = this.#barriers.get(rootId);
     const appended = barrier === undefined ? this.#options.append(entry) : barrier.then(() => this.#options.append(entry));
     return appended.catch((error: unknown) => {
-      this.#options.lost(rootId, error);
+      this.#options.lost(rootId, error, entry.epoch);
       throw error;
     });
   }
@@ -174,7 +178,7 @@ export class FacetReplicas implements FacetTreeReplication {
       () => {
         if (this.#barriers.get(rootId) === done) this.#barriers.delete(rootId);
       },
-      (error: unknown) => this.#options.lost(rootId, error),
+      (error: unknown) => this.#options.lost(rootId, error, held.epoch),
     );
     return done;
   }

@@ -4,7 +4,7 @@ import type { RemoteActors } from "../host/placement.ts";
 import { closeReasonWithin } from "../websocket/close-reason.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { attachCarried, carriedValues } from "../gateway/carried-context.ts";
-import { CLUSTER_HEADERS, clusterPath, settleInvoke, type InvokeMessage, type InvokeOutcome } from "./wire.ts";
+import { CLUSTER_HEADERS, clusterPath, errorOfFailedAnswer, INVOKE_CONTENT_TYPE, isFailedAnswer, settleInvoke, type InvokeMessage, type InvokeOutcome } from "./wire.ts";
 import type { Route } from "./ownership.ts";
 import { errorFromWire } from "../shards/error-wire.ts";
 
@@ -27,6 +27,14 @@ export interface ForwardOptions {
   /** How long a request keeps looking for a live owner (the old one dead, its lease not yet taken over). */
   retryForMs: number;
   /**
+   * How long an attempt waits for the owner's answer to begin (its connection and response headers)
+   * before the actor's lease is looked up again: while the owner still holds it, the attempt waits
+   * on; once another node does (or none live), the owner is forgotten and the attempt given up with
+   * 504 — it may have run there, so it is not sent again. About the lease TTL plus a margin (a frozen
+   * owner has lost its lease by then); default `retryForMs`.
+   */
+  answerWithinMs?: number;
+  /**
    * Whether `nodeId` is shutting down (draining or left). A draining node turns every request away
    * unapplied, so a request whose connection it cut (closing its server) did not run there and can
    * go again to the next owner.
@@ -40,10 +48,49 @@ export interface ForwardOptions {
  * The events of actors this node does not hold, sent to the node that does: requests and RPC over
  * HTTP, client sockets relayed over a WebSocket of their own. An owner that refuses the connection
  * (dead) or answers "moved" is looked up again until `retryForMs` runs out; a request whose connection
- * broke after it was sent is not retried (it may have run) and fails with 502.
+ * broke after it was sent is not retried (it may have run) and fails with 502. An owner that does not
+ * begin answering within `answerWithinMs` is checked against the lease: waited for while it holds it,
+ * else forgotten and the request answered 504 (it may have run there: not sent again).
  */
 export function forwardToOwners(options: ForwardOptions): RemoteActors {
-  const send = async (className: string, name: string, attempt: (route: Route & { here: false }) => Promise<Response>, onHere: () => Promise<Response>): Promise<Response> => {
+  const answerWithinMs = options.answerWithinMs ?? options.retryForMs;
+  if (!(answerWithinMs > 0)) throw new RangeError(`answerWithinMs must be a number of milliseconds > 0, got ${answerWithinMs}`);
+
+  /**
+   * Runs `attempt` with a signal that aborts it once the owner has not begun answering within
+   * `answerWithinMs` and the lease, looked up afresh, is no longer its (a frozen owner: it accepts
+   * connections and answers nothing, until another node takes its agents over).
+   */
+  const watched = async (className: string, name: string, route: Route & { here: false }, attempt: (signal: AbortSignal) => Promise<Response>): Promise<Response> => {
+    const stalled = new AbortController();
+    let done = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const check = async (): Promise<void> => {
+      let now: Route | undefined;
+      try {
+        options.forget(className, name); // a fresh look, not the owner remembered
+        now = await options.route(className, name);
+      } catch {
+        // The lease cannot be read now: keep waiting for the owner.
+      }
+      if (done) return;
+      if (now === undefined || (!now.here && now.nodeId === route.nodeId)) {
+        timer = setTimeout(() => void check(), answerWithinMs);
+        return;
+      }
+      options.forget(className, name);
+      stalled.abort(new OwnerStalledError(className, name, route.nodeId, answerWithinMs, now.here ? "this node" : `node ${now.nodeId}`));
+    };
+    timer = setTimeout(() => void check(), answerWithinMs);
+    try {
+      return await attempt(stalled.signal);
+    } finally {
+      done = true;
+      clearTimeout(timer);
+    }
+  };
+
+  const send = async (className: string, name: string, attempt: (route: Route & { here: false }, signal: AbortSignal) => Promise<Response>, onHere: () => Promise<Response>): Promise<Response> => {
     const deadline = performance.now() + options.retryForMs;
     for (let wait = 25; ; wait = Math.min(wait * 2, 500)) {
       const route = await options.route(className, name);
@@ -56,15 +103,18 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       }
       let response: Response | undefined;
       try {
-        response = await attempt(route);
+        response = await watched(className, name, route, (signal) => attempt(route, signal));
       } catch (error) {
+        // The owner never answered and holds the actor no more: the request may have run there.
+        if (error instanceof OwnerStalledError) return new Response(error.message, { status: 504 });
         // Whatever went wrong (refused, cut, a client that gave up on a paused owner), the next
         // request looks the owner up again rather than trusting the remembered one.
         options.forget(className, name);
         const again = refusedBeforeSending(error) || (options.stopping !== undefined && (await options.stopping(route.nodeId).catch(() => false)));
         if (!again || performance.now() > deadline) throw error;
       }
-      if (response !== undefined && response.headers.get(CLUSTER_HEADERS.moved) === null) return response;
+      // Served, or failed there for good (`failed`: never sent again): the answer.
+      if (response !== undefined && (isFailedAnswer(response) || !response.headers.has(CLUSTER_HEADERS.moved))) return response;
       await response?.body?.cancel();
       options.forget(className, name);
       if (performance.now() > deadline) return new Response(`${className}/${name}: no live node holds it after ${options.retryForMs} ms`, { status: 503 });
@@ -78,12 +128,15 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       if (isWebSocketUpgrade(request)) return upgradeResponse({ className, name, request });
       // A body already read on this node (an MCP endpoint parses it) travels in the carried context instead.
       const body = request.body === null || request.bodyUsed ? null : new Uint8Array(await request.arrayBuffer());
-      return send(
+      const response = await send(
         className,
         name,
-        (route) => fetch(new URL(clusterPath("agent", className, name), route.address), { method: request.method, headers: forwardedHeaders(request, options.key), body, redirect: "manual", signal: request.signal }),
+        (route, stalled) => fetchWatched(new URL(clusterPath("agent", className, name), route.address), { method: request.method, headers: forwardedHeaders(request, options.key), body, redirect: "manual", signal: request.signal }, stalled),
         () => options.local.request(className, name, sameRequest(request, body)),
-      ).then(stripDecodedEncoding);
+      );
+      // The owner's route of the agent failed: its error, as if the agent had been reached here.
+      if (isFailedAnswer(response)) throw await errorOfFailedAnswer(response);
+      return stripDecodedEncoding(response);
     },
 
     async invoke(className, name, method, args, caller) {
@@ -91,7 +144,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       const response = await send(
         className,
         name,
-        (route) => fetch(new URL(clusterPath("invoke", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: payload }),
+        (route, stalled) => fetchWatched(new URL(clusterPath("invoke", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: payload }, stalled),
         () => settleInvoke(options.local.invoke(className, name, method, args, caller)),
       );
       return readInvokeAnswer(response, `${className}/${name}.${method}`);
@@ -101,7 +154,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       const response = await send(
         className,
         name,
-        (route) => fetch(new URL(clusterPath("start", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: serializeClone(props ?? null) }),
+        (route, stalled) => fetchWatched(new URL(clusterPath("start", className, name), route.address), { method: "POST", headers: { [CLUSTER_HEADERS.key]: options.key }, body: serializeClone(props ?? null) }, stalled),
         () => settleInvoke(options.local.start(className, name, props).then(() => undefined)),
       );
       await readInvokeAnswer(response, `${className}/${name} start`);
@@ -113,7 +166,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       void options.route(className, name).then(
         (route) => {
           if (route.here) options.local.acceptSocket(className, name, client, request);
-          else relaySocket(client, route.address, className, name, request, options.key, () => options.forget(className, name));
+          else relaySocket(client, route.address, className, name, request, { key: options.key, handshakeTimeoutMs: answerWithinMs, ownerGone: () => options.forget(className, name) });
           client.resume();
         },
         (error: unknown) => client.close(1011, closeReasonWithin(`no owner reachable: ${(error as Error).message}`)),
@@ -122,6 +175,20 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
   };
 }
 
+/** The owner of an actor did not begin answering in time and holds it no more. */
+class OwnerStalledError extends Error {
+  constructor(className: string, name: string, nodeId: string, ms: number, holder: string) {
+    super(`${className}/${name}: node ${nodeId} did not answer within ${ms} ms and no longer holds it (${holder} does now, or no live node); the request may have run there, so it is not sent again`);
+    this.name = "OwnerStalledError";
+  }
+}
+
+/** `fetch` aborted by `stalled` too (with the caller's signal, if any), failing with its reason then. */
+function fetchWatched(url: URL, init: RequestInit, stalled: AbortSignal): Promise<Response> {
+  return fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, stalled]) : stalled }).catch((error: unknown) => {
+    throw stalled.aborted ? stalled.reason : error;
+  });
+}
 
 /** The request to hand to this node's host after its body was read here for forwarding (what was attached in-process kept). */
 function sameRequest(request: Request, body: Uint8Array<ArrayBuffer> | null): Request {
@@ -133,7 +200,7 @@ function sameRequest(request: Request, body: Uint8Array<ArrayBuffer> | null): Re
 }
 
 async function readInvokeAnswer(response: Response, what: string): Promise<unknown> {
-  if (response.headers.get("content-type") !== "application/x-hearth-v8") {
+  if (response.headers.get("content-type") !== INVOKE_CONTENT_TYPE) {
     throw new Error(`${what}: the owning node answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
   }
   const outcome = deserializeClone(new Uint8Array(await response.arrayBuffer())) as InvokeOutcome;
@@ -169,26 +236,93 @@ function refusedBeforeSending(error: unknown): boolean {
   return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENOTFOUND" || code === "UND_ERR_CONNECT_TIMEOUT";
 }
 
+/**
+ * The limits of a client socket relayed to the node that holds its agent (docs/cluster/README.md,
+ * "Requests between nodes").
+ */
+export const RELAY_LIMITS = {
+  /**
+   * Bytes of frames a client may send while the relay's own socket to the owner is being opened (they
+   * wait here, in order); past it the client's socket is closed with 1009. As an agent's own
+   * `maxBytesWhileConnecting`.
+   */
+  maxQueuedBytes: 4 * 1024 * 1024,
+  /**
+   * Bytes waiting to be sent on one side of a relay (its `bufferedAmount`, or the frames queued while
+   * connecting) above which the relay stops reading the other side, until they are sent.
+   */
+  pauseAboveBytes: 1024 * 1024,
+} as const;
+
+interface RelayOptions {
+  key: string;
+  /** How long the owner may take to answer the relay's upgrade; then the client's socket is closed with 1012. */
+  handshakeTimeoutMs: number;
+  /** The owner is gone or did not answer: look its lease up again next time. */
+  ownerGone: () => void;
+}
+
 /** Keeps the client's socket here and relays every frame to the owner over a socket of its own. */
-function relaySocket(client: WebSocket, address: string, className: string, name: string, request: Request, key: string, ownerGone: () => void): void {
+function relaySocket(client: WebSocket, address: string, className: string, name: string, request: Request, options: RelayOptions): void {
   const target = new URL(clusterPath("agent", className, name), address);
   target.protocol = target.protocol === "https:" ? "wss:" : "ws:";
-  const headers: Record<string, string> = { [CLUSTER_HEADERS.key]: key, [CLUSTER_HEADERS.url]: request.url };
+  const headers: Record<string, string> = { [CLUSTER_HEADERS.key]: options.key, [CLUSTER_HEADERS.url]: request.url };
   // No subprotocol: the client's handshake here chose none, as an agent's 101 names none.
   for (const [header, value] of request.headers) {
     if (!/^(host|connection|upgrade|sec-websocket-(key|version|extensions|protocol))$/i.test(header)) headers[header] = value;
   }
-  const peer = new WebSocket(target, { headers, perMessageDeflate: false });
+  // An owner that accepts the connection and never answers (frozen) closes the client with 1012 (the
+  // "error" below) once the timeout passes, rather than leaving it connecting for ever.
+  const peer = new WebSocket(target, { headers, perMessageDeflate: false, handshakeTimeout: options.handshakeTimeoutMs });
+  const ownerGone = options.ownerGone;
   const queued: Array<[Buffer | ArrayBuffer | Buffer[], boolean]> = [];
+  let queuedBytes = 0;
+  /** The client sent too much: the relay is ended for its sake, not the owner's. */
+  let refused = false;
+  // Reading of each side stopped here because the other had too much waiting to be sent.
+  const stopped = new Set<WebSocket>();
+  const stop = (from: WebSocket): void => {
+    if (stopped.has(from)) return;
+    stopped.add(from);
+    from.pause();
+  };
+  const restart = (from: WebSocket): void => {
+    if (stopped.delete(from)) from.resume();
+  };
+  /** Closes the client's socket, reading it again: its answer to the close comes after what it sent meanwhile (dropped). */
+  const closeClient = (code: number, reason: string | Buffer): void => {
+    restart(client);
+    if (client.readyState === WebSocket.OPEN) client.close(code, reason);
+  };
+  /** Sends a frame on `to`; reading `from` stops while `to` has more than the threshold waiting. */
+  const relay = (from: WebSocket, to: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void => {
+    to.send(data, { binary: isBinary }, () => {
+      if (to.bufferedAmount <= RELAY_LIMITS.pauseAboveBytes) restart(from);
+    });
+    if (to.bufferedAmount > RELAY_LIMITS.pauseAboveBytes) stop(from);
+  };
   client.on("message", (data, isBinary) => {
-    if (peer.readyState === WebSocket.OPEN) peer.send(data, { binary: isBinary });
-    else queued.push([data, isBinary]);
+    if (peer.readyState === WebSocket.OPEN) relay(client, peer, data, isBinary);
+    else if (peer.readyState === WebSocket.CONNECTING) {
+      queuedBytes += byteLength(data);
+      if (queuedBytes > RELAY_LIMITS.maxQueuedBytes) {
+        queued.length = 0;
+        refused = true;
+        closeClient(1009, closeReasonWithin(`Sent more than ${RELAY_LIMITS.maxQueuedBytes} bytes while the relay to the agent's node was being opened (RELAY_LIMITS.maxQueuedBytes)`));
+        peer.terminate();
+        return;
+      }
+      queued.push([data, isBinary]);
+      if (queuedBytes > RELAY_LIMITS.pauseAboveBytes) stop(client);
+    }
   });
   peer.on("open", () => {
-    for (const [data, isBinary] of queued.splice(0)) peer.send(data, { binary: isBinary });
+    for (const [data, isBinary] of queued.splice(0)) relay(client, peer, data, isBinary);
+    queuedBytes = 0;
+    if (peer.bufferedAmount <= RELAY_LIMITS.pauseAboveBytes) restart(client);
   });
   peer.on("message", (data, isBinary) => {
-    if (client.readyState === WebSocket.OPEN) client.send(data, { binary: isBinary });
+    if (client.readyState === WebSocket.OPEN) relay(peer, client, data, isBinary);
   });
   client.on("close", (code, reason) => {
     if (peer.readyState === WebSocket.OPEN || peer.readyState === WebSocket.CONNECTING) peer.close(sendableCode(code, 1000), reason);
@@ -196,21 +330,26 @@ function relaySocket(client: WebSocket, address: string, className: string, name
   // The owner went away (crashed, drained): 1012 tells the client to reconnect, and the next
   // connection finds the new owner.
   peer.on("close", (code, reason) => {
-    if (code === 1006 || code === 1012 || code === 1001) ownerGone();
-    if (client.readyState === WebSocket.OPEN) client.close(sendableCode(code, 1012), reason);
+    if (!refused && (code === 1006 || code === 1012 || code === 1001)) ownerGone();
+    closeClient(sendableCode(code, 1012), reason);
   });
   peer.on("unexpected-response", (_request, response) => {
     ownerGone();
     // 503: the owner is shutting down (or the agent moved): connecting again finds the next one.
     const code = response.statusCode === 503 ? 1012 : 1011;
-    if (client.readyState === WebSocket.OPEN) client.close(code, closeReasonWithin(`the owning node refused the socket (${response.statusCode})`));
+    closeClient(code, closeReasonWithin(`the owning node refused the socket (${response.statusCode})`));
     peer.terminate();
   });
-  peer.on("error", () => {
+  peer.on("error", (error) => {
+    if (refused) return;
     ownerGone();
-    if (client.readyState === WebSocket.OPEN) client.close(1012, "owner unreachable");
+    closeClient(1012, closeReasonWithin(`owner unreachable: ${error.message}`));
   });
   client.on("error", () => peer.terminate());
+}
+
+function byteLength(data: Buffer | ArrayBuffer | Buffer[]): number {
+  return Array.isArray(data) ? data.reduce((bytes, chunk) => bytes + chunk.byteLength, 0) : data.byteLength;
 }
 
 /** 1005, 1006 and 1015 describe a close; they cannot be sent in one. */

@@ -126,7 +126,7 @@ export class ClusterNode {
       schema: this.#schema,
       append: (entry) => this.#durable(entry, entry.leaseId ?? entry.actorId),
       held: (rootId) => this.#ownership.held(rootId),
-      lost: (rootId, error) => this.#lost(rootId, error),
+      lost: (rootId, error, epoch) => this.#lost(rootId, error, epoch),
     });
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
@@ -135,6 +135,8 @@ export class ClusterNode {
       local: this.#local,
       key: this.#key,
       retryForMs: this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000,
+      // A frozen owner (it accepts connections, answers nothing) has lost its lease by then.
+      answerWithinMs: (this.#options.ttlMs ?? 3_000) + 2_000,
       stopping: async (nodeId) => {
         const { rows } = await this.#pool.query<{ state: string }>(`SELECT state FROM ${clusterTables(this.#schema).nodes} WHERE node_id = $1`, [nodeId]);
         return rows[0]?.state === "draining" || rows[0]?.state === "left";
@@ -378,7 +380,7 @@ export class ClusterNode {
       const appender: LogAppender = {
         append: (entry) =>
           this.#durable(entry, identity).catch((error: unknown) => {
-            this.#lost(identity, error);
+            this.#lost(identity, error, entry.epoch);
             throw error;
           }),
       };
@@ -402,9 +404,15 @@ export class ClusterNode {
    * unreachable for the whole append timeout). Either way the local file may hold commits the log
    * does not: the copy here stops serving, and the next event claims the agent again (a new epoch),
    * rebuilding it from the log — here or on another node.
+   *
+   * Only when `epoch`, the lease the failed append was made under, is the one held now (or, with none
+   * held, while the copy's replication is still here, as during a hand-over): an append of an earlier
+   * lease may fail late — held up while this node lost its membership, joined again and claimed the
+   * agent anew — and the copy claimed since, rebuilt from the log, is healthy.
    */
-  #lost(actorId: string, error: unknown): void {
-    if (!this.#ownership.owns(actorId) && !this.#replications.has(actorId)) return;
+  #lost(actorId: string, error: unknown, epoch: number): void {
+    const held = this.#ownership.held(actorId);
+    if (held !== undefined ? held.epoch !== epoch : !this.#replications.has(actorId)) return;
     this.#ownership.drop(actorId);
     this.#replications.delete(actorId);
     this.#facets.dropRoot(actorId);

@@ -4,6 +4,16 @@ import { isConnectionError } from "./pg/errors.ts";
 /** Where an actor's events go: this node, or the node that holds its lease. */
 export type Route = { here: true } | { here: false; nodeId: string; address: string };
 
+/**
+ * A route found that this node cannot serve the actor now — it is not a live member (its membership
+ * lapsed or was lost during each claim), or the actor is held by a node not reachable yet — and another
+ * node may: the one asking looks again. Any other error of a route (a claim's statement, the rebuild of
+ * the local file) is the request's answer.
+ */
+export class NotServedHereError extends Error {
+  override readonly name = "NotServedHereError";
+}
+
 /** What ownership needs from Postgres (src/cluster/pg/): leases and the log. */
 export interface OwnershipStore {
   lookup(actorId: string): Promise<{ owner: string | undefined; address: string | undefined; alive: boolean }>;
@@ -139,7 +149,7 @@ export class Ownership {
         continue;
       }
       if (route !== undefined) return route;
-      if (++voided >= MAX_VOIDED_CLAIMS) throw new Error(`${actorId}: this node (${this.#store.nodeId}) lost its membership during each of ${voided} claims; it does not serve it`);
+      if (++voided >= MAX_VOIDED_CLAIMS) throw new NotServedHereError(`${actorId}: this node (${this.#store.nodeId}) lost its membership during each of ${voided} claims; it does not serve it`);
     }
   }
 
@@ -154,8 +164,13 @@ export class Ownership {
     for (const deadline = performance.now() + VALIDITY_WAIT_MS; !this.#store.valid && performance.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (!this.#store.valid) throw new Error(`this node (${this.#store.nodeId}) is not a live member of the cluster: it cannot serve ${actorId}`);
+    if (!this.#store.valid) throw new NotServedHereError(`this node (${this.#store.nodeId}) is not a live member of the cluster: it cannot serve ${actorId}`);
+    // Held here all along: the route was asked while this node's validity lapsed for a moment (a late
+    // heartbeat). Its lease is still this node's (a membership lost drops every agent): serve it, never
+    // claim it again — a new epoch would rebuild the file from the log over the open database.
+    if (this.#owned.has(actorId)) return { here: true };
     const lease = await this.#store.lookup(actorId);
+    if (this.#owned.has(actorId)) return this.#heldHere(actorId);
     if (lease.alive && lease.owner !== undefined && lease.owner !== this.#store.nodeId) return this.#remember(actorId, remote(actorId, lease.owner, lease.address));
     const generation = this.#generation;
     const claim = await this.#store.claim(actorId);
@@ -166,6 +181,12 @@ export class Ownership {
     if (generation !== this.#generation) return undefined;
     this.#restore(actorId, history);
     this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head });
+    return { here: true };
+  }
+
+  /** `actorId` became held here while its route was awaited: here, when this node may serve now. */
+  #heldHere(actorId: string): Route {
+    if (!this.#store.valid) throw new NotServedHereError(`this node (${this.#store.nodeId}) is not a live member of the cluster: it cannot serve ${actorId}`);
     return { here: true };
   }
 }
@@ -180,6 +201,6 @@ const MAX_VOIDED_CLAIMS = 3;
 const MAX_REMEMBERED_OWNERS = 100_000;
 
 function remote(actorId: string, nodeId: string, address: string | undefined): Route & { here: false } {
-  if (address === undefined) throw new Error(`${actorId} is held by node ${nodeId}, whose address is unknown`);
+  if (address === undefined) throw new NotServedHereError(`${actorId} is held by node ${nodeId}, whose address is unknown`);
   return { here: false, nodeId, address };
 }

@@ -1,6 +1,6 @@
 import type { AgentCaller } from "../agent/context.ts";
-import { errorToWire, type WireError } from "../shards/error-wire.ts";
-import { serializeClone } from "../web/structured-clone.ts";
+import { errorFromWire, errorToWire, type WireError } from "../shards/error-wire.ts";
+import { deserializeClone, serializeClone } from "../web/structured-clone.ts";
 
 /** The requests nodes send each other: paths, headers and the RPC envelope. */
 
@@ -14,6 +14,12 @@ export const CLUSTER_HEADERS = {
   url: "x-hearth-cluster-url",
   /** Set on an answer from a node that does not hold the actor (any more): look it up again. */
   moved: "x-hearth-cluster-moved",
+  /**
+   * Set on an answer (500) from the node a request was sent to whose route failed there — not because
+   * the actor is elsewhere (that is {@link CLUSTER_HEADERS.moved}): the body is the error (an
+   * {@link InvokeOutcome}); sending the request again would fail the same way, so it is not retried.
+   */
+  failed: "x-hearth-cluster-failed",
   /** Values attached to the request in-process (src/gateway/carried-context.ts), structured-cloned, base64. */
   carried: "x-hearth-cluster-carried",
 } as const;
@@ -38,9 +44,39 @@ export interface InvokeMessage {
  */
 export type InvokeOutcome = { value: unknown } | { error: WireError };
 
+/** The content type of an invoke's answer: a structured clone of an {@link InvokeOutcome}. */
+export const INVOKE_CONTENT_TYPE = "application/x-hearth-v8";
+
 /** The HTTP answer to an internal invoke or start. */
 function invokeAnswer(outcome: InvokeOutcome): Response {
-  return new Response(serializeClone(outcome), { headers: { "content-type": "application/x-hearth-v8" } });
+  return new Response(serializeClone(outcome), { headers: { "content-type": INVOKE_CONTENT_TYPE } });
+}
+
+/**
+ * The answer of a node whose route of the actor failed ({@link CLUSTER_HEADERS.failed}): 500, the
+ * error in the form an invoke's is.
+ */
+export function failedAnswer(error: unknown): Response {
+  return new Response(serializeClone({ error: errorToWire(error) } satisfies InvokeOutcome), {
+    status: 500,
+    headers: { "content-type": INVOKE_CONTENT_TYPE, [CLUSTER_HEADERS.failed]: "1" },
+  });
+}
+
+/** Whether `response` is a {@link failedAnswer} (not an agent's own answer that happens to carry the header). */
+export function isFailedAnswer(response: Response): boolean {
+  return response.status === 500 && response.headers.has(CLUSTER_HEADERS.failed) && response.headers.get("content-type") === INVOKE_CONTENT_TYPE;
+}
+
+/** The error a {@link failedAnswer} carries. */
+export async function errorOfFailedAnswer(response: Response): Promise<unknown> {
+  try {
+    const outcome = deserializeClone(new Uint8Array(await response.arrayBuffer())) as InvokeOutcome;
+    if ("error" in outcome) return errorFromWire(outcome.error);
+  } catch {
+    // not an outcome: a node of another version
+  }
+  return new Error(`the owning node answered ${response.status} (its route of the actor failed)`);
 }
 
 /**
