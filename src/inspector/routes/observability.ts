@@ -94,7 +94,8 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       path: "/metrics",
       handler: (ctx) => {
         if (!ctx.sources.metrics) throw notEnabled("Metrics");
-        return { text: ctx.sources.metrics.expose(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+        // A read, not Prometheus's scrape: what covers "since the previous scrape" (the event-loop delay) stays for the next one.
+        return { text: ctx.sources.metrics.expose({ scrape: false }), contentType: "text/plain; version=0.0.4; charset=utf-8" };
       },
     },
     { method: "GET", path: "/api/alerts", handler: async (ctx) => ({ json: await alertsOf(ctx).snapshot() }) },

@@ -62,7 +62,7 @@ function positiveInteger(value: number, what: string): number {
  * @example
  * const alerts = new AlertEngine({ path: join(dataDir, "alerts.sqlite"), metrics: registry, errors: problems }); // a ProblemStore
  * alerts.addContactPoint({ name: "ops", kind: "slack", url: process.env.SLACK_WEBHOOK! });
- * alerts.addRule({ kind: "metric", name: "Queue deep", metric: "hearth_queue_messages", threshold: 100, for: "5m", severity: "warning" });
+ * alerts.addRule({ kind: "metric", name: "Queue deep", metric: "hearth_queue_backlog_messages", threshold: 100, for: "5m", severity: "warning" });
  * alerts.start();
  */
 export class AlertEngine {

@@ -32,16 +32,43 @@ function retryable(status: number | null): boolean {
   return status === null || status >= 500 || status === 408 || status === 429;
 }
 
+/** One notification on its way to one contact point. */
+interface Delivery {
+  readonly notification: Notification;
+  readonly contactPoint: ContactPoint;
+  /** A newer notification of the same alert waits for this one: no retry follows. */
+  superseded: boolean;
+  /** Set while a retry waits on the clock: cancels it, reporting `why` as the drop's reason. */
+  cancelRetry?: (why: string) => void;
+}
+
+/** The deliveries of one alert to one contact point: at most one at a time, and the latest waiting. */
+interface Lane {
+  current: Delivery;
+  next: Delivery | undefined;
+}
+
+/** Why a waiting retry or a queued notification gives way. */
+const SUPERSEDED = "superseded by a newer notification of the same alert";
+
 /**
  * Sends notifications to contact points off the evaluator's path: a bounded set of deliveries in
  * flight, each retried with doubling backoff (timed by the clock) and a timeout per request. Failures
  * are reported, never thrown.
+ *
+ * The notifications of one alert (its fingerprint) to one contact point go strictly in order: one at
+ * a time, and a newer one supersedes an older one's waiting retries (reported as dropped), so a late
+ * retry of "firing" never reaches the receiver after "resolved". A newer one waits for a request of
+ * the older one already sent; of several waiting, only the newest is sent.
  */
 export class Deliverer {
   readonly #options: Required<DelivererOptions>;
   #inFlight = 0;
   #idle: Array<() => void> = [];
-  readonly #timers = new Set<() => void>();
+  /** Deliveries whose retry waits on the clock. */
+  readonly #waiting = new Set<Delivery>();
+  /** By alert fingerprint and contact point name. */
+  readonly #lanes = new Map<string, Lane>();
   #closed = false;
 
   constructor(options: DelivererOptions) {
@@ -60,7 +87,10 @@ export class Deliverer {
     return this.#inFlight;
   }
 
-  /** Queues `notification` for each contact point; past the queue size it is dropped (and reported). */
+  /**
+   * Queues `notification` for each contact point; past the queue size it is dropped (and reported).
+   * It supersedes what is pending for the same alert and contact point (see the class).
+   */
   enqueue(notification: Notification, contactPoints: readonly ContactPoint[]): void {
     for (const contactPoint of contactPoints) {
       if (this.#closed || this.#inFlight >= this.#options.queueSize) {
@@ -69,7 +99,19 @@ export class Deliverer {
         continue;
       }
       this.#inFlight++;
-      void this.#attempt(notification, contactPoint, 1);
+      const delivery: Delivery = { notification, contactPoint, superseded: false };
+      const key = laneKey(notification, contactPoint);
+      const lane = this.#lanes.get(key);
+      if (!lane) {
+        this.#lanes.set(key, { current: delivery, next: undefined });
+        void this.#attempt(delivery, key, 1);
+        continue;
+      }
+      if (lane.next) this.#drop(lane.next, SUPERSEDED, 0);
+      lane.next = delivery;
+      lane.current.superseded = true;
+      // Waiting for a retry: given up now, and the newer one goes at once. Else it goes once the request in flight is answered.
+      lane.current.cancelRetry?.(SUPERSEDED);
     }
   }
 
@@ -106,27 +148,55 @@ export class Deliverer {
   /** Cancels waiting retries (reported as dropped) and refuses new deliveries. */
   close(): void {
     this.#closed = true;
-    for (const cancel of [...this.#timers]) cancel();
+    for (const delivery of [...this.#waiting]) delivery.cancelRetry?.("alerts closed before the retry");
   }
 
-  async #attempt(notification: Notification, contactPoint: ContactPoint, attempt: number): Promise<void> {
+  async #attempt(delivery: Delivery, key: string, attempt: number): Promise<void> {
+    const { notification, contactPoint } = delivery;
     const { status, error } = await this.sendOnce(notification, contactPoint);
     const delivered = error === null;
-    const final = delivered || this.#closed || attempt > this.#options.retries || !retryable(status);
+    const final = delivered || this.#closed || delivery.superseded || attempt > this.#options.retries || !retryable(status);
     this.#report({ notification, contactPoint: contactPoint.name, outcome: delivered ? "delivered" : "failed", status, error, attempt, final });
-    if (final) return this.#done();
+    if (final) return this.#finish(key);
     const delay = Math.min(this.#options.backoffMs * 2 ** (attempt - 1), ALERT_LIMITS.maxBackoffMs);
     const cancelTimer = this.#options.clock.setTimer(this.#options.clock.now() + delay, () => {
-      this.#timers.delete(cancel);
-      return this.#attempt(notification, contactPoint, attempt + 1);
+      this.#waiting.delete(delivery);
+      delivery.cancelRetry = undefined;
+      return this.#attempt(delivery, key, attempt + 1);
     });
-    const cancel = (): void => {
+    delivery.cancelRetry = (why) => {
       cancelTimer();
-      this.#timers.delete(cancel);
-      this.#report({ notification, contactPoint: contactPoint.name, outcome: "dropped", status: null, error: "alerts closed before the retry", attempt, final: true });
-      this.#done();
+      this.#waiting.delete(delivery);
+      delivery.cancelRetry = undefined;
+      this.#report({ notification, contactPoint: contactPoint.name, outcome: "dropped", status: null, error: why, attempt, final: true });
+      this.#finish(key);
     };
-    this.#timers.add(cancel);
+    this.#waiting.add(delivery);
+  }
+
+  /** The lane's current delivery is over: the one waiting behind it (if any) starts. */
+  #finish(key: string): void {
+    const lane = this.#lanes.get(key);
+    const next = lane?.next;
+    this.#done();
+    if (!lane || !next) {
+      this.#lanes.delete(key);
+      return;
+    }
+    lane.current = next;
+    lane.next = undefined;
+    if (this.#closed) {
+      this.#drop(next, "alerts are closed", 0);
+      this.#lanes.delete(key);
+      return;
+    }
+    void this.#attempt(next, key, 1);
+  }
+
+  /** Reports a delivery that will not be (re)tried and counts it out. */
+  #drop(delivery: Delivery, why: string, attempt: number): void {
+    this.#report({ notification: delivery.notification, contactPoint: delivery.contactPoint.name, outcome: "dropped", status: null, error: why, attempt, final: true });
+    this.#done();
   }
 
   #done(): void {
@@ -141,4 +211,9 @@ export class Deliverer {
       console.error("[hearth] alerts: recording a delivery failed:", error);
     }
   }
+}
+
+/** The lane of a notification: its alert (fingerprint, which names the rule and labels) at one contact point. */
+function laneKey(notification: Notification, contactPoint: ContactPoint): string {
+  return `${notification.fingerprint}\u0000${contactPoint.name}`;
 }

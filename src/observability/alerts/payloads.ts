@@ -80,7 +80,8 @@ export function slackPayload(n: Notification, externalUrl: string): Record<strin
   const tag = n.test ? "TEST" : n.status === "firing" ? `FIRING:${n.severity}` : "RESOLVED";
   const title = `[${tag}] ${n.ruleName}`;
   const summary = n.annotations.summary ?? "";
-  const text = cap(summary === "" ? title : `${title}: ${summary}`);
+  // Slack reads the top-level text as mrkdwn too (it is the notification and the fallback): escaped like the blocks.
+  const text = cap(escapeSlack(summary === "" ? title : `${title}: ${summary}`));
   const labelLine = Object.entries(n.labels)
     .map(([name, value]) => `${name}=${value}`)
     .join(", ");

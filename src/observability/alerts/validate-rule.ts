@@ -135,7 +135,7 @@ function refuseUnknownFields(input: Input, known: Set<string>, kind: string): vo
  * Checks a rule as written by a user and fills in its defaults; throws {@link AlertValidationError}
  * naming the field. A metric that is not registered is accepted here (it reports "no data").
  * @example
- * validateRule({ kind: "metric", name: "Queue deep", metric: "hearth_queue_messages", threshold: 100, severity: "warning", for: "5m" });
+ * validateRule({ kind: "metric", name: "Queue deep", metric: "hearth_queue_backlog_messages", threshold: 100, severity: "warning", for: "5m" });
  */
 export function validateRule(input: unknown): AlertRule {
   if (!isRecord(input)) fail("rule", "must be an object");

@@ -103,3 +103,40 @@ export function currentLogContext(): LogContextFields | undefined {
   if (spanId) fields.span_id = spanId;
   return fields;
 }
+
+/**
+ * The prefix a caller's field (or child binding) gets when its name is one the log context sets on
+ * that line (`agent`, `name`, `requestId`, `trace_id`, `span_id`): the context wins, so a line written
+ * inside an agent is never misattributed, and `log.info({ name: "report.pdf" })` there keeps the value
+ * as `field_name`.
+ */
+export const SHADOWED_FIELD_PREFIX = "field_";
+
+/**
+ * Adds the context's fields to `record`, which may hold bindings already: a binding named as one the
+ * context sets moves to `field_<name>` first (the context wins).
+ */
+export function applyContext(record: Record<string, unknown>, context: LogContextFields | undefined): void {
+  if (!context) return;
+  for (const key of Object.keys(context)) {
+    if (!Object.hasOwn(record, key)) continue;
+    record[SHADOWED_FIELD_PREFIX + key] = record[key];
+    delete record[key];
+  }
+  Object.assign(record, context);
+}
+
+/**
+ * Copies a call's `fields` into `record` in order; one named as a field the context set goes to
+ * `field_<name>` instead, leaving the context's value.
+ * @example
+ * const record = { agent: "Inbox", name: "ada" };
+ * assignFields(record, { name: "report.pdf", size: 3 }, { agent: "Inbox", name: "ada" });
+ * // record: { agent: "Inbox", name: "ada", field_name: "report.pdf", size: 3 }
+ */
+export function assignFields(record: Record<string, unknown>, fields: Readonly<Record<string, unknown>>, context: LogContextFields | undefined): void {
+  for (const key of Object.keys(fields)) {
+    const shadowed = context !== undefined && Object.hasOwn(context, key);
+    record[shadowed ? SHADOWED_FIELD_PREFIX + key : key] = fields[key];
+  }
+}

@@ -8,7 +8,7 @@
  * const restore = captureConsole(log);
  * @packageDocumentation
  */
-export { createLogger, MAX_LINE_BYTES, TRUNCATED_MSG_CHARS, type LoggerOptions, type LogDestination } from "./logger.ts";
+export { createLogger, MAX_LINE_BYTES, TRUNCATED_MSG_CHARS, TRUNCATED_STACK_CHARS, type LoggerOptions, type LogDestination } from "./logger.ts";
 export { fromPino, type PinoLike, type PinoLogMethod, type PinoAdapterOptions } from "./pino-adapter.ts";
 export { captureConsole, CAPTURED_CONSOLE_METHODS } from "./console-capture.ts";
 export {

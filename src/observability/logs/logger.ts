@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { currentLogContext, readLogContext } from "./context.ts";
+import { applyContext, assignFields, currentLogContext, readLogContext } from "./context.ts";
 import { formatMessage } from "./format-message.ts";
 import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
 import { formatPretty, type PrettyOptions } from "./pretty.ts";
@@ -10,8 +10,12 @@ import type { LogFn, Logger, LogRecord } from "./types.ts";
 
 /** The longest JSON line written, in bytes (Cloudflare Workers Logs' limit); longer records are cut. */
 export const MAX_LINE_BYTES = 128 * 1024;
-/** How much of the message a cut record keeps, in characters. */
+/** How much of the message (and of its error's message) a cut record keeps, in characters. */
 export const TRUNCATED_MSG_CHARS = 4096;
+/** How much of its error's stack a cut record keeps, in characters. */
+export const TRUNCATED_STACK_CHARS = 8192;
+/** How much of its error's type and name a cut record keeps, in characters. */
+const TRUNCATED_ERR_NAME_CHARS = 256;
 
 /** Where lines go: anything with `write(string)` (a stream, a file, an array collector). */
 export interface LogDestination {
@@ -150,7 +154,8 @@ class JsonLogger implements Logger {
     const { shared } = this;
     const record: LogRecord = { level, time, ...this.boundFields };
     const context = shared.context ? currentLogContext() : undefined;
-    if (context) Object.assign(record, context);
+    // The context wins: a binding or field named `agent`, `name`, … goes to `field_agent`, `field_name`, ….
+    applyContext(record, context);
     const [first, ...rest] = args;
     let msg: string | undefined;
     if (isErrorLike(first)) {
@@ -159,8 +164,8 @@ class JsonLogger implements Logger {
       msg = typeof rest[0] === "string" ? formatMessage(rest[0], rest.slice(1), shared.redactor) : String(first.message);
     } else if (typeof first === "object" && first !== null) {
       const fields = sanitize(first, shared.redactor);
-      // Not a string (a toJSON's result, say, or "[Unreadable: …]"): Object.assign would spread its characters.
-      if (typeof fields === "object" && fields !== null) Object.assign(record, fields);
+      // Not a string (a toJSON's result, say, or "[Unreadable: …]"): copying would spread its characters.
+      if (typeof fields === "object" && fields !== null) assignFields(record, fields as Record<string, unknown>, context);
       if (typeof rest[0] === "string") msg = formatMessage(rest[0], rest.slice(1), shared.redactor);
     } else {
       if (first !== undefined) msg = formatMessage(String(first), rest, shared.redactor);
@@ -170,12 +175,29 @@ class JsonLogger implements Logger {
   }
 }
 
-/** A cut record: level, time, bindings and context kept, the message shortened, the fields dropped. */
+/** A cut record: level, time, bindings and context kept, the message and the error shortened, the other fields dropped. */
 function truncated(record: LogRecord, bytes: number, bound: Readonly<Record<string, unknown>>): LogRecord {
   const kept: LogRecord = { level: record.level, time: record.time, ...bound };
   for (const key of ["agent", "name", "requestId", "trace_id", "span_id"]) if (key in record) kept[key] = record[key];
   kept.truncated = true;
   kept.bytes = bytes;
+  const err = shortError(record.err);
+  if (err) kept.err = err;
   if (typeof record.msg === "string") kept.msg = record.msg.slice(0, TRUNCATED_MSG_CHARS);
   return kept;
+}
+
+/**
+ * The error of a cut record, so the line still counts as an error (the problems list, error alerts):
+ * its type (or name), the start of its message and of its stack; its other fields are dropped.
+ */
+function shortError(err: unknown): Record<string, string> | undefined {
+  if (typeof err !== "object" || err === null || Array.isArray(err)) return undefined;
+  const { type, name, message, stack } = err as Record<string, unknown>;
+  const short: Record<string, string> = {};
+  if (typeof type === "string") short.type = type.slice(0, TRUNCATED_ERR_NAME_CHARS);
+  if (typeof name === "string") short.name = name.slice(0, TRUNCATED_ERR_NAME_CHARS);
+  if (typeof message === "string") short.message = message.slice(0, TRUNCATED_MSG_CHARS);
+  if (typeof stack === "string") short.stack = stack.slice(0, TRUNCATED_STACK_CHARS);
+  return short;
 }

@@ -1,7 +1,8 @@
-import { currentLogContext, readLogContext } from "./context.ts";
+import { applyContext, assignFields, currentLogContext, readLogContext } from "./context.ts";
 import { LEVEL_VALUES, thresholdOf, type LevelName, type LevelSetting } from "./levels.ts";
 import { compileRedactor, type RedactOptions } from "./redact.ts";
-import { sanitize } from "./sanitize.ts";
+import { redactedError } from "./redact-error.ts";
+import { sanitize, thrownMessage } from "./sanitize.ts";
 import { isErrorLike } from "./serialize-error.ts";
 import type { LogFn, Logger } from "./types.ts";
 
@@ -31,6 +32,15 @@ export interface PinoAdapterOptions {
   context?: boolean;
 }
 
+/** One field of a call's object; a getter that throws gives what the sanitizer writes for it. */
+function readField(fields: object, key: string): unknown {
+  try {
+    return (fields as Record<string, unknown>)[key];
+  } catch (error) {
+    return `[Unreadable: ${thrownMessage(error)}]`;
+  }
+}
+
 /**
  * Uses a pino instance (the application's, with its transports and serializers) as Hearth's logger:
  * every line gains the agent class and name, request and trace ids; secrets are redacted first.
@@ -47,13 +57,27 @@ export function fromPino(pino: PinoLike, options: PinoAdapterOptions = {}): Logg
   const redactor = options.redact === false ? undefined : compileRedactor(options.redact);
   const withContext = options.context ?? true;
 
-  /** A JSON-safe, redacted copy of the fields; Error values stay Errors for pino's serializers. */
+  /**
+   * A JSON-safe, redacted copy of the fields. An Error value stays an Error for pino's serializers, but
+   * a redacted copy (see `redactedError`): pino would otherwise write its properties and message as they are.
+   */
   const prepare = (fields: object): Record<string, unknown> => {
     if (!redactor) return { ...fields };
     const plain: Record<string, unknown> = {};
-    const errors: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(fields)) (isErrorLike(value) ? errors : plain)[key] = value;
-    return { ...(sanitize(plain, redactor) as Record<string, unknown>), ...errors };
+    const errors = new Map<string, Error>();
+    for (const key of Object.keys(fields)) {
+      const value = readField(fields, key);
+      if (isErrorLike(value)) errors.set(key, value);
+      else plain[key] = value;
+    }
+    const clean = sanitize(plain, redactor) as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(fields)) {
+      const error = errors.get(key);
+      if (error) out[key] = redactedError(error, redactor, [key]);
+      else if (key in clean) out[key] = clean[key];
+    }
+    return out;
   };
 
   const method = (level: LevelName): LogFn =>
@@ -63,9 +87,15 @@ export function fromPino(pino: PinoLike, options: PinoAdapterOptions = {}): Logg
       // Arguments pino formats into the message (`%j`, `%o`): strings scrubbed, objects redacted copies.
       const scrubbed = redactor ? rest.map((arg) => (typeof arg === "string" ? redactor.scrub(arg) : typeof arg === "object" && arg !== null ? sanitize(arg, redactor) : arg)) : rest;
       if (isErrorLike(first)) {
-        target({ ...context, err: first }, ...(scrubbed.length ? scrubbed : [first.message]));
+        const err = redactor ? redactedError(first, redactor) : first;
+        const message = typeof err === "string" ? err : err.message;
+        target({ ...context, err }, ...(scrubbed.length ? scrubbed : [message]));
       } else if (typeof first === "object" && first !== null) {
-        target({ ...context, ...prepare(first) }, ...scrubbed);
+        // The context wins: a field named `agent`, `name`, … is passed as `field_agent`, `field_name`, ….
+        const record: Record<string, unknown> = {};
+        applyContext(record, context);
+        assignFields(record, prepare(first), context);
+        target(record, ...scrubbed);
       } else {
         const msg = redactor && typeof first === "string" ? redactor.scrub(first) : first;
         if (context) target(context, msg, ...scrubbed);

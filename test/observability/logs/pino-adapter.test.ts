@@ -42,7 +42,7 @@ describe("fromPino", () => {
     t = undefined;
   });
 
-  it("forwards pino's call forms, redacting secrets first and leaving errors to pino's serializers", () => {
+  it("forwards pino's call forms, redacting secrets first and leaving errors (redacted copies) to pino's serializers", () => {
     const calls: Call[] = [];
     const log = fromPino(pinoLike(calls));
     const error = new Error("x");

@@ -153,3 +153,61 @@ describe("redaction by default", () => {
     expect(out.at(0)).toMatchObject({ service: "api", apiKey: "[Redacted]", user: { password: "[Redacted]", id: 1 } });
   });
 });
+
+describe("redaction by default: more secret keys and credential shapes", () => {
+  it("redacts keys ending in a secret, private, signing, access or encryption key, in any case and spelling", () => {
+    for (const key of ["secretKey", "SECRET_KEY", "secret-key", "AWS_SECRET_ACCESS_KEY", "awsAccessKey", "signingKey", "WEBHOOK_SIGNING_KEY", "encryption_key", "jwtPrivateKey"]) {
+      expect(isSecretKey(key), key).toBe(true);
+    }
+    for (const key of ["publicKey", "keyId", "AWS_ACCESS_KEY_ID", "primaryKey", "monkey", "sortKey"]) expect(isSecretKey(key), key).toBe(false);
+    const out = logOnce(undefined, {
+      config: { secretKey: "s3cr3t-value-1", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", SECRET_KEY: "django-insecure-abc", signingKey: "k-123456", region: "eu-west-1" },
+    });
+    expect(out).toEqual({
+      config: { secretKey: "[Redacted]", AWS_SECRET_ACCESS_KEY: "[Redacted]", SECRET_KEY: "[Redacted]", signingKey: "[Redacted]", region: "eu-west-1" },
+    });
+  });
+
+  it("redacts Stripe keys, Slack tokens and HTTP Basic credentials inside strings", () => {
+    const out = logOnce(
+      undefined,
+      {
+        stripe: ["sk_live_51Habcdefghijklmnopqrstuv", "sk_test_4eC39HqLyjWDarjtT1zdp7dc", "rk_live_51Habcdefghijklmn", "whsec_abcdefghijklmnopqrstuvwx"],
+        slack: ["xoxb-123456789012-abcdefghijkl", "xoxp-1234-5678-abcdef", "xapp-1-A0123-456-abcdef"],
+        header: "Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+        lower: "authorization: basic dXNlcjpwYXNz",
+      },
+      "sent with sk_live_51Habcdefghijklmnopqrstuv",
+    );
+    expect(out).toEqual({
+      stripe: ["[Redacted]", "[Redacted]", "[Redacted]", "[Redacted]"],
+      slack: ["[Redacted]", "[Redacted]", "[Redacted]"],
+      header: "Authorization: [Redacted]",
+      lower: "authorization: [Redacted]",
+      msg: "sent with [Redacted]",
+    });
+    // Prose and Stripe's publishable keys stay: "Basic" before a word that is not base64 of user:password.
+    const prose = { note: "Basic information about the Basic plan", pk: "pk_live_51Habcdefghijklmnopqrstuv" };
+    expect(logOnce(undefined, prose)).toEqual(prose);
+  });
+
+  it("censors only the password of a URL with credentials, in fields and in the message", () => {
+    const out = logOnce(
+      undefined,
+      {
+        DATABASE_URL: "postgres://app:hunter2@db:5432/app",
+        redis: "redis://:s3cret@cache:6379/0",
+        mongo: "mongodb+srv://u:p@ss@cluster0.example.net/db?retryWrites=true",
+        plain: ["https://example.com:8443/path", "https://user@example.com/x", "https://example.com/a:b@c"],
+      },
+      "connecting to postgres://app:hunter2@db:5432/app",
+    );
+    expect(out).toEqual({
+      DATABASE_URL: "postgres://app:[Redacted]@db:5432/app",
+      redis: "redis://:[Redacted]@cache:6379/0",
+      mongo: "mongodb+srv://u:[Redacted]@cluster0.example.net/db?retryWrites=true",
+      plain: ["https://example.com:8443/path", "https://user@example.com/x", "https://example.com/a:b@c"],
+      msg: "connecting to postgres://app:[Redacted]@db:5432/app",
+    });
+  });
+});

@@ -46,4 +46,24 @@ describe("mergeExpositions", () => {
     expect(mergeExpositions([], "thread")).toBe("");
     expect(mergeExpositions([{ label: 'a"b', text: "# HELP x X.\n# TYPE x gauge\nx 1\n" }], "thread")).toBe('# HELP x X.\n# TYPE x gauge\nx{thread="a\\"b"} 1\n');
   });
+
+  it("renames a sample's own label of the source label's name to exported_<name>, as Prometheus does, never writing a label twice", () => {
+    const registry = new MetricsRegistry();
+    registry.counter({ name: "app_jobs_total", help: "Jobs by worker node.", labelNames: ["node", "thread"] }).inc({ node: "gpu-1", thread: 'say "node=" \\' });
+    const text = registry.expose();
+    const threads = mergeExpositions([{ label: "0", text }, { label: "1", text }], "thread");
+    const cluster = mergeExpositions([{ label: "a", text: threads }], "node");
+    const samples = (merged: string) => parsePrometheusText(merged).find((family) => family.name === "app_jobs_total")!.samples.map((sample) => sample.labels);
+    expect(samples(threads)).toEqual([
+      { thread: "0", node: "gpu-1", exported_thread: 'say "node=" \\' },
+      { thread: "1", node: "gpu-1", exported_thread: 'say "node=" \\' },
+    ]);
+    expect(samples(cluster)).toEqual([
+      { node: "a", thread: "0", exported_node: "gpu-1", exported_thread: 'say "node=" \\' },
+      { node: "a", thread: "1", exported_node: "gpu-1", exported_thread: 'say "node=" \\' },
+    ]);
+    // exported_<name> taken too: prefixed again.
+    const taken = "# HELP m M.\n# TYPE m gauge\nm{node=\"x\",exported_node=\"y\"} 1\n";
+    expect(mergeExpositions([{ label: "a", text: taken }], "node")).toBe('# HELP m M.\n# TYPE m gauge\nm{node="a",exported_exported_node="x",exported_node="y"} 1\n');
+  });
 });
