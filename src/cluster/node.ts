@@ -25,25 +25,9 @@ import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
 import { replicate, type ActorReplication } from "./replica/capture.ts";
 import { refuseUnloggedData, restoreAgentFile } from "./replica/restore.ts";
 import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
+import type { ClusterOptions } from "./options.ts";
 
-export interface ClusterOptions {
-  /** `postgres://user@host:port/database`: the cluster's only shared engine. */
-  connectionString: string;
-  /** This node's id, stable across restarts (`a`, `web-1`, a hostname). */
-  nodeId: string;
-  /** Where the other nodes reach this one over HTTP, e.g. `http://10.0.0.5:8787`. */
-  advertise: string;
-  /** The Postgres schema holding the cluster's tables; default `hearth`. */
-  schema?: string;
-  /** A node silent for this long is dead and its agents are taken over; default 3,000 ms. */
-  ttlMs?: number;
-  /** How often a node renews its membership; default 1,000 ms. */
-  heartbeatMs?: number;
-  /** How long a forwarded request looks for a live owner (an old one dead, not yet replaced); default ttl + 2 s. */
-  forwardRetryMs?: number;
-  /** How often a node looks after the services every live node shares the holding of (workflow partitions); default 1,000 ms. */
-  keepEveryMs?: number;
-}
+export type { ClusterOptions } from "./options.ts";
 
 /**
  * One node of a Hearth cluster: its membership (a heartbeat row in Postgres), the agents it holds

@@ -1,0 +1,19 @@
+/** What a node of a Hearth cluster is started with (see ClusterNode.start). */
+export interface ClusterOptions {
+  /** `postgres://user@host:port/database`: the cluster's only shared engine. */
+  connectionString: string;
+  /** This node's id, stable across restarts (`a`, `web-1`, a hostname). */
+  nodeId: string;
+  /** Where the other nodes reach this one over HTTP, e.g. `http://10.0.0.5:8787`. */
+  advertise: string;
+  /** The Postgres schema holding the cluster's tables; default `hearth`. */
+  schema?: string;
+  /** A node silent for this long is dead and its agents are taken over; default 3,000 ms. */
+  ttlMs?: number;
+  /** How often a node renews its membership; default 1,000 ms. */
+  heartbeatMs?: number;
+  /** How long a forwarded request looks for a live owner (an old one dead, not yet replaced); default ttl + 2 s. */
+  forwardRetryMs?: number;
+  /** How often a node looks after the services every live node shares the holding of (workflow partitions); default 1,000 ms. */
+  keepEveryMs?: number;
+}
