@@ -287,12 +287,9 @@ export class AgentFibers {
   #begin(fiber: { id: string; name: string; managed: boolean; key?: string | null; metadata?: string | null }): Promise<void> {
     if (this.#left) throw new Error(`${this.#host.className}/${this.#host.name} has left memory; a fiber cannot start on it`);
     const storage = (this.#agent as { ctx?: { storage?: object } }).ctx?.storage;
+    // It would start once its record commits, when the closure ends: awaited inside, the two wait for ever.
     if (storage !== undefined && inOpenTransaction(storage)) {
-      // Its record commits when the closure ends, and the fiber starts after that: awaited inside the
-      // closure, the two would wait for each other for ever, the agent's input gate shut meanwhile.
-      throw new Error(
-        `A fiber cannot start inside ctx.storage.transaction(): it starts once its record is committed, which is when the closure ends; start "${fiber.name}" after the closure`,
-      );
+      throw new Error(`A fiber cannot start inside ctx.storage.transaction(): it starts once its record is committed, which is when the closure ends; start "${fiber.name}" after the closure`);
     }
     if (this.#running.size >= FIBER_LIMITS.maxRunningFibers) {
       throw new RangeError(
