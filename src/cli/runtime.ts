@@ -35,6 +35,8 @@ export interface Runtime {
   secretValues?: string[];
   /** Backlogs of the project's queues, for metrics (none without queues). */
   queueDepths?: () => Iterable<{ queue: string; messages: number; bytes: number }>;
+  /** Where handlers' `ctx.waitUntil` work goes: `close` waits for it (a few seconds at most) before the agents close. */
+  waitUntil: (promise: Promise<unknown>) => void;
   /** Starts queue consumers and cron triggers: called once the server listens. */
   start(): void;
   close(): Promise<void>;
@@ -137,7 +139,22 @@ export async function openEntryRuntime(project: Project, cwd: string, shard?: Ru
   const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
   setWorkerEnv(host.env, true);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
-  return { host, entry, fetch, banner: {}, warnings: [...entry.warnings], start: () => {}, close: () => host.close() };
+  const lingering = trackedContext({ recordErrors: false });
+  const track = lingering.ctx.waitUntil;
+  return {
+    host,
+    entry,
+    fetch: (request, env, given) => {
+      const listener = listenerOf(given);
+      return fetch(request, env, newExecutionContext({ track, props: given.props, ...(listener !== undefined ? { listener } : {}) }));
+    },
+    waitUntil: track,
+    banner: {},
+    warnings: [...entry.warnings],
+    start: () => {},
+    // Before the agents close: waitUntil work may still call them.
+    close: () => runInOrder([() => waitAtMost(lingering.settled(), WAIT_UNTIL_GRACE_MS), () => host.close()]),
+  };
 }
 
 /**
@@ -251,6 +268,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
         return arrivedOn.run(given, () => composed.fetch(request, env, ctx));
       },
       warnings,
+      waitUntil: track,
       secretValues: loaded.secretValues,
       banner: {
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).

@@ -173,6 +173,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
       vars: process.env,
       // A wrangler project's env holds only what its config declares.
       bindEmail: project.config === undefined,
+      waitUntil: runtime.waitUntil,
     });
   } catch (error) {
     await runtime.close().catch(() => undefined);

@@ -21,6 +21,8 @@ export interface EmailServiceOptions {
   bindEmail?: boolean;
   /** The worker's `email` export. */
   handler: WorkerEmail | undefined;
+  /** Where the handler's `ctx.waitUntil` work goes (a runtime that waits for it at shutdown); default: logged only. */
+  waitUntil?: (promise: Promise<unknown>) => void;
   /** The worker's `fetch` export, if any. */
   fetch: WorkerFetch | undefined;
   /** Listen for SMTP on this port (0: a free one); undefined: no listener. */
@@ -71,7 +73,7 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
   let webhookPath: string | undefined;
   const secret = options.vars[WEBHOOK_SECRET_VAR];
   if (secret) {
-    const webhook = createMailWebhook({ secret, auth: webhookAuth(options.vars[WEBHOOK_AUTH_VAR]), handler: options.handler, env: options.env });
+    const webhook = createMailWebhook({ secret, auth: webhookAuth(options.vars[WEBHOOK_AUTH_VAR]), handler: options.handler, env: options.env, ...(options.waitUntil ? { waitUntil: options.waitUntil } : {}) });
     const inner = options.fetch ?? agentsOnlyFetch;
     fetch = (request, env, ctx) => webhook(request) ?? inner(request, env, ctx);
     webhookPath = WEBHOOK_PATH;
@@ -84,7 +86,7 @@ export async function startEmailService(options: EmailServiceOptions): Promise<E
   const smtp =
     options.smtpPort === undefined
       ? undefined
-      : await startSmtpListener({ handler: options.handler, env: options.env, port: options.smtpPort, hostname: options.hostname });
+      : await startSmtpListener({ handler: options.handler, env: options.env, port: options.smtpPort, hostname: options.hostname, ...(options.waitUntil ? { waitUntil: options.waitUntil } : {}) });
 
   return {
     fetch,

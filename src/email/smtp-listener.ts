@@ -10,6 +10,8 @@ export interface SmtpListenerOptions {
   handler: WorkerEmail | undefined;
   /** The `env` the handler receives (the host's: agent bindings and variables). */
   env: Record<string, unknown>;
+  /** Where the handler's `ctx.waitUntil` work goes (a runtime that waits for it at shutdown); default: logged only. */
+  waitUntil?: (promise: Promise<unknown>) => void;
   /** Default 2525; 0 picks a free port. */
   port?: number;
   /** Default 127.0.0.1. */
@@ -94,7 +96,7 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
             const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
             // One recipient per transaction (onRcptTo): its outcome is the transaction's answer.
             const recipient = session.envelope.rcptTo[0]?.address ?? "";
-            callback(answerFor(await deliverTo(receivedMail(received, from), recipient, options.handler, options.env)));
+            callback(answerFor(await deliverTo(receivedMail(received, from), recipient, options.handler, options.env, options.waitUntil)));
           } finally {
             budget.give(received.byteLength);
           }

@@ -30,6 +30,8 @@ export interface MailWebhookOptions {
   /** The worker's `email(message, env, ctx)`. */
   handler: WorkerEmail | undefined;
   env: Record<string, unknown>;
+  /** Where the handler's `ctx.waitUntil` work goes (a runtime that waits for it at shutdown); default: logged only. */
+  waitUntil?: (promise: Promise<unknown>) => void;
   /** Default `/_hearth/email`. */
   path?: string;
   /** Default 25 MiB (`maxEmailBytes`). */
@@ -112,7 +114,7 @@ export function createMailWebhook(options: MailWebhookOptions): (request: Reques
         outcomes.push(await earlier);
         continue;
       }
-      const outcome = deliverTo(message, recipient, options.handler, options.env);
+      const outcome = deliverTo(message, recipient, options.handler, options.env, options.waitUntil);
       ledger.record(key, recipient, outcome);
       outcomes.push(await outcome);
       fresh++;

@@ -3,7 +3,7 @@
  * on (the MCP transport's DNS-rebinding guard checks the Host header against it), and the waitUntil
  * work it leaves, which finishes before the agents close at shutdown.
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -64,10 +64,8 @@ export default Todos.serve("/mcp");
     }
   }, 60_000);
 
-  it("waitUntil work that calls an agent finishes before the agents close at shutdown", async () => {
-    const dir = await project({
-      "wrangler.jsonc": JSON.stringify(binding("Counter", "Counter")),
-      "src/index.ts": `import { Agent, getAgentByName } from "agents";
+  it("waitUntil work that calls an agent finishes before the agents close at shutdown, with a wrangler config or an entry alone", async () => {
+    const entry = `import { Agent, getAgentByName } from "agents";
 import { appendFileSync } from "node:fs";
 export class Counter extends Agent {
   bump() { this.sql\`CREATE TABLE IF NOT EXISTS t (n INTEGER)\`; this.sql\`INSERT INTO t VALUES (1)\`; return "bumped"; }
@@ -82,14 +80,16 @@ export default {
     return new Response("accepted");
   },
 };
-`,
-    });
-    const server = runCli(["start", "--port", "0"], { cwd: dir });
-    const base = await server.ready();
-    expect(await (await fetch(base)).text()).toBe("accepted");
-    server.proc.kill("SIGTERM");
-    expect((await server.exited()).code).toBe(0);
-    await until(() => readFileSync(join(dir, "marker.txt"), "utf8").length > 0, "the marker");
-    expect(readFileSync(join(dir, "marker.txt"), "utf8")).toBe("waitUntil: bumped\n");
+`;
+    for (const withConfig of [true, false]) {
+      const dir = await project({ ...(withConfig ? { "wrangler.jsonc": JSON.stringify(binding("Counter", "Counter")) } : {}), "src/index.ts": entry });
+      const server = runCli(["start", ...(withConfig ? [] : ["src/index.ts"]), "--port", "0"], { cwd: dir });
+      const base = await server.ready();
+      expect(await (await fetch(base)).text()).toBe("accepted");
+      server.proc.kill("SIGTERM");
+      expect((await server.exited()).code).toBe(0);
+      await until(() => existsSync(join(dir, "marker.txt")), "the marker");
+      expect(readFileSync(join(dir, "marker.txt"), "utf8"), withConfig ? "wrangler" : "entry").toBe("waitUntil: bumped\n");
+    }
   }, 60_000);
 });

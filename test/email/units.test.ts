@@ -228,3 +228,26 @@ describe("DeliveryLedger", () => {
     expect(ledger.claimSignature("sig", '["a","c"]', until)).toBe(false);
   });
 });
+
+describe("deliverTo and waitUntil", () => {
+  it("hands the handler's waitUntil work, ctx's and cloudflare:workers', to the runtime's tracker", async () => {
+    const { deliverTo } = await import("../../src/email/deliver.ts");
+    const { waitUntil } = await import("../../src/compat/cloudflare-workers.ts");
+    const tracked: Array<Promise<unknown>> = [];
+    const raw = new TextEncoder().encode("From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nbody\r\n");
+    const first = Promise.resolve("from ctx");
+    const second = Promise.resolve("from cloudflare:workers");
+    const outcome = await deliverTo(
+      { from: "a@example.com", raw, fields: [] },
+      "b@example.com",
+      (_message, _env, ctx) => {
+        ctx.waitUntil(first);
+        waitUntil(second);
+      },
+      {},
+      (promise) => tracked.push(promise),
+    );
+    expect(outcome).toMatchObject({ kind: "accepted" });
+    expect(tracked).toEqual([first, second]);
+  });
+});
