@@ -4,9 +4,9 @@
  * work it leaves, which finishes before the agents close at shutdown.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { rawPost } from "../support/raw-post.ts";
 import { cleanup, requireBuild, runCli, tempDir, until } from "./helpers.ts";
 
 beforeAll(requireBuild);
@@ -21,18 +21,6 @@ async function project(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
-/** fetch cannot set Host; a raw request can (as a DNS-rebinding page's browser would). */
-function rawPost(base: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(path, base), { method: "POST", headers }, (response) => {
-      let data = "";
-      response.on("data", (chunk: Buffer) => (data += chunk.toString()));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: data }));
-    });
-    request.on("error", reject);
-    request.end(body);
-  });
-}
 
 const binding = (name: string, className: string) => ({
   main: "src/index.ts",

@@ -1,8 +1,8 @@
 import { Client, SSEClientTransport, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { request as httpRequest } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { Host, serve, type HearthServer } from "../../src/index.ts";
 import { tempDir } from "../support/harness.ts";
+import { rawPost } from "../support/raw-post.ts";
 import { Notes } from "./fixtures/notes.ts";
 
 const streamable = Notes.serve("/mcp");
@@ -19,18 +19,6 @@ async function startNotes(dir: string, port = 0): Promise<{ host: Host; server: 
   return { host, server };
 }
 
-/** fetch cannot set Host; a raw request can (as a DNS-rebinding page's browser would). */
-function rawPost(base: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(new URL(path, base), { method: "POST", headers }, (response) => {
-      let data = "";
-      response.on("data", (chunk: Buffer) => (data += chunk.toString()));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body: data }));
-    });
-    request.on("error", reject);
-    request.end(body);
-  });
-}
 
 /** Reads an SSE response until `pattern` shows up, then drops the connection (as a flaky network would). */
 async function readUntil(response: Response, pattern: RegExp): Promise<string> {
