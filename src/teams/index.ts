@@ -28,7 +28,7 @@ export type { MemberCallContext, MemberEvent, MemberResult, MemberUsage, TeamMem
 export { BudgetExceededError, DEFAULT_PRICES, DEFAULT_TEAM_LIMITS, type ExhaustedPolicy, type ModelPrice, type TeamLimits } from "./budget.ts";
 export { ApprovalRejectedError, LoopLimitError, StepTimeoutError, TeamRoutingError, TeamStepError, type PendingApproval } from "./errors.ts";
 export type { TeamEvent, TeamRunRecord, TeamRunStatus } from "./journal.ts";
-export { TEAM_FRAMES, MAX_WATCHERS_PER_RUN } from "./stream.ts";
+export { TEAM_FRAMES, MAX_WATCHERS_PER_RUN, type TeamWatchPolicy } from "./stream.ts";
 export { MAX_JOURNALED_INPUT_CHARS } from "./step-inputs.ts";
 export { appendReducer, MAX_SCRATCH_KEYS, type ScratchKey, type ScratchpadSpec } from "./scratchpad.ts";
 export { teamMemory, DEFAULT_MEMORY_TTL_SECONDS, MAX_MEMORY_VALUE_BYTES, type KvLike, type TeamMemory } from "./memory.ts";

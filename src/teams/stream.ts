@@ -13,6 +13,20 @@ import { runtimeOf } from "./runtime-of.ts";
 /** Frame types of team streams. */
 export const TEAM_FRAMES = { watch: "hearth_team_watch", unwatch: "hearth_team_unwatch", event: "hearth_team_event", error: "hearth_team_error" } as const;
 
+/**
+ * What an agent may define to decide which of its clients watch which team run: anything but `true`
+ * refuses the watch with an error frame. Without it, every connected client may watch every run.
+ * @example
+ * class Room extends Agent {
+ *   canWatchTeamRun(connection: Connection, runId: string) {
+ *     return (connection.state as { runs?: string[] } | null)?.runs?.includes(runId) === true;
+ *   }
+ * }
+ */
+export interface TeamWatchPolicy {
+  canWatchTeamRun(connection: Connection, runId: string): boolean;
+}
+
 const TABLE = "_hearth_team_watchers";
 const OPEN = 1;
 /** Watches per run at most (a bound on what one event fans out to). */
@@ -75,6 +89,9 @@ function watch(agent: object, connection: Connection, message: Record<string, un
   const fail = (error: string) => connection.send(JSON.stringify({ type: TEAM_FRAMES.error, runId: typeof runId === "string" ? runId : null, error }));
   if (typeof runId !== "string" || runId.length === 0) return fail("hearth_team_watch needs a string runId");
   if (typeof after !== "number" || !Number.isInteger(after) || after < 0) return fail("hearth_team_watch: after must be an integer ≥ 0 (the last seq seen)");
+  // Any client of the agent may ask; the agent decides who may read a run (a room of several users, say).
+  const allowed = (agent as Partial<TeamWatchPolicy>).canWatchTeamRun?.(connection, runId) ?? true;
+  if (allowed !== true) return fail(`Not allowed to watch team run ${runId} (canWatchTeamRun)`);
   const runtime = runtimeOf(agent);
   const journal = new TeamJournal(runtime.db);
   const run = journal.run(runId);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
+import { Agent, getAgentByName, type AgentNamespace, type Connection, type ConnectionContext } from "../../src/index.ts";
 import { approval, fnMember, pipeline, team, teamRun, TEAM_FRAMES } from "../../src/teams/index.ts";
 import { registerFrameHandler } from "../../src/agent/frame-handlers.ts";
 import { AgentClient, watchTeamRun, type TeamRunEvent } from "../../src/client/index.ts";
@@ -17,6 +17,16 @@ class Desk extends Agent {
   async approveFirst(id: string): Promise<void> {
     const run = teamRun(this, id);
     await run.approve(run.approvals()[0]!.path);
+  }
+}
+
+/** Lets a connection watch only the runs named in its `?runs=` query, kept in its state at connect. */
+class Room extends Desk {
+  onConnect(connection: Connection, ctx: ConnectionContext) {
+    connection.setState({ runs: (new URL(ctx.request.url).searchParams.get("runs") ?? "").split(",") });
+  }
+  canWatchTeamRun(connection: Connection, runId: string): boolean {
+    return (connection.state as { runs: string[] }).runs.includes(runId);
   }
 }
 
@@ -88,6 +98,25 @@ describe("team run streams over the agent's WebSocket", () => {
     expect(await socket.waitForType(TEAM_FRAMES.error, mark)).toMatchObject({ error: "hearth_team_watch: after must be an integer ≥ 0 (the last seq seen)" });
     socket.close();
     expect(() => registerFrameHandler("team_watch", () => undefined)).toThrow('A feature frame type must start with "hearth_"');
+  });
+
+  it("an agent's canWatchTeamRun decides which client watches which run", async () => {
+    harness = await startHarness({ Room });
+    const room = await getAgentByName(harness.host.env.Room as AgentNamespace<Room>, "r1");
+    const id = await room.start("the plan");
+    await until(async () => (await room.status(id)) === "waiting");
+    const refused = await TestSocket.open(`${harness.wsUrl}/agents/room/r1?runs=other`);
+    await refused.waitForType("cf_agent_mcp_servers");
+    refused.send(JSON.stringify({ type: TEAM_FRAMES.watch, runId: id }));
+    expect(await refused.waitForType(TEAM_FRAMES.error)).toEqual({ type: TEAM_FRAMES.error, runId: id, error: `Not allowed to watch team run ${id} (canWatchTeamRun)` });
+    expect(eventsOf(refused)).toEqual([]);
+    const allowed = await TestSocket.open(`${harness.wsUrl}/agents/room/r1?runs=${id}`);
+    await allowed.waitForType("cf_agent_mcp_servers");
+    allowed.send(JSON.stringify({ type: TEAM_FRAMES.watch, runId: id }));
+    await until(async () => eventsOf(allowed).some((f) => f.event.type === "run-waiting"));
+    expect(eventsOf(refused)).toEqual([]);
+    refused.close();
+    allowed.close();
   });
 
   it("watchTeamRun (hearth/client) gets every event once, in order, across a reconnect", async () => {
