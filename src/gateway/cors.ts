@@ -17,7 +17,7 @@ export type AgentCorsOption = boolean | HeadersInit;
 
 const DEFAULT_CORS: Record<string, string> = {
   "access-control-allow-origin": "*",
-  "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+  "access-control-allow-methods": "GET, POST, HEAD, OPTIONS", // the Agents SDK's (agent-routing.js)
   "access-control-allow-headers": "*",
   "access-control-max-age": "86400",
 };

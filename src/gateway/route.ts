@@ -3,7 +3,7 @@ import { getAgentByName, isAgentNamespace, type AgentNamespace } from "../host/n
 import { corsHeaders, withCors, type AgentCorsOption } from "./cors.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError, pathnameOf } from "../web/url-path.ts";
-import { routeSubAgentRequest } from "./sub-agent-route.ts";
+import { routeToServedSubAgent } from "./sub-agent-route.ts";
 import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 
 /** Which agent a request is for, as the hooks see it. */
@@ -20,7 +20,7 @@ export interface Lobby {
 export type BeforeHook = (request: Request, lobby: Lobby) => Response | Request | void | Promise<Response | Request | void>;
 
 export interface RouteOptions {
-  /** First path segment(s). Default "agents". */
+  /** First path segment(s), e.g. "api/agents". Default (and when empty) "agents". */
   prefix?: string;
   /** CORS headers on every answer and a 200 preflight: `true` for permissive ones, or the headers (`HeadersInit`), as on Cloudflare. */
   cors?: AgentCorsOption;
@@ -30,6 +30,23 @@ export interface RouteOptions {
   onBeforeRequest?: BeforeHook;
   /** Passed to the agent's `onStart(props)` when this request starts it (e.g. the caller's identity). */
   props?: Record<string, unknown>;
+  /** Cloudflare's placement hint for the Durable Object: accepted and ignored (one host, no placement). */
+  locationHint?: string;
+  /** Cloudflare's jurisdiction for the Durable Object: accepted and ignored (one host, no placement). */
+  jurisdiction?: string;
+  /**
+   * The Agents SDK's retry of transient Durable Object infrastructure errors: accepted and ignored
+   * (agents run in this process: there are none of those errors to retry).
+   */
+  routingRetry?: false | RoutingRetryOptions;
+}
+
+/** The Agents SDK's `routingRetry` policy; Hearth accepts it and ignores it. */
+export interface RoutingRetryOptions {
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  onRetry?: (event: { error: unknown; attempt: number; maxAttempts: number; delayMs: number; name: string; className?: string }) => void | Promise<void>;
 }
 
 /**
@@ -46,14 +63,17 @@ export interface RouteOptions {
  * };
  */
 export async function routeAgentRequest(request: Request, env: object, options: RouteOptions = {}): Promise<Response | null> {
-  const prefix = options.prefix === undefined ? "agents" : options.prefix.replace(/^\/+|\/+$/g, "");
+  // As the SDK: an empty prefix is the default one, and empty path segments (`//agents/c/x`,
+  // `/agents//c/x`) are dropped before matching. Slashes around the prefix are ignored.
+  const prefixParts = (options.prefix || "agents").split("/").filter(Boolean);
+  if (prefixParts.length === 0) return null; // "/": the SDK matches nothing with it either
   // A Request's url is serialized already: its path is read off the string, not parsed again.
-  const pathname = pathnameOf(request.url);
-  const head = `/${prefix}/`;
-  if (!pathname.startsWith(head)) return null;
-  const [slug = "", encodedName = "", ...restSegments] = pathname.slice(head.length).split("/");
-  if (slug === "" || encodedName === "") return null;
-  const rest = restSegments.length > 0 ? `/${restSegments.join("/")}` : "";
+  const parts = pathnameOf(request.url).split("/").filter(Boolean);
+  if (parts.length < prefixParts.length + 2 || !prefixParts.every((part, index) => parts[index] === part)) return null;
+  const prefix = prefixParts.join("/");
+  const slug = parts[prefixParts.length]!;
+  const encodedName = parts[prefixParts.length + 1]!;
+  const rest = parts.length > prefixParts.length + 2 ? `/${parts.slice(prefixParts.length + 2).join("/")}` : "";
   const cors = corsHeaders(options.cors);
   const upgrade = isWebSocketUpgrade(request);
   // A preflight is answered once the class is known, as partyserver answers it.
@@ -76,8 +96,13 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   const forwarded = await runHook(request, { party: slug, className: namespace.className, name }, upgrade, options);
   if (forwarded instanceof Response) return withCors(forwarded, cors);
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
-  // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest.
-  if (SUB_AGENT_STEP.test(rest)) return withCors(await routeSubAgentRequest(forwarded, namespace.getByName(name), { fromPath: rest }), upgrade ? undefined : cors);
+  // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest. Only
+  // when `/sub/{class}` names a class the worker serves, as the SDK's parseSubAgentPath: any other
+  // `/sub/…` path is the agent's own.
+  if (SUB_AGENT_STEP.test(rest)) {
+    const below = await routeToServedSubAgent(forwarded, namespace.getByName(name), rest);
+    if (below !== undefined) return withCors(below, upgrade ? undefined : cors);
+  }
   if (upgrade) return upgradeResponse({ className: namespace.className, name, request: forwarded });
   return withCors(await namespace.getByName(name).fetch(forwarded), cors);
 }

@@ -8,7 +8,7 @@ import { declaredBodyLength, invalidHeader, toAbortableRequest, toRequest, unsen
 import { bodyTooLargeResponse, checkedBodyLimit, refuseDeclaredBody } from "./request-body-limit.ts";
 import { sendableResponse } from "./sendable-response.ts";
 import { routeAgentRequest } from "./route.ts";
-import { upgradeTargetOf } from "../host/upgrade.ts";
+import { UPGRADE_MARKER_HEADER, upgradeTargetOf } from "../host/upgrade.ts";
 import { routeConnections, type ConnectionRoute } from "./connection-router.ts";
 import { socketOfMoved, type MovedConnection } from "./connection-transfer.ts";
 import { installWorkersGlobals } from "../websocket/globals.ts";
@@ -189,7 +189,7 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         const started = performance.now();
         const response = await call(request);
         const upgraded = upgradeTargetOf(response) !== undefined || webSocketOfResponse(response) !== undefined;
-        const status = upgraded ? 101 : response.status; // an agent's accepted upgrade is a 200 inside the host
+        const status = upgraded ? 101 : response.status; // an accepted upgrade is built as a 200 (Node refuses 101)
         metrics.observeRequest({ method: request.method, pathname: pathnameOf(request.url), status, seconds: (performance.now() - started) / 1000, threw: THREW in response });
         return response;
       };
@@ -281,6 +281,8 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
           await writeRawResponse(refusal, socket, `${incoming.method ?? "GET"} ${pathnameOf(incoming.url ?? "/")}`);
           return;
         }
+        // The worker's headers on the 101 (a copy of the agent's, with one of its own added) reach the client too.
+        answerUpgradeWith(incoming, headersOfAgentUpgrade(response.headers));
         sockets.handleUpgrade(incoming, socket, head, (ws) => {
           host.acceptSocket(target.className, target.name, ws, target.request, target.place);
         });
@@ -328,6 +330,14 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         server.closeAllConnections();
       }),
   };
+}
+
+/** The headers an agent's upgrade response gives the handshake: the worker's, without Hearth's marker. */
+function headersOfAgentUpgrade(headers: Headers): Headers {
+  if (!headers.has(UPGRADE_MARKER_HEADER)) return headers;
+  const answered = new Headers(headers);
+  answered.delete(UPGRADE_MARKER_HEADER);
+  return answered;
 }
 
 /** What aborts a request's signal, kept on its response (no closure per request). */

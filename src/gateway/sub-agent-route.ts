@@ -3,8 +3,9 @@
  * children), as `routeAgentRequest` serves them and `routeSubAgentRequest` routes them below a
  * parent reached some other way. The walk down the tree is the host's (`toSubAgent`).
  */
-import { HANDLE } from "../agent/agent-base.ts";
-import { STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
+import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
+import { isAgentNamespace, STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError } from "../web/url-path.ts";
 
@@ -15,17 +16,68 @@ export function stubAddressOf(stub: unknown, what: string): StubAddress {
   return address;
 }
 
-/** The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them; a name that is not valid percent-encoding throws a MalformedPathSegmentError. */
-export function parseSubAgentSteps(rest: string): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
+/**
+ * The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them; a name that is
+ * not valid percent-encoding throws a MalformedPathSegmentError. With `served`, the steps end at the
+ * first `{class}` it refuses: the rest is the path of the agent reached before it.
+ */
+export function parseSubAgentSteps(rest: string, served?: (segment: string) => boolean): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
   const steps: Array<{ segment: string; name: string }> = [];
   let remaining = rest;
   for (;;) {
     const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
-    if (!match) break;
+    if (!match || (served !== undefined && !served(match[1]!))) break;
     steps.push({ segment: match[1]!, name: decodeNameSegment(match[2]!) });
     remaining = match[3]!;
   }
   return { steps, leafPath: remaining };
+}
+
+/** Per dispatcher (one per host), the worker's actor classes (`ctx.exports`): fixed once the host started. */
+const exportsByDispatcher = new WeakMap<object, Record<string, unknown>>();
+
+/** The worker's actor classes, bound or only exported, as the agent at `address` sees them (`ctx.exports`). */
+async function exportsSeenBy(address: StubAddress): Promise<Record<string, unknown>> {
+  const known = exportsByDispatcher.get(address.dispatcher);
+  if (known !== undefined) return known;
+  const exports = await address.dispatcher.toSubAgent(address.className, address.name, address.steps, undefined, (actor) => {
+    const runtime = (actor as unknown as { [AGENT_RUNTIME]?: { exports?: Record<string, unknown> } })[AGENT_RUNTIME];
+    return runtime?.exports;
+  });
+  if (exports instanceof Response || exports === undefined) return {};
+  exportsByDispatcher.set(address.dispatcher, exports);
+  return exports;
+}
+
+/** Whether `/sub/{segment}/` names an agent class of `exports`, as a parent resolves the segment to a child class. */
+function namesAgentClass(exports: Record<string, unknown>, segment: string): boolean {
+  for (const [binding, value] of Object.entries(exports)) {
+    if (!isAgentNamespace(value)) continue;
+    const kebab = camelCaseToKebabCase(binding);
+    if (kebab === "sub") continue; // the separator itself is no class
+    if (binding === segment || value.slug === segment || kebab === segment) return true;
+  }
+  return false;
+}
+
+/**
+ * `routeAgentRequest`'s `/sub/{class}/{name}…` after an agent's address (`rest`): the sub-agent's
+ * answer, or undefined when `{class}` names no agent class of the worker, as the SDK's
+ * parseSubAgentPath finds no child then: the path is the agent's own (its onRequest, or its socket).
+ * Deeper steps end at the first class that is not served, as they do in the SDK's children.
+ */
+export async function routeToServedSubAgent(request: Request, parent: unknown, rest: string): Promise<Response | undefined> {
+  const address = stubAddressOf(parent, "routeAgentRequest");
+  const exports = await exportsSeenBy(address);
+  let parsed: ReturnType<typeof parseSubAgentSteps>;
+  try {
+    parsed = parseSubAgentSteps(rest, (segment) => namesAgentClass(exports, segment));
+  } catch (error) {
+    if (error instanceof MalformedPathSegmentError) return Response.json({ error: error.message }, { status: 400 });
+    throw error;
+  }
+  if (parsed.steps.length === 0) return undefined;
+  return walkToLeaf(request, address, parsed);
 }
 
 /**
@@ -46,8 +98,12 @@ export async function routeSubAgentRequest(request: Request, parent: unknown, op
     if (error instanceof MalformedPathSegmentError) return Response.json({ error: error.message }, { status: 400 });
     throw error;
   }
-  const { steps, leafPath } = parsed;
-  if (steps.length === 0) return Response.json({ error: `No /sub/{class}/{name} in ${fromPath}` }, { status: 400 });
+  if (parsed.steps.length === 0) return Response.json({ error: `No /sub/{class}/{name} in ${fromPath}` }, { status: 400 });
+  return walkToLeaf(request, address, parsed);
+}
+
+/** Walks from `address` down `steps` (each parent's onBeforeSubAgent deciding) and gives the last child the request, at `leafPath`. */
+function walkToLeaf(request: Request, address: StubAddress, { steps, leafPath }: ReturnType<typeof parseSubAgentSteps>): Promise<Response> {
   const all = [...address.steps, ...steps.map((step) => ({ className: step.segment, name: step.name }))];
   return address.dispatcher.toSubAgent(address.className, address.name, all, request, (actor, forwarded, place) => {
     const original = forwarded ?? request;

@@ -1,3 +1,4 @@
+import { isUpgradeStandIn, markUpgrade } from "../host/upgrade.ts";
 import { isWorkersWebSocket, type WorkersWebSocket } from "./socket.ts";
 
 const sockets = new WeakMap<Response, WorkersWebSocket>();
@@ -21,14 +22,19 @@ export interface WorkersResponseInit extends ResponseInit {
 export function workersResponseClass(base: typeof Response): typeof Response {
   class WorkersResponse extends base {
     constructor(body?: BodyInit | null, init?: WorkersResponseInit) {
-      const webSocket = init?.webSocket ?? null;
+      const webSocket: unknown = init?.webSocket ?? null;
       if (init?.status === 101) {
-        if (!isWorkersWebSocket(webSocket)) {
+        const agents = isUpgradeStandIn(webSocket);
+        if (!agents && !isWorkersWebSocket(webSocket)) {
           throw new TypeError("A 101 response needs a webSocket: the client end of a WebSocketPair (new Response(null, { status: 101, webSocket: client }))");
         }
         if (body !== null && body !== undefined) throw new TypeError("A 101 response cannot have a body");
-        super(null, { ...init, status: 200 });
-        sockets.set(this, webSocket);
+        // Read member by member: `init` may be a 101 Response being copied (`new Response(res.body, res)`),
+        // whose headers and statusText are getters a spread would not see.
+        super(null, { status: 200, statusText: init.statusText, headers: init.headers });
+        // An agent's upgrade (routeAgentRequest, stub.fetch) goes with its webSocket to the copy.
+        if (agents) markUpgrade(this, webSocket);
+        else sockets.set(this, webSocket as WorkersWebSocket);
         return;
       }
       if (webSocket !== null) throw new TypeError("webSocket can only be set on a response with status 101");

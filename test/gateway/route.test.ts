@@ -166,3 +166,74 @@ describe("routeAgentRequest", () => {
     expect((await routeAgentRequest(new Request(room), env))?.status).toBe(400);
   });
 });
+
+/** A parent with a sub-agent class the worker exports but does not bind (only `ctx.exports` has it). */
+class Feed extends Agent {
+  onRequest(request: Request) {
+    return Response.json({ at: `feed/${this.name}`, path: new URL(request.url).pathname });
+  }
+  onConnect(conn: Connection) {
+    conn.send(JSON.stringify({ type: "hello", at: `feed/${this.name}`, uri: new URL(conn.uri ?? "http://x/").pathname }));
+  }
+}
+
+class Topic extends Agent {
+  onRequest(request: Request) {
+    return Response.json({ at: `topic/${this.name}`, path: new URL(request.url).pathname });
+  }
+}
+
+describe("routeAgentRequest, as the Agents SDK's code routes", () => {
+  it("sends the SDK's CORS headers with cors: true (GET, POST, HEAD, OPTIONS), on a preflight and on an answer", async () => {
+    harness = await startHarness({ ChatRoom });
+    const env = harness.host.env;
+    const preflight = await routeAgentRequest(new Request("http://localhost/agents/chat-room/a", { method: "OPTIONS" }), env, { cors: true });
+    const answer = await routeAgentRequest(new Request("http://localhost/agents/chat-room/a"), env, { cors: true });
+    for (const res of [preflight!, answer!]) {
+      expect(Object.fromEntries([...res.headers].filter(([key]) => key.startsWith("access-control-")))).toEqual({
+        "access-control-allow-origin": "*",
+        "access-control-allow-methods": "GET, POST, HEAD, OPTIONS",
+        "access-control-allow-headers": "*",
+        "access-control-max-age": "86400",
+      });
+    }
+  });
+
+  it("leaves /sub/{x}/… to the agent itself when {x} names no class of the worker (its onRequest, its socket)", async () => {
+    harness = await startHarness({ Feed }, { exportedClasses: { Topic } });
+    const get = async (path: string) => (await fetch(`${harness!.url}${path}`)).json();
+    expect(await get("/agents/feed/x/sub/topics/news")).toEqual({ at: "feed/x", path: "/agents/feed/x/sub/topics/news" });
+    // A class the worker exports (not bound in env) is a sub-agent's, and the steps end at the first that is not.
+    expect(await get("/agents/feed/x/sub/topic/news")).toEqual({ at: "topic/news", path: "/" });
+    expect(await get("/agents/feed/x/sub/topic/news/sub/topics/sports")).toEqual({ at: "topic/news", path: "/sub/topics/sports" });
+    const socket = await TestSocket.open(`${harness.wsUrl}/agents/feed/x/sub/topics/news`);
+    expect(await socket.waitForType("hello")).toEqual({ type: "hello", at: "feed/x", uri: "/agents/feed/x/sub/topics/news" });
+    socket.close();
+  });
+
+  it("takes an empty prefix as the default one, and drops empty path segments before matching", async () => {
+    harness = await startHarness({ ChatRoom });
+    const env = harness.host.env;
+    const json = async (url: string, prefix?: string) => (await routeAgentRequest(new Request(url), env, prefix === undefined ? {} : { prefix }))?.json();
+    expect(await json("http://localhost/agents/chat-room/a", "")).toMatchObject({ name: "a" });
+    for (const path of ["//agents/chat-room/a", "/agents//chat-room/a", "/agents/chat-room//a", "/agents/chat-room/a/"]) {
+      // The agent gets the URL as it came, as the SDK forwards it.
+      expect(await json(`http://localhost${path}`), path).toEqual({ name: "a", path, user: null });
+    }
+    expect(await json("http://localhost//api///agents/chat-room/b", "api/agents")).toMatchObject({ name: "b" });
+    for (const path of ["/agents//chat-room", "/agents/chat-room//", "//agents"]) {
+      expect(await routeAgentRequest(new Request(`http://localhost${path}`), env), path).toBeNull();
+    }
+  });
+
+  it("accepts the SDK's placement and retry options, and ignores them", async () => {
+    harness = await startHarness({ ChatRoom });
+    const res = await routeAgentRequest(new Request("http://localhost/agents/chat-room/a"), harness.host.env, {
+      locationHint: "enam",
+      jurisdiction: "eu",
+      routingRetry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20, onRetry: () => {} },
+    });
+    expect(await res?.json()).toMatchObject({ name: "a" });
+    expect((await routeAgentRequest(new Request("http://localhost/agents/chat-room/a"), harness.host.env, { routingRetry: false }))?.status).toBe(200);
+  });
+});

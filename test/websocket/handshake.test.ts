@@ -43,6 +43,13 @@ async function start(): Promise<Harness> {
       durableObjects: { ROOMS: Room },
       fetch: async (request, env) => {
         const path = new URL(request.url).pathname;
+        if (path.startsWith("/copy")) {
+          // Common Workers code: a copy of the object's 101 with a header of the worker's own.
+          const res = await (env.ROOMS as DurableObjectNamespace<Room>).getByName("r").fetch(request);
+          const copy = new Response(res.body, res);
+          copy.headers.set("x-served-by", "edge");
+          return copy;
+        }
         if (path.startsWith("/room")) return (env.ROOMS as DurableObjectNamespace<Room>).getByName("r").fetch(request);
         if (path.startsWith("/worker")) return answer(request);
         return (await routeAgentRequest(request, env)) ?? new Response("not found", { status: 404 });
@@ -78,6 +85,15 @@ describe("the handshake of a 101 response", () => {
       expect(headers["sec-websocket-protocol"]).toBe("chat");
       expect(headers["set-cookie"]).toEqual(["a=1", "b=2"]);
     }
+  });
+
+  it("keeps the headers and subprotocol of a 101 the worker copied (new Response(res.body, res)), with the header it added", async () => {
+    const { url } = await start();
+    const { status, headers } = await handshake(`${url}/copy?proto=chat&cookie=a%3D1`, ["chat"]);
+    expect(status).toBe(101);
+    expect(headers["sec-websocket-protocol"]).toBe("chat");
+    expect(headers["set-cookie"]).toEqual(["a=1"]);
+    expect(headers["x-served-by"]).toBe("edge");
   });
 
   it("names no subprotocol for an agent's connection, as the Agents SDK's 101 names none", async () => {
