@@ -17,8 +17,13 @@ export interface RunOptions {
   command: Command;
   /** The entry path as typed (relative to the working directory, or absolute); unset: the wrangler config's `main`. */
   entry: string | undefined;
-  /** `--env <name>`: the wrangler environment whose bindings, vars and .dev.vars.<name> apply. */
+  /**
+   * `--env <name>`, else CLOUDFLARE_ENV (as wrangler reads it): the wrangler environment whose
+   * bindings, vars and .dev.vars.<name> apply. Unset for the top level (`--env ""` too).
+   */
   envName?: string | undefined;
+  /** Where the environment was chosen, when it was: `--env` (even `--env ""`), or the CLOUDFLARE_ENV variable. */
+  envFrom?: "--env" | "CLOUDFLARE_ENV";
   /** `--config <path>`: the wrangler config file; unset: wrangler.jsonc / .json / .toml in the working directory. */
   configPath?: string | undefined;
   port: number;
@@ -91,7 +96,8 @@ Without a wrangler config, every exported class that extends Agent is served at
 routeAgentRequest inside it to reach the agents).
 
 Options:
-  --env <name>                   The wrangler environment (env.<name> in the config)
+  --env <name>                   The wrangler environment (env.<name> in the config; "" for the
+                                 top level); default: CLOUDFLARE_ENV, as in wrangler
   --config <path>                The wrangler config file (default: found in the working directory)
   --port <n>                     Port to listen on (default ${DEFAULTS.port}, 0 picks a free one)
   --host <addr>                  Address to bind (default ${DEFAULTS.host})
@@ -119,6 +125,7 @@ Options:
   -v, --version                  Show the version
 
 Environment:
+  CLOUDFLARE_ENV                Like --env (the flag wins), as wrangler reads it.
   HEARTH_PORT, HEARTH_HOST, HEARTH_DATA_DIR  Used when the matching flag is not given.
   HEARTH_THREADS                Like --threads.
   HEARTH_CLUSTER, HEARTH_NODE_ID, HEARTH_ADVERTISE  Like --cluster, --node-id and --advertise.
@@ -279,6 +286,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   const inspectorHost = nonEmpty(values["inspector-host"], "--inspector-host") ?? nonEmpty(env.HEARTH_INSPECTOR_HOST, "HEARTH_INSPECTOR_HOST");
   const allowedHostsText = nonEmpty(values["inspector-allowed-hosts"], "--inspector-allowed-hosts") ?? nonEmpty(env.HEARTH_INSPECTOR_ALLOWED_HOSTS, "HEARTH_INSPECTOR_ALLOWED_HOSTS");
   const inspectorAllowedHosts = allowedHostsText?.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const environment = chooseEnvironment(values.env, env);
   return {
     kind: "serve",
     options: {
@@ -289,7 +297,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       dataDir: resolve(cwd, data),
       durability: parseDurability(values.durability),
       defaulted,
-      ...(values.env !== undefined ? { envName: nonEmpty(values.env, "--env") } : {}),
+      ...environment,
       ...(values.config !== undefined ? { configPath: resolve(cwd, nonEmpty(values.config, "--config") ?? "") } : {}),
       ...(smtpPort !== undefined ? { smtpPort } : {}),
       ...(threads !== undefined ? { threads } : {}),
@@ -304,6 +312,16 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
       ...(inspectorAllowedHosts !== undefined ? { inspectorAllowedHosts } : {}),
     },
   };
+}
+
+/**
+ * The wrangler environment: `--env`, else CLOUDFLARE_ENV (wrangler's default for `--env`). An empty
+ * name (`--env ""`, `CLOUDFLARE_ENV=`) is the top level, as in wrangler; so is neither.
+ */
+export function chooseEnvironment(flag: string | undefined, env: NodeJS.ProcessEnv): Pick<RunOptions, "envName" | "envFrom"> {
+  const [given, envFrom] = flag !== undefined ? [flag, "--env" as const] : env.CLOUDFLARE_ENV !== undefined ? [env.CLOUDFLARE_ENV, "CLOUDFLARE_ENV" as const] : [undefined, undefined];
+  if (envFrom === undefined) return {};
+  return given === undefined || given === "" ? { envFrom } : { envName: given, envFrom };
 }
 
 function parsePort(raw: string | undefined, source: string): number | undefined {
@@ -383,7 +401,9 @@ export function toStartArgs(options: RunOptions): string[] {
   if (options.inspectorPort !== undefined) args.push("--inspector-port", String(options.inspectorPort));
   if (options.inspectorHost !== undefined) args.push("--inspector-host", options.inspectorHost);
   if (options.inspectorAllowedHosts !== undefined) args.push("--inspector-allowed-hosts", options.inspectorAllowedHosts.join(","));
-  if (options.envName !== undefined) args.push("--env", options.envName);
+  // An environment CLOUDFLARE_ENV chose is chosen again by the child, which inherits the variable;
+  // `--env ""` travels as given, so the child's CLOUDFLARE_ENV cannot override it.
+  if (options.envFrom === "--env" || (options.envFrom === undefined && options.envName !== undefined)) args.push("--env", options.envName ?? "");
   if (options.configPath !== undefined) args.push("--config", options.configPath);
   return args;
 }

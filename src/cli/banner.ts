@@ -29,8 +29,8 @@ export interface BannerInfo {
   metrics?: string;
   /** The inspector's URL (with its viewer token), where the admin token is kept, and a warning when it is exposed. */
   inspector?: { url: string; adminTokenFile?: string; warning?: string };
-  /** The wrangler config served, and its environment. */
-  project?: { config: string; env?: string };
+  /** The wrangler config served, its environment, and `CLOUDFLARE_ENV` when that variable chose it. */
+  project?: { config: string; env?: string; envFrom?: string };
   /** Platform bindings, one line per kind (`KV CACHE, SESSIONS`). */
   bindings?: string[];
   /** Migration tags applied at this start. */
@@ -76,7 +76,8 @@ export function formatBanner(shown: BannerInfo): string {
   const info = reachableBanner(shown);
   const lines = [`${styleText("bold", `hearth ${info.command}`)} · ${info.entry}`];
   if (info.project) {
-    lines.push(`  ${label("config")} ${info.project.config}${info.project.env !== undefined ? `  (env: ${styleText("bold", info.project.env)})` : ""}`);
+    const from = info.project.envFrom !== undefined ? `, from ${info.project.envFrom}` : "";
+    lines.push(`  ${label("config")} ${info.project.config}${info.project.env !== undefined ? `  (env: ${styleText("bold", info.project.env)}${from})` : ""}`);
   }
   const width = Math.max(0, ...info.agents.map((name) => name.length));
   info.agents.forEach((name, index) => {

@@ -37,7 +37,7 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
     if (!(error instanceof CliError) || error.kind !== "config") throw error;
     brokenConfig = configPathOf(options, cwd);
   }
-  const display = project?.entry.display ?? options.entry ?? "the project";
+  const display = project?.entry?.display ?? options.entry ?? "the project";
   // The child resolves the project again at every restart, so settings the command line left open
   // (port, host, data directory, durability) follow edits of hearth.config.ts and wrangler's `dev`.
   let current = { ...options };

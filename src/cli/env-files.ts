@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseEnv } from "node:util";
+import { parse } from "dotenv";
 
 /** Files read for agent vars, in order; a later file overrides an earlier one. */
 export const VAR_FILES = [".env", ".dev.vars"] as const;
@@ -35,9 +35,9 @@ export function loadVarFiles(dir: string, processEnv: NodeJS.ProcessEnv): Loaded
       throw new Error(`Could not read ${path}: ${(error as Error).message}`, { cause: error });
     }
     files.push(path);
-    for (const [key, value] of Object.entries(parseEnv(text))) {
-      if (value !== undefined) fromFiles[key] = value;
-    }
+    // As wrangler reads .dev.vars and .env: dotenv's rules, not node:util's parseEnv (which cuts
+    // `"{\"a\":1}"` at the first escaped quote and lets an unclosed quote swallow the lines after it).
+    Object.assign(fromFiles, parse(text));
   }
   const vars: Record<string, string> = {};
   for (const [key, value] of Object.entries(fromFiles)) vars[key] = processEnv[key] ?? value;

@@ -16,7 +16,11 @@ export const HEARTH_CONFIG_FILE = "hearth.config.ts";
 export interface Project {
   /** The wrangler config resolved for `--env`; undefined when the entry was given alone. */
   config: ProjectConfig | undefined;
-  entry: { path: string; display: string };
+  /**
+   * The worker's entry; undefined for a Worker with only static assets (a config with `assets` and no
+   * `main`, which Cloudflare serves as it is): the assets answer every request.
+   */
+  entry: { path: string; display: string } | undefined;
   /** The run options with hearth.config.ts and wrangler's `dev` settings applied where no flag set them. */
   options: RunOptions;
   /** Where this environment's data lives: the data directory, or `<data>/env/<name>` with `--env`. */
@@ -37,34 +41,71 @@ export interface Project {
  *   config; "entry-not-found" when the entry does not exist.
  */
 export async function resolveProject(given: RunOptions, cwd: string): Promise<Project> {
-  const options = projectDirectoryAsConfig(given, cwd);
+  let options = projectDirectoryAsConfig(given, cwd);
   const configPath = configPathOf(options, cwd);
   let config: ProjectConfig | undefined;
   if (configPath !== undefined) {
     try {
-      config = loadProjectConfig({ path: configPath, envName: options.envName });
+      config = loadProjectConfig({ path: configPath, envName: options.envName, envFrom: options.envFrom });
     } catch (error) {
       throw new CliError("config", (error as Error).message, { cause: error });
     }
+  } else if (options.envName !== undefined && options.envFrom === "CLOUDFLARE_ENV") {
+    // CLOUDFLARE_ENV may be set for other projects' sake: an entry served alone has no environments.
+    options = { ...options, envName: undefined };
   } else if (options.envName !== undefined) {
     throw new CliError("usage", `--env ${options.envName} needs a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml) in ${cwd}, or --config <path>.`);
   }
 
   const entryPath = options.entry ?? config?.main;
-  if (entryPath === undefined) {
+  let entry: Project["entry"];
+  if (entryPath !== undefined) entry = resolveProjectEntry(entryPath, cwd, options.entry === undefined ? config : undefined);
+  else if (config?.assets !== undefined) checkAssetsOnly(config, cwd);
+  else {
     // The server `hearth dev` runs is a `start`: its user typed `dev`.
     const command = isSupervised() ? "dev" : options.command;
     // A config without "main" is the config's to fix: `hearth dev` waits for the next save, as for any config error.
     if (config) throw new CliError("config", `${relative(cwd, config.path) || config.path} has no "main": add "main": "src/index.ts" or give the entry: hearth ${command} src/index.ts`);
     throw new CliError("usage", `Missing entry file: hearth ${command} <entry>, e.g. hearth ${command} src/index.ts — or run it in a directory with a wrangler config.`);
   }
-  const entry = resolveEntry(entryPath, cwd);
-  const dir = config?.dir ?? dirname(entry.path);
+  const dir = config?.dir ?? dirname(entry?.path ?? cwd);
   const settings = await loadHearthConfig(config?.dir ?? cwd);
   const applied = applySettings(options, settings, config, cwd);
   const dataDir = environmentDataDir(applied.dataDir, options.envName);
   const watchFiles = config ? configWatchFiles(config.path, options.envName) : VAR_FILES.map((name) => join(cwd, name));
   return { config, entry, options: applied, dataDir, dir, watchFiles, settings };
+}
+
+/**
+ * The entry, checked to exist. One the config's `main` names and a `build.command` should produce
+ * (`dist/index.js` before the build) is reported with that command: Hearth does not run it.
+ */
+function resolveProjectEntry(entryPath: string, cwd: string, config: ProjectConfig | undefined): { path: string; display: string } {
+  try {
+    return resolveEntry(entryPath, cwd);
+  } catch (error) {
+    const build = config?.build;
+    if (!(error instanceof CliError) || error.kind !== "entry-not-found" || build === undefined) throw error;
+    const where = build.cwd === undefined ? "" : ` in ${build.cwd}`;
+    throw new CliError("entry-not-found", `${error.message}\n  wrangler's build.command is \`${build.command}\`: run it first${where} (Hearth does not run it).`, { cause: error });
+  }
+}
+
+/**
+ * A Worker with only static assets (no `main`): refused where wrangler refuses it, when something
+ * in the config needs a Worker script.
+ *
+ * @throws {CliError} "config" for an assets binding or `run_worker_first: true` without `main`.
+ */
+function checkAssetsOnly(config: ProjectConfig, cwd: string): void {
+  const file = relative(cwd, config.path) || config.path;
+  const fix = `add a Worker script ("main": "src/index.ts") to ${file}`;
+  if (config.assets?.binding !== undefined) {
+    throw new CliError("config", `${file}: assets.binding cannot be used in an assets-only Worker (no "main"), as in wrangler: remove the binding, or ${fix}.`);
+  }
+  if (config.assets?.runWorkerFirst === true) {
+    throw new CliError("config", `${file}: assets.run_worker_first = true needs a Worker script, as in wrangler: remove it, or ${fix}.`);
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { relative } from "node:path";
 import { planMigrations } from "../worker/migrations.ts";
 import { bindClasses, type BoundClasses } from "../worker/classes.ts";
 import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from "../worker/events.ts";
@@ -126,6 +127,7 @@ function newHost(options: HostOptions): Host {
 
 /** An entry given on its own: every exported Agent is served; vars from .env / .dev.vars. */
 export async function openEntryRuntime(project: Project, cwd: string, shard?: RuntimeShard): Promise<Runtime> {
+  if (!project.entry) throw new Error("openEntryRuntime needs an entry");
   let vars: Record<string, string>;
   try {
     vars = loadVarFiles(cwd, process.env).vars;
@@ -208,7 +210,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     // The class bindings exist once the host does; at module scope they are stand-ins that reach it then.
     const late = [...config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.name), ...config.workflows.map((workflow) => workflow.binding)];
     setWorkerEnv({ ...loaded.vars, ...platform.bindings, ...Object.fromEntries(late.map((name) => [name, lateBinding(name, () => host?.env[name])])) });
-    const entry = await loadEntry(project.entry.path, cwd);
+    const entry = project.entry ? await loadEntry(project.entry.path, cwd) : assetsOnlyEntry(config, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
     // Loading the config already refused a binding to a class the migrations leave deleted or renamed away.
     const migrations = planMigrations(project.dataDir, config.migrations, config.path);
@@ -244,7 +246,9 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     });
     warnings.push(...events.warnings);
     const running = events;
-    const composed = composeWorkerFetch({ fetch: entry.fetch, assets: () => platform.assets, cron: dev ? () => running.cron : undefined });
+    // A Worker with only static assets has no fetch of its own: what the assets do not answer is a 404.
+    const assetsOnly = project.entry === undefined;
+    const composed = composeWorkerFetch({ fetch: entry.fetch ?? (assetsOnly ? notFound : undefined), assets: () => platform.assets, cron: dev ? () => running.cron : undefined });
     // Work a request hands to ctx.waitUntil finishes before the bindings close at shutdown.
     const lingering = trackedContext({ recordErrors: false });
     // One context per request, as on Cloudflare (a handler's `ctx.props` is its request's alone); all share the tracker.
@@ -252,6 +256,8 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     // The worker reached through the assets router (a request no asset answers) or a binding: it keeps
     // the address its request came in on, which the MCP transport's DNS-rebinding guard checks.
     forward = (request) => {
+      // No worker: the assets answer every request themselves, not_found_handling included (as on Cloudflare).
+      if (assetsOnly && platform.assets) return platform.assets.binding.fetch(request);
       const listener = listenerOf(arrivedOn.getStore());
       return composed.worker(request, env, newExecutionContext({ track, ...(listener !== undefined ? { listener } : {}) }));
     };
@@ -274,7 +280,10 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
         // A second binding of a class is served at its own name's URL too (the same instances).
         ...servedBindings(bound),
-        project: { config: config.path, ...(config.envName !== undefined ? { env: config.envName } : {}) },
+        project: {
+          config: config.path,
+          ...(config.envName !== undefined ? { env: config.envName, ...(project.options.envFrom === "CLOUDFLARE_ENV" ? { envFrom: "CLOUDFLARE_ENV" } : {}) } : {}),
+        },
         bindings: describeBindings(config),
         ...(migrations.applied.length > 0 ? { migrations: migrations.applied } : {}),
         ...(config.assets ? { assets: config.assets.directory } : {}),
@@ -300,6 +309,19 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     if (error instanceof CliError) throw error;
     throw new CliError("config", (error as Error).message, { cause: error });
   }
+}
+
+/** The worker of a Worker with only static assets: it has none, so a request the assets leave is a 404. */
+function notFound(): Promise<Response> {
+  return Promise.resolve(new Response("Not Found", { status: 404 }));
+}
+
+/** The entry of a Worker with only static assets (no `main`): no handlers, no classes; shown as its assets directory. */
+function assetsOnlyEntry(config: NonNullable<Project["config"]>, cwd: string): EntryModule {
+  const directory = config.assets?.directory ?? config.dir;
+  const shown = relative(cwd, directory);
+  const display = `${shown === "" ? "." : shown.startsWith("..") ? directory : shown} (static assets only, no main)`;
+  return { path: config.path, display, agents: {}, durableObjects: {}, workflows: {}, fetch: undefined, handlers: {}, exports: {}, warnings: [] };
 }
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */

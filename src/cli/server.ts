@@ -146,7 +146,8 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   }
   const { host, entry } = runtime;
   madeHost.current = host;
-  for (const warning of runtime.warnings) printWarning(warning);
+  // The config's warnings are the same in every thread: the first thread (or the only one) prints them.
+  if (!sharding || sharding.shard.index === 0) for (const warning of runtime.warnings) printWarning(warning);
   let observability: ReturnType<typeof startCliObservability>;
   try {
     observability = startCliObservability(options, {

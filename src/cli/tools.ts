@@ -5,8 +5,12 @@ import { printError } from "./output.ts";
 /** A subcommand that is not a server: `hearth secret …`, `hearth d1 …`. Resolves to the exit status. */
 export type Tool = (argv: string[], cwd: string, env: NodeJS.ProcessEnv) => Promise<number>;
 
-/** Takes `--env <name>`, `--config <path>` and `--data <dir>` (and their `=` forms) out of `argv`. */
-function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: string; data?: string } {
+/**
+ * Takes `--env <name>`, `--config <path>` and `--data <dir>` (and their `=` forms) out of `argv`.
+ * The environment is `--env`, else CLOUDFLARE_ENV (as wrangler reads it); `--env ""` (or an empty
+ * CLOUDFLARE_ENV) is the top level, so `env` is unset then.
+ */
+function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: string[]; env?: string; config?: string; data?: string } {
   const rest: string[] = [];
   const found: Record<string, string> = {};
   for (let index = 0; index < argv.length; index++) {
@@ -17,10 +21,11 @@ function projectFlags(argv: string[]): { rest: string[]; env?: string; config?: 
       continue;
     }
     const value = match[2] ?? argv[++index];
-    if (value === undefined || value === "") throw new Error(`--${match[1]} needs a value`);
+    if (value === undefined || (value === "" && match[1] !== "env")) throw new Error(`--${match[1]} needs a value`);
     found[match[1] ?? ""] = value;
   }
-  return { rest, ...found };
+  const { env = processEnv.CLOUDFLARE_ENV, ...others } = found;
+  return { rest, ...others, ...(env !== undefined && env !== "" ? { env } : {}) };
 }
 
 /** The wrangler config the tools read: `--config` (a file), else the one in the working directory. */
@@ -37,7 +42,7 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
     return argv.length === 0 ? 2 : 0;
   }
   try {
-    const flags = projectFlags(argv);
+    const flags = projectFlags(argv, env);
     const path = await configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
     const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.env });
@@ -56,7 +61,7 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
   let dataDir: string;
   let path: string | undefined;
   try {
-    flags = projectFlags(argv);
+    flags = projectFlags(argv, env);
     path = await configPathOf(cwd, flags.config);
     const { baseDataDir } = await import("./project.ts");
     dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
@@ -87,7 +92,7 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
   let flags: ReturnType<typeof projectFlags>;
   let found: ReturnType<typeof readInspectorEndpoint>;
   try {
-    flags = projectFlags(argv);
+    flags = projectFlags(argv, env);
     const given = flags.rest.some((arg) => arg === "--url" || arg.startsWith("--url=")) || env.HEARTH_INSPECTOR_URL;
     const path = given ? undefined : await configPathOf(cwd, flags.config);
     const { baseDataDir, environmentDataDir } = await import("./project.ts");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parseEnv } from "node:util";
+import { parse } from "dotenv";
 import { expand } from "dotenv-expand";
 import { ConfigError } from "./errors.ts";
 
@@ -30,13 +30,16 @@ export interface DevVars {
 
 /**
  * Local vars and secrets with wrangler's rules (`getVarsForDev`):
- * 1. `.dev.vars.<env>` when it exists, else `.dev.vars`;
+ * 1. `.dev.vars.<env>` when it exists, else `.dev.vars`, taken as written (no `${VAR}` expansion);
  * 2. if neither exists and `CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV` is not "false": `.env`,
  *    `.env.local`, `.env.<env>`, `.env.<env>.local`, a later file overriding an earlier one, with
  *    `${VAR}` references expanded (dotenv-expand). `process.env` is included (and wins) when
  *    `CLOUDFLARE_INCLUDE_PROCESS_ENV` is "true" or `secrets.required` is declared.
- * The `.dev.vars` and `.env` families are never combined. With `secretsRequired`, only required
- * secrets and config var names are kept (the others are named in a warning). Layering these over
+ * Every file is parsed as wrangler parses it, with `dotenv.parse`: `KEY=value` or `KEY: value`; an
+ * escaped quote does not end a quoted value (`"{\"a\":1}"` keeps `\"` as written); an unclosed
+ * quote is part of the value, never the lines after it. The `.dev.vars` and `.env` families are
+ * never combined. With `secretsRequired`, only required secrets and config var names are kept (the
+ * others are named in a warning). Layering these over
  * config `vars` and stored secrets, and the process environment over all of them for declared
  * names, is the caller's (docs/secrets.md, "What the worker sees").
  *
@@ -132,9 +135,7 @@ function readVarsFile(path: string): { path: string; values: Record<string, stri
     if (code === "ENOENT" || code === "EISDIR") return undefined;
     throw new ConfigError(`Could not read ${path}: ${(error as Error).message}`, { file: path, cause: error });
   }
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(parseEnv(text))) if (typeof value === "string") values[key] = value;
-  return { path, values };
+  return { path, values: parse(text) };
 }
 
 /**

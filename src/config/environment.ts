@@ -34,7 +34,7 @@ export interface ResolvedEnvironment {
  * const { keys } = resolveEnvironment(ctx, "staging");
  * keys.get("name")?.value; // "my-worker-staging"
  */
-export function resolveEnvironment(ctx: CheckContext, envName: string | undefined): ResolvedEnvironment {
+export function resolveEnvironment(ctx: CheckContext, envName: string | undefined, envFrom: "--env" | "CLOUDFLARE_ENV" = "--env"): ResolvedEnvironment {
   const raw = ctx.source.raw;
   const sections = raw.env === undefined ? {} : asTable(ctx, raw.env, ["env"]);
   const environments = Object.keys(sections);
@@ -45,7 +45,7 @@ export function resolveEnvironment(ctx: CheckContext, envName: string | undefine
     return { envName: undefined, keys, environments };
   }
 
-  if (!Object.hasOwn(sections, envName)) throw unknownEnvironment(ctx, envName, environments);
+  if (!Object.hasOwn(sections, envName)) throw unknownEnvironment(ctx, envName, environments, envFrom);
   const section = asTable(ctx, sections[envName], ["env", envName]);
   const envPath = (key: string): KeyPath => ["env", envName, key];
 
@@ -85,13 +85,15 @@ function missingInEnvironment(fileName: string, key: string, envName: string): s
   );
 }
 
-function unknownEnvironment(ctx: CheckContext, envName: string, environments: string[]): ConfigError {
+function unknownEnvironment(ctx: CheckContext, envName: string, environments: string[], envFrom: "--env" | "CLOUDFLARE_ENV"): ConfigError {
+  const given = envFrom === "CLOUDFLARE_ENV" ? `CLOUDFLARE_ENV=${envName}` : `--env ${envName}`;
+  const drop = envFrom === "CLOUDFLARE_ENV" ? "unset CLOUDFLARE_ENV" : "drop --env";
   const available =
     environments.length === 0
-      ? `${ctx.source.fileName} defines no environments (no "env" section); drop --env to use the top level`
+      ? `${ctx.source.fileName} defines no environments (no "env" section); ${drop} to use the top level`
       : `The environments defined are: ${environments.map((name) => `"${name}"`).join(", ")}`;
   return new ConfigError(
-    `${ctx.source.fileName}: no environment found with name "${envName}" (--env ${envName}). ${available}.`,
+    `${ctx.source.fileName}: no environment found with name "${envName}" (${given}). ${available}.`,
     { file: ctx.source.path },
   );
 }

@@ -12,6 +12,8 @@ export interface LoadProjectConfigOptions {
   path: string;
   /** `--env`: the `env.<name>` section to use; undefined or "" for the top level. */
   envName?: string | undefined;
+  /** How the environment was chosen, for messages: `--env` (the default) or `CLOUDFLARE_ENV`. */
+  envFrom?: "--env" | "CLOUDFLARE_ENV" | undefined;
 }
 
 /**
@@ -35,5 +37,5 @@ export function loadProjectConfig(options: LoadProjectConfigOptions): ProjectCon
     const winner = others[0] === source.fileName ? ` (wrangler reads the first of ${WRANGLER_CONFIG_FILES.join(", ")})` : "";
     ctx.warnings.push(`several wrangler config files in ${dir}: ${others.join(", ")}; reading ${source.fileName}${winner}`);
   }
-  return buildProjectConfig(ctx, resolveEnvironment(ctx, options.envName));
+  return buildProjectConfig(ctx, resolveEnvironment(ctx, options.envName, options.envFrom));
 }

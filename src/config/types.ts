@@ -128,6 +128,11 @@ export interface ProjectConfig {
   name: string | undefined;
   /** Absolute path of `main`. */
   main: string | undefined;
+  /**
+   * wrangler's `build.command` (and `build.cwd` as written), when set. Hearth does not run it: it is
+   * named when `main` does not exist yet.
+   */
+  build?: { command: string; cwd?: string };
   compatibilityDate: string | undefined;
   compatibilityFlags: string[];
   durableObjects: DurableObjectBindingConfig[];

@@ -43,6 +43,7 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
   };
 
   const name = scalarAt("name");
+  const workerName = optionalString(ctx, name.table, "name", name.at);
   const main = scalarAt("main");
   const mainPath = optionalString(ctx, main.table, "main", main.at);
   const compat = scalarAt("compatibility_flags");
@@ -53,11 +54,12 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
     dir: ctx.dir,
     envName: resolved.envName,
     environments: resolved.environments,
-    name: optionalString(ctx, name.table, "name", name.at),
+    name: workerName,
     main: mainPath === undefined ? undefined : resolve(ctx.dir, mainPath),
+    ...read("build", readBuild, {}),
     compatibilityDate: compatibilityDate(ctx, entry("compatibility_date")),
     compatibilityFlags: optionalStringArray(ctx, compat.table, "compatibility_flags", compat.at) ?? [],
-    durableObjects: read("durable_objects", readDurableObjects, []),
+    durableObjects: read("durable_objects", (c, value, at) => readDurableObjects(c, value, at, workerName), []),
     migrations: migrations(ctx, entry("migrations"), entry("exports")),
     vars: read("vars", readVars, {}),
     secretsRequired: read("secrets", readSecrets, undefined),
@@ -67,7 +69,7 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
     queueProducers: queues.producers,
     queueConsumers: queues.consumers,
     crons: read("triggers", readCrons, []),
-    workflows: read("workflows", readWorkflows, []),
+    workflows: read("workflows", (c, value, at) => readWorkflows(c, value, at, workerName), []),
     workerLoaders: read("worker_loaders", readWorkerLoaders, []),
     assets: read("assets", readAssets, undefined),
     sendEmail: read("send_email", readSendEmail, []),
@@ -137,6 +139,17 @@ function readSecrets(ctx: CheckContext, value: unknown, at: KeyPath): string[] |
     ctx.names.push({ name, at: [...at, "required", index], kind: "secret" });
   });
   return required === undefined ? undefined : [...new Set(required)];
+}
+
+/** `build`: the custom build wrangler runs before bundling. Hearth runs none; the command is kept for messages. */
+function readBuild(ctx: CheckContext, value: unknown, at: KeyPath): Pick<ProjectConfig, "build"> {
+  const build = asTable(ctx, value, at);
+  warnUnknownKeys(ctx, build, ["command", "cwd", "watch_dir", "upload"], at);
+  // An empty command is no build (wrangler skips it too).
+  if (build.command === "") return {};
+  const command = optionalString(ctx, build, "command", at);
+  const cwd = build.cwd === "" ? undefined : optionalString(ctx, build, "cwd", at);
+  return command === undefined ? {} : { build: { command, ...(cwd !== undefined ? { cwd } : {}) } };
 }
 
 function readCrons(ctx: CheckContext, value: unknown, at: KeyPath): string[] {

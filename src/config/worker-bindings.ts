@@ -17,8 +17,19 @@ import { addUnsupported, SCRIPT_NAME_INSTEAD } from "./unsupported.ts";
 /** Workflow names (Cloudflare's rule): letters, digits, `-` and `_`, at most 64 characters. */
 const WORKFLOW_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$/;
 
-/** `durable_objects.bindings`; a binding with `script_name` is kept and also reported as unsupported. */
-export function readDurableObjects(ctx: CheckContext, value: unknown, at: KeyPath): DurableObjectBindingConfig[] {
+/**
+ * A `script_name` naming this worker itself (its resolved `name`: `app-staging` under `--env staging`)
+ * is no other worker: wrangler binds the class locally, as if `script_name` were not set.
+ */
+function otherWorker(scriptName: string | undefined, workerName: string | undefined): string | undefined {
+  return scriptName === undefined || scriptName === workerName ? undefined : scriptName;
+}
+
+/**
+ * `durable_objects.bindings`; a binding with `script_name` naming another worker is kept and also
+ * reported as unsupported. `workerName` is the worker's resolved `name`.
+ */
+export function readDurableObjects(ctx: CheckContext, value: unknown, at: KeyPath, workerName?: string): DurableObjectBindingConfig[] {
   const table = asTable(ctx, value, at);
   warnUnknownKeys(ctx, table, ["bindings"], at);
   if (table.bindings === undefined) return [];
@@ -27,7 +38,7 @@ export function readDurableObjects(ctx: CheckContext, value: unknown, at: KeyPat
     const name = bindingName(ctx, binding, "name", item);
     const className = requiredString(ctx, binding, "class_name", item);
     checkIdentifier(ctx, className, [...item, "class_name"], "class name");
-    const scriptName = optionalString(ctx, binding, "script_name", item);
+    const scriptName = otherWorker(optionalString(ctx, binding, "script_name", item), workerName);
     optionalString(ctx, binding, "environment", item);
     const config: DurableObjectBindingConfig = { name, className };
     if (scriptName !== undefined) {
@@ -38,8 +49,11 @@ export function readDurableObjects(ctx: CheckContext, value: unknown, at: KeyPat
   });
 }
 
-/** `workflows`: unique workflow names; `script_name` is reported as unsupported; `schedules` get a warning. */
-export function readWorkflows(ctx: CheckContext, value: unknown, at: KeyPath): WorkflowConfig[] {
+/**
+ * `workflows`: unique workflow names; a `script_name` naming another worker than `workerName` is
+ * reported as unsupported; `schedules` get a warning.
+ */
+export function readWorkflows(ctx: CheckContext, value: unknown, at: KeyPath, workerName?: string): WorkflowConfig[] {
   const names = new Set<string>();
   return tablesOf(ctx, value, at).map(({ table, at: item }) => {
     warnUnknownKeys(ctx, table, ["binding", "name", "class_name", "script_name", "limits", "schedules", "remote", "experimental_remote"], item);
@@ -52,7 +66,7 @@ export function readWorkflows(ctx: CheckContext, value: unknown, at: KeyPath): W
     names.add(name);
     const className = requiredString(ctx, table, "class_name", item);
     checkIdentifier(ctx, className, [...item, "class_name"], "class name");
-    const scriptName = optionalString(ctx, table, "script_name", item);
+    const scriptName = otherWorker(optionalString(ctx, table, "script_name", item), workerName);
     if (table.schedules !== undefined) {
       ctx.warnings.push(`${ctx.source.fileName}: workflows "${name}": "schedules" are not run by Hearth; start the workflow from a cron trigger (triggers.crons) instead`);
     }

@@ -84,7 +84,7 @@ describe("what a worker sees of the client under hearth start", () => {
     }
   });
 
-  it("an exception answers a generic 500 with the request id, on every thread, and is logged in full", async () => {
+  it("an exception answers a generic 500 with the request id, on every thread, and is logged in full (the URL's password redacted)", async () => {
     const { cli, url } = await start(["--threads", "2"]);
     running = cli;
     const byThread = await namesByThread(url);
@@ -95,16 +95,17 @@ describe("what a worker sees of the client under hearth start", () => {
       const response = await connection.get(path, { "x-request-id": id });
       expect(response.status).toBe(500);
       expect(JSON.parse(response.body)).toEqual({ error: "Internal Server Error", requestId: id });
-      // The log line with that id has the whole error.
+      // The log line with that id has the whole error, but for the password in its URL.
       const line = await cli.waitFor(new RegExp(`\\{[^\\n]*"requestId":"${id}"[^\\n]*\\}`));
-      expect(line[0]).toContain("hunter2");
+      expect(line[0]).toContain("connection to db://admin:[Redacted]@10.0.0.5 refused");
+      expect(line[0]).not.toContain("hunter2");
     }
     // Without an id from the client: the one Hearth made, which the log line carries too.
     const response = await connection.get("/boom");
     const { requestId } = JSON.parse(response.body) as { requestId: string };
     expect(typeof requestId).toBe("string");
     expect(response.body).not.toContain("hunter2");
-    await cli.waitFor(new RegExp(`"requestId":"${requestId}"[^\\n]*hunter2|hunter2[^\\n]*"requestId":"${requestId}"`));
+    await cli.waitFor(new RegExp(`"requestId":"${requestId}"[^\\n]*admin:\\[Redacted\\]@|admin:\\[Redacted\\]@[^\\n]*"requestId":"${requestId}"`));
     connection.close();
   });
 });

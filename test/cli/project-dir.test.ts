@@ -25,7 +25,7 @@ describe("hearth dev <directory>", () => {
     writeFileSync(join(cwd, "app", "src", "index.ts"), "export default {};");
     const project = await resolveProject(options(["dev", "app"], cwd), cwd);
     expect(project.config?.path).toBe(join(cwd, "app", "wrangler.jsonc"));
-    expect(project.entry.path).toBe(join(cwd, "app", "src", "index.ts"));
+    expect(project.entry?.path).toBe(join(cwd, "app", "src", "index.ts"));
   });
 
   it("a directory without a wrangler config is a usage error naming it", async () => {

@@ -106,6 +106,24 @@ describe("parseCommandLine", () => {
     expect(parseCommandLine(["-v"], {}, cwd)).toEqual({ kind: "version" });
   });
 
+  it("takes the environment from --env, else CLOUDFLARE_ENV; an empty one is the top level", () => {
+    const envOf = (argv: string[], env: NodeJS.ProcessEnv) => {
+      const request = parseCommandLine(argv, env, cwd);
+      if (request.kind !== "serve") throw new Error("expected serve");
+      return { envName: request.options.envName, envFrom: request.options.envFrom, args: toStartArgs(request.options) };
+    };
+    expect(envOf(["start", "a.ts"], { CLOUDFLARE_ENV: "staging" })).toMatchObject({ envName: "staging", envFrom: "CLOUDFLARE_ENV" });
+    expect(envOf(["start", "a.ts", "--env", "prod"], { CLOUDFLARE_ENV: "staging" })).toMatchObject({ envName: "prod", envFrom: "--env" });
+    expect(envOf(["start", "a.ts", "--env", ""], { CLOUDFLARE_ENV: "staging" })).toMatchObject({ envName: undefined, envFrom: "--env" });
+    expect(envOf(["start", "a.ts", "--env="], {})).toMatchObject({ envName: undefined, envFrom: "--env" });
+    expect(envOf(["start", "a.ts"], { CLOUDFLARE_ENV: "" })).toMatchObject({ envName: undefined, envFrom: "CLOUDFLARE_ENV" });
+    expect(envOf(["start", "a.ts"], {})).toMatchObject({ envName: undefined, envFrom: undefined });
+    // dev's child inherits CLOUDFLARE_ENV and chooses again; `--env ""` travels, so the variable cannot override it.
+    expect(envOf(["dev", "a.ts"], { CLOUDFLARE_ENV: "staging" }).args).not.toContain("--env");
+    expect(envOf(["dev", "a.ts", "--env", ""], { CLOUDFLARE_ENV: "staging" }).args).toEqual(expect.arrayContaining(["--env", ""]));
+    expect(usageError(() => parseCommandLine(["start", "a.ts", "--env"], {}, cwd)).message).toContain("--env needs a value");
+  });
+
   it("round-trips options through toStartArgs", () => {
     const parsed = parseCommandLine(["dev", "e.ts", "--port", "1234", "--durability", "strict", "--env", "staging", "--config", "w.toml"], {}, cwd);
     if (parsed.kind !== "serve") throw new Error("expected serve");
@@ -131,6 +149,13 @@ describe("loadVarFiles", () => {
     const { vars, files } = loadVarFiles(dir, { C: "shell", D: "undeclared" });
     expect(vars).toEqual({ A: "1", B: "from-dev-vars", QUOTED: "two words", C: "shell" });
     expect(files).toEqual([join(dir, ".env"), join(dir, ".dev.vars")]);
+  });
+
+  it("parses as wrangler does (dotenv.parse): escaped quotes, an unclosed quote, KEY: value", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "hearth-vars-"));
+    dirs.push(dir);
+    await writeFile(join(dir, ".env"), 'JSON="{\\"a\\":1}"\nOPEN="unclosed\nAFTER=after\nCOLON: value\n');
+    expect(loadVarFiles(dir, {}).vars).toEqual({ JSON: '{\\"a\\":1}', OPEN: '"unclosed', AFTER: "after", COLON: "value" });
   });
 
   it("is empty without files", async () => {

@@ -50,6 +50,31 @@ describe("loadDevVars: the .dev.vars family", () => {
   });
 });
 
+describe("loadDevVars parses the files as wrangler does (dotenv.parse)", () => {
+  // What wrangler's `dotenv.parse` gives for each line; node:util's parseEnv cut the first two at the
+  // escaped quote, let the unclosed quote swallow the lines after it, and dropped `COLON: value`.
+  const TEXT = [
+    'SA_KEY="{\\"type\\":\\"service_account\\"}"',
+    'SAY="say \\"hi\\""',
+    'OPEN="unclosed',
+    "AFTER=after",
+    "COLON: value",
+    "REF=${AFTER}",
+    "",
+  ].join("\n");
+  const EXPECTED = { SA_KEY: '{\\"type\\":\\"service_account\\"}', SAY: 'say \\"hi\\"', OPEN: '"unclosed', AFTER: "after", COLON: "value" };
+
+  it(".dev.vars: escaped quotes, an unclosed quote and KEY: value, with no ${VAR} expansion", () => {
+    const dir = project({ ".dev.vars": TEXT });
+    expect(loadDevVars({ dir, processEnv: {} }).vars).toEqual({ ...EXPECTED, REF: "${AFTER}" });
+  });
+
+  it("the .env family: the same lines, then expanded", () => {
+    const dir = project({ ".env": TEXT });
+    expect(loadDevVars({ dir, processEnv: {} }).vars).toEqual({ ...EXPECTED, REF: "after" });
+  });
+});
+
 describe("loadDevVars: the .env family", () => {
   it("reads .env, .env.local, .env.<env>, .env.<env>.local in that order, later files winning", () => {
     const dir = project({

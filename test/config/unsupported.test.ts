@@ -77,6 +77,29 @@ describe("unsupported bindings", () => {
     ]);
   });
 
+  it("leave out a script_name naming this worker itself (its resolved name under --env): bound locally, as wrangler does", () => {
+    const dir = project();
+    const self = (name: string) => ({
+      durable_objects: { bindings: [{ name: "ROOM", class_name: "Room", script_name: name }] },
+      workflows: [{ binding: "FLOW", name: "flow", class_name: "Flow", script_name: name }],
+      migrations: [{ tag: "v1", new_sqlite_classes: ["Room"] }],
+    });
+    const top = loadJson(dir, { name: "app", ...self("app") });
+    expect(top.durableObjects).toEqual([{ name: "ROOM", className: "Room" }]);
+    expect(top.workflows).toEqual([{ binding: "FLOW", name: "flow", className: "Flow" }]);
+    expect(top.unsupported).toEqual([]);
+
+    const envs = { name: "app", env: { staging: self("app-staging"), old: self("app") } };
+    const staging = loadJson(dir, envs, "staging");
+    expect(staging.durableObjects).toEqual([{ name: "ROOM", className: "Room" }]);
+    expect(staging.workflows).toEqual([{ binding: "FLOW", name: "flow", className: "Flow" }]);
+    expect(staging.unsupported).toEqual([]);
+    // Under --env old the worker is app-old: "app" is another worker there.
+    const old = loadJson(dir, envs, "old");
+    expect(old.durableObjects).toEqual([{ name: "ROOM", className: "Room", scriptName: "app" }]);
+    expect(old.unsupported.map(({ binding, key }) => `${key}:${binding}`)).toEqual(["durable_objects:ROOM", "workflows:FLOW"]);
+  });
+
   it("cover containers, unsafe bindings and every other kind Hearth cannot provide", () => {
     const config = loadJson(project(), {
       containers: [{ class_name: "Sandbox", image: "./Dockerfile" }],
