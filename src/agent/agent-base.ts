@@ -410,11 +410,16 @@ export class AgentBase<Env = unknown, State = unknown> {
       }
       if (incoming.kind === "state") return this.#clientState(connection, incoming.frame.state as State);
       if (incoming.kind === "invalid") {
-        connection.send(incoming.id ? frames.rpcError(incoming.id, incoming.error) : frames.error(incoming.error));
-        return;
+        // Not a protocol frame to the Agents SDK either: its onMessage gets it (below), as there; a
+        // class without one would drop it silently there, here the sender learns what is missing.
+        if (this.onMessage === AgentBase.prototype.onMessage) {
+          connection.send(incoming.id === undefined ? frames.error(incoming.error) : frames.rpcError(incoming.id, incoming.error));
+          return;
+        }
+      } else {
+        const feature = featureFrameHandler(incoming.frame);
+        if (feature) return instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onMessage", String(incoming.frame!.type), () => feature(this, connection, incoming.frame!));
       }
-      const feature = incoming.kind === "other" ? featureFrameHandler(incoming.frame) : undefined;
-      if (feature && incoming.kind === "other") return instrumentActorEvent(this.#runtime.className, this.#runtime.name, "onMessage", String(incoming.frame!.type), () => feature(this, connection, incoming.frame!));
     }
     if (this.onMessage === AgentBase.prototype.onMessage) {
       connection.send(
@@ -435,6 +440,12 @@ export class AgentBase<Env = unknown, State = unknown> {
     abandonStreams(this, connection.id);
     emitAgentEvent(this, "disconnect", () => ({ connectionId: connection.id, code, reason }));
     await this.#scope(() => this.onClose(connection, code, reason, wasClean), { connection });
+  }
+
+  /** A WebSocket error on a connection (the client broke the protocol): `onError(connection, error)`, as the SDK calls it. */
+  async [HANDLE.socketError](record: SocketRecord, error: unknown): Promise<void> {
+    const connection = this.#connection(record);
+    await this.#scope(() => this.onError(connection, error), { connection });
   }
 
   async [HANDLE.invoke](method: string, args: unknown[], caller?: AgentCaller): Promise<unknown> {

@@ -106,10 +106,11 @@ export function refuseUnshardable(config: NonNullable<Project["config"]> | undef
   throw new CliError("config", `${mode} cannot serve this project yet: it uses ${uses.join(", ")}, whose state is not shared between ${mode.startsWith("--threads") ? "threads" : "nodes"} yet. ${instead}`);
 }
 
-/** Host settings from hearth.config.ts and the command line. */
-function hostSettings(project: Project): Pick<HostOptions, "durability" | "hibernateAfterMs" | "maxLiveAgents" | "maxMessageBytes"> {
+/** Host settings from hearth.config.ts and the command line; `hearth dev` shows exceptions' messages to clients (a failed onConnect's close reason). */
+function hostSettings(project: Project, dev: boolean): Pick<HostOptions, "durability" | "hibernateAfterMs" | "maxLiveAgents" | "maxMessageBytes" | "exposeErrors"> {
   const { settings, options } = project;
   return {
+    exposeErrors: dev,
     ...(options.durability !== undefined ? { durability: options.durability } : {}),
     ...(settings?.hibernateAfterMs !== undefined ? { hibernateAfterMs: settings.hibernateAfterMs } : {}),
     ...(settings?.maxLiveAgents !== undefined ? { maxLiveAgents: settings.maxLiveAgents } : {}),
@@ -126,7 +127,7 @@ function newHost(options: HostOptions): Host {
 }
 
 /** An entry given on its own: every exported Agent is served; vars from .env / .dev.vars. */
-export async function openEntryRuntime(project: Project, cwd: string, shard?: RuntimeShard): Promise<Runtime> {
+export async function openEntryRuntime(project: Project, cwd: string, dev: boolean, shard?: RuntimeShard): Promise<Runtime> {
   if (!project.entry) throw new Error("openEntryRuntime needs an entry");
   let vars: Record<string, string>;
   try {
@@ -138,7 +139,7 @@ export async function openEntryRuntime(project: Project, cwd: string, shard?: Ru
   setWorkerEnv({ ...vars }); // module scope of the entry reads `env` from cloudflare:workers as it is imported
   const entry = await loadEntry(project.entry.path, cwd);
   if (shard) refuseUnshardable(undefined, Object.keys(entry.workflows), shard);
-  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project), ...shardOptions(shard, entry.workflows) });
+  const host = newHost({ dataDir: project.dataDir, agents: entry.agents, durableObjects: entry.durableObjects, workflows: entry.workflows, vars, ...hostSettings(project, dev), ...shardOptions(shard, entry.workflows) });
   setWorkerEnv(host.env, true);
   const { fetch } = composeWorkerFetch({ fetch: entry.fetch, assets: () => undefined, cron: undefined });
   const lingering = trackedContext({ recordErrors: false });
@@ -227,7 +228,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       vars: loaded.vars,
       bindings: platform.bindings,
       storageNames: bound.storageNames,
-      ...hostSettings(project),
+      ...hostSettings(project, dev),
       ...shardOptions(shard, bound.workflows),
     });
     const env = host.env;

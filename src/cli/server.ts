@@ -9,6 +9,7 @@ import { clusterInspectorView } from "../cluster/inspector-view.ts";
 import { withInspectorRoute } from "../cluster/internal-routes.ts";
 import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
+import { runWithContext } from "../worker/execution-context.ts";
 import { newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
@@ -137,7 +138,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
       : undefined;
   let runtime: Awaited<ReturnType<typeof openEntryRuntime>>;
   try {
-    runtime = project.config ? await openWranglerRuntime(project, cwd, dev, shard) : await openEntryRuntime(project, cwd, shard);
+    runtime = project.config ? await openWranglerRuntime(project, cwd, dev, shard) : await openEntryRuntime(project, cwd, dev, shard);
   } catch (error) {
     await secrets?.close();
     await bindingsPool?.end();
@@ -163,11 +164,13 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
     throw error;
   }
 
+  const emailHandler = entry.email;
   let mail: EmailService;
   try {
     mail = await startEmailService({
       env: host.env,
-      handler: entry.email,
+      // `waitUntil` from cloudflare:workers reaches an email handler's context, as a fetch handler's.
+      handler: emailHandler && ((message, env, ctx) => runWithContext(ctx, () => emailHandler(message, env, ctx))),
       fetch: runtime.fetch,
       smtpPort: settings.smtpPort,
       hostname: settings.host,

@@ -3,7 +3,6 @@ import { parseHeaderBlock } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
 import { hostOutbound } from "./outbound.ts";
 import { newExecutionContext } from "../gateway/serve.ts";
-import { runWithContext } from "../worker/execution-context.ts";
 import type { EmailHeader, WorkerEmail } from "./types.ts";
 
 /** One received message: its bytes, envelope sender and header fields (parsed once for all recipients). */
@@ -48,9 +47,7 @@ export async function deliverTo(
   if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
   const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => hostOutbound(env) });
   try {
-    // `waitUntil` from cloudflare:workers reaches this context too, as in fetch, queue and cron handlers.
-    const ctx = newExecutionContext(waitUntil ? { track: waitUntil } : {});
-    await runWithContext(ctx, () => handler(message, env, ctx));
+    await handler(message, env, newExecutionContext(waitUntil ? { track: waitUntil } : {}));
   } catch (error) {
     message.markAnswered();
     const permanent = error instanceof EmailError && error.code === "unknown_agent";

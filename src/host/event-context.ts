@@ -25,6 +25,11 @@ export interface HostEvent {
   readonly owner?: object;
   /** Set once the event finished (what it started may still run: a timer, a promise it did not await). */
   done?: boolean;
+  /**
+   * Run by the mailbox once the event finished and its output was released: what must come after its
+   * last frame (the sockets of an agent it destroyed close after the reply of the call that did).
+   */
+  afterOutput?: Array<() => void>;
 }
 
 /** The running event: kept in the agent context's frame (agent/context.ts), with the event's agent scope. */

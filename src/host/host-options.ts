@@ -56,6 +56,12 @@ export interface ActorHostOptions {
   evictAfterMs?: number;
   /** Largest accepted WebSocket frame. Default 1 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Whether the close reason of a WebSocket whose connect failed carries the exception's message
+   * (`1011 Agent failed in onConnect: <message>`), as `serve()`'s `exposeErrors` shows it in a 500:
+   * for `hearth dev`. Default false: the reason is generic and the exception only logged.
+   */
+  exposeErrors?: boolean;
   /** Agents kept in memory at once. Default 4,096. */
   maxLiveAgents?: number;
   /** Time source of schedules and queues. Default: the system clock; tests pass a `VirtualClock`. */

@@ -19,7 +19,7 @@ import { childPlace, indexName, placeFromIndex, placeKey, rootKey, rootPlace, ty
 import { actorStub } from "./stub.ts";
 import { countByClass, type ClassCounts } from "./class-stats.ts";
 import { walkToSubAgent } from "./sub-agent-walk.ts";
-import { acceptAgentSocket, adoptActorSocket, type SocketHostView } from "./socket-events.ts";
+import { acceptAgentSocket, adoptActorSocket, closeDestroyedSockets, socketHostView } from "./socket-events.ts";
 import { registerClasses } from "./class-registry.ts";
 import { buildHostEnv } from "./host-env.ts";
 import { validateAgentName } from "./names.ts";
@@ -51,6 +51,8 @@ export class ActorHost implements CellHost, AgentDispatcher {
   readonly evictAfterMs: number;
   readonly maxMessageBytes: number;
   readonly maxLiveAgents: number;
+  /** Whether a WebSocket's close reason may carry an agent's exception message (`hearth dev`). */
+  readonly exposeErrors: boolean;
   readonly clock: Clock;
   readonly crashLoopLimit: number;
   /** Where agent databases replicate their commits (a cluster); undefined on one node. */
@@ -85,16 +87,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
       if (replicated) this.#cells.get(placeKey(parent))?.db.holdOutputUntil(replicated);
     },
   };
-  readonly #socketView: SocketHostView = ((host: ActorHost): SocketHostView => ({
-    hub: host.#sockets,
-    get maxMessageBytes(): number {
-      return host.maxMessageBytes;
-    },
-    get closed(): boolean {
-      return host.#closed;
-    },
-    deliver: (place, task) => host.#deliverAt(place, task),
-  }))(this);
+  readonly #socketView = socketHostView(this, this.#sockets, () => this.#closed, (place, task) => this.#deliverAt(place, task));
   readonly #sweeper: NodeJS.Timeout;
   /** The idle sweep goes on in the next turn: the timer's own sweep waits for it (one sweep per turn). */
   #sweepContinues = false;
@@ -112,6 +105,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
     this.evictAfterMs = Math.max(this.hibernateAfterMs, positive("evictAfterMs", options.evictAfterMs ?? LIMITS.evictAfterMs));
     this.maxMessageBytes = positive("maxMessageBytes", options.maxMessageBytes ?? LIMITS.maxMessageBytes);
     this.maxLiveAgents = positive("maxLiveAgents", options.maxLiveAgents ?? LIMITS.maxLiveAgents);
+    this.exposeErrors = options.exposeErrors === true;
     this.clock = options.clock ?? systemClock;
     this.crashLoopLimit = positive("crashLoopLimit", options.crashLoopLimit ?? LIMITS.crashLoopLimit);
     this.replicationFor = options.replication;
@@ -341,7 +335,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
   /** Deletes the actor's data and its children's; its sockets close, its queued events fail. */
   async destroy(cell: ActorCell): Promise<void> {
     const reason = new Error(`${cell.binding.className}/${cell.name} was destroyed`);
-    for (const record of this.#sockets.takeAll(cell.key)) record.socket.close(1000, "Agent destroyed");
+    closeDestroyedSockets(cell, this.#sockets.takeAll(cell.key)); // after the reply of the call that destroyed it
     this.#stopTree(cell.place, reason);
     this.#time.dispatcher.forgetTree(cell.place.rootSlug, indexName(cell.place));
     removePlaceFiles(cell.place);

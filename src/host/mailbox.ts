@@ -185,10 +185,26 @@ export class Mailbox {
     if (failed) entry.reject(value);
     else if (durable === undefined) entry.resolve(value);
     else durable.then(() => entry.resolve(value), entry.reject);
+    if (event.afterOutput !== undefined) afterOutput(event.afterOutput, durable);
     // The next event starts now and joins the same transaction: one commit for the whole turn.
     this.#pump();
     if (!this.busy) this.#hooks.idle();
   }
+}
+
+/** Runs what waited for an event's output (HostEvent.afterOutput), once it is released or refused. */
+function afterOutput(tasks: Array<() => void>, released: Promise<void> | undefined): void {
+  const run = () => {
+    for (const task of tasks) {
+      try {
+        task();
+      } catch (error) {
+        console.error("[hearth] a task after an event's output failed:", error);
+      }
+    }
+  };
+  if (released === undefined) run();
+  else released.then(run, run);
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -11,14 +11,36 @@ import { corkedSocket } from "./corked-socket.ts";
 import type { CellPlace } from "./place.ts";
 import type { SocketHub } from "./socket-hub.ts";
 import { frameBytes } from "../websocket/network.ts";
+import { wasErrorLogged } from "../agent/instrumentation.ts";
+import type { ActorCell } from "./cell.ts";
+import { currentEvent } from "./event-context.ts";
 
 /** What the socket plumbing needs from the host. */
 export interface SocketHostView {
   readonly hub: SocketHub;
   readonly maxMessageBytes: number;
+  /** Whether a socket's close reason may carry an exception's message (`hearth dev`); else it is only logged. */
+  readonly exposeErrors: boolean;
   readonly closed: boolean;
   /** Runs `task` on the actor at `place` (waking it), in its mailbox. */
   deliver<T>(place: CellPlace, task: (actor: Actor) => T | Promise<T>): Promise<T>;
+}
+
+/** The view of `host`, its `hub`, whether it is `closed`, and how it `deliver`s to an actor. */
+export function socketHostView(host: { readonly maxMessageBytes: number; readonly exposeErrors: boolean }, hub: SocketHub, closed: () => boolean, deliver: SocketHostView["deliver"]): SocketHostView {
+  return {
+    hub,
+    get maxMessageBytes() {
+      return host.maxMessageBytes;
+    },
+    get exposeErrors() {
+      return host.exposeErrors;
+    },
+    get closed() {
+      return closed();
+    },
+    deliver,
+  };
 }
 
 /**
@@ -53,7 +75,12 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
   // only once onConnect ended, so nothing can come sooner there).
   let waiting: Array<() => void> | undefined = [];
   let waitingBytes = 0;
+  // A socket taken out of the hub (its connect failed, it was replaced, its agent destroyed) has no agent
+  // to tell; one that left by its own close still has its frames from before the close delivered.
+  let closedByClient = false;
+  const registered = () => !host.closed && (closedByClient || host.hub.has(key, record));
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    if (!registered()) return;
     const buffer = frameBytes(data);
     if (waiting === undefined) return onFrame(host, place, record, buffer, isBinary);
     waitingBytes += buffer.length;
@@ -62,11 +89,12 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
       ws.close(1009, closeReasonWithin(`Sent more than ${LIMITS.maxBytesWhileConnecting} bytes before onConnect ended (maxBytesWhileConnecting)`));
       return;
     }
-    waiting.push(() => onFrame(host, place, record, buffer, isBinary));
+    waiting.push(() => registered() && onFrame(host, place, record, buffer, isBinary));
   });
   ws.on("close", (code: number, reason: Buffer) => {
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
     if (!host.hub.remove(key, record) || host.closed) return;
+    closedByClient = true;
     // Without a close frame (1006): the Workers runtime's reason, as partyserver's webSocketClose gets it there.
     const text = code === 1006 ? DISCONNECTED : reason.toString();
     const deliverClose = () => void host.deliver(place, (actor) => actor[HANDLE.close](record, code, text, code !== 1006)).catch(() => {});
@@ -74,7 +102,16 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     if (waiting !== undefined) waiting.push(deliverClose);
     else deliverClose();
   });
-  ws.on("error", (error: Error) => console.error(`[hearth] socket ${label}#${id}:`, error.message));
+  // A protocol error (invalid UTF-8, a bad frame): the agent's onError(connection, error), as the SDK's webSocketError; the close follows.
+  ws.on("error", (error: Error) => {
+    if (!registered()) return void console.error(`[hearth] socket ${label}#${id}:`, error.message);
+    const deliverError = () => {
+      if (!registered()) return;
+      void host.deliver(place, (actor) => actor[HANDLE.socketError]?.(record, error)).catch((failure: unknown) => console.error(`[hearth] ${label}: onError failed:`, failure));
+    };
+    if (waiting !== undefined) waiting.push(deliverError);
+    else deliverError();
+  });
   host.deliver(place, (actor) => actor[HANDLE.connect](record, request)).then(
     () => {
       const early = waiting ?? [];
@@ -84,7 +121,10 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     (error: unknown) => {
       waiting = undefined; // dropped: the socket closes
       host.hub.remove(key, record);
-      ws.close(1011, closeReasonWithin(`Agent failed in onConnect: ${error instanceof Error ? error.message : String(error)}`));
+      // The exception's text is the server's (it may name tables, hosts, secrets): in the reason only under exposeErrors.
+      const message = error instanceof Error ? error.message : String(error);
+      if (!wasErrorLogged(error)) console.error(`[hearth] socket ${label}#${id}: onConnect failed:`, error);
+      ws.close(1011, host.exposeErrors ? closeReasonWithin(`Agent failed in onConnect: ${message}`) : "Agent failed in onConnect");
     },
   );
 }
@@ -128,3 +168,18 @@ function onFrame(host: SocketHostView, place: CellPlace, record: SocketRecord, b
   );
 }
 
+/**
+ * Closes a destroyed agent's sockets (1000 "Agent destroyed"), taken from the hub already: when its
+ * own running event destroyed it, once that event ended and its output was sent (the reply of the
+ * call that destroyed it, the state it set before), as Cloudflare aborts the object only after
+ * `destroy()` returned; at once otherwise.
+ */
+export function closeDestroyedSockets(cell: ActorCell, records: readonly SocketRecord[]): void {
+  if (records.length === 0) return;
+  const close = () => {
+    for (const record of records) record.socket.close(1000, "Agent destroyed");
+  };
+  const event = currentEvent();
+  if (event !== undefined && event.owner === cell && event.done !== true) (event.afterOutput ??= []).push(close);
+  else close();
+}

@@ -22,6 +22,11 @@ export class SocketHub {
     return this.#byAgent.get(agentKey)?.size ?? 0;
   }
 
+  /** True while `record` is the socket registered under its id (not closed, replaced or taken with its agent). */
+  has(agentKey: string, record: SocketRecord): boolean {
+    return this.#byAgent.get(agentKey)?.get(record.id) === record;
+  }
+
   /** Adds a socket; returns the one it replaced when a client reconnects with the same id. */
   add(agentKey: string, record: SocketRecord): SocketRecord | undefined {
     let sockets = this.#byAgent.get(agentKey);

@@ -36,10 +36,17 @@ export type IncomingFrame =
   | { kind: "state"; frame: StateUpdateFrame }
   /** Valid JSON that is not a protocol frame, or not JSON at all: the agent's own onMessage decides. */
   | { kind: "other"; frame?: Record<string, unknown> }
-  /** Looked like a protocol frame but is malformed; `id` is set when an RPC reply can carry the error. */
+  /**
+   * Has a protocol frame's `type` but not the fields the Agents SDK requires of one (its
+   * `isRPCRequest` / `isStateFrame`): as there, a class with `onMessage` gets it; for one without,
+   * `error` tells the sender what is missing (`id` is set when an RPC reply can carry it).
+   */
   | { kind: "invalid"; error: string; id?: string };
 
-/** Classifies a text frame without throwing. */
+/**
+ * Classifies a text frame without throwing, as the Agents SDK does: an RPC request has a string
+ * `id`, a string `method` and an `args` array; a state frame has a `state` field.
+ */
 export function parseIncoming(text: string): IncomingFrame {
   if (text.length === 0 || (text[0] !== "{" && text.trimStart()[0] !== "{")) return { kind: "other" };
   let value: unknown;
@@ -51,14 +58,12 @@ export function parseIncoming(text: string): IncomingFrame {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { kind: "other" };
   const frame = value as Record<string, unknown>;
   if (frame.type === MESSAGE_TYPES.rpc) {
-    const id = typeof frame.id === "string" ? frame.id : undefined;
-    if (id === undefined || id.length === 0) return { kind: "invalid", error: 'RPC frame needs a string "id"' };
-    if (typeof frame.method !== "string" || frame.method.length === 0) {
-      return { kind: "invalid", id, error: 'RPC frame needs a string "method"' };
-    }
-    const args = frame.args ?? [];
-    if (!Array.isArray(args)) return { kind: "invalid", id, error: 'RPC "args" must be an array' };
-    return { kind: "rpc", frame: { type: "rpc", id, method: frame.method, args } };
+    const { id, method, args } = frame;
+    if (typeof id !== "string") return { kind: "invalid", error: 'RPC frame needs a string "id"' };
+    const replyable = id.length > 0 ? { id } : {};
+    if (typeof method !== "string") return { kind: "invalid", ...replyable, error: 'RPC frame needs a string "method"' };
+    if (!Array.isArray(args)) return { kind: "invalid", ...replyable, error: args === undefined ? 'RPC frame needs an "args" array' : 'RPC "args" must be an array' };
+    return { kind: "rpc", frame: { type: "rpc", id, method, args } };
   }
   if (frame.type === MESSAGE_TYPES.state) {
     if (!("state" in frame)) return { kind: "invalid", error: 'cf_agent_state frame needs a "state" field' };

@@ -1,4 +1,4 @@
-import { isUpgradeStandIn, markUpgrade } from "../host/upgrade.ts";
+import { isUpgradeStandIn, markUpgrade } from "./upgrade-stand-in.ts";
 import { isWorkersWebSocket, type WorkersWebSocket } from "./socket.ts";
 
 const sockets = new WeakMap<Response, WorkersWebSocket>();

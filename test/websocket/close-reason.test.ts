@@ -46,9 +46,9 @@ afterEach(async () => {
 });
 
 describe("an agent whose onConnect throws with a huge message", () => {
-  it("closes the socket with 1011 and the start of the message", async () => {
+  it("closes the socket with 1011 and the start of the message, when the host exposes errors", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {}); // the agent's error, printed whole
-    harness = await startHarness({ Fussy });
+    harness = await startHarness({ Fussy }, { exposeErrors: true });
     const socket = await TestSocket.open(`${harness.wsUrl}/agents/fussy/one`);
     const closed = await socket.waitClosed();
     expect(closed.code).toBe(1011);
