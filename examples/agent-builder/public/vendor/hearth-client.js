@@ -808,24 +808,55 @@ function notify(callback) {
 }
 var PendingCalls = class {
   #calls = /* @__PURE__ */ new Map();
+  /** What waits for {@link PendingCalls.flush}, in the order it was made: unsent calls and held frames. */
+  #outbox = [];
   /** How many calls are waiting. */
   get size() {
     return this.#calls.size;
+  }
+  /** Whether calls or held frames wait to be sent: a frame sent now would overtake them. */
+  get queued() {
+    return this.#outbox.length > 0;
+  }
+  /** The frames held by {@link PendingCalls.hold} and not sent yet, oldest first. */
+  get heldFrames() {
+    return this.#outbox.flatMap((item) => "frame" in item ? [item.frame] : []);
+  }
+  /**
+   * Holds a frame that is not a call until {@link PendingCalls.flush}, which
+   * sends it after the calls and frames that were queued before it.
+   */
+  hold(frame) {
+    this.#outbox.push({ frame });
+  }
+  /** Removes and returns the held frames (the waiting calls stay queued). */
+  drainFrames() {
+    const frames = this.heldFrames;
+    this.#outbox = this.#outbox.filter((item) => !("frame" in item));
+    return frames;
   }
   /**
    * Registers a call and hands its request frame to `transmit`, which sends
    * it and returns the socket it went out on, or `null` when it could not be
    * sent yet (then {@link PendingCalls.flush} sends it once a socket opens).
    * Calls without stream callbacks time out after `defaultTimeout`
-   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined).
+   * ({@link DEFAULT_CALL_TIMEOUT_MS} when undefined). Arguments JSON cannot
+   * encode (a cycle, a BigInt) reject the call, as a failed send would,
+   * rather than throw at the caller.
    */
   start(transmit, method, args, options, defaultTimeout) {
     const { stream, timeout } = splitCallOptions(options);
     const limit = timeout ?? (stream ? void 0 : defaultTimeout ?? DEFAULT_CALL_TIMEOUT_MS);
     const id = randomId();
-    const request = JSON.stringify({ type: "rpc", id, method, args });
+    let request;
+    try {
+      request = JSON.stringify({ type: "rpc", id, method, args });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     return new Promise((resolve, reject) => {
       const entry = {
+        id,
         method,
         request,
         sentOn: null,
@@ -844,14 +875,25 @@ var PendingCalls = class {
       }
       this.#calls.set(id, entry);
       entry.sentOn = transmit(request);
+      if (entry.sentOn === null) this.#outbox.push(entry);
     });
   }
-  /** Sends every call that has not been sent yet over `socket`. */
-  flush(socket) {
-    for (const entry of this.#calls.values()) {
-      if (entry.sentOn !== null) continue;
-      socket.send(entry.request);
-      entry.sentOn = socket;
+  /**
+   * Sends every call that has not been sent yet, and the held frames, in the
+   * order they were made, with `send` (by default `socket.send`); the calls
+   * are then "sent on" `socket`.
+   */
+  flush(socket, send = (data) => socket.send(data)) {
+    const outbox = this.#outbox;
+    this.#outbox = [];
+    for (const item of outbox) {
+      if ("frame" in item) {
+        send(item.frame);
+        continue;
+      }
+      if (item.sentOn !== null || this.#calls.get(item.id) !== item) continue;
+      send(item.request);
+      item.sentOn = socket;
     }
   }
   /** Applies an `rpc` reply frame; returns false when no call has its id. */
@@ -897,6 +939,7 @@ var PendingCalls = class {
   #finish(id, entry) {
     if (entry.timer !== void 0) clearTimeout(entry.timer);
     this.#calls.delete(id);
+    if (entry.sentOn === null) this.#outbox = this.#outbox.filter((item) => item !== entry);
   }
 };
 
@@ -1096,7 +1139,10 @@ var AgentClientSocket = class extends PartySocket {
    * connected to a sub-agent; updated by the server's identity frame.
    */
   agent;
-  /** The last state received or set, `undefined` until then. */
+  /**
+   * The last state received or set, `undefined` until then; back to
+   * `undefined` when `updateProperties` readdresses the client.
+   */
   state = void 0;
   /** True between the identity handshake and the next close. */
   identified = false;
@@ -1149,6 +1195,7 @@ var AgentClientSocket = class extends PartySocket {
     const leaf = this.#steps[this.#steps.length - 1];
     this.agent = camelCaseToKebabCase(leaf.agent);
     this.name = leaf.name;
+    this.room = this.#room();
     this.stub = createStubProxy((method, args) => this.#call(method, args));
     const call = (method, args, callOptions) => this.#call(method, args, callOptions);
     this.call = call;
@@ -1156,7 +1203,7 @@ var AgentClientSocket = class extends PartySocket {
     this.addEventListener("open", () => {
       this.#opened = true;
       this.connectionError = null;
-      this.#calls.flush(this);
+      this.#calls.flush(this, (data) => this.#transmit(data));
     });
     this.addEventListener("close", (event) => this.#onClose(event));
     if (onOpen) this.addEventListener("open", (event) => onOpen(event));
@@ -1177,6 +1224,26 @@ var AgentClientSocket = class extends PartySocket {
   get ready() {
     return this.#ready.promise;
   }
+  /**
+   * PartySocket's, keeping one order with calls: while the socket is not
+   * open, the frame waits with the calls made meanwhile and goes out after
+   * the ones made before it (PartySocket's own buffer would send it first).
+   * Returns true when the frame went out at once.
+   */
+  send(data) {
+    if (this.readyState === this.OPEN && !this.#calls.queued) return super.send(data);
+    const limit = this.#options.maxEnqueuedMessages ?? Number.POSITIVE_INFINITY;
+    if (this.#calls.heldFrames.length < limit) this.#calls.hold(data);
+    return false;
+  }
+  /** PartySocket's, counting the frames waiting for the socket to open too. */
+  get bufferedAmount() {
+    return this.#calls.heldFrames.reduce((total, frame) => total + frameSize(frame), super.bufferedAmount);
+  }
+  /** PartySocket's: the frames passed to `send` and not transmitted yet (waiting calls stay). */
+  drainQueuedMessages() {
+    return [...super.drainQueuedMessages(), ...this.#calls.drainFrames()];
+  }
   /** Replaces the agent's state; other clients receive it, and `onStateUpdate` runs with source "client". */
   setState(state) {
     this.send(stateFrame(state));
@@ -1194,12 +1261,14 @@ var AgentClientSocket = class extends PartySocket {
    * makes one now). `room` (the instance name), `party` (the agent class,
    * URL form) and `prefix` readdress the client, as in the Agents SDK, unless
    * it has a `basePath`; calls not sent yet are then discarded, since they
-   * were meant for the previous instance.
+   * were meant for the previous instance, and `state` is `undefined` until
+   * the new instance sends its own.
    */
   updateProperties(update) {
     const { room, party, prefix, ...rest } = update;
     const readdress = (room !== void 0 || party !== void 0 || prefix !== void 0) && rest.basePath === void 0 && !this.#options.basePath;
     const { agent, name } = this;
+    const previousRoom = this.room;
     let basePath = rest.basePath;
     if (readdress) {
       const [root, ...sub] = this.#steps;
@@ -1215,9 +1284,12 @@ var AgentClientSocket = class extends PartySocket {
       const leaf = this.#steps[this.#steps.length - 1];
       this.agent = camelCaseToKebabCase(leaf.agent);
       this.name = leaf.name;
+      this.room = this.#room();
+      this.state = void 0;
     } else {
       this.agent = agent;
       this.name = name;
+      this.room = previousRoom;
     }
   }
   /** Closes the current connection, if any, and connects again. */
@@ -1230,12 +1302,23 @@ var AgentClientSocket = class extends PartySocket {
       return Promise.reject(new Error(CLOSED));
     }
     return this.#calls.start(
-      (request) => this.readyState === this.OPEN && this.send(request) ? this : null,
+      (request) => this.readyState === this.OPEN && !this.#calls.queued && this.#transmit(request) ? this : null,
       method,
       args,
       options,
       this.#options.defaultCallTimeout
     );
+  }
+  /** Sends on the open socket, past the ordering of {@link AgentClientSocket.send}. */
+  #transmit(data) {
+    return super.send(data);
+  }
+  /**
+   * PartySocket's `room`, as in the Agents SDK: the (top-level) instance
+   * name; undefined with `basePath`, where the server picks the instance.
+   */
+  #room() {
+    return this.#options.basePath ? void 0 : this.#steps[0].name;
   }
   #onMessage(data) {
     const frame = readClientFrame(data);
@@ -1291,6 +1374,11 @@ var AgentClientSocket = class extends PartySocket {
     this.#options.onConnectionError?.(error);
   }
 };
+function frameSize(frame) {
+  if (typeof frame === "string") return frame.length;
+  if (typeof Blob !== "undefined" && frame instanceof Blob) return frame.size;
+  return frame.byteLength ?? 0;
+}
 function frozenSteps(address) {
   return Object.freeze(agentSteps(address).map((step) => Object.freeze(step)));
 }
