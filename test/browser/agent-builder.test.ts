@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createTestEnv, type TestEnv } from "hearth/testing";
 import { browserSuite, cleanUpInOrder, hasChromium, releaseChromium, sharedChromium } from "../support/browser.ts";
 import app, { Builder, CustomerAgent } from "../../examples/agent-builder/src/server.ts";
+import { buildClientBundle, CLIENT_BUNDLE } from "../../examples/agent-builder/build-client.ts";
 
 /** Upper bound for every wait on a page. */
 const WAIT = 10_000;
@@ -169,6 +170,10 @@ describe.skipIf(!hasChromium)(
       fs.mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
     }
+
+    test("the page's client bundle is built from the current hearth/client", async () => {
+      expect(fs.readFileSync(CLIENT_BUNDLE, "utf8")).toBe(await buildClientBundle({ write: false }));
+    });
 
     test("two customers build their own agents: instructions, tools as code, chats that remember, nothing shared", async () => {
       const acme = await createCustomer("acme");
