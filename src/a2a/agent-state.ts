@@ -13,8 +13,13 @@ export interface LiveRun {
   readonly controller: AbortController;
   /** Set while the executor waits in `requireInput`: resolves it with the client's next message. */
   waiter?: (message: A2AMessage) => void;
-  /** Lets the agent leave memory while the executor waits for the client (a next message then starts it again, `resumed`). */
+  /**
+   * Lets the agent leave memory while the executor waits for the client: leaving, it aborts the
+   * execution (`left` set, the task untouched); the next message starts it again, `resumed`.
+   */
   idle(): void;
+  /** Set when the execution was aborted because the agent left memory while it waited. */
+  left?: boolean;
   /** Holds the agent in memory again: the executor runs. */
   busy(): void;
 }

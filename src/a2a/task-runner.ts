@@ -4,6 +4,7 @@
  * cancelling, and picking up tasks a restart left unfinished.
  */
 import { randomUUID } from "node:crypto";
+import { onAgentUnload } from "../agent/unload-hooks.ts";
 import { a2aState, notify, type A2AAgentState, type LiveRun } from "./agent-state.ts";
 import { A2A_ERROR_CODES, A2AError, taskNotFound } from "./errors.ts";
 import type { A2ALimits } from "./limits.ts";
@@ -67,13 +68,23 @@ export class TaskRunner {
     if (!stored) return;
     const controller = new AbortController();
     let release: (() => void) | undefined = state.runtime.keepAlive();
+    let unwatch: (() => void) | undefined;
     const run: LiveRun = {
       controller,
       idle: () => {
         release?.();
         release = undefined;
+        // Leaving memory ends the waiting execution (its finally blocks run); the task keeps its state.
+        unwatch ??= onAgentUnload(state.agent, () => {
+          run.left = true;
+          controller.abort(new Error("The agent left memory while the task waited for input; the next message starts it again"));
+        });
       },
-      busy: () => void (release ??= state.runtime.keepAlive()),
+      busy: () => {
+        unwatch?.();
+        unwatch = undefined;
+        release ??= state.runtime.keepAlive();
+      },
     };
     state.runs.set(taskId, run);
     const { task } = stored;
@@ -97,7 +108,7 @@ export class TaskRunner {
         const now = state.store.head(taskId)?.state;
         if (now === "submitted" || now === "working") this.setStatus(taskId, "completed");
       } catch (error) {
-        if (!state.store.isOpen || state.runs.get(taskId) !== run) return;
+        if (run.left || !state.store.isOpen || state.runs.get(taskId) !== run) return;
         if (controller.signal.aborted) this.setStatus(taskId, "canceled");
         else this.setStatus(taskId, "failed", errorText(error), true);
       }
@@ -106,7 +117,9 @@ export class TaskRunner {
       .catch((error: unknown) => console.error(`[hearth] A2A task ${taskId}:`, error))
       .finally(() => {
         if (state.runs.get(taskId) === run) state.runs.delete(taskId);
-        run.idle();
+        unwatch?.();
+        release?.();
+        release = undefined;
       });
   }
 

@@ -1,3 +1,4 @@
+import { runUnloadHooks } from "./unload-hooks.ts";
 import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { frames, parseIncoming } from "../protocol/frames.ts";
 import { runTemplate, type SqlValue } from "../storage/sql.ts";
@@ -318,7 +319,9 @@ export class AgentBase<Env = unknown, State = unknown> {
   [HANDLE.wiped](): void {}
 
   /** @internal The agent leaves memory (hibernation, destroy, host shutdown): release what it holds. */
-  [HANDLE.unload](): void {}
+  [HANDLE.unload](): void {
+    runUnloadHooks(this);
+  }
 
   /** @internal The class's resolved `static options`. */
   get [AGENT_OPTIONS](): ResolvedAgentOptions {

@@ -14,12 +14,16 @@ export function gate(name: string): { promise: Promise<void>; open(): void } {
   return entry;
 }
 
+/** How each `ask` execution ended: "done", or "aborted: <reason>". */
+export const endings: string[] = [];
+
 /** What the executor was called with, in order. */
 export const calls: Array<{ text: string; taskId: string; resumed: boolean }> = [];
 
 export function resetDesk(): void {
   gates.clear();
   calls.length = 0;
+  endings.length = 0;
 }
 
 const textOf = (parts: Array<{ text?: string }>) => parts.map((part) => part.text ?? "").join("");
@@ -51,8 +55,12 @@ export const deskExecutor: A2AExecutor = async (message, ctx) => {
       ctx.emit({ artifact: { name: "slow", text: `done ${arg}` } });
       return;
     case "ask": {
-      const answer = await ctx.requireInput("What is your name?");
-      ctx.emit({ artifact: { name: "greeting", text: `Hello ${textOf(answer.parts)}` } });
+      try {
+        const answer = await ctx.requireInput("What is your name?");
+        ctx.emit({ artifact: { name: "greeting", text: `Hello ${textOf(answer.parts)}` } });
+      } finally {
+        endings.push(ctx.signal.aborted ? `aborted: ${(ctx.signal.reason as Error).message}` : "done");
+      }
       return;
     }
     case "chatty": {

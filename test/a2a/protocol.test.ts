@@ -140,9 +140,12 @@ describe("SendMessage and message/send", () => {
     await harness.host.tasksIdle();
     expect(harness.host.hibernateIdleAgents()).toBe(1);
     expect(harness.host.internals.isLive("Desk", "main")).toBe(false);
+    const { calls, endings } = await import("./desk.ts");
+    // The waiting execution ended with the agent (its finally blocks ran); the task still waits.
+    expect(endings).toEqual(["aborted: The agent left memory while the task waited for input; the next message starts it again"]);
+    expect((await result(endpoint, "GetTask", { id: first.id })).status.state).toBe("TASK_STATE_INPUT_REQUIRED");
     const second = (await result(endpoint, "SendMessage", { message: userMessage("Ada", { taskId: first.id }) })).task;
     expect(second.status.state).toBe("TASK_STATE_COMPLETED");
-    const { calls } = await import("./desk.ts");
     expect(calls.map((call) => [call.text, call.resumed])).toEqual([
       ["ask", false],
       ["Ada", true],
