@@ -12,7 +12,7 @@
 import { posix } from "node:path";
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { LIMITS } from "../limits.ts";
-import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost } from "./engine.ts";
+import { ENGINE_OOM, EngineError, isEngineOutOfMemory, type Budget, type EngineContext, type EngineContextOptions, type EngineHost } from "./engine.ts";
 import { CallMeter, mib } from "./quickjs-meter.ts";
 import { retireIfOutgrown, retireShard, type Shard } from "./quickjs-shard.ts";
 import { isNativeStackOverflow } from "./quickjs-wasm.ts";
@@ -282,12 +282,15 @@ export class QuickJSEngineContext implements EngineContext {
         handle.dispose();
         return error;
       }
-      message = "an error whose value could not be read";
+      // Its value could not even be read: the engine is out of memory.
+      name = ENGINE_OOM.name;
+      message = ENGINE_OOM.message;
     } finally {
       if (handle.alive) handle.dispose();
     }
-    // The memory limit is the meter's to report (its stop reason, above): an error that only says
-    // "out of memory" may be the code's own, and must not stop a sandbox within its limit.
+    // The engine's own refusal of an allocation (QuickJS's InternalError) is the memory limit, even where
+    // the meter did not see it first; an Error of the code's own that says "out of memory" is its error.
+    if (isEngineOutOfMemory(name, message)) return (this.#dead = new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true));
     const error = new Error(message);
     error.name = name;
     return error;
