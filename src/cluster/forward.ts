@@ -325,6 +325,9 @@ function relaySocket(client: WebSocket, address: string, className: string, name
     if (client.readyState === WebSocket.OPEN) relay(peer, client, data, isBinary);
   });
   client.on("close", (code, reason) => {
+    // Reading the owner's side again (stopped while the client had too much waiting): else the owner's
+    // answer to the close is never read and the close waits for ws's own timeout (30 s).
+    restart(peer);
     if (peer.readyState === WebSocket.OPEN || peer.readyState === WebSocket.CONNECTING) peer.close(sendableCode(code, 1000), reason);
   });
   // The owner went away (crashed, drained): 1012 tells the client to reconnect, and the next

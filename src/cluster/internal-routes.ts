@@ -6,7 +6,7 @@ import type { RemoteActors } from "../host/placement.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { CLUSTER_HEADERS, CLUSTER_PATH_PREFIX, failedAnswer, settleInvoke, type InvokeMessage, type Operation } from "./wire.ts";
 import { METRICS_PATH } from "./metrics.ts";
-import { NotServedHereError, type Route } from "./ownership.ts";
+import { isTransientRouteError, NotServedHereError, type Route } from "./ownership.ts";
 
 
 export interface InternalRouteOptions {
@@ -25,7 +25,8 @@ export interface InternalRouteOptions {
  * The owner's side of forwarding: wraps the worker's fetch so requests between nodes (under
  * {@link CLUSTER_PATH_PREFIX}, with the cluster key) reach this node's actors directly — never the
  * user's worker again, and never forwarded a second time: if the actor is not here, the answer is
- * 503 "moved" and the sending node looks it up again; if its route failed here otherwise (its file
+ * 503 "moved" and the sending node looks it up again (as after a transient error of its route: a lost
+ * Postgres connection, a statement or lock timeout); if its route failed here otherwise (its file
  * could not be rebuilt), 500 "failed" carrying the error, which the sending node does not retry.
  */
 export function withInternalRoutes(fetch: WorkerFetch, options: InternalRouteOptions): WorkerFetch {
@@ -50,10 +51,16 @@ async function answer(operation: Operation, className: string, name: string, req
   try {
     route = await options.route(className, name);
   } catch (error) {
-    // Not served here now, but maybe by another node: the sender looks again. Anything else (the
-    // rebuild of the agent's file failed, a statement of its claim) is the answer, not retried — a
-    // retry would claim the agent again (a new epoch) and fail the same way.
+    // Not served here now, but maybe by another node, or a transient error (a lost connection, a
+    // statement or lock timeout): the sender looks again, for as long as it retries. Anything else (the
+    // rebuild of the agent's file failed) is the answer, not retried — a retry would claim the agent
+    // again (a new epoch) and fail the same way.
     if (error instanceof NotServedHereError) return moved(`${className}/${name}: ${error.message}`);
+    if (isTransientRouteError(error)) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.warn(`[hearth] cluster: ${className}/${name}: a request from another node is answered "moved" after a transient error: ${message}`);
+      return moved(`${className}/${name}: ${message}`);
+    }
     console.error(`[hearth] cluster: ${className}/${name}: a request from another node could not be served here:`, error);
     return failedAnswer(error);
   }

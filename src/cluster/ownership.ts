@@ -1,5 +1,5 @@
 import type { ActorHistory } from "./log.ts";
-import { isConnectionError } from "./pg/errors.ts";
+import { isConnectionError, PostgresUnreachableError } from "./pg/errors.ts";
 
 /** Where an actor's events go: this node, or the node that holds its lease. */
 export type Route = { here: true } | { here: false; nodeId: string; address: string };
@@ -7,12 +7,43 @@ export type Route = { here: true } | { here: false; nodeId: string; address: str
 /**
  * A route found that this node cannot serve the actor now — it is not a live member (its membership
  * lapsed or was lost during each claim), or the actor is held by a node not reachable yet — and another
- * node may: the one asking looks again. Any other error of a route (a claim's statement, the rebuild of
- * the local file) is the request's answer.
+ * node may: the one asking looks again, as after a transient error ({@link isTransientRouteError}). A
+ * {@link RouteFailedError} (the local file could not be rebuilt) is the request's answer.
  */
 export class NotServedHereError extends Error {
   override readonly name = "NotServedHereError";
 }
+
+/**
+ * A route failed in a way that would fail the same way again: the local file of the actor could not be
+ * rebuilt from its log. Asking again would only claim it once more (a new epoch) and fail alike, so the
+ * node a request was sent to answers it as the request's failure (src/cluster/internal-routes.ts), where
+ * a transient error (a lost connection, a statement or lock timeout) is answered "moved" and retried.
+ */
+export class RouteFailedError extends Error {
+  override readonly name = "RouteFailedError";
+}
+
+/**
+ * Whether a route's error may well not happen again: the node asking retries it ("moved") rather than
+ * fail the request. True for a Postgres connection lost (or its statement unanswered in time), a
+ * statement cancelled by its timeout, a lock not granted in time, a serialization failure or deadlock.
+ */
+export function isTransientRouteError(error: unknown): boolean {
+  if (error instanceof RouteFailedError) return false;
+  if (error instanceof NotServedHereError || error instanceof PostgresUnreachableError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && TRANSIENT_STATES.has(code)) return true;
+  return isConnectionError(error);
+}
+
+/** SQLSTATEs of a statement that may well succeed when run again. */
+const TRANSIENT_STATES = new Set([
+  "57014", // query_canceled: statement_timeout (or a cancel)
+  "55P03", // lock_not_available: lock_timeout, NOWAIT
+  "40001", // serialization_failure
+  "40P01", // deadlock_detected
+]);
 
 /** What ownership needs from Postgres (src/cluster/pg/): leases and the log. */
 export interface OwnershipStore {
@@ -134,7 +165,8 @@ export class Ownership {
 
   /**
    * Every statement is bounded (src/cluster/pg/pool.ts), so this settles and the next route starts
-   * afresh: a lost connection (one gone silent, reset) is tried once more on another, then fails.
+   * afresh: a lost connection (one gone silent, reset) is tried once more on another, then fails (a
+   * node that sent the request here retries it later: {@link isTransientRouteError}).
    */
   async #resolve(actorId: string): Promise<Route> {
     let retried = false;
@@ -179,7 +211,11 @@ export class Ownership {
     const history = await this.#store.history(actorId);
     // Lost meanwhile: what was read is of a lease this node no longer holds (it joins again as a new incarnation).
     if (generation !== this.#generation) return undefined;
-    this.#restore(actorId, history);
+    try {
+      this.#restore(actorId, history);
+    } catch (error) {
+      throw new RouteFailedError(`${actorId}: its local file could not be rebuilt from the log: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head });
     return { here: true };
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -150,5 +151,50 @@ describe("a client socket relayed to its agent's node", () => {
     expect(received).toEqual(Array.from({ length: frames }, (_, i) => i));
     expect(relaySide.isPaused).toBe(false);
     expect(client.readyState).toBe(WebSocket.OPEN);
+  }, 30_000);
+
+  it("closed by its client while the relay has stopped reading the owner: the owner's socket closes at once, not after ws's 30 s close timeout", async () => {
+    const owner = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await new Promise<void>((resolve) => owner.once("listening", () => resolve()));
+    closing.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const ws of owner.clients) ws.terminate();
+          owner.close(() => resolve());
+        }),
+    );
+    const ownerSide = Promise.withResolvers<WebSocket>();
+    owner.on("connection", (ws) => ownerSide.resolve(ws));
+    const remote = forwardToOwners({
+      route: async () => ({ here: false, nodeId: "a", address: `http://127.0.0.1:${(owner.address() as AddressInfo).port}` }),
+      forget: () => {},
+      holds: () => false,
+      local: unreachedLocal,
+      key: "k",
+      retryForMs: 1_000,
+      answerWithinMs: 10_000,
+    });
+    // The relay's side of the client's socket, made deterministic: it never drains (more than
+    // RELAY_LIMITS.pauseAboveBytes always waiting, no send ever completes), so the relay stops reading
+    // the owner at its first frame and nothing resumes it but the client's close.
+    const received: unknown[] = [];
+    const clientSide = Object.assign(new EventEmitter(), {
+      readyState: WebSocket.OPEN as number,
+      bufferedAmount: RELAY_LIMITS.pauseAboveBytes + 1,
+      send: (data: unknown) => void received.push(data),
+      pause: () => {},
+      resume: () => {},
+      close: () => {},
+      terminate: () => {},
+    });
+    remote.acceptSocket("Counter", "x", clientSide as unknown as WebSocket, new Request("http://node-b/agents/counter/x"));
+    const ownerWs = await ownerSide.promise;
+    ownerWs.send("first");
+    ownerWs.send("second");
+    await until("the owner's first frame relayed", async () => received.length, (count) => count > 0);
+    const ownerClosed = closeCode(ownerWs, 10_000);
+    clientSide.readyState = WebSocket.CLOSED;
+    clientSide.emit("close", 1006, Buffer.alloc(0));
+    expect(await ownerClosed).toBe(1000);
   }, 30_000);
 });

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { forwardToOwners } from "../../src/cluster/forward.ts";
 import { withInternalRoutes } from "../../src/cluster/internal-routes.ts";
-import { NotServedHereError, type Route } from "../../src/cluster/ownership.ts";
+import { NotServedHereError, Ownership, RouteFailedError, type Route } from "../../src/cluster/ownership.ts";
 import type { RemoteActors } from "../../src/host/placement.ts";
 import { CLUSTER_HEADERS, clusterPath } from "../../src/cluster/wire.ts";
 import { serveFetch } from "./support/serve-fetch.ts";
@@ -60,5 +60,71 @@ describe("a route that fails on the node a request was sent to", () => {
     expect(ownerRoutes, "routes of the start on the owner").toBe(2);
     await expect(forwarder.request("Counter", "a", new Request("http://x/agents/counter/a", { method: "POST", body: "{}" }))).rejects.toThrow("cannot rebuild its file");
     expect(ownerRoutes, "routes of the request on the owner").toBe(3);
+  });
+
+  /** Errors of a route that may not happen again: a lost Postgres connection, a statement or lock timeout. */
+  const transientErrors = (): Error[] => [
+    Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }),
+    new Error("Connection terminated unexpectedly"),
+    Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" }),
+    Object.assign(new Error("canceling statement due to lock timeout"), { code: "55P03" }),
+  ];
+
+  it("is 'moved' (retried by the sender) when its error is transient: a lost connection, a statement or lock timeout", async () => {
+    for (const error of transientErrors()) {
+      const fetch = withInternalRoutes(() => new Response("the worker"), { key: "k", local: unreachedLocal, route: () => Promise.reject(error), holds: () => false });
+      const response = await fetch(new Request(`http://x${clusterPath("invoke", "Counter", "a")}`, { method: "POST", headers: { [CLUSTER_HEADERS.key]: "k" }, body: new Uint8Array([0]) }), {}, ctx);
+      expect(response.status, error.message).toBe(503);
+      expect(response.headers.get(CLUSTER_HEADERS.moved), error.message).toBe("1");
+      expect(response.headers.get(CLUSTER_HEADERS.failed), error.message).toBeNull();
+    }
+  });
+
+  it("is 500 'failed' when its file could not be rebuilt, even if the cause reads like a lost connection", async () => {
+    const error = new RouteFailedError("counter/a: its local file could not be rebuilt from the log: the database connection is closed", { cause: new Error("closed") });
+    const fetch = withInternalRoutes(() => new Response("the worker"), { key: "k", local: unreachedLocal, route: () => Promise.reject(error), holds: () => false });
+    const response = await fetch(new Request(`http://x${clusterPath("invoke", "Counter", "a")}`, { method: "POST", headers: { [CLUSTER_HEADERS.key]: "k" }, body: new Uint8Array([0]) }), {}, ctx);
+    expect(response.status).toBe(500);
+    expect(response.headers.get(CLUSTER_HEADERS.failed)).toBe("1");
+  });
+
+  it("with a transient error on the owner is retried by the sending node until it is served", async () => {
+    const failures = transientErrors();
+    let ownerRoutes = 0;
+    const ownerFetch = withInternalRoutes(() => new Response("the worker"), {
+      key: "k",
+      local: { ...unreachedLocal, invoke: async () => 42 },
+      route: async () => {
+        const failure = failures[ownerRoutes++];
+        if (failure !== undefined) throw failure;
+        return { here: true };
+      },
+      holds: () => ownerRoutes > failures.length,
+    });
+    const listening = await serveFetch(ownerFetch);
+    owner = listening.server;
+    const route: Route = { here: false, nodeId: "a", address: listening.address };
+    const forwarder = forwardToOwners({ route: async () => route, forget: () => {}, holds: () => false, local: unreachedLocal, key: "k", retryForMs: 5_000 });
+
+    await expect(forwarder.invoke("Counter", "a", "get", [])).resolves.toBe(42);
+    expect(ownerRoutes, "routes on the owner: each transient error, then the one served").toBe(failures.length + 1);
+  });
+
+  it("throws a RouteFailedError when the agent's file cannot be rebuilt", async () => {
+    const ownership = new Ownership({
+      store: {
+        valid: true,
+        nodeId: "b",
+        lookup: async () => ({ owner: undefined, address: undefined, alive: false }),
+        claim: async () => ({ claimed: true, epoch: 1, head: 0 }),
+        history: async () => ({}) as never,
+      },
+      restore: () => {
+        throw new Error("the connection to the file is closed");
+      },
+    });
+    const failure = await ownership.route("counter/a").catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RouteFailedError);
+    expect((failure as Error).message).toContain("the connection to the file is closed");
   });
 });
