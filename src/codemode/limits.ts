@@ -165,17 +165,34 @@ export const RUN_END_WAIT_MS = 30_000;
 export const DEFAULT_CODE_WALL_MS = 30_000;
 
 /**
- * Most checks one validation of a tool's input against its JSON Schema makes (a check: one value of
- * the input against one schema, `anyOf`/`oneOf` options and `$ref`s included). It runs on the host's
- * thread, so an input the schema makes costly (nested unions) is refused once past it, with
+ * Most checks one validation of a tool's input against its JSON Schema makes while trying the
+ * options of `anyOf`/`oneOf`/`not` (a check: one value of the input against one schema, `$ref`s
+ * included). It runs on the host's thread, so an input the schema makes costly (nested unions) is
+ * refused once past it, with
  * `input: too complex to validate: more than MAX_VALIDATION_CHECKS (100000) checks against the schema`.
+ * Checks outside options (plain `properties`, `items`, `allOf`) do not count against it: a large
+ * input of plain values validates through, whatever its size.
  *
  * @example
  * ```ts
- * validateJsonSchema(schema, input); // at most MAX_VALIDATION_CHECKS checks, whatever the input
+ * validateJsonSchema(schema, input); // at most MAX_VALIDATION_CHECKS checks inside union options
  * ```
  */
 export const MAX_VALIDATION_CHECKS = 100_000;
+
+/**
+ * Most checks one validation makes in all, per value of the input (and never fewer than
+ * MAX_VALIDATION_CHECKS): a plain schema checks each value against a few schemas, so only a schema
+ * whose `allOf`s or overlapping `properties`/`patternProperties` multiply at every level reaches it
+ * (`input: too complex to validate: more than N checks against the schema (MAX_VALIDATION_CHECKS_PER_VALUE: 64 per value of the input)`).
+ *
+ * @example
+ * ```ts
+ * // 20,000 rows of 8 values each: up to 64 × 160,001 checks
+ * MAX_VALIDATION_CHECKS_PER_VALUE; // 64
+ * ```
+ */
+export const MAX_VALIDATION_CHECKS_PER_VALUE = 64;
 
 /**
  * Deepest nesting of a tool's input (objects and arrays) its JSON Schema is checked through; a value

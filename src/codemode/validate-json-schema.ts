@@ -7,7 +7,7 @@
  * `allOf`, `not` and local `$ref`s. `format` and other annotations are not checked.
  */
 import { isSchema, recordOf, resolvePointer, schemaList, type JsonSchema } from "./declarations.ts";
-import { MAX_VALIDATION_CHECKS, MAX_VALIDATION_DEPTH } from "./limits.ts";
+import { MAX_VALIDATION_CHECKS, MAX_VALIDATION_CHECKS_PER_VALUE, MAX_VALIDATION_DEPTH } from "./limits.ts";
 
 type SchemaObject = { readonly [key: string]: unknown };
 
@@ -20,7 +20,13 @@ const MAX_ERRORS = 10;
  */
 const MAX_SCHEMA_STEPS = 32;
 
-/** Thrown past MAX_VALIDATION_CHECKS, caught by validateJsonSchema: the whole validation stops. */
+/**
+ * Most input values counted to set the overall budget: more than any input the host's message
+ * limit lets through (8 MiB), and a bound on the count of an input whose objects are shared.
+ */
+const MAX_COUNTED_VALUES = 16_000_000;
+
+/** Thrown past a budget, caught by validateJsonSchema: the whole validation stops. `message`: the problem reported. */
 class TooComplex extends Error {}
 
 /** Where problems go: at most `max` (an option of a union stops at its first); `depth` is the input depth of the first. */
@@ -30,17 +36,27 @@ interface Sink {
   depth: number;
 }
 
-/** One validation: the root its `$ref`s resolve against, and the checks made so far. */
+/**
+ * One validation: the root its `$ref`s resolve against; the checks made so far, all of them and
+ * those made trying an option of `anyOf`/`oneOf`/`not`; the overall budget; and how many options
+ * are being tried (nested) at the current check.
+ */
 interface Run {
   readonly root: JsonSchema;
   checks: number;
+  optionChecks: number;
+  readonly maxChecks: number;
+  trying: number;
 }
 
 /**
  * Validates `value`; returns the problems found (at most ten), each as `path: message`, or an empty
  * list when the value matches. The work is bounded: an option of `anyOf`/`oneOf` (and `not`) is
- * checked only until its first problem, and one validation makes at most MAX_VALIDATION_CHECKS
- * checks (one value against one schema) before the input is refused as too complex.
+ * checked only until its first problem; the checks (one value against one schema) made while trying
+ * options are at most MAX_VALIDATION_CHECKS, and all the checks at most MAX_VALIDATION_CHECKS_PER_VALUE
+ * per value of the input (at least MAX_VALIDATION_CHECKS); past either the input is refused as too
+ * complex. A plain validation (no options tried) checks each value against a few schemas, so no
+ * input is refused for its size alone.
  *
  * @example
  * ```ts
@@ -50,13 +66,27 @@ interface Run {
  */
 export function validateJsonSchema(schema: JsonSchema, value: unknown, path = "input"): string[] {
   const sink: Sink = { errors: [], max: MAX_ERRORS, depth: 0 };
+  const maxChecks = Math.max(MAX_VALIDATION_CHECKS, MAX_VALIDATION_CHECKS_PER_VALUE * countValues(value));
   try {
-    check(schema, value, path, { root: schema, checks: 0 }, sink, 0, 0);
+    check(schema, value, path, { root: schema, checks: 0, optionChecks: 0, maxChecks, trying: 0 }, sink, 0, 0);
   } catch (error) {
     if (!(error instanceof TooComplex)) throw error;
-    return [`${path}: too complex to validate: more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`];
+    return [`${path}: too complex to validate: ${error.message}`];
   }
   return sink.errors;
+}
+
+/** The values of `value` (itself, and those in it down to the depth checked), up to MAX_COUNTED_VALUES. */
+function countValues(value: unknown): number {
+  let count = 0;
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0 && count < MAX_COUNTED_VALUES) {
+    const [v, depth] = stack.pop()!;
+    count++;
+    if (typeof v !== "object" || v === null || depth > MAX_VALIDATION_DEPTH) continue;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return count;
 }
 
 function add(sink: Sink, depth: number, problem: string): void {
@@ -75,7 +105,12 @@ function full(sink: Sink): boolean {
  */
 function check(schema: JsonSchema, value: unknown, path: string, run: Run, sink: Sink, depth: number, steps: number): void {
   if (full(sink)) return;
-  if (++run.checks > MAX_VALIDATION_CHECKS) throw new TooComplex();
+  if (run.trying > 0 && ++run.optionChecks > MAX_VALIDATION_CHECKS) {
+    throw new TooComplex(`more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`);
+  }
+  if (++run.checks > run.maxChecks) {
+    throw new TooComplex(`more than ${run.maxChecks} checks against the schema (MAX_VALIDATION_CHECKS_PER_VALUE: ${MAX_VALIDATION_CHECKS_PER_VALUE} per value of the input)`);
+  }
   if (schema === true) return;
   if (schema === false) return add(sink, depth, `${path}: not allowed`);
   if (depth > MAX_VALIDATION_DEPTH) return add(sink, depth, `${path}: nested more than ${MAX_VALIDATION_DEPTH} levels deep`);
@@ -144,7 +179,12 @@ function hasOtherKeywords(schema: SchemaObject): boolean {
 /** Checks `value` against one option (of `anyOf`, `oneOf`, `not`) up to its first problem. */
 function attempt(schema: JsonSchema, value: unknown, path: string, run: Run, depth: number, steps: number): Sink {
   const sink: Sink = { errors: [], max: 1, depth };
-  check(schema, value, path, run, sink, depth, steps + 1);
+  run.trying++;
+  try {
+    check(schema, value, path, run, sink, depth, steps + 1);
+  } finally {
+    run.trying--;
+  }
   return sink;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_VALIDATION_CHECKS, MAX_VALIDATION_DEPTH } from "../../src/codemode/limits.ts";
+import { MAX_VALIDATION_CHECKS, MAX_VALIDATION_CHECKS_PER_VALUE, MAX_VALIDATION_DEPTH } from "../../src/codemode/limits.ts";
 import { validateJsonSchema } from "../../src/codemode/validate-json-schema.ts";
 
 /** A linked list: each node is null or { next: node }. */
@@ -89,15 +89,30 @@ describe("validateJsonSchema", () => {
     ]);
   });
 
+  it("validates a large plain input through: 20,000 rows (about 1 MB) against an items schema", () => {
+    const row = { type: "object", properties: { id: { type: "integer" }, name: { type: "string" }, email: { type: "string" }, tags: { type: "array", items: { type: "string" } } }, required: ["id", "name", "email", "tags"], additionalProperties: false };
+    const schema = { type: "object", properties: { rows: { type: "array", items: row } }, required: ["rows"] };
+    const rows = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `user ${i}`, email: `user${i}@example.com`, tags: ["a", "b", "c"] }));
+    expect(JSON.stringify({ rows }).length).toBeGreaterThan(1_000_000);
+    expect(validateJsonSchema(schema, { rows })).toEqual([]);
+    rows[19_999] = { ...rows[19_999]!, id: 1.5 };
+    expect(validateJsonSchema(schema, { rows })).toEqual(["input.rows[19999].id: expected integer, got number"]);
+  });
+
   it("bounds the work of one validation (MAX_VALIDATION_CHECKS) and the schema steps of a $ref cycle", () => {
-    const many = Array.from({ length: MAX_VALIDATION_CHECKS }, (_, i) => i);
-    expect(validateJsonSchema({ type: "array", items: { type: "integer" } }, many)).toEqual([
-      `input: too complex to validate: more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`,
-    ]);
-    expect(validateJsonSchema({ type: "array", items: { type: "integer" } }, many.slice(1))).toEqual([]);
+    // Plain checks (no union option tried) do not count against MAX_VALIDATION_CHECKS.
+    const many = Array.from({ length: MAX_VALIDATION_CHECKS * 2 }, (_, i) => i);
+    expect(validateJsonSchema({ type: "array", items: { type: "integer" } }, many)).toEqual([]);
     // A wide tree of nested unions is refused, not checked for minutes on the host's thread.
     expect(validateJsonSchema(filterSchema().schema, { filter: tree(14) })).toEqual([
       `input: too complex to validate: more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`,
+    ]);
+    // allOf branches that each step into the same child double the work per level: bounded per value of the input.
+    const doubling = { $defs: { n: { allOf: [{ properties: { c: { $ref: "#/$defs/n" } } }, { properties: { c: { $ref: "#/$defs/n" } } }] } }, $ref: "#/$defs/n" };
+    let nested: unknown = 1;
+    for (let i = 0; i < 40; i++) nested = { c: nested };
+    expect(validateJsonSchema(doubling, nested)).toEqual([
+      `input: too complex to validate: more than ${MAX_VALIDATION_CHECKS} checks against the schema (MAX_VALIDATION_CHECKS_PER_VALUE: ${MAX_VALIDATION_CHECKS_PER_VALUE} per value of the input)`,
     ]);
     const cycle = { $defs: { a: { $ref: "#/$defs/b" }, b: { allOf: [{ $ref: "#/$defs/a" }] } }, $ref: "#/$defs/a" };
     expect(validateJsonSchema(cycle, 1)).toEqual(["input: the schema's references go round in a cycle here (32 steps without reading further into the input)"]);
