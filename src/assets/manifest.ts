@@ -48,7 +48,8 @@ export function scanAssets(directory: string, limits: ScanLimits = ASSET_LIMITS)
   // Not built yet (a vite build makes it): nothing to serve, every request falls through; the config warns.
   if (!existsSync(directory)) return { directory, fileCount: 0, warnings: [], get: () => undefined };
   if (!statSync(directory).isDirectory()) throw new AssetsConfigError(`assets.directory "${directory}" is not a directory`);
-  const root = realpathSync(directory);
+  // The native realpath, as each request compares with (asset-server.ts): the two may differ in case or drive form.
+  const root = realpathSync.native(directory);
   const ignoreFile = join(directory, IGNORE_FILE_NAME);
   const hasIgnoreFile = existsSync(ignoreFile);
   // A Pages-style server bundle (Astro's and SvelteKit's adapters write dist/_worker.js/): served as an
@@ -118,7 +119,7 @@ const SECRETS_LOOKING = /(^|\/)(\.dev\.vars|\.env)(\.[^/]*)?$|^wrangler\.(jsonc?
 function followLink(link: string, root: string): { path: string; size: number } | string {
   let target: string;
   try {
-    target = realpathSync(link);
+    target = realpathSync.native(link);
   } catch {
     return "a broken symlink, skipped";
   }

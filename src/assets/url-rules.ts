@@ -65,6 +65,11 @@ export function matchUrlPattern(pattern: UrlPattern, url: URL): Record<string, s
   const subject = pattern.crossHost ? `https://${url.hostname}${url.pathname}` : url.pathname;
   if (subject.length > MAX_MATCHED_URL_CHARS) return undefined;
   const { tokens } = pattern;
+  // Most patterns start (and many end) with literal text: a URL without it is refused before any table is made.
+  const first = tokens[0];
+  const last = tokens.at(-1);
+  if (first?.kind === "literal" && !subject.startsWith(first.text)) return undefined;
+  if (last?.kind === "literal" && !subject.endsWith(last.text)) return undefined;
   const n = subject.length;
   const width = n + 1;
   // fits[t * width + i]: tokens t… match subject[i…] to its end.

@@ -170,7 +170,7 @@ export function resolveOutbound(env: Record<string, unknown> | undefined): SendE
 
 /**
  * The host's own outbound transport, the SMTP server of `HEARTH_SMTP_URL` (in `env`, then in the
- * process environment): what `forward()` and `reply()` of a received email go through. On Cloudflare
+ * process environment), else a send-shaped `env.EMAIL`: what `forward()` and `reply()` of a received email go through. On Cloudflare
  * those belong to Email Routing, not to a `send_email` binding, so the worker's `env.EMAIL` (and the
  * `destination_address` / `allowed_sender_addresses` restrictions of a `send_email` binding so named)
  * play no part.
@@ -179,6 +179,9 @@ export function resolveOutbound(env: Record<string, unknown> | undefined): SendE
 export function hostOutbound(env: Record<string, unknown> | undefined): SendEmail {
   const url = smtpUrlOf(env);
   if (url) return smtpBindingFor(url);
+  // No host transport: a send-shaped env.EMAIL the application bound itself (a test's, a relay's) still carries them.
+  const bound = env?.EMAIL;
+  if (isSendEmail(bound)) return bound;
   throw new EmailError(
     "not_configured",
     `No outbound mail server for forward() and reply(): set ${SMTP_URL_VAR} (e.g. smtps://user:pass@smtp.example.com:465) in the environment or .env`,

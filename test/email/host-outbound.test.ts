@@ -93,9 +93,16 @@ describe("forward() and reply() of a received email", () => {
     expect((await sink.waitFor(before + 1)).slice(before).map((mail) => mail.to)).toEqual([["team@mydomain.com"]]);
   });
 
-  it("fail with not_configured without HEARTH_SMTP_URL, even when env.EMAIL is bound", async () => {
-    const EMAIL = sendEmailBinding({ name: "EMAIL" }, sink.url, project);
-    const error = await deliver({ EMAIL }, async (message) => {
+  it("without HEARTH_SMTP_URL, go through an env.EMAIL the application bound itself; a declared send_email binding has no server then", async () => {
+    const sent: unknown[] = [];
+    const own = { send: async (message: unknown) => (sent.push(message), { messageId: "own-1" }) };
+    await deliver({ EMAIL: own }, async (message) => {
+      await message.forward("team@mydomain.com");
+    });
+    expect(sent).toHaveLength(1);
+    // As the CLI builds it when HEARTH_SMTP_URL is not set.
+    const declared = sendEmailBinding({ name: "EMAIL" }, undefined, project);
+    const error = await deliver({ EMAIL: declared }, async (message) => {
       await message.forward("team@mydomain.com");
     }).then(
       () => undefined,

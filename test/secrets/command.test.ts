@@ -211,6 +211,15 @@ describe("hearth secret bulk", () => {
     expect(openSecretStore({ dataDir: dirs.dataDir() }).all()).toEqual({ A: VALUE, B: "two" });
   });
 
+  it("reads .env lines as the server reads .dev.vars (dotenv): escaped quotes kept, an unclosed quote swallowing nothing", async () => {
+    const { parseBulkInput } = await import("../../src/secrets/bulk.ts");
+    expect(parseBulkInput('SA_KEY="{\\"type\\":\\"service_account\\"}"\nE="unclosed\nF=f\n', "stdin")).toEqual([
+      ["SA_KEY", '{\\"type\\":\\"service_account\\"}'],
+      ["E", '"unclosed'],
+      ["F", "f"],
+    ]);
+  });
+
   it("reads .env lines from stdin", async () => {
     const result = await run(["bulk", "--env", "staging"], { stdin: `# comment\nA=${VALUE}\nexport B="quoted value"\n` });
     expect(result.status).toBe(0);
