@@ -10,7 +10,7 @@ export type Tool = (argv: string[], cwd: string, env: NodeJS.ProcessEnv) => Prom
  * The environment is `--env`, else CLOUDFLARE_ENV (as wrangler reads it); `--env ""` (or an empty
  * CLOUDFLARE_ENV) is the top level, so `env` is unset then.
  */
-function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: string[]; env?: string; config?: string; data?: string } {
+function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: string[]; env?: string; envFromVariable?: boolean; config?: string; data?: string } {
   const rest: string[] = [];
   const found: Record<string, string> = {};
   for (let index = 0; index < argv.length; index++) {
@@ -25,7 +25,17 @@ function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: st
     found[match[1] ?? ""] = value;
   }
   const { env = processEnv.CLOUDFLARE_ENV, ...others } = found;
-  return { rest, ...others, ...(env !== undefined && env !== "" ? { env } : {}) };
+  const fromVariable = found.env === undefined && env !== undefined;
+  return { rest, ...others, ...(env !== undefined && env !== "" ? { env, ...(fromVariable ? { envFromVariable: true } : {}) } : {}) };
+}
+
+/**
+ * The environment the tool works on: as `hearth start` serves it, CLOUDFLARE_ENV counts only for a
+ * project with a wrangler config (an entry served alone has no environments; the variable may be
+ * set for another project's sake).
+ */
+function environmentOf(flags: { env?: string; envFromVariable?: boolean }, configPath: string | undefined): string | undefined {
+  return configPath === undefined && flags.envFromVariable ? undefined : flags.env;
 }
 
 /** The wrangler config the tools read: `--config` (a file), else the one in the working directory. */
@@ -45,7 +55,7 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
     const flags = projectFlags(argv, env);
     const path = await configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
-    const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.env });
+    const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.env, ...(flags.envFromVariable ? { envFrom: "CLOUDFLARE_ENV" as const } : {}) });
     const { baseDataDir, environmentDataDir } = await import("./project.ts");
     const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.env);
     const { runD1Command } = await import("../d1/index.ts");
@@ -70,9 +80,10 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
     return 1;
   }
   const { runSecretCommand } = await import("../secrets/command.ts");
+  const envName = environmentOf(flags, path);
   return runSecretCommand(flags.rest, {
     dataDir,
-    ...(flags.env !== undefined ? { envName: flags.env } : {}),
+    ...(envName !== undefined ? { envName } : {}),
     stdin: process.stdin,
     isTTY: process.stdin.isTTY === true,
     out: (line) => process.stdout.write(`${line}\n`),
@@ -96,7 +107,7 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
     const given = flags.rest.some((arg) => arg === "--url" || arg.startsWith("--url=")) || env.HEARTH_INSPECTOR_URL;
     const path = given ? undefined : await configPathOf(cwd, flags.config);
     const { baseDataDir, environmentDataDir } = await import("./project.ts");
-    const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), flags.env);
+    const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), environmentOf(flags, path));
     found = dataDir === undefined ? undefined : readInspectorEndpoint(dataDir);
     const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help");
     if (dataDir !== undefined && found === undefined && !wantsHelp) {

@@ -83,6 +83,16 @@ describe("hearth secret with CLOUDFLARE_ENV", () => {
     expect(names([], {})).toEqual([]);
     expect(names(["--env", ""], { CLOUDFLARE_ENV: "staging" })).toEqual([]);
   });
+
+  it("is ignored without a wrangler config, as hearth start ignores it: the secret goes where the server reads it", async () => {
+    const dir = await project({ "src/index.ts": "export default { fetch: () => new Response('ok') };\n" });
+    const hearth = (args: string[], extra: Record<string, string>, input?: string) =>
+      spawnSync(process.execPath, [CLI, "secret", ...args], { cwd: dir, env: env(extra), encoding: "utf8", timeout: 20_000, ...(input !== undefined ? { input } : {}) });
+    const saved = hearth(["put", "TOKEN"], { CLOUDFLARE_ENV: "staging" }, "value");
+    expect(saved.stdout).toContain("Saved secret TOKEN");
+    expect(saved.stdout).not.toContain("staging");
+    expect((JSON.parse(hearth(["list"], {}).stdout) as { name: string }[]).map(({ name }) => name)).toEqual(["TOKEN"]);
+  });
 });
 
 describe("a Worker with only static assets (no main)", () => {
