@@ -4,8 +4,7 @@
  * parent reached some other way. The walk down the tree is the host's (`toSubAgent`).
  */
 import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
-import { isAgentNamespace, STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
-import { camelCaseToKebabCase } from "../protocol/kebab.ts";
+import { agentClassOfSegment, STUB_ADDRESS, type StubAddress } from "../host/namespace.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError } from "../web/url-path.ts";
 
@@ -49,17 +48,6 @@ async function exportsSeenBy(address: StubAddress): Promise<Record<string, unkno
   return exports;
 }
 
-/** Whether `/sub/{segment}/` names an agent class of `exports`, as a parent resolves the segment to a child class. */
-function namesAgentClass(exports: Record<string, unknown>, segment: string): boolean {
-  for (const [binding, value] of Object.entries(exports)) {
-    if (!isAgentNamespace(value)) continue;
-    const kebab = camelCaseToKebabCase(binding);
-    if (kebab === "sub") continue; // the separator itself is no class
-    if (binding === segment || value.slug === segment || kebab === segment) return true;
-  }
-  return false;
-}
-
 /**
  * `routeAgentRequest`'s `/sub/{class}/{name}…` after an agent's address (`rest`): the sub-agent's
  * answer, or undefined when `{class}` names no agent class of the worker, as the SDK's
@@ -71,7 +59,7 @@ export async function routeToServedSubAgent(request: Request, parent: unknown, r
   const exports = await exportsSeenBy(address);
   let parsed: ReturnType<typeof parseSubAgentSteps>;
   try {
-    parsed = parseSubAgentSteps(rest, (segment) => namesAgentClass(exports, segment));
+    parsed = parseSubAgentSteps(rest, (segment) => agentClassOfSegment(exports, segment) !== undefined);
   } catch (error) {
     if (error instanceof MalformedPathSegmentError) return Response.json({ error: error.message }, { status: 400 });
     throw error;

@@ -5,6 +5,7 @@ import type { ActorDispatcher } from "./actor.ts";
 import { validateAgentName } from "./names.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
 import { copyAcross, copyArguments } from "./copy.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 
 /** What a namespace needs from the host to reach an agent. */
 export type AgentDispatcher = ActorDispatcher;
@@ -152,6 +153,21 @@ export class AgentNamespace<T extends Agent = Agent> {
 
 export function isAgentNamespace(value: unknown): value is AgentNamespace {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[NAMESPACE_BRAND] === true;
+}
+
+/**
+ * The binding of the agent class a URL's `/sub/{segment}/` names among a worker's `exports`: by its
+ * binding name, its storage slug or the binding in kebab case; undefined when none does ("sub", the
+ * separator itself, is never a class).
+ */
+export function agentClassOfSegment(exports: Record<string, unknown>, segment: string): string | undefined {
+  for (const [binding, value] of Object.entries(exports)) {
+    if (!isAgentNamespace(value)) continue;
+    const kebab = camelCaseToKebabCase(binding);
+    if (kebab === "sub") continue;
+    if (binding === segment || value.slug === segment || kebab === segment) return binding;
+  }
+  return undefined;
 }
 
 /** Options of `getAgentByName`. Cloudflare's placement options (`locationHint`, `jurisdiction`) are accepted and ignored: one host. */

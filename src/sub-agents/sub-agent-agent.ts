@@ -1,9 +1,8 @@
 import { AGENT_RUNTIME, HANDLE } from "../agent/agent-base.ts";
-import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { EmailAgent } from "../email/email-agent.ts";
 import { checkFacetName, checkFacetDepth } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";
-import { isAgentNamespace } from "../host/namespace.ts";
+import { agentClassOfSegment, isAgentNamespace } from "../host/namespace.ts";
 import { actorStub, type ActorDelivery } from "../host/stub.ts";
 import type { AgentPathStep } from "./paths.ts";
 import { SubAgentRegistry, type SubAgentInfo } from "./registry.ts";
@@ -211,14 +210,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   }
 
   #classFromSegment(segment: string): string | undefined {
-    for (const [binding, value] of Object.entries(this[AGENT_RUNTIME].exports)) {
-      if (!isAgentNamespace(value)) continue;
-      if (binding === segment || value.slug === segment || camelCaseToKebabCase(binding) === segment) {
-        if (camelCaseToKebabCase(binding) === "sub") continue; // the separator itself is no class
-        return binding;
-      }
-    }
-    return undefined;
+    return agentClassOfSegment(this[AGENT_RUNTIME].exports, segment);
   }
 }
 
