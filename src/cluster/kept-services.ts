@@ -136,15 +136,18 @@ export class KeptServices {
     try {
       await this.#node.handOver(actorId, to);
     } catch (error) {
+      if (this.#timer === undefined) return; // stopped meanwhile (the node drains or left): nothing to report
       console.error(`[hearth] cluster: node ${this.#node.nodeId} could not hand ${actorId} to node ${to}: ${(error as Error).message}`);
     }
   }
 
   async #take(actorId: string): Promise<void> {
     this.#since.delete(actorId);
+    if (this.#timer === undefined) return; // stopped while this look ran
     try {
       await this.#node.take(actorId);
     } catch (error) {
+      if (this.#timer === undefined) return; // stopped meanwhile (the node drains or left): nothing to report
       console.error(`[hearth] cluster: node ${this.#node.nodeId} could not take ${actorId} over: ${(error as Error).message}`);
     }
   }
