@@ -90,7 +90,7 @@ export function list(call: A2ACall): A2AOutcome {
     ...(status !== undefined ? { state: stateIn(status, "params.status") } : {}),
     ...(params.statusTimestampAfter !== undefined ? { updatedAfter: timestampIn(params.statusTimestampAfter, "params.statusTimestampAfter") } : {}),
   };
-  const before = token === undefined || token === null || token === "" ? undefined : decodeToken(token);
+  const before = unset(token) ? undefined : decodeToken(token);
   const rows = call.runner.state.store.list({ ...filters, ...(before ? { before } : {}), limit: pageSize + 1 });
   const page = rows.slice(0, pageSize);
   const last = page.at(-1);

@@ -70,6 +70,8 @@ export function matchUrlPattern(pattern: UrlPattern, url: URL): Record<string, s
   const last = tokens.at(-1);
   if (first?.kind === "literal" && !subject.startsWith(first.text)) return undefined;
   if (last?.kind === "literal" && !subject.endsWith(last.text)) return undefined;
+  const splatOnly = splatBetweenLiterals(tokens, subject);
+  if (splatOnly !== null) return splatOnly;
   const n = subject.length;
   const width = n + 1;
   // fits[t * width + i]: tokens t… match subject[i…] to its end.
@@ -111,6 +113,23 @@ export function matchUrlPattern(pattern: UrlPattern, url: URL): Record<string, s
     at = end;
   }
   return values;
+}
+
+/**
+ * The common shapes answered without a table (`/docs/*`, `/*.html`, an exact path), their literal
+ * start and end already checked: the captures, undefined for no match, or null for another shape.
+ */
+function splatBetweenLiterals(tokens: readonly Token[], subject: string): Record<string, string> | undefined | null {
+  const literal = (token: Token | undefined): number | undefined => (token === undefined ? 0 : token.kind === "literal" ? token.text.length : undefined);
+  if (tokens.length <= 1 && tokens[0]?.kind !== "splat" && tokens[0]?.kind !== "placeholder") {
+    return subject === (tokens[0]?.kind === "literal" ? tokens[0].text : "") ? {} : undefined;
+  }
+  const at = tokens.findIndex((token) => token.kind === "splat");
+  if (at === -1 || at > 1 || tokens.length > at + 2) return null;
+  const head = at === 0 ? 0 : literal(tokens[0]);
+  const tail = literal(tokens[at + 1]);
+  if (head === undefined || tail === undefined) return null;
+  return subject.length < head + tail ? undefined : { splat: subject.slice(head, subject.length - tail) };
 }
 
 /** Whether a placeholder takes this character: not `/`, and in a host label not `.` either. */

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { relative } from "node:path";
 import { planMigrations } from "../worker/migrations.ts";
 import { bindClasses, type BoundClasses } from "../worker/classes.ts";
@@ -6,7 +5,7 @@ import { createWorkerEvents, type WorkerEvents, type WorkerEventsOptions } from 
 import { composeWorkerFetch } from "../worker/fetch.ts";
 import { openPlatform, type Platform, type PlatformOptions } from "../worker/platform.ts";
 import { lateBinding, setWorkerEnv } from "../worker/worker-env.ts";
-import { listenerOf, newExecutionContext, type ExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
+import { listenerOf, newExecutionContext, type WorkerFetch } from "../gateway/serve.ts";
 import { trackedContext } from "../worker/execution-context.ts";
 import { Host, type HostOptions } from "../platform/host.ts";
 import type { HostPlacement } from "../host/placement.ts";
@@ -148,8 +147,7 @@ export async function openEntryRuntime(project: Project, cwd: string, dev: boole
     host,
     entry,
     fetch: (request, env, given) => {
-      const listener = listenerOf(given);
-      return fetch(request, env, newExecutionContext({ track, props: given.props, ...(listener !== undefined ? { listener } : {}) }));
+      return fetch(request, env, newExecutionContext({ track, props: given.props, listener: listenerOf(given) }));
     },
     waitUntil: track,
     banner: {},
@@ -254,13 +252,14 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     const lingering = trackedContext({ recordErrors: false });
     // One context per request, as on Cloudflare (a handler's `ctx.props` is its request's alone); all share the tracker.
     const track = lingering.ctx.waitUntil;
-    // The worker reached through the assets router (a request no asset answers) or a binding: it keeps
-    // the address its request came in on, which the MCP transport's DNS-rebinding guard checks.
+    // The address the server listens on (what the MCP transport's DNS-rebinding guard checks a Host
+    // against): the same for every request, learnt from the first; the worker reached through the
+    // assets router (a request no asset answers) or a binding gets it too.
+    let listener: string | undefined;
     forward = (request) => {
       // No worker: the assets answer every request themselves, not_found_handling included (as on Cloudflare).
       if (assetsOnly && platform.assets) return platform.assets.binding.fetch(request);
-      const listener = listenerOf(arrivedOn.getStore());
-      return composed.worker(request, env, newExecutionContext({ track, ...(listener !== undefined ? { listener } : {}) }));
+      return composed.worker(request, env, newExecutionContext({ track, listener }));
     };
     for (const binding of config.unsupported) {
       warnings.push(`env.${binding.binding} (${binding.key}, ${binding.where}) is not available on Hearth: ${binding.instead}`);
@@ -270,9 +269,8 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       host,
       entry,
       fetch: (request, _env, given) => {
-        const listener = listenerOf(given);
-        const ctx = newExecutionContext({ track, props: given.props, ...(listener !== undefined ? { listener } : {}) });
-        return arrivedOn.run(given, () => composed.fetch(request, env, ctx));
+        listener ??= listenerOf(given);
+        return composed.fetch(request, env, newExecutionContext({ track, props: given.props, listener }));
       },
       warnings,
       waitUntil: track,
@@ -327,9 +325,6 @@ function assetsOnlyEntry(config: NonNullable<Project["config"]>, cwd: string): E
 
 /** How long shutdown waits for requests' waitUntil work before closing the bindings under it. */
 const WAIT_UNTIL_GRACE_MS = 5_000;
-
-/** The ExecutionContext of the served request being handled, for the worker reached from it through the assets router. */
-const arrivedOn = new AsyncLocalStorage<ExecutionContext>();
 
 /** One short line per binding kind for the banner: `KV CACHE, SESSIONS`. */
 function describeBindings(config: NonNullable<Project["config"]>): string[] {

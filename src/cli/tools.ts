@@ -1,16 +1,16 @@
 import { dirname, resolve } from "node:path";
 import { readInspectorEndpoint } from "./inspector-endpoint.ts";
 import { printError } from "./output.ts";
+import { chooseEnvironment } from "./args.ts";
 
 /** A subcommand that is not a server: `hearth secret …`, `hearth d1 …`. Resolves to the exit status. */
 export type Tool = (argv: string[], cwd: string, env: NodeJS.ProcessEnv) => Promise<number>;
 
 /**
- * Takes `--env <name>`, `--config <path>` and `--data <dir>` (and their `=` forms) out of `argv`.
- * The environment is `--env`, else CLOUDFLARE_ENV (as wrangler reads it); `--env ""` (or an empty
- * CLOUDFLARE_ENV) is the top level, so `env` is unset then.
+ * Takes `--env <name>`, `--config <path>` and `--data <dir>` (and their `=` forms) out of `argv`; the
+ * environment as `hearth start` chooses it ({@link chooseEnvironment}: `--env`, else CLOUDFLARE_ENV).
  */
-function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: string[]; env?: string; envFromVariable?: boolean; config?: string; data?: string } {
+function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: string[]; config?: string; data?: string } & ReturnType<typeof chooseEnvironment> {
   const rest: string[] = [];
   const found: Record<string, string> = {};
   for (let index = 0; index < argv.length; index++) {
@@ -24,18 +24,16 @@ function projectFlags(argv: string[], processEnv: NodeJS.ProcessEnv): { rest: st
     if (value === undefined || (value === "" && match[1] !== "env")) throw new Error(`--${match[1]} needs a value`);
     found[match[1] ?? ""] = value;
   }
-  const { env = processEnv.CLOUDFLARE_ENV, ...others } = found;
-  const fromVariable = found.env === undefined && env !== undefined;
-  return { rest, ...others, ...(env !== undefined && env !== "" ? { env, ...(fromVariable ? { envFromVariable: true } : {}) } : {}) };
+  const { env, ...others } = found;
+  return { rest, ...others, ...chooseEnvironment(env, processEnv) };
 }
 
 /**
- * The environment the tool works on: as `hearth start` serves it, CLOUDFLARE_ENV counts only for a
- * project with a wrangler config (an entry served alone has no environments; the variable may be
- * set for another project's sake).
+ * The environment the tool works on: as `hearth start` serves it (project.ts), CLOUDFLARE_ENV counts
+ * only for a project with a wrangler config (the variable may be set for another project's sake).
  */
-function environmentOf(flags: { env?: string; envFromVariable?: boolean }, configPath: string | undefined): string | undefined {
-  return configPath === undefined && flags.envFromVariable ? undefined : flags.env;
+function environmentOf(flags: ReturnType<typeof chooseEnvironment>, configPath: string | undefined): string | undefined {
+  return configPath === undefined && flags.envFrom === "CLOUDFLARE_ENV" ? undefined : flags.envName;
 }
 
 /** The wrangler config the tools read: `--config` (a file), else the one in the working directory. */
@@ -55,9 +53,9 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
     const flags = projectFlags(argv, env);
     const path = await configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
-    const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.env, ...(flags.envFromVariable ? { envFrom: "CLOUDFLARE_ENV" as const } : {}) });
+    const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.envName, envFrom: flags.envFrom });
     const { baseDataDir, environmentDataDir } = await import("./project.ts");
-    const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.env);
+    const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.envName);
     const { runD1Command } = await import("../d1/index.ts");
     return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd: config.dir, out: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {

@@ -1,4 +1,5 @@
 import { deserializeClone, serializeClone } from "../web/structured-clone.ts";
+import { LIMITS } from "../limits.ts";
 import { WebSocket } from "ws";
 import type { RemoteActors } from "../host/placement.ts";
 import { closeReasonWithin } from "../websocket/close-reason.ts";
@@ -246,7 +247,7 @@ export const RELAY_LIMITS = {
    * wait here, in order); past it the client's socket is closed with 1009. As an agent's own
    * `maxBytesWhileConnecting`.
    */
-  maxQueuedBytes: 4 * 1024 * 1024,
+  maxQueuedBytes: LIMITS.maxBytesWhileConnecting,
   /**
    * Bytes waiting to be sent on one side of a relay (its `bufferedAmount`, or the frames queued while
    * connecting) above which the relay stops reading the other side, until they are sent.

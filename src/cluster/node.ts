@@ -112,15 +112,17 @@ export class ClusterNode {
       held: (rootId) => this.#ownership.held(rootId),
       lost: (rootId, error, epoch) => this.#lost(rootId, error, epoch),
     });
+    // A dead node's agents are taken over by then.
+    const takeoverMs = (this.#options.ttlMs ?? 3_000) + 2_000;
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
       forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
       holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)),
       local: this.#local,
       key: this.#key,
-      retryForMs: this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000,
+      retryForMs: this.#options.forwardRetryMs ?? takeoverMs,
       // A frozen owner (it accepts connections, answers nothing) has lost its lease by then.
-      answerWithinMs: (this.#options.ttlMs ?? 3_000) + 2_000,
+      answerWithinMs: takeoverMs,
       stopping: async (nodeId) => {
         const { rows } = await this.#pool.query<{ state: string }>(`SELECT state FROM ${clusterTables(this.#schema).nodes} WHERE node_id = $1`, [nodeId]);
         return rows[0]?.state === "draining" || rows[0]?.state === "left";

@@ -45,7 +45,10 @@ interface Run {
   readonly root: JsonSchema;
   checks: number;
   optionChecks: number;
-  readonly maxChecks: number;
+  /** MAX_VALIDATION_CHECKS until reached; then the input's values are counted (once) and it may grow. */
+  maxChecks: number;
+  counted: boolean;
+  readonly value: unknown;
   trying: number;
 }
 
@@ -66,14 +69,24 @@ interface Run {
  */
 export function validateJsonSchema(schema: JsonSchema, value: unknown, path = "input"): string[] {
   const sink: Sink = { errors: [], max: MAX_ERRORS, depth: 0 };
-  const maxChecks = Math.max(MAX_VALIDATION_CHECKS, MAX_VALIDATION_CHECKS_PER_VALUE * countValues(value));
   try {
-    check(schema, value, path, { root: schema, checks: 0, optionChecks: 0, maxChecks, trying: 0 }, sink, 0, 0);
+    check(schema, value, path, { root: schema, checks: 0, optionChecks: 0, maxChecks: MAX_VALIDATION_CHECKS, counted: false, value, trying: 0 }, sink, 0, 0);
   } catch (error) {
     if (!(error instanceof TooComplex)) throw error;
     return [`${path}: too complex to validate: ${error.message}`];
   }
   return sink.errors;
+}
+
+/**
+ * The first time the checks reach MAX_VALIDATION_CHECKS: the input's values are counted (a walk an
+ * ordinary input never pays) and the bound becomes MAX_VALIDATION_CHECKS_PER_VALUE per value.
+ */
+function moreRoom(run: Run): boolean {
+  if (run.counted) return false;
+  run.counted = true;
+  run.maxChecks = Math.max(MAX_VALIDATION_CHECKS, MAX_VALIDATION_CHECKS_PER_VALUE * countValues(run.value));
+  return run.checks <= run.maxChecks;
 }
 
 /** The values of `value` (itself, and those in it down to the depth checked), up to MAX_COUNTED_VALUES. */
@@ -108,7 +121,7 @@ function check(schema: JsonSchema, value: unknown, path: string, run: Run, sink:
   if (run.trying > 0 && ++run.optionChecks > MAX_VALIDATION_CHECKS) {
     throw new TooComplex(`more than MAX_VALIDATION_CHECKS (${MAX_VALIDATION_CHECKS}) checks against the schema`);
   }
-  if (++run.checks > run.maxChecks) {
+  if (++run.checks > run.maxChecks && !moreRoom(run)) {
     throw new TooComplex(`more than ${run.maxChecks} checks against the schema (MAX_VALIDATION_CHECKS_PER_VALUE: ${MAX_VALIDATION_CHECKS_PER_VALUE} per value of the input)`);
   }
   if (schema === true) return;

@@ -28,8 +28,6 @@ export class RateLimitCounter {
   /** The time one call uses of the bucket. */
   readonly #intervalMs: number;
   #calls = 0;
-  /** This counter ran its `CREATE TABLE IF NOT EXISTS` (a rollback may have undone it since: see take). */
-  #created = false;
 
   constructor(sql: SqlExecutor, name: string, limit: number, periodMs: number) {
     this.#sql = sql;
@@ -40,24 +38,19 @@ export class RateLimitCounter {
 
   /** Takes one call for `key` at `now`: 0 when admitted, else the ms until a call would be. */
   take(key: string, now: number): number {
-    if (!this.#created) this.#create();
+    const prune = ++this.#calls % FLOW_CONTROL_LIMITS.counterPruneEvery === 0;
     try {
-      return this.#take(key, now);
+      return this.#take(key, now, prune);
     } catch (error) {
-      // Rolled back since this counter created it (or since another made it): make it again, once.
+      // Not made yet, or rolled back since it was made: make it, once.
       if (!isMissingTable(error)) throw error;
-      this.#create();
-      return this.#take(key, now);
+      this.#sql.exec(CREATE_TABLE);
+      return this.#take(key, now, prune);
     }
   }
 
-  #create(): void {
-    this.#sql.exec(CREATE_TABLE);
-    this.#created = true;
-  }
-
-  #take(key: string, now: number): number {
-    if (++this.#calls % FLOW_CONTROL_LIMITS.counterPruneEvery === 0) {
+  #take(key: string, now: number, prune: boolean): number {
+    if (prune) {
       // Rows whose time has passed hold a full bucket, the same as no row: they can go.
       this.#sql.exec(`DELETE FROM ${TABLE} WHERE name = ? AND tat <= ?`, this.#name, now);
     }

@@ -68,7 +68,9 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   const prefixParts = (options.prefix || "agents").split("/").filter(Boolean);
   if (prefixParts.length === 0) return null; // "/": the SDK matches nothing with it either
   // A Request's url is serialized already: its path is read off the string, not parsed again.
-  const parts = pathnameOf(request.url).split("/").filter(Boolean);
+  const path = pathnameOf(request.url);
+  if (!path.includes(prefixParts[0]!)) return null; // not an agent's path: no splitting
+  const parts = path.split("/").filter(Boolean);
   if (parts.length < prefixParts.length + 2 || !prefixParts.every((part, index) => parts[index] === part)) return null;
   const prefix = prefixParts.join("/");
   const slug = parts[prefixParts.length]!;

@@ -42,5 +42,5 @@ function fromJson(text: string, source: string): Array<[string, string | null]> 
 }
 
 function fromDotEnv(text: string): Array<[string, string | null]> {
-  return Object.entries(parseDotenv(text)).flatMap(([name, value]): Array<[string, string | null]> => (value === undefined ? [] : [[name, value]]));
+  return Object.entries(parseDotenv(text));
 }

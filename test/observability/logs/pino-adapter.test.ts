@@ -2,28 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Agent } from "../../../src/index.ts";
 import { captureConsole, fromPino, runWithLogContext, type PinoLike } from "../../../src/observability/logs/index.ts";
 import { createTestEnv, type TestEnv } from "../../../src/testing/index.ts";
+import { pinoLike, type PinoCall as Call } from "./pino-like.ts";
 
-type Call = { level: string; bindings: Record<string, unknown>; args: unknown[] };
-
-/** A pino look-alike (pino is not a dependency): it keeps each call with the bindings of its child. */
-function pinoLike(calls: Call[], bindings: Record<string, unknown> = {}, state = { level: "info" }): PinoLike {
-  const method = (level: string) => (...args: unknown[]) => void calls.push({ level, bindings, args });
-  return {
-    trace: method("trace"),
-    debug: method("debug"),
-    info: method("info"),
-    warn: method("warn"),
-    error: method("error"),
-    fatal: method("fatal"),
-    get level() {
-      return state.level;
-    },
-    set level(level: string) {
-      state.level = level;
-    },
-    child: (more) => pinoLike(calls, { ...bindings, ...more }, state),
-  };
-}
 
 class Narrator extends Agent {
   speak() {

@@ -5,25 +5,10 @@
  */
 import { describe, expect, it } from "vitest";
 import { types } from "node:util";
-import { createLogger, fromPino, type PinoLike } from "../../../src/observability/logs/index.ts";
+import { createLogger, fromPino } from "../../../src/observability/logs/index.ts";
 import { collector } from "./collect.ts";
+import { pinoLike, type PinoCall as Call } from "./pino-like.ts";
 
-type Call = { level: string; args: unknown[] };
-
-function pinoLike(calls: Call[]): PinoLike {
-  const method = (level: string) => (...args: unknown[]) => void calls.push({ level, args });
-  const pino: PinoLike = {
-    trace: method("trace"),
-    debug: method("debug"),
-    info: method("info"),
-    warn: method("warn"),
-    error: method("error"),
-    fatal: method("fatal"),
-    level: "info",
-    child: () => pino,
-  };
-  return pino;
-}
 
 class UpstreamError extends Error {
   config: { url: string; headers: Record<string, string> };
