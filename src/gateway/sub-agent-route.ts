@@ -37,7 +37,8 @@ const exportsByDispatcher = new WeakMap<object, Record<string, unknown>>();
 
 /** The worker's actor classes, bound or only exported, as the agent at `address` sees them (`ctx.exports`). */
 async function exportsSeenBy(address: StubAddress): Promise<Record<string, unknown>> {
-  const known = exportsByDispatcher.get(address.dispatcher);
+  // The host's own list, where the dispatcher carries it; else asked of the agent, once.
+  const known = address.dispatcher.exports ?? exportsByDispatcher.get(address.dispatcher);
   if (known !== undefined) return known;
   const exports = await address.dispatcher.toSubAgent(address.className, address.name, address.steps, undefined, (actor) => {
     const runtime = (actor as unknown as { [AGENT_RUNTIME]?: { exports?: Record<string, unknown> } })[AGENT_RUNTIME];

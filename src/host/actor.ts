@@ -60,6 +60,8 @@ export interface ActorClassBinding {
 
 /** What a namespace needs from the host to reach an actor. */
 export interface ActorDispatcher {
+  /** Every actor class's namespace, bound or only exported (what actors see as `ctx.exports`), where the dispatcher knows it. */
+  readonly exports?: Record<string, unknown>;
   request(className: string, name: string, request: Request): Promise<Response>;
   exists(className: string, name: string): boolean;
   /** Like `exists`, also for agents another host (a cluster node) holds: asked where they are known. */

@@ -53,6 +53,10 @@ export interface RemoteActors {
 export function placedDispatcher(local: ActorDispatcher, placement: HostPlacement, slugOf: (className: string) => string, fileExists: (className: string, name: string) => boolean): ActorDispatcher {
   const owns = (className: string, name: string): boolean => placement.owns(slugOf(className), name);
   return {
+    // The same classes everywhere the placement spreads them.
+    get exports() {
+      return local.exports;
+    },
     request: (className, name, request) => (owns(className, name) ? local.request(className, name, request) : placement.remote.request(className, name, request)),
     exists: (className, name) => (owns(className, name) ? local.exists(className, name) : fileExists(className, name)),
     existsAnywhere: async (className, name) => {
