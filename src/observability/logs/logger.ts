@@ -15,7 +15,7 @@ export const TRUNCATED_MSG_CHARS = 4096;
 /** How much of its error's stack a cut record keeps, in characters. */
 export const TRUNCATED_STACK_CHARS = 8192;
 /** How much of its error's type and name a cut record keeps, in characters. */
-const TRUNCATED_ERR_NAME_CHARS = 256;
+export const TRUNCATED_ERR_NAME_CHARS = 256;
 
 /** Where lines go: anything with `write(string)` (a stream, a file, an array collector). */
 export interface LogDestination {

@@ -26,4 +26,6 @@ export {
   type ErrorSampleView,
 } from "./problems.ts";
 export { fingerprintOf, normaliseMessage, topUserFrame, MAX_FINGERPRINT_MESSAGE } from "./fingerprint.ts";
-export { BUCKET_MS, BUCKETS, COARSE_BUCKET_MS, COARSE_BUCKETS } from "./error-buckets.ts";
+export { BUCKET_MS, BUCKETS, COARSE_BUCKET_MS, COARSE_BUCKETS, COUNT_LOOK_BACK_MS } from "./error-buckets.ts";
+export { MAX_CLASSES_PER_PROBLEM } from "./class-counts.ts";
+export { MAX_PROBLEM_NAME_CHARS, MAX_PROBLEM_TEXT_CHARS } from "./problem-text.ts";

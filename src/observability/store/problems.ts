@@ -1,10 +1,11 @@
 import type { ObservabilityEvent } from "../../events/types.ts";
 import { subscribe } from "../../events/subscribe.ts";
 import { LEVEL_VALUES } from "../logs/levels.ts";
-import { ErrorBuckets } from "./error-buckets.ts";
+import { ErrorCountsByClass } from "./class-counts.ts";
 import { fingerprintOf, topUserFrame } from "./fingerprint.ts";
 import type { LogEntry } from "./log-entry.ts";
 import type { LogStore } from "./log-store.ts";
+import { cutProblemText, MAX_PROBLEM_NAME_CHARS, MAX_PROBLEM_TEXT_CHARS } from "./problem-text.ts";
 
 /** Fingerprints kept by default; beyond it the one seen least recently is dropped. */
 export const DEFAULT_MAX_FINGERPRINTS = 1_000;
@@ -13,7 +14,11 @@ export const MAX_REPLAY = 10_000;
 /** The largest `maxFingerprints` accepted. */
 export const MAX_FINGERPRINTS = 100_000;
 
-/** A group of errors with the same fingerprint (the overview's "recent problems"). */
+/**
+ * A group of errors with the same fingerprint (the overview's "recent problems"). Its texts are cut
+ * to {@link MAX_PROBLEM_TEXT_CHARS} (error name and class: {@link MAX_PROBLEM_NAME_CHARS}) and then
+ * end with "…"; the fingerprint is made from the error as given.
+ */
 export interface Problem {
   fingerprint: string;
   /** The error's type (`TypeError`), or the event type for an `agents:*` error event. */
@@ -24,6 +29,11 @@ export interface Problem {
   frame?: string;
   /** The agent class of the latest occurrence that had one. */
   class?: string;
+  /**
+   * Occurrences counted without their class, because `MAX_CLASSES_PER_PROBLEM` other classes
+   * had errors in this group in the last day: in `count` and unfiltered counts, not seen by a `class` filter.
+   */
+  overClassLimit?: number;
   /** The latest occurrence's agent. */
   agent?: { class: string; name: string };
   count: number;
@@ -50,6 +60,7 @@ export interface ProblemFilter {
   fingerprint?: string;
   /** The error's type (`TypeError`), or an event type. */
   name?: string;
+  /** An agent class: counts take the group's occurrences of this class only; lists, the groups that had one. */
   class?: string;
   /** The latest occurrence's instance name. */
   agent?: string;
@@ -86,7 +97,7 @@ const ERROR_EVENTS: Readonly<Record<string, string>> = {
 
 interface Group {
   problem: Problem;
-  buckets: ErrorBuckets;
+  counts: ErrorCountsByClass;
 }
 
 /**
@@ -118,27 +129,32 @@ export class ProblemStore {
   /** Counts one error; returns its group. */
   record(error: ErrorOccurrence): Problem {
     const frame = topUserFrame(error.stack);
+    // From the error as given: the cut texts below would merge errors that differ past the cut.
     const fingerprint = fingerprintOf(error.name, error.message, frame);
+    const message = cutProblemText(error.message, MAX_PROBLEM_TEXT_CHARS);
+    const agentClass = error.class ? cutProblemText(error.class, MAX_PROBLEM_NAME_CHARS) : undefined;
     let group = this.#groups.get(fingerprint);
     if (group) {
       this.#groups.delete(fingerprint);
     } else {
-      const problem: Problem = { fingerprint, name: error.name, message: error.message, count: 0, firstAt: error.time, lastAt: error.time };
-      if (frame) problem.frame = frame;
-      group = { problem, buckets: new ErrorBuckets() };
+      const name = cutProblemText(error.name, MAX_PROBLEM_NAME_CHARS);
+      const problem: Problem = { fingerprint, name, message, count: 0, firstAt: error.time, lastAt: error.time };
+      if (frame) problem.frame = cutProblemText(frame, MAX_PROBLEM_TEXT_CHARS);
+      group = { problem, counts: new ErrorCountsByClass() };
       if (this.#groups.size >= this.#max) this.#groups.delete(this.#groups.keys().next().value!);
     }
     this.#groups.set(fingerprint, group);
-    const { problem } = group;
+    const { problem, counts } = group;
     problem.count++;
-    group.buckets.add(error.time);
+    counts.add(error.time, agentClass);
+    if (counts.overLimit > 0) problem.overClassLimit = counts.overLimit;
     problem.firstAt = Math.min(problem.firstAt, error.time);
     if (error.time >= problem.lastAt) {
       problem.lastAt = error.time;
-      problem.message = error.message;
-      if (error.class) problem.class = error.class;
-      if (error.class && error.agent) problem.agent = { class: error.class, name: error.agent };
-      if (error.traceId) problem.traceId = error.traceId;
+      problem.message = message;
+      if (agentClass) problem.class = agentClass;
+      if (agentClass && error.agent) problem.agent = { class: agentClass, name: cutProblemText(error.agent, MAX_PROBLEM_TEXT_CHARS) };
+      if (error.traceId) problem.traceId = cutProblemText(error.traceId, MAX_PROBLEM_TEXT_CHARS);
     }
     return { ...problem };
   }
@@ -213,9 +229,9 @@ export class ProblemStore {
     const limit = options.limit ?? 20;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FINGERPRINTS) throw new RangeError(`limit must be a whole number from 1 to ${MAX_FINGERPRINTS}, got ${limit}`);
     const found: Problem[] = [];
-    for (const { problem } of this.#groups.values()) {
-      if (options.since !== undefined && problem.lastAt < options.since) continue;
-      if (matchesFilter(problem, options)) found.push({ ...problem });
+    for (const group of this.#groups.values()) {
+      const seenAt = lastMatchAt(group, options);
+      if (seenAt !== undefined && seenAt >= (options.since ?? -Infinity)) found.push({ ...group.problem });
     }
     return found.sort((a, b) => b.lastAt - a.lastAt).slice(0, limit);
   }
@@ -230,7 +246,7 @@ export class ProblemStore {
    * How many errors matching `filter` happened at or after `sinceMs` (for error alerts). Counted in
    * 10-second buckets over the last hour and 5-minute buckets over the last day (older times count
    * from a day ago); a bucket straddling `sinceMs` counts whole. Dropped fingerprints count no more.
-   * `class` and `agent` match a group's latest occurrence.
+   * With `class`, each occurrence counts by its own class; `agent` matches a group's latest occurrence.
    */
   countSince(filter: ProblemFilter, sinceMs: number): number {
     let total = 0;
@@ -242,23 +258,35 @@ export class ProblemStore {
   countByFingerprintSince(filter: ProblemFilter, sinceMs: number): Map<string, number> {
     const now = this.#now();
     const counts = new Map<string, number>();
-    for (const { problem, buckets } of this.#groups.values()) {
-      if (!matchesFilter(problem, filter)) continue;
-      const count = buckets.countSince(sinceMs, now);
-      if (count > 0) counts.set(problem.fingerprint, count);
+    const agentClass = filter.class === undefined ? undefined : cutProblemText(filter.class, MAX_PROBLEM_NAME_CHARS);
+    for (const group of this.#groups.values()) {
+      if (!matchesGroup(group.problem, filter)) continue;
+      const count = group.counts.countSince(sinceMs, now, agentClass);
+      if (count > 0) counts.set(group.problem.fingerprint, count);
     }
     return counts;
   }
 
-  /** The latest occurrence matching `filter`, as an alert notification shows it. */
+  /**
+   * The latest occurrence matching `filter`, as an alert notification shows it. With `class`, the group
+   * whose latest occurrence of that class is the latest, at that time, with the group's latest message
+   * (the same error), and its agent and trace only when that occurrence is also the group's latest.
+   */
   sample(filter: ProblemFilter): ErrorSampleView | undefined {
-    let latest: Problem | undefined;
-    for (const { problem } of this.#groups.values()) if (matchesFilter(problem, filter) && (!latest || problem.lastAt >= latest.lastAt)) latest = problem;
+    let latest: { problem: Problem; at: number } | undefined;
+    for (const group of this.#groups.values()) {
+      const at = lastMatchAt(group, filter);
+      if (at !== undefined && (!latest || at >= latest.at)) latest = { problem: group.problem, at };
+    }
     if (!latest) return undefined;
-    const sample: ErrorSampleView = { fingerprint: latest.fingerprint, name: latest.name, message: latest.message, at: latest.lastAt };
-    if (latest.class !== undefined) sample.class = latest.class;
-    if (latest.agent !== undefined) sample.agent = latest.agent.name;
-    if (latest.traceId !== undefined) sample.traceId = latest.traceId;
+    const { problem, at } = latest;
+    const sample: ErrorSampleView = { fingerprint: problem.fingerprint, name: problem.name, message: problem.message, at };
+    const agentClass = filter.class === undefined ? problem.class : cutProblemText(filter.class, MAX_PROBLEM_NAME_CHARS);
+    if (agentClass !== undefined) sample.class = agentClass;
+    if (at === problem.lastAt && agentClass === problem.class) {
+      if (problem.agent !== undefined && problem.agent.class === agentClass) sample.agent = problem.agent.name;
+      if (problem.traceId !== undefined) sample.traceId = problem.traceId;
+    }
     return sample;
   }
 
@@ -268,10 +296,16 @@ export class ProblemStore {
   }
 }
 
-function matchesFilter(problem: Problem, filter: ProblemFilter): boolean {
+/** Whether a group matches `filter` but for its `class` (a filter's texts are cut as the group's are). */
+function matchesGroup(problem: Problem, filter: ProblemFilter): boolean {
   if (filter.fingerprint !== undefined && problem.fingerprint !== filter.fingerprint) return false;
-  if (filter.name !== undefined && problem.name !== filter.name) return false;
-  if (filter.class !== undefined && problem.class !== filter.class) return false;
-  if (filter.agent !== undefined && problem.agent?.name !== filter.agent) return false;
+  if (filter.name !== undefined && problem.name !== cutProblemText(filter.name, MAX_PROBLEM_NAME_CHARS)) return false;
+  if (filter.agent !== undefined && problem.agent?.name !== cutProblemText(filter.agent, MAX_PROBLEM_TEXT_CHARS)) return false;
   return true;
+}
+
+/** When the group's latest occurrence matching `filter` happened (with `class`, its latest of that class); undefined if none does. */
+function lastMatchAt({ problem, counts }: Group, filter: ProblemFilter): number | undefined {
+  if (!matchesGroup(problem, filter)) return undefined;
+  return filter.class === undefined ? problem.lastAt : counts.lastAtOf(cutProblemText(filter.class, MAX_PROBLEM_NAME_CHARS));
 }

@@ -64,7 +64,7 @@ describe("error rules", () => {
     const a = record(errorAt("x is undefined", "a (a.ts:1:1)", "TypeError"), { class: "Chat" });
     record(errorAt("x is undefined", "a (a.ts:1:1)", "TypeError"), { class: "Chat" });
     record(errorAt("y is undefined", "b (b.ts:1:1)", "TypeError"), { class: "Chat" });
-    record(errorAt("y is undefined", "b (b.ts:1:1)", "TypeError"), { class: "Mail" }); // `class` matches a group's latest occurrence: now Mail
+    record(errorAt("y is undefined", "b (b.ts:1:1)", "TypeError"), { class: "Mail" }); // counts for Mail only: one in Chat, not above 1
     record(errorAt("y is undefined", "b (b.ts:1:1)", "RangeError"), { class: "Chat" });
     await tick();
     const [status] = alerts.status();
@@ -72,6 +72,24 @@ describe("error rules", () => {
     expect(status!.instances).toEqual([expect.objectContaining({ labels: { fingerprint: a.fingerprint }, state: "firing", value: 2 })]);
     expect(receiver.received[0]!.body.commonLabels).toEqual({ alertname: "TypeErrors", severity: "critical", fingerprint: a.fingerprint });
     expect((receiver.received[0]!.body.commonAnnotations as Record<string, string>).summary).toBe("2 errors in the window (threshold 1): x is undefined");
+  });
+
+  it("counts each error of a fingerprint under its own class, whichever class had the group's latest one", async () => {
+    alerts.addRule({ kind: "error", id: "chat", name: "Chat bug", match: { class: "Chat" }, window: "5m", threshold: 1, severity: "warning", summary: "{{value}}× in Chat: {{message}}" });
+    alerts.addRule({ kind: "error", id: "mail", name: "Mail bug", match: { class: "Mail" }, window: "5m", threshold: 0, severity: "warning" });
+    alerts.addRule({ kind: "error", id: "inbox", name: "Inbox bug", match: { class: "Inbox" }, window: "5m", threshold: 0, severity: "warning" });
+    const shared = errorAt("x is undefined", "Base.load (base.ts:1:1)", "TypeError"); // code all the classes share: one fingerprint
+    record(shared, { class: "Chat" });
+    record(shared, { class: "Chat" });
+    record(shared, { class: "Mail" }); // the group's latest occurrence
+    await tick();
+    expect(alerts.status().map(({ id, state, value }) => ({ id, state, value }))).toEqual([
+      { id: "chat", state: "firing", value: 2 },
+      { id: "mail", state: "firing", value: 1 },
+      { id: "inbox", state: "inactive", value: null },
+    ]);
+    const chat = receiver.received.find((r) => (r.body.commonLabels as Record<string, string>).alertname === "Chat bug");
+    expect(chat!.body.commonAnnotations).toEqual({ summary: "2× in Chat: x is undefined" });
   });
 
   it("counts errors logged through the log store, as `hearth dev` wires it: the same bug on another line is one fingerprint", async () => {

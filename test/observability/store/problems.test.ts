@@ -6,12 +6,15 @@ import { genericObservability } from "../../../src/events/index.ts";
 import { createLogger } from "../../../src/observability/logs/index.ts";
 import {
   LogStore,
+  MAX_PROBLEM_NAME_CHARS,
+  MAX_PROBLEM_TEXT_CHARS,
   ProblemStore,
   fingerprintOf,
   normaliseMessage,
   topUserFrame,
   type ErrorOccurrence,
 } from "../../../src/observability/store/index.ts";
+import { cutProblemText } from "../../../src/observability/store/problem-text.ts";
 import type { ErrorSource } from "../../../src/observability/alerts/error-source.ts";
 
 const cleanups: Array<() => void> = [];
@@ -100,6 +103,37 @@ describe("ProblemStore", () => {
     expect(problems.record(occurrence({ name: "Error", message: "user 7 not found", stack: at(11) })).fingerprint).toBe(a.fingerprint);
     expect(problems.record(occurrence({ name: "Error", message: "user 7 not found", stack: at(10, "Mail.load") })).fingerprint).not.toBe(a.fingerprint);
     expect(problems.get(a.fingerprint)).toMatchObject({ count: 2, frame: "Chat.load (/app/src/chat.ts)" });
+  });
+
+  it("keeps long texts cut to their limits, ending with …, and groups by the error as given", () => {
+    const problems = new ProblemStore({ now: () => 10 });
+    const huge = (id: number) => `user ${id} not found: ${"x".repeat(3_000_000)}`;
+    const name = "E".repeat(300);
+    const agentClass = "C".repeat(300);
+    const fn = "f".repeat(5_000);
+    const long = { name, stack: `Error\n    at ${fn} (/app/src/chat.ts:1:1)`, class: agentClass, agent: "a".repeat(5_000), traceId: "t".repeat(5_000) };
+    const first = problems.record({ ...long, message: huge(1), time: 1 });
+    expect(first.fingerprint).toBe(fingerprintOf(name, huge(1), `${fn} (/app/src/chat.ts)`));
+    expect(problems.record({ ...long, message: huge(2), time: 2 }).fingerprint).toBe(first.fingerprint); // the same bug: one group
+    expect(problems.record({ ...long, name: `${name}X`, message: huge(3), time: 3 }).fingerprint).not.toBe(first.fingerprint); // differs past the cut: its own
+
+    const cut = (text: string, max: number) => `${text.slice(0, max - 1)}…`;
+    expect(problems.get(first.fingerprint)).toEqual({
+      fingerprint: first.fingerprint,
+      name: cut(name, MAX_PROBLEM_NAME_CHARS),
+      message: cut(huge(2), MAX_PROBLEM_TEXT_CHARS),
+      frame: cut(`${fn} (/app/src/chat.ts)`, MAX_PROBLEM_TEXT_CHARS),
+      class: cut(agentClass, MAX_PROBLEM_NAME_CHARS),
+      agent: { class: cut(agentClass, MAX_PROBLEM_NAME_CHARS), name: cut(long.agent, MAX_PROBLEM_TEXT_CHARS) },
+      traceId: cut(long.traceId, MAX_PROBLEM_TEXT_CHARS),
+      count: 2,
+      firstAt: 1,
+      lastAt: 2,
+    });
+    expect(problems.sample({ name, class: agentClass, agent: long.agent })!.message).toHaveLength(MAX_PROBLEM_TEXT_CHARS); // filters are cut alike
+    expect(problems.countSince({ fingerprint: first.fingerprint, class: agentClass }, 0)).toBe(2);
+    expect(problems.countSince({ name }, 0)).toBe(3); // a name past the limit matches by the part kept
+    expect(cutProblemText("ab\u{1F600}\u{1F600}", 4)).toBe("ab…"); // never half a surrogate pair
   });
 
   it("lists the most recent problems first, filtered by class, agent and since", () => {
