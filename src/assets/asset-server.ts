@@ -1,11 +1,13 @@
 import { realpathSync, statSync, type Stats } from "node:fs";
 import type { HtmlHandling, NotFoundHandling } from "../config/types.ts";
+import { ifRangeHolds, rangeAnswer, type ByteRange } from "./byte-ranges.ts";
 import { ETagCache, ifNoneMatchHits } from "./etag.ts";
 import { FileBodies } from "./file-bodies.ts";
 import type { HeaderRules } from "./headers-file.ts";
 import { resolveIntent } from "./html-handling.ts";
 import { ASSET_CACHE_CONTROL, SMALL_FILE_CACHE_BYTES, STREAM_ABOVE_BYTES } from "./limits.ts";
 import type { AssetFile, AssetManifest } from "./manifest.ts";
+import { multipartRanges } from "./multipart-ranges.ts";
 import { decodePathname, encodePathname, isHostilePath } from "./paths.ts";
 import type { RedirectRules } from "./redirects-file.ts";
 import { SmallFileCache } from "./small-files.ts";
@@ -31,7 +33,8 @@ export interface AssetServerOptions {
 /**
  * Answers requests from an assets directory as Cloudflare's asset worker does: `_redirects`
  * first, then `html_handling` (307 to canonical paths), `not_found_handling`, 405 for methods
- * other than GET and HEAD on an asset, strong ETags with 304, `_headers` on every response.
+ * other than GET and HEAD on an asset, strong ETags with 304, `_headers` on every response; and
+ * `Range` requests (206, 416) as Cloudflare's edge answers them for a whole file it holds.
  * @example
  * const server = new AssetServer({ manifest: scanAssets(dir), htmlHandling: "auto-trailing-slash", notFoundHandling: "none" });
  * const response = await server.fetch(new Request("http://localhost/"));
@@ -127,11 +130,37 @@ export class AssetServer {
     if (ifNoneMatchHits(request.headers.get("If-None-Match"), etag)) {
       return new Response(null, { status: 304, statusText: "Not Modified", headers });
     }
-    headers.set("Content-Length", String(small?.bytes.byteLength ?? version.size));
-    const statusText = status === 404 ? "Not Found" : "OK";
-    if (request.method.toUpperCase() === "HEAD") return new Response(null, { status, statusText, headers });
-    const body = small?.bytes ?? this.#bodies.open(file.filePath, version.size);
-    return new Response(body as BodyInit, { status, statusText, headers });
+    const size = small?.bytes.byteLength ?? version.size;
+    const head = request.method.toUpperCase() === "HEAD";
+    // Ranges apply to a file served as itself (200), not to a 404 page.
+    const rangeHeader = status === 200 && ifRangeHolds(request.headers.get("If-Range"), etag) ? request.headers.get("Range") : null;
+    const ranges = rangeAnswer(rangeHeader, size);
+    const bytesOf = (range: ByteRange): Uint8Array | ReadableStream<Uint8Array> =>
+      small?.bytes.subarray(range.start, range.end + 1) ?? this.#bodies.open(file.filePath, range.end - range.start + 1, range.start);
+    switch (ranges.kind) {
+      case "unsatisfiable":
+        headers.delete("Content-Type");
+        headers.set("Content-Range", `bytes */${size}`);
+        return new Response(null, { status: 416, statusText: "Range Not Satisfiable", headers });
+      case "partial": {
+        const [only] = ranges.ranges;
+        if (ranges.ranges.length === 1 && only !== undefined) {
+          headers.set("Content-Range", `bytes ${only.start}-${only.end}/${size}`);
+          headers.set("Content-Length", String(only.end - only.start + 1));
+          return new Response(head ? null : (bytesOf(only) as BodyInit), { status: 206, statusText: "Partial Content", headers });
+        }
+        const multipart = multipartRanges(ranges.ranges, size, file.contentType, bytesOf);
+        headers.set("Content-Type", multipart.contentType);
+        headers.set("Content-Length", String(multipart.length));
+        return new Response(head ? null : multipart.body, { status: 206, statusText: "Partial Content", headers });
+      }
+      case "whole": {
+        headers.set("Content-Length", String(size));
+        const statusText = status === 404 ? "Not Found" : "OK";
+        const body = head ? null : (small?.bytes ?? this.#bodies.open(file.filePath, size));
+        return new Response(body as BodyInit | null, { status, statusText, headers });
+      }
+    }
   }
 }
 

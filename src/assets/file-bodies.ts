@@ -15,15 +15,20 @@ interface OpenBody {
  * or cancelled, so `close()` can release the ones a client never finished.
  * @example
  * const body = bodies.open("/srv/dist/video.mp4", size);
+ * const slice = bodies.open("/srv/dist/video.mp4", 1024, 4096); // bytes 4096–5119
  */
 export class FileBodies {
   readonly #open = new Set<OpenBody>();
   #closed = false;
 
-  /** The first `size` bytes of `filePath` as a web stream (a file that grew since `stat` is cut there). */
-  open(filePath: string, size: number): ReadableStream<Uint8Array> {
+  /**
+   * `length` bytes of `filePath` from byte `start` as a web stream: the whole file, or one range of it
+   * (a file that grew since `stat` is cut there; one that shrank ends where it does).
+   */
+  open(filePath: string, length: number, start = 0): ReadableStream<Uint8Array> {
     let body: OpenBody | undefined;
-    let position = 0;
+    let position = start;
+    const end = start + length;
     const release = async (): Promise<void> => {
       const done = body;
       body = undefined;
@@ -42,12 +47,12 @@ export class FileBodies {
               // Closed while the file was opening: released below, as a close would have.
               if (this.#closed) throw new Error(`The file ${filePath} was closed before its response was read`);
             }
-            const length = Math.min(CHUNK_BYTES, size - position);
-            const { bytesRead, buffer } = length > 0 ? await body.handle.read(new Uint8Array(length), 0, length, position) : { bytesRead: 0, buffer: new Uint8Array(0) };
+            const chunk = Math.min(CHUNK_BYTES, end - position);
+            const { bytesRead, buffer } = chunk > 0 ? await body.handle.read(new Uint8Array(chunk), 0, chunk, position) : { bytesRead: 0, buffer: new Uint8Array(0) };
             position += bytesRead;
-            if (bytesRead > 0) controller.enqueue(bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+            if (bytesRead > 0) controller.enqueue(bytesRead === chunk ? buffer : buffer.subarray(0, bytesRead));
             // The end, or a file that shrank since `stat`: what there was is what is sent.
-            if (bytesRead === 0 || position >= size) {
+            if (bytesRead === 0 || position >= end) {
               await release();
               controller.close();
             }

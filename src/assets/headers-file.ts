@@ -19,6 +19,8 @@ const HEADER_VALUE = /^[^\0\r\n\u0100-\uffff]+$/;
 
 interface HeaderRule {
   readonly pattern: UrlPattern;
+  /** Where the block starts (`_headers:7`). */
+  readonly at: string;
   /** Lower-case names; a name given twice in one block has its values joined with ", ". */
   readonly set: Map<string, string>;
   readonly unset: string[];
@@ -50,7 +52,8 @@ export class HeaderRules {
 
   /**
    * Applies every block whose pattern matches `url`, in file order: `! Name` removes a header;
-   * the first block to set a header replaces the response's value, later blocks add to it.
+   * the first block to set a header replaces the response's value, later blocks add to it. A path
+   * given to two blocks has only the later one, in the earlier one's place.
    */
   apply(url: URL, headers: Headers): void {
     const setHere = new Set<string>();
@@ -72,11 +75,16 @@ export class HeaderRules {
   #read(text: string): void {
     const { maxHeaderRules, maxRuleFileLineLength } = ASSET_LIMITS;
     const lines = text.split("\n");
-    let current: (HeaderRule & { at: string }) | undefined;
+    let current: HeaderRule | undefined;
+    // Blocks kept, a path's repeats included: each counts toward the limit, as on Cloudflare.
+    let kept = 0;
     const finish = (): void => {
       if (current === undefined) return;
       if (current.set.size === 0 && current.unset.length === 0) this.warnings.push(`${current.at}: skipped, no headers under ${current.pattern.source}`);
-      else this.#rules.push(current);
+      else {
+        this.#keep(current);
+        kept++;
+      }
       current = undefined;
     };
     for (let index = 0; index < lines.length; index++) {
@@ -89,7 +97,7 @@ export class HeaderRules {
       }
       if (/^(\S+:\/\/|\/)/.test(line)) {
         finish();
-        if (this.#rules.length >= maxHeaderRules) {
+        if (kept >= maxHeaderRules) {
           this.warnings.push(`${at}: this and the following lines skipped, at most ${maxHeaderRules} rules`);
           return;
         }
@@ -131,6 +139,20 @@ export class HeaderRules {
       current.set.set(name, before === undefined ? value : `${before}, ${value}`);
     }
     finish();
+  }
+
+  /**
+   * Adds a block, or puts it in the place of an earlier block for the same path: Cloudflare keeps
+   * one block per path (the rules are keyed by it), the last one given, where the first one stood.
+   */
+  #keep(rule: HeaderRule): void {
+    const earlier = this.#rules.findIndex((other) => other.pattern.source === rule.pattern.source);
+    if (earlier === -1) {
+      this.#rules.push(rule);
+      return;
+    }
+    this.warnings.push(`${rule.at}: replaces the block for ${rule.pattern.source} at ${this.#rules[earlier]!.at}; only the last block for a path applies`);
+    this.#rules[earlier] = rule;
   }
 }
 

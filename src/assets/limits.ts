@@ -27,6 +27,11 @@ export const ASSET_LIMITS = {
   maxHeaderRules: 100,
   /** Longest line of `_redirects` or `_headers`, in characters. */
   maxRuleFileLineLength: 2_000,
+  /**
+   * Most ranges in one `Range` header. Cloudflare ignores a header of 300 or more when it serves a
+   * complete file: the whole file is sent (200), as for a header it cannot parse.
+   */
+  maxByteRanges: 299,
 } as const;
 
 /** Files up to this size are read in one go (and kept in memory); bigger ones are streamed from disk. */

@@ -44,6 +44,83 @@ describe("_headers", () => {
     expect((await get(router, "/")).headers.has("etag")).toBe(true);
   });
 
+  it("gives each request the headers of every rule it matches, as in Cloudflare's example", async () => {
+    // The `_headers` file and the table of requests and headers of Cloudflare's "Attach a header".
+    const router = sites.router(
+      {
+        "secure/page.html": "SECURE",
+        "static/image.jpg": "JPG",
+        "static/styles.css": "CSS",
+        "home.html": "HOME",
+        _headers: [
+          "# This is a comment",
+          "/secure/page",
+          "\tX-Frame-Options: DENY",
+          "\tX-Content-Type-Options: nosniff",
+          "\tReferrer-Policy: no-referrer",
+          "",
+          "/static/*",
+          "\tAccess-Control-Allow-Origin: *",
+          "\tX-Robots-Tag: nosnippet",
+          "",
+          "https://myworker.mysubdomain.workers.dev/*",
+          "\tX-Robots-Tag: noindex",
+        ].join("\n"),
+      },
+    );
+    const custom = (response: Response) =>
+      Object.fromEntries(["x-frame-options", "x-content-type-options", "referrer-policy", "access-control-allow-origin", "x-robots-tag"].flatMap((name) => (response.headers.has(name) ? [[name, response.headers.get(name)]] : [])));
+    const at = async (url: string) => custom(await router.fetch(new Request(url)));
+    const secure = { "x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" };
+    expect(await at("https://custom.domain/secure/page")).toEqual(secure);
+    expect(await at("https://custom.domain/static/image.jpg")).toEqual({ "access-control-allow-origin": "*", "x-robots-tag": "nosnippet" });
+    expect(await at("https://myworker.mysubdomain.workers.dev/home")).toEqual({ "x-robots-tag": "noindex" });
+    expect(await at("https://myworker.mysubdomain.workers.dev/secure/page")).toEqual({ ...secure, "x-robots-tag": "noindex" });
+    expect(await at("https://myworker.mysubdomain.workers.dev/static/styles.css")).toEqual({ "access-control-allow-origin": "*", "x-robots-tag": "nosnippet, noindex" });
+  });
+
+  it("detaches a header a more pervasive rule set, as in Cloudflare's example", async () => {
+    const router = sites.router({ "index.html": "HOME", "photo.jpg": "JPG", _headers: "/*\n  Content-Security-Policy: default-src 'self';\n\n/*.jpg\n  ! Content-Security-Policy" });
+    expect((await get(router, "/")).headers.get("content-security-policy")).toBe("default-src 'self';");
+    expect((await get(router, "/photo.jpg")).headers.has("content-security-policy")).toBe(false);
+  });
+
+  it("keeps only the last block of a path given twice, in the first one's place, and says so", async () => {
+    const router = withHeaders(
+      [
+        "/page", // replaced entirely: neither its header nor its ! line applies
+        "  X-Order: first",
+        "  X-Only-First: yes",
+        "  ! ETag",
+        "/*",
+        "  X-Order: everywhere",
+        "/page",
+        "  X-Order: last",
+        "https://example.com",
+        "  X-Host: a",
+        "https://example.com/", // the same path as the line above
+        "  X-Host: b",
+      ].join("\n"),
+    );
+    const page = await get(router, "/page");
+    // The kept /page block stands where the first one was: before /*, so its value comes first.
+    expect(page.headers.get("x-order")).toBe("last, everywhere");
+    expect(page.headers.has("x-only-first")).toBe(false);
+    expect(page.headers.has("etag")).toBe(true);
+    expect((await router.fetch(new Request("http://example.com/"))).headers.get("x-host")).toBe("b");
+    expect(router.warnings).toEqual([
+      "assets: _headers:7: replaces the block for /page at _headers:1; only the last block for a path applies",
+      "assets: _headers:11: replaces the block for https://example.com/ at _headers:9; only the last block for a path applies",
+    ]);
+  });
+
+  it("counts a path given twice toward the 100 rules", async () => {
+    const text = [...Array.from({ length: 100 }, () => "/same\n  X-N: 1"), "/other\n  X-N: 2"].join("\n");
+    const router = withHeaders(text);
+    expect(router.warnings.at(-1)).toBe("assets: _headers:201: this and the following lines skipped, at most 100 rules");
+    expect((await get(router, "/other")).headers.has("x-n")).toBe(false);
+  });
+
   it("applies to redirects, 304s and 404 pages, but not to the worker's responses", async () => {
     const worker = echoWorker();
     const router = withHeaders(["/*", "  X-Robots-Tag: noindex"].join("\n"), worker.fetch);
