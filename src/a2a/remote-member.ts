@@ -10,7 +10,8 @@ import type { MemberCallContext, MemberResult, TeamMember } from "../teams/membe
 import { A2AClient, type A2AClientOptions, type A2AStreamItem } from "./client.ts";
 import { A2A_ERROR_CODES, A2AError } from "./errors.ts";
 import { MAX_ID_LENGTH } from "./limits.ts";
-import { isFinalState, type A2AArtifact, type A2AMessage, type A2ATask, type A2ATaskState } from "./types.ts";
+import { StreamEnd } from "./stream-end.ts";
+import type { A2AArtifact, A2AMessage, A2ATask, A2ATaskState } from "./types.ts";
 
 export interface A2AMemberOptions extends A2AClientOptions {
   /** The remote agent's JSON-RPC endpoint. */
@@ -76,10 +77,15 @@ function messageIdForKey(key: string): string {
   return `${key.slice(0, MAX_ID_LENGTH - digest.length - 1)}~${digest}`;
 }
 
-/** Streams the task of `message` to its final state (resuming a dropped stream) and returns it. */
+/**
+ * Streams the task of `message` until the answer to it (resuming a dropped stream) and returns it. A
+ * message naming a task continues it, and its stream may open with the task still waiting for that
+ * message: the call waits for what comes after (see {@link StreamEnd}).
+ */
 async function follow(client: A2AClient, message: A2AMessage, context: MemberCallContext, maxReconnects: number): Promise<A2ATask> {
   let taskId: string | undefined;
   let lastSeq: number | undefined;
+  const end = new StreamEnd({ continuation: message.taskId !== undefined && message.taskId !== "" });
   const onAbort = () => {
     if (taskId) void client.cancel(taskId).catch(() => {});
   };
@@ -90,8 +96,8 @@ async function follow(client: A2AClient, message: A2AMessage, context: MemberCal
       try {
         for await (const item of stream) {
           if (item.seq !== undefined) lastSeq = item.seq;
-          const final = report(item, context, (id) => (taskId = id));
-          if (final) return await client.getTask(taskId!);
+          report(item, context, (id) => (taskId = id));
+          if (end.reachedBy(item.event)) return await client.getTask(taskId!);
         }
       } catch (error) {
         if (context.signal.aborted) throw context.signal.reason instanceof Error ? context.signal.reason : new Error("The call was aborted");
@@ -109,22 +115,22 @@ async function follow(client: A2AClient, message: A2AMessage, context: MemberCal
   }
 }
 
-/** Reports one stream item to the run; true when the task reached a final state. */
-function report(item: A2AStreamItem, context: MemberCallContext, sawTask: (id: string) => void): boolean {
+/** Reports one stream item to the run. */
+function report(item: A2AStreamItem, context: MemberCallContext, sawTask: (id: string) => void): void {
   const { event } = item;
   switch (event.kind) {
     case "task":
       sawTask(event.task.id);
       context.emit({ type: "status", data: { taskId: event.task.id, state: event.task.status.state } });
-      return isFinalState(event.task.status.state);
+      return;
     case "status":
       sawTask(event.taskId);
       context.emit({ type: "status", data: { taskId: event.taskId, state: event.status.state, ...(event.status.message ? { text: textOf(event.status.message.parts) } : {}) } });
-      return event.final || isFinalState(event.status.state);
+      return;
     case "artifact":
       sawTask(event.taskId);
       context.emit({ type: "artifact", data: event.artifact });
-      return false;
+      return;
     case "message":
       // An agent that answers with a message and no task: nothing to follow.
       throw new A2AError(A2A_ERROR_CODES.invalidAgentResponse, "The remote agent answered with a message instead of a task; a2aMember follows tasks");

@@ -166,13 +166,13 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
   override send(data: Message): boolean {
     if (this.readyState === this.OPEN && !this.#calls.queued) return super.send(data);
     const limit = this.#options.maxEnqueuedMessages ?? Number.POSITIVE_INFINITY;
-    if (this.#calls.heldFrames.length < limit) this.#calls.hold(data);
+    if (this.#calls.heldFrameCount < limit) this.#calls.hold(data);
     return false;
   }
 
   /** PartySocket's, counting the frames waiting for the socket to open too. */
   override get bufferedAmount(): number {
-    return this.#calls.heldFrames.reduce((total, frame) => total + frameSize(frame), super.bufferedAmount);
+    return super.bufferedAmount + this.#calls.heldFrameBytes;
   }
 
   /** PartySocket's: the frames passed to `send` and not transmitted yet (waiting calls stay). */
@@ -329,13 +329,6 @@ class AgentClientSocket<State = unknown, Stub = UntypedAgentStub, Call = Untyped
     this.connectionError = error;
     this.#options.onConnectionError?.(error);
   }
-}
-
-/** The size in bytes (characters, for text) of a frame, as `bufferedAmount` counts it. */
-function frameSize(frame: unknown): number {
-  if (typeof frame === "string") return frame.length;
-  if (typeof Blob !== "undefined" && frame instanceof Blob) return frame.size;
-  return (frame as { byteLength?: number }).byteLength ?? 0;
 }
 
 /** The steps of an address, root first, frozen: `agentPath` hands them out. */

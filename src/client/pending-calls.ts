@@ -1,5 +1,9 @@
 import type { RpcResponseFrame } from "./frames.ts";
 import { randomId } from "./id.ts";
+import { HeldFrame, Outbox } from "./outbox.ts";
+import type { OutgoingFrame } from "./outbox.ts";
+
+export type { OutgoingFrame } from "./outbox.ts";
 
 /**
  * Callbacks for a streaming call: chunks, the final value, or an error.
@@ -95,9 +99,6 @@ export interface CallSocket {
   send(data: string): unknown;
 }
 
-/** What a WebSocket sends: a frame held by {@link PendingCalls.hold}. */
-export type OutgoingFrame = string | ArrayBuffer | Blob | ArrayBufferView<ArrayBuffer>;
-
 interface Entry {
   id: string;
   method: string;
@@ -165,7 +166,7 @@ function notify(callback: () => void): void {
 export class PendingCalls {
   readonly #calls = new Map<string, Entry>();
   /** What waits for {@link PendingCalls.flush}, in the order it was made: unsent calls and held frames. */
-  #outbox: Array<Entry | { frame: OutgoingFrame }> = [];
+  readonly #outbox = new Outbox<Entry>();
 
   /** How many calls are waiting. */
   get size(): number {
@@ -174,12 +175,17 @@ export class PendingCalls {
 
   /** Whether calls or held frames wait to be sent: a frame sent now would overtake them. */
   get queued(): boolean {
-    return this.#outbox.length > 0;
+    return this.#outbox.size > 0;
   }
 
-  /** The frames held by {@link PendingCalls.hold} and not sent yet, oldest first. */
-  get heldFrames(): OutgoingFrame[] {
-    return this.#outbox.flatMap((item) => ("frame" in item ? [item.frame] : []));
+  /** How many frames {@link PendingCalls.hold} holds, not sent yet. */
+  get heldFrameCount(): number {
+    return this.#outbox.frameCount;
+  }
+
+  /** The total size of the held frames: bytes, or UTF-16 code units for text, as `bufferedAmount` counts them. */
+  get heldFrameBytes(): number {
+    return this.#outbox.frameBytes;
   }
 
   /**
@@ -187,14 +193,12 @@ export class PendingCalls {
    * sends it after the calls and frames that were queued before it.
    */
   hold(frame: OutgoingFrame): void {
-    this.#outbox.push({ frame });
+    this.#outbox.hold(frame);
   }
 
-  /** Removes and returns the held frames (the waiting calls stay queued). */
+  /** Removes and returns the held frames, oldest first (the waiting calls stay queued). */
   drainFrames(): OutgoingFrame[] {
-    const frames = this.heldFrames;
-    this.#outbox = this.#outbox.filter((item) => !("frame" in item));
-    return frames;
+    return this.#outbox.drainFrames();
   }
 
   /**
@@ -244,7 +248,7 @@ export class PendingCalls {
       }
       this.#calls.set(id, entry);
       entry.sentOn = transmit(request);
-      if (entry.sentOn === null) this.#outbox.push(entry);
+      if (entry.sentOn === null) this.#outbox.add(entry);
     });
   }
 
@@ -254,10 +258,8 @@ export class PendingCalls {
    * are then "sent on" `socket`.
    */
   flush(socket: CallSocket | object, send: (data: OutgoingFrame) => unknown = (data) => (socket as CallSocket).send(data as string)): void {
-    const outbox = this.#outbox;
-    this.#outbox = [];
-    for (const item of outbox) {
-      if ("frame" in item) {
+    for (const item of this.#outbox.take()) {
+      if (item instanceof HeldFrame) {
         send(item.frame);
         continue;
       }
@@ -315,6 +317,6 @@ export class PendingCalls {
   #finish(id: string, entry: Entry): void {
     if (entry.timer !== undefined) clearTimeout(entry.timer);
     this.#calls.delete(id);
-    if (entry.sentOn === null) this.#outbox = this.#outbox.filter((item) => item !== entry);
+    if (entry.sentOn === null) this.#outbox.remove(entry);
   }
 }

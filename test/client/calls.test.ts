@@ -222,6 +222,61 @@ describe("calls made while disconnected", () => {
     expect(await call).toBe(0);
     expect(await client.call("paid")).toBe(0);
   });
+
+  test("bufferedAmount counts each held frame, text or binary, and not the calls waiting among them", async () => {
+    const client = connect({ startClosed: true });
+    const text = JSON.stringify({ type: "cf_agent_state", state: { paid: 7 } });
+    const buffer = new ArrayBuffer(7);
+    const view = new Uint8Array(new ArrayBuffer(16), 4, 5);
+    const blob = new Blob(["abc€"]);
+    const first = client.call<number>("pay", [1]);
+    client.send(text);
+    const dropped = client.call<number>("pay", [1000], { timeout: 1 });
+    client.send(buffer);
+    const second = client.call<number>("paid");
+    client.send(view);
+    client.send(blob);
+    await expect(dropped).rejects.toThrow("timed out");
+    expect(client.bufferedAmount).toBe(text.length + 7 + 5 + 6);
+    expect(client.drainQueuedMessages()).toEqual([text, buffer, view, blob]);
+    expect(client.bufferedAmount).toBe(0);
+    const state = JSON.stringify({ type: "cf_agent_state", state: { paid: 50 } });
+    client.send(state);
+    expect(client.bufferedAmount).toBe(state.length);
+    const third = client.call<number>("paid");
+    client.reconnect();
+    // The drained frames are not sent; the calls and the frame held after the drain go out in order.
+    expect(await Promise.all([first, second, third])).toEqual([1, 1, 50]);
+    expect(client.bufferedAmount).toBe(0);
+  });
+
+  test("maxEnqueuedMessages caps the held frames only: calls waiting among them are never dropped", async () => {
+    const client = connect({ startClosed: true, maxEnqueuedMessages: 2 });
+    const state = (paid: number) => JSON.stringify({ type: "cf_agent_state", state: { paid } });
+    const first = client.call<number>("pay", [2]);
+    expect(client.send(state(100))).toBe(false);
+    const second = client.call<number>("paid");
+    expect(client.send(state(200))).toBe(false);
+    expect(client.send(state(300))).toBe(false);
+    const third = client.call<number>("paid");
+    expect(client.bufferedAmount).toBe(state(100).length + state(200).length);
+    client.reconnect();
+    // The third frame, over the cap, was dropped.
+    expect(await Promise.all([first, second, third])).toEqual([2, 100, 200]);
+  });
+
+  test("frames drained from the outbox no longer count against maxEnqueuedMessages", async () => {
+    const client = connect({ startClosed: true, maxEnqueuedMessages: 1 });
+    const state = (paid: number) => JSON.stringify({ type: "cf_agent_state", state: { paid } });
+    client.send(state(100));
+    client.send(state(200));
+    expect(client.drainQueuedMessages()).toEqual([state(100)]);
+    client.send(state(300));
+    expect(client.bufferedAmount).toBe(state(300).length);
+    const paid = client.call<number>("paid");
+    client.reconnect();
+    expect(await paid).toBe(300);
+  });
 });
 
 describe("arguments JSON cannot encode", () => {

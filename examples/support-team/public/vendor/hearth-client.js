@@ -780,6 +780,73 @@ function randomId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+// src/client/outbox.ts
+var HeldFrame = class {
+  frame;
+  size;
+  constructor(frame) {
+    this.frame = frame;
+    this.size = frameSize(frame);
+  }
+};
+function frameSize(frame) {
+  if (typeof frame === "string") return frame.length;
+  if (typeof Blob !== "undefined" && frame instanceof Blob) return frame.size;
+  return frame.byteLength ?? 0;
+}
+var Outbox = class {
+  #items = /* @__PURE__ */ new Set();
+  #frameCount = 0;
+  #frameBytes = 0;
+  /** How many items (calls and frames) wait. */
+  get size() {
+    return this.#items.size;
+  }
+  /** How many held frames wait. */
+  get frameCount() {
+    return this.#frameCount;
+  }
+  /** The total size of the held frames, as {@link frameSize} counts it. */
+  get frameBytes() {
+    return this.#frameBytes;
+  }
+  /** Queues a call behind everything queued before it. */
+  add(call) {
+    this.#items.add(call);
+  }
+  /** Removes a call that will not be sent (it settled while it waited). */
+  remove(call) {
+    this.#items.delete(call);
+  }
+  /** Queues a frame behind everything queued before it. */
+  hold(frame) {
+    const held = new HeldFrame(frame);
+    this.#items.add(held);
+    this.#frameCount += 1;
+    this.#frameBytes += held.size;
+  }
+  /** Empties the outbox and returns what it held, oldest first. */
+  take() {
+    const items = [...this.#items];
+    this.#items = /* @__PURE__ */ new Set();
+    this.#frameCount = 0;
+    this.#frameBytes = 0;
+    return items;
+  }
+  /** Removes and returns the held frames, oldest first; the calls stay queued in their order. */
+  drainFrames() {
+    const frames = [];
+    for (const item of this.#items) {
+      if (!(item instanceof HeldFrame)) continue;
+      frames.push(item.frame);
+      this.#items.delete(item);
+    }
+    this.#frameCount = 0;
+    this.#frameBytes = 0;
+    return frames;
+  }
+};
+
 // src/client/pending-calls.ts
 var DEFAULT_CALL_TIMEOUT_MS = 3e4;
 var AgentCallError = class extends Error {
@@ -809,31 +876,33 @@ function notify(callback) {
 var PendingCalls = class {
   #calls = /* @__PURE__ */ new Map();
   /** What waits for {@link PendingCalls.flush}, in the order it was made: unsent calls and held frames. */
-  #outbox = [];
+  #outbox = new Outbox();
   /** How many calls are waiting. */
   get size() {
     return this.#calls.size;
   }
   /** Whether calls or held frames wait to be sent: a frame sent now would overtake them. */
   get queued() {
-    return this.#outbox.length > 0;
+    return this.#outbox.size > 0;
   }
-  /** The frames held by {@link PendingCalls.hold} and not sent yet, oldest first. */
-  get heldFrames() {
-    return this.#outbox.flatMap((item) => "frame" in item ? [item.frame] : []);
+  /** How many frames {@link PendingCalls.hold} holds, not sent yet. */
+  get heldFrameCount() {
+    return this.#outbox.frameCount;
+  }
+  /** The total size of the held frames: bytes, or UTF-16 code units for text, as `bufferedAmount` counts them. */
+  get heldFrameBytes() {
+    return this.#outbox.frameBytes;
   }
   /**
    * Holds a frame that is not a call until {@link PendingCalls.flush}, which
    * sends it after the calls and frames that were queued before it.
    */
   hold(frame) {
-    this.#outbox.push({ frame });
+    this.#outbox.hold(frame);
   }
-  /** Removes and returns the held frames (the waiting calls stay queued). */
+  /** Removes and returns the held frames, oldest first (the waiting calls stay queued). */
   drainFrames() {
-    const frames = this.heldFrames;
-    this.#outbox = this.#outbox.filter((item) => !("frame" in item));
-    return frames;
+    return this.#outbox.drainFrames();
   }
   /**
    * Registers a call and hands its request frame to `transmit`, which sends
@@ -875,7 +944,7 @@ var PendingCalls = class {
       }
       this.#calls.set(id, entry);
       entry.sentOn = transmit(request);
-      if (entry.sentOn === null) this.#outbox.push(entry);
+      if (entry.sentOn === null) this.#outbox.add(entry);
     });
   }
   /**
@@ -884,10 +953,8 @@ var PendingCalls = class {
    * are then "sent on" `socket`.
    */
   flush(socket, send = (data) => socket.send(data)) {
-    const outbox = this.#outbox;
-    this.#outbox = [];
-    for (const item of outbox) {
-      if ("frame" in item) {
+    for (const item of this.#outbox.take()) {
+      if (item instanceof HeldFrame) {
         send(item.frame);
         continue;
       }
@@ -939,7 +1006,7 @@ var PendingCalls = class {
   #finish(id, entry) {
     if (entry.timer !== void 0) clearTimeout(entry.timer);
     this.#calls.delete(id);
-    if (entry.sentOn === null) this.#outbox = this.#outbox.filter((item) => item !== entry);
+    if (entry.sentOn === null) this.#outbox.remove(entry);
   }
 };
 
@@ -1233,12 +1300,12 @@ var AgentClientSocket = class extends PartySocket {
   send(data) {
     if (this.readyState === this.OPEN && !this.#calls.queued) return super.send(data);
     const limit = this.#options.maxEnqueuedMessages ?? Number.POSITIVE_INFINITY;
-    if (this.#calls.heldFrames.length < limit) this.#calls.hold(data);
+    if (this.#calls.heldFrameCount < limit) this.#calls.hold(data);
     return false;
   }
   /** PartySocket's, counting the frames waiting for the socket to open too. */
   get bufferedAmount() {
-    return this.#calls.heldFrames.reduce((total, frame) => total + frameSize(frame), super.bufferedAmount);
+    return super.bufferedAmount + this.#calls.heldFrameBytes;
   }
   /** PartySocket's: the frames passed to `send` and not transmitted yet (waiting calls stay). */
   drainQueuedMessages() {
@@ -1374,11 +1441,6 @@ var AgentClientSocket = class extends PartySocket {
     this.#options.onConnectionError?.(error);
   }
 };
-function frameSize(frame) {
-  if (typeof frame === "string") return frame.length;
-  if (typeof Blob !== "undefined" && frame instanceof Blob) return frame.size;
-  return frame.byteLength ?? 0;
-}
 function frozenSteps(address) {
   return Object.freeze(agentSteps(address).map((step) => Object.freeze(step)));
 }
