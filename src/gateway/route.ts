@@ -5,6 +5,7 @@ import { isWebSocketUpgrade, upgradeResponse } from "../host/upgrade.ts";
 import { decodeNameSegment, MalformedPathSegmentError, pathnameOf } from "../web/url-path.ts";
 import { routeToServedSubAgent } from "./sub-agent-route.ts";
 import { camelCaseToKebabCase } from "../protocol/kebab.ts";
+import { checkRoutingRetry, type RoutingRetryOptions } from "../host/routing-retry.ts";
 
 /** Which agent a request is for, as the hooks see it. */
 export interface Lobby {
@@ -35,19 +36,14 @@ export interface RouteOptions {
   /** Cloudflare's jurisdiction for the Durable Object: accepted and ignored (one host, no placement). */
   jurisdiction?: string;
   /**
-   * The Agents SDK's retry of transient Durable Object infrastructure errors: accepted and ignored
-   * (agents run in this process: there are none of those errors to retry).
+   * The Agents SDK's retry of transient Durable Object infrastructure errors: accepted and checked as
+   * the SDK checks it (a policy it refuses throws), and not used: Hearth retries its own transient
+   * routing failures below this, where it knows whether the agent was reached (host/routing-retry.ts).
    */
   routingRetry?: false | RoutingRetryOptions;
 }
 
-/** The Agents SDK's `routingRetry` policy; Hearth accepts it and ignores it. */
-export interface RoutingRetryOptions {
-  maxAttempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  onRetry?: (event: { error: unknown; attempt: number; maxAttempts: number; delayMs: number; name: string; className?: string }) => void | Promise<void>;
-}
+export type { RoutingRetryEvent, RoutingRetryOptions } from "../host/routing-retry.ts";
 
 /**
  * Routes `/{prefix}/{class}/{name}/…` to the agent's onRequest, or its WebSocket upgrade to the agent
@@ -97,6 +93,7 @@ export async function routeAgentRequest(request: Request, env: object, options: 
   }
   const forwarded = await runHook(request, { party: slug, className: namespace.className, name }, upgrade, options);
   if (forwarded instanceof Response) return withCors(forwarded, cors);
+  checkRoutingRetry(options.routingRetry); // where the SDK checks it: the agent is about to be reached
   if (options.props !== undefined) await getAgentByName(namespace, name, { props: options.props });
   // A sub-agent below this agent: its parent's onBeforeSubAgent decides, the child gets the rest. Only
   // when `/sub/{class}` names a class the worker serves, as the SDK's parseSubAgentPath: any other
@@ -173,6 +170,7 @@ async function routeToObject(
   }
   const forwarded = await runHook(request, { party: namespace.slug, className: namespace.className, name }, upgrade, options);
   if (forwarded instanceof Response) return withCors(forwarded, cors);
+  checkRoutingRetry(options.routingRetry);
   const response = await namespace.get(id).fetch(forwarded);
   return upgrade ? response : withCors(response, cors);
 }

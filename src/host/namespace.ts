@@ -6,6 +6,7 @@ import { validateAgentName } from "./names.ts";
 import { isWebSocketUpgrade, upgradeResponse } from "./upgrade.ts";
 import { copyAcross, copyArguments } from "./copy.ts";
 import { camelCaseToKebabCase } from "../protocol/kebab.ts";
+import { checkRoutingRetry, type RoutingRetryOptions } from "./routing-retry.ts";
 
 /** What a namespace needs from the host to reach an agent. */
 export type AgentDispatcher = ActorDispatcher;
@@ -176,6 +177,8 @@ export interface GetAgentOptions {
   props?: Record<string, unknown>;
   locationHint?: string;
   jurisdiction?: string;
+  /** The Agents SDK's retry policy: checked as the SDK checks it, no retry of its own (routing-retry.ts). */
+  routingRetry?: false | RoutingRetryOptions;
 }
 
 /**
@@ -190,6 +193,7 @@ export async function getAgentByName<T extends Agent>(namespace: AgentNamespace<
   if (!isAgentNamespace(namespace)) {
     throw new TypeError("getAgentByName: the first argument must be an agent binding from env, e.g. env.Counter");
   }
+  checkRoutingRetry(options?.routingRetry);
   const stub = namespace.getByName(name);
   // Without props nothing needs to happen now: the first call starts the agent (and a stub to an
   // agent's own name, taken inside its onStart, must not wait for that onStart).

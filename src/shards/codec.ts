@@ -4,6 +4,7 @@
  * as chunks (see link.ts), so a server-sent event stream still arrives event by event. Errors: see
  * error-wire.ts.
  */
+import { UPGRADE_MARKER_HEADER } from "../host/upgrade.ts";
 
 /** The largest request body forwarded to another shard: Cloudflare's request body limit on the free plan. */
 export const MAX_FORWARDED_BODY_BYTES = 100 * 1024 * 1024;
@@ -59,6 +60,16 @@ export function requestFromWire(wire: WireRequest, signal?: AbortSignal): Reques
 
 export function responseHead(response: Response): WireResponseHead {
   return { status: response.status, statusText: response.statusText, headers: [...response.headers] };
+}
+
+/**
+ * The head of an accepted upgrade's response, whose headers another thread's server answers the
+ * client's handshake with: all of them (those a worker added to a copy of an agent's 101 too), as this
+ * thread's server would send them, but Hearth's marker of an agent's upgrade, which is never sent.
+ */
+export function upgradeHead(response: Response): WireResponseHead {
+  const headers = [...response.headers].filter(([name]) => name !== UPGRADE_MARKER_HEADER);
+  return { status: response.status, statusText: response.statusText, headers };
 }
 
 /** A Response whose body is `body` (a stream fed by the link), or none for statuses that have none. */

@@ -2,9 +2,9 @@ import type { MessagePort, TransferListItem } from "node:worker_threads";
 import type { MovedConnection } from "../gateway/connection-transfer.ts";
 import type { WebSocket } from "ws";
 import type { AgentCaller } from "../agent/context.ts";
-import { isWebSocketUpgrade, upgradeTargetOf } from "../host/upgrade.ts";
+import { isWebSocketUpgrade } from "../host/upgrade.ts";
 import { errorFromWire, errorToWire } from "./error-wire.ts";
-import { requestFromWire, requestToWire, responseFromWire, responseHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
+import { requestFromWire, requestToWire, responseFromWire, upgradeHead, withHeaders, type WireHandedRequest, type WireRequest, type WireResponseHead } from "./codec.ts";
 import type { Call, LinkMessage, Upgrade } from "./messages.ts";
 import { RelaySocket, type RelayOutlet } from "./relay-socket.ts";
 import { edgeOfPair, edgeOfSocket, type EdgeEndpoint } from "./edge.ts";
@@ -441,9 +441,8 @@ export class ShardLink {
       const relay = new RelaySocket(this.#ownerOutlet(socket));
       this.#relays.set(socket, relay);
       // The head goes first, so the edge has its end of the socket before any frame arrives. Its headers
-      // answer the client's handshake there; an agent's marker has none for the client.
-      const head = responseHead(response);
-      this.#send({ t: "head", id, head: upgradeTargetOf(response) ? { ...head, headers: [] } : head, upgrade: "relay" });
+      // (the worker's, on a copy of an agent's 101 too) answer the client's handshake there.
+      this.#send({ t: "head", id, head: upgradeHead(response), upgrade: "relay" });
       try {
         this.#handler.acceptUpgrade(response, relay);
       } catch (error) {

@@ -226,7 +226,7 @@ describe("routeAgentRequest, as the Agents SDK's code routes", () => {
     }
   });
 
-  it("accepts the SDK's placement and retry options, and ignores them", async () => {
+  it("accepts the SDK's placement options (ignored) and a valid retry policy", async () => {
     harness = await startHarness({ ChatRoom });
     const res = await routeAgentRequest(new Request("http://localhost/agents/chat-room/a"), harness.host.env, {
       locationHint: "enam",
