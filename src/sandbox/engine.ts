@@ -35,6 +35,13 @@ export interface EngineHost {
 export interface EngineContextOptions {
   memoryBytes: number;
   host: EngineHost;
+  /**
+   * Told each time the engine starts running the context's code, and given back what to call when
+   * it stops (entries may nest). For a watchdog on another thread: code inside one native builtin
+   * never reaches the engine's own limit checks, so only a look from outside can see it stuck.
+   * Omitted: none.
+   */
+  onRun?: () => () => void;
 }
 
 /** Per-call budget: CPU time inside the engine and an absolute wall-clock deadline (performance.now()). */
@@ -86,6 +93,12 @@ export interface EngineContext {
 export interface SandboxEngine {
   readonly name: string;
   createContext(options: EngineContextOptions): Promise<EngineContext>;
+}
+
+/** The error of a call stopped at its CPU budget or wall clock, whoever stopped it (the engine, or a watchdog). */
+export function timeLimitError(limit: "cpuMs" | "wallMs", budget: Pick<Budget, "cpuMs" | "wallMs">): EngineError {
+  const message = limit === "cpuMs" ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)` : `wall-clock timeout of ${budget.wallMs} ms (wallMs)`;
+  return new EngineError(message, limit, true);
 }
 
 /** What QuickJS throws when it refuses an allocation. */

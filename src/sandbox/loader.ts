@@ -124,16 +124,25 @@ export class WorkerLoader {
     return warm.code;
   }
 
-  async #sandbox(id: string, factory: Warm["factory"]): Promise<Sandbox> {
+  /**
+   * The warm worker's sandbox, started if need be. One found stopped before the call (its worker
+   * thread was stopped for another sandbox's stuck call while it was idle) is started again, once,
+   * as after an eviction: what its module held in memory is gone.
+   */
+  async #sandbox(id: string, factory: Warm["factory"], again = false): Promise<Sandbox> {
     const warm = this.#touch(id, factory);
-    warm.sandbox ??= this.#start(warm);
-    const current = warm;
+    const starting = (warm.sandbox ??= this.#start(warm));
+    let sandbox: Sandbox;
     try {
-      return await current.sandbox!;
+      sandbox = await starting;
     } catch (error) {
-      if (this.#warm.get(id) === current) this.#warm.delete(id);
+      if (this.#warm.get(id) === warm) this.#warm.delete(id);
       throw error;
     }
+    if (sandbox.alive || again) return sandbox;
+    if (warm.sandbox === starting) warm.sandbox = undefined;
+    sandbox.dispose();
+    return this.#sandbox(id, factory, true);
   }
 
   async #start(warm: Warm): Promise<Sandbox> {

@@ -35,6 +35,7 @@ export class QuickJSEngineContext implements EngineContext {
   readonly #host: EngineHost;
   readonly #memoryBytes: number;
   readonly #release: () => void;
+  readonly #onRun: (() => () => void) | undefined;
   readonly #rt: QuickJSRuntime;
   readonly #ctx: QuickJSContext;
   readonly #pending = new Set<QuickJSDeferredPromise>();
@@ -52,6 +53,7 @@ export class QuickJSEngineContext implements EngineContext {
     this.#host = options.host;
     this.#memoryBytes = options.memoryBytes;
     this.#release = release;
+    this.#onRun = options.onRun;
     // Past its limit, the runtime's own limit (which sees one allocation at a time) refuses everything.
     const refuse = (): void => {
       if (this.#rt.alive) this.#rt.setMemoryLimit(1);
@@ -184,6 +186,7 @@ export class QuickJSEngineContext implements EngineContext {
     const outer = this.#shard.running;
     this.#shard.running = this.#meter;
     this.#meter.enter();
+    const stopped = this.#onRun?.();
     try {
       return fn();
     } catch (error) {
@@ -200,6 +203,7 @@ export class QuickJSEngineContext implements EngineContext {
       }
       throw error;
     } finally {
+      stopped?.();
       this.#shard.running = outer;
       this.#meter.exit();
     }

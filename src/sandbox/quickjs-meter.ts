@@ -12,7 +12,7 @@
  * (at most every few ms) and at the end of every call.
  */
 import { threadCpuMs } from "./cpu-clock.ts";
-import { EngineError, type Budget, type LimitName } from "./engine.ts";
+import { EngineError, timeLimitError, type Budget, type LimitName } from "./engine.ts";
 
 /** How often a running sandbox's heap is walked at an interrupt, a host call or a return to the host. */
 const MEMORY_CHECK_INTERVAL_MS = 5;
@@ -222,14 +222,8 @@ export class CallMeter {
   limitError(): EngineError | undefined {
     const reason = this.#stopReason;
     if (!reason) return undefined;
-    const budget = this.#budget!;
-    const message =
-      reason === "cpuMs"
-        ? `CPU budget of ${budget.cpuMs} ms exceeded (cpuMs)`
-        : reason === "memoryBytes"
-          ? `memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`
-          : `wall-clock timeout of ${budget.wallMs} ms (wallMs)`;
-    return new EngineError(message, reason, true);
+    if (reason === "memoryBytes") return new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, reason, true);
+    return timeLimitError(reason === "cpuMs" ? "cpuMs" : "wallMs", this.#budget!);
   }
 
   /** The instance's growth charged to this call so far. */

@@ -14,6 +14,14 @@ export const POOL_LIMITS = {
    * answer was simply waited for); this only bounds a host thread that never answers.
    */
   hostAnswerGraceMs: 30_000,
+  /**
+   * How far past its call's limits one stretch of a sandbox's code may run inside a native builtin,
+   * where the engine checks none, before its worker is stopped (`stuckGraceMs`): more CPU time than
+   * the call's `cpuMs` plus this, or past its wall-clock deadline plus this (stuck-watch.ts).
+   */
+  stuckGraceMs: 1_000,
+  /** How often the host looks at a worker with calls in flight, for a call stuck where no limit is checked. */
+  stuckLookEveryMs: 250,
   /** How long past its call's wall-clock deadline the host thread waits for a nested call or a held turn. */
   hostWaitGraceMs: 5_000,
   /**

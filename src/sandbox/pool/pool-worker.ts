@@ -14,8 +14,10 @@
  * Sandboxes that do not use an extension's storage never make the host thread wait.
  */
 import { MessageChannel, Worker } from "node:worker_threads";
-import { EngineError, type EngineHost } from "../engine.ts";
+import { EngineError, timeLimitError, type EngineHost } from "../engine.ts";
 import { POOL_LIMITS } from "./limits.ts";
+import { RunStateReader, newRunState } from "./run-state.ts";
+import { StuckWatch, type StuckLimit } from "./stuck-watch.ts";
 import { SyncChannel } from "./sync-channel.ts";
 import { TO_HOST, TO_WORKER, fromWireError, toWireError, type CallRequest, type FromWorker, type SyncRequest, type SyncToHost, type SyncToWorker, type ToWorker, type WorkerSetup } from "./protocol.ts";
 
@@ -28,6 +30,8 @@ export interface CallOutcome {
 
 /** A context as its worker sees it (implemented by PoolContext). */
 export interface WorkerGuest {
+  /** The context's number on its worker. */
+  readonly id: number;
   readonly host: EngineHost;
   /** Sync calls of this sandbox being answered now, innermost last (nested calls belong to the innermost). */
   readonly answering: number[];
@@ -35,8 +39,13 @@ export interface WorkerGuest {
   inCall<T>(fn: () => T): T;
   /** The worker measured the sandbox's heap. */
   memoryMeasured(bytes: number): void;
-  /** The worker died: the sandbox is dead with this error. */
-  fail(error: EngineError): void;
+  /** The sandbox's code made a host call that the host answered (its state may now hold what came back). */
+  reachedHost(): void;
+  /**
+   * The worker died: the sandbox is dead with this error, unless `movable` (the worker was stopped for
+   * another sandbox's call, stuck) and the sandbox can be rebuilt on another worker as it was.
+   */
+  fail(error: EngineError, movable: boolean): void;
   /** The running call's wall-clock deadline (performance.now()). */
   readonly deadline: number;
 }
@@ -58,14 +67,43 @@ const STUCK_MARGIN_MS = 1_000;
 export interface PoolWorkerOptions {
   stackSizeMb: number;
   hostAnswerGraceMs: number;
+  /** How far past its limits a call may run where no limit is checked before the worker is stopped (stuck-watch.ts). */
+  stuckGraceMs: number;
   maxOldGenerationSizeMb: number | undefined;
+}
+
+/** A call sent to the worker and not answered yet. */
+interface PendingCall {
+  ctx: number;
+  /** Wall-clock deadline (this thread's performance.now()). */
+  deadline: number;
+  cpuMs: number;
+  wallMs: number;
+  resolve: (outcome: CallOutcome) => void;
+  reject: (error: Error) => void;
+}
+
+/** The worker's CPU time so far in ms, where Node can read another thread's (`Worker.cpuUsage`, Node 24.6 and later). */
+function cpuClockOf(worker: Worker): () => Promise<number | undefined> {
+  const read = (worker as Worker & { cpuUsage?: () => Promise<{ user: number; system: number }> }).cpuUsage;
+  if (typeof read !== "function") return async () => undefined;
+  return async () => {
+    try {
+      const { user, system } = await read.call(worker);
+      return (user + system) / 1000;
+    } catch {
+      return undefined;
+    }
+  };
 }
 
 export class PoolWorker {
   readonly #worker: Worker;
   readonly #channel: SyncChannel<SyncToWorker, SyncToHost>;
   readonly guests = new Map<number, WorkerGuest>();
-  readonly #calls = new Map<number, { resolve: (outcome: CallOutcome) => void; reject: (error: Error) => void; deadline: number }>();
+  readonly #calls = new Map<number, PendingCall>();
+  /** Stops the worker when one of its calls is stuck where no limit is checked. */
+  readonly #watch: StuckWatch;
   #nextCall = 1;
   #warm: Promise<void> | undefined;
   #warmed: (() => void) | undefined;
@@ -83,7 +121,8 @@ export class PoolWorker {
     this.#stuckAfterMs = options.hostAnswerGraceMs + STUCK_MARGIN_MS;
     const { port1, port2 } = new MessageChannel();
     const signal = new SharedArrayBuffer(8);
-    const setup: WorkerSetup = { signal, port: port2, hostAnswerGraceMs: options.hostAnswerGraceMs };
+    const runState = newRunState();
+    const setup: WorkerSetup = { signal, port: port2, hostAnswerGraceMs: options.hostAnswerGraceMs, runState };
     this.#worker = new Worker(WORKER_URL, {
       workerData: setup,
       transferList: [port2],
@@ -91,6 +130,13 @@ export class PoolWorker {
       resourceLimits: { stackSizeMb: options.stackSizeMb, ...(options.maxOldGenerationSizeMb ? { maxOldGenerationSizeMb: options.maxOldGenerationSizeMb } : {}) },
     });
     this.#channel = new SyncChannel(port1, signal, TO_WORKER, TO_HOST);
+    this.#watch = new StuckWatch({
+      reader: new RunStateReader(runState),
+      cpuMs: cpuClockOf(this.#worker),
+      graceMs: options.stuckGraceMs,
+      callOf: (ctx) => this.#callOf(ctx),
+      onStuck: (ctx, limit) => this.#stopStuck(ctx, limit),
+    });
     // An idle worker never keeps the process alive; one with calls in flight does (see #track).
     this.#worker.unref();
     this.#worker.on("message", (message: FromWorker) => this.#onMessage(message));
@@ -132,11 +178,12 @@ export class PoolWorker {
   }
 
   /**
-   * Sends a call (evalScript, evalModule, invoke) and resolves with its answer. A call still
-   * unanswered long after its wall-clock `deadline` (the host's own grace for slow answers, and a
-   * little more) has the worker stopped: its engine is stuck where no limit is checked (a native
-   * builtin running for minutes), and every sandbox placed on it would wait behind it for good. The
-   * pool starts another.
+   * Sends a call (evalScript, evalModule, invoke) and resolves with its answer. A call stuck where no
+   * limit is checked (a native builtin looping for minutes) past its CPU budget or wall clock and a
+   * small grace has the worker stopped (stuck-watch.ts): the call fails with that limit's error, as
+   * if the engine had stopped it. As a last resort, a call still unanswered long after its `deadline`
+   * for any other reason (the host's own grace for slow answers, and a little more) has the worker
+   * stopped too: every sandbox placed on it would wait behind it for good. The pool starts another.
    */
   call(message: CallRequest, deadline: number): Promise<CallOutcome> {
     if (this.#dead) return Promise.reject(this.#dead);
@@ -144,7 +191,7 @@ export class PoolWorker {
     return new Promise<CallOutcome>((resolve, reject) => {
       const watchdog = setTimeout(() => {
         if (!this.#calls.has(call)) return;
-        this.#die("a call did not end within its wall-clock limit and the host's grace: the engine was stuck where no limit is checked");
+        this.#die("a call did not end within its wall-clock limit and the host's grace (hostAnswerGraceMs)");
         void this.#worker.terminate();
       }, Math.max(0, deadline - performance.now()) + this.#stuckAfterMs);
       watchdog.unref();
@@ -152,8 +199,11 @@ export class PoolWorker {
         clearTimeout(watchdog);
         settle(value);
       };
-      this.#calls.set(call, { resolve: settled(resolve), reject: settled(reject), deadline });
-      if (this.#calls.size === 1) this.#worker.ref();
+      this.#calls.set(call, { ctx: message.ctx, deadline, cpuMs: message.budget.cpuMs, wallMs: message.budget.wallMs, resolve: settled(resolve), reject: settled(reject) });
+      if (this.#calls.size === 1) {
+        this.#worker.ref();
+        this.#watch.start();
+      }
       this.#worker.postMessage({ ...message, call } as ToWorker);
     });
   }
@@ -234,7 +284,10 @@ export class PoolWorker {
         const pending = this.#calls.get(message.call);
         if (!pending) return;
         this.#calls.delete(message.call);
-        if (this.#calls.size === 0) this.#worker.unref();
+        if (this.#calls.size === 0) {
+          this.#worker.unref();
+          this.#watch.stop();
+        }
         const error = message.ok ? undefined : fromWireError(message.error!);
         pending.resolve({ value: message.value, error, alive: message.alive });
         return;
@@ -263,6 +316,7 @@ export class PoolWorker {
     if (!guest) {
       answer = { t: "answer", seq: request.seq, ok: false, error: toWireError(new EngineError("the sandbox was disposed", undefined, true)) };
     } else {
+      guest.reachedHost();
       guest.answering.push(request.seq);
       try {
         const value = guest.inCall(() => guest.host.syncCall(request.op, request.payload));
@@ -287,6 +341,7 @@ export class PoolWorker {
       settle(false, undefined, new EngineError("the sandbox was disposed", undefined, true));
       return;
     }
+    guest.reachedHost();
     guest
       .inCall(() => Promise.resolve().then(() => guest.host.asyncCall(request.op, request.payload)))
       .then(
@@ -295,16 +350,41 @@ export class PoolWorker {
       );
   }
 
-  #die(reason: string): void {
+  /** The call in flight of context `ctx` (the oldest, if the context sent several). */
+  #callOf(ctx: number): PendingCall | undefined {
+    for (const pending of this.#calls.values()) if (pending.ctx === ctx) return pending;
+    return undefined;
+  }
+
+  /** Context `ctx`'s call is stuck past `limit` where no limit is checked: only stopping the thread ends it. */
+  #stopStuck(ctx: number, limit: StuckLimit): void {
+    const call = this.#callOf(ctx);
+    if (!call || this.#dead) return;
+    this.#die("another sandbox's call on it ran past its limits inside a native builtin, where no limit is checked", { ctx, error: timeLimitError(limit, call) });
+    void this.#worker.terminate();
+  }
+
+  /**
+   * The worker is gone: its calls fail and its sandboxes are dead, with an error naming `reason`.
+   * When it was stopped for one sandbox's stuck call (`stuck`), that sandbox and its call get the
+   * limit's error, and the others may be rebuilt on another worker (PoolContext decides).
+   */
+  #die(reason: string, stuck?: { ctx: number; error: EngineError }): void {
     if (this.#dead) return;
     const error = new EngineError(`the sandbox's worker thread stopped (${reason})`, undefined, true);
     this.#dead = error;
+    this.#watch.stop();
     this.#channel.close();
-    for (const pending of this.#calls.values()) pending.reject(error);
+    // First, so that a sandbox rebuilt elsewhere is not placed here again.
+    this.#onGone(this);
+    const guests = [...this.guests.values()];
+    this.guests.clear();
+    for (const guest of guests) {
+      if (stuck?.ctx === guest.id) guest.fail(stuck.error, false);
+      else guest.fail(error, stuck !== undefined);
+    }
+    for (const pending of this.#calls.values()) pending.reject(stuck?.ctx === pending.ctx ? stuck.error : error);
     this.#calls.clear();
     this.#warmed?.();
-    for (const guest of this.guests.values()) guest.fail(error);
-    this.guests.clear();
-    this.#onGone(this);
   }
 }

@@ -4,7 +4,9 @@
  * already holds sandboxes), and an idle worker never keeps the process alive. A context lives on one
  * worker for its whole life (a warm sandbox keeps its worker); a new one goes to the least-loaded
  * worker. A worker that dies takes only its own sandboxes with it (their calls fail with an error
- * naming what happened); the next sandbox starts a fresh worker.
+ * naming what happened); the next sandbox starts a fresh worker. A worker stopped because one call
+ * was stuck where no limit is checked fails that call with its limit's error; its other sandboxes
+ * that can be rebuilt as they were move to another worker (pool-context.ts).
  */
 import type { EngineContext, EngineContextOptions, SandboxEngine } from "../engine.ts";
 import { POOL_LIMITS, defaultPoolSize } from "./limits.ts";
@@ -20,6 +22,11 @@ export interface WorkerPoolOptions {
   maxOldGenerationSizeMb?: number;
   /** How long past its call's wall-clock deadline a sandbox's sync call waits for the host's answer. Default 30,000 ms. */
   hostAnswerGraceMs?: number;
+  /**
+   * How far past its CPU budget or wall-clock deadline a call may run inside a native builtin, where
+   * no limit is checked, before its worker is stopped. Default 1,000 ms.
+   */
+  stuckGraceMs?: number;
 }
 
 /** One worker of the pool as tests and benchmarks see it. */
@@ -48,6 +55,7 @@ export class WorkerPoolEngine implements SandboxEngine {
   readonly #stackSizeMb: number;
   readonly #maxOldGenerationSizeMb: number | undefined;
   readonly #hostAnswerGraceMs: number;
+  readonly #stuckGraceMs: number;
   readonly #workers: PoolWorker[] = [];
   #nextContext = 1;
 
@@ -55,11 +63,12 @@ export class WorkerPoolEngine implements SandboxEngine {
     this.size = whole("size", options.size, defaultPoolSize(), POOL_LIMITS.maxPoolSize);
     this.#stackSizeMb = whole("stackSizeMb", options.stackSizeMb, POOL_LIMITS.workerStackSizeMb, 1024);
     this.#hostAnswerGraceMs = whole("hostAnswerGraceMs", options.hostAnswerGraceMs, POOL_LIMITS.hostAnswerGraceMs, 3_600_000);
+    this.#stuckGraceMs = whole("stuckGraceMs", options.stuckGraceMs, POOL_LIMITS.stuckGraceMs, 3_600_000);
     this.#maxOldGenerationSizeMb = options.maxOldGenerationSizeMb === undefined ? undefined : whole("maxOldGenerationSizeMb", options.maxOldGenerationSizeMb, 0, 1 << 20);
   }
 
   async createContext(options: EngineContextOptions): Promise<EngineContext> {
-    return new PoolContext(this.#nextContext++, this.#pick(), options.memoryBytes, options.host);
+    return new PoolContext(this.#nextContext++, this.#pick(), options.memoryBytes, options.host, () => this.#pick());
   }
 
   /**
@@ -120,7 +129,8 @@ export class WorkerPoolEngine implements SandboxEngine {
   }
 
   #spawn(): PoolWorker {
-    const worker = new PoolWorker({ stackSizeMb: this.#stackSizeMb, maxOldGenerationSizeMb: this.#maxOldGenerationSizeMb, hostAnswerGraceMs: this.#hostAnswerGraceMs }, (gone) => {
+    const options = { stackSizeMb: this.#stackSizeMb, maxOldGenerationSizeMb: this.#maxOldGenerationSizeMb, hostAnswerGraceMs: this.#hostAnswerGraceMs, stuckGraceMs: this.#stuckGraceMs };
+    const worker = new PoolWorker(options, (gone) => {
       const i = this.#workers.indexOf(gone);
       if (i >= 0) this.#workers.splice(i, 1);
     });

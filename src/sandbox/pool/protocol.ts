@@ -96,6 +96,8 @@ export interface WorkerSetup {
   port: MessagePort;
   /** How long past its call's deadline a sync call waits for the host's answer (WorkerPoolOptions.hostAnswerGraceMs). */
   hostAnswerGraceMs: number;
+  /** What the worker is doing, read by the host's watchdog (run-state.ts). */
+  runState: SharedArrayBuffer;
 }
 
 export const TO_WORKER = 0;

@@ -8,6 +8,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { EngineError, type Budget, type EngineContext, type EngineHost } from "../engine.ts";
 import { QuickJSEngine } from "../quickjs-engine.ts";
+import { RunStateWriter } from "./run-state.ts";
 import { SyncChannel } from "./sync-channel.ts";
 import { TO_HOST, TO_WORKER, fromWireError, toWireError, type FromWorker, type SyncRequest, type SyncToHost, type SyncToWorker, type ToWorker, type WorkerSetup, type WireBudget } from "./protocol.ts";
 
@@ -29,6 +30,8 @@ const port = parentPort!;
 const setup = workerData as WorkerSetup;
 const channel = new SyncChannel<SyncToHost, SyncToWorker>(setup.port, setup.signal, TO_HOST, TO_WORKER);
 const engine = new QuickJSEngine();
+/** What this thread is doing, for the host's watchdog (run-state.ts). */
+const runState = new RunStateWriter(setup.runState);
 const contexts = new Map<number, Entry>();
 const asyncCalls = new Map<number, { resolve: (value: string) => void; reject: (error: Error) => void }>();
 let nextAsync = 1;
@@ -76,6 +79,7 @@ function syncCall(ctx: number, op: string, payload: string, deadline: number): s
   const seq = nextSync++;
   post({ t: "sync", ctx, seq, op, payload } satisfies SyncRequest);
   waiting.push(seq);
+  const endWait = runState.waiting(true);
   try {
     for (;;) {
       const message = channel.receive(Math.max(0, deadline - performance.now()) + setup.hostAnswerGraceMs);
@@ -96,6 +100,7 @@ function syncCall(ctx: number, op: string, payload: string, deadline: number): s
       throw fromWireError(message.error!);
     }
   } finally {
+    endWait();
     waiting.pop();
   }
 }
@@ -107,11 +112,13 @@ function runNested(message: Extract<SyncToWorker, { t: "nested" }>): void {
     reply = { t: "nestedDone", seq: message.seq, ok: false, error: toWireError(new EngineError("a nested call can only be made while the sandbox's code runs", undefined, false)) };
   } else {
     nestedDepth++;
+    const resumeWait = runState.waiting(false);
     try {
       reply = { t: "nestedDone", seq: message.seq, ok: true, value: context.callNested(message.name, message.args) };
     } catch (error) {
       reply = { t: "nestedDone", seq: message.seq, ok: false, error: toWireError(error) };
     } finally {
+      resumeWait();
       nestedDepth--;
     }
   }
@@ -151,7 +158,7 @@ port.on("message", (message: ToWorker) => {
   switch (message.t) {
     case "create": {
       const entry: Entry = { context: undefined as unknown as Promise<EngineContext>, ready: undefined, deadline: 0, constants: message.constants, memoryTimer: undefined };
-      entry.context = engine.createContext({ memoryBytes: message.memoryBytes, host: hostOf(message.ctx, () => contexts.get(message.ctx)) });
+      entry.context = engine.createContext({ memoryBytes: message.memoryBytes, host: hostOf(message.ctx, () => contexts.get(message.ctx)), onRun: () => runState.running(message.ctx) });
       entry.context.then(
         (context) => (entry.ready = context),
         () => undefined,
