@@ -7,6 +7,8 @@ import { formatBanner, formatReload, formatReloadFailed, formatStartFailed } fro
 import { VAR_FILES } from "./env-files.ts";
 import { CliError, EXIT_FAILURE, isRecoverable, type CliErrorKind } from "./errors.ts";
 import { SUPERVISED_ENV, isChildMessage, type ChildMessage } from "./ipc.ts";
+import { planModuleRules } from "../config/module-rules.ts";
+import { ruleExtensions } from "./module-rules.ts";
 import { printError } from "./output.ts";
 import { configPathOf, configWatchFiles, resolveProject, type Project } from "./project.ts";
 import { watchFiles, type Watcher } from "./watcher.ts";
@@ -172,6 +174,8 @@ export async function runDev(options: RunOptions, cwd: string): Promise<void> {
         ? configWatchFiles(brokenConfig, options.envName)
         : [...VAR_FILES, "wrangler.jsonc", "wrangler.json", "wrangler.toml"].map((name) => join(cwd, name))),
     anyFileDirs: project?.config?.assets ? [project.config.assets.directory] : [],
+    // The files the module rules import (`.html`, `.wasm`, …) are code too.
+    extensions: ruleExtensions(planModuleRules(project?.config?.moduleRules)),
     debounceMs: DEBOUNCE_MS,
     onChange: (paths) => void restart(describeChange(paths, cwd)),
     onError: (error) => printError(`file watching failed: ${error.message}`),

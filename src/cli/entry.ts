@@ -8,7 +8,10 @@ import { extendsClassNamed } from "../host/class-names.ts";
 import { workerHandlers, type WorkerHandlers } from "../worker/handlers.ts";
 import { MAPPED_MODULES, registerModuleMap } from "../compat/module-map.ts";
 import { actorKindOf } from "../host/actor.ts";
+import type { ModuleRuleConfig } from "../config/types.ts";
 import { CliError } from "./errors.ts";
+import { planModuleRules } from "../config/module-rules.ts";
+import { useModuleRules } from "./module-rules.ts";
 import { formatSyntaxProblems, syntaxProblemsOf } from "./syntax-errors.ts";
 
 /** What an entry module offers to serve. */
@@ -70,16 +73,24 @@ export function registerProjectLoader(): void {
   registerModuleMap();
 }
 
+/** What {@link loadEntry} applies besides the entry itself. */
+export interface LoadEntryOptions {
+  /** wrangler's `rules`: they come before the default rules (`.txt`, `.html`, `.sql`, `.bin`, `.wasm`), which apply in any case. */
+  moduleRules?: readonly ModuleRuleConfig[];
+}
+
 /**
  * Imports the entry through tsx, so TypeScript (including TC39 decorators such as `@callable()`)
- * and JavaScript both load, then finds its agent classes and worker handler.
+ * and JavaScript both load, with wrangler's module rules (`import page from "./page.html"` is a
+ * string), then finds its agent classes and worker handler.
  *
  * @throws {CliError} "entry-not-found", "entry-failed" when importing throws, or "nothing-to-serve"
  *   when there is neither an agent class nor a default `fetch`.
  */
-export async function loadEntry(entry: string, cwd: string): Promise<EntryModule> {
+export async function loadEntry(entry: string, cwd: string, options: LoadEntryOptions = {}): Promise<EntryModule> {
   const { path, display } = resolveEntry(entry, cwd);
   registerProjectLoader();
+  useModuleRules(planModuleRules(options.moduleRules));
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;

@@ -191,6 +191,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       clock: systemClock,
       secrets: loaded.secrets,
       smtpUrl: process.env[SMTP_URL_VAR],
+      processEnv: process.env,
       worker: (request) => forward(request),
       ...(shard?.kvNamespace ? { kvNamespace: shard.kvNamespace } : {}),
       ...(shard?.d1Database ? { d1Database: shard.d1Database } : {}),
@@ -202,14 +203,14 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
     // a data directory locked by another process is not.
     throw startup(error, /locked by another process/.test((error as Error).message) ? "startup" : "config");
   }
-  warnings.push(...(platform.assets?.warnings ?? []));
+  warnings.push(...platform.warnings, ...(platform.assets?.warnings ?? []));
   let host: Host | undefined;
   let events: WorkerEvents | undefined;
   try {
     // The class bindings exist once the host does; at module scope they are stand-ins that reach it then.
     const late = [...config.durableObjects.filter((binding) => binding.scriptName === undefined).map((binding) => binding.name), ...config.workflows.map((workflow) => workflow.binding)];
     setWorkerEnv({ ...loaded.vars, ...platform.bindings, ...Object.fromEntries(late.map((name) => [name, lateBinding(name, () => host?.env[name])])) });
-    const entry = project.entry ? await loadEntry(project.entry.path, cwd) : assetsOnlyEntry(config, cwd);
+    const entry = project.entry ? await loadEntry(project.entry.path, cwd, { moduleRules: config.moduleRules }) : assetsOnlyEntry(config, cwd);
     warnings.push(...entry.warnings.filter((warning) => !warning.includes("exports no Agent classes")));
     // Loading the config already refused a binding to a class the migrations leave deleted or renamed away.
     const migrations = planMigrations(project.dataDir, config.migrations, config.path);
@@ -274,7 +275,7 @@ export async function openWranglerRuntime(project: Project, cwd: string, dev: bo
       },
       warnings,
       waitUntil: track,
-      secretValues: loaded.secretValues,
+      secretValues: [...loaded.secretValues, ...platform.secretValues],
       banner: {
         // What is served: the bound classes (exported-only ones are reached as sub-agents, not by URL).
         // A second binding of a class is served at its own name's URL too (the same instances).
@@ -338,6 +339,7 @@ function describeBindings(config: NonNullable<Project["config"]>): string[] {
   add("queue", config.queueProducers.map((producer) => `${producer.binding} → ${producer.queue}`));
   add("consumer", config.queueConsumers.map((consumer) => consumer.queue));
   add("loader", config.workerLoaders);
+  add("Hyperdrive", config.hyperdrive.map((hyperdrive) => hyperdrive.binding));
   add("secret store", config.secretsStoreSecrets.map((secret) => secret.binding));
   add("send_email", config.sendEmail.map((mail) => mail.name));
   if (config.assets?.binding !== undefined) add("assets", [config.assets.binding]);

@@ -11,6 +11,8 @@ export interface WatchOptions {
   files: readonly string[];
   /** Directories where a change to any file restarts (static assets: .html, .css, _headers …). */
   anyFileDirs?: readonly string[];
+  /** Extensions watched besides {@link WATCHED_EXTENSIONS}: files the module rules load (`.html`, `.wasm`, …). */
+  extensions?: readonly string[];
   /** Quiet period after the last event before `onChange` fires. */
   debounceMs: number;
   /** Called once per burst of changes with the absolute paths that changed (may be empty if unknown). */
@@ -38,9 +40,13 @@ export const WATCHED_EXTENSIONS: ReadonlySet<string> = new Set([
   ".ts", ".mts", ".cts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".json",
 ]);
 
-/** Whether a change to this file (relative to the watched directory) should restart the server. */
-export function isWatchedFile(relativePath: string): boolean {
-  return !isIgnoredPath(relativePath) && WATCHED_EXTENSIONS.has(extname(relativePath).toLowerCase());
+/**
+ * Whether a change to this file (relative to the watched directory) should restart the server: code,
+ * JSON, and files with one of `extensions` (those the module rules import).
+ */
+export function isWatchedFile(relativePath: string, extensions: readonly string[] = []): boolean {
+  const extension = extname(relativePath).toLowerCase();
+  return !isIgnoredPath(relativePath) && (WATCHED_EXTENSIONS.has(extension) || extensions.includes(extension));
 }
 
 function isInside(path: string, dir: string): boolean {
@@ -216,7 +222,7 @@ export function watchFiles(options: WatchOptions): Watcher {
   closers.push(
     new TreeWatcher(options.dir, skip, (path) => {
       if (path === undefined) record(undefined);
-      else if (isWatchedFile(relative(options.dir, path)) && !options.ignoreDirs.some((dir) => isInside(path, dir))) record(path);
+      else if (isWatchedFile(relative(options.dir, path), options.extensions) && !options.ignoreDirs.some((dir) => isInside(path, dir))) record(path);
     }, failed),
   );
   for (const dir of options.anyFileDirs ?? []) {

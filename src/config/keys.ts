@@ -39,7 +39,6 @@ export const IGNORED_WITH_WARNING: Readonly<Record<string, string>> = {
   wasm_modules: "service-worker globals (`wasm_modules`) are not provided; import the file from your module instead",
   text_blobs: "service-worker globals (`text_blobs`) are not provided; import the file from your module instead",
   data_blobs: "service-worker globals (`data_blobs`) are not provided; import the file from your module instead",
-  rules: "module `rules` are not applied: Hearth loads the entry with Node's own module rules",
 };
 
 /** Whether `key` is a wrangler key at all (anything else gets an "unknown key" warning). */

@@ -102,6 +102,29 @@ export interface SecretsStoreSecretConfig {
   secretName: string;
 }
 
+/** `hyperdrive[]`: a connection to a database of the developer's own, as `wrangler dev` makes one. */
+export interface HyperdriveConfig {
+  binding: string;
+  /** The Hyperdrive configuration on Cloudflare; not used locally. */
+  id?: string;
+  /**
+   * The database to connect to locally. `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<binding>`
+   * in the environment wins over it. Holds a password: never printed.
+   */
+  localConnectionString?: string;
+}
+
+/** The module types of wrangler's `rules` (`ConfigModuleRuleType`). */
+export type ModuleRuleType = "ESModule" | "CommonJS" | "CompiledWasm" | "Text" | "Data" | "PythonModule" | "PythonRequirement";
+
+/** One of wrangler's `rules[]`: imports matching `globs` load as `type`. */
+export interface ModuleRuleConfig {
+  type: ModuleRuleType;
+  globs: string[];
+  /** true: later rules of the same type (the defaults included) still apply. */
+  fallthrough?: boolean;
+}
+
 /** A binding Hearth cannot provide on a self-hosted machine (`ai`, `r2_buckets`, …). */
 export interface UnsupportedBinding {
   /** `env[binding]`. */
@@ -155,6 +178,9 @@ export interface ProjectConfig {
   assets: AssetsConfig | undefined;
   sendEmail: SendEmailConfig[];
   secretsStoreSecrets: SecretsStoreSecretConfig[];
+  hyperdrive: HyperdriveConfig[];
+  /** wrangler's `rules`, as written (the defaults are added where imports are loaded). */
+  moduleRules: ModuleRuleConfig[];
   unsupported: UnsupportedBinding[];
   /** `dev.ip` / `dev.port` (top level only). */
   dev: { ip?: string; port?: number };

@@ -27,7 +27,6 @@ export const UNSUPPORTED_BINDING_KINDS: Readonly<Record<string, UnsupportedKind>
     instead: "keep files on local disk, or use an S3-compatible server such as MinIO through the AWS SDK (@aws-sdk/client-s3)",
   },
   vectorize: { shape: "list", instead: "store embeddings with sqlite-vec (SQLite) or pgvector (Postgres)" },
-  hyperdrive: { shape: "list", instead: "connect to Postgres directly with a driver such as pg or postgres, the connection string in a secret" },
   browser: { shape: "single", instead: "drive a local Chromium with playwright-core (or puppeteer-core)" },
   analytics_engine_datasets: { shape: "list", instead: "write the data points to a D1 table and query them with SQL" },
   services: { shape: "list", instead: "call the other worker over HTTP, its URL in a var" },

@@ -19,7 +19,8 @@ import {
 import { readD1Databases, readKvNamespaces, readQueues, readRateLimits, readUnsafeRateLimits } from "./storage-bindings.ts";
 import type { MigrationStep, ProjectConfig } from "./types.ts";
 import { collectUnsupported } from "./unsupported.ts";
-import { readDurableObjects, readSecretsStoreSecrets, readSendEmail, readWorkerLoaders, readWorkflows } from "./worker-bindings.ts";
+import { readModuleRules } from "./module-rules.ts";
+import { readDurableObjects, readHyperdrive, readSecretsStoreSecrets, readSendEmail, readWorkerLoaders, readWorkflows } from "./worker-bindings.ts";
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -74,6 +75,8 @@ export function buildProjectConfig(ctx: CheckContext, resolved: ResolvedEnvironm
     assets: read("assets", readAssets, undefined),
     sendEmail: read("send_email", readSendEmail, []),
     secretsStoreSecrets: read("secrets_store_secrets", readSecretsStoreSecrets, []),
+    hyperdrive: read("hyperdrive", readHyperdrive, []),
+    moduleRules: read("rules", readModuleRules, []),
     unsupported: ctx.unsupported,
     dev: read("dev", readDev, {}),
     warnings: ctx.warnings,

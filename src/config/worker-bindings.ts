@@ -11,7 +11,7 @@ import {
   tablesOf,
   warnUnknownKeys,
 } from "./read.ts";
-import type { DurableObjectBindingConfig, SecretsStoreSecretConfig, SendEmailConfig, WorkflowConfig } from "./types.ts";
+import type { DurableObjectBindingConfig, HyperdriveConfig, SecretsStoreSecretConfig, SendEmailConfig, WorkflowConfig } from "./types.ts";
 import { addUnsupported, SCRIPT_NAME_INSTEAD } from "./unsupported.ts";
 
 /** Workflow names (Cloudflare's rule): letters, digits, `-` and `_`, at most 64 characters. */
@@ -119,5 +119,24 @@ export function readSecretsStoreSecrets(ctx: CheckContext, value: unknown, at: K
       storeId: requiredString(ctx, table, "store_id", item),
       secretName: requiredString(ctx, table, "secret_name", item),
     };
+  });
+}
+
+/**
+ * `hyperdrive`: `{ binding, id?, localConnectionString? }`. The connection string is checked where
+ * it is used (the environment may replace it), and never repeated in a message: it holds a password.
+ */
+export function readHyperdrive(ctx: CheckContext, value: unknown, at: KeyPath): HyperdriveConfig[] {
+  return tablesOf(ctx, value, at).map(({ table, at: item }) => {
+    warnUnknownKeys(ctx, table, ["binding", "id", "localConnectionString"], item);
+    const config: HyperdriveConfig = { binding: bindingName(ctx, table, "binding", item) };
+    const id = optionalString(ctx, table, "id", item);
+    if (id !== undefined) config.id = id;
+    if (typeof table.localConnectionString !== "string" && table.localConnectionString !== undefined) {
+      fail(ctx, [...item, "localConnectionString"], "must be a string, a connection string such as postgres://user:password@localhost:5432/database");
+    }
+    // An empty one is no connection string, as in wrangler (which then asks for one).
+    if (typeof table.localConnectionString === "string" && table.localConnectionString !== "") config.localConnectionString = table.localConnectionString;
+    return config;
   });
 }

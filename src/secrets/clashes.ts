@@ -86,6 +86,7 @@ function namesOnEnv(config: ProjectConfig): Map<string, SecretNameClash> {
     ["assets", config.assets?.binding === undefined ? [] : [config.assets.binding]],
     ["send_email", config.sendEmail.map((mail) => mail.name)],
     ["secrets_store_secrets", config.secretsStoreSecrets.map((secret) => secret.binding)],
+    ["hyperdrive", config.hyperdrive.map((database) => database.binding)],
     ...config.unsupported.map((binding): [string, string[]] => [binding.key, [binding.binding]]),
   ];
   for (const [key, declared] of bindings) for (const name of declared) add(name, "binding", `the ${key} binding ${name}`);

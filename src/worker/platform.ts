@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createAssetRouter, type AssetRouter } from "../assets/index.ts";
 import type { ProjectConfig, RateLimitConfig } from "../config/types.ts";
 import { openD1Database, d1DatabasePath, type D1Database } from "../d1/index.ts";
@@ -9,6 +9,7 @@ import { openRateLimitStore, RateLimiter, type RateLimitOptions, type RateLimitO
 import { WorkerLoader } from "../sandbox/loader.ts";
 import { secretsStoreBindings, type SecretStore } from "../secrets/index.ts";
 import type { Clock } from "../time/clock.ts";
+import { localHyperdrive } from "./hyperdrive.ts";
 import { sendEmailBinding } from "./send-email.ts";
 import { unsupportedBinding } from "./unsupported.ts";
 
@@ -23,6 +24,8 @@ export interface PlatformOptions {
   secrets: SecretStore;
   /** HEARTH_SMTP_URL, when set: `send_email` bindings send through it. */
   smtpUrl: string | undefined;
+  /** Where Hyperdrive bindings find `CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_<BINDING>` (the process environment); none by default. */
+  processEnv?: Readonly<Record<string, string | undefined>>;
   /** The worker's fetch, once there is one: what an asset miss (or `run_worker_first`) falls through to. */
   worker: (request: Request) => Promise<Response>;
   /** Opens a KV namespace somewhere else than its SQLite file (a cluster: the shared Postgres). */
@@ -43,6 +46,10 @@ export interface Platform {
   queues: QueueBackend | undefined;
   /** The assets, when `assets.directory` is set: requests go through it first. */
   assets: AssetRouter | undefined;
+  /** What to tell the user that does not stop start-up (a deprecated variable name, …). */
+  warnings: string[];
+  /** Values the bindings hold that the logs must not show (Hyperdrive's connection strings and passwords). */
+  secretValues: string[];
   /** Closes every file; pending writes are committed first. */
   close(): void;
 }
@@ -50,12 +57,24 @@ export interface Platform {
 /**
  * Builds every platform binding the config declares, each persisted under the environment's data
  * directory: `kv/<id>.sqlite`, `d1/<database>.sqlite`, `ratelimit.sqlite`, `queues.sqlite`.
+ * Hyperdrive bindings connect to the databases their local connection strings name.
+ *
+ * @throws {Error} for a Hyperdrive binding without a usable local connection string, a file that cannot be opened, …
  */
 export function openPlatform(options: PlatformOptions): Platform {
   const { config, dataDir, durability, clock } = options;
   const bindings: Record<string, unknown> = {};
   const closers: Array<() => void> = [];
+  const warnings: string[] = [];
+  const secretValues: string[] = [];
   try {
+    // First: a missing connection string stops start-up before any file is opened.
+    for (const hyperdrive of config.hyperdrive) {
+      const made = localHyperdrive(hyperdrive, options.processEnv ?? {}, basename(config.path));
+      bindings[hyperdrive.binding] = made.binding;
+      warnings.push(...made.warnings);
+      secretValues.push(...made.secretValues);
+    }
     for (const kv of config.kvNamespaces) {
       const namespace: KvNamespace = options.kvNamespace ? options.kvNamespace(kv.id) : openKvNamespace(join(dataDir, "kv", `${kv.id}.sqlite`), { clock, durability });
       closers.push(() => namespace.close());
@@ -104,6 +123,8 @@ export function openPlatform(options: PlatformOptions): Platform {
       bindings,
       queues,
       assets,
+      warnings,
+      secretValues,
       close: () => closeAll(closers),
     };
   } catch (error) {

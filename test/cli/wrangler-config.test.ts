@@ -166,12 +166,12 @@ export default { fetch: async (request, env) => new Response(String(await env.CO
 describe("config warnings under --threads", () => {
   it("are printed once, not once per thread", async () => {
     const dir = await project({
-      "wrangler.jsonc": JSON.stringify({ name: "w", main: "src/index.ts", hyperdrive: [{ binding: "HYPERDRIVE", id: "abc" }] }),
+      "wrangler.jsonc": JSON.stringify({ name: "w", main: "src/index.ts", vectorize: [{ binding: "VECTORS", index_name: "docs" }] }),
       "src/index.ts": `export default { fetch: () => new Response("ok") };\n`,
     });
     // Stopped and exited before counting: every thread's output has arrived by then.
     const served = await serveOnce(dir, ["--threads", "2"]);
     expect(served.body).toBe("ok");
-    expect(served.output.match(/env\.HYPERDRIVE \(hyperdrive, wrangler\.jsonc:1\) is not available on Hearth/g)).toHaveLength(1);
+    expect(served.output.match(/env\.VECTORS \(vectorize, wrangler\.jsonc:1\) is not available on Hearth/g)).toHaveLength(1);
   });
 });

@@ -46,6 +46,8 @@ const JSONC = `{
   "assets": { "directory": "public", "binding": "ASSETS", "not_found_handling": "single-page-application", "run_worker_first": ["/api/*", "!/api/docs"] },
   "send_email": [{ "name": "EMAIL", "allowed_destination_addresses": ["ops@example.com"] }],
   "secrets_store_secrets": [{ "binding": "STRIPE", "store_id": "store-1", "secret_name": "stripe_key" }],
+  "hyperdrive": [{ "binding": "PG", "id": "hd-1", "localConnectionString": "postgres://app:secret@localhost:5432/app" }],
+  "rules": [{ "type": "Text", "globs": ["**/*.md"], "fallthrough": true }, { "type": "Data", "globs": ["**/*.dat"], "fallthrough": false }],
   "dev": { "ip": "0.0.0.0", "port": 8788 },
 }
 `;
@@ -145,6 +147,21 @@ binding = "STRIPE"
 store_id = "store-1"
 secret_name = "stripe_key"
 
+[[hyperdrive]]
+binding = "PG"
+id = "hd-1"
+localConnectionString = "postgres://app:secret@localhost:5432/app"
+
+[[rules]]
+type = "Text"
+globs = ["**/*.md"]
+fallthrough = true
+
+[[rules]]
+type = "Data"
+globs = ["**/*.dat"]
+fallthrough = false
+
 [dev]
 ip = "0.0.0.0"
 port = 8788
@@ -196,6 +213,11 @@ function expectedConfig(dir: string, file: string): ProjectConfig {
     },
     sendEmail: [{ name: "EMAIL", allowedDestinationAddresses: ["ops@example.com"] }],
     secretsStoreSecrets: [{ binding: "STRIPE", storeId: "store-1", secretName: "stripe_key" }],
+    hyperdrive: [{ binding: "PG", id: "hd-1", localConnectionString: "postgres://app:secret@localhost:5432/app" }],
+    moduleRules: [
+      { type: "Text", globs: ["**/*.md"], fallthrough: true },
+      { type: "Data", globs: ["**/*.dat"], fallthrough: false },
+    ],
     unsupported: [],
     dev: { ip: "0.0.0.0", port: 8788 },
     warnings: [],
@@ -245,6 +267,8 @@ describe("the three config formats", () => {
       secretsRequired: undefined,
       crons: [],
       assets: undefined,
+      hyperdrive: [],
+      moduleRules: [],
       unsupported: [],
       dev: {},
       warnings: [],

@@ -34,8 +34,8 @@ describe("unsupported bindings", () => {
   it("are located in TOML: arrays of tables, inline tables and environments", () => {
     const text = [
       'name = "app"', // 1
-      "hyperdrive = [", // 2
-      '  { binding = "PG", id = "x" },', // 3
+      "pipelines = [", // 2
+      '  { binding = "PG", pipeline = "x" },', // 3
       "]", // 4
       "", // 5
       "[ai]", // 6
@@ -130,7 +130,6 @@ describe("unsupported bindings", () => {
     expect(instead("r2_buckets")).toContain("MinIO");
     expect(instead("vectorize")).toContain("sqlite-vec");
     expect(instead("vectorize")).toContain("pgvector");
-    expect(instead("hyperdrive")).toContain("Postgres");
     expect(instead("browser")).toContain("playwright-core");
     expect(instead("analytics_engine_datasets")).toContain("D1");
     expect(instead("services")).toContain("HTTP");

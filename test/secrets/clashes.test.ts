@@ -27,11 +27,12 @@ describe("secretNameClashes", () => {
         assets: { directory: "public", binding: "ASSETS" },
         send_email: [{ name: "MAIL" }],
         secrets_store_secrets: [{ binding: "STRIPE", store_id: "s", secret_name: "STRIPE_KEY" }],
+        hyperdrive: [{ binding: "PG", id: "h", localConnectionString: "postgres://u:p@127.0.0.1:5432/app" }],
         r2_buckets: [{ binding: "BUCKET", bucket_name: "b" }],
       }),
     );
     const config = loadProjectConfig({ path });
-    const names = ["SHARED", "ROOMS", "CACHE", "DB", "LIMITER", "JOBS", "FLOW", "LOADER", "ASSETS", "MAIL", "STRIPE", "BUCKET"];
+    const names = ["SHARED", "ROOMS", "CACHE", "DB", "LIMITER", "JOBS", "FLOW", "LOADER", "ASSETS", "MAIL", "STRIPE", "PG", "BUCKET"];
     expect(secretNameClashes([...names, "TOKEN", "STRIPE_KEY", "FREE"], config).map((clash) => `${clash.name}: ${clash.declared}`)).toEqual([
       "SHARED: the var SHARED",
       "ROOMS: the durable_objects binding ROOMS",
@@ -44,6 +45,7 @@ describe("secretNameClashes", () => {
       "ASSETS: the assets binding ASSETS",
       "MAIL: the send_email binding MAIL",
       "STRIPE: the secrets_store_secrets binding STRIPE",
+      "PG: the hyperdrive binding PG",
       "BUCKET: the r2_buckets binding BUCKET",
     ]);
   });

@@ -29,6 +29,8 @@ export function projectConfig(fields: Partial<ProjectConfig> = {}): ProjectConfi
     assets: undefined,
     sendEmail: [],
     secretsStoreSecrets: [],
+    hyperdrive: [],
+    moduleRules: [],
     unsupported: [],
     dev: {},
     warnings: [],
