@@ -66,7 +66,10 @@ export interface ActorHostOptions {
   maxLiveAgents?: number;
   /** Time source of schedules and queues. Default: the system clock; tests pass a `VirtualClock`. */
   clock?: Clock;
-  /** A scheduled or queued callback still running after this long is reported as hung. Default 15 min. */
+  /**
+   * A scheduled or queued callback still running after this long (real time) is reported as hung.
+   * Default 15 min; any length: past Node's longest timeout (24.8 days) it is waited in steps.
+   */
   hungTaskAfterMs?: number;
   /** Runs of one task in a row that never finished before the crash-loop breaker stops it. Default 5. */
   crashLoopLimit?: number;

@@ -152,7 +152,6 @@ export class Timekeeper {
       index: this.index,
       clock: options.clock,
       concurrency: options.concurrency,
-      retryAfterMs: options.hungTaskAfterMs,
       report: options.report,
       wakeAhead: { limit: () => startAheadLimit(options.concurrency, options.maxLiveAgents) },
       wake: (slug, name) => {

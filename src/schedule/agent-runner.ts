@@ -1,5 +1,6 @@
 import type { Clock } from "../time/clock.ts";
 import { formatDuration } from "../time/duration.ts";
+import { afterRealTime } from "../time/real-timeout.ts";
 import type { AgentTasks, NextOutcome } from "./agent-tasks.ts";
 import { dueKey } from "./due-index.ts";
 import type { RunJournal, UnfinishedRun } from "./run-journal.ts";
@@ -47,11 +48,10 @@ export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, nam
         token = journal.started(slug, name, ref);
       }),
     );
-    let timer: NodeJS.Timeout | undefined;
+    let cancelHangTimer: (() => void) | undefined;
     const hung = new Promise<"hung">((resolve) => {
       // Real time on purpose: a hung callback is stuck in this world, not in a virtual one.
-      timer = setTimeout(() => resolve("hung"), options.hungTaskAfterMs);
-      timer.unref();
+      cancelHangTimer = afterRealTime(options.hungTaskAfterMs, () => resolve("hung"));
     });
     let outcome: NextOutcome | "hung";
     try {
@@ -63,7 +63,7 @@ export function agentTaskRunner(options: AgentRunnerOptions): (slug: string, nam
       if (token !== undefined) journal.finished(token);
       return "retry";
     } finally {
-      clearTimeout(timer);
+      cancelHangTimer?.();
     }
     if (outcome !== "hung") {
       if (token !== undefined) journal.finished(token);

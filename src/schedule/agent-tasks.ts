@@ -4,8 +4,9 @@ import type { AgentDatabase } from "../storage/database.ts";
 import { backoffDelay, DEFAULT_RETRY, type RetryOptions } from "../time/backoff.ts";
 import { runRetry, storedRetry } from "./retry-policy.ts";
 import type { Clock } from "../time/clock.ts";
-import { looksLikeCron, nextCronTime, validateCron } from "../time/cron.ts";
+import { nextCronTime } from "../time/cron.ts";
 import { dueTime, LATEST_TIME_MS } from "../time/duration.ts";
+import { intervalMs, scheduleTiming } from "./schedule-timing.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
@@ -65,6 +66,12 @@ export class AgentTasks {
   readonly #runs = new Map<string, number>();
   /** Tells this agent's runs apart (a counter: cheaper than a UUID per run). */
   #runSeq = 0;
+  /**
+   * Running tasks cancelled through the Agent API (`cancelSchedule`, `dequeue`), by run key. When the
+   * run then fails, its event's writes are undone and the cancel with them; as in the Agents SDK, where
+   * an exception undoes no cancel, the failure step deletes the task again instead of retrying it.
+   */
+  readonly #cancelledWhileRunning = new Set<string>();
 
   constructor(
     runtime: TaskRuntime,
@@ -95,39 +102,7 @@ export class AgentTasks {
     const retry = this.#retryJson(options.retry);
     const json = encodePayload(payload);
     const now = this.#runtime.clock.now();
-    let row: Omit<TaskRow, "attempts" | "started" | "tripped_at" | "last_error">;
-    const base = { id: randomUUID(), callback, payload: json, retry, created_at: now };
-    if (when instanceof Date) {
-      const at = when.getTime();
-      if (!Number.isFinite(at)) throw new TypeError("schedule(): the Date is invalid");
-      row = { ...base, type: "scheduled", due_at: at };
-    } else if (typeof when === "number") {
-      if (!Number.isFinite(when) || when < 0) {
-        throw new RangeError(`schedule(): a delay is a number of seconds >= 0, got ${when}`);
-      }
-      const delayMs = Math.round(when * 1000);
-      row = { ...base, type: "delayed", due_at: dueTime(now + delayMs, `schedule(): a delay of ${when} seconds`), delay_ms: delayMs };
-    } else if (typeof when === "string") {
-      const expression = when.trim();
-      if (!looksLikeCron(expression)) {
-        throw new TypeError(
-          `schedule(): ${JSON.stringify(when)} is not a cron expression (5 fields: minute hour day-of-month month day-of-week, 6 with seconds first, or an alias such as @daily); pass a Date or a number of seconds for one-off runs`,
-        );
-      }
-      validateCron(expression, options.timezone);
-      row = {
-        ...base,
-        type: "cron",
-        cron: expression,
-        timezone: options.timezone ?? null,
-        due_at: nextCronTime(expression, now, options.timezone),
-      };
-    } else {
-      throw new TypeError("schedule(): `when` must be a Date, a number of seconds, or a cron string");
-    }
-    if (options.timezone !== undefined && row.type !== "cron") {
-      throw new TypeError("schedule(): `timezone` applies to cron expressions only");
-    }
+    const row = { id: randomUUID(), callback, payload: json, retry, created_at: now, ...scheduleTiming(when, now, options.timezone) };
     if (options.idempotent ?? row.type === "cron") {
       const existing = this.#store.findSame(row);
       if (existing) return toSchedule<T>(existing);
@@ -140,18 +115,13 @@ export class AgentTasks {
 
   scheduleEvery<T>(intervalSeconds: number, callback: string, payload: T | undefined, options: { retry?: RetryOptions } = {}): Schedule<T> {
     this.#checkCallback(callback, "scheduleEvery");
-    if (!Number.isFinite(intervalSeconds) || intervalSeconds < LIMITS.minIntervalSeconds) {
-      throw new RangeError(
-        `scheduleEvery(): the interval is a number of seconds >= ${LIMITS.minIntervalSeconds} (minIntervalSeconds), got ${intervalSeconds}`,
-      );
-    }
-    const intervalMs = Math.round(intervalSeconds * 1000);
+    const interval = intervalMs(intervalSeconds);
     const now = this.#runtime.clock.now();
-    const dueAt = dueTime(now + intervalMs, `scheduleEvery(): an interval of ${intervalSeconds} seconds`);
+    const dueAt = dueTime(now + interval, `scheduleEvery(): an interval of ${intervalSeconds} seconds`);
     const json = encodePayload(payload);
     const retry = this.#retryJson(options.retry);
     // Idempotent: calling it again (say, in every onStart) returns the schedule that exists.
-    const existing = this.#store.findSame({ callback, payload: json, type: "interval", interval_ms: intervalMs });
+    const existing = this.#store.findSame({ callback, payload: json, type: "interval", interval_ms: interval });
     if (existing) return toSchedule<T>(existing);
     const inserted = this.#store.insertSchedule({
       id: randomUUID(),
@@ -159,7 +129,7 @@ export class AgentTasks {
       payload: json,
       type: "interval",
       due_at: dueAt,
-      interval_ms: intervalMs,
+      interval_ms: interval,
       retry,
       created_at: now,
     });
@@ -179,8 +149,13 @@ export class AgentTasks {
     return this.#store.listSchedules({ id: criteria.id, type: criteria.type, start, end }).map((row) => toSchedule<T>(row));
   }
 
-  cancelSchedule(id: string): boolean {
-    this.#runs.delete(runKey({ kind: "schedule", id: String(id) }));
+  /**
+   * `evenIfRunFails`: a cancel of the task whose callback is running stands when that callback then
+   * throws (the Agent API). Without it the cancel is undone with the failed run's other writes (a
+   * Durable Object's alarm, which a failing `alarm()` keeps).
+   */
+  cancelSchedule(id: string, { evenIfRunFails = false }: CancelOptions = {}): boolean {
+    this.#cancelRun({ kind: "schedule", id: String(id) }, evenIfRunFails);
     emitAgentEvent(this.#agent, "schedule:cancel", () => taskOf(this.#store.get({ kind: "schedule", id: String(id) })));
     return this.#store.delete({ kind: "schedule", id: String(id) });
   }
@@ -194,7 +169,9 @@ export class AgentTasks {
       throw new TypeError("queue(): `id` must be a string of 1-256 characters");
     }
     const now = this.#runtime.clock.now();
-    this.#runs.delete(runKey({ kind: "queue", id })); // a replacement is not the item a running callback was given
+    // A replacement is not the item a running callback was given (nor one it cancelled).
+    this.#runs.delete(runKey({ kind: "queue", id }));
+    this.#cancelledWhileRunning.delete(runKey({ kind: "queue", id }));
     this.#store.upsertQueueItem({
       id,
       callback,
@@ -208,14 +185,21 @@ export class AgentTasks {
     return id;
   }
 
-  dequeue(id: string): boolean {
-    this.#runs.delete(runKey({ kind: "queue", id: String(id) }));
+  /** `evenIfRunFails`: as for {@link cancelSchedule}. */
+  dequeue(id: string, { evenIfRunFails = false }: CancelOptions = {}): boolean {
+    this.#cancelRun({ kind: "queue", id: String(id) }, evenIfRunFails);
     return this.#store.delete({ kind: "queue", id: String(id) });
   }
 
-  dequeueAll(callback?: string): number {
-    for (const id of this.#store.queueIds(callback)) this.#runs.delete(runKey({ kind: "queue", id }));
+  dequeueAll(callback?: string, { evenIfRunFails = false }: CancelOptions = {}): number {
+    for (const id of this.#store.queueIds(callback)) this.#cancelRun({ kind: "queue", id }, evenIfRunFails);
     return this.#store.deleteQueue(callback);
+  }
+
+  /** A task is cancelled: a run of it under way may no longer finish it. */
+  #cancelRun(ref: TaskRef, evenIfRunFails: boolean): void {
+    const key = runKey(ref);
+    if (this.#runs.delete(key) && evenIfRunFails) this.#cancelledWhileRunning.add(key);
   }
 
   getQueue<T>(id: string): QueueItem<T> | undefined {
@@ -302,6 +286,7 @@ export class AgentTasks {
     // The crash detector is the host's run journal, written before this callback runs (no commit here).
     const runId = ++this.#runSeq;
     this.#runs.set(runKey(ref), runId);
+    this.#cancelledWhileRunning.delete(runKey(ref)); // left by an earlier run given up on as hung
     const method = resolveTaskCallback(this.#agent, row.callback);
     try {
       if (method === undefined) {
@@ -317,7 +302,8 @@ export class AgentTasks {
       throw error;
     }
     // A task cancelled, replaced, reset or given up on as hung while it ran is left alone; so is the
-    // task of an agent that destroyed itself.
+    // task of an agent that destroyed itself. A cancel made by the callback commits with its writes.
+    this.#cancelledWhileRunning.delete(runKey(ref));
     if (this.#runs.get(runKey(ref)) !== runId || !this.#runtime.db.isOpen) return;
     this.#runs.delete(runKey(ref));
     if (ref.kind === "queue" || row.type === "scheduled" || row.type === "delayed") {
@@ -334,6 +320,7 @@ export class AgentTasks {
    */
   failed(ref: TaskRef, error: unknown, now: number): void {
     this.#runs.delete(runKey(ref));
+    if (this.#standingCancel(ref)) return;
     const row = this.#store.get(ref);
     if (!row) return;
     this.#attemptFailed(ref, row, messageOf(error), now, 0);
@@ -341,10 +328,20 @@ export class AgentTasks {
 
   /** The run has not finished after the hung-task timeout: counts as a failed attempt and as a crash. */
   hung(ref: TaskRef, message: string, now: number): void {
-    if (!this.#runs.delete(runKey(ref))) return;
+    if (this.#standingCancel(ref) || !this.#runs.delete(runKey(ref))) return;
     const row = this.#store.get(ref);
     if (!row) return;
     this.#attemptFailed(ref, row, message, now, row.started + 1);
+  }
+
+  /**
+   * The run's callback cancelled its own task through the Agent API: the cancel stands whatever
+   * becomes of the run's writes (deleted again here, in this step's own event). True if so.
+   */
+  #standingCancel(ref: TaskRef): boolean {
+    if (!this.#cancelledWhileRunning.delete(runKey(ref))) return false;
+    this.#store.delete(ref);
+    return true;
   }
 
   /** Runs of these tasks crashed the last process (from the run journal): the breaker counts them. */
@@ -410,6 +407,11 @@ export class AgentTasks {
   #retryOf(row: TaskRow): Required<RetryOptions> {
     return runRetry(row.retry, this.#retryDefaults);
   }
+}
+
+/** How a cancel treats a run of the task under way. */
+export interface CancelOptions {
+  evenIfRunFails?: boolean;
 }
 
 function runKey(ref: TaskRef): string {

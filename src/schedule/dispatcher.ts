@@ -1,6 +1,7 @@
 import type { Clock } from "../time/clock.ts";
 import { dueKey, type DueIndex, type DueEntry } from "./due-index.ts";
 import { WAKE_AHEAD_DEFAULTS, WakeAhead, type WakeAheadOptions } from "./wake-ahead.ts";
+import { wakeRetryDelay } from "./wake-retry.ts";
 
 export interface DispatcherOptions {
   index: DueIndex;
@@ -9,8 +10,11 @@ export interface DispatcherOptions {
   wake: (slug: string, name: string) => Promise<number | null>;
   /** Entries woken at the same time. */
   concurrency: number;
-  /** How long to wait before trying an entry whose wake failed. */
-  retryAfterMs: number;
+  /**
+   * How long to wait before waking an entry again after `failures` wakes of it in a row failed (its
+   * agent could not start…). Default {@link wakeRetryDelay}: from 2 s, doubling, at most 5 min.
+   */
+  retryDelay?: (failures: number) => number;
   /** Where failed wakes are reported. */
   report: (slug: string, name: string, error: Error) => void;
   /**
@@ -37,6 +41,8 @@ export class TaskDispatcher {
   readonly #options: DispatcherOptions;
   readonly #inFlight = new Map<string, InFlight>();
   readonly #running = new Set<Promise<void>>();
+  /** Wakes in a row that failed, by entry (only entries failing now: a wake that works clears its count). */
+  readonly #wakeFailures = new Map<string, number>();
   #finished: Array<{ entry: DueEntry; next: number | null; flight: InFlight }> = [];
   #timerAt: number | undefined;
   #cancelTimer: (() => void) | undefined;
@@ -104,11 +110,14 @@ export class TaskDispatcher {
 
   /** The agent is gone (destroyed). */
   forget(slug: string, name: string): void {
+    this.#wakeFailures.delete(dueKey(slug, name));
     this.#options.index.set(slug, name, null);
   }
 
   /** An actor and its children are gone (a facet deleted with its subtree). */
   forgetTree(slug: string, name: string): void {
+    const root = dueKey(slug, name);
+    for (const key of this.#wakeFailures.keys()) if (key === root || key.startsWith(root + "\0")) this.#wakeFailures.delete(key);
     this.#options.index.removeTree(slug, name);
   }
 
@@ -171,11 +180,20 @@ export class TaskDispatcher {
     const flight: InFlight = { pendingLow: undefined };
     this.#inFlight.set(key, flight);
     const run = this.#options.wake(entry.slug, entry.name)
-      .catch((error: unknown) => {
-        // The agent could not be reached (failed to start, class removed…): try again later.
-        this.#options.report(entry.slug, entry.name, asError(error));
-        return this.#options.clock.now() + this.#options.retryAfterMs;
-      })
+      .then(
+        (next) => {
+          this.#wakeFailures.delete(key);
+          return next;
+        },
+        (error: unknown) => {
+          // The agent could not be reached (failed to start, class removed…): try again soon, then
+          // less and less often while it keeps failing.
+          this.#options.report(entry.slug, entry.name, asError(error));
+          const failures = (this.#wakeFailures.get(key) ?? 0) + 1;
+          this.#wakeFailures.set(key, failures);
+          return this.#options.clock.now() + (this.#options.retryDelay ?? wakeRetryDelay)(failures);
+        },
+      )
       .then((next) => {
         // Written with the others finishing in this turn, in one transaction; until then the entry
         // stays in flight so that a new task announced meanwhile lowers what is written.

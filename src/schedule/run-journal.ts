@@ -1,7 +1,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import type { TaskRef } from "./types.ts";
 
-/** A run that started and never finished: the process died (or hung) under it. */
+/** A run that started and never finished: the process died under it. */
 export interface UnfinishedRun {
   slug: string;
   name: string;
@@ -17,7 +17,9 @@ const COMPACT_AT = 4 * 1024 * 1024;
  * (not a power loss, which is not what crash loops are made of) at the cost of a system call — far
  * cheaper than committing a "started" mark in the agent's database before every run. At boot, runs
  * with a start and no finish are the ones that crashed the process; the crash-loop breaker counts
- * them.
+ * them. A graceful shutdown (the host closing) writes an interrupted line for each run still going:
+ * such a run is no crash, so the breaker does not count it; its task, still due, runs again after
+ * the restart.
  */
 export class RunJournal {
   readonly #path: string;
@@ -47,7 +49,7 @@ export class RunJournal {
         } catch {
           // a line torn by the crash: its run never started its callback
         }
-      } else if (line.startsWith("F ")) {
+      } else if (line.startsWith("F ") || line.startsWith("I ")) {
         started.delete(line.slice(2));
       }
     }
@@ -74,16 +76,22 @@ export class RunJournal {
     if (this.#finishes.length === 1) setImmediate(this.#flush);
   }
 
+  /**
+   * The host is shutting down: runs still going are written as interrupted (not crashed), so that a
+   * deploy during a long callback does not count towards the crash-loop breaker.
+   */
   close(): void {
     if (this.#closed) return;
     this.#flush();
+    if (this.#open.size > 0) this.#append([...this.#open.keys()].map((token) => `I ${token}\n`).join(""));
+    this.#open.clear();
     this.#closed = true;
     closeSync(this.#fd);
   }
 
   readonly #flush = (): void => {
-    // A run that ends after the host closed (a callback still going at close) is not written: at the
-    // next boot it counts as unfinished, which over-counts a crash at worst.
+    // A run that ends after the host closed (a callback still going at close) is not written: it was
+    // written as interrupted at close.
     if (this.#finishes.length === 0 || this.#closed) return;
     this.#append(this.#finishes.map((token) => `F ${token}\n`).join(""));
     this.#finishes = [];

@@ -1,6 +1,9 @@
 import { AGENT_OPTIONS, AGENT_RUNTIME, AgentBase, HANDLE, REPORT_ERROR } from "../agent/agent-base.ts";
-import { AgentTasks } from "./agent-tasks.ts";
+import { AgentTasks, type CancelOptions } from "./agent-tasks.ts";
 import type { QueueItem, RetryOptions, Schedule, ScheduleCriteria, ScheduleOptions, TaskFailure } from "./types.ts";
+
+/** The Agent API's cancels: one made by the running task's own callback is not undone when it throws. */
+const CANCEL_STANDS: CancelOptions = Object.freeze({ evenIfRunFails: true });
 
 /**
  * The durable-time layer of {@link Agent}: schedules, cron, intervals and the queue, kept in the
@@ -63,9 +66,12 @@ export class SchedulingAgent<Env = unknown, State = unknown> extends AgentBase<E
     return this.#taskApi.listSchedules<T>(criteria);
   }
 
-  /** Cancels a schedule; false when there is none with this id. */
+  /**
+   * Cancels a schedule; false when there is none with this id. Called by the schedule's own callback,
+   * the cancel stands even if the callback then throws (as in the Agents SDK).
+   */
   async cancelSchedule(id: string): Promise<boolean> {
-    return this.#taskApi.cancelSchedule(id);
+    return this.#taskApi.cancelSchedule(id, CANCEL_STANDS);
   }
 
   /**
@@ -78,19 +84,19 @@ export class SchedulingAgent<Env = unknown, State = unknown> extends AgentBase<E
     return this.#taskApi.queue(callback as string, payload, options);
   }
 
-  /** Removes a queued item; false when there is none with this id. */
+  /** Removes a queued item; false when there is none with this id. Made by the item's own callback, it stands as for {@link cancelSchedule}. */
   async dequeue(id: string): Promise<boolean> {
-    return this.#taskApi.dequeue(id);
+    return this.#taskApi.dequeue(id, CANCEL_STANDS);
   }
 
   /** Empties the queue; returns how many items were removed. */
   async dequeueAll(): Promise<number> {
-    return this.#taskApi.dequeueAll();
+    return this.#taskApi.dequeueAll(undefined, CANCEL_STANDS);
   }
 
   /** Removes the queued items of one callback; returns how many. */
   async dequeueAllByCallback(callback: string): Promise<number> {
-    return this.#taskApi.dequeueAll(callback);
+    return this.#taskApi.dequeueAll(callback, CANCEL_STANDS);
   }
 
   /** A queued item by id, or undefined. Synchronous, as documented by the Agents SDK (awaiting it works too). */

@@ -1,5 +1,6 @@
 import { withGlobal } from "@sinonjs/fake-timers";
 import { parseDuration, type Duration } from "./duration.ts";
+import { MAX_TIMEOUT_MS } from "./real-timeout.ts";
 // Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
 import { clearImmediate as realClearImmediate, clearTimeout as realClearTimeout, setImmediate as realSetImmediate, setTimeout as realSetTimeout } from "node:timers";
 
@@ -21,9 +22,6 @@ export interface Clock {
 const RealDate = globalThis.Date;
 
 type FakeDate = ReturnType<ReturnType<typeof withGlobal>["install"]>;
-
-/** Node's setTimeout fires at once for delays above this (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMEOUT = 2 ** 31 - 1;
 
 function logTimerError(error: unknown): void {
   console.error("[hearth] timer:", error);
@@ -59,7 +57,7 @@ export const systemClock: Clock = {
     const arm = (): void => {
       const delay = Math.max(0, at - RealDate.now());
       // A long wait re-arms when the step is over, reading the time again then.
-      handle = delay > MAX_TIMEOUT ? realSetTimeout(arm, MAX_TIMEOUT) : realSetTimeout(fire, delay);
+      handle = delay > MAX_TIMEOUT_MS ? realSetTimeout(arm, MAX_TIMEOUT_MS) : realSetTimeout(fire, delay);
       handle.unref();
     };
     arm();

@@ -82,6 +82,20 @@ describe("schedule()", () => {
     expect((await p.ran()).map((r) => r.payload)).toEqual(["overdue", "soon"]);
   });
 
+  it("runs a delay of zero or less at once, as the Agents SDK runs a time already past", async () => {
+    const p = await planner();
+    // What `(deadline - Date.now()) / 1000` gives once the deadline passed.
+    const late = await p.in(-5, "late");
+    expect(late).toMatchObject({ type: "delayed", delayInSeconds: -5, dueAt: START, time: START / 1000 });
+    expect(await p.in(-1e15, "long past")).toMatchObject({ delayInSeconds: -8.64e12, dueAt: START });
+    await t!.clock.settle();
+    expect(await p.ran()).toEqual([
+      { payload: "late", type: "delayed", at: new Date(START).toISOString() },
+      { payload: "long past", type: "delayed", at: new Date(START).toISOString() },
+    ]);
+    expect(await p.list()).toEqual([]);
+  });
+
   it("runs cron schedules at every match, in UTC by default or in a time zone", async () => {
     const p = await planner();
     const utc = await p.cron("30 9 * * 1-5", "utc");
@@ -121,7 +135,8 @@ describe("schedule()", () => {
     const p = await planner();
     await expect(p.bad("nope")).rejects.toThrow(/Planner has no method "nope"/);
     await expect(p.bad("constructor")).rejects.toThrow(/no method/);
-    await expect(p.badWhen(-1)).rejects.toThrow(/seconds >= 0/);
+    await expect(p.badWhen(Number.NaN)).rejects.toThrow(/a delay is a finite number of seconds .*got NaN/);
+    await expect(p.badWhen(Number.NEGATIVE_INFINITY)).rejects.toThrow(/finite number of seconds/);
     await expect(p.badWhen(new Date(Number.NaN))).rejects.toThrow(/Date is invalid/);
     await expect(p.badWhen("tomorrow at nine")).rejects.toThrow(/not a cron expression/);
     await expect(p.cron("0 0 0 * * * *")).rejects.toThrow(/not a cron expression/);
@@ -131,10 +146,10 @@ describe("schedule()", () => {
     expect(await p.list()).toEqual([]);
   });
 
-  it("refuses a delay or interval ending after the latest time a Date holds, and the host keeps running the others", async () => {
+  it("refuses a delay ending after the latest time a Date holds (and an interval that long), and the host keeps running the others", async () => {
     const p = await planner();
     await expect(p.in(1e13)).rejects.toThrow(/schedule\(\): a delay of 10000000000000 seconds ends after the latest time a Date can hold/);
-    await expect(p.every(1e13)).rejects.toThrow(/scheduleEvery\(\): an interval of 10000000000000 seconds ends after the latest time/);
+    await expect(p.every(1e13)).rejects.toThrow(/scheduleEvery\(\): intervalSeconds cannot exceed 2592000 seconds/);
     expect(await p.list()).toEqual([]);
     // Before, the host's due index kept the time and every later firing crashed the process.
     const other = await planner("other");
@@ -161,6 +176,14 @@ describe("scheduleEvery()", () => {
     const p = await planner();
     await expect(p.every(0)).rejects.toThrow(/minIntervalSeconds/);
     await expect(p.every(Number.POSITIVE_INFINITY)).rejects.toThrow(/minIntervalSeconds/);
+  });
+
+  it("takes intervals up to 30 days and refuses longer ones with the Agents SDK's message", async () => {
+    const p = await planner();
+    expect(await p.every(30 * 86_400)).toMatchObject({ intervalSeconds: 2_592_000, dueAt: START + 2_592_000_000 });
+    await expect(p.every(30 * 86_400 + 1)).rejects.toThrow("intervalSeconds cannot exceed 2592000 seconds (30 days)");
+    await expect(p.every(31 * 86_400)).rejects.toThrow(RangeError);
+    expect(await p.list()).toHaveLength(1);
   });
 });
 

@@ -1,0 +1,26 @@
+/**
+ * Wait before the first retry of a wake that failed (its agent could not start: onStart threw, its
+ * class is not registered any more, its file could not be opened). Cloudflare retries a failed alarm
+ * after about 2 s, doubling the wait each time.
+ */
+export const WAKE_RETRY_FIRST_MS = 2_000;
+
+/** Longest wait between wakes of an entry that keeps failing (one log line per wake, not a flood). */
+export const WAKE_RETRY_MAX_MS = 5 * 60_000;
+
+/**
+ * How long to wait before waking an index entry again after `failures` wakes in a row failed (1 for
+ * the first): {@link WAKE_RETRY_FIRST_MS}, doubling, at most {@link WAKE_RETRY_MAX_MS}. No jitter:
+ * entries that failed together were woken together by a dispatcher that bounds how many run at once,
+ * so retrying them together costs no more than the first wake did.
+ *
+ * @example
+ * wakeRetryDelay(1); // 2000
+ * wakeRetryDelay(3); // 8000
+ * wakeRetryDelay(20); // 300000
+ */
+export function wakeRetryDelay(failures: number): number {
+  const doublings = Math.max(0, Math.floor(failures) - 1);
+  // 2 ** n is Infinity for large n; the cap keeps the result finite.
+  return Math.min(WAKE_RETRY_MAX_MS, WAKE_RETRY_FIRST_MS * 2 ** doublings);
+}
