@@ -6,7 +6,7 @@ import { runRetry, storedRetry } from "./retry-policy.ts";
 import type { Clock } from "../time/clock.ts";
 import { nextCronTime } from "../time/cron.ts";
 import { dueTime, LATEST_TIME_MS } from "../time/duration.ts";
-import { intervalMs, scheduleTiming } from "./schedule-timing.ts";
+import { intervalMs, rangeBound, scheduleTiming } from "./schedule-timing.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
@@ -144,8 +144,8 @@ export class AgentTasks {
   }
 
   listSchedules<T>(criteria: ScheduleCriteria = {}): Schedule<T>[] {
-    const start = criteria.timeRange?.start?.getTime();
-    const end = criteria.timeRange?.end?.getTime();
+    const start = rangeBound(criteria.timeRange?.start, "start");
+    const end = rangeBound(criteria.timeRange?.end, "end");
     return this.#store.listSchedules({ id: criteria.id, type: criteria.type, start, end }).map((row) => toSchedule<T>(row));
   }
 
@@ -493,3 +493,4 @@ function retryOf(ref: TaskRef, row: TaskRow, maxAttempts: number): { callback: s
   if (row.attempts === 0) return ref.kind === "queue" ? undefined : { callback: row.callback, id: row.id };
   return { callback: row.callback, id: row.id, attempt: row.attempts + 1, maxAttempts };
 }
+

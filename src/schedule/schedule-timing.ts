@@ -61,3 +61,11 @@ export function intervalMs(seconds: number): number {
   }
   return Math.round(seconds * 1000);
 }
+
+/** A `timeRange` bound in milliseconds; an invalid Date is refused rather than read as no bound (which listed everything). */
+export function rangeBound(bound: Date | undefined, which: "start" | "end"): number | undefined {
+  if (bound === undefined) return undefined;
+  const time = bound instanceof Date ? bound.getTime() : Number.NaN;
+  if (Number.isNaN(time)) throw new TypeError(`getSchedules: timeRange.${which} must be a valid Date`);
+  return time;
+}

@@ -197,6 +197,8 @@ describe("reading and cancelling", () => {
     expect((await p.list({ id: two.id })).map((s) => s.id)).toEqual([two.id]);
     const range = { start: new Date(START + 30_000), end: new Date(START + 4_000_000) };
     expect((await p.list({ timeRange: range })).map((s) => s.id)).toEqual([one.id, two.id]);
+    await expect(p.list({ timeRange: { start: new Date(Number.NaN) } })).rejects.toThrow("timeRange.start must be a valid Date");
+    await expect(p.list({ timeRange: { end: new Date("not a date") } })).rejects.toThrow("timeRange.end must be a valid Date");
     expect((await p.list({ type: "cron" })).map((s) => s.id)).toEqual([three.id]);
     expect(await p.byId(three.id)).toMatchObject({ id: three.id, cron: "0 12 * * *" });
     expect(await p.cancel(one.id)).toBe(true);
