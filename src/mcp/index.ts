@@ -15,13 +15,14 @@
  * export default Tools.serve("/mcp");
  */
 export { McpServer, type AuthInfo, type ElicitResult } from "@modelcontextprotocol/server";
-export { McpAgent } from "./server/mcp-agent.ts";
+export { McpAgent, MCP_SSE_SESSION_CHECK_MS } from "./server/mcp-agent.ts";
 export type { McpAuthOptions } from "./server/auth.ts";
 export type { McpHandler, McpServeOptions, McpServeTransport } from "./server/serve.ts";
 export { MAX_MCP_REQUEST_BYTES, MCP_SSE_KEEPALIVE_MS } from "./server/serve.ts";
 export { MAX_MCP_SESSIONS } from "./server/session-limit.ts";
 export { MAX_MCP_SSE_BUFFER_BYTES } from "./server/sse-transport.ts";
-export { MAX_STORED_EVENTS } from "./server/event-store.ts";
+export { MAX_STORED_EVENTS, MAX_STORED_EVENT_BYTES } from "./server/event-store.ts";
+export { MAX_MCP_JSON_DEPTH } from "./server/json-body.ts";
 export type { McpRequestExtra, McpRequestInfo } from "./server/request-extra.ts";
 export {
   createMcpHandler,

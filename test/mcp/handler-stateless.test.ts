@@ -179,6 +179,35 @@ describe("createMcpHandler", () => {
     expect(answers.map(textOf)).toEqual(["Hello, A!", "Hello, B!", "Hello, C!"]);
   });
 
+  it("serves a single McpServer instance while another client is still uploading its request", async () => {
+    const handler = createMcpHandler(createServer());
+    let uploadStarted!: () => void;
+    const started = new Promise<void>((resolve) => (uploadStarted = resolve));
+    const harness = await startHarness({}, {
+      fetch: (request, env, ctx) => {
+        if (request.headers.has("x-slow")) uploadStarted();
+        return handler(request, env, ctx);
+      },
+    });
+    harnesses.push(harness);
+    // Headers and the first bytes of a 200-byte body, the rest never sent.
+    const slow = httpRequest(new URL("/mcp", harness.url), {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "content-length": "200", "x-slow": "1" },
+    });
+    slow.on("error", () => {});
+    slow.write('{"jsonrpc"');
+    await started;
+    try {
+      const { client } = await connect(`${harness.url}/mcp`);
+      expect(textOf(await client.callTool({ name: "hello", arguments: { name: "A" } }))).toBe("Hello, A!");
+      const refused = await fetch(`${harness.url}/mcp`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", origin: "https://evil.example" }, body: "{}" });
+      expect(refused.status).toBe(403);
+    } finally {
+      slow.destroy();
+    }
+  });
+
   it("serves a single McpServer instance to 2025 and 2026-07-28 clients in any order, each request negotiating its own version", async () => {
     const server = createServer();
     server.registerTool("client_name", {}, async () => text(server.server.getClientVersion()?.name ?? "none"));

@@ -83,6 +83,18 @@ describe("the MCP endpoint is the only way in", () => {
       expect(await response.json()).toMatchObject({ error: { code: -32600 } });
     }
   });
+
+  it("answers JSON nested deeper than MAX_MCP_JSON_DEPTH with a parse error, and serves what is nested less", async () => {
+    const nestedInitialize = (depth: number) =>
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: { experimental: {} }, clientInfo: { name: "t", version: "1" } } })
+        .replace('"experimental":{}', `"experimental":${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`);
+    const deep = await fetch(`${base}/mcp`, { method: "POST", headers: JSON_AND_SSE, body: nestedInitialize(5_000) });
+    expect(deep.status).toBe(400);
+    expect(await deep.json()).toMatchObject({ error: { code: -32700, message: expect.stringContaining("MAX_MCP_JSON_DEPTH") } });
+    const shallow = await fetch(`${base}/mcp`, { method: "POST", headers: JSON_AND_SSE, body: nestedInitialize(100) });
+    expect(shallow.status).toBe(200);
+    await shallow.text();
+  });
 });
 
 describe("protected endpoints", () => {

@@ -3,14 +3,42 @@
 // gate it is also the session's owner: a request handed other props (or none) gets 404.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Harness } from "../support/harness.ts";
+import { McpAgent, McpServer } from "../../src/mcp/index.ts";
 import { ownerOfProps } from "../../src/mcp/server/request-context.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { Desk } from "./fixtures/desk.ts";
 import { sseClient, startDesk, streamableClient, textOf } from "./fixtures/desk-host.ts";
 
 const harnesses: Harness[] = [];
+let t: TestEnv | undefined;
 afterEach(async () => {
   for (const harness of harnesses.splice(0)) await harness.close();
+  await t?.close();
+  t = undefined;
 });
+
+/** What `this.props` held in each onStart, and in each scheduled reminder. */
+const seen: { starts: unknown[]; reminders: unknown[] } = { starts: [], reminders: [] };
+
+/** Schedules a reminder from a tool: the reminder runs later, outside any MCP request. */
+export class Reminders extends McpAgent<unknown, unknown, { user?: string }> {
+  server = new McpServer({ name: "reminders", version: "1.0.0" });
+
+  override onStart(): void {
+    seen.starts.push(this.props ?? null);
+  }
+
+  init(): void {
+    this.server.registerTool("remind", { description: "Reminds this session's caller in a minute" }, async () => {
+      await this.schedule(60, "remind");
+      return { content: [{ type: "text", text: "scheduled" }] };
+    });
+  }
+
+  async remind(): Promise<void> {
+    seen.reminders.push(this.props ?? null);
+  }
+}
 
 async function start(handler = Desk.serve("/mcp")): Promise<Harness> {
   const harness = await startDesk(handler);
@@ -127,5 +155,21 @@ describe("ctx.props becomes this.props", () => {
     expect(ownerOfProps({ user: "alice", org: { id: 1, plan: "pro" } })).toBe(ownerOfProps({ org: { plan: "pro", id: 1 }, user: "alice" }));
     expect(ownerOfProps({ user: "alice" })).not.toBe(ownerOfProps({ user: "alice", admin: true }));
     expect(ownerOfProps({ user: "alice" })).toMatch(/^props:[0-9a-f]{64}$/);
+  });
+});
+
+describe("this.props after a wake", () => {
+  it("are the session's in onStart and in scheduled callbacks, outside any MCP request", async () => {
+    const handler = Reminders.serve("/mcp");
+    t = await createTestEnv({ agents: { Reminders }, fetch: (request, env, ctx) => handler.fetch(request, env, { ...(ctx as object), props: { user: "alice" } }) });
+    const { client } = await streamableClient(`${await t.url()}/mcp`);
+    expect(textOf(await client.callTool({ name: "remind", arguments: {} }))).toBe("scheduled");
+    await client.close();
+    await expect.poll(() => (t!.hibernate(), t!.host.stats.liveAgents)).toBe(0);
+    seen.starts.length = 0;
+    seen.reminders.length = 0;
+
+    await t.clock.advance("2 minutes");
+    expect(seen).toEqual({ starts: [{ user: "alice" }], reminders: [{ user: "alice" }] });
   });
 });

@@ -3,6 +3,8 @@ import type { SqlTag } from "../../storage/sql.ts";
 
 /** Events kept per session for replay (Last-Event-ID); older ones are dropped. */
 export const MAX_STORED_EVENTS = 1_000;
+/** Bytes of messages kept per session for replay; the oldest go first, the newest event is always kept. */
+export const MAX_STORED_EVENT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Resumability for Streamable HTTP: every message sent on a session's SSE streams is stored in the
@@ -16,23 +18,45 @@ export class SqlEventStore implements EventStore {
   readonly #sql: SqlTag;
   /** While a session is being restored, its replayed handshake must not be recorded. */
   paused = false;
-  #sinceTrim = 0;
+  /** Bytes of the messages kept, read from the table at this instance's first event. */
+  #bytes: number | undefined;
 
   constructor(sql: SqlTag) {
     this.#sql = sql;
     sql`CREATE TABLE IF NOT EXISTS hearth_mcp_events (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL, message TEXT NOT NULL)`;
+      id INTEGER PRIMARY KEY AUTOINCREMENT, stream_id TEXT NOT NULL, message TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0)`;
+    // Sessions stored by versions that did not count bytes.
+    if (sql`SELECT 1 AS present FROM pragma_table_info('hearth_mcp_events') WHERE name = 'bytes'`.length === 0) {
+      sql`ALTER TABLE hearth_mcp_events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0`;
+      sql`UPDATE hearth_mcp_events SET bytes = length(CAST(message AS BLOB))`;
+    }
   }
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
     if (this.paused) return "0";
-    const [row] = this.#sql<{ id: number }>`INSERT INTO hearth_mcp_events (stream_id, message)
-      VALUES (${streamId}, ${JSON.stringify(message)}) RETURNING id`;
-    if (++this.#sinceTrim >= 100) {
-      this.#sinceTrim = 0;
-      this.#sql`DELETE FROM hearth_mcp_events WHERE id <= ${row!.id - MAX_STORED_EVENTS}`;
-    }
+    const text = JSON.stringify(message);
+    const bytes = Buffer.byteLength(text);
+    this.#bytes ??= this.#sql<{ total: number }>`SELECT coalesce(sum(bytes), 0) AS total FROM hearth_mcp_events`[0]!.total;
+    const [row] = this.#sql<{ id: number }>`INSERT INTO hearth_mcp_events (stream_id, message, bytes)
+      VALUES (${streamId}, ${text}, ${bytes}) RETURNING id`;
+    this.#bytes += bytes;
+    this.#trim(row!.id);
     return eventIdOf(streamId, row!.id);
+  }
+
+  /**
+   * Keeps the newest events within both bounds, at every insert: counted in SQL on the ids (which only
+   * grow), so the bounds hold however often the session's agent hibernates and wakes.
+   */
+  #trim(newest: number): void {
+    const dropped = this.#sql<{ bytes: number }>`DELETE FROM hearth_mcp_events WHERE id <= ${newest - MAX_STORED_EVENTS} RETURNING bytes`;
+    for (const row of dropped) this.#bytes! -= row.bytes;
+    if (this.#bytes! <= MAX_STORED_EVENT_BYTES) return;
+    // The oldest events whose bytes, added to those of every newer one, pass the bound.
+    this.#sql`DELETE FROM hearth_mcp_events WHERE id < ${newest} AND id <= (
+      SELECT coalesce(max(id), 0) FROM (SELECT id, sum(bytes) OVER (ORDER BY id DESC) AS kept FROM hearth_mcp_events)
+      WHERE kept > ${MAX_STORED_EVENT_BYTES})`;
+    this.#bytes = this.#sql<{ total: number }>`SELECT coalesce(sum(bytes), 0) AS total FROM hearth_mcp_events`[0]!.total;
   }
 
   async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {

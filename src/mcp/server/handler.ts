@@ -1,8 +1,9 @@
 import {
   createMcpHandler as createSdkMcpHandler,
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
+  isJsonContentType,
   isLegacyRequest,
   McpServer,
-  originValidationResponse,
   Server,
   type AuthInfo,
   type McpRequestContext as SdkRequestContext,
@@ -12,7 +13,8 @@ import {
 import { withCors } from "../../gateway/cors.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
 import { runWithAuthContext, type McpAuthContext } from "./auth-context.ts";
-import { checkHost, listenAddress, normalizePath, resourceUrl } from "./host-guard.ts";
+import { checkRequest, listenAddress, normalizePath, requestGuard, resourceUrl } from "./host-guard.ts";
+import { readJsonBody } from "./json-body.ts";
 import { propsOfExecutionContext } from "./request-context.ts";
 import { extendRequestContext } from "./request-extra.ts";
 import { isSdkV1Server, isSdkV2Server } from "./server-generation.ts";
@@ -51,7 +53,11 @@ export interface CreateMcpHandlerOptions {
   auth?: McpAuthOptions;
   /** Host names accepted in `Host` (DNS-rebinding protection). Default on loopback: local names only. */
   allowedHostnames?: string[];
-  /** Origins (host names) browsers may call from; `"*"` skips the check. Default on loopback: local pages only. */
+  /**
+   * Host names of the pages (`Origin`) that may call; they replace the default, and `"*"` skips the
+   * check. Default: pages of `allowedHostnames` (or local pages on a local endpoint) and the origin
+   * `corsOptions.origin` names; on a public name without `allowedHostnames`, any.
+   */
   allowedOriginHostnames?: string[] | "*";
   /** 2025-era clients: `"stateless"` (default) answers each request alone; `"reject"` serves 2026-07-28 only. */
   legacy?: "stateless" | "reject";
@@ -71,6 +77,13 @@ export interface CreateMcpHandlerOptions {
   maxSseBufferBytes?: number;
   /** Told about refused requests and errors outside any response. */
   onerror?: (error: Error) => void;
+}
+
+/** A request that passed the endpoint's checks, with who sent it and its body. */
+interface Admitted {
+  authInfo: AuthInfo | undefined;
+  identity: McpAuthContext | undefined;
+  parsedBody: unknown;
 }
 
 /** Per-request inputs when calling `fetch(request, options)` directly, as on Cloudflare. */
@@ -125,7 +138,11 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
   const route = normalizePath(options.route ?? "/mcp");
   const cors = options.corsOptions === false ? undefined : corsHeaders(options.corsOptions);
   const gate = options.auth ? bearerGate(options.auth) : undefined;
-  const allowedHosts = options.allowedHostnames?.map((host) => host.toLowerCase());
+  const guard = requestGuard(options.allowedHostnames, options.allowedOriginHostnames, cors?.["access-control-allow-origin"], {
+    hosts: "allowedHostnames",
+    origins: "allowedOriginHostnames",
+  });
+  const maxRequestBodySize = options.maxRequestBodySize ?? DEFAULT_MAX_REQUEST_BODY_SIZE;
   const produce = typeof server === "function" ? server : oneAtATime(server);
   const sseBufferBytes = options.maxSseBufferBytes ?? MAX_MCP_SSE_BUFFER_BYTES;
   if (!Number.isSafeInteger(sseBufferBytes) || sseBufferBytes < 1) {
@@ -157,35 +174,44 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
   });
   const legacy = options.legacy === "reject" ? undefined : statelessLegacyHandler(factory, options);
 
-  const serve = async (request: Request, requestOptions: McpHandlerRequestOptions, ctx: unknown): Promise<Response> => {
+  /**
+   * Everything a request is checked for before a server sees it: path, Host and Origin, token, and its
+   * body, read and parsed here. With one `McpServer` its turn starts only after this, so a client that
+   * uploads slowly, or is refused, holds up nobody.
+   */
+  const admit = async (request: Request, requestOptions: McpHandlerRequestOptions, ctx: unknown): Promise<Admitted | Response> => {
     const url = new URL(request.url);
     const listen = listenAddress(ctx, url);
     const pathname = normalizePath(url.pathname);
     const isMetadata = options.auth !== undefined && pathname === resourceMetadataPath(route);
     if (pathname !== route && !isMetadata) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${route}`), cors);
-    const refused = checkHost(request, url, allowedHosts, listen) ?? checkOrigin(request, options.allowedOriginHostnames);
+    const refused = checkRequest(request, url, guard, listen);
     if (refused) return withCors(refused, cors);
     if (request.method === "OPTIONS" && cors) return new Response(null, { status: 200, headers: cors });
     // Where clients without a token learn which authorization server to ask (RFC 9728).
-    if (isMetadata) return resourceMetadataResponse(resourceUrl(request, url, route, options.auth!.resource, allowedHosts, listen), options.auth!, cors ?? {});
+    if (isMetadata) return resourceMetadataResponse(resourceUrl(request, url, route, options.auth!.resource, guard.hosts, listen), options.auth!, cors ?? {});
 
     let authInfo = requestOptions.authInfo;
     let props = propsOfExecutionContext(ctx);
     if (gate) {
-      const outcome = await gate(request, resourceUrl(request, url, route, options.auth?.resource, allowedHosts, listen));
+      const outcome = await gate(request, resourceUrl(request, url, route, options.auth?.resource, guard.hosts, listen));
       if (!outcome.ok) return withCors(outcome.response, cors);
       authInfo = outcome.authInfo;
       props ??= outcome.props;
     }
-    const identity = options.authContext ?? (props ? { props } : undefined);
-    const forwarded = { ...requestOptions, ...(authInfo ? { authInfo } : {}) };
+    let parsedBody = requestOptions.parsedBody;
+    // Other content types are the SDK's to refuse (415), without reading them.
+    if (parsedBody === undefined && request.method === "POST" && isJsonContentType(request.headers.get("content-type"))) {
+      parsedBody = await readJsonBody(request, maxRequestBodySize, "maxRequestBodySize");
+      if (parsedBody instanceof Response) return withCors(parsedBody, cors);
+    }
+    return { authInfo, identity: options.authContext ?? (props ? { props } : undefined), parsedBody };
+  };
+  const answer = async (request: Request, { authInfo, identity, parsedBody }: Admitted): Promise<Response> => {
+    const forwarded = { ...(authInfo ? { authInfo } : {}), ...(parsedBody !== undefined ? { parsedBody } : {}) };
     try {
-      const isLegacy =
-        legacy !== undefined &&
-        (await isLegacyRequest(request, requestOptions.parsedBody, options.maxRequestBodySize !== undefined ? { maxRequestBodySize: options.maxRequestBodySize } : undefined));
-      const response = await runWithAuthContext(identity, () =>
-        isLegacy ? legacy(request, authInfo, requestOptions.parsedBody) : sdk.fetch(request, forwarded),
-      );
+      const isLegacy = legacy !== undefined && (await isLegacyRequest(request, parsedBody, { maxRequestBodySize }));
+      const response = await runWithAuthContext(identity, () => (isLegacy ? legacy(request, authInfo, parsedBody) : sdk.fetch(request, forwarded)));
       return withCors(response, cors);
     } catch (error) {
       options.onerror?.(error instanceof Error ? error : new Error(String(error)));
@@ -196,10 +222,12 @@ export function createMcpHandler(server: McpServerFactory | McpServer | Server, 
   const lock = single === undefined ? undefined : new Lock();
   const fetch = async (request: Request, envOrOptions?: unknown, ctx?: unknown): Promise<Response> => {
     const requestOptions = ctx === undefined && isRequestOptions(envOrOptions) ? envOrOptions : {};
-    if (lock === undefined || single === undefined) return serve(request, requestOptions, ctx);
+    const admitted = await admit(request, requestOptions, ctx);
+    if (admitted instanceof Response) return admitted;
+    if (lock === undefined || single === undefined) return answer(request, admitted);
     const release = once(await lock.acquire());
     try {
-      return holdWhileServing(await serve(request, requestOptions, ctx), request.signal, single, release, unread);
+      return holdWhileServing(await answer(request, admitted), request.signal, single, release, unread);
     } catch (error) {
       release();
       throw error;
@@ -281,11 +309,6 @@ class Lock {
     await previous;
     return release;
   }
-}
-
-function checkOrigin(request: Request, allowed: string[] | "*" | undefined): Response | undefined {
-  if (allowed === undefined || allowed === "*") return undefined;
-  return originValidationResponse(request, allowed);
 }
 
 /** `fetch(request, { authInfo })` (Cloudflare's direct form) rather than `fetch(request, env, ctx)`. */

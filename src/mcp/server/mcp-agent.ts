@@ -24,6 +24,12 @@ import { SseServerTransport } from "./sse-transport.ts";
 import { reportMcpError } from "./report-error.ts";
 import { watchBody } from "./streaming.ts";
 
+/**
+ * How often a legacy SSE session checks that its stream is still open. The session is its stream: one
+ * whose stream a restart ended can never be used again, and is removed at its next check.
+ */
+export const MCP_SSE_SESSION_CHECK_MS = 10 * 60_000;
+
 /** Any McpAgent subclass, as `serve()` receives it. */
 type McpAgentClass = abstract new (...args: never[]) => McpAgent<unknown, unknown, Record<string, unknown>>;
 
@@ -74,13 +80,19 @@ export abstract class McpAgent<
 
   /**
    * Scheduled when a session opens: removes the session and its storage once it has been idle for its
-   * time-to-live (`serve({ sessionTtl })`), else checks again when it next could be.
+   * time-to-live (`serve({ sessionTtl })`), else checks again when it next could be. A legacy SSE
+   * session goes as soon as its stream is found gone (a restart ended it).
    */
   async expireIdleMcpSession(): Promise<void> {
     const session = this.#sessions.read();
     if (session === undefined || session.ttlMs === 0) return;
+    if (session.transport === "sse") {
+      if (this.#openStreams === 0) await this.destroy();
+      else await this.schedule(new Date(this.#now() + sseCheckDelay(session.ttlMs)), "expireIdleMcpSession");
+      return;
+    }
     const idleUntil = session.lastSeen + session.ttlMs;
-    // A stream still open (a listening client, the legacy SSE session itself) is use, not idleness.
+    // A stream still open (a client listening for server messages) is use, not idleness.
     const now = this.#now();
     if (now < idleUntil || this.#openStreams > 0) {
       await this.schedule(new Date(Math.max(idleUntil, now + session.ttlMs / 10)), "expireIdleMcpSession");
@@ -193,6 +205,12 @@ export abstract class McpAgent<
     return McpAgent.serveSSE.call(this, path, options);
   }
 
+  /** Woken for anything (a schedule, a callable, a request): the session's props are `this.props` before it runs. */
+  override async [HANDLE.start](props?: Record<string, unknown>): Promise<void> {
+    this.props ??= this.#sessions.read()?.props as Props | undefined;
+    await super[HANDLE.start](props);
+  }
+
   override async [HANDLE.request](request: Request): Promise<Response> {
     const context = mcpContextOf(request);
     if (context === undefined) return super[HANDLE.request](request);
@@ -200,6 +218,9 @@ export abstract class McpAgent<
       return await this.#handle(request, context);
     } catch (error) {
       this.#reportError(error, request);
+      // A session that failed to open (its `init()` threw) is nobody's: its agent and file go, so
+      // failed attempts leave nothing behind.
+      if (this.#failedToOpen(request, context)) this.#destroySoon();
       return jsonRpcError(500, -32603, "Internal error (logged by the server)");
     }
   }
@@ -223,6 +244,16 @@ export abstract class McpAgent<
   /** The clock schedules run on (virtual in tests), so activity and expiry share one time base. */
   #now(): number {
     return this[AGENT_RUNTIME].clock.now();
+  }
+
+  /** The request opened the session (a legacy SSE GET, which is the session, or a Streamable HTTP one with no session stored). */
+  #failedToOpen(request: Request, context: McpRequestContext): boolean {
+    if (context.transport === "sse") return request.method === "GET";
+    try {
+      return this.#sessions.read() === undefined;
+    } catch {
+      return false;
+    }
   }
 
   get #sessions(): SessionStore {
@@ -320,7 +351,7 @@ export abstract class McpAgent<
       this.#sse = transport;
       this.#adoptProps(context, undefined);
       this.#sessions.create({ id: context.sessionId, transport: "sse", initialize: null, props: this.props, owner: context.owner, ttlMs: context.sessionTtlMs });
-      this.#armExpiry(context.sessionTtlMs);
+      this.#armExpiry(sseCheckDelay(context.sessionTtlMs));
       await this.#connect(transport);
       // The session is the stream: when it ends, the session and its storage are gone.
       return this.#holdWhileStreaming(transport.response(context.keepAliveMs), () => {
@@ -379,9 +410,9 @@ export abstract class McpAgent<
     reportMcpError(this, error, request);
   }
 
-  #armExpiry(ttlMs: number): void {
+  #armExpiry(delayMs: number): void {
     // One pending check at a time; it re-arms itself while the session is in use.
-    void this.schedule(new Date(this.#now() + ttlMs), "expireIdleMcpSession").catch((error: unknown) => this.#reportError(error));
+    void this.schedule(new Date(this.#now() + delayMs), "expireIdleMcpSession").catch((error: unknown) => this.#reportError(error));
   }
 
   /** After the current response has left: the session's storage goes, schedules included. */
@@ -411,4 +442,9 @@ export abstract class McpAgent<
       ended?.();
     });
   }
+}
+
+/** A legacy SSE session is checked for its stream this often (sooner when its time-to-live is shorter). */
+function sseCheckDelay(ttlMs: number): number {
+  return Math.min(ttlMs, MCP_SSE_SESSION_CHECK_MS);
 }

@@ -1,7 +1,7 @@
 import { isLegacyRequest, SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
-import { readBodyWithLimit } from "../../gateway/bounded-body.ts";
 import { hasInitialize } from "./handshake.ts";
+import { readJsonBody } from "./json-body.ts";
 import { jsonRpcError } from "./responses.ts";
 
 // Reading an MCP request before it reaches a session: which session it addresses, whether it opens
@@ -81,14 +81,8 @@ export async function routeSse(request: Request, url: URL, isMessage: boolean, m
 async function readJson(request: Request, maxBytes: number): Promise<unknown> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) return jsonRpcError(415, -32000, "Unsupported Media Type: Content-Type must be application/json");
-  const text = await readBodyWithLimit(request, maxBytes);
-  if (text === undefined) return jsonRpcError(413, -32000, `Payload too large: the limit is ${maxBytes} bytes (maxRequestBytes)`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return jsonRpcError(400, -32700, "Parse error: Invalid JSON");
-  }
+  const body = await readJsonBody(request, maxBytes, "maxRequestBytes");
+  if (body instanceof Response) return body;
   const messages = Array.isArray(body) ? body : [body];
   if (messages.length === 0 || messages.some((message) => typeof message !== "object" || message === null || Array.isArray(message))) {
     return jsonRpcError(400, -32600, "Invalid Request: the body must be a JSON-RPC message or a non-empty array of them");

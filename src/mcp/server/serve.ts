@@ -3,7 +3,7 @@ import { withCors, type CorsOption } from "../../gateway/cors.ts";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
 import { parseDuration, type Duration } from "../../time/duration.ts";
 import { bearerGate, resourceMetadataPath, resourceMetadataResponse, type McpAuthOptions } from "./auth.ts";
-import { checkHost, listenAddress, normalizePath, resourceUrl } from "./host-guard.ts";
+import { checkRequest, listenAddress, normalizePath, requestGuard, resourceUrl } from "./host-guard.ts";
 import { attachMcpContext, ownerOfProps, propsOfExecutionContext, sessionAgentName } from "./request-context.ts";
 import { jsonRpcError, sessionNotFound } from "./responses.ts";
 import { routeSse, routeStreamable } from "./routes.ts";
@@ -36,13 +36,24 @@ export interface McpServeOptions {
   binding?: string;
   /** Protect the endpoint as an OAuth 2.1 protected resource. */
   auth?: McpAuthOptions;
-  /** `true` allows any origin (browser-based MCP clients); an object sets exactly those headers. */
+  /**
+   * CORS headers for browser-based MCP clients: `true` sends `Access-Control-Allow-Origin: *`; an object
+   * sets exactly those headers. Which pages may call is `allowedOriginHostnames`.
+   */
   cors?: CorsOption;
   /**
    * Host names (no port) the endpoint answers to; other `Host` headers get 403 — protection against DNS
    * rebinding. Default: when the request reaches a loopback address, only localhost names are accepted.
    */
   allowedHosts?: string[];
+  /**
+   * Host names of the pages (their `Origin`) that may call the endpoint; other origins get 403.
+   * `"*"` accepts any. Default: pages of the names the endpoint answers to (`allowedHosts`, or local
+   * names on a local endpoint) and the origin `cors` names; on a public name without `allowedHosts`, any.
+   * Requests without `Origin` (clients outside a browser) are not concerned.
+   * @example Notes.serve("/mcp", { cors: true, allowedOriginHostnames: ["inspector.example.com"] })
+   */
+  allowedOriginHostnames?: string[] | "*";
   /** Largest POST body, in bytes. Default 4 MiB. */
   maxRequestBytes?: number;
   /**
@@ -98,7 +109,10 @@ export function createAgentMcpEndpoint(
   const cors = corsFor(options.cors);
   const sessionTtlMs = parseDuration(options.sessionTtl ?? MCP_SESSION_TTL, "sessionTtl");
   const keepAliveMs = parseDuration(options.keepAliveInterval ?? MCP_SSE_KEEPALIVE_MS, "keepAliveInterval");
-  const allowedHosts = options.allowedHosts?.map((host) => host.toLowerCase());
+  const guard = requestGuard(options.allowedHosts, options.allowedOriginHostnames, allowOriginOf(cors), {
+    hosts: "allowedHosts",
+    origins: "allowedOriginHostnames",
+  });
   const sessions = new SessionSlots(options.maxSessions ?? MAX_MCP_SESSIONS);
   const sseBufferBytes = options.maxSseBufferBytes ?? MAX_MCP_SSE_BUFFER_BYTES;
   if (!Number.isSafeInteger(sseBufferBytes) || sseBufferBytes < 1) {
@@ -115,21 +129,21 @@ export function createAgentMcpEndpoint(
       const pathname = normalizePath(url.pathname);
       if (options.auth && pathname === resourceMetadataPath(base)) {
         if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: cors ?? {} });
-        const refused = checkHost(request, url, allowedHosts, listen);
+        const refused = checkRequest(request, url, guard, listen);
         if (refused) return withCors(refused, cors);
-        return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, allowedHosts, listen), options.auth, cors ?? {});
+        return resourceMetadataResponse(resourceUrl(request, url, base, options.auth.resource, guard.hosts, listen), options.auth, cors ?? {});
       }
       const isMessage = kind !== "streamable-http" && pathname === messagePath;
       if (pathname !== base && !isMessage) return withCors(jsonRpcError(404, -32000, `Not found: the MCP endpoint is ${base}`), cors);
       // Preflights answer 200, as on Cloudflare.
       if (request.method === "OPTIONS") return new Response(null, { status: 200, headers: preflight(cors) });
 
-      const rebinding = checkHost(request, url, allowedHosts, listen);
-      if (rebinding) return withCors(rebinding, cors);
+      const refused = checkRequest(request, url, guard, listen);
+      if (refused) return withCors(refused, cors);
 
       let auth: { authInfo?: AuthInfo; props?: Record<string, unknown>; owner?: string } = {};
       if (gate) {
-        const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, allowedHosts, listen));
+        const outcome = await gate(request, resourceUrl(request, url, base, options.auth?.resource, guard.hosts, listen));
         if (!outcome.ok) return withCors(outcome.response, cors);
         auth = { authInfo: outcome.authInfo, props: outcome.props, owner: ownerOf(outcome.authInfo) };
       }
@@ -212,6 +226,11 @@ function corsFor(option: McpServeOptions["cors"]): Record<string, string> | unde
   if (!option) return undefined;
   if (option !== true) return option;
   return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED };
+}
+
+/** The `Access-Control-Allow-Origin` the endpoint sends (header names in any case). */
+function allowOriginOf(cors: Record<string, string> | undefined): string | undefined {
+  return Object.entries(cors ?? {}).find(([name]) => name.toLowerCase() === "access-control-allow-origin")?.[1];
 }
 
 function preflight(cors: Record<string, string> | undefined): Record<string, string> {
