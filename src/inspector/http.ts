@@ -100,10 +100,20 @@ export function offsetCursor(offset: number): string {
   return Buffer.from(`o:${offset}`).toString("base64url");
 }
 
+/** Which page of a list a request asks for. */
+export interface PageRange {
+  offset: number;
+  limit: number;
+}
+
+/** The page `query` asks for (its `cursor` and `limit`; 400 when either is bad): read before an agent is woken for it. */
+export function pageRange(query: URLSearchParams): PageRange {
+  return { offset: cursorOffset(query), limit: pageLimit(query) };
+}
+
 /** One page of an in-memory list: `{ items, next }`. */
-export function pageOf<T>(all: readonly T[], query: URLSearchParams): { items: T[]; next: string | null } {
-  const offset = cursorOffset(query);
-  const limit = pageLimit(query);
+export function pageOf<T>(all: readonly T[], page: URLSearchParams | PageRange): { items: T[]; next: string | null } {
+  const { offset, limit } = page instanceof URLSearchParams ? pageRange(page) : page;
   const items = all.slice(offset, offset + limit);
   return { items, next: offset + limit < all.length ? offsetCursor(offset + limit) : null };
 }
@@ -117,7 +127,10 @@ export function toJson(value: unknown): string {
   });
 }
 
-/** A BLOB as the API shows it: the first 64 bytes in hex, and its size. */
-export function blobSummary(bytes: Uint8Array): { $blob: string; size: number } {
-  return { $blob: Buffer.from(bytes.subarray(0, 64)).toString("hex"), size: bytes.byteLength };
+/** Bytes of a BLOB the API shows (in hex). */
+export const BLOB_PREVIEW_BYTES = 64;
+
+/** A BLOB as the API shows it: the first 64 bytes in hex, and its size (`size`: the whole BLOB's, when `bytes` is its start). */
+export function blobSummary(bytes: Uint8Array, size = bytes.byteLength): { $blob: string; size: number } {
+  return { $blob: Buffer.from(bytes.subarray(0, BLOB_PREVIEW_BYTES)).toString("hex"), size };
 }

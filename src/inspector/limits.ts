@@ -10,6 +10,20 @@ export const INSPECTOR_LIMITS = {
   maxPageSize: 500,
   /** Rows a SQL query returns at most; more set `truncated: true`. */
   maxQueryRows: 1000,
+  /**
+   * Bytes of JSON the rows of one SQL answer (a query, a table page) may take; the rows past it are
+   * left out (`truncated: true`, or a `next` cursor for a table page).
+   */
+  maxQueryResultBytes: 8 * 1024 * 1024,
+  /**
+   * Characters of one TEXT cell shown (a longer one is `{ $text: <its start>, length }`); fewer when
+   * a query has many columns, so that one row stays within `maxQueryResultBytes`.
+   */
+  maxCellChars: 65_536,
+  /** Characters of JSON of an agent's state `GET …/state` shows; a larger state is shown as its start. */
+  maxStateChars: 1024 * 1024,
+  /** Characters of JSON of one field of an audit row's detail; a longer field keeps its start, end and SHA-256. */
+  maxAuditFieldChars: 8192,
   /** Characters of one SQL text. */
   maxSqlChars: 100_000,
   /** Open live streams (SSE) at once; one more answers 429 `too_many_streams`. */

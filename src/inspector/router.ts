@@ -89,12 +89,12 @@ export function auditor(audit: AuditLog, role: Role, via?: string) {
     try {
       outcome = await change();
     } catch (error) {
-      audit.append({ at: Date.now(), role, action, target, detail: { ...detail, ok: false, error: error instanceof Error ? error.message : String(error) } });
+      audit.append({ at: Date.now(), role, action, target, ok: false, error: error instanceof Error ? error.message : String(error), detail });
       throw error;
     }
     const beforeHash = hashOf(outcome.before);
     const afterHash = hashOf(outcome.after);
-    audit.append({ at: Date.now(), role, action, target, detail: { ...detail, ok: true }, ...(beforeHash ? { beforeHash } : {}), ...(afterHash ? { afterHash } : {}) });
+    audit.append({ at: Date.now(), role, action, target, ok: true, detail, ...(beforeHash ? { beforeHash } : {}), ...(afterHash ? { afterHash } : {}) });
     return outcome.result;
   };
 }

@@ -5,16 +5,22 @@
  * A read is refused three ways over: its first keyword must be a reading one (SELECT, WITH, VALUES,
  * EXPLAIN, or a PRAGMA that only reads), `PRAGMA query_only` is on while it runs, and it runs in a
  * savepoint that is always rolled back — so even a write that slipped past both leaves nothing.
- * A write runs all its statements in one savepoint: one failing undoes every one before it.
+ * A write runs all its statements in one savepoint: one failing undoes every one before it. A PRAGMA
+ * still only reads then: what one sets outlives the savepoint (sql-pragmas.ts).
+ *
+ * A query's cells are cut inside SQLite before they reach JavaScript, and an answer stops at
+ * 1,000 rows or 8 MiB of JSON (bounded-rows.ts).
  */
 import type { StatementSync } from "node:sqlite";
 import type { AgentDatabase } from "../storage/database.ts";
 import { splitStatements } from "../storage/split-statements.ts";
 import { explainedText, leadingLength } from "../storage/refused-statements.ts";
-import { ApiError, badRequest, blobSummary } from "./http.ts";
-import { INSPECTOR_LIMITS } from "./limits.ts";
-import { viewerStatement } from "./sql-viewer-guard.ts";
 import { readingArrays } from "../storage/sql.ts";
+import { boundingQuery, preparedOnce, readBoundedRows, readRows, type BoundedRows } from "./bounded-rows.ts";
+import { ApiError, badRequest } from "./http.ts";
+import { INSPECTOR_LIMITS } from "./limits.ts";
+import { readingPragma } from "./sql-pragmas.ts";
+import { viewerStatement, viewerWrappedStatement } from "./sql-viewer-guard.ts";
 
 type SqlParam = string | number | bigint | null | Uint8Array;
 
@@ -22,26 +28,19 @@ type SqlParam = string | number | bigint | null | Uint8Array;
 export interface QueryResult {
   columns: string[];
   rows: unknown[][];
+  /** Rows the statements' INSERT, UPDATE and DELETE changed (0 for any other statement). */
   rowsAffected: number;
   truncated: boolean;
 }
 
-/** PRAGMAs that take a table or index to describe, allowed with that argument in read mode (`PRAGMA table_info(t)`). */
-const DESCRIBING_PRAGMAS = new Set([
-  "table_info", "table_xinfo", "table_list", "index_list", "index_info", "index_xinfo", "foreign_key_list",
-  "foreign_key_check", "integrity_check", "quick_check",
-]);
-/**
- * PRAGMAs allowed bare in read mode (`PRAGMA page_count`): each only tells its value then. Any other
- * form of a PRAGMA sets something on the agent's own connection, which no rollback undoes.
- */
-const READING_PRAGMAS = new Set([
-  ...DESCRIBING_PRAGMAS, "database_list", "collation_list", "function_list", "pragma_list", "compile_options", "page_count",
-  "page_size", "freelist_count", "user_version", "schema_version", "data_version", "journal_mode", "encoding", "application_id",
-  "foreign_keys", "synchronous", "cache_size", "auto_vacuum", "max_page_count", "locking_mode", "temp_store", "wal_autocheckpoint",
-]);
-/** A PRAGMA in the one shape read mode allows: `PRAGMA [schema.]name` or `PRAGMA [schema.]name(argument)`. */
-const PRAGMA_SHAPE = /^PRAGMA\s+(?:(?:\w+|"\w+")\s*\.\s*)?(?:"(\w+)"|\[(\w+)\]|`(\w+)`|(\w+))\s*(\(\s*(?:\w+|'[^']*'|"[^"]*")\s*\))?\s*;?\s*$/i;
+/** How one query's statements are prepared: as written, and inside the query that bounds its cells. */
+interface Preparer {
+  statement(text: string): StatementSync;
+  wrapped(text: string): StatementSync;
+}
+
+/** First keywords of the statements whose rows are read through {@link boundingQuery}. */
+const QUERY_KEYWORDS = new Set(["SELECT", "VALUES", "WITH"]);
 
 const ROLLBACK = Symbol("rollback");
 
@@ -65,12 +64,14 @@ export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write
     throw badRequest(`One statement per query (got ${statements.length})${write ? " when params are given" : " in read-only mode"}`);
   }
   if (!write) return readOnly(db, statements[0]!, bound, admin);
+  for (const text of statements) refuseSettingPragma(text);
+  const prepare: Preparer = { statement: (text) => db.statement(text), wrapped: (text) => preparedOnce(db, text) };
   try {
     return db.transactionSync(() => {
       let result: QueryResult = { columns: [], rows: [], rowsAffected: 0, truncated: false };
       let affected = 0;
       for (const text of statements) {
-        result = execute(db.statement(text), bound);
+        result = execute(db, text, bound, prepare, true);
         affected += result.rowsAffected;
       }
       return { ...result, rowsAffected: affected };
@@ -82,12 +83,15 @@ export function runQuery(db: AgentDatabase, sql: unknown, params: unknown, write
 
 function readOnly(db: AgentDatabase, text: string, bound: unknown[], admin: boolean): QueryResult {
   refuseWriting(text);
+  const prepare: Preparer = admin
+    ? { statement: (query) => db.statement(query), wrapped: (query) => preparedOnce(db, query) }
+    : { statement: (query) => viewerStatement(db, query), wrapped: (query) => viewerWrappedStatement(db, query) };
   let result: QueryResult | undefined;
   try {
     db.transactionSync(() => {
       db.statement("PRAGMA query_only = ON").run();
       try {
-        result = execute(admin ? db.statement(text) : viewerStatement(db, text), bound);
+        result = execute(db, text, bound, prepare, false);
       } finally {
         db.statement("PRAGMA query_only = OFF").run();
       }
@@ -99,56 +103,101 @@ function readOnly(db: AgentDatabase, text: string, bound: unknown[], admin: bool
   return result!;
 }
 
-function execute(statement: StatementSync, bound: unknown[]): QueryResult {
+function execute(db: AgentDatabase, text: string, bound: unknown[], prepare: Preparer, writing: boolean): QueryResult {
+  const statement = prepare.statement(text);
   const columns = statement.columns().map((column) => column.name);
   const args = bound as SqlParam[];
   try {
     if (columns.length === 0) {
-      const { changes } = statement.run(...args);
-      return { columns, rows: [], rowsAffected: Number(changes), truncated: false };
+      const rowsAffected = rowsChanged(db, () => statement.run(...args).changes);
+      return { columns, rows: [], rowsAffected, truncated: false };
     }
-    // Rows as arrays: two columns of one name (`SELECT 1 AS a, 2 AS a`) are two cells, not one.
-    return readingArrays(statement, () => {
-      const rows: unknown[][] = [];
-      const iterator = statement.iterate(...args);
-      let truncated = false;
-      for (const row of iterator) {
-        if (rows.length >= INSPECTOR_LIMITS.maxQueryRows) {
-          truncated = true;
-          iterator.return?.();
-          break;
-        }
-        rows.push((row as unknown as unknown[]).map(cell));
-      }
-      return { columns, rows, rowsAffected: 0, truncated };
+    const wrapped = wrappedStatement(text, columns.length, prepare, writing);
+    if (wrapped) return { columns, ...readBoundedRows(wrapped, args, columns.length, INSPECTOR_LIMITS.maxQueryRows), rowsAffected: 0 };
+    // A PRAGMA or an EXPLAIN (small answers), or a write's RETURNING (an admin's): cut once read.
+    let read: BoundedRows | undefined;
+    const rowsAffected = rowsChanged(db, () => {
+      // Rows as arrays: two columns of one name (`SELECT 1 AS a, 2 AS a`) are two cells, not one.
+      read = readingArrays(statement, () => withBigInts(statement, () => readRows(statement, args, columns.length, INSPECTOR_LIMITS.maxQueryRows)));
+      return changesOfLastWrite(db);
     });
+    return { columns, ...read!, rowsAffected };
   } catch (error) {
     throw asSqlError(error, true);
   }
 }
 
-/** A cell as JSON shows it: BLOBs summarised, big integers as strings. */
-export function cell(value: unknown): unknown {
-  if (value instanceof Uint8Array) return blobSummary(value);
-  if (typeof value === "bigint") return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  return value;
+/** `text` inside the query that bounds its cells, prepared; undefined for a statement that is no query. */
+function wrappedStatement(text: string, columns: number, prepare: Preparer, writing: boolean): StatementSync | undefined {
+  const keyword = leadingKeyword(text);
+  if (!QUERY_KEYWORDS.has(keyword)) return undefined;
+  try {
+    return prepare.wrapped(boundingQuery(text, columns));
+  } catch (error) {
+    // `WITH … DELETE … RETURNING` is a write, not a query: its rows are read as they come (admin only).
+    if (writing && keyword === "WITH") return undefined;
+    throw error;
+  }
+}
+
+/**
+ * What `run` reports changed, when the statement changed rows at all: SQLite's changes() keeps the
+ * count of the last INSERT, UPDATE or DELETE, so a CREATE or a PRAGMA after one would repeat its count.
+ */
+function rowsChanged(db: AgentDatabase, run: () => number | bigint): number {
+  const before = totalChanges(db);
+  const reported = run();
+  return totalChanges(db) === before ? 0 : Number(reported);
+}
+
+function totalChanges(db: AgentDatabase): number {
+  return Number((db.statement("SELECT total_changes() AS n").get() as { n: number | bigint }).n);
+}
+
+function changesOfLastWrite(db: AgentDatabase): number {
+  return Number((db.statement("SELECT changes() AS n").get() as { n: number | bigint }).n);
+}
+
+/** Runs `read` with `statement` reading INTEGERs as bigints (none beyond 2^53 refused), then puts it back: statements are shared by SQL text. */
+function withBigInts<T>(statement: StatementSync, read: () => T): T {
+  statement.setReadBigInts(true);
+  try {
+    return read();
+  } finally {
+    statement.setReadBigInts(false);
+  }
+}
+
+function leadingKeyword(text: string): string {
+  return /^[a-z]+/i.exec(text.slice(leadingLength(text)))?.[0]?.toUpperCase() ?? "";
 }
 
 function refuseWriting(text: string): void {
   const body = text.slice(leadingLength(text));
-  const keyword = /^[a-z]+/i.exec(body)?.[0]?.toUpperCase() ?? "";
+  const keyword = leadingKeyword(body);
   if (keyword === "PRAGMA") {
-    // No comment inside, one exact shape, a name known to only read in that shape.
-    const shape = /--|\/\*/.test(body) ? null : PRAGMA_SHAPE.exec(body);
-    const name = (shape?.[1] ?? shape?.[2] ?? shape?.[3] ?? shape?.[4] ?? "").toLowerCase();
-    const allowed = shape !== null && (shape[5] === undefined ? READING_PRAGMAS.has(name) : DESCRIBING_PRAGMAS.has(name));
-    const named = name || /^PRAGMA\s+(?:[\w"]+\s*\.\s*)?["[`]?(\w+)/i.exec(body)?.[1]?.toLowerCase();
-    if (!allowed) throw readOnlyRefusal(named ? `PRAGMA ${named} in this form` : "This PRAGMA");
+    const pragma = readingPragma(body);
+    if (!pragma.reads) throw readOnlyRefusal(pragma.name ? `PRAGMA ${pragma.name} in this form` : "This PRAGMA");
     return;
   }
   // SQLite prepares what EXPLAIN explains, and a PRAGMA takes effect when prepared: what follows is checked as itself.
   if (keyword === "EXPLAIN") return refuseWriting(explainedText(body)!);
   if (!["SELECT", "WITH", "VALUES"].includes(keyword)) throw readOnlyRefusal(keyword || "this statement");
+}
+
+/** With `write: true`: a PRAGMA (also one an EXPLAIN prepares) only in a form that reads. */
+function refuseSettingPragma(text: string): void {
+  const body = text.slice(leadingLength(text));
+  const keyword = leadingKeyword(body);
+  if (keyword === "EXPLAIN") return refuseSettingPragma(explainedText(body)!);
+  if (keyword !== "PRAGMA") return;
+  const pragma = readingPragma(body);
+  if (pragma.reads) return;
+  throw new ApiError(
+    403,
+    "refused_pragma",
+    `${pragma.name ? `PRAGMA ${pragma.name} in this form` : "This PRAGMA"} is refused, also with write: true: what it sets outlives the write (the file's user_version and application_id tell Hearth what the file is; the connection's settings are Hearth's)`,
+  );
 }
 
 function readOnlyRefusal(what: string): ApiError {

@@ -3,9 +3,9 @@
  * agent (its event), reading its own connection.
  */
 import type { AgentDatabase } from "../storage/database.ts";
+import { boundingQuery, preparedOnce, readBoundedRows } from "./bounded-rows.ts";
 import { notFound } from "./http.ts";
-import { cell, isFrameworkTable } from "./sql-console.ts";
-import { readingArrays } from "../storage/sql.ts";
+import { isFrameworkTable } from "./sql-console.ts";
 
 /** One table or view. */
 export interface TableInfo {
@@ -41,15 +41,17 @@ export function readSchema(db: AgentDatabase): { tables: TableInfo[] } {
   return { tables };
 }
 
-/** One page of a table's rows (in storage order). */
+/**
+ * One page of a table's rows (in storage order), its cells cut as the SQL console cuts them; a page
+ * that reaches the console's byte budget ends there (the next one starts after it).
+ */
 export function readTablePage(db: AgentDatabase, table: string, offset: number, limit: number): { columns: string[]; rows: unknown[][]; nextOffset: number | null } {
   const known = db.statement("SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?").get(table);
   if (!known) throw notFound(`The agent's database has no table or view ${JSON.stringify(table)}`);
-  const statement = db.statement(`SELECT * FROM ${quote(table)} LIMIT ? OFFSET ?`);
-  const columns = statement.columns().map((column) => column.name);
-  const found = readingArrays(statement, () => statement.all(limit + 1, offset) as unknown as unknown[][]); // a view may name two columns alike
-  const rows = found.slice(0, limit).map((row) => row.map(cell));
-  return { columns, rows, nextOffset: found.length > limit ? offset + limit : null };
+  const query = `SELECT * FROM ${quote(table)} LIMIT ? OFFSET ?`;
+  const columns = db.statement(query).columns().map((column) => column.name); // a view may name two columns alike: cells stay in order
+  const page = readBoundedRows(preparedOnce(db, boundingQuery(query, columns.length)), [limit + 1, offset], columns.length, limit);
+  return { columns, rows: page.rows, nextOffset: page.truncated ? offset + page.rows.length : null };
 }
 
 function quote(identifier: string): string {

@@ -7,8 +7,10 @@
  * - no loop over a table inside another loop (a join on anything but a unique key, a join on an
  *   inequality, a correlated subquery over a table): n × m rows;
  * - no function that makes a large value from a small one (`zeroblob(1e9)`, `printf('%.*c', …)`,
- *   nested `replace`): up to a gigabyte from one call; none whose work is the product of its
+ *   nested `replace`, `hex` or `quote`, each doubling its argument; `concat(x, x, …)`, as many
+ *   copies as arguments): up to a gigabyte from one call; none whose work is the product of its
  *   arguments' lengths (`ltrim`, `instr`); no window function (its frame grows with every row).
+ * Whatever a query makes, the console reads its cells cut inside SQLite (bounded-rows.ts).
  * SQLite itself tells, whatever the SQL's spelling: its authorizer names every function and the
  * recursion while the statement compiles, and its query plan shows the loops. An admin, who may
  * change anything already, is not held to this.
@@ -17,8 +19,13 @@ import { constants, type StatementSync } from "node:sqlite";
 import type { AgentDatabase, SqlAuthorizer } from "../storage/database.ts";
 import { ApiError } from "./http.ts";
 
-/** Functions whose result may be far larger than their arguments. */
-const AMPLIFYING_FUNCTIONS = new Set(["zeroblob", "randomblob", "printf", "format", "replace"]);
+/**
+ * Functions whose result may be far larger than their arguments: by a size given as a number
+ * (`zeroblob`, `randomblob`, `printf`'s width), by doubling what they are given (`hex`, `quote`,
+ * `json_quote`'s escapes: nested, each call doubles again), or by copying an argument as often as it
+ * is written (`concat`, `concat_ws`, `replace`).
+ */
+const AMPLIFYING_FUNCTIONS = new Set(["zeroblob", "randomblob", "printf", "format", "replace", "hex", "quote", "json_quote", "concat", "concat_ws"]);
 /** Functions whose work is the product of their arguments' lengths (`ltrim(x, y)` compares each character of x with y's). */
 const QUADRATIC_FUNCTIONS = new Set(["ltrim", "rtrim", "trim", "instr"]);
 
@@ -39,17 +46,7 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
     // A window's frame grows row by row: group_concat or json_group_array over it copies n² bytes.
     throw new ApiError(403, "costly_query", "A window function (OVER …) needs the admin token: its frame grows with every row, and what it builds with it, on the agent's thread");
   }
-  const refusal: { current?: ApiError } = {};
-  const authorize: SqlAuthorizer = (action, _arg1, arg2) => {
-    const name = action === constants.SQLITE_FUNCTION ? arg2?.toLowerCase() : undefined;
-    if (action === constants.SQLITE_RECURSIVE) refusal.current ??= recursiveRefusal();
-    else if (name !== undefined && AMPLIFYING_FUNCTIONS.has(name)) {
-      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: it can make a value far larger than its arguments on the agent's thread`);
-    } else if (name !== undefined && QUADRATIC_FUNCTIONS.has(name)) {
-      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: its work is the product of its arguments' lengths, on the agent's thread`);
-    } else return constants.SQLITE_OK;
-    return constants.SQLITE_DENY;
-  };
+  const { authorize, refusal } = viewerAuthorizer();
   let plan: PlanRow[] | undefined;
   try {
     plan = (db.authorizedStatement(`EXPLAIN QUERY PLAN ${text}`, authorize).all() as unknown[]).map(planRow);
@@ -63,6 +60,35 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
   } catch (error) {
     throw refusal.current ?? error;
   }
+}
+
+/**
+ * Prepares text made around a viewer's query that {@link viewerStatement} accepted (the wrapping
+ * that bounds its cells): the same functions are refused; its plan is the query's and one scan more.
+ */
+export function viewerWrappedStatement(db: AgentDatabase, text: string): StatementSync {
+  const { authorize, refusal } = viewerAuthorizer();
+  try {
+    return db.authorizedStatement(text, authorize);
+  } catch (error) {
+    throw refusal.current ?? error;
+  }
+}
+
+/** The authorizer of a viewer's query, and the first refusal it made (SQLite answers a denial with its own, vaguer error). */
+function viewerAuthorizer(): { authorize: SqlAuthorizer; refusal: { current?: ApiError } } {
+  const refusal: { current?: ApiError } = {};
+  const authorize: SqlAuthorizer = (action, _arg1, arg2) => {
+    const name = action === constants.SQLITE_FUNCTION ? arg2?.toLowerCase() : undefined;
+    if (action === constants.SQLITE_RECURSIVE) refusal.current ??= recursiveRefusal();
+    else if (name !== undefined && AMPLIFYING_FUNCTIONS.has(name)) {
+      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: it can make a value far larger than its arguments on the agent's thread`);
+    } else if (name !== undefined && QUADRATIC_FUNCTIONS.has(name)) {
+      refusal.current ??= new ApiError(403, "costly_query", `${name}() needs the admin token: its work is the product of its arguments' lengths, on the agent's thread`);
+    } else return constants.SQLITE_OK;
+    return constants.SQLITE_DENY;
+  };
+  return { authorize, refusal };
 }
 
 function refuseCostlyPlan(plan: readonly PlanRow[], unique: (index: string) => boolean): void {

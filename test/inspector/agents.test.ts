@@ -220,7 +220,7 @@ describe("inspector agents API", () => {
     const messages: string[] = [];
     client.addEventListener("message", (event) => messages.push(String((event as MessageEvent).data)));
     const closed = new Promise<number>((resolve) => client.addEventListener("close", (event) => resolve((event as CloseEvent).code)));
-    const connections = (await f.api("/api/agents/Notebook/a/connections")).json();
+    const connections = (await f.api("/api/agents/Notebook/a/connections")).json().items;
     expect(connections).toHaveLength(1);
     const id = connections[0].id;
     expect(connections[0].tags).toEqual([id]);
@@ -256,7 +256,7 @@ describe("inspector agents API", () => {
     const f = await withAgent();
     const stub = f.t.get<Notebook>("Notebook", "a");
     const ids = await stub.plan();
-    const schedules = (await f.api("/api/agents/Notebook/a/schedules")).json();
+    const schedules = (await f.api("/api/agents/Notebook/a/schedules")).json().items;
     const cron = schedules.find((s: { id: string }) => s.id === ids.cron);
     expect(cron).toMatchObject({ callback: "tick", type: "cron", cron: "0 * * * *", payload: { kind: "cron" } });
     expect(cron.nextRuns).toHaveLength(5);
@@ -264,22 +264,34 @@ describe("inspector agents API", () => {
     const ran = await f.api(`/api/agents/Notebook/a/schedules/${ids.once}/run`, { method: "POST", as: "admin" });
     expect(ran.json()).toEqual({ ran: true });
     expect(await stub.ticked()).toContainEqual({ kind: "once" });
-    const left = (await f.api("/api/agents/Notebook/a/schedules")).json().map((s: { id: string }) => s.id);
+    const left = (await f.api("/api/agents/Notebook/a/schedules")).json().items.map((s: { id: string }) => s.id);
     expect(left).toEqual([ids.cron]);
     expect((await f.api(`/api/agents/Notebook/a/schedules/${ids.cron}`, { method: "DELETE", as: "admin" })).json()).toEqual({ cancelled: true });
-    expect((await f.api("/api/agents/Notebook/a/schedules")).json()).toEqual([]);
+    expect((await f.api("/api/agents/Notebook/a/schedules")).json()).toEqual({ items: [], next: null });
     const gone = await f.api(`/api/agents/Notebook/a/schedules/${ids.cron}`, { method: "DELETE", as: "admin" });
     expect(gone.status).toBe(404);
     expect((await f.api("/api/audit")).json().items.map((entry: { action: string }) => entry.action)).toEqual(["schedule.cancel", "schedule.cancel", "schedule.run"]);
+  });
+
+  it("answers 422 schedule_failed when a schedule run now throws, and audits the failure", async () => {
+    const f = await withAgent();
+    const id = await f.t.get<Notebook>("Notebook", "a").planFailing();
+    const ran = await f.api(`/api/agents/Notebook/a/schedules/${id}/run`, { method: "POST", as: "admin" });
+    expect(ran.status).toBe(422);
+    expect(ran.json().error).toEqual({ code: "schedule_failed", message: "boom threw: queued work fails on purpose" });
+    const [row] = (await f.api("/api/audit")).json().items;
+    expect(row).toMatchObject({ action: "schedule.run", target: `Notebook/a#${id}`, ok: false, error: "boom threw: queued work fails on purpose" });
+    // The failed run changed nothing: the one-shot schedule is still there, to run when due.
+    expect((await f.api("/api/agents/Notebook/a/schedules")).json().items.map((s: { id: string }) => s.id)).toEqual([id]);
   });
 
   it("lists queued tasks and deletes one", async () => {
     const f = await withAgent();
     const id = await f.t.get<Notebook>("Notebook", "a").queueFailing();
     const queue = (await f.api("/api/agents/Notebook/a/queue")).json();
-    expect(queue).toEqual([{ id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number) }]);
+    expect(queue).toEqual({ items: [{ id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number) }], next: null });
     expect((await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
-    expect((await f.api("/api/agents/Notebook/a/queue")).json()).toEqual([]);
+    expect((await f.api("/api/agents/Notebook/a/queue")).json()).toEqual({ items: [], next: null });
     const gone = await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" });
     expect(gone.json().error).toEqual({ code: "not_found", message: `Notebook/a has no queued item "${id}"` });
   });
@@ -305,7 +317,7 @@ describe("inspector agents API", () => {
 
   it("shows an empty chat, no MCP servers and no children for a plain agent", async () => {
     const f = await withAgent();
-    expect((await f.api("/api/agents/Notebook/a/chat")).json()).toEqual({ messages: [], streaming: false });
+    expect((await f.api("/api/agents/Notebook/a/chat")).json()).toEqual({ messages: [], next: null, streaming: false });
     expect((await f.api("/api/agents/Notebook/a/mcp")).json()).toEqual({ servers: [] });
     expect((await f.api("/api/agents/Notebook/a/children")).json()).toEqual({ subAgents: [], facets: [] });
     expect((await f.api("/api/agents/Notebook/a/team-runs")).json()).toEqual({ items: [], next: null });

@@ -41,4 +41,18 @@ describe("inspector chat transcript", () => {
     expect(chat.messages[1].parts.some((part: { type: string }) => part.type === "text")).toBe(true);
     expect((await get("/api/agents/Helper/h")).features).toContain("chat");
   });
+
+  it("pages the transcript, oldest first", async () => {
+    t = await createTestEnv({ agents: { Helper }, time: "system" });
+    inspector = await startInspector({ host: t.host, env: {} });
+    const helper = t.get<Helper>("Helper", "h");
+    for (const text of ["one", "two"]) expect(await helper.ask(text)).toBe("completed");
+    const get = async (path: string) => (await raw(new URL(path, inspector!.url).toString(), { headers: { authorization: `Bearer ${inspector!.token}` } })).json();
+    const first = await get("/api/agents/Helper/h/chat?limit=3");
+    expect(first.messages.map((m: { role: string }) => m.role)).toEqual(["user", "assistant", "user"]);
+    expect(first.messages[2]).toMatchObject({ id: "u-2", parts: [{ type: "text", text: "two" }] });
+    const second = await get(`/api/agents/Helper/h/chat?limit=3&cursor=${first.next}`);
+    expect(second).toMatchObject({ next: null, streaming: false });
+    expect(second.messages.map((m: { role: string }) => m.role)).toEqual(["assistant"]);
+  });
 });

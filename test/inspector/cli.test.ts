@@ -74,7 +74,7 @@ describe("hearth inspect", () => {
   it("lists schedules and workflows, and shows one workflow", async () => {
     const { f, env, adminEnv } = await live();
     await f.t.get<Notebook>("Notebook", "a").plan();
-    expect((await inspect(["schedules", "Notebook/a"], env)).json()).toHaveLength(2);
+    expect((await inspect(["schedules", "Notebook/a"], env)).json().items).toHaveLength(2);
     await f.api("/api/workflows/Approval", { method: "POST", as: "admin", body: { id: "w1", params: { doc: "d" } } });
     expect((await inspect(["workflows", "--workflow", "Approval"], env)).json().items[0]).toMatchObject({ workflow: "Approval", id: "w1" });
     expect((await inspect(["workflow", "Approval/w1"], adminEnv)).json()).toMatchObject({ workflow: "Approval", id: "w1", params: { doc: "d" } });

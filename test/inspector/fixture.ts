@@ -69,6 +69,12 @@ export class Notebook extends Agent<unknown, NotebookState> {
     throw new Error("queued work fails on purpose");
   }
 
+  /** A schedule an hour away whose callback throws (for "run now"). */
+  @callable()
+  async planFailing(): Promise<string> {
+    return (await this.schedule(3600, "boom", { kind: "once" })).id;
+  }
+
   override onError(): void {}
 
   @callable()

@@ -5,13 +5,14 @@
 import type { AgentDatabase } from "../../storage/database.ts";
 import { listFacets } from "../facets.ts";
 import type { Route } from "../router.ts";
-import { storedJson } from "../http.ts";
+import { offsetCursor, pageRange, storedJson, type PageRange } from "../http.ts";
 import { inAgentBase } from "./agent-address.ts";
 
-function chatOf(db: AgentDatabase) {
-  if (!db.hasTable("hearth_chat_messages")) return { messages: [], streaming: false };
-  const rows = db.statement("SELECT id, role, message, created_at FROM hearth_chat_messages ORDER BY position").all() as Array<Record<string, unknown>>;
-  const messages = rows.map((row) => {
+/** One page of the chat transcript, oldest first, with whether a reply streams and the usage totals. */
+function chatOf(db: AgentDatabase, { offset, limit }: PageRange) {
+  if (!db.hasTable("hearth_chat_messages")) return { messages: [], next: null, streaming: false };
+  const found = db.statement("SELECT id, role, message, created_at FROM hearth_chat_messages ORDER BY position LIMIT ? OFFSET ?").all(limit + 1, offset) as Array<Record<string, unknown>>;
+  const messages = found.slice(0, limit).map((row) => {
     const message = storedJson(row.message) as { parts?: unknown; metadata?: { usage?: unknown } } | null;
     return {
       id: String(row.id),
@@ -25,13 +26,21 @@ function chatOf(db: AgentDatabase) {
   const totals = db.statement("SELECT calls, input_tokens, output_tokens, total_tokens FROM hearth_chat_usage_totals WHERE id = 1").get() as Record<string, unknown> | undefined;
   return {
     messages,
+    next: found.length > limit ? offsetCursor(offset + limit) : null,
     streaming,
     ...(totals ? { usage: { calls: Number(totals.calls), inputTokens: Number(totals.input_tokens), outputTokens: Number(totals.output_tokens), totalTokens: Number(totals.total_tokens) } } : {}),
   };
 }
 
 export const agentDataRoutes: Route[] = [
-  { method: "GET", path: "/api/agents/:class/:name/chat", handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ db }) => chatOf(db)) }) },
+  {
+    method: "GET",
+    path: "/api/agents/:class/:name/chat",
+    handler: async (ctx) => {
+      const range = pageRange(ctx.query);
+      return { json: await inAgentBase(ctx, ({ db }) => chatOf(db, range)) };
+    },
+  },
   {
     method: "GET",
     path: "/api/agents/:class/:name/mcp",

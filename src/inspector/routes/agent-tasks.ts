@@ -6,7 +6,8 @@ import { Cron } from "croner";
 import { HANDLE } from "../../agent/agent-base.ts";
 import type { Schedule } from "../../schedule/types.ts";
 import { MAX_CLOSE_REASON_BYTES } from "../../websocket/close-reason.ts";
-import { ApiError, badRequest, notFound } from "../http.ts";
+import { pathnameOf } from "../../web/url-path.ts";
+import { ApiError, badRequest, notFound, pageOf, pageRange } from "../http.ts";
 import type { Route } from "../router.ts";
 import { agentAddress, inAgentBase } from "./agent-address.ts";
 
@@ -55,22 +56,48 @@ function scheduleView(schedule: Schedule) {
   };
 }
 
+/**
+ * A connection's URL without its query's values: clients often carry a token there, and a viewer
+ * must not see another user's credentials. The names stay (each value shown as `…`); traces keep the path alone.
+ * @example redactedUri("ws://h/agents/chat/a?token=s3cret") // "ws://h/agents/chat/a?token=…"
+ */
+export function redactedUri(url: string | null | undefined): string | null {
+  if (!url) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return pathnameOf(url);
+  }
+  const names = [...new Set(parsed.searchParams.keys())];
+  const query = names.length === 0 ? "" : `?${names.map((name) => `${encodeURIComponent(name)}=…`).join("&")}`;
+  // `host`, not the whole authority: user:password@ is left out too.
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${query}`;
+}
+
 export const agentTaskRoutes: Route[] = [
   {
     method: "GET",
     path: "/api/agents/:class/:name/connections",
-    handler: async (ctx) => ({
-      json: await inAgentBase(ctx, ({ runtime }) =>
-        [...runtime!.sockets()].map((record) => ({
-          id: record.id,
-          tags: record.tags,
-          state: record.stateJson === undefined ? null : (JSON.parse(record.stateJson) as unknown),
-          connectedAt: record.connectedAt ?? null,
-          uri: record.url,
-          readonly: record.readonly,
-        })),
-      ),
-    }),
+    handler: async (ctx) => {
+      const range = pageRange(ctx.query);
+      return {
+        json: await inAgentBase(ctx, ({ runtime }) => {
+          const page = pageOf([...runtime!.sockets()], range);
+          return {
+            items: page.items.map((record) => ({
+              id: record.id,
+              tags: record.tags,
+              state: record.stateJson === undefined ? null : (JSON.parse(record.stateJson) as unknown),
+              connectedAt: record.connectedAt ?? null,
+              uri: redactedUri(record.url),
+              readonly: record.readonly,
+            })),
+            next: page.next,
+          };
+        }),
+      };
+    },
   },
   {
     method: "POST",
@@ -154,7 +181,15 @@ export const agentTaskRoutes: Route[] = [
   {
     method: "GET",
     path: "/api/agents/:class/:name/schedules",
-    handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ agent }) => tasksOf(agent).getSchedules().map(scheduleView)) }),
+    handler: async (ctx) => {
+      const range = pageRange(ctx.query);
+      return {
+        json: await inAgentBase(ctx, ({ agent }) => {
+          const page = pageOf(tasksOf(agent).getSchedules(), range);
+          return { items: page.items.map(scheduleView), next: page.next };
+        }),
+      };
+    },
   },
   {
     method: "POST",
@@ -170,7 +205,12 @@ export const agentTaskRoutes: Route[] = [
           if (!schedule) throw notFound(`${address.label} has no schedule ${JSON.stringify(id)}`);
           // A one-shot schedule run now is done; a recurring one keeps its next run.
           if (schedule.type === "scheduled" || schedule.type === "delayed") await tasks.cancelSchedule(id);
-          await actor[HANDLE.invoke](schedule.callback, [schedule.payload, schedule]);
+          try {
+            await actor[HANDLE.invoke](schedule.callback, [schedule.payload, schedule]);
+          } catch (error) {
+            // The agent's own code failed, not the inspector: answered as a callable method's failure is.
+            throw new ApiError(422, "schedule_failed", `${schedule.callback} threw: ${error instanceof Error ? error.message : String(error)}`);
+          }
           return { result: undefined, before: scheduleView(schedule) };
         }),
       );
@@ -198,13 +238,15 @@ export const agentTaskRoutes: Route[] = [
   {
     method: "GET",
     path: "/api/agents/:class/:name/queue",
-    handler: async (ctx) => ({
-      json: await inAgentBase(ctx, ({ agent }) =>
-        tasksOf(agent)
-          .getQueues()
-          .map((item) => ({ id: item.id, callback: item.callback, payload: item.payload ?? null, createdAt: item.createdAt * 1000 })),
-      ),
-    }),
+    handler: async (ctx) => {
+      const range = pageRange(ctx.query);
+      return {
+        json: await inAgentBase(ctx, ({ agent }) => {
+          const page = pageOf(tasksOf(agent).getQueues(), range);
+          return { items: page.items.map((item) => ({ id: item.id, callback: item.callback, payload: item.payload ?? null, createdAt: item.createdAt * 1000 })), next: page.next };
+        }),
+      };
+    },
   },
   {
     method: "DELETE",

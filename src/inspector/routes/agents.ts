@@ -5,6 +5,7 @@ import { AgentNamespace } from "../../host/namespace.ts";
 import { hostInternals } from "../../host/introspect.ts";
 import { ApiError, notEnabled, pageLimit } from "../http.ts";
 import type { Route, RouteContext } from "../router.ts";
+import { stateView, storedState } from "../stored-state.ts";
 import { hasWorkflowTracking } from "../../workflow/tracking.ts";
 import { agentAddress, inAgent, inAgentBase } from "./agent-address.ts";
 
@@ -106,7 +107,7 @@ export const agentRoutes: Route[] = [
   {
     method: "GET",
     path: "/api/agents/:class/:name/state",
-    handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ agent }) => ({ state: agent.state ?? null })) }),
+    handler: async (ctx) => ({ json: await inAgentBase(ctx, ({ agent, db }) => stateView(db, agent.initialState)) }),
   },
   {
     method: "PUT",
@@ -117,8 +118,9 @@ export const agentRoutes: Route[] = [
       if (!Object.hasOwn(body, "state")) throw new ApiError(400, "bad_request", "The body must be { state }");
       const address = agentAddress(ctx);
       const state = await ctx.audited("state.set", address.label, {}, () =>
-        inAgentBase(ctx, ({ agent }) => {
-          const before = agent.state;
+        inAgentBase(ctx, ({ agent, db }) => {
+          // Not `agent.state`: on an agent with none stored, reading it would store initialState first.
+          const before = storedState(db);
           try {
             // setState runs the agent's validateStateChange, stores and broadcasts to connected clients.
             agent.setState(body.state);

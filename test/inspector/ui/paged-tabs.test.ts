@@ -1,6 +1,6 @@
 /**
  * Lists inside an instance's tabs page through everything: the team runs an agent owns (more than one
- * page of them), and a sub-agent's table rows (its `?sub=` path and the page's query both kept). Needs
+ * page of them), its schedules, and a sub-agent's table rows (its `?sub=` path and the page's query both kept). Needs
  * Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -26,6 +26,23 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI: paged lists in an inst
     await runs.getByRole("link", { name: oldest }).waitFor();
     expect(await runs.getByRole("row").count()).toBe(6);
     expect(await pager.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("an agent's schedules, past the first 50", async () => {
+    const notes = ui.t!.get<Notes>("Notes", "many-plans");
+    for (let i = 0; i < 55; i++) await notes.plan(`reminder ${i}`);
+    const ids = await notes.scheduleIds();
+    const page = await ui.fresh("/agents/Notes/many-plans/schedules");
+    const schedules = page.getByRole("table", { name: "Schedules" });
+    await expect.poll(() => schedules.getByRole("row").count(), { timeout: WAIT }).toBe(51);
+    const pager = page.getByRole("navigation", { name: "Pages of schedules" });
+    await pager.getByRole("button", { name: "Next →" }).click();
+    await schedules.getByRole("cell", { name: ids.at(-1)!, exact: true }).waitFor();
+    expect(await schedules.getByRole("row").count()).toBe(6);
+    expect(await pager.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    // One page only: the queue shows no pager.
+    expect(await page.getByRole("navigation", { name: "Pages of the queue" }).count()).toBe(0);
     expect(ui.problems).toEqual([]);
   });
 

@@ -60,13 +60,16 @@ export function Pager({
   cursors,
   next,
   onChange,
+  label = "Pages",
 }: {
   cursors: readonly string[];
   next: string | null | undefined;
   onChange: (cursors: string[]) => void;
+  /** The navigation's name, when a view pages more than one list. */
+  label?: string;
 }) {
   return (
-    <nav class="pager" aria-label="Pages">
+    <nav class="pager" aria-label={label}>
       <button type="button" disabled={cursors.length === 0} onClick={() => onChange(cursors.slice(0, -1))}>
         ← Previous
       </button>
@@ -93,3 +96,9 @@ export function usePageCursors(scope: string): [string[], (cursors: string[]) =>
 }
 
 const NO_CURSORS: string[] = [];
+
+/** A {@link Pager} for a list that may fit one page: shown only once there is another page to go to. */
+export function PagerIfPaged(props: Parameters<typeof Pager>[0]) {
+  if (props.cursors.length === 0 && (props.next === null || props.next === undefined)) return null;
+  return <Pager {...props} />;
+}

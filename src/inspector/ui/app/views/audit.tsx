@@ -11,6 +11,9 @@ interface AuditRow {
   role: string;
   action: string;
   target: string;
+  /** Whether the change was made (null for an old row whose detail was cut). */
+  ok?: boolean | null;
+  error?: string;
   detail: unknown;
   beforeHash?: string;
   afterHash?: string;
@@ -40,6 +43,7 @@ export function AuditView() {
                 { title: "Role", cell: (r) => r.role },
                 { title: "Action", cell: (r) => r.action },
                 { title: "Target", cell: (r) => <span class="mono">{r.target}</span> },
+                { title: "Outcome", cell: (r) => (r.ok === true ? "done" : r.ok === false ? <span title={r.error}>failed</span> : "—") },
                 { title: "Detail", cell: (r) => <span class="mono small">{brief(r.detail, 100)}</span> },
                 {
                   title: "Before → after",

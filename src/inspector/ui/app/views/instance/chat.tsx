@@ -1,7 +1,8 @@
 /** Chat: the transcript with tool calls, reasoning and tokens per message. */
-import { agentPath, type AgentRef } from "../../api.ts";
+import { agentPath, withQuery, type AgentRef } from "../../api.ts";
 import { JsonView } from "../../components/json-view.tsx";
 import { Loaded } from "../../components/status.tsx";
+import { PagerIfPaged, usePageCursors } from "../../components/table.tsx";
 import { num, time } from "../../format.ts";
 import { useApi } from "../../hooks.ts";
 
@@ -25,11 +26,13 @@ interface Message {
 }
 
 export function ChatTab({ agent }: { agent: AgentRef }) {
+  const [cursors, setCursors] = usePageCursors(agentPath(agent, "/chat"));
   const chat = useApi<{
     messages: Message[];
+    next: string | null;
     streaming: boolean;
     usage?: { calls: number; inputTokens: number; outputTokens: number; totalTokens: number };
-  }>(agentPath(agent, "/chat"), 5000);
+  }>(withQuery(agentPath(agent, "/chat"), { cursor: cursors.at(-1) }), 5000);
   return (
     <>
       <h2>Chat transcript</h2>
@@ -66,6 +69,7 @@ export function ChatTab({ agent }: { agent: AgentRef }) {
                 </li>
               ))}
             </ol>
+            <PagerIfPaged cursors={cursors} next={data.next} onChange={setCursors} label="Pages of the transcript" />
           </>
         )}
       </Loaded>

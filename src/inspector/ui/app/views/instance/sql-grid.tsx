@@ -1,4 +1,4 @@
-/** A grid of SQL rows: NULL and empty strings told apart, BLOBs as hex and size, JSON expandable. */
+/** A grid of SQL rows: NULL and empty strings told apart, BLOBs as hex and size, long text cut by the server, JSON expandable. */
 import { brief } from "../../format.ts";
 
 export function Grid({ caption, columns, rows }: { caption: string; columns: string[]; rows: unknown[][] }) {
@@ -38,6 +38,16 @@ function Cell({ value }: { value: unknown }) {
   if (typeof value === "object") {
     const blob = value as { $blob?: string; size?: number };
     if (typeof blob.$blob === "string") return <span class="mono" title={blob.$blob}>BLOB {blob.size ?? "?"} bytes: {blob.$blob.slice(0, 32)}…</span>;
+    const text = value as { $text?: string; length?: number };
+    if (typeof text.$text === "string")
+      return (
+        <details>
+          <summary class="mono">
+            {text.$text.slice(0, 80)}… ({text.length ?? "?"} characters, the first {text.$text.length} kept)
+          </summary>
+          <pre class="code">{text.$text}</pre>
+        </details>
+      );
     return <span class="mono">{brief(value, 80)}</span>;
   }
   if (typeof value === "string" && value.length > 80)

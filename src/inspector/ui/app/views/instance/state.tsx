@@ -4,11 +4,20 @@ import { agentPath, api, type AgentRef } from "../../api.ts";
 import { AdminOnly } from "../../components/admin.tsx";
 import { JsonView } from "../../components/json-view.tsx";
 import { ActionResult, Loaded } from "../../components/status.tsx";
-import { json } from "../../format.ts";
+import { json, num } from "../../format.ts";
 import { useAction, useApi } from "../../hooks.ts";
 
+/** `GET …/state`: `stored: false` before the agent stored any (its initialState shown); a large state as the start of its JSON. */
+interface StateAnswer {
+  state: unknown;
+  stored?: false;
+  truncated?: true;
+  chars?: number;
+  preview?: string;
+}
+
 export function StateTab({ agent }: { agent: AgentRef }) {
-  const state = useApi<{ state: unknown }>(agentPath(agent, "/state"));
+  const state = useApi<StateAnswer>(agentPath(agent, "/state"));
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const action = useAction();
   async function save(event: Event) {
@@ -36,15 +45,32 @@ export function StateTab({ agent }: { agent: AgentRef }) {
             <button type="button" onClick={state.reload}>
               Refresh
             </button>
-            <AdminOnly what="editing state">
-              {editing === undefined && (
-                <button type="button" onClick={() => setEditing(json(data.state))}>
-                  Edit state
-                </button>
-              )}
-            </AdminOnly>
+            {data.truncated !== true && (
+              <AdminOnly what="editing state">
+                {editing === undefined && (
+                  <button type="button" onClick={() => setEditing(json(data.state))}>
+                    Edit state
+                  </button>
+                )}
+              </AdminOnly>
+            )}
           </div>
-          {editing === undefined ? (
+          {data.stored === false && (
+            <p class="muted" role="note">
+              Nothing is stored yet: this is the class's initialState, which the agent stores when it first reads its state.
+            </p>
+          )}
+          {data.truncated === true ? (
+            <>
+              <p role="note">
+                The state is {num(data.chars)} characters of JSON: its first {num(data.preview?.length)} are shown. The SQL tab
+                reads the rest (table _hearth_state).
+              </p>
+              <pre class="code" aria-label="Start of the agent state">
+                {data.preview}
+              </pre>
+            </>
+          ) : editing === undefined ? (
             <JsonView value={data.state} label="Agent state" />
           ) : (
             <form onSubmit={save}>
