@@ -4,7 +4,7 @@
  * @module
  */
 import { readVersion } from "./version.ts";
-import { USAGE, parseCommandLine } from "./args.ts";
+import { parseCommandLine, usageOf } from "./args.ts";
 import { loadVarFiles } from "./env-files.ts";
 import { CliError, EXIT_FAILURE, describeUnexpected } from "./errors.ts";
 import { printError } from "./output.ts";
@@ -27,7 +27,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const request = parseCommandLine(argv, { ...fileVars, ...process.env }, cwd);
   switch (request.kind) {
     case "help":
-      process.stdout.write(USAGE);
+      process.stdout.write(usageOf(request.command));
       return;
     case "version":
       process.stdout.write(`${readVersion()}\n`);

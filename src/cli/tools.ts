@@ -107,7 +107,7 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
     const { baseDataDir, environmentDataDir } = await import("./project.ts");
     const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), environmentOf(flags, path));
     found = dataDir === undefined ? undefined : readInspectorEndpoint(dataDir);
-    const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help");
+    const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help") || flags.rest.includes("-h");
     if (dataDir !== undefined && found === undefined && !wantsHelp) {
       throw new Error(`No running inspector for ${dataDir}: start the server with \`hearth dev\` (or \`hearth start --inspector\`), or pass --url and --token.`);
     }

@@ -102,7 +102,9 @@ describe("parseCommandLine", () => {
   });
 
   it("recognises help and version before anything else", () => {
-    expect(parseCommandLine(["dev", "--help"], {}, cwd)).toEqual({ kind: "help" });
+    expect(parseCommandLine(["dev", "--help"], {}, cwd)).toEqual({ kind: "help", command: "dev" });
+    expect(parseCommandLine(["start", "-h"], {}, cwd)).toEqual({ kind: "help", command: "start" });
+    expect(parseCommandLine(["--help"], {}, cwd)).toEqual({ kind: "help" });
     expect(parseCommandLine(["-v"], {}, cwd)).toEqual({ kind: "version" });
   });
 
