@@ -26,6 +26,14 @@ export const INSPECTOR_LIMITS = {
   maxAuditFieldChars: 8192,
   /** Characters of one SQL text. */
   maxSqlChars: 100_000,
+  /**
+   * SELECTs in a viewer's query (subqueries and common table expressions). SQLite flattens a
+   * subquery into the query that reads it while it prepares them, copying an inner column's
+   * expression at each use: `SELECT a||a FROM (SELECT a||a AS a FROM (…))` doubles per level, and 25
+   * levels made gigabytes before a row was read (nothing stops a prepare). This bounds the levels,
+   * not the copies per level.
+   */
+  maxViewerSelects: 8,
   /** Open live streams (SSE) at once; one more answers 429 `too_many_streams`. */
   maxStreams: 16,
   /** Messages the live stream keeps for `Last-Event-ID` resume. */

@@ -18,6 +18,7 @@
 import { constants, type StatementSync } from "node:sqlite";
 import type { AgentDatabase, SqlAuthorizer } from "../storage/database.ts";
 import { ApiError } from "./http.ts";
+import { INSPECTOR_LIMITS } from "./limits.ts";
 
 /**
  * Functions whose result may be far larger than their arguments: by a size given as a number
@@ -45,6 +46,14 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
   if (/\bOVER\b/i.test(withoutLiterals(text))) {
     // A window's frame grows row by row: group_concat or json_group_array over it copies n² bytes.
     throw new ApiError(403, "costly_query", "A window function (OVER …) needs the admin token: its frame grows with every row, and what it builds with it, on the agent's thread");
+  }
+  const selects = selectCount(text);
+  if (selects > INSPECTOR_LIMITS.maxViewerSelects) {
+    throw new ApiError(
+      403,
+      "costly_query",
+      `A query of ${selects} SELECTs needs the admin token: a viewer's query has at most ${INSPECTOR_LIMITS.maxViewerSelects} (maxViewerSelects), since SQLite may copy each subquery's expressions into the one that reads it while it prepares the query, on the agent's thread`,
+    );
   }
   const { authorize, refusal } = viewerAuthorizer();
   let plan: PlanRow[] | undefined;
@@ -149,6 +158,11 @@ function isUniqueIndex(db: AgentDatabase, index: string): boolean {
 }
 
 /** `sql` with its string literals, quoted names and comments blanked (a keyword test must not find words inside them). */
+/** SELECTs in a query, outside literals and comments: subqueries and common table expressions alike. */
+function selectCount(sql: string): number {
+  return withoutLiterals(sql).match(/\bSELECT\b/gi)?.length ?? 0;
+}
+
 function withoutLiterals(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g, " ");
 }

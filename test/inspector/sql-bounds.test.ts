@@ -49,6 +49,24 @@ describe("inspector SQL answers are bounded", () => {
     expect((await query(f, "SELECT hex(hex('ab'))", {}, "admin")).json().rows).toEqual([["36313632"]]);
   });
 
+  it("refuses a viewer's query of more SELECTs than maxViewerSelects (nested subqueries or a chain of CTEs); an admin runs it", async () => {
+    const f = await withNotes("one");
+    const levels = INSPECTOR_LIMITS.maxViewerSelects;
+    // Each level doubles the expression SQLite builds while it flattens the subqueries.
+    const nested = (n: number) => `SELECT length(a) FROM ${Array.from({ length: n }, () => "(SELECT a||a AS a FROM ").join("")}(SELECT 'ab' AS a)${")".repeat(n)}`;
+    const chain = (n: number) => `WITH t0(a) AS (SELECT 'ab')${Array.from({ length: n }, (_, i) => `, t${i + 1}(a) AS (SELECT a||a FROM t${i})`).join("")} SELECT length(a) FROM t${n}`;
+    expect((await query(f, nested(levels - 2))).json().rows).toEqual([[2 * 2 ** (levels - 2)]]);
+    expect((await query(f, chain(levels - 2))).json().rows).toEqual([[2 * 2 ** (levels - 2)]]);
+    for (const sql of [nested(levels - 1), chain(levels - 1)]) {
+      const refused = await query(f, sql);
+      expect(refused.status, sql).toBe(403);
+      expect(refused.json().error).toMatchObject({ code: "costly_query", message: expect.stringContaining("maxViewerSelects") });
+      expect((await query(f, sql, {}, "admin")).json().rows, sql).toEqual([[2 * 2 ** (levels - 1)]]);
+    }
+    // SELECT inside a literal or a comment is not counted.
+    expect((await query(f, `SELECT '${"SELECT ".repeat(20)}' AS s -- ${"SELECT ".repeat(20)}`)).status).toBe(200);
+  });
+
   it("cuts a long TEXT cell to its start and names its length; BLOBs, numbers and big integers as before", async () => {
     const f = await withNotes();
     const long = "x".repeat(100_000);
