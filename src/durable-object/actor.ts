@@ -9,7 +9,9 @@ import { AgentTasks } from "../schedule/agent-tasks.ts";
 import type { Schedule } from "../schedule/types.ts";
 import { runAsSocketOwner, type SocketOwner } from "../websocket/owner.ts";
 import { ALARM_CALLBACK, DurableAlarm, type AlarmInvocationInfo } from "./alarm.ts";
+import { droppingUnusedSockets } from "../websocket/handed-out.ts";
 import { webSocketOfResponse } from "../websocket/response.ts";
+import type { WorkersWebSocket } from "../websocket/socket.ts";
 import { AcceptedEnds } from "./accepted-ends.ts";
 import { HibernatableSockets } from "./hibernation.ts";
 import { DurableObjectId } from "./id.ts";
@@ -61,9 +63,9 @@ export class DurableObjectActor implements Actor {
     this.#owner = {
       run: (event) => {
         if (this.#unloaded) return;
-        runtime.blockConcurrencyWhile(async () => this.#scoped(event)).catch((error: unknown) => this.onError(error));
+        runtime.blockConcurrencyWhile(async () => this.#scoped(() => this.#owningSockets(event))).catch((error: unknown) => this.onError(error));
       },
-      output: (send) => holdOutput(runtime, send),
+      output: (send, dropped) => holdOutput(runtime, send, dropped),
       hold: (end) => this.#accepted.holdOpen(end, runtime.keepAlive()),
       reportError: (error) => this.onError(error),
     };
@@ -93,7 +95,9 @@ export class DurableObjectActor implements Actor {
     const event = currentEvent();
     let response: unknown;
     try {
-      response = await this.#scoped(() => this.#traced("fetch", undefined, () => fetch.call(this.#object, request)));
+      response = await this.#scoped(() =>
+        this.#owningSockets(() => this.#traced("fetch", undefined, () => fetch.call(this.#object, request)), webSocketOfResult),
+      );
       if (!(response instanceof Response)) {
         throw new TypeError(`${this.#runtime.className}.fetch() must return a Response, got ${typeof response}`);
       }
@@ -126,7 +130,7 @@ export class DurableObjectActor implements Actor {
     if (typeof fn !== "function" || NOT_CALLABLE.has(method) || fn === (Object.prototype as Record<string, unknown>)[method]) {
       throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
     }
-    return await this.#scoped(() => this.#traced("rpc", method, () => fn.apply(this.#object, args)), caller);
+    return await this.#scoped(() => this.#owningSockets(() => this.#traced("rpc", method, () => fn.apply(this.#object, args))), caller);
   }
 
   [HANDLE.invalidate](): void {
@@ -163,7 +167,7 @@ export class DurableObjectActor implements Actor {
       console.warn(`[hearth] ${this.#runtime.className}/${this.#runtime.name}: an alarm was due but the class has no alarm() handler; it is dropped`);
       return;
     }
-    await this.#alarm.run(schedule, (info) => alarm.call(this.#object, info));
+    await this.#alarm.run(schedule, (info) => this.#owningSockets(() => alarm.call(this.#object, info)));
   }
 
   /** Runs one event of the object inside a span named after it (nothing more while tracing is off). */
@@ -176,12 +180,23 @@ export class DurableObjectActor implements Actor {
     const ws = this.#sockets.objectOf(record);
     if (typeof fn !== "function" || ws === undefined) return;
     try {
-      await this.#scoped(() => this.#traced(handler, undefined, () => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args)));
+      await this.#scoped(() =>
+        this.#owningSockets(() => this.#traced(handler, undefined, () => (fn as (...a: unknown[]) => unknown).call(this.#object, ws, ...args))),
+      );
     } catch (error) {
       // No caller waits for a socket event: log it, and fail the event (its writes and messages are dropped).
       this.onError(error);
       throw error;
     }
+  }
+
+  /**
+   * Runs one event of the object's code as the owner of the 101 responses it gets from stubs: when it
+   * ends, the WebSockets of those it neither returned (`returnedOf` its result) nor accepted are
+   * dropped, so the object that answered them sees them close (websocket/handed-out.ts).
+   */
+  #owningSockets<T>(fn: () => T, returnedOf?: (result: Awaited<T>) => WorkersWebSocket | undefined): Promise<Awaited<T>> {
+    return droppingUnusedSockets<Awaited<T>>(fn as () => Promise<Awaited<T>>, returnedOf, currentEvent());
   }
 
   #scoped<T>(fn: () => T, caller?: AgentCaller): T {
@@ -194,13 +209,19 @@ export class DurableObjectActor implements Actor {
 
 /**
  * The output gate for a message sent during an event: it leaves once the event's writes commit, and
- * never if the event fails. Storage holds output only while a transaction is open, so the event's
- * transaction is opened first: a message sent before a write that then fails shares its fate.
+ * never if the event fails (`dropped` then runs). Storage holds output only while a transaction is
+ * open, so the event's transaction is opened first: a message sent before a write that then fails
+ * shares its fate.
  */
-function holdOutput(runtime: AgentRuntime, send: () => void): void {
+function holdOutput(runtime: AgentRuntime, send: () => void, dropped: (() => void) | undefined): void {
   const db = runtime.db;
   if (db.isOpen && currentEvent() !== undefined) db.joinTransaction();
-  db.output(send);
+  db.output(send, dropped);
+}
+
+/** The WebSocket a `fetch` handler's result hands out, if it is a 101. */
+function webSocketOfResult(result: unknown): WorkersWebSocket | undefined {
+  return result instanceof Response ? webSocketOfResponse(result) : undefined;
 }
 
 /** The name an object's id was made from: known to the namespace that made it, else stored by an earlier start. */

@@ -86,15 +86,20 @@ export class HibernatableSockets {
     return object;
   }
 
-  /** As the Workers runtime lists them: all of them newest first (it adds each at the front), those with `tag` oldest first. */
-  list(tag?: string): WorkersWebSocket[] {
+  /**
+   * As the Workers runtime lists them: all of them newest first (it adds each at the front), those with
+   * `tag` oldest first. The tag is converted to a string as `acceptWebSocket` converts tags (`42` finds
+   * the sockets tagged `"42"`, `null` those tagged `"null"`).
+   */
+  list(tag?: unknown): WorkersWebSocket[] {
+    const wanted = tag === undefined ? undefined : tagString(tag, "getWebSockets()");
     const sockets: WorkersWebSocket[] = [];
     for (const record of this.#runtime.sockets()) {
-      if (tag !== undefined && !record.tags.includes(tag)) continue;
+      if (wanted !== undefined && !record.tags.includes(wanted)) continue;
       const object = this.objectOf(record);
       if (object) sockets.push(object);
     }
-    return tag === undefined ? sockets.reverse() : sockets;
+    return wanted === undefined ? sockets.reverse() : sockets;
   }
 
   tagsOf(ws: WorkersWebSocket): string[] {
@@ -154,13 +159,18 @@ function checkTags(tags: unknown): string[] {
   if (!Array.isArray(tags)) throw new TypeError("acceptWebSocket(): tags must be an array of strings");
   const distinct = new Set<string>();
   for (const value of tags as unknown[]) {
-    if (typeof value === "symbol") throw new TypeError("acceptWebSocket(): a tag cannot be a Symbol");
-    const tag = String(value);
+    const tag = tagString(value, "acceptWebSocket()");
     if (distinct.size >= MAX_TAGS) throw new Error(`a Hibernatable WebSocket cannot have more than ${MAX_TAGS} tags`);
     if (Buffer.byteLength(tag) > MAX_TAG_BYTES) throw new Error(`"${tag}" is longer than the max tag length (${MAX_TAG_BYTES} characters).`);
     distinct.add(tag);
   }
   return [...distinct];
+}
+
+/** A tag as the Workers runtime takes it: any value converted to a string, except a Symbol (TypeError naming `method`). */
+function tagString(value: unknown, method: string): string {
+  if (typeof value === "symbol") throw new TypeError(`${method}: a tag cannot be a Symbol`);
+  return String(value);
 }
 
 /** What the host calls on an accepted socket: shut-down and destroy close it. */

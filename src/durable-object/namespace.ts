@@ -5,6 +5,7 @@ import { callerOfCurrentScope } from "../agent/context.ts";
 import type { ActorClassBinding, ActorDispatcher } from "../host/actor.ts";
 import { checkObjectName, DurableObjectId, idHexFromName, parseIdHex, uniqueIdHex } from "./id.ts";
 import { copyAcross, copyArguments } from "../host/copy.ts";
+import { remoteError } from "./remote-error.ts";
 
 type Method = (...args: never[]) => unknown;
 type Handler = "fetch" | "alarm" | "webSocketMessage" | "webSocketClose" | "webSocketError" | "constructor";
@@ -35,6 +36,11 @@ export interface DurableObjectGetOptions {
 }
 
 function releaseNothing(): void {}
+
+/** The caller gets a copy of what the object threw, marked `remote`, never the object's own error (remote-error.ts). */
+function rethrowRemote(error: unknown): never {
+  throw remoteError(error);
+}
 
 /** Names remembered per namespace for objects reached by id before their first start (a hint; the object stores its own). */
 const MAX_REMEMBERED_NAMES = 100_000;
@@ -119,9 +125,10 @@ export class DurableObjectNamespace<T = unknown> {
     const className = this.className;
     const fetch = async (input: Request | string | URL, init?: RequestInit): Promise<Response> => {
       const request = input instanceof Request && init === undefined ? input : new Request(input, init);
-      const answered = answerUnlessAborted(request, () => dispatcher.request(className, hex, request));
-      // To a worker's request: a 101 it drops is dropped when it ends (an actor's own events are not requests).
-      return currentEvent() === undefined ? answered.then(handOut) : answered;
+      const event = currentEvent();
+      const answered = answerUnlessAborted(request, () => dispatcher.request(className, hex, request).catch(rethrowRemote));
+      // A 101 goes to the request or event running here: one it drops is dropped when it ends.
+      return answered.then((response) => handOut(response, event));
     };
     return new Proxy({} as DurableObjectStub<T>, {
       get(_target, property) {
@@ -133,7 +140,7 @@ export class DurableObjectNamespace<T = unknown> {
         // Not thenable: `await stub` must yield the stub itself.
         if (typeof property !== "string" || property === "then") return undefined;
         return async (...args: unknown[]) =>
-          copyAcross(await dispatcher.invoke(className, hex, property, copyArguments(args), callerOfCurrentScope()));
+          copyAcross(await dispatcher.invoke(className, hex, property, copyArguments(args), callerOfCurrentScope()).catch(rethrowRemote));
       },
     });
   }

@@ -304,11 +304,11 @@ export class AgentDatabase implements Parkable {
 
   /**
    * The output gate: `send` runs when the writes before it are committed, or never if the event that
-   * made them fails.
+   * made them fails — then `dropped` runs instead, if given (held-output.ts).
    */
-  output(send: () => void): void {
-    if (this.#db !== undefined) this.#transaction.output(send);
-    else outputOutsideTransaction(this.#lostWrites, this.#releases, this.#options.currentOwner(), send);
+  output(send: () => void, dropped?: () => void): void {
+    if (this.#db !== undefined) this.#transaction.output(send, dropped);
+    else outputOutsideTransaction(this.#lostWrites, this.#releases, this.#options.currentOwner(), { send, dropped });
   }
 
   /**

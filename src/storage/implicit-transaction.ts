@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { dropHeld, sendHeld, type HeldOutput } from "./held-output.ts";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
 import { endEventOutsideTransaction, LostWrites, outputOutsideTransaction, type TransactionOwner } from "./lost-writes.ts";
@@ -60,7 +61,7 @@ export class ImplicitTransaction {
   /** The savepoint owner opened the transaction and has no SAVEPOINT: its writes are all the transaction holds. */
   #ownsTransaction = false;
   /** Output waiting for the commit; `level`: the depth of the transaction() closure it was made in (0: none). */
-  #held: Array<{ owner: TransactionOwner; send: () => void; level: number }> = [];
+  #held: Array<HeldOutput & { owner: TransactionOwner; level: number }> = [];
   /**
    * Savepoints of the transaction() closures open now, outermost first, all of one owner's. While
    * any is open nothing commits: a commit would make half a closure durable.
@@ -157,13 +158,15 @@ export class ImplicitTransaction {
     this.#writers.add(owner);
   }
 
-  /** Sends now when nothing is pending, else when the transaction commits; never for an event whose writes were lost. */
-  output(send: () => void): void {
+  /**
+   * Sends now when nothing is pending, else when the transaction commits; never for an event whose
+   * writes were lost. Output that will never be sent runs its `dropped` instead (held-output.ts).
+   */
+  output(send: () => void, dropped?: () => void): void {
     const owner = this.#currentOwner();
-    if (!this.#open) outputOutsideTransaction(this.#lost, this.#replica?.releases, owner, send);
-    else if (this.#lost.of(owner) === undefined) {
-      this.#held.push({ owner, send, level: this.#explicit.length > 0 && owner === this.#explicitOwner ? this.#explicit.length : 0 });
-    }
+    if (!this.#open) outputOutsideTransaction(this.#lost, this.#replica?.releases, owner, { send, dropped });
+    else if (this.#lost.of(owner) !== undefined) dropHeld([{ send, dropped }]);
+    else this.#held.push({ owner, send, dropped, level: this.#explicit.length > 0 && owner === this.#explicitOwner ? this.#explicit.length : 0 });
   }
 
   /**
@@ -205,8 +208,10 @@ export class ImplicitTransaction {
         for (const entry of this.#held) if (entry.level >= depth) entry.level = depth - 1;
       } else {
         this.#db.exec(`ROLLBACK TO hearth_txn_${depth}; RELEASE hearth_txn_${depth}`);
+        const undone = this.#held.filter((entry) => entry.level >= depth);
         this.#held = this.#held.filter((entry) => entry.level < depth);
         this.#onRollback();
+        dropHeld(undone);
       }
     } finally {
       if (this.#explicit.length === 0) this.#explicitEnded();
@@ -366,7 +371,7 @@ export class ImplicitTransaction {
       durable?.resolve();
       return;
     }
-    const held = this.#held.map((entry) => entry.send);
+    const held = this.#held;
     this.#held = [];
     releases.add(replicated ?? Promise.resolve(), held, durable, writers, this.#failuresAtBegin);
   }
@@ -431,8 +436,10 @@ export class ImplicitTransaction {
     this.#savepointOwner = undefined;
     this.#ownsTransaction = false;
     this.#onRollback();
+    const undone = this.#held.filter((entry) => entry.owner === failed);
     this.#held = this.#held.filter((entry) => entry.owner !== failed);
     this.#dropExplicit();
+    dropHeld(undone);
   }
 
   /** A commit failed (disk full, I/O error): nothing of the turn happened. */
@@ -441,6 +448,7 @@ export class ImplicitTransaction {
     this.#writers.clear();
     this.#savepointOwner = undefined;
     this.#ownsTransaction = false;
+    const undone = this.#held;
     this.#held = [];
     try {
       this.#db.exec("ROLLBACK");
@@ -449,19 +457,14 @@ export class ImplicitTransaction {
     }
     this.#onRollback();
     this.#dropExplicit();
+    dropHeld(undone);
   }
 
   #sendHeld(): void {
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];
-    for (const { send } of held) {
-      try {
-        send();
-      } catch (error) {
-        console.error("[hearth] sending held output failed:", error);
-      }
-    }
+    for (const output of held) sendHeld(output);
   }
 }
 

@@ -179,12 +179,19 @@ function keyList(method: "get" | "delete", keys: unknown): string[] {
   return keys as string[];
 }
 
+/**
+ * The latest alarm time, exclusive, in ms since the epoch: workerd holds times as 64-bit signed
+ * nanoseconds (up to April 2262) and refuses later ones, with a message that says 2189.
+ */
+export const ALARM_TIME_LIMIT_MS = 2 ** 63 / 1e6;
+
 /** A `Date` or a number of ms since the epoch, as whole ms; workerd's errors otherwise. */
 function alarmTime(scheduledTime: unknown): number {
   const time = scheduledTime instanceof Date ? scheduledTime.getTime() : typeof scheduledTime === "number" ? scheduledTime : NaN;
   if (!Number.isFinite(time)) {
     throw new TypeError("Failed to execute 'setAlarm' on 'DurableObjectStorage': parameter 1 is not of type 'date'.");
   }
+  if (time >= ALARM_TIME_LIMIT_MS) throw new TypeError("This API doesn't support dates after 2189.");
   const ms = Math.trunc(time);
   if (ms <= 0) throw new TypeError("setAlarm() cannot be called with an alarm time <= 0");
   return ms;

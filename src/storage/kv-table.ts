@@ -20,9 +20,12 @@ export interface KvListOptions {
   prefix?: string;
   /** Descending order; `start`/`end` keep their meaning. */
   reverse?: boolean;
-  /** At most this many entries (a positive number). */
+  /** At most this many entries: a positive number, fractions dropped, at most {@link MAX_LIST_LIMIT}. */
   limit?: number;
 }
+
+/** The largest `limit` a list takes: workerd reads it as a 32-bit signed integer. */
+export const MAX_LIST_LIMIT = 2 ** 31 - 1;
 
 /** One bound of a list: `key <op> value`. */
 export interface KeyCondition {
@@ -60,6 +63,7 @@ export function compileListOptions(options: KvListOptions | undefined): ListQuer
   if (limit !== undefined) {
     count = typeof limit === "number" ? Math.trunc(limit) : NaN;
     if (!(count > 0)) throw new TypeError("List limit must be positive.");
+    if (count > MAX_LIST_LIMIT) throw new TypeError(`List limit must be at most ${MAX_LIST_LIMIT}, got ${limit}.`);
   }
   const conditions: KeyCondition[] = [];
   if (prefix !== undefined && prefix !== "") {

@@ -1,3 +1,4 @@
+import { dropHeld, type HeldOutput } from "./held-output.ts";
 import type { ReleaseQueue } from "./release-queue.ts";
 
 /** Identifies who is writing, so one event's failure rolls back only its own writes. */
@@ -33,12 +34,13 @@ export class LostWrites {
 
 /**
  * Output made while no transaction is open (none began yet, or the connection is parked): never for an
- * event whose writes were lost, else sent once the replica holds what came before (at once without one).
+ * event whose writes were lost (it is dropped), else sent once the replica holds what came before (at
+ * once without one).
  */
-export function outputOutsideTransaction(lost: LostWrites, releases: ReleaseQueue | undefined, owner: TransactionOwner, send: () => void): void {
-  if (lost.of(owner) !== undefined) return;
-  if (releases === undefined) send();
-  else releases.output(send);
+export function outputOutsideTransaction(lost: LostWrites, releases: ReleaseQueue | undefined, owner: TransactionOwner, output: HeldOutput): void {
+  if (lost.of(owner) !== undefined) dropHeld([output]);
+  else if (releases === undefined) output.send();
+  else releases.output(output);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { dropHeld, sendHeld, type HeldOutput } from "./held-output.ts";
+
 /**
  * The output gate's second half when a database is replicated (src/storage/replication.ts): output
  * of a commit leaves only once that commit — and every earlier one — is durable in the replica log,
@@ -28,17 +30,18 @@ export class ReleaseQueue {
 
   /**
    * A commit that settles when `replicated` does: `held` output is then sent and `durable` resolved,
-   * after everything queued before. If replication fails, the output is dropped, `durable` rejects
+   * after everything queued before. If replication fails, the output is dropped (and told so), `durable` rejects
    * and each of `writers` learns it when it ends ({@link takeLost}). It fails too if any commit fails
    * after `failuresAtBegin` was read (when its transaction began: it may have read that commit's writes).
    */
-  add(replicated: Promise<void>, held: Array<() => void>, durable: { resolve(): void; reject(error: unknown): void } | undefined, writers: readonly object[], failuresAtBegin = this.#failures): void {
+  add(replicated: Promise<void>, held: readonly HeldOutput[], durable: { resolve(): void; reject(error: unknown): void } | undefined, writers: readonly object[], failuresAtBegin = this.#failures): void {
     this.#pending++;
     const failures = failuresAtBegin;
     const fail = (lost: Error): void => {
       for (const writer of writers) this.#lost.set(writer, lost);
       this.#failures++;
       this.#lastFailure = lost;
+      dropHeld(held);
       durable?.reject(lost);
     };
     this.#tail = this.#tail
@@ -48,7 +51,7 @@ export class ReleaseQueue {
           this.#pending--;
           // An earlier commit failed meanwhile: this one's output may rest on its writes.
           if (this.#failures !== failures) return fail(new Error(`Replication failed before this event's output could leave: ${this.#lastFailure?.message}`, { cause: this.#lastFailure }));
-          for (const send of held) sendSafely(send);
+          for (const output of held) sendHeld(output);
           durable?.resolve();
         },
         (error: unknown) => {
@@ -60,13 +63,14 @@ export class ReleaseQueue {
 
   /**
    * Sends after everything queued so far (at once when nothing is); dropped if a commit queued before
-   * it fails to replicate meanwhile (what it says may rest on that commit's writes).
+   * it fails to replicate meanwhile (what it says may rest on that commit's writes; `dropped` then runs).
    */
-  output(send: () => void): void {
-    if (this.#pending === 0) return sendSafely(send);
+  output(output: HeldOutput): void {
+    if (this.#pending === 0) return sendHeld(output);
     const failures = this.#failures;
     this.#tail = this.#tail.then(() => {
-      if (this.#failures === failures) sendSafely(send);
+      if (this.#failures === failures) sendHeld(output);
+      else dropHeld([output]);
     });
   }
 
@@ -95,13 +99,5 @@ export class ReleaseQueue {
     const lost = this.#lost.get(owner);
     if (lost !== undefined) this.#lost.delete(owner);
     return lost;
-  }
-}
-
-function sendSafely(send: () => void): void {
-  try {
-    send();
-  } catch (error) {
-    console.error("[hearth] sending held output failed:", error);
   }
 }

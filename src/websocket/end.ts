@@ -3,6 +3,7 @@ import { deserializeClone } from "../web/structured-clone.ts";
 import { DISCONNECTED } from "./close-reason.ts";
 import { closeEvent, errorEvent, messageEvent, type SocketMessage } from "./events.ts";
 import { dispatchGuarded } from "./listeners.ts";
+import { outgoingMessage } from "./outgoing-message.ts";
 import { currentSocketOwner, type SocketOwner } from "./owner.ts";
 
 export const READY_STATE = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -141,13 +142,16 @@ export class SocketEnd {
     this.#accept(receiver);
   }
 
-  /** `ws.send()`: refused before accept and after this side's close(); dropped once the peer is gone. */
-  send(data: string | ArrayBuffer | ArrayBufferView): void {
+  /**
+   * `ws.send()`: the value converted first, as the Workers runtime converts it (outgoing-message.ts);
+   * refused before accept and after this side's close(); dropped once the peer is gone.
+   */
+  send(data: unknown): void {
+    const message = outgoingMessage(data);
     if (!this.accepted) throw new TypeError(NOT_ACCEPTED);
     if (this.#closedByCall) throw new TypeError("Can't call WebSocket send() after close().");
     // The peer closed or the connection failed: the Workers runtime drops such sends silently.
     if (this.#closedOutgoing || this.#closedIncoming) return;
-    const message = typeof data === "string" ? data : copyBytes(data);
     const link = this.#link;
     if (!link) return;
     const owner = currentSocketOwner();
@@ -157,7 +161,8 @@ export class SocketEnd {
 
   /**
    * Closes this side (once; later calls do nothing). User code goes through `WorkersWebSocket.close`,
-   * which checks the code; the host closes with 1001 at shut-down.
+   * which checks the code; the host closes with 1001 at shut-down. A close made in an actor's event
+   * leaves with that event's output: if the event fails, the close is undone with the rest of it.
    */
   close(code?: number, reason = ""): void {
     this.#closedByCall = true;
@@ -166,8 +171,17 @@ export class SocketEnd {
     const link = this.#link;
     if (!link) return;
     const owner = currentSocketOwner();
-    if (owner) owner.output(() => link.close(code, reason));
+    if (owner) owner.output(() => link.close(code, reason), () => this.#undoClose());
     else link.close(code, reason);
+  }
+
+  /**
+   * The close frame held for a failed event was dropped: the peer never learns of it, so the socket
+   * is open again — it can send, and close again. A close from the peer that came meanwhile stands.
+   */
+  #undoClose(): void {
+    this.#closedByCall = false;
+    if (!this.#closedIncoming) this.#closedOutgoing = false;
   }
 
   serializeAttachment(value: unknown): void {
@@ -240,12 +254,6 @@ function deliver(receiver: SocketReceiver, item: Incoming): void {
   if (item.kind === "message") receiver.message(item.data);
   else if (item.kind === "close") receiver.close(item.code, item.reason, item.wasClean);
   else receiver.error(item.error);
-}
-
-function copyBytes(data: ArrayBuffer | ArrayBufferView): ArrayBuffer {
-  if (data instanceof ArrayBuffer) return data.slice(0);
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return view.slice().buffer;
 }
 
 export type { SocketOwner };

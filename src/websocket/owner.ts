@@ -9,8 +9,11 @@ import type { SocketEnd } from "./end.ts";
 export interface SocketOwner {
   /** Runs `event` as one event of the actor (through its mailbox). */
   run(event: () => void): void;
-  /** Sends once the writes made so far are committed (the output gate). */
-  output(send: () => void): void;
+  /**
+   * Sends once the writes made so far are committed (the output gate). If they never are (the event
+   * fails, its transaction is undone), `send` never runs and `dropped` runs instead.
+   */
+  output(send: () => void, dropped?: () => void): void;
   /** `end` was accepted with `accept()` in the actor's event: keeps the actor in memory until the returned function is called. */
   hold(end: SocketEnd): () => void;
   /** Reports an error of the actor's code that no event can fail on (an async listener's rejection). */

@@ -87,6 +87,7 @@ export class WorkersWebSocket extends EventTarget {
     endOf(this).acceptWithEvents(this);
   }
 
+  /** Sends a text message (a string), or a binary one (an ArrayBuffer or a view of one); any other value is sent as its string form, as the Workers runtime does. */
   send(message: string | ArrayBuffer | ArrayBufferView): void {
     endOf(this).send(message);
   }

@@ -166,6 +166,17 @@ describe("setAlarm, getAlarm, deleteAlarm", () => {
     expect(await a.get()).toBeNull();
   });
 
+  it("refuses times past workerd's range (64-bit nanoseconds since the epoch) with its error, and takes the last one in it", async () => {
+    const { alarms } = start();
+    const a = alarms.getByName("far");
+    const tooLate = "TypeError: This API doesn't support dates after 2189.";
+    for (const time of [2 ** 63 / 1e6, 8.64e15, 8.64e15 + 1, 1e300]) expect(await a.setError(time)).toBe(tooLate);
+    expect(await a.setError(new Date(8.64e15))).toBe(tooLate);
+    expect(await a.get()).toBeNull();
+    expect(await a.setError(9_223_372_036_854)).toBe("no error");
+    expect(await a.get()).toBe(9_223_372_036_854);
+  });
+
   it("survives a restart of the host: the new host runs it at its time", async () => {
     const first = start();
     await first.alarms.getByName("durable").set(START + 10_000);

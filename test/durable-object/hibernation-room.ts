@@ -106,6 +106,11 @@ export class Room extends DurableObject {
     }
   }
 
+  /** How many sockets `getWebSockets(tag)` lists, the tag passed as it is. */
+  countTagged(tag: unknown): number {
+    return this.ctx.getWebSockets(tag as string).length;
+  }
+
   /** getTags() of a socket accepted with accept(), and of one nobody accepted. */
   tagsOfOthers(): string[] {
     const errors: string[] = [];

@@ -79,6 +79,16 @@ describe("tags", () => {
     expect(await room.acceptTags("red")).toMatchObject({ name: "TypeError", error: "acceptWebSocket(): tags must be an array of strings" });
   });
 
+  it("getWebSockets(tag) converts the tag to a string, as acceptWebSocket() converts tags", async () => {
+    const { rooms } = await start();
+    const room = rooms.getByName("converted");
+    expect(await room.acceptTags([42, null])).toEqual({ tags: ["42", "null"] });
+    expect(await room.countTagged(42)).toBe(1);
+    expect(await room.countTagged("42")).toBe(1);
+    expect(await room.countTagged(null)).toBe(1);
+    expect(await room.countTagged(43)).toBe(0);
+  });
+
   it("acceptWebSocket() refuses a socket accept() took, and does not keep it", async () => {
     const { rooms } = await start();
     expect(await rooms.getByName("twice").acceptAfterAccept()).toEqual({

@@ -190,7 +190,8 @@ describe("stubs", () => {
     const { env } = hostOn();
     const stub = env.COUNTERS.getByName("rpc") as unknown as Record<string, () => Promise<unknown>>;
     for (const method of ["nope", "alarm", "webSocketMessage", "webSocketClose", "constructor", "toString", "hasOwnProperty", "count", "ctx", "env"]) {
-      await expect(stub[method]!(), method).rejects.toThrow(new TypeError(`The RPC receiver does not implement the method "${method}".`));
+      const refused = Object.assign(new TypeError(`The RPC receiver does not implement the method "${method}".`), { remote: true });
+      await expect(stub[method]!(), method).rejects.toThrow(refused);
     }
     expect(await env.COUNTERS.getByName("rpc").increment()).toBe(1);
   });
@@ -212,9 +213,9 @@ describe("stubs", () => {
     expect(await stub.aborted()).toBe(true);
   });
 
-  it("pass errors thrown by a method to the caller", async () => {
+  it("pass errors thrown by a method to the caller, as a copy marked remote (remote-errors.test.ts)", async () => {
     const { env } = hostOn();
-    await expect(env.COUNTERS.getByName("errors").fail()).rejects.toThrow(new RangeError("counted too far"));
+    await expect(env.COUNTERS.getByName("errors").fail()).rejects.toThrow(Object.assign(new RangeError("counted too far"), { remote: true }));
   });
 
   it("clone arguments and results, as across the network", async () => {

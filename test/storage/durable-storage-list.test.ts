@@ -100,4 +100,15 @@ describe("list", () => {
     await expect(storage.list({ prefix: 5 as never })).rejects.toThrow(new TypeError("list(): option prefix must be a string, got number"));
     expect(() => storage.kv.list({ limit: 0 })).toThrow("List limit must be positive.");
   });
+
+  it("takes a limit up to 2^31 - 1, as workerd reads it as a 32-bit integer, and refuses larger ones clearly", async () => {
+    await storage.deleteAll();
+    await storage.put({ a: 1, b: 2 });
+    expect([...(await storage.list({ limit: 2 ** 31 - 1 })).keys()]).toEqual(["a", "b"]);
+    expect([...(await storage.list({ limit: 1.9 })).keys()]).toEqual(["a"]);
+    for (const [limit, text] of [[2 ** 31, "2147483648"], [1e20, "100000000000000000000"], [Infinity, "Infinity"]] as const) {
+      await expect(storage.list({ limit }), text).rejects.toThrow(new TypeError(`List limit must be at most 2147483647, got ${text}.`));
+    }
+    expect(() => storage.kv.list({ limit: Infinity })).toThrow("List limit must be at most 2147483647, got Infinity.");
+  });
 });
