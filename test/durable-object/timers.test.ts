@@ -62,45 +62,59 @@ async function start(options: { evictAfterMs?: number } = {}): Promise<{ harness
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The instance that answered `message` ("i1", "i2" …). Not always the first: with hibernateAfterMs
+ * this short, a slow machine may let the object that accepted the socket hibernate before the first
+ * message arrives, which then wakes the next instance.
+ */
+async function answeredBy(socket: TestSocket, message: string, from = 0): Promise<string> {
+  const reply = (await socket.waitFor((f) => typeof f === "string" && f.startsWith(`${message} by i`), from)) as string;
+  return reply.slice(`${message} by `.length);
+}
+
 describe("a Durable Object's pending timers", () => {
   it("keep it in memory while an interval runs; once it is cleared, the object hibernates", async () => {
     const { harness, socket } = await start();
     socket.send("tick");
-    await socket.waitFor((f) => f === "tick by i1");
+    const ticker = await answeredBy(socket, "tick");
     await sleep(300); // six times hibernateAfterMs
     expect(harness.host.stats.liveAgents).toBe(1);
     expect(harness.host.hibernateIdleAgents()).toBe(0);
     socket.send("stop");
+    expect(await answeredBy(socket, "stop")).toBe(ticker); // the interval kept that instance in memory
     await until(() => harness.host.stats.liveAgents === 0, "the object to hibernate once its interval is cleared");
-    expect(socket.frames.filter((f) => typeof f === "string" && f.startsWith("tick by") && f !== "tick by i1")).toEqual([]);
+    expect(socket.frames.filter((f) => typeof f === "string" && f.startsWith("tick by") && f !== `tick by ${ticker}`)).toEqual([]);
     expect(errors).toEqual([]);
   });
 
   it("keep it in memory until a setTimeout fired", async () => {
     const { harness, socket } = await start();
     socket.send("later");
-    await socket.waitFor((f) => f === "later by i1");
+    const waiter = await answeredBy(socket, "later");
     expect(harness.host.hibernateIdleAgents()).toBe(0);
-    await socket.waitFor((f) => f === "later by i1" && socket.frames.filter((g) => g === "later by i1").length === 2);
+    await socket.waitFor((f) => f === `later by ${waiter}` && socket.frames.filter((g) => g === `later by ${waiter}`).length === 2);
     await until(() => harness.host.stats.liveAgents === 0, "the object to hibernate once its timer fired");
   });
 
   it("no longer hold it after evictAfterMs without an incoming event: it leaves memory, its timers never fire again, and the next message wakes one new instance", async () => {
     const { harness, socket } = await start({ evictAfterMs: 400 });
     socket.send("tick");
-    await socket.waitFor((f) => f === "tick by i1");
+    const evicted = await answeredBy(socket, "tick");
     await until(() => harness.host.stats.liveAgents === 0, "the object to be evicted");
     await sleep(50); // what it sent just before lands
     const evictedAt = socket.frames.length;
-    await sleep(200); // ten of its intervals // ten of its intervals
+    await sleep(200); // ten of its intervals
     expect(socket.frames.slice(evictedAt)).toEqual([]);
+    const before = instances;
     socket.send("hello");
-    await socket.waitFor((f) => f === "hello by i2");
+    const woken = await answeredBy(socket, "hello");
+    expect(woken).toBe(`i${before + 1}`);
+    const sentAt = socket.frames.length;
     socket.send("tick");
-    await socket.waitFor((f) => f === "tick by i2");
+    expect(await answeredBy(socket, "tick", sentAt)).toBe(woken);
     await sleep(100);
-    expect(socket.frames.slice(evictedAt).filter((f) => typeof f === "string" && f.includes("i1"))).toEqual([]);
+    expect(socket.frames.slice(evictedAt).filter((f) => typeof f === "string" && f.endsWith(` by ${evicted}`))).toEqual([]);
     expect(errors).toEqual([]); // the old instance never ran against its closed storage
-    expect(instances).toBe(2);
+    expect(instances).toBe(before + 1);
   });
 });
