@@ -17,7 +17,7 @@ interface Sent {
  * A message as the SMTP listener hands it over. Its reply takes a moment (outside I/O, as sending
  * to a mail server does) and then fails while `replyFails` is set.
  */
-function message(raw: string, outbox: Sent[], replyFails: () => boolean): ForwardableEmailMessage {
+function message(raw: string, outbox: Sent[], replyFails: () => boolean, to = "support@example.com"): ForwardableEmailMessage {
   const bytes = new TextEncoder().encode(raw);
   const headers = new Headers();
   for (const line of raw.split("\r\n\r\n")[0]!.split("\r\n")) {
@@ -26,7 +26,7 @@ function message(raw: string, outbox: Sent[], replyFails: () => boolean): Forwar
   }
   return {
     from: "ada@example.org",
-    to: "support@example.com",
+    to,
     headers,
     raw: new ReadableStream({
       start(controller) {
@@ -94,6 +94,15 @@ it("tells messages without a Message-ID apart by their content", async () => {
   const tickets = await t.get<HelpDesk>("HelpDesk", "support").tickets();
   expect(tickets.map((ticket) => ticket.subject)).toEqual(["one", "two"]);
   expect(outbox).toHaveLength(2);
+});
+
+it("routes an address in any case to the same desk", async () => {
+  const outbox: Sent[] = [];
+  const question = (subject: string) => `From: ada@example.org\r\nTo: Support@example.com\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.org>\r\n\r\nHello\r\n`;
+  await deliver(t, message(question("mixed"), outbox, () => false, "Support@example.com"));
+  await deliver(t, message(question("upper"), outbox, () => false, "SUPPORT@example.com"));
+  const tickets = await t.get<HelpDesk>("HelpDesk", "support").tickets();
+  expect(tickets.map((ticket) => ticket.subject)).toEqual(["mixed", "upper"]);
 });
 
 /** A desk as the example kept it before tickets were keyed by their message. */

@@ -15,3 +15,9 @@ export function isMailAddress(value: string): boolean {
   if (at <= 0) return false;
   return LOCAL_PART.test(value.slice(0, at)) && DOMAIN.test(value.slice(at + 1));
 }
+
+/** `Name <a@b>` → `a@b`; a bare address stays as it is. */
+export function bareAddress(address: string): string {
+  const angle = /<([^<>]*)>\s*$/.exec(address);
+  return (angle?.[1] ?? address).trim();
+}

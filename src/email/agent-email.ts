@@ -55,9 +55,15 @@ export async function sendAgentEmail(identity: AgentIdentity, env: Record<string
     headers: {
       ...headers,
       ...(await routingHeaders(identity, secret)),
-      ...(inReplyTo ? { "In-Reply-To": inReplyTo } : {}),
+      // References with In-Reply-To (RFC 5322 §3.6.4): a reply to this message through Email Routing's
+      // rules needs both, and a thread's readers group by References.
+      ...(inReplyTo ? { "In-Reply-To": inReplyTo, ...(hasHeader(headers, "references") ? {} : { References: inReplyTo }) } : {}),
     },
   });
+}
+
+function hasHeader(headers: Record<string, string> | undefined, name: string): boolean {
+  return headers !== undefined && Object.keys(headers).some((key) => key.toLowerCase() === name);
 }
 
 /** X-Agent-Name and X-Agent-ID, plus the signature and its time when there is a secret. */

@@ -1,3 +1,4 @@
+import { clearTimeout, setTimeout } from "node:timers";
 import { EmailError } from "./errors.ts";
 import { parseHeaderBlock } from "./headers.ts";
 import { InboundEmail } from "./inbound-email.ts";
@@ -12,7 +13,10 @@ export interface ReceivedMail {
   readonly fields: readonly EmailHeader[];
 }
 
-/** A received message, its header block parsed. */
+/**
+ * A received message, its header block parsed.
+ * @throws {EmailError} "limit" past `maxHeaderBytes` or `maxHeaderFields`.
+ */
 export function receivedMail(raw: Uint8Array, from: string): ReceivedMail {
   return { raw, from, fields: parseHeaderBlock(raw) };
 }
@@ -30,6 +34,17 @@ export function isFinal(outcome: RecipientOutcome): boolean {
   return outcome.kind !== "failed" || outcome.permanent;
 }
 
+export interface DeliveryOptions {
+  /** Where the handler's `ctx.waitUntil` work goes (a runtime that waits for it at shutdown); default: logged only. */
+  waitUntil?: (promise: Promise<unknown>) => void;
+  /**
+   * How long the handler may run, in milliseconds. Past it the delivery fails (temporarily: the
+   * sender retries) and the message lets go of its bytes, so a handler that never finishes holds
+   * neither the sender's answer nor the memory it was counted against. Default: no limit.
+   */
+  timeoutMs?: number;
+}
+
 /**
  * Hands a received message to the worker's email handler for one recipient (`message.to`, as with
  * Cloudflare). Each recipient is its own delivery, so that a failure for one never makes the
@@ -42,12 +57,20 @@ export async function deliverTo(
   recipient: string,
   handler: WorkerEmail | undefined,
   env: Record<string, unknown>,
-  waitUntil?: (promise: Promise<unknown>) => void,
+  options: DeliveryOptions = {},
 ): Promise<RecipientOutcome> {
   if (!handler) return { kind: "rejected", recipient, reason: "This server does not accept mail: its worker has no email handler" };
   const message = new InboundEmail({ from: mail.from, to: recipient, raw: mail.raw, fields: mail.fields, outbound: () => hostOutbound(env) });
+  const { waitUntil, timeoutMs } = options;
   try {
-    await handler(message, env, newExecutionContext(waitUntil ? { track: waitUntil } : {}));
+    const handled = (async () => handler(message, env, newExecutionContext(waitUntil ? { track: waitUntil } : {})))();
+    if ((await withinDeadline(handled, timeoutMs)) === "overdue") {
+      message.end();
+      handled.catch((error: unknown) => console.warn(`[hearth] the email handler for ${recipient} failed after its delivery timed out:`, error));
+      const seconds = (timeoutMs ?? 0) / 1000;
+      const error = new EmailError("limit", `The email handler for ${recipient} did not finish within ${seconds} s (smtpDeliveryTimeoutSeconds); the sender retries later`);
+      return { kind: "failed", recipient, error, permanent: false };
+    }
   } catch (error) {
     message.markAnswered();
     const permanent = error instanceof EmailError && error.code === "unknown_agent";
@@ -61,4 +84,20 @@ export async function deliverTo(
   return { kind: "accepted", recipient };
 }
 
-
+/** Waits for `work`, or until `timeoutMs` has passed ("overdue"); throws what `work` throws. */
+async function withinDeadline(work: Promise<unknown>, timeoutMs: number | undefined): Promise<"done" | "overdue"> {
+  if (timeoutMs === undefined) {
+    await work;
+    return "done";
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const overdue = new Promise<"overdue">((resolve) => {
+    // Real timers (whatever a test fakes), unref'd: a handler that hangs at shutdown does not hold the process.
+    timer = setTimeout(() => resolve("overdue"), timeoutMs).unref();
+  });
+  try {
+    return await Promise.race([work.then(() => "done" as const), overdue]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,3 +1,5 @@
+import { EmailError } from "./errors.ts";
+import { EMAIL_LIMITS } from "./limits.ts";
 import type { EmailHeader } from "./types.ts";
 
 /** A header field name as RFC 5322 allows it (printable ASCII without the colon). */
@@ -9,6 +11,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * The header fields of a raw message as `{ key, value }` (lower-case key, folded lines joined),
  * in order. Values are kept as written: encoded words are not decoded, bytes above ASCII are
  * read as Latin-1 so that each byte stays one character (what a `Headers` object can carry).
+ * @throws {EmailError} "limit" when the header block is over `maxHeaderBytes` or holds more than
+ * `maxHeaderFields` fields: scanning stops there, so a message of headers only costs no more than that.
  */
 export function parseHeaderBlock(raw: Uint8Array): EmailHeader[] {
   const text = Buffer.from(raw.buffer, raw.byteOffset, headerBlockLength(raw)).toString("latin1");
@@ -18,18 +22,28 @@ export function parseHeaderBlock(raw: Uint8Array): EmailHeader[] {
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trimEnd();
     if (!FIELD_NAME.test(name)) continue;
+    if (headers.length === EMAIL_LIMITS.maxHeaderFields) {
+      throw new EmailError("limit", `The message has more than ${EMAIL_LIMITS.maxHeaderFields} header fields (maxHeaderFields)`);
+    }
     headers.push({ key: name.toLowerCase(), value: line.slice(colon + 1).replace(/\r?\n[ \t]/g, " ").trim() });
   }
   return headers;
 }
 
-/** Bytes up to (not including) the blank line that ends the header block; all of it when there is none. */
+/**
+ * Bytes up to (not including) the blank line that ends the header block; all of it when there is
+ * none. Looks no further than `maxHeaderBytes`.
+ */
 function headerBlockLength(raw: Uint8Array): number {
-  for (let i = 0; i < raw.length - 1; i++) {
+  const max = EMAIL_LIMITS.maxHeaderBytes;
+  // A blank line right after byte `max` still ends a block of `max` bytes: look two bytes further.
+  const end = Math.min(raw.length - 1, max + 1);
+  for (let i = 0; i < end; i++) {
     if (raw[i] !== 0x0a) continue;
     if (raw[i + 1] === 0x0a) return i;
     if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i;
   }
+  if (raw.length > max) throw new EmailError("limit", `The message's header block is larger than ${max} bytes (maxHeaderBytes)`);
   return raw.length;
 }
 

@@ -1,7 +1,9 @@
+import { bareAddress } from "./address.ts";
 import { EmailMessage, rawBytes } from "./email-message.ts";
 import { EmailError } from "./errors.ts";
-import { parseHeaderBlock, toHeaders } from "./headers.ts";
+import { toHeaders } from "./headers.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
+import { checkedReply, checkReplyable } from "./reply-rules.ts";
 import type { EmailHeader, EmailSendResult, ForwardableEmailMessage, RawEmailMessage, SendEmail } from "./types.ts";
 
 /** Size of the chunks of `message.raw`. */
@@ -27,13 +29,14 @@ export class InboundEmail implements ForwardableEmailMessage {
   readonly to: string;
   readonly headers: Headers;
   readonly rawSize: number;
-  readonly #bytes: Uint8Array;
+  #bytes: Uint8Array;
   readonly #fields: readonly EmailHeader[];
   readonly #outbound: () => SendEmail;
   #rejection: string | undefined;
   #replied = false;
   #answered = false;
   #sentOut = false;
+  #ended = false;
 
   constructor(init: InboundEmailInit) {
     this.from = init.from;
@@ -50,10 +53,12 @@ export class InboundEmail implements ForwardableEmailMessage {
    * reader never holds a second copy of the whole message (nor can it change the bytes others see).
    */
   get raw(): ReadableStream<Uint8Array> {
-    const bytes = this.#bytes;
     let offset = 0;
     return new ReadableStream({
-      pull(controller) {
+      // Reads the bytes the message holds when pulled: none once its delivery is over.
+      pull: (controller) => {
+        if (this.#ended) return controller.error(deliveryOver("read the message"));
+        const bytes = this.#bytes;
         if (offset >= bytes.byteLength) return controller.close();
         const end = Math.min(offset + STREAM_CHUNK_BYTES, bytes.byteLength);
         controller.enqueue(bytes.slice(offset, end));
@@ -64,7 +69,7 @@ export class InboundEmail implements ForwardableEmailMessage {
 
   /** @internal The received bytes, shared: for Hearth's own readers, which copy what they hand out. */
   static bytesOf(message: ForwardableEmailMessage): Uint8Array | undefined {
-    return #bytes in message ? message.#bytes : undefined;
+    return #bytes in message && !message.#ended ? message.#bytes : undefined;
   }
 
   /** Whether a reply or a forward has gone out: a retry of this delivery would send it again. */
@@ -90,7 +95,18 @@ export class InboundEmail implements ForwardableEmailMessage {
     this.#answered = true;
   }
 
+  /**
+   * The delivery is over before the handler finished (it ran past its deadline): the message lets
+   * go of its bytes, and reading, forwarding or replying throws "delivery_over".
+   */
+  end(): void {
+    this.#answered = true;
+    this.#ended = true;
+    this.#bytes = new Uint8Array(0);
+  }
+
   async forward(rcptTo: string, headers?: Headers): Promise<EmailSendResult> {
+    if (this.#ended) throw deliveryOver("forward");
     if (typeof rcptTo !== "string" || !/^[^\s<>@]+@[^\s<>@]+$/.test(rcptTo.trim())) {
       throw new EmailError("invalid_message", `forward() needs one address, got ${JSON.stringify(rcptTo)}`);
     }
@@ -110,13 +126,12 @@ export class InboundEmail implements ForwardableEmailMessage {
   }
 
   async reply(message: RawEmailMessage): Promise<EmailSendResult> {
+    if (this.#ended) throw deliveryOver("reply");
     if (this.#replied) throw new EmailError("delivery_over", "This email was already replied to: reply() works once per message");
-    if (typeof message?.to !== "string" || message.to.trim().toLowerCase() !== this.from.trim().toLowerCase()) {
+    const received = { from: this.from, to: this.to, fields: this.#fields };
+    checkReplyable(received);
+    if (typeof message?.to !== "string" || bareAddress(message.to).toLowerCase() !== this.from.trim().toLowerCase()) {
       throw new EmailError("invalid_message", `A reply goes to the sender (${this.from}), not to ${JSON.stringify(message?.to)}`);
-    }
-    const references = this.#fields.find((h) => h.key === "references")?.value.split(/\s+/).filter(Boolean).length ?? 0;
-    if (references > EMAIL_LIMITS.maxReferences) {
-      throw new EmailError("limit", `This email has ${references} References entries; replies stop at ${EMAIL_LIMITS.maxReferences} (maxReferences) to break mail loops`);
     }
     // Cloudflare's rules for reply(): sent from the domain that received the message, and threaded.
     if (typeof message.from !== "string" || domainOf(message.from) !== domainOf(this.to)) {
@@ -124,9 +139,8 @@ export class InboundEmail implements ForwardableEmailMessage {
     }
     this.#replied = true;
     try {
-      const raw = await rawBytes(message.raw);
-      if (this.#fields.some((h) => h.key === "message-id" && h.value.trim() !== "")) requireThreading(raw);
-      const result = await this.#outbound().send(new EmailMessage(message.from, message.to, raw));
+      const raw = checkedReply(received, message.from, await rawBytes(message.raw));
+      const result = await this.#outbound().send(new EmailMessage(bareAddress(message.from), bareAddress(message.to), raw));
       this.#sentOut = true;
       return result;
     } catch (error) {
@@ -142,15 +156,8 @@ function domainOf(address: string): string {
   return at < 0 ? "" : address.slice(at + 1).trim().replace(/>$/, "").toLowerCase();
 }
 
-/** A reply carries In-Reply-To and References (to the message it answers, when it has a Message-ID), as Cloudflare requires. */
-function requireThreading(raw: Uint8Array): void {
-  const fields = parseHeaderBlock(raw);
-  const missing = ["in-reply-to", "references"].filter((name) => !fields.some((h) => h.key === name && h.value !== ""));
-  if (missing.length > 0) {
-    const names = missing.map((name) => (name === "in-reply-to" ? "In-Reply-To" : "References"));
-    const what = names.length === 1 ? `a ${names[0]} header` : `${names.join(" and ")} headers`;
-    throw new EmailError("invalid_message", `A reply needs ${what} naming the email it answers (its Message-ID)`);
-  }
+function deliveryOver(action: string): EmailError {
+  return new EmailError("delivery_over", `Cannot ${action}: the delivery of this email is over (its handler ran past smtpDeliveryTimeoutSeconds)`);
 }
 
 /** A header value on one line; non-ASCII text as an RFC 2047 encoded word. */

@@ -32,7 +32,7 @@ export { EmailMessage } from "./email-message.ts";
 export { SmtpEmailBinding, SMTP_URL_VAR } from "./outbound.ts";
 export { startSmtpListener, type SmtpListener, type SmtpListenerOptions } from "./smtp-listener.ts";
 export { createMailWebhook, WEBHOOK_PATH, WEBHOOK_SECRET_VAR, WEBHOOK_AUTH_VAR, type MailWebhookAuth, type MailWebhookOptions } from "./webhook.ts";
-export { signWebhookBody, WEBHOOK_SIGNATURE_HEADERS } from "./webhook-signature.ts";
+export { signWebhookRequest, WEBHOOK_SIGNATURE_HEADERS } from "./webhook-signature.ts";
 export { EmailError, type EmailErrorCode } from "./errors.ts";
 export { EMAIL_LIMITS } from "./limits.ts";
 export type {

@@ -11,6 +11,15 @@ export const EMAIL_LIMITS = {
   maxSmtpClients: 100,
   /** Bytes of messages the SMTP listener holds in memory at once, all clients together (receiving and delivering). */
   maxSmtpInFlightBytes: 100 * 1024 * 1024,
+  /**
+   * How long the SMTP listener waits for the email handler, in seconds; past it the sender gets 451 (it
+   * retries) and the message's bytes go back to `maxSmtpInFlightBytes`. Under the 10 minutes senders wait (RFC 5321).
+   */
+  smtpDeliveryTimeoutSeconds: 5 * 60,
+  /** Bytes of a received message's header block (up to the blank line that ends it). */
+  maxHeaderBytes: 256 * 1024,
+  /** Header fields of a received message. */
+  maxHeaderFields: 1_000,
   /** Signed webhook requests: how far the timestamp may be from the server's time, either way, in seconds. */
   webhookSignatureToleranceSeconds: 5 * 60,
   /** How long the webhook remembers a message's outcome per recipient (retries and replays are not delivered again), in seconds. */

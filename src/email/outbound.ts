@@ -9,9 +9,17 @@ import type { EmailAddress, EmailAttachment, EmailMessageBuilder, EmailSendResul
 export const SMTP_URL_VAR = "HEARTH_SMTP_URL";
 
 /**
+ * Headers that a message built from fields sets through its fields (Cloudflare refuses them in
+ * `headers` with E_HEADER_USE_API_FIELD), by lower-case name: the field to use instead.
+ */
+const FIELD_HEADERS: Readonly<Record<string, string>> = { from: "from", to: "to", cc: "cc", bcc: "bcc", subject: "subject", "reply-to": "replyTo" };
+
+/**
  * A `send_email`-shaped binding that delivers through an SMTP server (nodemailer): messages built
  * from fields, or complete raw messages (`new EmailMessage(from, to, raw)`). The CLI binds one as
- * `env.EMAIL` when `HEARTH_SMTP_URL` is set.
+ * `env.EMAIL` when `HEARTH_SMTP_URL` is set. An `smtp://` URL with a user or password requires
+ * STARTTLS, so the password never crosses the network in clear (a server that does not offer it is
+ * refused); `?requireTLS=false` in the URL sends without it.
  * @example
  * const email = new SmtpEmailBinding("smtp://user:pass@smtp.example.com:587");
  * await email.send({ from: "bot@example.com", to: "ada@example.com", subject: "Hi", text: "Hello" });
@@ -20,6 +28,8 @@ export class SmtpEmailBinding implements SendEmail {
   /** The server, with any password hidden: safe to print. */
   readonly server: string;
   readonly #url: string;
+  /** Whether TLS is required because the URL has credentials (and does not say otherwise). */
+  readonly #tlsForCredentials: boolean;
   // nodemailer is loaded at the first send: a server that never sends mail does not pay for it at start.
   #transport: Promise<Transporter> | undefined;
 
@@ -33,6 +43,8 @@ export class SmtpEmailBinding implements SendEmail {
     if (parsed.protocol !== "smtp:" && parsed.protocol !== "smtps:") {
       throw new EmailError("not_configured", `${SMTP_URL_VAR} must start with smtp:// or smtps://, got ${parsed.protocol}//`);
     }
+    const hasCredentials = parsed.username !== "" || parsed.password !== "";
+    this.#tlsForCredentials = parsed.protocol === "smtp:" && hasCredentials && !parsed.searchParams.has("requireTLS");
     if (parsed.password) parsed.password = "***";
     this.server = parsed.toString();
     this.#url = url;
@@ -41,12 +53,14 @@ export class SmtpEmailBinding implements SendEmail {
   async send(message: RawEmailMessage | EmailMessageBuilder): Promise<EmailSendResult> {
     const options = isRawEmailMessage(message) ? await rawOptions(message) : builderOptions(message);
     try {
-      this.#transport ??= import("nodemailer").then(({ createTransport }) => createTransport(this.#url));
+      // Settings in the URL win over this default (nodemailer merges them on top).
+      const settings = { url: this.#url, ...(this.#tlsForCredentials ? { requireTLS: true } : {}) };
+      this.#transport ??= import("nodemailer").then(({ createTransport }) => createTransport(settings));
       const info = (await (await this.#transport).sendMail(options)) as { messageId?: string; rejected?: unknown[] };
       const messageId = options.raw ? (messageIdOf(options.raw as Uint8Array) ?? info.messageId ?? "") : (info.messageId ?? "");
       return { messageId };
     } catch (error) {
-      throw sendFailure(error, this.server);
+      throw sendFailure(error, this.server, this.#tlsForCredentials);
     }
   }
 }
@@ -70,6 +84,10 @@ function builderOptions(message: EmailMessageBuilder): SendMailOptions {
   if (!message.from) throw new EmailError("invalid_message", "The message has no sender (from)");
   if (typeof message.subject !== "string") throw new EmailError("invalid_message", "The message has no subject");
   if (message.text === undefined && message.html === undefined) throw new EmailError("invalid_message", "The message needs text or html");
+  for (const name of Object.keys(message.headers ?? {})) {
+    const field = FIELD_HEADERS[name.toLowerCase()];
+    if (field) throw new EmailError("invalid_message", `Header '${name}' must be set via the '${field}' field, not the 'headers' object (E_HEADER_USE_API_FIELD)`);
+  }
   return {
     from: mailbox(message.from),
     to,
@@ -117,19 +135,27 @@ function attachment(file: EmailAttachment): NonNullable<SendMailOptions["attachm
   };
 }
 
-/** The Message-ID header of a raw message, if it has one. */
+/** The Message-ID header of a raw message, if it has one (none read past the header limits: the message is already sent). */
 function messageIdOf(raw: Uint8Array): string | undefined {
-  return parseHeaderBlock(raw).find((h) => h.key === "message-id")?.value;
+  try {
+    return parseHeaderBlock(raw).find((h) => h.key === "message-id")?.value;
+  } catch {
+    return undefined;
+  }
 }
 
-function sendFailure(error: unknown, server: string): EmailError {
+function sendFailure(error: unknown, server: string, tlsForCredentials: boolean): EmailError {
   if (error instanceof EmailError) return error;
   const detail = error as { message?: string; responseCode?: number; response?: string; code?: string };
   const responseCode = typeof detail.responseCode === "number" ? detail.responseCode : undefined;
   const reason = detail.response ?? detail.message ?? String(error);
+  const hint =
+    tlsForCredentials && detail.code === "ETLS"
+      ? ` (${SMTP_URL_VAR} has credentials, so STARTTLS is required and the password is not sent in clear: use smtps://, a server that offers STARTTLS, or add ?requireTLS=false to the URL to send it without TLS)`
+      : "";
   const message = responseCode
-    ? `The SMTP server ${server} refused the message: ${reason}`
-    : `Could not send through the SMTP server ${server}: ${reason}`;
+    ? `The SMTP server ${server} refused the message: ${reason}${hint}`
+    : `Could not send through the SMTP server ${server}: ${reason}${hint}`;
   return new EmailError("send_failed", message, { cause: error, ...(responseCode ? { responseCode } : {}) });
 }
 

@@ -1,4 +1,5 @@
 import { decodeWords } from "postal-mime";
+import { bareAddress } from "./address.ts";
 import { AGENT_HEADERS, DEFAULT_MAX_AGE_SECONDS, verifyAgentSignature } from "./signing.ts";
 import type { EmailResolver, ForwardableEmailMessage, SecureReplyResolverOptions } from "./types.ts";
 
@@ -74,10 +75,4 @@ export function createSecureReplyEmailResolver<Env = Record<string, unknown>>(
 function headerText(headers: Headers, name: string): string | null {
   const value = headers.get(name);
   return value === null ? null : decodeWords(value).trim();
-}
-
-/** `Name <a@b>` → `a@b`; a bare address stays as it is. */
-function bareAddress(address: string): string {
-  const angle = /<([^<>]*)>\s*$/.exec(address);
-  return (angle?.[1] ?? address).trim();
 }

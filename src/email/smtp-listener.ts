@@ -1,7 +1,8 @@
 import type { AddressInfo } from "node:net";
 import type { SMTPServerDataStream } from "smtp-server";
 import { ByteBudget } from "./byte-budget.ts";
-import { deliverTo, receivedMail, type RecipientOutcome } from "./deliver.ts";
+import { deliverTo, receivedMail, type ReceivedMail, type RecipientOutcome } from "./deliver.ts";
+import { EmailError } from "./errors.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { WorkerEmail } from "./types.ts";
 
@@ -24,6 +25,11 @@ export interface SmtpListenerOptions {
   maxClients?: number;
   /** Bytes of messages held in memory at once, all clients together. Default 100 MiB (`maxSmtpInFlightBytes`). */
   maxInFlightBytes?: number;
+  /**
+   * How long a delivery may take, in milliseconds: past it the sender gets 451 (it retries later) and
+   * the message's bytes go back to `maxInFlightBytes`. Default 5 minutes (`smtpDeliveryTimeoutSeconds`).
+   */
+  deliveryTimeoutMs?: number;
 }
 
 export interface SmtpListener {
@@ -45,7 +51,8 @@ function smtpError(responseCode: number, message: string): SmtpError {
  * Receives mail over SMTP (plain, no AUTH: an inbound MX, or behind one) and hands each message
  * to the worker's email handler as a `ForwardableEmailMessage`, answering the sender with what
  * happened: 250 accepted, 550 when the handler called `setReject` (with its reason), 451 when it
- * threw (the sender retries later), 552 over `maxEmailBytes`. One recipient per transaction: a
+ * threw or did not finish within `deliveryTimeoutMs` (the sender retries later), 552 over
+ * `maxEmailBytes`, `552 5.3.4` over `maxHeaderBytes` / `maxHeaderFields`. One recipient per transaction: a
  * second RCPT TO gets 452 (4.5.3) and the sender sends it the message in a new transaction, so a
  * failure for one recipient never makes the sender repeat the message to another. Messages held
  * at once are capped by `maxInFlightBytes` (452, 4.3.1: the sender retries later).
@@ -61,6 +68,10 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     throw new RangeError(`startSmtpListener: maxInFlightBytes (${budget.limit}) must be at least maxEmailBytes (${maxBytes})`);
   }
   const hostname = options.hostname ?? "127.0.0.1";
+  const deliveryTimeoutMs = options.deliveryTimeoutMs ?? EMAIL_LIMITS.smtpDeliveryTimeoutSeconds * 1000;
+  if (!Number.isFinite(deliveryTimeoutMs) || deliveryTimeoutMs <= 0) {
+    throw new RangeError(`startSmtpListener: deliveryTimeoutMs must be a number of milliseconds > 0, got ${deliveryTimeoutMs}`);
+  }
 
   // Loaded only when a listener starts: smtp-server (and the nodemailer it uses) is a large load.
   const { SMTPServer } = await import("smtp-server");
@@ -94,9 +105,12 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
           if (received === "over_budget") return callback(busy());
           try {
             const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+            const mail = parsed(received, from);
+            if (mail instanceof Error) return callback(mail);
             // One recipient per transaction (onRcptTo): its outcome is the transaction's answer.
             const recipient = session.envelope.rcptTo[0]?.address ?? "";
-            callback(answerFor(await deliverTo(receivedMail(received, from), recipient, options.handler, options.env, options.waitUntil)));
+            const delivery = { ...(options.waitUntil ? { waitUntil: options.waitUntil } : {}), timeoutMs: deliveryTimeoutMs };
+            callback(answerFor(await deliverTo(mail, recipient, options.handler, options.env, delivery)));
           } finally {
             budget.give(received.byteLength);
           }
@@ -127,6 +141,16 @@ export async function startSmtpListener(options: SmtpListenerOptions): Promise<S
     hostname,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** The message with its header block parsed, or the 552 for a header block over its limits. */
+function parsed(raw: Uint8Array, from: string): ReceivedMail | SmtpError {
+  try {
+    return receivedMail(raw, from);
+  } catch (error) {
+    if (error instanceof EmailError && error.code === "limit") return smtpError(552, `5.3.4 ${error.message}`);
+    throw error;
+  }
 }
 
 function busy(): SmtpError {

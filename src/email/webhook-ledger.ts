@@ -39,20 +39,17 @@ class ExpiringMap<T> {
 }
 
 /**
- * What the webhook remembers between requests: the outcome of each message for each recipient
- * (so a provider's retry, or a replayed request, never hands a recipient the same message twice),
- * and, in signed mode, the envelope each signature was first used with (so a captured request
- * cannot be replayed to other addresses within its tolerance window). In memory: a restart forgets.
+ * What the webhook remembers between requests: the outcome of each message for each recipient, so
+ * a provider's retry, or a replayed request, never hands a recipient the same message twice. In
+ * memory: a restart forgets.
  */
 export class DeliveryLedger {
   readonly #outcomes: ExpiringMap<Promise<RecipientOutcome>>;
-  readonly #signatures: ExpiringMap<string>;
   readonly #retentionMs: number;
 
   constructor(retentionSeconds: number, maxEntries: number) {
     this.#retentionMs = retentionSeconds * 1000;
     this.#outcomes = new ExpiringMap(maxEntries);
-    this.#signatures = new ExpiringMap(maxEntries);
   }
 
   /** The outcome, final or being decided, of an earlier delivery of `messageKey` to `recipient`. */
@@ -68,20 +65,14 @@ export class DeliveryLedger {
       if (!isFinal(settled) && this.#outcomes.get(key) === outcome) this.#outcomes.delete(key);
     });
   }
-
-  /** Binds a signature to the envelope of its first use until `expiresAt`; false when it was used for another envelope. */
-  claimSignature(signature: string, envelope: string, expiresAt: number): boolean {
-    const first = this.#signatures.get(signature);
-    if (first !== undefined) return first === envelope;
-    this.#signatures.set(signature, envelope, expiresAt);
-    return true;
-  }
 }
 
-/** How a message is recognised when it comes again: its Message-ID, else a digest of its bytes. */
+/**
+ * How a message is recognised when it comes again: a digest of its bytes. A provider's retry sends
+ * the same bytes; a Message-ID alone would let another message that reuses it (anyone can write
+ * any Message-ID) be dropped as a duplicate.
+ */
 export function messageKeyOf(mail: ReceivedMail): string {
-  const messageId = mail.fields.find((field) => field.key === "message-id")?.value.trim();
-  if (messageId) return `id:${messageId}`;
   return `sha256:${createHash("sha256").update(mail.raw).digest("hex")}`;
 }
 

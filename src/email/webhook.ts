@@ -3,10 +3,11 @@ import { addressParser, decodeWords } from "postal-mime";
 import { readBodyBytesWithLimit } from "../gateway/bounded-body.ts";
 import { isMailAddress } from "./address.ts";
 import { deliverTo, receivedMail, type ReceivedMail, type RecipientOutcome } from "./deliver.ts";
+import { EmailError } from "./errors.ts";
 import { EMAIL_LIMITS } from "./limits.ts";
 import type { EmailHeader, WorkerEmail } from "./types.ts";
 import { DeliveryLedger, messageKeyOf } from "./webhook-ledger.ts";
-import { checkWebhookSignature } from "./webhook-signature.ts";
+import { readSignatureHeaders, verifyWebhookSignature } from "./webhook-signature.ts";
 
 /** Where the CLI serves the inbound-mail webhook. */
 export const WEBHOOK_PATH = "/_hearth/email";
@@ -23,8 +24,9 @@ export interface MailWebhookOptions {
   secret: string;
   /**
    * `"bearer"` (default): `Authorization: Bearer <secret>`. `"signature"`: each request is signed
-   * (`X-Hearth-Email-Timestamp`, `X-Hearth-Email-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`),
-   * refused outside the tolerance window and when replayed.
+   * (`X-Hearth-Email-Timestamp`, `X-Hearth-Email-Signature: v2=<hex HMAC-SHA256 of
+   * "<timestamp>\n<METHOD> <path>?<query>\n<body>">`, see `signWebhookRequest`), refused outside the
+   * tolerance window; a replay within it reaches no recipient twice.
    */
   auth?: MailWebhookAuth;
   /** The worker's `email(message, env, ctx)`. */
@@ -47,12 +49,13 @@ export interface MailWebhookOptions {
 /**
  * An HTTP endpoint for mail providers that POST inbound mail: the body is the raw RFC 822 message,
  * authenticated with the shared secret (a bearer token, or in `auth: "signature"` mode an HMAC of
- * timestamp and body), and the envelope comes from the `from` and `to` query parameters (`to` may
+ * timestamp, method, path, query and body), and the envelope comes from the `from` and `to` query parameters (`to` may
  * repeat or list addresses with commas) or else from the From and To headers. The message then goes
  * to the worker's email handler for each recipient, exactly as one received over SMTP. A message
- * (by Message-ID, else its bytes) is handed to each recipient once: a retry or a replay reaches only
+ * (by a digest of its bytes) is handed to each recipient once: a retry or a replay reaches only
  * the recipients whose delivery has not ended. Answers: 200 accepted (`duplicate: true` when nothing
- * was new), 401 without the secret, a bad or replayed signature, 413 over `maxEmailBytes`, 400 for a
+ * was new), 401 without the secret or with a bad signature, 413 over `maxEmailBytes` or a header
+ * block over `maxHeaderBytes` / `maxHeaderFields`, 400 for a
  * malformed request, 422 when the handler rejected it (`setReject`) or no agent matches, 503 when
  * the handler failed (the provider retries). Returns undefined for requests to other paths.
  * @example
@@ -83,13 +86,17 @@ export function createMailWebhook(options: MailWebhookOptions): (request: Reques
         return problem(401, `Missing or wrong secret: send Authorization: Bearer <${WEBHOOK_SECRET_VAR}>`, { "www-authenticate": "Bearer" });
       }
     }
+    // The signature's headers are checked before the body is read: an unsigned request costs no memory.
+    const signed = auth === "signature" ? readSignatureHeaders(request.headers, tolerance) : undefined;
+    if (signed && !signed.ok) {
+      await request.body?.cancel().catch(() => {});
+      return problem(401, signed.error);
+    }
     const raw = await readBodyBytesWithLimit(request, maxBytes);
     if (raw === undefined) return problem(413, `Message too large: at most ${maxBytes} bytes (maxEmailBytes)`);
-    let signature: { signature: string; signedAt: number } | undefined;
-    if (auth === "signature") {
-      const check = checkWebhookSignature(options.secret, request.headers, raw, tolerance);
-      if (!check.ok) return problem(401, check.error);
-      signature = check;
+    if (signed) {
+      const wrong = verifyWebhookSignature(options.secret, signed, { method: request.method, url }, raw);
+      if (wrong) return problem(401, wrong);
     }
     if (raw.byteLength === 0) return problem(400, "The body must be the raw RFC 822 message");
     const mail = receivedMailOf(raw, url);
@@ -97,13 +104,6 @@ export function createMailWebhook(options: MailWebhookOptions): (request: Reques
     const { message, recipients } = mail;
     if (recipients.length > maxRecipients) {
       return problem(400, `Too many recipients: ${recipients.length}, at most ${maxRecipients} per message (maxEmailRecipients)`);
-    }
-    if (signature) {
-      const envelope = JSON.stringify([message.from, ...recipients.map((r) => r.toLowerCase())]);
-      const until = (signature.signedAt + tolerance + 1) * 1000;
-      if (!ledger.claimSignature(signature.signature, envelope, until)) {
-        return problem(401, "This signature was already used for another envelope: a replayed request is refused; sign each request");
-      }
     }
     const key = messageKeyOf(message);
     const outcomes: RecipientOutcome[] = [];
@@ -114,7 +114,7 @@ export function createMailWebhook(options: MailWebhookOptions): (request: Reques
         outcomes.push(await earlier);
         continue;
       }
-      const outcome = deliverTo(message, recipient, options.handler, options.env, options.waitUntil);
+      const outcome = deliverTo(message, recipient, options.handler, options.env, options.waitUntil ? { waitUntil: options.waitUntil } : {});
       ledger.record(key, recipient, outcome);
       outcomes.push(await outcome);
       fresh++;
@@ -135,7 +135,13 @@ function receivedMailOf(raw: Uint8Array, url: URL): { message: ReceivedMail; rec
   for (const address of [...(queriedFrom ? [queriedFrom] : []), ...queriedTo]) {
     if (!isMailAddress(address)) return problem(400, `Not a mail address: ${JSON.stringify(address.slice(0, 300))} (?from and ?to take bare addresses, local@domain)`);
   }
-  const probe = receivedMail(raw, "");
+  let probe: ReceivedMail;
+  try {
+    probe = receivedMail(raw, "");
+  } catch (error) {
+    if (error instanceof EmailError && error.code === "limit") return problem(413, error.message);
+    throw error;
+  }
   const from = queriedFrom || addressesIn(probe.fields, "from")[0];
   const recipients = queriedTo.length > 0 ? queriedTo : addressesIn(probe.fields, "to");
   if (!from) return problem(400, "No sender: pass ?from=<address> or send a message with a From header holding an address");

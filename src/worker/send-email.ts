@@ -1,4 +1,5 @@
 import type { ProjectConfig, SendEmailConfig } from "../config/types.ts";
+import { EmailMessage, isRawEmailMessage } from "../email/email-message.ts";
 import { EmailError } from "../email/errors.ts";
 import { smtpBindingFor } from "../email/outbound.ts";
 import { SMTP_URL_VAR } from "../email/outbound.ts";
@@ -7,6 +8,7 @@ import type { EmailMessageBuilder, EmailSendResult, RawEmailMessage, SendEmail }
 /**
  * A `send_email` binding: mail goes out through the SMTP server of HEARTH_SMTP_URL, restricted as
  * the config says (`destination_address`, `allowed_destination_addresses`, `allowed_sender_addresses`).
+ * With `destination_address`, a message whose `to` is null or undefined goes there, as on Cloudflare.
  * Without HEARTH_SMTP_URL, `send()` fails with a message that says how to set it.
  */
 export function sendEmailBinding(config: SendEmailConfig, smtpUrl: string | undefined, project: ProjectConfig): SendEmail {
@@ -16,10 +18,20 @@ export function sendEmailBinding(config: SendEmailConfig, smtpUrl: string | unde
       if (smtpUrl === undefined || smtpUrl === "") {
         throw new EmailError("not_configured", `${name} has no mail server: set ${SMTP_URL_VAR}=smtp://user:pass@host:587 (or smtps://…:465)`);
       }
-      checkAllowed(config, message, name);
-      return smtpBindingFor(smtpUrl).send(message);
+      const addressed = withDestination(config, message);
+      checkAllowed(config, addressed, name);
+      return smtpBindingFor(smtpUrl).send(addressed);
     },
   };
+}
+
+/** The message, sent to the binding's `destination_address` when it names no recipient. */
+function withDestination(config: SendEmailConfig, message: RawEmailMessage | EmailMessageBuilder): RawEmailMessage | EmailMessageBuilder {
+  const destination = config.destinationAddress;
+  if (destination === undefined || typeof message !== "object" || message === null) return message;
+  const to = (message as { to?: unknown }).to;
+  if (to !== undefined && to !== null) return message;
+  return isRawEmailMessage(message) ? new EmailMessage(message.from, destination, message.raw) : { ...message, to: destination };
 }
 
 function checkAllowed(config: SendEmailConfig, message: RawEmailMessage | EmailMessageBuilder, name: string): void {

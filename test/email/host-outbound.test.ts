@@ -19,7 +19,7 @@ const RAW = new TextEncoder().encode(
   "From: alice@ext.com\r\nTo: support@mydomain.com\r\nSubject: hi\r\nMessage-ID: <m1@ext.com>\r\n\r\nbody\r\n",
 );
 const REPLY =
-  "From: support@mydomain.com\r\nTo: alice@ext.com\r\nIn-Reply-To: <m1@ext.com>\r\nReferences: <m1@ext.com>\r\nSubject: Re: hi\r\n\r\nthanks\r\n";
+  "From: support@mydomain.com\r\nTo: alice@ext.com\r\nIn-Reply-To: <m1@ext.com>\r\nReferences: <m1@ext.com>\r\nMessage-ID: <r1@mydomain.com>\r\nSubject: Re: hi\r\n\r\nthanks\r\n";
 const project = { path: "/project/wrangler.toml" } as ProjectConfig;
 
 let sink: MailSink;

@@ -101,7 +101,7 @@ describe("this.sendEmail over HEARTH_SMTP_URL", () => {
     });
     expect(mail.from).toBe("news@example.com");
     expect(mail.to.sort()).toEqual(["ada@example.org", "grace@example.org", "team@example.org"]);
-    expect(mail.parsed).toMatchObject({ subject: "Issue 1", inReplyTo: "<earlier@example.org>" });
+    expect(mail.parsed).toMatchObject({ subject: "Issue 1", inReplyTo: "<earlier@example.org>", references: "<earlier@example.org>" });
     expect([mail.parsed.text?.trim(), mail.parsed.html?.trim()]).toEqual(["Plain text", "<p>Rich text</p>"]);
     expect(mail.parsed.attachments).toMatchObject([{ filename: "data.csv", mimeType: "text/csv" }]);
     expect(Buffer.from(mail.parsed.attachments[0]!.content as ArrayBuffer).toString()).toBe("a,b\n1,2\n");

@@ -227,6 +227,44 @@ describe("limits of the SMTP listener", () => {
     }
   });
 
+  it("refuses a header block over maxHeaderBytes or maxHeaderFields with 552 5.3.4, and stores nothing", async () => {
+    const fields = (count: number) => "X-A: b\r\n".repeat(count);
+    const huge = await sendMail(smtp.url, { envelope: { from: "ada@example.org", to: ["heads@example.com"] }, raw: `Subject: Huge\r\n${fields(40_000)}\r\nbody\r\n` });
+    expect(huge).toMatchObject({ ok: false, responseCode: 552 });
+    expect(huge.ok === false && huge.response).toMatch(/^552 5\.3\.4 The message's header block is larger than 262144 bytes \(maxHeaderBytes\)/);
+    const many = await sendMail(smtp.url, { envelope: { from: "ada@example.org", to: ["heads@example.com"] }, raw: `Subject: Many\r\n${fields(1_000)}\r\nbody\r\n` });
+    expect(many).toMatchObject({ ok: false, responseCode: 552 });
+    expect(many.ok === false && many.response).toContain("5.3.4 The message has more than 1000 header fields (maxHeaderFields)");
+    expect(await inbox("heads").messages()).toEqual([]);
+  });
+
+  it("answers 451 to a delivery still running after deliveryTimeoutMs, gives its bytes back, and ends the message", async () => {
+    let unblock!: () => void;
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    let lateRead!: Promise<string>;
+    const accepted: string[] = [];
+    const stuck: WorkerEmail = async (message) => {
+      if (!message.to.startsWith("stuck@")) return void accepted.push(message.to);
+      // A handler waiting on something that does not answer (a model call, a fetch without a timeout).
+      lateRead = blocked.then(() => new Response(message.raw).text().then(() => "read", (error: Error) => error.message));
+      await lateRead;
+    };
+    const tight = await startSmtpListener({ handler: stuck, env: t.env, port: 0, maxEmailBytes: 64 * 1024, maxInFlightBytes: 100 * 1024, deliveryTimeoutMs: 300 });
+    try {
+      const raw = `Subject: Sixty\r\n\r\n${`${"a".repeat(998)}\r\n`.repeat(60)}`;
+      const first = await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["stuck@example.com"] }, raw });
+      expect(first).toMatchObject({ ok: false, responseCode: 451 });
+      // Its 60 KiB are back: another message of that size fits the 100 KiB budget.
+      expect(await sendMail(tight.url, { envelope: { from: "ada@example.org", to: ["next@example.com"] }, raw })).toMatchObject({ ok: true });
+      expect(accepted).toEqual(["next@example.com"]);
+      unblock();
+      expect(await lateRead).toBe("Cannot read the message: the delivery of this email is over (its handler ran past smtpDeliveryTimeoutSeconds)");
+    } finally {
+      unblock();
+      await tight.close();
+    }
+  });
+
   it("refuses a budget smaller than the largest message", async () => {
     await expect(startSmtpListener({ handler: email, env: t.env, port: 0, maxEmailBytes: 2048, maxInFlightBytes: 1024 })).rejects.toThrow(/maxInFlightBytes \(1024\) must be at least maxEmailBytes \(2048\)/);
   });

@@ -3,6 +3,7 @@ import {
   createAddressBasedEmailResolver,
   createCatchAllEmailResolver,
   createSecureReplyEmailResolver,
+  EMAIL_LIMITS,
   EmailError,
   getAllEmailHeaders,
   getEmailHeader,
@@ -157,6 +158,19 @@ describe("header utilities", () => {
     ]);
   });
 
+  it("reads at most maxHeaderBytes of header block and maxHeaderFields fields, then refuses", () => {
+    const { maxHeaderBytes, maxHeaderFields } = EMAIL_LIMITS;
+    // The block ends before the line break of its last line: "X-A: " and the value take maxHeaderBytes - 1, the CR one more.
+    const block = (valueBytes: number) => Buffer.from(`X-A: ${"b".repeat(valueBytes)}\r\n\r\nbody\r\n`);
+    expect(parseHeaderBlock(block(maxHeaderBytes - 6))).toHaveLength(1);
+    expect(() => parseHeaderBlock(block(maxHeaderBytes - 5))).toThrow(new EmailError("limit", `The message's header block is larger than ${maxHeaderBytes} bytes (maxHeaderBytes)`));
+    // A message of headers only, 24 MiB of them: refused, having looked at the first maxHeaderBytes only.
+    expect(() => parseHeaderBlock(Buffer.alloc(24 * 1024 * 1024, "X-A: b\r\n"))).toThrow(/maxHeaderBytes/);
+    const fields = (count: number) => Buffer.from(`${"X-A: b\r\n".repeat(count)}\r\nbody\r\n`);
+    expect(parseHeaderBlock(fields(maxHeaderFields))).toHaveLength(maxHeaderFields);
+    expect(() => parseHeaderBlock(fields(maxHeaderFields + 1))).toThrow(`The message has more than ${maxHeaderFields} header fields (maxHeaderFields)`);
+  });
+
   it("reads headers case-insensitively, as lists or as a Headers object", () => {
     expect(parseEmailHeaders(headers)).toMatchObject({ "x-priority": "1", received: "from b" });
     expect(getEmailHeader(headers, "X-Priority")).toBe("1");
@@ -219,14 +233,6 @@ describe("DeliveryLedger", () => {
     expect(ledger.outcomeOf("id:<m1>", "a@x.org")).toBeUndefined();
     expect(await ledger.outcomeOf("id:<m2>", "a@x.org")).toMatchObject({ kind: "rejected" });
   });
-
-  it("binds a signature to the envelope of its first use", () => {
-    const ledger = new DeliveryLedger(3600, 10);
-    const until = Date.now() + 60_000;
-    expect(ledger.claimSignature("sig", '["a","b"]', until)).toBe(true);
-    expect(ledger.claimSignature("sig", '["a","b"]', until)).toBe(true);
-    expect(ledger.claimSignature("sig", '["a","c"]', until)).toBe(false);
-  });
 });
 
 describe("deliverTo and waitUntil", () => {
@@ -240,7 +246,7 @@ describe("deliverTo and waitUntil", () => {
       "b@example.com",
       (_message, _env, ctx) => ctx.waitUntil(work),
       {},
-      (promise) => tracked.push(promise),
+      { waitUntil: (promise) => tracked.push(promise) },
     );
     expect(outcome).toMatchObject({ kind: "accepted" });
     expect(tracked).toEqual([work]);

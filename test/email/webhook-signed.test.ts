@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMailWebhook, EmailError, signWebhookBody, type WorkerEmail } from "../../src/email/index.ts";
+import { createMailWebhook, EmailError, signWebhookRequest, type WorkerEmail } from "../../src/email/index.ts";
 import { startEmailService } from "../../src/email/serve-email.ts";
 import { serve, type HearthServer } from "../../src/gateway/serve.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
@@ -29,15 +29,20 @@ const now = () => Math.floor(Date.now() / 1000);
 const inbox = (name: string) => t.get<Inbox>("Inbox", name);
 const message = (id: string) => `From: ada@example.org\r\nTo: list@example.com\r\nSubject: Signed ${id}\r\nMessage-ID: <${id}@example.org>\r\n\r\nHello\r\n`;
 
-/** A POST as a relay sends it: the timestamp and `v1=<hex HMAC of "<timestamp>.<body>">`. */
+/** The signature header of a POST to `target` (path and query), as `signWebhookRequest` computes it. */
+const signatureOf = (secret: string, timestamp: number, target: string, body: string) =>
+  signWebhookRequest(secret, target, body, timestamp)["X-Hearth-Email-Signature"]!;
+
+/** A POST as a relay sends it: the timestamp and `v2=<hex HMAC of "<timestamp>\nPOST <path>?<query>\n<body>">`. */
 function signedPost(body: string, query: string, options: { timestamp?: number; signature?: string; headers?: Record<string, string> } = {}) {
   const timestamp = options.timestamp ?? now();
-  return fetch(`${signed.url}/_hearth/email${query}`, {
+  const target = `/_hearth/email${query}`;
+  return fetch(`${signed.url}${target}`, {
     method: "POST",
     body,
     headers: {
       "x-hearth-email-timestamp": String(timestamp),
-      "x-hearth-email-signature": options.signature ?? signWebhookBody(SECRET, timestamp, body),
+      "x-hearth-email-signature": options.signature ?? signatureOf(SECRET, timestamp, target, body),
       ...options.headers,
     },
   });
@@ -45,12 +50,16 @@ function signedPost(body: string, query: string, options: { timestamp?: number; 
 const errorOf = async (response: Response) => ((await response.json()) as { error: string }).error;
 
 describe("the webhook with signed requests (auth: \"signature\")", () => {
-  it("accepts a request signed over timestamp and body, as the documented recipe computes it", async () => {
+  it("accepts a request signed over timestamp, method, path, query and body, as the documented recipe computes it", async () => {
     const body = message("recipe");
     const timestamp = now();
-    const hex = createHmac("sha256", SECRET).update(`${timestamp}.${body}`).digest("hex");
-    expect(signWebhookBody(SECRET, timestamp, body)).toBe(`v1=${hex}`);
-    const response = await signedPost(body, "?to=inbox%2Brecipe@example.com", { timestamp, signature: `v1=${"0".repeat(64)}, v1=${hex}` });
+    const target = "/_hearth/email?to=inbox%2Brecipe@example.com";
+    const hex = createHmac("sha256", SECRET).update(`${timestamp}\nPOST ${target}\n${body}`).digest("hex");
+    expect(signWebhookRequest(SECRET, `http://relay.example${target}`, body, timestamp)).toEqual({
+      "X-Hearth-Email-Timestamp": String(timestamp),
+      "X-Hearth-Email-Signature": `v2=${hex}`,
+    });
+    const response = await signedPost(body, "?to=inbox%2Brecipe@example.com", { timestamp, signature: `v2=${"0".repeat(64)}, v2=${hex}` });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ accepted: true, recipients: ["inbox+recipe@example.com"] });
     expect((await inbox("recipe").messages()).map((m) => m.subject)).toEqual(["Signed recipe"]);
@@ -62,11 +71,14 @@ describe("the webhook with signed requests (auth: \"signature\")", () => {
     const bearer = await fetch(`${signed.url}/_hearth/email${query}`, { method: "POST", body, headers: { authorization: `Bearer ${SECRET}` } });
     expect(bearer.status).toBe(401);
     expect(await errorOf(bearer)).toContain("Missing signature: send X-Hearth-Email-Timestamp and X-Hearth-Email-Signature");
-    const wrongKey = await signedPost(body, query, { signature: signWebhookBody("another-secret", now(), body) });
+    const wrongKey = await signedPost(body, query, { signature: signatureOf("another-secret", now(), `/_hearth/email${query}`, body) });
     expect(wrongKey.status).toBe(401);
     expect(await errorOf(wrongKey)).toMatch(/^Wrong signature/);
-    const otherBody = await signedPost(body, query, { signature: signWebhookBody(SECRET, now(), message("other")) });
+    const otherBody = await signedPost(body, query, { signature: signatureOf(SECRET, now(), `/_hearth/email${query}`, message("other")) });
     expect(otherBody.status).toBe(401);
+    const v1 = await signedPost(body, query, { signature: `v1=${createHmac("sha256", SECRET).update(`${now()}.${body}`).digest("hex")}` });
+    expect(v1.status).toBe(401);
+    expect(await errorOf(v1)).toContain("v1 signatures (of \"<timestamp>.<body>\") are refused");
     const badTime = await signedPost(body, query, { headers: { "x-hearth-email-timestamp": "yesterday" } });
     expect(await errorOf(badTime)).toContain("must be Unix time in seconds");
     const future = await signedPost(body, query, { timestamp: now() + 301 });
@@ -78,7 +90,7 @@ describe("the webhook with signed requests (auth: \"signature\")", () => {
   it("refuses a replay: not delivered again, refused for another envelope, refused once the tolerance has passed", async () => {
     const body = message("replay");
     const timestamp = now();
-    const signature = signWebhookBody(SECRET, timestamp, body);
+    const signature = signatureOf(SECRET, timestamp, "/_hearth/email?to=inbox%2Breplay@example.com", body);
     const first = await signedPost(body, "?to=inbox%2Breplay@example.com", { timestamp, signature });
     expect(await first.json()).toEqual({ accepted: true, recipients: ["inbox+replay@example.com"] });
 
@@ -88,9 +100,9 @@ describe("the webhook with signed requests (auth: \"signature\")", () => {
 
     const elsewhere = await signedPost(body, "?to=inbox%2Bvictim@example.com", { timestamp, signature });
     expect(elsewhere.status).toBe(401);
-    expect(await errorOf(elsewhere)).toContain("already used for another envelope");
+    expect(await errorOf(elsewhere)).toMatch(/^Wrong signature/);
 
-    // The provider's retry, signed anew, is the same message (Message-ID): still not delivered twice.
+    // The provider's retry, signed anew, is the same message (the same bytes): still not delivered twice.
     const resigned = await signedPost(body, "?to=inbox%2Breplay@example.com");
     expect(await resigned.json()).toMatchObject({ duplicate: true });
 
@@ -100,6 +112,50 @@ describe("the webhook with signed requests (auth: \"signature\")", () => {
     expect(await errorOf(late)).toMatch(/X-Hearth-Email-Timestamp is 30\d s away from the server's time; at most 300 s/);
     expect((await inbox("replay").messages()).map((m) => m.subject)).toEqual(["Signed replay"]);
     expect(await inbox("victim").messages()).toEqual([]);
+  });
+});
+
+describe("what a signature covers", () => {
+  it("the envelope in the query: a captured request sent to other recipients first reaches none, and the original still goes through", async () => {
+    const body = message("captured");
+    const timestamp = now();
+    const signature = signatureOf(SECRET, timestamp, "/_hearth/email?to=inbox%2Bcaptured@example.com", body);
+    const forged = await signedPost(body, "?to=inbox%2Bmallory@example.com&from=boss@example.com", { timestamp, signature });
+    expect(forged.status).toBe(401);
+    expect(await errorOf(forged)).toMatch(/^Wrong signature/);
+    const original = await signedPost(body, "?to=inbox%2Bcaptured@example.com", { timestamp, signature });
+    expect(await original.json()).toEqual({ accepted: true, recipients: ["inbox+captured@example.com"] });
+    expect(await inbox("mallory").messages()).toEqual([]);
+    expect((await inbox("captured").messages()).map((m) => m.subject)).toEqual(["Signed captured"]);
+  });
+
+  it("is checked before the body is read: a request without a valid timestamp costs no memory", async () => {
+    const webhook = createMailWebhook({ secret: SECRET, auth: "signature", handler: email, env: t.env });
+    const attempts: Array<[string, Record<string, string>]> = [
+      ["Missing signature", {}],
+      ["away from the server's time", { "x-hearth-email-timestamp": String(now() - 3600), "x-hearth-email-signature": `v2=${"0".repeat(64)}` }],
+    ];
+    for (const [error, headers] of attempts) {
+      let pulled = 0;
+      let cancelled = false;
+      // A body that never ends: reading it would go on to maxEmailBytes.
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new Uint8Array(64 * 1024).fill(0x78));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const request = new Request("http://hearth.test/_hearth/email?to=inbox%2Bunsigned@example.com", { method: "POST", headers, body, duplex: "half" } as RequestInit);
+      const response = await webhook(request)!;
+      expect(response.status).toBe(401);
+      expect(await errorOf(response)).toContain(error);
+      expect(cancelled).toBe(true);
+      expect(pulled).toBeLessThanOrEqual(1);
+    }
+    expect(await inbox("unsigned").messages()).toEqual([]);
   });
 });
 

@@ -97,6 +97,15 @@ describe("the inbound-mail webhook", () => {
     expect((await t.get<Inbox>("Inbox", "twice").messages()).map((m) => m.subject)).toEqual(["Twice"]);
   });
 
+  it("tells apart two messages that share a Message-ID (anyone can write any Message-ID): both are delivered", async () => {
+    const spoof = "From: mallory@evil.test\r\nTo: reuse@example.com\r\nSubject: Spam\r\nMessage-ID: <notifications/42@github.com>\r\n\r\nx\r\n";
+    const real = "From: noreply@github.com\r\nTo: reuse@example.com\r\nSubject: Real notification\r\nMessage-ID: <notifications/42@github.com>\r\n\r\nreal\r\n";
+    expect(await (await post(spoof)).json()).toEqual({ accepted: true, recipients: ["reuse@example.com"] });
+    expect(await (await post(real)).json()).toEqual({ accepted: true, recipients: ["reuse@example.com"] });
+    expect(await (await post(real)).json()).toEqual({ accepted: true, recipients: ["reuse@example.com"], duplicate: true });
+    expect((await t.get<Inbox>("Inbox", "reuse").messages()).map((m) => m.subject)).toEqual(["Spam", "Real notification"]);
+  });
+
   it("leaves other paths to the agents", async () => {
     expect((await fetch(`${server.url}/agents/inbox/hook`)).status).toBe(404);
     expect(((await (await fetch(`${server.url}/nothing`)).json()) as { error: string }).error).toContain("Not found: /nothing");
@@ -152,6 +161,19 @@ describe("webhook limits", () => {
     } finally {
       await small.close();
     }
+  });
+
+  it("refuses a header block over maxHeaderBytes or maxHeaderFields with 413, delivering nothing", async () => {
+    const fields = (count: number) => "X-A: b\r\n".repeat(count);
+    const huge = await post(`From: ada@example.org\r\nTo: heads@example.com\r\nSubject: Huge\r\n${fields(40_000)}\r\nbody\r\n`);
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ error: "The message's header block is larger than 262144 bytes (maxHeaderBytes)" });
+    const many = await post(`From: ada@example.org\r\nTo: heads@example.com\r\nSubject: Many\r\n${fields(1_000)}\r\nbody\r\n`);
+    expect(many.status).toBe(413);
+    expect(await many.json()).toEqual({ error: "The message has more than 1000 header fields (maxHeaderFields)" });
+    const enough = await post(`From: ada@example.org\r\nTo: heads@example.com\r\nSubject: Enough\r\n${fields(997)}\r\nbody\r\n`);
+    expect(enough.status).toBe(200);
+    expect((await t.get<Inbox>("Inbox", "heads").messages()).map((m) => m.subject)).toEqual(["Enough"]);
   });
 
   it("needs a secret to be created at all", () => {

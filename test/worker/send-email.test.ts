@@ -79,6 +79,37 @@ describe("a send_email binding", () => {
     expect(sink.messages.length).toBe(before);
   });
 
+  it("with destination_address, sends a message without a recipient there, as Cloudflare does", async () => {
+    const email = binding({ destinationAddress: "ops@example.com" });
+    const raw = "From: bot@example.com\r\nTo: ops@example.com\r\nSubject: Raw\r\nMessage-ID: <raw-2@example.com>\r\n\r\nBody\r\n";
+    const nobody = null as unknown as string;
+    expect(await delivered(() => email.send(new EmailMessage("bot@example.com", nobody, raw)))).toEqual({ from: "bot@example.com", to: ["ops@example.com"] });
+    const noTo = { from: "bot@example.com", subject: "Built", text: "x" } as EmailMessageBuilder;
+    expect(await delivered(() => email.send(noTo))).toEqual({ from: "bot@example.com", to: ["ops@example.com"] });
+    expect(await delivered(() => email.send({ ...noTo, to: undefined as unknown as string }))).toEqual({ from: "bot@example.com", to: ["ops@example.com"] });
+  });
+
+  it("refuses From, To, Cc, Bcc, Subject and Reply-To in headers, which have fields of their own (E_HEADER_USE_API_FIELD); nothing is sent", async () => {
+    const email = binding({ allowedDestinationAddresses: ["ada@example.com"] });
+    const before = sink.messages.length;
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ Cc: "eve@example.com" }, "Header 'Cc' must be set via the 'cc' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+      [{ bcc: "eve@example.com" }, "Header 'bcc' must be set via the 'bcc' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+      [{ From: "ceo@example.com" }, "Header 'From' must be set via the 'from' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+      [{ To: "eve@example.com" }, "Header 'To' must be set via the 'to' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+      [{ Subject: "Other" }, "Header 'Subject' must be set via the 'subject' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+      [{ "Reply-To": "eve@example.com" }, "Header 'Reply-To' must be set via the 'replyTo' field, not the 'headers' object (E_HEADER_USE_API_FIELD)"],
+    ];
+    for (const [headers, expected] of cases) {
+      const error = await refusal(email.send(message({ headers })));
+      expect(error.code).toBe("invalid_message");
+      expect(error.message).toBe(expected);
+    }
+    expect(sink.messages.length).toBe(before);
+    const threaded = await delivered(() => email.send(message({ headers: { "In-Reply-To": "<m1@example.com>", "X-Ticket": "42" } })));
+    expect(threaded.to).toEqual(["ada@example.com"]);
+  });
+
   it("with allowed_destination_addresses, checks to, cc and bcc", async () => {
     const email = binding({ allowedDestinationAddresses: ["ada@example.com", "bob@example.com"] });
     const { to } = await delivered(() => email.send(message({ to: "ada@example.com", bcc: [{ email: "Bob@Example.com" }] })));

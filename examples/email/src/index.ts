@@ -90,7 +90,9 @@ export default {
         const signed = await replies(m, e);
         if (signed) return signed;
         const route = await byAddress(m, e);
-        return route && desks.has(route.agentId.toLowerCase()) ? route : null;
+        // Support@ and support@ are one mailbox: one desk, not two instances.
+        const desk = route?.agentId.toLowerCase();
+        return route && desk && desks.has(desk) ? { ...route, agentId: desk } : null;
       },
       onNoRoute: (m) => m.setReject("Unknown recipient"),
     });
