@@ -57,7 +57,7 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
     const { baseDataDir, environmentDataDir } = await import("./project.ts");
     const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.envName);
     const { runD1Command } = await import("../d1/index.ts");
-    return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd: config.dir, out: (line) => process.stdout.write(`${line}\n`) });
+    return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd, out: (line) => process.stdout.write(`${line}\n`) });
   } catch (error) {
     printError((error as Error).message);
     return 1;

@@ -21,15 +21,20 @@ export interface D1Backend {
 
 /**
  * A backend on an engine of this process. `engine` throws once the database is closed; each call
- * reads it again, so a closed database rejects every later call.
+ * (and each try of a call waiting for another process's write lock) reads it again, so a closed
+ * database rejects every later call.
  */
 export function engineBackend(engine: () => D1Engine): D1Backend {
+  const run = async <T>(call: (open: D1Engine) => T): Promise<T> => {
+    const waits = engine().lockWaits;
+    return waits === undefined ? call(engine()) : waits.run(() => call(engine()));
+  };
   return {
-    query: async (query, rows, wantMeta) => engine().query(query, rows, wantMeta),
-    batch: async (queries) => engine().batch(queries),
-    exec: async (text) => engine().exec(text),
-    bookmark: async () => engine().bookmark(),
-    dump: async () => dumpBytes(engine()),
+    query: (query, rows, wantMeta) => run((open) => open.query(query, rows, wantMeta)),
+    batch: (queries) => run((open) => open.batch(queries)),
+    exec: (text) => run((open) => open.exec(text)),
+    bookmark: () => run((open) => open.bookmark()),
+    dump: () => run(dumpBytes),
   };
 }
 

@@ -9,6 +9,7 @@ export interface D1CommandContext {
   databases: D1DatabaseConfig[];
   /** The data directory (relative paths resolve against `cwd`). */
   dataDir: string;
+  /** Where relative paths of the command line (`--file`) resolve: the shell's working directory, as in wrangler. */
   cwd: string;
   /** Prints one line. */
   out: (line: string) => void;

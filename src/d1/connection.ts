@@ -5,10 +5,9 @@ import type { Durability } from "../limits.ts";
 import type { DatabaseReplication, ReplicaLink } from "../storage/replication.ts";
 import { d1Error } from "./errors.ts";
 import { SQLITE_LIMITS } from "./limits.ts";
+import { LOCK_WAIT_MS } from "./lock-waits.ts";
 
 const STATEMENT_CACHE_SIZE = 512;
-/** How long a write waits for another process (e.g. `hearth d1 execute` beside a running server). */
-const BUSY_TIMEOUT_MS = 5_000;
 /**
  * Hearth's own row in the file: the commit counter behind session bookmarks. The `_cf_` prefix is
  * the one D1 uses for its internal tables, so tools that list user tables (wrangler's export,
@@ -23,7 +22,23 @@ export interface Counters {
   totalChanges: number;
   lastRowId: number;
   size: number;
+  /** The header's schema cookie, `user_version` and `application_id`: a change to them changes no row. */
+  header: string;
 }
+
+/**
+ * How a connection waits for another process's write lock.
+ * - `"retry"`: never inside SQLite (busy timeout 0). Transactions begin deferred and take the write
+ *   lock at their first write, so a call that only reads never waits, whatever its SQL. A call that
+ *   finds the database locked (or, having read, finds that another process committed since: SQLite
+ *   cannot let it write on an out-of-date snapshot) fails at once with SQLITE_BUSY, rolled back whole,
+ *   for `LockWaits` (lock-waits.ts) to run again from the start without holding the thread.
+ * - `"blocking"`: inside SQLite's busy handler, up to {@link LOCK_WAIT_MS}, holding the thread; a
+ *   transaction that may write takes the write lock as it begins (a deferred one could not wait for
+ *   it: SQLite refuses to wait inside a read transaction). For callers that must run a call whole,
+ *   synchronously (a cluster node, whose local copy no other process writes).
+ */
+export type LockWaiting = "retry" | "blocking";
 
 /** Thrown inside a transaction when a statement read an integer above 2^53: run again reading BigInts. */
 export class NeedsBigInts extends Error {}
@@ -35,6 +50,7 @@ export class NeedsBigInts extends Error {}
  */
 export class D1Connection {
   readonly path: string;
+  readonly lockWaiting: LockWaiting;
   #db: DatabaseSync | undefined;
   readonly #statements = new Map<string, StatementSync>();
   /** Statements that once read an integer beyond 2^53: they read BigInts from then on. */
@@ -53,10 +69,12 @@ export class D1Connection {
   #replicated: Promise<void> | undefined;
 
   /** `replication`: in a cluster, every commit is also shipped to the database's log (see {@link replicated}). */
-  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication) {
+  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication, lockWaiting: LockWaiting = "blocking") {
     this.path = path;
+    this.lockWaiting = lockWaiting;
     mkdirSync(dirname(path), { recursive: true });
-    const db = new DatabaseSync(path, { timeout: BUSY_TIMEOUT_MS, limits: SQLITE_LIMITS, enableForeignKeyConstraints: true });
+    // Opening waits inside SQLite whatever the mode: it runs once, synchronously, in a constructor.
+    const db = new DatabaseSync(path, { timeout: LOCK_WAIT_MS, limits: SQLITE_LIMITS, enableForeignKeyConstraints: true });
     try {
       db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${durability === "strict" ? "FULL" : "NORMAL"};`);
       this.#link = replication?.attach(db);
@@ -67,15 +85,17 @@ export class D1Connection {
       this.#link?.beforeCommit();
       db.exec("COMMIT");
       this.#track(this.#link?.committed());
+      if (lockWaiting === "retry") db.exec("PRAGMA busy_timeout = 0");
       const counters = db.prepare(
-        "SELECT total_changes(), last_insert_rowid(), page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+        "SELECT total_changes(), last_insert_rowid(), page_count * page_size, schema_version || '/' || user_version || '/' || application_id " +
+          "FROM pragma_page_count(), pragma_page_size(), pragma_schema_version(), pragma_user_version(), pragma_application_id()",
       );
       counters.setReturnArrays(true);
       counters.setReadBigInts(true);
       const bookmark = db.prepare(`SELECT value FROM ${META_TABLE} WHERE key = 'commits'`);
       bookmark.setReturnArrays(true);
       this.#internal = {
-        begin: db.prepare("BEGIN IMMEDIATE"),
+        begin: db.prepare(lockWaiting === "retry" ? "BEGIN" : "BEGIN IMMEDIATE"),
         commit: db.prepare("COMMIT"),
         rollback: db.prepare("ROLLBACK"),
         counters,
@@ -124,28 +144,29 @@ export class D1Connection {
   }
 
   counters(): Counters {
-    const row = this.#internal.counters.get() as unknown as [bigint, bigint, bigint];
-    return { totalChanges: Number(row[0]), lastRowId: Number(row[1]), size: Number(row[2]) };
+    const row = this.#internal.counters.get() as unknown as [bigint, bigint, bigint, string];
+    return { totalChanges: Number(row[0]), lastRowId: Number(row[1]), size: Number(row[2]), header: row[3] };
   }
 
   /**
-   * Runs `body` in a transaction when `write` (BEGIN IMMEDIATE … COMMIT, rolled back if it throws),
-   * else as it is. A {@link NeedsBigInts} from the body rolls back and runs it again.
+   * Runs `body` in a transaction when `inTransaction` (BEGIN … COMMIT, rolled back if it throws; see
+   * {@link LockWaiting} for the kind of BEGIN), else as it is. A {@link NeedsBigInts} from the body
+   * rolls back and runs it again.
    */
-  transaction<T>(write: boolean, body: () => T): T {
+  transaction<T>(inTransaction: boolean, body: () => T): T {
     const db = this.#open();
     for (;;) {
-      if (write) this.#internal.begin.run();
+      if (inTransaction) this.#internal.begin.run();
       try {
         const result = body();
-        if (write) {
+        if (inTransaction) {
           this.#link?.beforeCommit();
           this.#internal.commit.run();
           this.#track(this.#link?.committed());
         }
         return result;
       } catch (error) {
-        if (write && db.isTransaction) this.#internal.rollback.run();
+        if (inTransaction && db.isTransaction) this.#internal.rollback.run();
         if (!(error instanceof NeedsBigInts)) throw error;
       }
     }

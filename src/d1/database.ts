@@ -65,7 +65,7 @@ export class D1Database {
       this.path = options.path;
       this.#engine = engines.acquire(
         options.path,
-        (path) => new D1Engine(path, durability),
+        (path) => new D1Engine(path, durability, undefined, "retry"),
         (open) => {
           if (open.durability !== durability) {
             throw d1Error("D1_ERROR", `the D1 database ${options.path} is already open with durability "${open.durability}", not "${durability}"`);

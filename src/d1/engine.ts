@@ -1,8 +1,9 @@
 import type { SQLOutputValue } from "node:sqlite";
 import type { Durability } from "../limits.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
-import { NeedsBigInts, D1Connection, type Counters } from "./connection.ts";
+import { NeedsBigInts, D1Connection, type Counters, type LockWaiting } from "./connection.ts";
 import { d1Error, isD1Error, sqliteErrorText, toD1Error } from "./errors.ts";
+import { isBusy, LockWaits } from "./lock-waits.ts";
 import { checkParameterCount, QueryPlans, type QueryPlan } from "./plan.ts";
 import type { D1ExecResult, D1Meta } from "./types.ts";
 import { fromSqliteValue, toSqliteValue, type D1BoundValue, type D1Value } from "./values.ts";
@@ -31,19 +32,27 @@ interface Measured extends QueryOutput {
 }
 
 /**
- * D1's semantics on one connection: a query runs in a transaction of its own (reads run bare),
- * a batch runs in one transaction, `exec` runs line by line in one transaction; every error comes
- * out as a `D1_*` error; `meta` is measured around each statement.
+ * D1's semantics on one connection: a query runs in a transaction of its own (one SELECT / VALUES /
+ * EXPLAIN runs bare), a batch runs in one transaction, `exec` runs line by line in one transaction;
+ * every error comes out as a `D1_*` error; `meta` is measured around each statement. Each call runs
+ * synchronously, once: with `lockWaiting` "retry", a call that finds another process writing fails
+ * with SQLITE_BUSY (having changed nothing) and is for {@link lockWaits} to try again.
  */
 export class D1Engine {
   readonly connection: D1Connection;
   readonly durability: Durability;
+  /** Where calls wait for another process's write lock: set with `lockWaiting` "retry" (see engineBackend). */
+  readonly lockWaits: LockWaits | undefined;
   readonly #plans = new QueryPlans();
 
-  /** `replication`: in a cluster, the log every commit goes to (await `connection.replicated()` before answering). */
-  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication) {
+  /**
+   * `replication`: in a cluster, the log every commit goes to (await `connection.replicated()` before
+   * answering). `lockWaiting`: see {@link LockWaiting}; "blocking" for callers that run calls synchronously.
+   */
+  constructor(path: string, durability: Durability = "relaxed", replication?: DatabaseReplication, lockWaiting: LockWaiting = "blocking") {
     this.durability = durability;
-    this.connection = new D1Connection(path, durability, replication);
+    this.connection = new D1Connection(path, durability, replication, lockWaiting);
+    this.lockWaits = lockWaiting === "retry" ? new LockWaits() : undefined;
   }
 
   /** Runs one query (all its statements; rows of the last). */
@@ -51,9 +60,9 @@ export class D1Engine {
     try {
       const plan = this.#plan(query);
       if (plan.statements.length === 0) throw d1Error("D1_ERROR", "No SQL statements detected.");
-      const write = !plan.readOnly;
-      return this.connection.transaction(write, () => {
-        const output = this.#measure(plan, query.params, rows, wantMeta || write);
+      const mayWrite = !plan.readOnly;
+      return this.connection.transaction(mayWrite, () => {
+        const output = this.#measure(plan, query.params, rows, wantMeta || mayWrite);
         if (output.changed) this.connection.bumpBookmark();
         return output;
       });
@@ -114,6 +123,7 @@ export class D1Engine {
           onLine(performance.now() - start);
           schemaChanged ||= plan.changesSchema;
         } catch (error) {
+          if (isBusy(error)) throw error; // another process's lock, not this line's fault: D1_ERROR, tried again
           const message = `Error in line ${index + 1}: ${line}: ${errorText(error)}`;
           throw d1Error("D1_EXEC_ERROR", message, error);
         }
@@ -143,8 +153,7 @@ export class D1Engine {
 
   /** Runs a planned query inside the current transaction (if any) and measures it. */
   #measure(plan: QueryPlan, params: readonly D1BoundValue[], wanted: RowsWanted, withMeta: boolean): Measured {
-    const write = !plan.readOnly;
-    const before = write ? this.connection.counters() : undefined;
+    const before = plan.readOnly ? undefined : this.connection.counters();
     const start = performance.now();
     const { columns, rows } = this.#run(plan, params, wanted);
     const duration = performance.now() - start;
@@ -196,9 +205,14 @@ export class D1Engine {
   }
 }
 
-/** Did the database change between two readings (rows, last rowid, or file size)? */
+/** Did the database change between two readings (rows, last rowid, file size, or the header's versions)? */
 function changedBetween(before: Counters, after: Counters): boolean {
-  return after.totalChanges !== before.totalChanges || after.lastRowId !== before.lastRowId || after.size !== before.size;
+  return (
+    after.totalChanges !== before.totalChanges ||
+    after.lastRowId !== before.lastRowId ||
+    after.size !== before.size ||
+    after.header !== before.header
+  );
 }
 
 /** An error's text without its D1 prefix (for wrapping in another prefix). */
