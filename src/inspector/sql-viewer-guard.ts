@@ -55,6 +55,13 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
       `A query of ${selects} SELECTs needs the admin token: a viewer's query has at most ${INSPECTOR_LIMITS.maxViewerSelects} (maxViewerSelects), since SQLite may copy each subquery's expressions into the one that reads it while it prepares the query, on the agent's thread`,
     );
   }
+  if (selects > 1 && expressionCopiesBound(text) > INSPECTOR_LIMITS.maxViewerExpressionCopies) {
+    throw new ApiError(
+      403,
+      "costly_query",
+      `A query whose subqueries use each other's columns this often needs the admin token: a viewer's query may make at most ${INSPECTOR_LIMITS.maxViewerExpressionCopies.toLocaleString("en")} copies of an expression while SQLite prepares it (maxViewerExpressionCopies, bounded by the product of the words of each SELECT), on the agent's thread`,
+    );
+  }
   const { authorize, refusal } = viewerAuthorizer();
   let plan: PlanRow[] | undefined;
   try {
@@ -157,12 +164,26 @@ function isUniqueIndex(db: AgentDatabase, index: string): boolean {
   return typeof row?.sql === "string" && /^\s*CREATE\s+UNIQUE\s+INDEX/i.test(row.sql);
 }
 
-/** `sql` with its string literals, quoted names and comments blanked (a keyword test must not find words inside them). */
 /** SELECTs in a query, outside literals and comments: subqueries and common table expressions alike. */
 function selectCount(sql: string): number {
   return withoutLiterals(sql).match(/\bSELECT\b/gi)?.length ?? 0;
 }
 
+/**
+ * An upper bound of the copies SQLite may make of an expression while it flattens a query's
+ * subqueries: each level can use an inner column at most as often as it names anything, so the
+ * product over the SELECTs of the words each one holds bounds it (capped, to stay a safe number).
+ */
+function expressionCopiesBound(sql: string): number {
+  let product = 1;
+  for (const part of withoutLiterals(sql).split(/\bSELECT\b/i).slice(1)) {
+    product *= Math.max(1, part.match(/[A-Za-z_][A-Za-z0-9_$]*/g)?.length ?? 0);
+    if (product > Number.MAX_SAFE_INTEGER / 1e6) return product;
+  }
+  return product;
+}
+
+/** `sql` with its string literals, quoted names and comments blanked (a keyword test must not find words inside them). */
 function withoutLiterals(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)/g, " ");
 }

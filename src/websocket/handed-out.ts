@@ -25,7 +25,7 @@ const scopes = new AsyncLocalStorage<Scope>();
  * running after it ended): nothing says when such code is done with one, so it is dropped once its
  * object is garbage-collected unused — when nothing can reach it any more, as in the Workers runtime.
  */
-const unowned = new FinalizationRegistry<SocketEnd>((clientEnd) => clientEnd.peer?.dropUnusedPeer());
+const unowned = new FinalizationRegistry<WeakRef<SocketEnd>>((peer) => peer.deref()?.dropUnusedPeer());
 
 /**
  * Runs a request's handler. The WebSockets handed to it in 101 responses of others that it neither
@@ -69,6 +69,12 @@ export function handOut(response: Response, event?: object): Response {
   const scope = scopes.getStore();
   // A handler's scope reaches code it calls in-process (another object's event); that code owns what it is handed.
   if (scope !== undefined && !scope.ended && scope.event === event) scope.handed.add(client);
-  else unowned.register(client, endOf(client));
+  else {
+    // The held value must not reach the client: an accepted client end points back at its object, and
+    // a registry holding that end strongly would keep the object (and its end) for ever. The peer is
+    // what must hear of the drop; weakly, since the peer's owner keeps it while it matters.
+    const peer = endOf(client).peer;
+    if (peer !== undefined) unowned.register(client, new WeakRef(peer));
+  }
   return response;
 }

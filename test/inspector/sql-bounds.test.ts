@@ -63,6 +63,11 @@ describe("inspector SQL answers are bounded", () => {
       expect(refused.json().error).toMatchObject({ code: "costly_query", message: expect.stringContaining("maxViewerSelects") });
       expect((await query(f, sql, {}, "admin")).json().rows, sql).toEqual([[2 * 2 ** (levels - 1)]]);
     }
+    // Within 8 SELECTs, a column used many times at each level multiplies the expression per level.
+    const wide = `SELECT length(a) FROM ${Array.from({ length: 6 }, () => `(SELECT ${Array.from({ length: 11 }, () => "a").join("||")} AS a FROM `).join("")}(SELECT 'ab' AS a)${")".repeat(6)}`;
+    const refused = await query(f, wide);
+    expect(refused.status).toBe(403);
+    expect(refused.json().error).toMatchObject({ code: "costly_query", message: expect.stringContaining("maxViewerExpressionCopies") });
     // SELECT inside a literal or a comment is not counted.
     expect((await query(f, `SELECT '${"SELECT ".repeat(20)}' AS s -- ${"SELECT ".repeat(20)}`)).status).toBe(200);
   });
