@@ -25,6 +25,11 @@ export class SharedFiles<T> {
     return value;
   }
 
+  /** The object open for `path`, if any (without a reference of its own: what a call from another thread reaches). */
+  get(path: string): T | undefined {
+    return this.#entries.get(resolve(path))?.value;
+  }
+
   /** Drops one reference; true when it was the last one (the caller closes the object). */
   release(path: string, value: T): boolean {
     const key = resolve(path);

@@ -4,7 +4,7 @@ import { D1Engine, type QueryOutput } from "../../d1/engine.ts";
 import { d1DatabasePath } from "../../d1/paths.ts";
 import type { D1ExecResult } from "../../d1/types.ts";
 import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
-import { SharedByName } from "./shared-by-name.ts";
+import { SharedFiles } from "../../storage/shared-files.ts";
 
 /** The service kind of D1 databases; a call names the database by its `database_name`. */
 export const D1_SERVICE = "~d1";
@@ -21,15 +21,21 @@ export const D1_SERVICE = "~d1";
  */
 export function threadD1Databases(shard: ServiceShard, files: HeldFiles): (databaseName: string) => D1Database {
   if (!shard.holdsServices) return (databaseName) => new D1Database({ label: databaseName, backend: remoteD1(shard, databaseName) });
-  const held = new SharedByName<{ engine: D1Engine; backend: D1Backend }>();
-  shard.serve(D1_SERVICE, heldObjects({ get: (name) => held.get(name)?.backend }, ["query", "batch", "exec", "bookmark", "dump"], "D1 database"));
+  const held = new SharedFiles<{ engine: D1Engine; backend: D1Backend }>();
+  const fileOf = (databaseName: string) => d1DatabasePath(files.dataDir, databaseName);
+  shard.serve(D1_SERVICE, heldObjects({ get: (name) => held.get(fileOf(name))?.backend }, ["query", "batch", "exec", "bookmark", "dump"], "D1 database"));
   return (databaseName) => {
-    const entry = held.acquire(databaseName, () => {
-      const engine = new D1Engine(d1DatabasePath(files.dataDir, databaseName), files.durability, undefined, "retry");
-      return { engine, backend: engineBackend(() => engine) };
-    });
+    const file = fileOf(databaseName);
+    const entry = held.acquire(
+      file,
+      (path) => {
+        const engine = new D1Engine(path, files.durability, undefined, "retry");
+        return { engine, backend: engineBackend(() => engine) };
+      },
+      () => {},
+    );
     return new HeldD1Database(databaseName, entry.backend, () => {
-      if (held.release(databaseName, entry)) entry.engine.close();
+      if (held.release(file, entry)) entry.engine.close();
     });
   };
 }

@@ -4,7 +4,7 @@ import { KvNamespace } from "../../kv/namespace.ts";
 import { KvStore } from "../../kv/store.ts";
 import type { Clock } from "../../time/clock.ts";
 import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
-import { SharedByName } from "./shared-by-name.ts";
+import { SharedFiles } from "../../storage/shared-files.ts";
 
 /** The service kind of KV namespaces; a call names the namespace by its id. */
 export const KV_SERVICE = "~kv";
@@ -21,13 +21,15 @@ export const KV_SERVICE = "~kv";
  */
 export function threadKvNamespaces(shard: ServiceShard, files: HeldFiles): (id: string) => KvNamespace {
   if (!shard.holdsServices) return (id) => new KvNamespace({ backend: remoteKv(shard, id, files.clock) });
-  const stores = new SharedByName<KvStore>();
-  shard.serve(KV_SERVICE, heldObjects(stores, ["get", "getMany", "put", "delete", "list"], "KV namespace"));
+  const stores = new SharedFiles<KvStore>();
+  const fileOf = (id: string) => join(files.dataDir, "kv", `${id}.sqlite`);
+  shard.serve(KV_SERVICE, heldObjects({ get: (id) => stores.get(fileOf(id)) }, ["get", "getMany", "put", "delete", "list"], "KV namespace"));
   return (id) => {
-    const store = stores.acquire(id, () => new KvStore({ path: join(files.dataDir, "kv", `${id}.sqlite`), durability: files.durability, clock: files.clock }));
+    const file = fileOf(id);
+    const store = stores.acquire(file, (path) => new KvStore({ path, durability: files.durability, clock: files.clock }), () => {});
     return new KvNamespace({
       backend: sharedStore(store, () => {
-        if (stores.release(id, store)) store.close();
+        if (stores.release(file, store)) store.close();
       }),
     });
   };
