@@ -153,12 +153,12 @@ export class D1Engine {
 
   /** Runs a planned query inside the current transaction (if any) and measures it. */
   #measure(plan: QueryPlan, params: readonly D1BoundValue[], wanted: RowsWanted, withMeta: boolean): Measured {
-    const before = plan.readOnly ? undefined : this.connection.counters();
+    const before = plan.readOnly ? undefined : this.connection.counters(plan.hasPragma);
     const start = performance.now();
     const { columns, rows } = this.#run(plan, params, wanted);
     const duration = performance.now() - start;
     if (!withMeta) return { columns, rows, meta: undefined, changed: false };
-    const after = this.connection.counters();
+    const after = this.connection.counters(plan.hasPragma);
     const changes = before === undefined ? 0 : after.totalChanges - before.totalChanges;
     const changed = before !== undefined && (plan.changesSchema || changedBetween(before, after));
     const meta: D1Meta = {

@@ -11,6 +11,8 @@ export interface QueryPlan {
   readOnly: boolean;
   /** A CREATE / DROP / ALTER: the database changed even if no row did. */
   changesSchema: boolean;
+  /** Has a PRAGMA: only such a query can change the header's versions without a row (its readings include them). */
+  hasPragma: boolean;
   /** Parameters of the last statement: the values bound must match it. */
   parameterCount: number;
 }
@@ -55,6 +57,7 @@ export function planQuery(sql: string): QueryPlan {
     statements,
     readOnly: statements.length === 1 && READ_ONLY_KEYWORDS.has(last!.keyword),
     changesSchema: statements.some((statement) => SCHEMA_KEYWORDS.has(statement.keyword)),
+    hasPragma: statements.some((statement) => statement.keyword === "PRAGMA"),
     parameterCount: last?.parameterCount ?? 0,
   };
 }

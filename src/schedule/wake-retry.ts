@@ -1,3 +1,5 @@
+import { backoffDelay } from "../time/backoff.ts";
+
 /**
  * Wait before the first retry of a wake that failed (its agent could not start: onStart threw, its
  * class is not registered any more, its file could not be opened). Cloudflare retries a failed alarm
@@ -20,7 +22,8 @@ export const WAKE_RETRY_MAX_MS = 5 * 60_000;
  * wakeRetryDelay(20); // 300000
  */
 export function wakeRetryDelay(failures: number): number {
-  const doublings = Math.max(0, Math.floor(failures) - 1);
-  // 2 ** n is Infinity for large n; the cap keeps the result finite.
-  return Math.min(WAKE_RETRY_MAX_MS, WAKE_RETRY_FIRST_MS * 2 ** doublings);
+  // backoffDelay without its jitter (a random draw of 1 keeps the whole delay).
+  return backoffDelay(failures, WAKE_RETRY, () => 1);
 }
+
+const WAKE_RETRY = { maxAttempts: Number.MAX_SAFE_INTEGER, baseDelayMs: WAKE_RETRY_FIRST_MS, maxDelayMs: WAKE_RETRY_MAX_MS } as const;

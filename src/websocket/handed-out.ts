@@ -13,7 +13,8 @@ import { endOf, type WorkersWebSocket } from "./socket.ts";
 
 /** The client ends handed to one running handler, and the event it runs as (undefined: a worker's request). */
 interface Scope {
-  readonly handed: Set<WorkersWebSocket>;
+  /** Made at the first hand-out: most events are handed none. */
+  handed: Set<WorkersWebSocket> | undefined;
   readonly event: object | undefined;
   ended: boolean;
 }
@@ -46,7 +47,7 @@ export async function droppingUnusedSockets<T>(
   returnedOf: (result: T) => WorkersWebSocket | undefined = () => undefined,
   event?: object,
 ): Promise<T> {
-  const scope: Scope = { handed: new Set(), event, ended: false };
+  const scope: Scope = { handed: undefined, event, ended: false };
   let returned: WorkersWebSocket | undefined;
   try {
     const result = await scopes.run(scope, handle);
@@ -54,7 +55,7 @@ export async function droppingUnusedSockets<T>(
     return result;
   } finally {
     scope.ended = true;
-    for (const client of scope.handed) if (client !== returned) endOf(client).peer?.dropUnusedPeer();
+    if (scope.handed !== undefined) for (const client of scope.handed) if (client !== returned) endOf(client).peer?.dropUnusedPeer();
   }
 }
 
@@ -68,7 +69,7 @@ export function handOut(response: Response, event?: object): Response {
   if (client === undefined) return response;
   const scope = scopes.getStore();
   // A handler's scope reaches code it calls in-process (another object's event); that code owns what it is handed.
-  if (scope !== undefined && !scope.ended && scope.event === event) scope.handed.add(client);
+  if (scope !== undefined && !scope.ended && scope.event === event) (scope.handed ??= new Set()).add(client);
   else {
     // The held value must not reach the client: an accepted client end points back at its object, and
     // a registry holding that end strongly would keep the object (and its end) for ever. The peer is

@@ -49,8 +49,10 @@ export class SqlEventStore implements EventStore {
    * grow), so the bounds hold however often the session's agent hibernates and wakes.
    */
   #trim(newest: number): void {
-    const dropped = this.#sql<{ bytes: number }>`DELETE FROM hearth_mcp_events WHERE id <= ${newest - MAX_STORED_EVENTS} RETURNING bytes`;
-    for (const row of dropped) this.#bytes! -= row.bytes;
+    if (newest > MAX_STORED_EVENTS) {
+      const dropped = this.#sql<{ bytes: number }>`DELETE FROM hearth_mcp_events WHERE id <= ${newest - MAX_STORED_EVENTS} RETURNING bytes`;
+      for (const row of dropped) this.#bytes! -= row.bytes;
+    }
     if (this.#bytes! <= MAX_STORED_EVENT_BYTES) return;
     // The oldest events whose bytes, added to those of every newer one, pass the bound.
     this.#sql`DELETE FROM hearth_mcp_events WHERE id < ${newest} AND id <= (

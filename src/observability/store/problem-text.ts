@@ -1,3 +1,4 @@
+import { cutText } from "../cut-text.ts";
 import { TRUNCATED_ERR_NAME_CHARS, TRUNCATED_MSG_CHARS } from "../logs/logger.ts";
 
 /**
@@ -8,12 +9,5 @@ export const MAX_PROBLEM_TEXT_CHARS = TRUNCATED_MSG_CHARS;
 /** The longest error name or agent class a problem keeps, in characters (as a cut log line): cut, ending with "…". */
 export const MAX_PROBLEM_NAME_CHARS = TRUNCATED_ERR_NAME_CHARS;
 
-/** `text` if it has at most `max` characters, else its start and "…" in `max` characters. */
-export function cutProblemText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max - 1;
-  // Not between the two halves of a surrogate pair: a lone half has no UTF-8 form.
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}…`;
-}
+/** A problem's text cut to `max` characters (observability/cut-text.ts). */
+export const cutProblemText = cutText;

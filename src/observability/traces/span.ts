@@ -14,6 +14,7 @@ import {
 import { EXCEPTION_EVENT, EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, EXCEPTION_TYPE } from "./semconv.ts";
 import { SPAN_LIMITS, type SpanEventRecord, type SpanKindName, type SpanLinkRecord, type SpanRecord, type SpanStatusRecord } from "./span-record.ts";
 import { toMs } from "./time.ts";
+import { cutText } from "../cut-text.ts";
 
 const KIND_NAMES: Record<SpanKind, SpanKindName> = {
   [SpanKind.INTERNAL]: "internal",
@@ -232,12 +233,7 @@ export class HearthSpan implements Span {
 const NONE: readonly never[] = Object.freeze([]);
 
 function limitValue(value: AttributeValue): AttributeValue {
-  if (typeof value !== "string" || value.length <= SPAN_LIMITS.maxAttributeLength) return value;
-  let end = SPAN_LIMITS.maxAttributeLength - 1;
-  // Not between the two halves of a surrogate pair: a lone half has no UTF-8 form.
-  const last = value.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${value.slice(0, end)}…`;
+  return typeof value === "string" ? cutText(value, SPAN_LIMITS.maxAttributeLength) : value;
 }
 
 function clean(attributes: Attributes): Record<string, AttributeValue> {
