@@ -53,6 +53,11 @@ const MIN_BYTES = 64 * 1024;
 const MAX_BYTES = 1024 * 1024 * 1024;
 /** Pending spans that make the write happen on the next turn instead of at the next interval. */
 const FLUSH_AT_PENDING = 2_000;
+/**
+ * Spans handed to `add` that are kept at once rather than at the end of the event loop's turn (a loop
+ * that ends spans without yielding must not queue them without bound).
+ */
+const MAX_QUEUED = 64;
 
 /** One trace with its spans, as `GET /api/traces/:traceId` answers. */
 export interface TraceDetail {
@@ -89,6 +94,8 @@ export class SpanStore {
   readonly #table: SpanTable | undefined;
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
+  /** Spans added this turn, kept together when it ends (see {@link add}). */
+  #queued: SpanRecord[] = [];
   /**
    * Traces the file keeps for a span's error, model call or slowness (see {@link SpanFileSampling}),
    * newest last; bounded like the traces in memory. Those the ratio keeps are known by their ids.
@@ -154,8 +161,27 @@ export class SpanStore {
     if (this.#written.size > this.#limits.maxTraces * 2) this.#written.delete(this.#written.values().next().value!);
   }
 
-  /** Adds a finished span (the tracer's span listener calls this). */
+  /**
+   * Adds a finished span (the tracer's span listener calls this). It is kept at the end of the event
+   * loop's turn, with the other spans of that turn: encoding spans one after another, away from the
+   * requests that made them, cost a served request less than half of what encoding each as it ended
+   * did. Every read (`listTraces`, `getTrace`, `stats`, `flush`) sees the spans added before it.
+   */
   add(span: SpanRecord): void {
+    const queued = this.#queued.push(span);
+    if (queued === 1) realSetImmediate(this.#keepQueued);
+    else if (queued >= MAX_QUEUED) this.#keepQueued();
+  }
+
+  /** Keeps the spans queued by {@link add}, in the order they were added. */
+  readonly #keepQueued = (): void => {
+    const batch = this.#queued;
+    if (batch.length === 0) return;
+    this.#queued = [];
+    for (let i = 0; i < batch.length; i++) this.#addNow(batch[i]!);
+  };
+
+  #addNow(span: SpanRecord): void {
     if (!this.#keep(span)) return;
     if (this.#table && this.#toFile(span)) {
       if (this.#pending.length >= FLUSH_AT_PENDING && !this.#soon) {
@@ -182,6 +208,7 @@ export class SpanStore {
    */
   listTraces(query: TraceQuery = {}): TracePage {
     checkTraceQuery(query);
+    this.#keepQueued();
     const limit = query.limit ?? DEFAULT_TRACE_PAGE;
     const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
     let items = this.#matchingInMemory(query, after, limit + 1);
@@ -252,6 +279,7 @@ export class SpanStore {
    * the file has whole: one that left memory and came back with a later span); undefined when unknown.
    */
   getTrace(traceId: string): TraceDetail | undefined {
+    this.#keepQueued();
     const bySpan = new Map<string, SpanRecord>();
     const inMemory = this.#ring.trace(traceId);
     // The file only when it may hold more: the trace is not in memory, or the file keeps it.
@@ -267,15 +295,20 @@ export class SpanStore {
   /** Calls `listener` with each span as it is added (live views). Returns a function that stops it. */
   subscribe(listener: (span: SpanRecord) => void): () => void {
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => {
+      this.#keepQueued(); // what was added before it stopped still reaches it
+      return this.#listeners.delete(listener);
+    };
   }
 
   stats(): SpanStoreStats {
+    this.#keepQueued();
     return { traces: this.#ring.traceCount, spans: this.#ring.spanCount, droppedSpans: this.#dropped, evictedTraces: this.#ring.evicted, bytes: this.#ring.bytes };
   }
 
   /** Writes pending spans to the SQLite file now. */
   flush(): void {
+    this.#keepQueued();
     if (this.#timer !== undefined) {
       realClearTimeout(this.#timer);
       this.#timer = undefined;

@@ -114,6 +114,20 @@ describe("SpanStore in memory", () => {
     expect(names).toEqual(["a"]);
   });
 
+  it("keeps spans added in one turn by its end, and any read sees them at once", async () => {
+    const store = open();
+    const names: string[] = [];
+    store.subscribe((s) => names.push(s.name));
+    for (let i = 0; i < 3; i++) store.add(span(1, { name: `n${i}` }));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(names).toEqual(["n0", "n1", "n2"]);
+    store.add(span(2, { name: "read at once" }));
+    expect(store.getTrace(hex(3, 32))!.spans.map((s) => s.name)).toEqual(["read at once"]);
+    // A loop that never yields does not queue without bound: past 64 spans they are kept as they come.
+    for (let i = 0; i < 200; i++) store.add(span(4 + i));
+    expect(names.length).toBeGreaterThanOrEqual(1 + 3 + 192);
+  });
+
   it("refuses bad limits and bad queries with errors that name them", () => {
     expect(() => open({ maxTraces: 0 })).toThrow("traces maxTraces must be a positive integer, got 0");
     expect(() => open({ maxSpans: 1.5 })).toThrow("traces maxSpans must be a positive integer, got 1.5");
