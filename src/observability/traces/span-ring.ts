@@ -106,11 +106,9 @@ export class SpanRing {
     if (size > this.#capacity / 2) return "too large";
     const evicted = this.#evicted;
     const at = this.#place(size);
-    // Looked up again when making room evicted a trace: it may have been this very one.
-    if (slot < 0 || this.#evicted !== evicted) {
-      slot = this.#slotOf(span.traceId);
-      if (slot < 0) slot = this.#openTrace(span.traceId);
-    }
+    // Looked up again only when making room evicted a trace: it may have been this very one.
+    if (this.#evicted !== evicted) slot = this.#slotOf(span.traceId);
+    if (slot < 0) slot = this.#openTrace(span.traceId);
     this.#codec.scratch.copy(this.#bytes!, at, 0, size);
     const view = this.#view!;
     view.setUint32(at + OFFSET.slot, slot, true);
