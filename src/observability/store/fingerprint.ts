@@ -7,15 +7,21 @@ export const MAX_FINGERPRINT_MESSAGE = 512;
 /** Hearth's own source (or built) directory: its frames are not the user's code. */
 const HEARTH_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+const QUOTED = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`/g;
+const QUOTED_TO_CUT = /"(?:[^"\\\n]|\\.)*(?:"|\\?$)|'(?:[^'\\\n]|\\.)*(?:'|\\?$)|`(?:[^`\\\n]|\\.)*(?:`|\\?$)/g;
+
 /**
  * A message with what varies between occurrences of the same error replaced: quoted strings by `<str>`,
  * UUIDs by `<uuid>`, hex ids (`0x…`, or 8+ hex digits with a digit among them) by `<hex>`, numbers by `<n>`.
  * @example normaliseMessage('User "ada" not found after 3 tries (id 5f2b9c1e)') // 'User <str> not found after <n> tries (id <hex>)'
  */
 export function normaliseMessage(message: string): string {
+  const read = MAX_FINGERPRINT_MESSAGE * 4;
+  // In a message cut short, a quoted string still open at the cut ran past it: it varies like any other.
+  const quoted = message.length > read ? QUOTED_TO_CUT : QUOTED;
   return message
-    .slice(0, MAX_FINGERPRINT_MESSAGE * 4)
-    .replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`/g, "<str>")
+    .slice(0, read)
+    .replace(quoted, "<str>")
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>")
     .replace(/\b0x[0-9a-f]+\b/gi, "<hex>")
     .replace(/\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b/gi, "<hex>")

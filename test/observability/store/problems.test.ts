@@ -38,6 +38,19 @@ describe("fingerprints", () => {
     expect(normaliseMessage("timeout after 1.5s on shard7")).toBe("timeout after <n>s on shard<n>"); // numbers inside words too
   });
 
+  it("take out a quoted string that runs past the part of a long message they read", () => {
+    const body = (seed: string) => Array.from({ length: 300 }, (_, i) => `${seed}${i}word`).join(" ");
+    const a = `Unexpected token in JSON "${body("alpha")}"`;
+    const b = `Unexpected token in JSON "${body("omega")}"`;
+    expect(normaliseMessage(a)).toBe("Unexpected token in JSON <str>");
+    expect(fingerprintOf("SyntaxError", a, undefined)).toBe(fingerprintOf("SyntaxError", b, undefined));
+    // Cut after an escape's backslash, and with single quotes and backticks: the same.
+    expect(normaliseMessage(`bad '${"x".repeat(2_046)}\\n more'`)).toBe("bad <str>");
+    expect(normaliseMessage(`bad \`${"y".repeat(3_000)}\``)).toBe("bad <str>");
+    // A message short enough to be read whole keeps an unclosed quote as it is.
+    expect(normaliseMessage("can't parse")).toBe("can't parse");
+  });
+
   it("use the first stack frame in user code, skipping Node, node_modules and Hearth", () => {
     const hearthFile = new URL("../../../src/host/host.ts", import.meta.url).pathname;
     const stack = [
