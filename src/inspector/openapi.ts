@@ -26,6 +26,7 @@ const SUMMARIES: Record<string, string> = {
   "POST /api/agents/{class}/{name}/schedules/{id}/run": "Run a schedule now",
   "DELETE /api/agents/{class}/{name}/schedules/{id}": "Cancel a schedule",
   "GET /api/agents/{class}/{name}/queue": "Queued tasks",
+  "POST /api/agents/{class}/{name}/queue/{id}/run": "Run a queued task now (first in line, due now, breaker cleared)",
   "DELETE /api/agents/{class}/{name}/queue/{id}": "Remove a queued task",
   "GET /api/agents/{class}/{name}/chat": "Chat transcript",
   "GET /api/agents/{class}/{name}/mcp": "MCP servers the agent is connected to",

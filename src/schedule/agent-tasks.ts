@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { LIMITS } from "../limits.ts";
 import type { AgentDatabase } from "../storage/database.ts";
 import { backoffDelay, DEFAULT_RETRY, type RetryOptions } from "../time/backoff.ts";
 import { runRetry, storedRetry } from "./retry-policy.ts";
@@ -8,13 +7,13 @@ import { nextCronTime } from "../time/cron.ts";
 import { dueTime, LATEST_TIME_MS } from "../time/duration.ts";
 import { intervalMs, rangeBound, scheduleTiming } from "./schedule-timing.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
+import { decodePayload, encodePayload, toQueueItem, toSchedule } from "./task-records.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
   QueueItem,
   Schedule,
   ScheduleCriteria,
   ScheduleOptions,
-  ScheduleType,
   TaskFailure,
   TaskRef,
 } from "./types.ts";
@@ -234,6 +233,19 @@ export class AgentTasks {
     return false;
   }
 
+  /**
+   * "Run now" of queue item `id`: first in line, due now, its breaker cleared, its attempts and last
+   * error kept (the run is its next attempt). Not while a run of it is under way ("running"): that
+   * run's failure step would undo it.
+   */
+  runQueuedNow(id: string): "promoted" | "running" | "missing" {
+    if (this.#runs.has(runKey({ kind: "queue", id: String(id) }))) return "running";
+    const now = this.#runtime.clock.now();
+    if (!this.#store.promoteQueueItem(String(id), now)) return "missing";
+    this.#tasksChanged(now);
+    return "promoted";
+  }
+
   // Dispatcher steps (each runs as its own event)
 
   /** Readies the agent for a run due soon: its connection open, the statements of a run prepared. */
@@ -416,58 +428,6 @@ export interface CancelOptions {
 
 function runKey(ref: TaskRef): string {
   return `${ref.kind}:${ref.id}`;
-}
-
-function encodePayload(payload: unknown): string | null {
-  if (payload === undefined) return null;
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(payload);
-  } catch (error) {
-    throw new TypeError(`The payload must be JSON-serialisable: ${messageOf(error)}`, { cause: error });
-  }
-  if (json === undefined) throw new TypeError("The payload must be JSON-serialisable");
-  if (Buffer.byteLength(json) > LIMITS.maxTaskPayloadBytes) {
-    throw new RangeError(
-      `The payload is ${Buffer.byteLength(json)} bytes of JSON; the limit is ${LIMITS.maxTaskPayloadBytes} (maxTaskPayloadBytes)`,
-    );
-  }
-  return json;
-}
-
-function decodePayload(json: string | null): unknown {
-  return json === null ? undefined : (JSON.parse(json) as unknown);
-}
-
-function common<T>(row: TaskRow) {
-  return {
-    id: row.id,
-    callback: row.callback,
-    payload: decodePayload(row.payload) as T,
-    ...(row.retry === null ? {} : { retry: JSON.parse(row.retry) as RetryOptions }),
-    attempts: row.attempts,
-    ...(row.last_error === null ? {} : { lastError: row.last_error }),
-    ...(row.tripped_at === null ? {} : { tripped: { crashes: row.started, at: row.tripped_at } }),
-  };
-}
-
-function toSchedule<T>(row: TaskRow): Schedule<T> {
-  const base = { ...common<T>(row), time: Math.floor(row.due_at / 1000), dueAt: row.due_at };
-  const type = row.type as ScheduleType;
-  switch (type) {
-    case "scheduled":
-      return { ...base, type };
-    case "delayed":
-      return { ...base, type, delayInSeconds: (row.delay_ms ?? 0) / 1000 };
-    case "cron":
-      return { ...base, type, cron: row.cron!, ...(row.timezone ? { timezone: row.timezone } : {}) };
-    case "interval":
-      return { ...base, type, intervalSeconds: (row.interval_ms ?? 0) / 1000 };
-  }
-}
-
-function toQueueItem<T>(row: TaskRow): QueueItem<T> {
-  return { ...common<T>(row), createdAt: Math.floor(row.created_at / 1000) };
 }
 
 function messageOf(error: unknown): string {

@@ -167,6 +167,24 @@ export class TaskStore {
       .run(row.id, row.callback, row.payload, row.retry, row.due_at, row.created_at);
   }
 
+  /**
+   * Puts a queue item first in line, due at `dueAt`, with its breaker cleared; its attempts and last
+   * error stay (its next run is its next attempt). First in line: a `seq` below every other item's, as
+   * the head query orders by it (negative values are fine for a rowid, and AUTOINCREMENT still gives
+   * new items the next number after the largest ever used, so they keep joining the tail). False when
+   * there is no such item.
+   */
+  promoteQueueItem(id: string, dueAt: number): boolean {
+    if (!this.exists) return false;
+    this.ensure();
+    const result = this.#db
+      .statement("UPDATE _hearth_queue SET seq = (SELECT min(seq) FROM _hearth_queue) - 1, due_at = ?, started = 0, tripped_at = NULL WHERE id = ?")
+      .run(dueAt, id);
+    if (Number(result.changes) === 0) return false;
+    this.#queueEmpty = false;
+    return true;
+  }
+
   listSchedules(filter: { id?: string; type?: string; start?: number; end?: number }): TaskRow[] {
     if (!this.exists) return [];
     return this.#db

@@ -37,10 +37,16 @@ describe("hearth inspect on an agent's data", { timeout: 120_000 }, () => {
     expect(firstMessage.next).toEqual(expect.any(String));
   });
 
-  it("lists queued tasks and removes one with the admin token the server keeps", async () => {
+  it("lists queued tasks, runs one now and removes one with the admin token the server keeps", async () => {
     await app.visit("/agents/kitchen/q1");
     const id = (await app.inspect(["call", "Kitchen/q1", "queueFailing"])).json().result as string;
-    expect((await app.inspect(["queue", "Kitchen/q1"])).json().items).toEqual([{ id, callback: "burn", payload: { kind: "queued" }, createdAt: expect.any(Number) }]);
+    const attempts = async () => ((await app.inspect(["queue", "Kitchen/q1"])).json().items[0]?.attempts as number | undefined) ?? 0;
+    await until(async () => (await attempts()) === 1, "the first attempt to fail");
+    expect((await app.inspect(["queue", "Kitchen/q1"])).json().items).toEqual([{ id, callback: "burn", payload: { kind: "queued" }, createdAt: expect.any(Number), attempts: 1, lastError: "burnt on purpose" }]);
+    // Its retry is an hour away; run now, its second attempt runs at once.
+    expect((await app.inspect(["run-queued", "Kitchen/q1", id])).json()).toEqual({ queued: "now" });
+    await until(async () => (await attempts()) === 2, "the second attempt to fail");
+    expect((await app.inspect(["audit", "--limit", "1"])).json().items[0]).toMatchObject({ action: "queue.run", role: "admin", target: `Kitchen/q1#${id}` });
     expect((await app.inspect(["dequeue", "Kitchen/q1", id])).json()).toEqual({ deleted: true });
     expect((await app.inspect(["queue", "Kitchen/q1"])).json().items).toEqual([]);
     const again = await app.inspect(["dequeue", "Kitchen/q1", id]);

@@ -288,8 +288,10 @@ describe("inspector agents API", () => {
   it("lists queued tasks and deletes one", async () => {
     const f = await withAgent();
     const id = await f.t.get<Notebook>("Notebook", "a").queueFailing();
+    await f.t.clock.settle(); // its first attempt fails: it waits an hour for the next
     const queue = (await f.api("/api/agents/Notebook/a/queue")).json();
-    expect(queue).toEqual({ items: [{ id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number) }], next: null });
+    const item = { id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number), attempts: 1, lastError: "queued work fails on purpose" };
+    expect(queue).toEqual({ items: [item], next: null });
     expect((await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
     expect((await f.api("/api/agents/Notebook/a/queue")).json()).toEqual({ items: [], next: null });
     const gone = await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" });

@@ -80,6 +80,26 @@ describe("hearth inspect", () => {
     expect((await inspect(["workflow", "Approval/w1"], adminEnv)).json()).toMatchObject({ workflow: "Approval", id: "w1", params: { doc: "d" } });
   });
 
+  it("runs a queued task now with run-queued and the admin token, and is refused without it", async () => {
+    const { f, env, adminEnv } = await live();
+    const id = await f.t.get<Notebook>("Notebook", "a").queueFailing();
+    await f.t.clock.settle(); // its first attempt fails: the next waits an hour
+    expect((await inspect(["queue", "Notebook/a"], env)).json().items).toEqual([expect.objectContaining({ id, attempts: 1, lastError: "queued work fails on purpose" })]);
+    const refused = await inspect(["run-queued", "Notebook/a", id], env);
+    expect(refused.code).toBe(INSPECT_EXIT.failed);
+    expect(refused.err).toBe(`hearth inspect: 403 admin_required: POST /api/agents/Notebook/a/queue/${id}/run changes data: it needs the admin token\n`);
+    const ran = await inspect(["run-queued", "Notebook/a", id], adminEnv);
+    expect(ran.code).toBe(INSPECT_EXIT.ok);
+    expect(ran.json()).toEqual({ queued: "now" });
+    await f.t.clock.settle();
+    // Its next attempt ran at once (virtual time did not move), and failed as its callback always does.
+    expect((await inspect(["queue", "Notebook/a"], env)).json().items).toEqual([expect.objectContaining({ id, attempts: 2 })]);
+    expect((await inspect(["audit"], env)).json().items[0]).toMatchObject({ action: "queue.run", role: "admin", target: `Notebook/a#${id}` });
+    const missing = await inspect(["run-queued", "Notebook/a"], adminEnv);
+    expect(missing.code).toBe(INSPECT_EXIT.usage);
+    expect(missing.err).toContain("run-queued needs <Class>/<name> <queued id>");
+  });
+
   it("prints tables with --pretty", async () => {
     const { env } = await live();
     const table = await inspect(["classes", "--pretty"], env);

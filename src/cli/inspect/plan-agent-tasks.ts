@@ -40,5 +40,6 @@ export const agentTaskPlanners: Record<string, Planner> = {
   "run-schedule": (ctx) => ({ method: "POST", path: itemPath(ctx, "schedules", "schedule id", "/run"), write: true }),
   "cancel-schedule": (ctx) => ({ method: "DELETE", path: itemPath(ctx, "schedules", "schedule id"), write: true }),
   queue: (ctx) => ({ method: "GET", path: ctx.agentPath("/queue", ctx.params()) }),
+  "run-queued": (ctx) => ({ method: "POST", path: itemPath(ctx, "queue", "queued id", "/run"), write: true }),
   dequeue: (ctx) => ({ method: "DELETE", path: itemPath(ctx, "queue", "queued id"), write: true }),
 };

@@ -27,7 +27,9 @@ Agents:
   schedules <Class>/<name>                  schedules with their next runs
   run-schedule <Class>/<name> <id>          run a schedule now (admin)
   cancel-schedule <Class>/<name> <id>       cancel a schedule (admin)
-  queue <Class>/<name>                      queued tasks
+  queue <Class>/<name>                      queued tasks, with their failed attempts and last error
+  run-queued <Class>/<name> <id>            run a queued task now: first in line, its backoff and
+                                            crash-loop breaker skipped (admin)
   dequeue <Class>/<name> <id>               remove a queued task (admin)
 
 Workflows and team runs:

@@ -4,7 +4,7 @@
  */
 import { Cron } from "croner";
 import { HANDLE } from "../../agent/agent-base.ts";
-import type { Schedule } from "../../schedule/types.ts";
+import type { QueueItem, Schedule } from "../../schedule/types.ts";
 import { MAX_CLOSE_REASON_BYTES } from "../../websocket/close-reason.ts";
 import { pathnameOf } from "../../web/url-path.ts";
 import { ApiError, badRequest, notFound, pageOf, pageRange } from "../http.ts";
@@ -18,7 +18,7 @@ interface TaskApi {
   getSchedules(): Schedule[];
   getSchedule(id: string): Schedule | undefined;
   cancelSchedule(id: string): Promise<boolean>;
-  getQueues(): Array<{ id: string; callback: string; payload: unknown; createdAt: number }>;
+  getQueues(): QueueItem[];
   dequeue(id: string): Promise<boolean>;
 }
 
@@ -53,6 +53,19 @@ function scheduleView(schedule: Schedule) {
     attempts: schedule.attempts,
     ...(schedule.lastError ? { lastError: schedule.lastError } : {}),
     nextRuns: nextRuns(schedule),
+  };
+}
+
+/** A queued item as listed: why it is still there shows in `attempts`, `lastError` and `tripped`. */
+function queueView(item: QueueItem) {
+  return {
+    id: item.id,
+    callback: item.callback,
+    payload: item.payload ?? null,
+    createdAt: item.createdAt * 1000,
+    attempts: item.attempts,
+    ...(item.lastError ? { lastError: item.lastError } : {}),
+    ...(item.tripped ? { tripped: item.tripped } : {}),
   };
 }
 
@@ -243,9 +256,32 @@ export const agentTaskRoutes: Route[] = [
       return {
         json: await inAgentBase(ctx, ({ agent }) => {
           const page = pageOf(tasksOf(agent).getQueues(), range);
-          return { items: page.items.map((item) => ({ id: item.id, callback: item.callback, payload: item.payload ?? null, createdAt: item.createdAt * 1000 })), next: page.next };
+          return { items: page.items.map(queueView), next: page.next };
         }),
       };
+    },
+  },
+  {
+    method: "POST",
+    path: "/api/agents/:class/:name/queue/:id/run",
+    write: true,
+    handler: async (ctx) => {
+      const address = agentAddress(ctx);
+      const id = ctx.params.id!;
+      await ctx.audited("queue.run", `${address.label}#${id}`, {}, () =>
+        inAgentBase(ctx, ({ agent, actor }) => {
+          tasksOf(agent); // 400 not_supported for an agent without schedules and a queue
+          // Through the queue's own machinery (the host's dispatcher runs it), not a direct call: the
+          // run counts as an attempt, is journaled, watched for hangs and reported as any other.
+          const outcome = actor[HANDLE.tasks]().runQueuedNow(id);
+          if (outcome === "missing") throw notFound(`${address.label} has no queued item ${JSON.stringify(id)}`);
+          if (outcome === "running") {
+            throw new ApiError(409, "queue_item_running", `${address.label} is running queued item ${JSON.stringify(id)} now: try again once this run has ended`);
+          }
+          return { result: undefined };
+        }),
+      );
+      return { status: 202, json: { queued: "now" } };
     },
   },
   {

@@ -2,7 +2,7 @@
 import { convertToModelMessages, stepCountIs, streamText, tool } from "ai";
 import { z } from "zod";
 import { AIChatAgent, type ChatFinishCallback } from "../../../src/chat/index.ts";
-import { Agent } from "../../../src/index.ts";
+import { Agent, type QueueItem } from "../../../src/index.ts";
 import { fnMember, pipeline, team } from "../../../src/teams/index.ts";
 import { scriptedModel, textStream, toolCallStream } from "../../chat/helpers.ts";
 import { WorkflowEntrypoint } from "../../../src/workflow/entrypoint.ts";
@@ -41,6 +41,22 @@ export class Notes extends Agent<unknown, NotesState> {
   /** A reminder's callback: notes what it was about. */
   remind(payload: { what: string }): void {
     this.sql`INSERT INTO notes (body, tags) VALUES (${`reminded: ${payload.what}`}, ${"reminder"})`;
+  }
+
+  /** Queues a reminder whose first attempt fails and whose retry is an hour away: it stays queued. */
+  async queueFlaky(what: string): Promise<string> {
+    return this.queue("flakyRemind", { what }, { retry: { maxAttempts: 3, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 } });
+  }
+
+  /** Fails its first attempt, then reminds as {@link remind} does. */
+  flakyRemind(payload: { what: string }, item: QueueItem): void {
+    if (item.attempts === 0) throw new Error(`the first try fails: ${payload.what}`);
+    this.remind(payload);
+  }
+
+  /** Each queued item's failed attempts, in queue order. */
+  queueAttempts(): number[] {
+    return this.getQueues().map((item) => item.attempts);
   }
 
   reminders(): string[] {

@@ -1,7 +1,7 @@
 /**
  * The inspector UI in headless Chromium against a real host: browse to an agent and edit its state
- * (a connected client receives it), SQL read-only and refused writes, cancelling a schedule, a
- * workflow advancing live, and restarting a failed team run. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
+ * (a connected client receives it), SQL read-only and refused writes, cancelling a schedule, running a
+ * queued item now, a workflow advancing live, and restarting a failed team run. Needs Chromium at /usr/bin/chromium; without it the suite is skipped.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -364,6 +364,21 @@ describe.skipIf(!hasChromium)(browserSuite("inspector UI flows in headless Chrom
     expect(await notes("carol").reminders()).toEqual(["reminded: run me now"]);
     await expect.poll(() => notes("carol").scheduleIds(), { timeout: WAIT }).toEqual([]);
     await page.getByText("No schedules.").waitFor();
+    expect(ui.problems).toEqual([]);
+  });
+
+  test("a queued item waiting out its retry shows why, and runs now", async () => {
+    const id = await notes("rita").queueFlaky("retry me");
+    await expect.poll(() => notes("rita").queueAttempts(), { timeout: WAIT }).toEqual([1]); // failed once; its retry is an hour away
+    const page = await ui.fresh("/agents/Notes/rita/schedules");
+    const queue = page.getByRole("table", { name: "Queued callbacks" });
+    await queue.getByText("the first try fails: retry me").waitFor();
+    await ui.unlock(page);
+    await page.getByRole("button", { name: `Run queued ${id} now` }).click();
+    await page.getByText(`Moved ${id} to the head of the queue: it runs now.`).waitFor();
+    await expect.poll(() => notes("rita").reminders(), { timeout: WAIT }).toEqual(["reminded: retry me"]);
+    expect(await notes("rita").queueAttempts()).toEqual([]);
+    await page.getByText("The queue is empty.").waitFor();
     expect(ui.problems).toEqual([]);
   });
 

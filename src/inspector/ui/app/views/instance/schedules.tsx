@@ -1,4 +1,7 @@
-/** Schedules and the queue: what will run when; admins run a schedule now or cancel it. */
+/**
+ * Schedules and the queue: what will run when, and why a queued item is still there (failed attempts,
+ * its last error, the crash-loop breaker); admins run a schedule or a queued item now, or cancel them.
+ */
 import { agentPath, api, withQuery, type AgentRef, type Page } from "../../api.ts";
 import { AdminOnly } from "../../components/admin.tsx";
 import { PagerIfPaged, Table, usePageCursors } from "../../components/table.tsx";
@@ -21,6 +24,21 @@ interface QueueItem {
   callback: string;
   payload: unknown;
   createdAt: number;
+  attempts: number;
+  lastError?: string;
+  tripped?: { crashes: number; at: number };
+}
+
+/** Why a queued item is still there: stopped by the breaker, or its last failure (waiting out a backoff). */
+function QueueProblem({ item }: { item: QueueItem }) {
+  if (item.tripped)
+    return (
+      <span title={item.lastError}>
+        <strong>Stopped by the breaker</strong> after {item.tripped.crashes} unfinished runs ({time(item.tripped.at)})
+      </span>
+    );
+  if (item.lastError === undefined) return <span class="muted">—</span>;
+  return <span class="error-text" title={item.lastError}>{brief(item.lastError, 80)}</span>;
 }
 
 export function SchedulesTab({ agent }: { agent: AgentRef }) {
@@ -30,6 +48,7 @@ export function SchedulesTab({ agent }: { agent: AgentRef }) {
   const queue = useApi<Page<QueueItem>>(withQuery(agentPath(agent, "/queue"), { cursor: queueCursors.at(-1) }), 5000);
   const action = useAction();
   const schedulePath = (id: string, rest = "") => agentPath(agent, `/schedules/${encodeURIComponent(id)}${rest}`);
+  const queuePath = (id: string, rest = "") => agentPath(agent, `/queue/${encodeURIComponent(id)}${rest}`);
   return (
     <>
       <h2>Schedules</h2>
@@ -94,21 +113,29 @@ export function SchedulesTab({ agent }: { agent: AgentRef }) {
                 { title: "Callback", cell: (q) => <span class="mono">{q.callback}</span> },
                 { title: "Payload", cell: (q) => <span class="mono">{brief(q.payload, 60)}</span> },
                 { title: "Queued", cell: (q) => time(q.createdAt) },
+                { title: "Attempts", cell: (q) => String(q.attempts) },
+                { title: "Last error", cell: (q) => <QueueProblem item={q} /> },
                 {
                   title: "Actions",
                   cell: (q) => (
-                    <AdminOnly what="removing">
-                      <button
-                        type="button"
-                        aria-label={`Remove queued ${q.id}`}
-                        onClick={() =>
-                          void action
-                            .run(() => api(agentPath(agent, `/queue/${encodeURIComponent(q.id)}`), "DELETE"), `Removed ${q.id}.`)
-                            .then(queue.reload)
-                        }
-                      >
-                        Remove
-                      </button>
+                    <AdminOnly what="running and removing">
+                      <span class="row">
+                        {/* The agent's dispatcher runs it (as its next attempt): the row goes once it has succeeded. */}
+                        <button
+                          type="button"
+                          aria-label={`Run queued ${q.id} now`}
+                          onClick={() => void action.run(() => api(queuePath(q.id, "/run"), "POST"), `Moved ${q.id} to the head of the queue: it runs now.`).then(queue.reload)}
+                        >
+                          Run now
+                        </button>
+                        <button
+                          type="button"
+                          aria-label={`Remove queued ${q.id}`}
+                          onClick={() => void action.run(() => api(queuePath(q.id), "DELETE"), `Removed ${q.id}.`).then(queue.reload)}
+                        >
+                          Remove
+                        </button>
+                      </span>
                     </AdminOnly>
                   ),
                 },
