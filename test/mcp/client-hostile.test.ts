@@ -234,6 +234,39 @@ describe("endless listings", () => {
   });
 });
 
+describe("deeply nested listings", () => {
+  /** A tool whose input schema nests `levels` schemas (each two levels of JSON: the schema, its properties). */
+  const deepTool = (levels: number) => {
+    let schema: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < levels; i++) schema = { type: "object", properties: { a: schema } };
+    return { name: "deep", inputSchema: schema };
+  };
+  const listing = (levels: number) =>
+    scripted((request, res) => {
+      if (request.method !== "tools/list") return false;
+      json(res, request.id!, { tools: [deepTool(levels)] });
+      return true;
+    });
+
+  it("fails discovery naming the tool and MAX_MCP_JSON_DEPTH, instead of overflowing the stack", async () => {
+    const server = await listing(1_000);
+    const agent = t.get<Assistant>("Assistant", "a");
+    const outcome = await agent.tryMount("deep", server.url);
+    expect(outcome).toMatchObject({ ok: false });
+    const error = (outcome as { error: string }).error;
+    expect(error).toContain('MCP server "deep" lists a tool "deep" nested more than 128 levels deep (MAX_MCP_JSON_DEPTH)');
+    expect(error).not.toContain("call stack");
+    expect((await agent.servers()).servers[(outcome as { serverId: string }).serverId]!.error).toContain("MAX_MCP_JSON_DEPTH");
+  });
+
+  it("accepts a schema within the limit", async () => {
+    const server = await listing(60);
+    const agent = t.get<Assistant>("Assistant", "a");
+    const { id } = await agent.mount("deep", server.url);
+    expect(await agent.aiToolNames()).toEqual([`tool_${id}_deep`]);
+  });
+});
+
 describe("broken protocol", () => {
   it("fails a server that answers initialize with something that is not JSON-RPC", async () => {
     const server = await scripted((request, res) => {

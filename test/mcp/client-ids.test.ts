@@ -81,7 +81,7 @@ describe("ids of mounted servers", () => {
     const agent = t.get<Assistant>("Assistant", "a");
     const first = (await agent.mount("protected", remote.url, { callbackHost: await t.url() })) as { id: string; authUrl: string };
     const atServer = await fetch(first.authUrl, { redirect: "manual" });
-    expect((await fetch(atServer.headers.get("location")!)).status).toBe(200);
+    expect((await fetch(atServer.headers.get("location")!, { redirect: "manual" })).status).toBe(302);
     await eventually(
       () => agent.servers(),
       (s) => s.servers[first.id]?.state === "ready",

@@ -67,9 +67,10 @@ describe("authorization code + PKCE with dynamic client registration", () => {
     const waiting = (await agent.servers()).servers[mounted.id]!;
     expect(waiting).toMatchObject({ state: "authenticating", auth_url: mounted.authUrl });
 
+    // As on Cloudflare, the browser is sent back to the app's origin.
     const page = await authorizeInBrowser(mounted.authUrl!);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain("Authorization finished");
+    expect(page.status).toBe(302);
+    expect(page.headers.get("location")).toBe(`${await t.url()}/`);
     await readyState(agent, mounted.id);
     expect((await agent.servers()).servers[mounted.id]!.auth_url).toBeNull();
     expect(await agent.call(mounted.id, "add", { a: 1, b: 2 })).toEqual({ content: [{ type: "text", text: "3" }] });
@@ -87,8 +88,8 @@ describe("authorization code + PKCE with dynamic client registration", () => {
     const atServer = await fetch(mounted.authUrl!, { redirect: "manual" });
     // The restarted test server listens on another port; a deployment keeps its public URL.
     const callback = new URL(atServer.headers.get("location")!);
-    const page = await t.fetch(callback.pathname + callback.search);
-    expect(await page.text()).toContain("Authorization finished");
+    const page = await t.fetch(callback.pathname + callback.search, { redirect: "manual" });
+    expect(page.status).toBe(302);
     const woken = t.get<Assistant>("Assistant", "alice");
     await readyState(woken, mounted.id);
     expect(await woken.call(mounted.id, "add", { a: 3, b: 4 })).toEqual({ content: [{ type: "text", text: "7" }] });
@@ -109,23 +110,23 @@ describe("authorization code + PKCE with dynamic client registration", () => {
     expect(again.auth_url).not.toBe(mounted.authUrl);
 
     const page = await authorizeInBrowser(again.auth_url!);
-    expect(await page.text()).toContain("Authorization finished");
+    expect(page.status).toBe(302);
     await readyState(agent, mounted.id);
     expect(await agent.call(mounted.id, "add", { a: 2, b: 2 })).toEqual({ content: [{ type: "text", text: "4" }] });
     expect(as.stats.registrations).toBe(1);
   });
 
-  it("answers 400 on an unknown or replayed state, and leaves other paths to onRequest", async () => {
+  it("redirects an unknown state to the origin and changes nothing, and leaves other paths to onRequest", async () => {
+    const agent = t.get<Assistant>("Assistant", "alice");
     const mounted = await mountOverHttp();
-    const unknown = await t.fetch("/agents/assistant/alice/callback?state=nope&code=abc");
-    expect(unknown.status).toBe(400);
-    expect(await unknown.text()).toContain("Unknown or already used authorization state");
+    const unknown = await t.fetch("/agents/assistant/alice/callback?state=nope&code=abc", { redirect: "manual" });
+    expect(unknown.status).toBe(302);
+    expect(unknown.headers.get("location")).toBe(`${await t.url()}/`);
+    expect((await agent.servers()).servers[mounted.id]).toMatchObject({ state: "authenticating", auth_url: mounted.authUrl });
 
     const atServer = await fetch(mounted.authUrl!, { redirect: "manual" });
-    const callback = atServer.headers.get("location")!;
-    expect((await fetch(callback)).status).toBe(200);
-    const replay = await fetch(callback);
-    expect(replay.status).toBe(400);
+    expect((await fetch(atServer.headers.get("location")!, { redirect: "manual" })).status).toBe(302);
+    await readyState(agent, mounted.id);
 
     expect((await t.fetch("/agents/assistant/alice/other")).status).toBe(404);
     expect((await t.fetch("/agents/assistant/alice/callback", { method: "POST" })).status).toBe(404);
@@ -204,15 +205,15 @@ describe("expiry and refusal", () => {
     expect(as.stats).toMatchObject({ authorizations: 1, codeExchanges: 1, failedTokenRequests: before.failedTokenRequests });
   });
 
-  it("answers 400 and fails the server when the user denies access", async () => {
+  it("redirects to the origin and fails the server when the user denies access", async () => {
     await setup({ autoApprove: false });
     const agent = t.get<Assistant>("Assistant", "alice");
     const mounted = await mountOverHttp();
     expect((await fetch(mounted.authUrl!)).status).toBe(200); // the consent page
     const [pending] = as.pendingAuthorizations();
-    const denied = await fetch(as.deny(pending!.id));
-    expect(denied.status).toBe(400);
-    expect(await denied.text()).toContain("access_denied");
+    const denied = await fetch(as.deny(pending!.id), { redirect: "manual" });
+    expect(denied.status).toBe(302);
+    expect(denied.headers.get("location")).toBe(`${await t.url()}/`);
     const server = (await agent.servers()).servers[mounted.id]!;
     expect(server.state).toBe("failed");
     expect(server.error).toContain("access_denied");

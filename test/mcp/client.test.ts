@@ -209,13 +209,13 @@ describe("names", () => {
     expect(toolKey("k3x9a2b1", "ünïcødé")).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
-  it("builds the OAuth callback URL from callbackHost, HEARTH_PUBLIC_URL or the request seen, keeping its routing prefix", () => {
+  it("builds the OAuth callback URL from callbackHost, HEARTH_PUBLIC_URL or the running event's own request, keeping its routing prefix", () => {
     expect(callbackUrl("assistant", "a b", { callbackHost: "https://app.example/" })).toBe("https://app.example/agents/assistant/a%20b/callback");
     expect(callbackUrl("assistant", "a", { callbackHost: "app.example", agentsPrefix: "bots" })).toBe("https://app.example/bots/assistant/a/callback");
-    expect(callbackUrl("assistant", "a", { publicUrl: "https://example.com/hearth", seenUrl: "http://127.0.0.1:8787/agents/assistant/a" })).toBe(
+    expect(callbackUrl("assistant", "a", { publicUrl: "https://example.com/hearth", eventUrl: "http://127.0.0.1:8787/agents/assistant/a" })).toBe(
       "https://example.com/hearth/agents/assistant/a/callback",
     );
-    expect(callbackUrl("assistant", "a b", { seenUrl: "http://127.0.0.1:8787/api/v1/assistant/a%20b/mount" })).toBe(
+    expect(callbackUrl("assistant", "a b", { eventUrl: "http://127.0.0.1:8787/api/v1/assistant/a%20b/mount" })).toBe(
       "http://127.0.0.1:8787/api/v1/assistant/a%20b/callback",
     );
     expect(callbackUrl("assistant", "a", {})).toBeUndefined();

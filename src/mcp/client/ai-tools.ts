@@ -55,9 +55,12 @@ export function buildAITools(
     let key = toolKey(tool.serverId, tool.name);
     for (let salt = 1; key in set; salt++) key = toolKey(tool.serverId, tool.name, salt);
     const { serverId, name } = tool;
+    const title = tool.title ?? tool.annotations?.title;
     set[key] = ai.dynamicTool({
       description: describe(tool),
+      ...(title === undefined ? {} : { title }),
       inputSchema: ai.jsonSchema(inputSchemaOf(tool)),
+      ...(tool.outputSchema === undefined ? {} : { outputSchema: ai.jsonSchema(resultSchemaOf(tool.outputSchema)) }),
       execute: async (input, options) => {
         const args = typeof input === "object" && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
         const result = await call(serverId, name, args, options.abortSignal);
@@ -79,6 +82,19 @@ function inputSchemaOf(tool: Tool): Parameters<Awaited<ReturnType<typeof loadMod
   const schema = tool.inputSchema as Record<string, unknown> | undefined;
   const { $schema: _dialect, ...rest } = schema ?? {};
   return { ...rest, type: "object", properties: (rest.properties as Record<string, never> | undefined) ?? {} };
+}
+
+/**
+ * The schema of what a tool's `execute` returns: the whole `CallToolResult`, whose
+ * `structuredContent` follows the tool's `outputSchema` (the MCP rule the SDK client checks).
+ */
+function resultSchemaOf(outputSchema: NonNullable<Tool["outputSchema"]>): Parameters<Awaited<ReturnType<typeof loadModules>>["ai"]["jsonSchema"]>[0] {
+  const { $schema: _dialect, ...structured } = outputSchema as Record<string, unknown>;
+  return {
+    type: "object",
+    properties: { content: { type: "array" }, structuredContent: structured, isError: { type: "boolean" } },
+    required: ["content"],
+  };
 }
 
 function textOf(result: CallToolResult): string {

@@ -1,6 +1,6 @@
 /**
  * The OAuth redirect back to the agent: where it points (`/agents/<class>/<name>/callback` under
- * the agent's public URL) and the request that arrives there.
+ * the agent's public URL), the paths it is answered at, and the answer the browser gets.
  */
 import { McpClientError } from "./errors.ts";
 import type { McpOAuthCallbackConfig } from "./types.ts";
@@ -14,14 +14,17 @@ export interface CallbackSources {
   callbackPath?: string | undefined;
   /** The `HEARTH_PUBLIC_URL` variable. */
   publicUrl?: string | undefined;
-  /** URL of the request or WebSocket the agent handled last. */
-  seenUrl?: string | undefined;
+  /**
+   * URL of the request, or of the WebSocket, of the event that is running (the caller's own: never
+   * another client's, whose `Host` header it may choose).
+   */
+  eventUrl?: string | undefined;
 }
 
 /**
  * The callback URL of an agent, or undefined when nothing tells its public address.
  * @example
- * callbackUrl("docs-agent", "alice", { seenUrl: "https://app.example/agents/docs-agent/alice/ask" });
+ * callbackUrl("docs-agent", "alice", { eventUrl: "https://app.example/agents/docs-agent/alice/ask" });
  * // "https://app.example/agents/docs-agent/alice/callback"
  */
 export function callbackUrl(classSlug: string, name: string, sources: CallbackSources): string | undefined {
@@ -30,9 +33,9 @@ export function callbackUrl(classSlug: string, name: string, sources: CallbackSo
   const prefix = (sources.agentsPrefix ?? "agents").replace(/^\/+|\/+$/g, "");
   if (sources.callbackHost) return join(sources.callbackHost, path(prefix), "callbackHost");
   if (sources.publicUrl) return join(sources.publicUrl, path(prefix), "HEARTH_PUBLIC_URL");
-  if (sources.seenUrl) {
-    const seen = new URL(sources.seenUrl);
-    return seen.origin + path(prefixIn(seen.pathname, classSlug, name) ?? prefix);
+  if (sources.eventUrl) {
+    const event = new URL(sources.eventUrl);
+    return event.origin + path(prefixIn(event.pathname, classSlug, name) ?? prefix);
   }
   return undefined;
 }
@@ -82,29 +85,20 @@ function join(base: string, path: string, option: string): string {
 }
 
 /**
- * The answer to the browser after the callback: a small page, or a redirect when configured
- * (a redirect given as a path stays on `origin`, the callback's).
+ * The answer to the browser after the callback, as the Agents SDK gives it: a redirect to
+ * `successRedirect` / `errorRedirect` (with `?error=<reason>`) when configured for the outcome, else
+ * to the callback's `origin`. A redirect given as a path stays on `origin`.
+ * @example
+ * callbackResponse({ ok: true }, {}, "https://app.example"); // 302 to https://app.example/
  */
-export function callbackResponse(
-  outcome: { ok: true; serverName: string } | { ok: false; status: 400; message: string },
-  config: McpOAuthCallbackConfig,
-  origin: string,
-): Response {
+export function callbackResponse(outcome: { ok: true } | { ok: false; message: string }, config: McpOAuthCallbackConfig, origin: string): Response {
   if (outcome.ok && config.successRedirect) return redirect(new URL(config.successRedirect, origin).href);
   if (!outcome.ok && config.errorRedirect) {
     const target = new URL(config.errorRedirect, origin);
     target.searchParams.set("error", outcome.message);
     return redirect(target.href);
   }
-  const title = outcome.ok ? "Authorization finished" : "Authorization failed";
-  const body = outcome.ok
-    ? `The agent can now use ${escapeHtml(outcome.serverName)}. You can close this window.`
-    : escapeHtml(outcome.message);
-  const html = `<!doctype html><meta charset="utf-8"><title>${title}</title><h1>${title}</h1><p>${body}</p>`;
-  return new Response(html, {
-    status: outcome.ok ? 200 : outcome.status,
-    headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" },
-  });
+  return redirect(new URL("/", origin).href);
 }
 
 /**
@@ -121,8 +115,4 @@ export function checkRedirect(key: string, value: unknown): void {
 
 function redirect(location: string): Response {
   return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -3,21 +3,22 @@
  * (authenticating → connecting → connected → discovering → ready | failed), discovery of its
  * catalog, and bounded calls; reconnection with backoff is in `reconnect.ts`.
  */
-import type { CallToolResult, Client, GetPromptResult, ReadResourceResult } from "@modelcontextprotocol/client";
+import type { Client } from "@modelcontextprotocol/client";
 import type { AgentNamespace } from "../../host/namespace.ts";
-import { McpClientError, clip, messageOf } from "./errors.ts";
+import { McpClientError, clip, frameText, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
-import { resolveLimits, type McpClientLimits } from "./limits.ts";
+import { MAX_FRAME_ERROR_LENGTH, resolveLimits, type McpClientLimits } from "./limits.ts";
 import { loadedModules } from "./modules.ts";
 import { SqlOAuthProvider } from "./oauth-provider.ts";
-import { callSpec, httpStatusOf, isProtocolViolation, runOperation, violationCause, violationText, type OperationSpec, type OperationTarget } from "./operation.ts";
+import { clientErrorMeaning, newClient, onListChanged, openClient, type ClientOpening } from "./open-client.ts";
+import { runOperation, waitWithin, type OperationSpec, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import { Reconnect } from "./reconnect.ts";
+import { withoutCredentials } from "./server-options.ts";
 import { ClientCalls, notFoundError, notFoundMeaning } from "./session-renewal.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createTransport, rpcTransportOf, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
-import type { McpCallOptions, McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
-import { answerElicitation, clientCapabilities } from "./elicitation.ts";
+import type { McpConnectionResult, McpConnectionState, McpElicitationHandlers, McpServerInfo } from "./types.ts";
 import { waitAtMost } from "../../time/wait-at-most.ts";
 
 /** What a connection needs from the agent that owns it. */
@@ -103,13 +104,24 @@ export class McpConnection implements OperationTarget {
     return this.#attempt;
   }
 
+  /** The SDK client of the open session, if any. */
+  get client(): Client | undefined {
+    return this.#client;
+  }
+
+  /** Closed for good: the server was removed, or the agent left memory. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** As clients see it in the `cf_agent_mcp_servers` frame: no credentials of the URL, `error` made safe to show. */
   info(): McpServerInfo {
     return {
       name: this.record.name,
-      server_url: this.record.url,
+      server_url: withoutCredentials(this.record.url),
       auth_url: this.state === "authenticating" ? this.authUrl : null,
       state: this.state,
-      error: this.error,
+      error: this.error === null ? null : frameText(this.error, MAX_FRAME_ERROR_LENGTH),
       capabilities: this.catalog?.capabilities ?? null,
       instructions: this.catalog?.instructions ?? null,
     };
@@ -152,12 +164,16 @@ export class McpConnection implements OperationTarget {
     return this.state === "ready" ? { success: true } : { success: false, error: this.error ?? `discovery ended in state ${this.state}` };
   }
 
-  /** Exchanges the authorization code of the callback for tokens, then connects in the background. */
+  /**
+   * Exchanges the authorization code of the callback for tokens, then connects in the background.
+   * Its `state` is used up by then: any failure leaves the server `failed` (no `auth_url`), so a new
+   * attempt can start a new authorization.
+   */
   async finishAuth(params: URLSearchParams): Promise<void> {
-    const kind = transportOrder(this.record.transport, this.catalog?.transport)[0];
-    if (kind === "rpc") throw new McpClientError("connection", `${this.label} is reached through its binding and has no OAuth`, { serverId: this.serverId });
-    const transport = this.#makeTransport(kind);
     try {
+      const kind = transportOrder(this.record.transport, this.catalog?.transport)[0];
+      if (kind === "rpc") throw new McpClientError("connection", `${this.label} is reached through its binding and has no OAuth`, { serverId: this.serverId });
+      const transport = this.#makeTransport(kind);
       await runOperation(this, { what: "the authorization code exchange", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, () =>
         transport.finishAuth(params),
       );
@@ -180,54 +196,53 @@ export class McpConnection implements OperationTarget {
     await this.#host.store.setAuthUrl(this.serverId, undefined);
   }
 
-  async callTool(name: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
-    const spec = callSpec(`tools/call "${clip(name, 100)}"`, options, this.limits);
-    const result = await this.#request(spec, (client, request) => {
-      const tool = this.catalog?.tools.find((t) => t.name === name);
-      return client.callTool({ name, arguments: args }, tool ? { ...request, toolDefinition: tool } : request);
-    });
-    return result as CallToolResult;
-  }
-
-  async readResource(uri: string, options: McpCallOptions = {}): Promise<ReadResourceResult> {
-    return this.#request(callSpec(`resources/read "${clip(uri, 200)}"`, options, this.limits), (client, request) => client.readResource({ uri }, request));
-  }
-
-  async getPrompt(name: string, args: Record<string, string> | undefined, options: McpCallOptions = {}): Promise<GetPromptResult> {
-    return this.#request(callSpec(`prompts/get "${clip(name, 100)}"`, options, this.limits), (client, request) =>
-      client.getPrompt(args ? { name, arguments: args } : { name }, request),
-    );
-  }
-
   /**
-   * One request on the open client. A 404 to a request that carried a session id means the server no
-   * longer knows the session (it expired it, or restarted): as the protocol requires, a new session is
-   * started and the request, which the server did not take, is sent once more on it.
+   * One call on the open client (see `callSpec`), waiting for a server that is reconnecting within
+   * the call's own deadline and signal. A 404 to a request that carried a session id means the server
+   * no longer knows the session (it expired it, or restarted): as the protocol requires, a new session
+   * is started and the request, which the server did not take, is sent once more on it.
    */
-  async #request<T>(spec: OperationSpec, send: (client: Client, request: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
-    const client = await this.#usable();
+  async request<T>(spec: OperationSpec, send: (client: Client, request: { signal: AbortSignal; timeout: number }) => Promise<T>): Promise<T> {
+    const client = await this.#usable(spec);
     const transport = this.#transport;
     try {
       return await this.#calls.run(client, () => runOperation(this, spec, (request) => send(client, request)));
     } catch (error) {
       const meaning = notFoundMeaning(error, transport);
-      if (meaning === "not-found") throw notFoundError(this, this.record.url, spec.what, error);
+      if (meaning === "not-found") throw notFoundError(this, withoutCredentials(this.record.url), spec.what, error);
       if (meaning === undefined || this.#closed || spec.signal?.aborted) throw error;
-      const renewed = await this.#renewSession(client);
+      const renewed = await this.#renewSession(client, spec);
       return this.#calls.run(renewed, () => runOperation(this, spec, (request) => send(renewed, request)));
     }
   }
 
   /** A new session's client in place of `stale`'s: started by the first call to meet the 404, shared by the next ones; calls still on the old one finish there. */
-  async #renewSession(stale: Client): Promise<Client> {
+  async #renewSession(stale: Client, spec: OperationSpec): Promise<Client> {
     if (stale === this.#client) {
       this.#client = undefined;
       this.#transport = undefined;
       this.#calls.retire(stale);
       this.#set("connecting");
-      await this.connect(this.#reconnect.enabled, this.catalog !== undefined);
+      await waitWithin(this, spec, this.connect(this.#reconnect.enabled, this.catalog !== undefined), () => this.state);
     }
-    return this.#usable();
+    return this.#usable(spec);
+  }
+
+  /**
+   * Ends the live connection but keeps the server (`this.mcp.closeConnection`): calls in flight fail,
+   * reconnecting stops and the session ends. The server stays `failed` until `connectToServer`,
+   * `addMcpServer` or the next wake connects it again.
+   */
+  async disconnect(): Promise<void> {
+    if (this.#closed) return;
+    this.#generation++; // an attempt under way is stale from now on
+    this.#reconnect.enabled = false;
+    const released = this.#release(`${this.label} was closed with closeConnection()`);
+    await this.#attempt?.catch(() => {});
+    this.authUrl = null;
+    this.#authPending = false;
+    this.#set("failed", "closed with closeConnection(); connectToServer() connects it again");
+    await this.#end(released, true, false);
   }
 
   /**
@@ -239,18 +254,27 @@ export class McpConnection implements OperationTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#provider.close();
+    await this.#end(this.#release(`${this.label} was closed`), terminate, removed);
+  }
+
+  /** Stops reconnecting and rediscovery, fails the calls in flight (saying `reason`) and lets go of the client. */
+  #release(reason: string): { client: Client | undefined; transport: McpTransport | undefined } {
     this.#reconnect.cancel();
     clearTimeout(this.#rediscoverTimer);
-    for (const operation of this.operations) operation.fail(new McpClientError("not-connected", `${this.label} was closed`, { serverId: this.serverId }));
-    const client = this.#client;
-    const transport = this.#transport;
+    this.#rediscoverTimer = undefined;
+    const closing = new McpClientError("not-connected", reason, { serverId: this.serverId });
+    for (const operation of this.operations) operation.fail(closing);
+    const released = { client: this.#client, transport: this.#transport };
     this.#client = undefined;
     this.#transport = undefined;
-    const ending = terminate ? await this.#sessionToEnd(transport, removed) : undefined;
-    if (ending?.terminateSession) {
-      await waitAtMost(ending.terminateSession().catch(() => {}), 2_000);
-    }
-    await Promise.all([client?.close().catch(() => {}), this.#calls.closeRetired()]);
+    return released;
+  }
+
+  /** Closes what {@link #release} let go; `terminate` first ends its session on the server (see {@link close}). */
+  async #end(released: { client: Client | undefined; transport: McpTransport | undefined }, terminate: boolean, removed: boolean): Promise<void> {
+    const ending = terminate ? await this.#sessionToEnd(released.transport, removed) : undefined;
+    if (ending?.terminateSession) await waitAtMost(ending.terminateSession().catch(() => {}), 2_000);
+    await Promise.all([released.client?.close().catch(() => {}), this.#calls.closeRetired()]);
   }
 
   /** The transport whose session `close(true)` ends, if any. */
@@ -300,7 +324,7 @@ export class McpConnection implements OperationTarget {
     this.#redirected = false;
     try {
       this.#set("connecting");
-      const opened = await this.#open();
+      const opened = await openClient(this.#opening());
       if (this.#stale(generation)) {
         await opened.client.close().catch(() => {});
         return;
@@ -331,50 +355,26 @@ export class McpConnection implements OperationTarget {
     }
   }
 
-  /** Opens a client on the first transport that works (`auto`: Streamable HTTP, then SSE on a 4xx). */
-  async #open(): Promise<{ client: Client; transport: McpTransport; kind: TransportKind }> {
-    const [first, second] = transportOrder(this.record.transport, this.catalog?.transport);
-    try {
-      return { ...(await this.#handshake(first)), kind: first };
-    } catch (error) {
-      const status = httpStatusOf(error);
-      const clientError = status !== undefined && status >= 400 && status < 500 && status !== 401;
-      if (second === undefined || this.#redirected || !clientError) throw error;
-      try {
-        return { ...(await this.#handshake(second)), kind: second };
-      } catch (again) {
-        if (this.#redirected) throw again;
-        throw new McpClientError("connection", `${this.label}: ${first} failed (${messageOf(error)}), then ${second} failed: ${messageOf(again)}`, {
-          serverId: this.serverId,
-          cause: again,
-        });
-      }
-    }
-  }
-
-  async #handshake(kind: TransportKind): Promise<{ client: Client; transport: McpTransport }> {
-    const { sdk } = loadedModules()!;
-    const transport = kind === "rpc" ? await rpcTransportOf(this.record, this.#host, this.label) : this.#makeTransport(kind);
-    const capabilities = clientCapabilities(this.record.options?.capabilities, this.#host.elicitation);
-    const client = new sdk.Client(this.#host.clientInfo, { capabilities });
-    if (capabilities.elicitation) {
-      client.setRequestHandler("elicitation/create", (request) => answerElicitation(this.#host.elicitation, request, this.serverId));
-    }
-    client.onerror = (error) => this.#onError(client, error);
-    client.onclose = () => this.#onClose(client);
-    try {
-      await runOperation(this, { what: "initialize", timeoutMs: this.limits.connectTimeoutMs, limitName: "connectTimeoutMs" }, (request) =>
-        client.connect(transport, request),
-      );
-    } catch (error) {
-      await client.close().catch(() => {});
-      throw error;
-    }
-    const rediscover = () => this.#scheduleRediscovery(client);
-    client.setNotificationHandler("notifications/tools/list_changed", rediscover);
-    client.setNotificationHandler("notifications/prompts/list_changed", rediscover);
-    client.setNotificationHandler("notifications/resources/list_changed", rediscover);
-    return { client, transport };
+  /** This connection as {@link openClient} sees it. */
+  #opening(): ClientOpening {
+    return {
+      label: this.label,
+      serverId: this.serverId,
+      operations: this.operations,
+      explain: (error, what) => this.explain(error, what),
+      record: this.record,
+      limits: this.limits,
+      workedBefore: this.catalog?.transport,
+      redirected: () => this.#redirected,
+      transport: async (kind) => (kind === "rpc" ? rpcTransportOf(this.record, this.#host, this.label) : this.#makeTransport(kind)),
+      client: () => {
+        const client = newClient(this.#host.clientInfo, this.record.options?.capabilities, this.#host.elicitation, this.serverId);
+        client.onerror = (error) => this.#onError(client, error);
+        client.onclose = () => this.#onClose(client);
+        return client;
+      },
+      opened: (client) => onListChanged(client, () => this.#scheduleRediscovery(client)),
+    };
   }
 
   #makeTransport(kind: Exclude<TransportKind, "rpc">): HttpTransport {
@@ -414,11 +414,13 @@ export class McpConnection implements OperationTarget {
     this.#rediscoverTimer.unref();
   }
 
-  /** Waits for an attempt under way; throws unless the server is ready. */
-  async #usable(): Promise<Client> {
+  /** Waits for an attempt under way, within the call's deadline and signal; throws unless the server is ready. */
+  async #usable(spec: OperationSpec): Promise<Client> {
     // `connected` without an attempt: mounted with connectToServer and not discovered; calls work.
     const usable = this.state === "ready" || (this.state === "connected" && !this.#attempt);
-    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") await this.connect(this.#reconnect.enabled);
+    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") {
+      await waitWithin(this, spec, this.connect(this.#reconnect.enabled), () => this.state);
+    }
     if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });
     const unauthorized = this.state === "authenticating" ? this.explain(undefined, "this call") : undefined;
     if (unauthorized) throw unauthorized;
@@ -430,22 +432,13 @@ export class McpConnection implements OperationTarget {
     return this.#client;
   }
 
+  /** An error the SDK client reports outside a request: it fails the call it belongs to, or drops the connection. */
   #onError(client: Client, error: Error): void {
+    const meaning = clientErrorMeaning(error, this);
+    if (!meaning) return;
     const operation = operationScope.getStore();
-    const active = operation && !operation.done ? operation : undefined;
-    const text = messageOf(error);
-    if (isProtocolViolation(error)) {
-      const violation = new McpClientError("protocol", `${this.label} sent an invalid JSON-RPC message: ${violationText(error)}`, {
-        serverId: this.serverId,
-        cause: violationCause(error),
-      });
-      if (active) active.fail(violation);
-      else if (client === this.#client) this.#lost(violation);
-    } else if (active && text.startsWith("SSE stream disconnected")) {
-      active.fail(new McpClientError("connection", `${this.label} dropped the connection: ${clip(text)}`, { serverId: this.serverId, cause: error }));
-    } else if (client === this.#client && /^Maximum reconnection attempts|^Failed to reconnect/.test(text)) {
-      this.#lost(error);
-    }
+    if (meaning.failsCall && operation && !operation.done) operation.fail(meaning.error);
+    else if (meaning.losesConnection && client === this.#client) this.#lost(meaning.error);
   }
 
   #onClose(client: Client): void {

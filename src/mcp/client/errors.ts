@@ -44,4 +44,22 @@ export function clip(text: string, max = 500): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more characters]`;
 }
 
+/** C0 control characters but tab, line feed and carriage return, and DEL: what the Agents SDK strips. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+/** `scheme://user:password@`: credentials written into a URL, which must not reach clients. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
+
+/**
+ * Server-supplied text made fit for the `cf_agent_mcp_servers` frame, as the Agents SDK does it:
+ * control characters stripped and cut at `max` characters (then `...`). Credentials written into a
+ * URL (`https://user:pass@host`) are dropped too, for an error that quotes the server's URL.
+ * @example
+ * frameText("\u001b[2Jboom"); // "[2Jboom"
+ */
+export function frameText(text: string, max: number): string {
+  const clean = text.replace(CONTROL_CHARACTERS, "").replace(URL_CREDENTIALS, "$1");
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
 export { messageOf } from "../../agent/rpc.ts";

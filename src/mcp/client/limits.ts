@@ -46,8 +46,25 @@ export const MAX_MCP_SERVERS = 64;
  */
 export const MAX_LIST_PAGES = 100;
 
-/** Reconnecting after a ready server dropped, or a restore failed: jittered, doubling from 1 s up to 30 s. */
-export const MCP_RECONNECT = Object.freeze({ maxAttempts: 1000, baseDelayMs: 1_000, maxDelayMs: 30_000 });
+/**
+ * Reconnecting after a wake, a dropped connection or an authorization, as the Agents SDK does by
+ * default: 3 attempts in all, jittered, from 500 ms doubling up to 5 s; then the server stays
+ * `failed` until `connectToServer`, `addMcpServer` or the next wake. A server's own `retry` wins.
+ */
+export const MCP_RECONNECT = Object.freeze({ maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 5_000 });
+
+/**
+ * OAuth callbacks whose `state` was used, kept per server so a reload of the callback page (or a
+ * duplicate callback) is answered as the first one was: at most this many per server, each for
+ * {@link MCP_USED_STATE_TTL_MS}, in memory (a restart forgets them).
+ */
+export const MCP_USED_STATES_PER_SERVER = 4;
+
+/** How long a used OAuth callback `state` is remembered (see {@link MCP_USED_STATES_PER_SERVER}). */
+export const MCP_USED_STATE_TTL_MS = 10 * 60_000;
+
+/** Longest `error` text in the `cf_agent_mcp_servers` frame, as the Agents SDK cuts it. */
+export const MAX_FRAME_ERROR_LENGTH = 500;
 
 const KEYS = Object.keys(MCP_CLIENT_LIMITS) as Array<keyof McpClientLimits>;
 

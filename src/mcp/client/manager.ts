@@ -6,13 +6,16 @@ import { buildAITools, type McpAIToolSet } from "./ai-tools.ts";
 import { checkRedirect } from "./callback.ts";
 import { checkElicitationHandlers } from "./elicitation.ts";
 import type { McpConnection } from "./connection.ts";
-import { McpClientError } from "./errors.ts";
+import { connectionView } from "./connection-view.ts";
+import { McpClientError, clip } from "./errors.ts";
 import type { McpRuntime } from "./mcp-runtime.ts";
 import { loadedModules } from "./modules.ts";
+import { callSpec } from "./operation.ts";
 import type {
   CallToolResult,
   GetPromptResult,
   McpCallOptions,
+  McpClientConnection,
   McpConnectionResult,
   McpDiscoverResult,
   McpElicitationHandlers,
@@ -24,6 +27,7 @@ import type {
   ReadResourceResult,
   RegisterServerOptions,
   Resource,
+  ResourceTemplate,
   Tool,
 } from "./types.ts";
 
@@ -37,6 +41,7 @@ import type {
  */
 export class McpClientManager {
   readonly #runtime: McpRuntime;
+  #warnedUnstable = false;
 
   /** @internal Created by the agent. */
   constructor(runtime: McpRuntime) {
@@ -50,6 +55,18 @@ export class McpClientManager {
    */
   listServers(): Array<McpServerInfo & { id: string }> {
     return this.#runtime.connections().map((c) => ({ id: c.serverId, ...c.info() }));
+  }
+
+  /**
+   * Every mounted server by id, as the Agents SDK's `MCPClientConnection`: `connectionState`,
+   * `connectionError`, `tools`, `prompts`, `resources`, `resourceTemplates`, `serverCapabilities`,
+   * `instructions`, `url`, and `client` (the SDK client of the open session). Read live; a new
+   * record on every read.
+   * @example
+   * const ready = Object.values(this.mcp.mcpConnections).filter((c) => c.connectionState === "ready");
+   */
+  get mcpConnections(): Readonly<Record<string, McpClientConnection>> {
+    return Object.fromEntries(this.#runtime.connections().map((c) => [c.serverId, connectionView(c)]));
   }
 
   /**
@@ -81,6 +98,16 @@ export class McpClientManager {
   }
 
   /**
+   * Resource templates (`resources/templates/list`, e.g. `file:///{path}`), as {@link listTools}.
+   * Fill one in and read it with {@link readResource}.
+   * @example
+   * const templates = this.mcp.listResourceTemplates().map((t) => t.uriTemplate);
+   */
+  listResourceTemplates(filter?: McpServerFilter): Array<ResourceTemplate & { serverId: string }> {
+    return this.#offered(filter).flatMap((c) => (c.catalog!.resourceTemplates ?? []).map((template) => ({ ...template, serverId: c.serverId })));
+  }
+
+  /**
    * The tools as Vercel AI SDK tools, keyed `tool_<serverId>_<toolName>` (safe for every model
    * API: `[A-Za-z0-9_-]`, at most 64 characters, never colliding across servers; see ai-tools.ts).
    * A tool's `execute` calls the server; a result with `isError` becomes a tool error.
@@ -98,6 +125,17 @@ export class McpClientManager {
   }
 
   /**
+   * @deprecated The Agents SDK's former name of {@link getAITools}, kept as it keeps it (it warns once).
+   */
+  unstable_getAITools(filter?: McpServerFilter): McpAIToolSet {
+    if (!this.#warnedUnstable) {
+      this.#warnedUnstable = true;
+      console.warn("unstable_getAITools is deprecated, use getAITools instead. unstable_getAITools will be removed in the next major version.");
+    }
+    return this.getAITools(filter);
+  }
+
+  /**
    * Calls a tool. Waits for a server that is reconnecting; fails at once for one that failed or
    * needs authorization. Bounded by `options.timeout`, else the server's `callTimeoutMs` (30 s).
    * @example
@@ -110,7 +148,15 @@ export class McpClientManager {
   ): Promise<CallToolResult> {
     // Cloudflare's form callTool(params, resultSchema, options): the schema is not needed here.
     const callOptions = options && ("parse" in options || "~standard" in options) ? compatOptions : (options as McpCallOptions | undefined);
-    return this.#server(params.serverId).callTool(params.name, params.arguments ?? {}, callOptions);
+    const connection = this.#server(params.serverId);
+    const { name } = params;
+    const spec = callSpec(`tools/call "${clip(name, 100)}"`, callOptions ?? {}, connection.limits);
+    const result = await connection.request(spec, (client, request) => {
+      // With its definition the SDK checks structured results against the tool's outputSchema.
+      const tool = connection.catalog?.tools.find((t) => t.name === name);
+      return client.callTool({ name, arguments: params.arguments ?? {} }, tool ? { ...request, toolDefinition: tool } : request);
+    });
+    return result as CallToolResult;
   }
 
   /**
@@ -119,7 +165,11 @@ export class McpClientManager {
    * const { contents } = await this.mcp.readResource({ serverId, uri: "memo://readme" });
    */
   async readResource(params: { serverId: string; uri: string }, options?: McpCallOptions): Promise<ReadResourceResult> {
-    return this.#server(params.serverId).readResource(params.uri, options);
+    const connection = this.#server(params.serverId);
+    const { uri } = params;
+    return connection.request(callSpec(`resources/read "${clip(uri, 200)}"`, options ?? {}, connection.limits), (client, request) =>
+      client.readResource({ uri }, request),
+    );
   }
 
   /**
@@ -128,7 +178,11 @@ export class McpClientManager {
    * const { messages } = await this.mcp.getPrompt({ serverId, name: "greet", arguments: { who: "Ada" } });
    */
   async getPrompt(params: { serverId: string; name: string; arguments?: Record<string, string> }, options?: McpCallOptions): Promise<GetPromptResult> {
-    return this.#server(params.serverId).getPrompt(params.name, params.arguments, options);
+    const connection = this.#server(params.serverId);
+    const { name, arguments: args } = params;
+    return connection.request(callSpec(`prompts/get "${clip(name, 100)}"`, options ?? {}, connection.limits), (client, request) =>
+      client.getPrompt(args ? { name, arguments: args } : { name }, request),
+    );
   }
 
   /**
@@ -142,9 +196,9 @@ export class McpClientManager {
   }
 
   /**
-   * What the browser gets after the OAuth callback (default: a small page saying so): a redirect, or
-   * the answer of `customHandler`, which receives `{ serverId, authSuccess, authError }`. Kept in
-   * memory: call it in `onStart`.
+   * What the browser gets after the OAuth callback (default, as the Agents SDK: a 302 redirect to the
+   * callback's origin, success or not): other redirects, or the answer of `customHandler`, which
+   * receives `{ serverId, authSuccess, authError }`. Kept in memory: call it in `onStart`.
    * @example
    * onStart() {
    *   this.mcp.configureOAuthCallback({
@@ -250,6 +304,27 @@ export class McpClientManager {
    */
   async removeServer(id: string): Promise<void> {
     await this.#runtime.remove(id);
+  }
+
+  /**
+   * Closes the connection to a server but keeps the server (its tokens, its catalog): calls in flight
+   * fail, reconnecting stops, the session ends, and the server shows `failed` until
+   * {@link connectToServer}, `addMcpServer` or the next wake connects it again.
+   * @throws McpClientError (`unknown-server`) when no server has this id
+   * @example
+   * await this.mcp.closeConnection(id);
+   */
+  async closeConnection(id: string): Promise<void> {
+    await this.#server(id).disconnect();
+  }
+
+  /**
+   * {@link closeConnection} for every mounted server.
+   * @example
+   * await this.mcp.closeAllConnections();
+   */
+  async closeAllConnections(): Promise<void> {
+    await Promise.all(this.#runtime.connections().map((c) => c.disconnect()));
   }
 
   #offered(filter: McpServerFilter | undefined): McpConnection[] {

@@ -1,5 +1,5 @@
-import { AGENT_RUNTIME, HANDLE, MCP_STATE, REPORT_ERROR } from "../../agent/agent-base.ts";
-import type { SocketRecord } from "../../agent/connection.ts";
+import { AGENT_OPTIONS, AGENT_RUNTIME, HANDLE, MCP_STATE, REPORT_ERROR } from "../../agent/agent-base.ts";
+import { getCurrentAgent } from "../../agent/context.ts";
 import type { AgentNamespace } from "../../host/namespace.ts";
 import { emitMcpEvents } from "../../events/index.ts";
 import { frames } from "../../protocol/frames.ts";
@@ -15,8 +15,6 @@ import type { AddMcpServerOptions, AddMcpServerResult, AddRpcMcpServerOptions, M
  */
 export class McpClientAgent<Env = unknown, State = unknown> extends WorkflowAgent<Env, State> {
   #mcp: McpRuntime | undefined;
-  /** URL of the request or WebSocket handled last: the public address for OAuth callbacks. */
-  #lastSeenUrl: string | undefined;
 
   /**
    * The MCP client: the remote servers this agent mounted, their tools, prompts and resources, and
@@ -33,7 +31,8 @@ export class McpClientAgent<Env = unknown, State = unknown> extends WorkflowAgen
    * Mounts a remote MCP server (Streamable HTTP, or legacy SSE) and connects to it. Resolves to
    * `{ id, state: "ready" }`, or `{ id, state: "authenticating", authUrl }` when the server wants
    * OAuth: send the user to `authUrl`; the authorization server redirects back to
-   * `/agents/<class>/<name>/callback`, which this agent answers, and the server becomes ready.
+   * `/agents/<class>/<name>/callback` (on `callbackHost`, `HEARTH_PUBLIC_URL`, or the origin of the
+   * request or WebSocket this call comes from), which this agent answers, and the server becomes ready.
    * Mounting the same name and URL again returns the same server (and retries a failed one).
    * Throws an `McpClientError` when the server cannot be reached; it stays listed as `failed`.
    * @example
@@ -103,7 +102,12 @@ export class McpClientAgent<Env = unknown, State = unknown> extends WorkflowAgen
         classSlug: runtime.classSlug,
         name: runtime.name,
         env: this.env,
-        lastSeenUrl: () => this.#lastSeenUrl,
+        sendIdentityOnConnect: this[AGENT_OPTIONS].sendIdentityOnConnect,
+        eventUrl: () => {
+          // Only this agent's own event counts: its request, else the WebSocket it came on.
+          const current = getCurrentAgent();
+          return current.agent === this ? (current.request?.url ?? current.connection?.uri) : undefined;
+        },
         keepAlive: () => runtime.keepAlive(),
         write: (fn) => runtime.blockConcurrencyWhile(async () => fn()),
         report: (error) => this[REPORT_ERROR](error),
@@ -152,18 +156,7 @@ export class McpClientAgent<Env = unknown, State = unknown> extends WorkflowAgen
 
   /** The OAuth callback of a mounted server is answered here, before onRequest. */
   override async [HANDLE.request](request: Request): Promise<Response> {
-    this.#lastSeenUrl = request.url;
     const callback = this.#mcp ? await this.#mcp.handleCallback(request) : undefined;
     return callback ?? super[HANDLE.request](request);
-  }
-
-  override async [HANDLE.connect](record: SocketRecord, request: Request): Promise<void> {
-    this.#lastSeenUrl = request.url;
-    return super[HANDLE.connect](record, request);
-  }
-
-  override async [HANDLE.message](record: SocketRecord, message: string | ArrayBuffer): Promise<void> {
-    this.#lastSeenUrl = record.url;
-    return super[HANDLE.message](record, message);
   }
 }

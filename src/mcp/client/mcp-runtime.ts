@@ -8,9 +8,10 @@ import { readFileSync } from "node:fs";
 import { waitAtMost } from "../../time/wait-at-most.ts";
 import type { AgentDatabase } from "../../storage/database.ts";
 import { isAgentNamespace, type AgentNamespace } from "../../host/namespace.ts";
-import { callbackResponse, callbackUrl, isCallbackPath } from "./callback.ts";
+import { callbackUrl } from "./callback.ts";
+import { OAuthCallbacks } from "./callback-handler.ts";
 import { McpConnection, type ConnectionHost } from "./connection.ts";
-import { McpClientError, clip, messageOf } from "./errors.ts";
+import { McpClientError, messageOf } from "./errors.ts";
 import { MAX_MCP_SERVERS } from "./limits.ts";
 import { McpClientManager } from "./manager.ts";
 import { loadModules } from "./modules.ts";
@@ -37,7 +38,6 @@ import type {
   McpDiscoverResult,
   McpElicitationHandlers,
   McpOAuthCallbackConfig,
-  McpOAuthResult,
   McpServerStateChange,
   McpServersState,
   RegisterServerOptions,
@@ -51,8 +51,13 @@ export interface McpRuntimeHost {
   readonly name: string;
   /** The agent's `env` (for `HEARTH_PUBLIC_URL`, and the bindings of `rpc` servers). */
   readonly env: unknown;
-  /** URL of the request or WebSocket the agent handled last (for the OAuth callback URL). */
-  lastSeenUrl(): string | undefined;
+  /** The class's `static options.sendIdentityOnConnect`: false keeps the instance name out of default callback URLs. */
+  readonly sendIdentityOnConnect: boolean;
+  /**
+   * URL of the request, else of the WebSocket, of this agent's event that is running now (for the
+   * OAuth callback URL); undefined outside one (an RPC, a schedule, a background reconnect).
+   */
+  eventUrl(): string | undefined;
   keepAlive(): () => void;
   /** Runs `fn` as an event of its own (the agent's blockConcurrencyWhile): MCP writes never share a caller's fate. */
   write<T>(fn: () => T): Promise<T>;
@@ -74,6 +79,7 @@ export class McpRuntime implements ConnectionHost {
   readonly #stateListeners = new Set<(change: McpServerStateChange) => void>();
   /** The state last told to listeners, per server: a repeated state is not told again. */
   readonly #told = new Map<string, string>();
+  readonly #callbacks: OAuthCallbacks;
   #loaded = false;
   #gone = false;
   #publishQueued = false;
@@ -83,6 +89,15 @@ export class McpRuntime implements ConnectionHost {
     this.store = new McpStore(host.db, (fn) => host.write(fn));
     this.oauthClientName = `Hearth agent ${host.className}`;
     this.manager = new McpClientManager(this);
+    this.#callbacks = new OAuthCallbacks({
+      store: this.store,
+      classSlug: host.classSlug,
+      name: host.name,
+      callbackConfig: () => this.callbackConfig,
+      connections: () => this.connections(),
+      connection: (id) => this.connection(id),
+      report: (error) => host.report(error),
+    });
   }
 
   /** True when this agent has mounted servers stored (checked at start-up, one query). */
@@ -121,8 +136,17 @@ export class McpRuntime implements ConnectionHost {
     const serverUrl = parseServerUrl(url, "addMcpServer");
     const settings = httpSettings(options, "addMcpServer");
     const id = requestedId(options.id, "addMcpServer");
+    if (!this.#host.sendIdentityOnConnect && options.callbackHost && !options.callbackPath) {
+      throw new McpClientError(
+        "callback-url",
+        "callbackPath is required in addMcpServer options when sendIdentityOnConnect is false — the default callback URL would expose the instance name. " +
+          "Provide a callbackPath and route the callback request to this agent via getAgentByName.",
+      );
+    }
+    // Taken now, while the caller's own request or WebSocket is the event that runs.
+    const callback = this.#callbackUrl(options);
     await loadModules();
-    return this.#mount(name, serverUrl, id, (newId) => ({ ...settings, id: newId, name, url: serverUrl, callbackUrl: this.#callbackUrl(options) }));
+    return this.#mount(name, serverUrl, id, (newId) => ({ ...settings, id: newId, name, url: serverUrl, callbackUrl: callback }));
   }
 
   /** `addMcpServer(name, env.MY_MCP, options)`: an McpAgent of this host, reached through its binding. */
@@ -186,6 +210,7 @@ export class McpRuntime implements ConnectionHost {
     const connection = this.connection(id);
     if (!connection) return;
     this.#connections.delete(id);
+    this.#callbacks.forget(id);
     this.changed();
     this.#emit({ serverId: id, url: connection.record.url, state: "removed" });
     await connection.close(true, true);
@@ -211,34 +236,7 @@ export class McpRuntime implements ConnectionHost {
    * servers; undefined for anything else (the agent's own onRequest handles it).
    */
   async handleCallback(request: Request): Promise<Response | undefined> {
-    if (request.method !== "GET") return undefined;
-    const url = new URL(request.url);
-    const ownPath = (c: McpConnection) => c.record.callbackUrl !== undefined && new URL(c.record.callbackUrl).pathname === url.pathname;
-    const atDefault = isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name) && this.connections().some((c) => c.record.callbackUrl !== undefined);
-    // Another path (callbackPath, registerServer's callbackUrl) is only taken over when the request carries an OAuth state.
-    if (!atDefault && !(url.searchParams.has("state") && this.connections().some(ownPath))) return undefined;
-    const answer = (result: McpOAuthResult, serverName?: string) => this.#callbackAnswer(result, url.origin, serverName);
-    const fail = (message: string, serverId?: string) => answer({ ...(serverId ? { serverId } : {}), authSuccess: false, authError: message });
-    const state = url.searchParams.get("state");
-    if (!state) return fail("The authorization response has no state parameter.");
-    const serverId = this.store.serverForState(state);
-    const connection = serverId === undefined ? undefined : this.connection(serverId);
-    if (!connection) return fail("Unknown or already used authorization state: start the authorization again.");
-    await this.store.setOAuth(connection.serverId, "state", null);
-    const error = url.searchParams.get("error");
-    if (error !== null) {
-      const description = url.searchParams.get("error_description");
-      const reason = clip(`The authorization server refused: ${error}${description ? ` (${description})` : ""}`, 500);
-      await connection.authorizationFailed(reason);
-      return fail(reason, connection.serverId);
-    }
-    if (!url.searchParams.get("code")) return fail("The authorization response has no code parameter.", connection.serverId);
-    try {
-      await connection.finishAuth(url.searchParams);
-    } catch (cause) {
-      return fail(messageOf(cause), connection.serverId);
-    }
-    return answer({ serverId: connection.serverId, authSuccess: true }, connection.record.name);
+    return this.#callbacks.handle(request);
   }
 
   /** Resolves when no connection attempt is under way (or after `timeoutMs`). */
@@ -261,8 +259,8 @@ export class McpRuntime implements ConnectionHost {
     if (!url || !connection) {
       throw new McpClientError(
         "callback-url",
-        `${connection?.label ?? "The MCP server"} needs OAuth authorization, but this agent does not know its public URL for the redirect back: ` +
-          `pass { callbackHost: "https://your.host" } to addMcpServer, or set the HEARTH_PUBLIC_URL variable`,
+        `${connection?.label ?? "The MCP server"} requires OAuth authentication, and this agent does not know its public URL for the redirect back ` +
+          "(the call came from no request or WebSocket of its own). Provide callbackHost in addMcpServer options (or set the HEARTH_PUBLIC_URL variable) to enable the OAuth flow.",
         { serverId },
       );
     }
@@ -362,6 +360,7 @@ export class McpRuntime implements ConnectionHost {
     this.#connections.delete(connection.serverId);
     this.#connections.set(id, renamed);
     await this.store.rename(connection.serverId, id);
+    this.#callbacks.forget(connection.serverId);
     this.#emit({ serverId: connection.serverId, url: connection.record.url, state: "removed" });
     await connection.close(true);
     this.changed(id);
@@ -391,27 +390,14 @@ export class McpRuntime implements ConnectionHost {
   async #outcome(connection: McpConnection, retry: boolean): Promise<AddMcpServerResult> {
     await connection.connect(retry);
     const id = connection.serverId;
+    if (connection.closed || this.#connections.get(id) !== connection) {
+      throw new McpClientError("not-connected", `addMcpServer: MCP server "${connection.record.name}" was removed while connecting`, { serverId: id });
+    }
     if (connection.state === "ready") return { id, state: "ready" };
     if (connection.state === "authenticating" && connection.authUrl) return { id, state: "authenticating", authUrl: connection.authUrl };
     throw new McpClientError("connection", `addMcpServer failed for ${connection.record.url}: ${connection.error ?? connection.state}`, {
       serverId: id,
     });
-  }
-
-  /** The answer to the OAuth callback: the user's `customHandler`, else a redirect or the small page. */
-  async #callbackAnswer(result: McpOAuthResult, origin: string, serverName: string | undefined): Promise<Response> {
-    const config: McpOAuthCallbackConfig = this.callbackConfig;
-    if (config.customHandler) {
-      try {
-        const response = await config.customHandler(result);
-        if (response instanceof Response) return response;
-        throw new TypeError(`configureOAuthCallback: customHandler must return a Response, got ${response === null ? "null" : typeof response}`);
-      } catch (error) {
-        this.#host.report(error);
-      }
-    }
-    const outcome = result.authSuccess ? { ok: true as const, serverName: serverName ?? result.serverId } : { ok: false as const, status: 400 as const, message: result.authError };
-    return callbackResponse(outcome, config, origin);
   }
 
   #callbackUrl(options: Pick<AddMcpServerOptions, "callbackHost" | "agentsPrefix" | "callbackPath">): string | undefined {
@@ -422,7 +408,7 @@ export class McpRuntime implements ConnectionHost {
       agentsPrefix: options.agentsPrefix,
       callbackPath: options.callbackPath,
       publicUrl,
-      seenUrl: this.#host.lastSeenUrl(),
+      eventUrl: this.#host.eventUrl(),
     });
   }
 }

@@ -16,6 +16,11 @@ export interface OperationSpec {
   limitName: string;
   /** Cancels the operation from outside (a caller's AbortSignal). */
   signal?: AbortSignal | undefined;
+  /**
+   * When the caller's clock started (`Date.now()`): `timeoutMs` counts from here, so the time a call
+   * waited for a reconnecting server is taken from its budget. Default: when the operation starts.
+   */
+  startedAt?: number;
 }
 
 /** Who the operation talks to. */
@@ -44,7 +49,52 @@ export function callSpec(what: string, options: McpCallOptions, limits: McpClien
     timeoutMs: timeout ?? limits.callTimeoutMs,
     limitName: timeout === undefined ? "callTimeoutMs" : "the call's timeout option",
     signal: options.signal,
+    startedAt: Date.now(),
   };
+}
+
+/**
+ * Waits for `pending` (a connection attempt a call depends on) within the call's deadline and
+ * signal: the call fails with code `timeout` when its time runs out first, or with the signal's
+ * reason when it is aborted; `pending` itself goes on.
+ * @example
+ * const client = await waitWithin(connection, spec, connection.connect(true), () => connection.state);
+ */
+export async function waitWithin<T>(target: OperationTarget, spec: OperationSpec, pending: Promise<T>, stateNow: () => string): Promise<T> {
+  const { signal } = spec;
+  if (signal?.aborted) throw abortError(spec);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName}): it was still ${stateNow()}`, {
+          serverId: target.serverId,
+        }),
+      );
+    }, remainingMs(spec));
+    timer.unref();
+    onAbort = () => reject(abortError(spec));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  stop.catch(() => {});
+  try {
+    return await Promise.race([pending, stop]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** What is left of the spec's time, counted from its `startedAt`. */
+function remainingMs(spec: OperationSpec): number {
+  return spec.startedAt === undefined ? spec.timeoutMs : Math.max(0, spec.timeoutMs - (Date.now() - spec.startedAt));
+}
+
+/** The error of an aborted operation: the signal's reason when it is an Error. */
+function abortError(spec: OperationSpec): Error {
+  const reason: unknown = spec.signal?.reason;
+  return reason instanceof Error ? reason : new Error(`${spec.what} was aborted`);
 }
 
 /**
@@ -71,24 +121,22 @@ export async function runOperation<T>(
       controller.abort(error);
     },
   };
+  const remaining = remainingMs(spec);
   const timer = setTimeout(() => {
     operation.fail(
       new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName})`, {
         serverId: target.serverId,
       }),
     );
-  }, spec.timeoutMs);
+  }, remaining);
   timer.unref();
-  const onAbort = () => {
-    const reason: unknown = spec.signal?.reason;
-    operation.fail(reason instanceof Error ? reason : new Error(`${spec.what} was aborted`));
-  };
+  const onAbort = () => operation.fail(abortError(spec));
   if (spec.signal?.aborted) onAbort();
   spec.signal?.addEventListener("abort", onAbort, { once: true });
   target.operations.add(operation);
   try {
     // The SDK's own timeout is a backstop; ours fires first and names the limit.
-    const work = operationScope.run(operation, () => fn({ signal: controller.signal, timeout: spec.timeoutMs + 1_000 }));
+    const work = operationScope.run(operation, () => fn({ signal: controller.signal, timeout: remaining + 1_000 }));
     work.catch(() => {});
     return await Promise.race([work, failed]);
   } catch (error) {

@@ -1,18 +1,17 @@
 /**
  * Reconnection of one server: once retrying is on (`connect(true)`, a lost connection), each failure
- * arms the next attempt with backoff; a server given `retry.maxAttempts` stays failed after that many
- * failures in a row.
+ * arms the next attempt with backoff; after `maxAttempts` failures in a row (the server's `retry`,
+ * else {@link MCP_RECONNECT}: 3) the server stays failed.
  */
 import { backoffDelay, resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { clip } from "./errors.ts";
 import { MCP_RECONNECT } from "./limits.ts";
 
 export class Reconnect {
-  /** Delays between attempts; `maxAttempts` applies only when the server was given `retry`. */
+  /** Attempts and delays: the server's `retry` over {@link MCP_RECONNECT}. */
   readonly policy: Required<RetryOptions>;
   /** Failures are retried. */
   enabled = false;
-  readonly #bounded: boolean;
   readonly #attempt: () => void;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -20,7 +19,6 @@ export class Reconnect {
   /** `attempt` runs when an armed delay ends. */
   constructor(retry: RetryOptions | undefined, attempt: () => void) {
     this.policy = resolveRetry(retry, MCP_RECONNECT);
-    this.#bounded = retry?.maxAttempts !== undefined;
     this.#attempt = attempt;
   }
 
@@ -46,7 +44,7 @@ export class Reconnect {
     if (!this.enabled || this.#timer) return undefined;
     this.#failures++;
     // `maxAttempts` failures in a row: stay failed until something calls connect again.
-    if (this.#bounded && this.#failures >= this.policy.maxAttempts) {
+    if (this.#failures >= this.policy.maxAttempts) {
       const failures = this.#failures;
       this.#failures = 0;
       return failures;

@@ -4,7 +4,7 @@
  */
 import { isAgentNamespace } from "../../host/namespace.ts";
 import { resolveRetry, type RetryOptions } from "../../time/backoff.ts";
-import { resolveLimits, type McpClientLimits } from "./limits.ts";
+import { MCP_RECONNECT, resolveLimits, type McpClientLimits } from "./limits.ts";
 import { normalizeServerId } from "./server-id.ts";
 import type { ServerOptions, StoredTransport } from "./store.ts";
 import type { AddMcpServerOptions, ClientCapabilities, McpClientOptions, McpTransportType } from "./types.ts";
@@ -33,6 +33,21 @@ export function parseServerUrl(url: unknown, api: string): string {
   if (typeof url !== "string" || !URL.canParse(url)) throw new TypeError(`${api}: ${JSON.stringify(url)} is not a URL`);
   const parsed = new URL(url);
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") throw new TypeError(`${api}: the server URL must be http(s), got ${parsed.protocol}`);
+  return parsed.href;
+}
+
+/**
+ * A server URL as clients are shown it: without the user name and password it may carry (the stored
+ * URL keeps them).
+ * @example
+ * withoutCredentials("https://me:secret@mcp.example.com/mcp"); // "https://mcp.example.com/mcp"
+ */
+export function withoutCredentials(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (parsed.username === "" && parsed.password === "") return url;
+  parsed.username = "";
+  parsed.password = "";
   return parsed.href;
 }
 
@@ -79,7 +94,7 @@ export function limitsOf(limits: Partial<McpClientLimits> | undefined): Partial<
 /** Retry options, validated, as stored. */
 export function retryOf(retry: RetryOptions | undefined): { retry?: RetryOptions } {
   if (retry === undefined) return {};
-  resolveRetry(retry);
+  resolveRetry(retry, MCP_RECONNECT); // checked against the defaults it is merged with when reconnecting
   return { retry: { ...retry } };
 }
 

@@ -12,7 +12,7 @@
 import type { AgentDatabase } from "../../storage/database.ts";
 import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
-import type { ClientCapabilities, McpTransportType, Prompt, Resource, ServerCapabilities, Tool } from "./types.ts";
+import type { ClientCapabilities, McpTransportType, Prompt, Resource, ResourceTemplate, ServerCapabilities, Tool } from "./types.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS hearth_mcp_servers (
@@ -29,6 +29,8 @@ export interface Catalog {
   tools: Tool[];
   prompts: Prompt[];
   resources: Resource[];
+  /** Absent in catalogs stored before templates were discovered. */
+  resourceTemplates?: ResourceTemplate[];
   instructions: string | null;
   capabilities: ServerCapabilities | null;
   /** The transport that worked (for `auto`, so a restore tries it first). */

@@ -2,7 +2,17 @@
  * Public types of the MCP client (`this.mcp`, `addMcpServer`, the `cf_agent_mcp_servers` frame),
  * shaped like Cloudflare's Agents SDK so its front ends read them unchanged.
  */
-import type { ClientCapabilities, ElicitRequest, ElicitResult, Prompt, Resource, ServerCapabilities, Tool } from "@modelcontextprotocol/client";
+import type {
+  Client,
+  ClientCapabilities,
+  ElicitRequest,
+  ElicitResult,
+  Prompt,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  ServerCapabilities,
+  Tool,
+} from "@modelcontextprotocol/client";
 import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
 
@@ -18,6 +28,8 @@ export type {
   ServerCapabilities,
   Tool,
 } from "@modelcontextprotocol/client";
+/** A resource template a server lists (`resources/templates/list`): a URI template such as `file:///{path}`. */
+export type { ResourceTemplateType as ResourceTemplate } from "@modelcontextprotocol/client";
 
 /** Answers a server's request for user input; `serverId` tells which server asks. */
 export type McpElicitationHandler = (request: ElicitRequest, serverId: string) => ElicitResult | Promise<ElicitResult>;
@@ -75,14 +87,15 @@ export interface AddMcpServerOptions {
   /**
    * Public origin (or base URL) under which this agent is reachable, for the OAuth redirect back to
    * `/agents/<class>/<name>/callback`. Default: the `HEARTH_PUBLIC_URL` variable, else the origin of
-   * the request or WebSocket the agent is handling.
+   * the request or WebSocket whose event calls `addMcpServer` (never another client's). With
+   * `static options = { sendIdentityOnConnect: false }`, `callbackHost` needs a `callbackPath`.
    */
   callbackHost?: string;
   /** Routing prefix used with `callbackHost` / `HEARTH_PUBLIC_URL`. Default "agents". */
   agentsPrefix?: string;
   /**
    * Path of the OAuth callback instead of `/<agentsPrefix>/<class>/<name>/callback` (joined to
-   * `callbackHost`, `HEARTH_PUBLIC_URL` or the origin seen). Route requests to it to this agent
+   * `callbackHost`, `HEARTH_PUBLIC_URL` or the origin of the caller's request). Route requests to it to this agent
    * (`getAgentByName(env.MyAgent, name).fetch(request)`); the agent answers them.
    */
   callbackPath?: string;
@@ -97,7 +110,7 @@ export interface AddMcpServerOptions {
   /**
    * Reconnecting after a failure (a wake, a dropped connection, after OAuth): stop after
    * `maxAttempts` failed attempts in a row, waiting from `baseDelayMs` doubling up to `maxDelayMs`.
-   * Stored with the server. Default: keep trying, 1 s doubling up to 30 s.
+   * Stored with the server. Default, as the Agents SDK: 3 attempts, from 500 ms doubling up to 5 s.
    */
   retry?: RetryOptions;
   /** `{ capabilities }` announced at the handshake, e.g. `{ elicitation: { form: {} } }`. */
@@ -176,7 +189,10 @@ export interface McpCallOptions {
   signal?: AbortSignal;
 }
 
-/** What the browser gets after the OAuth callback, instead of the small page the agent answers with. */
+/**
+ * What the browser gets after the OAuth callback. Without it the agent redirects (302) to the
+ * callback's origin, success or not, as the Agents SDK does.
+ */
 export interface McpOAuthCallbackConfig {
   /** Redirect here (302) after a successful authorization: an absolute URL, or a path on the callback's origin. */
   successRedirect?: string;
@@ -184,7 +200,8 @@ export interface McpOAuthCallbackConfig {
   errorRedirect?: string;
   /**
    * Answers the callback itself (wins over the redirects), e.g. with a page that closes the popup.
-   * A handler that throws gets the default page, and the error goes to `onError`.
+   * When a handler throws, the browser gets the redirect it would have got without one, and the
+   * error goes to `onError`.
    */
   customHandler?: (result: McpOAuthResult) => Response | Promise<Response>;
 }
@@ -195,4 +212,27 @@ export interface McpServerFilter {
   serverName?: string | string[];
   /** Only servers in this state (or states). */
   state?: McpConnectionState | McpConnectionState[];
+}
+
+/**
+ * One mounted server as `this.mcp.mcpConnections[id]` shows it, read live: the fields of the Agents
+ * SDK's `MCPClientConnection` that code reads. Use `this.mcp` to act on it.
+ */
+export interface McpClientConnection {
+  /** The server's URL (`rpc:<name>` for an McpAgent mounted through its binding). */
+  readonly url: URL;
+  /**
+   * The official SDK client of the current session; undefined while none is open. Requests sent on
+   * it directly skip Hearth's timeouts and reconnection: prefer `this.mcp.callTool` and the like.
+   */
+  readonly client: Client | undefined;
+  readonly connectionState: McpConnectionState;
+  /** Why it failed or lost its connection. Untrusted text: escape it for display. */
+  readonly connectionError: string | null;
+  readonly instructions: string | undefined;
+  readonly tools: Tool[];
+  readonly prompts: Prompt[];
+  readonly resources: Resource[];
+  readonly resourceTemplates: ResourceTemplate[];
+  readonly serverCapabilities: ServerCapabilities | undefined;
 }
