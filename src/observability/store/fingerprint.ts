@@ -8,7 +8,12 @@ export const MAX_FINGERPRINT_MESSAGE = 512;
 const HEARTH_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const QUOTED = /"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\\n]|\\.)*`/g;
-const QUOTED_TO_CUT = /"(?:[^"\\\n]|\\.)*(?:"|\\?$)|'(?:[^'\\\n]|\\.)*(?:'|\\?$)|`(?:[^`\\\n]|\\.)*(?:`|\\?$)/g;
+/**
+ * {@link QUOTED}, and also a string still open at the end of the text read. A `'` or a backtick right
+ * after a letter or digit is an apostrophe ("can't"), not an opening quote: else in a long message it
+ * would swallow everything after it and merge unrelated errors.
+ */
+const QUOTED_TO_CUT = /"(?:[^"\\\n]|\\.)*(?:"|\\?$)|(?<![\p{L}\p{N}])'(?:[^'\\\n]|\\.)*(?:'|\\?$)|(?<![\p{L}\p{N}])`(?:[^`\\\n]|\\.)*(?:`|\\?$)/gu;
 
 /**
  * A message with what varies between occurrences of the same error replaced: quoted strings by `<str>`,

@@ -178,7 +178,14 @@ export class SpanStore {
     const batch = this.#queued;
     if (batch.length === 0) return;
     this.#queued = [];
-    for (let i = 0; i < batch.length; i++) this.#addNow(batch[i]!);
+    for (let i = 0; i < batch.length; i++) {
+      // One span that cannot be kept (a malformed record handed to `add`) loses only itself.
+      try {
+        this.#addNow(batch[i]!);
+      } catch (error) {
+        console.error("[hearth] span store: could not keep a span:", error);
+      }
+    }
   };
 
   #addNow(span: SpanRecord): void {
@@ -294,6 +301,7 @@ export class SpanStore {
 
   /** Calls `listener` with each span as it is added (live views). Returns a function that stops it. */
   subscribe(listener: (span: SpanRecord) => void): () => void {
+    this.#keepQueued(); // spans added before it started are not its to see
     this.#listeners.add(listener);
     return () => {
       this.#keepQueued(); // what was added before it stopped still reaches it

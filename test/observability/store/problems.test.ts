@@ -49,6 +49,10 @@ describe("fingerprints", () => {
     expect(normaliseMessage(`bad \`${"y".repeat(3_000)}\``)).toBe("bad <str>");
     // A message short enough to be read whole keeps an unclosed quote as it is.
     expect(normaliseMessage("can't parse")).toBe("can't parse");
+    // An apostrophe in a long message is not an opening quote: two different errors stay two groups.
+    const long = (what: string) => `Couldn't ${what}: ${"detail ".repeat(600)}`;
+    expect(normaliseMessage(long("reach the billing service"))).toMatch(/^Couldn't reach the billing service: detail detail/);
+    expect(fingerprintOf("Error", long("reach the billing service"), undefined)).not.toBe(fingerprintOf("Error", long("parse the invoice"), undefined));
   });
 
   it("use the first stack frame in user code, skipping Node, node_modules and Hearth", () => {

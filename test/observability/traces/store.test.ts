@@ -3,6 +3,7 @@
  * with retention by age and row count, and the errors bad settings and queries get.
  */
 import { randomBytes } from "node:crypto";
+import { loggedErrors } from "../../support/logged-errors.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -126,6 +127,24 @@ describe("SpanStore in memory", () => {
     // A loop that never yields does not queue without bound: past 64 spans they are kept as they come.
     for (let i = 0; i < 200; i++) store.add(span(4 + i));
     expect(names.length).toBeGreaterThanOrEqual(1 + 3 + 192);
+  });
+
+  it("tells a subscriber only of spans added after it subscribed, and a malformed span loses only itself", async () => {
+    const store = open();
+    store.add(span(1, { name: "before" }));
+    const names: string[] = [];
+    store.subscribe((s) => names.push(s.name));
+    const errors = loggedErrors();
+    try {
+      store.add({ ...span(1, { name: "broken" }), events: undefined as unknown as [] });
+      store.add(span(1, { name: "after" }));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      errors.restore();
+    }
+    expect(names).toEqual(["after"]);
+    expect(errors.text()).toContain("could not keep a span");
+    expect(store.getTrace(hex(2, 32))!.spans.map((s) => s.name)).toEqual(["before", "after"]);
   });
 
   it("refuses bad limits and bad queries with errors that name them", () => {
