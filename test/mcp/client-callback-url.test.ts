@@ -25,6 +25,18 @@ export class Portal extends Assistant {
   }
 }
 
+/** Registers from an RPC; its HTTP route uses a server, which connects inside that request's event. */
+export class Bystander extends Assistant {
+  async onRequest(request: Request): Promise<Response> {
+    if (!new URL(request.url).pathname.endsWith("/use")) return new Response("nope", { status: 404 });
+    return Response.json(await this.attempt("docs", "echo", { text: "hi" }));
+  }
+
+  async register(url: string) {
+    return this.mcp.registerServer("docs", { url, name: "Docs" });
+  }
+}
+
 /** Hides its instance name from clients. */
 export class Private extends Assistant {
   static options = { sendIdentityOnConnect: false };
@@ -37,7 +49,7 @@ let t: TestEnv;
 beforeEach(async () => {
   as = await startOAuthServer();
   remote = await startRemoteServer({ auth: { issuer: as.url, jwksUrl: as.jwksUrl, isActive: (token) => as.isActive(token) } });
-  t = await createTestEnv({ agents: { Portal, Private }, time: "system" });
+  t = await createTestEnv({ agents: { Portal, Private, Bystander }, time: "system" });
 });
 
 afterEach(async () => {
@@ -48,12 +60,18 @@ afterEach(async () => {
 
 /** A GET with a Host header of the sender's choosing. */
 function getWithHost(path: string, host: string): Promise<number> {
+  return sendWithHost(path, host).then((answer) => answer.status);
+}
+
+function sendWithHost(path: string, host: string): Promise<{ status: number; body: string }> {
   return t.url().then(
     (base) =>
       new Promise((resolve, reject) => {
         const request = httpRequest({ host: "127.0.0.1", port: Number(new URL(base).port), path, method: "GET", headers: { host } }, (response) => {
-          response.resume();
-          resolve(response.statusCode!);
+          let body = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (body += chunk));
+          response.on("end", () => resolve({ status: response.statusCode!, body }));
         });
         request.on("error", reject);
         request.end();
@@ -92,6 +110,25 @@ describe("the redirect URI", () => {
     const withHost = await agent.mount("protected-2", remote.url, { callbackHost: "https://app.example" });
     expect(redirectUriOf((withHost as { authUrl: string }).authUrl)).toBe("https://app.example/agents/portal/carol/callback");
   });
+
+  it("follows callbackHost given on a second add of the same name and URL, after the first failed for want of it", async () => {
+    const agent = t.get<Portal>("Portal", "fay");
+    const first = await agent.tryMount("protected", remote.url);
+    expect(first).toMatchObject({ ok: false, error: expect.stringMatching(/Provide callbackHost in addMcpServer options/) });
+    const second = await agent.tryMount("protected", remote.url, { callbackHost: "https://app.example" });
+    expect(second).toMatchObject({ ok: true, id: (first as { serverId: string }).serverId, state: "authenticating" });
+    expect(redirectUriOf((second as { authUrl: string }).authUrl)).toBe("https://app.example/agents/portal/fay/callback");
+  });
+
+  it("is not taken from another client's request that a connection happens to start in", async () => {
+    const agent = t.get<Bystander>("Bystander", "gus");
+    await agent.register(remote.url);
+    const used = await sendWithHost("/agents/bystander/gus/use", "evil.example");
+    expect(JSON.parse(used.body)).toMatchObject({ ok: false });
+    const server = (await agent.servers()).servers.docs!;
+    expect(server.auth_url).toBeNull();
+    expect(server.error).toMatch(/Provide callbackHost in addMcpServer options/);
+  });
 });
 
 describe("sendIdentityOnConnect: false", () => {
@@ -101,6 +138,15 @@ describe("sendIdentityOnConnect: false", () => {
     expect(refused).toMatchObject({ ok: false, error: expect.stringContaining("callbackPath is required in addMcpServer options when sendIdentityOnConnect is false") });
     expect((await agent.servers()).servers).toEqual({});
 
+    const mounted = await agent.mount("protected", remote.url, { callbackHost: "https://app.example", callbackPath: "/oauth/done" });
+    expect(redirectUriOf((mounted as { authUrl: string }).authUrl)).toBe("https://app.example/oauth/done");
+  });
+
+  it("holds to it when the same name and URL are added again", async () => {
+    const agent = t.get<Private>("Private", "secret-tenant-4712");
+    expect(await agent.tryMount("protected", remote.url)).toMatchObject({ ok: false, error: expect.stringMatching(/Provide callbackHost/) });
+    const refused = await agent.tryMount("protected", remote.url, { callbackHost: "https://app.example" });
+    expect(refused).toMatchObject({ ok: false, error: expect.stringContaining("callbackPath is required") });
     const mounted = await agent.mount("protected", remote.url, { callbackHost: "https://app.example", callbackPath: "/oauth/done" });
     expect(redirectUriOf((mounted as { authUrl: string }).authUrl)).toBe("https://app.example/oauth/done");
   });

@@ -2,6 +2,7 @@
 // server chose) stripped of control characters and cut at 500 characters, as the Agents SDK sends
 // it, and its `server_url` without the credentials it may carry (the stored URL keeps them).
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { frameText } from "../../src/mcp/client/errors.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { Assistant } from "./fixtures/remote-assistant.ts";
 import { json, startScriptedServer, type ScriptedServer } from "./fixtures/remote-hostile.ts";
@@ -58,4 +59,11 @@ it("shows the server URL without its credentials, in server_url and in error, an
   expect(JSON.stringify(await agent.servers())).not.toContain("s3cret");
   expect(JSON.stringify(await agent.listed())).not.toContain("s3cret");
   expect(await agent.storedUrls()).toEqual([withCredentials]);
+});
+
+it("drops the whole user information of a URL in an error, even with an @ in the password", () => {
+  expect(frameText("fetch failed for https://alice:p@ss@mcp.example.com/mcp (after 2 tries)", 500)).toBe(
+    "fetch failed for https://mcp.example.com/mcp (after 2 tries)",
+  );
+  expect(frameText("see http://bob@a.example/x?next=c@d and https://carol:w@rd@b.example", 500)).toBe("see http://a.example/x?next=c@d and https://b.example");
 });

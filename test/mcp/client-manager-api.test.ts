@@ -4,6 +4,7 @@
 import { ResourceTemplate } from "@modelcontextprotocol/server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
+import { generateToolDeclarations } from "../../src/codemode/tools.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
 import { Assistant } from "./fixtures/remote-assistant.ts";
 import { json, startScriptedServer, type ScriptedServer } from "./fixtures/remote-hostile.ts";
@@ -45,6 +46,16 @@ export class Manager extends Assistant {
           { title: tool.title, outputSchema: (tool.outputSchema as { jsonSchema?: unknown } | undefined)?.jsonSchema },
         ]),
       ),
+    };
+  }
+
+  /** Code-mode declarations of one AI tool (its result type comes from the outputSchema). */
+  declarationOf(key: string) {
+    const tool = this.mcp.getAITools()[key];
+    if (!tool) throw new Error(`no AI tool ${key}`);
+    return {
+      schema: (tool.outputSchema as { jsonSchema?: unknown } | undefined)?.jsonSchema,
+      declarations: generateToolDeclarations({ whereIs: tool }),
     };
   }
 
@@ -166,6 +177,35 @@ describe("AI tools", () => {
       properties: { structuredContent: { type: "object", properties: { total: { type: "number" } }, required: ["total"] } },
     });
     expect(await agent.runAITool(`tool_${id}_sum`, { values: [1, 2, 3] })).toMatchObject({ structuredContent: { total: 6 } });
+  });
+});
+
+describe("AI tools with shared definitions", () => {
+  it("keep the outputSchema's $defs where its references point", async () => {
+    const Address = z.object({ city: z.string() }).meta({ id: "Address" });
+    const server = await startRemoteServer({
+      register: (mcp) =>
+        mcp.registerTool(
+          "whereIs",
+          { description: "Where someone lives", inputSchema: z.object({ who: z.string() }), outputSchema: z.object({ home: Address, work: Address }) },
+          () => ({ content: [{ type: "text", text: "Paris" }], structuredContent: { home: { city: "Paris" }, work: { city: "Lyon" } } }),
+        ),
+    });
+    try {
+      const agent = t.get<Manager>("Manager", "defs");
+      const { id } = await agent.mount("places", server.url);
+      const { schema, declarations } = await agent.declarationOf(`tool_${id}_whereIs`);
+      expect(schema).toMatchObject({
+        $defs: { Address: { type: "object", properties: { city: { type: "string" } } } },
+        properties: { structuredContent: { properties: { home: { $ref: "#/$defs/Address" } } } },
+      });
+      expect((schema as { properties: { structuredContent: object } }).properties.structuredContent).not.toHaveProperty("$defs");
+      expect(declarations).toMatch(/home: Address;/);
+      expect(declarations).toMatch(/interface Address \{\s*city: string;\s*\}/);
+      expect(declarations).not.toMatch(/unknown;/);
+    } finally {
+      await server.close();
+    }
   });
 });
 

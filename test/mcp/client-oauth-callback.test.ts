@@ -178,6 +178,26 @@ describe("redirects and callbackPath", () => {
     expect(await agent.config()).toEqual(["successRedirect", "errorRedirect"]);
   });
 
+  it("sends the browser back to the origin it is on behind a proxy: the server's callbackHost, paths resolved against it", async () => {
+    await setup(false);
+    const viaProxy = async (location: string) => {
+      const atProxy = new URL(location);
+      expect(atProxy.origin).toBe("https://app.example");
+      return t.fetch(`${atProxy.pathname}${atProxy.search}`, { redirect: "manual" });
+    };
+    const plain = await mount("behind-proxy", { callbackHost: "https://app.example" });
+    expect((await fetch(plain.authUrl)).status).toBe(200);
+    const page = await viaProxy(as.approve(as.pendingAuthorizations()[0]!.id));
+    expect(page.status).toBe(302);
+    expect(page.headers.get("location")).toBe("https://app.example/");
+
+    const paths = await mount("paths", { callbackHost: "https://app.example" });
+    await fetch(paths.authUrl);
+    const error = new URL((await viaProxy(as.deny(as.pendingAuthorizations().at(-1)!.id))).headers.get("location")!);
+    expect(`${error.origin}${error.pathname}`).toBe("https://app.example/settings");
+    expect(error.searchParams.get("error")).toContain("access_denied");
+  });
+
   it("refuses redirects that are neither absolute http(s) URLs nor paths, and handlers that are not functions", async () => {
     await setup();
     const agent = t.get<Popup>("Popup", "none");

@@ -158,6 +158,26 @@ describe("retry", () => {
   });
 });
 
+describe("reconnecting a dropped server", () => {
+  it.each([
+    ["retry: { maxAttempts: 3 }", 3],
+    ["retry: { maxAttempts: 1 }", 1],
+  ])("makes exactly maxAttempts attempts after the drop (%s)", async (_label, maxAttempts) => {
+    const agent = t.get<Stepper>("Stepper", "drop");
+    await agent.register("flaky", { url: remote.url, name: "Flaky", retry: { maxAttempts, baseDelayMs: 1, maxDelayMs: 5 } });
+    expect(await agent.connect("flaky")).toMatchObject({ state: "connected" });
+    await agent.discover("flaky");
+    expect((await agent.states()).flaky).toBe("ready");
+    const before = (await agent.seen()).length;
+    await remote.stop();
+    const gaveUp = new RegExp(`gave up after ${maxAttempts} failed attempts in a row`);
+    await expect.poll(async () => (await agent.errors()).flaky ?? "", { timeout: 10_000 }).toMatch(gaveUp);
+    const after = (await agent.seen()).slice(before);
+    // The drop itself, then one connecting/failed pair per attempt.
+    expect(after).toEqual(["flaky:failed", ...Array.from({ length: maxAttempts }, () => ["flaky:connecting", "flaky:failed"]).flat()]);
+  });
+});
+
 describe("onServerStateChanged", () => {
   it("tells every state change with the server's id and URL, the removal, and stops on dispose", async () => {
     const agent = t.get<Stepper>("Stepper", "a");

@@ -9,7 +9,7 @@
  * apart by another hash on the later one.
  */
 import { createHash } from "node:crypto";
-import type { JSONValue, Tool as AiTool } from "ai";
+import type { JSONSchema7, JSONValue, Tool as AiTool } from "ai";
 import type { loadModules } from "./modules.ts";
 import type { CallToolResult, Tool } from "./types.ts";
 
@@ -86,11 +86,14 @@ function inputSchemaOf(tool: Tool): Parameters<Awaited<ReturnType<typeof loadMod
 
 /**
  * The schema of what a tool's `execute` returns: the whole `CallToolResult`, whose
- * `structuredContent` follows the tool's `outputSchema` (the MCP rule the SDK client checks).
+ * `structuredContent` follows the tool's `outputSchema` (the MCP rule the SDK client checks). The
+ * tool's `$defs` / `definitions` move to the root, where its `#/$defs/…` references point.
  */
 function resultSchemaOf(outputSchema: NonNullable<Tool["outputSchema"]>): Parameters<Awaited<ReturnType<typeof loadModules>>["ai"]["jsonSchema"]>[0] {
-  const { $schema: _dialect, ...structured } = outputSchema as Record<string, unknown>;
+  const { $schema: _dialect, $defs, definitions, ...structured } = outputSchema as Record<string, unknown> & Pick<JSONSchema7, "$defs" | "definitions">;
   return {
+    ...($defs === undefined ? {} : { $defs }),
+    ...(definitions === undefined ? {} : { definitions }),
     type: "object",
     properties: { content: { type: "array" }, structuredContent: structured, isError: { type: "boolean" } },
     required: ["content"],

@@ -18,6 +18,8 @@ export interface CallbackHost {
   readonly store: McpStore;
   readonly classSlug: string;
   readonly name: string;
+  /** The `HEARTH_PUBLIC_URL` variable, if set. */
+  publicUrl(): string | undefined;
   /** What `configureOAuthCallback` was given, as it is now. */
   callbackConfig(): McpOAuthCallbackConfig;
   connections(): McpConnection[];
@@ -64,7 +66,17 @@ export class OAuthCallbacks {
     const atDefault = isCallbackPath(url.pathname, this.#host.classSlug, this.#host.name) && connections.some((c) => c.record.callbackUrl !== undefined);
     // Another path (callbackPath, registerServer's callbackUrl) is only taken over when the request carries an OAuth state.
     if (!atDefault && !(url.searchParams.has("state") && connections.some(ownPath))) return undefined;
-    return this.#answer(await this.#settle(url.searchParams), url.origin);
+    const result = await this.#settle(url.searchParams);
+    return this.#answer(result, this.#origin(result.serverId, url));
+  }
+
+  /**
+   * Where the browser is: the origin of the callback URL of the server the state belongs to, else of
+   * `HEARTH_PUBLIC_URL`, else of the request (behind a proxy the request's own origin is the proxy's upstream).
+   */
+  #origin(serverId: string | undefined, url: URL): string {
+    const stored = serverId === undefined ? undefined : this.#host.connection(serverId)?.record.callbackUrl;
+    return originOf(stored) ?? originOf(this.#host.publicUrl()) ?? url.origin;
   }
 
   /** The server is gone: its used states with it. */
@@ -164,6 +176,14 @@ function refusalOf(params: URLSearchParams): string | undefined {
     return clip(`The authorization server refused: ${error}${description ? ` (${description})` : ""}`, 500);
   }
   return params.get("code") ? undefined : "The authorization response has no code parameter.";
+}
+
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `https://${url}`;
+  if (!URL.canParse(withScheme)) return undefined;
+  const origin = new URL(withScheme).origin;
+  return origin === "null" ? undefined : origin;
 }
 
 function failure(authError: string, serverId?: string): McpOAuthResult {

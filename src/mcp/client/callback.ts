@@ -87,7 +87,7 @@ function join(base: string, path: string, option: string): string {
 /**
  * The answer to the browser after the callback, as the Agents SDK gives it: a redirect to
  * `successRedirect` / `errorRedirect` (with `?error=<reason>`) when configured for the outcome, else
- * to the callback's `origin`. A redirect given as a path stays on `origin`.
+ * to `origin`, the one the browser is on. A redirect given as a path stays on `origin`.
  * @example
  * callbackResponse({ ok: true }, {}, "https://app.example"); // 302 to https://app.example/
  */

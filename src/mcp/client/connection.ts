@@ -5,6 +5,7 @@
  */
 import type { Client } from "@modelcontextprotocol/client";
 import type { AgentNamespace } from "../../host/namespace.ts";
+import { withoutUserinfo } from "../../web/userinfo.ts";
 import { McpClientError, clip, frameText, messageOf } from "./errors.ts";
 import { operationScope, type Operation } from "./fetch-guard.ts";
 import { MAX_FRAME_ERROR_LENGTH, resolveLimits, type McpClientLimits } from "./limits.ts";
@@ -14,7 +15,6 @@ import { clientErrorMeaning, newClient, onListChanged, openClient, type ClientOp
 import { runOperation, waitWithin, type OperationSpec, type OperationTarget } from "./operation.ts";
 import { discoverCatalog } from "./discovery.ts";
 import { Reconnect } from "./reconnect.ts";
-import { withoutCredentials } from "./server-options.ts";
 import { ClientCalls, notFoundError, notFoundMeaning } from "./session-renewal.ts";
 import type { Catalog, McpStore, ServerRecord } from "./store.ts";
 import { createTransport, rpcTransportOf, transportOrder, type HttpTransport, type McpTransport, type TransportKind } from "./transport.ts";
@@ -118,7 +118,7 @@ export class McpConnection implements OperationTarget {
   info(): McpServerInfo {
     return {
       name: this.record.name,
-      server_url: withoutCredentials(this.record.url),
+      server_url: withoutUserinfo(this.record.url), // shown without user name and password; the stored URL keeps them
       auth_url: this.state === "authenticating" ? this.authUrl : null,
       state: this.state,
       error: this.error === null ? null : frameText(this.error, MAX_FRAME_ERROR_LENGTH),
@@ -209,7 +209,7 @@ export class McpConnection implements OperationTarget {
       return await this.#calls.run(client, () => runOperation(this, spec, (request) => send(client, request)));
     } catch (error) {
       const meaning = notFoundMeaning(error, transport);
-      if (meaning === "not-found") throw notFoundError(this, withoutCredentials(this.record.url), spec.what, error);
+      if (meaning === "not-found") throw notFoundError(this, withoutUserinfo(this.record.url), spec.what, error);
       if (meaning === undefined || this.#closed || spec.signal?.aborted) throw error;
       const renewed = await this.#renewSession(client, spec);
       return this.#calls.run(renewed, () => runOperation(this, spec, (request) => send(renewed, request)));
@@ -449,8 +449,7 @@ export class McpConnection implements OperationTarget {
   #lost(error: unknown): void {
     if (this.#closed || this.#host.gone || this.state === "authenticating" || this.#attempt) return;
     this.#dropClient();
-    this.#reconnect.enabled = true;
-    this.#failed(`Connection lost: ${messageOf(error)}`);
+    this.#set("failed", this.#reconnect.lost(`Connection lost: ${messageOf(error)}`));
   }
 
   #authorizationNeeded(url: URL): boolean {

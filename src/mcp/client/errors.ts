@@ -10,6 +10,8 @@
  * authorize; `not-connected` a server that is not ready; `unknown-server` an id nobody mounted;
  * `callback-url` an OAuth flow without a known public URL for the callback.
  */
+import { withoutUserinfo } from "../../web/userinfo.ts";
+
 export type McpClientErrorCode =
   | "timeout"
   | "limit"
@@ -47,8 +49,6 @@ export function clip(text: string, max = 500): string {
 /** C0 control characters but tab, line feed and carriage return, and DEL: what the Agents SDK strips. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
-/** `scheme://user:password@`: credentials written into a URL, which must not reach clients. */
-const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
 
 /**
  * Server-supplied text made fit for the `cf_agent_mcp_servers` frame, as the Agents SDK does it:
@@ -58,7 +58,7 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi;
  * frameText("\u001b[2Jboom"); // "[2Jboom"
  */
 export function frameText(text: string, max: number): string {
-  const clean = text.replace(CONTROL_CHARACTERS, "").replace(URL_CREDENTIALS, "$1");
+  const clean = withoutUserinfo(text.replace(CONTROL_CHARACTERS, ""));
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }
 

@@ -93,6 +93,7 @@ export class McpRuntime implements ConnectionHost {
       store: this.store,
       classSlug: host.classSlug,
       name: host.name,
+      publicUrl: () => this.#publicUrl(),
       callbackConfig: () => this.callbackConfig,
       connections: () => this.connections(),
       connection: (id) => this.connection(id),
@@ -144,9 +145,10 @@ export class McpRuntime implements ConnectionHost {
       );
     }
     // Taken now, while the caller's own request or WebSocket is the event that runs.
-    const callback = this.#callbackUrl(options);
+    const callback = this.#callbackUrl(options, this.#host.eventUrl());
+    const asked = options.callbackHost !== undefined || options.callbackPath !== undefined || options.agentsPrefix !== undefined;
     await loadModules();
-    return this.#mount(name, serverUrl, id, (newId) => ({ ...settings, id: newId, name, url: serverUrl, callbackUrl: callback }));
+    return this.#mount(name, serverUrl, id, (newId) => ({ ...settings, id: newId, name, url: serverUrl, callbackUrl: callback }), { url: callback, asked });
   }
 
   /** `addMcpServer(name, env.MY_MCP, options)`: an McpAgent of this host, reached through its binding. */
@@ -174,7 +176,7 @@ export class McpRuntime implements ConnectionHost {
     checkName(options.name, "registerServer");
     const url = parseServerUrl(options.url, "registerServer");
     const settings = httpSettings(options, "registerServer");
-    const callback = options.callbackUrl === undefined ? this.#callbackUrl({}) : parseServerUrl(options.callbackUrl, "registerServer (callbackUrl)");
+    const callback = options.callbackUrl === undefined ? this.#callbackUrl({}, this.#host.eventUrl()) : parseServerUrl(options.callbackUrl, "registerServer (callbackUrl)");
     const existing = this.connection(serverId);
     if (existing && existing.record.name === options.name && existing.record.url === url) return serverId;
     this.#checkFree(serverId);
@@ -186,6 +188,11 @@ export class McpRuntime implements ConnectionHost {
   async connectToServer(id: string): Promise<McpConnectionResult> {
     const connection = this.connection(id);
     if (!connection) throw new McpClientError("unknown-server", `MCP server ${JSON.stringify(id)} is not registered. Call registerServer() first.`, { serverId: id });
+    if (!connection.record.callbackUrl) {
+      // Taken now, while the caller's own request or WebSocket is the event that runs.
+      const callback = this.#callbackUrl({ callbackPath: connection.record.options?.callbackPath }, this.#host.eventUrl());
+      if (callback) await this.#setCallbackUrl(connection, callback);
+    }
     await loadModules();
     return connection.connectOnly();
   }
@@ -255,7 +262,8 @@ export class McpRuntime implements ConnectionHost {
   callbackUrl(serverId: string): string {
     const connection = this.#connections.get(serverId);
     if (connection?.record.callbackUrl) return connection.record.callbackUrl;
-    const url = this.#callbackUrl({ callbackPath: connection?.record.options?.callbackPath });
+    // Connection work (a reconnect, a timer) may run inside another client's event: its URL is not ours to take.
+    const url = this.#callbackUrl({ callbackPath: connection?.record.options?.callbackPath }, undefined);
     if (!url || !connection) {
       throw new McpClientError(
         "callback-url",
@@ -327,10 +335,20 @@ export class McpRuntime implements ConnectionHost {
    * Mounts `name` at `url`, or answers with the server already mounted there (renamed to `id` when
    * another id is asked for: the Agents SDK's upgrade path from generated to stable ids).
    */
-  async #mount(name: string, url: string, id: string | undefined, build: (id: string) => Omit<ServerRecord, "authUrl" | "catalog">): Promise<AddMcpServerResult> {
+  async #mount(
+    name: string,
+    url: string,
+    id: string | undefined,
+    build: (id: string) => Omit<ServerRecord, "authUrl" | "catalog">,
+    callback?: { url: string | undefined; asked: boolean },
+  ): Promise<AddMcpServerResult> {
     let existing = this.connections().find((c) => c.record.name === name && c.record.url === url);
     if (existing && id !== undefined && id !== existing.serverId) existing = await this.#rename(existing, id);
-    if (existing) return this.#outcome(existing, true);
+    if (existing) {
+      // callbackHost, callbackPath or agentsPrefix given again (or a callback URL known only now) apply to the server already mounted.
+      if (callback?.url && (callback.asked || !existing.record.callbackUrl)) await this.#setCallbackUrl(existing, callback.url);
+      return this.#outcome(existing, true);
+    }
     if (id !== undefined) this.#checkFree(id);
     const connection = await this.#insert({ ...build(id ?? generateServerId((taken) => this.#connections.has(taken))), authUrl: undefined, catalog: undefined });
     return this.#outcome(connection, false);
@@ -367,6 +385,12 @@ export class McpRuntime implements ConnectionHost {
     return renamed;
   }
 
+  async #setCallbackUrl(connection: McpConnection, url: string): Promise<void> {
+    if (connection.record.callbackUrl === url) return;
+    connection.record.callbackUrl = url;
+    await this.store.setCallbackUrl(connection.serverId, url);
+  }
+
   #checkFree(id: string): void {
     const holder = this.#connections.get(id);
     if (holder) throw new McpClientError("connection", `MCP server id "${id}" is already used by "${holder.record.name}" (${holder.record.url})`, { serverId: id });
@@ -400,15 +424,19 @@ export class McpRuntime implements ConnectionHost {
     });
   }
 
-  #callbackUrl(options: Pick<AddMcpServerOptions, "callbackHost" | "agentsPrefix" | "callbackPath">): string | undefined {
+  #publicUrl(): string | undefined {
     const env = this.#host.env as Record<string, unknown> | undefined;
-    const publicUrl = typeof env?.HEARTH_PUBLIC_URL === "string" ? env.HEARTH_PUBLIC_URL : process.env.HEARTH_PUBLIC_URL;
+    return typeof env?.HEARTH_PUBLIC_URL === "string" ? env.HEARTH_PUBLIC_URL : process.env.HEARTH_PUBLIC_URL;
+  }
+
+  /** `eventUrl`: the caller's own event, taken by an API call before its first await; undefined elsewhere. */
+  #callbackUrl(options: Pick<AddMcpServerOptions, "callbackHost" | "agentsPrefix" | "callbackPath">, eventUrl: string | undefined): string | undefined {
     return callbackUrl(this.#host.classSlug, this.#host.name, {
       callbackHost: options.callbackHost,
       agentsPrefix: options.agentsPrefix,
       callbackPath: options.callbackPath,
-      publicUrl,
-      eventUrl: this.#host.eventUrl(),
+      publicUrl: this.#publicUrl(),
+      eventUrl,
     });
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Reconnection of one server: once retrying is on (`connect(true)`, a lost connection), each failure
  * arms the next attempt with backoff; after `maxAttempts` failures in a row (the server's `retry`,
- * else {@link MCP_RECONNECT}: 3) the server stays failed.
+ * else {@link MCP_RECONNECT}: 3) the server stays failed. A lost connection is not a failed
+ * attempt: it arms the first of `maxAttempts` attempts.
  */
 import { backoffDelay, resolveRetry, type RetryOptions } from "../../time/backoff.ts";
 import { clip } from "./errors.ts";
@@ -33,6 +34,15 @@ export class Reconnect {
     this.#failures = 0;
   }
 
+  /** A ready server dropped: arms the first attempt without counting the drop as a failure; returns `message`. */
+  lost(message: string): string {
+    this.enabled = true;
+    if (this.#timer) return message;
+    this.#failures = 0;
+    this.#arm(1);
+    return message;
+  }
+
   /** Arms the next attempt after a failure; returns the error to show (saying when it gave up). */
   failed(message: string): string {
     const gaveUpAfter = this.#schedule();
@@ -49,11 +59,15 @@ export class Reconnect {
       this.#failures = 0;
       return failures;
     }
+    this.#arm(this.#failures);
+    return undefined;
+  }
+
+  #arm(failures: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#attempt();
-    }, backoffDelay(this.#failures, this.policy));
+    }, backoffDelay(failures, this.policy));
     this.#timer.unref();
-    return undefined;
   }
 }

@@ -36,21 +36,6 @@ export function parseServerUrl(url: unknown, api: string): string {
   return parsed.href;
 }
 
-/**
- * A server URL as clients are shown it: without the user name and password it may carry (the stored
- * URL keeps them).
- * @example
- * withoutCredentials("https://me:secret@mcp.example.com/mcp"); // "https://mcp.example.com/mcp"
- */
-export function withoutCredentials(url: string): string {
-  if (!URL.canParse(url)) return url;
-  const parsed = new URL(url);
-  if (parsed.username === "" && parsed.password === "") return url;
-  parsed.username = "";
-  parsed.password = "";
-  return parsed.href;
-}
-
 /** The id as stored: normalised, or undefined when none was given. */
 export function requestedId(id: unknown, api: string): string | undefined {
   if (id === undefined) return undefined;

@@ -2,19 +2,12 @@
  * The OTLP exporter's endpoint and headers, checked when tracing is set up (not at the first send),
  * and messages that never show a credential.
  */
+import { withoutUserinfo } from "../../web/userinfo.ts";
 
-/** The user name and password of a URL in a text (`scheme://user:pw@host`). */
-const USERINFO = /\b([a-z][a-z\d+.-]*:\/\/)[^/?#\s]*@/gi;
-/** The same at the start of what should have been a URL but has no scheme (`user:pw@host:4318`). */
+export { withoutUserinfo };
+
+/** The user name and password at the start of what should have been a URL but has no scheme (`user:pw@host:4318`). */
 const LEADING_USERINFO = /^[^/?#\s]*@/;
-
-/**
- * `text` without the user name and password of any URL in it.
- * @example withoutUserinfo("failed to reach http://user:pw@collector:4318") // "failed to reach http://collector:4318"
- */
-export function withoutUserinfo(text: string): string {
-  return text.replace(USERINFO, "$1");
-}
 
 /**
  * Throws unless `endpoint` is an http(s) URL without a user name or password (fetch refuses those at
