@@ -5,7 +5,7 @@ import type { WorkflowEngine, WorkflowOrigin } from "../workflow/engine.ts";
 import { workflowStorePath, type WorkflowPlacement } from "../workflow/hosted-workflows.ts";
 import { prepareInstances } from "../workflow/create-options.ts";
 import { WorkflowStateError } from "../workflow/errors.ts";
-import type { WorkflowInstanceCreateOptions } from "../workflow/types.ts";
+import type { WorkflowInstanceCreateOptions, WorkflowInstanceRestartOptions, WorkflowInstanceTerminateOptions } from "../workflow/types.ts";
 import type { OwnedService } from "./services.ts";
 
 /** The service kind of a project's workflow instances; each partition's log and lease key is `~workflows/p<n>`. */
@@ -124,8 +124,8 @@ export function clusterWorkflows(node: WorkflowsClusterNode, options: ClusterWor
     status: (workflow, id) => call(workflow, id, "status", [id]),
     pause: (workflow, id) => call(workflow, id, "pause", [id]),
     resume: (workflow, id) => call(workflow, id, "resume", [id]),
-    terminate: (workflow, id) => call(workflow, id, "terminate", [id]),
-    restart: (workflow, id) => call(workflow, id, "restart", [id]),
+    terminate: (workflow, id, terminateOptions) => call(workflow, id, "terminate", [id, terminateOptions]),
+    restart: (workflow, id, restartOptions) => call(workflow, id, "restart", [id, restartOptions]),
     sendEvent: (workflow, id, event) => call(workflow, id, "sendEvent", [id, event]),
   };
   return { api: workflows, partition: workflowPartitionOf };
@@ -150,9 +150,9 @@ async function run(engine: WorkflowEngine, method: string, args: readonly unknow
     case "resume":
       return engine.resume(workflow, second as string);
     case "terminate":
-      return engine.terminate(workflow, second as string);
+      return engine.terminate(workflow, second as string, third as WorkflowInstanceTerminateOptions | undefined);
     case "restart":
-      return engine.restart(workflow, second as string);
+      return engine.restart(workflow, second as string, third as WorkflowInstanceRestartOptions | undefined);
     case "sendEvent":
       return engine.sendEvent(workflow, second as string, third as { type: string; payload?: unknown });
     default:

@@ -81,7 +81,9 @@ export class AgentWorkflows {
     });
     const status: InstanceStatus = instance ? await instance.status() : { status: "unknown" };
     const row = this.#tracking.get(id);
-    if (instance && row?.workflow_name === binding.name) this.#tracking.setStatus(id, status.status, status.error, Date.now());
+    // The tracking row keeps the SDK's statuses: an instance waiting for its pause is paused there.
+    const tracked = status.status === "waitingForPause" ? "paused" : status.status;
+    if (instance && row?.workflow_name === binding.name) this.#tracking.setStatus(id, tracked, status.error, Date.now());
     return status;
   }
 

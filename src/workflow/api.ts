@@ -1,5 +1,11 @@
 import type { WorkflowOrigin } from "./engine.ts";
-import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
+import type {
+  InstanceStatus,
+  WorkflowInstanceCreateOptions,
+  WorkflowInstanceRestartOptions,
+  WorkflowInstanceStatus,
+  WorkflowInstanceTerminateOptions,
+} from "./types.ts";
 
 /** An instance's status, error and time of its last change, without its output. */
 export interface InstancePeek {
@@ -21,7 +27,7 @@ export interface WorkflowApi {
   status(workflow: string, id: string): InstanceStatus | Promise<InstanceStatus>;
   pause(workflow: string, id: string): Promise<void>;
   resume(workflow: string, id: string): Promise<void>;
-  terminate(workflow: string, id: string): Promise<void>;
-  restart(workflow: string, id: string): Promise<void>;
+  terminate(workflow: string, id: string, options?: WorkflowInstanceTerminateOptions): Promise<void>;
+  restart(workflow: string, id: string, options?: WorkflowInstanceRestartOptions): Promise<void>;
   sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void>;
 }

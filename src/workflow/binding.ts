@@ -1,7 +1,8 @@
 import type { InstancePeek, WorkflowApi } from "./api.ts";
 import type { WorkflowOrigin } from "./engine.ts";
 import { WorkflowStateError } from "./errors.ts";
-import type { InstanceStatus, WorkflowInstanceCreateOptions } from "./types.ts";
+import { batchList, checkBatchSize, createEach, type WorkflowBatchCreateError, type WorkflowBatchCreateOptions } from "./create-batch.ts";
+import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceRestartOptions, WorkflowInstanceTerminateOptions } from "./types.ts";
 
 /**
  * A handle on one workflow instance.
@@ -35,20 +36,31 @@ export class WorkflowInstance<Output = unknown> {
     return this.#engine.resume(this.#workflow, this.id);
   }
 
-  /** Ends the instance for good; it runs no further step. */
-  terminate(): Promise<void> {
-    return this.#engine.terminate(this.#workflow, this.id);
+  /** Ends the instance for good; it runs no further step. `{ rollback: true }` is not supported yet (throws). */
+  terminate(options?: WorkflowInstanceTerminateOptions): Promise<void> {
+    return this.#engine.terminate(this.#workflow, this.id, options);
   }
 
-  /** Runs it again from the start with the same params, forgetting its recorded steps. */
-  restart(): Promise<void> {
-    return this.#engine.restart(this.#workflow, this.id);
+  /**
+   * Runs it again with the same params: from the start, forgetting its recorded steps, or from a
+   * recorded step, keeping the results of the steps before it.
+   * @example
+   * await instance.restart({ from: { name: "charge", count: 2, type: "do" } });
+   */
+  restart(options?: WorkflowInstanceRestartOptions): Promise<void> {
+    return this.#engine.restart(this.#workflow, this.id, options);
   }
 
   /** Delivers an event to `step.waitForEvent({ type })`, now or whenever it gets there. */
   sendEvent(event: { type: string; payload?: unknown }): Promise<void> {
     return this.#engine.sendEvent(this.#workflow, this.id, event);
   }
+}
+
+/** What the object form of `createBatch` returns: handles on the created instances, and why the others were not. */
+export interface WorkflowBatchCreateResult<Output = unknown> {
+  created: WorkflowInstance<Output>[];
+  errors: WorkflowBatchCreateError[];
 }
 
 export const CREATE_FOR_AGENT: unique symbol = Symbol("hearth.createForAgent");
@@ -81,10 +93,27 @@ export class WorkflowBinding<Params = unknown, Output = unknown> {
     return new WorkflowInstance<Output>(this.#engine(), this.name, id);
   }
 
-  /** Creates several instances at once: all or none. */
-  async createBatch(list: readonly WorkflowInstanceCreateOptions<Params>[]): Promise<WorkflowInstance<Output>[]> {
-    const ids = await this.#engine().createBatch(this.name, list);
-    return ids.map((id) => new WorkflowInstance<Output>(this.#engine(), this.name, id));
+  /**
+   * Creates up to 100 instances at once. The array form (deprecated on Cloudflare) is all or none;
+   * the object form creates what it can and reports each instance it could not create.
+   * @example
+   * const { created, errors } = await env.Report.createBatch({ instances: [{ id: "a" }, { id: "b" }] });
+   * await env.Report.createBatch({ count: 10, params: { month } });
+   */
+  async createBatch(list: readonly WorkflowInstanceCreateOptions<Params>[]): Promise<WorkflowInstance<Output>[]>;
+  async createBatch(options: WorkflowBatchCreateOptions<Params>): Promise<WorkflowBatchCreateResult<Output>>;
+  async createBatch(
+    batch: readonly WorkflowInstanceCreateOptions<Params>[] | WorkflowBatchCreateOptions<Params>,
+  ): Promise<WorkflowInstance<Output>[] | WorkflowBatchCreateResult<Output>> {
+    const handle = (id: string) => new WorkflowInstance<Output>(this.#engine(), this.name, id);
+    if (Array.isArray(batch)) {
+      checkBatchSize(this.name, batch.length);
+      return (await this.#engine().createBatch(this.name, batch)).map(handle);
+    }
+    const list = batchList(this.name, batch as WorkflowBatchCreateOptions<Params>);
+    if (!("instances" in batch && batch.instances !== undefined)) return { created: (await this.#engine().createBatch(this.name, list)).map(handle), errors: [] };
+    const { ids, errors } = await createEach(this.#engine(), this.name, list);
+    return { created: ids.map(handle), errors };
   }
 
   /** A handle on an existing instance; throws when there is none with this id. */

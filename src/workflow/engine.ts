@@ -3,18 +3,19 @@ import { deserializeClone } from "../web/structured-clone.ts";
 import type { Agent } from "../platform/agent.ts";
 import { LIMITS } from "../limits.ts";
 import type { Clock } from "../time/clock.ts";
-import { EXTEND_STEP, WORKFLOW_RUNTIME, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
+import { EXTEND_STEP, type WorkflowClass, type WorkflowContext, type WorkflowEntrypoint, type WorkflowRuntime } from "./entrypoint.ts";
 import { insertInstance, prepareInstances } from "./create-options.ts";
 import { toStoredError, WorkflowStateError } from "./errors.ts";
 import { peekInstance, statusOfRow } from "./instance-status.ts";
 import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
-import { createRuntime, reportEnd } from "./runtime.ts";
+import { createRuntime, reportEnd, workflowContext } from "./runtime.ts";
 import { prepareEvent } from "./events.ts";
 import { queueUnbound, warnUnbound } from "./unbound.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
-import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceStatus } from "./types.ts";
+import type { InstanceStatus, WorkflowInstanceCreateOptions, WorkflowInstanceRestartOptions, WorkflowInstanceStatus, WorkflowInstanceTerminateOptions } from "./types.ts";
+import { resetForRestart, restartSeq } from "./restart-from.ts";
 import { currentTraceparent } from "../observability/traces/hooks.ts";
 import { runOutsideEvents } from "../agent/context.ts";
 import type { EngineHost, WorkflowOrigin } from "./engine-host.ts";
@@ -115,7 +116,10 @@ export class WorkflowEngine implements RunHost {
   }
 
   status(workflow: string, id: string): InstanceStatus {
-    return statusOfRow(this.#row(workflow, id));
+    const status = statusOfRow(this.#row(workflow, id));
+    // Paused while its execution still runs (a step finishing to be recorded): as on Cloudflare.
+    if (status.status === "paused" && this.#running.has(keyOf(workflow, id))) status.status = "waitingForPause";
+    return status;
   }
 
   /** Status, error and time of the last change, without reading the output: for agents' tracking rows. */
@@ -125,7 +129,7 @@ export class WorkflowEngine implements RunHost {
 
   async pause(workflow: string, id: string): Promise<void> {
     const row = this.#existing(workflow, id, "pause");
-    if (row.status === "paused") return;
+    if (row.status === "paused") throw new WorkflowStateError(`Cannot pause ${workflow} instance ${id}: it is already paused`);
     this.#refuseFinal(row, "pause");
     await this.#setStatus(workflow, id, "paused");
     this.#stopRun(workflow, id, false);
@@ -138,7 +142,8 @@ export class WorkflowEngine implements RunHost {
     void this.#start(workflow, id);
   }
 
-  async terminate(workflow: string, id: string): Promise<void> {
+  async terminate(workflow: string, id: string, options: WorkflowInstanceTerminateOptions = {}): Promise<void> {
+    if (options?.rollback) throw new WorkflowStateError("terminate({ rollback: true }): rollback handlers are not supported by Hearth yet");
     const row = this.#existing(workflow, id, "terminate");
     this.#refuseFinal(row, "terminate");
     this.#stopRun(workflow, id, true); // fenced before the write: nothing recorded after it
@@ -149,22 +154,15 @@ export class WorkflowEngine implements RunHost {
     });
   }
 
-  /** Runs the instance again from the start with the same params; recorded steps and pending events are discarded. */
-  async restart(workflow: string, id: string): Promise<void> {
+  /**
+   * Runs the instance again with the same params, from the start or from the recorded step `from`
+   * names (the steps before it keep their results); the other recorded steps and pending events are discarded.
+   */
+  async restart(workflow: string, id: string, options: WorkflowInstanceRestartOptions = {}): Promise<void> {
     this.#existing(workflow, id, "restart");
+    const fromSeq = options?.from === undefined ? 0 : restartSeq(this.store, workflow, id, options.from);
     this.#stopRun(workflow, id, true);
-    await this.store.write(() => {
-      this.store.run("DELETE FROM steps WHERE workflow = ? AND instance = ?", workflow, id);
-      // As on Cloudflare: events the old run did not take are not for the new one.
-      this.store.run("DELETE FROM events WHERE workflow = ? AND instance = ?", workflow, id);
-      this.store.run(
-        `UPDATE instances SET status = 'queued', epoch = epoch + 1, output = NULL, error = NULL, expires_at = NULL, updated_at = ?
-         WHERE workflow = ? AND id = ?`,
-        this.#host.clock.now(),
-        workflow,
-        id,
-      );
-    });
+    await this.store.write(() => resetForRestart(this.store, workflow, id, fromSeq, this.#host.clock.now()));
     void this.#start(workflow, id); // once the old execution's step functions returned (#stopRun)
   }
 
@@ -173,7 +171,11 @@ export class WorkflowEngine implements RunHost {
     const { type, payload } = prepareEvent(event);
     if (FINAL.has(row.status)) throw new WorkflowStateError(`Cannot send an event to ${workflow} instance ${id}: it is ${row.status}`);
     await this.store.write(() => {
-      this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, this.#host.clock.now());
+      const now = this.#host.clock.now();
+      this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, now);
+      // In the same transaction: a waiting instance becomes runnable with its event, so a crash (or
+      // maxRunningWorkflows holding it back) before it starts leaves it for the boot scan, not for its timeout.
+      this.store.run("UPDATE instances SET status = 'queued', updated_at = ? WHERE workflow = ? AND id = ? AND status = 'waiting'", now, workflow, id);
     });
     if (row.status !== "paused") void this.#start(workflow, id);
   }
@@ -294,9 +296,11 @@ export class WorkflowEngine implements RunHost {
     this.#running.set(key, entry);
     if (row.status !== "running") entry.durable = this.#markRunning(run);
     const event = {
-      payload: (row.params === null ? undefined : deserializeClone(row.params)) as never,
+      // As on Cloudflare: an instance created without params gets {}.
+      payload: (row.params === null ? {} : deserializeClone(row.params)) as never,
       timestamp: new Date(row.created_at),
       instanceId: id,
+      workflowName: workflow,
     };
     // Outside the event that started or woke it (an agent's RPC, another instance's end): the run is
     // no agent's, and must not log as one or have its calls attributed to one.
@@ -340,7 +344,8 @@ export class WorkflowEngine implements RunHost {
 
   #instantiate(ctor: WorkflowClass, row: InstanceRow, run: WorkflowRun, entry: Running): WorkflowEntrypoint<unknown, unknown, Agent> {
     entry.runtime = createRuntime(row, run, this.#host);
-    const ctx: WorkflowContext = { workflow: row.workflow, instanceId: row.id, [WORKFLOW_RUNTIME]: entry.runtime };
+    // waitUntil's work is tracked like an execution: idle() waits for it.
+    const ctx = workflowContext(row, entry.runtime, (promise) => this.#track(promise));
     const Concrete = ctor as unknown as new (ctx: WorkflowContext, env: unknown) => WorkflowEntrypoint<unknown, unknown, Agent>;
     return new Concrete(ctx, this.#host.env);
   }

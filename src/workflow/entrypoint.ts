@@ -27,10 +27,19 @@ export const WORKFLOW_RUNTIME: unique symbol = Symbol("hearth.workflowRuntime");
 /** @internal The step object `run` receives; `AgentWorkflow` adds its durable agent messages. */
 export const EXTEND_STEP: unique symbol = Symbol("hearth.extendStep");
 
-/** The first constructor argument of a workflow. */
+/** The first constructor argument of a workflow (`this.ctx`): an `ExecutionContext`, as on Cloudflare. */
 export interface WorkflowContext {
   readonly workflow: string;
   readonly instanceId: string;
+  /**
+   * Keeps work going after the step or `run` that started it returned: the engine counts it as work
+   * in progress (its `idle()` waits for it), and a failure is logged. Not durable: after a crash it is not done again.
+   */
+  waitUntil(promise: Promise<unknown>): void;
+  /** Nothing to pass through to: a workflow serves no request. Does nothing. */
+  passThroughOnException(): void;
+  /** What a service binding passed; a workflow gets none: `{}`. */
+  readonly props: Readonly<Record<string, unknown>>;
   readonly [WORKFLOW_RUNTIME]: WorkflowRuntime;
 }
 

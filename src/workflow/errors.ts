@@ -12,6 +12,18 @@ export class NonRetryableError extends Error {
   }
 }
 
+/**
+ * Whether a step's error fails it without retries: a `NonRetryableError`, or — as Cloudflare's engine
+ * matches them — any error named "NonRetryableError" or whose message starts with it (one that crossed
+ * an RPC boundary, or came from another copy of the class).
+ */
+export function isNonRetryable(error: unknown): boolean {
+  if (error instanceof NonRetryableError) return true;
+  if (typeof error !== "object" || error === null) return false;
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return name === "NonRetryableError" || (typeof message === "string" && message.startsWith("NonRetryableError"));
+}
+
 /** `step.waitForEvent` reached its timeout. */
 export class WorkflowTimeoutError extends Error {
   override name = "WorkflowTimeoutError";

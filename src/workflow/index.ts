@@ -27,7 +27,8 @@ export {
   WorkflowStateError,
   WorkflowRejectedError,
 } from "./errors.ts";
-export { WorkflowBinding, WorkflowInstance } from "./binding.ts";
+export { WorkflowBinding, WorkflowInstance, type WorkflowBatchCreateResult } from "./binding.ts";
+export { MAX_BATCH_INSTANCES, type WorkflowBatchCreateOptions, type WorkflowBatchCreateError } from "./create-batch.ts";
 export type {
   AgentWorkflowEvent,
   AgentWorkflowStep,
@@ -59,5 +60,7 @@ export type {
   WorkflowInstanceStatus,
   InstanceStatus,
   WorkflowInstanceCreateOptions,
+  WorkflowInstanceRestartOptions,
+  WorkflowInstanceTerminateOptions,
   WorkflowRetention,
 } from "./types.ts";

@@ -5,6 +5,7 @@ import type { Clock } from "../time/clock.ts";
 import { dueTime, formatDuration, parseDuration, type Duration } from "../time/duration.ts";
 import {
   fromStoredError,
+  isNonRetryable,
   NonRetryableError,
   toStoredError,
   WorkflowNondeterminismError,
@@ -12,7 +13,8 @@ import {
 } from "./errors.ts";
 import type { StepRow, WorkflowStore } from "./store.ts";
 import { backoff, resolveRetries, retryDelay, type StepRetries } from "./step-config.ts";
-import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent } from "./types.ts";
+import { withStepTimeout } from "./step-timeout.ts";
+import type { WorkflowStep, WorkflowStepConfig, WorkflowStepContext, WorkflowStepEvent, WorkflowStepRollbackOptions } from "./types.ts";
 import { traceFromParent } from "../observability/traces/hooks.ts";
 import { tracingOn } from "../observability/traces/tracer.ts";
 import { GEN_AI_WORKFLOW_NAME, HEARTH_WORKFLOW_INSTANCE } from "../observability/traces/semconv.ts";
@@ -60,10 +62,24 @@ export class WorkflowRun {
   readonly fatal: Promise<never>;
   readonly #failInstance: (error: Error) => void;
   readonly #host: RunHost;
+  /** Calls so far per kind and name (`do:charge`): each kind counts its own, as on Cloudflare. */
   readonly #occurrences = new Map<string, number>();
+  /** Calls so far per name, whatever their kind: the counter of {@link #sharedCounterKeys}. */
+  readonly #sharedOccurrences = new Map<string, number>();
+  /**
+   * Recorded under the keys of earlier releases, where do, sleep and waitForEvent shared one
+   * occurrence counter per name: such an instance keeps replaying under those keys.
+   */
+  #sharedCounterKeys = false;
   readonly #byKey = new Map<string, Omit<StepRow, "result" | "error">>();
   /** Keys recorded by earlier executions not reached yet by this one: once none is left, what runs is new (live). */
   readonly #toReplay = new Set<string>();
+  /**
+   * The highest `seq` recorded by earlier executions: the replay frontier. Reaching that step again
+   * makes the run live even when other records are never reached again (steps nested in a `step.do`
+   * that now returns its record).
+   */
+  #frontierSeq = -1;
   #seq = 0;
   #executing = 0;
   /** Waiting for {@link whenStepsDone}. */
@@ -94,7 +110,9 @@ export class WorkflowRun {
     const known = new Set(this.#byKey.keys());
     this.#byKey.clear();
     for (const row of rows) {
+      if (row.kind !== "do" && isSharedCounterKey(row.key)) this.#sharedCounterKeys = true;
       this.#byKey.set(row.key, row);
+      this.#frontierSeq = Math.max(this.#frontierSeq, row.seq);
       if (!known.has(row.key)) this.#toReplay.add(row.key);
     }
     return rows.length;
@@ -104,8 +122,13 @@ export class WorkflowRun {
     do: <T>(
       name: string,
       configOrFn: WorkflowStepConfig | ((ctx: WorkflowStepContext) => Promise<T> | T),
-      maybeFn?: (ctx: WorkflowStepContext) => Promise<T> | T,
+      maybeFn?: ((ctx: WorkflowStepContext) => Promise<T> | T) | WorkflowStepRollbackOptions,
+      rollbackOptions?: WorkflowStepRollbackOptions,
     ): Promise<T> => {
+      // Refused rather than ignored: a workflow counting on its compensations must not run without them.
+      if ((typeof configOrFn === "function" ? maybeFn : rollbackOptions) !== undefined) {
+        return Promise.reject(new TypeError(`step.do("${name}"): rollback handlers are not supported by Hearth yet`));
+      }
       const fn = typeof configOrFn === "function" ? configOrFn : maybeFn;
       const config = typeof configOrFn === "function" ? {} : (configOrFn ?? {});
       if (typeof fn !== "function") return Promise.reject(new TypeError(`step.do("${name}"): the last argument must be a function`));
@@ -165,7 +188,7 @@ export class WorkflowRun {
     try {
       const step = () => fn(ctx);
       const traced = () => traceFromParent(this.traceparent, `workflow step ${name}`, { attributes: { [HEARTH_WORKFLOW_INSTANCE]: this.id, [GEN_AI_WORKFLOW_NAME]: this.workflow } }, step);
-      value = await withTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
+      value = await withStepTimeout(Promise.resolve().then(tracingOn() ? traced : step), retries.timeout, name);
     } catch (error) {
       return this.#failedAttempt(name, key, seq, error, ctx, retries, startedAt);
     }
@@ -212,7 +235,7 @@ export class WorkflowRun {
     const { attempt } = ctx;
     let error = thrown;
     let delay = 0;
-    if (!(error instanceof NonRetryableError) && attempt <= retries.limit) {
+    if (!(isNonRetryable(error)) && attempt <= retries.limit) {
       try {
         delay = await retryDelay(name, retries, ctx, error);
       } catch (failure) {
@@ -220,7 +243,7 @@ export class WorkflowRun {
       }
     }
     const stored = toStoredError(error);
-    if (error instanceof NonRetryableError || attempt > retries.limit) {
+    if (isNonRetryable(error) || attempt > retries.limit) {
       const stale = await this.#record(key, seq, "do", "failed", { error: JSON.stringify(stored), attempts: attempt, startedAt });
       // What every later execution will throw here (the error as stored), not the object itself: a
       // \`run\` that looks at more than its name and message would take another path after a replay.
@@ -306,9 +329,9 @@ export class WorkflowRun {
     if (typeof name !== "string" || name.length === 0 || name.length > LIMITS.maxStepNameLength) {
       throw new TypeError(`Step names are strings of 1-${LIMITS.maxStepNameLength} characters, got ${JSON.stringify(name)}`);
     }
-    const occurrence = this.#occurrences.get(name) ?? 0;
-    this.#occurrences.set(name, occurrence + 1);
-    const key = `${occurrence}:${name}`;
+    const occurrence = count(this.#occurrences, `${kind}:${name}`);
+    const shared = count(this.#sharedOccurrences, name);
+    const key = this.#sharedCounterKeys ? `${shared}:${name}` : stepKey(kind, occurrence, name);
     const seq = this.#seq++;
     if (seq >= LIMITS.maxStepsPerInstance) {
       throw new NonRetryableError(`This instance reached ${LIMITS.maxStepsPerInstance} steps (maxStepsPerInstance)`, "RangeError");
@@ -321,6 +344,11 @@ export class WorkflowRun {
     // The last recorded step reached again: whatever follows (a sleep that ended, a progress report
     // after the step) runs for the first time.
     if (this.#toReplay.delete(key) && this.#toReplay.size === 0) this.live = true;
+    if (recorded !== undefined) {
+      if (recorded.seq >= this.#frontierSeq) this.live = true;
+      // New steps number after every record reached, so that the frontier of a later execution is the last step.
+      this.#seq = Math.max(this.#seq, recorded.seq + 1);
+    }
     if (recorded === undefined) return { key, seq, occurrence, row: undefined };
     if (recorded.kind !== kind) {
       throw new WorkflowNondeterminismError(
@@ -427,22 +455,34 @@ export class WorkflowRun {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
-  if (ms > 2 ** 31 - 1) return promise; // beyond what a Node timer can hold: no timeout
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    // Real time: a step's work happens in this world even when tests move a virtual clock.
-    timer = setTimeout(() => reject(new Error(`step.do("${name}") timed out after ${formatDuration(ms)}`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+const STEP_CALLS: Record<StepRow["kind"], string> = { do: "step.do", sleep: "step.sleep", event: "step.waitForEvent" };
+
+/** Counts one more call under `counter`; returns the calls before it. */
+function count(counters: Map<string, number>, counter: string): number {
+  const occurrence = counters.get(counter) ?? 0;
+  counters.set(counter, occurrence + 1);
+  return occurrence;
 }
 
-const STEP_CALLS: Record<StepRow["kind"], string> = { do: "step.do", sleep: "step.sleep", event: "step.waitForEvent" };
+/** Marks the occurrence part of sleep and waitForEvent keys; `do` keys are unmarked, as they always were. */
+const KEY_MARKS: Record<StepRow["kind"], string> = { do: "", sleep: "s", event: "e" };
+
+/**
+ * The key a step is recorded under: its kind's mark, its occurrence among the calls of that kind
+ * with that name (0 first), and the name after the first colon (which the inspector shows).
+ */
+export function stepKey(kind: StepRow["kind"], occurrence: number, name: string): string {
+  return `${KEY_MARKS[kind]}${occurrence}:${name}`;
+}
+
+/** A key of the releases with one occurrence counter per name: no kind mark. */
+function isSharedCounterKey(key: string): boolean {
+  return /^\d/.test(key);
+}
 
 function describeKey(key: string): string {
   const colon = key.indexOf(":");
-  const occurrence = Number(key.slice(0, colon));
+  const occurrence = Number(key.slice(0, colon).replace(/^[se]/, ""));
   const name = JSON.stringify(key.slice(colon + 1));
   return occurrence === 0 ? name : `${name} (occurrence ${occurrence + 1})`;
 }

@@ -1,5 +1,5 @@
 import { callbackOf, type WorkflowCallbackBody } from "./agent-types.ts";
-import type { WorkflowRuntime } from "./entrypoint.ts";
+import { WORKFLOW_RUNTIME, type WorkflowContext, type WorkflowRuntime } from "./entrypoint.ts";
 import type { EngineHost } from "./engine.ts";
 import type { WorkflowRun } from "./run.ts";
 import type { InstanceRow } from "./store.ts";
@@ -35,4 +35,16 @@ export function createRuntime(row: InstanceRow, run: WorkflowRun, host: EngineHo
 export async function reportEnd(row: InstanceRow, host: EngineHost, body: WorkflowCallbackBody): Promise<void> {
   if (!row.agent_class || row.agent_name === null) return;
   await host.notifyAgent(row.agent_class, row.agent_name, AGENT_CALLBACK, [callbackOf(row.workflow, row.id, host.clock.now(), body)]);
+}
+
+/** The `ctx` of a workflow object: Cloudflare's `ExecutionContext` members, and the runtime for Hearth's own. */
+export function workflowContext(row: InstanceRow, runtime: WorkflowRuntime, track: (work: Promise<unknown>) => void): WorkflowContext {
+  return {
+    workflow: row.workflow,
+    instanceId: row.id,
+    waitUntil: (promise) => track(Promise.resolve(promise).catch((error: unknown) => console.error(`[hearth] ${row.workflow}/${row.id}: waitUntil:`, error))),
+    passThroughOnException: () => {},
+    props: Object.freeze({}),
+    [WORKFLOW_RUNTIME]: runtime,
+  };
 }

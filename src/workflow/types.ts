@@ -1,10 +1,12 @@
 import type { Duration } from "../time/duration.ts";
 
-/** What `run` receives: the params given to `create`, when the instance was created, and its id. */
+/** What `run` receives: the params given to `create` (`{}` without), when the instance was created, its id and its workflow's name. */
 export interface WorkflowEvent<Params = unknown> {
   payload: Readonly<Params>;
   timestamp: Date;
   instanceId: string;
+  /** The workflow's binding name, e.g. "Onboarding". */
+  workflowName: string;
 }
 
 /** Backoff between retries of a failing `step.do`: constant d, linear d·n, exponential d·2^(n−1). */
@@ -58,6 +60,9 @@ export interface WorkflowStep {
    */
   do<T>(name: string, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T>;
   do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T): Promise<T>;
+  /** With rollback options (Cloudflare's signature): not supported yet, the step rejects with a TypeError. */
+  do<T>(name: string, fn: (ctx: WorkflowStepContext) => Promise<T> | T, rollback: WorkflowStepRollbackOptions): Promise<T>;
+  do<T>(name: string, config: WorkflowStepConfig, fn: (ctx: WorkflowStepContext) => Promise<T> | T, rollback: WorkflowStepRollbackOptions): Promise<T>;
   /** Sleeps durably: the instance leaves memory and resumes when the time comes, even after a restart. */
   sleep(name: string, duration: Duration): Promise<void>;
   sleepUntil(name: string, timestamp: Date | number): Promise<void>;
@@ -78,7 +83,8 @@ export type WorkflowInstanceStatus =
 
 /** What `instance.status()` returns. */
 export interface InstanceStatus<Output = unknown> {
-  status: WorkflowInstanceStatus;
+  /** Also `waitingForPause`: paused while the step under way finishes and is recorded. */
+  status: WorkflowInstanceStatus | "waitingForPause";
   output?: Output;
   error?: { name: string; message: string };
 }
@@ -104,4 +110,32 @@ export interface WorkflowInstanceCreateOptions<Params = unknown> {
   params?: Params;
   /** When the record is removed once the instance has ended. Default: kept. */
   retention?: WorkflowRetention;
+}
+
+/** Options of `instance.restart()`, as in Cloudflare Workflows. */
+export interface WorkflowInstanceRestartOptions {
+  /**
+   * Restart from this recorded step: the steps recorded before it keep their results, it and every
+   * later one run again. Without it the instance restarts from the beginning.
+   */
+  from?: {
+    /** The step's name, as in the workflow's code. */
+    name: string;
+    /** Which call of that name (1 the first, as `ctx.step.count`). Default 1. */
+    count?: number;
+    /** The kind of step, needed when steps of different kinds share the name. */
+    type?: "do" | "sleep" | "waitForEvent";
+  };
+}
+
+/** Options of `instance.terminate()`. */
+export interface WorkflowInstanceTerminateOptions {
+  /** Run the rollback handlers of the recorded steps first. Not supported yet: `true` throws. */
+  rollback?: boolean;
+}
+
+/** Cloudflare's rollback options of `step.do`. Not supported yet: passing them rejects the step. */
+export interface WorkflowStepRollbackOptions {
+  rollback: (context: { ctx: WorkflowStepContext; error: Error; output: unknown }) => Promise<void>;
+  rollbackConfig?: unknown;
 }

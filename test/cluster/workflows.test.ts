@@ -113,6 +113,14 @@ describe.skipIf(postgresUnavailable() !== undefined)("workflows in a cluster: in
       const done = await until(`${id} complete`, async () => (await creator.steps.get(id)).status(), (status) => status.status === "complete");
       expect(done).toEqual({ status: "complete", output: { sum: 3, approved: true } });
       expect(effects.filter((effect) => effect.startsWith(`${id}:`))).toEqual([`${id}:first`, `${id}:second`]);
+      // Restarted from a step through the node that does not hold it: the steps before it keep their results.
+      await (await creator.steps.get(id)).restart({ from: { name: "second" } });
+      await until(
+        `${id} complete again`,
+        async () => ({ status: await (await creator.steps.get(id)).status(), seconds: effects.filter((effect) => effect === `${id}:second`).length }),
+        (seen) => seen.status.status === "complete" && seen.seconds === 2,
+      );
+      expect(effects.filter((effect) => effect.startsWith(`${id}:`))).toEqual([`${id}:first`, `${id}:second`, `${id}:second`]);
     }
     await expect(a.steps.get("nope")).rejects.toThrow('Steps has no instance "nope"');
   }, 30_000);

@@ -50,7 +50,7 @@ describe("the event type a waiting step awaits", () => {
     expect((await instance.status()).status).toBe("waiting");
     await t.close();
     t = undefined;
-    expect(steps(dataDir)).toEqual([{ key: "0:sign-off", status: "waiting", awaits: "approve" }]);
+    expect(steps(dataDir)).toEqual([{ key: "e0:sign-off", status: "waiting", awaits: "approve" }]);
   });
 
   it("is a new column of a store written before it, whose waiting instances still take their event", async () => {

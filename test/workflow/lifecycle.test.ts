@@ -182,7 +182,7 @@ describe("pause, resume, terminate, restart", () => {
     expect(await instance.status()).toEqual({ status: "paused" });
     await t.clock.advance("5 hours");
     expect(log).toEqual(["tick 0", "tick 1"]);
-    await expect(instance.pause()).resolves.toBeUndefined(); // pausing twice is harmless
+    await expect(instance.pause()).rejects.toThrow(/Cannot pause Ticker instance .*: it is already paused/);
     await instance.resume();
     await t.clock.advance("5 hours");
     expect(log).toEqual(["tick 0", "tick 1", "tick 2", "tick 3", "tick 4"]);
@@ -266,7 +266,9 @@ describe("creating instances", () => {
   it("runs 1,000 instances at once", async () => {
     const t = await env();
     const ticker = wf(t, "Ticker");
-    const instances = await ticker.createBatch(Array.from({ length: 1000 }, (_, i) => ({ id: `i${i}` })));
+    // In batches of 100, the most one createBatch takes.
+    const batches = Array.from({ length: 10 }, (_, b) => ticker.createBatch(Array.from({ length: 100 }, (_, i) => ({ id: `i${b * 100 + i}` }))));
+    const instances = (await Promise.all(batches)).flat();
     await t.clock.advance("6 hours");
     const statuses = await Promise.all(instances.map((instance) => instance.status()));
     expect(statuses.every((s) => s.status === "complete" && s.output === "done")).toBe(true);
@@ -286,16 +288,13 @@ describe("code changed under a running instance", () => {
     expect(log).toEqual(["one", "two", "three"]);
   });
 
-  it("errors clearly when a recorded step is now another kind of step", async () => {
+  it("takes a step of another kind under a recorded name for a step of its own (each kind counts its calls, as on Cloudflare)", async () => {
     const t = await env();
     const instance = await wf(t, "Changing").create({ id: "c" });
     await t.clock.settle();
-    restIsStep = true; // the recorded sleep "rest" is now a step.do
+    restIsStep = true; // the recorded sleep "rest" is now a step.do: not the sleep's record
     await t.clock.advance("1 hour");
-    const status = await instance.status();
-    expect(status.status).toBe("errored");
-    expect(status.error?.name).toBe("WorkflowNondeterminismError");
-    expect(status.error?.message).toMatch(/"rest" is now a step\.do, but this instance recorded a step\.sleep there/);
+    expect(await instance.status()).toEqual({ status: "complete", output: "last" });
   });
 });
 
