@@ -79,12 +79,13 @@ export type WorkflowInstanceStatus =
   | "terminated"
   | "complete"
   | "waiting"
+  /** Paused while the step under way finishes and is recorded (only `status()` says it; stored as `paused`). */
+  | "waitingForPause"
   | "unknown";
 
 /** What `instance.status()` returns. */
 export interface InstanceStatus<Output = unknown> {
-  /** Also `waitingForPause`: paused while the step under way finishes and is recorded. */
-  status: WorkflowInstanceStatus | "waitingForPause";
+  status: WorkflowInstanceStatus;
   output?: Output;
   error?: { name: string; message: string };
 }
