@@ -2,28 +2,15 @@
  * An event sent just before a crash: the instance must go on at the next boot, not sleep until the
  * timeout of its `waitForEvent` (a day here).
  */
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { setImmediate as turn } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { TS_HOOKS } from "../support/child.ts";
+import { startChild } from "./fixtures/start-child.ts";
 import { tempDir } from "../support/harness.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/event-crash-child.ts", import.meta.url));
 
-function start(dataDir: string) {
-  const proc = spawn(process.execPath, ["--import", TS_HOOKS, CHILD, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  const url = new Promise<string>((resolve) => {
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /READY (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-  });
-  const exited = new Promise<string | number | null>((resolve) => proc.on("exit", (code, signal) => resolve(signal ?? code)));
-  return { proc, url, exited };
-}
+const start = (dataDir: string) => startChild(CHILD, dataDir);
 
 describe("a crash right after sendEvent", () => {
   it("resumes the waiting instance with its event at the next boot", async () => {

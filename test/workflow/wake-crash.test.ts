@@ -1,24 +1,11 @@
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { TS_HOOKS } from "../support/child.ts";
+import { startChild } from "./fixtures/start-child.ts";
 import { tempDir } from "../support/harness.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/wake-crash-child.ts", import.meta.url));
 
-function start(dataDir: string) {
-  const proc = spawn(process.execPath, ["--import", TS_HOOKS, CHILD, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
-  let out = "";
-  const url = new Promise<string>((resolve) => {
-    proc.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /READY (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-  });
-  const exited = new Promise<string | number | null>((resolve) => proc.on("exit", (code, signal) => resolve(signal ?? code)));
-  return { proc, url, exited };
-}
+const start = (dataDir: string) => startChild(CHILD, dataDir);
 
 describe("a crash in the turn a sleeping instance wakes", () => {
   it("does not leave the instance waiting with no timer", async () => {
