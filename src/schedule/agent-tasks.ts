@@ -7,6 +7,7 @@ import { nextCronTime } from "../time/cron.ts";
 import { dueTime, LATEST_TIME_MS } from "../time/duration.ts";
 import { intervalMs, rangeBound, scheduleTiming } from "./schedule-timing.ts";
 import { resolveTaskCallback } from "./task-handlers.ts";
+import { messageOf } from "../agent/rpc.ts";
 import { decodePayload, encodePayload, toQueueItem, toSchedule } from "./task-records.ts";
 import { TaskStore, type TaskRow } from "./task-store.ts";
 import type {
@@ -428,10 +429,6 @@ export interface CancelOptions {
 
 function runKey(ref: TaskRef): string {
   return `${ref.kind}:${ref.id}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The event of a task's run: a schedule's first run executes, later ones retry; a queue item only reports retries. */

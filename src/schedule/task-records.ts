@@ -2,6 +2,7 @@
  * A task's stored row and what the Agent API hands out: the payload as JSON (bounded) and back, and a
  * row as the SDK's `Schedule` or `QueueItem`.
  */
+import { messageOf } from "../agent/rpc.ts";
 import { LIMITS } from "../limits.ts";
 import type { RetryOptions } from "../time/backoff.ts";
 import type { TaskRow } from "./task-store.ts";
@@ -14,7 +15,7 @@ export function encodePayload(payload: unknown): string | null {
   try {
     json = JSON.stringify(payload);
   } catch (error) {
-    throw new TypeError(`The payload must be JSON-serialisable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new TypeError(`The payload must be JSON-serialisable: ${messageOf(error)}`, { cause: error });
   }
   if (json === undefined) throw new TypeError("The payload must be JSON-serialisable");
   if (Buffer.byteLength(json) > LIMITS.maxTaskPayloadBytes) {

@@ -10,7 +10,7 @@ import { peekInstance, statusOfRow } from "./instance-status.ts";
 import { InstanceRemoval } from "./removal.ts";
 import { WorkflowRun, type RunHost } from "./run.ts";
 import { createRuntime, reportEnd, workflowContext } from "./runtime.ts";
-import { prepareEvent } from "./events.ts";
+import { prepareEvent, storeEvent } from "./events.ts";
 import { queueUnbound, warnUnbound } from "./unbound.ts";
 import type { WorkflowCallbackBody } from "./agent-types.ts";
 import type { InstanceRow, WorkflowStore } from "./store.ts";
@@ -168,15 +168,9 @@ export class WorkflowEngine implements RunHost {
 
   async sendEvent(workflow: string, id: string, event: { type: string; payload?: unknown }): Promise<void> {
     const row = this.#existing(workflow, id, "sendEvent");
-    const { type, payload } = prepareEvent(event);
+    const prepared = prepareEvent(event);
     if (FINAL.has(row.status)) throw new WorkflowStateError(`Cannot send an event to ${workflow} instance ${id}: it is ${row.status}`);
-    await this.store.write(() => {
-      const now = this.#host.clock.now();
-      this.store.run("INSERT INTO events (workflow, instance, type, payload, at) VALUES (?, ?, ?, ?, ?)", workflow, id, type, payload, now);
-      // In the same transaction: a waiting instance becomes runnable with its event, so a crash (or
-      // maxRunningWorkflows holding it back) before it starts leaves it for the boot scan, not for its timeout.
-      this.store.run("UPDATE instances SET status = 'queued', updated_at = ? WHERE workflow = ? AND id = ? AND status = 'waiting'", now, workflow, id);
-    });
+    await this.store.write(() => storeEvent(this.store, workflow, id, prepared, this.#host.clock.now()));
     if (row.status !== "paused") void this.#start(workflow, id);
   }
 

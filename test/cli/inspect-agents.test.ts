@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, requireBuild, until } from "./helpers.ts";
-import { startInspectApp, type InspectApp } from "./inspect-support.ts";
+import { describe, expect, it } from "vitest";
+import { until } from "./helpers.ts";
+import { inspectAppForFile, type InspectApp } from "./inspect-support.ts";
 
 let app: InspectApp;
-beforeAll(async () => {
-  requireBuild();
-  app = await startInspectApp();
-}, 120_000);
-afterAll(cleanup);
+inspectAppForFile((started) => (app = started));
 
 describe("hearth inspect on an agent's data", { timeout: 120_000 }, () => {
   it("pages a table's rows, and reads sub-agents, MCP servers and the chat transcript", async () => {

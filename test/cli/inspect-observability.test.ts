@@ -1,16 +1,11 @@
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, requireBuild } from "./helpers.ts";
-import { jsonLines, startInspectApp, visitUntil, type InspectApp } from "./inspect-support.ts";
+import { describe, expect, it } from "vitest";
+import { jsonLines, inspectAppForFile, visitUntil, type InspectApp } from "./inspect-support.ts";
 
 let app: InspectApp;
-beforeAll(async () => {
-  requireBuild();
-  app = await startInspectApp();
-}, 120_000);
-afterAll(cleanup);
+inspectAppForFile((started) => (app = started));
 
 describe("hearth inspect logs", { timeout: 120_000 }, () => {
   it("applies --level and --q to each entry it follows, not only to stored ones", async () => {

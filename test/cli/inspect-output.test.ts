@@ -1,14 +1,10 @@
 import { spawn } from "node:child_process";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, cleanEnv, cleanup, requireBuild, runCli, until } from "./helpers.ts";
-import { startInspectApp, type InspectApp } from "./inspect-support.ts";
+import { describe, expect, it } from "vitest";
+import { CLI, cleanEnv, runCli, until } from "./helpers.ts";
+import { inspectAppForFile, type InspectApp } from "./inspect-support.ts";
 
 let app: InspectApp;
-beforeAll(async () => {
-  requireBuild();
-  app = await startInspectApp();
-}, 120_000);
-afterAll(cleanup);
+inspectAppForFile((started) => (app = started));
 
 /** Runs `hearth inspect <args> | <reader>` in bash with pipefail: the status is the CLI's unless the reader fails. */
 function piped(args: readonly string[], reader: string): { done: Promise<number | null>; stderr: () => string; exited: () => boolean } {

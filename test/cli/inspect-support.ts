@@ -3,7 +3,8 @@
  * against it as a script would: the built CLI, finding the server through the data directory.
  */
 import { join } from "node:path";
-import { FIXTURES, runCli, tempDir, until, type CliProcess } from "./helpers.ts";
+import { afterAll, beforeAll } from "vitest";
+import { cleanup, FIXTURES, requireBuild, runCli, tempDir, until, type CliProcess } from "./helpers.ts";
 
 export const INSPECT_APP = join(FIXTURES, "inspect-app.ts");
 
@@ -48,6 +49,19 @@ export async function startInspectApp(): Promise<InspectApp> {
 }
 
 /** Visits `path` again and again until `done()` holds: the followed stream connects when it does, not at once. */
+/**
+ * Starts the inspect fixture (the built CLI required) before this file's tests, hands it to `use`, and
+ * cleans up after them.
+ * @example let app: InspectApp; inspectAppForFile((started) => (app = started));
+ */
+export function inspectAppForFile(use: (app: InspectApp) => void): void {
+  beforeAll(async () => {
+    requireBuild();
+    use(await startInspectApp());
+  }, 120_000);
+  afterAll(cleanup);
+}
+
 export async function visitUntil(app: InspectApp, path: string, done: () => boolean, what: string): Promise<void> {
   await until(async () => {
     if (done()) return true;

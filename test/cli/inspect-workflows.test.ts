@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanup, requireBuild, until } from "./helpers.ts";
-import { startInspectApp, type InspectApp } from "./inspect-support.ts";
+import { describe, expect, it } from "vitest";
+import { until } from "./helpers.ts";
+import { inspectAppForFile, type InspectApp } from "./inspect-support.ts";
 
 let app: InspectApp;
-beforeAll(async () => {
-  requireBuild();
-  app = await startInspectApp();
-}, 120_000);
-afterAll(cleanup);
+inspectAppForFile((started) => (app = started));
 
 /** The instance's detail, once `ready` holds for it. */
 async function workflowWhen(address: string, ready: (detail: any) => boolean, what: string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -119,7 +119,7 @@ function depthCheckedResult(kind: Kind, target: DiscoveryTarget): StandardSchema
       validate: (value: unknown) => {
         const entries = (value as Record<string, unknown> | null)?.[kind];
         for (const entry of Array.isArray(entries) ? entries : []) {
-          if (!nestsDeeperThan(entry, MAX_MCP_JSON_DEPTH)) continue;
+          if (!parsedNestsDeeperThan(entry, MAX_MCP_JSON_DEPTH)) continue;
           const name = (entry as { name?: unknown } | null)?.name;
           const which = typeof name === "string" ? ` ${JSON.stringify(clip(name, 100))}` : "";
           throw new McpClientError(
@@ -128,7 +128,7 @@ function depthCheckedResult(kind: Kind, target: DiscoveryTarget): StandardSchema
             { serverId: target.serverId },
           );
         }
-        if (nestsDeeperThan({ ...(value as object), [kind]: [] }, MAX_MCP_JSON_DEPTH)) {
+        if (parsedNestsDeeperThan({ ...(value as object), [kind]: [] }, MAX_MCP_JSON_DEPTH)) {
           throw new McpClientError("limit", `${target.label} answered ${LISTINGS[kind].method} nested more than ${MAX_MCP_JSON_DEPTH} levels deep (MAX_MCP_JSON_DEPTH)`, {
             serverId: target.serverId,
           });
@@ -140,7 +140,7 @@ function depthCheckedResult(kind: Kind, target: DiscoveryTarget): StandardSchema
 }
 
 /** True when arrays and objects in `value` nest more than `max` levels (walked without recursion). */
-function nestsDeeperThan(value: unknown, max: number): boolean {
+function parsedNestsDeeperThan(value: unknown, max: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!;

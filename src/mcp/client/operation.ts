@@ -61,29 +61,37 @@ export function callSpec(what: string, options: McpCallOptions, limits: McpClien
  * const client = await waitWithin(connection, spec, connection.connect(true), () => connection.state);
  */
 export async function waitWithin<T>(target: OperationTarget, spec: OperationSpec, pending: Promise<T>, stateNow: () => string): Promise<T> {
-  const { signal } = spec;
-  if (signal?.aborted) throw abortError(spec);
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
+  if (spec.signal?.aborted) throw abortError(spec);
+  let unwatch = (): void => {};
   const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName}): it was still ${stateNow()}`, {
-          serverId: target.serverId,
-        }),
-      );
-    }, remainingMs(spec));
-    timer.unref();
-    onAbort = () => reject(abortError(spec));
-    signal?.addEventListener("abort", onAbort, { once: true });
+    unwatch = watchDeadline(
+      spec,
+      () => reject(timeoutError(target, spec, `: it was still ${stateNow()}`)),
+      () => reject(abortError(spec)),
+    );
   });
   stop.catch(() => {});
   try {
     return await Promise.race([pending, stop]);
   } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    unwatch();
   }
+}
+
+/** Calls `onTimeout` when the spec's time runs out, `onAbort` when its signal aborts; returns what stops watching. */
+function watchDeadline(spec: OperationSpec, onTimeout: () => void, onAbort: () => void): () => void {
+  const timer = setTimeout(onTimeout, remainingMs(spec));
+  timer.unref();
+  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    spec.signal?.removeEventListener("abort", onAbort);
+  };
+}
+
+/** The error of an operation whose time ran out, naming its limit. */
+function timeoutError(target: OperationTarget, spec: OperationSpec, detail = ""): McpClientError {
+  return new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName})${detail}`, { serverId: target.serverId });
 }
 
 /** What is left of the spec's time, counted from its `startedAt`. */
@@ -122,17 +130,12 @@ export async function runOperation<T>(
     },
   };
   const remaining = remainingMs(spec);
-  const timer = setTimeout(() => {
-    operation.fail(
-      new McpClientError("timeout", `${target.label} did not finish ${spec.what} within ${spec.timeoutMs} ms (${spec.limitName})`, {
-        serverId: target.serverId,
-      }),
-    );
-  }, remaining);
-  timer.unref();
-  const onAbort = () => operation.fail(abortError(spec));
-  if (spec.signal?.aborted) onAbort();
-  spec.signal?.addEventListener("abort", onAbort, { once: true });
+  const unwatch = watchDeadline(
+    spec,
+    () => operation.fail(timeoutError(target, spec)),
+    () => operation.fail(abortError(spec)),
+  );
+  if (spec.signal?.aborted) operation.fail(abortError(spec));
   target.operations.add(operation);
   try {
     // The SDK's own timeout is a backstop; ours fires first and names the limit.
@@ -143,8 +146,7 @@ export async function runOperation<T>(
     throw explain(target, error, spec.what);
   } finally {
     operation.done = true;
-    clearTimeout(timer);
-    spec.signal?.removeEventListener("abort", onAbort);
+    unwatch();
     target.operations.delete(operation);
   }
 }
