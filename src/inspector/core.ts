@@ -90,7 +90,7 @@ export function inspectorCore(options: InspectorCoreOptions, credentials: Creden
       ...workflowRoutes,
       ...teamRunRoutes(teamRuns),
       ...observabilityRoutes(metrics),
-      { method: "GET", path: "/api/stream", stream: true, handler: (ctx) => (ctx.stream.open(ctx.request, ctx.response, ctx.query), STREAMED) },
+      { method: "GET", path: "/api/stream", stream: true, produces: "text/event-stream", handler: (ctx) => (ctx.stream.open(ctx.request, ctx.response, ctx.query), STREAMED) },
     ],
     clusterRef,
   );

@@ -69,6 +69,16 @@ const SUMMARIES: Record<string, string> = {
   "GET /api/openapi.json": "This document",
 };
 
+const PRODUCED: Record<NonNullable<Route["produces"]>, string> = {
+  "text/plain": "Text",
+  "text/event-stream": "Server-Sent Events",
+};
+
+function success(route: Route): Record<string, unknown> {
+  const type = route.produces ?? "application/json";
+  return { description: route.produces ? PRODUCED[route.produces] : "JSON", content: { [type]: {} } };
+}
+
 /** The OpenAPI document of `routes`. */
 export function openApiDocument(routes: readonly Route[], version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -81,7 +91,7 @@ export function openApiDocument(routes: readonly Route[], version: string): Reco
       ...(route.write ? { description: "Admin only; audited. A cross-origin Origin is refused." } : {}),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(route.open ? { security: [] } : {}),
-      responses: { "200": { description: "JSON" }, default: { description: "{ error: { code, message } }" } },
+      responses: { [String(route.status ?? 200)]: success(route), default: { description: "{ error: { code, message } }" } },
     };
   }
   return {

@@ -45,6 +45,10 @@ export interface Route {
   readonly stream?: boolean;
   /** Answers without credentials (signing in). */
   readonly open?: boolean;
+  /** The status of a successful answer when it is not 200 (the OpenAPI document lists it). */
+  readonly status?: 201 | 202;
+  /** What a successful answer is when it is not JSON. */
+  readonly produces?: "text/plain" | "text/event-stream";
   readonly handler: (ctx: RouteContext) => Promise<Reply | typeof STREAMED> | Reply | typeof STREAMED;
 }
 

@@ -396,7 +396,8 @@ export class AgentTasks {
   }
 
   #trip(ref: TaskRef, row: TaskRow, now: number): void {
-    const error = `Stopped by the crash-loop breaker: ${row.started} runs in a row never finished (the process crashed or the callback hung); call resetTask(${JSON.stringify(ref.id)}) to run it again`;
+    const runNow = ref.kind === "queue" ? " (or run it now: the inspector, `hearth inspect run-queued`)" : "";
+    const error = `Stopped by the crash-loop breaker: ${row.started} runs in a row never finished (the process crashed or the callback hung); call resetTask(${JSON.stringify(ref.id)})${runNow} to run it again`;
     this.#store.update(ref, { due_at: row.due_at, attempts: row.attempts, started: row.started, last_error: error, tripped_at: now });
     this.#recordFailure(ref, row, error, row.attempts, now);
     this.#reportError(new Error(`${this.#runtime.className}/${this.#runtime.name} ${ref.kind} ${ref.id} (${row.callback}): ${error}`));

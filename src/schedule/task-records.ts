@@ -58,5 +58,5 @@ export function toSchedule<T>(row: TaskRow): Schedule<T> {
 }
 
 export function toQueueItem<T>(row: TaskRow): QueueItem<T> {
-  return { ...common<T>(row), createdAt: Math.floor(row.created_at / 1000) };
+  return { ...common<T>(row), createdAt: Math.floor(row.created_at / 1000), dueAt: row.due_at };
 }

@@ -42,6 +42,11 @@ export type Schedule<T = unknown> = TaskRecord<T> & { time: number; dueAt: numbe
 export type QueueItem<T = unknown> = TaskRecord<T> & {
   /** When it was queued, Unix seconds. */
   createdAt: number;
+  /**
+   * When it may run next, ms since the epoch: its queueing time while it waits its turn, later while
+   * a failed attempt's backoff runs (a Hearth addition).
+   */
+  dueAt: number;
 };
 
 /** Options of `schedule()`. */

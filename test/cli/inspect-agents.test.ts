@@ -38,7 +38,7 @@ describe("hearth inspect on an agent's data", { timeout: 120_000 }, () => {
     const id = (await app.inspect(["call", "Kitchen/q1", "queueFailing"])).json().result as string;
     const attempts = async () => ((await app.inspect(["queue", "Kitchen/q1"])).json().items[0]?.attempts as number | undefined) ?? 0;
     await until(async () => (await attempts()) === 1, "the first attempt to fail");
-    expect((await app.inspect(["queue", "Kitchen/q1"])).json().items).toEqual([{ id, callback: "burn", payload: { kind: "queued" }, createdAt: expect.any(Number), attempts: 1, lastError: "burnt on purpose" }]);
+    expect((await app.inspect(["queue", "Kitchen/q1"])).json().items).toEqual([{ id, callback: "burn", payload: { kind: "queued" }, createdAt: expect.any(Number), dueAt: expect.any(Number), attempts: 1, lastError: "burnt on purpose" }]);
     // Its retry is an hour away; run now, its second attempt runs at once.
     expect((await app.inspect(["run-queued", "Kitchen/q1", id])).json()).toEqual({ queued: "now" });
     await until(async () => (await attempts()) === 2, "the second attempt to fail");

@@ -290,7 +290,7 @@ describe("inspector agents API", () => {
     const id = await f.t.get<Notebook>("Notebook", "a").queueFailing();
     await f.t.clock.settle(); // its first attempt fails: it waits an hour for the next
     const queue = (await f.api("/api/agents/Notebook/a/queue")).json();
-    const item = { id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number), attempts: 1, lastError: "queued work fails on purpose" };
+    const item = { id, callback: "boom", payload: { kind: "queued" }, createdAt: expect.any(Number), dueAt: expect.any(Number), attempts: 1, lastError: "queued work fails on purpose" };
     expect(queue).toEqual({ items: [item], next: null });
     expect((await f.api(`/api/agents/Notebook/a/queue/${id}`, { method: "DELETE", as: "admin" })).json()).toEqual({ deleted: true });
     expect((await f.api("/api/agents/Notebook/a/queue")).json()).toEqual({ items: [], next: null });

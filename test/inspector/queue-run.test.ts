@@ -135,8 +135,12 @@ describe("running a queued item now", () => {
     await t.clock.settle();
     // The first try failed: the item waits an hour, and the list says why.
     expect(tries.get("k")).toBe(1);
-    expect(await listed()).toEqual([{ id, callback: "failsOnce", payload: { key: "k" }, createdAt: expect.any(Number), attempts: 1, lastError: "try 1 of k failed" }]);
     const before = t.clock.now().getTime();
+    expect(await listed()).toEqual([{ id, callback: "failsOnce", payload: { key: "k" }, createdAt: expect.any(Number), dueAt: expect.any(Number), attempts: 1, lastError: "try 1 of k failed" }]);
+    // When its next attempt is due: about an hour on, not now.
+    const dueAt = (await listed())[0]!.dueAt as number;
+    expect(dueAt).toBeGreaterThan(before + 1_800_000);
+    expect(dueAt).toBeLessThanOrEqual(before + 3_600_000);
 
     const ran = await runNow(id);
     expect(ran.status).toBe(202);

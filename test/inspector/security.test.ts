@@ -231,6 +231,14 @@ describe("inspector security", () => {
       Object.entries(methods).map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, summary: op.summary })),
     );
     expect(operations.filter((op) => op.summary === op.key).map((op) => op.key)).toEqual([]);
+    // Each answer's real status and type, not 200 JSON for all.
+    const success = (path: string, method: string) => Object.entries(doc.paths[path][method].responses).find(([status]) => status !== "default")!;
+    expect(success("/api/agents/{class}/{name}/queue/{id}/run", "post")[0]).toBe("202");
+    expect(success("/api/workflows/{workflow}", "post")[0]).toBe("201");
+    expect(success("/api/alerts/silences", "post")[0]).toBe("201");
+    expect(success("/api/agents/{class}/{name}/state", "put")[0]).toBe("200");
+    expect(Object.keys((success("/metrics", "get")[1] as { content: object }).content)).toEqual(["text/plain"]);
+    expect(Object.keys((success("/api/stream", "get")[1] as { content: object }).content)).toEqual(["text/event-stream"]);
   });
 });
 

@@ -64,6 +64,7 @@ function queueView(item: QueueItem) {
     payload: item.payload ?? null,
     createdAt: item.createdAt * 1000,
     attempts: item.attempts,
+    dueAt: item.dueAt,
     ...(item.lastError ? { lastError: item.lastError } : {}),
     ...(item.tripped ? { tripped: item.tripped } : {}),
   };
@@ -265,6 +266,7 @@ export const agentTaskRoutes: Route[] = [
     method: "POST",
     path: "/api/agents/:class/:name/queue/:id/run",
     write: true,
+    status: 202,
     handler: async (ctx) => {
       const address = agentAddress(ctx);
       const id = ctx.params.id!;

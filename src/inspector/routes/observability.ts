@@ -92,6 +92,7 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
     {
       method: "GET",
       path: "/metrics",
+      produces: "text/plain",
       handler: (ctx) => {
         if (!ctx.sources.metrics) throw notEnabled("Metrics");
         // A read, not Prometheus's scrape: what covers "since the previous scrape" (the event-loop delay) stays for the next one.
@@ -104,6 +105,7 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       method: "POST",
       path: "/api/alerts/rules",
       write: true,
+      status: 201,
       handler: async (ctx) => {
         const alerts = alertsOf(ctx);
         const rule = await ctx.body();
@@ -145,6 +147,7 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       method: "POST",
       path: "/api/alerts/contact-points",
       write: true,
+      status: 201,
       handler: async (ctx) => {
         const alerts = contactPointsOf(ctx);
         const { replace, ...contactPoint } = await ctx.body();
@@ -173,6 +176,7 @@ export function observabilityRoutes(metrics: MetricsHistory | undefined): Route[
       method: "POST",
       path: "/api/alerts/silences",
       write: true,
+      status: 201,
       handler: async (ctx) => {
         const alerts = alertsOf(ctx);
         const silence = await ctx.body();

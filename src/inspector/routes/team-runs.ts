@@ -199,6 +199,7 @@ function restartRoute(): Route {
     method: "POST",
     path: "/api/team-runs/:class/:name/:runId/restart",
     write: true,
+    status: 201,
     handler: async (ctx) => {
       const body = await ctx.body();
       const newRunId = optionalString(body, "runId");
@@ -266,6 +267,7 @@ export function teamRunRoutes(index: TeamRunIndex): Route[] {
       method: "POST",
       path: "/api/team-runs/:class/:name",
       write: true,
+      status: 201,
       handler: async (ctx) => {
         const body = await ctx.body();
         if (typeof body.team !== "string" || body.team === "") throw badRequest("The body must be { team: string, input?, runId?: string }");

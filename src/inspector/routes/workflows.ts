@@ -171,6 +171,7 @@ export const workflowRoutes: Route[] = [
     method: "POST",
     path: "/api/workflows/:workflow",
     write: true,
+    status: 201,
     handler: async (ctx) => {
       const workflow = ctx.params.workflow!;
       const binding = bindingOf(ctx, workflow);

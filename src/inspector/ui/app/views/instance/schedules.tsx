@@ -25,6 +25,8 @@ interface QueueItem {
   payload: unknown;
   createdAt: number;
   attempts: number;
+  /** When it may run next (ms): later than now while a failed attempt's backoff runs. */
+  dueAt: number;
   lastError?: string;
   tripped?: { crashes: number; at: number };
 }
@@ -114,6 +116,7 @@ export function SchedulesTab({ agent }: { agent: AgentRef }) {
                 { title: "Payload", cell: (q) => <span class="mono">{brief(q.payload, 60)}</span> },
                 { title: "Queued", cell: (q) => time(q.createdAt) },
                 { title: "Attempts", cell: (q) => String(q.attempts) },
+                { title: "Next attempt", cell: (q) => (q.tripped ? <span class="muted">stopped</span> : q.dueAt > Date.now() ? time(q.dueAt) : "in line") },
                 { title: "Last error", cell: (q) => <QueueProblem item={q} /> },
                 {
                   title: "Actions",
