@@ -12,6 +12,7 @@ import { INSPECTOR_LIMITS } from "./limits.ts";
 import type { MetricsHistory } from "./metrics-history.ts";
 import type { InspectorSources } from "./sources.ts";
 import { spanAgent } from "../observability/traces/trace-summary.ts";
+import { viewerEvent } from "./viewer-event.ts";
 
 /** The topics a stream may ask for. */
 export const TOPICS = ["events", "logs", "spans", "metrics"] as const;
@@ -47,7 +48,7 @@ export function watchSources(sources: InspectorSources, metrics: MetricsHistory 
     stops.push(
       subscribe(key, (event) => {
         const e = event as { agent?: string; name?: string };
-        publish("events", event, e.agent, e.name);
+        publish("events", viewerEvent(event), e.agent, e.name);
       }),
     );
   }

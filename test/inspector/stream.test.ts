@@ -1,5 +1,6 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
+import { emitMcpEvents } from "../../src/events/mcp-events.ts";
 import { LogStore } from "../../src/observability/store/index.ts";
 import { startFixture, until, type Fixture, type Notebook } from "./fixture.ts";
 
@@ -48,6 +49,25 @@ function openStream(f: Fixture, query: string, headers: Record<string, string> =
 }
 
 describe("inspector live stream", () => {
+  it("shows a viewer the MCP client's events without the credentials of the server's URL and its OAuth link", async () => {
+    const f = (fixture = await startFixture());
+    const stream = await openStream(f, "topics=events");
+    // An agent of the fixture's class, as the MCP client reports its server's state changes.
+    class Notebook {
+      name = "a";
+    }
+    const agent = new Notebook();
+    const url = "https://alice:s3cret@mcp.example.com/mcp?api_key=k3y";
+    const connection = { authUrl: "https://auth.example.com/authorize?client_id=c&state=st4te", record: { transport: "streamable-http" } };
+    emitMcpEvents(agent, { serverId: "s1", url, state: "failed", error: `fetch ${url} failed` }, connection);
+    emitMcpEvents(agent, { serverId: "s1", url, state: "authenticating" }, connection);
+    const failed = await until(() => stream.messages.find((m) => m.data.type === "mcp:client:connect"), "the connect event");
+    expect(failed.data.payload).toEqual({ url: "https://mcp.example.com/mcp?api_key=…", transport: "streamable-http", state: "failed", error: "fetch https://mcp.example.com/mcp?api_key=… failed" });
+    const authorize = await until(() => stream.messages.find((m) => m.data.type === "mcp:client:authorize"), "the authorize event");
+    expect(authorize.data.payload).toEqual({ serverId: "s1", authUrl: "https://auth.example.com/authorize?client_id=…&state=…" });
+    expect(JSON.stringify(stream.messages)).not.toMatch(/s3cret|st4te|k3y/);
+  });
+
   it("delivers agents:* events with ids, filtered by class and agent, and resumes from Last-Event-ID", async () => {
     const f = (fixture = await startFixture({ heartbeatMs: 50 }));
     const stub = f.t.get<Notebook>("Notebook", "a");

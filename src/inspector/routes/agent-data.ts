@@ -6,6 +6,8 @@ import type { AgentDatabase } from "../../storage/database.ts";
 import { listFacets } from "../facets.ts";
 import type { Route } from "../router.ts";
 import { offsetCursor, pageRange, storedJson, type PageRange } from "../http.ts";
+import { redactedUri } from "../../web/redacted-uri.ts";
+import { viewerText } from "../viewer-event.ts";
 import { inAgentBase } from "./agent-address.ts";
 
 /** One page of the chat transcript, oldest first, with whether a reply streams and the usage totals. */
@@ -53,9 +55,10 @@ export const agentDataRoutes: Route[] = [
           servers: Object.entries(state.servers).map(([id, server]) => ({
             id,
             name: server.name,
-            url: server.server_url,
+            // A viewer sees no credentials of the server's URL (its query's values, as in the live stream).
+            url: redactedUri(server.server_url),
             state: server.state,
-            error: server.error,
+            error: server.error === null ? null : viewerText(server.error),
             tools: state.tools.filter((tool) => tool.serverId === id),
           })),
         };

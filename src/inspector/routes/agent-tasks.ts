@@ -6,7 +6,7 @@ import { Cron } from "croner";
 import { HANDLE } from "../../agent/agent-base.ts";
 import type { QueueItem, Schedule } from "../../schedule/types.ts";
 import { MAX_CLOSE_REASON_BYTES } from "../../websocket/close-reason.ts";
-import { pathnameOf } from "../../web/url-path.ts";
+import { redactedUri } from "../../web/redacted-uri.ts";
 import { ApiError, badRequest, notFound, pageOf, pageRange } from "../http.ts";
 import type { Route } from "../router.ts";
 import { agentAddress, inAgentBase } from "./agent-address.ts";
@@ -68,25 +68,6 @@ function queueView(item: QueueItem) {
     ...(item.lastError ? { lastError: item.lastError } : {}),
     ...(item.tripped ? { tripped: item.tripped } : {}),
   };
-}
-
-/**
- * A connection's URL without its query's values: clients often carry a token there, and a viewer
- * must not see another user's credentials. The names stay (each value shown as `…`); traces keep the path alone.
- * @example redactedUri("ws://h/agents/chat/a?token=s3cret") // "ws://h/agents/chat/a?token=…"
- */
-export function redactedUri(url: string | null | undefined): string | null {
-  if (!url) return null;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return pathnameOf(url);
-  }
-  const names = [...new Set(parsed.searchParams.keys())];
-  const query = names.length === 0 ? "" : `?${names.map((name) => `${encodeURIComponent(name)}=…`).join("&")}`;
-  // `host`, not the whole authority: user:password@ is left out too.
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}${query}`;
 }
 
 export const agentTaskRoutes: Route[] = [
