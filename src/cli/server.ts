@@ -10,7 +10,7 @@ import { withInspectorRoute } from "../cluster/internal-routes.ts";
 import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { runWithContext } from "../worker/execution-context.ts";
-import { newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
+import { CLOSE_GRACE_MS, newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
 import { threadInspectorView } from "../shards/inspector-view.ts";
@@ -253,7 +253,8 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   runtime.start();
   let serving: Promise<void> | undefined;
   const stopServing = (): Promise<void> =>
-    (serving ??= runInOrder([() => inspector?.handle.close(), () => peer?.close(), () => cluster?.drain(), () => server.close()]));
+    // Requests in progress are still answered (within CLOSE_GRACE_MS); the host's drain then ends the rest.
+    (serving ??= runInOrder([() => inspector?.handle.close(), () => peer?.close(), () => cluster?.drain(), () => server.close({ graceMs: CLOSE_GRACE_MS })]));
   return {
     banner: {
       command: options.command,

@@ -102,12 +102,25 @@ export interface RequestHandOff {
   connectionFor?: ConnectionRoute;
 }
 
+/**
+ * How long a stopping server lets the requests in progress be answered before it cuts their
+ * connections: with the host's own drain after it (5 s), a stop stays within the CLI's 10 s.
+ */
+export const CLOSE_GRACE_MS = 4_000;
+/** How often a stopping server closes the keep-alive connections whose response has just been written. */
+const IDLE_SWEEP_MS = 20;
+
 export interface HearthServer {
   /** e.g. "http://127.0.0.1:8787" */
   readonly url: string;
   readonly port: number;
-  /** Stops accepting, closes WebSockets (1001) and open HTTP connections. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting, closes WebSockets (1001) and idle HTTP connections, and lets the requests in
+   * progress be answered for up to `graceMs` before cutting the connections still open (default 0:
+   * at once; `hearth start` gives {@link CLOSE_GRACE_MS}). Resolves once every connection is closed.
+   * @example await server.close({ graceMs: CLOSE_GRACE_MS }); // then close the host: its drain runs what is left
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
   /**
    * Answers `request` as this server answers what it receives (metrics, trace, the worker's fetch, a
    * 500 for an exception): for a request another server handed over ({@link RequestHandOff}).
@@ -318,16 +331,24 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       if (listening.listening) server.emit("connection", socket);
       else socket.destroy(); // moved here while this server closes: the client reconnects
     },
-    close: () =>
+    close: ({ graceMs = 0 } = {}) =>
       new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.close(1001, "Server shutting down");
         sockets.close();
-        if (listening === server) server.close(() => resolve());
+        // A keep-alive connection goes idle once its response is written: closed then, not cut before.
+        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        const closed = () => {
+          clearInterval(sweep);
+          clearTimeout(cut);
+          resolve();
+        };
+        if (listening === server) server.close(closed);
         else {
           server.close(() => {}); // stops its connection checks; it never listened itself
-          listening.close(() => resolve());
+          listening.close(closed);
         }
-        server.closeAllConnections();
+        server.closeIdleConnections();
       }),
   };
 }

@@ -38,9 +38,9 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
     port: server.port,
     answer: (request) => server.answer(request),
     adopt: (moved) => server.adopt(moved),
-    close: async () => {
+    close: async (closeOptions) => {
       try {
-        await server.close();
+        await server.close(closeOptions);
       } finally {
         metrics.close();
       }
