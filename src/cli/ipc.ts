@@ -1,3 +1,4 @@
+import { isMainThread } from "node:worker_threads";
 import type { BannerInfo } from "./banner.ts";
 import type { CliErrorKind } from "./errors.ts";
 
@@ -12,9 +13,12 @@ export type ChildMessage =
   | { type: "ready"; banner: Omit<BannerInfo, "command"> }
   | { type: "failed"; kind: CliErrorKind };
 
-/** Whether this process is a server child run by `hearth dev`. */
+/**
+ * Whether this process is a server child run by `hearth dev` (or one of its threads: a worker thread
+ * has no IPC channel of its own, but the environment it inherits says so).
+ */
 export function isSupervised(): boolean {
-  return process.env[SUPERVISED_ENV] === "1" && typeof process.send === "function";
+  return process.env[SUPERVISED_ENV] === "1" && (typeof process.send === "function" || !isMainThread);
 }
 
 /** Sends a message to the `dev` parent; resolves once it is written (or at once without a channel). */

@@ -173,4 +173,20 @@ describe("hearth dev", () => {
     expect(notResponse.status).toBe(500);
     expect(await notResponse.json()).toEqual({ error: NOT_A_RESPONSE });
   });
+
+  it("shows it on every thread (--threads 2), and logs every thread's lines as dev does", async () => {
+    const { cli, url } = await start(["--threads", "2"], "dev");
+    running = cli;
+    const byThread = await namesByThread(url);
+    expect(byThread.size).toBe(2);
+    const connection = oneConnection(url);
+    for (const names of byThread.values()) {
+      const response = await connection.get(`/agents/room/${names[0]}/boom`);
+      expect(response.status).toBe(500);
+      expect(JSON.parse(response.body)).toEqual({ error: SECRET });
+    }
+    connection.close();
+    // Coloured lines, not a thread's JSON records, in dev's output.
+    expect(cli.output()).not.toMatch(/^\{"level":/m);
+  });
 });
