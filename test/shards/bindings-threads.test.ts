@@ -31,6 +31,7 @@ export class Room extends DurableObject {
         case "d1-list": return (await env.DB.prepare("SELECT body FROM notes ORDER BY id").all()).results.map((row) => row.body);
         case "d1-batch": return (await env.DB.batch([env.DB.prepare("INSERT INTO notes (body) VALUES ('batch')"), env.DB.prepare("SELECT nope FROM nowhere")])).length;
         case "limit": return (await env.LIMIT.limit({ key: q("key") })).success;
+        case "limit-bad": return (await env.LIMIT.limit(q("how") === "symbol" ? { key: Symbol("s") } : { key: "k", extra: () => 1 })).success;
         case "send": return env.JOBS.send(q("body"));
         case "wf-create": return (await env.FLOW.create({ id: q("id") })).id;
         case "wf-status": return (await (await env.FLOW.get(q("id"))).status());
@@ -146,6 +147,11 @@ describe("hearth start --threads 2: a project's bindings are shared by the threa
       if (Math.floor(Date.now() / 60_000) === minute) break;
     }
     expect(successes).toEqual([true, true, true, true, true, false, false, false]);
+    // Options that cannot cross threads get the binding's own errors on every thread.
+    for (const room of [first, second]) {
+      expect((await ask(room, "limit-bad", { how: "function" })).error).toBe("bad rate limit options: [extra]");
+      expect((await ask(room, "limit-bad", { how: "symbol" })).error).toBe("invalid key: Symbol(s)");
+    }
 
     // Queues: sent from the second thread, consumed once, by the consumer on the first.
     for (const body of ["a", "b", "c"]) expect((await ask(second, "send", { body })).error).toBeUndefined();

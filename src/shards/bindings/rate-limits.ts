@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { RateLimitConfig } from "../../config/types.ts";
 import { openRateLimitStore, RateLimiter, type RateLimitOptions, type RateLimitOutcome } from "../../ratelimit/index.ts";
+import { checkCall } from "../../ratelimit/options.ts";
 import { heldObjects, remoteCaller, type HeldFiles, type ServiceShard } from "./held.ts";
 
 /** The service kind of rate limiters; a call names the binding. */
@@ -28,7 +29,7 @@ export interface RateLimitBindings {
 export function threadRateLimits(shard: ServiceShard, files: HeldFiles): (limits: readonly RateLimitConfig[]) => RateLimitBindings {
   if (!shard.holdsServices) {
     return (limits) => ({
-      bindings: Object.fromEntries(limits.map(({ name }) => [name, remoteLimiter(shard, name)])),
+      bindings: Object.fromEntries(limits.map((limit) => [limit.name, remoteLimiter(shard, limit)])),
       close: () => undefined,
     });
   }
@@ -40,7 +41,21 @@ export function threadRateLimits(shard: ServiceShard, files: HeldFiles): (limits
   };
 }
 
-function remoteLimiter(shard: ServiceShard, name: string): RateLimitBinding {
-  const call = remoteCaller(shard, RATE_LIMIT_SERVICE, name);
-  return { limit: (options) => call<RateLimitOutcome>("limit", options) };
+/**
+ * A limiter another thread counts for. The options are checked here first, as the counting thread
+ * checks them: options that cannot cross threads (a function, a symbol) get the binding's own error,
+ * not the structured clone's.
+ */
+function remoteLimiter(shard: ServiceShard, config: RateLimitConfig): RateLimitBinding {
+  const call = remoteCaller(shard, RATE_LIMIT_SERVICE, config.name);
+  return {
+    limit: (options) => {
+      try {
+        checkCall(options, config.limit, config.period);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return call<RateLimitOutcome>("limit", options);
+    },
+  };
 }
