@@ -14,6 +14,7 @@ import { abandonStreams, handleRpc, messageOf } from "./rpc.ts";
 import { RUNTIME, type AgentContext, type AgentContextWithRuntime, type AgentRuntime } from "./runtime.ts";
 import { AGENT_OPTIONS, AGENT_RUNTIME, HANDLE, MCP_STATE, REPORT_ERROR } from "./handles.ts";
 import { StateStore } from "./state-store.ts";
+import { refuseAsyncValidator } from "./sync-validator.ts";
 import { emitAgentEvent, genericObservability, type Observability } from "../events/index.ts";
 
 /** Passed to connection hooks: the HTTP request that opened the WebSocket. */
@@ -78,7 +79,7 @@ export class AgentBase<Env = unknown, State = unknown> {
     if (this.#seeding) return this.initialState;
     this.#seeding = true;
     try {
-      this.validateStateChange(this.initialState, "server");
+      this.#validate(this.initialState, "server");
     } finally {
       this.#seeding = false;
     }
@@ -95,11 +96,19 @@ export class AgentBase<Env = unknown, State = unknown> {
   setState(state: State): void {
     const scope = currentScope();
     if (scope?.agent === this && scope.connection?.readonly) throw new Error("Connection is readonly");
-    this.validateStateChange(state, "server");
+    this.#validate(state, "server");
     this.#commitState(state, "server");
   }
 
-  /** Throw to reject a state change (from a client or from the server). Synchronous. */
+  /** Runs validateStateChange, which must decide synchronously (see refuseAsyncValidator). */
+  #validate(state: State, source: StateSource): void {
+    refuseAsyncValidator(this.validateStateChange(state, source), this.#runtime.className);
+  }
+
+  /**
+   * Throw to reject a state change (from a client or from the server). Synchronous: one that returns
+   * a promise has the change refused with a TypeError.
+   */
   validateStateChange(_nextState: State, _source: StateSource): void {}
 
   /** Runs after a state change was stored and broadcast. */
@@ -464,14 +473,14 @@ export class AgentBase<Env = unknown, State = unknown> {
       connection.send(frames.stateError("Connection is readonly"));
       return;
     }
+    // Storing can fail too (JSON that cannot be written back, the size limit): the client hears of it either way.
     try {
-      this.validateStateChange(state, connection);
+      this.#validate(state, connection);
+      this.#commitState(state, connection);
     } catch (error) {
       connection.send(frames.stateError("State update rejected"));
       this.#reportError(new Error(`State update rejected: ${messageOf(error)}`, { cause: error }));
-      return;
     }
-    this.#commitState(state, connection);
   }
 }
 

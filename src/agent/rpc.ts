@@ -31,26 +31,33 @@ export class StreamingResponse {
     return this.#closed;
   }
 
-  /** Sends one chunk (`done: false`). False, and nothing sent, once the stream ended (as on Cloudflare). */
+  /**
+   * Sends one chunk (`done: false`). False, and nothing sent, once the stream ended or its socket
+   * closed (as on Cloudflare): a producer can stop when nobody reads.
+   */
   send(chunk: unknown): boolean {
     if (this.#ended("send")) return false;
-    this.#connection.send(frames.rpcResult(this.#id, chunk, false));
-    return true;
+    return this.#send(frames.rpcResult(this.#id, chunk, false));
   }
 
-  /** Sends the final frame (`done: true`), optionally with a last value. False once the stream ended. */
+  /** Sends the final frame (`done: true`), optionally with a last value. False once the stream ended or its socket closed. */
   end(finalChunk?: unknown): boolean {
     if (this.#ended("end")) return false;
     this.#close();
-    this.#connection.send(frames.rpcResult(this.#id, finalChunk, true));
-    return true;
+    return this.#send(frames.rpcResult(this.#id, finalChunk, true));
   }
 
-  /** Fails the call on the client. False once the stream ended. */
+  /** Fails the call on the client. False once the stream ended or its socket closed. */
   error(message: string): boolean {
     if (this.#ended("error")) return false;
     this.#close();
-    this.#connection.send(frames.rpcError(this.#id, message));
+    return this.#send(frames.rpcError(this.#id, message));
+  }
+
+  /** False when the socket is no longer open: the close may reach the agent later than this call. */
+  #send(frame: string): boolean {
+    if (this.#connection.record.socket.readyState !== OPEN) return false;
+    this.#connection.send(frame);
     return true;
   }
 
@@ -72,6 +79,8 @@ export class StreamingResponse {
     return this.#closed;
   }
 }
+
+const OPEN = 1;
 
 /** Streams still open, by agent and connection id: released when their connection closes. */
 const openStreams = new WeakMap<object, Map<string, Set<StreamingResponse>>>();
@@ -112,20 +121,20 @@ export interface RpcTarget {
  */
 export async function handleRpc(target: RpcTarget, connection: Connection, frame: RpcRequestFrame): Promise<void> {
   const { id, method } = frame;
-  /** The error reply, and the `rpc:error` event (in the Agents SDK's words, which may be shorter). */
-  const refuse = (error: string, event = error): void => {
+  /** The error reply and the `rpc:error` event, in the Agents SDK's words. */
+  const refuse = (error: string): void => {
     connection.send(frames.rpcError(id, error));
-    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: event }));
+    emitAgentEvent(target.instance, "rpc:error", () => ({ method, error }));
   };
   let stream: StreamingResponse | undefined;
   try {
     // Inside the try: a getter may throw, and the client still gets its reply.
     const fn = (target.instance as Record<string, unknown>)[method];
-    if (typeof fn !== "function") return refuse(`Method "${method}" does not exist on ${target.className}`);
+    if (typeof fn !== "function") return refuse(`Method ${method} does not exist`);
     const options = callableOptions(target.instance, method, fn);
     if (!options) {
-      const notCallable = `Method "${method}" of ${target.className} is not callable`;
-      return refuse(`${notCallable}: mark it with @callable() or list it in static callables`, notCallable);
+      warnNotCallable(target.className, method);
+      return refuse(`Method ${method} is not callable`);
     }
     const args = await validateArgs(method, options, frame.args);
     if (options.streaming) {
@@ -154,10 +163,25 @@ export async function handleRpc(target: RpcTarget, connection: Connection, frame
     emitAgentEvent(target.instance, "rpc:error", () => ({ method, error: messageOf(error) }));
     // A stream ended before the failure had its last frame held for a commit that the rollback
     // dropped: the client still waits, so it gets the error (after a frame that did go out, it is ignored).
-    if (stream === undefined || stream.isClosed) connection.send(frames.rpcError(id, messageOf(error)));
+    // The Agents SDK's texts: a thrown non-Error is not shown to the client, except on a stream.
+    if (stream === undefined || stream.isClosed) connection.send(frames.rpcError(id, error instanceof Error ? error.message : UNKNOWN_ERROR));
     else stream.error(messageOf(error));
     throw error;
   }
+}
+
+/** What the client is told when a call threw something that is not an Error (the Agents SDK's words). */
+const UNKNOWN_ERROR = "Unknown error occurred";
+
+/** Classes and methods already warned about, so a client calling in a loop does not flood the log. */
+const warnedNotCallable = new Set<string>();
+
+/** The client's reply stays the SDK's short text; the server's log says how to fix it, once per method. */
+function warnNotCallable(className: string, method: string): void {
+  const key = `${className}.${method}`;
+  if (warnedNotCallable.has(key)) return;
+  warnedNotCallable.add(key);
+  console.warn(`[hearth] a client called ${key}(), which is not callable: mark it with @callable() or list it in static callables`);
 }
 
 export function messageOf(error: unknown): string {

@@ -27,7 +27,10 @@ export class StateStore {
     this.#db = db;
   }
 
-  /** The stored state, or undefined when none was ever stored. */
+  /**
+   * The stored state, or undefined when none was ever stored. A state set to `undefined` reads back
+   * as `undefined` until the agent leaves memory and as `null` after, as in the Agents SDK.
+   */
   read(): { value: unknown; json: string | undefined } | undefined {
     if (this.#cache) return this.#cache;
     // A new agent's file, made from the template by this connection's open, has no state: unless the
@@ -55,22 +58,22 @@ export class StateStore {
     const trusted = this.#db.stateTableTouches === this.#touches && !this.#db.stateTableHasTriggers;
     const known = trusted ? this.#rows : undefined;
     this.#rows = undefined;
-    if (json === undefined) {
-      this.#db.statement("DELETE FROM _hearth_state").run();
-      this.#knowRows(0);
-    } else if (json.length <= CHUNK_CHARS) {
-      this.#db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(json);
+    // An undefined state is still a state that was set: its row ("null", as the Agents SDK stores a
+    // NULL) keeps a woken agent from seeding `initialState` again. No row means never set.
+    const stored = json ?? "null";
+    if (stored.length <= CHUNK_CHARS) {
+      this.#db.statement("INSERT OR REPLACE INTO _hearth_state (chunk, data) VALUES (0, ?)").run(stored);
       if (known === undefined || known > 1) this.#db.statement("DELETE FROM _hearth_state WHERE chunk > 0").run();
       this.#knowRows(1);
     } else {
       this.#db.statement("DELETE FROM _hearth_state").run();
       const insert = this.#db.statement("INSERT INTO _hearth_state (chunk, data) VALUES (?, ?)");
       let chunks = 0;
-      for (let start = 0; start < json.length; chunks++) {
-        let end = Math.min(start + CHUNK_CHARS, json.length);
+      for (let start = 0; start < stored.length; chunks++) {
+        let end = Math.min(start + CHUNK_CHARS, stored.length);
         // Never split a surrogate pair: a lone half would not survive UTF-8 storage.
-        if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
-        insert.run(chunks, json.slice(start, end));
+        if (end < stored.length && isHighSurrogate(stored.charCodeAt(end - 1))) end--;
+        insert.run(chunks, stored.slice(start, end));
         start = end;
       }
       this.#knowRows(chunks);

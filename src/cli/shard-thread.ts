@@ -8,7 +8,10 @@ import { Shard } from "../shards/shard.ts";
 import { CliError, describeUnexpected } from "./errors.ts";
 import { startServer } from "./server.ts";
 import type { ShardThreadData, ShardThreadReport } from "./threads.ts";
+import { logUnhandledRejections } from "./unhandled-rejections.ts";
 
+// A thread has its own process-level events: one agent's unhandled rejection must not end the shard.
+logUnhandledRejections();
 const data = workerData as ShardThreadData;
 const report = (message: ShardThreadReport): void => parentPort!.postMessage(message);
 const shard = new Shard({ index: data.index, count: data.count, ports: new Map(data.ports) });

@@ -5,6 +5,7 @@ import { isSupervised, tellParent } from "./ipc.ts";
 import { captureStartupConsole } from "./observability.ts";
 import { startServer, type RunningServer } from "./server.ts";
 import { startThreadedServer } from "./threads.ts";
+import { logUnhandledRejections } from "./unhandled-rejections.ts";
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -18,6 +19,7 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
   const supervised = isSupervised();
   // JSON logs are JSON from the first line: the runtime speaks while it opens the data directory.
   captureStartupConsole(options, options.command === "dev" || supervised);
+  logUnhandledRejections();
   let running: RunningServer;
   try {
     // One thread per core unless told otherwise; `hearth dev` (which supervises this) and a cluster node run one.

@@ -7,7 +7,7 @@ import { LIMITS } from "../limits.ts";
 import { closeReasonWithin, DISCONNECTED } from "../websocket/close-reason.ts";
 import { chatRequestError, frames, sniffFrame } from "../protocol/frames.ts";
 import type { Actor } from "./actor.ts";
-import { corkedSocket } from "./corked-socket.ts";
+import { corkedSocket, stalledClose } from "./corked-socket.ts";
 import type { CellPlace } from "./place.ts";
 import type { SocketHub } from "./socket-hub.ts";
 import { frameBytes } from "../websocket/network.ts";
@@ -95,9 +95,12 @@ export function acceptAgentSocket(host: SocketHostView, place: CellPlace, key: s
     // A socket that was replaced or whose agent was destroyed has no agent to tell.
     if (!host.hub.remove(key, record) || host.closed) return;
     closedByClient = true;
-    // Without a close frame (1006): the Workers runtime's reason, as partyserver's webSocketClose gets it there.
-    const text = code === 1006 ? DISCONNECTED : reason.toString();
-    const deliverClose = () => void host.deliver(place, (actor) => actor[HANDLE.close](record, code, text, code !== 1006)).catch(() => {});
+    // Without a close frame (1006): the Workers runtime's reason, as partyserver's webSocketClose gets
+    // it there; one dropped for not reading says so.
+    const stalled = stalledClose(ws);
+    const closeCode = stalled?.code ?? code;
+    const text = stalled?.reason ?? (code === 1006 ? DISCONNECTED : reason.toString());
+    const deliverClose = () => void host.deliver(place, (actor) => actor[HANDLE.close](record, closeCode, text, stalled === undefined && code !== 1006)).catch(() => {});
     // After the frames that came before it, still waiting for onConnect to end.
     if (waiting !== undefined) waiting.push(deliverClose);
     else deliverClose();

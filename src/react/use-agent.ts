@@ -236,6 +236,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
     if (!found) return;
     if (target === liveSocket()) {
       identities.record(found, latest.current.onIdentityChange);
+      Object.assign(live(target), { name: found.name, agent: found.agent, identified: true });
       readyFor(addressRef.current).resolve();
     }
     setIdentity({ ...found, socket: target, identified: true });
@@ -264,7 +265,11 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
         case "cf_agent_identity":
           return identify(target, handshakeOf(target).identity(frame));
         case "cf_agent_state":
-          if (target === liveSocket()) setStateValue({ value: frame.state, address: addressRef.current });
+          if (target === liveSocket()) {
+            setStateValue({ value: frame.state, address: addressRef.current });
+            // Before `ready` resolves below: code awaiting it reads the live object, not the next render.
+            live(target).state = frame.state;
+          }
           try {
             latest.current.onStateUpdate?.(frame.state, "server");
           } finally {
@@ -289,6 +294,7 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
         calls.rejectSentOn(target, CLOSED);
         if (target === liveSocket()) {
           readyFor(addressRef.current).reset();
+          live(target).identified = false;
           const reconnecting = target.shouldReconnect && !final;
           if (!reconnecting) calls.rejectUnsent(CLOSED);
           else if (!refreshing.current) queryCache.invalidate();
@@ -375,8 +381,11 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   );
   const stub = useMemo(() => createStubProxy((method, args) => call(method, args)), [call]);
   const setState = useCallback((next: unknown) => {
-    socketRef.current?.send(stateFrame(next));
+    const current = socketRef.current;
+    current?.send(stateFrame(next));
     setStateValue({ value: next, address: addressRef.current });
+    // The live object at once, as in the Agents SDK: `agent.state` right after the call is the new state.
+    if (current !== null) live(current).state = next;
     latest.current.onStateUpdate?.(next, "client");
   }, []);
   // The last identity, if it came from this render's address (not the previous one's): through a
@@ -396,6 +405,11 @@ export function useAgent(options: UseAgentOptions): AgentSocketWith<unknown, unk
   result.setState = setState;
   result.getHttpUrl = () => httpUrlOf(socket, latest.current.query);
   return result;
+}
+
+/** The socket as the object the hook returns (the same object): its fields are written between renders too. */
+function live(socket: PartySocket): { state: unknown; identified: boolean } {
+  return socket as unknown as { state: unknown; identified: boolean };
 }
 
 /** Where a socket connects: the URL path options and, when given, the host. */

@@ -75,8 +75,8 @@ describe("agent events", () => {
       ["state:update", {}],
       ["rpc", { method: "increment", streaming: undefined }],
       ["rpc:error", { method: "fail", error: "nope" }],
-      ["rpc:error", { method: "hidden", error: 'Method "hidden" of Counter is not callable' }],
-      ["rpc:error", { method: "missing", error: 'Method "missing" does not exist on Counter' }],
+      ["rpc:error", { method: "hidden", error: "Method hidden is not callable" }],
+      ["rpc:error", { method: "missing", error: "Method missing does not exist" }],
       ["disconnect", { connectionId, code: 1000, reason: "" }],
     ]);
     const first = seen.events.find((event) => event.name === "c1" && event.type === "connect")!;
