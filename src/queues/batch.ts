@@ -56,8 +56,8 @@ export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
   }
 
   retryAll(options: QueueRetryOptions = {}): void {
-    const delaySeconds = retryDelay(options, "batch.retryAll()");
     if (this.#ignoredAfterFinish("retryAll()")) return;
+    const delaySeconds = retryDelay(options, "batch.retryAll()");
     if (this.#batchFate?.kind === "ack") {
       return warn(this.queue, "Received a call to retryAll() after ackAll() was already called. Calling retryAll() after calling ackAll() has no effect.");
     }
@@ -92,7 +92,11 @@ export class ConsumerBatch<Body = unknown> implements MessageBatch<Body> {
       body,
       attempts,
       ack: () => this.#decide(index, id, ACK),
-      retry: (options: QueueRetryOptions = {}) => this.#decide(index, id, { kind: "retry", delaySeconds: retryDelay(options, "message.retry()") }),
+      retry: (options: QueueRetryOptions = {}) => {
+        // After the delivery ended the call is ignored, whatever its options (as the docs say).
+        if (this.#ignoredAfterFinish(`retry() on message ${id}`)) return;
+        this.#decide(index, id, { kind: "retry", delaySeconds: retryDelay(options, "message.retry()") });
+      },
     });
   }
 

@@ -36,7 +36,7 @@ export function settleBatch(settings: ConsumerSettings, now: number, delivered: 
       settings,
       settlement,
       message,
-      `without being delivered again: its ${deliveries} deliveries (max_retries ${maxRetries} + 1) all ended without an outcome (the process stopped mid-batch, or the outcome could not be recorded)`,
+      `without being delivered again: it has had its ${deliveries} deliveries (max_retries ${maxRetries} + 1), the last of them ending without an outcome (the process stopped mid-batch, or the outcome could not be recorded)`,
     );
   }
   return settlement;

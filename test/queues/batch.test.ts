@@ -138,8 +138,13 @@ describe("ConsumerBatch", () => {
     expect(batch.finish(true)).toEqual([ACK, ACK, ACK]);
     batch.messages[0]!.retry();
     batch.retryAll();
+    // Even with a delay it would refuse while the delivery runs: ignored too, not thrown.
+    expect(() => batch.messages[1]!.retry({ delaySeconds: -1 })).not.toThrow();
+    expect(() => batch.retryAll({ delaySeconds: -1 })).not.toThrow();
     expect(warnings()).toEqual([
       "Received a call to retry() on message m0 after the delivery of the batch ended; it has no effect.",
+      "Received a call to retryAll() after the delivery of the batch ended; it has no effect.",
+      "Received a call to retry() on message m1 after the delivery of the batch ended; it has no effect.",
       "Received a call to retryAll() after the delivery of the batch ended; it has no effect.",
     ]);
   });
