@@ -61,11 +61,12 @@ export class DurableObjectState<Props = unknown> {
     this.props = init.props as Props;
     this.#sockets = init.sockets;
     this.facets = new DurableObjectFacets(init.runtime, () => this.id);
-    // deleteAll() takes the facets' data with it, as on Cloudflare.
+    // deleteAll() takes the facets' data with it, as on Cloudflare: once the wipe is committed, since
+    // files removed cannot come back if it is rolled back.
     const runtime = init.runtime;
     this.storage = new DurableObjectStorage(runtime.db, {
       alarms: init.alarm,
-      deleteAll: () => runtime.children.deleteAll(),
+      deleteAll: (afterCommit) => afterCommit(() => runtime.children.deleteAll()),
       criticalSection: (fn) => runtime.criticalSection(fn),
     });
   }

@@ -112,9 +112,10 @@ export class ActorCell implements AgentRuntime {
       id: { name, toString: () => `${binding.slug}/${name}` },
       storage: new DurableObjectStorage(this.db, {
         alarms: AGENT_ALARM,
-        // Its sub-agents (facets) go with it, as a Durable Object's facets do, and as on Cloudflare.
-        deleteAll: () => {
-          this.children.deleteAll();
+        // Its sub-agents (facets) go with it, as a Durable Object's facets do, and as on Cloudflare:
+        // once the wipe is committed (their files cannot come back if it is rolled back).
+        deleteAll: (afterCommit) => {
+          afterCommit(() => this.children.deleteAll());
           this.instance[HANDLE.wiped]?.();
         },
         criticalSection: (fn) => this.criticalSection(fn),

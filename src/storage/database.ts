@@ -32,7 +32,6 @@ interface Closing {
   copied: boolean;
 }
 
-
 /**
  * One agent's SQLite database: opening (`connection.ts`), cached statements, and the implicit
  * transactions of {@link ImplicitTransaction}, which every statement joins.
@@ -192,6 +191,17 @@ export class AgentDatabase implements Parkable {
     return statement;
   }
 
+  /** A statement of the agent's own SQL prepared for one user alone, not cached (a cursor read row by row keeps it). */
+  ownStatement(query: string): StatementSync {
+    const db = this.#open("SQL");
+    this.#transaction.join();
+    try {
+      return db.prepare(query);
+    } catch (error) {
+      throw new SqlError(error, query);
+    }
+  }
+
   /** {@link execScript} for the agent's own SQL: counted like {@link userStatement}. */
   userScript(script: string): void {
     if (STATE_TABLE.test(script)) this.#stateTableTouches++;
@@ -239,6 +249,7 @@ export class AgentDatabase implements Parkable {
     this.#transaction.join();
     db.exec("SAVEPOINT hearth_tx");
     this.#syncDepth++;
+    const mark = this.#transaction.afterCommitWork.mark;
     try {
       const result = fn();
       // `fn` caught the error of a statement SQLite answered by undoing the whole transaction (an ON
@@ -247,6 +258,7 @@ export class AgentDatabase implements Parkable {
       db.exec("RELEASE hearth_tx");
       return result;
     } catch (error) {
+      this.#transaction.afterCommitWork.dropSince(mark);
       if (db.isTransaction) {
         db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
         this.#schema.forget();
@@ -276,6 +288,13 @@ export class AgentDatabase implements Parkable {
   /** Ends a savepoint of {@link beginTransaction}: kept, or undone. Nothing to do once the connection closed (it was undone then). */
   endTransaction(savepoint: ExplicitSavepoint, keep: boolean): void {
     if (this.#db !== undefined) this.#transaction.endExplicit(savepoint, keep);
+  }
+
+  /** Runs `work` once the writes made so far commit; never if they are undone first (files deleted beside the database). */
+  afterCommit(work: () => void): void {
+    this.#open("afterCommit");
+    this.#transaction.join();
+    this.#transaction.afterCommit(work);
   }
 
   /** `write` now, or once another event's transaction() closure ends (ImplicitTransaction.whenWritable). */

@@ -35,9 +35,10 @@ export interface DurableObjectStorageHooks {
   /**
    * Called by `deleteAll()` once the data is gone, inside the same atomic block (a throw undoes the
    * wipe, and the alarm stays): for whatever else the host keeps for the object. The alarm is
-   * deleted after it, through {@link AlarmSlot.delete}.
+   * deleted after it, through {@link AlarmSlot.delete}. What cannot be undone (the facets' files)
+   * goes to `afterCommit`: it runs once the wipe is committed, and never if the wipe is rolled back.
    */
-  deleteAll?: () => void;
+  deleteAll?: (afterCommit: (work: () => void) => void) => void;
   /**
    * Runs `fn` with the object's input gate shut to other events, in the caller's context (the host's
    * cell): what `transaction()` runs its closure in. Without it, `fn` just runs.
@@ -127,7 +128,7 @@ export class DurableObjectStorage extends StorageOperations {
       if (inOpenTransaction(this)) throw new Error("Cannot call deleteAll() within a transaction");
       this.#db.transactionSync(() => {
         wipeDatabase(this.#db);
-        this.#hooks.deleteAll?.();
+        this.#hooks.deleteAll?.((work) => this.#db.afterCommit(work));
         this.#hooks.alarms.delete();
       });
     });
@@ -144,17 +145,17 @@ export class DurableObjectStorage extends StorageOperations {
 
   /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
   getCurrentBookmark(): Promise<string> {
-    throw notSupported("getCurrentBookmark");
+    return Promise.reject(notSupported("getCurrentBookmark"));
   }
 
   /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
   getBookmarkForTime(_timestamp: number | Date): Promise<string> {
-    throw notSupported("getBookmarkForTime");
+    return Promise.reject(notSupported("getBookmarkForTime"));
   }
 
   /** Point-in-time recovery is not supported by Hearth (docs/compat.md). */
   onNextSessionRestoreBookmark(_bookmark: string): Promise<string> {
-    throw notSupported("onNextSessionRestoreBookmark");
+    return Promise.reject(notSupported("onNextSessionRestoreBookmark"));
   }
 
   protected target(_op: string): KvTarget {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { AfterCommitWork } from "./after-commit.ts";
 import { dropHeld, sendHeld, type HeldOutput } from "./held-output.ts";
 import type { ReleaseQueue } from "./release-queue.ts";
 import type { ReplicaLink } from "./replication.ts";
@@ -84,6 +85,8 @@ export class ImplicitTransaction {
   #failuresAtBegin = 0;
   /** Runs at the start of every transaction until one commits ({@link writeFirst}). */
   #firstWrite: (() => void) | undefined;
+  /** Work waiting for the writes made before it to be durable ({@link afterCommit}). */
+  readonly #afterCommit = new AfterCommitWork();
 
   constructor(
     db: DatabaseSync,
@@ -169,6 +172,18 @@ export class ImplicitTransaction {
     else this.#held.push({ owner, send, dropped, level: this.#explicit.length > 0 && owner === this.#explicitOwner ? this.#explicit.length : 0 });
   }
 
+  /** Runs `work` once the open transaction commits; dropped with the writes before it if they are undone (after-commit.ts). */
+  afterCommit(work: () => void): void {
+    if (!this.#open) throw new Error("afterCommit() needs an open transaction");
+    const owner = this.#currentOwner();
+    this.#afterCommit.add(owner, this.#explicit.length > 0 && owner === this.#explicitOwner ? this.#explicit.length : 0, work);
+  }
+
+  /** The after-commit work: a transactionSync block that rolls back drops its own (AgentDatabase.transactionSync). */
+  get afterCommitWork(): AfterCommitWork {
+    return this.#afterCommit;
+  }
+
   /**
    * Opens a savepoint for a transaction() closure of the running event (`SAVEPOINT hearth_txn_<depth>`).
    * Until it ends nothing commits; other events' statements are refused (the closure holds the gate).
@@ -202,6 +217,7 @@ export class ImplicitTransaction {
     }
     for (const ended of this.#explicit.splice(index)) ended.alive = false;
     const { depth } = savepoint;
+    this.#afterCommit.closureEnded(depth, keep);
     try {
       if (keep) {
         this.#db.exec(`RELEASE hearth_txn_${depth}`);
@@ -349,6 +365,7 @@ export class ImplicitTransaction {
     const durable = this.#durable;
     this.#durable = undefined;
     this.#open = false;
+    this.#afterCommit.run();
     if (this.#replica !== undefined) return this.#replicate(durable);
     this.#writers.clear();
     this.#sendHeld();
@@ -438,6 +455,7 @@ export class ImplicitTransaction {
     this.#onRollback();
     const undone = this.#held.filter((entry) => entry.owner === failed);
     this.#held = this.#held.filter((entry) => entry.owner !== failed);
+    this.#afterCommit.dropOwner(failed);
     this.#dropExplicit();
     dropHeld(undone);
   }
@@ -450,6 +468,7 @@ export class ImplicitTransaction {
     this.#ownsTransaction = false;
     const undone = this.#held;
     this.#held = [];
+    this.#afterCommit.clear();
     try {
       this.#db.exec("ROLLBACK");
     } catch {

@@ -12,13 +12,16 @@ let storage: DurableObjectStorage;
 let alarm: number | null;
 let hookCalls: number;
 let hookFails: boolean;
+/** What the hook left for after the commit, and how often it ran. */
+let afterCommitRuns: number;
 
 function openFile(): void {
   db = new AgentDatabase({ path: join(dir, "wipe.sqlite"), durability: "relaxed", identity: "wipe/a", currentOwner: () => undefined });
   storage = new DurableObjectStorage(db, {
     alarms: { get: () => alarm, set: (at) => void (alarm = at), delete: () => void (alarm = null) },
-    deleteAll: () => {
+    deleteAll: (afterCommit) => {
       hookCalls++;
+      afterCommit(() => void afterCommitRuns++);
       if (hookFails) throw new Error("host cleanup failed");
     },
   });
@@ -28,6 +31,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "hearth-do-wipe-"));
   alarm = null;
   hookCalls = 0;
+  afterCommitRuns = 0;
   hookFails = false;
   openFile();
 });
@@ -136,5 +140,24 @@ describe("deleteAll", () => {
     ).toThrow("undo");
     expect(db.hasTable("parents")).toBe(true);
     expect(await storage.get("k")).toBe(1);
+  });
+
+  it("runs the hook's after-commit work only once the wipe commits, never when it is undone", async () => {
+    expect(() =>
+      storage.transactionSync(() => {
+        void storage.deleteAll();
+        throw new Error("undo");
+      }),
+    ).toThrow("undo");
+    db.flush();
+    expect(afterCommitRuns).toBe(0);
+    await storage.deleteAll();
+    expect(afterCommitRuns).toBe(0);
+    db.flush();
+    expect(afterCommitRuns).toBe(1);
+    hookFails = true;
+    await expect(storage.deleteAll()).rejects.toThrow("host cleanup failed");
+    db.flush();
+    expect(afterCommitRuns).toBe(1);
   });
 });
