@@ -5,6 +5,7 @@ import { HARDEN_PRAGMAS, IDENTITY_SQL, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction } from "./implicit-transaction.ts";
 import { endEventOutsideTransaction, LostWrites, outputOutsideTransaction } from "./lost-writes.ts";
+import { runSyncBlock } from "./sync-block.ts";
 import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
 import { DatabaseFileSync, keepEmptyWal, syncAtClose } from "./close-files.ts";
@@ -247,32 +248,19 @@ export class AgentDatabase implements Parkable {
   transactionSync<T>(fn: () => T): T {
     const db = this.#open("transactionSync");
     this.#transaction.join();
-    db.exec("SAVEPOINT hearth_tx");
     this.#syncDepth++;
-    const mark = this.#transaction.afterCommitWork.mark;
     try {
-      const result = fn();
-      // `fn` caught the error of a statement SQLite answered by undoing the whole transaction (an ON
-      // CONFLICT ROLLBACK, a trigger's RAISE(ROLLBACK), an I/O error): the savepoint went with it.
-      this.#transaction.throwIfRolledBack();
-      db.exec("RELEASE hearth_tx");
-      return result;
-    } catch (error) {
-      this.#transaction.afterCommitWork.dropSince(mark);
-      if (db.isTransaction) {
-        db.exec("ROLLBACK TO hearth_tx; RELEASE hearth_tx");
-        this.#schema.forget();
-        this.#options.onRollback?.();
-      } else {
-        // The savepoint went with the whole transaction: the implicit transaction's own handling (its
-        // writers told their writes are lost, the caches dropped once).
-        this.#transaction.noticeRollback();
-      }
-      throw error;
+      return runSyncBlock(db, this.#transaction, this.#savepointUndone, fn);
     } finally {
       this.#syncDepth--;
     }
   }
+
+  /** A transactionSync block's savepoint was rolled back: what the schema cache and the owner knew may be stale. */
+  readonly #savepointUndone = (): void => {
+    this.#schema.forget();
+    this.#options.onRollback?.();
+  };
 
   /**
    * Opens the savepoint of a `ctx.storage.transaction()` closure of the running event: its SQL and
