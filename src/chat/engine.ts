@@ -35,9 +35,6 @@ import { validateMessages } from "./validate.ts";
 import type { EngineHost } from "./engine-host.ts";
 export type { EngineHost } from "./engine-host.ts";
 
-/** Frames that change the conversation: refused from read-only connections. */
-const WRITES = new Set<string>([CHAT_FRAMES.request, CHAT_FRAMES.messages, CHAT_FRAMES.clear, CHAT_FRAMES.cancel, CHAT_FRAMES.toolResult, CHAT_FRAMES.toolApproval]);
-
 export class ChatEngine<M extends UIMessage> {
   readonly messages: MessageStore<M>;
   readonly streams: StreamStore;
@@ -100,13 +97,11 @@ export class ChatEngine<M extends UIMessage> {
     });
   }
 
-  /** Handles one chat frame from a client. */
+  /**
+   * Handles one chat frame from a client. A read-only connection chats like any other, as in the
+   * Agents SDK, whose read-only flag restricts `setState` only.
+   */
   async handle(connection: Connection, frame: ChatFrame): Promise<void> {
-    if (connection.readonly && WRITES.has(frame.type)) {
-      const error = `${frame.type}: Connection is readonly`;
-      connection.send(frame.type === CHAT_FRAMES.request ? chatFrames.response({ id: frame.id, body: error, done: true, error: true }) : protocolFrames.error(error));
-      return;
-    }
     switch (frame.type) {
       case CHAT_FRAMES.request:
         return admitRequest<M>(

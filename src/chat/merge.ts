@@ -67,9 +67,9 @@ export type ClientMessagesCheck<M> = { ok: true; messages: M[] } | { ok: false; 
 /**
  * A client's messages made safe to store: assistant messages the server stored are replaced by
  * the stored copy, and empty ones it never produced are left out; other assistant messages it
- * never produced, tool parts outside them, changed roles, system messages (unless accepted) and,
- * when `acceptNew` is false, new messages are refused. With `pruned`, what the client holds before
- * the first message still stored is left out.
+ * never produced, tool parts outside them, changed roles (also of the reply being streamed),
+ * system messages (unless accepted) and, when `acceptNew` is false, new messages are refused. With
+ * `pruned`, what the client holds before the first message still stored is left out.
  */
 export function checkClientMessages<M extends UIMessage>(incoming: readonly M[], stored: readonly M[], rules: ClientMessageRules): ClientMessagesCheck<M> {
   const byId = new Map(stored.map((m) => [m.id, m]));
@@ -93,6 +93,11 @@ export function checkClientMessages<M extends UIMessage>(incoming: readonly M[],
     const known = byId.get(message.id);
     const where = `messages[${i}] (${JSON.stringify(message.id)})`;
     if (known && known.role !== message.role) return { ok: false, error: `${where} is stored with role "${known.role}"; a client may not change it to "${message.role}"` };
+    // The reply being streamed is not stored yet, but its id is taken: stored under it, another
+    // message would be replaced by the reply when it ends, and the next turn would extend it.
+    if (message.id === rules.liveMessageId && message.role !== "assistant") {
+      return { ok: false, error: `${where} has the id of the reply being streamed; a client may not give it role "${message.role}"` };
+    }
     if (message.role === "assistant") {
       if (known) {
         messages.push(known);

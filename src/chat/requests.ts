@@ -91,7 +91,9 @@ export async function admitRequest<M extends UIMessage>(host: RequestHost<M>, co
     requestId: id,
     continuation: false,
     originId: connection.id,
-    messageIds: originMessageIds(incoming),
+    // From what the sender sent, as the Agents SDK does: messages stored meanwhile by other
+    // clients are not this request's, and a merge folds some of the sender's into one.
+    messageIds: originMessageIds(checked.messages),
     body: request.body,
     clientTools: request.clientTools,
     trigger: request.trigger,

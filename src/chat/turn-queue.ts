@@ -11,7 +11,7 @@ import { supersedes, type SubmitPolicy } from "./submit-policy.ts";
 export type SkipReason = "superseded" | "cancelled" | "cleared" | "dropped";
 
 export interface TurnJob {
-  /** The request id (also used to cancel it). */
+  /** The request id (also used to cancel it, except for an "answer", which cannot be cancelled). */
   readonly id: string;
   /**
    * "request": a client's chat request, subject to the policy; "answer": applying a client's tool
@@ -93,13 +93,17 @@ export class TurnQueue {
     return new Promise((resolve) => this.#addWaiters.push(resolve));
   }
 
-  /** Aborts the running job with this id, or takes a waiting one out of the queue. */
+  /**
+   * Aborts the running turn with this id, or takes a waiting one out of the queue. Only turns: a
+   * tool answer is no request a client can see or stop, and its id could be guessed from the call.
+   */
   cancel(id: string): boolean {
-    if (this.#running?.job.id === id) {
+    const cancellable = (job: TurnJob) => job.id === id && job.kind !== "answer";
+    if (this.#running && cancellable(this.#running.job)) {
       this.#running.controller.abort(new Error("The chat request was cancelled"));
       return true;
     }
-    const waiting = this.#waiting.find((job) => job.id === id);
+    const waiting = this.#waiting.find(cancellable);
     if (waiting) this.#remove(waiting, "cancelled");
     return waiting !== undefined;
   }

@@ -79,15 +79,19 @@ export async function runTurn<M extends UIMessage>(host: TurnHost<M>, spec: Turn
     ...(error !== undefined ? { error } : {}),
   });
   const limits = host.limits();
-  // A reply that produces nothing for maxTurnIdleMs is aborted: the queue and the agent's memory are not held forever.
+  // Opt-in (0 is off, as in the Agents SDK): a reply that produces nothing for maxTurnIdleMs is
+  // aborted, so a hung provider does not hold the queue and the agent's memory forever. Off, a
+  // slow server tool keeps its result; what a turn buffers stays bounded by the byte limits.
+  const idleMs = limits.maxTurnIdleMs;
   const idle = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const touch = () => {
+    if (idleMs <= 0) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      host.stalled(limits.maxTurnIdleMs);
-      idle.abort(new Error(`the reply produced nothing for ${limits.maxTurnIdleMs} ms; the limit is ${limits.maxTurnIdleMs} (maxTurnIdleMs)`));
-    }, limits.maxTurnIdleMs);
+      host.stalled(idleMs);
+      idle.abort(new Error(`the reply produced nothing for ${idleMs} ms; the limit is ${idleMs} (maxTurnIdleMs)`));
+    }, idleMs);
   };
   const state = { terminalSent: false, streaming: false };
   touch();

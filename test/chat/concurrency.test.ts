@@ -65,7 +65,8 @@ describe('"merge"', () => {
     )) as { messages: UIMessage[] };
     expect(merged.messages.map((m) => m.id)).toEqual(["u1", "u3"]);
     gate.finish();
-    expect(await client.done(three)).toMatchObject({ outcome: "completed", messageIds: ["u1", "u3"] });
+    // The ids the request carried, as sent: u2 is answered too, inside the merged message.
+    expect(await client.done(three)).toMatchObject({ outcome: "completed", messageIds: ["u1", "u2", "u3"] });
     const history = (await t.get<Chat>("MergeChat", "m1").history()) as UIMessage[];
     expect(history.map(messageText)).toEqual(["one", "busy", "two\n\nthree", "answer to both"]);
     expect(history.map((m) => m.id).slice(0, 3)).toEqual(["u1", history[1]!.id, "u3"]);

@@ -7,7 +7,7 @@ import { jsonSchema, tool, type UIMessage } from "ai";
 import { afterEach, describe, expect, test } from "vitest";
 import type { TestEnv } from "../../src/testing/index.ts";
 import { Chat, chatEnv, holdTurns, resetWorld, TinyChat } from "./fixture.ts";
-import { ChatClient, messageText, scriptedModel, textOf, textStream, usage, userMessage, type Frame } from "./helpers.ts";
+import { ChatClient, messageText, scriptedModel, textOf, textStream, usage, until, userMessage, type Frame } from "./helpers.ts";
 
 let t: TestEnv;
 afterEach(async () => {
@@ -89,19 +89,20 @@ describe("malformed chat frames", () => {
     client.close();
   });
 
-  test("a read-only connection may watch but not change the conversation", async () => {
+  test("a read-only connection chats like any other: as in the Agents SDK, the flag restricts setState only", async () => {
     resetWorld(scriptedModel(textStream("ok")));
     let ws: string;
     ({ t, ws } = await chatEnv());
     const viewer = await ChatClient.open(ws, "f3", "?readonly=1");
     const id = viewer.send([userMessage("u1", "hi")]);
-    expect(await errorOf(viewer, id)).toMatch(/Connection is readonly/);
-    const mark = viewer.frames.length;
-    viewer.socket.send({ type: "cf_agent_chat_clear" });
-    expect(await hearthError(viewer, mark)).toMatch(/cf_agent_chat_clear: Connection is readonly/);
+    expect(await viewer.done(id)).toMatchObject({ done: true, outcome: "completed" });
+    expect(await t.get<Chat>("Chat", "f3").storedRows()).toBe(2);
     viewer.socket.send({ type: "cf_agent_stream_resume_request", probeId: "v" });
     expect(await viewer.waitForType("cf_agent_stream_resume_none")).toMatchObject({ probeId: "v" });
-    expect(await t.get<Chat>("Chat", "f3").storedRows()).toBe(0);
+    viewer.socket.send({ type: "cf_agent_state", state: { x: 1 } });
+    expect(await viewer.waitForType("cf_agent_state_error")).toMatchObject({ error: "Connection is readonly" });
+    viewer.socket.send({ type: "cf_agent_chat_clear" });
+    await until(async () => (await t.get<Chat>("Chat", "f3").storedRows()) === 0, "the clear");
     viewer.close();
   });
 });
