@@ -134,8 +134,16 @@ export class StatementRows implements RowSource {
 
   #finish(): void {
     this.#done = true;
-    if (this.#iterator === undefined) return;
+    const iterator = this.#iterator;
+    if (iterator === undefined) return;
     this.#iterator = undefined;
+    // Resets the statement: one whose step failed (a table a rollback took away) would otherwise keep
+    // failing, or give "not an error", at its next iterate() even once the table is back.
+    try {
+      iterator.return?.();
+    } catch {
+      // Finalized with its connection: nothing to reset.
+    }
     const statement = this.#statement;
     if (lent.get(statement)?.deref() === this) {
       lent.delete(statement);

@@ -67,7 +67,8 @@ describe("onTurnEnd", () => {
     await until(() => tab.ended.length === 2, "both ends reported");
     expect(tab.ended).toEqual([
       { requestId: ok, messageIds: ["u1"], outcome: "completed", replay: false },
-      { requestId: failed, messageIds: ["u2"], outcome: "error", error: expect.stringContaining("no model configured for this tenant"), replay: false },
+      // The trailing user messages of the request as its client sent it (no reply between u1 and u2), as in the SDK.
+      { requestId: failed, messageIds: ["u1", "u2"], outcome: "error", error: expect.stringContaining("no model configured for this tenant"), replay: false },
     ]);
     sender.close();
   });

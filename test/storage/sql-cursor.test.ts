@@ -29,6 +29,22 @@ afterEach(() => {
 const ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c";
 
 describe("sql.exec cursor", () => {
+  it("reads a table again once it is back, after a rollback took it away while a cursor was reading it", () => {
+    // A table made inside a transactionSync block that throws is gone again; the SQL naming it fails
+    // with SQLite's own message, and works once the table is made again (a counter's table, say).
+    const read = () => [...storage.sql.exec<{ v: number }>("SELECT v FROM made_late")].map((row) => row.v);
+    expect(() =>
+      storage.transactionSync(() => {
+        storage.sql.exec("CREATE TABLE made_late (v INTEGER); INSERT INTO made_late VALUES (1)");
+        expect(read()).toEqual([1]);
+        throw new Error("undo");
+      }),
+    ).toThrow("undo");
+    expect(read).toThrow(/no such table: made_late/);
+    storage.sql.exec("CREATE TABLE made_late (v INTEGER); INSERT INTO made_late VALUES (2)");
+    expect(read()).toEqual([2]);
+  });
+
   it("reads a query without an end one row at a time", () => {
     const cursor = storage.sql.exec<{ x: number }>(ENDLESS);
     expect(cursor.rowsRead).toBe(0);
