@@ -30,7 +30,7 @@ export interface McpServerInfo {
   name: string;
   server_url: string;
   auth_url: string | null;
-  state: "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed";
+  state: "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
   error?: string | null;
   capabilities: Record<string, unknown> | null;
   instructions: string | null;

@@ -215,8 +215,9 @@ describe("closeConnection and closeAllConnections", () => {
     const { id } = await agent.mount("remote", remote.url);
     expect(remote.openSessions).toBe(1);
     expect(await agent.close(id)).toBe("closed");
-    expect(await agent.connectionOf(id)).toMatchObject({ state: "failed", hasClient: false, tools: ["add", "echo", "sum"] });
-    expect((await agent.servers()).servers[id]!.error).toMatch(/closeConnection/);
+    // Out of mcpConnections, still mounted: the clients' frame says not-connected, as the SDK's getMcpServers.
+    expect(await agent.connectionOf(id)).toBeUndefined();
+    expect((await agent.servers()).servers[id]).toMatchObject({ state: "not-connected", error: null });
     expect(await agent.tools()).toEqual([]);
     expect(await agent.attempt(id, "add", { a: 1, b: 1 })).toMatchObject({ ok: false, code: "not-connected" });
     expect(remote.openSessions).toBe(0);
@@ -225,7 +226,8 @@ describe("closeConnection and closeAllConnections", () => {
     expect(await agent.call(id, "add", { a: 1, b: 1 })).toEqual({ content: [{ type: "text", text: "2" }] });
 
     expect(await agent.close()).toBe("closed");
-    expect((await agent.servers()).servers[id]!.state).toBe("failed");
+    expect((await agent.servers()).servers[id]!.state).toBe("not-connected");
+    expect(await agent.connectionOf(id)).toBeUndefined();
     expect(await agent.close("nope")).toMatch(/^unknown-server: /);
   });
 });

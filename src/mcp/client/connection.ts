@@ -96,7 +96,7 @@ export class McpConnection implements OperationTarget {
 
   /** Its tools, prompts and resources are offered while it is usable or about to be. */
   get offered(): boolean {
-    return this.catalog !== undefined && this.state !== "failed" && this.state !== "authenticating";
+    return this.catalog !== undefined && this.state !== "failed" && this.state !== "authenticating" && this.state !== "not-connected";
   }
 
   /** The attempt under way, if any. */
@@ -241,7 +241,7 @@ export class McpConnection implements OperationTarget {
     await this.#attempt?.catch(() => {});
     this.authUrl = null;
     this.#authPending = false;
-    this.#set("failed", "closed with closeConnection(); connectToServer() connects it again");
+    this.#set("not-connected", null);
     await this.#end(released, true, false);
   }
 
@@ -418,14 +418,15 @@ export class McpConnection implements OperationTarget {
   async #usable(spec: OperationSpec): Promise<Client> {
     // `connected` without an attempt: mounted with connectToServer and not discovered; calls work.
     const usable = this.state === "ready" || (this.state === "connected" && !this.#attempt);
-    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating") {
+    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating" && this.state !== "not-connected") {
       await waitWithin(this, spec, this.connect(this.#reconnect.enabled), () => this.state);
     }
     if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });
     const unauthorized = this.state === "authenticating" ? this.explain(undefined, "this call") : undefined;
     if (unauthorized) throw unauthorized;
     if ((this.state !== "ready" && this.state !== "connected") || !this.#client) {
-      throw new McpClientError("not-connected", `${this.label} is not connected (${this.state}${this.error ? `: ${this.error}` : ""})`, {
+      const why = this.state === "not-connected" ? "closed with closeConnection(); connectToServer() connects it again" : `${this.state}${this.error ? `: ${this.error}` : ""}`;
+      throw new McpClientError("not-connected", `${this.label} is not connected (${why})`, {
         serverId: this.serverId,
       });
     }

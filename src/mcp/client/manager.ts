@@ -66,7 +66,8 @@ export class McpClientManager {
    * const ready = Object.values(this.mcp.mcpConnections).filter((c) => c.connectionState === "ready");
    */
   get mcpConnections(): Readonly<Record<string, McpClientConnection>> {
-    return Object.fromEntries(this.#runtime.connections().map((c) => [c.serverId, connectionView(c)]));
+    // A server closed with closeConnection() leaves them (it stays mounted), as in the SDK.
+    return Object.fromEntries(this.#runtime.connections().filter((c) => c.state !== "not-connected").map((c) => [c.serverId, connectionView(c)]));
   }
 
   /**
@@ -308,7 +309,8 @@ export class McpClientManager {
 
   /**
    * Closes the connection to a server but keeps the server (its tokens, its catalog): calls in flight
-   * fail, reconnecting stops, the session ends, and the server shows `failed` until
+   * fail, reconnecting stops, the session ends; the server leaves {@link mcpConnections} and the
+   * clients' frame shows it `not-connected` (as the SDK's `getMcpServers` does) until
    * {@link connectToServer}, `addMcpServer` or the next wake connects it again.
    * @throws McpClientError (`unknown-server`) when no server has this id
    * @example

@@ -52,7 +52,12 @@ export interface McpClientOptions {
  * → `connecting` → `connected` → `discovering` (listing tools, prompts, resources) → `ready`;
  * `failed` with the reason in `error`.
  */
-export type McpConnectionState = "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed";
+/**
+ * A mounted server's state. `not-connected`: closed with `closeConnection()`; still mounted (and
+ * connected again by `connectToServer()` or the agent's next start), out of `mcpConnections`, as in
+ * the Agents SDK.
+ */
+export type McpConnectionState = "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
 
 /** `auto` tries Streamable HTTP and falls back to the legacy HTTP+SSE transport when the server answers 4xx. */
 export type McpTransportType = "auto" | "streamable-http" | "sse";
