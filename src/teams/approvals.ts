@@ -3,7 +3,7 @@
  * is written as waiting and the run suspends (siblings in a parallel branch go on). A budget request
  * (the `ask` policy) is an approval whose value is the extension.
  */
-import { extendLimits, resolveLimits, type BudgetExceededError, type TeamLimits } from "./budget.ts";
+import { BudgetExceededError, extendLimits, resolveLimits, type TeamLimits } from "./budget.ts";
 import { ApprovalRejectedError, RunSuspended, type PendingApproval } from "./errors.ts";
 import type { ApprovalNode } from "./nodes.ts";
 import { at } from "./places.ts";
@@ -53,6 +53,33 @@ export function withdrawApprovals(scope: RunScope, approvals: readonly PendingAp
 /** Asks for a budget extension (the `ask` policy); resolves with the extension once approved. */
 export function askForBudget(scope: RunScope, error: BudgetExceededError, place: StepPlace): Promise<unknown> {
   return waitForApproval(scope, { kind: "approval", prompt: () => `${error.message}. Approve to extend the ${error.limit} budget.` }, { limit: error.limit }, at(place, "budget"), "budget");
+}
+
+/**
+ * After a call spent more than it reserved: under the `ask` policy a run's limit it crossed is an
+ * approval of kind "budget" (the call's output is kept; the run goes on once granted), otherwise the
+ * run fails. A step replayed from the journal (`fresh` false) only waits again for the requests it
+ * made: spend journaled after it is not its own.
+ */
+export async function settleOverspend(scope: RunScope, place: StepPlace, fresh: boolean, limits?: TeamLimits, member?: string): Promise<void> {
+  for (let request = 1; ; request++) {
+    const asked = at(place, `overspent-${request}`);
+    const approvalPlace = at(asked, "budget");
+    if (scope.steps.has(approvalPlace.path)) {
+      // Granted: go on (the grant is in the run's limits); waiting or rejected: this throws.
+      await waitForApproval(scope, { kind: "approval", prompt: () => "" }, null, approvalPlace, "budget");
+      continue;
+    }
+    if (!fresh) return;
+    try {
+      scope.budget.checkSpent(limits, member);
+      return;
+    } catch (error) {
+      // A member's own limit is not the run's: an extension of the run's limits could never fit it.
+      if (!(error instanceof BudgetExceededError) || scope.policy !== "ask" || error.member !== undefined) throw error;
+      await askForBudget(scope, error, asked);
+    }
+  }
 }
 
 /** A budget grant as journaled: the extension given, the limit that ran out, and whether the run's limits hold it. */

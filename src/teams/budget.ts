@@ -2,8 +2,9 @@
  * Budgets of a team run: tokens, cost, wall time, tool calls, member calls (iterations) and delegation
  * depth. Always on: every run has limits, from the defaults if nothing else. Before a call the engine
  * reserves what the call may spend; after it, the reservation is replaced by what was spent. Parallel
- * branches therefore cannot overspend together: a reservation that does not fit is refused before
- * the call is made.
+ * branches therefore cannot overspend together as long as each spends within its estimate: a
+ * reservation that does not fit is refused before the call is made (a call that spent more than it
+ * reserved is caught after it, by checkSpent).
  */
 import { priceOf, type ModelPrice } from "../observability/cost/prices.ts";
 import type { MemberUsage } from "./member.ts";
@@ -157,7 +158,7 @@ export class RunBudget {
   reserve(estimate: { tokens?: number; model?: string; toolCalls?: number }, member?: TeamLimits, memberName?: string): Reservation {
     const own = memberName !== undefined && member ? this.#member(memberName) : undefined;
     const tokens = Math.min(estimate.tokens ?? this.#limits.reserveTokens, own ? Infinity : (member?.tokens ?? Infinity));
-    const price = estimate.model ? this.#prices[estimate.model] : undefined;
+    const price = priceOf(estimate.model, this.#prices);
     const costUsd = price ? (tokens * Math.max(price.input, price.output)) / 1_000_000 : 0;
     const toolCalls = estimate.toolCalls ?? 0;
     const check = (limit: keyof TeamLimits, used: number, adding: number, unit: string) => {

@@ -41,6 +41,8 @@ export async function runAll(scope: RunScope, count: number, concurrency: number
   place.signal.addEventListener("abort", onParentAbort, { once: true });
   const outputs = new Array<unknown>(count);
   const waiting: PendingApproval[] = [];
+  // A branch may suspend with no approval of its own (a member's team run still running): it waits all the same.
+  let suspended = false;
   let failure: { error: unknown } | undefined;
   let next = 0;
   const worker = async () => {
@@ -49,7 +51,10 @@ export async function runAll(scope: RunScope, count: number, concurrency: number
       try {
         outputs[index] = await task(index, group.signal);
       } catch (error) {
-        if (error instanceof RunSuspended) waiting.push(...error.approvals);
+        if (error instanceof RunSuspended) {
+          suspended = true;
+          waiting.push(...error.approvals);
+        }
         else if (!failure) {
           failure = { error };
           if (!(error instanceof RunStopped)) scope.emit("branch-failed", place.path, { index, error: errorInfo(error) });
@@ -67,6 +72,6 @@ export async function runAll(scope: RunScope, count: number, concurrency: number
     withdrawApprovals(scope, waiting, `a sibling branch failed: ${errorInfo(failure.error).message}`);
     throw failure.error;
   }
-  if (waiting.length > 0) throw new RunSuspended(waiting);
+  if (suspended) throw new RunSuspended(waiting);
   return outputs;
 }

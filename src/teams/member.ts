@@ -91,7 +91,8 @@ export interface TeamMember<I = unknown, O = unknown> {
   readonly inputSchema?: Record<string, unknown>;
   /**
    * What one call may spend, reserved from the run's budget before it runs (default: the run's
-   * `reserveTokens`). Code that calls no model says `{ tokens: 0 }`.
+   * `reserveTokens`); with a `model`, the cost of those tokens at its price is reserved too. Code that
+   * calls no model says `{ tokens: 0 }`.
    */
   readonly estimate?: { tokens?: number; toolCalls?: number; model?: string };
   call(input: I, context: MemberCallContext): Promise<MemberResult<O>>;

@@ -9,7 +9,7 @@ import { callerOfCurrentScope } from "../agent/context.ts";
 import type { AgentRuntime } from "../agent/runtime.ts";
 import { IN_SUB_AGENT, type SubAgentClass } from "../sub-agents/sub-agent-agent.ts";
 import type { MemberCallContext, MemberResult, MemberUsage, TeamMember } from "./member.ts";
-import { addUsage, modelUsage } from "./usage.ts";
+import { addUsage, modelIdOf, modelUsage } from "./usage.ts";
 
 /** Options every member helper takes. */
 export interface MemberOptions {
@@ -77,10 +77,13 @@ export interface ModelMemberOptions extends MemberOptions {
  */
 export function modelMember(name: string, options: ModelMemberOptions): TeamMember<unknown, string> {
   checkName(name);
-  const { model, system, maxOutputTokens, ...rest } = options;
+  const { model, system, maxOutputTokens, estimate, ...rest } = options;
   return {
     kind: "member",
     name,
+    // Priced by its model: a call reserves the cost of its tokens (the run's reserveTokens unless the
+    // estimate says), so parallel calls cannot together cost more than the limit.
+    estimate: { model: modelIdOf(model), ...estimate },
     ...rest,
     async call(input, context): Promise<MemberResult<string>> {
       const result = await generateText({
@@ -168,7 +171,7 @@ async function callOnce(child: object, method: string, input: unknown, call: Sub
 }
 
 function checkName(name: string): void {
-  if (typeof name !== "string" || name.length === 0 || name.length > 64 || /[/\0]/.test(name)) {
-    throw new TypeError(`A team member name must be 1-64 characters without "/" (got ${JSON.stringify(name)})`);
+  if (typeof name !== "string" || name.length === 0 || name.length > 64 || /[/\0]/.test(name) || name.includes("::")) {
+    throw new TypeError(`A team member name must be 1-64 characters without "/" or "::" (got ${JSON.stringify(name)})`);
   }
 }

@@ -6,6 +6,7 @@
 import type { LanguageModel } from "ai";
 import type { TeamLimits } from "./budget.ts";
 import type { TeamMember } from "./member.ts";
+import { checkPathName } from "./names.ts";
 
 /** Any part of a team. `I` and `O` type its input and output. */
 export type TeamNode<I = unknown, O = unknown> =
@@ -127,7 +128,11 @@ export interface LoopNode {
 export interface FallbackNode {
   readonly kind: "fallback";
   readonly options: readonly TeamNode[];
-  /** Which failures move on to the next option (default: any failure but cancellation). */
+  /**
+   * Which other failures move on to the next option (default: all of them). Never these, which are
+   * final: cancellation, a budget that ran out (BudgetExceededError) and a rejected approval
+   * (ApprovalRejectedError).
+   */
   readonly on?: (error: StepErrorInfo) => boolean;
   /** An option slower than this counts as failed. */
   readonly timeoutMs?: number;
@@ -177,6 +182,8 @@ export function checkNode(value: unknown, where: string): asserts value is TeamN
     const what = typeof value === "function" ? `a function or class (${(value as { name?: string }).name || "anonymous"}): wrap it with fnMember() or subAgentMember()` : `${typeof value}`;
     throw new TypeError(`${where} must be a team node (a member, step, pipeline, …); got ${what}`);
   }
+  // Names become path segments: a member object made by hand is checked here, as the helpers check theirs.
+  if (kind === "member") checkPathName((value as { name?: unknown }).name, `${where}: a member's name`);
 }
 
 function positiveInt(value: number | undefined, fallback: number, what: string): number {
@@ -193,6 +200,7 @@ function positiveInt(value: number | undefined, fallback: number, what: string):
  */
 export function step<I, O>(node: TeamNode<unknown, O>, options: StepOptions<I>): StepNode<I, O> {
   checkNode(node, "step(node)");
+  if (options.name !== undefined) checkPathName(options.name, "step({ name })");
   if (options.fallback) checkNode(options.fallback, "step({ fallback })");
   if (options.degradeTo) checkNode(options.degradeTo, "step({ degradeTo })");
   if (options.retries !== undefined && !(Number.isInteger(options.retries) && options.retries >= 0)) throw new TypeError("step({ retries }) must be an integer ≥ 0");
@@ -222,7 +230,10 @@ export function parallel(
 ): ParallelNode {
   const names = Object.keys(branches);
   if (names.length === 0) throw new TypeError("parallel() needs at least one branch");
-  for (const name of names) checkNode(branches[name], `parallel() branch "${name}"`);
+  for (const name of names) {
+    checkPathName(name, "A parallel() branch name");
+    checkNode(branches[name], `parallel() branch "${name}"`);
+  }
   return { kind: "parallel", branches, concurrency: positiveInt(options.concurrency, names.length, "parallel({ concurrency })"), ...(options.reduce ? { reduce: options.reduce } : {}) };
 }
 
@@ -260,7 +271,10 @@ export function map(
 export function route(options: { routes: Record<string, TeamNode>; by?: (input: unknown) => string | undefined; classify?: Classifier; default?: string }): RouteNode {
   const names = Object.keys(options.routes);
   if (names.length === 0) throw new TypeError("route() needs at least one route");
-  for (const name of names) checkNode(options.routes[name], `route() route "${name}"`);
+  for (const name of names) {
+    checkPathName(name, "A route() route name");
+    checkNode(options.routes[name], `route() route "${name}"`);
+  }
   if (!options.by && !options.classify) throw new TypeError("route() needs `by` (code), `classify` (a model), or both");
   if (options.default !== undefined && !names.includes(options.default)) throw new TypeError(`route({ default }) names "${options.default}", which is not one of its routes (${names.join(", ")})`);
   if (options.classify) {
@@ -319,9 +333,11 @@ export function fallback(options: TeamNode[], config: { on?: (error: StepErrorIn
  */
 export function supervisor(options: Omit<SupervisorNode, "kind" | "maxTurns"> & { maxTurns?: number }): SupervisorNode {
   if (options.members.length === 0) throw new TypeError("supervisor() needs at least one member");
+  checkPathName(options.name, "supervisor({ name })");
   const names = new Set<string>();
   for (const [i, member] of options.members.entries()) {
     if (member?.kind !== "member") throw new TypeError(`supervisor() member ${i} must be a team member (fnMember, subAgentMember, modelMember, …)`);
+    checkPathName(member.name, `supervisor() member ${i}'s name`);
     if (names.has(member.name)) throw new TypeError(`supervisor() has two members named "${member.name}"`);
     names.add(member.name);
   }
@@ -336,15 +352,19 @@ export function supervisor(options: Omit<SupervisorNode, "kind" | "maxTurns"> & 
  */
 export function handoff(options: Omit<HandoffNode, "kind" | "maxHandoffs"> & { maxHandoffs?: number }): HandoffNode {
   if (!(options.start in options.members)) throw new TypeError(`handoff({ start }) names "${options.start}", which is not one of its members`);
+  checkPathName(options.name, "handoff({ name })");
   for (const [name, member] of Object.entries(options.members)) {
+    checkPathName(name, "A handoff() member key");
     if (member?.kind !== "member") throw new TypeError(`handoff() member "${name}" must be a team member`);
+    checkPathName(member.name, `handoff() member "${name}"'s name`);
   }
   return { ...options, kind: "handoff", maxHandoffs: positiveInt(options.maxHandoffs, 3, "handoff({ maxHandoffs })") };
 }
 
 /**
- * Waits for a person: the run stops (holding no memory) until `approveTeamStep` or `rejectTeamStep`.
- * The output is the input, or the value given with the approval.
+ * Waits for a person: the run stops (holding no memory) until `run.approve(path, value?)` or
+ * `run.reject(path, reason?)` on its TeamRun; it never times out. The output is the input, or
+ * the value given with the approval.
  * @example
  * pipeline(draft, approval((d) => `Send this reply?\n${d}`), send);
  */

@@ -8,6 +8,7 @@ import { TERMINAL_STATUSES, TeamJournal, type TeamEvent, type TeamRunRecord, typ
 import { IN_SUB_AGENT } from "../sub-agents/sub-agent-agent.ts";
 import { agentTeams, emitEvent, finish, tellParent, teamNamed } from "./live.ts";
 import { runtimeOf } from "./runtime-of.ts";
+import { reportTeamRun } from "./run-signal.ts";
 import { CHILD_RUN_KIND, NESTED_SEPARATOR, type NestedChild } from "./team-member.ts";
 
 /** A handle on one run: its record, its events, and the controls. */
@@ -98,7 +99,7 @@ export class TeamRun<O = unknown> {
     );
   }
 
-  /** Rejects the step at `path`: it fails with ApprovalRejectedError, which fails the run unless a fallback catches it. */
+  /** Rejects the step at `path`: it fails with ApprovalRejectedError, which fails the run (final: no fallback or retry catches it). */
   async reject(path: string, reason = "Rejected"): Promise<void> {
     await this.#decide(
       path,
@@ -132,8 +133,10 @@ export class TeamRun<O = unknown> {
     }
     journal.writeStep(this.id, decided);
     emitEvent(this.#agent, journal, { runId: this.id, type: "approval-resolved", path, at: now });
-    await journal.committed();
+    // Launched before the commit: the decision and the fiber that goes on with it are one write. A
+    // paused run records the decision and goes on only once resumed.
     if (step.kind !== "approval:nested") this.#continueIf(["waiting", "running"]);
+    await journal.committed();
   }
 
   /**
@@ -142,7 +145,15 @@ export class TeamRun<O = unknown> {
    */
   pause(reason = "paused"): void {
     const live = agentTeams(this.#agent).live.get(this.id);
-    if (live && live.stop !== "cancel") {
+    if (!live) {
+      // Waiting for approvals: it stays where it is until resume(), even once they are given.
+      const journal = this.#journal();
+      if (journal.run(this.id)?.status === "waiting") {
+        const now = runtimeOf(this.#agent).clock.now();
+        journal.setStatus(this.id, "paused", now);
+        emitEvent(this.#agent, journal, { runId: this.id, type: "run-paused", data: { reason }, at: now });
+      }
+    } else if (live.stop !== "cancel") {
       live.stop = "pause";
       live.again = false;
       live.controller.abort(new RunStopped("pause", reason));
@@ -173,9 +184,19 @@ export class TeamRun<O = unknown> {
     if (live?.stop === "pause") {
       live.stop = undefined;
       live.again = true;
-      return;
+    } else {
+      const journal = this.#journal();
+      const record = journal.run(this.id);
+      if (!live && record?.status === "paused") {
+        // Running in the same write as the fiber that goes on with it: after a crash in between, the
+        // recovery goes on with it (a paused run's leftover fiber is not resumed).
+        journal.setStatus(this.id, "running", runtimeOf(this.#agent).clock.now());
+        if (journal.steps(this.id).size === 0) reportTeamRun(this.#agent, journal, this.id, "run-running"); // no run-resumed event follows
+        teamNamed(record.team).continue(this.#agent, this.id);
+      } else this.#continueIf(["paused", "waiting"]);
     }
-    this.#continueIf(["paused", "waiting"]);
+    // Members' runs paused with this one go on with it.
+    void this.#forEachChildRun((run) => Promise.resolve(run.resume())).catch((error: unknown) => console.error(`[hearth] team run ${this.id}: resuming a member's run failed:`, error));
   }
 
   /** Cancels the run: steps under way are aborted (members get the signal); it ends `cancelled`. */

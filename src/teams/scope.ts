@@ -3,14 +3,19 @@
  * the budget, the run's stop signal and its event stream. `effect` is the one place work is done:
  * a step journaled as done is never done again.
  */
+import { settleOverspend } from "./approvals.ts";
 import { type ExhaustedPolicy, type RunBudget, type TeamLimits } from "./budget.ts";
 import { errorInfo, RunStopped, RunSuspended, TeamStepError } from "./errors.ts";
 import type { StepRecord, TeamEvent, TeamJournal } from "./journal.ts";
 import type { MemberUsage } from "./member.ts";
 import type { TeamNode } from "./nodes.ts";
+import type { StepPlace } from "./places.ts";
 import type { Scratchpad } from "./scratchpad.ts";
 import type { Clock } from "../time/clock.ts";
 import { addUsage } from "./usage.ts";
+
+// Where a step is, and a child's path, live in places.ts (the approvals this module calls need them too).
+export { childPath, type StepPlace } from "./places.ts";
 
 /** The shared state of one executing run. */
 export interface RunScope {
@@ -34,27 +39,8 @@ export interface RunScope {
   emit(type: string, path: string | undefined, data?: unknown): TeamEvent;
 }
 
-/** Where a step is: its path, its delegation depth and the signal that stops it. */
-export interface StepPlace {
-  readonly path: string;
-  readonly depth: number;
-  readonly signal: AbortSignal;
-}
-
 /** Runs a node at a place: the tree walk, handed to the pattern modules (which it imports). */
 export type Execute = (scope: RunScope, node: TeamNode, input: unknown, place: StepPlace) => Promise<unknown>;
-
-const SEGMENT_ESCAPES: Readonly<Record<string, string>> = { "/": "∕", "∕": "%E2%88%95", "%": "%25" };
-
-/**
- * `parent/segment` (the root's children have no leading slash). A name's "/" is written "∕" (U+2215),
- * so "/" only ever separates segments; "∕" itself and "%" are percent-encoded so that no two names
- * share a segment. Names without "/", "∕" or "%" are their own segment, as they always were.
- */
-export function childPath(parent: string, segment: string): string {
-  const clean = segment.replace(/[/∕%]/gu, (char) => SEGMENT_ESCAPES[char]!);
-  return parent === "" ? clean : `${parent}/${clean}`;
-}
 
 /** Throws the run's stop reason if it is stopping. */
 export function checkRunning(scope: RunScope, place: StepPlace): void {
@@ -87,7 +73,10 @@ export interface Effect<T> {
  */
 export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<T>): Promise<T> {
   const done = scope.steps.get(place.path);
-  if (done?.status === "done") return done.output as T;
+  if (done?.status === "done") {
+    await settleOverspend(scope, place, false);
+    return done.output as T;
+  }
   if (done?.status === "failed") throw new TeamStepError(done.error ?? { name: "Error", message: "failed" });
   checkRunning(scope, place);
   const counts = work.counts !== false;
@@ -102,8 +91,12 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   } catch (error) {
     if (reservation) scope.budget.release(reservation);
     if (error instanceof RunSuspended) throw error;
-    // A stop is not the step's failure: the step runs again when the run resumes.
-    if (scope.signal.aborted) throw stopReason(scope);
+    // A stop is not the step's failure: the step runs again when the run resumes. What it reported
+    // before the stop was spent all the same, so it is journaled on a row of its own.
+    if (scope.signal.aborted) {
+      if (reported && counts) await journalInterrupted(scope, place, work, reported);
+      throw stopReason(scope);
+    }
     const info = errorInfo(error);
     // What it spent before it failed was spent all the same: journaled with the failure, so the budget
     // (rebuilt from the journal when the run resumes) and the usage totals count it.
@@ -132,8 +125,33 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
   scope.journal.writeStep(scope.runId, record);
   scope.emit("step-finished", place.path, { kind: work.kind, ...(usage ? { usage } : {}), ...(work.report ? { output: result.output } : {}) });
   await scope.journal.committed();
-  scope.budget.checkSpent(work.limits, work.member);
+  await settleOverspend(scope, place, true, work.limits, work.member);
   return result.output;
+}
+
+/**
+ * Journals what a call that was stopped (pause, cancel, wall time) reported: a failed row beside the
+ * step, which the budget and the usage totals count (and a resumed run rebuilds from), while the step's
+ * own path stays free to run again. "%" never starts a segment `childPath` writes, so no step shares it.
+ */
+async function journalInterrupted(scope: RunScope, place: StepPlace, work: Effect<unknown>, spent: MemberUsage): Promise<void> {
+  let n = 1;
+  while (scope.steps.has(`${place.path}/%stopped-${n}`)) n++;
+  const reason = stopReason(scope);
+  const record: StepRecord = {
+    path: `${place.path}/%stopped-${n}`,
+    kind: work.kind,
+    ...(work.member !== undefined ? { member: work.member } : {}),
+    status: "failed",
+    error: { name: "RunStopped", message: reason.reason },
+    usage: spent,
+    at: scope.now(),
+  };
+  scope.budget.record(spent, work.member);
+  scope.steps.set(record.path, record);
+  scope.journal.writeStep(scope.runId, record);
+  scope.emit("step-stopped", place.path, { kind: work.kind, usage: spent });
+  await scope.journal.committed();
 }
 
 function stopReason(scope: RunScope): RunStopped {

@@ -138,8 +138,9 @@ export class Team<I = unknown, O = unknown> {
       const parent = options.parent ? { parent: options.parent } : {};
       journal.createRun({ id, team: this.name, version: this.version, status: "running", input: structuredClone(input), limits, createdAt: now, ...pick(options), ...parent });
       emitEvent(agent, journal, { runId: id, type: "run-started", data: { team: this.name, version: this.version }, at: now });
-      await journal.committed();
+      // The fiber's record joins the run's commit: a crash can never leave the run without what resumes it.
       this.#launch(agent, id);
+      await journal.committed();
     }
     return new TeamRun<O>(agent, id);
   }
@@ -325,7 +326,9 @@ function pick(options: StartTeamRunOptions): { key?: string; conversation?: stri
 registerFiberRecoverer(FIBER_PREFIX, (agent, ctx) => {
   const id = ctx.name.slice(FIBER_PREFIX.length);
   const record = new TeamJournal(runtimeOf(agent).db).run(id);
-  if (!record || record.status !== "running") return;
+  // A waiting run's fiber was launched by an approval (or was suspending): going on re-checks its
+  // approvals and waits again if they are not all given. A paused run stays paused (resume() marks it running).
+  if (!record || (record.status !== "running" && record.status !== "waiting")) return;
   try {
     teamNamed(record.team).continue(agent, id);
   } catch (error) {

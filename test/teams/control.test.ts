@@ -244,4 +244,21 @@ describe("team run control", () => {
     expect((await o.status(id)).status).toBe("cancelled");
     expect(log).toEqual(["run before"]);
   });
+
+  it("a run paused while it waits for an approval does not move once approved, only once resumed", async () => {
+    const o = await owner();
+    const id = await o.start("ask");
+    await until(async () => (await o.status(id)).status === "waiting" && !(await o.executing(id)));
+    await o.pause(id);
+    expect((await o.status(id)).status).toBe("paused");
+    const [ask] = await o.approvals(id);
+    await o.approve(id, ask!.path);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await o.status(id)).status).toBe("paused");
+    expect(await o.approvals(id)).toEqual([]);
+    expect(log).toEqual(["run before"]);
+    await o.resume(id);
+    expect(await o.result(id)).toBe("after");
+    expect(log).toEqual(["run before", "run after"]);
+  });
 });
