@@ -47,8 +47,8 @@ export interface AgentRuntime {
   readonly lineage: { readonly rootClassName: string; readonly rootName: string; readonly path: readonly string[] };
   /** Runs `task` on the actor's parent (waking it); rejects for a root actor. */
   atParent<T>(task: (parent: Actor) => T | Promise<T>): Promise<T>;
-  /** Runs `task` on the parent only if it is in memory now (never wakes or creates it); false when it is not. */
-  atRunningParent(task: (parent: Actor) => unknown): boolean;
+  /** Runs `task` on the parent, waking it, if it is in memory or on disk (never creates it); false when it is neither. */
+  atStoredParent(task: (parent: Actor) => unknown): boolean;
 }
 
 /** What the network side of an adopted socket reports. */

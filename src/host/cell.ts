@@ -46,7 +46,7 @@ export interface CellHost {
   /** The binding name of the class stored under a slug (a root's class). */
   classNameOf(slug: string): string;
   atParent<T>(cell: ActorCell, task: (parent: Actor) => T | Promise<T>): Promise<T>;
-  atRunningParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean;
+  atStoredParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean;
   socketsOf(cell: ActorCell): Map<string, SocketRecord> | undefined;
   adoptSocket(cell: ActorCell, record: SocketRecord): SocketEvents;
   socketSettings(cell: ActorCell): Record<string, unknown>;
@@ -205,8 +205,8 @@ export class ActorCell implements AgentRuntime {
     return { rootClassName: this.#host.classNameOf(this.place.rootSlug), rootName: this.place.rootName, path: this.place.path };
   }
 
-  atRunningParent(task: (parent: Actor) => unknown): boolean {
-    return this.#host.atRunningParent(this, task);
+  atStoredParent(task: (parent: Actor) => unknown): boolean {
+    return this.#host.atStoredParent(this, task);
   }
 
   atParent<T>(task: (parent: Actor) => T | Promise<T>): Promise<T> {

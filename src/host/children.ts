@@ -31,10 +31,14 @@ export interface ChildActors {
    * keep (its delivery, with the generation it saw): the child's record lives while any holder does.
    */
   stubMade(name: string, holder: object): void;
-  /** Stops the running child (and its children); its data stays. Later calls through older stubs throw `reason`. */
-  abort(name: string, reason: unknown): void;
+  /**
+   * Stops the running child (and its children); its data stays. Later calls through older stubs throw
+   * `reason`. Their WebSockets close with `closeReason` (1001), or stay open for their next frame to
+   * start the child again when it is null.
+   */
+  abort(name: string, reason: unknown, closeReason?: string | null): void;
   /** Aborts the child and deletes its data and its children's. */
-  delete(name: string): void;
+  delete(name: string, closeReason?: string): void;
   /** Replaces `dst`'s data (and children) with a copy of `src`'s. */
   clone(src: string, dst: string): void;
   /** Whether the child has data on disk. */
@@ -49,8 +53,11 @@ export interface ChildrenHost {
   live(place: CellPlace): { readonly idle: boolean; instance: Actor; flush(): void; deliver<T>(task: () => T | Promise<T>): Promise<T> } | undefined;
   /** Starts the cell at a place for a spec. */
   start(place: CellPlace, spec: ChildSpec): void;
-  /** Closes the running cells at a place and under it; what they had queued fails with `reason`. */
-  stopTree(place: CellPlace, reason: unknown): void;
+  /**
+   * Closes the running cells at a place and under it; what they had queued fails with `reason`. Their
+   * WebSockets close with `closeReason` (default "Facet stopped"), or stay open when it is null.
+   */
+  stopTree(place: CellPlace, reason: unknown, closeReason?: string | null): void;
   /** The schedule index forgets a place and everything under it. */
   forgetTree(place: CellPlace): void;
   /** The schedule index learns what a copied place's file asks for (its alarm, its tasks). */
@@ -59,6 +66,8 @@ export interface ChildrenHost {
   liveChildren(place: CellPlace): CellPlace[];
   /** Files under `parent` were removed or copied beside the databases: a replica must learn it (a cluster). */
   treeChanged?(parent: CellPlace, change: FacetTreeChange): void;
+  /** The parent's record keeps nothing any more ({@link Children.unused}): the host may drop it if the parent left memory. */
+  unused?(parent: CellPlace): void;
 }
 
 /** A change to a parent's facet files made outside their databases. */
@@ -132,6 +141,16 @@ export class Children implements ChildActors {
   #forgetIfUnused(name: string): void {
     const state = this.#states.get(name);
     if (state !== undefined && state.pending === 0 && !this.#stubs.has(name)) this.#states.delete(name);
+    this.#tellIfUnused();
+  }
+
+  /** Nothing of the children is kept here: no record, no stub (a fresh object would behave the same). */
+  get unused(): boolean {
+    return this.#states.size === 0 && this.#stubs.size === 0;
+  }
+
+  #tellIfUnused(): void {
+    if (this.unused) this.#host.unused?.(this.#parent);
   }
 
   async deliver<T>(name: string, generation: number, spec: () => ChildSpec | Promise<ChildSpec>, task: (actor: Actor) => T | Promise<T>): Promise<T> {
@@ -169,22 +188,38 @@ export class Children implements ChildActors {
     } finally {
       // A child never aborted needs no record between calls (a missing one reads as generation 0),
       // nor one no stub could look at: a parent's hibernated or deleted children cost it no memory.
-      if (--state.pending === 0 && this.#states.get(name) === state && (state.generation === 0 || !this.#stubs.has(name))) this.#states.delete(name);
+      if (--state.pending === 0 && this.#states.get(name) === state && (state.generation === 0 || !this.#stubs.has(name))) {
+        this.#states.delete(name);
+        this.#tellIfUnused();
+      }
     }
   }
 
-  abort(name: string, reason: unknown): void {
+  abort(name: string, reason: unknown, closeReason?: string | null): void {
     const state = this.#state(name);
     state.generation++;
     state.reason = reason;
     state.stop?.reject(reason);
     state.stop = undefined;
-    this.#host.stopTree(childPlace(this.#parent, name), reason);
+    this.#host.stopTree(childPlace(this.#parent, name), reason, closeReason);
     this.#forgetIfUnused(name);
   }
 
-  delete(name: string): void {
-    this.abort(name, new Error("Facet was deleted."));
+  /**
+   * The child destroyed itself (the host removed its files): calls through older stubs fail as after
+   * {@link delete} instead of making it again, empty and unlisted. The call that destroyed it, still
+   * running, ends as it will.
+   */
+  destroyed(name: string): void {
+    if (!this.#stubs.has(name) && !this.#states.has(name)) return; // no stub saw it: nothing to tell
+    const state = this.#state(name);
+    state.generation++;
+    state.reason = new Error("Facet was deleted.");
+    this.#forgetIfUnused(name);
+  }
+
+  delete(name: string, closeReason?: string): void {
+    this.abort(name, new Error("Facet was deleted."), closeReason);
     const place = childPlace(this.#parent, name);
     removePlaceFiles(place);
     this.#host.forgetTree(place);
@@ -229,6 +264,43 @@ export class Children implements ChildActors {
     let state = this.#states.get(name);
     if (!state) this.#states.set(name, (state = { generation: 0, reason: undefined, starting: undefined, startingGeneration: 0, stop: undefined, pending: 0 }));
     return state;
+  }
+}
+
+/**
+ * The {@link Children} of each parent, by the parent's key: made at the parent's first use of them,
+ * kept across its hibernation while they hold anything (an aborted child's generation a stub may
+ * still see), dropped once they hold nothing and the parent is out of memory, and with the parent
+ * when it is destroyed: a host that sees many parents come and go does not keep one per parent.
+ */
+export class ChildrenRecords {
+  readonly #byParent = new Map<string, Children>();
+  readonly #host: ChildrenHost;
+  readonly #isLive: (key: string) => boolean;
+
+  constructor(host: ChildrenHost, keyOf: (place: CellPlace) => string, isLive: (key: string) => boolean) {
+    this.#isLive = isLive;
+    this.#host = { ...host, unused: (parent) => this.left(keyOf(parent)) };
+  }
+
+  of(key: string, place: CellPlace): Children {
+    let children = this.#byParent.get(key);
+    if (!children) this.#byParent.set(key, (children = new Children(place, this.#host)));
+    return children;
+  }
+
+  get(key: string): Children | undefined {
+    return this.#byParent.get(key);
+  }
+
+  /** The parent is out of memory (or its record just emptied): its record goes if it holds nothing. */
+  left(key: string): void {
+    if (this.#byParent.get(key)?.unused && !this.#isLive(key)) this.#byParent.delete(key);
+  }
+
+  /** The parent was destroyed: its record and its descendants' go (their stubs fail on the missing parent file). */
+  removedTree(key: string): void {
+    for (const other of this.#byParent.keys()) if (other === key || other.startsWith(key + "\0")) this.#byParent.delete(other);
   }
 }
 

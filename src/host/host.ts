@@ -14,7 +14,7 @@ import { settleLeftAgentFiles, settleQueuedFiles } from "../storage/settle-files
 import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
-import { Children, childStart, removePlaceFiles, replicateTreeChange, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
+import { ChildrenRecords, childStart, removePlaceFiles, replicateTreeChange, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
 import { childPlace, indexName, placeFromIndex, placeKey, rootKey, rootPlace, type CellPlace } from "./place.ts";
 import { actorStub } from "./stub.ts";
 import { countByClass, type ClassCounts } from "./class-stats.ts";
@@ -67,15 +67,13 @@ export class ActorHost implements CellHost, AgentDispatcher {
   /** Live cells in least-recently-active order (a Map keeps insertion order; touching re-inserts). */
   readonly #cells = new Map<string, ActorCell>();
   readonly #sockets = new SocketHub();
-  /** The children of each parent that ever reached one (kept across the parent's hibernation). */
-  readonly #children = new Map<string, Children>();
   readonly #childrenHost: ChildrenHost = {
     live: (place) => {
       const cell = this.#cells.get(placeKey(place));
       return cell && { idle: cell.idle, instance: cell.instance, flush: () => cell.db.flush(), deliver: (task) => cell.mailbox.deliver(task) };
     },
     start: (place, spec) => void this.#cellAt(place, () => this.#childSpec(place, spec)),
-    stopTree: (place, reason) => this.#stopTree(place, reason),
+    stopTree: (place, reason, closeReason) => this.#stopTree(place, reason, closeReason),
     forgetTree: (place) => this.#time.dispatcher.forgetTree(place.rootSlug, indexName(place)),
     indexPlace: (place) => this.#time.indexFile(place.file),
     liveChildren: (place) => {
@@ -87,6 +85,8 @@ export class ActorHost implements CellHost, AgentDispatcher {
       if (replicated) this.#cells.get(placeKey(parent))?.db.holdOutputUntil(replicated);
     },
   };
+  /** The children of each parent that reached one (ChildrenRecords says how long each is kept). */
+  readonly #children = new ChildrenRecords(this.#childrenHost, placeKey, (key) => this.#cells.has(key));
   readonly #socketView = socketHostView(this, this.#sockets, () => this.#closed, (place, task) => this.#deliverAt(place, task));
   readonly #sweeper: NodeJS.Timeout;
   /** The idle sweep goes on in the next turn: the timer's own sweep waits for it (one sweep per turn). */
@@ -293,9 +293,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
   }
 
   childrenOf(cell: ActorCell): ChildActors {
-    let children = this.#children.get(cell.key);
-    if (!children) this.#children.set(cell.key, (children = new Children(cell.place, this.#childrenHost)));
-    return children;
+    return this.#children.of(cell.key, cell.place);
   }
 
   classNameOf(slug: string): string {
@@ -307,10 +305,11 @@ export class ActorHost implements CellHost, AgentDispatcher {
     return this.#deliverAt(this.#parentPlace(cell), task);
   }
 
-  atRunningParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean {
-    const parent = cell.place.path.length === 0 ? undefined : this.#cells.get(placeKey(this.#parentPlace(cell)));
-    if (parent === undefined || parent.closed) return false;
-    void parent.mailbox.deliver(() => task(parent.instance)).catch((error: unknown) => console.error(`[hearth] ${parent.binding.className}/${parent.name}:`, error));
+  atStoredParent(cell: ActorCell, task: (parent: Actor) => unknown): boolean {
+    const place = cell.place.path.length === 0 || this.#closed ? undefined : this.#parentPlace(cell);
+    // A parent deleted meanwhile is never made again for this: only one in memory or on disk is reached.
+    if (place === undefined || (!this.#cells.has(placeKey(place)) && !existsSync(place.file))) return false;
+    void this.#deliverAt(place, task).catch((error: unknown) => console.error(`[hearth] the parent of ${cell.binding.className}/${cell.name}:`, error));
     return true;
   }
 
@@ -340,6 +339,9 @@ export class ActorHost implements CellHost, AgentDispatcher {
     this.#time.dispatcher.forgetTree(cell.place.rootSlug, indexName(cell.place));
     removePlaceFiles(cell.place);
     this.catalog.removed(cell.place);
+    this.#children.removedTree(cell.key);
+    // Its parent's older stubs must not make it again, empty and unlisted: they fail as after a delete.
+    if (cell.place.path.length > 0) this.#children.get(placeKey(this.#parentPlace(cell)))?.destroyed(cell.place.path.at(-1)!);
   }
 
   failedToStart(cell: ActorCell, error: unknown): void {
@@ -424,7 +426,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
   }
 
   /** Closes the live cells at `place` and under it; their queued events fail with `reason`. */
-  #stopTree(place: CellPlace, reason: unknown): void {
+  #stopTree(place: CellPlace, reason: unknown, closeReason: string | null = "Facet stopped"): void {
     const key = placeKey(place);
     const inTree = (other: string) => other === key || other.startsWith(key + "\0");
     for (const cell of [...this.#cells.values()]) {
@@ -434,10 +436,12 @@ export class ActorHost implements CellHost, AgentDispatcher {
       this.#time.reconcile(cell);
       cell.close();
     }
-    // Sockets of hibernated actors in the tree too: nothing would answer them any more.
+    // Sockets of hibernated actors in the tree too: nothing would answer them any more. Kept only
+    // when the data stays and their next frame may start the actor again (an aborted sub-agent).
+    if (closeReason === null) return;
     for (const agentKey of this.#sockets.agentKeys()) {
       if (!inTree(agentKey)) continue;
-      for (const record of this.#sockets.takeAll(agentKey)) record.socket.close(1001, "Facet stopped");
+      for (const record of this.#sockets.takeAll(agentKey)) record.socket.close(1001, closeReason);
     }
   }
 
@@ -480,6 +484,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
     this.#sockets.dropEmptySettings(cell.key);
     this.#time.reconcile(cell);
     cell.close();
+    this.#children.left(cell.key);
   }
 
   #reportTaskError(className: string, name: string, error: Error): void {

@@ -30,8 +30,19 @@ export class SubAgentRegistry {
     return Number(result.changes) > 0;
   }
 
-  remove(className: string, name: string): void {
-    if (this.#db.hasTable("_hearth_sub_agents")) this.#db.statement("DELETE FROM _hearth_sub_agents WHERE class = ? AND name = ?").run(className, name);
+  /** Removes the child; false when it was not listed. */
+  remove(className: string, name: string): boolean {
+    if (!this.#db.hasTable("_hearth_sub_agents")) return false;
+    return Number(this.#db.statement("DELETE FROM _hearth_sub_agents WHERE class = ? AND name = ?").run(className, name).changes) > 0;
+  }
+
+  /**
+   * Commits now, with what the running event wrote so far (as a fiber's checkpoint does): the list
+   * must follow the children's files, which no rollback of the event brings back or takes away.
+   * Not inside a transactionSync block (a commit would end its transaction): it goes with the block.
+   */
+  commitNow(): void {
+    if (!this.#db.inTransactionSync) this.#db.flush();
   }
 
   /** Forgets every child (the parent's storage was wiped). */

@@ -3,6 +3,7 @@ import { EmailAgent } from "../email/email-agent.ts";
 import { checkFacetName, checkFacetDepth } from "../facets/limits.ts";
 import type { OpenedChild } from "../host/actor.ts";
 import { agentClassOfSegment, isAgentNamespace } from "../host/namespace.ts";
+import { camelCaseToKebabCase } from "../protocol/kebab.ts";
 import { actorStub, type ActorDelivery } from "../host/stub.ts";
 import type { AgentPathStep } from "./paths.ts";
 import { SubAgentRegistry, type SubAgentInfo } from "./registry.ts";
@@ -16,6 +17,11 @@ export const IN_SUB_AGENT: unique symbol = Symbol("hearth.inSubAgent");
 
 /** Key of the method a destroyed child calls on its parent: the parent forgets it (see `destroy`). */
 const FORGET_CHILD: unique symbol = Symbol("hearth.forgetChild");
+
+/** How a deleted child's WebSockets close, as the Agents SDK closes them. */
+const DELETED_SOCKETS = "Sub-agent deleted";
+/** An aborted child's WebSockets stay open, as in the Agents SDK (its root holds them): their next frame starts it again. */
+const ABORTED_SOCKETS = null;
 
 /** Separates the class from the name in a sub-agent's facet name (class names have no colon). */
 const FACET_SEPARATOR = ":";
@@ -66,20 +72,20 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   /** Stops the child; its data stays and its next use restarts it. */
   abortSubAgent(cls: SubAgentClass | string, name: string, reason?: unknown): void {
     const className = this.#classNameOf(cls);
-    this[AGENT_RUNTIME].children.abort(checkedFacetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`));
+    this[AGENT_RUNTIME].children.abort(checkedFacetName(className, name), reason ?? new Error(`Sub-agent ${className}/${name} was aborted`), ABORTED_SOCKETS);
   }
 
   /**
    * Deletes this agent's database and closes its connections; a sub-agent is also forgotten by its
-   * parent (no longer listed), as Cloudflare's facets are. The parent learns it after this returns (a
-   * parent waiting on this very call must not hold it up), and only while it is in memory: it is
-   * never woken, nor made again after its own destroy, for this.
+   * parent (no longer listed; calls through the parent's older stubs fail as after `deleteSubAgent`),
+   * as Cloudflare's facets are. The parent learns it after this returns (a parent waiting on this very
+   * call must not hold it up), woken if it hibernated; a parent deleted meanwhile is never made again.
    */
   override async destroy(): Promise<void> {
     const self = this.selfPath.at(-1)!;
     const runtime = this[AGENT_RUNTIME];
     await super.destroy();
-    runtime.atRunningParent((parent) => {
+    runtime.atStoredParent((parent) => {
       const forget = (parent as unknown as Partial<Record<typeof FORGET_CHILD, (className: string, name: string) => void>>)[FORGET_CHILD];
       forget?.call(parent, self.className, self.name); // a Durable Object facet parent keeps no list
     });
@@ -99,17 +105,28 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
   /** Deletes the child: its data, its own sub-agents, its schedules. Idempotent. */
   async deleteSubAgent(cls: SubAgentClass | string, name: string): Promise<void> {
     const className = this.#classNameOf(cls);
-    this[AGENT_RUNTIME].children.delete(checkedFacetName(className, name));
-    this.#subAgents.remove(className, name);
+    const facet = checkedFacetName(className, name);
+    const children = this[AGENT_RUNTIME].children;
+    // Unreachable from here on: its stubs' calls fail ("Facet was deleted."), its sockets close.
+    children.abort(facet, new Error("Facet was deleted."), DELETED_SOCKETS);
+    if (!this.#subAgents.remove(className, name)) return children.delete(facet, DELETED_SOCKETS);
+    // Its files go once the row's removal commits (now, unless a transaction() closure holds the
+    // commit): a rollback of that closure keeps the child listed and its data whole.
+    this[AGENT_RUNTIME].db.afterCommit(() => children.delete(facet, DELETED_SOCKETS));
+    this.#subAgents.commitNow();
   }
 
+  /** Whether the child is listed; false for a class this worker does not serve (as in the Agents SDK). */
   hasSubAgent(cls: SubAgentClass | string, name: string): boolean {
-    return this.#subAgents.has(this.#classNameOf(cls), name);
+    const className = this.#knownClassName(cls);
+    return className !== undefined && this.#subAgents.has(className, name);
   }
 
-  /** The children, in creation order; only those of one class when given. */
+  /** The children, in creation order; only those of one class when given (none for a class this worker does not serve). */
   listSubAgents(cls?: SubAgentClass | string): SubAgentInfo[] {
-    return this.#subAgents.list(cls === undefined ? undefined : this.#classNameOf(cls));
+    if (cls === undefined) return this.#subAgents.list();
+    const className = this.#knownClassName(cls);
+    return className === undefined ? [] : this.#subAgents.list(className);
   }
 
   /** The agents above this one, root first (empty for a top-level agent). */
@@ -154,7 +171,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     const className = typeof classOrSegment === "string" ? this.#classFromSegment(classOrSegment) : this.#classNameOf(classOrSegment as SubAgentClass);
     if (className === undefined) {
       const message = `No sub-agent class is served at /sub/${String(classOrSegment)}/ of ${this.selfPath.map((s) => s.className).join("/")}`;
-      if (request) return Response.json({ error: message }, { status: 404 });
+      if (request) return terse(404, message);
       throw new TypeError(message);
     }
     let forwarded = request;
@@ -162,7 +179,7 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
       try {
         this.#checkChild(className, name);
       } catch (error) {
-        return Response.json({ error: (error as Error).message }, { status: 400 });
+        return terse(400, (error as Error).message);
       }
       const outcome = await this[HANDLE.scoped](() => this.onBeforeSubAgent(request, { className, name }));
       if (outcome instanceof Response) return outcome;
@@ -171,22 +188,30 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     return { facet: await this.#open(className, name), ...(forwarded ? { request: forwarded } : {}) };
   }
 
-  /** Registers the child (if new) and starts it; undoes the registration if it cannot start. */
+  /**
+   * Registers the child (if new) and starts it; undoes the registration if it cannot start. The row
+   * commits at once, as on Cloudflare (where a failing handler's writes stay): the child's file and
+   * what its onStart did outlive a later failure of this event, and so must its place in the list.
+   */
   async #open(className: string, name: string): Promise<string> {
     const facet = this.#checkChild(className, name);
     const children = this[AGENT_RUNTIME].children;
     const added = this.#subAgents.add(className, name);
+    if (added) this.#subAgents.commitNow();
     try {
       await children.deliver(facet, children.generation(facet), () => ({ className, id: name }), () => undefined);
     } catch (error) {
-      if (added) this.#subAgents.remove(className, name);
+      if (added && this.#subAgents.remove(className, name)) this.#subAgents.commitNow();
       throw error;
     }
     return facet;
   }
 
-  /** The child's facet name; throws when the name or the depth is out of bounds. */
+  /** The child's facet name; throws when the name or the depth is out of bounds, or the class cannot have a URL. */
   #checkChild(className: string, name: string): string {
+    if (camelCaseToKebabCase(className) === "sub") {
+      throw new TypeError(`Sub-agent class name "${className}" kebab-cases to "sub", which collides with the reserved URL separator: rename the class (e.g. "SubThing" or "Subtask")`);
+    }
     const facet = checkedFacetName(className, name);
     checkFacetDepth(this[AGENT_RUNTIME].depth);
     return facet;
@@ -209,9 +234,27 @@ export class SubAgentAgent<Env = unknown, State = unknown> extends EmailAgent<En
     throw new TypeError(`Sub-agent class ${cls.name} is not a class of this worker (export it from the entry, or add it to the host's agents)`);
   }
 
+  /** The class's binding, or undefined when this worker does not serve it. */
+  #knownClassName(cls: SubAgentClass | string): string | undefined {
+    try {
+      return this.#classNameOf(cls);
+    } catch {
+      return undefined;
+    }
+  }
+
   #classFromSegment(segment: string): string | undefined {
     return agentClassOfSegment(this[AGENT_RUNTIME].exports, segment);
   }
+}
+
+/**
+ * A refused sub-agent URL, answered as the Agents SDK answers it: the status and no detail (which
+ * would show the parent's view of its classes to any client); the detail goes to the log.
+ */
+function terse(status: 400 | 404, detail: string): Response {
+  console.error(`[hearth] sub-agent route refused (${status}): ${detail}`);
+  return new Response(status === 400 ? "Bad Request" : "Not Found", { status });
 }
 
 function facetName(className: string, name: string): string {

@@ -177,7 +177,7 @@ describe("deleteSubAgent while requests are in flight", () => {
 
     await inbox.drop("t1");
     expect(await running).toBe("Facet was deleted.");
-    expect(await socket.waitClosed()).toEqual({ code: 1001, reason: "Facet stopped" });
+    expect(await socket.waitClosed()).toEqual({ code: 1001, reason: "Sub-agent deleted" }); // the Agents SDK's reason
     open();
     await until(() => threadEvents.length > 0, "the old instance to finish");
 
@@ -200,7 +200,7 @@ describe("deleteSubAgent while requests are in flight", () => {
     harness.host.hibernateIdleAgents();
     expect(harness.host.stats).toEqual({ liveAgents: 0, sockets: 1 });
     await inbox.drop("t1");
-    expect(await socket.waitClosed()).toEqual({ code: 1001, reason: "Facet stopped" });
+    expect(await socket.waitClosed()).toEqual({ code: 1001, reason: "Sub-agent deleted" }); // the Agents SDK's reason
     expect(harness.host.stats.sockets).toBe(0);
   });
 });
