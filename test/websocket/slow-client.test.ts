@@ -1,12 +1,13 @@
 /**
  * A client that stops reading cannot make the server keep everything sent to it: once more than
- * MAX_BUFFERED_BYTES wait for it from earlier turns, its next send closes the connection (1008,
- * "client is not reading: …"), the agent's onClose runs, and a client that reads is not affected.
+ * MAX_BUFFERED_BYTES wait for it and nothing of them left for STALLED_CLIENT_MS, its next send closes
+ * the connection (1008, "client is not reading: …"), the agent's onClose runs; a client that reads —
+ * a slow one taking a burst larger than the limit included — is not affected.
  */
 import net from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Agent, callable, type Connection } from "../../src/index.ts";
-import { MAX_BUFFERED_BYTES } from "../../src/host/corked-socket.ts";
+import { MAX_BUFFERED_BYTES, STALLED_CLIENT_MS } from "../../src/host/corked-socket.ts";
 import { startHarness, TestSocket, type Harness } from "../support/harness.ts";
 
 const closes: Array<{ id: string; code: number; reason: string }> = [];
@@ -59,10 +60,14 @@ describe("a client that stops reading", () => {
     await reader.waitForType("cf_agent_mcp_servers");
     await expect.poll(() => harness!.host.stats.sockets).toBe(2);
 
-    // More than the limit, in one turn: allowed then; the next turn's first send finds it still waiting.
+    // More than the limit, in one turn, twice: the stalled client is over it from then on, yet kept
+    // until it has taken nothing for STALLED_CLIENT_MS (a client taking a large burst is draining).
     const count = MAX_BUFFERED_BYTES / MIB + 8;
     expect((await reader.call("blast", [count])).result).toBe(count);
     expect((await reader.call("blast", [count])).result).toBe(count);
+    expect(closes.find((close) => close.id === "stalled")).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, STALLED_CLIENT_MS + 200));
+    expect((await reader.call("blast", [1])).result).toBe(1);
 
     await expect.poll(() => closes.find((close) => close.id === "stalled")).toBeDefined();
     const close = closes.find((c) => c.id === "stalled")!;
@@ -72,7 +77,7 @@ describe("a client that stops reading", () => {
     expect(warnings.some((line) => line.includes("client is not reading"))).toBe(true);
 
     // The reader got every message of both blasts and is still connected.
-    expect(reader.frames.filter((frame) => typeof frame === "string" && frame.length > MIB)).toHaveLength(2 * count);
+    expect(reader.frames.filter((frame) => typeof frame === "string" && frame.length > MIB)).toHaveLength(2 * count + 1);
     expect(reader.closed).toBeUndefined();
     expect(closes.filter((c) => c.id === "reader")).toEqual([]);
     reader.close();
