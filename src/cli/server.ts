@@ -10,7 +10,7 @@ import { withInspectorRoute } from "../cluster/internal-routes.ts";
 import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { runWithContext } from "../worker/execution-context.ts";
-import { CLOSE_GRACE_MS, newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
+import { CLOSE_GRACE_MS, DEV_CLOSE_GRACE_MS, newExecutionContext, serve, type HearthServer, type WorkerFetch } from "../gateway/serve.ts";
 import { traceHttpRequest } from "../observability/traces/hooks.ts";
 import { threadBindings } from "../shards/bindings/index.ts";
 import { threadInspectorView } from "../shards/inspector-view.ts";
@@ -253,8 +253,14 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   runtime.start();
   let serving: Promise<void> | undefined;
   const stopServing = (): Promise<void> =>
-    // Requests in progress are still answered (within CLOSE_GRACE_MS); the host's drain then ends the rest.
-    (serving ??= runInOrder([() => inspector?.handle.close(), () => peer?.close(), () => cluster?.drain(), () => server.close({ graceMs: CLOSE_GRACE_MS })]));
+    // Requests in progress are still answered (within CLOSE_GRACE_MS; under dev, whose reloads must be
+    // quick and which kills a server after 8 s, DEV_CLOSE_GRACE_MS); the host's drain then ends the rest.
+    (serving ??= runInOrder([
+      () => inspector?.handle.close(),
+      () => peer?.close(),
+      () => cluster?.drain(),
+      () => server.close({ graceMs: dev ? DEV_CLOSE_GRACE_MS : CLOSE_GRACE_MS }),
+    ]));
   return {
     banner: {
       command: options.command,

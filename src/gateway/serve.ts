@@ -107,6 +107,8 @@ export interface RequestHandOff {
  * connections: with the host's own drain after it (5 s), a stop stays within the CLI's 10 s.
  */
 export const CLOSE_GRACE_MS = 4_000;
+/** The same under `hearth dev`: a reload waits for it, with a stream left open in a browser tab too. */
+export const DEV_CLOSE_GRACE_MS = 1_000;
 /** How often a stopping server closes the keep-alive connections whose response has just been written. */
 const IDLE_SWEEP_MS = 20;
 
