@@ -10,14 +10,14 @@ import { startServer } from "./server.ts";
 import type { ShardThreadData, ShardThreadReport } from "./threads.ts";
 import { logUnhandledRejections } from "./unhandled-rejections.ts";
 
-// A thread has its own process-level events: one agent's unhandled rejection must not end the shard.
-logUnhandledRejections();
 const data = workerData as ShardThreadData;
 const report = (message: ShardThreadReport): void => parentPort!.postMessage(message);
 const shard = new Shard({ index: data.index, count: data.count, ports: new Map(data.ports) });
 
 try {
   const running = await startServer(data.options, data.cwd, { shard, threads: data.count, inspectorPeer: data.inspectorPeer });
+  // A thread has its own process-level events: once it serves, one agent's unhandled rejection must not end it.
+  logUnhandledRejections();
   parentPort!.on("message", (message: { type: string }) => {
     if (message.type === "stop-serving") {
       void (running.stopServing?.() ?? Promise.resolve())

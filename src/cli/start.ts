@@ -19,7 +19,6 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
   const supervised = isSupervised();
   // JSON logs are JSON from the first line: the runtime speaks while it opens the data directory.
   captureStartupConsole(options, options.command === "dev" || supervised);
-  logUnhandledRejections();
   let running: RunningServer;
   try {
     // One thread per core unless told otherwise; `hearth dev` (which supervises this) and a cluster node run one.
@@ -31,6 +30,8 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
     if (supervised && kind !== undefined) await tellParent({ type: "failed", kind });
     throw error;
   }
+  // From ready on, one agent's unhandled rejection must not end the server; before, it is a failed start.
+  logUnhandledRejections();
 
   if (supervised) {
     const { command: _command, ...banner } = running.banner;

@@ -1,7 +1,8 @@
 /**
  * A served project keeps serving through a promise rejection nobody handled, as workerd does: it
  * logs one and goes on. Node's default ends the process, taking every other agent with it. Only the
- * CLI's servers install this; a program that calls `serve()` keeps Node's behaviour, its own choice.
+ * CLI's servers install this, once they serve (a rejection while starting is a failed start, with
+ * Node's message); a program that calls `serve()` keeps Node's behaviour, its own choice.
  * @module
  */
 import { currentScope } from "../agent/context.ts";
