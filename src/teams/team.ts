@@ -168,7 +168,10 @@ export class Team<I = unknown, O = unknown> {
     state.live.set(id, live);
     const fibers = agent as Partial<FeatureFiberRunner>;
     const execution = () => this.#execute(agent, id, controller);
-    live.done = (typeof fibers[RUN_FEATURE_FIBER] === "function" ? fibers[RUN_FEATURE_FIBER](FIBER_PREFIX + id, execution) : execution())
+    // A fiber starts its function once the record it commits with is committed; without fibers, wait
+    // for that commit here (the run's record, read first thing, is then there or not at all).
+    const started = typeof fibers[RUN_FEATURE_FIBER] === "function" ? fibers[RUN_FEATURE_FIBER](FIBER_PREFIX + id, execution) : Promise.resolve(runtimeOf(agent).db.whenCommitted()).then(execution);
+    live.done = started
       .catch((error: unknown) => {
         // Storage closed under it (shutdown, eviction): the fiber is recovered at the next start.
         if (runtimeOf(agent).db.isOpen) console.error(`[hearth] team run ${this.name}/${id}:`, error);
