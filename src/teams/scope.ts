@@ -132,7 +132,8 @@ export async function effect<T>(scope: RunScope, place: StepPlace, work: Effect<
 /**
  * Journals what a call that was stopped (pause, cancel, wall time) reported: a failed row beside the
  * step, which the budget and the usage totals count (and a resumed run rebuilds from), while the step's
- * own path stays free to run again. "%" never starts a segment `childPath` writes, so no step shares it.
+ * own path stays free to run again. `childPath` writes a name's "%" as "%25", so a segment of the
+ * form "%stopped-N" is never a step's.
  */
 async function journalInterrupted(scope: RunScope, place: StepPlace, work: Effect<unknown>, spent: MemberUsage): Promise<void> {
   let n = 1;

@@ -94,9 +94,17 @@ export class McpConnection implements OperationTarget {
     return this.record.id;
   }
 
+  /**
+   * Failed (a reconnect may follow on its own schedule), waiting for the user to authorize, or closed
+   * with closeConnection(): a call does not wait for it, and its catalog is not offered.
+   */
+  get #outOfService(): boolean {
+    return this.state === "failed" || this.state === "authenticating" || this.state === "not-connected";
+  }
+
   /** Its tools, prompts and resources are offered while it is usable or about to be. */
   get offered(): boolean {
-    return this.catalog !== undefined && this.state !== "failed" && this.state !== "authenticating" && this.state !== "not-connected";
+    return this.catalog !== undefined && !this.#outOfService;
   }
 
   /** The attempt under way, if any. */
@@ -418,7 +426,7 @@ export class McpConnection implements OperationTarget {
   async #usable(spec: OperationSpec): Promise<Client> {
     // `connected` without an attempt: mounted with connectToServer and not discovered; calls work.
     const usable = this.state === "ready" || (this.state === "connected" && !this.#attempt);
-    if (!this.#closed && !usable && this.state !== "failed" && this.state !== "authenticating" && this.state !== "not-connected") {
+    if (!this.#closed && !usable && !this.#outOfService) {
       await waitWithin(this, spec, this.connect(this.#reconnect.enabled), () => this.state);
     }
     if (this.#closed) throw new McpClientError("not-connected", `${this.label} was removed`, { serverId: this.serverId });

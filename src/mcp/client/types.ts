@@ -50,12 +50,9 @@ export interface McpClientOptions {
 /**
  * Where a mounted server stands: `authenticating` (waiting for the user to authorize, see `auth_url`)
  * → `connecting` → `connected` → `discovering` (listing tools, prompts, resources) → `ready`;
- * `failed` with the reason in `error`.
- */
-/**
- * A mounted server's state. `not-connected`: closed with `closeConnection()`; still mounted (and
- * connected again by `connectToServer()` or the agent's next start), out of `mcpConnections`, as in
- * the Agents SDK.
+ * `failed` with the reason in `error`; `not-connected` once closed with `closeConnection()` (still
+ * mounted, connected again by `connectToServer()` or the agent's next start, out of
+ * `mcpConnections`, as in the Agents SDK).
  */
 export type McpConnectionState = "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
 
