@@ -121,7 +121,10 @@ export class DurableObjectStorage extends StorageOperations {
   /**
    * Deletes everything the object stored: every key, every SQL table, index, view and trigger of its
    * own, and its alarm — atomically. Hearth's internal tables (`_hearth_*`) stay, emptied of the
-   * object's data.
+   * object's data. The wipe commits at once, with what the event wrote before it: the facets' files
+   * go with it, and no rollback could bring them back, so the wipe stands whatever the event does
+   * next (as on Cloudflare). Inside a `transactionSync` block it goes with the block: the facets'
+   * files are removed if the block's writes commit, and kept if they are undone.
    */
   deleteAll(_options?: DurableObjectPutOptions): Promise<void> {
     return this.run(() => {
@@ -131,6 +134,9 @@ export class DurableObjectStorage extends StorageOperations {
         this.#hooks.deleteAll?.((work) => this.#db.afterCommit(work));
         this.#hooks.alarms.delete();
       });
+      // Committed now, facets removed with it: a facet used after the wipe is a fresh one, not one
+      // its files' removal at the end of the event would take away again.
+      if (!this.#db.inTransactionSync) this.#db.flush();
     });
   }
 

@@ -1,6 +1,7 @@
 /**
- * `deleteAll()` takes the object's facets with it, but only once the wipe is committed: a wipe that is
- * rolled back (a transactionSync block that throws, an event that fails) leaves the facets' files.
+ * `deleteAll()` takes the object's facets with it once the wipe is committed: at once outside a
+ * transactionSync block (the wipe then stands whatever the event does next), with the block's writes
+ * inside one (a block that throws leaves the facets' files).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -40,6 +41,15 @@ class Parent extends DurableObject {
     throw new Error("boom");
   }
 
+  async wipeThenUse(value: string): Promise<string | null> {
+    const before = await this.facet().read();
+    await this.ctx.storage.deleteAll();
+    if (before === null) throw new Error("the facet had no data before the wipe");
+    if ((await this.facet().read()) !== null) throw new Error("the facet kept its data through the wipe");
+    await this.facet().save(value);
+    return this.facet().read();
+  }
+
   async wipe(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }
@@ -73,10 +83,16 @@ describe("deleteAll() and facets", () => {
     expect(await stub.check()).toEqual({ parent: "parent data", facet: "facet data" });
   });
 
-  it("keeps the facets' data when the event that wiped fails (its writes are rolled back)", async () => {
+  it("keeps the wipe when the event that wiped then fails: it committed at once, facets and all", async () => {
     const stub = await parent();
     await expect(stub.wipeThenThrow()).rejects.toThrow("boom");
-    expect(await stub.check()).toEqual({ parent: "parent data", facet: "facet data" });
+    expect(await stub.check()).toEqual({ parent: null, facet: null });
+  });
+
+  it("gives a facet used after the wipe in the same event a fresh start, and keeps what it writes then", async () => {
+    const stub = await parent();
+    expect(await stub.wipeThenUse("after the wipe")).toBe("after the wipe");
+    expect(await stub.check()).toEqual({ parent: null, facet: "after the wipe" });
   });
 
   it("deletes the facets' data once the wipe commits", async () => {

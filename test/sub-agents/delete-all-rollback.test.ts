@@ -1,6 +1,7 @@
 /**
- * An agent's `ctx.storage.deleteAll()` takes its sub-agents with it only once the wipe is committed:
- * a wipe rolled back (its transactionSync block throws, or the event that made it fails) leaves them.
+ * An agent's `ctx.storage.deleteAll()` takes its sub-agents with it once the wipe is committed: at
+ * once outside a transactionSync block (the wipe then stands whatever the event does next), with the
+ * block's writes inside one (a block that throws leaves them).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,6 +39,14 @@ class Desk extends Agent {
     throw new Error("boom");
   }
 
+  async wipeThenUse(text: string): Promise<string | null> {
+    await this.ctx.storage.deleteAll();
+    const note = await this.subAgent(Note, "n");
+    if ((await note.read()) !== null) throw new Error("the sub-agent kept its data through the wipe");
+    await note.save(text);
+    return note.read();
+  }
+
   async wipe(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }
@@ -71,10 +80,16 @@ describe("an agent's deleteAll() and its sub-agents", () => {
     expect(await stub.check()).toEqual({ desk: "desk data", note: "note data" });
   });
 
-  it("keeps the sub-agents' data when the event that wiped fails", async () => {
+  it("keeps the wipe when the event that wiped then fails: it committed at once, sub-agents and all", async () => {
     const stub = await desk();
     await expect(stub.wipeThenThrow()).rejects.toThrow("boom");
-    expect(await stub.check()).toEqual({ desk: "desk data", note: "note data" });
+    expect(await stub.check()).toEqual({ desk: null, note: null });
+  });
+
+  it("gives a sub-agent used after the wipe in the same event a fresh start, and keeps what it writes then", async () => {
+    const stub = await desk();
+    expect(await stub.wipeThenUse("after the wipe")).toBe("after the wipe");
+    expect(await stub.check()).toEqual({ desk: null, note: "after the wipe" });
   });
 
   it("deletes the sub-agents' data once the wipe commits", async () => {
