@@ -2,11 +2,32 @@ import type { SqlRow, SqlStorageValue } from "./sql.ts";
 
 /** Where a cursor's rows come from when they are read on demand (sql-statement-rows.ts). */
 export interface RowSource {
+  /** Whether it has no rows left to give. */
+  readonly done: boolean;
   /** Every row, at once: only asked before any row was read. */
   all(): SqlStorageValue[][];
-  /** The next row, or undefined once there is none. */
+  /** Up to `limit` rows from the start: only asked before any row was read. */
+  first(limit: number): SqlStorageValue[][];
+  /** The next row after those given, or undefined once there is none. */
   next(): SqlStorageValue[] | undefined;
+  /** Stops reading, freeing what the read holds. */
+  finish(): void;
 }
+
+/**
+ * Rows the first `next()` reads at once. A query that ends within them leaves its statement reset
+ * and free at once (the common one-row and small results, even when the cursor is given up without
+ * `return()`), and costs one pass instead of a call per row; a longer or endless one is read on row
+ * by row.
+ */
+const FIRST_BATCH = 64;
+
+/**
+ * Finishes the source of a cursor collected while it was reading (given up part-way without
+ * `return()`): its statement would otherwise hold a read snapshot, and keep the WAL from being
+ * checkpointed, for as long as the statement is cached.
+ */
+const unfinished = new FinalizationRegistry<RowSource>((source) => source.finish());
 
 /** The iterator `raw()` returns: its `toArray()` reads what is left at once. */
 export type RawRows = IterableIterator<SqlStorageValue[]> & { toArray(): SqlStorageValue[][] };
@@ -70,6 +91,7 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements IterableIterator<T>
         const row = this.#take();
         return row === undefined ? { done: true, value: undefined } : { done: false, value: row };
       },
+      return: () => this.return(),
       [Symbol.iterator]: () => rows,
       toArray: () => this.#rest(),
     };
@@ -81,6 +103,22 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements IterableIterator<T>
     return row === undefined ? { done: true, value: undefined } : { done: false, value: this.#toObject(row) };
   }
 
+  /**
+   * Gives the cursor up: what for…of calls on `break` and destructuring once it has its rows. The
+   * statement is reset at once, not held mid-read until the cursor is collected.
+   */
+  return(): IteratorReturnResult<undefined> {
+    const source = this.#source;
+    this.#source = undefined;
+    this.#rows = [];
+    this.#position = 0;
+    if (source !== undefined) {
+      unfinished.unregister(source);
+      source.finish();
+    }
+    return { done: true, value: undefined };
+  }
+
   /** The cursor itself, as on Cloudflare. */
   [Symbol.iterator](): this {
     return this;
@@ -89,11 +127,29 @@ export class SqlCursor<T extends SqlRow = SqlRow> implements IterableIterator<T>
   #take(): SqlStorageValue[] | undefined {
     let row = this.#rows[this.#position];
     if (row !== undefined) this.#position++;
-    else if (this.#source !== undefined) {
-      row = this.#source.next();
-      if (row === undefined) this.#source = undefined;
-    }
+    else if (this.#source !== undefined) row = this.#rowsRead === 0 ? this.#first(this.#source) : this.#next(this.#source);
     if (row !== undefined) this.#rowsRead++;
+    return row;
+  }
+
+  /** The first row, with the rest of the first batch kept to hand out next. */
+  #first(source: RowSource): SqlStorageValue[] | undefined {
+    this.#source = undefined; // a failed read is not run again by the next call
+    this.#rows = source.first(FIRST_BATCH);
+    this.#position = 1;
+    if (!source.done) {
+      this.#source = source;
+      unfinished.register(this, source, source);
+    }
+    return this.#rows[0];
+  }
+
+  #next(source: RowSource): SqlStorageValue[] | undefined {
+    const row = source.next();
+    if (row === undefined) {
+      this.#source = undefined;
+      unfinished.unregister(source);
+    }
     return row;
   }
 

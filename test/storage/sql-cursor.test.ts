@@ -6,9 +6,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { StatementSync } from "node:sqlite";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { DurableObjectStorage } from "../../src/storage/durable-storage.ts";
+import { SqlError } from "../../src/storage/errors.ts";
 
 let dir: string;
 let db: AgentDatabase;
@@ -118,6 +120,73 @@ describe("sql.exec cursor", () => {
     const returning = storage.sql.exec("INSERT INTO t VALUES (11), (12) RETURNING x");
     expect(returning.rowsWritten).toBe(2);
     expect(storage.sql.exec("SELECT count(*) AS n FROM t").one()).toEqual({ n: 7 });
+  });
+});
+
+describe("a cursor given up part-way", () => {
+  /** ids 1…n in table `ids`, committed. */
+  function ids(n: number): void {
+    storage.sql.exec("CREATE TABLE ids (id INTEGER PRIMARY KEY)");
+    for (let id = 1; id <= n; id++) storage.sql.exec("INSERT INTO ids VALUES (?)", id);
+    db.flush();
+  }
+
+  it("leaves the cached statement free for the same SQL: destructuring, break, a small result left unread", () => {
+    const ownStatement = vi.spyOn(db, "ownStatement");
+    for (let i = 0; i < 20; i++) {
+      const [row] = storage.sql.exec<{ x: number }>("SELECT x FROM t WHERE x >= ? ORDER BY x", 2);
+      expect(row).toEqual({ x: 2 });
+      for (const endless of storage.sql.exec<{ x: number }>(ENDLESS)) if (endless.x === 3) break;
+      for (const raw of storage.sql.exec(ENDLESS).raw()) if (raw[0] === 100) break;
+      expect(storage.sql.exec("SELECT x FROM t ORDER BY x").next().value).toEqual({ x: 1 });
+    }
+    expect(ownStatement).not.toHaveBeenCalled();
+  });
+
+  it("is done once given up with return()", () => {
+    const cursor = storage.sql.exec<{ x: number }>(ENDLESS);
+    expect(cursor.next().value).toEqual({ x: 1 });
+    expect(cursor.return()).toEqual({ done: true, value: undefined });
+    expect(cursor.next()).toEqual({ done: true, value: undefined });
+    expect(cursor.rowsRead).toBe(1);
+  });
+
+  it("hands out the rows that follow after the connection was parked, or fails plainly: never other rows", () => {
+    ids(100);
+    const small = storage.sql.exec<{ id: number }>("SELECT id FROM ids WHERE id <= 10 ORDER BY id");
+    const large = storage.sql.exec<{ id: number }>("SELECT id FROM ids ORDER BY id");
+    expect([small.next().value?.id, small.next().value?.id]).toEqual([1, 2]);
+    expect([large.next().value?.id, large.next().value?.id]).toEqual([1, 2]);
+    storage.sql.exec("DELETE FROM ids WHERE id IN (1, 2)");
+    db.flush();
+    expect(db.park()).toBe(true);
+    // The small query's rows were read with its first row; the large one's statement went with the connection.
+    expect(small.toArray().map((row) => row.id)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(() => large.toArray()).toThrow(SqlError);
+    expect(() => large.toArray()).not.toThrow(); // done, once it said so
+    const again = storage.sql.exec<{ id: number }>("SELECT id FROM ids ORDER BY id");
+    expect(again.next().value?.id).toBe(3);
+    for (let i = 0; i < 70; i++) again.next();
+    db.flush();
+    expect(db.park()).toBe(true);
+    expect(() => again.next()).toThrow(/can no longer be read: the database connection it read from was closed since exec\(\)/);
+    expect(() => storage.sql.exec<{ id: number }>("SELECT id FROM ids ORDER BY id").one()).toThrow(/multiple results/);
+  });
+
+  it("reads an INTEGER beyond ±2^53 past its first rows without running the query again", () => {
+    ids(100);
+    storage.sql.exec("INSERT INTO ids VALUES (9223372036854775807)");
+    const iterate = vi.spyOn(StatementSync.prototype, "iterate");
+    try {
+      const cursor = storage.sql.exec<{ id: number }>("SELECT id FROM ids ORDER BY id");
+      const seen: number[] = [];
+      for (const row of cursor) seen.push(row.id);
+      expect(seen).toHaveLength(101);
+      expect(seen.slice(-2)).toEqual([100, 2 ** 63]);
+      expect(iterate).toHaveBeenCalledTimes(1);
+    } finally {
+      iterate.mockRestore();
+    }
   });
 });
 
