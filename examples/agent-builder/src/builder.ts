@@ -78,7 +78,11 @@ export class Builder extends Agent<Env, BuilderState> {
     // Deleted or suspended by another request while the size was read.
     if (!this.hasSubAgent(CustomerAgent, name) || this.#isSuspended(name)) return;
     this.sql`INSERT INTO suspended (name, at, storage_bytes) VALUES (${name}, ${Date.now()}, ${storageBytes})`;
-    this.abortSubAgent(CustomerAgent, name, new Error(`Customer ${name} is suspended by the operator`));
+    const reason = `Customer ${name} is suspended by the operator`;
+    // Its open pages are closed first: stopping an agent keeps its clients' sockets (their next frame
+    // would start it again), and the gate above refuses them from now on.
+    await (await this.subAgent(CustomerAgent, name)).disconnectAll(reason);
+    this.abortSubAgent(CustomerAgent, name, new Error(reason));
     this.#publish();
   }
 

@@ -82,6 +82,11 @@ export class CustomerAgent extends AIChatAgent<Env, CustomerState> {
     return this.ctx.storage.sql.databaseSize;
   }
 
+  /** Closes every page open on this agent, saying why (called by the Builder when it suspends it). */
+  disconnectAll(reason: string): void {
+    for (const connection of this.getConnections()) connection.close(4003, reason);
+  }
+
   /** `GET …/profile`: the page checks it can reach its agent (suspended and unknown customers are refused before this). */
   override onRequest(request: Request): Response {
     if (new URL(request.url).pathname === "/profile") return Response.json({ customer: this.name, ...this.state });
