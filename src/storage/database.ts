@@ -5,6 +5,7 @@ import { HARDEN_PRAGMAS, IDENTITY_SQL, openAgentFile } from "./connection.ts";
 import { SqlError, StorageClosedError } from "./errors.ts";
 import { ImplicitTransaction } from "./implicit-transaction.ts";
 import { endEventOutsideTransaction, LostWrites, outputOutsideTransaction } from "./lost-writes.ts";
+import { prepareOnce } from "./prepare-once.ts";
 import { runSyncBlock } from "./sync-block.ts";
 import type { ExplicitSavepoint, TransactionOwner } from "./implicit-transaction.ts";
 import { holdWal, returnHeldWal, type HeldWal } from "./file-pool.ts";
@@ -157,15 +158,12 @@ export class AgentDatabase implements Parkable {
    * event's writes, and is dropped if the event fails (without a transaction, output leaves at once).
    */
   joinTransaction(): void {
-    this.#open("transaction");
-    this.#transaction.join();
+    this.#joined("transaction");
   }
 
   /** A cached prepared statement; runs inside the implicit transaction. */
   statement(query: string): StatementSync {
-    const db = this.#open("SQL");
-    this.#transaction.join();
-    const statement = this.#statements.prepare(db, query);
+    const statement = this.#statements.prepare(this.#joined(), query);
     if (this.#statements.changesSchema(query)) this.#schema.changed(query);
     return statement;
   }
@@ -175,14 +173,7 @@ export class AgentDatabase implements Parkable {
    * SQLite compiles it (node:sqlite's `setAuthorizer`); runs inside the implicit transaction.
    */
   authorizedStatement(query: string, authorize: SqlAuthorizer): StatementSync {
-    const db = this.#open("SQL");
-    this.#transaction.join();
-    db.setAuthorizer(authorize);
-    try {
-      return db.prepare(query);
-    } finally {
-      db.setAuthorizer(null);
-    }
+    return prepareOnce(this.#joined(), query, authorize);
   }
 
   /** {@link statement} for the agent's own SQL (`this.sql`, `storage.sql.exec`): counts those naming the state table. */
@@ -194,10 +185,8 @@ export class AgentDatabase implements Parkable {
 
   /** A statement of the agent's own SQL prepared for one user alone, not cached (a cursor read row by row keeps it). */
   ownStatement(query: string): StatementSync {
-    const db = this.#open("SQL");
-    this.#transaction.join();
     try {
-      return db.prepare(query);
+      return prepareOnce(this.#joined(), query);
     } catch (error) {
       throw new SqlError(error, query);
     }
@@ -241,13 +230,19 @@ export class AgentDatabase implements Parkable {
 
   readonly #connection = (): DatabaseSync => this.#open("SQL");
 
+  /** The connection, opened if parked, with the implicit transaction joined: where SQL runs. */
+  #joined(what = "SQL"): DatabaseSync {
+    const db = this.#open(what);
+    this.#transaction.join();
+    return db;
+  }
+
   /**
    * Runs `fn` atomically inside the current transaction (a savepoint): if it throws, its writes are
    * undone and the error is rethrown; the surrounding event's earlier writes stay.
    */
   transactionSync<T>(fn: () => T): T {
-    const db = this.#open("transactionSync");
-    this.#transaction.join();
+    const db = this.#joined("transactionSync");
     this.#syncDepth++;
     try {
       return runSyncBlock(db, this.#transaction, this.#savepointUndone, fn);
@@ -280,8 +275,7 @@ export class AgentDatabase implements Parkable {
 
   /** Runs `work` once the writes made so far commit; never if they are undone first (files deleted beside the database). */
   afterCommit(work: () => void): void {
-    this.#open("afterCommit");
-    this.#transaction.join();
+    this.#joined("afterCommit");
     this.#transaction.afterCommit(work);
   }
 
