@@ -1,10 +1,11 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import type { WebSocket as NetworkSocket, WebSocketServer } from "ws";
+import { closeOutsideEvents } from "./close-outside-events.ts";
 import { DISCONNECTED } from "./close-reason.ts";
 import type { SocketEnd } from "./end.ts";
 import { endOf, type WorkersWebSocket } from "./socket.ts";
+import { closedIfStalled, stalledClose, tcpOf } from "./stalled-client.ts";
 
 /**
  * Connects the pair behind `client` (the WebSocket a worker returned in its 101 response) to the real
@@ -19,8 +20,12 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
     return;
   }
   clientEnd.spliced = true;
+  const tcp = tcpOf(ws);
   server.link({
-    send: (data) => ws.send(data),
+    // A client that stopped reading is closed rather than sent to without bound (stalled-client.ts).
+    send: (data) => {
+      if (!closedIfStalled(ws, tcp)) ws.send(data);
+    },
     close: (code, reason) => closeNetwork(ws, code, reason),
   });
   for (const item of clientEnd.takeQueued()) {
@@ -28,18 +33,6 @@ export function spliceToNetwork(client: WorkersWebSocket, ws: NetworkSocket, max
     else if (item.kind === "close") closeNetwork(ws, item.code === 1005 ? undefined : item.code, item.code === 1005 ? undefined : item.reason);
   }
   listen(server, ws, maxMessageBytes);
-}
-
-/** Runs a function in the context at module load: outside any actor's event. */
-const outsideEvents = AsyncLocalStorage.snapshot();
-
-/**
- * `ws.close(code, reason)` outside any event: the timer `ws` arms at a close (to drop a peer that
- * never answers) is the connection's, not that of the actor whose event closed it
- * (host/actor-timers.ts). Throws what `ws` throws for a code or reason it refuses.
- */
-export function closeOutsideEvents(ws: NetworkSocket, code: number | undefined, reason: string | undefined): void {
-  outsideEvents(() => ws.close(code, reason));
 }
 
 /**
@@ -64,8 +57,13 @@ function listen(server: SocketEnd, ws: NetworkSocket, maxMessageBytes: number): 
     }
     server.receive(isBinary ? buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer : buffer.toString("utf8"));
   });
-  // A connection that ended without a close frame (1006) has the Workers runtime's reason.
-  ws.on("close", (code: number, reason: Buffer) => server.receiveClose(code, code === 1006 ? DISCONNECTED : reason.toString(), code !== 1006));
+  // A connection that ended without a close frame (1006) has the Workers runtime's reason; one dropped
+  // for not reading says so.
+  ws.on("close", (code: number, reason: Buffer) => {
+    const stalled = stalledClose(ws);
+    if (stalled !== undefined) server.receiveClose(stalled.code, stalled.reason, false);
+    else server.receiveClose(code, code === 1006 ? DISCONNECTED : reason.toString(), code !== 1006);
+  });
   ws.on("error", (error: Error) => server.receiveError(error));
 }
 
