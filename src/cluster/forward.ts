@@ -36,6 +36,11 @@ export interface ForwardOptions {
    */
   answerWithinMs?: number;
   /**
+   * How often a relayed client socket pings the owner's side: one that answers nothing for
+   * `answerWithinMs` is checked against the lease as a request is. Default `answerWithinMs` / 4.
+   */
+  pingEveryMs?: number;
+  /**
    * Whether `nodeId` is shutting down (draining or left). A draining node turns every request away
    * unapplied, so a request whose connection it cut (closing its server) did not run there and can
    * go again to the next owner.
@@ -56,6 +61,19 @@ export interface ForwardOptions {
 export function forwardToOwners(options: ForwardOptions): RemoteActors {
   const answerWithinMs = options.answerWithinMs ?? options.retryForMs;
   if (!(answerWithinMs > 0)) throw new RangeError(`answerWithinMs must be a number of milliseconds > 0, got ${answerWithinMs}`);
+  const pingEveryMs = options.pingEveryMs ?? answerWithinMs / 4;
+  if (!(pingEveryMs > 0)) throw new RangeError(`pingEveryMs must be a number of milliseconds > 0, got ${pingEveryMs}`);
+
+  /** Whether node `nodeId` still holds the actor, by a fresh look at its lease (true while it cannot be read: wait on). */
+  const stillHeldBy = async (className: string, name: string, nodeId: string): Promise<boolean> => {
+    try {
+      options.forget(className, name);
+      const now = await options.route(className, name);
+      return !now.here && now.nodeId === nodeId;
+    } catch {
+      return true;
+    }
+  };
 
   /**
    * Runs `attempt` with a signal that aborts it once the owner has not begun answering within
@@ -167,7 +185,16 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
       void options.route(className, name).then(
         (route) => {
           if (route.here) options.local.acceptSocket(className, name, client, request);
-          else relaySocket(client, route.address, className, name, request, { key: options.key, handshakeTimeoutMs: answerWithinMs, ownerGone: () => options.forget(className, name) });
+          else {
+            relaySocket(client, route.address, className, name, request, {
+              key: options.key,
+              handshakeTimeoutMs: answerWithinMs,
+              answerWithinMs,
+              pingEveryMs,
+              ownerGone: () => options.forget(className, name),
+              ownerHolds: () => stillHeldBy(className, name, route.nodeId),
+            });
+          }
           client.resume();
         },
         (error: unknown) => client.close(1011, closeReasonWithin(`no owner reachable: ${(error as Error).message}`)),
@@ -261,6 +288,12 @@ interface RelayOptions {
   handshakeTimeoutMs: number;
   /** The owner is gone or did not answer: look its lease up again next time. */
   ownerGone: () => void;
+  /** How often the owner's side is pinged once open. */
+  pingEveryMs: number;
+  /** How long the owner's side may answer nothing (no pong, no frame) before its lease is looked at. */
+  answerWithinMs: number;
+  /** Whether the owner still holds the agent, looked up afresh (never rejects). */
+  ownerHolds: () => Promise<boolean>;
 }
 
 /** Keeps the client's socket here and relays every frame to the owner over a socket of its own. */
@@ -302,6 +335,37 @@ function relaySocket(client: WebSocket, address: string, className: string, name
     });
     if (to.bufferedAmount > RELAY_LIMITS.pauseAboveBytes) stop(from);
   };
+  // An owner that vanishes without its connection being reset (off the network, frozen) never closes
+  // this socket, and the client's frames would go nowhere: pinged, it answers nothing, and once its
+  // lease is no longer its the client is closed with 1012 and reconnects to the new owner. While the
+  // owner still holds the agent (slow, or its side not read here for back-pressure) the relay waits on.
+  let answeredAt = performance.now();
+  let checking = false;
+  const watch = setInterval(() => {
+    if (peer.readyState !== WebSocket.OPEN || checking) return;
+    if (performance.now() - answeredAt < options.answerWithinMs) {
+      peer.ping();
+      return;
+    }
+    checking = true;
+    void options.ownerHolds().then((holds) => {
+      checking = false;
+      if (peer.readyState !== WebSocket.OPEN) return;
+      if (holds) {
+        answeredAt = performance.now();
+        peer.ping();
+        return;
+      }
+      options.ownerGone();
+      closeClient(1012, closeReasonWithin(`the owning node answered nothing for ${options.answerWithinMs} ms and no longer holds the agent`));
+      peer.terminate();
+    });
+  }, options.pingEveryMs);
+  watch.unref();
+  const answered = (): void => {
+    answeredAt = performance.now();
+  };
+  peer.on("pong", answered);
   client.on("message", (data, isBinary) => {
     if (peer.readyState === WebSocket.OPEN) relay(client, peer, data, isBinary);
     else if (peer.readyState === WebSocket.CONNECTING) {
@@ -318,22 +382,26 @@ function relaySocket(client: WebSocket, address: string, className: string, name
     }
   });
   peer.on("open", () => {
+    answered();
     for (const [data, isBinary] of queued.splice(0)) relay(client, peer, data, isBinary);
     queuedBytes = 0;
     if (peer.bufferedAmount <= RELAY_LIMITS.pauseAboveBytes) restart(client);
   });
   peer.on("message", (data, isBinary) => {
+    answered();
     if (client.readyState === WebSocket.OPEN) relay(peer, client, data, isBinary);
   });
   client.on("close", (code, reason) => {
     // Reading the owner's side again (stopped while the client had too much waiting): else the owner's
     // answer to the close is never read and the close waits for ws's own timeout (30 s).
     restart(peer);
+    clearInterval(watch);
     if (peer.readyState === WebSocket.OPEN || peer.readyState === WebSocket.CONNECTING) peer.close(sendableCode(code, 1000), reason);
   });
   // The owner went away (crashed, drained): 1012 tells the client to reconnect, and the next
   // connection finds the new owner.
   peer.on("close", (code, reason) => {
+    clearInterval(watch);
     if (!refused && (code === 1006 || code === 1012 || code === 1001)) ownerGone();
     closeClient(sendableCode(code, 1012), reason);
   });

@@ -90,6 +90,8 @@ export class ClusterNode {
         history: (actorId) => readTreeHistory(pool, actorId, this.#schema),
       },
       restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
+      // Past the TTL a remembered owner may be dead and its agents taken over: look again.
+      rememberOwnersForMs: options.ttlMs ?? 3_000,
     });
     this.#time = new ClusterTime({
       pool,
@@ -98,7 +100,10 @@ export class ClusterNode {
       dataDir,
       epochOf: (actorId) => this.#ownership.held(actorId)?.epoch,
       active: () => this.#mayClaim(),
-      claim: async (actorId) => (await this.#ownership.route(actorId)).here,
+      claim: async (actorId) => {
+        this.#ownership.forget(actorId); // a fresh look: the owner remembered may be the dead node taken over
+        return (await this.#ownership.route(actorId)).here;
+      },
       start: (slug, name) => {
         const host = this.#host?.();
         return host === undefined ? Promise.reject(new Error(`node ${this.nodeId} has no host yet`)) : host.start(host.classNameOf(slug), name);
@@ -123,6 +128,8 @@ export class ClusterNode {
       retryForMs: this.#options.forwardRetryMs ?? takeoverMs,
       // A frozen owner (it accepts connections, answers nothing) has lost its lease by then.
       answerWithinMs: takeoverMs,
+      // A relayed socket's owner is pinged twice a TTL: one gone silent is noticed about when its lease lapses.
+      pingEveryMs: (this.#options.ttlMs ?? 3_000) / 2,
       stopping: async (nodeId) => {
         const { rows } = await this.#pool.query<{ state: string }>(`SELECT state FROM ${clusterTables(this.#schema).nodes} WHERE node_id = $1`, [nodeId]);
         return rows[0]?.state === "draining" || rows[0]?.state === "left";

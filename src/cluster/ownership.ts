@@ -65,6 +65,12 @@ export interface OwnershipOptions {
   store: OwnershipStore;
   /** Makes the local file of `actorId` reflect `history` (skipped when it already does). */
   restore(actorId: string, history: ActorHistory): void;
+  /**
+   * How long an owner elsewhere, once looked up, is trusted without looking again; about the lease
+   * TTL, so an owner that died without closing its connections is not sent to for long after peers
+   * may take its agents over. Default 3,000 ms.
+   */
+  rememberOwnersForMs?: number;
 }
 
 /**
@@ -82,14 +88,20 @@ export class Ownership {
   readonly #inFlight = new Map<string, Promise<Route>>();
   /** Actors being handed to another node: their routes wait until the lease has moved. */
   readonly #leaving = new Map<string, Promise<void>>();
-  /** Owners elsewhere, as last looked up: used until forwarding to one fails or is answered "moved". */
-  readonly #remote = new Map<string, Route & { here: false }>();
+  /**
+   * Owners elsewhere, as last looked up (monotonic ms): used until forwarding to one fails or is
+   * answered "moved", or the look is older than {@link OwnershipOptions.rememberOwnersForMs}.
+   */
+  readonly #remote = new Map<string, { route: Route & { here: false }; at: number }>();
+  readonly #rememberForMs: number;
   /** Counts {@link dropAll}s: a claim made before the last one belongs to a membership that is gone. */
   #generation = 0;
 
   constructor(options: OwnershipOptions) {
     this.#store = options.store;
     this.#restore = options.restore;
+    this.#rememberForMs = options.rememberOwnersForMs ?? 3_000;
+    if (!(this.#rememberForMs >= 0)) throw new RangeError(`rememberOwnersForMs must be a number of milliseconds ≥ 0, got ${this.#rememberForMs}`);
   }
 
   /** This node holds `actorId` now (and may serve it). Synchronous: the placement's fast path. */
@@ -106,13 +118,16 @@ export class Ownership {
     return this.#owned.size;
   }
 
-  /** Where `actorId`'s events go, claiming it when nobody live holds it. */
+  /**
+   * Where `actorId`'s events go, claiming it when nobody live holds it. An owner elsewhere found by a
+   * recent look is answered without asking Postgres again (see {@link forget} for a fresh look).
+   */
   route(actorId: string): Promise<Route> {
     if (this.owns(actorId)) return Promise.resolve({ here: true });
     const leaving = this.#leaving.get(actorId);
     if (leaving !== undefined) return leaving.then(() => this.route(actorId));
     const known = this.#remote.get(actorId);
-    if (known !== undefined && this.#store.valid) return Promise.resolve(known);
+    if (known !== undefined && this.#store.valid && performance.now() - known.at < this.#rememberForMs) return Promise.resolve(known.route);
     let pending = this.#inFlight.get(actorId);
     if (pending === undefined) {
       pending = this.#resolve(actorId).finally(() => this.#inFlight.delete(actorId));
@@ -158,7 +173,7 @@ export class Ownership {
 
   #remember(actorId: string, route: Route & { here: false }): Route {
     this.#remote.delete(actorId);
-    this.#remote.set(actorId, route);
+    this.#remote.set(actorId, { route, at: performance.now() });
     if (this.#remote.size > MAX_REMEMBERED_OWNERS) this.#remote.delete(this.#remote.keys().next().value!);
     return route;
   }

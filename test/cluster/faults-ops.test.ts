@@ -167,8 +167,8 @@ describe.skipIf(unavailable !== undefined)("a three-node cluster under operation
     console.log(`rolling restart: ${steps.join("; ")}; slowest acknowledged op ${result.slowestMs.toFixed(0)} ms; client-visible errors ${result.errors.length}${result.errors.length ? ` (${result.errors.slice(0, 5).join(" | ")})` : ""}; ${formatReport(report)}`);
     expectValid(report);
     expect(report.counts.ok).toBeGreaterThan(20);
-    // The CLI closes its server (cutting every open connection) before the node drains: requests
-    // open at that instant fail, indeterminate, until the CLI calls drain() first (docs/cluster/faults.md).
+    // A request still open when the stop's grace ends has its connection cut: it fails,
+    // indeterminate (docs/cluster/faults.md, section 1).
     for (const error of result.errors) expect(error).toMatch(/UND_ERR_SOCKET|fetch failed|other side closed/);
   }, 90_000);
 

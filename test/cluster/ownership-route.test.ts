@@ -46,3 +46,42 @@ describe("Ownership.route of an actor this node holds", () => {
     expect(ownership.held("counter/a")?.epoch).toBe(1);
   });
 });
+
+/** A store of node `a` where node `b` holds every actor until the test says it died. */
+function heldByB(): OwnershipStore & { lookups: number; bAlive: boolean } {
+  const state = {
+    valid: true,
+    nodeId: "a",
+    lookups: 0,
+    bAlive: true,
+    async lookup() {
+      state.lookups++;
+      return { owner: "b", address: "http://b", alive: state.bAlive };
+    },
+    async claim() {
+      return state.bAlive ? { claimed: false as const, owner: "b", address: "http://b" } : { claimed: true as const, epoch: 2, head: 0 };
+    },
+    async history(): Promise<ActorHistory> {
+      return { changesets: [], head: 0 };
+    },
+  };
+  return state;
+}
+
+describe("Ownership.route of an actor held elsewhere", () => {
+  it("looks the lease up again once the look is older than rememberOwnersForMs: a dead owner's actor is claimed", async () => {
+    const lease = heldByB();
+    const ownership = new Ownership({ store: lease, restore: () => undefined, rememberOwnersForMs: 20 });
+    expect(await ownership.route("counter/a")).toEqual({ here: false, nodeId: "b", address: "http://b" });
+    // Node b dies without a request to it failing (nothing here learns it from a forward).
+    lease.bAlive = false;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(await ownership.route("counter/a")).toEqual({ here: true });
+    expect(lease.lookups).toBe(2);
+    expect(ownership.held("counter/a")?.epoch).toBe(2);
+  });
+
+  it("refuses a negative rememberOwnersForMs", () => {
+    expect(() => new Ownership({ store: heldByB(), restore: () => undefined, rememberOwnersForMs: -1 })).toThrow(RangeError);
+  });
+});

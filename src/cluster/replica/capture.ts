@@ -1,6 +1,7 @@
 import type { DatabaseSync, Session, StatementSync } from "node:sqlite";
 import type { DatabaseReplication, ReplicaLink } from "../../storage/replication.ts";
 import type { LogAppender } from "../log.ts";
+import { MAX_SNAPSHOT_BYTES } from "../pg/committer.ts";
 import { SchemaRules } from "./schema-rules.ts";
 import { Shipper, type Batch, type BatchSource, type Shipment } from "./shipper.ts";
 
@@ -31,6 +32,12 @@ export interface ReplicateOptions {
   appender: LogAppender;
   /** See {@link SNAPSHOT_AFTER_BYTES} (the default). */
   snapshotAfterBytes?: number;
+  /**
+   * The largest image the log takes as one snapshot; default {@link MAX_SNAPSHOT_BYTES}, the log's
+   * own limit. A database above it is not compacted (its changes go on as changesets) and refuses a
+   * schema change, which would have to ship it whole.
+   */
+  maxSnapshotBytes?: number;
   /** Bytes of the changesets already in the log after its latest snapshot (counted towards compaction). */
   changesetBytesSinceSnapshot?: number;
   /** The table (`key TEXT PRIMARY KEY, value`) that keeps the file's log position; default `_hearth_meta`. */
@@ -63,8 +70,9 @@ export interface ActorReplication extends DatabaseReplication {
  */
 export function replicate(options: ReplicateOptions): ActorReplication {
   const shipper = new Shipper(options.actorId, options.epoch, options.startSeq, options.appender);
-  const compaction = { limit: options.snapshotAfterBytes ?? SNAPSHOT_AFTER_BYTES, shipped: options.changesetBytesSinceSnapshot ?? 0 };
+  const compaction: Compaction = { limit: options.snapshotAfterBytes ?? SNAPSHOT_AFTER_BYTES, maxSnapshotBytes: options.maxSnapshotBytes ?? MAX_SNAPSHOT_BYTES, shipped: options.changesetBytesSinceSnapshot ?? 0, warned: false };
   if (!(compaction.limit >= 0)) throw new RangeError(`snapshotAfterBytes must be a number of bytes ≥ 0, got ${compaction.limit}`);
+  if (!(compaction.maxSnapshotBytes > 0)) throw new RangeError(`maxSnapshotBytes must be a number of bytes > 0, got ${compaction.maxSnapshotBytes}`);
   return {
     attach(db: DatabaseSync): ReplicaLink {
       if (shipper.source !== undefined) {
@@ -92,7 +100,25 @@ export function replicate(options: ReplicateOptions): ActorReplication {
 /** Changeset bytes shipped since the last snapshot, against the limit. */
 interface Compaction {
   readonly limit: number;
+  /** The largest image the log takes (see {@link ReplicateOptions.maxSnapshotBytes}). */
+  readonly maxSnapshotBytes: number;
   shipped: number;
+  /** Compaction was skipped for the database's size, and said so (once per lease). */
+  warned: boolean;
+}
+
+/**
+ * A schema change refused: it ships the whole database as one snapshot, and the database is larger
+ * than the log takes in one. The transaction is rolled back; the agent goes on.
+ */
+export class SnapshotTooLargeError extends Error {
+  override readonly name = "SnapshotTooLargeError";
+  constructor(actorId: string, bytes: number, limit: number) {
+    super(
+      `${actorId}: a schema change ships the whole database to the cluster's log as one snapshot, and this database is ${bytes} bytes, ` +
+        `above the limit of ${limit} bytes (MAX_SNAPSHOT_BYTES); the transaction was rolled back. Writes that change no schema go on.`,
+    );
+  }
 }
 
 const STATS = "SELECT total_changes() AS changes, (SELECT schema_version FROM pragma_schema_version) AS schema";
@@ -146,6 +172,10 @@ class CaptureLink implements ReplicaLink, BatchSource {
       this.#rules ??= new SchemaRules(this.#db);
       this.#rules.assertReplicable();
       this.#shipper.checkedSchema = schema;
+    }
+    if (schemaChanged) {
+      const size = this.#databaseSize();
+      if (size > this.#compaction.maxSnapshotBytes) throw new SnapshotTooLargeError(this.#shipper.actorId, size, this.#compaction.maxSnapshotBytes);
     }
     const seq = this.#shipper.nextSeq();
     this.#writeSeq ??= this.#db.prepare(this.#writeSeqSql);
@@ -202,11 +232,28 @@ class CaptureLink implements ReplicaLink, BatchSource {
    * The changesets since the last snapshot (this one included) pass the limit and the database's own
    * size: a snapshot then costs no more than the log it replaces, so a large database is not copied
    * whole every few megabytes of changes (bytes shipped stay under 2× the changes plus the limit).
+   * Never for a database larger than the log takes as one snapshot: the log would refuse it and
+   * replication break on every write; its changes go on as changesets, the log behind them stays.
    */
   #compactNow(sinceSnapshot: number): boolean {
     if (sinceSnapshot <= this.#compaction.limit) return false;
+    const size = this.#databaseSize();
+    if (sinceSnapshot <= size) return false;
+    if (size <= this.#compaction.maxSnapshotBytes) return true;
+    if (!this.#compaction.warned) {
+      this.#compaction.warned = true;
+      console.error(
+        `[hearth] cluster: ${this.#shipper.actorId}: its database (${size} bytes) is above the largest snapshot the log takes (${this.#compaction.maxSnapshotBytes} bytes, MAX_SNAPSHOT_BYTES): ` +
+          `its log is not compacted and grows with every change, a restore replays it all, and a schema change is refused`,
+      );
+    }
+    return false;
+  }
+
+  /** The database's size in bytes: the size of its image. */
+  #databaseSize(): number {
     this.#size ??= this.#db.prepare("SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()");
-    return sinceSnapshot > Number((this.#size.get() as { size: number }).size);
+    return Number((this.#size.get() as { size: number }).size);
   }
 
   /** Undefined when the session cannot produce one (a table it recorded was dropped): a snapshot then. */
