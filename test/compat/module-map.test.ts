@@ -52,12 +52,21 @@ function run(dir: string): Promise<Record<string, unknown>> {
   });
 }
 
+/**
+ * How long a test that runs a child may take. Each child loads Hearth's runtime: with tsx, as the CLI
+ * does, ~3 s of CPU time (tsx's transforms cached), 6-10 s of wall time at a load of 10 on two cores;
+ * without, ~2 s at a load of 7, and over 30 s at a load of 20. The child is killed after 60 s
+ * ({@link run}); a test waits for that rather than the default 30 s, since how fast a process starts
+ * is not what it checks.
+ */
+const CHILD_MS = 90_000;
+
 /** Child code: `outcome(fn)` is the message of what `fn` throws, or "ok". */
 const OUTCOME = `
 const outcome = async (fn) => { try { await fn(); return "ok"; } catch (error) { return (error && error.message) || String(error); } };
 `;
 
-describe("registerModuleMap in a plain Node process", () => {
+describe("registerModuleMap in a plain Node process", { timeout: CHILD_MS }, () => {
   it("maps imports of an ES module project to Hearth's own modules", async () => {
     const dir = project({
       "worker.mjs": `
@@ -195,7 +204,7 @@ describe("registerModuleMap in a plain Node process", () => {
   });
 });
 
-describe("registerModuleMap as the CLI loads a project (tsx first, then the map)", () => {
+describe("registerModuleMap as the CLI loads a project (tsx first, then the map)", { timeout: CHILD_MS }, () => {
   it("gives a TypeScript CommonJS project Hearth's classes, and loads every mapped module", async () => {
     const dir = project({
       "package.json": JSON.stringify({ name: "cjs-project" }),

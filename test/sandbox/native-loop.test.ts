@@ -94,6 +94,24 @@ describe("the other sandboxes of a worker stopped for a stuck call", () => {
     expect(engine.workers.map((w) => w.threadId)).not.toContain(worker);
   }, 60_000);
 
+  it("give a call sent again on another worker its whole wall clock there: the wait behind the stuck call was not its own", async () => {
+    const engine = pool();
+    let started!: () => void;
+    const stuckRunning = new Promise<void>((resolve) => (started = resolve));
+    // The loop is stopped once it has used its 50 ms budget + 1 s of CPU time: more than the other's whole wall clock.
+    const stuck = await sandbox(engine, { ...CODE_RUN, env: { started: () => void setImmediate(started) } });
+    const waiting = await sandbox(engine, { wallMs: 1_000 });
+    // Long enough to reach the engine's interrupt, where the wall clock is checked.
+    await waiting.load({ "m.js": "export function answer() { let n = 0; for (let i = 0; i < 100000; i++) n += i % 2; return n % 7; }" }, "m.js");
+    const run = stuck.runFunction(`async () => { await started(); ${HOLES} a.forEach(() => {}); }`);
+    await stuckRunning;
+    const sent = performance.now();
+    const queued = waiting.call("answer");
+    expect(await run).toEqual({ error: CPU_STOP, logs: [] });
+    expect(performance.now() - sent).toBeGreaterThan(1_000);
+    expect(await queued).toEqual({ result: 50_000 % 7, logs: [] });
+  }, 60_000);
+
   it("leave a loader's warm worker that was idle to start again on its next use, as after an eviction", async () => {
     const engine = pool();
     const loader = new WorkerLoader({ engine });

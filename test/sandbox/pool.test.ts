@@ -185,11 +185,13 @@ describe("the worker pool", () => {
     const script = join(dir, "idle.ts");
     const index = join(import.meta.dirname, "../../src/sandbox/index.ts");
     writeFileSync(script, `import { Sandbox } from ${JSON.stringify(index)};\nconst s = await Sandbox.create();\nconsole.log(JSON.stringify(await s.runFunction("async () => 1 + 1")));\n`);
-    // The sandbox is neither disposed nor its pool closed: the process still ends by itself.
-    const child = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 20_000 });
+    // The sandbox is neither disposed nor its pool closed: the process still ends by itself. (A process
+    // kept alive would never end; the bound only leaves room for a start on a loaded machine, which
+    // has taken over 20 s.)
+    const child = spawnSync(process.execPath, [script], { encoding: "utf8", timeout: 50_000 });
     expect(child.stdout.trim()).toBe(JSON.stringify({ result: 2, logs: [] }));
     expect(child.status).toBe(0);
-  });
+  }, 60_000);
 });
 
 describe("a worker stuck where no limit is checked", () => {
@@ -199,7 +201,8 @@ describe("a worker stuck where no limit is checked", () => {
     expect(await s.runFunction(STUCK)).toEqual({ error: { name: "SandboxLimitError", message: "CPU budget of 50 ms exceeded (cpuMs)", limit: "cpuMs" }, logs: [] });
     const next = await sandbox(engine);
     expect(await next.runFunction("async () => 'still serving'")).toEqual({ result: "still serving", logs: [] });
-  }, 30_000);
+    // The stop waits for 1 s of the worker's CPU time past the budget: many seconds of wall time on a loaded machine.
+  }, 60_000);
 
   it("refuses a stuckGraceMs out of range, naming it", () => {
     expect(() => new WorkerPoolEngine({ stuckGraceMs: 0 })).toThrow("stuckGraceMs must be an integer from 1 to 3600000, got 0");
@@ -208,17 +211,28 @@ describe("a worker stuck where no limit is checked", () => {
 
 describe("a worker whose call is overdue", () => {
   it("takes no new sandbox: the next one starts on another worker and runs at once", async () => {
-    // A grace long enough that the stuck worker is still there when the next sandbox is placed.
-    const engine = pool(1, { hostAnswerGraceMs: 5_000, stuckGraceMs: 120_000 });
-    const s = await sandbox(engine, { wallMs: 200 });
+    // Graces long enough that the stuck worker is still there when the next sandbox has been made and
+    // has run (a worker's start and a prelude have taken over 6 s on a loaded machine): past its call's
+    // deadline plus hostAnswerGraceMs + 1 s the pool stops a worker whatever it runs.
+    const engine = pool(1, { hostAnswerGraceMs: 60_000, stuckGraceMs: 120_000 });
+    // The call must be inside the search before its wall clock ends, or it ends there (a worker that is
+    // free again rightly takes the next sandbox). So the arrays are made by a call of their own (on a
+    // loaded machine that alone has taken over 200 ms), and the stuck call's wall clock is generous.
+    const wallMs = 1_000;
+    const s = await sandbox(engine, { wallMs });
+    expect(await s.runFunction(`async () => { globalThis.a = new Array(1 << 18).fill("a".repeat(1 << 17)); globalThis.b = "a".repeat((1 << 17) - 1) + "b"; }`)).toEqual({ logs: [] });
     const stuckWorker = engine.workers[0]!.threadId;
-    const stuck = s.runFunction(STUCK);
-    await new Promise((resolve) => setTimeout(resolve, 200 + POOL_LIMITS.overdueAfterMs + 300));
+    let settled = false;
+    const stuck = s.runFunction("async () => a.indexOf(b)").finally(() => (settled = true));
+    // The pool counts the wall clock from when it sends the call (now); the worker is overdue after this.
+    await new Promise((resolve) => setTimeout(resolve, wallMs + POOL_LIMITS.overdueAfterMs + 100));
+    expect(settled).toBe(false);
+    expect(engine.workers).toEqual([{ threadId: stuckWorker, sandboxes: 1, callsInFlight: 1 }]);
     const next = await sandbox(engine);
     expect(await next.runFunction("async () => 'elsewhere'")).toEqual({ result: "elsewhere", logs: [] });
     expect(engine.workers.map((w) => w.threadId)).toContain(stuckWorker);
     expect(engine.workers).toHaveLength(2);
     await engine.close();
     expect((await stuck).error?.message).toMatch(/worker thread stopped/);
-  }, 30_000);
+  }, 60_000);
 });

@@ -164,10 +164,19 @@ export class PoolContext implements EngineContext, WorkerGuest {
   }
 
   async #call(request: Unbudgeted, budget: Budget): Promise<string | undefined> {
+    /** The call waited for a rebuild of the sandbox elsewhere (or was sent, and is sent again, there). */
+    let rebuilt = false;
     for (;;) {
-      while (this.#rebuilding) await this.#rebuilding;
+      while (this.#rebuilding) {
+        rebuilt = true;
+        await this.#rebuilding;
+      }
       if (this.#dead) throw this.#dead;
       if (this.#disposed) throw new EngineError("the sandbox was disposed", undefined, true);
+      // Its wall clock starts again: as a replayed setup step, it runs from its start on the new worker,
+      // and the time behind another sandbox's stuck call and the rebuild was not its own (a call waiting
+      // behind another on its worker does not count that time either: the worker starts its clock).
+      if (rebuilt) budget = { ...budget, deadline: performance.now() + budget.wallMs };
       const worker = this.#worker;
       this.#deadline = budget.deadline;
       this.#scope = new AsyncResource("HearthSandboxCall");
@@ -176,7 +185,10 @@ export class PoolContext implements EngineContext, WorkerGuest {
         outcome = await worker.call({ ...request, budget: wireBudget(budget) } as CallRequest, budget.deadline);
       } catch (error) {
         // The worker was stopped for another sandbox's stuck call and this one rebuilt elsewhere: the call goes there.
-        if (this.#worker !== worker) continue;
+        if (this.#worker !== worker) {
+          rebuilt = true;
+          continue;
+        }
         throw error;
       }
       if (!outcome.alive && !this.#disposed) {
