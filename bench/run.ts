@@ -116,6 +116,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
   { name: "tracing-cost", file: "tracing-cost.ts", what: "what tracing adds to a request and an RPC call, in-process (no sockets), off and on alternating in child processes", timeoutMs: 600_000 },
   { name: "tracing-socket", file: "tracing-socket.ts", what: "what tracing costs a served request over sockets: hearth start --threads 1 with the defaults vs --no-traces, wrk, servers alternating", timeoutMs: 600_000 },
+  { name: "tracing-hooks", file: "tracing-hooks.ts", what: "tracing's own cost per request without the host (the HTTP and agent event hooks, traces kept), builds alternating in child processes", timeoutMs: 600_000 },
   // The cluster (issue 19): each starts its own PostgreSQL (Debian's binaries, as the tests do).
   { name: "cluster-commit", file: "cluster-commit.ts", what: "cluster: commit latency and throughput, 100 / 1,000 / 10,000 agents, batched vs one INSERT per commit vs single node; WAL bytes per commit", timeoutMs: 900_000 },
   { name: "cluster-nodes", file: "cluster-nodes.ts", what: "cluster: req/s over 1,000 agents with 1, 2 and 3 node processes (to the owner, and to any node)", timeoutMs: 600_000 },

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { context as otelContext, createContextKey, ROOT_CONTEXT, type Context } from "@opentelemetry/api";
-import { currentEvent, nextEntry, setContextCarrier, type ContextCarrier } from "../../host/event-context.ts";
+import { context as otelContext, createContextKey, ROOT_CONTEXT, trace, type Context, type Span } from "@opentelemetry/api";
+import { currentEvent, nextEntry, setContextCarrier, type ContextCarrier, type HostEvent } from "../../host/event-context.ts";
 
 /**
  * Where the active trace context lives. When the application registered an OpenTelemetry context
@@ -22,12 +22,12 @@ interface OwnFrame {
  * `setValue`). Contexts hold a span and a caller or two: the walk up is short.
  */
 class LinkedContext implements Context {
-  readonly #parent: LinkedContext | undefined;
+  readonly #parent: Context | undefined;
   readonly #key: symbol | undefined;
   readonly #value: unknown;
   readonly #deleted: boolean;
 
-  constructor(parent?: LinkedContext, key?: symbol, value?: unknown, deleted = false) {
+  constructor(parent?: Context, key?: symbol, value?: unknown, deleted = false) {
     this.#parent = parent;
     this.#key = key;
     this.#value = value;
@@ -46,6 +46,56 @@ class LinkedContext implements Context {
   deleteValue(key: symbol): Context {
     return new LinkedContext(this, key, undefined, true);
   }
+}
+
+/** Where a traced request keeps its id (log lines read it through the trace id source). */
+export const REQUEST_ID = createContextKey("hearth.request.id");
+
+/** The key `trace.setSpan` puts a span under, read off the call itself (the API does not export it). */
+const SPAN_KEY: symbol = (() => {
+  let key: symbol | undefined;
+  const probe: Context = {
+    getValue: () => undefined,
+    setValue: (at) => ((key = at), probe),
+    deleteValue: () => probe,
+  };
+  trace.setSpan(probe, trace.wrapSpanContext({ traceId: "1".repeat(32), spanId: "1".repeat(16), traceFlags: 0 }));
+  return key!;
+})();
+
+/**
+ * A traced request's context: its span and its id over `parent` in one object (`trace.setSpan` over
+ * `setValue` would make two).
+ */
+class RequestContext implements Context {
+  readonly #parent: Context;
+  readonly #span: Span;
+  readonly #requestId: string;
+
+  constructor(parent: Context, span: Span, requestId: string) {
+    this.#parent = parent;
+    this.#span = span;
+    this.#requestId = requestId;
+  }
+
+  getValue(key: symbol): unknown {
+    if (key === SPAN_KEY) return this.#span;
+    if (key === REQUEST_ID) return this.#requestId;
+    return this.#parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LinkedContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return new LinkedContext(this, key, undefined, true);
+  }
+}
+
+/** `parent` with `span` active in it and `requestId` as the request's id. */
+export function requestContext(parent: Context, span: Span, requestId: string): Context {
+  return new RequestContext(parent, span, requestId);
 }
 
 const OWN_ROOT: Context = new LinkedContext();
@@ -81,33 +131,25 @@ export function activeContext(): Context {
 }
 
 /**
- * Runs `fn` with `ctx` active, where `ctx` is the context of the current event's own outermost span:
- * put on the event while `fn` runs (no context frame: one per event is the costliest part of a span)
- * when the event's context is the active one and holds no span of its own yet; otherwise entered as
- * {@link withContext} does. `done` must be called once the span's work is over: it takes `ctx` off the
- * event again, so what the event does afterwards runs in the context it had before.
+ * The event a span's context can be put on while the span's work runs, instead of entering it (no
+ * context frame: one per event is the costliest part of a span): the current event, when its context
+ * is the active one and holds no span of its own yet. Undefined otherwise: the context must then be
+ * entered with {@link withContext}. The caller sets `own` and, once the span's work is over, takes it
+ * off again with {@link releaseEventContext}, so what the event does afterwards runs in the context it
+ * had before.
  */
-export function withEventContext<T>(ctx: Context, fn: () => T): { result: T; done: () => void } {
-  if (!useGlobal) {
-    const event = currentEvent();
-    const frame = own.getStore();
-    if (event !== undefined && event.own === undefined && (frame === undefined || event.entered > frame.entered)) {
-      event.own = ctx;
-      const done = () => {
-        if (event.own === ctx) event.own = undefined;
-      };
-      try {
-        return { result: fn(), done };
-      } catch (error) {
-        done();
-        throw error;
-      }
-    }
-  }
-  return { result: withContext(ctx, fn), done: NOTHING };
+export function eventToCarry(): HostEvent | undefined {
+  if (useGlobal) return undefined;
+  const event = currentEvent();
+  if (event === undefined || event.own !== undefined) return undefined;
+  const frame = own.getStore();
+  return frame === undefined || event.entered > frame.entered ? event : undefined;
 }
 
-const NOTHING = (): void => {};
+/** Takes `ctx` off `event` (from {@link eventToCarry}) unless something replaced it. */
+export function releaseEventContext(event: HostEvent | undefined, ctx: Context): void {
+  if (event !== undefined && event.own === ctx) event.own = undefined;
+}
 
 /** The empty context new traces start from. */
 export function rootContext(): Context {

@@ -6,11 +6,23 @@ import { randomUUID } from "node:crypto";
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { logContextRead, runWithLogContext } from "../logs/context.ts";
 import { pathnameOf } from "../../web/url-path.ts";
-import { activeContext, rootContext, withContext } from "./context.ts";
+import { activeContext, requestContext, rootContext, withContext } from "./context.ts";
+import { HttpSpan } from "./fixed-span.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
-import { NOT_RECORDING, recordError, REQUEST_ID, startSpan, tracingOn, withEventSpan, withSpan } from "./tracer.ts";
+import {
+  fixedSpansOn,
+  NOT_RECORDING,
+  recordError,
+  runEventSpan,
+  startEventSpan,
+  startHttpSpan,
+  startSpan,
+  tracingOn,
+  withEventSpan,
+  withSpan,
+} from "./tracer.ts";
 
 const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 
@@ -29,6 +41,11 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   if (!tracingOn()) return runWithLogContext({ requestId: given ?? randomUUID() }, fn);
   const remote = parseTraceparent(headers.get("traceparent"));
   const parent = remote ? trace.setSpanContext(rootContext(), remote) : activeContext();
+  if (fixedSpansOn()) {
+    const span = startHttpSpan(parent, request.method, request.url, headers.get("user-agent"), given);
+    if (span instanceof HttpSpan) return runHttpSpan(span, parent, fn);
+    return runRequestSpan(span, given, parent, fn);
+  }
   const url = request.url;
   const attributes: Attributes = {
     [sc.HTTP_REQUEST_METHOD]: request.method,
@@ -37,12 +54,32 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   };
   const agent = headers.get("user-agent");
   if (agent) attributes[sc.USER_AGENT_ORIGINAL] = agent;
-  const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes, attributesOwned: true }, parent);
+  return runRequestSpan(startSpan(request.method, { kind: SpanKind.SERVER, attributes, attributesOwned: true }, parent), given, parent, fn);
+}
+
+/** Runs a request in a fixed span (see fixed-span.ts): its attributes are the span's fields. */
+function runHttpSpan(span: HttpSpan, parent: Context, fn: () => Promise<Response>): Promise<Response> {
+  return withContext(requestContext(parent, span, span.requestId), fn).then(
+    (response) => {
+      span.respond(response.status);
+      span.end();
+      return response;
+    },
+    (error: unknown) => {
+      recordError(span, error);
+      span.end();
+      throw error;
+    },
+  );
+}
+
+/** Runs a request in `span` (any span: one forwarded to the application's SDK, one not recorded). */
+function runRequestSpan(span: Span, given: string | undefined, parent: Context, fn: () => Promise<Response>): Promise<Response> {
   // Without an id from the client, the request's own span id is its id: unique, and one random draw fewer.
   const requestId = given ?? span.spanContext().spanId;
   span.setAttribute(sc.HEARTH_REQUEST_ID, requestId);
   // The request id rides in the trace context (log lines read it from there): one context switch, not two.
-  return withContext(trace.setSpan(parent.setValue(REQUEST_ID, requestId), span), fn).then(
+  return withContext(requestContext(parent, span, requestId), fn).then(
     (response) => {
       span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
       if (response.status >= 500) {
@@ -68,8 +105,13 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
  */
 export function traceAgentEvent<T>(className: string, name: string, event: string, detail: string | undefined, fn: () => T, root = false): T {
   if (!tracingOn()) return fn();
+  const spanName = detail === undefined ? event : `${event} ${detail}`;
+  if (fixedSpansOn()) {
+    const base = root ? rootContext() : activeContext();
+    return runEventSpan(startEventSpan(base, spanName, className, name, event), base, fn);
+  }
   return withEventSpan(
-    detail === undefined ? event : `${event} ${detail}`,
+    spanName,
     { kind: SpanKind.INTERNAL, attributes: { [sc.HEARTH_AGENT_CLASS]: className, [sc.HEARTH_AGENT_NAME]: name, [sc.HEARTH_EVENT]: event }, attributesOwned: true },
     fn,
     root ? rootContext() : undefined,

@@ -5,6 +5,7 @@
  * more than making the span. Bytes in one preallocated buffer cost it nothing.
  */
 import type { AttributeValue } from "@opentelemetry/api";
+import { FIXED_CACHES, FixedSpan, readFixedAttributes, type FixedReader, type FixedWriter } from "./fixed-span.ts";
 import { writeIdBytes } from "./ids.ts";
 import * as sc from "./semconv.ts";
 import type { SpanEventRecord, SpanKindName, SpanLinkRecord, SpanRecord, SpanStatusRecord } from "./span-record.ts";
@@ -35,6 +36,8 @@ const FLAG_EVENTS = 4;
 const FLAG_LINKS = 8;
 /** Events or links were dropped: both counts follow the links (the header has room for the attributes' count only). */
 const FLAG_DROPPED_MORE = 16;
+/** A fixed span's record (fixed-span.ts): its shape and its values follow the name instead of attributes. */
+const FLAG_FIXED = 32;
 
 const TAG_STRING = 1;
 const TAG_NUMBER = 2;
@@ -117,7 +120,8 @@ export class SpanCodec {
    * bookkeeping, see {@link OFFSET}) the caller fills in. Returns the record's size: it is the first
    * that many bytes of {@link scratch}, valid until the next call.
    */
-  encode(span: SpanRecord): number {
+  encode(span: SpanRecord | FixedSpan): number {
+    if (span instanceof FixedSpan) return this.#encodeFixed(span);
     this.#at = RECORD_HEADER;
     const status = span.status;
     let flags = 0;
@@ -152,15 +156,49 @@ export class SpanCodec {
       this.#u32(span.droppedEvents ?? 0);
       this.#u32(span.droppedLinks ?? 0);
     }
+    this.#header(flags, KIND_CODES[span.kind] ?? 0, status.code, span.dropped ?? 0, span.startedAt, span.endedAt);
+    return this.#at;
+  }
+
+  /** {@link encode} for a fixed span: its shape's values, no keys (no status, events or links: it has none). */
+  #encodeFixed(span: FixedSpan): number {
+    this.#at = RECORD_HEADER;
+    const parent = span.parentSpanId;
+    this.#id(span.spanId, 8);
+    if (parent !== undefined) this.#id(parent, 8);
+    this.#token(span.name);
+    this.#u8(span.shape);
+    span.writeFields(this.#fixed);
+    this.#header(FLAG_FIXED | (parent !== undefined ? FLAG_PARENT : 0), span.spanKind, 0, 0, span.startedAt, span.endedAt);
+    return this.#at;
+  }
+
+  /** Each fixed field's last value and its table index: a busy agent's spans repeat them, and `===` on the same string is cheaper than a lookup. */
+  readonly #lastValues: Array<string | undefined> = new Array<string | undefined>(FIXED_CACHES).fill(undefined);
+  readonly #lastIndexes = new Uint16Array(FIXED_CACHES);
+  readonly #fixed: FixedWriter = {
+    u8: (value) => this.#u8(value),
+    u16: (value) => this.#u16(value),
+    text: (value) => this.#text(value),
+    repeating: (value, cache) => {
+      if (value === this.#lastValues[cache]) return this.#tokenValue(this.#lastIndexes[cache]!);
+      const index = value.length <= MAX_VALUE_TOKEN ? this.#valueIndex(value) : undefined;
+      if (index === undefined) return this.#value(value);
+      this.#lastValues[cache] = value;
+      this.#lastIndexes[cache] = index;
+      this.#tokenValue(index);
+    },
+  };
+
+  #header(flags: number, kind: number, status: number, dropped: number, startedAt: number, endedAt: number): void {
     const view = this.#view;
     view.setUint32(OFFSET.size, this.#at, true);
     view.setUint16(FLAGS, flags, true);
-    view.setUint8(KIND, KIND_CODES[span.kind] ?? 0);
-    view.setUint8(STATUS, status.code);
-    view.setUint32(DROPPED, span.dropped ?? 0, true);
-    view.setFloat64(STARTED, span.startedAt, true);
-    view.setFloat64(ENDED, span.endedAt, true);
-    return this.#at;
+    view.setUint8(KIND, kind);
+    view.setUint8(STATUS, status);
+    view.setUint32(DROPPED, dropped, true);
+    view.setFloat64(STARTED, startedAt, true);
+    view.setFloat64(ENDED, endedAt, true);
   }
 
   /**
@@ -174,7 +212,7 @@ export class SpanCodec {
     const spanId = reader.id();
     const parentSpanId = flags & FLAG_PARENT ? reader.id() : undefined;
     const name = reader.token();
-    const attributes = reader.attributes();
+    const attributes = flags & FLAG_FIXED ? readFixedAttributes(reader.u8(), name, spanId, reader) : reader.attributes();
     const status: SpanStatusRecord = flags & FLAG_MESSAGE ? { code, message: reader.text() } : code === 0 ? UNSET : { code };
     let events: readonly SpanEventRecord[] = EMPTY;
     if (flags & FLAG_EVENTS) {
@@ -227,12 +265,16 @@ export class SpanCodec {
     for (const key in attributes) {
       const value = attributes[key];
       if (value === undefined) continue;
-      const index = this.#token(key);
-      if (typeof value === "string" && value.length <= MAX_VALUE_TOKEN && index !== INLINE && this.#repeating[index] === true) this.#repeatingValue(value);
-      else this.#value(value);
+      this.#attribute(key, value);
       count++;
     }
     this.#view.setUint32(countAt, count, true);
+  }
+
+  #attribute(key: string, value: AttributeValue): void {
+    const index = this.#token(key);
+    if (typeof value === "string" && value.length <= MAX_VALUE_TOKEN && index !== INLINE && this.#repeating[index] === true) this.#repeatingValue(value);
+    else this.#value(value);
   }
 
   #value(value: AttributeValue | null | undefined): void {
@@ -277,6 +319,13 @@ export class SpanCodec {
 
   /** A short value of a {@link REPEATING_VALUES} attribute: its table index, added while there is room for values. */
   #repeatingValue(value: string): void {
+    const index = this.#valueIndex(value);
+    if (index === undefined) this.#value(value);
+    else this.#tokenValue(index);
+  }
+
+  /** The table index of a repeating value, added while there is room for values; undefined once there is none. */
+  #valueIndex(value: string): number | undefined {
     let index = this.#index.get(value);
     if (index === undefined && this.#values < MAX_VALUES) {
       this.#values++;
@@ -284,11 +333,10 @@ export class SpanCodec {
       this.#table.push(value);
       this.#index.set(value, index);
     }
-    if (index === undefined) {
-      this.#u8(TAG_STRING);
-      this.#text(value);
-      return;
-    }
+    return index;
+  }
+
+  #tokenValue(index: number): void {
     this.#room(3);
     this.#view.setUint8(this.#at, TAG_TOKEN);
     this.#view.setUint16(this.#at + 1, index, true);
@@ -320,6 +368,12 @@ export class SpanCodec {
     this.#at += 1;
   }
 
+  #u16(value: number): void {
+    this.#room(2);
+    this.#view.setUint16(this.#at, value, true);
+    this.#at += 2;
+  }
+
   #u32(value: number): void {
     this.#room(4);
     this.#view.setUint32(this.#at, value, true);
@@ -345,7 +399,7 @@ export class SpanCodec {
 }
 
 /** Reads one record's variable part, front to back. */
-class Reader {
+class Reader implements FixedReader {
   private readonly bytes: Buffer;
   private readonly view: DataView;
   private at: number;
@@ -356,6 +410,22 @@ class Reader {
     this.view = view;
     this.at = at;
     this.table = table;
+  }
+
+  u8(): number {
+    const value = this.view.getUint8(this.at);
+    this.at += 1;
+    return value;
+  }
+
+  u16(): number {
+    const value = this.view.getUint16(this.at, true);
+    this.at += 2;
+    return value;
+  }
+
+  repeating(): string {
+    return String(this.value());
   }
 
   u32(): number {

@@ -14,6 +14,7 @@
  * more than half of it holds records. Writing over the same few megabytes keeps them in the CPU's
  * caches; sweeping 32 MB of cold memory cost more than encoding the span.
  */
+import type { FixedSpan } from "./fixed-span.ts";
 import { NO_PREVIOUS, OFFSET, RECORD_HEADER, SpanCodec } from "./span-codec.ts";
 import type { SpanRecord } from "./span-record.ts";
 import { TraceIndex } from "./trace-index.ts";
@@ -99,7 +100,7 @@ export class SpanRing {
   }
 
   /** Keeps `span`; evicts the oldest traces while a limit is exceeded. Returns why not when it is not kept. */
-  add(span: SpanRecord): NotKept | undefined {
+  add(span: SpanRecord | FixedSpan): NotKept | undefined {
     let slot = this.#slotOf(span.traceId);
     if (slot >= 0 && this.#count[slot]! >= this.#limits.maxSpansPerTrace) return "trace full";
     const size = this.#codec.encode(span);

@@ -1,4 +1,5 @@
 import type { Durability } from "../../limits.ts";
+import { FixedSpan } from "./fixed-span.ts";
 import { GEN_AI_OPERATION_NAME } from "./semconv.ts";
 import type { SpanRecord } from "./span-record.ts";
 import { SpanRing } from "./span-ring.ts";
@@ -95,7 +96,7 @@ export class SpanStore {
   readonly #listeners = new Set<(span: SpanRecord) => void>();
   #pending: SpanRecord[] = [];
   /** Spans added this turn, kept together when it ends (see {@link add}). */
-  #queued: SpanRecord[] = [];
+  #queued: Array<SpanRecord | FixedSpan> = [];
   /**
    * Traces the file keeps for a span's error, model call or slowness (see {@link SpanFileSampling}),
    * newest last; bounded like the traces in memory. Those the ratio keeps are known by their ids.
@@ -137,13 +138,15 @@ export class SpanStore {
   }
 
   /** Queues `span` for the file when its trace is kept there (and, the first time, the trace's earlier spans). */
-  #toFile(span: SpanRecord): boolean {
+  #toFile(span: SpanRecord | FixedSpan): boolean {
     const { slowMs } = this.#sampling;
-    if (this.#inFile(span.traceId)) return (this.#pending.push(span), true);
-    const worth = span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined || span.endedAt - span.startedAt >= slowMs;
+    if (this.#inFile(span.traceId)) return (this.#pending.push(recordOf(span)), true);
+    // A fixed span has no status, events or model attributes of its own (it would have ended as a record).
+    const slow = span.endedAt - span.startedAt >= slowMs;
+    const worth = span instanceof FixedSpan ? slow : slow || span.status.code === 2 || span.attributes[GEN_AI_OPERATION_NAME] !== undefined;
     if (!worth) return false;
     this.#remember(span.traceId);
-    this.#pending.push(...(this.#ring.trace(span.traceId) ?? [span]));
+    this.#pending.push(...(this.#ring.trace(span.traceId) ?? [recordOf(span)]));
     return true;
   }
 
@@ -165,9 +168,11 @@ export class SpanStore {
    * Adds a finished span (the tracer's span listener calls this). It is kept at the end of the event
    * loop's turn, with the other spans of that turn: encoding spans one after another, away from the
    * requests that made them, cost a served request less than half of what encoding each as it ended
-   * did. Every read (`listTraces`, `getTrace`, `stats`, `flush`) sees the spans added before it.
+   * did. Every read (`listTraces`, `getTrace`, `stats`, `flush`) sees the spans added before it. A
+   * fixed span (fixed-span.ts) is encoded from its fields; a record is made of it only for the file
+   * and subscribers.
    */
-  add(span: SpanRecord): void {
+  add(span: SpanRecord | FixedSpan): void {
     const queued = this.#queued.push(span);
     if (queued === 1) realSetImmediate(this.#keepQueued);
     else if (queued >= MAX_QUEUED) this.#keepQueued();
@@ -188,7 +193,7 @@ export class SpanStore {
     }
   };
 
-  #addNow(span: SpanRecord): void {
+  #addNow(span: SpanRecord | FixedSpan): void {
     if (!this.#keep(span)) return;
     if (this.#table && this.#toFile(span)) {
       if (this.#pending.length >= FLUSH_AT_PENDING && !this.#soon) {
@@ -199,9 +204,11 @@ export class SpanStore {
         this.#timer.unref?.();
       }
     }
+    if (this.#listeners.size === 0) return;
+    const record = recordOf(span);
     for (const listener of this.#listeners) {
       try {
-        listener(span);
+        listener(record);
       } catch (error) {
         console.error("[hearth] span store subscriber failed:", error);
       }
@@ -348,11 +355,15 @@ export class SpanStore {
     this.flush();
   };
 
-  #keep(span: SpanRecord): boolean {
+  #keep(span: SpanRecord | FixedSpan): boolean {
     if (this.#ring.add(span) === undefined) return true;
     this.#dropped++;
     return false;
   }
+}
+
+function recordOf(span: SpanRecord | FixedSpan): SpanRecord {
+  return span instanceof FixedSpan ? span.toRecord() : span;
 }
 
 /** The last 8 hex digits of a trace id as a number (random in a W3C id): which share of traces it falls in. Read in place, not sliced and parsed. */

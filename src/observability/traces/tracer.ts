@@ -1,5 +1,4 @@
 import {
-  createContextKey,
   ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
@@ -10,18 +9,25 @@ import {
   type Exception,
   type Link,
   type Span,
+  type SpanContext,
   type Tracer,
 } from "@opentelemetry/api";
 import { readLogContext, setTraceIdSource, type TracedIds } from "../logs/context.ts";
 import { compileRedactor } from "../logs/redact.ts";
-import { activeContext, carryTraceContext, globalContextManagerWorks, useGlobalContext, withContext, withEventContext } from "./context.ts";
+import { activeContext, carryTraceContext, eventToCarry, globalContextManagerWorks, releaseEventContext, REQUEST_ID, useGlobalContext, withContext } from "./context.ts";
+import { EventSpan, FixedSpan, HttpSpan, type FixedParent, type FixedSpanEnds } from "./fixed-span.ts";
 import { newSpanId, newTraceId } from "./ids.ts";
 import { ERROR_TYPE } from "./semconv.ts";
 import { HearthSpan } from "./span.ts";
 import type { SpanRecord } from "./span-record.ts";
 
+export { REQUEST_ID } from "./context.ts";
+
 /** Called with every span Hearth records, when it ends. */
 export type SpanListener = (span: SpanRecord) => void;
+
+/** Called with every span Hearth records, when it ends: a fixed span as it is (see fixed-span.ts). */
+export type FinishedSpanListener = (span: SpanRecord | FixedSpan) => void;
 
 /** How the tracer runs while on. */
 export interface TracerSettings {
@@ -49,6 +55,7 @@ interface TracerState {
 /** Undefined while tracing is off: every hook checks this one variable and does nothing else. */
 let state: TracerState | undefined;
 const listeners: SpanListener[] = [];
+const finishedListeners: FinishedSpanListener[] = [];
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 const INSTRUMENTATION = "hearth";
 
@@ -100,15 +107,40 @@ export function onSpanEnd(listener: SpanListener): () => void {
   };
 }
 
+/**
+ * {@link onSpanEnd} for a listener that can take a fixed span as it is (the local store encodes one
+ * without a record); it reads the span's fields, or `toRecord()` when it needs a record.
+ */
+export function onFinishedSpan(listener: FinishedSpanListener): () => void {
+  finishedListeners.push(listener);
+  return () => {
+    const at = finishedListeners.indexOf(listener);
+    if (at >= 0) finishedListeners.splice(at, 1);
+  };
+}
+
 function ended(record: SpanRecord): void {
-  for (const listener of listeners) {
-    try {
-      listener(record);
-    } catch (error) {
-      console.error("[hearth] span listener failed:", error);
-    }
+  for (const listener of finishedListeners) tell(listener, record);
+  for (const listener of listeners) tell(listener, record);
+}
+
+/** A fixed span ended: its record is made only when a listener needs one. */
+function endedFixed(span: FixedSpan): void {
+  for (const listener of finishedListeners) tell(listener, span);
+  if (listeners.length === 0) return;
+  const record = span.toRecord();
+  for (const listener of listeners) tell(listener, record);
+}
+
+function tell<S>(listener: (span: S) => void, span: S): void {
+  try {
+    listener(span);
+  } catch (error) {
+    console.error("[hearth] span listener failed:", error);
   }
 }
+
+const FIXED_ENDS: FixedSpanEnds = { fixed: endedFixed, record: ended };
 
 /** What a span starts with. */
 export interface StartSpanOptions {
@@ -129,18 +161,11 @@ export function startSpan(name: string, options: StartSpanOptions = {}, parent: 
   const parentSpan = trace.getSpan(parent);
   const parentContext = parentSpan?.spanContext();
   // A Hearth span's ids are valid by construction: the check (two regular expressions) is for others'.
-  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || trace.isSpanContextValid(parentContext));
+  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || parentSpan instanceof FixedSpan || trace.isSpanContextValid(parentContext));
   const record = current !== undefined && sampled(current, hasParent ? parentContext : undefined, parentSpan);
   const kind = options.kind ?? SpanKind.INTERNAL;
   const delegate = current?.appTracer?.startSpan(name, { kind, attributes: options.attributes, links: options.links }, parent);
-  if (!record) {
-    if (delegate) return delegate;
-    return trace.wrapSpanContext({
-      traceId: hasParent ? parentContext.traceId : newTraceId(),
-      spanId: newSpanId(),
-      traceFlags: TraceFlags.NONE,
-    });
-  }
+  if (!record) return delegate ?? unrecorded(hasParent ? parentContext : undefined);
   const context = delegate?.spanContext() ?? {
     traceId: hasParent ? parentContext.traceId : newTraceId(),
     spanId: newSpanId(),
@@ -159,9 +184,52 @@ export function startSpan(name: string, options: StartSpanOptions = {}, parent: 
   });
 }
 
+/** A span that records nothing but carries the trace on (under `parent`, else in a new trace). */
+function unrecorded(parent: SpanContext | undefined): Span {
+  return trace.wrapSpanContext({ traceId: parent?.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: TraceFlags.NONE });
+}
+
+/**
+ * True while the request and event hooks may make fixed spans: tracing is on and no application SDK
+ * takes spans too (spans forwarded to it stay HearthSpans, each call mirrored on the SDK's span).
+ */
+export function fixedSpansOn(): boolean {
+  return state !== undefined && state.appTracer === undefined;
+}
+
+/**
+ * An HTTP request's span under `parent` (see fixed-span.ts), or a span that records nothing when the
+ * trace is not sampled. Only while {@link fixedSpansOn}.
+ */
+export function startHttpSpan(parent: Context, method: string, url: string, userAgent: string | null, requestId: string | undefined): HttpSpan | Span {
+  const from = fixedParent(parent);
+  return from === null ? unrecordedUnder(parent) : new HttpSpan(from, method, url, userAgent, requestId, FIXED_ENDS);
+}
+
+/** An agent event's span under `parent`, as {@link startHttpSpan}. */
+export function startEventSpan(parent: Context, name: string, className: string, agentName: string, event: string): EventSpan | Span {
+  const from = fixedParent(parent);
+  return from === null ? unrecordedUnder(parent) : new EventSpan(from, name, className, agentName, event, FIXED_ENDS);
+}
+
+function unrecordedUnder(parent: Context): Span {
+  const context = trace.getSpan(parent)?.spanContext();
+  return unrecorded(context !== undefined && trace.isSpanContextValid(context) ? context : undefined);
+}
+
+/** The parent a fixed span under `parent` takes (undefined: a new trace), or null when {@link startSpan} would not record it. */
+function fixedParent(parent: Context): FixedParent | null {
+  const parentSpan = trace.getSpan(parent);
+  if (parentSpan instanceof FixedSpan) return parentSpan; // recorded, and no span context to make
+  const parentContext = parentSpan?.spanContext();
+  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || trace.isSpanContextValid(parentContext));
+  if (!sampled(state!, hasParent ? parentContext : undefined, parentSpan)) return null;
+  return hasParent ? parentContext : undefined;
+}
+
 /** Hearth's own local decision: a Hearth parent's, else a local parent's sampled flag, else the ratio. */
 function sampled(current: TracerState, parent: { traceFlags: number; isRemote?: boolean } | undefined, parentSpan: Span | undefined): boolean {
-  if (parentSpan instanceof HearthSpan) return true;
+  if (parentSpan instanceof HearthSpan || parentSpan instanceof FixedSpan) return true;
   if (parent && !parent.isRemote) return (parent.traceFlags & TraceFlags.SAMPLED) !== 0 || current.appTracer !== undefined;
   return current.sampleRatio >= 1 || (current.sampleRatio > 0 && Math.random() < current.sampleRatio);
 }
@@ -200,44 +268,65 @@ export function withSpan<T>(name: string, options: StartSpanOptions, fn: (span: 
   } catch (error) {
     return failed(span, error);
   }
-  return endWhenSettled(span, result, undefined);
+  return endWhenSettled(span, result);
 }
 
 /**
  * {@link withSpan} for the outermost span of an agent event (its request, RPC, message, schedule run):
- * the span's context is put on the event rather than entered (see `withEventContext`), and taken off
+ * the span's context is put on the event rather than entered (see `eventToCarry`), and taken off
  * when the span ends.
  */
 export function withEventSpan<T>(name: string, options: StartSpanOptions, fn: () => T, parent?: Context): T {
   if (state === undefined) return fn();
   const base = parent ?? activeContext();
-  const span = startSpan(name, options, base);
-  let entered: { result: T; done: () => void };
-  try {
-    entered = withEventContext(trace.setSpan(base, span), fn);
-  } catch (error) {
-    return failed(span, error);
-  }
-  return endWhenSettled(span, entered.result, entered.done);
+  return runEventSpan(startSpan(name, options, base), base, fn);
 }
 
-/** Ends `span` when `result` settles (at once when it is not a promise), after `done`; a rejection marks it failed. */
-function endWhenSettled<T>(span: Span, result: T, done: (() => void) | undefined): T {
+/** Runs `fn` in `span` (started under `base`) as {@link withEventSpan} does. */
+export function runEventSpan<T>(span: Span, base: Context, fn: () => T): T {
+  const ctx = trace.setSpan(base, span);
+  const event = eventToCarry();
+  let result: T;
+  try {
+    if (event === undefined) result = withContext(ctx, fn);
+    else {
+      event.own = ctx;
+      result = fn();
+    }
+  } catch (error) {
+    releaseEventContext(event, ctx);
+    return failed(span, error);
+  }
   if (!(result instanceof Promise)) {
-    done?.();
+    releaseEventContext(event, ctx);
     span.end();
     return result;
   }
   return result.then(
     (value: unknown) => {
-      done?.();
+      releaseEventContext(event, ctx);
       span.end();
       return value;
     },
     (error: unknown) => {
-      done?.();
+      releaseEventContext(event, ctx);
       return failed(span, error);
     },
+  ) as T;
+}
+
+/** Ends `span` when `result` settles (at once when it is not a promise); a rejection marks it failed. */
+function endWhenSettled<T>(span: Span, result: T): T {
+  if (!(result instanceof Promise)) {
+    span.end();
+    return result;
+  }
+  return result.then(
+    (value: unknown) => {
+      span.end();
+      return value;
+    },
+    (error: unknown) => failed(span, error),
   ) as T;
 }
 
@@ -261,5 +350,3 @@ function activeIds(): TracedIds | undefined {
   return typeof requestId === "string" ? { traceId, spanId, requestId } : { traceId, spanId };
 }
 
-/** Where a traced request keeps its id (log lines read it through the trace id source). */
-export const REQUEST_ID = createContextKey("hearth.request.id");

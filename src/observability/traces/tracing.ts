@@ -4,7 +4,7 @@ import { HearthAiTelemetry, type CostOf } from "./ai-telemetry.ts";
 import { otlpConfigFromEnv } from "./otlp-config.ts";
 import { OtlpTraceExporter, type OtlpExporterOptions } from "./otlp-exporter.ts";
 import { SpanStore, type SpanStoreOptions } from "./store.ts";
-import { forwardsToApplication, onSpanEnd, startTracer, stopTracer, type TracerSettings } from "./tracer.ts";
+import { forwardsToApplication, onFinishedSpan, onSpanEnd, startTracer, stopTracer, type TracerSettings } from "./tracer.ts";
 
 /** How tracing runs. */
 export interface TracingOptions extends TracerSettings {
@@ -63,7 +63,7 @@ export function enableTracing(options: TracingOptions = {}): Tracing {
   const store = options.store instanceof SpanStore ? options.store : new SpanStore(options.store);
   if (current) void disableTracing();
   startTracer(options);
-  const off = [onSpanEnd((span) => store.add(span))];
+  const off = [onFinishedSpan((span) => store.add(span))];
   if (exporter) {
     const sending = exporter;
     off.push(onSpanEnd((span) => sending.export(span)));
