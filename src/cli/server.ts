@@ -255,13 +255,13 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   const stopServing = (): Promise<void> =>
     // Requests in progress are still answered (within CLOSE_GRACE_MS; under dev, whose reloads must be
     // quick and which kills a server after 8 s, DEV_CLOSE_GRACE_MS); the host's drain then ends the rest.
-    // Not yet with several threads: a request handed to a thread that is stopping too can then fail
-    // with a 500 where a cut connection tells the client to retry (docs/deploy.md).
+    // With several threads, every thread's host and links outlive every thread's server (threads.ts
+    // stopAll): a request here that another thread answers is answered within the same grace.
     (serving ??= runInOrder([
       () => inspector?.handle.close(),
       () => peer?.close(),
       () => cluster?.drain(),
-      () => server.close({ graceMs: sharding && sharding.threads > 1 ? 0 : dev ? DEV_CLOSE_GRACE_MS : CLOSE_GRACE_MS }),
+      () => server.close({ graceMs: dev ? DEV_CLOSE_GRACE_MS : CLOSE_GRACE_MS }),
     ]));
   return {
     banner: {

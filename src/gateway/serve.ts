@@ -119,7 +119,8 @@ export interface HearthServer {
   /**
    * Stops accepting, closes WebSockets (1001) and idle HTTP connections, and lets the requests in
    * progress be answered for up to `graceMs` before cutting the connections still open (default 0:
-   * at once; `hearth start` gives {@link CLOSE_GRACE_MS}). Resolves once every connection is closed.
+   * at once; `hearth start` gives {@link CLOSE_GRACE_MS}). Resolves once every connection is closed, those
+   * moved here ({@link adopt}) included.
    * @example await server.close({ graceMs: CLOSE_GRACE_MS }); // then close the host: its drain runs what is left
    */
   close(options?: { graceMs?: number }): Promise<void>;
@@ -305,6 +306,19 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
       .catch(() => socket.destroy());
   });
 
+  // Every connection the HTTP server serves, those another thread moved here (adopt) included: its
+  // listener's close waits only for those it accepted itself, and a stop must answer the others too.
+  const open = new Set<Duplex>();
+  const drained: Array<() => void> = [];
+  server.on("connection", (socket: Duplex) => {
+    open.add(socket);
+    socket.once("close", () => {
+      open.delete(socket);
+      if (open.size === 0) for (const done of drained.splice(0)) done();
+    });
+  });
+  const allClosed = (): Promise<void> => (open.size === 0 ? Promise.resolve() : new Promise((resolve) => drained.push(resolve)));
+
   // With connections routed, a net server in front accepts them and gives this one those it keeps.
   const connectionFor = options.handOff?.connectionFor;
   const listening = connectionFor ? routeConnections(server, connectionFor) : server;
@@ -340,17 +354,19 @@ export async function serve(options: ServeOptions): Promise<HearthServer> {
         // A keep-alive connection goes idle once its response is written: closed then, not cut before.
         const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
         const cut = setTimeout(() => server.closeAllConnections(), graceMs);
-        const closed = () => {
+        const listenerClosed = new Promise<void>((closed) => {
+          if (listening === server) server.close(() => closed());
+          else {
+            server.close(() => {}); // stops its connection checks; it never listened itself
+            listening.close(() => closed());
+          }
+        });
+        server.closeIdleConnections();
+        void listenerClosed.then(allClosed).then(() => {
           clearInterval(sweep);
           clearTimeout(cut);
           resolve();
-        };
-        if (listening === server) server.close(closed);
-        else {
-          server.close(() => {}); // stops its connection checks; it never listened itself
-          listening.close(closed);
-        }
-        server.closeIdleConnections();
+        });
       }),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * `hearth start` stopping (SIGTERM) answers the requests in progress before it exits (on one thread;
- * with several threads a stop still cuts them, docs/deploy.md).
+ * `hearth start` stopping (SIGTERM) answers the requests in progress before it exits, on one thread or
+ * several (test/shards/stop-moved-connection.test.ts: a connection moved between threads).
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -9,8 +9,7 @@ import { cleanup, FIXTURES, runCli, tempDir } from "./helpers.ts";
 afterEach(cleanup);
 
 describe("a stop answers what is in progress", () => {
-  // One thread: with several, a stop still cuts what is in progress (docs/deploy.md).
-  for (const threads of ["1"]) {
+  for (const threads of ["1", "2"]) {
     it(`answers requests in progress before exiting (--threads ${threads})`, async () => {
       const cli = runCli(["start", join(FIXTURES, "slow-answers.ts"), "--port", "0", "--threads", threads, "--data", await tempDir()]);
       const url = await cli.ready();

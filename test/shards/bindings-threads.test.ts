@@ -209,9 +209,9 @@ describe("hearth start --threads 2: a project's bindings are shared by the threa
     let second = "";
     for (let i = 0; second === "" && i < 64; i++) if ((await ask(`late-${i}`, "where")).answer.thread === 1) second = `late-${i}`;
     expect(second).not.toBe("");
-    // Thread 1's object writes KV 1.5 s into the stop (its client's connection is cut at the stop; the
-    // event goes on while its host drains); the first thread, idle, has long drained by then.
-    void ask(second, "kv-put-later", { k: "written-late", v: "yes", ms: "1500" }).catch(() => {});
+    // Thread 1's object writes KV 5 s into the stop: past the stop's grace (4 s), which cuts its client's
+    // connection, while its host drains; the first thread, idle, has long drained by then.
+    void ask(second, "kv-put-later", { k: "written-late", v: "yes", ms: "5000" }).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 200));
     cli.proc.kill("SIGTERM");
     expect((await cli.exited()).code).toBe(0);
