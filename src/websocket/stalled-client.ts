@@ -41,6 +41,8 @@ export function tcpOf(ws: WebSocket): Socket | undefined {
  * @example if (!closedIfStalled(ws, tcpOf(ws))) ws.send(data);
  */
 export function closedIfStalled(ws: WebSocket, tcp: Socket | undefined): boolean {
+  // Closed already: what it held is freed only on the next tick, so it would count as stalled again.
+  if (stalled.has(ws)) return true;
   const buffered = ws.bufferedAmount;
   if (buffered <= MAX_BUFFERED_BYTES || !stalledOver(ws, tcp, buffered)) return false;
   closeStalled(ws, buffered);
