@@ -43,8 +43,7 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   const parent = remote ? trace.setSpanContext(rootContext(), remote) : activeContext();
   if (fixedSpansOn()) {
     const span = startHttpSpan(parent, request.method, request.url, headers.get("user-agent"), given);
-    if (span instanceof HttpSpan) return runHttpSpan(span, parent, fn);
-    return runRequestSpan(span, given, parent, fn);
+    return runRequestSpan(span, span instanceof HttpSpan ? span.requestId : requestIdOf(span, given), parent, fn);
   }
   const url = request.url;
   const attributes: Attributes = {
@@ -54,37 +53,32 @@ export function traceHttpRequest(request: Request, fn: () => Promise<Response>):
   };
   const agent = headers.get("user-agent");
   if (agent) attributes[sc.USER_AGENT_ORIGINAL] = agent;
-  return runRequestSpan(startSpan(request.method, { kind: SpanKind.SERVER, attributes, attributesOwned: true }, parent), given, parent, fn);
+  const span = startSpan(request.method, { kind: SpanKind.SERVER, attributes, attributesOwned: true }, parent);
+  return runRequestSpan(span, requestIdOf(span, given), parent, fn);
 }
 
-/** Runs a request in a fixed span (see fixed-span.ts): its attributes are the span's fields. */
-function runHttpSpan(span: HttpSpan, parent: Context, fn: () => Promise<Response>): Promise<Response> {
-  return withContext(requestContext(parent, span, span.requestId), fn).then(
-    (response) => {
-      span.respond(response.status);
-      span.end();
-      return response;
-    },
-    (error: unknown) => {
-      recordError(span, error);
-      span.end();
-      throw error;
-    },
-  );
-}
-
-/** Runs a request in `span` (any span: one forwarded to the application's SDK, one not recorded). */
-function runRequestSpan(span: Span, given: string | undefined, parent: Context, fn: () => Promise<Response>): Promise<Response> {
-  // Without an id from the client, the request's own span id is its id: unique, and one random draw fewer.
+/**
+ * The request id of a request in `span` (not a fixed span, which holds its own), set on it: the
+ * client's, else the span's own id — unique, and one random draw fewer.
+ */
+function requestIdOf(span: Span, given: string | undefined): string {
   const requestId = given ?? span.spanContext().spanId;
   span.setAttribute(sc.HEARTH_REQUEST_ID, requestId);
+  return requestId;
+}
+
+/** Runs a request in `span`, ended with the response's status (a fixed span keeps it as a field). */
+function runRequestSpan(span: Span, requestId: string, parent: Context, fn: () => Promise<Response>): Promise<Response> {
   // The request id rides in the trace context (log lines read it from there): one context switch, not two.
   return withContext(requestContext(parent, span, requestId), fn).then(
     (response) => {
-      span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
-      if (response.status >= 500) {
-        span.setAttribute(sc.ERROR_TYPE, String(response.status));
-        span.setStatus({ code: SpanStatusCode.ERROR });
+      if (span instanceof HttpSpan) span.respond(response.status);
+      else {
+        span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
+        if (response.status >= 500) {
+          span.setAttribute(sc.ERROR_TYPE, String(response.status));
+          span.setStatus({ code: SpanStatusCode.ERROR });
+        }
       }
       span.end();
       return response;

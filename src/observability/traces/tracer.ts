@@ -159,21 +159,19 @@ export interface StartSpanOptions {
 export function startSpan(name: string, options: StartSpanOptions = {}, parent: Context = activeContext()): Span {
   const current = state;
   const parentSpan = trace.getSpan(parent);
-  const parentContext = parentSpan?.spanContext();
-  // A Hearth span's ids are valid by construction: the check (two regular expressions) is for others'.
-  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || parentSpan instanceof FixedSpan || trace.isSpanContextValid(parentContext));
-  const record = current !== undefined && sampled(current, hasParent ? parentContext : undefined, parentSpan);
+  const parentContext = parentContextOf(parentSpan);
+  const record = current !== undefined && sampled(current, parentContext, parentSpan);
   const kind = options.kind ?? SpanKind.INTERNAL;
   const delegate = current?.appTracer?.startSpan(name, { kind, attributes: options.attributes, links: options.links }, parent);
-  if (!record) return delegate ?? unrecorded(hasParent ? parentContext : undefined);
+  if (!record) return delegate ?? unrecorded(parentContext);
   const context = delegate?.spanContext() ?? {
-    traceId: hasParent ? parentContext.traceId : newTraceId(),
+    traceId: parentContext?.traceId ?? newTraceId(),
     spanId: newSpanId(),
     traceFlags: TraceFlags.SAMPLED,
   };
   return new HearthSpan({
     context,
-    parentSpanId: hasParent ? parentContext.spanId : undefined,
+    parentSpanId: parentContext?.spanId,
     name,
     kind,
     attributes: options.attributes,
@@ -213,18 +211,25 @@ export function startEventSpan(parent: Context, name: string, className: string,
 }
 
 function unrecordedUnder(parent: Context): Span {
-  const context = trace.getSpan(parent)?.spanContext();
-  return unrecorded(context !== undefined && trace.isSpanContextValid(context) ? context : undefined);
+  return unrecorded(parentContextOf(trace.getSpan(parent)));
 }
 
 /** The parent a fixed span under `parent` takes (undefined: a new trace), or null when {@link startSpan} would not record it. */
 function fixedParent(parent: Context): FixedParent | null {
   const parentSpan = trace.getSpan(parent);
   if (parentSpan instanceof FixedSpan) return parentSpan; // recorded, and no span context to make
-  const parentContext = parentSpan?.spanContext();
-  const hasParent = parentContext !== undefined && (parentSpan instanceof HearthSpan || trace.isSpanContextValid(parentContext));
-  if (!sampled(state!, hasParent ? parentContext : undefined, parentSpan)) return null;
-  return hasParent ? parentContext : undefined;
+  const parentContext = parentContextOf(parentSpan);
+  return sampled(state!, parentContext, parentSpan) ? parentContext : null;
+}
+
+/**
+ * `parentSpan`'s context when it can be a parent. A Hearth span's ids are valid by construction: the
+ * check (two regular expressions) is for others'.
+ */
+function parentContextOf(parentSpan: Span | undefined): SpanContext | undefined {
+  if (parentSpan === undefined) return undefined;
+  const context = parentSpan.spanContext();
+  return parentSpan instanceof HearthSpan || parentSpan instanceof FixedSpan || trace.isSpanContextValid(context) ? context : undefined;
 }
 
 /** Hearth's own local decision: a Hearth parent's, else a local parent's sampled flag, else the ratio. */
