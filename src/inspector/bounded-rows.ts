@@ -57,7 +57,7 @@ export function boundingQuery(query: string, columns: number): string {
  * own SQL): the inspector's wrapping queries differ with every query.
  */
 export function preparedOnce(db: AgentDatabase, text: string): StatementSync {
-  return db.authorizedStatement(text, () => constants.SQLITE_OK);
+  return db.oneUseStatement(text, () => constants.SQLITE_OK);
 }
 
 /**

@@ -65,14 +65,14 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
   const { authorize, refusal } = viewerAuthorizer();
   let plan: PlanRow[] | undefined;
   try {
-    plan = (db.authorizedStatement(`EXPLAIN QUERY PLAN ${text}`, authorize).all() as unknown[]).map(planRow);
+    plan = (db.oneUseStatement(`EXPLAIN QUERY PLAN ${text}`, authorize).all() as unknown[]).map(planRow);
   } catch (error) {
     if (refusal.current) throw refusal.current;
     void error; // not a query with a plan (a PRAGMA, an EXPLAIN, bad SQL): preparing it gives the answer or the error
   }
   if (plan !== undefined) refuseCostlyPlan(plan, (index) => isUniqueIndex(db, index));
   try {
-    return db.authorizedStatement(text, authorize);
+    return db.oneUseStatement(text, authorize);
   } catch (error) {
     throw refusal.current ?? error;
   }
@@ -85,7 +85,7 @@ export function viewerStatement(db: AgentDatabase, text: string): StatementSync 
 export function viewerWrappedStatement(db: AgentDatabase, text: string): StatementSync {
   const { authorize, refusal } = viewerAuthorizer();
   try {
-    return db.authorizedStatement(text, authorize);
+    return db.oneUseStatement(text, authorize);
   } catch (error) {
     throw refusal.current ?? error;
   }

@@ -169,10 +169,11 @@ export class AgentDatabase implements Parkable {
   }
 
   /**
-   * A statement prepared for one use (not cached), `authorize` asked about each thing it does while
-   * SQLite compiles it (node:sqlite's `setAuthorizer`); runs inside the implicit transaction.
+   * A statement prepared for one use (not cached: the inspector's, or a cursor's while the cached one
+   * is being read), `authorize` asked about each thing it does while SQLite compiles it (node:sqlite's
+   * `setAuthorizer`); runs inside the implicit transaction.
    */
-  authorizedStatement(query: string, authorize: SqlAuthorizer): StatementSync {
+  oneUseStatement(query: string, authorize?: SqlAuthorizer): StatementSync {
     return prepareOnce(this.#joined(), query, authorize);
   }
 
@@ -181,15 +182,6 @@ export class AgentDatabase implements Parkable {
     const statement = this.statement(query);
     if (this.#statements.namesStateTable(query)) this.#stateTableTouches++;
     return statement;
-  }
-
-  /** A statement of the agent's own SQL prepared for one user alone, not cached (a cursor read row by row keeps it). */
-  ownStatement(query: string): StatementSync {
-    try {
-      return prepareOnce(this.#joined(), query);
-    } catch (error) {
-      throw new SqlError(error, query);
-    }
   }
 
   /** {@link execScript} for the agent's own SQL: counted like {@link userStatement}. */

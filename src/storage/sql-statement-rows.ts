@@ -16,7 +16,12 @@ const lent = new WeakMap<StatementSync, StatementRows>();
 
 /** `statement` (cached for `query`) if no cursor is reading it now; else one prepared for this use alone. */
 export function unlentStatement(db: AgentDatabase, query: string, statement: StatementSync): StatementSync {
-  return lent.has(statement) ? db.ownStatement(query) : statement;
+  if (!lent.has(statement)) return statement;
+  try {
+    return db.oneUseStatement(query);
+  } catch (error) {
+    throw new SqlError(error, query);
+  }
 }
 
 /** Back to how every other caller reads a cached statement (nothing to do once it was finalized with its connection). */

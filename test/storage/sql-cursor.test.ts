@@ -132,7 +132,7 @@ describe("a cursor given up part-way", () => {
   }
 
   it("leaves the cached statement free for the same SQL: destructuring, break, a small result left unread", () => {
-    const ownStatement = vi.spyOn(db, "ownStatement");
+    const ownStatement = vi.spyOn(db, "oneUseStatement");
     for (let i = 0; i < 20; i++) {
       const [row] = storage.sql.exec<{ x: number }>("SELECT x FROM t WHERE x >= ? ORDER BY x", 2);
       expect(row).toEqual({ x: 2 });
