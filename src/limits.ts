@@ -38,10 +38,10 @@ export const LIMITS = {
    */
   parkIdleConnectionAfterMs: 1_000,
   /**
-   * While more than this many SQLite connections are open on a thread, those opened and not used
+   * While more than this many SQLite connections are open in the process, those opened and not used
    * again (no rhythm or streak yet) are also swept every `parkCrowdedConnectionAfterMs`: each open
    * connection makes every open in the process dearer (SQLite's default VFS walks its list of open
-   * files) and holds ~150 KB.
+   * files) and holds ~150 KB. With several threads each thread takes its share.
    */
   crowdedOpenConnections: 256,
   /** The sweep period while connections are crowded (see `crowdedOpenConnections`). */

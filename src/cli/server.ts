@@ -29,7 +29,7 @@ import { captureStartupConsole, endStartupConsole, startCliInspector, startCliIn
 import { readVersion } from "./version.ts";
 import { resolveProject } from "./project.ts";
 import { openEntryRuntime, openWranglerRuntime } from "./runtime.ts";
-import { defaultOpenConnectionCap, followDescriptorLimit, setOpenConnectionCap } from "../storage/parking.ts";
+import { defaultOpenConnectionCap, followDescriptorLimit, setOpenConnectionCap, shareCrowdedThreshold } from "../storage/parking.ts";
 import { droppingUnreturnedSockets } from "../websocket/handed-out.ts";
 
 /** The shard a server is, when agents are spread over threads (see threads.ts). */
@@ -95,6 +95,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   const maxOpen = project.settings?.maxOpenConnections;
   if (maxOpen !== undefined) setOpenConnectionCap(Math.max(1, Math.floor(maxOpen / threads)));
   else followDescriptorLimit(Math.floor(defaultOpenConnectionCap() / threads));
+  shareCrowdedThreshold(threads);
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
   const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;

@@ -99,6 +99,8 @@ let lastSweepAt = performance.now();
 let lastLookAt = lastSweepAt;
 const DEFAULT_CAP = DESCRIPTOR_LIMIT === undefined ? LIMITS.maxOpenConnectionsFallback : Math.max(64, Math.floor(DESCRIPTOR_LIMIT / 5));
 let cap: number = DEFAULT_CAP;
+/** Above this many open connections on this thread, fresh ones are swept at the crowded period ({@link shareCrowdedThreshold}). */
+let crowdedAt: number = LIMITS.crowdedOpenConnections;
 /** The cap follows the descriptors the process holds (unless set); looked at every few seconds. */
 let followDescriptors = DESCRIPTOR_LIMIT !== undefined;
 let nextLook = 0;
@@ -116,6 +118,10 @@ const PARKS_PER_TURN = 32;
 const LOOKS_PER_TURN = 2_048;
 /** Connections an open over the cap parks (one, unless the cap fell: the rest follow turn by turn). */
 const PARKS_PER_OPEN = 4;
+/** Idle connections an open while crowded parks for the sweep in progress: two, so that the sweep catches up with the opens. */
+const PARKS_PER_CROWDED_OPEN = 2;
+/** Connections an open while crowded looks at for that sweep (thousands kept open by their rhythm are skipped a few at a time). */
+const LOOKS_PER_OPEN = 64;
 
 /** Watches an open connection; it is parked after one to two sweeps without use, or when the cap needs room. */
 export function watchConnection(db: Parkable): void {
@@ -123,6 +129,7 @@ export function watchConnection(db: Parkable): void {
   slots.set(db, open.length);
   open.push(db);
   if (open.length > openTarget()) makeRoom(db, PARKS_PER_OPEN);
+  else if (open.length > crowdedAt) keepPaceWithOpens(db);
   if (timer === undefined && sweepMs > 0) startTicking();
 }
 
@@ -145,13 +152,35 @@ function tick(): void {
   const now = performance.now();
   // Half a tick early counts: interval timers drift.
   const whole = now - lastSweepAt >= sweepMs - Math.min(sweepMs, LIMITS.parkCrowdedConnectionAfterMs) / 2;
-  if (!whole && open.length <= LIMITS.crowdedOpenConnections) return;
+  if (!whole && open.length <= crowdedAt) return;
   if (followDescriptors && now >= nextLook) followHeldDescriptors();
   if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
+  startSweep(now, whole);
+  continueSweep();
+}
+
+function startSweep(now: number, whole: boolean): void {
   sweeping = { pending: [...open], period: now - (whole ? lastSweepAt : lastLookAt), freshOnly: !whole };
   if (whole) lastSweepAt = now;
   lastLookAt = now;
-  continueSweep();
+}
+
+/**
+ * An open while crowded moves the crowded sweep on, and starts it when its period has come. A turn of
+ * the event loop can open more connections than its sweep's time budget closes (a burst of new agents:
+ * a few dozen per turn, each turn tens of milliseconds long), and the timer fires only between turns:
+ * the sweep then fell behind and a thousand connections used once stayed open, each making every
+ * open dearer (SQLite walks its list of open files, twice per file). Moved on by the opens, it keeps
+ * pace with them (docs/benchmarks.md, "Crowded sweeps kept by the opens").
+ */
+function keepPaceWithOpens(opening: Parkable): void {
+  if (sweeping === undefined) {
+    const now = performance.now();
+    if (sweepMs === 0 || now - lastLookAt < LIMITS.parkCrowdedConnectionAfterMs) return;
+    startSweep(now, false);
+    setImmediate(continueSweep); // goes on between turns too, as the timer's does
+  }
+  sweepStep(PARKS_PER_CROWDED_OPEN, LOOKS_PER_OPEN, opening);
 }
 
 /** The connection was closed or parked: nothing to watch. */
@@ -186,19 +215,29 @@ export function parkIdleConnections(): number {
 }
 
 function continueSweep(): void {
+  if (sweeping === undefined) return; // opens finished it (see watchConnection)
+  if (!sweepStep(PARKS_PER_TURN, LOOKS_PER_TURN, undefined, CLOSING_MS_PER_TURN)) setImmediate(continueSweep);
+}
+
+/**
+ * Moves the sweep in progress on by up to `parks` parks and `looks` looks (and `closingMs` of closes),
+ * passing over `opening` (being opened now); returns whether it is finished.
+ */
+function sweepStep(parks: number, looks: number, opening?: Parkable, closingMs: number = Number.POSITIVE_INFINITY): boolean {
   const { pending, period, freshOnly } = sweeping!;
   const now = performance.now();
   let parked = 0;
   let looked = 0;
   let closingSince = 0; // the budget counts closes, not the look at connections kept open
-  const spent = () => parked > 0 && performance.now() - closingSince > CLOSING_MS_PER_TURN;
-  while (pending.length > 0 && parked < PARKS_PER_TURN && looked++ < LOOKS_PER_TURN && !spent()) {
+  const spent = () => parked > 0 && performance.now() - closingSince > closingMs;
+  while (pending.length > 0 && parked < parks && looked++ < looks && !spent()) {
     const db = pending.pop()!;
     if (parked === 0) closingSince = performance.now();
-    if (slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, period)) parked++;
+    if (db !== opening && slots.has(db) && (!freshOnly || isFresh(db)) && parkIfIdle(db, now, period)) parked++;
   }
-  if (pending.length === 0) sweeping = undefined;
-  else setImmediate(continueSweep);
+  if (pending.length > 0) return false;
+  sweeping = undefined;
+  return true;
 }
 
 /** Works the cap out again from the descriptors the process holds now; parks down to it if it fell. */
@@ -344,6 +383,17 @@ export function followDescriptorLimit(start: number = DEFAULT_CAP): void {
   cap = Math.max(1, start);
   followDescriptors = DESCRIPTOR_LIMIT !== undefined;
   nextLook = 0;
+}
+
+/**
+ * This thread's share of `crowdedOpenConnections` when `threads` threads of the process open agent
+ * files: the list SQLite walks at each open is the process's, so two threads crowded at 256 each made
+ * every open pay for 512 (docs/benchmarks.md, "Crowded sweeps kept by the opens").
+ * @example
+ * shareCrowdedThreshold(2); // each of two threads sweeps fresh connections once it has 128 open
+ */
+export function shareCrowdedThreshold(threads: number): void {
+  crowdedAt = Math.max(1, Math.floor(LIMITS.crowdedOpenConnections / Math.max(1, threads)));
 }
 
 /** The cap on open connections now ({@link setOpenConnectionCap}). */

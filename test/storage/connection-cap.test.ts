@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { LIMITS } from "../../src/limits.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
-import { nextUseExpected, openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap } from "../../src/storage/parking.ts";
+import { nextUseExpected, openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap, shareCrowdedThreshold } from "../../src/storage/parking.ts";
 import { whenFilesSettled } from "../../src/storage/settle.ts";
 import { Agent } from "../../src/index.ts";
 import { HANDLE } from "../../src/agent/agent-base.ts";
@@ -20,6 +20,7 @@ let t: TestEnv | undefined;
 afterEach(async () => {
   setOpenConnectionCap(defaultCap);
   setConnectionParking(LIMITS.parkIdleConnectionAfterMs);
+  shareCrowdedThreshold(1);
   await t?.close();
   t = undefined;
   for (const db of open.splice(0)) db.close();
@@ -193,11 +194,26 @@ describe("crowded connections", () => {
       db.flush();
     }
     expect(openConnectionCount()).toBe(LIMITS.crowdedOpenConnections + 10);
-    // Crowded: a sweep sees each one used, the next parks every one idle since, the few included.
-    for (const deadline = performance.now() + 20_000; openConnectionCount() > 0 && performance.now() < deadline; ) await sleep(20);
-    expect(openConnectionCount()).toBe(0);
-    expect([...few, ...many].every((db) => db.parked)).toBe(true);
-    expect(many[7]!.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(0); // reopened on use
+    // Crowded: sweeps park the ones idle since the last look (the few first) until no more than
+    // crowdedOpenConnections are open, long before the ordinary sweep's minute.
+    const crowded = () => openConnectionCount() > LIMITS.crowdedOpenConnections || few.some((db) => !db.parked);
+    for (const deadline = performance.now() + 20_000; crowded() && performance.now() < deadline; ) await sleep(20);
+    expect(few.filter((db) => !db.parked)).toHaveLength(0);
+    expect(openConnectionCount()).toBeLessThanOrEqual(LIMITS.crowdedOpenConnections);
+    expect(few[7]!.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(0); // reopened on use
+  });
+
+  it("counts the process's connections: with two threads, a thread is crowded at half of crowdedOpenConnections", async () => {
+    setConnectionParking(60_000);
+    shareCrowdedThreshold(2);
+    const half = LIMITS.crowdedOpenConnections / 2;
+    const dbs = make(half + 20);
+    for (const db of dbs) {
+      db.execScript("CREATE TABLE t (x)");
+      db.flush();
+    }
+    for (const deadline = performance.now() + 20_000; openConnectionCount() > half && performance.now() < deadline; ) await sleep(20);
+    expect(openConnectionCount()).toBeLessThanOrEqual(half); // one thread alone: none parked before the ordinary sweep's minute
   });
 
   it("leaves a connection used again to the ordinary sweep, however crowded", async () => {
@@ -221,6 +237,38 @@ describe("crowded connections", () => {
     await sleep(2_000);
     expect(openConnectionCount()).toBe(dbs.length);
     expect(dbs.some((db) => db.parked)).toBe(false);
+  });
+});
+
+describe("crowded sweeps moved on by the opens", () => {
+  it("parks connections idle since the last look while one turn opens more than the sweep's timer could close", () => {
+    setConnectionParking(60_000); // only the crowded sweep
+    setOpenConnectionCap(100_000); // and not the cap
+    const busyFor = (ms: number) => {
+      for (const end = performance.now() + ms; performance.now() < end; );
+    };
+    const dir = mkdtempSync(join(tmpdir(), "hearth-cap-"));
+    dirs.push(dir);
+    let made = 0;
+    /** Agents' databases opened and used once each, one after the other (a new agent's start and request). */
+    const openAndUse = (count: number) =>
+      Array.from({ length: count }, () => {
+        const db = new AgentDatabase({ path: join(dir, `a${made}.sqlite`), durability: "relaxed", identity: `counter/a${made++}`, currentOwner: () => undefined });
+        open.push(db);
+        db.execScript("CREATE TABLE t (x)");
+        db.flush();
+        return db;
+      });
+    // All in one turn, as in a burst of new agents whose turns are long: the sweep's timer cannot fire.
+    const first = openAndUse(LIMITS.crowdedOpenConnections + 64);
+    busyFor(LIMITS.parkCrowdedConnectionAfterMs * 1.5);
+    const second = openAndUse(64); // a crowded period later: their opens start a sweep, which sees the first ones used
+    busyFor(LIMITS.parkCrowdedConnectionAfterMs * 1.5);
+    const third = openAndUse(LIMITS.crowdedOpenConnections + 64); // and another: the first ones, idle since, are parked by these opens
+    expect(first.filter((db) => !db.parked)).toHaveLength(0);
+    expect(third.at(-1)!.parked).toBe(false);
+    expect(openConnectionCount()).toBeLessThanOrEqual(second.length + third.length);
+    expect(first[5]!.statement("SELECT count(*) AS n FROM t").get()?.n).toBe(0); // reopened on use
   });
 });
 
