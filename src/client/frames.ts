@@ -3,6 +3,7 @@
  * that recognises them. Anything else (chat frames, an agent's own messages)
  * is left to the application.
  */
+import type { McpConnectionState } from "../protocol/frames.ts";
 
 /** `{"type":"cf_agent_identity"}`: which instance the socket reached. */
 export interface IdentityFrame {
@@ -30,7 +31,7 @@ export interface McpServerInfo {
   name: string;
   server_url: string;
   auth_url: string | null;
-  state: "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
+  state: McpConnectionState;
   error?: string | null;
   capabilities: Record<string, unknown> | null;
   instructions: string | null;

@@ -17,6 +17,15 @@ export interface StateUpdateFrame {
   state: unknown;
 }
 
+/**
+ * Where a mounted server stands: `authenticating` (waiting for the user to authorize, see `auth_url`)
+ * → `connecting` → `connected` → `discovering` (listing tools, prompts, resources) → `ready`;
+ * `failed` with the reason in `error`; `not-connected` once closed with `closeConnection()` (still
+ * mounted, connected again by `connectToServer()` or the agent's next start, out of
+ * `mcpConnections`, as in the Agents SDK).
+ */
+export type McpConnectionState = "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
+
 export const MESSAGE_TYPES = {
   rpc: "rpc",
   identity: "cf_agent_identity",

@@ -13,6 +13,7 @@ import type {
   ServerCapabilities,
   Tool,
 } from "@modelcontextprotocol/client";
+import type { McpConnectionState } from "../../protocol/frames.ts";
 import type { RetryOptions } from "../../time/backoff.ts";
 import type { McpClientLimits } from "./limits.ts";
 
@@ -47,14 +48,8 @@ export interface McpClientOptions {
   capabilities?: ClientCapabilities;
 }
 
-/**
- * Where a mounted server stands: `authenticating` (waiting for the user to authorize, see `auth_url`)
- * → `connecting` → `connected` → `discovering` (listing tools, prompts, resources) → `ready`;
- * `failed` with the reason in `error`; `not-connected` once closed with `closeConnection()` (still
- * mounted, connected again by `connectToServer()` or the agent's next start, out of
- * `mcpConnections`, as in the Agents SDK).
- */
-export type McpConnectionState = "authenticating" | "connecting" | "connected" | "discovering" | "ready" | "failed" | "not-connected";
+/** Where a mounted server stands (defined with the wire protocol, which clients share). */
+export type { McpConnectionState };
 
 /** `auto` tries Streamable HTTP and falls back to the legacy HTTP+SSE transport when the server answers 4xx. */
 export type McpTransportType = "auto" | "streamable-http" | "sse";
