@@ -1,16 +1,16 @@
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { devVarsFiles, findWranglerConfig, loadProjectConfig, validateHearthConfig, type HearthConfig } from "../config/index.ts";
+import { devVarsFiles, findWranglerConfig, loadProjectConfig, type HearthConfig } from "../config/index.ts";
 import type { ProjectConfig } from "../config/types.ts";
-import { DEFAULTS, type RunOptions } from "./args.ts";
+import type { RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
-import { defaultOf, registerProjectLoader, resolveEntry } from "./entry.ts";
+import { resolveEntry } from "./entry.ts";
+import { environmentDataDir } from "./data-dir.ts";
+import { HEARTH_CONFIG_FILE } from "./defaults.ts";
 import { CliError } from "./errors.ts";
+import { loadHearthConfig } from "./hearth-config.ts";
 import { isSupervised } from "./ipc.ts";
 
-/** The optional file of Hearth-only settings, next to the wrangler config (or in the working directory). */
-export const HEARTH_CONFIG_FILE = "hearth.config.ts";
 
 /** What `dev` and `start` serve: the entry, and the wrangler project around it when there is one. */
 export interface Project {
@@ -159,44 +159,6 @@ function projectDirectoryAsConfig(options: RunOptions, cwd: string): RunOptions 
   return { ...options, entry: undefined, configPath };
 }
 
-/**
- * The data directory as `dev` / `start` resolve it, for the commands that are not servers: `--data`,
- * else HEARTH_DATA_DIR, else hearth.config.ts's `dataDir` (relative to `projectDir`), else `.hearth`.
- */
-export async function baseDataDir(cwd: string, projectDir: string, flag: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
-  if (flag !== undefined) return resolve(cwd, flag);
-  const fromEnv = env.HEARTH_DATA_DIR;
-  if (fromEnv !== undefined && fromEnv.trim() !== "") return resolve(cwd, fromEnv);
-  const settings = await loadHearthConfig(projectDir);
-  if (settings?.dataDir !== undefined) return resolve(projectDir, settings.dataDir);
-  return resolve(cwd, DEFAULTS.dataDir);
-}
-
-/** Where an environment's data lives: the data directory itself, or `<data>/env/<name>` with `--env`. */
-export function environmentDataDir(dataDir: string, envName: string | undefined): string {
-  if (envName === undefined) return dataDir;
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(envName)) {
-    throw new CliError("usage", `--env ${JSON.stringify(envName)}: an environment name is 1-64 letters, digits, "_" or "-" (it names a data directory)`);
-  }
-  return join(dataDir, "env", envName);
-}
-
-export async function loadHearthConfig(dir: string): Promise<HearthConfig | undefined> {
-  const path = join(dir, HEARTH_CONFIG_FILE);
-  if (!existsSync(path)) return undefined;
-  let mod: Record<string, unknown>;
-  registerProjectLoader();
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new CliError("config", `${HEARTH_CONFIG_FILE} threw while loading: ${(error as Error).message}`, { cause: error });
-  }
-  try {
-    return validateHearthConfig(defaultOf(mod), path);
-  } catch (error) {
-    throw new CliError("config", (error as Error).message, { cause: error });
-  }
-}
 
 /** Flags and HEARTH_* variables win; then hearth.config.ts; then wrangler's `dev` block; then defaults. */
 function applySettings(options: RunOptions, settings: HearthConfig | undefined, config: ProjectConfig | undefined, cwd: string): RunOptions {

@@ -54,7 +54,7 @@ async function d1(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<
     const path = await configPathOf(cwd, flags.config);
     if (path === undefined) throw new Error(`hearth d1 reads d1_databases from a wrangler config; none in ${cwd} (use --config <path>).`);
     const config = (await import("../config/index.ts")).loadProjectConfig({ path, envName: flags.envName, envFrom: flags.envFrom });
-    const { baseDataDir, environmentDataDir } = await import("./project.ts");
+    const { baseDataDir, environmentDataDir } = await import("./data-dir.ts");
     const dataDir = environmentDataDir(await baseDataDir(cwd, config.dir, flags.data, env), flags.envName);
     const { runD1Command } = await import("../d1/index.ts");
     return await runD1Command(flags.rest, { databases: config.d1Databases, dataDir, cwd, out: (line) => process.stdout.write(`${line}\n`) });
@@ -71,7 +71,7 @@ async function secret(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Prom
   try {
     flags = projectFlags(argv, env);
     path = await configPathOf(cwd, flags.config);
-    const { baseDataDir } = await import("./project.ts");
+    const { baseDataDir } = await import("./data-dir.ts");
     dataDir = await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env);
   } catch (error) {
     printError((error as Error).message);
@@ -104,7 +104,7 @@ async function inspect(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Pro
     flags = projectFlags(argv, env);
     const given = flags.rest.some((arg) => arg === "--url" || arg.startsWith("--url=")) || env.HEARTH_INSPECTOR_URL;
     const path = given ? undefined : await configPathOf(cwd, flags.config);
-    const { baseDataDir, environmentDataDir } = await import("./project.ts");
+    const { baseDataDir, environmentDataDir } = await import("./data-dir.ts");
     const dataDir = given ? undefined : environmentDataDir(await baseDataDir(cwd, path === undefined ? cwd : dirname(path), flags.data, env), environmentOf(flags, path));
     found = dataDir === undefined ? undefined : readInspectorEndpoint(dataDir);
     const wantsHelp = flags.rest.length === 0 || flags.rest.includes("--help") || flags.rest.includes("-h");
