@@ -33,6 +33,7 @@ export class SpanTable {
   readonly #insert: StatementSync;
   readonly #byTrace: StatementSync;
   readonly #putSummary: StatementSync;
+  readonly #hasSummary: StatementSync;
   readonly #olderSummaries: StatementSync;
   readonly #retention: Required<SpanRetention>;
   readonly #now: () => number;
@@ -49,6 +50,7 @@ export class SpanTable {
     this.#insert = this.#db.prepare("INSERT INTO spans (trace_id, ended_at, data) VALUES (?, ?, ?)");
     this.#byTrace = this.#db.prepare("SELECT data FROM spans WHERE trace_id = ? ORDER BY id");
     this.#putSummary = this.#db.prepare("INSERT OR REPLACE INTO traces (trace_id, started_at, data) VALUES (?, ?, ?)");
+    this.#hasSummary = this.#db.prepare("SELECT 1 FROM traces WHERE trace_id = ?");
     this.#olderSummaries = this.#db.prepare(
       "SELECT data FROM traces WHERE started_at < ? OR (started_at = ? AND trace_id > ?) ORDER BY started_at DESC, trace_id LIMIT ?",
     );
@@ -59,11 +61,19 @@ export class SpanTable {
   /** Inserts a batch in one transaction; runs retention when it is due. */
   insert(spans: readonly SpanRecord[]): void {
     if (spans.length === 0) return;
+    const byTrace = new Map<string, SpanRecord[]>();
+    for (const span of spans) {
+      const group = byTrace.get(span.traceId);
+      if (group === undefined) byTrace.set(span.traceId, [span]);
+      else group.push(span);
+    }
     inTransaction(this.#db, () => {
       for (const span of spans) this.#insert.run(span.traceId, span.endedAt, JSON.stringify(span));
-      // Each trace's summary from all its stored spans (the file keeps whole traces, so this is the trace).
-      for (const traceId of new Set(spans.map((span) => span.traceId))) {
-        const summary = summarizeTrace(traceId, this.trace(traceId));
+      // Each trace's summary from all its stored spans (the file keeps whole traces, so this is the
+      // trace). A trace without a summary yet has no spans stored before this batch (the two are
+      // written and deleted together): its spans are this batch's, not read back and parsed again.
+      for (const [traceId, group] of byTrace) {
+        const summary = summarizeTrace(traceId, this.#hasSummary.get(traceId) === undefined ? group : this.trace(traceId));
         this.#putSummary.run(traceId, summary.startedAt, JSON.stringify(summary));
       }
     });

@@ -178,6 +178,23 @@ describe("SpanStore with a SQLite file", () => {
     expect(second.getTrace(hex(2, 32))!.spans[0]).toMatchObject({ name: "root 1", startedAt: 1000, endedAt: 1010 });
   });
 
+  it("summarises a file trace from every batch that wrote it, and one written at once from that batch", () => {
+    dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
+    const store = open({ maxTraces: 1, persist: { path: join(dir, "spans.sqlite") }, now: () => 5_000 });
+    store.add(span(7, { name: "turn" }));
+    store.add(chat(7, "m-a", 10, 5, 0.5));
+    store.flush(); // the trace's first batch
+    store.add(chat(7, "m-b", 1, 2, 0.25));
+    store.flush(); // a later span of it, in a batch of its own
+    store.add(span(8, { name: "other" }));
+    store.add(chat(8, "m-c", 3, 4));
+    store.flush();
+    store.add(span(9, { name: "newest" })); // pushes 7 and 8 out of memory: their summaries come from the file
+    const byRoot = new Map(store.listTraces().items.map((item) => [item.rootName, item]));
+    expect(byRoot.get("turn")).toMatchObject({ spans: 3, tokens: 18, costUsd: 0.75, models: ["m-a", "m-b"], startedAt: 7_000 });
+    expect(byRoot.get("other")).toMatchObject({ spans: 2, tokens: 7, models: ["m-c"], startedAt: 8_000 });
+  });
+
   it("deletes spans older than maxAgeMs and beyond maxRows", () => {
     dir = mkdtempSync(join(tmpdir(), "hearth-spans-"));
     const clock = new VirtualClock({ start: 100_000 });
