@@ -16,6 +16,12 @@ export interface ForwardOptions {
   /** The owner moved, or did not answer: look its lease up again next time. */
   forget(className: string, name: string): void;
   /**
+   * The node that holds the actor now (this node's id when it does), by a fresh look at its lease;
+   * undefined when no live node does. Read-only: checking on an owner that went silent must never
+   * claim the actor here as a side effect.
+   */
+  holder(className: string, name: string): Promise<string | undefined>;
+  /**
    * Whether this node holds the actor at this instant. Checked again right before a route found "here"
    * is served: the lease may have been handed over while the route was awaited, and the host refuses
    * an actor it does not hold.
@@ -67,9 +73,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
   /** Whether node `nodeId` still holds the actor, by a fresh look at its lease (true while it cannot be read: wait on). */
   const stillHeldBy = async (className: string, name: string, nodeId: string): Promise<boolean> => {
     try {
-      options.forget(className, name);
-      const now = await options.route(className, name);
-      return !now.here && now.nodeId === nodeId;
+      return (await options.holder(className, name)) === nodeId;
     } catch {
       return true;
     }
@@ -85,20 +89,21 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const check = async (): Promise<void> => {
-      let now: Route | undefined;
+      // A fresh look at the lease, never a claim: the request may still be running on the owner.
+      let holder: string | undefined;
+      let read = true;
       try {
-        options.forget(className, name); // a fresh look, not the owner remembered
-        now = await options.route(className, name);
+        holder = await options.holder(className, name);
       } catch {
-        // The lease cannot be read now: keep waiting for the owner.
+        read = false; // the lease cannot be read now: keep waiting for the owner
       }
       if (done) return;
-      if (now === undefined || (!now.here && now.nodeId === route.nodeId)) {
+      if (!read || holder === route.nodeId) {
         timer = setTimeout(() => void check(), answerWithinMs);
         return;
       }
       options.forget(className, name);
-      stalled.abort(new OwnerStalledError(className, name, route.nodeId, answerWithinMs, now.here ? "this node" : `node ${now.nodeId}`));
+      stalled.abort(new OwnerStalledError(className, name, route.nodeId, answerWithinMs, holder === undefined ? "no live node" : `node ${holder}`));
     };
     timer = setTimeout(() => void check(), answerWithinMs);
     try {
@@ -206,7 +211,7 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
 /** The owner of an actor did not begin answering in time and holds it no more. */
 class OwnerStalledError extends Error {
   constructor(className: string, name: string, nodeId: string, ms: number, holder: string) {
-    super(`${className}/${name}: node ${nodeId} did not answer within ${ms} ms and no longer holds it (${holder} does now, or no live node); the request may have run there, so it is not sent again`);
+    super(`${className}/${name}: node ${nodeId} did not answer within ${ms} ms and no longer holds it (${holder} does now); the request may have run there, so it is not sent again`);
     this.name = "OwnerStalledError";
   }
 }

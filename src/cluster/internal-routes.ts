@@ -8,7 +8,6 @@ import { CLUSTER_HEADERS, CLUSTER_PATH_PREFIX, failedAnswer, settleInvoke, type 
 import { METRICS_PATH } from "./metrics.ts";
 import { isTransientRouteError, NotServedHereError, type Route } from "./ownership.ts";
 
-
 export interface InternalRouteOptions {
   key: string;
   /** The host's own (local) side: reached only for actors this node holds. */
@@ -40,7 +39,9 @@ export function withInternalRoutes(fetch: WorkerFetch, options: InternalRouteOpt
       const text = options.metrics?.();
       return text === undefined ? new Response("This node serves no metrics (--no-metrics)", { status: 404 }) : new Response(text, { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
     }
-    const [operation, className, name] = url.pathname.slice(CLUSTER_PATH_PREFIX.length).split("/").map((part) => decodeURIComponent(part));
+    const parts = decodedParts(url.pathname.slice(CLUSTER_PATH_PREFIX.length));
+    if (parts === undefined) return new Response(`Bad cluster route ${url.pathname}: a part of its path is not valid percent-encoded UTF-8`, { status: 400 });
+    const [operation, className, name] = parts;
     if (!className || !name || !["agent", "invoke", "start"].includes(operation!)) return new Response(`Unknown cluster route ${url.pathname}`, { status: 404 });
     return answer(operation as Operation, className, name, request, options);
   };
@@ -101,6 +102,16 @@ export function withInspectorRoute(fetch: WorkerFetch, options: { key: string; a
     if (request.method !== "POST") return new Response(`${INSPECTOR_PATH} takes POST`, { status: 405, headers: { allow: "POST" } });
     return options.answer(request);
   };
+}
+
+/** The path's parts, each percent-decoded; undefined when one is not valid percent-encoded UTF-8 (`%E0%A4%A`). */
+function decodedParts(path: string): string[] | undefined {
+  try {
+    return path.split("/").map((part) => decodeURIComponent(part));
+  } catch (error) {
+    if (error instanceof URIError) return undefined;
+    throw error;
+  }
 }
 
 function moved(reason: string): Response {

@@ -16,16 +16,17 @@ import { FacetReplicas } from "./facet-replicas.ts";
 import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from "./log.ts";
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
+import { ActorReplications } from "./actor-replications.ts";
+import { NodePruner } from "./pg/prune.ts";
 import { GroupCommitter } from "./pg/committer.ts";
 import { readTreeHistory } from "./pg/facet-log.ts";
 import { Leases } from "./pg/leases.ts";
 import { Membership } from "./pg/membership.ts";
 import { createClusterPool, redacted } from "./pg/pool.ts";
 import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
-import { replicate, type ActorReplication } from "./replica/capture.ts";
 import { refuseUnloggedData, restoreAgentFile } from "./replica/restore.ts";
 import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
-import type { ClusterOptions } from "./options.ts";
+import { timing, type ClusterOptions } from "./options.ts";
 
 export type { ClusterOptions } from "./options.ts";
 
@@ -48,9 +49,8 @@ export class ClusterNode {
   readonly #ownership: Ownership;
   readonly #key: string;
   readonly #dataDir: string;
-  readonly #replications = new Map<string, ActorReplication>();
-  /** Bytes of changesets in each restored agent's log after its snapshot: its compaction counts on from there. */
-  readonly #shippedSinceSnapshot = new Map<string, number>();
+  /** The held root actors' replications (entries only while held: src/cluster/actor-replications.ts). */
+  readonly #replications = new ActorReplications();
   readonly #time: ClusterTime;
   /** The facets and sub-agents of the agents held here. */
   readonly #facets: FacetReplicas;
@@ -66,6 +66,8 @@ export class ClusterNode {
   readonly #kept: KeptServices;
   /** Reaches the owner of any actor or service (this node's own side when it holds it). */
   readonly #forwarder: RemoteActors;
+  /** Removes the rows of nodes gone for longer than the retention (src/cluster/pg/prune.ts). */
+  readonly #pruner: NodePruner;
 
   private constructor(options: ClusterOptions, dataDir: string, pool: pg.Pool, membership: Membership, key: string) {
     this.nodeId = options.nodeId;
@@ -122,6 +124,7 @@ export class ClusterNode {
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
       forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
+      holder: (className, name) => this.#ownership.holder(this.#actorIdOf(className, name)),
       holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)),
       local: this.#local,
       key: this.#key,
@@ -157,6 +160,8 @@ export class ClusterNode {
       },
       options.keepEveryMs !== undefined ? { everyMs: options.keepEveryMs } : {},
     );
+    this.#pruner = new NodePruner({ pool, schema: this.#schema, retentionMs: options.nodeRetentionMs, everyMs: options.pruneEveryMs });
+    this.#pruner.start();
     this.#watchMembership();
   }
 
@@ -183,6 +188,12 @@ export class ClusterNode {
   /** Agents this node holds now. */
   get heldAgents(): number {
     return this.#ownership.count;
+  }
+
+  /** Entries this node keeps per actor, each map's size: they count only actors held here (and owners elsewhere looked up within a TTL). */
+  get residentCounts(): { owned: number; replications: number; shippedSinceSnapshot: number; rememberedOwners: number } {
+    const ownership = this.#ownership.sizes;
+    return { owned: ownership.owned, ...this.#replications.sizes, rememberedOwners: ownership.remembered };
   }
 
   /** Whether this node holds the agent stored as `slug`/`name` now (`list-agent`/`a`). */
@@ -258,7 +269,7 @@ export class ClusterNode {
       if (!(await this.#leases.transfer(actorId, held.epoch, to))) await this.#leases.release(actorId, held.epoch);
       console.error(`[hearth] cluster: node ${this.nodeId} handed ${actorId} to node ${to}`);
     } finally {
-      this.#replications.delete(actorId);
+      this.#replications.forget(actorId);
       moving.resolve();
     }
   }
@@ -345,6 +356,7 @@ export class ClusterNode {
     this.#handingOver ??= this.#handOver(false);
     await this.#handingOver;
     this.#closed = true;
+    await this.#pruner.stop();
     await this.#membership.leave().catch(() => undefined);
     await this.#committer.close().catch(() => undefined);
     await this.#membership.close().catch(() => undefined);
@@ -354,8 +366,7 @@ export class ClusterNode {
   /** Waits (at most `limitMs`) until no agent's commits (or only `actorId`'s) are still on their way to the log. */
   async #settleReplication(limitMs: number, actorId?: string): Promise<void> {
     const deadline = performance.now() + limitMs;
-    const unsettled = (replication: ActorReplication | undefined) => replication !== undefined && replication.pending && replication.broken === undefined;
-    const waiting = () => (actorId === undefined ? this.#facets.pending || [...this.#replications.values()].some(unsettled) : unsettled(this.#replications.get(actorId)));
+    const waiting = () => (actorId === undefined ? this.#facets.pending : false) || this.#replications.unsettled(actorId);
     while (waiting()) {
       if (performance.now() > deadline) {
         console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
@@ -368,20 +379,14 @@ export class ClusterNode {
   #replicationFor(identity: string): DatabaseReplication {
     const held = this.#ownership.held(identity);
     if (held === undefined) throw new Error(`${identity}: not held by cluster node ${this.nodeId}`);
-    let replication = this.#replications.get(identity);
-    if (replication === undefined || replication.broken !== undefined) {
-      const appender: LogAppender = {
-        append: (entry) =>
-          this.#durable(entry, identity).catch((error: unknown) => {
-            this.#lost(identity, error, entry.epoch);
-            throw error;
-          }),
-      };
-      const metaTable = this.#serviceOf(identity)?.metaTable;
-      replication = replicate({ actorId: identity, epoch: held.epoch, startSeq: held.startSeq, appender, changesetBytesSinceSnapshot: this.#shippedSinceSnapshot.get(identity) ?? 0, ...(metaTable ? { metaTable } : {}) });
-      this.#replications.set(identity, replication);
-    }
-    return replication;
+    const appender: LogAppender = {
+      append: (entry) =>
+        this.#durable(entry, identity).catch((error: unknown) => {
+          this.#lost(identity, error, entry.epoch);
+          throw error;
+        }),
+    };
+    return this.#replications.for(identity, held, appender, this.#serviceOf(identity)?.metaTable);
   }
 
   /**
@@ -407,7 +412,7 @@ export class ClusterNode {
     const held = this.#ownership.held(actorId);
     if (held !== undefined ? held.epoch !== epoch : !this.#replications.has(actorId)) return;
     this.#ownership.drop(actorId);
-    this.#replications.delete(actorId);
+    this.#replications.forget(actorId);
     this.#facets.dropRoot(actorId);
     const moved = error instanceof FencedError;
     this.#evict(actorId, new Error(moved ? `${actorId} moved to another cluster node` : `${actorId}: a commit could not be made durable; it is rebuilt from the cluster's log`));
@@ -433,8 +438,7 @@ export class ClusterNode {
     if (place) this.#facets.restoreTree(place, actorId, history);
     // Its schedules fire here from now on: the host's due index learns its tree's wakes from the files.
     if (place) this.#time.adopted(actorId);
-    this.#replications.delete(actorId);
-    this.#shippedSinceSnapshot.set(actorId, history.changesets.reduce((bytes, entry) => bytes + entry.payload.byteLength, 0));
+    this.#replications.restored(actorId, history);
   }
 
   #watchMembership(): void {
@@ -493,8 +497,4 @@ export class ClusterNode {
 
 function notAnAgent(kind: string): Error {
   return new Error(`${kind} is a cluster service: it is called, not requested or started`);
-}
-
-function timing(options: ClusterOptions): { ttlMs?: number; heartbeatMs?: number } {
-  return { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
 }

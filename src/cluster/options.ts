@@ -16,4 +16,13 @@ export interface ClusterOptions {
   forwardRetryMs?: number;
   /** How often a node looks after the services every live node shares the holding of (workflow partitions); default 1,000 ms. */
   keepEveryMs?: number;
+  /** How long the row of a dead or left node stays in Postgres before it is pruned; default 24 h (`NODE_RETENTION_MS`). */
+  nodeRetentionMs?: number;
+  /** How often a node prunes the rows of gone nodes; default 60,000 ms (`PRUNE_EVERY_MS`). */
+  pruneEveryMs?: number;
+}
+
+/** The membership timing given in `options` (only what was set: Membership has its own defaults). */
+export function timing(options: ClusterOptions): { ttlMs?: number; heartbeatMs?: number } {
+  return { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
 }

@@ -118,6 +118,23 @@ export class Ownership {
     return this.#owned.size;
   }
 
+  /** Entries kept per actor, for status pages and tests: held here, owners elsewhere remembered, routes and hand-overs under way. */
+  get sizes(): { owned: number; remembered: number; inFlight: number; leaving: number } {
+    this.#forgetStale();
+    return { owned: this.#owned.size, remembered: this.#remote.size, inFlight: this.#inFlight.size, leaving: this.#leaving.size };
+  }
+
+  /**
+   * The node that holds `actorId` now, by a fresh look at its lease (undefined when no live node
+   * does). Read-only: it never claims, and leaves what is remembered as it is — for a check of
+   * whether an owner still holds an actor, which must not take the actor here.
+   */
+  async holder(actorId: string): Promise<string | undefined> {
+    if (this.owns(actorId)) return this.#store.nodeId;
+    const lease = await this.#store.lookup(actorId);
+    return lease.alive && lease.owner !== undefined ? lease.owner : undefined;
+  }
+
   /**
    * Where `actorId`'s events go, claiming it when nobody live holds it. An owner elsewhere found by a
    * recent look is answered without asking Postgres again (see {@link forget} for a fresh look).
@@ -175,7 +192,20 @@ export class Ownership {
     this.#remote.delete(actorId);
     this.#remote.set(actorId, { route, at: performance.now() });
     if (this.#remote.size > MAX_REMEMBERED_OWNERS) this.#remote.delete(this.#remote.keys().next().value!);
+    this.#forgetStale();
     return route;
+  }
+
+  /**
+   * Drops the owners looked up longer ago than they are trusted (never used again): the map is in the
+   * order of the looks, so only its stale head is walked.
+   */
+  #forgetStale(): void {
+    const before = performance.now() - this.#rememberForMs;
+    for (const [actorId, known] of this.#remote) {
+      if (known.at >= before) return;
+      this.#remote.delete(actorId);
+    }
   }
 
   /**

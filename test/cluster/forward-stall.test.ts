@@ -93,6 +93,7 @@ describe("forwarding to an owner that never answers", () => {
     const forwarder = forwardToOwners({
       route: (className, name) => ownership.route(`${className}/${name}`),
       forget: (className, name) => ownership.forget(`${className}/${name}`),
+      holder: (className, name) => ownership.holder(`${className}/${name}`),
       holds: () => false,
       local: unreachedLocal,
       key: "k",
@@ -121,6 +122,7 @@ describe("forwarding to an owner that never answers", () => {
     const forwarder = forwardToOwners({
       route: (className, name) => ownership.route(`${className}/${name}`),
       forget: (className, name) => ownership.forget(`${className}/${name}`),
+      holder: (className, name) => ownership.holder(`${className}/${name}`),
       holds: () => false,
       local: unreachedLocal,
       key: "k",
@@ -155,6 +157,7 @@ describe("forwarding to an owner that never answers", () => {
     const forwarder = forwardToOwners({
       route: (className, name) => ownership.route(`${className}/${name}`),
       forget: (className, name) => ownership.forget(`${className}/${name}`),
+      holder: (className, name) => ownership.holder(`${className}/${name}`),
       holds: () => false,
       local: unreachedLocal,
       key: "k",

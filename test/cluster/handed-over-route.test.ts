@@ -28,6 +28,7 @@ describe("a route found 'here' whose lease is handed over before it is served", 
     const forwarder = forwardToOwners({
       route: async () => routes.shift() ?? routes[0]!,
       forget: () => {},
+      holder: async () => "b",
       holds: () => false,
       local: refusingLocal,
       key: "k",

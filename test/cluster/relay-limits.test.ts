@@ -43,6 +43,7 @@ describe("a client socket relayed to its agent's node", () => {
     const remote = forwardToOwners({
       route: async () => ({ here: false, nodeId: "a", address: owner }),
       forget: () => forgotten++,
+      holder: async () => "a",
       holds: () => false,
       local: unreachedLocal,
       key: "k",
@@ -169,6 +170,7 @@ describe("a client socket relayed to its agent's node", () => {
     const remote = forwardToOwners({
       route: async () => ({ here: false, nodeId: "a", address: `http://127.0.0.1:${(owner.address() as AddressInfo).port}` }),
       forget: () => {},
+      holder: async () => "a",
       holds: () => false,
       local: unreachedLocal,
       key: "k",

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { WebSocket } from "ws";
 import { afterAll, describe, expect, test } from "vitest";
 import { ClusterNode } from "../../src/cluster/node.ts";
+import { clusterTables } from "../../src/cluster/pg/schema.ts";
 import type { HearthServer } from "../../src/gateway/serve.ts";
 import { Agent, Host, routeAgentRequest, serve, type Connection } from "../../src/index.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
@@ -111,5 +113,37 @@ describe.skipIf(postgresUnavailable() !== undefined)("a relayed socket whose own
     await waitFor("the echo from the new owner", () => again.echoes.length === 1);
     expect(again.echoes).toEqual(["echo-3"]);
     expect(b.node.holds("echo-agent", "x")).toBe(true);
+  }, 60_000);
+
+  test("its check of the owner only reads the lease: the relaying node does not claim the agent", async () => {
+    const postgres = await sharedPostgres();
+    const url = await postgres.database("relay_silent_read_only");
+    const pgProxy = await startFaultProxy({ target: { host: "127.0.0.1", port: postgres.port } });
+    cleanups.push(() => pgProxy.close());
+    let link: FaultProxy | undefined;
+    const a = await startNode(pgProxy.url(url), "a", async (port) => {
+      link = await startFaultProxy({ target: { host: "127.0.0.1", port } });
+      return link.port;
+    });
+    cleanups.push(async () => {
+      await link?.close();
+      await pgProxy.close();
+    });
+    const b = await startNode(url, "b");
+    expect((await fetch(`${a.server.url}/agents/echo-agent/x`)).status).toBe(200);
+    const relayed = await open(`${b.server.url.replace("http", "ws")}/agents/echo-agent/x`);
+    relayed.ws.send("echo-1");
+    await waitFor("the first echo", () => relayed.echoes.length === 1);
+
+    await link!.mode("blackhole");
+    await pgProxy.mode("blackhole");
+    await waitFor("the relayed socket closed", () => relayed.closed.code !== undefined, 20_000);
+    expect(relayed.closed.code).toBe(1012);
+    // The relay found that no live node holds the agent; taking it is left to the next connection.
+    expect(b.node.heldAgents).toBe(0);
+    const pool = new pg.Pool({ connectionString: url });
+    cleanups.push(() => pool.end());
+    const { rows } = await pool.query<{ owner: string | null }>(`SELECT owner FROM ${clusterTables().lease} WHERE actor_id = 'echo-agent/x'`);
+    expect(rows).toEqual([{ owner: "a" }]);
   }, 60_000);
 });

@@ -52,7 +52,7 @@ describe("a route that fails on the node a request was sent to", () => {
     const listening = await serveFetch(ownerFetch);
     owner = listening.server;
     const route: Route = { here: false, nodeId: "a", address: listening.address };
-    const forwarder = forwardToOwners({ route: async () => route, forget: () => {}, holds: () => false, local: unreachedLocal, key: "k", retryForMs: 1_000 });
+    const forwarder = forwardToOwners({ route: async () => route, forget: () => {}, holder: async () => undefined, holds: () => false, local: unreachedLocal, key: "k", retryForMs: 1_000 });
 
     await expect(forwarder.invoke("Counter", "a", "get", [])).rejects.toThrow("cannot rebuild its file");
     expect(ownerRoutes, "routes of the invoke on the owner").toBe(1);
@@ -104,7 +104,7 @@ describe("a route that fails on the node a request was sent to", () => {
     const listening = await serveFetch(ownerFetch);
     owner = listening.server;
     const route: Route = { here: false, nodeId: "a", address: listening.address };
-    const forwarder = forwardToOwners({ route: async () => route, forget: () => {}, holds: () => false, local: unreachedLocal, key: "k", retryForMs: 5_000 });
+    const forwarder = forwardToOwners({ route: async () => route, forget: () => {}, holder: async () => undefined, holds: () => false, local: unreachedLocal, key: "k", retryForMs: 5_000 });
 
     await expect(forwarder.invoke("Counter", "a", "get", [])).resolves.toBe(42);
     expect(ownerRoutes, "routes on the owner: each transient error, then the one served").toBe(failures.length + 1);

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { clusterTables, type ClusterTables } from "./schema.ts";
+import { PRUNED_INCARNATION_SETTING } from "./prune.ts";
 
 /** A node's row in the membership table. */
 export interface NodeRow {
@@ -128,7 +129,8 @@ export class Membership {
       const sentAt = performance.now();
       const { rows } = await client.query<{ incarnation: string }>(
         `INSERT INTO ${t.nodes} (node_id, address, incarnation, state, heartbeat_at, joined_at)
-         VALUES ($1, $2, 1, 'alive', now(), now())
+         -- A fresh row starts above every incarnation of a row pruned (src/cluster/pg/prune.ts): never reused.
+         VALUES ($1, $2, 1 + coalesce((SELECT value::bigint FROM ${t.settings} WHERE name = '${PRUNED_INCARNATION_SETTING}' FOR SHARE), 0), 'alive', now(), now())
          ON CONFLICT (node_id) DO UPDATE
            SET address = excluded.address, incarnation = ${t.nodes}.incarnation + 1, state = 'alive',
                heartbeat_at = now(), joined_at = now()
