@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Host } from "../platform/host.ts";
 import { hasWorkflows, workflowCounts } from "../platform/host.ts";
-import { startInspector, startInspectorPeer, type InspectorCoreOptions, type InspectorHandle, type InspectorPeer } from "../inspector/index.ts";
+// The inspector loads only when it starts (`dev`, `--inspector`): `hearth start` alone needs none of it.
+import type { InspectorCoreOptions, InspectorHandle, InspectorPeer } from "../inspector/index.ts";
 import { AlertEngine, type AlertsConfig } from "../observability/alerts/alert-engine.ts";
 import { captureConsole } from "../observability/logs/console-capture.ts";
 import { createLogger } from "../observability/logs/logger.ts";
@@ -176,6 +177,7 @@ export async function startCliInspector(
   if (options.inspector !== true && !(options.inspector === undefined && context.dev)) return undefined;
   const port = options.inspectorPort ?? (options.port === 0 ? 0 : context.serverPort + 1);
   const hostname = options.inspectorHost ?? "127.0.0.1";
+  const { startInspector } = await import("../inspector/index.ts");
   const handle = await startInspector({
     ...inspectorSources(context),
     port,
@@ -214,6 +216,7 @@ function inspectorSources(context: InspectorContext): InspectorCoreOptions {
  * the first thread's inspector forwards (this thread's agents, traces and logs). Its audit log and
  * team-run index are in `stateDir`.
  */
-export function startCliInspectorPeer(context: InspectorContext, stateDir: string): InspectorPeer {
+export async function startCliInspectorPeer(context: InspectorContext, stateDir: string): Promise<InspectorPeer> {
+  const { startInspectorPeer } = await import("../inspector/index.ts");
   return startInspectorPeer({ ...inspectorSources(context), stateDir });
 }

@@ -1,12 +1,7 @@
 import { join } from "node:path";
-import { ClusterNode } from "../cluster/node.ts";
-import { createClusterPool, redacted } from "../cluster/pg/pool.ts";
-import { clusterCronGate } from "../cluster/singletons/cron-gate.ts";
-import { openPostgresKvNamespace, openPostgresQueueStore, openPostgresSecretStore, settlePostgresKvWrites, type PostgresSecretStore } from "../cluster/bindings/index.ts";
-import { clusterD1 } from "../cluster/bindings/d1.ts";
-import { clusterWorkflows } from "../cluster/workflows.ts";
-import { clusterInspectorView } from "../cluster/inspector-view.ts";
-import { withInspectorRoute } from "../cluster/internal-routes.ts";
+import type { ClusterNode } from "../cluster/node.ts";
+import type { PostgresSecretStore } from "../cluster/bindings/index.ts";
+import type * as ClusterParts from "./cluster-parts.ts";
 import type { Host } from "../platform/host.ts";
 import { startEmailService, type EmailService } from "../email/serve-email.ts";
 import { runWithContext } from "../worker/execution-context.ts";
@@ -98,17 +93,19 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   shareCrowdedThreshold(threads);
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
-  const cluster = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;
+  // The cluster's code (and the Postgres client) loads only for --cluster.
+  const parts = options.cluster && !sharding ? await import("./cluster-parts.ts") : undefined;
+  const cluster = parts && options.cluster ? await joinCluster(parts, options.cluster, project.dataDir) : undefined;
   const madeHost: { current?: Host } = {}; // the host is made after its placement (a cluster's, or a thread's bindings)
   // The shared bindings (KV, cron claims) use a small pool of their own, so their traffic cannot starve
   // the node's commits and leases; it connects only if the project has such bindings.
-  const bindingsPool = cluster && options.cluster ? createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
+  const bindingsPool = cluster && parts && options.cluster ? parts.createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
   // The cluster's secrets, loaded before the worker (its env strings) and kept fresh for its bindings.
   // Refused here when the cluster holds secrets and HEARTH_SECRET_KEY is missing or another key.
   let secrets: PostgresSecretStore | undefined;
-  if (bindingsPool && project.config) {
+  if (bindingsPool && parts && project.config) {
     try {
-      secrets = await openPostgresSecretStore(bindingsPool, { envName: project.config.envName, keyEnv: process.env.HEARTH_SECRET_KEY });
+      secrets = await parts.openPostgresSecretStore(bindingsPool, { envName: project.config.envName, keyEnv: process.env.HEARTH_SECRET_KEY });
     } catch (error) {
       await bindingsPool.end();
       await cluster?.close();
@@ -124,17 +121,17 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         // KV, D1, rate limits, queues and workflows are the first thread's, reached from the others.
         ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => madeHost.current),
       }
-    : cluster
+    : cluster && parts
       ? {
           ...cluster.hostOptions(() => madeHost.current!),
           stateDir: project.dataDir,
           mode: "--cluster",
-          cronGate: clusterCronGate({ pool: bindingsPool!, nodeId: cluster.nodeId }),
-          kvNamespace: (id: string) => openPostgresKvNamespace(bindingsPool!, id),
-          queueStore: () => openPostgresQueueStore(bindingsPool!),
+          cronGate: parts.clusterCronGate({ pool: bindingsPool!, nodeId: cluster.nodeId }),
+          kvNamespace: (id: string) => parts.openPostgresKvNamespace(bindingsPool!, id),
+          queueStore: () => parts.openPostgresQueueStore(bindingsPool!),
           ...(secrets ? { secrets } : {}),
-          d1Database: clusterD1(cluster, { dataDir: project.dataDir }),
-          workflows: () => clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => madeHost.current }),
+          d1Database: parts.clusterD1(cluster, { dataDir: project.dataDir }),
+          workflows: () => parts.clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => madeHost.current }),
         }
       : undefined;
   let runtime: Awaited<ReturnType<typeof openEntryRuntime>>;
@@ -188,10 +185,10 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   for (const warning of mail.warnings) printWarning(warning);
 
   // A cluster node's inspector shows the whole cluster: other nodes' inspectors run requests here over an internal route.
-  const inspectorView = cluster ? clusterInspectorView(cluster, host) : undefined;
+  const inspectorView = cluster && parts ? parts.clusterInspectorView(cluster, host) : undefined;
   const workerFetch =
-    cluster && inspectorView
-      ? withInspectorRoute(cluster.wrapFetch(mail.fetch ?? runtime.fetch), { key: cluster.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
+    cluster && parts && inspectorView
+      ? parts.withInspectorRoute(cluster.wrapFetch(mail.fetch ?? runtime.fetch), { key: cluster.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
       : (mail.fetch ?? runtime.fetch);
   const metrics = observability.metrics;
   // The first thread's inspector shows every thread: each is one of its "nodes".
@@ -248,7 +245,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   if (inspector && threadView) threadView.attach(inspector.handle.joinCluster(threadView));
   const peer =
     !inspector && sharding?.inspectorPeer
-      ? startCliInspectorPeer({ dev, host, metrics, stores: observability.stores, version: readVersion() }, join(shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), "inspector"))
+      ? await startCliInspectorPeer({ dev, host, metrics, stores: observability.stores, version: readVersion() }, join(shardStateDir(project.dataDir, sharding.shard.index, sharding.threads), "inspector"))
       : undefined;
   if (peer && threadView) threadView.attach(peer.joinCluster(threadView), (deliver) => peer.watch(deliver));
   runtime.start();
@@ -287,7 +284,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         : {}),
       dataDir: project.dataDir,
       durability: host.durability,
-      ...(cluster && options.cluster ? { cluster: { nodeId: cluster.nodeId, advertise: options.cluster.advertise, database: redacted(options.cluster.connectionString) } } : {}),
+      ...(cluster && parts && options.cluster ? { cluster: { nodeId: cluster.nodeId, advertise: options.cluster.advertise, database: parts.redacted(options.cluster.connectionString) } } : {}),
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
@@ -301,7 +298,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         () => runtime.close(),
         () => observability.close(),
         () => secrets?.close(),
-        () => closeBindingsPool(bindingsPool),
+        () => closeBindingsPool(bindingsPool, parts),
         () => cluster?.close(),
         () => release?.(),
       ]),
@@ -309,15 +306,15 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
 }
 
 /** KV writes still on their way are committed (or fail) before the pool goes. */
-async function closeBindingsPool(pool: ReturnType<typeof createClusterPool> | undefined): Promise<void> {
-  if (pool === undefined) return;
-  await settlePostgresKvWrites();
+async function closeBindingsPool(pool: ReturnType<typeof ClusterParts.createClusterPool> | undefined, parts: typeof ClusterParts | undefined): Promise<void> {
+  if (pool === undefined || parts === undefined) return;
+  await parts.settlePostgresKvWrites();
   await pool.end();
 }
 
-async function joinCluster(cluster: NonNullable<RunOptions["cluster"]>, dataDir: string): Promise<ClusterNode> {
+async function joinCluster(parts: typeof ClusterParts, cluster: NonNullable<RunOptions["cluster"]>, dataDir: string): Promise<ClusterNode> {
   try {
-    return await ClusterNode.start(cluster, dataDir);
+    return await parts.ClusterNode.start(cluster, dataDir);
   } catch (error) {
     throw new CliError("startup", (error as Error).message, { cause: error });
   }

@@ -193,9 +193,9 @@ describe("crowded connections", () => {
       db.execScript("CREATE TABLE t (x)");
       db.flush();
     }
-    expect(openConnectionCount()).toBe(LIMITS.crowdedOpenConnections + 10);
     // Crowded: sweeps park the ones idle since the last look (the few first) until no more than
-    // crowdedOpenConnections are open, long before the ordinary sweep's minute.
+    // crowdedOpenConnections are open, long before the ordinary sweep's minute. (On a slow machine the
+    // opens above may have moved such a sweep on already: no count of them is asserted here.)
     const crowded = () => openConnectionCount() > LIMITS.crowdedOpenConnections || few.some((db) => !db.parked);
     for (const deadline = performance.now() + 20_000; crowded() && performance.now() < deadline; ) await sleep(20);
     expect(few.filter((db) => !db.parked)).toHaveLength(0);
