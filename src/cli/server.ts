@@ -93,19 +93,18 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   shareCrowdedThreshold(threads);
   const settings = project.options;
   const dev = options.command === "dev" || isSupervised();
-  // The cluster's code (and the Postgres client) loads only for --cluster.
-  const parts = options.cluster && !sharding ? await import("./cluster-parts.ts") : undefined;
-  const cluster = parts && options.cluster ? await joinCluster(parts, options.cluster, project.dataDir) : undefined;
+  const clustered = options.cluster && !sharding ? await joinCluster(options.cluster, project.dataDir) : undefined;
+  const cluster = clustered?.node;
   const madeHost: { current?: Host } = {}; // the host is made after its placement (a cluster's, or a thread's bindings)
   // The shared bindings (KV, cron claims) use a small pool of their own, so their traffic cannot starve
   // the node's commits and leases; it connects only if the project has such bindings.
-  const bindingsPool = cluster && parts && options.cluster ? parts.createClusterPool({ connectionString: options.cluster.connectionString, max: 5, applicationName: `hearth-${cluster.nodeId}-bindings` }) : undefined;
+  const bindingsPool = clustered?.parts.createClusterPool({ connectionString: clustered.options.connectionString, max: 5, applicationName: `hearth-${clustered.node.nodeId}-bindings` });
   // The cluster's secrets, loaded before the worker (its env strings) and kept fresh for its bindings.
   // Refused here when the cluster holds secrets and HEARTH_SECRET_KEY is missing or another key.
   let secrets: PostgresSecretStore | undefined;
-  if (bindingsPool && parts && project.config) {
+  if (clustered && bindingsPool && project.config) {
     try {
-      secrets = await parts.openPostgresSecretStore(bindingsPool, { envName: project.config.envName, keyEnv: process.env.HEARTH_SECRET_KEY });
+      secrets = await clustered.parts.openPostgresSecretStore(bindingsPool, { envName: project.config.envName, keyEnv: process.env.HEARTH_SECRET_KEY });
     } catch (error) {
       await bindingsPool.end();
       await cluster?.close();
@@ -121,17 +120,17 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         // KV, D1, rate limits, queues and workflows are the first thread's, reached from the others.
         ...threadBindings(sharding.shard, { dataDir: project.dataDir, durability: project.options.durability ?? "relaxed", clock: systemClock }, () => madeHost.current),
       }
-    : cluster && parts
+    : clustered
       ? {
-          ...cluster.hostOptions(() => madeHost.current!),
+          ...clustered.node.hostOptions(() => madeHost.current!),
           stateDir: project.dataDir,
           mode: "--cluster",
-          cronGate: parts.clusterCronGate({ pool: bindingsPool!, nodeId: cluster.nodeId }),
-          kvNamespace: (id: string) => parts.openPostgresKvNamespace(bindingsPool!, id),
-          queueStore: () => parts.openPostgresQueueStore(bindingsPool!),
+          cronGate: clustered.parts.clusterCronGate({ pool: bindingsPool!, nodeId: clustered.node.nodeId }),
+          kvNamespace: (id: string) => clustered.parts.openPostgresKvNamespace(bindingsPool!, id),
+          queueStore: () => clustered.parts.openPostgresQueueStore(bindingsPool!),
           ...(secrets ? { secrets } : {}),
-          d1Database: parts.clusterD1(cluster, { dataDir: project.dataDir }),
-          workflows: () => parts.clusterWorkflows(cluster, { stateDir: project.dataDir, host: () => madeHost.current }),
+          d1Database: clustered.parts.clusterD1(clustered.node, { dataDir: project.dataDir }),
+          workflows: () => clustered.parts.clusterWorkflows(clustered.node, { stateDir: project.dataDir, host: () => madeHost.current }),
         }
       : undefined;
   let runtime: Awaited<ReturnType<typeof openEntryRuntime>>;
@@ -185,10 +184,10 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
   for (const warning of mail.warnings) printWarning(warning);
 
   // A cluster node's inspector shows the whole cluster: other nodes' inspectors run requests here over an internal route.
-  const inspectorView = cluster && parts ? parts.clusterInspectorView(cluster, host) : undefined;
+  const inspectorView = clustered?.parts.clusterInspectorView(clustered.node, host);
   const workerFetch =
-    cluster && parts && inspectorView
-      ? parts.withInspectorRoute(cluster.wrapFetch(mail.fetch ?? runtime.fetch), { key: cluster.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
+    clustered && inspectorView
+      ? clustered.parts.withInspectorRoute(clustered.node.wrapFetch(mail.fetch ?? runtime.fetch), { key: clustered.node.inspectorAccess.key, answer: (request) => inspectorView.answer(request) })
       : (mail.fetch ?? runtime.fetch);
   const metrics = observability.metrics;
   // The first thread's inspector shows every thread: each is one of its "nodes".
@@ -284,7 +283,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         : {}),
       dataDir: project.dataDir,
       durability: host.durability,
-      ...(cluster && parts && options.cluster ? { cluster: { nodeId: cluster.nodeId, advertise: options.cluster.advertise, database: parts.redacted(options.cluster.connectionString) } } : {}),
+      ...(clustered ? { cluster: { nodeId: clustered.node.nodeId, advertise: clustered.options.advertise, database: clustered.parts.redacted(clustered.options.connectionString) } } : {}),
       ...runtime.banner,
       pendingTasks: host.pendingTasks,
     },
@@ -298,7 +297,7 @@ async function openServer(options: RunOptions, cwd: string, sharding: ServerShar
         () => runtime.close(),
         () => observability.close(),
         () => secrets?.close(),
-        () => closeBindingsPool(bindingsPool, parts),
+        () => closeBindingsPool(bindingsPool, clustered?.parts),
         () => cluster?.close(),
         () => release?.(),
       ]),
@@ -312,9 +311,17 @@ async function closeBindingsPool(pool: ReturnType<typeof ClusterParts.createClus
   await pool.end();
 }
 
-async function joinCluster(parts: typeof ClusterParts, cluster: NonNullable<RunOptions["cluster"]>, dataDir: string): Promise<ClusterNode> {
+/** A node joined to the cluster, with the cluster's wiring: that code (and the Postgres client) loads only for --cluster. */
+interface Clustered {
+  node: ClusterNode;
+  parts: typeof ClusterParts;
+  options: NonNullable<RunOptions["cluster"]>;
+}
+
+async function joinCluster(options: NonNullable<RunOptions["cluster"]>, dataDir: string): Promise<Clustered> {
+  const parts = await import("./cluster-parts.ts");
   try {
-    return await parts.ClusterNode.start(cluster, dataDir);
+    return { node: await parts.ClusterNode.start(options, dataDir), parts, options };
   } catch (error) {
     throw new CliError("startup", (error as Error).message, { cause: error });
   }

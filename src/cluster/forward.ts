@@ -9,6 +9,9 @@ import { CLUSTER_HEADERS, clusterPath, errorOfFailedAnswer, INVOKE_CONTENT_TYPE,
 import type { Route } from "./ownership.ts";
 import { errorFromWire } from "../shards/error-wire.ts";
 
+/** A lease that could not be read (Postgres out of reach): nothing is concluded from it. */
+const UNREADABLE = Symbol("unreadable");
+
 /** How a node reaches the owner of an actor, and the key every internal request carries. */
 export interface ForwardOptions {
   /** Where `className`/`name` is served now (claiming it for this node when nobody live holds it). */
@@ -70,13 +73,18 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
   const pingEveryMs = options.pingEveryMs ?? answerWithinMs / 4;
   if (!(pingEveryMs > 0)) throw new RangeError(`pingEveryMs must be a number of milliseconds > 0, got ${pingEveryMs}`);
 
-  /** Whether node `nodeId` still holds the actor, by a fresh look at its lease (true while it cannot be read: wait on). */
-  const stillHeldBy = async (className: string, name: string, nodeId: string): Promise<boolean> => {
+  /** Who holds the actor, by a fresh look at its lease that never claims; `UNREADABLE` while Postgres cannot be read. */
+  const holderNow = async (className: string, name: string): Promise<string | undefined | typeof UNREADABLE> => {
     try {
-      return (await options.holder(className, name)) === nodeId;
+      return await options.holder(className, name);
     } catch {
-      return true;
+      return UNREADABLE;
     }
+  };
+  /** Whether node `nodeId` still holds the actor (true while the lease cannot be read: wait on). */
+  const stillHeldBy = async (className: string, name: string, nodeId: string): Promise<boolean> => {
+    const holder = await holderNow(className, name);
+    return holder === UNREADABLE || holder === nodeId;
   };
 
   /**
@@ -89,16 +97,10 @@ export function forwardToOwners(options: ForwardOptions): RemoteActors {
     let done = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const check = async (): Promise<void> => {
-      // A fresh look at the lease, never a claim: the request may still be running on the owner.
-      let holder: string | undefined;
-      let read = true;
-      try {
-        holder = await options.holder(className, name);
-      } catch {
-        read = false; // the lease cannot be read now: keep waiting for the owner
-      }
+      // Never a claim: the request may still be running on the owner. Unreadable: keep waiting for it.
+      const holder = await holderNow(className, name);
       if (done) return;
-      if (!read || holder === route.nodeId) {
+      if (holder === UNREADABLE || holder === route.nodeId) {
         timer = setTimeout(() => void check(), answerWithinMs);
         return;
       }

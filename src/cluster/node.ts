@@ -93,7 +93,7 @@ export class ClusterNode {
       },
       restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
       // Past the TTL a remembered owner may be dead and its agents taken over: look again.
-      rememberOwnersForMs: options.ttlMs ?? 3_000,
+      rememberOwnersForMs: membership.ttlMs,
     });
     this.#time = new ClusterTime({
       pool,
@@ -120,7 +120,7 @@ export class ClusterNode {
       lost: (rootId, error, epoch) => this.#lost(rootId, error, epoch),
     });
     // A dead node's agents are taken over by then.
-    const takeoverMs = (this.#options.ttlMs ?? 3_000) + 2_000;
+    const takeoverMs = this.#membership.ttlMs + 2_000;
     this.#forwarder = forwardToOwners({
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
       forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
@@ -132,7 +132,7 @@ export class ClusterNode {
       // A frozen owner (it accepts connections, answers nothing) has lost its lease by then.
       answerWithinMs: takeoverMs,
       // A relayed socket's owner is pinged twice a TTL: one gone silent is noticed about when its lease lapses.
-      pingEveryMs: (this.#options.ttlMs ?? 3_000) / 2,
+      pingEveryMs: this.#membership.ttlMs / 2,
       stopping: async (nodeId) => {
         const { rows } = await this.#pool.query<{ state: string }>(`SELECT state FROM ${clusterTables(this.#schema).nodes} WHERE node_id = $1`, [nodeId]);
         return rows[0]?.state === "draining" || rows[0]?.state === "left";
@@ -264,7 +264,7 @@ export class ClusterNode {
     this.#ownership.handOver(actorId, moving.promise);
     try {
       this.#evict(actorId, new Error(`${actorId} moves to cluster node ${to}`));
-      await this.#settleReplication(this.#options.ttlMs ?? 3_000, actorId);
+      await this.#settleReplication(this.#membership.ttlMs, actorId);
       await this.#committer.flush();
       if (!(await this.#leases.transfer(actorId, held.epoch, to))) await this.#leases.release(actorId, held.epoch);
       console.error(`[hearth] cluster: node ${this.nodeId} handed ${actorId} to node ${to}`);
@@ -329,7 +329,7 @@ export class ClusterNode {
 
   /** `evict`: take the agents out of the host's memory (not once the host is closed). */
   async #handOver(evict: boolean): Promise<void> {
-    const limitMs = this.#options.forwardRetryMs ?? (this.#options.ttlMs ?? 3_000) + 2_000;
+    const limitMs = this.#options.forwardRetryMs ?? this.#membership.ttlMs + 2_000;
     this.#gate.drain();
     this.#kept.stop();
     await this.#time.scanner.stop();
@@ -339,7 +339,7 @@ export class ClusterNode {
     }
     const held = this.#ownership.dropAll();
     if (evict) for (const actorId of held) this.#evict(actorId, new Error(`cluster node ${this.nodeId} is shutting down; ${actorId} moves to another node`));
-    await this.#settleReplication(this.#options.ttlMs ?? 3_000);
+    await this.#settleReplication(this.#membership.ttlMs);
     await this.#committer.flush().catch(() => undefined);
     await this.#time.close();
     await this.#leases.releaseAll().catch(() => undefined);

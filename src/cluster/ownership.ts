@@ -118,10 +118,10 @@ export class Ownership {
     return this.#owned.size;
   }
 
-  /** Entries kept per actor, for status pages and tests: held here, owners elsewhere remembered, routes and hand-overs under way. */
-  get sizes(): { owned: number; remembered: number; inFlight: number; leaving: number } {
+  /** Entries kept per actor: held here, and owners elsewhere still trusted (stale ones are dropped first). */
+  get sizes(): { owned: number; remembered: number } {
     this.#forgetStale();
-    return { owned: this.#owned.size, remembered: this.#remote.size, inFlight: this.#inFlight.size, leaving: this.#leaving.size };
+    return { owned: this.#owned.size, remembered: this.#remote.size };
   }
 
   /**

@@ -156,7 +156,7 @@ function tick(): void {
   if (followDescriptors && now >= nextLook) followHeldDescriptors();
   if (sweeping !== undefined) return; // the previous sweep is still going: this one would repeat it
   startSweep(now, whole);
-  continueSweep();
+  sweepTurn();
 }
 
 function startSweep(now: number, whole: boolean): void {
@@ -178,7 +178,7 @@ function keepPaceWithOpens(opening: Parkable): void {
     const now = performance.now();
     if (sweepMs === 0 || now - lastLookAt < LIMITS.parkCrowdedConnectionAfterMs) return;
     startSweep(now, false);
-    setImmediate(continueSweep); // goes on between turns too, as the timer's does
+    continueLater(); // goes on between turns too, as the timer's does
   }
   sweepStep(PARKS_PER_CROWDED_OPEN, LOOKS_PER_OPEN, opening);
 }
@@ -215,8 +215,22 @@ export function parkIdleConnections(): number {
 }
 
 function continueSweep(): void {
-  if (sweeping === undefined) return; // opens finished it (see watchConnection)
-  if (!sweepStep(PARKS_PER_TURN, LOOKS_PER_TURN, undefined, CLOSING_MS_PER_TURN)) setImmediate(continueSweep);
+  continuing = false;
+  if (sweeping !== undefined) sweepTurn(); // else opens finished it (see watchConnection)
+}
+
+/** One turn's share of the sweep in progress; the rest in the next turn. */
+function sweepTurn(): void {
+  if (!sweepStep(PARKS_PER_TURN, LOOKS_PER_TURN, undefined, CLOSING_MS_PER_TURN)) continueLater();
+}
+
+/** Whether a turn of the sweep is queued: one at a time, whichever sweep it finds (opens may finish one and start the next). */
+let continuing = false;
+
+function continueLater(): void {
+  if (continuing) return;
+  continuing = true;
+  setImmediate(continueSweep);
 }
 
 /**

@@ -75,33 +75,43 @@ async function open(url: string): Promise<{ ws: WebSocket; echoes: string[]; clo
   return { ws, echoes, closed };
 }
 
-describe.skipIf(postgresUnavailable() !== undefined)("a relayed socket whose owner goes silent", () => {
-  test("is closed with 1012 once the owner no longer holds the agent, and reconnecting reaches the new owner", async () => {
-    const postgres = await sharedPostgres();
-    const url = await postgres.database("relay_silent_owner");
-    const pgProxy = await startFaultProxy({ target: { host: "127.0.0.1", port: postgres.port } });
-    cleanups.push(() => pgProxy.close());
-    let link: FaultProxy | undefined;
-    const a = await startNode(pgProxy.url(url), "a", async (port) => {
-      link = await startFaultProxy({ target: { host: "127.0.0.1", port } });
-      return link.port;
-    });
-    // Closed before the nodes on the way out (cleanups run last first), so a leaves at once.
-    cleanups.push(async () => {
-      await link?.close();
-      await pgProxy.close();
-    });
-    const b = await startNode(url, "b");
-    expect((await fetch(`${a.server.url}/agents/echo-agent/x`)).status).toBe(200);
-    expect(a.node.holds("echo-agent", "x")).toBe(true);
-
-    const relayed = await open(`${b.server.url.replace("http", "ws")}/agents/echo-agent/x`);
-    relayed.ws.send("echo-1");
-    await waitFor("the first echo", () => relayed.echoes.length === 1);
-
-    // Node a's machine drops off the network: its links to b and to Postgres go silent, nothing is reset.
+/**
+ * Nodes a and b on `database`, agent echo-agent/x served on a, a client socket relayed to it through b
+ * (one echo answered); `silence()` drops a off the network: its links to b and to Postgres go silent,
+ * nothing is reset.
+ */
+async function relayedToOwnerOnA(database: string) {
+  const postgres = await sharedPostgres();
+  const url = await postgres.database(database);
+  const pgProxy = await startFaultProxy({ target: { host: "127.0.0.1", port: postgres.port } });
+  cleanups.push(() => pgProxy.close());
+  let link: FaultProxy | undefined;
+  const a = await startNode(pgProxy.url(url), "a", async (port) => {
+    link = await startFaultProxy({ target: { host: "127.0.0.1", port } });
+    return link.port;
+  });
+  // Closed before the nodes on the way out (cleanups run last first), so a leaves at once.
+  cleanups.push(async () => {
+    await link?.close();
+    await pgProxy.close();
+  });
+  const b = await startNode(url, "b");
+  expect((await fetch(`${a.server.url}/agents/echo-agent/x`)).status).toBe(200);
+  expect(a.node.holds("echo-agent", "x")).toBe(true);
+  const relayed = await open(`${b.server.url.replace("http", "ws")}/agents/echo-agent/x`);
+  relayed.ws.send("echo-1");
+  await waitFor("the first echo", () => relayed.echoes.length === 1);
+  const silence = async () => {
     await link!.mode("blackhole");
     await pgProxy.mode("blackhole");
+  };
+  return { url, b, relayed, silence };
+}
+
+describe.skipIf(postgresUnavailable() !== undefined)("a relayed socket whose owner goes silent", () => {
+  test("is closed with 1012 once the owner no longer holds the agent, and reconnecting reaches the new owner", async () => {
+    const { b, relayed, silence } = await relayedToOwnerOnA("relay_silent_owner");
+    await silence();
     relayed.ws.send("echo-2");
     await waitFor("the relayed socket closed", () => relayed.closed.code !== undefined, 20_000);
     expect(relayed.closed.code).toBe(1012);
@@ -116,27 +126,8 @@ describe.skipIf(postgresUnavailable() !== undefined)("a relayed socket whose own
   }, 60_000);
 
   test("its check of the owner only reads the lease: the relaying node does not claim the agent", async () => {
-    const postgres = await sharedPostgres();
-    const url = await postgres.database("relay_silent_read_only");
-    const pgProxy = await startFaultProxy({ target: { host: "127.0.0.1", port: postgres.port } });
-    cleanups.push(() => pgProxy.close());
-    let link: FaultProxy | undefined;
-    const a = await startNode(pgProxy.url(url), "a", async (port) => {
-      link = await startFaultProxy({ target: { host: "127.0.0.1", port } });
-      return link.port;
-    });
-    cleanups.push(async () => {
-      await link?.close();
-      await pgProxy.close();
-    });
-    const b = await startNode(url, "b");
-    expect((await fetch(`${a.server.url}/agents/echo-agent/x`)).status).toBe(200);
-    const relayed = await open(`${b.server.url.replace("http", "ws")}/agents/echo-agent/x`);
-    relayed.ws.send("echo-1");
-    await waitFor("the first echo", () => relayed.echoes.length === 1);
-
-    await link!.mode("blackhole");
-    await pgProxy.mode("blackhole");
+    const { url, b, relayed, silence } = await relayedToOwnerOnA("relay_silent_read_only");
+    await silence();
     await waitFor("the relayed socket closed", () => relayed.closed.code !== undefined, 20_000);
     expect(relayed.closed.code).toBe(1012);
     // The relay found that no live node holds the agent; taking it is left to the next connection.

@@ -1,7 +1,6 @@
 import { performance } from "node:perf_hooks";
 import pg from "pg";
-import { clusterTables, type ClusterTables } from "./schema.ts";
-import { PRUNED_INCARNATION_SETTING } from "./prune.ts";
+import { clusterTables, PRUNED_INCARNATION_SETTING, type ClusterTables } from "./schema.ts";
 
 /** A node's row in the membership table. */
 export interface NodeRow {

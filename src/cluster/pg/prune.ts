@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { clusterTables, type ClusterTables } from "./schema.ts";
+import { clusterTables, PRUNED_INCARNATION_SETTING, type ClusterTables } from "./schema.ts";
 
 /**
  * How long the row of a node that is dead or left stays in `nodes` (by Postgres's clock, from its last
@@ -11,12 +11,6 @@ export const NODE_RETENTION_MS = 24 * 60 * 60 * 1000;
 /** How often each node prunes: once a minute (every node does, the statements are idempotent). */
 export const PRUNE_EVERY_MS = 60_000;
 
-/**
- * The `settings` row keeping the highest incarnation of any node row pruned: a node id that joins
- * again after its row went starts above it, so an incarnation is never reused (a lease, a kept
- * service or a paused process of the old incarnation can never pass for the new one).
- */
-export const PRUNED_INCARNATION_SETTING = "pruned_incarnation";
 
 /** What one prune removed. */
 export interface PruneOutcome {
@@ -35,8 +29,6 @@ export interface PruneOutcome {
  * const { nodes } = await pruneGoneNodes(pool, clusterTables("hearth"), NODE_RETENTION_MS);
  */
 export async function pruneGoneNodes(pool: pg.Pool, t: ClusterTables, retentionMs: number): Promise<PruneOutcome> {
-  // Made before the prune, in its own statement, so a joining node's locking read always finds it.
-  await pool.query(`INSERT INTO ${t.settings} (name, value) VALUES ($1, '0') ON CONFLICT (name) DO NOTHING`, [PRUNED_INCARNATION_SETTING]);
   // One statement: the high-water mark moves in the same transaction as the rows it covers, and a
   // node joining meanwhile (its row locked, made alive again) is not deleted (re-checked after the lock).
   const { rows } = await pool.query<{ node_id: string | null; kept: string }>(

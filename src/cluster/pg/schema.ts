@@ -113,6 +113,8 @@ function ddl(t: ClusterTables): string[] {
        owner_epoch bigint NOT NULL)`,
     `CREATE INDEX IF NOT EXISTS actor_due_at ON ${t.due} (due_at)`,
     `CREATE TABLE IF NOT EXISTS ${t.settings} (name text PRIMARY KEY, value text NOT NULL)`,
+    // Made here, so that a joining node's locking read of it always finds it (see PRUNED_INCARNATION_SETTING).
+    `INSERT INTO ${t.settings} (name, value) VALUES ('${PRUNED_INCARNATION_SETTING}', '0') ON CONFLICT (name) DO NOTHING`,
     `CREATE TABLE IF NOT EXISTS ${t.cronClaims} (
        cron text NOT NULL,
        scheduled_time bigint NOT NULL,
@@ -137,6 +139,13 @@ function ddl(t: ClusterTables): string[] {
  * const pool = new pg.Pool({ connectionString: "postgres://hearth@db/hearth" });
  * await migrate(pool, { schema: "hearth" });
  */
+/**
+ * The `settings` row keeping the highest incarnation of any node row pruned (prune.ts): a node id that
+ * joins again after its row went starts above it, so an incarnation is never reused (a lease, a kept
+ * service or a paused process of the old incarnation can never pass for the new one).
+ */
+export const PRUNED_INCARNATION_SETTING = "pruned_incarnation";
+
 export async function migrate(pool: pg.Pool, options: SchemaOptions = {}): Promise<void> {
   const t = clusterTables(options.schema);
   await inLockedMigration(pool, `hearth.migrate.${t.schema}`, async (client) => {

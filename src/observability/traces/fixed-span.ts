@@ -237,10 +237,7 @@ export class HttpSpan extends FixedSpan {
     const full = this.full;
     if (full === undefined) this.#status = status;
     else full.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, status);
-    if (status >= 500) {
-      this.setAttribute(sc.ERROR_TYPE, String(status));
-      this.setStatus({ code: 2 });
-    }
+    markServerError(this, status);
   }
 
   readonly shape = FIXED_HTTP;
@@ -337,4 +334,11 @@ function readEvent(read: FixedReader): Record<string, AttributeValue> {
 /** The attributes of a stored fixed span of `shape` (what its `attributesTo` gives). */
 export function readFixedAttributes(shape: number, name: string, spanId: string, read: FixedReader): Record<string, AttributeValue> {
   return shape === FIXED_HTTP ? readHttp(name, spanId, read) : readEvent(read);
+}
+
+/** A 5xx response marks its request's span failed, with the status as `error.type`. */
+export function markServerError(span: Pick<Span, "setAttribute" | "setStatus">, status: number): void {
+  if (status < 500) return;
+  span.setAttribute(sc.ERROR_TYPE, String(status));
+  span.setStatus({ code: 2 });
 }

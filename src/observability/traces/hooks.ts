@@ -3,11 +3,11 @@
  * and, when it is off, only calls the function it was given.
  */
 import { randomUUID } from "node:crypto";
-import { SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { SpanKind, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { logContextRead, runWithLogContext } from "../logs/context.ts";
 import { pathnameOf } from "../../web/url-path.ts";
 import { activeContext, requestContext, rootContext, withContext } from "./context.ts";
-import { HttpSpan } from "./fixed-span.ts";
+import { HttpSpan, markServerError } from "./fixed-span.ts";
 import { GEN_AI_CALLER } from "./genai-context.ts";
 import { formatTraceparent, parseTraceparent } from "./ids.ts";
 import * as sc from "./semconv.ts";
@@ -75,10 +75,7 @@ function runRequestSpan(span: Span, requestId: string, parent: Context, fn: () =
       if (span instanceof HttpSpan) span.respond(response.status);
       else {
         span.setAttribute(sc.HTTP_RESPONSE_STATUS_CODE, response.status);
-        if (response.status >= 500) {
-          span.setAttribute(sc.ERROR_TYPE, String(response.status));
-          span.setStatus({ code: SpanStatusCode.ERROR });
-        }
+        markServerError(span, response.status);
       }
       span.end();
       return response;
