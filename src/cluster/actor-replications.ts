@@ -66,3 +66,13 @@ export class ActorReplications {
     return { replications: this.#replications.size, shippedSinceSnapshot: this.#shippedSinceSnapshot.size };
   }
 }
+
+/** Waits until `waiting()` is false, looking every 10 ms; false when it still was after `limitMs`. */
+export async function settledWithin(limitMs: number, waiting: () => boolean): Promise<boolean> {
+  const deadline = performance.now() + limitMs;
+  while (waiting()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return true;
+}

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -53,6 +54,10 @@ export class FacetReplicas implements FacetTreeReplication {
   readonly #shipped = new Map<string, number>();
   /** Per root, tree changes under way: its facets' appends go after them. */
   readonly #barriers = new Map<string, Promise<void>>();
+  /** Per root, the facet keys the three maps above may hold for it: a root is forgotten without walking them. */
+  readonly #treeKeys = new Map<string, Set<string>>();
+  /** The context this was made in: a tree change an agent's event asked for runs in it (its statements' timers are not the agent's). */
+  readonly #outside = AsyncLocalStorage.snapshot();
 
   constructor(options: FacetReplicasOptions) {
     this.#options = options;
@@ -61,6 +66,13 @@ export class FacetReplicas implements FacetTreeReplication {
   /** Commits wait for the log in some facet: a draining node waits until this is false. */
   get pending(): boolean {
     return [...this.#replicas.values()].some(({ replication }) => replication.pending && replication.broken === undefined);
+  }
+
+  /** The roots some of whose facets have commits, or a tree change, still on their way to the log. */
+  pendingRoots(): Set<string> {
+    const roots = new Set(this.#barriers.keys());
+    for (const { rootId, replication } of this.#replicas.values()) if (replication.pending && replication.broken === undefined) roots.add(rootId);
+    return roots;
   }
 
   /** The replication of the facet database with this place identity (`slug/root\0child…`). */
@@ -81,6 +93,7 @@ export class FacetReplicas implements FacetTreeReplication {
       appender: { append: (entry) => this.#append(rootId, { ...entry, leaseId: rootId }) },
     });
     this.#replicas.set(key, { rootId, replication });
+    this.#track(rootId, key);
     return replication;
   }
 
@@ -102,6 +115,7 @@ export class FacetReplicas implements FacetTreeReplication {
       restoreAgentFile(placeOfFacetKey(this.#options.dataDir, key).file, history);
       this.#heads.set(key, history.head);
       this.#shipped.set(key, history.changesets.reduce((bytes, entry) => bytes + entry.payload.byteLength, 0));
+      this.#track(rootId, key);
     }
   }
 
@@ -124,17 +138,27 @@ export class FacetReplicas implements FacetTreeReplication {
         await this.#options.append({ actorId: copy, leaseId: rootId, seq: COPY_SEQ, epoch, kind: "snapshot", payload: image });
       }
     }, key);
-    for (const { key: copy } of images) this.#heads.set(copy, COPY_SEQ);
+    for (const { key: copy } of images) {
+      this.#heads.set(copy, COPY_SEQ);
+      this.#track(rootId, copy);
+    }
     return changed;
   }
 
   /** Forgets the tree of a root this node no longer holds (or is about to rebuild). */
   dropRoot(rootId: string): void {
-    const { from } = treeRange(rootId);
-    for (const map of [this.#replicas, this.#heads, this.#shipped]) {
-      for (const key of map.keys()) if (key.startsWith(from)) map.delete(key);
+    for (const key of this.#treeKeys.get(rootId) ?? []) {
+      this.#replicas.delete(key);
+      this.#heads.delete(key);
+      this.#shipped.delete(key);
     }
+    this.#treeKeys.delete(rootId);
     this.#barriers.delete(rootId);
+  }
+
+  /** Entries kept: facet keys with a replication, a head or a count, and roots with any (for tests and status). */
+  get sizes(): { facets: number; roots: number } {
+    return { facets: new Set([...this.#replicas.keys(), ...this.#heads.keys(), ...this.#shipped.keys()]).size, roots: this.#treeKeys.size };
   }
 
   /** Forgets every tree (the node's membership was lost, or it hands everything over). */
@@ -143,6 +167,13 @@ export class FacetReplicas implements FacetTreeReplication {
     this.#heads.clear();
     this.#shipped.clear();
     this.#barriers.clear();
+    this.#treeKeys.clear();
+  }
+
+  #track(rootId: string, key: string): void {
+    let keys = this.#treeKeys.get(rootId);
+    if (keys === undefined) this.#treeKeys.set(rootId, (keys = new Set()));
+    keys.add(key);
   }
 
   #append(rootId: string, entry: LogEntry): Promise<void> {
@@ -172,7 +203,7 @@ export class FacetReplicas implements FacetTreeReplication {
     this.#heads.delete(key);
     for (const facet of this.#heads.keys()) if (facet.startsWith(from)) this.#heads.delete(facet);
     const before = this.#barriers.get(rootId) ?? Promise.resolve();
-    const done = before.catch(() => undefined).then(() => run(held.epoch, old));
+    const done = before.catch(() => undefined).then(() => this.#outside(() => run(held.epoch, old)));
     this.#barriers.set(rootId, done);
     void done.then(
       () => {

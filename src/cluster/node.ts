@@ -16,7 +16,9 @@ import { FacetReplicas } from "./facet-replicas.ts";
 import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from "./log.ts";
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
-import { ActorReplications } from "./actor-replications.ts";
+import { ActorReplications, settledWithin } from "./actor-replications.ts";
+import { IdleRelease, RELEASE_IDLE_AFTER_MS } from "./idle-release.ts";
+import { giveBackIdle, handOverService, type LeavingParts } from "./leaving.ts";
 import { NodePruner } from "./pg/prune.ts";
 import { GroupCommitter } from "./pg/committer.ts";
 import { readTreeHistory } from "./pg/facet-log.ts";
@@ -68,6 +70,10 @@ export class ClusterNode {
   readonly #forwarder: RemoteActors;
   /** Removes the rows of nodes gone for longer than the retention (src/cluster/pg/prune.ts). */
   readonly #pruner: NodePruner;
+  /** Gives back the leases of agents nothing uses (src/cluster/idle-release.ts). */
+  readonly #idleRelease: IdleRelease;
+  /** What an actor leaving this node needs of it (src/cluster/leaving.ts). */
+  readonly #leaving: LeavingParts;
 
   private constructor(options: ClusterOptions, dataDir: string, pool: pg.Pool, membership: Membership, key: string) {
     this.nodeId = options.nodeId;
@@ -119,6 +125,11 @@ export class ClusterNode {
       held: (rootId) => this.#ownership.held(rootId),
       lost: (rootId, error, epoch) => this.#lost(rootId, error, epoch),
     });
+    this.#leaving = {
+      nodeId: options.nodeId, ownership: this.#ownership, replications: this.#replications, facets: this.#facets, time: this.#time, committer: this.#committer,
+      leases: () => this.#leases, evict: (actorId, reason) => this.#evict(actorId, reason),
+      settle: (actorId) => this.#settleReplication(this.#membership.ttlMs, actorId),
+    };
     // A dead node's agents are taken over by then.
     const takeoverMs = this.#membership.ttlMs + 2_000;
     this.#forwarder = forwardToOwners({
@@ -156,12 +167,23 @@ export class ClusterNode {
           await this.#invokeService(serviceKindOf(actorId)!, actorId.slice(actorId.indexOf("/") + 1), "open", []);
         },
         movable: (actorId) => this.#serviceOf(actorId)?.movable?.(actorId.slice(actorId.indexOf("/") + 1)) ?? false,
-        handOver: (actorId, to) => this.#handOverOne(actorId, to),
+        handOver: (actorId, to) => handOverService(this.#leaving, actorId, to),
       },
       options.keepEveryMs !== undefined ? { everyMs: options.keepEveryMs } : {},
     );
     this.#pruner = new NodePruner({ pool, schema: this.#schema, retentionMs: options.nodeRetentionMs, everyMs: options.pruneEveryMs });
     this.#pruner.start();
+    this.#idleRelease = new IdleRelease({
+      everyMs: options.releaseIdleAfterMs ?? RELEASE_IDLE_AFTER_MS,
+      active: () => this.#mayClaim() && this.#host !== undefined,
+      idleHeld: (inUse) => this.#ownership.idleHeld(inUse),
+      inUse: () => {
+        const resident = this.#host!().residentRoots();
+        const facetsPending = this.#facets.pendingRoots();
+        return (actorId) => serviceKindOf(actorId) !== undefined || resident.has(actorId) || facetsPending.has(actorId) || this.#replications.unsettled(actorId);
+      },
+      giveBack: (actorId) => giveBackIdle(this.#leaving, actorId),
+    });
     this.#watchMembership();
   }
 
@@ -191,9 +213,15 @@ export class ClusterNode {
   }
 
   /** Entries this node keeps per actor, each map's size: they count only actors held here (and owners elsewhere looked up within a TTL). */
-  get residentCounts(): { owned: number; replications: number; shippedSinceSnapshot: number; rememberedOwners: number } {
+  get residentCounts(): { owned: number; replications: number; shippedSinceSnapshot: number; rememberedOwners: number; facets: number; facetRoots: number } {
     const ownership = this.#ownership.sizes;
-    return { owned: ownership.owned, ...this.#replications.sizes, rememberedOwners: ownership.remembered };
+    const facets = this.#facets.sizes;
+    return { owned: ownership.owned, ...this.#replications.sizes, rememberedOwners: ownership.remembered, facets: facets.facets, facetRoots: facets.roots };
+  }
+
+  /** Gives back now the leases of the agents nothing used since the last look (as every `releaseIdleAfterMs`); resolves to how many. */
+  releaseIdleAgents(): Promise<number> {
+    return this.#idleRelease.look();
   }
 
   /** Whether this node holds the agent stored as `slug`/`name` now (`list-agent`/`a`). */
@@ -205,6 +233,7 @@ export class ClusterNode {
   hostOptions(host: () => Host): { placement: HostPlacement; replication: (identity: string) => DatabaseReplication; facetTrees: FacetTreeReplication } {
     this.#host = host;
     this.#time.start();
+    this.#idleRelease.start();
     return {
       placement: { owns: (slug, name) => this.#ownership.owns(`${slug}/${name}`), remote: this.#forwarder, time: this.#time },
       replication: (identity) => (isFacetIdentity(identity) ? this.#facets.replicationFor(identity) : this.#replicationFor(identity)),
@@ -254,24 +283,6 @@ export class ClusterNode {
    */
   keepHeld(kind: string, names: readonly string[], ready?: () => boolean): void {
     this.#kept.add(kind, names.map((name) => `${kind}/${name}`), ready);
-  }
-
-  /** Hands a service held here to node `to`: calls wait for the move, its commits reach the log, its lease goes to `to`. */
-  async #handOverOne(actorId: string, to: string): Promise<void> {
-    const held = this.#ownership.held(actorId);
-    if (held === undefined) return;
-    const moving = Promise.withResolvers<void>();
-    this.#ownership.handOver(actorId, moving.promise);
-    try {
-      this.#evict(actorId, new Error(`${actorId} moves to cluster node ${to}`));
-      await this.#settleReplication(this.#membership.ttlMs, actorId);
-      await this.#committer.flush();
-      if (!(await this.#leases.transfer(actorId, held.epoch, to))) await this.#leases.release(actorId, held.epoch);
-      console.error(`[hearth] cluster: node ${this.nodeId} handed ${actorId} to node ${to}`);
-    } finally {
-      this.#replications.forget(actorId);
-      moving.resolve();
-    }
   }
 
   /** Runs `method` of `kind`/`name` on the node that holds it (here when this node does). */
@@ -332,6 +343,7 @@ export class ClusterNode {
     const limitMs = this.#options.forwardRetryMs ?? this.#membership.ttlMs + 2_000;
     this.#gate.drain();
     this.#kept.stop();
+    await this.#idleRelease.stop();
     await this.#time.scanner.stop();
     await this.#membership.drain().catch(() => undefined);
     if (!(await this.#gate.idle(limitMs))) {
@@ -365,14 +377,9 @@ export class ClusterNode {
 
   /** Waits (at most `limitMs`) until no agent's commits (or only `actorId`'s) are still on their way to the log. */
   async #settleReplication(limitMs: number, actorId?: string): Promise<void> {
-    const deadline = performance.now() + limitMs;
     const waiting = () => (actorId === undefined ? this.#facets.pending : false) || this.#replications.unsettled(actorId);
-    while (waiting()) {
-      if (performance.now() > deadline) {
-        console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    if (!(await settledWithin(limitMs, waiting))) {
+      console.error(`[hearth] cluster: node ${this.nodeId} leaves with commits not yet in the log after ${limitMs} ms; their agents' next owner rebuilds from the log`);
     }
   }
 
@@ -471,19 +478,12 @@ export class ClusterNode {
   }
 
   async #rejoin(): Promise<void> {
-    for (let wait = 250; !this.#closed; wait = Math.min(wait * 2, 5_000)) {
-      try {
-        await this.#membership.close().catch(() => undefined);
-        this.#membership = await Membership.join({ pool: this.#pool, nodeId: this.nodeId, address: this.#options.advertise, schema: this.#schema, ...timing(this.#options) });
-        this.#leases = new Leases({ pool: this.#pool, membership: this.#membership, schema: this.#schema });
-        this.#watchMembership();
-        console.error(`[hearth] cluster: node ${this.nodeId} joined again (incarnation ${this.#membership.incarnation})`);
-        return;
-      } catch (error) {
-        console.error(`[hearth] cluster: joining again failed (${(error as Error).message}); retrying in ${wait} ms`);
-        await new Promise((resolve) => setTimeout(resolve, wait));
-      }
-    }
+    await this.#membership.close().catch(() => undefined);
+    const joined = await Membership.joinAgain({ pool: this.#pool, nodeId: this.nodeId, address: this.#options.advertise, schema: this.#schema, ...timing(this.#options) }, () => this.#closed);
+    if (joined === undefined) return;
+    this.#membership = joined;
+    this.#leases = new Leases({ pool: this.#pool, membership: joined, schema: this.#schema });
+    this.#watchMembership();
   }
 
   /**

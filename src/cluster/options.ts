@@ -20,6 +20,13 @@ export interface ClusterOptions {
   nodeRetentionMs?: number;
   /** How often a node prunes the rows of gone nodes; default 60,000 ms (`PRUNE_EVERY_MS`). */
   pruneEveryMs?: number;
+  /**
+   * A node gives back the lease of an agent it holds once nothing has used it for one to two such
+   * periods (nothing of it in memory, no WebSocket open to it): its next event claims it again and
+   * rebuilds its file from the log. 0: keep every agent until the node stops. Default 600,000 ms
+   * (`RELEASE_IDLE_AFTER_MS`).
+   */
+  releaseIdleAfterMs?: number;
 }
 
 /** The membership timing given in `options` (only what was set: Membership has its own defaults). */

@@ -61,6 +61,11 @@ export interface OwnedActor {
   readonly startSeq: number;
 }
 
+/** A held actor and the last period of use that reached it (see {@link Ownership.idleHeld}). */
+interface HeldActor extends OwnedActor {
+  seen: number;
+}
+
 export interface OwnershipOptions {
   store: OwnershipStore;
   /** Makes the local file of `actorId` reflect `history` (skipped when it already does). */
@@ -84,7 +89,7 @@ export interface OwnershipOptions {
 export class Ownership {
   readonly #store: OwnershipStore;
   readonly #restore: OwnershipOptions["restore"];
-  readonly #owned = new Map<string, OwnedActor>();
+  readonly #owned = new Map<string, HeldActor>();
   readonly #inFlight = new Map<string, Promise<Route>>();
   /** Actors being handed to another node: their routes wait until the lease has moved. */
   readonly #leaving = new Map<string, Promise<void>>();
@@ -96,6 +101,8 @@ export class Ownership {
   readonly #rememberForMs: number;
   /** Counts {@link dropAll}s: a claim made before the last one belongs to a membership that is gone. */
   #generation = 0;
+  /** Counts {@link idleHeld}'s looks: a held actor reached (owns, route) since the last look has `seen` equal to it. */
+  #period = 0;
 
   constructor(options: OwnershipOptions) {
     this.#store = options.store;
@@ -104,14 +111,48 @@ export class Ownership {
     if (!(this.#rememberForMs >= 0)) throw new RangeError(`rememberOwnersForMs must be a number of milliseconds ≥ 0, got ${this.#rememberForMs}`);
   }
 
-  /** This node holds `actorId` now (and may serve it). Synchronous: the placement's fast path. */
+  /**
+   * This node holds `actorId` now (and may serve it). Synchronous: the placement's fast path. Every
+   * event that wakes an agent or is routed to it asks this, so it also counts as the actor's use.
+   */
   owns(actorId: string): boolean {
-    return this.#store.valid && this.#owned.has(actorId);
+    if (!this.#store.valid) return false;
+    const held = this.#owned.get(actorId);
+    if (held === undefined) return false;
+    held.seen = this.#period;
+    return true;
   }
 
   /** The lease this node holds for `actorId`, if any. */
   held(actorId: string): OwnedActor | undefined {
     return this.#owned.get(actorId);
+  }
+
+  /**
+   * Ends a period of use and returns the held actors nothing reached in it — no {@link owns} or
+   * {@link route} since the last call — that are not `inUse` now; those `inUse` count as reached in the
+   * new period. So an actor is listed from one to two periods after its last use.
+   */
+  idleHeld(inUse: (actorId: string) => boolean): string[] {
+    const ended = this.#period++;
+    const idle: string[] = [];
+    for (const [actorId, held] of this.#owned) {
+      if (inUse(actorId)) held.seen = this.#period;
+      else if (held.seen < ended) idle.push(actorId);
+    }
+    return idle;
+  }
+
+  /**
+   * Gives `actorId` up if nothing reached it since {@link idleHeld} listed it: it is no longer held here,
+   * and its routes wait until `leaving` settles (its lease is given back). Returns the lease it was held
+   * under, or undefined when it was reached meanwhile (or is no longer held) and stays.
+   */
+  leaveIfIdle(actorId: string, leaving: Promise<void>): OwnedActor | undefined {
+    const held = this.#owned.get(actorId);
+    if (held === undefined || held.seen >= this.#period) return undefined;
+    this.handOver(actorId, leaving);
+    return held;
   }
 
   get count(): number {
@@ -261,7 +302,7 @@ export class Ownership {
     } catch (error) {
       throw new RouteFailedError(`${actorId}: its local file could not be rebuilt from the log: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head });
+    this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head, seen: this.#period });
     return { here: true };
   }
 

@@ -101,6 +101,16 @@ export interface TaskErrorReport {
   error: Error;
 }
 
+/** Logs a problem of scheduled work and hands it to the host's `onTaskError` (whose own failure is logged, not thrown). */
+export function reportTaskError(onTaskError: ((report: TaskErrorReport) => void) | undefined, report: TaskErrorReport): void {
+  console.error(`[hearth] ${report.className}/${report.name}: ${report.error.message}`);
+  try {
+    onTaskError?.(report);
+  } catch (hookError) {
+    console.error("[hearth] onTaskError failed:", hookError);
+  }
+}
+
 /**
  * Keeps a replica in step with facet files changed beside their databases: a deleted facet tree, a
  * cloned one. Each returns a promise the parent's output waits for (as for a commit of its own).

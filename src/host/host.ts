@@ -7,7 +7,7 @@ import type { AgentCaller } from "../agent/context.ts";
 import { LIMITS, type Durability } from "../limits.ts";
 import type { SocketEvents } from "../agent/runtime.ts";
 import { systemClock, type Clock } from "../time/clock.ts";
-import type { ActorHostOptions, FacetTreeReplication, TaskErrorReport } from "./host-options.ts";
+import { reportTaskError, type ActorHostOptions, type FacetTreeReplication, type TaskErrorReport } from "./host-options.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { closeFilePool } from "../storage/file-pool.ts";
 import { settleLeftAgentFiles, settleQueuedFiles } from "../storage/settle-files.ts";
@@ -15,7 +15,7 @@ import { placedDispatcher, type HostPlacement } from "./placement.ts";
 import type { Actor, ActorPathStep } from "./actor.ts";
 import { ActorCell, type AgentBinding, type CellHost } from "./cell.ts";
 import { ChildrenRecords, childStart, removePlaceFiles, replicateTreeChange, storedChildSpec, type ChildActors, type ChildrenHost, type ChildSpec } from "./children.ts";
-import { childPlace, indexName, placeFromIndex, placeKey, rootKey, rootPlace, type CellPlace } from "./place.ts";
+import { childPlace, indexName, placeFromIndex, placeKey, rootKey, rootPlace, rootsOfKeys, type CellPlace } from "./place.ts";
 import { actorStub } from "./stub.ts";
 import { countByClass, type ClassCounts } from "./class-stats.ts";
 import { walkToSubAgent } from "./sub-agent-walk.ts";
@@ -151,7 +151,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
           await notified.catch((error: unknown) => console.error(`[hearth] ${className}/${name.replaceAll("\0", "/")}.${method} failed:`, error));
         },
       },
-      report: (who, name, error) => this.#reportTaskError(this.#bySlug.get(who)?.className ?? who, name, error),
+      report: (who, name, error) => this.#closed || reportTaskError(this.#onTaskError, { className: this.#bySlug.get(who)?.className ?? who, name, error }),
       ...(placement?.time ? { nextWakeChanged: (slug: string, name: string, at: number | null) => placement.time!.nextWakeChanged(slug, name, at) } : {}),
     });
     placement?.time?.attach({ lower: (slug, name, at) => this.#time.dispatcher.lower(slug, name, at) });
@@ -275,6 +275,14 @@ export class ActorHost implements CellHost, AgentDispatcher {
   nextWake(className: string, name: string): Date | null {
     const at = this.#time.index.get(this.#binding(className).slug, name);
     return at === null ? null : new Date(at);
+  }
+
+  /**
+   * Root agents (`slug/name`) with anything here now: the agent, a sub-agent or facet of it in memory,
+   * or a WebSocket open to any of them (hibernated ones too). What a cluster node keeps holding.
+   */
+  residentRoots(): Set<string> {
+    return rootsOfKeys([...this.#cells.keys(), ...this.#sockets.agentKeys()]);
   }
 
   /** What src/host/introspect.ts reads: whether an agent is in memory now. */
@@ -485,15 +493,5 @@ export class ActorHost implements CellHost, AgentDispatcher {
     this.#time.reconcile(cell);
     cell.close();
     this.#children.left(cell.key);
-  }
-
-  #reportTaskError(className: string, name: string, error: Error): void {
-    if (this.#closed) return;
-    console.error(`[hearth] ${className}/${name}: ${error.message}`);
-    try {
-      this.#onTaskError?.({ className, name, error });
-    } catch (hookError) {
-      console.error("[hearth] onTaskError failed:", hookError);
-    }
   }
 }

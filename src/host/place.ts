@@ -68,3 +68,19 @@ function childFile(parentFile: string, name: string): string {
   const hint = readableSlug(name);
   return join(parentFile.replace(/\.sqlite$/, ".facets"), hint ? `${hint}-${hash}.sqlite` : `${hash}.sqlite`);
 }
+
+/**
+ * The root actors (`slug/name`, as a cluster's actor ids spell them) of host keys: a root's key, or a
+ * child's, which is its root's key followed by NUL-separated child names.
+ * @example
+ * rootsOfKeys(["counter\0a", "room\0b\0chat"]); // Set { "counter/a", "room/b" }
+ */
+export function rootsOfKeys(keys: Iterable<string>): Set<string> {
+  const roots = new Set<string>();
+  for (const key of keys) {
+    const slugEnd = key.indexOf(SEPARATOR);
+    const nameEnd = key.indexOf(SEPARATOR, slugEnd + 1);
+    roots.add(`${key.slice(0, slugEnd)}/${key.slice(slugEnd + 1, nameEnd < 0 ? undefined : nameEnd)}`);
+  }
+  return roots;
+}

@@ -1,11 +1,10 @@
-import pg from "pg";
 import { afterEach, describe, expect, test } from "vitest";
 import { clusterTables } from "../../src/cluster/pg/schema.ts";
 import { Agent } from "../../src/index.ts";
-import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
+import { postgresUnavailable } from "../support/postgres.ts";
 import { waitFor } from "./pg/fixture.ts";
 import { defineListAgent } from "./fixtures/list-agent.ts";
-import { startTestNode, stopTestNode, type TestNode } from "./support/test-node.ts";
+import { startTwoNodes, type TestNode } from "./support/test-node.ts";
 
 /**
  * A node keeps per-agent entries (leases held, replications, compaction counts, owners remembered)
@@ -22,16 +21,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 }, 60_000);
 
-async function twoNodes(database: string): Promise<{ a: TestNode; b: TestNode; pool: pg.Pool }> {
-  const url = await (await sharedPostgres()).database(database);
-  const pool = new pg.Pool({ connectionString: url });
-  cleanups.push(() => pool.end());
-  const start = async (id: string): Promise<TestNode> => {
-    const running = await startTestNode(url, id, { host: { agents: { ListAgent } }, ttlMs: TTL_MS, heartbeatMs: 300 });
-    cleanups.push(() => stopTestNode(running));
-    return running;
-  };
-  return { a: await start("a"), b: await start("b"), pool };
+function twoNodes(database: string): ReturnType<typeof startTwoNodes> {
+  return startTwoNodes(database, { host: { agents: { ListAgent } }, ttlMs: TTL_MS, heartbeatMs: 300 }, cleanups);
 }
 
 /** Agent i written through `a` (claimed there), then read through `b` (forwarded to a). */
@@ -42,7 +33,7 @@ async function holdMany(a: TestNode, b: TestNode, from: number): Promise<void> {
   }
 }
 
-const empty = { owned: 0, replications: 0, shippedSinceSnapshot: 0, rememberedOwners: 0 };
+const empty = { owned: 0, replications: 0, shippedSinceSnapshot: 0, rememberedOwners: 0, facets: 0, facetRoots: 0 };
 
 describe.skipIf(postgresUnavailable() !== undefined)("per-agent state on a node", () => {
   test("goes away when the node loses its agents (membership lost), and remembered owners after a TTL", async () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type pg from "pg";
 import { isConnectionError } from "../pg/errors.ts";
 import { MAX_DUE_BATCH, writeDue, type DueWrite } from "../pg/due.ts";
@@ -68,6 +69,8 @@ export class DueWriter {
   #sets = 0;
   #running: Promise<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
+  /** The context the writer was made in: its statements' timers are not those of the agent whose event set a wake. */
+  readonly #outside = AsyncLocalStorage.snapshot();
   #closed = false;
 
   constructor(options: DueWriterOptions) {
@@ -142,10 +145,12 @@ export class DueWriter {
 
   #schedule(): void {
     if (this.#running !== undefined || this.#scheduled !== undefined) return;
-    this.#scheduled = setImmediate(() => {
-      this.#scheduled = undefined;
-      this.#start();
-    });
+    this.#scheduled = setImmediate(() =>
+      this.#outside(() => {
+        this.#scheduled = undefined;
+        this.#start();
+      }),
+    );
   }
 
   #start(): void {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
@@ -78,6 +79,12 @@ export class GroupCommitter implements LogAppender {
   readonly #maxBatchBytes: number;
   #queue: Pending[] = [];
   #scheduled: ReturnType<typeof setImmediate> | undefined;
+  /**
+   * The context the committer was made in (no agent's event): appends come from inside agents' events,
+   * and the timers Postgres's client sets while sending them (statement timeouts, the pool's idle
+   * timer) must not count as timers of the agent's code, which keep it from hibernating.
+   */
+  readonly #outside = AsyncLocalStorage.snapshot();
   readonly #inFlight = new Set<Promise<void>>();
   #closed = false;
 
@@ -102,10 +109,10 @@ export class GroupCommitter implements LogAppender {
     const digest = createHash("sha256").update(entry.payload).digest();
     const item: Pending = { entry, digest, resolve, reject, state: "fresh" };
     if (entry.kind === "snapshot") {
-      this.#track(this.#commitSnapshot(item));
+      this.#track(this.#outside(() => this.#commitSnapshot(item)));
     } else {
       this.#queue.push(item);
-      this.#scheduled ??= setImmediate(() => this.#sendQueued());
+      this.#scheduled ??= setImmediate(() => this.#outside(() => this.#sendQueued()));
     }
     return promise;
   }

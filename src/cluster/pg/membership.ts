@@ -98,6 +98,24 @@ export class Membership {
   }
 
   /**
+   * Joins again after this node's membership was lost: {@link join} until it succeeds (backing off from
+   * 250 ms to 5 s) or `stopped()`; undefined when stopped first.
+   */
+  static async joinAgain(options: MembershipOptions, stopped: () => boolean): Promise<Membership | undefined> {
+    for (let wait = 250; !stopped(); wait = Math.min(wait * 2, 5_000)) {
+      try {
+        const membership = await Membership.join(options);
+        console.error(`[hearth] cluster: node ${options.nodeId} joined again (incarnation ${membership.incarnation})`);
+        return membership;
+      } catch (error) {
+        console.error(`[hearth] cluster: joining again failed (${(error as Error).message}); retrying in ${wait} ms`);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * Registers this node (incarnation + 1 over any earlier row of the same id, state `alive`) and
    * starts the heartbeat and the reaper. Throws when Postgres cannot be reached or an option is wrong.
    */

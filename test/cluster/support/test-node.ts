@@ -7,7 +7,9 @@ import { serve, type HearthServer, type ServeOptions, type WorkerFetch } from ".
 import { Host, type HostOptions } from "../../../src/platform/host.ts";
 import { routeAgentRequest } from "../../../src/index.ts";
 import { whenFilesSettled } from "../../../src/storage/settle.ts";
+import pg from "pg";
 import { freePort } from "../../support/ports.ts";
+import { sharedPostgres } from "../../support/postgres.ts";
 
 /** A cluster node in this test process: its data directory, host and loopback server. */
 export interface TestNode {
@@ -29,6 +31,8 @@ export interface TestNodeOptions {
   /** Membership timing; default the node's own (3 s TTL, 1 s heartbeat). */
   ttlMs?: number;
   heartbeatMs?: number;
+  /** When the node gives back the leases of unused agents; default the node's own (10 minutes). 0: never (tests look themselves). */
+  releaseIdleAfterMs?: number;
 }
 
 /**
@@ -41,7 +45,8 @@ export async function startTestNode(connectionString: string, id: string, option
   const dir = mkdtempSync(join(tmpdir(), `hearth-node-${id}-`));
   const port = await freePort();
   const timing = { ...(options.ttlMs !== undefined ? { ttlMs: options.ttlMs } : {}), ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}) };
-  const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, keepEveryMs: 200, ...timing }, dir);
+  const release = options.releaseIdleAfterMs !== undefined ? { releaseIdleAfterMs: options.releaseIdleAfterMs } : {};
+  const node = await ClusterNode.start({ connectionString, nodeId: id, advertise: `http://127.0.0.1:${port}`, keepEveryMs: 200, ...timing, ...release }, dir);
   const ref: { host?: Host } = {};
   const { placement, replication, facetTrees } = node.hostOptions(() => ref.host!);
   const hostOptions = options.host ?? { agents: {} };
@@ -62,4 +67,22 @@ export async function stopTestNode(running: TestNode): Promise<void> {
   // Hibernated files are made durable in the background: let that finish before their folder goes.
   await whenFilesSettled();
   rmSync(running.dir, { recursive: true, force: true });
+}
+
+/**
+ * Nodes `a` and `b` joined on a fresh database of the shared Postgres, and a pool on it; `cleanups`
+ * gets what stops them and ends the pool.
+ * @example
+ * const { a, b, pool } = await startTwoNodes("my_test", { host: { agents: { Counter } } }, cleanups);
+ */
+export async function startTwoNodes(database: string, options: TestNodeOptions, cleanups: Array<() => Promise<unknown>>): Promise<{ a: TestNode; b: TestNode; pool: pg.Pool }> {
+  const url = await (await sharedPostgres()).database(database);
+  const pool = new pg.Pool({ connectionString: url });
+  cleanups.push(() => pool.end());
+  const start = async (id: string): Promise<TestNode> => {
+    const running = await startTestNode(url, id, options);
+    cleanups.push(() => stopTestNode(running));
+    return running;
+  };
+  return { a: await start("a"), b: await start("b"), pool };
 }

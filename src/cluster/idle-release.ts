@@ -1,0 +1,81 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** How long a held agent may go unused before its node gives its lease back: 10 minutes. */
+export const RELEASE_IDLE_AFTER_MS = 600_000;
+
+/** Leases given back at once by one look (each is a few Postgres statements). */
+const RELEASES_AT_ONCE = 8;
+
+export interface IdleReleaseOptions {
+  /** The period of use, in ms: an agent unused for one to two of them is given back. 0: never. */
+  everyMs: number;
+  /** Whether this node may give leases back now (a live member, not draining or closed). */
+  active(): boolean;
+  /** Ends a period of use: the held agents not reached in it and not `inUse` now (Ownership.idleHeld). */
+  idleHeld(inUse: (actorId: string) => boolean): string[];
+  /** Whether `actorId` must stay held whatever its use: resident in the host, commits on their way, a service. */
+  inUse(): (actorId: string) => boolean;
+  /** Gives the lease of `actorId` back unless it was reached since it was listed; true when it was. */
+  giveBack(actorId: string): Promise<boolean>;
+}
+
+/**
+ * Gives back the leases of agents a node holds but nobody uses: once a period it lists the held agents
+ * that nothing reached through it and that have nothing in the host (no instance, sub-agent or facet in
+ * memory, no WebSocket), and releases their leases. Without it a node keeps the lease (and what it keeps
+ * per lease) of every agent it ever served until it stops. The next event of a released agent claims it
+ * again — on whichever node it reaches — and rebuilds its file from the log
+ * (docs/cluster/README.md, "What a node keeps per agent").
+ * @example
+ * const release = new IdleRelease({ everyMs: 600_000, active, idleHeld, inUse, giveBack });
+ * release.start();
+ * await release.stop();
+ */
+export class IdleRelease {
+  readonly #options: IdleReleaseOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<number> | undefined;
+  #stopped = false;
+
+  constructor(options: IdleReleaseOptions) {
+    if (!(options.everyMs >= 0) || !Number.isFinite(options.everyMs)) throw new RangeError(`releaseIdleAfterMs must be a number of milliseconds ≥ 0 (0: never), got ${options.everyMs}`);
+    this.#options = options;
+  }
+
+  start(): void {
+    if (this.#options.everyMs === 0 || this.#timer !== undefined || this.#stopped) return;
+    this.#timer = setInterval(() => void this.look().catch((error: unknown) => console.error("[hearth] cluster: giving idle agents back failed:", error)), this.#options.everyMs).unref();
+  }
+
+  /**
+   * Ends a period now and gives back the leases of the agents idle through it; resolves to how many
+   * were given back. A look under way is joined, not doubled.
+   */
+  look(): Promise<number> {
+    this.#running ??= this.#look().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #look(): Promise<number> {
+    if (this.#stopped || !this.#options.active()) return 0;
+    const idle = this.#options.idleHeld(this.#options.inUse());
+    let released = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < idle.length && !this.#stopped && this.#options.active()) {
+        const actorId = idle[next++]!;
+        if (await this.#options.giveBack(actorId)) released++;
+        await sleep(0); // a long list never holds the event loop
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RELEASES_AT_ONCE, idle.length) }, worker));
+    return released;
+  }
+
+  /** Stops looking; waits for a look under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,65 @@
+import type { ActorReplications } from "./actor-replications.ts";
+import type { ClusterTime } from "./due/cluster-time.ts";
+import type { FacetReplicas } from "./facet-replicas.ts";
+import type { Ownership } from "./ownership.ts";
+import type { GroupCommitter } from "./pg/committer.ts";
+import type { Leases } from "./pg/leases.ts";
+
+/** What an actor leaving its node needs of the node (src/cluster/node.ts). */
+export interface LeavingParts {
+  readonly nodeId: string;
+  readonly ownership: Ownership;
+  readonly replications: ActorReplications;
+  readonly facets: FacetReplicas;
+  readonly time: ClusterTime;
+  readonly committer: GroupCommitter;
+  /** The node's leases now (made again when it joins again). */
+  leases(): Leases;
+  /** Takes the actor's copy out of memory. */
+  evict(actorId: string, reason: Error): void;
+  /** Waits, at most a lease TTL, until the actor's commits are in the log. */
+  settle(actorId: string): Promise<void>;
+}
+
+/**
+ * Hands service `actorId` held here to node `to`: calls wait for the move, its commits reach the log,
+ * its lease goes to `to` (or back to nobody when `to` cannot take it).
+ */
+export async function handOverService(parts: LeavingParts, actorId: string, to: string): Promise<void> {
+  const held = parts.ownership.held(actorId);
+  if (held === undefined) return;
+  const moving = Promise.withResolvers<void>();
+  parts.ownership.handOver(actorId, moving.promise);
+  try {
+    parts.evict(actorId, new Error(`${actorId} moves to cluster node ${to}`));
+    await parts.settle(actorId);
+    await parts.committer.flush();
+    const leases = parts.leases();
+    if (!(await leases.transfer(actorId, held.epoch, to))) await leases.release(actorId, held.epoch);
+    console.error(`[hearth] cluster: node ${parts.nodeId} handed ${actorId} to node ${to}`);
+  } finally {
+    parts.replications.forget(actorId);
+    moving.resolve();
+  }
+}
+
+/**
+ * Gives back the lease of an agent idle since the last look (src/cluster/idle-release.ts), unless
+ * something reached it since: its routes wait meanwhile, then claim it anew (here or on another node)
+ * and rebuild it from the log. True when the lease was given back.
+ */
+export async function giveBackIdle(parts: LeavingParts, actorId: string): Promise<boolean> {
+  // Its next wake in actor_due first: once released, a node that takes it over reads it there.
+  await parts.time.settled(actorId);
+  const leaving = Promise.withResolvers<void>();
+  const held = parts.ownership.leaveIfIdle(actorId, leaving.promise);
+  if (held === undefined) return false;
+  try {
+    // Not released (Postgres unreachable): the lease stays this node's, and its next claim here takes it again.
+    return await parts.leases().release(actorId, held.epoch).catch(() => false);
+  } finally {
+    parts.replications.forget(actorId);
+    parts.facets.dropRoot(actorId);
+    leaving.resolve();
+  }
+}

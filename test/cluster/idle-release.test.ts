@@ -1,0 +1,204 @@
+/**
+ * A node gives back the leases of agents nobody uses (src/cluster/idle-release.ts): without it a node
+ * holds every agent it ever served until it stops, with what it keeps per lease. An agent is given back
+ * only when nothing reached it for a whole period and nothing of it is in the host (instance,
+ * sub-agent, WebSocket); its next event claims it again — on any node — from the log, data whole.
+ */
+import pg from "pg";
+import WebSocket from "ws";
+import { afterEach, describe, expect, test } from "vitest";
+import { clusterTables } from "../../src/cluster/pg/schema.ts";
+import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
+import { postgresUnavailable } from "../support/postgres.ts";
+import { waitFor } from "./pg/fixture.ts";
+import { defineListAgent } from "./fixtures/list-agent.ts";
+import { startTwoNodes, type TestNode } from "./support/test-node.ts";
+
+const ListAgent = defineListAgent(Agent);
+
+/** Reminders fired. */
+const fired: string[] = [];
+
+class Note extends Agent {
+  add(text: string): string[] {
+    this.sql`CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)`;
+    this.sql`INSERT INTO notes (text) VALUES (${text})`;
+    return this.notes();
+  }
+  notes(): string[] {
+    this.sql`CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)`;
+    return this.sql<{ text: string }>`SELECT text FROM notes ORDER BY id`.map((row) => row.text);
+  }
+  async remindIn(seconds: number, text: string): Promise<void> {
+    await this.schedule(seconds, "remind", text);
+  }
+  remind(text: string): void {
+    this.add(`reminder: ${text}`);
+    fired.push(text);
+  }
+}
+
+class Desk extends Agent {
+  async write(note: string, text: string): Promise<string[]> {
+    return (await this.subAgent(Note, note)).add(text);
+  }
+  async read(note: string): Promise<string[]> {
+    return (await this.subAgent(Note, note)).notes();
+  }
+  async remind(note: string, seconds: number, text: string): Promise<void> {
+    await (await this.subAgent(Note, note)).remindIn(seconds, text);
+  }
+}
+
+const AGENTS = 12;
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+}, 60_000);
+
+function twoNodes(database: string): ReturnType<typeof startTwoNodes> {
+  // Looks only when the test asks (releaseIdleAfterMs 0), so each period is the test's.
+  return startTwoNodes(database, { host: { agents: { ListAgent, Desk, Note } }, ttlMs: 1_500, heartbeatMs: 300, releaseIdleAfterMs: 0 }, cleanups);
+}
+
+async function append(node: TestNode, name: string, value: string): Promise<string[]> {
+  const response = await fetch(`${node.url}/agents/list-agent/${name}?value=${value}`, { method: "POST" });
+  expect(response.status).toBe(200);
+  return (await response.json()) as string[];
+}
+
+async function list(node: TestNode, name: string): Promise<string[]> {
+  const response = await fetch(`${node.url}/agents/list-agent/${name}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as string[];
+}
+
+async function owners(pool: pg.Pool, prefix: string): Promise<Map<string, string | null>> {
+  const { rows } = await pool.query<{ actor_id: string; owner: string | null }>(`SELECT actor_id, owner FROM ${clusterTables().lease} WHERE actor_id LIKE $1`, [`${prefix}%`]);
+  return new Map(rows.map((row) => [row.actor_id, row.owner]));
+}
+
+/** Hibernates every agent of the node's host (one whose reply just left may be idle a moment later). */
+async function hibernateAll(node: TestNode, withinMs?: number): Promise<void> {
+  await waitFor(
+    "every agent out of memory",
+    () => {
+      node.host.hibernateIdleAgents();
+      return node.host.stats.liveAgents === 0;
+    },
+    withinMs,
+  );
+}
+
+const desk = (running: TestNode, name: string) => getAgentByName(running.host.env.Desk as AgentNamespace<Desk>, name);
+
+describe.skipIf(postgresUnavailable() !== undefined)("leases of unused agents given back", () => {
+  test("after a whole period unused and out of memory; the next request claims them again, on any node, data whole", async () => {
+    const { a, b, pool } = await twoNodes("idle_release");
+    for (let i = 0; i < AGENTS; i++) await append(a, `r${i}`, `v${i}`);
+    expect(a.node.residentCounts).toMatchObject({ owned: AGENTS, replications: AGENTS });
+
+    // Out of memory, but used in the period that the first look ends: kept.
+    await hibernateAll(a);
+    expect(await a.node.releaseIdleAgents()).toBe(0);
+    // Unused through the next one: given back, and nothing of them stays on the node.
+    expect(await a.node.releaseIdleAgents()).toBe(AGENTS);
+    expect(a.node.heldAgents).toBe(0);
+    expect(a.node.residentCounts).toMatchObject({ owned: 0, replications: 0, shippedSinceSnapshot: 0 });
+    const leases = await owners(pool, "list-agent/r");
+    expect(leases.size).toBe(AGENTS);
+    expect([...leases.values()].every((owner) => owner === null)).toBe(true);
+
+    // Half come back through b (claimed there, rebuilt from the log), half through a.
+    for (let i = 0; i < AGENTS; i++) expect(await append(i % 2 === 0 ? b : a, `r${i}`, `w${i}`)).toEqual([`v${i}`, `w${i}`]);
+    const after = await owners(pool, "list-agent/r");
+    for (let i = 0; i < AGENTS; i++) expect(after.get(`list-agent/r${i}`)).toBe(i % 2 === 0 ? "b" : "a");
+    expect(a.node.heldAgents).toBe(AGENTS / 2);
+  }, 60_000);
+
+  test("keeps what is in use: an agent in memory, one reached since the last look, one with a WebSocket open while hibernated", async () => {
+    const { a } = await twoNodes("idle_release_kept");
+    for (const name of ["live", "reached", "socket", "idle"]) await append(a, name, "x");
+    const ws = new WebSocket(`${a.url.replace("http", "ws")}/agents/list-agent/socket`);
+    cleanups.push(async () => ws.close());
+    await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+    await waitFor("the socket's agent to have it", () => a.host.stats.sockets === 1);
+    await hibernateAll(a); // all four, the socket's too (its socket stays open)
+
+    expect(await a.node.releaseIdleAgents()).toBe(0); // ends the period they were used in
+    await list(a, "reached");
+    await hibernateAll(a); // "reached" out of memory again
+    await append(a, "live", "y"); // in memory from now on
+    expect(await a.node.releaseIdleAgents()).toBe(1); // "idle" alone
+    expect(a.node.holds("list-agent", "idle")).toBe(false);
+    expect(await a.node.releaseIdleAgents()).toBe(1); // "reached", unused through a whole period now
+    expect(a.node.holds("list-agent", "reached")).toBe(false);
+    expect(a.node.holds("list-agent", "live")).toBe(true);
+    expect(a.node.holds("list-agent", "socket")).toBe(true);
+    await hibernateAll(a);
+    expect(await a.node.releaseIdleAgents()).toBe(0); // "live" was in memory at the last look
+    expect(await a.node.releaseIdleAgents()).toBe(1);
+    expect(a.node.holds("list-agent", "socket")).toBe(true);
+
+    // The socket's agent still answers on it (its lease never left).
+    const answered = new Promise<string>((resolve) => ws.on("message", (data) => String(data).includes('"rpc"') && resolve(String(data))));
+    ws.send(JSON.stringify({ type: "rpc", id: "1", method: "list", args: [] }));
+    expect(await answered).toContain('"x"');
+  }, 60_000);
+
+  test("requests that arrive while leases are being given back are served, each agent once held", async () => {
+    const { a, b, pool } = await twoNodes("idle_release_race");
+    for (let i = 0; i < AGENTS; i++) await append(a, `q${i}`, "1");
+    await hibernateAll(a);
+    await a.node.releaseIdleAgents();
+    const releasing = a.node.releaseIdleAgents();
+    const answers = await Promise.all(Array.from({ length: AGENTS }, (_, i) => append(i % 2 === 0 ? a : b, `q${i}`, "2")));
+    const released = await releasing;
+    expect(released).toBeLessThanOrEqual(AGENTS);
+    for (const answer of answers) expect(answer).toEqual(["1", "2"]);
+    // Every lease has exactly one holder, and the data agrees wherever it is read.
+    const leases = await owners(pool, "list-agent/q");
+    for (let i = 0; i < AGENTS; i++) {
+      const owner = leases.get(`list-agent/q${i}`);
+      expect(owner === "a" || owner === "b").toBe(true);
+      expect(await list(owner === "a" ? b : a, `q${i}`)).toEqual(["1", "2"]);
+    }
+  }, 60_000);
+
+  test("a root with its sub-agents: given back once the tree is out of memory, rebuilt whole, and a sub-agent's schedule still fires", async () => {
+    const { a, b, pool } = await twoNodes("idle_release_tree");
+    expect(await (await desk(a, "ada")).write("n1", "hello")).toEqual(["hello"]);
+    // Beyond the 5 s within which a run due keeps its agent open (src/schedule/task-store.ts).
+    await (await desk(a, "ada")).remind("n1", 12, "later");
+    expect(a.node.residentCounts.facetRoots).toBe(1);
+
+    // The tree in memory: kept.
+    expect(await a.node.releaseIdleAgents()).toBe(0);
+    expect(await a.node.releaseIdleAgents()).toBe(0);
+    const rootKey = `${a.host.storageSlugOf("Desk")}/ada`;
+    await hibernateAll(a);
+    expect(await a.node.releaseIdleAgents()).toBe(0); // it was in memory at the last look
+    expect(await a.node.releaseIdleAgents()).toBe(1);
+    expect(a.node.residentCounts).toMatchObject({ owned: 0, facets: 0, facetRoots: 0 });
+    expect((await owners(pool, rootKey)).get(rootKey)).toBeNull();
+
+    // The reminder is due with no owner: a node's scanner claims the tree and runs it.
+    await waitFor("the reminder to fire after the lease was given back", () => fired.includes("later"), 30_000);
+    const holder = (await owners(pool, rootKey)).get(rootKey);
+    expect(holder === "a" || holder === "b").toBe(true);
+    expect(await (await desk(holder === "a" ? b : a, "ada")).read("n1")).toEqual(["hello", "reminder: later"]);
+  }, 60_000);
+});
+
+describe.skipIf(postgresUnavailable() !== undefined)("an agent's writes in a cluster", () => {
+  test("leave no timer of the node's counted as the agent's: it can hibernate as soon as its events are done", async () => {
+    const { a } = await twoNodes("idle_release_timers");
+    // Root and sub-agent writes (appends, a tree's facet, the next wake), each answered once durable.
+    for (let i = 0; i < 5; i++) await append(a, `t${i}`, "x");
+    expect(await (await desk(a, "bea")).write("n", "hello")).toEqual(["hello"]);
+    await (await desk(a, "bea")).remind("n", 3_600, "much later");
+    // Postgres's client sets timers while sending them (statement timeouts, the pool's 30 s idle timer):
+    // had they been the agents' own, these would stay in memory until those fire.
+    await hibernateAll(a, 5_000);
+  }, 60_000);
+});
