@@ -202,6 +202,8 @@ export class FacetReplicas implements FacetTreeReplication {
     }
     this.#heads.delete(key);
     for (const facet of this.#heads.keys()) if (facet.startsWith(from)) this.#heads.delete(facet);
+    const tracked = this.#treeKeys.get(rootId);
+    for (const facet of tracked ?? []) if (facet === key || facet.startsWith(from)) tracked!.delete(facet);
     const before = this.#barriers.get(rootId) ?? Promise.resolve();
     const done = before.catch(() => undefined).then(() => this.#outside(() => run(held.epoch, old)));
     this.#barriers.set(rootId, done);

@@ -3,16 +3,32 @@ import { setTimeout as sleep } from "node:timers/promises";
 /** How long a held agent may go unused before its node gives its lease back: 10 minutes. */
 export const RELEASE_IDLE_AFTER_MS = 600_000;
 
+/** The longest delay a Node timer takes (a longer one fires after 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The period of `releaseIdleAfterMs` (default {@link RELEASE_IDLE_AFTER_MS}); throws a RangeError naming
+ * the option for anything but 0 (never) to the longest timer Node takes.
+ * @example idleReleasePeriod(undefined); // 600000
+ */
+export function idleReleasePeriod(releaseIdleAfterMs: number | undefined): number {
+  const everyMs = releaseIdleAfterMs ?? RELEASE_IDLE_AFTER_MS;
+  if (!(everyMs >= 0 && everyMs <= MAX_TIMER_MS)) {
+    throw new RangeError(`releaseIdleAfterMs must be a number of milliseconds from 0 (never) to ${MAX_TIMER_MS} (~24.8 days, the longest timer), got ${String(releaseIdleAfterMs)}`);
+  }
+  return everyMs;
+}
+
 /** Leases given back at once by one look (each is a few Postgres statements). */
 const RELEASES_AT_ONCE = 8;
 
 export interface IdleReleaseOptions {
-  /** The period of use, in ms: an agent unused for one to two of them is given back. 0: never. */
-  everyMs: number;
+  /** The period of use, in ms: an agent unused for one to two of them is given back. 0: never; default {@link RELEASE_IDLE_AFTER_MS}. */
+  everyMs: number | undefined;
   /** Whether this node may give leases back now (a live member, not draining or closed). */
   active(): boolean;
-  /** Ends a period of use: the held agents not reached in it and not `inUse` now (Ownership.idleHeld). */
-  idleHeld(inUse: (actorId: string) => boolean): string[];
+  /** Ends a period of use: the held agents not reached in it and not `inUse` now (Ownership.endUsePeriod). */
+  endUsePeriod(inUse: (actorId: string) => boolean): string[];
   /** Whether `actorId` must stay held whatever its use: resident in the host, commits on their way, a service. */
   inUse(): (actorId: string) => boolean;
   /** Gives the lease of `actorId` back unless it was reached since it was listed; true when it was. */
@@ -27,19 +43,18 @@ export interface IdleReleaseOptions {
  * again — on whichever node it reaches — and rebuilds its file from the log
  * (docs/cluster/README.md, "What a node keeps per agent").
  * @example
- * const release = new IdleRelease({ everyMs: 600_000, active, idleHeld, inUse, giveBack });
+ * const release = new IdleRelease({ everyMs: 600_000, active, endUsePeriod, inUse, giveBack });
  * release.start();
  * await release.stop();
  */
 export class IdleRelease {
-  readonly #options: IdleReleaseOptions;
+  readonly #options: IdleReleaseOptions & { everyMs: number };
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
   #stopped = false;
 
   constructor(options: IdleReleaseOptions) {
-    if (!(options.everyMs >= 0) || !Number.isFinite(options.everyMs)) throw new RangeError(`releaseIdleAfterMs must be a number of milliseconds ≥ 0 (0: never), got ${options.everyMs}`);
-    this.#options = options;
+    this.#options = { ...options, everyMs: idleReleasePeriod(options.everyMs) };
   }
 
   start(): void {
@@ -58,7 +73,7 @@ export class IdleRelease {
 
   async #look(): Promise<number> {
     if (this.#stopped || !this.#options.active()) return 0;
-    const idle = this.#options.idleHeld(this.#options.inUse());
+    const idle = this.#options.endUsePeriod(this.#options.inUse());
     let released = 0;
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -49,17 +49,25 @@ export async function handOverService(parts: LeavingParts, actorId: string, to: 
  * and rebuild it from the log. True when the lease was given back.
  */
 export async function giveBackIdle(parts: LeavingParts, actorId: string): Promise<boolean> {
-  // Its next wake in actor_due first: once released, a node that takes it over reads it there.
+  // Its next wake in actor_due first: once released, only a node's scanner reading it there fires it.
   await parts.time.settled(actorId);
+  if (parts.time.writer.unsettled(actorId)) return false; // Postgres slow to answer: kept, tried at the next look
   const leaving = Promise.withResolvers<void>();
   const held = parts.ownership.leaveIfIdle(actorId, leaving.promise);
   if (held === undefined) return false;
+  let released: boolean | undefined;
   try {
-    // Not released (Postgres unreachable): the lease stays this node's, and its next claim here takes it again.
-    return await parts.leases().release(actorId, held.epoch).catch(() => false);
-  } finally {
+    released = await parts.leases().release(actorId, held.epoch);
+  } catch {
+    // Its outcome unknown: held again, as Postgres may still name this node (whose scanner would then
+    // never fire the agent's schedules: nobody would claim it).
+  }
+  // Released, or no longer this node's lease (fenced meanwhile): nothing of it stays.
+  if (released === undefined) parts.ownership.holdAgain(actorId, held);
+  else {
     parts.replications.forget(actorId);
     parts.facets.dropRoot(actorId);
-    leaving.resolve();
   }
+  leaving.resolve();
+  return released === true;
 }

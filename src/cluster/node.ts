@@ -17,7 +17,7 @@ import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from 
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
 import { ActorReplications, settledWithin } from "./actor-replications.ts";
-import { IdleRelease, RELEASE_IDLE_AFTER_MS } from "./idle-release.ts";
+import { IdleRelease, idleReleasePeriod } from "./idle-release.ts";
 import { giveBackIdle, handOverService, type LeavingParts } from "./leaving.ts";
 import { NodePruner } from "./pg/prune.ts";
 import { GroupCommitter } from "./pg/committer.ts";
@@ -136,7 +136,7 @@ export class ClusterNode {
       route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)),
       forget: (className, name) => this.#ownership.forget(this.#actorIdOf(className, name)),
       holder: (className, name) => this.#ownership.holder(this.#actorIdOf(className, name)),
-      holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)),
+      holds: (className, name) => this.#ownership.holds(this.#actorIdOf(className, name)),
       local: this.#local,
       key: this.#key,
       retryForMs: this.#options.forwardRetryMs ?? takeoverMs,
@@ -171,12 +171,11 @@ export class ClusterNode {
       },
       options.keepEveryMs !== undefined ? { everyMs: options.keepEveryMs } : {},
     );
-    this.#pruner = new NodePruner({ pool, schema: this.#schema, retentionMs: options.nodeRetentionMs, everyMs: options.pruneEveryMs });
-    this.#pruner.start();
+    (this.#pruner = new NodePruner({ pool, schema: this.#schema, retentionMs: options.nodeRetentionMs, everyMs: options.pruneEveryMs })).start();
     this.#idleRelease = new IdleRelease({
-      everyMs: options.releaseIdleAfterMs ?? RELEASE_IDLE_AFTER_MS,
+      everyMs: options.releaseIdleAfterMs,
       active: () => this.#mayClaim() && this.#host !== undefined,
-      idleHeld: (inUse) => this.#ownership.idleHeld(inUse),
+      endUsePeriod: (inUse) => this.#ownership.endUsePeriod(inUse),
       inUse: () => {
         const resident = this.#host!().residentRoots();
         const facetsPending = this.#facets.pendingRoots();
@@ -194,6 +193,7 @@ export class ClusterNode {
 
   /** Joins the cluster: creates its tables if missing, registers this node, starts the heartbeat. */
   static async start(options: ClusterOptions, dataDir: string): Promise<ClusterNode> {
+    idleReleasePeriod(options.releaseIdleAfterMs); // refused before joining
     const pool = createClusterPool({ connectionString: options.connectionString, applicationName: `hearth-${options.nodeId}` });
     try {
       const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -226,7 +226,7 @@ export class ClusterNode {
 
   /** Whether this node holds the agent stored as `slug`/`name` now (`list-agent`/`a`). */
   holds(slug: string, name: string): boolean {
-    return this.#ownership.owns(`${slug}/${name}`);
+    return this.#ownership.holds(`${slug}/${name}`);
   }
 
   /** The host options that make a host one node of this cluster. */
@@ -245,7 +245,7 @@ export class ClusterNode {
   wrapFetch(fetch: WorkerFetch): WorkerFetch {
     if (this.#host === undefined) throw new Error("ClusterNode.wrapFetch: call hostOptions() first, when making the host");
     return this.#gate.wrap(
-      withInternalRoutes(fetch, { key: this.#key, local: this.#local, route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)), holds: (className, name) => this.#ownership.owns(this.#actorIdOf(className, name)), metrics: () => this.#localMetrics?.() }),
+      withInternalRoutes(fetch, { key: this.#key, local: this.#local, route: (className, name) => this.#ownership.route(this.#actorIdOf(className, name)), holds: (className, name) => this.#ownership.holds(this.#actorIdOf(className, name)), metrics: () => this.#localMetrics?.() }),
     );
   }
 

@@ -21,10 +21,10 @@ export interface ClusterOptions {
   /** How often a node prunes the rows of gone nodes; default 60,000 ms (`PRUNE_EVERY_MS`). */
   pruneEveryMs?: number;
   /**
-   * A node gives back the lease of an agent it holds once nothing has used it for one to two such
-   * periods (nothing of it in memory, no WebSocket open to it): its next event claims it again and
-   * rebuilds its file from the log. 0: keep every agent until the node stops. Default 600,000 ms
-   * (`RELEASE_IDLE_AFTER_MS`).
+   * A node gives back the lease of an agent it holds once nothing has used it, and nothing of it has
+   * been in memory or connected, for one to two such periods: its next event claims it again and
+   * rebuilds its file from the log. 0: keep every agent until the node stops; at most 2,147,483,647
+   * (the longest timer). Default 600,000 ms (`RELEASE_IDLE_AFTER_MS`).
    */
   releaseIdleAfterMs?: number;
 }

@@ -61,7 +61,7 @@ export interface OwnedActor {
   readonly startSeq: number;
 }
 
-/** A held actor and the last period of use that reached it (see {@link Ownership.idleHeld}). */
+/** A held actor and the last period of use that reached it (see {@link Ownership.endUsePeriod}). */
 interface HeldActor extends OwnedActor {
   seen: number;
 }
@@ -101,7 +101,7 @@ export class Ownership {
   readonly #rememberForMs: number;
   /** Counts {@link dropAll}s: a claim made before the last one belongs to a membership that is gone. */
   #generation = 0;
-  /** Counts {@link idleHeld}'s looks: a held actor reached (owns, route) since the last look has `seen` equal to it. */
+  /** Counts {@link endUsePeriod}'s looks: a held actor reached (owns, route) since the last look has `seen` equal to it. */
   #period = 0;
 
   constructor(options: OwnershipOptions) {
@@ -123,6 +123,11 @@ export class Ownership {
     return true;
   }
 
+  /** Whether this node holds `actorId` now and may serve it, without counting that as a use (a status check). */
+  holds(actorId: string): boolean {
+    return this.#store.valid && this.#owned.has(actorId);
+  }
+
   /** The lease this node holds for `actorId`, if any. */
   held(actorId: string): OwnedActor | undefined {
     return this.#owned.get(actorId);
@@ -133,7 +138,7 @@ export class Ownership {
    * {@link route} since the last call — that are not `inUse` now; those `inUse` count as reached in the
    * new period. So an actor is listed from one to two periods after its last use.
    */
-  idleHeld(inUse: (actorId: string) => boolean): string[] {
+  endUsePeriod(inUse: (actorId: string) => boolean): string[] {
     const ended = this.#period++;
     const idle: string[] = [];
     for (const [actorId, held] of this.#owned) {
@@ -144,7 +149,7 @@ export class Ownership {
   }
 
   /**
-   * Gives `actorId` up if nothing reached it since {@link idleHeld} listed it: it is no longer held here,
+   * Gives `actorId` up if nothing reached it since {@link endUsePeriod} listed it: it is no longer held here,
    * and its routes wait until `leaving` settles (its lease is given back). Returns the lease it was held
    * under, or undefined when it was reached meanwhile (or is no longer held) and stays.
    */
@@ -153,6 +158,15 @@ export class Ownership {
     if (held === undefined || held.seen >= this.#period) return undefined;
     this.handOver(actorId, leaving);
     return held;
+  }
+
+  /**
+   * Holds `actorId` again under the lease it was given up with ({@link leaveIfIdle}) when giving the
+   * lease back failed: Postgres may still name this node, and nobody else could claim it meanwhile.
+   * (Had the release gone through after all, the next append is fenced and the actor claimed anew.)
+   */
+  holdAgain(actorId: string, lease: OwnedActor): void {
+    this.#owned.set(actorId, { epoch: lease.epoch, startSeq: lease.startSeq, seen: this.#period });
   }
 
   get count(): number {
@@ -171,7 +185,7 @@ export class Ownership {
    * whether an owner still holds an actor, which must not take the actor here.
    */
   async holder(actorId: string): Promise<string | undefined> {
-    if (this.owns(actorId)) return this.#store.nodeId;
+    if (this.holds(actorId)) return this.#store.nodeId;
     const lease = await this.#store.lookup(actorId);
     return lease.alive && lease.owner !== undefined ? lease.owner : undefined;
   }

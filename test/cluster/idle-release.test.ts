@@ -7,9 +7,10 @@
 import pg from "pg";
 import WebSocket from "ws";
 import { afterEach, describe, expect, test } from "vitest";
+import { ClusterNode } from "../../src/cluster/node.ts";
 import { clusterTables } from "../../src/cluster/pg/schema.ts";
 import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
-import { postgresUnavailable } from "../support/postgres.ts";
+import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { waitFor } from "./pg/fixture.ts";
 import { defineListAgent } from "./fixtures/list-agent.ts";
 import { startTwoNodes, type TestNode } from "./support/test-node.ts";
@@ -56,9 +57,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 }, 60_000);
 
-function twoNodes(database: string): ReturnType<typeof startTwoNodes> {
-  // Looks only when the test asks (releaseIdleAfterMs 0), so each period is the test's.
-  return startTwoNodes(database, { host: { agents: { ListAgent, Desk, Note } }, ttlMs: 1_500, heartbeatMs: 300, releaseIdleAfterMs: 0 }, cleanups);
+/** By default the nodes look only when the test asks (releaseIdleAfterMs 0), so each period is the test's. */
+function twoNodes(database: string, releaseIdleAfterMs = 0): ReturnType<typeof startTwoNodes> {
+  return startTwoNodes(database, { host: { agents: { ListAgent, Desk, Note } }, ttlMs: 1_500, heartbeatMs: 300, releaseIdleAfterMs }, cleanups);
 }
 
 async function append(node: TestNode, name: string, value: string): Promise<string[]> {
@@ -101,6 +102,7 @@ describe.skipIf(postgresUnavailable() !== undefined)("leases of unused agents gi
     // Out of memory, but used in the period that the first look ends: kept.
     await hibernateAll(a);
     expect(await a.node.releaseIdleAgents()).toBe(0);
+    expect(a.node.holds("list-agent", "r0")).toBe(true); // a status check is no use
     // Unused through the next one: given back, and nothing of them stays on the node.
     expect(await a.node.releaseIdleAgents()).toBe(AGENTS);
     expect(a.node.heldAgents).toBe(0);
@@ -201,4 +203,26 @@ describe.skipIf(postgresUnavailable() !== undefined)("an agent's writes in a clu
     // had they been the agents' own, these would stay in memory until those fire.
     await hibernateAll(a, 5_000);
   }, 60_000);
+});
+
+describe.skipIf(postgresUnavailable() !== undefined)("the look every releaseIdleAfterMs", () => {
+  test("gives an agent back on its own once it is out of memory, and the next request finds it whole", async () => {
+    const { a, b } = await twoNodes("idle_release_timer", 200);
+    await append(a, "t", "1");
+    await hibernateAll(a);
+    await waitFor("node a giving the agent back", () => a.node.heldAgents === 0);
+    expect(await append(b, "t", "2")).toEqual(["1", "2"]);
+    expect(b.node.holds("list-agent", "t")).toBe(true);
+  }, 60_000);
+
+  test("a period no timer can take is refused before the node joins", async () => {
+    const url = await (await sharedPostgres()).database("idle_release_option");
+    for (const releaseIdleAfterMs of [2 ** 31, -1, Number.NaN]) {
+      await expect(ClusterNode.start({ connectionString: url, nodeId: "x", advertise: "http://127.0.0.1:1", releaseIdleAfterMs }, "/nonexistent")).rejects.toThrow(/releaseIdleAfterMs must be a number of milliseconds from 0 \(never\) to 2147483647/);
+    }
+    const pool = new pg.Pool({ connectionString: url });
+    cleanups.push(() => pool.end());
+    const { rows } = await pool.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [clusterTables().nodes]);
+    expect(rows[0]!.exists).toBe(false); // not even the tables were made
+  });
 });

@@ -90,6 +90,11 @@ export class DueWriter {
     this.#schedule();
   }
 
+  /** A value set for `actorId` is not in Postgres yet (waiting, or being written). */
+  unsettled(actorId: string): boolean {
+    return this.#pending.has(actorId) || this.#sending.has(actorId);
+  }
+
   /**
    * Resolves once the values set so far for `actorId` are in Postgres, refused, or dropped — or after
    * settleTimeoutMs while Postgres does not answer (writing goes on). At once when nothing is pending.
