@@ -13,7 +13,8 @@ import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { waitFor } from "./pg/fixture.ts";
 import { defineListAgent } from "./fixtures/list-agent.ts";
-import { startTwoNodes, type TestNode } from "./support/test-node.ts";
+import { startFaultProxy } from "./support/fault-proxy.ts";
+import { startTestNode, startTwoNodes, stopTestNode, type TestNode } from "./support/test-node.ts";
 
 const ListAgent = defineListAgent(Agent);
 
@@ -225,4 +226,34 @@ describe.skipIf(postgresUnavailable() !== undefined)("the look every releaseIdle
     const { rows } = await pool.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [clusterTables().nodes]);
     expect(rows[0]!.exists).toBe(false); // not even the tables were made
   });
+});
+
+describe.skipIf(postgresUnavailable() !== undefined)("a give-back Postgres does not answer", () => {
+  test("holds the agent again: it is served here, and its lease still names the node", async () => {
+    const postgres = await sharedPostgres();
+    const url = await postgres.database("idle_release_fault");
+    const proxy = await startFaultProxy({ target: { host: "127.0.0.1", port: postgres.port } });
+    cleanups.push(() => proxy.close());
+    const options = { host: { agents: { ListAgent } }, ttlMs: 3_000, heartbeatMs: 300, releaseIdleAfterMs: 0 };
+    const a = await startTestNode(proxy.url(url), "a", options);
+    cleanups.push(() => stopTestNode(a));
+    const b = await startTestNode(url, "b", options);
+    cleanups.push(() => stopTestNode(b));
+    await append(a, "f", "1");
+    await hibernateAll(a);
+    expect(await a.node.releaseIdleAgents()).toBe(0);
+
+    // Node a's connections to Postgres reset while it gives the agent back (a short cut: its membership lives on).
+    await proxy.mode("reset");
+    const released = await a.node.releaseIdleAgents();
+    await proxy.mode("pass");
+    expect(released).toBe(0);
+    expect(a.node.holds("list-agent", "f")).toBe(true);
+    // Reached through either node, it is served by a, its data whole.
+    expect(await append(b, "f", "2")).toEqual(["1", "2"]);
+    expect(await append(a, "f", "3")).toEqual(["1", "2", "3"]);
+    const pool = new pg.Pool({ connectionString: url });
+    cleanups.push(() => pool.end());
+    expect((await owners(pool, "list-agent/f")).get("list-agent/f")).toBe("a");
+  }, 60_000);
 });
