@@ -2,6 +2,7 @@ import type { DatabaseSync, Session, StatementSync } from "node:sqlite";
 import type { DatabaseReplication, ReplicaLink } from "../../storage/replication.ts";
 import type { LogAppender } from "../log.ts";
 import { MAX_SNAPSHOT_BYTES } from "../pg/committer.ts";
+import { LIVE_BYTES_SQL, snapshotImage } from "./image.ts";
 import { SchemaRules } from "./schema-rules.ts";
 import { Shipper, type Batch, type BatchSource, type Shipment } from "./shipper.ts";
 
@@ -222,7 +223,7 @@ class CaptureLink implements ReplicaLink, BatchSource {
         return { seq: batch.lastSeq, kind: "changeset", payload: changeset, waiter: batch.waiter };
       }
     }
-    const image = this.#db.serialize();
+    const image = snapshotImage(this.#db);
     this.#renewSession();
     this.#compaction.shipped = 0;
     return { seq: batch.lastSeq, kind: "snapshot", payload: image, waiter: batch.waiter };
@@ -250,9 +251,9 @@ class CaptureLink implements ReplicaLink, BatchSource {
     return false;
   }
 
-  /** The database's size in bytes: the size of its image. */
+  /** The database's size in bytes: the pages in use, about the size of its image (image.ts). */
   #databaseSize(): number {
-    this.#size ??= this.#db.prepare("SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()");
+    this.#size ??= this.#db.prepare(LIVE_BYTES_SQL);
     return Number((this.#size.get() as { size: number }).size);
   }
 

@@ -93,4 +93,31 @@ describe("a database larger than the largest snapshot the log takes", () => {
     expect(refused).toBe(0);
     expect(log.entries(ACTOR).at(-1)?.kind).toBe("changeset");
   });
+
+  test("shrinks back under it once rows are deleted: compaction ships an image of the pages in use, and schema changes are taken again", async () => {
+    expect(size()).toBeGreaterThan(LIMIT);
+    // Its changeset (every deleted row) passes what is left: compaction, with an image of the rows left.
+    await commit(source, link, "DELETE FROM blobs WHERE id >= 4");
+    const snapshot = log.entries(ACTOR).at(-1)!;
+    expect(snapshot.kind).toBe("snapshot");
+    expect(snapshot.payload.byteLength).toBeLessThan(LIMIT);
+    // The file keeps its pages (now free): the image is not a copy of it.
+    expect(size()).toBeGreaterThan(2 * snapshot.payload.byteLength);
+    await commit(source, link, "UPDATE blobs SET data = randomblob(4096)");
+    expect(refused).toBe(0);
+    expect(replication.broken).toBeUndefined();
+    await commit(source, link, "CREATE TABLE more (id INTEGER PRIMARY KEY)");
+    expect(log.entries(ACTOR).at(-1)?.kind).toBe("snapshot");
+
+    const restored = join(dir, "restored.sqlite");
+    restoreAgentFile(restored, log.history(ACTOR));
+    const copy = openAgent(restored, ACTOR);
+    try {
+      expect(dumpTables(copy)).toEqual(dumpTables(source));
+      expect(copy.prepare("PRAGMA journal_mode").get()?.journal_mode).toBe("wal");
+      expect(copy.prepare("PRAGMA integrity_check").get()?.integrity_check).toBe("ok");
+    } finally {
+      copy.close();
+    }
+  });
 });
