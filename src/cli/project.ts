@@ -11,7 +11,6 @@ import { CliError } from "./errors.ts";
 import { loadHearthConfig } from "./hearth-config.ts";
 import { isSupervised } from "./ipc.ts";
 
-
 /** What `dev` and `start` serve: the entry, and the wrangler project around it when there is one. */
 export interface Project {
   /** The wrangler config resolved for `--env`; undefined when the entry was given alone. */

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -6,6 +5,7 @@ import type pg from "pg";
 import type { FacetTreeReplication } from "../host/host-options.ts";
 import { childrenDir, type CellPlace } from "../host/place.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
+import { settledWithin } from "./actor-replications.ts";
 import { facetLogKey, placeOfFacetKey, treeRange } from "./facet-keys.ts";
 import { FencedError, type ActorHistory, type LogEntry } from "./log.ts";
 import type { OwnedActor } from "./ownership.ts";
@@ -56,8 +56,6 @@ export class FacetReplicas implements FacetTreeReplication {
   readonly #barriers = new Map<string, Promise<void>>();
   /** Per root, the facet keys the three maps above may hold for it: a root is forgotten without walking them. */
   readonly #treeKeys = new Map<string, Set<string>>();
-  /** The context this was made in: a tree change an agent's event asked for runs in it (its statements' timers are not the agent's). */
-  readonly #outside = AsyncLocalStorage.snapshot();
 
   constructor(options: FacetReplicasOptions) {
     this.#options = options;
@@ -205,7 +203,7 @@ export class FacetReplicas implements FacetTreeReplication {
     const tracked = this.#treeKeys.get(rootId);
     for (const facet of tracked ?? []) if (facet === key || facet.startsWith(from)) tracked!.delete(facet);
     const before = this.#barriers.get(rootId) ?? Promise.resolve();
-    const done = before.catch(() => undefined).then(() => this.#outside(() => run(held.epoch, old)));
+    const done = before.catch(() => undefined).then(() => run(held.epoch, old));
     this.#barriers.set(rootId, done);
     void done.then(
       () => {
@@ -226,9 +224,7 @@ const COPY_SEQ = 1;
 
 /** Waits until none of `replications` has commits on their way to the log (written or failed). */
 async function settled(replications: readonly ActorReplication[]): Promise<void> {
-  while (replications.some((replication) => replication.pending && replication.broken === undefined)) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await settledWithin(Number.POSITIVE_INFINITY, () => replications.some((replication) => replication.pending && replication.broken === undefined));
 }
 
 /** A copied facet file as a snapshot image, its log position set to the snapshot's. */

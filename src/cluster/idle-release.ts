@@ -27,10 +27,8 @@ export interface IdleReleaseOptions {
   everyMs: number | undefined;
   /** Whether this node may give leases back now (a live member, not draining or closed). */
   active(): boolean;
-  /** Ends a period of use: the held agents not reached in it and not `inUse` now (Ownership.endUsePeriod). */
-  endUsePeriod(inUse: (actorId: string) => boolean): string[];
-  /** Whether `actorId` must stay held whatever its use: resident in the host, commits on their way, a service. */
-  inUse(): (actorId: string) => boolean;
+  /** Ends a period of use: the held agents nothing reached in it and nothing holds now (Ownership.endUsePeriod). */
+  idle(): string[];
   /** Gives the lease of `actorId` back unless it was reached since it was listed; true when it was. */
   giveBack(actorId: string): Promise<boolean>;
 }
@@ -43,7 +41,7 @@ export interface IdleReleaseOptions {
  * again — on whichever node it reaches — and rebuilds its file from the log
  * (docs/cluster/README.md, "What a node keeps per agent").
  * @example
- * const release = new IdleRelease({ everyMs: 600_000, active, endUsePeriod, inUse, giveBack });
+ * const release = new IdleRelease({ everyMs: 600_000, active, idle, giveBack });
  * release.start();
  * await release.stop();
  */
@@ -73,7 +71,7 @@ export class IdleRelease {
 
   async #look(): Promise<number> {
     if (this.#stopped || !this.#options.active()) return 0;
-    const idle = this.#options.endUsePeriod(this.#options.inUse());
+    const idle = this.#options.idle();
     let released = 0;
     let next = 0;
     const worker = async (): Promise<void> => {

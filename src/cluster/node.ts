@@ -175,11 +175,10 @@ export class ClusterNode {
     this.#idleRelease = new IdleRelease({
       everyMs: options.releaseIdleAfterMs,
       active: () => this.#mayClaim() && this.#host !== undefined,
-      endUsePeriod: (inUse) => this.#ownership.endUsePeriod(inUse),
-      inUse: () => {
+      idle: () => {
         const resident = this.#host!().residentRoots();
         const facetsPending = this.#facets.pendingRoots();
-        return (actorId) => serviceKindOf(actorId) !== undefined || resident.has(actorId) || facetsPending.has(actorId) || this.#replications.unsettled(actorId);
+        return this.#ownership.endUsePeriod((actorId) => serviceKindOf(actorId) !== undefined || resident.has(actorId) || facetsPending.has(actorId) || this.#replications.unsettled(actorId));
       },
       giveBack: (actorId) => giveBackIdle(this.#leaving, actorId),
     });

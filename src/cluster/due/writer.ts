@@ -69,7 +69,7 @@ export class DueWriter {
   #sets = 0;
   #running: Promise<void> | undefined;
   #scheduled: ReturnType<typeof setImmediate> | undefined;
-  /** The context the writer was made in: its statements' timers are not those of the agent whose event set a wake. */
+  /** The context the writer was made in: a batch carries many agents' wakes, so it runs as none of them. */
   readonly #outside = AsyncLocalStorage.snapshot();
   #closed = false;
 

@@ -80,9 +80,9 @@ export class GroupCommitter implements LogAppender {
   #queue: Pending[] = [];
   #scheduled: ReturnType<typeof setImmediate> | undefined;
   /**
-   * The context the committer was made in (no agent's event): appends come from inside agents' events,
-   * and the timers Postgres's client sets while sending them (statement timeouts, the pool's idle
-   * timer) must not count as timers of the agent's code, which keep it from hibernating.
+   * The context the committer was made in (no agent's event): a batch carries many agents' appends,
+   * so it runs as none of them — not in the context of whichever agent's append scheduled it (its
+   * log lines, and the timers Postgres's client sets while sending it, are the node's).
    */
   readonly #outside = AsyncLocalStorage.snapshot();
   readonly #inFlight = new Set<Promise<void>>();

@@ -55,8 +55,9 @@ export function createClusterPool(options: ClusterPoolOptions): pg.Pool {
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     idleTimeoutMillis: 30_000,
-    // Unrefs the idle timer a released connection gets: released inside an agent's event (a lookup for
-    // its stub's call), a ref'd one would count as a timer of the agent's code (host/actor-timers.ts).
+    // Unrefs the idle timer (30 s) a released connection gets: released inside an agent's event (its KV
+    // write, a facet tree change, a lookup for its stub's call), a ref'd one would count as a timer of
+    // the agent's code, which keeps an agent from hibernating (host/actor-timers.ts).
     allowExitOnIdle: true,
     keepAlive: true,
     idle_in_transaction_session_timeout: 2 * queryTimeoutMs,
