@@ -101,10 +101,3 @@ export function timeLimitError(limit: "cpuMs" | "wallMs", budget: Pick<Budget, "
   return new EngineError(message, limit, true);
 }
 
-/** What QuickJS throws when it refuses an allocation. */
-export const ENGINE_OOM = { name: "InternalError", message: "out of memory" } as const;
-
-/** Whether an error thrown in the engine is its refusal of an allocation. */
-export function isEngineOutOfMemory(name: unknown, message: unknown): boolean {
-  return name === ENGINE_OOM.name && message === ENGINE_OOM.message;
-}

@@ -12,7 +12,7 @@
 import { posix } from "node:path";
 import type { QuickJSContext, QuickJSDeferredPromise, QuickJSHandle, QuickJSRuntime } from "quickjs-emscripten-core";
 import { LIMITS } from "../limits.ts";
-import { ENGINE_OOM, EngineError, isEngineOutOfMemory, type Budget, type EngineContext, type EngineContextOptions, type EngineHost } from "./engine.ts";
+import { EngineError, type Budget, type EngineContext, type EngineContextOptions, type EngineHost } from "./engine.ts";
 import { CallMeter, mib } from "./quickjs-meter.ts";
 import { retireIfOutgrown, retireShard, type Shard } from "./quickjs-shard.ts";
 import { isNativeStackOverflow } from "./quickjs-wasm.ts";
@@ -21,6 +21,12 @@ import { isNativeStackOverflow } from "./quickjs-wasm.ts";
 const MEMORY_CHECK_OP = "memory";
 /** The prelude's request for a check of the call's CPU time and wall clock, between steps of a long native search (handled here). */
 const TIME_CHECK_OP = "time";
+/**
+ * The engine's own memory limit, as a multiple of the sandbox's: it refuses one allocation larger than
+ * that on its own (an InternalError the code may catch), and is otherwise far enough past the limit
+ * that the meter, which records what it stops, stops a growing heap first (see quickjs-meter.ts).
+ */
+const ENGINE_LIMIT_FACTOR = 2;
 /** Pending jobs run between two budget checks. */
 const JOB_BATCH = 256;
 
@@ -54,13 +60,13 @@ export class QuickJSEngineContext implements EngineContext {
     this.#memoryBytes = options.memoryBytes;
     this.#release = release;
     this.#onRun = options.onRun;
-    // Past its limit, the runtime's own limit (which sees one allocation at a time) refuses everything.
+    // Past its limit, the runtime's own limit refuses everything (see quickjs-meter.ts for what it is until then).
     const refuse = (): void => {
       if (this.#rt.alive) this.#rt.setMemoryLimit(1);
     };
     this.#meter = new CallMeter(options.memoryBytes, shard.memory, () => this.#walkHeap(), refuse);
     this.#rt = shard.module.newRuntime();
-    this.#rt.setMemoryLimit(options.memoryBytes);
+    this.#rt.setMemoryLimit(ENGINE_LIMIT_FACTOR * options.memoryBytes);
     this.#rt.setMaxStackSize(LIMITS.sandboxStackBytes);
     this.#rt.setInterruptHandler(() => this.#meter.shouldInterrupt());
     this.#rt.setModuleLoader(
@@ -286,15 +292,12 @@ export class QuickJSEngineContext implements EngineContext {
         handle.dispose();
         return error;
       }
-      // Its value could not even be read: the engine is out of memory.
-      name = ENGINE_OOM.name;
-      message = ENGINE_OOM.message;
+      message = "an error whose value could not be read";
     } finally {
       if (handle.alive) handle.dispose();
     }
-    // The engine's own refusal of an allocation (QuickJS's InternalError) is the memory limit, even where
-    // the meter did not see it first; an Error of the code's own that says "out of memory" is its error.
-    if (isEngineOutOfMemory(name, message)) return (this.#dead = new EngineError(`memory limit of ${mib(this.#memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true));
+    // The memory limit is the meter's to report (its stop reason, above), refusals of allocations
+    // included: an error that only says "out of memory" may be the code's own.
     const error = new Error(message);
     error.name = name;
     return error;

@@ -2,23 +2,31 @@
  * What the current call of one sandbox has used against its budget, and which limit stopped it:
  * CPU time inside the engine (the thread's CPU time, summed over the call's entries into the
  * engine), the wall clock, and memory. Memory is measured two ways, because this QuickJS build cannot
- * read malloc's usable sizes, so its own limit sees each allocation alone (a loop of large strings
- * passes it): the heap walk (what the sandbox's objects hold, buffers included; it misses strings
- * built by concatenation), and how much the WebAssembly instance's memory grew while this sandbox
- * ran during this call (everything it allocated and kept). Builtins that copy or grow in a loop of
- * their own run no check, so neither measure may wait for the sandbox's code to pass one: the
- * growth is seen as the instance asks for it (past the limit, the sandbox's runtime refuses every
- * allocation from then on), and the heap is walked at interrupts, host calls and returns to the host
- * (at most every few ms) and at the end of every call.
+ * read malloc's usable sizes: its own limit counts 8 bytes per live allocation plus the one asked
+ * for, so it stops a heap of small objects only at several times its setting, and its refusal leaves
+ * no trace (the code may catch the InternalError). So it is set to twice the sandbox's limit, a guard
+ * against one huge allocation only, and the limit is this meter's: the heap walk (what the sandbox's
+ * objects hold, buffers included; it misses strings built by concatenation), and how much the
+ * WebAssembly instance's memory grew while this sandbox ran during this call (everything it
+ * allocated and kept). Builtins that copy or grow in a loop of their own run no check, so neither
+ * measure may wait for the sandbox's code to pass one: the growth is seen as the instance asks for
+ * it (past the limit, the sandbox's runtime refuses every allocation from then on, recorded here as
+ * the memory limit whatever the code does with the error), and the heap is walked at interrupts,
+ * host calls and returns to the host (at most every few ms of CPU time) and at the end of every call.
  */
 import { threadCpuMs } from "./cpu-clock.ts";
 import { EngineError, timeLimitError, type Budget, type LimitName } from "./engine.ts";
 
-/** How often a running sandbox's heap is walked at an interrupt, a host call or a return to the host. */
+/**
+ * How often a running sandbox's heap is walked at an interrupt, a host call or a return to the host,
+ * in the thread's CPU time: the time the code had to allocate in. (In wall time, a walk the machine
+ * paused looked costly and spaced the next one far out, while the code, running again, went on
+ * allocating: a loaded host let a heap get several times past the limit unseen.)
+ */
 const MEMORY_CHECK_INTERVAL_MS = 5;
 /**
- * A walk costs in proportion to the heap: after one, the next waits at least this many times as long
- * as it took (a large heap is walked less often, a tenth of the time at most). The end of a call
+ * A walk costs in proportion to the heap: after one, the next waits at least this many times the CPU
+ * time it took (a large heap is walked less often, a tenth of the time at most). The end of a call
  * always walks it (unless nothing ran since the last walk): what a call keeps must be seen then.
  */
 const WALK_SPACING = 10;
@@ -37,9 +45,9 @@ export class CallMeter {
   #enteredAt = 0;
   #cpuUsed = 0;
   #stopReason: LimitName | undefined;
+  /** When the heap is walked next at an interrupt, a host call or a return (the thread's CPU time). */
   #nextMemoryCheck = 0;
-  /** How long the last heap walk took, and what it found. */
-  #walkMs = 0;
+  /** What the last heap walk found. */
   #walkedHeap = 0;
   /** The heap was walked after the engine last returned (nothing has run since). */
   #walkedSinceRun = false;
@@ -90,9 +98,10 @@ export class CallMeter {
   /** The engine returned: adds this entry's CPU time and memory growth to the call's, and checks the memory. */
   exit(): void {
     this.#running = false;
-    this.#cpuUsed += threadCpuMs() - this.#enteredAt;
+    const cpu = threadCpuMs();
+    this.#cpuUsed += cpu - this.#enteredAt;
     if (this.#memory) this.#grown += this.#memory.buffer.byteLength - this.#heapAtEnter;
-    this.#poll(performance.now());
+    this.#poll(cpu);
   }
 
   /**
@@ -103,6 +112,11 @@ export class CallMeter {
    */
   grows(bytes: number): void {
     if (this.#stopReason === "memoryBytes" || this.#grownNow() + bytes > this.#memoryBytes) this.#stopAtMemory();
+  }
+
+  /** The instance's memory could not grow for this sandbox's allocation (its cap): the allocation failed, as past the limit. */
+  growthRefused(): void {
+    this.#stopAtMemory();
   }
 
   /**
@@ -131,10 +145,10 @@ export class CallMeter {
     const budget = this.#budget;
     if (!this.#running || !budget) return false;
     if (this.#stopReason !== undefined) return true;
-    const now = performance.now();
-    if (this.#cpuUsed + (threadCpuMs() - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
-    else if (now > budget.deadline) this.#stopReason = "wallMs";
-    else this.#poll(now);
+    const cpu = threadCpuMs();
+    if (this.#cpuUsed + (cpu - this.#enteredAt) > budget.cpuMs) this.#stopReason = "cpuMs";
+    else if (performance.now() > budget.deadline) this.#stopReason = "wallMs";
+    else this.#poll(cpu);
     return this.#stopReason !== undefined;
   }
 
@@ -143,7 +157,7 @@ export class CallMeter {
    * that code once a limit stopped the call (the host's operation is not made).
    */
   checkHostCall(): void {
-    this.#poll(performance.now());
+    this.#poll(threadCpuMs());
     this.#throwIfStopped();
   }
 
@@ -155,7 +169,7 @@ export class CallMeter {
   finish(): void {
     if (this.#stopReason !== undefined || !this.#budget) return;
     if (this.#grownNow() > this.#memoryBytes) this.#stopAtMemory();
-    else if (!this.#walkedSinceRun && this.#walk(performance.now()) > this.#memoryBytes) this.#stopAtMemory();
+    else if (!this.#walkedSinceRun && this.#walk(threadCpuMs()) > this.#memoryBytes) this.#stopAtMemory();
   }
 
   /**
@@ -170,8 +184,8 @@ export class CallMeter {
     if (this.#stopReason === undefined && budget) {
       // A measure after the fact (ahead 0) lets a recent walk stand: the instance's growth, checked
       // every time, guards what came since; walking at every MiB of a loop cost more than its work.
-      const now = performance.now();
-      const heap = ahead > 0 || now >= this.#nextMemoryCheck ? this.#walk(now) : this.#walkedHeap;
+      const cpu = threadCpuMs();
+      const heap = ahead > 0 || cpu >= this.#nextMemoryCheck ? this.#walk(cpu) : this.#walkedHeap;
       if (this.#grownNow() > this.#memoryBytes || ahead > this.#memoryBytes || heap + ahead > this.#memoryBytes) this.#stopAtMemory();
       else this.#checkClock(budget);
     }
@@ -200,20 +214,21 @@ export class CallMeter {
   }
 
   /**
-   * The memory check of an interrupt, a host call or a return to the host: the growth (a subtraction)
-   * every time, the heap walk (work in proportion to the heap) at most every MEMORY_CHECK_INTERVAL_MS.
+   * The memory check of an interrupt, a host call or a return to the host (at `cpu`, the thread's CPU
+   * time): the growth (a subtraction) every time, the heap walk (work in proportion to the heap) at
+   * most every MEMORY_CHECK_INTERVAL_MS.
    */
-  #poll(now: number): void {
+  #poll(cpu: number): void {
     if (this.#stopReason !== undefined || !this.#budget) return;
     if (this.#grownNow() > this.#memoryBytes) this.#stopAtMemory();
-    else if (now >= this.#nextMemoryCheck && this.#walk(now) > this.#memoryBytes) this.#stopAtMemory();
+    else if (cpu >= this.#nextMemoryCheck && this.#walk(cpu) > this.#memoryBytes) this.#stopAtMemory();
   }
 
-  /** Walks the heap (begun at `now`): the bytes in use. */
-  #walk(now: number): number {
+  /** Walks the heap (begun at `cpu`, the thread's CPU time): the bytes in use. */
+  #walk(cpu: number): number {
     const used = (this.#walkedHeap = this.#heapUsed());
-    this.#walkMs = performance.now() - now;
-    this.#nextMemoryCheck = now + Math.max(MEMORY_CHECK_INTERVAL_MS, WALK_SPACING * this.#walkMs);
+    const after = threadCpuMs();
+    this.#nextMemoryCheck = cpu + Math.max(MEMORY_CHECK_INTERVAL_MS, WALK_SPACING * (after - cpu));
     this.#walkedSinceRun = !this.#running;
     return used;
   }

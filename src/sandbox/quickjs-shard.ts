@@ -5,10 +5,9 @@
  * A shard that can no longer be trusted (a native stack overflow or a trap inside it) is retired: it
  * takes no new sandboxes and is dropped when its last sandbox is disposed.
  */
-import type { QuickJSWASMModule } from "quickjs-emscripten-core";
 import type { QuickJSEngineContext } from "./quickjs-context.ts";
 import type { CallMeter } from "./quickjs-meter.ts";
-import { newQuickJSInstance, type StackOps } from "./quickjs-wasm.ts";
+import { newQuickJSInstance, type QuickJSInstance } from "./quickjs-wasm.ts";
 
 /** Sum of the memory limits of the sandboxes in one WebAssembly instance (its memory maxes at 2 GiB). */
 export const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
@@ -21,12 +20,8 @@ export const SHARD_COMMIT_BYTES = 1024 * 1024 * 1024;
  */
 export const SHARD_SPARE_BYTES = 64 * 1024 * 1024;
 
-export interface Shard {
-  module: QuickJSWASMModule;
-  stack: StackOps | undefined;
-  /** The instance's memory: its growth while a sandbox runs is that sandbox's allocation. */
-  memory: WebAssembly.Memory | undefined;
-  /** The meter of the sandbox running now (one runs at a time): told before the instance's memory grows. */
+export interface Shard extends QuickJSInstance {
+  /** The meter of the sandbox running now (one runs at a time): told before the instance's memory grows, and when it could not. */
   running: CallMeter | undefined;
   committed: number;
   contexts: Set<QuickJSEngineContext>;
@@ -36,7 +31,7 @@ export interface Shard {
 export async function newShard(): Promise<Shard> {
   const state = { running: undefined as CallMeter | undefined, committed: 0, contexts: new Set<QuickJSEngineContext>(), retired: false };
   // Growth while no sandbox runs (the host making a runtime) is the host's.
-  const instance = await newQuickJSInstance((bytes) => state.running?.grows(bytes));
+  const instance = await newQuickJSInstance({ grows: (bytes) => state.running?.grows(bytes), refused: () => state.running?.growthRefused() });
   return Object.assign(state, instance);
 }
 

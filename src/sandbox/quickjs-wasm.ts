@@ -1,7 +1,8 @@
 /**
  * The QuickJS WebAssembly module: compiled once from the file in the npm package, instantiated per
  * shard, warmed up once, the shadow-stack operations that let a shard survive a native stack
- * overflow (see quickjs-engine.ts), and a watch told before the instance's memory grows.
+ * overflow (see quickjs-engine.ts), and a watch told before the instance's memory grows and when
+ * it could not.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -40,17 +41,30 @@ function stackOps(exports: WebAssembly.Exports): StackOps | undefined {
   return { save: save as () => number, restore: restore as (sp: number) => void };
 }
 
-/** Told before the instance's memory grows, with the bytes an allocation needs beyond its current size. */
-export type GrowthWatch = (bytes: number) => void;
+/** What is told of the instance's memory growth. */
+export interface GrowthWatch {
+  /** Before the memory grows, with the bytes an allocation needs beyond its current size. */
+  grows(bytes: number): void;
+  /** The memory could not grow (its cap): the allocation that asked fails. */
+  refused(): void;
+}
+
+const UNWATCHED: GrowthWatch = { grows: () => undefined, refused: () => undefined };
+
+/** A fresh instance of the QuickJS module (`newQuickJSInstance`). */
+export interface QuickJSInstance {
+  module: QuickJSWASMModule;
+  stack: StackOps | undefined;
+  /** The instance's memory: its growth while a sandbox runs is that sandbox's allocation. */
+  memory: WebAssembly.Memory | undefined;
+}
 
 /**
  * A fresh instance of the compiled module, warmed up, with its shadow-stack operations if found and
  * its memory (imported by the module: found among the imports, whatever its minified name), whose
  * growth `watch` is told of where the build has the expected shape (else growth is only seen after).
  */
-export async function newQuickJSInstance(
-  watch: GrowthWatch = () => undefined,
-): Promise<{ module: QuickJSWASMModule; stack: StackOps | undefined; memory: WebAssembly.Memory | undefined }> {
+export async function newQuickJSInstance(watch: GrowthWatch = UNWATCHED): Promise<QuickJSInstance> {
   const wasm = compiledModule();
   let exports: WebAssembly.Exports | undefined;
   let memory: WebAssembly.Memory | undefined;
@@ -76,7 +90,8 @@ export async function newQuickJSInstance(
  * heap resize: the one import that calls `grow`; checked by shape, as the stack operations are).
  * A builtin that allocates in a loop of its own runs no check of the engine's: only here can the
  * engine learn of its growth before the instance reaches its 2 GiB cap. The growth itself goes on:
- * the host's own allocations in the instance (a string handed in) do not expect to fail.
+ * the host's own allocations in the instance (a string handed in) do not expect to fail. A growth
+ * the memory's cap refuses fails the allocation that asked, and the watch is told.
  */
 function watchGrowth(imports: WebAssembly.Imports, size: () => number, watch: GrowthWatch): void {
   const found: Array<{ namespace: WebAssembly.ModuleImports; name: string; resize: (requested: number) => unknown }> = [];
@@ -89,10 +104,12 @@ function watchGrowth(imports: WebAssembly.Imports, size: () => number, watch: Gr
   }
   if (found.length !== 1) return;
   const { namespace, name, resize } = found[0]!;
-  // The argument is the total size wanted, as an unsigned 32-bit number.
+  // The argument is the total size wanted, as an unsigned 32-bit number; the answer, whether it grew.
   namespace[name] = (requested: number) => {
-    watch(Math.max(0, (requested >>> 0) - size()));
-    return resize(requested);
+    watch.grows(Math.max(0, (requested >>> 0) - size()));
+    const grown = resize(requested);
+    if (!grown) watch.refused();
+    return grown;
   };
 }
 

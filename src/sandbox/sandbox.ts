@@ -10,7 +10,7 @@
  * Calls on one sandbox run one at a time, in order.
  */
 import { LIMITS } from "../limits.ts";
-import { EngineError, isEngineOutOfMemory, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
+import { EngineError, type Budget, type EngineContext, type EngineHost, type SandboxEngine } from "./engine.ts";
 import type { SandboxExtension } from "./extension.ts";
 import { BUFFER_PRELUDE } from "./buffer-prelude.ts";
 import { CLOUDFLARE_WORKERS_MODULE, PRELUDE, WEB_PRELUDE } from "./prelude.ts";
@@ -240,9 +240,8 @@ export class Sandbox {
       if (typeof parsed !== "object" || parsed === null || typeof parsed.ok !== "boolean") throw new EngineError("the sandbox prelude returned an answer of the wrong shape", undefined, false);
       if (!parsed.ok) {
         const error = parsed.error ?? { name: "Error", message: "unknown error" };
-        // The engine's own refusal of an allocation (QuickJS's InternalError) is the memory limit; an
-        // Error of the code's own that says "out of memory" is its error.
-        if (isEngineOutOfMemory(error.name, error.message)) throw new EngineError(`memory limit of ${mib(this.#limits.memoryBytes)} exceeded (memoryBytes)`, "memoryBytes", true);
+        // The code's own error, whatever it says: the memory limit, refused allocations included, is the
+        // engine's meter's to report (the engine context fails the call with it), never read from an error's text.
         // An error's text counts against the output cap as a result does: it is cut, marked so.
         return { error: { name: cutText(String(error.name), 256), message: cutText(String(error.message), this.#limits.maxOutputBytes) } };
       }
@@ -396,10 +395,6 @@ function urlOp(payload: string): string {
   } catch (error) {
     return JSON.stringify({ error: `Invalid URL: ${(error as Error).message}` });
   }
-}
-
-function mib(bytes: number): string {
-  return bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
 }
 
 /** `text`, cut to about `max` UTF-16 units with a note of what was left out (bytes ≥ units, so a cut text stays under a byte cap of `max`). */

@@ -226,6 +226,8 @@ describe("hostile programs: stack and memory", () => {
     const s = await sandbox({ memoryBytes: 4 * 1024 * 1024, cpuMs: 5000 });
     expect(await s.runFunction("async () => { globalThis.n = 1; throw new Error('out of memory') }")).toEqual({ error: { name: "Error", message: "out of memory" }, logs: [] });
     expect(await s.runFunction("async () => { throw new RangeError('out of memory') }")).toEqual({ error: { name: "RangeError", message: "out of memory" }, logs: [] });
+    // Also an InternalError the code makes: the engine's text is not read as the limit either.
+    expect(await s.runFunction("async () => { throw new InternalError('out of memory') }")).toEqual({ error: { name: "InternalError", message: "out of memory" }, logs: [] });
     expect(s.alive).toBe(true);
     expect(await s.runFunction("async () => globalThis.n")).toEqual({ result: 1, logs: [] }); // still warm
     // The engine's own memory limit is still the limit: seen by its meter, not read from an error's text.
