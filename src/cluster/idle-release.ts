@@ -27,8 +27,11 @@ export interface IdleReleaseOptions {
   everyMs: number | undefined;
   /** Whether this node may give leases back now (a live member, not draining or closed). */
   active(): boolean;
-  /** Ends a period of use: the held agents nothing reached in it and nothing holds now (Ownership.endUsePeriod). */
-  idle(): string[];
+  /**
+   * Ends a period of use: the held agents nothing reached in it and nothing holds now (Ownership.endUsePeriod),
+   * none of them due to wake before `nextLook` (epoch ms): its holder fires those on time.
+   */
+  idle(nextLook: number): string[];
   /** Gives the lease of `actorId` back unless it was reached since it was listed; true when it was. */
   giveBack(actorId: string): Promise<boolean>;
 }
@@ -36,7 +39,7 @@ export interface IdleReleaseOptions {
 /**
  * Gives back the leases of agents a node holds but nobody uses: once a period it lists the held agents
  * that nothing reached through it and that have nothing in the host (no instance, sub-agent or facet in
- * memory, no WebSocket), and releases their leases. Without it a node keeps the lease (and what it keeps
+ * memory, no WebSocket, no task due before the next look), and releases their leases. Without it a node keeps the lease (and what it keeps
  * per lease) of every agent it ever served until it stops. The next event of a released agent claims it
  * again — on whichever node it reaches — and rebuilds its file from the log
  * (docs/cluster/README.md, "What a node keeps per agent").
@@ -71,7 +74,7 @@ export class IdleRelease {
 
   async #look(): Promise<number> {
     if (this.#stopped || !this.#options.active()) return 0;
-    const idle = this.#options.idle();
+    const idle = this.#options.idle(Date.now() + this.#options.everyMs);
     let released = 0;
     let next = 0;
     const worker = async (): Promise<void> => {

@@ -175,10 +175,10 @@ export class ClusterNode {
     this.#idleRelease = new IdleRelease({
       everyMs: options.releaseIdleAfterMs,
       active: () => this.#mayClaim() && this.#host !== undefined,
-      idle: () => {
-        const resident = this.#host!().residentRoots();
-        const facetsPending = this.#facets.pendingRoots();
-        return this.#ownership.endUsePeriod((actorId) => serviceKindOf(actorId) !== undefined || resident.has(actorId) || facetsPending.has(actorId) || this.#replications.unsettled(actorId));
+      idle: (nextLook) => {
+        const [resident, dueSoon, facetsPending] = [this.#host!().residentRoots(), this.#host!().rootsDueBy(nextLook), this.#facets.pendingRoots()];
+        const kept = (actorId: string) => resident.has(actorId) || dueSoon.has(actorId) || facetsPending.has(actorId) || this.#replications.unsettled(actorId);
+        return this.#ownership.endUsePeriod((actorId) => serviceKindOf(actorId) !== undefined || kept(actorId));
       },
       giveBack: (actorId) => giveBackIdle(this.#leaving, actorId),
     });

@@ -285,6 +285,11 @@ export class ActorHost implements CellHost, AgentDispatcher {
     return rootsOfKeys([...this.#cells.keys(), ...this.#sockets.agentKeys()]);
   }
 
+  /** Root agents (`slug/name`) with a task due by `until` (epoch ms): an agent, or a sub-agent or facet of it. */
+  rootsDueBy(until: number): Set<string> {
+    return rootsOfKeys(this.#time.index.due(until, Number.MAX_SAFE_INTEGER).map(({ slug, name }) => rootKey(slug, name)));
+  }
+
   /** What src/host/introspect.ts reads: whether an agent is in memory now. */
   get internals(): { isLive(className: string, name: string): boolean } {
     return { isLive: (className, name) => this.#cells.has(placeKey(this.#rootPlace(this.#binding(className), name))) };

@@ -193,6 +193,23 @@ describe.skipIf(postgresUnavailable() !== undefined)("leases of unused agents gi
   }, 60_000);
 });
 
+describe.skipIf(postgresUnavailable() !== undefined)("an agent due to wake", () => {
+  test("before the next look is kept, so that its holder fires it on time; one due later is given back", async () => {
+    const { a, pool } = await twoNodes("idle_release_due", 600_000); // the test's looks only, in a period of 10 minutes
+    await (await desk(a, "soon")).remind("n", 120, "in two minutes");
+    await (await desk(a, "later")).remind("n", 3_600, "in an hour");
+    await hibernateAll(a);
+    expect(await a.node.releaseIdleAgents()).toBe(0); // both were in memory at the last look
+    expect(await a.node.releaseIdleAgents()).toBe(1);
+    const slug = a.host.storageSlugOf("Desk");
+    const leases = await owners(pool, `${slug}/`);
+    // Given back, "soon" would fire on whichever node's scanner found it due, a scan and a grace late.
+    expect(leases.get(`${slug}/soon`)).toBe("a");
+    expect(leases.get(`${slug}/later`)).toBeNull();
+    expect(a.node.holds(slug, "soon")).toBe(true);
+  }, 60_000);
+});
+
 describe.skipIf(postgresUnavailable() !== undefined)("an agent's writes in a cluster", () => {
   test("leave no timer of the node's counted as the agent's: it can hibernate as soon as its events are done", async () => {
     const { a } = await twoNodes("idle_release_timers");
