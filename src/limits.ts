@@ -115,6 +115,8 @@ export const LIMITS = {
   maxRunningWorkflows: 10_000,
   /** Heap of one sandbox (`Sandbox` / `WorkerLoader` option `memoryBytes`). */
   sandboxMemoryBytes: 32 * 1024 * 1024,
+  /** The largest `memoryBytes` a sandbox takes: 1 GiB (its WebAssembly instance holds 2 GiB at most). */
+  sandboxMaxMemoryBytes: 1024 * 1024 * 1024,
   /** CPU budget of one sandbox call: time spent running sandboxed code (option `cpuMs`). */
   sandboxCpuMs: 50,
   /** Wall-clock time of one sandbox call, including awaited host calls (option `wallMs`). */

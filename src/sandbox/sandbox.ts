@@ -81,9 +81,10 @@ function entryBytes(message: string): number {
   return Math.max(bytesOf(message), MIN_LOG_ENTRY_BYTES);
 }
 
-function positive(name: keyof SandboxLimits, value: number | undefined, fallback: number): number {
+function positive(name: keyof SandboxLimits, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+  if (value > max) throw new RangeError(`${name} must be at most ${max}, got ${value}`);
   return value;
 }
 
@@ -111,7 +112,7 @@ export class Sandbox {
   /** A fresh sandbox with the prelude evaluated; `env` and `globalOutbound` are fixed for its life. */
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const limits: Required<SandboxLimits> = {
-      memoryBytes: positive("memoryBytes", options.memoryBytes, LIMITS.sandboxMemoryBytes),
+      memoryBytes: positive("memoryBytes", options.memoryBytes, LIMITS.sandboxMemoryBytes, LIMITS.sandboxMaxMemoryBytes),
       cpuMs: positive("cpuMs", options.cpuMs, LIMITS.sandboxCpuMs),
       wallMs: positive("wallMs", options.wallMs, LIMITS.sandboxWallMs),
       maxOutputBytes: positive("maxOutputBytes", options.maxOutputBytes, LIMITS.sandboxMaxOutputBytes),

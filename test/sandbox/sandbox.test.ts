@@ -161,6 +161,10 @@ describe("Sandbox: happy paths", () => {
     expect(s.memoryUsage).toBeLessThan(1024 * 1024);
     await expect(Sandbox.create({ cpuMs: -1 })).rejects.toThrow(/cpuMs/);
     await expect(Sandbox.create({ memoryBytes: Number.NaN })).rejects.toThrow(/memoryBytes/);
+    // More than a WebAssembly instance could ever hold for it: refused, not wrapped around to a tiny limit.
+    await expect(Sandbox.create({ memoryBytes: 4 * 1024 ** 3 })).rejects.toThrow("memoryBytes must be at most 1073741824, got 4294967296");
+    const largest = await sandbox({ memoryBytes: 1024 ** 3 });
+    expect(await largest.runFunction("async () => 'x'.repeat(1 << 20).length")).toEqual({ result: 1 << 20, logs: [] });
     s.dispose();
     expect(s.memoryUsage).toBe(0);
     expect((await s.runFunction("async () => 1")).error?.message).toMatch(/disposed/);
