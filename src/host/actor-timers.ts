@@ -1,5 +1,4 @@
 import { clearTimeout as nodeClearTimeout } from "node:timers";
-import { promisify } from "node:util";
 import { currentEvent, type HostEvent } from "./event-context.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -97,8 +96,12 @@ function installTimerTracking(): void {
       if (owner !== undefined) timersOf.get(owner)?.add(timer, event!, repeats);
       return timer;
     } as unknown as F;
-    const custom = (original as unknown as Record<symbol, unknown>)[promisify.custom];
-    if (custom !== undefined) Object.defineProperty(wrapped, promisify.custom, { value: custom });
+    // What the original carries goes with it: `util.promisify`'s custom form (`promisify.custom`), and the marks fake timers
+    // read back when they put the real ones back (vitest's delete the global when the one they find lacks them).
+    for (const key of Reflect.ownKeys(original)) {
+      if (key === "length" || key === "name" || key === "prototype") continue;
+      Object.defineProperty(wrapped, key, Object.getOwnPropertyDescriptor(original, key)!);
+    }
     Object.defineProperty(wrapped, TRACKING, { value: true });
     return wrapped;
   };

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { Durability } from "../limits.ts";
 import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import { carryContext, nextEntry, runEvent, type HostEvent } from "./event-context.ts";
 
 interface Entry {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import { HANDLE } from "../agent/agent-base.ts";
 import type { Durability } from "../limits.ts";
 import type { ActorCell } from "./cell.ts";

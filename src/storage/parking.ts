@@ -1,4 +1,7 @@
 import { closeSync, openSync } from "node:fs";
+// Node's own, not the globals an application's fake timers replace: a sweep left waiting for a fake
+// turn would stop every sweep of the process for good.
+import { clearInterval, setImmediate, setInterval, setTimeout } from "node:timers";
 import { CLOSING_MS_PER_TURN } from "../time/turn-budget.ts";
 import { LIMITS } from "../limits.ts";
 import { DESCRIPTOR_LIMIT, capFromDescriptors } from "./descriptor-budget.ts";

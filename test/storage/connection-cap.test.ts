@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { LIMITS } from "../../src/limits.ts";
 import { AgentDatabase } from "../../src/storage/database.ts";
 import { nextUseExpected, openConnectionCap, openConnectionCount, parkIdleConnections, setConnectionParking, setOpenConnectionCap, shareCrowdedThreshold } from "../../src/storage/parking.ts";
@@ -241,6 +241,26 @@ describe("crowded connections", () => {
     await sleep(2_000);
     expect(openConnectionCount()).toBe(dbs.length);
     expect(dbs.some((db) => db.parked)).toBe(false);
+  });
+});
+
+describe("the sweeps and the application's fake timers", () => {
+  it("go on once the fake timers are gone: a sweep begun under them is not left waiting for a fake turn", async () => {
+    setConnectionParking(60_000); // only the crowded sweep
+    vi.useFakeTimers(); // an application's test with fake timers, opening agents' files
+    let dbs: AgentDatabase[];
+    try {
+      dbs = make(LIMITS.crowdedOpenConnections + 40);
+      for (const db of dbs) {
+        db.execScript("CREATE TABLE t (x)");
+        db.flush();
+      }
+      // Crowded opens move the sweep on, and leave the rest of it to the next turn of the event loop.
+    } finally {
+      vi.useRealTimers();
+    }
+    await vi.waitFor(() => expect(openConnectionCount()).toBeLessThanOrEqual(LIMITS.crowdedOpenConnections), { timeout: 10_000, interval: 20 });
+    expect(dbs.filter((db) => db.parked).length).toBeGreaterThanOrEqual(40);
   });
 });
 

@@ -1,0 +1,45 @@
+/**
+ * An application's tests often use vitest's fake timers. They replace the global timer functions, so
+ * Hearth's own work must not wait on them: a turn's commit (and the reply waiting for it) scheduled
+ * on a fake `setImmediate` would wait until the test advanced the fake clock, or for ever once it
+ * switched back to real timers.
+ */
+import { setTimeout as realSetTimeout } from "node:timers"; // Node's own: vitest's fake timers do not replace it
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Agent } from "../../src/index.ts";
+import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+
+class Notes extends Agent {
+  add(text: string): number {
+    this.sql`CREATE TABLE IF NOT EXISTS notes (text TEXT NOT NULL)`;
+    this.sql`INSERT INTO notes (text) VALUES (${text})`;
+    return this.sql<{ n: number }>`SELECT count(*) AS n FROM notes`[0]!.n;
+  }
+}
+
+let t: TestEnv | undefined;
+afterEach(async () => {
+  vi.useRealTimers();
+  await t?.close();
+  t = undefined;
+});
+
+describe("an agent under the application's fake timers", () => {
+  it("commits its writes and answers without the fake clock moving", async () => {
+    t = await createTestEnv({ agents: { Notes }, time: "system" });
+    expect(await t.get<Notes>("Notes", "a").add("before")).toBe(1);
+    vi.useFakeTimers();
+    // Answered once its write is committed, at the end of the turn: on a fake setImmediate it never was.
+    const answer = t.get<Notes>("Notes", "a").add("under fake timers");
+    const settled = await Promise.race([answer, new Promise<string>((resolve) => realSetTimeout(() => resolve("no answer"), 2_000).unref())]);
+    expect(settled).toBe(2);
+    // Calls made under the fake timers, then answered once they are gone: nothing was left waiting on a fake turn.
+    const more = Promise.all([t.get<Notes>("Notes", "a").add("x"), t.get<Notes>("Notes", "b").add("y")]);
+    vi.useRealTimers();
+    expect(await more).toEqual([3, 1]);
+    // Still committed after a restart: the write was durable, not only answered.
+    await t.restart();
+    expect(await t.get<Notes>("Notes", "a").add("after")).toBe(4);
+  });
+});
+
