@@ -1,4 +1,4 @@
-import { eventOfFrame, runInEventFrame } from "../agent/context.ts";
+import { carriedOfFrame, eventOfFrame, runInEventFrame } from "../agent/context.ts";
 
 /**
  * The event (request, message, RPC…) whose code is running, followed across awaits. Storage uses it
@@ -11,7 +11,7 @@ export interface HostEvent {
    * left running holds it) or be allocated in the old generation from the start (V8 does so for
    * objects made where earlier ones survived), and an old object keeps every young one it points to
    * alive until the next full collection — here a request's whole trace context, request after
-   * request. Work left running reads the context from the frame the carrier entered instead.
+   * request. Work left running reads it from the event's context frame instead ({@link frameContext}).
    */
   carried: unknown;
   /**
@@ -47,9 +47,10 @@ export function nextEntry(): number {
 
 /**
  * What carries a sender's context into the event it sends. The mailbox calls `capture` when an event
- * is sent and keeps the result on the event while it runs; `enter`, when given, runs the event inside
- * it (for a context the carrier cannot read from the event itself, or that work the event leaves
- * running must find once the event dropped it). Set by the tracer while tracing is on.
+ * is sent and keeps the result on the event while it runs, and in the event's context frame for what
+ * the event leaves running ({@link frameContext}); `enter`, when given, runs the event inside it (for
+ * a context kept where the carrier cannot read it from the event: a global context manager's). Set by
+ * the tracer while tracing is on.
  */
 export interface ContextCarrier {
   capture(): unknown;
@@ -68,9 +69,20 @@ export function carryContext(): unknown {
   return carrier?.capture();
 }
 
-/** Runs `fn` as `event`: in the carrier's context when it must be entered, else just with the event current. */
+/** Runs `fn` as `event`, its carried context in its frame: inside the carrier's context too when the carrier enters one. */
 export function runEvent<T>(event: HostEvent, fn: () => T): T {
   const enter = carrier?.enter;
-  if (enter === undefined || event.carried === undefined) return runInEventFrame(event, event.owner, fn);
-  return enter(event.carried, () => runInEventFrame(event, event.owner, fn));
+  const carried = event.carried;
+  if (enter === undefined || carried === undefined) return runInEventFrame(event, event.owner, fn, carried, event.entered);
+  return enter(carried, () => runInEventFrame(event, event.owner, fn, carried, event.entered));
+}
+
+/**
+ * The context carried into the event whose frame this is (by its sender's carrier), and when that
+ * event began (see {@link nextEntry}); kept by the frames made inside it and by the work it leaves
+ * running. Undefined outside events, or where nothing was carried.
+ */
+export function frameContext(): { carried: unknown; entered: number } | undefined {
+  const frame = carriedOfFrame();
+  return frame?.carried === undefined ? undefined : frame;
 }
