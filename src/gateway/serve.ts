@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers"; // Node's own: never an application's fake one
 import type { ActorHost as Host } from "../host/host.ts";
 import { hardMaxMessageBytes, LIMITS } from "../limits.ts";
 import { bodyLimitPassed, discardBody } from "./incoming-body.ts";

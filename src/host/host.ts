@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
+import { clearInterval, setImmediate, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import type { WebSocket } from "ws";
 import { HANDLE } from "../agent/agent-base.ts";
 import type { SocketRecord } from "../agent/connection.ts";

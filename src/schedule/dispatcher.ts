@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { Clock } from "../time/clock.ts";
 import { dueKey, type DueIndex, type DueEntry } from "./due-index.ts";
 import { WAKE_AHEAD_DEFAULTS, WakeAhead, type WakeAheadOptions } from "./wake-ahead.ts";

@@ -1,4 +1,5 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { TaskRef } from "./types.ts";
 
 /** A run that started and never finished: the process died under it. */

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, rmSync, statSync, writeSync } from "no
 import { DatabaseSync } from "node:sqlite";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { setImmediate, setTimeout } from "node:timers"; // process-wide: never an actor's timer (host/actor-timers.ts), nor an application's fake one
+import { clearTimeout, setImmediate, setTimeout } from "node:timers"; // process-wide: never an actor's timer (host/actor-timers.ts), nor an application's fake one
 import { waitAtMost } from "../time/wait-at-most.ts";
 import { STAMP_OFFSET, settlingMarkerOf } from "./file-stamp.ts";
 import { syncFileSystems } from "./syncfs.ts";

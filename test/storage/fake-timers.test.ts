@@ -25,6 +25,15 @@ afterEach(async () => {
 });
 
 describe("an agent under the application's fake timers", () => {
+  it("hibernates on its own when its host was made under them, once they are gone", async () => {
+    vi.useFakeTimers();
+    t = await createTestEnv({ agents: { Notes }, time: "system", host: { hibernateAfterMs: 50 } });
+    expect(await t.get<Notes>("Notes", "c").add("made under fake timers")).toBe(1);
+    vi.useRealTimers();
+    // The host's sweep is Node's own interval: a fake one would never have fired again.
+    await vi.waitFor(() => expect(t!.host.stats.liveAgents).toBe(0), { timeout: 5_000, interval: 20 });
+  });
+
   it("commits its writes and answers without the fake clock moving", async () => {
     t = await createTestEnv({ agents: { Notes }, time: "system" });
     expect(await t.get<Notes>("Notes", "a").add("before")).toBe(1);
