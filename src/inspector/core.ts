@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { AlertEngine } from "../observability/alerts/alert-engine.ts";
 import type { LogStore } from "../observability/store/log-store.ts";
 import type { ProblemStore } from "../observability/store/problems.ts";

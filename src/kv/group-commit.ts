@@ -1,4 +1,5 @@
 import type { DatabaseSync } from "node:sqlite";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 
 /**
  * Writes of one turn of the event loop share one transaction. The first write opens it, a

@@ -1,3 +1,4 @@
+import { clearTimeout, setImmediate, setTimeout } from "node:timers"; // Node's own: never an application's fake one
 import type { Clock } from "../time/clock.ts";
 import { formatDuration } from "../time/duration.ts";
 import { ConsumerBatch, type MessageFate } from "./batch.ts";

@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { clearTimeout, setTimeout } from "node:timers"; // Node's own: never an application's fake one
 import type { Durability } from "../limits.ts";
 import { inTransaction, openHostDatabase } from "../storage/host-database.ts";
 import type { Clock } from "../time/clock.ts";

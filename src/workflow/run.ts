@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import { serialize } from "node:v8";
 import { deserializeClone } from "../web/structured-clone.ts";
 import { LIMITS } from "../limits.ts";

@@ -1,4 +1,5 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { Durability } from "../limits.ts";
 import { addMissingColumns, type AddedColumn } from "../storage/added-columns.ts";
 import { openHostDatabase } from "../storage/host-database.ts";

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 /** One key's final state in a batch: the row to store, or null to delete it. */
 export interface KvRow {
   value: Uint8Array;

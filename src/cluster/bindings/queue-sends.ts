@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { NewMessage } from "../../queues/backend.ts";
 import type { QueueMetrics } from "../../queues/types.ts";
 

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers"; // Node's own: never an application's fake one
 import type pg from "pg";
 import { isConnectionError } from "../pg/errors.ts";
 import { MAX_DUE_BATCH, writeDue, type DueWrite } from "../pg/due.ts";

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { clearImmediate, clearTimeout, setImmediate, setTimeout } from "node:timers"; // Node's own: never an application's fake one
 import type pg from "pg";
 import { FencedError, type LogAppender, type LogEntry } from "../log.ts";
 import { entryKey, insertBatch, resolveEntries, resolveSnapshot, runner, writeSnapshot, type Resolution, type SendableEntry } from "./append-sql.ts";

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { Durability } from "../../limits.ts";
 import type { LogDestination } from "../logs/logger.ts";
 import type { LogRecord } from "../logs/types.ts";

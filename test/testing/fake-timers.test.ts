@@ -8,6 +8,7 @@ import { setTimeout as realSetTimeout } from "node:timers"; // Node's own: vites
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Agent } from "../../src/index.ts";
 import { createTestEnv, type TestEnv } from "../../src/testing/index.ts";
+import { freshNamespace } from "../kv/setup.ts";
 
 class Notes extends Agent {
   add(text: string): number {
@@ -52,3 +53,16 @@ describe("an agent under the application's fake timers", () => {
   });
 });
 
+describe("a KV namespace under the application's fake timers", () => {
+  it("writes and answers without the fake clock moving, and goes on once they are gone", async () => {
+    const { kv } = freshNamespace();
+    vi.useFakeTimers();
+    // A turn's writes are one transaction, committed at the end of the turn: on a fake setImmediate, never.
+    const put = kv.put("k", "under fake timers");
+    const settled = await Promise.race([put.then(() => "written"), new Promise<string>((resolve) => realSetTimeout(() => resolve("not written"), 2_000).unref())]);
+    vi.useRealTimers();
+    expect(settled).toBe("written");
+    await kv.put("k2", "after");
+    expect([await kv.get("k"), await kv.get("k2")]).toEqual(["under fake timers", "after"]);
+  });
+});
