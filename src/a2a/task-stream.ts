@@ -9,6 +9,7 @@
  * reads slowly, or not at all, holds one page in memory, not the task's whole log (a replay from 0 of
  * a long task, or a task that keeps emitting while nobody reads).
  */
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { listen, type A2AAgentState } from "./agent-state.ts";
 import { isFinalState, type A2AProtocolVersion, type A2AStreamEvent } from "./types.ts";
 import { eventOut } from "./wire.ts";

@@ -1,3 +1,4 @@
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { deserializeClone, serializeClone } from "../web/structured-clone.ts";
 import { LIMITS } from "../limits.ts";
 import { WebSocket } from "ws";

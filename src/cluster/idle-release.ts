@@ -1,3 +1,4 @@
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** How long a held agent may go unused before its node gives its lease back: 10 minutes. */

@@ -1,3 +1,4 @@
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { preferredNode } from "./due/rendezvous.ts";
 
 /** What {@link KeptServices} needs of its cluster node. */

@@ -2,6 +2,7 @@
  * Metrics for charts: the Prometheus exposition parsed into series, and an hour of history (one
  * point per sample, each metric's series summed) kept in memory while the inspector runs.
  */
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { INSPECTOR_LIMITS } from "./limits.ts";
 import type { MetricsSource } from "./sources.ts";
 

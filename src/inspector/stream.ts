@@ -6,6 +6,7 @@
  * stream open, agents pay nothing for events.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { channels, subscribe, type ChannelKey } from "../events/index.ts";
 import { ApiError, badRequest, toJson } from "./http.ts";
 import { INSPECTOR_LIMITS } from "./limits.ts";

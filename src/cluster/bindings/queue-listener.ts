@@ -1,3 +1,4 @@
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import type pg from "pg";
 import { checkout } from "../pg/pool.ts";
 

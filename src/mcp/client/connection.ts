@@ -3,6 +3,7 @@
  * (authenticating → connecting → connected → discovering → ready | failed), discovery of its
  * catalog, and bounded calls; reconnection with backoff is in `reconnect.ts`.
  */
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import type { Client } from "@modelcontextprotocol/client";
 import type { AgentNamespace } from "../../host/namespace.ts";
 import { withoutUserinfo } from "../../web/userinfo.ts";

@@ -1,3 +1,4 @@
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { parseJSONRPCMessage, type AuthInfo, type JSONRPCMessage, type Transport } from "@modelcontextprotocol/server";
 import { jsonRpcError } from "./responses.ts";
 

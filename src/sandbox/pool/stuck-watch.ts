@@ -9,6 +9,7 @@
  * the grace. Code that checks its limits cannot do either: it is stopped within a millisecond of
  * passing one. The worker is then stopped for good (pool-worker.ts), as nothing else can end it.
  */
+import { clearInterval, setInterval } from "node:timers"; // Node's own: never an application's fake one
 import { POOL_LIMITS } from "./limits.ts";
 import type { RunSnapshot, RunStateReader } from "./run-state.ts";
 

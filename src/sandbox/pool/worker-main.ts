@@ -5,6 +5,7 @@
  * the answer comes; while it sleeps, the host may ask for nested calls into the same sandbox (a
  * storage transaction around a callback), which run here and answer on the sync channel.
  */
+import { setImmediate } from "node:timers"; // Node's own: never an application's fake one
 import { parentPort, workerData } from "node:worker_threads";
 import { EngineError, type Budget, type EngineContext, type EngineHost } from "../engine.ts";
 import { QuickJSEngine } from "../quickjs-engine.ts";
