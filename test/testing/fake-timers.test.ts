@@ -41,7 +41,7 @@ describe("an agent under the application's fake timers", () => {
     vi.useFakeTimers();
     // Answered once its write is committed, at the end of the turn: on a fake setImmediate it never was.
     const answer = t.get<Notes>("Notes", "a").add("under fake timers");
-    const settled = await Promise.race([answer, new Promise<string>((resolve) => realSetTimeout(() => resolve("no answer"), 2_000).unref())]);
+    const settled = await Promise.race([answer, new Promise<string>((resolve) => realSetTimeout(() => resolve("no answer"), 10_000).unref())]);
     expect(settled).toBe(2);
     // Calls made under the fake timers, then answered once they are gone: nothing was left waiting on a fake turn.
     const more = Promise.all([t.get<Notes>("Notes", "a").add("x"), t.get<Notes>("Notes", "b").add("y")]);
@@ -59,7 +59,7 @@ describe("a KV namespace under the application's fake timers", () => {
     vi.useFakeTimers();
     // A turn's writes are one transaction, committed at the end of the turn: on a fake setImmediate, never.
     const put = kv.put("k", "under fake timers");
-    const settled = await Promise.race([put.then(() => "written"), new Promise<string>((resolve) => realSetTimeout(() => resolve("not written"), 2_000).unref())]);
+    const settled = await Promise.race([put.then(() => "written"), new Promise<string>((resolve) => realSetTimeout(() => resolve("not written"), 10_000).unref())]);
     vi.useRealTimers();
     expect(settled).toBe("written");
     await kv.put("k2", "after");
