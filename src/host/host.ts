@@ -278,10 +278,7 @@ export class ActorHost implements CellHost, AgentDispatcher {
     return at === null ? null : new Date(at);
   }
 
-  /**
-   * Root agents (`slug/name`) with anything here now: the agent, a sub-agent or facet of it in memory,
-   * or a WebSocket open to any of them (hibernated ones too). What a cluster node keeps holding.
-   */
+  /** Root agents (`slug/name`) in memory here, or with a WebSocket open (hibernated too), themselves or a sub-agent or facet. */
   residentRoots(): Set<string> {
     return rootsOfKeys([...this.#cells.keys(), ...this.#sockets.agentKeys()]);
   }

@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-// Node's own: an application's fake timers must not hold a turn's commit (and the replies waiting for it).
-import { setImmediate } from "node:timers";
+import { setImmediate } from "node:timers"; // Node's own: an application's fake timers must not hold a turn's commit
 import { AfterCommitWork } from "./after-commit.ts";
 import { dropHeld, sendHeld, type HeldOutput } from "./held-output.ts";
 import type { ReleaseQueue } from "./release-queue.ts";
