@@ -28,13 +28,27 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function make(count: number): AgentDatabase[] {
+function make(count: number, eachOpened: (db: AgentDatabase) => void = () => {}): AgentDatabase[] {
   const dir = mkdtempSync(join(tmpdir(), "hearth-cap-"));
   dirs.push(dir);
   return Array.from({ length: count }, (_, i) => {
     const db = new AgentDatabase({ path: join(dir, `a${i}.sqlite`), durability: "relaxed", identity: `counter/a${i}`, currentOwner: () => undefined });
     open.push(db);
+    eachOpened(db);
     return db;
+  });
+}
+
+/**
+ * New connections each used once, as a new agent's open and first event use it: made and used in one
+ * step. Made all first and used afterwards, a crowded sweep that came while they were being made (a
+ * slow machine) saw each used at its open and again at its first statement, and rightly took it for
+ * one used again: those are left to the ordinary sweep.
+ */
+function makeUsedOnce(count: number): AgentDatabase[] {
+  return make(count, (db) => {
+    db.execScript("CREATE TABLE t (x)");
+    db.flush();
   });
 }
 
@@ -181,18 +195,10 @@ class Idle extends Agent {
 describe("crowded connections", () => {
   it("sweeps idle connections every crowded period while more than crowdedOpenConnections are open, and every parkIdleConnectionAfterMs otherwise", async () => {
     setConnectionParking(60_000); // the ordinary sweep does not come during this test
-    const few = make(10);
-    for (const db of few) {
-      db.execScript("CREATE TABLE t (x)");
-      db.flush();
-    }
+    const few = makeUsedOnce(10);
     await sleep(LIMITS.parkCrowdedConnectionAfterMs * 4);
     expect(few.every((db) => !db.parked)).toBe(true); // a few open: left for the ordinary sweep
-    const many = make(LIMITS.crowdedOpenConnections);
-    for (const db of many) {
-      db.execScript("CREATE TABLE t (x)");
-      db.flush();
-    }
+    makeUsedOnce(LIMITS.crowdedOpenConnections);
     // Crowded: sweeps park the ones idle since the last look (the few first) until no more than
     // crowdedOpenConnections are open, long before the ordinary sweep's minute. (On a slow machine the
     // opens above may have moved such a sweep on already: no count of them is asserted here.)
@@ -207,22 +213,14 @@ describe("crowded connections", () => {
     setConnectionParking(60_000);
     shareCrowdedThreshold(2);
     const half = LIMITS.crowdedOpenConnections / 2;
-    const dbs = make(half + 20);
-    for (const db of dbs) {
-      db.execScript("CREATE TABLE t (x)");
-      db.flush();
-    }
+    makeUsedOnce(half + 20);
     for (const deadline = performance.now() + 20_000; openConnectionCount() > half && performance.now() < deadline; ) await sleep(20);
     expect(openConnectionCount()).toBeLessThanOrEqual(half); // one thread alone: none parked before the ordinary sweep's minute
   });
 
   it("leaves a connection used again to the ordinary sweep, however crowded", async () => {
     setConnectionParking(60_000);
-    const dbs = make(LIMITS.crowdedOpenConnections + 40);
-    for (const db of dbs) {
-      db.execScript("CREATE TABLE t (x)");
-      db.flush();
-    }
+    const dbs = makeUsedOnce(LIMITS.crowdedOpenConnections + 40);
     const until = async (done: () => boolean) => {
       for (const deadline = performance.now() + 20_000; !done() && performance.now() < deadline; ) await sleep(20);
     };
@@ -230,6 +228,10 @@ describe("crowded connections", () => {
     await until(() => openConnectionCount() <= LIMITS.crowdedOpenConnections);
     const parked = dbs.filter((db) => db.parked);
     expect(parked.length).toBeGreaterThanOrEqual(40);
+    // Crowded sweeps stop once the process is no longer crowded, and may not have looked at the newest
+    // connections yet: to parking those are still used once, and their next use would be their first
+    // it sees. A whole sweep looks at every one (and parks the idle ones it has seen before).
+    parkIdleConnections();
     for (const db of dbs) {
       db.statement("INSERT INTO t VALUES (1)").run(); // used again: the parked ones reopened, crowded again
       db.flush();
@@ -250,11 +252,7 @@ describe("the sweeps and the application's fake timers", () => {
     vi.useFakeTimers(); // an application's test with fake timers, opening agents' files
     let dbs: AgentDatabase[];
     try {
-      dbs = make(LIMITS.crowdedOpenConnections + 40);
-      for (const db of dbs) {
-        db.execScript("CREATE TABLE t (x)");
-        db.flush();
-      }
+      dbs = makeUsedOnce(LIMITS.crowdedOpenConnections + 40);
       // Crowded opens move the sweep on, and leave the rest of it to the next turn of the event loop.
     } finally {
       vi.useRealTimers();
