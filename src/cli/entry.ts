@@ -1,15 +1,13 @@
-import { statSync } from "node:fs";
-import { relative, resolve, sep } from "node:path";
 import { pathToFileURL } from "node:url";
-import { register } from "tsx/esm/api";
 import { Agent, WorkflowEntrypoint, type AgentClass, type WorkerFetch, type WorkflowClass } from "../index.ts";
 import type { WorkerEmail } from "../email/types.ts";
 import { extendsClassNamed } from "../host/class-names.ts";
 import { workerHandlers, type WorkerHandlers } from "../worker/handlers.ts";
-import { MAPPED_MODULES, registerModuleMap } from "../compat/module-map.ts";
+import { MAPPED_MODULES } from "../compat/module-map.ts";
 import { actorKindOf } from "../host/actor.ts";
 import type { ModuleRuleConfig } from "../config/types.ts";
 import { CliError } from "./errors.ts";
+import { defaultOf, registerProjectLoader, resolveEntry } from "./entry-file.ts";
 import { planModuleRules } from "../config/module-rules.ts";
 import { useModuleRules } from "./module-rules.ts";
 import { formatSyntaxProblems, syntaxProblemsOf } from "./syntax-errors.ts";
@@ -41,36 +39,6 @@ export interface EntryModule {
   exports: Record<string, unknown>;
   /** Things worth telling the user that do not stop the server. */
   warnings: string[];
-}
-
-/** The absolute path of `entry` and how to show it, after checking it is an existing file. */
-export function resolveEntry(entry: string, cwd: string): { path: string; display: string } {
-  const path = resolve(cwd, entry);
-  const rel = relative(cwd, path);
-  const display = rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." ? rel : path;
-  let isFile = false;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    // Reported below.
-  }
-  if (!isFile) {
-    throw new CliError("entry-not-found", `Entry file not found: ${display}\n  (looked for ${path})`);
-  }
-  return { path, display };
-}
-
-let loaderRegistered = false;
-
-/**
- * Prepares this process to import a project: TypeScript through tsx, and the module map (`agents`,
- * `cloudflare:workers` … → Hearth). Registered after tsx, so its resolution runs first.
- */
-export function registerProjectLoader(): void {
-  if (loaderRegistered) return;
-  loaderRegistered = true;
-  register();
-  registerModuleMap();
 }
 
 /** What {@link loadEntry} applies besides the entry itself. */
@@ -221,15 +189,4 @@ function workflowBindings(config: unknown, warnings: string[]): Map<string, stri
 /** Whether `value` is a class deriving from this package's `Agent`. */
 export function isAgentClass(value: unknown): value is AgentClass {
   return typeof value === "function" && value.prototype instanceof Agent;
-}
-
-/**
- * The default export. A project without `"type": "module"` is compiled to CommonJS, whose
- * `export default` arrives as `module.exports.default` behind an `__esModule` marker; without one
- * (only named exports), `module.exports` itself is not a default export.
- */
-export function defaultOf(mod: Record<string, unknown>): unknown {
-  const value = mod.default as { __esModule?: unknown; default?: unknown } | undefined;
-  if (typeof value === "object" && value !== null && value.__esModule === true) return value.default;
-  return value;
 }

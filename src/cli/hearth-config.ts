@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { validateHearthConfig, type HearthConfig } from "../config/index.ts";
 import { HEARTH_CONFIG_FILE } from "./defaults.ts";
-import { defaultOf, registerProjectLoader } from "./entry.ts";
+import { defaultOf, registerProjectLoader } from "./entry-file.ts";
 import { CliError } from "./errors.ts";
 
 /**

@@ -4,7 +4,7 @@ import { devVarsFiles, findWranglerConfig, loadProjectConfig, type HearthConfig 
 import type { ProjectConfig } from "../config/types.ts";
 import type { RunOptions } from "./args.ts";
 import { VAR_FILES } from "./env-files.ts";
-import { resolveEntry } from "./entry.ts";
+import { resolveEntry } from "./entry-file.ts";
 import { environmentDataDir } from "./data-dir.ts";
 import { HEARTH_CONFIG_FILE } from "./defaults.ts";
 import { CliError } from "./errors.ts";

@@ -19,8 +19,8 @@ export function sourceFiles(dir: string): string[] {
   });
 }
 
-/** The relative specifiers `file` imports a value from. */
-export function valueImports(file: string, text: string): string[] {
+/** The relative specifiers `file` imports a value from (with `import()`s unless `dynamic` is false). */
+export function valueImports(file: string, text: string, { dynamic = true }: { dynamic?: boolean } = {}): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, file.endsWith(".tsx") ? ts.ScriptKind.TSX : ts.ScriptKind.TS);
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
@@ -39,7 +39,7 @@ export function valueImports(file: string, text: string): string[] {
       const clause = node.exportClause;
       const typeOnly = node.isTypeOnly || (clause !== undefined && ts.isNamedExports(clause) && clause.elements.length > 0 && clause.elements.every((element) => element.isTypeOnly));
       if (!typeOnly) found.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+    } else if (dynamic && ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
       const [specifier] = node.arguments;
       if (specifier && ts.isStringLiteralLike(specifier)) found.push(specifier.text);
     }

@@ -7,7 +7,7 @@ import { closest, COMMANDS, parseCommandLine, toStartArgs, USAGE } from "../../s
 import { TOOLS } from "../../src/cli/tools.ts";
 import { agentSegment, formatBanner, reachableUrl } from "../../src/cli/banner.ts";
 import { exportVars, loadVarFiles } from "../../src/cli/env-files.ts";
-import { defaultOf } from "../../src/cli/entry.ts";
+import { defaultOf } from "../../src/cli/entry-file.ts";
 import { CliError, isRecoverable, kindOfUnexpected } from "../../src/cli/errors.ts";
 import { loadProjectVars } from "../../src/cli/project-vars.ts";
 import { loadProjectConfig } from "../../src/config/index.ts";
