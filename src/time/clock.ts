@@ -1,4 +1,5 @@
-import { withGlobal } from "@sinonjs/fake-timers";
+import { createRequire } from "node:module";
+import type { withGlobal } from "@sinonjs/fake-timers";
 import { parseDuration, type Duration } from "./duration.ts";
 import { MAX_TIMEOUT_MS } from "./real-timeout.ts";
 // Node's own timers, whatever a test's fake timers put on the global object, and whenever this module loads.
@@ -22,6 +23,11 @@ export interface Clock {
 const RealDate = globalThis.Date;
 
 type FakeDate = ReturnType<ReturnType<typeof withGlobal>["install"]>;
+
+/** The fake-timers library, loaded by the first clock that patches `Date`: every process loads this module, few patch. */
+function fakeTimers(): { withGlobal: typeof withGlobal } {
+  return createRequire(import.meta.url)("@sinonjs/fake-timers") as { withGlobal: typeof withGlobal };
+}
 
 function logTimerError(error: unknown): void {
   console.error("[hearth] timer:", error);
@@ -112,7 +118,7 @@ export class VirtualClock implements Clock {
     this.#now = options.start === undefined ? RealDate.now() : toMs(options.start, "start");
     if (options.patchDate) {
       try {
-        this.#fake = withGlobal(globalThis).install({ now: this.#now, toFake: ["Date"] });
+        this.#fake = fakeTimers().withGlobal(globalThis).install({ now: this.#now, toFake: ["Date"] });
       } catch (error) {
         throw new Error("VirtualClock: cannot patch Date; is another VirtualClock or fake timer installed?", { cause: error });
       }
