@@ -18,6 +18,7 @@
  *   npx tsx bench/cluster-soak.ts --rounds 10                               # the cluster's fault scenarios, longer
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/codemode-discovery.ts                                       # code mode: tokens and round trips per mode, incl. the GitHub REST API
+ *   node bench/run.ts --only cli-startup --dist /tmp/base/dist,dist           # how soon hearth dev / start serve, two builds alternating
  *   node bench/run.ts --json results.json         # also write the rows as JSON
  *
  * Other flags are passed on to every benchmark (e.g. --agents, --dir, --connections).
@@ -116,6 +117,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "observability", file: "observability.ts", what: "hot-path cost of metrics, events, logs and traces: all on vs off (and off vs --before <old dist>)", timeoutMs: 600_000 },
   { name: "tracing-cost", file: "tracing-cost.ts", what: "what tracing adds to a request and an RPC call, in-process (no sockets), off and on alternating in child processes", timeoutMs: 600_000 },
   { name: "tracing-socket", file: "tracing-socket.ts", what: "what tracing costs a served request over sockets: hearth start --threads 1 with the defaults vs --no-traces, wrk, servers alternating", timeoutMs: 600_000 },
+  { name: "cli-startup", file: "cli-startup.ts", what: "hearth dev and hearth start (one thread, two) on a one-agent project: spawn → ready, and the CPU of their processes by then" },
   { name: "tracing-hooks", file: "tracing-hooks.ts", what: "tracing's own cost per request without the host (the HTTP and agent event hooks, traces kept), builds alternating in child processes", timeoutMs: 600_000 },
   // The cluster (issue 19): each starts its own PostgreSQL (Debian's binaries, as the tests do).
   { name: "cluster-commit", file: "cluster-commit.ts", what: "cluster: commit latency and throughput, 100 / 1,000 / 10,000 agents, batched vs one INSERT per commit vs single node; WAL bytes per commit", timeoutMs: 900_000 },
