@@ -7,15 +7,18 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Shard } from "../shards/shard.ts";
 import { CliError, describeUnexpected } from "./errors.ts";
 import { startServer } from "./server.ts";
-import type { ShardThreadData, ShardThreadReport } from "./threads.ts";
+import type { ShardServeMessage, ShardThreadData, ShardThreadReport } from "./threads.ts";
 import { logUnhandledRejections } from "./unhandled-rejections.ts";
 
 const data = workerData as ShardThreadData;
 const report = (message: ShardThreadReport): void => parentPort!.postMessage(message);
 const shard = new Shard({ index: data.index, count: data.count, ports: new Map(data.ports) });
 
+// Loaded, it waits for the first thread to listen: the port is the one they share.
+const serve = await new Promise<ShardServeMessage>((resolve) => parentPort!.once("message", resolve));
+
 try {
-  const running = await startServer(data.options, data.cwd, { shard, threads: data.count, inspectorPeer: data.inspectorPeer });
+  const running = await startServer({ ...data.options, port: serve.port }, data.cwd, { shard, threads: data.count, inspectorPeer: serve.inspectorPeer });
   // A thread has its own process-level events: once it serves, one agent's unhandled rejection must not end it.
   logUnhandledRejections();
   parentPort!.on("message", (message: { type: string }) => {

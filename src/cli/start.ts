@@ -2,9 +2,8 @@ import { defaultThreads, type RunOptions } from "./args.ts";
 import { formatBanner } from "./banner.ts";
 import { CliError, kindOfUnexpected } from "./errors.ts";
 import { isSupervised, tellParent } from "./ipc.ts";
-import { captureStartupConsole } from "./observability.ts";
-import { startServer, type RunningServer } from "./server.ts";
-import { startThreadedServer } from "./threads.ts";
+import { captureStartupConsole } from "./startup-console.ts";
+import type { RunningServer } from "./server.ts";
 import { logUnhandledRejections } from "./unhandled-rejections.ts";
 
 /** How long a graceful stop may take before the process exits anyway. */
@@ -23,7 +22,8 @@ export async function runStart(options: RunOptions, cwd: string): Promise<void> 
   try {
     // One thread per core unless told otherwise; `hearth dev` (which supervises this) and a cluster node run one.
     const threads = options.threads ?? (supervised || options.cluster ? 1 : defaultThreads());
-    running = threads > 1 ? await startThreadedServer(options, cwd, threads) : await startServer(options, cwd);
+    // Imported here, not with this module: --threads starts its threads before it loads the runtime.
+    running = threads > 1 ? await (await import("./threads.ts")).startThreadedServer(options, cwd, threads) : await (await import("./server.ts")).startServer(options, cwd);
   } catch (error) {
     // `hearth dev` waits for an edit after a failure the project can fix, and stops on one it cannot.
     const kind = error instanceof CliError ? error.kind : kindOfUnexpected(error);

@@ -3,24 +3,31 @@ import { existsSync } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prepareShardLayout } from "../shards/layout.ts";
-import { Shard } from "../shards/shard.ts";
+import type { Shard } from "../shards/shard.ts";
 import type { RunOptions } from "./args.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { CliError, type CliErrorKind } from "./errors.ts";
 import { runInOrder } from "./in-order.ts";
 import { resolveProject } from "./project.ts";
-import { startServer, type RunningServer } from "./server.ts";
+import type { RunningServer } from "./server.ts";
 
 /** How long a thread may take to stop before it is terminated. */
 const THREAD_STOP_MS = 8_000;
 
-/** What the first thread sends a shard thread. */
+/** What the first thread starts a shard thread with. */
 export interface ShardThreadData {
   index: number;
   count: number;
+  /** The server's options; its port is the first thread's, sent with {@link ShardServeMessage}. */
   options: RunOptions;
   cwd: string;
   ports: Array<[number, MessagePort]>;
+}
+
+/** What the first thread sends a shard thread once it listens: serve now, on this port. */
+export interface ShardServeMessage {
+  type: "serve";
+  port: number;
   /** The first thread runs the inspector: this one answers what it forwards. */
   inspectorPeer: boolean;
 }
@@ -35,30 +42,38 @@ export type ShardThreadReport = { type: "ready" } | { type: "failed"; kind: CliE
  * A thread that dies takes the process down (a supervisor restarts it), as a crash of one process would.
  */
 export async function startThreadedServer(options: RunOptions, cwd: string, count: number): Promise<RunningServer> {
-  const project = await resolveProject(options, cwd);
-  // Before the layout is touched: a change of thread count removes the host's files a running server uses.
-  const release = lockDataDir(project.dataDir);
   const mesh = meshPorts(count);
+  // The other threads start first and wait for the port: their import of the runtime (~0.5 s of CPU
+  // each) runs while this thread imports its own and starts its server, rather than after it
+  // (docs/benchmarks.md, "How soon the CLI serves"). Nothing of theirs touches the data directory
+  // before they are told to serve.
+  const threadOptions: RunOptions = { ...options, inspector: false, smtpPort: undefined, defaulted: (options.defaulted ?? []).filter((what) => what !== "port") };
+  const waiting = Array.from({ length: count - 1 }, (_, i) => spawnShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!] }));
   /** The other threads' stop: this thread's bindings, which they use, close only after it. */
   let othersStopped: Promise<void> = Promise.resolve();
-  const first = new Shard({ index: 0, count, ports: mesh[0]! });
+  let first: Shard | undefined;
+  let release: (() => void) | undefined;
   let rebuilt: boolean;
   let running: RunningServer;
   try {
+    const project = await resolveProject(options, cwd);
+    // Before the layout is touched: a change of thread count removes the host's files a running server uses.
+    release = lockDataDir(project.dataDir);
+    const [{ startServer }, { Shard }] = await Promise.all([import("./server.ts"), import("../shards/shard.ts")]);
+    first = new Shard({ index: 0, count, ports: mesh[0]! });
     const hadAgents = existsSync(join(project.dataDir, "agents"));
     rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
     running = await startServer(options, cwd, { shard: first, threads: count, bindingsOutlive: () => othersStopped });
   } catch (error) {
-    first.close();
-    release();
+    await Promise.allSettled(waiting.map((thread) => thread.abandon()));
+    first?.close();
+    release?.();
     throw error;
   }
-  const port = Number(new URL(running.banner.url).port);
-  // The others listen on the port the first one got (which `--port 0` picked).
-  const threadOptions: RunOptions = { ...options, port, inspector: false, smtpPort: undefined, defaulted: (options.defaulted ?? []).filter((what) => what !== "port") };
-  const started = await Promise.allSettled(
-    Array.from({ length: count - 1 }, (_, i) => startShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!], inspectorPeer: running.banner.inspector !== undefined })),
-  );
+  const shard = first;
+  const unlock = release;
+  const serve: ShardServeMessage = { type: "serve", port: Number(new URL(running.banner.url).port), inspectorPeer: running.banner.inspector !== undefined };
+  const started = await Promise.allSettled(waiting.map((thread) => thread.serve(serve)));
   const threads = started.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
   const failure = started.find((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
   // Every thread stops accepting and closes its connections first, while all hosts still run: a
@@ -72,7 +87,7 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
     const others = Promise.allSettled(threads.map((thread) => thread.stop()));
     othersStopped = others.then(() => undefined);
     const hosts = (await Promise.all([others, Promise.allSettled([running.stop()])])).flat();
-    await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => first.close(), release]);
+    await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => shard.close(), unlock]);
   };
   if (failure) {
     await stopAll().catch(() => undefined);
@@ -109,8 +124,16 @@ interface ShardThread {
   onCrash(listener: (detail: string) => void): void;
 }
 
-/** Starts a shard's worker thread and waits until its server listens (or it fails). */
-function startShardThread(data: ShardThreadData): Promise<ShardThread> {
+/** A shard's worker thread, started and waiting to be told to serve. */
+interface WaitingShardThread {
+  /** Tells it to serve; settles when its server listens (or it fails). */
+  serve(message: ShardServeMessage): Promise<ShardThread>;
+  /** Ends it unserved (the first thread could not start). */
+  abandon(): Promise<void>;
+}
+
+/** Starts a shard's worker thread: it loads the runtime, then waits for {@link WaitingShardThread.serve}. */
+function spawnShardThread(data: ShardThreadData): WaitingShardThread {
   const entry = new URL(`./shard-thread${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
   const worker = new Worker(entry, { workerData: data, transferList: data.ports.map(([, port]) => port) });
   let stopping = false;
@@ -125,7 +148,7 @@ function startShardThread(data: ShardThreadData): Promise<ShardThread> {
   const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
   worker.on("error", (error) => report(error.stack ?? error.message));
   void exited.then((code) => report(`exit code ${code}`));
-  return new Promise((resolve, reject) => {
+  const ready = new Promise<ShardThread>((resolve, reject) => {
     const failBeforeReady = (detail: string) => reject(new CliError("startup", `Thread ${data.index} of ${data.count} could not start: ${detail}`));
     worker.once("error", (error) => failBeforeReady(error.message));
     void exited.then((code) => failBeforeReady(`it exited with code ${code}`));
@@ -163,4 +186,15 @@ function startShardThread(data: ShardThreadData): Promise<ShardThread> {
       });
     });
   });
+  ready.catch(() => undefined); // a thread abandoned unserved may fail first: nobody waits for it then
+  return {
+    serve: (message) => {
+      worker.postMessage(message);
+      return ready;
+    },
+    abandon: async () => {
+      stopping = true;
+      await worker.terminate();
+    },
+  };
 }
