@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { usageOf } from "./lib/do-server.ts";
 import { BENCH_DIR, emit, flag, log, tempDataDir, removeDir, type Row } from "./lib/common.ts";
 
 const ROOT = join(BENCH_DIR, "..");
@@ -43,23 +44,15 @@ const MODES = [
   { name: "hearth start --threads 2", args: ["start"], threads: "2" },
 ] as const;
 
-/** CPU ms a process and its live children have used (utime + stime, in clock ticks of 10 ms). */
+/** CPU ms a process and its live children have used (the dev supervisor's child is one). */
 function cpuOfTree(pid: number): number {
-  const ticks = (id: number): number => {
-    try {
-      const fields = readFileSync(`/proc/${id}/stat`, "utf8").split(") ")[1]!.split(" ");
-      return Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return 0;
-    }
-  };
   let children: number[] = [];
   try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     // no children
   }
-  return (ticks(pid) + children.reduce((sum, child) => sum + ticks(child), 0)) * 10;
+  return Math.round([pid, ...children].reduce((sum, id) => sum + (usageOf(id)?.cpuSeconds ?? 0), 0) * 1000);
 }
 
 async function once(dist: string, mode: (typeof MODES)[number]): Promise<{ readyMs: number; cpuMs: number }> {

@@ -51,27 +51,10 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   const waiting = Array.from({ length: count - 1 }, (_, i) => spawnShardThread({ index: i + 1, count, options: threadOptions, cwd, ports: [...mesh[i + 1]!] }));
   /** The other threads' stop: this thread's bindings, which they use, close only after it. */
   let othersStopped: Promise<void> = Promise.resolve();
-  let first: Shard | undefined;
-  let release: (() => void) | undefined;
-  let rebuilt: boolean;
-  let running: RunningServer;
-  try {
-    const project = await resolveProject(options, cwd);
-    // Before the layout is touched: a change of thread count removes the host's files a running server uses.
-    release = lockDataDir(project.dataDir);
-    const [{ startServer }, { Shard }] = await Promise.all([import("./server.ts"), import("../shards/shard.ts")]);
-    first = new Shard({ index: 0, count, ports: mesh[0]! });
-    const hadAgents = existsSync(join(project.dataDir, "agents"));
-    rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
-    running = await startServer(options, cwd, { shard: first, threads: count, bindingsOutlive: () => othersStopped });
-  } catch (error) {
-    await Promise.allSettled(waiting.map((thread) => thread.abandon()));
-    first?.close();
-    release?.();
+  const { shard, release, rebuilt, running } = await startFirstThread(options, cwd, count, mesh[0]!, () => othersStopped).catch(async (error: unknown) => {
+    await Promise.allSettled(waiting.map((thread) => thread.abandon())); // they end unserved
     throw error;
-  }
-  const shard = first;
-  const unlock = release;
+  });
   const serve: ShardServeMessage = { type: "serve", port: Number(new URL(running.banner.url).port), inspectorPeer: running.banner.inspector !== undefined };
   const started = await Promise.allSettled(waiting.map((thread) => thread.serve(serve)));
   const threads = started.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value] : []));
@@ -87,7 +70,7 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
     const others = Promise.allSettled(threads.map((thread) => thread.stop()));
     othersStopped = others.then(() => undefined);
     const hosts = (await Promise.all([others, Promise.allSettled([running.stop()])])).flat();
-    await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => shard.close(), unlock]);
+    await runInOrder([...hosts.map((outcome) => () => (outcome.status === "rejected" ? Promise.reject(outcome.reason as Error) : undefined)), () => shard.close(), release]);
   };
   if (failure) {
     await stopAll().catch(() => undefined);
@@ -101,6 +84,36 @@ export async function startThreadedServer(options: RunOptions, cwd: string, coun
   }
   const note = rebuilt ? "schedule index rebuilt for this thread count" : undefined;
   return { banner: { ...running.banner, threads: { count, ...(note ? { note } : {}) } }, stop: stopAll };
+}
+
+/** The first thread's server, with the data directory locked and laid out for `count` threads. */
+interface FirstThread {
+  shard: Shard;
+  running: RunningServer;
+  /** Unlocks the data directory. */
+  release: () => void;
+  /** The schedule index was rebuilt for a new thread count. */
+  rebuilt: boolean;
+}
+
+/** Starts shard 0's server (this thread's); on failure leaves nothing locked or open. */
+async function startFirstThread(options: RunOptions, cwd: string, count: number, ports: Map<number, MessagePort>, othersStopped: () => Promise<void>): Promise<FirstThread> {
+  const project = await resolveProject(options, cwd);
+  // Before the layout is touched: a change of thread count removes the host's files a running server uses.
+  const release = lockDataDir(project.dataDir);
+  let shard: Shard | undefined;
+  try {
+    const [{ startServer }, { Shard }] = await Promise.all([import("./server.ts"), import("../shards/shard.ts")]);
+    shard = new Shard({ index: 0, count, ports });
+    const hadAgents = existsSync(join(project.dataDir, "agents"));
+    const rebuilt = prepareShardLayout(project.dataDir, count) && hadAgents;
+    const running = await startServer(options, cwd, { shard, threads: count, bindingsOutlive: othersStopped });
+    return { shard, running, release, rebuilt };
+  } catch (error) {
+    shard?.close();
+    release();
+    throw error;
+  }
 }
 
 /** One MessageChannel per pair of shards: `mesh[i]` maps every other shard to shard i's port to it. */
