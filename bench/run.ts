@@ -14,7 +14,7 @@
  *   node bench/run.ts --only shards,shard-transport,active-agents          # threads: scaling, crossing cost, active agents per core
  *   node bench/run.ts --only observability --before /tmp/pre16/dist      # observability's cost
  *   node bench/run.ts --only tracing-cost,tracing-socket                   # what tracing adds: in-process, and served over sockets
- *   node bench/run.ts --only cluster-commit,cluster-nodes,cluster-failover,cluster-restore,cluster-register   # the cluster on Postgres
+ *   node bench/run.ts --only cluster-commit,cluster-nodes,cluster-failover,cluster-restore,cluster-reclaim,cluster-register   # the cluster on Postgres
  *   npx tsx bench/cluster-soak.ts --rounds 10                               # the cluster's fault scenarios, longer
  *   node bench/codemode-tokens.ts                                          # code mode: tokens of the API
  *   node bench/codemode-discovery.ts                                       # code mode: tokens and round trips per mode, incl. the GitHub REST API
@@ -124,6 +124,7 @@ const BENCHMARKS: Benchmark[] = [
   { name: "cluster-nodes", file: "cluster-nodes.ts", what: "cluster: req/s over 1,000 agents with 1, 2 and 3 node processes (to the owner, and to any node)", timeoutMs: 600_000 },
   { name: "cluster-failover", file: "cluster-failover.ts", what: "cluster: SIGKILL of an owner → first acknowledged write through another node, over 10 kills", timeoutMs: 300_000 },
   { name: "cluster-restore", file: "cluster-restore.ts", what: "cluster: rebuilding an agent's file from the log, 1 / 10 / 100 MB and 100–10,000 changesets", timeoutMs: 600_000 },
+  { name: "cluster-reclaim", file: "cluster-reclaim.ts", what: "cluster: the first request after a give-back, on the node that gave the agent back (its file as it is) and on another (rebuilt), 0 / 1 / 16 MB", timeoutMs: 600_000 },
   { name: "cluster-register", file: "cluster-register.ts", what: "cluster: 1,000,000 agents registered across 3 nodes (lease + a first commit each): time and Postgres size", timeoutMs: 600_000 },
 ];
 

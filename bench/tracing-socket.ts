@@ -1,5 +1,5 @@
 /**
- * What tracing costs a served request over real sockets: `hearth start --threads 1` on
+ * What tracing costs a served request over real sockets: `hearth start --threads 1` (`--threads N`) on
  * examples/counter, one agent (`POST /agents/counter/hot`), `wrk -t1 -c32`, with the defaults (traces
  * kept in memory, 1 % in the file; metrics and logs on) and with `--no-traces`, servers alternating
  * `--pairs` times so a slow phase of a shared VM hits both. Each server is its own process: its CPU
@@ -17,6 +17,8 @@ const REPO = flag("repo") ?? join(BENCH_DIR, "..");
 const PAIRS = Number(flag("pairs") ?? 3);
 const SECONDS = Number(flag("seconds") ?? 5);
 const CONNECTIONS = Number(flag("connections") ?? 32);
+/** `--threads` of both servers: 1 by default (one thread, the agent's, does all), 2 is `hearth start`'s default on two cores. */
+const THREADS = Number(flag("threads") ?? 1);
 
 const found = findWrk();
 if ("missing" in found) throw new Error(`bench tracing-socket needs wrk: ${found.missing}`);
@@ -67,7 +69,7 @@ async function measure(traces: boolean): Promise<Measure> {
   const url = `http://127.0.0.1:${port}/agents/counter/hot`;
   const script = join(dataDir, "post.lua");
   writeFileSync(script, 'wrk.method = "POST"\nwrk.body = "{}"\n');
-  const args = [join(REPO, "dist/cli/main.js"), "start", join(REPO, "examples/counter/src/index.ts"), "--port", String(port), "--threads", "1", "--data", join(dataDir, "data")];
+  const args = [join(REPO, "dist/cli/main.js"), "start", join(REPO, "examples/counter/src/index.ts"), "--port", String(port), "--threads", String(THREADS), "--data", join(dataDir, "data")];
   if (!traces) args.push("--no-traces");
   const server = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "ignore", "inherit"] });
   try {
@@ -99,8 +101,8 @@ const rate = (mode: "on" | "off") => median(runs[mode].map((run) => run.rate));
 const cpu = (mode: "on" | "off") => median(runs[mode].map((run) => run.cpuMicros));
 const note = `${PAIRS} pairs alternating, wrk -t1 -c${CONNECTIONS} ${SECONDS} s, ${wrk.version}; ${REPO}`;
 const rows: Row[] = [
-  { bench: "16 tracing over sockets", metric: "hearth start --threads 1, defaults: req/s (median)", value: Math.round(rate("on")), unit: "req/s", note: `CPU ${cpu("on").toFixed(1)} µs per request` },
-  { bench: "16 tracing over sockets", metric: "hearth start --threads 1, --no-traces: req/s (median)", value: Math.round(rate("off")), unit: "req/s", note: `CPU ${cpu("off").toFixed(1)} µs per request` },
+  { bench: "16 tracing over sockets", metric: `hearth start --threads ${THREADS}, defaults: req/s (median)`, value: Math.round(rate("on")), unit: "req/s", note: `CPU ${cpu("on").toFixed(1)} µs per request` },
+  { bench: "16 tracing over sockets", metric: `hearth start --threads ${THREADS}, --no-traces: req/s (median)`, value: Math.round(rate("off")), unit: "req/s", note: `CPU ${cpu("off").toFixed(1)} µs per request` },
   {
     bench: "16 tracing over sockets",
     metric: "fewer req/s with traces kept (medians)",

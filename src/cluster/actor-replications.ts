@@ -39,6 +39,24 @@ export class ActorReplications {
     this.#shippedSinceSnapshot.set(actorId, history.changesets.reduce((bytes, entry) => bytes + entry.payload.byteLength, 0));
   }
 
+  /**
+   * What a replication of `actorId` made after a clean give-back starts from: the changeset bytes
+   * after its snapshot, when every commit of it is in the log (none on its way, none refused).
+   * Undefined otherwise: its file may hold what the log lacks, and must be rebuilt.
+   */
+  cleanLeave(actorId: string): { changesetBytesSinceSnapshot: number } | undefined {
+    const replication = this.#replications.get(actorId);
+    if (replication === undefined) return { changesetBytesSinceSnapshot: this.#shippedSinceSnapshot.get(actorId) ?? 0 };
+    if (replication.pending || replication.broken !== undefined) return undefined;
+    return { changesetBytesSinceSnapshot: replication.changesetBytesSinceSnapshot };
+  }
+
+  /** The actor's local file serves again as it was given back (the log did not move meanwhile). */
+  resumed(actorId: string, changesetBytesSinceSnapshot: number): void {
+    this.#replications.delete(actorId);
+    this.#shippedSinceSnapshot.set(actorId, changesetBytesSinceSnapshot);
+  }
+
   has(actorId: string): boolean {
     return this.#replications.has(actorId);
   }

@@ -143,6 +143,11 @@ export class FacetReplicas implements FacetTreeReplication {
     return changed;
   }
 
+  /** Whether the root has facets or sub-agents here (rebuilt, opened or copied), or a tree change under way. */
+  holdsTree(rootId: string): boolean {
+    return (this.#treeKeys.get(rootId)?.size ?? 0) > 0 || this.#barriers.has(rootId);
+  }
+
   /** Forgets the tree of a root this node no longer holds (or is about to rebuild). */
   dropRoot(rootId: string): void {
     for (const key of this.#treeKeys.get(rootId) ?? []) {

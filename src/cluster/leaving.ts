@@ -1,4 +1,5 @@
 import type { ActorReplications } from "./actor-replications.ts";
+import type { ClaimedFiles } from "./claimed-files.ts";
 import type { ClusterTime } from "./due/cluster-time.ts";
 import type { FacetReplicas } from "./facet-replicas.ts";
 import type { Ownership } from "./ownership.ts";
@@ -13,6 +14,7 @@ export interface LeavingParts {
   readonly facets: FacetReplicas;
   readonly time: ClusterTime;
   readonly committer: GroupCommitter;
+  readonly files: ClaimedFiles;
   /** The node's leases now (made again when it joins again). */
   leases(): Leases;
   /** Takes the actor's copy out of memory. */
@@ -46,7 +48,8 @@ export async function handOverService(parts: LeavingParts, actorId: string, to: 
 /**
  * Gives back the lease of an agent idle since the last look (src/cluster/idle-release.ts), unless
  * something reached it since: its routes wait meanwhile, then claim it anew (here or on another node)
- * and rebuild it from the log. True when the lease was given back.
+ * and rebuild it from the log — or, here with nothing appended since, serve its file as it is
+ * (src/cluster/claimed-files.ts). True when the lease was given back.
  */
 export async function giveBackIdle(parts: LeavingParts, actorId: string): Promise<boolean> {
   // Its next wake in actor_due first: once released, only a node's scanner reading it there fires it.
@@ -55,19 +58,22 @@ export async function giveBackIdle(parts: LeavingParts, actorId: string): Promis
   const leaving = Promise.withResolvers<void>();
   const held = parts.ownership.leaveIfIdle(actorId, leaving.promise);
   if (held === undefined) return false;
-  let released: boolean | undefined;
+  // The log's head as the lease was released (undefined: not released, it was no longer this node's).
+  let released: { head: number | undefined } | undefined;
   try {
-    released = await parts.leases().release(actorId, held.epoch);
+    released = { head: await parts.leases().releaseAt(actorId, held.epoch) };
   } catch {
     // Its outcome unknown: held again, as Postgres may still name this node (whose scanner would then
     // never fire the agent's schedules: nobody would claim it).
   }
-  // Released, or no longer this node's lease (fenced meanwhile): nothing of it stays.
+  // Released, or no longer this node's lease (fenced meanwhile): nothing of it stays but, given back
+  // cleanly, that its file is the log's state at that head (a claim right after serves it as it is).
   if (released === undefined) parts.ownership.holdAgain(actorId, held);
   else {
+    if (released.head !== undefined) parts.files.gaveBack(actorId, released.head);
     parts.replications.forget(actorId);
     parts.facets.dropRoot(actorId);
   }
   leaving.resolve();
-  return released === true;
+  return released?.head !== undefined;
 }

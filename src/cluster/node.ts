@@ -2,7 +2,6 @@ import type pg from "pg";
 import type { WorkerFetch } from "../gateway/serve.ts";
 import type { Host } from "../platform/host.ts";
 import type { FacetTreeReplication } from "../host/host-options.ts";
-import { placeFromIndex } from "../host/place.ts";
 import type { HostPlacement, RemoteActors } from "../host/placement.ts";
 import type { DatabaseReplication } from "../storage/replication.ts";
 import { DrainGate } from "./drain-gate.ts";
@@ -13,10 +12,11 @@ import { clusterKey } from "./key.ts";
 import { isFacetIdentity } from "./facet-keys.ts";
 import { KeptServices } from "./kept-services.ts";
 import { FacetReplicas } from "./facet-replicas.ts";
-import { FencedError, type ActorHistory, type LogAppender, type LogEntry } from "./log.ts";
+import { FencedError, type LogAppender, type LogEntry } from "./log.ts";
 import { ClusterTime } from "./due/cluster-time.ts";
 import { Ownership } from "./ownership.ts";
 import { ActorReplications, settledWithin } from "./actor-replications.ts";
+import { ClaimedFiles } from "./claimed-files.ts";
 import { IdleRelease, idleReleasePeriod } from "./idle-release.ts";
 import { giveBackIdle, handOverService, type LeavingParts } from "./leaving.ts";
 import { NodePruner } from "./pg/prune.ts";
@@ -26,7 +26,6 @@ import { Leases } from "./pg/leases.ts";
 import { Membership } from "./pg/membership.ts";
 import { createClusterPool, redacted } from "./pg/pool.ts";
 import { clusterTables, DEFAULT_SCHEMA, migrate } from "./pg/schema.ts";
-import { refuseUnloggedData, restoreAgentFile } from "./replica/restore.ts";
 import { SERVICE_KIND_PREFIX, serviceKindOf, type OwnedService } from "./services.ts";
 import { timing, type ClusterOptions } from "./options.ts";
 
@@ -50,7 +49,6 @@ export class ClusterNode {
   readonly #committer: GroupCommitter;
   readonly #ownership: Ownership;
   readonly #key: string;
-  readonly #dataDir: string;
   /** The held root actors' replications (entries only while held: src/cluster/actor-replications.ts). */
   readonly #replications = new ActorReplications();
   readonly #time: ClusterTime;
@@ -74,11 +72,12 @@ export class ClusterNode {
   readonly #idleRelease: IdleRelease;
   /** What an actor leaving this node needs of it (src/cluster/leaving.ts). */
   readonly #leaving: LeavingParts;
+  /** The claimed actors' local files: rebuilt from the log, or served as given back (src/cluster/claimed-files.ts). */
+  readonly #files: ClaimedFiles;
 
   private constructor(options: ClusterOptions, dataDir: string, pool: pg.Pool, membership: Membership, key: string) {
     this.nodeId = options.nodeId;
     this.#options = options;
-    this.#dataDir = dataDir;
     this.#pool = pool;
     this.#schema = options.schema ?? DEFAULT_SCHEMA;
     this.#key = key;
@@ -97,7 +96,8 @@ export class ClusterNode {
         // A service (`~kind/name`) has no facets: its range is empty.
         history: (actorId) => readTreeHistory(pool, actorId, this.#schema),
       },
-      restore: (actorId, history) => this.#restoreLocalFile(actorId, history),
+      restore: (actorId, history) => this.#files.restore(actorId, history),
+      resumeAsIs: (actorId, markerSeq) => this.#files.resumeAsIs(actorId, markerSeq),
       // Past the TTL a remembered owner may be dead and its agents taken over: look again.
       rememberOwnersForMs: membership.ttlMs,
     });
@@ -125,8 +125,9 @@ export class ClusterNode {
       held: (rootId) => this.#ownership.held(rootId),
       lost: (rootId, error, epoch) => this.#lost(rootId, error, epoch),
     });
+    this.#files = new ClaimedFiles({ dataDir, replications: this.#replications, facets: this.#facets, time: this.#time, serviceOf: (actorId) => this.#serviceOf(actorId) });
     this.#leaving = {
-      nodeId: options.nodeId, ownership: this.#ownership, replications: this.#replications, facets: this.#facets, time: this.#time, committer: this.#committer,
+      nodeId: options.nodeId, ownership: this.#ownership, replications: this.#replications, facets: this.#facets, time: this.#time, committer: this.#committer, files: this.#files,
       leases: () => this.#leases, evict: (actorId, reason) => this.#evict(actorId, reason),
       settle: (actorId) => this.#settleReplication(this.#membership.ttlMs, actorId),
     };
@@ -211,11 +212,14 @@ export class ClusterNode {
     return this.#ownership.count;
   }
 
-  /** Entries this node keeps per actor, each map's size: they count only actors held here (and owners elsewhere looked up within a TTL). */
-  get residentCounts(): { owned: number; replications: number; shippedSinceSnapshot: number; rememberedOwners: number; facets: number; facetRoots: number } {
+  /**
+   * Entries this node keeps per actor, each map's size: they count only actors held here (and owners
+   * elsewhere looked up within a TTL, agents given back cleanly up to a bound).
+   */
+  get residentCounts(): { owned: number; replications: number; shippedSinceSnapshot: number; rememberedOwners: number; facets: number; facetRoots: number; givenBack: number } {
     const ownership = this.#ownership.sizes;
     const facets = this.#facets.sizes;
-    return { owned: ownership.owned, ...this.#replications.sizes, rememberedOwners: ownership.remembered, facets: facets.facets, facetRoots: facets.roots };
+    return { owned: ownership.owned, ...this.#replications.sizes, rememberedOwners: ownership.remembered, facets: facets.facets, facetRoots: facets.roots, givenBack: this.#files.size };
   }
 
   /** Gives back now the leases of the agents nothing used since the last look (as every `releaseIdleAfterMs`); resolves to how many. */
@@ -429,30 +433,13 @@ export class ClusterNode {
     );
   }
 
-  /**
-   * Makes the local file reflect the log. Always rebuilt, never trusted as it is: a file left by an
-   * earlier owner may hold commits the log refused (a node killed before it could mark them), at
-   * seqs the new owner's entries reuse. A file of an agent the log has never seen is refused.
-   */
-  #restoreLocalFile(actorId: string, history: ActorHistory): void {
-    const slash = actorId.indexOf("/");
-    const service = this.#serviceOf(actorId);
-    const place = service ? undefined : placeFromIndex(this.#dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
-    const file = place?.file ?? service!.file(actorId.slice(slash + 1));
-    refuseUnloggedData(actorId, file, history, service?.metaTable);
-    restoreAgentFile(file, history, service ? { empty: true } : {});
-    if (place) this.#facets.restoreTree(place, actorId, history);
-    // Its schedules fire here from now on: the host's due index learns its tree's wakes from the files.
-    if (place) this.#time.adopted(actorId);
-    this.#replications.restored(actorId, history);
-  }
-
   #watchMembership(): void {
     this.#membership.onLost((reason) => {
       if (this.#closed || this.#gate.draining) return;
       const dropped = this.#ownership.dropAll();
       this.#replications.clear();
       this.#facets.clear();
+      this.#files.clear();
       for (const actorId of dropped) this.#evict(actorId, new Error(`cluster node ${this.nodeId} lost its membership (${reason})`));
       console.error(`[hearth] cluster: node ${this.nodeId} lost its membership (${reason}); it gave up ${dropped.length} agent(s) and joins again`);
       void this.#rejoin();

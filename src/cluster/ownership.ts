@@ -68,8 +68,13 @@ interface HeldActor extends OwnedActor {
 
 export interface OwnershipOptions {
   store: OwnershipStore;
-  /** Makes the local file of `actorId` reflect `history` (skipped when it already does). */
+  /** Makes the local file of `actorId` reflect `history`. */
   restore(actorId: string, history: ActorHistory): void;
+  /**
+   * Serves the local file of `actorId`, just claimed with its marker at `markerSeq`, as it is when it
+   * already reflects the log before that marker: true when it does (the history is not read).
+   */
+  resumeAsIs?(actorId: string, markerSeq: number): boolean;
   /**
    * How long an owner elsewhere, once looked up, is trusted without looking again; about the lease
    * TTL, so an owner that died without closing its connections is not sent to for long after peers
@@ -80,7 +85,8 @@ export interface OwnershipOptions {
 
 /**
  * Which actors this node holds, and getting hold of one: look up its lease; if nobody live holds it,
- * claim it (epoch + 1, marker at head + 1), rebuild the local file from the log, and only then serve.
+ * claim it (epoch + 1, marker at head + 1), rebuild the local file from the log (unless it already
+ * reflects the log: {@link OwnershipOptions.resumeAsIs}), and only then serve.
  * Concurrent routes of one actor share one lookup/claim.
  * @example
  * const route = await ownership.route("counter/a");
@@ -89,6 +95,7 @@ export interface OwnershipOptions {
 export class Ownership {
   readonly #store: OwnershipStore;
   readonly #restore: OwnershipOptions["restore"];
+  readonly #resumeAsIs: NonNullable<OwnershipOptions["resumeAsIs"]>;
   readonly #owned = new Map<string, HeldActor>();
   readonly #inFlight = new Map<string, Promise<Route>>();
   /** Actors being handed to another node: their routes wait until the lease has moved. */
@@ -107,6 +114,7 @@ export class Ownership {
   constructor(options: OwnershipOptions) {
     this.#store = options.store;
     this.#restore = options.restore;
+    this.#resumeAsIs = options.resumeAsIs ?? (() => false);
     this.#rememberForMs = options.rememberOwnersForMs ?? 3_000;
     if (!(this.#rememberForMs >= 0)) throw new RangeError(`rememberOwnersForMs must be a number of milliseconds ≥ 0, got ${this.#rememberForMs}`);
   }
@@ -308,13 +316,17 @@ export class Ownership {
     const claim = await this.#store.claim(actorId);
     if (!claim.claimed) return this.#remember(actorId, remote(actorId, claim.owner, claim.address));
     this.#remote.delete(actorId);
-    const history = await this.#store.history(actorId);
-    // Lost meanwhile: what was read is of a lease this node no longer holds (it joins again as a new incarnation).
+    // Lost meanwhile: the claim (or the history read after it) is of a lease this node no longer holds
+    // (it joins again as a new incarnation).
     if (generation !== this.#generation) return undefined;
-    try {
-      this.#restore(actorId, history);
-    } catch (error) {
-      throw new RouteFailedError(`${actorId}: its local file could not be rebuilt from the log: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    if (!this.#resumeAsIs(actorId, claim.head)) {
+      const history = await this.#store.history(actorId);
+      if (generation !== this.#generation) return undefined;
+      try {
+        this.#restore(actorId, history);
+      } catch (error) {
+        throw new RouteFailedError(`${actorId}: its local file could not be rebuilt from the log: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
     }
     this.#owned.set(actorId, { epoch: claim.epoch, startSeq: claim.head, seen: this.#period });
     return { here: true };

@@ -4,11 +4,13 @@
  * only when nothing reached it for a whole period and nothing of it is in the host (instance,
  * sub-agent, WebSocket); its next event claims it again — on any node — from the log, data whole.
  */
+import { statSync } from "node:fs";
 import pg from "pg";
 import WebSocket from "ws";
 import { afterEach, describe, expect, test } from "vitest";
 import { ClusterNode } from "../../src/cluster/node.ts";
 import { clusterTables } from "../../src/cluster/pg/schema.ts";
+import { placeFromIndex } from "../../src/host/place.ts";
 import { Agent, getAgentByName, type AgentNamespace } from "../../src/index.ts";
 import { postgresUnavailable, sharedPostgres } from "../support/postgres.ts";
 import { waitFor } from "./pg/fixture.ts";
@@ -220,6 +222,60 @@ describe.skipIf(postgresUnavailable() !== undefined)("an agent's writes in a clu
     // Postgres's client sets timers while sending them (statement timeouts, the pool's 30 s idle timer):
     // had they been the agents' own, these would stay in memory until those fire.
     await hibernateAll(a, 5_000);
+  }, 60_000);
+});
+
+/** The inode of a list agent's file on `node`: a rebuild from the log renames a new file over it. */
+const inodeOf = (node: TestNode, name: string): number => statSync(placeFromIndex(node.dir, "list-agent", name).file).ino;
+
+/** Out of memory, then two looks: given back (the first look ends the period it was used in). */
+async function giveBackAll(node: TestNode, count: number): Promise<void> {
+  await hibernateAll(node);
+  await node.node.releaseIdleAgents();
+  expect(await node.node.releaseIdleAgents()).toBe(count);
+}
+
+describe.skipIf(postgresUnavailable() !== undefined)("an agent claimed again by the node that gave it back", () => {
+  test("is served from its file as it is when nothing was appended to its log since; rebuilt when another node wrote meanwhile", async () => {
+    const { a, b } = await twoNodes("idle_release_as_is");
+    await append(a, "kept", "1");
+    await append(a, "moved", "1");
+    const [kept, moved] = [inodeOf(a, "kept"), inodeOf(a, "moved")];
+    await giveBackAll(a, 2);
+    expect(a.node.residentCounts.givenBack).toBe(2);
+
+    // Nobody claimed it since: the same file serves (no history read, no rebuild), and its next commit goes on in the log.
+    expect(await append(a, "kept", "2")).toEqual(["1", "2"]);
+    expect(inodeOf(a, "kept")).toBe(kept);
+    expect(a.node.residentCounts.givenBack).toBe(1);
+
+    // Claimed and written by b, given back there: a's file is behind the log, so a rebuilds it.
+    expect(await append(b, "moved", "2")).toEqual(["1", "2"]);
+    await giveBackAll(b, 1);
+    expect(await append(a, "moved", "3")).toEqual(["1", "2", "3"]);
+    expect(inodeOf(a, "moved")).not.toBe(moved);
+
+    // What a wrote after serving its file as it is reached the log: b rebuilds it whole.
+    await giveBackAll(a, 2);
+    expect(await append(b, "kept", "3")).toEqual(["1", "2", "3"]);
+    expect(await append(b, "moved", "4")).toEqual(["1", "2", "3", "4"]);
+  }, 60_000);
+
+  test("with sub-agents, or after its membership was lost, is rebuilt from the log", async () => {
+    const { a, pool } = await twoNodes("idle_release_as_is_not");
+    expect(await (await desk(a, "d")).write("n", "1")).toEqual(["1"]);
+    await append(a, "solo", "1");
+    await giveBackAll(a, 2);
+    expect(a.node.residentCounts.givenBack).toBe(1); // the desk, with a sub-agent, is not remembered
+    expect(await (await desk(a, "d")).read("n")).toEqual(["1"]);
+
+    // Node a is declared dead: it forgets what it gave back, and rebuilds the agent at its next claim.
+    const solo = inodeOf(a, "solo");
+    await pool.query(`UPDATE ${clusterTables().nodes} SET state = 'dead' WHERE node_id = 'a'`);
+    await waitFor("node a forgetting what it gave back", () => a.node.residentCounts.givenBack === 0);
+    await waitFor("node a a live member again", async () => (await fetch(`${a.url}/agents/list-agent/solo`)).status === 200, 15_000);
+    expect(await list(a, "solo")).toEqual(["1"]);
+    expect(inodeOf(a, "solo")).not.toBe(solo);
   }, 60_000);
 });
 

@@ -34,7 +34,7 @@ async function holdMany(a: TestNode, b: TestNode, from: number): Promise<void> {
   }
 }
 
-const empty = { owned: 0, replications: 0, shippedSinceSnapshot: 0, rememberedOwners: 0, facets: 0, facetRoots: 0 };
+const empty = { owned: 0, replications: 0, shippedSinceSnapshot: 0, rememberedOwners: 0, facets: 0, facetRoots: 0, givenBack: 0 };
 
 describe.skipIf(postgresUnavailable() !== undefined)("per-agent state on a node", () => {
   test("goes away when the node loses its agents (membership lost), and remembered owners after a TTL", async () => {

@@ -156,12 +156,24 @@ export class Leases {
    * peer can claim it without waiting for a TTL. True when released.
    */
   async release(actorId: string, epoch: number): Promise<boolean> {
-    const { rowCount } = await this.#pool.query(
+    return (await this.releaseAt(actorId, epoch)) !== undefined;
+  }
+
+  /**
+   * {@link release}, answering the log's head as the release saw it (undefined when not released): a
+   * claim whose marker comes right after it finds nothing appended since. Read in the release's own
+   * statement, it can only be older than the head, never newer.
+   */
+  async releaseAt(actorId: string, epoch: number): Promise<number | undefined> {
+    const { rows } = await this.#pool.query<{ head: string }>(
       `UPDATE ${this.#t.lease} SET owner = NULL, owner_incarnation = NULL, epoch = epoch + 1
-       WHERE actor_id = $1 AND epoch = $2 AND owner = $3 AND owner_incarnation = $4`,
+       WHERE actor_id = $1 AND epoch = $2 AND owner = $3 AND owner_incarnation = $4
+       RETURNING greatest(
+         coalesce((SELECT max(seq) FROM ${this.#t.log} WHERE actor_id = $1), 0),
+         coalesce((SELECT seq FROM ${this.#t.snapshot} WHERE actor_id = $1), 0)) AS head`,
       [checkActorId(actorId), epoch, this.#membership.nodeId, this.#membership.incarnation],
     );
-    return rowCount === 1;
+    return rows.length === 1 ? Number(rows[0]!.head) : undefined;
   }
 
   /**

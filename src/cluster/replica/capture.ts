@@ -55,6 +55,8 @@ export interface ActorReplication extends DatabaseReplication {
   readonly pending: boolean;
   /** Why replication stopped (a {@link FencedError}, an unreachable log), or undefined while it works. */
   readonly broken: Error | undefined;
+  /** Changeset bytes in the log after its latest snapshot, as compaction counts them. */
+  readonly changesetBytesSinceSnapshot: number;
 }
 
 /**
@@ -94,6 +96,9 @@ export function replicate(options: ReplicateOptions): ActorReplication {
     },
     get broken() {
       return shipper.broken;
+    },
+    get changesetBytesSinceSnapshot() {
+      return compaction.shipped;
     },
   };
 }
