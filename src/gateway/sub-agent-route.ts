@@ -16,18 +16,19 @@ export function stubAddressOf(stub: unknown, what: string): StubAddress {
 }
 
 /**
- * The `/sub/{class}/{name}` steps at the start of `rest`, and the path left after them; a name that is
- * not valid percent-encoding throws a MalformedPathSegmentError. With `served`, the steps end at the
- * first `{class}` it refuses: the rest is the path of the agent reached before it.
+ * The `/sub/{class}/{name}` steps at the start of `rest`, each with the path left below it, and the
+ * path left after them all; a name that is not valid percent-encoding throws a
+ * MalformedPathSegmentError. With `served`, the steps end at the first `{class}` it refuses: the rest
+ * is the path of the agent reached before it.
  */
-export function parseSubAgentSteps(rest: string, served?: (segment: string) => boolean): { steps: Array<{ segment: string; name: string }>; leafPath: string } {
-  const steps: Array<{ segment: string; name: string }> = [];
+export function parseSubAgentSteps(rest: string, served?: (segment: string) => boolean): { steps: Array<{ segment: string; name: string; below: string }>; leafPath: string } {
+  const steps: Array<{ segment: string; name: string; below: string }> = [];
   let remaining = rest;
   for (;;) {
     const match = /^\/sub\/([^/]+)\/([^/]+)(.*)$/.exec(remaining);
     if (!match || (served !== undefined && !served(match[1]!))) break;
-    steps.push({ segment: match[1]!, name: decodeNameSegment(match[2]!) });
     remaining = match[3]!;
+    steps.push({ segment: match[1]!, name: decodeNameSegment(match[2]!), below: remaining });
   }
   return { steps, leafPath: remaining };
 }
@@ -66,7 +67,7 @@ export async function routeToServedSubAgent(request: Request, parent: unknown, r
     throw error;
   }
   if (parsed.steps.length === 0) return undefined;
-  return walkToLeaf(request, address, parsed);
+  return walkToLeaf(request, address, parsed, undefined);
 }
 
 /**
@@ -88,12 +89,21 @@ export async function routeSubAgentRequest(request: Request, parent: unknown, op
     throw error;
   }
   if (parsed.steps.length === 0) return Response.json({ error: `No /sub/{class}/{name} in ${fromPath}` }, { status: 400 });
-  return walkToLeaf(request, address, parsed);
+  // The parent sees the request at the path routed (as the SDK hands it to the parent's fetch).
+  return walkToLeaf(request, address, parsed, options.fromPath === undefined ? undefined : pathOnly(options.fromPath));
 }
 
-/** Walks from `address` down `steps` (each parent's onBeforeSubAgent deciding) and gives the last child the request, at `leafPath`. */
-function walkToLeaf(request: Request, address: StubAddress, { steps, leafPath }: ReturnType<typeof parseSubAgentSteps>): Promise<Response> {
-  const all = [...address.steps, ...steps.map((step) => ({ className: step.segment, name: step.name }))];
+/**
+ * Walks from `address` down `steps` (each parent's onBeforeSubAgent deciding) and gives the last child
+ * the request, at `leafPath`. The first parent sees the request at `firstPath` (else as it came); each
+ * middle parent sees it at the path left below it (`/sub/{class}/{name}/…`), as the SDK forwards it.
+ */
+function walkToLeaf(request: Request, address: StubAddress, { steps, leafPath }: ReturnType<typeof parseSubAgentSteps>, firstPath: string | undefined): Promise<Response> {
+  const below = steps.map((step, index) => {
+    const path = index === 0 ? firstPath : steps[index - 1]!.below;
+    return { className: step.segment, name: step.name, ...(path === undefined ? {} : { requestPath: path === "" ? "/" : path }) };
+  });
+  const all = [...address.steps, ...below];
   return address.dispatcher.toSubAgent(address.className, address.name, all, request, (actor, forwarded, place) => {
     const original = forwarded ?? request;
     const url = new URL(original.url);
@@ -102,4 +112,10 @@ function walkToLeaf(request: Request, address: StubAddress, { steps, leafPath }:
     if (isWebSocketUpgrade(leaf)) return upgradeResponse({ className: address.className, name: address.name, request: leaf, place });
     return actor[HANDLE.request](leaf);
   });
+}
+
+/** The path of `fromPath` (its query left out), starting with a slash. */
+function pathOnly(fromPath: string): string {
+  const path = fromPath.split("?", 1)[0]!;
+  return path.startsWith("/") ? path : `/${path}`;
 }

@@ -43,6 +43,11 @@ export interface ActorPathStep {
   readonly name: string;
   /** The class itself, when the caller has it (bundlers may rename classes, so names can mislead). */
   readonly cls?: unknown;
+  /**
+   * The URL path the parent's `onBeforeSubAgent` sees for a request routed down this step (the query
+   * kept); undefined: the request's own. A middle parent sees what is left below it, as in the SDK.
+   */
+  readonly requestPath?: string;
 }
 
 /** What the host tells an actor kind about one bound class. */

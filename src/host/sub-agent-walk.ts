@@ -19,10 +19,12 @@ export async function walkToSubAgent<T>(
   let place = root;
   let forwarded = request;
   for (const step of steps) {
+    if (forwarded !== undefined && step.requestPath !== undefined) forwarded = withPath(forwarded, step.requestPath);
+    const seen = forwarded;
     const opened = await deliverAt(place, (actor) => {
       const open = actor[HANDLE.openChild]?.bind(actor);
       if (!open) throw new TypeError(`${step.className}/${step.name}: its parent does not have sub-agents`);
-      return open((step.cls as object | undefined) ?? step.className, step.name, forwarded);
+      return open((step.cls as object | undefined) ?? step.className, step.name, seen);
     });
     if (opened instanceof Response) return opened;
     forwarded = opened.request ?? forwarded;
@@ -30,4 +32,12 @@ export async function walkToSubAgent<T>(
   }
   const at = place;
   return deliverAt(at, (actor) => task(actor, forwarded, at));
+}
+
+/** `request` at another path of its URL (its query, method, headers and body kept). */
+function withPath(request: Request, path: string): Request {
+  const url = new URL(request.url);
+  if (url.pathname === path) return request;
+  url.pathname = path;
+  return new Request(url, request);
 }
