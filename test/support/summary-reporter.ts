@@ -7,14 +7,16 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of modules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") passed++;
-        else if (state === "failed") failed++;
+        else if (state === "failed") failedHere++;
         else skipped++;
       }
-      // A module that failed to load has no tests but is still a failure.
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+      // A module that failed to load, or a suite whose beforeAll threw (its tests then count as
+      // skipped), failed with no failed test of its own: still one failure.
+      failed += module.state() === "failed" && failedHere === 0 ? 1 : failedHere;
     }
     const tail = skipped > 0 ? `, ${skipped} skipped` : "";
     process.stdout.write(`\n${passed} passed, ${failed} failed${tail}\n`);

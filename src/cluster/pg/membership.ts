@@ -44,6 +44,9 @@ type Listener = (reason: LostReason) => void;
 
 const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
+/** The longest TTL a node may have: its row keeps it as an integer of milliseconds. */
+const MAX_TTL_MS = 2 ** 31 - 1;
+
 /**
  * This node's membership of the cluster: one heartbeat row in Postgres, renewed on a dedicated
  * connection so a busy pool cannot starve it, and a reaper that marks silent nodes dead by
@@ -130,6 +133,8 @@ export class Membership {
     for (const [name, value] of Object.entries({ ttlMs, heartbeatMs, reapMs, marginMs })) {
       if (!Number.isFinite(value) || value < 0) throw new Error(`membership ${name} must be a non-negative number of milliseconds, got ${value}`);
     }
+    // Kept in the node's row (an integer column), by which every reaper judges this node.
+    if (ttlMs > MAX_TTL_MS) throw new Error(`membership ttlMs must be at most ${MAX_TTL_MS} ms (~24.8 days), got ${ttlMs}`);
     if (heartbeatMs <= 0 || heartbeatMs >= ttlMs - marginMs) {
       throw new Error(`membership heartbeatMs (${heartbeatMs}) must be above 0 and below ttlMs − marginMs (${ttlMs - marginMs}), or the lease lapses between renewals`);
     }
@@ -145,14 +150,14 @@ export class Membership {
     try {
       const sentAt = performance.now();
       const { rows } = await client.query<{ incarnation: string }>(
-        `INSERT INTO ${t.nodes} (node_id, address, incarnation, state, heartbeat_at, joined_at)
+        `INSERT INTO ${t.nodes} (node_id, address, incarnation, state, heartbeat_at, joined_at, ttl_ms)
          -- A fresh row starts above every incarnation of a row pruned (src/cluster/pg/prune.ts): never reused.
-         VALUES ($1, $2, 1 + coalesce((SELECT value::bigint FROM ${t.settings} WHERE name = '${PRUNED_INCARNATION_SETTING}' FOR SHARE), 0), 'alive', now(), now())
+         VALUES ($1, $2, 1 + coalesce((SELECT value::bigint FROM ${t.settings} WHERE name = '${PRUNED_INCARNATION_SETTING}' FOR SHARE), 0), 'alive', now(), now(), $3)
          ON CONFLICT (node_id) DO UPDATE
            SET address = excluded.address, incarnation = ${t.nodes}.incarnation + 1, state = 'alive',
-               heartbeat_at = now(), joined_at = now()
+               heartbeat_at = now(), joined_at = now(), ttl_ms = excluded.ttl_ms
          RETURNING incarnation`,
-        [options.nodeId, options.address],
+        [options.nodeId, options.address, Math.ceil(ttlMs)],
       );
       const membership = new Membership({
         pool: options.pool,
@@ -349,16 +354,17 @@ export class Membership {
   }
 
   /**
-   * Marks every node whose heartbeat is older than the TTL (by Postgres's clock) dead; returns their
-   * ids. The timer runs it every reapMs on every node; exactly one reaper wins each death.
+   * Marks every node whose heartbeat is older than its own TTL (its row's `ttl_ms`, by Postgres's
+   * clock) dead; returns their ids. The timer runs it every reapMs on every node; exactly one reaper
+   * wins each death. A node is never judged by another's TTL: one with a longer TTL than the reaper's
+   * still counts itself valid, and would serve on beside its agents' new owners.
    */
   async reap(): Promise<string[]> {
     try {
       const { rows } = await this.#pool.query<{ node_id: string }>(
         `UPDATE ${this.#t.nodes} SET state = 'dead'
-         WHERE state IN ('alive', 'draining') AND heartbeat_at < now() - make_interval(secs => $1::float8 / 1000)
+         WHERE state IN ('alive', 'draining') AND heartbeat_at < now() - make_interval(secs => ttl_ms::float8 / 1000)
          RETURNING node_id`,
-        [this.ttlMs],
       );
       this.stats.reaped += rows.length;
       return rows.map((row) => row.node_id);

@@ -83,6 +83,7 @@ function ddl(t: ClusterTables): string[] {
        state text NOT NULL CHECK (state IN ('alive', 'draining', 'dead', 'left')),
        heartbeat_at timestamptz NOT NULL,
        joined_at timestamptz NOT NULL)`,
+
     // The lease belongs to one incarnation of a node: a restarted node does not inherit it silently.
     `CREATE TABLE IF NOT EXISTS ${t.lease} (
        actor_id text PRIMARY KEY,
@@ -130,6 +131,13 @@ function ddl(t: ClusterTables): string[] {
   ];
 }
 
+/** Columns added to a table after it first shipped (existing databases get them at their next migrate). */
+const ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
+  // Each node's own TTL: it is declared dead when its heartbeat is older than that, whichever node
+  // reaps. Rows of nodes that never set it (older versions) count the default TTL.
+  { table: "nodes", column: "ttl_ms", definition: "integer NOT NULL DEFAULT 3000" },
+];
+
 /**
  * Creates the cluster's tables if missing, in one transaction under a transaction-scoped advisory
  * lock, so nodes starting together do not race on `CREATE … IF NOT EXISTS`. Safe to call on every
@@ -150,6 +158,12 @@ export async function migrate(pool: pg.Pool, options: SchemaOptions = {}): Promi
   const t = clusterTables(options.schema);
   await inLockedMigration(pool, `hearth.migrate.${t.schema}`, async (client) => {
     for (const statement of ddl(t)) await client.query(statement);
+    // Columns added since a table was first made, each only where missing: an ALTER TABLE locks the
+    // table whole even when it changes nothing, and joined nodes renew their rows all the time.
+    for (const { table, column, definition } of ADDED_COLUMNS) {
+      const { rows: found } = await client.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = $3`, [t.schema, table, column]);
+      if (found.length === 0) await client.query(`ALTER TABLE "${t.schema}"."${table}" ADD COLUMN ${column} ${definition}`);
+    }
     // lz4 where the server has it: pglz spent seconds compressing a large image on every snapshot.
     const { rows: lz4 } = await client.query(`SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)`);
     if (lz4.length > 0) await client.query(`ALTER TABLE ${t.snapshot} ALTER COLUMN image SET COMPRESSION lz4`);

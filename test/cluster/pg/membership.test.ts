@@ -53,6 +53,23 @@ describe.skipIf(postgresUnavailable() !== undefined)("membership", () => {
     expect((await b.nodes()).find((n) => n.nodeId === "b")?.state).toBe("alive");
   });
 
+  test("a node is declared dead by its own TTL, not by the reaper's: a longer one outlives a shorter one's silence", async () => {
+    const pool = pg.pool();
+    const schema = await pg.schema(pool);
+    const reaper = await join({ pool, schema, nodeId: "short", address: "http://short" });
+    // A TTL of 6 s: silent for 3 s (twice the reaper's own TTL), it is still valid by its own clock.
+    const patient = await join({ pool, schema, nodeId: "patient", address: "http://patient", ttlMs: 6_000, heartbeatMs: 1_000, marginMs: 300 });
+    patient.pauseTimers();
+    const silentFrom = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(performance.now() - silentFrom).toBeLessThan(6_000 - 300); // the wait did not overrun its validity
+    expect(patient.valid).toBe(true);
+    expect((await reaper.nodes()).find((n) => n.nodeId === "patient")?.state).toBe("alive");
+    // Past its own TTL it is reaped all the same.
+    await waitFor("the reaper to mark it dead after its own TTL", async () => (await reaper.nodes()).find((n) => n.nodeId === "patient")?.state === "dead", 15_000);
+    expect(patient.valid).toBe(false);
+  });
+
   test("a node whose heartbeat link goes silent loses its lease by its own clock, before any reaper", async () => {
     const pool = pg.pool();
     const schema = await pg.schema(pool);
@@ -123,6 +140,7 @@ describe.skipIf(postgresUnavailable() !== undefined)("membership", () => {
     await expect(Membership.join({ pool, nodeId: "a", address: "x", ttlMs: 1_000, heartbeatMs: 800 })).rejects.toThrow(
       "membership heartbeatMs (800) must be above 0 and below ttlMs − marginMs (500), or the lease lapses between renewals",
     );
+    await expect(Membership.join({ pool, nodeId: "a", address: "x", ttlMs: 2 ** 31, heartbeatMs: 1_000 })).rejects.toThrow("membership ttlMs must be at most 2147483647 ms");
     await expect(Membership.join({ pool, nodeId: "a", address: "x", reapMs: -1 })).rejects.toThrow(
       "membership reapMs must be a non-negative number of milliseconds, got -1",
     );

@@ -36,6 +36,17 @@ describe.skipIf(postgresUnavailable() !== undefined)("cluster schema", () => {
     expect((await column("actor_snapshot", "actor_id")).collation).toBe("C");
   });
 
+  test("a nodes table made before ttl_ms gets the column, its rows the default TTL", async () => {
+    const pool = pg.pool();
+    const name = await pg.schema(pool);
+    const t = clusterTables(name);
+    await pool.query(`ALTER TABLE ${t.nodes} DROP COLUMN ttl_ms`);
+    await pool.query(`INSERT INTO ${t.nodes} (node_id, address, incarnation, state, heartbeat_at, joined_at) VALUES ('old', 'http://old', 1, 'alive', now(), now())`);
+    await migrate(pool, { schema: name });
+    await migrate(pool, { schema: name }); // once there, left as it is
+    expect((await pool.query(`SELECT node_id, ttl_ms FROM ${t.nodes}`)).rows).toEqual([{ node_id: "old", ttl_ms: 3000 }]);
+  });
+
   test("two schemas in one database keep their rows apart", async () => {
     const pool = pg.pool();
     const a = await pg.schema(pool);
