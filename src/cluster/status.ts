@@ -9,6 +9,8 @@ export interface NodeStatus {
   incarnation: number;
   /** Seconds since its last heartbeat, by Postgres's clock. */
   heartbeatAgeSeconds: number;
+  /** Its lease TTL: declared dead once its heartbeat is older than this (each node its own). */
+  ttlSeconds: number;
   /** Agents whose lease this incarnation holds. */
   agents: number;
   /** Services it holds (`~kind/name`: D1 databases, workflow partitions). */
@@ -38,8 +40,8 @@ export interface ClusterStatus {
 export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: string): Promise<ClusterStatus> {
   const t = clusterTables(schema);
   // Services' ids start with "~" (src/cluster/services.ts), which no agent's does.
-  const nodes = await pool.query<{ node_id: string; address: string; state: NodeStatus["state"]; incarnation: string; age: number; agents: string; services: string }>(
-    `SELECT n.node_id, n.address, n.state, n.incarnation, extract(epoch FROM now() - n.heartbeat_at)::float8 AS age,
+  const nodes = await pool.query<{ node_id: string; address: string; state: NodeStatus["state"]; incarnation: string; age: number; ttl_ms: number; agents: string; services: string }>(
+    `SELECT n.node_id, n.address, n.state, n.incarnation, extract(epoch FROM now() - n.heartbeat_at)::float8 AS age, n.ttl_ms,
             count(l.actor_id) FILTER (WHERE l.actor_id NOT LIKE '~%') AS agents,
             count(l.actor_id) FILTER (WHERE l.actor_id LIKE '~%') AS services
        FROM ${t.nodes} n LEFT JOIN ${t.lease} l ON l.owner = n.node_id AND l.owner_incarnation = n.incarnation
@@ -62,6 +64,7 @@ export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: stri
       incarnation: Number(node.incarnation),
       // now() is when this statement began: a heartbeat written since reads as slightly negative.
       heartbeatAgeSeconds: Math.max(0, node.age),
+      ttlSeconds: node.ttl_ms / 1000,
       agents: Number(node.agents),
       services: Number(node.services),
     })),
@@ -75,8 +78,17 @@ export async function readClusterStatus(pool: pg.Pool | pg.Client, schema?: stri
 
 /** The status as a table for people. */
 export function formatClusterStatus(status: ClusterStatus): string {
-  const header = ["node", "state", "agents", "services", "heartbeat", "incarnation", "address"];
-  const rows = status.nodes.map((node) => [node.nodeId, node.state, String(node.agents), String(node.services), `${node.heartbeatAgeSeconds.toFixed(1)} s ago`, String(node.incarnation), node.address]);
+  const header = ["node", "state", "agents", "services", "heartbeat", "ttl", "incarnation", "address"];
+  const rows = status.nodes.map((node) => [
+    node.nodeId,
+    node.state,
+    String(node.agents),
+    String(node.services),
+    `${node.heartbeatAgeSeconds.toFixed(1)} s ago`,
+    `${node.ttlSeconds} s`,
+    String(node.incarnation),
+    node.address,
+  ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd();
   const summary = `${status.agents} agent(s) registered, ${status.orphaned} waiting for a new owner; ${status.services} service(s) (D1 databases, workflow partitions); ${status.logEntries} log entries, ${status.snapshots} snapshot(s) in Postgres`;

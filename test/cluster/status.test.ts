@@ -21,7 +21,7 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
     url = await server.database("status");
     // Node a must stay alive, in its first incarnation, throughout: with a TTL of 1 s, a heartbeat held
     // up that long on a machine busy with the whole suite failed the test now and then. Its reaper
-    // declares b dead once b has been silent for a's TTL, so the default 3 s, not more.
+    // declares b dead once b has been silent for b's own TTL.
     node = await ClusterNode.start({ connectionString: url, nodeId: "a", advertise: "http://10.0.0.5:8787", ttlMs: 3_000, heartbeatMs: 250 }, dir);
   }, 60_000);
   afterAll(async () => {
@@ -40,15 +40,15 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
     // A second node that holds one agent and two services, then goes silent without leaving (a crash).
     const pool = createClusterPool({ connectionString: url });
     // b's reaper must not declare a dead either while b is still running.
-    const membership = await Membership.join({ pool, nodeId: "b", address: "http://10.0.0.6:8787", ttlMs: 3_000, heartbeatMs: 250 });
+    const membership = await Membership.join({ pool, nodeId: "b", address: "http://10.0.0.6:8787", ttlMs: 2_500, heartbeatMs: 250 });
     const leases = new Leases({ pool, membership });
     for (const actorId of ["counter/x", "~workflows/p3", "~d1/main"]) expect((await leases.claim(actorId)).claimed).toBe(true);
     const alive = await status("--cluster", url, "--json");
     expect(alive.code, alive.stderr).toBe(0);
-    const before = JSON.parse(alive.stdout) as { nodes: Array<{ nodeId: string; state: string; agents: number; services: number }>; agents: number; services: number; orphaned: number };
-    expect(before.nodes.map(({ nodeId, state, agents, services }) => ({ nodeId, state, agents, services }))).toEqual([
-      { nodeId: "a", state: "alive", agents: 0, services: 0 },
-      { nodeId: "b", state: "alive", agents: 1, services: 2 },
+    const before = JSON.parse(alive.stdout) as { nodes: Array<{ nodeId: string; state: string; agents: number; services: number; ttlSeconds: number }>; agents: number; services: number; orphaned: number };
+    expect(before.nodes.map(({ nodeId, state, agents, services, ttlSeconds }) => ({ nodeId, state, agents, services, ttlSeconds }))).toEqual([
+      { nodeId: "a", state: "alive", agents: 0, services: 0, ttlSeconds: 3 },
+      { nodeId: "b", state: "alive", agents: 1, services: 2, ttlSeconds: 2.5 },
     ]);
     expect({ agents: before.agents, services: before.services, orphaned: before.orphaned }).toEqual({ agents: 1, services: 2, orphaned: 0 });
 
@@ -59,9 +59,9 @@ describe.skipIf(unavailable !== undefined)("hearth cluster status", () => {
       return b?.state === "dead" && b.agents === 1 && b.services === 2;
     }, "node b reaped");
     const table = (await status("--cluster", url)).stdout;
-    expect(table).toMatch(/^b\s+dead\s+1\s+2\s/m);
-    expect(table).toMatch(/^node\s+state\s+agents\s+services\s+heartbeat/m);
-    expect(table).toMatch(/^a\s+alive\s+0\s+0\s+[\d.]+ s ago\s+1\s+http:\/\/10\.0\.0\.5:8787$/m);
+    expect(table).toMatch(/^b\s+dead\s+1\s+2\s+[\d.]+ s ago\s+2\.5 s\s/m);
+    expect(table).toMatch(/^node\s+state\s+agents\s+services\s+heartbeat\s+ttl\s+incarnation/m);
+    expect(table).toMatch(/^a\s+alive\s+0\s+0\s+[\d.]+ s ago\s+3 s\s+1\s+http:\/\/10\.0\.0\.5:8787$/m);
     expect(table).toContain("1 agent(s) registered, 1 waiting for a new owner; 2 service(s) (D1 databases, workflow partitions);");
     await membership.close();
     await pool.end();
