@@ -99,11 +99,11 @@ export async function routeSubAgentRequest(request: Request, parent: unknown, op
  * middle parent sees it at the path left below it (`/sub/{class}/{name}/…`), as the SDK forwards it.
  */
 function walkToLeaf(request: Request, address: StubAddress, { steps, leafPath }: ReturnType<typeof parseSubAgentSteps>, firstPath: string | undefined): Promise<Response> {
-  const below = steps.map((step, index) => {
+  const routed = steps.map((step, index) => {
     const path = index === 0 ? firstPath : steps[index - 1]!.below;
     return { className: step.segment, name: step.name, ...(path === undefined ? {} : { requestPath: path === "" ? "/" : path }) };
   });
-  const all = [...address.steps, ...below];
+  const all = [...address.steps, ...routed];
   return address.dispatcher.toSubAgent(address.className, address.name, all, request, (actor, forwarded, place) => {
     const original = forwarded ?? request;
     const url = new URL(original.url);

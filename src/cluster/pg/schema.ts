@@ -83,7 +83,6 @@ function ddl(t: ClusterTables): string[] {
        state text NOT NULL CHECK (state IN ('alive', 'draining', 'dead', 'left')),
        heartbeat_at timestamptz NOT NULL,
        joined_at timestamptz NOT NULL)`,
-
     // The lease belongs to one incarnation of a node: a restarted node does not inherit it silently.
     `CREATE TABLE IF NOT EXISTS ${t.lease} (
        actor_id text PRIMARY KEY,
