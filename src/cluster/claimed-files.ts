@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { placeFromIndex } from "../host/place.ts";
+import { placeFromIndex, type CellPlace } from "../host/place.ts";
 import type { ActorReplications } from "./actor-replications.ts";
 import type { ClusterTime } from "./due/cluster-time.ts";
 import type { FacetReplicas } from "./facet-replicas.ts";
@@ -55,10 +55,9 @@ export class ClaimedFiles {
    */
   restore(actorId: string, history: ActorHistory): void {
     this.#givenBack.delete(actorId);
-    const slash = actorId.indexOf("/");
     const service = this.#parts.serviceOf(actorId);
-    const place = service ? undefined : placeFromIndex(this.#parts.dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
-    const file = place?.file ?? service!.file(actorId.slice(slash + 1));
+    const place = service ? undefined : this.#placeOf(actorId);
+    const file = place?.file ?? service!.file(actorId.slice(actorId.indexOf("/") + 1));
     refuseUnloggedData(actorId, file, history, service?.metaTable);
     restoreAgentFile(file, history, service ? { empty: true } : {});
     if (place) this.#parts.facets.restoreTree(place, actorId, history);
@@ -90,9 +89,7 @@ export class ClaimedFiles {
     if (given === undefined) return false;
     this.#givenBack.delete(actorId);
     if (markerSeq !== given.head + 1) return false;
-    const slash = actorId.indexOf("/");
-    const place = placeFromIndex(this.#parts.dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
-    if (!existsSync(place.file)) return false;
+    if (!existsSync(this.#placeOf(actorId).file)) return false;
     this.#parts.time.adopted(actorId);
     this.#parts.replications.resumed(actorId, given.changesetBytesSinceSnapshot);
     return true;
@@ -106,5 +103,11 @@ export class ClaimedFiles {
   /** Agents given back cleanly and remembered (for status pages and tests). */
   get size(): number {
     return this.#givenBack.size;
+  }
+
+  /** Where agent `slug/name` lives in this node's data directory. */
+  #placeOf(actorId: string): CellPlace {
+    const slash = actorId.indexOf("/");
+    return placeFromIndex(this.#parts.dataDir, actorId.slice(0, slash), actorId.slice(slash + 1));
   }
 }

@@ -58,22 +58,22 @@ export async function giveBackIdle(parts: LeavingParts, actorId: string): Promis
   const leaving = Promise.withResolvers<void>();
   const held = parts.ownership.leaveIfIdle(actorId, leaving.promise);
   if (held === undefined) return false;
-  // The log's head as the lease was released (undefined: not released, it was no longer this node's).
-  let released: { head: number | undefined } | undefined;
+  // The log's head as the lease was released; undefined: not released, it was no longer this node's.
+  let head: number | undefined;
   try {
-    released = { head: await parts.leases().releaseAt(actorId, held.epoch) };
+    head = await parts.leases().releaseAt(actorId, held.epoch);
   } catch {
     // Its outcome unknown: held again, as Postgres may still name this node (whose scanner would then
     // never fire the agent's schedules: nobody would claim it).
+    parts.ownership.holdAgain(actorId, held);
+    leaving.resolve();
+    return false;
   }
-  // Released, or no longer this node's lease (fenced meanwhile): nothing of it stays but, given back
-  // cleanly, that its file is the log's state at that head (a claim right after serves it as it is).
-  if (released === undefined) parts.ownership.holdAgain(actorId, held);
-  else {
-    if (released.head !== undefined) parts.files.gaveBack(actorId, released.head);
-    parts.replications.forget(actorId);
-    parts.facets.dropRoot(actorId);
-  }
+  // Released, or fenced meanwhile: nothing of it stays but, given back cleanly, that its file is the
+  // log's state at that head (a claim right after serves it as it is).
+  if (head !== undefined) parts.files.gaveBack(actorId, head);
+  parts.replications.forget(actorId);
+  parts.facets.dropRoot(actorId);
   leaving.resolve();
-  return released?.head !== undefined;
+  return head !== undefined;
 }
